@@ -1,0 +1,320 @@
+"""Reading and writing the catalog directory (format documented in ``docs/catalogo.md``).
+
+A catalog is a directory an institute can fill from its own spreadsheets:
+
+- ``catalogo.toml``: entidad, fecha de la elección, demarcaciones and elecciones;
+- ``distritos.csv``, ``casillas.csv``, ``asociaciones.csv``, ``candidaturas.csv``.
+
+Loading validates everything and names the file and line of the first problem found, so
+whoever prepared the data can fix it; nothing half-valid is ever returned.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from prep.catalog.model import (
+    MAX_LISTA_NOMINAL_CASILLA,
+    TIPOS_CASILLA,
+    Ambito,
+    Asociacion,
+    Candidatura,
+    Casilla,
+    Catalog,
+    Demarcacion,
+    Distrito,
+    Eleccion,
+    TipoAsociacion,
+)
+
+FORMATO = 1
+MAX_FILE_BYTES = 64 * 1024 * 1024
+FILES = ("catalogo.toml", "distritos.csv", "casillas.csv", "asociaciones.csv",
+         "candidaturas.csv")
+
+DISTRITOS_COLS = ("ID_DISTRITO_LOCAL", "CABECERA", "ID_DEMARCACION")
+CASILLAS_COLS = ("ID_DISTRITO_LOCAL", "ID_DEMARCACION", "SECCION", "TIPO_CASILLA",
+                 "ID_CASILLA", "EXT_CONTIGUA", "LISTA_NOMINAL", "REPRESENTANTES_PP_CI",
+                 "BOLETAS", "UBICACION_CASILLA")
+ASOCIACIONES_COLS = ("ID_ELECCION", "CLAVE", "NOMBRE", "TIPO", "PARTIDOS", "AMBITOS")
+CANDIDATURAS_COLS = ("ID_ELECCION", "ID_AMBITO", "ASOCIACION", "PROPIETARIA", "SUPLENTE")
+
+_CLAVE_RE = re.compile(r"[A-Z][A-Z0-9_]{0,39}")
+
+T = TypeVar("T")
+
+
+class CatalogError(ValueError):
+    """The catalog files are not valid; the message says where and why (Spanish)."""
+
+
+def load_catalog(directory: Path) -> Catalog:
+    """Load and validate a catalog directory."""
+    meta = _load_toml(directory / "catalogo.toml")
+    if meta.get("formato") != FORMATO:
+        raise CatalogError(f"catalogo.toml: formato {meta.get('formato')!r} no soportado "
+                           f"(se espera {FORMATO})")
+    try:
+        entidad = meta["entidad"]
+        entidad_id = _int_in(entidad["id"], 1, 99, "entidad.id")
+        demarcaciones = tuple(Demarcacion(_int_in(d["id"], 1, 999, "demarcaciones.id"),
+                                          str(d["nombre"]))
+                              for d in meta.get("demarcaciones", []))
+        elecciones_meta = meta["elecciones"]
+    except KeyError as exc:
+        raise CatalogError(f"catalogo.toml: falta la clave {exc}") from None
+    _unique((d.id for d in demarcaciones), "catalogo.toml: demarcación repetida")
+    dem_ids = {d.id for d in demarcaciones}
+
+    distritos = tuple(_rows(directory / "distritos.csv", DISTRITOS_COLS,
+                            lambda r: _distrito(r, dem_ids)))
+    _unique((d.id for d in distritos), "distritos.csv: distrito repetido")
+    dist_ids = {d.id for d in distritos}
+
+    casillas = tuple(_rows(directory / "casillas.csv", CASILLAS_COLS,
+                           lambda r: _casilla(r, entidad_id, dist_ids, dem_ids)))
+    _unique((c.clave for c in casillas), "casillas.csv: casilla repetida")
+
+    asociaciones: dict[str, list[Asociacion]] = {}
+    for codigo, asociacion in _rows(directory / "asociaciones.csv", ASOCIACIONES_COLS,
+                                    _asociacion):
+        asociaciones.setdefault(codigo, []).append(asociacion)
+    elecciones = tuple(_eleccion(e, asociaciones, dist_ids, dem_ids) for e in elecciones_meta)
+    _unique((e.codigo for e in elecciones), "catalogo.toml: elección repetida")
+    unknown = set(asociaciones) - {e.codigo for e in elecciones}
+    if unknown:
+        raise CatalogError(f"asociaciones.csv: elección desconocida {sorted(unknown)[0]!r}")
+
+    by_code = {e.codigo: e for e in elecciones}
+    candidaturas = tuple(_rows(directory / "candidaturas.csv", CANDIDATURAS_COLS,
+                               lambda r: _candidatura(r, by_code)))
+    return Catalog(
+        entidad_id=entidad_id,
+        entidad=str(entidad["nombre"]),
+        fecha_eleccion=str(entidad.get("fecha_eleccion", "")),
+        demarcaciones=demarcaciones,
+        distritos=distritos,
+        casillas=casillas,
+        elecciones=elecciones,
+        candidaturas=candidaturas,
+    )
+
+
+def write_catalog(catalog: Catalog, directory: Path) -> None:
+    """Write ``catalog`` in the documented format (the inverse of :func:`load_catalog`)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "catalogo.toml").write_text(_toml(catalog), encoding="utf-8")
+    _write_csv(directory / "distritos.csv", DISTRITOS_COLS,
+               ((d.id, d.cabecera, d.demarcacion_id) for d in catalog.distritos))
+    _write_csv(directory / "casillas.csv", CASILLAS_COLS, (
+        (c.distrito_id, c.demarcacion_id, c.seccion, c.tipo, c.id_casilla, c.ext_contigua,
+         c.lista_nominal, c.representantes, c.boletas, c.ubicacion)
+        for c in catalog.casillas_ordenadas))
+    _write_csv(directory / "asociaciones.csv", ASOCIACIONES_COLS, (
+        (e.codigo, a.clave, a.nombre, a.tipo.value, "-".join(a.partidos),
+         "" if a.ambitos is None else ";".join(str(i) for i in sorted(a.ambitos)))
+        for e in catalog.elecciones for a in e.asociaciones))
+    _write_csv(directory / "candidaturas.csv", CANDIDATURAS_COLS, (
+        (c.eleccion, c.ambito_id, c.asociacion, c.propietaria, c.suplente)
+        for c in catalog.candidaturas))
+
+
+def catalog_digest(directory: Path) -> str:
+    """SHA-256 over the catalog files, the version stations and cortes refer to."""
+    h = hashlib.sha256()
+    for name in FILES:
+        data = (directory / name).read_bytes()
+        h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return h.hexdigest()
+
+
+def _toml(catalog: Catalog) -> str:
+    q = json.dumps  # a JSON string with ensure_ascii=False is a valid TOML basic string
+    out = [f"formato = {FORMATO}", "", "[entidad]", f"id = {catalog.entidad_id}",
+           f"nombre = {q(catalog.entidad, ensure_ascii=False)}",
+           f"fecha_eleccion = {q(catalog.fecha_eleccion)}"]
+    for d in catalog.demarcaciones:
+        out += ["", "[[demarcaciones]]", f"id = {d.id}",
+                f"nombre = {q(d.nombre, ensure_ascii=False)}"]
+    for e in catalog.elecciones:
+        out += ["", "[[elecciones]]", f"codigo = {q(e.codigo)}",
+                f"nombre = {q(e.nombre, ensure_ascii=False)}",
+                f"tipo_acta = {q(e.tipo_acta)}", f"ambito = {q(e.ambito.value)}"]
+    return "\n".join(out) + "\n"
+
+
+def _write_csv(path: Path, header: tuple[str, ...], rows: Iterable[Iterable[object]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def _read_limited(path: Path) -> str:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise CatalogError(f"falta el archivo {path.name}") from None
+    if size > MAX_FILE_BYTES:
+        raise CatalogError(f"{path.name}: {size} bytes excede el límite de {MAX_FILE_BYTES}")
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CatalogError(f"{path.name}: no es UTF-8 ({exc.reason} en el byte {exc.start})"
+                           ) from None
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(_read_limited(path))
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"{path.name}: {exc}") from None
+
+
+def _rows(path: Path, columns: tuple[str, ...],
+          build: Callable[[dict[str, str]], T]) -> Iterator[T]:
+    reader = csv.reader(io.StringIO(_read_limited(path), newline=""), strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise CatalogError(f"{path.name}: archivo vacío") from None
+    except csv.Error as exc:
+        raise CatalogError(f"{path.name}: línea 1: {exc}") from None
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise CatalogError(f"{path.name}: faltan las columnas {', '.join(missing)}")
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise CatalogError(f"{path.name}: línea {reader.line_num}: {exc}") from None
+        if not values:
+            continue
+        if len(values) != len(header):
+            raise CatalogError(f"{path.name}: línea {reader.line_num}: {len(values)} campos, "
+                               f"se esperan {len(header)}")
+        try:
+            yield build(dict(zip(header, values, strict=True)))
+        except CatalogError as exc:
+            raise CatalogError(f"{path.name}: línea {reader.line_num}: {exc}") from None
+
+
+def _int_in(value: object, low: int, high: int, name: str) -> int:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise CatalogError(f"{name} debe ser un número entero, no {value!r}") from None
+    if not low <= number <= high:
+        raise CatalogError(f"{name} = {number} fuera del rango {low}–{high}")
+    return number
+
+
+def _distrito(r: dict[str, str], dem_ids: set[int]) -> Distrito:
+    dem = _int_in(r["ID_DEMARCACION"], 1, 999, "ID_DEMARCACION")
+    if dem not in dem_ids:
+        raise CatalogError(f"demarcación {dem} no declarada en catalogo.toml")
+    return Distrito(_int_in(r["ID_DISTRITO_LOCAL"], 1, 999, "ID_DISTRITO_LOCAL"),
+                    r["CABECERA"].strip(), dem)
+
+
+def _casilla(r: dict[str, str], entidad: int, dist_ids: set[int],
+             dem_ids: set[int]) -> Casilla:
+    tipo = r["TIPO_CASILLA"].strip().upper()
+    if tipo not in TIPOS_CASILLA:
+        raise CatalogError(f"TIPO_CASILLA {tipo!r} no es uno de {', '.join(TIPOS_CASILLA)}")
+    distrito = _int_in(r["ID_DISTRITO_LOCAL"], 1, 999, "ID_DISTRITO_LOCAL")
+    if distrito not in dist_ids:
+        raise CatalogError(f"distrito {distrito} no está en distritos.csv")
+    dem = _int_in(r["ID_DEMARCACION"], 1, 999, "ID_DEMARCACION")
+    if dem not in dem_ids:
+        raise CatalogError(f"demarcación {dem} no declarada en catalogo.toml")
+    lista = _int_in(r["LISTA_NOMINAL"], 0, MAX_LISTA_NOMINAL_CASILLA, "LISTA_NOMINAL")
+    boletas = _int_in(r["BOLETAS"] or "0", 0, 9999, "BOLETAS")
+    if tipo == "S" and (lista != 0 or boletas == 0):
+        raise CatalogError("una casilla especial lleva LISTA_NOMINAL 0 y sus BOLETAS")
+    return Casilla(
+        entidad_id=entidad, distrito_id=distrito, demarcacion_id=dem,
+        seccion=_int_in(r["SECCION"], 1, 9999, "SECCION"), tipo=tipo,
+        id_casilla=_int_in(r["ID_CASILLA"], 1, 99, "ID_CASILLA"),
+        ext_contigua=_int_in(r["EXT_CONTIGUA"], 0, 99, "EXT_CONTIGUA"),
+        lista_nominal=lista,
+        representantes=_int_in(r["REPRESENTANTES_PP_CI"], 0, 99, "REPRESENTANTES_PP_CI"),
+        boletas=boletas,
+        ubicacion=_int_in(r["UBICACION_CASILLA"], 1, 2, "UBICACION_CASILLA"),
+    )
+
+
+def _asociacion(r: dict[str, str]) -> tuple[str, Asociacion]:
+    clave = r["CLAVE"].strip()
+    if not _CLAVE_RE.fullmatch(clave) or clave in ("NO_REGISTRADAS", "NULOS"):
+        raise CatalogError(f"CLAVE {clave!r} inválida (mayúsculas, dígitos y _)")
+    try:
+        tipo = TipoAsociacion(r["TIPO"].strip())
+    except ValueError:
+        raise CatalogError(f"TIPO {r['TIPO']!r} no es partido, coalicion ni "
+                           "independiente") from None
+    ambitos_txt = r["AMBITOS"].strip()
+    ambitos = (None if not ambitos_txt else
+               frozenset(_int_in(a, 0, 999, "AMBITOS") for a in ambitos_txt.split(";")))
+    partidos = tuple(p for p in r["PARTIDOS"].strip().split("-") if p)
+    return r["ID_ELECCION"].strip(), Asociacion(clave, r["NOMBRE"].strip(), tipo, partidos,
+                                                ambitos)
+
+
+def _eleccion(meta: dict[str, Any], asociaciones: dict[str, list[Asociacion]],
+              dist_ids: set[int], dem_ids: set[int]) -> Eleccion:
+    try:
+        codigo = str(meta["codigo"])
+        if not re.fullmatch(r"\d\d", codigo):
+            raise CatalogError(f"catalogo.toml: código de elección {codigo!r} debe ser de "
+                               "dos dígitos")
+        ambito = Ambito(meta["ambito"])
+        eleccion = Eleccion(codigo, str(meta["nombre"]), str(meta["tipo_acta"]), ambito,
+                            tuple(asociaciones.get(codigo, ())))
+    except KeyError as exc:
+        raise CatalogError(f"catalogo.toml: a una elección le falta {exc}") from None
+    except ValueError as exc:
+        if isinstance(exc, CatalogError):
+            raise
+        raise CatalogError(f"catalogo.toml: ámbito {meta.get('ambito')!r} inválido") from None
+    if not eleccion.asociaciones:
+        raise CatalogError(f"asociaciones.csv: la elección {codigo} no tiene asociaciones")
+    _unique((a.clave for a in eleccion.asociaciones),
+            f"asociaciones.csv: clave repetida en la elección {codigo}")
+    valid = {Ambito.DISTRITO: dist_ids, Ambito.DEMARCACION: dem_ids,
+             Ambito.ENTIDAD: {0}}[ambito]
+    for a in eleccion.asociaciones:
+        if a.ambitos is not None and not a.ambitos <= valid:
+            raise CatalogError(f"asociaciones.csv: {a.clave} de la elección {codigo} "
+                               f"compite en un ámbito inexistente "
+                               f"{sorted(a.ambitos - valid)[0]}")
+    return eleccion
+
+
+def _candidatura(r: dict[str, str], elecciones: dict[str, Eleccion]) -> Candidatura:
+    codigo = r["ID_ELECCION"].strip()
+    if codigo not in elecciones:
+        raise CatalogError(f"elección desconocida {codigo!r}")
+    clave = r["ASOCIACION"].strip()
+    if clave not in {a.clave for a in elecciones[codigo].asociaciones}:
+        raise CatalogError(f"asociación {clave!r} no existe en la elección {codigo}")
+    return Candidatura(codigo, _int_in(r["ID_AMBITO"], 0, 999, "ID_AMBITO"), clave,
+                       r["PROPIETARIA"].strip(), r["SUPLENTE"].strip())
+
+
+def _unique(values: Iterable[object], message: str) -> None:
+    seen: set[object] = set()
+    for v in values:
+        if v in seen:
+            raise CatalogError(f"{message}: {v}")
+        seen.add(v)

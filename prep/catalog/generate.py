@@ -1,0 +1,227 @@
+"""A deterministic generator of a realistic, synthetic CDMX-like election catalog.
+
+At ``scale=1`` it has the shape of Ciudad de México: 33 distritos locales over the 16
+alcaldías, ≈5,500 secciones, ≈13,200 casillas (CDMX 2021 mix: ≈5,500 básicas,
+≈7,600 contiguas, 26 extraordinarias, 15 especiales), lista nominal ≤ 750 per casilla
+adding up to ≈7.8 million, and three elections with 2024-like parties and coalitions.
+Every figure is synthetic; the same seed and scale always give the same catalog.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+from prep.catalog.model import (
+    MAX_LISTA_NOMINAL_CASILLA,
+    Ambito,
+    Asociacion,
+    Candidatura,
+    Casilla,
+    Catalog,
+    Demarcacion,
+    Distrito,
+    Eleccion,
+    TipoAsociacion,
+)
+
+ENTIDAD_ID = 9
+ENTIDAD = "CIUDAD DE MÉXICO"
+FECHA_ELECCION = "2027-06-06"
+
+FULL_SECCIONES = 5526
+FULL_EXTRAORDINARIAS = 26
+FULL_ESPECIALES = 15
+BOLETAS_ESPECIAL = 750
+N_DISTRITOS = 33
+
+# (name, share of the lista nominal, mostly rural?)
+ALCALDIAS: tuple[tuple[str, float, bool], ...] = (
+    ("AZCAPOTZALCO", 0.045, False),
+    ("COYOACÁN", 0.071, False),
+    ("CUAJIMALPA DE MORELOS", 0.022, False),
+    ("GUSTAVO A. MADERO", 0.128, False),
+    ("IZTACALCO", 0.044, False),
+    ("IZTAPALAPA", 0.188, False),
+    ("LA MAGDALENA CONTRERAS", 0.026, False),
+    ("MILPA ALTA", 0.015, True),
+    ("ÁLVARO OBREGÓN", 0.080, False),
+    ("TLÁHUAC", 0.038, True),
+    ("TLALPAN", 0.072, True),
+    ("XOCHIMILCO", 0.045, True),
+    ("BENITO JUÁREZ", 0.051, False),
+    ("CUAUHTÉMOC", 0.064, False),
+    ("MIGUEL HIDALGO", 0.045, False),
+    ("VENUSTIANO CARRANZA", 0.048, False),
+)
+
+PARTIDOS: tuple[tuple[str, str], ...] = (
+    ("PAN", "Partido Acción Nacional"),
+    ("PRI", "Partido Revolucionario Institucional"),
+    ("PRD", "Partido de la Revolución Democrática"),
+    ("PVEM", "Partido Verde Ecologista de México"),
+    ("PT", "Partido del Trabajo"),
+    ("MC", "Movimiento Ciudadano"),
+    ("MORENA", "Morena"),
+)
+
+COALICIONES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Va por la Ciudad de México", ("PAN", "PRI", "PRD")),
+    ("Seguimos Haciendo Historia en la Ciudad de México", ("PVEM", "PT", "MORENA")),
+)
+
+NOMBRES = ("María", "José", "Guadalupe", "Juan", "Ana", "Luis", "Rosa", "Carlos", "Laura",
+           "Jorge", "Patricia", "Miguel", "Elena", "Francisco", "Verónica", "Alejandro",
+           "Claudia", "Ricardo", "Gabriela", "Fernando", "Sofía", "Raúl", "Daniela", "Héctor")
+APELLIDOS = ("Hernández", "García", "Martínez", "López", "González", "Pérez", "Rodríguez",
+             "Sánchez", "Ramírez", "Cruz", "Flores", "Gómez", "Morales", "Vázquez", "Reyes",
+             "Jiménez", "Torres", "Díaz", "Gutiérrez", "Ruiz", "Mendoza", "Aguilar", "Ortiz",
+             "Castillo", "Romero", "Álvarez", "Chávez", "Rivera", "Juárez", "Domínguez")
+
+
+def generate_catalog(seed: int = 2027, scale: float = 1.0) -> Catalog:
+    """Generate the catalog; ``scale`` is the fraction of CDMX's secciones (0 < scale ≤ 1)."""
+    if not 0 < scale <= 1:
+        raise ValueError("scale debe estar entre 0 (excluido) y 1")
+    rng = random.Random(f"prep-catalog:{seed}")
+    demarcaciones = tuple(Demarcacion(i + 1, name) for i, (name, _, _) in enumerate(ALCALDIAS))
+    distritos = _distritos(rng)
+    casillas = _casillas(rng, scale, distritos)
+    elecciones = _elecciones(rng, distritos, demarcaciones)
+    return Catalog(
+        entidad_id=ENTIDAD_ID, entidad=ENTIDAD, fecha_eleccion=FECHA_ELECCION,
+        demarcaciones=demarcaciones, distritos=distritos, casillas=casillas,
+        elecciones=elecciones, candidaturas=_candidaturas(rng, elecciones, distritos,
+                                                          demarcaciones),
+    )
+
+
+def _distritos(rng: random.Random) -> tuple[Distrito, ...]:
+    """33 distritos: at least one per alcaldía, the rest by largest remainder of share."""
+    spare = N_DISTRITOS - len(ALCALDIAS)
+    quotas = [share * spare for _, share, _ in ALCALDIAS]
+    counts = [1 + int(q) for q in quotas]
+    order = sorted(range(len(ALCALDIAS)), key=lambda i: quotas[i] - int(quotas[i]),
+                   reverse=True)
+    for i in order[: N_DISTRITOS - sum(counts)]:
+        counts[i] += 1
+    dem_of = [dem for dem, n in enumerate(counts, start=1) for _ in range(n)]
+    rng.shuffle(dem_of)  # distrito numbers are not grouped by alcaldía in CDMX either
+    return tuple(Distrito(i + 1, ALCALDIAS[dem - 1][0], dem) for i, dem in enumerate(dem_of))
+
+
+def _casillas(rng: random.Random, scale: float,
+              distritos: tuple[Distrito, ...]) -> tuple[Casilla, ...]:
+    n_secciones = max(N_DISTRITOS, round(FULL_SECCIONES * scale))
+    per_distrito = [n_secciones // N_DISTRITOS] * N_DISTRITOS
+    for i in range(n_secciones % N_DISTRITOS):
+        per_distrito[i] += 1
+    casillas: list[Casilla] = []
+    # Sección numbers are consecutive inside a distrito, with gaps between distritos, as
+    # real sección maps look after redistricting.
+    seccion = 1
+    step = max(1, round(9800 / n_secciones * 0.9))
+    secciones: list[tuple[Distrito, int]] = []
+    for distrito, n in zip(distritos, per_distrito, strict=True):
+        for _ in range(n):
+            secciones.append((distrito, seccion))
+            seccion += 1 if step == 1 else rng.randint(1, step)
+        seccion += rng.randint(1, 5)
+    for distrito, sec in secciones:
+        rural = ALCALDIAS[distrito.demarcacion_id - 1][2] and rng.random() < 0.4
+        lista = rng.randint(200, 2620)
+        n = math.ceil(lista / MAX_LISTA_NOMINAL_CASILLA)
+        for k in range(n):
+            share = lista // n + (1 if k < lista % n else 0)
+            casillas.append(_casilla(rng, distrito, sec, "B" if k == 0 else "C",
+                                     1 if k == 0 else k, 0, share, 2 if rural else 1))
+    rural_secciones = [s for s in secciones if ALCALDIAS[s[0].demarcacion_id - 1][2]]
+    for i in range(_scaled(FULL_EXTRAORDINARIAS, scale)):
+        distrito, sec = rng.choice(rural_secciones)
+        casillas.append(_casilla(rng, distrito, sec, "E", 1, i // len(rural_secciones),
+                                 rng.randint(250, MAX_LISTA_NOMINAL_CASILLA), 2))
+    for distrito, sec in rng.sample(secciones, _scaled(FULL_ESPECIALES, scale)):
+        casillas.append(_casilla(rng, distrito, sec, "S", 1, 0, 0, 1))
+    return _dedupe(casillas)
+
+
+def _casilla(rng: random.Random, distrito: Distrito, seccion: int, tipo: str, id_casilla: int,
+             ext: int, lista: int, ubicacion: int) -> Casilla:
+    return Casilla(
+        entidad_id=ENTIDAD_ID, distrito_id=distrito.id, demarcacion_id=distrito.demarcacion_id,
+        seccion=seccion, tipo=tipo, id_casilla=id_casilla, ext_contigua=ext,
+        lista_nominal=lista, representantes=rng.randint(2, 14),
+        boletas=BOLETAS_ESPECIAL if tipo == "S" else 0, ubicacion=ubicacion,
+    )
+
+
+def _dedupe(casillas: list[Casilla]) -> tuple[Casilla, ...]:
+    """Two extraordinarias drawn in one sección become E01 and E02, never a duplicate."""
+    seen: set[str] = set()
+    out: list[Casilla] = []
+    for c in casillas:
+        while c.clave in seen:
+            c = Casilla(c.entidad_id, c.distrito_id, c.demarcacion_id, c.seccion, c.tipo,
+                        c.id_casilla + 1, c.ext_contigua, c.lista_nominal, c.representantes,
+                        c.boletas, c.ubicacion)
+        seen.add(c.clave)
+        out.append(c)
+    return tuple(sorted(out, key=Casilla.sort_key))
+
+
+def _scaled(full: int, scale: float) -> int:
+    return max(1, round(full * scale))
+
+
+def _asociaciones(rng: random.Random, ambito_ids: list[int], coalition_share: float,
+                  independientes: int) -> tuple[Asociacion, ...]:
+    out = [Asociacion(clave, nombre, TipoAsociacion.PARTIDO, (clave,))
+           for clave, nombre in PARTIDOS]
+    for nombre, partidos in COALICIONES:
+        where = (None if coalition_share >= 1 else
+                 frozenset(rng.sample(ambito_ids, round(len(ambito_ids) * coalition_share))))
+        combos = [partidos] + [p for p in _pairs(partidos)]
+        for combo in combos:
+            out.append(Asociacion("_".join(combo), f"{nombre} ({'-'.join(combo)})",
+                                  TipoAsociacion.COALICION, combo, where))
+    for i, ambito in enumerate(rng.sample(ambito_ids, independientes), start=1):
+        out.append(Asociacion(f"CAND_IND_{i}", f"Candidatura independiente {i}",
+                              TipoAsociacion.INDEPENDIENTE, (), frozenset({ambito})))
+    return tuple(out)
+
+
+def _pairs(partidos: tuple[str, ...]) -> list[tuple[str, ...]]:
+    return [(a, b) for i, a in enumerate(partidos) for b in partidos[i + 1:]]
+
+
+def _elecciones(rng: random.Random, distritos: tuple[Distrito, ...],
+                demarcaciones: tuple[Demarcacion, ...]) -> tuple[Eleccion, ...]:
+    dist_ids = [d.id for d in distritos]
+    dem_ids = [d.id for d in demarcaciones]
+    return (
+        Eleccion("01", "JEFATURA DE GOBIERNO", "1", Ambito.ENTIDAD,
+                 _asociaciones(rng, [0], 1.0, 0)),
+        Eleccion("02", "DIPUTACIONES LOCALES MR", "2", Ambito.DISTRITO,
+                 _asociaciones(rng, dist_ids, 0.85, 3)),
+        Eleccion("03", "ALCALDÍAS", "3", Ambito.DEMARCACION,
+                 _asociaciones(rng, dem_ids, 0.9, 2)),
+    )
+
+
+def _candidaturas(rng: random.Random, elecciones: tuple[Eleccion, ...],
+                  distritos: tuple[Distrito, ...],
+                  demarcaciones: tuple[Demarcacion, ...]) -> tuple[Candidatura, ...]:
+    out: list[Candidatura] = []
+    for e in elecciones:
+        ambito_ids = {Ambito.ENTIDAD: [0], Ambito.DISTRITO: [d.id for d in distritos],
+                      Ambito.DEMARCACION: [d.id for d in demarcaciones]}[e.ambito]
+        for ambito in ambito_ids:
+            for a in e.asociaciones:
+                if a.tipo is TipoAsociacion.COALICION or not a.compite_en(ambito):
+                    continue
+                out.append(Candidatura(e.codigo, ambito, a.clave, _nombre(rng), _nombre(rng)))
+    return tuple(out)
+
+
+def _nombre(rng: random.Random) -> str:
+    return f"{rng.choice(NOMBRES)} {rng.choice(APELLIDOS)} {rng.choice(APELLIDOS)}"

@@ -1,0 +1,274 @@
+"""The electoral catalog: the geography, the casillas and the elections being counted.
+
+Everything here is immutable: a catalog is loaded once (from files an institute fills in,
+see ``docs/catalogo.md``) and shared by every part of the suite. Indexes that many callers
+need (acta by CLAVE_ACTA, actas of an election in publication order) are built once.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+#: Publication order of casilla types inside a sección (DOMAIN.md: B, C, E, S, then the rest).
+TIPO_CASILLA_ORDER: tuple[str, ...] = ("B", "C", "E", "S", "A", "P", "M", "U")
+
+TIPOS_CASILLA: Mapping[str, str] = {
+    "B": "Básica",
+    "C": "Contigua",
+    "E": "Extraordinaria",
+    "S": "Especial",
+    "A": "Voto anticipado",
+    "P": "Prisión preventiva",
+    "M": "Mexicanos en el extranjero",
+    "U": "Urna electrónica",
+}
+
+MAX_LISTA_NOMINAL_CASILLA = 750
+
+
+class Ambito(enum.StrEnum):
+    """The territory an election's candidaturas compete in."""
+
+    ENTIDAD = "entidad"
+    DISTRITO = "distrito"
+    DEMARCACION = "demarcacion"
+
+
+class TipoAsociacion(enum.StrEnum):
+    """What a vote column on the acta stands for."""
+
+    PARTIDO = "partido"
+    COALICION = "coalicion"  # a combination of parties of one coalition (PAN_PRI, ...)
+    INDEPENDIENTE = "independiente"
+
+
+@dataclass(frozen=True, slots=True)
+class Demarcacion:
+    """An alcaldía (municipio elsewhere)."""
+
+    id: int
+    nombre: str
+
+
+@dataclass(frozen=True, slots=True)
+class Distrito:
+    """A distrito local electoral; each has one CATD."""
+
+    id: int
+    cabecera: str
+    demarcacion_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Casilla:
+    """A polling station. Especiales have ``lista_nominal == 0`` and a ``boletas`` ceiling."""
+
+    entidad_id: int
+    distrito_id: int
+    demarcacion_id: int
+    seccion: int
+    tipo: str
+    id_casilla: int
+    ext_contigua: int
+    lista_nominal: int
+    representantes: int
+    boletas: int
+    ubicacion: int  # 1 urbana, 2 no urbana (the published UBICACION_CASILLA)
+    #: CLAVE_CASILLA: entidad(2) sección(4) tipo(1) id(2) ext(2), e.g. ``090123B0100``.
+    clave: str = field(init=False, compare=False, repr=False)
+
+    #: The ceiling above which the acta is *Excede Lista Nominal*: lista nominal plus
+    #: representantes, or the boletas of a casilla especial.
+    max_votos: int = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "clave", clave_casilla(
+            self.entidad_id, self.seccion, self.tipo, self.id_casilla, self.ext_contigua))
+        object.__setattr__(self, "max_votos", self.boletas if self.tipo == "S"
+                           else self.lista_nominal + self.representantes)
+
+    @property
+    def especial(self) -> bool:
+        return self.tipo == "S"
+
+    def sort_key(self) -> tuple[int, int, int, int, int]:
+        """Publication order: distrito, sección, tipo, id, ext."""
+        return (self.distrito_id, self.seccion, tipo_rank(self.tipo), self.id_casilla,
+                self.ext_contigua)
+
+
+@dataclass(frozen=True, slots=True)
+class Asociacion:
+    """One vote column of an election: a party, a coalition combination, an independent.
+
+    ``ambitos`` limits where it competes (distrito or demarcación ids, per the election's
+    ámbito); ``None`` means everywhere. Where it does not compete its column is ``N/A``.
+    """
+
+    clave: str
+    nombre: str
+    tipo: TipoAsociacion
+    partidos: tuple[str, ...] = ()
+    ambitos: frozenset[int] | None = None
+
+    def compite_en(self, ambito_id: int) -> bool:
+        return self.ambitos is None or ambito_id in self.ambitos
+
+
+@dataclass(frozen=True, slots=True)
+class Candidatura:
+    """A candidacy registered for an election in one ámbito (0 for the entidad)."""
+
+    eleccion: str
+    ambito_id: int
+    asociacion: str
+    propietaria: str
+    suplente: str
+
+
+@dataclass(frozen=True)
+class Eleccion:
+    """An election counted by the PREP (one acta per casilla)."""
+
+    codigo: str  # two digits; CLAVE_ACTA = CLAVE_CASILLA + codigo
+    nombre: str  # as printed on line 1 of the CSV, e.g. "JEFATURA DE GOBIERNO"
+    tipo_acta: str
+    ambito: Ambito
+    asociaciones: tuple[Asociacion, ...]
+
+    def ambito_id(self, casilla: Casilla) -> int:
+        if self.ambito is Ambito.DISTRITO:
+            return casilla.distrito_id
+        if self.ambito is Ambito.DEMARCACION:
+            return casilla.demarcacion_id
+        return 0
+
+    @cached_property
+    def campos_voto(self) -> tuple[str, ...]:
+        """Vote fields: every asociación, then NO_REGISTRADAS and NULOS."""
+        return (*(a.clave for a in self.asociaciones), "NO_REGISTRADAS", "NULOS")
+
+    @cached_property
+    def campos_voto_set(self) -> frozenset[str]:
+        return frozenset(self.campos_voto)
+
+    @cached_property
+    def campos_captura(self) -> tuple[str, ...]:
+        """Every field typed from the acta, in the order of the published CSV."""
+        return (*CAMPOS_PREVIOS, *self.campos_voto, "TOTAL_VOTOS_ASENTADO")
+
+    def campos_aplicables(self, casilla: Casilla) -> tuple[str, ...]:
+        """The captured fields that exist on this casilla's acta."""
+        return self.campos_en_ambito(self.ambito_id(casilla))
+
+    def campos_en_ambito(self, ambito_id: int) -> tuple[str, ...]:
+        """The captured fields of an acta in ``ambito_id`` (computed once per ámbito)."""
+        cached = self._aplicables.get(ambito_id)
+        if cached is None:
+            cached = tuple(c for c in self.campos_captura
+                           if c not in self._por_clave or self._por_clave[c].compite_en(
+                               ambito_id))
+            self._aplicables[ambito_id] = cached
+        return cached
+
+    @cached_property
+    def _aplicables(self) -> dict[int, tuple[str, ...]]:
+        return {}
+
+    @cached_property
+    def _por_clave(self) -> dict[str, Asociacion]:
+        return {a.clave: a for a in self.asociaciones}
+
+
+CAMPOS_PREVIOS: tuple[str, ...] = (
+    "TOTAL_BOLETAS_SOBRANTES",
+    "TOTAL_PERSONAS_VOTARON",
+    "TOTAL_REP_PARTIDO_CI_VOTARON",
+    "TOTAL_VOTOS_SACADOS",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Acta:
+    """One acta: a casilla's tally sheet for one election."""
+
+    casilla: Casilla
+    eleccion: Eleccion
+    #: CLAVE_ACTA = CLAVE_CASILLA + election code.
+    clave: str = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "clave", self.casilla.clave + self.eleccion.codigo)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """A whole election catalog with the indexes the suite needs."""
+
+    entidad_id: int
+    entidad: str
+    fecha_eleccion: str  # ISO date of the jornada electoral
+    demarcaciones: tuple[Demarcacion, ...]
+    distritos: tuple[Distrito, ...]
+    casillas: tuple[Casilla, ...]
+    elecciones: tuple[Eleccion, ...]
+    candidaturas: tuple[Candidatura, ...] = field(default=())
+
+    @cached_property
+    def casillas_ordenadas(self) -> tuple[Casilla, ...]:
+        return tuple(sorted(self.casillas, key=Casilla.sort_key))
+
+    @cached_property
+    def actas_por_clave(self) -> dict[str, Acta]:
+        return {a.clave: a for a in self.iter_actas()}
+
+    @cached_property
+    def eleccion_por_codigo(self) -> dict[str, Eleccion]:
+        return {e.codigo: e for e in self.elecciones}
+
+    @cached_property
+    def distrito_por_id(self) -> dict[int, Distrito]:
+        return {d.id: d for d in self.distritos}
+
+    @cached_property
+    def demarcacion_por_id(self) -> dict[int, Demarcacion]:
+        return {d.id: d for d in self.demarcaciones}
+
+    @cached_property
+    def secciones(self) -> frozenset[tuple[int, int]]:
+        """(distrito, sección) pairs."""
+        return frozenset((c.distrito_id, c.seccion) for c in self.casillas)
+
+    def actas(self, eleccion: Eleccion) -> tuple[Acta, ...]:
+        """The actas of one election in publication order."""
+        return self._actas_por_eleccion[eleccion.codigo]
+
+    @cached_property
+    def _actas_por_eleccion(self) -> dict[str, tuple[Acta, ...]]:
+        return {e.codigo: tuple(Acta(c, e) for c in self.casillas_ordenadas)
+                for e in self.elecciones}
+
+    def iter_actas(self) -> Iterator[Acta]:
+        for e in self.elecciones:
+            yield from self.actas(e)
+
+    @property
+    def total_actas(self) -> int:
+        return len(self.casillas) * len(self.elecciones)
+
+    def acta(self, clave_acta: str) -> Acta | None:
+        return self.actas_por_clave.get(clave_acta)
+
+
+def tipo_rank(tipo: str) -> int:
+    try:
+        return TIPO_CASILLA_ORDER.index(tipo)
+    except ValueError:
+        return len(TIPO_CASILLA_ORDER)
+
+
+def clave_casilla(entidad: int, seccion: int, tipo: str, id_casilla: int, ext: int) -> str:
+    return f"{entidad:02d}{seccion:04d}{tipo}{id_casilla:02d}{ext:02d}"

@@ -1,0 +1,106 @@
+"""The ``prep`` command: one entry point, a subcommand per job."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from prep import __version__
+
+log = logging.getLogger("prep")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="prep", description="PREP: resultados electorales "
+                                     "preliminares (centros de acopio, nodo central, cortes).")
+    parser.add_argument("--version", action="version", version=f"prep {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="bitácora detallada")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMANDO")
+
+    catalog = sub.add_parser("catalog", help="catálogo electoral")
+    catalog_sub = catalog.add_subparsers(dest="catalog_command", required=True)
+    gen = catalog_sub.add_parser("generate", help="genera un catálogo sintético tipo CDMX")
+    gen.add_argument("--seed", type=int, default=2027)
+    gen.add_argument("--scale", type=_scale, default=1.0,
+                     help="fracción de la CDMX (1 = ≈13,200 casillas; 0.01 = pruebas)")
+    gen.add_argument("--out", type=Path, required=True, help="directorio de salida")
+    gen.set_defaults(func=_catalog_generate)
+    check = catalog_sub.add_parser("check", help="valida un directorio de catálogo")
+    check.add_argument("directory", type=Path)
+    check.set_defaults(func=_catalog_check)
+
+    sim = sub.add_parser("simulacro", help="ejecuta un simulacro completo con veredicto")
+    sim.add_argument("--seed", type=int, default=2027)
+    sim.add_argument("--scale", type=_scale, default=0.1,
+                     help="fracción de la elección de la CDMX (predeterminado 0.1)")
+    sim.add_argument("--out", type=Path, default=Path("simulacro"),
+                     help="directorio de salida (predeterminado ./simulacro)")
+    sim.set_defaults(func=_simulacro)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        code: int = args.func(args)
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+def _scale(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError("la escala debe estar entre 0 (excluido) y 1")
+    return value
+
+
+def _catalog_generate(args: argparse.Namespace) -> int:
+    from prep.catalog import catalog_digest, generate_catalog, write_catalog
+
+    catalog = generate_catalog(args.seed, args.scale)
+    write_catalog(catalog, args.out)
+    print(f"{args.out}: {len(catalog.distritos)} distritos, "
+          f"{len({c.seccion for c in catalog.casillas})} secciones, "
+          f"{len(catalog.casillas)} casillas, {catalog.total_actas} actas, "
+          f"lista nominal {sum(c.lista_nominal for c in catalog.casillas):,}")
+    print(f"huella SHA-256: {catalog_digest(args.out)}")
+    return 0
+
+
+def _catalog_check(args: argparse.Namespace) -> int:
+    from prep.catalog import catalog_digest, load_catalog
+
+    catalog = load_catalog(args.directory)
+    print(f"{args.directory}: válido; {len(catalog.casillas)} casillas, "
+          f"{catalog.total_actas} actas; huella {catalog_digest(args.directory)}")
+    return 0
+
+
+def _simulacro(args: argparse.Namespace) -> int:
+    from prep.simulacro import Options, run
+
+    report = run(Options(out=args.out, seed=args.seed, scale=args.scale),
+                 progress=lambda msg: print(f"· {msg}", flush=True))
+    print(f"\nCorte {report.corte}: {report.actas} actas de {report.casillas} casillas "
+          f"en {report.seconds:.1f} s")
+    for nombre, r in report.resumen.items():
+        print(f"  {nombre}: capturadas {r['ACTAS_CAPTURADAS']}/{r['ACTAS_ESPERADAS']} "
+              f"({r['PORCENTAJE_ACTAS_CAPTURADAS']} %), contabilizadas "
+              f"{r['ACTAS_CONTABILIZADAS']} ({r['PORCENTAJE_ACTAS_CONTABILIZADAS']} %), "
+              f"participación {r['PORCENTAJE_PARTICIPACION_CIUDADANA']} %")
+    print(f"Publicación: {args.out / 'publicacion' / report.corte}")
+    if report.ok:
+        print("Veredicto: APROBADO (cada fila publicada coincide con lo capturado; "
+              "resumen y huellas verificados)")
+        return 0
+    print(f"Veredicto: REPROBADO ({len(report.failures)} problemas)", file=sys.stderr)
+    for failure in report.failures[:20]:
+        print(f"  - {failure}", file=sys.stderr)
+    return 1

@@ -1,0 +1,190 @@
+"""The Anexo 18.5 open-data CSV of one election (layout in DOMAIN.md, "Publication").
+
+UTF-8 with BOM, comma-separated, CRLF line ends, fields quoted only when they need it
+(OBSERVACIONES such as ``Excede Lista Nominal, Sin dato``); ``-`` where there is no data
+yet, ``N/A`` where a field does not apply (an asociación that does not compete in the
+casilla's distrito or demarcación, the image fields of a *sin acta*); CLAVE_CASILLA and
+CLAVE_ACTA wrapped in single quotes so spreadsheets keep their leading zeros; times as
+``dd/mm/YYYY HH:MM:SS`` in America/Mexico_City.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from datetime import datetime, timedelta, tzinfo
+from functools import lru_cache
+from operator import itemgetter
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from prep.catalog.model import Casilla, Catalog, Eleccion
+from prep.corte.model import ActaEnCorte, FueraDeCatalogo
+from prep.corte.summary import RESUMEN_COLUMNS, Fila, TablaEleccion
+from prep.values import Captura
+
+TZ = ZoneInfo("America/Mexico_City")
+SIN_DATO = "-"
+NO_APLICA = "N/A"
+TIPO_DOCUMENTO = "Acta PREP"
+
+COLUMNS_BEFORE: tuple[str, ...] = (
+    "CLAVE_CASILLA", "CLAVE_ACTA", "ID_ENTIDAD", "ENTIDAD", "ID_DISTRITO_LOCAL",
+    "DISTRITO_LOCAL", "SECCION", "ID_CASILLA", "TIPO_CASILLA", "EXT_CONTIGUA",
+    "UBICACION_CASILLA", "TIPO_ACTA",
+)
+COLUMNS_AFTER: tuple[str, ...] = (
+    "TOTAL_VOTOS_CALCULADO", "LISTA_NOMINAL", "REPRESENTANTES_PP_CI", "OBSERVACIONES",
+    "CONTABILIZADA", "MECANISMOS_TRASLADO", "CODIGO_INTEGRIDAD", "FECHA_HORA_ACOPIO",
+    "FECHA_HORA_CAPTURA", "FECHA_HORA_VERIFICACION", "ORIGEN", "DIGITALIZACION",
+    "TIPO_DOCUMENTO", "COTEJADA",
+)
+
+
+def columns(eleccion: Eleccion) -> tuple[str, ...]:
+    """Line 7: the column names of the acta rows of ``eleccion``."""
+    return (*COLUMNS_BEFORE, *eleccion.campos_captura, *COLUMNS_AFTER)
+
+
+def format_corte_time(when: datetime, tz: tzinfo = TZ) -> str:
+    """Line 2: ``dd/mm/YYYY HH:MM (UTC-6)``."""
+    local = when.astimezone(tz)
+    offset = local.utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    hours, mins = divmod(abs(minutes), 60)
+    label = f"UTC{sign}{hours}" + (f":{mins:02d}" if mins else "")
+    return f"{local:%d/%m/%Y %H:%M} ({label})"
+
+
+def format_time(when: datetime | None, missing: str = SIN_DATO) -> str:
+    """A UTC instant as published: ``dd/mm/YYYY HH:MM:SS`` in America/Mexico_City."""
+    if when is None:
+        return missing
+    if when.tzinfo is None:
+        raise ValueError("las fechas del PREP deben llevar zona horaria (UTC)")
+    return f"{when.astimezone(TZ):%d/%m/%Y %H:%M:%S}"
+
+
+class TimeFormatter:
+    """:func:`format_time` for the ~120,000 times of a corte, memoized per minute.
+
+    Actas arrive over a few hundred minutes, so the local ``dd/mm/YYYY HH:MM:`` prefix is
+    computed once per minute (zone offsets are whole minutes) and the seconds appended.
+    """
+
+    _SECONDS = tuple(f"{s:02d}" for s in range(60))
+
+    def __init__(self) -> None:
+        self._prefixes: dict[int, str] = {}
+
+    def __call__(self, when: datetime | None, missing: str = SIN_DATO) -> str:
+        if when is None:
+            return missing
+        if when.tzinfo is None:
+            raise ValueError("las fechas del PREP deben llevar zona horaria (UTC)")
+        minute, second = divmod(int(when.timestamp()), 60)
+        prefix = self._prefixes.get(minute)
+        if prefix is None:
+            prefix = f"{when.astimezone(TZ):%d/%m/%Y %H:%M}:"
+            self._prefixes[minute] = prefix
+        return prefix + self._SECONDS[second]
+
+
+def write_eleccion_csv(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
+                       cache: dict[str, tuple[str, ...]] | None = None) -> bytes:
+    """The whole CSV file of one election for the corte at ``corte`` (UTC).
+
+    ``cache`` keeps each casilla's key columns between the elections of one corte.
+    """
+    cache = {} if cache is None else cache
+    fmt = TimeFormatter()
+    eleccion = tabla.eleccion
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    w.writerow((eleccion.nombre,))
+    w.writerow((format_corte_time(corte),))
+    w.writerow(())
+    w.writerow(RESUMEN_COLUMNS)
+    w.writerow(tabla.resumen.values())
+    w.writerow(())
+    w.writerow(columns(eleccion))
+    campos = eleccion.campos_captura
+    sin_datos = (SIN_DATO,) * len(campos)
+    for fila in tabla.filas:
+        w.writerow(_row(catalog, eleccion, campos, sin_datos, fila, cache, fmt))
+    tail_keys = (SIN_DATO,) * len(COLUMNS_BEFORE)
+    for fuera in tabla.fuera:
+        w.writerow(_fuera_row(tail_keys, sin_datos, tabla.etiqueta_fuera, fuera, fmt))
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def _keys(catalog: Catalog, casilla: Casilla, cache: dict[str, tuple[str, ...]]) -> tuple[
+        str, ...]:
+    """The casilla's key columns (all but CLAVE_ACTA and TIPO_ACTA), shared by elections."""
+    keys = cache.get(casilla.clave)
+    if keys is None:
+        distrito = catalog.distrito_por_id[casilla.distrito_id]
+        keys = (f"'{casilla.clave}'", str(casilla.entidad_id), catalog.entidad,
+                str(casilla.distrito_id), distrito.cabecera, str(casilla.seccion),
+                str(casilla.id_casilla), casilla.tipo, str(casilla.ext_contigua),
+                str(casilla.ubicacion), str(casilla.lista_nominal),
+                str(casilla.representantes))
+        cache[casilla.clave] = keys
+    return keys
+
+
+def _row(catalog: Catalog, eleccion: Eleccion, campos: tuple[str, ...],
+         sin_datos: tuple[str, ...], fila: Fila,
+         cache: dict[str, tuple[str, ...]], fmt: TimeFormatter) -> tuple[str, ...]:
+    casilla = fila.acta.casilla
+    k = _keys(catalog, casilla, cache)
+    keys = (k[0], f"'{fila.acta.clave}'", *k[1:10], eleccion.tipo_acta)
+    ln, rep = k[10], k[11]
+    aplicables = eleccion.campos_aplicables(casilla)
+    est: ActaEnCorte | None = fila.estado
+    res = fila.resultado
+    acopio = fmt(est.acopio if est else None)
+    if res is None or est is None:
+        values = sin_datos if len(aplicables) == len(campos) else tuple(
+            SIN_DATO if c in aplicables else NO_APLICA for c in campos)
+        return (*keys, *values, SIN_DATO, ln, rep, SIN_DATO, SIN_DATO, SIN_DATO, SIN_DATO,
+                acopio, SIN_DATO, SIN_DATO, SIN_DATO, SIN_DATO, SIN_DATO, SIN_DATO)
+    if est.captura is None:  # sin acta: there is no document, image nor capture
+        values = tuple(SIN_DATO if c in aplicables else NO_APLICA for c in campos)
+        return (*keys, *values, SIN_DATO, ln, rep, res.observaciones, "0",
+                est.traslado or NO_APLICA, NO_APLICA, acopio, NO_APLICA, NO_APLICA,
+                NO_APLICA, NO_APLICA, NO_APLICA, "0")
+    values = _valores(campos, aplicables, est.captura)
+    return (*keys, *values, str(res.total_calculado), ln, rep, res.observaciones or SIN_DATO,
+            "1" if res.contabilizada else "0", est.traslado or NO_APLICA,
+            est.sha256 or SIN_DATO, acopio, fmt(est.fecha_captura),
+            fmt(est.fecha_verificacion, NO_APLICA), est.origen or SIN_DATO,
+            est.digitalizacion or SIN_DATO, TIPO_DOCUMENTO, "1" if est.cotejada else "0")
+
+
+def _valores(campos: tuple[str, ...], aplicables: tuple[str, ...],
+             captura: Captura) -> tuple[str, ...]:
+    """The captured values in column order, ``N/A`` where a field does not apply."""
+    # str() of an int is its digits and of a Marca (a StrEnum) its published label.
+    texts = [*map(str, captura.valores), NO_APLICA]
+    return _column_picker(campos, captura.campos)(texts)  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=4096)
+def _column_picker(campos: tuple[str, ...],
+                   capturados: tuple[str, ...]) -> Callable[[list[str]], Any]:
+    """Picks, for each column, the captured text or the trailing ``N/A`` (index -1).
+
+    Built once per (election, capture layout), it runs in C for every row.
+    """
+    index = {c: i for i, c in enumerate(capturados)}
+    return itemgetter(*(index.get(c, -1) for c in campos))
+
+
+def _fuera_row(keys: tuple[str, ...], sin_datos: tuple[str, ...], etiqueta: str,
+               fuera: FueraDeCatalogo, fmt: TimeFormatter) -> tuple[str, ...]:
+    return (*keys, *sin_datos, SIN_DATO, SIN_DATO, SIN_DATO, etiqueta, "0",
+            SIN_DATO, SIN_DATO, fmt(fuera.acopio), SIN_DATO, SIN_DATO, SIN_DATO, SIN_DATO,
+            SIN_DATO, SIN_DATO)

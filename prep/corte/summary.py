@@ -1,0 +1,129 @@
+"""Corte arithmetic: the per-election summary with exact, truncated percentages.
+
+Every percentage is count × 100 / base truncated (never rounded) to four decimals, in
+integer arithmetic: binary floats would turn 12.34569 into 12.3457 or 12.3456 depending
+on luck, and a published figure must be reproducible by anyone with the rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from prep.catalog.model import Acta, Eleccion
+from prep.corte.model import ActaEnCorte, FueraDeCatalogo
+from prep.rules import DEFAULT_RULES, ActaResult, Base, RuleSet, evaluate, sin_acta
+
+DECIMALS = 4
+_SCALE = 10**DECIMALS
+
+RESUMEN_COLUMNS: tuple[str, ...] = (
+    "ACTAS_ESPERADAS", "ACTAS_REGISTRADAS", "ACTAS_FUERA_CATALOGO", "ACTAS_CAPTURADAS",
+    "PORCENTAJE_ACTAS_CAPTURADAS", "ACTAS_CONTABILIZADAS", "PORCENTAJE_ACTAS_CONTABILIZADAS",
+    "PORCENTAJE_ACTAS_INCONSISTENCIAS", "ACTAS_NO_CONTABILIZADAS",
+    "LISTA_NOMINAL_ACTAS_CONTABILIZADAS", "TOTAL_VOTOS_C_CS", "TOTAL_VOTOS_S_CS",
+    "PORCENTAJE_PARTICIPACION_CIUDADANA",
+)
+
+
+def percentage(count: int, base: int) -> str:
+    """``count × 100 / base`` truncated to 4 decimals, e.g. ``"12.3456"``; ``base`` 0 → 0."""
+    if count < 0 or base < 0:
+        raise ValueError("los conteos no pueden ser negativos")
+    if base == 0:
+        return f"0.{'0' * DECIMALS}"
+    scaled = count * 100 * _SCALE // base
+    return f"{scaled // _SCALE}.{scaled % _SCALE:0{DECIMALS}d}"
+
+
+@dataclass(frozen=True, slots=True)
+class Fila:
+    """One catalog acta of the corte with what the rules say about it (None: no data)."""
+
+    acta: Acta
+    estado: ActaEnCorte | None
+    resultado: ActaResult | None
+
+
+@dataclass(frozen=True, slots=True)
+class Resumen:
+    """The summary line of an election's CSV (line 5)."""
+
+    esperadas: int
+    fuera_catalogo: int
+    capturadas: int
+    contabilizadas: int
+    inconsistencias: int
+    lista_nominal_contabilizadas: int
+    votos_c_cs: int
+    votos_s_cs: int
+    participacion_base: Base
+
+    @property
+    def registradas(self) -> int:
+        return self.capturadas + self.fuera_catalogo
+
+    @property
+    def no_contabilizadas(self) -> int:
+        return self.capturadas - self.contabilizadas
+
+    def values(self) -> tuple[str, ...]:
+        """Line 5, in :data:`RESUMEN_COLUMNS` order."""
+        votos = (self.votos_s_cs if self.participacion_base is Base.SIN_ESPECIALES
+                 else self.votos_c_cs)
+        return (
+            str(self.esperadas), str(self.registradas), str(self.fuera_catalogo),
+            str(self.capturadas), percentage(self.capturadas, self.esperadas),
+            str(self.contabilizadas), percentage(self.contabilizadas, self.esperadas),
+            percentage(self.inconsistencias, self.esperadas), str(self.no_contabilizadas),
+            str(self.lista_nominal_contabilizadas), str(self.votos_c_cs), str(self.votos_s_cs),
+            percentage(votos, self.lista_nominal_contabilizadas),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TablaEleccion:
+    """Everything one election's CSV says: rows in publication order and the summary."""
+
+    eleccion: Eleccion
+    filas: tuple[Fila, ...]
+    fuera: tuple[FueraDeCatalogo, ...]
+    resumen: Resumen
+    etiqueta_fuera: str  # OBSERVACIONES of the fuera-de-catálogo rows
+
+
+def tabulate(eleccion: Eleccion, actas: Sequence[Acta], estado: Mapping[str, ActaEnCorte],
+             fuera: Sequence[FueraDeCatalogo], rules: RuleSet = DEFAULT_RULES,
+             ultimo_corte: bool = False) -> TablaEleccion:
+    """Apply the rules to every acta of ``eleccion`` and compute the summary.
+
+    ``actas`` are the catalog actas of the election in publication order; ``estado`` maps
+    CLAVE_ACTA to what is known of it (absent: nothing yet).
+    """
+    filas: list[Fila] = []
+    capturadas = contabilizadas = inconsistencias = lista = c_cs = s_cs = 0
+    for acta in actas:
+        est = estado.get(acta.clave)
+        res: ActaResult | None = None
+        if est is not None:
+            if est.captura is not None:
+                res = evaluate(eleccion, acta.casilla, est.captura, rules)
+            elif est.causa_sin_acta is not None:
+                res = sin_acta(est.causa_sin_acta, rules)
+        if res is not None:
+            capturadas += 1
+            if res.observaciones:
+                inconsistencias += 1
+            if res.contabilizada:
+                contabilizadas += 1
+                total = res.total_calculado or 0
+                lista += acta.casilla.lista_nominal
+                c_cs += total
+                if not acta.casilla.especial:
+                    s_cs += total
+        filas.append(Fila(acta, est, res))
+    fuera_e = tuple(f for f in fuera if f.eleccion == eleccion.codigo)
+    base = rules.participacion_ultimo_corte if ultimo_corte else rules.participacion
+    resumen = Resumen(len(filas), len(fuera_e), capturadas, contabilizadas, inconsistencias,
+                      lista, c_cs, s_cs, base)
+    return TablaEleccion(eleccion, tuple(filas), fuera_e, resumen, rules.fuera_de_catalogo)

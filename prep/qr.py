@@ -1,0 +1,224 @@
+"""Reading acta codes (QR or typed CLAVE_ACTA) and writing our own acopio label QR.
+
+The payload of the official acta QR is not public, so formats are pluggable
+(:class:`CodeFormat`). Built in:
+
+- the public simulacro generator's pipe form
+  ``ID_ENTIDAD|ID_DISTRITO|TIPO_ACTA|SECCION|ID_CASILLA|TIPO_CASILLA|EXT_CONTIGUA|ID_TIPO_CANDIDATURA``;
+- the compact CLAVE_ACTA (``090123B010001``), optionally quoted as in the published CSV;
+- our acopio label ``PREP1|<CLAVE_ACTA>``.
+
+Keyboard-wedge readers emulate a US keyboard; on a Spanish (Spain or Latin America) OS
+the separator keys arrive as other characters (``|`` as ``Ç`` or ``]``, ``'`` as ``{``...)
+and Caps Lock may invert letters. :func:`normalize` undoes that: any single non-ASCII-
+alphanumeric character between fields is a separator. Nothing is ever guessed beyond
+that; a code that does not resolve to exactly one catalog acta is rejected with a reason.
+"""
+
+from __future__ import annotations
+
+import enum
+import io
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import segno
+
+from prep.catalog.model import Acta, Catalog, clave_casilla
+
+MAX_CODE_CHARS = 256
+LABEL_PREFIX = "PREP1"
+
+
+class Motivo(enum.StrEnum):
+    """Why a code was rejected (stable ids for audit events)."""
+
+    VACIO = "vacio"
+    DEMASIADO_LARGO = "demasiado_largo"
+    ILEGIBLE = "ilegible"
+    OTRA_ENTIDAD = "otra_entidad"
+    ELECCION_DESCONOCIDA = "eleccion_desconocida"
+    TIPO_ACTA_NO_CORRESPONDE = "tipo_acta_no_corresponde"
+    DISTRITO_NO_CORRESPONDE = "distrito_no_corresponde"
+    FUERA_DE_CATALOGO = "fuera_de_catalogo"
+
+
+class CodeRejected(ValueError):
+    """A code that names no catalog acta. ``mensaje`` is for the operator (Spanish).
+
+    ``clave_leida`` is the CLAVE_ACTA the code spelled out when it was well formed, so the
+    acta can still be registered *fuera de catálogo*.
+    """
+
+    def __init__(self, motivo: Motivo, mensaje: str, clave_leida: str | None = None) -> None:
+        super().__init__(mensaje)
+        self.motivo = motivo
+        self.mensaje = mensaje
+        self.clave_leida = clave_leida
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedCode:
+    """The fields a code spells out, before checking them against the catalog."""
+
+    entidad: int
+    seccion: int
+    tipo_casilla: str
+    id_casilla: int
+    ext_contigua: int
+    eleccion: str
+    distrito: int | None = None
+    tipo_acta: str | None = None
+
+    @property
+    def clave_acta(self) -> str:
+        return clave_casilla(self.entidad, self.seccion, self.tipo_casilla, self.id_casilla,
+                             self.ext_contigua) + self.eleccion
+
+
+class CodeFormat(Protocol):
+    """A way to write an acta's identity in a QR; ``parse`` returns None if not this form."""
+
+    name: str
+
+    def parse(self, tokens: Sequence[str], compact: str) -> ParsedCode | None: ...
+
+
+_DIGITS = re.compile(r"\d{1,4}")
+_COMPACT = re.compile(r"(\d{2})(\d{4})([A-Z])(\d{2})(\d{2})(\d{2})")
+
+
+class PipeFormat:
+    """The public simulacro generator's eight pipe-separated fields."""
+
+    name = "pipe"
+
+    def parse(self, tokens: Sequence[str], compact: str) -> ParsedCode | None:
+        if len(tokens) != 8:
+            return None
+        entidad, distrito, tipo_acta, seccion, id_cas, tipo, ext, cand = tokens
+        numeric = (entidad, distrito, seccion, id_cas, ext, cand)
+        if not all(_DIGITS.fullmatch(t) for t in numeric) or not re.fullmatch(r"[A-Z]", tipo):
+            return None
+        if len(entidad) > 2 or len(distrito) > 3 or len(id_cas) > 2 or len(ext) > 2 \
+                or len(cand) > 2 or not re.fullmatch(r"[A-Z0-9]{1,2}", tipo_acta):
+            return None
+        return ParsedCode(int(entidad), int(seccion), tipo, int(id_cas), int(ext),
+                          f"{int(cand):02d}", int(distrito), tipo_acta.lstrip("0") or "0")
+
+
+class CompactFormat:
+    """CLAVE_ACTA as published (``'090123B010001'``), typed or scanned."""
+
+    name = "clave_acta"
+
+    def parse(self, tokens: Sequence[str], compact: str) -> ParsedCode | None:
+        m = _COMPACT.fullmatch(compact)
+        if m is None:
+            return None
+        ent, sec, tipo, id_cas, ext, elec = m.groups()
+        return ParsedCode(int(ent), int(sec), tipo, int(id_cas), int(ext), elec)
+
+
+class LabelFormat:
+    """Our acopio label: ``PREP1|<CLAVE_ACTA>``."""
+
+    name = "etiqueta"
+
+    def parse(self, tokens: Sequence[str], compact: str) -> ParsedCode | None:
+        if len(tokens) != 2 or tokens[0] != LABEL_PREFIX:
+            return None
+        return CompactFormat().parse((), tokens[1])
+
+
+DEFAULT_FORMATS: tuple[CodeFormat, ...] = (LabelFormat(), PipeFormat(), CompactFormat())
+
+
+def normalize(raw: str) -> tuple[list[str], str]:
+    """Undo keyboard-wedge damage: (fields split at separators, all alphanumerics joined).
+
+    Letters are upper-cased (Caps Lock), surrounding whitespace and control characters
+    (the reader's suffix) dropped; every other non-ASCII-alphanumeric character is a
+    separator, whatever the OS layout turned ``|`` into.
+    """
+    text = unicodedata.normalize("NFC", raw).strip().upper()
+    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
+    tokens = re.split(r"[^A-Z0-9]", text)
+    compact = "".join(tokens)
+    return tokens, compact
+
+
+class ActaCodec:
+    """Resolves codes to catalog actas; the only way codes enter the suite."""
+
+    def __init__(self, catalog: Catalog, formats: Sequence[CodeFormat] = DEFAULT_FORMATS):
+        self.catalog = catalog
+        self.formats = tuple(formats)
+
+    def parse(self, raw: str) -> ParsedCode:
+        """The fields of a well-formed code, not yet checked against the catalog."""
+        if len(raw) > MAX_CODE_CHARS:
+            raise CodeRejected(Motivo.DEMASIADO_LARGO,
+                               f"El código leído tiene {len(raw)} caracteres; un QR de acta "
+                               f"tiene menos de {MAX_CODE_CHARS}. Vuelva a escanear el QR.")
+        tokens, compact = normalize(raw)
+        if not compact:
+            raise CodeRejected(Motivo.VACIO, "No se leyó ningún código. Vuelva a escanear el "
+                               "QR del acta o escriba su CLAVE_ACTA.")
+        for fmt in self.formats:
+            parsed = fmt.parse(tokens, compact)
+            if parsed is not None:
+                return parsed
+        raise CodeRejected(Motivo.ILEGIBLE, "El código leído no es un QR de acta ni una "
+                           "CLAVE_ACTA (11 caracteres de casilla + 2 de elección). Vuelva a "
+                           "escanear el QR o escriba la clave impresa en el acta.")
+
+    def decode(self, raw: str) -> Acta:
+        """The catalog acta a scanned or typed code names, or :class:`CodeRejected`."""
+        p = self.parse(raw)
+        cat = self.catalog
+        clave = p.clave_acta
+        if p.entidad != cat.entidad_id:
+            raise CodeRejected(Motivo.OTRA_ENTIDAD,
+                               f"El acta es de la entidad {p.entidad:02d}, no de "
+                               f"{cat.entidad_id:02d} ({cat.entidad}). Apártela y avise al "
+                               "coordinador.", clave)
+        eleccion = cat.eleccion_por_codigo.get(p.eleccion)
+        if eleccion is None:
+            conocidas = ", ".join(f"{e.codigo} {e.nombre}" for e in cat.elecciones)
+            raise CodeRejected(Motivo.ELECCION_DESCONOCIDA,
+                               f"La elección {p.eleccion} no se cuenta en este PREP "
+                               f"({conocidas}). Revise el acta.", clave)
+        acta = cat.acta(clave)
+        if acta is None:
+            raise CodeRejected(Motivo.FUERA_DE_CATALOGO,
+                               f"La casilla {clave[:11]} (sección {p.seccion:04d}, "
+                               f"{p.tipo_casilla}{p.id_casilla:02d}) no está en el catálogo. "
+                               "Verifique el acta; si es correcta, regístrela como fuera de "
+                               "catálogo.", clave)
+        if p.distrito is not None and p.distrito != acta.casilla.distrito_id:
+            raise CodeRejected(Motivo.DISTRITO_NO_CORRESPONDE,
+                               f"El QR dice distrito {p.distrito:02d}, pero la casilla "
+                               f"{acta.casilla.clave} es del distrito "
+                               f"{acta.casilla.distrito_id:02d}. Avise al coordinador.", clave)
+        if p.tipo_acta is not None and p.tipo_acta != eleccion.tipo_acta:
+            raise CodeRejected(Motivo.TIPO_ACTA_NO_CORRESPONDE,
+                               f"El QR dice tipo de acta {p.tipo_acta}, pero la elección "
+                               f"{eleccion.nombre} usa el tipo {eleccion.tipo_acta}. Avise al "
+                               "coordinador.", clave)
+        return acta
+
+
+def label_payload(acta: Acta) -> str:
+    """The text of our acopio label QR for ``acta``."""
+    return f"{LABEL_PREFIX}|{acta.clave}"
+
+
+def label_qr_png(acta: Acta, scale: int = 6) -> bytes:
+    """The acopio label QR as PNG bytes (error correction M, quiet zone kept)."""
+    buf = io.BytesIO()
+    segno.make(label_payload(acta), error="m", micro=False).save(buf, kind="png", scale=scale)
+    return buf.getvalue()

@@ -1,0 +1,162 @@
+"""The publication rules: what an acta's captured values mean for the count.
+
+Issuers differ in details (labels, which base the participation uses), so the rules are
+data: :class:`RuleSet` with the defaults of DOMAIN.md, loadable from a TOML file
+(``resources/reglas.toml`` documents every key). :func:`evaluate` turns one acta's
+captured values into the published TOTAL_VOTOS_CALCULADO, OBSERVACIONES and CONTABILIZADA.
+"""
+
+from __future__ import annotations
+
+import enum
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
+from operator import itemgetter
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, cast
+
+from prep.catalog.model import Casilla, Eleccion
+from prep.values import Captura, Marca, Valor
+
+
+class CausaSinActa(enum.StrEnum):
+    """Why a casilla's acta never arrived (registered at acopio)."""
+
+    PAQUETE_NO_ENTREGADO = "paquete_no_entregado"
+    CASILLA_NO_INSTALADA = "casilla_no_instalada"
+    PAQUETE_SIN_SOBRE = "paquete_sin_sobre"
+
+
+class Base(enum.StrEnum):
+    """Which vote total the participation percentage is computed from."""
+
+    SIN_ESPECIALES = "S_CS"
+    CON_ESPECIALES = "C_CS"
+
+
+_DEFAULT_SIN_ACTA = MappingProxyType({
+    CausaSinActa.PAQUETE_NO_ENTREGADO: "Sin Acta por paquete no entregado",
+    CausaSinActa.CASILLA_NO_INSTALADA: "Sin Acta por casilla no instalada",
+    CausaSinActa.PAQUETE_SIN_SOBRE: "Sin Acta por paquete entregado sin sobre",
+})
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The rules as data; defaults are those of DOMAIN.md."""
+
+    ilegible: str = "Ilegible"
+    sin_dato: str = "Sin dato"
+    excede: str = "Excede Lista Nominal"
+    todos_ilegibles: str = "Todos los campos ilegibles"
+    todos_vacios: str = "Todos los campos vacíos"
+    todos_ilegibles_o_sin_dato: str = "Todos los campos ilegibles o sin dato"
+    fuera_de_catalogo: str = "Fuera de catálogo"
+    separador: str = ", "
+    #: Excede compares the calculated total with lista nominal + representantes; set
+    #: False for issuers that compare with the lista nominal alone.
+    excede_suma_representantes: bool = True
+    #: Whether Ilegible / Sin dato fields keep an acta from being counted.
+    contabiliza_ilegible: bool = True
+    contabiliza_sin_dato: bool = True
+    participacion: Base = Base.SIN_ESPECIALES
+    participacion_ultimo_corte: Base = Base.SIN_ESPECIALES
+    sin_acta: Mapping[CausaSinActa, str] = field(default_factory=lambda: _DEFAULT_SIN_ACTA)
+
+    @classmethod
+    def from_toml(cls, path: Path) -> RuleSet:
+        return cls.from_mapping(tomllib.loads(path.read_text(encoding="utf-8")))
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> RuleSet:
+        """Rules from a mapping (a parsed TOML file); unknown keys are an error."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"reglas: clave desconocida {sorted(unknown)[0]!r}")
+        values: dict[str, Any] = dict(data)
+        for key in ("participacion", "participacion_ultimo_corte"):
+            if key in values:
+                values[key] = Base(values[key])
+        if "sin_acta" in values:
+            values["sin_acta"] = MappingProxyType(
+                {**_DEFAULT_SIN_ACTA,
+                 **{CausaSinActa(k): str(v) for k, v in values["sin_acta"].items()}})
+        return replace(cls(), **values)
+
+
+DEFAULT_RULES = RuleSet()
+
+
+@dataclass(frozen=True, slots=True)
+class ActaResult:
+    """What the rules say about one acta, as published."""
+
+    total_calculado: int | None
+    observaciones: str
+    contabilizada: bool
+
+
+def evaluate(eleccion: Eleccion, casilla: Casilla, captura: Captura,
+             rules: RuleSet = DEFAULT_RULES) -> ActaResult:
+    """Apply the rules to a captured acta (DOMAIN.md, "Rules")."""
+    votos = _vote_picker(captura.campos, eleccion.campos_voto_set)(captura.valores)
+    try:
+        # The common case, every vote field a number; a Marca raises TypeError.
+        total = sum(cast("tuple[int, ...]", votos))
+        ilegibles = vacios = 0
+    except TypeError:
+        numeros = [v for v in votos if type(v) is int]
+        total = sum(numeros)
+        ilegibles = sum(1 for v in votos if v is Marca.ILEGIBLE)
+        vacios = len(votos) - len(numeros) - ilegibles
+        if not numeros:
+            if not vacios:
+                label = rules.todos_ilegibles
+            elif not ilegibles:
+                label = rules.todos_vacios
+            else:
+                label = rules.todos_ilegibles_o_sin_dato
+            return ActaResult(total, label, False)
+    parts: list[str] = []
+    contabilizada = True
+    ceiling = casilla.max_votos if rules.excede_suma_representantes or casilla.especial \
+        else casilla.lista_nominal
+    if total > ceiling:
+        parts.append(rules.excede)
+        contabilizada = False
+    if ilegibles:
+        parts.append(rules.ilegible)
+        contabilizada = contabilizada and rules.contabiliza_ilegible
+    if vacios:
+        parts.append(rules.sin_dato)
+        contabilizada = contabilizada and rules.contabiliza_sin_dato
+    return ActaResult(total, rules.separador.join(parts), contabilizada)
+
+
+@lru_cache(maxsize=4096)
+def _vote_picker(campos: tuple[str, ...],
+                 votos: frozenset[str]) -> Callable[[tuple[Valor, ...]], tuple[Valor, ...]]:
+    """A function taking the vote fields out of a capture laid out as ``campos``.
+
+    Captures of one ámbito share a layout, so this is built once per layout; it runs in C.
+    """
+    positions = [i for i, c in enumerate(campos) if c in votos]
+    if not positions:
+        return lambda valores: ()
+    if len(positions) == 1:
+        only = positions[0]
+        return lambda valores: (valores[only],)
+    return itemgetter(*positions)
+
+
+def sin_acta(causa: CausaSinActa, rules: RuleSet = DEFAULT_RULES) -> ActaResult:
+    """The published result of an acta registered as *sin acta*."""
+    return ActaResult(None, rules.sin_acta[causa], False)
+
+
+def fuera_de_catalogo(rules: RuleSet = DEFAULT_RULES) -> ActaResult:
+    return ActaResult(None, rules.fuera_de_catalogo, False)

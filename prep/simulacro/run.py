@@ -1,0 +1,180 @@
+"""``prep simulacro``: a whole drill, from catalog to published corte, with its verdict.
+
+This first version simulates the operators' captures in process (see
+:mod:`prep.simulacro.capturas`); later the real stations and central take their place.
+The command and its output layout stay: ``OUT/catalogo/``, ``OUT/publicacion/<corte>/``,
+``OUT/simulacro.json`` (metrics and verdict).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from prep.catalog import Catalog, generate_catalog, write_catalog
+from prep.corte.anexo import TZ
+from prep.corte.package import MANIFEST, CorteEscrito, slug, write_corte
+from prep.corte.reader import CsvFormatError, read_eleccion_csv, resumen_desde_filas
+from prep.rules import DEFAULT_RULES, RuleSet
+from prep.simulacro.capturas import SIN_ACTA_CASOS, Caso, Simulacion, simulate
+from prep.values import Captura, format_valor
+
+log = logging.getLogger("prep.simulacro")
+
+MARKER = "simulacro.json"
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a drill runs on."""
+
+    out: Path
+    seed: int = 2027
+    scale: float = 0.1
+    pendientes: float = 0.02
+
+
+@dataclass
+class Report:
+    """What the drill did and whether its output holds up."""
+
+    actas: int = 0
+    casillas: int = 0
+    corte: str = ""
+    files: dict[str, str] = field(default_factory=dict)
+    resumen: dict[str, dict[str, str]] = field(default_factory=dict)
+    casos: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def run(options: Options, rules: RuleSet = DEFAULT_RULES,
+        progress: Callable[[str], None] = lambda _: None) -> Report:
+    """Run the drill into ``options.out`` and return its report (also written as JSON)."""
+    started = time.perf_counter()
+    out = _prepare_out(options.out)
+    progress(f"Generando el catálogo (semilla {options.seed}, escala {options.scale})")
+    catalog = generate_catalog(options.seed, options.scale)
+    write_catalog(catalog, out / "catalogo")
+    corte = _corte_time(catalog)
+    progress(f"Simulando {catalog.total_actas} actas de {len(catalog.casillas)} casillas")
+    sim = simulate(catalog, options.seed, corte, options.pendientes)
+    progress("Escribiendo el corte")
+    escrito = write_corte(out / "publicacion", catalog, sim.estado, sim.fuera, corte, rules)
+    report = Report(actas=catalog.total_actas, casillas=len(catalog.casillas),
+                    corte=escrito.path.name, files=dict(escrito.files))
+    for caso in sim.casos.values():
+        report.casos[caso.value] = report.casos.get(caso.value, 0) + 1
+    progress("Verificando el corte publicado contra la verdad simulada")
+    report.failures = verify(catalog, sim, escrito, rules)
+    report.resumen = {t.eleccion.nombre: dict(zip(
+        ("ACTAS_ESPERADAS", "ACTAS_CAPTURADAS", "PORCENTAJE_ACTAS_CAPTURADAS",
+         "ACTAS_CONTABILIZADAS", "PORCENTAJE_ACTAS_CONTABILIZADAS",
+         "PORCENTAJE_PARTICIPACION_CIUDADANA"),
+        (lambda v: (v[0], v[3], v[4], v[5], v[6], v[12]))(t.resumen.values()), strict=True))
+        for t in escrito.tablas}
+    report.seconds = round(time.perf_counter() - started, 3)
+    (out / MARKER).write_text(json.dumps({
+        "seed": options.seed, "scale": options.scale, "actas": report.actas,
+        "casillas": report.casillas, "corte": report.corte, "seconds": report.seconds,
+        "casos": report.casos, "resumen": report.resumen, "ok": report.ok,
+        "failures": report.failures[:100]}, ensure_ascii=False, indent=2) + "\n",
+        encoding="utf-8")
+    return report
+
+
+def verify(catalog: Catalog, sim: Simulacion, escrito: CorteEscrito,
+           rules: RuleSet) -> list[str]:
+    """Check the corte on disk: hashes, strict layout, summary and every row vs the truth."""
+    failures: list[str] = []
+    manifest = (escrito.path / MANIFEST).read_text(encoding="ascii").splitlines()
+    for line in manifest:
+        digest, name = line.split("  ", 1)
+        if hashlib.sha256((escrito.path / name).read_bytes()).hexdigest() != digest:
+            failures.append(f"{name}: el SHA-256 no coincide con el manifiesto")
+    for eleccion in catalog.elecciones:
+        name = f"{slug(eleccion.nombre)}.csv"
+        try:
+            parsed = read_eleccion_csv((escrito.path / name).read_bytes())
+        except CsvFormatError as exc:
+            failures.append(f"{name}: {exc}")
+            continue
+        if parsed.resumen != resumen_desde_filas(parsed, rules.participacion):
+            failures.append(f"{name}: el resumen no coincide con las filas")
+        rows = {f["CLAVE_ACTA"].strip("'"): f for f in parsed.filas}
+        for acta in catalog.actas(eleccion):
+            fila = rows.get(acta.clave)
+            if fila is None:
+                failures.append(f"{acta.clave}: falta en {name}")
+                continue
+            failures += _check_row(acta.clave, fila, sim, rules)
+        fuera = sum(1 for f in parsed.filas if f["CLAVE_ACTA"] == "-")
+        expected = sum(1 for f in sim.fuera if f.eleccion == eleccion.codigo)
+        if fuera != expected:
+            failures.append(f"{name}: {fuera} actas fuera de catálogo, se esperaban {expected}")
+    return failures
+
+
+def expected_observaciones(caso: Caso, rules: RuleSet) -> tuple[str, str]:
+    """(OBSERVACIONES, CONTABILIZADA) a simulated acta of ``caso`` must be published with."""
+    if caso in SIN_ACTA_CASOS:
+        return rules.sin_acta[SIN_ACTA_CASOS[caso]], "0"
+    sep = rules.separador
+    return {
+        Caso.NORMAL: ("-", "1"),
+        Caso.ILEGIBLE: (rules.ilegible, "1"),
+        Caso.SIN_DATO: (rules.sin_dato, "1"),
+        Caso.ILEGIBLE_SIN_DATO: (f"{rules.ilegible}{sep}{rules.sin_dato}", "1"),
+        Caso.EXCEDE: (rules.excede, "0"),
+        Caso.EXCEDE_SIN_DATO: (f"{rules.excede}{sep}{rules.sin_dato}", "0"),
+        Caso.TODOS_ILEGIBLES: (rules.todos_ilegibles, "0"),
+        Caso.TODOS_VACIOS: (rules.todos_vacios, "0"),
+        Caso.TODOS_MIXTOS: (rules.todos_ilegibles_o_sin_dato, "0"),
+    }[caso]
+
+
+def _check_row(clave: str, fila: dict[str, str], sim: Simulacion,
+               rules: RuleSet) -> list[str]:
+    if clave in sim.pendientes:
+        return [] if fila["CONTABILIZADA"] == "-" else [f"{clave}: publicada sin datos"]
+    caso = sim.casos[clave]
+    observaciones, contabilizada = expected_observaciones(caso, rules)
+    out = []
+    if (fila["OBSERVACIONES"], fila["CONTABILIZADA"]) != (observaciones, contabilizada):
+        out.append(f"{clave} ({caso}): publicada como {fila['OBSERVACIONES']!r}/"
+                   f"{fila['CONTABILIZADA']}, se esperaba {observaciones!r}/{contabilizada}")
+    captura: Captura | None = sim.estado[clave].captura
+    if captura is not None:
+        for campo, valor in zip(captura.campos, captura.valores, strict=True):
+            if fila[campo] != format_valor(valor):
+                out.append(f"{clave}: {campo} publicado {fila[campo]!r}, capturado "
+                           f"{format_valor(valor)!r}")
+    return out
+
+
+def _prepare_out(out: Path) -> Path:
+    """Use ``out``; a previous drill there is replaced, anything else is refused."""
+    if out.exists() and any(out.iterdir()):
+        if not (out / MARKER).exists():
+            raise FileExistsError(f"{out} ya existe y no es la salida de un simulacro; "
+                                  "elija otro --out")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _corte_time(catalog: Catalog) -> datetime:
+    """The drill's corte: 08:00 local the morning after the jornada electoral."""
+    day = datetime.fromisoformat(catalog.fecha_eleccion).replace(tzinfo=TZ)
+    return (day + timedelta(days=1, hours=8)).astimezone(UTC)

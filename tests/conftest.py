@@ -1,0 +1,88 @@
+"""Suite-wide test setup: offscreen Qt that fails on Qt warnings, real PostgreSQL,
+and the ``netns`` marker."""
+
+from __future__ import annotations
+
+import os
+
+# Before anything creates a QApplication: no display server in tests or CI.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.harness.netns import netns_available
+from tests.harness.postgres import server_dsn, temporary_database, to_sqlalchemy_url
+
+pytest_plugins = ("pytester",)
+
+QT_LOG_LEVEL_FAIL = "WARNING"
+"""Any Qt message at this level or above fails the test, unless listed below."""
+
+QT_LOG_IGNORE: tuple[str, ...] = (
+    # The offscreen platform plugin says this each time a top-level window is shown.
+    r"^This plugin does not support propagateSizeHints\(\)$",
+)
+"""Regexes of Qt messages known to be harmless, each with its reason."""
+
+_PG_FIXTURES = frozenset({"pg_dsn", "pg_url", "pg_database", "pg_database_url"})
+
+
+def in_ci() -> bool:
+    """Whether we run under CI (``CI`` set to a true-ish value), where skips are defects."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the Qt-message patterns that do not fail a test."""
+    for pattern in QT_LOG_IGNORE:
+        config.addinivalue_line("qt_log_ignore", pattern)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Make unexpected Qt warnings fail every test (pytest-qt's ``qt_log_level_fail``,
+    which a test may still override with its own marker) and mark database tests."""
+    for item in items:
+        if item.get_closest_marker("qt_log_level_fail") is None:
+            item.add_marker(pytest.mark.qt_log_level_fail(QT_LOG_LEVEL_FAIL))
+        if _PG_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.postgres)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip ``netns`` tests where no namespace can be made; under CI, fail them instead."""
+    if item.get_closest_marker("netns") is None:
+        return
+    available, reason = netns_available()
+    if available:
+        return
+    if in_ci():
+        pytest.fail(f"netns test cannot run under CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def pg_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """libpq DSN of the session's PostgreSQL server (``PREP_TEST_DSN`` or pgserver)."""
+    with server_dsn(tmp_path_factory.mktemp("postgres")) as dsn:
+        yield dsn
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg_dsn: str) -> str:
+    """SQLAlchemy URL (``postgresql+psycopg://``) of the session's server."""
+    return to_sqlalchemy_url(pg_dsn)
+
+
+@pytest.fixture
+def pg_database(pg_dsn: str) -> Iterator[str]:
+    """libpq DSN of a fresh database for this test only, dropped afterwards."""
+    with temporary_database(pg_dsn) as dsn:
+        yield dsn
+
+
+@pytest.fixture
+def pg_database_url(pg_database: str) -> str:
+    """SQLAlchemy URL of this test's fresh database (see ``pg_database``)."""
+    return to_sqlalchemy_url(pg_database)

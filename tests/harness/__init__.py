@@ -1,0 +1,1 @@
+"""Reusable pieces for tests and benchmarks: real PostgreSQL, network namespaces."""
