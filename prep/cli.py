@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="fracción de la elección de la CDMX (predeterminado 0.1)")
     sim.add_argument("--out", type=Path, default=Path("simulacro"),
                      help="directorio de salida (predeterminado ./simulacro)")
+    sim.add_argument("--reglas", type=Path, default=None,
+                     help="archivo TOML de reglas de publicación (ver resources/reglas.toml)")
     sim.set_defaults(func=_simulacro)
     return parser
 
@@ -84,9 +86,11 @@ def _catalog_check(args: argparse.Namespace) -> int:
 
 
 def _simulacro(args: argparse.Namespace) -> int:
+    from prep.rules import DEFAULT_RULES, RuleSet
     from prep.simulacro import Options, run
 
-    report = run(Options(out=args.out, seed=args.seed, scale=args.scale),
+    rules = RuleSet.from_toml(args.reglas) if args.reglas else DEFAULT_RULES
+    report = run(Options(out=args.out, seed=args.seed, scale=args.scale), rules,
                  progress=lambda msg: print(f"· {msg}", flush=True))
     print(f"\nCorte {report.corte}: {report.actas} actas de {report.casillas} casillas "
           f"en {report.seconds:.1f} s")

@@ -72,20 +72,43 @@ class RuleSet:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> RuleSet:
-        """Rules from a mapping (a parsed TOML file); unknown keys are an error."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"reglas: clave desconocida {sorted(unknown)[0]!r}")
-        values: dict[str, Any] = dict(data)
-        for key in ("participacion", "participacion_ultimo_corte"):
-            if key in values:
-                values[key] = Base(values[key])
-        if "sin_acta" in values:
-            values["sin_acta"] = MappingProxyType(
-                {**_DEFAULT_SIN_ACTA,
-                 **{CausaSinActa(k): str(v) for k, v in values["sin_acta"].items()}})
-        return replace(cls(), **values)
+        """Rules from a mapping (a parsed TOML file); anything unknown or mistyped is an
+        error that names the key (Spanish, for whoever edits the file)."""
+        defaults = cls()
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            if key not in _FIELDS:
+                raise ValueError(f"reglas: clave desconocida {key!r}")
+            default = getattr(defaults, key)
+            if isinstance(default, Base):
+                if value not in {b.value for b in Base}:
+                    raise ValueError(f"reglas: {key} debe ser \"S_CS\" o \"C_CS\", no {value!r}")
+                values[key] = Base(value)
+            elif key == "sin_acta":
+                values[key] = _sin_acta_labels(value)
+            elif type(value) is not type(default):
+                kind = "true o false" if isinstance(default, bool) else "un texto"
+                raise ValueError(f"reglas: {key} debe ser {kind}, no {value!r}")
+            else:
+                values[key] = value
+        return replace(defaults, **values)
+
+
+def _sin_acta_labels(value: object) -> Mapping[CausaSinActa, str]:
+    causas = ", ".join(c.value for c in CausaSinActa)
+    if not isinstance(value, Mapping):
+        raise ValueError(f"reglas: [sin_acta] debe ser una tabla con las causas {causas}")
+    labels = dict(_DEFAULT_SIN_ACTA)
+    for causa, label in value.items():
+        if causa not in {c.value for c in CausaSinActa}:
+            raise ValueError(f"reglas: causa sin acta desconocida {causa!r} (válidas: {causas})")
+        if not isinstance(label, str):
+            raise ValueError(f"reglas: [sin_acta] {causa} debe ser un texto")
+        labels[CausaSinActa(causa)] = label
+    return MappingProxyType(labels)
+
+
+_FIELDS = frozenset(f.name for f in fields(RuleSet))
 
 
 DEFAULT_RULES = RuleSet()
@@ -156,7 +179,3 @@ def _vote_picker(campos: tuple[str, ...],
 def sin_acta(causa: CausaSinActa, rules: RuleSet = DEFAULT_RULES) -> ActaResult:
     """The published result of an acta registered as *sin acta*."""
     return ActaResult(None, rules.sin_acta[causa], False)
-
-
-def fuera_de_catalogo(rules: RuleSet = DEFAULT_RULES) -> ActaResult:
-    return ActaResult(None, rules.fuera_de_catalogo, False)

@@ -93,7 +93,7 @@ class TimeFormatter:
 
 
 def write_eleccion_csv(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
-                       cache: dict[str, tuple[str, ...]] | None = None) -> bytes:
+                       cache: dict[str, CasillaColumns] | None = None) -> bytes:
     """The whole CSV file of one election for the corte at ``corte`` (UTC).
 
     ``cache`` keeps each casilla's key columns between the elections of one corte.
@@ -120,28 +120,31 @@ def write_eleccion_csv(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
     return buf.getvalue().encode("utf-8-sig")
 
 
-def _keys(catalog: Catalog, casilla: Casilla, cache: dict[str, tuple[str, ...]]) -> tuple[
-        str, ...]:
-    """The casilla's key columns (all but CLAVE_ACTA and TIPO_ACTA), shared by elections."""
-    keys = cache.get(casilla.clave)
-    if keys is None:
+CasillaColumns = tuple[str, tuple[str, ...], str, str]
+
+
+def _casilla_cols(catalog: Catalog, casilla: Casilla,
+                  cache: dict[str, CasillaColumns]) -> CasillaColumns:
+    """The casilla's own columns, shared by its actas of every election:
+    (quoted CLAVE_CASILLA, ID_ENTIDAD…UBICACION_CASILLA, LISTA_NOMINAL, REPRESENTANTES)."""
+    cols = cache.get(casilla.clave)
+    if cols is None:
         distrito = catalog.distrito_por_id[casilla.distrito_id]
-        keys = (f"'{casilla.clave}'", str(casilla.entidad_id), catalog.entidad,
-                str(casilla.distrito_id), distrito.cabecera, str(casilla.seccion),
-                str(casilla.id_casilla), casilla.tipo, str(casilla.ext_contigua),
-                str(casilla.ubicacion), str(casilla.lista_nominal),
-                str(casilla.representantes))
-        cache[casilla.clave] = keys
-    return keys
+        cols = (f"'{casilla.clave}'",
+                (str(casilla.entidad_id), catalog.entidad, str(casilla.distrito_id),
+                 distrito.cabecera, str(casilla.seccion), str(casilla.id_casilla),
+                 casilla.tipo, str(casilla.ext_contigua), str(casilla.ubicacion)),
+                str(casilla.lista_nominal), str(casilla.representantes))
+        cache[casilla.clave] = cols
+    return cols
 
 
 def _row(catalog: Catalog, eleccion: Eleccion, campos: tuple[str, ...],
          sin_datos: tuple[str, ...], fila: Fila,
-         cache: dict[str, tuple[str, ...]], fmt: TimeFormatter) -> tuple[str, ...]:
+         cache: dict[str, CasillaColumns], fmt: TimeFormatter) -> tuple[str, ...]:
     casilla = fila.acta.casilla
-    k = _keys(catalog, casilla, cache)
-    keys = (k[0], f"'{fila.acta.clave}'", *k[1:10], eleccion.tipo_acta)
-    ln, rep = k[10], k[11]
+    clave_casilla, ubicacion, ln, rep = _casilla_cols(catalog, casilla, cache)
+    clave_acta, tipo_acta = f"'{fila.acta.clave}'", eleccion.tipo_acta
     aplicables = eleccion.campos_aplicables(casilla)
     est: ActaEnCorte | None = fila.estado
     res = fila.resultado
@@ -149,23 +152,24 @@ def _row(catalog: Catalog, eleccion: Eleccion, campos: tuple[str, ...],
     if res is None or est is None:
         values = sin_datos if len(aplicables) == len(campos) else tuple(
             SIN_DATO if c in aplicables else NO_APLICA for c in campos)
-        return (*keys, *values, SIN_DATO, ln, rep, SIN_DATO, SIN_DATO, SIN_DATO, SIN_DATO,
-                acopio, SIN_DATO, SIN_DATO, SIN_DATO, SIN_DATO, SIN_DATO, SIN_DATO)
+        return (clave_casilla, clave_acta, *ubicacion, tipo_acta, *values, SIN_DATO, ln, rep,
+                SIN_DATO, SIN_DATO, SIN_DATO, SIN_DATO, acopio, SIN_DATO, SIN_DATO, SIN_DATO,
+                SIN_DATO, SIN_DATO, SIN_DATO)
     if est.captura is None:  # sin acta: there is no document, image nor capture
         values = tuple(SIN_DATO if c in aplicables else NO_APLICA for c in campos)
-        return (*keys, *values, SIN_DATO, ln, rep, res.observaciones, "0",
-                est.traslado or NO_APLICA, NO_APLICA, acopio, NO_APLICA, NO_APLICA,
-                NO_APLICA, NO_APLICA, NO_APLICA, "0")
-    values = _valores(campos, aplicables, est.captura)
-    return (*keys, *values, str(res.total_calculado), ln, rep, res.observaciones or SIN_DATO,
-            "1" if res.contabilizada else "0", est.traslado or NO_APLICA,
-            est.sha256 or SIN_DATO, acopio, fmt(est.fecha_captura),
-            fmt(est.fecha_verificacion, NO_APLICA), est.origen or SIN_DATO,
-            est.digitalizacion or SIN_DATO, TIPO_DOCUMENTO, "1" if est.cotejada else "0")
+        return (clave_casilla, clave_acta, *ubicacion, tipo_acta, *values, SIN_DATO, ln, rep,
+                res.observaciones, "0", est.traslado or NO_APLICA, NO_APLICA, acopio,
+                NO_APLICA, NO_APLICA, NO_APLICA, NO_APLICA, NO_APLICA, "0")
+    return (clave_casilla, clave_acta, *ubicacion, tipo_acta,
+            *_valores(campos, est.captura), str(res.total_calculado), ln, rep,
+            res.observaciones or SIN_DATO, "1" if res.contabilizada else "0",
+            est.traslado or NO_APLICA, est.sha256 or SIN_DATO, acopio,
+            fmt(est.fecha_captura), fmt(est.fecha_verificacion, NO_APLICA),
+            est.origen or SIN_DATO, est.digitalizacion or SIN_DATO, TIPO_DOCUMENTO,
+            "1" if est.cotejada else "0")
 
 
-def _valores(campos: tuple[str, ...], aplicables: tuple[str, ...],
-             captura: Captura) -> tuple[str, ...]:
+def _valores(campos: tuple[str, ...], captura: Captura) -> tuple[str, ...]:
     """The captured values in column order, ``N/A`` where a field does not apply."""
     # str() of an int is its digits and of a Marca (a StrEnum) its published label.
     texts = [*map(str, captura.valores), NO_APLICA]

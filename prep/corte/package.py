@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 from prep.catalog.model import Ambito, Catalog, Eleccion
-from prep.corte.anexo import TZ, write_eleccion_csv
+from prep.corte.anexo import TZ, CasillaColumns, write_eleccion_csv
 from prep.corte.leeme import leeme_text
 from prep.corte.model import ActaEnCorte, FueraDeCatalogo
 from prep.corte.summary import TablaEleccion, tabulate
@@ -57,7 +57,7 @@ def build_corte_files(catalog: Catalog, estado: Mapping[str, ActaEnCorte],
     """The files of a corte package in memory (name → bytes), and the tables behind them."""
     files: dict[str, bytes] = {}
     tablas: list[TablaEleccion] = []
-    keys: dict[str, tuple[str, ...]] = {}
+    keys: dict[str, CasillaColumns] = {}
     for eleccion in catalog.elecciones:
         tabla = tabulate(eleccion, catalog.actas(eleccion), estado, fuera, rules, ultimo_corte)
         tablas.append(tabla)

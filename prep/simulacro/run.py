@@ -22,6 +22,7 @@ from prep.catalog import Catalog, generate_catalog, write_catalog
 from prep.corte.anexo import TZ
 from prep.corte.package import MANIFEST, CorteEscrito, slug, write_corte
 from prep.corte.reader import CsvFormatError, read_eleccion_csv, resumen_desde_filas
+from prep.corte.summary import RESUMEN_COLUMNS
 from prep.rules import DEFAULT_RULES, RuleSet
 from prep.simulacro.capturas import SIN_ACTA_CASOS, Caso, Simulacion, simulate
 from prep.values import Captura, format_valor
@@ -78,12 +79,9 @@ def run(options: Options, rules: RuleSet = DEFAULT_RULES,
         report.casos[caso.value] = report.casos.get(caso.value, 0) + 1
     progress("Verificando el corte publicado contra la verdad simulada")
     report.failures = verify(catalog, sim, escrito, rules)
-    report.resumen = {t.eleccion.nombre: dict(zip(
-        ("ACTAS_ESPERADAS", "ACTAS_CAPTURADAS", "PORCENTAJE_ACTAS_CAPTURADAS",
-         "ACTAS_CONTABILIZADAS", "PORCENTAJE_ACTAS_CONTABILIZADAS",
-         "PORCENTAJE_PARTICIPACION_CIUDADANA"),
-        (lambda v: (v[0], v[3], v[4], v[5], v[6], v[12]))(t.resumen.values()), strict=True))
-        for t in escrito.tablas}
+    report.resumen = {t.eleccion.nombre: dict(zip(RESUMEN_COLUMNS, t.resumen.values(),
+                                                  strict=True))
+                      for t in escrito.tablas}
     report.seconds = round(time.perf_counter() - started, 3)
     (out / MARKER).write_text(json.dumps({
         "seed": options.seed, "scale": options.scale, "actas": report.actas,

@@ -1,0 +1,48 @@
+"""The rules file shipped in resources/ is the documented default, and a changed rule
+reaches the published CSV."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from prep.rules import DEFAULT_RULES, RuleSet
+
+REGLAS = Path(__file__).resolve().parents[2] / "resources" / "reglas.toml"
+
+
+def test_shipped_rules_file_is_the_default() -> None:
+    assert RuleSet.from_toml(REGLAS) == DEFAULT_RULES
+
+
+def test_a_changed_label_is_what_the_drill_publishes(tmp_path: Path) -> None:
+    custom = tmp_path / "reglas.toml"
+    custom.write_text(REGLAS.read_text(encoding="utf-8").replace(
+        'excede = "Excede Lista Nominal"', 'excede = "Rebasa la Lista Nominal"'),
+        encoding="utf-8")
+    out = tmp_path / "sim"
+    done = subprocess.run(
+        [sys.executable, "-m", "prep", "simulacro", "--scale", "0.01", "--out", str(out),
+         "--reglas", str(custom)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    (corte,) = (out / "publicacion").iterdir()
+    text = (corte / "JEFATURA_DE_GOBIERNO.csv").read_text(encoding="utf-8-sig")
+    assert "Rebasa la Lista Nominal" in text
+    assert "Excede Lista Nominal" not in text
+
+
+@pytest.mark.parametrize("toml, message", [
+    ("bogus = 1\n", "clave desconocida 'bogus'"),
+    ('participacion = "X"\n', 'participacion debe ser "S_CS" o "C_CS"'),
+    ("[sin_acta]\nno_existe = 'x'\n", "causa sin acta desconocida 'no_existe'"),
+    ("excede = 3\n", "excede debe ser un texto"),
+    ('contabiliza_ilegible = "si"\n', "contabiliza_ilegible debe ser true o false"),
+])
+def test_bad_rules_file_is_refused(tmp_path: Path, toml: str, message: str) -> None:
+    path = tmp_path / "reglas.toml"
+    path.write_text(toml, encoding="utf-8")
+    with pytest.raises(ValueError, match=message):
+        RuleSet.from_toml(path)
