@@ -144,9 +144,10 @@ def normalize(raw: str) -> tuple[list[str], str]:
     (the reader's suffix) dropped; every other non-ASCII-alphanumeric character is a
     separator, whatever the OS layout turned ``|`` into.
     """
-    text = unicodedata.normalize("NFC", raw).strip().upper()
+    text = unicodedata.normalize("NFC", raw).strip()
     text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
-    tokens = re.split(r"[^A-Z0-9]", text)
+    # Split before upper-casing: some separators upper-case to ASCII letters (ß → SS).
+    tokens = [t.upper() for t in re.split(r"[^A-Za-z0-9]", text)]
     compact = "".join(tokens)
     return tokens, compact
 

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import enum
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from functools import lru_cache
-from operator import itemgetter
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, cast
 
-from prep.catalog.model import Casilla, Eleccion
+from prep.catalog.model import Casilla, Eleccion, Layout
 from prep.values import Captura, Marca, Valor
 
 
@@ -124,9 +122,18 @@ class ActaResult:
 
 
 def evaluate(eleccion: Eleccion, casilla: Casilla, captura: Captura,
-             rules: RuleSet = DEFAULT_RULES) -> ActaResult:
-    """Apply the rules to a captured acta (DOMAIN.md, "Rules")."""
-    votos = _vote_picker(captura.campos, eleccion.campos_voto_set)(captura.valores)
+             rules: RuleSet = DEFAULT_RULES, layout: Layout | None = None) -> ActaResult:
+    """Apply the rules to a captured acta (DOMAIN.md, "Rules").
+
+    ``layout`` is the acta's (``Acta.layout``), passed by callers that have it at hand.
+    """
+    if layout is None:
+        layout = eleccion.layout(eleccion.ambito_id(casilla))
+    if captura.campos is layout.campos or captura.campos == layout.campos:
+        votos: tuple[Valor, ...] = layout.votos(captura.valores)
+    else:  # a capture laid out some other way: pick the vote fields by name
+        votos = tuple(v for c, v in zip(captura.campos, captura.valores, strict=True)
+                      if c in eleccion.campos_voto_set)
     try:
         # The common case, every vote field a number; a Marca raises TypeError.
         total = sum(cast("tuple[int, ...]", votos))
@@ -158,22 +165,6 @@ def evaluate(eleccion: Eleccion, casilla: Casilla, captura: Captura,
         parts.append(rules.sin_dato)
         contabilizada = contabilizada and rules.contabiliza_sin_dato
     return ActaResult(total, rules.separador.join(parts), contabilizada)
-
-
-@lru_cache(maxsize=4096)
-def _vote_picker(campos: tuple[str, ...],
-                 votos: frozenset[str]) -> Callable[[tuple[Valor, ...]], tuple[Valor, ...]]:
-    """A function taking the vote fields out of a capture laid out as ``campos``.
-
-    Captures of one ámbito share a layout, so this is built once per layout; it runs in C.
-    """
-    positions = [i for i, c in enumerate(campos) if c in votos]
-    if not positions:
-        return lambda valores: ()
-    if len(positions) == 1:
-        only = positions[0]
-        return lambda valores: (valores[only],)
-    return itemgetter(*positions)
 
 
 def sin_acta(causa: CausaSinActa, rules: RuleSet = DEFAULT_RULES) -> ActaResult:

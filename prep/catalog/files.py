@@ -59,18 +59,24 @@ class CatalogError(ValueError):
 def load_catalog(directory: Path) -> Catalog:
     """Load and validate a catalog directory."""
     meta = _load_toml(directory / "catalogo.toml")
-    if meta.get("formato") != FORMATO:
-        raise CatalogError(f"catalogo.toml: formato {meta.get('formato')!r} no soportado "
+    formato = meta.get("formato")
+    if type(formato) is not int or formato != FORMATO:
+        raise CatalogError(f"catalogo.toml: formato {formato!r} no soportado "
                            f"(se espera {FORMATO})")
     try:
-        entidad = meta["entidad"]
-        entidad_id = _int_in(entidad["id"], 1, 99, "entidad.id")
-        demarcaciones = tuple(Demarcacion(_int_in(d["id"], 1, 999, "demarcaciones.id"),
-                                          str(d["nombre"]))
-                              for d in meta.get("demarcaciones", []))
-        elecciones_meta = meta["elecciones"]
-    except KeyError as exc:
-        raise CatalogError(f"catalogo.toml: falta la clave {exc}") from None
+        entidad = _table(meta, "entidad")
+        entidad_id = _int_in(_key(entidad, "id", "entidad"), 1, 99, "entidad.id")
+        entidad_nombre = str(_key(entidad, "nombre", "entidad"))
+        fecha = str(entidad.get("fecha_eleccion", ""))
+        demarcaciones = tuple(
+            Demarcacion(_int_in(_key(d, "id", "demarcaciones"), 1, 999, "demarcaciones.id"),
+                        str(_key(d, "nombre", "demarcaciones")))
+            for d in _tables(meta, "demarcaciones"))
+        elecciones_meta = _tables(meta, "elecciones")
+    except CatalogError as exc:
+        raise CatalogError(f"catalogo.toml: {exc}") from None
+    if not elecciones_meta:
+        raise CatalogError("catalogo.toml: no declara ninguna [[elecciones]]")
     _unique((d.id for d in demarcaciones), "catalogo.toml: demarcación repetida")
     dem_ids = {d.id for d in demarcaciones}
 
@@ -82,12 +88,15 @@ def load_catalog(directory: Path) -> Catalog:
     casillas = tuple(_rows(directory / "casillas.csv", CASILLAS_COLS,
                            lambda r: _casilla(r, entidad_id, dist_ids, dem_ids)))
     _unique((c.clave for c in casillas), "casillas.csv: casilla repetida")
+    if not casillas:
+        raise CatalogError("casillas.csv: no tiene ninguna casilla")
 
     asociaciones: dict[str, list[Asociacion]] = {}
     for codigo, asociacion in _rows(directory / "asociaciones.csv", ASOCIACIONES_COLS,
                                     _asociacion):
         asociaciones.setdefault(codigo, []).append(asociacion)
-    elecciones = tuple(_eleccion(e, asociaciones, dist_ids, dem_ids) for e in elecciones_meta)
+    ambitos = {Ambito.ENTIDAD: {0}, Ambito.DISTRITO: dist_ids, Ambito.DEMARCACION: dem_ids}
+    elecciones = tuple(_eleccion(e, asociaciones, ambitos) for e in elecciones_meta)
     _unique((e.codigo for e in elecciones), "catalogo.toml: elección repetida")
     unknown = set(asociaciones) - {e.codigo for e in elecciones}
     if unknown:
@@ -95,11 +104,11 @@ def load_catalog(directory: Path) -> Catalog:
 
     by_code = {e.codigo: e for e in elecciones}
     candidaturas = tuple(_rows(directory / "candidaturas.csv", CANDIDATURAS_COLS,
-                               lambda r: _candidatura(r, by_code)))
+                               lambda r: _candidatura(r, by_code, ambitos)))
     return Catalog(
         entidad_id=entidad_id,
-        entidad=str(entidad["nombre"]),
-        fecha_eleccion=str(entidad.get("fecha_eleccion", "")),
+        entidad=entidad_nombre,
+        fecha_eleccion=fecha,
         demarcaciones=demarcaciones,
         distritos=distritos,
         casillas=casillas,
@@ -209,11 +218,36 @@ def _rows(path: Path, columns: tuple[str, ...],
             raise CatalogError(f"{path.name}: línea {reader.line_num}: {exc}") from None
 
 
-def _int_in(value: object, low: int, high: int, name: str) -> int:
+def _table(meta: dict[str, Any], key: str) -> dict[str, Any]:
+    value = _key(meta, key, "")
+    if not isinstance(value, dict):
+        raise CatalogError(f"[{key}] debe ser una tabla")
+    return value
+
+
+def _tables(meta: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    value = meta.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise CatalogError(f"{key} debe escribirse como [[{key}]], una tabla por elemento")
+    return value
+
+
+def _key(table: dict[str, Any], key: str, where: str) -> Any:
     try:
-        number = int(str(value).strip())
-    except ValueError:
-        raise CatalogError(f"{name} debe ser un número entero, no {value!r}") from None
+        return table[key]
+    except KeyError:
+        raise CatalogError(f"falta la clave {key!r}" + (f" en [{where}]" if where else "")
+                           ) from None
+
+
+_INT_RE = re.compile(r"[0-9]{1,6}")
+
+
+def _int_in(value: object, low: int, high: int, name: str) -> int:
+    text = str(value).strip() if type(value) in (int, str) else ""
+    if not _INT_RE.fullmatch(text):
+        raise CatalogError(f"{name} debe ser un número entero, no {value!r}")
+    number = int(text)
     if not low <= number <= high:
         raise CatalogError(f"{name} = {number} fuera del rango {low}–{high}")
     return number
@@ -272,7 +306,7 @@ def _asociacion(r: dict[str, str]) -> tuple[str, Asociacion]:
 
 
 def _eleccion(meta: dict[str, Any], asociaciones: dict[str, list[Asociacion]],
-              dist_ids: set[int], dem_ids: set[int]) -> Eleccion:
+              ambitos: dict[Ambito, set[int]]) -> Eleccion:
     try:
         codigo = str(meta["codigo"])
         if not re.fullmatch(r"\d\d", codigo):
@@ -291,8 +325,7 @@ def _eleccion(meta: dict[str, Any], asociaciones: dict[str, list[Asociacion]],
         raise CatalogError(f"asociaciones.csv: la elección {codigo} no tiene asociaciones")
     _unique((a.clave for a in eleccion.asociaciones),
             f"asociaciones.csv: clave repetida en la elección {codigo}")
-    valid = {Ambito.DISTRITO: dist_ids, Ambito.DEMARCACION: dem_ids,
-             Ambito.ENTIDAD: {0}}[ambito]
+    valid = ambitos[ambito]
     for a in eleccion.asociaciones:
         if a.ambitos is not None and not a.ambitos <= valid:
             raise CatalogError(f"asociaciones.csv: {a.clave} de la elección {codigo} "
@@ -301,15 +334,22 @@ def _eleccion(meta: dict[str, Any], asociaciones: dict[str, list[Asociacion]],
     return eleccion
 
 
-def _candidatura(r: dict[str, str], elecciones: dict[str, Eleccion]) -> Candidatura:
+def _candidatura(r: dict[str, str], elecciones: dict[str, Eleccion],
+                 valid_ambitos: dict[Ambito, set[int]]) -> Candidatura:
     codigo = r["ID_ELECCION"].strip()
     if codigo not in elecciones:
         raise CatalogError(f"elección desconocida {codigo!r}")
+    eleccion = elecciones[codigo]
     clave = r["ASOCIACION"].strip()
-    if clave not in {a.clave for a in elecciones[codigo].asociaciones}:
+    asociacion = next((a for a in eleccion.asociaciones if a.clave == clave), None)
+    if asociacion is None:
         raise CatalogError(f"asociación {clave!r} no existe en la elección {codigo}")
-    return Candidatura(codigo, _int_in(r["ID_AMBITO"], 0, 999, "ID_AMBITO"), clave,
-                       r["PROPIETARIA"].strip(), r["SUPLENTE"].strip())
+    ambito = _int_in(r["ID_AMBITO"], 0, 999, "ID_AMBITO")
+    if ambito not in valid_ambitos[eleccion.ambito]:
+        raise CatalogError(f"ID_AMBITO {ambito} no es un {eleccion.ambito.value} del catálogo")
+    if not asociacion.compite_en(ambito):
+        raise CatalogError(f"{clave} no compite en el ámbito {ambito} de la elección {codigo}")
+    return Candidatura(codigo, ambito, clave, r["PROPIETARIA"].strip(), r["SUPLENTE"].strip())
 
 
 def _unique(values: Iterable[object], message: str) -> None:

@@ -8,9 +8,11 @@ need (acta by CLAVE_ACTA, actas of an election in publication order) are built o
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from operator import itemgetter
+from typing import Any
 
 #: Publication order of casilla types inside a sección (DOMAIN.md: B, C, E, S, then the rest).
 TIPO_CASILLA_ORDER: tuple[str, ...] = ("B", "C", "E", "S", "A", "P", "M", "U")
@@ -166,21 +168,48 @@ class Eleccion:
 
     def campos_en_ambito(self, ambito_id: int) -> tuple[str, ...]:
         """The captured fields of an acta in ``ambito_id`` (computed once per ámbito)."""
-        cached = self._aplicables.get(ambito_id)
+        return self.layout(ambito_id).campos
+
+    def layout(self, ambito_id: int) -> Layout:
+        """The field layout of the actas of ``ambito_id``, built once per ámbito."""
+        cached = self._layouts.get(ambito_id)
         if cached is None:
-            cached = tuple(c for c in self.campos_captura
+            campos = tuple(c for c in self.campos_captura
                            if c not in self._por_clave or self._por_clave[c].compite_en(
                                ambito_id))
-            self._aplicables[ambito_id] = cached
+            cached = Layout(campos, self.campos_captura, self.campos_voto_set)
+            self._layouts[ambito_id] = cached
         return cached
 
     @cached_property
-    def _aplicables(self) -> dict[int, tuple[str, ...]]:
+    def _layouts(self) -> dict[int, Layout]:
         return {}
 
     @cached_property
     def _por_clave(self) -> dict[str, Asociacion]:
         return {a.clave: a for a in self.asociaciones}
+
+
+class Layout:
+    """Which captured fields an acta has, in order, with C-level pickers over its values.
+
+    Every capture of one ámbito has the same layout, so anything that walks thousands of
+    captures (rules, the CSV writer) looks positions up here instead of by field name.
+    """
+
+    __slots__ = ("campos", "columnas", "votos")
+
+    def __init__(self, campos: tuple[str, ...], todos: tuple[str, ...],
+                 votos: frozenset[str]) -> None:
+        self.campos = campos
+        #: values → the vote fields' values (always ≥ 2: NO_REGISTRADAS, NULOS).
+        self.votos: Callable[[Sequence[Any]], tuple[Any, ...]] = itemgetter(
+            *(i for i, c in enumerate(campos) if c in votos))
+        index = {c: i for i, c in enumerate(campos)}
+        #: values + [filler] → one item per field of ``todos``, the filler (the last item)
+        #: where this layout lacks the field.
+        self.columnas: Callable[[Sequence[Any]], tuple[Any, ...]] = itemgetter(
+            *(index.get(c, -1) for c in todos))
 
 
 CAMPOS_PREVIOS: tuple[str, ...] = (
@@ -199,9 +228,13 @@ class Acta:
     eleccion: Eleccion
     #: CLAVE_ACTA = CLAVE_CASILLA + election code.
     clave: str = field(init=False, compare=False, repr=False)
+    #: The fields this acta has (its election's fields that compete in its ámbito).
+    layout: Layout = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "clave", self.casilla.clave + self.eleccion.codigo)
+        object.__setattr__(self, "layout", self.eleccion.layout(
+            self.eleccion.ambito_id(self.casilla)))
 
 
 @dataclass(frozen=True)

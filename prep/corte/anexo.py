@@ -12,17 +12,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
 from datetime import datetime, timedelta, tzinfo
-from functools import lru_cache
-from operator import itemgetter
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from prep.catalog.model import Casilla, Catalog, Eleccion
+from prep.catalog.model import Acta, Casilla, Catalog, Eleccion
 from prep.corte.model import ActaEnCorte, FueraDeCatalogo
 from prep.corte.summary import RESUMEN_COLUMNS, Fila, TablaEleccion
-from prep.values import Captura
+from prep.values import Captura, format_valor
 
 TZ = ZoneInfo("America/Mexico_City")
 SIN_DATO = "-"
@@ -112,8 +108,8 @@ def write_eleccion_csv(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
     w.writerow(columns(eleccion))
     campos = eleccion.campos_captura
     sin_datos = (SIN_DATO,) * len(campos)
-    for fila in tabla.filas:
-        w.writerow(_row(catalog, eleccion, campos, sin_datos, fila, cache, fmt))
+    w.writerows(_row(catalog, eleccion, campos, sin_datos, fila, cache, fmt)
+                for fila in tabla.filas)
     tail_keys = (SIN_DATO,) * len(COLUMNS_BEFORE)
     for fuera in tabla.fuera:
         w.writerow(_fuera_row(tail_keys, sin_datos, tabla.etiqueta_fuera, fuera, fmt))
@@ -145,23 +141,24 @@ def _row(catalog: Catalog, eleccion: Eleccion, campos: tuple[str, ...],
     casilla = fila.acta.casilla
     clave_casilla, ubicacion, ln, rep = _casilla_cols(catalog, casilla, cache)
     clave_acta, tipo_acta = f"'{fila.acta.clave}'", eleccion.tipo_acta
-    aplicables = eleccion.campos_aplicables(casilla)
     est: ActaEnCorte | None = fila.estado
     res = fila.resultado
     acopio = fmt(est.acopio if est else None)
     if res is None or est is None:
+        aplicables = eleccion.campos_aplicables(casilla)
         values = sin_datos if len(aplicables) == len(campos) else tuple(
             SIN_DATO if c in aplicables else NO_APLICA for c in campos)
         return (clave_casilla, clave_acta, *ubicacion, tipo_acta, *values, SIN_DATO, ln, rep,
                 SIN_DATO, SIN_DATO, SIN_DATO, SIN_DATO, acopio, SIN_DATO, SIN_DATO, SIN_DATO,
                 SIN_DATO, SIN_DATO, SIN_DATO)
     if est.captura is None:  # sin acta: there is no document, image nor capture
+        aplicables = eleccion.campos_aplicables(casilla)
         values = tuple(SIN_DATO if c in aplicables else NO_APLICA for c in campos)
         return (clave_casilla, clave_acta, *ubicacion, tipo_acta, *values, SIN_DATO, ln, rep,
                 res.observaciones, "0", est.traslado or NO_APLICA, NO_APLICA, acopio,
                 NO_APLICA, NO_APLICA, NO_APLICA, NO_APLICA, NO_APLICA, "0")
     return (clave_casilla, clave_acta, *ubicacion, tipo_acta,
-            *_valores(campos, est.captura), str(res.total_calculado), ln, rep,
+            *_valores(fila.acta, est.captura), str(res.total_calculado), ln, rep,
             res.observaciones or SIN_DATO, "1" if res.contabilizada else "0",
             est.traslado or NO_APLICA, est.sha256 or SIN_DATO, acopio,
             fmt(est.fecha_captura), fmt(est.fecha_verificacion, NO_APLICA),
@@ -169,22 +166,14 @@ def _row(catalog: Catalog, eleccion: Eleccion, campos: tuple[str, ...],
             "1" if est.cotejada else "0")
 
 
-def _valores(campos: tuple[str, ...], captura: Captura) -> tuple[str, ...]:
+def _valores(acta: Acta, captura: Captura) -> tuple[str, ...]:
     """The captured values in column order, ``N/A`` where a field does not apply."""
-    # str() of an int is its digits and of a Marca (a StrEnum) its published label.
-    texts = [*map(str, captura.valores), NO_APLICA]
-    return _column_picker(campos, captura.campos)(texts)  # type: ignore[no-any-return]
-
-
-@lru_cache(maxsize=4096)
-def _column_picker(campos: tuple[str, ...],
-                   capturados: tuple[str, ...]) -> Callable[[list[str]], Any]:
-    """Picks, for each column, the captured text or the trailing ``N/A`` (index -1).
-
-    Built once per (election, capture layout), it runs in C for every row.
-    """
-    index = {c: i for i, c in enumerate(capturados)}
-    return itemgetter(*(index.get(c, -1) for c in campos))
+    layout = acta.layout
+    if captura.campos is layout.campos or captura.campos == layout.campos:
+        return layout.columnas([*map(format_valor, captura.valores), NO_APLICA])
+    by_name = dict(zip(captura.campos, captura.valores, strict=True))
+    return tuple(NO_APLICA if (v := by_name.get(c)) is None else format_valor(v)
+                 for c in acta.eleccion.campos_captura)
 
 
 def _fuera_row(keys: tuple[str, ...], sin_datos: tuple[str, ...], etiqueta: str,

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 
 from prep.corte.summary import RESUMEN_COLUMNS, Resumen
 from prep.rules import Base
 
 BOM = b"\xef\xbb\xbf"
+_BARE_NEWLINE = re.compile(r"(?<!\r)\n|\r(?!\n)")
 
 
 class CsvFormatError(ValueError):
@@ -41,6 +43,10 @@ def read_eleccion_csv(data: bytes) -> CsvEleccion:
         raise CsvFormatError(f"no es UTF-8 válido (byte {exc.start})") from None
     if not text.endswith("\r\n"):
         raise CsvFormatError("el archivo no termina en CRLF")
+    bare = _BARE_NEWLINE.search(text)
+    if bare is not None:
+        line = text.count("\n", 0, bare.start()) + 1
+        raise CsvFormatError(f"línea {line}: fin de línea distinto de CRLF")
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         lines = list(reader)

@@ -107,7 +107,7 @@ def tabulate(eleccion: Eleccion, actas: Sequence[Acta], estado: Mapping[str, Act
         res: ActaResult | None = None
         if est is not None:
             if est.captura is not None:
-                res = evaluate(eleccion, acta.casilla, est.captura, rules)
+                res = evaluate(eleccion, acta.casilla, est.captura, rules, acta.layout)
             elif est.causa_sin_acta is not None:
                 res = sin_acta(est.causa_sin_acta, rules)
         if res is not None:

@@ -175,9 +175,8 @@ def _captura(rng: random.Random, eleccion: Eleccion, casilla: Casilla, caso: Cas
         "TOTAL_VOTOS_SACADOS": total,
     }
     _damage(rng, valores, caso)
-    out = {c: (valores_previos[c] if c in valores_previos else
-               valores[c] if c in valores else total) for c in campos}
-    return Captura.of(out)
+    return Captura(campos, tuple(valores_previos[c] if c in valores_previos else
+                                 valores[c] if c in valores else total for c in campos))
 
 
 def _split(rng: random.Random, total: int, weights: list[float]) -> list[int]:

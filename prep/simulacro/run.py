@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from prep.catalog import Catalog, generate_catalog, write_catalog
+from prep.catalog import Acta, Catalog, generate_catalog, write_catalog
 from prep.corte.anexo import TZ
 from prep.corte.package import MANIFEST, CorteEscrito, slug, write_corte
 from prep.corte.reader import CsvFormatError, read_eleccion_csv, resumen_desde_filas
 from prep.corte.summary import RESUMEN_COLUMNS
 from prep.rules import DEFAULT_RULES, RuleSet
 from prep.simulacro.capturas import SIN_ACTA_CASOS, Caso, Simulacion, simulate
-from prep.values import Captura, format_valor
+from prep.values import format_valor
 
 log = logging.getLogger("prep.simulacro")
 
@@ -116,7 +116,7 @@ def verify(catalog: Catalog, sim: Simulacion, escrito: CorteEscrito,
             if fila is None:
                 failures.append(f"{acta.clave}: falta en {name}")
                 continue
-            failures += _check_row(acta.clave, fila, sim, rules)
+            failures += _check_row(acta, fila, sim, rules)
         fuera = sum(1 for f in parsed.filas if f["CLAVE_ACTA"] == "-")
         expected = sum(1 for f in sim.fuera if f.eleccion == eleccion.codigo)
         if fuera != expected:
@@ -142,23 +142,39 @@ def expected_observaciones(caso: Caso, rules: RuleSet) -> tuple[str, str]:
     }[caso]
 
 
-def _check_row(clave: str, fila: dict[str, str], sim: Simulacion,
+def expected_row(acta: Acta, sim: Simulacion, rules: RuleSet) -> dict[str, str]:
+    """The published columns an acta must show, derived from the drill's ground truth
+    alone (not from the rules code): every captured field, the calculated total,
+    OBSERVACIONES, CONTABILIZADA and the casilla's own columns."""
+    casilla = acta.casilla
+    aplicables = set(acta.eleccion.campos_aplicables(casilla))
+    row = {"CLAVE_CASILLA": f"'{casilla.clave}'", "SECCION": str(casilla.seccion),
+           "TIPO_CASILLA": casilla.tipo, "LISTA_NOMINAL": str(casilla.lista_nominal),
+           "REPRESENTANTES_PP_CI": str(casilla.representantes)}
+    captura = sim.estado[acta.clave].captura if acta.clave in sim.estado else None
+    for campo in acta.eleccion.campos_captura:
+        if campo not in aplicables:
+            row[campo] = "N/A"
+        else:
+            row[campo] = "-" if captura is None else format_valor(captura[campo])
+    if acta.clave in sim.pendientes:
+        row.update(TOTAL_VOTOS_CALCULADO="-", OBSERVACIONES="-", CONTABILIZADA="-")
+        return row
+    row["OBSERVACIONES"], row["CONTABILIZADA"] = expected_observaciones(
+        sim.casos[acta.clave], rules)
+    row["TOTAL_VOTOS_CALCULADO"] = "-" if captura is None else str(sum(
+        v for c, v in captura.items() if c in acta.eleccion.campos_voto_set
+        and type(v) is int))
+    return row
+
+
+def _check_row(acta: Acta, fila: dict[str, str], sim: Simulacion,
                rules: RuleSet) -> list[str]:
-    if clave in sim.pendientes:
-        return [] if fila["CONTABILIZADA"] == "-" else [f"{clave}: publicada sin datos"]
-    caso = sim.casos[clave]
-    observaciones, contabilizada = expected_observaciones(caso, rules)
-    out = []
-    if (fila["OBSERVACIONES"], fila["CONTABILIZADA"]) != (observaciones, contabilizada):
-        out.append(f"{clave} ({caso}): publicada como {fila['OBSERVACIONES']!r}/"
-                   f"{fila['CONTABILIZADA']}, se esperaba {observaciones!r}/{contabilizada}")
-    captura: Captura | None = sim.estado[clave].captura
-    if captura is not None:
-        for campo, valor in zip(captura.campos, captura.valores, strict=True):
-            if fila[campo] != format_valor(valor):
-                out.append(f"{clave}: {campo} publicado {fila[campo]!r}, capturado "
-                           f"{format_valor(valor)!r}")
-    return out
+    caso = sim.casos.get(acta.clave, "pendiente")
+    return [f"{acta.clave} ({caso}): {columna} publicado {fila[columna]!r}, se esperaba "
+            f"{valor!r}"
+            for columna, valor in expected_row(acta, sim, rules).items()
+            if fila[columna] != valor]
 
 
 def _prepare_out(out: Path) -> Path:

@@ -1,0 +1,745 @@
+"""The electoral catalog: the synthetic CDMX generator has the shape of Ciudad de México,
+the directory format round-trips, and a badly filled directory is refused with a Spanish
+message that says which file, which line and what is wrong."""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+import prep.catalog.files as catalog_files
+from prep.catalog import (
+    Ambito,
+    Asociacion,
+    Casilla,
+    Catalog,
+    CatalogError,
+    Demarcacion,
+    Distrito,
+    Eleccion,
+    TipoAsociacion,
+    catalog_digest,
+    generate_catalog,
+    load_catalog,
+    write_catalog,
+)
+from prep.catalog.model import clave_casilla, tipo_rank
+
+REPO = Path(__file__).resolve().parents[2]
+FILES = ("catalogo.toml", "distritos.csv", "casillas.csv", "asociaciones.csv",
+         "candidaturas.csv")
+PARTIDOS_2024 = ("PAN", "PRI", "PRD", "PVEM", "PT", "MC", "MORENA")
+ELECCIONES = ("JEFATURA DE GOBIERNO", "DIPUTACIONES LOCALES MR", "ALCALDÍAS")
+#: Publication order of casilla types, written out independently of the code under test.
+ORDEN_TIPOS = "BCESAPMU"
+SMALL_SEED = 7
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def full() -> Catalog:
+    return generate_catalog(2027, 1.0)
+
+
+@pytest.fixture(scope="module")
+def small() -> Catalog:
+    return generate_catalog(SMALL_SEED, 0.01)
+
+
+@pytest.fixture(scope="module")
+def small_dir(small: Catalog, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("catalogo") / "cat"
+    write_catalog(small, directory)
+    return directory
+
+
+@pytest.fixture
+def copia(small_dir: Path, tmp_path: Path) -> Path:
+    """A private, writable copy of the small catalog directory."""
+    return Path(shutil.copytree(small_dir, tmp_path / "cat"))
+
+
+def _publication_key(c: Casilla) -> tuple[int, int, int, int, int]:
+    return (c.distrito_id, c.seccion, ORDEN_TIPOS.index(c.tipo), c.id_casilla, c.ext_contigua)
+
+
+# --------------------------------------------------------------------- full-scale shape
+
+
+def test_full_scale_geography(full: Catalog) -> None:
+    assert [d.id for d in full.distritos] == list(range(1, 34))
+    assert len(full.demarcaciones) == 16
+    por_demarcacion = Counter(d.demarcacion_id for d in full.distritos)
+    assert set(por_demarcacion) == {d.id for d in full.demarcaciones}  # each has ≥ 1
+    assert {c.distrito_id for c in full.casillas} == set(range(1, 34))
+    secciones = {c.seccion for c in full.casillas}
+    assert len(secciones) == 5526
+    # A sección belongs to one distrito.
+    assert len({(c.distrito_id, c.seccion) for c in full.casillas}) == len(secciones)
+
+
+def test_full_scale_casillas_look_like_cdmx_2021(full: Catalog) -> None:
+    assert abs(len(full.casillas) - 13_200) <= 13_200 * 0.03
+    tipos = Counter(c.tipo for c in full.casillas)
+    assert set(tipos) == {"B", "C", "E", "S"}
+    assert tipos["B"] == 5526
+    basicas = Counter(c.seccion for c in full.casillas if c.tipo == "B")
+    assert set(basicas.values()) == {1}  # exactly one básica per sección
+    assert abs(tipos["C"] - 7608) <= 7608 * 0.10
+    assert tipos["E"] == 26
+    assert tipos["S"] == 15
+
+
+def test_full_scale_lista_nominal(full: Catalog) -> None:
+    assert max(c.lista_nominal for c in full.casillas) <= 750
+    for c in full.casillas:
+        if c.tipo == "S":
+            assert c.lista_nominal == 0 and c.boletas > 0, c
+            assert c.max_votos == c.boletas
+        else:
+            assert c.lista_nominal > 0, c
+            assert c.max_votos == c.lista_nominal + c.representantes
+    total = sum(c.lista_nominal for c in full.casillas)
+    assert abs(total - 7_800_000) <= 7_800_000 * 0.05
+
+
+def test_full_scale_elections_and_parties(full: Catalog) -> None:
+    assert tuple(e.nombre for e in full.elecciones) == ELECCIONES
+    assert [e.ambito for e in full.elecciones] == [Ambito.ENTIDAD, Ambito.DISTRITO,
+                                                   Ambito.DEMARCACION]
+    assert len({e.codigo for e in full.elecciones}) == 3
+    for e in full.elecciones:
+        assert len(e.codigo) == 2 and e.codigo.isdigit()
+        partidos = tuple(a.clave for a in e.asociaciones if a.tipo is TipoAsociacion.PARTIDO)
+        assert partidos == PARTIDOS_2024
+        coaliciones = [a for a in e.asociaciones if a.tipo is TipoAsociacion.COALICION]
+        claves = {a.clave for a in coaliciones}
+        assert {"PAN_PRI_PRD", "PVEM_PT_MORENA", "PAN_PRI", "PT_MORENA"} <= claves
+        for a in coaliciones:
+            assert len(a.partidos) >= 2 and set(a.partidos) <= set(PARTIDOS_2024)
+            assert a.clave == "_".join(a.partidos)
+    assert len(full.actas_por_clave) == full.total_actas == 3 * len(full.casillas)
+
+
+def test_full_scale_claves(full: Catalog) -> None:
+    claves = [c.clave for c in full.casillas]
+    assert len(set(claves)) == len(claves)
+    for c in full.casillas:
+        assert len(c.clave) == 11
+        assert c.clave == (f"09{c.seccion:04d}{c.tipo}{c.id_casilla:02d}"
+                           f"{c.ext_contigua:02d}")
+    for acta in full.iter_actas():
+        assert len(acta.clave) == 13
+        assert acta.clave == acta.casilla.clave + acta.eleccion.codigo
+        assert full.acta(acta.clave) is acta
+
+
+def test_clave_casilla_pads_every_field() -> None:
+    assert clave_casilla(9, 123, "B", 1, 0) == "090123B0100"
+    assert clave_casilla(9, 4821, "C", 12, 3) == "094821C1203"
+
+
+# ---------------------------------------------------------------------------- determinism
+
+
+def test_same_seed_gives_the_same_catalog_and_files(full: Catalog, tmp_path: Path) -> None:
+    again = generate_catalog(2027, 1.0)
+    assert again == full
+    write_catalog(full, tmp_path / "a")
+    write_catalog(again, tmp_path / "b")
+    for name in FILES:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert catalog_digest(tmp_path / "a") == catalog_digest(tmp_path / "b")
+
+
+def test_another_seed_gives_another_catalog(small: Catalog, small_dir: Path,
+                                            tmp_path: Path) -> None:
+    other = generate_catalog(SMALL_SEED + 1, 0.01)
+    assert other.casillas != small.casillas
+    write_catalog(other, tmp_path)
+    assert catalog_digest(tmp_path) != catalog_digest(small_dir)
+
+
+def test_small_scale_still_has_every_kind_of_casilla_and_election(small: Catalog) -> None:
+    assert 120 <= len(small.casillas) <= 160  # ≈ 1 % of 13,200
+    assert {c.tipo for c in small.casillas} == {"B", "C", "E", "S"}
+    assert tuple(e.nombre for e in small.elecciones) == ELECCIONES
+    assert len(small.distritos) == 33
+    assert {c.distrito_id for c in small.casillas} == {d.id for d in small.distritos}
+    for e in small.elecciones:
+        assert len(small.actas(e)) == len(small.casillas)
+
+
+def test_scale_out_of_range_is_refused() -> None:
+    for scale in (0, -0.5, 1.5):
+        with pytest.raises(ValueError, match="scale"):
+            generate_catalog(1, scale)
+
+
+# ----------------------------------------------------------------------------- round trip
+
+
+def _assert_same_catalog(loaded: Catalog, original: Catalog) -> None:
+    assert loaded.entidad_id == original.entidad_id
+    assert loaded.entidad == original.entidad
+    assert loaded.fecha_eleccion == original.fecha_eleccion
+    assert loaded.demarcaciones == original.demarcaciones
+    assert loaded.distritos == original.distritos
+    assert loaded.casillas_ordenadas == original.casillas_ordenadas
+    assert loaded.elecciones == original.elecciones
+    for a, b in zip(loaded.elecciones, original.elecciones, strict=True):
+        assert [x.ambitos for x in a.asociaciones] == [x.ambitos for x in b.asociaciones]
+        assert a.campos_captura == b.campos_captura
+    assert loaded.candidaturas == original.candidaturas
+    assert loaded == original
+
+
+def test_write_then_load_gives_the_same_catalog(small: Catalog, small_dir: Path) -> None:
+    _assert_same_catalog(load_catalog(small_dir), small)
+
+
+def test_full_scale_round_trip(full: Catalog, tmp_path: Path) -> None:
+    write_catalog(full, tmp_path)
+    _assert_same_catalog(load_catalog(tmp_path), full)
+
+
+def test_round_trip_keeps_names_with_commas_quotes_and_accents(small: Catalog,
+                                                               tmp_path: Path) -> None:
+    e = small.elecciones[0]
+    raro = replace(e.asociaciones[0], nombre='Coalición "Sí, por México" — Ñandú')
+    tricky = replace(
+        small,
+        entidad='CIUDAD DE MÉXICO "CDMX", \\ Ñ',
+        demarcaciones=(replace(small.demarcaciones[0], nombre='ÁLVARO "OBREGÓN", sur'),
+                       *small.demarcaciones[1:]),
+        distritos=(replace(small.distritos[0], cabecera="IZTAPALAPA, ORIENTE"),
+                   *small.distritos[1:]),
+        elecciones=(replace(e, asociaciones=(raro, *e.asociaciones[1:])),
+                    *small.elecciones[1:]),
+    )
+    write_catalog(tricky, tmp_path)
+    _assert_same_catalog(load_catalog(tmp_path), tricky)
+
+
+def test_rewriting_a_loaded_catalog_gives_the_same_bytes(small_dir: Path,
+                                                         tmp_path: Path) -> None:
+    write_catalog(load_catalog(small_dir), tmp_path)
+    for name in FILES:
+        assert (tmp_path / name).read_bytes() == (small_dir / name).read_bytes(), name
+    assert catalog_digest(tmp_path) == catalog_digest(small_dir)
+
+
+def test_digest_changes_when_one_byte_changes(copia: Path) -> None:
+    before = catalog_digest(copia)
+    path = copia / "casillas.csv"
+    data = bytearray(path.read_bytes())
+    i = data.index(b"\n") + 1  # first byte of line 2 (a digit of ID_DISTRITO_LOCAL)
+    data[i] = ord("2") if data[i] != ord("2") else ord("3")
+    path.write_bytes(bytes(data))
+    assert catalog_digest(copia) != before
+    assert len(before) == 64 and int(before, 16) >= 0
+
+
+def test_digest_covers_every_file(copia: Path) -> None:
+    before = catalog_digest(copia)
+    for name in FILES:
+        path = copia / name
+        original = path.read_bytes()
+        path.write_bytes(original + b"\n")
+        assert catalog_digest(copia) != before, name
+        path.write_bytes(original)
+    assert catalog_digest(copia) == before
+
+
+def test_spreadsheet_export_loads(small: Catalog, copia: Path) -> None:
+    """Excel-style files: BOM, CRLF, zero-padded numbers, lower-case TIPO_CASILLA."""
+    for name in ("distritos.csv", "casillas.csv", "asociaciones.csv", "candidaturas.csv"):
+        rows = _rows(copia / name)
+        if name == "casillas.csv":
+            for row in rows[1:]:
+                row[2] = row[2].zfill(4)
+                row[3] = row[3].lower()
+                row[4] = row[4].zfill(2)
+                row[5] = row[5].zfill(2)
+        with (copia / name).open("w", encoding="utf-8-sig", newline="") as f:
+            csv.writer(f, lineterminator="\r\n").writerows(rows)
+    _assert_same_catalog(load_catalog(copia), small)
+
+
+# ---------------------------------------------------------------------- publication order
+
+
+def test_publication_order_of_generated_catalog(full: Catalog) -> None:
+    expected = sorted(full.casillas, key=_publication_key)
+    assert list(full.casillas_ordenadas) == expected
+    for e in full.elecciones:
+        actas = full.actas(e)
+        assert [a.casilla for a in actas] == expected
+        assert {a.eleccion for a in actas} == {e}
+
+
+def _casilla(distrito: int, seccion: int, tipo: str, id_casilla: int = 1,
+             ext: int = 0) -> Casilla:
+    return Casilla(entidad_id=9, distrito_id=distrito, demarcacion_id=1, seccion=seccion,
+                   tipo=tipo, id_casilla=id_casilla, ext_contigua=ext,
+                   lista_nominal=0 if tipo == "S" else 300, representantes=2,
+                   boletas=750 if tipo == "S" else 0, ubicacion=1)
+
+
+def test_publication_order_is_distrito_seccion_tipo_id_ext() -> None:
+    expected = [
+        _casilla(1, 900, "B"),
+        _casilla(1, 900, "C", 1, 0),
+        _casilla(1, 900, "C", 1, 1),
+        _casilla(1, 900, "C", 2, 0),
+        _casilla(1, 900, "C", 10, 0),
+        _casilla(1, 900, "E", 1, 0),
+        _casilla(1, 900, "E", 2, 0),
+        _casilla(1, 900, "S"),
+        _casilla(1, 900, "A"),
+        _casilla(1, 900, "P"),
+        _casilla(1, 900, "M"),
+        _casilla(1, 900, "U"),
+        _casilla(1, 1000, "B"),
+        _casilla(2, 5, "B"),  # distrito before sección
+        _casilla(2, 5, "S"),
+    ]
+    shuffled = list(expected)
+    random.Random(3).shuffle(shuffled)
+    eleccion = Eleccion("01", "JEFATURA DE GOBIERNO", "1", Ambito.ENTIDAD,
+                        (Asociacion("PAN", "PAN", TipoAsociacion.PARTIDO, ("PAN",)),))
+    catalog = Catalog(9, "CIUDAD DE MÉXICO", "2027-06-06", (Demarcacion(1, "X"),),
+                      (Distrito(1, "X", 1), Distrito(2, "X", 1)), tuple(shuffled),
+                      (eleccion,))
+    assert list(catalog.casillas_ordenadas) == expected
+    assert [a.casilla for a in catalog.actas(eleccion)] == expected
+    assert [a.clave[:11] for a in catalog.actas(eleccion)] == [c.clave for c in expected]
+    assert sorted("UMPASECB", key=tipo_rank) == list(ORDEN_TIPOS)
+    assert tipo_rank("Z") > tipo_rank("U")
+
+
+# --------------------------------------------------------------------------------- campos
+
+
+def test_campos_captura_order(small: Catalog) -> None:
+    for e in small.elecciones:
+        assert e.campos_captura == (
+            "TOTAL_BOLETAS_SOBRANTES", "TOTAL_PERSONAS_VOTARON",
+            "TOTAL_REP_PARTIDO_CI_VOTARON", "TOTAL_VOTOS_SACADOS",
+            *(a.clave for a in e.asociaciones),
+            "NO_REGISTRADAS", "NULOS", "TOTAL_VOTOS_ASENTADO")
+
+
+def test_entidad_wide_election_applies_every_field_everywhere(small: Catalog) -> None:
+    jefatura = small.elecciones[0]
+    assert all(a.ambitos is None for a in jefatura.asociaciones)
+    for c in small.casillas:
+        assert jefatura.campos_aplicables(c) == jefatura.campos_captura
+
+
+@pytest.mark.parametrize("indice", [1, 2], ids=["distrito", "demarcacion"])
+def test_asociacion_restricted_by_ambitos(small: Catalog, indice: int) -> None:
+    e = small.elecciones[indice]
+    restringidas = [a for a in e.asociaciones if a.ambitos is not None]
+    assert any(a.tipo is TipoAsociacion.COALICION for a in restringidas)
+    assert any(a.tipo is TipoAsociacion.INDEPENDIENTE for a in restringidas)
+    for a in restringidas:
+        def ambito(c: Casilla) -> int:
+            return c.distrito_id if e.ambito is Ambito.DISTRITO else c.demarcacion_id
+        dentro = [c for c in small.casillas if ambito(c) in (a.ambitos or ())]
+        fuera = [c for c in small.casillas if ambito(c) not in (a.ambitos or ())]
+        assert dentro and fuera, a.clave
+        for c in dentro:
+            assert a.clave in e.campos_aplicables(c)
+        for c in fuera:
+            campos = e.campos_aplicables(c)
+            assert a.clave not in campos
+            # The rest keep their order.
+            assert campos == tuple(x for x in e.campos_captura if x in campos)
+            assert {"TOTAL_BOLETAS_SOBRANTES", "PAN", "NO_REGISTRADAS", "NULOS",
+                    "TOTAL_VOTOS_ASENTADO"} <= set(campos)
+
+
+def test_ambitos_survive_the_files(small_dir: Path) -> None:
+    loaded = load_catalog(small_dir)
+    e = loaded.elecciones[1]
+    ind = next(a for a in e.asociaciones if a.clave == "CAND_IND_1")
+    assert ind.ambitos is not None and len(ind.ambitos) == 1
+    (distrito,) = ind.ambitos
+    casilla = next(c for c in loaded.casillas if c.distrito_id == distrito)
+    otra = next(c for c in loaded.casillas if c.distrito_id != distrito)
+    assert "CAND_IND_1" in e.campos_aplicables(casilla)
+    assert "CAND_IND_1" not in e.campos_aplicables(otra)
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _rows(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return list(csv.reader(f))
+
+
+def _write_rows(path: Path, rows: list[list[str]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+
+
+def _set(directory: Path, name: str, line: int, column: str, value: str) -> None:
+    """Set one cell; ``line`` is the file line (the header is line 1)."""
+    rows = _rows(directory / name)
+    rows[line - 1][rows[0].index(column)] = value
+    _write_rows(directory / name, rows)
+
+
+def _line_where(directory: Path, name: str, column: str,
+                predicate: Callable[[str], bool]) -> int:
+    rows = _rows(directory / name)
+    col = rows[0].index(column)
+    return next(i for i, row in enumerate(rows[1:], start=2) if predicate(row[col]))
+
+
+def _missing_file(d: Path) -> list[str]:
+    (d / "candidaturas.csv").unlink()
+    return ["falta el archivo", "candidaturas.csv"]
+
+
+def _missing_toml(d: Path) -> list[str]:
+    (d / "catalogo.toml").unlink()
+    return ["falta el archivo", "catalogo.toml"]
+
+
+def _missing_column(d: Path) -> list[str]:
+    path = d / "casillas.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "LISTA_NOMINAL", "LISTA_NOM", 1), encoding="utf-8")
+    return ["casillas.csv", "faltan las columnas", "LISTA_NOMINAL"]
+
+
+def _ln_751(d: Path) -> list[str]:
+    _set(d, "casillas.csv", 2, "LISTA_NOMINAL", "751")
+    return ["casillas.csv", "línea 2", "LISTA_NOMINAL", "751", "750"]
+
+
+def _especial_con_lista(d: Path) -> list[str]:
+    line = _line_where(d, "casillas.csv", "TIPO_CASILLA", lambda v: v == "S")
+    _set(d, "casillas.csv", line, "LISTA_NOMINAL", "300")
+    return ["casillas.csv", f"línea {line}", "especial", "LISTA_NOMINAL 0"]
+
+
+def _especial_sin_boletas(d: Path) -> list[str]:
+    line = _line_where(d, "casillas.csv", "TIPO_CASILLA", lambda v: v == "S")
+    _set(d, "casillas.csv", line, "BOLETAS", "0")
+    return ["casillas.csv", f"línea {line}", "especial", "BOLETAS"]
+
+
+def _tipo_x(d: Path) -> list[str]:
+    _set(d, "casillas.csv", 3, "TIPO_CASILLA", "X")
+    return ["casillas.csv", "línea 3", "TIPO_CASILLA", "'X'"]
+
+
+def _casilla_repetida(d: Path) -> list[str]:
+    rows = _rows(d / "casillas.csv")
+    _write_rows(d / "casillas.csv", [*rows, rows[1]])
+    clave = f"09{int(rows[1][2]):04d}{rows[1][3]}{int(rows[1][4]):02d}{int(rows[1][5]):02d}"
+    return ["casillas.csv", "repetida", clave]
+
+
+def _distrito_inexistente(d: Path) -> list[str]:
+    _set(d, "casillas.csv", 2, "ID_DISTRITO_LOCAL", "99")
+    return ["casillas.csv", "línea 2", "distrito 99", "distritos.csv"]
+
+
+def _seccion_no_entera(d: Path) -> list[str]:
+    _set(d, "casillas.csv", 2, "SECCION", "12a")
+    return ["casillas.csv", "línea 2", "SECCION", "'12a'", "entero"]
+
+
+def _utf8_invalido(d: Path) -> list[str]:
+    path = d / "distritos.csv"
+    data = path.read_bytes()
+    i = data.index(b",", data.index(b"\n")) + 1  # start of CABECERA on line 2
+    path.write_bytes(data[:i] + b"\xff" + data[i:])
+    return ["distritos.csv", "UTF-8"]
+
+
+def _latin1(d: Path) -> list[str]:
+    """Saved as Latin-1 by a spreadsheet: the accented names are not UTF-8."""
+    path = d / "casillas.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_bytes(text.encode("utf-8") + "\n1,6,1,B,9,0,1,1,0,1,Ñ\n".encode("latin-1"))
+    return ["casillas.csv", "UTF-8"]
+
+
+def _campos_de_mas(d: Path) -> list[str]:
+    rows = _rows(d / "casillas.csv")
+    rows[3].append("7")
+    _write_rows(d / "casillas.csv", rows)
+    return ["casillas.csv", "línea 4", "11 campos", "10"]
+
+
+def _eleccion_desconocida(d: Path) -> list[str]:
+    rows = _rows(d / "asociaciones.csv")
+    _write_rows(d / "asociaciones.csv",
+                [*rows, ["09", "PAN", "Partido Acción Nacional", "partido", "PAN", ""]])
+    return ["asociaciones.csv", "elección desconocida", "'09'"]
+
+
+def _ambito_inexistente(d: Path) -> list[str]:
+    rows = _rows(d / "asociaciones.csv")
+    line = next(i for i, row in enumerate(rows[1:], start=2)
+                if row[:2] == ["02", "PAN_PRI_PRD"])
+    _set(d, "asociaciones.csv", line, "AMBITOS", "1;34")
+    return ["asociaciones.csv", "PAN_PRI_PRD", "02", "inexistente", "34"]
+
+
+def _ambito_en_eleccion_de_entidad(d: Path) -> list[str]:
+    _set(d, "asociaciones.csv", 2, "AMBITOS", "5")  # PAN of JEFATURA DE GOBIERNO
+    return ["asociaciones.csv", "PAN", "01", "inexistente", "5"]
+
+
+def _formato(value: str) -> Callable[[Path], list[str]]:
+    def corrupt(d: Path) -> list[str]:
+        path = d / "catalogo.toml"
+        text = path.read_text(encoding="utf-8")
+        assert text.startswith("formato = 1\n")
+        path.write_text(text.replace("formato = 1\n", value, 1), encoding="utf-8")
+        return ["catalogo.toml", "formato", "no soportado"]
+    return corrupt
+
+
+def _toml_roto(d: Path) -> list[str]:
+    path = d / "catalogo.toml"
+    path.write_text(path.read_text(encoding="utf-8") + "\n[[elecciones]\n", encoding="utf-8")
+    return ["catalogo.toml"]
+
+
+def _sin_nombre_de_entidad(d: Path) -> list[str]:
+    path = d / "catalogo.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('nombre = "CIUDAD DE MÉXICO"\n', "", 1), encoding="utf-8")
+    assert path.read_text(encoding="utf-8") != text
+    return ["catalogo.toml", "nombre"]
+
+
+def _entidad_fuera_de_rango(d: Path) -> list[str]:
+    path = d / "catalogo.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("[entidad]\nid = 9\n", "[entidad]\nid = 100\n", 1),
+                    encoding="utf-8")
+    return ["catalogo.toml", "entidad.id", "100"]
+
+
+def _elecciones_sin_doble_corchete(d: Path) -> list[str]:
+    """One election written as ``[elecciones]`` instead of ``[[elecciones]]``."""
+    path = d / "catalogo.toml"
+    text = path.read_text(encoding="utf-8")
+    first = text.index("[[elecciones]]")
+    second = text.index("[[elecciones]]", first + 1)
+    path.write_text(text[:first] + text[first:second].replace("[[elecciones]]",
+                                                              "[elecciones]"),
+                    encoding="utf-8")
+    for name in ("asociaciones.csv", "candidaturas.csv"):
+        rows = _rows(d / name)
+        _write_rows(d / name, [rows[0], *(r for r in rows[1:] if r[0] == "01")])
+    return ["catalogo.toml", "elecciones"]
+
+
+def _demarcacion_no_declarada(d: Path) -> list[str]:
+    _set(d, "distritos.csv", 3, "ID_DEMARCACION", "17")
+    return ["distritos.csv", "línea 3", "demarcación 17", "catalogo.toml"]
+
+
+def _candidatura_de_asociacion_inexistente(d: Path) -> list[str]:
+    _set(d, "candidaturas.csv", 4, "ASOCIACION", "PES")
+    return ["candidaturas.csv", "línea 4", "'PES'", "no existe"]
+
+
+def _casillas_vacio(d: Path) -> list[str]:
+    (d / "casillas.csv").write_bytes(b"")
+    return ["casillas.csv", "vacío"]
+
+
+CORRUPTIONS = [
+    pytest.param(_missing_file, id="falta-archivo"),
+    pytest.param(_missing_toml, id="falta-catalogo-toml"),
+    pytest.param(_missing_column, id="falta-columna"),
+    pytest.param(_ln_751, id="lista-nominal-751"),
+    pytest.param(_especial_con_lista, id="especial-con-lista-nominal"),
+    pytest.param(_especial_sin_boletas, id="especial-sin-boletas"),
+    pytest.param(_tipo_x, id="tipo-casilla-X"),
+    pytest.param(_casilla_repetida, id="casilla-repetida"),
+    pytest.param(_distrito_inexistente, id="distrito-no-en-distritos"),
+    pytest.param(_seccion_no_entera, id="seccion-no-entera"),
+    pytest.param(_utf8_invalido, id="utf8-invalido"),
+    pytest.param(_latin1, id="latin1"),
+    pytest.param(_campos_de_mas, id="numero-de-campos"),
+    pytest.param(_eleccion_desconocida, id="asociacion-eleccion-desconocida"),
+    pytest.param(_ambito_inexistente, id="ambito-inexistente"),
+    pytest.param(_ambito_en_eleccion_de_entidad, id="ambito-en-eleccion-de-entidad"),
+    pytest.param(_formato("formato = 2\n"), id="formato-2"),
+    pytest.param(_formato('formato = "1"\n'), id="formato-texto"),
+    pytest.param(_formato(""), id="formato-ausente"),
+    pytest.param(_toml_roto, id="toml-sintaxis"),
+    pytest.param(_sin_nombre_de_entidad, id="entidad-sin-nombre"),
+    pytest.param(_entidad_fuera_de_rango, id="entidad-id-fuera-de-rango"),
+    pytest.param(_elecciones_sin_doble_corchete, id="elecciones-tabla-simple"),
+    pytest.param(_demarcacion_no_declarada, id="demarcacion-no-declarada"),
+    pytest.param(_candidatura_de_asociacion_inexistente, id="candidatura-asociacion"),
+    pytest.param(_casillas_vacio, id="casillas-vacio"),
+]
+
+
+@pytest.mark.parametrize("corrupt", CORRUPTIONS)
+def test_corrupted_catalog_is_refused_with_file_line_and_reason(
+        copia: Path, corrupt: Callable[[Path], list[str]]) -> None:
+    load_catalog(copia)  # valid before the corruption
+    expected = corrupt(copia)
+    with pytest.raises(CatalogError) as info:
+        load_catalog(copia)
+    message = str(info.value)
+    for part in expected:
+        assert part in message, f"{part!r} not in {message!r}"
+    assert "Traceback" not in message
+
+
+def test_oversized_file_is_refused(copia: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    size = (copia / "casillas.csv").stat().st_size
+    # Files read before casillas.csv stay under the limit.
+    assert (copia / "catalogo.toml").stat().st_size < size - 1
+    assert (copia / "distritos.csv").stat().st_size < size - 1
+    monkeypatch.setattr(catalog_files, "MAX_FILE_BYTES", size - 1)
+    with pytest.raises(CatalogError) as info:
+        load_catalog(copia)
+    message = str(info.value)
+    assert "casillas.csv" in message
+    assert str(size) in message and "límite" in message
+    monkeypatch.setattr(catalog_files, "MAX_FILE_BYTES", max(
+        p.stat().st_size for p in copia.iterdir()))
+    load_catalog(copia)
+
+
+def test_blank_lines_are_ignored(small: Catalog, copia: Path) -> None:
+    path = copia / "casillas.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace("\n", "\n\n", 3) + "\n\n",
+                    encoding="utf-8")
+    assert load_catalog(copia).casillas_ordenadas == small.casillas_ordenadas
+
+
+# ----------------------------------------------------------------------------------- docs
+
+
+def _doc_blocks() -> dict[str, str]:
+    """The example of each file in docs/catalogo.md, by file name."""
+    text = (REPO / "docs" / "catalogo.md").read_text(encoding="utf-8")
+    by_header = {"ID_DISTRITO_LOCAL,CABECERA": "distritos.csv",
+                 "ID_DISTRITO_LOCAL,ID_DEMARCACION": "casillas.csv",
+                 "ID_ELECCION,CLAVE": "asociaciones.csv",
+                 "ID_ELECCION,ID_AMBITO": "candidaturas.csv"}
+    blocks: dict[str, str] = {}
+    for chunk in text.split("```")[1::2]:
+        lang, _, body = chunk.partition("\n")
+        if lang == "toml":
+            blocks["catalogo.toml"] = body
+        elif lang == "csv":
+            (name,) = [n for h, n in by_header.items() if body.startswith(h)]
+            blocks[name] = body
+    return blocks
+
+
+def test_docs_examples_form_a_valid_catalog(tmp_path: Path) -> None:
+    blocks = _doc_blocks()
+    assert sorted(blocks) == sorted(FILES)
+    for name, body in blocks.items():
+        (tmp_path / name).write_text(body, encoding="utf-8")
+    cat = load_catalog(tmp_path)
+    assert [c.clave for c in cat.casillas_ordenadas] == [
+        "090001B0100", "090001C0100", "090007S0100", "090347E0100"]
+    diputaciones = cat.eleccion_por_codigo["02"]
+    extraordinaria = cat.acta("090347E010002")
+    basica = cat.acta("090001B010002")
+    assert extraordinaria is not None and basica is not None
+    en_e = diputaciones.campos_aplicables(extraordinaria.casilla)
+    en_b = diputaciones.campos_aplicables(basica.casilla)
+    assert "CAND_IND_1" in en_e and "PVEM_PT_MORENA" not in en_e
+    assert "CAND_IND_1" not in en_b and "PVEM_PT_MORENA" in en_b
+    assert "MORENA" in en_b and "MORENA" in en_e
+
+
+def test_docs_document_every_column_the_loader_reads() -> None:
+    text = (REPO / "docs" / "catalogo.md").read_text(encoding="utf-8")
+    for columns in (catalog_files.DISTRITOS_COLS, catalog_files.CASILLAS_COLS,
+                    catalog_files.ASOCIACIONES_COLS, catalog_files.CANDIDATURAS_COLS):
+        for column in columns:
+            assert f"| `{column}` |" in text, column
+    assert f"{catalog_files.MAX_FILE_BYTES // (1024 * 1024)} MiB" in text
+
+
+# ------------------------------------------------------------------------------------ CLI
+
+
+def _prep(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "prep", *args], capture_output=True,
+                          text=True, timeout=120, cwd=REPO, env=env)
+
+
+def test_cli_generate_then_check(tmp_path: Path) -> None:
+    out = tmp_path / "cat"
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    gen = _prep("catalog", "generate", "--seed", "5", "--scale", "0.01", "--out", str(out),
+                env=env)
+    assert gen.returncode == 0, gen.stderr
+    expected = generate_catalog(5, 0.01)
+    # The same catalog as in this process (no dependence on hash randomisation).
+    _assert_same_catalog(load_catalog(out), expected)
+    write_catalog(expected, tmp_path / "here")
+    digest = catalog_digest(tmp_path / "here")
+    assert catalog_digest(out) == digest
+    assert "33 distritos" in gen.stdout
+    assert f"{len(expected.casillas)} casillas" in gen.stdout
+    assert f"{expected.total_actas} actas" in gen.stdout
+    assert f"huella SHA-256: {digest}" in gen.stdout
+
+    check = _prep("catalog", "check", str(out))
+    assert check.returncode == 0, check.stderr
+    assert "válido" in check.stdout
+    assert f"{len(expected.casillas)} casillas" in check.stdout
+    assert f"{expected.total_actas} actas" in check.stdout
+    assert digest in check.stdout
+    assert check.stderr == ""
+
+
+def test_cli_check_refuses_a_corrupted_catalog(copia: Path) -> None:
+    _set(copia, "casillas.csv", 2, "LISTA_NOMINAL", "751")
+    done = _prep("catalog", "check", str(copia))
+    assert done.returncode != 0
+    assert done.stdout == ""
+    assert done.stderr.startswith("error: casillas.csv: línea 2:"), done.stderr
+    assert "LISTA_NOMINAL = 751 fuera del rango" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_cli_check_reports_a_missing_entidad_name_without_a_traceback(copia: Path) -> None:
+    _sin_nombre_de_entidad(copia)
+    done = _prep("catalog", "check", str(copia))
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: catalogo.toml:"), done.stderr
+
+
+def test_cli_check_on_a_missing_directory(tmp_path: Path) -> None:
+    done = _prep("catalog", "check", str(tmp_path / "no-existe"))
+    assert done.returncode != 0
+    assert done.stderr.startswith("error: falta el archivo catalogo.toml"), done.stderr
