@@ -106,10 +106,8 @@ def write_eleccion_csv(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
     w.writerow(tabla.resumen.values())
     w.writerow(())
     w.writerow(columns(eleccion))
-    campos = eleccion.campos_captura
-    sin_datos = (SIN_DATO,) * len(campos)
-    w.writerows(_row(catalog, eleccion, campos, sin_datos, fila, cache, fmt)
-                for fila in tabla.filas)
+    w.writerows(_row(catalog, eleccion, fila, cache, fmt) for fila in tabla.filas)
+    sin_datos = (SIN_DATO,) * len(eleccion.campos_captura)
     tail_keys = (SIN_DATO,) * len(COLUMNS_BEFORE)
     for fuera in tabla.fuera:
         w.writerow(_fuera_row(tail_keys, sin_datos, tabla.etiqueta_fuera, fuera, fmt))
@@ -135,9 +133,8 @@ def _casilla_cols(catalog: Catalog, casilla: Casilla,
     return cols
 
 
-def _row(catalog: Catalog, eleccion: Eleccion, campos: tuple[str, ...],
-         sin_datos: tuple[str, ...], fila: Fila,
-         cache: dict[str, CasillaColumns], fmt: TimeFormatter) -> tuple[str, ...]:
+def _row(catalog: Catalog, eleccion: Eleccion, fila: Fila, cache: dict[str, CasillaColumns],
+         fmt: TimeFormatter) -> tuple[str, ...]:
     casilla = fila.acta.casilla
     clave_casilla, ubicacion, ln, rep = _casilla_cols(catalog, casilla, cache)
     clave_acta, tipo_acta = f"'{fila.acta.clave}'", eleccion.tipo_acta
@@ -145,16 +142,13 @@ def _row(catalog: Catalog, eleccion: Eleccion, campos: tuple[str, ...],
     res = fila.resultado
     acopio = fmt(est.acopio if est else None)
     if res is None or est is None:
-        aplicables = eleccion.campos_aplicables(casilla)
-        values = sin_datos if len(aplicables) == len(campos) else tuple(
-            SIN_DATO if c in aplicables else NO_APLICA for c in campos)
-        return (clave_casilla, clave_acta, *ubicacion, tipo_acta, *values, SIN_DATO, ln, rep,
+        return (clave_casilla, clave_acta, *ubicacion, tipo_acta, *_sin_valores(fila.acta),
+                SIN_DATO, ln, rep,
                 SIN_DATO, SIN_DATO, SIN_DATO, SIN_DATO, acopio, SIN_DATO, SIN_DATO, SIN_DATO,
                 SIN_DATO, SIN_DATO, SIN_DATO)
     if est.captura is None:  # sin acta: there is no document, image nor capture
-        aplicables = eleccion.campos_aplicables(casilla)
-        values = tuple(SIN_DATO if c in aplicables else NO_APLICA for c in campos)
-        return (clave_casilla, clave_acta, *ubicacion, tipo_acta, *values, SIN_DATO, ln, rep,
+        return (clave_casilla, clave_acta, *ubicacion, tipo_acta, *_sin_valores(fila.acta),
+                SIN_DATO, ln, rep,
                 res.observaciones, "0", est.traslado or NO_APLICA, NO_APLICA, acopio,
                 NO_APLICA, NO_APLICA, NO_APLICA, NO_APLICA, NO_APLICA, "0")
     return (clave_casilla, clave_acta, *ubicacion, tipo_acta,
@@ -174,6 +168,12 @@ def _valores(acta: Acta, captura: Captura) -> tuple[str, ...]:
     by_name = dict(zip(captura.campos, captura.valores, strict=True))
     return tuple(NO_APLICA if (v := by_name.get(c)) is None else format_valor(v)
                  for c in acta.eleccion.campos_captura)
+
+
+def _sin_valores(acta: Acta) -> tuple[str, ...]:
+    """The value columns of an acta with no captured data: ``-``, or ``N/A`` where the
+    field does not apply."""
+    return acta.layout.columnas([*(SIN_DATO,) * len(acta.layout.campos), NO_APLICA])
 
 
 def _fuera_row(keys: tuple[str, ...], sin_datos: tuple[str, ...], etiqueta: str,
