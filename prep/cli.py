@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -41,7 +42,21 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--reglas", type=Path, default=None,
                      help="archivo TOML de reglas de publicación (ver resources/reglas.toml)")
     sim.set_defaults(func=_simulacro)
+
+    # Programs built on the core add their own subcommands; imported by name so the
+    # core never depends on them statically (prep ← central, never prep → central).
+    for module in _PLUGINS:
+        try:
+            plugin = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        plugin.register(sub)
     return parser
+
+
+_PLUGINS = ("central.cli", "prep.station.cli")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

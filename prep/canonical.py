@@ -1,0 +1,85 @@
+"""Canonical JSON: one byte sequence per value, so hashes and signatures are reproducible.
+
+Keys sorted, no insignificant whitespace, UTF-8 (not ``\\u`` escapes), and only JSON types
+with a single spelling: objects with string keys, arrays, strings, integers, booleans
+and null. Floats are refused: ``0.1`` has several spellings and no exact value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+JsonValue = Any  # dict[str, JsonValue] | list[JsonValue] | str | int | bool | None
+
+MAX_DEPTH = 16
+
+
+class CanonicalError(ValueError):
+    """A value that has no canonical JSON form."""
+
+
+def canonical_bytes(value: JsonValue) -> bytes:
+    """The canonical JSON encoding of ``value``."""
+    _check(value, 0)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode("utf-8")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def canonical_hash(value: JsonValue) -> str:
+    """SHA-256 (hex) of the canonical encoding."""
+    return sha256_hex(canonical_bytes(value))
+
+
+def parse_json(data: bytes, max_bytes: int) -> JsonValue:
+    """Parse untrusted JSON bytes: size-capped, UTF-8, no floats, no duplicate keys."""
+    if len(data) > max_bytes:
+        raise CanonicalError(f"{len(data)} bytes exceeds the limit of {max_bytes}")
+    try:
+        text = data.decode("utf-8")
+        value = json.loads(text, parse_float=_no_float, parse_constant=_no_float,
+                           object_pairs_hook=_no_duplicates)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CanonicalError(f"not valid JSON: {exc}") from None
+    _check(value, 0)
+    return value
+
+
+def _no_float(text: str) -> None:
+    raise CanonicalError(f"non-integer number {text!r} is not allowed")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise CanonicalError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def _check(value: JsonValue, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise CanonicalError("nested too deeply")
+    if value is None or isinstance(value, bool | str):
+        return
+    if isinstance(value, int):
+        if not -(2**63) <= value < 2**63:
+            raise CanonicalError("integer out of the 64-bit range")
+        return
+    if isinstance(value, list):
+        for item in value:
+            _check(item, depth + 1)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise CanonicalError(f"object key {key!r} is not a string")
+            _check(item, depth + 1)
+        return
+    raise CanonicalError(f"{type(value).__name__} has no canonical JSON form")

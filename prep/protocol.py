@@ -1,0 +1,170 @@
+"""The station ↔ central wire protocol (docs/protocol.md): batches, receipts, request
+signatures. Both sides use these functions, so what one signs the other can verify.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from prep.canonical import CanonicalError, JsonValue, canonical_bytes, parse_json, sha256_hex
+from prep.crypto import SignatureError, SigningKey, VerifyKey, b64decode, b64encode
+from prep.records import Record, RecordError, format_time, parse_time
+
+PROTOCOL_VERSION = 1
+GENESIS = "0" * 64
+MAX_BATCH_RECORDS = 500
+MAX_BATCH_BYTES = 8 * 1024 * 1024
+MAX_BLOB_BYTES = 32 * 1024 * 1024
+SIGNATURE_BYTES = 64
+
+
+class ProtocolError(ValueError):
+    """A message that is malformed, badly signed or out of order.
+
+    ``code`` is stable (for audit rows and anomaly types); the message says why.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A numbered, hash-chained, signed group of one station's records."""
+
+    station: str
+    number: int
+    prev: str
+    created: datetime
+    records: tuple[Record, ...]
+
+    def to_json(self) -> dict[str, JsonValue]:
+        return {"v": PROTOCOL_VERSION, "station": self.station, "number": self.number,
+                "prev": self.prev, "created": format_time(self.created),
+                "records": [r.to_json() for r in self.records]}
+
+    def canonical(self) -> bytes:
+        return canonical_bytes(self.to_json())
+
+    @property
+    def sha256(self) -> str:
+        return sha256_hex(self.canonical())
+
+
+def make_batch(key: SigningKey, station: str, number: int, prev: str,
+               records: Sequence[Record], created: datetime | None = None) -> tuple[Batch, bytes]:
+    """A batch and the exact request body to POST (kept and resent byte for byte)."""
+    if not records or len(records) > MAX_BATCH_RECORDS:
+        raise ProtocolError("batch_size", f"a batch holds 1 to {MAX_BATCH_RECORDS} records")
+    batch = Batch(station, number, prev, created or datetime.now(UTC), tuple(records))
+    canonical = batch.canonical()
+    body = canonical_bytes({"batch": batch.to_json(),
+                            "signature": b64encode(key.sign(canonical))})
+    return batch, body
+
+
+def read_batch(body: bytes) -> tuple[Batch, bytes]:
+    """Parse an untrusted batch request: (batch, signature). Does not verify anything
+    that needs the station's key or history; see :func:`verify_batch`."""
+    try:
+        data = parse_json(body, MAX_BATCH_BYTES)
+    except CanonicalError as exc:
+        raise ProtocolError("malformed", f"batch is not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or set(data) != {"batch", "signature"}:
+        raise ProtocolError("malformed", "request must be {batch, signature}")
+    raw = data["batch"]
+    if not isinstance(raw, dict) or set(raw) != {"v", "station", "number", "prev", "created",
+                                                 "records"}:
+        raise ProtocolError("malformed", "batch fields are v, station, number, prev, "
+                                         "created, records")
+    if raw["v"] != PROTOCOL_VERSION:
+        raise ProtocolError("version", f"protocol version {raw['v']!r} not supported")
+    try:
+        signature = b64decode(data["signature"], SIGNATURE_BYTES)
+        records = raw["records"]
+        if not isinstance(records, list) or not 1 <= len(records) <= MAX_BATCH_RECORDS:
+            raise ProtocolError("batch_size", f"a batch holds 1 to {MAX_BATCH_RECORDS} records")
+        number = raw["number"]
+        if type(number) is not int or number < 1:
+            raise ProtocolError("malformed", "batch number must be a positive integer")
+        prev = raw["prev"]
+        if not isinstance(prev, str) or len(prev) != 64:
+            raise ProtocolError("malformed", "prev must be a SHA-256")
+        batch = Batch(str(raw["station"]), number, prev, parse_time(raw["created"]),
+                      tuple(Record.from_json(r) for r in records))
+    except (SignatureError, RecordError) as exc:
+        raise ProtocolError("malformed", str(exc)) from None
+    for record in batch.records:
+        if record.station != batch.station:
+            raise ProtocolError("foreign_record",
+                                f"record {record.id} is from {record.station}, batch from "
+                                f"{batch.station}")
+    return batch, signature
+
+
+def verify_batch(batch: Batch, signature: bytes, key: VerifyKey, expected_prev: str) -> None:
+    """Check the station's signature and the hash chain."""
+    try:
+        key.verify(signature, batch.canonical())
+    except SignatureError:
+        raise ProtocolError("bad_signature", f"batch {batch.number} of {batch.station}: "
+                                             "the signature does not verify") from None
+    if batch.prev != expected_prev:
+        raise ProtocolError("broken_chain", f"batch {batch.number} of {batch.station}: prev "
+                                            f"{batch.prev[:12]}… does not follow "
+                                            f"{expected_prev[:12]}…")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The central's signed acknowledgment that a batch is stored."""
+
+    station: str
+    number: int
+    batch_sha256: str
+    records: int
+    new: int
+    received_at: datetime
+    node: str
+
+    def to_json(self) -> dict[str, JsonValue]:
+        return {"v": PROTOCOL_VERSION, "station": self.station, "number": self.number,
+                "batch_sha256": self.batch_sha256, "records": self.records, "new": self.new,
+                "received_at": format_time(self.received_at), "node": self.node}
+
+
+def sign_receipt(key: SigningKey, receipt: Receipt) -> bytes:
+    """The response body carrying ``receipt`` and the central's signature."""
+    return canonical_bytes({"receipt": receipt.to_json(),
+                            "signature": b64encode(key.sign(canonical_bytes(
+                                receipt.to_json())))})
+
+
+def verify_receipt(body: bytes, key: VerifyKey, batch: Batch) -> Receipt:
+    """Parse and verify a receipt for ``batch``; raise :class:`ProtocolError` otherwise."""
+    try:
+        data = parse_json(body, 64 * 1024)
+        raw = data["receipt"]
+        signature = b64decode(data["signature"], SIGNATURE_BYTES)
+        key.verify(signature, canonical_bytes(raw))
+        receipt = Receipt(raw["station"], raw["number"], raw["batch_sha256"], raw["records"],
+                          raw["new"], parse_time(raw["received_at"]), raw["node"])
+    except (CanonicalError, SignatureError, RecordError, KeyError, TypeError) as exc:
+        raise ProtocolError("bad_receipt", f"receipt rejected: {exc}") from None
+    if (receipt.station, receipt.number, receipt.batch_sha256) != (
+            batch.station, batch.number, batch.sha256):
+        raise ProtocolError("bad_receipt", f"receipt is for batch {receipt.number} "
+                                           f"{receipt.batch_sha256[:12]}…, not this one")
+    return receipt
+
+
+def request_message(method: str, path: str, body_sha256: str) -> bytes:
+    """What a station signs for a non-batch request (header ``X-Prep-Signature``).
+
+    No timestamp on purpose: every such request is idempotent, so a replay does nothing,
+    and a station whose clock is off must still be able to sync.
+    """
+    return f"{method}\n{path}\n{body_sha256}".encode()

@@ -1,0 +1,254 @@
+"""Records: the immutable facts a station reports (docs/protocol.md, "Records").
+
+A record is never edited: a correction is a new record whose ``replaces`` names the
+record it corrects. Its identity is a UUID; its place in the station's history is a
+gap-free ``seq``; its integrity is the SHA-256 of its canonical JSON.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from prep.canonical import CanonicalError, JsonValue, canonical_bytes, sha256_hex
+from prep.rules import CausaSinActa
+from prep.values import check_valor, parse_valor
+
+RECORD_VERSION = 1
+MAX_RECORD_BYTES = 64 * 1024
+
+_CLAVE_ACTA = re.compile(r"\d{6}[A-Z]\d{6}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_STATION = re.compile(r"[a-z0-9][a-z0-9-]{2,63}")
+_CAMPO = re.compile(r"[A-Z][A-Z0-9_]{0,39}")
+
+
+class RecordError(ValueError):
+    """A record that is malformed or not allowed; the message says which field."""
+
+
+class Kind(enum.StrEnum):
+    """What a record reports."""
+
+    ACOPIO = "acopio"
+    SIN_ACTA = "sin_acta"
+    IMAGEN = "imagen"
+    CAPTURA = "captura"
+    VERIFICACION = "verificacion"
+    COTEJO = "cotejo"
+    HEARTBEAT = "heartbeat"
+
+
+def format_time(when: datetime) -> str:
+    """UTC instant as ``2027-06-07T02:07:11.123456Z`` (always microseconds)."""
+    if when.tzinfo is None:
+        raise RecordError("times must be timezone-aware")
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    except (ValueError, TypeError):
+        raise RecordError(f"time {text!r} is not YYYY-MM-DDTHH:MM:SS.ffffffZ") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One immutable fact from one station."""
+
+    id: str
+    station: str
+    seq: int
+    kind: Kind
+    operator: str
+    at: datetime
+    body: Mapping[str, JsonValue]
+    replaces: str | None = None
+
+    def to_json(self) -> dict[str, JsonValue]:
+        return {"v": RECORD_VERSION, "id": self.id, "station": self.station, "seq": self.seq,
+                "kind": self.kind.value, "operator": self.operator,
+                "at": format_time(self.at), "replaces": self.replaces,
+                "body": dict(self.body)}
+
+    def canonical(self) -> bytes:
+        return canonical_bytes(self.to_json())
+
+    @property
+    def sha256(self) -> str:
+        return sha256_hex(self.canonical())
+
+    @classmethod
+    def from_json(cls, data: object) -> Record:
+        """Validate an untrusted record object (as found inside a batch)."""
+        if not isinstance(data, dict):
+            raise RecordError("a record must be a JSON object")
+        expected = {"v", "id", "station", "seq", "kind", "operator", "at", "replaces", "body"}
+        if set(data) != expected:
+            raise RecordError(f"record fields must be exactly {sorted(expected)}")
+        if data["v"] != RECORD_VERSION:
+            raise RecordError(f"record version {data['v']!r} not supported")
+        record = cls(
+            id=_uuid(data["id"], "id"),
+            station=_station(data["station"]),
+            seq=_positive(data["seq"], "seq"),
+            kind=_kind(data["kind"]),
+            operator=_text(data["operator"], "operator", 64, allow_empty=True),
+            at=parse_time(data["at"]),
+            body=_object(data["body"]),
+            replaces=None if data["replaces"] is None else _uuid(data["replaces"], "replaces"),
+        )
+        validate_body(record.kind, record.body)
+        try:
+            size = len(record.canonical())
+        except CanonicalError as exc:
+            raise RecordError(str(exc)) from None
+        if size > MAX_RECORD_BYTES:
+            raise RecordError(f"record of {size} bytes exceeds {MAX_RECORD_BYTES}")
+        return record
+
+
+def new_record(station: str, seq: int, kind: Kind, operator: str, body: Mapping[str, Any],
+               at: datetime | None = None, replaces: str | None = None) -> Record:
+    """A new record with a fresh UUID, validated as the central will validate it."""
+    record = Record(str(uuid.uuid4()), station, seq, kind, operator,
+                    at or datetime.now(UTC), dict(body), replaces)
+    return Record.from_json(record.to_json())
+
+
+def validate_body(kind: Kind, body: Mapping[str, JsonValue]) -> None:
+    """Check a record body against its kind's schema (docs/protocol.md, "Bodies")."""
+    _BODIES[kind](body)
+
+
+def _acopio(b: Mapping[str, JsonValue]) -> None:
+    if b.get("fuera_de_catalogo") is True:
+        _exact(b, {"codigo_leido", "eleccion", "fuera_de_catalogo"})
+        _text(b["codigo_leido"], "codigo_leido", 256)
+        _text(b["eleccion"], "eleccion", 2, allow_empty=True)
+        return
+    _exact(b, {"clave_acta"})
+    _clave(b["clave_acta"])
+
+
+def _sin_acta(b: Mapping[str, JsonValue]) -> None:
+    _exact(b, {"clave_acta", "causa"})
+    _clave(b["clave_acta"])
+    if b["causa"] not in {c.value for c in CausaSinActa}:
+        raise RecordError(f"causa {b['causa']!r} unknown")
+
+
+def _imagen(b: Mapping[str, JsonValue]) -> None:
+    _exact(b, {"clave_acta", "sha256", "bytes", "media_type", "origen", "digitalizacion"})
+    _clave(b["clave_acta"])
+    if not isinstance(b["sha256"], str) or not _SHA256.fullmatch(b["sha256"]):
+        raise RecordError("sha256 must be 64 lower-case hex digits")
+    _positive(b["bytes"], "bytes")
+    if b["media_type"] not in ("image/jpeg", "image/png", "image/tiff"):
+        raise RecordError(f"media_type {b['media_type']!r} not accepted")
+    if b["origen"] not in ("CATD", "CASILLA"):
+        raise RecordError("origen must be CATD or CASILLA")
+    if b["digitalizacion"] not in ("Escáner", "Móvil"):
+        raise RecordError("digitalizacion must be Escáner or Móvil")
+
+
+def _valores(b: Mapping[str, JsonValue]) -> None:
+    _exact(b, {"clave_acta", "valores"})
+    _clave(b["clave_acta"])
+    valores = b["valores"]
+    if not isinstance(valores, dict) or not valores or len(valores) > 64:
+        raise RecordError("valores must be an object of 1 to 64 fields")
+    for campo, valor in valores.items():
+        if not _CAMPO.fullmatch(campo):
+            raise RecordError(f"field name {campo!r} invalid")
+        try:
+            parse_valor(valor) if isinstance(valor, str) else check_valor(valor)
+        except ValueError as exc:
+            raise RecordError(f"{campo}: {exc}") from None
+
+
+def _cotejo(b: Mapping[str, JsonValue]) -> None:
+    _exact(b, {"clave_acta", "coincide"})
+    _clave(b["clave_acta"])
+    if not isinstance(b["coincide"], bool):
+        raise RecordError("coincide must be true or false")
+
+
+def _heartbeat(b: Mapping[str, JsonValue]) -> None:
+    _exact(b, {"version", "backlog", "backlog_bytes", "last_error"})
+    _text(b["version"], "version", 64)
+    _non_negative(b["backlog"], "backlog")
+    _non_negative(b["backlog_bytes"], "backlog_bytes")
+    _text(b["last_error"], "last_error", 1024, allow_empty=True)
+
+
+_BODIES: dict[Kind, Callable[[Mapping[str, JsonValue]], None]] = {
+    Kind.ACOPIO: _acopio, Kind.SIN_ACTA: _sin_acta, Kind.IMAGEN: _imagen,
+    Kind.CAPTURA: _valores, Kind.VERIFICACION: _valores, Kind.COTEJO: _cotejo,
+    Kind.HEARTBEAT: _heartbeat,
+}
+
+
+def _exact(b: Mapping[str, JsonValue], keys: set[str]) -> None:
+    if set(b) != keys:
+        raise RecordError(f"body fields must be exactly {sorted(keys)}, got {sorted(b)}")
+
+
+def _clave(value: object) -> None:
+    if not isinstance(value, str) or not _CLAVE_ACTA.fullmatch(value):
+        raise RecordError(f"clave_acta {value!r} is not a 13-character CLAVE_ACTA")
+
+
+def _uuid(value: object, name: str) -> str:
+    try:
+        parsed = uuid.UUID(str(value))
+    except ValueError:
+        raise RecordError(f"{name} is not a UUID") from None
+    if str(parsed) != value:
+        raise RecordError(f"{name} must be a lower-case hyphenated UUID")
+    return str(parsed)
+
+
+def _station(value: object) -> str:
+    if not isinstance(value, str) or not _STATION.fullmatch(value):
+        raise RecordError(f"station id {value!r} invalid")
+    return value
+
+
+def _kind(value: object) -> Kind:
+    if value not in _KINDS:
+        raise RecordError(f"kind {value!r} unknown")
+    return Kind(str(value))
+
+
+_KINDS = frozenset(k.value for k in Kind)
+
+
+def _positive(value: object, name: str) -> int:
+    if type(value) is not int or value < 1:
+        raise RecordError(f"{name} must be a positive integer")
+    return value
+
+
+def _non_negative(value: object, name: str) -> int:
+    if type(value) is not int or value < 0:
+        raise RecordError(f"{name} must be a non-negative integer")
+    return value
+
+
+def _text(value: object, name: str, max_len: int, allow_empty: bool = False) -> str:
+    if not isinstance(value, str) or len(value) > max_len or (not value and not allow_empty):
+        raise RecordError(f"{name} must be a text of up to {max_len} characters")
+    return value
+
+
+def _object(value: object) -> dict[str, JsonValue]:
+    if not isinstance(value, dict):
+        raise RecordError("body must be a JSON object")
+    return value

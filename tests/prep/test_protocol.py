@@ -1,0 +1,168 @@
+"""Canonical JSON, records, batches and receipts: what both sides of the wire rely on."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from prep.canonical import CanonicalError, canonical_bytes, parse_json
+from prep.crypto import SigningKey
+from prep.protocol import (
+    GENESIS,
+    ProtocolError,
+    Receipt,
+    make_batch,
+    read_batch,
+    sign_receipt,
+    verify_batch,
+    verify_receipt,
+)
+from prep.records import Kind, Record, RecordError, new_record
+
+STATION = "catd-07-ab12"
+CLAVE = "090001B010001"
+
+
+def _records(n: int = 3, start: int = 1) -> list[Record]:
+    return [new_record(STATION, start + i, Kind.ACOPIO, "op1", {"clave_acta": CLAVE})
+            for i in range(n)]
+
+
+@pytest.mark.parametrize("raw, reason", [
+    (b'{"a":1.5}', "non-integer"),
+    (b'{"a":1,"a":2}', "duplicate key"),
+    (b'{"a":NaN}', "non-integer"),
+    (b"\xff", "not valid JSON"),
+    (b"[" * 40 + b"]" * 40, "nested too deeply"),
+])
+def test_untrusted_json_is_refused(raw: bytes, reason: str) -> None:
+    with pytest.raises(CanonicalError, match=reason):
+        parse_json(raw, 1024)
+
+
+def test_oversized_json_is_refused_before_parsing() -> None:
+    with pytest.raises(CanonicalError, match="exceeds the limit"):
+        parse_json(b"[" + b"1," * 1000 + b"1]", 100)
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1) | st.text(),
+                    lambda inner: st.lists(inner, max_size=4)
+                    | st.dictionaries(st.text(), inner, max_size=4), max_leaves=20))
+@settings(max_examples=100, deadline=None)
+def test_canonical_round_trip_is_stable(value: object) -> None:
+    data = canonical_bytes(value)
+    assert canonical_bytes(parse_json(data, 1 << 20)) == data
+
+
+@pytest.mark.parametrize("kind, body, message", [
+    (Kind.ACOPIO, {"clave_acta": "09001B010001"}, "13-character"),
+    (Kind.ACOPIO, {"clave_acta": CLAVE, "extra": 1}, "exactly"),
+    (Kind.SIN_ACTA, {"clave_acta": CLAVE, "causa": "lluvia"}, "causa"),
+    (Kind.IMAGEN, {"clave_acta": CLAVE, "sha256": "AB" * 32, "bytes": 10,
+                   "media_type": "image/png", "origen": "CATD",
+                   "digitalizacion": "Escáner"}, "lower-case hex"),
+    (Kind.IMAGEN, {"clave_acta": CLAVE, "sha256": "ab" * 32, "bytes": 10,
+                   "media_type": "application/pdf", "origen": "CATD",
+                   "digitalizacion": "Escáner"}, "media_type"),
+    (Kind.CAPTURA, {"clave_acta": CLAVE, "valores": {"PAN": 10000}}, "PAN"),
+    (Kind.CAPTURA, {"clave_acta": CLAVE, "valores": {"PAN": True}}, "PAN"),
+    (Kind.CAPTURA, {"clave_acta": CLAVE, "valores": {}}, "valores"),
+    (Kind.COTEJO, {"clave_acta": CLAVE, "coincide": 1}, "coincide"),
+    (Kind.HEARTBEAT, {"version": "1", "backlog": -1, "backlog_bytes": 0,
+                      "last_error": ""}, "backlog"),
+])
+def test_malformed_bodies_are_refused(kind: Kind, body: dict[str, object],
+                                      message: str) -> None:
+    with pytest.raises(RecordError, match=message):
+        new_record(STATION, 1, kind, "op1", body)
+
+
+def test_valid_bodies_of_every_kind() -> None:
+    bodies = {
+        Kind.ACOPIO: {"clave_acta": CLAVE},
+        Kind.SIN_ACTA: {"clave_acta": CLAVE, "causa": "casilla_no_instalada"},
+        Kind.IMAGEN: {"clave_acta": CLAVE, "sha256": "ab" * 32, "bytes": 10,
+                      "media_type": "image/jpeg", "origen": "CASILLA",
+                      "digitalizacion": "Móvil"},
+        Kind.CAPTURA: {"clave_acta": CLAVE, "valores": {"PAN": 3, "PRI": "Ilegible",
+                                                        "NULOS": "Sin dato"}},
+        Kind.VERIFICACION: {"clave_acta": CLAVE, "valores": {"PAN": 3}},
+        Kind.COTEJO: {"clave_acta": CLAVE, "coincide": True},
+        Kind.HEARTBEAT: {"version": "0.1.0", "backlog": 3, "backlog_bytes": 10,
+                         "last_error": ""},
+    }
+    for kind, body in bodies.items():
+        record = new_record(STATION, 1, kind, "op1", body)
+        assert Record.from_json(record.to_json()) == record
+
+
+def test_a_correction_names_the_record_it_replaces() -> None:
+    first = _records(1)[0]
+    fix = new_record(STATION, 2, Kind.ACOPIO, "op1", {"clave_acta": CLAVE},
+                     replaces=first.id)
+    assert fix.replaces == first.id and fix.id != first.id
+
+
+def test_batch_round_trip_verifies() -> None:
+    key = SigningKey.generate()
+    batch, body = make_batch(key, STATION, 1, GENESIS, _records())
+    parsed, signature = read_batch(body)
+    verify_batch(parsed, signature, key.public, GENESIS)
+    assert parsed.sha256 == batch.sha256
+    assert [r.id for r in parsed.records] == [r.id for r in batch.records]
+
+
+@given(st.data())
+@settings(max_examples=60, deadline=None)
+def test_any_flipped_byte_is_refused(data: st.DataObject) -> None:
+    key = SigningKey.generate()
+    _, body = make_batch(key, STATION, 1, GENESIS, _records())
+    position = data.draw(st.integers(0, len(body) - 1))
+    flipped = bytearray(body)
+    flipped[position] ^= data.draw(st.integers(1, 255))
+    with pytest.raises(ProtocolError):
+        parsed, signature = read_batch(bytes(flipped))
+        verify_batch(parsed, signature, key.public, GENESIS)
+
+
+def test_unknown_key_and_broken_chain_are_refused() -> None:
+    key, other = SigningKey.generate(), SigningKey.generate()
+    first, _ = make_batch(key, STATION, 1, GENESIS, _records())
+    _, body = make_batch(key, STATION, 2, first.sha256, _records(start=4))
+    parsed, signature = read_batch(body)
+    with pytest.raises(ProtocolError) as bad:
+        verify_batch(parsed, signature, other.public, first.sha256)
+    assert bad.value.code == "bad_signature"
+    with pytest.raises(ProtocolError) as chain:
+        verify_batch(parsed, signature, key.public, GENESIS)
+    assert chain.value.code == "broken_chain"
+
+
+def test_records_of_another_station_are_refused_in_a_batch() -> None:
+    key = SigningKey.generate()
+    stranger = new_record("catd-08-cd34", 1, Kind.ACOPIO, "op", {"clave_acta": CLAVE})
+    _, body = make_batch(key, STATION, 1, GENESIS, [stranger])
+    with pytest.raises(ProtocolError) as error:
+        read_batch(body)
+    assert error.value.code == "foreign_record"
+
+
+def test_receipt_must_be_signed_by_the_central_and_for_this_batch() -> None:
+    station, central, impostor = (SigningKey.generate() for _ in range(3))
+    batch, _ = make_batch(station, STATION, 1, GENESIS, _records())
+    other, _ = make_batch(station, STATION, 2, batch.sha256, _records(start=4))
+    receipt = Receipt(STATION, 1, batch.sha256, 3, 3, datetime.now(UTC), "node")
+    assert verify_receipt(sign_receipt(central, receipt), central.public, batch) == receipt
+    with pytest.raises(ProtocolError, match="receipt rejected"):
+        verify_receipt(sign_receipt(impostor, receipt), central.public, batch)
+    with pytest.raises(ProtocolError, match="not this one"):
+        verify_receipt(sign_receipt(central, receipt), central.public, other)
+
+
+def test_station_time_survives_a_skewed_clock() -> None:
+    skewed = datetime.now(UTC) - timedelta(minutes=10)
+    record = new_record(STATION, 1, Kind.ACOPIO, "op", {"clave_acta": CLAVE}, at=skewed)
+    assert Record.from_json(record.to_json()).at == skewed
