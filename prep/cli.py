@@ -49,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             plugin = importlib.import_module(module)
         except ModuleNotFoundError as exc:
-            if exc.name != module:
+            # Not installed (the module or its package): no such subcommands. Anything
+            # else missing is a real error.
+            if exc.name is None or not module.startswith(exc.name):
                 raise
             continue
         plugin.register(sub)
