@@ -77,6 +77,13 @@ class SigningKey:
             f.write(self.raw())
             f.flush()
             os.fsync(f.fileno())
+        # The directory entry too: after a power cut the key must exist if anything
+        # that was signed with it does.
+        dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
 
     @classmethod
     def load(cls, path: Path) -> SigningKey:

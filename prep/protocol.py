@@ -7,17 +7,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from prep.canonical import CanonicalError, JsonValue, canonical_bytes, parse_json, sha256_hex
 from prep.crypto import SignatureError, SigningKey, VerifyKey, b64decode, b64encode
 from prep.records import Record, RecordError, format_time, parse_time
 
 PROTOCOL_VERSION = 1
+#: The mDNS service the central advertises and stations browse (docs/protocol.md).
+SERVICE_TYPE = "_prep-central._tcp.local."
 GENESIS = "0" * 64
 MAX_BATCH_RECORDS = 500
 MAX_BATCH_BYTES = 8 * 1024 * 1024
 MAX_BLOB_BYTES = 32 * 1024 * 1024
 SIGNATURE_BYTES = 64
+
+T = TypeVar("T")
 
 
 class ProtocolError(ValueError):
@@ -63,6 +68,9 @@ def make_batch(key: SigningKey, station: str, number: int, prev: str,
     canonical = batch.canonical()
     body = canonical_bytes({"batch": batch.to_json(),
                             "signature": b64encode(key.sign(canonical))})
+    if len(body) > MAX_BATCH_BYTES:
+        raise ProtocolError("batch_size", f"batch of {len(body)} bytes exceeds "
+                                          f"{MAX_BATCH_BYTES}; freeze fewer records")
     return batch, body
 
 
@@ -150,8 +158,12 @@ def verify_receipt(body: bytes, key: VerifyKey, batch: Batch) -> Receipt:
         raw = data["receipt"]
         signature = b64decode(data["signature"], SIGNATURE_BYTES)
         key.verify(signature, canonical_bytes(raw))
-        receipt = Receipt(raw["station"], raw["number"], raw["batch_sha256"], raw["records"],
-                          raw["new"], parse_time(raw["received_at"]), raw["node"])
+        if raw["v"] != PROTOCOL_VERSION:
+            raise TypeError(f"receipt version {raw['v']!r}")
+        receipt = Receipt(_typed(raw["station"], str), _typed(raw["number"], int),
+                          _typed(raw["batch_sha256"], str), _typed(raw["records"], int),
+                          _typed(raw["new"], int), parse_time(raw["received_at"]),
+                          _typed(raw["node"], str))
     except (CanonicalError, SignatureError, RecordError, KeyError, TypeError) as exc:
         raise ProtocolError("bad_receipt", f"receipt rejected: {exc}") from None
     if (receipt.station, receipt.number, receipt.batch_sha256) != (
@@ -159,6 +171,12 @@ def verify_receipt(body: bytes, key: VerifyKey, batch: Batch) -> Receipt:
         raise ProtocolError("bad_receipt", f"receipt is for batch {receipt.number} "
                                            f"{receipt.batch_sha256[:12]}…, not this one")
     return receipt
+
+
+def _typed(value: object, kind: type[T]) -> T:
+    if type(value) is not kind:
+        raise TypeError(f"{value!r} is not {kind.__name__}")
+    return value
 
 
 def request_message(method: str, path: str, body_sha256: str) -> bytes:

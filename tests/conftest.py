@@ -9,11 +9,16 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.harness.netns import netns_available
 from tests.harness.postgres import server_dsn, temporary_database, to_sqlalchemy_url
+
+if TYPE_CHECKING:
+    from tests.harness.central import CentralNode
 
 pytest_plugins = ("pytester",)
 
@@ -86,3 +91,13 @@ def pg_database(pg_dsn: str) -> Iterator[str]:
 def pg_database_url(pg_database: str) -> str:
     """SQLAlchemy URL of this test's fresh database (see ``pg_database``)."""
     return to_sqlalchemy_url(pg_database)
+
+
+@pytest.fixture
+def central_node(pg_dsn: str, tmp_path: Path) -> Iterator[CentralNode]:
+    """A real central node (``prep central serve`` subprocess over HTTPS on 127.0.0.1) on
+    a fresh database; see ``tests/harness/central.py``."""
+    from tests.harness.central import running_central  # imports the central: only if used
+
+    with running_central(tmp_path / "central-node", pg_dsn) as node:
+        yield node

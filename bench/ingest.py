@@ -1,0 +1,180 @@
+"""Benchmark: central ingest over HTTPS, against raw COPY of the same rows.
+
+Starts a real central (``prep central serve`` subprocess, as in the tests) on an
+embedded PostgreSQL, enrolls ``--clients`` stations, and has them send their batches
+concurrently (one asyncio task and one HTTPS connection each). An acta is five signed
+records that need no image: acopio, two captures, a verification and a cotejo.
+
+The batches are built and signed before the clock starts, as a station does when it
+freezes its outbox; the timed part is what the central does: HTTPS, parsing, signature
+and chain checks, one transaction per batch, the signed receipt (verified by the client).
+Then the same rows are COPY'd into a scratch table with the records' columns, on the
+same server, for the raw rate PostgreSQL allows.
+
+Prints one JSON line. Target (issue 3): ``actas_per_s`` ≥ 1000 on the 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from prep.crypto import SigningKey
+from prep.protocol import GENESIS, Batch, make_batch, verify_receipt
+from prep.records import Kind, Record, new_record
+from tests.harness.central import CentralNode, running_central
+from tests.harness.postgres import embedded_server
+
+RECORDS_PER_ACTA = 5
+VALORES = {"PAN": 112, "PRI": 87, "MORENA": 301, "PVEM": 25, "PT": 19, "MC": 64,
+           "CANDIDATOS_NO_REGISTRADOS": 1, "NULOS": 9}
+COLUMNS = ("id", "station", "seq", "kind", "operator", "at", "replaces", "body", "sha256",
+           "batch_number", "received_at")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--actas", type=int, default=2000, help="actas per client")
+    parser.add_argument("--batch-records", type=int, default=500,
+                        help="records per batch (a multiple of 5, at most 500)")
+    args = parser.parse_args()
+    if args.batch_records % RECORDS_PER_ACTA or not 0 < args.batch_records <= 500:
+        parser.error("--batch-records must be a multiple of 5 between 5 and 500")
+
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp, \
+            embedded_server(Path(tmp)) as admin_dsn, \
+            running_central(Path(tmp) / "node", admin_dsn) as node:
+        clients = [_Client.enroll(node, i + 1) for i in range(args.clients)]
+        for client in clients:
+            client.prepare(args.actas, args.batch_records)
+        started = time.perf_counter()
+        asyncio.run(_send_all(node, clients))
+        seconds = time.perf_counter() - started
+        records = [r for c in clients for batch in c.batches for r in batch.records]
+        _check_stored(node, len(records))
+        copy_seconds = _copy(node.dsn, clients)
+
+    actas = args.clients * args.actas
+    print(json.dumps({
+        "benchmark": "ingest",
+        "actas_per_s": round(actas / seconds),
+        "copy_rows_per_s": round(len(records) / copy_seconds),
+        "records_per_s": round(len(records) / seconds),
+        "clients": args.clients,
+        "batch_records": args.batch_records,
+        "seconds": round(seconds, 3),
+        "actas": actas,
+        "records": len(records),
+        "target_actas_per_s": 1000,
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+    }))
+
+
+class _Client:
+    """One enrolled station and its prebuilt, signed batches."""
+
+    def __init__(self, station_id: str, key: SigningKey, index: int) -> None:
+        self.station_id = station_id
+        self.key = key
+        self.index = index
+        self.batches: list[Batch] = []
+        self.bodies: list[bytes] = []
+
+    @classmethod
+    def enroll(cls, node: CentralNode, index: int) -> _Client:
+        key = SigningKey.generate()
+        status, body = node.request("POST", "/v1/enroll", json.dumps({
+            "code": node.enroll_code(catd=index), "public_key": key.public.b64(),
+            "hostname": f"bench-{index}"}).encode())
+        if status != 200:
+            raise RuntimeError(f"enrollment failed: {body!r}")
+        return cls(json.loads(body)["station_id"], key, index)
+
+    def prepare(self, actas: int, batch_records: int) -> None:
+        records: list[Record] = []
+        for n in range(actas):
+            clave = f"09{self.index:04d}B{n:06d}"
+            records.extend(self._acta(clave, len(records) + 1))
+        prev = GENESIS
+        for number, start in enumerate(range(0, len(records), batch_records), 1):
+            batch, body = make_batch(self.key, self.station_id, number, prev,
+                                     records[start:start + batch_records])
+            self.batches.append(batch)
+            self.bodies.append(body)
+            prev = batch.sha256
+
+    def _acta(self, clave: str, seq: int) -> list[Record]:
+        now = datetime.now(UTC)
+        steps: list[tuple[Kind, str, dict[str, Any]]] = [
+            (Kind.ACOPIO, "acopio1", {"clave_acta": clave}),
+            (Kind.CAPTURA, "captura1", {"clave_acta": clave, "valores": VALORES}),
+            (Kind.CAPTURA, "captura2", {"clave_acta": clave, "valores": VALORES}),
+            (Kind.VERIFICACION, "verif1", {"clave_acta": clave, "valores": VALORES}),
+            (Kind.COTEJO, "verif1", {"clave_acta": clave, "coincide": True}),
+        ]
+        return [new_record(self.station_id, seq + i, kind, operator, body, at=now)
+                for i, (kind, operator, body) in enumerate(steps)]
+
+
+async def _send_all(node: CentralNode, clients: list[_Client]) -> None:
+    await asyncio.gather(*(_send(node, client) for client in clients))
+
+
+async def _send(node: CentralNode, client: _Client) -> None:
+    async with node.session() as session:
+        for batch, body in zip(client.batches, client.bodies, strict=True):
+            async with session.post("/v1/batches", data=body,
+                                    headers={"Content-Type": "application/json"}) as response:
+                answer = await response.read()
+                if response.status != 200:
+                    raise RuntimeError(f"batch {batch.number} refused: {answer!r}")
+            verify_receipt(answer, node.central_key, batch)
+
+
+def _check_stored(node: CentralNode, expected: int) -> None:
+    with psycopg.connect(node.dsn) as conn:
+        row = conn.execute("SELECT count(*) FROM records").fetchone()
+    if row is None or row[0] != expected:
+        raise RuntimeError(f"{row} records stored, {expected} expected")
+
+
+def _copy(dsn: str, clients: list[_Client]) -> float:
+    """Seconds to COPY every record's row into a scratch table like ``records``."""
+    received_at = datetime.now(UTC)
+    rows = [(r.id, r.station, r.seq, r.kind.value, r.operator, r.at, r.replaces,
+             Jsonb(dict(r.body)), r.sha256, batch.number, received_at)
+            for c in clients for batch in c.batches for r in batch.records]
+    scratch = sql.Identifier("bench_copy")
+    columns = sql.SQL(", ").join(map(sql.Identifier, COLUMNS))
+    with psycopg.connect(dsn) as conn:
+        conn.execute(sql.SQL("CREATE TABLE {} (LIKE records INCLUDING DEFAULTS)")
+                     .format(scratch))
+        conn.commit()
+        started = time.perf_counter()
+        with conn.cursor() as cursor, cursor.copy(
+                sql.SQL("COPY {} ({}) FROM STDIN").format(scratch, columns)) as copy:
+            for row in rows:
+                copy.write_row(row)
+        conn.commit()
+        seconds = time.perf_counter() - started
+        conn.execute(sql.SQL("DROP TABLE {}").format(scratch))
+        conn.commit()
+    return seconds
+
+
+if __name__ == "__main__":
+    main()

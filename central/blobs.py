@@ -1,0 +1,113 @@
+"""Content-addressed storage of image blobs: ``blobs/ab/cdef…`` by SHA-256.
+
+An upload is streamed to a temporary file while being re-hashed and counted; only a
+complete file whose hash is the one announced is fsynced and linked into place, so a
+stored blob is always whole and correct, and an existing blob is never rewritten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import re
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from prep.protocol import MAX_BLOB_BYTES
+
+log = logging.getLogger("central.blobs")
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class BlobTooLarge(ValueError):
+    """More bytes than :data:`prep.protocol.MAX_BLOB_BYTES`."""
+
+
+class HashMismatch(ValueError):
+    """The bytes received do not hash to the announced SHA-256."""
+
+    def __init__(self, expected: str, actual: str, size: int) -> None:
+        super().__init__(f"expected {expected}, received {actual} ({size} bytes)")
+        self.actual = actual
+        self.size = size
+
+
+@dataclass(frozen=True)
+class Stored:
+    """Outcome of an upload: the blob's size and whether this upload wrote it."""
+
+    bytes: int
+    new: bool
+
+
+def is_sha256(text: str) -> bool:
+    return _SHA256.fullmatch(text) is not None
+
+
+class BlobStore:
+    """Image blobs under ``root``; temporary files in ``root/tmp`` (same file system, so
+    the final link is atomic)."""
+
+    def __init__(self, root: Path, max_bytes: int = MAX_BLOB_BYTES) -> None:
+        self.root = root
+        self.max_bytes = max_bytes
+        self._tmp = root / "tmp"
+        self._tmp.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    def path(self, sha256: str) -> Path:
+        if not is_sha256(sha256):
+            raise ValueError(f"{sha256!r} is not a SHA-256")
+        return self.root / sha256[:2] / sha256[2:]
+
+    def exists(self, sha256: str) -> bool:
+        return self.path(sha256).is_file()
+
+    async def receive(self, sha256: str, chunks: AsyncIterator[bytes]) -> Stored:
+        """Store the streamed bytes as blob ``sha256``.
+
+        Raises :class:`BlobTooLarge` past the cap and :class:`HashMismatch` if the bytes
+        are not the announced ones; nothing is stored in either case.
+        """
+        final = self.path(sha256)
+        if final.is_file():
+            return Stored(final.stat().st_size, new=False)
+        digest = hashlib.sha256()
+        size = 0
+        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix=sha256[:12])
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise BlobTooLarge(f"more than {self.max_bytes} bytes")
+                    digest.update(chunk)
+                    f.write(chunk)
+                if digest.hexdigest() != sha256:
+                    raise HashMismatch(sha256, digest.hexdigest(), size)
+                f.flush()
+                await asyncio.get_running_loop().run_in_executor(None, os.fsync, f.fileno())
+            new = await asyncio.get_running_loop().run_in_executor(None, _link, tmp, final)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return Stored(size, new)
+
+
+def _link(tmp: Path, final: Path) -> bool:
+    """Put the fsynced ``tmp`` in place unless an equal blob got there first."""
+    final.parent.mkdir(mode=0o700, exist_ok=True)
+    try:
+        os.link(tmp, final)
+    except FileExistsError:
+        return False
+    dir_fd = os.open(final.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return True

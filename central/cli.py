@@ -1,0 +1,156 @@
+"""``prep central …``: set up, run and administer the central node.
+
+``init`` makes the data directory (key, certificate) and the schema; ``serve`` runs the
+HTTPS API and prints one JSON line (URL, node, certificate fingerprint) once listening;
+``enroll-code`` makes a one-time enrollment code; ``verify-audit`` checks the audit chain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from central import audit
+from central.config import DEFAULT_DATA_DIR, ENV_DSN, DataDir, initialize, load_identity
+from central.db import database_dsn, head_revision, make_engine, upgrade
+from central.enrollment import ROLES, Site, create_code
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``central`` command and its subcommands to the ``prep`` parser."""
+    central = subparsers.add_parser("central", help="nodo central: alta de equipos y "
+                                    "recepción de lotes")
+    sub = central.add_subparsers(dest="central_command", required=True, metavar="ACCIÓN")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
+                        help=f"directorio de datos del nodo (predeterminado {DEFAULT_DATA_DIR})")
+    common.add_argument("--dsn", default=None,
+                        help=f"PostgreSQL a usar (también {ENV_DSN}); sin él, uno integrado "
+                             "en el directorio de datos")
+
+    init = sub.add_parser("init", parents=[common], help="crea llave, certificado y esquema")
+    init.set_defaults(func=_database_errors(_init))
+
+    serve = sub.add_parser("serve", parents=[common], help="atiende a los equipos por HTTPS")
+    serve.add_argument("--host", default="127.0.0.1", help="dirección de escucha")
+    serve.add_argument("--port", type=int, default=8443,
+                       help="puerto (0 = cualquiera libre; se informa al arrancar)")
+    serve.set_defaults(func=_database_errors(_serve))
+
+    code = sub.add_parser("enroll-code", parents=[common],
+                          help="crea un código de alta de un solo uso")
+    site = code.add_mutually_exclusive_group(required=True)
+    site.add_argument("--catd", type=int, help="número del CATD (distrito local)")
+    site.add_argument("--ccv", action="store_true", help="el Centro de Captura y Verificación")
+    code.add_argument("--role", choices=ROLES, required=True, help="rol del equipo")
+    code.add_argument("--ttl-hours", type=float, default=24.0, help="vigencia en horas")
+    code.set_defaults(func=_database_errors(_enroll_code))
+
+    verify = sub.add_parser("verify-audit", parents=[common],
+                            help="recalcula la cadena de huellas de la bitácora")
+    verify.set_defaults(func=_database_errors(_verify_audit))
+
+
+def _init(args: argparse.Namespace) -> int:
+    data_dir = DataDir(args.data_dir)
+    identity, created = initialize(data_dir)
+    with _engine(args, data_dir) as engine:
+        upgrade(engine)
+        with Session(engine) as session, session.begin():
+            audit.emit(session, "central_initialized", actor=_operator(), detail={
+                "node": identity.node, "cert_sha256": identity.cert_sha256,
+                "central_key_sha256": identity.key.public.fingerprint(),
+                "created": created, "schema": head_revision()})
+    print(f"Nodo central {identity.node} {'creado' if created else 'ya existía'} en "
+          f"{data_dir.root}\n"
+          f"  llave del nodo (SHA-256):    {identity.key.public.fingerprint()}\n"
+          f"  certificado TLS (SHA-256):   {identity.cert_sha256}\n"
+          f"  esquema de la base de datos: {head_revision()}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from central.server import WORKERS, Central, serve
+
+    data_dir = DataDir(args.data_dir)
+    identity = load_identity(data_dir)
+
+    def listening(url: str) -> None:
+        # One JSON line on stdout: what tests, the drill and scripts read to connect.
+        print(json.dumps({"url": url, "node": identity.node,
+                          "cert_sha256": identity.cert_sha256, "pid": os.getpid()}),
+              flush=True)
+
+    with _engine(args, data_dir, pool_size=WORKERS) as engine:
+        upgrade(engine)
+        central = Central.open(data_dir, identity, engine)
+        asyncio.run(serve(central, data_dir, args.host, args.port, listening))
+    return 0
+
+
+def _enroll_code(args: argparse.Namespace) -> int:
+    site = Site.of(None if args.ccv else args.catd, args.role)
+    if not 0 < args.ttl_hours <= 24 * 30:
+        raise ValueError("la vigencia debe ser de más de 0 y hasta 720 horas")
+    with _engine(args, DataDir(args.data_dir)) as engine:
+        code = create_code(engine, site, actor=_operator(),
+                           ttl=timedelta(hours=args.ttl_hours))
+    print(code)
+    lugar = "CCV" if site.sitio == "CCV" else f"CATD {site.sitio}"
+    print(f"Código de alta para {lugar}, rol {site.role}, válido {args.ttl_hours:g} h y un "
+          "solo uso. No se volverá a mostrar.", file=sys.stderr)
+    return 0
+
+
+def _verify_audit(args: argparse.Namespace) -> int:
+    with _engine(args, DataDir(args.data_dir)) as engine, Session(engine) as session:
+        check = audit.verify_chain(session)
+    if check.ok:
+        print(f"Bitácora íntegra: {check.rows} eventos encadenados.")
+        return 0
+    print(f"Bitácora ALTERADA en el evento {check.broken_id}: {check.reason}.", file=sys.stderr)
+    return 1
+
+
+@contextmanager
+def _engine(args: argparse.Namespace, data_dir: DataDir, pool_size: int = 2) -> Iterator[Engine]:
+    with database_dsn(args.dsn, data_dir.pgdata) as dsn:
+        engine = make_engine(dsn, pool_size=pool_size)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
+def _operator() -> str:
+    """Who runs this command, for the audit log."""
+    try:
+        return f"coordinador:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "coordinador"
+
+
+def _database_errors(command: Command) -> Command:
+    """Report an unreachable or failing database as one line, not a traceback."""
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except SQLAlchemyError as exc:
+            print(f"error: la base de datos no respondió como se esperaba: {exc}",
+                  file=sys.stderr)
+            return 2
+    return run

@@ -1,0 +1,76 @@
+"""Where the central's PostgreSQL is and how to reach it.
+
+``--dsn`` (or ``PREP_CENTRAL_DSN``) names an existing server: a libpq connection string
+or URI, or a SQLAlchemy ``postgresql+psycopg://`` URL. Without one, the central runs a
+real PostgreSQL of its own from its data directory (the ``pgserver`` wheel), listening
+on a Unix socket only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from sqlalchemy import Engine, create_engine
+
+from central.config import ENV_DSN
+
+EMBEDDED_DATABASE = "prep_central"
+APPLICATION_NAME = "prep-central"
+
+log = logging.getLogger("central.db")
+
+
+def configured_dsn(cli_dsn: str | None) -> str | None:
+    """The external server's DSN from the command line or the environment, if any."""
+    dsn = (cli_dsn or os.environ.get(ENV_DSN, "")).strip()
+    if dsn.startswith("postgresql+psycopg://"):
+        dsn = "postgresql://" + dsn.removeprefix("postgresql+psycopg://")
+    return dsn or None
+
+
+@contextmanager
+def database_dsn(cli_dsn: str | None, pgdata: Path) -> Iterator[str]:
+    """Yield the libpq DSN to use: the configured server, or the embedded one in
+    ``pgdata`` (started here if needed and stopped on exit when this process was its
+    last user)."""
+    dsn = configured_dsn(cli_dsn)
+    if dsn is not None:
+        yield dsn
+        return
+    with warnings.catch_warnings():
+        # pgserver asks platformdirs for XDG_RUNTIME_DIR at import; without it (root,
+        # containers) platformdirs warns and uses /tmp/runtime-<uid>, which is fine.
+        warnings.filterwarnings("ignore", message=r"XDG_RUNTIME_DIR is not set",
+                                category=UserWarning)
+        from pgserver.postgres_server import get_server
+
+    log.info("PostgreSQL integrado en %s", pgdata)
+    server = get_server(pgdata, cleanup_mode="stop")
+    try:
+        _ensure_database(server.get_uri(), EMBEDDED_DATABASE)
+        yield server.get_uri(EMBEDDED_DATABASE)
+    finally:
+        server.cleanup()
+
+
+def make_engine(dsn: str, pool_size: int = 5) -> Engine:
+    """A SQLAlchemy engine over psycopg 3 for a libpq ``dsn``."""
+    connect = partial(psycopg.connect, dsn, application_name=APPLICATION_NAME)
+    return create_engine("postgresql+psycopg://", creator=connect, pool_size=pool_size,
+                         max_overflow=2, pool_pre_ping=True)
+
+
+def _ensure_database(admin_dsn: str, name: str) -> None:
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                              (name,)).fetchone()
+        if exists is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

@@ -1,0 +1,227 @@
+"""Central ingest of station batches: the eight steps of docs/protocol.md ("Central
+ingest"), in one PostgreSQL transaction per batch.
+
+A batch is applied entirely or not at all; a refusal rolls the transaction back and then
+leaves its trace (audit event, anomaly, quarantined body) through
+:func:`central.anomalies.record_refusal`. The signed receipt is stored with the batch,
+so the same batch sent again gets the same bytes back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from central.anomalies import add_anomaly
+from central.blobs import BlobStore
+from central.config import Identity
+from central.crash import crash_point
+from central.db.models import Anomaly, Station, StoredBatch, StoredRecord
+from central.errors import Quarantine, Refused
+from prep.crypto import VerifyKey
+from prep.protocol import Batch, ProtocolError, Receipt, read_batch, sign_receipt, verify_batch
+from prep.records import Kind, format_time
+
+CLOCK_SKEW_LIMIT = timedelta(minutes=2)
+CLOCK_SKEW_REPEAT = timedelta(hours=1)
+NOTIFY_CHANNEL = "prep_ingest"
+
+log = logging.getLogger("central.ingest")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a station's history stands at the central (``GET …/cursor``)."""
+
+    last_batch: int
+    last_sha256: str
+    last_seq: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"last_batch": self.last_batch, "last_sha256": self.last_sha256,
+                "last_seq": self.last_seq}
+
+
+@dataclass(frozen=True)
+class _Incoming:
+    """One batch request being ingested (its SHA-256 computed once: it is costly)."""
+
+    batch: Batch
+    signature: bytes
+    body: bytes
+    sha256: str
+    received_at: datetime
+
+    def refused(self, status: int, code: str, message: str, *, anomaly: bool = True,
+                quarantine: bool = False, **detail: Any) -> Refused:
+        batch = self.batch
+        return Refused(status, code, message, event="batch_refused", actor=batch.station,
+                       detail={"number": batch.number, "sha256": self.sha256, **detail},
+                       anomaly=anomaly, station=batch.station,
+                       quarantine=Quarantine(batch.station, batch.number, self.body)
+                       if quarantine else None)
+
+
+class Ingestor:
+    """Applies batches to the database and answers with signed receipts."""
+
+    def __init__(self, engine: Engine, identity: Identity, blobs: BlobStore) -> None:
+        self.engine = engine
+        self.identity = identity
+        self.blobs = blobs
+
+    def ingest(self, body: bytes) -> bytes:
+        """Apply the batch request ``body``; return the signed receipt body.
+
+        Raises :class:`Refused` for anything the station sent that cannot be accepted.
+        """
+        received_at = datetime.now(UTC)
+        try:
+            batch, signature = read_batch(body)  # step 1
+        except ProtocolError as exc:
+            raise Refused(400, "malformed", "El lote está mal formado y se rechazó. Avise a "
+                          "soporte técnico.", event="batch_refused", actor="desconocido",
+                          detail={"reason": str(exc), "bytes": len(body)}) from None
+        incoming = _Incoming(batch, signature, body, batch.sha256, received_at)
+        with Session(self.engine) as session, session.begin():
+            receipt, fresh = self._apply(session, incoming)
+            if fresh:
+                crash_point("mid_ingest_transaction")
+        if fresh:
+            log.info("lote %s:%d aceptado (%d registros)", batch.station, batch.number,
+                     len(batch.records))
+            crash_point("after_commit_before_response")
+        return receipt
+
+    def _apply(self, session: Session, incoming: _Incoming) -> tuple[bytes, bool]:
+        batch = incoming.batch
+        # Step 3's lock first, so that steps 2-8 all see a settled cursor.
+        session.execute(select(func.pg_advisory_xact_lock(
+            func.hashtextextended(batch.station, 0))))
+        station = session.get(Station, batch.station)
+        if station is None or not station.enabled:  # step 2
+            raise incoming.refused(403, "unknown_station", "Este equipo no está dado de alta "
+                                   "en el nodo central o fue deshabilitado. Avise al "
+                                   "coordinador.")
+        stored = session.execute(
+            select(StoredBatch.sha256, StoredBatch.receipt)
+            .where(StoredBatch.station == batch.station, StoredBatch.number == batch.number)
+        ).one_or_none()
+        if stored is not None:  # step 3
+            if stored.sha256 == incoming.sha256:
+                return stored.receipt, False
+            raise incoming.refused(409, "conflicting_batch",
+                                   f"El lote {batch.number} ya se había recibido con otro "
+                                   "contenido; se guardó en cuarentena. Avise al coordinador.",
+                                   quarantine=True, stored_sha256=stored.sha256)
+        self._check(incoming, station)  # steps 4-5
+        new = _insert_records(session, incoming)  # step 6
+        _check_clock(session, incoming)  # step 7
+        receipt = sign_receipt(self.identity.key, Receipt(  # step 8
+            batch.station, batch.number, incoming.sha256, len(batch.records), new,
+            incoming.received_at, self.identity.node))
+        session.add(StoredBatch(station=batch.station, number=batch.number,
+                                sha256=incoming.sha256, body=incoming.body, receipt=receipt,
+                                records=len(batch.records), received_at=incoming.received_at))
+        session.execute(update(Station).where(Station.id == batch.station).values(
+            last_batch=batch.number, last_batch_sha256=incoming.sha256,
+            last_seq=batch.records[-1].seq, last_seen_at=incoming.received_at))
+        session.execute(select(func.pg_notify(NOTIFY_CHANNEL,
+                                              f"{batch.station}:{batch.number}")))
+        return receipt, True
+
+    def _check(self, incoming: _Incoming, station: Station) -> None:
+        batch = incoming.batch
+        if batch.number != station.last_batch + 1:
+            raise incoming.refused(409, "out_of_order",
+                                   f"El lote {batch.number} llegó antes que el lote "
+                                   f"{station.last_batch + 1}; el equipo reenviará desde el "
+                                   "último lote confirmado.", anomaly=False,
+                                   last_batch=station.last_batch)
+        try:
+            verify_batch(batch, incoming.signature, VerifyKey.from_raw(station.public_key),
+                         station.last_batch_sha256)
+        except ProtocolError as exc:
+            if exc.code == "bad_signature":
+                raise incoming.refused(401, "bad_signature",
+                                       f"La firma del lote {batch.number} no corresponde a la "
+                                       "llave de este equipo; se rechazó. Avise al "
+                                       "coordinador.") from None
+            raise incoming.refused(409, "broken_chain",
+                                   f"El lote {batch.number} no continúa la cadena del lote "
+                                   "anterior; se rechazó. Avise al coordinador.",
+                                   reason=str(exc)) from None
+        images = {str(r.body["sha256"]) for r in batch.records if r.kind is Kind.IMAGEN}
+        missing = sorted(sha for sha in images if not self.blobs.exists(sha))
+        if missing:
+            raise incoming.refused(400, "missing_blob",
+                                   f"Faltan {len(missing)} imágenes del lote {batch.number} "
+                                   "en el nodo central; el equipo debe subirlas antes de "
+                                   "reenviar el lote.", anomaly=False, missing=missing[:20])
+        expected = station.last_seq + 1
+        if [r.seq for r in batch.records] != list(range(expected, expected + len(batch.records))):
+            raise incoming.refused(409, "seq_gap",
+                                   f"Los registros del lote {batch.number} no continúan la "
+                                   f"numeración del equipo (se esperaba el {expected}). "
+                                   "Avise a soporte técnico.",
+                                   first_seq=batch.records[0].seq, expected_seq=expected)
+
+
+def _insert_records(session: Session, incoming: _Incoming) -> int:
+    batch = incoming.batch
+    rows = [{"id": r.id, "station": r.station, "seq": r.seq, "kind": r.kind.value,
+             "operator": r.operator, "at": r.at, "replaces": r.replaces, "body": dict(r.body),
+             "sha256": r.sha256, "batch_number": batch.number,
+             "received_at": incoming.received_at} for r in batch.records]
+    # Without RETURNING, SQLAlchemy hands the rows to psycopg's pipelined executemany
+    # (several times faster here than one huge multi-VALUES statement); the summed
+    # rowcount says whether any id was already taken.
+    statement = (insert(StoredRecord).on_conflict_do_nothing(index_elements=["id"])
+                 .execution_options(preserve_rowcount=True))
+    new: int = session.connection().execute(statement, rows).rowcount
+    if new < len(rows):
+        # Seq continues the cursor, so an id already taken is not this very record again
+        # but another record under the same id (stored before, or twice in this batch).
+        ids = [r.id for r in batch.records]
+        taken = set(session.scalars(select(StoredRecord.id).where(
+            StoredRecord.id.in_(ids), or_(StoredRecord.station != batch.station,
+                                          StoredRecord.batch_number != batch.number))))
+        twice = {i for i, n in Counter(ids).items() if n > 1}
+        raise incoming.refused(409, "record_conflict",
+                               f"{len(rows) - new} registros del lote {batch.number} ya "
+                               "existen con otro contenido; se rechazó el lote. Avise al "
+                               "coordinador.", records=sorted(taken | twice)[:20])
+    return new
+
+
+def _check_clock(session: Session, incoming: _Incoming) -> None:
+    batch, received_at = incoming.batch, incoming.received_at
+    skews = [r.at - received_at for r in batch.records
+             if abs(r.at - received_at) > CLOCK_SKEW_LIMIT]
+    if not skews:
+        return
+    recent = session.scalar(select(Anomaly.id).where(
+        Anomaly.type == "clock_skew", Anomaly.station == batch.station,
+        Anomaly.at > received_at - CLOCK_SKEW_REPEAT).limit(1))
+    if recent is None:
+        worst = max(skews, key=abs)
+        log.warning("reloj de %s desfasado %s", batch.station, worst)
+        add_anomaly(session, "clock_skew", batch.station, {
+            "number": batch.number, "records": len(skews),
+            "skew_seconds": round(worst.total_seconds()),
+            "received_at": format_time(received_at)})
+
+
+def read_cursor(engine: Engine, station_id: str) -> Cursor:
+    with Session(engine) as session:
+        row = session.execute(select(Station.last_batch, Station.last_batch_sha256,
+                                     Station.last_seq).where(Station.id == station_id)).one()
+    return Cursor(row.last_batch, row.last_batch_sha256, row.last_seq)
+

@@ -1,0 +1,263 @@
+"""The central's HTTPS API for stations (docs/protocol.md, "Endpoints").
+
+aiohttp on the event loop for the network; every database call runs in a thread pool
+(SQLAlchemy sync sessions), so a slow transaction never stalls other stations' requests.
+Errors are JSON ``{"error","message"}`` with the message in Spanish for the operator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import ssl
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import ParamSpec, TypeVar
+
+from aiohttp import web
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from central import audit
+from central.anomalies import record_refusal
+from central.auth import SIGNATURE_HEADER, STATION_HEADER, authenticate
+from central.blobs import BlobStore, BlobTooLarge, HashMismatch, is_sha256
+from central.config import DataDir, Identity
+from central.enrollment import enroll
+from central.errors import ApiError, Refused
+from central.ingest import Ingestor, read_cursor
+from prep.canonical import CanonicalError, parse_json, sha256_hex
+from prep.crypto import SignatureError, VerifyKey
+from prep.protocol import MAX_BATCH_BYTES, PROTOCOL_VERSION
+from prep.records import format_time
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+WORKERS = 8
+MAX_ENROLL_BYTES = 16 * 1024
+CHUNK = 256 * 1024
+
+log = logging.getLogger("central.server")
+
+
+@dataclass(frozen=True)
+class Central:
+    """What the request handlers share: identity, database, blobs, the worker pool."""
+
+    identity: Identity
+    engine: Engine
+    blobs: BlobStore
+    ingestor: Ingestor
+    executor: ThreadPoolExecutor
+
+    @classmethod
+    def open(cls, data_dir: DataDir, identity: Identity, engine: Engine) -> Central:
+        blobs = BlobStore(data_dir.blobs)
+        return cls(identity, engine, blobs, Ingestor(engine, identity, blobs),
+                   ThreadPoolExecutor(WORKERS, thread_name_prefix="central-db"))
+
+    async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run blocking ``fn`` (database work) in the worker pool."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, lambda: fn(*args, **kwargs))
+
+
+CENTRAL = web.AppKey("central", Central)
+
+
+def build_app(central: Central) -> web.Application:
+    app = web.Application(client_max_size=MAX_BATCH_BYTES, middlewares=[_errors])
+    app[CENTRAL] = central
+    app.router.add_get("/v1/health", _health)
+    app.router.add_post("/v1/enroll", _enroll)
+    app.router.add_put("/v1/blobs/{sha256}", _put_blob)
+    app.router.add_post("/v1/batches", _post_batch)
+    app.router.add_get("/v1/stations/{station}/cursor", _cursor)
+    return app
+
+
+def server_ssl_context(data_dir: DataDir) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(data_dir.cert, data_dir.tls_key)
+    return context
+
+
+async def serve(central: Central, data_dir: DataDir, host: str, port: int,
+                on_listening: Callable[[str], None]) -> None:
+    """Serve until SIGTERM or SIGINT; call ``on_listening`` with the URL once bound."""
+    runner = web.AppRunner(build_app(central), handle_signals=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port, ssl_context=server_ssl_context(data_dir),
+                           backlog=256)
+        await site.start()
+        bound_port = runner.addresses[0][1]
+        url = f"https://{host}:{bound_port}"
+        started = {"url": url, "cert_sha256": central.identity.cert_sha256}
+        await central.run(_audit, central.engine, lambda session: audit.emit(
+            session, "central_started", actor="central", detail=started))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        on_listening(url)
+        await stop.wait()
+        log.info("deteniendo el nodo central")
+        await site.stop()
+        await central.run(_audit, central.engine, lambda session: audit.emit(
+            session, "central_stopped", actor="central", detail={"url": url}))
+    finally:
+        await runner.cleanup()
+        central.executor.shutdown(wait=True)
+
+
+def _audit(engine: Engine, write: Callable[[Session], object]) -> None:
+    with Session(engine) as session, session.begin():
+        write(session)
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except Refused as refused:
+        log.warning("%s %s rechazado: %s", request.method, request.path, refused)
+        central = request.app[CENTRAL]
+        try:
+            await central.run(record_refusal, central.engine, refused)
+        except SQLAlchemyError:
+            # No refusal without its trace: the station retries and gets it recorded then.
+            log.exception("no se pudo registrar el rechazo")
+            return _error_response(ApiError(503, "database_unavailable", _DB_DOWN))
+        return _error_response(refused)
+    except ApiError as error:
+        return _error_response(error)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code, message = _HTTP_ERRORS.get(exc.status, ("http_error", "Solicitud rechazada."))
+        return _error_response(ApiError(exc.status, code, message))
+    except SQLAlchemyError:
+        log.exception("%s %s: error de base de datos", request.method, request.path)
+        return _error_response(ApiError(503, "database_unavailable", _DB_DOWN))
+    except Exception:
+        log.exception("%s %s: error interno", request.method, request.path)
+        return _error_response(ApiError(500, "internal", "Error interno del nodo central; "
+                                                         "el equipo reintentará."))
+
+
+_DB_DOWN = "La base de datos del nodo central no responde; el equipo reintentará."
+_HTTP_ERRORS = {
+    404: ("not_found", "Esa dirección no existe en el nodo central."),
+    405: ("method_not_allowed", "Método no permitido en esa dirección."),
+    413: ("too_large", "La solicitud es demasiado grande."),
+}
+
+
+def _error_response(error: ApiError) -> web.Response:
+    return web.json_response(error.to_json(), status=error.status,
+                             dumps=lambda v: json.dumps(v, ensure_ascii=False))
+
+
+async def _health(request: web.Request) -> web.Response:
+    central = request.app[CENTRAL]
+    await central.run(_ping, central.engine)
+    return web.json_response({"status": "ok", "node": central.identity.node,
+                              "version": PROTOCOL_VERSION,
+                              "time": format_time(datetime.now(UTC))})
+
+
+def _ping(engine: Engine) -> None:
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+async def _enroll(request: web.Request) -> web.Response:
+    central = request.app[CENTRAL]
+    body = await _read_body(request, MAX_ENROLL_BYTES)
+    try:
+        data = parse_json(body, MAX_ENROLL_BYTES)
+        code, hostname = data["code"], data["hostname"]
+        public_key = VerifyKey.from_b64(data["public_key"]).raw()
+        if not isinstance(code, str) or not isinstance(hostname, str):
+            raise TypeError("code and hostname are texts")
+    except (CanonicalError, SignatureError, ValueError, KeyError, TypeError):
+        raise ApiError(400, "malformed", "La solicitud de alta está incompleta o mal "
+                                         "formada.") from None
+    enrolled = await central.run(enroll, central.engine, code, public_key, hostname)
+    identity = central.identity
+    return web.json_response({"station_id": enrolled.station_id, "role": enrolled.role,
+                              "sitio": enrolled.sitio, "node": identity.node,
+                              "central_key": identity.key.public.b64(),
+                              "cert_sha256": identity.cert_sha256})
+
+
+async def _put_blob(request: web.Request) -> web.Response:
+    central = request.app[CENTRAL]
+    sha256 = request.match_info["sha256"]
+    if not is_sha256(sha256):
+        raise ApiError(400, "bad_sha256", "El identificador de la imagen no es un SHA-256 "
+                                          "válido.")
+    # The body must hash to the path's SHA-256, so the station signs that; the bytes are
+    # checked against it as they arrive.
+    station = await central.run(authenticate, central.engine,
+                                request.headers.get(STATION_HEADER),
+                                request.headers.get(SIGNATURE_HEADER), "PUT", request.path,
+                                sha256)
+    too_large = Refused(413, "blob_too_large", "La imagen excede el tamaño máximo de "
+                        f"{central.blobs.max_bytes // (1024 * 1024)} MiB.",
+                        event="blob_refused", actor=station,
+                        detail={"sha256": sha256, "max_bytes": central.blobs.max_bytes})
+    if (request.content_length or 0) > central.blobs.max_bytes:
+        raise too_large
+    try:
+        stored = await central.blobs.receive(sha256, request.content.iter_chunked(CHUNK))
+    except BlobTooLarge:
+        raise too_large from None
+    except HashMismatch as exc:
+        raise Refused(400, "hash_mismatch", "La imagen llegó alterada (su huella SHA-256 no "
+                      "coincide); el equipo la volverá a enviar.", event="blob_refused",
+                      actor=station, detail={"sha256": sha256, "received_sha256": exc.actual,
+                                             "bytes": exc.size}) from None
+    return web.json_response({"sha256": sha256, "bytes": stored.bytes, "new": stored.new})
+
+
+async def _post_batch(request: web.Request) -> web.Response:
+    central = request.app[CENTRAL]
+    body = await _read_body(request, MAX_BATCH_BYTES)
+    receipt = await central.run(central.ingestor.ingest, body)
+    return web.Response(body=receipt, content_type="application/json")
+
+
+async def _cursor(request: web.Request) -> web.Response:
+    central = request.app[CENTRAL]
+    station = await central.run(authenticate, central.engine,
+                                request.headers.get(STATION_HEADER),
+                                request.headers.get(SIGNATURE_HEADER), "GET", request.path,
+                                sha256_hex(await _read_body(request, 1024)))
+    if station != request.match_info["station"]:
+        raise ApiError(403, "forbidden", "Un equipo solo puede consultar su propio cursor.")
+    cursor = await central.run(read_cursor, central.engine, station)
+    return web.json_response(cursor.to_json())
+
+
+async def _read_body(request: web.Request, limit: int) -> bytes:
+    """The whole request body, refusing (413) past ``limit`` without reading it all."""
+    if (request.content_length or 0) > limit:
+        raise ApiError(413, "too_large", f"La solicitud excede {limit // 1024} KiB.")
+    data = bytearray()
+    async for chunk in request.content.iter_chunked(CHUNK):
+        data += chunk
+        if len(data) > limit:
+            raise ApiError(413, "too_large", f"La solicitud excede {limit // 1024} KiB.")
+    return bytes(data)

@@ -1,0 +1,255 @@
+"""The outbox side of the store: freezing records into signed batches and recording
+their delivery.
+
+A batch is built once (:func:`prep.protocol.make_batch`) and its request body stored
+before the first send; every retry sends those bytes. Outbox rows become delivered only
+with a receipt the central signed (or, after a lost receipt, when the central's cursor
+proves it holds our very batch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
+
+from prep.canonical import parse_json
+from prep.crypto import SigningKey
+from prep.protocol import GENESIS, MAX_BATCH_BYTES, MAX_BATCH_RECORDS, Batch, make_batch, read_batch
+from prep.records import MAX_RECORD_BYTES, Kind, Record
+from prep.station.crash import crash_point
+from prep.station.errors import StationError
+from prep.station.models import BatchRow, BlobRow, OutboxRow, RecordRow
+from prep.station.store import BlobRef, Store, database_error
+
+DEFAULT_BATCH_RECORDS = 200
+
+# Room for the batch envelope and signature around the records' own bytes.
+_BATCH_BYTES_BUDGET = MAX_BATCH_BYTES - 64 * 1024
+
+
+@dataclass(frozen=True)
+class FrozenBatch:
+    """A persisted batch: its number, hash and the exact request body."""
+
+    number: int
+    sha256: str
+    body: bytes
+    records: int
+    blocked: str | None = None
+
+    def parsed(self) -> Batch:
+        """The batch object (to check a receipt against)."""
+        return read_batch(self.body)[0]
+
+
+@dataclass(frozen=True)
+class OutboxSummary:
+    """Batch counts for the status display."""
+
+    batches: int
+    delivered: int
+    blocked: str | None
+    last_receipt_at: str | None
+
+
+@dataclass(frozen=True)
+class CursorOutcome:
+    """What :meth:`Outbox.apply_cursor` did with the central's cursor."""
+
+    ok: bool
+    marked_delivered: int = 0
+    resent: int = 0
+    message: str = ""
+
+
+class Outbox:
+    """Batches of one station: freeze, list pending, record delivery."""
+
+    def __init__(self, store: Store, key: SigningKey) -> None:
+        self.store = store
+        self.key = key
+
+    def freeze(self, max_records: int = DEFAULT_BATCH_RECORDS) -> FrozenBatch | None:
+        """Put the oldest unbatched records (up to ``max_records``, in ``seq`` order)
+        into the next batch and persist it; ``None`` if there is nothing to freeze."""
+        max_records = max(1, min(max_records, MAX_BATCH_RECORDS))
+        station = self.store.require_identity().station_id
+        try:
+            with self.store.write() as session:
+                rows = session.execute(
+                    select(RecordRow.seq, RecordRow.canonical, RecordRow.size)
+                    .join(OutboxRow, OutboxRow.record_id == RecordRow.id)
+                    .where(OutboxRow.batch_number.is_(None), OutboxRow.delivered.is_(False))
+                    .order_by(OutboxRow.seq).limit(max_records)).all()
+                if not rows:
+                    return None
+                records: list[Record] = []
+                size = 0
+                for row in rows:
+                    size += row.size
+                    if records and size > _BATCH_BYTES_BUDGET:
+                        break
+                    records.append(Record.from_json(parse_json(row.canonical,
+                                                               MAX_RECORD_BYTES)))
+                last = session.execute(select(BatchRow.number, BatchRow.sha256,
+                                              BatchRow.last_seq)
+                                       .order_by(BatchRow.number.desc()).limit(1)).first()
+                number, prev, last_seq = (last.number + 1, last.sha256, last.last_seq) \
+                    if last else (1, GENESIS, 0)
+                if records[0].seq != last_seq + 1:
+                    raise StationError(f"Error interno del almacén: el lote {number} "
+                                       f"empezaría en el registro {records[0].seq} y el "
+                                       f"anterior terminó en {last_seq}.")
+                batch, body = make_batch(self.key, station, number, prev, records,
+                                         self.store.clock())
+                session.add(BatchRow(number=number, sha256=batch.sha256, prev=prev, body=body,
+                                     records=len(records), first_seq=records[0].seq,
+                                     last_seq=records[-1].seq, frozen_at=self.store.now(),
+                                     receipt=None, delivered_at=None, blocked=None))
+                session.flush()
+                session.execute(update(OutboxRow)
+                                .where(OutboxRow.seq.between(records[0].seq, records[-1].seq))
+                                .values(batch_number=number))
+        except OperationalError as exc:
+            raise database_error(exc, "el lote") from exc
+        crash_point("after_freeze")
+        return FrozenBatch(number, batch.sha256, body, len(records))
+
+    def freeze_all(self, max_records: int = DEFAULT_BATCH_RECORDS) -> int:
+        """Freeze every unbatched record; return how many batches were made."""
+        made = 0
+        while self.freeze(max_records) is not None:
+            made += 1
+        return made
+
+    def pending(self) -> list[FrozenBatch]:
+        """Frozen batches without a receipt, in number order."""
+        with self.store.read() as session:
+            rows = session.scalars(select(BatchRow).where(BatchRow.delivered_at.is_(None))
+                                   .order_by(BatchRow.number))
+            return [_frozen(row) for row in rows]
+
+    def batch(self, number: int) -> FrozenBatch | None:
+        with self.store.read() as session:
+            row = session.get(BatchRow, number)
+            return None if row is None else _frozen(row)
+
+    def blobs_to_upload(self, number: int) -> list[BlobRef]:
+        """Images named by batch ``number``'s records that the central does not have yet."""
+        with self.store.read() as session:
+            rows = session.scalars(
+                select(BlobRow).join(RecordRow, RecordRow.blob_sha256 == BlobRow.sha256)
+                .join(OutboxRow, OutboxRow.record_id == RecordRow.id)
+                .where(OutboxRow.batch_number == number, BlobRow.uploaded.is_(False),
+                       RecordRow.kind == Kind.IMAGEN.value)
+                .order_by(RecordRow.seq))
+            unique = {r.sha256: BlobRef(r.sha256, r.size, r.media_type, r.path) for r in rows}
+            return list(unique.values())
+
+    def mark_uploaded(self, sha256: str) -> None:
+        with self.store.write() as session:
+            session.execute(update(BlobRow).where(BlobRow.sha256 == sha256)
+                            .values(uploaded=True))
+
+    def deliver(self, number: int, receipt: bytes | None) -> None:
+        """Store the receipt and mark the batch's outbox rows delivered, together."""
+        with self.store.write() as session:
+            session.execute(update(BatchRow).where(BatchRow.number == number)
+                            .values(receipt=receipt, delivered_at=self.store.now(),
+                                    blocked=None))
+            session.execute(update(OutboxRow).where(OutboxRow.batch_number == number)
+                            .values(delivered=True))
+
+    def block(self, number: int, message: str) -> None:
+        """Stop sending batch ``number`` (and those after it) until :meth:`unblock`."""
+        with self.store.write() as session:
+            session.execute(update(BatchRow).where(BatchRow.number == number)
+                            .values(blocked=message))
+
+    def unblock(self) -> int:
+        """A coordinator reviewed the refusal: let the agent try again. Returns how many
+        batches were blocked."""
+        with self.store.write() as session:
+            result = session.execute(update(BatchRow).where(BatchRow.blocked.is_not(None))
+                                     .values(blocked=None))
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    def backlog(self) -> tuple[int, int]:
+        """Undelivered records and their bytes, plus images not uploaded yet: what the
+        status bar shows as pending."""
+        with self.store.read() as session:
+            count, size = session.execute(
+                select(func.count(), func.coalesce(func.sum(RecordRow.size), 0))
+                .select_from(OutboxRow).join(RecordRow, RecordRow.id == OutboxRow.record_id)
+                .where(OutboxRow.delivered.is_(False))).one()
+            blob_bytes = session.scalar(select(func.coalesce(func.sum(BlobRow.size), 0))
+                                        .where(BlobRow.uploaded.is_(False)))
+            return int(count), int(size) + int(blob_bytes or 0)
+
+    def has_undelivered(self, kind: Kind) -> bool:
+        with self.store.read() as session:
+            return session.scalar(
+                select(OutboxRow.seq).join(RecordRow, RecordRow.id == OutboxRow.record_id)
+                .where(OutboxRow.delivered.is_(False), RecordRow.kind == kind.value)
+                .limit(1)) is not None
+
+    def summary(self) -> OutboxSummary:
+        with self.store.read() as session:
+            batches, delivered, last = session.execute(
+                select(func.count(), func.count(BatchRow.delivered_at),
+                       func.max(BatchRow.delivered_at))).one()
+            blocked = session.scalar(select(BatchRow.blocked)
+                                     .where(BatchRow.blocked.is_not(None))
+                                     .order_by(BatchRow.number).limit(1))
+            return OutboxSummary(int(batches), int(delivered), blocked, last)
+
+    def last_delivery(self) -> str | None:
+        """When (station clock) the last receipt arrived."""
+        with self.store.read() as session:
+            return session.scalar(select(func.max(BatchRow.delivered_at)))
+
+    def apply_cursor(self, last_batch: int, last_sha256: str) -> CursorOutcome:
+        """Align with the central's cursor (after a 409 ``out_of_order``).
+
+        Our batches up to ``last_batch`` count as delivered only if the central's hash of
+        batch ``last_batch`` is ours; batches after it that we thought delivered are
+        sent again (the central lost them, e.g. restored from a backup).
+        """
+        with self.store.write() as session:
+            top = session.scalar(select(func.max(BatchRow.number))) or 0
+            if last_batch > 0:
+                ours = session.get(BatchRow, last_batch)
+                if ours is None or ours.sha256 != last_sha256:
+                    return CursorOutcome(False, message=(
+                        f"El nodo central dice tener el lote {last_batch} de esta estación "
+                        f"con otra huella ({last_sha256[:12]}…)"
+                        + ("" if ours is None else f"; el de la estación es "
+                           f"{ours.sha256[:12]}…") + ": posible alteración de datos. "
+                        f"Avise a su coordinador; la estación tiene {top} lotes."))
+            now = self.store.now()
+            done = session.execute(
+                update(BatchRow).where(BatchRow.number <= last_batch,
+                                       BatchRow.delivered_at.is_(None))
+                .values(delivered_at=now, blocked=None))
+            session.execute(update(OutboxRow).where(OutboxRow.batch_number <= last_batch)
+                            .values(delivered=True))
+            again = session.execute(
+                update(BatchRow).where(BatchRow.number > last_batch,
+                                       BatchRow.delivered_at.is_not(None))
+                .values(delivered_at=None, receipt=None))
+            session.execute(update(OutboxRow).where(OutboxRow.batch_number > last_batch)
+                            .values(delivered=False))
+            resent = int(getattr(again, "rowcount", 0) or 0)
+            if resent:
+                images = select(RecordRow.blob_sha256).join(
+                    OutboxRow, OutboxRow.record_id == RecordRow.id).where(
+                    OutboxRow.batch_number > last_batch, RecordRow.blob_sha256.is_not(None))
+                session.execute(update(BlobRow).where(BlobRow.sha256.in_(images))
+                                .values(uploaded=False))
+            return CursorOutcome(True, int(getattr(done, "rowcount", 0) or 0), resent)
+
+
+def _frozen(row: BatchRow) -> FrozenBatch:
+    return FrozenBatch(row.number, row.sha256, row.body, row.records, row.blocked)

@@ -1,0 +1,206 @@
+"""``prep station …``: a headless station from the command line.
+
+Used by technicians (enroll, status, sync), by drills and by the fault tests, which run
+these commands as real processes and kill them at named points (``PREP_CRASH_AT``).
+Every command takes ``--data-dir`` so several stations can live on one machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from prep.station.errors import StationError, StationInputError
+from prep.station.station import Station, mdns_locator, sniff_media_type
+from prep.station.store import default_data_dir
+from prep.station.sync import SyncOptions
+
+EXIT_NOT_DRAINED = 1
+EXIT_ERROR = 2
+EXIT_TIMEOUT = 3
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``station`` command and its subcommands to ``prep``'s parser."""
+    station = subparsers.add_parser("station", help="estación (CATD/CCV) sin interfaz gráfica")
+    sub = station.add_subparsers(dest="station_command", required=True, metavar="ACCIÓN")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", type=Path, default=None,
+                        help=f"directorio de datos (predeterminado {default_data_dir()})")
+
+    enroll = sub.add_parser("enroll", parents=[common], help="dar de alta ante el nodo central")
+    enroll.add_argument("--url", required=True, help="https://servidor:puerto del nodo central")
+    enroll.add_argument("--code", required=True, help="código de alta de un solo uso")
+    enroll.add_argument("--cert-sha256", default=None,
+                        help="huella esperada del certificado del nodo central")
+    enroll.set_defaults(func=_enroll)
+
+    acopio = sub.add_parser("acopio", parents=[common], help="registrar el acopio de un acta")
+    acopio.add_argument("clave_acta")
+    acopio.add_argument("--operator", default="", help="identificador del operador")
+    acopio.set_defaults(func=_acopio)
+
+    sin_acta = sub.add_parser("sin-acta", parents=[common], help="registrar un paquete sin acta")
+    sin_acta.add_argument("clave_acta")
+    sin_acta.add_argument("--causa", required=True, choices=[
+        "paquete_no_entregado", "casilla_no_instalada", "paquete_sin_sobre"])
+    sin_acta.add_argument("--operator", default="")
+    sin_acta.set_defaults(func=_sin_acta)
+
+    imagen = sub.add_parser("imagen", parents=[common], help="registrar la imagen de un acta")
+    imagen.add_argument("clave_acta")
+    imagen.add_argument("file", type=Path, help="archivo JPEG, PNG o TIFF")
+    imagen.add_argument("--operator", default="")
+    imagen.add_argument("--origen", default="CATD", choices=["CATD", "CASILLA"])
+    imagen.add_argument("--digitalizacion", default="Escáner", choices=["Escáner", "Móvil"])
+    imagen.set_defaults(func=_imagen)
+
+    status = sub.add_parser("status", parents=[common], help="estado de la estación (JSON)")
+    status.set_defaults(func=_status)
+
+    sync = sub.add_parser("sync", parents=[common], help="enviar lo pendiente al nodo central")
+    sync.add_argument("--until-drained", action="store_true",
+                      help="reintentar hasta que no quede nada pendiente")
+    sync.add_argument("--timeout", type=float, default=300.0, help="segundos como máximo")
+    _pacing(sync)
+    sync.set_defaults(func=_sync)
+
+    run = sub.add_parser("run", parents=[common], help="agente de envío en primer plano")
+    run.add_argument("--mdns", action="store_true",
+                     help="si el nodo central no responde, buscarlo con mDNS")
+    _pacing(run)
+    run.set_defaults(func=_run)
+
+    unblock = sub.add_parser("unblock", parents=[common],
+                             help="reintentar un lote que el nodo central rechazó")
+    unblock.set_defaults(func=_unblock)
+
+
+def _pacing(parser: argparse.ArgumentParser) -> None:
+    defaults = SyncOptions()
+    parser.add_argument("--batch-records", type=int, default=defaults.batch_records)
+    parser.add_argument("--backoff-base", type=float, default=defaults.backoff_base)
+    parser.add_argument("--backoff-cap", type=float, default=defaults.backoff_cap)
+    parser.add_argument("--heartbeat", type=float, default=defaults.heartbeat_interval,
+                        help="segundos entre latidos (0: ninguno)")
+
+
+def _options(args: argparse.Namespace, heartbeat: bool) -> SyncOptions:
+    return SyncOptions(batch_records=args.batch_records, backoff_base=args.backoff_base,
+                       backoff_cap=args.backoff_cap,
+                       heartbeat_interval=args.heartbeat if heartbeat else 0.0)
+
+
+def _print(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=1, default=str), flush=True)
+
+
+def _guarded(func: Any) -> Any:
+    def run(args: argparse.Namespace) -> int:
+        try:
+            with Station.open(args.data_dir) as station:
+                code: int = func(station, args)
+                return code
+        except StationError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+    return run
+
+
+@_guarded
+def _enroll(station: Station, args: argparse.Namespace) -> int:
+    identity = station.enroll(args.url, args.code, args.cert_sha256)
+    _print({"station_id": identity.station_id, "role": identity.role, "sitio": identity.sitio,
+            "node": identity.node, "central_url": identity.central_url,
+            "cert_sha256": identity.cert_sha256})
+    return 0
+
+
+def _record(record: Any) -> dict[str, Any]:
+    return {"id": record.id, "seq": record.seq, "kind": record.kind.value,
+            "sha256": record.sha256}
+
+
+@_guarded
+def _acopio(station: Station, args: argparse.Namespace) -> int:
+    _print(_record(station.acopio(args.clave_acta, args.operator)))
+    return 0
+
+
+@_guarded
+def _sin_acta(station: Station, args: argparse.Namespace) -> int:
+    _print(_record(station.sin_acta(args.clave_acta, args.causa, args.operator)))
+    return 0
+
+
+@_guarded
+def _imagen(station: Station, args: argparse.Namespace) -> int:
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        raise StationInputError(f"No se pudo leer la imagen {args.file}: {exc.strerror}."
+                                ) from exc
+    media_type = sniff_media_type(data) or "image/jpeg"
+    _print(_record(station.imagen(args.clave_acta, data, media_type, args.operator,
+                                  args.origen, args.digitalizacion)))
+    return 0
+
+
+@_guarded
+def _status(station: Station, args: argparse.Namespace) -> int:
+    _print(station.status().to_json())
+    return 0
+
+
+@_guarded
+def _sync(station: Station, args: argparse.Namespace) -> int:
+    agent = station.agent(_options(args, heartbeat=False))
+    started = time.monotonic()
+    if args.until_drained:
+        drained = agent.run_until_drained(args.timeout)
+    else:
+        drained = asyncio.run(agent.run(until_drained=True, deadline=started + args.timeout,
+                                        give_up=True))
+    state = agent.state()
+    _print({"drained": drained, "seconds": round(time.monotonic() - started, 3),
+            "backlog_records": state.backlog_records, "backlog_bytes": state.backlog_bytes,
+            "last_error": state.last_error, "last_error_code": state.last_error_code})
+    if drained:
+        return 0
+    if state.last_error:
+        print(f"error: {state.last_error}", file=sys.stderr)
+    timed_out = time.monotonic() - started >= args.timeout
+    return EXIT_TIMEOUT if timed_out and not state.blocked else EXIT_NOT_DRAINED
+
+
+@_guarded
+def _run(station: Station, args: argparse.Namespace) -> int:
+    identity = station.store.require_identity()
+    agent = station.agent(_options(args, heartbeat=True),
+                          locator=mdns_locator(identity) if args.mdns else None)
+
+    async def main() -> None:
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        if task is not None:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, task.cancel)
+        await agent.run()
+
+    try:
+        asyncio.run(main())
+    except asyncio.CancelledError:
+        pass
+    return 0
+
+
+@_guarded
+def _unblock(station: Station, args: argparse.Namespace) -> int:
+    _print({"unblocked": station.unblock()})
+    return 0

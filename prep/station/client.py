@@ -1,0 +1,128 @@
+"""HTTP calls from a station to the central node (docs/protocol.md, "Endpoints").
+
+One :class:`CentralClient` per sync run, used from the sync agent's event loop only.
+TLS is pinned (:mod:`prep.station.tls`); requests other than batches carry the signed
+headers ``X-Prep-Station`` and ``X-Prep-Signature``. Network trouble becomes a
+retryable :class:`SyncError`; deciding what an HTTP status means is the agent's job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+
+from prep.canonical import sha256_hex
+from prep.crypto import SigningKey, b64encode
+from prep.protocol import request_message
+from prep.station.crash import armed, crash_point
+from prep.station.errors import SyncError
+from prep.station.store import StationIdentity
+from prep.station.tls import SPOOF_CODE, is_certificate_failure, pinned_context, spoof_message
+
+BATCHES_PATH = "/v1/batches"
+
+
+class CentralClient:
+    """A pinned HTTPS session to one central URL."""
+
+    def __init__(self, identity: StationIdentity, key: SigningKey, url: str,
+                 timeout: float = 30.0, connections: int = 4) -> None:
+        self.identity = identity
+        self.key = key
+        self.url = url.rstrip("/")
+        self._timeout = timeout
+        self._connections = connections
+        self._http: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> CentralClient:
+        connector = aiohttp.TCPConnector(ssl=pinned_context(self.identity.cert_pem),
+                                         limit=self._connections + 1)
+        self._http = aiohttp.ClientSession(
+            connector=connector, timeout=aiohttp.ClientTimeout(total=self._timeout))
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    async def post_batch(self, body: bytes) -> tuple[int, bytes]:
+        """Send a batch's stored request body exactly as it is."""
+        return await self._request("POST", BATCHES_PATH, body,
+                                   {"Content-Type": "application/json"})
+
+    async def put_blob(self, sha256: str, data: bytes) -> tuple[int, bytes]:
+        """Upload an image (its SHA-256 is the hash the signature covers)."""
+        path = f"/v1/blobs/{sha256}"
+        headers = self._signed("PUT", path, sha256)
+        headers["Content-Type"] = "application/octet-stream"
+        payload: bytes | AsyncIterator[bytes] = data
+        if armed("mid_blob_upload"):
+            headers["Content-Length"] = str(len(data))
+            payload = _halves_then_crash(data)
+        return await self._request("PUT", path, payload, headers)
+
+    async def cursor(self) -> tuple[int, Any]:
+        """``GET /v1/stations/{id}/cursor``: the central's last batch of this station."""
+        path = f"/v1/stations/{self.identity.station_id}/cursor"
+        status, body = await self._request("GET", path, None,
+                                           self._signed("GET", path, sha256_hex(b"")))
+        try:
+            return status, json.loads(body)
+        except ValueError:
+            return status, None
+
+    def _signed(self, method: str, path: str, body_sha256: str) -> dict[str, str]:
+        signature = self.key.sign(request_message(method, path, body_sha256))
+        return {"X-Prep-Station": self.identity.station_id,
+                "X-Prep-Signature": b64encode(signature)}
+
+    async def _request(self, method: str, path: str, data: bytes | AsyncIterator[bytes] | None,
+                       headers: dict[str, str]) -> tuple[int, bytes]:
+        if self._http is None:
+            raise RuntimeError("CentralClient used outside its async with block")
+        try:
+            async with self._http.request(method, self.url + path, data=data,
+                                          headers=headers) as response:
+                return response.status, await response.read()
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            if is_certificate_failure(exc):
+                raise SyncError(SPOOF_CODE, spoof_message(self.url, self.identity.cert_sha256),
+                                retry=True) from exc
+            raise SyncError("unreachable", f"Sin conexión con el nodo central ({self.url}: "
+                                           f"{_describe(exc)}). Los registros están a salvo en "
+                                           "la estación y se enviarán al volver la conexión.",
+                            retry=True) from exc
+
+
+def central_error(body: bytes) -> tuple[str, str]:
+    """``(code, message)`` of a central error answer (``{"error","message"}``)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return "", ""
+    if not isinstance(data, dict):
+        return "", ""
+    code, message = data.get("error", ""), data.get("message", "")
+    return (code if isinstance(code, str) else "", message if isinstance(message, str) else "")
+
+
+async def _halves_then_crash(data: bytes) -> AsyncIterator[bytes]:
+    # Test-only path (PREP_CRASH_AT=mid_blob_upload): half the bytes go out, then the
+    # process dies with the upload unfinished.
+    half = len(data) // 2
+    yield data[:half]
+    await asyncio.sleep(0.2)
+    crash_point("mid_blob_upload")
+    yield data[half:]
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return text if text else type(exc).__name__

@@ -1,0 +1,117 @@
+"""Enrollment: a technician types a one-time code; the station gets its identity.
+
+1. Read the certificate the server presents and, if the technician (or mDNS) gave an
+   expected fingerprint, compare it.
+2. Send ``POST /v1/enroll`` over TLS pinned to that very certificate, so the code and
+   the public key reach only the holder of the certificate we are about to trust.
+3. The answer must name the same fingerprint; from then on it is pinned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from prep.crypto import SignatureError, SigningKey, VerifyKey
+from prep.station.errors import EnrollmentError
+from prep.station.tls import (
+    SPOOF_CODE,
+    fetch_certificate,
+    is_certificate_failure,
+    pem_fingerprint,
+    pinned_context,
+    spoof_message,
+)
+
+ENROLL_PATH = "/v1/enroll"
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    """What the central answered, with the certificate the station now pins."""
+
+    station_id: str
+    role: str
+    sitio: str
+    node: str
+    central_key: VerifyKey
+    cert_pem: str
+    cert_sha256: str
+    url: str
+
+
+def enroll(url: str, code: str, key: SigningKey, expected_cert_sha256: str | None = None,
+           hostname: str | None = None, timeout: float = 30.0) -> Enrollment:
+    """Enroll ``key`` with the central at ``url`` using the one-time ``code``.
+
+    Raises :class:`EnrollmentError` (``possible_spoof``, ``rejected``, ``unreachable``,
+    ``bad_answer``) with a Spanish message.
+    """
+    url = url.rstrip("/")
+    cert_pem = fetch_certificate(url, timeout)
+    cert_sha256 = pem_fingerprint(cert_pem)
+    if expected_cert_sha256 and expected_cert_sha256.strip().lower() != cert_sha256:
+        raise EnrollmentError(SPOOF_CODE, spoof_message(url, expected_cert_sha256.lower()))
+    payload = {"code": code.strip(), "public_key": key.public.b64(),
+               "hostname": hostname or socket.gethostname()}
+    status, answer = asyncio.run(_post(url, cert_pem, payload, timeout))
+    if status != 200:
+        raise _refusal(status, answer)
+    return _parse_answer(answer, url, cert_pem, cert_sha256)
+
+
+async def _post(url: str, cert_pem: str, payload: dict[str, str],
+                timeout: float) -> tuple[int, Any]:
+    connector = aiohttp.TCPConnector(ssl=pinned_context(cert_pem))
+    try:
+        async with aiohttp.ClientSession(
+                connector=connector, timeout=aiohttp.ClientTimeout(total=timeout)) as http:
+            async with http.post(url + ENROLL_PATH, json=payload) as response:
+                raw = await response.read()
+                try:
+                    return response.status, json.loads(raw)
+                except ValueError:
+                    return response.status, None
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        if is_certificate_failure(exc):
+            raise EnrollmentError(SPOOF_CODE, spoof_message(url, pem_fingerprint(cert_pem))
+                                  ) from exc
+        raise EnrollmentError("unreachable", f"No se pudo completar el alta con el nodo "
+                                             f"central en {url}: {exc or type(exc).__name__}."
+                                             " Revise la red y vuelva a intentarlo.") from exc
+
+
+def _refusal(status: int, answer: Any) -> EnrollmentError:
+    detail = answer.get("message", "") if isinstance(answer, dict) else ""
+    if status == 403:
+        return EnrollmentError("rejected", "El nodo central rechazó el código de alta: no "
+                                           "existe, ya se usó o expiró. Pida un código nuevo "
+                                           "a su coordinador." + _also(detail))
+    return EnrollmentError("rejected", f"El nodo central rechazó el alta (HTTP {status})."
+                                       + _also(detail))
+
+
+def _also(detail: str) -> str:
+    return f" El nodo central dice: {detail}" if detail else ""
+
+
+def _parse_answer(answer: Any, url: str, cert_pem: str, cert_sha256: str) -> Enrollment:
+    fields = ("station_id", "role", "sitio", "node", "central_key", "cert_sha256")
+    if not isinstance(answer, dict) or not all(isinstance(answer.get(f), str) for f in fields):
+        raise EnrollmentError("bad_answer", "El nodo central respondió al alta con datos "
+                                            "incompletos; avise a su coordinador.")
+    if answer["cert_sha256"].lower() != cert_sha256:
+        # The answer names a certificate other than the one that carried it.
+        raise EnrollmentError(SPOOF_CODE, spoof_message(url, answer["cert_sha256"]))
+    try:
+        central_key = VerifyKey.from_b64(answer["central_key"])
+    except SignatureError as exc:
+        raise EnrollmentError("bad_answer", "La llave pública del nodo central recibida en "
+                                            "el alta no es válida.") from exc
+    return Enrollment(answer["station_id"], answer["role"], answer["sitio"], answer["node"],
+                      central_key, cert_pem, cert_sha256, url)

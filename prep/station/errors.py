@@ -1,0 +1,49 @@
+"""Errors a station reports to its operator: each one says, in Spanish, what happened
+and what to do, so a view can show ``str(error)`` as it is."""
+
+from __future__ import annotations
+
+
+class StationError(Exception):
+    """Something the operator must know about; ``str()`` is the Spanish message."""
+
+
+class StationStorageError(StationError):
+    """The station could not store a record or an image (disk full, disk failing).
+
+    Nothing stored before is lost: the transaction rolled back and any partial file
+    was removed.
+    """
+
+
+class StationInputError(StationError):
+    """What the operator entered cannot become a record (a malformed clave, a value
+    out of range, an image too large)."""
+
+
+class NotEnrolledError(StationError):
+    """The station has no identity yet: it must be enrolled with a code first."""
+
+
+class EnrollmentError(StationError):
+    """Enrollment failed; ``code`` is stable (``possible_spoof``, ``rejected``,
+    ``unreachable``, ``already_enrolled``…)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class SyncError(StationError):
+    """One delivery attempt failed.
+
+    ``code`` is stable (the central's error code, or ``possible_spoof``,
+    ``unreachable``, ``server_error``, ``bad_receipt``…); ``retry`` says whether the
+    agent tries again by itself (network trouble, 5xx) or waits for a person (anything
+    that looks like tampering or a bug).
+    """
+
+    def __init__(self, code: str, message: str, retry: bool) -> None:
+        super().__init__(message)
+        self.code = code
+        self.retry = retry

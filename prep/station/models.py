@@ -1,0 +1,109 @@
+"""The station's SQLite schema (SQLAlchemy 2 typed models).
+
+Times are stored as the protocol's text form (``2027-06-07T02:07:11.123456Z``,
+:func:`prep.records.format_time`): UTC, sortable, and identical to what goes on the wire.
+The schema is created by :meth:`Base.metadata.create_all` when a data directory is
+first opened; a station's store lives for one election, so there are no migrations.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+SCHEMA_VERSION = 1
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the station store."""
+
+
+class Identity(Base):
+    """Who this station is and whom it trusts: one row, written at enrollment."""
+
+    __tablename__ = "identity"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    sitio: Mapped[str] = mapped_column(String(64))
+    key_path: Mapped[str]
+    central_key: Mapped[str] = mapped_column(String(64), comment="base64 Ed25519 public key")
+    cert_pem: Mapped[str]
+    cert_sha256: Mapped[str] = mapped_column(String(64))
+    central_url: Mapped[str]
+    node: Mapped[str] = mapped_column(String(64))
+    enrolled_at: Mapped[str] = mapped_column(String(32))
+
+
+class RecordRow(Base):
+    """A record exactly as it travels: its canonical JSON bytes and their SHA-256."""
+
+    __tablename__ = "records"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seq: Mapped[int] = mapped_column(unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    clave_acta: Mapped[str | None] = mapped_column(String(13), index=True)
+    canonical: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    blob_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"))
+    created: Mapped[str] = mapped_column(String(32))
+
+
+class BatchRow(Base):
+    """A frozen batch: the request body exactly as sent, and the central's receipt.
+
+    ``blocked`` holds the Spanish reason when the central refused the batch in a way
+    that retrying cannot fix (a tampering signal); the agent leaves it, and every batch
+    after it, until a person clears it.
+    """
+
+    __tablename__ = "batches"
+
+    number: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    prev: Mapped[str] = mapped_column(String(64))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    records: Mapped[int]
+    first_seq: Mapped[int]
+    last_seq: Mapped[int]
+    frozen_at: Mapped[str] = mapped_column(String(32))
+    receipt: Mapped[bytes | None] = mapped_column(LargeBinary)
+    delivered_at: Mapped[str | None] = mapped_column(String(32))
+    blocked: Mapped[str | None]
+
+
+class OutboxRow(Base):
+    """A record waiting for (or done with) delivery; written with its record."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "delivered", "batch_number"),)
+
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(unique=True)
+    batch_number: Mapped[int | None] = mapped_column(ForeignKey("batches.number"))
+    delivered: Mapped[bool] = mapped_column(default=False)
+
+
+class BlobRow(Base):
+    """An image stored in the content-addressed blob directory."""
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int]
+    media_type: Mapped[str] = mapped_column(String(32))
+    path: Mapped[str] = mapped_column(comment="relative to the data directory")
+    uploaded: Mapped[bool] = mapped_column(default=False)
+    created: Mapped[str] = mapped_column(String(32))
+
+
+class Meta(Base):
+    """Small settings of the store itself (schema version)."""
+
+    __tablename__ = "meta"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str]

@@ -1,0 +1,330 @@
+"""The headless station: what a CATD/CCV workstation or a virtual operator calls.
+
+:class:`Station` records facts locally (acopio, sin acta, imagen, captura…) and never
+waits for the network; its sync agent delivers them in the background. Every method
+that writes is synchronous and quick (one SQLite transaction, plus an fsync'd file for
+an image) but a GUI still calls it from a worker, never from its own thread. Errors
+meant for the operator are :class:`~prep.station.errors.StationError` with a Spanish
+message.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from prep.crypto import SigningKey
+from prep.records import Kind, Record
+from prep.rules import CausaSinActa
+from prep.station.batches import Outbox
+from prep.station.blobs import BlobStore, fsync_dir
+from prep.station.enroll import enroll
+from prep.station.errors import EnrollmentError, StationInputError
+from prep.station.models import RecordRow
+from prep.station.store import (
+    BLOB_DIR,
+    BlobRef,
+    Clock,
+    StationIdentity,
+    Store,
+    default_data_dir,
+    key_path,
+    system_clock,
+)
+from prep.station.sync import Locator, SyncAgent, SyncOptions, SyncState
+
+_MAGIC: dict[str, tuple[bytes, ...]] = {
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/tiff": (b"II*\x00", b"MM\x00*"),
+}
+_STALE_TEMPORARY_SECONDS = 3600.0
+_CLAVE_ACTA = re.compile(r"\d{6}[A-Z]\d{6}")
+
+
+def sniff_media_type(data: bytes) -> str | None:
+    """The image type its first bytes say, or ``None``."""
+    for media_type, prefixes in _MAGIC.items():
+        if data.startswith(prefixes):
+            return media_type
+    return None
+
+
+@dataclass(frozen=True)
+class StationStatus:
+    """Everything ``prep station status`` prints (JSON-ready)."""
+
+    data_dir: str
+    enrolled: bool
+    station_id: str | None
+    role: str | None
+    sitio: str | None
+    node: str | None
+    central_url: str | None
+    cert_sha256: str | None
+    records: int
+    last_seq: int
+    backlog_records: int
+    backlog_bytes: int
+    batches: int
+    batches_delivered: int
+    blocked: str | None
+    last_receipt_at: str | None
+    sync: SyncState | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Station:
+    """One station data directory: identity, local records and the sync agent."""
+
+    def __init__(self, store: Store, blobs: BlobStore) -> None:
+        self.store = store
+        self.blobs = blobs
+        self._key: SigningKey | None = None
+        self._agent: SyncAgent | None = None
+
+    @classmethod
+    def open(cls, data_dir: Path | None = None, clock: Clock = system_clock) -> Station:
+        """Open (creating if needed) the station kept in ``data_dir`` (default: the
+        platform's user data directory for ``prep-station``)."""
+        data_dir = data_dir or default_data_dir()
+        store = Store(data_dir, clock)
+        blobs = BlobStore(data_dir / BLOB_DIR)
+        blobs.remove_temporaries(older_than=_STALE_TEMPORARY_SECONDS)
+        return cls(store, blobs)
+
+    def close(self) -> None:
+        self.stop_sync()
+        self.store.close()
+
+    def __enter__(self) -> Station:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    @property
+    def data_dir(self) -> Path:
+        return self.store.data_dir
+
+    @property
+    def identity(self) -> StationIdentity | None:
+        return self.store.identity()
+
+    # enrollment --------------------------------------------------------------------
+
+    def enroll(self, url: str, code: str, expected_cert_sha256: str | None = None,
+               hostname: str | None = None) -> StationIdentity:
+        """Enroll with a one-time code; pins the central's certificate (see
+        :mod:`prep.station.enroll`)."""
+        if self.store.identity() is not None:
+            raise EnrollmentError("already_enrolled", "La estación ya está dada de alta; para "
+                                  "darla de alta de nuevo use otro directorio de datos.")
+        key = self.key(create=True)
+        answer = enroll(url, code, key, expected_cert_sha256, hostname or socket.gethostname())
+        identity = StationIdentity(
+            station_id=answer.station_id, role=answer.role, sitio=answer.sitio,
+            node=answer.node, central_url=answer.url, central_key=answer.central_key,
+            cert_pem=answer.cert_pem, cert_sha256=answer.cert_sha256,
+            key_path=key_path(self.data_dir))
+        self.store.save_identity(identity)
+        return identity
+
+    def key(self, create: bool = False) -> SigningKey:
+        """The station's Ed25519 key (file ``station.key``, mode 0600)."""
+        if self._key is None:
+            path = key_path(self.data_dir)
+            if not path.exists():
+                if not create:
+                    self.store.require_identity()
+                    raise EnrollmentError("no_key", f"Falta la llave de la estación ({path}); "
+                                          "sin ella no puede firmar. Avise a su coordinador.")
+                SigningKey.generate().save(path)
+                fsync_dir(path.parent)  # the key must outlive a power cut, like the DB
+            self._key = SigningKey.load(path)
+        return self._key
+
+    # records -----------------------------------------------------------------------
+
+    def acopio(self, clave_acta: str, operator: str) -> Record:
+        """An acta arrived (read from its QR)."""
+        _check_clave(clave_acta)
+        return self._append(Kind.ACOPIO, {"clave_acta": clave_acta}, operator,
+                            guard=_first_arrival(clave_acta))
+
+    def acopio_fuera_de_catalogo(self, codigo_leido: str, eleccion: str,
+                                 operator: str) -> Record:
+        """An acta whose code is not in the catalog (registered as read)."""
+        return self._append(Kind.ACOPIO, {"codigo_leido": codigo_leido, "eleccion": eleccion,
+                                          "fuera_de_catalogo": True}, operator)
+
+    def sin_acta(self, clave_acta: str, causa: str | CausaSinActa, operator: str) -> Record:
+        """The package came without its acta (``causa``: see :class:`CausaSinActa`)."""
+        _check_clave(clave_acta)
+        if str(causa) not in {c.value for c in CausaSinActa}:
+            raise StationInputError(f"Causa de sin acta «{causa}» desconocida; use una de: "
+                                    + ", ".join(c.value for c in CausaSinActa) + ".")
+        return self._append(Kind.SIN_ACTA, {"clave_acta": clave_acta, "causa": str(causa)},
+                            operator, guard=_first_arrival(clave_acta))
+
+    def imagen(self, clave_acta: str, image_bytes: bytes, media_type: str, operator: str,
+               origen: str = "CATD", digitalizacion: str = "Escáner") -> Record:
+        """An acta's image: stored durably first, then its record."""
+        _check_clave(clave_acta)
+        sniffed = sniff_media_type(image_bytes)
+        if sniffed != media_type:
+            raise StationInputError(
+                f"El archivo no es una imagen {media_type.removeprefix('image/').upper()} "
+                f"válida" + (f" (parece {sniffed})" if sniffed else "")
+                + ": vuelva a digitalizar el acta.")
+        placeholder = {"clave_acta": clave_acta, "sha256": "0" * 64, "bytes": 1,
+                       "media_type": media_type, "origen": origen,
+                       "digitalizacion": digitalizacion}
+        self.store.validate(Kind.IMAGEN, placeholder, operator)
+        sha256 = self.blobs.put(image_bytes)
+        body = {**placeholder, "sha256": sha256, "bytes": len(image_bytes)}
+        ref = BlobRef(sha256, len(image_bytes), media_type, self.blobs.relative(sha256))
+        return self._append(Kind.IMAGEN, body, operator, blob=ref)
+
+    def captura(self, clave_acta: str, valores: Mapping[str, int | str], operator: str,
+                replaces: str | None = None) -> Record:
+        """Values typed by a capturista (``"Ilegible"``/``"Sin dato"`` allowed)."""
+        _check_clave(clave_acta)
+        return self._append(Kind.CAPTURA, {"clave_acta": clave_acta, "valores": dict(valores)},
+                            operator, replaces)
+
+    def verificacion(self, clave_acta: str, valores: Mapping[str, int | str], operator: str,
+                     replaces: str | None = None) -> Record:
+        """Values settled by a verificador."""
+        _check_clave(clave_acta)
+        return self._append(Kind.VERIFICACION, {"clave_acta": clave_acta,
+                                                "valores": dict(valores)}, operator, replaces)
+
+    def cotejo(self, clave_acta: str, coincide: bool, operator: str) -> Record:
+        """Whether the published data matches the acta's image."""
+        _check_clave(clave_acta)
+        return self._append(Kind.COTEJO, {"clave_acta": clave_acta, "coincide": coincide},
+                            operator)
+
+    def _append(self, kind: Kind, body: Mapping[str, Any], operator: str,
+                replaces: str | None = None, blob: BlobRef | None = None,
+                guard: Callable[[Session], None] | None = None) -> Record:
+        record = self.store.append(kind, body, operator, replaces, blob, guard)
+        if self._agent is not None:
+            self._agent.wake()
+        return record
+
+    # sync --------------------------------------------------------------------------
+
+    def outbox(self) -> Outbox:
+        return Outbox(self.store, self.key())
+
+    def agent(self, options: SyncOptions | None = None,
+              on_change: Callable[[SyncState], None] | None = None,
+              locator: Locator | None = None) -> SyncAgent:
+        """A sync agent for this station (not started)."""
+        return SyncAgent(self.store, self.outbox(), self.blobs, options, on_change, locator)
+
+    def start_sync(self, options: SyncOptions | None = None,
+                   on_change: Callable[[SyncState], None] | None = None,
+                   discover: bool = False) -> SyncAgent:
+        """Start delivering in the background (idempotent); ``on_change`` is called from
+        the agent's thread with each new state. With ``discover``, a central that stops
+        answering at its configured URL is looked for with mDNS."""
+        if self._agent is None:
+            locator = mdns_locator(self.store.require_identity()) if discover else None
+            self._agent = self.agent(options, on_change, locator)
+        self._agent.start()
+        return self._agent
+
+    def stop_sync(self) -> None:
+        if self._agent is not None:
+            self._agent.stop()
+            self._agent = None
+
+    def sync_until_drained(self, timeout: float, options: SyncOptions | None = None) -> bool:
+        """Deliver everything now, in this thread; ``True`` if the backlog emptied."""
+        return self.agent(options).run_until_drained(timeout)
+
+    def unblock(self) -> int:
+        """A coordinator reviewed a refused batch: let the agent try it again."""
+        count = self.outbox().unblock()
+        if self._agent is not None:
+            self._agent.wake()
+        return count
+
+    def status(self) -> StationStatus:
+        identity = self.store.identity()
+        summary = self.outbox().summary() if identity is not None else None
+        records, last_seq = self.store.counts()
+        backlog = self.outbox().backlog() if identity is not None else (0, 0)
+        return StationStatus(
+            data_dir=str(self.data_dir), enrolled=identity is not None,
+            station_id=identity.station_id if identity else None,
+            role=identity.role if identity else None,
+            sitio=identity.sitio if identity else None,
+            node=identity.node if identity else None,
+            central_url=identity.central_url if identity else None,
+            cert_sha256=identity.cert_sha256 if identity else None,
+            records=records, last_seq=last_seq,
+            backlog_records=backlog[0], backlog_bytes=backlog[1],
+            batches=summary.batches if summary else 0,
+            batches_delivered=summary.delivered if summary else 0,
+            blocked=summary.blocked if summary else None,
+            last_receipt_at=summary.last_receipt_at if summary else None,
+            sync=self._agent.state() if self._agent is not None else None)
+
+
+def mdns_locator(identity: StationIdentity, timeout: float = 3.0) -> Locator:
+    """A locator that tries the configured URL, then mDNS candidates advertising the
+    pinned certificate (:func:`prep.station.discovery.find_central`)."""
+    async def locate() -> tuple[str, str] | None:
+        from prep.station.discovery import find_central
+
+        found = await find_central(identity.central_url, identity.cert_sha256, timeout)
+        return None if found is None else (found.url, found.source)
+    return locate
+
+
+def _check_clave(clave_acta: str) -> None:
+    if not isinstance(clave_acta, str) or not _CLAVE_ACTA.fullmatch(clave_acta):
+        raise StationInputError(f"La clave de acta «{clave_acta}» no es válida: son 13 "
+                                "caracteres, 6 dígitos, una letra mayúscula y 6 dígitos "
+                                "(por ejemplo 090001B010001).")
+
+
+def _first_arrival(clave_acta: str) -> Callable[[Session], None]:
+    """A guard refusing a second acopio/sin acta of the same acta at this station."""
+    def guard(session: Session) -> None:
+        earlier = session.execute(
+            select(RecordRow.seq, RecordRow.kind, RecordRow.created)
+            .where(RecordRow.clave_acta == clave_acta,
+                   RecordRow.kind.in_((Kind.ACOPIO.value, Kind.SIN_ACTA.value)))
+            .limit(1)).first()
+        if earlier is not None:
+            que = "en acopio" if earlier.kind == Kind.ACOPIO.value else "como sin acta"
+            raise StationInputError(f"El acta {clave_acta} ya se registró {que} en esta "
+                                    f"estación ({earlier.created}, registro {earlier.seq}).")
+    return guard
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` passes (for tests and tools)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()

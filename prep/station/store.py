@@ -1,0 +1,284 @@
+"""The station's local store: SQLite (WAL, ``synchronous=FULL``) in its data directory.
+
+Every record is written together with its outbox row in one transaction that starts
+with ``BEGIN IMMEDIATE``, so the write lock is taken before the next ``seq`` is read:
+concurrent writers (threads, or a second process on the same data directory) queue on
+the lock and ``seq`` stays gap-free. A record is durable once :meth:`Store.append`
+returns; the sync agent may be offline for hours.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+
+from prep.crypto import VerifyKey
+from prep.records import Kind, Record, RecordError, format_time, new_record
+from prep.station.blobs import DISK_ERROR_MESSAGE, DISK_FULL_MESSAGE, storage_error
+from prep.station.crash import crash_point
+from prep.station.errors import NotEnrolledError, StationInputError, StationStorageError
+from prep.station.models import SCHEMA_VERSION, Base, BlobRow, Identity, Meta, OutboxRow, RecordRow
+
+Clock = Callable[[], datetime]
+"""Where the station reads the time (UTC, timezone-aware); tests inject a skewed one."""
+
+Guard = Callable[[Session], None]
+"""A check run inside a record's write transaction (e.g. refuse a second acopio)."""
+
+DB_NAME = "station.sqlite3"
+KEY_NAME = "station.key"
+BLOB_DIR = "blobs"
+
+PRAGMAS = (
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+)
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def default_data_dir() -> Path:
+    """Where a station keeps its data unless ``--data-dir`` says otherwise."""
+    return Path(platformdirs.user_data_dir("prep-station", appauthor=False))
+
+
+@dataclass(frozen=True)
+class StationIdentity:
+    """Who the station is and which central it trusts (set once, at enrollment)."""
+
+    station_id: str
+    role: str
+    sitio: str
+    node: str
+    central_url: str
+    central_key: VerifyKey
+    cert_pem: str
+    cert_sha256: str
+    key_path: Path
+
+
+@dataclass(frozen=True)
+class BlobRef:
+    """An image already stored in the blob directory, to be named by a record."""
+
+    sha256: str
+    size: int
+    media_type: str
+    path: str
+
+
+def open_engine(path: Path) -> Engine:
+    """A SQLAlchemy engine on the SQLite file at ``path`` with the station's pragmas on
+    every connection, and transactions begun by us (``BEGIN`` or ``BEGIN IMMEDIATE``)."""
+    engine = create_engine(f"sqlite:///{path}", pool_size=4, max_overflow=8)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        # sqlite3's own implicit BEGIN would defeat BEGIN IMMEDIATE; we emit our own.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in PRAGMAS:
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get("station_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Store:
+    """One station data directory's database: identity, records, outbox, batches, blobs."""
+
+    def __init__(self, data_dir: Path, clock: Clock = system_clock) -> None:
+        self.data_dir = data_dir
+        self.clock = clock
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.engine = open_engine(data_dir / DB_NAME)
+        self._writer = self.engine.execution_options(station_immediate=True)
+        self._identity: StationIdentity | None = None
+        try:
+            Base.metadata.create_all(self.engine)
+            with self.write() as session:
+                if session.get(Meta, "schema") is None:
+                    session.add(Meta(key="schema", value=str(SCHEMA_VERSION)))
+        except OperationalError as exc:
+            self.engine.dispose()
+            raise database_error(exc, "la base de datos de la estación") from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only session (a deferred transaction: sees one snapshot)."""
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction holding SQLite's write lock from its first statement;
+        committed on exit, rolled back on any exception."""
+        with Session(self._writer, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def now(self) -> str:
+        return format_time(self.clock())
+
+    # identity ----------------------------------------------------------------------
+
+    def identity(self) -> StationIdentity | None:
+        """This station's identity, or ``None`` before enrollment."""
+        if self._identity is None:
+            with self.read() as session:
+                row = session.get(Identity, 1)
+                if row is not None:
+                    self._identity = _identity_from_row(row)
+        return self._identity
+
+    def require_identity(self) -> StationIdentity:
+        identity = self.identity()
+        if identity is None:
+            raise NotEnrolledError("La estación aún no está dada de alta ante el nodo "
+                                   "central: pida un código de alta a su coordinador.")
+        return identity
+
+    def save_identity(self, identity: StationIdentity) -> None:
+        """Store the identity (once: a station never changes who it is)."""
+        with self.write() as session:
+            if session.get(Identity, 1) is not None:
+                raise StationInputError("La estación ya está dada de alta; para darla de "
+                                        "alta de nuevo use otro directorio de datos.")
+            session.add(Identity(
+                id=1, station_id=identity.station_id, role=identity.role,
+                sitio=identity.sitio, key_path=str(identity.key_path),
+                central_key=identity.central_key.b64(), cert_pem=identity.cert_pem,
+                cert_sha256=identity.cert_sha256, central_url=identity.central_url,
+                node=identity.node, enrolled_at=self.now()))
+        self._identity = identity
+
+    # records -----------------------------------------------------------------------
+
+    def append(self, kind: Kind, body: Mapping[str, Any], operator: str,
+               replaces: str | None = None, blob: BlobRef | None = None,
+               guard: Guard | None = None) -> Record:
+        """Write a new record and its outbox row in one transaction; return the record.
+
+        ``seq`` is assigned inside the transaction. ``blob`` (already durable on disk)
+        gets its row in the same transaction. Raises :class:`StationInputError` for a
+        body the central would refuse and :class:`StationStorageError` when the disk
+        refuses the write; either way nothing is written.
+        """
+        station = self.validate(kind, body, operator, replaces)
+        try:
+            with self.write() as session:
+                if guard is not None:
+                    guard(session)
+                record = self._insert(session, station, kind, body, operator, replaces, blob)
+        except DBAPIError as exc:
+            raise database_error(exc, "el registro") from exc
+        except OSError as exc:
+            raise storage_error(exc, "el registro") from exc
+        crash_point("after_local_commit")
+        return record
+
+    def validate(self, kind: Kind, body: Mapping[str, Any], operator: str,
+                 replaces: str | None = None) -> str:
+        """Check a record before anything is written; return the station id."""
+        station = self.require_identity().station_id
+        try:
+            new_record(station, 1, kind, operator, body, self.clock(), replaces)
+        except RecordError as exc:
+            raise StationInputError(f"Registro no válido: {exc}") from exc
+        return station
+
+    def counts(self) -> tuple[int, int]:
+        """How many records are stored, and the last ``seq``."""
+        with self.read() as session:
+            count, last = session.execute(select(func.count(), func.max(RecordRow.seq))
+                                          .select_from(RecordRow)).one()
+            return int(count), int(last or 0)
+
+    def _insert(self, session: Session, station: str, kind: Kind, body: Mapping[str, Any],
+                operator: str, replaces: str | None, blob: BlobRef | None) -> Record:
+        last = session.scalar(select(func.max(RecordRow.seq)))
+        seq = (last or 0) + 1
+        record = new_record(station, seq, kind, operator, body, self.clock(), replaces)
+        canonical = record.canonical()
+        if blob is not None and session.get(BlobRow, blob.sha256) is None:
+            session.add(BlobRow(sha256=blob.sha256, size=blob.size, media_type=blob.media_type,
+                                path=blob.path, uploaded=False, created=self.now()))
+            session.flush()
+        clave = body.get("clave_acta")
+        session.add(RecordRow(id=record.id, seq=seq, kind=kind.value,
+                              clave_acta=clave if isinstance(clave, str) else None,
+                              canonical=canonical, size=len(canonical),
+                              sha256=record.sha256,
+                              blob_sha256=blob.sha256 if blob is not None else None,
+                              created=format_time(record.at)))
+        session.flush()
+        session.add(OutboxRow(record_id=record.id, seq=seq, batch_number=None,
+                              delivered=False))
+        session.flush()
+        return record
+
+    def records(self, after_seq: int = 0, limit: int = 1000) -> list[tuple[int, str, bytes]]:
+        """``(seq, sha256, canonical bytes)`` of stored records, in ``seq`` order."""
+        with self.read() as session:
+            rows = session.execute(
+                select(RecordRow.seq, RecordRow.sha256, RecordRow.canonical)
+                .where(RecordRow.seq > after_seq).order_by(RecordRow.seq).limit(limit))
+            return [(r.seq, r.sha256, r.canonical) for r in rows]
+
+    def kinds_for(self, clave_acta: str) -> list[str]:
+        """Kinds of the records this station made about one acta, in order."""
+        with self.read() as session:
+            return list(session.scalars(select(RecordRow.kind)
+                                        .where(RecordRow.clave_acta == clave_acta)
+                                        .order_by(RecordRow.seq)))
+
+
+def database_error(exc: DBAPIError, que: str) -> StationStorageError:
+    """The operator's message for a failed SQLite write of ``que``."""
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    if isinstance(code, int) and code & 0xFF == sqlite3.SQLITE_FULL:
+        return StationStorageError(DISK_FULL_MESSAGE.format(que=que))
+    if isinstance(code, int) and code & 0xFF == sqlite3.SQLITE_BUSY:
+        return StationStorageError(
+            f"La base de datos de la estación está ocupada por otro programa: no se guardó "
+            f"{que}. Vuelva a intentarlo; si persiste, cierre los otros programas PREP de "
+            f"esta estación.")
+    return StationStorageError(DISK_ERROR_MESSAGE.format(detalle=exc.orig, que=que))
+
+
+def _identity_from_row(row: Identity) -> StationIdentity:
+    return StationIdentity(
+        station_id=row.station_id, role=row.role, sitio=row.sitio, node=row.node,
+        central_url=row.central_url, central_key=VerifyKey.from_b64(row.central_key),
+        cert_pem=row.cert_pem, cert_sha256=row.cert_sha256, key_path=Path(row.key_path))
+
+
+def key_path(data_dir: Path) -> Path:
+    return data_dir / KEY_NAME
+
+
+def ensure_private(path: Path) -> None:
+    """Make ``path`` readable by its owner only (the station's private key)."""
+    os.chmod(path, 0o600)

@@ -1,0 +1,386 @@
+"""The sync agent: delivers the outbox to the central node in the background.
+
+It runs in its own thread with its own asyncio loop (never on a GUI thread). For each
+frozen, undelivered batch in order it uploads the images the batch names, then posts
+the batch's stored bytes and, on a receipt signed by the central, marks its records
+delivered. Network errors and 5xx answers are retried with exponential backoff and full
+jitter; a refusal that retrying cannot fix (a tampering signal) blocks the batch until a
+coordinator clears it. The GUI reads :meth:`SyncAgent.state` for its status bar.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from prep import __version__
+from prep.protocol import GENESIS, ProtocolError, verify_receipt
+from prep.records import Kind
+from prep.station.batches import FrozenBatch, Outbox
+from prep.station.blobs import BlobStore
+from prep.station.client import CentralClient, central_error
+from prep.station.crash import crash_point
+from prep.station.errors import StationError, SyncError
+from prep.station.store import BlobRef, Store
+from prep.station.sync_state import (
+    FOUND_CONFIGURED,
+    FOUND_MDNS,
+    Locator,
+    SyncOptions,
+    SyncState,
+)
+
+__all__ = ["FOUND_CONFIGURED", "FOUND_MDNS", "Locator", "SyncAgent", "SyncOptions",
+           "SyncState"]
+
+log = logging.getLogger("prep.station.sync")
+
+_RETRY_STATUSES = frozenset({408, 425, 429})
+_NO_CENTRAL = frozenset({"unreachable", "possible_spoof"})
+
+
+class SyncAgent:
+    """Background delivery of one station's outbox."""
+
+    def __init__(self, store: Store, outbox: Outbox, blobs: BlobStore,
+                 options: SyncOptions | None = None,
+                 on_change: Callable[[SyncState], None] | None = None,
+                 locator: Locator | None = None) -> None:
+        self.store = store
+        self.outbox = outbox
+        self.blobs = blobs
+        self.options = options or SyncOptions()
+        self._on_change = on_change
+        self._locator = locator
+        self._misses = 0
+        self._lock = threading.Lock()
+        identity = store.require_identity()
+        records, size = outbox.backlog()
+        self._state = SyncState(central_url=identity.central_url, backlog_records=records,
+                                backlog_bytes=size, last_receipt_at=outbox.last_delivery())
+        self._random = random.Random()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._wake: asyncio.Event | None = None
+        self._stopping = threading.Event()
+        self._next_heartbeat = 0.0
+
+    # thread-safe API ---------------------------------------------------------------
+
+    def state(self) -> SyncState:
+        with self._lock:
+            return self._state
+
+    def start(self) -> None:
+        """Run the agent in a background thread until :meth:`stop`."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stopping.clear()
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._thread_main, args=(ready,),
+                                        name="prep-sync", daemon=True)
+        self._thread.start()
+        ready.wait(5)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the background thread (an unfinished send is simply resent later)."""
+        self._stopping.set()
+        loop, task = self._loop, self._task
+        if loop is not None and task is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(task.cancel)
+            except RuntimeError:
+                pass  # the loop finished in between
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def wake(self) -> None:
+        """New records: try to deliver now instead of at the next poll."""
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(wake.set)
+            except RuntimeError:
+                pass
+
+    def set_central(self, url: str, found_via: str = FOUND_MDNS) -> None:
+        """Deliver to ``url`` from now on (discovery found the central there). The TLS pin
+        still decides whether it is the central."""
+        self._update(central_url=url.rstrip("/"), found_via=found_via)
+        self.wake()
+
+    def run_until_drained(self, timeout: float) -> bool:
+        """Deliver everything in the calling thread; ``True`` if the backlog emptied
+        within ``timeout`` seconds, ``False`` on timeout or a blocked batch."""
+        return asyncio.run(self.run(until_drained=True, deadline=time.monotonic() + timeout))
+
+    # the loop ----------------------------------------------------------------------
+
+    def _thread_main(self, ready: threading.Event) -> None:
+        async def main() -> bool:
+            self._task = asyncio.current_task()
+            ready.set()
+            return await self.run()
+
+        try:
+            asyncio.run(main())
+        except asyncio.CancelledError:
+            pass
+        except Exception as exc:  # never die silently: the status bar must show it
+            log.exception("sync agent stopped")
+            self._update(last_error=f"El envío al nodo central se detuvo por un error "
+                                    f"interno: {exc}. Reinicie el programa.",
+                         last_error_code="internal")
+        finally:
+            ready.set()
+            self._update(running=False)
+
+    async def run(self, until_drained: bool = False, deadline: float | None = None,
+                  give_up: bool = False) -> bool:
+        """The agent's loop (in the current event loop). Returns ``True`` when drained
+        (``until_drained``), ``False`` on deadline, blocked batch or stop, and with
+        ``give_up`` at the first failed attempt."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._update(running=True)
+        attempt = 0
+        client: CentralClient | None = None
+        try:
+            while not self._stopping.is_set():
+                if deadline is not None and time.monotonic() >= deadline:
+                    return False
+                url = self.state().central_url
+                if client is None or client.url != url:
+                    if client is not None:
+                        await client.__aexit__(None, None, None)
+                    client = await CentralClient(
+                        self.store.require_identity(), self.outbox.key, url,
+                        self.options.request_timeout, self.options.blob_concurrency
+                    ).__aenter__()
+                delay = self.options.poll_interval
+                self._wake.clear()  # a wake during the pass below means "go again"
+                try:
+                    self._maybe_heartbeat()
+                    drained = await self._pass(client)
+                except SyncError as exc:
+                    self._note_error(exc)
+                    if (not exc.retry and until_drained) or give_up:
+                        return False
+                    attempt += 1
+                    delay = self._backoff(attempt) if exc.retry else self.options.poll_interval
+                    if await self._relocated(exc):
+                        attempt, delay = 0, 0
+                except StationError as exc:
+                    self._note_error(SyncError("storage", str(exc), retry=True))
+                    if give_up:
+                        return False
+                    attempt += 1
+                    delay = self._backoff(attempt)
+                else:
+                    attempt = self._misses = 0
+                    self._update(online=True, last_error="", last_error_code="", blocked=False)
+                    if drained and until_drained:
+                        return True
+                    if not drained:
+                        delay = 0
+                self._refresh_backlog()
+                await self._sleep(delay, deadline)
+            return False
+        finally:
+            if client is not None:
+                await client.__aexit__(None, None, None)
+            self._update(running=False)
+
+    async def _relocated(self, exc: SyncError) -> bool:
+        """After repeated failures to reach the central, ask the locator (mDNS) where it
+        is now; ``True`` if it found it somewhere else."""
+        self._misses = self._misses + 1 if exc.code in _NO_CENTRAL else 0
+        if self._locator is None or self._misses < self.options.locate_after:
+            return False
+        self._misses = 0
+        found = await self._locator()
+        if found is None or found[0].rstrip("/") == self.state().central_url:
+            return False
+        log.info("central found at %s (%s)", found[0], found[1])
+        self._update(central_url=found[0].rstrip("/"), found_via=found[1])
+        return True
+
+    async def _sleep(self, delay: float, deadline: float | None) -> None:
+        if deadline is not None:
+            delay = min(delay, max(0.0, deadline - time.monotonic()))
+        if delay <= 0 or self._wake is None:
+            return
+        try:
+            await asyncio.wait_for(self._wake.wait(), delay)
+        except TimeoutError:
+            pass
+
+    def _backoff(self, attempt: int) -> float:
+        """Full jitter: uniform in [0, min(cap, base·2^(attempt-1))]."""
+        ceiling = min(self.options.backoff_cap,
+                      self.options.backoff_base * 2 ** min(attempt - 1, 30))
+        return self._random.uniform(0, ceiling)
+
+    async def _pass(self, client: CentralClient) -> bool:
+        """Deliver every pending batch, freezing new ones as the previous are delivered.
+        Returns whether nothing is left to deliver."""
+        while True:
+            pending = self.outbox.pending()
+            if not pending:
+                frozen = self.outbox.freeze(self.options.batch_records)
+                if frozen is None:
+                    return True
+                pending = [frozen]
+            for batch in pending:
+                if batch.blocked:
+                    raise SyncError("blocked", batch.blocked, retry=False)
+                await self._upload_blobs(client, batch)
+                if not await self._send(client, batch):
+                    break  # the cursor moved us: list the pending batches again
+            if self._stopping.is_set():
+                return False
+
+    async def _send(self, client: CentralClient, batch: FrozenBatch) -> bool:
+        """Post one batch; ``True`` when delivered, ``False`` after a cursor resync."""
+        status, body = await client.post_batch(batch.body)
+        self._update(online=True)
+        crash_point("after_send_before_receipt")
+        if status == 200:
+            identity = self.store.require_identity()
+            try:
+                verify_receipt(body, identity.central_key, batch.parsed())
+            except ProtocolError as exc:
+                raise self._block(batch, "bad_receipt", (
+                    f"El acuse del nodo central para el lote {batch.number} no tiene una firma "
+                    f"válida ({exc}): no se marcó como entregado. Avise a su coordinador.")
+                ) from exc
+            self.outbox.deliver(batch.number, body)
+            self._update(last_receipt_at=self.store.now())
+            return True
+        code, detail = central_error(body)
+        if status >= 500 or status in _RETRY_STATUSES or status < 400:
+            raise SyncError(code or "server_error", f"El nodo central no pudo recibir el lote "
+                            f"{batch.number} (HTTP {status}{_said(detail)}); se reintentará.",
+                            retry=True)
+        if status == 409 and code == "out_of_order":
+            await self._resume_from_cursor(client, batch)
+            return False
+        raise self._block(batch, code or f"http_{status}", (
+            f"El nodo central rechazó el lote {batch.number} (HTTP {status}, "
+            f"{code or 'sin código'}{_said(detail)}). La estación dejó de enviar hasta que un "
+            f"coordinador lo revise: puede tratarse de datos alterados."))
+
+    async def _resume_from_cursor(self, client: CentralClient, batch: FrozenBatch) -> None:
+        status, data = await client.cursor()
+        if status != 200 or not isinstance(data, dict) \
+                or type(data.get("last_batch")) is not int:
+            raise SyncError("out_of_order", f"El nodo central pidió reenviar desde su último "
+                            f"lote pero no lo informó (HTTP {status}); se reintentará.",
+                            retry=True)
+        last_batch: int = data["last_batch"]
+        last_sha256 = data.get("last_sha256") or GENESIS
+        outcome = self.outbox.apply_cursor(last_batch, str(last_sha256))
+        if not outcome.ok:
+            raise self._block(batch, "cursor_mismatch", outcome.message)
+        log.info("cursor of the central: batch %d; %d marked delivered, %d to resend",
+                 last_batch, outcome.marked_delivered, outcome.resent)
+        if not outcome.marked_delivered and not outcome.resent:
+            raise SyncError("out_of_order", f"El nodo central no acepta aún el lote "
+                            f"{batch.number} (su último es el {last_batch}); se reintentará.",
+                            retry=True)
+
+    async def _upload_blobs(self, client: CentralClient, batch: FrozenBatch) -> None:
+        refs = self.outbox.blobs_to_upload(batch.number)
+        if not refs:
+            return
+        limit = asyncio.Semaphore(max(1, self.options.blob_concurrency))
+
+        async def upload(ref: BlobRef) -> None:
+            async with limit:
+                await self._upload_blob(client, batch, ref)
+
+        results = await asyncio.gather(*(upload(r) for r in refs), return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        for error in errors:
+            if not isinstance(error, SyncError):
+                raise error
+        if errors:
+            raise min(errors, key=lambda e: isinstance(e, SyncError) and e.retry)
+
+    async def _upload_blob(self, client: CentralClient, batch: FrozenBatch,
+                           ref: BlobRef) -> None:
+        try:
+            data = self.blobs.read(ref.sha256)
+        except OSError as exc:
+            raise self._block(batch, "blob_missing", (
+                f"La imagen {ref.sha256[:12]}… del lote {batch.number} ya no está en el disco "
+                f"de la estación ({exc.strerror}). Avise a su coordinador.")) from exc
+        if hashlib.sha256(data).hexdigest() != ref.sha256:
+            raise self._block(batch, "blob_damaged", (
+                f"La imagen {ref.sha256[:12]}… del lote {batch.number} está dañada en el disco "
+                f"de la estación (su huella cambió). Avise a su coordinador."))
+        status, body = await client.put_blob(ref.sha256, data)
+        self._update(online=True)
+        if status in (200, 201, 204):
+            self.outbox.mark_uploaded(ref.sha256)
+            return
+        code, detail = central_error(body)
+        if status >= 500 or status in _RETRY_STATUSES or status < 400:
+            raise SyncError(code or "server_error", f"El nodo central no pudo recibir una "
+                            f"imagen (HTTP {status}{_said(detail)}); se reintentará.", retry=True)
+        raise self._block(batch, code or f"http_{status}", (
+            f"El nodo central rechazó la imagen {ref.sha256[:12]}… del lote {batch.number} "
+            f"(HTTP {status}, {code or 'sin código'}{_said(detail)}). La estación dejó de "
+            f"enviar hasta que un coordinador lo revise."))
+
+    def _block(self, batch: FrozenBatch, code: str, message: str) -> SyncError:
+        log.error("batch %d blocked: %s", batch.number, message)
+        self.outbox.block(batch.number, message)
+        self._update(blocked=True)
+        return SyncError(code, message, retry=False)
+
+    def _maybe_heartbeat(self) -> None:
+        interval = self.options.heartbeat_interval
+        if interval <= 0 or time.monotonic() < self._next_heartbeat:
+            return
+        self._next_heartbeat = time.monotonic() + interval
+        if self.outbox.has_undelivered(Kind.HEARTBEAT):
+            return  # one unsent heartbeat already says the station is alive
+        records, size = self.outbox.backlog()
+        self.store.append(Kind.HEARTBEAT, {"version": __version__, "backlog": records,
+                                           "backlog_bytes": size,
+                                           "last_error": self.state().last_error[:1024]}, "")
+
+    def _refresh_backlog(self) -> None:
+        records, size = self.outbox.backlog()
+        self._update(backlog_records=records, backlog_bytes=size)
+
+    def _note_error(self, exc: SyncError) -> None:
+        # Once per distinct error: an outage of hours must not flood the log.
+        level = logging.DEBUG if str(exc) == self.state().last_error else logging.WARNING
+        log.log(level, "sync: %s (%s)", exc, exc.code)
+        offline = exc.code in ("unreachable", "possible_spoof")
+        self._update(last_error=str(exc), last_error_code=exc.code,
+                     online=False if offline else self.state().online, blocked=not exc.retry)
+
+    def _update(self, **changes: object) -> None:
+        with self._lock:
+            new = dataclasses.replace(self._state, **changes)  # type: ignore[arg-type]
+            changed = new != self._state
+            self._state = new
+        if changed and self._on_change is not None:
+            self._on_change(new)
+
+
+def _said(detail: str) -> str:
+    return f": {detail}" if detail else ""
+

@@ -1,0 +1,51 @@
+"""What configures the sync agent and what it reports (:mod:`prep.station.sync`).
+
+:class:`SyncState` is what a workstation's status bar shows: online or not, how the
+central was found, the backlog, the last receipt and the last error in Spanish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from prep.station.batches import DEFAULT_BATCH_RECORDS
+
+FOUND_CONFIGURED = "configurada"
+FOUND_MDNS = "mDNS"
+
+Locator = Callable[[], Awaitable[tuple[str, str] | None]]
+"""Finds the central when the current URL fails: ``(url, found_via)`` or ``None``. The
+candidate must already have passed the certificate pin (see
+:mod:`prep.station.discovery`); the agent's pinned TLS checks it again anyway."""
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """How the agent paces itself (tests shrink the delays)."""
+
+    batch_records: int = DEFAULT_BATCH_RECORDS
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
+    poll_interval: float = 1.0
+    heartbeat_interval: float = 60.0
+    request_timeout: float = 60.0
+    blob_concurrency: int = 4
+    locate_after: int = 3
+    """Consecutive failures to reach the central before asking the locator."""
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """What the status bar shows; a snapshot, safe to read from any thread."""
+
+    running: bool = False
+    online: bool = False
+    found_via: str = FOUND_CONFIGURED
+    central_url: str = ""
+    backlog_records: int = 0
+    backlog_bytes: int = 0
+    last_receipt_at: str | None = None
+    last_error: str = ""
+    last_error_code: str = ""
+    blocked: bool = False

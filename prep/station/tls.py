@@ -1,0 +1,80 @@
+"""TLS towards the central node, pinned to the certificate received at enrollment.
+
+The central's certificate is self-signed; no public CA vouches for it. The station
+trusts exactly the certificate it pinned at enrollment: the client context has that
+PEM as its only trust anchor and checks no host name (the central is reached by IP, by
+a configured name or through mDNS, and none of those is what proves who it is). Any
+other certificate fails the handshake, which the station reports as
+``possible_spoof``.
+"""
+
+from __future__ import annotations
+
+import ssl
+from urllib.parse import urlsplit
+
+from prep.crypto import cert_fingerprint
+from prep.station.errors import EnrollmentError
+
+SPOOF_CODE = "possible_spoof"
+
+
+def pinned_context(cert_pem: str) -> ssl.SSLContext:
+    """A client context that accepts only the server certificate ``cert_pem``."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_REQUIRED
+    # The pinned certificate itself is the trust anchor, even if it is not a CA.
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    context.load_verify_locations(cadata=cert_pem)
+    return context
+
+
+def pem_fingerprint(cert_pem: str) -> str:
+    """SHA-256 (hex) of the DER form of a PEM certificate: what the station pins."""
+    return cert_fingerprint(ssl.PEM_cert_to_DER_cert(cert_pem))
+
+
+def spoof_message(url: str, pinned_sha256: str) -> str:
+    """The operator's message when ``url`` presents a certificate other than the pinned
+    one."""
+    return (f"El servidor en {url} no presentó el certificado del nodo central con el que "
+            f"se dio de alta esta estación (huella {pinned_sha256[:16]}…): posible "
+            f"suplantación. No se envió nada. Avise a su coordinador.")
+
+
+def is_certificate_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is a failed certificate check."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        certificate_error = getattr(current, "certificate_error", None)
+        if isinstance(certificate_error, ssl.SSLCertVerificationError):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def host_port(url: str) -> tuple[str, int]:
+    """Host and port of an ``https://`` URL (the only scheme a station speaks)."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        raise EnrollmentError("bad_url", f"La dirección del nodo central «{url}» no es "
+                                         f"válida: debe ser https://servidor:puerto")
+    return parts.hostname, parts.port or 443
+
+
+def fetch_certificate(url: str, timeout: float = 10.0) -> str:
+    """The PEM certificate the server at ``url`` presents (not verified: enrollment
+    decides whether to trust it)."""
+    host, port = host_port(url)
+    try:
+        return ssl.get_server_certificate((host, port), timeout=timeout)
+    except (OSError, ssl.SSLError) as exc:
+        raise EnrollmentError("unreachable", f"No se pudo conectar con el nodo central en "
+                                             f"{url}: {exc}. Revise la red y la dirección."
+                              ) from exc

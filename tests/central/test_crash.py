@@ -1,0 +1,60 @@
+"""The central killed (SIGKILL) at its named crash points: a batch is applied entirely or
+not at all, and the station's retry of the same bytes settles it without doubling."""
+
+from __future__ import annotations
+
+import http.client
+import signal
+
+import pytest
+
+from prep.protocol import verify_receipt
+from tests.central.station import Station, query
+from tests.harness.central import CentralNode
+
+
+def _post_until_killed(node: CentralNode, station: Station, request: bytes,
+                       point: str) -> None:
+    with pytest.raises((ConnectionError, http.client.RemoteDisconnected)):
+        station.post(request)
+    assert node.wait_exit() == -signal.SIGKILL
+    assert f"PREP_CRASH_AT={point}" in node.log_path.read_text()
+
+
+def test_killed_mid_transaction_applies_nothing_and_the_retry_succeeds(
+        central_node: CentralNode) -> None:
+    station = Station.enroll(central_node)
+    batch, request = station.batch(station.records(4))
+    central_node.restart(crash_at="mid_ingest_transaction")
+
+    _post_until_killed(central_node, station, request, "mid_ingest_transaction")
+    central_node.start()
+
+    assert query(central_node.dsn, "SELECT count(*) FROM records WHERE station = %s",
+                 station.id) == [(0,)]
+    assert station.cursor()["last_batch"] == 0
+    status, body = station.post(request)
+    assert status == 200
+    assert verify_receipt(body, central_node.central_key, batch).new == 4
+    assert query(central_node.dsn, "SELECT count(*) FROM records WHERE station = %s",
+                 station.id) == [(4,)]
+
+
+def test_killed_after_commit_the_retry_gets_the_stored_receipt(
+        central_node: CentralNode) -> None:
+    station = Station.enroll(central_node)
+    batch, request = station.batch(station.records(4))
+    central_node.restart(crash_at="after_commit_before_response")
+
+    _post_until_killed(central_node, station, request, "after_commit_before_response")
+    central_node.start()
+
+    status, body = station.post(request)
+    assert status == 200
+    assert query(central_node.dsn, "SELECT receipt FROM batches WHERE station = %s",
+                 station.id) == [(body,)]
+    assert verify_receipt(body, central_node.central_key, batch).records == 4
+    assert query(central_node.dsn, "SELECT count(*) FROM records WHERE station = %s",
+                 station.id) == [(4,)]
+    # The node goes on: the next batch is accepted as usual.
+    assert station.post(station.batch(station.records(1))[1])[0] == 200

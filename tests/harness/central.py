@@ -1,0 +1,189 @@
+"""A real central node for tests and benchmarks: ``prep central init`` then
+``prep central serve`` as a subprocess (so a test can SIGKILL it), on a fresh database.
+
+Use :func:`running_central` (or the ``central_node`` fixture)::
+
+    with running_central(tmp_path, pg_dsn) as node:
+        code = node.enroll_code(catd=7)
+        ...  # talk HTTPS to node.url, pinning node.cert_pem
+        node.kill(); node.restart()
+
+Also here: a TLS context that trusts exactly the node's certificate, an aiohttp session
+using it, and a synchronous request helper for simple tests.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from central.config import DataDir, Identity, load_identity
+from central.db import make_engine
+from central.enrollment import Site, create_code
+from prep.crypto import VerifyKey
+from tests.harness.postgres import temporary_database
+
+REPO = Path(__file__).resolve().parents[2]
+START_TIMEOUT = 60.0
+
+
+def pinned_ssl_context(cert_pem: bytes) -> ssl.SSLContext:
+    """A client context trusting exactly ``cert_pem`` (the node's self-signed
+    certificate). Pinning is by certificate, so the host name is not checked."""
+    context = ssl.create_default_context(cadata=cert_pem.decode("ascii"))
+    context.check_hostname = False
+    return context
+
+
+class CentralNode:
+    """A central subprocess and what a test needs to talk to it."""
+
+    def __init__(self, base_dir: Path, dsn: str, env: Mapping[str, str] | None = None) -> None:
+        self.base_dir = base_dir
+        self.data_dir = base_dir / "central"
+        self.dsn = dsn
+        self.env = dict(env or {})
+        self.port = 0
+        self.url = ""
+        self.process: subprocess.Popen[bytes] | None = None
+        self._starts = 0
+        identity = _init(self.data_dir, dsn)
+        self.node = identity.node
+        self.cert_pem = identity.cert_pem
+        self.cert_sha256 = identity.cert_sha256
+        self.central_key: VerifyKey = identity.key.public
+
+    @property
+    def log_path(self) -> Path:
+        """The subprocess's stderr (its log) of the latest start."""
+        return self.base_dir / f"central-{self._starts}.log"
+
+    def start(self, crash_at: str | None = None) -> None:
+        """Start ``prep central serve`` (on the port of the previous start, if any, so the
+        URL stays the same across restarts) and wait until it answers ``/v1/health``."""
+        self._starts += 1
+        env = {**os.environ, **self.env}
+        env.pop("PREP_CRASH_AT", None)
+        if crash_at:
+            env["PREP_CRASH_AT"] = crash_at
+        stdout = self.base_dir / f"central-{self._starts}.json"
+        with stdout.open("wb") as out, self.log_path.open("wb") as err:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "prep", "central", "serve", "--data-dir",
+                 str(self.data_dir), "--dsn", self.dsn, "--host", "127.0.0.1",
+                 "--port", str(self.port)], stdout=out, stderr=err, cwd=REPO, env=env)
+        info = self._read_listening_line(stdout)
+        self.url = info["url"]
+        self.port = urlsplit(self.url).port or 0
+        assert info["cert_sha256"] == self.cert_sha256 and info["node"] == self.node
+        status, body = self.request("GET", "/v1/health")
+        assert status == 200 and json.loads(body)["status"] == "ok", body
+
+    def _read_listening_line(self, stdout: Path) -> dict[str, str]:
+        assert self.process is not None
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            line = stdout.read_bytes().split(b"\n", 1)
+            if len(line) == 2:
+                return dict(json.loads(line[0]))
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.02)
+        self.kill()
+        raise RuntimeError(f"the central did not start; its log:\n{self.log_path.read_text()}")
+
+    def restart(self, crash_at: str | None = None) -> None:
+        """Stop the node if it runs (SIGTERM) and start it again."""
+        self.stop()
+        self.start(crash_at)
+
+    def kill(self) -> None:
+        """SIGKILL the node, as a crash would."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+        self.wait_exit()
+
+    def stop(self) -> None:
+        """Stop the node in an orderly way (SIGTERM), SIGKILL after 10 s."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.wait_exit()
+
+    def wait_exit(self, timeout: float = 30) -> int | None:
+        """Wait for the process to end (e.g. after a crash point); its exit status."""
+        if self.process is None:
+            return None
+        return self.process.wait(timeout)
+
+    def enroll_code(self, catd: int | None = 7, role: str = "catd") -> str:
+        """A one-time enrollment code for CATD ``catd`` (``None``: the CCV)."""
+        engine = make_engine(self.dsn, pool_size=1)
+        try:
+            return create_code(engine, Site.of(catd, role), actor="pruebas",
+                               ttl=timedelta(hours=24))
+        finally:
+            engine.dispose()
+
+    def ssl_context(self) -> ssl.SSLContext:
+        return pinned_ssl_context(self.cert_pem)
+
+    def session(self) -> aiohttp.ClientSession:
+        """An aiohttp session pinned to this node's certificate (use ``async with``)."""
+        return aiohttp.ClientSession(base_url=self.url,
+                                     connector=aiohttp.TCPConnector(ssl=self.ssl_context()))
+
+    def request(self, method: str, path: str, body: bytes = b"",
+                headers: Mapping[str, str] | None = None,
+                timeout: float = 30) -> tuple[int, bytes]:
+        """One synchronous HTTPS request to the node: (status, body)."""
+        conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+                                           context=self.ssl_context())
+        try:
+            conn.request(method, path, body=body,
+                         headers={"Content-Type": "application/json", **(headers or {})})
+            response = conn.getresponse()
+            return response.status, response.read()
+        finally:
+            conn.close()
+
+
+@contextmanager
+def running_central(base_dir: Path, admin_dsn: str,
+                    env: Mapping[str, str] | None = None,
+                    crash_at: str | None = None) -> Iterator[CentralNode]:
+    """A central node on a fresh database of ``admin_dsn``'s server, data in
+    ``base_dir/central``; stopped and its database dropped on exit."""
+    base_dir.mkdir(parents=True, exist_ok=True)
+    with temporary_database(admin_dsn, prefix="prep_central") as dsn:
+        node = CentralNode(base_dir, dsn, env)
+        try:
+            node.start(crash_at)
+            yield node
+        finally:
+            node.stop()
+
+
+def _init(data_dir: Path, dsn: str) -> Identity:
+    done = subprocess.run([sys.executable, "-m", "prep", "central", "init", "--data-dir",
+                           str(data_dir), "--dsn", dsn], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"prep central init failed:\n{done.stderr}")
+    return load_identity(DataDir(data_dir))

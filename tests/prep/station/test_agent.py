@@ -1,0 +1,66 @@
+"""The sync agent without a central: its own thread, its backoff, its status for the GUI,
+and ``prep station run`` as a process that stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from prep.station.station import wait_until
+from prep.station.sync import SyncOptions, SyncState
+from tests.prep.station.support import REPO, clave, offline_station
+
+
+def test_backoff_is_exponential_with_full_jitter(tmp_path: Path) -> None:
+    with offline_station(tmp_path) as station:
+        agent = station.agent(SyncOptions(backoff_base=0.5, backoff_cap=30.0))
+        for attempt, ceiling in [(1, 0.5), (2, 1.0), (4, 4.0), (7, 30.0), (60, 30.0)]:
+            delays = [agent._backoff(attempt) for _ in range(400)]
+            assert all(0 <= d <= ceiling for d in delays)
+            assert max(delays) > 0.8 * ceiling and min(delays) < 0.2 * ceiling
+
+
+def test_agent_runs_off_the_callers_thread_and_reports_offline(tmp_path: Path) -> None:
+    seen: list[tuple[str, SyncState]] = []
+    caller = threading.current_thread().name
+    with offline_station(tmp_path) as station:
+        agent = station.start_sync(
+            SyncOptions(backoff_base=0.01, backoff_cap=0.05, heartbeat_interval=0),
+            on_change=lambda state: seen.append((threading.current_thread().name, state)))
+        for i in range(3):
+            station.acopio(clave(i), "op1")
+        assert wait_until(lambda: agent.state().last_error_code == "unreachable"
+                          and agent.state().backlog_records == 3, 10), agent.state()
+        state = agent.state()
+        assert state.running and not state.online and not state.blocked
+        assert state.found_via == "configurada" and state.backlog_bytes > 0
+        assert "Sin conexión con el nodo central" in state.last_error
+        started = time.monotonic()
+        station.stop_sync()
+        assert time.monotonic() - started < 5
+    assert seen and {name for name, _ in seen} == {"prep-sync"} and caller != "prep-sync"
+    assert not any(t.name == "prep-sync" for t in threading.enumerate())
+
+
+def test_run_command_stops_on_sigterm(tmp_path: Path) -> None:
+    offline_station(tmp_path).close()
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-W", "error", "-m", "prep", "station", "run",
+                             "--data-dir", str(tmp_path), "--heartbeat", "0.2",
+                             "--backoff-cap", "0.2"], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err.decode()
+    # It was alive and working while offline: a heartbeat record is waiting.
+    # One unsent heartbeat is enough: they do not pile up during an outage.
+    with sqlite3.connect(tmp_path / "station.sqlite3") as conn:
+        kinds = [k for (k,) in conn.execute("SELECT kind FROM records")]
+    assert kinds == ["heartbeat"]
