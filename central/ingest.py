@@ -25,7 +25,7 @@ from central.config import Identity
 from central.crash import crash_point
 from central.db.models import Anomaly, Station, StoredBatch, StoredRecord
 from central.errors import Quarantine, Refused
-from prep.crypto import VerifyKey
+from prep.crypto import SignatureError, VerifyKey
 from prep.protocol import Batch, ProtocolError, Receipt, read_batch, sign_receipt, verify_batch
 from prep.records import Kind, format_time
 
@@ -117,6 +117,9 @@ class Ingestor:
         if stored is not None:  # step 3
             if stored.sha256 == incoming.sha256:
                 return stored.receipt, False
+            # Only a body the station really signed is worth keeping: anyone who knows a
+            # station id could otherwise fill the quarantine with junk.
+            self._check_signature(incoming, station)
             raise incoming.refused(409, "conflicting_batch",
                                    f"El lote {batch.number} ya se había recibido con otro "
                                    "contenido; se guardó en cuarentena. Avise al coordinador.",
@@ -145,26 +148,41 @@ class Ingestor:
                                    f"{station.last_batch + 1}; el equipo reenviará desde el "
                                    "último lote confirmado.", anomaly=False,
                                    last_batch=station.last_batch)
+        self._check_signature(incoming, station)
         try:
             verify_batch(batch, incoming.signature, VerifyKey.from_raw(station.public_key),
                          station.last_batch_sha256)
         except ProtocolError as exc:
-            if exc.code == "bad_signature":
-                raise incoming.refused(401, "bad_signature",
-                                       f"La firma del lote {batch.number} no corresponde a la "
-                                       "llave de este equipo; se rechazó. Avise al "
-                                       "coordinador.") from None
             raise incoming.refused(409, "broken_chain",
                                    f"El lote {batch.number} no continúa la cadena del lote "
                                    "anterior; se rechazó. Avise al coordinador.",
                                    reason=str(exc)) from None
         images = {str(r.body["sha256"]) for r in batch.records if r.kind is Kind.IMAGEN}
+        self._check_blobs(incoming, images)
+        self._check_seq(incoming, station)
+
+    def _check_signature(self, incoming: _Incoming, station: Station) -> None:
+        batch = incoming.batch
+        try:
+            VerifyKey.from_raw(station.public_key).verify(incoming.signature,
+                                                          batch.canonical())
+        except SignatureError:
+            raise incoming.refused(401, "bad_signature",
+                                   f"La firma del lote {batch.number} no corresponde a la "
+                                   "llave de este equipo; se rechazó. Avise al "
+                                   "coordinador.") from None
+
+    def _check_blobs(self, incoming: _Incoming, images: set[str]) -> None:
+        batch = incoming.batch
         missing = sorted(sha for sha in images if not self.blobs.exists(sha))
         if missing:
             raise incoming.refused(400, "missing_blob",
                                    f"Faltan {len(missing)} imágenes del lote {batch.number} "
                                    "en el nodo central; el equipo debe subirlas antes de "
                                    "reenviar el lote.", anomaly=False, missing=missing[:20])
+
+    def _check_seq(self, incoming: _Incoming, station: Station) -> None:
+        batch = incoming.batch
         expected = station.last_seq + 1
         if [r.seq for r in batch.records] != list(range(expected, expected + len(batch.records))):
             raise incoming.refused(409, "seq_gap",

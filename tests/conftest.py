@@ -4,12 +4,14 @@ and the ``netns`` marker."""
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 # Before anything creates a QApplication: no display server in tests or CI.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -68,10 +70,18 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 @pytest.fixture(scope="session")
-def pg_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """libpq DSN of the session's PostgreSQL server (``PREP_TEST_DSN`` or pgserver)."""
-    with server_dsn(tmp_path_factory.mktemp("postgres")) as dsn:
-        yield dsn
+def pg_dsn() -> Iterator[str]:
+    """libpq DSN of the session's PostgreSQL server (``PREP_TEST_DSN`` or pgserver).
+
+    Its data lives outside pytest's basetemp: a second pytest session resets that tree
+    to mode 0700, which would lock out the (non-root) postgres of a running session.
+    """
+    base = Path(tempfile.mkdtemp(prefix="prep-test-pg-"))
+    try:
+        with server_dsn(base) as dsn:
+            yield dsn
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -139,6 +139,26 @@ def test_other_content_under_a_used_number_goes_to_quarantine(
     assert [r[2] for r in _records_of(node, station)] == [r.sha256 for r in first.records]
 
 
+def test_a_forged_batch_under_a_used_number_is_refused_not_quarantined(
+        shared_central: CentralNode) -> None:
+    node = shared_central
+    station = Station.enroll(node)
+    first, request = station.batch(station.records(2))
+    assert station.post(request)[0] == 200
+    # Someone who only knows the station id signs batch 1 again with another key: its
+    # body must not take space in the quarantine.
+    forger = Station(node, station.id, SigningKey.generate())
+    _, forged = forger.batch(forger.records(2))
+
+    status, body = forger.post(forged)
+
+    assert status == 401 and error_of(body)[0] == "bad_signature"
+    assert query(node.dsn, "SELECT count(*) FROM quarantine WHERE station = %s",
+                 station.id) == [(0,)]
+    assert len(_anomalies(node, station.id, "bad_signature")) == 1
+    assert [r[2] for r in _records_of(node, station)] == [r.sha256 for r in first.records]
+
+
 def test_a_record_id_reused_with_other_content_refuses_the_batch(
         shared_central: CentralNode) -> None:
     station = Station.enroll(shared_central)
