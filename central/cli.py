@@ -1,7 +1,8 @@
 """``prep central …``: set up, run and administer the central node.
 
 ``init`` makes the data directory (key, certificate) and the schema; ``serve`` runs the
-HTTPS API and prints one JSON line (URL, node, certificate fingerprint) once listening;
+HTTPS API and prints one JSON line (URL, node, certificate fingerprint) once listening
+(and, with ``--mdns``, once advertised on the local network);
 ``enroll-code`` makes a one-time enrollment code; ``verify-audit`` checks the audit chain.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import ipaddress
 import json
 import os
 import sys
@@ -49,6 +51,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument("--host", default="127.0.0.1", help="dirección de escucha")
     serve.add_argument("--port", type=int, default=8443,
                        help="puerto (0 = cualquiera libre; se informa al arrancar)")
+    serve.add_argument("--mdns", action="store_true",
+                       help="anunciarse en la red local con mDNS para que los equipos lo "
+                            "encuentren (sin esta opción no se anuncia)")
+    serve.add_argument("--mdns-interface", action="extend", nargs="+", metavar="IP",
+                       type=_ip_address, default=None,
+                       help="anunciarse solo en las interfaces de estas direcciones IP "
+                            "(predeterminado: todas); requiere --mdns")
     serve.set_defaults(func=_database_errors(_serve))
 
     code = sub.add_parser("enroll-code", parents=[common],
@@ -84,8 +93,14 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from zeroconf import InterfaceChoice
+
+    from central.advertise import AdvertiseError
     from central.server import WORKERS, Central, serve
 
+    if args.mdns_interface and not args.mdns:
+        raise ValueError("--mdns-interface requiere --mdns")
+    mdns = (args.mdns_interface or InterfaceChoice.All) if args.mdns else None
     data_dir = DataDir(args.data_dir)
     identity = load_identity(data_dir)
 
@@ -94,11 +109,21 @@ def _serve(args: argparse.Namespace) -> int:
         print(json.dumps({"url": url, "node": identity.node,
                           "cert_sha256": identity.cert_sha256, "pid": os.getpid()}),
               flush=True)
+        if mdns is not None:
+            print(f"Nodo central {identity.node} anunciado en la red local (mDNS). Huella "
+                  f"del certificado, para compararla en los equipos al darlos de alta:\n"
+                  f"  {identity.cert_sha256}", file=sys.stderr, flush=True)
 
     with _engine(args, data_dir, pool_size=WORKERS) as engine:
         upgrade(engine)
         central = Central.open(data_dir, identity, engine)
-        asyncio.run(serve(central, data_dir, args.host, args.port, listening))
+        try:
+            asyncio.run(serve(central, data_dir, args.host, args.port, listening, mdns))
+        except AdvertiseError as exc:
+            print(f"error: no se pudo anunciar el nodo central con mDNS ({exc}). Revise "
+                  "--mdns-interface, o arranque sin --mdns y dé de alta los equipos con la "
+                  "dirección del nodo central.", file=sys.stderr)
+            return 2
     return 0
 
 
@@ -134,6 +159,13 @@ def _engine(args: argparse.Namespace, data_dir: DataDir, pool_size: int = 2) -> 
             yield engine
         finally:
             engine.dispose()
+
+
+def _ip_address(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"«{text}» no es una dirección IP") from None
 
 
 def _operator() -> str:

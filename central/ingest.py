@@ -58,6 +58,7 @@ class _Incoming:
     body: bytes
     sha256: str
     received_at: datetime
+    station_clock: datetime | None  # the station's clock as it sent (X-Prep-Clock)
 
     def refused(self, status: int, code: str, message: str, *, anomaly: bool = True,
                 quarantine: bool = False, **detail: Any) -> Refused:
@@ -77,7 +78,7 @@ class Ingestor:
         self.identity = identity
         self.blobs = blobs
 
-    def ingest(self, body: bytes) -> bytes:
+    def ingest(self, body: bytes, station_clock: datetime | None = None) -> bytes:
         """Apply the batch request ``body``; return the signed receipt body.
 
         Raises :class:`Refused` for anything the station sent that cannot be accepted.
@@ -89,7 +90,7 @@ class Ingestor:
             raise Refused(400, "malformed", "El lote está mal formado y se rechazó. Avise a "
                           "soporte técnico.", event="batch_refused", actor="desconocido",
                           detail={"reason": str(exc), "bytes": len(body)}) from None
-        incoming = _Incoming(batch, signature, body, batch.sha256, received_at)
+        incoming = _Incoming(batch, signature, body, batch.sha256, received_at, station_clock)
         with Session(self.engine) as session, session.begin():
             receipt, fresh = self._apply(session, incoming)
             if fresh:
@@ -220,20 +221,28 @@ def _insert_records(session: Session, incoming: _Incoming) -> int:
 
 
 def _check_clock(session: Session, incoming: _Incoming) -> None:
+    """Step 7: warn (once an hour per station) when the station's clock is off.
+
+    Skew is the station's clock as it sent minus the arrival time. Record times are not
+    used: after an outage they are legitimately hours old. Without the clock header
+    (older stations) only records stamped in the future are evidence of a wrong clock.
+    """
     batch, received_at = incoming.batch, incoming.received_at
-    skews = [r.at - received_at for r in batch.records
-             if abs(r.at - received_at) > CLOCK_SKEW_LIMIT]
-    if not skews:
+    if incoming.station_clock is not None:
+        skew = incoming.station_clock - received_at
+    else:
+        skew = max((r.at for r in batch.records), default=received_at) - received_at
+        skew = max(skew, timedelta(0))
+    if abs(skew) <= CLOCK_SKEW_LIMIT:
         return
     recent = session.scalar(select(Anomaly.id).where(
         Anomaly.type == "clock_skew", Anomaly.station == batch.station,
         Anomaly.at > received_at - CLOCK_SKEW_REPEAT).limit(1))
     if recent is None:
-        worst = max(skews, key=abs)
-        log.warning("reloj de %s desfasado %s", batch.station, worst)
+        seconds = round(skew.total_seconds())
+        log.warning("reloj de %s desfasado %+d s", batch.station, seconds)
         add_anomaly(session, "clock_skew", batch.station, {
-            "number": batch.number, "records": len(skews),
-            "skew_seconds": round(worst.total_seconds()),
+            "number": batch.number, "skew_seconds": seconds,
             "received_at": format_time(received_at)})
 
 

@@ -8,6 +8,7 @@ Errors are JSON ``{"error","message"}`` with the message in Spanish for the oper
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import signal
@@ -22,8 +23,10 @@ from aiohttp import web
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from zeroconf import InterfaceChoice
 
 from central import audit
+from central.advertise import AdvertiseError, CentralAdvertiser, Interfaces
 from central.anomalies import record_refusal
 from central.auth import SIGNATURE_HEADER, STATION_HEADER, authenticate
 from central.blobs import BlobStore, BlobTooLarge, HashMismatch, is_sha256
@@ -33,8 +36,8 @@ from central.errors import ApiError, Refused
 from central.ingest import Ingestor, read_cursor
 from prep.canonical import CanonicalError, parse_json, sha256_hex
 from prep.crypto import SignatureError, VerifyKey
-from prep.protocol import MAX_BATCH_BYTES, PROTOCOL_VERSION
-from prep.records import format_time
+from prep.protocol import CLOCK_HEADER, MAX_BATCH_BYTES, PROTOCOL_VERSION
+from prep.records import RecordError, format_time, parse_time
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -90,32 +93,66 @@ def server_ssl_context(data_dir: DataDir) -> ssl.SSLContext:
 
 
 async def serve(central: Central, data_dir: DataDir, host: str, port: int,
-                on_listening: Callable[[str], None]) -> None:
-    """Serve until SIGTERM or SIGINT; call ``on_listening`` with the URL once bound."""
+                on_listening: Callable[[str], None], mdns: Interfaces | None = None) -> None:
+    """Serve until SIGTERM or SIGINT; call ``on_listening`` with the URL once bound and,
+    with ``mdns`` (zeroconf's interface choice or IPs), once advertised there too. The
+    advertisement is withdrawn before the listener closes. Raises
+    :class:`~central.advertise.AdvertiseError` if it cannot be made."""
     runner = web.AppRunner(build_app(central), handle_signals=False)
     await runner.setup()
+    advertiser: CentralAdvertiser | None = None
     try:
         site = web.TCPSite(runner, host, port, ssl_context=server_ssl_context(data_dir),
                            backlog=256)
         await site.start()
         bound_port = runner.addresses[0][1]
         url = f"https://{host}:{bound_port}"
-        started = {"url": url, "cert_sha256": central.identity.cert_sha256}
-        await central.run(_audit, central.engine, lambda session: audit.emit(
-            session, "central_started", actor="central", detail=started))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        if mdns is not None:
+            advertiser = await _advertise(central.identity, host, bound_port, mdns)
+        started = {"url": url, "cert_sha256": central.identity.cert_sha256,
+                   "mdns": advertiser.name if advertiser is not None else None}
+        await central.run(_audit, central.engine, lambda session: audit.emit(
+            session, "central_started", actor="central", detail=started))
         on_listening(url)
         await stop.wait()
         log.info("deteniendo el nodo central")
+        if advertiser is not None:
+            await advertiser.stop()  # stations stop finding it before it stops answering
         await site.stop()
         await central.run(_audit, central.engine, lambda session: audit.emit(
             session, "central_stopped", actor="central", detail={"url": url}))
     finally:
+        if advertiser is not None:
+            await advertiser.stop()
         await runner.cleanup()
         central.executor.shutdown(wait=True)
+
+
+async def _advertise(identity: Identity, host: str, port: int,
+                     interfaces: Interfaces) -> CentralAdvertiser:
+    """Start advertising the central listening on ``host``:``port``. A listener bound to
+    one address is announced at that address only."""
+    try:
+        listening = ipaddress.ip_address(host)
+    except ValueError:  # a host name: announce the interfaces' addresses
+        listening = None
+    addresses = None if listening is None or listening.is_unspecified else [host]
+    if listening is not None and listening.is_loopback and (
+            isinstance(interfaces, InterfaceChoice)
+            or not all(ipaddress.ip_address(i).is_loopback for i in interfaces)):
+        log.warning("se anuncia %s, donde escucha el nodo central: los equipos de otras "
+                    "máquinas no podrán conectarse (use --host con la IP de la red)", host)
+    advertiser = CentralAdvertiser(identity.node, port, identity.cert_sha256,
+                                   interfaces=interfaces, addresses=addresses)
+    try:
+        await advertiser.start()
+    except OSError as exc:  # no such interface, multicast not possible…
+        raise AdvertiseError(str(exc)) from exc
+    return advertiser
 
 
 def _audit(engine: Engine, write: Callable[[Session], object]) -> None:
@@ -150,6 +187,12 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except SQLAlchemyError:
         log.exception("%s %s: error de base de datos", request.method, request.path)
         return _error_response(ApiError(503, "database_unavailable", _DB_DOWN))
+    except ConnectionResetError:
+        # The station's link dropped mid-request (a flaky CATD line): nothing was kept
+        # and the station retries; not an internal error for the control room's logs.
+        log.info("%s %s: el equipo cortó la conexión", request.method, request.path)
+        return _error_response(ApiError(400, "connection_lost", "Se perdió la conexión "
+                                                                "durante el envío."))
     except Exception:
         log.exception("%s %s: error interno", request.method, request.path)
         return _error_response(ApiError(500, "internal", "Error interno del nodo central; "
@@ -235,8 +278,20 @@ async def _put_blob(request: web.Request) -> web.Response:
 async def _post_batch(request: web.Request) -> web.Response:
     central = request.app[CENTRAL]
     body = await _read_body(request, MAX_BATCH_BYTES)
-    receipt = await central.run(central.ingestor.ingest, body)
+    receipt = await central.run(central.ingestor.ingest, body,
+                                _station_clock(request.headers.get(CLOCK_HEADER)))
     return web.Response(body=receipt, content_type="application/json")
+
+
+def _station_clock(header: str | None) -> datetime | None:
+    """The station's clock from its request; unreadable or absent → None (not an error:
+    the clock is only used to warn about skew)."""
+    if header is None:
+        return None
+    try:
+        return parse_time(header)
+    except RecordError:
+        return None
 
 
 async def _cursor(request: web.Request) -> web.Response:

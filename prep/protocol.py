@@ -16,6 +16,8 @@ from prep.records import Record, RecordError, format_time, parse_time
 PROTOCOL_VERSION = 1
 #: The mDNS service the central advertises and stations browse (docs/protocol.md).
 SERVICE_TYPE = "_prep-central._tcp.local."
+#: Header with the station's clock when it sends a batch (for the central's skew check).
+CLOCK_HEADER = "X-Prep-Clock"
 GENESIS = "0" * 64
 MAX_BATCH_RECORDS = 500
 MAX_BATCH_BYTES = 8 * 1024 * 1024

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import json
 import signal
 import sys
@@ -18,7 +19,7 @@ from typing import Any
 
 from prep.station.errors import StationError, StationInputError
 from prep.station.station import Station, mdns_locator, sniff_media_type
-from prep.station.store import default_data_dir
+from prep.station.store import StationIdentity, default_data_dir
 from prep.station.sync import SyncOptions
 
 EXIT_NOT_DRAINED = 1
@@ -35,10 +36,22 @@ def register(subparsers: Any) -> None:
                         help=f"directorio de datos (predeterminado {default_data_dir()})")
 
     enroll = sub.add_parser("enroll", parents=[common], help="dar de alta ante el nodo central")
-    enroll.add_argument("--url", required=True, help="https://servidor:puerto del nodo central")
+    where = enroll.add_mutually_exclusive_group(required=True)
+    where.add_argument("--url", help="https://servidor:puerto del nodo central")
+    where.add_argument("--mdns", action="store_true",
+                       help="buscar el nodo central en la red local con mDNS")
     enroll.add_argument("--code", required=True, help="código de alta de un solo uso")
     enroll.add_argument("--cert-sha256", default=None,
-                        help="huella esperada del certificado del nodo central")
+                        help="huella esperada del certificado del nodo central (con --url)")
+    enroll.add_argument("--expect-cert", metavar="PREFIJO", default=None,
+                        help="primeros dígitos (8 o más) de la huella del certificado que "
+                             "muestra la consola del nodo central (con --mdns)")
+    enroll.add_argument("--mdns-timeout", type=float, default=3.0, metavar="SEGUNDOS",
+                        help="cuánto buscar con mDNS (predeterminado 3)")
+    enroll.add_argument("--mdns-interface", action="extend", nargs="+", metavar="IP",
+                        type=_ip_address, default=None,
+                        help="buscar solo en estas direcciones IP (con --mdns; "
+                             "predeterminado: todas las interfaces)")
     enroll.set_defaults(func=_enroll)
 
     acopio = sub.add_parser("acopio", parents=[common], help="registrar el acopio de un acta")
@@ -82,6 +95,13 @@ def register(subparsers: Any) -> None:
     unblock.set_defaults(func=_unblock)
 
 
+def _ip_address(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"«{text}» no es una dirección IP") from None
+
+
 def _pacing(parser: argparse.ArgumentParser) -> None:
     defaults = SyncOptions()
     parser.add_argument("--batch-records", type=int, default=defaults.batch_records)
@@ -115,11 +135,39 @@ def _guarded(func: Any) -> Any:
 
 @_guarded
 def _enroll(station: Station, args: argparse.Namespace) -> int:
+    if args.mdns:
+        return _enroll_mdns(station, args)
+    if args.expect_cert or args.mdns_interface:
+        raise StationInputError("--expect-cert y --mdns-interface son para --mdns; con --url "
+                                "indique la huella completa con --cert-sha256.")
     identity = station.enroll(args.url, args.code, args.cert_sha256)
-    _print({"station_id": identity.station_id, "role": identity.role, "sitio": identity.sitio,
-            "node": identity.node, "central_url": identity.central_url,
-            "cert_sha256": identity.cert_sha256})
+    _print(_identity(identity))
     return 0
+
+
+def _enroll_mdns(station: Station, args: argparse.Namespace) -> int:
+    from prep.station.enroll_mdns import choice_message, listing
+
+    if args.cert_sha256:
+        raise StationInputError("Con --mdns indique la huella esperada con --expect-cert.")
+    if not 0 < args.mdns_timeout <= 60:
+        raise StationInputError("--mdns-timeout debe ser de más de 0 y hasta 60 segundos.")
+    identity, choice = station.enroll_mdns(args.code, args.expect_cert,
+                                           timeout=args.mdns_timeout,
+                                           interfaces=args.mdns_interface)
+    print(f"Nodos centrales encontrados con mDNS:\n{listing(choice.candidates)}\n"
+          f"{choice_message(choice)}", file=sys.stderr, flush=True)
+    _print({**_identity(identity), "found_via": choice.chosen.source,
+            "chosen_by": "huella" if choice.by_prefix else "único",
+            "candidates": [{"node": c.node, "cert_sha256": c.cert_sha256, "url": c.url}
+                           for c in choice.candidates]})
+    return 0
+
+
+def _identity(identity: StationIdentity) -> dict[str, Any]:
+    return {"station_id": identity.station_id, "role": identity.role, "sitio": identity.sitio,
+            "node": identity.node, "central_url": identity.central_url,
+            "cert_sha256": identity.cert_sha256}
 
 
 def _record(record: Any) -> dict[str, Any]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -18,10 +19,11 @@ import aiohttp
 
 from prep.canonical import sha256_hex
 from prep.crypto import SigningKey, b64encode
-from prep.protocol import request_message
+from prep.protocol import CLOCK_HEADER, request_message
+from prep.records import format_time
 from prep.station.crash import armed, crash_point
 from prep.station.errors import SyncError
-from prep.station.store import StationIdentity
+from prep.station.store import StationIdentity, system_clock
 from prep.station.tls import SPOOF_CODE, is_certificate_failure, pinned_context, spoof_message
 
 BATCHES_PATH = "/v1/batches"
@@ -31,8 +33,10 @@ class CentralClient:
     """A pinned HTTPS session to one central URL."""
 
     def __init__(self, identity: StationIdentity, key: SigningKey, url: str,
-                 timeout: float = 30.0, connections: int = 4) -> None:
+                 timeout: float = 30.0, connections: int = 4,
+                 clock: Callable[[], datetime] = system_clock) -> None:
         self.identity = identity
+        self.clock = clock
         self.key = key
         self.url = url.rstrip("/")
         self._timeout = timeout
@@ -54,8 +58,11 @@ class CentralClient:
 
     async def post_batch(self, body: bytes) -> tuple[int, bytes]:
         """Send a batch's stored request body exactly as it is."""
+        # The station's clock as it sends, so the central measures skew now, not from
+        # record times that may be hours old after an outage.
         return await self._request("POST", BATCHES_PATH, body,
-                                   {"Content-Type": "application/json"})
+                                   {"Content-Type": "application/json",
+                                    CLOCK_HEADER: format_time(self.clock())})
 
     async def put_blob(self, sha256: str, data: bytes) -> tuple[int, bytes]:
         """Upload an image (its SHA-256 is the hash the signature covers)."""

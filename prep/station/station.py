@@ -10,6 +10,7 @@ message.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 import time
@@ -17,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -41,6 +42,10 @@ from prep.station.store import (
     system_clock,
 )
 from prep.station.sync import Locator, SyncAgent, SyncOptions, SyncState
+
+if TYPE_CHECKING:
+    from prep.station.discovery import Interfaces
+    from prep.station.enroll_mdns import MdnsChoice
 
 _MAGIC: dict[str, tuple[bytes, ...]] = {
     "image/jpeg": (b"\xff\xd8\xff",),
@@ -129,9 +134,7 @@ class Station:
                hostname: str | None = None) -> StationIdentity:
         """Enroll with a one-time code; pins the central's certificate (see
         :mod:`prep.station.enroll`)."""
-        if self.store.identity() is not None:
-            raise EnrollmentError("already_enrolled", "La estación ya está dada de alta; para "
-                                  "darla de alta de nuevo use otro directorio de datos.")
+        self._refuse_if_enrolled()
         key = self.key(create=True)
         answer = enroll(url, code, key, expected_cert_sha256, hostname or socket.gethostname())
         identity = StationIdentity(
@@ -141,6 +144,32 @@ class Station:
             key_path=key_path(self.data_dir))
         self.store.save_identity(identity)
         return identity
+
+    def enroll_mdns(self, code: str, expected_cert_prefix: str | None = None, *,
+                    timeout: float = 3.0, interfaces: Interfaces | None = None,
+                    hostname: str | None = None) -> tuple[StationIdentity, MdnsChoice]:
+        """Enroll with the central found on the local network with mDNS (browsing
+        ``timeout`` seconds on ``interfaces``, default all): the one whose certificate
+        fingerprint starts with ``expected_cert_prefix`` (the first digits the central's
+        console shows), or the only one found. Its handshake must present the advertised
+        certificate before the code is sent (:mod:`prep.station.enroll_mdns`). Returns
+        the identity and what was found."""
+        from zeroconf import InterfaceChoice
+
+        from prep.station.enroll_mdns import locate_for_enrollment, normalize_prefix
+
+        self._refuse_if_enrolled()
+        prefix = None if expected_cert_prefix is None else normalize_prefix(expected_cert_prefix)
+        choice = asyncio.run(locate_for_enrollment(
+            prefix, timeout,
+            interfaces=InterfaceChoice.All if interfaces is None else interfaces))
+        identity = self.enroll(choice.chosen.url, code, choice.chosen.cert_sha256, hostname)
+        return identity, choice
+
+    def _refuse_if_enrolled(self) -> None:
+        if self.store.identity() is not None:
+            raise EnrollmentError("already_enrolled", "La estación ya está dada de alta; para "
+                                  "darla de alta de nuevo use otro directorio de datos.")
 
     def key(self, create: bool = False) -> SigningKey:
         """The station's Ed25519 key (file ``station.key``, mode 0600)."""

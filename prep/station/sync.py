@@ -164,8 +164,8 @@ class SyncAgent:
                         await client.__aexit__(None, None, None)
                     client = await CentralClient(
                         self.store.require_identity(), self.outbox.key, url,
-                        self.options.request_timeout, self.options.blob_concurrency
-                    ).__aenter__()
+                        self.options.request_timeout, self.options.blob_concurrency,
+                        self.store.clock).__aenter__()
                 delay = self.options.poll_interval
                 self._wake.clear()  # a wake during the pass below means "go again"
                 try:

@@ -14,8 +14,8 @@ from typing import Any, LiteralString
 import psycopg
 
 from prep.crypto import SigningKey, b64encode
-from prep.protocol import GENESIS, Batch, make_batch, request_message
-from prep.records import Kind, Record, new_record
+from prep.protocol import CLOCK_HEADER, GENESIS, Batch, make_batch, request_message
+from prep.records import Kind, Record, format_time, new_record
 from tests.harness.central import REPO, CentralNode
 
 CLAVE = "090001B010001"
@@ -59,8 +59,10 @@ class Station:
         self.prev = batch.sha256
         return batch, body
 
-    def post(self, body: bytes) -> tuple[int, bytes]:
-        return self.node.request("POST", "/v1/batches", body)
+    def post(self, body: bytes, clock: datetime | None = None) -> tuple[int, bytes]:
+        """POST a batch; ``clock`` is the station clock sent in ``X-Prep-Clock``."""
+        headers = {} if clock is None else {CLOCK_HEADER: format_time(clock)}
+        return self.node.request("POST", "/v1/batches", body, headers)
 
     def signed(self, method: str, path: str, body_sha256: str,
                key: SigningKey | None = None) -> dict[str, str]:

@@ -18,6 +18,8 @@ from zeroconf.asyncio import AsyncServiceInfo
 from central.advertise import SERVICE_TYPE as ADVERTISED_TYPE
 from central.advertise import CentralAdvertiser, instance_name, txt_properties
 from prep.station.discovery import SERVICE_TYPE, Candidate, candidates_from_info, choose
+from tests.central.station import central_cli, query
+from tests.harness.central import CentralNode
 from tests.harness.netns import run_in_netns
 
 TARGETS = "tests.harness.netns_targets"
@@ -199,3 +201,28 @@ def test_choose_needs_a_pinned_fingerprint() -> None:
 def test_advertiser_refuses_bad_settings(node: str, port: int, cert: str) -> None:
     with pytest.raises(ValueError):
         CentralAdvertiser(node, port, cert, interfaces=["127.0.0.1"])
+
+
+# --- prep central serve --------------------------------------------------------------
+
+
+def test_serve_without_mdns_advertises_nothing(shared_central: CentralNode) -> None:
+    [(detail,)] = query(shared_central.dsn, "SELECT detail FROM audit_log WHERE event = "
+                        "'central_started' ORDER BY id LIMIT 1")
+    assert detail["mdns"] is None
+    assert "mDNS" not in shared_central.log_path.read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--mdns-interface", "127.0.0.1"], "--mdns-interface requiere --mdns"),
+     (["--mdns", "--mdns-interface", "eth0"], "«eth0» no es una dirección IP")],
+    ids=["interface-without-mdns", "interface-not-an-ip"],
+)
+def test_serve_refuses_bad_mdns_options(shared_central: CentralNode, args: list[str],
+                                        message: str) -> None:
+    # Refused before anything starts: nothing is advertised, nothing listens.
+    done = central_cli(shared_central, "serve", "--port", "0", *args)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert done.stdout == ""

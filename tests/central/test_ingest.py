@@ -254,12 +254,39 @@ def test_a_station_clock_ten_minutes_off_is_accepted_and_reported(
     late = datetime.now(UTC) - timedelta(minutes=10)
 
     for _ in range(2):
-        status, _ = station.post(station.batch(station.records(2, at=late))[1])
+        status, _ = station.post(station.batch(station.records(2, at=late))[1], clock=late)
         assert status == 200
 
     assert len(_records_of(shared_central, station)) == 4
     [anomaly] = _anomalies(shared_central, station.id, "clock_skew")  # once per hour
     assert -660 < int(str(anomaly["skew_seconds"])) < -540
+
+
+def test_old_records_after_an_outage_are_not_a_clock_problem(
+        shared_central: CentralNode) -> None:
+    """Records made during a 3-hour outage arrive 3 hours old from a station whose clock
+    is right: that is a backlog, not skew."""
+    station = Station.enroll(shared_central)
+    during_outage = datetime.now(UTC) - timedelta(hours=3)
+
+    status, _ = station.post(station.batch(station.records(3, at=during_outage))[1],
+                             clock=datetime.now(UTC))
+
+    assert status == 200
+    assert _anomalies(shared_central, station.id, "clock_skew") == []
+
+
+def test_without_the_clock_header_only_future_records_reveal_skew(
+        shared_central: CentralNode) -> None:
+    station = Station.enroll(shared_central)
+    old = datetime.now(UTC) - timedelta(hours=1)
+    assert station.post(station.batch(station.records(1, at=old))[1])[0] == 200
+    assert _anomalies(shared_central, station.id, "clock_skew") == []
+
+    future = datetime.now(UTC) + timedelta(minutes=15)
+    assert station.post(station.batch(station.records(1, at=future))[1])[0] == 200
+    [anomaly] = _anomalies(shared_central, station.id, "clock_skew")
+    assert 840 < int(str(anomaly["skew_seconds"])) < 960
 
 
 def test_listeners_are_notified_of_each_batch(shared_central: CentralNode) -> None:

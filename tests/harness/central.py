@@ -22,7 +22,7 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -51,11 +51,13 @@ def pinned_ssl_context(cert_pem: bytes) -> ssl.SSLContext:
 class CentralNode:
     """A central subprocess and what a test needs to talk to it."""
 
-    def __init__(self, base_dir: Path, dsn: str, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, base_dir: Path, dsn: str, env: Mapping[str, str] | None = None,
+                 extra_args: Sequence[str] = ()) -> None:
         self.base_dir = base_dir
         self.data_dir = base_dir / "central"
         self.dsn = dsn
         self.env = dict(env or {})
+        self.extra_args = list(extra_args)
         self.port = 0
         self.url = ""
         self.process: subprocess.Popen[bytes] | None = None
@@ -84,7 +86,8 @@ class CentralNode:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "prep", "central", "serve", "--data-dir",
                  str(self.data_dir), "--dsn", self.dsn, "--host", "127.0.0.1",
-                 "--port", str(self.port)], stdout=out, stderr=err, cwd=REPO, env=env)
+                 "--port", str(self.port), *self.extra_args], stdout=out, stderr=err,
+                cwd=REPO, env=env)
         info = self._read_listening_line(stdout)
         self.url = info["url"]
         self.port = urlsplit(self.url).port or 0
@@ -167,12 +170,14 @@ class CentralNode:
 @contextmanager
 def running_central(base_dir: Path, admin_dsn: str,
                     env: Mapping[str, str] | None = None,
-                    crash_at: str | None = None) -> Iterator[CentralNode]:
+                    crash_at: str | None = None,
+                    extra_args: Sequence[str] = ()) -> Iterator[CentralNode]:
     """A central node on a fresh database of ``admin_dsn``'s server, data in
-    ``base_dir/central``; stopped and its database dropped on exit."""
+    ``base_dir/central``; stopped and its database dropped on exit. ``extra_args`` go
+    to ``prep central serve`` (e.g. ``--mdns``: only inside a network namespace)."""
     base_dir.mkdir(parents=True, exist_ok=True)
     with temporary_database(admin_dsn, prefix="prep_central") as dsn:
-        node = CentralNode(base_dir, dsn, env)
+        node = CentralNode(base_dir, dsn, env, extra_args)
         try:
             node.start(crash_at)
             yield node

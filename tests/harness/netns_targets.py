@@ -314,3 +314,57 @@ async def _nothing_advertised(pinned: str) -> dict[str, Any]:
         "found": _as_dict(found),
         "find_seconds": find_seconds,
     }
+
+
+def enrollment_choices(node_a: str, node_b: str) -> dict[str, Any]:
+    """How a station picks the central to enroll with over mDNS: nothing advertised,
+    one central, two centrals (no prefix, the right prefix, a prefix matching none),
+    and an impostor copying a central's TXT fingerprint."""
+    return _run(_enrollment_choices(node_a, node_b))
+
+
+async def _enrollment_choices(node_a: str, node_b: str) -> dict[str, Any]:
+    from prep.station.enroll_mdns import locate_for_enrollment
+    from prep.station.errors import EnrollmentError
+    from prep.station.station import Station
+
+    async def outcome(prefix: str | None) -> dict[str, Any]:
+        try:
+            choice = await locate_for_enrollment(prefix, BROWSE_SECONDS, interfaces=INTERFACES)
+        except EnrollmentError as error:
+            return {"error": error.code, "message": str(error)}
+        return {"chosen": _as_dict(choice.chosen), "by_prefix": choice.by_prefix,
+                "candidates": [_as_dict(c) for c in choice.candidates]}
+
+    with tempfile.TemporaryDirectory() as tmp:
+        a = make_identity(Path(tmp), node_a)
+        b = make_identity(Path(tmp), node_b)
+        impostor = make_identity(Path(tmp), f"{node_a}-impostor")
+        unmatched = next(p for p in ("0" * 8, "1" * 8, "2" * 8)
+                         if not a.sha256.startswith(p) and not b.sha256.startswith(p))
+        result: dict[str, Any] = {
+            "interfaces": interface_names(), "a": a.sha256, "b": b.sha256,
+            "unmatched": unmatched, "nothing": await outcome(None),
+        }
+        async with centrals((a, node_a, a.sha256)) as [(port, _)]:
+            result["alone_port"] = port
+            result["alone"] = await outcome(None)
+        async with centrals((a, node_a, a.sha256), (b, node_b, b.sha256)) as started:
+            result["ports"] = [port for port, _ in started]
+            result["several"] = await outcome(None)
+            # As a technician may type it: upper case, in pairs separated by colons.
+            typed = ":".join(b.sha256[i:i + 2] for i in range(0, 10, 2)).upper()
+            result["by_prefix"] = await outcome(typed)
+            result["no_match"] = await outcome(unmatched)
+        async with centrals((impostor, node_a, a.sha256)) as [(port, _)]:
+            result["impostor_port"] = port
+            station_dir = Path(tmp) / "station"
+            with Station.open(station_dir) as station, discovery_log() as log:
+                try:
+                    await asyncio.to_thread(station.enroll_mdns, "CODIGO-1234", a.sha256[:8],
+                                            timeout=BROWSE_SECONDS, interfaces=INTERFACES)
+                except EnrollmentError as error:
+                    result["impostor"] = {"error": error.code, "message": str(error)}
+                result["impostor_enrolled"] = station.identity is not None
+                result["impostor_log"] = log
+        return result
