@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
@@ -20,33 +21,57 @@ SIGNATURE_HEADER = "X-Prep-Signature"
 _STATION_ID = re.compile(r"[a-z0-9][a-z0-9-]{2,63}")
 
 
-def authenticate(engine: Engine, station_id: str | None, signature: str | None, method: str,
-                 path: str, body_sha256: str) -> str:
-    """Return the id of the enrolled, enabled station that signed this request.
+@dataclass(frozen=True)
+class SignedRequest:
+    """A station request's signature headers and what its signature covers."""
 
-    Missing or malformed headers → 401 ``unauthenticated``; an unknown or disabled station
-    → 403 ``unknown_station``; a signature that does not verify → 401 ``bad_signature``.
-    The last two leave an audit event and an anomaly.
-    """
-    if not station_id or not signature or not _STATION_ID.fullmatch(station_id):
-        raise ApiError(401, "unauthenticated", "La solicitud no viene firmada por un equipo "
-                                               "dado de alta.")
-    with Session(engine) as session, session.begin():
-        station = session.get(Station, station_id)
-        if station is None or not station.enabled:
+    station: str | None
+    signature: str | None
+    method: str
+    path: str
+    body_sha256: str
+
+    def station_id(self) -> str:
+        """The station the headers name; missing or malformed headers → 401
+        ``unauthenticated``."""
+        if not self.station or not self.signature or not _STATION_ID.fullmatch(self.station):
+            raise ApiError(401, "unauthenticated", "La solicitud no viene firmada por un "
+                                                   "equipo dado de alta.")
+        return self.station
+
+    def verify(self, public_key: bytes | None, enabled: bool) -> str:
+        """Check the signature with the named station's key (``None``: no such station);
+        an unknown or disabled station → 403 ``unknown_station``, a signature that does
+        not verify → 401 ``bad_signature``, both leaving an audit event and an anomaly."""
+        station_id = self.station_id()
+        if public_key is None or not enabled:
             raise _refused(403, "unknown_station", "Este equipo no está dado de alta en el "
                            "nodo central o fue deshabilitado. Avise al coordinador.",
-                           station_id, method, path)
+                           station_id, self.method, self.path)
         try:
-            VerifyKey.from_raw(station.public_key).verify(
-                b64decode(signature, SIGNATURE_BYTES),
-                request_message(method, path, body_sha256))
+            VerifyKey.from_raw(public_key).verify(
+                b64decode(self.signature or "", SIGNATURE_BYTES),
+                request_message(self.method, self.path, self.body_sha256))
         except SignatureError:
             raise _refused(401, "bad_signature", "La firma de la solicitud no corresponde a la "
                            "llave de este equipo. Avise al coordinador.",
-                           station_id, method, path) from None
+                           station_id, self.method, self.path) from None
+        return station_id
+
+
+def authenticate(engine: Engine, station_id: str | None, signature: str | None, method: str,
+                 path: str, body_sha256: str) -> str:
+    """Return the id of the enrolled, enabled station that signed this request (see
+    :meth:`SignedRequest.verify`) and note when it was last seen."""
+    request = SignedRequest(station_id, signature, method, path, body_sha256)
+    checked = request.station_id()
+    with Session(engine) as session, session.begin():
+        station = session.get(Station, checked)
+        request.verify(station.public_key if station is not None else None,
+                       station is not None and station.enabled)
+        assert station is not None
         station.last_seen_at = datetime.now(UTC)
-    return station_id
+    return checked
 
 
 def _refused(status: int, code: str, message: str, station_id: str, method: str,

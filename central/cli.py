@@ -3,7 +3,8 @@
 ``init`` makes the data directory (key, certificate) and the schema; ``serve`` runs the
 HTTPS API and prints one JSON line (URL, node, certificate fingerprint) once listening
 (and, with ``--mdns``, once advertised on the local network);
-``enroll-code`` makes a one-time enrollment code; ``verify-audit`` checks the audit chain.
+``enroll-code`` makes a one-time enrollment code; ``verify-audit`` checks the audit chain;
+``operator``, ``catalog load`` and ``stations`` are in :mod:`central.cli_admin`.
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                        type=_ip_address, default=None,
                        help="anunciarse solo en las interfaces de estas direcciones IP "
                             "(predeterminado: todas); requiere --mdns")
+    serve.add_argument("--lease-minutes", type=float, default=10.0,
+                       help="minutos que dura una asignación de captura o verificación "
+                            "antes de volver a la cola (predeterminado 10)")
     serve.set_defaults(func=_database_errors(_serve))
 
     code = sub.add_parser("enroll-code", parents=[common],
@@ -72,6 +76,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     verify = sub.add_parser("verify-audit", parents=[common],
                             help="recalcula la cadena de huellas de la bitácora")
     verify.set_defaults(func=_database_errors(_verify_audit))
+
+    from central.cli_admin import register_admin  # operator, catalog, stations
+
+    register_admin(sub, common)
+    from central.cli_pipeline import register_pipeline  # rebuild-state (issue 4)
+
+    register_pipeline(sub, common)
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -100,6 +111,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     if args.mdns_interface and not args.mdns:
         raise ValueError("--mdns-interface requiere --mdns")
+    if not 0 < args.lease_minutes <= 24 * 60:
+        raise ValueError("--lease-minutes debe ser de más de 0 y hasta 1440 minutos")
     mdns = (args.mdns_interface or InterfaceChoice.All) if args.mdns else None
     data_dir = DataDir(args.data_dir)
     identity = load_identity(data_dir)
@@ -116,7 +129,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     with _engine(args, data_dir, pool_size=WORKERS) as engine:
         upgrade(engine)
-        central = Central.open(data_dir, identity, engine)
+        central = Central.open(data_dir, identity, engine,
+                               lease_time=timedelta(minutes=args.lease_minutes))
         try:
             asyncio.run(serve(central, data_dir, args.host, args.port, listening, mdns))
         except AdvertiseError as exc:

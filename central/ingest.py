@@ -25,6 +25,8 @@ from central.config import Identity
 from central.crash import crash_point
 from central.db.models import Anomaly, Station, StoredBatch, StoredRecord
 from central.errors import Quarantine, Refused
+from central.health import note_batch
+from central.pipeline.apply import apply_batch
 from prep.crypto import SignatureError, VerifyKey
 from prep.protocol import Batch, ProtocolError, Receipt, read_batch, sign_receipt, verify_batch
 from prep.records import Kind, format_time
@@ -128,6 +130,11 @@ class Ingestor:
         self._check(incoming, station)  # steps 4-5
         new = _insert_records(session, incoming)  # step 6
         _check_clock(session, incoming)  # step 7
+        # Station health for the dashboard (central/health.py), in this transaction.
+        note_batch(session, batch, incoming.received_at, incoming.station_clock)
+        # Acta pipeline (central/pipeline, docs/pipeline.md): the records advance the
+        # acta states and complete their work leases, in this same transaction.
+        apply_batch(session, batch, incoming.received_at)
         receipt = sign_receipt(self.identity.key, Receipt(  # step 8
             batch.station, batch.number, incoming.sha256, len(batch.records), new,
             incoming.received_at, self.identity.node))

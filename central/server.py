@@ -16,7 +16,7 @@ import ssl
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import ParamSpec, TypeVar
 
 from aiohttp import web
@@ -30,10 +30,13 @@ from central.advertise import AdvertiseError, CentralAdvertiser, Interfaces
 from central.anomalies import record_refusal
 from central.auth import SIGNATURE_HEADER, STATION_HEADER, authenticate
 from central.blobs import BlobStore, BlobTooLarge, HashMismatch, is_sha256
+from central.bundle import etag, parse_etag, station_bundle
 from central.config import DataDir, Identity
 from central.enrollment import enroll
 from central.errors import ApiError, Refused
 from central.ingest import Ingestor, read_cursor
+from central.leases import DEFAULT_LEASE_TIME
+from prep.bundle import BUNDLE_PATH
 from prep.canonical import CanonicalError, parse_json, sha256_hex
 from prep.crypto import SignatureError, VerifyKey
 from prep.protocol import CLOCK_HEADER, MAX_BATCH_BYTES, PROTOCOL_VERSION
@@ -58,12 +61,14 @@ class Central:
     blobs: BlobStore
     ingestor: Ingestor
     executor: ThreadPoolExecutor
+    lease_time: timedelta = DEFAULT_LEASE_TIME  # work leases (central.leases)
 
     @classmethod
-    def open(cls, data_dir: DataDir, identity: Identity, engine: Engine) -> Central:
+    def open(cls, data_dir: DataDir, identity: Identity, engine: Engine,
+             lease_time: timedelta = DEFAULT_LEASE_TIME) -> Central:
         blobs = BlobStore(data_dir.blobs)
         return cls(identity, engine, blobs, Ingestor(engine, identity, blobs),
-                   ThreadPoolExecutor(WORKERS, thread_name_prefix="central-db"))
+                   ThreadPoolExecutor(WORKERS, thread_name_prefix="central-db"), lease_time)
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run blocking ``fn`` (database work) in the worker pool."""
@@ -82,6 +87,10 @@ def build_app(central: Central) -> web.Application:
     app.router.add_put("/v1/blobs/{sha256}", _put_blob)
     app.router.add_post("/v1/batches", _post_batch)
     app.router.add_get("/v1/stations/{station}/cursor", _cursor)
+    app.router.add_get(BUNDLE_PATH, _bundle)
+    from central.work_api import add_work_routes  # capture/verification leases (issue 4)
+
+    add_work_routes(app)
     return app
 
 
@@ -304,6 +313,22 @@ async def _cursor(request: web.Request) -> web.Response:
         raise ApiError(403, "forbidden", "Un equipo solo puede consultar su propio cursor.")
     cursor = await central.run(read_cursor, central.engine, station)
     return web.json_response(cursor.to_json())
+
+
+async def _bundle(request: web.Request) -> web.Response:
+    central = request.app[CENTRAL]
+    station = await central.run(authenticate, central.engine,
+                                request.headers.get(STATION_HEADER),
+                                request.headers.get(SIGNATURE_HEADER), "GET", request.path,
+                                sha256_hex(await _read_body(request, 1024)))
+    answer = await central.run(station_bundle, central.engine, central.identity, station,
+                               parse_etag(request.headers.get("If-None-Match")))
+    headers = {"ETag": etag(answer.version)}
+    if answer.body is None:
+        return web.Response(status=304, headers=headers)
+    response = web.Response(body=answer.body, content_type="application/json", headers=headers)
+    response.enable_compression()  # catalog CSVs shrink several times over a CATD link
+    return response
 
 
 async def _read_body(request: web.Request, limit: int) -> bytes:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -167,3 +168,236 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]]
     prev_sha256: Mapped[str] = mapped_column(SHA256)
     sha256: Mapped[str] = mapped_column(SHA256, unique=True)
+
+
+OPERATOR_ROLES = ("acopiador", "digitalizador", "capturista", "verificador", "coordinador")
+
+
+class Operator(Base):
+    """A person's account: role, site and scrypt password hash (salt and parameters kept
+    with it). ``revision`` grows with every change (the bundle's operators counter)."""
+
+    __tablename__ = "operators"
+    __table_args__ = (
+        CheckConstraint("role IN ('acopiador', 'digitalizador', 'capturista', "
+                        "'verificador', 'coordinador')", name="role"),
+        CheckConstraint("sitio ~ '^[0-9]{2}$' OR sitio IN ('CCV', 'CENTRAL')", name="sitio"),
+        CheckConstraint("length(scrypt_salt) >= 16 AND length(scrypt_hash) >= 32",
+                        name="scrypt_lengths"),
+        UniqueConstraint("sitio", "name", name="uq_operators_sitio_name"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))
+    sitio: Mapped[str] = mapped_column(String(8))
+    scrypt_salt: Mapped[bytes]
+    scrypt_n: Mapped[int] = mapped_column(Integer)
+    scrypt_r: Mapped[int] = mapped_column(Integer)
+    scrypt_p: Mapped[int] = mapped_column(Integer)
+    scrypt_hash: Mapped[bytes]
+    enabled: Mapped[bool] = mapped_column(server_default=true())
+    revision: Mapped[int] = mapped_column(BigInteger, unique=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(128))
+    updated_at: Mapped[datetime]
+
+
+class CatalogVersion(Base):
+    """One loaded catalog: its files (name → base64) and digest; append-only."""
+
+    __tablename__ = "catalog_versions"
+    __table_args__ = (CheckConstraint("version >= 1", name="version_positive"),)
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    digest: Mapped[str] = mapped_column(SHA256)
+    files: Mapped[dict[str, Any]]
+    loaded_at: Mapped[datetime]
+    loaded_by: Mapped[str] = mapped_column(String(128))
+
+
+class StationHealth(Base):
+    """What the dashboard shows per station: the last heartbeat (written by ingest) and
+    the last bundle version the central handed it (written by ``GET /v1/station/bundle``)."""
+
+    __tablename__ = "station_health"
+
+    station: Mapped[str] = mapped_column(ForeignKey("stations.id"), primary_key=True)
+    last_seen: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+    version: Mapped[str | None] = mapped_column(String(64))
+    backlog: Mapped[int | None] = mapped_column(BigInteger)
+    backlog_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    last_error: Mapped[str | None] = mapped_column(String(1024))
+    clock_skew_seconds: Mapped[float | None] = mapped_column(Float)
+    last_batch: Mapped[int | None] = mapped_column(Integer)
+    bundle_version: Mapped[int | None] = mapped_column(BigInteger)
+    bundle_at: Mapped[datetime | None]
+
+
+# --- acta pipeline (issue 4; docs/pipeline.md) -----------------------------------------
+# acta_states, acta_images, acta_captures and fuera_de_catalogo are derived: a fold of
+# the records and of pipeline_journal/leases (central.pipeline.state), recomputed by
+# ``prep central rebuild-state``. pipeline_journal is append-only; a lease row is frozen
+# once it ends (triggers in revision 0003).
+
+ESTADOS = ("esperada", "acopiada", "sin_acta", "digitalizada", "captura_1", "captura_2",
+           "captura_3", "verificacion", "validada", "redigitalizacion", "fuera_de_catalogo")
+CLAVE_ACTA = String(13)
+#: The work queues' states, spelled out so PostgreSQL can match the partial indexes.
+WORK_STATES_SQL = "estado IN ('digitalizada', 'captura_1', 'captura_2', 'verificacion')"
+
+
+class ActaStateRow(Base):
+    """One acta's current state (one row per catalog acta, seeded *esperada* when a
+    catalog is loaded, plus one per code outside the catalog that a record named)."""
+
+    __tablename__ = "acta_states"
+    __table_args__ = (
+        CheckConstraint("estado IN ('" + "', '".join(ESTADOS) + "')", name="estado"),
+        Index("ix_acta_states_estado", "estado"),
+        Index("ix_acta_states_work", "orden_at", "clave_acta",
+              postgresql_where=text(WORK_STATES_SQL)),
+        Index("ix_acta_states_work_distrito", "distrito", "orden_at", "clave_acta",
+              postgresql_where=text(WORK_STATES_SQL)),
+    )
+
+    clave_acta: Mapped[str] = mapped_column(CLAVE_ACTA, primary_key=True)
+    en_catalogo: Mapped[bool]
+    distrito: Mapped[int | None] = mapped_column(Integer)
+    eleccion: Mapped[str] = mapped_column(String(2))
+    estado: Mapped[str] = mapped_column(String(20))
+    orden_at: Mapped[datetime | None]
+    ronda: Mapped[int] = mapped_column(Integer)
+    imagen_actual: Mapped[str | None] = mapped_column(Uuid(as_uuid=False))
+    acopio_record: Mapped[str | None] = mapped_column(Uuid(as_uuid=False))
+    acopio_station: Mapped[str | None] = mapped_column(STATION_ID)
+    acopio_operator: Mapped[str | None] = mapped_column(String(64))
+    acopio_at: Mapped[datetime | None]
+    acopio_received_at: Mapped[datetime | None]
+    sin_acta_record: Mapped[str | None] = mapped_column(Uuid(as_uuid=False))
+    sin_acta_causa: Mapped[str | None] = mapped_column(String(32))
+    sin_acta_station: Mapped[str | None] = mapped_column(STATION_ID)
+    sin_acta_at: Mapped[datetime | None]
+    validada_fuente: Mapped[str | None] = mapped_column(String(16))
+    validada_record: Mapped[str | None] = mapped_column(Uuid(as_uuid=False))
+    validada_at: Mapped[datetime | None]
+    validada_received_at: Mapped[datetime | None]
+    validada_valores: Mapped[dict[str, Any] | None]
+    validada_imagen: Mapped[str | None] = mapped_column(Uuid(as_uuid=False))
+    validada_origen: Mapped[str | None] = mapped_column(String(8))
+    validada_digitalizacion: Mapped[str | None] = mapped_column(String(16))
+
+
+class ActaImage(Base):
+    """Every image of every acta (PREP Casilla and CATD alike), linked to its acta."""
+
+    __tablename__ = "acta_images"
+    __table_args__ = (Index("ix_acta_images_clave_acta", "clave_acta", "position"),)
+
+    record_id: Mapped[str] = mapped_column(Uuid(as_uuid=False), primary_key=True)
+    clave_acta: Mapped[str] = mapped_column(CLAVE_ACTA)
+    position: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(SHA256)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(32))
+    origen: Mapped[str] = mapped_column(String(8))
+    digitalizacion: Mapped[str] = mapped_column(String(16))
+    station: Mapped[str] = mapped_column(STATION_ID)
+    operator: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    received_at: Mapped[datetime]
+    replaces: Mapped[str | None] = mapped_column(Uuid(as_uuid=False))
+
+
+class ActaCapture(Base):
+    """A capture or verification that counted, with who made it where (never shown to
+    another capturista: captures are blind)."""
+
+    __tablename__ = "acta_captures"
+    __table_args__ = (
+        CheckConstraint("kind IN ('captura', 'verificacion')", name="kind"),
+        Index("ix_acta_captures_clave_acta", "clave_acta", "position"),
+    )
+
+    record_id: Mapped[str] = mapped_column(Uuid(as_uuid=False), primary_key=True)
+    clave_acta: Mapped[str] = mapped_column(CLAVE_ACTA)
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    ronda: Mapped[int] = mapped_column(Integer)
+    slot: Mapped[int] = mapped_column(Integer)
+    lease_id: Mapped[str] = mapped_column(Uuid(as_uuid=False))
+    operator: Mapped[str] = mapped_column(String(64))
+    station: Mapped[str] = mapped_column(STATION_ID)
+    valores: Mapped[dict[str, Any]]
+    image_record: Mapped[str | None] = mapped_column(Uuid(as_uuid=False))
+    at: Mapped[datetime]
+    received_at: Mapped[datetime]
+
+
+class FueraDeCatalogoRow(Base):
+    """An acopio whose code resolved to no catalog acta, as read."""
+
+    __tablename__ = "fuera_de_catalogo"
+
+    record_id: Mapped[str] = mapped_column(Uuid(as_uuid=False), primary_key=True)
+    station: Mapped[str] = mapped_column(STATION_ID)
+    operator: Mapped[str] = mapped_column(String(64))
+    codigo_leido: Mapped[str] = mapped_column(String(256))
+    eleccion: Mapped[str] = mapped_column(String(2))
+    at: Mapped[datetime]
+    received_at: Mapped[datetime]
+
+
+class PipelineJournal(Base):
+    """The order in which the central applied facts to acta states: a batch (its
+    pipeline records, in seq order) or an operator's *ilegible* request. Append-only;
+    ``pos`` is drawn after the touched actas are locked, so it is the order of their
+    changes."""
+
+    __tablename__ = "pipeline_journal"
+    __table_args__ = (
+        CheckConstraint("kind IN ('lote', 'ilegible')", name="kind"),
+        UniqueConstraint("station", "batch_number", name="uq_pipeline_journal_batch"),
+    )
+
+    pos: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    station: Mapped[str] = mapped_column(STATION_ID)
+    batch_number: Mapped[int | None] = mapped_column(Integer)
+    clave_acta: Mapped[str | None] = mapped_column(CLAVE_ACTA)
+    lease_id: Mapped[str | None] = mapped_column(Uuid(as_uuid=False))
+    operator: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime]
+
+
+class Lease(Base):
+    """Capture or verification work handed to one operator at one station. Rows are
+    never deleted: the table is the lease history; a row ends once (released, expired,
+    completed by a record, or ilegible) and is frozen from then on."""
+
+    __tablename__ = "leases"
+    __table_args__ = (
+        CheckConstraint("kind IN ('captura', 'verificacion')", name="kind"),
+        CheckConstraint("status IN ('active', 'released', 'expired', 'completed', "
+                        "'ilegible')", name="status"),
+        Index("uq_leases_active_acta", "clave_acta", unique=True,
+              postgresql_where=text("status = 'active'")),
+        Index("ix_leases_operator_active", "operator", "station",
+              postgresql_where=text("status = 'active'")),
+        UniqueConstraint("clave_acta", "operator", name="uq_leases_acta_operator"),
+    )
+
+    id: Mapped[str] = mapped_column(Uuid(as_uuid=False), primary_key=True)
+    clave_acta: Mapped[str] = mapped_column(CLAVE_ACTA)
+    kind: Mapped[str] = mapped_column(String(16))
+    slot: Mapped[int] = mapped_column(Integer)
+    ronda: Mapped[int] = mapped_column(Integer)
+    image_record: Mapped[str | None] = mapped_column(Uuid(as_uuid=False))
+    operator: Mapped[str] = mapped_column(String(64))
+    station: Mapped[str] = mapped_column(ForeignKey("stations.id"))
+    granted_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16))
+    record_id: Mapped[str | None] = mapped_column(Uuid(as_uuid=False), unique=True)

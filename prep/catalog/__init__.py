@@ -1,6 +1,14 @@
 """The electoral catalog: model, file format and synthetic generator."""
 
-from prep.catalog.files import CatalogError, catalog_digest, load_catalog, write_catalog
+from prep.catalog.files import (
+    CatalogError,
+    catalog_digest,
+    catalog_files,
+    files_digest,
+    load_catalog,
+    load_catalog_files,
+    write_catalog,
+)
 from prep.catalog.generate import generate_catalog
 from prep.catalog.model import (
     Acta,
@@ -18,5 +26,6 @@ from prep.catalog.model import (
 __all__ = [
     "Acta", "Ambito", "Asociacion", "Candidatura", "Casilla", "Catalog", "CatalogError",
     "Demarcacion", "Distrito", "Eleccion", "TipoAsociacion", "catalog_digest",
-    "generate_catalog", "load_catalog", "write_catalog",
+    "catalog_files", "files_digest", "generate_catalog", "load_catalog", "load_catalog_files",
+    "write_catalog",
 ]

@@ -16,8 +16,9 @@ import hashlib
 import io
 import json
 import re
+import tempfile
 import tomllib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -138,11 +139,42 @@ def write_catalog(catalog: Catalog, directory: Path) -> None:
 
 def catalog_digest(directory: Path) -> str:
     """SHA-256 over the catalog files, the version stations and cortes refer to."""
+    return files_digest({name: (directory / name).read_bytes() for name in FILES})
+
+
+def files_digest(files: Mapping[str, bytes]) -> str:
+    """:func:`catalog_digest` of the catalog files given by name (all of :data:`FILES`)."""
     h = hashlib.sha256()
     for name in FILES:
-        data = (directory / name).read_bytes()
-        h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+        h.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
     return h.hexdigest()
+
+
+def catalog_files(directory: Path) -> dict[str, bytes]:
+    """The bytes of each catalog file of ``directory`` (what the central stores and
+    hands to stations); a missing or oversized file is a :class:`CatalogError`."""
+    out: dict[str, bytes] = {}
+    for name in FILES:
+        path = directory / name
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                raise CatalogError(f"{name}: excede el límite de {MAX_FILE_BYTES} bytes")
+            out[name] = path.read_bytes()
+        except FileNotFoundError:
+            raise CatalogError(f"falta el archivo {name}") from None
+    return out
+
+
+def load_catalog_files(files: Mapping[str, bytes]) -> Catalog:
+    """Validate and load a catalog given as its files' bytes (from a database or a
+    station bundle), through the same checks as :func:`load_catalog`."""
+    unknown = set(files) - set(FILES)
+    if unknown:
+        raise CatalogError(f"archivo de catálogo desconocido: {sorted(unknown)[0]}")
+    with tempfile.TemporaryDirectory(prefix="prep-catalogo-") as tmp:
+        for name, data in files.items():
+            (Path(tmp) / name).write_bytes(data)
+        return load_catalog(Path(tmp))
 
 
 def _toml(catalog: Catalog) -> str:

@@ -94,6 +94,17 @@ def register(subparsers: Any) -> None:
                              help="reintentar un lote que el nodo central rechazó")
     unblock.set_defaults(func=_unblock)
 
+    login = sub.add_parser("login", parents=[common],
+                           help="comprobar usuario y contraseña sin red (contraseña por la "
+                                "entrada estándar)")
+    login.add_argument("--user", required=True, help="identificador (op-…) o nombre")
+    login.set_defaults(func=_login)
+
+    bundle = sub.add_parser("bundle", parents=[common],
+                            help="pedir ahora al nodo central el catálogo y las cuentas")
+    bundle.add_argument("--timeout", type=float, default=60.0, help="segundos como máximo")
+    bundle.set_defaults(func=_bundle)
+
 
 def _ip_address(text: str) -> str:
     try:
@@ -251,4 +262,18 @@ def _run(station: Station, args: argparse.Namespace) -> int:
 @_guarded
 def _unblock(station: Station, args: argparse.Namespace) -> int:
     _print({"unblocked": station.unblock()})
+    return 0
+
+
+@_guarded
+def _login(station: Station, args: argparse.Namespace) -> int:
+    password = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    _print(station.login(args.user, password).to_json())
+    return 0
+
+
+@_guarded
+def _bundle(station: Station, args: argparse.Namespace) -> int:
+    outcome = station.fetch_bundle(args.timeout)
+    _print({**outcome.info.to_json(), "changed": outcome.changed})
     return 0

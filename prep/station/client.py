@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from types import TracebackType
@@ -17,6 +18,7 @@ from typing import Any
 
 import aiohttp
 
+from prep.bundle import BUNDLE_PATH
 from prep.canonical import sha256_hex
 from prep.crypto import SigningKey, b64encode
 from prep.protocol import CLOCK_HEADER, request_message
@@ -27,6 +29,11 @@ from prep.station.store import StationIdentity, system_clock
 from prep.station.tls import SPOOF_CODE, is_certificate_failure, pinned_context, spoof_message
 
 BATCHES_PATH = "/v1/batches"
+
+# Before CPython 3.12.8/3.13.1 a TLS connection closed while its peer is slow to answer
+# (a request cancelled when the agent stops) outlives the event loop; aiohttp then
+# aborts such transports when the session closes.
+_SSL_CLOSE_LEAKS = sys.version_info < (3, 12, 8) or (3, 13, 0) <= sys.version_info < (3, 13, 1)
 
 
 class CentralClient:
@@ -45,7 +52,8 @@ class CentralClient:
 
     async def __aenter__(self) -> CentralClient:
         connector = aiohttp.TCPConnector(ssl=pinned_context(self.identity.cert_pem),
-                                         limit=self._connections + 1)
+                                         limit=self._connections + 1,
+                                         enable_cleanup_closed=_SSL_CLOSE_LEAKS)
         self._http = aiohttp.ClientSession(
             connector=connector, timeout=aiohttp.ClientTimeout(total=self._timeout))
         return self
@@ -84,6 +92,13 @@ class CentralClient:
             return status, json.loads(body)
         except ValueError:
             return status, None
+
+    async def bundle(self, held_version: int | None) -> tuple[int, bytes]:
+        """``GET /v1/station/bundle``: 304 (empty) when ``held_version`` is current."""
+        headers = self._signed("GET", BUNDLE_PATH, sha256_hex(b""))
+        if held_version is not None:
+            headers["If-None-Match"] = f'"{held_version}"'
+        return await self._request("GET", BUNDLE_PATH, None, headers)
 
     def _signed(self, method: str, path: str, body_sha256: str) -> dict[str, str]:
         signature = self.key.sign(request_message(method, path, body_sha256))

@@ -47,3 +47,26 @@ class SyncError(StationError):
         super().__init__(message)
         self.code = code
         self.retry = retry
+
+
+class BundleRefusedError(StationError):
+    """The central's bundle (catalog and accounts) was not kept: bad signature, another
+    station's, older than the one held… ``code`` is stable (see
+    :class:`prep.bundle.BundleError`)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class LoginError(StationError):
+    """An operator could not log in; ``code``: ``bad_credentials``, ``disabled``,
+    ``ambiguous`` or ``no_bundle``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class NoCatalogError(StationError):
+    """The station has not received the catalog from the central yet."""

@@ -107,3 +107,37 @@ class Meta(Base):
 
     key: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[str]
+
+
+class BundleRow(Base):
+    """The central's signed bundle this station holds (one row): catalog and accounts.
+
+    ``body`` is exactly what the central signed, so the catalog can be verified and
+    read again at any time; the versions refuse an older bundle (a rollback).
+    """
+
+    __tablename__ = "bundle"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int]
+    catalog_version: Mapped[int]
+    operators_version: Mapped[int]
+    catalog_digest: Mapped[str | None] = mapped_column(String(64))
+    issued_at: Mapped[str] = mapped_column(String(32))
+    received_at: Mapped[str] = mapped_column(String(32))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class OperatorRow(Base):
+    """An operator account of this station's site, from the bundle, for offline login."""
+
+    __tablename__ = "operators"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    name_key: Mapped[str] = mapped_column(String(128), index=True,
+                                          comment="casefolded name, for login by name")
+    role: Mapped[str] = mapped_column(String(16))
+    sitio: Mapped[str] = mapped_column(String(8))
+    enabled: Mapped[bool]
+    scrypt: Mapped[str | None] = mapped_column(comment="JSON: salt, n, r, p, hash")

@@ -11,6 +11,7 @@ message.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import socket
 import time
@@ -23,13 +24,24 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from prep.catalog import Catalog
 from prep.crypto import SigningKey
 from prep.records import Kind, Record
 from prep.rules import CausaSinActa
+from prep.station.accounts import (
+    BundleInfo,
+    BundleOutcome,
+    CatalogCache,
+    Operator,
+    bundle_info,
+    login,
+    refresh_bundle,
+)
 from prep.station.batches import Outbox
 from prep.station.blobs import BlobStore, fsync_dir
+from prep.station.client import CentralClient
 from prep.station.enroll import enroll
-from prep.station.errors import EnrollmentError, StationInputError
+from prep.station.errors import EnrollmentError, StationError, StationInputError
 from prep.station.models import RecordRow
 from prep.station.store import (
     BLOB_DIR,
@@ -54,6 +66,8 @@ _MAGIC: dict[str, tuple[bytes, ...]] = {
 }
 _STALE_TEMPORARY_SECONDS = 3600.0
 _CLAVE_ACTA = re.compile(r"\d{6}[A-Z]\d{6}")
+
+log = logging.getLogger("prep.station")
 
 
 def sniff_media_type(data: bytes) -> str | None:
@@ -85,6 +99,7 @@ class StationStatus:
     blocked: str | None
     last_receipt_at: str | None
     sync: SyncState | None
+    bundle: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,6 +113,7 @@ class Station:
         self.blobs = blobs
         self._key: SigningKey | None = None
         self._agent: SyncAgent | None = None
+        self._catalogs = CatalogCache()
 
     @classmethod
     def open(cls, data_dir: Path | None = None, clock: Clock = system_clock) -> Station:
@@ -143,6 +159,10 @@ class Station:
             cert_pem=answer.cert_pem, cert_sha256=answer.cert_sha256,
             key_path=key_path(self.data_dir))
         self.store.save_identity(identity)
+        try:  # enrollment hands over the catalog and accounts; the agent retries if not
+            self.fetch_bundle(timeout=10.0)
+        except StationError as exc:
+            log.warning("bundle not received at enrollment: %s", exc)
         return identity
 
     def enroll_mdns(self, code: str, expected_cert_prefix: str | None = None, *,
@@ -184,6 +204,35 @@ class Station:
                 fsync_dir(path.parent)  # the key must outlive a power cut, like the DB
             self._key = SigningKey.load(path)
         return self._key
+
+    # catalog and operators (the central's bundle) ---------------------------------
+
+    def fetch_bundle(self, timeout: float = 30.0) -> BundleOutcome:
+        """Ask the central for a newer bundle now and keep it (see
+        :mod:`prep.station.accounts`); raises :class:`SyncError` when the central cannot
+        be reached and :class:`BundleRefusedError` for a bundle not to be trusted."""
+        identity = self.store.require_identity()
+        url = self._agent.state().central_url if self._agent is not None \
+            else identity.central_url
+
+        async def fetch() -> BundleOutcome:
+            async with CentralClient(identity, self.key(), url, timeout,
+                                     clock=self.store.clock) as client:
+                return await refresh_bundle(client, self.store)
+        return asyncio.run(fetch())
+
+    def bundle_info(self) -> BundleInfo | None:
+        """The bundle held (versions, catalog digest, accounts), or ``None``."""
+        return bundle_info(self.store)
+
+    def login(self, user: str, password: str) -> Operator:
+        """Check an operator's id or name and password offline, against the accounts
+        of the held bundle; raises :class:`LoginError` with the Spanish message."""
+        return login(self.store, user, password)
+
+    def catalog(self) -> Catalog:
+        """The catalog of the held bundle; :class:`NoCatalogError` before the first."""
+        return self._catalogs.catalog(self.store)
 
     # records -----------------------------------------------------------------------
 
@@ -313,7 +362,8 @@ class Station:
             batches_delivered=summary.delivered if summary else 0,
             blocked=summary.blocked if summary else None,
             last_receipt_at=summary.last_receipt_at if summary else None,
-            sync=self._agent.state() if self._agent is not None else None)
+            sync=self._agent.state() if self._agent is not None else None,
+            bundle=held.to_json() if (held := bundle_info(self.store)) else None)
 
 
 def mdns_locator(identity: StationIdentity, timeout: float = 3.0) -> Locator:

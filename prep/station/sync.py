@@ -23,6 +23,7 @@ from typing import Any
 from prep import __version__
 from prep.protocol import GENESIS, ProtocolError, verify_receipt
 from prep.records import Kind
+from prep.station.accounts import bundle_info, refresh_bundle
 from prep.station.batches import FrozenBatch, Outbox
 from prep.station.blobs import BlobStore
 from prep.station.client import CentralClient, central_error
@@ -63,8 +64,10 @@ class SyncAgent:
         self._lock = threading.Lock()
         identity = store.require_identity()
         records, size = outbox.backlog()
+        held = bundle_info(store)
         self._state = SyncState(central_url=identity.central_url, backlog_records=records,
-                                backlog_bytes=size, last_receipt_at=outbox.last_delivery())
+                                backlog_bytes=size, last_receipt_at=outbox.last_delivery(),
+                                bundle_version=held.version if held is not None else None)
         self._random = random.Random()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -72,6 +75,7 @@ class SyncAgent:
         self._wake: asyncio.Event | None = None
         self._stopping = threading.Event()
         self._next_heartbeat = 0.0
+        self._next_bundle = 0.0
 
     # thread-safe API ---------------------------------------------------------------
 
@@ -171,6 +175,7 @@ class SyncAgent:
                 try:
                     self._maybe_heartbeat()
                     drained = await self._pass(client)
+                    await self._maybe_refresh_bundle(client)
                 except SyncError as exc:
                     self._note_error(exc)
                     if (not exc.retry and until_drained) or give_up:
@@ -359,6 +364,24 @@ class SyncAgent:
         self.store.append(Kind.HEARTBEAT, {"version": __version__, "backlog": records,
                                            "backlog_bytes": size,
                                            "last_error": self.state().last_error[:1024]}, "")
+
+    async def _maybe_refresh_bundle(self, client: CentralClient) -> None:
+        """After a successful pass, now and then: fetch a newer bundle (catalog and
+        accounts). Its failure never stops delivery; the status bar shows it."""
+        if time.monotonic() < self._next_bundle:
+            return
+        self._next_bundle = time.monotonic() + self.options.bundle_interval
+        try:
+            outcome = await refresh_bundle(client, self.store)
+        except StationError as exc:  # SyncError, BundleRefusedError, a full disk
+            level = logging.DEBUG if str(exc) == self.state().bundle_error else logging.WARNING
+            log.log(level, "bundle: %s", exc)
+            self._update(bundle_error=str(exc))
+            return
+        if outcome.changed:
+            log.info("bundle version %d received (%d operators)", outcome.info.version,
+                     outcome.info.operators)
+        self._update(bundle_version=outcome.info.version, bundle_error="")
 
     def _refresh_backlog(self) -> None:
         records, size = self.outbox.backlog()

@@ -33,6 +33,9 @@ class SyncOptions:
     blob_concurrency: int = 4
     locate_after: int = 3
     """Consecutive failures to reach the central before asking the locator."""
+    bundle_interval: float = 30.0
+    """Seconds between asks for a newer bundle (catalog and accounts) after successful
+    passes; the first successful pass always asks."""
 
 
 @dataclass(frozen=True)
@@ -49,3 +52,7 @@ class SyncState:
     last_error: str = ""
     last_error_code: str = ""
     blocked: bool = False
+    bundle_version: int | None = None
+    """Version of the catalog-and-accounts bundle held (``None``: none yet)."""
+    bundle_error: str = ""
+    """Why the last bundle was not received or kept (Spanish); empty when it was."""

@@ -68,16 +68,16 @@ def clave(i: int) -> str:
     return f"{(i // 1000) % 1000000:06d}B{i % 1000000:06d}"
 
 
-def station_cmd(*args: str, env: dict[str, str] | None = None,
-                timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run ``python3 -m prep station ARGS`` as a real process."""
+def station_cmd(*args: str, env: dict[str, str] | None = None, timeout: float = 60,
+                input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``python3 -m prep station ARGS`` as a real process (``input``: its stdin)."""
     full_env = dict(os.environ)
     full_env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(REPO), full_env.get("PYTHONPATH", "")) if p)
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-W", "error", "-m", "prep", "station", *args],
                           capture_output=True, text=True, timeout=timeout, env=full_env,
-                          cwd=REPO, check=False)
+                          cwd=REPO, check=False, input=input)
 
 
 def status_of(data_dir: Path) -> dict[str, Any]:

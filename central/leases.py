@@ -1,0 +1,428 @@
+"""Work leases: capture and verification handed to one operator at one station at a time
+(``POST /v1/work/next``, ``…/{lease}/renew``, ``…/release``, ``…/ilegible``;
+``docs/pipeline.md``).
+
+An acta is handed out with ``SELECT … FOR UPDATE SKIP LOCKED``: a CATD station gets its
+own CATD's actas first, a CCV station any; oldest acopio first. PostgreSQL itself keeps
+the two promises: at most one active lease per acta (a partial unique index) and never
+the same operator twice on one acta (a unique index over acta and operator). A lease
+lasts ``lease_time`` (``serve --lease-minutes``, default 10); past it, the acta goes back
+to the queue, and the lease stays good until someone else is given the acta (so a
+capture typed during a short outage still counts if nobody took over). A capture or
+verification record completes its lease when ingested (:mod:`central.pipeline.apply`).
+
+``next`` is safe to retry: it returns the operator's unexpired leases at that station
+first and only tops them up to ``prefetch``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple, cast
+
+from sqlalchemy import Connection, Engine, Row, Table, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from central import audit
+from central.auth import SignedRequest
+from central.db.models import ActaCapture, ActaImage, Lease
+from central.errors import ApiError
+from central.pipeline.apply import apply_ilegible, current_lookup, lock_pipeline_shared
+from central.pipeline.state import (
+    CAPTURA,
+    LEGIBLE_PENDIENTE,
+    SLOT,
+    VERIFICACION,
+    Estado,
+    IlegibleEvent,
+    Lookup,
+)
+from central.pipeline.store import lock_actas
+from prep.canonical import CanonicalError, parse_json
+from prep.records import format_time
+from prep.values import Captura, conciliar
+
+DEFAULT_LEASE_TIME = timedelta(minutes=10)
+MAX_PREFETCH = 5
+MAX_REQUEST_BYTES = 4096
+ROLE = {CAPTURA: "capturista", VERIFICACION: "verificador"}
+
+LEASES = cast(Table, Lease.__table__)
+IMAGES = cast(Table, ActaImage.__table__)
+CAPTURES = cast(Table, ActaCapture.__table__)
+
+SEEN_EVERY = timedelta(seconds=10)
+FIELDS_EVERY = 2.0
+
+_QUEUE = {CAPTURA: "a.estado IN ('digitalizada', 'captura_1', 'captura_2')",
+          VERIFICACION: "a.estado = 'verificacion'"}
+_IMAGE_COLUMNS = "i.sha256, i.bytes, i.media_type, i.origen, i.digitalizacion, i.received_at"
+_SLOT_SQL = "CASE c.estado " + " ".join(
+    f"WHEN '{estado.value}' THEN {slot}" for estado, slot in SLOT.items()) + " ELSE 0 END"
+# One statement per grant: pick the candidates (oldest acopio first, skipping actas
+# another transaction holds), lease those without a leftover lease, and answer every
+# candidate with its image. A candidate still holding a live lease has an expired one
+# (the WHERE excludes unexpired ones): it comes back with ``reclaim`` and no lease, and
+# _reclaim_and_grant ends the old lease first. A race lost to another grant (committed
+# after this statement's snapshot) comes back with neither: the unique indexes skipped
+# it, they never double it.
+_GRANT_SQL = """
+    WITH candidate AS (
+        SELECT a.clave_acta, a.estado, a.ronda, a.imagen_actual, a.orden_at,
+               EXISTS (SELECT 1 FROM leases AS old WHERE old.clave_acta = a.clave_acta
+                       AND old.status = 'active') AS reclaim
+        FROM acta_states AS a
+        WHERE {queue} {distrito}
+          AND a.clave_acta <> ALL(CAST(:taken AS varchar[]))
+          AND NOT EXISTS (SELECT 1 FROM leases AS mine
+                          WHERE mine.clave_acta = a.clave_acta AND mine.operator = :operator)
+          AND NOT EXISTS (SELECT 1 FROM leases AS live
+                          WHERE live.clave_acta = a.clave_acta AND live.status = 'active'
+                            AND live.expires_at > :now)
+        ORDER BY a.orden_at, a.clave_acta
+        LIMIT :limit
+        FOR UPDATE OF a SKIP LOCKED
+    ), granted AS (
+        INSERT INTO leases (id, clave_acta, kind, slot, ronda, image_record, operator,
+                            station, granted_at, expires_at, status)
+        SELECT gen_random_uuid(), c.clave_acta, :kind, {slot}, c.ronda, c.imagen_actual,
+               :operator, :station, clock_timestamp(), clock_timestamp() + :lease_time,
+               'active'
+        FROM candidate AS c WHERE NOT c.reclaim
+        ON CONFLICT DO NOTHING
+        RETURNING id, clave_acta, slot, expires_at
+    )
+    SELECT c.clave_acta, c.estado, c.ronda, c.imagen_actual, c.reclaim, g.id, g.slot,
+           g.expires_at, {image}
+    FROM candidate AS c LEFT JOIN granted AS g ON g.clave_acta = c.clave_acta
+    LEFT JOIN acta_images AS i ON i.record_id = c.imagen_actual
+    ORDER BY c.orden_at, c.clave_acta
+"""
+# (kind, own CATD only?) → statement; the texts are constants, so the partial indexes
+# on the queue states apply.
+_GRANT = {(kind, own): text(_GRANT_SQL.format(
+    queue=queue, image=_IMAGE_COLUMNS, slot=_SLOT_SQL,
+    distrito="AND a.distrito = :distrito" if own else ""))
+    for kind, queue in _QUEUE.items() for own in (True, False)}
+_RECLAIM = text("""
+    UPDATE leases SET status = 'expired', ended_at = clock_timestamp()
+    WHERE clave_acta = ANY(CAST(:claves AS varchar[])) AND status = 'active'
+      AND expires_at <= :now
+""")
+_HELD = text(f"""
+    SELECT l.id, l.clave_acta, l.kind, l.slot, l.ronda, l.expires_at, {_IMAGE_COLUMNS}
+    FROM leases AS l LEFT JOIN acta_images AS i ON i.record_id = l.image_record
+    WHERE l.operator = :operator AND l.station = :station AND l.kind = :kind
+      AND l.status = 'active' AND l.expires_at > :now
+    ORDER BY l.granted_at
+""")  # noqa: S608 - constant column list
+_STATION = text("SELECT public_key, enabled, last_seen_at FROM stations WHERE id = :station")
+_STATION_OPERATOR = text("""
+    SELECT s.public_key, s.enabled, s.last_seen_at, s.role, s.sitio, o.role AS operator_role,
+           o.sitio AS operator_sitio, o.enabled AS operator_enabled
+    FROM stations AS s LEFT JOIN operators AS o ON o.id = :operator
+    WHERE s.id = :station
+""")
+_SEEN = text("UPDATE stations SET last_seen_at = GREATEST(last_seen_at, :now) "
+             "WHERE id = :station")
+_ATTEMPTS = 3  # candidates lost to concurrent grants are replaced this many times
+# A lease's history times are the database's clock when its row changes, taken while the
+# acta is locked, so one acta's leases never seem to overlap; expiry is judged against
+# the request's time (``:now``).
+_CLOCK = func.clock_timestamp()
+
+
+@dataclass(frozen=True)
+class WorkRequest:
+    """The body of ``POST /v1/work/next``."""
+
+    operator: str
+    kind: str
+    prefetch: int = 1
+
+    @classmethod
+    def parse(cls, body: bytes) -> WorkRequest:
+        try:
+            data = parse_json(body, MAX_REQUEST_BYTES)
+        except CanonicalError:
+            raise _malformed() from None
+        if not isinstance(data, dict) or not {"operator", "kind"} <= set(data):
+            raise _malformed()
+        operator, kind, prefetch = data["operator"], data["kind"], data.get("prefetch", 1)
+        if not isinstance(operator, str) or not 0 < len(operator) <= 64 \
+                or kind not in ROLE or type(prefetch) is not int \
+                or not 1 <= prefetch <= MAX_PREFETCH:
+            raise _malformed()
+        return cls(operator, kind, prefetch)
+
+
+def next_work(engine: Engine, signed: SignedRequest, request: WorkRequest,
+              lease_time: timedelta = DEFAULT_LEASE_TIME) -> list[dict[str, Any]]:
+    """The operator's leases at the signing station (held ones first, topped up to
+    ``prefetch``), described for the station (:func:`describe`)."""
+    with Session(engine) as session, session.begin():
+        conn = session.connection()
+        now = datetime.now(UTC)
+        row = conn.execute(_STATION_OPERATOR, {"station": signed.station_id(),
+                                               "operator": request.operator}).one_or_none()
+        station = _verified(conn, signed, row, now)
+        assert row is not None
+        _check_operator(row, request)
+        held = list(conn.execute(_HELD, {"operator": request.operator, "station": station,
+                                         "kind": request.kind, "now": now}))
+        granted = _grant(conn, station, row, request, request.prefetch - len(held), now,
+                         lease_time)
+        return describe(conn, [*held, *granted], _fields_lookup(session))
+
+
+def renew(engine: Engine, signed: SignedRequest, lease_id: str,
+          lease_time: timedelta = DEFAULT_LEASE_TIME) -> dict[str, Any]:
+    """Extend an active lease by ``lease_time`` from now."""
+    with engine.begin() as conn:
+        now = datetime.now(UTC)
+        station = _verified(conn, signed, conn.execute(
+            _STATION, {"station": signed.station_id()}).one_or_none(), now)
+        row = conn.execute(update(LEASES).where(
+            LEASES.c.id == _uuid(lease_id), LEASES.c.station == station,
+            LEASES.c.status == "active").values(expires_at=_CLOCK + lease_time)
+            .returning(LEASES.c.expires_at)).one_or_none()
+        if row is None:
+            raise _ended(conn, station, lease_id)
+    return {"lease_id": lease_id, "status": "active",
+            "expires_at": format_time(row.expires_at)}
+
+
+def release(engine: Engine, signed: SignedRequest, lease_id: str) -> dict[str, Any]:
+    """Give the acta back to the queue now. Releasing a lease that already ended (its
+    capture arrived, it expired) is not an error: the answer says how it ended."""
+    with engine.begin() as conn:
+        now = datetime.now(UTC)
+        station = _verified(conn, signed, conn.execute(
+            _STATION, {"station": signed.station_id()}).one_or_none(), now)
+        row = conn.execute(update(LEASES).where(
+            LEASES.c.id == _uuid(lease_id), LEASES.c.station == station,
+            LEASES.c.status == "active").values(status="released", ended_at=_CLOCK)
+            .returning(LEASES.c.status)).one_or_none()
+        status = row.status if row is not None else _status(conn, station, lease_id)
+    return {"lease_id": lease_id, "status": status}
+
+
+def ilegible(engine: Engine, signed: SignedRequest, lease_id: str) -> dict[str, Any]:
+    """The operator cannot read the acta's image: end the lease and send the acta back
+    to digitalización (state *redigitalizacion* until a new image arrives)."""
+    with Session(engine) as session, session.begin():
+        conn = session.connection()
+        now = datetime.now(UTC)
+        station_id = _verified(conn, signed, conn.execute(
+            _STATION, {"station": signed.station_id()}).one_or_none(), now)
+        lease = conn.execute(select(LEASES).where(
+            LEASES.c.id == _uuid(lease_id), LEASES.c.station == station_id)).one_or_none()
+        if lease is None or lease.status != "active":
+            raise _ended(conn, station_id, lease_id)
+        lock_pipeline_shared(session)
+        lookup = current_lookup(session)
+        before = lock_actas(session, [lease.clave_acta], lookup)
+        acta = before[lease.clave_acta]
+        image = None if lease.image_record is None else str(lease.image_record)
+        if acta.estado not in LEGIBLE_PENDIENTE or image != acta.imagen_actual:
+            raise ApiError(409, "stale_lease", "El acta ya no espera captura con esa imagen; "
+                           "no se envió a redigitalizar.")
+        ended = conn.execute(update(LEASES).where(
+            LEASES.c.id == lease.id, LEASES.c.status == "active")
+            .values(status="ilegible", ended_at=_CLOCK).returning(LEASES.c.id)).one_or_none()
+        if ended is None:  # its capture arrived or it was released meanwhile
+            raise _ended(conn, station_id, lease_id)
+        event = IlegibleEvent(lease.clave_acta, str(lease.id), lease.operator, station_id,
+                              now)
+        after = apply_ilegible(session, event, lookup, before)
+        audit.emit(session, "acta_ilegible", actor=station_id, detail={
+            "clave_acta": lease.clave_acta, "lease": str(lease.id),
+            "operator": lease.operator, "image": image, "estado": after.estado.value})
+    return {"lease_id": lease_id, "status": "ilegible", "estado": after.estado.value}
+
+
+_fields: tuple[float, Lookup] | None = None
+_fields_lock = threading.Lock()
+
+
+def _fields_lookup(session: Session) -> Lookup:
+    """The current catalog's lookup for describing leases, read at most every
+    :data:`FIELDS_EVERY` seconds (one query less per ``next``; a catalog changes once or
+    twice a night, and a capture is checked against the current catalog at ingest)."""
+    global _fields
+    with _fields_lock:
+        cached = _fields
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    lookup = current_lookup(session)
+    with _fields_lock:
+        _fields = (time.monotonic() + FIELDS_EVERY, lookup)
+    return lookup
+
+
+def _verified(conn: Connection, signed: SignedRequest, station: Row[Any] | None,
+              now: datetime) -> str:
+    """The signing station, checked (:meth:`SignedRequest.verify`), its last contact
+    noted at most every :data:`SEEN_EVERY` (a write per request would serialize its
+    operators on the station's row)."""
+    station_id = signed.verify(station.public_key if station is not None else None,
+                               station is not None and station.enabled)
+    assert station is not None
+    if station.last_seen_at is None or station.last_seen_at < now - SEEN_EVERY:
+        conn.execute(_SEEN, {"station": station_id, "now": now})
+    return station_id
+
+
+def _grant(conn: Connection, station: str, row: Row[Any], request: WorkRequest, wanted: int,
+           now: datetime, lease_time: timedelta) -> list[_Leased]:
+    """Lease up to ``wanted`` more actas to the operator; the new leases with their
+    images (the :data:`_HELD` columns)."""
+    granted: list[_Leased] = []
+    taken: list[str] = []
+    distrito = int(row.sitio) if row.role == "catd" else None
+    params: dict[str, Any] = {
+        "operator": request.operator, "station": station, "kind": request.kind, "now": now,
+        "lease_time": lease_time, "distrito": distrito}
+    for _ in range(_ATTEMPTS):
+        found = 0
+        for own in ((True, False) if distrito is not None else (False,)):
+            need = wanted - len(granted)
+            if need <= 0:
+                break
+            rows = list(conn.execute(_GRANT[request.kind, own],
+                                     {**params, "limit": need, "taken": taken}))
+            found += len(rows)
+            taken += [r.clave_acta for r in rows]
+            granted += [_leased(r, r.id, r.slot, request.kind, r.expires_at)
+                        for r in rows if r.id is not None]
+            stale = [r for r in rows if r.reclaim]
+            if stale:
+                granted += _reclaim_and_grant(conn, stale, params)
+        if len(granted) >= wanted or not found:
+            break
+    return granted
+
+
+def _reclaim_and_grant(conn: Connection, stale: list[Row[Any]],
+                       params: dict[str, Any]) -> list[_Leased]:
+    """The candidates whose previous lease expired: end it, then lease them."""
+    conn.execute(_RECLAIM, {"claves": [r.clave_acta for r in stale], "now": params["now"]})
+    rows = [{"id": str(uuid.uuid4()), "clave_acta": r.clave_acta, "kind": params["kind"],
+             "slot": SLOT.get(Estado(r.estado), 0), "ronda": r.ronda,
+             "image_record": r.imagen_actual, "operator": params["operator"],
+             "station": params["station"], "granted_at": _CLOCK,
+             "expires_at": _CLOCK + params["lease_time"], "status": "active"} for r in stale]
+    won = {row.clave_acta: row.expires_at for row in conn.execute(
+        insert(LEASES).values(rows).on_conflict_do_nothing()
+        .returning(LEASES.c.clave_acta, LEASES.c.expires_at))}
+    return [_leased(r, lease["id"], lease["slot"], params["kind"], won[r.clave_acta])
+            for r, lease in zip(stale, rows, strict=True) if r.clave_acta in won]
+
+
+def _leased(r: Row[Any], lease_id: object, slot: int, kind: str,
+            expires_at: datetime) -> _Leased:
+    """A granted candidate (a :data:`_GRANT` row) as the lease it now is."""
+    return _Leased(str(lease_id), r.clave_acta, kind, slot, r.ronda, expires_at, r.sha256,
+                   r.bytes, r.media_type, r.origen, r.digitalizacion, r.received_at)
+
+
+class _Leased(NamedTuple):
+    """A lease just granted, shaped like a :data:`_HELD` row."""
+
+    id: str
+    clave_acta: str
+    kind: str
+    slot: int
+    ronda: int
+    expires_at: datetime
+    sha256: str | None
+    bytes: int | None
+    media_type: str | None
+    origen: str | None
+    digitalizacion: str | None
+    received_at: datetime | None
+
+
+def describe(conn: Connection, leases: Sequence[Any], lookup: Lookup) -> list[dict[str, Any]]:
+    """What a station needs to work on each lease offline: the acta's image (fetch its
+    bytes with ``GET /v1/blobs/{sha256}``) and fields; for a verification, also every
+    image and this round's captures with the fields where they differ. A capture lease
+    shows no other capture: captures are blind."""
+    out = []
+    for lease in leases:
+        info = lookup(lease.clave_acta)
+        image = _image_json(lease) if lease.sha256 is not None else None
+        item: dict[str, Any] = {
+            "lease_id": str(lease.id), "clave_acta": lease.clave_acta, "kind": lease.kind,
+            "slot": lease.slot, "expires_at": format_time(lease.expires_at),
+            "eleccion": info.eleccion if info else lease.clave_acta[-2:],
+            "campos": list(info.campos) if info else [],
+            "image_sha256": lease.sha256, "image": image}
+        if lease.kind == VERIFICACION:
+            item.update(_verification(conn, lease))
+        out.append(item)
+    return out
+
+
+def _verification(conn: Connection, lease: Any) -> dict[str, Any]:
+    captures = list(conn.execute(select(CAPTURES.c.slot, CAPTURES.c.valores).where(
+        CAPTURES.c.clave_acta == lease.clave_acta, CAPTURES.c.kind == CAPTURA,
+        CAPTURES.c.ronda == lease.ronda).order_by(CAPTURES.c.position)))
+    images = conn.execute(select(IMAGES).where(IMAGES.c.clave_acta == lease.clave_acta)
+                          .order_by(IMAGES.c.position))
+    diferencias: tuple[str, ...] = ()
+    if captures:
+        diferencias = conciliar([Captura.from_json(c.valores) for c in captures]).diferencias
+    return {"capturas": [{"slot": c.slot, "valores": c.valores} for c in captures],
+            "diferencias": list(diferencias), "imagenes": [_image_json(i) for i in images]}
+
+
+def _image_json(image: Any) -> dict[str, Any]:
+    return {"sha256": image.sha256, "bytes": image.bytes, "media_type": image.media_type,
+            "origen": image.origen, "digitalizacion": image.digitalizacion,
+            "received_at": format_time(image.received_at)}
+
+
+def _check_operator(row: Row[Any], request: WorkRequest) -> None:
+    if row.operator_role is None or not row.operator_enabled:
+        raise ApiError(403, "unknown_operator", f"El operador {request.operator} no existe o "
+                       "está deshabilitado. Avise al coordinador.")
+    if row.operator_sitio != row.sitio:
+        raise ApiError(403, "operator_other_site", f"El operador {request.operator} no "
+                       "pertenece al sitio de este equipo.")
+    if row.operator_role != ROLE[request.kind]:
+        raise ApiError(403, "operator_role", f"El operador {request.operator} no tiene el "
+                       f"rol de {ROLE[request.kind]}.")
+
+
+def _uuid(lease_id: str) -> str:
+    try:
+        return str(uuid.UUID(lease_id))
+    except ValueError:
+        raise ApiError(404, "unknown_lease", "No existe esa asignación de trabajo.") from None
+
+
+def _status(conn: Connection, station_id: str, lease_id: str) -> str:
+    status = conn.scalar(select(LEASES.c.status).where(
+        LEASES.c.id == _uuid(lease_id), LEASES.c.station == station_id))
+    if status is None:
+        raise ApiError(404, "unknown_lease", "No existe esa asignación de trabajo en este "
+                                             "equipo.")
+    return str(status)
+
+
+def _ended(conn: Connection, station_id: str, lease_id: str) -> ApiError:
+    status = _status(conn, station_id, lease_id)
+    return ApiError(409, "lease_ended", f"Esa asignación de trabajo ya terminó ({status}); "
+                                        "pida trabajo nuevo.")
+
+
+def _malformed() -> ApiError:
+    return ApiError(400, "malformed", "La solicitud de trabajo está incompleta o mal formada: "
+                    f"operator, kind (captura o verificacion) y prefetch (1 a {MAX_PREFETCH}).")

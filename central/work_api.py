@@ -1,0 +1,78 @@
+"""The work endpoints of the central's API (``docs/pipeline.md``, "Work API").
+
+``POST /v1/work/next``, ``POST /v1/work/{lease}/renew|release|ilegible`` and ``GET
+/v1/blobs/{sha256}`` (an image a lease points at, so a station can prefetch it). All
+carry the signed station headers, like the other station requests.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from central.auth import SIGNATURE_HEADER, STATION_HEADER, SignedRequest, authenticate
+from central.blobs import is_sha256
+from central.errors import ApiError
+from central.leases import MAX_REQUEST_BYTES, WorkRequest, ilegible, next_work, release, renew
+from central.server import CENTRAL, _read_body
+from prep.canonical import sha256_hex
+
+WORK_PATH = "/v1/work"
+
+
+def add_work_routes(app: web.Application) -> None:
+    app.router.add_post(f"{WORK_PATH}/next", _next)
+    app.router.add_post(WORK_PATH + "/{lease}/renew", _renew)
+    app.router.add_post(WORK_PATH + "/{lease}/release", _release)
+    app.router.add_post(WORK_PATH + "/{lease}/ilegible", _ilegible)
+    app.router.add_get("/v1/blobs/{sha256}", _get_blob)
+
+
+def _signed(request: web.Request, body: bytes) -> SignedRequest:
+    """The request's signature headers; checked inside the work's own transaction."""
+    return SignedRequest(request.headers.get(STATION_HEADER),
+                         request.headers.get(SIGNATURE_HEADER), request.method,
+                         request.path, sha256_hex(body))
+
+
+async def _next(request: web.Request) -> web.Response:
+    central = request.app[CENTRAL]
+    body = await _read_body(request, MAX_REQUEST_BYTES)
+    signed = _signed(request, body)
+    signed.station_id()  # missing headers: 401 before anything else
+    work = WorkRequest.parse(body)
+    leases = await central.run(next_work, central.engine, signed, work, central.lease_time)
+    return web.json_response({"leases": leases})
+
+
+async def _renew(request: web.Request) -> web.Response:
+    central = request.app[CENTRAL]
+    signed = _signed(request, await _read_body(request, MAX_REQUEST_BYTES))
+    return web.json_response(await central.run(renew, central.engine, signed,
+                                               request.match_info["lease"],
+                                               central.lease_time))
+
+
+async def _release(request: web.Request) -> web.Response:
+    central = request.app[CENTRAL]
+    signed = _signed(request, await _read_body(request, MAX_REQUEST_BYTES))
+    return web.json_response(await central.run(release, central.engine, signed,
+                                               request.match_info["lease"]))
+
+
+async def _ilegible(request: web.Request) -> web.Response:
+    central = request.app[CENTRAL]
+    signed = _signed(request, await _read_body(request, MAX_REQUEST_BYTES))
+    return web.json_response(await central.run(ilegible, central.engine, signed,
+                                               request.match_info["lease"]))
+
+
+async def _get_blob(request: web.Request) -> web.StreamResponse:
+    central = request.app[CENTRAL]
+    sha256 = request.match_info["sha256"]
+    await central.run(authenticate, central.engine, request.headers.get(STATION_HEADER),
+                      request.headers.get(SIGNATURE_HEADER), request.method, request.path,
+                      sha256_hex(await _read_body(request, 1024)))
+    if not is_sha256(sha256) or not central.blobs.exists(sha256):
+        raise ApiError(404, "unknown_blob", "Esa imagen no está en el nodo central.")
+    return web.FileResponse(central.blobs.path(sha256),
+                            headers={"Content-Type": "application/octet-stream"})

@@ -1,0 +1,218 @@
+"""The bundle a station holds (catalog and operator accounts of its site) and offline
+login against it.
+
+:func:`save_bundle` keeps a bundle only after its signature verifies with the central
+key pinned at enrollment, it names this very station, and it is not older than the one
+held (a rollback could revive a disabled account or an outdated catalog). Logins then
+need no network: :func:`login` checks the password against the cached scrypt hash.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from prep.bundle import Bundle, BundleError, operator_name_key, read_bundle
+from prep.catalog import Catalog, CatalogError, load_catalog_files
+from prep.passwords import PasswordError, ScryptHash, waste_like_a_check
+from prep.records import format_time
+from prep.station.client import CentralClient, central_error
+from prep.station.errors import (
+    BundleRefusedError,
+    LoginError,
+    NoCatalogError,
+    StationStorageError,
+    SyncError,
+)
+from prep.station.models import BundleRow, OperatorRow
+from prep.station.store import StationIdentity, Store, database_error
+
+NO_BUNDLE = ("Esta estación aún no tiene el catálogo: conéctela al nodo central una vez "
+             "para recibirlo junto con las cuentas de los operadores.")
+BAD_CREDENTIALS = "Usuario o contraseña incorrectos."
+DISABLED = "Usuario deshabilitado: pida a su coordinador que revise su cuenta."
+
+
+@dataclass(frozen=True)
+class Operator:
+    """Who is logged in at the station."""
+
+    id: str
+    name: str
+    role: str
+    sitio: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "role": self.role, "sitio": self.sitio}
+
+
+@dataclass(frozen=True)
+class BundleInfo:
+    """The bundle held: its versions and what it brought."""
+
+    version: int
+    catalog_version: int
+    operators_version: int
+    catalog_digest: str | None
+    issued_at: str
+    received_at: str
+    operators: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": self.version, "catalog_version": self.catalog_version,
+                "operators_version": self.operators_version,
+                "catalog_digest": self.catalog_digest, "issued_at": self.issued_at,
+                "received_at": self.received_at, "operators": self.operators}
+
+
+@dataclass(frozen=True)
+class BundleOutcome:
+    """What a refresh did: ``changed`` is False when the held bundle was current."""
+
+    info: BundleInfo
+    changed: bool
+
+
+def save_bundle(store: Store, body: bytes) -> BundleOutcome:
+    """Verify ``body`` (the central's answer) and keep it in place of the held bundle.
+
+    Raises :class:`BundleRefusedError` (nothing changes) for a bundle that is not the
+    central's, not for this station, malformed, or older than the one held.
+    """
+    bundle = _verified(body, store.require_identity())
+    try:
+        return _keep(store, bundle, body)
+    except DBAPIError as exc:
+        raise database_error(exc, "el catálogo y las cuentas recibidos") from exc
+
+
+def _keep(store: Store, bundle: Bundle, body: bytes) -> BundleOutcome:
+    with store.write() as session:
+        held = session.get(BundleRow, 1)
+        if held is not None:
+            if bundle.catalog_version < held.catalog_version \
+                    or bundle.operators_version < held.operators_version:
+                raise BundleRefusedError("rollback", (
+                    f"El nodo central envió un paquete de catálogo y operadores más antiguo "
+                    f"(versión {bundle.version}) que el que tiene esta estación (versión "
+                    f"{held.version}): se descartó. Avise a su coordinador."))
+            if bundle.version == held.version:
+                return BundleOutcome(_info(held, _count_operators(session)), changed=False)
+            session.delete(held)
+        session.execute(delete(OperatorRow))
+        session.flush()
+        row = BundleRow(id=1, version=bundle.version, catalog_version=bundle.catalog_version,
+                        operators_version=bundle.operators_version,
+                        catalog_digest=bundle.catalog.digest if bundle.catalog else None,
+                        issued_at=format_time(bundle.issued_at), received_at=store.now(),
+                        body=body)
+        session.add(row)
+        for o in bundle.operators:
+            session.add(OperatorRow(
+                id=o.id, name=o.name, name_key=operator_name_key(o.name), role=o.role,
+                sitio=o.sitio, enabled=o.enabled,
+                scrypt=json.dumps(o.scrypt.to_json()) if o.scrypt is not None else None))
+    return BundleOutcome(_info(row, len(bundle.operators)), changed=True)
+
+
+async def refresh_bundle(client: CentralClient, store: Store) -> BundleOutcome:
+    """Ask the central for a newer bundle (``If-None-Match``: the version held) and keep
+    it; the central answers 304 when the held one is current."""
+    held = bundle_info(store)
+    status, body = await client.bundle(held.version if held is not None else None)
+    if status == 304 and held is not None:
+        return BundleOutcome(held, changed=False)
+    if status != 200:
+        code, detail = central_error(body)
+        raise SyncError(code or f"http_{status}", f"El nodo central no entregó el catálogo y "
+                        f"las cuentas (HTTP {status}{': ' + detail if detail else ''}); se "
+                        "reintentará.", retry=True)
+    return save_bundle(store, body)
+
+
+def bundle_info(store: Store) -> BundleInfo | None:
+    """The bundle held, or ``None`` before the first one."""
+    with store.read() as session:
+        row = session.get(BundleRow, 1)
+        return None if row is None else _info(row, _count_operators(session))
+
+
+def login(store: Store, user: str, password: str) -> Operator:
+    """Check ``user`` (operator id or name, case-insensitive) and ``password`` against
+    the accounts of the held bundle, offline. Raises :class:`LoginError`."""
+    with store.read() as session:
+        if session.get(BundleRow, 1) is None:
+            raise LoginError("no_bundle", NO_BUNDLE)
+        user = user.strip()
+        row = session.get(OperatorRow, user.lower())  # ids are lower-case ASCII
+        if row is None:
+            rows = list(session.scalars(select(OperatorRow)
+                                        .where(OperatorRow.name_key == operator_name_key(user))))
+            if len(rows) > 1:
+                raise LoginError("ambiguous", "Hay más de un operador con ese nombre: "
+                                              "escriba su identificador (op-…).")
+            row = rows[0] if rows else None
+    if row is None:
+        waste_like_a_check(password)  # as slow as a real check: no hint the user is unknown
+        raise LoginError("bad_credentials", BAD_CREDENTIALS)
+    if not row.enabled or row.scrypt is None:
+        raise LoginError("disabled", DISABLED)
+    try:
+        scrypt = ScryptHash.from_json(json.loads(row.scrypt))
+    except (ValueError, PasswordError) as exc:
+        raise StationStorageError(f"La cuenta {row.id} está dañada en la estación ({exc}); "
+                                  "conéctela al nodo central para recibirla de nuevo.") from exc
+    if not scrypt.matches(password):
+        raise LoginError("bad_credentials", BAD_CREDENTIALS)
+    return Operator(row.id, row.name, row.role, row.sitio)
+
+
+class CatalogCache:
+    """The held bundle's catalog, verified and parsed once per digest."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._digest: str | None = None
+        self._catalog: Catalog | None = None
+
+    def catalog(self, store: Store) -> Catalog:
+        with store.read() as session:
+            row = session.get(BundleRow, 1)
+            digest, body = (row.catalog_digest, row.body) if row is not None else (None, b"")
+        if digest is None:
+            raise NoCatalogError(NO_BUNDLE)
+        with self._lock:
+            if self._digest == digest and self._catalog is not None:
+                return self._catalog
+        bundle = _verified(body, store.require_identity())
+        assert bundle.catalog is not None
+        try:
+            catalog = load_catalog_files(bundle.catalog.files)
+        except CatalogError as exc:
+            raise NoCatalogError(f"El catálogo recibido del nodo central no es válido ({exc})."
+                                 " Avise a su coordinador.") from exc
+        with self._lock:
+            self._digest, self._catalog = digest, catalog
+        return catalog
+
+
+def _verified(body: bytes, identity: StationIdentity) -> Bundle:
+    try:
+        return read_bundle(body, identity.central_key, identity.station_id, identity.sitio)
+    except BundleError as exc:
+        raise BundleRefusedError(exc.code, str(exc)) from exc
+
+
+def _info(row: BundleRow, operators: int) -> BundleInfo:
+    return BundleInfo(row.version, row.catalog_version, row.operators_version,
+                      row.catalog_digest, row.issued_at, row.received_at, operators)
+
+
+def _count_operators(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(OperatorRow)) or 0)

@@ -1,0 +1,360 @@
+"""Work leases as operators live them, against a real central over HTTPS: what a lease
+shows (image, fields, never another capture), who gets which acta first, what a
+capture needs to count, expiry, release, renewal, verification, an unreadable image,
+and an acta that arrives both from PREP Casilla and from its CATD."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prep.catalog import Acta, Catalog
+from prep.records import Kind
+from tests.central.station import central_cli, query
+from tests.harness.central import CentralNode, running_central
+from tests.harness.work import (
+    WorkStation,
+    add_operators,
+    image_body,
+    load_catalog,
+    png,
+    truth,
+)
+
+SHORT_LEASE_MINUTES = 0.05  # 3 s
+
+
+@pytest.fixture
+def node(pg_dsn: str, tmp_path: Path) -> Iterator[CentralNode]:
+    with running_central(tmp_path / "central", pg_dsn) as central:
+        yield central
+
+
+@pytest.fixture
+def catalog(node: CentralNode) -> Catalog:
+    return load_catalog(node)
+
+
+def _actas(catalog: Catalog, distrito: int, n: int) -> list[Acta]:
+    """``n`` actas of ``distrito`` (every election's), in catalog order."""
+    actas = [a for a in catalog.iter_actas() if a.casilla.distrito_id == distrito][:n]
+    assert len(actas) == n
+    return actas
+
+
+def _state(node: CentralNode, clave: str) -> dict[str, Any]:
+    [row] = query(node.dsn, "SELECT estado, ronda, validada_fuente, validada_valores, "
+                  "validada_origen, validada_digitalizacion, validada_imagen "
+                  "FROM acta_states WHERE clave_acta = %s", clave)
+    keys = ("estado", "ronda", "fuente", "valores", "origen", "digitalizacion", "imagen")
+    return dict(zip(keys, row, strict=True))
+
+
+def _anomalies(node: CentralNode, type_: str) -> list[dict[str, Any]]:
+    return [r[0] for r in query(node.dsn, "SELECT detail FROM anomalies WHERE type = %s "
+                                "ORDER BY id", type_)]
+
+
+def _wrong(valores: dict[str, int], by: int) -> dict[str, int]:
+    first = next(iter(valores))
+    return {**valores, first: valores[first] + by}
+
+
+def _rebuild_agrees(node: CentralNode) -> None:
+    done = central_cli(node, "rebuild-state", "--check")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_capture_lease_shows_image_and_fields_never_another_capture(
+        node: CentralNode, catalog: Catalog) -> None:
+    acta1, acta2 = _actas(catalog, 1, 2)
+    ana, beto = add_operators(node, [("Ana", "capturista", "01"), ("Beto", "capturista", "01")])
+
+    async def scenario() -> None:
+        async with WorkStation.enroll(node, 1) as station:
+            await station.digitize([acta1, acta2])
+            [lease] = await station.next(ana)
+            assert lease["clave_acta"] == acta1.clave and lease["slot"] == 1
+            assert lease["kind"] == "captura" and lease["campos"] == list(acta1.layout.campos)
+            image = png(f"CATD:{acta1.clave}")
+            assert lease["image_sha256"] == hashlib.sha256(image).hexdigest()
+            blob = await station.call("GET", f"/v1/blobs/{lease['image_sha256']}")
+            assert blob.status == 200 and blob.body == image
+            # Asking again (a retry after a lost answer) gives the same work.
+            assert [x["lease_id"] for x in await station.next(ana)] == [lease["lease_id"]]
+
+            await station.capture(ana, lease, truth(acta1))
+            released = await station.lease_action(lease["lease_id"], "release")
+            assert released.body == {"lease_id": lease["lease_id"], "status": "completed"}
+            assert _state(node, acta1.clave)["estado"] == "captura_1"
+
+            [second] = await station.next(beto)
+            assert second["clave_acta"] == acta1.clave and second["slot"] == 2
+            assert "capturas" not in second and "diferencias" not in second  # blind
+            [other] = await station.next(ana)  # never the same operator twice on an acta
+            assert other["clave_acta"] == acta2.clave
+            await station.capture(beto, second, truth(acta1))
+
+    asyncio.run(scenario())
+    state = _state(node, acta1.clave)
+    assert state["estado"] == "validada" and state["fuente"] == "captura"
+    assert state["valores"] == truth(acta1)
+    assert (state["origen"], state["digitalizacion"]) == ("CATD", "Escáner")
+    _rebuild_agrees(node)
+
+
+def test_own_catd_first_then_any_oldest_acopio_first(node: CentralNode,
+                                                     catalog: Catalog) -> None:
+    older = _actas(catalog, 2, 3)  # CATD 02's actas arrive first
+    newer = _actas(catalog, 1, 2)
+    catd_op, ccv_op = add_operators(node, [("Carla", "capturista", "01"),
+                                           ("Dario", "capturista", "CCV")])
+
+    async def scenario() -> None:
+        async with WorkStation.enroll(node, 2) as digit2, \
+                WorkStation.enroll(node, 1) as catd1, WorkStation.enroll(node, None) as ccv:
+            await digit2.digitize(older)
+            await catd1.digitize(newer)
+            # A CATD station gets its own CATD's actas first, oldest acopio first…
+            mine = await catd1.next(catd_op, prefetch=3)
+            assert [x["clave_acta"] for x in mine] == [newer[0].clave, newer[1].clave,
+                                                       older[0].clave]
+            assert len({x["lease_id"] for x in mine}) == 3
+            # …a CCV station any acta, oldest first, skipping what is leased.
+            [theirs] = await ccv.next(ccv_op)
+            assert theirs["clave_acta"] == older[1].clave
+
+    asyncio.run(scenario())
+
+
+def test_only_an_operator_of_the_station_site_and_role_gets_work(
+        node: CentralNode, catalog: Catalog) -> None:
+    [acta] = _actas(catalog, 1, 1)
+    elsewhere, verifier, disabled_id = add_operators(node, [
+        ("Elena", "capturista", "02"), ("Fabio", "verificador", "01"),
+        ("Gema", "capturista", "01")])
+    assert central_cli(node, "operator", "disable", disabled_id).returncode == 0
+
+    async def scenario() -> None:
+        async with WorkStation.enroll(node, 1) as station:
+            await station.digitize([acta])
+            for operator, kind, code in ((elsewhere, "captura", "operator_other_site"),
+                                         (verifier, "captura", "operator_role"),
+                                         (disabled_id, "captura", "unknown_operator"),
+                                         ("op-01-nadie", "captura", "unknown_operator")):
+                answer = await station.call("POST", "/v1/work/next",
+                                            {"operator": operator, "kind": kind})
+                assert answer.status == 403 and answer.body["error"] == code, answer.body
+            bad = await station.call("POST", "/v1/work/next",
+                                     {"operator": verifier, "kind": "verificacion",
+                                      "prefetch": 9})
+            assert bad.status == 400 and bad.body["error"] == "malformed"
+            # A verificador finds no verification work while nothing disagrees.
+            assert await station.next(verifier, "verificacion") == []
+
+    asyncio.run(scenario())
+
+
+def test_a_capture_counts_only_with_its_live_lease(node: CentralNode,
+                                                   catalog: Catalog) -> None:
+    [acta] = _actas(catalog, 1, 1)
+    ana, beto = add_operators(node, [("Ana", "capturista", "01"), ("Beto", "capturista", "01")])
+
+    async def scenario() -> None:
+        async with WorkStation.enroll(node, 1) as station:
+            await station.digitize([acta])
+            # Typed without a lease: stored (a fact), not counted, the coordinator told.
+            stray = await station.capture(ana, {"clave_acta": acta.clave,
+                                                "kind": "captura"}, truth(acta))
+            assert _state(node, acta.clave)["estado"] == "digitalizada"
+            assert [a["record"] for a in _anomalies(node, "captura_sin_lease")] == [stray.id]
+
+            [lease] = await station.next(beto)
+            await station.capture(beto, lease, truth(acta))
+            assert _state(node, acta.clave)["estado"] == "captura_1"
+            # The same operator again on the same acta: ignored and reported.
+            again = await station.capture(beto, lease, truth(acta))
+            assert [a["record"] for a in _anomalies(node, "operador_repetido")] == [again.id]
+            assert _state(node, acta.clave)["estado"] == "captura_1"
+
+    asyncio.run(scenario())
+    assert query(node.dsn, "SELECT count(*) FROM records WHERE kind = 'captura'") == [(3,)]
+    _rebuild_agrees(node)
+
+
+def test_an_expired_lease_returns_to_the_queue_and_a_renewed_one_does_not(
+        pg_dsn: str, tmp_path: Path) -> None:
+    with running_central(tmp_path / "central", pg_dsn,
+                         extra_args=["--lease-minutes", str(SHORT_LEASE_MINUTES)]) as node:
+        catalog = load_catalog(node)
+        first, second = _actas(catalog, 1, 2)
+        slow, fast, renewer, other = add_operators(node, [
+            ("Lento", "capturista", "01"), ("Rapido", "capturista", "01"),
+            ("Renueva", "capturista", "01"), ("Otro", "capturista", "01")])
+
+        async def scenario() -> None:
+            async with WorkStation.enroll(node, 1) as station:
+                await station.digitize([first, second])
+                [abandoned] = await station.next(slow)
+                [kept] = await station.next(renewer)
+                assert (abandoned["clave_acta"], kept["clave_acta"]) == (first.clave,
+                                                                        second.clave)
+                deadline = time.monotonic() + SHORT_LEASE_MINUTES * 60 + 0.5
+                while time.monotonic() < deadline:
+                    renewed = await station.lease_action(kept["lease_id"], "renew")
+                    assert renewed.status == 200 and renewed.body["status"] == "active"
+                    await asyncio.sleep(0.5)
+                # The abandoned acta went back to the queue; the renewed one did not.
+                [reissued] = await station.next(fast, prefetch=2)
+                assert reissued["clave_acta"] == first.clave
+                assert await station.next(other) == []
+                late = await station.capture(slow, abandoned, truth(first))
+                await station.capture(fast, reissued, truth(first))
+                ended = await station.lease_action(abandoned["lease_id"], "renew")
+                assert ended.status == 409 and ended.body["error"] == "lease_ended"
+                assert [a["record"] for a in _anomalies(node, "captura_sin_lease")] == [late.id]
+
+        asyncio.run(scenario())
+        statuses = dict(query(node.dsn, "SELECT operator, status FROM leases"))
+        assert statuses == {slow: "expired", renewer: "active", fast: "completed"}
+        assert _state(node, first.clave)["estado"] == "captura_1"
+        _rebuild_agrees(node)
+
+
+def test_a_released_acta_goes_to_someone_else_at_once(node: CentralNode,
+                                                      catalog: Catalog) -> None:
+    [acta] = _actas(catalog, 1, 1)
+    ana, beto = add_operators(node, [("Ana", "capturista", "01"), ("Beto", "capturista", "01")])
+
+    async def scenario() -> None:
+        async with WorkStation.enroll(node, 1) as station:
+            await station.digitize([acta])
+            [lease] = await station.next(ana)
+            answer = await station.lease_action(lease["lease_id"], "release")
+            assert answer.body["status"] == "released"
+            assert (await station.lease_action(lease["lease_id"], "release")).body[
+                "status"] == "released"  # idempotent
+            [taken] = await station.next(beto)
+            assert taken["clave_acta"] == acta.clave and taken["slot"] == 1
+            assert await station.next(ana) == []  # she had it once: never again
+            for lease_id, action in (("00000000-0000-4000-8000-000000000000", "release"),
+                                     ("no-es-un-uuid", "renew")):
+                unknown = await station.lease_action(lease_id, action)
+                assert unknown.status == 404 and unknown.body["error"] == "unknown_lease"
+            missing = await station.call("GET", "/v1/blobs/" + "0" * 64)
+            assert missing.status == 404 and missing.body["error"] == "unknown_blob"
+
+    asyncio.run(scenario())
+
+
+def test_disagreeing_captures_go_to_a_third_capture_then_to_verification(
+        node: CentralNode, catalog: Catalog) -> None:
+    two_of_three, disputed = _actas(catalog, 1, 2)
+    caps = add_operators(node, [(f"Capturista {i}", "capturista", "01") for i in range(3)])
+    [verifier] = add_operators(node, [("Vera", "verificador", "01")])
+
+    async def scenario() -> None:
+        async with WorkStation.enroll(node, 1) as station:
+            await station.digitize([two_of_three, disputed])
+            for slot, operator in enumerate(caps, 1):
+                leases = {x["clave_acta"]: x for x in await station.next(operator, prefetch=2)}
+                assert {x["slot"] for x in leases.values()} == {slot}
+                await station.capture(operator, leases[two_of_three.clave],
+                                      _wrong(truth(two_of_three), 1) if slot == 1
+                                      else truth(two_of_three))
+                await station.capture(operator, leases[disputed.clave],
+                                      _wrong(truth(disputed), slot))
+                if slot == 2:
+                    assert _state(node, disputed.clave)["estado"] == "captura_2"
+            assert _state(node, two_of_three.clave)["estado"] == "validada"
+            assert _state(node, disputed.clave)["estado"] == "verificacion"
+            assert await station.next(caps[0], prefetch=2) == []
+
+            [check] = await station.next(verifier, "verificacion")
+            assert check["clave_acta"] == disputed.clave and check["kind"] == "verificacion"
+            assert [c["valores"] for c in check["capturas"]] == [
+                _wrong(truth(disputed), n) for n in (1, 2, 3)]
+            assert check["diferencias"] == [next(iter(truth(disputed)))]
+            assert [i["sha256"] for i in check["imagenes"]] == [check["image_sha256"]]
+            await station.capture(verifier, check, truth(disputed))
+
+    asyncio.run(scenario())
+    assert _state(node, two_of_three.clave)["valores"] == truth(two_of_three)
+    verified = _state(node, disputed.clave)
+    assert verified["estado"] == "validada" and verified["fuente"] == "verificacion"
+    assert verified["valores"] == truth(disputed)
+    _rebuild_agrees(node)
+
+
+def test_an_unreadable_image_goes_back_to_digitalization(node: CentralNode,
+                                                         catalog: Catalog) -> None:
+    [acta] = _actas(catalog, 1, 1)
+    ana, beto = add_operators(node, [("Ana", "capturista", "01"), ("Beto", "capturista", "01")])
+
+    async def scenario() -> None:
+        async with WorkStation.enroll(node, 1) as station:
+            await station.digitize([acta])
+            [lease] = await station.next(ana)
+            answer = await station.lease_action(lease["lease_id"], "ilegible")
+            assert answer.body == {"lease_id": lease["lease_id"], "status": "ilegible",
+                                   "estado": "redigitalizacion"}
+            assert _state(node, acta.clave)["estado"] == "redigitalizacion"
+            assert await station.next(beto) == []
+            again = await station.lease_action(lease["lease_id"], "ilegible")
+            assert again.status == 409 and again.body["error"] == "lease_ended"
+
+            first_image = query(node.dsn, "SELECT record_id FROM acta_images WHERE "
+                                "clave_acta = %s", acta.clave)[0][0]
+            rescan = png(f"rescan:{acta.clave}")
+            await station.put_blob(rescan)
+            await station.send([(Kind.IMAGEN, "digitalizador",
+                                 image_body(acta.clave, rescan))])
+            assert first_image is not None
+            state = _state(node, acta.clave)
+            assert (state["estado"], state["ronda"]) == ("digitalizada", 2)
+            [fresh] = await station.next(beto)
+            assert fresh["image_sha256"] == hashlib.sha256(rescan).hexdigest()
+
+    asyncio.run(scenario())
+    assert query(node.dsn, "SELECT count(*) FROM audit_log WHERE event = 'acta_ilegible' "
+                 "AND detail->>'clave_acta' = %s", acta.clave) == [(1,)]
+    _rebuild_agrees(node)
+
+
+def test_an_acta_from_prep_casilla_and_its_catd_is_processed_once(
+        node: CentralNode, catalog: Catalog) -> None:
+    [acta] = _actas(catalog, 1, 1)
+    ana, beto = add_operators(node, [("Ana", "capturista", "CCV"),
+                                     ("Beto", "capturista", "01")])
+
+    async def scenario() -> None:
+        async with WorkStation.enroll(node, None) as ccv, \
+                WorkStation.enroll(node, 1) as catd:
+            await ccv.digitize([acta], operator="intake", origen="CASILLA", acopio=False)
+            [lease] = await ccv.next(ana)
+            await catd.digitize([acta])  # the paper arrives at its CATD meanwhile
+            await ccv.capture(ana, lease, truth(acta))
+            [second] = await catd.next(beto)
+            assert second["clave_acta"] == acta.clave and second["slot"] == 2
+            assert second["image"]["origen"] == "CASILLA"  # one acta, one capture flow
+            await catd.capture(beto, second, truth(acta))
+
+    asyncio.run(scenario())
+    state = _state(node, acta.clave)
+    assert state["estado"] == "validada"
+    assert (state["origen"], state["digitalizacion"]) == ("CASILLA", "Móvil")
+    images = query(node.dsn, "SELECT origen, record_id FROM acta_images WHERE clave_acta = %s "
+                   "ORDER BY position", acta.clave)
+    assert [o for o, _ in images] == ["CASILLA", "CATD"]
+    assert state["imagen"] == images[0][1]  # the published image is the one captured
+    assert query(node.dsn, "SELECT count(*) FROM acta_captures WHERE clave_acta = %s",
+                 acta.clave) == [(2,)]
+    assert query(node.dsn, "SELECT acopio_station IS NOT NULL FROM acta_states "
+                 "WHERE clave_acta = %s", acta.clave) == [(True,)]
+    _rebuild_agrees(node)

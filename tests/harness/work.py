@@ -1,0 +1,192 @@
+"""Work-queue scenery on a real central (tests and ``bench/leases.py``): a small catalog
+loaded and seeded, operator accounts, enrolled stations, actas acopiadas and digitized,
+and an async station client that leases work and sends capture records over HTTPS.
+
+The client speaks the protocol with :mod:`prep.protocol` directly (signed requests,
+hash-chained signed batches), one batch chain per station shared by its operators.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import tempfile
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from sqlalchemy.orm import Session
+
+from central.db import make_engine
+from central.operators import add_operator
+from central.pipeline.rebuild import load_catalog as load_and_seed
+from prep.catalog import Acta, Catalog, generate_catalog, write_catalog
+from prep.crypto import SigningKey, b64encode
+from prep.protocol import GENESIS, make_batch, request_message, verify_receipt
+from prep.records import Kind, Record, new_record
+from tests.harness.central import CentralNode
+
+PASSWORD = "contraseña-larga-1"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def load_catalog(node: CentralNode, scale: float = 0.005, seed: int = 4) -> Catalog:
+    """Generate a small catalog and load it as ``prep central catalog load`` does
+    (stored version + acta states seeded *esperada*)."""
+    catalog = generate_catalog(seed, scale)
+    engine = make_engine(node.dsn, pool_size=1)
+    try:
+        with tempfile.TemporaryDirectory(prefix="catalogo-") as tmp:
+            write_catalog(catalog, Path(tmp))
+            with Session(engine) as session, session.begin():
+                loaded = load_and_seed(session, Path(tmp), actor="pruebas")
+    finally:
+        engine.dispose()
+    return loaded.catalog
+
+
+def add_operators(node: CentralNode, accounts: Iterable[tuple[str, str, str]]) -> list[str]:
+    """Create ``(name, role, sitio)`` accounts; their ids."""
+    engine = make_engine(node.dsn, pool_size=1)
+    try:
+        return [add_operator(engine, name, role, sitio, PASSWORD, actor="pruebas").id
+                for name, role, sitio in accounts]
+    finally:
+        engine.dispose()
+
+
+def png(label: str) -> bytes:
+    """A distinct small 'image' per label (PNG magic, so stations would accept it)."""
+    return PNG_MAGIC + hashlib.sha256(label.encode()).digest() * 8
+
+
+def image_body(acta: str, data: bytes, origen: str = "CATD") -> dict[str, Any]:
+    return {"clave_acta": acta, "sha256": hashlib.sha256(data).hexdigest(),
+            "bytes": len(data), "media_type": "image/png", "origen": origen,
+            "digitalizacion": "Escáner" if origen == "CATD" else "Móvil"}
+
+
+def truth(acta: Acta) -> dict[str, int]:
+    """The values really written on ``acta`` (deterministic per CLAVE_ACTA)."""
+    return {campo: zlib.crc32(f"{acta.clave}:{campo}".encode()) % 300
+            for campo in acta.layout.campos}
+
+
+@dataclass
+class Answer:
+    status: int
+    body: Any
+
+
+class WorkStation:
+    """An enrolled station as seen by its operators: signed requests and one batch
+    chain (number, prev, seq), shared by every operator working there."""
+
+    def __init__(self, node: CentralNode, station_id: str, key: SigningKey,
+                 sitio: str) -> None:
+        self.node = node
+        self.id = station_id
+        self.key = key
+        self.sitio = sitio
+        self.seq = 0
+        self.number = 0
+        self.prev = GENESIS
+        self._chain = asyncio.Lock()
+        self._http: aiohttp.ClientSession | None = None
+
+    @classmethod
+    def enroll(cls, node: CentralNode, catd: int | None) -> WorkStation:
+        key = SigningKey.generate()
+        role = "catd" if catd is not None else "ccv"
+        status, body = node.request("POST", "/v1/enroll", json.dumps({
+            "code": node.enroll_code(catd, role), "public_key": key.public.b64(),
+            "hostname": "estacion-trabajo"}).encode())
+        assert status == 200, body
+        answer = json.loads(body)
+        return cls(node, answer["station_id"], key, answer["sitio"])
+
+    async def __aenter__(self) -> WorkStation:
+        self._http = aiohttp.ClientSession(
+            base_url=self.node.url, connector=aiohttp.TCPConnector(
+                ssl=self.node.ssl_context(), limit=8),
+            timeout=aiohttp.ClientTimeout(total=60))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._http is not None:
+            await self._http.close()
+
+    async def call(self, method: str, path: str, payload: Mapping[str, Any] | None = None,
+                   raw: bytes | None = None) -> Answer:
+        """A signed request; the JSON answer (or raw bytes for a blob)."""
+        assert self._http is not None
+        body = raw if raw is not None else (b"" if payload is None
+                                            else json.dumps(payload).encode())
+        signature = self.key.sign(request_message(method, path,
+                                                  hashlib.sha256(body).hexdigest()))
+        headers = {"X-Prep-Station": self.id, "X-Prep-Signature": b64encode(signature),
+                   "Content-Type": "application/json"}
+        async with self._http.request(method, path, data=body, headers=headers) as response:
+            data = await response.read()
+            is_json = response.content_type == "application/json"
+            return Answer(response.status, json.loads(data) if is_json else data)
+
+    async def next(self, operator: str, kind: str = "captura",
+                   prefetch: int = 1) -> list[dict[str, Any]]:
+        answer = await self.call("POST", "/v1/work/next", {"operator": operator, "kind": kind,
+                                                           "prefetch": prefetch})
+        assert answer.status == 200, answer.body
+        return list(answer.body["leases"])
+
+    async def lease_action(self, lease_id: str, action: str) -> Answer:
+        return await self.call("POST", f"/v1/work/{lease_id}/{action}")
+
+    async def send(self, specs: Sequence[tuple[Kind, str, Mapping[str, Any]]]) -> list[Record]:
+        """Send records ``(kind, operator, body)`` as this station's next batch and
+        check its signed receipt."""
+        assert self._http is not None
+        async with self._chain:  # one chain per station: batches go one at a time
+            now = datetime.now(UTC)
+            records = []
+            for kind, operator, body in specs:
+                self.seq += 1
+                records.append(new_record(self.id, self.seq, kind, operator, body, at=now))
+            batch, request = make_batch(self.key, self.id, self.number + 1, self.prev,
+                                        records)
+            async with self._http.post("/v1/batches", data=request,
+                                       headers={"Content-Type": "application/json"}) as r:
+                answer = await r.read()
+                assert r.status == 200, answer
+            verify_receipt(answer, self.node.central_key, batch)
+            self.number, self.prev = batch.number, batch.sha256
+        return records
+
+    async def put_blob(self, data: bytes) -> None:
+        sha256 = hashlib.sha256(data).hexdigest()
+        answer = await self.call("PUT", f"/v1/blobs/{sha256}", raw=data)
+        assert answer.status == 200, answer.body
+
+    async def digitize(self, actas: Sequence[Acta], operator: str = "acopio",
+                       origen: str = "CATD", acopio: bool = True) -> None:
+        """Acopio (optional) and one image per acta, in batches of up to 400 records."""
+        specs: list[tuple[Kind, str, Mapping[str, Any]]] = []
+        for acta in actas:
+            data = png(f"{origen}:{acta.clave}")
+            await self.put_blob(data)
+            if acopio:
+                specs.append((Kind.ACOPIO, operator, {"clave_acta": acta.clave}))
+            specs.append((Kind.IMAGEN, operator, image_body(acta.clave, data, origen)))
+        for start in range(0, len(specs), 400):
+            await self.send(specs[start:start + 400])
+
+    async def capture(self, operator: str, lease: Mapping[str, Any],
+                      valores: Mapping[str, int | str]) -> Record:
+        kind = Kind.CAPTURA if lease["kind"] == "captura" else Kind.VERIFICACION
+        [record] = await self.send([(kind, operator, {"clave_acta": lease["clave_acta"],
+                                                      "valores": dict(valores)})])
+        return record
