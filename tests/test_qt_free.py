@@ -1,4 +1,5 @@
-"""The core library ``prep`` is Qt-free: importing all of it never loads PySide6."""
+"""The core library ``prep`` and the central node are Qt-free: importing all of either
+never loads PySide6 (the workstations and the control-room dashboard are the Qt parts)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 SCRIPT = """
 import importlib, json, pkgutil, sys
-import prep
-names = ["prep"]
-for info in pkgutil.walk_packages(prep.__path__, "prep."):
+package = importlib.import_module(sys.argv[1])
+names = [package.__name__]
+for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
     if info.name.rsplit(".", 1)[-1] == "__main__":
         continue  # running it would execute the command line
     importlib.import_module(info.name)
@@ -23,18 +26,24 @@ qt = sorted(m for m in sys.modules if m.split(".")[0] in ("PySide6", "shiboken6"
 print(json.dumps({"imported": names, "qt": qt}))
 """
 
+# Modules the walk must have reached, so a pass is not a walk that stopped at the top.
+MUST_IMPORT = {
+    "prep": ("prep.values", "prep.rules", "prep.qr", "prep.cli", "prep.catalog.model",
+             "prep.corte.package", "prep.corte.reader", "prep.simulacro.run",
+             "prep.station.sync"),
+    "central": ("central.server", "central.ingest", "central.cli", "central.db.models"),
+}
 
-def test_prep_never_imports_qt() -> None:
-    done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=REPO, capture_output=True,
-                          text=True, timeout=120, check=False)
+
+@pytest.mark.parametrize("package", sorted(MUST_IMPORT))
+def test_never_imports_qt(package: str) -> None:
+    done = subprocess.run([sys.executable, "-c", SCRIPT, package], cwd=REPO,
+                          capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    imported = set(result["imported"])
-    # The walk really covered the package, not just its top.
-    for module in ("prep.values", "prep.rules", "prep.qr", "prep.cli", "prep.catalog.model",
-                   "prep.corte.package", "prep.corte.reader", "prep.simulacro.run"):
-        assert module in imported
-    assert result["qt"] == [], f"prep importa Qt: {result['qt']}"
+    for module in MUST_IMPORT[package]:
+        assert module in result["imported"]
+    assert result["qt"] == [], f"{package} importa Qt: {result['qt']}"
 
 
 def test_pyside6_is_importable_here() -> None:
