@@ -185,9 +185,7 @@ def renew(engine: Engine, signed: SignedRequest, lease_id: str,
           lease_time: timedelta = DEFAULT_LEASE_TIME) -> dict[str, Any]:
     """Extend an active lease by ``lease_time`` from now."""
     with engine.begin() as conn:
-        now = datetime.now(UTC)
-        station = _verified(conn, signed, conn.execute(
-            _STATION, {"station": signed.station_id()}).one_or_none(), now)
+        station = _signing_station(conn, signed)
         row = conn.execute(update(LEASES).where(
             LEASES.c.id == _uuid(lease_id), LEASES.c.station == station,
             LEASES.c.status == "active").values(expires_at=_CLOCK + lease_time)
@@ -202,9 +200,7 @@ def release(engine: Engine, signed: SignedRequest, lease_id: str) -> dict[str, A
     """Give the acta back to the queue now. Releasing a lease that already ended (its
     capture arrived, it expired) is not an error: the answer says how it ended."""
     with engine.begin() as conn:
-        now = datetime.now(UTC)
-        station = _verified(conn, signed, conn.execute(
-            _STATION, {"station": signed.station_id()}).one_or_none(), now)
+        station = _signing_station(conn, signed)
         row = conn.execute(update(LEASES).where(
             LEASES.c.id == _uuid(lease_id), LEASES.c.station == station,
             LEASES.c.status == "active").values(status="released", ended_at=_CLOCK)
@@ -218,9 +214,7 @@ def ilegible(engine: Engine, signed: SignedRequest, lease_id: str) -> dict[str, 
     to digitalización (state *redigitalizacion* until a new image arrives)."""
     with Session(engine) as session, session.begin():
         conn = session.connection()
-        now = datetime.now(UTC)
-        station_id = _verified(conn, signed, conn.execute(
-            _STATION, {"station": signed.station_id()}).one_or_none(), now)
+        station_id = _signing_station(conn, signed)
         lease = conn.execute(select(LEASES).where(
             LEASES.c.id == _uuid(lease_id), LEASES.c.station == station_id)).one_or_none()
         if lease is None or lease.status != "active":
@@ -239,7 +233,7 @@ def ilegible(engine: Engine, signed: SignedRequest, lease_id: str) -> dict[str, 
         if ended is None:  # its capture arrived or it was released meanwhile
             raise _ended(conn, station_id, lease_id)
         event = IlegibleEvent(lease.clave_acta, str(lease.id), lease.operator, station_id,
-                              now)
+                              datetime.now(UTC))
         after = apply_ilegible(session, event, lookup, before)
         audit.emit(session, "acta_ilegible", actor=station_id, detail={
             "clave_acta": lease.clave_acta, "lease": str(lease.id),
@@ -264,6 +258,12 @@ def _fields_lookup(session: Session) -> Lookup:
     with _fields_lock:
         _fields = (time.monotonic() + FIELDS_EVERY, lookup)
     return lookup
+
+
+def _signing_station(conn: Connection, signed: SignedRequest) -> str:
+    """The station that signed a lease request, checked."""
+    row = conn.execute(_STATION, {"station": signed.station_id()}).one_or_none()
+    return _verified(conn, signed, row, datetime.now(UTC))
 
 
 def _verified(conn: Connection, signed: SignedRequest, station: Row[Any] | None,

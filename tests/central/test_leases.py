@@ -66,6 +66,11 @@ def _wrong(valores: dict[str, int], by: int) -> dict[str, int]:
     return {**valores, first: valores[first] + by}
 
 
+def _capturistas(node: CentralNode) -> list[str]:
+    """Two capturistas of CATD 01."""
+    return add_operators(node, [("Ana", "capturista", "01"), ("Beto", "capturista", "01")])
+
+
 def _rebuild_agrees(node: CentralNode) -> None:
     done = central_cli(node, "rebuild-state", "--check")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -74,7 +79,7 @@ def _rebuild_agrees(node: CentralNode) -> None:
 def test_a_capture_lease_shows_image_and_fields_never_another_capture(
         node: CentralNode, catalog: Catalog) -> None:
     acta1, acta2 = _actas(catalog, 1, 2)
-    ana, beto = add_operators(node, [("Ana", "capturista", "01"), ("Beto", "capturista", "01")])
+    ana, beto = _capturistas(node)
 
     async def scenario() -> None:
         async with WorkStation.enroll(node, 1) as station:
@@ -164,7 +169,7 @@ def test_only_an_operator_of_the_station_site_and_role_gets_work(
 def test_a_capture_counts_only_with_its_live_lease(node: CentralNode,
                                                    catalog: Catalog) -> None:
     [acta] = _actas(catalog, 1, 1)
-    ana, beto = add_operators(node, [("Ana", "capturista", "01"), ("Beto", "capturista", "01")])
+    ana, beto = _capturistas(node)
 
     async def scenario() -> None:
         async with WorkStation.enroll(node, 1) as station:
@@ -230,7 +235,7 @@ def test_an_expired_lease_returns_to_the_queue_and_a_renewed_one_does_not(
 def test_a_released_acta_goes_to_someone_else_at_once(node: CentralNode,
                                                       catalog: Catalog) -> None:
     [acta] = _actas(catalog, 1, 1)
-    ana, beto = add_operators(node, [("Ana", "capturista", "01"), ("Beto", "capturista", "01")])
+    ana, beto = _capturistas(node)
 
     async def scenario() -> None:
         async with WorkStation.enroll(node, 1) as station:
@@ -295,7 +300,7 @@ def test_disagreeing_captures_go_to_a_third_capture_then_to_verification(
 def test_an_unreadable_image_goes_back_to_digitalization(node: CentralNode,
                                                          catalog: Catalog) -> None:
     [acta] = _actas(catalog, 1, 1)
-    ana, beto = add_operators(node, [("Ana", "capturista", "01"), ("Beto", "capturista", "01")])
+    ana, beto = _capturistas(node)
 
     async def scenario() -> None:
         async with WorkStation.enroll(node, 1) as station:
