@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from prep.canonical import CanonicalError, canonical_bytes, parse_json
+from prep.canonical import CanonicalError, CodedError, canonical_bytes, parse_json
 from prep.catalog.files import FILES, files_digest
 from prep.crypto import SignatureError, SigningKey, VerifyKey, b64decode, b64encode
 from prep.passwords import PasswordError, ScryptHash
@@ -28,14 +28,9 @@ MAX_BUNDLE_BYTES = 256 * 1024 * 1024
 OPERATOR_ROLES = ("acopiador", "digitalizador", "capturista", "verificador", "coordinador")
 
 
-class BundleError(ValueError):
-    """A bundle the station must not use; ``code`` is stable (``malformed``,
-    ``bad_signature``, ``wrong_station``, ``bad_digest``, ``rollback``), the message
-    is Spanish."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+class BundleError(CodedError):
+    """A bundle the station must not use; codes ``malformed``, ``bad_signature``,
+    ``wrong_station``, ``bad_digest``, ``rollback``; the message is Spanish."""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,15 @@ JsonValue = Any  # dict[str, JsonValue] | list[JsonValue] | str | int | bool | N
 MAX_DEPTH = 16
 
 
+class CodedError(ValueError):
+    """An error with a stable ``code`` (for audit rows, anomalies and API answers) and a
+    message saying why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class CanonicalError(ValueError):
     """A value that has no canonical JSON form."""
 

@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from prep.canonical import CanonicalError, JsonValue, canonical_bytes, parse_json, sha256_hex
+from prep.canonical import (
+    CanonicalError,
+    CodedError,
+    JsonValue,
+    canonical_bytes,
+    parse_json,
+    sha256_hex,
+)
 from prep.crypto import SignatureError, SigningKey, VerifyKey, b64decode, b64encode
 from prep.records import Record, RecordError, format_time, parse_time
 
@@ -27,15 +34,8 @@ SIGNATURE_BYTES = 64
 T = TypeVar("T")
 
 
-class ProtocolError(ValueError):
-    """A message that is malformed, badly signed or out of order.
-
-    ``code`` is stable (for audit rows and anomaly types); the message says why.
-    """
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+class ProtocolError(CodedError):
+    """A message that is malformed, badly signed or out of order."""
 
 
 @dataclass(frozen=True)

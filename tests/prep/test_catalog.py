@@ -7,11 +7,9 @@ from __future__ import annotations
 import csv
 import os
 import random
-import shutil
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,7 +21,6 @@ from prep.catalog import (
     Asociacion,
     Casilla,
     Catalog,
-    CatalogError,
     Demarcacion,
     Distrito,
     Eleccion,
@@ -34,6 +31,8 @@ from prep.catalog import (
     write_catalog,
 )
 from prep.catalog.model import clave_casilla, tipo_rank
+from tests.prep.catalog_edits import rows_of, set_cell, sin_nombre_de_entidad
+from tests.prep.conftest import SMALL_SEED
 
 REPO = Path(__file__).resolve().parents[2]
 FILES = ("catalogo.toml", "distritos.csv", "casillas.csv", "asociaciones.csv",
@@ -42,37 +41,16 @@ PARTIDOS_2024 = ("PAN", "PRI", "PRD", "PVEM", "PT", "MC", "MORENA")
 ELECCIONES = ("JEFATURA DE GOBIERNO", "DIPUTACIONES LOCALES MR", "ALCALDÍAS")
 #: Publication order of casilla types, written out independently of the code under test.
 ORDEN_TIPOS = "BCESAPMU"
-SMALL_SEED = 7
 
 
-# --------------------------------------------------------------------------- fixtures
+
+def _publication_key(c: Casilla) -> tuple[int, int, int, int, int]:
+    return (c.distrito_id, c.seccion, ORDEN_TIPOS.index(c.tipo), c.id_casilla, c.ext_contigua)
 
 
 @pytest.fixture(scope="module")
 def full() -> Catalog:
     return generate_catalog(2027, 1.0)
-
-
-@pytest.fixture(scope="module")
-def small() -> Catalog:
-    return generate_catalog(SMALL_SEED, 0.01)
-
-
-@pytest.fixture(scope="module")
-def small_dir(small: Catalog, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("catalogo") / "cat"
-    write_catalog(small, directory)
-    return directory
-
-
-@pytest.fixture
-def copia(small_dir: Path, tmp_path: Path) -> Path:
-    """A private, writable copy of the small catalog directory."""
-    return Path(shutil.copytree(small_dir, tmp_path / "cat"))
-
-
-def _publication_key(c: Casilla) -> tuple[int, int, int, int, int]:
-    return (c.distrito_id, c.seccion, ORDEN_TIPOS.index(c.tipo), c.id_casilla, c.ext_contigua)
 
 
 # --------------------------------------------------------------------- full-scale shape
@@ -266,7 +244,7 @@ def test_digest_covers_every_file(copia: Path) -> None:
 def test_spreadsheet_export_loads(small: Catalog, copia: Path) -> None:
     """Excel-style files: BOM, CRLF, zero-padded numbers, lower-case TIPO_CASILLA."""
     for name in ("distritos.csv", "casillas.csv", "asociaciones.csv", "candidaturas.csv"):
-        rows = _rows(copia / name)
+        rows = rows_of(copia / name)
         if name == "casillas.csv":
             for row in rows[1:]:
                 row[2] = row[2].zfill(4)
@@ -384,260 +362,6 @@ def test_ambitos_survive_the_files(small_dir: Path) -> None:
     assert "CAND_IND_1" not in e.campos_aplicables(otra)
 
 
-# ----------------------------------------------------------------------------- validation
-
-
-def _rows(path: Path) -> list[list[str]]:
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        return list(csv.reader(f))
-
-
-def _write_rows(path: Path, rows: list[list[str]]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as f:
-        csv.writer(f, lineterminator="\n").writerows(rows)
-
-
-def _set(directory: Path, name: str, line: int, column: str, value: str) -> None:
-    """Set one cell; ``line`` is the file line (the header is line 1)."""
-    rows = _rows(directory / name)
-    rows[line - 1][rows[0].index(column)] = value
-    _write_rows(directory / name, rows)
-
-
-def _line_where(directory: Path, name: str, column: str,
-                predicate: Callable[[str], bool]) -> int:
-    rows = _rows(directory / name)
-    col = rows[0].index(column)
-    return next(i for i, row in enumerate(rows[1:], start=2) if predicate(row[col]))
-
-
-def _missing_file(d: Path) -> list[str]:
-    (d / "candidaturas.csv").unlink()
-    return ["falta el archivo", "candidaturas.csv"]
-
-
-def _missing_toml(d: Path) -> list[str]:
-    (d / "catalogo.toml").unlink()
-    return ["falta el archivo", "catalogo.toml"]
-
-
-def _missing_column(d: Path) -> list[str]:
-    path = d / "casillas.csv"
-    path.write_text(path.read_text(encoding="utf-8").replace(
-        "LISTA_NOMINAL", "LISTA_NOM", 1), encoding="utf-8")
-    return ["casillas.csv", "faltan las columnas", "LISTA_NOMINAL"]
-
-
-def _ln_751(d: Path) -> list[str]:
-    _set(d, "casillas.csv", 2, "LISTA_NOMINAL", "751")
-    return ["casillas.csv", "línea 2", "LISTA_NOMINAL", "751", "750"]
-
-
-def _especial_con_lista(d: Path) -> list[str]:
-    line = _line_where(d, "casillas.csv", "TIPO_CASILLA", lambda v: v == "S")
-    _set(d, "casillas.csv", line, "LISTA_NOMINAL", "300")
-    return ["casillas.csv", f"línea {line}", "especial", "LISTA_NOMINAL 0"]
-
-
-def _especial_sin_boletas(d: Path) -> list[str]:
-    line = _line_where(d, "casillas.csv", "TIPO_CASILLA", lambda v: v == "S")
-    _set(d, "casillas.csv", line, "BOLETAS", "0")
-    return ["casillas.csv", f"línea {line}", "especial", "BOLETAS"]
-
-
-def _tipo_x(d: Path) -> list[str]:
-    _set(d, "casillas.csv", 3, "TIPO_CASILLA", "X")
-    return ["casillas.csv", "línea 3", "TIPO_CASILLA", "'X'"]
-
-
-def _casilla_repetida(d: Path) -> list[str]:
-    rows = _rows(d / "casillas.csv")
-    _write_rows(d / "casillas.csv", [*rows, rows[1]])
-    clave = f"09{int(rows[1][2]):04d}{rows[1][3]}{int(rows[1][4]):02d}{int(rows[1][5]):02d}"
-    return ["casillas.csv", "repetida", clave]
-
-
-def _distrito_inexistente(d: Path) -> list[str]:
-    _set(d, "casillas.csv", 2, "ID_DISTRITO_LOCAL", "99")
-    return ["casillas.csv", "línea 2", "distrito 99", "distritos.csv"]
-
-
-def _seccion_no_entera(d: Path) -> list[str]:
-    _set(d, "casillas.csv", 2, "SECCION", "12a")
-    return ["casillas.csv", "línea 2", "SECCION", "'12a'", "entero"]
-
-
-def _utf8_invalido(d: Path) -> list[str]:
-    path = d / "distritos.csv"
-    data = path.read_bytes()
-    i = data.index(b",", data.index(b"\n")) + 1  # start of CABECERA on line 2
-    path.write_bytes(data[:i] + b"\xff" + data[i:])
-    return ["distritos.csv", "UTF-8"]
-
-
-def _latin1(d: Path) -> list[str]:
-    """Saved as Latin-1 by a spreadsheet: the accented names are not UTF-8."""
-    path = d / "casillas.csv"
-    text = path.read_text(encoding="utf-8")
-    path.write_bytes(text.encode("utf-8") + "\n1,6,1,B,9,0,1,1,0,1,Ñ\n".encode("latin-1"))
-    return ["casillas.csv", "UTF-8"]
-
-
-def _campos_de_mas(d: Path) -> list[str]:
-    rows = _rows(d / "casillas.csv")
-    rows[3].append("7")
-    _write_rows(d / "casillas.csv", rows)
-    return ["casillas.csv", "línea 4", "11 campos", "10"]
-
-
-def _eleccion_desconocida(d: Path) -> list[str]:
-    rows = _rows(d / "asociaciones.csv")
-    _write_rows(d / "asociaciones.csv",
-                [*rows, ["09", "PAN", "Partido Acción Nacional", "partido", "PAN", ""]])
-    return ["asociaciones.csv", "elección desconocida", "'09'"]
-
-
-def _ambito_inexistente(d: Path) -> list[str]:
-    rows = _rows(d / "asociaciones.csv")
-    line = next(i for i, row in enumerate(rows[1:], start=2)
-                if row[:2] == ["02", "PAN_PRI_PRD"])
-    _set(d, "asociaciones.csv", line, "AMBITOS", "1;34")
-    return ["asociaciones.csv", "PAN_PRI_PRD", "02", "inexistente", "34"]
-
-
-def _ambito_en_eleccion_de_entidad(d: Path) -> list[str]:
-    _set(d, "asociaciones.csv", 2, "AMBITOS", "5")  # PAN of JEFATURA DE GOBIERNO
-    return ["asociaciones.csv", "PAN", "01", "inexistente", "5"]
-
-
-def _formato(value: str) -> Callable[[Path], list[str]]:
-    def corrupt(d: Path) -> list[str]:
-        path = d / "catalogo.toml"
-        text = path.read_text(encoding="utf-8")
-        assert text.startswith("formato = 1\n")
-        path.write_text(text.replace("formato = 1\n", value, 1), encoding="utf-8")
-        return ["catalogo.toml", "formato", "no soportado"]
-    return corrupt
-
-
-def _toml_roto(d: Path) -> list[str]:
-    path = d / "catalogo.toml"
-    path.write_text(path.read_text(encoding="utf-8") + "\n[[elecciones]\n", encoding="utf-8")
-    return ["catalogo.toml"]
-
-
-def _sin_nombre_de_entidad(d: Path) -> list[str]:
-    path = d / "catalogo.toml"
-    text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace('nombre = "CIUDAD DE MÉXICO"\n', "", 1), encoding="utf-8")
-    assert path.read_text(encoding="utf-8") != text
-    return ["catalogo.toml", "nombre"]
-
-
-def _entidad_fuera_de_rango(d: Path) -> list[str]:
-    path = d / "catalogo.toml"
-    text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("[entidad]\nid = 9\n", "[entidad]\nid = 100\n", 1),
-                    encoding="utf-8")
-    return ["catalogo.toml", "entidad.id", "100"]
-
-
-def _elecciones_sin_doble_corchete(d: Path) -> list[str]:
-    """One election written as ``[elecciones]`` instead of ``[[elecciones]]``."""
-    path = d / "catalogo.toml"
-    text = path.read_text(encoding="utf-8")
-    first = text.index("[[elecciones]]")
-    second = text.index("[[elecciones]]", first + 1)
-    path.write_text(text[:first] + text[first:second].replace("[[elecciones]]",
-                                                              "[elecciones]"),
-                    encoding="utf-8")
-    for name in ("asociaciones.csv", "candidaturas.csv"):
-        rows = _rows(d / name)
-        _write_rows(d / name, [rows[0], *(r for r in rows[1:] if r[0] == "01")])
-    return ["catalogo.toml", "elecciones"]
-
-
-def _demarcacion_no_declarada(d: Path) -> list[str]:
-    _set(d, "distritos.csv", 3, "ID_DEMARCACION", "17")
-    return ["distritos.csv", "línea 3", "demarcación 17", "catalogo.toml"]
-
-
-def _candidatura_de_asociacion_inexistente(d: Path) -> list[str]:
-    _set(d, "candidaturas.csv", 4, "ASOCIACION", "PES")
-    return ["candidaturas.csv", "línea 4", "'PES'", "no existe"]
-
-
-def _casillas_vacio(d: Path) -> list[str]:
-    (d / "casillas.csv").write_bytes(b"")
-    return ["casillas.csv", "vacío"]
-
-
-CORRUPTIONS = [
-    pytest.param(_missing_file, id="falta-archivo"),
-    pytest.param(_missing_toml, id="falta-catalogo-toml"),
-    pytest.param(_missing_column, id="falta-columna"),
-    pytest.param(_ln_751, id="lista-nominal-751"),
-    pytest.param(_especial_con_lista, id="especial-con-lista-nominal"),
-    pytest.param(_especial_sin_boletas, id="especial-sin-boletas"),
-    pytest.param(_tipo_x, id="tipo-casilla-X"),
-    pytest.param(_casilla_repetida, id="casilla-repetida"),
-    pytest.param(_distrito_inexistente, id="distrito-no-en-distritos"),
-    pytest.param(_seccion_no_entera, id="seccion-no-entera"),
-    pytest.param(_utf8_invalido, id="utf8-invalido"),
-    pytest.param(_latin1, id="latin1"),
-    pytest.param(_campos_de_mas, id="numero-de-campos"),
-    pytest.param(_eleccion_desconocida, id="asociacion-eleccion-desconocida"),
-    pytest.param(_ambito_inexistente, id="ambito-inexistente"),
-    pytest.param(_ambito_en_eleccion_de_entidad, id="ambito-en-eleccion-de-entidad"),
-    pytest.param(_formato("formato = 2\n"), id="formato-2"),
-    pytest.param(_formato('formato = "1"\n'), id="formato-texto"),
-    pytest.param(_formato(""), id="formato-ausente"),
-    pytest.param(_toml_roto, id="toml-sintaxis"),
-    pytest.param(_sin_nombre_de_entidad, id="entidad-sin-nombre"),
-    pytest.param(_entidad_fuera_de_rango, id="entidad-id-fuera-de-rango"),
-    pytest.param(_elecciones_sin_doble_corchete, id="elecciones-tabla-simple"),
-    pytest.param(_demarcacion_no_declarada, id="demarcacion-no-declarada"),
-    pytest.param(_candidatura_de_asociacion_inexistente, id="candidatura-asociacion"),
-    pytest.param(_casillas_vacio, id="casillas-vacio"),
-]
-
-
-@pytest.mark.parametrize("corrupt", CORRUPTIONS)
-def test_corrupted_catalog_is_refused_with_file_line_and_reason(
-        copia: Path, corrupt: Callable[[Path], list[str]]) -> None:
-    load_catalog(copia)  # valid before the corruption
-    expected = corrupt(copia)
-    with pytest.raises(CatalogError) as info:
-        load_catalog(copia)
-    message = str(info.value)
-    for part in expected:
-        assert part in message, f"{part!r} not in {message!r}"
-    assert "Traceback" not in message
-
-
-def test_oversized_file_is_refused(copia: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    size = (copia / "casillas.csv").stat().st_size
-    # Files read before casillas.csv stay under the limit.
-    assert (copia / "catalogo.toml").stat().st_size < size - 1
-    assert (copia / "distritos.csv").stat().st_size < size - 1
-    monkeypatch.setattr(catalog_files, "MAX_FILE_BYTES", size - 1)
-    with pytest.raises(CatalogError) as info:
-        load_catalog(copia)
-    message = str(info.value)
-    assert "casillas.csv" in message
-    assert str(size) in message and "límite" in message
-    monkeypatch.setattr(catalog_files, "MAX_FILE_BYTES", max(
-        p.stat().st_size for p in copia.iterdir()))
-    load_catalog(copia)
-
-
-def test_blank_lines_are_ignored(small: Catalog, copia: Path) -> None:
-    path = copia / "casillas.csv"
-    path.write_text(path.read_text(encoding="utf-8").replace("\n", "\n\n", 3) + "\n\n",
-                    encoding="utf-8")
-    assert load_catalog(copia).casillas_ordenadas == small.casillas_ordenadas
-
-
 # ----------------------------------------------------------------------------------- docs
 
 
@@ -722,7 +446,7 @@ def test_cli_generate_then_check(tmp_path: Path) -> None:
 
 
 def test_cli_check_refuses_a_corrupted_catalog(copia: Path) -> None:
-    _set(copia, "casillas.csv", 2, "LISTA_NOMINAL", "751")
+    set_cell(copia, "casillas.csv", 2, "LISTA_NOMINAL", "751")
     done = _prep("catalog", "check", str(copia))
     assert done.returncode != 0
     assert done.stdout == ""
@@ -732,7 +456,7 @@ def test_cli_check_refuses_a_corrupted_catalog(copia: Path) -> None:
 
 
 def test_cli_check_reports_a_missing_entidad_name_without_a_traceback(copia: Path) -> None:
-    _sin_nombre_de_entidad(copia)
+    sin_nombre_de_entidad(copia)
     done = _prep("catalog", "check", str(copia))
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode == 2
