@@ -119,11 +119,12 @@ class _Client:
 
     def _acta(self, clave: str, seq: int) -> list[Record]:
         now = datetime.now(UTC)
+        work = {"clave_acta": clave, "imagen_sha256": "0" * 64, "lease": None}
         steps: list[tuple[Kind, str, dict[str, Any]]] = [
             (Kind.ACOPIO, "acopio1", {"clave_acta": clave}),
-            (Kind.CAPTURA, "captura1", {"clave_acta": clave, "valores": VALORES}),
-            (Kind.CAPTURA, "captura2", {"clave_acta": clave, "valores": VALORES}),
-            (Kind.VERIFICACION, "verif1", {"clave_acta": clave, "valores": VALORES}),
+            (Kind.CAPTURA, "captura1", {**work, "valores": VALORES}),
+            (Kind.CAPTURA, "captura2", {**work, "valores": VALORES}),
+            (Kind.VERIFICACION, "verif1", {**work, "valores": VALORES}),
             (Kind.COTEJO, "verif1", {"clave_acta": clave, "coincide": True}),
         ]
         return [new_record(self.station_id, seq + i, kind, operator, body, at=now)

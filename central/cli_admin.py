@@ -23,7 +23,13 @@ from central.cli import _database_errors, _engine, _operator
 from central.config import DataDir
 from central.db.models import OPERATOR_ROLES
 from central.health import station_table
-from central.operators import add_operator, list_operators, set_enabled, site_of
+from central.operators import (
+    add_operator,
+    list_operators,
+    set_enabled,
+    set_password,
+    site_of,
+)
 from central.pipeline.rebuild import load_catalog
 from prep.catalog import CatalogError
 from prep.passwords import PasswordError, check_new_password
@@ -33,7 +39,7 @@ def register_admin(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                    common: argparse.ArgumentParser) -> None:
     """Add ``operator``, ``catalog`` and ``stations`` to ``prep central``."""
     operator = sub.add_parser("operator", help="cuentas de los operadores (alta, lista, "
-                              "deshabilitar)")
+                              "deshabilitar, contraseña)")
     op_sub = operator.add_subparsers(dest="operator_command", required=True, metavar="ACCIÓN")
 
     add = op_sub.add_parser("add", parents=[common], help="da de alta a un operador")
@@ -55,6 +61,13 @@ def register_admin(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                                    help=f"{text} a un operador en todas las estaciones")
         change.add_argument("operator_id", metavar="ID", help="identificador (op-07-…)")
         change.set_defaults(func=_database_errors(_operator_enabled), enabled=enabled)
+
+    password = op_sub.add_parser("password", parents=[common],
+                                 help="pone una contraseña nueva a un operador (la olvidó)")
+    password.add_argument("operator_id", metavar="ID", help="identificador (op-07-…)")
+    password.add_argument("--password-stdin", action="store_true",
+                          help="leer la contraseña de la entrada estándar (una línea)")
+    password.set_defaults(func=_database_errors(_operator_password))
 
     catalog = sub.add_parser("catalog", help="catálogo electoral que reciben las estaciones")
     cat_sub = catalog.add_subparsers(dest="catalog_command", required=True, metavar="ACCIÓN")
@@ -102,6 +115,16 @@ def _operator_enabled(args: argparse.Namespace) -> int:
     with _engine(args, DataDir(args.data_dir)) as engine:
         info = set_enabled(engine, args.operator_id, args.enabled, actor=_operator())
     _print(info.to_json())
+    return 0
+
+
+def _operator_password(args: argparse.Namespace) -> int:
+    new = _read_password(args.password_stdin)
+    with _engine(args, DataDir(args.data_dir)) as engine:
+        info = set_password(engine, args.operator_id, new, actor=_operator())
+    _print(info.to_json())
+    print(f"Contraseña de {info.id} cambiada; las estaciones de su sitio la recibirán con "
+          "su siguiente paquete (la anterior deja de servir entonces).", file=sys.stderr)
     return 0
 
 

@@ -1,6 +1,5 @@
 """Work leases: capture and verification handed to one operator at one station at a time
-(``POST /v1/work/next``, ``…/{lease}/renew``, ``…/release``, ``…/ilegible``;
-``docs/pipeline.md``).
+(``POST /v1/work/next``, ``…/{lease}/renew``, ``…/release``; ``docs/pipeline.md``).
 
 An acta is handed out with ``SELECT … FOR UPDATE SKIP LOCKED``: a CATD station gets its
 own CATD's actas first, a CCV station any; oldest acopio first. PostgreSQL itself keeps
@@ -8,8 +7,9 @@ the two promises: at most one active lease per acta (a partial unique index) and
 the same operator twice on one acta (a unique index over acta and operator). A lease
 lasts ``lease_time`` (``serve --lease-minutes``, default 10); past it, the acta goes back
 to the queue, and the lease stays good until someone else is given the acta (so a
-capture typed during a short outage still counts if nobody took over). A capture or
-verification record completes its lease when ingested (:mod:`central.pipeline.apply`).
+capture typed during a short outage still counts if nobody took over). A capture,
+verification or *ilegible* record ends the lease it names when ingested
+(:mod:`central.pipeline.apply`); leases hand work out, the acta states never read them.
 
 ``next`` is safe to retry: it returns the operator's unexpired leases at that station
 first and only tops them up to ``prefetch``.
@@ -29,21 +29,17 @@ from sqlalchemy import Connection, Engine, Row, Table, func, select, text, updat
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from central import audit
 from central.auth import SignedRequest
 from central.db.models import ActaCapture, ActaImage, Lease
 from central.errors import ApiError
-from central.pipeline.apply import apply_ilegible, current_lookup, lock_pipeline_shared
+from central.pipeline.apply import current_lookup
 from central.pipeline.state import (
     CAPTURA,
-    LEGIBLE_PENDIENTE,
     SLOT,
     VERIFICACION,
     Estado,
-    IlegibleEvent,
     Lookup,
 )
-from central.pipeline.store import lock_actas
 from prep.canonical import CanonicalError, parse_json
 from prep.records import format_time
 from prep.values import Captura, conciliar
@@ -82,6 +78,8 @@ _GRANT_SQL = """
           AND a.clave_acta <> ALL(CAST(:taken AS varchar[]))
           AND NOT EXISTS (SELECT 1 FROM leases AS mine
                           WHERE mine.clave_acta = a.clave_acta AND mine.operator = :operator)
+          AND NOT EXISTS (SELECT 1 FROM acta_captures AS done
+                          WHERE done.clave_acta = a.clave_acta AND done.operator = :operator)
           AND NOT EXISTS (SELECT 1 FROM leases AS live
                           WHERE live.clave_acta = a.clave_acta AND live.status = 'active'
                             AND live.expires_at > :now)
@@ -207,38 +205,6 @@ def release(engine: Engine, signed: SignedRequest, lease_id: str) -> dict[str, A
             .returning(LEASES.c.status)).one_or_none()
         status = row.status if row is not None else _status(conn, station, lease_id)
     return {"lease_id": lease_id, "status": status}
-
-
-def ilegible(engine: Engine, signed: SignedRequest, lease_id: str) -> dict[str, Any]:
-    """The operator cannot read the acta's image: end the lease and send the acta back
-    to digitalización (state *redigitalizacion* until a new image arrives)."""
-    with Session(engine) as session, session.begin():
-        conn = session.connection()
-        station_id = _signing_station(conn, signed)
-        lease = conn.execute(select(LEASES).where(
-            LEASES.c.id == _uuid(lease_id), LEASES.c.station == station_id)).one_or_none()
-        if lease is None or lease.status != "active":
-            raise _ended(conn, station_id, lease_id)
-        lock_pipeline_shared(session)
-        lookup = current_lookup(session)
-        before = lock_actas(session, [lease.clave_acta], lookup)
-        acta = before[lease.clave_acta]
-        image = None if lease.image_record is None else str(lease.image_record)
-        if acta.estado not in LEGIBLE_PENDIENTE or image != acta.imagen_actual:
-            raise ApiError(409, "stale_lease", "El acta ya no espera captura con esa imagen; "
-                           "no se envió a redigitalizar.")
-        ended = conn.execute(update(LEASES).where(
-            LEASES.c.id == lease.id, LEASES.c.status == "active")
-            .values(status="ilegible", ended_at=_CLOCK).returning(LEASES.c.id)).one_or_none()
-        if ended is None:  # its capture arrived or it was released meanwhile
-            raise _ended(conn, station_id, lease_id)
-        event = IlegibleEvent(lease.clave_acta, str(lease.id), lease.operator, station_id,
-                              datetime.now(UTC))
-        after = apply_ilegible(session, event, lookup, before)
-        audit.emit(session, "acta_ilegible", actor=station_id, detail={
-            "clave_acta": lease.clave_acta, "lease": str(lease.id),
-            "operator": lease.operator, "image": image, "estado": after.estado.value})
-    return {"lease_id": lease_id, "status": "ilegible", "estado": after.estado.value}
 
 
 _fields: tuple[float, Lookup] | None = None

@@ -168,6 +168,25 @@ def set_enabled(engine: Engine, operator_id: str, enabled: bool, *,
         return OperatorInfo.of(row)
 
 
+def set_password(engine: Engine, operator_id: str, password: str, *,
+                 actor: str) -> OperatorInfo:
+    """Give an account a new password (the operator forgot it); stations take the new
+    hash with their next bundle, and the old password stops working there."""
+    scrypt = hash_password(password)  # before the lock: it takes a while
+    with Session(engine) as session, session.begin():
+        revision = _next_revision(session)
+        row = session.get(Operator, operator_id, with_for_update=True)
+        if row is None:
+            raise OperatorError(f"no existe el operador {operator_id!r}")
+        row.scrypt_salt, row.scrypt_n, row.scrypt_r = scrypt.salt, scrypt.n, scrypt.r
+        row.scrypt_p, row.scrypt_hash = scrypt.p, scrypt.hash
+        row.revision, row.updated_at = revision, datetime.now(UTC)
+        session.flush()
+        audit.emit(session, "operator_password_set", actor=actor, detail={
+            "id": row.id, "sitio": row.sitio, "revision": revision})
+        return OperatorInfo.of(row)
+
+
 def list_operators(engine: Engine, sitio: str | None = None) -> list[OperatorInfo]:
     with Session(engine) as session:
         query = select(Operator).order_by(Operator.sitio, Operator.id)

@@ -1,6 +1,6 @@
 """The work endpoints of the central's API (``docs/pipeline.md``, "Work API").
 
-``POST /v1/work/next``, ``POST /v1/work/{lease}/renew|release|ilegible`` and ``GET
+``POST /v1/work/next``, ``POST /v1/work/{lease}/renew|release`` and ``GET
 /v1/blobs/{sha256}`` (an image a lease points at, so a station can prefetch it). All
 carry the signed station headers, like the other station requests.
 """
@@ -12,7 +12,7 @@ from aiohttp import web
 from central.auth import SIGNATURE_HEADER, STATION_HEADER, SignedRequest, authenticate
 from central.blobs import is_sha256
 from central.errors import ApiError
-from central.leases import MAX_REQUEST_BYTES, WorkRequest, ilegible, next_work, release, renew
+from central.leases import MAX_REQUEST_BYTES, WorkRequest, next_work, release, renew
 from central.server import CENTRAL, _read_body
 from prep.canonical import sha256_hex
 
@@ -23,7 +23,6 @@ def add_work_routes(app: web.Application) -> None:
     app.router.add_post(f"{WORK_PATH}/next", _next)
     app.router.add_post(WORK_PATH + "/{lease}/renew", _renew)
     app.router.add_post(WORK_PATH + "/{lease}/release", _release)
-    app.router.add_post(WORK_PATH + "/{lease}/ilegible", _ilegible)
     app.router.add_get("/v1/blobs/{sha256}", _get_blob)
 
 
@@ -56,13 +55,6 @@ async def _release(request: web.Request) -> web.Response:
     central = request.app[CENTRAL]
     signed = _signed(request, await _read_body(request, MAX_REQUEST_BYTES))
     return web.json_response(await central.run(release, central.engine, signed,
-                                               request.match_info["lease"]))
-
-
-async def _ilegible(request: web.Request) -> web.Response:
-    central = request.app[CENTRAL]
-    signed = _signed(request, await _read_body(request, MAX_REQUEST_BYTES))
-    return web.json_response(await central.run(ilegible, central.engine, signed,
                                                request.match_info["lease"]))
 
 

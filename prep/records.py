@@ -40,6 +40,7 @@ class Kind(enum.StrEnum):
     IMAGEN = "imagen"
     CAPTURA = "captura"
     VERIFICACION = "verificacion"
+    ILEGIBLE = "ilegible"
     COTEJO = "cotejo"
     HEARTBEAT = "heartbeat"
 
@@ -147,8 +148,7 @@ def _sin_acta(b: Mapping[str, JsonValue]) -> None:
 def _imagen(b: Mapping[str, JsonValue]) -> None:
     _exact(b, {"clave_acta", "sha256", "bytes", "media_type", "origen", "digitalizacion"})
     _clave(b["clave_acta"])
-    if not isinstance(b["sha256"], str) or not _SHA256.fullmatch(b["sha256"]):
-        raise RecordError("sha256 must be 64 lower-case hex digits")
+    _sha256(b["sha256"], "sha256")
     _positive(b["bytes"], "bytes")
     if b["media_type"] not in ("image/jpeg", "image/png", "image/tiff"):
         raise RecordError(f"media_type {b['media_type']!r} not accepted")
@@ -158,9 +158,18 @@ def _imagen(b: Mapping[str, JsonValue]) -> None:
         raise RecordError("digitalizacion must be Escáner or Móvil")
 
 
-def _valores(b: Mapping[str, JsonValue]) -> None:
-    _exact(b, {"clave_acta", "valores"})
+def _work(b: Mapping[str, JsonValue]) -> None:
+    """What every record made under a work lease names: the acta, the image the operator
+    looked at and the lease (``null`` for work done without one)."""
     _clave(b["clave_acta"])
+    _sha256(b["imagen_sha256"], "imagen_sha256")
+    if b["lease"] is not None:
+        _uuid(b["lease"], "lease")
+
+
+def _valores(b: Mapping[str, JsonValue]) -> None:
+    _exact(b, {"clave_acta", "valores", "imagen_sha256", "lease"})
+    _work(b)
     valores = b["valores"]
     if not isinstance(valores, dict) or not valores or len(valores) > 64:
         raise RecordError("valores must be an object of 1 to 64 fields")
@@ -171,6 +180,12 @@ def _valores(b: Mapping[str, JsonValue]) -> None:
             parse_valor(valor) if isinstance(valor, str) else check_valor(valor)
         except ValueError as exc:
             raise RecordError(f"{campo}: {exc}") from None
+
+
+def _ilegible(b: Mapping[str, JsonValue]) -> None:
+    _exact(b, {"clave_acta", "imagen_sha256", "lease", "motivo"})
+    _work(b)
+    _text(b["motivo"], "motivo", 500)
 
 
 def _cotejo(b: Mapping[str, JsonValue]) -> None:
@@ -190,7 +205,8 @@ def _heartbeat(b: Mapping[str, JsonValue]) -> None:
 
 _BODIES: dict[Kind, Callable[[Mapping[str, JsonValue]], None]] = {
     Kind.ACOPIO: _acopio, Kind.SIN_ACTA: _sin_acta, Kind.IMAGEN: _imagen,
-    Kind.CAPTURA: _valores, Kind.VERIFICACION: _valores, Kind.COTEJO: _cotejo,
+    Kind.CAPTURA: _valores, Kind.VERIFICACION: _valores, Kind.ILEGIBLE: _ilegible,
+    Kind.COTEJO: _cotejo,
     Kind.HEARTBEAT: _heartbeat,
 }
 
@@ -203,6 +219,11 @@ def _exact(b: Mapping[str, JsonValue], keys: set[str]) -> None:
 def _clave(value: object) -> None:
     if not isinstance(value, str) or not _CLAVE_ACTA.fullmatch(value):
         raise RecordError(f"clave_acta {value!r} is not a 13-character CLAVE_ACTA")
+
+
+def _sha256(value: object, name: str) -> None:
+    if not isinstance(value, str) or not _SHA256.fullmatch(value):
+        raise RecordError(f"{name} must be 64 lower-case hex digits")
 
 
 def _uuid(value: object, name: str) -> str:

@@ -326,7 +326,7 @@ class ActaCapture(Base):
     kind: Mapped[str] = mapped_column(String(16))
     ronda: Mapped[int] = mapped_column(Integer)
     slot: Mapped[int] = mapped_column(Integer)
-    lease_id: Mapped[str] = mapped_column(Uuid(as_uuid=False))
+    lease_id: Mapped[str | None] = mapped_column(Uuid(as_uuid=False))
     operator: Mapped[str] = mapped_column(String(64))
     station: Mapped[str] = mapped_column(STATION_ID)
     valores: Mapped[dict[str, Any]]
@@ -350,24 +350,18 @@ class FueraDeCatalogoRow(Base):
 
 
 class PipelineJournal(Base):
-    """The order in which the central applied facts to acta states: a batch (its
-    pipeline records, in seq order) or an operator's *ilegible* request. Append-only;
-    ``pos`` is drawn after the touched actas are locked, so it is the order of their
-    changes."""
+    """The order in which the central applied batches to acta states (their pipeline
+    records, in seq order). Append-only; ``pos`` is drawn after the touched actas are
+    locked, so it is the order of their changes."""
 
     __tablename__ = "pipeline_journal"
     __table_args__ = (
-        CheckConstraint("kind IN ('lote', 'ilegible')", name="kind"),
         UniqueConstraint("station", "batch_number", name="uq_pipeline_journal_batch"),
     )
 
     pos: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(16))
     station: Mapped[str] = mapped_column(STATION_ID)
-    batch_number: Mapped[int | None] = mapped_column(Integer)
-    clave_acta: Mapped[str | None] = mapped_column(CLAVE_ACTA)
-    lease_id: Mapped[str | None] = mapped_column(Uuid(as_uuid=False))
-    operator: Mapped[str | None] = mapped_column(String(64))
+    batch_number: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime]
 
 
@@ -401,3 +395,30 @@ class Lease(Base):
     ended_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(16))
     record_id: Mapped[str | None] = mapped_column(Uuid(as_uuid=False), unique=True)
+
+
+# --- publication (issue 7; docs/publicacion.md) ------------------------------------
+
+class CorteRow(Base):
+    """One published corte: when, where (``publicacion/<directorio>``), the SHA-256 of
+    its signed manifest and what it counted. Append-only (trigger in revision 0005)."""
+
+    __tablename__ = "cortes"
+    __table_args__ = (
+        CheckConstraint("motivo IN ('programado', 'a_pedido')", name="motivo"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    corte_at: Mapped[datetime]
+    directorio: Mapped[str] = mapped_column(String(64), unique=True)
+    manifiesto_sha256: Mapped[str] = mapped_column(SHA256)
+    catalog_version: Mapped[int] = mapped_column(Integer)
+    actas_esperadas: Mapped[int] = mapped_column(Integer)
+    actas_capturadas: Mapped[int] = mapped_column(Integer)
+    actas_contabilizadas: Mapped[int] = mapped_column(Integer)
+    fuera_de_catalogo: Mapped[int] = mapped_column(Integer)
+    imagenes: Mapped[int] = mapped_column(Integer)
+    ultimo: Mapped[bool]
+    motivo: Mapped[str] = mapped_column(String(16))
+    seconds: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -1,10 +1,11 @@
-"""Applying facts to acta states inside the transaction that stores them.
+"""Applying records to acta states inside the transaction that stores them.
 
-Ingest calls :func:`apply_batch` once per accepted batch; ``POST /v1/work/{lease}/
-ilegible`` calls :func:`apply_ilegible`. Both lock the touched actas' rows first (key
-order), then draw their ``pipeline_journal`` position, so the journal orders every
-acta's changes exactly as they were made and ``rebuild-state`` can replay them.
-Everything they cannot accept becomes an anomaly; nothing here refuses a batch.
+Ingest calls :func:`apply_batch` once per accepted batch. It locks the touched actas'
+rows first (key order), then draws the batch's ``pipeline_journal`` position, so the
+journal orders every acta's changes exactly as they were made and ``rebuild-state`` can
+replay them. It also ends the work leases the batch's records name (bookkeeping only:
+the states do not depend on it). Everything it cannot accept becomes an anomaly;
+nothing here refuses a batch.
 """
 
 from __future__ import annotations
@@ -21,15 +22,7 @@ from sqlalchemy.orm import Session
 from central import catalog_store
 from central.anomalies import add_anomaly
 from central.db.models import PipelineJournal
-from central.pipeline.state import (
-    PIPELINE_KINDS,
-    ActaState,
-    Admission,
-    IlegibleEvent,
-    Lookup,
-    RecordEvent,
-    fold,
-)
+from central.pipeline.state import PIPELINE_KINDS, ActaState, Lookup, RecordEvent, fold
 from central.pipeline.store import catalog_lookup, lock_actas, save, save_fuera
 from prep.protocol import Batch
 from prep.records import Kind, Record
@@ -42,18 +35,28 @@ JOURNAL = cast(Table, PipelineJournal.__table__)
 
 log = logging.getLogger("central.pipeline")
 
-# A capture or verification completes the live lease its operator holds on that acta at
-# that station; a lease past its expiry still counts until someone else is given the
-# acta (central.leases reclaims it then).
-_ADMIT = text("""
-    UPDATE leases AS l SET status = 'completed', ended_at = clock_timestamp(),
+#: Raised when a capture, verification or ilegible record names no live lease of its
+#: operator on that acta at that station (made without one, or after it ended). The
+#: record still counts on its own terms; the coordinator sees who worked outside the
+#: queue.
+CAPTURA_SIN_LEASE = "captura_sin_lease"
+_LEASED = frozenset({Kind.CAPTURA, Kind.VERIFICACION, Kind.ILEGIBLE})
+
+# The record ends the lease it names, if that lease is still live and is its operator's
+# at this station on that acta (a verification record a verification lease, a capture a
+# capture lease; ilegible either). A lease past its expiry is still live until someone
+# else is given the acta (central.leases reclaims it then).
+_END_LEASES = text("""
+    UPDATE leases AS l SET status = v.status, ended_at = clock_timestamp(),
                            record_id = v.record_id
-    FROM unnest(CAST(:records AS uuid[]), CAST(:claves AS varchar[]),
-                CAST(:operators AS varchar[]), CAST(:kinds AS varchar[]))
-         AS v(record_id, clave_acta, operator, kind)
-    WHERE l.clave_acta = v.clave_acta AND l.operator = v.operator AND l.kind = v.kind
+    FROM unnest(CAST(:records AS uuid[]), CAST(:leases AS uuid[]),
+                CAST(:claves AS varchar[]), CAST(:operators AS varchar[]),
+                CAST(:kinds AS varchar[]), CAST(:statuses AS varchar[]))
+         AS v(record_id, lease, clave_acta, operator, kind, status)
+    WHERE l.id = v.lease AND l.clave_acta = v.clave_acta AND l.operator = v.operator
+      AND (v.kind = 'ilegible' OR l.kind = v.kind)
       AND l.station = :station AND l.status = 'active'
-    RETURNING v.record_id, l.id, l.kind, l.slot, l.image_record
+    RETURNING v.record_id
 """)
 
 
@@ -74,31 +77,18 @@ def apply_batch(session: Session, batch: Batch, received_at: datetime) -> None:
     before = lock_actas(session, claves, lookup)
     # A batch already journaled (its records lost by a partial restore and sent again)
     # keeps its first position; its records are already in the states (state.holds).
-    session.execute(insert(JOURNAL).values(kind="lote", station=batch.station,
+    session.execute(insert(JOURNAL).values(station=batch.station,
                                            batch_number=batch.number, at=received_at)
                     .on_conflict_do_nothing())
-    admissions = _admit(session, batch.station, records, before)
+    _end_leases(session, batch.station, records, before)
     events = [RecordEvent(r.id, r.station, r.operator, r.kind, r.at, received_at, r.body,
-                          r.replaces, admissions.get(r.id)) for r in records]
+                          r.replaces) for r in records]
     folded = fold(events, lookup, before)
     save(session, before, folded.actas)
     save_fuera(session, folded.fuera.values())
     for note in folded.notes:
         log.warning("%s: %s", note.type, note.detail)
         add_anomaly(session, note.type, note.station, note.detail)
-
-
-def apply_ilegible(session: Session, event: IlegibleEvent, lookup: Lookup,
-                   before: dict[str, ActaState]) -> ActaState:
-    """Send ``event``'s acta back to digitalización. The caller holds the shared
-    pipeline lock and the acta's row (``before``, from
-    :func:`~central.pipeline.store.lock_actas`) and has checked the request."""
-    session.execute(insert(JOURNAL).values(
-        kind="ilegible", station=event.station, clave_acta=event.clave,
-        lease_id=event.lease, operator=event.operator, at=event.at))
-    folded = fold([event], lookup, before)
-    save(session, before, folded.actas)
-    return folded.actas[event.clave]
 
 
 def lock_pipeline_shared(session: Session) -> None:
@@ -111,28 +101,34 @@ def _clave(record: Record) -> str | None:
     return clave if isinstance(clave, str) else None
 
 
-def _admit(session: Session, station: str, records: Sequence[Record],
-           actas: dict[str, ActaState]) -> dict[str, Admission]:
-    """Complete the leases of this batch's captures and verifications; the admissions
-    by record id. Only an operator's first record per acta and kind in the batch can
-    complete a lease (a second one is a repeat, which the fold reports)."""
-    wanted: dict[tuple[str, str, str], Record] = {}
+def _end_leases(session: Session, station: str, records: Sequence[Record],
+                actas: dict[str, ActaState]) -> None:
+    """End the leases this batch's work records name; raise ``captura_sin_lease`` for
+    each one that named none live. The first record naming a lease ends it (a second
+    one is a repeat, which the fold reports as such)."""
+    work: dict[str, Record] = {}
+    unleased: list[Record] = []
     for r in records:
         clave = _clave(r)
-        if r.kind not in (Kind.CAPTURA, Kind.VERIFICACION) or clave is None:
+        acta = actas.get(clave) if clave is not None else None
+        if r.kind not in _LEASED or acta is None or not acta.en_catalogo:
             continue
-        acta = actas.get(clave)
-        if acta is None or not acta.en_catalogo:
-            continue
-        wanted.setdefault((clave, r.operator, r.kind.value), r)
-    if not wanted:
-        return {}
-    params: dict[str, Any] = {
-        "station": station,
-        "records": [r.id for r in wanted.values()],
-        "claves": [k[0] for k in wanted], "operators": [k[1] for k in wanted],
-        "kinds": [k[2] for k in wanted]}
-    return {str(row.record_id): Admission(str(row.id), row.kind, row.slot,
-                                          None if row.image_record is None
-                                          else str(row.image_record))
-            for row in session.execute(_ADMIT, params)}
+        lease = r.body.get("lease")
+        if isinstance(lease, str) and lease not in work:
+            work[lease] = r
+        else:
+            unleased.append(r)
+    ended: set[str] = set()
+    if work:
+        params: dict[str, Any] = {
+            "station": station, "records": [r.id for r in work.values()],
+            "leases": list(work), "claves": [_clave(r) for r in work.values()],
+            "operators": [r.operator for r in work.values()],
+            "kinds": [r.kind.value for r in work.values()],
+            "statuses": ["ilegible" if r.kind is Kind.ILEGIBLE else "completed"
+                         for r in work.values()]}
+        ended = {str(row.record_id) for row in session.execute(_END_LEASES, params)}
+    for r in [*unleased, *(r for r in work.values() if r.id not in ended)]:
+        add_anomaly(session, CAPTURA_SIN_LEASE, station, {
+            "record": r.id, "clave_acta": _clave(r), "operator": r.operator,
+            "kind": r.kind.value, "lease": r.body.get("lease")})

@@ -1,8 +1,8 @@
 """Recomputing every acta state from the facts, to check or to repair the stored ones.
 
-The facts are the records of every journaled batch and the journaled *ilegible*
-requests, in ``pipeline_journal`` order, with the lease each capture completed
-(``leases.record_id``). Every catalog acta starts *esperada*. ``prep central
+The facts are the records of every journaled batch, in ``pipeline_journal`` order (the
+order their batches were applied), and nothing else. Every catalog acta starts
+*esperada*. ``prep central
 rebuild-state --check`` compares without writing (in one REPEATABLE READ snapshot, so
 ingest goes on); without ``--check`` the differing actas are rewritten under the
 exclusive pipeline lock. Loading a catalog runs the same rewrite (:func:`seed`): it
@@ -26,11 +26,8 @@ from central.pipeline.apply import PIPELINE_LOCK
 from central.pipeline.state import (
     PIPELINE_KINDS,
     ActaState,
-    Admission,
-    Event,
     Folded,
     Fuera,
-    IlegibleEvent,
     RecordEvent,
     fold,
     initial,
@@ -51,16 +48,12 @@ from prep.records import Kind
 
 _KINDS = ", ".join(f"'{k.value}'" for k in sorted(PIPELINE_KINDS))
 _EVENTS = text(f"""
-    SELECT j.pos, j.kind AS journal_kind, j.station AS journal_station, j.clave_acta,
-           j.lease_id, j.operator AS journal_operator, j.at AS journal_at,
-           r.id, r.station, r.operator, r.kind, r.at, r.received_at, r.body, r.replaces
+    SELECT r.id, r.station, r.operator, r.kind, r.at, r.received_at, r.body, r.replaces
     FROM pipeline_journal AS j
-    LEFT JOIN records AS r ON j.kind = 'lote' AND r.station = j.station
-         AND r.batch_number = j.batch_number AND r.kind IN ({_KINDS})
+    JOIN records AS r ON r.station = j.station AND r.batch_number = j.batch_number
+         AND r.kind IN ({_KINDS})
     ORDER BY j.pos, r.seq
 """)  # noqa: S608 - the IN list is the constant PIPELINE_KINDS
-_ADMISSIONS = text("SELECT record_id, id, kind, slot, image_record FROM leases "
-                   "WHERE record_id IS NOT NULL")
 SAMPLE = 20
 
 
@@ -108,23 +101,12 @@ def recompute(session: Session, catalog: Catalog | None) -> Folded:
     return fold(journal_events(session), lookup, start)
 
 
-def journal_events(session: Session) -> Iterator[Event]:
-    """The journaled facts in the order they were applied."""
-    admissions = {str(r.record_id): Admission(str(r.id), r.kind, r.slot,
-                                              None if r.image_record is None
-                                              else str(r.image_record))
-                  for r in session.execute(_ADMISSIONS)}
-    rows = session.execute(_EVENTS.execution_options(yield_per=5000))
-    for r in rows:
-        if r.journal_kind == "ilegible":
-            yield IlegibleEvent(r.clave_acta, str(r.lease_id), r.journal_operator,
-                                r.journal_station, r.journal_at)
-        elif r.id is not None:
-            record = str(r.id)
-            yield RecordEvent(record, r.station, r.operator, Kind(r.kind), r.at,
-                              r.received_at, r.body,
-                              None if r.replaces is None else str(r.replaces),
-                              admissions.get(record))
+def journal_events(session: Session) -> Iterator[RecordEvent]:
+    """The journaled records in the order they were applied."""
+    for r in session.execute(_EVENTS.execution_options(yield_per=5000)):
+        yield RecordEvent(str(r.id), r.station, r.operator, Kind(r.kind), r.at,
+                          r.received_at, r.body,
+                          None if r.replaces is None else str(r.replaces))
 
 
 def check(engine: Engine) -> Report:
@@ -163,7 +145,7 @@ def rebuild(session: Session, catalog: Catalog | None, version: int, *, actor: s
 def lock_exclusive(session: Session) -> None:
     """Hold the pipeline lock exclusively until the transaction ends (no batch is folded
     meanwhile). Whoever also writes the audit log takes this lock first (ingest never
-    audits; the ilegible request and rebuilds lock the pipeline, then audit), so the two
+    audits; rebuilds and catalog loads lock the pipeline, then audit), so the two
     locks are always taken in the same order."""
     session.execute(select(func.pg_advisory_xact_lock(*PIPELINE_LOCK)))
 

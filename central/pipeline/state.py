@@ -1,11 +1,10 @@
 """The acta lifecycle as a pure function: events in, acta states out.
 
-An acta's state is a fold of the facts about it, in the order the central applied them
-(``docs/pipeline.md``): the stations' records (acopio, sin acta, imagen, captura,
-verificación) and the one request only the central hears, an operator saying an image
-is unreadable (:class:`IlegibleEvent`). A capture or verification counts only with its
-:class:`Admission`, the lease it completed, which the central decides once as the record
-arrives. Nothing here touches a database: ingest folds each batch over the states it
+An acta's state is a fold of the stations' records about it (acopio, sin acta, imagen,
+captura, verificación, ilegible), in the order the central accepted their batches
+(``docs/pipeline.md``). Nothing else goes in: not the leases (they hand work out; a
+capture counts on its own terms), not the central's clock beyond each record's arrival
+time. Nothing here touches a database: ingest folds each batch over the states it
 loads (:mod:`central.pipeline.apply`) and ``prep central rebuild-state`` folds the whole
 history from scratch (:mod:`central.pipeline.rebuild`); both must end equal.
 
@@ -53,7 +52,6 @@ VERIFICACION = "verificacion"
 
 # Anomaly types a fold can raise (central.anomalies; at most 32 characters).
 OPERADOR_REPETIDO = "operador_repetido"
-CAPTURA_SIN_LEASE = "captura_sin_lease"
 CAPTURA_SOBRANTE = "captura_sobrante"
 CAPTURA_IMAGEN_REEMPLAZADA = "captura_imagen_reemplazada"
 CAPTURA_CAMPOS_INVALIDOS = "captura_campos_invalidos"
@@ -61,9 +59,10 @@ ACOPIO_DUPLICADO = "acopio_duplicado"
 ACOPIO_TRAS_SIN_ACTA = "acopio_tras_sin_acta"
 SIN_ACTA_EN_CONFLICTO = "sin_acta_en_conflicto"
 IMAGEN_TRAS_SIN_ACTA = "imagen_tras_sin_acta"
-NOTE_TYPES = (OPERADOR_REPETIDO, CAPTURA_SIN_LEASE, CAPTURA_SOBRANTE,
-              CAPTURA_IMAGEN_REEMPLAZADA, CAPTURA_CAMPOS_INVALIDOS, ACOPIO_DUPLICADO,
-              ACOPIO_TRAS_SIN_ACTA, SIN_ACTA_EN_CONFLICTO, IMAGEN_TRAS_SIN_ACTA)
+ILEGIBLE_OBSOLETO = "ilegible_obsoleto"
+NOTE_TYPES = (OPERADOR_REPETIDO, CAPTURA_SOBRANTE, CAPTURA_IMAGEN_REEMPLAZADA,
+              CAPTURA_CAMPOS_INVALIDOS, ACOPIO_DUPLICADO, ACOPIO_TRAS_SIN_ACTA,
+              SIN_ACTA_EN_CONFLICTO, IMAGEN_TRAS_SIN_ACTA, ILEGIBLE_OBSOLETO)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +126,7 @@ class Contribucion:
     kind: str  # CAPTURA or VERIFICACION
     ronda: int  # which image round it was made in (see ActaState.ronda)
     slot: int  # 1-3 for captures, 0 for a verification
-    lease: str
+    lease: str | None  # the lease the record names (None: made without one)
     operator: str
     station: str
     valores: dict[str, int | str]
@@ -212,16 +211,6 @@ def initial(clave: str, info: ActaInfo | None) -> ActaState:
 # --- events ------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
-class Admission:
-    """The live lease a capture or verification record completed at ingest."""
-
-    lease: str
-    kind: str
-    slot: int
-    image: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class RecordEvent:
     """A station record, as stored (``received_at`` is the central's clock)."""
 
@@ -233,7 +222,6 @@ class RecordEvent:
     received_at: datetime
     body: Mapping[str, Any]
     replaces: str | None = None
-    admission: Admission | None = None
 
     @property
     def clave(self) -> str | None:
@@ -241,23 +229,11 @@ class RecordEvent:
         return clave if isinstance(clave, str) else None
 
 
-@dataclass(frozen=True, slots=True)
-class IlegibleEvent:
-    """A capturista or verificador declared the acta's image unreadable
-    (``POST /v1/work/{lease}/ilegible``): the acta goes back to digitalización."""
-
-    clave: str
-    lease: str
-    operator: str
-    station: str
-    at: datetime
-
-
-Event = RecordEvent | IlegibleEvent
+Event = RecordEvent
 
 #: Record kinds that move acta states (heartbeats and cotejos do not).
 PIPELINE_KINDS = frozenset({Kind.ACOPIO, Kind.SIN_ACTA, Kind.IMAGEN, Kind.CAPTURA,
-                            Kind.VERIFICACION})
+                            Kind.VERIFICACION, Kind.ILEGIBLE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,16 +262,14 @@ def fold(events: Iterable[Event], lookup: Lookup,
     states). An acta not in ``actas`` starts from :func:`initial`."""
     out = Folded(dict(actas or {}))
     for event in events:
-        if isinstance(event, RecordEvent) and event.kind is Kind.ACOPIO \
-                and event.body.get("fuera_de_catalogo") is True:
+        if event.kind is Kind.ACOPIO and event.body.get("fuera_de_catalogo") is True:
             out.fuera[event.id] = Fuera(event.id, event.station, event.operator,
                                         str(event.body["codigo_leido"]),
                                         str(event.body["eleccion"]), event.at,
                                         event.received_at)
             continue
         clave = event.clave
-        if clave is None or (isinstance(event, RecordEvent)
-                             and event.kind not in PIPELINE_KINDS):
+        if clave is None or event.kind not in PIPELINE_KINDS:
             continue
         info = lookup(clave)
         acta = out.actas.get(clave) or initial(clave, info)
@@ -310,8 +284,6 @@ Step = tuple[ActaState, tuple[Note, ...]]
 
 def apply_event(acta: ActaState, event: Event, info: ActaInfo | None) -> Step:
     """The acta after one event, and what to tell the coordinator about it."""
-    if isinstance(event, IlegibleEvent):
-        return _ilegible(acta, event)
     if acta.holds(event.id):
         # Applying a record twice changes nothing (a batch journaled before a partial
         # restore of the records, sent again).
@@ -327,6 +299,8 @@ def apply_event(acta: ActaState, event: Event, info: ActaInfo | None) -> Step:
     if event.kind in (Kind.CAPTURA, Kind.VERIFICACION):
         assert info is not None  # en_catalogo
         return _contribucion(acta, event, info)
+    if event.kind is Kind.ILEGIBLE:
+        return _ilegible(acta, event)
     return acta, ()
 
 
@@ -397,27 +371,27 @@ def _imagen(acta: ActaState, event: RecordEvent) -> Step:
 
 
 def _contribucion(acta: ActaState, event: RecordEvent, info: ActaInfo) -> Step:
+    """A capture or verification counts when its operator has none on this acta yet,
+    the acta waits for one, it was made on the acta's current image and its fields are
+    the catalog's. Which capture slot it fills is the order of arrival: two operators
+    whose leases overlapped (one expired during an outage) are two blind captures."""
     kind = CAPTURA if event.kind is Kind.CAPTURA else VERIFICACION
-    admission = event.admission
+    lease = event.body.get("lease")
     if event.operator in acta.operadores():
         return acta, (_note(OPERADOR_REPETIDO, event, kind=kind),)
-    if admission is None or admission.kind != kind:
-        return acta, (_note(CAPTURA_SIN_LEASE, event, kind=kind),)
     due = acta.estado in EN_CAPTURA if kind == CAPTURA else acta.estado is Estado.VERIFICACION
     if not due:
         return acta, (_note(CAPTURA_SOBRANTE, event, kind=kind, estado=acta.estado.value,
-                            lease=admission.lease),)
-    if admission.image != acta.imagen_actual:
-        return acta, (_note(CAPTURA_IMAGEN_REEMPLAZADA, event, kind=kind,
-                            lease=admission.lease),)
+                            lease=lease),)
+    if not _on_current_image(acta, event):
+        return acta, (_note(CAPTURA_IMAGEN_REEMPLAZADA, event, kind=kind, lease=lease),)
     valores = event.body["valores"]
     if set(valores) != set(info.campos):
-        return acta, (_note(CAPTURA_CAMPOS_INVALIDOS, event, kind=kind,
-                            lease=admission.lease,
+        return acta, (_note(CAPTURA_CAMPOS_INVALIDOS, event, kind=kind, lease=lease,
                             faltan=sorted(set(info.campos) - set(valores)),
                             sobran=sorted(set(valores) - set(info.campos))),)
     slot = len(acta.capturas_de_ronda()) + 1 if kind == CAPTURA else 0
-    contribucion = Contribucion(event.id, kind, acta.ronda, slot, admission.lease,
+    contribucion = Contribucion(event.id, kind, acta.ronda, slot, lease,
                                 event.operator, event.station, dict(valores),
                                 acta.imagen_actual, event.at, event.received_at)
     acta = replace(acta, contribuciones=(*acta.contribuciones, contribucion))
@@ -449,9 +423,17 @@ def _validada(acta: ActaState, fuente: str, decisiva: Contribucion,
         imagen.origen if imagen else None, imagen.digitalizacion if imagen else None))
 
 
-def _ilegible(acta: ActaState, event: IlegibleEvent) -> Step:
-    if acta.estado not in LEGIBLE_PENDIENTE:
-        return acta, ()  # the API refuses this; a rebuild meets it only if so decided
+def _on_current_image(acta: ActaState, event: RecordEvent) -> bool:
+    actual = acta.imagen(acta.imagen_actual)
+    return actual is not None and actual.sha256 == event.body.get("imagen_sha256")
+
+
+def _ilegible(acta: ActaState, event: RecordEvent) -> Step:
+    """An operator found the current image unreadable: scan the acta again. A complaint
+    about an image already replaced (or an acta no longer waiting) changes nothing."""
+    if acta.estado not in LEGIBLE_PENDIENTE or not _on_current_image(acta, event):
+        return acta, (_note(ILEGIBLE_OBSOLETO, event, estado=acta.estado.value,
+                            lease=event.body.get("lease")),)
     return replace(acta, estado=Estado.REDIGITALIZACION, imagen_actual=None), ()
 
 

@@ -157,7 +157,7 @@ def state_from_rows(r: Any, images: Iterable[Any], captures: Iterable[Any]) -> A
                               i.digitalizacion, i.station, i.operator, i.at, i.received_at,
                               _str(i.replaces)) for i in images),
         contribuciones=tuple(Contribucion(str(c.record_id), c.kind, c.ronda, c.slot,
-                                          str(c.lease_id), c.operator, c.station,
+                                          _str(c.lease_id), c.operator, c.station,
                                           dict(c.valores), _str(c.image_record), c.at,
                                           c.received_at) for c in captures))
 

@@ -3,15 +3,20 @@ login against it.
 
 :func:`save_bundle` keeps a bundle only after its signature verifies with the central
 key pinned at enrollment, it names this very station, and it is not older than the one
-held (a rollback could revive a disabled account or an outdated catalog). Logins then
+held (a rollback could revive a disabled account or an outdated catalog): lower
+versions are taken only when signed later than the held bundle (the central was
+restored from a backup; a replayed old bundle carries its old signing time). Logins then
 need no network: :func:`login` checks the password against the cached scrypt hash.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -21,7 +26,7 @@ from sqlalchemy.orm import Session
 from prep.bundle import Bundle, BundleError, operator_name_key, read_bundle
 from prep.catalog import Catalog, CatalogError, load_catalog_files
 from prep.passwords import PasswordError, ScryptHash, waste_like_a_check
-from prep.records import format_time
+from prep.records import format_time, parse_time
 from prep.station.client import CentralClient, central_error
 from prep.station.errors import (
     BundleRefusedError,
@@ -30,12 +35,19 @@ from prep.station.errors import (
     StationStorageError,
     SyncError,
 )
-from prep.station.models import BundleRow, OperatorRow
+from prep.station.models import BundleRow, LoginFailureRow, OperatorRow
 from prep.station.store import StationIdentity, Store, database_error
+
+log = logging.getLogger("prep.station.accounts")
 
 NO_BUNDLE = ("Esta estación aún no tiene el catálogo: conéctela al nodo central una vez "
              "para recibirlo junto con las cuentas de los operadores.")
 BAD_CREDENTIALS = "Usuario o contraseña incorrectos."
+#: Failed logins allowed for one user name before it must wait; each further failure
+#: doubles the wait, up to LOCK_MAX.
+FREE_FAILURES = 5
+LOCK_BASE = timedelta(seconds=30)
+LOCK_MAX = timedelta(minutes=15)
 DISABLED = "Usuario deshabilitado: pida a su coordinador que revise su cuenta."
 
 
@@ -96,14 +108,21 @@ def _keep(store: Store, bundle: Bundle, body: bytes) -> BundleOutcome:
     with store.write() as session:
         held = session.get(BundleRow, 1)
         if held is not None:
-            if bundle.catalog_version < held.catalog_version \
-                    or bundle.operators_version < held.operators_version:
+            if held.body == body:
+                return BundleOutcome(_info(held, _count_operators(session)), changed=False)
+            lower = bundle.catalog_version < held.catalog_version \
+                or bundle.operators_version < held.operators_version
+            if lower and format_time(bundle.issued_at) <= held.issued_at:
                 raise BundleRefusedError("rollback", (
                     f"El nodo central envió un paquete de catálogo y operadores más antiguo "
                     f"(versión {bundle.version}) que el que tiene esta estación (versión "
                     f"{held.version}): se descartó. Avise a su coordinador."))
-            if bundle.version == held.version:
-                return BundleOutcome(_info(held, _count_operators(session)), changed=False)
+            if lower:
+                # Lower versions signed later than the held bundle: the central was
+                # restored from a backup. An old bundle replayed carries its old
+                # signing time and is refused above.
+                log.warning("bundle %s (issued %s) replaces %s: central restored",
+                            bundle.version, format_time(bundle.issued_at), held.version)
             session.delete(held)
         session.execute(delete(OperatorRow))
         session.flush()
@@ -145,7 +164,50 @@ def bundle_info(store: Store) -> BundleInfo | None:
 
 def login(store: Store, user: str, password: str) -> Operator:
     """Check ``user`` (operator id or name, case-insensitive) and ``password`` against
-    the accounts of the held bundle, offline. Raises :class:`LoginError`."""
+    the accounts of the held bundle, offline. Raises :class:`LoginError`. After
+    :data:`FREE_FAILURES` wrong passwords in a row for one user name, that name must
+    wait before the next try (``locked``), so a password cannot be guessed at speed."""
+    key = operator_name_key(user.strip())[:128]
+    _refuse_if_locked(store, key)
+    try:
+        operator = _check_login(store, user, password)
+    except LoginError as exc:
+        if exc.code == "bad_credentials":
+            _count_failure(store, key)
+        raise
+    with store.write() as session:
+        session.execute(delete(LoginFailureRow).where(LoginFailureRow.user_key == key))
+    return operator
+
+
+def _refuse_if_locked(store: Store, key: str) -> None:
+    with store.read() as session:
+        row = session.get(LoginFailureRow, key)
+    if row is None:
+        return
+    wait = parse_time(row.locked_until) - store.clock()
+    if wait.total_seconds() > 0:
+        seconds = math.ceil(wait.total_seconds())
+        raise LoginError("locked", (
+            f"Demasiados intentos fallidos con ese usuario: espere {seconds} segundos y "
+            "vuelva a intentarlo. Si olvidó su contraseña, pida a su coordinador que la "
+            "restablezca."))
+
+
+def _count_failure(store: Store, key: str) -> None:
+    with store.write() as session:
+        row = session.get(LoginFailureRow, key)
+        if row is None:
+            row = LoginFailureRow(user_key=key, failures=0, locked_until=store.now())
+            session.add(row)
+        row.failures += 1
+        over = row.failures - FREE_FAILURES
+        if over >= 0:
+            row.locked_until = format_time(store.clock() + min(LOCK_BASE * 2 ** min(over, 10),
+                                                               LOCK_MAX))
+
+
+def _check_login(store: Store, user: str, password: str) -> Operator:
     with store.read() as session:
         if session.get(BundleRow, 1) is None:
             raise LoginError("no_bundle", NO_BUNDLE)

@@ -100,6 +100,25 @@ class CentralClient:
             headers["If-None-Match"] = f'"{held_version}"'
         return await self._request("GET", BUNDLE_PATH, None, headers)
 
+    async def work(self, path: str, payload: dict[str, Any] | None = None
+                   ) -> tuple[int, Any]:
+        """``POST /v1/work/…`` (next, renew, release) with a signed JSON body; the
+        answer parsed (``None`` if it is not JSON)."""
+        body = json.dumps(payload or {}).encode()
+        headers = self._signed("POST", path, sha256_hex(body))
+        headers["Content-Type"] = "application/json"
+        status, answer = await self._request("POST", path, body, headers)
+        try:
+            return status, json.loads(answer)
+        except ValueError:
+            return status, None
+
+    async def get_blob(self, sha256: str) -> tuple[int, bytes]:
+        """``GET /v1/blobs/{sha256}``: an image a lease points at."""
+        path = f"/v1/blobs/{sha256}"
+        return await self._request("GET", path, None,
+                                   self._signed("GET", path, sha256_hex(b"")))
+
     def _signed(self, method: str, path: str, body_sha256: str) -> dict[str, str]:
         signature = self.key.sign(request_message(method, path, body_sha256))
         return {"X-Prep-Station": self.identity.station_id,

@@ -141,3 +141,37 @@ class OperatorRow(Base):
     sitio: Mapped[str] = mapped_column(String(8))
     enabled: Mapped[bool]
     scrypt: Mapped[str | None] = mapped_column(comment="JSON: salt, n, r, p, hash")
+
+
+class WorkLeaseRow(Base):
+    """A work lease the central handed an operator at this station, kept so capture
+    goes on through a short outage and a restart (``prep.station.work``).
+
+    ``lease`` is the central's lease object as received (JSON); ``state`` is ``pending``
+    until the operator's record is written (``done``, in the record's transaction) or
+    the work is given back (``released``).
+    """
+
+    __tablename__ = "work_leases"
+    __table_args__ = (Index("ix_work_leases_operator", "operator", "kind", "state"),)
+
+    lease_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    operator: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    clave_acta: Mapped[str] = mapped_column(String(13))
+    expires_at: Mapped[str] = mapped_column(String(32))
+    lease: Mapped[str] = mapped_column(comment="the lease JSON from POST /v1/work/next")
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    received_at: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class LoginFailureRow(Base):
+    """Consecutive failed logins for one user name as typed (casefolded), so guessing a
+    password offline is slow even across restarts of the station program."""
+
+    __tablename__ = "login_failures"
+
+    user_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    failures: Mapped[int]
+    locked_until: Mapped[str] = mapped_column(String(32))

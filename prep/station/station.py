@@ -47,6 +47,7 @@ from prep.station.store import (
     BLOB_DIR,
     BlobRef,
     Clock,
+    Guard,
     StationIdentity,
     Store,
     default_data_dir,
@@ -258,8 +259,10 @@ class Station:
                             operator, guard=_first_arrival(clave_acta))
 
     def imagen(self, clave_acta: str, image_bytes: bytes, media_type: str, operator: str,
-               origen: str = "CATD", digitalizacion: str = "Escáner") -> Record:
-        """An acta's image: stored durably first, then its record."""
+               origen: str = "CATD", digitalizacion: str = "Escáner",
+               replaces: str | None = None) -> Record:
+        """An acta's image: stored durably first, then its record (``replaces``: the
+        id of the image record a re-scan supersedes)."""
         _check_clave(clave_acta)
         sniffed = sniff_media_type(image_bytes)
         if sniffed != media_type:
@@ -274,21 +277,34 @@ class Station:
         sha256 = self.blobs.put(image_bytes)
         body = {**placeholder, "sha256": sha256, "bytes": len(image_bytes)}
         ref = BlobRef(sha256, len(image_bytes), media_type, self.blobs.relative(sha256))
-        return self._append(Kind.IMAGEN, body, operator, blob=ref)
+        return self._append(Kind.IMAGEN, body, operator, replaces, blob=ref)
 
     def captura(self, clave_acta: str, valores: Mapping[str, int | str], operator: str,
-                replaces: str | None = None) -> Record:
-        """Values typed by a capturista (``"Ilegible"``/``"Sin dato"`` allowed)."""
+                imagen_sha256: str, lease: str | None, replaces: str | None = None,
+                guard: Guard | None = None) -> Record:
+        """Values typed by a capturista from the image ``imagen_sha256`` under the work
+        lease ``lease`` (``"Ilegible"``/``"Sin dato"`` allowed). ``guard`` runs in the
+        record's transaction (``prep.station.work`` marks the lease done there)."""
         _check_clave(clave_acta)
-        return self._append(Kind.CAPTURA, {"clave_acta": clave_acta, "valores": dict(valores)},
-                            operator, replaces)
+        return self._append(Kind.CAPTURA, _work_body(clave_acta, imagen_sha256, lease,
+                                                     valores=dict(valores)),
+                            operator, replaces, guard=guard)
 
     def verificacion(self, clave_acta: str, valores: Mapping[str, int | str], operator: str,
-                     replaces: str | None = None) -> Record:
+                     imagen_sha256: str, lease: str | None,
+                     replaces: str | None = None, guard: Guard | None = None) -> Record:
         """Values settled by a verificador."""
         _check_clave(clave_acta)
-        return self._append(Kind.VERIFICACION, {"clave_acta": clave_acta,
-                                                "valores": dict(valores)}, operator, replaces)
+        return self._append(Kind.VERIFICACION, _work_body(clave_acta, imagen_sha256, lease,
+                                                          valores=dict(valores)),
+                            operator, replaces, guard=guard)
+
+    def ilegible(self, clave_acta: str, operator: str, imagen_sha256: str,
+                 lease: str | None, motivo: str, guard: Guard | None = None) -> Record:
+        """The operator cannot read the image: the acta goes back to digitalización."""
+        _check_clave(clave_acta)
+        return self._append(Kind.ILEGIBLE, _work_body(clave_acta, imagen_sha256, lease,
+                                                      motivo=motivo), operator, guard=guard)
 
     def cotejo(self, clave_acta: str, coincide: bool, operator: str) -> Record:
         """Whether the published data matches the acta's image."""
@@ -298,7 +314,7 @@ class Station:
 
     def _append(self, kind: Kind, body: Mapping[str, Any], operator: str,
                 replaces: str | None = None, blob: BlobRef | None = None,
-                guard: Callable[[Session], None] | None = None) -> Record:
+                guard: Guard | None = None) -> Record:
         record = self.store.append(kind, body, operator, replaces, blob, guard)
         if self._agent is not None:
             self._agent.wake()
@@ -375,6 +391,11 @@ def mdns_locator(identity: StationIdentity, timeout: float = 3.0) -> Locator:
         found = await find_central(identity.central_url, identity.cert_sha256, timeout)
         return None if found is None else (found.url, found.source)
     return locate
+
+
+def _work_body(clave_acta: str, imagen_sha256: str, lease: str | None,
+               **rest: Any) -> dict[str, Any]:
+    return {"clave_acta": clave_acta, "imagen_sha256": imagen_sha256, "lease": lease, **rest}
 
 
 def _check_clave(clave_acta: str) -> None:

@@ -14,15 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from central.pipeline.state import (
-    ActaInfo,
-    Admission,
-    Estado,
-    Event,
-    IlegibleEvent,
-    RecordEvent,
-    fold,
-)
+from central.pipeline.state import ActaInfo, Estado, Event, RecordEvent, fold
 from prep.catalog import generate_catalog, write_catalog
 from prep.records import Kind
 from tests.central.station import Station, central_cli, image_body, query
@@ -40,13 +32,16 @@ def _lookup(clave: str) -> ActaInfo | None:
 
 def rec(kind: Kind, body: dict[str, Any] | None = None, *, operator: str = "op",
         station: str = "catd-01-aaaa", replaces: str | None = None,
-        lease: str | None = None, image: str | None = None, id_: str | None = None,
-        clave: str = CLAVE) -> RecordEvent:
-    """A record event (``lease``: admitted with a lease of that kind on ``image``)."""
+        id_: str | None = None, clave: str = CLAVE) -> RecordEvent:
     at = T0 + timedelta(seconds=next(_clock))
-    admission = None if lease is None else Admission(str(uuid.uuid4()), lease, 1, image)
     return RecordEvent(id_ or str(uuid.uuid4()), station, operator, kind, at, at,
-                       {"clave_acta": clave, **(body or {})}, replaces, admission)
+                       {"clave_acta": clave, **(body or {})}, replaces)
+
+
+def work(kind: Kind, image: str | None, lease: str | None = "lease", **body: Any) -> dict[str, Any]:
+    """The body of a record made on ``image`` (an image record id of these tests)."""
+    return {"imagen_sha256": SHA.get(image or "", "f" * 64),
+            "lease": None if lease is None else str(uuid.uuid4()), **body}
 
 
 def acopio(**kw: Any) -> RecordEvent:
@@ -59,28 +54,29 @@ def sin_acta(**kw: Any) -> RecordEvent:
 
 def imagen(id_: str = "00000000-0000-4000-8000-000000000001", origen: str = "CATD",
            **kw: Any) -> RecordEvent:
-    body = {"sha256": "a" * 64, "bytes": 10, "media_type": "image/png", "origen": origen,
+    body = {"sha256": SHA[id_], "bytes": 10, "media_type": "image/png", "origen": origen,
             "digitalizacion": "Escáner"}
     return rec(Kind.IMAGEN, body, id_=id_, **kw)
 
 
 IMG = "00000000-0000-4000-8000-000000000001"
 IMG2 = "00000000-0000-4000-8000-000000000002"
+SHA = {IMG: "a" * 64, IMG2: "b" * 64}
 
 
-def captura(a: int, b: int = 0, operator: str = "c1", lease: str | None = "captura",
+def captura(a: int, b: int = 0, operator: str = "c1", lease: str | None = "lease",
             image: str | None = IMG, **kw: Any) -> RecordEvent:
-    return rec(Kind.CAPTURA, {"valores": {"A": a, "B": b}}, operator=operator, lease=lease,
-               image=image, **kw)
+    return rec(Kind.CAPTURA, work(Kind.CAPTURA, image, lease, valores={"A": a, "B": b}),
+               operator=operator, **kw)
 
 
 def verificacion(a: int, operator: str = "v1", image: str | None = IMG) -> RecordEvent:
-    return rec(Kind.VERIFICACION, {"valores": {"A": a, "B": 0}}, operator=operator,
-               lease="verificacion", image=image)
+    return rec(Kind.VERIFICACION, work(Kind.VERIFICACION, image, valores={"A": a, "B": 0}),
+               operator=operator)
 
 
-def ilegible() -> IlegibleEvent:
-    return IlegibleEvent(CLAVE, str(uuid.uuid4()), "c9", "catd-01-aaaa", T0)
+def ilegible(image: str = IMG) -> RecordEvent:
+    return rec(Kind.ILEGIBLE, work(Kind.ILEGIBLE, image, motivo="borrosa"), operator="c9")
 
 
 DIGITIZED = [acopio, imagen]
@@ -102,14 +98,12 @@ TRANSITIONS: list[tuple[str, Sequence[Any], Any, Estado, tuple[str, ...]]] = [
      ("sin_acta_en_conflicto",)),
     ("image of a sin acta", [sin_acta], imagen, Estado.DIGITALIZADA, ("imagen_tras_sin_acta",)),
     ("first capture", DIGITIZED, lambda: captura(1), Estado.CAPTURA_1, ()),
-    ("capture without a lease", DIGITIZED, lambda: captura(1, lease=None),
-     Estado.DIGITALIZADA, ("captura_sin_lease",)),
-    ("capture with a verification lease", DIGITIZED, lambda: captura(1, lease="verificacion"),
-     Estado.DIGITALIZADA, ("captura_sin_lease",)),
+    ("capture made without a lease (counts: the state reads only records)", DIGITIZED,
+     lambda: captura(1, lease=None), Estado.CAPTURA_1, ()),
     ("capture before any image", [acopio], lambda: captura(1, image=None), Estado.ACOPIADA,
      ("captura_sobrante",)),
     ("capture missing a field", DIGITIZED,
-     lambda: rec(Kind.CAPTURA, {"valores": {"A": 1}}, lease="captura", image=IMG),
+     lambda: rec(Kind.CAPTURA, work(Kind.CAPTURA, IMG, valores={"A": 1})),
      Estado.DIGITALIZADA, ("captura_campos_invalidos",)),
     ("equal second capture", [*DIGITIZED, lambda: captura(1)],
      lambda: captura(1, operator="c2"), Estado.VALIDADA, ()),
@@ -138,6 +132,14 @@ TRANSITIONS: list[tuple[str, Sequence[Any], Any, Estado, tuple[str, ...]]] = [
      lambda: captura(1, operator="c3"), Estado.VALIDADA, ("captura_sobrante",)),
     ("unreadable image", [*DIGITIZED, lambda: captura(1)], ilegible, Estado.REDIGITALIZACION,
      ()),
+    ("unreadable, said of an image already replaced",
+     [*DIGITIZED, lambda: imagen(IMG2, replaces=IMG)], ilegible, Estado.DIGITALIZADA,
+     ("ilegible_obsoleto",)),
+    ("unreadable, said of a validated acta",
+     [*DIGITIZED, lambda: captura(1), lambda: captura(1, operator="c2")], ilegible,
+     Estado.VALIDADA, ("ilegible_obsoleto",)),
+    ("capture on an image sent back as unreadable", [*DIGITIZED, ilegible],
+     lambda: captura(1), Estado.REDIGITALIZACION, ("captura_sobrante",)),
     ("new image after unreadable", [*DIGITIZED, lambda: captura(1), ilegible],
      lambda: imagen(IMG2), Estado.DIGITALIZADA, ()),
     ("capture on the old image after a re-scan",

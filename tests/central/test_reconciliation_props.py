@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 from central.pipeline.state import (
     ActaInfo,
     ActaState,
-    Admission,
     Estado,
     Event,
     RecordEvent,
@@ -33,6 +32,8 @@ CLAVE = "090001B010001"
 CAMPOS = ("A", "B", "C")
 INFO = ActaInfo(1, "01", CAMPOS)
 IMAGE = "00000000-0000-4000-8000-0000000000aa"
+IMAGE_SHA = "b" * 64
+OTHER_SHA = "c" * 64  # the PREP Casilla image of the noise: never the one captured
 T0 = datetime(2027, 6, 7, 2, 0, tzinfo=UTC)
 
 valores = st.fixed_dictionaries({c: st.sampled_from([0, 1, "Ilegible", "Sin dato"])
@@ -50,26 +51,29 @@ class Script:
         self.n = 0
 
     def event(self, kind: Kind, body: dict[str, Any], operator: str = "op",
-              lease: str | None = None, station: str = "catd-01-aaaa",
-              id_: str | None = None) -> RecordEvent:
+              station: str = "catd-01-aaaa", id_: str | None = None) -> RecordEvent:
         self.n += 1
         at = T0 + timedelta(seconds=self.n)
-        admission = None if lease is None else Admission(str(uuid.uuid4()), lease, 1, IMAGE)
         return RecordEvent(id_ or str(uuid.uuid4()), station, operator, kind, at, at,
-                           {"clave_acta": CLAVE, **body}, None, admission)
+                           {"clave_acta": CLAVE, **body}, None)
+
+    def work(self, kind: Kind, operator: str, sha256: str = IMAGE_SHA,
+             **body: Any) -> RecordEvent:
+        """A record made on the image ``sha256`` under a lease."""
+        return self.event(kind, {"imagen_sha256": sha256, "lease": str(uuid.uuid4()),
+                                 **body}, operator)
 
     def digitized(self) -> list[Event]:
         return [self.event(Kind.ACOPIO, {}),
-                self.event(Kind.IMAGEN, {"sha256": "b" * 64, "bytes": 9,
+                self.event(Kind.IMAGEN, {"sha256": IMAGE_SHA, "bytes": 9,
                                          "media_type": "image/png", "origen": "CATD",
                                          "digitalizacion": "Escáner"}, id_=IMAGE)]
 
     def captura(self, v: dict[str, Any], operator: str) -> RecordEvent:
-        return self.event(Kind.CAPTURA, {"valores": v}, operator, lease="captura")
+        return self.work(Kind.CAPTURA, operator, valores=v)
 
     def verificacion(self, v: dict[str, Any]) -> RecordEvent:
-        return self.event(Kind.VERIFICACION, {"valores": v}, "verificador",
-                          lease="verificacion")
+        return self.work(Kind.VERIFICACION, "verificador", valores=v)
 
 
 def _expected(capturas: Sequence[dict[str, Any]], verificacion: dict[str, Any] | None
@@ -116,9 +120,10 @@ def test_any_captures_end_where_conciliar_says(capturas: list[dict[str, Any]],
 
 @st.composite
 def histories(draw: st.DrawFn) -> tuple[list[Event], set[str]]:
-    """A real history (2-3 captures, maybe a verification) with noise spliced in:
-    captures without a lease, a repeated operator, a verification nobody asked for, a
-    second image from PREP Casilla. Returns the events and the noise's record ids."""
+    """A real history (2-3 captures, maybe a verification) with noise spliced in: a
+    capture and a verification made on an image that is not the one captured, a
+    repeated operator, an *ilegible* about that other image, a second image from PREP
+    Casilla. Returns the events and the noise's record ids."""
     script = Script()
     events: list[Event] = script.digitized()
     capturas = draw(st.lists(valores, min_size=2, max_size=3))
@@ -126,11 +131,11 @@ def histories(draw: st.DrawFn) -> tuple[list[Event], set[str]]:
     if draw(st.booleans()):
         events.append(script.verificacion(draw(valores)))
     noise = [
-        script.event(Kind.CAPTURA, {"valores": draw(valores)}, "intruso"),
-        script.event(Kind.CAPTURA, {"valores": draw(valores)}, "capturista-0",
-                     lease="captura"),
-        script.event(Kind.VERIFICACION, {"valores": draw(valores)}, "otro"),
-        script.event(Kind.IMAGEN, {"sha256": "c" * 64, "bytes": 9, "media_type": "image/png",
+        script.work(Kind.CAPTURA, "intruso", OTHER_SHA, valores=draw(valores)),
+        script.work(Kind.CAPTURA, "capturista-0", valores=draw(valores)),
+        script.work(Kind.VERIFICACION, "otro", OTHER_SHA, valores=draw(valores)),
+        script.work(Kind.ILEGIBLE, "otro-mas", OTHER_SHA, motivo="borrosa"),
+        script.event(Kind.IMAGEN, {"sha256": OTHER_SHA, "bytes": 9, "media_type": "image/png",
                                    "origen": "CASILLA", "digitalizacion": "Móvil"},
                      station="ccv-aaaa"),
     ]

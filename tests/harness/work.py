@@ -186,7 +186,17 @@ class WorkStation:
 
     async def capture(self, operator: str, lease: Mapping[str, Any],
                       valores: Mapping[str, int | str]) -> Record:
+        """Send the capture (or verification) of ``lease``'s acta, made on its image."""
         kind = Kind.CAPTURA if lease["kind"] == "captura" else Kind.VERIFICACION
-        [record] = await self.send([(kind, operator, {"clave_acta": lease["clave_acta"],
-                                                      "valores": dict(valores)})])
+        [record] = await self.send([(kind, operator, {
+            "clave_acta": lease["clave_acta"], "valores": dict(valores),
+            "imagen_sha256": lease["image_sha256"], "lease": lease.get("lease_id")})])
+        return record
+
+    async def ilegible(self, operator: str, lease: Mapping[str, Any],
+                       motivo: str = "imagen borrosa") -> Record:
+        """Declare ``lease``'s image unreadable (an ``ilegible`` record)."""
+        [record] = await self.send([(Kind.ILEGIBLE, operator, {
+            "clave_acta": lease["clave_acta"], "imagen_sha256": lease["image_sha256"],
+            "lease": lease.get("lease_id"), "motivo": motivo})])
         return record

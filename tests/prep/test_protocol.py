@@ -57,6 +57,10 @@ def test_canonical_round_trip_is_stable(value: object) -> None:
     assert canonical_bytes(parse_json(data, 1 << 20)) == data
 
 
+WORK = {"clave_acta": CLAVE, "imagen_sha256": "ab" * 32,
+        "lease": "00000000-0000-4000-8000-000000000001"}
+
+
 @pytest.mark.parametrize("kind, body, message", [
     (Kind.ACOPIO, {"clave_acta": "09001B010001"}, "13-character"),
     (Kind.ACOPIO, {"clave_acta": CLAVE, "extra": 1}, "exactly"),
@@ -67,9 +71,13 @@ def test_canonical_round_trip_is_stable(value: object) -> None:
     (Kind.IMAGEN, {"clave_acta": CLAVE, "sha256": "ab" * 32, "bytes": 10,
                    "media_type": "application/pdf", "origen": "CATD",
                    "digitalizacion": "Escáner"}, "media_type"),
-    (Kind.CAPTURA, {"clave_acta": CLAVE, "valores": {"PAN": 10000}}, "PAN"),
-    (Kind.CAPTURA, {"clave_acta": CLAVE, "valores": {"PAN": True}}, "PAN"),
-    (Kind.CAPTURA, {"clave_acta": CLAVE, "valores": {}}, "valores"),
+    (Kind.CAPTURA, {**WORK, "valores": {"PAN": 10000}}, "PAN"),
+    (Kind.CAPTURA, {**WORK, "valores": {"PAN": True}}, "PAN"),
+    (Kind.CAPTURA, {**WORK, "valores": {}}, "valores"),
+    (Kind.CAPTURA, {"clave_acta": CLAVE, "valores": {"PAN": 1}}, "exactly"),
+    (Kind.CAPTURA, {**WORK, "imagen_sha256": "x", "valores": {"PAN": 1}}, "imagen_sha256"),
+    (Kind.VERIFICACION, {**WORK, "lease": "7", "valores": {"PAN": 1}}, "lease"),
+    (Kind.ILEGIBLE, {**WORK, "motivo": "x" * 501}, "motivo"),
     (Kind.COTEJO, {"clave_acta": CLAVE, "coincide": 1}, "coincide"),
     (Kind.HEARTBEAT, {"version": "1", "backlog": -1, "backlog_bytes": 0,
                       "last_error": ""}, "backlog"),
@@ -87,9 +95,10 @@ def test_valid_bodies_of_every_kind() -> None:
         Kind.IMAGEN: {"clave_acta": CLAVE, "sha256": "ab" * 32, "bytes": 10,
                       "media_type": "image/jpeg", "origen": "CASILLA",
                       "digitalizacion": "Móvil"},
-        Kind.CAPTURA: {"clave_acta": CLAVE, "valores": {"PAN": 3, "PRI": "Ilegible",
-                                                        "NULOS": "Sin dato"}},
-        Kind.VERIFICACION: {"clave_acta": CLAVE, "valores": {"PAN": 3}},
+        Kind.CAPTURA: {**WORK, "valores": {"PAN": 3, "PRI": "Ilegible",
+                                           "NULOS": "Sin dato"}},
+        Kind.VERIFICACION: {**WORK, "lease": None, "valores": {"PAN": 3}},
+        Kind.ILEGIBLE: {**WORK, "motivo": "La imagen está cortada"},
         Kind.COTEJO: {"clave_acta": CLAVE, "coincide": True},
         Kind.HEARTBEAT: {"version": "0.1.0", "backlog": 3, "backlog_bytes": 10,
                          "last_error": ""},

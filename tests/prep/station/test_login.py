@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -147,7 +149,9 @@ def test_tampered_foreign_and_older_bundles_are_refused(node: CentralNode,
 
         flipped = bytearray(body)
         flipped[body.index(b"Ana Acopio")] ^= 0x01  # "Ana" → "@na": one bit
-        older = replace(genuine, operators_version=genuine.operators_version - 1)
+        # An old bundle replayed: lower versions, signed an hour ago.
+        older = replace(genuine, operators_version=genuine.operators_version - 1,
+                        issued_at=genuine.issued_at - timedelta(hours=1))
         other_station = replace(genuine, station="catd-07-ffff")
         refusals = {
             "flipped": bytes(flipped),
@@ -206,3 +210,70 @@ def test_the_agents_heartbeats_reach_the_health_table(node: CentralNode,
     assert row["version"] == __version__ and row["backlog"] is not None
     assert 590 < row["clock_skew_seconds"] < 610
     assert row["bundle_current"] is True
+
+
+def test_repeated_wrong_passwords_make_the_name_wait_and_a_new_password_arrives(
+        node: CentralNode, tmp_path: Path) -> None:
+    engine = make_engine(node.dsn, pool_size=1)
+    try:
+        operator = add_operator(engine, "Olga Olvido", "capturista", "07", PASSWORD,
+                                actor="pruebas").id
+    finally:
+        engine.dispose()
+    now = [datetime.now(UTC)]
+    station = Station.open(tmp_path / "st", clock=lambda: now[0])
+    station.enroll(node.url, node.enroll_code(7))
+    with station:
+        for _ in range(5):
+            with pytest.raises(LoginError, match="Usuario o contraseña incorrectos"):
+                station.login("Olga Olvido", "adivinanza-123")
+        # Even the right password waits now: guessing offline is slow.
+        with pytest.raises(LoginError, match="espere 30 segundos") as locked:
+            station.login("olga olvido", PASSWORD)
+        assert locked.value.code == "locked" and "restablezca" in str(locked.value)
+        assert station.login("Ana Acopio", PASSWORD).id == "op-07-ana-acopio"  # others not
+        now[0] += timedelta(seconds=31)
+        with pytest.raises(LoginError, match="Usuario o contraseña incorrectos"):
+            station.login("Olga Olvido", "adivinanza-456")
+        with pytest.raises(LoginError, match="espere 60 segundos"):  # it doubles
+            station.login("Olga Olvido", PASSWORD)
+        now[0] += timedelta(seconds=61)
+        assert station.login("Olga Olvido", PASSWORD).id == operator  # and resets
+        with pytest.raises(LoginError, match="Usuario o contraseña incorrectos"):
+            station.login("Olga Olvido", "adivinanza-789")
+
+        # She forgot it: the coordinator sets a new one; the station takes it.
+        new = "otra-clave-segura-8"
+        done = subprocess.run(
+            [sys.executable, "-m", "prep", "central", "operator", "password", operator,
+             "--password-stdin", "--data-dir", str(node.data_dir), "--dsn", node.dsn],
+            input=new + "\n", capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+        assert "Contraseña de " + operator in done.stderr
+        assert station.fetch_bundle().changed
+        with pytest.raises(LoginError, match="Usuario o contraseña incorrectos"):
+            station.login("Olga Olvido", PASSWORD)
+        assert station.login("Olga Olvido", new).id == operator
+    with psycopg.connect(node.dsn) as conn:
+        audited = conn.execute("SELECT detail->>'id' FROM audit_log WHERE event = "
+                               "'operator_password_set'").fetchall()
+    assert audited == [(operator,)]
+
+
+def test_a_central_restored_from_a_backup_is_followed_an_old_bundle_replayed_is_not(
+        node: CentralNode, tmp_path: Path) -> None:
+    with _enrolled(node, tmp_path / "st") as station:
+        identity = station.store.require_identity()
+        body = _genuine_body(station)
+        genuine = read_bundle(body, identity.central_key, identity.station_id, "07")
+        central_key = SigningKey.load(node.data_dir / "central.key")
+        replayed = replace(genuine, operators_version=genuine.operators_version - 1,
+                           issued_at=genuine.issued_at - timedelta(hours=1))
+        with pytest.raises(BundleRefusedError, match="más antiguo"):
+            save_bundle(station.store, sign_bundle(central_key, replayed))
+        # Restored: lower versions, signed after the bundle the station holds.
+        restored = replace(replayed, issued_at=genuine.issued_at + timedelta(seconds=5))
+        outcome = save_bundle(station.store, sign_bundle(central_key, restored))
+        assert outcome.changed
+        assert outcome.info.operators_version == genuine.operators_version - 1
+        assert station.login("Ana Acopio", PASSWORD).id == "op-07-ana-acopio"

@@ -118,7 +118,7 @@ def test_operator_errors_are_spanish_and_write_nothing(tmp_path: Path) -> None:
         with pytest.raises(StationInputError, match="Causa de sin acta «lluvia»"):
             station.sin_acta(clave(2), "lluvia", "op1")
         with pytest.raises(StationInputError, match="Registro no válido: PAN"):
-            station.captura(clave(1), {"PAN": 10_000}, "cap1")
+            station.captura(clave(1), {"PAN": 10_000}, "cap1", "ab" * 32, None)
         with pytest.raises(StationInputError, match="no es una imagen PNG válida"):
             station.imagen(clave(1), jpeg_bytes(100), "image/png", "op1")
         with pytest.raises(StationInputError, match="máximo es 32 MiB"):

@@ -1,0 +1,311 @@
+"""An operator's capture or verification work at a station (``docs/pipeline.md``, "Work
+leases").
+
+The central hands work out as leases (``POST /v1/work/next``). A :class:`WorkQueue`
+keeps an operator's leases in the station's SQLite store and their images in its blob
+store, up to ``prefetch`` ahead, so the operator goes on capturing through an outage
+shorter than the lease time and across a restart of the station program. Work done is
+a record written locally like any other (the outbox delivers it); the lease is marked
+done in the record's own transaction, so a crash never leaves an acta captured twice
+by one operator nor a capture without its mark.
+
+Network calls happen only in :meth:`WorkQueue.refill` (call it from a worker thread,
+never the GUI thread); everything else reads and writes the local store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from prep.protocol import MAX_BLOB_BYTES
+from prep.records import Record, format_time, parse_time
+from prep.station.client import CentralClient, central_error
+from prep.station.errors import SyncError
+from prep.station.models import WorkLeaseRow
+from prep.station.station import Station
+from prep.values import check_valor, parse_valor
+
+log = logging.getLogger("prep.station.work")
+
+KINDS = ("captura", "verificacion")
+MAX_PREFETCH = 5
+#: A held lease is renewed when less than this is left of it.
+RENEW_BEFORE = timedelta(minutes=4)
+
+PENDING, DONE, RELEASING, RELEASED, EXPIRED = (
+    "pending", "done", "releasing", "released", "expired")
+
+
+class WorkError(Exception):
+    """The central refused the work request, or sent something unusable; the message
+    (Spanish) says what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkItem:
+    """One leased acta, as the capture or verification screen needs it."""
+
+    lease_id: str
+    clave_acta: str
+    kind: str  # "captura" or "verificacion"
+    slot: int  # the capture it is for (1-3); 0 for a verification
+    expires_at: datetime
+    eleccion: str
+    campos: tuple[str, ...]
+    image_sha256: str
+    media_type: str
+    capturas: tuple[Mapping[str, Any], ...] = ()  # verification: this round's captures
+    diferencias: tuple[str, ...] = ()  # verification: the fields where they differ
+
+    @classmethod
+    def from_lease(cls, data: Mapping[str, Any]) -> WorkItem:
+        """Read a lease object of ``POST /v1/work/next``; :class:`WorkError` if it is
+        not one."""
+        try:
+            image = data["image"]
+            item = cls(
+                lease_id=str(data["lease_id"]), clave_acta=str(data["clave_acta"]),
+                kind=str(data["kind"]), slot=int(data["slot"]),
+                expires_at=parse_time(str(data["expires_at"])),
+                eleccion=str(data["eleccion"]), campos=tuple(str(c) for c in data["campos"]),
+                image_sha256=str(data["image_sha256"]), media_type=str(image["media_type"]),
+                capturas=tuple(dict(c) for c in data.get("capturas", ())),
+                diferencias=tuple(str(d) for d in data.get("diferencias", ())))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise WorkError(f"El nodo central envió una asignación ilegible ({exc}). "
+                            "Avise a su coordinador.") from None
+        if item.kind not in KINDS or not item.campos or image["sha256"] != item.image_sha256:
+            raise WorkError("El nodo central envió una asignación incompleta. "
+                            "Avise a su coordinador.")
+        return item
+
+
+@dataclass(frozen=True, slots=True)
+class RefillOutcome:
+    """What :meth:`WorkQueue.refill` achieved."""
+
+    online: bool
+    granted: int  # leases received now that were not held before
+    pending: int  # leases ready to work on (image at hand, not expired)
+    message: str  # Spanish, for the status line
+
+
+class WorkQueue:
+    """An operator's prefetched work of one kind at this station."""
+
+    def __init__(self, station: Station, operator: str, kind: str = "captura",
+                 prefetch: int = 3, timeout: float = 10.0) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}")
+        self.station = station
+        self.operator = operator
+        self.kind = kind
+        self.prefetch = max(1, min(prefetch, MAX_PREFETCH))
+        self.timeout = timeout
+
+    # local ---------------------------------------------------------------------------
+
+    def pending(self) -> list[WorkItem]:
+        """The leases ready to work on, oldest first: not done, not given back, not
+        expired by the station's clock, their image at hand."""
+        now = self.station.store.clock()
+        with self.station.store.read() as session:
+            rows = session.scalars(select(WorkLeaseRow).where(
+                WorkLeaseRow.operator == self.operator, WorkLeaseRow.kind == self.kind,
+                WorkLeaseRow.state == PENDING).order_by(WorkLeaseRow.received_at)).all()
+        items = [WorkItem.from_lease(json.loads(row.lease)) for row in rows]
+        return [i for i in items if i.expires_at > now
+                and self.station.blobs.path_for(i.image_sha256).exists()]
+
+    def current(self) -> WorkItem | None:
+        """The acta to show now, if any."""
+        ready = self.pending()
+        return ready[0] if ready else None
+
+    def image(self, item: WorkItem) -> bytes:
+        """The original bytes of ``item``'s image (as scanned, never re-encoded)."""
+        return self.station.blobs.read(item.image_sha256)
+
+    def submit(self, item: WorkItem, valores: Mapping[str, int | str]) -> Record:
+        """Record the operator's capture (or verification) of ``item``; the lease is
+        marked done in the same transaction. Raises ``StationInputError`` for values
+        the central would refuse (nothing written)."""
+        self._check_values(item, valores)
+        guard = self._mark(item, DONE)
+        if item.kind == "captura":
+            return self.station.captura(item.clave_acta, valores, self.operator,
+                                        item.image_sha256, item.lease_id, guard=guard)
+        return self.station.verificacion(item.clave_acta, valores, self.operator,
+                                         item.image_sha256, item.lease_id, guard=guard)
+
+    def ilegible(self, item: WorkItem, motivo: str) -> Record:
+        """The image cannot be read: the acta goes back to digitalización."""
+        return self.station.ilegible(item.clave_acta, self.operator, item.image_sha256,
+                                     item.lease_id, motivo.strip() or "Imagen ilegible",
+                                     guard=self._mark(item, DONE))
+
+    def release(self, item: WorkItem) -> None:
+        """Give ``item`` back (the operator leaves): it stops showing at once, and the
+        central hears at the next :meth:`refill` (until then the lease just runs out)."""
+        with self.station.store.write() as session:
+            self._set_state(session, item.lease_id, RELEASING, expected=PENDING)
+
+    def release_all(self) -> None:
+        """Give back every pending lease (logout)."""
+        for item in self.pending():
+            self.release(item)
+
+    # network -------------------------------------------------------------------------
+
+    def refill(self) -> RefillOutcome:
+        """Talk to the central: send the releases, renew leases running out, top the
+        queue up to ``prefetch`` and fetch the images. Offline it changes nothing and
+        says so; the work already held goes on. Blocking: call it from a worker."""
+        self._expire_local()
+        identity = self.station.store.require_identity()
+        url = self.station.status().central_url or identity.central_url
+
+        async def talk() -> int:
+            async with CentralClient(identity, self.station.key(), url, self.timeout,
+                                     clock=self.station.store.clock) as client:
+                await self._send_releases(client)
+                await self._renew(client)
+                return await self._top_up(client)
+        try:
+            granted = asyncio.run(talk())
+        except SyncError as exc:
+            ready = len(self.pending())
+            return RefillOutcome(False, 0, ready, _offline_message(exc, ready))
+        ready = len(self.pending())
+        verbo = "capturar" if self.kind == "captura" else "verificar"
+        message = (f"{ready} acta(s) por {verbo}, listas." if ready
+                   else f"No hay actas por {verbo} en este momento.")
+        return RefillOutcome(True, granted, ready, message)
+
+    async def _top_up(self, client: CentralClient) -> int:
+        status, answer = await client.work("/v1/work/next", {
+            "operator": self.operator, "kind": self.kind, "prefetch": self.prefetch})
+        if status != 200 or not isinstance(answer, dict):
+            raise WorkError(_refusal(status, answer))
+        items = [WorkItem.from_lease(lease) for lease in answer.get("leases", ())]
+        granted = self._keep(items, answer.get("leases", ()))
+        for item in items:
+            if not self.station.blobs.path_for(item.image_sha256).exists():
+                await self._fetch_image(client, item)
+        return granted
+
+    async def _fetch_image(self, client: CentralClient, item: WorkItem) -> None:
+        status, data = await client.get_blob(item.image_sha256)
+        if status != 200:
+            raise WorkError(f"No se pudo descargar la imagen del acta {item.clave_acta} "
+                            f"({_refusal(status, data)}).")
+        if len(data) > MAX_BLOB_BYTES or hashlib.sha256(data).hexdigest() != item.image_sha256:
+            log.error("image of %s does not match its hash", item.clave_acta)
+            raise WorkError(f"La imagen recibida del acta {item.clave_acta} no coincide con "
+                            "su código de integridad; no se usará. Avise a su coordinador.")
+        self.station.blobs.put(data)
+
+    async def _renew(self, client: CentralClient) -> None:
+        soon = format_time(self.station.store.clock() + RENEW_BEFORE)
+        with self.station.store.read() as session:
+            due = session.scalars(select(WorkLeaseRow.lease_id).where(
+                WorkLeaseRow.operator == self.operator, WorkLeaseRow.state == PENDING,
+                WorkLeaseRow.expires_at < soon)).all()
+        for lease_id in due:
+            status, answer = await client.work(f"/v1/work/{lease_id}/renew")
+            with self.station.store.write() as session:
+                if status == 200 and isinstance(answer, dict):
+                    session.execute(update(WorkLeaseRow).where(
+                        WorkLeaseRow.lease_id == lease_id).values(
+                        expires_at=format_time(parse_time(str(answer["expires_at"])))))
+                elif status in (404, 409):  # ended at the central: someone else has it
+                    self._set_state(session, lease_id, EXPIRED, expected=PENDING)
+
+    async def _send_releases(self, client: CentralClient) -> None:
+        with self.station.store.read() as session:
+            leaving = session.scalars(select(WorkLeaseRow.lease_id).where(
+                WorkLeaseRow.operator == self.operator,
+                WorkLeaseRow.state == RELEASING)).all()
+        for lease_id in leaving:
+            status, _ = await client.work(f"/v1/work/{lease_id}/release")
+            if status in (200, 404):
+                with self.station.store.write() as session:
+                    self._set_state(session, lease_id, RELEASED, expected=RELEASING)
+
+    def _keep(self, items: Sequence[WorkItem], raw: Sequence[Mapping[str, Any]]) -> int:
+        """Store the leases not held yet; a lease held already keeps its local state
+        (``next`` answers the held leases again)."""
+        now = self.station.store.now()
+        new = 0
+        with self.station.store.write() as session:
+            for item, data in zip(items, raw, strict=True):
+                if session.get(WorkLeaseRow, item.lease_id) is not None:
+                    continue
+                session.add(WorkLeaseRow(
+                    lease_id=item.lease_id, operator=self.operator, kind=item.kind,
+                    clave_acta=item.clave_acta, expires_at=format_time(item.expires_at),
+                    lease=json.dumps(dict(data)), state=PENDING, received_at=now))
+                new += 1
+        return new
+
+    def _expire_local(self) -> None:
+        now = self.station.store.now()
+        with self.station.store.write() as session:
+            session.execute(update(WorkLeaseRow).where(
+                WorkLeaseRow.operator == self.operator, WorkLeaseRow.state == PENDING,
+                WorkLeaseRow.expires_at <= now).values(state=EXPIRED))
+
+    # helpers -------------------------------------------------------------------------
+
+    def _mark(self, item: WorkItem, state: str) -> Any:
+        def guard(session: Session) -> None:
+            if not self._set_state(session, item.lease_id, state, expected=PENDING):
+                raise WorkError(f"El acta {item.clave_acta} ya no está asignada a usted "
+                                "(ya se registró o se devolvió).")
+        return guard
+
+    @staticmethod
+    def _set_state(session: Session, lease_id: str, state: str, *, expected: str) -> bool:
+        done = session.execute(update(WorkLeaseRow).where(
+            WorkLeaseRow.lease_id == lease_id, WorkLeaseRow.state == expected)
+            .values(state=state))
+        return bool(getattr(done, "rowcount", 0))
+
+    @staticmethod
+    def _check_values(item: WorkItem, valores: Mapping[str, int | str]) -> None:
+        missing = [c for c in item.campos if c not in valores]
+        extra = [c for c in valores if c not in item.campos]
+        if missing or extra:
+            raise WorkError("La captura no corresponde a los campos del acta "
+                            f"(faltan: {', '.join(missing) or 'ninguno'}; sobran: "
+                            f"{', '.join(extra) or 'ninguno'}).")
+        for campo, valor in valores.items():
+            try:
+                parse_valor(valor) if isinstance(valor, str) else check_valor(valor)
+            except ValueError as exc:
+                raise WorkError(f"{campo}: {exc}") from None
+
+
+def _refusal(status: int, answer: object) -> str:
+    if isinstance(answer, dict) and isinstance(answer.get("message"), str):
+        return str(answer["message"])
+    if isinstance(answer, bytes | bytearray) and (message := central_error(bytes(answer))[1]):
+        return message
+    return f"el nodo central respondió {status}"
+
+
+def _offline_message(exc: SyncError, ready: int) -> str:
+    if ready:
+        return (f"Sin conexión con el nodo central; siga capturando: tiene {ready} acta(s) "
+                "descargada(s). Sus capturas se enviarán al volver la conexión.")
+    return f"Sin conexión con el nodo central y sin actas descargadas. {exc}"

@@ -1,0 +1,168 @@
+"""A station's work queue against a real central: an operator prefetches leased actas
+with their images, keeps capturing through an outage of the link and a restart of the
+station program, and the captures reach the central and validate the actas; an
+unreadable image goes back to digitalización; a released lease goes to someone else."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from prep.catalog import Acta, Catalog
+from prep.station.station import Station
+from prep.station.sync import SyncOptions
+from prep.station.work import WorkError, WorkQueue
+from tests.central.station import central_cli, query
+from tests.harness.central import CentralNode, running_central
+from tests.harness.proxy import FaultProxy
+from tests.harness.work import WorkStation, add_operators, load_catalog, png, truth
+
+FAST = SyncOptions(backoff_base=0.05, backoff_cap=0.5, poll_interval=0.1,
+                   heartbeat_interval=0.01, bundle_interval=0)
+
+
+@pytest.fixture(scope="module")
+def node(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CentralNode]:
+    with running_central(tmp_path_factory.mktemp("work-central"), pg_dsn) as central:
+        yield central
+
+
+@pytest.fixture(scope="module")
+def catalog(node: CentralNode) -> Catalog:
+    return load_catalog(node)
+
+
+def _actas(catalog: Catalog, distrito: int, n: int) -> list[Acta]:
+    actas = [a for a in catalog.iter_actas() if a.casilla.distrito_id == distrito][:n]
+    assert len(actas) == n
+    return actas
+
+
+def _digitize(node: CentralNode, actas: list[Acta]) -> None:
+    """A scanning station of CATD 02 sends acopio and image of ``actas``."""
+    async def run() -> None:
+        async with WorkStation.enroll(node, 2) as scanner:
+            await scanner.digitize(actas)
+    asyncio.run(run())
+
+
+def _estado(node: CentralNode, clave: str) -> str:
+    return str(query(node.dsn, "SELECT estado FROM acta_states WHERE clave_acta = %s",
+                     clave)[0][0])
+
+
+def _station(node: CentralNode, data_dir: Path, url: str | None = None,
+             catd: int = 2) -> Station:
+    station = Station.open(data_dir)
+    station.enroll(url or node.url, node.enroll_code(catd=catd))
+    return station
+
+
+def test_an_operator_captures_through_an_outage_and_a_restart(
+        node: CentralNode, catalog: Catalog, tmp_path: Path) -> None:
+    actas = _actas(catalog, 2, 3)
+    _digitize(node, actas)
+    ana, beto = add_operators(node, [("Ana Work", "capturista", "02"),
+                                     ("Beto Work", "capturista", "02")])
+    with FaultProxy("127.0.0.1", node.port) as link:
+        station = _station(node, tmp_path / "st", link.url_for(node.url))
+        queue = WorkQueue(station, ana, prefetch=3)
+        first = queue.refill()
+        assert first.online and first.granted == 3 and first.pending == 3
+        held = queue.pending()
+        assert [i.clave_acta for i in held] == [a.clave for a in actas]
+        for item in held:  # the images are here, byte for byte
+            assert queue.image(item) == png(f"CATD:{item.clave_acta}")
+            assert hashlib.sha256(queue.image(item)).hexdigest() == item.image_sha256
+
+        link.cut()
+        offline = queue.refill()
+        assert not offline.online and offline.pending == 3
+        assert "siga capturando" in offline.message
+        queue.submit(held[0], truth(actas[0]))
+        assert queue.current() == held[1]
+        station.close()
+
+        # The station program restarts, still offline: the work is still there.
+        station = Station.open(tmp_path / "st")
+        queue = WorkQueue(station, ana, prefetch=3)
+        assert [i.clave_acta for i in queue.pending()] == [a.clave for a in actas[1:]]
+        with pytest.raises(WorkError, match="ya no está asignada"):
+            queue.submit(held[0], truth(actas[0]))  # the same acta twice: refused here
+        for item, acta in zip(queue.pending(), actas[1:], strict=True):
+            queue.submit(item, truth(acta))
+        assert queue.pending() == []
+
+        link.restore()
+        assert station.sync_until_drained(30, FAST)
+        station.stop_sync()
+    assert {_estado(node, a.clave) for a in actas} == {"captura_1"}
+    assert dict(query(node.dsn, "SELECT operator, count(*) FROM leases WHERE status = "
+                      "'completed' GROUP BY operator")) == {ana: 3}
+    assert query(node.dsn, "SELECT count(*) FROM anomalies WHERE type = "
+                 "'captura_sin_lease'") == [(0,)]
+
+    # A second operator at another station of the same CATD completes them.
+    other = _station(node, tmp_path / "st2")
+    second = WorkQueue(other, beto, prefetch=5)
+    assert second.refill().pending == 3
+    assert {i.slot for i in second.pending()} == {2}
+    for item in second.pending():
+        acta = next(a for a in actas if a.clave == item.clave_acta)
+        second.submit(item, truth(acta))
+    assert other.sync_until_drained(30, FAST)
+    other.stop_sync()
+    other.close()
+    station.close()
+    assert {_estado(node, a.clave) for a in actas} == {"validada"}
+    assert central_cli(node, "rebuild-state", "--check").returncode == 0
+
+
+def test_unreadable_image_and_release(node: CentralNode, catalog: Catalog,
+                                      tmp_path: Path) -> None:
+    unreadable, given_back = _actas(catalog, 3, 2)
+    _digitize(node, [unreadable, given_back])
+    carla, dario = add_operators(node, [("Carla Work", "capturista", "03"),
+                                        ("Dario Work", "capturista", "03")])
+    station = _station(node, tmp_path / "st", catd=3)
+    queue = WorkQueue(station, carla, prefetch=2)
+    assert queue.refill().pending == 2
+    first, second = queue.pending()
+    assert (first.clave_acta, second.clave_acta) == (unreadable.clave, given_back.clave)
+    with pytest.raises(WorkError, match="faltan"):
+        queue.submit(first, {})
+    queue.ilegible(first, "La imagen está cortada por la mitad")
+    queue.release(second)
+    assert queue.pending() == []
+    assert queue.refill().online  # sends the release
+    assert station.sync_until_drained(30, FAST)
+    station.stop_sync()
+    assert _estado(node, unreadable.clave) == "redigitalizacion"
+    statuses = dict(query(node.dsn, "SELECT clave_acta, status FROM leases WHERE "
+                          "operator = %s", carla))
+    assert statuses == {unreadable.clave: "ilegible", given_back.clave: "released"}
+    [motivo] = query(node.dsn, "SELECT body->>'motivo' FROM records WHERE kind = 'ilegible'")
+    assert motivo == ("La imagen está cortada por la mitad",)
+
+    other = WorkQueue(station, dario)
+    assert [i.clave_acta for i in (other.refill(), other.pending())[1]] == [given_back.clave]
+    station.close()
+
+
+def test_a_refusal_is_explained(node: CentralNode, catalog: Catalog, tmp_path: Path) -> None:
+    [verificadora] = add_operators(node, [("Vera Work", "verificador", "02")])
+    station = _station(node, tmp_path / "st")
+    wrong_role = WorkQueue(station, verificadora, "captura")
+    with pytest.raises(WorkError) as refused:
+        wrong_role.refill()
+    assert str(refused.value) == f"El operador {verificadora} no tiene el rol de capturista."
+    nothing = WorkQueue(station, verificadora, "verificacion").refill()
+    assert nothing.online and nothing.pending == 0
+    assert nothing.message == "No hay actas por verificar en este momento."
+    station.close()
+    assert json.loads(central_cli(node, "rebuild-state", "--check").stdout)["differences"] == 0
