@@ -22,12 +22,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # What PySide6's offscreen platform plugin, QtGui/QtCore/QtWidgets and QtDBus link
 # against (readelf -d on the wheel's libraries; ICU is bundled in the wheel), plus fonts
-# so text renders without Qt warnings, and the tools the network-namespace tests use.
+# so text renders without Qt warnings, the tools the network-namespace tests use, and
+# libusb for pyusb (ESC/POS ticket printers on USB).
 packages=(
     libegl1 libgl1 libx11-6 libxkbcommon0 libxkbcommon-x11-0
     libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0 zlib1g libzstd1
     fonts-dejavu-core fonts-noto-core
     iproute2 util-linux
+    libusb-1.0-0
 )
 if ((with_test)); then
     packages+=(chromium)

@@ -1,0 +1,338 @@
+"""Synthetic Acta PREP images for drills and tests (issue 9): what a digitalizador's
+scanner, or a CAE's phone, would produce.
+
+The page is letter size at the chosen resolution: a header (entidad, distrito, sección,
+casilla, elección), the acta's QR in the public simulacro generator's pipe form (the
+form :mod:`prep.qr` reads), and one row per captured field with the number and the
+number in Spanish words, as the funcionarios write them. Ilegible fields are smudged
+over, Sin dato fields left empty. Then what a scanner adds: a slight skew, faint
+grain and specks of dust; or, for a PREP Casilla photo, perspective, uneven light and
+the table around the sheet. Rendering is fast enough to feed a full-scale drill
+(``bench/acta_image.py`` measures it): fonts, the grain layer and glyph metrics are
+made once per process and the page is drawn in 8-bit grayscale.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import segno
+from PIL import Image, ImageChops, ImageDraw, ImageFont
+
+from prep.catalog.model import TIPOS_CASILLA, Acta, Catalog
+from prep.values import Marca, Valor
+
+LETTER_INCHES = (8.5, 11.0)
+MIN_DPI, MAX_DPI = 72, 600
+INK = 20  # printed form: near black
+PEN = 45  # handwriting: dark, a little lighter than print
+GRAIN_MAX = 14  # at most this much darker than the paper, per pixel
+
+ImageFormat = Literal["JPEG", "PNG"]
+
+CAMPO_ETIQUETAS: dict[str, str] = {
+    "TOTAL_BOLETAS_SOBRANTES": "BOLETAS SOBRANTES",
+    "TOTAL_PERSONAS_VOTARON": "PERSONAS QUE VOTARON",
+    "TOTAL_REP_PARTIDO_CI_VOTARON": "REPRESENTANTES QUE VOTARON",
+    "TOTAL_VOTOS_SACADOS": "VOTOS SACADOS DE LA URNA",
+    "NO_REGISTRADAS": "CANDIDATURAS NO REGISTRADAS",
+    "NULOS": "VOTOS NULOS",
+    "TOTAL_VOTOS_ASENTADO": "TOTAL DE VOTOS",
+}
+
+
+@dataclass(frozen=True)
+class ActaImageOptions:
+    """How to render one acta image.
+
+    ``qr_text``: ``None`` prints the acta's own QR (:func:`acta_qr_text`); a string
+    prints that instead (another acta's, or garbage, for tests and incidents); ``""``
+    prints no QR. ``photo`` renders a PREP Casilla phone photo (RGB JPEG, no dpi
+    metadata, as phones write none worth trusting) instead of a scan.
+    """
+
+    dpi: int = 200
+    skew_degrees: float = 0.0
+    image_format: ImageFormat = "JPEG"
+    jpeg_quality: int = 85
+    noise: bool = True
+    photo: bool = False
+    seed: int = 0
+    qr_text: str | None = None
+
+
+def acta_qr_text(acta: Acta) -> str:
+    """The QR the acta carries, in the public simulacro generator's pipe form:
+    ``ID_ENTIDAD|ID_DISTRITO|TIPO_ACTA|SECCION|ID_CASILLA|TIPO_CASILLA|EXT_CONTIGUA|
+    ID_TIPO_CANDIDATURA``."""
+    c, e = acta.casilla, acta.eleccion
+    return "|".join((f"{c.entidad_id:02d}", f"{c.distrito_id:03d}", e.tipo_acta,
+                     f"{c.seccion:04d}", f"{c.id_casilla:02d}", c.tipo,
+                     f"{c.ext_contigua:02d}", e.codigo))
+
+
+def render_acta_image(acta: Acta, valores: Mapping[str, Valor],
+                      options: ActaImageOptions = ActaImageOptions(),
+                      catalog: Catalog | None = None) -> bytes:
+    """The encoded image (JPEG or PNG bytes) of ``acta`` filled in with ``valores``
+    (fields absent from ``valores`` are left empty, like Sin dato). ``catalog`` only
+    adds the entidad's name to the header."""
+    _check(options)
+    rng = random.Random(options.seed)
+    page = _draw_form(acta, valores, options, rng, catalog)
+    if options.photo:
+        return _encode(_photograph(page, rng), options, dpi=None)
+    if options.noise:
+        page = _scanner_grain(page, rng)
+    if options.skew_degrees:
+        # Nearest-neighbour keeps the page crisp like a 1-pass scan and is 4× faster
+        # than bilinear on a full page.
+        page = page.rotate(options.skew_degrees, resample=Image.Resampling.NEAREST,
+                           fillcolor=250)
+    return _encode(page, options, dpi=options.dpi)
+
+
+def blank_page(options: ActaImageOptions = ActaImageOptions()) -> bytes:
+    """A sheet with nothing on it (a scan of the back side, a blank page fed twice),
+    with the same scanner grain as an acta."""
+    _check(options)
+    rng = random.Random(options.seed)
+    w, h = _page_size(options.dpi)
+    page = Image.new("L", (w, h), 250)
+    if options.noise:
+        page = _scanner_grain(page, rng)
+    return _encode(page, options, dpi=options.dpi)
+
+
+def numero_en_letras(n: int) -> str:
+    """``n`` (0–9999) in Spanish words as written on an acta: 120 → ``ciento veinte``."""
+    if not 0 <= n <= 9999:
+        raise ValueError(f"{n} fuera de 0–9999")
+    if n == 0:
+        return "cero"
+    miles, resto = divmod(n, 1000)
+    partes: list[str] = []
+    if miles:
+        partes.append("mil" if miles == 1 else f"{_UNIDADES[miles]} mil")
+    if resto:
+        partes.append(_centenas(resto))
+    return " ".join(partes)
+
+
+_UNIDADES = ("", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve",
+             "diez", "once", "doce", "trece", "catorce", "quince", "dieciséis", "diecisiete",
+             "dieciocho", "diecinueve", "veinte", "veintiuno", "veintidós", "veintitrés",
+             "veinticuatro", "veinticinco", "veintiséis", "veintisiete", "veintiocho",
+             "veintinueve")
+_DECENAS = ("", "", "", "treinta", "cuarenta", "cincuenta", "sesenta", "setenta", "ochenta",
+            "noventa")
+_CENTENAS = ("", "ciento", "doscientos", "trescientos", "cuatrocientos", "quinientos",
+             "seiscientos", "setecientos", "ochocientos", "novecientos")
+
+
+def _centenas(n: int) -> str:
+    if n == 100:
+        return "cien"
+    c, r = divmod(n, 100)
+    partes = [_CENTENAS[c]] if c else []
+    if r < 30:
+        if r:
+            partes.append(_UNIDADES[r])
+    else:
+        d, u = divmod(r, 10)
+        partes.append(_DECENAS[d] + (f" y {_UNIDADES[u]}" if u else ""))
+    return " ".join(partes)
+
+
+# drawing ----------------------------------------------------------------------------
+
+def _check(options: ActaImageOptions) -> None:
+    if not MIN_DPI <= options.dpi <= MAX_DPI:
+        raise ValueError(f"dpi {options.dpi} fuera de {MIN_DPI}–{MAX_DPI}")
+    if options.image_format not in ("JPEG", "PNG"):
+        raise ValueError(f"formato {options.image_format!r}: use JPEG o PNG")
+
+
+def _page_size(dpi: int) -> tuple[int, int]:
+    return round(LETTER_INCHES[0] * dpi), round(LETTER_INCHES[1] * dpi)
+
+
+@functools.lru_cache(maxsize=32)
+def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+    try:
+        return ImageFont.truetype(name, size)
+    except OSError:  # DejaVu missing (not a Debian station): Pillow's own font
+        return ImageFont.load_default(size)
+
+
+def _draw_form(acta: Acta, valores: Mapping[str, Valor], options: ActaImageOptions,
+               rng: random.Random, catalog: Catalog | None) -> Image.Image:
+    dpi = options.dpi
+    w, h = _page_size(dpi)
+    u = dpi / 100  # one "unit" = 1/100 inch
+    page = Image.new("L", (w, h), 250)
+    draw = ImageDraw.Draw(page)
+    margin = round(50 * u)
+    c, e = acta.casilla, acta.eleccion
+
+    draw.text((margin, margin), "ACTA PREP", font=_font(round(28 * u), True), fill=INK)
+    draw.text((margin, margin + 40 * u), f"ELECCIÓN: {e.nombre}", font=_font(round(15 * u),
+                                                                             True), fill=INK)
+    casilla = f"{TIPOS_CASILLA.get(c.tipo, c.tipo).upper()} {c.id_casilla:02d}"
+    if c.ext_contigua:
+        casilla += f" EXT. {c.ext_contigua:02d}"
+    entidad = f"{c.entidad_id:02d}" + (f" {catalog.entidad}" if catalog else "")
+    header = (("ENTIDAD", entidad), ("DISTRITO LOCAL", f"{c.distrito_id:02d}"),
+              ("SECCIÓN", f"{c.seccion:04d}"), ("CASILLA", casilla))
+    small, value_font = _font(round(9 * u)), _font(round(14 * u), True)
+    y = margin + 75 * u
+    line = max(1, dpi // 100)
+    for label, value in header:
+        draw.rectangle((margin, y, margin + 480 * u, y + 34 * u), outline=INK, width=line)
+        draw.text((margin + 6 * u, y + 3 * u), label, font=small, fill=INK)
+        draw.text((margin + 150 * u, y + 8 * u), value, font=value_font, fill=INK)
+        y += 38 * u
+
+    qr_text = acta_qr_text(acta) if options.qr_text is None else options.qr_text
+    if qr_text:
+        qr = _qr_image(qr_text, module_px=max(2, round(dpi / 28)))
+        page.paste(qr, (w - margin - qr.width, margin))
+    _draw_fields(draw, acta.layout.campos, valores, (margin, round(y + 25 * u), w - margin,
+                                                      h - margin), u, rng)
+    return page
+
+
+def _draw_fields(draw: ImageDraw.ImageDraw, campos: Sequence[str],
+                 valores: Mapping[str, Valor], box: tuple[int, int, int, int], u: float,
+                 rng: random.Random) -> None:
+    left, top, right, bottom = box
+    row = min((bottom - top) / max(1, len(campos)), 48 * u)
+    line = max(1, round(u))
+    label_font, number_font = _font(round(11 * u), True), _font(round(min(24, row / u * 0.55) * u))
+    words_font = _font(round(min(15, row / u * 0.38) * u))
+    col_number, col_words = left + 330 * u, left + 480 * u
+    for i, campo in enumerate(campos):
+        y0 = top + i * row
+        y1 = y0 + row - 4 * u
+        draw.rectangle((left, y0, right, y1), outline=INK, width=line)
+        draw.line((col_number, y0, col_number, y1), fill=INK, width=line)
+        draw.line((col_words, y0, col_words, y1), fill=INK, width=line)
+        draw.text((left + 8 * u, y0 + 6 * u), CAMPO_ETIQUETAS.get(campo, campo),
+                  font=label_font, fill=INK)
+        valor = valores.get(campo, Marca.SIN_DATO)
+        if valor is Marca.SIN_DATO:
+            continue
+        number = str(valor) if isinstance(valor, int) else str(rng.randint(0, 400))
+        words = numero_en_letras(int(number))
+        jitter = rng.uniform(-3, 3) * u
+        draw.text((col_number + 20 * u + jitter, y0 + (row - 24 * u) / 2 - 4 * u), number,
+                  font=number_font, fill=PEN)
+        draw.text((col_words + 12 * u + jitter, y0 + (row - 15 * u) / 2 - 4 * u), words,
+                  font=words_font, fill=PEN)
+        if valor is Marca.ILEGIBLE:
+            _smudge(draw, (col_number, y0, right, y1), u, rng)
+
+
+def _smudge(draw: ImageDraw.ImageDraw, box: tuple[float, float, float, float], u: float,
+            rng: random.Random) -> None:
+    """Ink spilled over both the number and the words: nobody can read them."""
+    x0, y0, x1, y1 = box
+    for _ in range(7):
+        rx, ry = rng.uniform(30, 90) * u, rng.uniform(6, 14) * u
+        cx, cy = rng.uniform(x0 + rx, x1 - rx), rng.uniform(y0 + ry, y1 - ry)
+        draw.ellipse((cx - rx, cy - ry, cx + rx, cy + ry), fill=rng.randint(40, 90))
+    for _ in range(12):
+        draw.line((rng.uniform(x0, x1), rng.uniform(y0, y1), rng.uniform(x0, x1),
+                   rng.uniform(y0, y1)), fill=PEN, width=max(2, round(4 * u)))
+
+
+def _qr_image(text: str, module_px: int) -> Image.Image:
+    """The QR at an exact whole number of pixels per module, with its quiet zone."""
+    qr = segno.make(text, error="m", micro=False)
+    rows = [bytes(0 if bit else 255 for bit in row) for row in qr.matrix_iter(border=4)]
+    n = len(rows)
+    small = Image.frombytes("L", (n, n), b"".join(rows))
+    return small.resize((n * module_px, n * module_px), Image.Resampling.NEAREST)
+
+
+# what scanners and phones add -------------------------------------------------------
+
+@functools.lru_cache(maxsize=4)
+def _grain(size: tuple[int, int]) -> Image.Image:
+    """A grain layer a little larger than the page (0 = no change, darker specks up to
+    GRAIN_MAX); each image takes a random window of it, so no two look alike."""
+    w, h = size
+    noise = Image.effect_noise((w + 97, h + 89), 32)
+    return noise.point([max(0, min(GRAIN_MAX, (v - 150) // 6)) for v in range(256)])
+
+
+def _scanner_grain(page: Image.Image, rng: random.Random) -> Image.Image:
+    grain = _grain(page.size)
+    dx, dy = rng.randrange(97), rng.randrange(89)
+    page = ImageChops.subtract(page, grain.crop((dx, dy, dx + page.width, dy + page.height)))
+    draw = ImageDraw.Draw(page)
+    for _ in range(rng.randint(5, 25)):  # dust on the glass
+        x, y, r = rng.randrange(page.width), rng.randrange(page.height), rng.uniform(1, 3)
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=rng.randint(60, 160))
+    return page
+
+
+def _photograph(page: Image.Image, rng: random.Random) -> Image.Image:
+    """The sheet on a table seen by a phone: tilted, in perspective, lit from one side."""
+    w, h = page.size
+    out_w, out_h = round(w * 1.12), round(h * 1.12)
+    jitter = 0.035
+    corners = [(out_w * 0.06 + rng.uniform(-jitter, jitter) * w,
+                out_h * 0.06 + rng.uniform(-jitter, jitter) * h),
+               (out_w * 0.94 + rng.uniform(-jitter, jitter) * w,
+                out_h * 0.06 + rng.uniform(-jitter, jitter) * h),
+               (out_w * 0.94 + rng.uniform(-jitter, jitter) * w,
+                out_h * 0.94 + rng.uniform(-jitter, jitter) * h),
+               (out_w * 0.06 + rng.uniform(-jitter, jitter) * w,
+                out_h * 0.94 + rng.uniform(-jitter, jitter) * h)]
+    coeffs = _perspective_coeffs(corners, [(0, 0), (w, 0), (w, h), (0, h)])
+    # Warped and lit in grayscale (a third of the work), tinted warm at the end.
+    photo = page.transform((out_w, out_h), Image.Transform.PERSPECTIVE, coeffs,
+                           Image.Resampling.BILINEAR, fillcolor=70)
+    light = Image.linear_gradient("L").rotate(rng.uniform(0, 360)).resize((out_w, out_h))
+    photo = ImageChops.multiply(photo, light.point([175 + v * 80 // 255 for v in range(256)]))
+    return Image.merge("RGB", (photo, photo.point(_GREEN), photo.point(_BLUE)))
+
+
+_GREEN = [v * 96 // 100 for v in range(256)]
+_BLUE = [v * 86 // 100 for v in range(256)]
+
+
+def _perspective_coeffs(dst: Sequence[tuple[float, float]],
+                        src: Sequence[tuple[float, float]]) -> tuple[float, ...]:
+    """Pillow's PERSPECTIVE coefficients mapping output points ``dst`` to input points
+    ``src`` (8 equations, solved by Gaussian elimination)."""
+    rows: list[list[float]] = []
+    for (x, y), (sx, sy) in zip(dst, src, strict=True):
+        rows.append([x, y, 1, 0, 0, 0, -sx * x, -sx * y, sx])
+        rows.append([0, 0, 0, x, y, 1, -sy * x, -sy * y, sy])
+    n = 8
+    for col in range(n):
+        pivot = max(range(col, n), key=lambda r: abs(rows[r][col]))
+        rows[col], rows[pivot] = rows[pivot], rows[col]
+        for r in range(n):
+            if r != col:
+                f = rows[r][col] / rows[col][col]
+                rows[r] = [a - f * b for a, b in zip(rows[r], rows[col], strict=True)]
+    return tuple(rows[i][n] / rows[i][i] for i in range(n))
+
+
+def _encode(image: Image.Image, options: ActaImageOptions, dpi: int | None) -> bytes:
+    out = io.BytesIO()
+    extra: dict[str, object] = {} if dpi is None else {"dpi": (dpi, dpi)}
+    if options.image_format == "JPEG":
+        image.save(out, "JPEG", quality=options.jpeg_quality, **extra)
+    else:
+        image.save(out, "PNG", compress_level=1, **extra)
+    return out.getvalue()

@@ -1,0 +1,119 @@
+"""Quality checks of a scanned acta: each bad image fails with its own reason (and a
+Spanish message an operator can act on), a good one passes, and the original bytes are
+what the report describes (nothing is re-encoded)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from prep.catalog import Catalog
+from prep.catalog.model import Acta
+from prep.qr import ActaCodec
+from prep.simulacro.acta_image import blank_page
+from prep.station.scan.quality import (
+    Motivo,
+    QualityPolicy,
+    check_image,
+    decode_problem,
+)
+from tests.prep.station.scan_support import acta_jpeg
+
+
+def _acta(catalog: Catalog, n: int = 0) -> Acta:
+    return list(catalog.iter_actas())[n]
+
+
+def test_a_good_scan_passes_and_names_its_acta(small: Catalog) -> None:
+    acta = _acta(small, 4)
+    report = check_image(acta_jpeg(acta, skew_degrees=-2.0), codec=ActaCodec(small))
+    assert report.ok, report.mensaje
+    assert report.acta is acta and report.media_type == "image/jpeg"
+    assert report.mensaje == ""
+    assert decode_problem(acta_jpeg(acta)) is None
+
+
+@pytest.mark.parametrize(("name", "make", "motivo", "words"), [
+    ("blank", lambda a: blank_page(), Motivo.EN_BLANCO, "en blanco"),
+    ("truncated jpeg", lambda a: acta_jpeg(a)[:150_000], Motivo.INCOMPLETA, "incompleta"),
+    ("truncated png", lambda a: acta_jpeg(a, image_format="PNG")[:150_000],
+     Motivo.INCOMPLETA, "incompleta"),
+    ("150 dpi", lambda a: acta_jpeg(a, dpi=150), Motivo.RESOLUCION_BAJA, "150 dpi"),
+    ("too skewed", lambda a: acta_jpeg(a, skew_degrees=9.0), Motivo.INCLINADA, "inclinada"),
+    ("not a PREP QR", lambda a: acta_jpeg(a, qr_text="https://example.org/promo"),
+     Motivo.QR_NO_ES_ACTA, "no es el de un acta"),
+    ("another entidad", lambda a: acta_jpeg(a, qr_text="15|001|1|0001|01|B|00|01"),
+     Motivo.QR_NO_ES_ACTA, "entidad 15"),
+    ("no QR", lambda a: acta_jpeg(a, qr_text=""), Motivo.SIN_QR, "CLAVE_ACTA"),
+    ("a PDF", lambda a: b"%PDF-1.7\n" + bytes(2000), Motivo.TIPO_NO_ADMITIDO, "JPEG, PNG ni TIFF"),
+    ("empty", lambda a: b"", Motivo.VACIA, "vacío"),
+])
+def test_each_bad_image_fails_with_its_reason(small: Catalog, name: str, make: object,
+                                              motivo: Motivo, words: str) -> None:
+    acta = _acta(small, 2)
+    data = make(acta)  # type: ignore[operator]
+    report = check_image(data, codec=ActaCodec(small))
+    assert not report.ok
+    assert report.problems[0].motivo is motivo, report.mensaje
+    assert words in report.mensaje
+    assert len(report.problems) == 1, report.mensaje
+
+
+def test_a_qr_of_another_acta_than_the_one_expected(small: Catalog) -> None:
+    acta, other = _acta(small, 1), _acta(small, 2)
+    report = check_image(acta_jpeg(other), codec=ActaCodec(small), expected_clave=acta.clave)
+    assert report.motivos == {Motivo.QR_OTRA_ACTA}
+    assert f"del acta {other.clave}, no de la {acta.clave}" in report.mensaje
+
+
+def test_two_qr_of_different_actas_are_refused(small: Catalog) -> None:
+    first, second = _acta(small, 1), _acta(small, 2)
+    page = Image.open(io.BytesIO(acta_jpeg(first, image_format="PNG")))
+    other = Image.open(io.BytesIO(acta_jpeg(second, image_format="PNG")))
+    qr_box = (other.width - 420, 0, other.width, 420)  # the other acta's QR corner
+    page.paste(other.crop(qr_box), (other.width - 420, 900))
+    out = io.BytesIO()
+    page.save(out, "PNG", dpi=(200, 200))
+    report = check_image(out.getvalue(), codec=ActaCodec(small))
+    assert report.motivos == {Motivo.QR_VARIAS_ACTAS}
+    assert first.clave in report.mensaje and second.clave in report.mensaje
+
+
+def test_resolution_without_metadata_is_estimated_from_a_letter_page(small: Catalog) -> None:
+    acta = _acta(small)
+    image = Image.open(io.BytesIO(acta_jpeg(acta, image_format="PNG")))
+    small_copy = image.resize((image.width * 3 // 4, image.height * 3 // 4))
+    for size, expected_ok in ((image, True), (small_copy, False)):
+        out = io.BytesIO()
+        size.save(out, "PNG")  # no pHYs chunk: no dpi in the file
+        report = check_image(out.getvalue())
+        assert report.dpi_estimated
+        assert (Motivo.RESOLUCION_BAJA not in report.motivos) is expected_ok, report.mensaje
+    assert "estimada por su tamaño" in report.mensaje
+
+
+def test_an_all_black_page_is_refused() -> None:
+    out = io.BytesIO()
+    Image.new("L", (1700, 2200), 10).save(out, "JPEG", dpi=(200, 200))
+    report = check_image(out.getvalue())
+    assert report.motivos == {Motivo.NEGRA}
+
+
+def test_a_tiff_scan_is_accepted(small: Catalog) -> None:
+    acta = _acta(small, 6)
+    out = io.BytesIO()
+    Image.open(io.BytesIO(acta_jpeg(acta, image_format="PNG"))).save(
+        out, "TIFF", compression="tiff_lzw", dpi=(300, 300))
+    report = check_image(out.getvalue(), codec=ActaCodec(small))
+    assert report.ok, report.mensaje
+    assert report.media_type == "image/tiff" and report.dpi == 300
+
+
+def test_a_site_may_tighten_the_policy(small: Catalog) -> None:
+    data = acta_jpeg(_acta(small), skew_degrees=2.0)
+    strict = QualityPolicy(min_dpi=300, max_skew_degrees=1.0, max_bytes=100_000)
+    assert check_image(data, policy=strict).motivos == {Motivo.DEMASIADO_GRANDE}
+    report = check_image(data, policy=QualityPolicy(min_dpi=300, max_skew_degrees=1.0))
+    assert report.motivos == {Motivo.RESOLUCION_BAJA, Motivo.INCLINADA}
