@@ -77,6 +77,10 @@ def register_admin(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     load.add_argument("directory", type=Path, metavar="DIR")
     load.set_defaults(func=_database_errors(_catalog_load))
 
+    from central.cli_intake import register_intake  # import-casilla (issue 6)
+
+    register_intake(sub, common)
+
     stations = sub.add_parser("stations", parents=[common],
                               help="estado de los equipos: último contacto, versión, "
                                    "pendientes, reloj, último error (JSON)")

@@ -29,7 +29,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from prep.station.scan.quality import MAX_IMAGE_BYTES, UNREADABLE, decode_problem
+from prep.station.scan.quality import (
+    MAX_IMAGE_BYTES,
+    UNREADABLE,
+    Motivo,
+    Problem,
+    decode_problem,
+)
 
 log = logging.getLogger("prep.station.scan")
 
@@ -172,9 +178,10 @@ class HotFolder:
         path = self.directory / name
         size = seen.signature[0]
         if size > self.options.max_bytes:
-            return self._reject(name, f"El archivo mide {size / 2**20:.1f} MiB y el máximo es "
-                                f"{self.options.max_bytes / 2**20:.0f} MiB: digitalice en "
-                                "escala de grises, JPEG, a 200–300 dpi.")
+            mensaje = (f"El archivo mide {size / 2**20:.1f} MiB y el máximo es "
+                       f"{self.options.max_bytes / 2**20:.0f} MiB: digitalice en escala de "
+                       "grises, JPEG, a 200–300 dpi.")
+            return self._reject(name, mensaje, Problem(Motivo.DEMASIADO_GRANDE, mensaje))
         try:
             data = path.read_bytes()
             st = path.stat()
@@ -189,7 +196,7 @@ class HotFolder:
                 and now - seen.since < self.options.unreadable_grace_seconds:
             return None  # maybe still being written: look again next poll
         if problem is not None:
-            return self._reject(name, problem.mensaje)
+            return self._reject(name, problem.mensaje, problem)
         try:
             outcome = self.handler(name, data)
         except Exception as exc:  # a bug or a broken disk: keep the file, say so, retry

@@ -1,0 +1,67 @@
+"""``prep central import-casilla DIR [--watch]``: PREP Casilla photos into the pipeline
+(:mod:`central.intake`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from central.cli import _database_errors, _engine
+from central.config import DataDir, load_identity
+from central.db import upgrade
+from central.intake import CasillaIntake
+from prep.station.scan.hotfolder import HotFileResult, HotFolderOptions
+
+
+def register_intake(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+                    common: argparse.ArgumentParser) -> None:
+    intake = sub.add_parser(
+        "import-casilla", parents=[common],
+        help="recibe las fotografías de actas de PREP Casilla de un directorio (una vez, "
+             "o vigilándolo con --watch); las rechazadas quedan en DIR/rechazadas con su "
+             "motivo")
+    intake.add_argument("directory", type=Path, metavar="DIR")
+    intake.add_argument("--watch", action="store_true",
+                        help="seguir vigilando el directorio hasta Ctrl+C")
+    intake.add_argument("--poll", type=float, default=1.0, metavar="SEGUNDOS",
+                        help="cada cuánto revisar el directorio con --watch (predeterminado 1)")
+    intake.add_argument("--stable", type=float, default=2.0, metavar="SEGUNDOS",
+                        help="con --watch, segundos sin cambios antes de tomar un archivo")
+    intake.set_defaults(func=_database_errors(_import_casilla))
+
+
+def _import_casilla(args: argparse.Namespace) -> int:
+    directory: Path = args.directory
+    if not directory.is_dir():
+        print(f"error: {directory} no es un directorio", file=sys.stderr)
+        return 2
+    data_dir = DataDir(args.data_dir)
+    identity = load_identity(data_dir)
+    with _engine(args, data_dir) as engine:
+        upgrade(engine)
+        intake = CasillaIntake(engine, data_dir, identity)
+        if not args.watch:
+            counts = intake.import_dir(directory)
+        else:
+            stop = threading.Event()
+
+            def on_signal(_signum: int, _frame: FrameType | None) -> None:
+                stop.set()
+            signal.signal(signal.SIGTERM, on_signal)
+            signal.signal(signal.SIGINT, on_signal)
+            folder = intake.folder(directory, HotFolderOptions(
+                stable_seconds=args.stable, poll_seconds=args.poll), _say)
+            print(json.dumps({"vigilando": str(directory)}), flush=True)
+            folder.run(stop)
+            counts = intake.counts
+    print(json.dumps(counts.to_json(), ensure_ascii=False))
+    return 0
+
+
+def _say(result: HotFileResult) -> None:
+    print(f"{result.name}: {result.mensaje}", file=sys.stderr, flush=True)

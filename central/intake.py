@@ -1,0 +1,254 @@
+"""PREP Casilla intake: acta photos taken at the polling stations enter the pipeline at
+the central (``prep central import-casilla DIR [--watch]``, ``docs/ccv.md``).
+
+Each file is an acta image whose acta is named by its QR (decoded from the image) or,
+when the photo lost it, by a CLAVE_ACTA in the file name. An accepted file becomes an
+``imagen`` record (ORIGEN ``CASILLA``, DIGITALIZACION ``Móvil``, its SHA-256, the intake
+time) of the central's own intake station, a station like any other: enrolled once
+with its own Ed25519 key, its records signed, chained and applied by the very ingest
+the stations' batches go through. So the acta pipeline, the rebuild and the audit see
+nothing special: a photo and a CATD scan of the same acta are two images of one acta,
+processed once (``docs/pipeline.md``).
+
+A rejected file (not an image, truncated, no or unknown acta, the same bytes again) is
+moved to ``DIR/rechazadas/`` (the quarantine) with ``<name>.motivo.txt`` saying why, and
+raises an anomaly ``casilla_rechazada``; nothing is silently dropped. Accepted files go
+to ``DIR/procesadas/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import re
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, exists, select
+from sqlalchemy.orm import Session
+
+from central.anomalies import add_anomaly
+from central.blobs import BlobStore
+from central.catalog_store import current as current_catalog
+from central.config import DataDir, Identity
+from central.db.models import ActaImage, StoredRecord
+from central.enrollment import Site, create_code, enroll
+from central.errors import Refused
+from central.ingest import Ingestor, read_cursor
+from prep.catalog import Catalog
+from prep.crypto import SigningKey
+from prep.protocol import make_batch
+from prep.qr import ActaCodec
+from prep.records import Kind, new_record
+from prep.station.scan.hotfolder import (
+    Disposition,
+    HotFileResult,
+    HotFolder,
+    HotFolderOptions,
+    HotFolderOutcome,
+)
+from prep.station.scan.quality import Motivo, QualityPolicy, check_image
+
+log = logging.getLogger("central.intake")
+
+ANOMALY = "casilla_rechazada"
+HOSTNAME = "import-casilla"
+ACTOR = "prep central import-casilla"
+#: Photos carry no scanner resolution and are taken at any angle: what matters is that
+#: the image decodes, is not blank and its QR (or file name) names a catalog acta.
+PHOTO_POLICY = QualityPolicy(min_dpi=0.0, max_skew_degrees=45.0)
+_CLAVE_IN_NAME = re.compile(r"(?<![0-9A-Z])(\d{6}[A-Z]\d{6})(?![0-9A-Z])")
+_MOTIVOS_QR = frozenset({Motivo.SIN_QR, Motivo.QR_NO_ES_ACTA})
+_MEDIA = {"image/jpeg", "image/png"}
+
+
+@dataclass
+class IntakeCounts:
+    """What an import did, by outcome (``rechazadas`` by reason id)."""
+
+    recibidas: int = 0
+    aceptadas: int = 0
+    rechazadas: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"recibidas": self.recibidas, "aceptadas": self.aceptadas,
+                "rechazadas": dict(sorted(self.rechazadas.items())),
+                "total_rechazadas": sum(self.rechazadas.values())}
+
+
+@dataclass(frozen=True)
+class _Rejection:
+    motivo: str
+    sha256: str | None = None
+
+
+class CasillaIntake:
+    """Turns PREP Casilla photos into signed image records of the intake station."""
+
+    def __init__(self, engine: Engine, data_dir: DataDir, identity: Identity,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.engine = engine
+        self.data_dir = data_dir
+        self.blobs = BlobStore(data_dir.blobs)
+        self.ingestor = Ingestor(engine, identity, self.blobs)
+        self.clock = clock
+        self.counts = IntakeCounts()
+        self._station: tuple[str, SigningKey] | None = None
+        self._catalog: tuple[int, Catalog, ActaCodec] | None = None
+
+    # the intake station ---------------------------------------------------------------
+
+    def station(self) -> tuple[str, SigningKey]:
+        """The intake station's id and key, enrolled on first use (kept in the data
+        directory, the key readable by the central's user only)."""
+        if self._station is None:
+            state, key_path = self._paths()
+            if state.exists() and key_path.exists():
+                station_id = str(json.loads(state.read_text("utf-8"))["station_id"])
+                self._station = (station_id, SigningKey.load(key_path))
+            else:
+                # A key without its state is from an attempt that died before enrolling
+                # finished: that station (if any) is never used; enroll a fresh one.
+                key_path.unlink(missing_ok=True)
+                key = SigningKey.generate()
+                code = create_code(self.engine, Site.of(None, "ccv"), actor=ACTOR,
+                                   ttl=timedelta(minutes=5))
+                enrolled = enroll(self.engine, code, key.public.raw(), HOSTNAME)
+                key_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                key.save(key_path)
+                tmp = state.with_suffix(".tmp")
+                tmp.write_text(json.dumps({"station_id": enrolled.station_id}), "utf-8")
+                os.replace(tmp, state)
+                self._station = (enrolled.station_id, key)
+        return self._station
+
+    def _paths(self) -> tuple[Path, Path]:
+        base = self.data_dir.root / "casilla"
+        return base / "estacion.json", base / "estacion.key"
+
+    # files ----------------------------------------------------------------------------
+
+    def handle(self, name: str, data: bytes) -> HotFolderOutcome:
+        """Accept or reject one file (the hot folder's handler)."""
+        self.counts.recibidas += 1
+        catalog = self._current_catalog()
+        if catalog is None:
+            return HotFolderOutcome(Disposition.REINTENTAR, "El nodo central aún no tiene "
+                                    "catálogo: cárguelo con «prep central catalog load».")
+        _, cat, codec = catalog
+        report = check_image(data, policy=PHOTO_POLICY, codec=codec)
+        sha256 = hashlib.sha256(data).hexdigest()
+        problems = [p for p in report.problems if p.motivo not in _MOTIVOS_QR]
+        if problems:
+            return _reject(problems[0].motivo.value, problems[0].mensaje, sha256)
+        if report.media_type not in _MEDIA:
+            return _reject("tipo_no_admitido", "Solo se reciben fotografías JPEG o PNG.",
+                           sha256)
+        clave = report.acta.clave if report.acta is not None else _clave_in_name(name, cat)
+        if clave is None:
+            reason = ("La fotografía no tiene un código QR legible ni una CLAVE_ACTA del "
+                      "catálogo en el nombre del archivo: renómbrela con la CLAVE_ACTA "
+                      "(13 caracteres) o tome otra fotografía.")
+            return _reject("sin_qr" if not report.qr_texts else "acta_desconocida",
+                           reason, sha256)
+        if self._already_have(sha256):
+            return _reject("duplicado", "Esta misma imagen (mismos bytes) ya se había "
+                           "recibido; no se registra dos veces.", sha256)
+        try:
+            self._store(sha256, data, clave, report.media_type or "image/jpeg")
+        except Refused as exc:
+            log.error("intake batch refused: %s", exc)
+            return HotFolderOutcome(Disposition.REINTENTAR, f"El nodo central no aceptó el "
+                                    f"registro de la imagen ({exc}); se reintentará.")
+        self.counts.aceptadas += 1
+        return HotFolderOutcome(Disposition.PROCESADA, f"Acta {clave} recibida de la "
+                                f"casilla ({sha256[:12]}…).", clave)
+
+    def report(self, result: HotFileResult) -> None:
+        """Every rejection, including files the hot folder refused before the handler
+        (not an image, truncated, too large), is counted and raises an anomaly."""
+        if result.disposition is not Disposition.RECHAZADA:
+            return
+        detail = result.detail
+        if isinstance(detail, _Rejection):
+            motivo, sha256 = detail.motivo, detail.sha256
+        else:
+            motivo = getattr(getattr(detail, "motivo", None), "value", "no_es_imagen")
+            self.counts.recibidas += 1  # the handler never saw it
+            sha256 = None
+        self.counts.rechazadas[motivo] = self.counts.rechazadas.get(motivo, 0) + 1
+        with Session(self.engine) as session, session.begin():
+            add_anomaly(session, ANOMALY, self.station()[0], {
+                "archivo": result.name, "motivo": motivo, "mensaje": result.mensaje,
+                "sha256": sha256,
+                "cuarentena": str(result.path) if result.path is not None else None})
+        log.warning("casilla file %s rejected: %s", result.name, motivo)
+
+    def folder(self, directory: Path, options: HotFolderOptions | None = None,
+               on_result: Callable[[HotFileResult], None] | None = None) -> HotFolder:
+        """A hot folder over ``directory`` feeding this intake."""
+        def reported(result: HotFileResult) -> None:
+            self.report(result)
+            if on_result is not None:
+                on_result(result)
+        return HotFolder(directory, self.handle, reported, options or HotFolderOptions())
+
+    def import_dir(self, directory: Path) -> IntakeCounts:
+        """Take every file in ``directory`` once (they are complete already)."""
+        folder = self.folder(directory, HotFolderOptions(stable_seconds=0.0,
+                                                         unreadable_grace_seconds=0.0,
+                                                         retry_seconds=3600.0))
+        folder.poll()  # first sight of each file
+        folder.poll()  # taken
+        return self.counts
+
+    # internals ------------------------------------------------------------------------
+
+    def _current_catalog(self) -> tuple[int, Catalog, ActaCodec] | None:
+        with Session(self.engine) as session:
+            current = current_catalog(session)
+        if current is None:
+            return None
+        version, catalog = current
+        if self._catalog is None or self._catalog[0] != version:
+            self._catalog = (version, catalog, ActaCodec(catalog))
+        return self._catalog
+
+    def _already_have(self, sha256: str) -> bool:
+        with Session(self.engine) as session:
+            return bool(session.scalar(select(
+                exists().where(ActaImage.sha256 == sha256)
+                | exists().where(StoredRecord.body["sha256"].astext == sha256))))
+
+    def _store(self, sha256: str, data: bytes, clave: str, media_type: str) -> None:
+        station_id, key = self.station()
+        asyncio.run(self.blobs.receive(sha256, _one_chunk(data)))
+        cursor = read_cursor(self.engine, station_id)
+        record = new_record(station_id, cursor.last_seq + 1, Kind.IMAGEN, ACTOR, {
+            "clave_acta": clave, "sha256": sha256, "bytes": len(data),
+            "media_type": media_type, "origen": "CASILLA", "digitalizacion": "Móvil"},
+            at=self.clock())
+        _, body = make_batch(key, station_id, cursor.last_batch + 1, cursor.last_sha256,
+                             [record])
+        self.ingestor.ingest(body, self.clock())
+
+
+def _reject(motivo: str, mensaje: str, sha256: str | None) -> HotFolderOutcome:
+    return HotFolderOutcome(Disposition.RECHAZADA, mensaje, _Rejection(motivo, sha256))
+
+
+def _clave_in_name(name: str, catalog: Catalog) -> str | None:
+    for match in _CLAVE_IN_NAME.finditer(Path(name).stem.upper()):
+        if catalog.acta(match.group(1)) is not None:
+            return match.group(1)
+    return None
+
+
+async def _one_chunk(data: bytes) -> AsyncIterator[bytes]:
+    yield data

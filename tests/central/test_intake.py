@@ -1,0 +1,193 @@
+"""PREP Casilla intake at the central (``prep central import-casilla``): photos of actas
+named by their QR or their file name become image records of the intake station and
+go through the pipeline; every bad file ends in quarantine with its reason and an
+anomaly; an acta that also came from its CATD is processed once with both images."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prep.catalog import Acta, Catalog
+from prep.simulacro.acta_image import ActaImageOptions, blank_page, render_acta_image
+from tests.central.station import central_cli, query
+from tests.harness.central import CentralNode, running_central
+from tests.harness.work import (
+    WorkStation,
+    add_operators,
+    load_catalog,
+    truth,
+)
+
+
+def _photo(acta: Acta, **options: Any) -> bytes:
+    return render_acta_image(acta, truth(acta), ActaImageOptions(photo=True, **options))
+
+
+def _run(node: CentralNode, *args: str) -> dict[str, Any]:
+    done = central_cli(node, "import-casilla", *args)
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+def _anomalies(node: CentralNode) -> dict[str, str]:
+    return {d["archivo"]: d["motivo"] for (d,) in query(
+        node.dsn, "SELECT detail FROM anomalies WHERE type = 'casilla_rechazada'")}
+
+
+@pytest.fixture
+def catalog(central_node: CentralNode) -> Catalog:
+    return load_catalog(central_node)
+
+
+def test_a_directory_of_good_and_bad_files(central_node: CentralNode, catalog: Catalog,
+                                           tmp_path: Path) -> None:
+    node = central_node
+    actas = list(catalog.iter_actas())
+    inbox = tmp_path / "casilla"
+    inbox.mkdir()
+    good, by_name, other = actas[0], actas[1], actas[2]
+    files = {
+        "foto-1.jpg": _photo(good),
+        # The QR did not survive the photo: the CLAVE_ACTA in the name says which acta.
+        f"{by_name.clave}.jpg": _photo(by_name, qr_text=""),
+        "otra-vez.jpg": _photo(good),  # the very same bytes again
+        "notas.txt": b"no es una imagen",
+        "cortada.jpg": _photo(other)[:5000],
+        "en-blanco.png": blank_page(ActaImageOptions(image_format="PNG")),
+        "sin-qr.jpg": _photo(other, qr_text=""),
+        "acta-ajena.jpg": _photo(other, qr_text="09|999|2|9999|01|B|00|1"),
+        "090999X999999.jpg": _photo(other, qr_text=""),  # a clave not in the catalog
+    }
+    for name, data in files.items():
+        (inbox / name).write_bytes(data)
+
+    counts = _run(node, str(inbox))
+
+    assert counts["recibidas"] == len(files)
+    assert counts["aceptadas"] == 2
+    rejected = {"otra-vez.jpg": "duplicado", "notas.txt": "tipo_no_admitido",
+                "cortada.jpg": "incompleta", "en-blanco.png": "en_blanco",
+                "sin-qr.jpg": "sin_qr", "acta-ajena.jpg": "acta_desconocida",
+                "090999X999999.jpg": "sin_qr"}
+    assert _anomalies(node) == rejected
+    assert sorted(p.name for p in (inbox / "procesadas").iterdir()) == sorted(
+        ["foto-1.jpg", f"{by_name.clave}.jpg"])
+    quarantine = inbox / "rechazadas"
+    for name in rejected:
+        assert (quarantine / name).read_bytes() == files[name]  # kept as they came
+        assert (quarantine / f"{name}.motivo.txt").read_text("utf-8").strip()
+    assert "renómbrela con la CLAVE_ACTA" in (quarantine / "sin-qr.jpg.motivo.txt").read_text(
+        "utf-8")
+    assert list(inbox.glob("*.*")) == []  # nothing left behind, nothing dropped
+
+    images = query(node.dsn, "SELECT clave_acta, origen, digitalizacion, sha256 FROM "
+                   "acta_images ORDER BY clave_acta")
+    assert sorted(images) == sorted([
+        (good.clave, "CASILLA", "Móvil", hashlib.sha256(files["foto-1.jpg"]).hexdigest()),
+        (by_name.clave, "CASILLA", "Móvil",
+         hashlib.sha256(files[f"{by_name.clave}.jpg"]).hexdigest())])
+    assert dict(query(node.dsn, "SELECT clave_acta, estado FROM acta_states WHERE "
+                      "estado <> 'esperada'")) == {good.clave: "digitalizada",
+                                                   by_name.clave: "digitalizada"}
+    # The bytes stored are the file's bytes.
+    sha = hashlib.sha256(files["foto-1.jpg"]).hexdigest()
+    assert (node.data_dir / "blobs" / sha[:2] / sha[2:]).read_bytes() == files["foto-1.jpg"]
+    assert query(node.dsn, "SELECT role, sitio, hostname FROM stations") == [
+        ("ccv", "CCV", "import-casilla")]
+
+    # A second run enrolls nothing new and chains on.
+    (inbox / "foto-2.jpg").write_bytes(_photo(other))
+    assert _run(node, str(inbox))["aceptadas"] == 1
+    assert query(node.dsn, "SELECT count(*), max(last_batch) FROM stations") == [(1, 3)]
+    assert central_cli(node, "rebuild-state", "--check").returncode == 0
+
+
+def test_an_acta_from_a_casilla_and_its_catd_is_processed_once(
+        central_node: CentralNode, catalog: Catalog, tmp_path: Path) -> None:
+    node = central_node
+    first_catd, first_casilla = [a for a in catalog.iter_actas()
+                                 if a.casilla.distrito_id == 1][:2]
+    ana, beto = add_operators(node, [("Ana Casilla", "capturista", "01"),
+                                     ("Beto Casilla", "capturista", "01")])
+    inbox = tmp_path / "casilla"
+    inbox.mkdir()
+    (inbox / "a.jpg").write_bytes(_photo(first_casilla))
+
+    async def catd_first() -> None:
+        async with WorkStation.enroll(node, 1) as station:
+            await station.digitize([first_catd])
+    asyncio.run(catd_first())
+    assert _run(node, str(inbox))["aceptadas"] == 1  # the photo of the other one first
+    shutil.rmtree(inbox)
+    inbox.mkdir()
+    (inbox / "b.jpg").write_bytes(_photo(first_catd))  # the CATD's acta, from its casilla
+    assert _run(node, str(inbox))["aceptadas"] == 1
+
+    async def catd_later_and_capture() -> None:
+        async with WorkStation.enroll(node, 1) as station:
+            await station.digitize([first_casilla])  # its CATD scan arrives later
+            for operator in (ana, beto):
+                for lease in await station.next(operator, prefetch=5):
+                    acta = first_catd if lease["clave_acta"] == first_catd.clave \
+                        else first_casilla
+                    await station.capture(operator, lease, truth(acta))
+    asyncio.run(catd_later_and_capture())
+
+    rows = query(node.dsn, "SELECT clave_acta, position, origen FROM acta_images "
+                 "ORDER BY clave_acta, position")
+    assert sorted(rows) == sorted([(first_catd.clave, 1, "CATD"),
+                                   (first_catd.clave, 2, "CASILLA"),
+                                   (first_casilla.clave, 1, "CASILLA"),
+                                   (first_casilla.clave, 2, "CATD")])
+    published = dict((c, (e, o)) for c, e, o in query(
+        node.dsn, "SELECT clave_acta, estado, validada_origen FROM acta_states WHERE "
+        "clave_acta = ANY(%s)", [first_catd.clave, first_casilla.clave]))
+    assert published == {first_catd.clave: ("validada", "CATD"),
+                         first_casilla.clave: ("validada", "CASILLA")}
+    assert query(node.dsn, "SELECT count(*) FROM acta_captures") == [(4,)]  # 2 per acta
+    assert central_cli(node, "rebuild-state", "--check").returncode == 0
+
+
+def test_a_watched_directory_takes_files_as_they_arrive(pg_dsn: str, tmp_path: Path) -> None:
+    with running_central(tmp_path / "central", pg_dsn) as node:
+        catalog = load_catalog(node)
+        acta = next(iter(catalog.iter_actas()))
+        inbox = tmp_path / "casilla"
+        inbox.mkdir()
+        watcher = subprocess.Popen(
+            [sys.executable, "-m", "prep", "central", "import-casilla", str(inbox), "--watch",
+             "--poll", "0.1", "--stable", "0.3", "--data-dir", str(node.data_dir),
+             "--dsn", node.dsn], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert watcher.stdout is not None
+            assert json.loads(watcher.stdout.readline()) == {"vigilando": str(inbox)}
+            data = _photo(acta)
+            with (inbox / "llegando.jpg").open("wb") as f:  # written slowly, in halves
+                f.write(data[:len(data) // 2])
+                f.flush()
+                time.sleep(0.6)
+                assert not (inbox / "procesadas").exists() or not list(
+                    (inbox / "procesadas").iterdir())
+                f.write(data[len(data) // 2:])
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not query(
+                    node.dsn, "SELECT 1 FROM acta_images WHERE clave_acta = %s", acta.clave):
+                time.sleep(0.1)
+            assert (inbox / "procesadas" / "llegando.jpg").read_bytes() == data
+        finally:
+            watcher.terminate()
+            out, err = watcher.communicate(timeout=30)
+        assert watcher.returncode == 0, err
+        assert json.loads(out.splitlines()[-1])["aceptadas"] == 1
+        assert "Acta " + acta.clave in err
