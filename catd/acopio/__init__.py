@@ -1,0 +1,1 @@
+"""The acopio screen: reading arriving actas, recording them and printing their ticket."""

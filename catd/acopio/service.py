@@ -1,0 +1,156 @@
+"""What the acopio screen needs from the station, without Qt.
+
+:class:`AcopioService` resolves scanned or typed codes against the held catalog
+(:class:`prep.qr.ActaCodec`), records acopio / *sin acta* / *fuera de catálogo* through
+:class:`prep.station.station.Station`, and keeps the tallies the screen shows (what
+arrived and what is still expected per elección at this CATD). Every method that
+touches the store is meant to run on the ``db`` worker lane.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+
+from catd.formatting import eleccion_label
+from prep.catalog import Acta, Casilla, Catalog, Eleccion
+from prep.qr import ActaCodec, label_payload
+from prep.records import Kind, Record, parse_time
+from prep.rules import CausaSinActa
+from prep.station.models import RecordRow
+from prep.station.printing import AcopioTicket
+from prep.station.station import Station
+
+CAUSAS_SIN_ACTA: dict[CausaSinActa, str] = {
+    CausaSinActa.PAQUETE_NO_ENTREGADO: "Paquete no entregado",
+    CausaSinActa.CASILLA_NO_INSTALADA: "Casilla no instalada",
+    CausaSinActa.PAQUETE_SIN_SOBRE: "Paquete entregado sin sobre",
+}
+"""The causes of *sin acta* as the operator reads them."""
+
+
+def casilla_label(casilla: Casilla) -> str:
+    """The casilla as printed on the acta: ``B``, ``C01``, ``E01``, ``E01C01``, ``S01``."""
+    if casilla.tipo == "B" and casilla.id_casilla <= 1 and casilla.ext_contigua == 0:
+        return "B"
+    label = f"{casilla.tipo}{casilla.id_casilla:02d}"
+    return label + (f"C{casilla.ext_contigua:02d}" if casilla.ext_contigua else "")
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """An acta already registered at this station (acopio or *sin acta*)."""
+
+    kind: str  # Kind.ACOPIO or Kind.SIN_ACTA
+    at: datetime
+
+
+@dataclass
+class Tally:
+    """One elección's counters at this CATD."""
+
+    eleccion: Eleccion
+    esperadas: int
+    acopiadas: int = 0
+    sin_acta: int = 0
+
+    @property
+    def faltan(self) -> int:
+        return max(0, self.esperadas - self.acopiadas - self.sin_acta)
+
+
+@dataclass
+class AcopioState:
+    """What arrived so far: loaded from the store once, then kept up to date by the
+    presenter with every record it makes (the store's guard stays the authority)."""
+
+    arrivals: dict[str, Arrival] = field(default_factory=dict)
+    fuera_de_catalogo: dict[str, datetime] = field(default_factory=dict)
+
+
+class AcopioService:
+    """Codes to actas, records, tallies and tickets for one station."""
+
+    def __init__(self, station: Station, catalog: Catalog) -> None:
+        self.station = station
+        self.catalog = catalog
+        self.codec = ActaCodec(catalog)
+        identity = station.store.require_identity()
+        self.station_id = identity.station_id
+        self.distrito = int(identity.sitio) if identity.sitio.isdigit() else None
+        self._esperadas: Counter[str] = Counter(
+            a.eleccion.codigo for a in catalog.iter_actas() if self._here(a))
+
+    @classmethod
+    def open(cls, station: Station) -> AcopioService:
+        """The service over the station's held catalog (verifies and parses it: run on a
+        worker). Raises :class:`prep.station.errors.NoCatalogError`."""
+        return cls(station, station.catalog())
+
+    def _here(self, acta: Acta) -> bool:
+        return self.distrito is None or acta.casilla.distrito_id == self.distrito
+
+    def identify(self, raw: str) -> Acta:
+        """The catalog acta a code names; :class:`prep.qr.CodeRejected` says why not."""
+        return self.codec.decode(raw)
+
+    def is_foreign(self, acta: Acta) -> bool:
+        """Whether the acta belongs to another CATD's distrito."""
+        return not self._here(acta)
+
+    # records (worker) ------------------------------------------------------------------
+
+    def load_state(self) -> AcopioState:
+        """What this station registered so far."""
+        state = AcopioState()
+        with self.station.store.read() as session:
+            rows = session.execute(
+                select(RecordRow.kind, RecordRow.clave_acta, RecordRow.canonical)
+                .where(RecordRow.kind.in_((Kind.ACOPIO.value, Kind.SIN_ACTA.value)))
+                .order_by(RecordRow.seq))
+            for kind, clave, canonical in rows:
+                record = json.loads(canonical)
+                at = parse_time(record["at"])
+                if clave is not None:
+                    state.arrivals.setdefault(clave, Arrival(kind, at))
+                elif record["body"].get("fuera_de_catalogo") is True:
+                    state.fuera_de_catalogo.setdefault(record["body"]["codigo_leido"], at)
+        return state
+
+    def acopio(self, acta: Acta, operator: str) -> Record:
+        return self.station.acopio(acta.clave, operator)
+
+    def sin_acta(self, acta: Acta, causa: CausaSinActa, operator: str) -> Record:
+        return self.station.sin_acta(acta.clave, causa, operator)
+
+    def fuera_de_catalogo(self, codigo: str, eleccion: str, operator: str) -> Record:
+        return self.station.acopio_fuera_de_catalogo(codigo, eleccion, operator)
+
+    # tallies and tickets -----------------------------------------------------------
+
+    def tallies(self, state: AcopioState) -> list[Tally]:
+        """Per elección: expected here, arrived, *sin acta*, still missing."""
+        tallies = {e.codigo: Tally(e, self._esperadas[e.codigo])
+                   for e in self.catalog.elecciones}
+        for clave, arrival in state.arrivals.items():
+            acta = self.catalog.acta(clave)
+            if acta is None or not self._here(acta):
+                continue
+            tally = tallies[acta.eleccion.codigo]
+            if arrival.kind == Kind.SIN_ACTA.value:
+                tally.sin_acta += 1
+            else:
+                tally.acopiadas += 1
+        return list(tallies.values())
+
+    def ticket(self, acta: Acta, record: Record, operator: str) -> AcopioTicket:
+        """The ticket to print for an acopio just recorded."""
+        return AcopioTicket(
+            clave_acta=acta.clave, eleccion=eleccion_label(acta.eleccion),
+            distrito=acta.casilla.distrito_id, seccion=acta.casilla.seccion,
+            casilla=casilla_label(acta.casilla), acopio_at=record.at,
+            station=self.station_id, operator=operator, qr_text=label_payload(acta))

@@ -1,0 +1,351 @@
+"""The acopio screen: the acta just read, big; the manual entry; *sin acta*; counters.
+
+A passive view over :class:`catd.acopio.presenter.AcopioPresenter`. Keyboard first:
+F2 manual entry, F6 *sin acta*, F8 register the code shown *fuera de catálogo*,
+F9 reprint the last ticket. While the screen is shown the wedge detector is on, so a
+scan reaches the presenter wherever the focus is.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QHideEvent, QKeySequence, QShortcut, QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from catd.acopio.presenter import AcopioPresenter, Counters, Shown, Tone
+from catd.acopio.service import CAUSAS_SIN_ACTA, casilla_label
+from catd.formatting import eleccion_label, local_time
+from catd.theme import repolish
+from catd.wedge import WedgeDetector
+from prep.rules import CausaSinActa
+
+
+def _caption(text: str) -> QLabel:
+    label = QLabel(text.upper())
+    label.setObjectName("caption")
+    return label
+
+
+def _card() -> tuple[QFrame, QVBoxLayout]:
+    frame = QFrame()
+    frame.setObjectName("card")
+    layout = QVBoxLayout(frame)
+    layout.setContentsMargins(16, 14, 16, 14)
+    layout.setSpacing(8)
+    return frame, layout
+
+
+class _BigField(QWidget):
+    """A caption over a big value (DISTRITO 07)."""
+
+    def __init__(self, caption: str) -> None:
+        super().__init__()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(_caption(caption))
+        self.value = QLabel("—")
+        self.value.setObjectName("bigValue")
+        layout.addWidget(self.value)
+
+
+class ActaPanel(QFrame):
+    """The big display of the last code read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("actaPanel")
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 16)
+        layout.setSpacing(10)
+        self.headline = QLabel()
+        self.headline.setObjectName("actaHeadline")
+        layout.addWidget(self.headline)
+        body = QVBoxLayout()
+        body.setContentsMargins(22, 4, 22, 0)
+        body.setSpacing(10)
+        self.eleccion = QLabel()
+        self.eleccion.setObjectName("actaEleccion")
+        body.addWidget(self.eleccion)
+        fields = QHBoxLayout()
+        fields.setSpacing(40)
+        self.distrito = _BigField(self.tr("Distrito"))
+        self.seccion = _BigField(self.tr("Sección"))
+        self.casilla = _BigField(self.tr("Casilla"))
+        for field in (self.distrito, self.seccion, self.casilla):
+            fields.addWidget(field)
+        fields.addStretch(1)
+        self.fields = QWidget()
+        self.fields.setLayout(fields)
+        body.addWidget(self.fields)
+        self.clave = QLabel()
+        self.clave.setObjectName("actaClave")
+        self.clave.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        body.addWidget(self.clave)
+        self.message = QLabel()
+        self.message.setObjectName("actaMessage")
+        self.message.setWordWrap(True)
+        body.addWidget(self.message)
+        fuera = QHBoxLayout()
+        self.fuera_eleccion = QComboBox()
+        self.fuera_eleccion.setMinimumWidth(260)
+        self.fuera_button = QPushButton(self.tr("Registrar fuera de catálogo (F8)"))
+        fuera.addWidget(QLabel(self.tr("Elección:")))
+        fuera.addWidget(self.fuera_eleccion)
+        fuera.addWidget(self.fuera_button)
+        fuera.addStretch(1)
+        self.fuera = QWidget()
+        self.fuera.setLayout(fuera)
+        body.addWidget(self.fuera)
+        body.addStretch(1)
+        layout.addLayout(body, 1)
+
+    def show_shown(self, shown: Shown) -> None:
+        for widget in (self, self.headline):
+            widget.setProperty("tone", shown.tone.value)
+            repolish(widget)
+        self.headline.setText(shown.headline)
+        self.message.setText(shown.message)
+        acta = shown.acta
+        self.fields.setVisible(acta is not None)
+        self.eleccion.setVisible(acta is not None)
+        self.clave.setVisible(acta is not None)
+        if acta is not None:
+            self.eleccion.setText(eleccion_label(acta.eleccion))
+            self.distrito.value.setText(f"{acta.casilla.distrito_id:02d}")
+            self.seccion.value.setText(f"{acta.casilla.seccion:04d}")
+            self.casilla.value.setText(casilla_label(acta.casilla))
+            self.clave.setText(acta.clave)
+        self.fuera.setVisible(shown.codigo_fuera is not None)
+        if shown.eleccion_fuera is not None:
+            index = self.fuera_eleccion.findData(shown.eleccion_fuera)
+            self.fuera_eleccion.setCurrentIndex(max(index, 0))
+
+
+class CountersPanel(QFrame):
+    """This operator's shift and what is still expected per elección."""
+
+    COLUMNS = ("Elección", "Esperadas", "Recibidas", "Sin acta", "Faltan")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("card")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 14, 16, 14)
+        layout.addWidget(_caption(self.tr("Su turno")))
+        row = QHBoxLayout()
+        self.shift = QLabel("0")
+        self.shift.setObjectName("shiftNumber")
+        self.shift_detail = QLabel()
+        self.shift_detail.setObjectName("pageSubtitle")
+        row.addWidget(self.shift)
+        row.addWidget(self.shift_detail, 1, Qt.AlignmentFlag.AlignBottom)
+        layout.addLayout(row)
+        layout.addSpacing(6)
+        layout.addWidget(_caption(self.tr("Actas de este CATD")))
+        self.table = QTableWidget(0, len(self.COLUMNS))
+        self.table.setHorizontalHeaderLabels([self.tr(c) for c in self.COLUMNS])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in range(1, len(self.COLUMNS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setFixedHeight(150)
+        layout.addWidget(self.table)
+        self.fuera = QLabel()
+        self.fuera.setObjectName("pageSubtitle")
+        layout.addWidget(self.fuera)
+
+    def show_counters(self, counters: Counters) -> None:
+        self.shift.setText(str(counters.turno))
+        self.shift_detail.setText(self.tr("actas registradas por usted\ndesde las {hora}")
+                                  .format(hora=local_time(counters.turno_desde, False)))
+        self.table.setRowCount(len(counters.tallies))
+        for row, tally in enumerate(counters.tallies):
+            values = (eleccion_label(tally.eleccion), str(tally.esperadas),
+                      str(tally.acopiadas), str(tally.sin_acta), str(tally.faltan))
+            for column, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                if column:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight
+                                          | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(row, column, item)
+        self.fuera.setText(self.tr("Fuera de catálogo registradas: {n}")
+                           .format(n=counters.fuera_de_catalogo))
+
+
+class SinActaForm(QFrame):
+    """A package without its acta: CLAVE_ACTA and the cause."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("card")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 14, 16, 14)
+        layout.addWidget(_caption(self.tr("Paquete sin acta (F6)")))
+        grid = QGridLayout()
+        self.clave = QLineEdit()
+        self.clave.setPlaceholderText(self.tr("CLAVE_ACTA del paquete"))
+        self.clave.setMaxLength(64)
+        self.causa = QComboBox()
+        for causa, label in CAUSAS_SIN_ACTA.items():
+            self.causa.addItem(self.tr(label), causa.value)
+        self.submit = QPushButton(self.tr("Registrar sin acta"))
+        grid.addWidget(self.clave, 0, 0)
+        grid.addWidget(self.causa, 0, 1)
+        grid.addWidget(self.submit, 1, 1)
+        layout.addLayout(grid)
+        self.message = QLabel()
+        self.message.setObjectName("formMessage")
+        self.message.setWordWrap(True)
+        layout.addWidget(self.message)
+
+    def show_result(self, recorded: bool, message: str) -> None:
+        self.message.setText(message)
+        self.message.setProperty("tone", "ok" if recorded else "error")
+        repolish(self.message)
+        if recorded:
+            self.clave.clear()
+
+
+class AcopioView(QWidget):
+    """The acopio screen."""
+
+    def __init__(self, presenter: AcopioPresenter, detector: WedgeDetector,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("page")
+        self.presenter = presenter
+        self.detector = detector
+
+        entry_card, entry = _card()
+        entry.addWidget(_caption(self.tr("Escanee el QR del acta o escriba su CLAVE_ACTA (F2)")))
+        row = QHBoxLayout()
+        self.entry = QLineEdit()
+        self.entry.setObjectName("codeEntry")
+        self.entry.setPlaceholderText(self.tr("p. ej. 090123B010001"))
+        self.entry.setMaxLength(256)
+        self.submit = QPushButton(self.tr("Registrar acopio"))
+        self.submit.setObjectName("primary")
+        row.addWidget(self.entry, 1)
+        row.addWidget(self.submit)
+        entry.addLayout(row)
+
+        self.panel = ActaPanel()
+        printer_row = QHBoxLayout()
+        self.printer_note = QLabel()
+        self.printer_note.setObjectName("printerNote")
+        self.printer_note.setWordWrap(True)
+        self.printer_note.setMargin(6)
+        self.reprint = QPushButton(self.tr("Reimprimir etiqueta (F9)"))
+        self.reprint.setVisible(False)
+        printer_row.addWidget(self.printer_note, 1)
+        printer_row.addWidget(self.reprint)
+
+        left = QVBoxLayout()
+        left.setSpacing(12)
+        left.addWidget(entry_card)
+        left.addWidget(self.panel, 1)
+        left.addLayout(printer_row)
+
+        self.counters = CountersPanel()
+        self.sin_acta = SinActaForm()
+        right = QVBoxLayout()
+        right.setSpacing(12)
+        right.addWidget(self.counters)
+        right.addWidget(self.sin_acta)
+        right.addStretch(1)
+
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(18, 16, 18, 12)
+        layout.setSpacing(16)
+        layout.addLayout(left, 11)
+        layout.addLayout(right, 9)
+
+        self.entry.returnPressed.connect(self._submit_typed)
+        self.submit.clicked.connect(self._submit_typed)
+        self.panel.fuera_button.clicked.connect(self._register_fuera)
+        self.reprint.clicked.connect(presenter.reprint)
+        self.sin_acta.submit.clicked.connect(self._submit_sin_acta)
+        self.sin_acta.clave.returnPressed.connect(self._submit_sin_acta)
+        for key, slot in ((Qt.Key.Key_F2, self.entry.setFocus),
+                          (Qt.Key.Key_F6, self.sin_acta.clave.setFocus),
+                          (Qt.Key.Key_F8, self._register_fuera),
+                          (Qt.Key.Key_F9, presenter.reprint)):
+            QShortcut(QKeySequence(key), self, slot)
+
+        presenter.shown_did_change.connect(self.show_shown)
+        presenter.counters_did_change.connect(self.show_counters)
+        presenter.printer_did_report.connect(self.show_printer)
+        presenter.sin_acta_did_finish.connect(self.sin_acta.show_result)
+        detector.scan_did_arrive.connect(self._scanned)
+        self.show_shown(presenter.shown)
+        self.show_counters(presenter.counters())
+        if presenter.printer is None:
+            self.show_printer(Tone.WARN, self.tr(
+                "Sin impresora configurada: no se imprimen etiquetas de acopio "
+                "(inicie catd con --impresora)."))
+
+    def _scanned(self, text: str) -> None:
+        if self.isVisible():
+            self.presenter.handle_scan(text)
+
+    def _submit_typed(self) -> None:
+        text = self.entry.text()
+        self.entry.clear()
+        self.presenter.handle_typed(text)
+
+    def _register_fuera(self) -> None:
+        if self.panel.fuera.isVisible():
+            self.presenter.register_fuera_de_catalogo(self.panel.fuera_eleccion.currentData()
+                                                      or "")
+
+    def _submit_sin_acta(self) -> None:
+        causa = CausaSinActa(self.sin_acta.causa.currentData())
+        self.presenter.register_sin_acta(self.sin_acta.clave.text(), causa)
+
+    def show_shown(self, shown: Shown) -> None:
+        combo = self.panel.fuera_eleccion
+        if combo.count() == 0 and self.presenter.ready:
+            combo.addItem(self.tr("No se sabe"), "")
+            for codigo, label in self.presenter.elecciones():
+                combo.addItem(label, codigo)
+        self.panel.show_shown(shown)
+
+    def show_counters(self, counters: Counters) -> None:
+        self.counters.show_counters(counters)
+
+    def show_printer(self, tone: Tone, message: str) -> None:
+        self.printer_note.setText(message)
+        self.printer_note.setProperty("tone", tone.value)
+        repolish(self.printer_note)
+        self.reprint.setVisible(tone is Tone.ERROR)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.detector.enabled = True
+        self.entry.setFocus()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self.detector.flush()
+        self.detector.enabled = False
+        super().hideEvent(event)

@@ -1,0 +1,116 @@
+"""``catd`` (also ``prep catd``): start the CATD workstation.
+
+Options: ``--data-dir`` (several stations on one machine), ``--impresora`` (the ticket
+printer, see :mod:`prep.station.printing`), ``--sin-mdns`` (never look for the
+central on the local network; only its enrolled address).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from prep.station.store import default_data_dir
+
+if TYPE_CHECKING:
+    from prep.station.printing import Printer
+
+log = logging.getLogger("catd")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The workstation's options (shared by ``catd`` and ``prep catd``)."""
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help=f"directorio de datos de la estación (predeterminado "
+                             f"{default_data_dir()})")
+    parser.add_argument("--impresora", metavar="ESPECIFICACIÓN", default=None,
+                        help="impresora de etiquetas de acopio: usb:VID:PID, "
+                             "red:HOST[:PUERTO], windows:NOMBRE o pdf:DIRECTORIO; sin ella "
+                             "no se imprimen etiquetas")
+    parser.add_argument("--sin-mdns", action="store_true",
+                        help="no buscar el nodo central en la red local; usar solo la "
+                             "dirección con que se dio de alta")
+    # For bench/gui.py: quit as soon as the first page is on screen.
+    parser.add_argument("--report-shown", action="store_true", help=argparse.SUPPRESS)
+
+
+def register(subparsers: Any) -> None:
+    """``prep catd``: the same program as ``catd``."""
+    parser = subparsers.add_parser("catd", help="estación de trabajo del CATD (interfaz "
+                                   "gráfica)")
+    add_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="catd", description="PREP: estación de trabajo "
+                                     "del centro de acopio (CATD).")
+    parser.add_argument("-v", "--verbose", action="store_true", help="bitácora detallada")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return run(args)
+
+
+def open_printer_from(spec: str | None) -> Printer | None:
+    """The printer named by ``spec`` (``None``: no printer); raises
+    :class:`~prep.station.printing.PrinterError` for a bad spec."""
+    if spec is None:
+        return None
+    from prep.station.printing import open_printer
+
+    return open_printer(spec)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the Qt application; returns its exit status."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from catd.collector import GarbageCollector
+    from catd.context import AppContext
+    from catd.taskman import TaskManager
+    from catd.theme import apply_theme
+    from catd.wedge import WedgeDetector
+    from catd.window import MainWindow
+    from prep.station.errors import StationError
+    from prep.station.printing import PrinterError
+    from prep.station.station import Station
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("PREP CATD")
+    apply_theme(app)
+    try:
+        printer = open_printer_from(args.impresora)
+        station = Station.open(args.data_dir)
+    except (StationError, PrinterError, OSError, ValueError) as exc:
+        QMessageBox.critical(None, "PREP · CATD", f"No se puede iniciar la estación: {exc}")
+        return 2
+    collector = GarbageCollector()
+    tasks = TaskManager()
+    detector = WedgeDetector()
+    detector.install(app)
+    context = AppContext(station, tasks, detector, printer, discover=not args.sin_mdns)
+    window = MainWindow(context)
+    window.resize(1366, 768)
+    window.start()
+    window.show()
+    if args.report_shown:
+        def report() -> None:
+            print("shown", flush=True)
+            app.quit()
+        QTimer.singleShot(0, report)
+    try:
+        return app.exec()
+    finally:
+        window.status_presenter.stop()
+        tasks.shutdown(wait=True)
+        station.close()
+        detector.uninstall(app)
+        collector.stop()

@@ -1,0 +1,155 @@
+"""The status bar on every screen: the central, the backlog, the last delivery, the
+station clock and who is logged in.
+
+:func:`describe_status` turns a :class:`prep.station.station.StationStatus` into the
+texts (Qt-free, tested directly); :class:`StatusPresenter` asks the station for its
+status on the ``status`` lane once a second; :class:`StatusBarView` draws it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+
+from catd.formatting import local_time, size_label
+from catd.taskman import TaskManager, describe_error
+from prep.records import parse_time
+from prep.station.accounts import Operator
+from prep.station.station import Station, StationStatus
+from prep.station.sync import FOUND_MDNS
+
+REFRESH_MS = 1000
+
+
+class Health(enum.StrEnum):
+    """Colour of the central indicator."""
+
+    ONLINE = "ok"
+    OFFLINE = "warn"
+    BLOCKED = "error"
+    UNKNOWN = "idle"
+
+
+@dataclass(frozen=True)
+class StatusLine:
+    """The texts of the status bar."""
+
+    health: Health
+    central: str
+    central_detail: str
+    backlog: str
+    last_sync: str
+
+
+def describe_status(status: StationStatus) -> StatusLine:
+    """What the status bar says about ``status``."""
+    sync = status.sync
+    if not status.enrolled:
+        return StatusLine(Health.UNKNOWN, "Estación sin dar de alta", "", "Por enviar: —",
+                          "Último envío: —")
+    backlog = status.backlog_records
+    pending = (f"Por enviar: {backlog} registro{'s' if backlog != 1 else ''} "
+               f"({size_label(status.backlog_bytes)})" if backlog else "Por enviar: nada")
+    last = (f"Último envío: {local_time(parse_time(status.last_receipt_at))}"
+            if status.last_receipt_at else "Último envío: aún ninguno")
+    if status.blocked or (sync is not None and sync.blocked):
+        why = status.blocked or (sync.last_error if sync is not None else "")
+        return StatusLine(Health.BLOCKED, "Envío detenido: avise a su coordinador", why,
+                          pending, last)
+    if sync is None or not sync.running:
+        return StatusLine(Health.UNKNOWN, "Nodo central: conectando…",
+                          status.central_url or "", pending, last)
+    how = "encontrado por mDNS" if sync.found_via == FOUND_MDNS else "dirección configurada"
+    where = sync.central_url.removeprefix("https://")
+    if sync.online:
+        return StatusLine(Health.ONLINE, f"Nodo central en línea · {where} ({how})",
+                          sync.bundle_error, pending, last)
+    return StatusLine(Health.OFFLINE, "Sin conexión con el nodo central: los registros se "
+                      "guardan aquí y se enviarán al reconectar",
+                      sync.last_error or f"{where} ({how})", pending, last)
+
+
+class StatusPresenter(QObject):
+    """Polls the station's status off the GUI thread and ticks the clock."""
+
+    status_did_change = Signal(object)  # StatusLine
+    clock_did_tick = Signal(str)
+    operator_did_change = Signal(str)
+
+    def __init__(self, station: Station, tasks: TaskManager,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.station = station
+        self.tasks = tasks
+        self._asking = False
+        self._timer = QTimer(self)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self.refresh)
+
+    def start(self) -> None:
+        self._timer.start()
+        self.refresh()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def refresh(self) -> None:
+        self.clock_did_tick.emit(self.tr("Hora de la estación: {hora}").format(
+            hora=local_time(self.clock())))
+        if self._asking:  # a slow disk must not pile up status requests
+            return
+        self._asking = True
+        self.tasks.run("status", self.station.status, self._did_get, self._did_fail)
+
+    def clock(self) -> datetime:
+        return self.station.store.clock()
+
+    def _did_get(self, status: StationStatus) -> None:
+        self._asking = False
+        self.status_did_change.emit(describe_status(status))
+
+    def _did_fail(self, error: BaseException) -> None:
+        self._asking = False
+        self.status_did_change.emit(StatusLine(
+            Health.BLOCKED, self.tr("No se pudo leer el estado de la estación"),
+            describe_error(error), "", ""))
+
+    def set_operator(self, operator: Operator | None) -> None:
+        self.operator_did_change.emit(
+            self.tr("Operador: {name} ({role})").format(name=operator.name, role=operator.role)
+            if operator is not None else self.tr("Sin sesión"))
+
+
+class StatusBarView(QStatusBar):
+    """Five always-visible fields at the bottom of the window."""
+
+    def __init__(self, presenter: StatusPresenter, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("statusBar")
+        self.setSizeGripEnabled(False)
+        self.central = QLabel(self.tr("Nodo central: conectando…"))
+        self.central.setObjectName("statusCentral")
+        self.backlog = QLabel()
+        self.last_sync = QLabel()
+        self.clock = QLabel()
+        self.operator = QLabel(self.tr("Sin sesión"))
+        self.operator.setObjectName("statusOperator")
+        self.addWidget(self.central, 1)
+        for label in (self.backlog, self.last_sync, self.clock, self.operator):
+            self.addPermanentWidget(label)
+        presenter.status_did_change.connect(self.show_status)
+        presenter.clock_did_tick.connect(self.clock.setText)
+        presenter.operator_did_change.connect(self.operator.setText)
+
+    def show_status(self, line: StatusLine) -> None:
+        self.central.setText("● " + line.central)
+        self.central.setToolTip(line.central_detail)
+        self.central.setProperty("health", line.health.value)
+        self.central.style().unpolish(self.central)
+        self.central.style().polish(self.central)
+        self.backlog.setText(line.backlog)
+        self.last_sync.setText(line.last_sync)

@@ -1,0 +1,114 @@
+"""Work off the GUI thread, results back on it (the idea of Anki's ``aqt.taskman``).
+
+Each *lane* is one worker thread, so work on a lane runs in order: ``db`` serializes
+writes to the station store, ``net`` talks to the central, ``print`` drives the ticket
+printer (a jammed printer never delays an acopio) and ``status`` feeds the status bar.
+A finished task's callback is carried to the GUI thread by a queued signal; an error
+reaches ``on_error`` (or is logged and shown by the default handler), never swallowed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+T = TypeVar("T")
+
+LANES = ("db", "net", "print", "status")
+
+log = logging.getLogger("catd.taskman")
+
+
+class TaskManager(QObject):
+    """Runs callables on named worker lanes and calls back on the GUI thread.
+
+    Create it on the GUI thread. ``task_did_fail`` carries errors that had no
+    ``on_error`` handler, for the window to show.
+    """
+
+    # No Python object rides the queued signal (PySide mishandles their references
+    # across threads under load): closures wait in a locked list, as in Anki's taskman.
+    _closures_did_arrive = Signal()
+    task_did_fail = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._lanes = {name: ThreadPoolExecutor(1, thread_name_prefix=f"catd-{name}")
+                       for name in LANES}
+        self._lock = threading.Lock()
+        self._pending = 0
+        self._closed = False
+        self._closures: list[Callable[[], None]] = []
+        self._closures_did_arrive.connect(self._run_closures)
+
+    @property
+    def pending(self) -> int:
+        """Tasks submitted whose callbacks have not run yet (tests wait for 0)."""
+        with self._lock:
+            return self._pending
+
+    def run(self, lane: str, fn: Callable[[], T],
+            on_done: Callable[[T], None] | None = None,
+            on_error: Callable[[BaseException], None] | None = None) -> Future[T]:
+        """Run ``fn()`` on ``lane``; then ``on_done(result)`` or ``on_error(exc)`` on the
+        GUI thread."""
+        if self._closed:
+            raise RuntimeError("the task manager is shut down")
+        with self._lock:
+            self._pending += 1
+        future = self._lanes[lane].submit(fn)
+
+        def finished(fut: Future[T]) -> None:
+            # Runs on the worker: only hop to the GUI thread from here.
+            with self._lock:
+                self._closures.append(lambda: self._deliver(fut, on_done, on_error))
+            self._closures_did_arrive.emit()
+        future.add_done_callback(finished)
+        return future
+
+    def _deliver(self, future: Future[T], on_done: Callable[[T], None] | None,
+                 on_error: Callable[[BaseException], None] | None) -> None:
+        with self._lock:
+            self._pending -= 1
+        if self._closed or future.cancelled():
+            return
+        error = future.exception()
+        if error is None:
+            if on_done is not None:
+                on_done(future.result())
+            return
+        if on_error is not None:
+            on_error(error)
+            return
+        log.error("background task failed", exc_info=error)
+        self.task_did_fail.emit(describe_error(error))
+
+    @Slot()
+    def _run_closures(self) -> None:
+        with self._lock:
+            closures, self._closures = self._closures, []
+        for closure in closures:
+            closure()
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop taking work; finish what runs (callbacks are dropped from now on)."""
+        self._closed = True
+        for executor in self._lanes.values():
+            executor.shutdown(wait=wait, cancel_futures=True)
+
+
+def describe_error(error: BaseException) -> str:
+    """What to tell the operator about ``error``: station errors carry their Spanish
+    message; anything else is a defect to report."""
+    from prep.station.errors import StationError
+
+    if isinstance(error, StationError):
+        return str(error)
+    return (f"Error inesperado ({type(error).__name__}: {error}). Lo ya registrado está a "
+            "salvo; avise a soporte técnico con la hora en que ocurrió.")
+

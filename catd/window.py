@@ -1,0 +1,161 @@
+"""The workstation window: enrollment, login or the operator's screens, with the status
+bar always at the bottom."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from catd.context import AppContext
+from catd.enrollment import EnrollmentPresenter, EnrollmentView
+from catd.login import LoginPresenter, LoginView
+from catd.screens import Screen
+from catd.status import StatusBarView, StatusPresenter
+from prep.station.accounts import Operator
+from prep.station.store import StationIdentity
+
+log = logging.getLogger("catd.window")
+
+
+class Workspace(QWidget):
+    """A header (who and where, log out) over the operator's screens as tabs."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("page")
+        header = QFrame()
+        header.setObjectName("header")
+        row = QHBoxLayout(header)
+        row.setContentsMargins(18, 8, 12, 8)
+        self.title = QLabel()
+        self.title.setObjectName("headerTitle")
+        self.detail = QLabel()
+        self.detail.setObjectName("headerDetail")
+        self.logout = QPushButton(self.tr("Cerrar sesión (Ctrl+Q)"))
+        self.logout.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        row.addWidget(self.title)
+        row.addSpacing(16)
+        row.addWidget(self.detail, 1)
+        row.addWidget(self.logout)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(header)
+        layout.addWidget(self.tabs, 1)
+
+    def open(self, title: str, detail: str, screens: list[tuple[Screen, QWidget]]) -> None:
+        self.close_screens()
+        self.title.setText(title)
+        self.detail.setText(detail)
+        for screen, widget in screens:
+            self.tabs.addTab(widget, self.tr(screen.title))
+        # One screen needs no tab bar.
+        self.tabs.tabBar().setVisible(len(screens) > 1)
+
+    def close_screens(self) -> None:
+        while self.tabs.count():
+            widget = self.tabs.widget(0)
+            self.tabs.removeTab(0)
+            if widget is not None:
+                widget.hide()  # hiding turns the wedge detector off
+                widget.deleteLater()
+
+
+class MainWindow(QMainWindow):
+    """The one window of the CATD workstation."""
+
+    def __init__(self, context: AppContext) -> None:
+        super().__init__()
+        self.context = context
+        self.operator: Operator | None = None
+        self.setWindowTitle(self.tr("PREP · CATD"))
+        self.status_presenter = StatusPresenter(context.station, context.tasks, self)
+        self.status_bar = StatusBarView(self.status_presenter, self)
+        self.setStatusBar(self.status_bar)
+
+        self.enrollment_presenter = EnrollmentPresenter(context.station, context.tasks,
+                                                        context.locate, self)
+        self.enrollment = EnrollmentView(self.enrollment_presenter)
+        self.login_presenter = LoginPresenter(context.station, context.tasks, self)
+        self.login = LoginView(self.login_presenter)
+        self.workspace = Workspace()
+        self.pages = QStackedWidget()
+        for page in (self.enrollment, self.login, self.workspace):
+            self.pages.addWidget(page)
+        self.setCentralWidget(self.pages)
+
+        self.enrollment_presenter.enrollment_did_finish.connect(self._enrolled)
+        self.login_presenter.login_did_succeed.connect(self._logged_in)
+        self.workspace.logout.clicked.connect(self.log_out)
+        QShortcut(QKeySequence("Ctrl+Q"), self.workspace, self.log_out)
+        context.tasks.task_did_fail.connect(self._show_failure)
+
+    def start(self) -> None:
+        """Enrollment on the first run, the login otherwise."""
+        self.status_presenter.start()
+        self.status_presenter.set_operator(None)
+        if self.context.station.identity is None:
+            self.pages.setCurrentWidget(self.enrollment)
+            self.enrollment.url.setFocus()
+        else:
+            self._start_sync()
+            self.show_login()
+
+    def _start_sync(self) -> None:
+        station, options, discover = (self.context.station, self.context.sync_options,
+                                      self.context.discover)
+        # Opening the agent reads the outbox: not on the GUI thread.
+        self.context.tasks.run("db", lambda: station.start_sync(options, discover=discover))
+
+    def _enrolled(self, identity: StationIdentity) -> None:
+        log.info("enrolled as %s", identity.station_id)
+        self._start_sync()
+        self.show_login()
+
+    def show_login(self) -> None:
+        self.pages.setCurrentWidget(self.login)
+        self.login.reset()
+
+    def _logged_in(self, operator: Operator, screens: list[Screen]) -> None:
+        self.operator = operator
+        self.status_presenter.set_operator(operator)
+        identity = self.context.station.store.require_identity()
+        where = f"CATD {identity.sitio}" if identity.sitio.isdigit() else identity.sitio
+        built = [(screen, screen.build(self.context, operator)) for screen in screens]
+        self.workspace.open(f"{where} · {', '.join(s.title for s in screens)}",
+                            f"{operator.name} · {operator.role} · {identity.station_id}",
+                            built)
+        self.pages.setCurrentWidget(self.workspace)
+        log.info("operator %s logged in (%s)", operator.id, operator.role)
+
+    def log_out(self) -> None:
+        if self.operator is None:
+            return
+        log.info("operator %s logged out", self.operator.id)
+        self.operator = None
+        self.workspace.close_screens()
+        self.status_presenter.set_operator(None)
+        self.show_login()
+
+    def _show_failure(self, message: str) -> None:
+        QMessageBox.warning(self, self.tr("PREP · CATD"), message)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.status_presenter.stop()
+        super().closeEvent(event)

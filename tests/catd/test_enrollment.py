@@ -1,0 +1,98 @@
+"""First run of the workstation against a real central: the address typed or found on
+the network, the certificate fingerprint shown for the technician to compare, the code
+sent only after that, and then the login page."""
+
+from __future__ import annotations
+
+import asyncio
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from pytestqt.qtbot import QtBot
+
+from catd.context import AppContext
+from catd.formatting import fingerprint_groups
+from catd.window import MainWindow
+from prep.station.discovery import Candidate, verify_presented_cert
+from prep.station.enroll_mdns import MdnsChoice, normalize_prefix, select_for_enrollment
+from prep.station.station import Station
+from tests.catd.conftest import Central, type_into, wait_idle
+
+
+def test_enrollment_with_a_typed_address_shows_the_fingerprint_then_the_login(
+        window: MainWindow, station: Station, central: Central, qtbot: QtBot) -> None:
+    view = window.enrollment
+    assert window.pages.currentWidget() is view
+    assert window.status_bar.isVisible()
+    view.url.setFocus()
+    type_into(view.url, central.node.url.removeprefix("https://"))
+    QTest.keyClick(view.url, Qt.Key.Key_Return)
+    wait_idle(qtbot, window.context.tasks)
+
+    assert view.fingerprint.text() == fingerprint_groups(central.node.cert_sha256)
+    assert view.found.text() == f"Dirección escrita: {central.node.url}"
+    type_into(view.code, "un-codigo-cualquiera")
+    assert not view.enroll.isEnabled()  # not before the fingerprint is confirmed
+    view.confirm.setChecked(True)
+    assert view.enroll.isEnabled()
+    QTest.keyClick(view.code, Qt.Key.Key_Return)
+    wait_idle(qtbot, window.context.tasks)
+    assert view.message.text().startswith("El nodo central rechazó el código de alta")
+    assert station.identity is None
+
+    view.code.clear()
+    type_into(view.code, central.node.enroll_code(catd=7))
+    QTest.keyClick(view.code, Qt.Key.Key_Return)
+    wait_idle(qtbot, window.context.tasks)
+    identity = station.identity
+    assert identity is not None and identity.cert_sha256 == central.node.cert_sha256
+    assert identity.sitio == "07"
+    assert window.pages.currentWidget() is window.login
+    qtbot.waitUntil(lambda: "catálogo versión 1" in window.login.station_line.text())
+    assert window.login.station_line.text().startswith(f"CATD 07 · estación "
+                                                       f"{identity.station_id}")
+
+
+def test_an_unreachable_address_says_what_to_do(window: MainWindow, qtbot: QtBot) -> None:
+    view = window.enrollment
+    type_into(view.url, "https://127.0.0.1:9")
+    view.check.click()
+    wait_idle(qtbot, window.context.tasks)
+    assert view.message.text().startswith("No se pudo conectar con el nodo central en "
+                                          "https://127.0.0.1:9")
+    assert "Revise la red y la dirección" in view.message.text()
+    assert not view.confirm.isEnabled()
+
+
+def test_the_central_found_on_the_network_is_confirmed_before_the_code_is_sent(
+        context: AppContext, station: Station, central: Central, qtbot: QtBot) -> None:
+    node = central.node
+
+    def locate(prefix: str | None) -> MdnsChoice:
+        # What browsing the namespace-free test network would have found: this central.
+        found = [Candidate(node.url, node.node, node.cert_sha256, "mDNS")]
+        chosen, by_prefix = select_for_enrollment(
+            found, normalize_prefix(prefix) if prefix else None)
+        asyncio.run(verify_presented_cert(chosen[0].url, chosen[0].cert_sha256))
+        return MdnsChoice(tuple(found), chosen[0], by_prefix)
+
+    context.locate = locate
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    window.start()
+    window.show()
+    view = window.enrollment
+    type_into(view.prefix, node.cert_sha256[:4] + ":" + node.cert_sha256[4:10])
+    view.search.click()
+    wait_idle(qtbot, context.tasks)
+    assert view.found.text() == (f"Encontrado en la red local (mDNS): nodo {node.node} en "
+                                 f"{node.url}")
+    assert view.url.text() == node.url
+    assert view.fingerprint.text() == fingerprint_groups(node.cert_sha256)
+    view.confirm.setChecked(True)
+    type_into(view.code, node.enroll_code(catd=7))
+    view.enroll.click()
+    wait_idle(qtbot, context.tasks)
+    assert station.identity is not None
+    assert window.pages.currentWidget() is window.login
+    window.status_presenter.stop()

@@ -1,0 +1,48 @@
+"""What the status bar says for each state of the station and its sync agent."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from catd.status import Health, describe_status
+from prep.station.station import StationStatus
+from prep.station.sync import FOUND_MDNS, SyncState
+
+ONLINE = SyncState(running=True, online=True, central_url="https://10.0.0.5:8443")
+ENROLLED = StationStatus(
+    data_dir="/d", enrolled=True, station_id="catd-07-x", role="catd", sitio="07",
+    node="central-1", central_url="https://10.0.0.5:8443", cert_sha256="ab" * 32,
+    records=12, last_seq=12, backlog_records=3, backlog_bytes=2_500, batches=2,
+    batches_delivered=1, blocked=None, last_receipt_at="2027-06-03T03:40:02.000000Z",
+    sync=ONLINE)
+
+
+def test_online_with_a_backlog_and_the_last_delivery_in_local_time() -> None:
+    line = describe_status(ENROLLED)
+    assert line.health is Health.ONLINE
+    assert line.central == "Nodo central en línea · 10.0.0.5:8443 (dirección configurada)"
+    assert line.backlog == "Por enviar: 3 registros (2.4 KB)"
+    assert line.last_sync == "Último envío: 21:40:02"  # UTC-6
+
+
+def test_found_by_mdns_offline_and_blocked() -> None:
+    assert describe_status(replace(ENROLLED, sync=replace(
+        ONLINE, central_url="https://10.0.0.9:8443", found_via=FOUND_MDNS))
+    ).central == "Nodo central en línea · 10.0.0.9:8443 (encontrado por mDNS)"
+    offline = describe_status(replace(ENROLLED, sync=replace(
+        ONLINE, online=False, last_error="No se pudo conectar."), backlog_records=1,
+        backlog_bytes=10))
+    assert offline.health is Health.OFFLINE
+    assert offline.central.startswith("Sin conexión con el nodo central: los registros se "
+                                      "guardan aquí")
+    assert offline.central_detail == "No se pudo conectar."
+    assert offline.backlog == "Por enviar: 1 registro (10 B)"
+    blocked = describe_status(replace(ENROLLED, blocked="Lote 4 rechazado: firma."))
+    assert (blocked.health, blocked.central_detail) == (Health.BLOCKED,
+                                                        "Lote 4 rechazado: firma.")
+
+
+def test_before_enrollment() -> None:
+    line = describe_status(replace(ENROLLED, enrolled=False, sync=None, backlog_records=0,
+                                   last_receipt_at=None))
+    assert line.central == "Estación sin dar de alta"
