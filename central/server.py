@@ -91,6 +91,9 @@ def build_app(central: Central) -> web.Application:
     from central.work_api import add_work_routes  # capture/verification leases (issue 4)
 
     add_work_routes(app)
+    from central.intake_api import add_intake_routes  # the CCV's intake panel (issue 6)
+
+    add_intake_routes(app)
     return app
 
 

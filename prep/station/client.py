@@ -113,6 +113,15 @@ class CentralClient:
         except ValueError:
             return status, None
 
+    async def get_json(self, path: str) -> tuple[int, Any]:
+        """A signed ``GET`` of a JSON resource (e.g. ``/v1/ccv/intake``)."""
+        status, body = await self._request("GET", path, None,
+                                           self._signed("GET", path, sha256_hex(b"")))
+        try:
+            return status, json.loads(body)
+        except ValueError:
+            return status, None
+
     async def get_blob(self, sha256: str) -> tuple[int, bytes]:
         """``GET /v1/blobs/{sha256}``: an image a lease points at."""
         path = f"/v1/blobs/{sha256}"

@@ -19,6 +19,9 @@ import pytest
 
 from prep.catalog import Acta, Catalog
 from prep.simulacro.acta_image import ActaImageOptions, blank_page, render_acta_image
+from prep.station.ccv import fetch_intake
+from prep.station.errors import SyncError
+from prep.station.station import Station
 from tests.central.station import central_cli, query
 from tests.harness.central import CentralNode, running_central
 from tests.harness.work import (
@@ -111,6 +114,21 @@ def test_a_directory_of_good_and_bad_files(central_node: CentralNode, catalog: C
     assert _run(node, str(inbox))["aceptadas"] == 1
     assert query(node.dsn, "SELECT count(*), max(last_batch) FROM stations") == [(1, 3)]
     assert central_cli(node, "rebuild-state", "--check").returncode == 0
+
+    # The CCV's panel reads the same numbers from the central; a CATD may not ask.
+    ccv = Station.open(tmp_path / "ccv")
+    ccv.enroll(node.url, node.enroll_code(None, "ccv"))
+    counts = fetch_intake(ccv)
+    assert (counts.recibidas, counts.aceptadas, counts.en_captura, counts.validadas) == (
+        len(files) + 1, 3, 3, 0)
+    assert counts.rechazadas == {m: list(rejected.values()).count(m)
+                                 for m in set(rejected.values())}
+    catd = Station.open(tmp_path / "catd")
+    catd.enroll(node.url, node.enroll_code(1))
+    with pytest.raises(SyncError, match="solo para los equipos del CCV"):
+        fetch_intake(catd)
+    ccv.close()
+    catd.close()
 
 
 def test_an_acta_from_a_casilla_and_its_catd_is_processed_once(
