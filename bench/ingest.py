@@ -124,7 +124,8 @@ class _Client:
             (Kind.ACOPIO, "acopio1", {"clave_acta": clave}),
             (Kind.CAPTURA, "captura1", {**work, "valores": VALORES}),
             (Kind.CAPTURA, "captura2", {**work, "valores": VALORES}),
-            (Kind.VERIFICACION, "verif1", {**work, "valores": VALORES}),
+            (Kind.VERIFICACION, "verif1", {**work, "valores": VALORES,
+                                           "motivo": "valores leídos en la imagen"}),
             (Kind.COTEJO, "verif1", {"clave_acta": clave, "coincide": True}),
         ]
         return [new_record(self.station_id, seq + i, kind, operator, body, at=now)

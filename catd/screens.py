@@ -38,9 +38,46 @@ def _build_acopio(context: AppContext, operator: Operator) -> QWidget:
     return view
 
 
+def _build_digitalizacion(context: AppContext, operator: Operator) -> QWidget:
+    from catd.digitalizacion.presenter import DigitalizacionPresenter
+    from catd.digitalizacion.view import DigitalizacionView
+
+    presenter = DigitalizacionPresenter(context.station, operator, context.tasks)
+    view = DigitalizacionView(presenter)
+    presenter.setParent(view)
+    presenter.start()
+    return view
+
+
+def _build_captura(context: AppContext, operator: Operator) -> QWidget:
+    from catd.captura.presenter import CapturaPresenter
+    from catd.captura.view import CapturaView
+
+    presenter = CapturaPresenter(context.station, operator, context.tasks)
+    view = CapturaView(presenter)
+    presenter.setParent(view)
+    return view  # the view starts its presenter when shown and stops it when hidden
+
+
+def _build_verificacion(context: AppContext, operator: Operator) -> QWidget:
+    from catd.verificacion.presenter import VerificacionPresenter
+    from catd.verificacion.view import VerificacionView
+
+    presenter = VerificacionPresenter(context.station, operator, context.tasks)
+    view = VerificacionView(presenter)
+    presenter.setParent(view)
+    return view
+
+
 SCREENS: tuple[Screen, ...] = (
     Screen("acopio", "Acopio", frozenset({"acopiador", "coordinador"}), frozenset({"catd"}),
            _build_acopio),
+    Screen("digitalizacion", "Digitalización", frozenset({"digitalizador", "coordinador"}),
+           frozenset({"catd"}), _build_digitalizacion),
+    Screen("captura", "Captura", frozenset({"capturista"}), frozenset({"catd", "ccv"}),
+           _build_captura),
+    Screen("verificacion", "Verificación", frozenset({"verificador"}),
+           frozenset({"catd", "ccv"}), _build_verificacion),
 )
 
 

@@ -12,8 +12,9 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QWidget
 
 from catd.formatting import local_time, size_label
 from catd.taskman import TaskManager, describe_error
@@ -124,6 +125,33 @@ class StatusPresenter(QObject):
             if operator is not None else self.tr("Sin sesión"))
 
 
+class ElidedLabel(QLabel):
+    """A label that shortens its text with "…" to the width it is given instead of
+    widening the window (a long offline message must never push the screen past
+    1366 px); the whole text stays in ``full_text`` and the tooltip."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.full_text = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(120)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:
+        self.full_text = text
+        self._elide()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = max(self.width() - 4, 0)
+        shown = self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideRight,
+                                              width)
+        super().setText(shown)
+
+
 class StatusBarView(QStatusBar):
     """Five always-visible fields at the bottom of the window."""
 
@@ -131,7 +159,7 @@ class StatusBarView(QStatusBar):
         super().__init__(parent)
         self.setObjectName("statusBar")
         self.setSizeGripEnabled(False)
-        self.central = QLabel(self.tr("Nodo central: conectando…"))
+        self.central = ElidedLabel(self.tr("Nodo central: conectando…"))
         self.central.setObjectName("statusCentral")
         self.backlog = QLabel()
         self.last_sync = QLabel()

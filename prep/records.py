@@ -167,8 +167,19 @@ def _work(b: Mapping[str, JsonValue]) -> None:
         _uuid(b["lease"], "lease")
 
 
-def _valores(b: Mapping[str, JsonValue]) -> None:
+def _captura(b: Mapping[str, JsonValue]) -> None:
     _exact(b, {"clave_acta", "valores", "imagen_sha256", "lease"})
+    _valores(b)
+
+
+def _verificacion(b: Mapping[str, JsonValue]) -> None:
+    """A verificador's decision: the values and why (the decision is the record)."""
+    _exact(b, {"clave_acta", "valores", "imagen_sha256", "lease", "motivo"})
+    _valores(b)
+    _text(b["motivo"], "motivo", 500)
+
+
+def _valores(b: Mapping[str, JsonValue]) -> None:
     _work(b)
     valores = b["valores"]
     if not isinstance(valores, dict) or not valores or len(valores) > 64:
@@ -205,7 +216,7 @@ def _heartbeat(b: Mapping[str, JsonValue]) -> None:
 
 _BODIES: dict[Kind, Callable[[Mapping[str, JsonValue]], None]] = {
     Kind.ACOPIO: _acopio, Kind.SIN_ACTA: _sin_acta, Kind.IMAGEN: _imagen,
-    Kind.CAPTURA: _valores, Kind.VERIFICACION: _valores, Kind.ILEGIBLE: _ilegible,
+    Kind.CAPTURA: _captura, Kind.VERIFICACION: _verificacion, Kind.ILEGIBLE: _ilegible,
     Kind.COTEJO: _cotejo,
     Kind.HEARTBEAT: _heartbeat,
 }

@@ -109,6 +109,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="catd-screens-") as tmp:
         render_enrollment(app, Path(tmp) / "nueva", args.out)
         render_work(app, Path(tmp) / "catd07", args.out)
+    from scripts.render_digitalizacion import render as render_digitalizacion
+
+    for path in render_digitalizacion(args.out, 0.2):
+        print(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
     collector.stop()
     return 0
 

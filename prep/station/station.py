@@ -291,12 +291,13 @@ class Station:
                             operator, replaces, guard=guard)
 
     def verificacion(self, clave_acta: str, valores: Mapping[str, int | str], operator: str,
-                     imagen_sha256: str, lease: str | None,
+                     imagen_sha256: str, lease: str | None, motivo: str,
                      replaces: str | None = None, guard: Guard | None = None) -> Record:
-        """Values settled by a verificador."""
+        """Values settled by a verificador, and why."""
         _check_clave(clave_acta)
         return self._append(Kind.VERIFICACION, _work_body(clave_acta, imagen_sha256, lease,
-                                                          valores=dict(valores)),
+                                                          valores=dict(valores),
+                                                          motivo=motivo),
                             operator, replaces, guard=guard)
 
     def ilegible(self, clave_acta: str, operator: str, imagen_sha256: str,

@@ -136,17 +136,26 @@ class WorkQueue:
         """The original bytes of ``item``'s image (as scanned, never re-encoded)."""
         return self.station.blobs.read(item.image_sha256)
 
-    def submit(self, item: WorkItem, valores: Mapping[str, int | str]) -> Record:
-        """Record the operator's capture (or verification) of ``item``; the lease is
-        marked done in the same transaction. Raises ``StationInputError`` for values
-        the central would refuse (nothing written)."""
+    def submit(self, item: WorkItem, valores: Mapping[str, int | str],
+               motivo: str = "") -> Record:
+        """Record the operator's capture (or verification, with the verificador's
+        ``motivo``) of ``item``; the lease is marked done in the same transaction.
+        Raises ``StationInputError`` for values the central would refuse (nothing
+        written).
+
+        Work on a lease that ran out while the operator typed (a long outage) is still
+        recorded: the central counts it if the acta still waits for it (the states
+        follow the records, not the leases), so typed values are never thrown away."""
         self._check_values(item, valores)
         guard = self._mark(item, DONE)
         if item.kind == "captura":
             return self.station.captura(item.clave_acta, valores, self.operator,
                                         item.image_sha256, item.lease_id, guard=guard)
+        if not motivo.strip():
+            raise WorkError("Escriba el motivo de la decisión.")
         return self.station.verificacion(item.clave_acta, valores, self.operator,
-                                         item.image_sha256, item.lease_id, guard=guard)
+                                         item.image_sha256, item.lease_id, motivo.strip(),
+                                         guard=guard)
 
     def ilegible(self, item: WorkItem, motivo: str) -> Record:
         """The image cannot be read: the acta goes back to digitalización."""
@@ -191,6 +200,22 @@ class WorkQueue:
         message = (f"{ready} acta(s) por {verbo}, listas." if ready
                    else f"No hay actas por {verbo} en este momento.")
         return RefillOutcome(True, granted, ready, message)
+
+    def send_releases(self) -> bool:
+        """Tell the central now about the leases given back (logout), asking for no new
+        work; ``False`` offline (the next :meth:`refill` sends them). Blocking."""
+        identity = self.station.store.require_identity()
+        url = self.station.status().central_url or identity.central_url
+
+        async def talk() -> None:
+            async with CentralClient(identity, self.station.key(), url, self.timeout,
+                                     clock=self.station.store.clock) as client:
+                await self._send_releases(client)
+        try:
+            asyncio.run(talk())
+        except SyncError:
+            return False
+        return True
 
     async def _top_up(self, client: CentralClient) -> int:
         status, answer = await client.work("/v1/work/next", {
@@ -269,7 +294,8 @@ class WorkQueue:
 
     def _mark(self, item: WorkItem, state: str) -> Any:
         def guard(session: Session) -> None:
-            if not self._set_state(session, item.lease_id, state, expected=PENDING):
+            if not self._set_state(session, item.lease_id, state, expected=PENDING) \
+                    and not self._set_state(session, item.lease_id, state, expected=EXPIRED):
                 raise WorkError(f"El acta {item.clave_acta} ya no está asignada a usted "
                                 "(ya se registró o se devolvió).")
         return guard
@@ -306,6 +332,6 @@ def _refusal(status: int, answer: object) -> str:
 
 def _offline_message(exc: SyncError, ready: int) -> str:
     if ready:
-        return (f"Sin conexión con el nodo central; siga capturando: tiene {ready} acta(s) "
-                "descargada(s). Sus capturas se enviarán al volver la conexión.")
+        return (f"Sin conexión con el nodo central; siga trabajando: tiene {ready} acta(s) "
+                "descargada(s). Lo que registre se enviará al volver la conexión.")
     return f"Sin conexión con el nodo central y sin actas descargadas. {exc}"

@@ -26,7 +26,7 @@ def test_a_good_password_opens_the_screens_of_the_role(
         assert isinstance(tabs.currentWidget(), AcopioView)
         assert window.workspace.detail.text().startswith("Ana Acopio · acopiador · catd-07-")
         assert window.status_bar.operator.text() == "Operador: Ana Acopio (acopiador)"
-        qtbot.waitUntil(lambda: window.status_bar.central.text().startswith(
+        qtbot.waitUntil(lambda: window.status_bar.central.full_text.startswith(
             "● Sin conexión con el nodo central"))
 
         window.workspace.logout.click()
@@ -63,10 +63,10 @@ def test_a_role_without_screens_at_this_station_is_told_so(
 def test_the_status_bar_shows_the_central_online_and_the_backlog(
         enrolled: Station, window: MainWindow, qtbot: QtBot, central: Central) -> None:
     bar = window.status_bar
-    qtbot.waitUntil(lambda: bar.central.text().startswith("● Nodo central en línea"),
+    qtbot.waitUntil(lambda: bar.central.full_text.startswith("● Nodo central en línea"),
                     timeout=20_000)
     where = central.node.url.removeprefix("https://")
-    assert bar.central.text() == f"● Nodo central en línea · {where} (dirección configurada)"
+    assert bar.central.full_text == f"● Nodo central en línea · {where} (dirección configurada)"
     # The agent's heartbeat is delivered: nothing left, and the time of the receipt.
     qtbot.waitUntil(lambda: re.fullmatch(r"Último envío: \d\d:\d\d:\d\d",
                                          bar.last_sync.text()) is not None, timeout=20_000)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from catd.status import Health, describe_status
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QMainWindow, QWidget
+from pytestqt.qtbot import QtBot
+
+from catd.status import Health, StatusBarView, describe_status
 from prep.station.station import StationStatus
 from prep.station.sync import FOUND_MDNS, SyncState
 
@@ -46,3 +50,34 @@ def test_before_enrollment() -> None:
     line = describe_status(replace(ENROLLED, enrolled=False, sync=None, backlog_records=0,
                                    last_receipt_at=None))
     assert line.central == "Estación sin dar de alta"
+
+
+class _Signals(QObject):
+    """What the status bar listens to (the presenter's three signals)."""
+
+    status_did_change = Signal(object)
+    clock_did_tick = Signal(str)
+    operator_did_change = Signal(str)
+
+
+def test_a_long_offline_message_never_widens_the_window(qtbot: QtBot) -> None:
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    signals = _Signals()
+    bar = StatusBarView(signals)  # type: ignore[arg-type]
+    window.setStatusBar(bar)
+    window.setCentralWidget(QWidget())
+    window.resize(1366, 768)
+    window.show()
+    offline = describe_status(replace(ENROLLED, sync=replace(
+        ONLINE, online=False, last_error="No se pudo conectar.")))
+    signals.status_did_change.emit(offline)
+    signals.operator_did_change.emit("Operador: Ana Acopio (acopiador)")
+    signals.clock_did_tick.emit("Hora de la estación: 21:43:05")
+    qtbot.waitUntil(lambda: bar.central.full_text == "● " + offline.central)
+    assert window.minimumSizeHint().width() <= 1366
+    assert window.width() == 1366
+    window.resize(1024, 768)  # a smaller screen: the message is shortened, not the window
+    qtbot.waitUntil(lambda: bar.central.text().endswith("…"))
+    assert window.width() == 1024
+    assert bar.central.toolTip() == "No se pudo conectar."  # what went wrong, on hover

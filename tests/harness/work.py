@@ -188,9 +188,11 @@ class WorkStation:
                       valores: Mapping[str, int | str]) -> Record:
         """Send the capture (or verification) of ``lease``'s acta, made on its image."""
         kind = Kind.CAPTURA if lease["kind"] == "captura" else Kind.VERIFICACION
-        [record] = await self.send([(kind, operator, {
-            "clave_acta": lease["clave_acta"], "valores": dict(valores),
-            "imagen_sha256": lease["image_sha256"], "lease": lease.get("lease_id")})])
+        body = {"clave_acta": lease["clave_acta"], "valores": dict(valores),
+                "imagen_sha256": lease["image_sha256"], "lease": lease.get("lease_id")}
+        if kind is Kind.VERIFICACION:
+            body["motivo"] = "Valores leídos en la imagen del acta"
+        [record] = await self.send([(kind, operator, body)])
         return record
 
     async def ilegible(self, operator: str, lease: Mapping[str, Any],

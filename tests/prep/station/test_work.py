@@ -83,7 +83,7 @@ def test_an_operator_captures_through_an_outage_and_a_restart(
         link.cut()
         offline = queue.refill()
         assert not offline.online and offline.pending == 3
-        assert "siga capturando" in offline.message
+        assert "siga trabajando" in offline.message
         queue.submit(held[0], truth(actas[0]))
         assert queue.current() == held[1]
         station.close()

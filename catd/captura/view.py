@@ -1,0 +1,387 @@
+"""The captura screen: the leased acta's image beside a form of its fields, keyboard only.
+
+:class:`WorkView` is the layout both work screens share (image on the left; the acta's
+identity, the work area, the keys and the buttons on the right; an explanation in place
+of all that when there is nothing to do). :class:`CapturaView` puts the capture form in
+the work area: digits, I (Ilegible), S (Sin dato), Enter to the next field, Enter on
+the last field or Ctrl+Enter to save and see the next acta, F2 for an unreadable image.
+The running sum of the vote fields beside the total asentado is information only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import shiboken6
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QHideEvent, QImage, QKeySequence, QShortcut, QShowEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from catd.captura.presenter import Notice, QueueRow, Shown, WorkPresenter
+from catd.captura.service import FieldSpec, Grupo, running_sum
+from catd.captura.widgets import (
+    WORK_STYLE,
+    ActaHeader,
+    IlegiblePanel,
+    NoticePage,
+    ValueEdit,
+    caption,
+    card,
+    set_tone,
+)
+from catd.imageview import IMAGE_KEYS, ImageView
+
+
+class WorkView(QWidget):
+    """Image | acta, work area, keys and buttons; or a notice when there is no acta."""
+
+    SUBMIT_TEXT = "Guardar y siguiente (Ctrl+Enter)"
+    KEYS: tuple[tuple[str, str], ...] = ()
+    scroll: QScrollArea  # the work area's, made by _build_area
+
+    def __init__(self, presenter: WorkPresenter, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.presenter = presenter
+        self.shown: Shown | None = None
+        self.setObjectName("page")
+        self.setStyleSheet(WORK_STYLE)
+        self.notice = NoticePage()
+        self.image = ImageView()
+        self.header = ActaHeader()
+        self.ilegible = IlegiblePanel()
+        self.ilegible.hide()
+        self.feedback = QLabel()
+        self.feedback.setObjectName("feedback")
+        self.feedback.setWordWrap(True)
+        self.queue_line = QLabel()
+        self.queue_line.setObjectName("queueLine")
+        self.queue_line.setWordWrap(True)
+        self.save = QPushButton(self.tr(self.SUBMIT_TEXT))
+        self.save.setObjectName("primary")
+        self.unreadable = QPushButton(self.tr("Imagen ilegible (F2)"))
+        for button in (self.save, self.unreadable):
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.notice)
+        self.pages.addWidget(self._build_work())
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.pages)
+
+        self.image.install_shortcuts(self)
+        for key, slot in (("Ctrl+Return", self.submit), ("Ctrl+Enter", self.submit),
+                          ("F2", self.open_ilegible), ("F5", presenter.refill)):
+            shortcut = QShortcut(QKeySequence(key), self, slot)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.save.clicked.connect(self.submit)
+        self.unreadable.clicked.connect(self.open_ilegible)
+        self.notice.refresh.clicked.connect(presenter.refill)
+        self.ilegible.confirmed.connect(self._confirm_ilegible)
+        self.ilegible.cancelled.connect(self._close_ilegible)
+        presenter.shown_did_change.connect(self.show_shown)
+        presenter.image_did_load.connect(self._image_loaded)
+        presenter.form_did_reject.connect(self._rejected)
+        presenter.feedback_did_change.connect(self._feedback)
+        presenter.queue_did_change.connect(self.show_queue)
+
+    def _build_work(self) -> QWidget:
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        bar = QFrame()
+        bar.setObjectName("imageBar")
+        row = QHBoxLayout(bar)
+        row.setContentsMargins(10, 4, 10, 4)
+        self.zoom = QLabel()
+        self.zoom.setObjectName("keyLegend")
+        row.addWidget(QLabel(self.tr("Imagen del acta")))
+        row.addStretch(1)
+        row.addWidget(self.zoom)
+        for text, slot in ((self.tr("−"), self.image.zoom_out), (self.tr("+"),
+                                                                 self.image.zoom_in),
+                           (self.tr("Ancho"), self.image.fit_width),
+                           (self.tr("Página"), self.image.fit_page)):
+            button = QPushButton(text)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.clicked.connect(slot)
+            row.addWidget(button)
+        self.image.zoom_did_change.connect(
+            lambda z: self.zoom.setText(self.tr("{p} %").format(p=round(z * 100))))
+        column.addWidget(bar)
+        column.addWidget(self.image, 1)
+
+        right = QWidget()
+        side = QVBoxLayout(right)
+        side.setContentsMargins(12, 8, 14, 8)
+        side.setSpacing(6)
+        side.addWidget(self.header)
+        side.addWidget(self._build_area(), 1)
+        side.addWidget(self.ilegible)
+        side.addWidget(self.queue_line)
+        side.addWidget(self.feedback)
+        legend = QLabel(" · ".join(f"<b>{k}</b> {v}" for k, v in self.KEYS)
+                        + "<br>" + self.tr("Imagen: ") + " · ".join(
+                            f"<b>{k}</b> {v}" for k, v in IMAGE_KEYS))
+        legend.setObjectName("keyLegend")
+        for label in (legend, self.feedback, self.queue_line):
+            label.setWordWrap(True)
+            # Long texts wrap instead of widening the window past 1366 px.
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        side.addWidget(legend)
+        bottom = QHBoxLayout()
+        bottom.addStretch(1)
+        bottom.addWidget(self.unreadable)
+        bottom.addWidget(self.save)
+        side.addLayout(bottom)
+        self.feedback.hide()
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 11)
+        splitter.setStretchFactor(1, 9)
+        splitter.setChildrenCollapsible(False)
+        self.splitter = splitter
+        return splitter
+
+    # for subclasses ------------------------------------------------------------------
+
+    def _build_area(self) -> QWidget:
+        raise NotImplementedError
+
+    def _show_work(self, shown: Shown) -> None:
+        raise NotImplementedError
+
+    def texts(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def focus_field(self, campo: str) -> None:
+        raise NotImplementedError
+
+    def reveal(self, widget: QWidget) -> None:
+        """Scroll the work area to ``widget`` (after a new form has been laid out)."""
+        scroll = self.scroll
+
+        def later() -> None:
+            if shiboken6.isValid(scroll) and shiboken6.isValid(widget):
+                scroll.ensureWidgetVisible(widget, 0, 24)
+        QTimer.singleShot(0, later)
+
+    def submit(self) -> None:
+        if self.shown is not None and not self.ilegible.isVisible():
+            self.presenter.submit(self.texts())
+
+    # presenter → screen --------------------------------------------------------------
+
+    def show_shown(self, shown: Shown | Notice) -> None:
+        if isinstance(shown, Notice):
+            self.shown = None
+            self.notice.show_notice(shown.tone, shown.title, shown.message)
+            self.pages.setCurrentWidget(self.notice)
+            self.notice.refresh.setFocus()  # so F5 and Enter work from here
+            return
+        self.shown = shown
+        info = shown.info
+        where = self.tr("Distrito {d} · Sección {s} · Casilla {c}").format(
+            d=info.distrito, s=info.seccion, c=info.casilla)
+        if info.tipo_casilla:
+            where += f" ({info.tipo_casilla})"
+        if info.lista_nominal is not None:
+            where += self.tr(" · Lista nominal {n}").format(n=info.lista_nominal)
+        self.header.show_info(info.eleccion, info.clave_acta, where, info.slot)
+        self._close_ilegible(refocus=False)
+        self._image_loaded(shown.item.lease_id, shown.image, shown.image_error)
+        self._show_work(shown)
+        self.pages.setCurrentIndex(1)
+
+    def _image_loaded(self, lease_id: str, image: QImage | None, error: str) -> None:
+        if self.shown is None or self.shown.item.lease_id != lease_id:
+            return
+        if image is not None:
+            self.image.set_image(image)
+        else:
+            self.image.show_notice(error or self.tr("Cargando la imagen…"))
+
+    def _rejected(self, campo: str, message: str) -> None:
+        self._feedback("error", message)
+        if campo:
+            self.focus_field(campo)
+
+    def _feedback(self, tone: str, message: str) -> None:
+        set_tone(self.feedback, "tone", tone)
+        self.feedback.setText(message)
+        self.feedback.setVisible(bool(message))
+
+    def show_queue(self, tone: str, text: str, rows: Sequence[QueueRow]) -> None:
+        set_tone(self.queue_line, "tone", tone)
+        self.queue_line.setText(self.tr("{estado} Hechas en esta sesión: {n}.").format(
+            estado=text, n=self.presenter.done))
+
+    # imagen ilegible -----------------------------------------------------------------
+
+    def open_ilegible(self) -> None:
+        if self.shown is not None:
+            self.ilegible.open()
+
+    def _confirm_ilegible(self, motivo: str) -> None:
+        if self.presenter.ilegible(motivo):
+            self.ilegible.hide()
+
+    def _close_ilegible(self, refocus: bool = True) -> None:
+        self.ilegible.hide()
+        if refocus and self.shown is not None:
+            self.focus_field("")
+
+    # life ----------------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.presenter.start()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        # Logout or another tab (the window stays): give the held actas back. Not when
+        # the whole window closes: the leases then wait in the store for the restart.
+        window = self.window()
+        if not event.spontaneous() and window is not self and window.isVisible():
+            self.presenter.stop()
+        super().hideEvent(event)
+
+
+class CaptureForm(QWidget):
+    """The acta's fields in the acta's order, grouped as printed: boletas y votantes,
+    votos (two columns, top to bottom), total."""
+
+    def __init__(self, view: CapturaView) -> None:
+        super().__init__()
+        self.view = view
+        self.edits: list[ValueEdit] = []
+        self.specs: tuple[FieldSpec, ...] = ()
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setHorizontalSpacing(10)
+        self.grid.setVerticalSpacing(2)
+        self.sum_line = QLabel()
+        self.sum_line.setObjectName("sumLine")
+        self.sum_line.setWordWrap(True)
+        self.sum_line.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def build(self, specs: tuple[FieldSpec, ...]) -> None:
+        """Lay out ``specs``; the same fields as before keep their widgets (cleared)."""
+        if specs == self.specs:
+            for edit in self.edits:
+                edit.clear()
+            return
+        while self.grid.count():
+            child = self.grid.takeAt(0)
+            widget = child.widget() if child is not None else None
+            if widget is not None and widget is not self.sum_line:
+                widget.deleteLater()
+        self.specs = specs
+        self.edits = []
+        row = 0
+        for grupo, title in ((Grupo.PREVIOS, self.tr("Boletas y votantes")),
+                             (Grupo.VOTOS, self.tr("Votos")),
+                             (Grupo.TOTAL, self.tr("Total"))):
+            members = [s for s in specs if s.grupo is grupo]
+            if not members:
+                continue
+            self.grid.addWidget(caption(title), row, 0, 1, 4)
+            row += 1
+            half = (len(members) + 1) // 2 if len(members) > 1 else 1
+            for index, spec in enumerate(members):
+                column = 0 if index < half else 2
+                self._add(spec, row + (index % half), column)
+            if grupo is Grupo.TOTAL:
+                self.grid.addWidget(self.sum_line, row, 2, 1, 2)
+            row += half
+        self.grid.setColumnStretch(0, 1)
+        self.grid.setColumnStretch(2, 1)
+        self.grid.setRowStretch(row, 1)
+        # Keys walk the fields in the acta's order, whatever the columns.
+        order = {s.campo: i for i, s in enumerate(specs)}
+        self.edits.sort(key=lambda e: order[e.campo])
+        for index, edit in enumerate(self.edits):
+            edit.advance.connect(lambda i=index: self._advance(i))
+            edit.retreat.connect(lambda i=index: self._go(i - 1))
+            edit.textChanged.connect(lambda _text: self.view.update_sum())
+
+    def _add(self, spec: FieldSpec, row: int, column: int) -> None:
+        label = QLabel(spec.label)
+        label.setObjectName("fieldLabel")
+        label.setProperty("grupo", spec.grupo.value)
+        label.setToolTip(spec.detail)
+        label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        edit = ValueEdit(spec.campo)
+        edit.setAccessibleName(spec.detail)
+        label.setBuddy(edit)
+        self.grid.addWidget(label, row, column)
+        self.grid.addWidget(edit, row, column + 1)
+        self.edits.append(edit)
+
+    def _advance(self, index: int) -> None:
+        if index + 1 < len(self.edits):
+            self._go(index + 1)
+        else:  # Enter on the last field: save (the presenter says what is missing)
+            self.view.submit()
+
+    def _go(self, index: int) -> None:
+        if 0 <= index < len(self.edits):
+            self.edits[index].setFocus(Qt.FocusReason.TabFocusReason)
+            self.view.reveal(self.edits[index])
+
+    def focus(self, campo: str) -> None:
+        for index, edit in enumerate(self.edits):
+            if edit.campo == campo or not campo:
+                self._go(index)
+                return
+
+
+class CapturaView(WorkView):
+    """The capturista's screen (blind: it never shows another capture)."""
+
+    KEYS = (("0–9", "número"), ("I", "Ilegible"), ("S", "Sin dato"),
+            ("Enter/Tab", "siguiente"), ("↑", "anterior"), ("Ctrl+Enter", "guardar"),
+            ("F2", "imagen ilegible"), ("F5", "buscar actas"))
+
+    def _build_area(self) -> QWidget:
+        frame, layout = card()
+        self.form = CaptureForm(self)
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("workScroll")
+        self.scroll.setWidget(self.form)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        layout.addWidget(self.scroll, 1)
+        self.sum_line = self.form.sum_line
+        return frame
+
+    def _show_work(self, shown: Shown) -> None:
+        self.form.build(shown.specs)
+        self.update_sum()
+        self.form.focus("")
+
+    def texts(self) -> dict[str, str]:
+        return {edit.campo: edit.text() for edit in self.form.edits}
+
+    def focus_field(self, campo: str) -> None:
+        self.form.focus(campo)
+
+    def update_sum(self) -> None:
+        suma = running_sum(self.form.specs, self.texts())
+        set_tone(self.sum_line, "tone", suma.cuadre.value)
+        self.sum_line.setText(suma.texto)

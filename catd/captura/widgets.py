@@ -1,0 +1,287 @@
+"""Pieces shared by the captura and verificación screens: the value field typed with
+digits, I and S; the acta's identity card; the explanation shown when there is no acta;
+the "imagen ilegible" panel; and the screens' own style rules."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QFocusEvent, QKeyEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from catd.captura.service import ILEGIBLE, MAX_DIGITS, MAX_MOTIVO, MOTIVOS_ILEGIBLE, SIN_DATO
+from catd.theme import ACCENT, LINE, MONO_FAMILY, MUTED, TONES, repolish
+
+WORK_STYLE = f"""
+QLineEdit#valueEdit {{ font-family: "{MONO_FAMILY}"; font-size: 13pt; padding: 1px 8px;
+    min-height: 20px; }}
+QScrollArea#workScroll, QScrollArea#workScroll > QWidget > QWidget {{
+    background: transparent; }}
+QLineEdit#valueEdit[marca="true"] {{ color: {TONES["warn"][0]}; font-style: italic;
+    font-size: 11pt; background: {TONES["warn"][1]}; }}
+QLineEdit#valueEdit[difiere="true"] {{ border: 2px solid {TONES["warn"][0]}; }}
+QLineEdit#valueEdit:focus {{ border: 2px solid {ACCENT}; background: #f3f8fe; }}
+QLabel#fieldLabel {{ font-size: 10pt; }}
+QLabel#fieldLabel[grupo="total"] {{ font-weight: 700; }}
+QLabel#captureValue {{ font-family: "{MONO_FAMILY}"; font-size: 13pt; padding: 0 6px; }}
+QLabel#captureValue[difiere="true"] {{ background: {TONES["warn"][1]};
+    color: {TONES["warn"][0]}; font-weight: 700; border-radius: 3px; }}
+QLabel#fieldLabel[difiere="true"] {{ color: {TONES["warn"][0]}; font-weight: 700; }}
+QLabel#actaTitle {{ font-size: 15pt; font-weight: 700; }}
+QLabel#actaClaveSmall {{ font-family: "{MONO_FAMILY}"; font-size: 14pt; color: {MUTED}; }}
+QLabel#slotBadge {{ background: {ACCENT}; color: white; font-weight: 700;
+    padding: 4px 12px; border-radius: 12px; font-size: 11pt; }}
+QLabel#keyLegend {{ color: {MUTED}; font-size: 9pt; }}
+QLabel#sumLine {{ font-size: 10pt; font-weight: 600; padding: 3px 8px;
+    border-radius: 6px; }}
+QLabel#feedback, QLabel#queueLine {{ font-size: 10pt; }}
+QLabel#imageNotice {{ font-size: 13pt; color: {MUTED}; padding: 40px; }}
+QGraphicsView#imageView {{ background: #59606b; }}
+QFrame#imageBar {{ background: white; border-bottom: 1px solid {LINE}; }}
+QLabel#noticeTitle {{ font-size: 20pt; font-weight: 700; }}
+QLabel#noticeText {{ font-size: 13pt; }}
+QFrame#noticeCard {{ background: white; border-radius: 10px; }}
+""" + "\n".join(
+    f'QLabel#sumLine[tone="{tone}"], QLabel#feedback[tone="{tone}"], '
+    f'QLabel#queueLine[tone="{tone}"] {{ color: {strong}; }}\n'
+    f'QLabel#sumLine[tone="{tone}"] {{ background: {soft}; }}\n'
+    f'QFrame#noticeCard[tone="{tone}"] {{ border: 2px solid {strong}; }}\n'
+    f'QFrame#noticeCard[tone="{tone}"] QLabel#noticeTitle {{ color: {strong}; }}'
+    for tone, (strong, soft) in TONES.items())
+
+
+def caption(text: str) -> QLabel:
+    """A small upper-case caption over a group."""
+    label = QLabel(text.upper())
+    label.setObjectName("caption")
+    return label
+
+
+def card() -> tuple[QFrame, QVBoxLayout]:
+    frame = QFrame()
+    frame.setObjectName("card")
+    layout = QVBoxLayout(frame)
+    layout.setContentsMargins(14, 10, 14, 10)
+    layout.setSpacing(6)
+    return frame, layout
+
+
+def set_tone(widget: QWidget, name: str, value: str) -> None:
+    widget.setProperty(name, value)
+    repolish(widget)
+
+
+class ValueEdit(QLineEdit):
+    """One field of an acta, typed from the keyboard alone: digits (up to four), I for
+    Ilegible, S for Sin dato; Enter, Tab or ↓ to the next field, Shift+Tab or ↑ back."""
+
+    advance = Signal()
+    retreat = Signal()
+
+    def __init__(self, campo: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.campo = campo
+        self.setObjectName("valueEdit")
+        self.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.setMaxLength(len(SIN_DATO))
+        self.setFixedWidth(104)
+        self.setProperty("marca", False)
+        self.textChanged.connect(self._restyle)
+
+    @property
+    def marca(self) -> bool:
+        return self.text() in (ILEGIBLE, SIN_DATO)
+
+    def set_value(self, text: str) -> None:
+        self.setText(text)
+
+    def _restyle(self, text: str) -> None:
+        marca = text in (ILEGIBLE, SIN_DATO)
+        if bool(self.property("marca")) != marca:
+            self.setProperty("marca", marca)
+            repolish(self)
+
+    def event(self, event: QEvent) -> bool:
+        # Tab never reaches keyPressEvent (focus chain): the form decides what is next.
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            if event.key() == Qt.Key.Key_Tab and not event.modifiers() & (
+                    Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier):
+                self.advance.emit()
+                return True
+            if event.key() == Qt.Key.Key_Backtab:
+                self.retreat.emit()
+                return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key, mods = event.key(), event.modifiers()
+        if mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier):
+            event.ignore()  # the screen's shortcuts
+            return
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Down):
+            self.advance.emit()
+            return
+        if key == Qt.Key.Key_Up:
+            self.retreat.emit()
+            return
+        text = event.text()
+        if text in ("i", "I"):
+            self.setText(ILEGIBLE)
+            self.advance.emit()
+            return
+        if text in ("s", "S"):
+            self.setText(SIN_DATO)
+            self.advance.emit()
+            return
+        if text.isascii() and text.isdigit() and len(text) == 1:
+            if self.marca:
+                self.clear()
+            digits = self.text().replace(self.selectedText(), "", 1) \
+                if self.hasSelectedText() else self.text()
+            if len(digits) >= MAX_DIGITS:
+                return  # 9999 at most: a fifth digit is a slip
+            super().keyPressEvent(event)
+            return
+        if key in (Qt.Key.Key_Backspace, Qt.Key.Key_Delete) and self.marca:
+            self.clear()
+            return
+        if key in (Qt.Key.Key_Backspace, Qt.Key.Key_Delete, Qt.Key.Key_Left,
+                   Qt.Key.Key_Right, Qt.Key.Key_Home, Qt.Key.Key_End):
+            super().keyPressEvent(event)
+            return
+        event.ignore()  # letters and the rest mean nothing here
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        self.selectAll()  # typing over a value replaces it
+
+
+class ActaHeader(QFrame):
+    """Which acta this is: elección, CLAVE_ACTA, distrito, sección, casilla, slot."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("card")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(14, 8, 14, 8)
+        layout.setSpacing(2)
+        top = QHBoxLayout()
+        self.eleccion = QLabel()
+        self.eleccion.setObjectName("actaTitle")
+        self.slot = QLabel()
+        self.slot.setObjectName("slotBadge")
+        top.addWidget(self.eleccion, 1)
+        top.addWidget(self.slot)
+        layout.addLayout(top)
+        self.clave = QLabel()
+        self.clave.setObjectName("actaClaveSmall")
+        self.clave.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.clave)
+        self.where = QLabel()
+        layout.addWidget(self.where)
+
+    def show_info(self, eleccion: str, clave: str, where: str, slot: str) -> None:
+        self.eleccion.setText(eleccion)
+        self.clave.setText(clave)
+        self.where.setText(where)
+        self.slot.setText(slot)
+
+
+class NoticePage(QWidget):
+    """No acta on screen: what is happening and what to do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(120, 60, 120, 60)
+        self.card = QFrame()
+        self.card.setObjectName("noticeCard")
+        layout = QVBoxLayout(self.card)
+        layout.setContentsMargins(36, 28, 36, 28)
+        layout.setSpacing(14)
+        self.title = QLabel()
+        self.title.setObjectName("noticeTitle")
+        self.title.setWordWrap(True)
+        self.text = QLabel()
+        self.text.setObjectName("noticeText")
+        self.text.setWordWrap(True)
+        self.detail = QLabel()
+        self.detail.setObjectName("pageSubtitle")
+        self.detail.setWordWrap(True)
+        self.refresh = QPushButton(self.tr("Buscar actas ahora (F5)"))
+        self.refresh.setObjectName("primary")
+        row = QHBoxLayout()
+        row.addWidget(self.refresh)
+        row.addStretch(1)
+        for widget in (self.title, self.text, self.detail):
+            layout.addWidget(widget)
+        layout.addLayout(row)
+        outer.addWidget(self.card)
+        outer.addStretch(1)
+
+    def show_notice(self, tone: str, title: str, text: str) -> None:
+        set_tone(self.card, "tone", tone)
+        self.title.setText(title)
+        self.text.setText(text)
+
+
+class IlegiblePanel(QFrame):
+    """Why the image cannot be captured: a usual reason by its number, or typed."""
+
+    confirmed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("card")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(14, 10, 14, 10)
+        layout.addWidget(caption(self.tr("Imagen ilegible: ¿por qué?")))
+        hint = QLabel(self.tr("El acta volverá a digitalización. Elija el motivo con ↑ ↓ "
+                              "o escríbalo; Enter confirma, Esc regresa a la captura."))
+        hint.setWordWrap(True)
+        hint.setObjectName("pageSubtitle")
+        layout.addWidget(hint)
+        self.motivo = QComboBox()
+        self.motivo.setEditable(True)
+        self.motivo.addItems([self.tr(m) for m in MOTIVOS_ILEGIBLE])
+        line = self.motivo.lineEdit()
+        assert line is not None
+        line.setMaxLength(MAX_MOTIVO)
+        layout.addWidget(self.motivo)
+        row = QHBoxLayout()
+        self.cancel = QPushButton(self.tr("Regresar (Esc)"))
+        self.confirm = QPushButton(self.tr("Enviar a digitalizar de nuevo (Enter)"))
+        self.confirm.setObjectName("primary")
+        row.addStretch(1)
+        row.addWidget(self.cancel)
+        row.addWidget(self.confirm)
+        layout.addLayout(row)
+        self.confirm.clicked.connect(lambda: self.confirmed.emit(self.motivo.currentText()))
+        self.cancel.clicked.connect(self.cancelled.emit)
+        line.returnPressed.connect(lambda: self.confirmed.emit(self.motivo.currentText()))
+        self.motivo.installEventFilter(self)
+        line.installEventFilter(self)
+
+    def open(self) -> None:
+        self.motivo.setCurrentIndex(0)
+        self.show()
+        self.motivo.setFocus()
+        line = self.motivo.lineEdit()
+        if line is not None:
+            line.selectAll()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) \
+                and event.key() == Qt.Key.Key_Escape:
+            self.cancelled.emit()
+            return True
+        return super().eventFilter(watched, event)

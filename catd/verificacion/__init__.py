@@ -1,0 +1,1 @@
+"""The verificación screen (issue 5, item 5)."""

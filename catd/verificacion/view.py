@@ -1,0 +1,209 @@
+"""The verificación screen: the image beside the disagreeing captures, field by field.
+
+Each row shows what every capture says and the verificador's decision. Where all the
+captures agree the decision comes filled in (to be reviewed, not re-typed); the rows
+where they differ are highlighted and empty, and Enter walks only those, then the
+reason. Alt+1, Alt+2, Alt+3 take the value of that capture for the field in focus.
+Below, the actas with inconsistencies this verificador holds, the one on screen first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QWidget,
+)
+
+from catd.captura.presenter import QueueRow, Shown
+from catd.captura.service import MAX_MOTIVO, Comparacion
+from catd.captura.view import WorkView
+from catd.captura.widgets import ValueEdit, caption, card
+from catd.verificacion.presenter import MOTIVOS_VERIFICACION, VerificacionPresenter
+
+
+class DecisionTable(QWidget):
+    """Campo | Captura 1 | Captura 2 | Captura 3 | Decisión."""
+
+    def __init__(self, view: VerificacionView) -> None:
+        super().__init__()
+        self.view = view
+        self.edits: list[ValueEdit] = []
+        self.rows: tuple[Comparacion, ...] = ()
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setHorizontalSpacing(8)
+        self.grid.setVerticalSpacing(3)
+
+    def build(self, rows: tuple[Comparacion, ...]) -> None:
+        while self.grid.count():
+            child = self.grid.takeAt(0)
+            widget = child.widget() if child is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        self.rows = rows
+        self.edits = []
+        capturas = max((len(r.capturas) for r in rows), default=0)
+        heads = [self.tr("Campo"), *(self.tr("Captura {n}").format(n=n + 1)
+                                     for n in range(capturas)), self.tr("Decisión")]
+        for column, text in enumerate(heads):
+            head = caption(text)
+            if column:
+                head.setAlignment(Qt.AlignmentFlag.AlignRight)
+            self.grid.addWidget(head, 0, column)
+        for index, row in enumerate(rows, start=1):
+            flag = "true" if row.difiere else "false"
+            label = QLabel(row.spec.label)
+            label.setObjectName("fieldLabel")
+            label.setProperty("difiere", flag)
+            label.setToolTip(row.spec.detail)
+            self.grid.addWidget(label, index, 0)
+            for column, text in enumerate(row.capturas, start=1):
+                value = QLabel(text or "—")
+                value.setObjectName("captureValue")
+                value.setProperty("difiere", flag)
+                value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.grid.addWidget(value, index, column)
+            edit = ValueEdit(row.spec.campo)
+            edit.setProperty("difiere", flag)
+            edit.setAccessibleName(row.spec.detail)
+            edit.set_value(row.propuesta)
+            label.setBuddy(edit)
+            self.grid.addWidget(edit, index, capturas + 1)
+            position = index - 1
+            edit.advance.connect(lambda i=position: self._advance(i))
+            edit.retreat.connect(lambda i=position: self._go(i - 1))
+            self.edits.append(edit)
+        self.grid.setColumnStretch(0, 1)
+        self.grid.setRowStretch(len(rows) + 1, 1)
+
+    def _advance(self, index: int) -> None:
+        # Enter walks the rows in dispute; the agreed ones are there to review.
+        for nxt in range(index + 1, len(self.rows)):
+            if self.rows[nxt].difiere or not self.edits[nxt].text():
+                self._go(nxt)
+                return
+        self.view.motivo.setFocus()
+
+    def _go(self, index: int) -> None:
+        if 0 <= index < len(self.edits):
+            self.edits[index].setFocus(Qt.FocusReason.TabFocusReason)
+            self.view.reveal(self.edits[index])
+
+    def focus(self, campo: str) -> None:
+        for index, (row, edit) in enumerate(zip(self.rows, self.edits, strict=True)):
+            if edit.campo == campo or (not campo and (row.difiere or not edit.text())):
+                self._go(index)
+                return
+        if not campo:
+            self._go(0)
+
+    def take_capture(self, n: int) -> None:
+        """The focused row's decision := capture ``n``'s value (1-based)."""
+        focus = QApplication.focusWidget()
+        for row, edit in zip(self.rows, self.edits, strict=True):
+            if edit is focus and n <= len(row.capturas) and row.capturas[n - 1]:
+                edit.set_value(row.capturas[n - 1])
+                edit.advance.emit()
+                return
+
+
+class VerificacionView(WorkView):
+    """The verificador's screen."""
+
+    SUBMIT_TEXT = "Guardar decisión (Ctrl+Enter)"
+    KEYS = (("0–9", "número"), ("I", "Ilegible"), ("S", "Sin dato"),
+            ("Alt+1/2/3", "valor de esa captura"), ("Enter", "siguiente diferencia"),
+            ("Tab/↑", "todos"), ("Ctrl+Enter", "guardar"), ("F2", "imagen ilegible"),
+            ("F5", "buscar"))
+
+    presenter: VerificacionPresenter
+
+    def __init__(self, presenter: VerificacionPresenter, parent: QWidget | None = None
+                 ) -> None:
+        super().__init__(presenter, parent)
+        for n in (1, 2, 3):
+            shortcut = QShortcut(QKeySequence(f"Alt+{n}"), self,
+                                 lambda n=n: self.table.take_capture(n))
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+
+    def _build_area(self) -> QWidget:
+        frame, layout = card()
+        self.summary = QLabel()
+        self.summary.setObjectName("feedback")
+        self.summary.setWordWrap(True)
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        layout.addWidget(self.summary)
+        self.table = DecisionTable(self)
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("workScroll")
+        self.scroll.setWidget(self.table)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        layout.addWidget(self.scroll, 1)
+        row = QHBoxLayout()
+        row.addWidget(QLabel(self.tr("Motivo:")))
+        self.motivo = QComboBox()
+        self.motivo.setEditable(True)
+        self.motivo.addItems([self.tr(m) for m in MOTIVOS_VERIFICACION])
+        line = self.motivo.lineEdit()
+        assert line is not None
+        line.setMaxLength(MAX_MOTIVO)
+        line.setPlaceholderText(self.tr("Elija con ↑ ↓ o escriba; Enter guarda"))
+        line.returnPressed.connect(self.submit)
+        row.addWidget(self.motivo, 1)
+        layout.addLayout(row)
+        self.pending = QLabel()
+        self.pending.setObjectName("keyLegend")
+        self.pending.setWordWrap(True)
+        self.pending.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        layout.addWidget(self.pending)
+        return frame
+
+    def _show_work(self, shown: Shown) -> None:
+        self.table.build(shown.comparaciones)
+        differing = sum(1 for r in shown.comparaciones if r.difiere)
+        self.summary.setText(self.tr(
+            "<b>{d} campo(s) con diferencia</b> (resaltados, vacíos): escriba lo que dice el "
+            "acta. Los {a} campos en que las capturas coinciden vienen llenos: revíselos.")
+            .format(d=differing, a=len(shown.comparaciones) - differing))
+        self.motivo.setCurrentIndex(-1)
+        self.motivo.clearEditText()
+        self.table.focus("")
+
+    def texts(self) -> dict[str, str]:
+        return {edit.campo: edit.text() for edit in self.table.edits}
+
+    def focus_field(self, campo: str) -> None:
+        if not campo and self.shown is not None and all(e.text() for e in self.table.edits):
+            self.motivo.setFocus()
+            return
+        self.table.focus(campo)
+
+    def submit(self) -> None:
+        if self.shown is not None and not self.ilegible.isVisible():
+            self.presenter.submit_decision(self.texts(), self.motivo.currentText())
+
+    def show_queue(self, tone: str, text: str, rows: Sequence[QueueRow]) -> None:
+        super().show_queue(tone, text, rows)
+        lines = [self.tr("<b>Actas con inconsistencias por verificar:</b> {n}").format(
+            n=len(rows))]
+        for row in rows[:3]:
+            lines.append(self.tr("{m} {clave} · {eleccion} · sección {casilla} · "
+                                 "{d} campo(s) con diferencia").format(
+                m="▶" if row.current else "·", clave=row.clave_acta,
+                eleccion=row.eleccion, casilla=row.casilla, d=row.diferencias))
+        if len(rows) > 3:
+            lines.append(self.tr("y {n} más").format(n=len(rows) - 3))
+        self.pending.setText("<br>".join(lines))

@@ -1,0 +1,126 @@
+"""Render the captura and verificación screens at 1366×768 with realistic data into
+``docs/screens/catd_captura.png`` and ``docs/screens/catd_verificacion.png``.
+
+A CATD 07 station holding a full-size catalog (``bench/gui.py``'s demo station) is given
+leased actas with synthetic scanned images (``bench/work_demo.py``); the real window is
+opened for a capturista (half the form typed) and for a verificador. No central runs:
+the status bar says so, as it would during an outage.
+
+    python3 scripts/render_work_screens.py [--out docs/screens] [--scale 0.2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QEventLoop, Qt  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from bench.gui import demo_station  # noqa: E402
+from bench.work_demo import lease_work, written_values  # noqa: E402
+from catd.captura.view import WorkView  # noqa: E402
+from catd.context import AppContext  # noqa: E402
+from catd.screens import SCREENS  # noqa: E402
+from catd.taskman import TaskManager  # noqa: E402
+from catd.theme import apply_theme  # noqa: E402
+from catd.wedge import WedgeDetector  # noqa: E402
+from catd.window import MainWindow  # noqa: E402
+from prep.station.accounts import Operator  # noqa: E402
+
+
+def _spin(app: QApplication, until: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not until():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the screen did not get ready")
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 10)
+
+
+def render(out: Path, scale: float) -> list[Path]:
+    """Each screen on a station of its own, seen as it opens (the status bar still
+    looking for the central)."""
+    app = QApplication.instance() or QApplication([])
+    assert isinstance(app, QApplication)
+    apply_theme(app)
+    jobs = (("captura", Operator("op-07-carlos-ruiz", "Carlos Ruiz", "capturista", "07"),
+             (3, 40, 81), "catd_captura.png"),
+            ("verificacion", Operator("op-07-vera-luna", "Vera Luna", "verificador", "07"),
+             (120, 7), "catd_verificacion.png"))
+    written = []
+    for kind, operator, picks, name in jobs:
+        with tempfile.TemporaryDirectory(prefix="render-work-") as tmp:
+            station, catalog = demo_station(Path(tmp) / "station", scale)
+            here = [a for a in catalog.iter_actas() if a.casilla.distrito_id == 7]
+            lease_work(station, operator.id, [here[i] for i in picks], kind)
+            tasks = TaskManager()
+            context = AppContext(station, tasks, WedgeDetector(), None, discover=False)
+            try:
+                written.append(_render(app, context, kind, operator, out / name))
+            finally:
+                tasks.shutdown()
+                station.stop_sync()
+                station.close()
+    return written
+
+
+def _render(app: QApplication, context: AppContext, kind: str, operator: Operator,
+            path: Path) -> Path:
+    tasks = context.tasks
+    window = MainWindow(context)
+    window.resize(1366, 768)
+    window.start()
+    window.show()
+    screens = [s for s in SCREENS if s.key == kind]
+    window.login_presenter.login_did_succeed.emit(operator, screens)
+    view = window.workspace.tabs.currentWidget()
+    assert isinstance(view, WorkView), f"no {kind} screen registered"
+    _spin(app, lambda: view.shown is not None and view.image.has_image
+          and view.presenter.online is not None)
+    # What an operator has typed so far: half the capture (what the image says), or the
+    # disputed field of the verification.
+    assert view.shown is not None
+    acta = context.station.catalog().acta(view.shown.item.clave_acta)
+    assert acta is not None
+    written = written_values(acta)
+    typed = ([str(written[c]) for c in acta.layout.campos[:8]] if kind == "captura"
+             else ["31"])
+    for text in typed:
+        target = app.focusWidget()
+        assert target is not None
+        QTest.keyClicks(target, text)
+        if kind == "captura":
+            QTest.keyClick(target, Qt.Key.Key_Return)
+    _spin(app, lambda: tasks.pending == 0)
+    app.processEvents()
+    window.grab().save(str(path))
+    window.log_out()
+    window.status_presenter.stop()
+    window.close()
+    _spin(app, lambda: tasks.pending == 0)
+    return path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "screens")
+    parser.add_argument("--scale", type=float, default=0.2, help="catalog scale")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    for path in render(args.out, args.scale):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""The verificación screen over a real station and a real central: two capturistas
+disagree on the screen, a third capture disagrees again, and the verificador sees the
+image beside the three captures with the differing field highlighted, decides it with
+the keyboard, gives a reason, and the acta is validated by the verification."""
+
+from __future__ import annotations
+
+import asyncio
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from pytestqt.qtbot import QtBot
+
+from catd.captura.widgets import ValueEdit
+from catd.verificacion.view import VerificacionView
+from catd.window import MainWindow
+from prep.station.station import Station
+from tests.catd.conftest import CATD, Central, focused, log_in, wait_idle
+from tests.catd.test_captura import (
+    CECILIA,
+    DIEGO,
+    VERA,
+    digitize,
+    fresh_actas,
+    log_out,
+    station,
+    type_values,
+    wait_estado,
+    work_view,
+    workers,
+)
+from tests.central.station import query
+from tests.harness.work import WorkStation, add_operators, truth
+
+__all__ = ["station", "workers"]  # the fixtures, shared with the captura tests
+
+
+def test_with_nothing_to_verify_the_screen_says_so(
+        station: Station, window: MainWindow, qtbot: QtBot) -> None:
+    log_in(qtbot, window, VERA)
+    view = window.workspace.tabs.currentWidget()
+    assert isinstance(view, VerificacionView)
+    qtbot.waitUntil(lambda: view.presenter.online is True)
+    wait_idle(qtbot, window.context.tasks)
+    assert view.notice.title.text() == "No hay actas por verificar en este momento"
+    assert window.workspace.title.text().endswith("Verificación")
+
+
+def test_a_disagreement_is_decided_on_the_verification_screen_and_validates_the_acta(
+        station: Station, window: MainWindow, central: Central, workers: dict[str, str],
+        qtbot: QtBot) -> None:
+    [acta] = fresh_actas(central, 1)
+    digitize(central, [acta])
+    right = truth(acta)
+    votos = [c for c in acta.layout.campos if c in acta.eleccion.campos_voto_set]
+    campo = votos[2]
+    # Two capturistas at this station, the second one slipping on one field.
+    for name, valores, after in ((CECILIA, right, "captura_1"),
+                                 (DIEGO, {**right, campo: int(right[campo]) + 1},
+                                  "captura_2")):
+        log_in(qtbot, window, name)
+        view = work_view(qtbot, window)
+        type_values(view, valores, acta.layout.campos)
+        wait_estado(qtbot, central, acta.clave, after)
+        log_out(qtbot, window)
+
+    # A third capture, elsewhere, disagrees with both.
+    [tercera] = add_operators(central.node, [("Tere Tercera", "capturista", "07")])
+
+    async def third() -> None:
+        async with WorkStation.enroll(central.node, CATD) as other:
+            [lease] = await other.next(tercera)
+            assert lease["clave_acta"] == acta.clave and lease["slot"] == 3
+            await other.capture(tercera, lease, {**right, campo: int(right[campo]) + 2})
+    asyncio.run(third())
+    assert query(central.node.dsn, "SELECT estado FROM acta_states WHERE clave_acta = %s",
+                 acta.clave) == [("verificacion",)]
+
+    log_in(qtbot, window, VERA)
+    view = work_view(qtbot, window)
+    assert isinstance(view, VerificacionView)
+    assert view.header.clave.text() == acta.clave
+    assert view.header.slot.text() == "Verificación"
+    assert acta.clave in view.pending.text()
+    rows = {row.spec.campo: row for row in view.table.rows}
+    assert [c for c, row in rows.items() if row.difiere] == [campo]
+    assert rows[campo].capturas == (str(right[campo]), str(int(right[campo]) + 1),
+                                    str(int(right[campo]) + 2))
+    decisions = {edit.campo: edit.text() for edit in view.table.edits}
+    # Where the captures agree the decision is filled in; the disputed field is empty
+    # and has the focus.
+    assert decisions == {c: "" if c == campo else str(v) for c, v in right.items()}
+    edit = focused()
+    assert isinstance(edit, ValueEdit) and edit.campo == campo
+    assert "1 campo(s) con diferencia" in view.summary.text()
+
+    # Saving without a reason is refused with what to do.
+    QTest.keyClicks(edit, "9")
+    QTest.keyClick(edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert "motivo" in view.feedback.text()
+    assert view.header.clave.text() == acta.clave
+
+    # Alt+1: the first capture's value (what the image says), then the reason.
+    edit.setFocus()
+    QTest.keyClick(edit, Qt.Key.Key_1, Qt.KeyboardModifier.AltModifier)
+    assert edit.text() == str(right[campo])
+    assert focused() in (view.motivo, view.motivo.lineEdit())
+    QTest.keyClick(focused(), Qt.Key.Key_Down)
+    assert view.motivo.currentText() == "Valores leídos en la imagen del acta"
+    QTest.keyClick(focused(), Qt.Key.Key_Return)
+    assert view.presenter.current is None  # nothing else to verify
+
+    wait_estado(qtbot, central, acta.clave, "validada")
+    [(fuente, valores, operator)] = query(
+        central.node.dsn, "SELECT s.validada_fuente, s.validada_valores, c.operator FROM "
+        "acta_states s JOIN acta_captures c ON c.record_id = s.validada_record "
+        "WHERE s.clave_acta = %s", acta.clave)
+    assert (fuente, valores, operator) == ("verificacion", right, workers[VERA])
+    # The decision is a record, with its reason.
+    assert query(central.node.dsn, "SELECT body->>'motivo' FROM records WHERE kind = "
+                 "'verificacion'") == [("Valores leídos en la imagen del acta",)]
+    log_out(qtbot, window)
