@@ -67,8 +67,9 @@ def open_printer_from(spec: str | None) -> Printer | None:
     return open_printer(spec)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Start the Qt application; returns its exit status."""
+def run(args: argparse.Namespace, application: str = "PREP CATD") -> int:
+    """Start the Qt application; returns its exit status. ``application`` names it
+    (``ccv`` runs this very program as "PREP CCV")."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -84,13 +85,14 @@ def run(args: argparse.Namespace) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
-    app.setApplicationName("PREP CATD")
+    app.setApplicationName(application)
     apply_theme(app)
     try:
         printer = open_printer_from(args.impresora)
         station = Station.open(args.data_dir)
     except (StationError, PrinterError, OSError, ValueError) as exc:
-        QMessageBox.critical(None, "PREP · CATD", f"No se puede iniciar la estación: {exc}")
+        QMessageBox.critical(None, application.replace(" ", " · "),
+                             f"No se puede iniciar la estación: {exc}")
         return 2
     collector = GarbageCollector()
     tasks = TaskManager()

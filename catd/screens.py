@@ -69,6 +69,15 @@ def _build_verificacion(context: AppContext, operator: Operator) -> QWidget:
     return view
 
 
+def _build_casilla(context: AppContext, operator: Operator) -> QWidget:
+    from ccv.panel import IntakePanel, IntakePresenter
+
+    presenter = IntakePresenter(context.station, context.tasks)
+    view = IntakePanel(presenter)
+    presenter.setParent(view)
+    return view  # the panel asks the central only while it is on screen
+
+
 SCREENS: tuple[Screen, ...] = (
     Screen("acopio", "Acopio", frozenset({"acopiador", "coordinador"}), frozenset({"catd"}),
            _build_acopio),
@@ -78,6 +87,8 @@ SCREENS: tuple[Screen, ...] = (
            _build_captura),
     Screen("verificacion", "Verificación", frozenset({"verificador"}),
            frozenset({"catd", "ccv"}), _build_verificacion),
+    Screen("casilla", "PREP Casilla", frozenset({"capturista", "verificador", "coordinador"}),
+           frozenset({"ccv"}), _build_casilla),
 )
 
 

@@ -84,7 +84,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.context = context
         self.operator: Operator | None = None
-        self.setWindowTitle(self.tr("PREP · CATD"))
+        self.setWindowTitle(self._title())
         self.status_presenter = StatusPresenter(context.station, context.tasks, self)
         self.status_bar = StatusBarView(self.status_presenter, self)
         self.setStatusBar(self.status_bar)
@@ -106,8 +106,14 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("Ctrl+Q"), self.workspace, self.log_out)
         context.tasks.task_did_fail.connect(self._show_failure)
 
+    def _title(self) -> str:
+        identity = self.context.station.identity
+        return "PREP · CCV" if identity is not None and identity.role == "ccv" \
+            else "PREP · CATD"
+
     def start(self) -> None:
         """Enrollment on the first run, the login otherwise."""
+        self.setWindowTitle(self._title())
         self.status_presenter.start()
         self.status_presenter.set_operator(None)
         if self.context.station.identity is None:
@@ -124,6 +130,7 @@ class MainWindow(QMainWindow):
         self.context.tasks.run("db", lambda: station.start_sync(options, discover=discover))
 
     def _enrolled(self, identity: StationIdentity) -> None:
+        self.setWindowTitle(self._title())
         log.info("enrolled as %s", identity.station_id)
         self._start_sync()
         self.show_login()
@@ -154,7 +161,7 @@ class MainWindow(QMainWindow):
         self.show_login()
 
     def _show_failure(self, message: str) -> None:
-        QMessageBox.warning(self, self.tr("PREP · CATD"), message)
+        QMessageBox.warning(self, self._title(), message)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.status_presenter.stop()

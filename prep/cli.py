@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_PLUGINS = ("central.cli", "prep.station.cli", "catd.app")
+_PLUGINS = ("central.cli", "prep.station.cli", "catd.app", "ccv.app")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,5 @@
+import sys
+
+from ccv.app import main
+
+sys.exit(main())
