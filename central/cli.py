@@ -62,6 +62,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument("--lease-minutes", type=float, default=10.0,
                        help="minutos que dura una asignación de captura o verificación "
                             "antes de volver a la cola (predeterminado 10)")
+    from central.publication.schedule import add_serve_options, register_corte  # issue 7
+
+    add_serve_options(serve)
     serve.set_defaults(func=_database_errors(_serve))
 
     code = sub.add_parser("enroll-code", parents=[common],
@@ -83,6 +86,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     from central.cli_pipeline import register_pipeline  # rebuild-state (issue 4)
 
     register_pipeline(sub, common)
+    register_corte(sub, common)
+    from central.reports.cli import register_reports  # report (issue 8)
+
+    register_reports(sub, common)
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -114,8 +121,17 @@ def _serve(args: argparse.Namespace) -> int:
     if not 0 < args.lease_minutes <= 24 * 60:
         raise ValueError("--lease-minutes debe ser de más de 0 y hasta 1440 minutos")
     mdns = (args.mdns_interface or InterfaceChoice.All) if args.mdns else None
+    from central.publication.schedule import (
+        Scheduler,
+        cortes_while,
+        settings_from_args,
+        ventana_from_args,
+    )
+
+    ventana = ventana_from_args(args)  # bad corte options refused before anything starts
     data_dir = DataDir(args.data_dir)
     identity = load_identity(data_dir)
+    corte_settings = settings_from_args(args, data_dir)
 
     def listening(url: str) -> None:
         # One JSON line on stdout: what tests, the drill and scripts read to connect.
@@ -131,8 +147,11 @@ def _serve(args: argparse.Namespace) -> int:
         upgrade(engine)
         central = Central.open(data_dir, identity, engine,
                                lease_time=timedelta(minutes=args.lease_minutes))
+        scheduler = (Scheduler(engine, identity.key, corte_settings, ventana)
+                     if ventana is not None else None)
         try:
-            asyncio.run(serve(central, data_dir, args.host, args.port, listening, mdns))
+            asyncio.run(cortes_while(serve(central, data_dir, args.host, args.port,
+                                           listening, mdns), scheduler))
         except AdvertiseError as exc:
             print(f"error: no se pudo anunciar el nodo central con mDNS ({exc}). Revise "
                   "--mdns-interface, o arranque sin --mdns y dé de alta los equipos con la "

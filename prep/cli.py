@@ -43,6 +43,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="archivo TOML de reglas de publicación (ver resources/reglas.toml)")
     sim.set_defaults(func=_simulacro)
 
+    verify = sub.add_parser("verify-corte", help="verifica un corte publicado: firma, "
+                            "huellas, imágenes y resúmenes")
+    verify.add_argument("directory", type=Path, metavar="DIR")
+    verify.add_argument("--llave", type=Path, default=None,
+                        help="llave pública del nodo central (PEM); predeterminada la del "
+                             "corte")
+    verify.add_argument("--huella", default=None,
+                        help="SHA-256 esperado de la llave pública (lo publica el instituto)")
+    verify.set_defaults(func=_verify_corte)
+
     # Programs built on the core add their own subcommands; imported by name so the
     # core never depends on them statically (prep ← central, never prep → central).
     for module in _PLUGINS:
@@ -58,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_PLUGINS = ("central.cli", "prep.station.cli", "catd.app", "ccv.app")
+_PLUGINS = ("central.cli", "prep.station.cli", "catd.app", "ccv.app", "central.dashboard.cli")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -100,6 +110,14 @@ def _catalog_check(args: argparse.Namespace) -> int:
     print(f"{args.directory}: válido; {len(catalog.casillas)} casillas, "
           f"{catalog.total_actas} actas; huella {catalog_digest(args.directory)}")
     return 0
+
+
+def _verify_corte(args: argparse.Namespace) -> int:
+    from prep.corte.verify import verify_corte
+
+    result = verify_corte(args.directory, args.llave, args.huella)
+    print(result.report())
+    return 0 if result.ok else 1
 
 
 def _simulacro(args: argparse.Namespace) -> int:

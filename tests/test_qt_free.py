@@ -14,11 +14,15 @@ REPO = Path(__file__).resolve().parents[1]
 
 SCRIPT = """
 import importlib, json, pkgutil, sys
+QT_FREE_DASHBOARD = {"central.dashboard.data", "central.dashboard.actions",
+                     "central.dashboard.gate", "central.dashboard.cli"}
 package = importlib.import_module(sys.argv[1])
 names = [package.__name__]
 for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
     if info.name.rsplit(".", 1)[-1] == "__main__":
         continue  # running it would execute the command line
+    if info.name.startswith("central.dashboard.") and info.name not in QT_FREE_DASHBOARD:
+        continue  # the dashboard's Qt modules (the one exception)
     importlib.import_module(info.name)
     names.append(info.name)
 qt = sorted(m for m in sys.modules if m.split(".")[0] in ("PySide6", "shiboken6", "PyQt5",
@@ -31,7 +35,9 @@ MUST_IMPORT = {
     "prep": ("prep.values", "prep.rules", "prep.qr", "prep.cli", "prep.catalog.model",
              "prep.corte.package", "prep.corte.reader", "prep.simulacro.run",
              "prep.station.sync"),
-    "central": ("central.server", "central.ingest", "central.cli", "central.db.models"),
+    "central": ("central.server", "central.ingest", "central.cli", "central.db.models",
+                "central.dashboard.data", "central.dashboard.cli", "central.reports.cli",
+                "central.reports.ceros"),
 }
 
 

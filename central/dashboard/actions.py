@@ -1,0 +1,124 @@
+"""What a coordinator does from the dashboard, through the central's audited functions
+(Qt-free).
+
+The dashboard reads through the read-only role; every write goes through a *second*
+connection, with the central's own database user, and through the same Python
+functions the command line uses, so each one lands in the hash-chained audit log. A
+SECURITY DEFINER function was considered for acknowledging anomalies and rejected: the
+audit chain's hashes are canonical JSON computed in Python (:mod:`central.audit`), and
+a second implementation in PL/pgSQL would be a second writer of the chain to keep
+identical forever. The acknowledgement's note lives in its audit event
+(``anomaly_acknowledged``), which is also where the dashboard reads it back.
+"""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from central import audit
+from central.db.models import Anomaly
+from central.enrollment import Site, create_code
+from central.operators import OperatorInfo, add_operator
+from prep.crypto import SigningKey
+
+MAX_NOTE = 500
+
+
+class ActionError(ValueError):
+    """A coordinator's action that cannot be done (Spanish, shown as is)."""
+
+
+def dashboard_actor() -> str:
+    """Who acts, for the audit log: the desktop user, marked as coming from the
+    dashboard."""
+    try:
+        return f"coordinador:{getpass.getuser()} (tablero)"
+    except (KeyError, OSError):
+        return "coordinador (tablero)"
+
+
+def clean_note(note: str) -> str:
+    """The note as stored: trimmed, one line of printable text, required."""
+    text = " ".join(note.split())
+    if not text:
+        raise ActionError("Escriba una nota: qué se revisó y qué se hizo.")
+    if len(text) > MAX_NOTE or not text.isprintable():
+        raise ActionError(f"La nota debe ser texto de hasta {MAX_NOTE} caracteres.")
+    return text
+
+
+def ack_anomaly(engine: Engine, anomaly_id: int, note: str, *, actor: str) -> None:
+    """Mark an anomaly as attended with ``note``; audit ``anomaly_acknowledged``.
+
+    Raises :class:`ActionError` if it does not exist or was already attended (by
+    someone else, meanwhile: the row is locked, so two coordinators never both do it).
+    """
+    text = clean_note(note)
+    with Session(engine) as session, session.begin():
+        row = session.scalar(select(Anomaly).where(Anomaly.id == anomaly_id)
+                             .with_for_update())
+        if row is None:
+            raise ActionError(f"La anomalía {anomaly_id} no existe.")
+        if row.acknowledged:
+            raise ActionError(f"La anomalía {anomaly_id} ya fue atendida.")
+        row.acknowledged = True
+        audit.emit(session, "anomaly_acknowledged", actor=actor, detail={
+            "id": anomaly_id, "type": row.type, "station": row.station, "nota": text})
+
+
+@dataclass(frozen=True)
+class CorteConfig:
+    """What a corte needs besides the database: the central's key and where cortes go
+    (``None`` when the dashboard runs without the central's data directory)."""
+
+    key: SigningKey
+    publicacion: Path
+    blobs: Path
+
+
+class Coordinator:
+    """The dashboard's writer: the central's engine (never the read-only one)."""
+
+    def __init__(self, engine: Engine, corte: CorteConfig | None = None,
+                 actor: str | None = None) -> None:
+        self.engine = engine
+        self.corte_config = corte
+        self.actor = actor or dashboard_actor()
+
+    def ack(self, anomaly_id: int, note: str) -> str:
+        ack_anomaly(self.engine, anomaly_id, note, actor=self.actor)
+        return f"Anomalía {anomaly_id} atendida."
+
+    def enrollment_code(self, catd: int | None, role: str, hours: float = 24.0) -> str:
+        """A one-time code (shown once); audited ``enrollment_code_created``."""
+        if not 0 < hours <= 24 * 30:
+            raise ActionError("La vigencia debe ser de más de 0 y hasta 720 horas.")
+        try:
+            site = Site.of(catd, role)
+        except ValueError as exc:
+            raise ActionError(str(exc)) from None
+        return create_code(self.engine, site, actor=self.actor, ttl=timedelta(hours=hours))
+
+    def operator(self, name: str, role: str, sitio: str, password: str) -> OperatorInfo:
+        """A new account; audited ``operator_created``."""
+        return add_operator(self.engine, name, role, sitio, password, actor=self.actor)
+
+    def corte(self) -> str:
+        """A corte now (``a_pedido``); audited ``corte_published`` or ``corte_failed``."""
+        if self.corte_config is None:
+            raise ActionError("Para hacer un corte desde el tablero, arránquelo con "
+                              "--data-dir del nodo central (su llave firma el corte).")
+        from central.publication.corte import A_PEDIDO, CorteSettings, make_corte
+
+        config = self.corte_config
+        hecho = make_corte(self.engine, config.key,
+                           CorteSettings(config.publicacion, config.blobs),
+                           motivo=A_PEDIDO, actor=self.actor)
+        return (f"Corte {hecho.publicado.name} publicado: {hecho.actas_capturadas} de "
+                f"{hecho.actas_esperadas} actas con datos.")

@@ -1,0 +1,49 @@
+"""Start the dashboard: the Qt application, the writer for actions, the window."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from central.dashboard import theme
+from central.dashboard.actions import Coordinator, CorteConfig
+from central.dashboard.controller import DashboardController
+from central.dashboard.data import Settings
+from central.dashboard.window import DashboardWindow
+
+
+def coordinator_for(actions_dsn: str | None, data_dir: Path | None) -> Coordinator | None:
+    """The writer for actions, if the central's connection was given."""
+    if not actions_dsn:
+        return None
+    from central.config import DataDir, load_identity
+    from central.db import make_engine
+
+    corte = None
+    if data_dir is not None:
+        directory = DataDir(data_dir)
+        identity = load_identity(directory)
+        corte = CorteConfig(identity.key, directory.root / "publicacion", directory.blobs)
+    return Coordinator(make_engine(actions_dsn, pool_size=1), corte)
+
+
+def run_app(dsn: str, settings: Settings, actions_dsn: str | None,
+            data_dir: Path | None) -> int:
+    """Show the dashboard until it is closed; the exit status."""
+    coordinator = coordinator_for(actions_dsn, data_dir)
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    app.setApplicationName("PREP Tablero")
+    theme.apply(app)
+    controller = DashboardController(dsn, settings, coordinator)
+    window = DashboardWindow(controller)
+    window.show()
+    controller.start()
+    try:
+        return app.exec()
+    finally:
+        controller.close()
+        if coordinator is not None:
+            coordinator.engine.dispose()

@@ -1,0 +1,282 @@
+"""The dashboard's live data: LISTEN/NOTIFY, debounced refreshes, actions, all off the
+GUI thread.
+
+Three worker threads, none of them the GUI's: the *listener* holds one autocommit
+connection LISTENing on ``prep_dashboard``; the *lectura* lane runs each refresh (one
+snapshot, :func:`central.dashboard.data.read_overview`) on its own read-only
+connection; the *acciones* lane runs a coordinator's writes through the
+:class:`~central.dashboard.actions.Coordinator`. Results come back to the GUI thread as
+closures posted through one queued signal (no Python object rides a cross-thread
+signal: the idea of Anki's ``taskman``). Refreshes go through a
+:class:`~central.dashboard.gate.RefreshGate`: at most one per second whatever the rate
+of notifications, and a change never goes unseen.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import psycopg
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from central.dashboard.actions import ActionError, Coordinator
+from central.dashboard.data import Overview, Settings, read_overview
+from central.dashboard.gate import RefreshGate
+from central.operators import OperatorError
+from prep.passwords import PasswordError
+
+log = logging.getLogger("central.dashboard")
+
+CHANNEL = "prep_dashboard"
+APPLICATION_NAME = "prep-tablero"
+RECONNECT_SECONDS = 5.0
+T = TypeVar("T")
+
+#: Errors of a coordinator's action that are the coordinator's to fix: shown as is.
+USER_ERRORS = (ActionError, OperatorError, PasswordError, ValueError)
+
+
+class Poster(QObject):
+    """Carries closures from any thread to the GUI thread, in order."""
+
+    _did_arrive = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._lock = threading.Lock()
+        self._closures: list[Callable[[], None]] = []
+        self._did_arrive.connect(self._run)
+
+    def post(self, closure: Callable[[], None]) -> None:
+        with self._lock:
+            self._closures.append(closure)
+        self._did_arrive.emit()
+
+    @Slot()
+    def _run(self) -> None:
+        with self._lock:
+            closures, self._closures = self._closures, []
+        for closure in closures:
+            closure()
+
+
+class Listener:
+    """LISTEN on ``prep_dashboard`` in a thread of its own; reconnects every 5 s.
+
+    ``on_notify(tables)`` gets the tables that changed (one call per wake-up, however
+    many notifications came); ``on_link(ok, message)`` says whether it is listening.
+    Both are called on the listener's thread: pass them through a :class:`Poster`.
+    """
+
+    def __init__(self, dsn: str, on_notify: Callable[[frozenset[str]], None],
+                 on_link: Callable[[bool, str], None]) -> None:
+        self.dsn = dsn
+        self.on_notify = on_notify
+        self.on_link = on_link
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tablero-listen",
+                                        daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.dsn, autocommit=True,
+                                     application_name=APPLICATION_NAME) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    self.on_link(True, "")
+                    while not self._stop.is_set():
+                        tables = frozenset(n.payload for n in conn.notifies(timeout=0.5))
+                        if tables:
+                            self.on_notify(tables)
+            except psycopg.Error as exc:
+                log.warning("sin LISTEN (%s); reintento en %.0f s", exc, RECONNECT_SECONDS)
+                self.on_link(False, str(exc).strip())
+                self._stop.wait(RECONNECT_SECONDS)
+
+
+class DashboardController(QObject):
+    """What the window shows and does; create it on the GUI thread.
+
+    Signals: ``overview_did_load`` (``self.overview`` is new), ``state_did_change``
+    (``self.state`` is ``cargando``, ``en_vivo``, ``sin_aviso`` or ``error``, with
+    ``self.message``), ``action_did_finish(str)``, ``action_did_fail(str)``.
+    """
+
+    overview_did_load = Signal()
+    state_did_change = Signal()
+    action_did_finish = Signal(str)
+    action_did_fail = Signal(str)
+
+    def __init__(self, dsn: str, settings: Settings | None = None,
+                 coordinator: Coordinator | None = None, min_interval: float = 1.0,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.dsn = dsn
+        self.settings = settings or Settings()
+        self.coordinator = coordinator
+        self.overview: Overview | None = None
+        self.state = "cargando"
+        self.message = ""
+        self.refreshes = 0
+        self.pending_actions = 0
+        self._gate = RefreshGate(min_interval)
+        self._poster = Poster(self)
+        self._lectura = ThreadPoolExecutor(1, thread_name_prefix="tablero-lectura")
+        self._acciones = ThreadPoolExecutor(1, thread_name_prefix="tablero-acciones")
+        self._conn: psycopg.Connection[Any] | None = None
+        self._listening = False
+        self._closed = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._start_refresh)
+        self._listener = Listener(dsn, self._notified_from_thread, self._link_from_thread)
+
+    # --- life -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Listen and load for the first time."""
+        self._listener.start()
+        self.request_refresh()
+
+    def close(self) -> None:
+        """Stop listening and the workers (waits for a refresh or action in flight)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._timer.stop()
+        self._listener.stop()
+        self._lectura.submit(self._close_connection)
+        self._lectura.shutdown(wait=True)
+        self._acciones.shutdown(wait=True)
+
+    @property
+    def busy(self) -> bool:
+        """A refresh is scheduled or running (tests wait until it is not)."""
+        return self._gate.running or self._gate.scheduled or self._gate.dirty
+
+    # --- refreshes --------------------------------------------------------------------
+
+    @Slot()
+    def request_refresh(self) -> None:
+        """Something changed (or the coordinator pressed F5): refresh soon."""
+        if self._closed:
+            return
+        delay = self._gate.request(time.monotonic())
+        if delay is not None:
+            self._timer.start(int(delay * 1000))
+
+    def _start_refresh(self) -> None:
+        if self._closed:
+            return
+        self._gate.start(time.monotonic())
+        catalog = None
+        if self.overview is not None:
+            ov = self.overview
+            catalog = (ov.catalog_version, ov.elecciones, ov.distritos)
+        future = self._lectura.submit(self._read, catalog)
+        future.add_done_callback(lambda f: self._poster.post(lambda: self._loaded(f)))
+
+    def _read(self, catalog: Any) -> Overview:
+        # Runs on the lectura lane: the connection is only ever used from there.
+        try:
+            if self._conn is None or self._conn.closed:
+                self._conn = psycopg.connect(self.dsn, application_name=APPLICATION_NAME)
+            return read_overview(self._conn, self.settings, catalog)
+        except psycopg.Error:
+            self._close_connection()
+            raise
+
+    def _close_connection(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _loaded(self, future: Any) -> None:
+        if self._closed:
+            return
+        delay = self._gate.finish(time.monotonic())
+        error = future.exception()
+        if error is None:
+            self.overview = future.result()
+            self.refreshes += 1
+            self._set_state("en_vivo" if self._listening else "sin_aviso",
+                            "" if self._listening else self.message)
+            self.overview_did_load.emit()
+        else:
+            log.error("no se pudo leer el tablero: %s", error)
+            self._set_state("error", _describe(error))
+            if delay is None:  # try again later: the database may come back
+                delay = self._gate.request(time.monotonic())
+                delay = None if delay is None else max(delay, RECONNECT_SECONDS)
+        if delay is not None:
+            self._timer.start(int(delay * 1000))
+
+    def _set_state(self, state: str, message: str) -> None:
+        if (state, message) != (self.state, self.message):
+            self.state, self.message = state, message
+            self.state_did_change.emit()
+
+    def _notified_from_thread(self, tables: frozenset[str]) -> None:
+        self._poster.post(self.request_refresh)
+
+    def _link_from_thread(self, ok: bool, message: str) -> None:
+        self._poster.post(lambda: self._link(ok, message))
+
+    def _link(self, ok: bool, message: str) -> None:
+        was = self._listening
+        self._listening = ok
+        if ok and not was:
+            self.request_refresh()  # whatever changed while nobody listened
+        if self.state in ("en_vivo", "sin_aviso"):
+            self._set_state("en_vivo" if ok else "sin_aviso",
+                            "" if ok else f"Sin avisos en vivo: {message}")
+
+    # --- actions ----------------------------------------------------------------------
+
+    @property
+    def can_act(self) -> bool:
+        return self.coordinator is not None
+
+    def act(self, work: Callable[[Coordinator], str]) -> None:
+        """Run a coordinator's action on the acciones lane; its message (or its error)
+        comes back as ``action_did_finish`` / ``action_did_fail``."""
+        if self.coordinator is None:
+            self.action_did_fail.emit("Las acciones requieren la conexión del nodo central "
+                                      "(--acciones-dsn).")
+            return
+        coordinator = self.coordinator
+        self.pending_actions += 1
+        future = self._acciones.submit(work, coordinator)
+        future.add_done_callback(lambda f: self._poster.post(lambda: self._acted(f)))
+
+    def _acted(self, future: Any) -> None:
+        self.pending_actions -= 1
+        error = future.exception()
+        if error is None:
+            self.action_did_finish.emit(str(future.result()))
+            self.request_refresh()
+        elif isinstance(error, USER_ERRORS):
+            self.action_did_fail.emit(str(error))
+        else:
+            log.error("acción fallida: %s", error, exc_info=error)
+            self.action_did_fail.emit(f"No se pudo completar la acción: {_describe(error)}")
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    first = text[0] if text else type(error).__name__
+    return first[:300]
+

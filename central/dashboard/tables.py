@@ -1,0 +1,179 @@
+"""One table model for every list on the dashboard, and a table that says when it is
+empty.
+
+A :class:`Cell` carries its text, the value it sorts by and an optional tone (row or
+cell colour); views build rows of cells from the overview and hand them over whole, so
+a refresh replaces the rows in one model reset and keeps the sort order and selection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QStackedWidget,
+    QTableView,
+    QWidget,
+)
+
+from central.dashboard import theme
+
+SORT_ROLE = Qt.ItemDataRole.UserRole
+KEY_ROLE = Qt.ItemDataRole.UserRole + 1
+Index = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell: its text, sort value, tone (None: the row's), tooltip."""
+
+    text: str
+    sort: Any = None
+    tone: str | None = None
+    tip: str | None = None
+    numeric: bool = False
+
+
+def text(value: str, tone: str | None = None, tip: str | None = None) -> Cell:
+    return Cell(value, value.lower(), tone, tip)
+
+
+def number(value: int | float | None, shown: str | None = None,
+           tone: str | None = None) -> Cell:
+    """A right-aligned number (``shown`` overrides its text)."""
+    if shown is None:
+        shown = theme.num(value) if isinstance(value, int) or value is None else f"{value}"
+    return Cell(shown, -1 if value is None else value, tone, None, True)
+
+
+@dataclass(frozen=True)
+class Row:
+    """A row of cells, its key (what selection keeps across refreshes) and tone."""
+
+    key: Any
+    cells: Sequence[Cell]
+    tone: str | None = None
+
+
+class RowsModel(QAbstractTableModel):
+    """Rows of :class:`Cell`; replace them all with :meth:`set_rows`."""
+
+    def __init__(self, headers: Sequence[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.headers = list(headers)
+        self.rows: list[Row] = []
+
+    def set_rows(self, rows: Sequence[Row]) -> None:
+        self.beginResetModel()
+        self.rows = list(rows)
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.headers)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.headers[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        cell = row.cells[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return cell.text
+        if role == SORT_ROLE:
+            return cell.sort if cell.sort is not None else cell.text
+        if role == KEY_ROLE:
+            return row.key
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return cell.tip
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            horizontal = (Qt.AlignmentFlag.AlignRight if cell.numeric
+                          else Qt.AlignmentFlag.AlignLeft)
+            return int(horizontal | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.BackgroundRole:
+            tone = cell.tone or row.tone
+            return theme.soft(tone) if tone else None
+        if role == Qt.ItemDataRole.ForegroundRole and cell.tone:
+            return theme.strong(cell.tone)
+        return None
+
+
+class Table(QStackedWidget):
+    """A sortable, read-only table, or a sentence when it has no rows."""
+
+    def __init__(self, headers: Sequence[str], empty: str, parent: QWidget | None = None,
+                 stretch: int | None = None) -> None:
+        super().__init__(parent)
+        self.model = RowsModel(headers, self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.view = QTableView()
+        self.view.setModel(self.proxy)
+        self.view.setSortingEnabled(True)
+        self.view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.verticalHeader().setVisible(False)
+        self.view.verticalHeader().setDefaultSectionSize(26)
+        self.view.setAlternatingRowColors(False)
+        header = self.view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        if stretch is not None:
+            header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+        else:
+            header.setStretchLastSection(True)
+        self.empty = QLabel(empty)
+        self.empty.setObjectName("empty")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.addWidget(self.view)
+        self.addWidget(self.empty)
+        self.setCurrentWidget(self.empty)
+
+    def set_rows(self, rows: Sequence[Row]) -> None:
+        """Show ``rows`` (keeping the selected row by its key), or the empty sentence."""
+        selected = self.selected_key()
+        self.model.set_rows(rows)
+        self.setCurrentWidget(self.view if rows else self.empty)
+        if selected is not None:
+            self.select_key(selected)
+
+    def selected_key(self) -> Any:
+        indexes = self.view.selectionModel().selectedRows()
+        return indexes[0].data(KEY_ROLE) if indexes else None
+
+    def select_key(self, key: Any) -> bool:
+        for r in range(self.proxy.rowCount()):
+            index = self.proxy.index(r, 0)
+            if index.data(KEY_ROLE) == key:
+                self.view.selectRow(r)
+                return True
+        return False
+
+    def cell(self, key: Any, column: int) -> str:
+        """The text shown in ``column`` of the row ``key`` (tests read the screen)."""
+        for row in self.model.rows:
+            if row.key == key:
+                return row.cells[column].text
+        raise KeyError(key)

@@ -1,0 +1,398 @@
+"""The dashboard's pages. Each page shows an :class:`Overview` and forwards intent; the
+numbers and the rules (phases, *behind*, online) come from :mod:`central.dashboard.data`.
+"""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from central.dashboard import theme
+from central.dashboard.data import (
+    PHASE_LABELS,
+    PHASES,
+    AnomalyRow,
+    Overview,
+    SiteRow,
+    anomaly_label,
+    operator_sites,
+)
+from central.dashboard.tables import Cell, Row, Table, number, text
+
+SITUACION = {"al_dia": ("Al día", "ok"), "rezagado": ("Rezagado", "warn"),
+             "muy_rezagado": ("Muy rezagado", "error"), "sin_actas": ("Sin actas", None),
+             "ccv": ("", None)}
+def page() -> tuple[QWidget, QVBoxLayout]:
+    widget = QWidget()
+    widget.setObjectName("page")
+    layout = QVBoxLayout(widget)
+    layout.setContentsMargins(14, 12, 14, 12)
+    layout.setSpacing(10)
+    return widget, layout
+
+
+def label(value: str, name: str | None = None) -> QLabel:
+    widget = QLabel(value)
+    if name:
+        widget.setObjectName(name)
+    return widget
+
+
+class KpiCard(QFrame):
+    """One phase of the state: how many actas and what share of the esperadas."""
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self.setObjectName("card")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(14, 10, 14, 10)
+        layout.setSpacing(2)
+        self.title = label(title, "cardLabel")
+        self.value = label("—", "cardValue")
+        self.share = label(" ", "cardPct")
+        for widget in (self.title, self.value, self.share):
+            layout.addWidget(widget)
+
+    def show_value(self, value: int, share: float | None) -> None:
+        self.value.setText(theme.num(value))
+        self.share.setText(theme.pct(share) if share is not None else " ")
+
+
+class ResumenView(QWidget):
+    """The 33 CATD and the CCV at a glance, with the state's totals on top."""
+
+    HEADERS = ("CATD", "Cabecera", "Esperadas", "Acopiadas", "%", "Digitalizadas", "%",
+               "Capturadas", "%", "Validadas", "%", "Publicadas", "%", "Situación")
+
+    def __init__(self) -> None:
+        super().__init__()
+        root, layout = page()
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(root)
+        top = QHBoxLayout()
+        top.addWidget(label("Avance por CATD", "title"))
+        top.addStretch(1)
+        top.addWidget(label("Elección:"))
+        self.eleccion = QComboBox()
+        self.eleccion.setMinimumWidth(260)
+        self.eleccion.setToolTip("Alt+E")
+        top.addWidget(self.eleccion)
+        layout.addLayout(top)
+        cards = QGridLayout()
+        cards.setSpacing(10)
+        self.cards = {p: KpiCard(PHASE_LABELS[p]) for p in PHASES}
+        for i, phase in enumerate(PHASES):
+            cards.addWidget(self.cards[phase], 0, i)
+        layout.addLayout(cards)
+        self.rule = label("", "muted")
+        self.rule.setWordWrap(True)
+        layout.addWidget(self.rule)
+        self.table = Table(self.HEADERS, "Aún no hay actas: cargue el catálogo con «prep "
+                           "central catalog load».", stretch=1)
+        layout.addWidget(self.table, 1)
+        self.overview: Overview | None = None
+        self.eleccion.currentIndexChanged.connect(lambda _i: self._render())
+
+    def selected_eleccion(self) -> str | None:
+        data = self.eleccion.currentData()
+        return str(data) if data else None
+
+    def show_overview(self, ov: Overview) -> None:
+        self.overview = ov
+        current = self.selected_eleccion()
+        wanted = [("", "Todas las elecciones"), *ov.elecciones]
+        if [self.eleccion.itemData(i) or "" for i in range(self.eleccion.count())] != \
+                [c for c, _ in wanted]:
+            self.eleccion.blockSignals(True)
+            self.eleccion.clear()
+            for codigo, nombre in wanted:
+                self.eleccion.addItem(nombre, codigo or None)
+            index = self.eleccion.findData(current) if current else 0
+            self.eleccion.setCurrentIndex(max(index, 0))
+            self.eleccion.blockSignals(False)
+        self._render()
+
+    def _render(self) -> None:
+        ov = self.overview
+        if ov is None:
+            return
+        eleccion = self.selected_eleccion()
+        total = ov.total(eleccion)
+        for phase, card in self.cards.items():
+            card.show_value(total.get(phase), None if phase == "esperadas"
+                            else total.pct(phase))
+        state = total.pct("validadas")
+        corte = ov.last_corte
+        self.rule.setText(
+            f"Promedio estatal de actas validadas: {theme.pct(state)}. Un CATD está "
+            f"rezagado si queda más de {ov.settings.rezago_puntos:g} puntos por debajo "
+            f"(muy rezagado: más de {2 * ov.settings.rezago_puntos:g}). Publicadas: en "
+            + (f"el corte de las {theme.local(corte.corte_at)}." if corte else
+               "ningún corte todavía."))
+        rows = [self._row(site) for site in ov.site_rows(eleccion)] if ov.distritos else []
+        self.table.set_rows(rows)
+
+    @staticmethod
+    def _row(site: SiteRow) -> Row:
+        c = site.counts
+        ccv = site.sitio == "CCV"
+        cells: list[Cell] = [text("CCV" if ccv else f"CATD {site.sitio}"),
+                             text(site.nombre.title())]
+        for phase in PHASES:
+            if ccv and phase in ("esperadas", "acopiadas"):
+                cells.append(number(None))
+                if phase != "esperadas":
+                    cells.append(number(None))
+                continue
+            cells.append(number(c.get(phase)))
+            if phase != "esperadas":
+                share = None if ccv else c.pct(phase)
+                cells.append(number(share, theme.pct(share)))
+        situacion, tone = SITUACION[site.situacion]
+        cells.append(text(situacion, tone))
+        key = site.sitio
+        return Row(key, cells, "idle" if ccv else None)
+
+
+class EstacionesView(QWidget):
+    """Every station: online, last seen, backlog, clock skew, software version."""
+
+    HEADERS = ("Estación", "Sitio", "Rol", "Equipo", "Estado", "Última conexión",
+               "Pendientes", "Desfase de reloj", "Versión", "Último error")
+
+    def __init__(self) -> None:
+        super().__init__()
+        root, layout = page()
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(root)
+        layout.addWidget(label("Salud de las estaciones", "title"))
+        self.summary = label("", "muted")
+        layout.addWidget(self.summary)
+        self.table = Table(self.HEADERS, "Ninguna estación dada de alta todavía. Cree un "
+                           "código de alta (Ctrl+Shift+A) y escríbalo en la estación.",
+                           stretch=9)
+        layout.addWidget(self.table, 1)
+
+    def show_overview(self, ov: Overview) -> None:
+        rows = []
+        alert = ov.settings.desfase_alerta_s
+        for s in ov.stations:
+            if not s.enabled:
+                estado = text("Deshabilitada", "idle")
+            elif s.online:
+                estado = text("En línea", "ok")
+            else:
+                estado = text("Sin conexión", "error")
+            skew = s.clock_skew_s
+            skew_cell = number(None if skew is None else abs(skew),
+                               "—" if skew is None else f"{skew:+.1f} s",
+                               "warn" if skew is not None and abs(skew) > alert else None)
+            rows.append(Row(s.station, [
+                text(s.station), text("CCV" if s.sitio == "CCV" else f"CATD {s.sitio}"),
+                text(s.role.upper()), text(s.hostname), estado,
+                Cell(theme.ago(s.last_seen, ov.taken_at),
+                     s.last_seen.timestamp() if s.last_seen else 0.0,
+                     tip=theme.local(s.last_seen, True)),
+                number(s.backlog, tone="warn" if (s.backlog or 0) > 100 else None),
+                skew_cell, text(s.version or "—"),
+                text(s.last_error or "", "error" if s.last_error else None, s.last_error)]))
+        online = sum(1 for s in ov.stations if s.online)
+        self.summary.setText(f"{online} de {len(ov.stations)} estaciones en línea (con "
+                             f"contacto en los últimos "
+                             f"{int(ov.settings.en_linea.total_seconds() // 60)} min). "
+                             f"Desfase de reloj marcado a partir de {alert:g} s.")
+        self.table.set_rows(rows)
+
+
+class AnomaliasView(QWidget):
+    """The anomaly queue; a selected pending anomaly can be acknowledged with a note."""
+
+    HEADERS = ("#", "Tipo", "Estación", "Cuándo", "Detalle", "Estado")
+    ack_requested = Signal(int)  # the anomaly's id; the note is in ``note``
+
+    def __init__(self) -> None:
+        super().__init__()
+        root, layout = page()
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(root)
+        top = QHBoxLayout()
+        top.addWidget(label("Anomalías", "title"))
+        top.addStretch(1)
+        self.only_pending = QCheckBox("Solo pendientes")
+        self.only_pending.setChecked(True)
+        top.addWidget(self.only_pending)
+        layout.addLayout(top)
+        self.summary = label("", "muted")
+        self.summary.setWordWrap(True)
+        layout.addWidget(self.summary)
+        self.table = Table(self.HEADERS, "Sin anomalías pendientes.", stretch=4)
+        layout.addWidget(self.table, 1)
+        ack = QHBoxLayout()
+        ack.addWidget(label("Nota:"))
+        self.note = QLineEdit()
+        self.note.setPlaceholderText("Qué se revisó y qué se hizo (obligatoria)")
+        self.note.setMaxLength(500)
+        ack.addWidget(self.note, 1)
+        self.ack_button = QPushButton("Marcar como atendida  (Ctrl+Intro)")
+        self.ack_button.setEnabled(False)
+        ack.addWidget(self.ack_button)
+        layout.addLayout(ack)
+        self.hint = label("", "muted")
+        layout.addWidget(self.hint)
+        self.can_act = False
+        self.rows: dict[int, AnomalyRow] = {}
+        self.overview: Overview | None = None
+        self.only_pending.toggled.connect(lambda _on: self._render())
+        self.ack_button.clicked.connect(self.request_ack)
+        self.note.returnPressed.connect(self.request_ack)
+        self.note.textChanged.connect(lambda _t: self._update_button())
+        self.table.view.selectionModel().selectionChanged.connect(
+            lambda *_a: self._update_button())
+
+    def set_can_act(self, can_act: bool) -> None:
+        self.can_act = can_act
+        self.hint.setText("" if can_act else "Para atender anomalías, arranque el tablero "
+                          "con --acciones-dsn (la conexión del nodo central).")
+        self._update_button()
+
+    def show_overview(self, ov: Overview) -> None:
+        self.overview = ov
+        self._render()
+
+    def _render(self) -> None:
+        ov = self.overview
+        if ov is None:
+            return
+        self.rows = {a.id: a for a in ov.anomalies}
+        shown = [a for a in ov.anomalies if not (self.only_pending.isChecked()
+                                                 and a.acknowledged)]
+        rows = []
+        for a in shown:
+            if a.acknowledged:
+                estado = text(f"Atendida: {a.ack_note or ''}", "ok",
+                              f"{a.ack_by or ''} · {theme.local(a.ack_at, True)}")
+            else:
+                estado = text("Pendiente", "warn")
+            detail = json.dumps(a.detail, ensure_ascii=False, sort_keys=True)
+            rows.append(Row(a.id, [
+                number(a.id), text(anomaly_label(a.type), tip=a.type),
+                text(a.station or "—"),
+                Cell(theme.local(a.at, True), a.at.timestamp()),
+                text(detail[:160], tip=detail[:2000]), estado]))
+        pending = ov.pending_anomalies
+        by_type = ", ".join(f"{anomaly_label(t)}: {p}"
+                            for t, (p, _n) in sorted(ov.anomaly_types.items()) if p)
+        total = sum(n for _p, n in ov.anomaly_types.values())
+        self.summary.setText(f"{pending} pendientes de {total}"
+                             + (f" — {by_type}" if by_type else ""))
+        self.table.empty.setText("Sin anomalías pendientes." if ov.anomaly_types else
+                                 "Sin anomalías registradas.")
+        self.table.set_rows(rows)
+        self._update_button()
+
+    def selected(self) -> AnomalyRow | None:
+        key = self.table.selected_key()
+        return self.rows.get(key) if key is not None else None
+
+    def _update_button(self) -> None:
+        chosen = self.selected()
+        self.ack_button.setEnabled(bool(self.can_act and chosen is not None
+                                        and not chosen.acknowledged
+                                        and self.note.text().strip()))
+
+    def request_ack(self) -> None:
+        chosen = self.selected()
+        if self.ack_button.isEnabled() and chosen is not None:
+            self.ack_requested.emit(chosen.id)
+
+    def acknowledged(self) -> None:
+        self.note.clear()
+
+
+class CapturistasView(QWidget):
+    """Capture-error rate per operator and per site: captures that disagreed with the
+    validated values."""
+
+    HEADERS = ("Operador", "Nombre", "Sitio", "Capturas", "Discrepantes", "% error")
+
+    def __init__(self) -> None:
+        super().__init__()
+        root, layout = page()
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(root)
+        layout.addWidget(label("Calidad de captura", "title"))
+        layout.addWidget(label("Capturas de actas ya validadas (de la ronda validada) que "
+                               "no coincidieron con los valores validados.", "muted"))
+        self.table = Table(self.HEADERS, "Aún no hay actas validadas con capturas.",
+                           stretch=1)
+        layout.addWidget(self.table, 2)
+        layout.addWidget(label("Por sitio", "sectionTitle"))
+        self.sites = Table(("Sitio", "Capturas", "Discrepantes", "% error"),
+                           "Sin datos por sitio todavía.", stretch=0)
+        layout.addWidget(self.sites, 1)
+
+    def show_overview(self, ov: Overview) -> None:
+        self.table.set_rows([Row(o.operator, [
+            text(o.operator), text(o.nombre), text(o.sitio or "—"), number(o.capturas),
+            number(o.discrepantes), number(o.tasa, theme.pct(o.tasa), _rate_tone(o.tasa))])
+            for o in ov.capturistas])
+        self.sites.set_rows([Row(s.sitio, [
+            text(s.nombre), number(s.capturas), number(s.discrepantes),
+            number(s.tasa, theme.pct(s.tasa), _rate_tone(s.tasa))])
+            for s in operator_sites(ov.capturistas)])
+
+
+def _rate_tone(rate: float) -> str | None:
+    return "error" if rate >= 10 else "warn" if rate >= 5 else None
+
+
+class CortesView(QWidget):
+    """Published cortes with their manifest hashes, newest first."""
+
+    HEADERS = ("Corte", "Hora del corte", "Motivo", "Esperadas", "Con datos",
+               "Contabilizadas", "Segundos", "SHA-256 del manifiesto")
+
+    def __init__(self) -> None:
+        super().__init__()
+        root, layout = page()
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(root)
+        layout.addWidget(label("Historial de cortes", "title"))
+        self.summary = label("", "muted")
+        layout.addWidget(self.summary)
+        self.table = Table(self.HEADERS, "Aún no hay cortes publicados. Haga uno con "
+                           "Ctrl+Shift+C o espere al primero de la ventana de "
+                           "publicación.", stretch=7)
+        layout.addWidget(self.table, 1)
+
+    def show_overview(self, ov: Overview) -> None:
+        self.table.set_rows([Row(c.id, [
+            text(c.directorio), Cell(theme.local(c.corte_at, True), c.corte_at.timestamp()),
+            text(("Último · " if c.ultimo else "")
+                 + ("programado" if c.motivo == "programado" else "a pedido")),
+            number(c.actas_esperadas), number(c.actas_capturadas),
+            number(c.actas_contabilizadas), number(c.seconds, f"{c.seconds:.2f}"),
+            Cell(c.manifiesto_sha256, tip="SHA-256 del manifiesto firmado")])
+            for c in ov.cortes])
+        last = ov.last_corte
+        self.summary.setText(f"{len(ov.cortes)} cortes. " + (
+            f"Último: {last.directorio}, a las {theme.local(last.corte_at)}." if last else ""))
+        self.table.view.setTextElideMode(Qt.TextElideMode.ElideMiddle)

@@ -1,0 +1,1 @@
+"""Cortes from PostgreSQL: snapshot, signed package, schedule (docs/publicacion.md)."""

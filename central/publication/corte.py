@@ -1,0 +1,151 @@
+"""One corte from start to finish: lock, snapshot, package, row in ``cortes``, audit.
+
+Only one corte is made at a time in the whole installation (a PostgreSQL session
+advisory lock, so ``prep central corte`` and the schedule of ``prep central serve`` never
+race), and its snapshot is taken after the lock is held, so cortes follow each other in
+time. The directory is published first, then its row and audit event are committed:
+a crash between the two leaves a complete, signed directory that the table does not
+list; the next corte compares itself with the last corte the table lists.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from central import audit
+from central.db.models import CorteRow
+from central.publication.package import CorteError, Publicado, publish
+from central.publication.snapshot import SnapshotError, read_snapshot
+from prep.crypto import SigningKey
+from prep.rules import DEFAULT_RULES, RuleSet
+
+log = logging.getLogger("central.publication")
+
+CORTE_LOCK = (0x50524550, 70)  # "PREP", 70: one corte at a time
+PROGRAMADO = "programado"
+A_PEDIDO = "a_pedido"
+
+
+@dataclass(frozen=True)
+class CorteSettings:
+    """Where cortes go and what they are made with."""
+
+    publicacion: Path
+    blobs: Path | None  # None: no images (benchmarks)
+    rules: RuleSet = DEFAULT_RULES
+    sitio: bool = True
+
+
+@dataclass(frozen=True)
+class CorteHecho:
+    """A corte published and recorded."""
+
+    publicado: Publicado
+    corte_id: int
+    seconds: float
+    snapshot_seconds: float
+    actas_esperadas: int
+    actas_capturadas: int
+    actas_contabilizadas: int
+    fuera: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"corte": self.publicado.name, "directorio": str(self.publicado.path),
+                "manifiesto_sha256": self.publicado.manifest_sha256,
+                "actas_esperadas": self.actas_esperadas,
+                "actas_capturadas": self.actas_capturadas,
+                "actas_contabilizadas": self.actas_contabilizadas,
+                "fuera_de_catalogo": self.fuera, "imagenes": self.publicado.imagenes,
+                "archivos": self.publicado.files, "segundos": round(self.seconds, 3),
+                "segundos_por_fase": {"snapshot": round(self.snapshot_seconds, 3),
+                                      **self.publicado.seconds},
+                "diferencias": dict(self.publicado.diferencias)}
+
+
+def make_corte(engine: Engine, key: SigningKey, settings: CorteSettings, *, motivo: str,
+               actor: str, ultimo_corte: bool = False) -> CorteHecho:
+    """Make, publish and record one corte; audit ``corte_published`` or, on failure,
+    ``corte_failed`` (and raise :class:`CorteError` / :class:`SnapshotError`)."""
+    started = time.perf_counter()
+    lock = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        lock.execute(select(func.pg_advisory_lock(*CORTE_LOCK)))
+        # A corte allocates millions of objects that live until it ends; the cyclic
+        # garbage collector would traverse them again and again (a quarter of a
+        # national corte's time). Reference counting still frees everything.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return _make(engine, key, settings, motivo, actor, ultimo_corte, started)
+        except (CorteError, SnapshotError, OSError, SQLAlchemyError) as exc:
+            _failed(engine, actor, motivo, str(exc))
+            raise
+        finally:
+            if collecting:
+                gc.enable()
+            lock.execute(select(func.pg_advisory_unlock(*CORTE_LOCK)))
+    finally:
+        lock.close()
+
+
+def _make(engine: Engine, key: SigningKey, settings: CorteSettings, motivo: str,
+          actor: str, ultimo_corte: bool, started: float) -> CorteHecho:
+    with Session(engine) as session:
+        recorded = list(session.scalars(select(CorteRow.directorio)
+                                        .order_by(CorteRow.id)))
+    anterior = settings.publicacion / recorded[-1] if recorded else None
+    if anterior is not None and not anterior.is_dir():
+        log.warning("el corte anterior %s ya no está en %s; diferencias contra nada",
+                    anterior.name, settings.publicacion)
+        anterior = None
+    snapshot_started = time.perf_counter()
+    snap = read_snapshot(engine)
+    snapshot_seconds = time.perf_counter() - snapshot_started
+    publicado = publish(settings.publicacion, snap, key, blobs=settings.blobs,
+                        anterior=anterior, rules=settings.rules, ultimo_corte=ultimo_corte,
+                        sitio=settings.sitio, taken=frozenset(recorded))
+    esperadas = sum(r.esperadas for r in publicado.resumenes)
+    capturadas = sum(r.capturadas for r in publicado.resumenes)
+    contabilizadas = sum(r.contabilizadas for r in publicado.resumenes)
+    fuera = sum(r.fuera_catalogo for r in publicado.resumenes)
+    seconds = time.perf_counter() - started
+    with Session(engine) as session, session.begin():
+        row = CorteRow(corte_at=snap.corte, directorio=publicado.name,
+                       manifiesto_sha256=publicado.manifest_sha256,
+                       catalog_version=snap.catalog_version, actas_esperadas=esperadas,
+                       actas_capturadas=capturadas, actas_contabilizadas=contabilizadas,
+                       fuera_de_catalogo=fuera, imagenes=publicado.imagenes,
+                       ultimo=ultimo_corte, motivo=motivo, seconds=seconds)
+        session.add(row)
+        session.flush()
+        audit.emit(session, "corte_published", actor=actor, detail={
+            "corte": publicado.name, "corte_at": snap.corte.isoformat(),
+            "manifiesto_sha256": publicado.manifest_sha256, "motivo": motivo,
+            "ultimo": ultimo_corte, "catalog_version": snap.catalog_version,
+            "actas_esperadas": esperadas, "actas_capturadas": capturadas,
+            "actas_contabilizadas": contabilizadas, "fuera_de_catalogo": fuera,
+            "imagenes": publicado.imagenes,
+            "diferencias": {k: dict(v) for k, v in publicado.diferencias.items()}})
+        corte_id = row.id
+    log.info("corte %s publicado en %.2f s", publicado.name, seconds)
+    return CorteHecho(publicado, corte_id, seconds, snapshot_seconds, esperadas, capturadas,
+                      contabilizadas, fuera)
+
+
+def _failed(engine: Engine, actor: str, motivo: str, reason: str) -> None:
+    log.error("no se publicó el corte: %s", reason)
+    try:
+        with Session(engine) as session, session.begin():
+            audit.emit(session, "corte_failed", actor=actor,
+                       detail={"motivo": motivo, "reason": reason[:1000]})
+    except Exception:  # the original error matters more; this one is logged
+        log.exception("no se pudo registrar en la bitácora el corte fallido")

@@ -1,0 +1,138 @@
+"""What changed from the previous corte (``diferencias.json``).
+
+Compared row by row on the published CSV text of each election, so the difference is
+exactly what a reader of both cortes would see:
+
+- ``agregadas``: actas that had no published data in the previous corte and have now;
+- ``modificadas``: actas whose published data changed, with the columns (before, now)
+  and the reason (:func:`motivo`);
+- ``retiradas``: actas that had published data and no longer do (a catalog change);
+- ``acopiadas_sin_datos``: how many actas only gained their acopio time;
+- fuera de catálogo: how many rows before and now.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from prep.corte.summary import TablaEleccion
+
+HEADER_LINES = 7
+SIN_DATO = "-"
+_VALUE_EXCLUDED = frozenset({
+    "CLAVE_CASILLA", "CLAVE_ACTA", "ID_ENTIDAD", "ENTIDAD", "ID_DISTRITO_LOCAL",
+    "DISTRITO_LOCAL", "SECCION", "ID_CASILLA", "TIPO_CASILLA", "EXT_CONTIGUA",
+    "UBICACION_CASILLA", "TIPO_ACTA", "TOTAL_VOTOS_CALCULADO", "LISTA_NOMINAL",
+    "REPRESENTANTES_PP_CI", "OBSERVACIONES", "CONTABILIZADA", "MECANISMOS_TRASLADO",
+    "CODIGO_INTEGRIDAD", "FECHA_HORA_ACOPIO", "FECHA_HORA_CAPTURA",
+    "FECHA_HORA_VERIFICACION", "ORIGEN", "DIGITALIZACION", "TIPO_DOCUMENTO", "COTEJADA",
+})
+
+
+def csv_lines(data: bytes) -> tuple[list[str], list[str]]:
+    """(column names of line 7, the acta lines after it) of an election CSV as written
+    by :mod:`prep.corte.anexo` (no field of the first seven lines spans lines)."""
+    lines = data.decode("utf-8-sig").split("\r\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if len(lines) < HEADER_LINES:
+        return [], []
+    return next(csv.reader([lines[HEADER_LINES - 1]])), lines[HEADER_LINES:]
+
+
+def _key(line: str) -> str:
+    # CLAVE_CASILLA and CLAVE_ACTA come first and never hold a comma or a quote mark
+    # that csv would need; '-' for the fuera-de-catálogo rows.
+    return line.split(",", 2)[1]
+
+
+def diferencias(tablas: Sequence[TablaEleccion], nuevos: Mapping[str, bytes],
+                anterior: Path | None) -> dict[str, Any]:
+    """The difference per election between the CSVs ``nuevos`` (file name → bytes,
+    ``tablas`` in the same order as their rows) and those of the corte in ``anterior``."""
+    out: dict[str, Any] = {}
+    for tabla, (name, data) in zip(tablas, nuevos.items(), strict=True):
+        old_path = anterior / name if anterior is not None else None
+        old = old_path.read_bytes() if old_path is not None and old_path.is_file() else b""
+        out[tabla.eleccion.nombre] = _eleccion(tabla, data, old)
+    return out
+
+
+def _eleccion(tabla: TablaEleccion, new: bytes, old: bytes) -> dict[str, Any]:
+    new_columns, new_lines = csv_lines(new)
+    old_columns, old_lines = csv_lines(old)
+    previous: dict[str, str] = {}
+    fuera_antes = 0
+    for line in old_lines:
+        key = _key(line)
+        if key == SIN_DATO:
+            fuera_antes += 1
+        else:
+            previous[key] = line
+    agregadas: list[str] = []
+    modificadas: list[dict[str, Any]] = []
+    retiradas: list[dict[str, str]] = []
+    acopiadas = 0
+    for fila, line in zip(tabla.filas, new_lines, strict=False):
+        key = _key(line)
+        before = previous.pop(key, None)
+        if before == line:
+            continue
+        con_datos = fila.resultado is not None
+        if before is None:
+            if con_datos:
+                agregadas.append(fila.acta.clave)
+            continue
+        antes = dict(zip(old_columns, next(csv.reader([before])), strict=False))
+        ahora = dict(zip(new_columns, next(csv.reader([line])), strict=False))
+        tenia_datos = antes.get("CONTABILIZADA", SIN_DATO) != SIN_DATO
+        if con_datos and not tenia_datos:
+            agregadas.append(fila.acta.clave)
+        elif tenia_datos and not con_datos:
+            retiradas.append({"clave_acta": fila.acta.clave,
+                              "motivo": "el acta dejó de tener datos publicados"})
+        elif tenia_datos:
+            cambios = {c: [antes.get(c, SIN_DATO), ahora.get(c, SIN_DATO)]
+                       for c in dict.fromkeys([*old_columns, *new_columns])
+                       if antes.get(c, SIN_DATO) != ahora.get(c, SIN_DATO)}
+            modificadas.append({"clave_acta": fila.acta.clave,
+                                "motivo": motivo(antes, ahora, cambios), "cambios": cambios})
+        else:
+            acopiadas += 1
+    for key, line in previous.items():  # actas the current catalog no longer holds
+        antes = dict(zip(old_columns, next(csv.reader([line])), strict=False))
+        if antes.get("CONTABILIZADA", SIN_DATO) != SIN_DATO:
+            retiradas.append({"clave_acta": key.strip("'"),
+                              "motivo": "el acta ya no está en el catálogo"})
+    return {"agregadas": agregadas, "modificadas": modificadas, "retiradas": retiradas,
+            "acopiadas_sin_datos": acopiadas,
+            "fuera_de_catalogo": {"antes": fuera_antes, "ahora": len(tabla.fuera)}}
+
+
+def motivo(antes: Mapping[str, str], ahora: Mapping[str, str],
+           cambios: Mapping[str, Sequence[str]]) -> str:
+    """Why an acta's published data changed, in Spanish, from what changed."""
+    razones: list[str] = []
+    if antes.get("OBSERVACIONES", "").startswith("Sin Acta") \
+            and ahora.get("CODIGO_INTEGRIDAD", SIN_DATO) not in (SIN_DATO, "N/A"):
+        razones.append("llegó el acta después de registrarse sin acta")
+    elif ahora.get("OBSERVACIONES", "").startswith("Sin Acta") \
+            and antes.get("CODIGO_INTEGRIDAD", SIN_DATO) not in (SIN_DATO, "N/A"):
+        razones.append("el acta se registró sin acta (corrección)")
+    elif "OBSERVACIONES" in cambios and antes.get("OBSERVACIONES", "").startswith("Sin Acta"):
+        razones.append("se corrigió la causa de sin acta")
+    else:
+        if "CODIGO_INTEGRIDAD" in cambios:
+            razones.append("se publica otra imagen del acta")
+        if any(c not in _VALUE_EXCLUDED for c in cambios):
+            razones.append("se corrigieron los datos capturados")
+        if "FECHA_HORA_VERIFICACION" in cambios:
+            razones.append("el acta pasó por verificación")
+        if "COTEJADA" in cambios:
+            razones.append("el acta se cotejó contra el papel")
+    if not razones:
+        razones.append("cambió: " + ", ".join(cambios))
+    return "; ".join(razones)

@@ -1,0 +1,376 @@
+"""The directory of a published corte (layout in docs/publicacion.md).
+
+::
+
+    publicacion/
+      latest -> 20270606_2305        symlink, replaced atomically
+      latest.txt                     the same name, for servers that do not follow links
+      20270606_2305/
+        <ELECCION>.csv, <ELECCION>_CANDIDATURAS.csv, LEEME.txt
+        PREP_20270606_2305.zip       the CSVs and LEEME
+        diferencias.json             vs the previous corte
+        imagenes/<sha256>.<ext>      every published acta image, by its hash
+        sitio/…                      the static public site (prep.corte.site)
+        llave_publica.pem            the central's Ed25519 public key
+        MANIFIESTO.sha256            sha256sum -c compatible, every file above
+        MANIFIESTO.sha256.sig        Ed25519 signature of MANIFIESTO.sha256 (64 raw bytes)
+
+Everything is written into a hidden ``.<name>.tmp-…`` directory beside the final one,
+every file and directory fsynced, then renamed into place in one step and only then
+pointed at by ``latest``: a reader sees a whole corte or none. Readers ignore names
+starting with a dot. Two cortes in the same minute get ``<YYYYMMDD_HHMM>_2``, ``_3``…
+(a published corte is never replaced).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import io
+import json
+import os
+import secrets
+import shutil
+import time
+import zipfile
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from central.publication.diferencias import diferencias
+from central.publication.snapshot import Snapshot
+from prep.corte.anexo import TZ
+from prep.corte.leeme import leeme_text
+from prep.corte.package import LEEME, MANIFEST, build_corte_files, corte_dirname
+from prep.corte.summary import Resumen
+from prep.crypto import SigningKey
+from prep.rules import DEFAULT_RULES, RuleSet
+
+SIGNATURE = MANIFEST + ".sig"
+PUBLIC_KEY = "llave_publica.pem"
+DIFERENCIAS = "diferencias.json"
+IMAGENES = "imagenes"
+SITIO = "sitio"
+LATEST = "latest"
+LATEST_TXT = "latest.txt"
+EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/tiff": "tif",
+              "image/webp": "webp", "application/pdf": "pdf"}
+_CHUNK = 1024 * 1024
+
+SiteFiles = Callable[..., Mapping[str, bytes]]
+
+
+class CorteError(RuntimeError):
+    """A corte could not be published (nothing was published); Spanish message."""
+
+
+@dataclass(frozen=True)
+class Publicado:
+    """A corte on disk: where, its manifest's SHA-256 and what it says."""
+
+    path: Path
+    manifest_sha256: str
+    resumenes: tuple[Resumen, ...]  # per election, in catalog order
+    files: int
+    imagenes: int
+    diferencias: Mapping[str, Any]
+    seconds: Mapping[str, float]  # per phase: csv, diferencias, sitio, escritura…
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def image_name(sha256: str, media_type: str) -> str:
+    """``imagenes/<sha256>.<ext>``: where an image is published inside a corte."""
+    return f"{IMAGENES}/{sha256}.{EXTENSIONS.get(media_type, 'bin')}"
+
+
+def site_module() -> SiteFiles | None:
+    """``prep.corte.site.site_files`` if the public site is installed."""
+    try:
+        module = importlib.import_module("prep.corte.site")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("prep.corte.site", "prep.corte"):
+            raise
+        return None
+    site_files: SiteFiles = module.site_files
+    return site_files
+
+
+def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path | None,
+            anterior: Path | None, rules: RuleSet = DEFAULT_RULES, ultimo_corte: bool = False,
+            sitio: bool = True, taken: frozenset[str] = frozenset()) -> Publicado:
+    """Write the corte of ``snap`` under ``publicacion`` and point ``latest`` at it.
+
+    ``blobs`` is the central's blob store (images are hard-linked or copied from it,
+    each new one re-hashed first); ``None`` publishes no images (benchmarks).
+    ``anterior`` is the previous corte's directory, for ``diferencias.json``.
+    ``sitio`` requires the public site module and adds its files. ``taken``: names
+    already used by recorded cortes (even if their directory is gone).
+    """
+    site_files = site_module() if sitio else None
+    if sitio and site_files is None:
+        raise CorteError("el sitio público (módulo prep.corte.site) no está instalado; "
+                         "no se publicó el corte")
+    publicacion.mkdir(parents=True, exist_ok=True)
+    name = _free_name(publicacion, corte_dirname(snap.corte), taken)
+    imagenes = {clave: (i.sha256, image_name(i.sha256, i.media_type))
+                for clave, i in snap.imagenes.items()} if blobs is not None else {}
+    zip_name = f"PREP_{name}.zip"
+    clock = _Clock()
+    staging = _Staging(publicacion, name)
+    try:
+        # Files are written (and dropped) as soon as they are made, so a national corte
+        # never holds its CSVs, zip and site in memory at once.
+        files, tablas = build_corte_files(snap.catalog, snap.estado, snap.fuera, snap.corte,
+                                          rules, ultimo_corte)
+        del files[MANIFEST]  # this package's manifest covers every file, below
+        top = sorted([*files, zip_name, DIFERENCIAS, PUBLIC_KEY, MANIFEST, SIGNATURE])
+        files[LEEME] = _leeme(snap, top, key).encode("utf-8")
+        clock.lap("csv")
+        csvs = {n: d for n, d in files.items() if n.endswith(".csv")
+                and not n.endswith("_CANDIDATURAS.csv")}
+        diff = json.dumps({
+            "corte": name, "corte_anterior": anterior.name if anterior is not None else None,
+            "elecciones": diferencias(tablas, csvs, anterior)},
+            ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
+        del csvs
+        clock.lap("diferencias")
+        staging.put_later(zip_name, partial(_zip, dict(files), snap.corte))
+        for file_name in list(files):
+            staging.put(file_name, files.pop(file_name))
+        staging.put(DIFERENCIAS, diff)
+        staging.put(PUBLIC_KEY, _public_pem(key))
+        if site_files is not None:
+            extra = ({"descargas": (zip_name,)}
+                     if "descargas" in inspect.signature(site_files).parameters else {})
+            site = dict(site_files(snap.catalog, {t.eleccion.codigo: t for t in tablas},
+                                   snap.corte, imagenes, **extra))
+            for path in list(site):
+                if PurePosixPath(path).parts[0] != SITIO:
+                    raise CorteError(f"el sitio público devolvió {path!r}, fuera de {SITIO}/")
+                staging.put(path, site.pop(path))
+            clock.lap("sitio")
+        resumenes = tuple(t.resumen for t in tablas)
+        del tablas
+        images = dict(sorted({path: sha for sha, path in imagenes.values()}.items()))
+        if images:
+            assert blobs is not None
+            staging.images(images, blobs, anterior)
+        staging.wait()
+        clock.lap("escritura")
+        manifest = "".join(f"{d}  {n}\n" for n, d in sorted(staging.digests.items())
+                           ).encode("utf-8")
+        staging.put(MANIFEST, manifest, listed=False)
+        staging.put(SIGNATURE, key.sign(manifest), listed=False)
+        final = staging.publish()
+    except BaseException:
+        staging.discard()
+        raise
+    point_latest(publicacion, name)
+    clock.lap("publicacion")
+    return Publicado(final, hashlib.sha256(manifest).hexdigest(), resumenes,
+                     len(staging.digests) + 2, len(images), files_summary(diff), clock.laps)
+
+
+class _Staging:
+    """The hidden temporary directory a corte is written into, then renamed.
+
+    Files are hashed, written and fsynced by a thread of their own (hashing, zlib and
+    disk writes release the GIL), overlapping the Python work of the next files."""
+
+    def __init__(self, publicacion: Path, name: str) -> None:
+        self.publicacion = publicacion
+        self.final = publicacion / name
+        self.tmp = publicacion / f".{name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+        self.tmp.mkdir()
+        self.digests: dict[str, str] = {}  # what the manifest lists
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="corte-escritura")
+        self._pending: list[Future[None]] = []
+
+    def put(self, name: str, data: bytes, listed: bool = True) -> None:
+        """Write ``name`` (in the background; see :meth:`wait`)."""
+        path = _inside(self.tmp, name)
+        self._pending.append(self._writer.submit(self._put, name, path, lambda: data,
+                                                 listed))
+
+    def put_later(self, name: str, make: Callable[[], bytes]) -> None:
+        """Write ``name`` with the bytes ``make()`` returns, made in the background."""
+        self._pending.append(self._writer.submit(self._put, name, _inside(self.tmp, name),
+                                                 make, True))
+
+    def _put(self, name: str, path: Path, make: Callable[[], bytes], listed: bool) -> None:
+        data = make()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_synced(path, data)
+        if listed:
+            self.digests[name] = hashlib.sha256(data).hexdigest()
+
+    def wait(self) -> None:
+        """Every file written so far is on disk (raises what a write raised)."""
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
+
+    def images(self, images: Mapping[str, str], blobs: Path, anterior: Path | None) -> None:
+        (self.tmp / IMAGENES).mkdir()
+        for name, sha in images.items():
+            _place_image(self.tmp / name, sha, blobs, anterior / name if anterior else None)
+            self.digests[name] = sha
+
+    def publish(self) -> Path:
+        self.wait()
+        self._writer.shutdown()
+        for directory, _, _ in os.walk(self.tmp, topdown=False):
+            _fsync_dir(Path(directory))
+        if self.final.exists():  # only one corte writer runs at a time (advisory lock)
+            raise CorteError(f"el corte {self.final.name} ya existe; no se sobrescribe")
+        os.rename(self.tmp, self.final)
+        _fsync_dir(self.publicacion)
+        return self.final
+
+    def discard(self) -> None:
+        self._writer.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class _Clock:
+    """Seconds spent per phase (reported with the corte; cortes run every few minutes
+    and their cost must stay visible)."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.laps[phase] = round(now - self._last, 3)
+        self._last = now
+
+
+def files_summary(diferencias_json: bytes) -> dict[str, Any]:
+    """Counts of ``diferencias.json`` per election (for the audit log)."""
+    data = json.loads(diferencias_json)
+    return {nombre: {"agregadas": len(e["agregadas"]), "modificadas": len(e["modificadas"]),
+                     "retiradas": len(e["retiradas"])}
+            for nombre, e in data["elecciones"].items()}
+
+
+def _free_name(publicacion: Path, base: str, taken: frozenset[str]) -> str:
+    name, n = base, 1
+    while name in taken or (publicacion / name).exists():
+        n += 1
+        name = f"{base}_{n}"
+    return name
+
+
+def _public_pem(key: SigningKey) -> bytes:
+    public = Ed25519PublicKey.from_public_bytes(key.public.raw())
+    return public.public_bytes(serialization.Encoding.PEM,
+                               serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def _leeme(snap: Snapshot, top: list[str], key: SigningKey) -> str:
+    text = leeme_text(snap.catalog, snap.corte, [*top, f"{IMAGENES}/", f"{SITIO}/"])
+    return text + f"""
+Publicación firmada:
+- {MANIFEST} lista el SHA-256 de cada archivo del corte (incluidas las imágenes en
+  {IMAGENES}/<sha256>.<ext> y el sitio en {SITIO}/); {SIGNATURE} es la firma Ed25519
+  de ese manifiesto con la llave del nodo central ({PUBLIC_KEY}).
+- Huella SHA-256 de la llave pública del nodo central: {key.public.fingerprint()}
+  Compárela con la que publica el instituto.
+- Verificación completa: 'prep verify-corte <directorio>'; o bien
+  'openssl pkeyutl -verify -pubin -inkey {PUBLIC_KEY} -rawin -in {MANIFEST}
+  -sigfile {SIGNATURE}' y 'sha256sum -c {MANIFEST}'.
+- CODIGO_INTEGRIDAD de cada acta es el SHA-256 de su imagen: {IMAGENES}/<CODIGO_INTEGRIDAD>.<ext>.
+- {DIFERENCIAS} dice qué actas se agregaron, cuáles cambiaron y por qué, respecto del
+  corte anterior.
+"""
+
+
+def _zip(files: Mapping[str, bytes], corte: datetime) -> bytes:
+    """The CSVs and LEEME in one zip, byte-identical for identical contents."""
+    local = corte.astimezone(TZ)
+    stamp = (local.year, local.month, local.day, local.hour, local.minute, 0)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        for name in sorted(n for n in files if n.endswith(".csv") or n == LEEME):
+            info = zipfile.ZipInfo(name, stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            # Level 1: a tenth larger than 6, four times faster (national cortes are
+            # 125 MB of CSV every few minutes).
+            archive.writestr(info, files[name], compresslevel=1)
+    return buf.getvalue()
+
+
+def _inside(root: Path, name: str) -> Path:
+    parts = PurePosixPath(name).parts
+    if not parts or PurePosixPath(name).is_absolute() or ".." in parts or "" in parts:
+        raise CorteError(f"nombre de archivo inválido en el corte: {name!r}")
+    return root.joinpath(*parts)
+
+
+def _place_image(dest: Path, sha256: str, blobs: Path, previous: Path | None) -> None:
+    """Hard-link the image (already checked when it was first published) from the
+    previous corte; otherwise re-hash the blob and link or copy it."""
+    if previous is not None and previous.is_file():
+        try:
+            os.link(previous, dest)
+            return
+        except OSError:
+            pass  # another file system, or no hard links there: take it from the blob
+    blob = blobs / sha256[:2] / sha256[2:]
+    digest = hashlib.sha256()
+    try:
+        with blob.open("rb") as f:
+            while chunk := f.read(_CHUNK):
+                digest.update(chunk)
+    except FileNotFoundError:
+        raise CorteError(f"falta la imagen {sha256} en el almacén del nodo central; no "
+                         "se publicó el corte") from None
+    if digest.hexdigest() != sha256:
+        raise CorteError(f"la imagen {sha256} del almacén no coincide con su SHA-256 "
+                         f"(dañada: {digest.hexdigest()}); no se publicó el corte")
+    try:
+        os.link(blob, dest)
+    except OSError:
+        shutil.copyfile(blob, dest)
+        with dest.open("rb") as f:
+            os.fsync(f.fileno())
+
+
+def point_latest(publicacion: Path, name: str) -> None:
+    """Point ``latest`` (symlink) and ``latest.txt`` at ``name``, each replaced in one
+    rename."""
+    link = publicacion / f".{LATEST}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    os.symlink(name, link)
+    os.replace(link, publicacion / LATEST)
+    text = publicacion / f".{LATEST_TXT}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    _write_synced(text, f"{name}\n".encode("ascii"))
+    os.replace(text, publicacion / LATEST_TXT)
+    _fsync_dir(publicacion)
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with path.open("wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,220 @@
+"""One consistent view of what a corte publishes, read from PostgreSQL.
+
+A corte reads everything in one REPEATABLE READ, read-only transaction: the current
+catalog, every acta state with the image its validated capture was made on, and the
+fuera-de-catálogo registrations. Ingest goes on meanwhile; the corte sees the database
+as it was when its first statement ran, and that instant (``now()`` of the transaction)
+is the corte time.
+
+What is published (DOMAIN.md, "Rules" and "Publication"):
+
+- ``validada``: the validated values, with the time of the capture that settled them
+  (FECHA_HORA_CAPTURA) or, if a verificador decided, the time of the last capture of the
+  round and of the verification (FECHA_HORA_VERIFICACION); the image the captures were
+  made on (CODIGO_INTEGRIDAD, ORIGEN, DIGITALIZACION).
+- ``sin_acta``: the cause, not counted.
+- any other catalog acta with an acopio: only its FECHA_HORA_ACOPIO (no data yet).
+- outside the catalog: each fuera-de-catálogo acopio, and each acta state of a code the
+  catalog does not hold that was registered (acopio, else its first image).
+
+The rows are read with a few set-based statements straight from psycopg, never as ORM
+objects: a national corte is half a million rows. The acta rows come from a server-side
+cursor in batches, fetched by a thread of their own while this one turns the previous
+batch into :class:`~prep.corte.model.ActaEnCorte` (PostgreSQL and Python overlap).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from queue import Empty, Queue
+from typing import Any
+
+import orjson
+import psycopg
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from central import catalog_store
+from prep.catalog import Catalog
+from prep.corte.model import ActaEnCorte, Digitalizacion, FueraDeCatalogo, Origen
+from prep.rules import CausaSinActa
+from prep.values import MAX_VALOR, Captura, Marca, Valor
+
+
+class SnapshotError(RuntimeError):
+    """The database cannot give a corte (no catalog yet, unreadable data); Spanish."""
+
+
+@dataclass(frozen=True, slots=True)
+class Imagen:
+    """The published image of an acta: its SHA-256 and media type."""
+
+    sha256: str
+    media_type: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything a corte publishes, as of ``corte`` (the transaction's time, UTC)."""
+
+    corte: datetime
+    catalog_version: int
+    catalog: Catalog
+    estado: Mapping[str, ActaEnCorte]
+    fuera: tuple[FueraDeCatalogo, ...]
+    imagenes: Mapping[str, Imagen]  # CLAVE_ACTA → image, for every acta with data
+
+
+_STATES = """
+    SELECT s.clave_acta, s.estado, s.acopio_at, s.sin_acta_at, s.sin_acta_causa,
+           s.validada_fuente, s.validada_at, s.validada_valores::text,
+           s.validada_origen, s.validada_digitalizacion, i.sha256, i.media_type,
+           CASE WHEN s.validada_fuente = 'verificacion' THEN
+               (SELECT max(c.at) FROM acta_captures AS c
+                WHERE c.clave_acta = s.clave_acta AND c.kind = 'captura'
+                  AND c.ronda = s.ronda) END AS capturada_at
+    FROM acta_states AS s
+    LEFT JOIN acta_images AS i ON i.record_id = s.validada_imagen
+                              AND s.estado = 'validada'
+    WHERE s.en_catalogo AND (s.estado IN ('validada', 'sin_acta')
+                             OR s.acopio_at IS NOT NULL)
+"""
+# Outside the catalog: acopios whose code resolved to nothing, and acta states of codes
+# the catalog does not hold, registered by their acopio or else their first image.
+_FUERA = """
+    SELECT codigo_leido, eleccion, at FROM fuera_de_catalogo
+    UNION ALL
+    SELECT s.clave_acta, s.eleccion,
+           coalesce(s.acopio_at, (SELECT min(i.at) FROM acta_images AS i
+                                  WHERE i.clave_acta = s.clave_acta))
+    FROM acta_states AS s WHERE NOT s.en_catalogo
+"""
+
+_MARCAS: dict[str, Valor] = {m.value: m for m in Marca}
+_CANON: dict[object, Valor] = {n: n for n in range(MAX_VALOR + 1)}
+_CANON.update(_MARCAS)
+BATCH = 20_000
+_ORIGENES = {o.value: o for o in Origen}
+_DIGITALIZACIONES = {d.value: d for d in Digitalizacion}
+_CAUSAS = {c.value: c for c in CausaSinActa}
+
+
+def _captura(campos: tuple[str, ...], valores: tuple[Valor, ...]) -> Captura:
+    """A :class:`Captura` of values already checked against ``_CANON``, in the catalog
+    layout's own field tuple. Built without ``Captura.__post_init__``, which would check
+    every value a second time: half a million actas per national corte."""
+    captura = object.__new__(Captura)
+    object.__setattr__(captura, "campos", campos)
+    object.__setattr__(captura, "valores", valores)
+    return captura
+
+
+def read_snapshot(engine: Engine) -> Snapshot:
+    """Read the corte's data in one REPEATABLE READ, read-only transaction."""
+    snapshot = engine.execution_options(isolation_level="REPEATABLE READ",
+                                        postgresql_readonly=True)
+    with snapshot.connect() as conn, conn.begin():
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cur:
+            # The first statement fixes the snapshot; now() is the transaction's start.
+            cur.execute("SELECT now()")
+            corte_row = cur.fetchone()
+            assert corte_row is not None
+            corte: datetime = corte_row[0]
+            with Session(bind=conn) as session:
+                current = catalog_store.current(session)
+            if current is None:
+                raise SnapshotError("no hay catálogo cargado: no se puede hacer un corte "
+                                    "(«prep central catalog load»)")
+            version, catalog = current
+            cur.execute(_FUERA)
+            fuera_rows = cur.fetchall()
+        estado: dict[str, ActaEnCorte] = {}
+        imagenes: dict[str, Imagen] = {}
+        for rows in _batches(raw):
+            _estado(catalog, rows, estado, imagenes)
+    fuera = tuple(FueraDeCatalogo(str(codigo), str(eleccion or ""), at)
+                  for codigo, eleccion, at in fuera_rows if at is not None)
+    return Snapshot(corte, version, catalog, estado, fuera, imagenes)
+
+
+def _batches(raw: psycopg.Connection[Any]) -> Iterator[list[Any]]:
+    """The rows of :data:`_STATES` in batches, from a server-side cursor (half a million
+    rows never sit in memory at once) read by a thread of its own: PostgreSQL makes
+    and sends the next batch while this thread turns the last one into actas."""
+    queue: Queue[list[Any] | BaseException | None] = Queue(maxsize=2)
+    stop = threading.Event()
+
+    def fetch() -> None:
+        try:
+            with raw.cursor(name="corte_actas", binary=True) as states:
+                states.execute(_STATES)
+                while not stop.is_set() and (rows := states.fetchmany(BATCH)):
+                    queue.put(rows)
+            queue.put(None)
+        except BaseException as exc:  # handed to the reading thread, raised there
+            queue.put(exc)
+
+    fetcher = threading.Thread(target=fetch, name="corte-snapshot", daemon=True)
+    fetcher.start()
+    try:
+        while (item := queue.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while fetcher.is_alive():  # unblock a fetcher waiting on a full queue
+            with contextlib.suppress(Empty):
+                queue.get(timeout=0.1)
+        fetcher.join()
+
+
+def _estado(catalog: Catalog, rows: list[Any], estado: dict[str, ActaEnCorte],
+            imagenes: dict[str, Imagen]) -> None:
+    actas = catalog.actas_por_clave
+    media_types: dict[str, str] = {}
+    loads = orjson.loads
+    for (clave, est, acopio_at, sin_acta_at, causa, fuente, validada_at, valores_json,
+         origen, digitalizacion, sha256, media_type, capturada_at) in rows:
+        acta = actas.get(clave)
+        if acta is None:  # a stale state of a catalog acta since removed: not published
+            continue
+        if est == "validada" and valores_json is not None:
+            valores = loads(valores_json)
+            campos = acta.layout.campos
+            try:
+                if len(valores) != len(campos):
+                    raise ValueError("distinto número de campos")
+                # One C-level pass checks every value (KeyError: not 0–9999, Ilegible
+                # nor Sin dato) and swaps it for a shared object: 300 MB less nationally.
+                captura = _captura(campos, tuple(map(_CANON.__getitem__,
+                                                     map(valores.__getitem__, campos))))
+            except (KeyError, ValueError, TypeError) as exc:
+                raise SnapshotError(f"{clave}: los valores validados no corresponden a los "
+                                    f"campos del acta en el catálogo ({exc})") from None
+            verificada = fuente == "verificacion"
+            estado[clave] = ActaEnCorte(
+                clave, acopio=acopio_at, captura=captura,
+                fecha_captura=capturada_at if verificada and capturada_at else validada_at,
+                fecha_verificacion=validada_at if verificada else None,
+                origen=_ORIGENES.get(origen), digitalizacion=_DIGITALIZACIONES.get(
+                    digitalizacion), sha256=sha256)
+            if sha256 is not None:
+                imagenes[clave] = Imagen(sha256, media_types.setdefault(media_type,
+                                                                       media_type))
+        elif est == "sin_acta" and causa is not None:
+            try:
+                cause = _CAUSAS[causa]
+            except KeyError:
+                raise SnapshotError(f"{clave}: causa de sin acta desconocida {causa!r}"
+                                    ) from None
+            estado[clave] = ActaEnCorte(clave, acopio=acopio_at or sin_acta_at,
+                                        causa_sin_acta=cause)
+        elif acopio_at is not None:
+            estado[clave] = ActaEnCorte(clave, acopio=acopio_at)

@@ -1,0 +1,2 @@
+"""Coordinators' PDF reports (Qt-free, reportlab): ``prep central report progreso``,
+``final`` and ``puesta-en-ceros``."""

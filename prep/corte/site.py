@@ -1,0 +1,448 @@
+"""The static public site of a corte: plain HTML/CSS/JS plus the data it shows.
+
+The site lives in ``sitio/`` inside the corte directory, beside the CSV package, and reads
+nothing but files of that same corte, so any static web server or CDN can serve it (and a
+browser can open it from disk). Its data are the corte's own tables — the very
+:class:`~prep.corte.summary.TablaEleccion` the CSV is written from — so every figure on a
+page is a figure of the CSV: acta rows are the CSV rows themselves, the entidad header is
+CSV line 5, and the distrito and sección summaries use the same :class:`Resumen`
+arithmetic (truncated percentages in integers).
+
+Data go in small JavaScript files (``PREP.recibir("<ruta>", <JSON>);``) rather than
+``.json``: a browser refuses ``fetch()`` from ``file://`` but runs ``<script>`` files, and
+a phone downloads only the election and distrito it looks at (about 100 KB per distrito
+at Ciudad de México scale, before the server's compression). Format: ``docs/sitio.md``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from operator import itemgetter
+from typing import Any
+
+from prep.catalog.model import Catalog, Eleccion
+from prep.corte.anexo import (
+    TZ,
+    CasillaColumns,
+    TimeFormatter,
+    _row,  # the CSV row itself, so the site can never show other figures than the CSV
+    columns,
+    format_corte_time,
+)
+from prep.corte.package import LEEME, MANIFEST, slug
+from prep.corte.summary import (
+    DECIMALS,
+    RESUMEN_COLUMNS,
+    Fila,
+    Resumen,
+    TablaEleccion,
+    percentage,
+)
+
+SITE_DIR = "sitio"
+FORMATO = 1
+ASSETS: tuple[str, ...] = ("estilo.css", "app.js", "sha256.js")
+DATA_PREFIX = "PREP.recibir("
+DATA_SUFFIX = ");\n"
+
+#: CSV columns the acta rows of the site leave out: the same for every row of a file, or
+#: shown elsewhere (the entidad, the distrito's name, the election's acta type).
+OMITTED_COLUMNS = frozenset({"ID_ENTIDAD", "ENTIDAD", "ID_DISTRITO_LOCAL", "DISTRITO_LOCAL",
+                             "TIPO_ACTA", "TIPO_DOCUMENTO"})
+#: Column the site adds after the CSV ones: the image path relative to ``sitio/`` ("" when
+#: the acta has no image). The browser checks the image against CODIGO_INTEGRIDAD.
+EXTRA_COLUMNS: tuple[str, ...] = ("IMAGEN",)
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_SAFE_PATH = re.compile(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*")
+MAX_PATH = 300
+
+
+def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: datetime,
+               imagenes: Mapping[str, tuple[str, str]],
+               descargas: Sequence[str] = ()) -> dict[str, bytes]:
+    """Every file of the public site of one corte.
+
+    ``tablas`` maps election code to its table (the ones the CSV was written from);
+    ``imagenes`` maps CLAVE_ACTA to (SHA-256 hex, path relative to the corte root such as
+    ``imagenes/<sha>.png``); ``descargas`` names extra files at the corte root to offer
+    for download (the zip of the package, say) besides the CSV package itself.
+    Returns {path relative to the corte root, always under ``sitio/``: bytes}.
+    """
+    if corte.tzinfo is None:
+        raise ValueError("la hora del corte debe llevar zona horaria (UTC)")
+    for name in descargas:
+        _check_path(name, "descarga")
+    ordered = _ordered(catalog, tablas)
+    corte_text = format_corte_time(corte)
+    out: dict[str, bytes] = {}
+    cache: dict[str, CasillaColumns] = {}
+    fmt = TimeFormatter()
+    for tabla in ordered:
+        out.update(_election_files(catalog, tabla, imagenes, cache, fmt))
+    indice = _indice(catalog, ordered, corte, corte_text, descargas)
+    out[f"{SITE_DIR}/datos/indice.js"] = data_file("indice", indice)
+    out[f"{SITE_DIR}/datos/secciones.js"] = data_file("secciones", _secciones(catalog))
+    out[f"{SITE_DIR}/index.html"] = _index_html(catalog, corte_text, indice["descargas"])
+    assets = resources.files("prep.corte").joinpath("site_assets")
+    for name in ASSETS:
+        out[f"{SITE_DIR}/{name}"] = assets.joinpath(name).read_bytes()
+    return out
+
+
+def data_file(ruta: str, data: Mapping[str, Any],
+              encoded: Mapping[str, str] | None = None) -> bytes:
+    """A data file of the site: ``PREP.recibir("<ruta>", <JSON object>);``.
+
+    ``encoded`` adds members whose values are already JSON text (the acta rows).
+    """
+    payload = _json(data)
+    if encoded:
+        extra = ",".join(f"{_json(k)}:{v}" for k, v in encoded.items())
+        payload = f"{payload[:-1]}{',' if data else ''}{extra}}}"
+    return f"{DATA_PREFIX}{_json(ruta)},{payload}{DATA_SUFFIX}".encode()
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+#: Text that can go between JSON quotes as is: no quote, backslash or control character.
+_PLAIN_JSON = re.compile(r'[^"\\\x00-\x1f]*')
+
+
+def _row_json(values: Sequence[str]) -> str:
+    """A row of strings as a JSON array. Published values are plain text (digits, dates,
+    labels), so joining them is exact and several times faster than :func:`json.dumps`
+    for the ~40,000 rows of a corte; anything else goes through :func:`json.dumps`."""
+    if _PLAIN_JSON.fullmatch("".join(values)):
+        return '["' + '","'.join(values) + '"]'
+    return _json(list(values))
+
+
+def parse_data_file(data: bytes) -> tuple[str, Any]:
+    """The (ruta, JSON data) of a file written by :func:`data_file`."""
+    text = data.decode("utf-8")
+    if not text.startswith(DATA_PREFIX) or not text.endswith(DATA_SUFFIX):
+        raise ValueError("no es un archivo de datos del sitio del PREP")
+    body = text[len(DATA_PREFIX):-len(DATA_SUFFIX)]
+    ruta, end = json.JSONDecoder().raw_decode(body)
+    if not isinstance(ruta, str) or body[end:end + 1] != ",":
+        raise ValueError("archivo de datos del sitio sin ruta")
+    return ruta, json.loads(body[end + 1:])
+
+
+def election_file(codigo: str) -> str:
+    """Path (relative to the corte root) of an election's data file."""
+    return f"{SITE_DIR}/datos/e{codigo}.js"
+
+
+def distrito_file(codigo: str, distrito_id: int) -> str:
+    """Path (relative to the corte root) of one distrito's data file for an election."""
+    return f"{SITE_DIR}/datos/e{codigo}/d{distrito_id:03d}.js"
+
+
+class _VoteIndex:
+    """Where an election's vote fields sit in a capture, worked out once per field layout
+    (there are only a few: one per ámbito), because ~40,000 actas go through here."""
+
+    def __init__(self, eleccion: Eleccion) -> None:
+        self.index = {c: i for i, c in enumerate(eleccion.campos_voto)}
+        self._layouts: dict[tuple[str, ...], tuple[frozenset[int], tuple[tuple[int, int], ...]]]
+        self._layouts = {}
+
+    def of(self, campos: tuple[str, ...]) -> tuple[frozenset[int], tuple[tuple[int, int], ...]]:
+        """(vote-field indexes present, ((position in ``campos``, vote-field index), ...))."""
+        known = self._layouts.get(campos)
+        if known is None:
+            pairs = tuple((pos, self.index[c]) for pos, c in enumerate(campos)
+                          if c in self.index)
+            known = (frozenset(i for _, i in pairs), pairs)
+            self._layouts[campos] = known
+        return known
+
+
+@dataclass
+class _Area:
+    """Running totals of one territory (a sección, a distrito) for one election, with the
+    same counting as :func:`prep.corte.summary.tabulate`."""
+
+    votos: list[int]
+    campos: set[int] = field(default_factory=set)  # vote fields that exist in the area
+    esperadas: int = 0
+    capturadas: int = 0
+    contabilizadas: int = 0
+    inconsistencias: int = 0
+    lista: int = 0
+    c_cs: int = 0
+    s_cs: int = 0
+
+    def add(self, fila: Fila, votes: _VoteIndex) -> None:
+        acta = fila.acta
+        self.esperadas += 1
+        self.campos |= votes.of(acta.layout.campos)[0]
+        res = fila.resultado
+        if res is None:
+            return
+        self.capturadas += 1
+        if res.observaciones:
+            self.inconsistencias += 1
+        if not res.contabilizada:
+            return
+        self.contabilizadas += 1
+        total = res.total_calculado or 0
+        self.lista += acta.casilla.lista_nominal
+        self.c_cs += total
+        if not acta.casilla.especial:
+            self.s_cs += total
+        captura = fila.estado.captura if fila.estado is not None else None
+        if captura is not None:
+            valores, acc = captura.valores, self.votos
+            for pos, i in votes.of(captura.campos)[1]:
+                valor = valores[pos]
+                if type(valor) is int:  # Ilegible and Sin dato count 0
+                    acc[i] += valor
+
+    def merge(self, other: _Area) -> None:
+        self.votos = [a + b for a, b in zip(self.votos, other.votos, strict=True)]
+        self.campos |= other.campos
+        self.esperadas += other.esperadas
+        self.capturadas += other.capturadas
+        self.contabilizadas += other.contabilizadas
+        self.inconsistencias += other.inconsistencias
+        self.lista += other.lista
+        self.c_cs += other.c_cs
+        self.s_cs += other.s_cs
+
+    def resumen(self, model: Resumen) -> list[str]:
+        """CSV line 5 as it would read for this area alone (no fuera de catálogo)."""
+        return list(Resumen(self.esperadas, 0, self.capturadas, self.contabilizadas,
+                            self.inconsistencias, self.lista, self.c_cs, self.s_cs,
+                            model.participacion_base).values())
+
+    def votos_json(self) -> list[list[int | str]]:
+        """[[vote field index, votes, % of the area's votes], ...] in ballot order."""
+        campos = sorted(self.campos)
+        votos = [self.votos[i] for i in campos]
+        return [[i, v, p] for i, v, p in zip(campos, votos, percentages(votos), strict=True)]
+
+
+_FACTOR = 100 * 10**DECIMALS
+
+
+def percentages(counts: Sequence[int]) -> list[str]:
+    """Each count × 100 / their sum, truncated like :func:`prep.corte.summary.percentage`
+    (same arithmetic, one call for a whole list: a corte has ~340,000 of them)."""
+    base = sum(counts)
+    if base == 0:
+        return [percentage(0, 0)] * len(counts)
+    scale = 10**DECIMALS
+    out = []
+    for count in counts:
+        scaled = count * _FACTOR // base
+        out.append(f"{scaled // scale}.{scaled % scale:0{DECIMALS}d}")
+    return out
+
+
+def _ordered(catalog: Catalog, tablas: Mapping[str, TablaEleccion]) -> list[TablaEleccion]:
+    missing = [e.nombre for e in catalog.elecciones if e.codigo not in tablas]
+    if missing:
+        raise ValueError(f"faltan las tablas de: {', '.join(missing)}")
+    extra = sorted(set(tablas) - set(catalog.eleccion_por_codigo))
+    if extra:
+        raise ValueError(f"tablas de elecciones que no están en el catálogo: {extra}")
+    return [tablas[e.codigo] for e in catalog.elecciones]
+
+
+def _election_files(catalog: Catalog, tabla: TablaEleccion,
+                    imagenes: Mapping[str, tuple[str, str]],
+                    cache: dict[str, CasillaColumns], fmt: TimeFormatter) -> dict[str, bytes]:
+    eleccion = tabla.eleccion
+    votes = _VoteIndex(eleccion)
+    size = len(votes.index)
+    csv_columns = columns(eleccion)
+    keep = [i for i, c in enumerate(csv_columns) if c not in OMITTED_COLUMNS]
+    site_columns = [csv_columns[i] for i in keep] + list(EXTRA_COLUMNS)
+    if site_columns[:2] != ["CLAVE_CASILLA", "CLAVE_ACTA"]:
+        raise RuntimeError("las claves deben ser las dos primeras columnas del CSV")
+    pick = itemgetter(*keep)
+    secciones: dict[int, dict[int, _Area]] = {}
+    rows: dict[int, list[str]] = {}
+    for fila in tabla.filas:
+        casilla = fila.acta.casilla
+        area = secciones.setdefault(casilla.distrito_id, {}).get(casilla.seccion)
+        if area is None:
+            area = _Area([0] * size)
+            secciones[casilla.distrito_id][casilla.seccion] = area
+        area.add(fila, votes)
+        row = list(pick(_row(catalog, eleccion, fila, cache, fmt)))
+        row[0], row[1] = row[0].strip("'"), row[1].strip("'")  # quotes are for spreadsheets
+        row.append(_imagen(fila, imagenes))
+        rows.setdefault(casilla.distrito_id, []).append(_row_json(row))
+    files: dict[str, bytes] = {}
+    distritos_json: list[dict[str, Any]] = []
+    entidad = _Area([0] * size)
+    for distrito_id in sorted(secciones):
+        distrito = catalog.distrito_por_id[distrito_id]
+        total = _Area([0] * size)
+        secciones_json = []
+        for seccion, area in sorted(secciones[distrito_id].items()):
+            total.merge(area)
+            secciones_json.append({"seccion": seccion, "resumen": area.resumen(tabla.resumen),
+                                   "votos": area.votos_json()})
+        entidad.merge(total)
+        resumen = total.resumen(tabla.resumen)
+        distritos_json.append({"id": distrito_id, "cabecera": distrito.cabecera,
+                               "resumen": resumen})
+        ruta = f"e{eleccion.codigo}/d{distrito_id:03d}"
+        files[distrito_file(eleccion.codigo, distrito_id)] = data_file(ruta, {
+            "eleccion": eleccion.codigo, "distrito": distrito_id,
+            "cabecera": distrito.cabecera, "resumen": resumen, "votos": total.votos_json(),
+            "secciones": secciones_json, "columnas": site_columns},
+            {"actas": f"[{','.join(rows[distrito_id])}]"})
+    _check_totals(tabla, entidad)
+    files[election_file(eleccion.codigo)] = data_file(f"e{eleccion.codigo}", {
+        "codigo": eleccion.codigo, "nombre": eleccion.nombre, "ambito": str(eleccion.ambito),
+        "campos": list(eleccion.campos_captura), "asociaciones": _asociaciones(eleccion),
+        "resumen": list(tabla.resumen.values()), "votos": entidad.votos_json(),
+        "distritos": distritos_json})
+    return files
+
+
+def _check_totals(tabla: TablaEleccion, entidad: _Area) -> None:
+    """The areas add up to the CSV's summary, or the site would contradict the CSV."""
+    r = tabla.resumen
+    mine = (entidad.esperadas, entidad.capturadas, entidad.contabilizadas,
+            entidad.inconsistencias, entidad.lista, entidad.c_cs, entidad.s_cs,
+            sum(entidad.votos))
+    theirs = (r.esperadas, r.capturadas, r.contabilizadas, r.inconsistencias,
+              r.lista_nominal_contabilizadas, r.votos_c_cs, r.votos_s_cs, r.votos_c_cs)
+    if mine != theirs:
+        raise ValueError(f"{tabla.eleccion.nombre}: las sumas por distrito {mine} no "
+                         f"coinciden con el resumen del CSV {theirs}")
+
+
+def _imagen(fila: Fila, imagenes: Mapping[str, tuple[str, str]]) -> str:
+    """The IMAGEN column of an acta row.
+
+    The site shows an image only beside the SHA-256 the CSV publishes for it as
+    CODIGO_INTEGRIDAD: an acta the CSV gives no code for (no published data yet, sin acta)
+    gets no image, and an image whose hash is not the published one is an error, since
+    the site would contradict the CSV.
+    """
+    clave = fila.acta.clave
+    imagen = imagenes.get(clave)
+    if imagen is None:
+        return ""
+    sha, path = imagen
+    if not _SHA256.fullmatch(sha):
+        raise ValueError(f"{clave}: el SHA-256 de la imagen no es de 64 dígitos "
+                         f"hexadecimales en minúsculas: {sha!r}")
+    _check_path(path, f"{clave}: imagen")
+    estado = fila.estado
+    if fila.resultado is None or estado is None or estado.captura is None or \
+            estado.sha256 is None:
+        return ""
+    if estado.sha256 != sha:
+        raise ValueError(f"{clave}: la imagen ({sha}) no es la del CODIGO_INTEGRIDAD "
+                         f"publicado ({estado.sha256})")
+    return f"../{path}"
+
+
+def _check_path(path: str, what: str) -> None:
+    if len(path) > MAX_PATH or not _SAFE_PATH.fullmatch(path) or ".." in path.split("/"):
+        raise ValueError(f"{what}: ruta no válida dentro del corte: {path!r}")
+
+
+def _asociaciones(eleccion: Eleccion) -> list[dict[str, Any]]:
+    """The vote fields of an election with their names, in ballot order."""
+    out: list[dict[str, Any]] = [
+        {"clave": a.clave, "nombre": a.nombre, "tipo": str(a.tipo),
+         "partidos": list(a.partidos)} for a in eleccion.asociaciones]
+    out.append({"clave": "NO_REGISTRADAS", "nombre": "Candidaturas no registradas",
+                "tipo": "otro", "partidos": []})
+    out.append({"clave": "NULOS", "nombre": "Votos nulos", "tipo": "otro", "partidos": []})
+    return out
+
+
+def _indice(catalog: Catalog, tablas: Iterable[TablaEleccion], corte: datetime,
+            corte_text: str, descargas: Sequence[str]) -> dict[str, Any]:
+    elecciones = []
+    archivos: list[dict[str, str]] = []
+    for tabla in tablas:
+        e = tabla.eleccion
+        name = slug(e.nombre)
+        elecciones.append({"codigo": e.codigo, "nombre": e.nombre,
+                           "csv": f"{name}.csv", "candidaturas": f"{name}_CANDIDATURAS.csv"})
+        archivos.append({"archivo": f"{name}.csv",
+                         "titulo": f"Resultados por acta: {_titulo(e.nombre)} (CSV)"})
+        archivos.append({"archivo": f"{name}_CANDIDATURAS.csv",
+                         "titulo": f"Candidaturas: {_titulo(e.nombre)} (CSV)"})
+    archivos.append({"archivo": LEEME, "titulo": "Descripción de los archivos y sus columnas"})
+    archivos.append({"archivo": MANIFEST,
+                     "titulo": "Códigos de integridad (SHA-256) de todos los archivos"})
+    for name in descargas:
+        kind = "ZIP" if name.lower().endswith(".zip") else name.rsplit(".", 1)[-1].upper()
+        archivos.append({"archivo": name, "titulo": f"{name} ({kind})"})
+    return {
+        "formato": FORMATO, "entidad": catalog.entidad, "id_entidad": catalog.entidad_id,
+        "fecha_eleccion": catalog.fecha_eleccion, "corte": corte_text,
+        "corte_local": f"{corte.astimezone(TZ):%Y-%m-%dT%H:%M%z}",
+        "resumen_columnas": list(RESUMEN_COLUMNS), "elecciones": elecciones,
+        "distritos": [{"id": d.id, "cabecera": d.cabecera} for d in catalog.distritos],
+        "descargas": archivos,
+    }
+
+
+_MINUSCULAS = frozenset({"DE", "LA", "DEL", "Y", "EL", "LOS", "LAS", "EN", "A"})
+
+
+def _titulo(nombre: str) -> str:
+    """``CIUDAD DE MÉXICO`` → ``Ciudad de México``, ``DIPUTACIONES LOCALES MR`` →
+    ``Diputaciones Locales MR`` (the same rule as ``titulo`` in app.js)."""
+    words = []
+    for i, w in enumerate(nombre.split()):
+        if i > 0 and w in _MINUSCULAS:
+            words.append(w.lower())
+        elif len(w) <= 2 and w.isupper() and w not in _MINUSCULAS:
+            words.append(w)
+        else:
+            words.append(w[:1] + w[1:].lower())
+    return " ".join(words)
+
+
+def _secciones(catalog: Catalog) -> dict[str, list[list[int]]]:
+    """distrito id → its secciones as inclusive [first, last] runs, for the search."""
+    por_distrito: dict[int, list[int]] = {}
+    for distrito_id, seccion in sorted(catalog.secciones):
+        por_distrito.setdefault(distrito_id, []).append(seccion)
+    out: dict[str, list[list[int]]] = {}
+    for distrito_id, secciones in por_distrito.items():
+        runs: list[list[int]] = []
+        for s in secciones:
+            if runs and runs[-1][1] == s - 1:
+                runs[-1][1] = s
+            else:
+                runs.append([s, s])
+        out[str(distrito_id)] = runs
+    return out
+
+
+def _index_html(catalog: Catalog, corte_text: str, archivos: list[dict[str, str]]) -> bytes:
+    """The page shell; corte time and downloads are in the HTML so they show without JS."""
+    template = resources.files("prep.corte").joinpath("site_assets/index.html").read_text(
+        encoding="utf-8")
+    enlaces = "\n".join(
+        f'          <li><a href="../{html.escape(a["archivo"])}">{html.escape(a["titulo"])}'
+        f"</a></li>" for a in archivos)
+    page = (template.replace("{{ENTIDAD}}", html.escape(_titulo(catalog.entidad)))
+            .replace("{{ANIO}}", html.escape(catalog.fecha_eleccion[:4]))
+            .replace("{{CORTE}}", html.escape(corte_text))
+            .replace("{{DESCARGAS}}", enlaces))
+    return page.encode("utf-8")

@@ -1,0 +1,647 @@
+/* The public PREP site: one page, routed by the URL fragment, reading only this corte's
+ * data files (datos/*.js, each calling PREP.recibir). Every figure shown is taken as is
+ * from those files, which hold the CSV's own values; this script only formats them
+ * (thousands separators) and never computes a percentage.
+ *
+ * Routes:  #/e/<elección>                 entidad
+ *          #/e/<elección>/d/<distrito>    distrito
+ *          #/e/<elección>/d/<d>/s/<sec>   sección
+ *          #/acta/<CLAVE_ACTA>            acta, image and integrity check
+ *          #/buscar/<texto>               search by sección, CLAVE_CASILLA or CLAVE_ACTA
+ *          #/descargas                    downloads and how to verify them
+ */
+(function () {
+  "use strict";
+
+  var PREP = (window.PREP = window.PREP || {});
+  var datos = {};
+  var pendientes = {};
+  var indice = null;
+  var turno = 0; // the latest navigation; an older one finishing late draws nothing
+  var primera = true;
+
+  var TIPOS = {
+    B: "Básica", C: "Contigua", E: "Extraordinaria", S: "Especial", A: "Voto anticipado",
+    P: "Prisión preventiva", M: "Mexicanos en el extranjero", U: "Urna electrónica"
+  };
+  var COLORES = {
+    PAN: "#06338e", PRI: "#00843d", PRD: "#f2c100", PVEM: "#5fa83a", PT: "#d52b1e",
+    MC: "#f07d00", MORENA: "#a6192e", NO_REGISTRADAS: "#767676", NULOS: "#4a4a4a"
+  };
+  var PALETA = ["#5b4a8b", "#00707a", "#8a4b08", "#3d5a80", "#7a1f5c", "#2f6f3e"];
+  var CAMPOS = {
+    TOTAL_BOLETAS_SOBRANTES: "Boletas sobrantes",
+    TOTAL_PERSONAS_VOTARON: "Personas que votaron",
+    TOTAL_REP_PARTIDO_CI_VOTARON: "Representantes de partidos y candidaturas independientes que votaron",
+    TOTAL_VOTOS_SACADOS: "Votos sacados de la urna",
+    NO_REGISTRADAS: "Candidaturas no registradas",
+    NULOS: "Votos nulos",
+    TOTAL_VOTOS_ASENTADO: "Total de votos asentado en el acta",
+    TOTAL_VOTOS_CALCULADO: "Total de votos calculado"
+  };
+
+  /* ---- data files -------------------------------------------------------------- */
+
+  PREP.recibir = function (ruta, contenido) {
+    datos[ruta] = contenido;
+    if (pendientes[ruta]) { pendientes[ruta].resolve(contenido); }
+  };
+
+  function cargar(ruta) {
+    if (datos[ruta]) { return Promise.resolve(datos[ruta]); }
+    if (pendientes[ruta]) { return pendientes[ruta].promise; }
+    var entrada = {};
+    entrada.promise = new Promise(function (resolve, reject) {
+      entrada.resolve = resolve;
+      var script = document.createElement("script");
+      script.src = "datos/" + ruta + ".js";
+      script.onerror = function () {
+        delete pendientes[ruta];
+        script.parentNode.removeChild(script);
+        reject(new Error("No se pudieron cargar los datos de este corte (" + ruta +
+                         "). Revise su conexión e intente de nuevo."));
+      };
+      document.head.appendChild(script);
+    });
+    pendientes[ruta] = entrada;
+    return entrada.promise;
+  }
+
+  /* ---- formatting ------------------------------------------------------------- */
+
+  function miles(valor) {
+    var texto = String(valor);
+    return /^\d+$/.test(texto) ? texto.replace(/\B(?=(\d{3})+(?!\d))/g, ",") : texto;
+  }
+
+  function porcentaje(valor) { return valor + "%"; }
+
+  function titulo(nombre) {
+    var menores = { DE: 1, LA: 1, DEL: 1, Y: 1, EL: 1, LOS: 1, LAS: 1, EN: 1, A: 1 };
+    return nombre.split(" ").map(function (p, i) {
+      if (i > 0 && menores[p]) { return p.toLowerCase(); }
+      if (p.length <= 2 && p === p.toUpperCase() && !menores[p]) { return p; }
+      return p.charAt(0) + p.slice(1).toLowerCase();
+    }).join(" ");
+  }
+
+  function casillaTexto(tipo, id, ext) {
+    var texto = (TIPOS[tipo] || tipo) + " " + Number(id);
+    return Number(ext) > 0 ? texto + " contigua " + Number(ext) : texto;
+  }
+
+  function resumen(valores, columna) {
+    return valores[indice.resumen_columnas.indexOf(columna)];
+  }
+
+  function eleccion(codigo) {
+    for (var i = 0; i < indice.elecciones.length; i++) {
+      if (indice.elecciones[i].codigo === codigo) { return indice.elecciones[i]; }
+    }
+    return null;
+  }
+
+  function distritoNombre(id) {
+    for (var i = 0; i < indice.distritos.length; i++) {
+      if (indice.distritos[i].id === id) { return indice.distritos[i].cabecera; }
+    }
+    return "";
+  }
+
+  /* ---- DOM ------------------------------------------------------------------- */
+
+  function h(tag, attrs) {
+    var el = document.createElement(tag);
+    if (attrs) {
+      Object.keys(attrs).forEach(function (k) {
+        if (attrs[k] === null || attrs[k] === undefined || attrs[k] === false) { return; }
+        if (k === "texto") { el.textContent = attrs[k]; } else { el.setAttribute(k, attrs[k]); }
+      });
+    }
+    for (var i = 2; i < arguments.length; i++) { agregar(el, arguments[i]); }
+    return el;
+  }
+
+  function agregar(el, hijo) {
+    if (hijo === null || hijo === undefined || hijo === false) { return; }
+    if (Array.isArray(hijo)) { hijo.forEach(function (x) { agregar(el, x); }); return; }
+    el.appendChild(typeof hijo === "string" ? document.createTextNode(hijo) : hijo);
+  }
+
+  function vaciar(el) { while (el.firstChild) { el.removeChild(el.firstChild); } }
+
+  function tabla(titulo, encabezados, filas, numericas) {
+    var thead = h("thead", null, h("tr", null, encabezados.map(function (t, i) {
+      return h("th", { scope: "col", "class": numericas[i] ? "num" : null, texto: t });
+    })));
+    var tbody = h("tbody", null, filas.map(function (fila) {
+      return h("tr", null, fila.map(function (celda, i) {
+        var attrs = { "class": numericas[i] ? "num" : null };
+        return i === 0 ? h("th", { scope: "row" }, celda) : h("td", attrs, celda);
+      }));
+    }));
+    return h("div", { "class": "tabla-desplazable", tabindex: "0", role: "region",
+                      "aria-label": titulo },
+             h("table", null, h("caption", { texto: titulo }), thead, tbody));
+  }
+
+  function migas(elementos) {
+    return h("nav", { "class": "migas", "aria-label": "Ubicación" }, h("ol", null,
+      elementos.map(function (e, i) {
+        var ultimo = i === elementos.length - 1;
+        return h("li", null, ultimo ? h("span", { "aria-current": "page", texto: e[0] })
+                                    : h("a", { href: e[1], texto: e[0] }));
+      })));
+  }
+
+  /* ---- emblems and vote bars ----------------------------------------------------- */
+
+  function color(asoc, i) {
+    if (COLORES[asoc.clave]) { return COLORES[asoc.clave]; }
+    if (asoc.tipo === "coalicion" && asoc.partidos.length) {
+      var partes = asoc.partidos.map(function (p) { return COLORES[p] || "#767676"; });
+      var paso = 100 / partes.length;
+      return "linear-gradient(90deg," + partes.map(function (c, k) {
+        return c + " " + (k * paso) + "% " + ((k + 1) * paso) + "%";
+      }).join(",") + ")";
+    }
+    return PALETA[i % PALETA.length];
+  }
+
+  function emblema(asoc, i) {
+    var corto = asoc.tipo === "independiente" ? "CI" : asoc.tipo === "coalicion" ? "" :
+      asoc.clave === "NO_REGISTRADAS" ? "NR" : asoc.clave === "NULOS" ? "N" : asoc.clave;
+    var el = h("span", { "class": "emblema" + (asoc.clave === "PRD" ? " claro" : "") +
+                         (corto.length > 4 ? " largo" : ""),
+                         "aria-hidden": "true", texto: corto });
+    el.style.background = color(asoc, i);
+    return el;
+  }
+
+  function seccionVotos(elec, votos, total) {
+    var items = votos.map(function (v) {
+      var asoc = elec.asociaciones[v[0]];
+      var barra = h("span", { "class": "barra-relleno" });
+      barra.style.width = v[2] + "%";
+      barra.style.background = color(asoc, v[0]);
+      return h("li", { "class": "voto", "data-asociacion": asoc.clave },
+        emblema(asoc, v[0]),
+        h("span", { "class": "voto-nombre", texto: asoc.nombre }),
+        h("span", { "class": "voto-cifras" },
+          h("strong", { "class": "voto-num", texto: miles(v[1]) }),
+          h("span", { "class": "voto-pct", texto: porcentaje(v[2]) })),
+        h("span", { "class": "barra", "aria-hidden": "true" }, barra));
+    });
+    return h("section", { "class": "bloque votos", "aria-labelledby": "t-votos" },
+      h("h2", { id: "t-votos", texto: "Votos por partido político, coalición y candidatura independiente" }),
+      h("p", { "class": "nota", texto: "Suma de las actas contabilizadas. Porcentajes sobre el total de votos, truncados a cuatro decimales." }),
+      h("ol", { "class": "lista-votos" }, items),
+      h("p", { "class": "total-votos" }, "Total de votos: ",
+        h("strong", { "data-campo": "TOTAL_VOTOS_C_CS", texto: miles(total) })));
+  }
+
+  /* ---- the summary header (as in the national PREP) ------------------------------ */
+
+  function tarjeta(etiqueta, campo, valores, campoPct, clase) {
+    return h("div", { "class": "tarjeta" + (clase ? " " + clase : "") },
+      h("dt", { texto: etiqueta }),
+      h("dd", null,
+        campo ? h("span", { "class": "cifra", "data-campo": campo,
+                            texto: miles(resumen(valores, campo)) }) : null,
+        campoPct ? h("span", { "class": campo ? "cifra-pct" : "cifra", "data-campo": campoPct,
+                               texto: porcentaje(resumen(valores, campoPct)) }) : null));
+  }
+
+  function seccionResumen(valores, entidad) {
+    var avance = h("span", { "class": "avance-relleno" });
+    avance.style.width = resumen(valores, "PORCENTAJE_ACTAS_CONTABILIZADAS") + "%";
+    var detalle = [
+      ["Actas registradas", "ACTAS_REGISTRADAS"],
+      ["Actas no contabilizadas", "ACTAS_NO_CONTABILIZADAS"],
+      ["Actas con inconsistencias", "PORCENTAJE_ACTAS_INCONSISTENCIAS", true],
+      ["Total de votos con casillas especiales", "TOTAL_VOTOS_C_CS"],
+      ["Total de votos sin casillas especiales", "TOTAL_VOTOS_S_CS"]
+    ];
+    if (entidad) { detalle.splice(1, 0, ["Actas fuera de catálogo", "ACTAS_FUERA_CATALOGO"]); }
+    return h("section", { "class": "bloque resumen", "aria-labelledby": "t-resumen" },
+      h("h2", { id: "t-resumen", texto: "Avance del conteo" }),
+      h("dl", { "class": "tarjetas" },
+        tarjeta("Actas esperadas", "ACTAS_ESPERADAS", valores),
+        tarjeta("Actas capturadas", "ACTAS_CAPTURADAS", valores, "PORCENTAJE_ACTAS_CAPTURADAS"),
+        tarjeta("Actas contabilizadas", "ACTAS_CONTABILIZADAS", valores,
+                "PORCENTAJE_ACTAS_CONTABILIZADAS"),
+        tarjeta("Participación ciudadana", null, valores, "PORCENTAJE_PARTICIPACION_CIUDADANA",
+                "destacada"),
+        tarjeta("Lista nominal de las actas contabilizadas", "LISTA_NOMINAL_ACTAS_CONTABILIZADAS",
+                valores)),
+      h("div", { "class": "avance", role: "img", "aria-label": "Actas contabilizadas: " +
+                 porcentaje(resumen(valores, "PORCENTAJE_ACTAS_CONTABILIZADAS")) }, avance),
+      h("dl", { "class": "detalle" }, detalle.map(function (d) {
+        var v = resumen(valores, d[1]);
+        return h("div", null, h("dt", { texto: d[0] }),
+                 h("dd", { "data-campo": d[1], texto: d[2] ? porcentaje(v) : miles(v) }));
+      })));
+  }
+
+  function avanceCeldas(valores) {
+    return [
+      miles(resumen(valores, "ACTAS_ESPERADAS")),
+      miles(resumen(valores, "ACTAS_CAPTURADAS")) + " (" +
+        porcentaje(resumen(valores, "PORCENTAJE_ACTAS_CAPTURADAS")) + ")",
+      miles(resumen(valores, "ACTAS_CONTABILIZADAS")) + " (" +
+        porcentaje(resumen(valores, "PORCENTAJE_ACTAS_CONTABILIZADAS")) + ")",
+      porcentaje(resumen(valores, "PORCENTAJE_PARTICIPACION_CIUDADANA"))
+    ];
+  }
+
+  /* ---- views ----------------------------------------------------------------- */
+
+  function encabezado(texto, subtitulo) {
+    return [h("h1", { tabindex: "-1", texto: texto }),
+            subtitulo ? h("p", { "class": "subtitulo", texto: subtitulo }) : null];
+  }
+
+  function vistaEntidad(codigo) {
+    return cargar("e" + codigo).then(function (e) {
+      var filas = e.distritos.map(function (d) {
+        return [h("a", { href: "#/e/" + codigo + "/d/" + d.id, texto: "Distrito " + d.id }),
+                titulo(d.cabecera)].concat(avanceCeldas(d.resumen));
+      });
+      return {
+        titulo: titulo(e.nombre), eleccion: codigo,
+        nodos: [migas([[titulo(indice.entidad), ""]]),
+          encabezado(titulo(e.nombre), titulo(indice.entidad) + " · Resultados de la entidad"),
+          seccionResumen(e.resumen, true),
+          seccionVotos(e, e.votos, resumen(e.resumen, "TOTAL_VOTOS_C_CS")),
+          h("section", { "class": "bloque" }, h("h2", { texto: "Resultados por distrito" }),
+            tabla("Avance por distrito local", ["Distrito", "Cabecera", "Actas esperadas",
+                  "Actas capturadas", "Actas contabilizadas", "Participación ciudadana"],
+                  filas, [false, false, true, true, true, true]))]
+      };
+    });
+  }
+
+  function vistaDistrito(codigo, id) {
+    return Promise.all([cargar("e" + codigo), cargarDistrito(codigo, id)]).then(function (r) {
+      var e = r[0], d = r[1];
+      var filas = d.secciones.map(function (s) {
+        return [h("a", { href: "#/e/" + codigo + "/d/" + id + "/s/" + s.seccion,
+                         texto: "Sección " + s.seccion })].concat(avanceCeldas(s.resumen));
+      });
+      return {
+        titulo: titulo(e.nombre) + " · Distrito " + id, eleccion: codigo,
+        nodos: [migas([[titulo(indice.entidad), "#/e/" + codigo], ["Distrito " + id, ""]]),
+          encabezado(titulo(e.nombre) + " · Distrito " + id,
+                     "Distrito local " + id + " · Cabecera: " + titulo(d.cabecera)),
+          seccionResumen(d.resumen, false),
+          seccionVotos(e, d.votos, resumen(d.resumen, "TOTAL_VOTOS_C_CS")),
+          h("section", { "class": "bloque" }, h("h2", { texto: "Resultados por sección" }),
+            tabla("Avance por sección del distrito " + id, ["Sección", "Actas esperadas",
+                  "Actas capturadas", "Actas contabilizadas", "Participación ciudadana"],
+                  filas, [false, true, true, true, true]))]
+      };
+    });
+  }
+
+  function cargarDistrito(codigo, id) {
+    return cargar("e" + codigo + "/d" + ("00" + id).slice(-3));
+  }
+
+  function columna(d, nombre) { return d.columnas.indexOf(nombre); }
+
+  function vistaSeccion(codigo, id, seccion) {
+    return Promise.all([cargar("e" + codigo), cargarDistrito(codigo, id)]).then(function (r) {
+      var e = r[0], d = r[1];
+      var s = d.secciones.filter(function (x) { return x.seccion === seccion; })[0];
+      if (!s) { return noEncontrado("La sección " + seccion + " no pertenece al distrito " + id + "."); }
+      var c = function (n) { return columna(d, n); };
+      var filas = d.actas.filter(function (a) { return a[c("SECCION")] === String(seccion); })
+        .map(function (a) {
+          return [h("a", { href: "#/acta/" + a[c("CLAVE_ACTA")],
+                           texto: casillaTexto(a[c("TIPO_CASILLA")], a[c("ID_CASILLA")], a[c("EXT_CONTIGUA")]) }),
+                  a[c("CLAVE_ACTA")], miles(a[c("LISTA_NOMINAL")]),
+                  miles(a[c("TOTAL_VOTOS_CALCULADO")]), a[c("OBSERVACIONES")],
+                  estadoCorto(a[c("CONTABILIZADA")])];
+        });
+      return {
+        titulo: titulo(e.nombre) + " · Sección " + seccion, eleccion: codigo,
+        nodos: [migas([[titulo(indice.entidad), "#/e/" + codigo], ["Distrito " + id, "#/e/" + codigo + "/d/" + id],
+                       ["Sección " + seccion, ""]]),
+          encabezado(titulo(e.nombre) + " · Sección " + seccion,
+                     "Distrito local " + id + " (" + titulo(d.cabecera) + ")"),
+          seccionResumen(s.resumen, false),
+          seccionVotos(e, s.votos, resumen(s.resumen, "TOTAL_VOTOS_C_CS")),
+          h("section", { "class": "bloque" }, h("h2", { texto: "Casillas" }),
+            tabla("Actas de las casillas de la sección " + seccion, ["Casilla", "Clave de acta",
+                  "Lista nominal", "Total de votos", "Observaciones", "Contabilizada"],
+                  filas, [false, false, true, true, false, false]))]
+      };
+    });
+  }
+
+  function estadoCorto(valor) {
+    return valor === "1" ? "Sí" : valor === "0" ? "No" : "Pendiente";
+  }
+
+  function ubicarActa(clave) {
+    return cargar("secciones").then(function (sec) {
+      var seccion = Number(clave.slice(2, 6));
+      var distritos = Object.keys(sec).filter(function (d) {
+        return sec[d].some(function (r) { return r[0] <= seccion && seccion <= r[1]; });
+      });
+      return distritos.map(Number);
+    });
+  }
+
+  function vistaActa(clave) {
+    var codigo = clave.slice(-2);
+    var e0 = eleccion(codigo);
+    if (!/^\d{6}[A-Z]\d{6}$/.test(clave) || !e0) {
+      return Promise.resolve(noEncontrado("«" + clave + "» no es una clave de acta de este corte."));
+    }
+    return ubicarActa(clave).then(function (distritos) {
+      return Promise.all([cargar("e" + codigo)].concat(distritos.map(function (id) {
+        return cargarDistrito(codigo, id);
+      }))).then(function (r) {
+        for (var i = 1; i < r.length; i++) {
+          var d = r[i], k = columna(d, "CLAVE_ACTA");
+          for (var j = 0; j < d.actas.length; j++) {
+            if (d.actas[j][k] === clave) { return paginaActa(r[0], d, d.actas[j]); }
+          }
+        }
+        return noEncontrado("No hay un acta con la clave " + clave + " en este corte.");
+      });
+    });
+  }
+
+  function paginaActa(e, d, fila) {
+    var v = function (n) { return fila[columna(d, n)]; };
+    var clave = v("CLAVE_ACTA"), seccion = v("SECCION");
+    var casilla = casillaTexto(v("TIPO_CASILLA"), v("ID_CASILLA"), v("EXT_CONTIGUA"));
+    var nombres = {};
+    e.asociaciones.forEach(function (a) { nombres[a.clave] = a.nombre; });
+    var capturados = e.campos.filter(function (campo) { return v(campo) !== "N/A"; })
+      .map(function (campo) {
+        return [CAMPOS[campo] || nombres[campo] || campo, h("span", { "data-campo": campo,
+                texto: miles(v(campo)) })];
+      });
+    capturados.push([CAMPOS.TOTAL_VOTOS_CALCULADO, h("span", {
+      "data-campo": "TOTAL_VOTOS_CALCULADO", texto: miles(v("TOTAL_VOTOS_CALCULADO")) })]);
+    var generales = [
+      ["Clave de casilla", v("CLAVE_CASILLA")], ["Clave de acta", clave],
+      ["Lista nominal", miles(v("LISTA_NOMINAL"))],
+      ["Representantes de partidos y candidaturas independientes", miles(v("REPRESENTANTES_PP_CI"))],
+      ["Ubicación", v("UBICACION_CASILLA") === "1" ? "Urbana" : v("UBICACION_CASILLA") === "2" ? "No urbana" : v("UBICACION_CASILLA")],
+      ["Observaciones", v("OBSERVACIONES")], ["Contabilizada", estadoCorto(v("CONTABILIZADA"))],
+      ["Mecanismo de traslado", v("MECANISMOS_TRASLADO")],
+      ["Fecha y hora de acopio", v("FECHA_HORA_ACOPIO")],
+      ["Fecha y hora de captura", v("FECHA_HORA_CAPTURA")],
+      ["Fecha y hora de verificación", v("FECHA_HORA_VERIFICACION")],
+      ["Origen de la imagen", v("ORIGEN")], ["Digitalización", v("DIGITALIZACION")],
+      ["Cotejada", estadoCorto(v("COTEJADA"))]
+    ];
+    var codigo = e.codigo, id = d.distrito;
+    return {
+      titulo: "Acta " + clave, eleccion: codigo,
+      nodos: [migas([[titulo(indice.entidad), "#/e/" + codigo], ["Distrito " + id, "#/e/" + codigo + "/d/" + id],
+                     ["Sección " + seccion, "#/e/" + codigo + "/d/" + id + "/s/" + seccion],
+                     [casilla, ""]]),
+        encabezado("Acta de " + titulo(e.nombre), "Sección " + seccion + " · Casilla " + casilla +
+                   " · Distrito " + id + " (" + titulo(d.cabecera) + ")"),
+        estadoActa(v("CONTABILIZADA"), v("OBSERVACIONES")),
+        h("div", { "class": "acta-rejilla" },
+          h("div", { "class": "acta-imagen" }, imagenActa(clave, v("IMAGEN"), v("CODIGO_INTEGRIDAD"))),
+          h("div", { "class": "acta-datos" },
+            tabla("Datos capturados del acta", ["Campo", "Valor"], capturados, [false, true]),
+            tabla("Datos de la casilla y del proceso", ["Dato", "Valor"], generales,
+                  [false, false])))]
+    };
+  }
+
+  function estadoActa(contabilizada, observaciones) {
+    var texto, clase;
+    if (contabilizada === "1") {
+      texto = "Acta contabilizada" + (observaciones !== "-" ? " · " + observaciones : "");
+      clase = "ok";
+    } else if (contabilizada === "0") {
+      texto = "Acta no contabilizada · " + observaciones;
+      clase = "alerta";
+    } else {
+      texto = "Esta acta aún no tiene datos publicados en este corte.";
+      clase = "neutro";
+    }
+    return h("p", { "class": "estado-acta " + clase, texto: texto });
+  }
+
+  function imagenActa(clave, src, sha) {
+    if (!src) {
+      return h("div", { "class": "sin-imagen" },
+        h("p", { texto: "No hay imagen publicada de esta acta en este corte." }));
+    }
+    var estado = h("p", { "class": "verificacion", role: "status", id: "resultado-verificacion" });
+    var boton = h("button", { type: "button", id: "verificar", texto: "Verificar la imagen" });
+    boton.addEventListener("click", function () {
+      boton.disabled = true;
+      mostrarVerificacion(estado, null, "Calculando el código de la imagen…");
+      fetch(src, { cache: "no-store" }).then(function (r) {
+        if (!r.ok) { throw new Error("HTTP " + r.status); }
+        return r.arrayBuffer();
+      }).then(window.PREP_SHA256.hex).then(function (calculado) {
+        mostrarVerificacion(estado, calculado === sha, calculado);
+      }).catch(function (err) {
+        mostrarVerificacion(estado, null, "No se pudo descargar la imagen para verificarla (" +
+          err.message + "). Si abrió el sitio desde su disco, descargue la imagen y use " +
+          "«Verificar una imagen descargada».");
+      }).then(function () { boton.disabled = false; });
+    });
+    var archivo = h("input", { type: "file", id: "archivo-imagen", accept: "image/*" });
+    archivo.addEventListener("change", function () {
+      var f = archivo.files && archivo.files[0];
+      if (!f) { return; }
+      f.arrayBuffer().then(window.PREP_SHA256.hex).then(function (calculado) {
+        mostrarVerificacion(estado, calculado === sha, calculado);
+      });
+    });
+    return [
+      h("figure", null,
+        h("a", { href: src, "class": "imagen-enlace", title: "Abrir la imagen completa" },
+          h("img", { src: src, alt: "Imagen del acta " + clave, loading: "lazy" })),
+        h("figcaption", { texto: "Imagen del acta " + clave })),
+      h("section", { "class": "integridad", "aria-labelledby": "t-integridad" },
+        h("h2", { id: "t-integridad", texto: "Código de integridad (SHA-256)" }),
+        h("p", { texto: "Es la huella de la imagen publicada: si la imagen cambiara en un solo punto, el código sería otro." }),
+        h("code", { "class": "hash", id: "hash-publicado", texto: sha }),
+        h("div", { "class": "acciones" }, boton,
+          h("a", { href: src, download: "", "class": "boton-secundario", texto: "Descargar la imagen" })),
+        estado,
+        h("details", null, h("summary", { texto: "Verificar una imagen descargada" }),
+          h("label", { "for": "archivo-imagen", texto: "Elija el archivo de la imagen de esta acta:" }),
+          archivo))
+    ];
+  }
+
+  function mostrarVerificacion(el, coincide, texto) {
+    vaciar(el);
+    el.className = "verificacion" + (coincide === true ? " ok" : coincide === false ? " error" : "");
+    if (coincide === null) { el.textContent = texto; return; }
+    agregar(el, [
+      h("strong", { texto: coincide ? "✓ El código de integridad coincide." : "✗ El código de integridad no coincide." }),
+      " " + (coincide ? "La imagen es la misma que se publicó con esta acta."
+                      : "La imagen obtenida no es la que se publicó con esta acta."),
+      h("br"), "Código calculado: ", h("code", { "class": "hash", texto: texto })
+    ]);
+  }
+
+  function vistaBuscar(texto) {
+    var q = texto.replace(/['\s]/g, "").toUpperCase();
+    var ent = ("0" + indice.id_entidad).slice(-2);
+    if (/^\d{6}[A-Z]\d{6}$/.test(q) && q.slice(0, 2) === ent) {
+      location.replace("#/acta/" + q);
+      return Promise.resolve(null);
+    }
+    var casilla = /^\d{6}[A-Z]\d{4}$/.test(q) && q.slice(0, 2) === ent ? q : null;
+    var seccion = /^\d{1,4}$/.test(q) ? Number(q) : casilla ? Number(q.slice(2, 6)) : null;
+    if (seccion === null) {
+      return Promise.resolve(resultadoBusqueda(texto, [h("p", { texto:
+        "Escriba un número de sección (por ejemplo 123), una clave de casilla (11 caracteres, " +
+        "por ejemplo " + ent + "0123B0100) o una clave de acta (13 caracteres, por ejemplo " +
+        ent + "0123B010001)." })]));
+    }
+    return ubicarActa(ent + ("000" + seccion).slice(-4)).then(function (distritos) {
+      if (!distritos.length) {
+        return resultadoBusqueda(texto, [h("p", { texto: "No hay una sección " + seccion +
+                                                  " en el catálogo de este proceso." })]);
+      }
+      var enlaces = [];
+      indice.elecciones.forEach(function (e) {
+        distritos.forEach(function (id) {
+          enlaces.push(h("li", null, casilla
+            ? h("a", { href: "#/acta/" + casilla + e.codigo, texto: titulo(e.nombre) + " · Casilla " + casilla })
+            : h("a", { href: "#/e/" + e.codigo + "/d/" + id + "/s/" + seccion,
+                       texto: titulo(e.nombre) + " · Distrito " + id + " · Sección " + seccion })));
+        });
+      });
+      return resultadoBusqueda(texto, [h("ul", { "class": "resultados" }, enlaces)]);
+    });
+  }
+
+  function resultadoBusqueda(texto, nodos) {
+    return { titulo: "Búsqueda", nodos: [encabezado("Resultados de la búsqueda", "Buscó: " + texto), nodos] };
+  }
+
+  function vistaDescargas() {
+    var lista = indice.descargas.map(function (d) {
+      return h("li", null, h("a", { href: "../" + d.archivo, download: "", texto: d.titulo }),
+               " ", h("span", { "class": "archivo", texto: d.archivo }));
+    });
+    return Promise.resolve({
+      titulo: "Descargas y verificación",
+      nodos: [encabezado("Descargas y verificación", "Corte de información: " + indice.corte),
+        h("section", { "class": "bloque" }, h("h2", { texto: "Base de datos de este corte" }),
+          h("p", { texto: "Los archivos CSV contienen una fila por acta con los mismos datos que muestra este sitio. El archivo LEEME describe cada columna." }),
+          h("ul", { "class": "descargas" }, lista)),
+        h("section", { "class": "bloque" }, h("h2", { texto: "Cómo verificar los archivos y las imágenes" }),
+          h("p", { texto: "El archivo MANIFIESTO.sha256 lista el código de integridad de cada archivo del corte. Con los archivos en una misma carpeta:" }),
+          h("ul", null,
+            h("li", null, "Linux: ", h("code", { texto: "sha256sum -c MANIFIESTO.sha256" })),
+            h("li", null, "macOS: ", h("code", { texto: "shasum -a 256 -c MANIFIESTO.sha256" })),
+            h("li", null, "Windows: ", h("code", { texto: "certutil -hashfile ARCHIVO SHA256" }))),
+          h("p", { texto: "El código de integridad de la imagen de cada acta está en la columna CODIGO_INTEGRIDAD y en la página del acta, donde un botón lo recalcula en su navegador." }))]
+    });
+  }
+
+  function noEncontrado(mensaje) {
+    return { titulo: "No encontrado", nodos: [encabezado("No encontramos lo que busca"),
+      h("p", { texto: mensaje }), h("p", null, h("a", { href: "#/", texto: "Ir al inicio" }))] };
+  }
+
+  /* ---- router ------------------------------------------------------------------ */
+
+  function vista(partes) {
+    var cod = partes[1];
+    if (partes[0] === "e" && eleccion(cod)) {
+      var id = Number(partes[3]), sec = Number(partes[5]);
+      if (partes.length === 2) { return vistaEntidad(cod); }
+      if (partes.length === 4 && partes[2] === "d" && id > 0) { return vistaDistrito(cod, id); }
+      if (partes.length === 6 && partes[2] === "d" && partes[4] === "s" && id > 0 && sec > 0) {
+        return vistaSeccion(cod, id, sec);
+      }
+    }
+    if (partes[0] === "acta" && partes.length === 2) { return vistaActa(partes[1].toUpperCase()); }
+    if (partes[0] === "buscar") { return vistaBuscar(partes.slice(1).join("/")); }
+    if (partes[0] === "descargas") { return vistaDescargas(); }
+    return Promise.resolve(noEncontrado("La dirección no corresponde a ninguna página de este sitio."));
+  }
+
+  function mostrar() {
+    var main = document.getElementById("contenido");
+    var hash = location.hash.replace(/^#\/?/, "");
+    if (!hash) { location.replace("#/e/" + indice.elecciones[0].codigo); return; }
+    var partes = hash.split("/").map(function (p) {
+      try { return decodeURIComponent(p); } catch (err) { return p; }
+    });
+    var mio = ++turno;
+    main.setAttribute("aria-busy", "true");
+    vista(partes).catch(function (err) {
+      return { titulo: "Error", nodos: [encabezado("No se pudo mostrar esta página"),
+                                        h("p", { "class": "error", texto: err.message })] };
+    }).then(function (v) {
+      if (mio !== turno || !v) { return; }
+      vaciar(main);
+      agregar(main, v.nodos);
+      main.removeAttribute("aria-busy");
+      document.title = v.titulo + " · PREP " + indice.fecha_eleccion.slice(0, 4);
+      marcarPestana(v.eleccion || (partes[0] === "descargas" ? "descargas" : ""));
+      if (!primera) {
+        window.scrollTo(0, 0);
+        var h1 = main.querySelector("h1");
+        if (h1) { h1.focus(); }
+      }
+      primera = false;
+    });
+  }
+
+  function marcarPestana(activa) {
+    var enlaces = document.querySelectorAll("#pestanas a");
+    for (var i = 0; i < enlaces.length; i++) {
+      if (enlaces[i].getAttribute("data-clave") === activa) {
+        enlaces[i].setAttribute("aria-current", "page");
+      } else {
+        enlaces[i].removeAttribute("aria-current");
+      }
+    }
+  }
+
+  function iniciar(ind) {
+    indice = ind;
+    var pestanas = document.getElementById("pestanas");
+    vaciar(pestanas);
+    ind.elecciones.forEach(function (e) {
+      pestanas.appendChild(h("li", null, h("a", { href: "#/e/" + e.codigo, "data-clave": e.codigo,
+                                                  texto: titulo(e.nombre) })));
+    });
+    pestanas.appendChild(h("li", null, h("a", { href: "#/descargas", "data-clave": "descargas",
+                                                texto: "Descargas" })));
+    document.getElementById("buscar").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var q = document.getElementById("q").value.trim();
+      if (q) { location.hash = "#/buscar/" + encodeURIComponent(q); }
+    });
+    document.getElementById("saltar").addEventListener("click", function (ev) {
+      ev.preventDefault();
+      var h1 = document.querySelector("#contenido h1");
+      (h1 || document.getElementById("contenido")).focus();
+    });
+    window.addEventListener("hashchange", mostrar);
+    mostrar();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    cargar("indice").then(iniciar).catch(function (err) {
+      var main = document.getElementById("contenido");
+      vaciar(main);
+      agregar(main, [h("h1", { texto: "No se pudo cargar el sitio" }),
+                     h("p", { "class": "error", texto: err.message })]);
+    });
+  });
+})();

@@ -1,0 +1,292 @@
+"""``prep verify-corte DIR``: anyone can check a downloaded corte.
+
+Checks, in order, and reports every problem found (Spanish):
+
+1. ``MANIFIESTO.sha256`` is signed (``MANIFIESTO.sha256.sig``, Ed25519) by the key in
+   ``llave_publica.pem`` (or the one given with ``--llave``; ``--huella`` pins its
+   SHA-256, which the institute publishes);
+2. every file the manifest lists exists and has that SHA-256, and no file is there that
+   the manifest does not list;
+3. every acta image ``imagenes/<sha256>.<ext>`` hashes to its name, and every
+   CODIGO_INTEGRIDAD of the election CSVs has its image;
+4. each election CSV is well formed and its summary (line 5) is what its rows give;
+5. the zip holds exactly the CSVs and LEEME of the directory.
+
+Qt-free and independent of the central: only the published files are read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from prep.corte.package import LEEME, MANIFEST
+from prep.corte.reader import (
+    CsvEleccion,
+    CsvFormatError,
+    read_eleccion_csv,
+    resumen_desde_filas,
+)
+from prep.crypto import SignatureError, VerifyKey
+from prep.rules import Base
+
+SIGNATURE = MANIFEST + ".sig"
+PUBLIC_KEY = "llave_publica.pem"
+IMAGENES = "imagenes"
+MAX_MANIFEST_BYTES = 256 * 1024 * 1024
+MAX_KEY_BYTES = 4096
+MAX_ZIP_MEMBER = 2 * 2**30
+_LINE = re.compile(r"([0-9a-f]{64})  (\S.*)")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_CHUNK = 1024 * 1024
+_MAX_REPORTED = 50
+
+
+@dataclass
+class Verificacion:
+    """The outcome: what was checked and every problem found."""
+
+    directorio: Path
+    huella_llave: str = ""
+    archivos: int = 0
+    imagenes: int = 0
+    elecciones: dict[str, str] = field(default_factory=dict)  # file → summary verdict
+    problemas: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problemas
+
+    def report(self) -> str:
+        """The Spanish report printed by ``prep verify-corte``."""
+        out = [f"Corte: {self.directorio}"]
+        if self.huella_llave:
+            out.append(f"Llave del nodo central (SHA-256): {self.huella_llave}")
+        out.append(f"Archivos verificados: {self.archivos}; imágenes: {self.imagenes}")
+        out += [f"  {name}: {verdict}" for name, verdict in self.elecciones.items()]
+        if self.ok:
+            out.append("Resultado: CORTE ÍNTEGRO (firma, huellas, imágenes y resúmenes "
+                       "verificados)")
+        else:
+            out.append(f"Resultado: CORTE NO VÁLIDO ({len(self.problemas)} problemas)")
+            out += [f"  - {p}" for p in self.problemas[:_MAX_REPORTED]]
+            if len(self.problemas) > _MAX_REPORTED:
+                out.append(f"  … y {len(self.problemas) - _MAX_REPORTED} más")
+        return "\n".join(out)
+
+
+def verify_corte(directory: Path, llave: Path | None = None,
+                 huella: str | None = None) -> Verificacion:
+    """Check the corte in ``directory`` (see the module docstring)."""
+    result = Verificacion(directory)
+    if not directory.is_dir():
+        result.problemas.append(f"{directory} no es un directorio")
+        return result
+    manifest_path = directory / MANIFEST
+    if not manifest_path.is_file():
+        result.problemas.append(f"falta {MANIFEST}")
+        return result
+    if manifest_path.stat().st_size > MAX_MANIFEST_BYTES:
+        result.problemas.append(f"{MANIFEST} excede {MAX_MANIFEST_BYTES // 2**20} MiB")
+        return result
+    manifest = manifest_path.read_bytes()
+    _check_signature(result, directory, manifest, llave, huella)
+    listed = _parse_manifest(result, manifest)
+    digests = _check_files(result, directory, listed)
+    _check_images(result, digests)
+    _check_elecciones(result, directory, digests)
+    _check_zip(result, directory, digests)
+    return result
+
+
+def _check_signature(result: Verificacion, directory: Path, manifest: bytes,
+                     llave: Path | None, huella: str | None) -> None:
+    key_path = llave or directory / PUBLIC_KEY
+    try:
+        if key_path.stat().st_size > MAX_KEY_BYTES:
+            raise ValueError("demasiado grande")
+        key = _load_key(key_path.read_bytes())
+    except (OSError, ValueError) as exc:
+        result.problemas.append(f"no se pudo leer la llave pública {key_path.name}: {exc}")
+        return
+    result.huella_llave = key.fingerprint()
+    if huella is not None and huella.strip().lower() != result.huella_llave:
+        result.problemas.append(f"la llave del corte ({result.huella_llave}) no es la "
+                                f"esperada ({huella.strip().lower()})")
+    sig_path = directory / SIGNATURE
+    if not sig_path.is_file():
+        result.problemas.append(f"falta la firma {SIGNATURE}")
+        return
+    try:
+        key.verify(sig_path.read_bytes()[:1024], manifest)
+    except SignatureError:
+        result.problemas.append(f"la firma {SIGNATURE} no corresponde a {MANIFEST} con esa "
+                                "llave: el manifiesto fue alterado o no lo firmó el nodo "
+                                "central")
+
+
+def _load_key(data: bytes) -> VerifyKey:
+    """An Ed25519 public key in PEM (SubjectPublicKeyInfo) or raw base64."""
+    if data.lstrip().startswith(b"-----BEGIN"):
+        public = serialization.load_pem_public_key(data)
+        if not isinstance(public, Ed25519PublicKey):
+            raise ValueError("no es una llave Ed25519")
+        return VerifyKey(public)
+    try:
+        return VerifyKey.from_b64(data.decode("ascii").strip())
+    except (SignatureError, UnicodeDecodeError):
+        raise ValueError("no es una llave Ed25519 (PEM o base64)") from None
+
+
+def _parse_manifest(result: Verificacion, manifest: bytes) -> dict[str, str]:
+    listed: dict[str, str] = {}
+    try:
+        text = manifest.decode("utf-8")
+    except UnicodeDecodeError:
+        result.problemas.append(f"{MANIFEST} no es UTF-8")
+        return listed
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _LINE.fullmatch(line)
+        if match is None:
+            result.problemas.append(f"{MANIFEST}, línea {number}: no tiene la forma "
+                                    "«<sha256>  <archivo>»")
+            continue
+        digest, name = match.groups()
+        parts = PurePosixPath(name).parts
+        if PurePosixPath(name).is_absolute() or ".." in parts or name in (MANIFEST,
+                                                                          SIGNATURE):
+            result.problemas.append(f"{MANIFEST}, línea {number}: ruta no permitida {name!r}")
+            continue
+        if name in listed:
+            result.problemas.append(f"{MANIFEST}, línea {number}: {name} aparece dos veces")
+        listed[name] = digest
+    return listed
+
+
+def _check_files(result: Verificacion, directory: Path,
+                 listed: dict[str, str]) -> dict[str, str]:
+    """Hash every file present; report mismatches, missing and unlisted files. Returns
+    the digests of the files that match the manifest."""
+    present = {path.relative_to(directory).as_posix(): path
+               for path in _walk(directory)}
+    present.pop(MANIFEST, None)
+    present.pop(SIGNATURE, None)
+    good: dict[str, str] = {}
+    for name in sorted(set(present) - set(listed)):
+        result.problemas.append(f"{name}: archivo que el manifiesto no lista")
+    for name, expected in sorted(listed.items()):
+        path = present.get(name)
+        if path is None:
+            result.problemas.append(f"{name}: falta (el manifiesto lo lista)")
+            continue
+        actual = _sha256_file(path)
+        result.archivos += 1
+        if actual != expected:
+            result.problemas.append(f"{name}: su SHA-256 no coincide con el manifiesto "
+                                    "(archivo alterado)")
+            continue
+        good[name] = actual
+    return good
+
+
+def _walk(directory: Path) -> Iterable[Path]:
+    for path in directory.rglob("*"):
+        if path.is_symlink() or not path.is_dir():
+            yield path
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_images(result: Verificacion, digests: dict[str, str]) -> None:
+    for name, digest in digests.items():
+        parts = PurePosixPath(name).parts
+        if len(parts) != 2 or parts[0] != IMAGENES:
+            continue
+        result.imagenes += 1
+        stem = PurePosixPath(name).stem
+        if digest != stem:
+            result.problemas.append(f"{name}: la imagen no coincide con su SHA-256 ({digest})")
+
+
+def _check_elecciones(result: Verificacion, directory: Path, digests: dict[str, str]) -> None:
+    images = {PurePosixPath(n).stem for n in digests
+              if PurePosixPath(n).parts[0] == IMAGENES}
+    for name in sorted(digests):
+        if "/" in name or not name.endswith(".csv") or name.endswith("_CANDIDATURAS.csv"):
+            continue
+        try:
+            parsed = read_eleccion_csv((directory / name).read_bytes())
+        except CsvFormatError as exc:
+            result.problemas.append(f"{name}: {exc}")
+            continue
+        verdict = _check_resumen(result, name, parsed)
+        faltan = 0
+        for fila in parsed.filas:
+            code = fila.get("CODIGO_INTEGRIDAD", "-")
+            if code in ("-", "N/A"):
+                continue
+            if not _SHA256.fullmatch(code):
+                result.problemas.append(f"{name}: {fila.get('CLAVE_ACTA')}: "
+                                        f"CODIGO_INTEGRIDAD inválido {code!r}")
+            elif code not in images:
+                faltan += 1
+                if faltan <= _MAX_REPORTED:
+                    result.problemas.append(f"{name}: {fila.get('CLAVE_ACTA')}: falta la "
+                                            f"imagen {IMAGENES}/{code}.* (o no coincide)")
+        if faltan > _MAX_REPORTED:
+            result.problemas.append(f"{name}: {faltan} actas sin su imagen en total")
+        result.elecciones[name] = f"{parsed.eleccion}, {len(parsed.filas)} filas; {verdict}"
+
+
+def _check_resumen(result: Verificacion, name: str, parsed: CsvEleccion) -> str:
+    try:
+        for base in (Base.SIN_ESPECIALES, Base.CON_ESPECIALES):
+            if resumen_desde_filas(parsed, base) == parsed.resumen:
+                return ("resumen recalculado de las filas: coincide" +
+                        ("" if base is Base.SIN_ESPECIALES
+                         else " (participación con casillas especiales)"))
+        expected = resumen_desde_filas(parsed)
+    except (KeyError, ValueError) as exc:
+        result.problemas.append(f"{name}: no se pudo recalcular el resumen ({exc})")
+        return "resumen no verificable"
+    wrong = [c for c, v in expected.items() if parsed.resumen.get(c) != v]
+    result.problemas.append(f"{name}: el resumen no coincide con las filas en "
+                            + ", ".join(f"{c} (publicado {parsed.resumen.get(c)}, "
+                                        f"calculado {expected[c]})" for c in wrong))
+    return "resumen NO coincide"
+
+
+def _check_zip(result: Verificacion, directory: Path, digests: dict[str, str]) -> None:
+    zips = [n for n in digests if "/" not in n and n.endswith(".zip")]
+    expected = {n for n in digests if "/" not in n and (n.endswith(".csv") or n == LEEME)}
+    for name in zips:
+        try:
+            with zipfile.ZipFile(directory / name) as archive:
+                if any(i.file_size > MAX_ZIP_MEMBER for i in archive.infolist()):
+                    result.problemas.append(f"{name}: un miembro excede "
+                                            f"{MAX_ZIP_MEMBER // 2**30} GiB")
+                    continue
+                members = set(archive.namelist())
+                if members != expected:
+                    result.problemas.append(f"{name}: no contiene exactamente los CSV y el "
+                                            f"{LEEME} del corte")
+                for member in sorted(members & expected):
+                    data = archive.read(member)
+                    if hashlib.sha256(data).hexdigest() != digests[member]:
+                        result.problemas.append(f"{name}: {member} difiere del archivo del "
+                                                "corte")
+        except (zipfile.BadZipFile, OSError) as exc:
+            result.problemas.append(f"{name}: zip ilegible ({exc})")

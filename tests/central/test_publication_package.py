@@ -1,0 +1,253 @@
+"""The published corte directory: atomic publication (a reader never sees half a
+corte), cortes in the same minute, images by hash, the difference from the previous
+corte, and a corte that cannot be made leaving nothing behind."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+from sqlalchemy import Engine
+
+from central.db import make_engine
+from central.publication.corte import A_PEDIDO, CorteHecho, CorteSettings, make_corte
+from central.publication.package import CorteError
+from prep.catalog import Catalog, generate_catalog
+from prep.corte.anexo import TZ
+from prep.corte.package import MANIFEST, slug
+from prep.corte.reader import read_eleccion_csv
+from prep.corte.verify import verify_corte
+from prep.crypto import SigningKey
+from prep.simulacro.capturas import simulate
+from tests.harness.corte_data import (
+    image_bytes,
+    image_sha256,
+    prepare_database,
+    write_states,
+)
+
+SEED = 5
+KEY = SigningKey.generate()
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return generate_catalog(SEED, 0.01)
+
+
+@pytest.fixture
+def engine(pg_database: str, catalog: Catalog, tmp_path: Path) -> Iterator[Engine]:
+    prepare_database(pg_database, catalog)
+    jornada = datetime.fromisoformat(catalog.fecha_eleccion).date()
+    corte = datetime.combine(jornada + timedelta(days=1), time(6, 0), TZ).astimezone(UTC)
+    write_states(pg_database, catalog, simulate(catalog, SEED, corte, pendientes=0.1),
+                 tmp_path / "blobs")
+    engine = make_engine(pg_database)
+    yield engine
+    engine.dispose()
+
+
+def _corte(engine: Engine, tmp_path: Path) -> CorteHecho:
+    return make_corte(engine, KEY, CorteSettings(tmp_path / "publicacion", tmp_path / "blobs"),
+                      motivo=A_PEDIDO, actor="pruebas")
+
+
+def _complete(directory: Path) -> list[str]:
+    """What a reader finds missing in a published corte (nothing, if complete)."""
+    if not (directory / MANIFEST).is_file() or not (directory / f"{MANIFEST}.sig").is_file():
+        return [f"{directory.name}: sin manifiesto firmado"]
+    lines = (directory / MANIFEST).read_text(encoding="utf-8").splitlines()
+    return [f"{directory.name}: falta {name}" for name in (ln.split("  ", 1)[1] for ln in lines)
+            if not (directory / name).is_file()]
+
+
+def test_a_reader_polling_never_sees_a_partial_corte(engine: Engine, tmp_path: Path) -> None:
+    publicacion = tmp_path / "publicacion"
+    publicacion.mkdir()
+    seen: set[str] = set()
+    problems: list[str] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        last = False
+        while not last:
+            last = stop.is_set()  # one more look after the last corte
+            for entry in os.listdir(publicacion):
+                if entry.startswith(".") or entry == "latest.txt":
+                    continue  # temporary directories are hidden, by contract
+                # A reader resolves latest once, then reads that corte.
+                path = publicacion / (os.readlink(publicacion / entry) if entry == "latest"
+                                      else entry)
+                try:
+                    problems.extend(_complete(path))
+                except FileNotFoundError:
+                    problems.append(f"{entry}: desapareció mientras se leía")
+                if entry != "latest":
+                    seen.add(entry)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        hechos = [_corte(engine, tmp_path) for _ in range(3)]
+    finally:
+        stop.set()
+        thread.join()
+    assert problems == []
+    names = [h.publicado.name for h in hechos]
+    assert seen == set(names)
+    # Cortes in the same minute never collide: the later ones take a suffix.
+    base = names[0]
+    assert names == sorted(names) and len(set(names)) == 3
+    assert all(n == base or n.startswith(base + "_") or n > base for n in names)
+    assert (publicacion / "latest").resolve() == (publicacion / names[-1]).resolve()
+    assert (publicacion / "latest.txt").read_text() == names[-1] + "\n"
+    assert not [e for e in os.listdir(publicacion) if e.startswith(".")]
+    for name in names:
+        result = verify_corte(publicacion / name)
+        assert result.ok, result.report()
+
+
+def test_same_minute_cortes_get_a_suffix_and_a_row_each(engine: Engine, tmp_path: Path) -> None:
+    first, second = _corte(engine, tmp_path), _corte(engine, tmp_path)
+    if first.publicado.name[:13] == second.publicado.name[:13]:
+        assert second.publicado.name == first.publicado.name + "_2"
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT directorio, motivo, actas_capturadas "
+                                    "FROM cortes ORDER BY id").all()
+        events = conn.exec_driver_sql("SELECT detail->>'corte' FROM audit_log WHERE event = "
+                                      "'corte_published' ORDER BY id").scalars().all()
+    assert [r[0] for r in rows] == [first.publicado.name, second.publicado.name]
+    assert {r[1] for r in rows} == {"a_pedido"}
+    assert rows[0][2] == first.actas_capturadas > 0
+    assert events == [first.publicado.name, second.publicado.name]
+
+
+def test_images_are_published_by_their_hash(engine: Engine, tmp_path: Path) -> None:
+    hecho = _corte(engine, tmp_path)
+    images = sorted((hecho.publicado.path / "imagenes").iterdir())
+    assert images and len(images) == hecho.publicado.imagenes
+    for image in images:
+        assert hashlib.sha256(image.read_bytes()).hexdigest() == image.stem
+        assert image.suffix == ".png"
+    # The next corte links the same files instead of copying them again.
+    again = _corte(engine, tmp_path)
+    first = images[0]
+    assert (again.publicado.path / "imagenes" / first.name).stat().st_ino == first.stat().st_ino
+
+
+def _valores(catalog: Catalog, clave: str, delta: int = 0) -> dict[str, int]:
+    acta = catalog.acta(clave)
+    assert acta is not None
+    return {c: 10 + delta for c in acta.layout.campos}
+
+
+def _validate(dsn: str, blobs: Path, clave: str, valores: dict[str, int],
+              version: int = 1) -> str:
+    """Give ``clave`` a new validated capture made on a new image (as ingest would)."""
+    data = image_bytes(clave, version)
+    sha = hashlib.sha256(data).hexdigest()
+    (blobs / sha[:2]).mkdir(exist_ok=True)
+    (blobs / sha[:2] / sha[2:]).write_bytes(data)
+    now = datetime.now(UTC)
+    with psycopg.connect(dsn) as conn:
+        image = conn.execute(
+            "INSERT INTO acta_images (record_id, clave_acta, position, sha256, bytes, "
+            "media_type, origen, digitalizacion, station, operator, at, received_at) "
+            "VALUES (gen_random_uuid(), %s, 9, %s, %s, 'image/png', 'CATD', 'Escáner', "
+            "'st', 'op', %s, %s) RETURNING record_id",
+            (clave, sha, len(data), now, now)).fetchone()
+        assert image is not None
+        conn.execute(
+            "UPDATE acta_states SET estado = 'validada', sin_acta_causa = NULL, "
+            "sin_acta_record = NULL, validada_fuente = 'captura', "
+            "validada_record = gen_random_uuid(), validada_at = %s, "
+            "validada_received_at = %s, validada_valores = %s, validada_imagen = %s, "
+            "validada_origen = 'CATD', validada_digitalizacion = 'Escáner', "
+            "acopio_at = coalesce(acopio_at, %s) WHERE clave_acta = %s",
+            (now, now, Jsonb(valores), image[0], now, clave))
+    return sha
+
+
+def test_the_difference_from_the_previous_corte_says_what_changed_and_why(
+        engine: Engine, pg_database: str, catalog: Catalog, tmp_path: Path) -> None:
+    first = _corte(engine, tmp_path)
+    eleccion = catalog.elecciones[0]
+    csv_name = f"{slug(eleccion.nombre)}.csv"
+    rows = {r["CLAVE_ACTA"].strip("'"): r for r in read_eleccion_csv(
+        (first.publicado.path / csv_name).read_bytes()).filas}
+    initial = json.loads((first.publicado.path / "diferencias.json").read_bytes())
+    assert initial["corte_anterior"] is None
+    assert len(initial["elecciones"][eleccion.nombre]["agregadas"]) == sum(
+        1 for c, r in rows.items() if c != "-" and r["CONTABILIZADA"] != "-")
+
+    pendiente = next(c for c, r in rows.items() if c != "-" and r["CONTABILIZADA"] == "-")
+    sin_acta = next(c for c, r in rows.items() if r["OBSERVACIONES"].startswith("Sin Acta"))
+    normal = [c for c, r in rows.items() if r["OBSERVACIONES"] == "-"
+              and r["CONTABILIZADA"] == "1"]
+    corregida, reimagen = normal[0], normal[1]
+    blobs = tmp_path / "blobs"
+    _validate(pg_database, blobs, pendiente, _valores(catalog, pendiente))
+    _validate(pg_database, blobs, sin_acta, _valores(catalog, sin_acta))
+    with psycopg.connect(pg_database) as conn:
+        conn.execute("UPDATE acta_states SET validada_valores = jsonb_set(validada_valores, "
+                     "'{NULOS}', to_jsonb((validada_valores->>'NULOS')::int + 1)) "
+                     "WHERE clave_acta = %s", (corregida,))
+        [valores] = conn.execute("SELECT validada_valores FROM acta_states WHERE "
+                                 "clave_acta = %s", (reimagen,)).fetchone() or (None,)
+    new_sha = _validate(pg_database, blobs, reimagen, valores, version=2)
+
+    second = _corte(engine, tmp_path)
+    diff = json.loads((second.publicado.path / "diferencias.json").read_bytes())
+    assert diff["corte_anterior"] == first.publicado.name
+    changes = diff["elecciones"][eleccion.nombre]
+    assert changes["agregadas"] == [pendiente]
+    assert changes["retiradas"] == []
+    modificadas = {m["clave_acta"]: m for m in changes["modificadas"]}
+    assert set(modificadas) == {sin_acta, corregida, reimagen}
+    assert modificadas[sin_acta]["motivo"] == "llegó el acta después de registrarse sin acta"
+    assert modificadas[corregida]["motivo"] == "se corrigieron los datos capturados"
+    nulos = int(rows[corregida]["NULOS"])
+    assert modificadas[corregida]["cambios"]["NULOS"] == [str(nulos), str(nulos + 1)]
+    assert modificadas[reimagen]["motivo"] == "se publica otra imagen del acta"
+    assert modificadas[reimagen]["cambios"]["CODIGO_INTEGRIDAD"] == [
+        rows[reimagen]["CODIGO_INTEGRIDAD"], new_sha]
+    for other in catalog.elecciones[1:]:
+        assert diff["elecciones"][other.nombre]["modificadas"] == []
+        assert diff["elecciones"][other.nombre]["agregadas"] == []
+    assert verify_corte(second.publicado.path).ok
+
+
+def test_a_missing_or_damaged_image_publishes_nothing(
+        engine: Engine, pg_database: str, catalog: Catalog, tmp_path: Path) -> None:
+    first = _corte(engine, tmp_path)
+    blobs = tmp_path / "blobs"
+    with engine.connect() as conn:
+        clave = conn.exec_driver_sql("SELECT clave_acta FROM acta_states WHERE estado = "
+                                     "'validada' LIMIT 1").scalar_one()
+    sha = _validate(pg_database, blobs, clave, _valores(catalog, clave), version=3)
+    blob = blobs / sha[:2] / sha[2:]
+    blob.write_bytes(b"no es la imagen")
+    with pytest.raises(CorteError, match="no coincide con su SHA-256"):
+        _corte(engine, tmp_path)
+    blob.unlink()
+    with pytest.raises(CorteError, match="falta la imagen"):
+        _corte(engine, tmp_path)
+    publicacion = tmp_path / "publicacion"
+    assert sorted(e for e in os.listdir(publicacion) if not e.startswith("latest")) == [
+        first.publicado.name]
+    assert (publicacion / "latest").resolve() == first.publicado.path.resolve()
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM cortes").scalar_one() == 1
+        reasons = conn.exec_driver_sql("SELECT detail->>'reason' FROM audit_log WHERE "
+                                       "event = 'corte_failed' ORDER BY id").scalars().all()
+    assert len(reasons) == 2 and sha in reasons[0] and sha in reasons[1]
+    assert image_sha256(clave, 3) == sha
+

@@ -1,0 +1,161 @@
+"""A corte read from a real PostgreSQL: the published CSVs say exactly what the stored
+acta states say, in the Anexo 18.5 layout of DOMAIN.md, with every publication category
+and the truncated percentages."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, time, timedelta
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from central.db import make_engine
+from central.publication.corte import A_PEDIDO, CorteSettings, make_corte
+from central.publication.snapshot import read_snapshot
+from prep.catalog import Catalog, generate_catalog
+from prep.corte.anexo import TZ, columns
+from prep.corte.package import build_corte_files, slug
+from prep.corte.reader import read_eleccion_csv
+from prep.corte.summary import RESUMEN_COLUMNS
+from prep.crypto import SigningKey
+from prep.simulacro.capturas import simulate
+from tests.harness.corte_data import prepare_database, write_states
+
+SEED = 11
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return generate_catalog(SEED, 0.02)
+
+
+def corte_time(catalog: Catalog) -> datetime:
+    jornada = datetime.fromisoformat(catalog.fecha_eleccion).date()
+    return datetime.combine(jornada + timedelta(days=1), time(6, 0), TZ).astimezone(UTC)
+
+
+def test_the_csvs_of_a_corte_from_postgresql_are_those_of_the_stored_states(
+        pg_database: str, catalog: Catalog, tmp_path: Path) -> None:
+    prepare_database(pg_database, catalog)
+    sim = simulate(catalog, SEED, corte_time(catalog), pendientes=0.05)
+    written = write_states(pg_database, catalog, sim, tmp_path / "blobs")
+    engine = make_engine(pg_database)
+    try:
+        snap = read_snapshot(engine)
+        hecho = make_corte(engine, SigningKey.generate(),
+                           CorteSettings(tmp_path / "publicacion", tmp_path / "blobs",
+                                         sitio=False),
+                           motivo=A_PEDIDO, actor="pruebas")
+    finally:
+        engine.dispose()
+
+    assert snap.estado == written.estado
+    assert sorted(snap.fuera, key=lambda f: f.codigo_leido) == sorted(
+        written.fuera, key=lambda f: f.codigo_leido)
+    # The same bytes the core writes from the same facts: every column of every row.
+    expected, _ = build_corte_files(catalog, written.estado, written.fuera, snap.corte)
+    directory = hecho.publicado.path
+    for eleccion in catalog.elecciones:
+        name = f"{slug(eleccion.nombre)}.csv"
+        assert (directory / name).read_bytes() == expected[name], name
+
+
+def test_the_layout_is_that_of_domain_md_line_by_line(
+        pg_database: str, catalog: Catalog, tmp_path: Path) -> None:
+    prepare_database(pg_database, catalog)
+    sim = simulate(catalog, SEED, corte_time(catalog), pendientes=0.05)
+    write_states(pg_database, catalog, sim, tmp_path / "blobs")
+    engine = make_engine(pg_database)
+    try:
+        hecho = make_corte(engine, SigningKey.generate(),
+                           CorteSettings(tmp_path / "publicacion", tmp_path / "blobs",
+                                         sitio=False),
+                           motivo=A_PEDIDO, actor="pruebas")
+    finally:
+        engine.dispose()
+    eleccion = catalog.elecciones[0]
+    data = (hecho.publicado.path / f"{slug(eleccion.nombre)}.csv").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    lines = data[3:].decode("utf-8").split("\r\n")
+    assert lines[0] == eleccion.nombre
+    assert lines[1].endswith("(UTC-6)") and lines[1][2] == "/" and lines[1][5] == "/"
+    assert lines[2] == "" and lines[5] == ""
+    assert lines[3] == ",".join(RESUMEN_COLUMNS)
+    assert lines[6] == ",".join(columns(eleccion))
+    assert lines[-1] == ""  # the file ends with CRLF
+    rows = list(csv.DictReader(io.StringIO("\r\n".join(lines[6:]), newline="")))
+    actas = catalog.actas(eleccion)
+    assert [r["CLAVE_ACTA"] for r in rows[:len(actas)]] == [f"'{a.clave}'" for a in actas]
+    fuera = rows[len(actas):]
+    assert fuera and all(r["CLAVE_ACTA"] == "-" and r["CLAVE_CASILLA"] == "-"
+                         and r["OBSERVACIONES"] == "Fuera de catálogo" for r in fuera)
+    by_obs = {r["OBSERVACIONES"] for r in rows}
+    for category in ("-", "Ilegible", "Sin dato", "Ilegible, Sin dato", "Excede Lista Nominal",
+                     "Excede Lista Nominal, Sin dato", "Todos los campos ilegibles",
+                     "Todos los campos vacíos", "Todos los campos ilegibles o sin dato",
+                     "Sin Acta por paquete no entregado", "Sin Acta por casilla no instalada",
+                     "Sin Acta por paquete entregado sin sobre"):
+        assert category in by_obs, category
+    counted = {r["CONTABILIZADA"] for r in rows if r["OBSERVACIONES"] in (
+        "-", "Ilegible", "Sin dato", "Ilegible, Sin dato") and r["CODIGO_INTEGRIDAD"] != "-"}
+    assert counted == {"1"}
+    for r in rows:
+        if r["OBSERVACIONES"].startswith(("Excede", "Todos", "Sin Acta")):
+            assert r["CONTABILIZADA"] == "0", r
+        if r["OBSERVACIONES"].startswith("Sin Acta"):
+            assert r["CODIGO_INTEGRIDAD"] == "N/A"
+        if r["CONTABILIZADA"] == "1":
+            assert len(r["CODIGO_INTEGRIDAD"]) == 64
+            assert (hecho.publicado.path / "imagenes"
+                    / f"{r['CODIGO_INTEGRIDAD']}.png").is_file()
+    pendientes = [r for r in rows[:len(actas)] if r["CONTABILIZADA"] == "-"]
+    assert pendientes and all(r["OBSERVACIONES"] == "-" and r["CODIGO_INTEGRIDAD"] == "-"
+                              for r in pendientes)
+
+
+def _truncation_case(n: int) -> int:
+    """A count k ≤ n whose k × 100 / n rounds differently than it truncates at 4
+    decimals."""
+    for k in range(1, n):
+        value = Decimal(k * 100) / Decimal(n)
+        if value.quantize(Decimal("0.0001"), ROUND_DOWN) != value.quantize(
+                Decimal("0.0001"), ROUND_HALF_UP):
+            return k
+    raise AssertionError("no count rounds up")
+
+
+def test_percentages_are_truncated_to_four_decimals(
+        pg_database: str, catalog: Catalog, tmp_path: Path) -> None:
+    prepare_database(pg_database, catalog)
+    sim = simulate(catalog, SEED, corte_time(catalog), pendientes=0.0)
+    write_states(pg_database, catalog, sim, tmp_path / "blobs")
+    eleccion = catalog.elecciones[0]
+    n = len(catalog.actas(eleccion))
+    k = _truncation_case(n)
+    # Keep exactly k actas of the election with data: the rest back to *esperada*.
+    keep = [a.clave for a in catalog.actas(eleccion)[:k]]
+    with psycopg.connect(pg_database) as conn:
+        conn.execute("UPDATE acta_states SET estado = 'esperada', acopio_at = NULL, "
+                     "validada_record = NULL, validada_valores = NULL, sin_acta_causa = NULL "
+                     "WHERE eleccion = %s AND NOT clave_acta = ANY(%s)",
+                     (eleccion.codigo, keep))
+    engine = make_engine(pg_database)
+    try:
+        hecho = make_corte(engine, SigningKey.generate(),
+                           CorteSettings(tmp_path / "publicacion", tmp_path / "blobs",
+                                         sitio=False),
+                           motivo=A_PEDIDO, actor="pruebas")
+    finally:
+        engine.dispose()
+    parsed = read_eleccion_csv(
+        (hecho.publicado.path / f"{slug(eleccion.nombre)}.csv").read_bytes())
+    exact = Decimal(k * 100) / Decimal(n)
+    assert parsed.resumen["ACTAS_CAPTURADAS"] == str(k)
+    assert parsed.resumen["PORCENTAJE_ACTAS_CAPTURADAS"] == str(
+        exact.quantize(Decimal("0.0001"), ROUND_DOWN))
+    assert parsed.resumen["PORCENTAJE_ACTAS_CAPTURADAS"] != str(
+        exact.quantize(Decimal("0.0001"), ROUND_HALF_UP))

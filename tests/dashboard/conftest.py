@@ -1,0 +1,163 @@
+"""A central with an election in progress, made the real way, and a read-only login for
+the dashboard.
+
+One central subprocess per package (``prep central serve`` over HTTPS): a small
+catalog loaded, stations of CATD 01, CATD 02 and the CCV enrolled, actas acopiadas, sin
+acta and digitized through signed batches, captured by three capturistas through the
+work leases (one of them types some actas wrong, so a third capture settles them), a
+duplicate acopio (an anomaly), and one corte. The dashboard reads it through a login
+user that holds only ``prep_lectura``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from central.config import DataDir, load_identity
+from central.db import make_engine
+from central.publication.corte import A_PEDIDO, CorteSettings, make_corte
+from prep.catalog import Acta, Catalog
+from prep.records import Kind
+from tests.harness.central import CentralNode, running_central
+from tests.harness.work import WorkStation, add_operators, load_catalog, truth
+
+
+@dataclass
+class Scenario:
+    """The running central, its catalog and stations, and the dashboard's DSN."""
+
+    node: CentralNode
+    catalog: Catalog
+    reader_dsn: str
+    catd1: WorkStation
+    catd2: WorkStation
+    ccv: WorkStation
+    capturistas: list[str]
+    acopiador: str
+    publicacion: Path
+
+    def sql(self, query: str, *params: object) -> list[tuple[object, ...]]:
+        """Rows of ``query`` as the central's own user sees them (the truth)."""
+        with psycopg.connect(self.node.dsn) as conn:
+            return conn.execute(query, params).fetchall()  # type: ignore[arg-type]
+
+    def scalar(self, query: str, *params: object) -> object:
+        return self.sql(query, *params)[0][0]
+
+
+def wrong(acta_clave: str, valores: dict[str, int]) -> dict[str, int]:
+    """A capture with one field mistyped."""
+    campo = sorted(valores)[zlib.crc32(acta_clave.encode()) % len(valores)]
+    return {**valores, campo: (valores[campo] + 7) % 300}
+
+
+def actas_of(catalog: Catalog, distrito: int) -> list[Acta]:
+    return [a for e in catalog.elecciones for a in catalog.actas(e)
+            if a.casilla.distrito_id == distrito]
+
+
+async def _capture(station: WorkStation, operators: list[str], by_clave: dict[str, Acta],
+                   limit: int, mistaken: str) -> None:
+    """Operators take turns leasing and capturing until ``limit`` leases were served;
+    ``mistaken`` types every third of its actas wrong."""
+    served = 0
+    async with station:
+        while served < limit:
+            progress = False
+            for operator in operators:
+                for lease in await station.next(operator, prefetch=1):
+                    acta = by_clave[lease["clave_acta"]]
+                    valores = truth(acta)
+                    if operator == mistaken and zlib.crc32(acta.clave.encode()) % 3 == 0:
+                        valores = wrong(acta.clave, valores)
+                    await station.capture(operator, lease, valores)
+                    served += 1
+                    progress = True
+            if not progress:
+                return
+
+
+async def _stage(node: CentralNode, catalog: Catalog, catd1: WorkStation,
+                 catd2: WorkStation, ccv: WorkStation, capturistas: list[str],
+                 acopiador: str) -> None:
+    d1 = actas_of(catalog, 1)
+    d2 = actas_of(catalog, 2)
+    async with catd1:
+        await catd1.digitize(d1[: len(d1) * 3 // 4], operator=acopiador)
+        # Acopio only (waiting for the scanner), a sin acta, and a duplicate acopio.
+        rest = d1[len(d1) * 3 // 4:]
+        await catd1.send([(Kind.ACOPIO, acopiador, {"clave_acta": a.clave})
+                          for a in rest[:3]])
+        await catd1.send([(Kind.SIN_ACTA, acopiador, {"clave_acta": rest[3].clave,
+                                                     "causa": "paquete_no_entregado"}),
+                          (Kind.ACOPIO, acopiador, {"clave_acta": d1[0].clave})])
+    async with catd2:
+        await catd2.digitize(d2[: len(d2) // 4], operator=acopiador)
+    async with ccv:  # PREP Casilla photos of CATD 02 actas, not yet acopiadas
+        await ccv.digitize(d2[len(d2) // 4: len(d2) // 3], origen="CASILLA", acopio=False)
+    by_clave = {a.clave: a for a in d1 + d2}
+    await _capture(catd1, capturistas, by_clave, limit=len(d1), mistaken=capturistas[1])
+
+
+@pytest.fixture(scope="package")
+def scenario(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+    base = tmp_path_factory.mktemp("tablero")
+    with running_central(base, pg_dsn) as node:
+        catalog = load_catalog(node, scale=0.01, seed=4)
+        capturistas = add_operators(node, [("Ana Robles", "capturista", "01"),
+                                           ("Beto Salas", "capturista", "01"),
+                                           ("Carla Ruiz", "capturista", "01")])
+        [acopiador] = add_operators(node, [("Dora Paz", "acopiador", "01")])
+        catd1 = WorkStation.enroll(node, 1)
+        catd2 = WorkStation.enroll(node, 2)
+        ccv = WorkStation.enroll(node, None)
+        asyncio.run(_stage(node, catalog, catd1, catd2, ccv, capturistas, acopiador))
+        publicacion = base / "publicacion"
+        engine = make_engine(node.dsn, pool_size=1)
+        try:
+            key = load_identity(DataDir(node.data_dir)).key
+            make_corte(engine, key, CorteSettings(publicacion, DataDir(node.data_dir).blobs),
+                       motivo=A_PEDIDO, actor="pruebas")
+        finally:
+            engine.dispose()
+        with reader_login(node.dsn) as reader:
+            yield Scenario(node, catalog, reader, catd1, catd2, ccv, capturistas,
+                           acopiador, publicacion)
+
+
+@pytest.fixture
+def reader_dsn(scenario: Scenario) -> str:
+    return scenario.reader_dsn
+
+
+def reader_login(admin_dsn: str) -> _ReaderLogin:
+    """A login user granted only ``prep_lectura`` (as docs/dashboard.md tells the DBA);
+    dropped on exit."""
+    return _ReaderLogin(admin_dsn)
+
+
+class _ReaderLogin:
+    def __init__(self, admin_dsn: str) -> None:
+        self.admin_dsn = admin_dsn
+        self.name = f"tablero_{secrets.token_hex(4)}"
+
+    def __enter__(self) -> str:
+        with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(self.name)))
+            conn.execute(sql.SQL("GRANT prep_lectura TO {}").format(
+                sql.Identifier(self.name)))
+        return make_conninfo(self.admin_dsn, user=self.name)
+
+    def __exit__(self, *exc: object) -> None:
+        with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(self.name)))

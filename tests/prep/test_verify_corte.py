@@ -1,0 +1,142 @@
+"""``prep verify-corte``: a downloaded corte is checked by anyone, and any change to it
+(a byte in any file or image, a signature by another key, a file added or removed, a
+summary that does not follow from the rows) is reported and exits 1."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import replace
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+
+from central.publication.package import publish
+from central.publication.snapshot import Imagen, Snapshot
+from prep.catalog import generate_catalog
+from prep.cli import main
+from prep.corte.anexo import TZ
+from prep.corte.package import MANIFEST
+from prep.corte.verify import verify_corte
+from prep.crypto import SigningKey
+from prep.simulacro.capturas import simulate
+from tests.harness.corte_data import image_bytes, image_sha256
+
+KEY = SigningKey.generate()
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A whole corte (CSVs, zip, images, site, diff, signed manifest) of a small
+    simulated election, made by the central's packager without a database."""
+    base = tmp_path_factory.mktemp("corte")
+    catalog = generate_catalog(3, 0.005)
+    jornada = datetime.fromisoformat(catalog.fecha_eleccion).date()
+    corte = datetime.combine(jornada + timedelta(days=1), time(6, 0), TZ).astimezone(UTC)
+    sim = simulate(catalog, 3, corte, pendientes=0.1)
+    blobs = base / "blobs"
+    estado, imagenes = {}, {}
+    for clave, est in sim.estado.items():
+        if est.captura is not None:
+            data = image_bytes(clave)
+            sha = image_sha256(clave)
+            (blobs / sha[:2]).mkdir(parents=True, exist_ok=True)
+            (blobs / sha[:2] / sha[2:]).write_bytes(data)
+            est = replace(est, sha256=sha)
+            imagenes[clave] = Imagen(sha, "image/png")
+        estado[clave] = est
+    snap = Snapshot(corte, 1, catalog, estado, tuple(sim.fuera), imagenes)
+    return publish(base / "publicacion", snap, KEY, blobs=blobs, anterior=None).path
+
+
+@pytest.fixture
+def corte(published: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the published corte to tamper with."""
+    return Path(shutil.copytree(published, tmp_path / published.name))
+
+
+def test_an_intact_corte_verifies_and_says_so(published: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify-corte", str(published), "--huella", KEY.public.fingerprint()]) == 0
+    out = capsys.readouterr().out
+    assert "CORTE ÍNTEGRO" in out
+    assert KEY.public.fingerprint() in out
+    assert "resumen recalculado de las filas: coincide" in out
+    result = verify_corte(published)
+    assert result.imagenes > 0 and result.archivos > result.imagenes
+    assert len(result.elecciones) == 3
+
+
+def test_a_changed_byte_in_any_file_or_image_is_caught(corte: Path) -> None:
+    files = sorted(p for p in corte.rglob("*") if p.is_file())
+    assert any(p.parent.name == "imagenes" for p in files)
+    assert any("sitio" in p.parts for p in files)
+    for path in files:
+        original = path.read_bytes()
+        changed = bytearray(original)
+        changed[len(changed) // 2] ^= 0x01
+        path.write_bytes(bytes(changed))
+        try:
+            result = verify_corte(corte)
+            assert not result.ok, f"{path.relative_to(corte)} alterado y no detectado"
+        finally:
+            path.write_bytes(original)
+    assert verify_corte(corte).ok
+
+
+def test_a_signature_by_another_key_or_an_unexpected_key_is_refused(
+        corte: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    other = SigningKey.generate()
+    (corte / f"{MANIFEST}.sig").write_bytes(other.sign((corte / MANIFEST).read_bytes()))
+    assert main(["verify-corte", str(corte)]) == 1
+    out = capsys.readouterr().out
+    assert "CORTE NO VÁLIDO" in out and "la firma MANIFIESTO.sha256.sig no corresponde" in out
+    (corte / f"{MANIFEST}.sig").write_bytes(KEY.sign((corte / MANIFEST).read_bytes()))
+    assert main(["verify-corte", str(corte), "--huella", other.public.fingerprint()]) == 1
+    assert "no es la esperada" in capsys.readouterr().out
+
+
+def test_an_extra_or_missing_file_is_reported(corte: Path) -> None:
+    (corte / "sitio" / "extra.js").write_text("alert(1)")
+    result = verify_corte(corte)
+    assert "sitio/extra.js: archivo que el manifiesto no lista" in result.problemas
+    (corte / "sitio" / "extra.js").unlink()
+    image = next((corte / "imagenes").iterdir())
+    image.unlink()
+    result = verify_corte(corte)
+    assert f"imagenes/{image.name}: falta (el manifiesto lo lista)" in result.problemas
+    assert any(f"falta la imagen imagenes/{image.stem}" in p for p in result.problemas)
+
+
+def _resign(corte: Path, name: str, data: bytes) -> None:
+    """Replace ``name`` and re-sign the manifest with the central's own key (what a
+    faulty central would publish): only the content checks can catch it."""
+    (corte / name).write_bytes(data)
+    lines = (corte / MANIFEST).read_text(encoding="utf-8").splitlines()
+    digest = hashlib.sha256(data).hexdigest()
+    fixed = [f"{digest}  {name}" if line.split("  ", 1)[1] == name else line
+             for line in lines]
+    manifest = ("\n".join(fixed) + "\n").encode()
+    (corte / MANIFEST).write_bytes(manifest)
+    (corte / f"{MANIFEST}.sig").write_bytes(KEY.sign(manifest))
+
+
+def test_a_summary_that_does_not_follow_from_the_rows_is_reported(corte: Path) -> None:
+    name = "JEFATURA_DE_GOBIERNO.csv"
+    lines = (corte / name).read_bytes().split(b"\r\n")
+    values = lines[4].split(b",")
+    values[3] = str(int(values[3]) + 1).encode()  # ACTAS_CAPTURADAS
+    lines[4] = b",".join(values)
+    _resign(corte, name, b"\r\n".join(lines))
+    result = verify_corte(corte)
+    assert any(p.startswith(f"{name}: el resumen no coincide con las filas en "
+                            "ACTAS_CAPTURADAS") for p in result.problemas), result.problemas
+
+
+def test_an_image_swapped_under_its_name_is_reported(corte: Path) -> None:
+    image = next((corte / "imagenes").iterdir())
+    _resign(corte, f"imagenes/{image.name}", b"\x89PNG\r\n\x1a\notra imagen")
+    result = verify_corte(corte)
+    assert any(p.startswith(f"imagenes/{image.name}: la imagen no coincide con su SHA-256")
+               for p in result.problemas), result.problemas

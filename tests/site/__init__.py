@@ -1,0 +1,1 @@
+"""Tests of the static public site of a corte."""

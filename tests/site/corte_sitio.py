@@ -1,0 +1,138 @@
+"""A real corte directory with its public site, for the site's tests and screenshots.
+
+Built the way the drill builds one (generated catalog, simulated night), plus what the
+drill does not have yet: an image for every captured acta (a PNG drawn with Pillow that
+looks like an acta and carries its numbers) whose SHA-256 is the CODIGO_INTEGRIDAD.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import io
+import threading
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from prep.catalog import Acta, Catalog, generate_catalog
+from prep.corte.anexo import TZ
+from prep.corte.model import ActaEnCorte
+from prep.corte.package import build_corte_files
+from prep.corte.site import site_files
+from prep.corte.summary import TablaEleccion
+from prep.simulacro.capturas import simulate
+from prep.values import Captura, format_valor
+
+SEED = 2027
+SCALE = 0.01  # 140 casillas, 420 actas
+
+
+@dataclass(frozen=True)
+class CorteSitio:
+    """A corte written to ``root``: CSV package, images and the site."""
+
+    root: Path
+    catalog: Catalog
+    corte: datetime
+    tablas: dict[str, TablaEleccion]
+    paquete: dict[str, bytes]
+    sitio: dict[str, bytes]
+    imagenes: dict[str, tuple[str, str]]
+
+
+def corte_time(catalog: Catalog) -> datetime:
+    """08:00 local the morning after the jornada, as the drill does."""
+    day = datetime.fromisoformat(catalog.fecha_eleccion).replace(tzinfo=TZ)
+    return (day + timedelta(days=1, hours=8)).astimezone(UTC)
+
+
+def build_corte_sitio(root: Path, seed: int = SEED, scale: float = SCALE) -> CorteSitio:
+    """Generate, simulate and write a whole corte with images and site under ``root``."""
+    catalog = generate_catalog(seed, scale)
+    corte = corte_time(catalog)
+    sim = simulate(catalog, seed, corte)
+    estado: dict[str, ActaEnCorte] = {}
+    imagenes: dict[str, tuple[str, str]] = {}
+    pngs: dict[str, bytes] = {}
+    for clave, est in sim.estado.items():
+        acta = catalog.acta(clave)
+        if est.captura is None or acta is None:
+            estado[clave] = est
+            continue
+        png = acta_png(catalog, acta, est.captura)
+        sha = hashlib.sha256(png).hexdigest()
+        path = f"imagenes/{sha}.png"
+        pngs[path] = png
+        imagenes[clave] = (sha, path)
+        estado[clave] = replace(est, sha256=sha)
+    paquete, tablas = build_corte_files(catalog, estado, sim.fuera, corte)
+    por_codigo = {t.eleccion.codigo: t for t in tablas}
+    sitio = site_files(catalog, por_codigo, corte, imagenes)
+    for name, data in {**paquete, **pngs, **sitio}.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return CorteSitio(root, catalog, corte, por_codigo, paquete, sitio, imagenes)
+
+
+@functools.cache
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
+
+
+def acta_png(catalog: Catalog, acta: Acta, captura: Captura) -> bytes:
+    """A grey-scale picture of an acta PREP with its captured numbers."""
+    casilla = acta.casilla
+    campos = list(captura.campos)
+    height = 190 + 24 * len(campos)
+    image = Image.new("L", (560, height), 250)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((8, 8, 551, height - 9), outline=60, width=3)
+    draw.text((24, 22), "ACTA DE ESCRUTINIO Y COMPUTO DE CASILLA", fill=20, font=_font(19))
+    draw.text((24, 50), _ascii(f"{acta.eleccion.nombre} - {catalog.entidad}"), fill=40,
+              font=_font(15))
+    draw.text((24, 80), f"Distrito {casilla.distrito_id}   Seccion {casilla.seccion}   "
+              f"Casilla {casilla.tipo}{casilla.id_casilla:02d}", fill=40, font=_font(15))
+    draw.text((24, 106), f"PREP {acta.clave}", fill=40, font=_font(15))
+    draw.line((24, 140, 536, 140), fill=90, width=2)
+    for i, (campo, valor) in enumerate(zip(campos, captura.valores, strict=True)):
+        y = 152 + 24 * i
+        draw.text((28, y), campo.replace("_", " ").title(), fill=30, font=_font(14))
+        draw.rectangle((430, y - 2, 530, y + 18), outline=120)
+        draw.text((438, y), format_valor(valor), fill=10, font=_font(14))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def _ascii(text: str) -> str:
+    """Pillow's built-in font has no accented capitals."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        """Tests read the page, not the access log."""
+
+
+@contextmanager
+def serve(root: Path) -> Iterator[str]:
+    """Serve ``root`` over HTTP on 127.0.0.1 (a secure context for WebCrypto); yields the
+    base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -1,0 +1,266 @@
+"""site_files: every file of the site is there, self-contained, and its data are the CSV's."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from prep.corte.reader import CsvEleccion, resumen_desde_filas
+from prep.corte.site import (
+    ASSETS,
+    EXTRA_COLUMNS,
+    OMITTED_COLUMNS,
+    data_file,
+    distrito_file,
+    election_file,
+    parse_data_file,
+    percentages,
+    site_files,
+)
+from prep.corte.summary import RESUMEN_COLUMNS, percentage
+from tests.site.corte_sitio import CorteSitio
+
+
+def datos(corte: CorteSitio, path: str) -> Any:
+    return parse_data_file(corte.sitio[path])[1]
+
+
+def por_distrito(parsed: CsvEleccion, distrito: int) -> CsvEleccion:
+    filas = tuple(f for f in parsed.filas if f["ID_DISTRITO_LOCAL"] == str(distrito))
+    return replace(parsed, filas=filas)
+
+
+def truncado(count: int, base: int) -> str:
+    """count × 100 / base truncated to 4 decimals, written independently of the code."""
+    if base == 0:
+        return "0.0000"
+    diezmilesimas = count * 1_000_000 // base
+    return f"{diezmilesimas // 10_000}.{diezmilesimas % 10_000:04d}"
+
+
+def suma_votos(parsed: CsvEleccion, campos: list[str]) -> dict[str, int]:
+    """Votes per vote field over the contabilizadas rows of the CSV."""
+    total = dict.fromkeys(campos, 0)
+    for fila in parsed.filas:
+        if fila["CONTABILIZADA"] == "1":
+            for campo in campos:
+                if fila[campo].isdigit():
+                    total[campo] += int(fila[campo])
+    return total
+
+
+def test_every_file_is_listed_under_sitio(corte_sitio: CorteSitio) -> None:
+    catalog = corte_sitio.catalog
+    expected = {"sitio/index.html", "sitio/datos/indice.js", "sitio/datos/secciones.js",
+                *(f"sitio/{a}" for a in ASSETS)}
+    for e in catalog.elecciones:
+        expected.add(election_file(e.codigo))
+        expected |= {distrito_file(e.codigo, d.id) for d in catalog.distritos}
+    assert set(corte_sitio.sitio) == expected
+    assert all(data for data in corte_sitio.sitio.values())
+
+
+def test_site_needs_nothing_from_outside(corte_sitio: CorteSitio) -> None:
+    html = corte_sitio.sitio["sitio/index.html"].decode()
+    for ref in re.findall(r'(?:src|href)="([^"#]+)"', html):
+        if ref.startswith("data:"):
+            continue
+        assert "//" not in ref, ref
+        target = ref[3:] if ref.startswith("../") else f"sitio/{ref}"
+        assert target in corte_sitio.sitio or target in corte_sitio.paquete, ref
+    for name, data in corte_sitio.sitio.items():
+        text = data.decode()
+        assert "http://" not in text and "https://" not in text, name
+        assert "@import" not in text and "url(" not in text, name
+
+
+def test_page_shell_carries_corte_time_and_downloads_without_javascript(
+        corte_sitio: CorteSitio) -> None:
+    html = corte_sitio.sitio["sitio/index.html"].decode()
+    assert "07/06/2027 08:00 (UTC-6)" in html
+    assert "Ciudad de México" in html
+    noscript = html[html.index("<noscript>"):html.index("</noscript>")]
+    for name in corte_sitio.paquete:
+        assert f'href="../{name}"' in noscript
+
+
+def test_entidad_summary_is_csv_line_5(corte_sitio: CorteSitio,
+                                       csvs: dict[str, CsvEleccion]) -> None:
+    indice = datos(corte_sitio, "sitio/datos/indice.js")
+    assert indice["resumen_columnas"] == list(RESUMEN_COLUMNS)
+    assert indice["corte"] == "07/06/2027 08:00 (UTC-6)"
+    for codigo, parsed in csvs.items():
+        e = datos(corte_sitio, election_file(codigo))
+        assert dict(zip(RESUMEN_COLUMNS, e["resumen"], strict=True)) == parsed.resumen
+
+
+def test_distrito_and_seccion_summaries_recompute_from_csv_rows(
+        corte_sitio: CorteSitio, csvs: dict[str, CsvEleccion]) -> None:
+    for codigo, parsed in csvs.items():
+        e = datos(corte_sitio, election_file(codigo))
+        assert [d["id"] for d in e["distritos"]] == sorted(
+            d.id for d in corte_sitio.catalog.distritos)
+        for resumen_distrito in e["distritos"]:
+            distrito = resumen_distrito["id"]
+            sub = por_distrito(parsed, distrito)
+            esperado = list(resumen_desde_filas(sub).values())
+            assert resumen_distrito["resumen"] == esperado
+            d = datos(corte_sitio, distrito_file(codigo, distrito))
+            assert d["resumen"] == esperado
+            for s in d["secciones"]:
+                filas = tuple(f for f in sub.filas if f["SECCION"] == str(s["seccion"]))
+                assert s["resumen"] == list(resumen_desde_filas(
+                    replace(sub, filas=filas)).values())
+
+
+def test_votes_per_asociacion_are_csv_column_sums(corte_sitio: CorteSitio,
+                                                  csvs: dict[str, CsvEleccion]) -> None:
+    for codigo, parsed in csvs.items():
+        e = datos(corte_sitio, election_file(codigo))
+        campos = [a["clave"] for a in e["asociaciones"]]
+        sumas = suma_votos(parsed, campos)
+        total = sum(sumas.values())
+        assert total == int(parsed.resumen["TOTAL_VOTOS_C_CS"])
+        assert [[campos[i], v, p] for i, v, p in e["votos"]] == [
+            [c, sumas[c], truncado(sumas[c], total)] for c in campos]
+        for distrito in corte_sitio.catalog.distritos:
+            d = datos(corte_sitio, distrito_file(codigo, distrito.id))
+            sub = suma_votos(por_distrito(parsed, distrito.id), campos)
+            total_d = sum(sub.values())
+            for i, votos, pct in d["votos"]:
+                assert (votos, pct) == (sub[campos[i]], truncado(sub[campos[i]], total_d))
+
+
+def test_vote_lists_show_only_asociaciones_competing_there(corte_sitio: CorteSitio) -> None:
+    diputaciones = corte_sitio.tablas["02"].eleccion
+    for distrito in corte_sitio.catalog.distritos:
+        d = datos(corte_sitio, distrito_file("02", distrito.id))
+        shown = {diputaciones.campos_voto[i] for i, _, _ in d["votos"]}
+        competing = {a.clave for a in diputaciones.asociaciones if a.compite_en(distrito.id)}
+        assert shown == competing | {"NO_REGISTRADAS", "NULOS"}
+
+
+def test_acta_rows_are_the_csv_rows(corte_sitio: CorteSitio,
+                                    csvs: dict[str, CsvEleccion]) -> None:
+    for codigo, parsed in csvs.items():
+        published = {f["CLAVE_ACTA"].strip("'"): f for f in parsed.filas
+                     if f["CLAVE_ACTA"] != "-"}
+        seen = set()
+        for distrito in corte_sitio.catalog.distritos:
+            d = datos(corte_sitio, distrito_file(codigo, distrito.id))
+            assert d["columnas"] == [c for c in parsed.columnas if c not in OMITTED_COLUMNS] + \
+                list(EXTRA_COLUMNS)
+            for row in d["actas"]:
+                fila = dict(zip(d["columnas"], row, strict=True))
+                csv_fila = published[fila["CLAVE_ACTA"]]
+                for columna in d["columnas"][:-len(EXTRA_COLUMNS)]:
+                    assert fila[columna] == csv_fila[columna].strip("'"), columna
+                assert csv_fila["ID_DISTRITO_LOCAL"] == str(distrito.id)
+                seen.add(fila["CLAVE_ACTA"])
+        assert seen == set(published)
+
+
+def test_image_columns_point_at_the_image_with_the_published_hash(
+        corte_sitio: CorteSitio, csvs: dict[str, CsvEleccion]) -> None:
+    con_imagen = 0
+    for codigo in csvs:
+        for distrito in corte_sitio.catalog.distritos:
+            d = datos(corte_sitio, distrito_file(codigo, distrito.id))
+            for row in d["actas"]:
+                fila = dict(zip(d["columnas"], row, strict=True))
+                if not fila["IMAGEN"]:
+                    assert fila["CODIGO_INTEGRIDAD"] in ("-", "N/A")
+                    continue
+                con_imagen += 1
+                image = (corte_sitio.root / "sitio" / fila["IMAGEN"]).resolve()
+                assert hashlib.sha256(image.read_bytes()).hexdigest() == \
+                    fila["CODIGO_INTEGRIDAD"]
+    assert con_imagen == len(corte_sitio.imagenes)
+
+
+def test_secciones_index_finds_the_distrito_of_every_seccion(corte_sitio: CorteSitio) -> None:
+    runs = datos(corte_sitio, "sitio/datos/secciones.js")
+    for distrito_id, seccion in corte_sitio.catalog.secciones:
+        assert any(a <= seccion <= b for a, b in runs[str(distrito_id)])
+        others = [d for d, r in runs.items() if d != str(distrito_id)
+                  and any(a <= seccion <= b for a, b in r)]
+        assert others == []
+
+
+def test_same_corte_gives_the_same_bytes(corte_sitio: CorteSitio) -> None:
+    again = site_files(corte_sitio.catalog, corte_sitio.tablas, corte_sitio.corte,
+                       corte_sitio.imagenes)
+    assert again == corte_sitio.sitio
+
+
+def test_extra_downloads_are_offered(corte_sitio: CorteSitio) -> None:
+    files = site_files(corte_sitio.catalog, corte_sitio.tablas, corte_sitio.corte,
+                       corte_sitio.imagenes, descargas=("PREP_CDMX_20270607_0800.zip",))
+    indice = parse_data_file(files["sitio/datos/indice.js"])[1]
+    assert {"archivo": "PREP_CDMX_20270607_0800.zip",
+            "titulo": "PREP_CDMX_20270607_0800.zip (ZIP)"} in indice["descargas"]
+    assert 'href="../PREP_CDMX_20270607_0800.zip"' in files["sitio/index.html"].decode()
+
+
+def test_an_image_that_is_not_the_published_one_is_refused(corte_sitio: CorteSitio) -> None:
+    clave = sorted(corte_sitio.imagenes)[0]
+    imagenes = dict(corte_sitio.imagenes)
+    imagenes[clave] = ("0" * 64, f"imagenes/{'0' * 64}.png")
+    with pytest.raises(ValueError, match=f"{clave}: la imagen .* no es la del CODIGO_INTEGRIDAD"):
+        site_files(corte_sitio.catalog, corte_sitio.tablas, corte_sitio.corte, imagenes)
+
+
+@pytest.mark.parametrize("path", ["../secreto.png", "/etc/passwd", "imagenes/../../x.png",
+                                  "imagenes/a b.png", ""])
+def test_image_paths_must_stay_inside_the_corte(corte_sitio: CorteSitio, path: str) -> None:
+    clave = sorted(corte_sitio.imagenes)[0]
+    imagenes = {clave: (corte_sitio.imagenes[clave][0], path)}
+    with pytest.raises(ValueError, match="ruta no válida dentro del corte"):
+        site_files(corte_sitio.catalog, corte_sitio.tablas, corte_sitio.corte, imagenes)
+
+
+def test_bad_arguments_get_a_specific_message(corte_sitio: CorteSitio) -> None:
+    with pytest.raises(ValueError, match="faltan las tablas de: ALCALDÍAS"):
+        site_files(corte_sitio.catalog, {k: v for k, v in corte_sitio.tablas.items()
+                                         if k != "03"}, corte_sitio.corte, {})
+    with pytest.raises(ValueError, match="zona horaria"):
+        site_files(corte_sitio.catalog, corte_sitio.tablas,
+                   corte_sitio.corte.replace(tzinfo=None), {})
+    with pytest.raises(ValueError, match="SHA-256 de la imagen"):
+        clave = sorted(corte_sitio.imagenes)[0]
+        site_files(corte_sitio.catalog, corte_sitio.tablas, corte_sitio.corte,
+                   {clave: ("ABC", "imagenes/x.png")})
+
+
+def test_data_files_round_trip_and_reject_other_text() -> None:
+    data = data_file("e01/d005", {"a": ["Ñ", 1]})
+    assert data.startswith(b'PREP.recibir("e01/d005",')
+    assert parse_data_file(data) == ("e01/d005", {"a": ["Ñ", 1]})
+    with pytest.raises(ValueError, match="no es un archivo de datos"):
+        parse_data_file(b"alert(1);\n")
+
+
+def test_batch_percentages_truncate_like_the_csv() -> None:
+    counts = [0, 1, 2, 3, 7, 123_456, 99_999, 1, 333_333]
+    assert percentages(counts) == [percentage(c, sum(counts)) for c in counts]
+    assert percentages([1, 2]) == ["33.3333", "66.6666"]  # truncated, never rounded
+    assert percentages([0, 0]) == ["0.0000", "0.0000"]
+
+
+def test_no_image_where_the_csv_publishes_no_code(corte_sitio: CorteSitio,
+                                                  csvs: dict[str, CsvEleccion]) -> None:
+    """An image of an acta without published data is left out, as the CSV gives no code."""
+    pendiente = next(f["CLAVE_ACTA"].strip("'") for f in csvs["01"].filas
+                     if f["CONTABILIZADA"] == "-" and f["CLAVE_ACTA"] != "-")
+    imagenes = {**corte_sitio.imagenes, pendiente: ("a" * 64, f"imagenes/{'a' * 64}.png")}
+    files = site_files(corte_sitio.catalog, corte_sitio.tablas, corte_sitio.corte, imagenes)
+    acta = corte_sitio.catalog.acta(pendiente)
+    assert acta is not None
+    d = parse_data_file(files[distrito_file("01", acta.casilla.distrito_id)])[1]
+    row = next(r for r in d["actas"] if r[1] == pendiente)
+    assert row[d["columnas"].index("IMAGEN")] == ""
+    assert row[d["columnas"].index("CODIGO_INTEGRIDAD")] == "-"
