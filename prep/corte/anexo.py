@@ -106,7 +106,7 @@ def write_eleccion_csv(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
     w.writerow(tabla.resumen.values())
     w.writerow(())
     w.writerow(columns(eleccion))
-    w.writerows(_row(catalog, eleccion, fila, cache, fmt) for fila in tabla.filas)
+    w.writerows(acta_rows(catalog, tabla, cache, fmt))
     sin_datos = (SIN_DATO,) * len(eleccion.campos_captura)
     tail_keys = (SIN_DATO,) * len(COLUMNS_BEFORE)
     for fuera in tabla.fuera:
@@ -115,6 +115,20 @@ def write_eleccion_csv(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
 
 
 CasillaColumns = tuple[str, tuple[str, ...], str, str]
+
+
+def acta_rows(catalog: Catalog, tabla: TablaEleccion,
+              cache: dict[str, CasillaColumns] | None = None,
+              fmt: TimeFormatter | None = None) -> list[tuple[str, ...]]:
+    """The CSV row of every acta of ``tabla`` (``tabla.filas`` order), computed once per
+    table: the CSV and the public site publish the very same rows."""
+    rows: list[tuple[str, ...]] | None = tabla.derived.get("acta_rows")
+    if rows is None:
+        cache = {} if cache is None else cache
+        fmt = TimeFormatter() if fmt is None else fmt
+        rows = [_row(catalog, tabla.eleccion, fila, cache, fmt) for fila in tabla.filas]
+        tabla.derived["acta_rows"] = rows
+    return rows
 
 
 def _casilla_cols(catalog: Catalog, casilla: Casilla,

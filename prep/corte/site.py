@@ -31,7 +31,7 @@ from prep.corte.anexo import (
     TZ,
     CasillaColumns,
     TimeFormatter,
-    _row,  # the CSV row itself, so the site can never show other figures than the CSV
+    acta_rows,  # the CSV rows themselves: the site can never show other figures
     columns,
     format_corte_time,
 )
@@ -274,14 +274,14 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
     pick = itemgetter(*keep)
     secciones: dict[int, dict[int, _Area]] = {}
     rows: dict[int, list[str]] = {}
-    for fila in tabla.filas:
+    for fila, csv_row in zip(tabla.filas, acta_rows(catalog, tabla, cache, fmt), strict=True):
         casilla = fila.acta.casilla
         area = secciones.setdefault(casilla.distrito_id, {}).get(casilla.seccion)
         if area is None:
             area = _Area([0] * size)
             secciones[casilla.distrito_id][casilla.seccion] = area
         area.add(fila, votes)
-        row = list(pick(_row(catalog, eleccion, fila, cache, fmt)))
+        row = list(pick(csv_row))
         row[0], row[1] = row[0].strip("'"), row[1].strip("'")  # quotes are for spreadsheets
         row.append(_imagen(fila, imagenes))
         rows.setdefault(casilla.distrito_id, []).append(_row_json(row))

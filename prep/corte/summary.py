@@ -8,7 +8,8 @@ on luck, and a published figure must be reproducible by anyone with the rows.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from prep.catalog.model import Acta, Eleccion
 from prep.corte.model import ActaEnCorte, FueraDeCatalogo
@@ -90,6 +91,9 @@ class TablaEleccion:
     fuera: tuple[FueraDeCatalogo, ...]
     resumen: Resumen
     etiqueta_fuera: str  # OBSERVACIONES of the fuera-de-catálogo rows
+    #: Work derived once from this table and shared by its readers (the CSV rows the
+    #: package and the public site both publish: prep.corte.anexo.acta_rows).
+    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def tabulate(eleccion: Eleccion, actas: Sequence[Acta], estado: Mapping[str, ActaEnCorte],
