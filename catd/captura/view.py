@@ -49,7 +49,7 @@ class WorkView(QWidget):
 
     SUBMIT_TEXT = "Guardar y siguiente (Ctrl+Enter)"
     KEYS: tuple[tuple[str, str], ...] = ()
-    scroll: QScrollArea  # the work area's, made by _build_area
+    work_scroll: QScrollArea  # the work area's, made by _build_area
 
     def __init__(self, presenter: WorkPresenter, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -174,7 +174,7 @@ class WorkView(QWidget):
 
     def reveal(self, widget: QWidget) -> None:
         """Scroll the work area to ``widget`` (after a new form has been laid out)."""
-        scroll = self.scroll
+        scroll = self.work_scroll
 
         def later() -> None:
             if shiboken6.isValid(scroll) and shiboken6.isValid(widget):
@@ -360,13 +360,13 @@ class CapturaView(WorkView):
     def _build_area(self) -> QWidget:
         frame, layout = card()
         self.form = CaptureForm(self)
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("workScroll")
-        self.scroll.setWidget(self.form)
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        layout.addWidget(self.scroll, 1)
+        self.work_scroll = QScrollArea()
+        self.work_scroll.setObjectName("workScroll")
+        self.work_scroll.setWidget(self.form)
+        self.work_scroll.setWidgetResizable(True)
+        self.work_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.work_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        layout.addWidget(self.work_scroll, 1)
         self.sum_line = self.form.sum_line
         return frame
 
