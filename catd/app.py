@@ -34,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sin-mdns", action="store_true",
                         help="no buscar el nodo central en la red local; usar solo la "
                              "dirección con que se dio de alta")
+    parser.add_argument("--self-test", action="store_true",
+                        help="autoprueba sin pantalla (Qt, almacén, lectores e impresoras, "
+                             "huella de la compilación); termina con 0 o un código de falla")
     # For bench/gui.py: quit as soon as the first page is on screen.
     parser.add_argument("--report-shown", action="store_true", help=argparse.SUPPRESS)
 
@@ -70,6 +73,10 @@ def open_printer_from(spec: str | None) -> Printer | None:
 def run(args: argparse.Namespace, application: str = "PREP CATD") -> int:
     """Start the Qt application; returns its exit status. ``application`` names it
     (``ccv`` runs this very program as "PREP CCV")."""
+    if args.self_test:
+        from catd.selftest import run_self_test
+
+        return run_self_test(application, args.data_dir)
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 

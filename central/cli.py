@@ -80,6 +80,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                             help="recalcula la cadena de huellas de la bitácora")
     verify.set_defaults(func=_database_errors(_verify_audit))
 
+    from central.selftest import self_test  # issue 10
+
+    test = sub.add_parser("self-test", parents=[common],
+                          help="autoprueba: directorio de datos, PostgreSQL, bibliotecas, "
+                               "huella de la compilación")
+    test.set_defaults(func=self_test)
+    from central.audited_builds import register_audited_builds  # issue 10
+
+    register_audited_builds(sub, common)
+
     from central.cli_admin import register_admin  # operator, catalog, stations
 
     register_admin(sub, common)

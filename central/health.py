@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from central import catalog_store
+from central.audited_builds import check_station_build
 from central.db.models import Station, StationHealth
 from central.operators import operators_version
 from prep.protocol import Batch
@@ -34,9 +35,12 @@ def note_batch(session: Session, batch: Batch, received_at: datetime,
     heartbeat = next((r for r in reversed(batch.records) if r.kind is Kind.HEARTBEAT), None)
     if heartbeat is not None:
         body = heartbeat.body
+        build = body.get("build")
         values.update(heartbeat_at=heartbeat.at, version=body["version"],
                       backlog=body["backlog"], backlog_bytes=body["backlog_bytes"],
-                      last_error=body["last_error"] or None)
+                      last_error=body["last_error"] or None,
+                      build=build if isinstance(build, str) else None)
+        check_station_build(session, batch.station, values["build"])
     _upsert(session, values)
 
 
@@ -60,7 +64,7 @@ def station_table(session: Session) -> list[dict[str, Any]]:
             "station": station.id, "role": station.role, "sitio": station.sitio,
             "hostname": station.hostname, "enabled": station.enabled,
             "enrolled_at": _time(station.enrolled_at), "last_seen": _time(h.last_seen),
-            "heartbeat_at": _time(h.heartbeat_at), "version": h.version,
+            "heartbeat_at": _time(h.heartbeat_at), "version": h.version, "build": h.build,
             "backlog": h.backlog, "backlog_bytes": h.backlog_bytes,
             "last_error": h.last_error, "clock_skew_seconds": h.clock_skew_seconds,
             "last_batch": h.last_batch if h.last_batch is not None else station.last_batch,

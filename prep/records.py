@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from prep.build_info import LABEL as BUILD_LABEL
 from prep.canonical import CanonicalError, JsonValue, canonical_bytes, sha256_hex
 from prep.rules import CausaSinActa
 from prep.values import check_valor, parse_valor
@@ -207,7 +208,15 @@ def _cotejo(b: Mapping[str, JsonValue]) -> None:
 
 
 def _heartbeat(b: Mapping[str, JsonValue]) -> None:
-    _exact(b, {"version", "backlog", "backlog_bytes", "last_error"})
+    # "build" (the build fingerprint, prep.build_info) is optional: stations older than
+    # it send none, and the central flags those as unaudited.
+    required = {"version", "backlog", "backlog_bytes", "last_error"}
+    _exact(b, required | ({"build"} & set(b)))
+    if "build" in b:
+        build = b["build"]
+        if not isinstance(build, str) or not BUILD_LABEL.fullmatch(build):
+            raise RecordError("build must be a build fingerprint (64 hex digits, "
+                              "optionally prefixed with 'desarrollo:')")
     _text(b["version"], "version", 64)
     _non_negative(b["backlog"], "backlog")
     _non_negative(b["backlog_bytes"], "backlog_bytes")

@@ -255,6 +255,7 @@ ANOMALY_LABELS = {
     "captura_campos_invalidos": "Captura con campos que no son los del acta",
     "captura_sin_lease": "Captura fuera de la cola de trabajo",
     "fuera_de_catalogo": "Acta fuera de catálogo",
+    "unaudited_build": "Software no auditado en el equipo",
 }
 
 

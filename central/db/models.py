@@ -233,6 +233,20 @@ class StationHealth(Base):
     last_batch: Mapped[int | None] = mapped_column(Integer)
     bundle_version: Mapped[int | None] = mapped_column(BigInteger)
     bundle_at: Mapped[datetime | None]
+    # The build fingerprint of the last heartbeat (prep.build_info; revision 0007).
+    build: Mapped[str | None] = mapped_column(String(80))
+
+
+class AuditedBuild(Base):
+    """A build fingerprint the institute audited (``prep central audited-build add``):
+    a station reporting any other raises an ``unaudited_build`` anomaly (revision 0007)."""
+
+    __tablename__ = "audited_builds"
+
+    fingerprint: Mapped[str] = mapped_column(String(80), primary_key=True)
+    nombre: Mapped[str] = mapped_column(String(200))
+    added_by: Mapped[str] = mapped_column(String(200))
+    added_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
 # --- acta pipeline (issue 4; docs/pipeline.md) -----------------------------------------

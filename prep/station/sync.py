@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from prep import __version__
+from prep.build_info import current_build
 from prep.protocol import GENESIS, ProtocolError, verify_receipt
 from prep.records import Kind
 from prep.station.accounts import bundle_info, refresh_bundle
@@ -155,6 +156,9 @@ class SyncAgent:
         ``give_up`` at the first failed attempt."""
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        # The build fingerprint hashes every file of the bundle: once, off the loop,
+        # before the first heartbeat needs it (prep.build_info caches it).
+        await asyncio.to_thread(current_build)
         self._update(running=True)
         attempt = 0
         client: CentralClient | None = None
@@ -363,7 +367,8 @@ class SyncAgent:
         records, size = self.outbox.backlog()
         self.store.append(Kind.HEARTBEAT, {"version": __version__, "backlog": records,
                                            "backlog_bytes": size,
-                                           "last_error": self.state().last_error[:1024]}, "")
+                                           "last_error": self.state().last_error[:1024],
+                                           "build": current_build().label}, "")
 
     async def _maybe_refresh_bundle(self, client: CentralClient) -> None:
         """After a successful pass, now and then: fetch a newer bundle (catalog and

@@ -1,0 +1,73 @@
+"""``prep central self-test``: the central node's checks after installing it.
+
+The data directory (node key, TLS certificate: ``prep central init``), PostgreSQL (the
+configured server, or the embedded one in the data directory) reachable and its schema
+at the newest migration, the libraries the node needs, and the build fingerprint.
+Report and exit codes: :mod:`prep.selftest`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from contextlib import ExitStack
+
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from central.config import DataDir, load_identity
+from central.db import current_revision, database_dsn, head_revision, make_engine
+from prep.selftest import (
+    EXIT_DATA_DIR,
+    EXIT_DATABASE,
+    EXIT_DEPENDENCIES,
+    Check,
+    CheckFailed,
+    build_check,
+    run_checks,
+)
+
+
+def self_test(args: argparse.Namespace) -> int:
+    """Run every check of the central node; returns the exit status."""
+    data_dir = DataDir(args.data_dir)
+
+    def identity() -> str:
+        try:
+            found = load_identity(data_dir)
+        except (OSError, ValueError) as exc:
+            raise CheckFailed(str(exc)) from exc
+        return f"nodo {found.node} en {data_dir.root}; certificado TLS {found.cert_sha256}"
+
+    def database() -> str:
+        try:
+            with ExitStack() as stack:
+                dsn = stack.enter_context(database_dsn(args.dsn, data_dir.pgdata))
+                engine = make_engine(dsn, pool_size=1)
+                stack.callback(engine.dispose)
+                with engine.connect() as connection:
+                    version = connection.execute(text("SHOW server_version")).scalar_one()
+                current, head = current_revision(engine), head_revision()
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise CheckFailed(f"PostgreSQL no responde: {reason}") from exc
+        if current != head:
+            raise CheckFailed(f"PostgreSQL {version} responde, pero el esquema está en la "
+                              f"versión {current or 'ninguna'} y debe estar en {head}: "
+                              "ejecute «prep central init»")
+        return f"PostgreSQL {version} responde; esquema en la versión {head}"
+
+    def libraries() -> str:
+        import aiohttp
+        import cryptography
+        import psycopg
+        import reportlab
+
+        return (f"aiohttp {aiohttp.__version__}, psycopg {psycopg.__version__}, "
+                f"cryptography {cryptography.__version__}, reportlab {reportlab.Version}")
+
+    return run_checks("PREP nodo central", [
+        build_check(),
+        Check("Directorio de datos", EXIT_DATA_DIR, identity),
+        Check("Base de datos", EXIT_DATABASE, database),
+        Check("Bibliotecas del nodo", EXIT_DEPENDENCIES, libraries),
+    ])

@@ -1,0 +1,64 @@
+"""The package, built once per test session: ``installer/build.py`` (PyInstaller and
+dpkg-deb, ≈1 minute) and then unpacked with ``dpkg -x`` into a temporary root, as
+``dpkg`` would install it but without touching the machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Built:
+    """What ``installer/build.py`` reported, and where its package was unpacked."""
+
+    report: Mapping[str, object]
+    deb: Path
+    root: Path  # the unpacked package: root/opt/prep, root/usr/bin…
+
+    @property
+    def fingerprint(self) -> str:
+        return str(self.report["fingerprint"])
+
+    @property
+    def bundle(self) -> Path:
+        return self.root / "opt" / "prep"
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    out = tmp_path_factory.mktemp("installer")
+    done = subprocess.run([sys.executable, "installer/build.py", "--out", str(out)], cwd=REPO,
+                          capture_output=True, text=True, timeout=1200, check=False)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    root = out / "root"
+    root.mkdir()
+    subprocess.run(["dpkg", "-x", str(report["deb"]), str(root)], check=True)
+    return Built(report, Path(str(report["deb"])), root)
+
+
+def program_env(tmp_path: Path) -> dict[str, str]:
+    """The environment a program runs in from the unpacked package: nothing of the
+    source checkout on the path, a home of its own."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYTHON", "PREP_", "QT_"))}
+    env["HOME"] = str(tmp_path / "home")
+    return env
+
+
+def run_program(built: Built, program: str, *args: str, tmp_path: Path,
+                timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run ``/opt/prep/<program>`` of the unpacked package."""
+    return subprocess.run([str(built.bundle / program), *args], cwd=tmp_path,
+                          env=program_env(tmp_path), capture_output=True, text=True,
+                          timeout=timeout, check=False)
