@@ -34,13 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=_catalog_check)
 
     sim = sub.add_parser("simulacro", help="ejecuta un simulacro completo con veredicto")
-    sim.add_argument("--seed", type=int, default=2027)
-    sim.add_argument("--scale", type=_scale, default=0.1,
-                     help="fracción de la elección de la CDMX (predeterminado 0.1)")
-    sim.add_argument("--out", type=Path, default=Path("simulacro"),
-                     help="directorio de salida (predeterminado ./simulacro)")
-    sim.add_argument("--reglas", type=Path, default=None,
-                     help="archivo TOML de reglas de publicación (ver resources/reglas.toml)")
+    from prep.simulacro.cli import add_arguments as simulacro_arguments  # issue 9
+
+    simulacro_arguments(sim)
     sim.set_defaults(func=_simulacro)
 
     verify = sub.add_parser("verify-corte", help="verifica un corte publicado: firma, "
@@ -121,25 +117,6 @@ def _verify_corte(args: argparse.Namespace) -> int:
 
 
 def _simulacro(args: argparse.Namespace) -> int:
-    from prep.rules import DEFAULT_RULES, RuleSet
-    from prep.simulacro import Options, run
+    from prep.simulacro.cli import command
 
-    rules = RuleSet.from_toml(args.reglas) if args.reglas else DEFAULT_RULES
-    report = run(Options(out=args.out, seed=args.seed, scale=args.scale), rules,
-                 progress=lambda msg: print(f"· {msg}", flush=True))
-    print(f"\nCorte {report.corte}: {report.actas} actas de {report.casillas} casillas "
-          f"en {report.seconds:.1f} s")
-    for nombre, r in report.resumen.items():
-        print(f"  {nombre}: capturadas {r['ACTAS_CAPTURADAS']}/{r['ACTAS_ESPERADAS']} "
-              f"({r['PORCENTAJE_ACTAS_CAPTURADAS']} %), contabilizadas "
-              f"{r['ACTAS_CONTABILIZADAS']} ({r['PORCENTAJE_ACTAS_CONTABILIZADAS']} %), "
-              f"participación {r['PORCENTAJE_PARTICIPACION_CIUDADANA']} %")
-    print(f"Publicación: {args.out / 'publicacion' / report.corte}")
-    if report.ok:
-        print("Veredicto: APROBADO (cada fila publicada coincide con lo capturado; "
-              "resumen y huellas verificados)")
-        return 0
-    print(f"Veredicto: REPROBADO ({len(report.failures)} problemas)", file=sys.stderr)
-    for failure in report.failures[:20]:
-        print(f"  - {failure}", file=sys.stderr)
-    return 1
+    return command(args)

@@ -1,4 +1,5 @@
-"""``prep simulacro``: a whole drill from the command line, its output and its verdict."""
+"""``prep simulacro --rapido``: the in-memory drill from the command line, its output and
+its verdict (the full drill through the real central and stations: tests/simulacro/)."""
 
 from __future__ import annotations
 
@@ -36,8 +37,8 @@ CATEGORIES = (
 def simulacro(out: Path, seed: int = 7, scale: str = "0.01",
               env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "prep", "simulacro", "--scale", scale, "--seed", str(seed),
-         "--out", str(out)],
+        [sys.executable, "-m", "prep", "simulacro", "--rapido", "--scale", scale,
+         "--seed", str(seed), "--out", str(out)],
         capture_output=True, text=True, timeout=120, cwd=REPO, check=False,
         env={**os.environ, **(env or {})})
 

@@ -1,9 +1,10 @@
 """``prep simulacro``: a whole drill, from catalog to published corte, with its verdict.
 
-This first version simulates the operators' captures in process (see
-:mod:`prep.simulacro.capturas`); later the real stations and central take their place.
-The command and its output layout stay: ``OUT/catalogo/``, ``OUT/publicacion/<corte>/``,
-``OUT/simulacro.json`` (metrics and verdict).
+This is the in-memory drill, ``prep simulacro --rapido``: the operators' captures are
+simulated in process (see :mod:`prep.simulacro.capturas`) and written straight into a
+corte: ``OUT/catalogo/``, ``OUT/publicacion/<corte>/``, ``OUT/simulacro.json``. The full
+drill through the real central and stations is :mod:`prep.simulacro.drill`; its verdict
+reuses :func:`expected_row`.
 """
 
 from __future__ import annotations

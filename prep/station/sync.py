@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from prep import __version__
 from prep.build_info import current_build
 from prep.protocol import GENESIS, ProtocolError, verify_receipt
@@ -188,8 +190,15 @@ class SyncAgent:
                     delay = self._backoff(attempt) if exc.retry else self.options.poll_interval
                     if await self._relocated(exc):
                         attempt, delay = 0, 0
-                except StationError as exc:
-                    self._note_error(SyncError("storage", str(exc), retry=True))
+                except (StationError, DBAPIError) as exc:
+                    # A store write the disk refused or that waited too long for the lock
+                    # (a busy station under load): nothing was lost; try again later
+                    # instead of stopping the agent.
+                    message = str(exc) if isinstance(exc, StationError) else (
+                        "La base de datos de la estación estuvo ocupada; se reintentará el "
+                        "envío en unos segundos.")
+                    log.warning("sync pass interrupted by the store: %s", exc)
+                    self._note_error(SyncError("storage", message, retry=True))
                     if give_up:
                         return False
                     attempt += 1

@@ -349,3 +349,26 @@ def test_a_receipt_not_signed_by_the_enrolled_key_delivers_nothing(
         status = station.status()
         assert (status.backlog_records, status.batches_delivered) == (1, 0)
         assert status.blocked is not None
+
+
+def test_a_store_busy_past_its_timeout_delays_delivery_but_never_stops_the_agent(
+        central_node: CentralNode, tmp_path: Path) -> None:
+    """Another process holds the station's SQLite for longer than its busy timeout (a
+    station overloaded on election night): the agent's writes fail, it says so and
+    tries again; once the lock is gone everything arrives."""
+    with _enrolled(central_node, tmp_path) as station:
+        station.imagen(clave(1), jpeg_bytes(50_000), "image/jpeg", "digitalizador")
+        holder = sqlite3.connect(tmp_path / "station.sqlite3", timeout=1)
+        holder.execute("BEGIN EXCLUSIVE")
+        agent = station.start_sync(FAST)
+        try:
+            assert wait_until(lambda: agent.state().last_error_code == "storage", 20)
+            assert agent.state().running
+            assert "ocupada" in agent.state().last_error
+        finally:
+            holder.rollback()
+            holder.close()
+        assert wait_until(lambda: station.status().backlog_records == 0, 30)
+        assert agent.state().running
+        station_id = station.store.require_identity().station_id
+        assert _central_records(central_node, station_id) == _local_records(station)

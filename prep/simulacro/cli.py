@@ -1,0 +1,127 @@
+"""``prep simulacro``'s options and output (registered by :mod:`prep.cli`)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+
+def add_arguments(sim: argparse.ArgumentParser) -> None:
+    """The drill's options."""
+    sim.add_argument("--seed", type=int, default=2027, help="semilla (predeterminada 2027)")
+    sim.add_argument("--scale", type=_fraction, default=0.01,
+                     help="fracción de la elección de la CDMX (predeterminado 0.01 ≈ 420 "
+                          "actas; 1 ≈ 40,000)")
+    sim.add_argument("--catds", type=_positive, default=3,
+                     help="CATD virtuales (predeterminado 3; además siempre un CCV)")
+    sim.add_argument("--speed", type=float, default=1000.0,
+                     help="segundos simulados por segundo real (predeterminado 1000: la "
+                          "noche de 14 h en ≈50 s)")
+    sim.add_argument("--error-rate", type=_rate, default=0.03,
+                     help="probabilidad de que un capturista se equivoque en un acta "
+                          "(predeterminado 0.03)")
+    sim.add_argument("--corte-cada", type=float, default=120.0, metavar="MIN",
+                     help="minutos simulados entre cortes a pedido (predeterminado 120)")
+    sim.add_argument("--dpi", type=int, default=100,
+                     help="resolución de las imágenes sintéticas (predeterminado 100)")
+    sim.add_argument("--out", type=Path, default=Path("simulacro"),
+                     help="directorio de salida (predeterminado ./simulacro)")
+    sim.add_argument("--reglas", type=Path, default=None,
+                     help="archivo TOML de reglas de publicación (ver resources/reglas.toml)")
+    sim.add_argument("--gui", action="store_true",
+                     help="abre el tablero de control mientras corre (docs/simulacro.md)")
+    sim.add_argument("--rapido", action="store_true",
+                     help="el simulacro en memoria, sin estaciones ni nodo central (segundos)")
+
+
+def command(args: argparse.Namespace) -> int:
+    """Run the drill; exit 0 only on an APROBADO verdict."""
+    from prep.rules import DEFAULT_RULES, RuleSet
+
+    rules = RuleSet.from_toml(args.reglas) if args.reglas else DEFAULT_RULES
+    if args.rapido:
+        return _rapido(args, rules)
+    from prep.simulacro.drill import Drill, DrillOptions
+
+    if args.speed <= 0 or not 72 <= args.dpi <= 300:
+        print("error: --speed debe ser mayor que 0 y --dpi de 72 a 300", file=sys.stderr)
+        return 2
+    options = DrillOptions(out=args.out, seed=args.seed, scale=args.scale, catds=args.catds,
+                           speed=args.speed, error_rate=args.error_rate,
+                           corte_cada=args.corte_cada, dpi=args.dpi, gui=args.gui,
+                           reglas=args.reglas)
+    # A SIGTERM (a timeout, a service manager) unwinds like Ctrl+C, so the drill stops
+    # the central and the stations it started instead of leaving them behind.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    report = Drill(options, rules, progress=lambda m: print(f"· {m}", flush=True)).run()
+    fases = ", ".join(f"{k} {v:.1f} s" for k, v in report.phases.items())
+    print(f"\n{report.actas} actas en {report.wall_seconds:.1f} s ({fases})")
+    print(f"Cortes publicados: {len(report.cortes)}; en el último, {report.published} actas "
+          f"con datos finales y {report.mismatches} discrepancias con la verdad")
+    hechos = sum(1 for i in report.incidentes if i.hecho)
+    print(f"Incidentes superados: {hechos}/{len(report.incidentes)}")
+    for aviso in report.avisos:
+        print(f"Aviso: {aviso}")
+    print(f"Publicación: {args.out / 'publicacion'}; métricas: {args.out / 'simulacro.json'};"
+          f" reporte: {args.out / 'reporte_final.pdf'}")
+    if report.ok:
+        print("Veredicto: APROBADO (cada acta publicada coincide con la verdad, cada acta "
+              "una sola vez, cada incidente superado, prep verify-corte aprueba cada corte)")
+        return 0
+    print(f"Veredicto: REPROBADO ({len(report.failures)} problemas)", file=sys.stderr)
+    for failure in report.failures[:20]:
+        print(f"  - {failure}", file=sys.stderr)
+    return 1
+
+
+def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _rapido(args: argparse.Namespace, rules: object) -> int:
+    from prep.rules import RuleSet
+    from prep.simulacro import Options, run
+
+    assert isinstance(rules, RuleSet)
+    report = run(Options(out=args.out, seed=args.seed, scale=args.scale), rules,
+                 progress=lambda msg: print(f"· {msg}", flush=True))
+    print(f"\nCorte {report.corte}: {report.actas} actas de {report.casillas} casillas "
+          f"en {report.seconds:.1f} s")
+    for nombre, r in report.resumen.items():
+        print(f"  {nombre}: capturadas {r['ACTAS_CAPTURADAS']}/{r['ACTAS_ESPERADAS']} "
+              f"({r['PORCENTAJE_ACTAS_CAPTURADAS']} %), contabilizadas "
+              f"{r['ACTAS_CONTABILIZADAS']} ({r['PORCENTAJE_ACTAS_CONTABILIZADAS']} %), "
+              f"participación {r['PORCENTAJE_PARTICIPACION_CIUDADANA']} %")
+    print(f"Publicación: {args.out / 'publicacion' / report.corte}")
+    if report.ok:
+        print("Veredicto: APROBADO (cada fila publicada coincide con lo capturado; "
+              "resumen y huellas verificados)")
+        return 0
+    print(f"Veredicto: REPROBADO ({len(report.failures)} problemas)", file=sys.stderr)
+    for failure in report.failures[:20]:
+        print(f"  - {failure}", file=sys.stderr)
+    return 1
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError("la escala debe estar entre 0 (excluido) y 1")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 33:
+        raise argparse.ArgumentTypeError("de 1 a 33 CATD")
+    return value
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 0.5:
+        raise argparse.ArgumentTypeError("la tasa de errores va de 0 a 0.5")
+    return value

@@ -1,0 +1,549 @@
+"""``prep simulacro``: the full drill through the real central, stations and publication.
+
+1. A catalog from the seed (``OUT/catalogo``) and the plan (:mod:`.plan`): the truth of
+   every acta, when it arrives and where, the operators' mistakes and the incidents.
+2. A central node (:mod:`.nodo`, only ``prep central …`` subprocesses, embedded
+   PostgreSQL in ``OUT/central``) serving HTTPS with scheduled cortes, the catalog, the
+   operators and one enrollment code per station; the PREP Casilla feed watching
+   ``OUT/casilla``.
+3. One process per station (:mod:`.estacion`, data in ``OUT/estaciones/<name>``) driving
+   the real station services with virtual operators, while this process plays the
+   clock (``--speed`` simulated seconds per second), drops the PREP Casilla photos,
+   injects the incidents, asks for a corte every ``--corte-cada`` simulated minutes and
+   prints a progress line.
+4. When the night is over and the work drained: the *último corte*, the final PDF
+   report, the verdict (:mod:`.veredicto`) over every corte, and ``OUT/simulacro.json``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import resource
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prep.catalog import Catalog, generate_catalog, write_catalog
+from prep.rules import DEFAULT_RULES, RuleSet
+from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
+from prep.simulacro.nodo import Nodo, NodoError, run_parallel
+from prep.simulacro.plan import NOCHE_MINUTOS, Plan, PlanEstacion, make_plan, station_config
+from prep.simulacro.veredicto import CorteVerdict, check_corte, cortes_in
+
+log = logging.getLogger("prep.simulacro")
+
+MARKER = "simulacro.json"
+ROLES_CATD = ("acopiador", "digitalizador", "capturista", "capturista", "verificador")
+ROLES_CCV = ("capturista", "capturista", "verificador")
+DRAIN_TIMEOUT = 600.0
+DRAIN_CORTE_EVERY = 8.0  # wall seconds between cortes while waiting for the last actas
+
+
+@dataclass(frozen=True)
+class DrillOptions:
+    """What a drill runs on (the command's options)."""
+
+    out: Path
+    seed: int = 2027
+    scale: float = 0.01
+    catds: int = 3
+    speed: float = 1000.0
+    error_rate: float = 0.03
+    corte_cada: float = 120.0  # simulated minutes between on-demand cortes
+    dpi: int = 100
+    gui: bool = False
+    #: The publication rules file the central publishes with (``None``: the defaults);
+    #: the verdict checks the cortes against the same rules.
+    reglas: Path | None = None
+
+
+@dataclass
+class Incidente:
+    """One scheduled incident and whether it happened."""
+
+    nombre: str
+    minuto: float
+    hecho: bool = False
+    detalle: str = ""
+
+
+@dataclass
+class DrillReport:
+    """What the drill did, how long it took and its verdict."""
+
+    actas: int = 0
+    published: int = 0
+    mismatches: int = 0
+    cortes: list[CorteVerdict] = field(default_factory=list)
+    incidentes: list[Incidente] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    avisos: list[str] = field(default_factory=list)  # survived, but worth a look
+    wall_seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+class Drill:
+    """One run of the drill (see the module docstring)."""
+
+    def __init__(self, options: DrillOptions, rules: RuleSet = DEFAULT_RULES,
+                 progress: Callable[[str], None] = lambda _: None) -> None:
+        self.options = options
+        self.rules = rules
+        self.say = progress
+        self.out = options.out
+        self.report = DrillReport()
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.configs: dict[str, Path] = {}
+        self.corte_jsons: list[dict[str, Any]] = []
+        self.corte_thread: threading.Thread | None = None
+        self.t0 = 0.0
+        self.expected_exit: set[str] = set()
+
+    # ------------------------------------------------------------------------------
+
+    def run(self) -> DrillReport:
+        started = time.perf_counter()
+        phase = time.perf_counter()
+        _prepare_out(self.out)
+        (self.out / MARKER).write_text('{"estado": "en curso"}\n', encoding="utf-8")
+        catalog = generate_catalog(self.options.seed, self.options.scale)
+        write_catalog(catalog, self.out / "catalogo")
+        plan = make_plan(catalog, self.options.seed, self.options.catds,
+                         self.options.error_rate)
+        self.plan = plan
+        self.report.actas = catalog.total_actas
+        self.nodo = Nodo(self.out / "central", self.out / "publicacion", self.out / "bitacoras",
+                         reglas=self.options.reglas)
+        gui: subprocess.Popen[bytes] | None = None
+        try:
+            self.say(f"Nodo central: esquema, catálogo ({catalog.total_actas} actas) y "
+                     f"{len(plan.estaciones)} estaciones")
+            self.nodo.init(self.out / "catalogo")
+            self.nodo.serve()
+            self.report.phases["preparacion_nodo"] = _lap(phase)
+            phase = time.perf_counter()
+            self._setup_stations(plan)
+            self.nodo.start_intake(self.out / "casilla")
+            gui = self._gui()
+            self.report.phases["preparacion_estaciones"] = _lap(phase)
+            phase = time.perf_counter()
+            self._night(plan, catalog)
+            self.report.phases["noche"] = _lap(phase)
+            phase = time.perf_counter()
+            self._drain(plan, catalog)
+            self.report.phases["vaciado"] = _lap(phase)
+            phase = time.perf_counter()
+            self._stop_stations()
+            self.report.metrics["casilla"] = self.nodo.intake_counts()
+            self.say("Último corte y reporte final (PDF)")
+            final = self.nodo.corte(ultimo=True)
+            self.corte_jsons.append(final)
+            self.nodo.report_final(self.out / "reporte_final.pdf")
+            self.report.phases["ultimo_corte_y_reporte"] = _lap(phase)
+        except (NodoError, OSError, subprocess.SubprocessError) as exc:
+            self.report.failures.append(f"el simulacro se interrumpió: {exc}")
+        finally:
+            if gui is not None:
+                gui.terminate()
+            self._kill_stations()
+            self.nodo.close()
+        phase = time.perf_counter()
+        self._verdict(plan, catalog)
+        self.report.phases["veredicto"] = _lap(phase)
+        self.report.wall_seconds = round(time.perf_counter() - started, 2)
+        self._write_metrics(plan)
+        return self.report
+
+    # setup -------------------------------------------------------------------------
+
+    def _setup_stations(self, plan: Plan) -> None:
+        """Operators and enrollment codes (``prep central`` commands, a few at a time),
+        then one process per station."""
+        password = secrets.token_urlsafe(12)
+        jobs: list[Callable[[], tuple[str, str, str]]] = []
+        for estacion in plan.estaciones:
+            roles = ROLES_CATD if estacion.rol == "catd" else ROLES_CCV
+            for i, role in enumerate(roles):
+                name = f"{role.capitalize()} {i + 1} {estacion.nombre.upper()}"
+                jobs.append(functools.partial(self._operator, estacion, role, name, password))
+            jobs.append(functools.partial(self._code, estacion))
+        made = run_parallel(jobs)
+        self.t0 = time.time() + 4.0  # minute 0 once the stations have started
+        shared = self.out / "estaciones" / "compartido.json"
+        shared.parent.mkdir(parents=True, exist_ok=True)
+        plan.write(shared)
+        for estacion in plan.estaciones:
+            mine = [(role, value) for name, role, value in made if name == estacion.nombre]
+            operadores = {"capturistas": [v for r, v in mine if r == "capturista"],
+                          **{r: v for r, v in mine if r not in ("capturista", "codigo")}}
+            config = station_config(
+                estacion, data_dir=str(self.out / "estaciones" / estacion.nombre),
+                url=self.nodo.url, cert_sha256=self.nodo.cert_sha256,
+                code=next(v for r, v in mine if r == "codigo"), operadores=operadores,
+                t0=self.t0, speed=self.options.speed, compartido=str(shared),
+                avisos=str(self.out / "estaciones" / "avisos"), dpi=self.options.dpi,
+                estado=str(self.out / "estaciones" / f"{estacion.nombre}.estado.json"))
+            path = self.out / "estaciones" / f"{estacion.nombre}.json"
+            path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
+            self.configs[estacion.nombre] = path
+            self._start_station(estacion.nombre)
+
+    def _operator(self, estacion: PlanEstacion, role: str, name: str,
+                  password: str) -> tuple[str, str, str]:
+        return estacion.nombre, role, self.nodo.operator(name, role, estacion.sitio, password)
+
+    def _code(self, estacion: PlanEstacion) -> tuple[str, str, str]:
+        return estacion.nombre, "codigo", self.nodo.enroll_code(estacion.sitio)
+
+    def _start_station(self, name: str) -> None:
+        log_path = self.out / "bitacoras" / f"{name}.log"
+        with log_path.open("ab") as err:
+            self.processes[name] = subprocess.Popen(
+                [sys.executable, "-m", "prep.simulacro.estacion", str(self.configs[name])],
+                stdout=subprocess.DEVNULL, stderr=err)
+
+    def _gui(self) -> subprocess.Popen[bytes] | None:
+        """``prep dashboard`` over the drill's database, as a login that holds only the
+        read-only role ``prep_lectura`` (made here with the embedded server's ``psql``)."""
+        if not self.options.gui:
+            return None
+        try:
+            dsn = self.nodo.read_only_dsn()
+        except NodoError as exc:
+            self.say(f"--gui: no se pudo preparar el usuario de solo lectura ({exc}); el "
+                     "simulacro sigue sin tablero")
+            return None
+        self.say("Tablero de control abierto (prep dashboard, solo lectura)")
+        log_path = self.out / "bitacoras" / "tablero.log"
+        with log_path.open("ab") as err:
+            return subprocess.Popen([sys.executable, "-m", "prep", "dashboard", "--dsn", dsn],
+                                    stdout=subprocess.DEVNULL, stderr=err)
+
+    # the night ---------------------------------------------------------------------
+
+    def minute(self) -> float:
+        return (time.time() - self.t0) * self.options.speed / 60.0
+
+    def _night(self, plan: Plan, catalog: Catalog) -> None:
+        fotos = list(plan.fotos)
+        incidentes = self._schedule(plan)
+        next_corte = self.options.corte_cada
+        next_line = 0.0
+        while self.minute() < NOCHE_MINUTOS:
+            now = self.minute()
+            for _ in range(5):  # a few per pass, so a backlog never stalls the clock
+                if fotos and fotos[0][0] <= now:
+                    self._photo(catalog, fotos.pop(0)[1])
+            for incidente, action in incidentes:
+                if not incidente.hecho and incidente.minuto <= now:
+                    incidente.detalle = action()
+                    incidente.hecho = True
+                    self.say(f"Incidente (minuto {now:.0f}): {incidente.detalle}")
+            if now >= next_corte:
+                self._corte_async()
+                next_corte += self.options.corte_cada
+            self._check_stations()
+            if time.monotonic() >= next_line:
+                self.say(self._line())
+                next_line = time.monotonic() + 3.0
+            time.sleep(0.1)
+        for _, clave in fotos:
+            self._photo(catalog, clave)
+
+    def _schedule(self, plan: Plan) -> list[tuple[Incidente, Callable[[], str]]]:
+        catd = [e.nombre for e in plan.estaciones if e.rol == "catd"]
+        caida, matada = catd[0], catd[1 % len(catd)]
+        out: list[tuple[Incidente, Callable[[], str]]] = [
+            (Incidente("enlace_caido", 180), lambda: self._signal(caida, signal.SIGUSR1,
+                                                                   "sin enlace")),
+            (Incidente("enlace_restablecido", 300), lambda: self._signal(
+                caida, signal.SIGUSR2, "enlace restablecido")),
+            (Incidente("estacion_reiniciada", 360), lambda: self._kill_restart(matada)),
+            (Incidente("central_reiniciado", 480), self._restart_central),
+        ]
+        self.report.incidentes = [i for i, _ in out]
+        for estacion in plan.estaciones:
+            self._station_incidents(estacion)
+        return out
+
+    def _station_incidents(self, estacion: PlanEstacion) -> None:
+        """The incidents the stations carry out themselves (checked at the end)."""
+        for what, claves in (("acta_duplicada", estacion.duplicados),
+                             ("reescaneo", estacion.reescaneos),
+                             ("imagen_ilegible", estacion.ilegibles)):
+            for clave in claves:
+                self.report.incidentes.append(Incidente(what, -1, detalle=f"{estacion.nombre}: "
+                                                        f"{clave}"))
+        for llegada in estacion.llegadas:
+            if llegada.tipo in ("sin_acta", "fuera"):
+                self.report.incidentes.append(Incidente(
+                    llegada.tipo, llegada.minuto, detalle=f"{estacion.nombre}: {llegada.clave}"))
+
+    def _signal(self, name: str, sig: int, what: str) -> str:
+        self.processes[name].send_signal(sig)
+        return f"{name}: {what}"
+
+    def _kill_restart(self, name: str) -> str:
+        self.processes[name].kill()
+        self.processes[name].wait()
+        time.sleep(1.0)
+        self._start_station(name)
+        return f"{name}: proceso terminado con SIGKILL y vuelto a arrancar"
+
+    def _restart_central(self) -> str:
+        self._wait_corte()
+        self.nodo.restart()
+        return f"nodo central detenido y vuelto a arrancar en {self.nodo.url}"
+
+    def _photo(self, catalog: Catalog, clave: str) -> None:
+        """A PREP Casilla photo reaches the intake folder."""
+        acta = catalog.acta(clave)
+        assert acta is not None
+        truth = self.plan_truth(clave)
+        data = render_acta_image(acta, truth, ActaImageOptions(
+            dpi=self.options.dpi, photo=True, jpeg_quality=70,
+            seed=zlib.crc32(clave.encode())), catalog)
+        directory = self.out / "casilla"
+        tmp = directory / f".IMG_{clave}.jpg.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, directory / f"IMG_{clave}.jpg")
+        self.report.metrics["fotos_casilla"] = self.report.metrics.get("fotos_casilla", 0) + 1
+
+    def plan_truth(self, clave: str) -> dict[str, Any]:
+        estado = self.plan.sim.estado[clave]
+        return dict(estado.captura.items()) if estado.captura is not None else {}
+
+    def _corte_async(self) -> None:
+        if self.corte_thread is not None and self.corte_thread.is_alive():
+            return  # a corte is still running: skip this tick, like the central does
+
+        def corte() -> None:
+            try:
+                self.corte_jsons.append(self.nodo.corte())
+            except NodoError as exc:  # e.g. during the central restart: retried next tick
+                log.warning("corte: %s", exc)
+        self.corte_thread = threading.Thread(target=corte, name="corte", daemon=True)
+        self.corte_thread.start()
+
+    def _wait_corte(self) -> None:
+        if self.corte_thread is not None:
+            self.corte_thread.join()
+
+    # draining ----------------------------------------------------------------------
+
+    def _drain(self, plan: Plan, catalog: Catalog) -> None:
+        """Until the stations are idle and a corte shows every acta final."""
+        self.say("Fin de la noche: esperando que se vacíen las estaciones y se valide todo")
+        deadline = time.monotonic() + DRAIN_TIMEOUT
+        next_line = time.monotonic() + 5.0
+        last_corte = 0.0
+        while time.monotonic() < deadline:
+            self._check_stations()
+            if time.monotonic() >= next_line:
+                self.say(self._line())
+                next_line = time.monotonic() + 5.0
+            states = self._states()
+            idle = all(s.get("llegadas_pendientes", 1) == 0 and s.get("escaneos_pendientes", 1)
+                       == 0 and s.get("backlog_records", 1) == 0 for s in states.values())
+            if idle and len(states) == len(self.processes) and \
+                    time.monotonic() >= last_corte + DRAIN_CORTE_EVERY:
+                last_corte = time.monotonic()
+                self._wait_corte()
+                hecho = self.nodo.corte()
+                self.corte_jsons.append(hecho)
+                self.say(self._line())
+                verdict = check_corte(catalog, plan.sim, Path(hecho["directorio"]),
+                                      self.rules, final=True, verify=False)
+                if verdict.publicadas == catalog.total_actas:
+                    return
+            time.sleep(1.0)
+        self.report.failures.append(f"después de {DRAIN_TIMEOUT:.0f} s no se había validado "
+                                    "cada acta")
+
+    # stations ----------------------------------------------------------------------
+
+    def _states(self) -> dict[str, dict[str, Any]]:
+        states: dict[str, dict[str, Any]] = {}
+        for path in (self.out / "estaciones").glob("*.estado.json"):
+            try:
+                states[path.name.split(".")[0]] = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+        return states
+
+    def _check_stations(self) -> None:
+        for name, process in self.processes.items():
+            if process.poll() is not None and name not in self.expected_exit:
+                raise NodoError(f"la estación {name} terminó sola (código {process.returncode});"
+                                f" vea {self.out / 'bitacoras' / (name + '.log')}")
+
+    def _stop_stations(self) -> None:
+        self.expected_exit = set(self.processes)
+        for process in self.processes.values():
+            process.send_signal(signal.SIGTERM)
+        for name, process in self.processes.items():
+            try:
+                code = process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                code = process.wait()
+            if code != 0:
+                self.report.failures.append(f"la estación {name} terminó con código {code} "
+                                            f"(vea bitacoras/{name}.log)")
+
+    def _kill_stations(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+    # progress and verdict ------------------------------------------------------------
+
+    def _line(self) -> str:
+        totals: dict[str, int] = {}
+        for state in self._states().values():
+            for k, v in state.get("counts", {}).items():
+                totals[k] = totals.get(k, 0) + int(v)
+        last = self.corte_jsons[-1] if self.corte_jsons else {}
+        return (f"[minuto {min(self.minute(), NOCHE_MINUTOS):.0f}/{NOCHE_MINUTOS:.0f}] "
+                f"acopio {totals.get('acopios', 0) + totals.get('sin_acta', 0)}"
+                f"/{self.report.actas} · imágenes {totals.get('imagenes', 0)} · fotos "
+                f"{self.report.metrics.get('fotos_casilla', 0)} · capturas "
+                f"{totals.get('capturas', 0)} (errores {totals.get('errores_tecleados', 0)})"
+                f" · verificaciones {totals.get('verificaciones', 0)} · cortes "
+                f"{len(cortes_in(self.out / 'publicacion'))} · capturadas en el último corte "
+                f"{last.get('actas_capturadas', 0)}/{self.report.actas}")
+
+    def _verdict(self, plan: Plan, catalog: Catalog) -> None:
+        self.say("Veredicto: cada corte contra la verdad del simulacro")
+        cortes = cortes_in(self.out / "publicacion")
+        if not cortes:
+            self.report.failures.append("no se publicó ningún corte")
+            return
+        for i, directory in enumerate(cortes):
+            verdict = check_corte(catalog, plan.sim, directory, self.rules,
+                                  final=i == len(cortes) - 1)
+            self.report.cortes.append(verdict)
+            self.report.failures += verdict.failures
+        last = self.report.cortes[-1]
+        self.report.published, self.report.mismatches = last.publicadas, last.mismatches
+        done = subprocess.run([sys.executable, "-m", "prep", "verify-corte", str(cortes[-1])],
+                              capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            self.report.failures.append(f"prep verify-corte {cortes[-1].name}: "
+                                        + done.stdout[-500:])
+        totals = self._station_totals()
+        self.report.metrics["estaciones"] = totals
+        for incidente in self.report.incidentes:
+            if incidente.minuto >= 0 and not incidente.hecho and incidente.nombre not in (
+                    "sin_acta", "fuera"):
+                self.report.failures.append(f"el incidente {incidente.nombre} no ocurrió")
+        for what, counter in (("acta_duplicada", "incidente_duplicado_rechazado"),
+                              ("reescaneo", "incidente_reescaneo"),
+                              ("imagen_ilegible", "incidente_ilegible")):
+            planned = sum(1 for i in self.report.incidentes if i.nombre == what)
+            seen = int(totals["counts"].get(counter, 0))
+            for incidente in self.report.incidentes:
+                if incidente.nombre == what:
+                    incidente.hecho = seen >= planned
+            if seen < planned:
+                self.report.failures.append(f"incidente {what}: planeados {planned}, "
+                                            f"ocurrieron {seen}")
+        for incidente in self.report.incidentes:
+            if incidente.nombre in ("sin_acta", "fuera"):
+                incidente.hecho = last.mismatches == 0 and last.final
+        for name, state in self._states().items():
+            self.report.failures += [f"{name}: {e}" for e in state.get("errores", [])]
+        self.report.avisos = _warnings(totals["counts"])
+
+    def _station_totals(self) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        render = 0.0
+        for state in self._states().values():
+            render += float(state.get("render_seconds", 0))
+            for k, v in state.get("counts", {}).items():
+                counts[k] = counts.get(k, 0) + int(v)
+        return {"counts": counts, "render_seconds": round(render, 2)}
+
+    def _write_metrics(self, plan: Plan) -> None:
+        r = self.report
+        corte_seconds = [float(c.get("segundos", 0)) for c in self.corte_jsons]
+        data = {
+            "actas": r.actas, "wall_seconds": r.wall_seconds, "published": r.published,
+            "mismatches_vs_truth": r.mismatches, "ok": r.ok,
+            "seed": self.options.seed, "scale": self.options.scale,
+            "catds": self.options.catds, "speed": self.options.speed,
+            "error_rate": self.options.error_rate, "dpi": self.options.dpi,
+            "casillas": len(plan.catalog.casillas),
+            "cortes": [{"corte": c.nombre, "final": c.final, "verify_corte": c.verify_ok,
+                        "publicadas": c.publicadas, "discrepancias": c.mismatches}
+                       for c in r.cortes],
+            "incidentes": [{"nombre": i.nombre, "minuto": round(i.minuto, 1), "hecho": i.hecho,
+                            "detalle": i.detalle} for i in r.incidentes],
+            "tiempo": {"fases_s": r.phases,
+                       "comandos_central_s": round(self.nodo.command_seconds, 2),
+                       "cortes_a_pedido_s": round(sum(corte_seconds), 2),
+                       "cpu_s": _cpu_seconds(),
+                       "cortes_a_pedido": len(corte_seconds),
+                       "render_imagenes_cpu_s": r.metrics.get("estaciones", {}).get(
+                           "render_seconds", 0.0)},
+            **{k: v for k, v in r.metrics.items()},
+            "avisos": r.avisos,
+            "failures": r.failures[:100],
+        }
+        (self.out / MARKER).write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n",
+                                       encoding="utf-8")
+
+
+def _warnings(counts: dict[str, int]) -> list[str]:
+    """What the stations survived that an operator would have had to deal with."""
+    out: list[str] = []
+    if counts.get("agente_sync_reiniciado"):
+        out.append(f"el agente de envío de una estación se detuvo por un error interno y se "
+                   f"volvió a arrancar {counts['agente_sync_reiniciado']} vez/veces (la "
+                   "estación pide «Reinicie el programa»)")
+    if counts.get("reintentos_base_ocupada"):
+        out.append(f"{counts['reintentos_base_ocupada']} operaciones reintentadas porque la "
+                   "base de datos de la estación estaba ocupada")
+    return out
+
+
+def _cpu_seconds() -> dict[str, float]:
+    """CPU time of this process and of its children that have ended (stations, the
+    central's commands and ``serve``; not the embedded PostgreSQL, which pg_ctl
+    detaches)."""
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+        resource.RUSAGE_CHILDREN)
+    return {"simulacro": round(me.ru_utime + me.ru_stime, 1),
+            "procesos_hijos": round(children.ru_utime + children.ru_stime, 1)}
+
+
+def _lap(since: float) -> float:
+    return round(time.perf_counter() - since, 2)
+
+
+def _prepare_out(out: Path) -> None:
+    """Use ``out``; a previous drill there is replaced, anything else is refused."""
+    if out.exists() and any(out.iterdir()):
+        if not (out / MARKER).exists():
+            raise FileExistsError(f"{out} ya existe y no es la salida de un simulacro; "
+                                  "elija otro --out")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,508 @@
+"""One virtual station of the drill, in its own process: ``python -m
+prep.simulacro.estacion CONFIG.json`` (started by :mod:`prep.simulacro.drill`).
+
+It drives the **real** station services over its own data directory (SQLite + blobs)
+with virtual operators, each in a thread: the acopiador registers arrivals when their
+simulated minute comes (acopio, sin acta, fuera de catálogo, a QR read twice); the
+digitalizador renders the acta's image and drops it into the scanner's hot folder,
+watched by the real :class:`~prep.station.scan.service.DigitalizacionService`;
+capturistas and the verificador take leased work from the central through
+:class:`~prep.station.work.WorkQueue` and type what the image says, with the mistakes
+the plan gives them; the sync agent delivers everything in the background.
+
+Everything resumes after a ``SIGKILL``: arrivals already recorded are skipped (the
+local store knows them), files left in the hot folder are picked up again and held
+leases are in SQLite. ``SIGUSR1`` cuts the link to the central (sync stopped, no new
+work asked for; held work goes on), ``SIGUSR2`` restores it, ``SIGTERM`` ends the
+station after delivering what it can. Progress goes to the ``estado`` JSON file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from sqlalchemy.exc import OperationalError
+
+from prep.catalog import Acta, Catalog
+from prep.records import Kind
+from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
+from prep.simulacro.plan import typed
+from prep.station.errors import StationError, StationInputError, StationStorageError
+from prep.station.scan.hotfolder import Disposition, HotFileResult, HotFolderOptions
+from prep.station.scan.quality import QualityPolicy
+from prep.station.scan.service import DigitalizacionResult, DigitalizacionService
+from prep.station.station import Station
+from prep.station.sync import SyncOptions
+from prep.station.work import WorkError, WorkItem, WorkQueue
+from prep.values import Marca, Valor, parse_valor
+
+log = logging.getLogger("prep.simulacro.estacion")
+
+SYNC = SyncOptions(backoff_base=0.2, backoff_cap=2.0, poll_interval=0.3,
+                   heartbeat_interval=10.0, request_timeout=20.0, locate_after=10**6,
+                   bundle_interval=15.0)
+HOT = HotFolderOptions(stable_seconds=0.0, poll_seconds=0.2, unreadable_grace_seconds=2.0,
+                       retry_seconds=1.0)
+#: Longest wait between asks for work when the central has none (wall seconds): dozens
+#: of idle operators asking more often only load the central.
+IDLE_MAX = {"captura": 2.0, "verificacion": 5.0}
+#: Simulated seconds a capturista types one acta, a verificador decides one.
+CAPTURA_SEGUNDOS, VERIFICACION_SEGUNDOS = 90.0, 180.0
+SCAN_DELAY_MINUTES = (2.0, 12.0)
+NICE = 10
+RESCAN_AFTER_MINUTES = 3.0
+
+
+class VirtualStation:
+    """The station and its virtual operators."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self.name = str(config["nombre"])
+        self.t0 = float(config["t0"])
+        self.speed = float(config["speed"])
+        self.data_dir = Path(config["data_dir"])
+        self.hot_dir = self.data_dir / "escaner"
+        self.avisos = Path(config["avisos"])
+        shared = json.loads(Path(config["compartido"]).read_text(encoding="utf-8"))
+        self.verdad: dict[str, dict[str, str]] = shared["verdad"]
+        self.errores: dict[str, dict[str, list[str]]] = shared["errores"]
+        self.ilegibles_globales = set(shared["ilegibles"])
+        self.stop = threading.Event()
+        self.online = threading.Event()
+        self.online.set()
+        self.counts: Counter[str] = Counter(_previous_counts(Path(config["estado"])))
+        self.lock = threading.Lock()
+        self.render_seconds = 0.0
+        self.errors: list[str] = []
+        self.station = Station.open(self.data_dir)
+        self.catalog: Catalog | None = None
+        self.scan_queue: list[tuple[float, str, int]] = []  # (minute, clave, attempt)
+        self.pending_arrivals = len(config["llegadas"])
+
+    # time ------------------------------------------------------------------------
+
+    def minute(self) -> float:
+        return (time.time() - self.t0) * self.speed / 60.0
+
+    def wait_minute(self, minute: float) -> bool:
+        """Sleep until the simulated ``minute``; ``False`` if told to stop."""
+        while not self.stop.is_set():
+            left = (minute - self.minute()) * 60.0 / self.speed
+            if left <= 0:
+                return True
+            self.stop.wait(min(left, 0.5))
+        return False
+
+    def bump(self, what: str, n: int = 1) -> None:
+        with self.lock:
+            self.counts[what] += n
+
+    def fail(self, message: str) -> None:
+        log.error("%s: %s", self.name, message)
+        with self.lock:
+            self.errors.append(message)
+
+    # start -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.station.identity is None:
+            self.station.enroll(self.config["url"], self.config["code"],
+                                self.config["cert_sha256"], hostname=self.name)
+        self.catalog = self.station.catalog()
+        self.station.start_sync(SYNC)
+        threads = [threading.Thread(target=self._guard, args=(target,), name=name, daemon=True)
+                   for name, target in self._workers()]
+        for thread in threads:
+            thread.start()
+        self.threads = threads
+
+    def _workers(self) -> list[tuple[str, Any]]:
+        ops = self.config["operadores"]
+        workers: list[tuple[str, Any]] = []
+        if self.config["rol"] == "catd":
+            workers += [("acopio", self.acopiador), ("digitalizacion", self.digitalizador)]
+        workers += [(f"captura-{i}", lambda op=op: self.trabajador(op, "captura"))
+                    for i, op in enumerate(ops["capturistas"])]
+        workers.append(("verificacion", lambda: self.trabajador(ops["verificador"],
+                                                                "verificacion")))
+        workers.append(("estado", self.reporter))
+        return workers
+
+    def _guard(self, target: Any) -> None:
+        try:
+            target()
+        except Exception as exc:  # a broken operator must show in the verdict, not vanish
+            log.exception("%s: worker failed", self.name)
+            self.fail(f"{threading.current_thread().name}: {exc!r}")
+
+    # acopiador -------------------------------------------------------------------
+
+    def acopiador(self) -> None:
+        operator = self.config["operadores"]["acopiador"]
+        duplicados = set(self.config["duplicados"])
+        for llegada in self.config["llegadas"]:
+            if not self.wait_minute(float(llegada["minuto"])):
+                return
+            while not self.stop.is_set() and not self._arrive(llegada, operator, duplicados):
+                self.stop.wait(0.5)  # the station's database was busy: the clerk retries
+            with self.lock:
+                self.pending_arrivals -= 1
+
+    def _arrive(self, llegada: dict[str, Any], operator: str, duplicados: set[str]) -> bool:
+        """Register one arrival; ``False`` when SQLite was too busy (try again)."""
+        clave, tipo = llegada["clave"], llegada["tipo"]
+        try:
+            if tipo == "fuera":
+                # A fuera-de-catálogo acopio has no CLAVE_ACTA to look up after a
+                # restart: a marker file says it was recorded.
+                marker = self.data_dir / "fuera" / clave
+                if not marker.exists():
+                    self.station.acopio_fuera_de_catalogo(clave, llegada["eleccion"], operator)
+                    marker.parent.mkdir(exist_ok=True)
+                    marker.touch()
+                    self.bump("fuera_de_catalogo")
+            elif not self._arrived(clave):
+                if tipo == "sin_acta":
+                    self.station.sin_acta(clave, llegada["causa"], operator)
+                    self.bump("sin_acta")
+                else:
+                    self.station.acopio(clave, operator)
+                    self.bump("acopios")
+            if tipo == "acopio":
+                self._schedule_scan(clave, float(llegada["minuto"]))
+                if clave in duplicados:
+                    self._read_twice(clave, operator)
+        except (OperationalError, StationStorageError):
+            # "Vuelva a intentarlo": a busy (or full) disk loses nothing; the clerk
+            # reads the QR again.
+            self.bump("reintentos_base_ocupada")
+            return False
+        except StationError as exc:
+            self.fail(f"acopio {clave}: {exc}")
+        return True
+
+    def _arrived(self, clave: str) -> bool:
+        kinds = self.station.store.kinds_for(clave)
+        return Kind.ACOPIO.value in kinds or Kind.SIN_ACTA.value in kinds
+
+    def _read_twice(self, clave: str, operator: str) -> None:
+        """Incident: the same QR read again; the station must refuse it."""
+        try:
+            self.station.acopio(clave, operator)
+        except StationInputError:
+            self.bump("incidente_duplicado_rechazado")
+        else:
+            self.fail(f"el acta {clave} se registró dos veces en acopio")
+
+    # digitalizador ---------------------------------------------------------------
+
+    def _schedule_scan(self, clave: str, minute: float) -> None:
+        rng = random.Random(f"{clave}:scan")
+        at = minute + rng.uniform(*SCAN_DELAY_MINUTES)
+        with self.lock:
+            self.scan_queue.append((at, clave, 0))
+            if clave in self.config["reescaneos"]:
+                self.scan_queue.append((at + RESCAN_AFTER_MINUTES, clave, 1))
+
+    def digitalizador(self) -> None:
+        operator = self.config["operadores"]["digitalizador"]
+        policy = QualityPolicy(min_dpi=float(self.config["dpi"]) * 0.9)
+        self.service = DigitalizacionService(self.station, operator, policy=policy)
+        folder = self.service.hot_folder(self.hot_dir, self._scanned, HOT)
+        folder.start()
+        ilegibles = set(self.config["ilegibles"])
+        try:
+            while not self.stop.is_set():
+                due = self._due_scans()
+                for clave, attempt in due:
+                    self._scan(clave, attempt)
+                for clave in sorted(ilegibles):
+                    if (self.avisos / clave).exists():  # a capturista found it unreadable
+                        ilegibles.discard(clave)
+                        self._scan(clave, 5)
+                        self.bump("incidente_reescaneo_por_ilegible")
+                if not due:
+                    self.stop.wait(0.1)
+        finally:
+            folder.stop()
+
+    def _due_scans(self) -> list[tuple[str, int]]:
+        now = self.minute()
+        with self.lock:
+            due = sorted(s for s in self.scan_queue if s[0] <= now)
+            self.scan_queue = [s for s in self.scan_queue if s[0] > now]
+        return [(clave, attempt) for _, clave, attempt in due]
+
+    def _scan(self, clave: str, attempt: int) -> None:
+        """Render the acta as the scanner would and drop it into the hot folder (written
+        under a temporary name, then renamed, as scanner software does)."""
+        if attempt == 0 and (self._has_image(clave) or self._in_hot_folder(clave)):
+            return  # scanned before a restart
+        assert self.catalog is not None
+        acta = self.catalog.acta(clave)
+        if acta is None:
+            self.fail(f"{clave} no está en el catálogo de la estación")
+            return
+        data = self.render(acta, clave, attempt, photo=False)
+        name = f"{clave}_{attempt}.jpg"
+        tmp = self.hot_dir / f".{name}.tmp"
+        self.hot_dir.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
+        os.replace(tmp, self.hot_dir / name)
+        self.bump("escaneos")
+
+    def render(self, acta: Acta, clave: str, attempt: int, photo: bool) -> bytes:
+        rng = random.Random(f"{clave}:{attempt}:{photo}")
+        valores = _valores(self.verdad.get(clave, {}))
+        options = ActaImageOptions(dpi=int(self.config["dpi"]), photo=photo,
+                                   skew_degrees=0.0 if attempt >= 2 else rng.uniform(-1.5, 1.5),
+                                   jpeg_quality=70, seed=rng.randrange(2**31))
+        started = time.thread_time()  # CPU, not wall: dozens of stations share 2 cores
+        data = render_acta_image(acta, valores, options, self.catalog)
+        with self.lock:
+            self.render_seconds += time.thread_time() - started
+        return data
+
+    def _has_image(self, clave: str) -> bool:
+        return Kind.IMAGEN.value in self.station.store.kinds_for(clave)
+
+    def _in_hot_folder(self, clave: str) -> bool:
+        return any(p.name.startswith(clave) for p in self.hot_dir.glob(f"{clave}_*.jpg"))
+
+    def _scanned(self, result: HotFileResult) -> None:
+        detail = result.detail
+        if result.disposition is Disposition.PROCESADA:
+            motivo = detail.motivo if isinstance(detail, DigitalizacionResult) else ""
+            self.bump({"reemplazo": "incidente_reescaneo", "ya_guardada": "ya_guardadas"}
+                      .get(motivo, "imagenes"))
+            return
+        if result.disposition is Disposition.RECHAZADA:
+            # The digitalizador looks at the reason and scans again, straighter; the
+            # third time they type the CLAVE_ACTA (manual association).
+            clave, _, rest = result.name.partition("_")
+            attempt = int(rest.split(".")[0] or 0) + 1 if rest[:1].isdigit() else 9
+            self.bump("rechazadas")
+            if attempt < 3:
+                with self.lock:
+                    self.scan_queue.append((self.minute(), clave, attempt))
+            else:
+                self._manual(clave, attempt)
+
+    def _manual(self, clave: str, attempt: int) -> None:
+        assert self.catalog is not None
+        acta = self.catalog.acta(clave)
+        if acta is None:
+            return
+        outcome = self.service.asociar_manual(self.render(acta, clave, attempt, False), clave)
+        self.bump("asociacion_manual" if outcome.ok else "rechazadas")
+        if not outcome.ok:
+            self.fail(f"{clave}: imagen rechazada tres veces ({outcome.mensaje})")
+
+    # capturistas y verificador ----------------------------------------------------
+
+    def trabajador(self, operator: str, kind: str) -> None:
+        queue = WorkQueue(self.station, operator, kind, prefetch=5)
+        idle = 0.05
+        while not self.stop.is_set():
+            item = self._next(queue)
+            if item is None:
+                self.stop.wait(idle)
+                idle = min(IDLE_MAX[kind], idle * 2)
+                continue
+            idle = 0.05
+            self._work(queue, item)
+
+    def _next(self, queue: WorkQueue) -> WorkItem | None:
+        """The item to work on, asking the central for more when none is held."""
+        try:
+            item = queue.current()
+            if item is None and self.online.is_set():
+                try:
+                    queue.refill()
+                except WorkError as exc:
+                    self.bump("trabajo_rechazado")
+                    log.warning("%s: %s", self.name, exc)
+                item = queue.current()
+        except OperationalError:  # the station's database was busy: try again shortly
+            self.bump("reintentos_base_ocupada")
+            return None
+        return item
+
+    def _work(self, queue: WorkQueue, item: WorkItem) -> None:
+        seconds = CAPTURA_SEGUNDOS if item.kind == "captura" else VERIFICACION_SEGUNDOS
+        self.stop.wait(seconds / self.speed)
+        clave = item.clave_acta
+        try:
+            if item.kind == "captura" and clave in self.ilegibles_globales \
+                    and self._first_to_complain(clave):
+                self._complain(queue, item)
+                return
+            verdad = self.verdad.get(clave)
+            if verdad is None:
+                self.fail(f"{clave}: asignada pero sin verdad conocida")
+                queue.release(item)
+                return
+            valores: dict[str, int | str] = {c: _as_typed(verdad.get(c, "Sin dato"))
+                                             for c in item.campos}
+            if item.kind == "captura":
+                error = self.errores.get(clave, {}).get(str(item.slot))
+                if error is not None and error[0] in valores:
+                    valores[error[0]] = _as_typed(typed(verdad[error[0]], error[1]))
+                    self.bump("errores_tecleados")
+                queue.submit(item, valores)
+                self.bump("capturas")
+            else:
+                queue.submit(item, valores, "Se tomó lo que dice la imagen del acta.")
+                self.bump("verificaciones")
+        except OperationalError:
+            self.bump("reintentos_base_ocupada")  # the lease is still held: retried
+        except (WorkError, StationError) as exc:
+            self.bump("trabajo_rechazado")
+            log.warning("%s: %s: %s", self.name, clave, exc)
+
+    def _complain(self, queue: WorkQueue, item: WorkItem) -> None:
+        """Record the unreadable image, retrying while the station's database is busy
+        (the note for the digitalizador is already out: it must not be lost)."""
+        for _ in range(60):
+            try:
+                queue.ilegible(item, "La imagen está borrosa; se pide digitalizarla de nuevo.")
+            except (OperationalError, StationStorageError):
+                self.bump("reintentos_base_ocupada")
+                self.stop.wait(0.5)
+                continue
+            self.bump("incidente_ilegible")
+            return
+        self.fail(f"{item.clave_acta}: no se pudo registrar la imagen ilegible")
+
+    def _first_to_complain(self, clave: str) -> bool:
+        """Only the first capturista of the drill to see the acta calls it unreadable
+        (an exclusive file create, across every station process)."""
+        self.avisos.mkdir(parents=True, exist_ok=True)
+        try:
+            (self.avisos / clave).open("x").close()
+        except FileExistsError:
+            return False
+        return True
+
+    # status ----------------------------------------------------------------------
+
+    def reporter(self) -> None:
+        while not self.stop.wait(1.0):
+            try:
+                self._watch_sync()
+                self.write_status()
+            except OperationalError:
+                self.bump("reintentos_base_ocupada")
+
+    def _watch_sync(self) -> None:
+        """The workstation's answer to «El envío … se detuvo … Reinicie el programa»: a
+        dead sync agent is started again (and counted, for the drill's report)."""
+        if not self.online.is_set():
+            return
+        state = self.station.status().sync
+        if state is not None and not state.running and state.last_error_code == "internal":
+            log.warning("%s: sync agent died (%s); starting it again", self.name,
+                        state.last_error)
+            self.station.start_sync(SYNC)
+            self.bump("agente_sync_reiniciado")
+
+    def write_status(self, final: bool = False) -> None:
+        status = self.station.status()
+        with self.lock:
+            data = {"nombre": self.name, "pid": os.getpid(), "minuto": round(self.minute(), 1),
+                    "counts": dict(self.counts), "render_seconds": round(self.render_seconds, 2),
+                    "llegadas_pendientes": self.pending_arrivals,
+                    "escaneos_pendientes": len(self.scan_queue) + sum(
+                        1 for _ in self.hot_dir.glob("*.jpg")),
+                    "backlog_records": status.backlog_records, "records": status.records,
+                    "online": self.online.is_set(), "errores": self.errors[-20:],
+                    "final": final}
+        path = Path(self.config["estado"])
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+
+    # signals ---------------------------------------------------------------------
+
+    def link(self, up: bool) -> None:
+        if up and not self.online.is_set():
+            self.station.start_sync(SYNC)
+            self.online.set()
+            self.bump("enlace_restablecido")
+        elif not up and self.online.is_set():
+            self.online.clear()
+            self.station.stop_sync()
+            self.bump("enlace_caido")
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(10)
+        if self.online.is_set():
+            self.station.stop_sync()
+            self.station.sync_until_drained(30.0, SYNC)
+        self.write_status(final=True)
+        self.station.close()
+
+
+def _previous_counts(path: Path) -> dict[str, int]:
+    """The counters of this station's previous life (a restart keeps its tallies)."""
+    try:
+        return {str(k): int(v) for k, v in json.loads(path.read_text("utf-8"))["counts"].items()}
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
+def _valores(verdad: dict[str, str]) -> dict[str, Valor]:
+    return {c: parse_valor(v) for c, v in verdad.items()}
+
+
+def _as_typed(text: str) -> int | str:
+    valor = parse_valor(text)
+    return text if isinstance(valor, Marca) else int(valor)
+
+
+def main(argv: list[str]) -> int:
+    """Run the station of ``argv[0]`` (its JSON config) until SIGTERM."""
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    # On one machine the stations stand for dozens of PCs: the central (which they all
+    # wait on) must not starve behind their image rendering.
+    os.nice(NICE)
+    station = VirtualStation(config)
+    requests: list[str] = []
+    wake = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        requests.append("down" if signum == signal.SIGUSR1 else
+                        "up" if signum == signal.SIGUSR2 else "stop")
+        wake.set()
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(sig, on_signal)
+    station.start()
+    while True:
+        wake.wait(1.0)
+        wake.clear()
+        while requests:
+            request = requests.pop(0)
+            if request == "stop":
+                station.shutdown()
+                return 1 if station.errors else 0
+            station.link(request == "up")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,204 @@
+"""The drill's central node, driven only through ``prep central …`` subprocesses.
+
+``prep`` never imports ``central`` (an import contract): the drill is a coordinator at
+a console. It runs ``init``, ``catalog load``, ``operator add``, ``enroll-code``,
+``corte`` and ``report`` as commands, and keeps ``serve`` (HTTPS API with scheduled
+cortes) and ``import-casilla --watch`` (the PREP Casilla feed) running as children.
+Without ``--dsn`` the central keeps an embedded PostgreSQL in its data directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+START_TIMEOUT = 90.0
+#: The database ``prep central`` keeps in its embedded PostgreSQL (central/db/engine.py).
+EMBEDDED_DATABASE = "prep_central"
+
+
+class NodoError(RuntimeError):
+    """A ``prep central`` command failed; the message carries its output."""
+
+
+class Nodo:
+    """One central node: its data directory, its ``serve`` and intake children."""
+
+    def __init__(self, data_dir: Path, publicacion: Path, logs: Path,
+                 corte_every: int = 1, reglas: Path | None = None) -> None:
+        self.data_dir = data_dir
+        # The same rules for scheduled and on-demand cortes (and the drill's verdict).
+        self.reglas = ["--reglas", str(reglas.resolve())] if reglas is not None else []
+        self.publicacion = publicacion
+        self.logs = logs
+        self.corte_every = corte_every
+        self.serve_process: subprocess.Popen[bytes] | None = None
+        self.intake_process: subprocess.Popen[bytes] | None = None
+        self.url = ""
+        self.cert_sha256 = ""
+        self.port = 0
+        self.starts = 0
+        self.command_seconds = 0.0
+        logs.mkdir(parents=True, exist_ok=True)
+
+    # one-shot commands -------------------------------------------------------------
+
+    def cli(self, *args: str, stdin: str | None = None, timeout: float = 600.0) -> str:
+        """``prep central ARGS --data-dir D``; its stdout. :class:`NodoError` on failure."""
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "prep", "central", *args,
+                               "--data-dir", str(self.data_dir)],
+                              input=stdin, capture_output=True, text=True, timeout=timeout,
+                              check=False, env=_env())
+        self.command_seconds += time.perf_counter() - started
+        if done.returncode != 0:
+            raise NodoError(f"prep central {' '.join(args)} terminó con {done.returncode}:\n"
+                            + _tail(done.stderr))
+        return done.stdout
+
+    def init(self, catalogo: Path) -> None:
+        self.cli("init")
+        self.cli("catalog", "load", str(catalogo))
+
+    def operator(self, name: str, role: str, sitio: int | None, password: str) -> str:
+        """An operator account (its id)."""
+        site = ["--ccv"] if sitio is None else ["--catd", str(sitio)]
+        out = self.cli("operator", "add", "--name", name, "--role", role, *site,
+                       "--password-stdin", stdin=password + "\n")
+        return str(json.loads(out)["id"])
+
+    def enroll_code(self, sitio: int | None) -> str:
+        site = ["--ccv", "--role", "ccv"] if sitio is None else ["--catd", str(sitio),
+                                                                "--role", "catd"]
+        return self.cli("enroll-code", *site).strip().splitlines()[0]
+
+    def corte(self, ultimo: bool = False) -> dict[str, Any]:
+        """A corte now (the coordinator's on-demand corte); its JSON."""
+        out = self.cli("corte", "--publicacion", str(self.publicacion), *self.reglas,
+                       *(["--ultimo"] if ultimo else []))
+        return dict(json.loads(out.strip().splitlines()[-1]))
+
+    def report_final(self, out: Path) -> None:
+        self.cli("report", "final", "--out", str(out))
+
+    def read_only_dsn(self) -> str:
+        """A DSN for ``prep dashboard``: a new login on the embedded PostgreSQL holding
+        only ``prep_lectura`` (created with the ``psql`` that ships with it)."""
+        import importlib.util
+        import secrets
+
+        spec = importlib.util.find_spec("pgserver")
+        if spec is None or spec.origin is None:
+            raise NodoError("no está instalado pgserver (PostgreSQL integrado)")
+        psql = Path(spec.origin).parent / "pginstall" / "bin" / "psql"
+        pgdata = (self.data_dir / "pgdata").resolve()
+        # Generated, hex only: nothing from outside goes into the statement.
+        password = secrets.token_hex(16)
+        done = subprocess.run(
+            [str(psql), "-h", str(pgdata), "-U", "postgres", "-d", EMBEDDED_DATABASE,
+             "-v", "ON_ERROR_STOP=1", "-c",
+             f"CREATE ROLE tablero_simulacro LOGIN PASSWORD '{password}' IN ROLE prep_lectura"],
+            capture_output=True, text=True, timeout=60, check=False)
+        if done.returncode != 0:
+            raise NodoError(_tail(done.stderr))
+        return (f"host={pgdata} dbname={EMBEDDED_DATABASE} user=tablero_simulacro "
+                f"password={password}")
+
+    # long-running children ---------------------------------------------------------
+
+    def serve(self) -> None:
+        """Start ``serve`` (the previous port on a restart, so stations keep their URL)
+        with cortes scheduled from now; wait for its JSON line."""
+        self.starts += 1
+        stdout = self.logs / f"central-{self.starts}.json"
+        with stdout.open("wb") as out, (self.logs / f"central-{self.starts}.log").open("wb") as err:
+            self.serve_process = subprocess.Popen(
+                [sys.executable, "-m", "prep", "central", "serve", "--data-dir",
+                 str(self.data_dir), "--host", "127.0.0.1", "--port", str(self.port),
+                 "--publicacion-inicio", "ahora", "--corte-every", str(self.corte_every),
+                 "--publicacion", str(self.publicacion), *self.reglas],
+                stdout=out, stderr=err, env=_env())
+        info = _first_json_line(stdout, self.serve_process,
+                                self.logs / f"central-{self.starts}.log")
+        self.url = str(info["url"])
+        self.cert_sha256 = str(info["cert_sha256"])
+        self.port = urlsplit(self.url).port or 0
+
+    def stop_serve(self) -> None:
+        _terminate(self.serve_process)
+
+    def restart(self) -> None:
+        self.stop_serve()
+        self.serve()
+
+    def start_intake(self, directory: Path) -> None:
+        """``import-casilla DIR --watch``: the PREP Casilla photos' way in."""
+        directory.mkdir(parents=True, exist_ok=True)
+        stdout = self.logs / "import-casilla.json"
+        with stdout.open("wb") as out, (self.logs / "import-casilla.log").open("wb") as err:
+            self.intake_process = subprocess.Popen(
+                [sys.executable, "-m", "prep", "central", "import-casilla", str(directory),
+                 "--watch", "--poll", "0.2", "--stable", "0.2", "--data-dir",
+                 str(self.data_dir)], stdout=out, stderr=err, env=_env())
+        _first_json_line(stdout, self.intake_process, self.logs / "import-casilla.log")
+
+    def intake_counts(self) -> dict[str, Any]:
+        """Stop the intake watcher; the counts it prints on the way out."""
+        _terminate(self.intake_process)
+        lines = (self.logs / "import-casilla.json").read_text(encoding="utf-8").splitlines()
+        return dict(json.loads(lines[-1])) if len(lines) > 1 else {}
+
+    def close(self) -> None:
+        _terminate(self.intake_process)
+        _terminate(self.serve_process)
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+
+def _first_json_line(stdout: Path, process: subprocess.Popen[bytes],
+                     log: Path) -> dict[str, Any]:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        parts = stdout.read_bytes().split(b"\n", 1)
+        if len(parts) == 2:
+            return dict(json.loads(parts[0]))
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
+    _terminate(process)
+    raise NodoError(f"el proceso no arrancó; su bitácora ({log}):\n"
+                    + _tail(log.read_text(encoding="utf-8", errors="replace")))
+
+
+def _terminate(process: subprocess.Popen[bytes] | None, timeout: float = 30.0) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _tail(text: str, lines: int = 30) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def run_parallel(jobs: Sequence[Any], workers: int = 4) -> list[Any]:
+    """Call each zero-argument job in a small thread pool (CLI commands are mostly
+    interpreter start-up: two cores run them about twice as fast)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(lambda job: job(), jobs))

@@ -1,0 +1,153 @@
+"""``prep simulacro``: the full drill through a real central (embedded PostgreSQL, HTTPS),
+real station processes and the real publication, end to end, with its verdict."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from prep.catalog import generate_catalog
+from prep.corte.reader import read_eleccion_csv
+from prep.rules import DEFAULT_RULES
+from prep.simulacro.plan import make_plan, typed
+from prep.simulacro.veredicto import check_corte, cortes_in, verdict_of
+
+REPO = Path(__file__).resolve().parents[2]
+SEED, SCALE = 11, "0.01"
+# The drill takes about 90 s alone; on a busy CI machine, give it room.
+pytestmark = pytest.mark.timeout(900)
+
+
+@pytest.fixture(scope="module")
+def drill(tmp_path_factory: pytest.TempPathFactory
+          ) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    out = tmp_path_factory.mktemp("drill") / "sim"
+    done = subprocess.run(
+        [sys.executable, "-m", "prep", "simulacro", "--scale", SCALE, "--seed", str(SEED),
+         "--catds", "2", "--out", str(out)],
+        capture_output=True, text=True, timeout=840, cwd=REPO, check=False)
+    return out, done
+
+
+def test_drill_passes_its_verdict(drill: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    out, done = drill
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Veredicto: APROBADO" in done.stdout
+    metrics = json.loads((out / "simulacro.json").read_text(encoding="utf-8"))
+    assert metrics["ok"] is True and metrics["failures"] == []
+    assert metrics["actas"] == 3 * metrics["casillas"] > 0
+    assert metrics["published"] == metrics["actas"]
+    assert metrics["mismatches_vs_truth"] == 0
+    assert metrics["wall_seconds"] > 0 and metrics["tiempo"]["fases_s"]
+
+
+def test_every_corte_verifies_and_the_last_is_complete(
+        drill: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    out, _ = drill
+    metrics = json.loads((out / "simulacro.json").read_text(encoding="utf-8"))
+    cortes = cortes_in(out / "publicacion")
+    assert len(cortes) >= 2  # cortes during the night, then the último corte
+    assert [c["corte"] for c in metrics["cortes"]] == [c.name for c in cortes]
+    assert all(c["verify_corte"] and c["discrepancias"] == 0 for c in metrics["cortes"])
+    assert metrics["cortes"][-1]["final"] and metrics["cortes"][-1]["publicadas"] == \
+        metrics["actas"]
+    done = subprocess.run([sys.executable, "-m", "prep", "verify-corte", str(cortes[-1])],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout
+    assert "CORTE ÍNTEGRO" in done.stdout
+
+
+def test_the_night_went_through_stations_casilla_and_incidents(
+        drill: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    out, _ = drill
+    metrics = json.loads((out / "simulacro.json").read_text(encoding="utf-8"))
+    incidentes = metrics["incidentes"]
+    names = {i["nombre"] for i in incidentes}
+    assert {"enlace_caido", "enlace_restablecido", "estacion_reiniciada",
+            "central_reiniciado", "acta_duplicada", "reescaneo", "imagen_ilegible",
+            "sin_acta", "fuera"} <= names
+    assert all(i["hecho"] for i in incidentes), [i for i in incidentes if not i["hecho"]]
+    counts = metrics["estaciones"]["counts"]
+    assert counts["capturas"] >= metrics["published"] - counts["sin_acta"]
+    assert counts["errores_tecleados"] >= 4  # forced: a third capture and a verificación
+    assert counts["verificaciones"] >= 1
+    assert metrics["casilla"]["aceptadas"] >= 1
+    # Each station kept its own SQLite and blobs; the PREP Casilla photos were taken in.
+    for name in ("catd01", "catd02", "ccv"):
+        assert (out / "estaciones" / name / "escaner").exists() or name == "ccv"
+    assert any((out / "casilla" / "procesadas").iterdir())
+    assert (out / "reporte_final.pdf").read_bytes().startswith(b"%PDF")
+    # The published rows say where the image came from: both origins occur.
+    corte = cortes_in(out / "publicacion")[-1]
+    parsed = read_eleccion_csv((corte / "JEFATURA_DE_GOBIERNO.csv").read_bytes())
+    assert {f["ORIGEN"] for f in parsed.filas if f["CONTABILIZADA"] == "1"} >= {"CATD",
+                                                                             "CASILLA"}
+
+
+def test_a_corrupted_publication_fails_the_verdict(
+        drill: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path) -> None:
+    out, _ = drill
+    copy = tmp_path / "sim"
+    shutil.copytree(out / "publicacion", copy / "publicacion", symlinks=True)
+    shutil.copy(out / "simulacro.json", copy / "simulacro.json")
+    assert verdict_of(copy) == []
+    last = cortes_in(copy / "publicacion")[-1]
+    clave = _add_one_vote(last / "DIPUTACIONES_LOCALES_MR.csv")
+    failures = verdict_of(copy)
+    assert any(clave in f and "PAN" in f for f in failures), failures[:5]
+    assert any("verify-corte" in f for f in failures)  # the hashes no longer match either
+    catalog = generate_catalog(SEED, float(SCALE))
+    plan = make_plan(catalog, SEED, 2, 0.03)
+    alone = check_corte(catalog, plan.sim, last, DEFAULT_RULES, final=True, verify=False)
+    assert alone.mismatches == 1  # the truth check catches it without the hashes
+
+
+def test_mistakes_never_agree() -> None:
+    """Two wrong captures of one acta are never the same wrong capture."""
+    catalog = generate_catalog(SEED, 0.03)
+    plan = make_plan(catalog, SEED, 3, 0.3)
+    verdad = plan.verdad()
+    assert plan.errores
+    for clave, by_slot in plan.errores.items():
+        typed_captures = []
+        for campo, tipo in by_slot.values():
+            wrong = typed(verdad[clave][campo], tipo)
+            assert wrong != verdad[clave][campo]
+            typed_captures.append((campo, wrong))
+        assert len({c for c, _ in typed_captures}) == len(typed_captures)
+        assert len(by_slot) in (1, 3)
+
+
+def _add_one_vote(path: Path) -> str:
+    """Add a vote to PAN in the first counted row with a number there; its CLAVE_ACTA."""
+    data = path.read_bytes()
+    lines = data[3:].decode("utf-8").split("\r\n")
+    header = next(csv.reader([lines[6]]))
+    for i in range(7, len(lines) - 1):
+        row = dict(zip(header, next(csv.reader([lines[i]])), strict=True))
+        if row["CONTABILIZADA"] == "1" and row["PAN"].isdigit():
+            row["PAN"] = str(int(row["PAN"]) + 1)
+            buf = io.StringIO()
+            csv.writer(buf, lineterminator="").writerow([row[h] for h in header])
+            lines[i] = buf.getvalue()
+            path.write_bytes(data[:3] + "\r\n".join(lines).encode("utf-8"))
+            return row["CLAVE_ACTA"].strip("'")
+    raise AssertionError("no counted row to tamper with")
+
+
+def test_refuses_a_foreign_output_directory(tmp_path: Path) -> None:
+    out = tmp_path / "mis_datos"
+    out.mkdir()
+    (out / "importante.txt").write_text("no borrar", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "prep", "simulacro", "--out", str(out)],
+                          capture_output=True, text=True, timeout=60, cwd=REPO, check=False)
+    assert done.returncode == 2
+    assert "no es la salida de un simulacro" in done.stderr and "Traceback" not in done.stderr
+    assert [p.name for p in out.iterdir()] == ["importante.txt"]
