@@ -49,15 +49,21 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="catd", description="PREP: estación de trabajo "
-                                     "del centro de acopio (CATD).")
+def parse_command_line(argv: Sequence[str] | None, prog: str,
+                       description: str) -> argparse.Namespace:
+    """The workstation's command line (``catd`` and ``ccv``), with logging set up."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("-v", "--verbose", action="store_true", help="bitácora detallada")
     add_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return run(args)
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(parse_command_line(argv, "catd", "PREP: estación de trabajo del centro de "
+                                  "acopio (CATD)."))
 
 
 def open_printer_from(spec: str | None) -> Printer | None:

@@ -9,11 +9,10 @@ acopio or digitalización.
 from __future__ import annotations
 
 import argparse
-import logging
 from collections.abc import Sequence
 from typing import Any
 
-from catd.app import add_arguments
+from catd.app import add_arguments, parse_command_line
 from catd.app import run as run_workstation
 
 
@@ -31,11 +30,5 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="ccv", description="PREP: estación de trabajo "
-                                     "del Centro de Captura y Verificación (CCV).")
-    parser.add_argument("-v", "--verbose", action="store_true", help="bitácora detallada")
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return run(args)
+    return run(parse_command_line(argv, "ccv", "PREP: estación de trabajo del Centro de "
+                                  "Captura y Verificación (CCV)."))

@@ -307,7 +307,8 @@ class ActaImage(Base):
     """Every image of every acta (PREP Casilla and CATD alike), linked to its acta."""
 
     __tablename__ = "acta_images"
-    __table_args__ = (Index("ix_acta_images_clave_acta", "clave_acta", "position"),)
+    __table_args__ = (Index("ix_acta_images_clave_acta", "clave_acta", "position"),
+                      Index("ix_acta_images_sha256", "sha256"))
 
     record_id: Mapped[str] = mapped_column(Uuid(as_uuid=False), primary_key=True)
     clave_acta: Mapped[str] = mapped_column(CLAVE_ACTA)

@@ -52,6 +52,8 @@ from prep.corte.leeme import leeme_text
 from prep.corte.package import LEEME, MANIFEST, build_corte_files, corte_dirname
 from prep.corte.summary import Resumen
 from prep.crypto import SigningKey
+from prep.durable import fsync_dir as _fsync_dir
+from prep.durable import write_synced as _write_synced
 from prep.rules import DEFAULT_RULES, RuleSet
 
 SIGNATURE = MANIFEST + ".sig"
@@ -359,18 +361,3 @@ def point_latest(publicacion: Path, name: str) -> None:
     _write_synced(text, f"{name}\n".encode("ascii"))
     os.replace(text, publicacion / LATEST_TXT)
     _fsync_dir(publicacion)
-
-
-def _write_synced(path: Path, data: bytes) -> None:
-    with path.open("wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

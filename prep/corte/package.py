@@ -24,6 +24,8 @@ from prep.corte.anexo import TZ, CasillaColumns, write_eleccion_csv
 from prep.corte.leeme import leeme_text
 from prep.corte.model import ActaEnCorte, FueraDeCatalogo
 from prep.corte.summary import TablaEleccion, tabulate
+from prep.durable import fsync_dir as _fsync_dir
+from prep.durable import write_synced as _write_synced
 from prep.rules import DEFAULT_RULES, RuleSet
 
 MANIFEST = "MANIFIESTO.sha256"
@@ -121,18 +123,3 @@ def candidaturas_csv(catalog: Catalog, eleccion: Eleccion) -> bytes:
         w.writerow((catalog.entidad_id, catalog.entidad, ambito, names.get(c.ambito_id, "-"),
                     c.asociacion, c.propietaria, c.suplente))
     return buf.getvalue().encode("utf-8-sig")
-
-
-def _write_synced(path: Path, data: bytes) -> None:
-    with path.open("wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from prep.durable import fsync_dir
 from prep.protocol import MAX_BLOB_BYTES
 from prep.station.errors import StationInputError, StationStorageError
 
@@ -115,12 +116,3 @@ class BlobStore:
             except FileNotFoundError:
                 continue
         return count
-
-
-def fsync_dir(directory: Path) -> None:
-    """Flush a directory's entries: a new or renamed file is durable only then."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

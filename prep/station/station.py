@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from prep.catalog import Catalog
 from prep.crypto import SigningKey
+from prep.durable import fsync_dir
 from prep.records import Kind, Record
 from prep.rules import CausaSinActa
 from prep.station.accounts import (
@@ -38,7 +39,7 @@ from prep.station.accounts import (
     refresh_bundle,
 )
 from prep.station.batches import Outbox
-from prep.station.blobs import BlobStore, fsync_dir
+from prep.station.blobs import BlobStore
 from prep.station.client import CentralClient
 from prep.station.enroll import enroll
 from prep.station.errors import EnrollmentError, StationError, StationInputError

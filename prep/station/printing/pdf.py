@@ -19,7 +19,8 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
-from prep.station.blobs import DISK_FULL_ERRNOS, fsync_dir
+from prep.durable import fsync_dir
+from prep.station.blobs import DISK_FULL_ERRNOS
 from prep.station.printing import MEXICO_CITY, AcopioTicket, PrinterError, local_time
 
 PAGE_WIDTH = 80 * mm  # the width of a common thermal roll, so the PDF prints the same
