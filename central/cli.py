@@ -3,7 +3,8 @@
 ``init`` makes the data directory (key, certificate) and the schema; ``serve`` runs the
 HTTPS API and prints one JSON line (URL, node, certificate fingerprint) once listening
 (and, with ``--mdns``, once advertised on the local network);
-``enroll-code`` makes a one-time enrollment code; ``verify-audit`` checks the audit chain;
+``enroll-code`` makes one-time enrollment codes (one per CATD given, a line each);
+``verify-audit`` checks the audit chain;
 ``operator``, ``catalog load`` and ``stations`` are in :mod:`central.cli_admin`.
 """
 
@@ -68,9 +69,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.set_defaults(func=_database_errors(_serve))
 
     code = sub.add_parser("enroll-code", parents=[common],
-                          help="crea un código de alta de un solo uso")
+                          help="crea un código de alta de un solo uso (uno por CATD si se "
+                               "dan varios)")
     site = code.add_mutually_exclusive_group(required=True)
-    site.add_argument("--catd", type=int, help="número del CATD (distrito local)")
+    site.add_argument("--catd", type=int, nargs="+", metavar="N",
+                      help="número del CATD (distrito local); con varios, un código por "
+                           "CATD, uno por línea en el mismo orden")
     site.add_argument("--ccv", action="store_true", help="el Centro de Captura y Verificación")
     code.add_argument("--role", choices=ROLES, required=True, help="rol del equipo")
     code.add_argument("--ttl-hours", type=float, default=24.0, help="vigencia en horas")
@@ -171,16 +175,27 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _enroll_code(args: argparse.Namespace) -> int:
-    site = Site.of(None if args.ccv else args.catd, args.role)
+    catds: list[int | None] = [None] if args.ccv else list(args.catd)
+    repeated = sorted({n for n in catds if n is not None and catds.count(n) > 1})
+    if repeated:
+        raise ValueError("CATD repetido en --catd: " + ", ".join(map(str, repeated)))
+    sites = [Site.of(catd, args.role) for catd in catds]  # all checked before any code
     if not 0 < args.ttl_hours <= 24 * 30:
         raise ValueError("la vigencia debe ser de más de 0 y hasta 720 horas")
     with _engine(args, DataDir(args.data_dir)) as engine:
-        code = create_code(engine, site, actor=_operator(),
-                           ttl=timedelta(hours=args.ttl_hours))
-    print(code)
-    lugar = "CCV" if site.sitio == "CCV" else f"CATD {site.sitio}"
-    print(f"Código de alta para {lugar}, rol {site.role}, válido {args.ttl_hours:g} h y un "
-          "solo uso. No se volverá a mostrar.", file=sys.stderr)
+        for site in sites:
+            # Printed as made: should a later one fail, those shown still work.
+            print(create_code(engine, site, actor=_operator(),
+                              ttl=timedelta(hours=args.ttl_hours)), flush=True)
+    if len(sites) == 1:
+        [site] = sites
+        lugar = "CCV" if site.sitio == "CCV" else f"CATD {site.sitio}"
+        print(f"Código de alta para {lugar}, rol {site.role}, válido {args.ttl_hours:g} h y "
+              "un solo uso. No se volverá a mostrar.", file=sys.stderr)
+    else:
+        print(f"Códigos de alta para los CATD {', '.join(s.sitio for s in sites)} (uno por "
+              f"línea, en ese orden), rol {args.role}, válidos {args.ttl_hours:g} h y de un "
+              "solo uso cada uno. No se volverán a mostrar.", file=sys.stderr)
     return 0
 
 

@@ -3,15 +3,19 @@ what a coordinador does to prepare the stations and to watch them.
 
 ``operator add`` asks for the password twice without echo (or reads one line from
 stdin with ``--password-stdin``, for scripts); the password is never printed, logged
-nor audited. ``stations`` prints the station health table as JSON (what the dashboard
+nor audited. ``operator import`` creates a whole CSV of accounts at once with generated
+passwords, written only to a new file readable by its owner, for sealed envelopes.
+``stations`` prints the station health table as JSON (what the dashboard
 reads).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import getpass
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,14 +28,20 @@ from central.config import DataDir
 from central.db.models import OPERATOR_ROLES
 from central.health import station_table
 from central.operators import (
+    OperatorError,
+    OperatorFileError,
+    OperatorInfo,
     add_operator,
+    import_operators,
     list_operators,
+    read_operator_file,
     set_enabled,
     set_password,
     site_of,
 )
 from central.pipeline.rebuild import load_catalog
 from prep.catalog import CatalogError
+from prep.durable import fsync_dir
 from prep.passwords import PasswordError, check_new_password
 
 
@@ -50,6 +60,18 @@ def register_admin(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                      help="leer la contraseña de la entrada estándar (una línea) en vez de "
                           "pedirla dos veces")
     add.set_defaults(func=_database_errors(_operator_add))
+
+    bulk = op_sub.add_parser("import", parents=[common],
+                             help="da de alta a todos los operadores de un archivo CSV, con "
+                                  "contraseñas generadas (todos o ninguno)")
+    bulk.add_argument("file", type=Path, metavar="ARCHIVO",
+                      help="CSV UTF-8 con encabezado nombre,rol,sitio (sitio: número de CATD, "
+                           "CCV o CENTRAL); hasta 5000 operadores")
+    bulk.add_argument("--credenciales", type=Path, required=True, metavar="SALIDA",
+                      help="CSV nuevo (no debe existir), legible solo por usted, con "
+                           "id,nombre,rol,sitio,contrasena de cada cuenta creada: para "
+                           "imprimir los sobres")
+    bulk.set_defaults(func=_database_errors(_operator_import))
 
     listing = op_sub.add_parser("list", parents=[common], help="lista los operadores (JSON)")
     _site_options(listing, required=False)
@@ -104,6 +126,68 @@ def _operator_add(args: argparse.Namespace) -> int:
     print(f"Operador {info.id} ({info.role}, sitio {info.sitio}) dado de alta; las "
           "estaciones de su sitio lo recibirán con su siguiente paquete.", file=sys.stderr)
     return 0
+
+
+def _operator_import(args: argparse.Namespace) -> int:
+    try:
+        rows = read_operator_file(args.file)
+    except OperatorFileError as exc:
+        return _file_refused(args.file, exc)
+    out: Path = args.credenciales
+    fd = _create_private(out)  # before the database: refused if it exists
+    created: list[tuple[OperatorInfo, str]] | None = None
+    try:
+        with _engine(args, DataDir(args.data_dir)) as engine:
+            created = import_operators(engine, rows, actor=_operator())
+    except OperatorFileError as exc:
+        return _file_refused(args.file, exc)
+    finally:
+        if created is None:
+            os.close(fd)
+            out.unlink(missing_ok=True)
+    _print([info.to_json() for info, _ in created])
+    try:
+        _write_credentials(fd, created)
+    except OSError as exc:
+        out.unlink(missing_ok=True)
+        print(f"error: los {len(created)} operadores SÍ quedaron dados de alta, pero no se "
+              f"pudo escribir {out} ({exc.strerror or exc}), así que nadie conoce sus "
+              "contraseñas. Ponga una a cada uno con «prep central operator password ID» "
+              "(los ID están en la salida estándar).", file=sys.stderr)
+        return 2
+    fsync_dir(out.absolute().parent)
+    print(f"{len(created)} operadores dados de alta; contraseñas en {out} (guárdelo en un "
+          "lugar seguro y bórrelo tras imprimir los sobres). Las estaciones de cada sitio los "
+          "recibirán con su siguiente paquete.", file=sys.stderr)
+    return 0
+
+
+def _file_refused(path: Path, exc: OperatorFileError) -> int:
+    print(f"error: {path}: no se dio de alta a nadie; corrija el archivo y vuelva a "
+          f"importarlo.\n{exc}", file=sys.stderr)
+    return 1
+
+
+def _create_private(path: Path) -> int:
+    """A new file only its owner may read, open for writing; never an existing one."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise OperatorError(f"{path} ya existe y no se sobrescribe: elija otro nombre para el "
+                            "archivo de contraseñas o borre el anterior") from None
+    os.fchmod(fd, 0o600)  # whatever the umask
+    return fd
+
+
+def _write_credentials(fd: int, created: list[tuple[OperatorInfo, str]]) -> None:
+    # With a BOM, so a spreadsheet opened to print envelopes shows the accents right.
+    with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(("id", "nombre", "rol", "sitio", "contrasena"))
+        writer.writerows((info.id, info.name, info.role, info.sitio, password)
+                         for info, password in created)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def _operator_list(args: argparse.Namespace) -> int:

@@ -1,5 +1,6 @@
-"""Operator accounts: made by a coordinator (``prep central operator add``), handed to the
-stations of their site in the signed bundle, checked offline there.
+"""Operator accounts: made by a coordinator (``prep central operator add``, or a whole
+state's from a CSV with ``operator import``), handed to the stations of their site in the
+signed bundle, checked offline there.
 
 A password exists in clear only while its scrypt hash is made (:mod:`prep.passwords`);
 it is never logged nor written to the audit log. Every change takes the next
@@ -10,10 +11,17 @@ the highest one is a counter that grows with every change (the bundle's
 
 from __future__ import annotations
 
+import csv
+import io
+import os
 import re
+import secrets
 import unicodedata
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -23,13 +31,16 @@ from central import audit
 from central.db.models import OPERATOR_ROLES, Operator
 from central.enrollment import MAX_CATD
 from prep.bundle import operator_name_key
-from prep.passwords import hash_password
+from prep.passwords import ScryptHash, hash_password
 from prep.records import format_time
 
 OPERATORS_LOCK = (0x50524550, 2)  # "PREP", 2: serializes operator changes
 CCV = "CCV"
 CENTRAL = "CENTRAL"
 MAX_NAME = 128
+MAX_FILE_BYTES = 1 << 20  # an operator file: a state has a few thousand accounts
+MAX_FILE_ROWS = 5000
+FILE_COLUMNS = ("nombre", "rol", "sitio")
 
 # Who may work where: CATD staff do acopio and digitalización; capture and verification
 # happen at a CATD or at the CCV; a coordinador may be anywhere, the control room included.
@@ -40,10 +51,32 @@ _SITES_OF_ROLE = {
     "verificador": ("catd", "ccv"),
     "coordinador": ("catd", "ccv", "central"),
 }
+# How each kind of site is named to whoever chose it: by command-line option, or by the
+# ``sitio`` column of an operator file.
+_OPTION_PLACES = {"catd": "un CATD (--catd N)", "ccv": "el CCV (--ccv)",
+                  "central": "el nodo central (--central)"}
+_FILE_PLACES = {"catd": "un CATD (su número)", "ccv": "el CCV (CCV)",
+                "central": "el nodo central (CENTRAL)"}
+# Generated passwords are read off a printed envelope and typed at a station: lower case
+# (no Shift), without i/l/1 nor o/0. Twelve symbols of 31: about 59 bits.
+_PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+_PASSWORD_GROUPS, _PASSWORD_GROUP_LEN = 3, 4
+_MAX_PROBLEMS_SHOWN = 20
 
 
 class OperatorError(ValueError):
     """A coordinator's request about operators that cannot be done (Spanish)."""
+
+
+class OperatorFileError(OperatorError):
+    """An operator file refused as a whole: every problem found, each naming its line."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        shown = self.problems[:_MAX_PROBLEMS_SHOWN]
+        if len(self.problems) > len(shown):
+            shown.append(f"… y {len(self.problems) - len(shown)} problemas más")
+        super().__init__("\n".join(shown))
 
 
 @dataclass(frozen=True)
@@ -81,18 +114,28 @@ def site_of(catd: int | None, ccv: bool, central: bool) -> str:
     return CCV if ccv else CENTRAL
 
 
+def parse_site(text: str) -> str:
+    """The ``sitio`` of an operator file's column: a CATD number (``7`` or ``07``), ``CCV``
+    or ``CENTRAL`` in any case."""
+    text = text.strip()
+    if text.upper() in (CCV, CENTRAL):
+        return text.upper()
+    if re.fullmatch(r"[0-9]{1,3}", text):
+        return site_of(int(text), False, False)
+    raise OperatorError(f"sitio «{text}» no válido; use el número del CATD, CCV o CENTRAL")
+
+
 def site_kind(sitio: str) -> str:
     return "ccv" if sitio == CCV else "central" if sitio == CENTRAL else "catd"
 
 
-def check_role(role: str, sitio: str) -> None:
+def check_role(role: str, sitio: str, *, places: Mapping[str, str] = _OPTION_PLACES) -> None:
+    """Refuse an unknown role, or a site where that role does not work."""
     if role not in OPERATOR_ROLES:
-        raise OperatorError(f"rol {role!r} desconocido; use uno de {', '.join(OPERATOR_ROLES)}")
+        raise OperatorError(f"rol «{role}» desconocido; use uno de: {', '.join(OPERATOR_ROLES)}")
     allowed = _SITES_OF_ROLE[role]
     if site_kind(sitio) not in allowed:
-        donde = {"catd": "un CATD (--catd N)", "ccv": "el CCV (--ccv)",
-                 "central": "el nodo central (--central)"}
-        raise OperatorError(f"el rol {role} trabaja en " + " o ".join(donde[a] for a in allowed))
+        raise OperatorError(f"el rol {role} trabaja en " + " o ".join(places[a] for a in allowed))
 
 
 def clean_name(name: str) -> str:
@@ -112,6 +155,98 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
+@dataclass(frozen=True)
+class OperatorRow:
+    """One account to create from an operator file: name cleaned, role allowed at its site."""
+
+    line: int
+    name: str
+    role: str
+    sitio: str
+
+    @classmethod
+    def of(cls, line: int, nombre: str, rol: str, sitio: str) -> OperatorRow:
+        """Check and normalize one line's cells; the error names the line."""
+        try:
+            site = parse_site(sitio)
+            role = rol.strip().casefold()
+            check_role(role, site, places=_FILE_PLACES)
+            return cls(line, clean_name(nombre), role, site)
+        except OperatorError as exc:
+            raise OperatorError(f"Línea {line}: {exc}") from None
+
+
+def read_operator_file(path: Path) -> list[OperatorRow]:
+    """Read and check a coordinator's CSV of accounts (``nombre,rol,sitio``).
+
+    Raises :class:`OperatorFileError` listing every bad line, or for a file over
+    :data:`MAX_FILE_BYTES` or :data:`MAX_FILE_ROWS`.
+    """
+    with path.open("rb") as f:
+        data = f.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise OperatorFileError([f"el archivo pasa de {MAX_FILE_BYTES // 1024} KiB; "
+                                 "divídalo en varios"])
+    return parse_operator_file(data)
+
+
+def parse_operator_file(data: bytes) -> list[OperatorRow]:
+    """The rows of an operator file's bytes (UTF-8, a BOM allowed); see
+    :func:`read_operator_file`."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise OperatorFileError([f"Línea {line}: el archivo no es texto UTF-8 (guárdelo como "
+                                 "«CSV UTF-8»)"]) from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    columns: list[str] | None = None
+    rows: list[OperatorRow] = []
+    problems: list[tuple[int, str]] = []
+    line = 1
+    try:
+        for cells in reader:
+            # A quoted field may span lines: a record is named by the line it starts on.
+            line_here, line = line, reader.line_num + 1
+            while cells and not cells[-1].strip():  # spreadsheets add empty columns
+                cells.pop()
+            if not cells:
+                continue
+            if columns is None:
+                columns = _columns(cells, line_here)
+                continue
+            if len(rows) + len(problems) >= MAX_FILE_ROWS:
+                raise OperatorFileError([f"Línea {line_here}: el archivo pasa de "
+                                         f"{MAX_FILE_ROWS} operadores; divídalo en varios"])
+            if len(cells) != len(columns):
+                problems.append((line_here, f"Línea {line_here}: se esperaban 3 columnas "
+                                            f"(nombre, rol, sitio) y hay {len(cells)}"))
+                continue
+            value = dict(zip(columns, cells, strict=True))
+            try:
+                rows.append(OperatorRow.of(line_here, value["nombre"], value["rol"],
+                                           value["sitio"]))
+            except OperatorError as exc:
+                problems.append((line_here, str(exc)))
+    except csv.Error:
+        problems.append((line, f"Línea {line}: CSV mal formado (revise las comillas)"))
+    if columns is None or not (rows or problems):
+        raise OperatorFileError(["el archivo no tiene operadores: se espera el encabezado "
+                                 "nombre,rol,sitio y una línea por operador"])
+    problems.extend(_repeated(rows))
+    if problems:
+        raise OperatorFileError([text for _, text in sorted(problems)])
+    return rows
+
+
+def new_password() -> str:
+    """A random password for a sealed envelope, such as ``k7mp-x3qd-w9ta``."""
+    symbols = "".join(secrets.choice(_PASSWORD_ALPHABET)
+                      for _ in range(_PASSWORD_GROUPS * _PASSWORD_GROUP_LEN))
+    return "-".join(symbols[i:i + _PASSWORD_GROUP_LEN]
+                    for i in range(0, len(symbols), _PASSWORD_GROUP_LEN))
+
+
 def add_operator(engine: Engine, name: str, role: str, sitio: str, password: str, *,
                  actor: str) -> OperatorInfo:
     """Create an account with id ``op-<sitio>-<name slug>`` (a number appended if taken).
@@ -125,27 +260,45 @@ def add_operator(engine: Engine, name: str, role: str, sitio: str, password: str
     now = datetime.now(UTC)
     with Session(engine) as session, session.begin():
         revision = _next_revision(session)
-        # Compared as stations look names up at login, not by the database's collation.
-        key = operator_name_key(name)
-        taken = next((o.id for o in operators_of_site(session, sitio)
-                      if operator_name_key(o.name) == key), None)
+        taken = _names_of_site(session, sitio).get(operator_name_key(name))
         if taken is not None:
             raise OperatorError(f"ya existe un operador «{name}» en ese sitio ({taken})")
-        base = f"op-{sitio.lower()}-{slug(name) or 'operador'}"[:58]
-        operator_id, n = base, 1
-        while session.get(Operator, operator_id) is not None:
-            n += 1
-            operator_id = f"{base}-{n}"
-        row = Operator(id=operator_id, name=name, role=role, sitio=sitio,
-                       scrypt_salt=scrypt.salt, scrypt_n=scrypt.n, scrypt_r=scrypt.r,
-                       scrypt_p=scrypt.p, scrypt_hash=scrypt.hash, enabled=True,
-                       revision=revision, created_at=now, created_by=actor, updated_at=now)
-        session.add(row)
-        session.flush()
-        audit.emit(session, "operator_created", actor=actor, detail={
-            "id": operator_id, "name": name, "role": role, "sitio": sitio,
-            "revision": revision})
+        row = _insert(session, name, role, sitio, scrypt, revision=revision, now=now,
+                      actor=actor)
         return OperatorInfo.of(row)
+
+
+def import_operators(engine: Engine, rows: Sequence[OperatorRow], *,
+                     actor: str) -> list[tuple[OperatorInfo, str]]:
+    """Create every account of ``rows`` in one transaction, each with a new random
+    password; return them with their passwords (in clear only here, for the envelopes).
+
+    All or nothing: a name repeated in ``rows`` or already used at its site raises
+    :class:`OperatorFileError` naming the lines, and creates no account. Each account
+    takes its own revision, as if added one after another, and is audited as
+    ``operator_created``; stations see them all in the same bundle, or none.
+    """
+    if not rows:
+        raise OperatorError("no hay operadores que dar de alta")
+    if repeated := _repeated(rows):
+        raise OperatorFileError([text for _, text in repeated])
+    passwords = [new_password() for _ in rows]
+    scrypts = _hash_all(passwords)  # before the lock: ~50 ms each
+    now = datetime.now(UTC)
+    with Session(engine) as session, session.begin():
+        revision = _next_revision(session)
+        names = {sitio: _names_of_site(session, sitio) for sitio in {r.sitio for r in rows}}
+        taken = [(row, names[row.sitio][key]) for row in rows
+                 if (key := operator_name_key(row.name)) in names[row.sitio]]
+        if taken:
+            raise OperatorFileError([f"Línea {row.line}: ya existe un operador «{row.name}» "
+                                     f"en {_place(row.sitio)} ({operator_id})"
+                                     for row, operator_id in taken])
+        created = [_insert(session, row.name, row.role, row.sitio, scrypt,
+                           revision=revision + i, now=now, actor=actor)
+                   for i, (row, scrypt) in enumerate(zip(rows, scrypts, strict=True))]
+        return [(OperatorInfo.of(row), password)
+                for row, password in zip(created, passwords, strict=True)]
 
 
 def set_enabled(engine: Engine, operator_id: str, enabled: bool, *,
@@ -203,6 +356,68 @@ def operators_version(session: Session) -> int:
 def operators_of_site(session: Session, sitio: str) -> list[Operator]:
     return list(session.scalars(select(Operator).where(Operator.sitio == sitio)
                                 .order_by(Operator.id)))
+
+
+def _insert(session: Session, name: str, role: str, sitio: str, scrypt: ScryptHash, *,
+            revision: int, now: datetime, actor: str) -> Operator:
+    """Add one checked account under the operators lock, and audit it."""
+    base = f"op-{sitio.lower()}-{slug(name) or 'operador'}"[:58]
+    operator_id, n = base, 1
+    while session.get(Operator, operator_id) is not None:
+        n += 1
+        operator_id = f"{base}-{n}"
+    row = Operator(id=operator_id, name=name, role=role, sitio=sitio,
+                   scrypt_salt=scrypt.salt, scrypt_n=scrypt.n, scrypt_r=scrypt.r,
+                   scrypt_p=scrypt.p, scrypt_hash=scrypt.hash, enabled=True,
+                   revision=revision, created_at=now, created_by=actor, updated_at=now)
+    session.add(row)
+    session.flush()  # later ids of the same transaction see this one
+    audit.emit(session, "operator_created", actor=actor, detail={
+        "id": operator_id, "name": name, "role": role, "sitio": sitio, "revision": revision})
+    return row
+
+
+def _names_of_site(session: Session, sitio: str) -> dict[str, str]:
+    """The ids of a site's accounts by name, compared as stations look names up at
+    login (:func:`prep.bundle.operator_name_key`), not by the database's collation."""
+    return {operator_name_key(o.name): o.id for o in operators_of_site(session, sitio)}
+
+
+def _repeated(rows: Sequence[OperatorRow]) -> list[tuple[int, str]]:
+    """A problem for each row whose name an earlier row already has at the same site."""
+    first: dict[tuple[str, str], int] = {}
+    problems = []
+    for row in rows:
+        line = first.setdefault((row.sitio, operator_name_key(row.name)), row.line)
+        if line != row.line:
+            problems.append((row.line, f"Línea {row.line}: «{row.name}» ya aparece en la "
+                                       f"línea {line} para {_place(row.sitio)}"))
+    return problems
+
+
+def _columns(cells: list[str], line: int) -> list[str]:
+    """The header's column names, in the order they come."""
+    names = [cell.strip().casefold() for cell in cells]
+    if sorted(names) != sorted(FILE_COLUMNS):
+        shown = ",".join(cells)[:80]
+        raise OperatorFileError([f"Línea {line}: el encabezado debe ser «nombre,rol,sitio» "
+                                 f"(dice «{shown}»)"])
+    return names
+
+
+def _place(sitio: str) -> str:
+    return {"ccv": "el CCV", "central": "el nodo central"}.get(site_kind(sitio),
+                                                               f"el CATD {sitio}")
+
+
+def _hash_all(passwords: Sequence[str]) -> list[ScryptHash]:
+    # hashlib.scrypt releases the GIL: a thread per core makes a state's thousands of
+    # hashes in a fraction of the time (each takes 16 MiB while it runs).
+    workers = min(len(passwords), os.cpu_count() or 1, 8)
+    if workers <= 1:
+        return [hash_password(p) for p in passwords]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(hash_password, passwords))
 
 
 def _next_revision(session: Session) -> int:

@@ -7,6 +7,7 @@ import re
 
 import psycopg
 
+from central.enrollment import code_sha256
 from prep.crypto import SigningKey
 from tests.central.station import central_cli, error_of, query
 from tests.harness.central import CentralNode
@@ -95,6 +96,33 @@ def test_coordinator_makes_codes_from_the_command_line(shared_central: CentralNo
     assert wrong.returncode == 2
     assert "el rol catd requiere --catd" in wrong.stderr
 
+
+def test_coordinator_makes_a_code_per_catd_in_one_command(shared_central: CentralNode) -> None:
+    node = shared_central
+    done = central_cli(node, "enroll-code", "--catd", "21", "22", "3", "--role", "catd")
+
+    assert done.returncode == 0, done.stderr
+    codes = done.stdout.splitlines()
+    assert len(set(codes)) == 3
+    assert all(re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}", code) for code in codes)
+    assert "CATD 21, 22, 03" in done.stderr and "un solo uso" in done.stderr
+    for code, sitio in zip(codes, ("21", "22", "03"), strict=True):
+        assert query(node.dsn, "SELECT role, sitio, used_at FROM enrollment_codes WHERE "
+                     "code_sha256 = %s", code_sha256(code)) == [("catd", sitio, None)]
+        status, body = _enroll(node, code, hostname=f"catd{sitio}-equipo1")
+        assert status == 200, body
+        assert json.loads(body)["sitio"] == sitio
+
+
+def test_a_repeated_catd_makes_no_code(shared_central: CentralNode) -> None:
+    node = shared_central
+    before = query(node.dsn, "SELECT count(*) FROM enrollment_codes WHERE sitio = '05'")
+
+    done = central_cli(node, "enroll-code", "--catd", "5", "6", "05", "--role", "catd")
+
+    assert done.returncode == 2 and "CATD repetido en --catd: 5" in done.stderr
+    assert done.stdout == ""
+    assert query(node.dsn, "SELECT count(*) FROM enrollment_codes WHERE sitio = '05'") == before
 
 
 def node_db(node: CentralNode) -> psycopg.Connection[tuple[object, ...]]:

@@ -3,8 +3,10 @@ at the central (real subprocess and PostgreSQL; a bare station signs its request
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
+import stat
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -13,9 +15,16 @@ from pathlib import Path
 import pytest
 
 from central.db import make_engine
-from central.operators import add_operator
+from central.operators import (
+    MAX_FILE_BYTES,
+    MAX_FILE_ROWS,
+    OperatorFileError,
+    add_operator,
+    parse_operator_file,
+)
 from prep.bundle import BUNDLE_PATH, read_bundle
 from prep.catalog import generate_catalog, write_catalog
+from prep.passwords import ScryptHash
 from prep.records import Kind
 from tests.central.station import Station, central_cli, error_of, query
 from tests.harness.central import REPO, CentralNode
@@ -38,6 +47,18 @@ def _add(node: CentralNode, name: str, role: str, sitio: str) -> str:
         return add_operator(engine, name, role, sitio, PASSWORD, actor="pruebas").id
     finally:
         engine.dispose()
+
+
+def _import_cli(node: CentralNode, rows: str | bytes, tmp_path: Path
+                ) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """``operator import`` of a CSV with ``rows``; also the credentials path it was given."""
+    source = tmp_path / "operadores.csv"
+    if isinstance(rows, str):
+        rows = rows.encode()
+    source.write_bytes(rows)
+    out = tmp_path / "credenciales.csv"
+    return central_cli(node, "operator", "import", str(source), "--credenciales",
+                       str(out)), out
 
 
 def _bundle(station: Station, held: int | None = None) -> tuple[int, bytes]:
@@ -175,3 +196,151 @@ def test_heartbeats_fill_the_station_health_table(shared_central: CentralNode) -
     assert row["last_error"] == "Sin conexión con el nodo central"
     assert row["last_batch"] == 2 and row["sitio"] == "12" and row["last_seen"]
     assert abs(row["clock_skew_seconds"]) < 30  # the latest batch's clock was right
+
+
+def test_operator_import_creates_every_account_with_a_password_for_its_envelope(
+        shared_central: CentralNode, tmp_path: Path) -> None:
+    node = shared_central
+    # As a spreadsheet saves it: BOM, CRLF, columns in its own order and case.
+    rows = ("\ufeffRol,Nombre,Sitio\r\n"
+            "acopiador,Importada Acopiadora,31\r\n"
+            "Capturista,  Importado   Capturista ,031\r\n"
+            "verificador,Importada Verificadora,ccv\r\n"
+            "coordinador,Importado Coordinador,CENTRAL\r\n"
+            "digitalizador,Importada Digitalizadora,32\r\n")
+
+    done, out = _import_cli(node, rows, tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    created = json.loads(done.stdout)
+    assert [(o["id"], o["role"], o["sitio"]) for o in created] == [
+        ("op-31-importada-acopiadora", "acopiador", "31"),
+        ("op-31-importado-capturista", "capturista", "31"),
+        ("op-ccv-importada-verificadora", "verificador", "CCV"),
+        ("op-central-importado-coordinador", "coordinador", "CENTRAL"),
+        ("op-32-importada-digitalizadora", "digitalizador", "32")]
+    revisions = [o["revision"] for o in created]
+    assert revisions == list(range(revisions[0], revisions[0] + 5))  # one per account
+    assert f"5 operadores dados de alta; contraseñas en {out}" in done.stderr
+
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    with out.open(encoding="utf-8-sig", newline="") as f:
+        envelopes = list(csv.DictReader(f))
+    assert [(e["id"], e["nombre"], e["rol"], e["sitio"]) for e in envelopes] == [
+        (o["id"], o["name"], o["role"], o["sitio"]) for o in created]
+    passwords = {e["id"]: e["contrasena"] for e in envelopes}
+    assert len(set(passwords.values())) == 5
+    for operator_id, password in passwords.items():
+        [(salt, n, r, p, digest)] = query(node.dsn, "SELECT scrypt_salt, scrypt_n, scrypt_r, "
+                                          "scrypt_p, scrypt_hash FROM operators WHERE id = %s",
+                                          operator_id)
+        assert ScryptHash(salt, n, r, p, digest).matches(password)
+        assert password not in done.stdout + done.stderr
+        [(detail,)] = query(node.dsn, "SELECT detail FROM audit_log WHERE event = "
+                            "'operator_created' AND detail->>'id' = %s", operator_id)
+        [account] = [o for o in created if o["id"] == operator_id]
+        assert detail == {k: account[k] for k in ("id", "name", "role", "sitio", "revision")}
+
+    # The stations of a site receive its imported accounts, and the passwords open them.
+    station = Station.enroll(node, catd=31)
+    bundle = read_bundle(_bundle(station)[1], node.central_key, station.id, "31")
+    assert bundle.operators_version >= revisions[-1]
+    held = {o.id: o for o in bundle.operators}
+    for operator_id in ("op-31-importada-acopiadora", "op-31-importado-capturista"):
+        scrypt = held[operator_id].scrypt
+        assert scrypt is not None and scrypt.matches(passwords[operator_id])
+
+
+def test_operator_import_refuses_the_whole_file_naming_each_bad_line(
+        shared_central: CentralNode, tmp_path: Path) -> None:
+    done, out = _import_cli(shared_central, (
+        "nombre,rol,sitio\n"
+        "Rechazo Uno,capturista,33\n"
+        "Rechazo Dos,capturador,33\n"
+        "Rechazo Tres,capturista,cien\n"
+        "RECHAZO  uno,verificador,33\n"
+        "Rechazo Cuatro,acopiador,CCV\n"
+        "Rechazo Cinco,digitalizador,33\n"), tmp_path)
+
+    assert done.returncode == 1, done.stderr
+    assert "no se dio de alta a nadie" in done.stderr
+    for message in ("Línea 3: rol «capturador» desconocido; use uno de: acopiador, "
+                    "digitalizador, capturista, verificador, coordinador",
+                    "Línea 4: sitio «cien» no válido",
+                    "Línea 5: «RECHAZO uno» ya aparece en la línea 2 para el CATD 33",
+                    "Línea 6: el rol acopiador trabaja en un CATD"):
+        assert message in done.stderr, done.stderr
+    assert "Línea 2" not in done.stderr and "Línea 7" not in done.stderr
+    assert not out.exists() and done.stdout == ""
+    assert query(shared_central.dsn, "SELECT id FROM operators WHERE name ILIKE %s",
+                 "rechazo %") == []
+
+
+def test_operator_import_is_all_or_nothing_against_existing_accounts(
+        shared_central: CentralNode, tmp_path: Path) -> None:
+    node = shared_central
+    existing = _add(node, "Ya Existente", "capturista", "34")
+    [(version,)] = query(node.dsn, "SELECT max(revision) FROM operators")
+
+    done, out = _import_cli(node, "nombre,rol,sitio\nNueva Persona,capturista,34\n"
+                                  "YA EXISTENTE,verificador,34\n"
+                                  "Ya Existente,verificador,35\n", tmp_path)
+
+    assert done.returncode == 1, done.stderr
+    assert (f"Línea 3: ya existe un operador «YA EXISTENTE» en el CATD 34 ({existing})"
+            in done.stderr)
+    assert not out.exists()
+    assert query(node.dsn, "SELECT id FROM operators WHERE name IN ('Nueva Persona', "
+                 "'Ya Existente') ORDER BY id") == [(existing,)]
+    assert query(node.dsn, "SELECT max(revision) FROM operators") == [(version,)]
+    assert query(node.dsn, "SELECT count(*) FROM audit_log WHERE event = 'operator_created' "
+                 "AND detail->>'name' = 'Nueva Persona'") == [(0,)]
+
+
+def test_operator_import_never_overwrites_a_credentials_file(
+        shared_central: CentralNode, tmp_path: Path) -> None:
+    (tmp_path / "credenciales.csv").write_text("contraseñas de ayer\n")
+
+    done, out = _import_cli(shared_central, "nombre,rol,sitio\nSin Sobre,capturista,36\n",
+                            tmp_path)
+
+    assert done.returncode == 2 and "ya existe y no se sobrescribe" in done.stderr
+    assert out.read_text() == "contraseñas de ayer\n"
+    assert query(shared_central.dsn, "SELECT id FROM operators WHERE name = 'Sin Sobre'") == []
+
+
+def test_operator_import_refuses_a_file_too_big(shared_central: CentralNode,
+                                                tmp_path: Path) -> None:
+    row = b"Persona Grande,capturista,37\n"
+    rows = b"nombre,rol,sitio\n" + row * (MAX_FILE_BYTES // len(row) + 1)
+
+    done, out = _import_cli(shared_central, rows, tmp_path)
+
+    assert done.returncode == 1 and "el archivo pasa de 1024 KiB" in done.stderr
+    assert not out.exists()
+    assert query(shared_central.dsn, "SELECT id FROM operators WHERE name = "
+                 "'Persona Grande'") == []
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"nombre,rol,sitio\n" + b"".join(b"Persona %d,capturista,7\n" % i
+                                      for i in range(MAX_FILE_ROWS + 1)),
+     f"Línea {MAX_FILE_ROWS + 2}: el archivo pasa de {MAX_FILE_ROWS} operadores"),
+    (b"nombre,rol\nAna,capturista\n", "Línea 1: el encabezado debe ser «nombre,rol,sitio»"),
+    (b"nombre,rol,sitio\n", "el archivo no tiene operadores"),
+    (b"nombre,rol,sitio\nAna,capturista,7\nJos\xe9,capturista,7\n", "Línea 3: el archivo no "
+     "es texto UTF-8"),
+    (b'nombre,rol,sitio\n\n"Ana,capturista,7\n', "Línea 3: CSV mal formado"),
+    (b"nombre,rol,sitio\nAna,capturista\n", "Línea 2: se esperaban 3 columnas"),
+    (b"nombre,rol,sitio\n ,capturista,7\n", "Línea 2: el nombre del operador no puede"),
+])
+def test_an_unreadable_operator_file_is_refused(data: bytes, message: str) -> None:
+    with pytest.raises(OperatorFileError) as refused:
+        parse_operator_file(data)
+    assert str(refused.value).startswith(message)
+
+
+def test_an_operator_file_may_hold_a_whole_state() -> None:
+    rows = parse_operator_file(b"nombre,rol,sitio\n" + b"".join(
+        b"Persona %d,capturista,%d\n" % (i, i % 40 + 1) for i in range(MAX_FILE_ROWS)))
+    assert len(rows) == MAX_FILE_ROWS and rows[-1].line == MAX_FILE_ROWS + 1
