@@ -84,6 +84,14 @@ class _Decoded:
     error: str
 
 
+def _release_and_close(queue: WorkQueue) -> bool:
+    """Tell the central about the actas given back, then end the queue's session."""
+    try:
+        return queue.send_releases()
+    finally:
+        queue.close()
+
+
 def _describe(error: BaseException) -> str:
     if isinstance(error, WorkError | StationError):
         return str(error)
@@ -163,7 +171,7 @@ class WorkPresenter(QObject):
         queue, tasks = self.queue, self.tasks
         # The callbacks refer to nothing of this presenter: it may be gone by then.
         def tell_central(_: None) -> None:
-            tasks.run("net", queue.send_releases, lambda _: None,
+            tasks.run("net", lambda: _release_and_close(queue), lambda _: None,
                       lambda exc: log.warning("releases not sent: %s", exc))
         tasks.run("db", queue.release_all, tell_central)
         log.info("%s: %s gave back the held actas", self.KIND, self.operator.id)

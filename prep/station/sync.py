@@ -240,7 +240,13 @@ class SyncAgent:
         try:
             await asyncio.wait_for(self._wake.wait(), delay)
         except TimeoutError:
-            pass
+            return
+        # Woken by new records: let the ones right behind them join the same batch.
+        gather = self.options.gather_seconds
+        if deadline is not None:
+            gather = min(gather, max(0.0, deadline - time.monotonic()))
+        if gather > 0 and not self._stopping.is_set():
+            await asyncio.sleep(gather)
 
     def _backoff(self, attempt: int) -> float:
         """Full jitter: uniform in [0, min(cap, base·2^(attempt-1))]."""

@@ -36,6 +36,10 @@ class SyncOptions:
     bundle_interval: float = 30.0
     """Seconds between asks for a newer bundle (catalog and accounts) after successful
     passes; the first successful pass always asks."""
+    gather_seconds: float = 0.5
+    """After new records wake an idle agent, how long it waits for more before sending:
+    records trickle in one at a time (an acopio, a capture), and one batch of several
+    costs the station and the central far less than one request and one ingest each."""
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,11 @@ a record written locally like any other (the outbox delivers it); the lease is m
 done in the record's own transaction, so a crash never leaves an acta captured twice
 by one operator nor a capture without its mark.
 
-Network calls happen only in :meth:`WorkQueue.refill` (call it from a worker thread,
-never the GUI thread); everything else reads and writes the local store.
+Network calls happen only in :meth:`WorkQueue.refill` and :meth:`WorkQueue.send_releases`
+(call them from a worker thread, never the GUI thread); everything else reads and writes
+the local store. The queue keeps one pinned HTTPS session between calls (an operator asks
+for work every few seconds; a TLS handshake each time costs the station and the central
+more than the request); :meth:`WorkQueue.close` ends it.
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import Mapping, Sequence
+import threading
+import weakref
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -33,6 +38,7 @@ from prep.station.client import CentralClient, central_error
 from prep.station.errors import SyncError
 from prep.station.models import WorkLeaseRow
 from prep.station.station import Station
+from prep.station.store import StationIdentity
 from prep.values import check_valor, parse_valor
 
 log = logging.getLogger("prep.station.work")
@@ -44,6 +50,8 @@ RENEW_BEFORE = timedelta(minutes=4)
 
 PENDING, DONE, RELEASING, RELEASED, EXPIRED = (
     "pending", "done", "releasing", "released", "expired")
+
+T = TypeVar("T")
 
 
 class WorkError(Exception):
@@ -112,6 +120,9 @@ class WorkQueue:
         self.kind = kind
         self.prefetch = max(1, min(prefetch, MAX_PREFETCH))
         self.timeout = timeout
+        self._session = _Session()
+        # A queue dropped without close() (a test, a crash path) still ends its session.
+        weakref.finalize(self, self._session.close)
 
     # local ---------------------------------------------------------------------------
 
@@ -181,17 +192,13 @@ class WorkQueue:
         queue up to ``prefetch`` and fetch the images. Offline it changes nothing and
         says so; the work already held goes on. Blocking: call it from a worker."""
         self._expire_local()
-        identity = self.station.store.require_identity()
-        url = self.station.status().central_url or identity.central_url
 
-        async def talk() -> int:
-            async with CentralClient(identity, self.station.key(), url, self.timeout,
-                                     clock=self.station.store.clock) as client:
-                await self._send_releases(client)
-                await self._renew(client)
-                return await self._top_up(client)
+        async def talk(client: CentralClient) -> int:
+            await self._send_releases(client)
+            await self._renew(client)
+            return await self._top_up(client)
         try:
-            granted = asyncio.run(talk())
+            granted = self._talk(talk)
         except SyncError as exc:
             ready = len(self.pending())
             return RefillOutcome(False, 0, ready, _offline_message(exc, ready))
@@ -204,18 +211,21 @@ class WorkQueue:
     def send_releases(self) -> bool:
         """Tell the central now about the leases given back (logout), asking for no new
         work; ``False`` offline (the next :meth:`refill` sends them). Blocking."""
-        identity = self.station.store.require_identity()
-        url = self.station.status().central_url or identity.central_url
-
-        async def talk() -> None:
-            async with CentralClient(identity, self.station.key(), url, self.timeout,
-                                     clock=self.station.store.clock) as client:
-                await self._send_releases(client)
         try:
-            asyncio.run(talk())
+            self._talk(self._send_releases)
         except SyncError:
             return False
         return True
+
+    def close(self) -> None:
+        """End the HTTPS session (the operator left). A later call opens a new one."""
+        self._session.close()
+
+    def _talk(self, work: Callable[[CentralClient], Awaitable[T]]) -> T:
+        identity = self.station.store.require_identity()
+        return self._session.run(identity, lambda: CentralClient(
+            identity, self.station.key(), identity.central_url, self.timeout,
+            clock=self.station.store.clock), work)
 
     async def _top_up(self, client: CentralClient) -> int:
         status, answer = await client.work("/v1/work/next", {
@@ -285,10 +295,15 @@ class WorkQueue:
 
     def _expire_local(self) -> None:
         now = self.station.store.now()
+        ran_out = (WorkLeaseRow.operator == self.operator, WorkLeaseRow.state == PENDING,
+                   WorkLeaseRow.expires_at <= now)
+        # Looked for first: asked every few seconds, the write lock (and an fsync)
+        # is taken only when a lease did run out.
+        with self.station.store.read() as session:
+            if session.scalar(select(WorkLeaseRow.lease_id).where(*ran_out).limit(1)) is None:
+                return
         with self.station.store.write() as session:
-            session.execute(update(WorkLeaseRow).where(
-                WorkLeaseRow.operator == self.operator, WorkLeaseRow.state == PENDING,
-                WorkLeaseRow.expires_at <= now).values(state=EXPIRED))
+            session.execute(update(WorkLeaseRow).where(*ran_out).values(state=EXPIRED))
 
     # helpers -------------------------------------------------------------------------
 
@@ -320,6 +335,77 @@ class WorkQueue:
                 parse_valor(valor) if isinstance(valor, str) else check_valor(valor)
             except ValueError as exc:
                 raise WorkError(f"{campo}: {exc}") from None
+
+
+class _Session:
+    """One event loop and pinned HTTPS session kept between a queue's network calls,
+    used by one call at a time (from whichever worker thread makes it)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client: CentralClient | None = None
+        self._target: tuple[str, str] | None = None  # (url, pinned certificate)
+
+    def run(self, identity: StationIdentity, connect: Callable[[], CentralClient],
+            work: Callable[[CentralClient], Awaitable[T]]) -> T:
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+            return self._loop.run_until_complete(self._over(identity, connect, work))
+
+    async def _over(self, identity: StationIdentity, connect: Callable[[], CentralClient],
+                    work: Callable[[CentralClient], Awaitable[T]]) -> T:
+        target = (identity.central_url, identity.cert_sha256)
+        if self._client is not None and self._target != target:
+            await self._drop()  # re-enrolled, or the central moved
+        reused = self._client is not None
+        if self._client is None:
+            self._client = await connect().__aenter__()
+            self._target = target
+        try:
+            return await work(self._client)
+        except SyncError:
+            await self._drop()
+            if not reused:
+                raise
+        # A kept connection the central closed (it restarted, or the link blinked):
+        # once more on a new one before telling the operator the central is away. The
+        # calls are safe to repeat (``next`` answers held leases again).
+        self._client = await connect().__aenter__()
+        self._target = target
+        try:
+            return await work(self._client)
+        except SyncError:
+            await self._drop()
+            raise
+
+    async def _drop(self) -> None:
+        client, self._client, self._target = self._client, None, None
+        if client is not None:
+            await client.__aexit__(None, None, None)
+
+    def close(self) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            self._close()
+            return
+        # Called (by the garbage collector) inside some other event loop: close on a
+        # thread of its own, where this loop may run.
+        closer = threading.Thread(target=self._close, name="prep-work-close")
+        closer.start()
+        closer.join()
+
+    def _close(self) -> None:
+        with self._lock:
+            loop, self._loop = self._loop, None
+            if loop is None:
+                return
+            try:
+                loop.run_until_complete(self._drop())
+            finally:
+                loop.close()
 
 
 def _refusal(status: int, answer: object) -> str:

@@ -6,6 +6,7 @@ unreadable image goes back to digitalización; a released lease goes to someone 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 from collections.abc import Iterator
@@ -166,3 +167,24 @@ def test_a_refusal_is_explained(node: CentralNode, catalog: Catalog, tmp_path: P
     assert nothing.message == "No hay actas por verificar en este momento."
     station.close()
     assert json.loads(central_cli(node, "rebuild-state", "--check").stdout)["differences"] == 0
+
+
+def test_a_kept_session_survives_a_central_restart(node: CentralNode, catalog: Catalog,
+                                                   tmp_path: Path) -> None:
+    """The queue keeps its HTTPS connection between asks for work; when the central
+    restarts in between, the next ask still works (the operator never sees «sin
+    conexión» for a connection the central closed)."""
+    first, second = _actas(catalog, 4, 2)
+    _digitize(node, [first])
+    [elena] = add_operators(node, [("Elena Work", "capturista", "04")])
+    station = _station(node, tmp_path / "st", catd=4)
+    with contextlib.closing(WorkQueue(station, elena, prefetch=1)) as queue:
+        assert queue.refill().pending == 1
+        queue.submit(queue.pending()[0], truth(first))
+        assert station.sync_until_drained(30, FAST)
+        node.restart()
+        _digitize(node, [second])
+        again = queue.refill()
+        assert again.online, again.message
+        assert [i.clave_acta for i in queue.pending()] == [second.clave]
+    station.close()
