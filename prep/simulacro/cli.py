@@ -15,8 +15,10 @@ def add_arguments(sim: argparse.ArgumentParser) -> None:
     sim.add_argument("--scale", type=_fraction, default=0.01,
                      help="fracción de la elección de la CDMX (predeterminado 0.01 ≈ 420 "
                           "actas; 1 ≈ 40,000)")
-    sim.add_argument("--catds", type=_positive, default=3,
-                     help="CATD virtuales (predeterminado 3; además siempre un CCV)")
+    sim.add_argument("--catds", type=_positive, default=None,
+                     help="CATD virtuales (predeterminado: uno por distrito a escala 1, es "
+                          "decir 33, y proporcionalmente menos abajo, al menos 3; además "
+                          "siempre un CCV)")
     sim.add_argument("--speed", type=float, default=1000.0,
                      help="segundos simulados por segundo real (predeterminado 1000: la "
                           "noche de 14 h en ≈50 s)")
@@ -37,6 +39,13 @@ def add_arguments(sim: argparse.ArgumentParser) -> None:
                      help="el simulacro en memoria, sin estaciones ni nodo central (segundos)")
 
 
+def default_catds(scale: float) -> int:
+    """CATD stations for a drill at ``scale``: the CDMX has one CATD per distrito
+    local (33); a smaller drill has proportionally fewer, at least 3 (so the
+    incidents fall on different stations)."""
+    return max(3, min(33, round(33 * scale)))
+
+
 def command(args: argparse.Namespace) -> int:
     """Run the drill; exit 0 only on an APROBADO verdict."""
     from prep.rules import DEFAULT_RULES, RuleSet
@@ -49,7 +58,8 @@ def command(args: argparse.Namespace) -> int:
     if args.speed <= 0 or not 72 <= args.dpi <= 300:
         print("error: --speed debe ser mayor que 0 y --dpi de 72 a 300", file=sys.stderr)
         return 2
-    options = DrillOptions(out=args.out, seed=args.seed, scale=args.scale, catds=args.catds,
+    catds = args.catds if args.catds is not None else default_catds(args.scale)
+    options = DrillOptions(out=args.out, seed=args.seed, scale=args.scale, catds=catds,
                            speed=args.speed, error_rate=args.error_rate,
                            corte_cada=args.corte_cada, dpi=args.dpi, gui=args.gui,
                            reglas=args.reglas)

@@ -17,12 +17,10 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
 import resource
-import secrets
 import shutil
 import signal
 import subprocess
@@ -38,7 +36,7 @@ from typing import Any
 from prep.catalog import Catalog, generate_catalog, write_catalog
 from prep.rules import DEFAULT_RULES, RuleSet
 from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
-from prep.simulacro.nodo import Nodo, NodoError, run_parallel
+from prep.simulacro.nodo import Nodo, NodoError
 from prep.simulacro.plan import NOCHE_MINUTOS, Plan, PlanEstacion, make_plan, station_config
 from prep.simulacro.veredicto import CorteVerdict, check_corte, cortes_in
 
@@ -47,7 +45,9 @@ log = logging.getLogger("prep.simulacro")
 MARKER = "simulacro.json"
 ROLES_CATD = ("acopiador", "digitalizador", "capturista", "capturista", "verificador")
 ROLES_CCV = ("capturista", "capturista", "verificador")
-DRAIN_TIMEOUT = 600.0
+START_FILE = "inicio.json"
+STATIONS_READY_TIMEOUT = 600.0
+DRAIN_STALL = 300.0  # seconds without any progress before the drain gives up
 DRAIN_CORTE_EVERY = 8.0  # wall seconds between cortes while waiting for the last actas
 
 
@@ -113,6 +113,8 @@ class Drill:
         self.configs: dict[str, Path] = {}
         self.corte_jsons: list[dict[str, Any]] = []
         self.corte_thread: threading.Thread | None = None
+        self.metrics_lock = threading.Lock()
+        self.phones: threading.Thread | None = None
         self.t0 = 0.0
         self.expected_exit: set[str] = set()
 
@@ -174,18 +176,21 @@ class Drill:
     # setup -------------------------------------------------------------------------
 
     def _setup_stations(self, plan: Plan) -> None:
-        """Operators and enrollment codes (``prep central`` commands, a few at a time),
-        then one process per station."""
-        password = secrets.token_urlsafe(12)
-        jobs: list[Callable[[], tuple[str, str, str]]] = []
+        """Operators (one ``operator import``) and enrollment codes (one
+        ``enroll-code`` for the CATDs, one for the CCV), then one process per station."""
+        rows: list[tuple[str, str, int | None]] = []
+        owners: list[tuple[str, str]] = []
         for estacion in plan.estaciones:
             roles = ROLES_CATD if estacion.rol == "catd" else ROLES_CCV
             for i, role in enumerate(roles):
-                name = f"{role.capitalize()} {i + 1} {estacion.nombre.upper()}"
-                jobs.append(functools.partial(self._operator, estacion, role, name, password))
-            jobs.append(functools.partial(self._code, estacion))
-        made = run_parallel(jobs)
-        self.t0 = time.time() + 4.0  # minute 0 once the stations have started
+                rows.append((f"{role.capitalize()} {i + 1} {estacion.nombre.upper()}", role,
+                             estacion.sitio))
+                owners.append((estacion.nombre, role))
+        ids = self.nodo.operators(rows, self.out / "central")
+        codes = self.nodo.enroll_codes([e.sitio for e in plan.estaciones])
+        made = [(name, role, op) for (name, role), op in zip(owners, ids, strict=True)]
+        made += [(e.nombre, "codigo", code)
+                 for e, code in zip(plan.estaciones, codes, strict=True)]
         shared = self.out / "estaciones" / "compartido.json"
         shared.parent.mkdir(parents=True, exist_ok=True)
         plan.write(shared)
@@ -197,20 +202,32 @@ class Drill:
                 estacion, data_dir=str(self.out / "estaciones" / estacion.nombre),
                 url=self.nodo.url, cert_sha256=self.nodo.cert_sha256,
                 code=next(v for r, v in mine if r == "codigo"), operadores=operadores,
-                t0=self.t0, speed=self.options.speed, compartido=str(shared),
+                inicio=str(self.out / "estaciones" / START_FILE),
+                speed=self.options.speed, compartido=str(shared),
                 avisos=str(self.out / "estaciones" / "avisos"), dpi=self.options.dpi,
                 estado=str(self.out / "estaciones" / f"{estacion.nombre}.estado.json"))
             path = self.out / "estaciones" / f"{estacion.nombre}.json"
             path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
             self.configs[estacion.nombre] = path
             self._start_station(estacion.nombre)
+        self._start_the_night()
 
-    def _operator(self, estacion: PlanEstacion, role: str, name: str,
-                  password: str) -> tuple[str, str, str]:
-        return estacion.nombre, role, self.nodo.operator(name, role, estacion.sitio, password)
-
-    def _code(self, estacion: PlanEstacion) -> tuple[str, str, str]:
-        return estacion.nombre, "codigo", self.nodo.enroll_code(estacion.sitio)
+    def _start_the_night(self) -> None:
+        """Minute 0 once every station is enrolled, its operators ready and its signal
+        handlers set (34 processes take a while to start on two cores; a signal before
+        that would kill one): each writes its status file, then waits for START_FILE."""
+        deadline = time.monotonic() + STATIONS_READY_TIMEOUT
+        while len(self._states()) < len(self.processes):
+            self._check_stations()
+            if time.monotonic() > deadline:
+                raise NodoError(f"las estaciones no quedaron listas en "
+                                f"{STATIONS_READY_TIMEOUT:.0f} s; vea {self.out / 'bitacoras'}")
+            time.sleep(0.2)
+        self.t0 = time.time() + 1.0
+        start = self.out / "estaciones" / START_FILE
+        tmp = start.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"t0": self.t0}), encoding="utf-8")
+        os.replace(tmp, start)
 
     def _start_station(self, name: str) -> None:
         log_path = self.out / "bitacoras" / f"{name}.log"
@@ -242,15 +259,38 @@ class Drill:
         return (time.time() - self.t0) * self.options.speed / 60.0
 
     def _night(self, plan: Plan, catalog: Catalog) -> None:
-        fotos = list(plan.fotos)
+        # The phones at the casillas work on their own thread: rendering thousands of
+        # photos must not hold up the clock, the incidents or the progress line.
+        night_over = threading.Event()
+        phones = threading.Thread(target=self._phones, args=(list(plan.fotos), catalog,
+                                                             night_over),
+                                  name="fotos-casilla", daemon=True)
+        phones.start()
+        self.phones = phones
+        try:
+            self._night_loop(plan)
+        finally:
+            night_over.set()  # the rest of the photos go at once, during the drain
+
+    def _phones(self, fotos: list[tuple[float, str]], catalog: Catalog,
+                night_over: threading.Event) -> None:
+        """Each PREP Casilla photo at its simulated minute; what is left at once when
+        the night is over."""
+        try:
+            for minute, clave in fotos:
+                while not night_over.is_set() and self.minute() < minute:
+                    night_over.wait(0.2)
+                self._photo(catalog, clave)
+        except Exception as exc:  # e.g. a full disk: the verdict must say so
+            log.exception("PREP Casilla photos stopped")
+            self.report.failures.append(f"las fotos de PREP Casilla se detuvieron: {exc!r}")
+
+    def _night_loop(self, plan: Plan) -> None:
         incidentes = self._schedule(plan)
         next_corte = self.options.corte_cada
         next_line = 0.0
         while self.minute() < NOCHE_MINUTOS:
             now = self.minute()
-            for _ in range(5):  # a few per pass, so a backlog never stalls the clock
-                if fotos and fotos[0][0] <= now:
-                    self._photo(catalog, fotos.pop(0)[1])
             for incidente, action in incidentes:
                 if not incidente.hecho and incidente.minuto <= now:
                     incidente.detalle = action()
@@ -264,8 +304,6 @@ class Drill:
                 self.say(self._line())
                 next_line = time.monotonic() + 3.0
             time.sleep(0.1)
-        for _, clave in fotos:
-            self._photo(catalog, clave)
 
     def _schedule(self, plan: Plan) -> list[tuple[Incidente, Callable[[], str]]]:
         catd = [e.nombre for e in plan.estaciones if e.rol == "catd"]
@@ -324,7 +362,9 @@ class Drill:
         tmp = directory / f".IMG_{clave}.jpg.tmp"
         tmp.write_bytes(data)
         os.replace(tmp, directory / f"IMG_{clave}.jpg")
-        self.report.metrics["fotos_casilla"] = self.report.metrics.get("fotos_casilla", 0) + 1
+        with self.metrics_lock:
+            self.report.metrics["fotos_casilla"] = self.report.metrics.get("fotos_casilla",
+                                                                           0) + 1
 
     def plan_truth(self, clave: str) -> dict[str, Any]:
         estado = self.plan.sim.estado[clave]
@@ -351,17 +391,23 @@ class Drill:
     def _drain(self, plan: Plan, catalog: Catalog) -> None:
         """Until the stations are idle and a corte shows every acta final."""
         self.say("Fin de la noche: esperando que se vacíen las estaciones y se valide todo")
-        deadline = time.monotonic() + DRAIN_TIMEOUT
+        # No fixed deadline (a full-scale drill drains for many minutes): it fails when
+        # nothing at all moves for DRAIN_STALL seconds.
+        moved, last_progress = None, time.monotonic()
         next_line = time.monotonic() + 5.0
         last_corte = 0.0
-        while time.monotonic() < deadline:
+        while time.monotonic() < last_progress + DRAIN_STALL:
             self._check_stations()
             if time.monotonic() >= next_line:
                 self.say(self._line())
                 next_line = time.monotonic() + 5.0
             states = self._states()
+            progress = _progress(states, self.corte_jsons)
+            if progress != moved:
+                moved, last_progress = progress, time.monotonic()
             idle = all(s.get("llegadas_pendientes", 1) == 0 and s.get("escaneos_pendientes", 1)
                        == 0 and s.get("backlog_records", 1) == 0 for s in states.values())
+            idle = idle and not (self.phones is not None and self.phones.is_alive())
             if idle and len(states) == len(self.processes) and \
                     time.monotonic() >= last_corte + DRAIN_CORTE_EVERY:
                 last_corte = time.monotonic()
@@ -374,8 +420,8 @@ class Drill:
                 if verdict.publicadas == catalog.total_actas:
                     return
             time.sleep(1.0)
-        self.report.failures.append(f"después de {DRAIN_TIMEOUT:.0f} s no se había validado "
-                                    "cada acta")
+        self.report.failures.append(f"nada avanzó en {DRAIN_STALL:.0f} s y aún no se había "
+                                    "validado cada acta")
 
     # stations ----------------------------------------------------------------------
 
@@ -421,7 +467,6 @@ class Drill:
         for state in self._states().values():
             for k, v in state.get("counts", {}).items():
                 totals[k] = totals.get(k, 0) + int(v)
-        last = self.corte_jsons[-1] if self.corte_jsons else {}
         return (f"[minuto {min(self.minute(), NOCHE_MINUTOS):.0f}/{NOCHE_MINUTOS:.0f}] "
                 f"acopio {totals.get('acopios', 0) + totals.get('sin_acta', 0)}"
                 f"/{self.report.actas} · imágenes {totals.get('imagenes', 0)} · fotos "
@@ -429,7 +474,7 @@ class Drill:
                 f"{totals.get('capturas', 0)} (errores {totals.get('errores_tecleados', 0)})"
                 f" · verificaciones {totals.get('verificaciones', 0)} · cortes "
                 f"{len(cortes_in(self.out / 'publicacion'))} · capturadas en el último corte "
-                f"{last.get('actas_capturadas', 0)}/{self.report.actas}")
+                f"{_captured_in_latest(self.out / 'publicacion')}/{self.report.actas}")
 
     def _verdict(self, plan: Plan, catalog: Catalog) -> None:
         self.say("Veredicto: cada corte contra la verdad del simulacro")
@@ -533,6 +578,32 @@ def _cpu_seconds() -> dict[str, float]:
         resource.RUSAGE_CHILDREN)
     return {"simulacro": round(me.ru_utime + me.ru_stime, 1),
             "procesos_hijos": round(children.ru_utime + children.ru_stime, 1)}
+
+
+def _captured_in_latest(publicacion: Path) -> int:
+    """ACTAS_CAPTURADAS summed over the elections of the latest corte (whoever made
+    it: the central's schedule or the drill), read from each CSV's summary line."""
+    total = 0
+    for path in (publicacion / "latest").glob("*.csv"):
+        if path.stem.endswith("_CANDIDATURAS"):
+            continue
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as f:
+                head = [next(f, "").strip() for _ in range(6)]
+            at = next(i for i, line in enumerate(head) if line.startswith("ACTAS_"))
+            summary = dict(zip(head[at].split(","), head[at + 1].split(","), strict=False))
+            total += int(summary.get("ACTAS_CAPTURADAS", 0))
+        except (OSError, ValueError, StopIteration, IndexError):
+            continue  # being replaced by the next corte: the next line will say
+    return total
+
+
+def _progress(states: dict[str, dict[str, Any]], cortes: list[dict[str, Any]]) -> object:
+    """What changes while the drain gets anywhere: the stations' counters and
+    backlogs, and the number of cortes made."""
+    return (len(cortes), sorted((name, sorted(state.get("counts", {}).items()),
+                                 state.get("backlog_records"), state.get("escaneos_pendientes"))
+                                for name, state in states.items()))
 
 
 def _lap(since: float) -> float:

@@ -42,16 +42,18 @@ from prep.station.errors import StationError, StationInputError, StationStorageE
 from prep.station.scan.hotfolder import Disposition, HotFileResult, HotFolderOptions
 from prep.station.scan.quality import QualityPolicy
 from prep.station.scan.service import DigitalizacionResult, DigitalizacionService
-from prep.station.station import Station
+from prep.station.station import Station, StationStatus
 from prep.station.sync import SyncOptions
 from prep.station.work import WorkError, WorkItem, WorkQueue
 from prep.values import Marca, Valor, parse_valor
 
 log = logging.getLogger("prep.simulacro.estacion")
 
-SYNC = SyncOptions(backoff_base=0.2, backoff_cap=2.0, poll_interval=0.3,
+#: New records wake the agent; it then waits ``gather_seconds`` for more, so a busy
+#: station sends a few records per batch instead of one request (and one ingest) each.
+SYNC = SyncOptions(backoff_base=0.2, backoff_cap=2.0, poll_interval=1.0,
                    heartbeat_interval=10.0, request_timeout=20.0, locate_after=10**6,
-                   bundle_interval=15.0)
+                   bundle_interval=15.0, gather_seconds=1.0)
 HOT = HotFolderOptions(stable_seconds=0.0, poll_seconds=0.2, unreadable_grace_seconds=2.0,
                        retry_seconds=1.0)
 #: Longest wait between asks for work when the central has none (wall seconds): dozens
@@ -62,15 +64,17 @@ CAPTURA_SEGUNDOS, VERIFICACION_SEGUNDOS = 90.0, 180.0
 SCAN_DELAY_MINUTES = (2.0, 12.0)
 NICE = 10
 RESCAN_AFTER_MINUTES = 3.0
+REPORT_SECONDS = 2.0
 
 
 class VirtualStation:
     """The station and its virtual operators."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: dict[str, Any],
+                 stopping: threading.Event | None = None) -> None:
         self.config = config
         self.name = str(config["nombre"])
-        self.t0 = float(config["t0"])
+        self.t0 = 0.0  # minute 0: set by wait_for_the_night()
         self.speed = float(config["speed"])
         self.data_dir = Path(config["data_dir"])
         self.hot_dir = self.data_dir / "escaner"
@@ -79,7 +83,7 @@ class VirtualStation:
         self.verdad: dict[str, dict[str, str]] = shared["verdad"]
         self.errores: dict[str, dict[str, list[str]]] = shared["errores"]
         self.ilegibles_globales = set(shared["ilegibles"])
-        self.stop = threading.Event()
+        self.stop = stopping or threading.Event()
         self.online = threading.Event()
         self.online.set()
         self.counts: Counter[str] = Counter(_previous_counts(Path(config["estado"])))
@@ -122,11 +126,24 @@ class VirtualStation:
                                 self.config["cert_sha256"], hostname=self.name)
         self.catalog = self.station.catalog()
         self.station.start_sync(SYNC)
+        self.wait_for_the_night()
         threads = [threading.Thread(target=self._guard, args=(target,), name=name, daemon=True)
                    for name, target in self._workers()]
         for thread in threads:
             thread.start()
         self.threads = threads
+
+    def wait_for_the_night(self) -> None:
+        """Say «ready» (the status file) and wait for the drill's minute 0 (its start
+        file; already there after a restart)."""
+        self.write_status()
+        start = Path(self.config["inicio"])
+        while not self.stop.is_set():
+            try:
+                self.t0 = float(json.loads(start.read_text(encoding="utf-8"))["t0"])
+                return
+            except (OSError, ValueError, KeyError):
+                self.stop.wait(0.2)
 
     def _workers(self) -> list[tuple[str, Any]]:
         ops = self.config["operadores"]
@@ -315,14 +332,17 @@ class VirtualStation:
     def trabajador(self, operator: str, kind: str) -> None:
         queue = WorkQueue(self.station, operator, kind, prefetch=5)
         idle = 0.05
-        while not self.stop.is_set():
-            item = self._next(queue)
-            if item is None:
-                self.stop.wait(idle)
-                idle = min(IDLE_MAX[kind], idle * 2)
-                continue
-            idle = 0.05
-            self._work(queue, item)
+        try:
+            while not self.stop.is_set():
+                item = self._next(queue)
+                if item is None:
+                    self.stop.wait(idle)
+                    idle = min(IDLE_MAX[kind], idle * 2)
+                    continue
+                idle = 0.05
+                self._work(queue, item)
+        finally:
+            queue.close()
 
     def _next(self, queue: WorkQueue) -> WorkItem | None:
         """The item to work on, asking the central for more when none is held."""
@@ -399,27 +419,29 @@ class VirtualStation:
     # status ----------------------------------------------------------------------
 
     def reporter(self) -> None:
-        while not self.stop.wait(1.0):
+        # Every 2 s: the drill reads the file once a second at most, and the status
+        # queries of 34 stations add up on two cores.
+        while not self.stop.wait(REPORT_SECONDS):
             try:
-                self._watch_sync()
-                self.write_status()
+                self.write_status(self._watch_sync(self.station.status()))
             except OperationalError:
                 self.bump("reintentos_base_ocupada")
 
-    def _watch_sync(self) -> None:
+    def _watch_sync(self, status: StationStatus) -> StationStatus:
         """The workstation's answer to «El envío … se detuvo … Reinicie el programa»: a
         dead sync agent is started again (and counted, for the drill's report)."""
+        state = status.sync
         if not self.online.is_set():
-            return
-        state = self.station.status().sync
+            return status
         if state is not None and not state.running and state.last_error_code == "internal":
             log.warning("%s: sync agent died (%s); starting it again", self.name,
                         state.last_error)
             self.station.start_sync(SYNC)
             self.bump("agente_sync_reiniciado")
+        return status
 
-    def write_status(self, final: bool = False) -> None:
-        status = self.station.status()
+    def write_status(self, status: StationStatus | None = None, final: bool = False) -> None:
+        status = status or self.station.status()
         with self.lock:
             data = {"nombre": self.name, "pid": os.getpid(), "minuto": round(self.minute(), 1),
                     "counts": dict(self.counts), "render_seconds": round(self.render_seconds, 2),
@@ -482,16 +504,21 @@ def main(argv: list[str]) -> int:
     # On one machine the stations stand for dozens of PCs: the central (which they all
     # wait on) must not starve behind their image rendering.
     os.nice(NICE)
-    station = VirtualStation(config)
     requests: list[str] = []
     wake = threading.Event()
+    stopping = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
-        requests.append("down" if signum == signal.SIGUSR1 else
-                        "up" if signum == signal.SIGUSR2 else "stop")
+        request = ("down" if signum == signal.SIGUSR1 else
+                   "up" if signum == signal.SIGUSR2 else "stop")
+        requests.append(request)
+        if request == "stop":
+            stopping.set()
         wake.set()
+    # Before anything slow: an early signal is queued, never the default (death).
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(sig, on_signal)
+    station = VirtualStation(config, stopping)
     station.start()
     while True:
         wake.wait(1.0)

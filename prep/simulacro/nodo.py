@@ -9,6 +9,7 @@ Without ``--dsn`` the central keeps an embedded PostgreSQL in its data directory
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import signal
@@ -68,17 +69,35 @@ class Nodo:
         self.cli("init")
         self.cli("catalog", "load", str(catalogo))
 
-    def operator(self, name: str, role: str, sitio: int | None, password: str) -> str:
-        """An operator account (its id)."""
-        site = ["--ccv"] if sitio is None else ["--catd", str(sitio)]
-        out = self.cli("operator", "add", "--name", name, "--role", role, *site,
-                       "--password-stdin", stdin=password + "\n")
-        return str(json.loads(out)["id"])
+    def operators(self, rows: Sequence[tuple[str, str, int | None]], work_dir: Path
+                  ) -> list[str]:
+        """Accounts for ``(name, role, sitio)`` rows (``None``: the CCV) in one
+        ``operator import``; their ids in the same order. The generated passwords go to
+        a 0600 file in ``work_dir`` (the virtual operators never log in)."""
+        table = work_dir / "operadores.csv"
+        with table.open("w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(("nombre", "rol", "sitio"))
+            writer.writerows((name, role, "CCV" if sitio is None else str(sitio))
+                             for name, role, sitio in rows)
+        credenciales = work_dir / "credenciales.csv"
+        credenciales.unlink(missing_ok=True)
+        out_json = self.cli("operator", "import", str(table), "--credenciales",
+                            str(credenciales))
+        return [str(info["id"]) for info in json.loads(out_json)]
 
-    def enroll_code(self, sitio: int | None) -> str:
-        site = ["--ccv", "--role", "ccv"] if sitio is None else ["--catd", str(sitio),
-                                                                "--role", "catd"]
-        return self.cli("enroll-code", *site).strip().splitlines()[0]
+    def enroll_codes(self, sitios: Sequence[int | None]) -> list[str]:
+        """One single-use enrollment code per site (``None``: the CCV), in order: one
+        ``enroll-code`` for every CATD and one for the CCV."""
+        catds = [s for s in sitios if s is not None]
+        codes: dict[int | None, str] = {}
+        if catds:
+            lines = self.cli("enroll-code", "--catd", *map(str, catds), "--role",
+                             "catd").split()
+            codes.update(zip(catds, lines[:len(catds)], strict=True))
+        if None in sitios:
+            codes[None] = self.cli("enroll-code", "--ccv", "--role", "ccv").split()[0]
+        return [codes[s] for s in sitios]
 
     def corte(self, ultimo: bool = False) -> dict[str, Any]:
         """A corte now (the coordinator's on-demand corte); its JSON."""
@@ -193,12 +212,3 @@ def _terminate(process: subprocess.Popen[bytes] | None, timeout: float = 30.0) -
 
 def _tail(text: str, lines: int = 30) -> str:
     return "\n".join(text.splitlines()[-lines:])
-
-
-def run_parallel(jobs: Sequence[Any], workers: int = 4) -> list[Any]:
-    """Call each zero-argument job in a small thread pool (CLI commands are mostly
-    interpreter start-up: two cores run them about twice as fast)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(lambda job: job(), jobs))

@@ -16,6 +16,7 @@ import pytest
 from prep.catalog import generate_catalog
 from prep.corte.reader import read_eleccion_csv
 from prep.rules import DEFAULT_RULES
+from prep.simulacro.cli import default_catds
 from prep.simulacro.plan import make_plan, typed
 from prep.simulacro.veredicto import check_corte, cortes_in, verdict_of
 
@@ -84,6 +85,12 @@ def test_the_night_went_through_stations_casilla_and_incidents(
         assert (out / "estaciones" / name / "escaner").exists() or name == "ccv"
     assert any((out / "casilla" / "procesadas").iterdir())
     assert (out / "reporte_final.pdf").read_bytes().startswith(b"%PDF")
+    # Every account came from one `operator import`: its envelopes file is private.
+    credenciales = out / "central" / "credenciales.csv"
+    assert credenciales.stat().st_mode & 0o777 == 0o600
+    with credenciales.open(encoding="utf-8-sig", newline="") as f:
+        cuentas = list(csv.DictReader(f))
+    assert len(cuentas) == 2 * 5 + 3 and all(len(c["contrasena"]) >= 12 for c in cuentas)
     # The published rows say where the image came from: both origins occur.
     corte = cortes_in(out / "publicacion")[-1]
     parsed = read_eleccion_csv((corte / "JEFATURA_DE_GOBIERNO.csv").read_bytes())
@@ -151,3 +158,9 @@ def test_refuses_a_foreign_output_directory(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "no es la salida de un simulacro" in done.stderr and "Traceback" not in done.stderr
     assert [p.name for p in out.iterdir()] == ["importante.txt"]
+
+
+@pytest.mark.parametrize(("scale", "catds"), [(0.01, 3), (0.1, 3), (0.5, 16), (1.0, 33),
+                                              (2.0, 33)])
+def test_one_catd_per_distrito_at_full_scale(scale: float, catds: int) -> None:
+    assert default_catds(scale) == catds
