@@ -174,69 +174,122 @@ def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont | ImageFont.I
 def _draw_form(acta: Acta, valores: Mapping[str, Valor], options: ActaImageOptions,
                rng: random.Random, catalog: Catalog | None) -> Image.Image:
     dpi = options.dpi
-    w, h = _page_size(dpi)
+    w, _ = _page_size(dpi)
     u = dpi / 100  # one "unit" = 1/100 inch
-    page = Image.new("L", (w, h), 250)
-    draw = ImageDraw.Draw(page)
     margin = round(50 * u)
     c, e = acta.casilla, acta.eleccion
-
-    draw.text((margin, margin), "ACTA PREP", font=_font(round(28 * u), True), fill=INK)
-    draw.text((margin, margin + 40 * u), f"ELECCIÓN: {e.nombre}", font=_font(round(15 * u),
-                                                                             True), fill=INK)
+    # The printed form (title, boxes, labels) is the same for every acta of a layout:
+    # drawn once, copied per acta; only what the acta says is drawn on the copy.
+    form = _form(e.nombre, acta.layout.campos, dpi)
+    page = form.page.copy()
     casilla = f"{TIPOS_CASILLA.get(c.tipo, c.tipo).upper()} {c.id_casilla:02d}"
     if c.ext_contigua:
         casilla += f" EXT. {c.ext_contigua:02d}"
     entidad = f"{c.entidad_id:02d}" + (f" {catalog.entidad}" if catalog else "")
-    header = (("ENTIDAD", entidad), ("DISTRITO LOCAL", f"{c.distrito_id:02d}"),
-              ("SECCIÓN", f"{c.seccion:04d}"), ("CASILLA", casilla))
-    small, value_font = _font(round(9 * u)), _font(round(14 * u), True)
-    y = margin + 75 * u
-    line = max(1, dpi // 100)
-    for label, value in header:
-        draw.rectangle((margin, y, margin + 480 * u, y + 34 * u), outline=INK, width=line)
-        draw.text((margin + 6 * u, y + 3 * u), label, font=small, fill=INK)
-        draw.text((margin + 150 * u, y + 8 * u), value, font=value_font, fill=INK)
-        y += 38 * u
+    values = (entidad, f"{c.distrito_id:02d}", f"{c.seccion:04d}", casilla)
+    value_size = round(14 * u)
+    for (x, y), value in zip(form.header_values, values, strict=True):
+        _text(page, (x, y), value, value_size, True, INK)
 
     qr_text = acta_qr_text(acta) if options.qr_text is None else options.qr_text
     if qr_text:
         qr = _qr_image(qr_text, module_px=max(2, round(dpi / 28)))
         page.paste(qr, (w - margin - qr.width, margin))
-    _draw_fields(draw, acta.layout.campos, valores, (margin, round(y + 25 * u), w - margin,
-                                                      h - margin), u, rng)
+    _fill_fields(page, form, valores, u, rng)
     return page
 
 
-def _draw_fields(draw: ImageDraw.ImageDraw, campos: Sequence[str],
-                 valores: Mapping[str, Valor], box: tuple[int, int, int, int], u: float,
-                 rng: random.Random) -> None:
+@dataclass(frozen=True)
+class _Form:
+    """A blank printed form and where its handwritten parts go."""
+
+    page: Image.Image
+    header_values: tuple[tuple[float, float], ...]
+    rows: tuple[tuple[str, float, float], ...]  # (campo, y0, y1)
+    row: float
+    box: tuple[int, int, int, int]
+
+
+@functools.lru_cache(maxsize=16)
+def _form(eleccion: str, campos: tuple[str, ...], dpi: int) -> _Form:
+    w, h = _page_size(dpi)
+    u = dpi / 100
+    page = Image.new("L", (w, h), 250)
+    draw = ImageDraw.Draw(page)
+    margin = round(50 * u)
+    _text(page, (margin, margin), "ACTA PREP", round(28 * u), True, INK)
+    _text(page, (margin, margin + 40 * u), f"ELECCIÓN: {eleccion}", round(15 * u), True, INK)
+    small = round(9 * u)
+    y = margin + 75 * u
+    line = max(1, dpi // 100)
+    spots: list[tuple[float, float]] = []
+    for label in ("ENTIDAD", "DISTRITO LOCAL", "SECCIÓN", "CASILLA"):
+        draw.rectangle((margin, y, margin + 480 * u, y + 34 * u), outline=INK, width=line)
+        _text(page, (margin + 6 * u, y + 3 * u), label, small, False, INK)
+        spots.append((margin + 150 * u, y + 8 * u))
+        y += 38 * u
+    box = (margin, round(y + 25 * u), w - margin, h - margin)
     left, top, right, bottom = box
     row = min((bottom - top) / max(1, len(campos)), 48 * u)
     line = max(1, round(u))
-    label_font, number_font = _font(round(11 * u), True), _font(round(min(24, row / u * 0.55) * u))
-    words_font = _font(round(min(15, row / u * 0.38) * u))
+    label_size = round(11 * u)
     col_number, col_words = left + 330 * u, left + 480 * u
+    rows: list[tuple[str, float, float]] = []
     for i, campo in enumerate(campos):
         y0 = top + i * row
         y1 = y0 + row - 4 * u
         draw.rectangle((left, y0, right, y1), outline=INK, width=line)
         draw.line((col_number, y0, col_number, y1), fill=INK, width=line)
         draw.line((col_words, y0, col_words, y1), fill=INK, width=line)
-        draw.text((left + 8 * u, y0 + 6 * u), CAMPO_ETIQUETAS.get(campo, campo),
-                  font=label_font, fill=INK)
+        _text(page, (left + 8 * u, y0 + 6 * u), CAMPO_ETIQUETAS.get(campo, campo), label_size,
+              True, INK)
+        rows.append((campo, y0, y1))
+    return _Form(page, tuple(spots), tuple(rows), row, box)
+
+
+def _fill_fields(page: Image.Image, form: _Form, valores: Mapping[str, Valor], u: float,
+                 rng: random.Random) -> None:
+    left, _, right, _ = form.box
+    row = form.row
+    number_size = round(min(24, row / u * 0.55) * u)
+    words_size = round(min(15, row / u * 0.38) * u)
+    col_number, col_words = left + 330 * u, left + 480 * u
+    draw: ImageDraw.ImageDraw | None = None
+    for campo, y0, y1 in form.rows:
         valor = valores.get(campo, Marca.SIN_DATO)
         if valor is Marca.SIN_DATO:
             continue
         number = str(valor) if isinstance(valor, int) else str(rng.randint(0, 400))
         words = numero_en_letras(int(number))
         jitter = rng.uniform(-3, 3) * u
-        draw.text((col_number + 20 * u + jitter, y0 + (row - 24 * u) / 2 - 4 * u), number,
-                  font=number_font, fill=PEN)
-        draw.text((col_words + 12 * u + jitter, y0 + (row - 15 * u) / 2 - 4 * u), words,
-                  font=words_font, fill=PEN)
+        _text(page, (col_number + 20 * u + jitter, y0 + (row - 24 * u) / 2 - 4 * u), number,
+              number_size, False, PEN)
+        _text(page, (col_words + 12 * u + jitter, y0 + (row - 15 * u) / 2 - 4 * u), words,
+              words_size, False, PEN)
         if valor is Marca.ILEGIBLE:
+            draw = draw or ImageDraw.Draw(page)
             _smudge(draw, (col_number, y0, right, y1), u, rng)
+
+
+def _text(page: Image.Image, xy: tuple[float, float], text: str, size: int, bold: bool,
+          fill: int) -> None:
+    """``text`` at ``xy`` (its top-left, as ``ImageDraw.text`` places it): the glyphs are
+    rasterized once per (text, size) and pasted after, which is what makes a drill's
+    tens of thousands of pages cheap (numbers and their words repeat)."""
+    mask, (dx, dy) = _glyphs(text, size, bold)
+    if mask is not None:
+        page.paste(fill, (round(xy[0]) + dx, round(xy[1]) + dy), mask)
+
+
+@functools.lru_cache(maxsize=8192)
+def _glyphs(text: str, size: int, bold: bool) -> tuple[Image.Image | None, tuple[int, int]]:
+    font = _font(size, bold)
+    x0, y0, x1, y1 = (round(v) for v in font.getbbox(text))
+    if x1 <= x0 or y1 <= y0:
+        return None, (0, 0)
+    mask = Image.new("L", (x1 - x0, y1 - y0), 0)
+    ImageDraw.Draw(mask).text((-x0, -y0), text, font=font, fill=255)
+    return mask, (x0, y0)
 
 
 def _smudge(draw: ImageDraw.ImageDraw, box: tuple[float, float, float, float], u: float,
@@ -254,7 +307,9 @@ def _smudge(draw: ImageDraw.ImageDraw, box: tuple[float, float, float, float], u
 
 def _qr_image(text: str, module_px: int) -> Image.Image:
     """The QR at an exact whole number of pixels per module, with its quiet zone."""
-    qr = segno.make(text, error="m", micro=False)
+    # A fixed mask pattern: as valid as the best-scoring one, and scoring all eight is
+    # most of the time segno takes.
+    qr = segno.make(text, error="m", micro=False, mask=0)
     rows = [bytes(0 if bit else 255 for bit in row) for row in qr.matrix_iter(border=4)]
     n = len(rows)
     small = Image.frombytes("L", (n, n), b"".join(rows))

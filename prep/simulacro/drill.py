@@ -47,6 +47,7 @@ ROLES_CATD = ("acopiador", "digitalizador", "capturista", "capturista", "verific
 ROLES_CCV = ("capturista", "capturista", "verificador")
 START_FILE = "inicio.json"
 STATIONS_READY_TIMEOUT = 600.0
+STATIONS_STOP_TIMEOUT = 180.0
 DRAIN_STALL = 300.0  # seconds without any progress before the drain gives up
 DRAIN_CORTE_EVERY = 8.0  # wall seconds between cortes while waiting for the last actas
 
@@ -444,9 +445,12 @@ class Drill:
         self.expected_exit = set(self.processes)
         for process in self.processes.values():
             process.send_signal(signal.SIGTERM)
+        # 34 stations delivering their last records at once share two cores: give them
+        # together a few minutes before calling one stuck.
+        deadline = time.monotonic() + STATIONS_STOP_TIMEOUT
         for name, process in self.processes.items():
             try:
-                code = process.wait(60)
+                code = process.wait(max(1.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 process.kill()
                 code = process.wait()

@@ -19,6 +19,7 @@ station after delivering what it can. Progress goes to the ``estado`` JSON file.
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import logging
 import os
@@ -64,7 +65,9 @@ CAPTURA_SEGUNDOS, VERIFICACION_SEGUNDOS = 90.0, 180.0
 SCAN_DELAY_MINUTES = (2.0, 12.0)
 NICE = 10
 RESCAN_AFTER_MINUTES = 3.0
-REPORT_SECONDS = 2.0
+REPORT_SECONDS = 5.0
+#: A stop taking longer than this writes every thread's stack to the station's log.
+SHUTDOWN_REPORT_SECONDS = 75.0
 
 
 class VirtualStation:
@@ -419,7 +422,7 @@ class VirtualStation:
     # status ----------------------------------------------------------------------
 
     def reporter(self) -> None:
-        # Every 2 s: the drill reads the file once a second at most, and the status
+        # Every few seconds: the drill needs no more, and the status
         # queries of 34 stations add up on two cores.
         while not self.stop.wait(REPORT_SECONDS):
             try:
@@ -469,14 +472,22 @@ class VirtualStation:
             self.bump("enlace_caido")
 
     def shutdown(self) -> None:
+        # Should stopping ever hang, the log gets every thread's stack before the drill
+        # gives up on this process.
+        faulthandler.dump_traceback_later(SHUTDOWN_REPORT_SECONDS, exit=False)
         self.stop.set()
+        deadline = time.monotonic() + 30.0
         for thread in self.threads:
-            thread.join(10)
+            thread.join(max(0.1, deadline - time.monotonic()))
+        stuck = [t.name for t in self.threads if t.is_alive()]
+        if stuck:
+            log.error("%s: threads still running at shutdown: %s", self.name, stuck)
         if self.online.is_set():
             self.station.stop_sync()
             self.station.sync_until_drained(30.0, SYNC)
         self.write_status(final=True)
         self.station.close()
+        faulthandler.cancel_dump_traceback_later()
 
 
 def _previous_counts(path: Path) -> dict[str, int]:
