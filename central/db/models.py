@@ -333,6 +333,8 @@ class ActaCapture(Base):
     __table_args__ = (
         CheckConstraint("kind IN ('captura', 'verificacion')", name="kind"),
         Index("ix_acta_captures_clave_acta", "clave_acta", "position"),
+        # Lease grants leave out what the operator already captured (migration 0009).
+        Index("ix_acta_captures_operator", "operator", "clave_acta"),
     )
 
     record_id: Mapped[str] = mapped_column(Uuid(as_uuid=False), primary_key=True)
