@@ -41,7 +41,7 @@ from central.operators import (
 )
 from central.pipeline.rebuild import load_catalog
 from prep.catalog import CatalogError
-from prep.durable import fsync_dir
+from prep.durable import create_private, fsync_dir
 from prep.passwords import PasswordError, check_new_password
 
 
@@ -171,12 +171,10 @@ def _file_refused(path: Path, exc: OperatorFileError) -> int:
 def _create_private(path: Path) -> int:
     """A new file only its owner may read, open for writing; never an existing one."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        return create_private(path)
     except FileExistsError:
         raise OperatorError(f"{path} ya existe y no se sobrescribe: elija otro nombre para el "
                             "archivo de contraseñas o borre el anterior") from None
-    os.fchmod(fd, 0o600)  # whatever the umask
-    return fd
 
 
 def _write_credentials(fd: int, created: list[tuple[OperatorInfo, str]]) -> None:

@@ -17,7 +17,6 @@ from enrollment on, so a second ``init`` keeps both.
 from __future__ import annotations
 
 import ipaddress
-import os
 import secrets
 import socket
 import tomllib
@@ -32,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from prep.crypto import SigningKey, cert_fingerprint
+from prep.durable import write_private
 
 DEFAULT_DATA_DIR = Path(platformdirs.user_data_dir("prep-central"))
 ENV_DSN = "PREP_CENTRAL_DSN"
@@ -93,7 +93,7 @@ def initialize(data_dir: DataDir) -> tuple[Identity, bool]:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not data_dir.settings.exists():
         # The node id is generated, so it needs no quoting in TOML.
-        _write_private(data_dir.settings, f'node = "central-{secrets.token_hex(4)}"\n'.encode())
+        write_private(data_dir.settings, f'node = "central-{secrets.token_hex(4)}"\n'.encode())
         created = True
     if not data_dir.key.exists():
         SigningKey.generate().save(data_dir.key)
@@ -102,8 +102,8 @@ def initialize(data_dir: DataDir) -> tuple[Identity, bool]:
         cert_pem, key_pem = _self_signed_certificate()
         # A key left without its certificate (a crash between the two) was never pinned.
         data_dir.tls_key.unlink(missing_ok=True)
-        _write_private(data_dir.tls_key, key_pem)
-        _write_private(data_dir.cert, cert_pem)
+        write_private(data_dir.tls_key, key_pem)
+        write_private(data_dir.cert, cert_pem)
         created = True
     return load_identity(data_dir), created
 
@@ -148,10 +148,3 @@ def _self_signed_certificate() -> tuple[bytes, bytes]:
     return cert.public_bytes(serialization.Encoding.PEM), key_pem
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    """Create ``path`` (mode 0600, never over an existing file) durably."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())

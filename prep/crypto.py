@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import os
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -19,6 +18,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
+
+from prep.durable import write_private
 
 KEY_BYTES = 32
 SIGNATURE_BYTES = 64
@@ -71,19 +72,10 @@ class SigningKey:
         return VerifyKey(self._key.public_key())
 
     def save(self, path: Path) -> None:
-        """Write the key to ``path`` (mode 0600), replacing nothing that exists."""
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(self.raw())
-            f.flush()
-            os.fsync(f.fileno())
-        # The directory entry too: after a power cut the key must exist if anything
-        # that was signed with it does.
-        dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        """Write the key to ``path`` (mode 0600), replacing nothing that exists. The
+        directory entry is flushed too: after a power cut the key must exist if anything
+        that was signed with it does."""
+        write_private(path, self.raw())
 
     @classmethod
     def load(cls, path: Path) -> SigningKey:

@@ -21,3 +21,21 @@ def fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def create_private(path: Path) -> int:
+    """Create ``path`` readable by its owner only (mode 0600 whatever the umask), never
+    over an existing file (``FileExistsError``); an open descriptor for writing."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.fchmod(fd, 0o600)
+    return fd
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Create ``path`` (see :func:`create_private`) with ``data``, durably: the data and
+    then the directory entry are flushed to the disk before returning."""
+    with os.fdopen(create_private(path), "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    fsync_dir(path.parent)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -77,14 +78,9 @@ def command(args: argparse.Namespace) -> int:
         print(f"Aviso: {aviso}")
     print(f"Publicación: {args.out / 'publicacion'}; métricas: {args.out / 'simulacro.json'};"
           f" reporte: {args.out / 'reporte_final.pdf'}")
-    if report.ok:
-        print("Veredicto: APROBADO (cada acta publicada coincide con la verdad, cada acta "
-              "una sola vez, cada incidente superado, prep verify-corte aprueba cada corte)")
-        return 0
-    print(f"Veredicto: REPROBADO ({len(report.failures)} problemas)", file=sys.stderr)
-    for failure in report.failures[:20]:
-        print(f"  - {failure}", file=sys.stderr)
-    return 1
+    return _veredicto(report.ok, report.failures, "cada acta publicada coincide con la "
+                      "verdad, cada acta una sola vez, cada incidente superado, prep "
+                      "verify-corte aprueba cada corte")
 
 
 def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
@@ -106,12 +102,17 @@ def _rapido(args: argparse.Namespace, rules: object) -> int:
               f"{r['ACTAS_CONTABILIZADAS']} ({r['PORCENTAJE_ACTAS_CONTABILIZADAS']} %), "
               f"participación {r['PORCENTAJE_PARTICIPACION_CIUDADANA']} %")
     print(f"Publicación: {args.out / 'publicacion' / report.corte}")
-    if report.ok:
-        print("Veredicto: APROBADO (cada fila publicada coincide con lo capturado; "
-              "resumen y huellas verificados)")
+    return _veredicto(report.ok, report.failures, "cada fila publicada coincide con lo "
+                      "capturado; resumen y huellas verificados")
+
+
+def _veredicto(ok: bool, failures: Sequence[str], why: str) -> int:
+    """Print the verdict line (and the first problems); the exit status."""
+    if ok:
+        print(f"Veredicto: APROBADO ({why})")
         return 0
-    print(f"Veredicto: REPROBADO ({len(report.failures)} problemas)", file=sys.stderr)
-    for failure in report.failures[:20]:
+    print(f"Veredicto: REPROBADO ({len(failures)} problemas)", file=sys.stderr)
+    for failure in failures[:20]:
         print(f"  - {failure}", file=sys.stderr)
     return 1
 

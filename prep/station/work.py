@@ -359,26 +359,21 @@ class _Session:
         target = (identity.central_url, identity.cert_sha256)
         if self._client is not None and self._target != target:
             await self._drop()  # re-enrolled, or the central moved
-        reused = self._client is not None
-        if self._client is None:
-            self._client = await connect().__aenter__()
-            self._target = target
-        try:
-            return await work(self._client)
-        except SyncError:
-            await self._drop()
-            if not reused:
-                raise
-        # A kept connection the central closed (it restarted, or the link blinked):
-        # once more on a new one before telling the operator the central is away. The
+        # A kept connection the central closed (it restarted, or the link blinked) gets
+        # one more try on a new one before the operator hears the central is away. The
         # calls are safe to repeat (``next`` answers held leases again).
-        self._client = await connect().__aenter__()
-        self._target = target
-        try:
-            return await work(self._client)
-        except SyncError:
-            await self._drop()
-            raise
+        tries = 2 if self._client is not None else 1
+        for attempt in range(1, tries + 1):
+            if self._client is None:
+                self._client = await connect().__aenter__()
+                self._target = target
+            try:
+                return await work(self._client)
+            except SyncError:
+                await self._drop()
+                if attempt == tries:
+                    raise
+        raise AssertionError("unreachable")
 
     async def _drop(self) -> None:
         client, self._client, self._target = self._client, None, None
