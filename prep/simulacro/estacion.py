@@ -91,6 +91,8 @@ class VirtualStation:
         self.online.set()
         self.counts: Counter[str] = Counter(_previous_counts(Path(config["estado"])))
         self.lock = threading.Lock()
+        self.status_lock = threading.Lock()  # one writer of the status file at a time
+        self.last_status: StationStatus | None = None
         self.render_seconds = 0.0
         self.errors: list[str] = []
         self.station = Station.open(self.data_dir)
@@ -115,6 +117,10 @@ class VirtualStation:
     def bump(self, what: str, n: int = 1) -> None:
         with self.lock:
             self.counts[what] += n
+        if what.startswith("incidente_") and self.last_status is not None:
+            # The drill checks incidents by these counters: one carried out just before
+            # this process is killed must not wait for the next report to be on disk.
+            self.write_status(self.last_status)
 
     def fail(self, message: str) -> None:
         log.error("%s: %s", self.name, message)
@@ -369,7 +375,7 @@ class VirtualStation:
         clave = item.clave_acta
         try:
             if item.kind == "captura" and clave in self.ilegibles_globales \
-                    and self._first_to_complain(clave):
+                    and not (self.avisos / clave).exists() and self._claim_complaint(clave):
                 self._complain(queue, item)
                 return
             verdad = self.verdad.get(clave)
@@ -396,8 +402,11 @@ class VirtualStation:
             log.warning("%s: %s: %s", self.name, clave, exc)
 
     def _complain(self, queue: WorkQueue, item: WorkItem) -> None:
-        """Record the unreadable image, retrying while the station's database is busy
-        (the note for the digitalizador is already out: it must not be lost)."""
+        """Record the unreadable image (retrying while the station's database is busy),
+        then leave the note that sends the digitalizador to scan it again. A complaint
+        the station refuses (the lease ran out meanwhile) gives the claim back, so the
+        next capturista to get the acta makes it."""
+        clave = item.clave_acta
         for _ in range(60):
             try:
                 queue.ilegible(item, "La imagen está borrosa; se pide digitalizarla de nuevo.")
@@ -405,16 +414,20 @@ class VirtualStation:
                 self.bump("reintentos_base_ocupada")
                 self.stop.wait(0.5)
                 continue
+            except (WorkError, StationError):
+                (self.avisos / f"{clave}.reclamo").unlink(missing_ok=True)
+                raise
+            (self.avisos / clave).touch()
             self.bump("incidente_ilegible")
             return
-        self.fail(f"{item.clave_acta}: no se pudo registrar la imagen ilegible")
+        self.fail(f"{clave}: no se pudo registrar la imagen ilegible")
 
-    def _first_to_complain(self, clave: str) -> bool:
-        """Only the first capturista of the drill to see the acta calls it unreadable
-        (an exclusive file create, across every station process)."""
+    def _claim_complaint(self, clave: str) -> bool:
+        """Only one capturista of the drill at a time calls the acta unreadable (an
+        exclusive file create, across every station process)."""
         self.avisos.mkdir(parents=True, exist_ok=True)
         try:
-            (self.avisos / clave).open("x").close()
+            (self.avisos / f"{clave}.reclamo").open("x").close()
         except FileExistsError:
             return False
         return True
@@ -445,19 +458,22 @@ class VirtualStation:
 
     def write_status(self, status: StationStatus | None = None, final: bool = False) -> None:
         status = status or self.station.status()
-        with self.lock:
-            data = {"nombre": self.name, "pid": os.getpid(), "minuto": round(self.minute(), 1),
-                    "counts": dict(self.counts), "render_seconds": round(self.render_seconds, 2),
-                    "llegadas_pendientes": self.pending_arrivals,
-                    "escaneos_pendientes": len(self.scan_queue) + sum(
-                        1 for _ in self.hot_dir.glob("*.jpg")),
-                    "backlog_records": status.backlog_records, "records": status.records,
-                    "online": self.online.is_set(), "errores": self.errors[-20:],
-                    "final": final}
-        path = Path(self.config["estado"])
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, path)
+        self.last_status = status
+        in_folder = sum(1 for _ in self.hot_dir.glob("*.jpg"))
+        with self.status_lock:
+            with self.lock:
+                data = {"nombre": self.name, "pid": os.getpid(), "minuto": round(self.minute(), 1),
+                        "counts": dict(self.counts),
+                        "render_seconds": round(self.render_seconds, 2),
+                        "llegadas_pendientes": self.pending_arrivals,
+                        "escaneos_pendientes": len(self.scan_queue) + in_folder,
+                        "backlog_records": status.backlog_records, "records": status.records,
+                        "online": self.online.is_set(), "errores": self.errors[-20:],
+                        "final": final}
+            path = Path(self.config["estado"])
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp, path)
 
     # signals ---------------------------------------------------------------------
 
