@@ -10,11 +10,13 @@ import csv
 import io
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from prep.corte.summary import RESUMEN_COLUMNS, Resumen
 from prep.rules import Base
 
 BOM = b"\xef\xbb\xbf"
+_MAX_HEAD_LINE = 4096  # bytes: a line of the header is far shorter
 _BARE_NEWLINE = re.compile(r"(?<!\r)\n|\r(?!\n)")
 
 
@@ -72,6 +74,28 @@ def read_eleccion_csv(data: bytes) -> CsvEleccion:
     return CsvEleccion(lines[0][0], lines[1][0], dict(zip(RESUMEN_COLUMNS, lines[4],
                                                           strict=True)),
                        columnas, tuple(filas))
+
+
+def read_resumen(path: Path) -> dict[str, str]:
+    """Line 5 of an election CSV (its summary), checking lines 1–5 as
+    :func:`read_eleccion_csv` does without reading the acta rows: for watching the
+    latest corte's progress, where the whole file is 40,000 rows."""
+    with path.open("rb") as f:
+        head = [f.readline(_MAX_HEAD_LINE) for _ in range(5)]
+    if not head[0].startswith(BOM):
+        raise CsvFormatError("falta el BOM de UTF-8 al inicio del archivo")
+    head[0] = head[0][len(BOM):]
+    if not all(line.endswith(b"\r\n") for line in head):
+        raise CsvFormatError("las líneas 1–5 no están completas o no terminan en CRLF")
+    try:
+        lines = list(csv.reader(io.StringIO(b"".join(head).decode("utf-8"), newline=""),
+                                strict=True))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise CsvFormatError(f"las líneas 1–5 no se pueden leer ({exc})") from None
+    if len(lines) != 5 or lines[2] or tuple(lines[3]) != RESUMEN_COLUMNS \
+            or len(lines[4]) != len(RESUMEN_COLUMNS):
+        raise CsvFormatError("las líneas 1–5 no tienen la forma esperada")
+    return dict(zip(RESUMEN_COLUMNS, lines[4], strict=True))
 
 
 def resumen_desde_filas(parsed: CsvEleccion, base: Base = Base.SIN_ESPECIALES) -> dict[str, str]:

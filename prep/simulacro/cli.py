@@ -67,7 +67,14 @@ def command(args: argparse.Namespace) -> int:
     # A SIGTERM (a timeout, a service manager) unwinds like Ctrl+C, so the drill stops
     # the central and the stations it started instead of leaving them behind.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    report = Drill(options, rules, progress=lambda m: print(f"· {m}", flush=True)).run()
+    try:
+        report = Drill(options, rules, progress=lambda m: print(f"· {m}", flush=True)).run()
+    except (KeyboardInterrupt, SystemExit) as stop:
+        print(f"\nSimulacro detenido antes de terminar: estaciones y nodo central detenidos; "
+              f"lo hecho hasta aquí está en {args.out / 'simulacro.json'} (sin veredicto).",
+              file=sys.stderr)
+        return stop.code if isinstance(stop, SystemExit) and isinstance(stop.code, int) \
+            else 130
     fases = ", ".join(f"{k} {v:.1f} s" for k, v in report.phases.items())
     print(f"\n{report.actas} actas en {report.wall_seconds:.1f} s ({fases})")
     print(f"Cortes publicados: {len(report.cortes)}; en el último, {report.published} actas "

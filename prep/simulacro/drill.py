@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from prep.catalog import Catalog, generate_catalog, write_catalog
+from prep.corte.reader import read_resumen
 from prep.rules import DEFAULT_RULES, RuleSet
 from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
 from prep.simulacro.nodo import Nodo, NodoError
@@ -94,10 +95,11 @@ class DrillReport:
     metrics: dict[str, Any] = field(default_factory=dict)
     avisos: list[str] = field(default_factory=list)  # survived, but worth a look
     wall_seconds: float = 0.0
+    interrupted: bool = False  # stopped by Ctrl+C or SIGTERM before its verdict
 
     @property
     def ok(self) -> bool:
-        return not self.failures
+        return not self.failures and not self.interrupted
 
 
 class Drill:
@@ -123,6 +125,28 @@ class Drill:
 
     def run(self) -> DrillReport:
         started = time.perf_counter()
+        try:
+            return self._run(started)
+        except (KeyboardInterrupt, SystemExit):
+            # Ctrl+C or SIGTERM (cli.py turns it into SystemExit): the stations and the
+            # central were stopped on the way out (again here, should the signal have
+            # cut that short); say in simulacro.json how far it got instead of leaving
+            # it «en curso», then go on stopping.
+            self._kill_stations()
+            if hasattr(self, "nodo"):
+                self.nodo.close()
+                self._interrupted(started)
+            raise
+
+    def _interrupted(self, started: float) -> None:
+        self.report.interrupted = True
+        self.report.wall_seconds = round(time.perf_counter() - started, 2)
+        self.report.failures.append("el simulacro se detuvo antes de terminar (Ctrl+C o "
+                                    "SIGTERM): no hay veredicto")
+        self.report.metrics["estaciones"] = self._station_totals()
+        self._write_metrics(self.plan)
+
+    def _run(self, started: float) -> DrillReport:
         phase = time.perf_counter()
         _prepare_out(self.out)
         (self.out / MARKER).write_text('{"estado": "en curso"}\n', encoding="utf-8")
@@ -535,6 +559,7 @@ class Drill:
         r = self.report
         corte_seconds = [float(c.get("segundos", 0)) for c in self.corte_jsons]
         data = {
+            "estado": "interrumpido" if r.interrupted else "terminado",
             "actas": r.actas, "wall_seconds": r.wall_seconds, "published": r.published,
             "mismatches_vs_truth": r.mismatches, "ok": r.ok,
             "seed": self.options.seed, "scale": self.options.scale,
@@ -592,12 +617,8 @@ def _captured_in_latest(publicacion: Path) -> int:
         if path.stem.endswith("_CANDIDATURAS"):
             continue
         try:
-            with path.open(encoding="utf-8-sig", newline="") as f:
-                head = [next(f, "").strip() for _ in range(6)]
-            at = next(i for i, line in enumerate(head) if line.startswith("ACTAS_"))
-            summary = dict(zip(head[at].split(","), head[at + 1].split(","), strict=False))
-            total += int(summary.get("ACTAS_CAPTURADAS", 0))
-        except (OSError, ValueError, StopIteration, IndexError):
+            total += int(read_resumen(path).get("ACTAS_CAPTURADAS", 0))
+        except (OSError, ValueError):  # CsvFormatError is one
             continue  # being replaced by the next corte: the next line will say
     return total
 

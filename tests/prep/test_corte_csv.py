@@ -30,7 +30,12 @@ from prep.corte import package
 from prep.corte.anexo import TimeFormatter, format_corte_time, format_time
 from prep.corte.model import ActaEnCorte, Digitalizacion, FueraDeCatalogo, Origen
 from prep.corte.package import build_corte_files, write_corte
-from prep.corte.reader import CsvFormatError, read_eleccion_csv, resumen_desde_filas
+from prep.corte.reader import (
+    CsvFormatError,
+    read_eleccion_csv,
+    read_resumen,
+    resumen_desde_filas,
+)
 from prep.corte.summary import percentage
 from prep.rules import CausaSinActa
 from prep.values import Captura, Marca, format_valor
@@ -669,6 +674,19 @@ def test_strict_reader_rejects(corte_dir: Path, mutation: Callable[[bytes], byte
     assert bad != data
     with pytest.raises(CsvFormatError):
         read_eleccion_csv(bad)
+
+
+def test_summary_alone_is_line_5(corte_dir: Path, tmp_path: Path) -> None:
+    path = corte_dir / "JEFATURA_DE_GOBIERNO.csv"
+    assert read_resumen(path) == read_eleccion_csv(path.read_bytes()).resumen
+    assert read_resumen(path)["ACTAS_CAPTURADAS"] == "5"
+    for name, bad in (("sin-bom", path.read_bytes()[len(BOM):]),
+                      ("a-medias", path.read_bytes()[:60]),
+                      ("resumen-cambiado", path.read_bytes().replace(
+                          b"ACTAS_ESPERADAS,", b"ACTAS_ESPERADA,", 1))):
+        (tmp_path / name).write_bytes(bad)
+        with pytest.raises(CsvFormatError):
+            read_resumen(tmp_path / name)
 
 
 def test_written_csv_equals_in_memory_build(corte_dir: Path) -> None:

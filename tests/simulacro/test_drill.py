@@ -164,3 +164,41 @@ def test_refuses_a_foreign_output_directory(tmp_path: Path) -> None:
                                               (2.0, 33)])
 def test_one_catd_per_distrito_at_full_scale(scale: float, catds: int) -> None:
     assert default_catds(scale) == catds
+
+
+def test_a_stopped_drill_says_how_far_it_got(tmp_path: Path) -> None:
+    """SIGTERM in the middle of the night (a service manager, a coordinator's Ctrl+C):
+    the stations and the central are stopped, and simulacro.json says «interrumpido»
+    with what was done, not «en curso» forever."""
+    import os
+    import re
+    import signal
+    import time
+
+    out = tmp_path / "sim"
+    with (tmp_path / "drill.log").open("w", encoding="utf-8") as log:
+        drill = subprocess.Popen(
+            [sys.executable, "-m", "prep", "simulacro", "--scale", SCALE, "--seed", str(SEED),
+             "--catds", "2", "--out", str(out)], stdout=log, stderr=subprocess.STDOUT,
+            cwd=REPO)
+    try:
+        deadline = time.monotonic() + 300
+        while not re.search(r"acopio [1-9]", (tmp_path / "drill.log").read_text("utf-8")):
+            assert drill.poll() is None and time.monotonic() < deadline
+            time.sleep(0.5)
+        drill.send_signal(signal.SIGTERM)
+        assert drill.wait(timeout=240) == 128 + signal.SIGTERM
+    finally:
+        if drill.poll() is None:
+            drill.kill()
+            drill.wait()
+    said = (tmp_path / "drill.log").read_text(encoding="utf-8")
+    assert "Simulacro detenido antes de terminar" in said and "Traceback" not in said
+    metrics = json.loads((out / "simulacro.json").read_text(encoding="utf-8"))
+    assert metrics["estado"] == "interrumpido" and metrics["ok"] is False
+    assert any("sin veredicto" in f or "no hay veredicto" in f for f in metrics["failures"])
+    assert metrics["estaciones"]["counts"].get("acopios", 0) > 0
+    for state in (out / "estaciones").glob("*.estado.json"):
+        pid = json.loads(state.read_text(encoding="utf-8"))["pid"]
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
