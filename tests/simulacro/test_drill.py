@@ -202,3 +202,19 @@ def test_a_stopped_drill_says_how_far_it_got(tmp_path: Path) -> None:
         pid = json.loads(state.read_text(encoding="utf-8"))["pid"]
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_refuses_to_start_without_room_for_the_whole_drill(tmp_path: Path) -> None:
+    """A disk too small for the drill is said at once, in numbers, not an hour in: the
+    output goes to a real 64 MB tmpfs mounted in a private mount namespace."""
+    small = tmp_path / "chico"
+    small.mkdir()
+    done = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+         'mount -t tmpfs -o size=64m tmpfs "$1" && shift && exec "$@"', "sh", str(small),
+         sys.executable, "-m", "prep", "simulacro", "--out", str(small / "sim")],
+        capture_output=True, text=True, timeout=120, cwd=REPO, check=False)
+    assert done.returncode == 2, done.stderr
+    assert "no hay espacio suficiente" in done.stderr and "GB libres" in done.stderr
+    assert "--scale menor" in done.stderr and "Traceback" not in done.stderr
+    assert list(small.iterdir()) == []  # nothing left behind, on the real disk either
