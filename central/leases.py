@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Engine, Row, Table, func, select, text, updat
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from central.auth import SignedRequest
+from central.auth import STATION_ROW, SignedRequest, verified_station
 from central.db.models import ActaCapture, ActaImage, Lease
 from central.errors import ApiError
 from central.pipeline.apply import current_lookup
@@ -53,7 +53,6 @@ LEASES = cast(Table, Lease.__table__)
 IMAGES = cast(Table, ActaImage.__table__)
 CAPTURES = cast(Table, ActaCapture.__table__)
 
-SEEN_EVERY = timedelta(seconds=10)
 FIELDS_EVERY = 2.0
 
 _QUEUE = {CAPTURA: "a.estado IN ('digitalizada', 'captura_1', 'captura_2')",
@@ -120,15 +119,12 @@ _HELD = text(f"""
       AND l.status = 'active' AND l.expires_at > :now
     ORDER BY l.granted_at
 """)  # noqa: S608 - constant column list
-_STATION = text("SELECT public_key, enabled, last_seen_at FROM stations WHERE id = :station")
 _STATION_OPERATOR = text("""
     SELECT s.public_key, s.enabled, s.last_seen_at, s.role, s.sitio, o.role AS operator_role,
            o.sitio AS operator_sitio, o.enabled AS operator_enabled
     FROM stations AS s LEFT JOIN operators AS o ON o.id = :operator
     WHERE s.id = :station
 """)
-_SEEN = text("UPDATE stations SET last_seen_at = GREATEST(last_seen_at, :now) "
-             "WHERE id = :station")
 _ATTEMPTS = 3  # candidates lost to concurrent grants are replaced this many times
 # A lease's history times are the database's clock when its row changes, taken while the
 # acta is locked, so one acta's leases never seem to overlap; expiry is judged against
@@ -169,7 +165,7 @@ def next_work(engine: Engine, signed: SignedRequest, request: WorkRequest,
         now = datetime.now(UTC)
         row = conn.execute(_STATION_OPERATOR, {"station": signed.station_id(),
                                                "operator": request.operator}).one_or_none()
-        station = _verified(conn, signed, row, now)
+        station = verified_station(conn, signed, row, now)
         assert row is not None
         _check_operator(row, request)
         held = list(conn.execute(_HELD, {"operator": request.operator, "station": station,
@@ -228,21 +224,8 @@ def _fields_lookup(session: Session) -> Lookup:
 
 def _signing_station(conn: Connection, signed: SignedRequest) -> str:
     """The station that signed a lease request, checked."""
-    row = conn.execute(_STATION, {"station": signed.station_id()}).one_or_none()
-    return _verified(conn, signed, row, datetime.now(UTC))
-
-
-def _verified(conn: Connection, signed: SignedRequest, station: Row[Any] | None,
-              now: datetime) -> str:
-    """The signing station, checked (:meth:`SignedRequest.verify`), its last contact
-    noted at most every :data:`SEEN_EVERY` (a write per request would serialize its
-    operators on the station's row)."""
-    station_id = signed.verify(station.public_key if station is not None else None,
-                               station is not None and station.enabled)
-    assert station is not None
-    if station.last_seen_at is None or station.last_seen_at < now - SEEN_EVERY:
-        conn.execute(_SEEN, {"station": station_id, "now": now})
-    return station_id
+    row = conn.execute(STATION_ROW, {"station": signed.station_id()}).one_or_none()
+    return verified_station(conn, signed, row, datetime.now(UTC))
 
 
 def _grant(conn: Connection, station: str, row: Row[Any], request: WorkRequest, wanted: int,

@@ -372,3 +372,36 @@ def test_a_store_busy_past_its_timeout_delays_delivery_but_never_stops_the_agent
         assert agent.state().running
         station_id = station.store.require_identity().station_id
         assert _central_records(central_node, station_id) == _local_records(station)
+
+
+def test_last_contact_is_noted_without_a_write_per_request(central_node: CentralNode,
+                                                           tmp_path: Path) -> None:
+    """The coordinator sees when each station last spoke (``stations.last_seen_at``), but
+    a station's many requests (batches, images, leases) must not each commit a write to
+    its row: within 10 s the row is not rewritten (its PostgreSQL ``xmin`` stays)."""
+    import asyncio
+
+    from prep.station.client import CentralClient
+
+    station = _enrolled(central_node, tmp_path / "st")
+    identity = station.identity
+    assert identity is not None
+
+    def row() -> tuple[datetime | None, str]:
+        with psycopg.connect(central_node.dsn) as conn:
+            found = conn.execute("SELECT last_seen_at, xmin::text FROM stations "
+                                 "WHERE id = %s", (identity.station_id,)).fetchone()
+            assert found is not None
+            return found[0], found[1]
+
+    async def ask(times: int) -> list[int]:
+        async with CentralClient(identity, station.key(), identity.central_url) as client:
+            return [(await client.cursor())[0] for _ in range(times)]
+
+    before = datetime.now(UTC)
+    assert asyncio.run(ask(1)) == [200]
+    seen, xmin = row()
+    assert seen is not None and seen >= before - timedelta(seconds=1)
+    assert asyncio.run(ask(20)) == [200] * 20
+    assert row() == (seen, xmin)
+    station.close()
