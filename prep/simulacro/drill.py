@@ -97,11 +97,11 @@ class DrillReport:
     metrics: dict[str, Any] = field(default_factory=dict)
     avisos: list[str] = field(default_factory=list)  # survived, but worth a look
     wall_seconds: float = 0.0
-    interrupted: bool = False  # stopped by Ctrl+C or SIGTERM before its verdict
+    interrupted: bool = False  # stopped by Ctrl+C or SIGTERM (also a failure) before its verdict
 
     @property
     def ok(self) -> bool:
-        return not self.failures and not self.interrupted
+        return not self.failures
 
 
 class Drill:

@@ -6,9 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -170,11 +174,6 @@ def test_a_stopped_drill_says_how_far_it_got(tmp_path: Path) -> None:
     """SIGTERM in the middle of the night (a service manager, a coordinator's Ctrl+C):
     the stations and the central are stopped, and simulacro.json says «interrumpido»
     with what was done, not «en curso» forever."""
-    import os
-    import re
-    import signal
-    import time
-
     out = tmp_path / "sim"
     with (tmp_path / "drill.log").open("w", encoding="utf-8") as log:
         drill = subprocess.Popen(

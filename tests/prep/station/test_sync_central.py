@@ -4,6 +4,7 @@ central that goes away and comes back, a skewed clock and a tampered batch."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import sqlite3
@@ -17,6 +18,7 @@ import pytest
 from prep.canonical import canonical_bytes, parse_json, sha256_hex
 from prep.crypto import SigningKey
 from prep.protocol import verify_receipt
+from prep.station.client import CentralClient
 from prep.station.errors import EnrollmentError
 from prep.station.station import Station, wait_until
 from prep.station.store import Clock, system_clock
@@ -379,10 +381,6 @@ def test_last_contact_is_noted_without_a_write_per_request(central_node: Central
     """The coordinator sees when each station last spoke (``stations.last_seen_at``), but
     a station's many requests (batches, images, leases) must not each commit a write to
     its row: within 10 s the row is not rewritten (its PostgreSQL ``xmin`` stays)."""
-    import asyncio
-
-    from prep.station.client import CentralClient
-
     station = _enrolled(central_node, tmp_path / "st")
     identity = station.identity
     assert identity is not None
