@@ -29,6 +29,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -134,6 +135,7 @@ class VirtualStation:
             self.station.enroll(self.config["url"], self.config["code"],
                                 self.config["cert_sha256"], hostname=self.name)
         self.catalog = self.station.catalog()
+        self._settle_complaints()
         self.station.start_sync(SYNC)
         self.wait_for_the_night()
         threads = [threading.Thread(target=self._guard, args=(target,), name=name, daemon=True)
@@ -141,6 +143,19 @@ class VirtualStation:
         for thread in threads:
             thread.start()
         self.threads = threads
+
+    def _settle_complaints(self) -> None:
+        """After a SIGKILL: a complaint this station claimed but never announced is
+        announced now if its ilegible record was stored (and counted, as it would have
+        been), and given back if not (another capturista makes it)."""
+        noted, released = settle_claims(
+            self.avisos, self.name,
+            lambda clave: Kind.ILEGIBLE.value in self.station.store.kinds_for(clave))
+        if noted:
+            self.bump("incidente_ilegible", len(noted))
+        if noted or released:
+            log.warning("%s: complaints left by the previous run: announced %s, given back %s",
+                        self.name, noted, released)
 
     def wait_for_the_night(self) -> None:
         """Say «ready» (the status file) and wait for the drill's minute 0 (its start
@@ -425,12 +440,7 @@ class VirtualStation:
     def _claim_complaint(self, clave: str) -> bool:
         """Only one capturista of the drill at a time calls the acta unreadable (an
         exclusive file create, across every station process)."""
-        self.avisos.mkdir(parents=True, exist_ok=True)
-        try:
-            (self.avisos / f"{clave}.reclamo").open("x").close()
-        except FileExistsError:
-            return False
-        return True
+        return claim_complaint(self.avisos, clave, self.name)
 
     # status ----------------------------------------------------------------------
 
@@ -504,6 +514,47 @@ class VirtualStation:
         self.write_status(final=True)
         self.station.close()
         faulthandler.cancel_dump_traceback_later()
+
+
+def claim_complaint(avisos: Path, clave: str, owner: str) -> bool:
+    """Claim ``clave``'s unreadable-image complaint for station ``owner``: ``False`` if
+    some station holds the claim already. The claim file appears whole, with its owner
+    in it (written aside, then hard-linked: the link fails if the name exists)."""
+    avisos.mkdir(parents=True, exist_ok=True)
+    claim = avisos / f"{clave}.reclamo"
+    aside = avisos / f".{clave}.{owner}.{os.getpid()}.tmp"
+    aside.write_text(owner, encoding="utf-8")
+    try:
+        os.link(aside, claim)
+    except FileExistsError:
+        return False
+    finally:
+        aside.unlink()
+    return True
+
+
+def settle_claims(avisos: Path, owner: str,
+                  stored: Callable[[str], bool]) -> tuple[list[str], list[str]]:
+    """The complaints ``owner`` claimed whose notice (``avisos/CLAVE``, what sends the
+    digitalizador to scan again) was never written: the process died in between. Those
+    whose ilegible record ``stored`` says is in the station's store get the notice
+    now; the others are given back. Returns (noticed, given back)."""
+    noted: list[str] = []
+    released: list[str] = []
+    for claim in sorted(avisos.glob("*.reclamo")):
+        clave = claim.name.removesuffix(".reclamo")
+        try:
+            if claim.read_text(encoding="utf-8") != owner or (avisos / clave).exists():
+                continue
+        except OSError:
+            continue
+        if stored(clave):
+            (avisos / clave).touch()
+            noted.append(clave)
+        else:
+            claim.unlink(missing_ok=True)
+            released.append(clave)
+    return noted, released
 
 
 def _previous_counts(path: Path) -> dict[str, int]:
