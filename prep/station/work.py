@@ -25,7 +25,7 @@ import logging
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -121,6 +121,7 @@ class WorkQueue:
         self.prefetch = max(1, min(prefetch, MAX_PREFETCH))
         self.timeout = timeout
         self._session = _Session()
+        self._items: dict[tuple[str, str], WorkItem] = {}  # (lease, expiry) -> parsed
         # A queue dropped without close() (a test, a crash path) still ends its session.
         weakref.finalize(self, self._session.close)
 
@@ -134,9 +135,23 @@ class WorkQueue:
             rows = session.scalars(select(WorkLeaseRow).where(
                 WorkLeaseRow.operator == self.operator, WorkLeaseRow.kind == self.kind,
                 WorkLeaseRow.state == PENDING).order_by(WorkLeaseRow.received_at)).all()
-        items = [WorkItem.from_lease(json.loads(row.lease)) for row in rows]
+        items = [self._item(row) for row in rows]
         return [i for i in items if i.expires_at > now
                 and self.station.blobs.path_for(i.image_sha256).exists()]
+
+    def _item(self, row: WorkLeaseRow) -> WorkItem:
+        """The lease of ``row``, parsed once (the screen asks for its work every few
+        seconds and a lease's text never changes), expiring when the row says (a
+        renewal moves the row's time, not the text's)."""
+        key = (row.lease_id, row.expires_at)
+        item = self._items.get(key)
+        if item is None:
+            item = WorkItem.from_lease(json.loads(row.lease))
+            item = replace(item, expires_at=parse_time(row.expires_at))
+            if len(self._items) >= 4 * MAX_PREFETCH:
+                self._items.clear()
+            self._items[key] = item
+        return item
 
     def current(self) -> WorkItem | None:
         """The acta to show now, if any."""

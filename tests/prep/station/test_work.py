@@ -10,11 +10,15 @@ import contextlib
 import hashlib
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from prep.catalog import Acta, Catalog
+from prep.records import parse_time
+from prep.station.models import WorkLeaseRow
 from prep.station.station import Station
 from prep.station.sync import SyncOptions
 from prep.station.work import WorkError, WorkQueue
@@ -187,4 +191,29 @@ def test_a_kept_session_survives_a_central_restart(node: CentralNode, catalog: C
         again = queue.refill()
         assert again.online, again.message
         assert [i.clave_acta for i in queue.pending()] == [second.clave]
+    station.close()
+
+
+def test_a_renewed_lease_stays_on_screen_past_its_first_expiry(
+        node: CentralNode, catalog: Catalog, tmp_path: Path) -> None:
+    """A lease renewed at the central keeps showing after the time it was first given
+    for (the renewal moves the row's expiry; the lease text keeps the first one)."""
+    [acta] = _actas(catalog, 5, 1)
+    _digitize(node, [acta])
+    [fausto] = add_operators(node, [("Fausto Work", "capturista", "05")])
+    station = _station(node, tmp_path / "st", catd=5)
+    with contextlib.closing(WorkQueue(station, fausto, prefetch=1)) as queue:
+        assert queue.refill().pending == 1
+        [item] = queue.pending()
+        first_expiry = item.expires_at
+        # The operator has been on it for 7 minutes: the next ask renews it.
+        station.store.clock = lambda: first_expiry - timedelta(minutes=3)
+        assert queue.refill().online
+        with station.store.read() as session:
+            renewed = parse_time(session.scalars(select(WorkLeaseRow.expires_at)).one())
+        assert renewed > first_expiry
+        station.store.clock = lambda: first_expiry + (renewed - first_expiry) / 2
+        assert [i.clave_acta for i in queue.pending()] == [acta.clave]
+        assert queue.current() is not None and queue.current().expires_at == renewed
+        queue.submit(queue.pending()[0], truth(acta))
     station.close()
