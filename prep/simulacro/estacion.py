@@ -55,12 +55,12 @@ log = logging.getLogger("prep.simulacro.estacion")
 #: station sends a few records per batch instead of one request (and one ingest) each.
 SYNC = SyncOptions(backoff_base=0.2, backoff_cap=2.0, poll_interval=1.0,
                    heartbeat_interval=10.0, request_timeout=20.0, locate_after=10**6,
-                   bundle_interval=15.0, gather_seconds=1.0)
+                   bundle_interval=15.0, gather_seconds=3.0)
 HOT = HotFolderOptions(stable_seconds=0.0, poll_seconds=0.2, unreadable_grace_seconds=2.0,
                        retry_seconds=1.0)
 #: Longest wait between asks for work when the central has none (wall seconds): dozens
 #: of idle operators asking more often only load the central.
-IDLE_MAX = {"captura": 2.0, "verificacion": 5.0}
+IDLE_MAX = {"captura": 2.0, "verificacion": 10.0}
 #: Simulated seconds a capturista types one acta, a verificador decides one.
 CAPTURA_SEGUNDOS, VERIFICACION_SEGUNDOS = 90.0, 180.0
 SCAN_DELAY_MINUTES = (2.0, 12.0)
