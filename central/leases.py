@@ -12,7 +12,11 @@ verification or *ilegible* record ends the lease it names when ingested
 (:mod:`central.pipeline.apply`); leases hand work out, the acta states never read them.
 
 ``next`` is safe to retry: it returns the operator's unexpired leases at that station
-first and only tops them up to ``prefetch``.
+first and only tops them up to ``prefetch``. A station names in ``done`` the leases its
+operator has finished but whose records may not have reached the central yet: those
+are neither answered again nor counted against ``prefetch``, so an operator who
+finished the prefetched actas gets the next ones at once instead of waiting for the
+station's outbox (their leases still hold the actas until the records arrive).
 """
 
 from __future__ import annotations
@@ -46,6 +50,9 @@ from prep.values import Captura, conciliar
 
 DEFAULT_LEASE_TIME = timedelta(minutes=10)
 MAX_PREFETCH = 5
+#: At most this many finished leases named per request; more (a station whose outbox is
+#: far behind) still count against ``prefetch``, which slows that operator down.
+MAX_DONE = 32
 MAX_REQUEST_BYTES = 4096
 ROLE = {CAPTURA: "capturista", VERIFICACION: "verificador"}
 
@@ -139,6 +146,7 @@ class WorkRequest:
     operator: str
     kind: str
     prefetch: int = 1
+    done: frozenset[str] = frozenset()  # leases finished at the station (lease ids)
 
     @classmethod
     def parse(cls, body: bytes) -> WorkRequest:
@@ -149,11 +157,13 @@ class WorkRequest:
         if not isinstance(data, dict) or not {"operator", "kind"} <= set(data):
             raise _malformed()
         operator, kind, prefetch = data["operator"], data["kind"], data.get("prefetch", 1)
+        done = data.get("done", [])
         if not isinstance(operator, str) or not 0 < len(operator) <= 64 \
                 or kind not in ROLE or type(prefetch) is not int \
-                or not 1 <= prefetch <= MAX_PREFETCH:
+                or not 1 <= prefetch <= MAX_PREFETCH or not isinstance(done, list) \
+                or len(done) > MAX_DONE or not all(_is_uuid(d) for d in done):
             raise _malformed()
-        return cls(operator, kind, prefetch)
+        return cls(operator, kind, prefetch, frozenset(str(uuid.UUID(d)) for d in done))
 
 
 def next_work(engine: Engine, signed: SignedRequest, request: WorkRequest,
@@ -168,8 +178,10 @@ def next_work(engine: Engine, signed: SignedRequest, request: WorkRequest,
         station = verified_station(conn, signed, row, now)
         assert row is not None
         _check_operator(row, request)
-        held = list(conn.execute(_HELD, {"operator": request.operator, "station": station,
-                                         "kind": request.kind, "now": now}))
+        held = [h for h in conn.execute(_HELD, {"operator": request.operator,
+                                                "station": station, "kind": request.kind,
+                                                "now": now})
+                if str(h.id) not in request.done]
         granted = _grant(conn, station, row, request, request.prefetch - len(held), now,
                          lease_time)
         return describe(conn, [*held, *granted], _fields_lookup(session))
@@ -372,6 +384,17 @@ def _ended(conn: Connection, station_id: str, lease_id: str) -> ApiError:
                                         "pida trabajo nuevo.")
 
 
+def _is_uuid(value: object) -> bool:
+    if not isinstance(value, str) or len(value) > 36:
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _malformed() -> ApiError:
     return ApiError(400, "malformed", "La solicitud de trabajo está incompleta o mal formada: "
-                    f"operator, kind (captura o verificacion) y prefetch (1 a {MAX_PREFETCH}).")
+                    f"operator, kind (captura o verificacion), prefetch (1 a {MAX_PREFETCH}) "
+                    f"y, si va, done (hasta {MAX_DONE} asignaciones terminadas).")

@@ -374,10 +374,15 @@ class VirtualStation:
             item = queue.current()
             if item is None and self.online.is_set():
                 try:
-                    queue.refill()
+                    outcome = queue.refill()
                 except WorkError as exc:
                     self.bump("trabajo_rechazado")
                     log.warning("%s: %s", self.name, exc)
+                    return None
+                self.bump("pedidos_de_trabajo")
+                if not outcome.pending:
+                    self.bump("pedidos_sin_trabajo")
+                    return None
                 item = queue.current()
         except OperationalError:  # the station's database was busy: try again shortly
             self.bump("reintentos_base_ocupada")

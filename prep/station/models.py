@@ -153,7 +153,9 @@ class WorkLeaseRow(Base):
     """
 
     __tablename__ = "work_leases"
-    __table_args__ = (Index("ix_work_leases_operator", "operator", "kind", "state"),)
+    # expires_at last: a refill names the operator's finished, unexpired leases.
+    __table_args__ = (Index("ix_work_leases_operator", "operator", "kind", "state",
+                            "expires_at"),)
 
     lease_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     operator: Mapped[str] = mapped_column(String(64))

@@ -45,6 +45,8 @@ log = logging.getLogger("prep.station.work")
 
 KINDS = ("captura", "verificacion")
 MAX_PREFETCH = 5
+#: At most this many finished leases are named to the central per request (its limit).
+MAX_DONE = 32
 #: A held lease is renewed when less than this is left of it.
 RENEW_BEFORE = timedelta(minutes=4)
 
@@ -206,12 +208,14 @@ class WorkQueue:
         """Talk to the central: send the releases, renew leases running out, top the
         queue up to ``prefetch`` and fetch the images. Offline it changes nothing and
         says so; the work already held goes on. Blocking: call it from a worker."""
-        self._expire_local()
+        look = self._look()
+        if look.ran_out:
+            self._expire_local()
 
         async def talk(client: CentralClient) -> int:
-            await self._send_releases(client)
-            await self._renew(client)
-            return await self._top_up(client)
+            await self._send_releases(client, look.leaving)
+            await self._renew(client, look.renew)
+            return await self._top_up(client, look.done)
         try:
             granted = self._talk(talk)
         except SyncError as exc:
@@ -242,9 +246,10 @@ class WorkQueue:
             identity, self.station.key(), identity.central_url, self.timeout,
             clock=self.station.store.clock), work)
 
-    async def _top_up(self, client: CentralClient) -> int:
+    async def _top_up(self, client: CentralClient, done: Sequence[str]) -> int:
         status, answer = await client.work("/v1/work/next", {
-            "operator": self.operator, "kind": self.kind, "prefetch": self.prefetch})
+            "operator": self.operator, "kind": self.kind, "prefetch": self.prefetch,
+            "done": list(done)})
         if status != 200 or not isinstance(answer, dict):
             raise WorkError(_refusal(status, answer))
         items = [WorkItem.from_lease(lease) for lease in answer.get("leases", ())]
@@ -265,12 +270,7 @@ class WorkQueue:
                             "su código de integridad; no se usará. Avise a su coordinador.")
         self.station.blobs.put(data)
 
-    async def _renew(self, client: CentralClient) -> None:
-        soon = format_time(self.station.store.clock() + RENEW_BEFORE)
-        with self.station.store.read() as session:
-            due = session.scalars(select(WorkLeaseRow.lease_id).where(
-                WorkLeaseRow.operator == self.operator, WorkLeaseRow.state == PENDING,
-                WorkLeaseRow.expires_at < soon)).all()
+    async def _renew(self, client: CentralClient, due: Sequence[str]) -> None:
         for lease_id in due:
             status, answer = await client.work(f"/v1/work/{lease_id}/renew")
             with self.station.store.write() as session:
@@ -281,11 +281,10 @@ class WorkQueue:
                 elif status in (404, 409):  # ended at the central: someone else has it
                     self._set_state(session, lease_id, EXPIRED, expected=PENDING)
 
-    async def _send_releases(self, client: CentralClient) -> None:
-        with self.station.store.read() as session:
-            leaving = session.scalars(select(WorkLeaseRow.lease_id).where(
-                WorkLeaseRow.operator == self.operator,
-                WorkLeaseRow.state == RELEASING)).all()
+    async def _send_releases(self, client: CentralClient,
+                             leaving: Sequence[str] | None = None) -> None:
+        if leaving is None:
+            leaving = self._look().leaving
         for lease_id in leaving:
             status, _ = await client.work(f"/v1/work/{lease_id}/release")
             if status in (200, 404):
@@ -294,12 +293,20 @@ class WorkQueue:
 
     def _keep(self, items: Sequence[WorkItem], raw: Sequence[Mapping[str, Any]]) -> int:
         """Store the leases not held yet; a lease held already keeps its local state
-        (``next`` answers the held leases again)."""
+        (``next`` answers the held leases again). Nothing new: no write at all."""
+        ids = [item.lease_id for item in items]
+        if not ids:
+            return 0
+        with self.station.store.read() as session:
+            known = set(session.scalars(select(WorkLeaseRow.lease_id)
+                                        .where(WorkLeaseRow.lease_id.in_(ids))))
+        if known.issuperset(ids):
+            return 0
         now = self.station.store.now()
         new = 0
         with self.station.store.write() as session:
             for item, data in zip(items, raw, strict=True):
-                if session.get(WorkLeaseRow, item.lease_id) is not None:
+                if item.lease_id in known or session.get(WorkLeaseRow, item.lease_id) is not None:
                     continue
                 session.add(WorkLeaseRow(
                     lease_id=item.lease_id, operator=self.operator, kind=item.kind,
@@ -308,17 +315,35 @@ class WorkQueue:
                 new += 1
         return new
 
+    def _look(self) -> _Look:
+        """What a refill has to do, read in one go (asked every few seconds, so the
+        write lock and its fsync are taken only when there is something to write)."""
+        clock = self.station.store.clock()
+        now, soon = format_time(clock), format_time(clock + RENEW_BEFORE)
+        mine = (WorkLeaseRow.operator == self.operator, WorkLeaseRow.kind == self.kind)
+        with self.station.store.read() as session:
+            rows = session.execute(select(
+                WorkLeaseRow.lease_id, WorkLeaseRow.state, WorkLeaseRow.expires_at).where(
+                *mine, WorkLeaseRow.state.in_((PENDING, RELEASING)))).all()
+            pending = [(r.lease_id, r.expires_at) for r in rows if r.state == PENDING]
+            leaving = [r.lease_id for r in rows if r.state == RELEASING]
+            # Finished here, maybe not yet at the central (the outbox delivers the
+            # record): named so the central does not count them as still to do.
+            done = session.scalars(select(WorkLeaseRow.lease_id).where(
+                *mine, WorkLeaseRow.state == DONE,
+                WorkLeaseRow.expires_at > now).order_by(WorkLeaseRow.received_at.desc())
+                .limit(MAX_DONE)).all()
+        return _Look(ran_out=any(expires <= now for _, expires in pending),
+                     leaving=tuple(leaving),
+                     renew=tuple(lid for lid, expires in pending if now < expires < soon),
+                     done=tuple(done))
+
     def _expire_local(self) -> None:
         now = self.station.store.now()
-        ran_out = (WorkLeaseRow.operator == self.operator, WorkLeaseRow.state == PENDING,
-                   WorkLeaseRow.expires_at <= now)
-        # Looked for first: asked every few seconds, the write lock (and an fsync)
-        # is taken only when a lease did run out.
-        with self.station.store.read() as session:
-            if session.scalar(select(WorkLeaseRow.lease_id).where(*ran_out).limit(1)) is None:
-                return
         with self.station.store.write() as session:
-            session.execute(update(WorkLeaseRow).where(*ran_out).values(state=EXPIRED))
+            session.execute(update(WorkLeaseRow).where(
+                WorkLeaseRow.operator == self.operator, WorkLeaseRow.state == PENDING,
+                WorkLeaseRow.expires_at <= now).values(state=EXPIRED))
 
     # helpers -------------------------------------------------------------------------
 
@@ -350,6 +375,16 @@ class WorkQueue:
                 parse_valor(valor) if isinstance(valor, str) else check_valor(valor)
             except ValueError as exc:
                 raise WorkError(f"{campo}: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class _Look:
+    """The local state a refill acts on (:meth:`WorkQueue._look`)."""
+
+    ran_out: bool  # some pending lease expired by the station's clock
+    leaving: tuple[str, ...]  # given back, the central not told yet
+    renew: tuple[str, ...]  # pending, less than RENEW_BEFORE left
+    done: tuple[str, ...]  # finished here while the lease still runs
 
 
 class _Session:

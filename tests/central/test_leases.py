@@ -267,6 +267,57 @@ def test_a_released_acta_goes_to_someone_else_at_once(node: CentralNode,
     asyncio.run(scenario())
 
 
+def test_leases_finished_at_the_station_make_room_for_the_next_actas(
+        node: CentralNode, catalog: Catalog) -> None:
+    """A station names the leases its operator finished whose captures are still in its
+    outbox: the central answers the next actas instead of the finished ones, which keep
+    holding their actas until the captures arrive. A lease of someone else, or one the
+    central never gave, changes nothing; a list too long or not of lease ids is
+    refused."""
+    actas = _actas(catalog, 1, 4)
+    ana, beto = _capturistas(node)
+
+    async def scenario() -> tuple[set[str], set[str]]:
+        async with WorkStation.enroll(node, 1) as station:
+            await station.digitize(actas)
+            first = await station.next(ana, prefetch=2)
+            assert len(first) == 2
+            rest = {a.clave for a in actas} - {lease["clave_acta"] for lease in first}
+            # Without naming them, the same two come back (the captures are not here).
+            assert [lease["lease_id"] for lease in await station.next(ana, prefetch=2)] \
+                == [lease["lease_id"] for lease in first]
+            done = [lease["lease_id"] for lease in first]
+            answer = await station.call("POST", "/v1/work/next", {
+                "operator": ana, "kind": "captura", "prefetch": 2, "done": done})
+            assert answer.status == 200, answer.body
+            assert {lease["clave_acta"] for lease in answer.body["leases"]} == rest
+            # The finished ones still hold their actas: nobody else gets them.
+            assert await station.next(beto, prefetch=5) == []
+            # Naming leases that are not Ana's held ones changes nothing.
+            stranger = await station.call("POST", "/v1/work/next", {
+                "operator": ana, "kind": "captura", "prefetch": 2,
+                "done": ["00000000-0000-4000-8000-000000000000"]})
+            assert stranger.status == 200  # her four, all held again, nothing new
+            assert {lease["clave_acta"] for lease in stranger.body["leases"]} == \
+                {a.clave for a in actas}
+            for bad in (["no-es-un-uuid"], "x", [done[0]] * 33, [7]):
+                refused = await station.call("POST", "/v1/work/next", {
+                    "operator": ana, "kind": "captura", "prefetch": 2, "done": bad})
+                assert refused.status == 400 and refused.body["error"] == "malformed", bad
+            # The captures arrive: the leases end as completed, the actas move on.
+            by_clave = {a.clave: a for a in actas}
+            for lease in first:
+                await station.capture(ana, lease, truth(by_clave[lease["clave_acta"]]))
+            return {lease["clave_acta"] for lease in first}, rest
+
+    captured, rest = asyncio.run(scenario())
+    status = dict(query(node.dsn, "SELECT clave_acta, status FROM leases WHERE operator = %s",
+                        ana))
+    assert status == {**{c: "completed" for c in captured}, **{c: "active" for c in rest}}
+    assert {a.clave: _state(node, a.clave)["estado"] for a in actas} == {
+        **{c: "captura_1" for c in captured}, **{c: "digitalizada" for c in rest}}
+
+
 def test_disagreeing_captures_go_to_a_third_capture_then_to_verification(
         node: CentralNode, catalog: Catalog) -> None:
     two_of_three, disputed = _actas(catalog, 1, 2)

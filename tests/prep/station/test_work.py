@@ -50,8 +50,12 @@ def _actas(catalog: Catalog, distrito: int, n: int) -> list[Acta]:
 
 def _digitize(node: CentralNode, actas: list[Acta]) -> None:
     """A scanning station of CATD 02 sends acopio and image of ``actas``."""
+    _digitize_catd(node, actas, 2)
+
+
+def _digitize_catd(node: CentralNode, actas: list[Acta], catd: int) -> None:
     async def run() -> None:
-        async with WorkStation.enroll(node, 2) as scanner:
+        async with WorkStation.enroll(node, catd) as scanner:
             await scanner.digitize(actas)
     asyncio.run(run())
 
@@ -217,3 +221,31 @@ def test_a_renewed_lease_stays_on_screen_past_its_first_expiry(
         assert queue.current() is not None and queue.current().expires_at == renewed
         queue.submit(queue.pending()[0], truth(acta))
     station.close()
+
+
+def test_an_operator_gets_the_next_actas_before_the_finished_ones_are_delivered(
+        node: CentralNode, catalog: Catalog, tmp_path: Path) -> None:
+    """Captures finished at the station wait in its outbox; the operator asking for more
+    meanwhile gets the next actas at once (the station tells the central which leases
+    are done here), and every capture counts when the outbox delivers."""
+    actas = _actas(catalog, 7, 4)
+    _digitize_catd(node, actas, 7)
+    [gil] = add_operators(node, [("Gil Work", "capturista", "07")])
+    station = _station(node, tmp_path / "st", catd=7)
+    with contextlib.closing(WorkQueue(station, gil, prefetch=2)) as queue:
+        assert queue.refill().pending == 2
+        first = {i.clave_acta for i in queue.pending()}
+        for item in queue.pending():
+            queue.submit(item, truth(next(a for a in actas if a.clave == item.clave_acta)))
+        assert queue.pending() == []  # both in the outbox; the sync agent is not running
+        more = queue.refill()
+        assert more.online and more.granted == 2 and more.pending == 2
+        assert {i.clave_acta for i in queue.pending()} == {a.clave for a in actas} - first
+        for item in queue.pending():
+            queue.submit(item, truth(next(a for a in actas if a.clave == item.clave_acta)))
+    assert station.sync_until_drained(30, FAST)
+    station.stop_sync()
+    station.close()
+    assert {_estado(node, a.clave) for a in actas} == {"captura_1"}
+    assert query(node.dsn, "SELECT count(*) FROM leases WHERE operator = %s AND status = "
+                 "'completed'", gil) == [(4,)]
