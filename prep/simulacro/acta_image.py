@@ -310,10 +310,17 @@ def _qr_image(text: str, module_px: int) -> Image.Image:
     # A fixed mask pattern: as valid as the best-scoring one, and scoring all eight is
     # most of the time segno takes.
     qr = segno.make(text, error="m", micro=False, mask=0)
-    rows = [bytes(0 if bit else 255 for bit in row) for row in qr.matrix_iter(border=4)]
-    n = len(rows)
+    border = 4
+    n = len(qr.matrix) + 2 * border
+    quiet, side = b"\xff" * n, b"\xff" * border
+    # The matrix rows hold 0 (light) and 1 (dark): translated to gray bytes in C.
+    rows = [quiet] * border + [side + bytes(row).translate(_QR_GRAY) + side
+                               for row in qr.matrix] + [quiet] * border
     small = Image.frombytes("L", (n, n), b"".join(rows))
     return small.resize((n * module_px, n * module_px), Image.Resampling.NEAREST)
+
+
+_QR_GRAY = bytes([255, 0]) + bytes(254)
 
 
 # what scanners and phones add -------------------------------------------------------

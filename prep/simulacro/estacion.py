@@ -20,6 +20,7 @@ station after delivering what it can. Progress goes to the ``estado`` JSON file.
 from __future__ import annotations
 
 import faulthandler
+import heapq
 import json
 import logging
 import os
@@ -34,6 +35,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from prep.catalog import Acta, Catalog
@@ -41,6 +43,7 @@ from prep.records import Kind
 from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
 from prep.simulacro.plan import typed
 from prep.station.errors import StationError, StationInputError, StationStorageError
+from prep.station.models import RecordRow
 from prep.station.scan.hotfolder import Disposition, HotFileResult, HotFolderOptions
 from prep.station.scan.quality import QualityPolicy
 from prep.station.scan.service import DigitalizacionResult, DigitalizacionService
@@ -98,7 +101,9 @@ class VirtualStation:
         self.errors: list[str] = []
         self.station = Station.open(self.data_dir)
         self.catalog: Catalog | None = None
-        self.scan_queue: list[tuple[float, str, int]] = []  # (minute, clave, attempt)
+        self.before: dict[str, set[str]] = {"llegadas": set(), "imagenes": set()}
+        # (minute, clave, attempt), a heap: the digitalizador looks at it 10 times a second
+        self.scan_queue: list[tuple[float, str, int]] = []
         self.pending_arrivals = len(config["llegadas"])
 
     # time ------------------------------------------------------------------------
@@ -135,6 +140,7 @@ class VirtualStation:
             self.station.enroll(self.config["url"], self.config["code"],
                                 self.config["cert_sha256"], hostname=self.name)
         self.catalog = self.station.catalog()
+        self.before = self._made_before()
         self._settle_complaints()
         self.station.start_sync(SYNC)
         self.wait_for_the_night()
@@ -143,6 +149,21 @@ class VirtualStation:
         for thread in threads:
             thread.start()
         self.threads = threads
+
+    def _made_before(self) -> dict[str, set[str]]:
+        """Claves with an acopio (or sin acta) and with an image recorded by a previous
+        run of this station (a restart must not register them again), read once: one
+        query instead of one per acta."""
+        kinds = (Kind.ACOPIO.value, Kind.SIN_ACTA.value, Kind.IMAGEN.value)
+        made: dict[str, set[str]] = {k: set() for k in kinds}
+        with self.station.store.read() as session:
+            for clave, kind in session.execute(
+                    select(RecordRow.clave_acta, RecordRow.kind)
+                    .where(RecordRow.kind.in_(kinds))):
+                if clave is not None:
+                    made[kind].add(clave)
+        return {"llegadas": made[Kind.ACOPIO.value] | made[Kind.SIN_ACTA.value],
+                "imagenes": made[Kind.IMAGEN.value]}
 
     def _settle_complaints(self) -> None:
         """After a SIGKILL: a complaint this station claimed but never announced is
@@ -214,13 +235,16 @@ class VirtualStation:
                     marker.parent.mkdir(exist_ok=True)
                     marker.touch()
                     self.bump("fuera_de_catalogo")
-            elif not self._arrived(clave):
+            elif clave not in self.before["llegadas"]:
                 if tipo == "sin_acta":
                     self.station.sin_acta(clave, llegada["causa"], operator)
                     self.bump("sin_acta")
                 else:
                     self.station.acopio(clave, operator)
                     self.bump("acopios")
+                # Registered (a write that fails writes nothing): a retry of this
+                # arrival after a busy database must not register it again.
+                self.before["llegadas"].add(clave)
             if tipo == "acopio":
                 self._schedule_scan(clave, float(llegada["minuto"]))
                 if clave in duplicados:
@@ -233,10 +257,6 @@ class VirtualStation:
         except StationError as exc:
             self.fail(f"acopio {clave}: {exc}")
         return True
-
-    def _arrived(self, clave: str) -> bool:
-        kinds = self.station.store.kinds_for(clave)
-        return Kind.ACOPIO.value in kinds or Kind.SIN_ACTA.value in kinds
 
     def _read_twice(self, clave: str, operator: str) -> None:
         """Incident: the same QR read again; the station must refuse it."""
@@ -253,9 +273,9 @@ class VirtualStation:
         rng = random.Random(f"{clave}:scan")
         at = minute + rng.uniform(*SCAN_DELAY_MINUTES)
         with self.lock:
-            self.scan_queue.append((at, clave, 0))
+            heapq.heappush(self.scan_queue, (at, clave, 0))
             if clave in self.config["reescaneos"]:
-                self.scan_queue.append((at + RESCAN_AFTER_MINUTES, clave, 1))
+                heapq.heappush(self.scan_queue, (at + RESCAN_AFTER_MINUTES, clave, 1))
 
     def digitalizador(self) -> None:
         operator = self.config["operadores"]["digitalizador"]
@@ -282,15 +302,16 @@ class VirtualStation:
     def _due_scans(self) -> list[tuple[str, int]]:
         now = self.minute()
         with self.lock:
-            due = sorted(s for s in self.scan_queue if s[0] <= now)
-            self.scan_queue = [s for s in self.scan_queue if s[0] > now]
+            due: list[tuple[float, str, int]] = []
+            while self.scan_queue and self.scan_queue[0][0] <= now:
+                due.append(heapq.heappop(self.scan_queue))
         return [(clave, attempt) for _, clave, attempt in due]
 
     def _scan(self, clave: str, attempt: int) -> None:
         """Render the acta as the scanner would and drop it into the hot folder (written
         under a temporary name, then renamed, as scanner software does)."""
-        if attempt == 0 and (self._has_image(clave) or self._in_hot_folder(clave)):
-            return  # scanned before a restart
+        if attempt == 0 and (clave in self.before["imagenes"] or self._in_hot_folder(clave)):
+            return  # scanned before a restart (a first scan is due once per run)
         assert self.catalog is not None
         acta = self.catalog.acta(clave)
         if acta is None:
@@ -316,9 +337,6 @@ class VirtualStation:
             self.render_seconds += time.thread_time() - started
         return data
 
-    def _has_image(self, clave: str) -> bool:
-        return Kind.IMAGEN.value in self.station.store.kinds_for(clave)
-
     def _in_hot_folder(self, clave: str) -> bool:
         return any(p.name.startswith(clave) for p in self.hot_dir.glob(f"{clave}_*.jpg"))
 
@@ -337,7 +355,7 @@ class VirtualStation:
             self.bump("rechazadas")
             if attempt < 3:
                 with self.lock:
-                    self.scan_queue.append((self.minute(), clave, attempt))
+                    heapq.heappush(self.scan_queue, (self.minute(), clave, attempt))
             else:
                 self._manual(clave, attempt)
 

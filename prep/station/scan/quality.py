@@ -29,8 +29,10 @@ from __future__ import annotations
 import enum
 import io
 import math
+import threading
 import warnings
 from dataclasses import dataclass, field
+from typing import cast
 
 import zxingcpp
 from PIL import Image, UnidentifiedImageError
@@ -151,9 +153,12 @@ def check_image(data: bytes, *, policy: QualityPolicy = DEFAULT_POLICY,
     With ``codec``, the QR must name a catalog acta (``report.acta``); with
     ``expected_clave`` too (a re-scan of a chosen acta), it must name that one.
     """
-    image, problem = _open(data, policy)
+    handed = _handed_over(data)
+    image, problem = _open(data, policy, handed)
     if image is None:
         assert problem is not None
+        if handed is not None:  # decodes, but this policy refuses it before decoding
+            handed.close()
         return QualityReport(len(data), sniff_media_type(data), problems=(problem,))
     with image:
         return _inspect(image, len(data), MEDIA_TYPES[image.format or ""], policy, codec,
@@ -163,13 +168,35 @@ def check_image(data: bytes, *, policy: QualityPolicy = DEFAULT_POLICY,
 def decode_problem(data: bytes, policy: QualityPolicy = DEFAULT_POLICY) -> Problem | None:
     """Only steps 1–2 (size, type, decodes): ``None`` when ``data`` is a whole image.
     Cheap enough to ask again and again while a scanner may still be writing."""
-    image, problem = _open(data, policy)
+    handed = _handed_over(data)
+    image, problem = _open(data, policy, handed)
+    if image is None and handed is not None:
+        handed.close()
     if image is not None:
-        image.close()
+        # The hot folder asks this first and then checks the very same bytes: the
+        # decoded page is kept for that check (one per thread) instead of decoding twice.
+        _handover.last = (data, image)
     return problem
 
 
-def _open(data: bytes, policy: QualityPolicy) -> tuple[Image.Image | None, Problem | None]:
+_handover = threading.local()
+
+
+def _handed_over(data: bytes) -> Image.Image | None:
+    """The page :func:`decode_problem` decoded from this very ``data`` object on this
+    thread, if it was the last one; any other is closed."""
+    last = getattr(_handover, "last", None)
+    _handover.last = None
+    if last is None:
+        return None
+    if last[0] is data:
+        return cast(Image.Image, last[1])
+    last[1].close()
+    return None
+
+
+def _open(data: bytes, policy: QualityPolicy,
+          decoded: Image.Image | None = None) -> tuple[Image.Image | None, Problem | None]:
     size = len(data)
     if not data:
         return None, Problem(Motivo.VACIA, "El archivo está vacío (0 bytes): vuelva a "
@@ -184,6 +211,8 @@ def _open(data: bytes, policy: QualityPolicy) -> tuple[Image.Image | None, Probl
         return None, Problem(
             Motivo.TIPO_NO_ADMITIDO, "El archivo no es una imagen JPEG, PNG ni TIFF: "
             "configure el escáner para guardar en uno de esos formatos.")
+    if decoded is not None:
+        return decoded, None
     return _decode(data, media_type)
 
 

@@ -173,12 +173,11 @@ class DigitalizacionService:
     def _store(self, acta: Acta, data: bytes, media_type: str, report: QualityReport,
                manual: bool) -> DigitalizacionResult:
         clave = acta.clave
-        previous = self._latest_image(clave)
+        previous, kinds = self._history(clave)
         if previous is not None and previous.sha256 == hashlib.sha256(data).hexdigest():
             return DigitalizacionResult(
                 True, "ya_guardada", f"Esta imagen ya estaba guardada para el acta {clave}; "
                 "no se registró de nuevo.", acta, quality=report, manual=manual)
-        kinds = self.station.store.kinds_for(clave)
         try:
             record = self.station.imagen(clave, data, media_type, self.operator, self.origen,
                                          self.digitalizacion,
@@ -206,13 +205,16 @@ class DigitalizacionService:
                                     previous.record_id if previous else None, sin_acopio,
                                     quality=report, manual=manual)
 
-    def _latest_image(self, clave: str) -> _Previous | None:
+    def _history(self, clave: str) -> tuple[_Previous | None, list[str]]:
+        """The acta's latest image record here (if any) and the kinds of all its
+        records here, in order (one read)."""
         with self.station.store.read() as session:
-            row = session.execute(
-                select(RecordRow.id, RecordRow.blob_sha256)
-                .where(RecordRow.clave_acta == clave, RecordRow.kind == Kind.IMAGEN.value)
-                .order_by(RecordRow.seq.desc()).limit(1)).first()
-        return None if row is None else _Previous(row.id, row.blob_sha256)
+            rows = session.execute(
+                select(RecordRow.id, RecordRow.kind, RecordRow.blob_sha256)
+                .where(RecordRow.clave_acta == clave).order_by(RecordRow.seq)).all()
+        images = [r for r in rows if r.kind == Kind.IMAGEN.value]
+        previous = _Previous(images[-1].id, images[-1].blob_sha256) if images else None
+        return previous, [r.kind for r in rows]
 
 
 def _rejected(report: QualityReport) -> DigitalizacionResult:

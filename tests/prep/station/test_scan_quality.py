@@ -35,6 +35,26 @@ def test_a_good_scan_passes_and_names_its_acta(small: Catalog) -> None:
     assert decode_problem(acta_jpeg(acta)) is None
 
 
+def test_a_file_checked_after_another_was_looked_at_is_read_for_itself(
+        small: Catalog) -> None:
+    """The hot folder first asks whether a file decodes, then checks it: the page
+    decoded by the first question serves the check of those same bytes only, never
+    another file's (a check of the wrong page would store an image under the wrong
+    acta), and a policy's size limit still applies to it."""
+    first, second = _acta(small, 1), _acta(small, 3)
+    codec = ActaCodec(small)
+    a, b = acta_jpeg(first), acta_jpeg(second)
+    assert decode_problem(a) is None
+    assert check_image(b, codec=codec).acta is second
+    assert decode_problem(a) is None
+    assert check_image(a, codec=codec).acta is first
+    assert check_image(a, codec=codec).acta is first  # handed over once, then decoded
+    assert decode_problem(b) is None
+    tight = check_image(b, codec=codec, policy=QualityPolicy(max_bytes=len(b) - 1))
+    assert tight.motivos == {Motivo.DEMASIADO_GRANDE}
+    assert check_image(b[:150_000], codec=codec).motivos == {Motivo.INCOMPLETA}
+
+
 @pytest.mark.parametrize(("name", "make", "motivo", "words"), [
     ("blank", lambda a: blank_page(), Motivo.EN_BLANCO, "en blanco"),
     ("truncated jpeg", lambda a: acta_jpeg(a)[:150_000], Motivo.INCOMPLETA, "incompleta"),
