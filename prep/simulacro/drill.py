@@ -35,6 +35,7 @@ from typing import Any
 
 from prep.catalog import Catalog, generate_catalog, write_catalog
 from prep.corte.reader import read_resumen
+from prep.corte.verify import HashCache
 from prep.rules import DEFAULT_RULES, RuleSet
 from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
 from prep.simulacro.nodo import Nodo, NodoError
@@ -512,9 +513,10 @@ class Drill:
         if not cortes:
             self.report.failures.append("no se publicó ningún corte")
             return
+        hashed: HashCache = {}  # each hard-linked image hashed once, not once per corte
         for i, directory in enumerate(cortes):
             verdict = check_corte(catalog, plan.sim, directory, self.rules,
-                                  final=i == len(cortes) - 1)
+                                  final=i == len(cortes) - 1, hashed=hashed)
             self.report.cortes.append(verdict)
             self.report.failures += verdict.failures
         last = self.report.cortes[-1]

@@ -18,7 +18,7 @@ from pathlib import Path
 from prep.catalog import Catalog
 from prep.corte.package import slug
 from prep.corte.reader import CsvFormatError, read_eleccion_csv
-from prep.corte.verify import verify_corte
+from prep.corte.verify import HashCache, verify_corte
 from prep.rules import RuleSet
 from prep.simulacro.capturas import Simulacion
 from prep.simulacro.run import expected_row
@@ -52,11 +52,13 @@ def cortes_in(publicacion: Path) -> list[Path]:
 
 
 def check_corte(catalog: Catalog, sim: Simulacion, directory: Path, rules: RuleSet,
-                final: bool, verify: bool = True) -> CorteVerdict:
-    """Check one published corte; ``final``: it must be complete."""
+                final: bool, verify: bool = True,
+                hashed: HashCache | None = None) -> CorteVerdict:
+    """Check one published corte; ``final``: it must be complete. ``hashed``: shared
+    by the checks of one publication's cortes (:func:`verify_corte`)."""
     verdict = CorteVerdict(directory.name, final)
     if verify:
-        checked = verify_corte(directory)
+        checked = verify_corte(directory, hashed=hashed)
         verdict.verify_ok = checked.ok
         verdict.failures += [f"{directory.name}: prep verify-corte: {p}"
                              for p in checked.problemas[:20]]
@@ -124,7 +126,8 @@ def verdict_of(out: Path, rules: RuleSet | None = None) -> list[str]:
     if not cortes:
         return ["no se publicó ningún corte"]
     failures: list[str] = []
+    hashed: HashCache = {}
     for i, directory in enumerate(cortes):
         failures += check_corte(catalog, sim, directory, rules or DEFAULT_RULES,
-                                final=i == len(cortes) - 1).failures
+                                final=i == len(cortes) - 1, hashed=hashed).failures
     return failures

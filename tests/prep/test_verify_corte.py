@@ -5,6 +5,7 @@ summary that does not follow from the rows) is reported and exits 1."""
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
@@ -140,3 +141,28 @@ def test_an_image_swapped_under_its_name_is_reported(corte: Path) -> None:
     result = verify_corte(corte)
     assert any(p.startswith(f"imagenes/{image.name}: la imagen no coincide con su SHA-256")
                for p in result.problemas), result.problemas
+
+
+def test_a_shared_hash_cache_hashes_a_linked_image_once_and_still_catches_a_swap(
+        published: Path, tmp_path: Path) -> None:
+    """Checking every corte of a night (the drill's verdict) with one cache: an image
+    hard-linked into two cortes is hashed once, and a file replaced in the second corte
+    (another inode) is hashed again and caught."""
+    first, second = (Path(shutil.copytree(published, tmp_path / name,
+                                          copy_function=os.link)) for name in ("uno", "dos"))
+    hashed: dict[tuple[int, int, int, int], str] = {}
+    assert verify_corte(first, hashed=hashed).ok
+    files = len(hashed)
+    assert files > 0
+    assert verify_corte(second, hashed=hashed).ok
+    assert len(hashed) == files  # every file of the second corte: the same inodes
+    image = next(p for p in sorted((second / "imagenes").iterdir()))
+    swapped = bytearray(image.read_bytes())
+    swapped[len(swapped) // 2] ^= 0x01
+    fresh = image.with_name(".nuevo")
+    fresh.write_bytes(bytes(swapped))
+    os.replace(fresh, image)  # written aside and renamed over: a new file
+    result = verify_corte(second, hashed=hashed)
+    assert not result.ok
+    assert any(image.name in p for p in result.problemas), result.problemas
+    assert verify_corte(first, hashed=hashed).ok  # its link still holds the original
