@@ -151,9 +151,10 @@ class VirtualStation:
         self.threads = threads
 
     def _made_before(self) -> dict[str, set[str]]:
-        """Claves with an acopio (or sin acta) and with an image recorded by a previous
-        run of this station (a restart must not register them again), read once: one
-        query instead of one per acta."""
+        """Claves with an acopio (or sin acta), and with an image recorded or a scan
+        waiting in the hot folder, from a previous run of this station (a restart must
+        not register nor scan them again), read once: one query instead of one per
+        acta."""
         kinds = (Kind.ACOPIO.value, Kind.SIN_ACTA.value, Kind.IMAGEN.value)
         made: dict[str, set[str]] = {k: set() for k in kinds}
         with self.station.store.read() as session:
@@ -162,8 +163,13 @@ class VirtualStation:
                     .where(RecordRow.kind.in_(kinds))):
                 if clave is not None:
                     made[kind].add(clave)
+        # Scans the previous run left in the hot folder: the folder goes on with them.
+        # (Looked at once: a glob per scan is a directory listing per scan, slow when
+        # hundreds of scans wait in the folder.)
+        waiting = {name.partition("_")[0] for name in _listdir(self.hot_dir)
+                   if name.endswith(".jpg") and not name.startswith(".")}
         return {"llegadas": made[Kind.ACOPIO.value] | made[Kind.SIN_ACTA.value],
-                "imagenes": made[Kind.IMAGEN.value]}
+                "imagenes": made[Kind.IMAGEN.value] | waiting}
 
     def _settle_complaints(self) -> None:
         """After a SIGKILL: a complaint this station claimed but never announced is
@@ -310,7 +316,7 @@ class VirtualStation:
     def _scan(self, clave: str, attempt: int) -> None:
         """Render the acta as the scanner would and drop it into the hot folder (written
         under a temporary name, then renamed, as scanner software does)."""
-        if attempt == 0 and (clave in self.before["imagenes"] or self._in_hot_folder(clave)):
+        if attempt == 0 and clave in self.before["imagenes"]:
             return  # scanned before a restart (a first scan is due once per run)
         assert self.catalog is not None
         acta = self.catalog.acta(clave)
@@ -336,9 +342,6 @@ class VirtualStation:
         with self.lock:
             self.render_seconds += time.thread_time() - started
         return data
-
-    def _in_hot_folder(self, clave: str) -> bool:
-        return any(p.name.startswith(clave) for p in self.hot_dir.glob(f"{clave}_*.jpg"))
 
     def _scanned(self, result: HotFileResult) -> None:
         detail = result.detail
@@ -578,6 +581,13 @@ def settle_claims(avisos: Path, owner: str,
             claim.unlink(missing_ok=True)
             released.append(clave)
     return noted, released
+
+
+def _listdir(directory: Path) -> list[str]:
+    try:
+        return os.listdir(directory)
+    except FileNotFoundError:
+        return []
 
 
 def _previous_counts(path: Path) -> dict[str, int]:
