@@ -157,13 +157,12 @@ class WorkRequest:
         if not isinstance(data, dict) or not {"operator", "kind"} <= set(data):
             raise _malformed()
         operator, kind, prefetch = data["operator"], data["kind"], data.get("prefetch", 1)
-        done = data.get("done", [])
+        done = _lease_ids(data.get("done", []))
         if not isinstance(operator, str) or not 0 < len(operator) <= 64 \
                 or kind not in ROLE or type(prefetch) is not int \
-                or not 1 <= prefetch <= MAX_PREFETCH or not isinstance(done, list) \
-                or len(done) > MAX_DONE or not all(_is_uuid(d) for d in done):
+                or not 1 <= prefetch <= MAX_PREFETCH or done is None:
             raise _malformed()
-        return cls(operator, kind, prefetch, frozenset(str(uuid.UUID(d)) for d in done))
+        return cls(operator, kind, prefetch, done)
 
 
 def next_work(engine: Engine, signed: SignedRequest, request: WorkRequest,
@@ -384,14 +383,16 @@ def _ended(conn: Connection, station_id: str, lease_id: str) -> ApiError:
                                         "pida trabajo nuevo.")
 
 
-def _is_uuid(value: object) -> bool:
-    if not isinstance(value, str) or len(value) > 36:
-        return False
+def _lease_ids(value: object) -> frozenset[str] | None:
+    """``done`` of a work request, as canonical lease ids; ``None`` if it is not a list
+    of at most :data:`MAX_DONE` UUIDs."""
+    if not isinstance(value, list) or len(value) > MAX_DONE \
+            or not all(isinstance(v, str) and len(v) <= 36 for v in value):
+        return None
     try:
-        uuid.UUID(value)
+        return frozenset(str(uuid.UUID(v)) for v in value)
     except ValueError:
-        return False
-    return True
+        return None
 
 
 def _malformed() -> ApiError:

@@ -111,9 +111,14 @@ class Record:
             size = len(record.canonical())
         except CanonicalError as exc:
             raise RecordError(str(exc)) from None
-        if size > MAX_RECORD_BYTES:
-            raise RecordError(f"record of {size} bytes exceeds {MAX_RECORD_BYTES}")
+        check_size(size)
         return record
+
+
+def check_size(size: int) -> None:
+    """A record's canonical bytes must fit :data:`MAX_RECORD_BYTES`."""
+    if size > MAX_RECORD_BYTES:
+        raise RecordError(f"record of {size} bytes exceeds {MAX_RECORD_BYTES}")
 
 
 def new_record(station: str, seq: int, kind: Kind, operator: str, body: Mapping[str, Any],

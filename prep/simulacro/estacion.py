@@ -101,7 +101,9 @@ class VirtualStation:
         self.errors: list[str] = []
         self.station = Station.open(self.data_dir)
         self.catalog: Catalog | None = None
-        self.before: dict[str, set[str]] = {"llegadas": set(), "imagenes": set()}
+        # Claves a previous run of this station registered / scanned (after a restart).
+        self.registradas: set[str] = set()
+        self.escaneadas: set[str] = set()
         # (minute, clave, attempt), a heap: the digitalizador looks at it 10 times a second
         self.scan_queue: list[tuple[float, str, int]] = []
         self.pending_arrivals = len(config["llegadas"])
@@ -140,7 +142,7 @@ class VirtualStation:
             self.station.enroll(self.config["url"], self.config["code"],
                                 self.config["cert_sha256"], hostname=self.name)
         self.catalog = self.station.catalog()
-        self.before = self._made_before()
+        self.registradas, self.escaneadas = self._made_before()
         self._settle_complaints()
         self.station.start_sync(SYNC)
         self.wait_for_the_night()
@@ -150,7 +152,7 @@ class VirtualStation:
             thread.start()
         self.threads = threads
 
-    def _made_before(self) -> dict[str, set[str]]:
+    def _made_before(self) -> tuple[set[str], set[str]]:
         """Claves with an acopio (or sin acta), and with an image recorded or a scan
         waiting in the hot folder, from a previous run of this station (a restart must
         not register nor scan them again), read once: one query instead of one per
@@ -168,8 +170,8 @@ class VirtualStation:
         # hundreds of scans wait in the folder.)
         waiting = {name.partition("_")[0] for name in _listdir(self.hot_dir)
                    if name.endswith(".jpg") and not name.startswith(".")}
-        return {"llegadas": made[Kind.ACOPIO.value] | made[Kind.SIN_ACTA.value],
-                "imagenes": made[Kind.IMAGEN.value] | waiting}
+        return (made[Kind.ACOPIO.value] | made[Kind.SIN_ACTA.value],
+                made[Kind.IMAGEN.value] | waiting)
 
     def _settle_complaints(self) -> None:
         """After a SIGKILL: a complaint this station claimed but never announced is
@@ -241,7 +243,7 @@ class VirtualStation:
                     marker.parent.mkdir(exist_ok=True)
                     marker.touch()
                     self.bump("fuera_de_catalogo")
-            elif clave not in self.before["llegadas"]:
+            elif clave not in self.registradas:
                 if tipo == "sin_acta":
                     self.station.sin_acta(clave, llegada["causa"], operator)
                     self.bump("sin_acta")
@@ -250,7 +252,7 @@ class VirtualStation:
                     self.bump("acopios")
                 # Registered (a write that fails writes nothing): a retry of this
                 # arrival after a busy database must not register it again.
-                self.before["llegadas"].add(clave)
+                self.registradas.add(clave)
             if tipo == "acopio":
                 self._schedule_scan(clave, float(llegada["minuto"]))
                 if clave in duplicados:
@@ -316,7 +318,7 @@ class VirtualStation:
     def _scan(self, clave: str, attempt: int) -> None:
         """Render the acta as the scanner would and drop it into the hot folder (written
         under a temporary name, then renamed, as scanner software does)."""
-        if attempt == 0 and clave in self.before["imagenes"]:
+        if attempt == 0 and clave in self.escaneadas:
             return  # scanned before a restart (a first scan is due once per run)
         assert self.catalog is not None
         acta = self.catalog.acta(clave)

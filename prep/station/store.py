@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from prep.canonical import sha256_hex
 from prep.crypto import VerifyKey
-from prep.records import MAX_RECORD_BYTES, Kind, Record, RecordError, format_time, new_record
+from prep.records import Kind, Record, RecordError, check_size, format_time, new_record
 from prep.station.blobs import DISK_ERROR_MESSAGE, DISK_FULL_MESSAGE, storage_error
 from prep.station.crash import crash_point
 from prep.station.errors import NotEnrolledError, StationInputError, StationStorageError
@@ -237,8 +237,7 @@ class Store:
         last = conn.scalar(select(func.max(RecordRow.seq)))
         record = replace(draft, seq=(last or 0) + 1, at=self.clock())
         canonical = record.canonical()
-        if len(canonical) > MAX_RECORD_BYTES:
-            raise RecordError(f"record of {len(canonical)} bytes exceeds {MAX_RECORD_BYTES}")
+        check_size(len(canonical))  # validated with seq 1: a longer seq adds bytes
         seq, kind, body = record.seq, record.kind, record.body
         if blob is not None:
             conn.execute(sqlite_insert(_BLOBS).on_conflict_do_nothing(), {

@@ -153,12 +153,9 @@ def check_image(data: bytes, *, policy: QualityPolicy = DEFAULT_POLICY,
     With ``codec``, the QR must name a catalog acta (``report.acta``); with
     ``expected_clave`` too (a re-scan of a chosen acta), it must name that one.
     """
-    handed = _handed_over(data)
-    image, problem = _open(data, policy, handed)
+    image, problem = _open(data, policy)
     if image is None:
         assert problem is not None
-        if handed is not None:  # decodes, but this policy refuses it before decoding
-            handed.close()
         return QualityReport(len(data), sniff_media_type(data), problems=(problem,))
     with image:
         return _inspect(image, len(data), MEDIA_TYPES[image.format or ""], policy, codec,
@@ -168,10 +165,7 @@ def check_image(data: bytes, *, policy: QualityPolicy = DEFAULT_POLICY,
 def decode_problem(data: bytes, policy: QualityPolicy = DEFAULT_POLICY) -> Problem | None:
     """Only steps 1–2 (size, type, decodes): ``None`` when ``data`` is a whole image.
     Cheap enough to ask again and again while a scanner may still be writing."""
-    handed = _handed_over(data)
-    image, problem = _open(data, policy, handed)
-    if image is None and handed is not None:
-        handed.close()
+    image, problem = _open(data, policy)
     if image is not None:
         # The hot folder asks this first and then checks the very same bytes: the
         # decoded page is kept for that check (one per thread) instead of decoding twice.
@@ -195,8 +189,16 @@ def _handed_over(data: bytes) -> Image.Image | None:
     return None
 
 
-def _open(data: bytes, policy: QualityPolicy,
-          decoded: Image.Image | None = None) -> tuple[Image.Image | None, Problem | None]:
+def _open(data: bytes, policy: QualityPolicy) -> tuple[Image.Image | None, Problem | None]:
+    decoded = _handed_over(data)
+    image, problem = _checked(data, policy, decoded)
+    if image is None and decoded is not None:  # it decodes, but this policy refuses it
+        decoded.close()
+    return image, problem
+
+
+def _checked(data: bytes, policy: QualityPolicy,
+             decoded: Image.Image | None) -> tuple[Image.Image | None, Problem | None]:
     size = len(data)
     if not data:
         return None, Problem(Motivo.VACIA, "El archivo está vacío (0 bytes): vuelva a "
