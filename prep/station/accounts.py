@@ -244,14 +244,22 @@ class CatalogCache:
         self._catalog: Catalog | None = None
 
     def catalog(self, store: Store) -> Catalog:
+        # Asked for every scan: the digest says whether the held catalog is still the
+        # one parsed; the signed body is read (and verified) only when it is not.
         with store.read() as session:
-            row = session.get(BundleRow, 1)
-            digest, body = (row.catalog_digest, row.body) if row is not None else (None, b"")
+            digest = session.scalar(select(BundleRow.catalog_digest)
+                                    .where(BundleRow.id == 1))
         if digest is None:
             raise NoCatalogError(NO_BUNDLE)
         with self._lock:
             if self._digest == digest and self._catalog is not None:
                 return self._catalog
+        with store.read() as session:  # digest and body of one bundle, read together
+            row = session.execute(select(BundleRow.catalog_digest, BundleRow.body)
+                                  .where(BundleRow.id == 1)).one_or_none()
+        digest, body = (row.catalog_digest, row.body) if row is not None else (None, b"")
+        if digest is None:
+            raise NoCatalogError(NO_BUNDLE)
         bundle = _verified(body, store.require_identity())
         assert bundle.catalog is not None
         try:

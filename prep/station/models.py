@@ -65,7 +65,9 @@ class BatchRow(Base):
     number: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     prev: Mapped[str] = mapped_column(String(64))
-    body: Mapped[bytes] = mapped_column(LargeBinary)
+    # Deferred: the status line and every scan's catalog check read the versions and
+    # the digest; the body (hundreds of KB at full scale) only when the digest changes.
+    body: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     records: Mapped[int]
     first_seq: Mapped[int]
     last_seq: Mapped[int]
