@@ -134,22 +134,27 @@ class WorkQueue:
         expired by the station's clock, their image at hand."""
         now = self.station.store.clock()
         with self.station.store.read() as session:
-            rows = session.scalars(select(WorkLeaseRow).where(
-                WorkLeaseRow.operator == self.operator, WorkLeaseRow.kind == self.kind,
-                WorkLeaseRow.state == PENDING).order_by(WorkLeaseRow.received_at)).all()
-        items = [self._item(row) for row in rows]
+            # Asked before every acta (and by the screen every few seconds): the ids and
+            # times, not whole rows; a lease's text is read once (:meth:`_item`).
+            rows = session.execute(select(WorkLeaseRow.lease_id, WorkLeaseRow.expires_at)
+                                   .where(WorkLeaseRow.operator == self.operator,
+                                          WorkLeaseRow.kind == self.kind,
+                                          WorkLeaseRow.state == PENDING)
+                                   .order_by(WorkLeaseRow.received_at)).all()
+            items = [self._item(session, r.lease_id, r.expires_at) for r in rows]
         return [i for i in items if i.expires_at > now
                 and self.station.blobs.path_for(i.image_sha256).exists()]
 
-    def _item(self, row: WorkLeaseRow) -> WorkItem:
-        """The lease of ``row``, parsed once (the screen asks for its work every few
-        seconds and a lease's text never changes), expiring when the row says (a
-        renewal moves the row's time, not the text's)."""
-        key = (row.lease_id, row.expires_at)
+    def _item(self, session: Session, lease_id: str, expires_at: str) -> WorkItem:
+        """The lease ``lease_id``, parsed once (a lease's text never changes), expiring
+        when its row says (a renewal moves the row's time, not the text's)."""
+        key = (lease_id, expires_at)
         item = self._items.get(key)
         if item is None:
-            item = WorkItem.from_lease(json.loads(row.lease))
-            item = replace(item, expires_at=parse_time(row.expires_at))
+            text = session.scalar(select(WorkLeaseRow.lease)
+                                  .where(WorkLeaseRow.lease_id == lease_id))
+            item = WorkItem.from_lease(json.loads(text or "null"))
+            item = replace(item, expires_at=parse_time(expires_at))
             if len(self._items) >= 4 * MAX_PREFETCH:
                 self._items.clear()
             self._items[key] = item
