@@ -9,6 +9,7 @@ proves it holds our very batch).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
@@ -148,9 +149,12 @@ class Outbox:
             unique = {r.sha256: BlobRef(r.sha256, r.size, r.media_type, r.path) for r in rows}
             return list(unique.values())
 
-    def mark_uploaded(self, sha256: str) -> None:
+    def mark_uploaded(self, sha256s: Sequence[str]) -> None:
+        """The central has these images (one transaction for a batch's worth)."""
+        if not sha256s:
+            return
         with self.store.write() as session:
-            session.execute(update(BlobRow).where(BlobRow.sha256 == sha256)
+            session.execute(update(BlobRow).where(BlobRow.sha256.in_(list(sha256s)))
                             .values(uploaded=True))
 
     def deliver(self, number: int, receipt: bytes | None) -> None:

@@ -333,6 +333,10 @@ class SyncAgent:
                 await self._upload_blob(client, batch, ref)
 
         results = await asyncio.gather(*(upload(r) for r in refs), return_exceptions=True)
+        # Marked together (one fsync, not one per image); an image uploaded but not
+        # marked when the program dies is uploaded again, which the central accepts.
+        self.outbox.mark_uploaded([ref.sha256 for ref, result in zip(refs, results, strict=True)
+                                   if result is None])
         errors = [r for r in results if isinstance(r, BaseException)]
         for error in errors:
             if not isinstance(error, SyncError):
@@ -355,7 +359,6 @@ class SyncAgent:
         status, body = await client.put_blob(ref.sha256, data)
         self._update(online=True)
         if status in (200, 201, 204):
-            self.outbox.mark_uploaded(ref.sha256)
             return
         code, detail = central_error(body)
         if status >= 500 or status in _RETRY_STATUSES or status < 400:
