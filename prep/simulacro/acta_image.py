@@ -8,8 +8,9 @@ number in Spanish words, as the funcionarios write them. Ilegible fields are smu
 over, Sin dato fields left empty. Then what a scanner adds: a slight skew, faint
 grain and specks of dust; or, for a PREP Casilla photo, perspective, uneven light and
 the table around the sheet. Rendering is fast enough to feed a full-scale drill
-(``bench/acta_image.py`` measures it): fonts, the grain layer and glyph metrics are
-made once per process and the page is drawn in 8-bit grayscale.
+(``bench/acta_image.py`` measures it): fonts, glyphs, the grain layer and a few grained
+copies of each blank form are made once per process, and the page is drawn in 8-bit
+grayscale.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ MIN_DPI, MAX_DPI = 72, 600
 INK = 20  # printed form: near black
 PEN = 45  # handwriting: dark, a little lighter than print
 GRAIN_MAX = 14  # at most this much darker than the paper, per pixel
+GRAIN_VARIANTS = 3  # grained copies of each blank form, each a different grain window
 
 ImageFormat = Literal["JPEG", "PNG"]
 
@@ -88,7 +90,7 @@ def render_acta_image(acta: Acta, valores: Mapping[str, Valor],
     if options.photo:
         return _encode(_photograph(page, rng), options, dpi=None)
     if options.noise:
-        page = _scanner_grain(page, rng)
+        _dust(page, rng)
     if options.skew_degrees:
         # Nearest-neighbour keeps the page crisp like a 1-pass scan and is 4× faster
         # than bilinear on a full page.
@@ -181,7 +183,13 @@ def _draw_form(acta: Acta, valores: Mapping[str, Valor], options: ActaImageOptio
     # The printed form (title, boxes, labels) is the same for every acta of a layout:
     # drawn once, copied per acta; only what the acta says is drawn on the copy.
     form = _form(e.nombre, acta.layout.campos, dpi)
-    page = form.page.copy()
+    if options.noise and not options.photo:
+        # The scanner's grain is on the paper before the ink: one of a few grained
+        # copies of the blank form, instead of a grain pass over every page.
+        page = _grained(e.nombre, acta.layout.campos, dpi,
+                        rng.randrange(GRAIN_VARIANTS)).copy()
+    else:
+        page = form.page.copy()
     casilla = f"{TIPOS_CASILLA.get(c.tipo, c.tipo).upper()} {c.id_casilla:02d}"
     if c.ext_contigua:
         casilla += f" EXT. {c.ext_contigua:02d}"
@@ -334,15 +342,27 @@ def _grain(size: tuple[int, int]) -> Image.Image:
     return noise.point([max(0, min(GRAIN_MAX, (v - 150) // 6)) for v in range(256)])
 
 
-def _scanner_grain(page: Image.Image, rng: random.Random) -> Image.Image:
+@functools.lru_cache(maxsize=16 * GRAIN_VARIANTS)  # as many layouts as _form
+def _grained(eleccion: str, campos: tuple[str, ...], dpi: int, variant: int) -> Image.Image:
+    """The blank form of a layout with grain window ``variant`` on it."""
+    return _scanner_grain(_form(eleccion, campos, dpi).page,
+                          random.Random(variant), dust=False)
+
+
+def _scanner_grain(page: Image.Image, rng: random.Random, dust: bool = True) -> Image.Image:
     grain = _grain(page.size)
     dx, dy = rng.randrange(97), rng.randrange(89)
     page = ImageChops.subtract(page, grain.crop((dx, dy, dx + page.width, dy + page.height)))
+    if dust:
+        _dust(page, rng)
+    return page
+
+
+def _dust(page: Image.Image, rng: random.Random) -> None:
     draw = ImageDraw.Draw(page)
     for _ in range(rng.randint(5, 25)):  # dust on the glass
         x, y, r = rng.randrange(page.width), rng.randrange(page.height), rng.uniform(1, 3)
         draw.ellipse((x - r, y - r, x + r, y + r), fill=rng.randint(60, 160))
-    return page
 
 
 def _photograph(page: Image.Image, rng: random.Random) -> Image.Image:
