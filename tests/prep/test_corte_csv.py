@@ -676,6 +676,19 @@ def test_strict_reader_rejects(corte_dir: Path, mutation: Callable[[bytes], byte
         read_eleccion_csv(bad)
 
 
+@pytest.mark.parametrize(("stray", "line"), [(b"\n", 10), (b"\r", 10), (b"\r\r", 9)],
+                         ids=["lf", "cr", "cr-crlf"])
+def test_a_stray_line_end_is_reported_on_its_line(corte_dir: Path, stray: bytes,
+                                                  line: int) -> None:
+    lines = (corte_dir / "JEFATURA_DE_GOBIERNO.csv").read_bytes().split(b"\r\n")
+    if stray == b"\r\r":  # line 9 ends in CR CR LF
+        lines[8] += b"\r"
+    else:  # a bare LF or CR inside line 10
+        lines[9] = lines[9].replace(b",", b"," + stray, 1)
+    with pytest.raises(CsvFormatError, match=f"línea {line}: fin de línea distinto de CRLF"):
+        read_eleccion_csv(b"\r\n".join(lines))
+
+
 def test_summary_alone_is_line_5(corte_dir: Path, tmp_path: Path) -> None:
     path = corte_dir / "JEFATURA_DE_GOBIERNO.csv"
     assert read_resumen(path) == read_eleccion_csv(path.read_bytes()).resumen
