@@ -110,6 +110,18 @@ def test_an_extra_or_missing_file_is_reported(corte: Path) -> None:
     assert any(f"falta la imagen imagenes/{image.stem}" in p for p in result.problemas)
 
 
+def test_a_symlinked_folder_is_reported_not_followed(corte: Path, tmp_path: Path) -> None:
+    """A link planted in a corte (here to a folder outside it holding a copy of the
+    images) is a file the manifest does not list; what it points to is never read as
+    part of the corte."""
+    outside = tmp_path / "fuera"
+    shutil.copytree(corte / "imagenes", outside)
+    (corte / "sitio" / "enlace").symlink_to(outside, target_is_directory=True)
+    result = verify_corte(corte)
+    assert result.problemas == ["sitio/enlace: archivo que el manifiesto no lista"]
+    assert result.imagenes == len(list((corte / "imagenes").iterdir()))
+
+
 def _resign(corte: Path, name: str, data: bytes) -> None:
     """Replace ``name`` and re-sign the manifest with the central's own key (what a
     faulty central would publish): only the content checks can catch it."""
