@@ -40,7 +40,7 @@ from prep.rules import DEFAULT_RULES, RuleSet
 from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
 from prep.simulacro.nodo import Nodo, NodoError
 from prep.simulacro.plan import NOCHE_MINUTOS, Plan, PlanEstacion, make_plan, station_config
-from prep.simulacro.veredicto import CorteVerdict, check_corte, cortes_in
+from prep.simulacro.veredicto import CorteVerdict, ExpectedRows, check_corte, cortes_in
 
 log = logging.getLogger("prep.simulacro")
 
@@ -123,6 +123,7 @@ class Drill:
         self.phones: threading.Thread | None = None
         self.t0 = 0.0
         self.expected_exit: set[str] = set()
+        self.expected: ExpectedRows = {}  # each acta's final row, derived once (verdicts)
 
     # ------------------------------------------------------------------------------
 
@@ -444,7 +445,8 @@ class Drill:
                 self.corte_jsons.append(hecho)
                 self.say(self._line())
                 verdict = check_corte(catalog, plan.sim, Path(hecho["directorio"]),
-                                      self.rules, final=True, verify=False)
+                                      self.rules, final=True, verify=False,
+                                      expected=self.expected)
                 if verdict.publicadas == catalog.total_actas:
                     return
             time.sleep(1.0)
@@ -513,19 +515,23 @@ class Drill:
         if not cortes:
             self.report.failures.append("no se publicó ningún corte")
             return
+        # The public command on the last corte, on the other core meanwhile.
+        command = subprocess.Popen([sys.executable, "-m", "prep", "verify-corte",
+                                    str(cortes[-1])], stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True)
         hashed: HashCache = {}  # each hard-linked image hashed once, not once per corte
         for i, directory in enumerate(cortes):
             verdict = check_corte(catalog, plan.sim, directory, self.rules,
-                                  final=i == len(cortes) - 1, hashed=hashed)
+                                  final=i == len(cortes) - 1, hashed=hashed,
+                                  expected=self.expected)
             self.report.cortes.append(verdict)
             self.report.failures += verdict.failures
         last = self.report.cortes[-1]
         self.report.published, self.report.mismatches = last.publicadas, last.mismatches
-        done = subprocess.run([sys.executable, "-m", "prep", "verify-corte", str(cortes[-1])],
-                              capture_output=True, text=True, check=False)
-        if done.returncode != 0:
+        output, _ = command.communicate()
+        if command.returncode != 0:
             self.report.failures.append(f"prep verify-corte {cortes[-1].name}: "
-                                        + done.stdout[-500:])
+                                        + output[-500:])
         totals = self._station_totals()
         self.report.metrics["estaciones"] = totals
         for incidente in self.report.incidentes:

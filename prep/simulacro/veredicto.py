@@ -17,7 +17,7 @@ from pathlib import Path
 
 from prep.catalog import Catalog
 from prep.corte.package import slug
-from prep.corte.reader import CsvFormatError, read_eleccion_csv
+from prep.corte.reader import CsvEleccion, CsvFormatError, read_eleccion_csv
 from prep.corte.verify import HashCache, verify_corte
 from prep.rules import RuleSet
 from prep.simulacro.capturas import Simulacion
@@ -51,22 +51,30 @@ def cortes_in(publicacion: Path) -> list[Path]:
                                  int(p.name.split("_")[2]) if p.name.count("_") > 1 else 1))
 
 
+#: Clave → the row the truth says it must show once final (the same in every corte).
+ExpectedRows = dict[str, dict[str, str]]
+
+
 def check_corte(catalog: Catalog, sim: Simulacion, directory: Path, rules: RuleSet,
-                final: bool, verify: bool = True,
-                hashed: HashCache | None = None) -> CorteVerdict:
-    """Check one published corte; ``final``: it must be complete. ``hashed``: shared
-    by the checks of one publication's cortes (:func:`verify_corte`)."""
+                final: bool, verify: bool = True, hashed: HashCache | None = None,
+                expected: ExpectedRows | None = None) -> CorteVerdict:
+    """Check one published corte; ``final``: it must be complete. ``hashed`` and
+    ``expected``: shared by the checks of one publication's cortes, so each image is
+    hashed (:func:`verify_corte`) and each acta's expected row derived once."""
+    expected = {} if expected is None else expected
     verdict = CorteVerdict(directory.name, final)
+    tablas: dict[str, CsvEleccion] = {}
     if verify:
         checked = verify_corte(directory, hashed=hashed)
         verdict.verify_ok = checked.ok
         verdict.failures += [f"{directory.name}: prep verify-corte: {p}"
                              for p in checked.problemas[:20]]
+        tablas = checked.tablas  # what verify-corte parsed: the same bytes
     expected_fuera = Counter(f.eleccion for f in sim.fuera)
     for eleccion in catalog.elecciones:
         name = f"{slug(eleccion.nombre)}.csv"
         try:
-            parsed = read_eleccion_csv((directory / name).read_bytes())
+            parsed = tablas.get(name) or read_eleccion_csv((directory / name).read_bytes())
         except (OSError, CsvFormatError) as exc:
             verdict.failures.append(f"{directory.name}/{name}: {exc}")
             continue
@@ -83,9 +91,11 @@ def check_corte(catalog: Catalog, sim: Simulacion, directory: Path, rules: RuleS
             if fila["CONTABILIZADA"] == "-" and not final:
                 problems = _pending_problems(acta.clave, fila, sim)
             else:
+                row = expected.get(acta.clave)
+                if row is None:
+                    row = expected[acta.clave] = expected_row(acta, sim, rules)
                 problems = [f"{acta.clave}: {col} publicado {fila[col]!r}, se esperaba {v!r}"
-                            for col, v in expected_row(acta, sim, rules).items()
-                            if fila[col] != v]
+                            for col, v in row.items() if fila[col] != v]
             if fila["CONTABILIZADA"] != "-":
                 verdict.publicadas += 1
             if problems:
@@ -127,7 +137,9 @@ def verdict_of(out: Path, rules: RuleSet | None = None) -> list[str]:
         return ["no se publicó ningún corte"]
     failures: list[str] = []
     hashed: HashCache = {}
+    expected: ExpectedRows = {}
     for i, directory in enumerate(cortes):
         failures += check_corte(catalog, sim, directory, rules or DEFAULT_RULES,
-                                final=i == len(cortes) - 1, hashed=hashed).failures
+                                final=i == len(cortes) - 1, hashed=hashed,
+                                expected=expected).failures
     return failures
