@@ -520,12 +520,17 @@ class Drill:
                                     str(cortes[-1])], stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, text=True)
         hashed: HashCache = {}  # each hard-linked image hashed once, not once per corte
-        for i, directory in enumerate(cortes):
-            verdict = check_corte(catalog, plan.sim, directory, self.rules,
-                                  final=i == len(cortes) - 1, hashed=hashed,
-                                  expected=self.expected)
-            self.report.cortes.append(verdict)
-            self.report.failures += verdict.failures
+        try:
+            for i, directory in enumerate(cortes):
+                verdict = check_corte(catalog, plan.sim, directory, self.rules,
+                                      final=i == len(cortes) - 1, hashed=hashed,
+                                      expected=self.expected)
+                self.report.cortes.append(verdict)
+                self.report.failures += verdict.failures
+        except BaseException:  # Ctrl+C, or a bug: the command must not outlive the drill
+            command.kill()
+            command.wait()
+            raise
         last = self.report.cortes[-1]
         self.report.published, self.report.mismatches = last.publicadas, last.mismatches
         output, _ = command.communicate()
