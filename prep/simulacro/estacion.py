@@ -61,11 +61,9 @@ SYNC = SyncOptions(backoff_base=0.2, backoff_cap=2.0, poll_interval=1.0,
                    bundle_interval=15.0, gather_seconds=3.0)
 HOT = HotFolderOptions(stable_seconds=0.0, poll_seconds=0.2, unreadable_grace_seconds=2.0,
                        retry_seconds=1.0)
-#: Waits between asks for work when the central has none (wall seconds), doubling from
-#: the first to the longest: dozens of idle operators asking more often only load the
-#: central and their stations (at full scale a third of the asks came back empty).
-IDLE_FIRST = 0.25
-IDLE_MAX = {"captura": 4.0, "verificacion": 10.0}
+#: Longest wait between asks for work when the central has none (wall seconds): dozens
+#: of idle operators asking more often only load the central.
+IDLE_MAX = {"captura": 2.0, "verificacion": 10.0}
 #: Simulated seconds a capturista types one acta, a verificador decides one.
 CAPTURA_SEGUNDOS, VERIFICACION_SEGUNDOS = 90.0, 180.0
 SCAN_DELAY_MINUTES = (2.0, 12.0)
@@ -380,7 +378,7 @@ class VirtualStation:
 
     def trabajador(self, operator: str, kind: str) -> None:
         queue = WorkQueue(self.station, operator, kind, prefetch=5)
-        idle = IDLE_FIRST
+        idle = 0.05
         try:
             while not self.stop.is_set():
                 item = self._next(queue)
@@ -388,7 +386,7 @@ class VirtualStation:
                     self.stop.wait(idle)
                     idle = min(IDLE_MAX[kind], idle * 2)
                     continue
-                idle = IDLE_FIRST
+                idle = 0.05
                 self._work(queue, item)
         finally:
             queue.close()
