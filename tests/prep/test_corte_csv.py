@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import re
 import subprocess
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -31,9 +29,7 @@ from prep.corte.anexo import TimeFormatter, format_corte_time, format_time
 from prep.corte.model import ActaEnCorte, Digitalizacion, FueraDeCatalogo, Origen
 from prep.corte.package import build_corte_files, write_corte
 from prep.corte.reader import (
-    CsvFormatError,
     read_eleccion_csv,
-    read_resumen,
     resumen_desde_filas,
 )
 from prep.corte.summary import percentage
@@ -639,71 +635,3 @@ def test_leeme_describes_every_column(corte_dir: Path) -> None:
         lines = lines_of((corte_dir / name).read_bytes())
         for col in (*parse(lines[3]), *parse(lines[6])):
             assert col in described, f"{name}: {col} no está descrita en el LEEME"
-
-
-# --- the strict reader ----------------------------------------------------------------------
-
-def _drop_last_field_of_row_8(d: bytes) -> bytes:
-    lines = d.split(b"\r\n")
-    lines[7] = lines[7].rsplit(b",", 1)[0]
-    return b"\r\n".join(lines)
-
-
-def _lf_after_line_8(d: bytes) -> bytes:
-    lines = d.split(b"\r\n")
-    return b"\r\n".join([*lines[:7], lines[7] + b"\n" + lines[8], *lines[9:]])
-
-
-MUTATIONS: dict[str, Callable[[bytes], bytes]] = {
-    "no-bom": lambda d: d[len(BOM):],
-    "lf-everywhere": lambda d: d.replace(b"\r\n", b"\n"),
-    "one-lf-line": _lf_after_line_8,
-    "missing-field": _drop_last_field_of_row_8,
-    "extra-field": lambda d: d.replace(b",0\r\n", b",0,x\r\n", 1),
-    "bad-summary-header": lambda d: d.replace(b"ACTAS_ESPERADAS,", b"ACTAS_ESPERADA,", 1),
-    "latin-1": lambda d: BOM + d[len(BOM):].decode("utf-8").encode("latin-1"),
-    "truncated": lambda d: d[:len(d) // 2],
-}
-
-
-@pytest.mark.parametrize("mutation", MUTATIONS.values(), ids=MUTATIONS.keys())
-def test_strict_reader_rejects(corte_dir: Path, mutation: Callable[[bytes], bytes]) -> None:
-    data = (corte_dir / "JEFATURA_DE_GOBIERNO.csv").read_bytes()
-    read_eleccion_csv(data)  # the original is fine
-    bad = mutation(data)
-    assert bad != data
-    with pytest.raises(CsvFormatError):
-        read_eleccion_csv(bad)
-
-
-@pytest.mark.parametrize(("stray", "line"), [(b"\n", 10), (b"\r", 10), (b"\r\r", 9)],
-                         ids=["lf", "cr", "cr-crlf"])
-def test_a_stray_line_end_is_reported_on_its_line(corte_dir: Path, stray: bytes,
-                                                  line: int) -> None:
-    lines = (corte_dir / "JEFATURA_DE_GOBIERNO.csv").read_bytes().split(b"\r\n")
-    if stray == b"\r\r":  # line 9 ends in CR CR LF
-        lines[8] += b"\r"
-    else:  # a bare LF or CR inside line 10
-        lines[9] = lines[9].replace(b",", b"," + stray, 1)
-    with pytest.raises(CsvFormatError, match=f"línea {line}: fin de línea distinto de CRLF"):
-        read_eleccion_csv(b"\r\n".join(lines))
-
-
-def test_summary_alone_is_line_5(corte_dir: Path, tmp_path: Path) -> None:
-    path = corte_dir / "JEFATURA_DE_GOBIERNO.csv"
-    assert read_resumen(path) == read_eleccion_csv(path.read_bytes()).resumen
-    assert read_resumen(path)["ACTAS_CAPTURADAS"] == "5"
-    for name, bad in (("sin-bom", path.read_bytes()[len(BOM):]),
-                      ("a-medias", path.read_bytes()[:60]),
-                      ("resumen-cambiado", path.read_bytes().replace(
-                          b"ACTAS_ESPERADAS,", b"ACTAS_ESPERADA,", 1))):
-        (tmp_path / name).write_bytes(bad)
-        with pytest.raises(CsvFormatError):
-            read_resumen(tmp_path / name)
-
-
-def test_written_csv_equals_in_memory_build(corte_dir: Path) -> None:
-    files, _ = build_corte_files(CATALOG, ESTADO, FUERA, CORTE)
-    assert {p.name: p.read_bytes() for p in corte_dir.iterdir()} == files
-    buf = io.BytesIO(files["JEFATURA_DE_GOBIERNO_CANDIDATURAS.csv"])
-    assert buf.read(3) == BOM
