@@ -563,12 +563,18 @@ class Drill:
 
     def _station_totals(self) -> dict[str, Any]:
         counts: dict[str, int] = {}
+        cpu: dict[str, float] = {}
         render = 0.0
         for state in self._states().values():
             render += float(state.get("render_seconds", 0))
             for k, v in state.get("counts", {}).items():
                 counts[k] = counts.get(k, 0) + int(v)
-        return {"counts": counts, "render_seconds": round(render, 2)}
+            for k, seconds in state.get("cpu_hilos_s", {}).items():
+                cpu[k] = cpu.get(k, 0.0) + float(seconds)
+        # Where the stations' CPU went, by worker (as of each station's last report).
+        by_worker = {k: round(v, 1) for k, v in sorted(cpu.items(), key=lambda kv: -kv[1])}
+        return {"counts": counts, "render_seconds": round(render, 2),
+                "cpu_hilos_s": by_worker}
 
     def _write_metrics(self, plan: Plan) -> None:
         r = self.report

@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import random
+import re
 import signal
 import sys
 import threading
@@ -93,7 +94,10 @@ class VirtualStation:
         self.stop = stopping or threading.Event()
         self.online = threading.Event()
         self.online.set()
-        self.counts: Counter[str] = Counter(_previous_counts(Path(config["estado"])))
+        previous = _previous_state(Path(config["estado"]))
+        self.counts: Counter[str] = Counter(previous.get("counts", {}))
+        # CPU of this station's earlier lives (it was killed and restarted), by worker.
+        self.cpu_before: dict[str, float] = dict(previous.get("cpu_hilos_s", {}))
         self.lock = threading.Lock()
         self.status_lock = threading.Lock()  # one writer of the status file at a time
         self.last_status: StationStatus | None = None
@@ -503,6 +507,7 @@ class VirtualStation:
                 data = {"nombre": self.name, "pid": os.getpid(), "minuto": round(self.minute(), 1),
                         "counts": dict(self.counts),
                         "render_seconds": round(self.render_seconds, 2),
+                        "cpu_hilos_s": thread_cpu(self.cpu_before),
                         "llegadas_pendientes": self.pending_arrivals,
                         "escaneos_pendientes": len(self.scan_queue) + in_folder,
                         "backlog_records": status.backlog_records, "records": status.records,
@@ -592,12 +597,43 @@ def _listdir(directory: Path) -> list[str]:
         return []
 
 
-def _previous_counts(path: Path) -> dict[str, int]:
-    """The counters of this station's previous life (a restart keeps its tallies)."""
+def _previous_state(path: Path) -> dict[str, dict[str, Any]]:
+    """The counters and CPU of this station's previous life (a restart keeps its
+    tallies)."""
     try:
-        return {str(k): int(v) for k, v in json.loads(path.read_text("utf-8"))["counts"].items()}
-    except (OSError, ValueError, KeyError):
+        state = json.loads(path.read_text("utf-8"))
+        return {"counts": {str(k): int(v) for k, v in state["counts"].items()},
+                "cpu_hilos_s": {str(k): float(v)
+                                for k, v in state.get("cpu_hilos_s", {}).items()}}
+    except (OSError, ValueError, KeyError, AttributeError, TypeError):
         return {}
+
+
+_WORKER_NUMBER = re.compile(r"[-_]\d+")
+
+
+def thread_cpu(before: dict[str, float] | None = None) -> dict[str, float]:
+    """CPU seconds this process has used, by worker: each live thread's from
+    ``/proc/self/task`` (``captura-3`` counts as ``captura``), and what ended threads and
+    the interpreter's start-up used as ``otros``. Read from ``/proc``, not through
+    ``pthread_getcpuclockid``: a thread ending meanwhile is then a missing file, not a
+    dangling handle. ``before``: what earlier lives of the station used, added."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = time.process_time()
+    cpu: dict[str, float] = {}
+    for thread in threading.enumerate():
+        try:
+            stat = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
+            fields = stat.rsplit(")", 1)[1].split()
+            seconds = (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            continue
+        worker = _WORKER_NUMBER.sub("", thread.name.partition(":")[0])
+        cpu[worker] = cpu.get(worker, 0.0) + seconds
+    cpu["otros"] = max(0.0, total - sum(cpu.values()))
+    for worker, seconds in (before or {}).items():
+        cpu[worker] = cpu.get(worker, 0.0) + seconds
+    return {worker: round(seconds, 2) for worker, seconds in cpu.items()}
 
 
 def _valores(verdad: dict[str, str]) -> dict[str, Valor]:

@@ -84,6 +84,10 @@ def test_the_night_went_through_stations_casilla_and_incidents(
     assert counts["errores_tecleados"] >= 4  # forced: a third capture and a verificación
     assert counts["verificaciones"] >= 1
     assert metrics["casilla"]["aceptadas"] >= 1
+    # Where the stations' CPU went, by worker, for the report on speed.
+    cpu = metrics["estaciones"]["cpu_hilos_s"]
+    assert {"captura", "hotfolder", "prep-sync", "acopio", "digitalizacion"} <= set(cpu)
+    assert all(seconds >= 0 for seconds in cpu.values()) and cpu["hotfolder"] > 0
     # Each station kept its own SQLite and blobs; the PREP Casilla photos were taken in.
     for name in ("catd01", "catd02", "ccv"):
         assert (out / "estaciones" / name / "escaner").exists() or name == "ccv"
