@@ -98,6 +98,7 @@ class VirtualStation:
         self.counts: Counter[str] = Counter(previous.get("counts", {}))
         # CPU of this station's earlier lives (it was killed and restarted), by worker.
         self.cpu_before: dict[str, float] = dict(previous.get("cpu_hilos_s", {}))
+        self.ended: dict[threading.Thread, float] = {}  # worker threads that returned
         self.lock = threading.Lock()
         self.status_lock = threading.Lock()  # one writer of the status file at a time
         self.last_status: StationStatus | None = None
@@ -220,6 +221,9 @@ class VirtualStation:
         except Exception as exc:  # a broken operator must show in the verdict, not vanish
             log.exception("%s: worker failed", self.name)
             self.fail(f"{threading.current_thread().name}: {exc!r}")
+        finally:  # its CPU stays in the report once the thread is gone (the acopiador's)
+            with self.lock:
+                self.ended[threading.current_thread()] = time.thread_time()
 
     # acopiador -------------------------------------------------------------------
 
@@ -507,7 +511,7 @@ class VirtualStation:
                 data = {"nombre": self.name, "pid": os.getpid(), "minuto": round(self.minute(), 1),
                         "counts": dict(self.counts),
                         "render_seconds": round(self.render_seconds, 2),
-                        "cpu_hilos_s": thread_cpu(self.cpu_before),
+                        "cpu_hilos_s": thread_cpu(self.cpu_before, self.ended),
                         "llegadas_pendientes": self.pending_arrivals,
                         "escaneos_pendientes": len(self.scan_queue) + in_folder,
                         "backlog_records": status.backlog_records, "records": status.records,
@@ -612,24 +616,34 @@ def _previous_state(path: Path) -> dict[str, dict[str, Any]]:
 _WORKER_NUMBER = re.compile(r"[-_]\d+")
 
 
-def thread_cpu(before: dict[str, float] | None = None) -> dict[str, float]:
-    """CPU seconds this process has used, by worker: each live thread's from
-    ``/proc/self/task`` (``captura-3`` counts as ``captura``), and what ended threads and
-    the interpreter's start-up used as ``otros``. Read from ``/proc``, not through
-    ``pthread_getcpuclockid``: a thread ending meanwhile is then a missing file, not a
-    dangling handle. ``before``: what earlier lives of the station used, added."""
+def thread_cpu(before: dict[str, float] | None = None,
+               ended: dict[threading.Thread, float] | None = None) -> dict[str, float]:
+    """CPU seconds this process has used, by worker (``captura-3`` counts as
+    ``captura``): each live thread's from ``/proc/self/task``, ``ended`` threads' as they
+    left it (their own ``thread_time`` when they returned), and the rest (threads that
+    ended unseen, the interpreter's start-up) as ``otros``. Read from ``/proc``, not
+    through ``pthread_getcpuclockid``: a thread ending meanwhile is then a missing file,
+    not a dangling handle. ``before``: what earlier lives of the station used, added."""
     tick = os.sysconf("SC_CLK_TCK")
     total = time.process_time()
+    ended = dict(ended or {})
     cpu: dict[str, float] = {}
+
+    def add(thread: threading.Thread, seconds: float) -> None:
+        worker = _WORKER_NUMBER.sub("", thread.name.partition(":")[0])
+        cpu[worker] = cpu.get(worker, 0.0) + seconds
+
+    for thread, seconds in ended.items():
+        add(thread, seconds)
     for thread in threading.enumerate():
+        if thread in ended:
+            continue
         try:
             stat = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
             fields = stat.rsplit(")", 1)[1].split()
-            seconds = (int(fields[11]) + int(fields[12])) / tick
+            add(thread, (int(fields[11]) + int(fields[12])) / tick)
         except (OSError, IndexError, ValueError):
             continue
-        worker = _WORKER_NUMBER.sub("", thread.name.partition(":")[0])
-        cpu[worker] = cpu.get(worker, 0.0) + seconds
     cpu["otros"] = max(0.0, total - sum(cpu.values()))
     for worker, seconds in (before or {}).items():
         cpu[worker] = cpu.get(worker, 0.0) + seconds
