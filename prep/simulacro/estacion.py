@@ -98,7 +98,8 @@ class VirtualStation:
         self.counts: Counter[str] = Counter(previous.get("counts", {}))
         # CPU of this station's earlier lives (it was killed and restarted), by worker.
         self.cpu_before: dict[str, float] = dict(previous.get("cpu_hilos_s", {}))
-        self.ended: dict[threading.Thread, float] = {}  # worker threads that returned
+        # CPU of every thread seen (:func:`thread_cpu`), kept after the thread is gone.
+        self.thread_seconds: dict[threading.Thread, float] = {}
         self.lock = threading.Lock()
         self.status_lock = threading.Lock()  # one writer of the status file at a time
         self.last_status: StationStatus | None = None
@@ -221,9 +222,9 @@ class VirtualStation:
         except Exception as exc:  # a broken operator must show in the verdict, not vanish
             log.exception("%s: worker failed", self.name)
             self.fail(f"{threading.current_thread().name}: {exc!r}")
-        finally:  # its CPU stays in the report once the thread is gone (the acopiador's)
+        finally:  # exact CPU of a worker that returned (the acopiador at the end of the night)
             with self.lock:
-                self.ended[threading.current_thread()] = time.thread_time()
+                self.thread_seconds[threading.current_thread()] = time.thread_time()
 
     # acopiador -------------------------------------------------------------------
 
@@ -511,7 +512,7 @@ class VirtualStation:
                 data = {"nombre": self.name, "pid": os.getpid(), "minuto": round(self.minute(), 1),
                         "counts": dict(self.counts),
                         "render_seconds": round(self.render_seconds, 2),
-                        "cpu_hilos_s": thread_cpu(self.cpu_before, self.ended),
+                        "cpu_hilos_s": thread_cpu(self.cpu_before, self.thread_seconds),
                         "llegadas_pendientes": self.pending_arrivals,
                         "escaneos_pendientes": len(self.scan_queue) + in_folder,
                         "backlog_records": status.backlog_records, "records": status.records,
@@ -617,33 +618,31 @@ _WORKER_NUMBER = re.compile(r"[-_]\d+")
 
 
 def thread_cpu(before: dict[str, float] | None = None,
-               ended: dict[threading.Thread, float] | None = None) -> dict[str, float]:
+               known: dict[threading.Thread, float] | None = None) -> dict[str, float]:
     """CPU seconds this process has used, by worker (``captura-3`` counts as
-    ``captura``): each live thread's from ``/proc/self/task``, ``ended`` threads' as they
-    left it (their own ``thread_time`` when they returned), and the rest (threads that
-    ended unseen, the interpreter's start-up) as ``otros``. Read from ``/proc``, not
-    through ``pthread_getcpuclockid``: a thread ending meanwhile is then a missing file,
-    not a dangling handle. ``before``: what earlier lives of the station used, added."""
+    ``captura``). ``known`` maps every thread seen so far to its CPU and is brought up to
+    date here from ``/proc/self/task`` for the live ones; a thread gone since (the hot
+    folder and the sync agent stop before the last report) keeps what it had at the
+    last look, and a worker that returned has its own exact figure there (set by
+    ``_guard``). What no thread accounts for (the interpreter's start-up, threads that
+    came and went unseen) is ``otros``. Read from ``/proc``, not through
+    ``pthread_getcpuclockid``: a thread ending meanwhile is then a missing file, not a
+    dangling handle. ``before``: what earlier lives of the station used, added."""
     tick = os.sysconf("SC_CLK_TCK")
     total = time.process_time()
-    ended = dict(ended or {})
-    cpu: dict[str, float] = {}
-
-    def add(thread: threading.Thread, seconds: float) -> None:
-        worker = _WORKER_NUMBER.sub("", thread.name.partition(":")[0])
-        cpu[worker] = cpu.get(worker, 0.0) + seconds
-
-    for thread, seconds in ended.items():
-        add(thread, seconds)
+    known = known if known is not None else {}
     for thread in threading.enumerate():
-        if thread in ended:
-            continue
         try:
             stat = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
             fields = stat.rsplit(")", 1)[1].split()
-            add(thread, (int(fields[11]) + int(fields[12])) / tick)
+            seconds = (int(fields[11]) + int(fields[12])) / tick
         except (OSError, IndexError, ValueError):
             continue
+        known[thread] = max(known.get(thread, 0.0), seconds)
+    cpu: dict[str, float] = {}
+    for thread, seconds in list(known.items()):
+        worker = _WORKER_NUMBER.sub("", thread.name.partition(":")[0])
+        cpu[worker] = cpu.get(worker, 0.0) + seconds
     cpu["otros"] = max(0.0, total - sum(cpu.values()))
     for worker, seconds in (before or {}).items():
         cpu[worker] = cpu.get(worker, 0.0) + seconds

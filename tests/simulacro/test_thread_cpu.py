@@ -15,15 +15,18 @@ def _burn(seconds: float) -> None:
 
 
 def test_live_and_ended_workers_are_counted_under_their_worker_name() -> None:
-    ended: dict[threading.Thread, float] = {}
+    known: dict[threading.Thread, float] = {}
     release = threading.Event()
 
     def acopiador() -> None:  # returns before the report, like the drill's acopiador
         _burn(0.2)
-        ended[threading.current_thread()] = time.thread_time()
+        known[threading.current_thread()] = time.thread_time()
+
+    burnt = threading.Semaphore(0)
 
     def capturista() -> None:  # still alive at the report
         _burn(0.2)
+        burnt.release()
         release.wait(10)
 
     first = threading.Thread(target=acopiador, name="acopio")
@@ -32,13 +35,18 @@ def test_live_and_ended_workers_are_counted_under_their_worker_name() -> None:
     workers = [threading.Thread(target=capturista, name=f"captura-{i}") for i in range(2)]
     for worker in workers:
         worker.start()
-    time.sleep(0.05)
+    for _ in workers:
+        assert burnt.acquire(timeout=10)
     try:
-        cpu = thread_cpu({"captura": 5.0, "digitalizacion": 1.5}, ended)
+        cpu = thread_cpu({"captura": 5.0, "digitalizacion": 1.5}, known)
     finally:
         release.set()
         for worker in workers:
             worker.join()
+    # The capturistas stopped (like the hot folder before the last report): what they
+    # had used stays under their name.
+    after = thread_cpu({"captura": 5.0, "digitalizacion": 1.5}, known)
+    assert after["captura"] >= cpu["captura"] >= 5.0 + 2 * 0.15
     assert cpu["acopio"] >= 0.15
     # Two live capturistas (read from /proc, in clock ticks) plus an earlier life's 5 s.
     assert cpu["captura"] >= 5.0 + 2 * 0.15
