@@ -7,6 +7,7 @@ stores and hashes exactly what the scanner wrote). It checks, in order:
    bytes, and Pillow must agree;
 2. **decodes**: Pillow's ``verify`` (structure, PNG checksums) and then a full decode,
    which is what finds a file cut short (a scanner still writing, a copy interrupted);
+   a colour JPEG is decoded to its luminance only (every later check is on gray);
 3. **resolution** ≥ ``min_dpi``: from the file's own metadata (JFIF/PNG pHYs/TIFF tags).
    When a file carries none (phones, some scanner software) it is *estimated* from the
    pixel size assuming the image spans a letter page (11 in on its long side): an Acta
@@ -230,6 +231,10 @@ def _decode(data: bytes, media_type: str) -> tuple[Image.Image | None, Problem |
                     raise Image.DecompressionBombError("too many pixels")
                 probe.verify()
             image = Image.open(io.BytesIO(data))
+            # Every check looks at the gray page: a colour JPEG (a phone photo) is decoded
+            # straight to its luminance, a third of the work; the whole stream is still
+            # read, so a file cut short is still found.
+            image.draft("L", image.size)
             image.load()  # a file cut short fails here ("image file is truncated")
             return image, None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):

@@ -55,6 +55,25 @@ def test_a_file_checked_after_another_was_looked_at_is_read_for_itself(
     assert check_image(b[:150_000], codec=codec).motivos == {Motivo.INCOMPLETA}
 
 
+def test_a_colour_phone_photo_is_read_and_one_cut_short_is_incomplete(
+        small: Catalog) -> None:
+    """A PREP Casilla photo (colour JPEG, perspective, uneven light) is checked on its
+    luminance: its QR is read and its ink measured as on the colour image; the same
+    photo cut short is still found incomplete."""
+    acta = _acta(small, 5)
+    photo = acta_jpeg(acta, photo=True)
+    with Image.open(io.BytesIO(photo)) as colour:
+        assert colour.mode == "RGB"
+        gray = colour.convert("L")
+    report = check_image(photo, codec=ActaCodec(small), policy=QualityPolicy(min_dpi=150))
+    assert report.acta is acta and report.media_type == "image/jpeg", report.mensaje
+    histogram = gray.resize((report.width * 800 // report.height, 800),
+                            Image.Resampling.NEAREST).histogram()
+    assert report.ink == pytest.approx(sum(histogram[:110]) / sum(histogram), abs=0.005)
+    cut = check_image(photo[:len(photo) * 2 // 3], codec=ActaCodec(small))
+    assert cut.motivos == {Motivo.INCOMPLETA}
+
+
 @pytest.mark.parametrize(("name", "make", "motivo", "words"), [
     ("blank", lambda a: blank_page(), Motivo.EN_BLANCO, "en blanco"),
     ("truncated jpeg", lambda a: acta_jpeg(a)[:150_000], Motivo.INCOMPLETA, "incompleta"),
