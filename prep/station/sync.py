@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 
 from prep import __version__
 from prep.build_info import current_build
-from prep.protocol import GENESIS, ProtocolError, verify_receipt
+from prep.protocol import GENESIS, BatchRef, ProtocolError, verify_receipt
 from prep.records import Kind
 from prep.station.accounts import bundle_info, refresh_bundle
 from prep.station.batches import FrozenBatch, Outbox
@@ -281,7 +281,8 @@ class SyncAgent:
         if status == 200:
             identity = self.store.require_identity()
             try:
-                verify_receipt(body, identity.central_key, batch.parsed())
+                verify_receipt(body, identity.central_key,
+                               BatchRef(identity.station_id, batch.number, batch.sha256))
             except ProtocolError as exc:
                 raise self._block(batch, "bad_receipt", (
                     f"El acuse del nodo central para el lote {batch.number} no tiene una firma "

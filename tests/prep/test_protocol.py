@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,9 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from prep.canonical import CanonicalError, canonical_bytes, parse_json
-from prep.crypto import SigningKey
+from prep.crypto import SigningKey, b64encode
 from prep.protocol import (
     GENESIS,
+    BatchRef,
     ProtocolError,
     Receipt,
     make_batch,
@@ -172,6 +174,29 @@ def test_receipt_must_be_signed_by_the_central_and_for_this_batch() -> None:
         verify_receipt(sign_receipt(impostor, receipt), central.public, batch)
     with pytest.raises(ProtocolError, match="not this one"):
         verify_receipt(sign_receipt(central, receipt), central.public, other)
+    # A station names the batch it froze by station, number and hash (no parse).
+    assert verify_receipt(sign_receipt(central, receipt), central.public,
+                          BatchRef(STATION, 1, batch.sha256)) == receipt
+    for wrong in (BatchRef("catd-08-cd34", 1, batch.sha256), BatchRef(STATION, 2, batch.sha256),
+                  BatchRef(STATION, 1, other.sha256)):
+        with pytest.raises(ProtocolError, match="not this one"):
+            verify_receipt(sign_receipt(central, receipt), central.public, wrong)
+
+
+def test_the_batch_body_is_the_canonical_encoding_of_batch_and_signature() -> None:
+    """The body is put together around the batch's canonical bytes: byte for byte what
+    encoding the whole request would give, non-ASCII text included, and the signature
+    verifies over the batch it carries."""
+    key = SigningKey.generate()
+    records = [*_records(), new_record(STATION, 4, Kind.ILEGIBLE, "op", {
+        "clave_acta": CLAVE, "imagen_sha256": "c" * 64, "lease": str(uuid.uuid4()),
+        "motivo": "Imagen borrosa: «señal» débil en la esquina"})]
+    batch, body = make_batch(key, STATION, 7, "ab" * 32, records)
+    signature = b64encode(key.sign(batch.canonical()))
+    assert body == canonical_bytes({"batch": batch.to_json(), "signature": signature})
+    parsed, raw_signature = read_batch(body)
+    verify_batch(parsed, raw_signature, key.public, "ab" * 32)
+    assert parsed.sha256 == batch.sha256
 
 
 def test_station_time_survives_a_skewed_clock() -> None:
