@@ -246,9 +246,8 @@ class CatalogCache:
     def catalog(self, store: Store) -> Catalog:
         # Asked for every scan: the digest says whether the held catalog is still the
         # one parsed; the signed body is read (and verified) only when it is not.
-        with store.read() as session:
-            digest = session.scalar(select(BundleRow.catalog_digest)
-                                    .where(BundleRow.id == 1))
+        with store.query() as conn:
+            digest = conn.scalar(_CATALOG_DIGEST)
         if digest is None:
             raise NoCatalogError(NO_BUNDLE)
         with self._lock:
@@ -270,6 +269,9 @@ class CatalogCache:
         with self._lock:
             self._digest, self._catalog = digest, catalog
         return catalog
+
+
+_CATALOG_DIGEST = select(BundleRow.catalog_digest).where(BundleRow.id == 1)
 
 
 def _verified(body: bytes, identity: StationIdentity) -> Bundle:

@@ -21,8 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, bindparam, select
 
 from prep.catalog import Catalog
 from prep.crypto import SigningKey
@@ -407,14 +406,16 @@ def _check_clave(clave_acta: str) -> None:
                                 "(por ejemplo 090001B010001).")
 
 
-def _first_arrival(clave_acta: str) -> Callable[[Session], None]:
+_EARLIER_ARRIVAL = (select(RecordRow.seq, RecordRow.kind, RecordRow.created)
+                    .where(RecordRow.clave_acta == bindparam("clave"),
+                           RecordRow.kind.in_((Kind.ACOPIO.value, Kind.SIN_ACTA.value)))
+                    .limit(1))
+
+
+def _first_arrival(clave_acta: str) -> Guard:
     """A guard refusing a second acopio/sin acta of the same acta at this station."""
-    def guard(session: Session) -> None:
-        earlier = session.execute(
-            select(RecordRow.seq, RecordRow.kind, RecordRow.created)
-            .where(RecordRow.clave_acta == clave_acta,
-                   RecordRow.kind.in_((Kind.ACOPIO.value, Kind.SIN_ACTA.value)))
-            .limit(1)).first()
+    def guard(conn: Connection) -> None:
+        earlier = conn.execute(_EARLIER_ARRIVAL, {"clave": clave_acta}).first()
         if earlier is not None:
             que = "en acopio" if earlier.kind == Kind.ACOPIO.value else "como sin acta"
             raise StationInputError(f"El acta {clave_acta} ya se registró {que} en esta "

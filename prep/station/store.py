@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import platformdirs
-from sqlalchemy import Engine, Table, create_engine, event, func, insert, select
+from sqlalchemy import Connection, Engine, Table, create_engine, event, func, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
@@ -35,12 +35,18 @@ from prep.station.models import SCHEMA_VERSION, Base, BlobRow, Identity, Meta, O
 Clock = Callable[[], datetime]
 """Where the station reads the time (UTC, timezone-aware); tests inject a skewed one."""
 
-Guard = Callable[[Session], None]
+Guard = Callable[[Connection], None]
 """A check run inside a record's write transaction (e.g. refuse a second acopio)."""
 
 _RECORDS = cast(Table, RecordRow.__table__)
 _OUTBOX = cast(Table, OutboxRow.__table__)
 _BLOBS = cast(Table, BlobRow.__table__)
+# Built once: every record of the night runs these (building a statement costs about as
+# much as running it on SQLite).
+_LAST_SEQ = select(func.max(_RECORDS.c.seq))
+_INSERT_BLOB = sqlite_insert(_BLOBS).on_conflict_do_nothing()
+_INSERT_RECORD = insert(_RECORDS)
+_INSERT_OUTBOX = insert(_OUTBOX)
 
 DB_NAME = "station.sqlite3"
 KEY_NAME = "station.key"
@@ -139,6 +145,13 @@ class Store:
             yield session
 
     @contextmanager
+    def query(self) -> Iterator[Connection]:
+        """Like :meth:`read`, on a plain connection: for the reads made for every acta
+        (an ORM session costs more than the query itself)."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction holding SQLite's write lock from its first statement;
         committed on exit, rolled back on any exception."""
@@ -194,10 +207,11 @@ class Store:
         """
         draft = self._draft(kind, body, operator, replaces)
         try:
-            with self.write() as session:
+            # A plain connection, not an ORM session: every record of the night passes here.
+            with self._writer.begin() as conn:
                 if guard is not None:
-                    guard(session)
-                record = self._insert(session, draft, blob)
+                    guard(conn)
+                record = self._insert(conn, draft, blob)
         except RecordError as exc:  # the body only fits with a small seq (never in practice)
             raise StationInputError(f"Registro no válido: {exc}") from exc
         except DBAPIError as exc:
@@ -228,29 +242,28 @@ class Store:
                                           .select_from(RecordRow)).one()
             return int(count), int(last or 0)
 
-    def _insert(self, session: Session, draft: Record, blob: BlobRef | None) -> Record:
+    def _insert(self, conn: Connection, draft: Record, blob: BlobRef | None) -> Record:
         """``draft`` (validated) with the next ``seq`` and the time now, written with its
-        outbox row (and ``blob``'s row) in ``session``'s transaction."""
-        # Plain INSERTs on the session's connection: every record of the night passes
-        # here, and the ORM's unit of work (three flushes) was most of a record's CPU.
-        conn = session.connection()
-        last = conn.scalar(select(func.max(RecordRow.seq)))
+        outbox row (and ``blob``'s row) in ``conn``'s transaction."""
+        # Plain INSERTs: every record of the night passes here, and the ORM's unit of
+        # work (three flushes) was most of a record's CPU.
+        last = conn.scalar(_LAST_SEQ)
         record = replace(draft, seq=(last or 0) + 1, at=self.clock())
         canonical = record.canonical()
         check_size(len(canonical))  # validated with seq 1: a longer seq adds bytes
         seq, kind, body = record.seq, record.kind, record.body
         if blob is not None:
-            conn.execute(sqlite_insert(_BLOBS).on_conflict_do_nothing(), {
+            conn.execute(_INSERT_BLOB, {
                 "sha256": blob.sha256, "size": blob.size, "media_type": blob.media_type,
                 "path": blob.path, "uploaded": False, "created": self.now()})
         clave = body.get("clave_acta")
-        conn.execute(insert(_RECORDS), {
+        conn.execute(_INSERT_RECORD, {
             "id": record.id, "seq": seq, "kind": kind.value,
             "clave_acta": clave if isinstance(clave, str) else None,
             "canonical": canonical, "size": len(canonical), "sha256": sha256_hex(canonical),
             "blob_sha256": blob.sha256 if blob is not None else None,
             "created": format_time(record.at)})
-        conn.execute(insert(_OUTBOX), {"record_id": record.id, "seq": seq,
+        conn.execute(_INSERT_OUTBOX, {"record_id": record.id, "seq": seq,
                                        "batch_number": None, "delivered": False})
         return record
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from prep.protocol import MAX_BLOB_BYTES
@@ -38,7 +38,7 @@ from prep.station.client import CentralClient, central_error
 from prep.station.errors import SyncError
 from prep.station.models import WorkLeaseRow
 from prep.station.station import Station
-from prep.station.store import StationIdentity
+from prep.station.store import Guard, StationIdentity
 from prep.values import check_valor, parse_valor
 
 log = logging.getLogger("prep.station.work")
@@ -54,6 +54,22 @@ PENDING, DONE, RELEASING, RELEASED, EXPIRED = (
     "pending", "done", "releasing", "released", "expired")
 
 T = TypeVar("T")
+
+# Built once: asked before every acta and at every refill.
+_MINE = (WorkLeaseRow.operator == bindparam("operator"), WorkLeaseRow.kind == bindparam("kind"))
+_PENDING = (select(WorkLeaseRow.lease_id, WorkLeaseRow.expires_at)
+            .where(*_MINE, WorkLeaseRow.state == PENDING).order_by(WorkLeaseRow.received_at))
+_LEASE_TEXT = select(WorkLeaseRow.lease).where(WorkLeaseRow.lease_id == bindparam("lease"))
+_HELD_OR_LEAVING = (select(WorkLeaseRow.lease_id, WorkLeaseRow.state, WorkLeaseRow.expires_at)
+                    .where(*_MINE, WorkLeaseRow.state.in_((PENDING, RELEASING))))
+_DONE_RUNNING = (select(WorkLeaseRow.lease_id)
+                 .where(*_MINE, WorkLeaseRow.state == DONE,
+                        WorkLeaseRow.expires_at > bindparam("now"))
+                 .order_by(WorkLeaseRow.received_at.desc()).limit(MAX_DONE))
+_SET_STATE = (update(WorkLeaseRow)
+              .where(WorkLeaseRow.lease_id == bindparam("lease_wanted"),
+                     WorkLeaseRow.state == bindparam("expected"))
+              .values(state=bindparam("new_state")))
 
 
 class WorkError(Exception):
@@ -133,26 +149,22 @@ class WorkQueue:
         """The leases ready to work on, oldest first: not done, not given back, not
         expired by the station's clock, their image at hand."""
         now = self.station.store.clock()
-        with self.station.store.read() as session:
+        with self.station.store.query() as conn:
             # Asked before every acta (and by the screen every few seconds): the ids and
             # times, not whole rows; a lease's text is read once (:meth:`_item`).
-            rows = session.execute(select(WorkLeaseRow.lease_id, WorkLeaseRow.expires_at)
-                                   .where(WorkLeaseRow.operator == self.operator,
-                                          WorkLeaseRow.kind == self.kind,
-                                          WorkLeaseRow.state == PENDING)
-                                   .order_by(WorkLeaseRow.received_at)).all()
-            items = [self._item(session, r.lease_id, r.expires_at) for r in rows]
+            rows = conn.execute(_PENDING, {"operator": self.operator,
+                                           "kind": self.kind}).all()
+            items = [self._item(conn, r.lease_id, r.expires_at) for r in rows]
         return [i for i in items if i.expires_at > now
                 and self.station.blobs.path_for(i.image_sha256).exists()]
 
-    def _item(self, session: Session, lease_id: str, expires_at: str) -> WorkItem:
+    def _item(self, conn: Connection, lease_id: str, expires_at: str) -> WorkItem:
         """The lease ``lease_id``, parsed once (a lease's text never changes), expiring
         when its row says (a renewal moves the row's time, not the text's)."""
         key = (lease_id, expires_at)
         item = self._items.get(key)
         if item is None:
-            text = session.scalar(select(WorkLeaseRow.lease)
-                                  .where(WorkLeaseRow.lease_id == lease_id))
+            text = conn.scalar(_LEASE_TEXT, {"lease": lease_id})
             item = WorkItem.from_lease(json.loads(text or "null"))
             item = replace(item, expires_at=parse_time(expires_at))
             if len(self._items) >= 4 * MAX_PREFETCH:
@@ -302,9 +314,9 @@ class WorkQueue:
         ids = [item.lease_id for item in items]
         if not ids:
             return 0
-        with self.station.store.read() as session:
-            known = set(session.scalars(select(WorkLeaseRow.lease_id)
-                                        .where(WorkLeaseRow.lease_id.in_(ids))))
+        with self.station.store.query() as conn:
+            known = set(conn.scalars(select(WorkLeaseRow.lease_id)
+                                     .where(WorkLeaseRow.lease_id.in_(ids))))
         if known.issuperset(ids):
             return 0
         now = self.station.store.now()
@@ -325,19 +337,14 @@ class WorkQueue:
         write lock and its fsync are taken only when there is something to write)."""
         clock = self.station.store.clock()
         now, soon = format_time(clock), format_time(clock + RENEW_BEFORE)
-        mine = (WorkLeaseRow.operator == self.operator, WorkLeaseRow.kind == self.kind)
-        with self.station.store.read() as session:
-            rows = session.execute(select(
-                WorkLeaseRow.lease_id, WorkLeaseRow.state, WorkLeaseRow.expires_at).where(
-                *mine, WorkLeaseRow.state.in_((PENDING, RELEASING)))).all()
+        mine = {"operator": self.operator, "kind": self.kind}
+        with self.station.store.query() as conn:
+            rows = conn.execute(_HELD_OR_LEAVING, mine).all()
             pending = [(r.lease_id, r.expires_at) for r in rows if r.state == PENDING]
             leaving = [r.lease_id for r in rows if r.state == RELEASING]
             # Finished here, maybe not yet at the central (the outbox delivers the
             # record): named so the central does not count them as still to do.
-            done = session.scalars(select(WorkLeaseRow.lease_id).where(
-                *mine, WorkLeaseRow.state == DONE,
-                WorkLeaseRow.expires_at > now).order_by(WorkLeaseRow.received_at.desc())
-                .limit(MAX_DONE)).all()
+            done = conn.scalars(_DONE_RUNNING, {**mine, "now": now}).all()
         return _Look(ran_out=any(expires <= now for _, expires in pending),
                      leaving=tuple(leaving),
                      renew=tuple(lid for lid, expires in pending if now < expires < soon),
@@ -352,19 +359,20 @@ class WorkQueue:
 
     # helpers -------------------------------------------------------------------------
 
-    def _mark(self, item: WorkItem, state: str) -> Any:
-        def guard(session: Session) -> None:
-            if not self._set_state(session, item.lease_id, state, expected=PENDING) \
-                    and not self._set_state(session, item.lease_id, state, expected=EXPIRED):
+    def _mark(self, item: WorkItem, state: str) -> Guard:
+        def guard(conn: Connection) -> None:
+            if not self._set_state(conn, item.lease_id, state, expected=PENDING) \
+                    and not self._set_state(conn, item.lease_id, state, expected=EXPIRED):
                 raise WorkError(f"El acta {item.clave_acta} ya no está asignada a usted "
                                 "(ya se registró o se devolvió).")
         return guard
 
     @staticmethod
-    def _set_state(session: Session, lease_id: str, state: str, *, expected: str) -> bool:
-        done = session.execute(update(WorkLeaseRow).where(
-            WorkLeaseRow.lease_id == lease_id, WorkLeaseRow.state == expected)
-            .values(state=state))
+    def _set_state(session: Session | Connection, lease_id: str, state: str, *,
+                   expected: str) -> bool:
+        conn = session.connection() if isinstance(session, Session) else session
+        done = conn.execute(_SET_STATE, {"lease_wanted": lease_id, "expected": expected,
+                                         "new_state": state})
         return bool(getattr(done, "rowcount", 0))
 
     @staticmethod

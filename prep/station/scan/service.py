@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from prep.catalog.model import TIPOS_CASILLA, Acta
 from prep.qr import ActaCodec, CodeRejected
@@ -208,13 +208,15 @@ class DigitalizacionService:
     def _history(self, clave: str) -> tuple[_Previous | None, list[str]]:
         """The acta's latest image record here (if any) and the kinds of all its
         records here, in order (one read)."""
-        with self.station.store.read() as session:
-            rows = session.execute(
-                select(RecordRow.id, RecordRow.kind, RecordRow.blob_sha256)
-                .where(RecordRow.clave_acta == clave).order_by(RecordRow.seq)).all()
+        with self.station.store.query() as conn:
+            rows = conn.execute(_HISTORY, {"clave": clave}).all()
         images = [r for r in rows if r.kind == Kind.IMAGEN.value]
         previous = _Previous(images[-1].id, images[-1].blob_sha256) if images else None
         return previous, [r.kind for r in rows]
+
+
+_HISTORY = (select(RecordRow.id, RecordRow.kind, RecordRow.blob_sha256)
+            .where(RecordRow.clave_acta == bindparam("clave")).order_by(RecordRow.seq))
 
 
 def _rejected(report: QualityReport) -> DigitalizacionResult:
