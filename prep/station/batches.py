@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import OperationalError
 
 from prep.canonical import parse_json
@@ -127,10 +127,8 @@ class Outbox:
 
     def pending(self) -> list[FrozenBatch]:
         """Frozen batches without a receipt, in number order."""
-        with self.store.read() as session:
-            rows = session.scalars(select(BatchRow).where(BatchRow.delivered_at.is_(None))
-                                   .order_by(BatchRow.number))
-            return [_frozen(row) for row in rows]
+        with self.store.query() as conn:  # every pass of the agent: a plain connection
+            return [FrozenBatch(*row) for row in conn.execute(_PENDING)]
 
     def batch(self, number: int) -> FrozenBatch | None:
         with self.store.read() as session:
@@ -139,13 +137,8 @@ class Outbox:
 
     def blobs_to_upload(self, number: int) -> list[BlobRef]:
         """Images named by batch ``number``'s records that the central does not have yet."""
-        with self.store.read() as session:
-            rows = session.scalars(
-                select(BlobRow).join(RecordRow, RecordRow.blob_sha256 == BlobRow.sha256)
-                .join(OutboxRow, OutboxRow.record_id == RecordRow.id)
-                .where(OutboxRow.batch_number == number, BlobRow.uploaded.is_(False),
-                       RecordRow.kind == Kind.IMAGEN.value)
-                .order_by(RecordRow.seq))
+        with self.store.query() as conn:
+            rows = conn.execute(_TO_UPLOAD, {"number": number})
             unique = {r.sha256: BlobRef(r.sha256, r.size, r.media_type, r.path) for r in rows}
             return list(unique.values())
 
@@ -183,21 +176,14 @@ class Outbox:
     def backlog(self) -> tuple[int, int]:
         """Undelivered records and their bytes, plus images not uploaded yet: what the
         status bar shows as pending."""
-        with self.store.read() as session:
-            count, size = session.execute(
-                select(func.count(), func.coalesce(func.sum(RecordRow.size), 0))
-                .select_from(OutboxRow).join(RecordRow, RecordRow.id == OutboxRow.record_id)
-                .where(OutboxRow.delivered.is_(False))).one()
-            blob_bytes = session.scalar(select(func.coalesce(func.sum(BlobRow.size), 0))
-                                        .where(BlobRow.uploaded.is_(False)))
+        with self.store.query() as conn:
+            count, size = conn.execute(_BACKLOG_RECORDS).one()
+            blob_bytes = conn.scalar(_BACKLOG_BLOBS)
             return int(count), int(size) + int(blob_bytes or 0)
 
     def has_undelivered(self, kind: Kind) -> bool:
-        with self.store.read() as session:
-            return session.scalar(
-                select(OutboxRow.seq).join(RecordRow, RecordRow.id == OutboxRow.record_id)
-                .where(OutboxRow.delivered.is_(False), RecordRow.kind == kind.value)
-                .limit(1)) is not None
+        with self.store.query() as conn:
+            return conn.scalar(_UNDELIVERED_OF_KIND, {"kind": kind.value}) is not None
 
     def summary(self) -> OutboxSummary:
         with self.store.read() as session:
@@ -253,6 +239,29 @@ class Outbox:
                 session.execute(update(BlobRow).where(BlobRow.sha256.in_(images))
                                 .values(uploaded=False))
             return CursorOutcome(True, int(getattr(done, "rowcount", 0) or 0), resent)
+
+
+# Built once: the sync agent asks these on every pass.
+_PENDING = (select(BatchRow.number, BatchRow.sha256, BatchRow.body, BatchRow.records,
+                   BatchRow.blocked)
+            .where(BatchRow.delivered_at.is_(None)).order_by(BatchRow.number))
+_TO_UPLOAD = (select(BlobRow.sha256, BlobRow.size, BlobRow.media_type, BlobRow.path)
+              .join(RecordRow, RecordRow.blob_sha256 == BlobRow.sha256)
+              .join(OutboxRow, OutboxRow.record_id == RecordRow.id)
+              .where(OutboxRow.batch_number == bindparam("number"),
+                     BlobRow.uploaded.is_(False), RecordRow.kind == Kind.IMAGEN.value)
+              .order_by(RecordRow.seq))
+_BACKLOG_RECORDS = (select(func.count(), func.coalesce(func.sum(RecordRow.size), 0))
+                    .select_from(OutboxRow)
+                    .join(RecordRow, RecordRow.id == OutboxRow.record_id)
+                    .where(OutboxRow.delivered.is_(False)))
+_BACKLOG_BLOBS = (select(func.coalesce(func.sum(BlobRow.size), 0))
+                  .where(BlobRow.uploaded.is_(False)))
+_UNDELIVERED_OF_KIND = (select(OutboxRow.seq)
+                        .join(RecordRow, RecordRow.id == OutboxRow.record_id)
+                        .where(OutboxRow.delivered.is_(False),
+                               RecordRow.kind == bindparam("kind"))
+                        .limit(1))
 
 
 def _frozen(row: BatchRow) -> FrozenBatch:
