@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import OperationalError
@@ -128,7 +129,7 @@ class Outbox:
     def pending(self) -> list[FrozenBatch]:
         """Frozen batches without a receipt, in number order."""
         with self.store.query() as conn:  # every pass of the agent: a plain connection
-            return [FrozenBatch(*row) for row in conn.execute(_PENDING)]
+            return [_frozen(row) for row in conn.execute(_PENDING)]
 
     def batch(self, number: int) -> FrozenBatch | None:
         with self.store.read() as session:
@@ -264,5 +265,6 @@ _UNDELIVERED_OF_KIND = (select(OutboxRow.seq)
                         .limit(1))
 
 
-def _frozen(row: BatchRow) -> FrozenBatch:
+def _frozen(row: Any) -> FrozenBatch:
+    """The batch of a :class:`BatchRow` or of a plain row with its columns (``_PENDING``)."""
     return FrozenBatch(row.number, row.sha256, row.body, row.records, row.blocked)
