@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from prep.memory import keep_freed_memory
 from prep.station.store import default_data_dir
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ def run(args: argparse.Namespace, application: str = "PREP CATD") -> int:
         from catd.selftest import run_self_test
 
         return run_self_test(application, args.data_dir)
+    keep_freed_memory()  # the scans it checks and shows, all night (prep.memory)
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from prep import __version__
+from prep.memory import keep_freed_memory
 
 log = logging.getLogger("prep")
 
@@ -69,6 +70,7 @@ _PLUGINS = ("central.cli", "prep.station.cli", "catd.app", "ccv.app", "central.d
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    keep_freed_memory()  # images all night in the central, the drill, the intake
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

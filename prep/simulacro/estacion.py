@@ -40,6 +40,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from prep.catalog import Acta, Catalog
+from prep.memory import keep_freed_memory
 from prep.records import Kind
 from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
 from prep.simulacro.plan import typed
@@ -680,6 +681,7 @@ def main(argv: list[str]) -> int:
     # Before anything slow: an early signal is queued, never the default (death).
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(sig, on_signal)
+    keep_freed_memory()  # as the workstation does (catd.app)
     station = VirtualStation(config, stopping)
     station.start()
     while True:
