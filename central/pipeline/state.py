@@ -429,12 +429,29 @@ def _on_current_image(acta: ActaState, event: RecordEvent) -> bool:
 
 
 def _ilegible(acta: ActaState, event: RecordEvent) -> Step:
-    """An operator found the current image unreadable: scan the acta again. A complaint
-    about an image already replaced (or an acta no longer waiting) changes nothing."""
+    """An operator found the current image unreadable: scan the acta again, or capture
+    an image that arrived after it. A complaint about an image already replaced (or an
+    acta no longer waiting) changes nothing."""
     if acta.estado not in LEGIBLE_PENDIENTE or not _on_current_image(acta, event):
         return acta, (_note(ILEGIBLE_OBSOLETO, event, estado=acta.estado.value,
                             lease=event.body.get("lease")),)
+    later = _images_after(acta, acta.imagen_actual)
+    if later:
+        # The acta already holds an image newer than the unreadable one (the station
+        # re-scanned before the complaint reached the central, or the other origin's
+        # image came later): it is captured at once, in a new round, instead of
+        # waiting for a scan nobody will make again.
+        return replace(acta, estado=Estado.DIGITALIZADA, imagen_actual=later[-1].record,
+                       ronda=acta.ronda + 1), ()
     return replace(acta, estado=Estado.REDIGITALIZACION, imagen_actual=None), ()
+
+
+def _images_after(acta: ActaState, record: str | None) -> tuple[Imagen, ...]:
+    """The acta's images that arrived after image ``record``, in arrival order."""
+    for i, imagen in enumerate(acta.imagenes):
+        if imagen.record == record:
+            return acta.imagenes[i + 1:]
+    return ()
 
 
 def _acopio_of(event: RecordEvent) -> Acopio:

@@ -425,13 +425,14 @@ class Drill:
         moved, last_progress = None, time.monotonic()
         next_line = time.monotonic() + 5.0
         last_corte = 0.0
+        publicadas = 0  # actas final in the last corte made here
         while time.monotonic() < last_progress + DRAIN_STALL:
             self._check_stations()
             if time.monotonic() >= next_line:
                 self.say(self._line())
                 next_line = time.monotonic() + 5.0
             states = self._states()
-            progress = _progress(states, self.corte_jsons)
+            progress = _progress(states, publicadas)
             if progress != moved:
                 moved, last_progress = progress, time.monotonic()
             idle = all(s.get("llegadas_pendientes", 1) == 0 and s.get("escaneos_pendientes", 1)
@@ -449,6 +450,7 @@ class Drill:
                                       expected=self.expected)
                 if verdict.publicadas == catalog.total_actas:
                     return
+                publicadas = verdict.publicadas
             time.sleep(1.0)
         self.report.failures.append(f"nada avanzó en {DRAIN_STALL:.0f} s y aún no se había "
                                     "validado cada acta")
@@ -644,10 +646,12 @@ def _captured_in_latest(publicacion: Path) -> int:
     return total
 
 
-def _progress(states: dict[str, dict[str, Any]], cortes: list[dict[str, Any]]) -> object:
+def _progress(states: dict[str, dict[str, Any]], publicadas: int) -> object:
     """What changes while the drain gets anywhere: the stations' counters and
-    backlogs, and the number of cortes made."""
-    return (len(cortes), sorted((name, sorted(state.get("counts", {}).items()),
+    backlogs, and how many actas the last corte had final. Not the number of cortes:
+    the drain makes one every few seconds, so an acta stuck for good would never
+    count as a stall and the drill would wait forever."""
+    return (publicadas, sorted((name, sorted(state.get("counts", {}).items()),
                                  state.get("backlog_records"), state.get("escaneos_pendientes"))
                                 for name, state in states.items()))
 

@@ -61,7 +61,8 @@ def imagen(id_: str = "00000000-0000-4000-8000-000000000001", origen: str = "CAT
 
 IMG = "00000000-0000-4000-8000-000000000001"
 IMG2 = "00000000-0000-4000-8000-000000000002"
-SHA = {IMG: "a" * 64, IMG2: "b" * 64}
+IMG3 = "00000000-0000-4000-8000-000000000003"
+SHA = {IMG: "a" * 64, IMG2: "b" * 64, IMG3: "c" * 64}
 
 
 def captura(a: int, b: int = 0, operator: str = "c1", lease: str | None = "lease",
@@ -142,6 +143,9 @@ TRANSITIONS: list[tuple[str, Sequence[Any], Any, Estado, tuple[str, ...]]] = [
      lambda: captura(1), Estado.REDIGITALIZACION, ("captura_sobrante",)),
     ("new image after unreadable", [*DIGITIZED, lambda: captura(1), ilegible],
      lambda: imagen(IMG2), Estado.DIGITALIZADA, ()),
+    ("unreadable, after a re-scan of an image that was not the current one",
+     [acopio, lambda: imagen(IMG3, origen="CASILLA"), lambda: imagen(IMG),
+      lambda: imagen(IMG2, replaces=IMG)], lambda: ilegible(IMG3), Estado.DIGITALIZADA, ()),
     ("capture on the old image after a re-scan",
      [*DIGITIZED, lambda: imagen(IMG2, replaces=IMG)], lambda: captura(1, image=IMG),
      Estado.DIGITALIZADA, ("captura_imagen_reemplazada",)),
@@ -180,6 +184,22 @@ def test_a_rescan_publishes_the_new_image_and_keeps_both() -> None:
     assert acta.validacion is not None and acta.validacion.imagen == IMG2
     assert acta.validacion.valores == {"A": 5, "B": 0}
     assert [i.record for i in acta.imagenes] == [IMG, IMG2]
+
+
+def test_a_complaint_arriving_after_the_rescan_goes_on_with_the_newest_image() -> None:
+    # Seen in a drill: a PREP Casilla photo was the current image; the CATD scanned the
+    # acta, then scanned it again when a capturista (at another station) found the photo
+    # unreadable; the complaint reached the central after both scans. Waiting for yet
+    # another scan left the acta unpublished for good.
+    events = [acopio(), imagen(IMG3, origen="CASILLA"), imagen(IMG), imagen(IMG2, replaces=IMG),
+              ilegible(IMG3)]
+    acta = fold(events, _lookup).actas[CLAVE]
+    assert acta.estado is Estado.DIGITALIZADA and acta.imagen_actual == IMG2
+    assert acta.ronda == 2
+    done = fold([captura(4, image=IMG2), captura(4, operator="c2", image=IMG2)], _lookup,
+                {CLAVE: acta}).actas[CLAVE]
+    assert done.estado is Estado.VALIDADA and done.validacion is not None
+    assert done.validacion.imagen == IMG2
 
 
 def test_an_acopio_registered_fuera_de_catalogo_is_kept_as_read() -> None:

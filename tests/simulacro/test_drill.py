@@ -21,6 +21,7 @@ from prep.catalog import generate_catalog
 from prep.corte.reader import read_eleccion_csv
 from prep.rules import DEFAULT_RULES
 from prep.simulacro.cli import default_catds
+from prep.simulacro.drill import _progress
 from prep.simulacro.plan import make_plan, typed
 from prep.simulacro.veredicto import check_corte, cortes_in, verdict_of
 
@@ -221,3 +222,14 @@ def test_refuses_to_start_without_room_for_the_whole_drill(tmp_path: Path) -> No
     assert "no hay espacio suficiente" in done.stderr and "GB libres" in done.stderr
     assert "--scale menor" in done.stderr and "Traceback" not in done.stderr
     assert list(small.iterdir()) == []  # nothing left behind, on the real disk either
+
+
+def test_more_cortes_alone_are_not_progress() -> None:
+    # The drain makes a corte every few seconds while it waits; counting them as
+    # progress kept a drill with one acta stuck for good waiting forever.
+    states = {"catd01": {"counts": {"capturas": 9}, "backlog_records": 0,
+                         "escaneos_pendientes": 0}}
+    assert _progress(states, 419) == _progress(states, 419)
+    assert _progress(states, 419) != _progress(states, 420)
+    busier = {"catd01": {**states["catd01"], "counts": {"capturas": 10}}}
+    assert _progress(states, 419) != _progress(busier, 419)
