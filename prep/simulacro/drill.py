@@ -53,6 +53,8 @@ START_FILE = "inicio.json"
 STATIONS_READY_TIMEOUT = 600.0
 STATIONS_STOP_TIMEOUT = 180.0
 DRAIN_STALL = 300.0  # seconds without any progress before the drain gives up
+#: Station counters that move while nothing gets done (idle operators asking for work).
+IDLE_COUNTS = ("pedidos_",)
 DRAIN_CORTE_EVERY = 8.0  # wall seconds between cortes while waiting for the last actas
 
 
@@ -650,8 +652,10 @@ def _progress(states: dict[str, dict[str, Any]], publicadas: int) -> object:
     """What changes while the drain gets anywhere: the stations' counters and
     backlogs, and how many actas the last corte had final. Not the number of cortes:
     the drain makes one every few seconds, so an acta stuck for good would never
-    count as a stall and the drill would wait forever."""
-    return (publicadas, sorted((name, sorted(state.get("counts", {}).items()),
+    count as a stall and the drill would wait forever; nor the asks for work, which idle
+    capturistas go on making."""
+    return (publicadas, sorted((name, sorted((k, v) for k, v in state.get("counts", {}).items()
+                                             if not k.startswith(IDLE_COUNTS)),
                                  state.get("backlog_records"), state.get("escaneos_pendientes"))
                                 for name, state in states.items()))
 

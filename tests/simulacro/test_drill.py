@@ -225,11 +225,16 @@ def test_refuses_to_start_without_room_for_the_whole_drill(tmp_path: Path) -> No
 
 
 def test_more_cortes_alone_are_not_progress() -> None:
-    # The drain makes a corte every few seconds while it waits; counting them as
-    # progress kept a drill with one acta stuck for good waiting forever.
+    # The drain makes a corte every few seconds while it waits, and idle capturistas
+    # keep asking for work; counting either as progress kept a drill with one acta
+    # stuck for good waiting forever.
     states = {"catd01": {"counts": {"capturas": 9}, "backlog_records": 0,
                          "escaneos_pendientes": 0}}
     assert _progress(states, 419) == _progress(states, 419)
     assert _progress(states, 419) != _progress(states, 420)
     busier = {"catd01": {**states["catd01"], "counts": {"capturas": 10}}}
     assert _progress(states, 419) != _progress(busier, 419)
+    asking = {"catd01": {**states["catd01"], "counts": {"capturas": 9,
+                                                         "pedidos_de_trabajo": 3,
+                                                         "pedidos_sin_trabajo": 3}}}
+    assert _progress(states, 419) == _progress(asking, 419)
