@@ -34,6 +34,7 @@ INK = 20  # printed form: near black
 PEN = 45  # handwriting: dark, a little lighter than print
 GRAIN_MAX = 14  # at most this much darker than the paper, per pixel
 GRAIN_VARIANTS = 3  # grained copies of each blank form, each a different grain window
+LIGHT_VARIANTS = 16  # directions the light of a PREP Casilla photo comes from
 
 ImageFormat = Literal["JPEG", "PNG"]
 
@@ -382,9 +383,17 @@ def _photograph(page: Image.Image, rng: random.Random) -> Image.Image:
     # Warped and lit in grayscale (a third of the work), tinted warm at the end.
     photo = page.transform((out_w, out_h), Image.Transform.PERSPECTIVE, coeffs,
                            Image.Resampling.BILINEAR, fillcolor=70)
-    light = Image.linear_gradient("L").rotate(rng.uniform(0, 360)).resize((out_w, out_h))
-    photo = ImageChops.multiply(photo, light.point([175 + v * 80 // 255 for v in range(256)]))
+    photo = ImageChops.multiply(photo, _light((out_w, out_h), rng.randrange(LIGHT_VARIANTS)))
     return Image.merge("RGB", (photo, photo.point(_GREEN), photo.point(_BLUE)))
+
+
+@functools.lru_cache(maxsize=4 * LIGHT_VARIANTS)
+def _light(size: tuple[int, int], variant: int) -> Image.Image:
+    """The light falling on the sheet from one of ``LIGHT_VARIANTS`` sides (made once
+    per size and side: scaling the gradient up to the page was a sixth of a photo)."""
+    angle = variant * 360 / LIGHT_VARIANTS
+    light = Image.linear_gradient("L").rotate(angle).resize(size)
+    return light.point([175 + v * 80 // 255 for v in range(256)])
 
 
 _GREEN = [v * 96 // 100 for v in range(256)]
