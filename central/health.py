@@ -10,11 +10,12 @@ version the station holds (:func:`note_bundle`). ``prep central stations`` print
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Engine, Table, select
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.orm import Session
 
 from central import catalog_store
@@ -23,6 +24,8 @@ from central.db.models import Station, StationHealth
 from central.operators import operators_version
 from prep.protocol import Batch
 from prep.records import Kind, format_time
+
+_HEALTH = cast(Table, StationHealth.__table__)
 
 
 def note_batch(session: Session, batch: Batch, received_at: datetime,
@@ -74,10 +77,17 @@ def station_table(session: Session) -> list[dict[str, Any]]:
 
 
 def _upsert(session: Session, values: dict[str, Any]) -> None:
-    statement = insert(StationHealth).values(**values)
-    session.execute(statement.on_conflict_do_update(
-        index_elements=[StationHealth.station],
-        set_={k: statement.excluded[k] for k in values if k != "station"}))
+    session.execute(_upsert_of(frozenset(values)), values)
+
+
+@functools.lru_cache(maxsize=16)
+def _upsert_of(columns: frozenset[str]) -> Insert:
+    """The upsert of the health row's ``columns`` (a handful of sets, one per kind of
+    call): built once each, since every batch makes one."""
+    statement = insert(_HEALTH)
+    return statement.on_conflict_do_update(
+        index_elements=[_HEALTH.c.station],
+        set_={k: statement.excluded[k] for k in sorted(columns) if k != "station"})
 
 
 def _time(value: datetime | None) -> str | None:

@@ -13,9 +13,9 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, func, or_, select, update
+from sqlalchemy import Engine, String, Table, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -36,6 +36,28 @@ CLOCK_SKEW_REPEAT = timedelta(hours=1)
 NOTIFY_CHANNEL = "prep_ingest"
 
 log = logging.getLogger("central.ingest")
+
+_STATIONS = cast(Table, Station.__table__)
+_BATCHES = cast(Table, StoredBatch.__table__)
+# The statements of every batch, built once (building them and their cache keys was a
+# good part of an ingest's CPU).
+_STATION_LOCK = select(func.pg_advisory_xact_lock(
+    func.hashtextextended(bindparam("station", type_=String), 0)))
+_STATION = select(_STATIONS.c.enabled, _STATIONS.c.public_key, _STATIONS.c.last_batch,
+                  _STATIONS.c.last_batch_sha256, _STATIONS.c.last_seq).where(
+    _STATIONS.c.id == bindparam("station"))
+_STORED = select(_BATCHES.c.sha256, _BATCHES.c.receipt).where(
+    _BATCHES.c.station == bindparam("station"), _BATCHES.c.number == bindparam("number"))
+_STORE_BATCH = insert(_BATCHES)
+_ADVANCE_STATION = update(_STATIONS).where(_STATIONS.c.id == bindparam("s_id")).values(
+    last_batch=bindparam("s_batch"), last_batch_sha256=bindparam("s_sha256"),
+    last_seq=bindparam("s_seq"), last_seen_at=bindparam("s_seen"))
+_NOTIFY = select(func.pg_notify(NOTIFY_CHANNEL, bindparam("payload", type_=String)))
+# Without RETURNING, SQLAlchemy hands the rows to psycopg's pipelined executemany
+# (several times faster here than one huge multi-VALUES statement); the summed rowcount
+# says whether any id was already taken.
+_INSERT_RECORDS = (insert(StoredRecord).on_conflict_do_nothing(index_elements=["id"])
+                   .execution_options(preserve_rowcount=True))
 
 
 @dataclass(frozen=True)
@@ -106,17 +128,14 @@ class Ingestor:
     def _apply(self, session: Session, incoming: _Incoming) -> tuple[bytes, bool]:
         batch = incoming.batch
         # Step 3's lock first, so that steps 2-8 all see a settled cursor.
-        session.execute(select(func.pg_advisory_xact_lock(
-            func.hashtextextended(batch.station, 0))))
-        station = session.get(Station, batch.station)
+        session.execute(_STATION_LOCK, {"station": batch.station})
+        station = session.execute(_STATION, {"station": batch.station}).one_or_none()
         if station is None or not station.enabled:  # step 2
             raise incoming.refused(403, "unknown_station", "Este equipo no está dado de alta "
                                    "en el nodo central o fue deshabilitado. Avise al "
                                    "coordinador.")
-        stored = session.execute(
-            select(StoredBatch.sha256, StoredBatch.receipt)
-            .where(StoredBatch.station == batch.station, StoredBatch.number == batch.number)
-        ).one_or_none()
+        stored = session.execute(_STORED, {"station": batch.station,
+                                           "number": batch.number}).one_or_none()
         if stored is not None:  # step 3
             if stored.sha256 == incoming.sha256:
                 return stored.receipt, False
@@ -138,17 +157,18 @@ class Ingestor:
         receipt = sign_receipt(self.identity.key, Receipt(  # step 8
             batch.station, batch.number, incoming.sha256, len(batch.records), new,
             incoming.received_at, self.identity.node))
-        session.add(StoredBatch(station=batch.station, number=batch.number,
-                                sha256=incoming.sha256, body=incoming.body, receipt=receipt,
-                                records=len(batch.records), received_at=incoming.received_at))
-        session.execute(update(Station).where(Station.id == batch.station).values(
-            last_batch=batch.number, last_batch_sha256=incoming.sha256,
-            last_seq=batch.records[-1].seq, last_seen_at=incoming.received_at))
-        session.execute(select(func.pg_notify(NOTIFY_CHANNEL,
-                                              f"{batch.station}:{batch.number}")))
+        session.execute(_STORE_BATCH, {
+            "station": batch.station, "number": batch.number, "sha256": incoming.sha256,
+            "body": incoming.body, "receipt": receipt, "records": len(batch.records),
+            "received_at": incoming.received_at})
+        session.execute(_ADVANCE_STATION, {
+            "s_id": batch.station, "s_batch": batch.number, "s_sha256": incoming.sha256,
+            "s_seq": batch.records[-1].seq, "s_seen": incoming.received_at})
+        session.execute(_NOTIFY, {"payload": f"{batch.station}:{batch.number}"})
         return receipt, True
 
-    def _check(self, incoming: _Incoming, station: Station) -> None:
+    def _check(self, incoming: _Incoming, station: Any) -> None:
+        """Steps 4-5. ``station``: the station's :data:`_STATION` row."""
         batch = incoming.batch
         if batch.number != station.last_batch + 1:
             raise incoming.refused(409, "out_of_order",
@@ -169,7 +189,7 @@ class Ingestor:
         self._check_blobs(incoming, images)
         self._check_seq(incoming, station)
 
-    def _check_signature(self, incoming: _Incoming, station: Station) -> None:
+    def _check_signature(self, incoming: _Incoming, station: Any) -> None:
         batch = incoming.batch
         try:
             VerifyKey.from_raw(station.public_key).verify(incoming.signature,
@@ -189,7 +209,7 @@ class Ingestor:
                                    "en el nodo central; el equipo debe subirlas antes de "
                                    "reenviar el lote.", anomaly=False, missing=missing[:20])
 
-    def _check_seq(self, incoming: _Incoming, station: Station) -> None:
+    def _check_seq(self, incoming: _Incoming, station: Any) -> None:
         batch = incoming.batch
         expected = station.last_seq + 1
         if [r.seq for r in batch.records] != list(range(expected, expected + len(batch.records))):
@@ -206,12 +226,7 @@ def _insert_records(session: Session, incoming: _Incoming) -> int:
              "operator": r.operator, "at": r.at, "replaces": r.replaces, "body": dict(r.body),
              "sha256": r.sha256, "batch_number": batch.number,
              "received_at": incoming.received_at} for r in batch.records]
-    # Without RETURNING, SQLAlchemy hands the rows to psycopg's pipelined executemany
-    # (several times faster here than one huge multi-VALUES statement); the summed
-    # rowcount says whether any id was already taken.
-    statement = (insert(StoredRecord).on_conflict_do_nothing(index_elements=["id"])
-                 .execution_options(preserve_rowcount=True))
-    new: int = session.connection().execute(statement, rows).rowcount
+    new: int = session.connection().execute(_INSERT_RECORDS, rows).rowcount
     if new < len(rows):
         # Seq continues the cursor, so an id already taken is not this very record again
         # but another record under the same id (stored before, or twice in this batch).

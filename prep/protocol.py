@@ -77,15 +77,34 @@ def make_batch(key: SigningKey, station: str, number: int, prev: str,
     if not records or len(records) > MAX_BATCH_RECORDS:
         raise ProtocolError("batch_size", f"a batch holds 1 to {MAX_BATCH_RECORDS} records")
     batch = Batch(station, number, prev, created or datetime.now(UTC), tuple(records))
-    canonical = batch.canonical()
-    # The canonical form of {"batch": …, "signature": …}, its keys in order, put together
-    # around the batch's canonical bytes instead of encoding every record a second time.
+    return batch, signed_body(key, batch.canonical())
+
+
+def batch_canonical(station: str, number: int, prev: str, created: datetime,
+                    records: Sequence[bytes]) -> bytes:
+    """:meth:`Batch.canonical` put together from its records' canonical bytes (as a
+    station stores them), without decoding and encoding every record again. The keys
+    in canonical order; a list is its items' encodings joined by commas."""
+    if not records or len(records) > MAX_BATCH_RECORDS:
+        raise ProtocolError("batch_size", f"a batch holds 1 to {MAX_BATCH_RECORDS} records")
+    if type(number) is not int or number < 1:
+        raise ProtocolError("malformed", "batch number must be a positive integer")
+    return b"".join((
+        b'{"created":', canonical_bytes(format_time(created)),
+        b',"number":', str(number).encode(), b',"prev":', canonical_bytes(prev),
+        b',"records":[', b",".join(records), b'],"station":', canonical_bytes(station),
+        b',"v":', str(PROTOCOL_VERSION).encode(), b"}"))
+
+
+def signed_body(key: SigningKey, canonical: bytes) -> bytes:
+    """The request body of the batch whose canonical bytes are ``canonical``: the
+    canonical form of ``{"batch": …, "signature": …}``, put together around them."""
     body = b"".join((b'{"batch":', canonical, b',"signature":',
                      canonical_bytes(b64encode(key.sign(canonical))), b"}"))
     if len(body) > MAX_BATCH_BYTES:
         raise ProtocolError("batch_size", f"batch of {len(body)} bytes exceeds "
                                           f"{MAX_BATCH_BYTES}; freeze fewer records")
-    return batch, body
+    return body
 
 
 def read_batch(body: bytes) -> tuple[Batch, bytes]:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import Table, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -32,6 +32,11 @@ from prep.records import Kind, Record
 PIPELINE_LOCK = (0x50524550, 4)  # "PREP", 4
 
 JOURNAL = cast(Table, PipelineJournal.__table__)
+# Built once (every batch runs them).
+_LOCK_SHARED = select(func.pg_advisory_xact_lock_shared(*PIPELINE_LOCK))
+_JOURNAL_BATCH = insert(JOURNAL).values(
+    station=bindparam("j_station"), batch_number=bindparam("j_number"),
+    at=bindparam("j_at")).on_conflict_do_nothing()
 
 log = logging.getLogger("central.pipeline")
 
@@ -77,9 +82,8 @@ def apply_batch(session: Session, batch: Batch, received_at: datetime) -> None:
     before = lock_actas(session, claves, lookup)
     # A batch already journaled (its records lost by a partial restore and sent again)
     # keeps its first position; its records are already in the states (state.holds).
-    session.execute(insert(JOURNAL).values(station=batch.station,
-                                           batch_number=batch.number, at=received_at)
-                    .on_conflict_do_nothing())
+    session.execute(_JOURNAL_BATCH, {"j_station": batch.station, "j_number": batch.number,
+                                     "j_at": received_at})
     _end_leases(session, batch.station, records, before)
     events = [RecordEvent(r.id, r.station, r.operator, r.kind, r.at, received_at, r.body,
                           r.replaces) for r in records]
@@ -93,7 +97,7 @@ def apply_batch(session: Session, batch: Batch, received_at: datetime) -> None:
 
 def lock_pipeline_shared(session: Session) -> None:
     """Take :data:`PIPELINE_LOCK` shared, before reading the catalog or any acta."""
-    session.execute(select(func.pg_advisory_xact_lock_shared(*PIPELINE_LOCK)))
+    session.execute(_LOCK_SHARED)
 
 
 def _clave(record: Record) -> str | None:

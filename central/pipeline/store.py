@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import replace
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, select, text
+from sqlalchemy import BindParameter, Row, Table, bindparam, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,25 @@ STATES = cast(Table, ActaStateRow.__table__)
 IMAGES = cast(Table, ActaImage.__table__)
 CAPTURES = cast(Table, ActaCapture.__table__)
 FUERA = cast(Table, FueraDeCatalogoRow.__table__)
+
+def _claves() -> BindParameter[list[str]]:
+    return bindparam("claves", expanding=True)
+
+
+# The statements every batch runs, built once: building them (the upsert's ``excluded``
+# columns above all) and computing their cache keys was a good part of an ingest's CPU.
+_LOCK_STATES = (select(STATES).where(STATES.c.clave_acta.in_(_claves()))
+                .order_by(STATES.c.clave_acta).with_for_update())
+_IMAGES_OF = (select(IMAGES).where(IMAGES.c.clave_acta.in_(_claves()))
+              .order_by(IMAGES.c.clave_acta, IMAGES.c.position))
+_CAPTURES_OF = (select(CAPTURES).where(CAPTURES.c.clave_acta.in_(_claves()))
+                .order_by(CAPTURES.c.clave_acta, CAPTURES.c.position))
+_UPSERT = insert(STATES)
+_SAVE_STATES = _UPSERT.on_conflict_do_update(
+    index_elements=[STATES.c.clave_acta],
+    set_={c.name: _UPSERT.excluded[c.name] for c in STATES.columns if c.name != "clave_acta"})
+_INSERT_IMAGES = insert(IMAGES)
+_INSERT_CAPTURES = insert(CAPTURES)
 
 
 def catalog_lookup(catalog: Catalog | None) -> Lookup:
@@ -62,9 +81,7 @@ def lock_actas(session: Session, claves: Collection[str],
     transactions touching the same actas never wait on each other in a circle.
     """
     ordered = sorted(claves)
-    rows = {r.clave_acta: r for r in session.execute(
-        select(STATES).where(STATES.c.clave_acta.in_(ordered))
-        .order_by(STATES.c.clave_acta).with_for_update())}
+    rows = {r.clave_acta: r for r in session.execute(_LOCK_STATES, {"claves": ordered})}
     missing = [c for c in ordered if c not in rows]
     created: dict[str, ActaState] = {}
     if missing:
@@ -78,8 +95,7 @@ def lock_actas(session: Session, claves: Collection[str],
         raced = [c for c in missing if c not in inserted]  # inserted meanwhile elsewhere
         if raced:
             rows.update({r.clave_acta: r for r in session.execute(
-                select(STATES).where(STATES.c.clave_acta.in_(raced))
-                .order_by(STATES.c.clave_acta).with_for_update())})
+                _LOCK_STATES, {"claves": raced})})
     states = _with_children(session, rows.values())
     states.update(created)
     return states
@@ -120,11 +136,8 @@ def _with_children(session: Session, rows: Iterable[Row[Any]]) -> dict[str, Acta
     if not rows:
         return {}
     claves = [r.clave_acta for r in rows]
-    images = _group(session.execute(select(IMAGES).where(IMAGES.c.clave_acta.in_(claves))
-                                    .order_by(IMAGES.c.clave_acta, IMAGES.c.position)))
-    captures = _group(session.execute(
-        select(CAPTURES).where(CAPTURES.c.clave_acta.in_(claves))
-        .order_by(CAPTURES.c.clave_acta, CAPTURES.c.position)))
+    images = _group(session.execute(_IMAGES_OF, {"claves": claves}))
+    captures = _group(session.execute(_CAPTURES_OF, {"claves": claves}))
     return {r.clave_acta: state_from_rows(r, images.get(r.clave_acta, ()),
                                  captures.get(r.clave_acta, ())) for r in rows}
 
@@ -177,11 +190,7 @@ def save(session: Session, before: Mapping[str, ActaState],
         return 0
     rows = [state_row(a) for a in changed if _scalars(a) != _scalars(before.get(a.clave))]
     if rows:
-        statement = insert(STATES)
-        columns = [c.name for c in STATES.columns if c.name != "clave_acta"]
-        session.execute(statement.on_conflict_do_update(
-            index_elements=[STATES.c.clave_acta],
-            set_={c: statement.excluded[c] for c in columns}), rows)
+        session.execute(_SAVE_STATES, rows)
     images, captures = [], []
     for acta in changed:
         old = before.get(acta.clave)
@@ -192,9 +201,9 @@ def save(session: Session, before: Mapping[str, ActaState],
         captures += [capture_row(acta.clave, n, c)
                      for n, c in enumerate(acta.contribuciones, 1) if c.record not in known]
     if images:
-        session.execute(insert(IMAGES), images)
+        session.execute(_INSERT_IMAGES, images)
     if captures:
-        session.execute(insert(CAPTURES), captures)
+        session.execute(_INSERT_CAPTURES, captures)
     return len(changed)
 
 

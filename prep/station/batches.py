@@ -13,13 +13,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import OperationalError
 
-from prep.canonical import parse_json
+from prep.canonical import sha256_hex
 from prep.crypto import SigningKey
-from prep.protocol import GENESIS, MAX_BATCH_BYTES, MAX_BATCH_RECORDS, Batch, make_batch, read_batch
-from prep.records import MAX_RECORD_BYTES, Kind, Record
+from prep.protocol import (
+    GENESIS,
+    MAX_BATCH_BYTES,
+    MAX_BATCH_RECORDS,
+    Batch,
+    batch_canonical,
+    read_batch,
+    signed_body,
+)
+from prep.records import Kind
 from prep.station.crash import crash_point
 from prep.station.errors import StationError
 from prep.station.models import BatchRow, BlobRow, OutboxRow, RecordRow
@@ -79,45 +87,47 @@ class Outbox:
         max_records = max(1, min(max_records, MAX_BATCH_RECORDS))
         station = self.store.require_identity().station_id
         try:
-            with self.store.write() as session:
-                rows = session.execute(
-                    select(RecordRow.seq, RecordRow.canonical, RecordRow.size)
-                    .join(OutboxRow, OutboxRow.record_id == RecordRow.id)
-                    .where(OutboxRow.batch_number.is_(None), OutboxRow.delivered.is_(False))
-                    .order_by(OutboxRow.seq).limit(max_records)).all()
+            with self.store.write_plain() as conn:
+                rows = conn.execute(_UNBATCHED, {"limit": max_records}).all()
                 if not rows:
                     return None
-                records: list[Record] = []
+                # The records as stored (validated and encoded when they were written),
+                # not decoded and encoded again: each checked against its stored hash, so
+                # a damaged row is never signed into a batch.
+                records: list[bytes] = []
                 size = 0
                 for row in rows:
                     size += row.size
                     if records and size > _BATCH_BYTES_BUDGET:
                         break
-                    records.append(Record.from_json(parse_json(row.canonical,
-                                                               MAX_RECORD_BYTES)))
-                last = session.execute(select(BatchRow.number, BatchRow.sha256,
-                                              BatchRow.last_seq)
-                                       .order_by(BatchRow.number.desc()).limit(1)).first()
+                    if not isinstance(row.canonical, bytes) \
+                            or sha256_hex(row.canonical) != row.sha256:
+                        raise StationError(f"Error interno del almacén: el registro {row.seq} "
+                                           "no coincide con su código de integridad; no se "
+                                           "enviará. Avise a soporte técnico.")
+                    records.append(row.canonical)
+                first_seq, end_seq = rows[0].seq, rows[len(records) - 1].seq
+                last = conn.execute(_LAST_BATCH).first()
                 number, prev, last_seq = (last.number + 1, last.sha256, last.last_seq) \
                     if last else (1, GENESIS, 0)
-                if records[0].seq != last_seq + 1:
+                if first_seq != last_seq + 1:
                     raise StationError(f"Error interno del almacén: el lote {number} "
-                                       f"empezaría en el registro {records[0].seq} y el "
+                                       f"empezaría en el registro {first_seq} y el "
                                        f"anterior terminó en {last_seq}.")
-                batch, body = make_batch(self.key, station, number, prev, records,
-                                         self.store.clock())
-                session.add(BatchRow(number=number, sha256=batch.sha256, prev=prev, body=body,
-                                     records=len(records), first_seq=records[0].seq,
-                                     last_seq=records[-1].seq, frozen_at=self.store.now(),
-                                     receipt=None, delivered_at=None, blocked=None))
-                session.flush()
-                session.execute(update(OutboxRow)
-                                .where(OutboxRow.seq.between(records[0].seq, records[-1].seq))
-                                .values(batch_number=number))
+                canonical = batch_canonical(station, number, prev, self.store.clock(), records)
+                body = signed_body(self.key, canonical)
+                sha256 = sha256_hex(canonical)
+                conn.execute(_INSERT_BATCH, {
+                    "number": number, "sha256": sha256, "prev": prev, "body": body,
+                    "records": len(records), "first_seq": first_seq, "last_seq": end_seq,
+                    "frozen_at": self.store.now(), "receipt": None, "delivered_at": None,
+                    "blocked": None})
+                conn.execute(_BATCH_OUTBOX, {"o_first": first_seq, "o_last": end_seq,
+                                             "o_number": number})
         except OperationalError as exc:
             raise database_error(exc, "el lote") from exc
         crash_point("after_freeze")
-        return FrozenBatch(number, batch.sha256, body, len(records))
+        return FrozenBatch(number, sha256, body, len(records))
 
     def freeze_all(self, max_records: int = DEFAULT_BATCH_RECORDS) -> int:
         """Freeze every unbatched record; return how many batches were made."""
@@ -147,18 +157,15 @@ class Outbox:
         """The central has these images (one transaction for a batch's worth)."""
         if not sha256s:
             return
-        with self.store.write() as session:
-            session.execute(update(BlobRow).where(BlobRow.sha256.in_(list(sha256s)))
-                            .values(uploaded=True))
+        with self.store.write_plain() as conn:
+            conn.execute(_MARK_UPLOADED, {"sha256s": list(sha256s)})
 
     def deliver(self, number: int, receipt: bytes | None) -> None:
         """Store the receipt and mark the batch's outbox rows delivered, together."""
-        with self.store.write() as session:
-            session.execute(update(BatchRow).where(BatchRow.number == number)
-                            .values(receipt=receipt, delivered_at=self.store.now(),
-                                    blocked=None))
-            session.execute(update(OutboxRow).where(OutboxRow.batch_number == number)
-                            .values(delivered=True))
+        with self.store.write_plain() as conn:
+            conn.execute(_DELIVERED, {"d_number": number, "d_receipt": receipt,
+                                      "d_at": self.store.now()})
+            conn.execute(_OUTBOX_DELIVERED, {"d_number": number})
 
     def block(self, number: int, message: str) -> None:
         """Stop sending batch ``number`` (and those after it) until :meth:`unblock`."""
@@ -258,6 +265,23 @@ _BACKLOG_RECORDS = (select(func.count(), func.coalesce(func.sum(RecordRow.size),
                     .where(OutboxRow.delivered.is_(False)))
 _BACKLOG_BLOBS = (select(func.coalesce(func.sum(BlobRow.size), 0))
                   .where(BlobRow.uploaded.is_(False)))
+_UNBATCHED = (select(RecordRow.seq, RecordRow.canonical, RecordRow.size, RecordRow.sha256)
+              .join(OutboxRow, OutboxRow.record_id == RecordRow.id)
+              .where(OutboxRow.batch_number.is_(None), OutboxRow.delivered.is_(False))
+              .order_by(OutboxRow.seq).limit(bindparam("limit")))
+_LAST_BATCH = (select(BatchRow.number, BatchRow.sha256, BatchRow.last_seq)
+               .order_by(BatchRow.number.desc()).limit(1))
+_INSERT_BATCH = insert(BatchRow)
+_BATCH_OUTBOX = (update(OutboxRow)
+                 .where(OutboxRow.seq.between(bindparam("o_first"), bindparam("o_last")))
+                 .values(batch_number=bindparam("o_number")))
+_MARK_UPLOADED = (update(BlobRow).where(BlobRow.sha256.in_(bindparam("sha256s", expanding=True)))
+                  .values(uploaded=True))
+_DELIVERED = (update(BatchRow).where(BatchRow.number == bindparam("d_number"))
+              .values(receipt=bindparam("d_receipt"), delivered_at=bindparam("d_at"),
+                      blocked=None))
+_OUTBOX_DELIVERED = (update(OutboxRow).where(OutboxRow.batch_number == bindparam("d_number"))
+                     .values(delivered=True))
 _UNDELIVERED_OF_KIND = (select(OutboxRow.seq)
                         .join(RecordRow, RecordRow.id == OutboxRow.record_id)
                         .where(OutboxRow.delivered.is_(False),

@@ -30,7 +30,16 @@ from prep.records import Kind, Record, RecordError, check_size, format_time, new
 from prep.station.blobs import DISK_ERROR_MESSAGE, DISK_FULL_MESSAGE, storage_error
 from prep.station.crash import crash_point
 from prep.station.errors import NotEnrolledError, StationInputError, StationStorageError
-from prep.station.models import SCHEMA_VERSION, Base, BlobRow, Identity, Meta, OutboxRow, RecordRow
+from prep.station.models import (
+    LATER_INDEXES,
+    SCHEMA_VERSION,
+    Base,
+    BlobRow,
+    Identity,
+    Meta,
+    OutboxRow,
+    RecordRow,
+)
 
 Clock = Callable[[], datetime]
 """Where the station reads the time (UTC, timezone-aware); tests inject a skewed one."""
@@ -128,6 +137,9 @@ class Store:
         self._identity: StationIdentity | None = None
         try:
             Base.metadata.create_all(self.engine)
+            with self.engine.begin() as conn:  # indexes added since a station's tables
+                for index in LATER_INDEXES:     # were made (create_all skips those)
+                    index.create(conn, checkfirst=True)
             with self.write() as session:
                 if session.get(Meta, "schema") is None:
                     session.add(Meta(key="schema", value=str(SCHEMA_VERSION)))
@@ -157,6 +169,13 @@ class Store:
         committed on exit, rolled back on any exception."""
         with Session(self._writer, expire_on_commit=False) as session, session.begin():
             yield session
+
+    @contextmanager
+    def write_plain(self) -> Iterator[Connection]:
+        """Like :meth:`write`, on a plain connection (``BEGIN IMMEDIATE`` too): for the
+        writes the sync agent makes for every batch."""
+        with self._writer.begin() as conn:
+            yield conn
 
     def now(self) -> str:
         return format_time(self.clock())

@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from prep.protocol import MAX_BLOB_BYTES
@@ -66,6 +67,8 @@ _DONE_RUNNING = (select(WorkLeaseRow.lease_id)
                  .where(*_MINE, WorkLeaseRow.state == DONE,
                         WorkLeaseRow.expires_at > bindparam("now"))
                  .order_by(WorkLeaseRow.received_at.desc()).limit(MAX_DONE))
+_KEEP_LEASE = sqlite_insert(WorkLeaseRow).on_conflict_do_nothing(
+    index_elements=[WorkLeaseRow.lease_id])
 _SET_STATE = (update(WorkLeaseRow)
               .where(WorkLeaseRow.lease_id == bindparam("lease_wanted"),
                      WorkLeaseRow.state == bindparam("expected"))
@@ -321,15 +324,16 @@ class WorkQueue:
             return 0
         now = self.station.store.now()
         new = 0
-        with self.station.store.write() as session:
+        with self.station.store.write_plain() as conn:
             for item, data in zip(items, raw, strict=True):
-                if item.lease_id in known or session.get(WorkLeaseRow, item.lease_id) is not None:
+                if item.lease_id in known:
                     continue
-                session.add(WorkLeaseRow(
-                    lease_id=item.lease_id, operator=self.operator, kind=item.kind,
-                    clave_acta=item.clave_acta, expires_at=format_time(item.expires_at),
-                    lease=json.dumps(dict(data)), state=PENDING, received_at=now))
-                new += 1
+                # Kept meanwhile by another of this operator's calls: left as it is.
+                new += conn.execute(_KEEP_LEASE, {
+                    "lease_id": item.lease_id, "operator": self.operator, "kind": item.kind,
+                    "clave_acta": item.clave_acta, "expires_at": format_time(item.expires_at),
+                    "lease": json.dumps(dict(data)), "state": PENDING,
+                    "received_at": now}).rowcount
         return new
 
     def _look(self) -> _Look:

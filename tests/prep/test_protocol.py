@@ -13,9 +13,11 @@ from prep.canonical import CanonicalError, canonical_bytes, parse_json
 from prep.crypto import SigningKey, b64encode
 from prep.protocol import (
     GENESIS,
+    Batch,
     BatchRef,
     ProtocolError,
     Receipt,
+    batch_canonical,
     make_batch,
     read_batch,
     sign_receipt,
@@ -197,6 +199,20 @@ def test_the_batch_body_is_the_canonical_encoding_of_batch_and_signature() -> No
     parsed, raw_signature = read_batch(body)
     verify_batch(parsed, raw_signature, key.public, "ab" * 32)
     assert parsed.sha256 == batch.sha256
+
+
+def test_a_batch_put_together_from_stored_records_is_the_batch_itself() -> None:
+    """A station freezes a batch from its records' stored canonical bytes without
+    decoding them: the result must be byte for byte the batch's own canonical form."""
+    records = [*_records(), new_record(STATION, 4, Kind.ILEGIBLE, "op", {
+        "clave_acta": CLAVE, "imagen_sha256": "c" * 64, "lease": str(uuid.uuid4()),
+        "motivo": "Imagen borrosa: «señal» débil en la esquina"})]
+    created = datetime(2027, 6, 7, 2, 3, 4, 567000, tzinfo=UTC)
+    batch = Batch(STATION, 12, "ab" * 32, created, tuple(records))
+    assert batch_canonical(STATION, 12, "ab" * 32, created,
+                           [r.canonical() for r in records]) == batch.canonical()
+    with pytest.raises(ProtocolError, match="1 to"):
+        batch_canonical(STATION, 12, "ab" * 32, created, [])
 
 
 def test_station_time_survives_a_skewed_clock() -> None:

@@ -179,6 +179,42 @@ def test_freeze_persists_chained_signed_batches(tmp_path: Path) -> None:
                                 ).fetchone() == (0,)
 
 
+def test_a_damaged_record_is_never_signed_into_a_batch(tmp_path: Path) -> None:
+    # Batches are put together from the stored bytes; a row that no longer matches its
+    # hash (a damaged disk, a hand edit) stops the freeze instead of going out signed.
+    with offline_station(tmp_path) as station:
+        for i in range(3):
+            station.acopio(clave(i), "op1")
+        with _db(station) as conn:
+            conn.execute("UPDATE records SET canonical = "
+                         "CAST(replace(canonical, 'op1', 'op2') AS BLOB) WHERE seq = 2")
+        with pytest.raises(StationError, match="registro 2 no coincide"):
+            station.outbox().freeze()
+        assert _batches(station) == []
+
+
+def test_a_station_made_before_the_batch_indexes_gets_them_when_opened(tmp_path: Path) -> None:
+    # The status line counts delivered batches from an index instead of reading every
+    # batch's body; a data directory from before that index gets it at start.
+    with offline_station(tmp_path) as station:
+        station.acopio(clave(1), "op1")
+        station.outbox().freeze()
+        with _db(station) as conn:
+            conn.execute("DROP INDEX ix_batches_delivered_at")
+            conn.execute("DROP INDEX ix_batches_blocked")
+    with Station.open(tmp_path) as again:
+        with _db(again) as conn:
+            names = {r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'batches'")}
+            plan = " ".join(str(r) for r in conn.execute(
+                "EXPLAIN QUERY PLAN SELECT count(*), count(delivered_at), max(delivered_at) "
+                "FROM batches"))
+        assert {"ix_batches_delivered_at", "ix_batches_blocked"} <= names
+        assert "COVERING INDEX ix_batches_delivered_at" in plan
+        status = again.status()
+        assert (status.batches, status.batches_delivered, status.blocked) == (1, 0, None)
+
+
 def test_retries_get_the_same_bytes_even_after_reopening(tmp_path: Path) -> None:
     with offline_station(tmp_path) as station:
         for i in range(5):
