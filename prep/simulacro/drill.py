@@ -126,6 +126,7 @@ class Drill:
         self.t0 = 0.0
         self.expected_exit: set[str] = set()
         self.expected: ExpectedRows = {}  # each acta's final row, derived once (verdicts)
+        self.postgres_cpu: float | None = None  # the embedded server's CPU, read at the end
 
     # ------------------------------------------------------------------------------
 
@@ -196,6 +197,7 @@ class Drill:
             if gui is not None:
                 gui.terminate()
             self._kill_stations()
+            self.postgres_cpu = self.nodo.postgres_cpu()  # before it stops with serve
             self.nodo.close()
         phase = time.perf_counter()
         self._verdict(plan, catalog)
@@ -599,7 +601,7 @@ class Drill:
             "tiempo": {"fases_s": r.phases,
                        "comandos_central_s": round(self.nodo.command_seconds, 2),
                        "cortes_a_pedido_s": round(sum(corte_seconds), 2),
-                       "cpu_s": _cpu_seconds(),
+                       "cpu_s": {**_cpu_seconds(), "postgres": self.postgres_cpu},
                        "cortes_a_pedido": len(corte_seconds),
                        "render_imagenes_cpu_s": r.metrics.get("estaciones", {}).get(
                            "render_seconds", 0.0)},
@@ -627,7 +629,7 @@ def _warnings(counts: dict[str, int]) -> list[str]:
 def _cpu_seconds() -> dict[str, float]:
     """CPU time of this process and of its children that have ended (stations, the
     central's commands and ``serve``; not the embedded PostgreSQL, which pg_ctl
-    detaches)."""
+    detaches: :meth:`NodoCentral.postgres_cpu` reads that one)."""
     me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
         resource.RUSAGE_CHILDREN)
     return {"simulacro": round(me.ru_utime + me.ru_stime, 1),

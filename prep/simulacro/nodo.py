@@ -179,6 +179,35 @@ class Nodo:
         _terminate(self.intake_process)
         _terminate(self.serve_process)
 
+    def postgres_cpu(self) -> float | None:
+        """CPU seconds the embedded PostgreSQL has used so far: the postmaster, the
+        backends that ended (its children's times) and the ones running. pg_ctl detaches
+        the server from the drill, so the drill's own children's times leave it out.
+        ``None`` when the server is not running (or not on Linux's ``/proc``)."""
+        try:
+            pid = int((self.data_dir / "pgdata" / "postmaster.pid").read_text(
+                encoding="ascii").split("\n", 1)[0])
+            fields = _proc_stat(pid)
+        except (OSError, ValueError, IndexError):
+            return None
+        ticks = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                child = _proc_stat(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue  # ended meanwhile
+            if child[1] == str(pid):  # ppid
+                ticks += int(child[11]) + int(child[12])
+        return round(ticks / os.sysconf("SC_CLK_TCK"), 1)
+
+
+def _proc_stat(pid: int) -> list[str]:
+    """The fields of ``/proc/PID/stat`` after the command name (state is field 0)."""
+    text = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    return text.rsplit(")", 1)[1].split()
+
 
 def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONUNBUFFERED": "1"}

@@ -89,6 +89,9 @@ def test_the_night_went_through_stations_casilla_and_incidents(
     cpu = metrics["estaciones"]["cpu_hilos_s"]
     assert {"captura", "hotfolder", "prep-sync", "acopio", "digitalizacion"} <= set(cpu)
     assert all(seconds >= 0 for seconds in cpu.values()) and cpu["hotfolder"] > 0
+    # and the processes' own, the embedded PostgreSQL included (pg_ctl detaches it).
+    processes = metrics["tiempo"]["cpu_s"]
+    assert processes["postgres"] > 0 and processes["procesos_hijos"] > processes["postgres"]
     # Each station kept its own SQLite and blobs; the PREP Casilla photos were taken in.
     for name in ("catd01", "catd02", "ccv"):
         assert (out / "estaciones" / name / "escaner").exists() or name == "ccv"
