@@ -173,7 +173,8 @@ class Store:
     @contextmanager
     def write_plain(self) -> Iterator[Connection]:
         """Like :meth:`write`, on a plain connection (``BEGIN IMMEDIATE`` too): for the
-        writes the sync agent makes for every batch."""
+        writes made for every record and every batch (an ORM session costs more than
+        the statements)."""
         with self._writer.begin() as conn:
             yield conn
 
@@ -227,7 +228,7 @@ class Store:
         draft = self._draft(kind, body, operator, replaces)
         try:
             # A plain connection, not an ORM session: every record of the night passes here.
-            with self._writer.begin() as conn:
+            with self.write_plain() as conn:
                 if guard is not None:
                     guard(conn)
                 record = self._insert(conn, draft, blob)
