@@ -14,6 +14,7 @@ from prep.catalog.model import Acta
 from prep.qr import ActaCodec
 from prep.simulacro.acta_image import blank_page
 from prep.station.scan.quality import (
+    INK_LEVEL,
     Motivo,
     QualityPolicy,
     check_image,
@@ -156,3 +157,15 @@ def test_a_site_may_tighten_the_policy(small: Catalog) -> None:
     assert check_image(data, policy=strict).motivos == {Motivo.DEMASIADO_GRANDE}
     report = check_image(data, policy=QualityPolicy(min_dpi=300, max_skew_degrees=1.0))
     assert report.motivos == {Motivo.RESOLUCION_BAJA, Motivo.INCLINADA}
+
+
+@pytest.mark.parametrize("shade", [0, 60, 109, 110, 200, 255])
+def test_the_ink_share_counts_the_pixels_darker_than_the_ink_level(shade: int) -> None:
+    """The report's ink share is the fraction of the reduced page darker than
+    INK_LEVEL: a page half of one shade and half white gives half or nothing."""
+    page = Image.new("L", (850, 1100), 255)
+    page.paste(shade, (0, 0, 850, 550))
+    data = io.BytesIO()
+    page.save(data, "PNG", dpi=(100, 100))
+    report = check_image(data.getvalue())
+    assert report.ink == pytest.approx(0.5 if shade < INK_LEVEL else 0.0, abs=0.002)
