@@ -68,10 +68,21 @@ HOT = HotFolderOptions(stable_seconds=0.0, poll_seconds=0.2, unreadable_grace_se
 #: operators asking more often only load the central (at full scale half of the 33,000
 #: asks came back empty, 3 ms of a station's CPU each, and the central's).
 IDLE_MAX = {"captura": 5.0, "verificacion": 10.0}
+#: The first wait after an empty answer (then doubled up to IDLE_MAX): at 0.05 s an idle
+#: spell began with four asks in under a second, most of them empty.
+IDLE_FIRST = 0.5
 #: Simulated seconds a capturista types one acta, a verificador decides one.
 CAPTURA_SEGUNDOS, VERIFICACION_SEGUNDOS = 90.0, 180.0
 SCAN_DELAY_MINUTES = (2.0, 12.0)
 NICE = 10
+#: How long one of the station's threads may hold the interpreter while another waits
+#: for it (seconds; Python's default is 0.005). The renderer, the hot folder, the
+#: capturistas and the sync agent of one station all want the CPU at once, and 34 such
+#: processes share two cores: every forced hand-over is a context switch and cold
+#: caches. 3,996-acta drills (``--scale 0.1 --catds 33``), all processes' CPU: default
+#: 309 and 323 s, 0.05 s 290 and 294, 0.2 s 281 and 287, 0.5 s 290. (Not for the
+#: workstation: its screen thread must get the interpreter quickly.)
+SWITCH_INTERVAL = 0.2
 RESCAN_AFTER_MINUTES = 3.0
 #: Between status reports (wall seconds): each is the station's status queries, its
 #: threads' CPU from /proc and a file written; 34 stations every 5 s were 4 % of the
@@ -399,7 +410,7 @@ class VirtualStation:
 
     def trabajador(self, operator: str, kind: str) -> None:
         queue = WorkQueue(self.station, operator, kind, prefetch=5)
-        idle = 0.05
+        idle = IDLE_FIRST
         try:
             while not self.stop.is_set():
                 item = self._next(queue)
@@ -407,7 +418,7 @@ class VirtualStation:
                     self.stop.wait(idle)
                     idle = min(IDLE_MAX[kind], idle * 2)
                     continue
-                idle = 0.05
+                idle = IDLE_FIRST
                 self._work(queue, item)
         finally:
             queue.close()
@@ -693,6 +704,7 @@ def main(argv: list[str]) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(sig, on_signal)
     keep_freed_memory()  # as the workstation does (catd.app)
+    sys.setswitchinterval(SWITCH_INTERVAL)
     station = VirtualStation(config, stopping)
     station.start()
     while True:
