@@ -55,7 +55,12 @@ def test_run_command_stops_on_sigterm(tmp_path: Path) -> None:
                              "--data-dir", str(tmp_path), "--heartbeat", "0.2",
                              "--backoff-cap", "0.2"], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(1.5)
+    # SIGTERM once it works (its handlers are set before the agent starts, and the agent
+    # records a heartbeat first): a fixed 1.5 s was sometimes still the interpreter's
+    # start-up on a loaded machine, and the default action killed it (-15).
+    deadline = time.monotonic() + 30
+    while not _heartbeats(tmp_path) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=10)
     assert proc.returncode == 0, err.decode()
@@ -64,3 +69,13 @@ def test_run_command_stops_on_sigterm(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "station.sqlite3") as conn:
         kinds = [k for (k,) in conn.execute("SELECT kind FROM records")]
     assert kinds == ["heartbeat"]
+
+
+def _heartbeats(data_dir: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{data_dir / 'station.sqlite3'}?mode=ro", uri=True,
+                             timeout=1) as conn:
+            return int(conn.execute(
+                "SELECT count(*) FROM records WHERE kind = 'heartbeat'").fetchone()[0])
+    except sqlite3.OperationalError:  # busy, or a table not there yet
+        return 0
