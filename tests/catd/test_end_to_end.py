@@ -65,6 +65,8 @@ def test_acopio_digitalizacion_and_two_captures_validate_an_acta_at_the_central(
     (inbox / "escaneo-0001.jpg").write_bytes(image)
     qtbot.waitUntil(lambda: "imagen" in station.store.kinds_for(acta.clave),
                     timeout=TIMEOUT_MS)
+    # The hot folder moves the file once the record is stored: a moment later.
+    qtbot.waitUntil((inbox / "procesadas" / "escaneo-0001.jpg").exists, timeout=TIMEOUT_MS)
     assert (inbox / "procesadas" / "escaneo-0001.jpg").read_bytes() == image
     log_out(qtbot, window)
     wait_estado(qtbot, central, acta.clave, "digitalizada")
