@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 from prep.station.station import wait_until
@@ -73,8 +74,9 @@ def test_run_command_stops_on_sigterm(tmp_path: Path) -> None:
 
 def _heartbeats(data_dir: Path) -> int:
     try:
-        with sqlite3.connect(f"file:{data_dir / 'station.sqlite3'}?mode=ro", uri=True,
-                             timeout=1) as conn:
+        # closing(): sqlite3's own context manager ends the transaction, not the connection.
+        with closing(sqlite3.connect(f"file:{data_dir / 'station.sqlite3'}?mode=ro",
+                                     uri=True, timeout=1)) as conn:
             return int(conn.execute(
                 "SELECT count(*) FROM records WHERE kind = 'heartbeat'").fetchone()[0])
     except sqlite3.OperationalError:  # busy, or a table not there yet
