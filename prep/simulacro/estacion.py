@@ -25,13 +25,11 @@ import json
 import logging
 import os
 import random
-import re
 import signal
 import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -44,6 +42,13 @@ from prep.memory import keep_freed_memory
 from prep.records import Kind
 from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
 from prep.simulacro.plan import typed
+from prep.simulacro.proceso import (
+    claim_complaint,
+    listdir,
+    previous_state,
+    settle_claims,
+    thread_cpu,
+)
 from prep.station.errors import StationError, StationInputError, StationStorageError
 from prep.station.models import RecordRow
 from prep.station.scan.hotfolder import Disposition, HotFileResult, HotFolderOptions
@@ -113,7 +118,7 @@ class VirtualStation:
         self.stop = stopping or threading.Event()
         self.online = threading.Event()
         self.online.set()
-        previous = _previous_state(Path(config["estado"]))
+        previous = previous_state(Path(config["estado"]))
         self.counts: Counter[str] = Counter(previous.get("counts", {}))
         # CPU of this station's earlier lives (it was killed and restarted), by worker.
         self.cpu_before: dict[str, float] = dict(previous.get("cpu_hilos_s", {}))
@@ -193,7 +198,7 @@ class VirtualStation:
         # Scans the previous run left in the hot folder: the folder goes on with them.
         # (Looked at once: a glob per scan is a directory listing per scan, slow when
         # hundreds of scans wait in the folder.)
-        waiting = {name.partition("_")[0] for name in _listdir(self.hot_dir)
+        waiting = {name.partition("_")[0] for name in listdir(self.hot_dir)
                    if name.endswith(".jpg") and not name.startswith(".")}
         return (made[Kind.ACOPIO.value] | made[Kind.SIN_ACTA.value],
                 made[Kind.IMAGEN.value] | waiting)
@@ -329,7 +334,7 @@ class VirtualStation:
                 if ilegibles and time.monotonic() >= next_look:
                     # One listing a second, not a file lookup per acta ten times a second.
                     next_look = time.monotonic() + AVISOS_SECONDS
-                    for clave in sorted(ilegibles & set(_listdir(self.avisos))):
+                    for clave in sorted(ilegibles & set(listdir(self.avisos))):
                         # a capturista found it unreadable
                         ilegibles.discard(clave)
                         self._scan(clave, 5)
@@ -575,101 +580,6 @@ class VirtualStation:
         self.write_status(final=True)
         self.station.close()
         faulthandler.cancel_dump_traceback_later()
-
-
-def claim_complaint(avisos: Path, clave: str, owner: str) -> bool:
-    """Claim ``clave``'s unreadable-image complaint for station ``owner``: ``False`` if
-    some station holds the claim already. The claim file appears whole, with its owner
-    in it (written aside, then hard-linked: the link fails if the name exists)."""
-    avisos.mkdir(parents=True, exist_ok=True)
-    claim = avisos / f"{clave}.reclamo"
-    aside = avisos / f".{clave}.{owner}.{os.getpid()}.tmp"
-    aside.write_text(owner, encoding="utf-8")
-    try:
-        os.link(aside, claim)
-    except FileExistsError:
-        return False
-    finally:
-        aside.unlink()
-    return True
-
-
-def settle_claims(avisos: Path, owner: str,
-                  stored: Callable[[str], bool]) -> tuple[list[str], list[str]]:
-    """The complaints ``owner`` claimed whose notice (``avisos/CLAVE``, what sends the
-    digitalizador to scan again) was never written: the process died in between. Those
-    whose ilegible record ``stored`` says is in the station's store get the notice
-    now; the others are given back. Returns (noticed, given back)."""
-    noted: list[str] = []
-    released: list[str] = []
-    for claim in sorted(avisos.glob("*.reclamo")):
-        clave = claim.name.removesuffix(".reclamo")
-        try:
-            if claim.read_text(encoding="utf-8") != owner or (avisos / clave).exists():
-                continue
-        except OSError:
-            continue
-        if stored(clave):
-            (avisos / clave).touch()
-            noted.append(clave)
-        else:
-            claim.unlink(missing_ok=True)
-            released.append(clave)
-    return noted, released
-
-
-def _listdir(directory: Path) -> list[str]:
-    try:
-        return os.listdir(directory)
-    except FileNotFoundError:
-        return []
-
-
-def _previous_state(path: Path) -> dict[str, dict[str, Any]]:
-    """The counters and CPU of this station's previous life (a restart keeps its
-    tallies)."""
-    try:
-        state = json.loads(path.read_text("utf-8"))
-        return {"counts": {str(k): int(v) for k, v in state["counts"].items()},
-                "cpu_hilos_s": {str(k): float(v)
-                                for k, v in state.get("cpu_hilos_s", {}).items()}}
-    except (OSError, ValueError, KeyError, AttributeError, TypeError):
-        return {}
-
-
-_WORKER_NUMBER = re.compile(r"[-_]\d+")
-
-
-def thread_cpu(before: dict[str, float] | None = None,
-               known: dict[threading.Thread, float] | None = None) -> dict[str, float]:
-    """CPU seconds this process has used, by worker (``captura-3`` counts as
-    ``captura``). ``known`` maps every thread seen so far to its CPU and is brought up to
-    date here from ``/proc/self/task`` for the live ones; a thread gone since (the hot
-    folder and the sync agent stop before the last report) keeps what it had at the
-    last look, and a worker that returned has its own exact figure there (set by
-    ``_guard``). What no thread accounts for (the interpreter's start-up, threads that
-    came and went unseen) is ``otros``. Read from ``/proc``, not through
-    ``pthread_getcpuclockid``: a thread ending meanwhile is then a missing file, not a
-    dangling handle. ``before``: what earlier lives of the station used, added."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = time.process_time()
-    known = known if known is not None else {}
-    for thread in threading.enumerate():
-        try:
-            stat = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
-            fields = stat.rsplit(")", 1)[1].split()
-            seconds = (int(fields[11]) + int(fields[12])) / tick
-        except (OSError, IndexError, ValueError):
-            continue
-        known[thread] = max(known.get(thread, 0.0), seconds)
-    cpu: dict[str, float] = {}
-    for thread, seconds in list(known.items()):
-        worker = _WORKER_NUMBER.sub("", thread.name.partition(":")[0])
-        cpu[worker] = cpu.get(worker, 0.0) + seconds
-    cpu["otros"] = max(0.0, total - sum(cpu.values()))
-    for worker, seconds in (before or {}).items():
-        cpu[worker] = cpu.get(worker, 0.0) + seconds
-    return {worker: round(seconds, 2) for worker, seconds in cpu.items()}
 
 
 def _valores(verdad: dict[str, str]) -> dict[str, Valor]:
