@@ -380,9 +380,12 @@ def _photograph(page: Image.Image, rng: random.Random) -> Image.Image:
                (out_w * 0.06 + rng.uniform(-jitter, jitter) * w,
                 out_h * 0.94 + rng.uniform(-jitter, jitter) * h)]
     coeffs = _perspective_coeffs(corners, [(0, 0), (w, 0), (w, h), (0, h)])
-    # Warped and lit in grayscale (a third of the work), tinted warm at the end.
+    # Warped and lit in grayscale (a third of the work), tinted warm at the end. Nearest
+    # neighbour: the stepped edges of a cheap phone's photo, the QR as readable (400 of
+    # 400 at 100 and 200 dpi), and 6 ms less per 100 dpi photo than bilinear (17.6 →
+    # 11.6 ms for the warp; the drill's process renders ~4,800 photos at full scale).
     photo = page.transform((out_w, out_h), Image.Transform.PERSPECTIVE, coeffs,
-                           Image.Resampling.BILINEAR, fillcolor=70)
+                           Image.Resampling.NEAREST, fillcolor=70)
     photo = ImageChops.multiply(photo, _light((out_w, out_h), rng.randrange(LIGHT_VARIANTS)))
     return Image.merge("RGB", (photo, photo.point(_GREEN), photo.point(_BLUE)))
 
