@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import resource
-import shutil
 import signal
 import subprocess
 import sys
@@ -40,13 +39,11 @@ from prep.rules import DEFAULT_RULES, RuleSet
 from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
 from prep.simulacro.nodo import Nodo, NodoError
 from prep.simulacro.plan import NOCHE_MINUTOS, Plan, PlanEstacion, make_plan, station_config
-from prep.simulacro.veredicto import CorteVerdict, ExpectedRows, check_corte, cortes_in
+from prep.simulacro.salida import MARKER, prepare_out, space_needed
+from prep.simulacro.veredicto import CorteVerdict, EarlyChecks, ExpectedRows, check_corte, cortes_in
 
 log = logging.getLogger("prep.simulacro")
 
-MARKER = "simulacro.json"
-SPACE_FIXED = 300 * 10**6  # bytes: the central's PostgreSQL, logs, catalog
-SPACE_PER_ACTA = 500 * 10**3  # bytes at 100 dpi (measured: 18 GB / 39,672 actas)
 ROLES_CATD = ("acopiador", "digitalizador", "capturista", "capturista", "verificador")
 ROLES_CCV = ("capturista", "capturista", "verificador")
 START_FILE = "inicio.json"
@@ -126,6 +123,8 @@ class Drill:
         self.t0 = 0.0
         self.expected_exit: set[str] = set()
         self.expected: ExpectedRows = {}  # each acta's final row, derived once (verdicts)
+        self.hashed: HashCache = {}  # each hard-linked image hashed once, not once per corte
+        self.early: EarlyChecks | None = None
         self.postgres_cpu: float | None = None  # the embedded server's CPU, read at the end
 
     # ------------------------------------------------------------------------------
@@ -156,7 +155,7 @@ class Drill:
     def _run(self, started: float) -> DrillReport:
         phase = time.perf_counter()
         catalog = generate_catalog(self.options.seed, self.options.scale)
-        _prepare_out(self.out, space_needed(catalog.total_actas, self.options.dpi))
+        prepare_out(self.out, space_needed(catalog.total_actas, self.options.dpi))
         (self.out / MARKER).write_text('{"estado": "en curso"}\n', encoding="utf-8")
         write_catalog(catalog, self.out / "catalogo")
         plan = make_plan(catalog, self.options.seed, self.options.catds,
@@ -184,6 +183,8 @@ class Drill:
             self._drain(plan, catalog)
             self.report.phases["vaciado"] = _lap(phase)
             phase = time.perf_counter()
+            self.early = EarlyChecks(catalog, plan.sim, self.out / "publicacion", self.rules,
+                                     self.hashed, self.expected)
             self._stop_stations()
             self.report.metrics["casilla"] = self.nodo.intake_counts()
             self.say("Último corte y reporte final (PDF)")
@@ -525,12 +526,14 @@ class Drill:
         command = subprocess.Popen([sys.executable, "-m", "prep", "verify-corte",
                                     str(cortes[-1])], stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, text=True)
-        hashed: HashCache = {}  # each hard-linked image hashed once, not once per corte
+        early = self.early.results() if self.early is not None else {}
         try:
             for i, directory in enumerate(cortes):
-                verdict = check_corte(catalog, plan.sim, directory, self.rules,
-                                      final=i == len(cortes) - 1, hashed=hashed,
-                                      expected=self.expected)
+                final = i == len(cortes) - 1
+                verdict = early.get(directory.name) if not final else None
+                verdict = verdict or check_corte(catalog, plan.sim, directory, self.rules,
+                                                 final=final, hashed=self.hashed,
+                                                 expected=self.expected)
                 self.report.cortes.append(verdict)
                 self.report.failures += verdict.failures
         except BaseException:  # Ctrl+C, or a bug: the command must not outlive the drill
@@ -664,31 +667,3 @@ def _progress(states: dict[str, dict[str, Any]], publicadas: int) -> object:
 
 def _lap(since: float) -> float:
     return round(time.perf_counter() - since, 2)
-
-
-def space_needed(actas: int, dpi: int) -> int:
-    """Bytes a drill of ``actas`` leaves in its output directory, roughly: the full-scale
-    drill at 100 dpi left 18 GB for 39,672 actas (each image kept by its station, the
-    central and the stations that captured it, plus every corte published), and the
-    central's database and logs are a few hundred MB at any size."""
-    return SPACE_FIXED + int(SPACE_PER_ACTA * actas * (dpi / 100) ** 2)
-
-
-def _prepare_out(out: Path, needed: int) -> None:
-    """Use ``out``; a previous drill there is replaced, anything else is refused, and so
-    is a disk without room for the whole drill (better now than an hour into it)."""
-    if out.exists() and any(out.iterdir()):
-        if not (out / MARKER).exists():
-            raise FileExistsError(f"{out} ya existe y no es la salida de un simulacro; "
-                                  "elija otro --out")
-        shutil.rmtree(out)
-    created = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
-    free = shutil.disk_usage(out).free
-    if free < needed:
-        if created:
-            out.rmdir()
-        raise OSError(f"no hay espacio suficiente en {out.parent}: este "
-                      f"simulacro necesita unos {needed / 1e9:.1f} GB y hay "
-                      f"{free / 1e9:.1f} GB libres. Libere espacio, use --out en otro disco "
-                      "o una --scale menor.")

@@ -11,6 +11,8 @@ catálogo codes that were registered. The row comparison is the first drill's
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +29,8 @@ from prep.simulacro.run import expected_row
 CASILLA_COLUMNS = ("CLAVE_CASILLA", "SECCION", "TIPO_CASILLA", "LISTA_NOMINAL",
                    "REPRESENTANTES_PP_CI")
 _MAX_FAILURES = 200
+
+log = logging.getLogger("prep.simulacro.veredicto")
 
 
 @dataclass
@@ -53,6 +57,38 @@ def cortes_in(publicacion: Path) -> list[Path]:
 
 #: Clave → the row the truth says it must show once final (the same in every corte).
 ExpectedRows = dict[str, dict[str, str]]
+
+
+class EarlyChecks:
+    """The verdict's checks of the cortes published so far, made in a thread of their own
+    while the drill stops the stations and makes the último corte and the final report
+    (subprocesses that keep one core busy): the verdict then checks only the cortes that
+    came after. At full scale the verdict was 35 s for 27 cortes, about 1.3 s each.
+    Checked as not final: the último corte comes later, and the verdict checks the last
+    corte itself in any case."""
+
+    def __init__(self, catalog: Catalog, sim: Simulacion, publicacion: Path, rules: RuleSet,
+                 hashed: HashCache, expected: ExpectedRows) -> None:
+        self.done: dict[str, CorteVerdict] = {}
+        self._thread = threading.Thread(
+            target=self._check, args=(catalog, sim, publicacion, rules, hashed, expected),
+            name="veredicto", daemon=True)
+        self._thread.start()
+
+    def _check(self, catalog: Catalog, sim: Simulacion, publicacion: Path, rules: RuleSet,
+               hashed: HashCache, expected: ExpectedRows) -> None:
+        try:
+            for directory in cortes_in(publicacion):
+                self.done[directory.name] = check_corte(
+                    catalog, sim, directory, rules, final=False, hashed=hashed,
+                    expected=expected)
+        except Exception:  # the verdict checks again whatever is missing here
+            log.exception("early checks of the cortes stopped")
+
+    def results(self) -> dict[str, CorteVerdict]:
+        """The verdicts made (waits for the thread: the caches are then the caller's)."""
+        self._thread.join()
+        return self.done
 
 
 def check_corte(catalog: Catalog, sim: Simulacion, directory: Path, rules: RuleSet,

@@ -23,7 +23,7 @@ from prep.rules import DEFAULT_RULES
 from prep.simulacro.cli import default_catds
 from prep.simulacro.drill import _progress
 from prep.simulacro.plan import make_plan, typed
-from prep.simulacro.veredicto import check_corte, cortes_in, verdict_of
+from prep.simulacro.veredicto import EarlyChecks, check_corte, cortes_in, verdict_of
 
 REPO = Path(__file__).resolve().parents[2]
 SEED, SCALE = 11, "0.01"
@@ -126,6 +126,30 @@ def test_a_corrupted_publication_fails_the_verdict(
     plan = make_plan(catalog, SEED, 2, 0.03)
     alone = check_corte(catalog, plan.sim, last, DEFAULT_RULES, final=True, verify=False)
     assert alone.mismatches == 1  # the truth check catches it without the hashes
+
+
+def test_the_early_checks_judge_each_corte_as_the_verdict_does(
+        drill: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path) -> None:
+    """The cortes checked while the último corte is made (EarlyChecks) get the verdict
+    each would get alone, a tampered one included."""
+    out, _ = drill
+    copy = tmp_path / "publicacion"
+    shutil.copytree(out / "publicacion", copy, symlinks=True)
+    cortes = cortes_in(copy)
+    clave = _add_one_vote(cortes[-2] / "DIPUTACIONES_LOCALES_MR.csv")
+    catalog = generate_catalog(SEED, float(SCALE))
+    plan = make_plan(catalog, SEED, 2, 0.03)
+    early = EarlyChecks(catalog, plan.sim, copy, DEFAULT_RULES, {}, {}).results()
+    assert list(early) == [c.name for c in cortes]
+    for corte in cortes:
+        alone = check_corte(catalog, plan.sim, corte, DEFAULT_RULES, final=False)
+        got = early[corte.name]
+        assert not got.final
+        assert (got.publicadas, got.mismatches, got.failures, got.verify_ok) == (
+            alone.publicadas, alone.mismatches, alone.failures, alone.verify_ok)
+    tampered = early[cortes[-2].name]
+    assert tampered.mismatches == 1 and not tampered.verify_ok
+    assert any(clave in f for f in tampered.failures)
 
 
 def test_mistakes_never_agree() -> None:

@@ -1,0 +1,40 @@
+"""The drill's output directory: how much room a drill needs, and taking the directory
+(a previous drill's output is replaced; anything else is refused)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+#: The drill's metrics file; its presence marks a directory as a drill's output.
+MARKER = "simulacro.json"
+SPACE_FIXED = 300 * 10**6  # bytes: the central's PostgreSQL, logs, catalog
+SPACE_PER_ACTA = 500 * 10**3  # bytes at 100 dpi (measured: 18 GB / 39,672 actas)
+
+
+def space_needed(actas: int, dpi: int) -> int:
+    """Bytes a drill of ``actas`` leaves in its output directory, roughly: the full-scale
+    drill at 100 dpi left 18 GB for 39,672 actas (each image kept by its station, the
+    central and the stations that captured it, plus every corte published), and the
+    central's database and logs are a few hundred MB at any size."""
+    return SPACE_FIXED + int(SPACE_PER_ACTA * actas * (dpi / 100) ** 2)
+
+
+def prepare_out(out: Path, needed: int) -> None:
+    """Use ``out``; a previous drill there is replaced, anything else is refused, and so
+    is a disk without room for the whole drill (better now than an hour into it)."""
+    if out.exists() and any(out.iterdir()):
+        if not (out / MARKER).exists():
+            raise FileExistsError(f"{out} ya existe y no es la salida de un simulacro; "
+                                  "elija otro --out")
+        shutil.rmtree(out)
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(out).free
+    if free < needed:
+        if created:
+            out.rmdir()
+        raise OSError(f"no hay espacio suficiente en {out.parent}: este "
+                      f"simulacro necesita unos {needed / 1e9:.1f} GB y hay "
+                      f"{free / 1e9:.1f} GB libres. Libere espacio, use --out en otro disco "
+                      "o una --scale menor.")
