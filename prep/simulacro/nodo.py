@@ -33,7 +33,7 @@ class NodoError(RuntimeError):
 #: Minutes between the central's own scheduled cortes (``serve --corte-every``), besides
 #: the drill's on-demand ones. Each is a whole corte of what the central holds: at full
 #: scale 7.5 CPU-s as a command (snapshot 1.3 s, CSVs 1.0, site 1.2, writing 1.4) and
-#: 16–56 s of wall time inside the loaded ``serve``, so one a minute made serve's
+#: 13–56 s of wall time inside the loaded ``serve``, so one a minute made serve's
 #: scheduler run almost back to back through the drain (27 cortes in a 1,552 s run).
 #: ``serve`` makes one as it starts (and after the central's restart), so even the
 #: shortest drill has scheduled cortes.
