@@ -183,6 +183,7 @@ class Drill:
             self._drain(plan, catalog)
             self.report.phases["vaciado"] = _lap(phase)
             phase = time.perf_counter()
+            self._wait_corte()  # a drain that stalled left its last on-demand corte running
             self.early = EarlyChecks(catalog, plan.sim, self.out / "publicacion", self.rules,
                                      self.hashed, self.expected)
             self._stop_stations()
@@ -522,18 +523,19 @@ class Drill:
         if not cortes:
             self.report.failures.append("no se publicó ningún corte")
             return
+        early = self.early.results() if self.early is not None else {}
         # The public command on the last corte, on the other core meanwhile.
         command = subprocess.Popen([sys.executable, "-m", "prep", "verify-corte",
                                     str(cortes[-1])], stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, text=True)
-        early = self.early.results() if self.early is not None else {}
         try:
             for i, directory in enumerate(cortes):
                 final = i == len(cortes) - 1
                 verdict = early.get(directory.name) if not final else None
-                verdict = verdict or check_corte(catalog, plan.sim, directory, self.rules,
-                                                 final=final, hashed=self.hashed,
-                                                 expected=self.expected)
+                if verdict is None:
+                    verdict = check_corte(catalog, plan.sim, directory, self.rules,
+                                          final=final, hashed=self.hashed,
+                                          expected=self.expected)
                 self.report.cortes.append(verdict)
                 self.report.failures += verdict.failures
         except BaseException:  # Ctrl+C, or a bug: the command must not outlive the drill
