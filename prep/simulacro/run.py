@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,11 +25,10 @@ from prep.corte.reader import CsvFormatError, read_eleccion_csv, resumen_desde_f
 from prep.corte.summary import RESUMEN_COLUMNS
 from prep.rules import DEFAULT_RULES, RuleSet
 from prep.simulacro.capturas import SIN_ACTA_CASOS, Caso, Simulacion, simulate
+from prep.simulacro.salida import MARKER, prepare_out
 from prep.values import format_valor
 
 log = logging.getLogger("prep.simulacro")
-
-MARKER = "simulacro.json"
 
 
 @dataclass(frozen=True)
@@ -65,7 +63,8 @@ def run(options: Options, rules: RuleSet = DEFAULT_RULES,
         progress: Callable[[str], None] = lambda _: None) -> Report:
     """Run the drill into ``options.out`` and return its report (also written as JSON)."""
     started = time.perf_counter()
-    out = _prepare_out(options.out)
+    out = options.out
+    prepare_out(out)
     progress(f"Generando el catálogo (semilla {options.seed}, escala {options.scale})")
     catalog = generate_catalog(options.seed, options.scale)
     write_catalog(catalog, out / "catalogo")
@@ -176,17 +175,6 @@ def _check_row(acta: Acta, fila: dict[str, str], sim: Simulacion,
             f"{valor!r}"
             for columna, valor in expected_row(acta, sim, rules).items()
             if fila[columna] != valor]
-
-
-def _prepare_out(out: Path) -> Path:
-    """Use ``out``; a previous drill there is replaced, anything else is refused."""
-    if out.exists() and any(out.iterdir()):
-        if not (out / MARKER).exists():
-            raise FileExistsError(f"{out} ya existe y no es la salida de un simulacro; "
-                                  "elija otro --out")
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 def _corte_time(catalog: Catalog) -> datetime:

@@ -20,9 +20,10 @@ def space_needed(actas: int, dpi: int) -> int:
     return SPACE_FIXED + int(SPACE_PER_ACTA * actas * (dpi / 100) ** 2)
 
 
-def prepare_out(out: Path, needed: int) -> None:
-    """Use ``out``; a previous drill there is replaced, anything else is refused, and so
-    is a disk without room for the whole drill (better now than an hour into it)."""
+def prepare_out(out: Path, needed: int = 0) -> None:
+    """Use ``out``; a previous drill there (full or ``--rapido``) is replaced, anything
+    else is refused, and so is a disk without ``needed`` bytes free (better now than an
+    hour into the drill)."""
     if out.exists() and any(out.iterdir()):
         if not (out / MARKER).exists():
             raise FileExistsError(f"{out} ya existe y no es la salida de un simulacro; "

@@ -59,9 +59,7 @@ def test_run_command_stops_on_sigterm(tmp_path: Path) -> None:
     # SIGTERM once it works (its handlers are set before the agent starts, and the agent
     # records a heartbeat first): a fixed 1.5 s was sometimes still the interpreter's
     # start-up on a loaded machine, and the default action killed it (-15).
-    deadline = time.monotonic() + 30
-    while not _heartbeats(tmp_path) and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: _heartbeats(tmp_path) > 0 or proc.poll() is not None, 30, 0.1)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=10)
     assert proc.returncode == 0, err.decode()
