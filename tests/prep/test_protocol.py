@@ -47,6 +47,32 @@ def test_untrusted_json_is_refused(raw: bytes, reason: str) -> None:
         parse_json(raw, 1024)
 
 
+def _nested(depth: int, leaf: object) -> object:
+    value = leaf
+    for level in range(depth):
+        value = [value] if level % 2 else {"k": value}
+    return value
+
+
+@pytest.mark.parametrize("leaf", [1, "x", None, True, [], {}])
+def test_nesting_is_refused_past_the_limit_whatever_the_innermost_value(leaf: object) -> None:
+    """Plain leaves are checked inside their container's loop: the depth limit must
+    still count them (16 levels of containers, not 17)."""
+    assert canonical_bytes(_nested(16, leaf))
+    with pytest.raises(CanonicalError, match="nested too deeply"):
+        canonical_bytes(_nested(17, leaf))
+
+
+@pytest.mark.parametrize("value, reason", [
+    ({"a": 2**63}, "64-bit range"), ([-(2**63) - 1], "64-bit range"),
+    ({"a": [1, {"b": 0.5}]}, "float"), ({"a": (1,)}, "tuple"), ({1: "x"}, "not a string"),
+])
+def test_values_without_a_canonical_form_are_refused_inside_containers(
+        value: object, reason: str) -> None:
+    with pytest.raises(CanonicalError, match=reason):
+        canonical_bytes(value)
+
+
 def test_oversized_json_is_refused_before_parsing() -> None:
     with pytest.raises(CanonicalError, match="exceeds the limit"):
         parse_json(b"[" + b"1," * 1000 + b"1]", 100)
