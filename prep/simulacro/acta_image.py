@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-import segno
+import zxingcpp
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from prep.catalog.model import TIPOS_CASILLA, Acta, Catalog
@@ -316,20 +316,18 @@ def _smudge(draw: ImageDraw.ImageDraw, box: tuple[float, float, float, float], u
 
 def _qr_image(text: str, module_px: int) -> Image.Image:
     """The QR at an exact whole number of pixels per module, with its quiet zone."""
-    # A fixed mask pattern: as valid as the best-scoring one, and scoring all eight is
-    # most of the time segno takes.
-    qr = segno.make(text, error="m", micro=False, mask=0)
+    # zxing-cpp's writer (the reader the stations use): 0.12 ms a code, against 0.5 ms
+    # for segno even with its mask fixed; a drill makes one per acta image.
+    code = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
+    matrix = code.to_image(scale=1, add_quiet_zones=False)  # 0 dark, 255 light
+    side = matrix.shape[1]
+    pixels = bytes(memoryview(matrix))  # type: ignore[arg-type]  # zxingcpp.Image is a buffer
+    small = Image.frombytes("L", (side, side), pixels)
     border = 4
-    n = len(qr.matrix) + 2 * border
-    quiet, side = b"\xff" * n, b"\xff" * border
-    # The matrix rows hold 0 (light) and 1 (dark): translated to gray bytes in C.
-    rows = [quiet] * border + [side + bytes(row).translate(_QR_GRAY) + side
-                               for row in qr.matrix] + [quiet] * border
-    small = Image.frombytes("L", (n, n), b"".join(rows))
-    return small.resize((n * module_px, n * module_px), Image.Resampling.NEAREST)
-
-
-_QR_GRAY = bytes([255, 0]) + bytes(254)
+    quiet = Image.new("L", (side + 2 * border, side + 2 * border), 255)
+    quiet.paste(small, (border, border))
+    return quiet.resize((quiet.width * module_px, quiet.height * module_px),
+                        Image.Resampling.NEAREST)
 
 
 # what scanners and phones add -------------------------------------------------------
