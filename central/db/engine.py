@@ -24,6 +24,13 @@ from central.config import ENV_DSN
 
 EMBEDDED_DATABASE = "prep_central"
 APPLICATION_NAME = "prep-central"
+#: Set on the embedded server when its database is created (``ALTER SYSTEM``; the last
+#: from its next start): PostgreSQL's defaults are for a small shared machine. Election
+#: night writes a few GB of WAL, and at the default 1 GB a checkpoint (and a full copy
+#: of every page touched after it) came every few minutes; a full-scale night's
+#: database (≈1.5 GB) does not fit the default 128 MB of shared buffers.
+EMBEDDED_SETTINGS = {"max_wal_size": "4GB", "checkpoint_timeout": "15min",
+                     "shared_buffers": "512MB"}
 
 log = logging.getLogger("central.db")
 
@@ -74,3 +81,7 @@ def _ensure_database(admin_dsn: str, name: str) -> None:
                               (name,)).fetchone()
         if exists is None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            for setting, value in EMBEDDED_SETTINGS.items():
+                conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(
+                    sql.Identifier(setting), sql.Literal(value)))
+            conn.execute("SELECT pg_reload_conf()")

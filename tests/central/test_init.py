@@ -12,12 +12,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from psycopg import sql
 
 from central.db import current_revision, head_revision, make_engine
+from central.db.engine import EMBEDDED_SETTINGS, database_dsn
 from central.db.models import Base
 from prep.crypto import SigningKey, cert_fingerprint
 from tests.harness.central import REPO
@@ -80,6 +83,11 @@ def test_without_a_dsn_the_central_runs_its_own_postgres(tmp_path: Path) -> None
     assert re.fullmatch(r"[A-Z2-9]{4}(-[A-Z2-9]{4}){2}", code.stdout.strip())
     audit = _central("verify-audit", "--data-dir", str(data), env=env)
     assert audit.returncode == 0 and "2 eventos" in audit.stdout, audit.stderr
+    # Sized for a night's writes, shared_buffers too (the server restarted since init).
+    with database_dsn(None, data / "pgdata") as dsn, psycopg.connect(dsn) as conn:
+        shown = {name: conn.execute(sql.SQL("SHOW {}").format(sql.Identifier(name)))
+                 .fetchone() for name in EMBEDDED_SETTINGS}
+    assert shown == {name: (value,) for name, value in EMBEDDED_SETTINGS.items()}
 
 
 def test_the_central_commands_are_listed() -> None:
