@@ -16,8 +16,9 @@ stores and hashes exactly what the scanner wrote). It checks, in order:
 4. **not blank**: the share of ink pixels (darker than :data:`INK_LEVEL`) on a reduced
    copy; below ``min_ink`` the page is blank (a back side, an empty feed), above
    ``max_ink`` it is black (lid open, wrong exposure);
-5. **the QR**: read with zxing-cpp; every QR found is reported (an acopio label stuck
-   on the acta adds a second one). With a codec, each must name a catalog acta;
+5. **the QR**: read with zxing-cpp (dark on light only, as printed); every QR found is
+   reported (an acopio label stuck on the acta adds a second one). With a codec, each
+   must name a catalog acta;
 6. **skew**: the angle of the QR's top edge (zxing-cpp returns its corners), as a
    deviation from the nearest right angle; an image without a readable QR has no
    skew estimate (and already fails on its QR).
@@ -270,7 +271,10 @@ def _inspect(image: Image.Image, size: int, media_type: str, policy: QualityPoli
     elif ink > policy.max_ink:
         problems.append(Problem(Motivo.NEGRA, "La imagen salió casi negra: cierre la tapa del "
                                 "escáner y vuelva a digitalizar."))
-    barcodes = [b for b in zxingcpp.read_barcodes(gray, formats=_QR)
+    # Not inverted: an acta's QR (and an acopio label's) is printed dark on light, and
+    # looking for light-on-dark codes was a second pass over every page (3.4 → 3.0 ms
+    # on a 100 dpi scan).
+    barcodes = [b for b in zxingcpp.read_barcodes(gray, formats=_QR, try_invert=False)
                 if b.valid]
     texts = tuple(b.text for b in barcodes)
     skew = _skew(barcodes[0]) if barcodes else None
