@@ -43,7 +43,6 @@ from prep.records import Kind
 from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
 from prep.simulacro.plan import typed
 from prep.simulacro.proceso import (
-    NoWork,
     claim_complaint,
     listdir,
     previous_state,
@@ -141,8 +140,6 @@ class VirtualStation:
         self.scan_queue: list[tuple[float, str, int]] = []
         self.scan_queued = threading.Event()  # something was pushed onto scan_queue
         self.pending_arrivals = len(config["llegadas"])
-        # The central's «no work» heard by one operator holds the others of that kind back.
-        self.no_work = NoWork(IDLE_FIRST, IDLE_MAX)
 
     # time ------------------------------------------------------------------------
 
@@ -438,8 +435,7 @@ class VirtualStation:
             while not self.stop.is_set():
                 item = self._next(queue)
                 if item is None:
-                    left = self.no_work.left(kind)  # heard here just now
-                    self.stop.wait(left if left > 0 else idle)
+                    self.stop.wait(idle)
                     idle = min(IDLE_MAX[kind], idle * 2)
                     continue
                 idle = IDLE_FIRST
@@ -451,7 +447,7 @@ class VirtualStation:
         """The item to work on, asking the central for more when none is held."""
         try:
             item = queue.current()
-            if item is None and self.online.is_set() and self.no_work.left(queue.kind) <= 0:
+            if item is None and self.online.is_set():
                 try:
                     outcome = queue.refill()
                 except WorkError as exc:
@@ -459,7 +455,6 @@ class VirtualStation:
                     log.warning("%s: %s", self.name, exc)
                     return None
                 self.bump("pedidos_de_trabajo")
-                self.no_work.heard(queue.kind, bool(outcome.pending))
                 if not outcome.pending:
                     self.bump("pedidos_sin_trabajo")
                     return None

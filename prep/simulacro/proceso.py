@@ -1,8 +1,7 @@
 """What a drill station keeps beyond its own process: the unreadable-image complaints
 claimed across every station of the drill (files in the shared ``avisos`` folder), its
-CPU by worker, the tallies of its previous life (a station killed and restarted
-keeps them) and the central's «no work» shared by its operators. Used by
-:mod:`prep.simulacro.estacion`.
+CPU by worker and the tallies of its previous life (a station killed and restarted
+keeps them). Used by :mod:`prep.simulacro.estacion`.
 """
 
 from __future__ import annotations
@@ -110,35 +109,3 @@ def thread_cpu(before: dict[str, float] | None = None,
     for worker, seconds in (before or {}).items():
         cpu[worker] = cpu.get(worker, 0.0) + seconds
     return {worker: round(seconds, 2) for worker, seconds in cpu.items()}
-
-
-class NoWork:
-    """The central's «no work» answers, shared by one station's virtual operators of a
-    kind: after an empty answer nobody here asks again for ``first`` seconds, doubled on
-    each empty answer in a row up to ``longest[kind]``; an answer with work ends it.
-    (Each capturista backing off on its own, the two of a station asked in turn: at full
-    scale 9,430 of 26,076 asks came back empty, each a request the central answers.)"""
-
-    def __init__(self, first: float, longest: dict[str, float],
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.first = first
-        self.longest = longest
-        self.clock = clock
-        self._lock = threading.Lock()
-        self._waits: dict[str, tuple[float, float]] = {}  # kind -> (wait, until)
-
-    def heard(self, kind: str, work: bool) -> None:
-        """An operator asked for work of ``kind``; ``work``: whether any came."""
-        with self._lock:
-            if work:
-                self._waits.pop(kind, None)
-                return
-            last = self._waits.get(kind)
-            wait = self.first if last is None else min(self.longest[kind], last[0] * 2)
-            self._waits[kind] = (wait, self.clock() + wait)
-
-    def left(self, kind: str) -> float:
-        """Seconds before anyone here should ask for work of ``kind`` (≤ 0: ask now)."""
-        with self._lock:
-            wait = self._waits.get(kind)
-        return -1.0 if wait is None else wait[1] - self.clock()
