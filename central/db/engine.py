@@ -80,8 +80,10 @@ def _ensure_database(admin_dsn: str, name: str) -> None:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
                               (name,)).fetchone()
         if exists is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            # The settings first: a process that dies between the two statements leaves
+            # no database, so the next start does both again.
             for setting, value in EMBEDDED_SETTINGS.items():
                 conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(
                     sql.Identifier(setting), sql.Literal(value)))
             conn.execute("SELECT pg_reload_conf()")
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

@@ -355,6 +355,8 @@ class VirtualStation:
         with self.lock:
             head = self.scan_queue[0][0] if self.scan_queue else None
             self.scan_queued.clear()  # under the lock: a push after this sets it again
+        if self.stop.is_set():  # shutdown() set both just before the clear
+            return
         left = AVISOS_SECONDS if head is None else (head - self.minute()) * 60.0 / self.speed
         self.scan_queued.wait(min(max(left, 0.01), AVISOS_SECONDS))
 
