@@ -76,16 +76,15 @@ def _check(value: JsonValue, depth: int) -> None:
     # Every record and batch goes through here on both sides of the wire (millions of
     # values a night): a container's plain leaves are checked in its own loop, by exact
     # type, instead of one call and a chain of isinstance each. Anything else (a str or
-    # int subclass, a nested container, a wrong type) takes the general rules below.
+    # int subclass, a nested container, a wrong type) is checked by its own call.
     if depth > MAX_DEPTH:
         raise CanonicalError("nested too deeply")
-    kind = type(value)
-    if kind is dict or kind is list:
+    if isinstance(value, dict | list):
         if value and depth >= MAX_DEPTH:  # its items would be too deep
             raise CanonicalError("nested too deeply")
-        if kind is dict:
+        if isinstance(value, dict):
             for key in value:
-                if type(key) is not str and not isinstance(key, str):
+                if not isinstance(key, str):
                     raise CanonicalError(f"object key {key!r} is not a string")
             items = value.values()
         else:
@@ -102,16 +101,6 @@ def _check(value: JsonValue, depth: int) -> None:
     if isinstance(value, int):
         if not _MIN_INT <= value <= _MAX_INT:
             raise CanonicalError("integer out of the 64-bit range")
-        return
-    if isinstance(value, list):
-        for item in value:
-            _check(item, depth + 1)
-        return
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise CanonicalError(f"object key {key!r} is not a string")
-            _check(item, depth + 1)
         return
     raise CanonicalError(f"{type(value).__name__} has no canonical JSON form")
 

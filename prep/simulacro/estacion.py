@@ -136,7 +136,7 @@ class VirtualStation:
         # Claves a previous run of this station registered / scanned (after a restart).
         self.registradas: set[str] = set()
         self.escaneadas: set[str] = set()
-        # (minute, clave, attempt), a heap: the digitalizador looks at it 10 times a second
+        # (minute, clave, attempt), a heap: the digitalizador takes what is due from the top
         self.scan_queue: list[tuple[float, str, int]] = []
         self.scan_queued = threading.Event()  # something was pushed onto scan_queue
         self.pending_arrivals = len(config["llegadas"])
