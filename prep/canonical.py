@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from typing import Any
 
 JsonValue = Any  # dict[str, JsonValue] | list[JsonValue] | str | int | bool | None
@@ -82,13 +83,12 @@ def _check(value: JsonValue, depth: int) -> None:
     if isinstance(value, dict | list):
         if value and depth >= MAX_DEPTH:  # its items would be too deep
             raise CanonicalError("nested too deeply")
+        items: Iterable[JsonValue] = value
         if isinstance(value, dict):
             for key in value:
                 if not isinstance(key, str):
                     raise CanonicalError(f"object key {key!r} is not a string")
             items = value.values()
-        else:
-            items = value
         for item in items:
             leaf = type(item)
             if leaf is str or leaf is bool or item is None \
