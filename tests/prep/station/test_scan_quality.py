@@ -7,13 +7,16 @@ from __future__ import annotations
 import io
 
 import pytest
+import segno
+import zxingcpp
 from PIL import Image
 
 from prep.catalog import Catalog
 from prep.catalog.model import Acta
 from prep.qr import ActaCodec
-from prep.simulacro.acta_image import blank_page
+from prep.simulacro.acta_image import acta_qr_text, blank_page
 from prep.station.scan.quality import (
+    ANALYSIS_SIDE,
     INK_LEVEL,
     Motivo,
     QualityPolicy,
@@ -68,7 +71,8 @@ def test_a_colour_phone_photo_is_read_and_one_cut_short_is_incomplete(
         gray = colour.convert("L")
     report = check_image(photo, codec=ActaCodec(small), policy=QualityPolicy(min_dpi=150))
     assert report.acta is acta and report.media_type == "image/jpeg", report.mensaje
-    histogram = gray.resize((report.width * 800 // report.height, 800),
+    scale = ANALYSIS_SIDE / max(report.width, report.height)
+    histogram = gray.resize((round(report.width * scale), round(report.height * scale)),
                             Image.Resampling.NEAREST).histogram()
     assert report.ink == pytest.approx(sum(histogram[:110]) / sum(histogram), abs=0.005)
     cut = check_image(photo[:len(photo) * 2 // 3], codec=ActaCodec(small))
@@ -119,6 +123,28 @@ def test_two_qr_of_different_actas_are_refused(small: Catalog) -> None:
     report = check_image(out.getvalue(), codec=ActaCodec(small))
     assert report.motivos == {Motivo.QR_VARIAS_ACTAS}
     assert first.clave in report.mensaje and second.clave in report.mensaje
+
+
+def test_a_qr_found_only_on_a_downscaled_page_is_still_read(small: Catalog) -> None:
+    """The QR is looked for at full resolution first; a page where that finds none (a
+    close-up with coarse modules and grain, as a phone takes) is looked at again on
+    zxing-cpp's downscaled copies, and its QR still names the acta."""
+    acta = _acta(small, 2)
+    png = io.BytesIO()
+    segno.make(acta_qr_text(acta), error="m").save(png, kind="png", scale=16, border=4)
+    qr = Image.open(png).convert("L")
+    page = Image.new("L", (850, 1100), 255)
+    page.paste(qr, (160, 200))
+    page = Image.blend(page, Image.effect_noise(page.size, 60), 0.5)
+    formats = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    assert not [b for b in zxingcpp.read_barcodes(page, formats=formats, try_invert=False,
+                                                  try_downscale=False) if b.valid]
+    data = io.BytesIO()
+    page.save(data, "PNG", dpi=(100, 100))
+    report = check_image(data.getvalue(), codec=ActaCodec(small),
+                         policy=QualityPolicy(min_dpi=100))
+    assert report.ok and report.acta is acta, report.mensaje
+    assert report.qr_texts == (acta_qr_text(acta),)
 
 
 def test_resolution_without_metadata_is_estimated_from_a_letter_page(small: Catalog) -> None:
