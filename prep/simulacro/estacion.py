@@ -457,10 +457,10 @@ class VirtualStation:
                     log.warning("%s: %s", self.name, exc)
                     return None
                 self.bump("pedidos_de_trabajo")
-                if not outcome.pending:
+                if not outcome.ready:
                     self.bump("pedidos_sin_trabajo")
                     return None
-                item = queue.current()
+                item = outcome.ready[0]  # what current() would read again
         except OperationalError:  # the station's database was busy: try again shortly
             self.bump("reintentos_base_ocupada")
             return None

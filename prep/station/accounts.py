@@ -246,7 +246,7 @@ class CatalogCache:
     def catalog(self, store: Store) -> Catalog:
         # Asked for every scan: the digest says whether the held catalog is still the
         # one parsed; the signed body is read (and verified) only when it is not.
-        with store.query() as conn:
+        with store.query_one() as conn:
             digest = conn.scalar(_CATALOG_DIGEST)
         if digest is None:
             raise NoCatalogError(NO_BUNDLE)

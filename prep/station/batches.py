@@ -138,7 +138,7 @@ class Outbox:
 
     def pending(self) -> list[FrozenBatch]:
         """Frozen batches without a receipt, in number order."""
-        with self.store.query() as conn:  # every pass of the agent: a plain connection
+        with self.store.query_one() as conn:  # every pass of the agent: a plain connection
             return [_frozen(row) for row in conn.execute(_PENDING)]
 
     def batch(self, number: int) -> FrozenBatch | None:
@@ -148,7 +148,7 @@ class Outbox:
 
     def blobs_to_upload(self, number: int) -> list[BlobRef]:
         """Images named by batch ``number``'s records that the central does not have yet."""
-        with self.store.query() as conn:
+        with self.store.query_one() as conn:
             rows = conn.execute(_TO_UPLOAD, {"number": number})
             unique = {r.sha256: BlobRef(r.sha256, r.size, r.media_type, r.path) for r in rows}
             return list(unique.values())
@@ -190,7 +190,7 @@ class Outbox:
             return int(count), int(size) + int(blob_bytes or 0)
 
     def has_undelivered(self, kind: Kind) -> bool:
-        with self.store.query() as conn:
+        with self.store.query_one() as conn:
             return conn.scalar(_UNDELIVERED_OF_KIND, {"kind": kind.value}) is not None
 
     def summary(self) -> OutboxSummary:

@@ -119,8 +119,11 @@ def open_engine(path: Path) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        immediate = conn.get_execution_options().get("station_immediate", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get("station_single", False):
+            return  # one statement: SQLite's own implicit transaction (Store.query_one)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("station_immediate", False)
+                             else "BEGIN")
 
     return engine
 
@@ -134,6 +137,7 @@ class Store:
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.engine = open_engine(data_dir / DB_NAME)
         self._writer = self.engine.execution_options(station_immediate=True)
+        self._single = self.engine.execution_options(station_single=True)
         self._identity: StationIdentity | None = None
         try:
             Base.metadata.create_all(self.engine)
@@ -161,6 +165,15 @@ class Store:
         """Like :meth:`read`, on a plain connection: for the reads made for every acta
         (an ORM session costs more than the query itself)."""
         with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def query_one(self) -> Iterator[Connection]:
+        """Like :meth:`query`, for a single read statement: no ``BEGIN``/``COMMIT``
+        around it (SQLite runs a lone statement in a transaction of its own, which sees
+        one snapshot). Two statements in it may see two different snapshots: use
+        :meth:`query` for those. For the reads made for every scan and every lease."""
+        with self._single.connect() as conn:
             yield conn
 
     @contextmanager

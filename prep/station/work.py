@@ -127,6 +127,7 @@ class RefillOutcome:
     granted: int  # leases received now that were not held before
     pending: int  # leases ready to work on (image at hand, not expired)
     message: str  # Spanish, for the status line
+    ready: tuple[WorkItem, ...] = ()  # those leases, oldest first (as :meth:`pending`)
 
 
 class WorkQueue:
@@ -152,9 +153,10 @@ class WorkQueue:
         """The leases ready to work on, oldest first: not done, not given back, not
         expired by the station's clock, their image at hand."""
         now = self.station.store.clock()
-        with self.station.store.query() as conn:
+        with self.station.store.query_one() as conn:
             # Asked before every acta (and by the screen every few seconds): the ids and
-            # times, not whole rows; a lease's text is read once (:meth:`_item`).
+            # times, not whole rows; a lease's text is read once (:meth:`_item`), and
+            # never changes, so it needs no snapshot shared with the first read.
             rows = conn.execute(_PENDING, {"operator": self.operator,
                                            "kind": self.kind}).all()
             items = [self._item(conn, r.lease_id, r.expires_at) for r in rows]
@@ -239,13 +241,14 @@ class WorkQueue:
         try:
             granted = self._talk(talk)
         except SyncError as exc:
-            ready = len(self.pending())
-            return RefillOutcome(False, 0, ready, _offline_message(exc, ready))
-        ready = len(self.pending())
+            ready = tuple(self.pending())
+            return RefillOutcome(False, 0, len(ready), _offline_message(exc, len(ready)),
+                                 ready)
+        ready = tuple(self.pending())
         verbo = "capturar" if self.kind == "captura" else "verificar"
-        message = (f"{ready} acta(s) por {verbo}, listas." if ready
+        message = (f"{len(ready)} acta(s) por {verbo}, listas." if ready
                    else f"No hay actas por {verbo} en este momento.")
-        return RefillOutcome(True, granted, ready, message)
+        return RefillOutcome(True, granted, len(ready), message, ready)
 
     def send_releases(self) -> bool:
         """Tell the central now about the leases given back (logout), asking for no new
@@ -317,7 +320,7 @@ class WorkQueue:
         ids = [item.lease_id for item in items]
         if not ids:
             return 0
-        with self.station.store.query() as conn:
+        with self.station.store.query_one() as conn:
             known = set(conn.scalars(select(WorkLeaseRow.lease_id)
                                      .where(WorkLeaseRow.lease_id.in_(ids))))
         if known.issuperset(ids):

@@ -208,7 +208,7 @@ class DigitalizacionService:
     def _history(self, clave: str) -> tuple[_Previous | None, list[str]]:
         """The acta's latest image record here (if any) and the kinds of all its
         records here, in order (one read)."""
-        with self.station.store.query() as conn:
+        with self.station.store.query_one() as conn:
             rows = conn.execute(_HISTORY, {"clave": clave}).all()
         images = [r for r in rows if r.kind == Kind.IMAGEN.value]
         previous = _Previous(images[-1].id, images[-1].blob_sha256) if images else None

@@ -40,6 +40,27 @@ def test_pragmas_are_set_on_every_connection(tmp_path: Path) -> None:
     assert (tmp_path / "station.key").stat().st_mode & 0o777 == 0o600
 
 
+def test_a_single_read_holds_no_transaction_and_sees_each_commit(tmp_path: Path) -> None:
+    """``query_one`` (the reads made for every scan and lease) runs its statement in
+    SQLite's own transaction: nothing stays open after it (a read transaction left open
+    would keep the WAL from being checkpointed), and each read sees what was committed
+    before it; ``query`` still wraps its statements in one snapshot."""
+    with offline_station(tmp_path) as station:
+        count = "SELECT count(*) FROM records"
+        with station.store.query_one() as conn:
+            assert conn.exec_driver_sql(count).scalar() == 0
+            assert not conn.connection.dbapi_connection.in_transaction
+            station.acopio(clave(1), "op-acopio")  # another connection commits meanwhile
+            assert conn.exec_driver_sql(count).scalar() == 1
+        with station.store.query() as conn:
+            assert conn.exec_driver_sql(count).scalar() == 1
+            assert conn.connection.dbapi_connection.in_transaction
+            station.acopio(clave(2), "op-acopio")
+            assert conn.exec_driver_sql(count).scalar() == 1  # its snapshot
+        with station.store.query_one() as conn:
+            assert conn.exec_driver_sql(count).scalar() == 2
+
+
 def test_seq_is_gap_free_across_many_appends(tmp_path: Path) -> None:
     with offline_station(tmp_path) as station:
         records = [station.acopio(clave(i), "op1") for i in range(300)]

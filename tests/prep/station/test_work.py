@@ -85,13 +85,14 @@ def test_an_operator_captures_through_an_outage_and_a_restart(
         assert first.online and first.granted == 3 and first.pending == 3
         held = queue.pending()
         assert [i.clave_acta for i in held] == [a.clave for a in actas]
+        assert first.ready == tuple(held)  # the answer names them, oldest first
         for item in held:  # the images are here, byte for byte
             assert queue.image(item) == png(f"CATD:{item.clave_acta}")
             assert hashlib.sha256(queue.image(item)).hexdigest() == item.image_sha256
 
         link.cut()
         offline = queue.refill()
-        assert not offline.online and offline.pending == 3
+        assert not offline.online and offline.pending == 3 and offline.ready == tuple(held)
         assert "siga trabajando" in offline.message
         queue.submit(held[0], truth(actas[0]))
         assert queue.current() == held[1]
