@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +21,8 @@ SIGNATURE_HEADER = "X-Prep-Signature"
 
 _STATION_ID = re.compile(r"[a-z0-9][a-z0-9-]{2,63}")
 SEEN_EVERY = timedelta(seconds=10)  # how stale ``stations.last_seen_at`` may get
+KEY_CACHE_SECONDS = 2.0  # an image upload's station key, read again after (RecentKeys)
+MAX_RECENT_KEYS = 1024
 STATION_ROW = text("SELECT public_key, enabled, last_seen_at FROM stations WHERE id = :station")
 _SEEN = text("UPDATE stations SET last_seen_at = GREATEST(last_seen_at, :now) "
              "WHERE id = :station")
@@ -70,6 +74,42 @@ def authenticate(engine: Engine, station_id: str | None, signature: str | None, 
     with engine.begin() as conn:
         row = conn.execute(STATION_ROW, {"station": request.station_id()}).one_or_none()
         return verified_station(conn, request, row, datetime.now(UTC))
+
+
+def authenticated_key(engine: Engine, signed: SignedRequest) -> bytes:
+    """Like :func:`authenticate`: the verified station's public key (its id is
+    ``signed.station_id()``), for :class:`RecentKeys`."""
+    with engine.begin() as conn:
+        row = conn.execute(STATION_ROW, {"station": signed.station_id()}).one_or_none()
+        verified_station(conn, signed, row, datetime.now(UTC))
+        assert row is not None  # verified_station refuses an unknown station
+        return bytes(row.public_key)
+
+
+class RecentKeys:
+    """The keys of stations the database found enrolled and enabled in the last
+    ``seconds``, for image uploads only: an upload is one request per image, tens of
+    thousands a night, and asking the database each time was a worker thread and a
+    transaction per image. An image alone changes no count (the batch naming it is
+    checked against the database as ever), and a station disabled meanwhile is refused
+    at most ``seconds`` later. Used from the event loop only."""
+
+    def __init__(self, seconds: float = KEY_CACHE_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self._keys: dict[str, tuple[float, bytes]] = {}
+
+    def get(self, station_id: str) -> bytes | None:
+        entry = self._keys.get(station_id)
+        if entry is None or self.clock() - entry[0] > self.seconds:
+            return None
+        return entry[1]
+
+    def put(self, station_id: str, public_key: bytes) -> None:
+        if len(self._keys) > MAX_RECENT_KEYS:  # ids come from requests: keep it bounded
+            self._keys.clear()
+        self._keys[station_id] = (self.clock(), public_key)
 
 
 def verified_station(conn: Connection, signed: SignedRequest, station: Row[Any] | None,

@@ -91,15 +91,19 @@ class BlobStore:
                 if digest.hexdigest() != sha256:
                     raise HashMismatch(sha256, digest.hexdigest(), size)
                 f.flush()
-                await asyncio.get_running_loop().run_in_executor(None, os.fsync, f.fileno())
-            new = await asyncio.get_running_loop().run_in_executor(None, _link, tmp, final)
+                # One hand-over to a worker thread for the flush and the link (one per
+                # image: tens of thousands a night, each a thread woken).
+                new = await asyncio.get_running_loop().run_in_executor(
+                    None, _settle, f.fileno(), tmp, final)
         finally:
             tmp.unlink(missing_ok=True)
         return Stored(size, new)
 
 
-def _link(tmp: Path, final: Path) -> bool:
-    """Put the fsynced ``tmp`` in place unless an equal blob got there first."""
+def _settle(fd: int, tmp: Path, final: Path) -> bool:
+    """Flush the complete ``tmp`` (open as ``fd``) to the disk, then link it in place
+    unless an equal blob got there first."""
+    os.fsync(fd)
     final.parent.mkdir(mode=0o700, exist_ok=True)
     try:
         os.link(tmp, final)

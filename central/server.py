@@ -15,7 +15,7 @@ import signal
 import ssl
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import ParamSpec, TypeVar
 
@@ -28,7 +28,14 @@ from zeroconf import InterfaceChoice
 from central import audit
 from central.advertise import AdvertiseError, CentralAdvertiser, Interfaces
 from central.anomalies import record_refusal
-from central.auth import SIGNATURE_HEADER, STATION_HEADER, authenticate
+from central.auth import (
+    SIGNATURE_HEADER,
+    STATION_HEADER,
+    RecentKeys,
+    SignedRequest,
+    authenticate,
+    authenticated_key,
+)
 from central.blobs import BlobStore, BlobTooLarge, HashMismatch, is_sha256
 from central.bundle import etag, parse_etag, station_bundle
 from central.config import DataDir, Identity
@@ -62,6 +69,7 @@ class Central:
     ingestor: Ingestor
     executor: ThreadPoolExecutor
     lease_time: timedelta = DEFAULT_LEASE_TIME  # work leases (central.leases)
+    recent_keys: RecentKeys = field(default_factory=RecentKeys)  # image uploads' keys
 
     @classmethod
     def open(cls, data_dir: DataDir, identity: Identity, engine: Engine,
@@ -265,10 +273,15 @@ async def _put_blob(request: web.Request) -> web.Response:
                                           "válido.")
     # The body must hash to the path's SHA-256, so the station signs that; the bytes are
     # checked against it as they arrive.
-    station = await central.run(authenticate, central.engine,
-                                request.headers.get(STATION_HEADER),
-                                request.headers.get(SIGNATURE_HEADER), "PUT", request.path,
-                                sha256)
+    signed = SignedRequest(request.headers.get(STATION_HEADER),
+                           request.headers.get(SIGNATURE_HEADER), "PUT", request.path, sha256)
+    station = signed.station_id()
+    key = central.recent_keys.get(station)
+    if key is None:
+        key = await central.run(authenticated_key, central.engine, signed)
+        central.recent_keys.put(station, key)
+    else:
+        signed.verify(key, True)  # a bad signature is refused (and audited) as ever
     too_large = Refused(413, "blob_too_large", "La imagen excede el tamaño máximo de "
                         f"{central.blobs.max_bytes // (1024 * 1024)} MiB.",
                         event="blob_refused", actor=station,

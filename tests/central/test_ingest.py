@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 
+from central.auth import KEY_CACHE_SECONDS
 from prep.crypto import SigningKey
 from prep.protocol import MAX_BLOB_BYTES, make_batch, verify_receipt
 from prep.records import Kind, Record
@@ -246,6 +248,31 @@ def test_signed_requests_need_the_station_key(shared_central: CentralNode) -> No
     empty = hashlib.sha256().hexdigest()
     status, body = shared_central.request("GET", path, b"", station.signed("GET", path, empty))
     assert status == 403 and error_of(body)[0] == "forbidden"
+
+
+def test_image_uploads_trust_a_station_key_for_seconds_only(
+        shared_central: CentralNode) -> None:
+    """Image uploads (one request per image) reuse the key the database gave for a
+    station for KEY_CACHE_SECONDS: meanwhile a forged upload is still refused and
+    audited, and a station disabled in the database is refused once that time is up."""
+    station = Station.enroll(shared_central)
+    assert station.put_blob(b"primera imagen")[0] == 200  # the key, read from the database
+    data = b"imagen falsificada"
+    sha = hashlib.sha256(data).hexdigest()
+    path = f"/v1/blobs/{sha}"
+    forged = station.signed("PUT", path, sha, key=SigningKey.generate())
+    status, body = shared_central.request("PUT", path, data, forged)
+    assert status == 401 and error_of(body)[0] == "bad_signature"
+    assert len(_anomalies(shared_central, station.id, "bad_signature")) == 1
+    assert not (shared_central.data_dir / "blobs" / sha[:2] / sha[2:]).exists()
+    assert station.put_blob(b"segunda imagen")[0] == 200
+
+    with psycopg.connect(shared_central.dsn, autocommit=True) as conn:
+        conn.execute("UPDATE stations SET enabled = false WHERE id = %s", (station.id,))
+    time.sleep(KEY_CACHE_SECONDS + 0.5)
+    status, body = station.put_blob(b"tercera imagen")
+    assert status == 403 and error_of(body)[0] == "unknown_station"
+    assert len(_anomalies(shared_central, station.id, "unknown_station")) == 1
 
 
 def test_a_station_clock_ten_minutes_off_is_accepted_and_reported(
