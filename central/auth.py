@@ -106,10 +106,15 @@ class RecentKeys:
             return None
         return entry[1]
 
-    def put(self, station_id: str, public_key: bytes) -> None:
-        if len(self._keys) > MAX_RECENT_KEYS:  # ids come from requests: keep it bounded
-            self._keys.clear()
-        self._keys[station_id] = (self.clock(), public_key)
+    def put(self, station_id: str, public_key: bytes, read_at: float) -> None:
+        """``public_key`` as the database gave it at ``read_at`` (``clock()`` taken
+        before asking: a slow answer shortens the entry's life, never lengthens it)."""
+        if len(self._keys) >= MAX_RECENT_KEYS:  # only verified stations get here
+            now = self.clock()
+            self._keys = {k: v for k, v in self._keys.items() if now - v[0] <= self.seconds}
+            if len(self._keys) >= MAX_RECENT_KEYS:
+                self._keys.clear()
+        self._keys[station_id] = (read_at, public_key)
 
 
 def verified_station(conn: Connection, signed: SignedRequest, station: Row[Any] | None,

@@ -93,17 +93,22 @@ class BlobStore:
                 f.flush()
                 # One hand-over to a worker thread for the flush and the link (one per
                 # image: tens of thousands a night, each a thread woken).
+                # A descriptor of its own: should this request be cancelled meanwhile,
+                # closing ``f`` cannot close (and a new file reuse) the one being flushed.
                 new = await asyncio.get_running_loop().run_in_executor(
-                    None, _settle, f.fileno(), tmp, final)
+                    None, _settle, os.dup(f.fileno()), tmp, final)
         finally:
             tmp.unlink(missing_ok=True)
         return Stored(size, new)
 
 
 def _settle(fd: int, tmp: Path, final: Path) -> bool:
-    """Flush the complete ``tmp`` (open as ``fd``) to the disk, then link it in place
-    unless an equal blob got there first."""
-    os.fsync(fd)
+    """Flush the complete ``tmp`` (open as ``fd``, closed here) to the disk, then link it
+    in place unless an equal blob got there first."""
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
     final.parent.mkdir(mode=0o700, exist_ok=True)
     try:
         os.link(tmp, final)

@@ -278,8 +278,9 @@ async def _put_blob(request: web.Request) -> web.Response:
     station = signed.station_id()
     key = central.recent_keys.get(station)
     if key is None:
+        read_at = central.recent_keys.clock()
         key = await central.run(authenticated_key, central.engine, signed)
-        central.recent_keys.put(station, key)
+        central.recent_keys.put(station, key, read_at)
     else:
         signed.verify(key, True)  # a bad signature is refused (and audited) as ever
     too_large = Refused(413, "blob_too_large", "La imagen excede el tamaño máximo de "

@@ -5,6 +5,7 @@ what the report describes (nothing is re-encoded)."""
 from __future__ import annotations
 
 import io
+import random
 
 import pytest
 import segno
@@ -125,26 +126,54 @@ def test_two_qr_of_different_actas_are_refused(small: Catalog) -> None:
     assert first.clave in report.mensaje and second.clave in report.mensaje
 
 
-def test_a_qr_found_only_on_a_downscaled_page_is_still_read(small: Catalog) -> None:
-    """The QR is looked for at full resolution first; a page where that finds none (a
-    close-up with coarse modules and grain, as a phone takes) is looked at again on
-    zxing-cpp's downscaled copies, and its QR still names the acta."""
-    acta = _acta(small, 2)
+def _coarse_grained_qr(text: str) -> Image.Image:
+    """A QR with coarse modules under heavy grain (a close-up photo of a label): zxing-cpp
+    reads it only on its downscaled copies of the page (seeded noise: the same image in
+    every run)."""
     png = io.BytesIO()
-    segno.make(acta_qr_text(acta), error="m").save(png, kind="png", scale=16, border=4)
+    segno.make(text, error="m").save(png, kind="png", scale=16, border=4)
     qr = Image.open(png).convert("L")
-    page = Image.new("L", (850, 1100), 255)
-    page.paste(qr, (160, 200))
-    page = Image.blend(page, Image.effect_noise(page.size, 60), 0.5)
+    noise = Image.frombytes("L", qr.size, random.Random(7).randbytes(qr.width * qr.height))
+    return Image.blend(qr, noise, 0.5)
+
+
+def _full_resolution_qrs(page: Image.Image) -> list[str]:
     formats = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
-    assert not [b for b in zxingcpp.read_barcodes(page, formats=formats, try_invert=False,
-                                                  try_downscale=False) if b.valid]
+    return [b.text for b in zxingcpp.read_barcodes(page, formats=formats, try_invert=False,
+                                                   try_downscale=False) if b.valid]
+
+
+def _png(page: Image.Image, dpi: int) -> bytes:
     data = io.BytesIO()
-    page.save(data, "PNG", dpi=(100, 100))
-    report = check_image(data.getvalue(), codec=ActaCodec(small),
+    page.save(data, "PNG", dpi=(dpi, dpi))
+    return data.getvalue()
+
+
+def test_a_qr_found_only_on_a_downscaled_page_is_still_read(small: Catalog) -> None:
+    """A page whose QR full resolution cannot read (coarse modules under grain, as a
+    phone takes) is read on zxing-cpp's downscaled copies, and names its acta."""
+    acta = _acta(small, 2)
+    page = Image.new("L", (850, 1100), 255)
+    page.paste(_coarse_grained_qr(acta_qr_text(acta)), (160, 200))
+    assert _full_resolution_qrs(page) == []
+    report = check_image(_png(page, 100), codec=ActaCodec(small),
                          policy=QualityPolicy(min_dpi=100))
     assert report.ok and report.acta is acta, report.mensaje
     assert report.qr_texts == (acta_qr_text(acta),)
+
+
+def test_a_second_qr_read_only_downscaled_still_refuses_the_page(small: Catalog) -> None:
+    """An acta whose own QR reads at full resolution, with another acta's code stuck on
+    it that only the downscaled copies read: both are reported and the page refused,
+    not stored under the first."""
+    first, second = _acta(small, 1), _acta(small, 2)
+    page = Image.open(io.BytesIO(acta_jpeg(first, dpi=100, image_format="PNG"))).convert("L")
+    page.paste(_coarse_grained_qr(acta_qr_text(second)), (120, 450))
+    assert _full_resolution_qrs(page) == [acta_qr_text(first)]
+    report = check_image(_png(page, 100), codec=ActaCodec(small),
+                         policy=QualityPolicy(min_dpi=100))
+    assert report.motivos == {Motivo.QR_VARIAS_ACTAS}, report.mensaje
+    assert set(report.qr_texts) == {acta_qr_text(first), acta_qr_text(second)}
 
 
 def test_resolution_without_metadata_is_estimated_from_a_letter_page(small: Catalog) -> None:
