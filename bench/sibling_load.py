@@ -1,0 +1,108 @@
+"""Benchmark: how much slower one core's work gets while the other core is busy (issue 9).
+
+The full drill keeps both cores busy for half an hour, and its code runs 2–3 times slower
+there than in any benchmark that has the machine to itself. This measures the part of that
+which no change to our code can remove: the same work on CPU 0 with the other CPU idle,
+and with the other CPU running a pure-Python loop (small enough to live in its own core's
+caches, so what it takes from CPU 0 is the physical core itself, e.g. two virtual CPUs that
+are hyper-threads of one core, which a VM's ``lscpu`` does not show).
+
+Work measured (CPU milliseconds per unit, ``time.process_time``; min, median and max of
+``--repeat`` rounds: the spread is the point, see below):
+rendering a 100 dpi acta scan as the drill does (Pillow, C), and a dictionary loop
+(the interpreter). Prints JSON with the figures, the ratio of the medians busy/idle and
+the conditions. Needs two CPUs in its affinity mask.
+
+On the development VM (2 vCPUs, KVM, "AMD EPYC") the loop takes either ≈43 ms or
+≈72–77 ms, and the slow rounds come with our other CPU idle too: the physical core is
+shared with whatever else the host runs, so the same drill can take 1.7 times as long
+from one hour to the next.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from prep.catalog import generate_catalog
+from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
+
+SIBLING_LOOP = ("d = {}\ni = 0\nwhile True:\n"
+                "    i += 1\n    d[i % 1000] = d.get(i % 1000, 0) + i\n")
+
+
+def _workloads(actas: int) -> dict[str, tuple[Callable[[], None], int]]:
+    catalog = generate_catalog(9, 0.05)
+    chosen = list(catalog.iter_actas())[:actas]
+
+    def render() -> None:
+        for i, acta in enumerate(chosen):
+            rng = random.Random(i)
+            render_acta_image(acta, {c: rng.randint(0, 300) for c in acta.layout.campos},
+                              ActaImageOptions(dpi=100, skew_degrees=0.5, jpeg_quality=70,
+                                               seed=i), catalog)
+
+    def interpreter() -> None:
+        d: dict[int, int] = {}
+        for i in range(300_000):
+            d[i % 1000] = d.get(i % 1000, 0) + i
+
+    return {"render_scan_ms": (render, len(chosen)), "python_loop_ms": (interpreter, 1)}
+
+
+def _spread(work: Callable[[], None], units: int, repeat: int) -> dict[str, float]:
+    runs = []
+    for _ in range(repeat):
+        start = time.process_time()
+        work()
+        runs.append((time.process_time() - start) * 1000 / units)
+    return {"min": round(min(runs), 3), "median": round(statistics.median(runs), 3),
+            "max": round(max(runs), 3)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--actas", type=int, default=60)
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        raise SystemExit("Se necesitan dos CPU en la máscara de afinidad.")
+    here, other = cpus[0], cpus[1]
+    os.sched_setaffinity(0, {here})
+    workloads = _workloads(args.actas)
+    for work, _units in workloads.values():
+        work()  # warm: fonts, grain, glyphs
+    idle = {name: _spread(work, units, args.repeat) for name, (work, units) in workloads.items()}
+    sibling = subprocess.Popen([sys.executable, "-c", SIBLING_LOOP],
+                               preexec_fn=lambda: os.sched_setaffinity(0, {other}))
+    try:
+        time.sleep(0.5)
+        busy = {name: _spread(work, units, args.repeat)
+                for name, (work, units) in workloads.items()}
+    finally:
+        sibling.kill()
+        sibling.wait()
+    print(json.dumps({
+        "benchmark": "sibling_load", "cpu_measured": here, "cpu_busy": other,
+        "idle": idle, "other_cpu_busy": busy,
+        "ratio_of_medians": {name: round(busy[name]["median"] / idle[name]["median"], 2)
+                             for name in idle},
+        "conditions": {"python": platform.python_version(), "machine": platform.machine(),
+                       "cpus": os.cpu_count(), "actas": args.actas, "repeat": args.repeat},
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
