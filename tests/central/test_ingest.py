@@ -231,16 +231,23 @@ def test_a_blob_over_the_cap_is_refused(shared_central: CentralNode) -> None:
     assert not (shared_central.data_dir / "blobs" / sha[:2] / sha[2:]).exists()
 
 
+def _refuse_forged_upload(central: CentralNode, station: Station, data: bytes) -> str:
+    """Upload ``data`` signed with a key that is not the station's: refused as a bad
+    signature and audited once. Returns the data's SHA-256."""
+    sha = hashlib.sha256(data).hexdigest()
+    path = f"/v1/blobs/{sha}"
+    forged = station.signed("PUT", path, sha, key=SigningKey.generate())
+    status, body = central.request("PUT", path, data, forged)
+    assert status == 401 and error_of(body)[0] == "bad_signature"
+    assert len(_anomalies(central, station.id, "bad_signature")) == 1
+    return sha
+
+
 def test_signed_requests_need_the_station_key(shared_central: CentralNode) -> None:
     station = Station.enroll(shared_central)
     other = Station.enroll(shared_central)
-    sha = hashlib.sha256(PNG).hexdigest()
-    path = f"/v1/blobs/{sha}"
-
-    forged = station.signed("PUT", path, sha, key=SigningKey.generate())
-    status, body = shared_central.request("PUT", path, PNG, forged)
-    assert status == 401 and error_of(body)[0] == "bad_signature"
-    assert len(_anomalies(shared_central, station.id, "bad_signature")) == 1
+    _refuse_forged_upload(shared_central, station, PNG)
+    path = f"/v1/blobs/{hashlib.sha256(PNG).hexdigest()}"
     status, body = shared_central.request("PUT", path, PNG)
     assert status == 401 and error_of(body)[0] == "unauthenticated"
 
@@ -257,13 +264,7 @@ def test_image_uploads_trust_a_station_key_for_seconds_only(
     audited, and a station disabled in the database is refused once that time is up."""
     station = Station.enroll(shared_central)
     assert station.put_blob(b"primera imagen")[0] == 200  # the key, read from the database
-    data = b"imagen falsificada"
-    sha = hashlib.sha256(data).hexdigest()
-    path = f"/v1/blobs/{sha}"
-    forged = station.signed("PUT", path, sha, key=SigningKey.generate())
-    status, body = shared_central.request("PUT", path, data, forged)
-    assert status == 401 and error_of(body)[0] == "bad_signature"
-    assert len(_anomalies(shared_central, station.id, "bad_signature")) == 1
+    sha = _refuse_forged_upload(shared_central, station, b"imagen falsificada")
     assert not (shared_central.data_dir / "blobs" / sha[:2] / sha[2:]).exists()
     assert station.put_blob(b"segunda imagen")[0] == 200
 
