@@ -1,7 +1,8 @@
 """Benchmark: how much slower one core's work gets while the other core is busy (issue 9).
 
-The full drill keeps both cores busy for half an hour, and its code runs 2–3 times slower
-there than in any benchmark that has the machine to itself. This measures the part of that
+The full drill keeps both cores busy for half an hour, and its code runs slower there than
+in any benchmark that has the machine to itself (interpreted code 2–7 times, rendering
+about twice). This measures the part of that
 which no change to our code can remove: the same work on CPU 0 with the other CPU idle,
 and with the other CPU running a pure-Python loop (small enough to live in its own core's
 caches, so what it takes from CPU 0 is the physical core itself, e.g. two virtual CPUs that
@@ -13,10 +14,11 @@ rendering a 100 dpi acta scan as the drill does (Pillow, C), and a dictionary lo
 (the interpreter). Prints JSON with the figures, the ratio of the medians busy/idle and
 the conditions. Needs two CPUs in its affinity mask.
 
-On the development VM (2 vCPUs, KVM, "AMD EPYC") the loop takes either ≈43 ms or
-≈72–77 ms, and the slow rounds come with our other CPU idle too: the physical core is
-shared with whatever else the host runs, so the same drill can take 1.7 times as long
-from one hour to the next.
+On the development VM (2 vCPUs, KVM, "AMD EPYC") the loop takes either ≈40–44 ms or
+≈65–85 ms, and the slow rounds come with our other CPU idle too: the physical core is
+shared with whatever else the host runs. The busy/idle ratio of the medians was 0.93–0.96
+in some runs and 1.77–1.94 in others, minutes apart; the same full drill took 1,080 to
+1,846 s over the sessions.
 """
 
 from __future__ import annotations

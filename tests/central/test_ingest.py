@@ -246,8 +246,7 @@ def _refuse_forged_upload(central: CentralNode, station: Station, data: bytes) -
 def test_signed_requests_need_the_station_key(shared_central: CentralNode) -> None:
     station = Station.enroll(shared_central)
     other = Station.enroll(shared_central)
-    _refuse_forged_upload(shared_central, station, PNG)
-    path = f"/v1/blobs/{hashlib.sha256(PNG).hexdigest()}"
+    path = f"/v1/blobs/{_refuse_forged_upload(shared_central, station, PNG)}"
     status, body = shared_central.request("PUT", path, PNG)
     assert status == 401 and error_of(body)[0] == "unauthenticated"
 
