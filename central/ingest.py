@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Engine, String, Table, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -26,7 +27,7 @@ from central.crash import crash_point
 from central.db.models import Anomaly, Station, StoredBatch, StoredRecord
 from central.errors import Quarantine, Refused
 from central.health import note_batch
-from central.pipeline.apply import apply_batch
+from central.pipeline.apply import NO_WORK, WorkMade, apply_batch
 from prep.crypto import SignatureError, VerifyKey
 from prep.protocol import Batch, ProtocolError, Receipt, read_batch, sign_receipt, verify_batch
 from prep.records import Kind, format_time
@@ -44,7 +45,8 @@ _BATCHES = cast(Table, StoredBatch.__table__)
 _STATION_LOCK = select(func.pg_advisory_xact_lock(
     func.hashtextextended(bindparam("station", type_=String), 0)))
 _STATION = select(_STATIONS.c.enabled, _STATIONS.c.public_key, _STATIONS.c.last_batch,
-                  _STATIONS.c.last_batch_sha256, _STATIONS.c.last_seq).where(
+                  _STATIONS.c.last_batch_sha256, _STATIONS.c.last_seq, _STATIONS.c.role,
+                  _STATIONS.c.sitio).where(
     _STATIONS.c.id == bindparam("station"))
 _STORED = select(_BATCHES.c.sha256, _BATCHES.c.receipt).where(
     _BATCHES.c.station == bindparam("station"), _BATCHES.c.number == bindparam("number"))
@@ -94,13 +96,25 @@ class _Incoming:
                        if quarantine else None)
 
 
+#: Told, after a batch's commit, the site of the station that sent it (``(role,
+#: sitio)``) and the work its records made (the server wakes operators waiting for work).
+WorkListener = Callable[[tuple[str, str], WorkMade], None]
+
+
+class _Made(NamedTuple):
+    site: tuple[str, str]  # (role, sitio) of the sending station
+    work: WorkMade
+
+
 class Ingestor:
     """Applies batches to the database and answers with signed receipts."""
 
-    def __init__(self, engine: Engine, identity: Identity, blobs: BlobStore) -> None:
+    def __init__(self, engine: Engine, identity: Identity, blobs: BlobStore,
+                 on_work: WorkListener | None = None) -> None:
         self.engine = engine
         self.identity = identity
         self.blobs = blobs
+        self.on_work = on_work
 
     def ingest(self, body: bytes, station_clock: datetime | None = None) -> bytes:
         """Apply the batch request ``body``; return the signed receipt body.
@@ -116,16 +130,19 @@ class Ingestor:
                           detail={"reason": str(exc), "bytes": len(body)}) from None
         incoming = _Incoming(batch, signature, body, batch.sha256, received_at, station_clock)
         with Session(self.engine) as session, session.begin():
-            receipt, fresh = self._apply(session, incoming)
-            if fresh:
+            receipt, made = self._apply(session, incoming)
+            if made is not None:
                 crash_point("mid_ingest_transaction")
-        if fresh:
+        if made is not None:
             log.info("lote %s:%d aceptado (%d registros)", batch.station, batch.number,
                      len(batch.records))
+            if self.on_work is not None and made.work != NO_WORK:
+                self.on_work(made.site, made.work)
             crash_point("after_commit_before_response")
         return receipt
 
-    def _apply(self, session: Session, incoming: _Incoming) -> tuple[bytes, bool]:
+    def _apply(self, session: Session, incoming: _Incoming) -> tuple[bytes, _Made | None]:
+        """The receipt, and what a batch not seen before made (``None`` for a repeat)."""
         batch = incoming.batch
         # Step 3's lock first, so that steps 2-8 all see a settled cursor.
         session.execute(_STATION_LOCK, {"station": batch.station})
@@ -138,7 +155,7 @@ class Ingestor:
                                            "number": batch.number}).one_or_none()
         if stored is not None:  # step 3
             if stored.sha256 == incoming.sha256:
-                return stored.receipt, False
+                return stored.receipt, None
             # Only a body the station really signed is worth keeping: anyone who knows a
             # station id could otherwise fill the quarantine with junk.
             self._check_signature(incoming, station)
@@ -153,7 +170,7 @@ class Ingestor:
         note_batch(session, batch, incoming.received_at, incoming.station_clock)
         # Acta pipeline (central/pipeline, docs/pipeline.md): the records advance the
         # acta states and complete their work leases, in this same transaction.
-        apply_batch(session, batch, incoming.received_at)
+        work = apply_batch(session, batch, incoming.received_at)
         receipt = sign_receipt(self.identity.key, Receipt(  # step 8
             batch.station, batch.number, incoming.sha256, len(batch.records), new,
             incoming.received_at, self.identity.node))
@@ -165,7 +182,7 @@ class Ingestor:
             "s_id": batch.station, "s_batch": batch.number, "s_sha256": incoming.sha256,
             "s_seq": batch.records[-1].seq, "s_seen": incoming.received_at})
         session.execute(_NOTIFY, {"payload": f"{batch.station}:{batch.number}"})
-        return receipt, True
+        return receipt, _Made((station.role, station.sitio), work)
 
     def _check(self, incoming: _Incoming, station: Any) -> None:
         """Steps 4-5. ``station``: the station's :data:`_STATION` row."""

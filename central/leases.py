@@ -45,6 +45,7 @@ from central.pipeline.state import (
     Lookup,
 )
 from prep.canonical import CanonicalError, parse_json
+from prep.protocol import MAX_ESPERA
 from prep.records import format_time
 from prep.values import Captura, conciliar
 
@@ -147,6 +148,7 @@ class WorkRequest:
     kind: str
     prefetch: int = 1
     done: frozenset[str] = frozenset()  # leases finished at the station (lease ids)
+    espera: int = 0  # seconds to wait at the central if there is no work now
 
     @classmethod
     def parse(cls, body: bytes) -> WorkRequest:
@@ -158,11 +160,13 @@ class WorkRequest:
             raise _malformed()
         operator, kind, prefetch = data["operator"], data["kind"], data.get("prefetch", 1)
         done = _lease_ids(data.get("done", []))
+        espera = data.get("espera", 0)
         if not isinstance(operator, str) or not 0 < len(operator) <= 64 \
                 or kind not in ROLE or type(prefetch) is not int \
-                or not 1 <= prefetch <= MAX_PREFETCH or done is None:
+                or not 1 <= prefetch <= MAX_PREFETCH or done is None \
+                or type(espera) is not int or not 0 <= espera <= MAX_ESPERA:
             raise _malformed()
-        return cls(operator, kind, prefetch, done)
+        return cls(operator, kind, prefetch, done, espera)
 
 
 def next_work(engine: Engine, signed: SignedRequest, request: WorkRequest,
@@ -398,4 +402,5 @@ def _lease_ids(value: object) -> frozenset[str] | None:
 def _malformed() -> ApiError:
     return ApiError(400, "malformed", "La solicitud de trabajo está incompleta o mal formada: "
                     f"operator, kind (captura o verificacion), prefetch (1 a {MAX_PREFETCH}) "
-                    f"y, si va, done (hasta {MAX_DONE} asignaciones terminadas).")
+                    f"y, si van, done (hasta {MAX_DONE} asignaciones terminadas) y espera "
+                    f"(0 a {MAX_ESPERA} segundos).")

@@ -43,6 +43,7 @@ from central.enrollment import enroll
 from central.errors import ApiError, Refused
 from central.ingest import Ingestor, read_cursor
 from central.leases import DEFAULT_LEASE_TIME
+from central.work_wait import WorkWaiters
 from prep.bundle import BUNDLE_PATH
 from prep.canonical import CanonicalError, parse_json, sha256_hex
 from prep.crypto import SignatureError, VerifyKey
@@ -70,13 +71,18 @@ class Central:
     executor: ThreadPoolExecutor
     lease_time: timedelta = DEFAULT_LEASE_TIME  # work leases (central.leases)
     recent_keys: RecentKeys = field(default_factory=RecentKeys)  # image uploads' keys
+    waiters: WorkWaiters = field(default_factory=WorkWaiters)  # asks for work waiting
+    sites: dict[str, tuple[str, str]] = field(default_factory=dict)  # station -> (role, sitio)
 
     @classmethod
     def open(cls, data_dir: DataDir, identity: Identity, engine: Engine,
              lease_time: timedelta = DEFAULT_LEASE_TIME) -> Central:
         blobs = BlobStore(data_dir.blobs)
-        return cls(identity, engine, blobs, Ingestor(engine, identity, blobs),
-                   ThreadPoolExecutor(WORKERS, thread_name_prefix="central-db"), lease_time)
+        waiters = WorkWaiters()
+        return cls(identity, engine, blobs,
+                   Ingestor(engine, identity, blobs, on_work=waiters.wake_threadsafe),
+                   ThreadPoolExecutor(WORKERS, thread_name_prefix="central-db"), lease_time,
+                   waiters=waiters)
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run blocking ``fn`` (database work) in the worker pool."""
@@ -140,6 +146,7 @@ async def serve(central: Central, data_dir: DataDir, host: str, port: int,
         on_listening(url)
         await stop.wait()
         log.info("deteniendo el nodo central")
+        central.waiters.close()  # asks for work waiting at the central answer now
         if advertiser is not None:
             await advertiser.stop()  # stations stop finding it before it stops answering
         await site.stop()

@@ -29,6 +29,9 @@ GENESIS = "0" * 64
 MAX_BATCH_RECORDS = 500
 MAX_BATCH_BYTES = 8 * 1024 * 1024
 MAX_BLOB_BYTES = 32 * 1024 * 1024
+#: Longest wait (seconds) an ask for work may ask of the central (``espera`` in ``POST
+#: /v1/work/next``).
+MAX_ESPERA = 60
 SIGNATURE_BYTES = 64
 
 T = TypeVar("T")

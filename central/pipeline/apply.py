@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -22,7 +22,15 @@ from sqlalchemy.orm import Session
 from central import catalog_store
 from central.anomalies import add_anomaly
 from central.db.models import PipelineJournal
-from central.pipeline.state import PIPELINE_KINDS, ActaState, Lookup, RecordEvent, fold
+from central.pipeline.state import (
+    EN_CAPTURA,
+    PIPELINE_KINDS,
+    ActaState,
+    Estado,
+    Lookup,
+    RecordEvent,
+    fold,
+)
 from central.pipeline.store import catalog_lookup, lock_actas, save, save_fuera
 from prep.protocol import Batch
 from prep.records import Kind, Record
@@ -71,11 +79,24 @@ def current_lookup(session: Session) -> Lookup:
     return catalog_lookup(None if current is None else current[1])
 
 
-def apply_batch(session: Session, batch: Batch, received_at: datetime) -> None:
-    """Advance the acta states with ``batch``'s records (ingest's transaction)."""
+class WorkMade(NamedTuple):
+    """Actas a batch left waiting for an operator: how many changed into the capture
+    queue (or moved within it) and into verification. Operators waiting for work
+    (``POST /v1/work/next`` with ``espera``) are woken for them."""
+
+    captura: int = 0
+    verificacion: int = 0
+
+
+NO_WORK = WorkMade()
+
+
+def apply_batch(session: Session, batch: Batch, received_at: datetime) -> WorkMade:
+    """Advance the acta states with ``batch``'s records (ingest's transaction); what
+    work they made."""
     records = [r for r in batch.records if r.kind in PIPELINE_KINDS]
     if not records:
-        return
+        return NO_WORK
     lock_pipeline_shared(session)
     lookup = current_lookup(session)
     claves = {c for r in records if (c := _clave(r)) is not None}
@@ -93,6 +114,9 @@ def apply_batch(session: Session, batch: Batch, received_at: datetime) -> None:
     for note in folded.notes:
         log.warning("%s: %s", note.type, note.detail)
         add_anomaly(session, note.type, note.station, note.detail)
+    changed = [a.estado for clave, a in folded.actas.items() if a != before.get(clave)]
+    return WorkMade(sum(e in EN_CAPTURA for e in changed),
+                    sum(e is Estado.VERIFICACION for e in changed))
 
 
 def lock_pipeline_shared(session: Session) -> None:

@@ -100,14 +100,15 @@ class CentralClient:
             headers["If-None-Match"] = f'"{held_version}"'
         return await self._request("GET", BUNDLE_PATH, None, headers)
 
-    async def work(self, path: str, payload: dict[str, Any] | None = None
-                   ) -> tuple[int, Any]:
+    async def work(self, path: str, payload: dict[str, Any] | None = None,
+                   longer: float = 0.0) -> tuple[int, Any]:
         """``POST /v1/work/…`` (next, renew, release) with a signed JSON body; the
-        answer parsed (``None`` if it is not JSON)."""
+        answer parsed (``None`` if it is not JSON). ``longer``: seconds the central may
+        take on top of the usual time-out (an ask for work that waits there)."""
         body = json.dumps(payload or {}).encode()
         headers = self._signed("POST", path, sha256_hex(body))
         headers["Content-Type"] = "application/json"
-        status, answer = await self._request("POST", path, body, headers)
+        status, answer = await self._request("POST", path, body, headers, longer)
         try:
             return status, json.loads(answer)
         except ValueError:
@@ -134,12 +135,16 @@ class CentralClient:
                 "X-Prep-Signature": b64encode(signature)}
 
     async def _request(self, method: str, path: str, data: bytes | AsyncIterator[bytes] | None,
-                       headers: dict[str, str]) -> tuple[int, bytes]:
+                       headers: dict[str, str], longer: float = 0.0) -> tuple[int, bytes]:
         if self._http is None:
             raise RuntimeError("CentralClient used outside its async with block")
+        # The session's time-out unless this request may take longer (None would mean
+        # no time-out at all to aiohttp).
+        more: dict[str, Any] = ({"timeout": aiohttp.ClientTimeout(total=self._timeout + longer)}
+                                if longer > 0 else {})
         try:
             async with self._http.request(method, self.url + path, data=data,
-                                          headers=headers) as response:
+                                          headers=headers, **more) as response:
                 return response.status, await response.read()
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             if is_certificate_failure(exc):

@@ -33,7 +33,7 @@ from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from prep.protocol import MAX_BLOB_BYTES
+from prep.protocol import MAX_BLOB_BYTES, MAX_ESPERA
 from prep.records import Record, format_time, parse_time
 from prep.station.client import CentralClient, central_error
 from prep.station.errors import SyncError
@@ -46,6 +46,8 @@ log = logging.getLogger("prep.station.work")
 
 KINDS = ("captura", "verificacion")
 MAX_PREFETCH = 5
+#: The code of the :class:`SyncError` a call gets after :meth:`WorkQueue.abort`.
+ABORTED = "aborted"
 #: At most this many finished leases are named to the central per request (its limit).
 MAX_DONE = 32
 #: A held lease is renewed when less than this is left of it.
@@ -226,10 +228,13 @@ class WorkQueue:
 
     # network -------------------------------------------------------------------------
 
-    def refill(self) -> RefillOutcome:
+    def refill(self, espera: int = 0) -> RefillOutcome:
         """Talk to the central: send the releases, renew leases running out, top the
         queue up to ``prefetch`` and fetch the images. Offline it changes nothing and
-        says so; the work already held goes on. Blocking: call it from a worker."""
+        says so; the work already held goes on. With ``espera`` (seconds, at most
+        ``MAX_ESPERA``), an operator with nothing to do waits at the central until work
+        comes or that time passes, instead of asking again and again. Blocking: call it
+        from a worker (:meth:`abort` ends it from another thread)."""
         look = self._look()
         if look.ran_out:
             self._expire_local()
@@ -237,13 +242,13 @@ class WorkQueue:
         async def talk(client: CentralClient) -> int:
             await self._send_releases(client, look.leaving)
             await self._renew(client, look.renew)
-            return await self._top_up(client, look.done)
+            return await self._top_up(client, look.done, max(0, min(espera, MAX_ESPERA)))
         try:
             granted = self._talk(talk)
         except SyncError as exc:
             ready = tuple(self.pending())
-            return RefillOutcome(False, 0, len(ready), _offline_message(exc, len(ready)),
-                                 ready)
+            message = str(exc) if exc.code == ABORTED else _offline_message(exc, len(ready))
+            return RefillOutcome(False, 0, len(ready), message, ready)
         ready = tuple(self.pending())
         verbo = "capturar" if self.kind == "captura" else "verificar"
         message = (f"{len(ready)} acta(s) por {verbo}, listas." if ready
@@ -263,16 +268,23 @@ class WorkQueue:
         """End the HTTPS session (the operator left). A later call opens a new one."""
         self._session.close()
 
+    def abort(self) -> None:
+        """From any thread: end the call in flight (a refill waiting at the central)
+        and refuse later ones, as if offline (the program is stopping)."""
+        self._session.abort()
+
     def _talk(self, work: Callable[[CentralClient], Awaitable[T]]) -> T:
         identity = self.station.store.require_identity()
         return self._session.run(identity, lambda: CentralClient(
             identity, self.station.key(), identity.central_url, self.timeout,
             clock=self.station.store.clock), work)
 
-    async def _top_up(self, client: CentralClient, done: Sequence[str]) -> int:
-        status, answer = await client.work("/v1/work/next", {
-            "operator": self.operator, "kind": self.kind, "prefetch": self.prefetch,
-            "done": list(done)})
+    async def _top_up(self, client: CentralClient, done: Sequence[str], espera: int = 0) -> int:
+        ask: dict[str, Any] = {"operator": self.operator, "kind": self.kind,
+                               "prefetch": self.prefetch, "done": list(done)}
+        if espera:
+            ask["espera"] = espera
+        status, answer = await client.work("/v1/work/next", ask, longer=espera)
         if status != 200 or not isinstance(answer, dict):
             raise WorkError(_refusal(status, answer))
         items = [WorkItem.from_lease(lease) for lease in answer.get("leases", ())]
@@ -416,13 +428,31 @@ class _Session:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: CentralClient | None = None
         self._target: tuple[str, str] | None = None  # (url, pinned certificate)
+        self._call: asyncio.Task[Any] | None = None  # the call in flight
+        self._aborted = False
 
     def run(self, identity: StationIdentity, connect: Callable[[], CentralClient],
             work: Callable[[CentralClient], Awaitable[T]]) -> T:
         with self._lock:
             if self._loop is None:
                 self._loop = asyncio.new_event_loop()
-            return self._loop.run_until_complete(self._over(identity, connect, work))
+            if self._aborted:
+                raise SyncError(ABORTED, _ABORTED, retry=False)
+            call = self._loop.create_task(self._over(identity, connect, work))
+            self._call = call
+            try:
+                return self._loop.run_until_complete(call)
+            except asyncio.CancelledError:
+                raise SyncError(ABORTED, _ABORTED, retry=False) from None
+            finally:
+                self._call = None
+
+    def abort(self) -> None:
+        """Cancel the call in flight, from any thread, and refuse the next ones."""
+        self._aborted = True
+        loop, call = self._loop, self._call
+        if loop is not None and call is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(call.cancel)
 
     async def _over(self, identity: StationIdentity, connect: Callable[[], CentralClient],
                     work: Callable[[CentralClient], Awaitable[T]]) -> T:
@@ -471,6 +501,9 @@ class _Session:
                 loop.run_until_complete(self._drop())
             finally:
                 loop.close()
+
+
+_ABORTED = "La solicitud de trabajo se canceló porque el programa se está cerrando."
 
 
 def _refusal(status: int, answer: object) -> str:

@@ -19,6 +19,7 @@ from prep.records import Kind
 from tests.central.station import central_cli, query
 from tests.harness.central import CentralNode, running_central
 from tests.harness.work import (
+    Answer,
     WorkStation,
     add_operators,
     image_body,
@@ -424,3 +425,94 @@ def test_an_acta_from_prep_casilla_and_its_catd_is_processed_once(
     assert query(node.dsn, "SELECT acopio_station IS NOT NULL FROM acta_states "
                  "WHERE clave_acta = %s", acta.clave) == [(True,)]
     _rebuild_agrees(node)
+
+
+def _ask(station: WorkStation, operator: str, kind: str = "captura",
+         espera: object = 30, done: tuple[str, ...] = ()) -> asyncio.Task[Answer]:
+    """An ask for work that may wait at the central (``espera`` seconds)."""
+    return asyncio.create_task(station.call("POST", "/v1/work/next", {
+        "operator": operator, "kind": kind, "espera": espera, "done": list(done)}))
+
+
+def test_an_operator_waiting_at_the_central_gets_each_acta_as_a_batch_makes_it(
+        node: CentralNode, catalog: Catalog) -> None:
+    acta = _actas(catalog, 1, 1)[0]
+    caps = add_operators(node, [(f"Espera {i}", "capturista", "01") for i in range(3)])
+    [verifier] = add_operators(node, [("Vicente", "verificador", "01")])
+
+    async def scenario() -> None:
+        async with WorkStation.enroll(node, 1) as station:
+            started = time.monotonic()
+            first, checking = _ask(station, caps[0]), _ask(station, verifier, "verificacion")
+            await asyncio.sleep(1.0)
+            assert not first.done() and not checking.done()  # nothing yet: they wait
+            await station.digitize([acta])
+            answer = await asyncio.wait_for(first, 25)
+            assert answer.status == 200
+            [lease] = answer.body["leases"]
+            assert lease["clave_acta"] == acta.clave and lease["slot"] == 1
+            # Woken by the batch, not by the end of its 30 s.
+            assert time.monotonic() - started < 25
+            # The next capture is for someone else: the operator of the first one, also
+            # waiting (its lease finished at the station), is not given the acta again;
+            # the other capturista is.
+            again = _ask(station, caps[0], espera=8, done=(lease["lease_id"],))
+            other = _ask(station, caps[1])
+            await asyncio.sleep(0.5)
+            await station.capture(caps[0], lease, _wrong(truth(acta), 1))
+            answer = await asyncio.wait_for(other, 25)
+            [second] = answer.body["leases"]
+            assert (second["clave_acta"], second["slot"]) == (acta.clave, 2)
+            assert not again.done()
+            await station.capture(caps[1], second, _wrong(truth(acta), 2))
+            [third] = await station.next(caps[2])
+            await station.capture(caps[2], third, _wrong(truth(acta), 3))
+            # Three different captures: the verificador, waiting all along, gets it.
+            answer = await asyncio.wait_for(checking, 25)
+            [check] = answer.body["leases"]
+            assert (check["clave_acta"], check["kind"]) == (acta.clave, "verificacion")
+            assert (await asyncio.wait_for(again, 20)).body["leases"] == []
+
+    asyncio.run(scenario())
+
+
+def test_a_wait_that_finds_nothing_answers_empty_and_a_bad_espera_is_refused(
+        node: CentralNode, catalog: Catalog) -> None:
+    [ana] = add_operators(node, [("Ana", "capturista", "01")])
+
+    async def scenario() -> None:
+        async with WorkStation.enroll(node, 1) as station:
+            started = time.monotonic()
+            answer = await asyncio.wait_for(_ask(station, ana, espera=2), 30)
+            assert (answer.status, answer.body["leases"]) == (200, [])
+            assert time.monotonic() - started >= 2  # it did wait its two seconds
+            for bad in (-1, 61, "5", True, None):
+                answer = await _ask(station, ana, espera=bad)
+                assert answer.status == 400 and answer.body["error"] == "malformed", bad
+                assert "espera (0 a 60 segundos)" in answer.body["message"]
+            # A fraction is no JSON the central takes (integers only).
+            raw = await station.call("POST", "/v1/work/next", raw=(
+                f'{{"operator": "{ana}", "kind": "captura", "espera": 1.5}}').encode())
+            assert raw.status == 400 and raw.body["error"] == "malformed"
+
+    asyncio.run(scenario())
+
+
+def test_a_central_that_stops_answers_the_asks_waiting_there_at_once(
+        node: CentralNode, catalog: Catalog) -> None:
+    [ana] = add_operators(node, [("Ana", "capturista", "01")])
+    assert node.process is not None
+
+    async def scenario() -> None:
+        async with WorkStation.enroll(node, 1) as station:
+            waiting = _ask(station, ana)
+            await asyncio.sleep(1.0)
+            assert not waiting.done()
+            stopping = asyncio.get_running_loop().run_in_executor(None, node.stop)
+            answer = await asyncio.wait_for(waiting, 25)
+            assert (answer.status, answer.body["leases"]) == (200, [])
+            await stopping
+
+    asyncio.run(scenario())
+    # An orderly stop (SIGTERM honoured), not the SIGKILL after 10 s of waiting.
+    assert node.process.returncode == 0

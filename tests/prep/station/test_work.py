@@ -9,7 +9,9 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -250,3 +252,40 @@ def test_an_operator_gets_the_next_actas_before_the_finished_ones_are_delivered(
     assert {_estado(node, a.clave) for a in actas} == {"captura_1"}
     assert query(node.dsn, "SELECT count(*) FROM leases WHERE operator = %s AND status = "
                  "'completed'", gil) == [(4,)]
+
+
+def test_an_idle_operator_waits_at_the_central_until_the_program_stops(
+        pg_dsn: str, tmp_path: Path) -> None:
+    # A central of its own: the module's shared one has other tests' actas in its queue.
+    with running_central(tmp_path / "central", pg_dsn) as node:
+        catalog = load_catalog(node)
+        [acta] = _actas(catalog, 8, 1)
+        [hugo] = add_operators(node, [("Hugo Work", "capturista", "08")])
+        station = _station(node, tmp_path / "st", catd=8)
+        queue = WorkQueue(station, hugo, prefetch=2)
+        try:
+            with ThreadPoolExecutor(1) as worker:
+                started = time.monotonic()
+                waiting = worker.submit(queue.refill, 30)
+                time.sleep(1.0)
+                assert not waiting.done()  # nothing to do yet: the ask waits there
+                _digitize_catd(node, [acta], 8)
+                outcome = waiting.result(25)
+            assert outcome.online and outcome.granted == 1
+            assert [i.clave_acta for i in outcome.ready] == [acta.clave]
+            assert time.monotonic() - started < 25  # woken by the scan, not by the clock
+            queue.submit(outcome.ready[0], truth(acta))
+            # Nothing more: the next ask waits, until the program stops (another thread).
+            with ThreadPoolExecutor(1) as worker:
+                waiting = worker.submit(queue.refill, 30)
+                time.sleep(1.0)
+                assert not waiting.done()
+                queue.abort()
+                outcome = waiting.result(10)
+            assert not outcome.online and outcome.ready == ()
+            assert outcome.message == ("La solicitud de trabajo se canceló porque el "
+                                       "programa se está cerrando.")
+            assert not queue.refill().online  # nothing more is asked once stopping
+        finally:
+            queue.close()
+            station.close()

@@ -1,0 +1,80 @@
+"""Who is woken when a batch makes work (central.work_wait): the sending CATD's own
+operators first, then the CCV's, then the rest, two per acta, only of the kind made;
+a look for work that missed a batch does not wait; a stopping server answers all."""
+
+from __future__ import annotations
+
+import asyncio
+
+from central.pipeline.apply import WorkMade
+from central.work_wait import WorkWaiters
+
+CATD_01, CATD_02, CCV = ("catd", "01"), ("catd", "02"), ("ccv", "CCV")
+
+
+def _waiting(waiters: WorkWaiters, who: list[tuple[str, str, tuple[str, str]]]
+             ) -> dict[str, asyncio.Task[bool]]:
+    return {name: asyncio.create_task(waiters.wait(kind, site, 30))
+            for name, kind, site in who}
+
+
+async def _settle() -> None:
+    """Let the woken waiters' tasks run to their end (a few turns of the loop)."""
+    for _ in range(10):
+        await asyncio.sleep(0)
+
+
+def _woken(tasks: dict[str, asyncio.Task[bool]]) -> set[str]:
+    return {name for name, task in tasks.items() if task.done() and task.result()}
+
+
+def test_the_sending_site_first_then_the_ccv_two_per_acta_of_that_kind() -> None:
+    async def scenario() -> None:
+        waiters = WorkWaiters()
+        tasks = _waiting(waiters, [
+            ("otra", "captura", CATD_02), ("ccv", "captura", CCV),
+            ("propia-1", "captura", CATD_01), ("propia-2", "captura", CATD_01),
+            ("verificador", "verificacion", CATD_01)])
+        await _settle()
+        assert len(waiters) == 5
+        assert waiters.wake(CATD_01, WorkMade(captura=1)) == 2
+        await _settle()
+        assert _woken(tasks) == {"propia-1", "propia-2"}
+        assert waiters.wake(CATD_01, WorkMade(captura=1)) == 2
+        await _settle()
+        assert _woken(tasks) == {"propia-1", "propia-2", "ccv", "otra"}
+        # Capture work never wakes the verificador; verification work does.
+        assert waiters.wake(CATD_02, WorkMade(verificacion=1)) == 1
+        await _settle()
+        assert _woken(tasks) == set(tasks)
+        assert len(waiters) == 0
+
+    asyncio.run(scenario())
+
+
+def test_work_made_between_the_look_and_the_wait_ends_it_at_once() -> None:
+    async def scenario() -> None:
+        waiters = WorkWaiters()
+        seen = waiters.made("captura")
+        waiters.wake(CATD_01, WorkMade(verificacion=1))  # another kind: still waits
+        assert await waiters.wait("captura", CATD_01, 0.05, since=seen) is False
+        waiters.wake(CATD_01, WorkMade(captura=1))  # nobody waiting yet
+        assert await asyncio.wait_for(
+            waiters.wait("captura", CATD_01, 30, since=seen), 1) is True
+
+    asyncio.run(scenario())
+
+
+def test_a_stopping_server_answers_every_waiter_and_nobody_waits_again() -> None:
+    async def scenario() -> None:
+        waiters = WorkWaiters()
+        tasks = _waiting(waiters, [("a", "captura", CATD_01),
+                                   ("b", "verificacion", CCV)])
+        await _settle()
+        waiters.close()
+        await _settle()
+        assert _woken(tasks) == {"a", "b"}
+        assert await waiters.wait("captura", CATD_01, 30) is False
+        assert len(waiters) == 0
+
+    asyncio.run(scenario())
