@@ -137,7 +137,11 @@ class Ingestor:
             log.info("lote %s:%d aceptado (%d registros)", batch.station, batch.number,
                      len(batch.records))
             if self.on_work is not None and made.work != NO_WORK:
-                self.on_work(made.site, made.work)
+                try:  # committed already: telling the waiters must not fail the batch
+                    self.on_work(made.site, made.work)
+                except Exception:
+                    log.exception("no se pudo avisar del trabajo nuevo del lote %s:%d",
+                                  batch.station, batch.number)
             crash_point("after_commit_before_response")
         return receipt
 

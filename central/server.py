@@ -8,6 +8,7 @@ Errors are JSON ``{"error","message"}`` with the message in Spanish for the oper
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import ipaddress
 import json
 import logging
@@ -54,6 +55,11 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 WORKERS = 8
+#: On SIGTERM, requests in progress get this long to finish (then they are cancelled;
+#: a station repeats what got no answer). aiohttp's default is 60 s.
+SHUTDOWN_SECONDS = 10.0
+#: A stop still going after this long writes every thread's stack to the log.
+STOP_REPORT_SECONDS = 25.0
 MAX_ENROLL_BYTES = 16 * 1024
 CHUNK = 256 * 1024
 
@@ -124,7 +130,8 @@ async def serve(central: Central, data_dir: DataDir, host: str, port: int,
     with ``mdns`` (zeroconf's interface choice or IPs), once advertised there too. The
     advertisement is withdrawn before the listener closes. Raises
     :class:`~central.advertise.AdvertiseError` if it cannot be made."""
-    runner = web.AppRunner(build_app(central), handle_signals=False)
+    runner = web.AppRunner(build_app(central), handle_signals=False,
+                           shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
     advertiser: CentralAdvertiser | None = None
     try:
@@ -146,6 +153,8 @@ async def serve(central: Central, data_dir: DataDir, host: str, port: int,
         on_listening(url)
         await stop.wait()
         log.info("deteniendo el nodo central")
+        # Should stopping ever hang, the log gets every thread's stack.
+        faulthandler.dump_traceback_later(STOP_REPORT_SECONDS, exit=False)
         central.waiters.close()  # asks for work waiting at the central answer now
         if advertiser is not None:
             await advertiser.stop()  # stations stop finding it before it stops answering
@@ -157,6 +166,7 @@ async def serve(central: Central, data_dir: DataDir, host: str, port: int,
             await advertiser.stop()
         await runner.cleanup()
         central.executor.shutdown(wait=True)
+        faulthandler.cancel_dump_traceback_later()
 
 
 async def _advertise(identity: Identity, host: str, port: int,

@@ -19,6 +19,7 @@ from central.db.models import Station
 from central.errors import ApiError
 from central.leases import MAX_REQUEST_BYTES, WorkRequest, next_work, release, renew
 from central.server import CENTRAL, _read_body
+from central.work_wait import Waited
 from prep.canonical import sha256_hex
 
 WORK_PATH = "/v1/work"
@@ -49,6 +50,10 @@ async def _next(request: web.Request) -> web.Response:
     work = WorkRequest.parse(body)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + work.espera
+    key = (station, work.operator)
+
+    def connected() -> bool:
+        return request.transport is not None and not request.transport.is_closing()
     while True:
         # Every ask is checked in full (signature, operator, station enabled), the
         # first and each one after a wait.
@@ -56,12 +61,15 @@ async def _next(request: web.Request) -> web.Response:
         leases = await central.run(next_work, central.engine, signed, work,
                                    central.lease_time)
         left = deadline - loop.time()
-        if leases or left <= 0 or central.waiters.closed:
+        if leases or left <= 0 or central.waiters.closed or not connected():
             return web.json_response({"leases": leases})
         site = central.sites.get(station)
         if site is None:
             site = central.sites[station] = await central.run(_site, central.engine, station)
-        await central.waiters.wait(work.kind, site, left, since=made)
+        waited = await central.waiters.wait(work.kind, site, left, since=made, key=key,
+                                            alive=connected)
+        if waited is Waited.ENDED:
+            return web.json_response({"leases": []})
 
 
 def _site(engine: Engine, station: str) -> tuple[str, str]:

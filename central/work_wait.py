@@ -12,6 +12,11 @@ who made the acta's previous capture, who may not capture it again. Anything els
 frees work (a lease that ran out or was given back, a PREP Casilla photo taken in by
 another process) is found when the wait ends.
 
+An operator has one wait at a time (a newer ask from the same operator at the same
+station ends the older one), at most :data:`MAX_WAITING` asks wait at once (beyond
+that the answer is immediate, as without ``espera``), and a wait whose station hung up
+(killed, link lost) is not woken: it would take work for nobody.
+
 Everything here runs on the server's event loop; :meth:`WorkWaiters.wake_threadsafe`
 is what ingest, on a worker thread, calls.
 """
@@ -19,6 +24,8 @@ is what ingest, on a worker thread, calls.
 from __future__ import annotations
 
 import asyncio
+import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from central.pipeline.apply import WorkMade
@@ -26,14 +33,26 @@ from central.pipeline.state import CAPTURA, VERIFICACION
 
 #: Waiters woken per acta that became available.
 WAKE_PER_ACTA = 2
+#: Asks waiting at once, at most (a state's CATDs and CCVs have a few hundred operators).
+MAX_WAITING = 2000
 CCV = "ccv"
+
+
+class Waited(enum.Enum):
+    """How a wait ended."""
+
+    WOKEN = "woken"  # work of its kind was made: look again
+    TIMEOUT = "timeout"  # its time ran out: look once more, then answer
+    ENDED = "ended"  # the server stops, a newer ask replaced it, or no room: answer now
 
 
 @dataclass(eq=False)
 class _Waiter:
     kind: str
     site: tuple[str, str]  # (role, sitio) of the waiting operator's station
-    woken: asyncio.Future[None] = field(repr=False)
+    key: tuple[str, str]  # (station, operator): one wait each
+    alive: Callable[[], bool]  # whether the station is still connected
+    woken: asyncio.Future[Waited] = field(repr=False)
 
 
 class WorkWaiters:
@@ -49,29 +68,34 @@ class WorkWaiters:
         return len(self._waiting)
 
     def made(self, kind: str) -> int:
-        """How many batches have made work of ``kind`` so far: read before looking for
-        work, and handed to :meth:`wait`, it closes the gap between that look and the
-        wait."""
+        """How many batches have made work of ``kind`` so far: read (on the event loop)
+        before looking for work, and handed to :meth:`wait`, it closes the gap between
+        that look and the wait."""
+        self._loop = asyncio.get_running_loop()  # from now on, wakes reach this loop
         return self._made[kind]
 
-    async def wait(self, kind: str, site: tuple[str, str], timeout: float,
-                   since: int | None = None) -> bool:
-        """Wait until woken (``True``) or ``timeout`` seconds pass (``False``). With
-        ``since`` (:meth:`made` before the caller looked for work), work of ``kind``
-        made after that look ends the wait at once."""
+    async def wait(self, kind: str, site: tuple[str, str], timeout: float, *,
+                   since: int | None = None, key: tuple[str, str] = ("", ""),
+                   alive: Callable[[], bool] = lambda: True) -> Waited:
+        """Wait until work of ``kind`` is made, ``timeout`` seconds pass, or the wait
+        ends (see :class:`Waited`). With ``since`` (:meth:`made` before the caller
+        looked for work), work made after that look ends the wait at once."""
         if since is not None and self._made[kind] != since:
-            return True
-        if self.closed or timeout <= 0:
-            return False
+            return Waited.WOKEN
+        if self.closed or len(self._waiting) >= MAX_WAITING:
+            return Waited.ENDED
+        if timeout <= 0:
+            return Waited.TIMEOUT
+        for older in [w for w in self._waiting if w.key == key]:
+            self._release(older, Waited.ENDED)
         loop = asyncio.get_running_loop()
         self._loop = loop
-        waiter = _Waiter(kind, site, loop.create_future())
+        waiter = _Waiter(kind, site, key, alive, loop.create_future())
         self._waiting.append(waiter)
         try:
-            await asyncio.wait_for(asyncio.shield(waiter.woken), timeout)
-            return True
+            return await asyncio.wait_for(asyncio.shield(waiter.woken), timeout)
         except TimeoutError:
-            return False
+            return Waited.TIMEOUT
         finally:
             if waiter in self._waiting:
                 self._waiting.remove(waiter)
@@ -84,12 +108,17 @@ class WorkWaiters:
             if actas <= 0:
                 continue
             self._made[kind] += 1
-            candidates = [w for w in self._waiting if w.kind == kind and not w.woken.done()]
+            candidates = []
+            for waiter in [w for w in self._waiting if w.kind == kind]:
+                if waiter.alive():
+                    candidates.append(waiter)
+                else:  # its station hung up: nobody would get the work
+                    self._release(waiter, Waited.ENDED)
             # sorted() is stable: within each rank, longest waiting first.
             candidates.sort(key=lambda w: 0 if w.site == site else 1 if w.site[0] == CCV
                             else 2)
             for waiter in candidates[:actas * WAKE_PER_ACTA]:
-                self._release(waiter)
+                self._release(waiter, Waited.WOKEN)
                 woken += 1
         return woken
 
@@ -103,10 +132,10 @@ class WorkWaiters:
         """The server is stopping: every waiter answers now, and nobody waits again."""
         self.closed = True
         for waiter in list(self._waiting):
-            self._release(waiter)
+            self._release(waiter, Waited.ENDED)
 
-    def _release(self, waiter: _Waiter) -> None:
+    def _release(self, waiter: _Waiter, how: Waited) -> None:
         if not waiter.woken.done():
-            waiter.woken.set_result(None)
+            waiter.woken.set_result(how)
         if waiter in self._waiting:
             self._waiting.remove(waiter)

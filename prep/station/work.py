@@ -440,6 +440,8 @@ class _Session:
                 raise SyncError(ABORTED, _ABORTED, retry=False)
             call = self._loop.create_task(self._over(identity, connect, work))
             self._call = call
+            if self._aborted:  # abort() came between the check above and now
+                call.cancel()
             try:
                 return self._loop.run_until_complete(call)
             except asyncio.CancelledError:

@@ -1,20 +1,22 @@
 """Who is woken when a batch makes work (central.work_wait): the sending CATD's own
 operators first, then the CCV's, then the rest, two per acta, only of the kind made;
-a look for work that missed a batch does not wait; a stopping server answers all."""
+never a station that hung up; one wait per operator; a look for work that missed a
+batch (told from ingest's thread) does not wait; a stopping server answers all."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 
 from central.pipeline.apply import WorkMade
-from central.work_wait import WorkWaiters
+from central.work_wait import Waited, WorkWaiters
 
 CATD_01, CATD_02, CCV = ("catd", "01"), ("catd", "02"), ("ccv", "CCV")
 
 
 def _waiting(waiters: WorkWaiters, who: list[tuple[str, str, tuple[str, str]]]
-             ) -> dict[str, asyncio.Task[bool]]:
-    return {name: asyncio.create_task(waiters.wait(kind, site, 30))
+             ) -> dict[str, asyncio.Task[Waited]]:
+    return {name: asyncio.create_task(waiters.wait(kind, site, 30, key=("st", name)))
             for name, kind, site in who}
 
 
@@ -24,8 +26,8 @@ async def _settle() -> None:
         await asyncio.sleep(0)
 
 
-def _woken(tasks: dict[str, asyncio.Task[bool]]) -> set[str]:
-    return {name for name, task in tasks.items() if task.done() and task.result()}
+def _ended(tasks: dict[str, asyncio.Task[Waited]], how: Waited = Waited.WOKEN) -> set[str]:
+    return {name for name, task in tasks.items() if task.done() and task.result() is how}
 
 
 def test_the_sending_site_first_then_the_ccv_two_per_acta_of_that_kind() -> None:
@@ -39,15 +41,32 @@ def test_the_sending_site_first_then_the_ccv_two_per_acta_of_that_kind() -> None
         assert len(waiters) == 5
         assert waiters.wake(CATD_01, WorkMade(captura=1)) == 2
         await _settle()
-        assert _woken(tasks) == {"propia-1", "propia-2"}
+        assert _ended(tasks) == {"propia-1", "propia-2"}
         assert waiters.wake(CATD_01, WorkMade(captura=1)) == 2
         await _settle()
-        assert _woken(tasks) == {"propia-1", "propia-2", "ccv", "otra"}
+        assert _ended(tasks) == {"propia-1", "propia-2", "ccv", "otra"}
         # Capture work never wakes the verificador; verification work does.
         assert waiters.wake(CATD_02, WorkMade(verificacion=1)) == 1
         await _settle()
-        assert _woken(tasks) == set(tasks)
+        assert _ended(tasks) == set(tasks)
         assert len(waiters) == 0
+
+    asyncio.run(scenario())
+
+
+def test_a_station_that_hung_up_is_not_woken_and_a_newer_ask_replaces_the_older() -> None:
+    async def scenario() -> None:
+        waiters = WorkWaiters()
+        gone = asyncio.create_task(waiters.wait("captura", CATD_01, 30, key=("st1", "ana"),
+                                                alive=lambda: False))
+        older = asyncio.create_task(waiters.wait("captura", CATD_01, 30, key=("st1", "beto")))
+        await _settle()
+        newer = asyncio.create_task(waiters.wait("captura", CATD_01, 30, key=("st1", "beto")))
+        await _settle()
+        assert older.result() is Waited.ENDED  # the same operator asked again
+        assert waiters.wake(CATD_01, WorkMade(captura=1)) == 1
+        await _settle()
+        assert gone.result() is Waited.ENDED and newer.result() is Waited.WOKEN
 
     asyncio.run(scenario())
 
@@ -55,12 +74,21 @@ def test_the_sending_site_first_then_the_ccv_two_per_acta_of_that_kind() -> None
 def test_work_made_between_the_look_and_the_wait_ends_it_at_once() -> None:
     async def scenario() -> None:
         waiters = WorkWaiters()
-        seen = waiters.made("captura")
-        waiters.wake(CATD_01, WorkMade(verificacion=1))  # another kind: still waits
-        assert await waiters.wait("captura", CATD_01, 0.05, since=seen) is False
-        waiters.wake(CATD_01, WorkMade(captura=1))  # nobody waiting yet
+        seen = waiters.made("captura")  # the handler's first look, on the loop
+        # Ingest tells from a worker thread, before anyone has waited.
+        thread = threading.Thread(target=waiters.wake_threadsafe,
+                                  args=(CATD_01, WorkMade(verificacion=1)))
+        thread.start()
+        thread.join()
+        await _settle()
+        assert await waiters.wait("captura", CATD_01, 0.05, since=seen) is Waited.TIMEOUT
+        thread = threading.Thread(target=waiters.wake_threadsafe,
+                                  args=(CATD_01, WorkMade(captura=1)))
+        thread.start()
+        thread.join()
+        await _settle()
         assert await asyncio.wait_for(
-            waiters.wait("captura", CATD_01, 30, since=seen), 1) is True
+            waiters.wait("captura", CATD_01, 30, since=seen), 1) is Waited.WOKEN
 
     asyncio.run(scenario())
 
@@ -73,8 +101,8 @@ def test_a_stopping_server_answers_every_waiter_and_nobody_waits_again() -> None
         await _settle()
         waiters.close()
         await _settle()
-        assert _woken(tasks) == {"a", "b"}
-        assert await waiters.wait("captura", CATD_01, 30) is False
+        assert _ended(tasks, Waited.ENDED) == {"a", "b"}
+        assert await waiters.wait("captura", CATD_01, 30) is Waited.ENDED
         assert len(waiters) == 0
 
     asyncio.run(scenario())
