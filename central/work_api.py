@@ -54,22 +54,28 @@ async def _next(request: web.Request) -> web.Response:
 
     def connected() -> bool:
         return request.transport is not None and not request.transport.is_closing()
+    woken = False
     while True:
         # Every ask is checked in full (signature, operator, station enabled), the
         # first and each one after a wait.
         made = central.waiters.made(work.kind)
         leases = await central.run(next_work, central.engine, signed, work,
                                    central.lease_time)
+        site = central.sites.get(station)
+        if not leases and woken and site is not None:
+            # Woken for work this operator may not take (or another took it first):
+            # the next waiter gets the chance.
+            central.waiters.pass_on(work.kind, site, key)
         left = deadline - loop.time()
         if leases or left <= 0 or central.waiters.closed or not connected():
             return web.json_response({"leases": leases})
-        site = central.sites.get(station)
         if site is None:
             site = central.sites[station] = await central.run(_site, central.engine, station)
         waited = await central.waiters.wait(work.kind, site, left, since=made, key=key,
                                             alive=connected)
         if waited is Waited.ENDED:
             return web.json_response({"leases": []})
+        woken = waited is Waited.WOKEN
 
 
 def _site(engine: Engine, station: str) -> tuple[str, str]:

@@ -8,7 +8,11 @@ the capture queue (or verification) a couple of waiters of that kind are woken t
 again: those of the sending station's own site first (a CATD's actas go to its own
 capturistas first, and their images are already there), then the CCV's, then the rest,
 longest waiting first. Two per acta because the first one woken may be the operator
-who made the acta's previous capture, who may not capture it again. Anything else that
+who made the acta's previous capture, who may not capture it again; and a woken
+operator whose look finds nothing passes the wake on (:meth:`WorkWaiters.pass_on`) to
+the next one who has not looked since that batch, so an acta that only some operators
+may take (those who never had it: a third image of an acta is barred to everyone who
+captured or rejected an earlier one) still reaches one of them at once. Anything else that
 frees work (a lease that ran out or was given back, a PREP Casilla photo taken in by
 another process) is found when the wait ends.
 
@@ -62,6 +66,9 @@ class WorkWaiters:
         self._waiting: list[_Waiter] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._made = {CAPTURA: 0, VERIFICACION: 0}  # batches that made work, by kind
+        # (station, operator) -> the _made count of their kind when last woken: each
+        # operator is woken once per batch that made work, by the batch or a pass-on.
+        self._tried: dict[tuple[str, str], int] = {}
         self.closed = False
 
     def __len__(self) -> int:
@@ -114,13 +121,26 @@ class WorkWaiters:
                     candidates.append(waiter)
                 else:  # its station hung up: nobody would get the work
                     self._release(waiter, Waited.ENDED)
-            # sorted() is stable: within each rank, longest waiting first.
-            candidates.sort(key=lambda w: 0 if w.site == site else 1 if w.site[0] == CCV
-                            else 2)
-            for waiter in candidates[:actas * WAKE_PER_ACTA]:
-                self._release(waiter, Waited.WOKEN)
+            for waiter in _ranked(candidates, site)[:actas * WAKE_PER_ACTA]:
+                self._wake_one(waiter)
                 woken += 1
         return woken
+
+    def pass_on(self, kind: str, site: tuple[str, str], key: tuple[str, str]) -> bool:
+        """A woken operator (``key``, at ``site``) looked and found nothing it may
+        take: wake the next waiter of ``kind`` not woken since the last batch that made
+        such work; whether there was one."""
+        made = self._made[kind]
+        self._tried[key] = made
+        for waiter in _ranked([w for w in self._waiting if w.kind == kind], site):
+            if self._tried.get(waiter.key) != made and waiter.alive():
+                self._wake_one(waiter)
+                return True
+        return False
+
+    def _wake_one(self, waiter: _Waiter) -> None:
+        self._tried[waiter.key] = self._made[waiter.kind]
+        self._release(waiter, Waited.WOKEN)
 
     def wake_threadsafe(self, site: tuple[str, str], work: WorkMade) -> None:
         """:meth:`wake` from another thread (ingest runs on the worker pool)."""
@@ -135,7 +155,15 @@ class WorkWaiters:
             self._release(waiter, Waited.ENDED)
 
     def _release(self, waiter: _Waiter, how: Waited) -> None:
+        """End ``waiter``'s wait with ``how``."""
         if not waiter.woken.done():
             waiter.woken.set_result(how)
         if waiter in self._waiting:
             self._waiting.remove(waiter)
+
+
+def _ranked(waiters: list[_Waiter], site: tuple[str, str]) -> list[_Waiter]:
+    """The sending site's waiters first, then the CCV's, then the rest; within each,
+    longest waiting first (sorted() is stable)."""
+    return sorted(waiters, key=lambda w: 0 if w.site == site else 1 if w.site[0] == CCV
+                  else 2)

@@ -106,3 +106,29 @@ def test_a_stopping_server_answers_every_waiter_and_nobody_waits_again() -> None
         assert len(waiters) == 0
 
     asyncio.run(scenario())
+
+
+def test_a_woken_operator_that_may_not_take_the_acta_passes_the_wake_on_once_each() -> None:
+    async def scenario() -> None:
+        waiters = WorkWaiters()
+        tasks = _waiting(waiters, [("ana", "captura", CATD_01), ("beto", "captura", CATD_01),
+                                   ("ccv", "captura", CCV), ("otra", "captura", CATD_02)])
+        await _settle()
+        assert waiters.wake(CATD_01, WorkMade(captura=1)) == 2
+        await _settle()
+        assert _ended(tasks) == {"ana", "beto"}
+        # Both had the acta before (a third image): they look, find nothing, pass it on.
+        again = asyncio.create_task(waiters.wait("captura", CATD_01, 30, key=("st", "ana")))
+        await _settle()
+        assert waiters.pass_on("captura", CATD_01, ("st", "ana")) is True
+        await _settle()
+        assert _ended(tasks) == {"ana", "beto", "ccv"}  # the CCV next, then the others
+        assert waiters.pass_on("captura", CATD_01, ("st", "beto")) is True
+        assert waiters.pass_on("captura", CATD_01, ("st", "ccv")) is False  # all tried
+        await _settle()
+        assert _ended(tasks) == set(tasks) and not again.done()  # ana: once per batch
+        waiters.wake(CATD_02, WorkMade(captura=1))  # a new batch: she may be woken again
+        await _settle()
+        assert again.result() is Waited.WOKEN
+
+    asyncio.run(scenario())
