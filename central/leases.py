@@ -169,8 +169,16 @@ class WorkRequest:
         return cls(operator, kind, prefetch, done, espera)
 
 
+class NextWork(NamedTuple):
+    """What ``next`` answers, and the asking station's ``(role, sitio)`` (an ask that
+    finds nothing waits among that site's operators: central.work_wait)."""
+
+    leases: list[dict[str, Any]]
+    site: tuple[str, str]
+
+
 def next_work(engine: Engine, signed: SignedRequest, request: WorkRequest,
-              lease_time: timedelta = DEFAULT_LEASE_TIME) -> list[dict[str, Any]]:
+              lease_time: timedelta = DEFAULT_LEASE_TIME) -> NextWork:
     """The operator's leases at the signing station (held ones first, topped up to
     ``prefetch``), described for the station (:func:`describe`)."""
     with Session(engine) as session, session.begin():
@@ -187,7 +195,8 @@ def next_work(engine: Engine, signed: SignedRequest, request: WorkRequest,
                 if str(h.id) not in request.done]
         granted = _grant(conn, station, row, request, request.prefetch - len(held), now,
                          lease_time)
-        return describe(conn, [*held, *granted], _fields_lookup(session))
+        return NextWork(describe(conn, [*held, *granted], _fields_lookup(session)),
+                        (str(row.role), str(row.sitio)))
 
 
 def renew(engine: Engine, signed: SignedRequest, lease_id: str,

@@ -78,7 +78,6 @@ class Central:
     lease_time: timedelta = DEFAULT_LEASE_TIME  # work leases (central.leases)
     recent_keys: RecentKeys = field(default_factory=RecentKeys)  # image uploads' keys
     waiters: WorkWaiters = field(default_factory=WorkWaiters)  # asks for work waiting
-    sites: dict[str, tuple[str, str]] = field(default_factory=dict)  # station -> (role, sitio)
 
     @classmethod
     def open(cls, data_dir: DataDir, identity: Identity, engine: Engine,

@@ -8,14 +8,11 @@ carry the signed station headers, like the other station requests.
 from __future__ import annotations
 
 import asyncio
-from typing import cast
 
 from aiohttp import web
-from sqlalchemy import Engine, Table, bindparam, select
 
 from central.auth import SIGNATURE_HEADER, STATION_HEADER, SignedRequest, authenticate
 from central.blobs import is_sha256
-from central.db.models import Station
 from central.errors import ApiError
 from central.leases import MAX_REQUEST_BYTES, WorkRequest, next_work, release, renew
 from central.server import CENTRAL, _read_body
@@ -23,9 +20,6 @@ from central.work_wait import Waited
 from prep.canonical import sha256_hex
 
 WORK_PATH = "/v1/work"
-_STATIONS = cast(Table, Station.__table__)
-_SITE = select(_STATIONS.c.role, _STATIONS.c.sitio).where(
-    _STATIONS.c.id == bindparam("station"))
 
 
 def add_work_routes(app: web.Application) -> None:
@@ -59,30 +53,20 @@ async def _next(request: web.Request) -> web.Response:
         # Every ask is checked in full (signature, operator, station enabled), the
         # first and each one after a wait.
         made = central.waiters.made(work.kind)
-        leases = await central.run(next_work, central.engine, signed, work,
-                                   central.lease_time)
-        site = central.sites.get(station)
-        if not leases and woken and site is not None:
+        leases, site = await central.run(next_work, central.engine, signed, work,
+                                         central.lease_time)
+        if not leases and woken:
             # Woken for work this operator may not take (or another took it first):
             # the next waiter gets the chance.
             central.waiters.pass_on(work.kind, site, key)
         left = deadline - loop.time()
         if leases or left <= 0 or central.waiters.closed or not connected():
             return web.json_response({"leases": leases})
-        if site is None:
-            site = central.sites[station] = await central.run(_site, central.engine, station)
         waited = await central.waiters.wait(work.kind, site, left, since=made, key=key,
                                             alive=connected)
         if waited is Waited.ENDED:
             return web.json_response({"leases": []})
         woken = waited is Waited.WOKEN
-
-
-def _site(engine: Engine, station: str) -> tuple[str, str]:
-    """``(role, sitio)`` of an enrolled station (they never change)."""
-    with engine.connect() as conn:
-        row = conn.execute(_SITE, {"station": station}).one()
-    return str(row.role), str(row.sitio)
 
 
 async def _renew(request: web.Request) -> web.Response:
