@@ -50,7 +50,7 @@ from prep.records import format_time
 from prep.values import Captura, conciliar
 
 DEFAULT_LEASE_TIME = timedelta(minutes=10)
-MAX_PREFETCH = 5
+MAX_PREFETCH = 10
 #: At most this many finished leases named per request; more (a station whose outbox is
 #: far behind) still count against ``prefetch``, which slows that operator down.
 MAX_DONE = 32

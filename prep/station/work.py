@@ -45,7 +45,7 @@ from prep.values import check_valor, parse_valor
 log = logging.getLogger("prep.station.work")
 
 KINDS = ("captura", "verificacion")
-MAX_PREFETCH = 5
+MAX_PREFETCH = 10
 #: The code of the :class:`SyncError` a call gets after :meth:`WorkQueue.abort`.
 ABORTED = "aborted"
 #: At most this many finished leases are named to the central per request (its limit).

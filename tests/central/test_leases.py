@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from central.leases import MAX_PREFETCH
 from prep.catalog import Acta, Catalog
 from prep.records import Kind
 from tests.central.station import central_cli, query
@@ -159,7 +160,7 @@ def test_only_an_operator_of_the_station_site_and_role_gets_work(
                 assert answer.status == 403 and answer.body["error"] == code, answer.body
             bad = await station.call("POST", "/v1/work/next",
                                      {"operator": verifier, "kind": "verificacion",
-                                      "prefetch": 9})
+                                      "prefetch": MAX_PREFETCH + 1})
             assert bad.status == 400 and bad.body["error"] == "malformed"
             # A verificador finds no verification work while nothing disagrees.
             assert await station.next(verifier, "verificacion") == []
