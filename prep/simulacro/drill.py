@@ -6,7 +6,8 @@
    PostgreSQL in ``OUT/central``) serving HTTPS with scheduled cortes, the catalog, the
    operators and one enrollment code per station; the PREP Casilla feed watching
    ``OUT/casilla``.
-3. One process per station (:mod:`.estacion`, data in ``OUT/estaciones/<name>``) driving
+3. One process per station (:mod:`.estacion`, data in ``OUT/estaciones/<name>``; forked
+   from a process that imported the station once, :mod:`.zygote`) driving
    the real station services with virtual operators, while this process plays the
    clock (``--speed`` simulated seconds per second), drops the PREP Casilla photos,
    injects the incidents, asks for a corte every ``--corte-cada`` simulated minutes and
@@ -41,6 +42,7 @@ from prep.simulacro.nodo import Nodo, NodoError
 from prep.simulacro.plan import NOCHE_MINUTOS, Plan, PlanEstacion, make_plan, station_config
 from prep.simulacro.salida import MARKER, prepare_out, space_needed
 from prep.simulacro.veredicto import CorteVerdict, EarlyChecks, ExpectedRows, check_corte, cortes_in
+from prep.simulacro.zygote import ForkedStation, Zygote
 
 log = logging.getLogger("prep.simulacro")
 
@@ -114,7 +116,8 @@ class Drill:
         self.say = progress
         self.out = options.out
         self.report = DrillReport()
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.processes: dict[str, ForkedStation] = {}
+        self.zygote: Zygote | None = None
         self.configs: dict[str, Path] = {}
         self.corte_jsons: list[dict[str, Any]] = []
         self.corte_thread: threading.Thread | None = None
@@ -265,11 +268,12 @@ class Drill:
         os.replace(tmp, start)
 
     def _start_station(self, name: str) -> None:
-        log_path = self.out / "bitacoras" / f"{name}.log"
-        with log_path.open("ab") as err:
-            self.processes[name] = subprocess.Popen(
-                [sys.executable, "-m", "prep.simulacro.estacion", str(self.configs[name])],
-                stdout=subprocess.DEVNULL, stderr=err)
+        """Fork the station's process from the zygote (started with the first): the
+        modules are imported once for all stations (:mod:`.zygote`)."""
+        if self.zygote is None:
+            self.zygote = Zygote(self.out / "bitacoras" / "arranque_estaciones.log")
+        self.processes[name] = self.zygote.start(
+            name, self.out / "bitacoras" / f"{name}.log", self.configs[name])
 
     def _gui(self) -> subprocess.Popen[bytes] | None:
         """``prep dashboard`` over the drill's database, as a login that holds only the
@@ -500,6 +504,9 @@ class Drill:
             if process.poll() is None:
                 process.kill()
                 process.wait()
+        if self.zygote is not None:
+            self.zygote.close()  # reaped, so its children's CPU counts as the drill's
+            self.zygote = None
 
     # progress and verdict ------------------------------------------------------------
 

@@ -56,7 +56,7 @@ from prep.station.scan.quality import QualityPolicy
 from prep.station.scan.service import DigitalizacionResult, DigitalizacionService
 from prep.station.station import Station, StationStatus
 from prep.station.sync import SyncOptions
-from prep.station.work import WorkError, WorkItem, WorkQueue
+from prep.station.work import MAX_PREFETCH, WorkError, WorkItem, WorkQueue
 from prep.values import Marca, Valor, parse_valor
 
 log = logging.getLogger("prep.simulacro.estacion")
@@ -75,6 +75,11 @@ HOT = HotFolderOptions(stable_seconds=0.0, poll_seconds=0.5, unreadable_grace_se
 #: instead of asking every few seconds (at full scale a third of the 26,000 asks came
 #: back empty, most of them the 34 verificadores' asks every 10 s).
 ESPERA = 60
+#: Actas an operator holds at once. A drill operator types an acta in 90 ms of wall
+#: time (``CAPTURA_SEGUNDOS`` at ×1000), so each ask (an HTTPS round trip and a lease
+#: grant, ≈9 ms of the station's CPU and ≈4 of the central's in a loaded drill) is
+#: spread over as many actas as the central allows.
+PREFETCH = MAX_PREFETCH
 #: Longest wait between asks for work when an ask came back empty without waiting at the
 #: central (it is stopping, or the link is down; wall seconds).
 IDLE_MAX = {"captura": 5.0, "verificacion": 10.0}
@@ -434,7 +439,7 @@ class VirtualStation:
     # capturistas y verificador ----------------------------------------------------
 
     def trabajador(self, operator: str, kind: str) -> None:
-        queue = WorkQueue(self.station, operator, kind, prefetch=5)
+        queue = WorkQueue(self.station, operator, kind, prefetch=PREFETCH)
         with self.lock:
             self.queues.append(queue)
         if self.stop.is_set():
@@ -643,8 +648,12 @@ def main(argv: list[str]) -> int:
             stopping.set()
         wake.set()
     # Before anything slow: an early signal is queued, never the default (death).
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2):
+    handled = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2)
+    for sig in handled:
         signal.signal(sig, on_signal)
+    # Forked by the drill's zygote, the station starts with these blocked (prep.simulacro.
+    # zygote): one sent meanwhile is delivered now, to the handler.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, handled)
     keep_freed_memory()  # as the workstation does (catd.app)
     sys.setswitchinterval(SWITCH_INTERVAL)
     station = VirtualStation(config, stopping)
