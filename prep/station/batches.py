@@ -48,6 +48,9 @@ class FrozenBatch:
     body: bytes
     records: int
     blocked: str | None = None
+    #: Frozen with every record that was waiting (not cut short by the record or byte
+    #: limit): whatever is unbatched now came after it.
+    took_all: bool = False
 
     def parsed(self) -> Batch:
         """The batch object (to check a receipt against)."""
@@ -127,7 +130,8 @@ class Outbox:
         except OperationalError as exc:
             raise database_error(exc, "el lote") from exc
         crash_point("after_freeze")
-        return FrozenBatch(number, sha256, body, len(records))
+        took_all = len(rows) < max_records and len(records) == len(rows)
+        return FrozenBatch(number, sha256, body, len(records), took_all=took_all)
 
     def freeze_all(self, max_records: int = DEFAULT_BATCH_RECORDS) -> int:
         """Freeze every unbatched record; return how many batches were made."""

@@ -180,7 +180,7 @@ class SyncAgent:
                 self._wake.clear()  # a wake during the pass below means "go again"
                 try:
                     self._maybe_heartbeat()
-                    drained = await self._pass(client)
+                    drained = await self._pass(client, until_drained)
                     await self._maybe_refresh_bundle(client)
                 except SyncError as exc:
                     self._note_error(exc)
@@ -254,9 +254,17 @@ class SyncAgent:
                       self.options.backoff_base * 2 ** min(attempt - 1, 30))
         return self._random.uniform(0, ceiling)
 
-    async def _pass(self, client: CentralClient) -> bool:
+    async def _pass(self, client: CentralClient, until_drained: bool = False) -> bool:
         """Deliver every pending batch, freezing new ones as the previous are delivered.
-        Returns whether nothing is left to deliver."""
+        Returns whether nothing is left to deliver.
+
+        Except when draining (``until_drained``), a pass ends after delivering a batch
+        that took every record waiting when it was frozen: records written during its
+        round trip wait for the next pass, which their wake starts after
+        ``gather_seconds``. Under a steady trickle the station then sends one batch per
+        round trip *and* gather, not one per round trip (each batch costs the central
+        about as much as 15 of its records: ``bench/ingest.py``); a backlog (full
+        batches) still goes out back to back."""
         while True:
             pending = self.outbox.pending()
             if not pending:
@@ -264,14 +272,24 @@ class SyncAgent:
                 if frozen is None:
                     return True
                 pending = [frozen]
-            for batch in pending:
-                if batch.blocked:
-                    raise SyncError("blocked", batch.blocked, retry=False)
-                await self._upload_blobs(client, batch)
-                if not await self._send(client, batch):
-                    break  # the cursor moved us: list the pending batches again
+                if frozen.took_all and not until_drained:
+                    if await self._deliver(client, pending):
+                        return True
+                    continue  # the cursor moved us: list the pending batches again
+            await self._deliver(client, pending)
             if self._stopping.is_set():
                 return False
+
+    async def _deliver(self, client: CentralClient, pending: list[FrozenBatch]) -> bool:
+        """Deliver ``pending`` in order; ``False`` if it stopped early because the
+        central's cursor moved the outbox (the caller lists the pending batches again)."""
+        for batch in pending:
+            if batch.blocked:
+                raise SyncError("blocked", batch.blocked, retry=False)
+            await self._upload_blobs(client, batch)
+            if not await self._send(client, batch):
+                return False
+        return True
 
     async def _send(self, client: CentralClient, batch: FrozenBatch) -> bool:
         """Post one batch; ``True`` when delivered, ``False`` after a cursor resync."""
