@@ -48,6 +48,10 @@ log = logging.getLogger("prep.station.sync")
 
 _RETRY_STATUSES = frozenset({408, 425, 429})
 _NO_CENTRAL = frozenset({"unreachable", "possible_spoof"})
+#: At :meth:`SyncAgent.stop`, how long a request in flight may finish before it is
+#: cancelled (seconds). Before CPython 3.12.8 a TLS request cancelled mid-way can leave
+#: its connection open after the agent's loop is gone (see prep.station.client).
+STOP_GRACE = 2.0
 
 
 class SyncAgent:
@@ -98,8 +102,17 @@ class SyncAgent:
         ready.wait(5)
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop the background thread (an unfinished send is simply resent later)."""
+        """Stop the background thread. A request in flight may finish (up to
+        :data:`STOP_GRACE` seconds) and the loop then closes its session; past that it
+        is cancelled (an unfinished send is simply resent later)."""
         self._stopping.set()
+        self.wake()  # out of its wait between passes at once
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(min(timeout, STOP_GRACE))
+            if not thread.is_alive():
+                self._thread = None
+                return
         loop, task = self._loop, self._task
         if loop is not None and task is not None and not loop.is_closed():
             try:
@@ -181,7 +194,8 @@ class SyncAgent:
                 try:
                     self._maybe_heartbeat()
                     drained = await self._pass(client, until_drained)
-                    await self._maybe_refresh_bundle(client)
+                    if not self._stopping.is_set():
+                        await self._maybe_refresh_bundle(client)
                 except SyncError as exc:
                     self._note_error(exc)
                     if (not exc.retry and until_drained) or give_up:
