@@ -2,8 +2,8 @@
 
 Each drill station is its own process (its own interpreter, SQLite store, blob folder
 and signals), but starting 34 Python interpreters that each import SQLAlchemy, aiohttp,
-Pillow and the station took ≈1 s of CPU apiece, a tenth of a 3,996-acta drill's CPU and
-half a minute of its wall time on two cores. The *zygote* (``python -m
+Pillow and the station took ≈1 s of CPU apiece: a tenth of a 3,996-acta drill's CPU,
+and its stations' set-up took 36–38 s instead of 21 on two cores. The *zygote* (``python -m
 prep.simulacro.zygote``) imports :mod:`prep.simulacro.estacion` and then only forks:
 each child is a fresh station process that runs :func:`prep.simulacro.estacion.main`
 with the modules already loaded. The zygote starts no thread, opens no connection and
@@ -17,8 +17,8 @@ The drill talks to it over a pipe, one line each way:
   child it reaps (``CODE`` as :attr:`subprocess.Popen.returncode`: negative for a signal).
 
 The drill signals the children itself (``os.kill``); the zygote only forks and reaps.
-It ignores the terminal's Ctrl+C and the drill's signals (its children handle theirs) and
-exits when the drill closes the pipe and its last child is reaped. A child inherits those
+It blocks the terminal's Ctrl+C and the signals the stations handle (its children handle
+theirs) and exits when the drill closes the pipe and its last child is reaped. A child inherits those
 signals blocked; the station unblocks them once its own handlers are in place, so a stop
 sent the moment it starts waits for them instead of being lost.
 """
