@@ -18,9 +18,9 @@ The drill talks to it over a pipe, one line each way:
 
 The drill signals the children itself (``os.kill``); the zygote only forks and reaps.
 It blocks the terminal's Ctrl+C and the signals the stations handle (its children handle
-theirs) and exits when the drill closes the pipe and its last child is reaped. A child inherits those
-signals blocked; the station unblocks them once its own handlers are in place, so a stop
-sent the moment it starts waits for them instead of being lost.
+theirs) and exits when the drill closes the pipe and its last child is reaped. A child
+inherits those signals blocked; the station unblocks them once its own handlers are in
+place, so a stop sent the moment it starts waits for them instead of being lost.
 """
 
 from __future__ import annotations
