@@ -75,9 +75,11 @@ class Central:
     blobs: BlobStore
     ingestor: Ingestor
     executor: ThreadPoolExecutor
+    # Asks for work waiting; the ingestor wakes them (no default: a second instance
+    # would be one that no batch ever wakes).
+    waiters: WorkWaiters
     lease_time: timedelta = DEFAULT_LEASE_TIME  # work leases (central.leases)
     recent_keys: RecentKeys = field(default_factory=RecentKeys)  # image uploads' keys
-    waiters: WorkWaiters = field(default_factory=WorkWaiters)  # asks for work waiting
 
     @classmethod
     def open(cls, data_dir: DataDir, identity: Identity, engine: Engine,
@@ -86,8 +88,8 @@ class Central:
         waiters = WorkWaiters()
         return cls(identity, engine, blobs,
                    Ingestor(engine, identity, blobs, on_work=waiters.wake_threadsafe),
-                   ThreadPoolExecutor(WORKERS, thread_name_prefix="central-db"), lease_time,
-                   waiters=waiters)
+                   ThreadPoolExecutor(WORKERS, thread_name_prefix="central-db"), waiters,
+                   lease_time)
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run blocking ``fn`` (database work) in the worker pool."""

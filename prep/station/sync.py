@@ -281,29 +281,25 @@ class SyncAgent:
         batches) still goes out back to back."""
         while True:
             pending = self.outbox.pending()
+            last_for_now = False
             if not pending:
                 frozen = self.outbox.freeze(self.options.batch_records)
                 if frozen is None:
                     return True
                 pending = [frozen]
-                if frozen.took_all and not until_drained:
-                    if await self._deliver(client, pending):
-                        return True
-                    continue  # the cursor moved us: list the pending batches again
-            await self._deliver(client, pending)
+                last_for_now = frozen.took_all and not until_drained
+            delivered = True
+            for batch in pending:
+                if batch.blocked:
+                    raise SyncError("blocked", batch.blocked, retry=False)
+                await self._upload_blobs(client, batch)
+                if not await self._send(client, batch):
+                    delivered = False
+                    break  # the cursor moved us: list the pending batches again
+            if delivered and last_for_now:
+                return True
             if self._stopping.is_set():
                 return False
-
-    async def _deliver(self, client: CentralClient, pending: list[FrozenBatch]) -> bool:
-        """Deliver ``pending`` in order; ``False`` if it stopped early because the
-        central's cursor moved the outbox (the caller lists the pending batches again)."""
-        for batch in pending:
-            if batch.blocked:
-                raise SyncError("blocked", batch.blocked, retry=False)
-            await self._upload_blobs(client, batch)
-            if not await self._send(client, batch):
-                return False
-        return True
 
     async def _send(self, client: CentralClient, batch: FrozenBatch) -> bool:
         """Post one batch; ``True`` when delivered, ``False`` after a cursor resync."""
