@@ -238,14 +238,20 @@ def _loop() -> tuple[str, str] | None:
                     continue
                 name, log, config = args
                 sys.stdout.flush()
+                named_r, named_w = os.pipe()
                 pid = os.fork()
                 if pid == 0:
                     signal.set_wakeup_fd(-1)
                     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                     os.close(wake_r)
                     os.close(wake_w)
+                    os.close(named_r)
                     _own_names(name)
+                    os.close(named_w)  # named: the zygote may say it started
                     return log, config
+                os.close(named_w)
+                os.read(named_r, 1)  # until the child has its name (or died)
+                os.close(named_r)
                 children.add(pid)
                 say(f"started {name} {pid}")
         while children:  # reap
