@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from prep.catalog import generate_catalog
 from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
+from prep.simulacro.calibracion import interpreter_round
 
 SIBLING_LOOP = ("d = {}\ni = 0\nwhile True:\n"
                 "    i += 1\n    d[i % 1000] = d.get(i % 1000, 0) + i\n")
@@ -56,9 +57,7 @@ def _workloads(actas: int) -> dict[str, tuple[Callable[[], None], int]]:
                                                seed=i), catalog)
 
     def interpreter() -> None:
-        d: dict[int, int] = {}
-        for i in range(300_000):
-            d[i % 1000] = d.get(i % 1000, 0) + i
+        interpreter_round()  # the drill's own calibration (simulacro.json)
 
     return {"render_scan_ms": (render, len(chosen)), "python_loop_ms": (interpreter, 1)}
 

@@ -38,6 +38,7 @@ from prep.corte.reader import read_resumen
 from prep.corte.verify import HashCache
 from prep.rules import DEFAULT_RULES, RuleSet
 from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
+from prep.simulacro.calibracion import python_loop_ms
 from prep.simulacro.nodo import Nodo, NodoError
 from prep.simulacro.plan import NOCHE_MINUTOS, Plan, PlanEstacion, make_plan, station_config
 from prep.simulacro.salida import MARKER, prepare_out, space_needed
@@ -99,6 +100,9 @@ class DrillReport:
     metrics: dict[str, Any] = field(default_factory=dict)
     avisos: list[str] = field(default_factory=list)  # survived, but worth a look
     wall_seconds: float = 0.0
+    #: The machine's speed before the drill started and after it ended
+    #: (:mod:`.calibracion`): this VM's cores are shared, and wall time follows them.
+    calibration: dict[str, dict[str, float]] = field(default_factory=dict)
     interrupted: bool = False  # stopped by Ctrl+C or SIGTERM (also a failure) before its verdict
 
     @property
@@ -133,6 +137,7 @@ class Drill:
     # ------------------------------------------------------------------------------
 
     def run(self) -> DrillReport:
+        self.report.calibration["inicio"] = python_loop_ms()  # before anything of ours runs
         started = time.perf_counter()
         try:
             return self._run(started)
@@ -208,6 +213,7 @@ class Drill:
         self._verdict(plan, catalog)
         self.report.phases["veredicto"] = _lap(phase)
         self.report.wall_seconds = round(time.perf_counter() - started, 2)
+        self.report.calibration["fin"] = python_loop_ms()  # everything stopped: quiet again
         self._write_metrics(plan)
         return self.report
 
@@ -616,7 +622,8 @@ class Drill:
                        "cpu_s": {**_cpu_seconds(), "postgres": self.postgres_cpu},
                        "cortes_a_pedido": len(corte_seconds),
                        "render_imagenes_cpu_s": r.metrics.get("estaciones", {}).get(
-                           "render_seconds", 0.0)},
+                           "render_seconds", 0.0),
+                       "calibracion": {"bucle_python_ms": r.calibration}},
             **{k: v for k, v in r.metrics.items()},
             "avisos": r.avisos,
             "failures": r.failures[:100],

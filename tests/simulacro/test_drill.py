@@ -52,6 +52,10 @@ def test_drill_passes_its_verdict(drill: tuple[Path, subprocess.CompletedProcess
     assert metrics["published"] == metrics["actas"]
     assert metrics["mismatches_vs_truth"] == 0
     assert metrics["wall_seconds"] > 0 and metrics["tiempo"]["fases_s"]
+    # The machine's speed before and after, to compare drills run on different days.
+    calibracion = metrics["tiempo"]["calibracion"]["bucle_python_ms"]
+    assert set(calibracion) == {"inicio", "fin"}
+    assert all(0 < c["min"] <= c["median"] <= c["max"] for c in calibracion.values())
 
 
 def test_every_corte_verifies_and_the_last_is_complete(

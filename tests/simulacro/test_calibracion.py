@@ -1,0 +1,22 @@
+"""The drill's machine-speed calibration (``prep.simulacro.calibracion``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from prep.simulacro.calibracion import interpreter_round, python_loop_ms
+
+
+def test_the_loop_does_the_same_work_every_round() -> None:
+    assert interpreter_round(5_000) == interpreter_round(5_000) == sum(range(5_000))
+
+
+def test_the_figure_is_the_spread_of_the_rounds_in_milliseconds() -> None:
+    figure = python_loop_ms(rounds=3)
+    assert set(figure) == {"min", "median", "max"}
+    assert 0 < figure["min"] <= figure["median"] <= figure["max"] < 10_000
+
+
+def test_no_rounds_is_refused() -> None:
+    with pytest.raises(ValueError):
+        python_loop_ms(rounds=0)
