@@ -619,7 +619,8 @@ class Drill:
             "tiempo": {"fases_s": r.phases,
                        "comandos_central_s": round(self.nodo.command_seconds, 2),
                        "cortes_a_pedido_s": round(sum(corte_seconds), 2),
-                       "cpu_s": {**_cpu_seconds(), "postgres": self.postgres_cpu},
+                       "cpu_s": {**_cpu_seconds(), "postgres": self.postgres_cpu,
+                                 **{k: round(v, 1) for k, v in self.nodo.cpu.items()}},
                        "cortes_a_pedido": len(corte_seconds),
                        "render_imagenes_cpu_s": r.metrics.get("estaciones", {}).get(
                            "render_seconds", 0.0),

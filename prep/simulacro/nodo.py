@@ -58,6 +58,9 @@ class Nodo:
         self.port = 0
         self.starts = 0
         self.command_seconds = 0.0
+        #: CPU seconds of ``serve`` (every life: it is restarted once) and of the intake,
+        #: read just before each is stopped (they are counted in the drill's children too).
+        self.cpu: dict[str, float] = {"serve": 0.0, "import_casilla": 0.0}
         logs.mkdir(parents=True, exist_ok=True)
 
     # one-shot commands -------------------------------------------------------------
@@ -162,7 +165,7 @@ class Nodo:
         self.port = urlsplit(self.url).port or 0
 
     def stop_serve(self) -> None:
-        _terminate(self.serve_process)
+        self._stop(self.serve_process, "serve")
 
     def restart(self) -> None:
         self.stop_serve()
@@ -181,13 +184,25 @@ class Nodo:
 
     def intake_counts(self) -> dict[str, Any]:
         """Stop the intake watcher; the counts it prints on the way out."""
-        _terminate(self.intake_process)
+        self._stop(self.intake_process, "import_casilla")
         lines = (self.logs / "import-casilla.json").read_text(encoding="utf-8").splitlines()
         return dict(json.loads(lines[-1])) if len(lines) > 1 else {}
 
     def close(self) -> None:
-        _terminate(self.intake_process)
-        _terminate(self.serve_process)
+        self._stop(self.intake_process, "import_casilla")
+        self._stop(self.serve_process, "serve")
+
+    def _stop(self, process: subprocess.Popen[bytes] | None, name: str) -> None:
+        """Stop a long-running child, its CPU so far added to :attr:`cpu` first (once
+        reaped, ``/proc`` has it no more; its way out is a fraction of a second)."""
+        if process is not None and process.poll() is None:
+            try:
+                fields = _proc_stat(process.pid)
+                ticks = int(fields[11]) + int(fields[12])  # utime, stime: all its threads
+            except (OSError, ValueError, IndexError):
+                ticks = 0  # ended meanwhile, or not Linux
+            self.cpu[name] += ticks / os.sysconf("SC_CLK_TCK")
+        _terminate(process)
 
     def postgres_cpu(self) -> float | None:
         """CPU seconds the embedded PostgreSQL has used so far: the postmaster, the

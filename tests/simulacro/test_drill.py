@@ -96,6 +96,9 @@ def test_the_night_went_through_stations_casilla_and_incidents(
     # and the processes' own, the embedded PostgreSQL included (pg_ctl detaches it).
     processes = metrics["tiempo"]["cpu_s"]
     assert processes["postgres"] > 0 and processes["procesos_hijos"] > processes["postgres"]
+    # serve (both lives: it is restarted) and the PREP Casilla intake, among the children.
+    assert processes["serve"] > 0 and processes["import_casilla"] > 0
+    assert processes["serve"] + processes["import_casilla"] < processes["procesos_hijos"]
     # Each station kept its own SQLite and blobs; the PREP Casilla photos were taken in.
     for name in ("catd01", "catd02", "ccv"):
         assert (out / "estaciones" / name / "escaner").exists() or name == "ccv"
