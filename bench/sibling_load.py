@@ -41,8 +41,11 @@ from prep.catalog import generate_catalog
 from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
 from prep.simulacro.calibracion import interpreter_round
 
-SIBLING_LOOP = ("d = {}\ni = 0\nwhile True:\n"
-                "    i += 1\n    d[i % 1000] = d.get(i % 1000, 0) + i\n")
+REPO = Path(__file__).resolve().parents[1]
+#: What the other CPU runs: the measured loop itself, round after round.
+SIBLING_LOOP = (f"import sys\nsys.path.insert(0, {str(REPO)!r})\n"
+                "from prep.simulacro.calibracion import interpreter_round\n"
+                "while True:\n    interpreter_round()\n")
 
 
 def _workloads(actas: int) -> dict[str, tuple[Callable[[], None], int]]:

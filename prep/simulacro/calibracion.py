@@ -2,11 +2,12 @@
 be compared (issue 9).
 
 The development VM's two cores are shared with the host's other work: the same full
-drill took 693 s on one day and 1,846 s on another with the same code
-(``docs/simulacro.md``). Wall time alone cannot say whether a change helped. The drill
-times a fixed pure-Python loop before it starts anything (:func:`python_loop_ms`) and
-writes the figure into ``simulacro.json`` (``tiempo.calibracion``), beside the CPU
-seconds, so two runs can be compared per unit of machine speed.
+drill's code took 1,263–1,271 s in one session and 661–693 s in the next, hours apart
+(``docs/simulacro.md``, tenth and eleventh sessions). Wall time alone cannot say
+whether a change helped. The drill times a fixed pure-Python loop before it starts
+anything and after everything has stopped (:func:`python_loop_ms`) and writes the
+figures into ``simulacro.json`` (``tiempo.calibracion``), beside the CPU seconds, so
+two runs can be compared per unit of machine speed.
 ``bench/sibling_load.py`` times the same loop with the other core idle and busy.
 """
 
@@ -15,8 +16,8 @@ from __future__ import annotations
 import statistics
 import time
 
-#: Iterations of one round of :func:`interpreter_round` (≈23 ms on the development VM on
-#: a quiet day, 40–85 ms on busy ones).
+#: Iterations of one round of :func:`interpreter_round` (≈21–23 ms on the development VM
+#: in the eleventh session, 40–85 ms in earlier ones).
 LOOP_ITERATIONS = 300_000
 
 

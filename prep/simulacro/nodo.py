@@ -197,8 +197,7 @@ class Nodo:
         reaped, ``/proc`` has it no more; its way out is a fraction of a second)."""
         if process is not None and process.poll() is None:
             try:
-                fields = _proc_stat(process.pid)
-                ticks = int(fields[11]) + int(fields[12])  # utime, stime: all its threads
+                ticks = _own_ticks(_proc_stat(process.pid))  # all its threads
             except (OSError, ValueError, IndexError):
                 ticks = 0  # ended meanwhile, or not Linux
             self.cpu[name] += ticks / os.sysconf("SC_CLK_TCK")
@@ -224,7 +223,7 @@ class Nodo:
             except (OSError, ValueError, IndexError):
                 continue  # ended meanwhile
             if child[1] == str(pid):  # ppid
-                ticks += int(child[11]) + int(child[12])
+                ticks += _own_ticks(child)
         return round(ticks / os.sysconf("SC_CLK_TCK"), 1)
 
 
@@ -232,6 +231,11 @@ def _proc_stat(pid: int) -> list[str]:
     """The fields of ``/proc/PID/stat`` after the command name (state is field 0)."""
     text = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
     return text.rsplit(")", 1)[1].split()
+
+
+def _own_ticks(fields: list[str]) -> int:
+    """A process's own CPU (utime + stime, clock ticks) from :func:`_proc_stat`."""
+    return int(fields[11]) + int(fields[12])
 
 
 def _env() -> dict[str, str]:
