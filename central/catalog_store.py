@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from central import audit
+from central import audit, catalog_change
 from central.db.models import CatalogVersion
 from prep.catalog import Catalog, CatalogError, catalog_files, files_digest, load_catalog_files
 
@@ -51,11 +51,17 @@ class StoredCatalog:
     files_b64: Mapping[str, str]
 
 
-def load(session: Session, directory: Path, *, actor: str) -> LoadedCatalog:
+def load(session: Session, directory: Path, *, actor: str, confirmed: bool = False,
+         force_reason: str | None = None) -> LoadedCatalog:
     """Validate the catalog in ``directory`` and store it as the next version, inside
     ``session``'s transaction (so whoever calls can do more in the same commit).
 
-    Raises :class:`prep.catalog.CatalogError` (Spanish, naming file and line).
+    Over a central that holds results the change must be ``confirmed``, and one that
+    would take published actas out of the catalog needs a ``force_reason``
+    (:mod:`central.catalog_change`).
+
+    Raises :class:`prep.catalog.CatalogError` (Spanish, naming file and line), or its
+    subclass :class:`central.catalog_change.CatalogChangeRefused`.
     """
     files = catalog_files(directory)
     catalog = load_catalog_files(files)  # the very bytes stored are the ones validated
@@ -66,6 +72,8 @@ def load(session: Session, directory: Path, *, actor: str) -> LoadedCatalog:
     if latest is not None and latest.digest == digest:
         _remember(digest, catalog)
         return LoadedCatalog(latest.version, digest, catalog, new=False)
+    impact = catalog_change.assess(session, catalog)
+    catalog_change.check_allowed(impact, confirmed=confirmed, force_reason=force_reason)
     version = (latest.version if latest is not None else 0) + 1
     session.add(CatalogVersion(
         version=version, digest=digest, loaded_at=datetime.now(UTC), loaded_by=actor,
@@ -75,7 +83,8 @@ def load(session: Session, directory: Path, *, actor: str) -> LoadedCatalog:
         "version": version, "digest": digest, "source": str(directory),
         "distritos": len(catalog.distritos), "casillas": len(catalog.casillas),
         "actas": catalog.total_actas,
-        "bytes": {name: len(data) for name, data in files.items()}})
+        "bytes": {name: len(data) for name, data in files.items()},
+        "impact": impact.to_json(), "confirmed": confirmed, "force_reason": force_reason})
     _remember(digest, catalog)
     return LoadedCatalog(version, digest, catalog, new=True)
 

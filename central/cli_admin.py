@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from central import audit
+from central.catalog_change import CatalogChangeRefused
 from central.cli import _database_errors, _engine, _operator
 from central.config import DataDir
 from central.db.models import OPERATOR_ROLES
@@ -97,6 +98,13 @@ def register_admin(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                               help="valida un directorio de catálogo y lo guarda como nueva "
                                    "versión")
     load.add_argument("directory", type=Path, metavar="DIR")
+    load.add_argument("--confirmar", action="store_true",
+                      help="cargarlo aunque el nodo ya tenga resultados (después de revisar "
+                           "el cambio que el mismo comando muestra sin esta opción)")
+    load.add_argument("--forzar", action="store_true",
+                      help="cargarlo aunque saque del catálogo actas ya publicadas "
+                           "(requiere --motivo)")
+    load.add_argument("--motivo", help="por qué se fuerza la carga (queda en la bitácora)")
     load.set_defaults(func=_database_errors(_catalog_load))
 
     from central.cli_intake import register_intake  # import-casilla (issue 6)
@@ -216,15 +224,25 @@ def _operator_password(args: argparse.Namespace) -> int:
 
 def _catalog_load(args: argparse.Namespace) -> int:
     actor = _operator()
+    if args.forzar and not (args.motivo or "").strip():
+        raise CatalogError("--forzar necesita --motivo \"…\": el motivo queda en la "
+                           "bitácora de auditoría.")
+    force_reason = args.motivo.strip() if args.forzar else None
     with _engine(args, DataDir(args.data_dir)) as engine:
         try:
             with Session(engine) as session, session.begin():
                 # Stored as the next version, with its acta states seeded (issue 4).
-                loaded = load_catalog(session, args.directory, actor=actor)
+                loaded = load_catalog(session, args.directory, actor=actor,
+                                      confirmed=args.confirmar, force_reason=force_reason)
         except CatalogError as exc:
+            impact = exc.impact.to_json() if isinstance(exc, CatalogChangeRefused) else None
             with Session(engine) as session, session.begin():
                 audit.emit(session, "catalog_refused", actor=actor,
-                           detail={"source": str(args.directory), "reason": str(exc)})
+                           detail={"source": str(args.directory), "reason": str(exc),
+                                   "impact": impact})
+            if isinstance(exc, CatalogChangeRefused):
+                print(str(exc), file=sys.stderr)
+                return 3
             raise
     _print({"version": loaded.version, "digest": loaded.digest, "new": loaded.new,
             "casillas": len(loaded.catalog.casillas), "actas": loaded.catalog.total_actas})

@@ -163,12 +163,14 @@ def seed(session: Session, catalog: Catalog, version: int, *, actor: str) -> Rep
     return rebuild(session, catalog, version, actor=actor, reason="catalog_load")
 
 
-def load_catalog(session: Session, directory: Path, *, actor: str) -> LoadedCatalog:
+def load_catalog(session: Session, directory: Path, *, actor: str, confirmed: bool = False,
+                 force_reason: str | None = None) -> LoadedCatalog:
     """``prep central catalog load``: store the catalog in ``directory`` as the next
-    version (:func:`central.catalog_store.load`) and seed its acta states, in
-    ``session``'s transaction."""
+    version (:func:`central.catalog_store.load`, which checks the change against the
+    results already held) and seed its acta states, in ``session``'s transaction."""
     lock_exclusive(session)  # before the audit row catalog_store.load writes
-    loaded = catalog_store.load(session, directory, actor=actor)
+    loaded = catalog_store.load(session, directory, actor=actor, confirmed=confirmed,
+                                force_reason=force_reason)
     seed(session, loaded.catalog, loaded.version, actor=actor)
     return loaded
 

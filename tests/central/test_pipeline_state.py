@@ -212,11 +212,12 @@ def test_an_acopio_registered_fuera_de_catalogo_is_kept_as_read() -> None:
 
 # --- in PostgreSQL -----------------------------------------------------------------
 
-def _load_catalog_cli(node: CentralNode, tmp_path: Path, seed: int, scale: float) -> int:
+def _load_catalog_cli(node: CentralNode, tmp_path: Path, seed: int, scale: float,
+                      *options: str) -> int:
     directory = tmp_path / f"catalogo-{seed}-{scale}"
     catalog = generate_catalog(seed, scale)
     write_catalog(catalog, directory)
-    done = central_cli(node, "catalog", "load", str(directory))
+    done = central_cli(node, "catalog", "load", str(directory), *options)
     assert done.returncode == 0, done.stderr
     return catalog.total_actas
 
@@ -239,7 +240,7 @@ def test_loading_a_catalog_seeds_one_esperada_row_per_acta(central_node: Central
     old = query(node.dsn, "SELECT clave_acta FROM acta_states ORDER BY clave_acta LIMIT 1")[0][0]
     assert station.post(station.batch(station.records(1, Kind.ACOPIO,
                                                       {"clave_acta": old}))[1])[0] == 200
-    new_total = _load_catalog_cli(node, tmp_path, 5, 0.01)
+    new_total = _load_catalog_cli(node, tmp_path, 5, 0.01, "--confirmar")
     claves = dict(query(node.dsn, "SELECT clave_acta, estado FROM acta_states"))
     new_catalog = generate_catalog(5, 0.01)
     expected = {a.clave: "esperada" for a in new_catalog.iter_actas()}

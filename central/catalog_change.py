@@ -1,0 +1,108 @@
+"""What loading a new catalog would do to a central that already holds results.
+
+A catalog load over results is the most dangerous thing a coordinator can type: a
+catalog of another seed once turned every validated acta into *fuera de catálogo* and
+the next corte published 0 contabilizadas. So ``prep central catalog load`` first
+measures the change against the stored acta states, and:
+
+- on a central with no record yet, loads as before;
+- on a central holding results, shows the change and stores nothing unless the
+  coordinator confirms it (``--confirmar``); the confirmation is audited with the change;
+- refuses a catalog that would take out of the catalog actas whose data is published
+  (validada or sin acta) unless forced with a written reason (``--forzar --motivo``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from central.db.models import ActaStateRow, StoredRecord
+from prep.catalog import Catalog, CatalogError
+
+#: States whose data a corte publishes (the acta's row carries votes or a sin acta cause).
+PUBLISHED = frozenset({"validada", "sin_acta"})
+_SHOWN = 10  # claves named in a message; the audit keeps up to 200
+
+
+@dataclass(frozen=True)
+class CatalogImpact:
+    """How the stored acta states meet the new catalog."""
+
+    holds_results: bool  # any station record is stored
+    added: int  # actas in the new catalog only
+    removed: int  # actas of the current catalog missing from the new one
+    removed_with_data: tuple[str, ...]  # of those, the ones records have moved
+    removed_published: tuple[str, ...]  # of those, the ones with published data
+
+    def to_json(self) -> dict[str, object]:
+        return {"holds_results": self.holds_results, "added": self.added,
+                "removed": self.removed,
+                "removed_with_data": list(self.removed_with_data[:200]),
+                "removed_published": list(self.removed_published[:200])}
+
+    def describe(self) -> str:
+        """The change in Spanish, for the coordinator."""
+        lines = [f"Actas nuevas en el catálogo: {self.added}.",
+                 f"Actas que saldrían del catálogo: {self.removed}."]
+        if self.removed_with_data:
+            lines.append(f"De ellas, {_actas(len(self.removed_with_data))} con datos ya "
+                         f"recibidos pasarían a «fuera de catálogo»: "
+                         f"{_some(self.removed_with_data)}.")
+        if self.removed_published:
+            lines.append(f"{_actas(len(self.removed_published)).capitalize()} ya "
+                         "publicadas (validadas o sin acta) dejarían de publicarse: "
+                         f"{_some(self.removed_published)}.")
+        return "\n".join(lines)
+
+
+class CatalogChangeRefused(CatalogError):
+    """The load was not done: it needs a confirmation, or a forced load with a reason."""
+
+    def __init__(self, message: str, impact: CatalogImpact, *, needs: str) -> None:
+        super().__init__(message)
+        self.impact = impact
+        self.needs = needs  # "confirmar" or "forzar"
+
+
+def assess(session: Session, catalog: Catalog) -> CatalogImpact:
+    """Compare ``catalog`` with the acta states stored now (in ``session``'s snapshot)."""
+    holds = bool(session.scalar(select(exists().where(StoredRecord.id.is_not(None)))))
+    new = {a.clave for a in catalog.iter_actas()}
+    current = session.execute(select(ActaStateRow.clave_acta, ActaStateRow.estado)
+                              .where(ActaStateRow.en_catalogo.is_(True))).all()
+    removed = [(clave, estado) for clave, estado in current if clave not in new]
+    known = {clave for clave, _ in current}
+    return CatalogImpact(
+        holds_results=holds, added=len(new - known), removed=len(removed),
+        removed_with_data=tuple(sorted(c for c, e in removed if e != "esperada")),
+        removed_published=tuple(sorted(c for c, e in removed if e in PUBLISHED)))
+
+
+def check_allowed(impact: CatalogImpact, *, confirmed: bool, force_reason: str | None) -> None:
+    """Raise :class:`CatalogChangeRefused` unless the change may be stored as asked."""
+    if not impact.holds_results:
+        return
+    if impact.removed_published and not force_reason:
+        raise CatalogChangeRefused(
+            "No se cargó el catálogo: dejaría fuera actas cuyos resultados ya se "
+            "publicaron.\n" + impact.describe() + "\nRevise que sea el catálogo correcto "
+            "(misma semilla y versión del instituto). Si de verdad debe cargarse, repita "
+            "con --forzar --motivo \"…\"; quedará registrado en la bitácora.",
+            impact, needs="forzar")
+    if not (confirmed or force_reason):
+        raise CatalogChangeRefused(
+            "No se cargó el catálogo: el nodo central ya tiene resultados.\n"
+            + impact.describe() + "\nSi el cambio es el esperado, repita con --confirmar; "
+            "quedará registrado en la bitácora.", impact, needs="confirmar")
+
+
+def _actas(n: int) -> str:
+    return "1 acta" if n == 1 else f"{n:,} actas"
+
+
+def _some(claves: tuple[str, ...]) -> str:
+    shown = ", ".join(claves[:_SHOWN])
+    return shown if len(claves) <= _SHOWN else f"{shown} y {len(claves) - _SHOWN:,} más"
