@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from prep import cli_es
 from prep.memory import keep_freed_memory
 from prep.station.store import default_data_dir
 
@@ -53,12 +54,14 @@ def register(subparsers: Any) -> None:
 def parse_command_line(argv: Sequence[str] | None, prog: str,
                        description: str) -> argparse.Namespace:
     """The workstation's command line (``catd`` and ``ccv``), with logging set up."""
+    cli_es.install()
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("-v", "--verbose", action="store_true", help="bitácora detallada")
     add_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    cli_es.quiet_libraries(args.verbose)
     return args
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,6 +87,28 @@ def load(session: Session, directory: Path, *, actor: str, confirmed: bool = Fal
         "impact": impact.to_json(), "confirmed": confirmed, "force_reason": force_reason})
     _remember(digest, catalog)
     return LoadedCatalog(version, digest, catalog, new=True)
+
+
+def unknown_catds(session: Session, sitios: Iterable[str]) -> list[str]:
+    """The CATD sites among ``sitios`` (``"07"``; CCV and CENTRAL are not CATDs) that
+    the current catalog has no distrito for; none before any catalog is loaded (the
+    accounts and codes of a central being prepared may come first)."""
+    loaded = current(session)
+    if loaded is None:
+        return []
+    distritos = {d.id for d in loaded[1].distritos}
+    return sorted({s for s in sitios if s.isdigit() and int(s) not in distritos})
+
+
+def describe_catds(session: Session) -> str:
+    """«los distritos 1 a 33 del catálogo versión 2», for a message."""
+    loaded = current(session)
+    if loaded is None:
+        return "ningún catálogo cargado"
+    ids = sorted(d.id for d in loaded[1].distritos)
+    span = (f"los distritos {ids[0]} a {ids[-1]}" if ids == list(range(ids[0], ids[-1] + 1))
+            else "los distritos " + ", ".join(map(str, ids)))
+    return f"{span} del catálogo versión {loaded[0]}"
 
 
 def current_version(session: Session) -> int:

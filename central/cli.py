@@ -22,13 +22,15 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
+import psycopg
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from central import audit
+from central import audit, catalog_store
 from central.config import DEFAULT_DATA_DIR, ENV_DSN, DataDir, initialize, load_identity
 from central.db import database_dsn, head_revision, make_engine, upgrade
+from central.db.engine import configured_dsn
 from central.enrollment import ROLES, Site, create_code
 
 Command = Callable[[argparse.Namespace], int]
@@ -76,7 +78,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                       help="número del CATD (distrito local); con varios, un código por "
                            "CATD, uno por línea en el mismo orden")
     site.add_argument("--ccv", action="store_true", help="el Centro de Captura y Verificación")
-    code.add_argument("--role", choices=ROLES, required=True, help="rol del equipo")
+    code.add_argument("--role", choices=ROLES, default=None,
+                      help="rol del equipo (opcional: --catd da catd y --ccv da ccv)")
     code.add_argument("--ttl-hours", type=float, default=24.0, help="vigencia en horas")
     code.set_defaults(func=_database_errors(_enroll_code))
 
@@ -108,6 +111,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _init(args: argparse.Namespace) -> int:
     data_dir = DataDir(args.data_dir)
+    if (dsn := configured_dsn(args.dsn)) is not None:
+        # An external server is checked before anything is made: an unreachable --dsn
+        # must not leave a half-made node (key and certificate with no schema).
+        with psycopg.connect(dsn, connect_timeout=15):
+            pass
     identity, created = initialize(data_dir)
     with _engine(args, data_dir) as engine:
         upgrade(engine)
@@ -179,10 +187,15 @@ def _enroll_code(args: argparse.Namespace) -> int:
     repeated = sorted({n for n in catds if n is not None and catds.count(n) > 1})
     if repeated:
         raise ValueError("CATD repetido en --catd: " + ", ".join(map(str, repeated)))
-    sites = [Site.of(catd, args.role) for catd in catds]  # all checked before any code
+    role = args.role or ("ccv" if args.ccv else "catd")
+    sites = [Site.of(catd, role) for catd in catds]  # all checked before any code
     if not 0 < args.ttl_hours <= 24 * 30:
         raise ValueError("la vigencia debe ser de más de 0 y hasta 720 horas")
     with _engine(args, DataDir(args.data_dir)) as engine:
+        with Session(engine) as session:
+            if unknown := catalog_store.unknown_catds(session, [s.sitio for s in sites]):
+                raise ValueError(f"el CATD {', '.join(unknown)} no existe: el catálogo "
+                                 f"tiene {catalog_store.describe_catds(session)}")
         for site in sites:
             # Printed as made: should a later one fail, those shown still work.
             print(create_code(engine, site, actor=_operator(),
@@ -194,7 +207,7 @@ def _enroll_code(args: argparse.Namespace) -> int:
               "un solo uso. No se volverá a mostrar.", file=sys.stderr)
     else:
         print(f"Códigos de alta para los CATD {', '.join(s.sitio for s in sites)} (uno por "
-              f"línea, en ese orden), rol {args.role}, válidos {args.ttl_hours:g} h y de un "
+              f"línea, en ese orden), rol {role}, válidos {args.ttl_hours:g} h y de un "
               "solo uso cada uno. No se volverán a mostrar.", file=sys.stderr)
     return 0
 
@@ -239,8 +252,20 @@ def _database_errors(command: Command) -> Command:
     def run(args: argparse.Namespace) -> int:
         try:
             return command(args)
-        except SQLAlchemyError as exc:
-            print(f"error: la base de datos no respondió como se esperaba: {exc}",
-                  file=sys.stderr)
+        except (SQLAlchemyError, psycopg.OperationalError) as exc:
+            print(f"error: {database_message(exc)}", file=sys.stderr)
             return 2
     return run
+
+
+def database_message(exc: Exception) -> str:
+    """A database failure in Spanish, with what to do next (the library's own text, in
+    English, only as the last line's detail)."""
+    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    first = detail[0][:300] if detail else type(exc).__name__
+    if isinstance(exc, OperationalError | psycopg.OperationalError):
+        return ("no se pudo conectar con PostgreSQL o la conexión se cortó. Revise --dsn "
+                f"(servidor, puerto, usuario, contraseña) y que el servidor esté en marcha, "
+                f"y vuelva a intentar. Detalle: {first}")
+    return ("la base de datos no respondió como se esperaba; vuelva a intentar y, si se "
+            f"repite, avise a soporte técnico con este detalle: {first}")

@@ -33,6 +33,7 @@ from central.operators import (
     OperatorFileError,
     OperatorInfo,
     add_operator,
+    check_sites,
     import_operators,
     list_operators,
     read_operator_file,
@@ -127,8 +128,9 @@ def _site_options(parser: argparse.ArgumentParser, required: bool) -> None:
 
 def _operator_add(args: argparse.Namespace) -> int:
     sitio = site_of(args.catd, args.ccv, args.central)
-    password = _read_password(args.password_stdin)
     with _engine(args, DataDir(args.data_dir)) as engine:
+        check_sites(engine, [sitio])  # before the password is typed twice
+        password = _read_password(args.password_stdin)
         info = add_operator(engine, args.name, args.role, sitio, password, actor=_operator())
     _print(info.to_json())
     print(f"Operador {info.id} ({info.role}, sitio {info.sitio}) dado de alta; las "

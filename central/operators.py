@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from central import audit
+from central import audit, catalog_store
 from central.db.models import OPERATOR_ROLES, Operator
 from central.enrollment import MAX_CATD
 from prep.bundle import operator_name_key
@@ -123,6 +123,19 @@ def parse_site(text: str) -> str:
     if re.fullmatch(r"[0-9]{1,3}", text):
         return site_of(int(text), False, False)
     raise OperatorError(f"sitio «{text}» no válido; use el número del CATD, CCV o CENTRAL")
+
+
+def check_sites(engine: Engine, sitios: Sequence[str]) -> None:
+    """Raise :class:`OperatorError` for a CATD the loaded catalog does not have."""
+    with Session(engine) as session:
+        _check_catds(session, sitios)
+
+
+def _check_catds(session: Session, sitios: Sequence[str]) -> None:
+    """Refuse a CATD the loaded catalog does not have (``--catd 99`` of 33 distritos)."""
+    if unknown := catalog_store.unknown_catds(session, sitios):
+        raise OperatorError(f"el CATD {', '.join(unknown)} no existe: el catálogo tiene "
+                            f"{catalog_store.describe_catds(session)}")
 
 
 def site_kind(sitio: str) -> str:
@@ -259,6 +272,7 @@ def add_operator(engine: Engine, name: str, role: str, sitio: str, password: str
     scrypt = hash_password(password)  # before the lock: it takes a while
     now = datetime.now(UTC)
     with Session(engine) as session, session.begin():
+        _check_catds(session, [sitio])
         revision = _next_revision(session)
         taken = _names_of_site(session, sitio).get(operator_name_key(name))
         if taken is not None:
@@ -286,6 +300,10 @@ def import_operators(engine: Engine, rows: Sequence[OperatorRow], *,
     scrypts = _hash_all(passwords)  # before the lock: ~50 ms each
     now = datetime.now(UTC)
     with Session(engine) as session, session.begin():
+        if unknown := set(catalog_store.unknown_catds(session, [r.sitio for r in rows])):
+            raise OperatorFileError([f"Línea {row.line}: el CATD {row.sitio} no existe; el "
+                                     f"catálogo tiene {catalog_store.describe_catds(session)}"
+                                     for row in rows if row.sitio in unknown])
         revision = _next_revision(session)
         names = {sitio: _names_of_site(session, sitio) for sitio in {r.sitio for r in rows}}
         taken = [(row, names[row.sitio][key]) for row in rows

@@ -9,13 +9,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from prep import __version__
+from prep import __version__, cli_es
 from prep.memory import keep_freed_memory
 
 log = logging.getLogger("prep")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    cli_es.install()  # argparse's own messages in Spanish, for every subcommand
     parser = argparse.ArgumentParser(prog="prep", description="PREP: resultados electorales "
                                      "preliminares (centros de acopio, nodo central, cortes).")
     parser.add_argument("--version", action="version", version=f"prep {__version__}")
@@ -73,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     keep_freed_memory()  # images all night in the central, the drill, the intake
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    cli_es.quiet_libraries(args.verbose)
     try:
         code: int = args.func(args)
     except (OSError, ValueError) as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from prep import __version__
 
@@ -29,3 +30,47 @@ def test_bad_scale_is_explained_in_spanish() -> None:
     done = _prep("simulacro", "--scale", "2")
     assert done.returncode == 2
     assert "la escala debe estar entre 0 (excluido) y 1" in done.stderr
+
+
+def test_argparse_speaks_spanish() -> None:
+    done = _prep("central", "operator", "add", "--bogus")
+    assert done.returncode == 2
+    assert done.stderr.startswith("uso: prep central operator add"), done.stderr
+    assert "faltan estos argumentos: --name, --role" in done.stderr
+    assert "usage:" not in done.stderr and "required" not in done.stderr
+    done = _prep("catalog", "check", "a", "b")
+    assert "argumentos no reconocidos: b" in done.stderr, done.stderr
+    done = _prep("central", "operator", "add", "--role", "jefe")
+    assert "opción no válida: 'jefe'" in done.stderr, done.stderr
+
+
+def test_central_init_prints_its_result_not_the_libraries_transcripts(tmp_path: Path) -> None:
+    done = _prep("central", "init", "--data-dir", str(tmp_path / "nodo"))
+    assert done.returncode == 0, done.stderr
+    output = done.stdout + done.stderr
+    assert "Nodo central" in output and "certificado TLS (SHA-256)" in output
+    for chatter in ("pgserver", "initdb", "pg_ctl", "alembic", "Running upgrade",
+                    "Success. You can now start"):
+        assert chatter not in output, output
+    assert len(output.splitlines()) <= 8, output
+    verbose = _prep("-v", "central", "self-test", "--data-dir", str(tmp_path / "nodo"))
+    assert "pgserver" in verbose.stdout + verbose.stderr  # still there when asked for
+
+
+def test_central_init_with_an_unreachable_dsn_makes_nothing(tmp_path: Path) -> None:
+    data_dir = tmp_path / "nodo"
+    done = _prep("central", "init", "--data-dir", str(data_dir),
+                 "--dsn", "postgresql://prep:x@127.0.0.1:1/prep")
+    assert done.returncode == 2
+    assert "no se pudo conectar con PostgreSQL" in done.stderr and "Revise --dsn" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not data_dir.exists()
+
+
+def test_a_mistyped_station_data_dir_is_refused_not_created(tmp_path: Path) -> None:
+    typo = tmp_path / "estacoin"
+    for command in ("status", "sync"):
+        done = _prep("station", command, "--data-dir", str(typo))
+        assert done.returncode == 2, done.stdout
+        assert f"No hay una estación en {typo}" in done.stderr
+        assert not typo.exists()

@@ -1,0 +1,68 @@
+"""The command line in Spanish: argparse's own messages and the logging of one-shot commands.
+
+argparse builds its messages (``usage:``, ``unrecognized arguments``…) through
+:mod:`gettext`, and Python ships no Spanish catalog for it; :func:`install` gives it one,
+so a technician reads «uso:» and «argumentos no reconocidos» in the same language as
+every other message of the PREP. :func:`quiet_libraries` keeps the libraries' chatter
+(pgserver's initdb/pg_ctl transcripts, Alembic's migrations) out of the console unless
+``-v`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+_ES = {
+    "usage: ": "uso: ",
+    "%(prog)s: error: %(message)s\n": "%(prog)s: error: %(message)s\n",
+    "options": "opciones",
+    "positional arguments": "argumentos",
+    "show this help message and exit": "muestra esta ayuda y termina",
+    "the following arguments are required: %s": "faltan estos argumentos: %s",
+    "unrecognized arguments: %s": "argumentos no reconocidos: %s (vea la ayuda con -h)",
+    "argument %(argument_name)s: %(message)s": "argumento %(argument_name)s: %(message)s",
+    "invalid choice: %(value)r (choose from %(choices)s)":
+        "opción no válida: %(value)r (elija una de: %(choices)s)",
+    "invalid %(type)s value: %(value)r": "valor no válido: %(value)r",
+    "expected one argument": "falta su valor",
+    "expected at most one argument": "admite a lo más un valor",
+    "expected at least one argument": "necesita al menos un valor",
+    "not allowed with argument %s": "no se puede usar junto con %s",
+    "one of the arguments %s is required": "falta uno de estos argumentos: %s",
+    "ambiguous option: %(option)s could match %(matches)s":
+        "opción ambigua: %(option)s puede ser %(matches)s",
+    "can't open '%(filename)s': %(error)s": "no se pudo abrir '%(filename)s': %(error)s",
+    "ignored explicit argument %r": "se ignoró el valor %r",
+    "unknown parser %(parser_name)r (choices: %(choices)s)":
+        "subcomando desconocido %(parser_name)r (elija uno de: %(choices)s)",
+}
+_ES_PLURAL = {
+    ("expected %s argument", "expected %s arguments"): ("necesita %s valor", "necesita %s valores"),
+}
+#: Libraries whose INFO lines are transcripts for developers, not results for users.
+LIBRARY_LOGGERS = ("pgserver", "alembic", "asyncio", "aiohttp.access", "zeroconf",
+                   "PIL", "urllib3", "filelock")
+
+
+def _gettext(message: str) -> str:
+    return _ES.get(message, message)
+
+
+def _ngettext(singular: str, plural: str, n: int) -> str:
+    spanish = _ES_PLURAL.get((singular, plural))
+    if spanish is None:
+        return singular if n == 1 else plural
+    return spanish[0] if n == 1 else spanish[1]
+
+
+def install() -> None:
+    """Make every argparse parser of this process speak Spanish (idempotent)."""
+    argparse._ = _gettext  # type: ignore[attr-defined]
+    argparse.ngettext = _ngettext  # type: ignore[attr-defined]
+
+
+def quiet_libraries(verbose: bool) -> None:
+    """Libraries log only warnings unless ``verbose`` (``-v``)."""
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
