@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from prep.corte.reader import CsvEleccion, resumen_desde_filas
 from prep.corte.summary import RESUMEN_COLUMNS
@@ -305,3 +305,23 @@ def test_phone_has_no_horizontal_overflow(phone: Page, base_url: str, corte_siti
         width, viewport = phone.evaluate(
             "[document.documentElement.scrollWidth, window.innerWidth]")
         assert width <= viewport, f"{route}: {width} px de ancho en {viewport} px"
+
+
+def test_without_javascript_the_page_offers_the_downloads_and_promises_nothing(
+        browser: Browser, base_url: str) -> None:
+    context = browser.new_context(java_script_enabled=False, locale="es-MX")
+    try:
+        page = context.new_page()
+        page.goto(base_url)
+        expect(page.locator("noscript h1, main h1").first).to_have_text("Resultados preliminares")
+        expect(page.get_by_text("Cargando resultados…")).to_be_hidden()
+        expect(page.locator("form#buscar")).to_be_hidden()  # a search box that cannot work
+        assert page.locator("ul.descargas a").count() > 0
+    finally:
+        context.close()
+
+
+def test_with_javascript_the_search_box_is_shown(page: Page, base_url: str) -> None:
+    page.goto(base_url)
+    expect(page.locator("form#buscar")).to_be_visible()
+    expect(page.get_by_text("Cargando resultados…")).to_be_hidden()  # loaded

@@ -637,6 +637,9 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    // Hidden in the HTML: without JavaScript they would promise what never comes.
+    document.getElementById("cargando").hidden = false;
+    document.getElementById("buscar").hidden = false;
     cargar("indice").then(iniciar).catch(function (err) {
       var main = document.getElementById("contenido");
       vaciar(main);
