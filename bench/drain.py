@@ -60,7 +60,7 @@ def main() -> None:
         with server_dsn(base / "postgres") as admin_dsn, \
                 running_central(base / "central", admin_dsn) as node:
             station = Station.open(base / "station")
-            identity = station.enroll(node.url, node.enroll_code(catd=7))
+            identity = station.enroll(node.url, node.enroll_code(catd=7), node.cert_sha256)
             started = time.perf_counter()
             blob_bytes = build_backlog(station, args.actas, args.image_kb * 1000)
             backlog_seconds = time.perf_counter() - started

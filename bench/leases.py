@@ -79,15 +79,19 @@ async def _bench(stations: list[WorkStation], operators: list[str], actas: dict[
     for station in stations:
         await station.__aenter__()
     try:
-        # Each CATD station digitizes its CATD's actas, the first CCV station the rest.
+        # Each CATD station digitizes its CATD's actas; the rest come in as PREP Casilla
+        # photos through the central's intake station (a CCV station makes no images).
         by_sitio: dict[str, list[Acta]] = {}
         for acta in actas.values():
             distrito = acta.casilla.distrito_id
             by_sitio.setdefault(f"{distrito:02d}" if distrito <= CATDS else "CCV",
                                 []).append(acta)
         first = {s.sitio: s for s in reversed(stations)}
-        await asyncio.gather(*(first[sitio].digitize(group)
-                               for sitio, group in by_sitio.items()))
+        async with WorkStation.enroll_intake(stations[0].node) as intake:
+            await asyncio.gather(*(
+                first[sitio].digitize(group) if sitio != "CCV"
+                else intake.digitize(group, origen="CASILLA", acopio=False)
+                for sitio, group in by_sitio.items()))
         of = {op: stations[i % STATIONS] for i, op in enumerate(operators)}
 
         leases = 0

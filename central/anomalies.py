@@ -1,5 +1,6 @@
 """Anomalies for the coordinator, and the trace a refusal leaves (audit event, anomaly,
-quarantined body) written after the refused work has rolled back."""
+quarantined body) written after the refused work has rolled back. Refusals no station
+signed are written through :mod:`central.refusals` (by source, never by station)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from central import audit
 from central.db.models import Anomaly, QuarantinedBatch
-from central.errors import Refused
+from central.errors import Refused, bounded
 from prep.canonical import JsonValue
 
 
@@ -31,3 +32,47 @@ def record_refusal(engine: Engine, refused: Refused) -> None:
             q = refused.quarantine
             session.add(QuarantinedBatch(station=q.station, number=q.number, body=q.body,
                                          reason=refused.code))
+
+
+def source_actor(source: str) -> str:
+    """The audit actor of what came from ``source`` and no station signed."""
+    return f"origen:{source}"
+
+
+def record_unsigned(engine: Engine, refused: Refused, source: str,
+                    anomaly: bool) -> int | None:
+    """Write one unsigned refusal (:mod:`central.refusals`) as it came: its audit event,
+    by the source and naming the claimed station only in the detail, and with
+    ``anomaly`` an anomaly attributed to no station. Returns the anomaly's id."""
+    detail = _unsigned_detail(refused, source)
+    with Session(engine) as session, session.begin():
+        audit.emit(session, refused.event, actor=source_actor(source), detail=detail)
+        if not anomaly:
+            return None
+        row = Anomaly(type=refused.code, station=None, detail=detail)
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def record_unsigned_summary(engine: Engine, summary: Mapping[str, JsonValue],
+                            anomaly_id: int | None, anomaly_type: str | None) -> None:
+    """Write the ``unsigned_refusals`` summary of one source's window; give the window's
+    anomaly (``anomaly_id``) the count, or raise one of ``anomaly_type`` if the window
+    wanted one and has none yet."""
+    source = str(summary["source"])
+    with Session(engine) as session, session.begin():
+        audit.emit(session, "unsigned_refusals", actor=source_actor(source), detail=summary)
+        row = session.get(Anomaly, anomaly_id) if anomaly_id is not None else None
+        if row is not None:
+            row.detail = {**row.detail, "count": summary["count"], "until": summary["until"]}
+        elif anomaly_type is not None:
+            session.add(Anomaly(type=anomaly_type, station=None, detail=dict(summary)))
+
+
+def _unsigned_detail(refused: Refused, source: str) -> dict[str, JsonValue]:
+    """The refusal's detail with every text bounded, its source and who it claimed to be."""
+    detail: dict[str, JsonValue] = {
+        key: bounded(value) if isinstance(value, str) else value
+        for key, value in refused.detail.items()}
+    return {**detail, "source": source, "claimed": bounded(refused.actor, 100)}

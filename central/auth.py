@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, text
 
-from central.errors import ApiError, Refused
+from central.errors import ApiError, Refused, bounded
 from prep.crypto import SignatureError, VerifyKey, b64decode
 from prep.protocol import SIGNATURE_BYTES, request_message
 
@@ -49,7 +49,8 @@ class SignedRequest:
     def verify(self, public_key: bytes | None, enabled: bool) -> str:
         """Check the signature with the named station's key (``None``: no such station);
         an unknown or disabled station → 403 ``unknown_station``, a signature that does
-        not verify → 401 ``bad_signature``, both leaving an audit event and an anomaly."""
+        not verify → 401 ``bad_signature``, both counted by source address
+        (:mod:`central.refusals`), never attributed to the station named."""
         station_id = self.station_id()
         if public_key is None or not enabled:
             raise _refused(403, "unknown_station", "Este equipo no está dado de alta en el "
@@ -134,5 +135,8 @@ def verified_station(conn: Connection, signed: SignedRequest, station: Row[Any] 
 
 def _refused(status: int, code: str, message: str, station_id: str, method: str,
              path: str) -> Refused:
+    """An unsigned refusal (:data:`~central.errors.UNSIGNED_CODES`): ``station_id`` is
+    only the station the request claims to come from."""
     return Refused(status, code, message, event="request_refused", actor=station_id,
-                   detail={"method": method, "path": path}, anomaly=True, station=station_id)
+                   detail={"method": method, "path": bounded(path)}, anomaly=True,
+                   station=station_id, unsigned=True)

@@ -1,8 +1,11 @@
 """Content-addressed storage of image blobs: ``blobs/ab/cdef…`` by SHA-256.
 
 An upload is streamed to a temporary file while being re-hashed and counted; only a
-complete file whose hash is the one announced is fsynced and linked into place, so a
-stored blob is always whole and correct, and an existing blob is never rewritten.
+complete file whose hash is the one announced, and that is a whole image of an accepted
+type and nothing more (:func:`prep.image_check.verify_image`, the check the stations'
+hot folder makes too: every stored blob is published as an acta's image), is fsynced
+and linked into place, so a stored blob is always whole and correct, and an existing
+blob is never rewritten.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from prep.image_check import ImageRejected, sniff_media_type, verify_image
 from prep.protocol import MAX_BLOB_BYTES
 
 log = logging.getLogger("central.blobs")
@@ -34,6 +38,17 @@ class HashMismatch(ValueError):
     def __init__(self, expected: str, actual: str, size: int) -> None:
         super().__init__(f"expected {expected}, received {actual} ({size} bytes)")
         self.actual = actual
+        self.size = size
+
+
+class NotAnImage(ValueError):
+    """The bytes are the announced ones but not a whole image of an accepted (and the
+    declared) type: ``motivo`` and ``mensaje`` come from the shared image check."""
+
+    def __init__(self, rejected: ImageRejected, size: int) -> None:
+        super().__init__(rejected.mensaje)
+        self.motivo = rejected.motivo
+        self.mensaje = rejected.mensaje
         self.size = size
 
 
@@ -67,11 +82,23 @@ class BlobStore:
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
 
-    async def receive(self, sha256: str, chunks: AsyncIterator[bytes]) -> Stored:
-        """Store the streamed bytes as blob ``sha256``.
+    def media_type(self, sha256: str) -> str | None:
+        """The image type a stored blob really is (from its first bytes), to compare
+        with the type an image record declares; ``None`` if it is not stored."""
+        try:
+            with self.path(sha256).open("rb") as f:
+                return sniff_media_type(f.read(16))
+        except FileNotFoundError:
+            return None
 
-        Raises :class:`BlobTooLarge` past the cap and :class:`HashMismatch` if the bytes
-        are not the announced ones; nothing is stored in either case.
+    async def receive(self, sha256: str, chunks: AsyncIterator[bytes],
+                      declared: str | None = None) -> Stored:
+        """Store the streamed bytes as blob ``sha256`` (``declared``: the image type the
+        sender says it is, if it says).
+
+        Raises :class:`BlobTooLarge` past the cap, :class:`HashMismatch` if the bytes
+        are not the announced ones and :class:`NotAnImage` if they are no whole image
+        (of the declared type); nothing is stored in any case.
         """
         final = self.path(sha256)
         if final.is_file():
@@ -96,16 +123,24 @@ class BlobStore:
                 # A descriptor of its own: should this request be cancelled meanwhile,
                 # closing ``f`` cannot close (and a new file reuse) the one being flushed.
                 new = await asyncio.get_running_loop().run_in_executor(
-                    None, _settle, os.dup(f.fileno()), tmp, final)
+                    None, _check_and_settle, os.dup(f.fileno()), tmp, final, declared)
         finally:
             tmp.unlink(missing_ok=True)
         return Stored(size, new)
 
 
-def _settle(fd: int, tmp: Path, final: Path) -> bool:
-    """Flush the complete ``tmp`` (open as ``fd``, closed here) to the disk, then link it
-    in place unless an equal blob got there first."""
+def _check_and_settle(fd: int, tmp: Path, final: Path, declared: str | None) -> bool:
+    """Check the complete ``tmp`` (open as ``fd``, closed here) is an image, flush it to
+    the disk, then link it in place unless an equal blob got there first."""
     try:
+        # Read back what was written (from the page cache): a slow upload holds no
+        # copy of itself in memory while it arrives.
+        data = tmp.read_bytes()
+        try:
+            verify_image(data, declared=declared)
+        except ImageRejected as exc:
+            raise NotAnImage(exc, len(data)) from None
+        del data
         os.fsync(fd)
     finally:
         os.close(fd)

@@ -31,6 +31,7 @@ from central import audit, catalog_store
 from central.config import DEFAULT_DATA_DIR, ENV_DSN, DataDir, initialize, load_identity
 from central.db import database_dsn, head_revision, make_engine, upgrade
 from central.db.engine import configured_dsn
+from central.db.locks import DatabaseBusy
 from central.enrollment import ROLES, Site, create_code
 
 Command = Callable[[argparse.Namespace], int]
@@ -68,6 +69,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     from central.publication.schedule import add_serve_options, register_corte  # issue 7
 
     add_serve_options(serve)
+    from central.connections import add_connection_options  # issue 36
+
+    add_connection_options(serve)
     serve.set_defaults(func=_database_errors(_serve))
 
     code = sub.add_parser("enroll-code", parents=[common],
@@ -100,9 +104,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     from central.cli_admin import register_admin  # operator, catalog, stations
 
     register_admin(sub, common)
+    from central.cli_stations import register_stations_admin  # station disable (issue 36)
+
+    register_stations_admin(sub, common)
+    from central.cli_readonly import register_readonly  # read-only-user (issue 36)
+
+    register_readonly(sub, common)
     from central.cli_pipeline import register_pipeline  # rebuild-state (issue 4)
 
     register_pipeline(sub, common)
+    from central.catd_distritos import register_catd_distritos  # issue 36
+
+    register_catd_distritos(sub, common)
     register_corte(sub, common)
     from central.reports.cli import register_reports  # report (issue 8)
 
@@ -151,6 +164,9 @@ def _serve(args: argparse.Namespace) -> int:
     )
 
     ventana = ventana_from_args(args)  # bad corte options refused before anything starts
+    from central.connections import limits_from_args
+
+    limits = limits_from_args(args)
     data_dir = DataDir(args.data_dir)
     identity = load_identity(data_dir)
     corte_settings = settings_from_args(args, data_dir)
@@ -168,7 +184,8 @@ def _serve(args: argparse.Namespace) -> int:
     with _engine(args, data_dir, pool_size=WORKERS) as engine:
         upgrade(engine)
         central = Central.open(data_dir, identity, engine,
-                               lease_time=timedelta(minutes=args.lease_minutes))
+                               lease_time=timedelta(minutes=args.lease_minutes),
+                               limits=limits, refusal_window=args.refusal_window_seconds)
         scheduler = (Scheduler(engine, identity.key, corte_settings, ventana)
                      if ventana is not None else None)
         try:
@@ -261,6 +278,8 @@ def _database_errors(command: Command) -> Command:
 def database_message(exc: Exception) -> str:
     """A database failure in Spanish, with what to do next (the library's own text, in
     English, only as the last line's detail)."""
+    if isinstance(exc, DatabaseBusy):
+        return str(exc)  # already Spanish, with what to do
     detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     first = detail[0][:300] if detail else type(exc).__name__
     if isinstance(exc, OperationalError | psycopg.OperationalError):

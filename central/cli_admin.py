@@ -29,11 +29,13 @@ from central.config import DataDir
 from central.db.models import OPERATOR_ROLES
 from central.health import station_table
 from central.operators import (
+    CREDENTIALS_COLUMNS,
     OperatorError,
     OperatorFileError,
     OperatorInfo,
     add_operator,
     check_sites,
+    credentials_rows,
     import_operators,
     list_operators,
     read_operator_file,
@@ -191,9 +193,8 @@ def _write_credentials(fd: int, created: list[tuple[OperatorInfo, str]]) -> None
     # With a BOM, so a spreadsheet opened to print envelopes shows the accents right.
     with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(("id", "nombre", "rol", "sitio", "contrasena"))
-        writer.writerows((info.id, info.name, info.role, info.sitio, password)
-                         for info, password in created)
+        writer.writerow(CREDENTIALS_COLUMNS)
+        writer.writerows(credentials_rows(created))
         f.flush()
         os.fsync(f.fileno())
 

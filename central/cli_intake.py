@@ -15,7 +15,7 @@ from central.cli import _database_errors, _engine
 from central.config import DataDir, load_identity
 from central.db import upgrade
 from central.intake import CasillaIntake
-from prep.station.scan.hotfolder import HotFileResult, HotFolderOptions
+from prep.station.scan.hotfolder import HotFileResult, HotFolderOptions, UnsafeFolder
 
 
 def register_intake(sub: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -46,7 +46,12 @@ def _import_casilla(args: argparse.Namespace) -> int:
         upgrade(engine)
         intake = CasillaIntake(engine, data_dir, identity)
         if not args.watch:
-            counts = intake.import_dir(directory)
+            try:
+                counts = intake.import_dir(directory)
+            except UnsafeFolder as exc:
+                print(f"error: no se puede usar {directory} ({exc}); no se tomó ningún "
+                      "archivo.", file=sys.stderr)
+                return 2
         else:
             stop = threading.Event()
 

@@ -92,9 +92,13 @@ def create_code(engine: Engine, site: Site, *, actor: str, ttl: timedelta = DEFA
     return code
 
 
-def enroll(engine: Engine, code: str, public_key: bytes, hostname: str) -> Enrolled:
+def enroll(engine: Engine, code: str, public_key: bytes, hostname: str, *,
+           intake: bool = False) -> Enrolled:
     """Spend ``code`` to register ``public_key``; raise :class:`Refused` (403) for a code
-    that is unknown, already used or expired."""
+    that is unknown, already used or expired. ``intake``: the central enrolling its own
+    PREP Casilla intake station, in-process (``POST /v1/enroll`` never sets it): only
+    that station's image records may name the intake as operator
+    (:mod:`central.pipeline.authorize`)."""
     if not _HOSTNAME.fullmatch(hostname):
         raise ApiError(400, "malformed", "El nombre del equipo no es válido.")
     digest = code_sha256(code)
@@ -117,7 +121,8 @@ def enroll(engine: Engine, code: str, public_key: bytes, hostname: str) -> Enrol
         while session.get(Station, station_id) is not None:
             station_id = site.station_id()
         session.add(Station(id=station_id, role=site.role, sitio=site.sitio,
-                            public_key=public_key, hostname=hostname, enrolled_at=now))
+                            public_key=public_key, hostname=hostname, enrolled_at=now,
+                            intake=intake))
         session.flush()
         row.used_at, row.station_id = now, station_id
         audit.emit(session, "station_enrolled", actor=station_id,

@@ -25,9 +25,10 @@ from central.blobs import BlobStore
 from central.config import Identity
 from central.crash import crash_point
 from central.db.models import Anomaly, Station, StoredBatch, StoredRecord
-from central.errors import Quarantine, Refused
+from central.errors import Quarantine, Refused, unparsed_batch
 from central.health import note_batch
 from central.pipeline.apply import NO_WORK, WorkMade, apply_batch
+from central.pipeline.authorize import Sender
 from prep.crypto import SignatureError, VerifyKey
 from prep.protocol import Batch, ProtocolError, Receipt, read_batch, sign_receipt, verify_batch
 from prep.records import Kind, format_time
@@ -46,7 +47,7 @@ _STATION_LOCK = select(func.pg_advisory_xact_lock(
     func.hashtextextended(bindparam("station", type_=String), 0)))
 _STATION = select(_STATIONS.c.enabled, _STATIONS.c.public_key, _STATIONS.c.last_batch,
                   _STATIONS.c.last_batch_sha256, _STATIONS.c.last_seq, _STATIONS.c.role,
-                  _STATIONS.c.sitio).where(
+                  _STATIONS.c.sitio, _STATIONS.c.intake).where(
     _STATIONS.c.id == bindparam("station"))
 _STORED = select(_BATCHES.c.sha256, _BATCHES.c.receipt).where(
     _BATCHES.c.station == bindparam("station"), _BATCHES.c.number == bindparam("number"))
@@ -124,10 +125,8 @@ class Ingestor:
         received_at = datetime.now(UTC)
         try:
             batch, signature = read_batch(body)  # step 1
-        except ProtocolError as exc:
-            raise Refused(400, "malformed", "El lote está mal formado y se rechazó. Avise a "
-                          "soporte técnico.", event="batch_refused", actor="desconocido",
-                          detail={"reason": str(exc), "bytes": len(body)}) from None
+        except ProtocolError as exc:  # traced per source, never echoing the body
+            raise unparsed_batch(exc, len(body)) from None
         incoming = _Incoming(batch, signature, body, batch.sha256, received_at, station_clock)
         with Session(self.engine) as session, session.begin():
             receipt, made = self._apply(session, incoming)
@@ -172,9 +171,13 @@ class Ingestor:
         _check_clock(session, incoming)  # step 7
         # Station health for the dashboard (central/health.py), in this transaction.
         note_batch(session, batch, incoming.received_at, incoming.station_clock)
-        # Acta pipeline (central/pipeline, docs/pipeline.md): the records advance the
-        # acta states and complete their work leases, in this same transaction.
-        work = apply_batch(session, batch, incoming.received_at)
+        # Acta pipeline (central/pipeline, docs/pipeline.md): each record is checked
+        # against what its station and operator may do (quarantined if not), then
+        # advances the acta states and completes its work lease, in this transaction.
+        blob_types = {sha: self.blobs.media_type(sha) for sha in _images(batch)}
+        work = apply_batch(session, batch, incoming.received_at,
+                           Sender(batch.station, station.role, station.sitio, station.intake,
+                                  blob_types))
         receipt = sign_receipt(self.identity.key, Receipt(  # step 8
             batch.station, batch.number, incoming.sha256, len(batch.records), new,
             incoming.received_at, self.identity.node))
@@ -191,13 +194,14 @@ class Ingestor:
     def _check(self, incoming: _Incoming, station: Any) -> None:
         """Steps 4-5. ``station``: the station's :data:`_STATION` row."""
         batch = incoming.batch
+        # The signature first: an out-of-order refusal is attributed to the station.
+        self._check_signature(incoming, station)
         if batch.number != station.last_batch + 1:
             raise incoming.refused(409, "out_of_order",
                                    f"El lote {batch.number} llegó antes que el lote "
                                    f"{station.last_batch + 1}; el equipo reenviará desde el "
                                    "último lote confirmado.", anomaly=False,
                                    last_batch=station.last_batch)
-        self._check_signature(incoming, station)
         try:
             verify_batch(batch, incoming.signature, VerifyKey.from_raw(station.public_key),
                          station.last_batch_sha256)
@@ -206,8 +210,7 @@ class Ingestor:
                                    f"El lote {batch.number} no continúa la cadena del lote "
                                    "anterior; se rechazó. Avise al coordinador.",
                                    reason=str(exc)) from None
-        images = {str(r.body["sha256"]) for r in batch.records if r.kind is Kind.IMAGEN}
-        self._check_blobs(incoming, images)
+        self._check_blobs(incoming, _images(batch))
         self._check_seq(incoming, station)
 
     def _check_signature(self, incoming: _Incoming, station: Any) -> None:
@@ -239,6 +242,11 @@ class Ingestor:
                                    f"numeración del equipo (se esperaba el {expected}). "
                                    "Avise a soporte técnico.",
                                    first_seq=batch.records[0].seq, expected_seq=expected)
+
+
+def _images(batch: Batch) -> set[str]:
+    """The blobs (sha256) the batch's image records name."""
+    return {str(r.body["sha256"]) for r in batch.records if r.kind is Kind.IMAGEN}
 
 
 def _insert_records(session: Session, incoming: _Incoming) -> int:

@@ -10,10 +10,13 @@ the stations' batches go through. So the acta pipeline, the rebuild and the audi
 nothing special: a photo and a CATD scan of the same acta are two images of one acta,
 processed once (``docs/pipeline.md``).
 
-A rejected file (not an image, truncated, no or unknown acta, the same bytes again) is
-moved to ``DIR/rechazadas/`` (the quarantine) with ``<name>.motivo.txt`` saying why, and
-raises an anomaly ``casilla_rechazada``; nothing is silently dropped. Accepted files go
-to ``DIR/procesadas/``.
+A rejected file (not an image, truncated, not the type its extension says, anything
+pasted after the image's end, no or unknown acta, the same bytes again) is moved to
+``DIR/rechazadas/`` (the quarantine) with ``<name>.motivo.txt`` saying why, and raises an
+anomaly ``casilla_rechazada``; nothing is silently dropped. Accepted files go to
+``DIR/procesadas/``. The whole-image check is :func:`prep.image_check.verify_image`, the
+one the stations' hot folder and the blob upload make; the folder never follows a
+symbolic link (:mod:`prep.station.scan.hotfolder`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import logging
 import os
 import re
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,7 +37,7 @@ from sqlalchemy import Engine, exists, select
 from sqlalchemy.orm import Session
 
 from central.anomalies import add_anomaly
-from central.blobs import BlobStore
+from central.blobs import BlobStore, NotAnImage
 from central.catalog_store import current as current_catalog
 from central.config import DataDir, Identity
 from central.db.models import ActaImage
@@ -43,6 +46,7 @@ from central.errors import Refused
 from central.ingest import Ingestor, read_cursor
 from prep.catalog import Catalog
 from prep.crypto import SigningKey
+from prep.image_check import declared_by_name
 from prep.protocol import make_batch
 from prep.qr import ActaCodec
 from prep.records import Kind, new_record
@@ -62,7 +66,9 @@ HOSTNAME = "import-casilla"
 ACTOR = "prep central import-casilla"
 #: Photos carry no scanner resolution and are taken at any angle: what matters is that
 #: the image decodes, is not blank and its QR (or file name) names a catalog acta.
-PHOTO_POLICY = QualityPolicy(min_dpi=0.0, max_skew_degrees=45.0)
+PHOTO_POLICY = QualityPolicy(min_dpi=0.0, max_skew_degrees=45.0, scanner=False,
+                             again="pida al CAE que envíe de nuevo la fotografía del acta "
+                                   "desde PREP Casilla")
 _CLAVE_IN_NAME = re.compile(r"(?<![0-9A-Z])(\d{6}[A-Z]\d{6})(?![0-9A-Z])")
 _MOTIVOS_QR = frozenset({Motivo.SIN_QR, Motivo.QR_NO_ES_ACTA})
 _MEDIA = {"image/jpeg", "image/png"}
@@ -119,7 +125,8 @@ class CasillaIntake:
                 key = SigningKey.generate()
                 code = create_code(self.engine, Site.of(None, "ccv"), actor=ACTOR,
                                    ttl=timedelta(minutes=5))
-                enrolled = enroll(self.engine, code, key.public.raw(), HOSTNAME)
+                enrolled = enroll(self.engine, code, key.public.raw(), HOSTNAME,
+                                  intake=True)
                 key_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                 key.save(key_path)
                 tmp = state.with_suffix(".tmp")
@@ -142,7 +149,8 @@ class CasillaIntake:
             return HotFolderOutcome(Disposition.REINTENTAR, "El nodo central aún no tiene "
                                     "catálogo: cárguelo con «prep central catalog load».")
         _, cat, codec = catalog
-        report = check_image(data, policy=PHOTO_POLICY, codec=codec)
+        report = check_image(data, policy=PHOTO_POLICY, codec=codec,
+                             declared=declared_by_name(name))
         sha256 = hashlib.sha256(data).hexdigest()
         problems = [p for p in report.problems if p.motivo not in _MOTIVOS_QR]
         if problems:
@@ -162,6 +170,8 @@ class CasillaIntake:
                            "recibido; no se registra dos veces.", sha256)
         try:
             self._store(sha256, data, clave, report.media_type or "image/jpeg")
+        except NotAnImage as exc:  # the same check as above: only if it changed meanwhile
+            return _reject(exc.motivo, exc.mensaje, sha256)
         except Refused as exc:
             log.error("intake batch refused: %s", exc)
             return HotFolderOutcome(Disposition.REINTENTAR, f"El nodo central no aceptó el "
@@ -197,7 +207,8 @@ class CasillaIntake:
             self.report(result)
             if on_result is not None:
                 on_result(result)
-        return HotFolder(directory, self.handle, reported, options or HotFolderOptions())
+        return HotFolder(directory, self.handle, reported,
+                         replace(options or HotFolderOptions(), policy=PHOTO_POLICY))
 
     def import_dir(self, directory: Path) -> IntakeCounts:
         """Take every file in ``directory`` once (they are complete already)."""
@@ -228,7 +239,7 @@ class CasillaIntake:
 
     def _store(self, sha256: str, data: bytes, clave: str, media_type: str) -> None:
         station_id, key = self.station()
-        asyncio.run(self.blobs.receive(sha256, _one_chunk(data)))
+        asyncio.run(self.blobs.receive(sha256, _one_chunk(data), media_type))
         cursor = read_cursor(self.engine, station_id)
         record = new_record(station_id, cursor.last_seq + 1, Kind.IMAGEN, ACTOR, {
             "clave_acta": clave, "sha256": sha256, "bytes": len(data),

@@ -17,6 +17,13 @@ operator has finished but whose records may not have reached the central yet: th
 are neither answered again nor counted against ``prefetch``, so an operator who
 finished the prefetched actas gets the next ones at once instead of waiting for the
 station's outbox (their leases still hold the actas until the records arrive).
+
+Nobody hoards the queue: an operator holds at most :data:`MAX_LEASES_PER_OPERATOR`
+unexpired leases at a station and a station at most :data:`MAX_LEASES_PER_STATION`,
+finished or not (``done`` frees ``prefetch``, never the caps), and a lease is renewed
+at most up to :data:`MAX_LIFE_FACTOR` lease times after it was granted. Each ``next``
+carries a nonce the station signs with it; the same signed request sent again is
+refused (``solicitud_repetida``), never answered with new leases.
 """
 
 from __future__ import annotations
@@ -33,8 +40,10 @@ from sqlalchemy import Connection, Engine, Row, Table, func, select, text, updat
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from central.anomalies import add_anomaly
 from central.auth import STATION_ROW, SignedRequest, verified_station
-from central.db.models import ActaCapture, ActaImage, Lease
+from central.catd_distritos import assigned, distritos_of
+from central.db.models import ActaCapture, ActaImage, Anomaly, Lease
 from central.errors import ApiError
 from central.pipeline.apply import current_lookup
 from central.pipeline.state import (
@@ -54,6 +63,23 @@ MAX_PREFETCH = 10
 #: At most this many finished leases named per request; more (a station whose outbox is
 #: far behind) still count against ``prefetch``, which slows that operator down.
 MAX_DONE = 32
+#: Unexpired leases one operator may hold at one station, finished (named in ``done``)
+#: or not: a full prefetch to work on plus as many finished whose records are still on
+#: their way. A person types an acta in about 90 s, so a full prefetch is 15 minutes of
+#: work; the outbox delivers in seconds.
+MAX_LEASES_PER_OPERATOR = 2 * MAX_PREFETCH
+#: Unexpired leases one station may hold, all its operators together: a workstation
+#: has one operator at a time (two or three at a handover, or in the drill's virtual
+#: stations, which run a CATD's operators in one process).
+MAX_LEASES_PER_STATION = 4 * MAX_PREFETCH
+#: A lease is renewed at most up to this many lease times after it was granted (40
+#: minutes with the default 10): enough for a verificador's full prefetch at 3 minutes
+#: an acta; then it runs out and its acta goes back to the queue.
+MAX_LIFE_FACTOR = 4
+#: A replayed ``next`` raises the anomaly ``solicitud_repetida`` once per station in
+#: this time (the refusal itself is answered every time).
+REPLAY_ANOMALY_EVERY = timedelta(hours=1)
+REPLAYED = "solicitud_repetida"
 MAX_REQUEST_BYTES = 4096
 ROLE = {CAPTURA: "capturista", VERIFICACION: "verificador"}
 
@@ -113,7 +139,7 @@ _GRANT_SQL = """
 # on the queue states apply.
 _GRANT = {(kind, own): text(_GRANT_SQL.format(
     queue=queue, image=_IMAGE_COLUMNS, slot=_SLOT_SQL,
-    distrito="AND a.distrito = :distrito" if own else ""))
+    distrito="AND a.distrito = ANY(CAST(:distritos AS integer[]))" if own else ""))
     for kind, queue in _QUEUE.items() for own in (True, False)}
 _RECLAIM = text("""
     UPDATE leases SET status = 'expired', ended_at = clock_timestamp()
@@ -127,6 +153,27 @@ _HELD = text(f"""
       AND l.status = 'active' AND l.expires_at > :now
     ORDER BY l.granted_at
 """)  # noqa: S608 - constant column list
+# How many unexpired leases the station holds, and how many of them the operator.
+_ACTIVE = text("""
+    SELECT count(*) AS station, count(*) FILTER (WHERE operator = :operator) AS operator
+    FROM leases WHERE station = :station AND status = 'active' AND expires_at > :now
+""")
+# One grant at a time per station, so two asks at once cannot both pass its cap (a
+# key of its own, not the station's ingest lock).
+_GRANT_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:station, 1))")
+_CLAIM_NONCE = text("""
+    INSERT INTO work_nonces (station, nonce, at) VALUES (:station, :nonce, :now)
+    ON CONFLICT DO NOTHING RETURNING nonce
+""")
+# Extend an active lease by a lease time, never past its maximum life.
+_RENEW = text("""
+    UPDATE leases
+    SET expires_at = GREATEST(expires_at,
+                              LEAST(clock_timestamp() + :lease_time, granted_at + :max_life))
+    WHERE id = :lease AND station = :station AND status = 'active'
+      AND granted_at + :max_life > clock_timestamp()
+    RETURNING expires_at
+""")
 _STATION_OPERATOR = text("""
     SELECT s.public_key, s.enabled, s.last_seen_at, s.role, s.sitio, o.role AS operator_role,
            o.sitio AS operator_sitio, o.enabled AS operator_enabled
@@ -149,6 +196,7 @@ class WorkRequest:
     prefetch: int = 1
     done: frozenset[str] = frozenset()  # leases finished at the station (lease ids)
     espera: int = 0  # seconds to wait at the central if there is no work now
+    nonce: str = ""  # a UUID the station makes for each ask (replays are refused)
 
     @classmethod
     def parse(cls, body: bytes) -> WorkRequest:
@@ -166,21 +214,33 @@ class WorkRequest:
                 or not 1 <= prefetch <= MAX_PREFETCH or done is None \
                 or type(espera) is not int or not 0 <= espera <= MAX_ESPERA:
             raise _malformed()
-        return cls(operator, kind, prefetch, done, espera)
+        if "nonce" not in data:
+            raise ApiError(400, "nonce_missing", "La solicitud de trabajo no trae «nonce»: "
+                           "el programa de la estación es anterior a este nodo central. "
+                           "Actualícelo antes de seguir capturando.")
+        nonce = _lease_ids([data["nonce"]])
+        if not nonce:
+            raise _malformed()
+        return cls(operator, kind, prefetch, done, espera, next(iter(nonce)))
 
 
 class NextWork(NamedTuple):
     """What ``next`` answers, and the asking station's ``(role, sitio)`` (an ask that
-    finds nothing waits among that site's operators: central.work_wait)."""
+    finds nothing waits among that site's operators: central.work_wait). ``capped``:
+    the operator or the station holds all the leases it may; waiting would not help
+    until its records arrive."""
 
     leases: list[dict[str, Any]]
     site: tuple[str, str]
+    capped: bool = False
 
 
 def next_work(engine: Engine, signed: SignedRequest, request: WorkRequest,
-              lease_time: timedelta = DEFAULT_LEASE_TIME) -> NextWork:
+              lease_time: timedelta = DEFAULT_LEASE_TIME, *, first: bool = True) -> NextWork:
     """The operator's leases at the signing station (held ones first, topped up to
-    ``prefetch``), described for the station (:func:`describe`)."""
+    ``prefetch`` within the caps), described for the station (:func:`describe`).
+    ``first``: the first look of this request (its nonce is spent then; a request
+    waiting for work looks again without spending it)."""
     with Session(engine) as session, session.begin():
         conn = session.connection()
         now = datetime.now(UTC)
@@ -188,27 +248,57 @@ def next_work(engine: Engine, signed: SignedRequest, request: WorkRequest,
                                                "operator": request.operator}).one_or_none()
         station = verified_station(conn, signed, row, now)
         assert row is not None
-        _check_operator(row, request)
-        held = [h for h in conn.execute(_HELD, {"operator": request.operator,
-                                                "station": station, "kind": request.kind,
-                                                "now": now})
-                if str(h.id) not in request.done]
-        granted = _grant(conn, station, row, request, request.prefetch - len(held), now,
-                         lease_time)
-        return NextWork(describe(conn, [*held, *granted], _fields_lookup(session)),
-                        (str(row.role), str(row.sitio)))
+        replayed = first and conn.scalar(_CLAIM_NONCE, {
+            "station": station, "nonce": request.nonce, "now": now}) is None
+        if replayed:
+            _note_replay(session, station, now)
+        else:
+            _check_operator(row, request)
+            conn.execute(_GRANT_LOCK, {"station": station})
+            held = [h for h in conn.execute(_HELD, {"operator": request.operator,
+                                                    "station": station,
+                                                    "kind": request.kind, "now": now})
+                    if str(h.id) not in request.done]
+            active = conn.execute(_ACTIVE, {"station": station, "now": now,
+                                            "operator": request.operator}).one()
+            room = min(MAX_LEASES_PER_OPERATOR - active.operator,
+                       MAX_LEASES_PER_STATION - active.station)
+            wanted = min(request.prefetch - len(held), room)
+            granted = _grant(conn, station, row, request, wanted, now, lease_time)
+            return NextWork(describe(conn, [*held, *granted], _fields_lookup(session)),
+                            (str(row.role), str(row.sitio)), capped=room <= 0)
+    raise ApiError(409, REPLAYED, "Esta solicitud de trabajo ya se había recibido (la "
+                   "misma solicitud firmada, otra vez); no se asigna trabajo con ella. "
+                   "Pida trabajo de nuevo; si se repite, avise al coordinador.")
+
+
+def _note_replay(session: Session, station: str, now: datetime) -> None:
+    """The anomaly of a replayed ``next``, at most once per station per
+    :data:`REPLAY_ANOMALY_EVERY` (a replay loop must not flood the coordinator)."""
+    recent = session.scalar(select(Anomaly.id).where(
+        Anomaly.type == REPLAYED, Anomaly.station == station,
+        Anomaly.at > now - REPLAY_ANOMALY_EVERY).limit(1))
+    if recent is None:
+        add_anomaly(session, REPLAYED, station, {"path": "/v1/work/next"})
 
 
 def renew(engine: Engine, signed: SignedRequest, lease_id: str,
           lease_time: timedelta = DEFAULT_LEASE_TIME) -> dict[str, Any]:
-    """Extend an active lease by ``lease_time`` from now."""
+    """Extend an active lease by ``lease_time`` from now, never past
+    :data:`MAX_LIFE_FACTOR` lease times after it was granted (at that limit it keeps
+    its expiry; past it, 409 ``lease_max_life``)."""
+    max_life = lease_time * MAX_LIFE_FACTOR
     with engine.begin() as conn:
         station = _signing_station(conn, signed)
-        row = conn.execute(update(LEASES).where(
-            LEASES.c.id == _uuid(lease_id), LEASES.c.station == station,
-            LEASES.c.status == "active").values(expires_at=_CLOCK + lease_time)
-            .returning(LEASES.c.expires_at)).one_or_none()
+        row = conn.execute(_RENEW, {"lease": _uuid(lease_id), "station": station,
+                                    "lease_time": lease_time,
+                                    "max_life": max_life}).one_or_none()
         if row is None:
+            if _status(conn, station, lease_id) == "active":
+                minutes = round(max_life.total_seconds() / 60)
+                raise ApiError(409, "lease_max_life", "Esa asignación de trabajo llegó a su "
+                               f"duración máxima ({minutes} minutos) y ya no se renueva; "
+                               "pida trabajo nuevo.")
             raise _ended(conn, station, lease_id)
     return {"lease_id": lease_id, "status": "active",
             "expires_at": format_time(row.expires_at)}
@@ -246,6 +336,24 @@ def _fields_lookup(session: Session) -> Lookup:
     return lookup
 
 
+_assigned_at: tuple[float, dict[int, int]] | None = None
+
+
+def _assigned(conn: Connection) -> dict[int, int]:
+    """The distritos away from their own CATD (central.catd_distritos), read at most
+    every :data:`FIELDS_EVERY` seconds: they only order the queue here (ingest reads
+    them in its own transaction), and change once a night if ever."""
+    global _assigned_at
+    with _fields_lock:
+        cached = _assigned_at
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    table = assigned(conn)
+    with _fields_lock:
+        _assigned_at = (time.monotonic() + FIELDS_EVERY, table)
+    return table
+
+
 def _signing_station(conn: Connection, signed: SignedRequest) -> str:
     """The station that signed a lease request, checked."""
     row = conn.execute(STATION_ROW, {"station": signed.station_id()}).one_or_none()
@@ -258,13 +366,16 @@ def _grant(conn: Connection, station: str, row: Row[Any], request: WorkRequest, 
     images (the :data:`_HELD` columns)."""
     granted: list[_Leased] = []
     taken: list[str] = []
-    distrito = int(row.sitio) if row.role == "catd" else None
+    if wanted <= 0:
+        return granted
+    own_distritos = distritos_of(int(row.sitio), _assigned(conn)) if row.role == "catd" \
+        else None
     params: dict[str, Any] = {
         "operator": request.operator, "station": station, "kind": request.kind, "now": now,
-        "lease_time": lease_time, "distrito": distrito}
+        "lease_time": lease_time, "distritos": own_distritos}
     for _ in range(_ATTEMPTS):
         found = 0
-        for own in ((True, False) if distrito is not None else (False,)):
+        for own in ((True, False) if own_distritos else (False,)):
             need = wanted - len(granted)
             if need <= 0:
                 break
@@ -410,6 +521,7 @@ def _lease_ids(value: object) -> frozenset[str] | None:
 
 def _malformed() -> ApiError:
     return ApiError(400, "malformed", "La solicitud de trabajo está incompleta o mal formada: "
-                    f"operator, kind (captura o verificacion), prefetch (1 a {MAX_PREFETCH}) "
-                    f"y, si van, done (hasta {MAX_DONE} asignaciones terminadas) y espera "
+                    f"operator, kind (captura o verificacion), prefetch (1 a {MAX_PREFETCH}), "
+                    "nonce (un UUID nuevo en cada solicitud) y, si van, done (hasta "
+                    f"{MAX_DONE} asignaciones terminadas) y espera "
                     f"(0 a {MAX_ESPERA} segundos).")

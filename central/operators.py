@@ -31,6 +31,7 @@ from central import audit, catalog_store
 from central.db.models import OPERATOR_ROLES, Operator
 from central.enrollment import MAX_CATD
 from prep.bundle import operator_name_key
+from prep.catalog.cells import spreadsheet_safe
 from prep.passwords import ScryptHash, hash_password
 from prep.records import format_time
 
@@ -41,6 +42,7 @@ MAX_NAME = 128
 MAX_FILE_BYTES = 1 << 20  # an operator file: a state has a few thousand accounts
 MAX_FILE_ROWS = 5000
 FILE_COLUMNS = ("nombre", "rol", "sitio")
+CREDENTIALS_COLUMNS = ("id", "nombre", "rol", "sitio", "contrasena")
 
 # Who may work where: CATD staff do acopio and digitalización; capture and verification
 # happen at a CATD or at the CCV; a coordinador may be anywhere, the control room included.
@@ -250,6 +252,16 @@ def parse_operator_file(data: bytes) -> list[OperatorRow]:
     if problems:
         raise OperatorFileError([text for _, text in sorted(problems)])
     return rows
+
+
+def credentials_rows(created: Sequence[tuple[OperatorInfo, str]]) -> list[tuple[str, ...]]:
+    """The rows of the envelopes file (``operator import --credenciales``) under
+    :data:`CREDENTIALS_COLUMNS`. It is opened in a spreadsheet to print envelopes, and a
+    name comes from whoever wrote the operator file: one that would start a formula
+    (``=``, ``+``, ``-``, ``@``) is written with a leading apostrophe, so it is shown,
+    never run (docs/catalogo.md)."""
+    return [(info.id, spreadsheet_safe(info.name), info.role, info.sitio, password)
+            for info, password in created]
 
 
 def new_password() -> str:

@@ -14,7 +14,7 @@ import json
 import logging
 import signal
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from zeroconf import InterfaceChoice
 
-from central import audit
+from central import audit, ratelog
 from central.advertise import AdvertiseError, CentralAdvertiser, Interfaces
 from central.anomalies import record_refusal
 from central.auth import (
@@ -37,13 +37,16 @@ from central.auth import (
     authenticate,
     authenticated_key,
 )
-from central.blobs import BlobStore, BlobTooLarge, HashMismatch, is_sha256
+from central.blobs import BlobStore, BlobTooLarge, HashMismatch, NotAnImage, is_sha256
 from central.bundle import etag, parse_etag, station_bundle
 from central.config import DataDir, Identity
+from central.connections import ConnectionLimits, GuardedSite
+from central.db.locks import DatabaseBusy
 from central.enrollment import enroll
 from central.errors import ApiError, Refused
 from central.ingest import Ingestor, read_cursor
 from central.leases import DEFAULT_LEASE_TIME
+from central.refusals import WINDOW_SECONDS, UnsignedRefusals
 from central.work_wait import WorkWaiters
 from prep.bundle import BUNDLE_PATH
 from prep.canonical import CanonicalError, parse_json, sha256_hex
@@ -80,16 +83,21 @@ class Central:
     waiters: WorkWaiters
     lease_time: timedelta = DEFAULT_LEASE_TIME  # work leases (central.leases)
     recent_keys: RecentKeys = field(default_factory=RecentKeys)  # image uploads' keys
+    limits: ConnectionLimits = field(default_factory=ConnectionLimits)  # connections
+    refusals: UnsignedRefusals = field(default_factory=UnsignedRefusals)  # by source
 
     @classmethod
     def open(cls, data_dir: DataDir, identity: Identity, engine: Engine,
-             lease_time: timedelta = DEFAULT_LEASE_TIME) -> Central:
+             lease_time: timedelta = DEFAULT_LEASE_TIME,
+             limits: ConnectionLimits | None = None,
+             refusal_window: float = WINDOW_SECONDS) -> Central:
         blobs = BlobStore(data_dir.blobs)
         waiters = WorkWaiters()
         return cls(identity, engine, blobs,
                    Ingestor(engine, identity, blobs, on_work=waiters.wake_threadsafe),
                    ThreadPoolExecutor(WORKERS, thread_name_prefix="central-db"), waiters,
-                   lease_time)
+                   lease_time, limits=limits or ConnectionLimits(),
+                   refusals=UnsignedRefusals(refusal_window))
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run blocking ``fn`` (database work) in the worker pool."""
@@ -131,13 +139,17 @@ async def serve(central: Central, data_dir: DataDir, host: str, port: int,
     with ``mdns`` (zeroconf's interface choice or IPs), once advertised there too. The
     advertisement is withdrawn before the listener closes. Raises
     :class:`~central.advertise.AdvertiseError` if it cannot be made."""
+    # Floods must not turn into one log line (or traceback) each.
+    ratelog.install()
+    asyncio.get_running_loop().set_exception_handler(ratelog.loop_exception_handler())
     runner = web.AppRunner(build_app(central), handle_signals=False,
-                           shutdown_timeout=SHUTDOWN_SECONDS)
+                           shutdown_timeout=SHUTDOWN_SECONDS,
+                           keepalive_timeout=central.limits.idle_seconds)
     await runner.setup()
     advertiser: CentralAdvertiser | None = None
+    flusher = asyncio.create_task(central.refusals.run_flusher(central.engine, central.run))
     try:
-        site = web.TCPSite(runner, host, port, ssl_context=server_ssl_context(data_dir),
-                           backlog=256)
+        site = GuardedSite(runner, host, port, server_ssl_context(data_dir), central.limits)
         await site.start()
         bound_port = runner.addresses[0][1]
         url = f"https://{host}:{bound_port}"
@@ -160,12 +172,15 @@ async def serve(central: Central, data_dir: DataDir, host: str, port: int,
         if advertiser is not None:
             await advertiser.stop()  # stations stop finding it before it stops answering
         await site.stop()
+        await central.refusals.flush(central.engine, central.run, everything=True)
         await central.run(_audit, central.engine, lambda session: audit.emit(
             session, "central_stopped", actor="central", detail={"url": url}))
     finally:
+        flusher.cancel()
         if advertiser is not None:
             await advertiser.stop()
         await runner.cleanup()
+        await _last_refusals(central)
         central.executor.shutdown(wait=True)
         faulthandler.cancel_dump_traceback_later()
 
@@ -206,8 +221,12 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except Refused as refused:
-        log.warning("%s %s rechazado: %s", request.method, request.path, refused)
         central = request.app[CENTRAL]
+        if refused.unsigned:  # counted by source, never attributed (central.refusals)
+            await central.refusals.refuse(refused, request.remote, central.engine,
+                                          central.run)
+            return _error_response(refused)
+        log.warning("%s %s rechazado: %s", request.method, request.path, refused)
         try:
             await central.run(record_refusal, central.engine, refused)
         except SQLAlchemyError:
@@ -222,6 +241,13 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
             raise
         code, message = _HTTP_ERRORS.get(exc.status, ("http_error", "Solicitud rechazada."))
         return _error_response(ApiError(exc.status, code, message))
+    except DatabaseBusy as busy:
+        # A lock held too long (a stuck corte, a rebuild): one line, no traceback; the
+        # station sends the very same request again after Retry-After.
+        log.warning("%s %s: %s", request.method, request.path, busy)
+        response = _error_response(ApiError(503, "database_busy", str(busy)))
+        response.headers["Retry-After"] = str(busy.retry_after)
+        return response
     except SQLAlchemyError:
         log.exception("%s %s: error de base de datos", request.method, request.path)
         return _error_response(ApiError(503, "database_unavailable", _DB_DOWN))
@@ -246,8 +272,11 @@ _HTTP_ERRORS = {
 
 
 def _error_response(error: ApiError) -> web.Response:
-    return web.json_response(error.to_json(), status=error.status,
-                             dumps=lambda v: json.dumps(v, ensure_ascii=False))
+    response = web.json_response(error.to_json(), status=error.status,
+                                 dumps=lambda v: json.dumps(v, ensure_ascii=False))
+    if error.status == 408:  # the rest of a stalled body is not waited for
+        response.force_close()
+    return response
 
 
 async def _health(request: web.Request) -> web.Response:
@@ -307,8 +336,15 @@ async def _put_blob(request: web.Request) -> web.Response:
                         detail={"sha256": sha256, "max_bytes": central.blobs.max_bytes})
     if (request.content_length or 0) > central.blobs.max_bytes:
         raise too_large
+    declared = request.content_type if request.content_type.startswith("image/") else None
     try:
-        stored = await central.blobs.receive(sha256, request.content.iter_chunked(CHUNK))
+        stored = await central.blobs.receive(sha256, body_chunks(request), declared)
+    except NotAnImage as exc:  # never stored, so never published (issue 36)
+        raise Refused(415, "not_an_image", f"{exc.mensaje} El nodo central no la guardó; "
+                      "vuelva a digitalizar el acta.", event="blob_refused", actor=station,
+                      anomaly=True, station=station, detail={
+                          "sha256": sha256, "motivo": exc.motivo, "bytes": exc.size,
+                          "declared": declared}) from None
     except BlobTooLarge:
         raise too_large from None
     except HashMismatch as exc:
@@ -371,8 +407,33 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
     if (request.content_length or 0) > limit:
         raise ApiError(413, "too_large", f"La solicitud excede {limit // 1024} KiB.")
     data = bytearray()
-    async for chunk in request.content.iter_chunked(CHUNK):
+    async for chunk in body_chunks(request):
         data += chunk
         if len(data) > limit:
             raise ApiError(413, "too_large", f"La solicitud excede {limit // 1024} KiB.")
     return bytes(data)
+
+
+async def body_chunks(request: web.Request) -> AsyncIterator[bytes]:
+    """The request body as it arrives, refusing (408) a client that sends nothing for
+    :attr:`ConnectionLimits.body_idle_seconds`: a body trickled byte by byte must not
+    hold a connection (and a descriptor) for ever."""
+    idle = request.app[CENTRAL].limits.body_idle_seconds
+    while True:
+        try:
+            async with asyncio.timeout(idle):
+                chunk = await request.content.read(CHUNK)
+        except TimeoutError:
+            raise ApiError(408, "timeout", "La solicitud tardó demasiado en llegar; el "
+                                           "equipo la reintentará.") from None
+        if not chunk:
+            return
+        yield chunk
+
+
+async def _last_refusals(central: Central) -> None:
+    """Write what the refusal windows still hold, once no request runs any more."""
+    try:
+        await central.refusals.flush(central.engine, central.run, everything=True)
+    except SQLAlchemyError:
+        log.error("no se pudieron escribir los últimos resúmenes de rechazos sin firma")

@@ -48,19 +48,21 @@ async def _next(request: web.Request) -> web.Response:
 
     def connected() -> bool:
         return request.transport is not None and not request.transport.is_closing()
-    woken = False
+    woken, first = False, True
     while True:
         # Every ask is checked in full (signature, operator, station enabled), the
-        # first and each one after a wait.
+        # first and each one after a wait; the first spends the request's nonce.
         made = central.waiters.made(work.kind)
-        leases, site = await central.run(next_work, central.engine, signed, work,
-                                         central.lease_time)
+        leases, site, capped = await central.run(next_work, central.engine, signed, work,
+                                                 central.lease_time, first=first)
+        first = False
         if not leases and woken:
             # Woken for work this operator may not take (or another took it first):
             # the next waiter gets the chance.
             central.waiters.pass_on(work.kind, site, key)
         left = deadline - loop.time()
-        if leases or left <= 0 or central.waiters.closed or not connected():
+        # At its cap, only the operator's own records free room: no point waiting here.
+        if leases or capped or left <= 0 or central.waiters.closed or not connected():
             return web.json_response({"leases": leases})
         waited = await central.waiters.wait(work.kind, site, left, since=made, key=key,
                                             alive=connected)

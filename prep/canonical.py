@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+import re
+import sys
+from collections.abc import Callable, Iterable
 from typing import Any
 
 JsonValue = Any  # dict[str, JsonValue] | list[JsonValue] | str | int | bool | None
@@ -27,14 +29,23 @@ class CodedError(ValueError):
 
 
 class CanonicalError(ValueError):
-    """A value that has no canonical JSON form."""
+    """A value that has no canonical JSON form. ``code``: ``malformed``, or
+    ``control_character`` for a text holding U+0000 (as the record validator calls
+    every control character)."""
+
+    def __init__(self, message: str, code: str = "malformed") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def canonical_bytes(value: JsonValue) -> bytes:
     """The canonical JSON encoding of ``value``."""
     _check(value, 0)
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                          allow_nan=False).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: no UTF-8 spelling
+        raise CanonicalError("a text holds a lone surrogate") from None
 
 
 def sha256_hex(data: bytes) -> str:
@@ -47,30 +58,78 @@ def canonical_hash(value: JsonValue) -> str:
 
 
 def parse_json(data: bytes, max_bytes: int) -> JsonValue:
-    """Parse untrusted JSON bytes: size-capped, UTF-8, no floats, no duplicate keys."""
+    """Parse untrusted JSON bytes: size-capped, strict UTF-8, no floats, no duplicate
+    keys, at most :data:`MAX_DEPTH` levels, integers in the 64-bit range, and no text
+    PostgreSQL cannot store (U+0000, lone surrogates). Anything else raises
+    :class:`CanonicalError`, whose message never repeats the input (it goes to logs and
+    the audit log)."""
     if len(data) > max_bytes:
         raise CanonicalError(f"{len(data)} bytes exceeds the limit of {max_bytes}")
     try:
         text = data.decode("utf-8")
         value = json.loads(text, parse_float=_no_float, parse_constant=_no_float,
-                           object_pairs_hook=_no_duplicates)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CanonicalError(f"not valid JSON: {exc}") from None
+                           object_pairs_hook=_no_duplicates, parse_int=_parse_int())
+    except UnicodeDecodeError as exc:
+        raise CanonicalError(f"not valid JSON: not UTF-8 at byte {exc.start}") from None
+    except json.JSONDecodeError as exc:
+        raise CanonicalError(f"not valid JSON: {exc.msg} at character {exc.pos}") from None
+    except RecursionError:  # "[[[[…": the decoder's own recursion limit
+        raise CanonicalError("nested too deeply") from None
+    except CanonicalError:
+        raise
+    except ValueError:  # Python's limit on the digits of an integer (sys.int_info)
+        raise CanonicalError("integer out of the 64-bit range") from None
     _check(value, 0)
+    if "\\u" in text:  # only an escape can spell U+0000 or a lone surrogate
+        _check_texts(value)
     return value
 
 
+def _parse_int() -> Callable[[str], int] | None:
+    """The decoder's integer reader: the C one while Python caps the digits an integer
+    may have (so a 5,000-digit number fails fast), else one that refuses long ones
+    before converting (the conversion's time grows with the square of the digits)."""
+    limit = sys.get_int_max_str_digits()
+    return None if 0 < limit <= _MAX_INT_DIGITS_CAP else _bounded_int
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > 20:  # "-9223372036854775808" is the longest in range
+        raise CanonicalError("integer out of the 64-bit range")
+    return int(text)
+
+
 def _no_float(text: str) -> None:
-    raise CanonicalError(f"non-integer number {text!r} is not allowed")
+    raise CanonicalError("non-integer number is not allowed (no fractions, exponents, "
+                         "NaN or Infinity)")
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise CanonicalError(f"duplicate key {key!r}")
+            raise CanonicalError("duplicate key in an object")
         out[key] = value
     return out
+
+
+def _check_texts(value: JsonValue) -> None:
+    """Refuse a parsed value holding U+0000 or a lone surrogate in any key or text:
+    PostgreSQL refuses both (and UTF-8 cannot encode a surrogate), so such a value would
+    fail at the database on every retry instead of being refused once."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                raise CanonicalError("a text holds a lone surrogate")
+            if "\x00" in item:
+                raise CanonicalError("a text holds U+0000", code="control_character")
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def _check(value: JsonValue, depth: int) -> None:
@@ -87,7 +146,7 @@ def _check(value: JsonValue, depth: int) -> None:
         if isinstance(value, dict):
             for key in value:
                 if not isinstance(key, str):
-                    raise CanonicalError(f"object key {key!r} is not a string")
+                    raise CanonicalError("object key is not a string")
             items = value.values()
         for item in items:
             leaf = type(item)
@@ -106,3 +165,5 @@ def _check(value: JsonValue, depth: int) -> None:
 
 
 _MIN_INT, _MAX_INT = -(2**63), 2**63 - 1
+_MAX_INT_DIGITS_CAP = 4300  # Python's default digits limit; above it, _bounded_int
+_SURROGATE = re.compile("[\ud800-\udfff]")

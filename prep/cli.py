@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from prep import __version__, cli_es
+from prep.logsetup import setup_logging
 from prep.memory import keep_freed_memory
 
 log = logging.getLogger("prep")
@@ -72,8 +73,7 @@ _PLUGINS = ("central.cli", "prep.station.cli", "catd.app", "ccv.app", "central.d
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     keep_freed_memory()  # images all night in the central, the drill, the intake
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(logging.DEBUG if args.verbose else logging.INFO)  # escapes controls
     cli_es.quiet_libraries(args.verbose)
     try:
         code: int = args.func(args)

@@ -18,7 +18,7 @@ from prep.canonical import (
     sha256_hex,
 )
 from prep.crypto import SignatureError, SigningKey, VerifyKey, b64decode, b64encode
-from prep.records import Record, RecordError, format_time, parse_time
+from prep.records import STATION_ID, Record, RecordError, format_time, parse_time
 
 PROTOCOL_VERSION = 1
 #: The mDNS service the central advertises and stations browse (docs/protocol.md).
@@ -116,7 +116,7 @@ def read_batch(body: bytes) -> tuple[Batch, bytes]:
     try:
         data = parse_json(body, MAX_BATCH_BYTES)
     except CanonicalError as exc:
-        raise ProtocolError("malformed", f"batch is not valid JSON: {exc}") from None
+        raise ProtocolError(exc.code, f"batch is not valid JSON: {exc}") from None
     if not isinstance(data, dict) or set(data) != {"batch", "signature"}:
         raise ProtocolError("malformed", "request must be {batch, signature}")
     raw = data["batch"]
@@ -125,7 +125,10 @@ def read_batch(body: bytes) -> tuple[Batch, bytes]:
         raise ProtocolError("malformed", "batch fields are v, station, number, prev, "
                                          "created, records")
     if raw["v"] != PROTOCOL_VERSION:
-        raise ProtocolError("version", f"protocol version {raw['v']!r} not supported")
+        raise ProtocolError("version", f"protocol version not supported (only "
+                                       f"{PROTOCOL_VERSION})")
+    if not isinstance(raw["station"], str) or not STATION_ID.fullmatch(raw["station"]):
+        raise ProtocolError("malformed", "station is not a station id")
     try:
         signature = b64decode(data["signature"], SIGNATURE_BYTES)
         records = raw["records"]
@@ -137,16 +140,29 @@ def read_batch(body: bytes) -> tuple[Batch, bytes]:
         prev = raw["prev"]
         if not isinstance(prev, str) or len(prev) != 64:
             raise ProtocolError("malformed", "prev must be a SHA-256")
-        batch = Batch(str(raw["station"]), number, prev, parse_time(raw["created"]),
-                      tuple(Record.from_json(r) for r in records))
+        created = parse_time(raw["created"])
     except (SignatureError, RecordError) as exc:
         raise ProtocolError("malformed", str(exc)) from None
+    batch = Batch(raw["station"], number, prev, created, _records(records))
     for record in batch.records:
         if record.station != batch.station:
             raise ProtocolError("foreign_record",
                                 f"record {record.id} is from {record.station}, batch from "
                                 f"{batch.station}")
     return batch, signature
+
+
+def _records(raw: list[JsonValue]) -> tuple[Record, ...]:
+    """The batch's records, validated; a refusal names the record by its place (its
+    content stays out of the message) and keeps the record's code (e.g.
+    ``control_character``)."""
+    records = []
+    for index, item in enumerate(raw, 1):
+        try:
+            records.append(Record.from_json(item))
+        except RecordError as exc:
+            raise ProtocolError(exc.code, f"record {index} of the batch: {exc}") from None
+    return tuple(records)
 
 
 def verify_batch(batch: Batch, signature: bytes, key: VerifyKey, expected_prev: str) -> None:

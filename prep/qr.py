@@ -152,6 +152,46 @@ def normalize(raw: str) -> tuple[list[str], str]:
     return tokens, compact
 
 
+def parse_code(raw: str, formats: Sequence[CodeFormat] = DEFAULT_FORMATS) -> ParsedCode:
+    """The fields of a well-formed code, not yet checked against any catalog; raises
+    :class:`CodeRejected` (``vacio``, ``demasiado_largo``, ``ilegible``)."""
+    if len(raw) > MAX_CODE_CHARS:
+        raise CodeRejected(Motivo.DEMASIADO_LARGO,
+                           f"El código leído tiene {len(raw)} caracteres; un QR de acta "
+                           f"tiene menos de {MAX_CODE_CHARS}. Vuelva a escanear el QR.")
+    tokens, compact = normalize(raw)
+    if not compact:
+        raise CodeRejected(Motivo.VACIO, "No se leyó ningún código. Vuelva a escanear el "
+                           "QR del acta o escriba su CLAVE_ACTA.")
+    for fmt in formats:
+        parsed = fmt.parse(tokens, compact)
+        if parsed is not None:
+            return parsed
+    raise CodeRejected(Motivo.ILEGIBLE, "El código leído no es un QR de acta ni una "
+                       "CLAVE_ACTA (11 caracteres de casilla + 2 de elección). Vuelva a "
+                       "escanear el QR o escriba la clave impresa en el acta.")
+
+
+def printable_code(text: str) -> str:
+    """What was read, safe to store and show: no control characters, bounded."""
+    return "".join(ch for ch in text.strip() if ch.isprintable())[:MAX_CODE_CHARS]
+
+
+def is_acta_code(text: str, formats: Sequence[CodeFormat] = DEFAULT_FORMATS) -> bool:
+    """Whether ``text`` is written as an acta code of the institute's formats (a QR
+    payload, our label, or a CLAVE_ACTA), whatever the catalog holds.
+
+    Only such a code may be registered *fuera de catálogo*: a misread (``XK93&&zz!!``)
+    names no acta at all, and registering it would make an acta out of noise. Station
+    and central both ask this before keeping a fuera-de-catálogo acopio.
+    """
+    try:
+        parse_code(text, formats)
+    except CodeRejected:
+        return False
+    return True
+
+
 class ActaCodec:
     """Resolves codes to catalog actas; the only way codes enter the suite."""
 
@@ -161,21 +201,7 @@ class ActaCodec:
 
     def parse(self, raw: str) -> ParsedCode:
         """The fields of a well-formed code, not yet checked against the catalog."""
-        if len(raw) > MAX_CODE_CHARS:
-            raise CodeRejected(Motivo.DEMASIADO_LARGO,
-                               f"El código leído tiene {len(raw)} caracteres; un QR de acta "
-                               f"tiene menos de {MAX_CODE_CHARS}. Vuelva a escanear el QR.")
-        tokens, compact = normalize(raw)
-        if not compact:
-            raise CodeRejected(Motivo.VACIO, "No se leyó ningún código. Vuelva a escanear el "
-                               "QR del acta o escriba su CLAVE_ACTA.")
-        for fmt in self.formats:
-            parsed = fmt.parse(tokens, compact)
-            if parsed is not None:
-                return parsed
-        raise CodeRejected(Motivo.ILEGIBLE, "El código leído no es un QR de acta ni una "
-                           "CLAVE_ACTA (11 caracteres de casilla + 2 de elección). Vuelva a "
-                           "escanear el QR o escriba la clave impresa en el acta.")
+        return parse_code(raw, self.formats)
 
     def decode(self, raw: str) -> Acta:
         """The catalog acta a scanned or typed code names, or :class:`CodeRejected`."""

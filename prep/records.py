@@ -18,19 +18,28 @@ from typing import Any
 from prep.build_info import LABEL as BUILD_LABEL
 from prep.canonical import CanonicalError, JsonValue, canonical_bytes, sha256_hex
 from prep.rules import CausaSinActa
-from prep.values import check_valor, parse_valor
+from prep.values import MAX_VALOR, check_valor, parse_valor
 
 RECORD_VERSION = 1
 MAX_RECORD_BYTES = 64 * 1024
 
 _CLAVE_ACTA = re.compile(r"\d{6}[A-Z]\d{6}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_STATION = re.compile(r"[a-z0-9][a-z0-9-]{2,63}")
+STATION_ID = re.compile(r"[a-z0-9][a-z0-9-]{2,63}")
 _CAMPO = re.compile(r"[A-Z][A-Z0-9_]{0,39}")
+#: C0 and C1 controls (with DEL) and the Unicode line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class RecordError(ValueError):
-    """A record that is malformed or not allowed; the message says which field."""
+    """A record that is malformed or not allowed; the message says which field and
+    which rule, never the value (it reaches logs and the audit log). ``code`` is the
+    stable refusal code: ``malformed``, or ``control_character`` for a text holding
+    a control character."""
+
+    def __init__(self, message: str, code: str = "malformed") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class Kind(enum.StrEnum):
@@ -57,7 +66,7 @@ def parse_time(text: str) -> datetime:
     try:
         return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     except (ValueError, TypeError):
-        raise RecordError(f"time {text!r} is not YYYY-MM-DDTHH:MM:SS.ffffffZ") from None
+        raise RecordError("a time is not YYYY-MM-DDTHH:MM:SS.ffffffZ") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +104,7 @@ class Record:
         if set(data) != expected:
             raise RecordError(f"record fields must be exactly {sorted(expected)}")
         if data["v"] != RECORD_VERSION:
-            raise RecordError(f"record version {data['v']!r} not supported")
+            raise RecordError(f"record version not supported (only {RECORD_VERSION})")
         record = cls(
             id=_uuid(data["id"], "id"),
             station=_station(data["station"]),
@@ -148,7 +157,7 @@ def _sin_acta(b: Mapping[str, JsonValue]) -> None:
     _exact(b, {"clave_acta", "causa"})
     _clave(b["clave_acta"])
     if b["causa"] not in {c.value for c in CausaSinActa}:
-        raise RecordError(f"causa {b['causa']!r} unknown")
+        raise RecordError("causa unknown")
 
 
 def _imagen(b: Mapping[str, JsonValue]) -> None:
@@ -157,7 +166,7 @@ def _imagen(b: Mapping[str, JsonValue]) -> None:
     _sha256(b["sha256"], "sha256")
     _positive(b["bytes"], "bytes")
     if b["media_type"] not in ("image/jpeg", "image/png", "image/tiff"):
-        raise RecordError(f"media_type {b['media_type']!r} not accepted")
+        raise RecordError("media_type must be image/jpeg, image/png or image/tiff")
     if b["origen"] not in ("CATD", "CASILLA"):
         raise RecordError("origen must be CATD or CASILLA")
     if b["digitalizacion"] not in ("Escáner", "Móvil"):
@@ -192,11 +201,12 @@ def _valores(b: Mapping[str, JsonValue]) -> None:
         raise RecordError("valores must be an object of 1 to 64 fields")
     for campo, valor in valores.items():
         if not _CAMPO.fullmatch(campo):
-            raise RecordError(f"field name {campo!r} invalid")
+            raise RecordError("a field name of valores is invalid")
         try:
             parse_valor(valor) if isinstance(valor, str) else check_valor(valor)
-        except ValueError as exc:
-            raise RecordError(f"{campo}: {exc}") from None
+        except ValueError:
+            raise RecordError(f"{campo}: no es un número de 0 a {MAX_VALOR}, Ilegible ni "
+                              "Sin dato") from None
 
 
 def _ilegible(b: Mapping[str, JsonValue]) -> None:
@@ -238,12 +248,12 @@ _BODIES: dict[Kind, Callable[[Mapping[str, JsonValue]], None]] = {
 
 def _exact(b: Mapping[str, JsonValue], keys: set[str]) -> None:
     if set(b) != keys:
-        raise RecordError(f"body fields must be exactly {sorted(keys)}, got {sorted(b)}")
+        raise RecordError(f"body fields must be exactly {sorted(keys)}")
 
 
 def _clave(value: object) -> None:
     if not isinstance(value, str) or not _CLAVE_ACTA.fullmatch(value):
-        raise RecordError(f"clave_acta {value!r} is not a 13-character CLAVE_ACTA")
+        raise RecordError("clave_acta is not a 13-character CLAVE_ACTA")
 
 
 def _sha256(value: object, name: str) -> None:
@@ -262,14 +272,14 @@ def _uuid(value: object, name: str) -> str:
 
 
 def _station(value: object) -> str:
-    if not isinstance(value, str) or not _STATION.fullmatch(value):
-        raise RecordError(f"station id {value!r} invalid")
+    if not isinstance(value, str) or not STATION_ID.fullmatch(value):
+        raise RecordError("station id invalid")
     return value
 
 
 def _kind(value: object) -> Kind:
     if value not in _KINDS:
-        raise RecordError(f"kind {value!r} unknown")
+        raise RecordError("kind unknown")
     return Kind(str(value))
 
 
@@ -291,7 +301,22 @@ def _non_negative(value: object, name: str) -> int:
 def _text(value: object, name: str, max_len: int, allow_empty: bool = False) -> str:
     if not isinstance(value, str) or len(value) > max_len or (not value and not allow_empty):
         raise RecordError(f"{name} must be a text of up to {max_len} characters")
+    if _CONTROL.search(value):
+        # U+0000 cannot be stored by PostgreSQL at all, and line breaks or terminal
+        # escapes in a name or a reason forge lines in logs and reports: refused here,
+        # where both the station (before storing) and the central check every record.
+        raise RecordError(f"el campo {name} contiene caracteres de control (saltos de "
+                          "línea, tabuladores u otros invisibles); escríbalo en una sola "
+                          "línea, solo con letras, números y signos",
+                          code="control_character")
     return value
+
+
+def without_controls(text: str) -> str:
+    """``text`` with each control character (and line or paragraph separator) turned
+    into a space: for a station's own texts, such as its last error in a heartbeat,
+    which must fit :func:`_text`."""
+    return _CONTROL.sub(" ", text)
 
 
 def _object(value: object) -> dict[str, JsonValue]:

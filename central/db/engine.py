@@ -3,14 +3,16 @@
 ``--dsn`` (or ``PREP_CENTRAL_DSN``) names an existing server: a libpq connection string
 or URI, or a SQLAlchemy ``postgresql+psycopg://`` URL. Without one, the central runs a
 real PostgreSQL of its own from its data directory (the ``pgserver`` wheel), listening
-on a Unix socket only.
+on a private Unix socket only, its owner let in by the kernel's word and everyone else
+by password (:mod:`central.db.embedded`).
+
+Every connection of :func:`make_engine` bounds its lock waits (:mod:`central.db.locks`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -18,9 +20,12 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 from sqlalchemy import Engine, create_engine
 
 from central.config import ENV_DSN
+from central.db import locks
+from central.db.embedded import start_server
 
 EMBEDDED_DATABASE = "prep_central"
 APPLICATION_NAME = "prep-central"
@@ -52,15 +57,8 @@ def database_dsn(cli_dsn: str | None, pgdata: Path) -> Iterator[str]:
     if dsn is not None:
         yield dsn
         return
-    with warnings.catch_warnings():
-        # pgserver asks platformdirs for XDG_RUNTIME_DIR at import; without it (root,
-        # containers) platformdirs warns and uses /tmp/runtime-<uid>, which is fine.
-        warnings.filterwarnings("ignore", message=r"XDG_RUNTIME_DIR is not set",
-                                category=UserWarning)
-        from pgserver.postgres_server import get_server
-
     log.info("PostgreSQL integrado en %s", pgdata)
-    server = get_server(pgdata, cleanup_mode="stop")
+    server = start_server(pgdata)
     try:
         _ensure_database(server.get_uri(), EMBEDDED_DATABASE)
         yield server.get_uri(EMBEDDED_DATABASE)
@@ -69,10 +67,15 @@ def database_dsn(cli_dsn: str | None, pgdata: Path) -> Iterator[str]:
 
 
 def make_engine(dsn: str, pool_size: int = 5) -> Engine:
-    """A SQLAlchemy engine over psycopg 3 for a libpq ``dsn``."""
-    connect = partial(psycopg.connect, dsn, application_name=APPLICATION_NAME)
-    return create_engine("postgresql+psycopg://", creator=connect, pool_size=pool_size,
-                         max_overflow=2, pool_pre_ping=True)
+    """A SQLAlchemy engine over psycopg 3 for a libpq ``dsn``, its lock waits bounded
+    (:data:`central.db.locks.LOCK_TIMEOUT`; a DSN's own ``options`` may say otherwise)."""
+    own = str(conninfo_to_dict(dsn).get("options") or os.environ.get("PGOPTIONS", ""))
+    connect = partial(psycopg.connect, dsn, application_name=APPLICATION_NAME,
+                      options=f"{locks.session_options()} {own}".strip())
+    engine = create_engine("postgresql+psycopg://", creator=connect, pool_size=pool_size,
+                           max_overflow=2, pool_pre_ping=True)
+    locks.install(engine)
+    return engine
 
 
 def _ensure_database(admin_dsn: str, name: str) -> None:

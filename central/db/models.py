@@ -73,6 +73,9 @@ class Station(Base):
     last_batch: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     last_batch_sha256: Mapped[str] = mapped_column(SHA256, server_default="0" * 64)
     last_seq: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    #: The central's own PREP Casilla intake station (central.intake): set only when the
+    #: central enrolls it in-process, never through ``POST /v1/enroll``.
+    intake: Mapped[bool] = mapped_column(server_default=false())
 
 
 class EnrollmentCode(Base):
@@ -127,6 +130,23 @@ class StoredRecord(Base):
     sha256: Mapped[str] = mapped_column(SHA256)
     batch_number: Mapped[int] = mapped_column(Integer)
     received_at: Mapped[datetime]
+
+
+class QuarantinedRecord(Base):
+    """A stored record that moves no acta: ingest found its station, operator, acta or
+    lease not entitled to it (docs/pipeline.md, "Who may record what"). Decided once,
+    in the transaction that stored the record; the fold and ``rebuild-state`` both skip
+    it. Append-only (trigger in revision 0010)."""
+
+    __tablename__ = "quarantined_records"
+
+    record_id: Mapped[str] = mapped_column(Uuid(as_uuid=False), ForeignKey("records.id"),
+                                           primary_key=True)
+    station: Mapped[str] = mapped_column(STATION_ID)
+    kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]]
+    at: Mapped[datetime]
 
 
 class Anomaly(Base):
@@ -396,6 +416,8 @@ class Lease(Base):
               postgresql_where=text("status = 'active'")),
         Index("ix_leases_operator_active", "operator", "station",
               postgresql_where=text("status = 'active'")),
+        Index("ix_leases_station_active", "station",
+              postgresql_where=text("status = 'active'")),
         UniqueConstraint("clave_acta", "operator", name="uq_leases_acta_operator"),
     )
 
@@ -439,3 +461,28 @@ class CorteRow(Base):
     motivo: Mapped[str] = mapped_column(String(16))
     seconds: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class WorkNonce(Base):
+    """A ``POST /v1/work/next`` already answered, by the nonce its station signed into
+    it: the same signed request sent again is refused, never answered with new leases
+    (docs/pipeline.md, "Work API"). Only inserted."""
+
+    __tablename__ = "work_nonces"
+
+    station: Mapped[str] = mapped_column(STATION_ID, primary_key=True)
+    nonce: Mapped[str] = mapped_column(Uuid(as_uuid=False), primary_key=True)
+    at: Mapped[datetime]
+
+
+class CatdDistrito(Base):
+    """A distrito whose actas a CATD other than its own number receives (a state with
+    fewer CATDs than distritos; the drill's few CATDs). A distrito without a row is
+    served by the CATD of its own number (docs/pipeline.md, "Who may record what")."""
+
+    __tablename__ = "catd_distritos"
+
+    distrito: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    catd: Mapped[int] = mapped_column(Integer)
+    assigned_at: Mapped[datetime]
+    assigned_by: Mapped[str] = mapped_column(String(128))

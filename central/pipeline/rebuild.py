@@ -1,12 +1,13 @@
 """Recomputing every acta state from the facts, to check or to repair the stored ones.
 
 The facts are the records of every journaled batch, in ``pipeline_journal`` order (the
-order their batches were applied), and nothing else. Every catalog acta starts
-*esperada*. ``prep central
-rebuild-state --check`` compares without writing (in one REPEATABLE READ snapshot, so
-ingest goes on); without ``--check`` the differing actas are rewritten under the
-exclusive pipeline lock. Loading a catalog runs the same rewrite (:func:`seed`): it
-seeds the new catalog's actas and re-derives any acta the change moved in or out.
+order their batches were applied), less those ingest quarantined (``quarantined_records``,
+written with the record: :mod:`central.pipeline.authorize`), and nothing else. Every
+catalog acta starts *esperada*. ``prep central rebuild-state --check`` compares without
+writing (in one REPEATABLE READ snapshot, so ingest goes on); without ``--check`` the
+differing actas are rewritten under the exclusive pipeline lock. Loading a catalog runs
+the same rewrite (:func:`seed`): it seeds the new catalog's actas and re-derives any
+acta the change moved in or out.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ _EVENTS = text(f"""
     FROM pipeline_journal AS j
     JOIN records AS r ON r.station = j.station AND r.batch_number = j.batch_number
          AND r.kind IN ({_KINDS})
+    WHERE NOT EXISTS (SELECT 1 FROM quarantined_records AS q WHERE q.record_id = r.id)
     ORDER BY j.pos, r.seq
 """)  # noqa: S608 - the IN list is the constant PIPELINE_KINDS
 SAMPLE = 20

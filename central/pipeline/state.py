@@ -1,12 +1,13 @@
 """The acta lifecycle as a pure function: events in, acta states out.
 
 An acta's state is a fold of the stations' records about it (acopio, sin acta, imagen,
-captura, verificación, ilegible), in the order the central accepted their batches
-(``docs/pipeline.md``). Nothing else goes in: not the leases (they hand work out; a
-capture counts on its own terms), not the central's clock beyond each record's arrival
-time. Nothing here touches a database: ingest folds each batch over the states it
-loads (:mod:`central.pipeline.apply`) and ``prep central rebuild-state`` folds the whole
-history from scratch (:mod:`central.pipeline.rebuild`); both must end equal.
+captura, verificación, ilegible), in the order the central accepted their batches, less
+the records ingest quarantined (``docs/pipeline.md``). Nothing else goes in: not the
+leases (ingest checks them once, as it stores a record), not the central's clock beyond
+each record's arrival time. Nothing here touches a database: ingest folds each batch
+over the states it loads (:mod:`central.pipeline.apply`) and ``prep central
+rebuild-state`` folds the whole history from scratch (:mod:`central.pipeline.rebuild`);
+both must end equal.
 
 What a fold cannot accept is never an error: the record stays stored (records are
 facts) and the fold returns a :class:`Note`, which ingest raises as an anomaly.
@@ -256,12 +257,21 @@ class Folded:
     notes: list[Note] = field(default_factory=list)
 
 
+#: Ingest's gate (central.pipeline.authorize.Gate.admit): whether an event may be
+#: folded, given the states so far. ``rebuild-state`` needs none: the events it reads
+#: already leave out the records ingest quarantined.
+Admit = Callable[[RecordEvent, Mapping[str, ActaState]], bool]
+
+
 def fold(events: Iterable[Event], lookup: Lookup,
-         actas: Mapping[str, ActaState] | None = None) -> Folded:
+         actas: Mapping[str, ActaState] | None = None, admit: Admit | None = None) -> Folded:
     """Apply ``events`` in order to ``actas`` (left untouched; the result holds the new
-    states). An acta not in ``actas`` starts from :func:`initial`."""
+    states), skipping those ``admit`` refuses. An acta not in ``actas`` starts from
+    :func:`initial`."""
     out = Folded(dict(actas or {}))
     for event in events:
+        if admit is not None and not admit(event, out.actas):
+            continue
         if event.kind is Kind.ACOPIO and event.body.get("fuera_de_catalogo") is True:
             out.fuera[event.id] = Fuera(event.id, event.station, event.operator,
                                         str(event.body["codigo_leido"]),

@@ -6,7 +6,9 @@ A catalog is a directory an institute can fill from its own spreadsheets:
 - ``distritos.csv``, ``casillas.csv``, ``asociaciones.csv``, ``candidaturas.csv``.
 
 Loading validates everything and names the file and line of the first problem found, so
-whoever prepared the data can fix it; nothing half-valid is ever returned.
+whoever prepared the data can fix it; nothing half-valid is ever returned. Names that
+reach the published CSV files must not start like a spreadsheet formula
+(:mod:`prep.catalog.cells`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from prep.catalog.cells import describe_start, formula_start
 from prep.catalog.model import (
     MAX_LISTA_NOMINAL_CASILLA,
     TIPOS_CASILLA,
@@ -49,6 +52,9 @@ ASOCIACIONES_COLS = ("ID_ELECCION", "CLAVE", "NOMBRE", "TIPO", "PARTIDOS", "AMBI
 CANDIDATURAS_COLS = ("ID_ELECCION", "ID_AMBITO", "ASOCIACION", "PROPIETARIA", "SUPLENTE")
 
 _CLAVE_RE = re.compile(r"[A-Z][A-Z0-9_]{0,39}")
+#: Free-text columns, each checked for a formula start (the rest are numbers or claves).
+_TEXT_COLUMNS = {"distritos.csv": ("CABECERA",), "asociaciones.csv": ("NOMBRE", "PARTIDOS"),
+                 "candidaturas.csv": ("PROPIETARIA", "SUPLENTE")}
 
 T = TypeVar("T")
 
@@ -78,6 +84,11 @@ def load_catalog(directory: Path) -> Catalog:
         raise CatalogError(f"catalogo.toml: {exc}") from None
     if not elecciones_meta:
         raise CatalogError("catalogo.toml: no declara ninguna [[elecciones]]")
+    _check_toml_texts(directory / "catalogo.toml", [
+        ("[entidad] nombre", entidad_nombre), ("[entidad] fecha_eleccion", fecha),
+        *((f"[[demarcaciones]] {d.id} nombre", d.nombre) for d in demarcaciones),
+        *((f"[[elecciones]] {e.get('codigo')} {key}", e.get(key))
+          for e in elecciones_meta for key in ("nombre", "tipo_acta"))])
     _unique((d.id for d in demarcaciones), "catalogo.toml: demarcación repetida")
     dem_ids = {d.id for d in demarcaciones}
 
@@ -232,6 +243,7 @@ def _rows(path: Path, columns: tuple[str, ...],
     missing = [c for c in columns if c not in header]
     if missing:
         raise CatalogError(f"{path.name}: faltan las columnas {', '.join(missing)}")
+    texts = _TEXT_COLUMNS.get(path.name, ())
     while True:
         try:
             values = next(reader)
@@ -245,9 +257,39 @@ def _rows(path: Path, columns: tuple[str, ...],
             raise CatalogError(f"{path.name}: línea {reader.line_num}: {len(values)} campos, "
                                f"se esperan {len(header)}")
         try:
-            yield build(dict(zip(header, values, strict=True)))
+            row = dict(zip(header, values, strict=True))
+            for column in texts:
+                _check_text(column, row[column].strip())
+            yield build(row)
         except CatalogError as exc:
             raise CatalogError(f"{path.name}: línea {reader.line_num}: {exc}") from None
+
+
+def _check_text(field: str, value: str) -> None:
+    char = formula_start(value)
+    if char is not None:
+        shown = value if len(value) <= 60 else value[:57] + "…"
+        raise CatalogError(f"el campo {field} ({shown!r}) empieza con {describe_start(char)}: "
+                           "una hoja de cálculo lo tomaría como fórmula al abrir los CSV "
+                           "publicados. Quite ese carácter del inicio y vuelva a cargar el "
+                           "catálogo.")
+
+
+def _check_toml_texts(path: Path, fields: list[tuple[str, object]]) -> None:
+    """The names in catalogo.toml, each named by its table and key and, where found,
+    its line (tomllib gives no positions)."""
+    for field, value in fields:
+        if not isinstance(value, str):
+            continue
+        try:
+            _check_text(field, value)
+        except CatalogError as exc:
+            lines = _read_limited(path).splitlines()
+            escaped = json.dumps(value, ensure_ascii=False)[1:-1]
+            line = next((n for n, text in enumerate(lines, 1)
+                         if value in text or escaped in text), None)
+            where = f"línea {line}: " if line is not None else ""
+            raise CatalogError(f"{path.name}: {where}{exc}") from None
 
 
 def _table(meta: dict[str, Any], key: str) -> dict[str, Any]:

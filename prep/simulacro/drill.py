@@ -177,6 +177,7 @@ class Drill:
             self.say(f"Nodo central: esquema, catálogo ({catalog.total_actas} actas) y "
                      f"{len(plan.estaciones)} estaciones")
             self.nodo.init(self.out / "catalogo")
+            self.nodo.catd_distritos([d.id for d in catalog.distritos], self.options.catds)
             self.nodo.serve()
             self.report.phases["preparacion_nodo"] = _lap(phase)
             phase = time.perf_counter()
@@ -283,7 +284,7 @@ class Drill:
 
     def _gui(self) -> subprocess.Popen[bytes] | None:
         """``prep dashboard`` over the drill's database, as a login that holds only the
-        read-only role ``prep_lectura`` (made here with the embedded server's ``psql``)."""
+        read-only role ``prep_lectura`` (``prep central read-only-user``)."""
         if not self.options.gui:
             return None
         try:

@@ -38,6 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from prep.catalog import Acta, Catalog
+from prep.logsetup import setup_logging
 from prep.memory import keep_freed_memory
 from prep.records import Kind
 from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
@@ -630,8 +631,7 @@ def _as_typed(text: str) -> int | str:
 
 def main(argv: list[str]) -> int:
     """Run the station of ``argv[0]`` (its JSON config) until SIGTERM."""
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(logging.WARNING, sys.stderr)  # escapes controls
     config = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     # On one machine the stations stand for dozens of PCs: the central (which they all
     # wait on) must not starve behind their image rendering.

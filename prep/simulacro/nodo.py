@@ -1,8 +1,8 @@
 """The drill's central node, driven only through ``prep central …`` subprocesses.
 
 ``prep`` never imports ``central`` (an import contract): the drill is a coordinator at
-a console. It runs ``init``, ``catalog load``, ``operator add``, ``enroll-code``,
-``corte`` and ``report`` as commands, and keeps ``serve`` (HTTPS API with scheduled
+a console. It runs ``init``, ``catalog load``, ``catd-distritos``, ``operator add``,
+``enroll-code``, ``corte`` and ``report`` as commands, and keeps ``serve`` (HTTPS API with scheduled
 cortes) and ``import-casilla --watch`` (the PREP Casilla feed) running as children.
 Without ``--dsn`` the central keeps an embedded PostgreSQL in its data directory.
 """
@@ -23,7 +23,6 @@ from urllib.parse import urlsplit
 
 START_TIMEOUT = 90.0
 #: The database ``prep central`` keeps in its embedded PostgreSQL (central/db/engine.py).
-EMBEDDED_DATABASE = "prep_central"
 
 
 class NodoError(RuntimeError):
@@ -82,6 +81,16 @@ class Nodo:
         self.cli("init")
         self.cli("catalog", "load", str(catalogo))
 
+    def catd_distritos(self, distritos: Sequence[int], catds: int) -> None:
+        """With fewer CATD stations than distritos, CATD ``(d - 1) % catds + 1`` receives
+        distrito ``d``'s actas (the plan's stations): the central accepts a CATD's
+        acopio and digitalización only for the distritos it receives."""
+        for catd in range(1, catds + 1):
+            others = [d for d in distritos if d != catd and (d - 1) % catds + 1 == catd]
+            if others:
+                self.cli("catd-distritos", "--catd", str(catd), "--distritos",
+                         *map(str, others))
+
     def operators(self, rows: Sequence[tuple[str, str, int | None]], work_dir: Path
                   ) -> list[str]:
         """Accounts for ``(name, role, sitio)`` rows (``None``: the CCV) in one
@@ -122,27 +131,10 @@ class Nodo:
         self.cli("report", "final", "--out", str(out))
 
     def read_only_dsn(self) -> str:
-        """A DSN for ``prep dashboard``: a new login on the embedded PostgreSQL holding
-        only ``prep_lectura`` (created with the ``psql`` that ships with it)."""
-        import importlib.util
-        import secrets
-
-        spec = importlib.util.find_spec("pgserver")
-        if spec is None or spec.origin is None:
-            raise NodoError("no está instalado pgserver (PostgreSQL integrado)")
-        psql = Path(spec.origin).parent / "pginstall" / "bin" / "psql"
-        pgdata = (self.data_dir / "pgdata").resolve()
-        # Generated, hex only: nothing from outside goes into the statement.
-        password = secrets.token_hex(16)
-        done = subprocess.run(
-            [str(psql), "-h", str(pgdata), "-U", "postgres", "-d", EMBEDDED_DATABASE,
-             "-v", "ON_ERROR_STOP=1", "-c",
-             f"CREATE ROLE tablero_simulacro LOGIN PASSWORD '{password}' IN ROLE prep_lectura"],
-            capture_output=True, text=True, timeout=60, check=False)
-        if done.returncode != 0:
-            raise NodoError(_tail(done.stderr))
-        return (f"host={pgdata} dbname={EMBEDDED_DATABASE} user=tablero_simulacro "
-                f"password={password}")
+        """A DSN for ``prep dashboard``: a read-only login on the central's PostgreSQL
+        (``prep central read-only-user``, as a technician makes it: only ``prep_lectura``,
+        bounded statements and connections)."""
+        return self.cli("read-only-user", "tablero_simulacro").strip().splitlines()[-1]
 
     # long-running children ---------------------------------------------------------
 

@@ -43,7 +43,7 @@ log = logging.getLogger("prep.station.accounts")
 NO_BUNDLE = ("Esta estación aún no tiene el catálogo: conéctela al nodo central una vez "
              "para recibirlo junto con las cuentas de los operadores.")
 BAD_CREDENTIALS = "Usuario o contraseña incorrectos."
-#: Failed logins allowed for one user name before it must wait; each further failure
+#: Failed logins allowed for one account before it must wait; each further failure
 #: doubles the wait, up to LOCK_MAX.
 FREE_FAILURES = 5
 LOCK_BASE = timedelta(seconds=30)
@@ -165,12 +165,17 @@ def bundle_info(store: Store) -> BundleInfo | None:
 def login(store: Store, user: str, password: str) -> Operator:
     """Check ``user`` (operator id or name, case-insensitive) and ``password`` against
     the accounts of the held bundle, offline. Raises :class:`LoginError`. After
-    :data:`FREE_FAILURES` wrong passwords in a row for one user name, that name must
-    wait before the next try (``locked``), so a password cannot be guessed at speed."""
-    key = operator_name_key(user.strip())[:128]
+    :data:`FREE_FAILURES` wrong passwords in a row for one account, that account must
+    wait before the next try (``locked``), so a password cannot be guessed at speed.
+    Failures count per account, whether it was named by its id or by its name (a
+    name that is no account counts on its own, so both look alike from outside)."""
+    user = user.strip()
+    row = _find_account(store, user)
+    key = (ACCOUNT_KEY_PREFIX + row.id if row is not None
+           else operator_name_key(user)[:128])
     _refuse_if_locked(store, key)
     try:
-        operator = _check_login(store, user, password)
+        operator = _check_password(row, password)
     except LoginError as exc:
         if exc.code == "bad_credentials":
             _count_failure(store, key)
@@ -178,6 +183,12 @@ def login(store: Store, user: str, password: str) -> Operator:
     with store.write() as session:
         session.execute(delete(LoginFailureRow).where(LoginFailureRow.user_key == key))
     return operator
+
+
+#: Failure rows of a known account are keyed by its id under this prefix. (A name
+#: typed that folds to the same key can only add to that account's count, as typing
+#: its id would.)
+ACCOUNT_KEY_PREFIX = "cuenta:"
 
 
 def _refuse_if_locked(store: Store, key: str) -> None:
@@ -188,9 +199,10 @@ def _refuse_if_locked(store: Store, key: str) -> None:
     wait = parse_time(row.locked_until) - store.clock()
     if wait.total_seconds() > 0:
         seconds = math.ceil(wait.total_seconds())
+        espere = "1 segundo" if seconds == 1 else f"{seconds} segundos"
         raise LoginError("locked", (
-            f"Demasiados intentos fallidos con ese usuario: espere {seconds} segundos y "
-            "vuelva a intentarlo. Si olvidó su contraseña, pida a su coordinador que la "
+            f"Demasiados intentos fallidos con esa cuenta: espere {espere} y vuelva a "
+            "intentarlo. Si olvidó su contraseña, pida a su coordinador que la "
             "restablezca."))
 
 
@@ -207,19 +219,23 @@ def _count_failure(store: Store, key: str) -> None:
                                                                LOCK_MAX))
 
 
-def _check_login(store: Store, user: str, password: str) -> Operator:
+def _find_account(store: Store, user: str) -> OperatorRow | None:
+    """The account ``user`` names (its id, else its name), or ``None``."""
     with store.read() as session:
         if session.get(BundleRow, 1) is None:
             raise LoginError("no_bundle", NO_BUNDLE)
-        user = user.strip()
         row = session.get(OperatorRow, user.lower())  # ids are lower-case ASCII
-        if row is None:
-            rows = list(session.scalars(select(OperatorRow)
-                                        .where(OperatorRow.name_key == operator_name_key(user))))
-            if len(rows) > 1:
-                raise LoginError("ambiguous", "Hay más de un operador con ese nombre: "
-                                              "escriba su identificador (op-…).")
-            row = rows[0] if rows else None
+        if row is not None:
+            return row
+        rows = list(session.scalars(select(OperatorRow)
+                                    .where(OperatorRow.name_key == operator_name_key(user))))
+    if len(rows) > 1:
+        raise LoginError("ambiguous", "Hay más de un operador con ese nombre: "
+                                      "escriba su identificador (op-…).")
+    return rows[0] if rows else None
+
+
+def _check_password(row: OperatorRow | None, password: str) -> Operator:
     if row is None:
         waste_like_a_check(password)  # as slow as a real check: no hint the user is unknown
         raise LoginError("bad_credentials", BAD_CREDENTIALS)

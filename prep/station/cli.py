@@ -17,11 +17,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from prep.station.errors import StationError, StationInputError
+from prep.station.enroll import MIN_PREFIX_DIGITS, NOT_CONFIRMED
+from prep.station.errors import EnrollmentError, StationError, StationInputError
 from prep.station.station import Station, mdns_locator, sniff_media_type
-from prep.station.store import StationIdentity, default_data_dir
+from prep.station.store import DB_NAME, StationIdentity, default_data_dir
 from prep.station.sync import SyncOptions
+from prep.station.tls import fetch_certificate, fingerprint_groups, pem_fingerprint
 
+URL_FINGERPRINT_REQUIRED = (
+    "Indique la huella completa del certificado del nodo central con --cert-sha256 (los 64 "
+    "dígitos hexadecimales que muestra su consola: prep central init o serve). Sin ella el "
+    "código de alta iría a cualquiera que responda en esa dirección. También puede ejecutar "
+    "el alta en una terminal sin --cert-sha256 para ver la huella y confirmarla. No se "
+    "envió el código de alta.")
 EXIT_NOT_DRAINED = 1
 EXIT_ERROR = 2
 EXIT_TIMEOUT = 3
@@ -41,11 +49,16 @@ def register(subparsers: Any) -> None:
     where.add_argument("--mdns", action="store_true",
                        help="buscar el nodo central en la red local con mDNS")
     enroll.add_argument("--code", required=True, help="código de alta de un solo uso")
-    enroll.add_argument("--cert-sha256", default=None,
-                        help="huella esperada del certificado del nodo central (con --url)")
+    enroll.add_argument("--cert-sha256", default=None, metavar="HUELLA",
+                        help="huella completa (64 dígitos hexadecimales) del certificado que "
+                             "muestra la consola del nodo central (con --url); sin ella, en "
+                             "una terminal se muestra la huella recibida y se pide "
+                             "confirmarla antes de enviar el código")
     enroll.add_argument("--expect-cert", metavar="PREFIJO", default=None,
-                        help="primeros dígitos (8 o más) de la huella del certificado que "
-                             "muestra la consola del nodo central (con --mdns)")
+                        help=f"primeros dígitos ({MIN_PREFIX_DIGITS} o más) de la huella del "
+                             "certificado que muestra la consola del nodo central (con "
+                             "--mdns); sin ellos, en una terminal se muestra la huella del "
+                             "nodo encontrado y se pide confirmarla antes de enviar el código")
     enroll.add_argument("--mdns-timeout", type=float, default=3.0, metavar="SEGUNDOS",
                         help="cuánto buscar con mDNS (predeterminado 3)")
     enroll.add_argument("--mdns-interface", action="extend", nargs="+", metavar="IP",
@@ -135,6 +148,8 @@ def _print(value: Any) -> None:
 def _guarded(func: Any) -> Any:
     def run(args: argparse.Namespace) -> int:
         try:
+            if args.station_command != "enroll":
+                _check_existing(args.data_dir or default_data_dir())
             with Station.open(args.data_dir) as station:
                 code: int = func(station, args)
                 return code
@@ -144,6 +159,15 @@ def _guarded(func: Any) -> Any:
     return run
 
 
+def _check_existing(data_dir: Path) -> None:
+    """Every command but ``enroll`` works on a station that exists: a mistyped
+    ``--data-dir`` must not create an empty store and report «nada pendiente»."""
+    if not (data_dir / DB_NAME).is_file():
+        raise StationInputError(f"No hay una estación en {data_dir}. Revise --data-dir (el "
+                                "directorio con el que se dio de alta) o dé de alta este "
+                                "equipo con «prep station enroll».")
+
+
 @_guarded
 def _enroll(station: Station, args: argparse.Namespace) -> int:
     if args.mdns:
@@ -151,28 +175,71 @@ def _enroll(station: Station, args: argparse.Namespace) -> int:
     if args.expect_cert or args.mdns_interface:
         raise StationInputError("--expect-cert y --mdns-interface son para --mdns; con --url "
                                 "indique la huella completa con --cert-sha256.")
-    identity = station.enroll(args.url, args.code, args.cert_sha256)
+    expected = args.cert_sha256
+    if expected is None:
+        expected = _confirm_url_fingerprint(station, args.url)
+    identity = station.enroll(args.url, args.code, expected)
     _print(_identity(identity))
     return 0
 
 
+def _confirm_url_fingerprint(station: Station, url: str) -> str:
+    """Without ``--cert-sha256``: the fingerprint the server at ``url`` presents, once
+    the technician compared it with the central's console and typed «sí» at a terminal.
+    Headless (no terminal to ask on) it is refused before any traffic: the code would go
+    to whoever answers at that address."""
+    if not _interactive():
+        raise EnrollmentError("fingerprint_required", URL_FINGERPRINT_REQUIRED)
+    if station.identity is not None:
+        return ""  # Station.enroll refuses it with its own message
+    seen = pem_fingerprint(fetch_certificate(url.rstrip("/")))
+    _ask(f"El servidor en {url} presenta un certificado con la huella:\n"
+         f"  {fingerprint_groups(seen)}\n"
+         "Compárela dígito por dígito con la que muestra la consola del nodo central.")
+    return seen
+
+
 def _enroll_mdns(station: Station, args: argparse.Namespace) -> int:
-    from prep.station.enroll_mdns import choice_message, listing
+    from prep.station.enroll_mdns import MdnsChoice, choice_message, listing
 
     if args.cert_sha256:
         raise StationInputError("Con --mdns indique la huella esperada con --expect-cert.")
     if not 0 < args.mdns_timeout <= 60:
         raise StationInputError("--mdns-timeout debe ser de más de 0 y hasta 60 segundos.")
-    identity, choice = station.enroll_mdns(args.code, args.expect_cert,
-                                           timeout=args.mdns_timeout,
-                                           interfaces=args.mdns_interface)
-    print(f"Nodos centrales encontrados con mDNS:\n{listing(choice.candidates)}\n"
-          f"{choice_message(choice)}", file=sys.stderr, flush=True)
+
+    def confirm(choice: MdnsChoice) -> bool:
+        _ask(f"Nodos centrales encontrados con mDNS:\n{listing(choice.candidates)}\n"
+             f"{choice_message(choice)}")
+        return True
+
+    identity, choice = station.enroll_mdns(
+        args.code, args.expect_cert, timeout=args.mdns_timeout,
+        interfaces=args.mdns_interface,
+        confirm=confirm if args.expect_cert is None and _interactive() else None)
+    if choice.by_prefix:
+        print(f"Nodos centrales encontrados con mDNS:\n{listing(choice.candidates)}\n"
+              f"{choice_message(choice)}", file=sys.stderr, flush=True)
     _print({**_identity(identity), "found_via": choice.chosen.source,
             "chosen_by": "huella" if choice.by_prefix else "único",
             "candidates": [{"node": c.node, "cert_sha256": c.cert_sha256, "url": c.url}
                            for c in choice.candidates]})
     return 0
+
+
+def _interactive() -> bool:
+    """Whether a technician can read a fingerprint and answer (a terminal on both the
+    standard input and the standard error, where the question is written)."""
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def _ask(shown: str) -> None:
+    """Show ``shown`` and wait for «sí»; anything else stops the enrollment before the
+    code is sent (:class:`EnrollmentError` ``not_confirmed``)."""
+    print(f"{shown}\nSi coincide, escriba «sí» y pulse Intro para enviar el código de alta; "
+          "cualquier otra respuesta cancela: ", end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline().strip().lower()
+    if answer not in ("sí", "si"):
+        raise EnrollmentError("not_confirmed", NOT_CONFIRMED)
 
 
 def _identity(identity: StationIdentity) -> dict[str, Any]:
@@ -213,7 +280,10 @@ def _imagen(station: Station, args: argparse.Namespace) -> int:
 
 @_guarded
 def _status(station: Station, args: argparse.Namespace) -> int:
-    _print(station.status().to_json())
+    status = station.status()
+    _print(status.to_json())
+    if status.disabled:
+        print(f"ATENCIÓN: {status.disabled}", file=sys.stderr)
     return 0
 
 
@@ -229,13 +299,15 @@ def _sync(station: Station, args: argparse.Namespace) -> int:
     state = agent.state()
     _print({"drained": drained, "seconds": round(time.monotonic() - started, 3),
             "backlog_records": state.backlog_records, "backlog_bytes": state.backlog_bytes,
-            "last_error": state.last_error, "last_error_code": state.last_error_code})
+            "last_error": state.last_error, "last_error_code": state.last_error_code,
+            "disabled": state.disabled})
     if drained:
         return 0
     if state.last_error:
         print(f"error: {state.last_error}", file=sys.stderr)
     timed_out = time.monotonic() - started >= args.timeout
-    return EXIT_TIMEOUT if timed_out and not state.blocked else EXIT_NOT_DRAINED
+    stopped = state.blocked or state.disabled  # waiting for a person, not for the network
+    return EXIT_TIMEOUT if timed_out and not stopped else EXIT_NOT_DRAINED
 
 
 @_guarded

@@ -3,7 +3,9 @@
 One :class:`CentralClient` per sync run, used from the sync agent's event loop only.
 TLS is pinned (:mod:`prep.station.tls`); requests other than batches carry the signed
 headers ``X-Prep-Station`` and ``X-Prep-Signature``. Network trouble becomes a
-retryable :class:`SyncError`; deciding what an HTTP status means is the agent's job.
+retryable :class:`SyncError` and a refusal of the station itself (403
+``unknown_station``, whatever the request) a :class:`StationDisabledError`; deciding
+what any other HTTP status means is the agent's job.
 """
 
 from __future__ import annotations
@@ -24,11 +26,14 @@ from prep.crypto import SigningKey, b64encode
 from prep.protocol import CLOCK_HEADER, request_message
 from prep.records import format_time
 from prep.station.crash import armed, crash_point
-from prep.station.errors import SyncError
+from prep.station.errors import StationDisabledError, SyncError
 from prep.station.store import StationIdentity, system_clock
 from prep.station.tls import SPOOF_CODE, is_certificate_failure, pinned_context, spoof_message
 
 BATCHES_PATH = "/v1/batches"
+UNKNOWN_STATION = "unknown_station"
+"""The central's error code for a request signed by a station it does not accept
+(never enrolled, or disabled by a coordinator)."""
 
 # Before CPython 3.12.8/3.13.1 a TLS connection closed while its peer is slow to answer
 # (a request cancelled when the agent stops) outlives the event loop; aiohttp then
@@ -145,7 +150,7 @@ class CentralClient:
         try:
             async with self._http.request(method, self.url + path, data=data,
                                           headers=headers, **more) as response:
-                return response.status, await response.read()
+                status, body = response.status, await response.read()
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             if is_certificate_failure(exc):
                 raise SyncError(SPOOF_CODE, spoof_message(self.url, self.identity.cert_sha256),
@@ -154,6 +159,11 @@ class CentralClient:
                                            f"{_describe(exc)}). Los registros están a salvo en "
                                            "la estación y se enviarán al volver la conexión.",
                             retry=True) from exc
+        if status == 403 and central_error(body)[0] == UNKNOWN_STATION:
+            # Whatever was asked, the central refuses this station itself: say that,
+            # not that one batch or image is wrong (nothing is blocked for it).
+            raise StationDisabledError()
+        return status, body
 
 
 def central_error(body: bytes) -> tuple[str, str]:

@@ -1,7 +1,10 @@
 """Enrollment: a technician types a one-time code; the station gets its identity.
 
-1. Read the certificate the server presents and, if the technician (or mDNS) gave an
-   expected fingerprint, compare it.
+1. Read the certificate the server presents and compare it with the fingerprint the
+   technician confirmed (typed from the central's console, or read on the station's screen
+   and confirmed there). There is no enrollment without one: before enrollment nothing
+   else tells the central from whoever answers at its address, and a one-time code sent
+   to an impostor becomes the impostor's station (issue 36).
 2. Send ``POST /v1/enroll`` over TLS pinned to that very certificate, so the code and
    the public key reach only the holder of the certificate we are about to trust.
 3. The answer must name the same fingerprint; from then on it is pinned.
@@ -23,12 +26,21 @@ from prep.station.tls import (
     SPOOF_CODE,
     fetch_certificate,
     is_certificate_failure,
+    normalize_fingerprint,
     pem_fingerprint,
     pinned_context,
     spoof_message,
 )
 
 ENROLL_PATH = "/v1/enroll"
+MIN_PREFIX_DIGITS = 10
+"""Fewest hex digits of the fingerprint a technician may type to choose a central found
+with mDNS (``--expect-cert``): an impostor can make certificates until one matches, and
+8 digits (32 bits) take about 35 core-hours to match; 10 digits take 256 times as long."""
+NOT_CONFIRMED = (
+    "No se confirmó la huella del certificado del nodo central: no se envió el código de "
+    "alta. Si no coincide con la que muestra la consola del nodo central, avise a su "
+    "coordinador.")
 
 
 @dataclass(frozen=True)
@@ -45,18 +57,21 @@ class Enrollment:
     url: str
 
 
-def enroll(url: str, code: str, key: SigningKey, expected_cert_sha256: str | None = None,
+def enroll(url: str, code: str, key: SigningKey, expected_cert_sha256: str,
            hostname: str | None = None, timeout: float = 30.0) -> Enrollment:
-    """Enroll ``key`` with the central at ``url`` using the one-time ``code``.
+    """Enroll ``key`` with the central at ``url`` using the one-time ``code``, only if
+    the server there presents the certificate ``expected_cert_sha256`` (64 hex digits).
 
-    Raises :class:`EnrollmentError` (``possible_spoof``, ``rejected``, ``unreachable``,
-    ``bad_answer``) with a Spanish message.
+    Raises :class:`EnrollmentError` (``bad_fingerprint`` before any traffic,
+    ``possible_spoof``, ``rejected``, ``unreachable``, ``bad_answer``) with a Spanish
+    message.
     """
+    expected = normalize_fingerprint(expected_cert_sha256)
     url = url.rstrip("/")
     cert_pem = fetch_certificate(url, timeout)
     cert_sha256 = pem_fingerprint(cert_pem)
-    if expected_cert_sha256 and expected_cert_sha256.strip().lower() != cert_sha256:
-        raise EnrollmentError(SPOOF_CODE, spoof_message(url, expected_cert_sha256.lower()))
+    if expected != cert_sha256:
+        raise EnrollmentError(SPOOF_CODE, spoof_message(url, expected))
     payload = {"code": code.strip(), "public_key": key.public.b64(),
                "hostname": hostname or socket.gethostname()}
     status, answer = asyncio.run(_post(url, cert_pem, payload, timeout))

@@ -8,8 +8,10 @@ technician compares instead: the central's console shows its certificate fingerp
 1. browses ``_prep-central._tcp.local.`` and lists every central found (node and
    fingerprint, as advertised in TXT);
 2. takes the one whose fingerprint starts with the prefix, or, with no prefix, the only
-   one found (:attr:`MdnsChoice.by_prefix` is then ``False`` and
-   :func:`choice_message` tells the technician to compare the fingerprint now);
+   one found (:attr:`MdnsChoice.by_prefix` is then ``False``: the technician must compare
+   the fingerprint shown by :func:`choice_message` and confirm it before the code is sent,
+   :meth:`prep.station.station.Station.enroll_mdns`; without a way to confirm, headless,
+   the prefix is required);
 3. makes a TLS handshake and checks the certificate presented is the one advertised
    (:func:`prep.station.discovery.verify_presented_cert`) before any code is sent;
 4. enrolls with that fingerprint as the expected one, so the code travels only over TLS
@@ -37,12 +39,18 @@ from prep.station.discovery import (
     browse,
     verify_presented_cert,
 )
+from prep.station.enroll import MIN_PREFIX_DIGITS
 from prep.station.errors import EnrollmentError
-from prep.station.tls import SPOOF_CODE
+from prep.station.tls import SPOOF_CODE, fingerprint_groups
 
 DEFAULT_BROWSE_SECONDS = 3.0
-MIN_PREFIX_DIGITS = 8
-"""Fewer hex digits would let an impostor make a certificate that matches by chance."""
+
+PREFIX_REQUIRED = (
+    "Para dar de alta el equipo buscando el nodo central con mDNS indique los primeros "
+    f"dígitos (al menos {MIN_PREFIX_DIGITS}) de la huella del certificado que muestra la "
+    "consola del nodo central (opción --expect-cert). Cualquier equipo de la red puede "
+    "anunciarse como nodo central: sin la huella el código de alta podría llegar a un "
+    "impostor. No se envió el código de alta.")
 
 _FINGERPRINT = re.compile(r"[0-9a-f]{64}")
 _PREFIX = re.compile(rf"[0-9a-f]{{{MIN_PREFIX_DIGITS},64}}")
@@ -68,7 +76,8 @@ class MdnsChoice:
 def normalize_prefix(text: str) -> str:
     """The expected fingerprint prefix as lower-case hex (spaces and colons removed).
 
-    Raises :class:`EnrollmentError` ``bad_prefix`` unless it is 8 to 64 hex digits.
+    Raises :class:`EnrollmentError` ``bad_prefix`` unless it is :data:`MIN_PREFIX_DIGITS`
+    to 64 hex digits.
     """
     prefix = _SEPARATORS.sub("", text).lower()
     if not _PREFIX.fullmatch(prefix):
@@ -183,10 +192,12 @@ def choice_message(choice: MdnsChoice) -> str:
         return (f"Se eligió el nodo central {_shown(chosen.node)} en {chosen.url}: su huella "
                 f"{chosen.cert_sha256} empieza por la indicada y su certificado es el que "
                 "anuncia.")
-    return (f"ATENCIÓN: se encontró un solo nodo central ({_shown(chosen.node)} en "
-            f"{chosen.url}) y no se indicó la huella esperada, así que se tomó ése SIN "
-            f"comparar su huella. Compruebe ahora que {chosen.cert_sha256} es la huella que "
-            "muestra la consola del nodo central; si no lo es, avise a su coordinador.")
+    return (f"Se encontró un solo nodo central ({_shown(chosen.node)} en {chosen.url}) y no "
+            "se indicó la huella esperada. Su certificado tiene la huella:\n"
+            f"  {fingerprint_groups(chosen.cert_sha256)}\n"
+            "Compárela dígito por dígito con la que muestra la consola del nodo central "
+            "antes de enviar el código de alta; si no coincide, no lo envíe y avise a su "
+            "coordinador.")
 
 
 def _shown(text: str) -> str:

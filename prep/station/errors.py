@@ -49,6 +49,23 @@ class SyncError(StationError):
         self.retry = retry
 
 
+STATION_DISABLED = "station_disabled"
+DISABLED_MESSAGE = (
+    "El nodo central deshabilitó este equipo (o ya no lo reconoce) y rechaza todo lo que "
+    "envía. Llame a su coordinador. Nada se pierde: los registros siguen guardados en este "
+    "equipo y se enviarán en cuanto el coordinador lo habilite de nuevo.")
+
+
+class StationDisabledError(SyncError):
+    """The central refused a request this station signed with 403 ``unknown_station``:
+    a coordinator disabled it (``prep central station disable``), or the central does
+    not know it. Not a batch's fault, so nothing is blocked: the agent keeps what it has
+    and tries now and then until the station is enabled again."""
+
+    def __init__(self) -> None:
+        super().__init__(STATION_DISABLED, DISABLED_MESSAGE, retry=False)
+
+
 class BundleRefusedError(StationError):
     """The central's bundle (catalog and accounts) was not kept: bad signature, another
     station's, older than the one held… ``code`` is stable (see

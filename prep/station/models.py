@@ -179,8 +179,9 @@ class WorkLeaseRow(Base):
 
 
 class LoginFailureRow(Base):
-    """Consecutive failed logins for one user name as typed (casefolded), so guessing a
-    password offline is slow even across restarts of the station program."""
+    """Consecutive failed logins for one account (``cuenta:<id>``, however it was
+    named), or for a name that is no account (casefolded), so guessing a password
+    offline is slow even across restarts of the station program."""
 
     __tablename__ = "login_failures"
 

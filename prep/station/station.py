@@ -26,6 +26,7 @@ from sqlalchemy import Connection, bindparam, select
 from prep.catalog import Catalog
 from prep.crypto import SigningKey
 from prep.durable import fsync_dir
+from prep.qr import ActaCodec, CodeRejected, is_acta_code, printable_code
 from prep.records import Kind, Record
 from prep.rules import CausaSinActa
 from prep.station.accounts import (
@@ -40,8 +41,13 @@ from prep.station.accounts import (
 from prep.station.batches import Outbox
 from prep.station.blobs import BlobStore
 from prep.station.client import CentralClient
-from prep.station.enroll import enroll
-from prep.station.errors import EnrollmentError, StationError, StationInputError
+from prep.station.enroll import NOT_CONFIRMED, enroll
+from prep.station.errors import (
+    DISABLED_MESSAGE,
+    EnrollmentError,
+    StationError,
+    StationInputError,
+)
 from prep.station.models import RecordRow
 from prep.station.store import (
     BLOB_DIR,
@@ -69,6 +75,7 @@ _STALE_TEMPORARY_SECONDS = 3600.0
 _CLAVE_ACTA = re.compile(r"\d{6}[A-Z]\d{6}")
 
 log = logging.getLogger("prep.station")
+
 
 
 def sniff_media_type(data: bytes) -> str | None:
@@ -101,6 +108,10 @@ class StationStatus:
     last_receipt_at: str | None
     sync: SyncState | None
     bundle: dict[str, Any] | None = None
+    disabled: str | None = None
+    """Why nothing is sent, when the central refuses this station (a coordinator
+    disabled it): the Spanish message; ``None`` while it is accepted."""
+    disabled_since: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -147,9 +158,11 @@ class Station:
 
     # enrollment --------------------------------------------------------------------
 
-    def enroll(self, url: str, code: str, expected_cert_sha256: str | None = None,
+    def enroll(self, url: str, code: str, expected_cert_sha256: str,
                hostname: str | None = None) -> StationIdentity:
-        """Enroll with a one-time code; pins the central's certificate (see
+        """Enroll with a one-time code, sent only to a server presenting the certificate
+        ``expected_cert_sha256`` (the full fingerprint the central's console shows, or
+        the one the technician saw and confirmed); pins it (see
         :mod:`prep.station.enroll`)."""
         self._refuse_if_enrolled()
         key = self.key(create=True)
@@ -168,22 +181,37 @@ class Station:
 
     def enroll_mdns(self, code: str, expected_cert_prefix: str | None = None, *,
                     timeout: float = 3.0, interfaces: Interfaces | None = None,
-                    hostname: str | None = None) -> tuple[StationIdentity, MdnsChoice]:
+                    hostname: str | None = None,
+                    confirm: Callable[[MdnsChoice], bool] | None = None
+                    ) -> tuple[StationIdentity, MdnsChoice]:
         """Enroll with the central found on the local network with mDNS (browsing
         ``timeout`` seconds on ``interfaces``, default all): the one whose certificate
         fingerprint starts with ``expected_cert_prefix`` (the first digits the central's
-        console shows), or the only one found. Its handshake must present the advertised
-        certificate before the code is sent (:mod:`prep.station.enroll_mdns`). Returns
-        the identity and what was found."""
+        console shows), or, without a prefix, the only one found once ``confirm`` (the
+        technician comparing its fingerprint) says yes. Its handshake must present the
+        advertised certificate before the code is sent (:mod:`prep.station.enroll_mdns`).
+        Returns the identity and what was found.
+
+        Raises :class:`EnrollmentError` ``fingerprint_required`` (neither a prefix nor a
+        way to confirm: nothing is browsed) or ``not_confirmed``; the code is then never
+        sent: anyone on the LAN can advertise a central."""
         from zeroconf import InterfaceChoice
 
-        from prep.station.enroll_mdns import locate_for_enrollment, normalize_prefix
+        from prep.station.enroll_mdns import (
+            PREFIX_REQUIRED,
+            locate_for_enrollment,
+            normalize_prefix,
+        )
 
         self._refuse_if_enrolled()
         prefix = None if expected_cert_prefix is None else normalize_prefix(expected_cert_prefix)
+        if prefix is None and confirm is None:
+            raise EnrollmentError("fingerprint_required", PREFIX_REQUIRED)
         choice = asyncio.run(locate_for_enrollment(
             prefix, timeout,
             interfaces=InterfaceChoice.All if interfaces is None else interfaces))
+        if not choice.by_prefix and (confirm is None or not confirm(choice)):
+            raise EnrollmentError("not_confirmed", NOT_CONFIRMED)
         identity = self.enroll(choice.chosen.url, code, choice.chosen.cert_sha256, hostname)
         return identity, choice
 
@@ -245,9 +273,39 @@ class Station:
 
     def acopio_fuera_de_catalogo(self, codigo_leido: str, eleccion: str,
                                  operator: str) -> Record:
-        """An acta whose code is not in the catalog (registered as read)."""
+        """An acta whose code is not in the catalog (registered as read). Refused
+        (:class:`StationInputError`) unless the code is written as an acta code
+        (:func:`prep.qr.is_acta_code`): a misread is no acta; and refused for an acta the
+        held catalog has (it takes a plain acopio)."""
+        if not is_acta_code(codigo_leido):
+            raise StationInputError(
+                f"El código «{printable_code(codigo_leido)}» no es un QR de acta ni una "
+                "CLAVE_ACTA: no se puede registrar fuera de catálogo. Vuelva a escanear el QR "
+                "o escriba la clave impresa en el acta.")
+        if self.bundle_info() is not None and self._in_catalog(codigo_leido):
+            raise StationInputError(
+                f"El acta {printable_code(codigo_leido)} está en el catálogo: regístrela con "
+                "un acopio normal, no fuera de catálogo.")
         return self._append(Kind.ACOPIO, {"codigo_leido": codigo_leido, "eleccion": eleccion,
                                           "fuera_de_catalogo": True}, operator)
+
+    def _in_catalog(self, code: str) -> bool:
+        try:
+            ActaCodec(self.catalog()).decode(code)
+        except CodeRejected:
+            return False
+        return True
+
+    def acopio_tras_sin_acta(self, clave_acta: str, operator: str,
+                             sin_acta_record: str) -> Record:
+        """The acta of a package registered *sin acta* here turned up after all: an
+        acopio that ``replaces`` that sin acta record, which the central takes as the
+        sin acta corrected (no anomaly). Refused unless that record is this acta's only
+        arrival at this station."""
+        _check_clave(clave_acta)
+        return self._append(Kind.ACOPIO, {"clave_acta": clave_acta}, operator,
+                            replaces=sin_acta_record,
+                            guard=_only_sin_acta(clave_acta, sin_acta_record))
 
     def sin_acta(self, clave_acta: str, causa: str | CausaSinActa, operator: str) -> Record:
         """The package came without its acta (``causa``: see :class:`CausaSinActa`)."""
@@ -365,6 +423,7 @@ class Station:
         summary = self.outbox().summary() if identity is not None else None
         records, last_seq = self.store.counts()
         backlog = self.outbox().backlog() if identity is not None else (0, 0)
+        disabled_since = self.store.disabled_since() if identity is not None else None
         return StationStatus(
             data_dir=str(self.data_dir), enrolled=identity is not None,
             station_id=identity.station_id if identity else None,
@@ -380,7 +439,9 @@ class Station:
             blocked=summary.blocked if summary else None,
             last_receipt_at=summary.last_receipt_at if summary else None,
             sync=self._agent.state() if self._agent is not None else None,
-            bundle=held.to_json() if (held := bundle_info(self.store)) else None)
+            bundle=held.to_json() if (held := bundle_info(self.store)) else None,
+            disabled=DISABLED_MESSAGE if disabled_since else None,
+            disabled_since=disabled_since)
 
 
 def mdns_locator(identity: StationIdentity, timeout: float = 3.0) -> Locator:
@@ -420,6 +481,24 @@ def _first_arrival(clave_acta: str) -> Guard:
             que = "en acopio" if earlier.kind == Kind.ACOPIO.value else "como sin acta"
             raise StationInputError(f"El acta {clave_acta} ya se registró {que} en esta "
                                     f"estación ({earlier.created}, registro {earlier.seq}).")
+    return guard
+
+
+_ARRIVALS = (select(RecordRow.id, RecordRow.kind)
+             .where(RecordRow.clave_acta == bindparam("clave"),
+                    RecordRow.kind.in_((Kind.ACOPIO.value, Kind.SIN_ACTA.value)))
+             .order_by(RecordRow.seq))
+
+
+def _only_sin_acta(clave_acta: str, sin_acta_record: str) -> Guard:
+    """A guard for the acopio correcting a sin acta: that sin acta must be the acta's
+    one arrival here (not corrected already, not another record)."""
+    def guard(conn: Connection) -> None:
+        arrivals = [tuple(row) for row in conn.execute(_ARRIVALS, {"clave": clave_acta})]
+        if arrivals != [(sin_acta_record, Kind.SIN_ACTA.value)]:
+            raise StationInputError(f"El acta {clave_acta} no está registrada como sin acta "
+                                    "en esta estación (o ya se corrigió): no se registró el "
+                                    "acopio.")
     return guard
 
 

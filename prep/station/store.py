@@ -57,6 +57,8 @@ _INSERT_BLOB = sqlite_insert(_BLOBS).on_conflict_do_nothing()
 _INSERT_RECORD = insert(_RECORDS)
 _INSERT_OUTBOX = insert(_OUTBOX)
 
+_DISABLED_SINCE = "disabled_since"  # meta key: the central refuses this station
+
 DB_NAME = "station.sqlite3"
 KEY_NAME = "station.key"
 BLOB_DIR = "blobs"
@@ -225,6 +227,26 @@ class Store:
                 cert_sha256=identity.cert_sha256, central_url=identity.central_url,
                 node=identity.node, enrolled_at=self.now()))
         self._identity = identity
+
+    # refused by the central --------------------------------------------------------
+
+    def disabled_since(self) -> str | None:
+        """When the central began refusing this station as disabled (403
+        ``unknown_station``), or ``None`` while it accepts it. Kept across restarts so
+        ``prep station status`` can say it without asking the central."""
+        with self.read() as session:
+            row = session.get(Meta, _DISABLED_SINCE)
+            return row.value if row is not None else None
+
+    def note_disabled(self, disabled: bool) -> None:
+        """Remember whether the central refuses this station (see
+        :meth:`disabled_since`); the first refusal's time stays."""
+        with self.write() as session:
+            row = session.get(Meta, _DISABLED_SINCE)
+            if disabled and row is None:
+                session.add(Meta(key=_DISABLED_SINCE, value=self.now()))
+            elif not disabled and row is not None:
+                session.delete(row)
 
     # records -----------------------------------------------------------------------
 

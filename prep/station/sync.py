@@ -25,13 +25,19 @@ from sqlalchemy.exc import DBAPIError
 from prep import __version__
 from prep.build_info import current_build
 from prep.protocol import GENESIS, BatchRef, ProtocolError, verify_receipt
-from prep.records import Kind
+from prep.records import Kind, without_controls
 from prep.station.accounts import bundle_info, refresh_bundle
 from prep.station.batches import FrozenBatch, Outbox
 from prep.station.blobs import BlobStore
 from prep.station.client import CentralClient, central_error
 from prep.station.crash import crash_point
-from prep.station.errors import StationError, SyncError
+from prep.station.errors import (
+    DISABLED_MESSAGE,
+    STATION_DISABLED,
+    StationDisabledError,
+    StationError,
+    SyncError,
+)
 from prep.station.store import BlobRef, Store
 from prep.station.sync_state import (
     FOUND_CONFIGURED,
@@ -72,9 +78,13 @@ class SyncAgent:
         identity = store.require_identity()
         records, size = outbox.backlog()
         held = bundle_info(store)
+        self._disabled = store.disabled_since() is not None  # as last heard, kept on disk
         self._state = SyncState(central_url=identity.central_url, backlog_records=records,
                                 backlog_bytes=size, last_receipt_at=outbox.last_delivery(),
-                                bundle_version=held.version if held is not None else None)
+                                bundle_version=held.version if held is not None else None,
+                                disabled=self._disabled,
+                                last_error=DISABLED_MESSAGE if self._disabled else "",
+                                last_error_code=STATION_DISABLED if self._disabled else "")
         self._random = random.Random()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -192,6 +202,8 @@ class SyncAgent:
                 delay = self.options.poll_interval
                 self._wake.clear()  # a wake during the pass below means "go again"
                 try:
+                    if self._disabled:  # refused so far: accepted again? (raises if not)
+                        await client.cursor()
                     self._maybe_heartbeat()
                     drained = await self._pass(client, until_drained)
                     if not self._stopping.is_set():
@@ -201,7 +213,10 @@ class SyncAgent:
                     if (not exc.retry and until_drained) or give_up:
                         return False
                     attempt += 1
-                    delay = self._backoff(attempt) if exc.retry else self.options.poll_interval
+                    # Disabled: ask again now and then (each ask is a refusal the central
+                    # logs), not at every poll.
+                    delay = (self._backoff(attempt) if exc.retry or exc.code == STATION_DISABLED
+                             else self.options.poll_interval)
                     if await self._relocated(exc):
                         attempt, delay = 0, 0
                 except (StationError, DBAPIError) as exc:
@@ -219,6 +234,7 @@ class SyncAgent:
                     delay = self._backoff(attempt)
                 else:
                     attempt = self._misses = 0
+                    self._note_disabled(False)
                     self._update(online=True, last_error="", last_error_code="", blocked=False)
                     if drained and until_drained:
                         return True
@@ -414,7 +430,9 @@ class SyncAgent:
         records, size = self.outbox.backlog()
         self.store.append(Kind.HEARTBEAT, {"version": __version__, "backlog": records,
                                            "backlog_bytes": size,
-                                           "last_error": self.state().last_error[:1024],
+                                           # one line: records refuse control characters
+                                           "last_error": without_controls(
+                                               self.state().last_error)[:1024],
                                            "build": current_build().label}, "")
 
     async def _maybe_refresh_bundle(self, client: CentralClient) -> None:
@@ -425,6 +443,8 @@ class SyncAgent:
         self._next_bundle = time.monotonic() + self.options.bundle_interval
         try:
             outcome = await refresh_bundle(client, self.store)
+        except StationDisabledError:
+            raise  # the station itself is refused, not only its bundle
         except StationError as exc:  # SyncError, BundleRefusedError, a full disk
             level = logging.DEBUG if str(exc) == self.state().bundle_error else logging.WARNING
             log.log(level, "bundle: %s", exc)
@@ -444,8 +464,22 @@ class SyncAgent:
         level = logging.DEBUG if str(exc) == self.state().last_error else logging.WARNING
         log.log(level, "sync: %s (%s)", exc, exc.code)
         offline = exc.code in ("unreachable", "possible_spoof")
+        disabled = exc.code == STATION_DISABLED
+        if disabled:
+            self._note_disabled(True)
         self._update(last_error=str(exc), last_error_code=exc.code,
-                     online=False if offline else self.state().online, blocked=not exc.retry)
+                     online=False if offline else self.state().online,
+                     blocked=not exc.retry and not disabled)
+
+    def _note_disabled(self, disabled: bool) -> None:
+        """Keep on disk whether the central refuses this station (written only when it
+        changes), for ``prep station status`` and the next start."""
+        if disabled != self._disabled:
+            self.store.note_disabled(disabled)
+            self._disabled = disabled
+            log.log(logging.ERROR if disabled else logging.INFO,
+                    "the central %s this station", "refuses" if disabled else "accepts again")
+        self._update(disabled=disabled)
 
     def _update(self, **changes: object) -> None:
         with self._lock:

@@ -56,6 +56,9 @@ class SyncState:
     last_error: str = ""
     last_error_code: str = ""
     blocked: bool = False
+    disabled: bool = False
+    """The central refuses this station (a coordinator disabled it): nothing is sent
+    until it is enabled again, and nothing kept here is lost."""
     bundle_version: int | None = None
     """Version of the catalog-and-accounts bundle held (``None``: none yet)."""
     bundle_error: str = ""

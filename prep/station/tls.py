@@ -10,6 +10,7 @@ other certificate fails the handshake, which the station reports as
 
 from __future__ import annotations
 
+import re
 import ssl
 from urllib.parse import urlsplit
 
@@ -17,6 +18,9 @@ from prep.crypto import cert_fingerprint
 from prep.station.errors import EnrollmentError
 
 SPOOF_CODE = "possible_spoof"
+
+_FINGERPRINT = re.compile(r"[0-9a-f]{64}")
+_SEPARATORS = re.compile(r"[\s:.-]+")
 
 
 def pinned_context(cert_pem: str) -> ssl.SSLContext:
@@ -34,6 +38,30 @@ def pinned_context(cert_pem: str) -> ssl.SSLContext:
 def pem_fingerprint(cert_pem: str) -> str:
     """SHA-256 (hex) of the DER form of a PEM certificate: what the station pins."""
     return cert_fingerprint(ssl.PEM_cert_to_DER_cert(cert_pem))
+
+
+def normalize_fingerprint(text: str | None) -> str:
+    """A full certificate fingerprint as 64 lower-case hex digits (spaces, colons, dots
+    and dashes as a console or a technician may group it are dropped).
+
+    Raises :class:`EnrollmentError` ``bad_fingerprint`` otherwise: a prefix, or none,
+    would let whoever answers at the central's address receive the enrollment code.
+    """
+    fingerprint = _SEPARATORS.sub("", text or "").lower()
+    if not _FINGERPRINT.fullmatch(fingerprint):
+        shown = (text or "")[:80]
+        shown = shown if shown.isprintable() else ascii(shown)
+        raise EnrollmentError("bad_fingerprint", (
+            f"La huella del certificado del nodo central «{shown}» no es válida: escriba "
+            "los 64 dígitos hexadecimales (0-9, a-f) que muestra la consola del nodo central "
+            "(prep central init o serve). No se envió el código de alta."))
+    return fingerprint
+
+
+def fingerprint_groups(fingerprint: str) -> str:
+    """``fingerprint`` in groups of four, easy to compare aloud (as the CATD screen
+    shows it)."""
+    return " ".join(fingerprint[i:i + 4] for i in range(0, len(fingerprint), 4))
 
 
 def spoof_message(url: str, pinned_sha256: str) -> str:

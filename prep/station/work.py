@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import threading
+import uuid
 import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -36,7 +37,7 @@ from sqlalchemy.orm import Session
 from prep.protocol import MAX_BLOB_BYTES, MAX_ESPERA
 from prep.records import Record, format_time, parse_time
 from prep.station.client import CentralClient, central_error
-from prep.station.errors import SyncError
+from prep.station.errors import STATION_DISABLED, SyncError
 from prep.station.models import WorkLeaseRow
 from prep.station.station import Station
 from prep.station.store import Guard, StationIdentity
@@ -247,11 +248,13 @@ class WorkQueue:
             granted = self._talk(talk)
         except SyncError as exc:
             ready = tuple(self.pending())
-            message = str(exc) if exc.code == ABORTED else _offline_message(exc, len(ready))
+            message = (str(exc) if exc.code in (ABORTED, STATION_DISABLED)
+                       else _offline_message(exc, len(ready)))
             return RefillOutcome(False, 0, len(ready), message, ready)
         ready = tuple(self.pending())
         verbo = "capturar" if self.kind == "captura" else "verificar"
-        message = (f"{len(ready)} acta(s) por {verbo}, listas." if ready
+        message = (f"1 acta por {verbo}, lista." if len(ready) == 1
+                   else f"{len(ready)} actas por {verbo}, listas." if ready
                    else f"No hay actas por {verbo} en este momento.")
         return RefillOutcome(True, granted, len(ready), message, ready)
 
@@ -280,8 +283,12 @@ class WorkQueue:
             clock=self.station.store.clock), work)
 
     async def _top_up(self, client: CentralClient, done: Sequence[str], espera: int = 0) -> int:
+        # A fresh nonce per ask: the central refuses the same signed ask twice (a replay
+        # must never get new leases); a retry after a lost answer is a new ask and gets
+        # the leases held again.
         ask: dict[str, Any] = {"operator": self.operator, "kind": self.kind,
-                               "prefetch": self.prefetch, "done": list(done)}
+                               "prefetch": self.prefetch, "done": list(done),
+                               "nonce": str(uuid.uuid4())}
         if espera:
             ask["espera"] = espera
         status, answer = await client.work("/v1/work/next", ask, longer=espera)
@@ -518,6 +525,7 @@ def _refusal(status: int, answer: object) -> str:
 
 def _offline_message(exc: SyncError, ready: int) -> str:
     if ready:
-        return (f"Sin conexión con el nodo central; siga trabajando: tiene {ready} acta(s) "
-                "descargada(s). Lo que registre se enviará al volver la conexión.")
+        actas = "1 acta descargada" if ready == 1 else f"{ready} actas descargadas"
+        return (f"Sin conexión con el nodo central; siga trabajando: tiene {actas}. Lo que "
+                "registre se enviará al volver la conexión.")
     return f"Sin conexión con el nodo central y sin actas descargadas. {exc}"

@@ -17,9 +17,10 @@ from prep.crypto import SigningKey, b64encode
 from prep.protocol import CLOCK_HEADER, GENESIS, Batch, make_batch, request_message
 from prep.records import Kind, Record, format_time, new_record
 from tests.harness.central import REPO, CentralNode
+from tests.harness.images import tiny_png
 
 CLAVE = "090001B010001"
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+PNG = tiny_png("estacion de prueba")
 
 
 class Station:
@@ -43,13 +44,15 @@ class Station:
         return cls(node, json.loads(body)["station_id"], key)
 
     def records(self, n: int = 3, kind: Kind = Kind.ACOPIO, body: dict[str, Any] | None = None,
-                at: datetime | None = None) -> list[Record]:
-        """The station's next ``n`` records (seq advances)."""
+                at: datetime | None = None, operator: str = "op1") -> list[Record]:
+        """The station's next ``n`` records (seq advances). ``operator``: an account of
+        the station's site for records that must move an acta; the default names none
+        (the central stores and quarantines those: tests of batches, not of actas)."""
         out = []
         for _ in range(n):
             self.seq += 1
-            out.append(new_record(self.id, self.seq, kind, "op1", body or {"clave_acta": CLAVE},
-                                  at=at or datetime.now(UTC)))
+            out.append(new_record(self.id, self.seq, kind, operator,
+                                  body or {"clave_acta": CLAVE}, at=at or datetime.now(UTC)))
         return out
 
     def batch(self, records: Sequence[Record]) -> tuple[Batch, bytes]:

@@ -26,7 +26,7 @@ def _sync_with_heartbeat(node: CentralNode, data_dir: Path) -> str:
     """Enroll (once) the real station kept in ``data_dir`` and deliver one heartbeat."""
     with RealStation.open(data_dir) as station:
         if station.store.identity() is None:
-            station.enroll(node.url, node.enroll_code(catd=7))
+            station.enroll(node.url, node.enroll_code(catd=7), node.cert_sha256)
         assert station.sync_until_drained(30, HEARTBEATS)
         return station.store.require_identity().station_id
 

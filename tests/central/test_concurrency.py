@@ -115,8 +115,10 @@ async def _work(election: Election, stations: list[WorkStation], operators: list
                 casilla.append(acta)  # photographed at the casilla, sent by the CCV
             if station is not None:
                 mine[station].append(acta)
-        await asyncio.gather(*(s.digitize(a) for s, a in mine.items()),
-                             ccv[0].digitize(casilla, "intake", "CASILLA", acopio=False))
+        # The photos come in through the central's own intake station.
+        async with WorkStation.enroll_intake(ccv[0].node) as intake:
+            await asyncio.gather(*(s.digitize(a) for s, a in mine.items()),
+                                 intake.digitize(casilla, origen="CASILLA", acopio=False))
         started = time.monotonic()
         capturistas = [i for i, (_, role, _) in enumerate(accounts) if role == "capturista"]
         quitters = set(capturistas[:ABANDONERS])

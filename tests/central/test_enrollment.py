@@ -14,16 +14,18 @@ from tests.harness.central import CentralNode
 
 
 def _enroll(node: CentralNode, code: str, key: SigningKey | None = None,
-            hostname: str = "catd07-equipo3") -> tuple[int, bytes]:
+            hostname: str = "catd07-equipo3", source: str | None = None) -> tuple[int, bytes]:
     return node.request("POST", "/v1/enroll", json.dumps({
         "code": code, "public_key": (key or SigningKey.generate()).public.b64(),
-        "hostname": hostname}).encode())
+        "hostname": hostname}).encode(), source=source)
 
 
 def _refusals(node: CentralNode, hostname: str) -> list[str]:
+    """The refusals of enrollments by ``hostname``: traced by source address (the first
+    ones of a source are written one by one: these tests use addresses of their own)."""
     return [r[0] for r in query(node.dsn, "SELECT detail->>'code' FROM audit_log WHERE "
                                 "event = 'enrollment_refused' AND detail->>'hostname' = %s "
-                                "ORDER BY id", hostname)]
+                                "AND actor LIKE 'origen:%%' ORDER BY id", hostname)]
 
 
 def test_a_code_enrolls_one_station_once(shared_central: CentralNode) -> None:
@@ -43,7 +45,7 @@ def test_a_code_enrolls_one_station_once(shared_central: CentralNode) -> None:
                  "WHERE id = %s", answer["station_id"]) == [("catd", "07", key.public.raw(),
                                                              True)]
 
-    status, body = _enroll(node, code, hostname="otro-equipo")
+    status, body = _enroll(node, code, hostname="otro-equipo", source="127.0.0.31")
     assert status == 403
     assert error_of(body) == ("used_code", "Este código de alta ya se usó: cada código sirve "
                               "una sola vez. Pida uno nuevo al coordinador.")
@@ -52,7 +54,8 @@ def test_a_code_enrolls_one_station_once(shared_central: CentralNode) -> None:
 
 def test_unknown_and_expired_codes_are_refused(shared_central: CentralNode) -> None:
     node = shared_central
-    status, body = _enroll(node, "ABCD-EFGH-JKLM", hostname="equipo-desconocido")
+    status, body = _enroll(node, "ABCD-EFGH-JKLM", hostname="equipo-desconocido",
+                           source="127.0.0.32")
     assert status == 403 and error_of(body)[0] == "unknown_code"
     assert "no existe" in error_of(body)[1]
 
@@ -60,7 +63,7 @@ def test_unknown_and_expired_codes_are_refused(shared_central: CentralNode) -> N
     with node_db(node) as conn:
         conn.execute("UPDATE enrollment_codes SET expires_at = now() - interval '1 minute' "
                      "WHERE sitio = '12' AND used_at IS NULL")
-    status, body = _enroll(node, code, hostname="equipo-tarde")
+    status, body = _enroll(node, code, hostname="equipo-tarde", source="127.0.0.32")
     assert status == 403 and error_of(body) == ("expired_code", "El código de alta venció. "
                                                 "Pida uno nuevo al coordinador.")
     assert _refusals(node, "equipo-desconocido") == ["unknown_code"]

@@ -92,6 +92,10 @@ def test_a_directory_of_good_and_bad_files(central_node: CentralNode, catalog: C
         assert (quarantine / f"{name}.motivo.txt").read_text("utf-8").strip()
     assert "renómbrela con la CLAVE_ACTA" in (quarantine / "sin-qr.jpg.motivo.txt").read_text(
         "utf-8")
+    for name in rejected:  # photos from a phone: no scanner to adjust
+        reason = (quarantine / f"{name}.motivo.txt").read_text("utf-8")
+        assert "escáner" not in reason and "digitalizar" not in reason, (name, reason)
+    assert "pida al CAE" in (quarantine / "en-blanco.png.motivo.txt").read_text("utf-8")
     assert list(inbox.glob("*.*")) == []  # nothing left behind, nothing dropped
 
     images = query(node.dsn, "SELECT clave_acta, origen, digitalizacion, sha256 FROM "
@@ -117,14 +121,14 @@ def test_a_directory_of_good_and_bad_files(central_node: CentralNode, catalog: C
 
     # The CCV's panel reads the same numbers from the central; a CATD may not ask.
     ccv = Station.open(tmp_path / "ccv")
-    ccv.enroll(node.url, node.enroll_code(None, "ccv"))
+    ccv.enroll(node.url, node.enroll_code(None, "ccv"), node.cert_sha256)
     counts = fetch_intake(ccv)
     assert (counts.recibidas, counts.aceptadas, counts.en_captura, counts.validadas) == (
         len(files) + 1, 3, 3, 0)
     assert counts.rechazadas == {m: list(rejected.values()).count(m)
                                  for m in set(rejected.values())}
     catd = Station.open(tmp_path / "catd")
-    catd.enroll(node.url, node.enroll_code(1))
+    catd.enroll(node.url, node.enroll_code(1), node.cert_sha256)
     with pytest.raises(SyncError, match="solo para los equipos del CCV"):
         fetch_intake(catd)
     ccv.close()
@@ -209,3 +213,60 @@ def test_a_watched_directory_takes_files_as_they_arrive(pg_dsn: str, tmp_path: P
         assert watcher.returncode == 0, err
         assert json.loads(out.splitlines()[-1])["aceptadas"] == 1
         assert "Acta " + acta.clave in err
+
+
+def test_non_images_and_planted_links_never_get_through_nor_written_through(
+        central_node: CentralNode, catalog: Catalog, tmp_path: Path) -> None:
+    """Issue 36: a PNG carrying an HTML page, a JPEG named .png, a link to a photo
+    elsewhere and a link planted where a reason file goes: each refused or left alone,
+    with its reason and anomaly, and nothing outside the folder read or written."""
+    node = central_node
+    good, tailed, renamed, linked = list(catalog.iter_actas())[:4]
+    inbox = tmp_path / "casilla"
+    (inbox / "rechazadas").mkdir(parents=True)
+    victim = tmp_path / "postgresql.conf"
+    victim.write_text("listen_addresses = 'localhost'\n")
+    (inbox / "rechazadas" / "cola.png.motivo.txt").symlink_to(victim)
+    outside = tmp_path / "fuera" / "foto.jpg"
+    outside.parent.mkdir()
+    outside.write_bytes(_photo(linked))
+    (inbox / "enlace.jpg").symlink_to(outside)
+    files = {"buena.jpg": _photo(good),
+             "cola.png": render_acta_image(tailed, truth(tailed), ActaImageOptions(
+                 image_format="PNG")) + b"<html><script>alert(1)</script></html>",
+             "disfrazada.png": _photo(renamed)}
+    for name, data in files.items():
+        (inbox / name).write_bytes(data)
+
+    counts = _run(node, str(inbox))
+
+    assert (counts["recibidas"], counts["aceptadas"]) == (4, 1)
+    assert _anomalies(node) == {"cola.png": "datos_anexos",
+                                "disfrazada.png": "tipo_no_coincide",
+                                "enlace.jpg": "enlace_simbolico"}
+    assert victim.read_text() == "listen_addresses = 'localhost'\n"
+    quarantine = inbox / "rechazadas"
+    assert (quarantine / "cola.png.motivo.txt").is_symlink()
+    assert (quarantine / "cola-1.png").read_bytes() == files["cola.png"]
+    reason = (quarantine / "cola-1.png.motivo.txt").read_text("utf-8")
+    assert "de otro contenido pegados después de su fin" in reason and "PREP Casilla" in reason
+    assert "se presenta como una imagen PNG pero su contenido es JPEG" in (
+        quarantine / "disfrazada.png.motivo.txt").read_text("utf-8")
+    assert (inbox / "enlace.jpg").is_symlink() and outside.read_bytes() == _photo(linked)
+    # Only the good photo is an image of an acta, stored byte for byte.
+    sha = hashlib.sha256(files["buena.jpg"]).hexdigest()
+    assert query(node.dsn, "SELECT clave_acta, sha256 FROM acta_images") == [(good.clave, sha)]
+    assert (node.data_dir / "blobs" / sha[:2] / sha[2:]).read_bytes() == files["buena.jpg"]
+
+    # A quarantine that is itself a link is refused before any file is taken.
+    second = tmp_path / "casilla-2"
+    second.mkdir()
+    elsewhere = tmp_path / "otra"
+    elsewhere.mkdir()
+    (second / "rechazadas").symlink_to(elsewhere, target_is_directory=True)
+    (second / "notas.txt").write_text("no es una imagen")
+    done = central_cli(node, "import-casilla", str(second))
+    assert done.returncode == 2
+    assert "«rechazadas» es un enlace simbólico" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert (second / "notas.txt").exists() and list(elsewhere.iterdir()) == []

@@ -14,7 +14,14 @@ from typing import Any
 
 import pytest
 
-from central.leases import MAX_PREFETCH
+from central.catd_distritos import assign
+from central.db import make_engine
+from central.leases import (
+    MAX_LEASES_PER_OPERATOR,
+    MAX_LEASES_PER_STATION,
+    MAX_LIFE_FACTOR,
+    MAX_PREFETCH,
+)
 from prep.catalog import Acta, Catalog
 from prep.records import Kind
 from tests.central.station import central_cli, query
@@ -25,7 +32,9 @@ from tests.harness.work import (
     add_operators,
     image_body,
     load_catalog,
+    nonce,
     png,
+    site_account,
     truth,
 )
 
@@ -156,11 +165,12 @@ def test_only_an_operator_of_the_station_site_and_role_gets_work(
                                          (disabled_id, "captura", "unknown_operator"),
                                          ("op-01-nadie", "captura", "unknown_operator")):
                 answer = await station.call("POST", "/v1/work/next",
-                                            {"operator": operator, "kind": kind})
+                                            {"operator": operator, "kind": kind,
+                                             "nonce": nonce()})
                 assert answer.status == 403 and answer.body["error"] == code, answer.body
             bad = await station.call("POST", "/v1/work/next",
                                      {"operator": verifier, "kind": "verificacion",
-                                      "prefetch": MAX_PREFETCH + 1})
+                                      "prefetch": MAX_PREFETCH + 1, "nonce": nonce()})
             assert bad.status == 400 and bad.body["error"] == "malformed"
             # A verificador finds no verification work while nothing disagrees.
             assert await station.next(verifier, "verificacion") == []
@@ -168,11 +178,11 @@ def test_only_an_operator_of_the_station_site_and_role_gets_work(
     asyncio.run(scenario())
 
 
-def test_a_capture_made_without_a_lease_counts_and_the_coordinator_is_told(
+def test_a_capture_made_without_a_lease_is_quarantined_and_the_coordinator_is_told(
         node: CentralNode, catalog: Catalog) -> None:
-    """The state reads only records: a blind capture on the current image counts
-    whether or not its operator held a lease; working outside the queue is an anomaly,
-    and that operator is never handed the acta afterwards."""
+    """Capture work comes from the queue: a capture naming no lease of its operator is
+    stored (records are facts) but quarantined, moves nothing and raises
+    ``trabajo_sin_lease``; the operator may still be handed the acta."""
     [acta] = _actas(catalog, 1, 1)
     ana, beto = _capturistas(node)
 
@@ -182,22 +192,28 @@ def test_a_capture_made_without_a_lease_counts_and_the_coordinator_is_told(
             image = hashlib.sha256(png(f"CATD:{acta.clave}")).hexdigest()
             stray = await station.capture(ana, {"clave_acta": acta.clave, "kind": "captura",
                                                 "image_sha256": image}, truth(acta))
-            assert _state(node, acta.clave)["estado"] == "captura_1"
-            assert [a["record"] for a in _anomalies(node, "captura_sin_lease")] == [stray.id]
-            assert await station.next(ana) == []
+            assert _state(node, acta.clave)["estado"] == "digitalizada"
+            assert [a["record"] for a in _anomalies(node, "trabajo_sin_lease")] == [stray.id]
+            assert query(node.dsn, "SELECT record_id::text, reason FROM quarantined_records"
+                         ) == [(stray.id, "trabajo_sin_lease")]
 
             [lease] = await station.next(beto)
-            assert lease["slot"] == 2
+            assert lease["slot"] == 1
             await station.capture(beto, lease, truth(acta))
-            assert _state(node, acta.clave)["estado"] == "validada"
-            # The same operator again on the same acta: ignored and reported.
+            # The same operator again on the same acta, under the lease it already
+            # completed: admitted (its lease vouches for it), ignored by the fold.
             again = await station.capture(beto, lease, truth(acta))
             assert [a["record"] for a in _anomalies(node, "operador_repetido")] == [again.id]
+            assert _state(node, acta.clave)["estado"] == "captura_1"
+            [second] = await station.next(ana)
+            assert second["slot"] == 2
+            await station.capture(ana, second, truth(acta))
             assert _state(node, acta.clave)["estado"] == "validada"
 
     asyncio.run(scenario())
-    assert query(node.dsn, "SELECT count(*) FROM records WHERE kind = 'captura'") == [(3,)]
-    assert dict(query(node.dsn, "SELECT operator, status FROM leases")) == {beto: "completed"}
+    assert query(node.dsn, "SELECT count(*) FROM records WHERE kind = 'captura'") == [(4,)]
+    assert dict(query(node.dsn, "SELECT operator, status FROM leases")) == {
+        ana: "completed", beto: "completed"}
     _rebuild_agrees(node)
 
 
@@ -290,7 +306,8 @@ def test_leases_finished_at_the_station_make_room_for_the_next_actas(
                 == [lease["lease_id"] for lease in first]
             done = [lease["lease_id"] for lease in first]
             answer = await station.call("POST", "/v1/work/next", {
-                "operator": ana, "kind": "captura", "prefetch": 2, "done": done})
+                "operator": ana, "kind": "captura", "prefetch": 2, "done": done,
+                "nonce": nonce()})
             assert answer.status == 200, answer.body
             assert {lease["clave_acta"] for lease in answer.body["leases"]} == rest
             # The finished ones still hold their actas: nobody else gets them.
@@ -298,13 +315,14 @@ def test_leases_finished_at_the_station_make_room_for_the_next_actas(
             # Naming leases that are not Ana's held ones changes nothing.
             stranger = await station.call("POST", "/v1/work/next", {
                 "operator": ana, "kind": "captura", "prefetch": 2,
-                "done": ["00000000-0000-4000-8000-000000000000"]})
+                "done": ["00000000-0000-4000-8000-000000000000"], "nonce": nonce()})
             assert stranger.status == 200  # her four, all held again, nothing new
             assert {lease["clave_acta"] for lease in stranger.body["leases"]} == \
                 {a.clave for a in actas}
             for bad in (["no-es-un-uuid"], "x", [done[0]] * 33, [7]):
                 refused = await station.call("POST", "/v1/work/next", {
-                    "operator": ana, "kind": "captura", "prefetch": 2, "done": bad})
+                    "operator": ana, "kind": "captura", "prefetch": 2, "done": bad,
+                    "nonce": nonce()})
                 assert refused.status == 400 and refused.body["error"] == "malformed", bad
             # The captures arrive: the leases end as completed, the actas move on.
             by_clave = {a.clave: a for a in actas}
@@ -381,7 +399,7 @@ def test_an_unreadable_image_goes_back_to_digitalization(node: CentralNode,
                                 "clave_acta = %s", acta.clave)[0][0]
             rescan = png(f"rescan:{acta.clave}")
             await station.put_blob(rescan)
-            await station.send([(Kind.IMAGEN, "digitalizador",
+            await station.send([(Kind.IMAGEN, site_account(node, "digitalizador", "01"),
                                  image_body(acta.clave, rescan))])
             assert first_image is not None
             state = _state(node, acta.clave)
@@ -402,9 +420,9 @@ def test_an_acta_from_prep_casilla_and_its_catd_is_processed_once(
                                      ("Beto", "capturista", "01")])
 
     async def scenario() -> None:
-        async with WorkStation.enroll(node, None) as ccv, \
-                WorkStation.enroll(node, 1) as catd:
-            await ccv.digitize([acta], operator="intake", origen="CASILLA", acopio=False)
+        async with WorkStation.enroll_intake(node) as intake, \
+                WorkStation.enroll(node, None) as ccv, WorkStation.enroll(node, 1) as catd:
+            await intake.digitize([acta], origen="CASILLA", acopio=False)
             [lease] = await ccv.next(ana)
             await catd.digitize([acta])  # the paper arrives at its CATD meanwhile
             await ccv.capture(ana, lease, truth(acta))
@@ -432,7 +450,8 @@ def _ask(station: WorkStation, operator: str, kind: str = "captura",
          espera: object = 30, done: tuple[str, ...] = ()) -> asyncio.Task[Answer]:
     """An ask for work that may wait at the central (``espera`` seconds)."""
     return asyncio.create_task(station.call("POST", "/v1/work/next", {
-        "operator": operator, "kind": kind, "espera": espera, "done": list(done)}))
+        "operator": operator, "kind": kind, "espera": espera, "done": list(done),
+        "nonce": nonce()}))
 
 
 def test_an_operator_waiting_at_the_central_gets_each_acta_as_a_batch_makes_it(
@@ -493,7 +512,8 @@ def test_a_wait_that_finds_nothing_answers_empty_and_a_bad_espera_is_refused(
                 assert "espera (0 a 60 segundos)" in answer.body["message"]
             # A fraction is no JSON the central takes (integers only).
             raw = await station.call("POST", "/v1/work/next", raw=(
-                f'{{"operator": "{ana}", "kind": "captura", "espera": 1.5}}').encode())
+                f'{{"operator": "{ana}", "kind": "captura", "espera": 1.5, '
+                f'"nonce": "{nonce()}"}}').encode())
             assert raw.status == 400 and raw.body["error"] == "malformed"
 
     asyncio.run(scenario())
@@ -517,3 +537,118 @@ def test_a_central_that_stops_answers_the_asks_waiting_there_at_once(
     asyncio.run(scenario())
     # An orderly stop (SIGTERM honoured), not the SIGKILL after 10 s of waiting.
     assert node.process.returncode == 0
+
+
+def test_no_station_hoards_the_queue(node: CentralNode, catalog: Catalog) -> None:
+    """One station asks again and again for three capturistas, naming every lease it
+    holds as finished and renewing them: each operator stops at
+    MAX_LEASES_PER_OPERATOR, the station at MAX_LEASES_PER_STATION, and the CCV still
+    gets work. A ``done`` naming another station's leases frees nothing."""
+    actas = list(catalog.iter_actas())[:71]
+    hoarders = add_operators(node, [(f"Acaparador {i}", "capturista", "01")
+                                    for i in range(3)])
+    [ccv_op] = add_operators(node, [("Honesta", "capturista", "CCV")])
+    engine = make_engine(node.dsn, pool_size=1)
+    try:
+        assign(engine, 1, list(range(2, 34)), actor="pruebas")  # all at CATD 01
+    finally:
+        engine.dispose()
+
+    async def scenario() -> tuple[dict[str, int], list[dict[str, Any]]]:
+        async with WorkStation.enroll(node, 1) as hoarder, \
+                WorkStation.enroll(node, None) as ccv:
+            await hoarder.digitize(actas)
+            held: dict[str, list[str]] = {op: [] for op in hoarders}
+            for _ in range(6):
+                for op in hoarders:
+                    answer = await hoarder.call("POST", "/v1/work/next", {
+                        "operator": op, "kind": "captura", "prefetch": MAX_PREFETCH,
+                        "done": held[op][-32:], "nonce": nonce()})
+                    assert answer.status == 200, answer.body
+                    held[op] += [x["lease_id"] for x in answer.body["leases"]
+                                 if x["lease_id"] not in held[op]]
+                    for lease_id in held[op]:
+                        renewed = await hoarder.lease_action(lease_id, "renew")
+                        assert renewed.status == 200
+            counts = {op: len(ids) for op, ids in held.items()}
+            [ccv_done] = [await ccv.call("POST", "/v1/work/next", {
+                "operator": ccv_op, "kind": "captura", "prefetch": MAX_PREFETCH,
+                "done": held[hoarders[0]][:5], "nonce": nonce()})]
+            assert ccv_done.status == 200
+            return counts, ccv_done.body["leases"]
+
+    counts, honest = asyncio.run(scenario())
+    assert max(counts.values()) == MAX_LEASES_PER_OPERATOR
+    assert sum(counts.values()) == MAX_LEASES_PER_STATION
+    active = dict(query(node.dsn, "SELECT station, count(*) FROM leases WHERE status = "
+                        "'active' GROUP BY station"))
+    hoarder_station = next(s for s in active if s.startswith("catd-01-"))
+    assert active[hoarder_station] == MAX_LEASES_PER_STATION
+    assert len(honest) == MAX_PREFETCH  # naming the hoarder's leases did not matter
+
+
+def test_a_lease_is_never_renewed_past_its_maximum_life(pg_dsn: str,
+                                                        tmp_path: Path) -> None:
+    """Renewing every second keeps a lease only up to MAX_LIFE_FACTOR lease times after
+    it was granted; then it runs out, renewing answers ``lease_max_life`` and the acta
+    goes to someone else."""
+    with running_central(tmp_path / "central", pg_dsn,
+                         extra_args=["--lease-minutes", str(SHORT_LEASE_MINUTES)]) as node:
+        catalog = load_catalog(node)
+        [acta] = _actas(catalog, 1, 1)
+        keeper, other = add_operators(node, [("Guarda", "capturista", "01"),
+                                             ("Otra", "capturista", "01")])
+        max_life = SHORT_LEASE_MINUTES * 60 * MAX_LIFE_FACTOR
+
+        async def scenario() -> list[Answer]:
+            async with WorkStation.enroll(node, 1) as station:
+                await station.digitize([acta])
+                [lease] = await station.next(keeper)
+                answers = []
+                deadline = time.monotonic() + max_life + 4
+                while time.monotonic() < deadline:
+                    answers.append(await station.lease_action(lease["lease_id"], "renew"))
+                    await asyncio.sleep(0.5)
+                [taken] = await station.next(other)
+                assert taken["clave_acta"] == acta.clave
+                return answers
+
+        answers = asyncio.run(scenario())
+        [(granted, expires, status)] = query(
+            node.dsn, "SELECT granted_at, expires_at, status FROM leases WHERE "
+            "operator = %s", keeper)
+        assert status == "expired"
+        assert (expires - granted).total_seconds() == pytest.approx(max_life, abs=0.01)
+        assert answers[0].status == 200
+        assert answers[-1].status == 409 and answers[-1].body["error"] == "lease_max_life"
+        assert {a.status for a in answers} == {200, 409}
+
+
+def test_a_replayed_work_request_gets_no_new_leases(node: CentralNode,
+                                                     catalog: Catalog) -> None:
+    """The same signed ``next`` sent again (a captured request replayed, here naming
+    the leases it got as finished) is refused and grants nothing; the coordinator sees
+    one ``solicitud_repetida`` however many replays. An ask without a nonce (older
+    station software) is refused with a message saying to update it."""
+    actas = _actas(catalog, 1, 4)
+    [ana] = add_operators(node, [("Ana", "capturista", "01")])
+
+    async def scenario() -> None:
+        async with WorkStation.enroll(node, 1) as station:
+            await station.digitize(actas)
+            first = await station.next(ana)
+            ask = {"operator": ana, "kind": "captura", "prefetch": 1,
+                   "done": [first[0]["lease_id"]], "nonce": nonce()}
+            answer = await station.call("POST", "/v1/work/next", ask)
+            assert answer.status == 200 and len(answer.body["leases"]) == 1
+            for _ in range(3):
+                replay = await station.call("POST", "/v1/work/next", ask)
+                assert replay.status == 409 and replay.body["error"] == "solicitud_repetida"
+            old = await station.call("POST", "/v1/work/next",
+                                     {"operator": ana, "kind": "captura"})
+            assert old.status == 400 and old.body["error"] == "nonce_missing"
+            assert "Actualícelo" in old.body["message"]
+
+    asyncio.run(scenario())
+    assert query(node.dsn, "SELECT count(*) FROM leases") == [(2,)]
+    assert len(_anomalies(node, "solicitud_repetida")) == 1

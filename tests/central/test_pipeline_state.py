@@ -17,8 +17,9 @@ import pytest
 from central.pipeline.state import ActaInfo, Estado, Event, RecordEvent, fold
 from prep.catalog import generate_catalog, write_catalog
 from prep.records import Kind
-from tests.central.station import Station, central_cli, image_body, query
+from tests.central.station import PNG, Station, central_cli, image_body, query
 from tests.harness.central import CentralNode
+from tests.harness.work import site_account
 
 CLAVE = "090001B010001"
 INFO = ActaInfo(1, "01", ("A", "B"))
@@ -237,9 +238,10 @@ def test_loading_a_catalog_seeds_one_esperada_row_per_acta(central_node: Central
     # An acta with a record that the next version no longer holds becomes fuera de
     # catálogo; the others of the old version go, the new version's are seeded.
     station = Station.enroll(node, 1)
+    acopiador = site_account(node, "acopiador", "01")
     old = query(node.dsn, "SELECT clave_acta FROM acta_states ORDER BY clave_acta LIMIT 1")[0][0]
-    assert station.post(station.batch(station.records(1, Kind.ACOPIO,
-                                                      {"clave_acta": old}))[1])[0] == 200
+    assert station.post(station.batch(station.records(1, Kind.ACOPIO, {"clave_acta": old},
+                                                      operator=acopiador))[1])[0] == 200
     new_total = _load_catalog_cli(node, tmp_path, 5, 0.01, "--confirmar")
     claves = dict(query(node.dsn, "SELECT clave_acta, estado FROM acta_states"))
     new_catalog = generate_catalog(5, 0.01)
@@ -257,28 +259,37 @@ def test_rebuild_state_agrees_with_ingest_and_repairs_a_tampered_table(
     _load_catalog_cli(node, tmp_path, 4, 0.005)
     claves = [r[0] for r in query(node.dsn, "SELECT clave_acta FROM acta_states "
                                   "ORDER BY clave_acta LIMIT 4")]
-    catd, ccv = Station.enroll(node, 1), Station.enroll(node, None, "ccv")
-    assert catd.put_blob(b"\x89PNG\r\n\x1a\n-imagen")[0] == 200
-    image = {**image_body(b"\x89PNG\r\n\x1a\n-imagen"), "clave_acta": claves[2]}
+    # Two workstations of CATD 01 (the actas are distrito 1's), real accounts of its site.
+    catd, other = Station.enroll(node, 1), Station.enroll(node, 1)
+    acopio, digit = (site_account(node, role, "01") for role in ("acopiador", "digitalizador"))
+    assert catd.put_blob(PNG)[0] == 200
+    image = {**image_body(PNG), "clave_acta": claves[2]}
     records = [
-        *catd.records(1, Kind.ACOPIO, {"clave_acta": claves[0]}),
+        *catd.records(1, Kind.ACOPIO, {"clave_acta": claves[0]}, operator=acopio),
         *catd.records(1, Kind.SIN_ACTA, {"clave_acta": claves[1],
-                                         "causa": "casilla_no_instalada"}),
-        *catd.records(1, Kind.ACOPIO, {"clave_acta": claves[2]}),
-        *catd.records(1, Kind.IMAGEN, image),
-        *catd.records(1, Kind.ACOPIO, {"clave_acta": "090999B019901"}),
-        *catd.records(1, Kind.ACOPIO, {"codigo_leido": "09-LEIDO-MAL", "eleccion": "",
-                                       "fuera_de_catalogo": True}),
+                                         "causa": "casilla_no_instalada"}, operator=acopio),
+        *catd.records(1, Kind.ACOPIO, {"clave_acta": claves[2]}, operator=acopio),
+        *catd.records(1, Kind.IMAGEN, image, operator=digit),
+        *catd.records(1, Kind.ACOPIO, {"clave_acta": "090999B019901"}, operator=acopio),
+        # Another entidad's acta: well-formed, outside the catalog.
+        *catd.records(1, Kind.ACOPIO, {"codigo_leido": "150001B010001", "eleccion": "01",
+                                       "fuera_de_catalogo": True}, operator=acopio),
+        # A misread is no acta, whatever the station says (issue 38): quarantined.
+        *catd.records(1, Kind.ACOPIO, {"codigo_leido": "XK93&&zz!!", "eleccion": "",
+                                       "fuera_de_catalogo": True}, operator=acopio),
     ]
     assert catd.post(catd.batch(records)[1])[0] == 200
-    assert ccv.post(ccv.batch(ccv.records(1, Kind.ACOPIO,
-                                          {"clave_acta": claves[0]}))[1])[0] == 200
+    assert other.post(other.batch(other.records(1, Kind.ACOPIO, {"clave_acta": claves[0]},
+                                                operator=acopio))[1])[0] == 200
     states = dict(query(node.dsn, "SELECT clave_acta, estado FROM acta_states "
                         "WHERE estado <> 'esperada'"))
     assert states == {claves[0]: "acopiada", claves[1]: "sin_acta",
                       claves[2]: "digitalizada", "090999B019901": "fuera_de_catalogo"}
-    assert query(node.dsn, "SELECT codigo_leido FROM fuera_de_catalogo") == [("09-LEIDO-MAL",)]
-    duplicate = query(node.dsn, "SELECT id::text FROM records WHERE station = %s", ccv.id)
+    assert query(node.dsn, "SELECT codigo_leido FROM fuera_de_catalogo") == [("150001B010001",)]
+    assert query(node.dsn, "SELECT reason FROM quarantined_records") == [("codigo_no_es_acta",)]
+    assert query(node.dsn, "SELECT count(*) FROM anomalies WHERE type = 'codigo_no_es_acta'"
+                 ) == [(1,)]
+    duplicate = query(node.dsn, "SELECT id::text FROM records WHERE station = %s", other.id)
     assert [(r[0]["record"],) for r in query(
         node.dsn, "SELECT detail FROM anomalies WHERE type = 'acopio_duplicado'")] == duplicate
     assert central_cli(node, "rebuild-state", "--check").returncode == 0

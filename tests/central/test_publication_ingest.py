@@ -18,7 +18,14 @@ from prep.corte.reader import read_eleccion_csv
 from prep.records import Kind
 from tests.central.station import central_cli, query
 from tests.harness.central import REPO, CentralNode
-from tests.harness.work import WorkStation, add_operators, load_catalog, png, truth
+from tests.harness.work import (
+    WorkStation,
+    add_operators,
+    load_catalog,
+    png,
+    site_account,
+    truth,
+)
 
 
 def _actas(catalog: Catalog) -> tuple[Acta, Acta, Acta]:
@@ -36,15 +43,17 @@ def test_a_corte_publishes_what_the_stations_sent_and_verifies(
                                      ("Beto", "capturista", "01")])
 
     async def night() -> None:
-        async with WorkStation.enroll(node, 1) as station:
+        async with WorkStation.enroll(node, 1) as station, \
+                WorkStation.enroll_intake(node) as intake:
             await station.digitize([catd])
-            await station.digitize([casilla], origen="CASILLA", acopio=False)
+            await intake.digitize([casilla], origen="CASILLA", acopio=False)
+            acopio = site_account(node, "acopiador", "01")
             await station.send([
-                (Kind.SIN_ACTA, "acopio", {"clave_acta": sin.clave,
-                                           "causa": "paquete_no_entregado"}),
-                (Kind.ACOPIO, "acopio", {"codigo_leido": "099999B0100" + sin.clave[-2:],
-                                         "eleccion": sin.clave[-2:],
-                                         "fuera_de_catalogo": True})])
+                (Kind.SIN_ACTA, acopio, {"clave_acta": sin.clave,
+                                         "causa": "paquete_no_entregado"}),
+                (Kind.ACOPIO, acopio, {"codigo_leido": "099999B0100" + sin.clave[-2:],
+                                       "eleccion": sin.clave[-2:],
+                                       "fuera_de_catalogo": True})])
             for operator in (ana, beto):
                 for lease in await station.next(operator, prefetch=2):
                     acta = catalog.acta(lease["clave_acta"])

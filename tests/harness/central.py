@@ -22,7 +22,7 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -52,12 +52,14 @@ class CentralNode:
     """A central subprocess and what a test needs to talk to it."""
 
     def __init__(self, base_dir: Path, dsn: str, env: Mapping[str, str] | None = None,
-                 extra_args: Sequence[str] = ()) -> None:
+                 extra_args: Sequence[str] = (),
+                 preexec_fn: Callable[[], None] | None = None) -> None:
         self.base_dir = base_dir
         self.data_dir = base_dir / "central"
         self.dsn = dsn
         self.env = dict(env or {})
         self.extra_args = list(extra_args)
+        self.preexec_fn = preexec_fn  # run in the child before serve (e.g. setrlimit)
         self.port = 0
         self.url = ""
         self.process: subprocess.Popen[bytes] | None = None
@@ -87,7 +89,7 @@ class CentralNode:
                 [sys.executable, "-m", "prep", "central", "serve", "--data-dir",
                  str(self.data_dir), "--dsn", self.dsn, "--host", "127.0.0.1",
                  "--port", str(self.port), *self.extra_args], stdout=out, stderr=err,
-                cwd=REPO, env=env)
+                cwd=REPO, env=env, preexec_fn=self.preexec_fn)
         info = self._read_listening_line(stdout)
         self.url = info["url"]
         self.port = urlsplit(self.url).port or 0
@@ -154,10 +156,13 @@ class CentralNode:
 
     def request(self, method: str, path: str, body: bytes = b"",
                 headers: Mapping[str, str] | None = None,
-                timeout: float = 30) -> tuple[int, bytes]:
-        """One synchronous HTTPS request to the node: (status, body)."""
-        conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
-                                           context=self.ssl_context())
+                timeout: float = 30, source: str | None = None) -> tuple[int, bytes]:
+        """One synchronous HTTPS request to the node: (status, body). ``source``: the
+        loopback address to send from (the central counts unsigned refusals per
+        address, central.refusals)."""
+        conn = http.client.HTTPSConnection(
+            "127.0.0.1", self.port, timeout=timeout, context=self.ssl_context(),
+            source_address=(source, 0) if source else None)
         try:
             conn.request(method, path, body=body,
                          headers={"Content-Type": "application/json", **(headers or {})})
@@ -171,13 +176,14 @@ class CentralNode:
 def running_central(base_dir: Path, admin_dsn: str,
                     env: Mapping[str, str] | None = None,
                     crash_at: str | None = None,
-                    extra_args: Sequence[str] = ()) -> Iterator[CentralNode]:
+                    extra_args: Sequence[str] = (),
+                    preexec_fn: Callable[[], None] | None = None) -> Iterator[CentralNode]:
     """A central node on a fresh database of ``admin_dsn``'s server, data in
     ``base_dir/central``; stopped and its database dropped on exit. ``extra_args`` go
     to ``prep central serve`` (e.g. ``--mdns``: only inside a network namespace)."""
     base_dir.mkdir(parents=True, exist_ok=True)
     with temporary_database(admin_dsn, prefix="prep_central") as dsn:
-        node = CentralNode(base_dir, dsn, env, extra_args)
+        node = CentralNode(base_dir, dsn, env, extra_args, preexec_fn)
         try:
             node.start(crash_at)
             yield node

@@ -340,7 +340,7 @@ async def _enrollment_choices(node_a: str, node_b: str) -> dict[str, Any]:
         a = make_identity(Path(tmp), node_a)
         b = make_identity(Path(tmp), node_b)
         impostor = make_identity(Path(tmp), f"{node_a}-impostor")
-        unmatched = next(p for p in ("0" * 8, "1" * 8, "2" * 8)
+        unmatched = next(p for p in ("0" * 10, "1" * 10, "2" * 10)
                          if not a.sha256.startswith(p) and not b.sha256.startswith(p))
         result: dict[str, Any] = {
             "interfaces": interface_names(), "a": a.sha256, "b": b.sha256,
@@ -361,7 +361,7 @@ async def _enrollment_choices(node_a: str, node_b: str) -> dict[str, Any]:
             station_dir = Path(tmp) / "station"
             with Station.open(station_dir) as station, discovery_log() as log:
                 try:
-                    await asyncio.to_thread(station.enroll_mdns, "CODIGO-1234", a.sha256[:8],
+                    await asyncio.to_thread(station.enroll_mdns, "CODIGO-1234", a.sha256[:10],
                                             timeout=BROWSE_SECONDS, interfaces=INTERFACES)
                 except EnrollmentError as error:
                     result["impostor"] = {"error": error.code, "message": str(error)}

@@ -5,7 +5,7 @@ It forwards bytes and nothing else, so TLS goes through untouched and the statio
 certificate pin still applies end to end::
 
     with FaultProxy("127.0.0.1", node.port) as proxy:
-        station.enroll(proxy.url_for(node.url), code)   # the station talks to the proxy
+        station.enroll(proxy.url_for(node.url), code, node.cert_sha256)  # via the proxy
         proxy.cut()                 # every open connection reset, new ones refused
         proxy.restore()
         proxy.delay(0.2)            # each chunk delivered 200 ms late, both directions

@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import json
 import tempfile
+import uuid
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,16 +24,19 @@ import aiohttp
 from sqlalchemy.orm import Session
 
 from central.db import make_engine
-from central.operators import add_operator
+from central.enrollment import Site, create_code
+from central.enrollment import enroll as enroll_in_process
+from central.operators import add_operator, list_operators
+from central.pipeline.authorize import INTAKE_OPERATOR
 from central.pipeline.rebuild import load_catalog as load_and_seed
 from prep.catalog import Acta, Catalog, generate_catalog, write_catalog
 from prep.crypto import SigningKey, b64encode
 from prep.protocol import GENESIS, make_batch, request_message, verify_receipt
 from prep.records import Kind, Record, new_record
 from tests.harness.central import CentralNode
+from tests.harness.images import tiny_png
 
 PASSWORD = "contraseña-larga-1"
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def load_catalog(node: CentralNode, scale: float = 0.005, seed: int = 4) -> Catalog:
@@ -60,9 +64,28 @@ def add_operators(node: CentralNode, accounts: Iterable[tuple[str, str, str]]) -
         engine.dispose()
 
 
+def site_account(node: CentralNode, role: str, sitio: str) -> str:
+    """The scenery's account of ``role`` at ``sitio`` (``"01"``, ``"CCV"``), made the
+    first time it is asked for: the central takes records only from real operators."""
+    name = f"{role.capitalize()} de pruebas"
+    engine = make_engine(node.dsn, pool_size=1)
+    try:
+        for info in list_operators(engine, sitio):
+            if info.name == name and info.role == role:
+                return info.id
+        return add_operator(engine, name, role, sitio, PASSWORD, actor="pruebas").id
+    finally:
+        engine.dispose()
+
+
+def nonce() -> str:
+    """A fresh nonce for a ``POST /v1/work/next`` body (each ask has its own)."""
+    return str(uuid.uuid4())
+
+
 def png(label: str) -> bytes:
-    """A distinct small 'image' per label (PNG magic, so stations would accept it)."""
-    return PNG_MAGIC + hashlib.sha256(label.encode()).digest() * 8
+    """A distinct small real PNG per label (the central refuses anything else)."""
+    return tiny_png(label)
 
 
 def image_body(acta: str, data: bytes, origen: str = "CATD") -> dict[str, Any]:
@@ -98,6 +121,20 @@ class WorkStation:
         self.prev = GENESIS
         self._chain = asyncio.Lock()
         self._http: aiohttp.ClientSession | None = None
+
+    @classmethod
+    def enroll_intake(cls, node: CentralNode) -> WorkStation:
+        """The central's own PREP Casilla intake station, enrolled in-process as
+        ``prep central import-casilla`` does (its records: images by INTAKE_OPERATOR)."""
+        key = SigningKey.generate()
+        engine = make_engine(node.dsn, pool_size=1)
+        try:
+            code = create_code(engine, Site.of(None, "ccv"), actor=INTAKE_OPERATOR)
+            enrolled = enroll_in_process(engine, code, key.public.raw(), "import-casilla",
+                                         intake=True)
+        finally:
+            engine.dispose()
+        return cls(node, enrolled.station_id, key, enrolled.sitio)
 
     @classmethod
     def enroll(cls, node: CentralNode, catd: int | None) -> WorkStation:
@@ -139,7 +176,8 @@ class WorkStation:
     async def next(self, operator: str, kind: str = "captura",
                    prefetch: int = 1) -> list[dict[str, Any]]:
         answer = await self.call("POST", "/v1/work/next", {"operator": operator, "kind": kind,
-                                                           "prefetch": prefetch})
+                                                           "prefetch": prefetch,
+                                                           "nonce": nonce()})
         assert answer.status == 200, answer.body
         return list(answer.body["leases"])
 
@@ -171,16 +209,24 @@ class WorkStation:
         answer = await self.call("PUT", f"/v1/blobs/{sha256}", raw=data)
         assert answer.status == 200, answer.body
 
-    async def digitize(self, actas: Sequence[Acta], operator: str = "acopio",
+    async def digitize(self, actas: Sequence[Acta], operator: str | None = None,
                        origen: str = "CATD", acopio: bool = True) -> None:
-        """Acopio (optional) and one image per acta, in batches of up to 400 records."""
+        """Acopio (optional) and one image per acta, in batches of up to 400 records:
+        by ``operator``, else by the site's acopiador and digitalizador (the intake
+        station's own operator for PREP Casilla photos)."""
+        acopiador = digitalizador = operator or INTAKE_OPERATOR
+        if operator is None and self.sitio != "CCV":
+            acopiador = await asyncio.to_thread(site_account, self.node, "acopiador",
+                                                self.sitio)
+            digitalizador = await asyncio.to_thread(site_account, self.node,
+                                                    "digitalizador", self.sitio)
         specs: list[tuple[Kind, str, Mapping[str, Any]]] = []
         for acta in actas:
             data = png(f"{origen}:{acta.clave}")
             await self.put_blob(data)
             if acopio:
-                specs.append((Kind.ACOPIO, operator, {"clave_acta": acta.clave}))
-            specs.append((Kind.IMAGEN, operator, image_body(acta.clave, data, origen)))
+                specs.append((Kind.ACOPIO, acopiador, {"clave_acta": acta.clave}))
+            specs.append((Kind.IMAGEN, digitalizador, image_body(acta.clave, data, origen)))
         for start in range(0, len(specs), 400):
             await self.send(specs[start:start + 400])
 

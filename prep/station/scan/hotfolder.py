@@ -15,25 +15,38 @@ network share, a paused writer) before it is rejected as incomplete. Then:
 
 Polling (not inotify) because it works the same on Linux, Windows and network shares.
 Files that vanish at any step are forgotten; names starting with ``.`` or ending like a
-temporary file are ignored; a file larger than ``max_bytes`` is rejected unread.
+temporary file are ignored; a file larger than ``max_bytes`` is rejected unread. A
+file's extension is the type it declares: a JPEG named ``.png`` is rejected.
+
+Whoever can write in the folder must not make the station read or write elsewhere
+(issue 36): a symbolic link in it is never followed (reported once, left where it is),
+a file is opened with ``O_NOFOLLOW``, ``procesadas/`` and ``rechazadas/`` must be real
+directories of the station's own user (:class:`UnsafeFolder` otherwise), files are
+moved into them through a descriptor of the checked directory, and a reason file is
+created with ``O_CREAT | O_EXCL | O_NOFOLLOW`` next to a name that had none.
 """
 
 from __future__ import annotations
 
 import enum
+import errno
 import logging
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from prep.image_check import declared_by_name
 from prep.station.scan.quality import (
+    DEFAULT_POLICY,
     MAX_IMAGE_BYTES,
     UNREADABLE,
     Motivo,
     Problem,
+    QualityPolicy,
     decode_problem,
 )
 
@@ -43,6 +56,17 @@ PROCESADAS = "procesadas"
 RECHAZADAS = "rechazadas"
 MOTIVO_SUFFIX = ".motivo.txt"
 TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", "~")
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # Windows has none (and links need privileges)
+_READ_FLAGS = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+_DIR_FLAGS = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_DIRECTORY", 0)
+_REASON_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | getattr(os, "O_BINARY", 0)
+_DIR_FD = os.rename in os.supports_dir_fd and os.open in os.supports_dir_fd
+
+
+class UnsafeFolder(OSError):
+    """``procesadas/`` or ``rechazadas/`` is a symbolic link, not a directory or not the
+    station's: nothing is moved (the files stay in the folder) until someone fixes it.
+    The message, in Spanish, completes «No se puede usar la carpeta … (…)»."""
 
 
 class Disposition(enum.StrEnum):
@@ -87,6 +111,8 @@ class HotFolderOptions:
     unreadable_grace_seconds: float = 10.0
     retry_seconds: float = 10.0
     max_bytes: int = MAX_IMAGE_BYTES
+    #: The thresholds the whole-image check words its advice with (PREP Casilla's own).
+    policy: QualityPolicy = DEFAULT_POLICY
 
 
 @dataclass
@@ -106,16 +132,24 @@ class HotFolder:
     options: HotFolderOptions = field(default_factory=HotFolderOptions)
     clock: Callable[[], float] = time.monotonic
     _seen: dict[str, _Seen] = field(default_factory=dict, init=False, repr=False)
+    _links: set[str] = field(default_factory=set, init=False, repr=False)
+    _last_error: str = field(default="", init=False, repr=False)
     _thread: threading.Thread | None = field(default=None, init=False, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
 
     def poll(self) -> list[HotFileResult]:
         """Look at the folder once; return (and report) the files dealt with."""
         self.directory.mkdir(parents=True, exist_ok=True)
+        for subdir in (PROCESADAS, RECHAZADAS):
+            safe_subdir(self.directory, subdir)  # refused before any file is taken
         now = self.clock()
         present: set[str] = set()
         results: list[HotFileResult] = []
-        for name, signature in self._candidates():
+        candidates, links = self._candidates()
+        for name in sorted(links - self._links):
+            results.append(self._refuse_link(name))
+        self._links = links
+        for name, signature in candidates:
             present.add(name)
             seen = self._seen.get(name)
             if seen is None or seen.signature != signature:
@@ -136,8 +170,11 @@ class HotFolder:
         while not stop.is_set():
             try:
                 self.poll()
+                self._last_error = ""
             except OSError as exc:  # the folder unmounted or removed: keep trying
-                log.warning("hot folder %s: %s", self.directory, exc)
+                if str(exc) != self._last_error:  # once per condition, not per poll
+                    log.warning("hot folder %s: %s", self.directory, exc)
+                    self._last_error = str(exc)
             stop.wait(self.options.poll_seconds)
 
     def start(self) -> threading.Thread:
@@ -158,40 +195,51 @@ class HotFolder:
 
     # ------------------------------------------------------------------------------
 
-    def _candidates(self) -> list[tuple[str, tuple[int, int]]]:
-        found = []
+    def _candidates(self) -> tuple[list[tuple[str, tuple[int, int]]], set[str]]:
+        """Regular files to consider (sorted) and the names of symbolic links."""
+        found, links = [], set()
         with os.scandir(self.directory) as entries:
             for entry in entries:
                 name = entry.name
                 if name.startswith(".") or name.lower().endswith(TEMPORARY_SUFFIXES):
                     continue
                 try:
+                    if entry.is_symlink():
+                        links.add(name)
+                        continue
                     if not entry.is_file(follow_symlinks=False):
                         continue
                     st = entry.stat(follow_symlinks=False)
                 except FileNotFoundError:
                     continue
                 found.append((name, (st.st_size, st.st_mtime_ns)))
-        return sorted(found)
+        return sorted(found), links
+
+    def _refuse_link(self, name: str) -> HotFileResult:
+        mensaje = (f"«{name}» es un enlace simbólico: no se sigue ni se mueve. Copie a la "
+                   "carpeta el archivo mismo (no un enlace) y borre el enlace.")
+        log.warning("hot folder %s: %r is a symbolic link, left alone", self.directory, name)
+        result = HotFileResult(name, Disposition.RECHAZADA, mensaje, None,
+                               Problem(Motivo.ENLACE_SIMBOLICO, mensaje))
+        self._report(result)
+        return result
 
     def _take(self, name: str, seen: _Seen, now: float) -> HotFileResult | None:
-        path = self.directory / name
         size = seen.signature[0]
         if size > self.options.max_bytes:
             mensaje = (f"El archivo mide {size / 2**20:.1f} MiB y el máximo es "
                        f"{self.options.max_bytes / 2**20:.0f} MiB: digitalice en escala de "
                        "grises, JPEG, a 200–300 dpi.")
             return self._reject(name, mensaje, Problem(Motivo.DEMASIADO_GRANDE, mensaje))
-        try:
-            data = path.read_bytes()
-            st = path.stat()
-        except FileNotFoundError:
+        read = _read_regular(self.directory / name, self.options.max_bytes)
+        if read is None:  # vanished, or swapped for a link or something else meanwhile
             del self._seen[name]
             return None
+        data, st = read
         if (len(data), st.st_mtime_ns) != seen.signature or st.st_size != len(data):
             self._seen[name] = _Seen((st.st_size, st.st_mtime_ns), now)  # still changing
             return None
-        problem = decode_problem(data)
+        problem = decode_problem(data, self.options.policy, declared_by_name(name))
         if problem is not None and problem.motivo in UNREADABLE \
                 and now - seen.since < self.options.unreadable_grace_seconds:
             return None  # maybe still being written: look again next poll
@@ -213,33 +261,25 @@ class HotFolder:
         return HotFileResult(name, outcome.disposition, outcome.mensaje, moved, outcome.detail)
 
     def _reject(self, name: str, mensaje: str, detail: object = None) -> HotFileResult:
-        moved = self._move(name, RECHAZADAS)
-        if moved is not None:
-            try:
-                moved.with_name(moved.name + MOTIVO_SUFFIX).write_text(mensaje + "\n",
-                                                                        encoding="utf-8")
-            except OSError as exc:
-                log.warning("could not write the reason for %s: %s", moved, exc)
+        moved = self._move(name, RECHAZADAS, reason=mensaje)
         return HotFileResult(name, Disposition.RECHAZADA, mensaje, moved, detail)
 
-    def _move(self, name: str, subdir: str) -> Path | None:
-        target_dir = self.directory / subdir
-        target_dir.mkdir(exist_ok=True)
-        stem, dot, ext = name.rpartition(".")
-        if not dot:
-            stem, ext = name, ""
-        for n in range(10_000):  # scanners reuse names (scan0001.jpg) after a restart
-            candidate = target_dir / (name if n == 0 else f"{stem}-{n}{dot}{ext}")
-            if not candidate.exists():
-                break
-        try:
-            os.replace(self.directory / name, candidate)
-        except FileNotFoundError:
-            candidate_or_none: Path | None = None
-        else:
-            candidate_or_none = candidate
+    def _move(self, name: str, subdir: str, reason: str | None = None) -> Path | None:
+        """Move ``name`` into ``subdir`` under a free name (scanners reuse names such as
+        scan0001.jpg after a restart); with ``reason``, write it beside the file."""
         self._seen.pop(name, None)
-        return candidate_or_none
+        with _OpenDir(safe_subdir(self.directory, subdir)) as target:
+            new_name = target.free_name(name, MOTIVO_SUFFIX if reason is not None else None)
+            try:
+                target.move_in(self.directory / name, new_name)
+            except FileNotFoundError:
+                return None
+            if reason is not None:
+                try:
+                    target.create(new_name + MOTIVO_SUFFIX, (reason + "\n").encode("utf-8"))
+                except OSError as exc:
+                    log.warning("could not write the reason for %s: %s", new_name, exc)
+            return target.path / new_name
 
     def _report(self, result: HotFileResult) -> None:
         log.info("hot folder %s: %s %s", self.directory, result.name, result.disposition)
@@ -248,3 +288,105 @@ class HotFolder:
                 self.on_result(result)
             except Exception:  # the watcher must outlive a broken callback
                 log.exception("hot folder callback failed for %s", result.name)
+
+
+def safe_subdir(directory: Path, name: str) -> Path:
+    """``directory/name``, created if missing; :class:`UnsafeFolder` if it is a
+    symbolic link, not a directory, or (where there are users) not this user's."""
+    path = directory / name
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        pass
+    _check_dir(os.lstat(path), name)
+    return path
+
+
+def _check_dir(st: os.stat_result, name: str) -> None:
+    if stat.S_ISLNK(st.st_mode):
+        raise UnsafeFolder(f"«{name}» es un enlace simbólico, que no se sigue: bórrelo para "
+                           "que se vuelva a crear como carpeta")
+    if not stat.S_ISDIR(st.st_mode):
+        raise UnsafeFolder(f"«{name}» no es una carpeta: quítelo para que se cree la carpeta")
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        raise UnsafeFolder(f"la carpeta «{name}» es de otro usuario del sistema (uid "
+                           f"{st.st_uid}): bórrela para que se vuelva a crear")
+
+
+def _read_regular(path: Path, max_bytes: int) -> tuple[bytes, os.stat_result] | None:
+    """The bytes of ``path`` if it is still a regular file (never through a link; a
+    FIFO put in its place does not block the poll: O_NONBLOCK)."""
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EMLINK, errno.ENXIO):  # a link, a socket
+            return None
+        raise
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        return f.read(max_bytes + 1), st
+
+
+class _OpenDir:
+    """A checked subdirectory held open, so what is written goes into that very
+    directory even if its name is swapped for a link meanwhile."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd: int | None = None
+
+    def __enter__(self) -> _OpenDir:
+        if _DIR_FD:
+            self.fd = os.open(self.path, _DIR_FLAGS)
+            try:
+                _check_dir(os.fstat(self.fd), self.path.name)
+            except BaseException:
+                os.close(self.fd)
+                raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+
+    def _exists(self, name: str) -> bool:
+        try:
+            if self.fd is not None:
+                os.lstat(name, dir_fd=self.fd)
+            else:
+                os.lstat(self.path / name)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def free_name(self, name: str, companion_suffix: str | None) -> str:
+        """``name``, or ``stem-N.ext``: the first with no file (nor companion) yet."""
+        stem, dot, ext = name.rpartition(".")
+        if not dot:
+            stem, ext = name, ""
+        candidate = name
+        for n in range(10_000):
+            candidate = name if n == 0 else f"{stem}-{n}{dot}{ext}"
+            if not self._exists(candidate) and not (
+                    companion_suffix and self._exists(candidate + companion_suffix)):
+                break
+        return candidate
+
+    def move_in(self, source: Path, name: str) -> None:
+        if self.fd is not None:
+            os.replace(source, name, dst_dir_fd=self.fd)
+        else:
+            os.replace(source, self.path / name)
+
+    def create(self, name: str, data: bytes) -> None:
+        """A new file (never an existing one, never through a link)."""
+        if self.fd is not None:
+            fd = os.open(name, _REASON_FLAGS, 0o644, dir_fd=self.fd)
+        else:
+            fd = os.open(self.path / name, _REASON_FLAGS, 0o644)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)

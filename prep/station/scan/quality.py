@@ -4,10 +4,12 @@
 stores and hashes exactly what the scanner wrote). It checks, in order:
 
 1. **size and type**: at most :data:`MAX_IMAGE_BYTES`; JPEG, PNG or TIFF by its first
-   bytes, and Pillow must agree;
-2. **decodes**: Pillow's ``verify`` (structure, PNG checksums) and then a full decode,
-   which is what finds a file cut short (a scanner still writing, a copy interrupted);
-   a colour JPEG is decoded to its luminance only (every later check is on gray);
+   bytes, Pillow must agree, and so must the type the file name declares (if given);
+2. **a whole image and nothing else**: :func:`prep.image_check.verify_image`, the check
+   the central repeats on every upload: the structure up to its end marker with nothing
+   after it, at most :data:`MAX_PIXELS`, then a full decode, which is what finds a file
+   cut short (a scanner still writing, a copy interrupted); a colour JPEG is decoded to
+   its luminance only (every later check is on gray);
 3. **resolution** ≥ ``min_dpi``: from the file's own metadata (JFIF/PNG pHYs/TIFF tags).
    When a file carries none (phones, some scanner software) it is *estimated* from the
    pixel size assuming the image spans a letter page (11 in on its long side): an Acta
@@ -29,22 +31,23 @@ Every failure is a :class:`Problem` with a stable ``motivo`` and a Spanish messa
 from __future__ import annotations
 
 import enum
-import io
 import math
 import threading
-import warnings
 from dataclasses import dataclass, field
 from typing import cast
 
 import zxingcpp
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
+from prep import image_check
 from prep.catalog.model import Acta
+from prep.image_check import MAX_PIXELS, ImageRejected, sniff_media_type, verify_image
 from prep.protocol import MAX_BLOB_BYTES
 from prep.qr import ActaCodec, CodeRejected
 
+__all__ = ["MAX_PIXELS", "sniff_media_type"]  # re-exported: the station's screens use them
+
 MAX_IMAGE_BYTES = MAX_BLOB_BYTES  # what the station and the central accept at all
-MAX_PIXELS = 60_000_000  # a letter page at 600 dpi is 34 Mpx; more is a mistake or a bomb
 LETTER_LONG_SIDE_INCHES = 11.0
 INK_LEVEL = 110
 ANALYSIS_SIDE = 400  # pixels on the long side of the sample used for statistics
@@ -52,9 +55,6 @@ ANALYSIS_SIDE = 400  # pixels on the long side of the sample used for statistics
 _QR = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 
 MEDIA_TYPES: dict[str, str] = {"JPEG": "image/jpeg", "PNG": "image/png", "TIFF": "image/tiff"}
-_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"II*\x00", "image/tiff"), (b"MM\x00*", "image/tiff"))
 
 
 class Motivo(enum.StrEnum):
@@ -63,6 +63,8 @@ class Motivo(enum.StrEnum):
     VACIA = "vacia"
     DEMASIADO_GRANDE = "demasiado_grande"
     TIPO_NO_ADMITIDO = "tipo_no_admitido"
+    TIPO_NO_COINCIDE = "tipo_no_coincide"
+    DATOS_ANEXOS = "datos_anexos"
     NO_DECODIFICA = "no_decodifica"
     INCOMPLETA = "incompleta"
     RESOLUCION_BAJA = "resolucion_baja"
@@ -73,6 +75,7 @@ class Motivo(enum.StrEnum):
     QR_VARIAS_ACTAS = "qr_varias_actas"
     QR_OTRA_ACTA = "qr_otra_acta"
     INCLINADA = "inclinada"
+    ENLACE_SIMBOLICO = "enlace_simbolico"  # the hot folder's: it never follows one
 
 
 #: Failures that mean the file itself is unusable (as opposed to a readable image of
@@ -98,6 +101,11 @@ class QualityPolicy:
     min_ink: float = 0.004
     max_ink: float = 0.85
     max_bytes: int = MAX_IMAGE_BYTES
+    #: What the operator does about a file that is not a whole image.
+    again: str = "vuelva a digitalizar el acta"
+    #: The images come from a scanner (the CATD) rather than a phone camera (PREP
+    #: Casilla): the remedies then speak of the scanner's lid, glass and settings.
+    scanner: bool = True
 
 
 DEFAULT_POLICY = QualityPolicy()
@@ -135,27 +143,23 @@ class QualityReport:
     @property
     def readable(self) -> bool:
         """Whether the file decoded at all (whatever else is wrong with it)."""
-        return not (self.motivos & UNREADABLE or Motivo.TIPO_NO_ADMITIDO in self.motivos
-                    or Motivo.DEMASIADO_GRANDE in self.motivos)
+        return not (self.motivos & (UNREADABLE | _NOT_AN_IMAGE))
 
 
-def sniff_media_type(data: bytes) -> str | None:
-    """The image type the first bytes announce, or ``None``."""
-    for magic, media_type in _MAGIC:
-        if data.startswith(magic):
-            return media_type
-    return None
+_NOT_AN_IMAGE = frozenset({Motivo.TIPO_NO_ADMITIDO, Motivo.TIPO_NO_COINCIDE,
+                           Motivo.DATOS_ANEXOS, Motivo.DEMASIADO_GRANDE})
 
 
 def check_image(data: bytes, *, policy: QualityPolicy = DEFAULT_POLICY,
-                codec: ActaCodec | None = None,
-                expected_clave: str | None = None) -> QualityReport:
+                codec: ActaCodec | None = None, expected_clave: str | None = None,
+                declared: str | None = None) -> QualityReport:
     """Check one image's original bytes (see the module docstring).
 
     With ``codec``, the QR must name a catalog acta (``report.acta``); with
     ``expected_clave`` too (a re-scan of a chosen acta), it must name that one.
+    ``declared``: the type the file claims (:func:`prep.image_check.declared_by_name`).
     """
-    image, problem = _open(data, policy)
+    image, problem = _open(data, policy, declared)
     if image is None:
         assert problem is not None
         return QualityReport(len(data), sniff_media_type(data), problems=(problem,))
@@ -164,10 +168,12 @@ def check_image(data: bytes, *, policy: QualityPolicy = DEFAULT_POLICY,
                         expected_clave)
 
 
-def decode_problem(data: bytes, policy: QualityPolicy = DEFAULT_POLICY) -> Problem | None:
-    """Only steps 1–2 (size, type, decodes): ``None`` when ``data`` is a whole image.
-    Cheap enough to ask again and again while a scanner may still be writing."""
-    image, problem = _open(data, policy)
+def decode_problem(data: bytes, policy: QualityPolicy = DEFAULT_POLICY,
+                   declared: str | None = None) -> Problem | None:
+    """Only steps 1–2 (size, type, a whole image): ``None`` when ``data`` is a whole
+    image (of the ``declared`` type, if given). Cheap enough to ask again and again
+    while a scanner may still be writing."""
+    image, problem = _open(data, policy, declared)
     if image is not None:
         # The hot folder asks this first and then checks the very same bytes: the
         # decoded page is kept for that check (one per thread) instead of decoding twice.
@@ -191,67 +197,45 @@ def _handed_over(data: bytes) -> Image.Image | None:
     return None
 
 
-def _open(data: bytes, policy: QualityPolicy) -> tuple[Image.Image | None, Problem | None]:
+def _open(data: bytes, policy: QualityPolicy,
+          declared: str | None = None) -> tuple[Image.Image | None, Problem | None]:
     decoded = _handed_over(data)
-    image, problem = _checked(data, policy, decoded)
+    image, problem = _checked(data, policy, decoded, declared)
     if image is None and decoded is not None:  # it decodes, but this policy refuses it
         decoded.close()
     return image, problem
 
 
-def _checked(data: bytes, policy: QualityPolicy,
-             decoded: Image.Image | None) -> tuple[Image.Image | None, Problem | None]:
+def _checked(data: bytes, policy: QualityPolicy, decoded: Image.Image | None,
+             declared: str | None) -> tuple[Image.Image | None, Problem | None]:
     size = len(data)
     if not data:
-        return None, Problem(Motivo.VACIA, "El archivo está vacío (0 bytes): vuelva a "
-                             "digitalizar el acta.")
+        return None, Problem(Motivo.VACIA, f"El archivo está vacío (0 bytes): {policy.again}.")
     if size > policy.max_bytes:
         return None, Problem(
             Motivo.DEMASIADO_GRANDE, f"La imagen mide {size / 2**20:.1f} MiB y el máximo es "
             f"{policy.max_bytes / 2**20:.0f} MiB: digitalice en escala de grises, JPEG, a "
             "200–300 dpi.")
-    media_type = sniff_media_type(data)
-    if media_type is None:
-        return None, Problem(
-            Motivo.TIPO_NO_ADMITIDO, "El archivo no es una imagen JPEG, PNG ni TIFF: "
-            "configure el escáner para guardar en uno de esos formatos.")
     if decoded is not None:
         return decoded, None
-    return _decode(data, media_type)
-
-
-def _decode(data: bytes, media_type: str) -> tuple[Image.Image | None, Problem | None]:
-    kind = media_type.removeprefix("image/").upper()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as probe:
-                if MEDIA_TYPES.get(probe.format or "") != media_type:
-                    raise UnidentifiedImageError(f"Pillow reads {probe.format}")
-                if probe.width * probe.height > MAX_PIXELS:
-                    raise Image.DecompressionBombError("too many pixels")
-                probe.verify()
-            image = Image.open(io.BytesIO(data))
-            # Every check looks at the gray page: a colour JPEG (a phone photo) is decoded
-            # straight to its luminance, a third of the work; the whole stream is still
-            # read, so a file cut short is still found.
-            image.draft("L", image.size)
-            image.load()  # a file cut short fails here ("image file is truncated")
-            return image, None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        return None, Problem(Motivo.DEMASIADO_GRANDE, f"La imagen tiene más de "
-                             f"{MAX_PIXELS // 1_000_000} millones de píxeles: digitalice a "
-                             "200–300 dpi.")
-    except (OSError, SyntaxError, ValueError, UnidentifiedImageError) as exc:
-        # Pillow says "truncated" for a file that ends early (and SyntaxError for
-        # some broken PNG chunks): both mean the bytes are not a whole image.
-        text = str(exc).lower()
-        if "truncated" in text or "broken data stream" in text or "unexpected end" in text:
-            return None, Problem(Motivo.INCOMPLETA, f"La imagen {kind} está incompleta (el "
-                                 "archivo termina antes de tiempo): vuelva a digitalizar el "
-                                 "acta.")
-        return None, Problem(Motivo.NO_DECODIFICA, f"El archivo {kind} está dañado y no se "
-                             "puede abrir como imagen: vuelva a digitalizar el acta.")
+        verified = verify_image(data, declared=declared, keep_page=True)
+    except ImageRejected as exc:
+        return None, Problem(Motivo(exc.motivo), _with_remedy(exc, policy))
+    return verified.page, None
+
+
+def _with_remedy(exc: ImageRejected, policy: QualityPolicy) -> str:
+    """The shared check says what is wrong with the file; this adds what to do."""
+    remedy = {
+        image_check.TIPO_NO_ADMITIDO: "configure el escáner para guardar en uno de esos "
+                                      "formatos" if policy.scanner else policy.again,
+        image_check.TIPO_NO_COINCIDE: "el nombre del archivo debe llevar la extensión de "
+                                      f"su formato (.jpg, .png o .tif); {policy.again}",
+        image_check.DEMASIADO_GRANDE: "digitalice a 200–300 dpi" if policy.scanner
+                                      else policy.again,
+    }.get(exc.motivo, policy.again)
+    return f"{exc.mensaje.removesuffix('.')}: {remedy}."
 
 
 def _inspect(image: Image.Image, size: int, media_type: str, policy: QualityPolicy,
@@ -266,18 +250,21 @@ def _inspect(image: Image.Image, size: int, media_type: str, policy: QualityPoli
     gray = image.convert("L") if image.mode != "L" else image
     ink = _ink(gray)
     if ink < policy.min_ink:
-        problems.append(Problem(Motivo.EN_BLANCO, "La página está en blanco: revise que el "
-                                "acta esté cara abajo en el escáner y vuelva a digitalizar."))
+        problems.append(Problem(Motivo.EN_BLANCO, "La página está en blanco: " + (
+            "revise que el acta esté cara abajo en el escáner y vuelva a digitalizar."
+            if policy.scanner else f"{policy.again}.")))
     elif ink > policy.max_ink:
-        problems.append(Problem(Motivo.NEGRA, "La imagen salió casi negra: cierre la tapa del "
-                                "escáner y vuelva a digitalizar."))
+        problems.append(Problem(Motivo.NEGRA, "La imagen salió casi negra: " + (
+            "cierre la tapa del escáner y vuelva a digitalizar." if policy.scanner
+            else f"{policy.again}, tomada con luz.")))
     barcodes = _read_qrs(gray)
     texts = tuple(b.text for b in barcodes)
     skew = _skew(barcodes[0]) if barcodes else None
     if skew is not None and abs(skew) > policy.max_skew_degrees:
         problems.append(Problem(Motivo.INCLINADA, f"El acta está inclinada {abs(skew):.1f}° "
-                                f"(máximo {policy.max_skew_degrees:g}°): acomódela derecha "
-                                "en el escáner y vuelva a digitalizar."))
+                                f"(máximo {policy.max_skew_degrees:g}°): " + (
+                                    "acomódela derecha en el escáner y vuelva a digitalizar."
+                                    if policy.scanner else f"{policy.again}.")))
     acta = None
     if not texts:
         if policy.min_ink <= ink <= policy.max_ink:  # a blank page has no QR to mention

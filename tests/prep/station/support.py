@@ -20,6 +20,7 @@ from prep.crypto import SigningKey
 from prep.station.station import Station
 from prep.station.store import StationIdentity, key_path
 from prep.station.tls import pem_fingerprint
+from tests.harness.images import padded_jpeg
 
 REPO = Path(__file__).resolve().parents[3]
 STATION_ID = "catd-07-test"
@@ -57,10 +58,9 @@ def offline_station(data_dir: Path, url: str = UNREACHABLE_URL,
 
 
 def jpeg_bytes(size: int) -> bytes:
-    """A JPEG header and a random payload (distinct every call): the central only
-    hashes images."""
-    header = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-    return header + os.urandom(max(0, size - len(header) - 2)) + b"\xff\xd9"
+    """A real JPEG of ``size`` bytes, distinct every call (a tiny page and random
+    padding): the central takes only whole images."""
+    return padded_jpeg(size)
 
 
 def clave(i: int) -> str:

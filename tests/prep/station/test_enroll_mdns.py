@@ -107,7 +107,7 @@ def test_the_prefix_picks_one_central_among_several() -> None:
     found = [_at("10.0.0.5", "central-a", A), _at("10.0.0.6", "central-b", B),
              _at("10.0.1.6", "central-b", B)]
 
-    assert select_for_enrollment(found, normalize_prefix("B2:B2 b2b2")) == (found[1:], True)
+    assert select_for_enrollment(found, normalize_prefix("B2:B2 b2b2 B2")) == (found[1:], True)
     assert select_for_enrollment(found[:1], None) == (found[:1], False)
 
 
@@ -115,10 +115,10 @@ def test_a_prefix_matching_several_certificates_asks_for_more_digits() -> None:
     other = "a1" * 8 + "cd" * 24
     with pytest.raises(EnrollmentError) as refused:
         select_for_enrollment([_at("10.0.0.5", "a", A), _at("10.0.0.6", "b", other)],
-                              "a1a1a1a1")
+                              "a1a1a1a1a1")
     assert refused.value.code == "ambiguous_prefix"
     assert str(refused.value).startswith("Hay 2 nodos centrales cuya huella empieza por "
-                                         "«a1a1a1a1»")
+                                         "«a1a1a1a1a1»")
     assert "Escriba más dígitos" in str(refused.value)
 
 
@@ -129,12 +129,15 @@ def test_a_malformed_advertised_fingerprint_is_ignored() -> None:
     assert "durante 2 s" in str(refused.value)
 
 
-@pytest.mark.parametrize("typed", ["", "a1a1a1", "a1a1a1a1zz", "a1" * 33])
-def test_a_prefix_must_be_8_to_64_hex_digits(typed: str) -> None:
+@pytest.mark.parametrize("typed", ["", "a1a1a1", "a1a1a1a1", "a1a1a1a1a", "a1a1a1a1a1zz",
+                                   "a1" * 33])
+def test_a_prefix_must_be_10_to_64_hex_digits(typed: str) -> None:
+    # 8 digits (32 bits) can be matched by an impostor's certificate in ~35 core-hours.
     with pytest.raises(EnrollmentError) as refused:
         normalize_prefix(typed)
     assert refused.value.code == "bad_prefix"
-    assert "escriba de 8 a 64 dígitos hexadecimales" in str(refused.value)
+    assert "escriba de 10 a 64 dígitos hexadecimales" in str(refused.value)
+    assert normalize_prefix("A1:A1 a1a1-a1") == "a1" * 5
 
 
 def test_a_central_taken_without_a_prefix_is_said_so() -> None:
@@ -142,8 +145,10 @@ def test_a_central_taken_without_a_prefix_is_said_so() -> None:
     unchecked = choice_message(MdnsChoice((chosen,), chosen, by_prefix=False))
     checked = choice_message(MdnsChoice((chosen,), chosen, by_prefix=True))
 
-    assert unchecked.startswith("ATENCIÓN: se encontró un solo nodo central")
-    assert "SIN comparar su huella" in unchecked and A in unchecked
+    assert unchecked.startswith("Se encontró un solo nodo central (central-a en "
+                                "https://10.0.0.5:8443) y no se indicó la huella esperada")
+    assert " ".join(A[i:i + 4] for i in range(0, 64, 4)) in unchecked
+    assert "antes de enviar el código de alta" in unchecked
     assert "empieza por la indicada" in checked
 
 
@@ -158,7 +163,7 @@ def test_node_names_cannot_drive_the_terminal() -> None:
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--url", "https://127.0.0.1:9", "--expect-cert", "a1a1a1a1"],
+    [(["--url", "https://127.0.0.1:9", "--expect-cert", "a1a1a1a1a1"],
       "--expect-cert y --mdns-interface son para --mdns"),
      (["--mdns", "--cert-sha256", A], "Con --mdns indique la huella esperada con --expect-cert"),
      (["--mdns", "--expect-cert", "xyz"], "La huella esperada «xyz» no es válida")],

@@ -63,7 +63,7 @@ def node(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cent
 
 def _enrolled(node: CentralNode, data_dir: Path, catd: int | None = 7) -> Station:
     station = Station.open(data_dir)
-    station.enroll(node.url, node.enroll_code(catd, "catd" if catd else "ccv"))
+    station.enroll(node.url, node.enroll_code(catd, "catd" if catd else "ccv"), node.cert_sha256)
     return station
 
 
@@ -177,8 +177,9 @@ def test_catalog_versions_reach_the_station(node: CentralNode, tmp_path: Path) -
         held = station.bundle_info()
         assert held is not None and held.catalog_version >= 1
 
-        loaded = _central(node, "catalog", "load", str(tmp_path / "catalogo-2"))
-        again = _central(node, "catalog", "load", str(tmp_path / "catalogo-2"))
+        # Other tests of the module left records: the change needs --confirmar.
+        loaded = _central(node, "catalog", "load", str(tmp_path / "catalogo-2"), "--confirmar")
+        again = _central(node, "catalog", "load", str(tmp_path / "catalogo-2"), "--confirmar")
 
         assert (loaded["version"], loaded["new"]) == (held.catalog_version + 1, True)
         assert (again["version"], again["new"]) == (loaded["version"], False)
@@ -198,7 +199,7 @@ def test_the_agents_heartbeats_reach_the_health_table(node: CentralNode,
                                                       tmp_path: Path) -> None:
     skew = timedelta(minutes=10)
     with Station.open(tmp_path / "st", clock=lambda: datetime.now(UTC) + skew) as station:
-        station.enroll(node.url, node.enroll_code(7))
+        station.enroll(node.url, node.enroll_code(7), node.cert_sha256)
         station.acopio("090001B010001", "op-07-ana-acopio")
 
         assert station.sync_until_drained(30, FAST)
@@ -222,7 +223,7 @@ def test_repeated_wrong_passwords_make_the_name_wait_and_a_new_password_arrives(
         engine.dispose()
     now = [datetime.now(UTC)]
     station = Station.open(tmp_path / "st", clock=lambda: now[0])
-    station.enroll(node.url, node.enroll_code(7))
+    station.enroll(node.url, node.enroll_code(7), node.cert_sha256)
     with station:
         for _ in range(5):
             with pytest.raises(LoginError, match="Usuario o contraseña incorrectos"):

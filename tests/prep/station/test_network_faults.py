@@ -48,12 +48,20 @@ Row = tuple[str, str, int, int]
 """A record as both sides must agree on it: (id, sha256, seq, batch number)."""
 
 
+#: The CATD 07 accounts the records name (made with the module's central).
+OPERATOR: dict[str, str] = {}
+
+
 @pytest.fixture(scope="module")
 def central(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CentralNode]:
     """One real central for the module; each test enrolls a station of its own."""
     from tests.harness.central import running_central
+    from tests.harness.work import site_account
 
     with running_central(tmp_path_factory.mktemp("faults-central"), pg_dsn) as node:
+        # The central takes records only from real accounts of the station's site.
+        for role in ("acopiador", "digitalizador"):
+            OPERATOR[role] = site_account(node, role, "07")
         yield node
 
 
@@ -67,7 +75,8 @@ def _enrolled(node: CentralNode, data_dir: Path, via: FaultProxy | None = None,
               clock: Clock = system_clock) -> Station:
     """A station enrolled with a fresh code, talking to the central through ``via``."""
     station = Station.open(data_dir, clock)
-    station.enroll(via.url_for(node.url) if via else node.url, node.enroll_code(catd=7))
+    station.enroll(via.url_for(node.url) if via else node.url, node.enroll_code(catd=7),
+                   node.cert_sha256)
     return station
 
 
@@ -203,10 +212,10 @@ def test_connections_cut_again_and_again(central: CentralNode, proxy: FaultProxy
         agent = station.start_sync(FAST)
         with _Flapping(proxy, seed=3, up=(0.1, 0.4), down=(0.05, 0.25)) as flapping:
             for i in range(100):  # an acopio every 30 ms, an image every tenth
-                station.acopio(clave(i), "acopiador")
+                station.acopio(clave(i), OPERATOR["acopiador"])
                 if i % 10 == 9:
                     station.imagen(clave(i), jpeg_bytes(300_000), "image/jpeg",
-                                   "digitalizador")
+                                   OPERATOR["digitalizador"])
                     images += 1
                 time.sleep(0.03)
             assert wait_until(lambda: flapping.cuts >= 20, 30)
@@ -223,9 +232,9 @@ def test_a_slow_link_still_drains(central: CentralNode, proxy: FaultProxy,
                                   tmp_path: Path) -> None:
     with _enrolled(central, tmp_path, proxy) as station:
         for i in range(100):
-            station.acopio(clave(i), "acopiador")
+            station.acopio(clave(i), OPERATOR["acopiador"])
         for i in range(10):
-            station.imagen(clave(i), jpeg_bytes(300_000), "image/jpeg", "digitalizador")
+            station.imagen(clave(i), jpeg_bytes(300_000), "image/jpeg", OPERATOR["digitalizador"])
         proxy.delay(0.2)  # 200 ms each way for every chunk: a 400 ms round trip
         started = time.monotonic()
         errors: list[str] = []
@@ -252,8 +261,9 @@ def test_reset_mid_upload_leaves_no_half_image(central: CentralNode, proxy: Faul
                                                tmp_path: Path) -> None:
     image = jpeg_bytes(1 << 20)
     with _enrolled(central, tmp_path, proxy) as station:
-        station.acopio(clave(1), "acopiador")
-        sha256 = station.imagen(clave(1), image, "image/jpeg", "digitalizador").body["sha256"]
+        station.acopio(clave(1), OPERATOR["acopiador"])
+        sha256 = station.imagen(clave(1), image, "image/jpeg",
+                                OPERATOR["digitalizador"]).body["sha256"]
         station_id = station.store.require_identity().station_id
         agent = station.agent(FAST)
         # Upload attempts cut early (just past the headers), halfway and near the end.
@@ -295,7 +305,7 @@ def test_a_receipt_lost_on_the_wire(central: CentralNode, proxy: FaultProxy,
     with _enrolled(central, tmp_path, proxy) as station:
         station_id = station.store.require_identity().station_id
         for i in range(20):
-            station.acopio(clave(i), "acopiador")
+            station.acopio(clave(i), OPERATOR["acopiador"])
         proxy.delay(0.5)  # the central's answers linger on the wire…
         agent = station.start_sync(dataclasses.replace(FAST, batch_records=50))
         assert wait_until(lambda: len(_central_rows(central, station_id)) == 20, 20, 0.01)
@@ -332,9 +342,10 @@ def test_replayed_and_reordered_batches(central: CentralNode, tmp_path: Path) ->
     with _enrolled(central, tmp_path) as station:
         identity = station.store.require_identity()
         for i in range(40):
-            station.acopio(clave(i), "acopiador")
+            station.acopio(clave(i), OPERATOR["acopiador"])
             if i % 10 == 0:
-                station.imagen(clave(i), jpeg_bytes(60_000), "image/jpeg", "digitalizador")
+                station.imagen(clave(i), jpeg_bytes(60_000), "image/jpeg",
+                               OPERATOR["digitalizador"])
         outbox = station.outbox()
         assert outbox.freeze_all(6) == 8
         batches = {b.number: b for b in outbox.pending()}
@@ -426,9 +437,10 @@ def test_a_thirty_minute_outage_at_peak_rate(central: CentralNode, proxy: FaultP
         first_at = clock()
         for i in range(actas):
             clock.advance(step)
-            station.acopio(clave(i), "acopiador")
+            station.acopio(clave(i), OPERATOR["acopiador"])
             clock.advance(step)
-            station.imagen(clave(i), jpeg_bytes(image_size), "image/jpeg", "digitalizador")
+            station.imagen(clave(i), jpeg_bytes(image_size), "image/jpeg",
+                           OPERATOR["digitalizador"])
             if i == 0:
                 assert wait_until(lambda: agent.state().last_error_code == "unreachable", 10)
             if i % 15 == 14:

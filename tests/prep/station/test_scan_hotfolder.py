@@ -1,7 +1,9 @@
 """The scanner's hot folder over a real station store: a file written slowly in chunks
 is not taken until complete; a truncated file, a blank page and a wrong QR end in
 ``rechazadas/`` with their reason; a good scan ends in ``procesadas/`` as an ``imagen``
-record holding the very bytes the scanner wrote; and nothing breaks when files vanish."""
+record holding the very bytes the scanner wrote; and nothing breaks when files vanish.
+Whatever is not a plain image of its type is rejected at once, and links planted in the
+folder are never followed (issue 36)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from prep.station.scan.hotfolder import (
     HotFileResult,
     HotFolder,
     HotFolderOptions,
+    UnsafeFolder,
 )
 from prep.station.scan.service import DigitalizacionResult, DigitalizacionService
 from prep.station.station import Station
@@ -100,7 +103,7 @@ def test_a_file_written_slowly_is_taken_only_once_complete(
 
 @pytest.mark.parametrize(("name", "make", "reason"), [
     ("truncada.jpg", lambda a: acta_jpeg(a)[:120_000], "incompleta"),
-    ("blanco.png", lambda a: blank_page(), "en blanco"),
+    ("blanco.jpg", lambda a: blank_page(), "en blanco"),
     ("otro-qr.jpg", lambda a: acta_jpeg(a, qr_text="WIFI:S:cafe;T:WPA;P:1234;;"),
      "no es el de un acta"),
     ("notas.txt", lambda a: b"no es una imagen", "JPEG, PNG ni TIFF"),
@@ -163,7 +166,7 @@ def test_vanishing_temporary_and_oversized_files(station: Station, small: Catalo
                                                            Disposition.RECHAZADA)]
     assert "MiB y el máximo es" in results[0].mensaje
     assert sorted(p.name for p in inbox.iterdir()) == [".oculto.jpg", "escaneando.jpg.part",
-                                                       RECHAZADAS]
+                                                       PROCESADAS, RECHAZADAS]
 
 
 def test_without_a_catalog_the_file_stays_and_is_retried(small: Catalog,
@@ -204,3 +207,92 @@ def test_running_in_a_thread_reports_each_file(station: Station, small: Catalog,
         folder.stop()
     assert [(r.name, r.disposition) for r in got] == [("acta.jpg", Disposition.PROCESADA)]
     assert station.store.kinds_for(acta.clave) == ["imagen"]
+
+
+# issue 36: what is not a plain image of its type, and links planted in the folder -----
+
+HTML = b"<html><script>alert(document.domain)</script></html>"
+
+
+@pytest.mark.parametrize(("name", "make", "words"), [
+    ("cola.png", lambda a: acta_jpeg(a, image_format="PNG") + HTML,
+     "de otro contenido pegados después de su fin"),
+    ("cola.jpg", lambda a: acta_jpeg(a) + HTML, "de otro contenido pegados después de su fin"),
+    ("disfrazada.png", lambda a: acta_jpeg(a),
+     "se presenta como una imagen PNG pero su contenido es JPEG"),
+])
+def test_an_image_with_a_tail_or_the_wrong_extension_is_rejected_at_once(
+        station: Station, small: Catalog, tmp_path: Path, name: str, make: object,
+        words: str) -> None:
+    """The operator learns on the first look (no grace: the file is whole, just wrong),
+    and nothing is stored that the central would refuse."""
+    acta = _acta(small, 3)
+    inbox, clock = tmp_path / "escaner", ManualClock()
+    inbox.mkdir()
+    data = make(acta)  # type: ignore[operator]
+    (inbox / name).write_bytes(data)
+    folder = _folder(station, inbox, clock)
+    results = _poll_at(folder, clock, 0) + _poll_at(folder, clock, 2.5)
+    assert [(r.name, r.disposition) for r in results] == [(name, Disposition.RECHAZADA)]
+    assert words in results[0].mensaje and "vuelva a digitalizar" in results[0].mensaje
+    assert (inbox / RECHAZADAS / name).read_bytes() == data
+    assert words in (inbox / RECHAZADAS / f"{name}.motivo.txt").read_text("utf-8")
+    assert station.store.counts() == (0, 0)
+
+
+def test_a_link_planted_as_a_reason_file_is_never_written_through(
+        station: Station, small: Catalog, tmp_path: Path) -> None:
+    inbox, clock = tmp_path / "escaner", ManualClock()
+    (inbox / RECHAZADAS).mkdir(parents=True)
+    victim = tmp_path / "config-de-la-estacion.toml"
+    victim.write_text("no tocar\n")
+    (inbox / RECHAZADAS / "malo.jpg.motivo.txt").symlink_to(victim)
+    (inbox / "malo.jpg").write_bytes(b"no es una imagen")
+    folder = _folder(station, inbox, clock)
+    results = _poll_at(folder, clock, 0) + _poll_at(folder, clock, 11)
+    assert [r.disposition for r in results] == [Disposition.RECHAZADA]
+    assert victim.read_text() == "no tocar\n"
+    assert (inbox / RECHAZADAS / "malo.jpg.motivo.txt").is_symlink()  # left as it was
+    # The file and its reason went to a name that had neither.
+    assert results[0].path == inbox / RECHAZADAS / "malo-1.jpg"
+    assert "JPEG, PNG ni TIFF" in (inbox / RECHAZADAS / "malo-1.jpg.motivo.txt").read_text(
+        "utf-8")
+
+
+def test_a_link_in_the_folder_is_reported_once_and_never_followed(
+        station: Station, small: Catalog, tmp_path: Path) -> None:
+    acta = _acta(small, 4)
+    outside = tmp_path / "fuera" / "acta.jpg"
+    outside.parent.mkdir()
+    data = acta_jpeg(acta)
+    outside.write_bytes(data)
+    inbox, clock = tmp_path / "escaner", ManualClock()
+    inbox.mkdir()
+    (inbox / "enlace.jpg").symlink_to(outside)
+    folder = _folder(station, inbox, clock)
+    results = [r for t in (0, 2.5, 5, 20) for r in _poll_at(folder, clock, t)]
+    assert [(r.name, r.disposition, r.path) for r in results] == [
+        ("enlace.jpg", Disposition.RECHAZADA, None)]
+    assert "enlace simbólico" in results[0].mensaje
+    assert (inbox / "enlace.jpg").is_symlink() and outside.read_bytes() == data
+    assert station.store.counts() == (0, 0)  # the image it points at was not taken
+
+
+@pytest.mark.parametrize("subdir", [RECHAZADAS, PROCESADAS])
+def test_a_linked_or_foreign_subfolder_is_refused_and_nothing_moves(
+        station: Station, small: Catalog, tmp_path: Path, subdir: str) -> None:
+    elsewhere = tmp_path / "otra-carpeta"
+    elsewhere.mkdir()
+    inbox, clock = tmp_path / "escaner", ManualClock()
+    inbox.mkdir()
+    (inbox / subdir).symlink_to(elsewhere, target_is_directory=True)
+    (inbox / "malo.jpg").write_bytes(b"no es una imagen")
+    folder = _folder(station, inbox, clock)
+    for t in (0, 11):
+        with pytest.raises(UnsafeFolder, match=f"«{subdir}» es un enlace simbólico"):
+            _poll_at(folder, clock, t)
+    assert (inbox / "malo.jpg").exists() and list(elsewhere.iterdir()) == []
+    (inbox / subdir).unlink()
+    (inbox / subdir).write_text("un archivo")
+    with pytest.raises(UnsafeFolder, match="no es una carpeta"):
+        _poll_at(folder, clock, 20)

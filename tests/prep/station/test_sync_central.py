@@ -25,6 +25,7 @@ from prep.station.station import Station, wait_until
 from prep.station.store import Clock, system_clock
 from prep.station.sync import SyncOptions
 from prep.station.tls import pem_fingerprint
+from tests.harness.work import site_account
 from tests.prep.station.support import clave, jpeg_bytes, self_signed_pem, station_cmd
 
 if TYPE_CHECKING:
@@ -33,11 +34,17 @@ if TYPE_CHECKING:
 FAST = SyncOptions(backoff_base=0.05, backoff_cap=0.5, poll_interval=0.1,
                    heartbeat_interval=0)
 KILLED = -signal.SIGKILL
+#: The acopiador and digitalizador of CATD 07 the central knows (site_account).
+ACOPIADOR = "op-07-acopiador-de-pruebas"
+DIGITALIZADOR = "op-07-digitalizador-de-pruebas"
 
 
 def _enrolled(node: CentralNode, data_dir: Path, clock: Clock = system_clock) -> Station:
+    # Real accounts of CATD 07: the central takes records only from those.
+    assert site_account(node, "acopiador", "07") == ACOPIADOR
+    assert site_account(node, "digitalizador", "07") == DIGITALIZADOR
     station = Station.open(data_dir, clock)
-    station.enroll(node.url, node.enroll_code(catd=7))
+    station.enroll(node.url, node.enroll_code(catd=7), node.cert_sha256)
     return station
 
 
@@ -95,7 +102,7 @@ def test_enroll_pins_the_central_certificate(central_node: CentralNode,
     assert row is not None and bytes(row[0]) == public_key
 
     again = station_cmd("enroll", "--data-dir", str(tmp_path / "b"), "--url", central_node.url,
-                        "--code", code)
+                        "--code", code, "--cert-sha256", central_node.cert_sha256)
     assert again.returncode == 2
     assert "rechazó el código de alta" in again.stderr
 
@@ -103,7 +110,7 @@ def test_enroll_pins_the_central_certificate(central_node: CentralNode,
 def test_a_central_with_another_certificate_is_refused(central_node: CentralNode,
                                                        tmp_path: Path) -> None:
     with _enrolled(central_node, tmp_path) as station:
-        station.acopio(clave(1), "op1")
+        station.acopio(clave(1), ACOPIADOR)
     impostor = self_signed_pem("prep-central")
     with sqlite3.connect(tmp_path / "station.sqlite3") as conn:
         conn.execute("UPDATE identity SET cert_pem = ?, cert_sha256 = ?",
@@ -120,9 +127,9 @@ def test_acopios_and_images_arrive_exactly_once(central_node: CentralNode,
     images = [jpeg_bytes(120_000) for _ in range(5)]
     with _enrolled(central_node, tmp_path) as station:
         for i in range(50):
-            station.acopio(clave(i), "acopiador")
+            station.acopio(clave(i), ACOPIADOR)
         for i, image in enumerate(images):
-            station.imagen(clave(i), image, "image/jpeg", "digitalizador")
+            station.imagen(clave(i), image, "image/jpeg", DIGITALIZADOR)
         assert station.sync_until_drained(30, SyncOptions(batch_records=20,
                                                           heartbeat_interval=0))
         station_id = station.store.require_identity().station_id
@@ -153,9 +160,9 @@ def test_crashes_lose_nothing_and_double_nothing(central_node: CentralNode,
                                                  tmp_path: Path) -> None:
     with _enrolled(central_node, tmp_path) as station:
         for i in range(12):
-            station.acopio(clave(i), "acopiador")
+            station.acopio(clave(i), ACOPIADOR)
             if i % 4 == 0:
-                station.imagen(clave(i), jpeg_bytes(400_000), "image/jpeg", "digitalizador")
+                station.imagen(clave(i), jpeg_bytes(400_000), "image/jpeg", DIGITALIZADOR)
         station_id = station.store.require_identity().station_id
         local = _local_records(station)
     data = str(tmp_path)
@@ -197,7 +204,7 @@ def test_station_drains_after_the_central_comes_back(central_node: CentralNode,
         agent = station.start_sync(SyncOptions(backoff_base=0.05, backoff_cap=0.5,
                                                poll_interval=0.1, heartbeat_interval=0.5))
         for i in range(10):
-            station.acopio(clave(i), "acopiador")
+            station.acopio(clave(i), ACOPIADOR)
 
         def drained() -> bool:
             return station.status().backlog_records == agent.state().backlog_records == 0
@@ -207,7 +214,7 @@ def test_station_drains_after_the_central_comes_back(central_node: CentralNode,
 
         central_node.kill()
         for i in range(10, 40):
-            station.acopio(clave(i), "acopiador")  # acopio never waits for the central
+            station.acopio(clave(i), ACOPIADOR)  # acopio never waits for the central
         assert wait_until(lambda: agent.state().last_error_code == "unreachable"
                           and agent.state().backlog_records >= 30, 10), agent.state()
         state = agent.state()
@@ -233,7 +240,7 @@ def test_a_skewed_station_clock_still_syncs(central_node: CentralNode,
     skew = timedelta(days=2, hours=3)
     with _enrolled(central_node, tmp_path, lambda: datetime.now(UTC) + skew) as station:
         for i in range(5):
-            station.acopio(clave(i), "acopiador")
+            station.acopio(clave(i), ACOPIADOR)
         assert station.sync_until_drained(20, FAST)
         station_id = station.store.require_identity().station_id
     with psycopg.connect(central_node.dsn) as conn:
@@ -250,7 +257,7 @@ def test_a_refused_batch_stops_until_a_coordinator_acts(central_node: CentralNod
                                                         tmp_path: Path) -> None:
     with _enrolled(central_node, tmp_path) as station:
         for i in range(3):
-            station.acopio(clave(i), "acopiador")
+            station.acopio(clave(i), ACOPIADOR)
         frozen = station.outbox().freeze()
         assert frozen is not None
     tampered = parse_json(frozen.body, 1 << 20)
@@ -270,9 +277,11 @@ def test_a_refused_batch_stops_until_a_coordinator_acts(central_node: CentralNod
     again = station_cmd("sync", "--data-dir", str(tmp_path))
     assert again.returncode == 1 and "rechazó el lote 1" in again.stderr
     with psycopg.connect(central_node.dsn) as conn:
-        refusals = conn.execute("SELECT count(*) FROM anomalies WHERE station = %s",
-                                (station.store.require_identity().station_id,)).fetchone()
-    assert refusals == (1,)
+        refusals = conn.execute("SELECT station, detail->>'claimed' FROM anomalies WHERE "
+                                "type = 'bad_signature'").fetchall()
+    # Refused once; a signature that does not verify is never pinned on the station it
+    # names, only on the address it came from (issue 36).
+    assert refusals == [(None, station.store.require_identity().station_id)]
     # …until a coordinator clears it (here the batch is still bad, so it blocks again).
     cleared = station_cmd("unblock", "--data-dir", str(tmp_path))
     assert json.loads(cleared.stdout) == {"unblocked": 1}
@@ -282,7 +291,7 @@ def test_resends_what_a_restored_central_lost(central_node: CentralNode,
                                               tmp_path: Path) -> None:
     with _enrolled(central_node, tmp_path) as station:
         for i in range(30):
-            station.acopio(clave(i), "acopiador")
+            station.acopio(clave(i), ACOPIADOR)
         assert station.sync_until_drained(20, SyncOptions(batch_records=10,
                                                           heartbeat_interval=0))
         station_id = station.store.require_identity().station_id
@@ -299,7 +308,7 @@ def test_resends_what_a_restored_central_lost(central_node: CentralNode,
             conn.execute("UPDATE stations SET last_batch = 2, last_batch_sha256 = %s, "
                          "last_seq = 20 WHERE id = %s", (two.sha256, station_id))
         for i in range(30, 35):
-            station.acopio(clave(i), "acopiador")
+            station.acopio(clave(i), ACOPIADOR)
         assert station.sync_until_drained(20, SyncOptions(batch_records=10,
                                                           heartbeat_interval=0))
         local = _local_records(station)
@@ -312,7 +321,7 @@ def test_resends_what_a_restored_central_lost(central_node: CentralNode,
 def test_a_central_found_elsewhere_by_discovery_is_used(central_node: CentralNode,
                                                         tmp_path: Path) -> None:
     with _enrolled(central_node, tmp_path) as station:
-        station.acopio(clave(1), "acopiador")
+        station.acopio(clave(1), ACOPIADOR)
     # The configured address went stale (the central moved); discovery knows the new one.
     with sqlite3.connect(tmp_path / "station.sqlite3") as conn:
         conn.execute("UPDATE identity SET central_url = 'https://127.0.0.1:9'")
@@ -339,7 +348,7 @@ def test_a_central_found_elsewhere_by_discovery_is_used(central_node: CentralNod
 def test_a_receipt_not_signed_by_the_enrolled_key_delivers_nothing(
         central_node: CentralNode, tmp_path: Path) -> None:
     with _enrolled(central_node, tmp_path) as station:
-        station.acopio(clave(1), "acopiador")
+        station.acopio(clave(1), ACOPIADOR)
     with sqlite3.connect(tmp_path / "station.sqlite3") as conn:
         conn.execute("UPDATE identity SET central_key = ?",
                      (SigningKey.generate().public.b64(),))
@@ -360,7 +369,7 @@ def test_a_store_busy_past_its_timeout_delays_delivery_but_never_stops_the_agent
     station overloaded on election night): the agent's writes fail, it says so and
     tries again; once the lock is gone everything arrives."""
     with _enrolled(central_node, tmp_path) as station:
-        station.imagen(clave(1), jpeg_bytes(50_000), "image/jpeg", "digitalizador")
+        station.imagen(clave(1), jpeg_bytes(50_000), "image/jpeg", DIGITALIZADOR)
         holder = sqlite3.connect(tmp_path / "station.sqlite3", timeout=1)
         holder.execute("BEGIN EXCLUSIVE")
         agent = station.start_sync(FAST)
@@ -417,7 +426,7 @@ def test_a_steady_trickle_goes_out_in_few_batches(central_node: CentralNode,
     with _enrolled(central_node, tmp_path) as station:
         station.start_sync(options)
         for i in range(150):
-            station.acopio(clave(i), "acopiador")
+            station.acopio(clave(i), ACOPIADOR)
             time.sleep(0.02)
         assert wait_until(lambda: station.status().backlog_records == 0, 30)
         station.stop_sync()

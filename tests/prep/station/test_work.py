@@ -51,8 +51,11 @@ def _actas(catalog: Catalog, distrito: int, n: int) -> list[Acta]:
 
 
 def _digitize(node: CentralNode, actas: list[Acta]) -> None:
-    """A scanning station of CATD 02 sends acopio and image of ``actas``."""
-    _digitize_catd(node, actas, 2)
+    """A scanning station of the actas' own CATD sends their acopio and image (the
+    central takes them from no other)."""
+    for distrito in sorted({a.casilla.distrito_id for a in actas}):
+        _digitize_catd(node, [a for a in actas if a.casilla.distrito_id == distrito],
+                       distrito)
 
 
 def _digitize_catd(node: CentralNode, actas: list[Acta], catd: int) -> None:
@@ -70,7 +73,7 @@ def _estado(node: CentralNode, clave: str) -> str:
 def _station(node: CentralNode, data_dir: Path, url: str | None = None,
              catd: int = 2) -> Station:
     station = Station.open(data_dir)
-    station.enroll(url or node.url, node.enroll_code(catd=catd))
+    station.enroll(url or node.url, node.enroll_code(catd=catd), node.cert_sha256)
     return station
 
 

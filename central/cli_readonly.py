@@ -1,0 +1,56 @@
+"""``prep central read-only-user USUARIO``: the dashboard's read-only DSN.
+
+Creates the PostgreSQL login (or gives the existing read-only one a new password),
+holding only ``prep_lectura`` with bounded defaults (:mod:`central.db.read_only`), and
+prints the DSN for ``prep dashboard --dsn`` on stdout, once. Works the same with the
+embedded PostgreSQL (the DSN names its private socket: the dashboard runs on the
+central's machine, as the central's system account) and with ``--dsn``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sqlalchemy.orm import Session
+
+from central import audit
+from central.cli import _database_errors, _operator
+from central.config import DataDir
+from central.db import database_dsn, make_engine
+from central.db.read_only import CONNECTION_LIMIT, STATEMENT_TIMEOUT, set_read_only_login
+
+
+def register_readonly(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+                      common: argparse.ArgumentParser) -> None:
+    """Add ``read-only-user`` to ``prep central``."""
+    login = sub.add_parser(
+        "read-only-user", parents=[common],
+        help="crea (o renueva) el usuario de PostgreSQL de solo lectura del tablero e "
+             "imprime su DSN para «prep dashboard --dsn»")
+    login.add_argument("usuario", metavar="USUARIO",
+                       help="nombre del usuario de PostgreSQL (p. ej. tablero): minúsculas, "
+                            "dígitos y «_»")
+    login.set_defaults(func=_database_errors(_read_only_user))
+
+
+def _read_only_user(args: argparse.Namespace) -> int:
+    with database_dsn(args.dsn, DataDir(args.data_dir).pgdata) as dsn:
+        login = set_read_only_login(dsn, args.usuario)
+        engine = make_engine(dsn, pool_size=1)
+        try:
+            with Session(engine) as session, session.begin():
+                audit.emit(session, "read_only_user_set", actor=_operator(),
+                           detail={"login": login.name, "created": login.created})
+        finally:
+            engine.dispose()
+    print(login.dsn, flush=True)
+    hecho = ("creado" if login.created
+             else "ya existía: tiene una contraseña nueva (la anterior ya no sirve)")
+    print(f"Usuario de solo lectura «{login.name}» {hecho}. Arriba, su DSN para "
+          "«prep dashboard --dsn» (o PREP_DASHBOARD_DSN); lleva la contraseña, que no se "
+          "guarda ni se volverá a mostrar. Solo puede leer lo que muestra el tablero, cada "
+          f"consulta dura a lo más {STATEMENT_TIMEOUT.removesuffix('s')} s y abre a lo más "
+          f"{CONNECTION_LIMIT} "
+          "conexiones.", file=sys.stderr)
+    return 0

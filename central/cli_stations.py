@@ -1,0 +1,76 @@
+"""``prep central station disable|enable ID``: a coordinator stops a station (a stolen
+key, a lost machine, a station sending what it should not) or lets it deliver again.
+
+The work is :func:`central.stations_admin.set_station_enabled` (the dashboard calls the
+same function). Prints the station's new state as JSON on stdout and what it means, in
+Spanish, on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from central.cli import _database_errors, _engine, _operator
+from central.config import DataDir
+from central.db.models import Station
+from central.stations_admin import UnknownStation, set_station_enabled
+
+
+def register_stations_admin(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+                            common: argparse.ArgumentParser) -> None:
+    """Add ``station disable`` and ``station enable`` to ``prep central``."""
+    station = sub.add_parser("station", help="deshabilitar o volver a habilitar un equipo "
+                                             "(estación CATD o CCV)")
+    actions = station.add_subparsers(dest="station_admin_command", required=True,
+                                     metavar="ACCIÓN")
+    disable = actions.add_parser("disable", parents=[common],
+                                 help="el nodo central deja de aceptar lo que firme el equipo "
+                                      "(llave robada, equipo perdido); el equipo conserva lo "
+                                      "que tiene")
+    disable.add_argument("station_id", metavar="ID", help="identificador (catd-07-…); "
+                         "«prep central stations» los lista")
+    disable.add_argument("--motivo", required=True,
+                         help="por qué se deshabilita (queda en la bitácora)")
+    disable.set_defaults(func=_database_errors(_set_enabled), enabled=False)
+    enable = actions.add_parser("enable", parents=[common],
+                                help="vuelve a aceptar al equipo: envía lo que guardó")
+    enable.add_argument("station_id", metavar="ID", help="identificador (catd-07-…)")
+    enable.add_argument("--motivo", default="",
+                        help="por qué se vuelve a habilitar (queda en la bitácora)")
+    enable.set_defaults(func=_database_errors(_set_enabled), enabled=True)
+
+
+def _set_enabled(args: argparse.Namespace) -> int:
+    with _engine(args, DataDir(args.data_dir)) as engine:
+        with Session(engine) as session:
+            before = session.scalar(select(Station.enabled)
+                                    .where(Station.id == args.station_id))
+        try:
+            set_station_enabled(engine, args.station_id, args.enabled, actor=_operator(),
+                                reason=args.motivo)
+        except UnknownStation as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    print(json.dumps({"station": args.station_id, "enabled": args.enabled},
+                     ensure_ascii=False), flush=True)
+    print(_said(args.station_id, args.enabled, changed=before != args.enabled),
+          file=sys.stderr)
+    return 0
+
+
+def _said(station_id: str, enabled: bool, *, changed: bool) -> str:
+    if not changed:
+        return (f"El equipo {station_id} ya estaba "
+                f"{'habilitado' if enabled else 'deshabilitado'}; no se cambió nada.")
+    if enabled:
+        return (f"Equipo {station_id} habilitado de nuevo: en su siguiente intento enviará lo "
+                "que guardó mientras estuvo deshabilitado.")
+    return (f"Equipo {station_id} deshabilitado: desde ahora el nodo central rechaza todo lo "
+            "que firme (lotes, imágenes, trabajo) y sus actas asignadas volvieron a la cola. "
+            "El equipo conserva lo que no ha enviado y muestra que fue deshabilitado. Para "
+            f"volver a aceptarlo: prep central station enable {station_id}")

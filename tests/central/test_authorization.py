@@ -1,0 +1,337 @@
+"""Who may record what, attacked over real HTTPS and PostgreSQL (issue 36): a station key
+used to forge captures of another CATD's acta, by operators that do not exist, of
+another site, disabled or of the wrong role, or twice from one station outside the
+queue; acopio and images of another distrito's actas. Each record is stored and
+quarantined with an anomaly, never moves the acta nor reaches a corte, and
+``rebuild-state --check`` agrees with ingest."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from central.catd_distritos import assign
+from central.db import make_engine
+from prep.catalog import Acta, Catalog
+from prep.corte.package import slug
+from prep.corte.reader import read_eleccion_csv
+from prep.records import Kind, Record
+from tests.central.station import central_cli, query
+from tests.harness.central import CentralNode, running_central
+from tests.harness.images import padded_jpeg
+from tests.harness.work import (
+    WorkStation,
+    add_operators,
+    image_body,
+    load_catalog,
+    png,
+    site_account,
+    truth,
+)
+
+SHORT_LEASE_MINUTES = 0.05  # 3 s
+
+
+@pytest.fixture
+def node(pg_dsn: str, tmp_path: Path) -> Iterator[CentralNode]:
+    with running_central(tmp_path / "central", pg_dsn) as central:
+        yield central
+
+
+@pytest.fixture
+def catalog(node: CentralNode) -> Catalog:
+    return load_catalog(node)
+
+
+def _acta(catalog: Catalog, distrito: int, n: int = 0) -> Acta:
+    return [a for a in catalog.iter_actas() if a.casilla.distrito_id == distrito][n]
+
+
+def _estado(node: CentralNode, clave: str) -> str:
+    [(estado,)] = query(node.dsn, "SELECT estado FROM acta_states WHERE clave_acta = %s",
+                        clave)
+    return str(estado)
+
+
+def _quarantined(node: CentralNode) -> dict[str, str]:
+    return {str(r): str(reason) for r, reason in query(
+        node.dsn, "SELECT record_id, reason FROM quarantined_records")}
+
+
+def _anomalies(node: CentralNode, type_: str) -> list[dict[str, Any]]:
+    return [r[0] for r in query(node.dsn, "SELECT detail FROM anomalies WHERE type = %s "
+                                "ORDER BY id", type_)]
+
+
+def _rebuild_agrees(node: CentralNode) -> None:
+    done = central_cli(node, "rebuild-state", "--check")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _capture(acta: Acta, valores: dict[str, int], lease: str | None = None) -> dict[str, Any]:
+    """A capture body made on ``acta``'s CATD scan (the harness's image)."""
+    return {"clave_acta": acta.clave, "valores": valores, "lease": lease,
+            "imagen_sha256": hashlib.sha256(png(f"CATD:{acta.clave}")).hexdigest()}
+
+
+def _forged(acta: Acta) -> dict[str, int]:
+    return {campo: 700 for campo in acta.layout.campos}
+
+
+def test_a_forged_batch_from_another_catd_never_validates_nor_publishes(
+        node: CentralNode, catalog: Catalog, tmp_path: Path) -> None:
+    """CATD 02's key sends two captures of an acta of distrito 01: first by operators
+    that do not exist, then by CATD 02's real capturistas without leases, then by CATD
+    01's capturistas (another site). All six are kept and quarantined; the acta stays
+    waiting for capture and the corte publishes nothing for it."""
+    acta = _acta(catalog, 1)
+    mine = add_operators(node, [("Ana", "capturista", "02"), ("Beto", "capturista", "02")])
+    theirs = add_operators(node, [("Carla", "capturista", "01"),
+                                  ("Dario", "capturista", "01")])
+    forged = _capture(acta, _forged(acta))
+
+    async def attack() -> list[list[Record]]:
+        async with WorkStation.enroll(node, 1) as catd1, \
+                WorkStation.enroll(node, 2) as thief:
+            await catd1.digitize([acta])
+            return [await thief.send([(Kind.CAPTURA, operator, forged)
+                                      for operator in operators])
+                    for operators in (("op-02-nadie", "op-02-fantasma"), mine, theirs)]
+
+    nadie, sin_lease, otro_sitio = asyncio.run(attack())
+    assert _estado(node, acta.clave) == "digitalizada"
+    assert _quarantined(node) == {
+        **{r.id: "operador_desconocido" for r in nadie},
+        **{r.id: "trabajo_sin_lease" for r in sin_lease},
+        **{r.id: "operador_otro_sitio" for r in otro_sitio}}
+    assert [a["record"] for a in _anomalies(node, "operador_desconocido")] == [
+        r.id for r in nadie]
+    assert [a["record"] for a in _anomalies(node, "trabajo_sin_lease")] == [
+        r.id for r in sin_lease]
+    assert query(node.dsn, "SELECT count(*) FROM acta_captures") == [(0,)]
+    assert query(node.dsn, "SELECT count(*) FROM records WHERE kind = 'captura'") == [(6,)]
+
+    publicacion = tmp_path / "publicacion"
+    done = central_cli(node, "corte", "--publicacion", str(publicacion))
+    assert done.returncode == 0, done.stderr
+    corte = publicacion / json.loads(done.stdout)["corte"]
+    eleccion = next(e for e in catalog.elecciones if e.codigo == acta.clave[-2:])
+    parsed = read_eleccion_csv((corte / f"{slug(eleccion.nombre)}.csv").read_bytes())
+    [row] = [r for r in parsed.filas if r["CLAVE_ACTA"].strip("'") == acta.clave]
+    assert {row[campo] for campo in acta.layout.campos} == {"-"}
+    assert row["CONTABILIZADA"] != "1"
+    assert parsed.resumen["ACTAS_CAPTURADAS"] == "0"
+    _rebuild_agrees(node)
+
+
+def test_acopio_and_images_of_another_distrito_are_quarantined(
+        node: CentralNode, catalog: Catalog) -> None:
+    """CATD 01 registers acopio and an image of its own acta and of one of distrito 03:
+    the foreign ones are quarantined (``acta_de_otro_catd``) and the acta stays
+    *esperada*, until the coordinator has CATD 01 receive distrito 03."""
+    own, foreign = _acta(catalog, 1), _acta(catalog, 3)
+
+    async def scenario(actas: list[Acta]) -> None:
+        async with WorkStation.enroll(node, 1) as catd1:
+            await catd1.digitize(actas)
+
+    asyncio.run(scenario([own, foreign]))
+    assert (_estado(node, own.clave), _estado(node, foreign.clave)) == ("digitalizada",
+                                                                        "esperada")
+    refused = _anomalies(node, "acta_de_otro_catd")
+    assert [(a["clave_acta"], a["kind"], a["distrito"], a["catd"]) for a in refused] == [
+        (foreign.clave, "acopio", 3, 3), (foreign.clave, "imagen", 3, 3)]
+    assert sorted(_quarantined(node).values()) == ["acta_de_otro_catd"] * 2
+    _rebuild_agrees(node)
+
+    done = central_cli(node, "catd-distritos", "--catd", "1", "--distritos", "3")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"distritos": {"3": 1}}
+    asyncio.run(scenario([foreign]))
+    assert _estado(node, foreign.clave) == "digitalizada"
+    assert query(node.dsn, "SELECT count(*) FROM audit_log "
+                 "WHERE event = 'catd_distritos_assigned'") == [(1,)]
+    _rebuild_agrees(node)
+
+
+def test_disabled_operators_wrong_roles_and_sites_record_nothing(
+        node: CentralNode, catalog: Catalog) -> None:
+    """A capture by an operator disabled after taking the lease, a capture by an
+    acopiador, an acopio by a capturista, an image sent by a CCV station and one
+    naming the central's intake as its operator: all stored, all quarantined."""
+    acta, otra = _acta(catalog, 1), _acta(catalog, 1, 1)
+    ana, beto, acopiador = add_operators(node, [("Ana", "capturista", "01"),
+                                                ("Beto", "capturista", "01"),
+                                                ("Alma", "acopiador", "01")])
+    [ccv_digit] = add_operators(node, [("Ciro", "digitalizador", "CCV")])
+
+    async def scenario() -> dict[str, Record]:
+        async with WorkStation.enroll(node, 1) as catd1, \
+                WorkStation.enroll(node, None) as ccv:
+            await catd1.digitize([acta])
+            [lease] = await catd1.next(ana)
+            done = await asyncio.to_thread(central_cli, node, "operator", "disable", ana)
+            assert done.returncode == 0, done.stderr
+            [disabled] = await catd1.send([(Kind.CAPTURA, ana, _capture(
+                acta, truth(acta), lease["lease_id"]))])
+            [by_acopiador, acopio_by_capturista] = await catd1.send([
+                (Kind.CAPTURA, acopiador, _capture(acta, truth(acta))),
+                (Kind.ACOPIO, beto, {"clave_acta": otra.clave})])
+            image = png(f"CCV:{otra.clave}")
+            await ccv.put_blob(image)
+            [ccv_image, as_intake] = await ccv.send([
+                (Kind.IMAGEN, ccv_digit, image_body(otra.clave, image, "CASILLA")),
+                (Kind.IMAGEN, "prep central import-casilla",
+                 image_body(otra.clave, image, "CASILLA"))])
+            return {"disabled": disabled, "acopiador": by_acopiador,
+                    "capturista": acopio_by_capturista, "ccv": ccv_image,
+                    "intake": as_intake}
+
+    records = asyncio.run(scenario())
+    assert (_estado(node, acta.clave), _estado(node, otra.clave)) == ("digitalizada",
+                                                                      "esperada")
+    assert _quarantined(node) == {
+        records["disabled"].id: "operador_deshabilitado",
+        records["acopiador"].id: "operador_sin_rol",
+        records["capturista"].id: "operador_sin_rol",
+        records["ccv"].id: "registro_no_admitido",
+        records["intake"].id: "registro_no_admitido"}
+    assert [a["rol"] for a in _anomalies(node, "operador_sin_rol")] == [
+        "acopiador", "capturista"]
+    # The disabled operator's lease still holds the acta until it runs out.
+    assert query(node.dsn, "SELECT status FROM leases") == [("active",)]
+    _rebuild_agrees(node)
+
+
+def test_one_station_never_decides_an_acta_with_captures_outside_the_queue(
+        pg_dsn: str, tmp_path: Path) -> None:
+    """A station whose two operators' leases on one acta expired and went elsewhere
+    sends both captures, equal: the first counts (offline work, ``captura_sin_lease``),
+    the second is quarantined (``captura_misma_estacion``): the acta waits for a capture
+    from another station. A verification whose lease went to someone else is
+    quarantined too (``verificacion_sin_lease_vivo``): it would decide alone."""
+    with running_central(tmp_path / "central", pg_dsn,
+                         extra_args=["--lease-minutes", str(SHORT_LEASE_MINUTES)]) as node:
+        catalog = load_catalog(node)
+        acta = _acta(catalog, 1)
+        uno, dos = add_operators(node, [("Uno", "capturista", "01"),
+                                        ("Dos", "capturista", "01")])
+        tres, cuatro = add_operators(node, [("Tres", "capturista", "02"),
+                                            ("Cuatro", "capturista", "02")])
+        vera, vito = add_operators(node, [("Vera", "verificador", "01"),
+                                          ("Vito", "verificador", "02")])
+        lease_s = SHORT_LEASE_MINUTES * 60 + 0.5
+
+        async def scenario() -> tuple[Record, Record, Record]:
+            async with WorkStation.enroll(node, 1) as catd1, \
+                    WorkStation.enroll(node, 2) as catd2:
+                await catd1.digitize([acta])
+                [first] = await catd1.next(uno)
+                await asyncio.sleep(lease_s)
+                [second] = await catd1.next(dos)  # the acta again, at the same station
+                assert second["clave_acta"] == acta.clave
+                await asyncio.sleep(lease_s)
+                [third] = await catd2.next(tres)  # and then at CATD 02
+                assert third["clave_acta"] == acta.clave
+                counted = await catd1.capture(uno, first, _forged(acta))
+                refused = await catd1.capture(dos, second, _forged(acta))
+                assert _estado(node, acta.clave) == "captura_1"
+                await catd2.capture(tres, third, truth(acta))
+                assert _estado(node, acta.clave) == "captura_2"
+                [fourth] = await catd2.next(cuatro)
+                wrong = {**truth(acta), acta.layout.campos[0]: 999}
+                await catd2.capture(cuatro, fourth, wrong)
+                assert _estado(node, acta.clave) == "verificacion"
+                [check] = await catd1.next(vera, "verificacion")
+                await asyncio.sleep(lease_s)
+                [recheck] = await catd2.next(vito, "verificacion")
+                assert recheck["clave_acta"] == acta.clave
+                late = await catd1.capture(vera, check, _forged(acta))
+                assert _estado(node, acta.clave) == "verificacion"
+                await catd2.capture(vito, recheck, truth(acta))
+                return counted, refused, late
+
+        counted, refused, late = asyncio.run(scenario())
+        assert _quarantined(node) == {refused.id: "captura_misma_estacion",
+                                      late.id: "verificacion_sin_lease_vivo"}
+        assert [a["otra_captura"] for a in _anomalies(node, "captura_misma_estacion")] == [
+            counted.id]
+        assert [a["record"] for a in _anomalies(node, "captura_sin_lease")] == [counted.id]
+        [(estado, valores)] = query(node.dsn, "SELECT estado, validada_valores FROM "
+                                    "acta_states WHERE clave_acta = %s", acta.clave)
+        assert (estado, valores) == ("validada", truth(acta))
+        _rebuild_agrees(node)
+
+
+def test_a_lease_too_long_expired_vouches_for_nothing(node: CentralNode,
+                                                      catalog: Catalog) -> None:
+    """Offline work is bounded: a capture arriving more than LEASE_GRACE after its
+    lease expired is quarantined (``lease_vencido``). The lease's expiry is moved into
+    the past in the database, as an hour and more going by would."""
+    acta = _acta(catalog, 1)
+    [ana] = add_operators(node, [("Ana", "capturista", "01")])
+
+    async def scenario() -> Record:
+        async with WorkStation.enroll(node, 1) as catd1:
+            await catd1.digitize([acta])
+            [lease] = await catd1.next(ana)
+            engine = make_engine(node.dsn, pool_size=1)
+            try:
+                with engine.begin() as conn:
+                    conn.exec_driver_sql("UPDATE leases SET granted_at = granted_at - "
+                                         "interval '2 hours', expires_at = expires_at - "
+                                         "interval '2 hours'")
+            finally:
+                engine.dispose()
+            return await catd1.capture(ana, lease, truth(acta))
+
+    late = asyncio.run(scenario())
+    assert _estado(node, acta.clave) == "digitalizada"
+    assert _quarantined(node) == {late.id: "lease_vencido"}
+    _rebuild_agrees(node)
+
+
+def test_the_drills_few_catds_receive_the_other_distritos(node: CentralNode) -> None:
+    """``catd-distritos`` in process: a distrito given back to its own CATD leaves the
+    table, and the listing shows only the distritos away from their own CATD."""
+    engine = make_engine(node.dsn, pool_size=1)
+    try:
+        assert assign(engine, 1, [1, 4, 7], actor="pruebas") == {4: 1, 7: 1}
+        assert assign(engine, 4, [4], actor="pruebas") == {7: 1}
+        with pytest.raises(ValueError):
+            assign(engine, 0, [3], actor="pruebas")
+    finally:
+        engine.dispose()
+    listed = central_cli(node, "catd-distritos")
+    assert listed.returncode == 0 and json.loads(listed.stdout) == {"distritos": {"7": 1}}
+
+
+def test_an_image_record_must_declare_its_blobs_real_type(node: CentralNode,
+                                                           catalog: Catalog) -> None:
+    """A JPEG (a whole, valid one) named in a record as ``image/png`` would be published
+    as ``.png``: the record is quarantined (``imagen_tipo_distinto``) and the acta is
+    not digitized; the same blob declared as what it is counts."""
+    acta = _acta(catalog, 1)
+    jpeg = padded_jpeg(3000)
+
+    async def scenario(declared: str) -> None:
+        async with WorkStation.enroll(node, 1) as catd1:
+            await catd1.put_blob(jpeg)
+            digitalizador = site_account(node, "digitalizador", "01")
+            body = {**image_body(acta.clave, jpeg), "media_type": declared}
+            await catd1.send([(Kind.IMAGEN, digitalizador, body)])
+
+    asyncio.run(scenario("image/png"))
+    assert _estado(node, acta.clave) == "esperada"
+    [anomaly] = _anomalies(node, "imagen_tipo_distinto")
+    assert (anomaly["declarado"], anomaly["real"]) == ("image/png", "image/jpeg")
+    assert list(_quarantined(node).values()) == ["imagen_tipo_distinto"]
+    asyncio.run(scenario("image/jpeg"))
+    assert _estado(node, acta.clave) == "digitalizada"
+    _rebuild_agrees(node)

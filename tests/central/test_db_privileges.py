@@ -1,0 +1,196 @@
+"""A read-only login cannot stop the central, and the central's own lock waits are
+bounded (issue 36): the attack of the audit (a dashboard login holding the advisory
+locks ingest waits on) over a real ``serve`` and PostgreSQL, and what it leaves now."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import errors, sql
+from sqlalchemy import Engine, text
+
+from central.audit import AUDIT_LOCK
+from central.db import make_engine, upgrade
+from central.db.locks import LOCK_TIMEOUT, DatabaseBusy, lock_wait
+from central.db.read_only import STATEMENT_TIMEOUT, set_read_only_login
+from central.pipeline.apply import PIPELINE_LOCK
+from central.publication.corte import CORTE_LOCK, CorteSettings, make_corte
+from central.publication.package import CorteError
+from prep.crypto import SigningKey
+from tests.central.station import Station, error_of, query
+from tests.harness.central import CentralNode
+
+#: Slack over a bound for a loaded 2-core machine (process start, TLS, scheduling).
+SLACK = 8.0
+
+
+@pytest.fixture
+def migrated(pg_database: str) -> Iterator[Engine]:
+    engine = make_engine(pg_database)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def login_name(pg_dsn: str) -> Iterator[str]:
+    """A fresh login name; the role (cluster-wide) is dropped afterwards."""
+    name = f"tablero_{secrets.token_hex(4)}"
+    yield name
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+def _as_attacker(login_dsn: str) -> psycopg.Connection[tuple[object, ...]]:
+    """The login, with the defaults a hostile client would switch off first."""
+    conn = psycopg.connect(login_dsn, autocommit=True)
+    conn.execute("SET default_transaction_read_only = off")
+    conn.execute("SET statement_timeout = 0")
+    return conn
+
+
+@pytest.mark.parametrize("statement", [
+    "SELECT pg_advisory_lock(1347568976, 4)",           # ingest's pipeline lock
+    "SELECT pg_advisory_lock(1)",
+    "SELECT pg_advisory_lock_shared(1347568976, 1)",    # the audit chain's
+    "SELECT pg_try_advisory_lock(1347568976, 70)",      # the corte's
+    "SELECT pg_try_advisory_lock_shared(1)",
+    "SELECT pg_advisory_xact_lock(1)",
+    "SELECT pg_try_advisory_xact_lock(1, 2)",
+    "SELECT pg_notify('prep_dashboard', 'acta_states')",
+    "CREATE TEMP TABLE relleno (x text)",
+    "SELECT lo_from_bytea(0, 'relleno')",
+])
+def test_the_read_only_login_is_refused_what_could_stop_the_central(
+        migrated: Engine, pg_database: str, login_name: str, statement: str) -> None:
+    login = set_read_only_login(pg_database, login_name)
+    with _as_attacker(login.dsn) as conn, pytest.raises(errors.InsufficientPrivilege):
+        conn.execute(statement)  # constant SQL from the list above
+    # The central's own user still takes them (ingest, cortes, the dashboard triggers).
+    with migrated.connect() as central:
+        assert central.execute(text("SELECT pg_try_advisory_xact_lock(1347568976, 4)")).scalar()
+        central.execute(text("SELECT pg_notify('prep_dashboard', 'x')"))
+        central.execute(text("CREATE TEMP TABLE propia (x int)"))
+
+
+def test_a_read_only_statement_is_cut_by_its_timeout(
+        migrated: Engine, pg_database: str, login_name: str) -> None:
+    login = set_read_only_login(pg_database, login_name)
+    with psycopg.connect(login.dsn, autocommit=True) as conn:
+        assert conn.execute("SHOW idle_in_transaction_session_timeout").fetchone() == ("1min",)
+        assert conn.execute("SHOW default_transaction_read_only").fetchone() == ("on",)
+        started = time.monotonic()
+        with pytest.raises(errors.QueryCanceled):
+            conn.execute("SELECT pg_sleep(17)")
+        waited = time.monotonic() - started
+    assert STATEMENT_TIMEOUT == "15s" and 14.5 < waited < 16.5
+    assert query(pg_database, "SELECT rolconnlimit FROM pg_roles WHERE rolname = %s",
+                 login_name) == [(10,)]
+
+
+def test_the_migration_bounds_a_login_made_before_it(pg_database: str, pg_dsn: str,
+                                                      login_name: str) -> None:
+    engine = make_engine(pg_database)
+    try:
+        upgrade(engine, "0010")
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:  # as docs/dashboard.md said
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE prep_lectura").format(
+                sql.Identifier(login_name)))
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    member = psycopg.conninfo.make_conninfo(pg_database, user=login_name)
+    with psycopg.connect(member, autocommit=True) as conn:
+        assert conn.execute("SHOW statement_timeout").fetchone() == ("15s",)
+        with pytest.raises(errors.InsufficientPrivilege):
+            conn.execute("SELECT pg_advisory_lock(1347568976, 4)")
+
+
+def test_a_lock_wait_that_runs_out_is_a_spanish_busy_error(migrated: Engine,
+                                                          pg_database: str) -> None:
+    with psycopg.connect(pg_database, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s, %s)", AUDIT_LOCK)
+        with migrated.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            assert conn.execute(text("SHOW lock_timeout")).scalar() == "10s"
+            started = time.monotonic()
+            with pytest.raises(DatabaseBusy) as busy, lock_wait(conn, timedelta(seconds=0.3)):
+                conn.execute(text("SELECT pg_advisory_lock(1347568976, 1)"))
+            assert time.monotonic() - started < 3
+            assert "está ocupada" in str(busy.value) and "0.3 s" in str(busy.value)
+            assert conn.execute(text("SHOW lock_timeout")).scalar() == "10s"  # reset
+
+
+def test_a_corte_behind_a_stuck_lock_gives_up_and_says_why(migrated: Engine,
+                                                           pg_database: str,
+                                                           tmp_path: Path) -> None:
+    settings = CorteSettings(tmp_path / "publicacion", blobs=None, sitio=False)
+    with psycopg.connect(pg_database, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s, %s)", CORTE_LOCK)
+        started = time.monotonic()
+        with pytest.raises(CorteError, match="otro corte lleva más de 1 s en curso"):
+            make_corte(migrated, SigningKey.generate(), settings, motivo="a_pedido",
+                       actor="pruebas", lock_wait=timedelta(seconds=1))
+        assert time.monotonic() - started < 1 + SLACK
+    reasons = query(pg_database, "SELECT detail->>'reason' FROM audit_log "
+                                 "WHERE event = 'corte_failed'")
+    assert len(reasons) == 1 and "otro corte" in str(reasons[0][0])
+    assert not (tmp_path / "publicacion").exists()
+
+
+def test_a_stuck_lock_holder_no_longer_freezes_ingest_nor_health(
+        central_node: CentralNode) -> None:
+    """The audit's attack: the locks every batch and every refusal wait on, held (here
+    by the owner: a read-only login can no longer take them) while ten stations send."""
+    stations = [Station.enroll(central_node) for _ in range(10)]
+    bodies = [s.batch(s.records(2))[1] for s in stations]
+    holder = psycopg.connect(central_node.dsn, autocommit=True)
+    holder.execute("SELECT pg_advisory_lock(%s, %s)", PIPELINE_LOCK)
+    holder.execute("SELECT pg_advisory_lock(%s, %s)", AUDIT_LOCK)
+    released = threading.Event()
+
+    def release_at_the_latest() -> None:
+        # On the code before the fix every request hangs until this: fail, not hang.
+        if not released.wait(45):
+            holder.close()
+
+    threading.Thread(target=release_at_the_latest, daemon=True).start()
+
+    def post(station_body: tuple[Station, bytes]) -> tuple[int, bytes, float]:
+        started = time.monotonic()
+        status, body = station_body[0].post(station_body[1])
+        return status, body, time.monotonic() - started
+
+    def health() -> tuple[int, float]:
+        time.sleep(0.5)  # behind the batches, as in the audit
+        started = time.monotonic()
+        status, _ = central_node.request("GET", "/v1/health", timeout=60)
+        return status, time.monotonic() - started
+
+    try:
+        with ThreadPoolExecutor(12) as pool:
+            answers = pool.map(post, zip(stations, bodies, strict=True))
+            health_answer = pool.submit(health)
+            answers_list = list(answers)
+            health_status, health_seconds = health_answer.result()
+    finally:
+        released.set()
+        holder.close()
+    bound = LOCK_TIMEOUT.total_seconds()
+    assert health_status == 200 and health_seconds < bound + SLACK
+    for status, body, seconds in answers_list:
+        assert status == 503, body
+        assert seconds < 2 * bound + SLACK  # ten requests, eight workers: two rounds
+        code, message = error_of(body)
+        assert code == "database_busy" and "vuelva a intentar" in message, message
+    # Nothing was lost: the same bytes again, once the holder is gone, are accepted.
+    for station, body in zip(stations, bodies, strict=True):
+        status, answer = station.post(body)
+        assert status == 200, answer
