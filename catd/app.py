@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prep import cli_es
+from prep.logsetup import setup_logging
 from prep.memory import keep_freed_memory
 from prep.station.store import default_data_dir
 
@@ -59,8 +60,7 @@ def parse_command_line(argv: Sequence[str] | None, prog: str,
     parser.add_argument("-v", "--verbose", action="store_true", help="bitácora detallada")
     add_arguments(parser)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(logging.DEBUG if args.verbose else logging.INFO)  # escapes controls
     cli_es.quiet_libraries(args.verbose)
     return args
 

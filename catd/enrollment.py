@@ -29,6 +29,8 @@ from PySide6.QtWidgets import (
 from catd.formatting import fingerprint_groups
 from catd.taskman import TaskManager, describe_error
 from catd.theme import repolish
+from prep.station.enroll import MIN_PREFIX_DIGITS
+from prep.station.errors import EnrollmentError
 from prep.station.station import Station
 from prep.station.store import StationIdentity
 from prep.station.tls import fetch_certificate, pem_fingerprint
@@ -74,6 +76,7 @@ class EnrollmentPresenter(QObject):
         self.tasks = tasks
         self.locate = locate
         self.central: ResolvedCentral | None = None
+        self.confirmed = False  # the operator said the fingerprint matches the console
 
     def check_url(self, url: str) -> None:
         """Read the certificate the server at ``url`` presents (``net`` lane)."""
@@ -91,9 +94,17 @@ class EnrollmentPresenter(QObject):
     def search(self, prefix: str) -> None:
         """Look for the central with mDNS (``net`` lane); ``prefix``: the first digits
         of the expected fingerprint, or empty."""
+        from prep.station.enroll_mdns import normalize_prefix
+
         self.forget_central()
-        self.busy_did_change.emit(self.tr("Buscando el nodo central en la red local…"))
         expected = prefix.strip() or None
+        if expected is not None:
+            try:  # too few digits: refused before anything is looked for
+                expected = normalize_prefix(expected)
+            except EnrollmentError as exc:
+                self.error_did_occur.emit(str(exc))
+                return
+        self.busy_did_change.emit(self.tr("Buscando el nodo central en la red local…"))
 
         def search() -> ResolvedCentral:
             choice = self.locate(expected)
@@ -105,17 +116,24 @@ class EnrollmentPresenter(QObject):
         self.tasks.run("net", search, self._resolved, self._failed)
 
     def forget_central(self) -> None:
+        self.confirmed = False
         if self.central is not None:
             self.central = None
             self.central_did_resolve.emit(None)
 
+    def confirm_fingerprint(self, matches: bool) -> None:
+        """The operator compared the fingerprint shown with the central's console."""
+        self.confirmed = matches and self.central is not None
+
     def enroll(self, code: str) -> None:
-        """Send the code to the central the operator confirmed (``net`` lane)."""
+        """Send the code to the central whose fingerprint the operator confirmed
+        (``net`` lane); never before: the code would reach whoever answered."""
         central = self.central
         code = code.strip()
-        if central is None:
-            self.error_did_occur.emit(self.tr("Primero indique el nodo central y compare su "
-                                              "huella."))
+        if central is None or not self.confirmed:
+            self.error_did_occur.emit(self.tr("Primero indique el nodo central, compare su "
+                                              "huella con la consola del nodo central y "
+                                              "marque que coincide. No se envió el código."))
             return
         if not code or len(code) > MAX_CODE_CHARS:
             self.error_did_occur.emit(self.tr("Escriba el código de alta que le dio su "
@@ -129,6 +147,7 @@ class EnrollmentPresenter(QObject):
 
     def _resolved(self, central: ResolvedCentral) -> None:
         self.central = central
+        self.confirmed = False
         self.busy_did_change.emit("")
         self.central_did_resolve.emit(central)
 
@@ -180,7 +199,8 @@ class EnrollmentView(QWidget):
         row = QHBoxLayout()
         self.prefix = QLineEdit()
         self.prefix.setMaxLength(100)
-        self.prefix.setPlaceholderText(self.tr("primeros dígitos de la huella (opcional)"))
+        self.prefix.setPlaceholderText(self.tr(
+            "primeros {n} o más dígitos de la huella (opcional)").format(n=MIN_PREFIX_DIGITS))
         self.search = QPushButton(self.tr("Buscar en la red"))
         row.addWidget(QLabel(self.tr("o bien")))
         row.addWidget(self.prefix, 1)
@@ -228,12 +248,14 @@ class EnrollmentView(QWidget):
         layout.addLayout(column, 4)
         layout.addStretch(1)
 
-        self.check.clicked.connect(lambda: presenter.check_url(self.url.text()))
-        self.url.returnPressed.connect(lambda: presenter.check_url(self.url.text()))
-        self.search.clicked.connect(lambda: presenter.search(self.prefix.text()))
-        self.prefix.returnPressed.connect(lambda: presenter.search(self.prefix.text()))
+        # The field whose step is under way: an error sends the focus back to it.
+        self._asking: QLineEdit = self.url
+        self.check.clicked.connect(self._check_url)
+        self.url.returnPressed.connect(self._check_url)
+        self.search.clicked.connect(self._search)
+        self.prefix.returnPressed.connect(self._search)
         self.url.textEdited.connect(lambda _: presenter.forget_central())
-        self.confirm.toggled.connect(lambda _: self._update_enroll())
+        self.confirm.toggled.connect(self._confirmed)
         self.code.textChanged.connect(lambda _: self._update_enroll())
         self.code.returnPressed.connect(self._enroll)
         self.enroll.clicked.connect(self._enroll)
@@ -241,12 +263,25 @@ class EnrollmentView(QWidget):
         presenter.central_did_resolve.connect(self.show_central)
         presenter.error_did_occur.connect(self.show_error)
 
+    def _confirmed(self, checked: bool) -> None:
+        self.presenter.confirm_fingerprint(checked)
+        self._update_enroll()
+
     def _update_enroll(self) -> None:
         self.enroll.setEnabled(self.presenter.central is not None and self.confirm.isChecked()
                                and bool(self.code.text().strip()))
 
+    def _check_url(self) -> None:
+        self._asking = self.url
+        self.presenter.check_url(self.url.text())
+
+    def _search(self) -> None:
+        self._asking = self.prefix
+        self.presenter.search(self.prefix.text())
+
     def _enroll(self) -> None:
         if self.enroll.isEnabled():
+            self._asking = self.code
             self.presenter.enroll(self.code.text())
 
     def show_busy(self, what: str) -> None:
@@ -275,6 +310,10 @@ class EnrollmentView(QWidget):
 
     def show_error(self, message: str) -> None:
         self._say(message, "error")
+        # While busy the fields were disabled and Qt moved the focus on (to the code
+        # field); the operator fixes the field that failed.
+        self._asking.setFocus()
+        self._asking.selectAll()
 
     def _say(self, message: str, tone: str) -> None:
         self.message.setText(message)

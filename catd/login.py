@@ -2,11 +2,19 @@
 
 The password check (scrypt, deliberately slow) runs on the ``db`` lane. An operator
 whose role has no screen at this station is told so instead of getting an empty window.
+
+An acopiador may scan an acta before logging in. The keyboard-wedge detector is on
+while this page is shown, so a scan never reaches the password field (it would be a
+wrong password, and five of them lock the account). The scan is not kept: nobody is
+logged in to answer for the acopio, and the operator who logs in next may have no
+acopio screen at all. The page says nothing was registered and to scan again after
+logging in.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -20,6 +28,7 @@ from PySide6.QtWidgets import (
 from catd.screens import Screen, screens_for
 from catd.taskman import TaskManager, describe_error
 from catd.theme import repolish
+from catd.wedge import WedgeDetector
 from prep.station.accounts import BundleInfo, Operator
 from prep.station.station import Station
 
@@ -49,8 +58,11 @@ class LoginPresenter(QObject):
         if identity is None:
             return
         where = (f"CATD {identity.sitio}" if identity.sitio.isdigit() else identity.sitio)
-        held = (self.tr("catálogo versión {c}, {n} cuentas de operador").format(
-            c=info.catalog_version, n=info.operators) if info is not None
+        cuentas = (self.tr("1 cuenta de operador") if info is not None and info.operators == 1
+                   else self.tr("{n} cuentas de operador").format(
+                       n=info.operators if info is not None else 0))
+        held = (self.tr("catálogo versión {c}, {cuentas}").format(
+            c=info.catalog_version, cuentas=cuentas) if info is not None
             else self.tr("sin catálogo todavía: se recibirá al conectar con el nodo central"))
         self.station_did_describe.emit(f"{where} · {self.tr('estación')} "
                                        f"{identity.station_id} · {held}")
@@ -83,18 +95,21 @@ class LoginPresenter(QObject):
 class LoginView(QWidget):
     """User and password, centred."""
 
-    def __init__(self, presenter: LoginPresenter, parent: QWidget | None = None) -> None:
+    def __init__(self, presenter: LoginPresenter, detector: WedgeDetector,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("page")
         self.presenter = presenter
+        self.detector = detector
         card = QFrame()
         card.setObjectName("card")
         card.setFixedWidth(460)
         form = QVBoxLayout(card)
         form.setContentsMargins(30, 26, 30, 26)
         form.setSpacing(10)
-        title = QLabel(self.tr("PREP · Centro de acopio"))
-        title.setObjectName("pageTitle")
+        self.title = QLabel(self._title_text())
+        self.title.setObjectName("pageTitle")
+        self.title.setWordWrap(True)
         self.station_line = QLabel()
         self.station_line.setObjectName("pageSubtitle")
         self.station_line.setWordWrap(True)
@@ -111,7 +126,7 @@ class LoginView(QWidget):
         self.message.setWordWrap(True)
         user_label = QLabel(self.tr("Usuario"))
         password_label = QLabel(self.tr("Contraseña"))
-        for widget in (title, self.station_line, user_label, self.user, password_label,
+        for widget in (self.title, self.station_line, user_label, self.user, password_label,
                        self.password, self.submit, self.message):
             form.addWidget(widget)
         user_label.setBuddy(self.user)
@@ -131,14 +146,31 @@ class LoginView(QWidget):
         presenter.login_did_fail.connect(self.show_failure)
         presenter.busy_did_change.connect(self._busy)
         presenter.station_did_describe.connect(self.station_line.setText)
+        detector.scan_did_arrive.connect(self._scanned)
 
     def reset(self) -> None:
         """Ready for the next operator."""
+        self.title.setText(self._title_text())
         self.user.clear()
         self.password.clear()
         self.message.clear()
         self.user.setFocus()
         self.presenter.describe()
+
+    def _title_text(self) -> str:
+        """What kind of centre this station serves (a CCV is no acopio centre)."""
+        identity = self.presenter.station.identity
+        if identity is not None and identity.role == "ccv":
+            return self.tr("PREP · Centro de Captura y Verificación")
+        return self.tr("PREP · Centro de Acopio y Transmisión de Datos")
+
+    def _scanned(self, _text: str) -> None:
+        """A reader's scan: never a password, and not kept (see the module docstring)."""
+        if not self.isVisible():
+            return
+        self._say(self.tr("Se leyó un código con el lector, pero nadie ha iniciado sesión: "
+                          "no se registró nada. Inicie sesión con su usuario y contraseña y "
+                          "vuelva a escanear el acta."), "warn")
 
     def _submit(self) -> None:
         if self.submit.isEnabled():
@@ -151,6 +183,17 @@ class LoginView(QWidget):
     def show_failure(self, message: str) -> None:
         self.password.clear()
         self.password.setFocus()
+        self._say(message, "error")
+
+    def _say(self, message: str, tone: str) -> None:
         self.message.setText(message)
-        self.message.setProperty("tone", "error")
+        self.message.setProperty("tone", tone)
         repolish(self.message)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.detector.activate(self)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self.detector.deactivate(self)
+        super().hideEvent(event)

@@ -20,6 +20,7 @@ from catd.formatting import local_time, size_label
 from catd.taskman import TaskManager, describe_error
 from prep.records import parse_time
 from prep.station.accounts import Operator
+from prep.station.errors import DISABLED_MESSAGE
 from prep.station.station import Station, StationStatus
 from prep.station.sync import FOUND_MDNS
 
@@ -45,6 +46,16 @@ class StatusLine:
     backlog: str
     last_sync: str
 
+    @property
+    def central_short(self) -> str:
+        """The indicator in two or three words, for a narrow window (1024 px)."""
+        return _SHORT[self.health] if self.health in _SHORT else self.central
+
+
+#: What the indicator says when the whole sentence does not fit.
+_SHORT = {Health.ONLINE: "En línea", Health.OFFLINE: "Sin conexión",
+          Health.UNKNOWN: "Conectando…"}
+
 
 def describe_status(status: StationStatus) -> StatusLine:
     """What the status bar says about ``status``."""
@@ -57,6 +68,10 @@ def describe_status(status: StationStatus) -> StatusLine:
                f"({size_label(status.backlog_bytes)})" if backlog else "Por enviar: nada")
     last = (f"Último envío: {local_time(parse_time(status.last_receipt_at))}"
             if status.last_receipt_at else "Último envío: aún ninguno")
+    if status.disabled or (sync is not None and sync.disabled):
+        # The central refuses the station itself: no retry, no network fix will do.
+        return StatusLine(Health.BLOCKED, "El nodo central deshabilitó este equipo: llame a "
+                          "su coordinador", status.disabled or DISABLED_MESSAGE, pending, last)
     if status.blocked or (sync is not None and sync.blocked):
         why = status.blocked or (sync.last_error if sync is not None else "")
         return StatusLine(Health.BLOCKED, "Envío detenido: avise a su coordinador", why,
@@ -133,12 +148,16 @@ class ElidedLabel(QLabel):
     def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.full_text = ""
+        self.shorter: tuple[str, ...] = ()
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setMinimumWidth(120)
         self.setText(text)
 
-    def setText(self, text: str) -> None:
+    def setText(self, text: str, *shorter: str) -> None:
+        """Show ``text``, or else the first of ``shorter`` that fits whole (a message
+        cut in the middle of a word reads wrong: «Sin conexión con e»)."""
         self.full_text = text
+        self.shorter = shorter
         self._elide()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -147,8 +166,11 @@ class ElidedLabel(QLabel):
 
     def _elide(self) -> None:
         width = max(self.width() - 4, 0)
-        shown = self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideRight,
-                                              width)
+        metrics = self.fontMetrics()
+        candidates = (self.full_text, *self.shorter)
+        shown = next((c for c in candidates if metrics.horizontalAdvance(c) <= width), None)
+        if shown is None:
+            shown = metrics.elidedText(candidates[-1], Qt.TextElideMode.ElideRight, width)
         super().setText(shown)
 
 
@@ -161,6 +183,7 @@ class StatusBarView(QStatusBar):
         self.setSizeGripEnabled(False)
         self.central = ElidedLabel(self.tr("Nodo central: conectando…"))
         self.central.setObjectName("statusCentral")
+        self.central.setMinimumWidth(150)
         self.backlog = QLabel()
         self.last_sync = QLabel()
         self.clock = QLabel()
@@ -174,7 +197,8 @@ class StatusBarView(QStatusBar):
         presenter.operator_did_change.connect(self.operator.setText)
 
     def show_status(self, line: StatusLine) -> None:
-        self.central.setText("● " + line.central)
+        head = line.central.split(": ")[0].split(" · ")[0]
+        self.central.setText("● " + line.central, "● " + head, "● " + line.central_short)
         self.central.setToolTip(line.central_detail)
         self.central.setProperty("health", line.health.value)
         self.central.style().unpolish(self.central)

@@ -6,7 +6,12 @@ Tab). A person is ten times slower. :class:`WedgeDetector`, installed as an
 application event filter, holds printable key presses for a moment: a fast run that
 ends with the suffix is a scan (emitted whole, wherever the focus was, and never typed
 into the focused field); anything else is handed to its widget unchanged, a few tens of
-milliseconds late, which nobody notices.
+milliseconds late, which nobody notices. A held key's release is held with it and
+handed over after its press, so Space still presses a focused button (a button acts on
+the release of a key it saw pressed).
+
+Screens that take scans (acopio, and the login page, which must never type a scan into
+the password field) :meth:`~WedgeDetector.activate` it while shown.
 
 Time comes from an injected clock (milliseconds), so tests decide exactly how fast the
 "reader" or the "person" types.
@@ -49,12 +54,15 @@ class _HeldKey:
     modifiers: Qt.KeyboardModifier
     text: str
     at: float
+    released: bool = False
 
 
 class WedgeDetector(QObject):
     """Application event filter emitting ``scan_did_arrive(text)`` for reader input.
 
-    Only active while :attr:`enabled` (the acopio screen turns it on while shown).
+    Only active while :attr:`enabled`: on while any screen that takes scans is shown
+    (:meth:`activate` / :meth:`deactivate`, so one page hiding after the next one showed
+    does not turn it off under the new one).
     """
 
     scan_did_arrive = Signal(str)
@@ -66,6 +74,7 @@ class WedgeDetector(QObject):
         self.max_gap_ms = max_gap_ms
         self.min_chars = min_chars
         self.enabled = False
+        self._owners: set[int] = set()
         self._held: list[_HeldKey] = []
         self._replaying = False
         # Hands held keys to their widgets once the run is clearly not a scan.
@@ -81,18 +90,40 @@ class WedgeDetector(QObject):
         self.flush()
         app.removeEventFilter(self)
 
+    def activate(self, owner: QObject) -> None:
+        """``owner`` (a screen being shown) takes scans: the detector is on."""
+        self._owners.add(id(owner))
+        self.enabled = True
+
+    def deactivate(self, owner: QObject) -> None:
+        """``owner`` no longer takes scans; off once no screen does."""
+        self._owners.discard(id(owner))
+        self.flush()
+        self.enabled = bool(self._owners)
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if self._replaying or not self.enabled:
             return False
         if event.type() in _FLUSHING_EVENTS and self._held:
             self.flush()  # a click right after typing must find the text in place
             return False
-        if event.type() != QEvent.Type.KeyPress:
+        if event.type() not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
             return False
         if not isinstance(watched, QWidget) or not _is_first_delivery(watched):
             return False
         assert isinstance(event, QKeyEvent)
+        if event.type() == QEvent.Type.KeyRelease:
+            return self._key_released(watched, event)
         return self._key_pressed(watched, event)
+
+    def _key_released(self, receiver: QWidget, event: QKeyEvent) -> bool:
+        """Hold the release of a held key: handed over after its press (or dropped with
+        a scan); a release arriving before its press would leave a button half pressed."""
+        for held in reversed(self._held):
+            if held.receiver is receiver and held.key == event.key() and not held.released:
+                held.released = True
+                return True
+        return False
 
     def _key_pressed(self, receiver: QWidget, event: QKeyEvent) -> bool:
         now = self.clock()
@@ -125,9 +156,12 @@ class WedgeDetector(QObject):
         self._replaying = True
         try:
             for h in held:
-                if shiboken6.isValid(h.receiver):  # the widget may be gone by now
-                    QApplication.sendEvent(h.receiver, QKeyEvent(
-                        QEvent.Type.KeyPress, h.key, h.modifiers, h.text))
+                kinds = ((QEvent.Type.KeyPress, QEvent.Type.KeyRelease) if h.released
+                         else (QEvent.Type.KeyPress,))
+                for kind in kinds:
+                    if shiboken6.isValid(h.receiver):  # the widget may be gone by now
+                        QApplication.sendEvent(h.receiver, QKeyEvent(
+                            kind, h.key, h.modifiers, h.text))
         finally:
             self._replaying = False
 

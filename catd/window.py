@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import logging
 
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -68,6 +70,15 @@ class Workspace(QWidget):
         # One screen needs no tab bar.
         self.tabs.tabBar().setVisible(len(screens) > 1)
 
+    def unsaved_work(self) -> str:
+        """What logging out now would lose, in the operator's words ("" for nothing):
+        the screens that hold typed values say so through ``unsaved_work()``."""
+        for index in range(self.tabs.count()):
+            ask = getattr(self.tabs.widget(index), "unsaved_work", None)
+            if callable(ask) and (unsaved := ask()):
+                return str(unsaved)
+        return ""
+
     def close_screens(self) -> None:
         while self.tabs.count():
             widget = self.tabs.widget(0)
@@ -93,7 +104,7 @@ class MainWindow(QMainWindow):
                                                         context.locate, self)
         self.enrollment = EnrollmentView(self.enrollment_presenter)
         self.login_presenter = LoginPresenter(context.station, context.tasks, self)
-        self.login = LoginView(self.login_presenter)
+        self.login = LoginView(self.login_presenter, context.detector)
         self.workspace = Workspace()
         self.pages = QStackedWidget()
         for page in (self.enrollment, self.login, self.workspace):
@@ -102,8 +113,8 @@ class MainWindow(QMainWindow):
 
         self.enrollment_presenter.enrollment_did_finish.connect(self._enrolled)
         self.login_presenter.login_did_succeed.connect(self._logged_in)
-        self.workspace.logout.clicked.connect(self.log_out)
-        QShortcut(QKeySequence("Ctrl+Q"), self.workspace, self.log_out)
+        self.workspace.logout.clicked.connect(self.request_log_out)
+        QShortcut(QKeySequence("Ctrl+Q"), self.workspace, self.request_log_out)
         context.tasks.task_did_fail.connect(self._show_failure)
 
     def _title(self) -> str:
@@ -150,6 +161,39 @@ class MainWindow(QMainWindow):
                             built)
         self.pages.setCurrentWidget(self.workspace)
         log.info("operator %s logged in (%s)", operator.id, operator.role)
+
+    def request_log_out(self) -> None:
+        """Ctrl+Q or the button: out at once, unless typed values would be lost; then
+        ask first, staying being the default (Enter) and Escape."""
+        unsaved = self.workspace.unsaved_work()
+        if self.operator is None or not unsaved:
+            self.log_out()
+            return
+        box = QMessageBox(QMessageBox.Icon.Question, self.tr("¿Cerrar la sesión?"),
+                          self.tr("{unsaved} Si cierra la sesión ahora, se pierden y el acta "
+                                  "vuelve a la fila del nodo central.")
+                          .format(unsaved=unsaved), QMessageBox.StandardButton.NoButton, self)
+        box.setInformativeText(self.tr("Enter o Esc: seguir en el acta. Tab y Enter: cerrar "
+                                       "la sesión sin guardar."))
+        stay = box.addButton(self.tr("Seguir en el acta"), QMessageBox.ButtonRole.RejectRole)
+        leave = box.addButton(self.tr("Cerrar sesión sin guardar"),
+                              QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(stay)
+        box.setEscapeButton(stay)
+
+        back = QApplication.focusWidget()
+
+        def answered() -> None:
+            if box.clickedButton() is leave:
+                self.log_out()
+            else:  # back to the field the operator was on
+                self.activateWindow()
+                if back is not None and shiboken6.isValid(back):
+                    back.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
+            box.deleteLater()
+        box.finished.connect(answered)
+        box.open()  # window-modal, no nested event loop
+        box.activateWindow()  # the keys go to it at once
 
     def log_out(self) -> None:
         if self.operator is None:

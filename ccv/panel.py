@@ -43,6 +43,13 @@ MOTIVOS = {
     "acta_desconocida": "QR de un acta que no está en el catálogo",
     "qr_varias_actas": "QR de varias actas",
     "duplicado": "Imagen repetida (mismos bytes)",
+    "tipo_no_coincide": "El contenido no corresponde a la extensión del archivo",
+    "datos_anexos": "Archivo con datos añadidos después de la imagen",
+    "enlace_simbolico": "Enlace simbólico (no se sigue)",
+    "resolucion_baja": "Resolución demasiado baja",
+    "inclinada": "Acta demasiado inclinada",
+    "qr_no_es_acta": "QR que no es de un acta",
+    "qr_otra_acta": "QR de otra acta",
 }
 
 

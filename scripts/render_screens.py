@@ -1,4 +1,5 @@
-"""Render every CATD workstation screen at 1366×768 to ``docs/screens/catd_*.png``.
+"""Render every CATD workstation screen at 1366×768 to ``docs/screens/catd_*.png``
+(acopio also at 1024×768, the smallest display a CATD PC has: ``*_1024.png``).
 
 The data are realistic: a CATD 07 station holding a full-scale synthetic catalog and
 three operator accounts (see :func:`bench.gui.demo_station`), acopio records made
@@ -43,6 +44,7 @@ from prep.station.station import Station  # noqa: E402
 from prep.station.sync import SyncState  # noqa: E402
 
 SIZE = (1366, 768)
+SMALL = (1024, 768)
 CENTRAL_URL = "https://10.70.0.5:8443"
 START = dt.datetime(2027, 6, 7, 1, 50, 0, tzinfo=dt.UTC)  # 19:50 in Ciudad de México
 
@@ -183,6 +185,10 @@ def render_work(app: QApplication, data_dir: Path, out: Path) -> None:
         connected(window, station)
         settle(app)
         save(window, out, "acopio")
+        window.resize(*SMALL)
+        settle(app)
+        save(window, out, "acopio_1024")
+        window.resize(*SIZE)
 
         presenter.handle_scan(here[0].clave)
         settle(app)
@@ -197,6 +203,11 @@ def render_work(app: QApplication, data_dir: Path, out: Path) -> None:
         presenter.handle_scan(here[-5].clave)
         settle(app, lambda: presenter.tasks.pending == 0)
         save(window, out, "acopio_impresora")
+
+        window.resize(*SMALL)
+        presenter.handle_scan(here[-1].clave)  # registered sin acta: F7 corrects it
+        settle(app)
+        save(window, out, "acopio_sin_acta_1024")
         window.status_presenter.stop()
         window.context.tasks.shutdown()
         window.close()

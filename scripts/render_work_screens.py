@@ -1,4 +1,5 @@
-"""Render the captura and verificación screens at 1366×768 with realistic data into
+"""Render the captura and verificación screens at 1024×768 (the smallest screen of a
+CATD; ``--size`` for another) with realistic data into
 ``docs/screens/catd_captura.png`` and ``docs/screens/catd_verificacion.png``.
 
 A CATD 07 station holding a full-size catalog (``bench/gui.py``'s demo station) is given
@@ -7,6 +8,7 @@ opened for a capturista (half the form typed) and for a verificador. No central 
 the status bar says so, as it would during an outage.
 
     python3 scripts/render_work_screens.py [--out docs/screens] [--scale 0.2]
+                                           [--size 1024x768]
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def _spin(app: QApplication, until: Callable[[], bool], timeout: float = 30.0) -
         app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 10)
 
 
-def render(out: Path, scale: float) -> list[Path]:
+def render(out: Path, scale: float, size: tuple[int, int] = (1024, 768)) -> list[Path]:
     """Each screen on a station of its own, seen as it opens (the status bar still
     looking for the central)."""
     app = QApplication.instance() or QApplication([])
@@ -62,11 +64,13 @@ def render(out: Path, scale: float) -> list[Path]:
         with tempfile.TemporaryDirectory(prefix="render-work-") as tmp:
             station, catalog = demo_station(Path(tmp) / "station", scale)
             here = [a for a in catalog.iter_actas() if a.casilla.distrito_id == 7]
-            lease_work(station, operator.id, [here[i] for i in picks], kind)
+            # The longest form on screen: what has to fit.
+            longest = max(here, key=lambda a: len(a.layout.campos))
+            lease_work(station, operator.id, [longest, *(here[i] for i in picks)], kind)
             tasks = TaskManager()
             context = AppContext(station, tasks, WedgeDetector(), None, discover=False)
             try:
-                written.append(_render(app, context, kind, operator, out / name))
+                written.append(_render(app, context, kind, operator, out / name, size))
             finally:
                 tasks.shutdown()
                 station.stop_sync()
@@ -75,10 +79,10 @@ def render(out: Path, scale: float) -> list[Path]:
 
 
 def _render(app: QApplication, context: AppContext, kind: str, operator: Operator,
-            path: Path) -> Path:
+            path: Path, size: tuple[int, int]) -> Path:
     tasks = context.tasks
     window = MainWindow(context)
-    window.resize(1366, 768)
+    window.resize(*size)
     window.start()
     window.show()
     screens = [s for s in SCREENS if s.key == kind]
@@ -115,9 +119,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screens")
     parser.add_argument("--scale", type=float, default=0.2, help="catalog scale")
+    parser.add_argument("--size", default="1024x768", help="window size, WIDTHxHEIGHT")
     args = parser.parse_args()
+    width, _, height = args.size.partition("x")
     args.out.mkdir(parents=True, exist_ok=True)
-    for path in render(args.out, args.scale):
+    for path in render(args.out, args.scale, (int(width), int(height))):
         print(path)
     return 0
 

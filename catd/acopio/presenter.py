@@ -5,13 +5,15 @@ It decides everything the screen shows (a passive view draws :class:`Shown`,
 to a worker lane. A code is resolved against the catalog on the GUI thread (an
 in-memory lookup); the acopio itself is recorded on the ``db`` lane and the ticket is
 printed afterwards on the ``print`` lane, so a jammed printer never delays the next
-scan.
+scan. Codes read while the catalog is still loading (the first second after login) wait
+in order and are registered as soon as it is ready.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -21,7 +23,7 @@ from catd.acopio.service import CAUSAS_SIN_ACTA, AcopioService, AcopioState, Arr
 from catd.formatting import eleccion_label, local_time
 from catd.taskman import TaskManager, describe_error
 from prep.catalog import Acta
-from prep.qr import CodeRejected, Motivo
+from prep.qr import CodeRejected, Motivo, is_acta_code, printable_code
 from prep.records import Kind, Record
 from prep.rules import CausaSinActa
 from prep.station.accounts import Operator
@@ -33,6 +35,12 @@ log = logging.getLogger("catd.acopio")
 
 MAX_TYPED_CHARS = 256
 """Longer input is not an acta code (the codec says so); keep the field bounded."""
+MAX_WAITING = 100
+"""Codes kept while the catalog loads (it takes about a second; a reader is faster)."""
+#: Rejections whose code, well formed, names no catalog acta: offered fuera de catálogo.
+#: (A QR whose distrito or tipo de acta disagrees names a catalog acta: not offered.)
+_FUERA_OFFERED = frozenset({Motivo.FUERA_DE_CATALOGO, Motivo.OTRA_ENTIDAD,
+                            Motivo.ELECCION_DESCONOCIDA})
 
 
 class Tone(enum.StrEnum):
@@ -62,6 +70,8 @@ class Shown:
     codigo_fuera: str | None = None
     #: The elección the rejected code named, when it named a known one.
     eleccion_fuera: str | None = None
+    #: The acta (shown) is registered sin acta here and can be corrected to an acopio.
+    sin_acta_corregible: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,7 @@ class AcopioPresenter(QObject):
                            self.tr("Escanee el código QR del acta o escriba su CLAVE_ACTA."))
         self._shift = _Shift(station.store.clock())
         self._last_ticket: AcopioTicket | None = None
+        self._waiting: list[tuple[str, Source]] = []
 
     # start -------------------------------------------------------------------------
 
@@ -120,10 +131,18 @@ class AcopioPresenter(QObject):
         self._show(Shown(Tone.IDLE, self.tr("Listo para recibir actas"),
                          self.tr("Escanee el código QR del acta o escriba su CLAVE_ACTA.")))
         self._emit_counters()
+        waiting, self._waiting = self._waiting, []
+        for text, source in waiting:  # each shows its outcome; the last one stays
+            self._handle(text, source)
 
     def _did_fail_to_load(self, error: BaseException) -> None:
-        self._show(Shown(Tone.ERROR, self.tr("No se puede hacer acopio todavía"),
-                         describe_error(error)))
+        lost, self._waiting = len(self._waiting), []
+        message = describe_error(error)
+        if lost:
+            message += " " + (self.tr("El acta leída mientras tanto NO se registró.") if lost == 1
+                              else self.tr("Las {n} actas leídas mientras tanto NO se "
+                                           "registraron.").format(n=lost))
+        self._show(Shown(Tone.ERROR, self.tr("No se puede hacer acopio todavía"), message))
 
     @property
     def ready(self) -> bool:
@@ -142,9 +161,7 @@ class AcopioPresenter(QObject):
     def _handle(self, text: str, source: Source) -> None:
         service = self.service
         if service is None:
-            self._show(Shown(Tone.ERROR, self.tr("Espere un momento"),
-                             self.tr("El catálogo aún se está cargando; vuelva a escanear "
-                                     "el acta en unos segundos.")))
+            self._wait_for_catalog(text, source)
             return
         try:
             acta = service.identify(text)
@@ -152,7 +169,7 @@ class AcopioPresenter(QObject):
             self._show_rejected(text, rejected)
             return
         log.info("code read (%s): %s", source.value, acta.clave)
-        if self._warn_if_arrived(acta):
+        if self._warn_if_arrived(acta, offer_correction=True):
             return
         if service.is_foreign(acta):
             self._show(Shown(Tone.WARN, self.tr("El acta es de otro distrito"), self.tr(
@@ -162,7 +179,22 @@ class AcopioPresenter(QObject):
             return
         self._record_acopio(service, acta)
 
-    def _warn_if_arrived(self, acta: Acta) -> bool:
+    def _wait_for_catalog(self, text: str, source: Source) -> None:
+        """Keep a code read before the catalog is ready; it is registered on load."""
+        if len(self._waiting) >= MAX_WAITING:
+            self._show(Shown(Tone.ERROR, self.tr("Espere un momento"), self.tr(
+                "El catálogo aún se está cargando y ya hay {n} actas esperando: esta NO se "
+                "registró; vuelva a escanearla en unos segundos.").format(n=MAX_WAITING)))
+            return
+        self._waiting.append((text, source))
+        n = len(self._waiting)
+        self._show(Shown(Tone.PENDING, self.tr("Cargando el catálogo…"), (
+            self.tr("Se leyó 1 acta: se registrará en cuanto el catálogo esté listo (unos "
+                    "segundos). No la vuelva a escanear.") if n == 1 else
+            self.tr("Se leyeron {n} actas: se registrarán en cuanto el catálogo esté listo "
+                    "(unos segundos). No las vuelva a escanear.").format(n=n))))
+
+    def _warn_if_arrived(self, acta: Acta, offer_correction: bool = False) -> bool:
         if acta.clave in self._shift.pending:
             self._show(Shown(Tone.WARN, self.tr("Esta acta se está registrando"), self.tr(
                 "El acta ya se leyó hace un instante; no se registró de nuevo."), acta))
@@ -170,16 +202,28 @@ class AcopioPresenter(QObject):
         arrival = self.state.arrivals.get(acta.clave)
         if arrival is None:
             return False
-        como = (self.tr("en acopio") if arrival.kind == Kind.ACOPIO.value
-                else self.tr("como sin acta"))
-        self._show(Shown(Tone.WARN, self.tr("Acta ya recibida"), self.tr(
-            "Esta acta ya se registró {como} a las {hora}. No se registró de nuevo; "
-            "entréguela a digitalización si aún no se digitalizó.").format(
-                como=como, hora=local_time(arrival.at)), acta))
+        hora = local_time(arrival.at)
+        if arrival.kind == Kind.ACOPIO.value:
+            self._show(Shown(Tone.WARN, self.tr("Acta ya recibida"), self.tr(
+                "Esta acta ya se registró en acopio a las {hora}. No se registró de nuevo; "
+                "entréguela a digitalización si aún no se digitalizó.").format(hora=hora),
+                acta))
+            return True
+        causa = _causa_label(arrival.causa)
+        if not offer_correction:
+            self._show(Shown(Tone.WARN, self.tr("Registrada como sin acta"), self.tr(
+                "Esta acta ya se registró como sin acta ({causa}) a las {hora}; no se "
+                "registró de nuevo.").format(causa=causa, hora=hora), acta))
+            return True
+        self._show(Shown(Tone.WARN, self.tr("Registrada como sin acta"), self.tr(
+            "Se registró como sin acta ({causa}) a las {hora}: su acopio NO está "
+            "registrado. Si el acta sí llegó, presione F7 para registrar su acopio en lugar "
+            "del sin acta.").format(causa=causa, hora=hora),
+            acta, sin_acta_corregible=True))
         return True
 
     def _show_rejected(self, text: str, rejected: CodeRejected) -> None:
-        codigo = rejected.clave_leida or _printable(text)
+        codigo = rejected.clave_leida or printable_code(text)
         eleccion = None
         if rejected.clave_leida is not None and self.service is not None:
             codigo_eleccion = rejected.clave_leida[-2:]
@@ -192,20 +236,47 @@ class AcopioPresenter(QObject):
             Motivo.VACIO: self.tr("Código ilegible"),
             Motivo.DEMASIADO_LARGO: self.tr("Código ilegible"),
         }.get(rejected.motivo, self.tr("El código no corresponde a un acta"))
-        offer = codigo if codigo and rejected.motivo not in (Motivo.VACIO,) else None
+        # Only a well-formed acta code may become a fuera-de-catálogo acta; a misread
+        # is only explained (scan again or type the clave).
+        offer = (codigo if rejected.motivo in _FUERA_OFFERED and is_acta_code(codigo)
+                 else None)
         self._show(Shown(Tone.ERROR, headline, rejected.mensaje, None, offer, eleccion))
 
     def _record_acopio(self, service: AcopioService, acta: Acta) -> None:
         self._shift.pending.add(acta.clave)
         self._show(Shown(Tone.PENDING, self.tr("Registrando…"), "", acta))
         operator = self.operator.id
+        self._run_acopio(service, acta, lambda: service.acopio(acta, operator),
+                         self.tr("Registro {seq} guardado en la estación."))
 
+    def correct_sin_acta(self) -> None:
+        """The acta shown, registered sin acta here, arrived after all: record its
+        acopio in place of the sin acta (F7 on the screen)."""
+        service, shown = self.service, self.shown
+        if service is None or not shown.sin_acta_corregible or shown.acta is None:
+            return
+        acta = shown.acta
+        arrival = self.state.arrivals.get(acta.clave)
+        if arrival is None or arrival.kind != Kind.SIN_ACTA.value \
+                or acta.clave in self._shift.pending:
+            return
+        self._shift.pending.add(acta.clave)
+        self._show(Shown(Tone.PENDING, self.tr("Registrando…"), "", acta))
+        operator = self.operator.id
+        self._run_acopio(service, acta,
+                         lambda: service.acopio_tras_sin_acta(acta, arrival, operator),
+                         self.tr("Se corrigió el sin acta: el acta quedó registrada en "
+                                 "acopio (registro {seq})."))
+
+    def _run_acopio(self, service: AcopioService, acta: Acta, write: Callable[[], Record],
+                    saved: str) -> None:
+        """Record an acopio on the ``db`` lane, show it, print its ticket (``saved``:
+        the message, with ``{seq}``)."""
         def done(record: Record) -> None:
             self._shift.pending.discard(acta.clave)
-            self._arrived(acta.clave, Arrival(Kind.ACOPIO.value, record.at))
+            self._arrived(acta.clave, Arrival(Kind.ACOPIO.value, record.at, record.id))
             self._show(Shown(Tone.OK, self.tr("Acopiada a las {hora}").format(
-                hora=local_time(record.at)), self.tr("Registro {seq} guardado en la estación.")
-                .format(seq=record.seq), acta))
+                hora=local_time(record.at)), saved.format(seq=record.seq), acta))
             self.acopio_did_record.emit(acta.clave)
             self._print(service.ticket(acta, record, self.operator.name))
 
@@ -215,7 +286,7 @@ class AcopioPresenter(QObject):
             tone = Tone.WARN if isinstance(error, StationInputError) else Tone.ERROR
             self._show(Shown(tone, self.tr("No se registró el acopio"),
                              describe_error(error), acta))
-        self.tasks.run("db", lambda: service.acopio(acta, operator), done, failed)
+        self.tasks.run("db", write, done, failed)
 
     # fuera de catálogo and sin acta -------------------------------------------------
 
@@ -223,7 +294,7 @@ class AcopioPresenter(QObject):
         """Register the code on the panel as *fuera de catálogo* for ``eleccion``
         (an elección code, or ``""`` when nobody can tell)."""
         service, codigo = self.service, self.shown.codigo_fuera
-        if service is None or codigo is None:
+        if service is None or codigo is None or not is_acta_code(codigo):
             return
         earlier = self.state.fuera_de_catalogo.get(codigo)
         if earlier is not None:
@@ -268,7 +339,8 @@ class AcopioPresenter(QObject):
 
         def done(record: Record) -> None:
             self._shift.pending.discard(acta.clave)
-            self._arrived(acta.clave, Arrival(Kind.SIN_ACTA.value, record.at))
+            self._arrived(acta.clave, Arrival(Kind.SIN_ACTA.value, record.at, record.id,
+                                              causa.value))
             message = self.tr("Sin acta registrada: {causa} (registro {seq}).").format(
                 causa=CAUSAS_SIN_ACTA[causa], seq=record.seq)
             self._show(Shown(Tone.OK, self.tr("Sin acta · {hora}").format(
@@ -301,9 +373,9 @@ class AcopioPresenter(QObject):
             why = str(error) if isinstance(error, PrinterError) else describe_error(error)
             log.warning("ticket for %s not printed: %s", ticket.clave_acta, error)
             self.printer_did_report.emit(Tone.ERROR, self.tr(
-                "No se imprimió la etiqueta de {clave}: {why} El acopio SÍ quedó registrado; "
-                "siga recibiendo actas y reimprima la etiqueta con F9 cuando la impresora "
-                "esté lista.").format(clave=ticket.clave_acta, why=why))
+                "No se imprimió la etiqueta de {clave}: {why} El acopio SÍ quedó registrado: "
+                "siga recibiendo actas (F9 reimprime).").format(clave=ticket.clave_acta,
+                                                                why=why))
         self.tasks.run("print", lambda: printer.print_acopio(ticket), done, failed)
 
     # state -------------------------------------------------------------------------
@@ -332,6 +404,9 @@ class AcopioPresenter(QObject):
         return [(e.codigo, eleccion_label(e)) for e in self.service.catalog.elecciones]
 
 
-def _printable(text: str) -> str:
-    """What was read, safe to store and show (no control characters, bounded)."""
-    return "".join(ch for ch in text.strip() if ch.isprintable())[:MAX_TYPED_CHARS]
+def _causa_label(causa: str | None) -> str:
+    """A sin acta cause as the operator reads it."""
+    for known, label in CAUSAS_SIN_ACTA.items():
+        if known.value == causa:
+            return label.lower()
+    return causa or "causa no registrada"

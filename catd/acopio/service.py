@@ -43,10 +43,13 @@ def casilla_label(casilla: Casilla) -> str:
 
 @dataclass(frozen=True)
 class Arrival:
-    """An acta already registered at this station (acopio or *sin acta*)."""
+    """An acta already registered at this station (acopio or *sin acta*): its latest
+    arrival record (an acopio correcting a sin acta replaces it)."""
 
     kind: str  # Kind.ACOPIO or Kind.SIN_ACTA
     at: datetime
+    record: str
+    causa: str | None = None  # of a sin acta
 
 
 @dataclass
@@ -116,7 +119,9 @@ class AcopioService:
                 record = json.loads(canonical)
                 at = parse_time(record["at"])
                 if clave is not None:
-                    state.arrivals.setdefault(clave, Arrival(kind, at))
+                    # In seq order: a later arrival is the correction of the earlier one.
+                    state.arrivals[clave] = Arrival(kind, at, record["id"],
+                                                    record["body"].get("causa"))
                 elif record["body"].get("fuera_de_catalogo") is True:
                     state.fuera_de_catalogo.setdefault(record["body"]["codigo_leido"], at)
         return state
@@ -126,6 +131,10 @@ class AcopioService:
 
     def sin_acta(self, acta: Acta, causa: CausaSinActa, operator: str) -> Record:
         return self.station.sin_acta(acta.clave, causa, operator)
+
+    def acopio_tras_sin_acta(self, acta: Acta, sin_acta: Arrival, operator: str) -> Record:
+        """The acta of a package registered sin acta turned up: its acopio replaces it."""
+        return self.station.acopio_tras_sin_acta(acta.clave, operator, sin_acta.record)
 
     def fuera_de_catalogo(self, codigo: str, eleccion: str, operator: str) -> Record:
         return self.station.acopio_fuera_de_catalogo(codigo, eleccion, operator)

@@ -1,15 +1,25 @@
 """The acopio screen: the acta just read, big; the manual entry; *sin acta*; counters.
 
 A passive view over :class:`catd.acopio.presenter.AcopioPresenter`. Keyboard first:
-F2 manual entry, F6 *sin acta*, F8 register the code shown *fuera de catálogo*,
-F9 reprint the last ticket. While the screen is shown the wedge detector is on, so a
-scan reaches the presenter wherever the focus is.
+F2 manual entry, F6 *sin acta*, F7 record the acopio of an acta registered sin acta by
+mistake, F8 register the code shown *fuera de catálogo*, F9 reprint the last ticket;
+every button takes Space and Enter. While the screen is shown the wedge detector is
+on, so a scan reaches the presenter wherever the focus is (even on a button).
+Laid out for 1024×768 and up.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QHideEvent, QKeySequence, QShortcut, QShowEvent
+from PySide6.QtGui import (
+    QFont,
+    QFontMetrics,
+    QHideEvent,
+    QKeySequence,
+    QResizeEvent,
+    QShortcut,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -41,6 +51,13 @@ def _caption(text: str) -> QLabel:
     return label
 
 
+def _button(text: str) -> QPushButton:
+    """A button that Enter presses too (outside a dialog Qt's buttons take only Space)."""
+    button = QPushButton(text)
+    button.setAutoDefault(True)
+    return button
+
+
 def _card() -> tuple[QFrame, QVBoxLayout]:
     frame = QFrame()
     frame.setObjectName("card")
@@ -48,6 +65,11 @@ def _card() -> tuple[QFrame, QVBoxLayout]:
     layout.setContentsMargins(16, 14, 16, 14)
     layout.setSpacing(8)
     return frame, layout
+
+
+BIG_POINTS = (48, 40, 34, 28)
+"""Sizes the big values may take, largest first: the largest that fits the panel."""
+FIELD_SPACING = 32
 
 
 class _BigField(QWidget):
@@ -58,10 +80,19 @@ class _BigField(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(_caption(caption))
+        self.caption = _caption(caption)
+        layout.addWidget(self.caption)
         self.value = QLabel("—")
         self.value.setObjectName("bigValue")
         layout.addWidget(self.value)
+
+    def width_at(self, points: int) -> int:
+        """The width this field needs with its value at ``points``."""
+        font = QFont(self.value.font())
+        font.setPointSize(points)
+        font.setBold(True)
+        return max(QFontMetrics(font).horizontalAdvance(self.value.text()),
+                   self.caption.sizeHint().width())
 
 
 class ActaPanel(QFrame):
@@ -76,15 +107,19 @@ class ActaPanel(QFrame):
         layout.setSpacing(10)
         self.headline = QLabel()
         self.headline.setObjectName("actaHeadline")
+        self.headline.setWordWrap(True)
         layout.addWidget(self.headline)
         body = QVBoxLayout()
         body.setContentsMargins(22, 4, 22, 0)
+        self._body = body
         body.setSpacing(10)
         self.eleccion = QLabel()
         self.eleccion.setObjectName("actaEleccion")
+        self.eleccion.setWordWrap(True)
         body.addWidget(self.eleccion)
         fields = QHBoxLayout()
-        fields.setSpacing(40)
+        fields.setContentsMargins(0, 0, 0, 0)
+        fields.setSpacing(FIELD_SPACING)
         self.distrito = _BigField(self.tr("Distrito"))
         self.seccion = _BigField(self.tr("Sección"))
         self.casilla = _BigField(self.tr("Casilla"))
@@ -93,6 +128,10 @@ class ActaPanel(QFrame):
         fields.addStretch(1)
         self.fields = QWidget()
         self.fields.setLayout(fields)
+        # The values shrink to the panel (E01C01 at 48 pt does not fit 1024 px), so the
+        # panel never asks the window for more width than it has.
+        self.fields.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._points = BIG_POINTS[0]
         body.addWidget(self.fields)
         self.clave = QLabel()
         self.clave.setObjectName("actaClave")
@@ -102,17 +141,21 @@ class ActaPanel(QFrame):
         self.message.setObjectName("actaMessage")
         self.message.setWordWrap(True)
         body.addWidget(self.message)
-        fuera = QHBoxLayout()
+        fuera = QGridLayout()
+        fuera.setContentsMargins(0, 0, 0, 0)
         self.fuera_eleccion = QComboBox()
-        self.fuera_eleccion.setMinimumWidth(260)
-        self.fuera_button = QPushButton(self.tr("Registrar fuera de catálogo (F8)"))
-        fuera.addWidget(QLabel(self.tr("Elección:")))
-        fuera.addWidget(self.fuera_eleccion)
-        fuera.addWidget(self.fuera_button)
-        fuera.addStretch(1)
+        self.fuera_button = _button(self.tr("Registrar fuera de catálogo (F8)"))
+        eleccion_label = QLabel(self.tr("Elección:"))
+        eleccion_label.setBuddy(self.fuera_eleccion)
+        fuera.addWidget(eleccion_label, 0, 0)
+        fuera.addWidget(self.fuera_eleccion, 0, 1)
+        fuera.addWidget(self.fuera_button, 1, 1, Qt.AlignmentFlag.AlignLeft)
+        fuera.setColumnStretch(2, 1)
         self.fuera = QWidget()
         self.fuera.setLayout(fuera)
         body.addWidget(self.fuera)
+        self.corregir = _button(self.tr("Registrar el acopio en lugar del sin acta (F7)"))
+        body.addWidget(self.corregir, 0, Qt.AlignmentFlag.AlignLeft)
         body.addStretch(1)
         layout.addLayout(body, 1)
 
@@ -133,9 +176,40 @@ class ActaPanel(QFrame):
             self.casilla.value.setText(casilla_label(acta.casilla))
             self.clave.setText(acta.clave)
         self.fuera.setVisible(shown.codigo_fuera is not None)
+        self.corregir.setVisible(shown.sin_acta_corregible)
+        self._fit_fields()
         if shown.eleccion_fuera is not None:
             index = self.fuera_eleccion.findData(shown.eleccion_fuera)
             self.fuera_eleccion.setCurrentIndex(max(index, 0))
+
+    def _fit_fields(self) -> None:
+        """The largest size of :data:`BIG_POINTS` at which the three values fit across
+        the panel and everything the panel shows fits down it (at 1024×768, with a
+        printer note under the panel, 48 pt leaves no room for a long message)."""
+        if self.fields.isHidden():
+            return
+        fields = (self.distrito, self.seccion, self.casilla)
+        margins = self._body.contentsMargins()
+        available = self.contentsRect().width() - margins.left() - margins.right()
+        across = [p for p in BIG_POINTS
+                  if sum(f.width_at(p) for f in fields) + 2 * FIELD_SPACING <= available]
+        layout = self.layout()
+        assert layout is not None
+        for points in across or BIG_POINTS[-1:]:
+            self._set_points(points)
+            if layout.totalHeightForWidth(self.width()) <= self.height():
+                break
+
+    def _set_points(self, points: int) -> None:
+        if points != self._points:
+            self._points = points
+            style = "" if points == BIG_POINTS[0] else f"font-size: {points}pt;"
+            for field in (self.distrito, self.seccion, self.casilla):
+                field.value.setStyleSheet(style)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_fields()
 
 
 class CountersPanel(QFrame):
@@ -169,7 +243,14 @@ class CountersPanel(QFrame):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for column in range(1, len(self.COLUMNS)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        self.table.setFixedHeight(150)
+        # At 1024 px a long elección name wraps onto a second line instead of being cut;
+        # the table grows to show every row (it never scrolls).
+        self.table.setWordWrap(True)
+        self.table.verticalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         layout.addWidget(self.table)
         self.fuera = QLabel()
         self.fuera.setObjectName("pageSubtitle")
@@ -177,8 +258,9 @@ class CountersPanel(QFrame):
 
     def show_counters(self, counters: Counters) -> None:
         self.shift.setText(str(counters.turno))
-        self.shift_detail.setText(self.tr("actas registradas por usted\ndesde las {hora}")
-                                  .format(hora=local_time(counters.turno_desde, False)))
+        detail = (self.tr("acta registrada por usted\ndesde las {hora}") if counters.turno == 1
+                  else self.tr("actas registradas por usted\ndesde las {hora}"))
+        self.shift_detail.setText(detail.format(hora=local_time(counters.turno_desde, False)))
         self.table.setRowCount(len(counters.tallies))
         for row, tally in enumerate(counters.tallies):
             values = (eleccion_label(tally.eleccion), str(tally.esperadas),
@@ -189,8 +271,20 @@ class CountersPanel(QFrame):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight
                                           | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(row, column, item)
+        self._fit_rows()
         self.fuera.setText(self.tr("Fuera de catálogo registradas: {n}")
                            .format(n=counters.fuera_de_catalogo))
+
+    def _fit_rows(self) -> None:
+        """The table exactly as tall as its header and rows."""
+        self.table.resizeRowsToContents()
+        rows = sum(self.table.rowHeight(r) for r in range(self.table.rowCount()))
+        self.table.setFixedHeight(self.table.horizontalHeader().height() + rows
+                                  + 2 * self.table.frameWidth() + 2)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_rows()  # a narrower column wraps names onto more lines
 
 
 class SinActaForm(QFrame):
@@ -209,10 +303,18 @@ class SinActaForm(QFrame):
         self.causa = QComboBox()
         for causa, label in CAUSAS_SIN_ACTA.items():
             self.causa.addItem(self.tr(label), causa.value)
-        self.submit = QPushButton(self.tr("Registrar sin acta"))
-        grid.addWidget(self.clave, 0, 0)
-        grid.addWidget(self.causa, 0, 1)
-        grid.addWidget(self.submit, 1, 1)
+        self.submit = _button(self.tr("Registrar sin acta"))
+        clave_label = QLabel(self.tr("Clave:"))
+        clave_label.setBuddy(self.clave)
+        causa_label = QLabel(self.tr("Causa:"))
+        causa_label.setBuddy(self.causa)
+        # One field a row: the CLAVE_ACTA field keeps the column's width at 1024 px.
+        grid.addWidget(clave_label, 0, 0)
+        grid.addWidget(self.clave, 0, 1)
+        grid.addWidget(causa_label, 1, 0)
+        grid.addWidget(self.causa, 1, 1)
+        grid.addWidget(self.submit, 2, 1, Qt.AlignmentFlag.AlignRight)
+        grid.setColumnStretch(1, 1)
         layout.addLayout(grid)
         self.message = QLabel()
         self.message.setObjectName("formMessage")
@@ -244,7 +346,7 @@ class AcopioView(QWidget):
         self.entry.setObjectName("codeEntry")
         self.entry.setPlaceholderText(self.tr("p. ej. 090123B010001"))
         self.entry.setMaxLength(256)
-        self.submit = QPushButton(self.tr("Registrar acopio"))
+        self.submit = _button(self.tr("Registrar acopio"))
         self.submit.setObjectName("primary")
         row.addWidget(self.entry, 1)
         row.addWidget(self.submit)
@@ -256,10 +358,10 @@ class AcopioView(QWidget):
         self.printer_note.setObjectName("printerNote")
         self.printer_note.setWordWrap(True)
         self.printer_note.setMargin(6)
-        self.reprint = QPushButton(self.tr("Reimprimir etiqueta (F9)"))
+        self.reprint = _button(self.tr("Reimprimir (F9)"))
         self.reprint.setVisible(False)
         printer_row.addWidget(self.printer_note, 1)
-        printer_row.addWidget(self.reprint)
+        printer_row.addWidget(self.reprint, 0, Qt.AlignmentFlag.AlignBottom)
 
         left = QVBoxLayout()
         left.setSpacing(12)
@@ -278,17 +380,19 @@ class AcopioView(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(18, 16, 18, 12)
         layout.setSpacing(16)
-        layout.addLayout(left, 11)
-        layout.addLayout(right, 9)
+        layout.addLayout(left, 1)
+        layout.addLayout(right, 1)
 
         self.entry.returnPressed.connect(self._submit_typed)
         self.submit.clicked.connect(self._submit_typed)
         self.panel.fuera_button.clicked.connect(self._register_fuera)
+        self.panel.corregir.clicked.connect(presenter.correct_sin_acta)
         self.reprint.clicked.connect(presenter.reprint)
         self.sin_acta.submit.clicked.connect(self._submit_sin_acta)
         self.sin_acta.clave.returnPressed.connect(self._submit_sin_acta)
         for key, slot in ((Qt.Key.Key_F2, self.entry.setFocus),
                           (Qt.Key.Key_F6, self.sin_acta.clave.setFocus),
+                          (Qt.Key.Key_F7, presenter.correct_sin_acta),
                           (Qt.Key.Key_F8, self._register_fuera),
                           (Qt.Key.Key_F9, presenter.reprint)):
             QShortcut(QKeySequence(key), self, slot)
@@ -342,10 +446,9 @@ class AcopioView(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        self.detector.enabled = True
+        self.detector.activate(self)
         self.entry.setFocus()
 
     def hideEvent(self, event: QHideEvent) -> None:
-        self.detector.flush()
-        self.detector.enabled = False
+        self.detector.deactivate(self)
         super().hideEvent(event)

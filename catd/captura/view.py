@@ -1,10 +1,15 @@
 """The captura screen: the leased acta's image beside a form of its fields, keyboard only.
 
-:class:`WorkView` is the layout both work screens share (image on the left; the acta's
-identity, the work area, the keys and the buttons on the right; an explanation in place
-of all that when there is nothing to do). :class:`CapturaView` puts the capture form in
-the work area: digits, I (Ilegible), S (Sin dato), Enter to the next field, Enter on
-the last field or Ctrl+Enter to save and see the next acta, F2 for an unreadable image.
+:class:`WorkView` is the layout both work screens share (the image and the screen's keys
+on the left; the acta's identity, the work area and the buttons on the right, as wide as
+the acta's form needs, so that every column fits 1024×768; an explanation in place of
+all that when there is nothing to do, with what became of the last acta). Whatever key
+brought the next acta, the keyboard focus is on its form: a new form's fields are shown
+and the old ones hidden before the focus moves.
+
+:class:`CapturaView` puts the capture form in the work area: digits, I (Ilegible),
+S (Sin dato), Enter to the next field, Enter on the last field or Ctrl+Enter to save
+and see the next acta, F2 for an unreadable image.
 The running sum of the vote fields beside the total asentado is information only.
 """
 
@@ -16,6 +21,7 @@ import shiboken6
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QHideEvent, QImage, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -39,8 +45,12 @@ from catd.captura.widgets import (
     ValueEdit,
     caption,
     card,
+    clear_grid,
     set_tone,
+    show_grid,
+    whole_words,
 )
+from catd.formatting import count
 from catd.imageview import IMAGE_KEYS, ImageView
 
 
@@ -116,6 +126,7 @@ class WorkView(QWidget):
                            (self.tr("Ancho"), self.image.fit_width),
                            (self.tr("Página"), self.image.fit_page)):
             button = QPushButton(text)
+            button.setObjectName("imageButton")
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.clicked.connect(slot)
             row.addWidget(button)
@@ -123,6 +134,13 @@ class WorkView(QWidget):
             lambda z: self.zoom.setText(self.tr("{p} %").format(p=round(z * 100))))
         column.addWidget(bar)
         column.addWidget(self.image, 1)
+        # Every key of the screen under the image: the form's column keeps the height
+        # for the fields (a 22-field acta fits whole at 1024×768).
+        self.legend = QLabel(" · ".join(f"<b>{k}</b> {v}" for k, v in self.KEYS)
+                             + "<br>" + self.tr("Imagen: ") + " · ".join(
+                                 f"<b>{k}</b> {v}" for k, v in IMAGE_KEYS))
+        self.legend.setObjectName("screenKeys")
+        column.addWidget(self.legend)
 
         right = QWidget()
         side = QVBoxLayout(right)
@@ -133,15 +151,10 @@ class WorkView(QWidget):
         side.addWidget(self.ilegible)
         side.addWidget(self.queue_line)
         side.addWidget(self.feedback)
-        legend = QLabel(" · ".join(f"<b>{k}</b> {v}" for k, v in self.KEYS)
-                        + "<br>" + self.tr("Imagen: ") + " · ".join(
-                            f"<b>{k}</b> {v}" for k, v in IMAGE_KEYS))
-        legend.setObjectName("keyLegend")
-        for label in (legend, self.feedback, self.queue_line):
+        for label in (self.legend, self.feedback, self.queue_line):
             label.setWordWrap(True)
-            # Long texts wrap instead of widening the window past 1366 px.
+            # Long texts wrap instead of widening the window past 1024 px.
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        side.addWidget(legend)
         bottom = QHBoxLayout()
         bottom.addStretch(1)
         bottom.addWidget(self.unreadable)
@@ -172,6 +185,48 @@ class WorkView(QWidget):
     def focus_field(self, campo: str) -> None:
         raise NotImplementedError
 
+    def typed_count(self) -> int:
+        """How many fields hold something the operator typed on the acta on screen."""
+        raise NotImplementedError
+
+    def unsaved_work(self) -> str:
+        """What leaving now would lose ("" for nothing): asked before a logout."""
+        if self.shown is None or not self.isVisible():
+            return ""
+        n = self.typed_count()
+        if not n:
+            return ""
+        return self.tr("El acta {clave} tiene {campos} sin guardar.").format(
+            clave=self.shown.item.clave_acta,
+            campos=count(n, self.tr("campo escrito"), self.tr("campos escritos")))
+
+    def _scroll_for(self, area: QWidget) -> QScrollArea:
+        """The work area's scroller: up and down only (columns never leave it)."""
+        scroll = QScrollArea()
+        scroll.setObjectName("workScroll")
+        scroll.setWidget(area)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.work_scroll = scroll
+        return scroll
+
+    def _fit_area(self) -> None:
+        """As wide as the new form needs, the image beside it giving the room (the
+        splitter would keep the old widths until the window is resized)."""
+        area = self.work_scroll.widget()
+        if area is None:
+            return
+        bar = self.work_scroll.verticalScrollBar().sizeHint().width()
+        self.work_scroll.setMinimumWidth(area.minimumSizeHint().width() + bar)
+        right = self.splitter.widget(1)
+        sizes = self.splitter.sizes()
+        if right is not None and len(sizes) == 2 and sum(sizes) > 0:
+            need = right.minimumSizeHint().width()
+            if sizes[1] < need:
+                self.splitter.setSizes([sum(sizes) - need, need])
+
     def reveal(self, widget: QWidget) -> None:
         """Scroll the work area to ``widget`` (after a new form has been laid out)."""
         scroll = self.work_scroll
@@ -196,17 +251,29 @@ class WorkView(QWidget):
             return
         self.shown = shown
         info = shown.info
-        where = self.tr("Distrito {d} · Sección {s} · Casilla {c}").format(
-            d=info.distrito, s=info.seccion, c=info.casilla)
-        if info.tipo_casilla:
-            where += f" ({info.tipo_casilla})"
+        parts = [self.tr("Distrito {d}").format(d=info.distrito),
+                 self.tr("Sección {s}").format(s=info.seccion),
+                 self.tr("Casilla {c}").format(c=info.casilla)
+                 + (f" ({info.tipo_casilla})" if info.tipo_casilla else "")]
         if info.lista_nominal is not None:
-            where += self.tr(" · Lista nominal {n}").format(n=info.lista_nominal)
+            parts.append(self.tr("Lista nominal {n}").format(n=info.lista_nominal))
+        # A narrow screen wraps the line between its parts, never inside one.
+        where = " · ".join(p.replace(" ", "\u00a0") for p in parts)
         self.header.show_info(info.eleccion, info.clave_acta, where, info.slot)
         self._close_ilegible(refocus=False)
         self._image_loaded(shown.item.lease_id, shown.image, shown.image_error)
-        self._show_work(shown)
+        # The page first: a form laid out on a shown page can take the focus at once.
         self.pages.setCurrentIndex(1)
+        self._show_work(shown)
+        self._fit_area()
+        QTimer.singleShot(0, self, self._keep_focus)  # not if the screen is gone
+
+    def _keep_focus(self) -> None:
+        """Once the old form's widgets are gone: if the focus went with them, back to
+        the form, so digits, Tab and the screen's shortcuts keep working."""
+        if self.shown is not None and self.isVisible() and self.window().isActiveWindow() \
+                and QApplication.focusWidget() is None and not self.ilegible.isVisible():
+            self.focus_field("")
 
     def _image_loaded(self, lease_id: str, image: QImage | None, error: str) -> None:
         if self.shown is None or self.shown.item.lease_id != lease_id:
@@ -225,6 +292,7 @@ class WorkView(QWidget):
         set_tone(self.feedback, "tone", tone)
         self.feedback.setText(message)
         self.feedback.setVisible(bool(message))
+        self.notice.show_outcome(tone, message)
 
     def show_queue(self, tone: str, text: str, rows: Sequence[QueueRow]) -> None:
         set_tone(self.queue_line, "tone", tone)
@@ -285,11 +353,7 @@ class CaptureForm(QWidget):
             for edit in self.edits:
                 edit.clear()
             return
-        while self.grid.count():
-            child = self.grid.takeAt(0)
-            widget = child.widget() if child is not None else None
-            if widget is not None and widget is not self.sum_line:
-                widget.deleteLater()
+        clear_grid(self.grid, keep=self.sum_line)
         self.specs = specs
         self.edits = []
         row = 0
@@ -311,6 +375,7 @@ class CaptureForm(QWidget):
         self.grid.setColumnStretch(0, 1)
         self.grid.setColumnStretch(2, 1)
         self.grid.setRowStretch(row, 1)
+        show_grid(self.grid)
         # Keys walk the fields in the acta's order, whatever the columns.
         order = {s.campo: i for i, s in enumerate(specs)}
         self.edits.sort(key=lambda e: order[e.campo])
@@ -325,11 +390,13 @@ class CaptureForm(QWidget):
         label.setProperty("grupo", spec.grupo.value)
         label.setToolTip(spec.detail)
         label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        label.setWordWrap(True)  # two lines rather than a column off the form
         edit = ValueEdit(spec.campo)
         edit.setAccessibleName(spec.detail)
         label.setBuddy(edit)
         self.grid.addWidget(label, row, column)
         self.grid.addWidget(edit, row, column + 1)
+        whole_words(label)
         self.edits.append(edit)
 
     def _advance(self, index: int) -> None:
@@ -360,13 +427,7 @@ class CapturaView(WorkView):
     def _build_area(self) -> QWidget:
         frame, layout = card()
         self.form = CaptureForm(self)
-        self.work_scroll = QScrollArea()
-        self.work_scroll.setObjectName("workScroll")
-        self.work_scroll.setWidget(self.form)
-        self.work_scroll.setWidgetResizable(True)
-        self.work_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.work_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        layout.addWidget(self.work_scroll, 1)
+        layout.addWidget(self._scroll_for(self.form), 1)
         self.sum_line = self.form.sum_line
         return frame
 
@@ -377,6 +438,9 @@ class CapturaView(WorkView):
 
     def texts(self) -> dict[str, str]:
         return {edit.campo: edit.text() for edit in self.form.edits}
+
+    def typed_count(self) -> int:
+        return sum(1 for edit in self.form.edits if edit.text())
 
     def focus_field(self, campo: str) -> None:
         self.form.focus(campo)

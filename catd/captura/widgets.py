@@ -9,6 +9,7 @@ from PySide6.QtGui import QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -43,6 +44,10 @@ QLabel#keyLegend {{ color: {MUTED}; font-size: 9pt; }}
 QLabel#sumLine {{ font-size: 10pt; font-weight: 600; padding: 3px 8px;
     border-radius: 6px; }}
 QLabel#feedback, QLabel#queueLine {{ font-size: 10pt; }}
+QPushButton#imageButton {{ padding: 3px 10px; }}
+QLabel#noticeDetail {{ font-size: 12pt; font-weight: 600; }}
+QLabel#screenKeys {{ color: {MUTED}; font-size: 9pt; background: white;
+    padding: 4px 10px; border-top: 1px solid {LINE}; }}
 QLabel#imageNotice {{ font-size: 13pt; color: {MUTED}; padding: 40px; }}
 QGraphicsView#imageView {{ background: #59606b; }}
 QFrame#imageBar {{ background: white; border-bottom: 1px solid {LINE}; }}
@@ -51,7 +56,8 @@ QLabel#noticeText {{ font-size: 13pt; }}
 QFrame#noticeCard {{ background: white; border-radius: 10px; }}
 """ + "\n".join(
     f'QLabel#sumLine[tone="{tone}"], QLabel#feedback[tone="{tone}"], '
-    f'QLabel#queueLine[tone="{tone}"] {{ color: {strong}; }}\n'
+    f'QLabel#queueLine[tone="{tone}"], QLabel#noticeDetail[tone="{tone}"] '
+    f'{{ color: {strong}; }}\n'
     f'QLabel#sumLine[tone="{tone}"] {{ background: {soft}; }}\n'
     f'QFrame#noticeCard[tone="{tone}"] {{ border: 2px solid {strong}; }}\n'
     f'QFrame#noticeCard[tone="{tone}"] QLabel#noticeTitle {{ color: {strong}; }}'
@@ -72,6 +78,43 @@ def card() -> tuple[QFrame, QVBoxLayout]:
     layout.setContentsMargins(14, 10, 14, 10)
     layout.setSpacing(6)
     return frame, layout
+
+
+def clear_grid(grid: QGridLayout, keep: QWidget | None = None) -> None:
+    """Take every widget but ``keep`` out of ``grid`` and delete it. Each is hidden at
+    once: a field holding the focus gives it up now rather than when it is deleted,
+    after the new form's first field took it (Qt would then leave it nowhere)."""
+    while grid.count():
+        item = grid.takeAt(0)
+        widget = item.widget() if item is not None else None
+        if widget is not None and widget is not keep:
+            widget.hide()
+            widget.deleteLater()
+
+
+def show_grid(grid: QGridLayout) -> None:
+    """Show the widgets just put in ``grid`` now, not on the event loop's next pass as
+    Qt would: a hidden field cannot take the focus."""
+    parent = grid.parentWidget()
+    if parent is None or not parent.isVisible():
+        return
+    for index in range(grid.count()):
+        item = grid.itemAt(index)
+        widget = item.widget() if item is not None else None
+        if widget is not None and widget.isHidden():
+            widget.show()
+
+
+def whole_words(label: QLabel) -> None:
+    """Let a wrapped ``label`` (already in its window, so styled) break between words
+    only: never inside «PVEM-PT-MORENA»."""
+    label.ensurePolished()
+    metrics = label.fontMetrics()
+    words = label.text().split()
+    if words:
+        margins = label.contentsMargins()
+        label.setMinimumWidth(max(metrics.horizontalAdvance(w) for w in words) + 2
+                              + margins.left() + margins.right())
 
 
 def set_tone(widget: QWidget, name: str, value: str) -> None:
@@ -186,6 +229,7 @@ class ActaHeader(QFrame):
         self.clave.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.clave)
         self.where = QLabel()
+        self.where.setWordWrap(True)
         layout.addWidget(self.where)
 
     def show_info(self, eleccion: str, clave: str, where: str, slot: str) -> None:
@@ -213,9 +257,10 @@ class NoticePage(QWidget):
         self.text = QLabel()
         self.text.setObjectName("noticeText")
         self.text.setWordWrap(True)
-        self.detail = QLabel()
-        self.detail.setObjectName("pageSubtitle")
+        self.detail = QLabel()  # what became of the last acta (its save, mostly)
+        self.detail.setObjectName("noticeDetail")
         self.detail.setWordWrap(True)
+        self.detail.hide()
         self.refresh = QPushButton(self.tr("Buscar actas ahora (F5)"))
         self.refresh.setObjectName("primary")
         row = QHBoxLayout()
@@ -231,6 +276,13 @@ class NoticePage(QWidget):
         set_tone(self.card, "tone", tone)
         self.title.setText(title)
         self.text.setText(text)
+
+    def show_outcome(self, tone: str, text: str) -> None:
+        """The last acta's outcome, which the form showed until this page replaced it
+        (the last save of a queue would otherwise never be confirmed)."""
+        set_tone(self.detail, "tone", tone)
+        self.detail.setText(text)
+        self.detail.setVisible(bool(text))
 
 
 class IlegiblePanel(QFrame):

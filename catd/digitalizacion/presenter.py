@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -47,7 +48,14 @@ from prep.catalog import Acta
 from prep.qr import ActaCodec, CodeRejected
 from prep.station.accounts import Operator
 from prep.station.errors import StationError
-from prep.station.scan.hotfolder import Disposition, HotFileResult, HotFolder, HotFolderOptions
+from prep.station.scan.hotfolder import (
+    MOTIVO_SUFFIX,
+    TEMPORARY_SUFFIXES,
+    Disposition,
+    HotFileResult,
+    HotFolder,
+    HotFolderOptions,
+)
 from prep.station.scan.quality import decode_problem
 from prep.station.scan.service import DigitalizacionResult, DigitalizacionService
 from prep.station.station import Station
@@ -56,6 +64,10 @@ log = logging.getLogger("catd.digitalizacion")
 T = TypeVar("T")
 
 MAX_TYPED_CHARS = 256
+STABLE_SECONDS = 1.0
+"""How long a file must stay unchanged before it is taken: the whole-image check
+catches a file still being written, so one second (not the hot folder's default two)
+is enough, and the operator sees the scan sooner."""
 PREVIEW_CACHE = 6  # decoded pages kept for going back and forth in the list
 TALLY_EVERY_POLLS = 20  # about every 10 s at the default poll interval
 
@@ -123,7 +135,8 @@ class DigitalizacionPresenter(QObject):
         self.operator = operator
         self.tasks = tasks
         self.service = DigitalizacionService(station, operator.id)
-        self.options = options or HotFolderOptions(max_bytes=self.service.policy.max_bytes)
+        self.options = options or HotFolderOptions(max_bytes=self.service.policy.max_bytes,
+                                                   stable_seconds=STABLE_SECONDS)
         self.items: dict[int, ScanItem] = {}
         self.folder = FolderState(None, Tone.PENDING, self.tr("Preparando la carpeta…"))
         self.association = AssociationState(None, Association.NONE)
@@ -213,17 +226,19 @@ class DigitalizacionPresenter(QObject):
         # Acopio at this station (another screen) changes the tally too: now and then.
         recount = self._polls % TALLY_EVERY_POLLS == 0
 
-        def look() -> tuple[list[HotFileResult], ImageTally | None, ActaCodec | None]:
+        def look() -> tuple[list[HotFileResult], ImageTally | None, ActaCodec | None,
+                            list[str]]:
             results = hot.poll()
             stored = any(isinstance(r.detail, DigitalizacionResult) and r.detail.ok
                          for r in results)
             return (results, image_tally(station) if stored or recount else None,
-                    _codec_or_none(service) if need_codec else None)
+                    _codec_or_none(service) if need_codec else None,
+                    _files_in(hot.directory))
 
         def done(outcome: tuple[list[HotFileResult], ImageTally | None,
-                                ActaCodec | None]) -> None:
+                                ActaCodec | None, list[str]]) -> None:
             self._polling = False
-            results, tally, codec = outcome
+            results, tally, codec, present = outcome
             if hot is not self._hot:
                 return  # the folder changed meanwhile: the old folder's news are stale
             if codec is not None:
@@ -236,6 +251,8 @@ class DigitalizacionPresenter(QObject):
                     "Esperando imágenes del escáner.")))
             for result in results:
                 self._arrived(result)
+            self._show_receiving(hot.directory,
+                                 [n for n in present if n not in self._retrying])
             if results or (tally is not None and tally != self._tally):
                 self._tally = tally or self._tally
                 self._emit_counters()
@@ -253,6 +270,22 @@ class DigitalizacionPresenter(QObject):
             self._set_folder_state(FolderState(hot.directory, Tone.ERROR, message))
         if not self._guarded_run(look, done, failed):
             self._polling = False
+
+    def _show_receiving(self, folder: Path, receiving: list[str]) -> None:
+        """Files the scanner is still writing (not taken yet): «recibiendo», so a scan
+        shows up the moment it lands, not seconds later when it is stored."""
+        if self.folder.tone not in (Tone.OK, Tone.PENDING) or self.folder.path != folder:
+            return  # a problem with the folder stays on screen
+        if not receiving:
+            state = FolderState(folder, Tone.OK, self.tr("Esperando imágenes del escáner."))
+        elif len(receiving) == 1:
+            state = FolderState(folder, Tone.PENDING, self.tr(
+                "Recibiendo «{name}» del escáner…").format(name=receiving[0]))
+        else:
+            state = FolderState(folder, Tone.PENDING, self.tr(
+                "Recibiendo {n} imágenes del escáner…").format(n=len(receiving)))
+        if state != self.folder:
+            self._set_folder_state(state)
 
     def _arrived(self, result: HotFileResult) -> None:
         detail = result.detail if isinstance(result.detail, DigitalizacionResult) else None
@@ -442,6 +475,24 @@ class DigitalizacionPresenter(QObject):
             self._timer.stop()
             return False
         return True
+
+
+def _files_in(folder: Path) -> list[str]:
+    """The files waiting in the hot folder (as the hot folder sees them: no hidden or
+    temporary names, no links, no subfolders), sorted."""
+    names = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                name = entry.name
+                if name.startswith(".") or name.lower().endswith(TEMPORARY_SUFFIXES) \
+                        or name.endswith(MOTIVO_SUFFIX):
+                    continue
+                if entry.is_file(follow_symlinks=False):
+                    names.append(name)
+    except OSError:
+        return []  # the poll itself reports a folder it cannot read
+    return sorted(names)
 
 
 def _codec_or_none(service: DigitalizacionService) -> ActaCodec | None:

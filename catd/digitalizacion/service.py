@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from prep.records import Kind
 from prep.station.models import RecordRow
-from prep.station.scan.hotfolder import MOTIVO_SUFFIX, PROCESADAS
+from prep.station.scan.hotfolder import MOTIVO_SUFFIX, PROCESADAS, safe_subdir
 from prep.station.station import Station
 
 log = logging.getLogger("catd.digitalizacion")
@@ -104,7 +104,7 @@ def settle_associated(path: Path) -> Path:
     if not dot:
         stem, ext = path.name, ""
     try:
-        target_dir.mkdir(exist_ok=True)
+        safe_subdir(target_dir.parent, PROCESADAS)  # never through a planted link
         for n in range(10_000):
             target = target_dir / (path.name if n == 0 else f"{stem}-{n}{dot}{ext}")
             if not target.exists():

@@ -16,11 +16,9 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
-    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QScrollArea,
     QSizePolicy,
     QWidget,
 )
@@ -28,7 +26,15 @@ from PySide6.QtWidgets import (
 from catd.captura.presenter import QueueRow, Shown
 from catd.captura.service import MAX_MOTIVO, Comparacion
 from catd.captura.view import WorkView
-from catd.captura.widgets import ValueEdit, caption, card
+from catd.captura.widgets import (
+    ValueEdit,
+    caption,
+    card,
+    clear_grid,
+    show_grid,
+    whole_words,
+)
+from catd.formatting import count
 from catd.verificacion.presenter import MOTIVOS_VERIFICACION, VerificacionPresenter
 
 
@@ -40,19 +46,17 @@ class DecisionTable(QWidget):
         self.view = view
         self.edits: list[ValueEdit] = []
         self.rows: tuple[Comparacion, ...] = ()
+        self.heads: list[QLabel] = []  # the column captions
         self.grid = QGridLayout(self)
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.grid.setHorizontalSpacing(8)
         self.grid.setVerticalSpacing(3)
 
     def build(self, rows: tuple[Comparacion, ...]) -> None:
-        while self.grid.count():
-            child = self.grid.takeAt(0)
-            widget = child.widget() if child is not None else None
-            if widget is not None:
-                widget.deleteLater()
+        clear_grid(self.grid)
         self.rows = rows
         self.edits = []
+        self.heads = []
         capturas = max((len(r.capturas) for r in rows), default=0)
         heads = [self.tr("Campo"), *(self.tr("Captura {n}").format(n=n + 1)
                                      for n in range(capturas)), self.tr("Decisión")]
@@ -61,13 +65,16 @@ class DecisionTable(QWidget):
             if column:
                 head.setAlignment(Qt.AlignmentFlag.AlignRight)
             self.grid.addWidget(head, 0, column)
+            self.heads.append(head)
         for index, row in enumerate(rows, start=1):
             flag = "true" if row.difiere else "false"
             label = QLabel(row.spec.label)
             label.setObjectName("fieldLabel")
             label.setProperty("difiere", flag)
             label.setToolTip(row.spec.detail)
+            label.setWordWrap(True)  # two lines rather than a column off the screen
             self.grid.addWidget(label, index, 0)
+            whole_words(label)
             for column, text in enumerate(row.capturas, start=1):
                 value = QLabel(text or "—")
                 value.setObjectName("captureValue")
@@ -86,6 +93,7 @@ class DecisionTable(QWidget):
             self.edits.append(edit)
         self.grid.setColumnStretch(0, 1)
         self.grid.setRowStretch(len(rows) + 1, 1)
+        show_grid(self.grid)
 
     def _advance(self, index: int) -> None:
         # Enter walks the rows in dispute; the agreed ones are there to review.
@@ -145,13 +153,7 @@ class VerificacionView(WorkView):
         self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         layout.addWidget(self.summary)
         self.table = DecisionTable(self)
-        self.work_scroll = QScrollArea()
-        self.work_scroll.setObjectName("workScroll")
-        self.work_scroll.setWidget(self.table)
-        self.work_scroll.setWidgetResizable(True)
-        self.work_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.work_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        layout.addWidget(self.work_scroll, 1)
+        layout.addWidget(self._scroll_for(self.table), 1)
         row = QHBoxLayout()
         row.addWidget(QLabel(self.tr("Motivo:")))
         self.motivo = QComboBox()
@@ -174,16 +176,38 @@ class VerificacionView(WorkView):
     def _show_work(self, shown: Shown) -> None:
         self.table.build(shown.comparaciones)
         differing = sum(1 for r in shown.comparaciones if r.difiere)
-        self.summary.setText(self.tr(
-            "<b>{d} campo(s) con diferencia</b> (resaltados, vacíos): escriba lo que dice el "
-            "acta. Los {a} campos en que las capturas coinciden vienen llenos: revíselos.")
-            .format(d=differing, a=len(shown.comparaciones) - differing))
+        self.summary.setText(self._summary(differing, len(shown.comparaciones) - differing))
         self.motivo.setCurrentIndex(-1)
         self.motivo.clearEditText()
         self.table.focus("")
 
+    def _summary(self, differing: int, agreed: int) -> str:
+        """What to do with this acta's rows, in words that agree with the numbers."""
+        if differing == 1:
+            text = self.tr("<b>1 campo con diferencia</b> (resaltado, vacío): escriba lo "
+                           "que dice el acta.")
+        elif differing:
+            text = self.tr("<b>{d} campos con diferencia</b> (resaltados, vacíos): escriba "
+                           "lo que dice el acta.").format(d=differing)
+        else:
+            text = self.tr("<b>Las capturas no difieren en ningún campo</b>: revise y "
+                           "guarde.")
+        if agreed == 1:
+            text += " " + self.tr("El campo en que las capturas coinciden viene lleno: "
+                                  "revíselo.")
+        elif agreed:
+            text += " " + self.tr("Los {a} campos en que las capturas coinciden vienen "
+                                  "llenos: revíselos.").format(a=agreed)
+        return text
+
     def texts(self) -> dict[str, str]:
         return {edit.campo: edit.text() for edit in self.table.edits}
+
+    def typed_count(self) -> int:
+        """Decisions typed or changed (the agreed values come filled in), and a reason."""
+        changed = sum(1 for row, edit in zip(self.table.rows, self.table.edits, strict=True)
+                      if edit.text() != row.propuesta)
+        return changed + (1 if self.motivo.currentText().strip() else 0)
 
     def focus_field(self, campo: str) -> None:
         if not campo and self.shown is not None and all(e.text() for e in self.table.edits):
@@ -201,9 +225,11 @@ class VerificacionView(WorkView):
             n=len(rows))]
         for row in rows[:3]:
             lines.append(self.tr("{m} {clave} · {eleccion} · sección {casilla} · "
-                                 "{d} campo(s) con diferencia").format(
+                                 "{diferencias}").format(
                 m="▶" if row.current else "·", clave=row.clave_acta,
-                eleccion=row.eleccion, casilla=row.casilla, d=row.diferencias))
+                eleccion=row.eleccion, casilla=row.casilla,
+                diferencias=count(row.diferencias, self.tr("campo con diferencia"),
+                                  self.tr("campos con diferencia"))))
         if len(rows) > 3:
             lines.append(self.tr("y {n} más").format(n=len(rows) - 3))
         self.pending.setText("<br>".join(lines))

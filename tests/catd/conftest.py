@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 from PySide6.QtCore import QEvent, Qt
@@ -96,7 +97,8 @@ def station(tmp_path: Path) -> Iterator[Station]:
 @pytest.fixture
 def enrolled(station: Station, central: Central) -> Station:
     """The station enrolled with the central (it received the catalog and accounts)."""
-    station.enroll(central.node.url, central.node.enroll_code(catd=CATD))
+    station.enroll(central.node.url, central.node.enroll_code(catd=CATD),
+                   central.node.cert_sha256)
     assert station.bundle_info() is not None
     return station
 
@@ -136,13 +138,17 @@ def wait_idle(qtbot: QtBot, tasks: TaskManager) -> None:
 
 
 def log_in(qtbot: QtBot, window: MainWindow, user: str, password: str = PASSWORD) -> None:
-    """Type credentials into the login page and press Enter."""
+    """Type credentials into the login page at a person's speed (the page tells a
+    reader's scan from typing) and press Enter."""
     qtbot.waitUntil(lambda: window.pages.currentWidget() is window.login)
+    # The window's detector runs on the test's FakeClock (the ``context`` fixture).
+    clock = cast(FakeClock, window.context.detector.clock)
+    window.activateWindow()
     window.login.user.setFocus()
-    type_into(window.login.user, user)
-    QTest.keyClick(window.login.user, Qt.Key.Key_Return)
-    type_into(window.login.password, password)
-    QTest.keyClick(window.login.password, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.login.user)
+    QTest.keyClick(window.login.user, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    type_as(clock, user, PERSON_GAP_MS)  # over what a failed try left there
+    type_as(clock, password, PERSON_GAP_MS)
     wait_idle(qtbot, window.context.tasks)
 
 

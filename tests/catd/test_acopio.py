@@ -130,6 +130,7 @@ def test_unknown_codes_are_explained_and_can_be_registered_fuera_de_catalogo(
     scan(clock, "hola mundo!!")
     assert acopio.panel.headline.text() == "Código ilegible"
     assert "no es un QR de acta ni una CLAVE_ACTA" in acopio.panel.message.text()
+    assert not acopio.panel.fuera.isVisible()  # a misread is no acta (issue 38)
 
     scan(clock, "150123B010001")  # entidad 15
     assert acopio.panel.headline.text() == "El acta es de otra entidad"
@@ -187,9 +188,11 @@ def test_sin_acta_is_registered_with_its_cause(acopio: AcopioView, enrolled: Sta
     assert acopio.sin_acta.message.text().startswith("Sin acta registrada: Casilla no "
                                                      "instalada")
     assert acopio.sin_acta.clave.text() == ""
-    scan(clock, acta.clave)  # the acta turns up after all: already accounted for
-    assert acopio.panel.headline.text() == "Acta ya recibida"
-    assert "como sin acta" in acopio.panel.message.text()
+    scan(clock, acta.clave)  # the acta turns up after all: not silently "received"
+    assert acopio.panel.headline.text() == "Registrada como sin acta"
+    assert "(casilla no instalada)" in acopio.panel.message.text()
+    assert "su acopio NO está registrado" in acopio.panel.message.text()
+    assert acopio.panel.corregir.isVisible()  # F7 corrects it: test_acopio_teclado.py
     assert enrolled.store.kinds_for(acta.clave) == ["sin_acta"]
 
 

@@ -34,7 +34,7 @@ from prep.values import parse_valor
 from tests.catd.conftest import CATD, Central, focused, log_in, wait_idle
 from tests.central.station import query
 from tests.harness.proxy import FaultProxy
-from tests.harness.work import WorkStation, add_operators, image_body, truth
+from tests.harness.work import WorkStation, add_operators, image_body, site_account, truth
 
 CECILIA = "Cecilia Captura"
 DIEGO = "Diego Captura"
@@ -69,7 +69,11 @@ def acta_image(acta: Acta, valores: Mapping[str, int | str]) -> bytes:
 
 
 def digitize(central: Central, actas: Sequence[Acta]) -> None:
-    """Another station of CATD 07 records the acopio and a scanned image of each acta."""
+    """Another station of CATD 07 records the acopio and a scanned image of each acta
+    (by its acopiador and digitalizador: the central takes records only from them)."""
+    acopiador = site_account(central.node, "acopiador", f"{CATD:02d}")
+    digitalizador = site_account(central.node, "digitalizador", f"{CATD:02d}")
+
     async def run() -> None:
         async with WorkStation.enroll(central.node, CATD) as scanner:
             specs: list[tuple[Kind, str, Mapping[str, object]]] = []
@@ -77,8 +81,8 @@ def digitize(central: Central, actas: Sequence[Acta]) -> None:
                 data = acta_image(acta, truth(acta))
                 await scanner.put_blob(data)
                 body = {**image_body(acta.clave, data), "media_type": "image/jpeg"}
-                specs += [(Kind.ACOPIO, "acopio", {"clave_acta": acta.clave}),
-                          (Kind.IMAGEN, "acopio", body)]
+                specs += [(Kind.ACOPIO, acopiador, {"clave_acta": acta.clave}),
+                          (Kind.IMAGEN, digitalizador, body)]
             await scanner.send(specs)
     asyncio.run(run())
 
@@ -175,7 +179,7 @@ def test_a_capture_typed_with_keys_alone_reaches_the_central_and_the_next_acta_i
     assert acta_of(central, view) == first
     assert view.header.clave.text() == first.clave
     assert view.header.slot.text() == "Captura 1"
-    assert "Distrito 07" in view.header.where.text()
+    assert "Distrito 07 · Sección" in view.header.where.text().replace("\xa0", " ")
     # The image on screen is the scanned file, decoded as it is.
     shown = view.shown
     assert shown is not None
@@ -312,7 +316,8 @@ def test_offline_the_presenter_keeps_the_work_it_holds_and_explains_an_empty_que
     with FaultProxy("127.0.0.1", central.node.port) as link, \
             Station.open(tmp_path / "st") as station:
         station_id = station.enroll(link.url_for(central.node.url),
-                                    central.node.enroll_code(catd=CATD)).station_id
+                                    central.node.enroll_code(catd=CATD),
+                                    central.node.cert_sha256).station_id
         tasks = TaskManager()
         presenter = CapturaPresenter(station, operator, tasks)
         shown: list[object] = []
@@ -328,7 +333,8 @@ def test_offline_the_presenter_keeps_the_work_it_holds_and_explains_an_empty_que
         presenter.refill()
         qtbot.waitUntil(lambda: presenter.online is False and tasks.pending == 0)
         assert presenter.current is not None  # the acta held stays on screen
-        assert f"siga trabajando: tiene {held} acta(s)" in queue[-1]
+        actas = "1 acta descargada." if held == 1 else f"{held} actas descargadas."
+        assert f"siga trabajando: tiene {actas}" in queue[-1]
 
         # Set aside one by one, nothing is left: the screen says what to do.
         while presenter.current is not None:

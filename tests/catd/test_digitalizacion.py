@@ -389,3 +389,33 @@ def test_the_screen_is_for_digitalizadores_and_coordinadores(
     qtbot.waitUntil(lambda: built.folder_status.text() == "Esperando imágenes del escáner.")
     assert built.folder_path.text() == str(station.data_dir / "escaner")
     built.presenter.stop()
+
+
+def test_planted_links_are_shown_and_never_followed(
+        station: Station, catalog: Catalog, tasks: TaskManager, tmp_path: Path,
+        qtbot: QtBot) -> None:
+    """Issue 36: a link dropped in the scanner folder is listed as such and left alone;
+    a «rechazadas» that is a link stops the folder with the reason on screen until
+    someone removes it."""
+    inbox = _inbox(station)
+    (inbox / RECHAZADAS).mkdir(parents=True)
+    outside = tmp_path / "fuera.jpg"
+    outside.write_bytes(acta_jpeg(_acta(catalog, 1)))
+    (inbox / "enlace.jpg").symlink_to(outside)
+    view = _open(station, tasks, qtbot)
+    qtbot.waitUntil(lambda: any(i.name == "enlace.jpg" for i in view.presenter.items.values()))
+    assert _result_of(view, "enlace.jpg") == "✗ Enlace simbólico: no se toma"
+    assert (inbox / "enlace.jpg").is_symlink()
+    assert station.store.counts() == (0, 0)
+
+    elsewhere = tmp_path / "otra"
+    elsewhere.mkdir()
+    (inbox / RECHAZADAS).rmdir()
+    (inbox / RECHAZADAS).symlink_to(elsewhere, target_is_directory=True)
+    (inbox / "malo.jpg").write_bytes(b"no es una imagen")
+    qtbot.waitUntil(lambda: view.folder_status.property("tone") == "error")
+    assert "«rechazadas» es un enlace simbólico" in view.folder_status.text()
+    assert (inbox / "malo.jpg").exists() and list(elsewhere.iterdir()) == []
+    (inbox / RECHAZADAS).unlink()  # removed: the folder works again by itself
+    qtbot.waitUntil(lambda: (inbox / RECHAZADAS / "malo.jpg").exists(), timeout=20_000)
+    view.presenter.stop()

@@ -5,18 +5,21 @@ sent only after that, and then the login page."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from catd.context import AppContext
+from catd.enrollment import EnrollmentPresenter, ResolvedCentral
 from catd.formatting import fingerprint_groups
 from catd.window import MainWindow
 from prep.station.discovery import Candidate, verify_presented_cert
 from prep.station.enroll_mdns import MdnsChoice, normalize_prefix, select_for_enrollment
 from prep.station.station import Station
 from tests.catd.conftest import Central, type_into, wait_idle
+from tests.harness.spoof import SpoofCentral
 
 
 def test_enrollment_with_a_typed_address_shows_the_fingerprint_then_the_login(
@@ -96,3 +99,42 @@ def test_the_central_found_on_the_network_is_confirmed_before_the_code_is_sent(
     assert station.identity is not None
     assert window.pages.currentWidget() is window.login
     window.status_presenter.stop()
+
+
+def test_the_presenter_sends_no_code_before_the_fingerprint_is_confirmed(
+        context: AppContext, station: Station, tmp_path: Path, qtbot: QtBot) -> None:
+    """Issue 36: the rule lives in the presenter, not only in the button's state: an
+    impostor at the typed address never gets the code unless its fingerprint was
+    confirmed, and a prefix shorter than 10 digits is refused before looking."""
+    located: list[str | None] = []
+
+    def locate(prefix: str | None) -> MdnsChoice:
+        located.append(prefix)
+        raise AssertionError("looked for the central with a prefix that is too short")
+
+    presenter = EnrollmentPresenter(station, context.tasks, locate)
+    errors: list[str] = []
+    resolved: list[object] = []
+    presenter.error_did_occur.connect(errors.append)
+    presenter.central_did_resolve.connect(resolved.append)
+    with SpoofCentral(tmp_path / "spoof") as spoof:
+        presenter.check_url(spoof.url)
+        wait_idle(qtbot, context.tasks)
+        [central] = resolved
+        assert isinstance(central, ResolvedCentral)
+        assert central.cert_sha256 == spoof.cert_sha256
+
+        presenter.enroll("CODIGO-ROBADO")  # not confirmed
+        presenter.confirm_fingerprint(True)
+        presenter.forget_central()  # the address was edited: compare again
+        presenter.enroll("CODIGO-ROBADO")
+        wait_idle(qtbot, context.tasks)
+        assert errors == ["Primero indique el nodo central, compare su huella con la consola "
+                          "del nodo central y marque que coincide. No se envió el código."] * 2
+        assert spoof.codes_received() == []
+        assert station.identity is None
+
+        presenter.search(spoof.cert_sha256[:8])
+        assert located == []
+        assert errors[-1].startswith(f"La huella esperada «{spoof.cert_sha256[:8]}» no es "
+                                     "válida: escriba de 10 a 64 dígitos hexadecimales")

@@ -9,8 +9,13 @@ from PySide6.QtWidgets import QMainWindow, QWidget
 from pytestqt.qtbot import QtBot
 
 from catd.status import Health, StatusBarView, describe_status
-from prep.station.station import StationStatus
+from catd.window import MainWindow
+from central.db import make_engine
+from central.stations_admin import set_station_enabled
+from prep.station.errors import DISABLED_MESSAGE
+from prep.station.station import Station, StationStatus
 from prep.station.sync import FOUND_MDNS, SyncState
+from tests.catd.conftest import Central
 
 ONLINE = SyncState(running=True, online=True, central_url="https://10.0.0.5:8443")
 ENROLLED = StationStatus(
@@ -78,6 +83,31 @@ def test_a_long_offline_message_never_widens_the_window(qtbot: QtBot) -> None:
     assert window.minimumSizeHint().width() <= 1366
     assert window.width() == 1366
     window.resize(1024, 768)  # a smaller screen: the message is shortened, not the window
-    qtbot.waitUntil(lambda: bar.central.text().endswith("…"))
+    # ... to whole words that still say what matters, never «Sin conexión con e».
+    qtbot.waitUntil(lambda: bar.central.text() != bar.central.full_text)
+    assert bar.central.text() in ("● Sin conexión con el nodo central", "● Sin conexión")
     assert window.width() == 1024
     assert bar.central.toolTip() == "No se pudo conectar."  # what went wrong, on hover
+
+
+def test_a_station_the_central_disabled_says_so_and_to_call_the_coordinator(
+        enrolled: Station, central: Central, window: MainWindow, qtbot: QtBot) -> None:
+    """Issue 36: the real window over a station a coordinator disabled: the status bar
+    says the central disabled this equipment, not that it is offline, and that nothing
+    is lost; enabling it brings it back online."""
+    engine = make_engine(central.node.dsn, pool_size=1)
+    station_id = enrolled.store.require_identity().station_id
+    bar = window.status_bar
+    try:
+        qtbot.waitUntil(lambda: "en línea" in bar.central.full_text, timeout=20_000)
+        set_station_enabled(engine, station_id, False, actor="coordinador:pruebas",
+                            reason="prueba del tablero")
+        qtbot.waitUntil(lambda: bar.central.full_text == "● El nodo central deshabilitó "
+                        "este equipo: llame a su coordinador", timeout=20_000)
+        assert bar.central.toolTip() == DISABLED_MESSAGE
+        assert bar.central.property("health") == Health.BLOCKED.value
+        assert enrolled.status().blocked is None  # no batch held against it
+        set_station_enabled(engine, station_id, True, actor="coordinador:pruebas", reason="")
+        qtbot.waitUntil(lambda: "en línea" in bar.central.full_text, timeout=20_000)
+    finally:
+        engine.dispose()

@@ -92,7 +92,10 @@ def test_a_disagreement_is_decided_on_the_verification_screen_and_validates_the_
     assert decisions == {c: "" if c == campo else str(v) for c, v in right.items()}
     edit = focused()
     assert isinstance(edit, ValueEdit) and edit.campo == campo
-    assert "1 campo(s) con diferencia" in view.summary.text()
+    assert "<b>1 campo con diferencia</b> (resaltado, vacío)" in view.summary.text()
+    assert f"Los {len(right) - 1} campos en que las capturas coinciden" in view.summary.text()
+    assert "· 1 campo con diferencia" in view.pending.text()
+    assert "(s)" not in view.summary.text() + view.pending.text()
 
     # Saving without a reason is refused with what to do.
     QTest.keyClicks(edit, "9")

@@ -93,3 +93,40 @@ def test_nothing_is_held_while_the_detector_is_off(detector: WedgeDetector, form
     with qtbot.assertNotEmitted(detector.scan_did_arrive, wait=50):
         scan(clock, "090123B010001")
     assert form.entered == ["090123B010001"]
+
+
+def test_space_and_enter_press_a_focused_button_and_a_scan_still_does_not(
+        detector: WedgeDetector, form: Form, clock: FakeClock, qtbot: QtBot) -> None:
+    """Issue 35: the detector held Space's press but let its release through first, so
+    a button on a scanning screen could not be pressed from the keyboard."""
+    clicks: list[bool] = []
+    form.button.setAutoDefault(True)  # as the acopio screen's buttons: Enter presses
+    form.button.clicked.connect(lambda: clicks.append(True))
+    form.button.setFocus()
+    clock.advance(PERSON_GAP_MS)
+    QTest.keyClick(form.button, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: clicks == [True])  # once the held press is handed over
+    assert not form.button.isDown()
+    clock.advance(PERSON_GAP_MS)
+    QTest.keyClick(form.button, Qt.Key.Key_Return)
+    assert clicks == [True, True]
+
+    with qtbot.waitSignal(detector.scan_did_arrive) as got:
+        scan(clock, "09 0123 B010001")  # a reader's run with spaces, focus on the button
+    assert got.args == ["09 0123 B010001"]
+    qtbot.wait(100)
+    assert clicks == [True, True] and not form.button.isDown()
+
+
+def test_the_detector_stays_on_while_any_screen_that_takes_scans_is_shown(
+        qapp: QApplication, clock: FakeClock) -> None:
+    """The login page hides after the acopio screen showed: it must not switch the
+    detector off under the acopio screen."""
+    wedge = WedgeDetector(clock=clock)
+    login, acopio = QWidget(), QWidget()
+    wedge.activate(login)
+    wedge.activate(acopio)
+    wedge.deactivate(login)
+    assert wedge.enabled
+    wedge.deactivate(acopio)
+    assert not wedge.enabled

@@ -46,7 +46,8 @@ def test_the_ccv_captures_a_casilla_photo_and_shows_the_intake(
     (inbox / "blanca.png").write_bytes(blank_page(ActaImageOptions(image_format="PNG")))
     assert _import(central, inbox)["aceptadas"] == 1
 
-    station.enroll(central.node.url, central.node.enroll_code(None, "ccv"))
+    station.enroll(central.node.url, central.node.enroll_code(None, "ccv"),
+                   central.node.cert_sha256)
     window.start()
     qtbot.waitUntil(lambda: window.pages.currentWidget() is window.login)
     assert window.windowTitle() == "PREP · CCV"

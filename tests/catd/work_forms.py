@@ -1,0 +1,185 @@
+"""Scenery for the work screens across elections whose forms differ: a catalog (seed 1,
+scale 0.03) where CATD 26 has Jefatura de Gobierno with 22 fields, Diputaciones with 14
+and Alcaldías with 18, actas of it digitized or brought to verificación in a chosen
+order, and checks that a screen fits its window and that the keyboard focus sits on a
+field of the form on screen."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator, Mapping, Sequence
+
+from PySide6.QtCore import QPoint, QRect
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
+
+from catd.captura.view import WorkView
+from catd.captura.widgets import ValueEdit
+from catd.window import MainWindow
+from prep.catalog import Acta
+from prep.records import Kind
+from tests.catd.conftest import Central, focused
+from tests.catd.test_captura import acta_image, estado
+from tests.central.station import query
+from tests.harness.work import WorkStation, image_body, truth
+
+SITIO = "26"
+CATD_FORMS = int(SITIO)
+SEED, SCALE = 1, 0.03
+JEFATURA, DIPUTACIONES, ALCALDIAS = "01", "02", "03"
+SIZES = ((1366, 768), (1024, 768))
+
+
+def fresh_in_order(central: Central, elecciones: Sequence[str]) -> list[Acta]:
+    """Actas of CATD 26 nobody reported yet, one per code in ``elecciones``, each of a
+    later casilla than the one before: the central hands them out in this order (same
+    acopio time, then CLAVE_ACTA)."""
+    waiting = {row[0] for row in query(central.node.dsn, "SELECT clave_acta FROM "
+                                       "acta_states WHERE estado = 'esperada'")}
+    casillas: dict[str, dict[str, Acta]] = {}
+    for acta in central.catalog.iter_actas():
+        if acta.casilla.distrito_id == CATD_FORMS and acta.clave in waiting:
+            casillas.setdefault(acta.casilla.clave, {})[acta.eleccion.codigo] = acta
+    picked: list[Acta] = []
+    wanted = iter(elecciones)
+    codigo = next(wanted, None)
+    for clave in sorted(casillas):
+        if codigo is not None and codigo in casillas[clave]:
+            picked.append(casillas[clave][codigo])
+            codigo = next(wanted, None)
+    assert codigo is None, "the catalog has too few fresh actas at CATD 26"
+    return picked
+
+
+def digitize_here(central: Central, coordinador: str, actas: Sequence[Acta]) -> None:
+    """Another station of CATD 26 records, by its coordinador, the acopio and a
+    scanned image of each acta."""
+    async def run() -> None:
+        async with WorkStation.enroll(central.node, CATD_FORMS) as scanner:
+            specs: list[tuple[Kind, str, Mapping[str, object]]] = []
+            for acta in actas:
+                data = acta_image(acta, truth(acta))
+                await scanner.put_blob(data)
+                body = {**image_body(acta.clave, data), "media_type": "image/jpeg"}
+                specs += [(Kind.ACOPIO, coordinador, {"clave_acta": acta.clave}),
+                          (Kind.IMAGEN, coordinador, body)]
+            await scanner.send(specs)
+    asyncio.run(run())
+    for acta in actas:
+        assert estado(central, acta.clave) == "digitalizada", acta.clave
+
+
+def disputed(acta: Acta) -> str:
+    """The vote field the three captures of :func:`to_verificacion` disagree on."""
+    return next(c for c in acta.layout.campos if c in acta.eleccion.campos_voto_set)
+
+
+def to_verificacion(central: Central, coordinador: str, capturistas: Sequence[str],
+                    actas: Sequence[Acta]) -> None:
+    """Digitize ``actas`` and have three capturistas, each at a station of their own,
+    disagree on one field of each (the right value, +1, +2): the actas wait for
+    verificación. Actas of other tests offered to them are given back untouched."""
+    digitize_here(central, coordinador, actas)
+    targets = {a.clave: a for a in actas}
+
+    async def run() -> None:
+        for slip, operator in enumerate(capturistas):
+            async with WorkStation.enroll(central.node, CATD_FORMS) as other:
+                left = set(targets)
+                for _ in range(10):
+                    if not left:
+                        break
+                    for lease in await other.next(operator, prefetch=10):
+                        acta = targets.get(lease["clave_acta"])
+                        if acta is None:
+                            await other.lease_action(lease["lease_id"], "release")
+                            continue
+                        campo = disputed(acta)
+                        valores = {**truth(acta), campo: truth(acta)[campo] + slip}
+                        await other.capture(operator, lease, valores)
+                        left.discard(acta.clave)
+                assert not left, f"{operator} was never offered {sorted(left)}"
+    asyncio.run(run())
+    for clave in targets:
+        assert query(central.node.dsn, "SELECT estado FROM acta_states WHERE "
+                     "clave_acta = %s", clave) == [("verificacion",)]
+
+
+# what the operator sees --------------------------------------------------------------
+
+def rect_in(widget: QWidget, ancestor: QWidget) -> QRect:
+    return QRect(widget.mapTo(ancestor, QPoint(0, 0)), widget.size())
+
+
+def label_cut(label: QLabel) -> str:
+    """Why ``label``'s text is not fully shown ("" if it is)."""
+    text = label.text()
+    if not text or not label.isVisible():
+        return ""
+    room = label.contentsRect()
+    metrics = QFontMetrics(label.font())
+    if label.wordWrap():
+        longest = max((metrics.horizontalAdvance(w) for w in text.split()), default=0)
+        if longest > room.width():
+            return f"{text!r}: a word needs {longest} px, the label has {room.width()}"
+        if label.heightForWidth(label.width()) > label.height():
+            return f"{text!r}: needs {label.heightForWidth(label.width())} px of height, " \
+                   f"has {label.height()}"
+        return ""
+    if label.sizeHint().width() > label.width():
+        return f"{text!r}: needs {label.sizeHint().width()} px, has {label.width()}"
+    return ""
+
+
+def area_widgets(view: WorkView) -> Iterator[QWidget]:
+    """The labels and fields of the form or decision table on screen."""
+    area = view.work_scroll.widget()
+    assert area is not None
+    for child in area.findChildren(QWidget):
+        if child.isVisible() and isinstance(child, QLabel | ValueEdit):
+            yield child
+
+
+def assert_fits(window: MainWindow, view: WorkView, size: tuple[int, int]) -> None:
+    """Everything of the work screen is inside the window, every column of the form is
+    inside the work area (no sideways scrolling) and no label is cut."""
+    QApplication.processEvents()  # the layout requests of the last changes, as on screen
+    assert (window.width(), window.height()) == size, \
+        f"the window cannot be {size[0]}×{size[1]}: it is {window.width()}×{window.height()}"
+    scroll = view.work_scroll
+    assert not scroll.horizontalScrollBar().isVisible(), "the form scrolls sideways"
+    viewport = scroll.viewport()
+    assert viewport is not None
+    problems = []
+    for widget in area_widgets(view):
+        box = rect_in(widget, viewport)
+        if box.left() < 0 or box.right() >= viewport.width():
+            problems.append(f"{type(widget).__name__} {getattr(widget, 'campo', '')}"
+                            f"{widget.text() if isinstance(widget, QLabel) else ''} "
+                            f"at x {box.left()}..{box.right()}, area {viewport.width()}")
+        if isinstance(widget, QLabel) and (cut := label_cut(widget)):
+            problems.append(cut)
+    inside = window.rect()
+    for widget in (view.header, view.save, view.unreadable, view.queue_line, view.legend,
+                   view.image, scroll):
+        if widget.isVisible() and not inside.contains(rect_in(widget, window)):
+            problems.append(f"{widget.objectName() or type(widget).__name__} leaves the "
+                            f"window: {rect_in(widget, window)}")
+    for label in view.findChildren(QLabel):
+        if label.isVisible() and not label.window().isHidden() \
+                and label not in list(area_widgets(view)) and (cut := label_cut(label)):
+            problems.append(cut)
+    # The acta image stays wide enough to read from.
+    if view.image.width() < 0.35 * size[0]:
+        problems.append(f"the image is only {view.image.width()} px wide")
+    assert not problems, "\n".join(problems)
+
+
+def assert_focus_on(view: WorkView, campo: str) -> ValueEdit:
+    """The keyboard focus is on ``campo``'s field of the form on screen, visible."""
+    edit = focused()
+    assert isinstance(edit, ValueEdit), f"the focus is on {edit!r}, not on a field"
+    assert edit.campo == campo, f"the focus is on {edit.campo}, not on {campo}"
+    assert edit.isVisible() and view.isAncestorOf(edit)
+    return edit
+

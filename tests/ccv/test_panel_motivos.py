@@ -1,0 +1,12 @@
+"""Every reason the PREP Casilla intake can give has a Spanish name on the CCV panel
+(a raw id such as ``datos_anexos`` means nothing to a coordinator)."""
+
+from __future__ import annotations
+
+from ccv.panel import MOTIVOS
+from prep.station.scan.quality import Motivo
+
+
+def test_every_rejection_reason_has_a_spanish_name() -> None:
+    intake_only = {"acta_desconocida", "duplicado"}  # central/intake.py's own
+    assert {m.value for m in Motivo} | intake_only <= MOTIVOS.keys()
