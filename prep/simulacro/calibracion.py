@@ -3,7 +3,7 @@ be compared (issue 9).
 
 The development VM's two cores are shared with the host's other work: the same full
 drill's code took 1,263–1,271 s in one session and 661–693 s in the next, hours apart
-(``docs/simulacro.md``, tenth and eleventh sessions). Wall time alone cannot say
+(``bench/RESULTS.md``, tenth and eleventh sessions). Wall time alone cannot say
 whether a change helped. The drill times a fixed pure-Python loop before it starts
 anything and after everything has stopped (:func:`python_loop_ms`) and writes the
 figures into ``simulacro.json`` (``tiempo.calibracion``), beside the CPU seconds, so
