@@ -131,8 +131,8 @@ class VerificacionView(WorkView):
 
     SUBMIT_TEXT = "Guardar decisión (Ctrl+Enter)"
     KEYS = (("0–9", "número"), ("I", "Ilegible"), ("S", "Sin dato"),
-            ("Alt+1/2/3", "valor de esa captura"), ("Enter", "siguiente diferencia"),
-            ("Tab/↑", "todos"), ("Ctrl+Enter", "guardar"), ("F2", "imagen ilegible"),
+            ("Alt+1/2/3", "valor de esa captura"), ("Enter/Tab", "siguiente diferencia"),
+            ("↑/Mayús+Tab", "todos"), ("Ctrl+Enter", "guardar"), ("F2", "imagen ilegible"),
             ("F5", "buscar"))
 
     presenter: VerificacionPresenter
