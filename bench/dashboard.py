@@ -89,7 +89,15 @@ _MIX = [
        SELECT (ARRAY['clock_skew', 'acopio_duplicado', 'captura_sin_lease',
                      'conflicting_batch', 'operador_repetido'])[1 + i %% 5],
               'catd-' || lpad((1 + i %% 33)::text, 2, '0') || '-banco',
-              jsonb_build_object('n', i), %(corte)s - i * interval '90 seconds', i %% 3 = 0
+              CASE WHEN i %% 5 = 0 THEN jsonb_build_object(
+                       'number', 100 + i, 'skew_seconds', 60 + i %% 90)
+                   ELSE jsonb_build_object(
+                       'clave_acta', '09' || lpad((100 + i)::text, 4, '0') || 'B01000'
+                                     || (1 + i %% 3),
+                       'operator', 'op-' || lpad((1 + i %% 33)::text, 2, '0')
+                                   || '-capturista-' || (1 + i %% 12),
+                       'record', md5(i::text)::uuid::text) END,
+              %(corte)s - i * interval '90 seconds', i %% 3 = 0
        FROM generate_series(1, 400) AS i""",
 ]
 _CORTES = """
@@ -179,6 +187,7 @@ def _screens(app: object, window: object, out: Path) -> None:
 
     assert isinstance(app, QApplication) and isinstance(window, DashboardWindow)
     out.mkdir(parents=True, exist_ok=True)
+    window.resize(1024, 768)  # the smallest screen of the control room: all must fit
     names = ("resumen", "ritmo", "estaciones", "anomalias", "capturistas", "cortes")
     for i, name in enumerate(names):
         window.tabs.setCurrentIndex(i)

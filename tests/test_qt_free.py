@@ -15,7 +15,9 @@ REPO = Path(__file__).resolve().parents[1]
 SCRIPT = """
 import importlib, json, pkgutil, sys
 QT_FREE_DASHBOARD = {"central.dashboard.data", "central.dashboard.actions",
-                     "central.dashboard.gate", "central.dashboard.cli"}
+                     "central.dashboard.gate", "central.dashboard.cli",
+                     "central.dashboard.login", "central.dashboard.stations",
+                     "central.dashboard.anomaly_text"}
 package = importlib.import_module(sys.argv[1])
 names = [package.__name__]
 for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):

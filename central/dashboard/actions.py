@@ -13,8 +13,7 @@ identical forever. The acknowledgement's note lives in its audit event
 
 from __future__ import annotations
 
-import getpass
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from central import audit
 from central.db.models import Anomaly
 from central.enrollment import Site, create_code
 from central.operators import OperatorInfo, add_operator
+from central.stations_admin import UnknownStation, set_station_enabled
 from prep.crypto import SigningKey
 
 MAX_NOTE = 500
@@ -32,15 +32,6 @@ MAX_NOTE = 500
 
 class ActionError(ValueError):
     """A coordinator's action that cannot be done (Spanish, shown as is)."""
-
-
-def dashboard_actor() -> str:
-    """Who acts, for the audit log: the desktop user, marked as coming from the
-    dashboard."""
-    try:
-        return f"coordinador:{getpass.getuser()} (tablero)"
-    except (KeyError, OSError):
-        return "coordinador (tablero)"
 
 
 def clean_note(note: str) -> str:
@@ -82,17 +73,29 @@ class CorteConfig:
     blobs: Path
 
 
+@dataclass(frozen=True)
 class Coordinator:
-    """The dashboard's writer: the central's engine (never the read-only one)."""
+    """The dashboard's writer: the central's engine (never the read-only one), and who
+    acts (the logged-in coordinator's account id; see :mod:`central.dashboard.login`).
+    Without an ``actor`` every action is refused: nothing is written anonymously."""
 
-    def __init__(self, engine: Engine, corte: CorteConfig | None = None,
-                 actor: str | None = None) -> None:
-        self.engine = engine
-        self.corte_config = corte
-        self.actor = actor or dashboard_actor()
+    engine: Engine
+    corte_config: CorteConfig | None = None
+    actor: str | None = None
+
+    def acting_as(self, actor: str) -> Coordinator:
+        """The same writer, acting as ``actor``."""
+        return replace(self, actor=actor)
+
+    @property
+    def who(self) -> str:
+        if not self.actor:
+            raise ActionError("Inicie sesión como coordinador (Ctrl+L) para actuar desde "
+                              "el tablero.")
+        return self.actor
 
     def ack(self, anomaly_id: int, note: str) -> str:
-        ack_anomaly(self.engine, anomaly_id, note, actor=self.actor)
+        ack_anomaly(self.engine, anomaly_id, note, actor=self.who)
         return f"Anomalía {anomaly_id} atendida."
 
     def enrollment_code(self, catd: int | None, role: str, hours: float = 24.0) -> str:
@@ -103,11 +106,24 @@ class Coordinator:
             site = Site.of(catd, role)
         except ValueError as exc:
             raise ActionError(str(exc)) from None
-        return create_code(self.engine, site, actor=self.actor, ttl=timedelta(hours=hours))
+        return create_code(self.engine, site, actor=self.who, ttl=timedelta(hours=hours))
 
     def operator(self, name: str, role: str, sitio: str, password: str) -> OperatorInfo:
         """A new account; audited ``operator_created``."""
-        return add_operator(self.engine, name, role, sitio, password, actor=self.actor)
+        return add_operator(self.engine, name, role, sitio, password, actor=self.who)
+
+    def station(self, station_id: str, enabled: bool, reason: str) -> str:
+        """Disable or enable an enrolled station; audited ``station_disabled`` /
+        ``station_enabled`` (:mod:`central.stations_admin`)."""
+        try:
+            set_station_enabled(self.engine, station_id, enabled, actor=self.who,
+                                reason=reason)
+        except UnknownStation as exc:
+            raise ActionError(str(exc)) from None
+        if enabled:
+            return f"Equipo {station_id} habilitado: vuelve a entregar lo que guardó."
+        return (f"Equipo {station_id} deshabilitado: el nodo central rechaza todo lo que "
+                "firme desde ahora.")
 
     def corte(self) -> str:
         """A corte now (``a_pedido``); audited ``corte_published`` or ``corte_failed``."""
@@ -119,6 +135,6 @@ class Coordinator:
         config = self.corte_config
         hecho = make_corte(self.engine, config.key,
                            CorteSettings(config.publicacion, config.blobs),
-                           motivo=A_PEDIDO, actor=self.actor)
+                           motivo=A_PEDIDO, actor=self.who)
         return (f"Corte {hecho.publicado.name} publicado: {hecho.actas_capturadas} de "
                 f"{hecho.actas_esperadas} actas con datos.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
 from PySide6.QtWidgets import QApplication
 
 from central.dashboard import theme
@@ -29,21 +30,47 @@ def coordinator_for(actions_dsn: str | None, data_dir: Path | None) -> Coordinat
     return Coordinator(make_engine(actions_dsn, pool_size=1), corte)
 
 
-def run_app(dsn: str, settings: Settings, actions_dsn: str | None,
-            data_dir: Path | None) -> int:
-    """Show the dashboard until it is closed; the exit status."""
+def open_dashboard(dsn: str, settings: Settings, actions_dsn: str | None,
+                   data_dir: Path | None) -> DashboardWindow:
+    """The application, the writer for actions and the window, shown and started (what
+    ``prep dashboard`` runs before its event loop; tests drive it from here)."""
     coordinator = coordinator_for(actions_dsn, data_dir)
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("PREP Tablero")
     theme.apply(app)
+    _spanish_qt(app)
     controller = DashboardController(dsn, settings, coordinator)
     window = DashboardWindow(controller)
     window.show()
-    controller.start()
+    window.start()
+    return window
+
+
+def _spanish_qt(app: QApplication) -> None:
+    """Qt's own texts (a line edit's menu, a spin box's…) in Spanish, once."""
+    if app.property("prep_qt_es"):
+        return
+    translator = QTranslator(app)
+    if translator.load(QLocale(QLocale.Language.Spanish, QLocale.Country.Mexico), "qtbase",
+                       "_", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+        app.installTranslator(translator)
+        app.setProperty("prep_qt_es", True)
+
+
+def close_dashboard(window: DashboardWindow) -> None:
+    """Stop the window's workers and close the writer's connections."""
+    controller = window.controller
+    controller.close()
+    if controller.coordinator is not None:
+        controller.coordinator.engine.dispose()
+
+
+def run_app(dsn: str, settings: Settings, actions_dsn: str | None,
+            data_dir: Path | None) -> int:
+    """Show the dashboard until it is closed; the exit status."""
+    window = open_dashboard(dsn, settings, actions_dsn, data_dir)
     try:
-        return app.exec()
+        return QApplication.exec()
     finally:
-        controller.close()
-        if coordinator is not None:
-            coordinator.engine.dispose()
+        close_dashboard(window)

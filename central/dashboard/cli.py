@@ -28,8 +28,9 @@ def register(subparsers: Any) -> None:
                              f"también {ENV_DSN}")
     parser.add_argument("--acciones-dsn", default=None,
                         help="conexión del nodo central para las acciones (atender "
-                             "anomalías, códigos de alta, operadores, corte); sin ella el "
-                             "tablero solo lee")
+                             "anomalías, códigos de alta, operadores, habilitar o "
+                             "deshabilitar equipos, corte), que un coordinador del nodo "
+                             "central hace tras iniciar sesión; sin ella el tablero solo lee")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="directorio de datos del nodo central (su llave firma el corte "
                              "que se pida desde el tablero)")

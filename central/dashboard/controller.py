@@ -4,7 +4,8 @@ GUI thread.
 Three worker threads, none of them the GUI's: the *listener* holds one autocommit
 connection LISTENing on ``prep_dashboard``; the *lectura* lane runs each refresh (one
 snapshot, :func:`central.dashboard.data.read_overview`) on its own read-only
-connection; the *acciones* lane runs a coordinator's writes through the
+connection; the *acciones* lane checks a coordinator's login
+(:mod:`central.dashboard.login`) and runs their writes, as them, through the
 :class:`~central.dashboard.actions.Coordinator`. Results come back to the GUI thread as
 closures posted through one queued signal (no Python object rides a cross-thread
 signal: the idea of Anki's ``taskman``). Refreshes go through a
@@ -27,6 +28,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from central.dashboard.actions import ActionError, Coordinator
 from central.dashboard.data import Overview, Settings, read_overview
 from central.dashboard.gate import RefreshGate
+from central.dashboard.login import CoordinatorAccount, LoginThrottle, authenticate
 from central.operators import OperatorError
 from prep.passwords import PasswordError
 
@@ -112,11 +114,13 @@ class DashboardController(QObject):
 
     Signals: ``overview_did_load`` (``self.overview`` is new), ``state_did_change``
     (``self.state`` is ``cargando``, ``en_vivo``, ``sin_aviso`` or ``error``, with
-    ``self.message``), ``action_did_finish(str)``, ``action_did_fail(str)``.
+    ``self.message``), ``session_did_change`` (``self.account`` logged in or out),
+    ``action_did_finish(str)``, ``action_did_fail(str)``.
     """
 
     overview_did_load = Signal()
     state_did_change = Signal()
+    session_did_change = Signal()
     action_did_finish = Signal(str)
     action_did_fail = Signal(str)
 
@@ -132,6 +136,8 @@ class DashboardController(QObject):
         self.message = ""
         self.refreshes = 0
         self.pending_actions = 0
+        self.account: CoordinatorAccount | None = None
+        self._throttle = LoginThrottle()
         self._gate = RefreshGate(min_interval)
         self._poster = Poster(self)
         self._lectura = ThreadPoolExecutor(1, thread_name_prefix="tablero-lectura")
@@ -248,31 +254,80 @@ class DashboardController(QObject):
 
     @property
     def can_act(self) -> bool:
+        """The central's connection was given (actions also need a login)."""
         return self.coordinator is not None
 
-    def act(self, work: Callable[[Coordinator], str]) -> None:
-        """Run a coordinator's action on the acciones lane; its message (or its error)
-        comes back as ``action_did_finish`` / ``action_did_fail``."""
+    def login(self, user: str, password: str, done: Callable[[], None],
+              failed: Callable[[str], None]) -> None:
+        """Check a coordinator's credentials on the acciones lane; ``done()`` (logged in)
+        or ``failed(message)`` run on the GUI thread."""
         if self.coordinator is None:
-            self.action_did_fail.emit("Las acciones requieren la conexión del nodo central "
-                                      "(--acciones-dsn).")
+            failed(NO_ACTIONS)
             return
-        coordinator = self.coordinator
-        self.pending_actions += 1
-        future = self._acciones.submit(work, coordinator)
-        future.add_done_callback(lambda f: self._poster.post(lambda: self._acted(f)))
+        engine, throttle = self.coordinator.engine, self._throttle
 
-    def _acted(self, future: Any) -> None:
+        def logged_in(account: CoordinatorAccount) -> None:
+            self.account = account
+            self.session_did_change.emit()
+            done()
+        self._submit(lambda: authenticate(engine, user, password, throttle), logged_in,
+                     failed)
+
+    def logout(self) -> None:
+        if self.account is not None:
+            self.account = None
+            self.session_did_change.emit()
+
+    def act(self, work: Callable[[Coordinator], str], *,
+            done: Callable[[str], None] | None = None,
+            failed: Callable[[str], None] | None = None) -> None:
+        """Run a coordinator's action on the acciones lane, as the logged-in coordinator.
+        Its message (or its error) goes to ``done`` / ``failed`` on the GUI thread, or,
+        without them, out as ``action_did_finish`` / ``action_did_fail``."""
+        failed = failed or self.action_did_fail.emit
+        if self.coordinator is None:
+            failed(NO_ACTIONS)
+            return
+        if self.account is None:
+            failed("Inicie sesión como coordinador (Ctrl+L) para actuar desde el tablero.")
+            return
+        coordinator = self.coordinator.acting_as(self.account.id)
+        finished = done or self.action_did_finish.emit
+
+        def succeeded(message: Any) -> None:
+            finished(str(message))
+            self.request_refresh()
+        self._submit(lambda: work(coordinator), succeeded, failed)
+
+    def _submit(self, work: Callable[[], T], done: Callable[[T], None],
+                failed: Callable[[str], None]) -> None:
+        if self._closed:  # a dialog answered while the window closed: nothing to do
+            return
+        self.pending_actions += 1
+        future = self._acciones.submit(work)
+        future.add_done_callback(
+            lambda f: self._poster.post(lambda: self._acted(f, done, failed)))
+
+    def _acted(self, future: Any, done: Callable[[Any], None],
+               failed: Callable[[str], None]) -> None:
         self.pending_actions -= 1
+        if self._closed:  # the window is gone: nobody to tell (the work was done)
+            return
         error = future.exception()
         if error is None:
-            self.action_did_finish.emit(str(future.result()))
-            self.request_refresh()
+            done(future.result())
         elif isinstance(error, USER_ERRORS):
-            self.action_did_fail.emit(str(error))
+            failed(_first_upper(str(error)))
         else:
             log.error("acción fallida: %s", error, exc_info=error)
-            self.action_did_fail.emit(f"No se pudo completar la acción: {_describe(error)}")
+            failed(f"No se pudo completar la acción: {_describe(error)}")
+
+
+NO_ACTIONS = ("Las acciones requieren la conexión del nodo central (--acciones-dsn).")
+
+
+def _first_upper(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _describe(error: BaseException) -> str:

@@ -34,6 +34,9 @@ from typing import Any
 import orjson
 import psycopg
 
+# Re-exported: the reports name anomalies the same way.
+from central.dashboard.anomaly_text import anomaly_label as anomaly_label
+
 PHASES = ("esperadas", "acopiadas", "digitalizadas", "capturadas", "validadas",
           "publicadas")
 PHASE_LABELS = {"esperadas": "Esperadas", "acopiadas": "Acopiadas",
@@ -234,33 +237,6 @@ class Overview:
     def behind(self, eleccion: str | None = None) -> list[SiteRow]:
         return [r for r in self.site_rows(eleccion)
                 if r.situacion in ("rezagado", "muy_rezagado")]
-
-
-ANOMALY_LABELS = {
-    "conflicting_batch": "Lote en conflicto (en cuarentena)",
-    "bad_signature": "Firma inválida",
-    "broken_chain": "Cadena de lotes rota",
-    "unknown_station": "Equipo desconocido o deshabilitado",
-    "seq_gap": "Registros faltantes en la secuencia",
-    "record_conflict": "Registro repetido con otro contenido",
-    "clock_skew": "Reloj del equipo desfasado",
-    "acopio_duplicado": "Acopio duplicado",
-    "acopio_tras_sin_acta": "Acopio después de «sin acta»",
-    "sin_acta_en_conflicto": "«Sin acta» en conflicto",
-    "imagen_tras_sin_acta": "Imagen de un acta «sin acta»",
-    "ilegible_obsoleto": "«Ilegible» de una imagen ya reemplazada",
-    "operador_repetido": "Mismo operador capturó dos veces",
-    "captura_sobrante": "Captura sobrante",
-    "captura_imagen_reemplazada": "Captura sobre una imagen reemplazada",
-    "captura_campos_invalidos": "Captura con campos que no son los del acta",
-    "captura_sin_lease": "Captura fuera de la cola de trabajo",
-    "fuera_de_catalogo": "Acta fuera de catálogo",
-    "unaudited_build": "Software no auditado en el equipo",
-}
-
-
-def anomaly_label(type_: str) -> str:
-    return ANOMALY_LABELS.get(type_, type_.replace("_", " ").capitalize())
 
 
 # --- the statements -----------------------------------------------------------------

@@ -53,6 +53,8 @@ QTabBar::tab {{ padding: 7px 16px; color: {MUTED}; background: transparent;
 QTabBar::tab:selected {{ color: {INK}; border-bottom: 3px solid {ACCENT}; font-weight: 600; }}
 QFrame#banner {{ border-radius: 4px; }}
 QPushButton {{ padding: 5px 14px; }}
+QLabel#formError {{ color: {TONES["error"][0]}; }}
+QStatusBar QLabel {{ padding: 0 4px; }}
 """
 for _tone, (_strong, _soft) in TONES.items():
     STYLE += (f'QFrame#banner[tone="{_tone}"] {{ background: {_soft}; '
@@ -84,6 +86,12 @@ def num(value: int | None) -> str:
 def pct(value: float | None) -> str:
     """A percentage with one decimal (shown, never published: rounding is fine)."""
     return "—" if value is None else f"{value:.1f} %"
+
+
+def plural(n: int, singular: str, plural_form: str | None = None) -> str:
+    """``1 corte``, ``2 cortes``, ``1,234 actas`` (``plural_form`` when not just +s)."""
+    word = singular if n == 1 else (plural_form or singular + "s")
+    return f"{num(n)} {word}"
 
 
 def local(value: datetime | None, with_date: bool = False) -> str:

@@ -21,14 +21,23 @@ from PySide6.QtWidgets import (
 )
 
 from central.dashboard import theme
+from central.dashboard.anomaly_text import anomaly_label, describe
 from central.dashboard.data import (
     PHASE_LABELS,
     PHASES,
     AnomalyRow,
     Overview,
     SiteRow,
-    anomaly_label,
+    StationRow,
     operator_sites,
+)
+from central.dashboard.stations import (
+    CCV,
+    StationLine,
+    expected_sites,
+    site_name,
+    sites_without_station,
+    station_lines,
 )
 from central.dashboard.tables import Cell, Row, Table, number, text
 
@@ -74,8 +83,10 @@ class KpiCard(QFrame):
 class ResumenView(QWidget):
     """The 33 CATD and the CCV at a glance, with the state's totals on top."""
 
-    HEADERS = ("CATD", "Cabecera", "Esperadas", "Acopiadas", "%", "Digitalizadas", "%",
-               "Capturadas", "%", "Validadas", "%", "Publicadas", "%", "Situación")
+    # Each phase is one column, "count (share)", sorted by count: fourteen columns did
+    # not fit a 1024-pixel screen.
+    HEADERS = ("CATD", "Cabecera", "Esperadas", "Acopiadas", "Digitalizadas", "Capturadas",
+               "Validadas", "Publicadas", "Situación")
 
     def __init__(self) -> None:
         super().__init__()
@@ -150,29 +161,40 @@ class ResumenView(QWidget):
     def _row(site: SiteRow) -> Row:
         c = site.counts
         ccv = site.sitio == "CCV"
-        cells: list[Cell] = [text("CCV" if ccv else f"CATD {site.sitio}"),
-                             text(site.nombre.title())]
+        cells: list[Cell] = [text(site.sitio), text(site.nombre.title(),
+                                                    tip=site.nombre.title())]
         for phase in PHASES:
             if ccv and phase in ("esperadas", "acopiadas"):
                 cells.append(number(None))
-                if phase != "esperadas":
-                    cells.append(number(None))
-                continue
-            cells.append(number(c.get(phase)))
-            if phase != "esperadas":
-                share = None if ccv else c.pct(phase)
-                cells.append(number(share, theme.pct(share)))
+            elif phase == "esperadas" or ccv:
+                cells.append(number(c.get(phase)))
+            else:
+                share = c.pct(phase)
+                cells.append(number(c.get(phase), f"{theme.num(c.get(phase))} "
+                                    f"({theme.pct(share)})"))
         situacion, tone = SITUACION[site.situacion]
         cells.append(text(situacion, tone))
-        key = site.sitio
-        return Row(key, cells, "idle" if ccv else None)
+        return Row(site.sitio, cells, "idle" if ccv else None)
+
+
+ESTADOS = {"en_linea": ("En línea", "ok"), "sin_conexion": ("Sin conexión", "error"),
+           "deshabilitado": ("Deshabilitado", "idle"), "nunca": ("Nunca conectado", "warn"),
+           "sin_equipo": ("Sin equipo", "warn")}
+ESTADO_TIPS = {"nunca": "Dado de alta, pero aún no se ha comunicado con el nodo central.",
+               "sin_equipo": "Ningún equipo dado de alta para este sitio: cree un código "
+                             "de alta (Ctrl+Shift+A) y escríbalo en la estación.",
+               "deshabilitado": "El nodo central rechaza todo lo que firme este equipo; "
+                                "Ctrl+Shift+E para habilitarlo."}
 
 
 class EstacionesView(QWidget):
-    """Every station: online, last seen, backlog, clock skew, software version."""
+    """Every station (online, last seen, backlog, clock skew, software version) and every
+    expected site without one; the selected station can be disabled or enabled."""
 
-    HEADERS = ("Estación", "Sitio", "Rol", "Equipo", "Estado", "Última conexión",
-               "Pendientes", "Desfase de reloj", "Versión", "Último error")
+    # The computer's host name is the station's tooltip: ten columns did not fit 1024 px.
+    HEADERS = ("Equipo", "Sitio", "Rol", "Estado", "Contacto", "Pendientes", "Desfase",
+               "Versión", "Último error")
+    station_action_requested = Signal()
 
     def __init__(self) -> None:
         super().__init__()
@@ -182,41 +204,91 @@ class EstacionesView(QWidget):
         outer.addWidget(root)
         layout.addWidget(label("Salud de las estaciones", "title"))
         self.summary = label("", "muted")
+        self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
-        self.table = Table(self.HEADERS, "Ninguna estación dada de alta todavía. Cree un "
-                           "código de alta (Ctrl+Shift+A) y escríbalo en la estación.",
-                           stretch=9)
+        self.table = Table(self.HEADERS, "Aún no hay catálogo ni equipos: cargue el "
+                           "catálogo y cree un código de alta (Ctrl+Shift+A) para cada "
+                           "estación.", stretch=8)
         layout.addWidget(self.table, 1)
+        bottom = QHBoxLayout()
+        self.hint = label("", "muted")
+        self.hint.setWordWrap(True)
+        bottom.addWidget(self.hint, 1)
+        self.toggle = QPushButton("Deshabilitar equipo  (Ctrl+Shift+E)")
+        self.toggle.setEnabled(False)
+        bottom.addWidget(self.toggle)
+        layout.addLayout(bottom)
+        self.can_act = False
+        self.lines: dict[str, StationLine] = {}
+        self.toggle.clicked.connect(self.station_action_requested.emit)
+        self.table.view.selectionModel().selectionChanged.connect(
+            lambda *_a: self._update_button())
+
+    def set_can_act(self, can_act: bool) -> None:
+        self.can_act = can_act
+        self._update_button()
+
+    def selected(self) -> StationRow | None:
+        """The enrolled station selected, if any."""
+        key = self.table.selected_key()
+        line = self.lines.get(key) if key is not None else None
+        return line.station if line is not None else None
+
+    def _update_button(self) -> None:
+        station = self.selected()
+        verb = "Habilitar" if station is not None and not station.enabled else "Deshabilitar"
+        self.toggle.setText(f"{verb} equipo  (Ctrl+Shift+E)")
+        self.toggle.setEnabled(self.can_act and station is not None)
 
     def show_overview(self, ov: Overview) -> None:
-        rows = []
+        lines = station_lines(ov)
+        self.lines = {line.key: line for line in lines}
+        self.table.set_rows([self._row(line, ov) for line in lines])
+        self._summary(ov)
+        self._update_button()
+
+    @staticmethod
+    def _row(line: StationLine, ov: Overview) -> Row:
+        estado, tone = ESTADOS[line.estado]
+        estado_cell = text(estado, tone, ESTADO_TIPS.get(line.estado))
+        sitio = text(site_name(line.sitio))
+        s = line.station
+        if s is None:
+            return Row(line.key, [text("—"), sitio, text("CCV" if line.sitio == CCV
+                                                         else "CATD"), estado_cell,
+                                  Cell("nunca", -1.0), number(None), number(None),
+                                  text("—"), text("")], "idle")
+        skew = s.clock_skew_s
         alert = ov.settings.desfase_alerta_s
-        for s in ov.stations:
-            if not s.enabled:
-                estado = text("Deshabilitada", "idle")
-            elif s.online:
-                estado = text("En línea", "ok")
-            else:
-                estado = text("Sin conexión", "error")
-            skew = s.clock_skew_s
-            skew_cell = number(None if skew is None else abs(skew),
-                               "—" if skew is None else f"{skew:+.1f} s",
-                               "warn" if skew is not None and abs(skew) > alert else None)
-            rows.append(Row(s.station, [
-                text(s.station), text("CCV" if s.sitio == "CCV" else f"CATD {s.sitio}"),
-                text(s.role.upper()), text(s.hostname), estado,
-                Cell(theme.ago(s.last_seen, ov.taken_at),
-                     s.last_seen.timestamp() if s.last_seen else 0.0,
-                     tip=theme.local(s.last_seen, True)),
-                number(s.backlog, tone="warn" if (s.backlog or 0) > 100 else None),
-                skew_cell, text(s.version or "—"),
-                text(s.last_error or "", "error" if s.last_error else None, s.last_error)]))
+        skew_cell = number(None if skew is None else abs(skew),
+                           "—" if skew is None else f"{skew:+.1f} s",
+                           "warn" if skew is not None and abs(skew) > alert else None)
+        return Row(line.key, [
+            text(s.station, tip=f"Equipo «{s.hostname}»"), sitio, text(s.role.upper()),
+            estado_cell,
+            Cell(theme.ago(s.last_seen, ov.taken_at),
+                 s.last_seen.timestamp() if s.last_seen else 0.0,
+                 tip=theme.local(s.last_seen, True)),
+            number(s.backlog, tone="warn" if (s.backlog or 0) > 100 else None),
+            skew_cell, text(s.version or "—"),
+            text(s.last_error or "", "error" if s.last_error else None, s.last_error)])
+
+    def _summary(self, ov: Overview) -> None:
         online = sum(1 for s in ov.stations if s.online)
-        self.summary.setText(f"{online} de {len(ov.stations)} estaciones en línea (con "
-                             f"contacto en los últimos "
-                             f"{int(ov.settings.en_linea.total_seconds() // 60)} min). "
-                             f"Desfase de reloj marcado a partir de {alert:g} s.")
-        self.table.set_rows(rows)
+        missing = sites_without_station(ov)
+        minutes = int(ov.settings.en_linea.total_seconds() // 60)
+        parts = [f"{theme.num(online)} de {theme.plural(len(ov.stations), 'equipo')} en "
+                 f"línea (contacto en los últimos {minutes} min)"]
+        if missing:
+            sites = len(expected_sites(ov))
+            parts.append(f"{theme.num(len(missing))} de {theme.plural(sites, 'sitio')} sin "
+                         f"equipo dado de alta")
+        parts.append(f"desfase de reloj marcado desde {ov.settings.desfase_alerta_s:g} s")
+        self.summary.setText(" · ".join(parts) + ".")
+        self.hint.setText("Elija un equipo con las flechas y pulse Ctrl+Shift+E para "
+                          "deshabilitarlo o habilitarlo." if self.can_act else
+                          "Para deshabilitar o habilitar equipos, arranque el tablero con "
+                          "--acciones-dsn e inicie sesión.")
 
 
 class AnomaliasView(QWidget):
@@ -268,7 +340,8 @@ class AnomaliasView(QWidget):
     def set_can_act(self, can_act: bool) -> None:
         self.can_act = can_act
         self.hint.setText("" if can_act else "Para atender anomalías, arranque el tablero "
-                          "con --acciones-dsn (la conexión del nodo central).")
+                          "con --acciones-dsn (la conexión del nodo central) e inicie "
+                          "sesión.")
         self._update_button()
 
     def show_overview(self, ov: Overview) -> None:
@@ -289,17 +362,18 @@ class AnomaliasView(QWidget):
                               f"{a.ack_by or ''} · {theme.local(a.ack_at, True)}")
             else:
                 estado = text("Pendiente", "warn")
-            detail = json.dumps(a.detail, ensure_ascii=False, sort_keys=True)
+            said = describe(a.detail)
+            raw = json.dumps(a.detail, ensure_ascii=False, sort_keys=True)
             rows.append(Row(a.id, [
                 number(a.id), text(anomaly_label(a.type), tip=a.type),
                 text(a.station or "—"),
                 Cell(theme.local(a.at, True), a.at.timestamp()),
-                text(detail[:160], tip=detail[:2000]), estado]))
+                text(said, tip=f"{said}\n\nDatos técnicos: {raw[:2000]}"), estado]))
         pending = ov.pending_anomalies
-        by_type = ", ".join(f"{anomaly_label(t)}: {p}"
+        by_type = ", ".join(f"{anomaly_label(t)}: {theme.num(p)}"
                             for t, (p, _n) in sorted(ov.anomaly_types.items()) if p)
         total = sum(n for _p, n in ov.anomaly_types.values())
-        self.summary.setText(f"{pending} pendientes de {total}"
+        self.summary.setText(f"{theme.plural(pending, 'pendiente')} de {theme.num(total)}"
                              + (f" — {by_type}" if by_type else ""))
         self.table.empty.setText("Sin anomalías pendientes." if ov.anomaly_types else
                                  "Sin anomalías registradas.")
@@ -393,6 +467,6 @@ class CortesView(QWidget):
             Cell(c.manifiesto_sha256, tip="SHA-256 del manifiesto firmado")])
             for c in ov.cortes])
         last = ov.last_corte
-        self.summary.setText(f"{len(ov.cortes)} cortes. " + (
+        self.summary.setText(f"{theme.plural(len(ov.cortes), 'corte')}. " + (
             f"Último: {last.directorio}, a las {theme.local(last.corte_at)}." if last else ""))
         self.table.view.setTextElideMode(Qt.TextElideMode.ElideMiddle)

@@ -1,22 +1,28 @@
 """The dashboard's main window: a banner for the connection's state, the pages in tabs,
-the coordinators' actions in a menu, and keyboard shortcuts for all of it.
+the coordinators' session and actions in menus, and keyboard shortcuts for all of it.
 
-Shortcuts: F5 refresh now; Ctrl+1…6 the pages; Alt+E the elección; Ctrl+Intro
-acknowledge the selected anomaly; Ctrl+Shift+A enrollment code; Ctrl+Shift+O operator;
-Ctrl+Shift+C corte now; Ctrl+Q quit.
+Shortcuts: F5 refresh now; Ctrl+1…6 the pages; Alt+E the elección; Ctrl+L log in;
+Ctrl+Intro acknowledge the selected anomaly; Ctrl+Shift+A enrollment code; Ctrl+Shift+O
+operator; Ctrl+Shift+E disable/enable the selected station; Ctrl+Shift+C corte now;
+Ctrl+Q quit.
+
+Every action is done as the coordinator logged in (its account id is the audit actor);
+an action asked for without a session opens the login first and goes on after it.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMessageBox,
+    QMenu,
     QStackedWidget,
     QTabWidget,
     QVBoxLayout,
@@ -24,10 +30,19 @@ from PySide6.QtWidgets import (
 )
 
 from central.dashboard import theme
-from central.dashboard.actions import Coordinator
 from central.dashboard.charts import ThroughputView
 from central.dashboard.controller import DashboardController
-from central.dashboard.dialogs import EnrollmentCodeDialog, OperatorDialog
+from central.dashboard.dialogs import (
+    Done,
+    EnrollmentCodeDialog,
+    Failed,
+    LoginDialog,
+    OperatorDialog,
+    StationDialog,
+    confirm,
+    inform,
+)
+from central.dashboard.stations import site_name
 from central.dashboard.views import (
     AnomaliasView,
     CapturistasView,
@@ -38,6 +53,9 @@ from central.dashboard.views import (
 from central.operators import OperatorInfo
 
 PAGES = ("Resumen", "Ritmo", "Estaciones", "Anomalías", "Capturistas", "Cortes")
+DEFAULT_SIZE = (1440, 860)
+#: The smallest screen the control room's PCs have: everything must fit it.
+MIN_SIZE = (1024, 700)
 
 
 class DashboardWindow(QMainWindow):
@@ -47,7 +65,7 @@ class DashboardWindow(QMainWindow):
         super().__init__()
         self.controller = controller
         self.setWindowTitle("PREP · Tablero de la sala de control")
-        self.resize(1440, 860)
+        self._fit_screen()
         central = QWidget()
         central.setObjectName("page")
         outer = QVBoxLayout(central)
@@ -81,17 +99,41 @@ class DashboardWindow(QMainWindow):
         outer.addWidget(self.stack, 1)
         self.setCentralWidget(central)
         self.live = QLabel("")
+        self.live.setMinimumWidth(0)
         self.statusBar().addWidget(self.live, 1)
         self.acting = QLabel("")
         self.statusBar().addPermanentWidget(self.acting)
+        self.corte_started: float | None = None
+        self._corte_timer = QTimer(self)
+        self._corte_timer.setInterval(1000)
+        self._corte_timer.timeout.connect(self._show_state)
         self._menus()
         self.anomalias.set_can_act(controller.can_act)
+        self.estaciones.set_can_act(controller.can_act)
         self.anomalias.ack_requested.connect(self._ack)
+        self.estaciones.station_action_requested.connect(self.station_action)
         controller.overview_did_load.connect(self._show_overview)
         controller.state_did_change.connect(self._show_state)
+        controller.session_did_change.connect(self._show_session)
         controller.action_did_finish.connect(self._action_done)
         controller.action_did_fail.connect(self._action_failed)
-        self._show_state()
+        self._show_session()
+
+    def _fit_screen(self) -> None:
+        self.setMinimumSize(*MIN_SIZE)
+        width, height = DEFAULT_SIZE
+        screen = QGuiApplication.primaryScreen()
+        if screen is not None:
+            available = screen.availableGeometry()
+            width = max(MIN_SIZE[0], min(width, available.width()))
+            height = max(MIN_SIZE[1], min(height, available.height()))
+        self.resize(width, height)
+
+    def start(self) -> None:
+        """Start reading; with the central's connection, ask the coordinator to log in."""
+        self.controller.start()
+        if self.controller.can_act:
+            QTimer.singleShot(0, self.login)
 
     def _menus(self) -> None:
         view = self.menuBar().addMenu("&Ver")
@@ -103,31 +145,54 @@ class DashboardWindow(QMainWindow):
         for i, title in enumerate(PAGES):
             action = QAction(title, self)
             action.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
-            action.triggered.connect(lambda _c=False, i=i: self.tabs.setCurrentIndex(i))
+            action.triggered.connect(lambda _c=False, i=i: self.show_page(i))
             view.addAction(action)
         view.addSeparator()
         quit_action = QAction("Salir", self)
         quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         quit_action.triggered.connect(self.close)
         view.addAction(quit_action)
-        acciones = self.menuBar().addMenu("&Acciones")
         enabled = self.controller.can_act
         tip = "" if enabled else "Requiere --acciones-dsn (la conexión del nodo central)."
-        for title, keys, slot in (("Código de alta de una estación…", "Ctrl+Shift+A",
-                                   self.enrollment_code),
-                                  ("Operador nuevo…", "Ctrl+Shift+O", self.new_operator),
-                                  ("Corte ahora…", "Ctrl+Shift+C", self.corte_now)):
-            action = QAction(title, self)
-            action.setShortcut(QKeySequence(keys))
-            action.setEnabled(enabled)
-            action.setStatusTip(tip)
-            action.triggered.connect(slot)
-            acciones.addAction(action)
+        sesion = self.menuBar().addMenu("&Sesión")
+        self.login_action = self._action(sesion, "Iniciar sesión…", "Ctrl+L",
+                                         lambda: self.login(), enabled, tip)
+        self.logout_action = self._action(sesion, "Cerrar sesión", None,
+                                          self.controller.logout, False, tip)
+        acciones = self.menuBar().addMenu("&Acciones")
+        self.action_items = [
+            self._action(acciones, title, keys, slot, enabled, tip)
+            for title, keys, slot in (
+                ("Código de alta de un equipo…", "Ctrl+Shift+A", self.enrollment_code),
+                ("Operador nuevo…", "Ctrl+Shift+O", self.new_operator),
+                ("Deshabilitar o habilitar el equipo elegido…", "Ctrl+Shift+E",
+                 self.station_action),
+                ("Corte ahora…", "Ctrl+Shift+C", self.corte_now))]
+        self.corte_action = self.action_items[-1]
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             ack = QShortcut(QKeySequence(keys), self)
             ack.activated.connect(self.anomalias.request_ack)
         combo = QShortcut(QKeySequence("Alt+E"), self)
         combo.activated.connect(self._focus_eleccion)
+
+    def _action(self, menu: QMenu, title: str, keys: str | None,
+                slot: Callable[[], None], enabled: bool, tip: str) -> QAction:
+        action = QAction(title, self)
+        if keys:
+            action.setShortcut(QKeySequence(keys))
+        action.setEnabled(enabled)
+        action.setStatusTip(tip)
+        action.triggered.connect(lambda _c=False: slot())
+        menu.addAction(action)
+        return action
+
+    def show_page(self, index: int) -> None:
+        """Page ``index`` with the keyboard in its list (arrows move at once)."""
+        self.tabs.setCurrentIndex(index)
+        page = self.tabs.currentWidget()
+        table = getattr(page, "table", None)
+        if table is not None and table.currentWidget() is table.view:
+            table.view.setFocus()
 
     def _focus_eleccion(self) -> None:
         self.tabs.setCurrentWidget(self.resumen)
@@ -145,9 +210,10 @@ class DashboardWindow(QMainWindow):
             page.show_overview(ov)
         pending = ov.pending_anomalies
         self.tabs.setTabText(PAGES.index("Anomalías"),
-                             f"Anomalías ({pending})" if pending else "Anomalías")
+                             f"Anomalías ({theme.num(pending)})" if pending else "Anomalías")
         behind = len(ov.behind())
-        self.tabs.setTabText(0, f"Resumen ({behind} rezagados)" if behind else "Resumen")
+        self.tabs.setTabText(0, f"Resumen ({theme.plural(behind, 'rezagado')})" if behind
+                             else "Resumen")
         self.stack.setCurrentWidget(self.tabs)
         self._show_state()
 
@@ -169,12 +235,31 @@ class DashboardWindow(QMainWindow):
         else:
             self.banner.hide()
         if ov is not None:
-            vivo = "● En vivo" if c.state == "en_vivo" else "○ Sin avisos en vivo"
-            self.live.setText(f"{vivo} · datos de las {theme.local(ov.taken_at)} "
-                              f"(hora de la Ciudad de México) · catálogo "
-                              f"v{ov.catalog_version}")
-        self.acting.setText("Acciones habilitadas" if c.can_act else
-                            "Solo lectura (sin --acciones-dsn)")
+            vivo = "● En vivo" if c.state == "en_vivo" else "○ Sin avisos"
+            self.live.setText(f"{vivo} · datos de las {theme.local(ov.taken_at)} (Cd. de "
+                              f"México) · catálogo v{ov.catalog_version}")
+            self.live.setToolTip("Hora de la Ciudad de México de la última lectura.")
+        self.acting.setText(self._acting_text())
+
+    def _acting_text(self) -> str:
+        c = self.controller
+        if self.corte_started is not None:
+            seconds = int(time.monotonic() - self.corte_started)
+            return f"Haciendo el corte… {seconds} s"
+        if not c.can_act:
+            return "Solo lectura (sin --acciones-dsn)"
+        if c.account is None:
+            return "Sin sesión: solo lectura (Ctrl+L)"
+        return f"Sesión: {c.account.name}"
+
+    def _show_session(self) -> None:
+        c = self.controller
+        logged = c.account is not None
+        self.login_action.setEnabled(c.can_act and not logged)
+        self.logout_action.setEnabled(logged)
+        self.acting.setToolTip(f"Las acciones quedan en la bitácora como {c.account.id}."
+                               if c.account is not None else "")
+        self._show_state()
 
     def _banner(self, tone: str, text: str) -> None:
         self.banner.setProperty("tone", tone)
@@ -183,55 +268,137 @@ class DashboardWindow(QMainWindow):
         self.banner_text.setText(text)
         self.banner.show()
 
+    # --- the session --------------------------------------------------------------------
+
+    def login(self, then: Callable[[], None] | None = None) -> None:
+        """Ask for a coordinator's credentials; ``then`` runs once logged in."""
+        if not self.controller.can_act:
+            inform(self, "Solo lectura", "Las acciones requieren la conexión del nodo "
+                   "central: arranque el tablero con --acciones-dsn y --data-dir.")
+            return
+        if any(isinstance(w, LoginDialog) and w.isVisible() for w in self.children()):
+            return
+        dialog = LoginDialog(self.controller.login, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        if then is not None:
+            dialog.accepted.connect(then)
+        dialog.open()
+
+    def _as_coordinator(self, then: Callable[[], None]) -> None:
+        if self.controller.account is None:
+            self.login(then)
+        else:
+            then()
+
     # --- actions ----------------------------------------------------------------------
 
     def _ack(self, anomaly_id: int) -> None:
         note = self.anomalias.note.text()
-        self.controller.act(lambda c: c.ack(anomaly_id, note))
-        self.anomalias.acknowledged()
+
+        def ack() -> None:
+            self.controller.act(lambda c: c.ack(anomaly_id, note))
+            self.anomalias.acknowledged()
+        self._as_coordinator(ack)
 
     def enrollment_code(self) -> None:
+        self._as_coordinator(self._enrollment_code)
+
+    def _enrollment_code(self) -> None:
         dialog = EnrollmentCodeDialog(self)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
-            return
-        catd, role, hours = dialog.choice()
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self._create_code(*dialog.choice()))
+        dialog.open()
+
+    def _create_code(self, catd: int | None, role: str, hours: float) -> None:
         lugar = "el CCV" if catd is None else f"el CATD {catd:02d}"
 
-        def work(c: Coordinator) -> str:
-            code = c.enrollment_code(catd, role, hours)
-            return (f"Código de alta para {lugar} (válido {hours:g} h, un solo uso):\n\n"
-                    f"{code}\n\nNo se volverá a mostrar.")
-        self.controller.act(work)
+        def code(message: str) -> None:
+            self._show_state()
+            inform(self, "Código de alta", f"Código de alta para {lugar} (válido "
+                   f"{hours:g} h, un solo uso):\n\n{message}\n\nNo se volverá a mostrar.",
+                   selectable=True)
+        self.controller.act(lambda c: c.enrollment_code(catd, role, hours), done=code)
 
     def new_operator(self) -> None:
-        dialog = OperatorDialog(self)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
+        self._as_coordinator(self._new_operator)
+
+    def _new_operator(self) -> None:
+        def submit(values: tuple[str, str, str, str], done: Done, failed: Failed) -> None:
+            def created(message: str) -> None:
+                done(message)
+                self._action_done(message)
+            self.controller.act(lambda c: _operator_message(c.operator(*values)),
+                                done=created, failed=failed)
+        dialog = OperatorDialog(submit, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    def station_action(self) -> None:
+        station = self.estaciones.selected()
+        if station is None:
+            self.tabs.setCurrentWidget(self.estaciones)
+            self.estaciones.table.view.setFocus()
+            self.statusBar().showMessage("Elija un equipo en la lista (flechas) y pulse "
+                                         "Ctrl+Shift+E otra vez.", 10_000)
             return
-        name, role, sitio, password = dialog.values()
-        self.controller.act(lambda c: _operator_message(c.operator(name, role, sitio,
-                                                                   password)))
+        self._as_coordinator(lambda: self._station_dialog(station.station, station.sitio,
+                                                          station.enabled))
+
+    def _station_dialog(self, station: str, sitio: str, enabled: bool) -> None:
+        def submit(reason: str, done: Done, failed: Failed) -> None:
+            def changed(message: str) -> None:
+                done(message)
+                self._action_done(message)
+            self.controller.act(lambda c: c.station(station, not enabled, reason),
+                                done=changed, failed=failed)
+        dialog = StationDialog(station, site_name(sitio), enabled, submit, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
 
     def corte_now(self) -> None:
-        answer = QMessageBox.question(self, "Corte ahora", "¿Hacer y publicar un corte "
-                                      "ahora? Quedará en la bitácora como corte a pedido.")
-        if answer == QMessageBox.StandardButton.Yes:
-            self.acting.setText("Haciendo el corte…")
-            self.controller.act(lambda c: c.corte())
+        if self.corte_started is not None:  # one at a time: a second press is not a corte
+            self.statusBar().showMessage("Ya se está haciendo un corte: espere a que "
+                                         "termine.", 10_000)
+            return
+        self._as_coordinator(self._corte_now)
+
+    def _corte_now(self) -> None:
+        if self.corte_started is None:
+            confirm(self, "Corte ahora", "¿Hacer y publicar un corte ahora? Se publica para "
+                    "todo el público y queda en la bitácora como corte a pedido.\n\n"
+                    "Intro o Esc: cancelar · Alt+H: hacer el corte.", "&Hacer el corte",
+                    self._start_corte)
+
+    def _start_corte(self) -> None:
+        if self.corte_started is not None:  # two boxes answered: one corte
+            return
+        self.corte_started = time.monotonic()
+        self.corte_action.setEnabled(False)
+        self._corte_timer.start()
+        self._show_state()
+        self.controller.act(lambda c: c.corte(), done=self._corte_done,
+                            failed=self._corte_failed)
+
+    def _corte_ended(self) -> None:
+        self.corte_started = None
+        self._corte_timer.stop()
+        self.corte_action.setEnabled(self.controller.can_act)
+
+    def _corte_done(self, message: str) -> None:
+        self._corte_ended()
+        self._action_done(message)
+
+    def _corte_failed(self, message: str) -> None:
+        self._corte_ended()
+        self._action_failed(message)
 
     def _action_done(self, message: str) -> None:
         self._show_state()
-        if "\n" in message:  # something to copy (a code): a dialog, not a status line
-            box = QMessageBox(QMessageBox.Icon.Information, "Hecho", message,
-                              QMessageBox.StandardButton.Ok, self)
-            box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            box.open()
-        else:
-            self.statusBar().showMessage(message, 10_000)
+        self.statusBar().showMessage(message, 15_000)
 
     def _action_failed(self, message: str) -> None:
         self._show_state()
-        QMessageBox(QMessageBox.Icon.Warning, "No se pudo", message,
-                    QMessageBox.StandardButton.Ok, self).open()
+        inform(self, "No se pudo", message, warning=True)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.controller.close()
@@ -239,4 +406,6 @@ class DashboardWindow(QMainWindow):
 
 
 def _operator_message(info: OperatorInfo) -> str:
-    return f"Operador {info.name} dado de alta como {info.role} en {info.sitio}: {info.id}."
+    return (f"Operador {info.name} dado de alta como {info.role} en "
+            f"{site_name(info.sitio) if info.sitio != 'CENTRAL' else 'el nodo central'}: "
+            f"{info.id}.")

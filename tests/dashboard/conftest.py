@@ -5,8 +5,9 @@ One central subprocess per package (``prep central serve`` over HTTPS): a small
 catalog loaded, stations of CATD 01, CATD 02 and the CCV enrolled, actas acopiadas, sin
 acta and digitized through signed batches, captured by three capturistas through the
 work leases (one of them types some actas wrong, so a third capture settles them), a
-duplicate acopio (an anomaly), and one corte. The dashboard reads it through a login
-user that holds only ``prep_lectura``.
+duplicate acopio (an anomaly), PREP Casilla photos through the central's intake station,
+and one corte. The dashboard reads it through a login user that holds only
+``prep_lectura``; a coordinator of the central has an account for its actions.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ import psycopg
 import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
+from PySide6.QtWidgets import QApplication
 
 from central.config import DataDir, load_identity
 from central.db import make_engine
+from central.operators import add_operator
 from central.publication.corte import A_PEDIDO, CorteSettings, make_corte
 from prep.catalog import Acta, Catalog
 from prep.records import Kind
@@ -42,9 +45,11 @@ class Scenario:
     catd1: WorkStation
     catd2: WorkStation
     ccv: WorkStation
+    intake: WorkStation  # the central's own PREP Casilla intake station
     capturistas: list[str]
     acopiador: str
     publicacion: Path
+    coordinador: str  # a coordinator's account at the central (password COORDINATOR_PASSWORD)
 
     def sql(self, query: str, *params: object) -> list[tuple[object, ...]]:
         """Rows of ``query`` as the central's own user sees them (the truth)."""
@@ -88,12 +93,12 @@ async def _capture(station: WorkStation, operators: list[str], by_clave: dict[st
 
 
 async def _stage(node: CentralNode, catalog: Catalog, catd1: WorkStation,
-                 catd2: WorkStation, ccv: WorkStation, capturistas: list[str],
+                 catd2: WorkStation, intake: WorkStation, capturistas: list[str],
                  acopiador: str) -> None:
     d1 = actas_of(catalog, 1)
     d2 = actas_of(catalog, 2)
-    async with catd1:
-        await catd1.digitize(d1[: len(d1) * 3 // 4], operator=acopiador)
+    async with catd1:  # by the site's acopiador and digitalizador
+        await catd1.digitize(d1[: len(d1) * 3 // 4])
         # Acopio only (waiting for the scanner), a sin acta, and a duplicate acopio.
         rest = d1[len(d1) * 3 // 4:]
         await catd1.send([(Kind.ACOPIO, acopiador, {"clave_acta": a.clave})
@@ -102,9 +107,10 @@ async def _stage(node: CentralNode, catalog: Catalog, catd1: WorkStation,
                                                      "causa": "paquete_no_entregado"}),
                           (Kind.ACOPIO, acopiador, {"clave_acta": d1[0].clave})])
     async with catd2:
-        await catd2.digitize(d2[: len(d2) // 4], operator=acopiador)
-    async with ccv:  # PREP Casilla photos of CATD 02 actas, not yet acopiadas
-        await ccv.digitize(d2[len(d2) // 4: len(d2) // 3], origen="CASILLA", acopio=False)
+        await catd2.digitize(d2[: len(d2) // 4])
+    async with intake:  # PREP Casilla photos of CATD 02 actas, not yet acopiadas
+        await intake.digitize(d2[len(d2) // 4: len(d2) // 3], origen="CASILLA",
+                              acopio=False)
     by_clave = {a.clave: a for a in d1 + d2}
     await _capture(catd1, capturistas, by_clave, limit=len(d1), mistaken=capturistas[1])
 
@@ -118,10 +124,12 @@ def scenario(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
                                            ("Beto Salas", "capturista", "01"),
                                            ("Carla Ruiz", "capturista", "01")])
         [acopiador] = add_operators(node, [("Dora Paz", "acopiador", "01")])
+        coordinador = add_coordinator(node.dsn, "Olga Rivas")
         catd1 = WorkStation.enroll(node, 1)
         catd2 = WorkStation.enroll(node, 2)
         ccv = WorkStation.enroll(node, None)
-        asyncio.run(_stage(node, catalog, catd1, catd2, ccv, capturistas, acopiador))
+        intake = WorkStation.enroll_intake(node)
+        asyncio.run(_stage(node, catalog, catd1, catd2, intake, capturistas, acopiador))
         publicacion = base / "publicacion"
         engine = make_engine(node.dsn, pool_size=1)
         try:
@@ -131,8 +139,33 @@ def scenario(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         finally:
             engine.dispose()
         with reader_login(node.dsn) as reader:
-            yield Scenario(node, catalog, reader, catd1, catd2, ccv, capturistas,
-                           acopiador, publicacion)
+            yield Scenario(node, catalog, reader, catd1, catd2, ccv, intake, capturistas,
+                           acopiador, publicacion, coordinador)
+
+
+@pytest.fixture
+def restore_theme(qapp: QApplication) -> Iterator[None]:
+    """The dashboard's theme is the application's: put back the one other tests use."""
+    style, font = qapp.styleSheet(), qapp.font()
+    yield
+    qapp.setStyleSheet(style)
+    qapp.setFont(font)
+
+
+#: ASCII, so QTest can type it (it sends no key events for other characters).
+COORDINATOR_PASSWORD = "sala-de-control-7"
+
+
+def add_coordinator(dsn: str, name: str, role: str = "coordinador",
+                    sitio: str = "CENTRAL") -> str:
+    """An account (by default a coordinator at the central) with COORDINATOR_PASSWORD;
+    its id."""
+    engine = make_engine(dsn, pool_size=1)
+    try:
+        return add_operator(engine, name, role, sitio, COORDINATOR_PASSWORD,
+                            actor="pruebas").id
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

@@ -75,12 +75,16 @@ def test_capture_errors_per_operator(scenario: Scenario, overview: Overview) -> 
 def test_stations_anomalies_cortes_and_throughput(scenario: Scenario,
                                                  overview: Overview) -> None:
     assert {s.station for s in overview.stations} == {scenario.catd1.id, scenario.catd2.id,
-                                                      scenario.ccv.id}
-    assert all(s.online for s in overview.stations)
+                                                      scenario.ccv.id, scenario.intake.id}
+    by_id = {s.station: s for s in overview.stations}
+    # The CCV station was enrolled and never sent anything: never seen, so offline.
+    assert by_id.pop(scenario.ccv.id).last_seen is None
+    assert all(s.online for s in by_id.values())
     assert any(a.type == "acopio_duplicado" and not a.acknowledged
                for a in overview.anomalies)
-    [corte] = overview.cortes
-    assert corte.manifiesto_sha256 == scenario.scalar("SELECT manifiesto_sha256 FROM cortes")
+    # Newest first (other tests of the package may have made more).
+    assert [c.manifiesto_sha256 for c in overview.cortes] == [h for (h,) in scenario.sql(
+        "SELECT manifiesto_sha256 FROM cortes ORDER BY id DESC")]
     validaciones = sum(n for _t, n in overview.throughput["validacion"])
     assert validaciones == scenario.scalar(
         "SELECT count(*) FROM acta_states WHERE estado = 'validada'")

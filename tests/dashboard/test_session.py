@@ -1,0 +1,136 @@
+"""Coordinators log in to the dashboard; what they do carries their account, not the
+desktop's user; wrong passwords count per account; only the central's coordinators act."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QMessageBox
+from pytestqt.qtbot import QtBot
+
+from central.dashboard.dialogs import LoginDialog
+from central.dashboard.login import FREE_FAILURES, LoginError, LoginThrottle, authenticate
+from central.dashboard.window import DashboardWindow
+from central.db import make_engine
+from tests.dashboard.conftest import COORDINATOR_PASSWORD, Scenario, add_coordinator
+from tests.dashboard.keys import (
+    CTRL,
+    SHIFT,
+    WAIT_MS,
+    close_window,
+    focused,
+    log_in,
+    open_window,
+    press,
+    shortcut,
+    type_text,
+    visible,
+    wait_for,
+)
+
+
+@pytest.fixture
+def window(qtbot: QtBot, scenario: Scenario) -> Iterator[DashboardWindow]:
+    win = open_window(qtbot, scenario)
+    yield win
+    close_window(win)
+
+
+def test_the_dashboard_asks_for_a_login_and_acts_as_that_coordinator(
+        qtbot: QtBot, scenario: Scenario, window: DashboardWindow) -> None:
+    # It opens asking for the login; without one, it only reads.
+    wait_for(qtbot, LoginDialog)
+    assert window.controller.account is None
+    assert "Sin sesión" in window.acting.text()
+    press(qtbot, Qt.Key.Key_Escape)  # «Solo ver»
+    qtbot.waitUntil(lambda: visible(LoginDialog) is None, timeout=WAIT_MS)
+    # An action asked for without a session opens the login, and goes on after it.
+    shortcut(qtbot, window, Qt.Key.Key_C, CTRL | SHIFT)
+    log_in(qtbot, window, "Olga Rivas", COORDINATOR_PASSWORD)  # by name works too
+    box = wait_for(qtbot, QMessageBox)
+    assert "corte" in box.text()
+    press(qtbot, Qt.Key.Key_Escape)
+    assert window.controller.account is not None
+    assert window.controller.account.id == scenario.coordinador
+    assert window.acting.text() == "Sesión: Olga Rivas"
+    [(actor, detail)] = scenario.sql(
+        "SELECT actor, detail FROM audit_log WHERE event = 'dashboard_login' "
+        "ORDER BY id DESC LIMIT 1")
+    assert actor == scenario.coordinador
+    assert detail == {"operator": scenario.coordinador, "name": "Olga Rivas"}
+
+
+def test_a_wrong_password_is_refused_in_place_keeping_the_user(
+        qtbot: QtBot, scenario: Scenario, window: DashboardWindow) -> None:
+    user = add_coordinator(scenario.node.dsn, f"Irma Soto {secrets.token_hex(2)}")
+    dialog = wait_for(qtbot, LoginDialog)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog.user, timeout=WAIT_MS)
+    type_text(qtbot, user)
+    press(qtbot, Qt.Key.Key_Tab)
+    type_text(qtbot, "no-es-la-clave")
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.error.isVisible() and not dialog.busy, timeout=WAIT_MS)
+    assert dialog.isVisible()
+    assert dialog.error.text() == "Usuario o contraseña incorrectos."
+    assert dialog.user.text() == user and dialog.password.text() == ""
+    assert focused() is dialog.password  # type it again, right there
+    assert window.controller.account is None
+    assert scenario.sql("SELECT actor, detail FROM audit_log WHERE event = "
+                        "'dashboard_login_refused' ORDER BY id DESC LIMIT 1") == [
+        (user, {"operator": user, "motivo": "contraseña", "failures": 1})]
+    type_text(qtbot, COORDINATOR_PASSWORD)
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.controller.account is not None, timeout=WAIT_MS)
+    assert visible(LoginDialog) is None
+
+
+def test_failures_count_per_account_by_id_or_by_name(scenario: Scenario) -> None:
+    name = f"Luis Mora {secrets.token_hex(2)}"
+    account = add_coordinator(scenario.node.dsn, name)
+    now = [1000.0]
+    throttle = LoginThrottle(clock=lambda: now[0])
+    engine = make_engine(scenario.node.dsn, pool_size=1)
+    try:
+        for i in range(FREE_FAILURES):  # alternating its id and its name
+            with pytest.raises(LoginError, match="Usuario o contraseña incorrectos"):
+                authenticate(engine, account if i % 2 else name.upper(), "equivocada-1",
+                             throttle)
+        # Locked: even the right password waits, typed either way.
+        for user in (account, name):
+            with pytest.raises(LoginError, match="espere 30 segundos"):
+                authenticate(engine, user, COORDINATOR_PASSWORD, throttle)
+        now[0] += 31
+        assert authenticate(engine, name, COORDINATOR_PASSWORD, throttle).id == account
+        motivos = [m for (m,) in scenario.sql(
+            "SELECT detail->>'motivo' FROM audit_log WHERE event = "
+            "'dashboard_login_refused' AND actor = %s ORDER BY id", account)]
+        assert motivos == ["contraseña"] * FREE_FAILURES + ["bloqueada"] * 2
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(("role", "sitio"), [("capturista", "01"), ("coordinador", "07")])
+def test_only_the_centrals_coordinators_act(scenario: Scenario, role: str,
+                                            sitio: str) -> None:
+    account = add_coordinator(scenario.node.dsn, f"Otra Cuenta {secrets.token_hex(2)}",
+                              role, sitio)
+    engine = make_engine(scenario.node.dsn, pool_size=1)
+    try:
+        with pytest.raises(LoginError, match="solo para coordinadores del nodo central"):
+            authenticate(engine, account, COORDINATOR_PASSWORD, LoginThrottle())
+        with pytest.raises(LoginError, match="Usuario o contraseña incorrectos"):
+            authenticate(engine, "nadie-con-ese-nombre", COORDINATOR_PASSWORD,
+                         LoginThrottle())
+    finally:
+        engine.dispose()
+
+
+def test_nothing_is_done_without_a_session(qtbot: QtBot, window: DashboardWindow) -> None:
+    with qtbot.waitSignal(window.controller.action_did_fail, timeout=WAIT_MS) as failed:
+        window.controller.act(lambda c: c.ack(1, "nota"))
+    assert failed.args == ["Inicie sesión como coordinador (Ctrl+L) para actuar desde "
+                           "el tablero."]
+    assert visible(LoginDialog) is not None  # still asking
