@@ -47,11 +47,6 @@ def size_label(size: int) -> str:
     raise AssertionError("unreachable")
 
 
-def fingerprint_groups(sha256: str) -> str:
-    """A certificate fingerprint in groups of four, easy to compare aloud."""
-    return " ".join(sha256[i:i + 4] for i in range(0, len(sha256), 4))
-
-
 def count(n: int, singular: str, plural: str) -> str:
     """``1 acta``, ``3 actas``: the number with the noun that agrees with it."""
     return f"{n} {singular if n == 1 else plural}"

@@ -17,9 +17,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from prep.image_check import sniff_media_type
 from prep.station.enroll import MIN_PREFIX_DIGITS, NOT_CONFIRMED
 from prep.station.errors import EnrollmentError, StationError, StationInputError
-from prep.station.station import Station, mdns_locator, sniff_media_type
+from prep.station.station import Station, mdns_locator
 from prep.station.store import DB_NAME, StationIdentity, default_data_dir
 from prep.station.sync import SyncOptions
 from prep.station.tls import fetch_certificate, fingerprint_groups, pem_fingerprint

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, bindparam, select
 from prep.catalog import Catalog
 from prep.crypto import SigningKey
 from prep.durable import fsync_dir
+from prep.image_check import sniff_media_type
 from prep.qr import ActaCodec, CodeRejected, is_acta_code, printable_code
 from prep.records import Kind, Record
 from prep.rules import CausaSinActa
@@ -66,24 +67,11 @@ if TYPE_CHECKING:
     from prep.station.discovery import Interfaces
     from prep.station.enroll_mdns import MdnsChoice
 
-_MAGIC: dict[str, tuple[bytes, ...]] = {
-    "image/jpeg": (b"\xff\xd8\xff",),
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-    "image/tiff": (b"II*\x00", b"MM\x00*"),
-}
 _STALE_TEMPORARY_SECONDS = 3600.0
 _CLAVE_ACTA = re.compile(r"\d{6}[A-Z]\d{6}")
 
 log = logging.getLogger("prep.station")
 
-
-
-def sniff_media_type(data: bytes) -> str | None:
-    """The image type its first bytes say, or ``None``."""
-    for media_type, prefixes in _MAGIC.items():
-        if data.startswith(prefixes):
-            return media_type
-    return None
 
 
 @dataclass(frozen=True)

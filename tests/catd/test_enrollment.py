@@ -13,11 +13,11 @@ from pytestqt.qtbot import QtBot
 
 from catd.context import AppContext
 from catd.enrollment import EnrollmentPresenter, ResolvedCentral
-from catd.formatting import fingerprint_groups
 from catd.window import MainWindow
 from prep.station.discovery import Candidate, verify_presented_cert
 from prep.station.enroll_mdns import MdnsChoice, normalize_prefix, select_for_enrollment
 from prep.station.station import Station
+from prep.station.tls import fingerprint_groups
 from tests.catd.conftest import Central, type_into, wait_idle
 from tests.harness.spoof import SpoofCentral
 
