@@ -61,12 +61,9 @@ def scaled_catalog(seed: int, scale: float) -> Catalog:
                 break
             if k:
                 basica_o_contigua = c.tipo in ("B", "C")
-                c = Casilla(c.entidad_id, c.distrito_id, c.demarcacion_id, c.seccion,
-                            "C" if basica_o_contigua else c.tipo,
-                            (4 * k + (0 if c.tipo == "B" else c.id_casilla))
-                            if basica_o_contigua else c.id_casilla + REPEAT_OFFSET * k,
-                            c.ext_contigua, c.lista_nominal, c.representantes, c.boletas,
-                            c.ubicacion)
+                c = replace(c, tipo="C" if basica_o_contigua else c.tipo, id_casilla=(
+                    (4 * k + (0 if c.tipo == "B" else c.id_casilla))
+                    if basica_o_contigua else c.id_casilla + REPEAT_OFFSET * k))
             if c.clave not in seen:
                 seen.add(c.clave)
                 casillas.append(c)

@@ -20,6 +20,8 @@ from prep.memory import keep_freed_memory
 from prep.station.store import default_data_dir
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
     from prep.station.printing import Printer
 
 log = logging.getLogger("catd")
@@ -80,6 +82,22 @@ def open_printer_from(spec: str | None) -> Printer | None:
     return open_printer(spec)
 
 
+def prepare_application(application: str) -> QApplication:
+    """The Qt application named ``application``, with the workstation's look and Qt's
+    own texts (standard buttons, a field's context menu, the folder chooser) in Spanish."""
+    from PySide6.QtWidgets import QApplication
+
+    from catd.qt_es import install_qt_spanish
+    from catd.theme import apply_theme
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName(application)
+    apply_theme(app)
+    install_qt_spanish(app)
+    return app
+
+
 def run(args: argparse.Namespace, application: str = "PREP CATD") -> int:
     """Start the Qt application; returns its exit status. ``application`` names it
     (``ccv`` runs this very program as "PREP CCV")."""
@@ -89,22 +107,18 @@ def run(args: argparse.Namespace, application: str = "PREP CATD") -> int:
         return run_self_test(application, args.data_dir)
     keep_freed_memory()  # the scans it checks and shows, all night (prep.memory)
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication, QMessageBox
+    from PySide6.QtWidgets import QMessageBox
 
     from catd.collector import GarbageCollector
     from catd.context import AppContext
     from catd.taskman import TaskManager
-    from catd.theme import apply_theme
     from catd.wedge import WedgeDetector
     from catd.window import MainWindow
     from prep.station.errors import StationError
     from prep.station.printing import PrinterError
     from prep.station.station import Station
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    assert isinstance(app, QApplication)
-    app.setApplicationName(application)
-    apply_theme(app)
+    app = prepare_application(application)
     try:
         printer = open_printer_from(args.impresora)
         station = Station.open(args.data_dir)

@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QWidget
 
@@ -159,13 +159,37 @@ class ElidedLabel(QLabel):
         self.full_text = text
         self.shorter = shorter
         self._elide()
+        self.updateGeometry()  # the hint follows the whole text, not the shortened one
+
+    def sizeHint(self) -> QSize:
+        """Room for the whole text: a layout with space to spare shows it whole."""
+        padding = self.width() - self.contentsRect().width() + 2 * self.margin()
+        return QSize(self.fontMetrics().horizontalAdvance(self.full_text) + padding,
+                     super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:
+        """As narrow as its minimum width: the text is shortened instead."""
+        return QSize(self.minimumWidth(), super().minimumSizeHint().height())
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._elide()
 
+    def changeEvent(self, event: QEvent) -> None:
+        """The style sheet reaches the label after ``setText`` (when it is polished):
+        choose again with its real font and padding."""
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._elide()
+
+    def text_width(self) -> int:
+        """The pixels the text is drawn in: the style sheet's padding and border (2px
+        10px in the status bar) and the label's margin are not (issue 35: measuring
+        ``width()`` chose texts 20 px too wide and the last letter was cut)."""
+        return max(self.contentsRect().width() - 2 * self.margin(), 0)
+
     def _elide(self) -> None:
-        width = max(self.width() - 4, 0)
+        width = self.text_width()
         metrics = self.fontMetrics()
         candidates = (self.full_text, *self.shorter)
         shown = next((c for c in candidates if metrics.horizontalAdvance(c) <= width), None)
@@ -187,14 +211,18 @@ class StatusBarView(QStatusBar):
         self.backlog = QLabel()
         self.last_sync = QLabel()
         self.clock = QLabel()
-        self.operator = QLabel(self.tr("Sin sesión"))
+        # A long name must not push a 1024 px window wider: it is shortened, whole on hover.
+        self.operator = ElidedLabel(self.tr("Sin sesión"))
         self.operator.setObjectName("statusOperator")
+        self.operator.setSizePolicy(QSizePolicy.Policy.Preferred,
+                                    QSizePolicy.Policy.Preferred)
+        self.operator.setMinimumWidth(160)
         self.addWidget(self.central, 1)
         for label in (self.backlog, self.last_sync, self.clock, self.operator):
             self.addPermanentWidget(label)
         presenter.status_did_change.connect(self.show_status)
         presenter.clock_did_tick.connect(self.clock.setText)
-        presenter.operator_did_change.connect(self.operator.setText)
+        presenter.operator_did_change.connect(self.show_operator)
 
     def show_status(self, line: StatusLine) -> None:
         head = line.central.split(": ")[0].split(" · ")[0]
@@ -205,3 +233,8 @@ class StatusBarView(QStatusBar):
         self.central.style().polish(self.central)
         self.backlog.setText(line.backlog)
         self.last_sync.setText(line.last_sync)
+
+    def show_operator(self, text: str) -> None:
+        """«Operador: Ana Acopio (acopiador)», or without «Operador:» when narrow."""
+        self.operator.setText(text, text.removeprefix(self.tr("Operador: ")))
+        self.operator.setToolTip(text)

@@ -72,7 +72,9 @@ def load(session: Session, directory: Path, *, actor: str, confirmed: bool = Fal
     if latest is not None and latest.digest == digest:
         _remember(digest, catalog)
         return LoadedCatalog(latest.version, digest, catalog, new=False)
-    impact = catalog_change.assess(session, catalog)
+    previous = current(session)
+    impact = catalog_change.assess(session, catalog,
+                                   previous[1] if previous is not None else None)
     catalog_change.check_allowed(impact, confirmed=confirmed, force_reason=force_reason)
     version = (latest.version if latest is not None else 0) + 1
     session.add(CatalogVersion(

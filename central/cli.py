@@ -27,7 +27,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from central import audit, catalog_store
+from central import audit, catalog_store, simulacro
 from central.config import DEFAULT_DATA_DIR, ENV_DSN, DataDir, initialize, load_identity
 from central.db import database_dsn, head_revision, make_engine, upgrade
 from central.db.engine import configured_dsn
@@ -50,7 +50,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                              "en el directorio de datos")
 
     init = sub.add_parser("init", parents=[common], help="crea llave, certificado y esquema")
-    init.set_defaults(func=_database_errors(_init))
+    modo = init.add_mutually_exclusive_group()
+    modo.add_argument("--simulacro", action="store_const", const=True, dest="simulacro",
+                      help="nodo de un simulacro: cada corte que publique dirá SIMULACRO en "
+                           "cada archivo y página (no se puede quitar una vez que haya "
+                           "resultados)")
+    modo.add_argument("--real", action="store_const", const=False, dest="simulacro",
+                      help="quita el indicador SIMULACRO de una base de datos que aún no "
+                           "tiene resultados (sin --simulacro ni --real se conserva el que "
+                           "tenga)")
+    init.set_defaults(func=_database_errors(_init), simulacro=None)
 
     serve = sub.add_parser("serve", parents=[common], help="atiende a los equipos por HTTPS")
     serve.add_argument("--host", default="127.0.0.1", help="dirección de escucha")
@@ -133,15 +142,26 @@ def _init(args: argparse.Namespace) -> int:
     with _engine(args, data_dir) as engine:
         upgrade(engine)
         with Session(engine) as session, session.begin():
+            try:
+                changed = (args.simulacro is not None
+                           and simulacro.set_simulacro(session, args.simulacro))
+            except simulacro.SimulacroError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            drill = simulacro.is_simulacro(session)
             audit.emit(session, "central_initialized", actor=_operator(), detail={
                 "node": identity.node, "cert_sha256": identity.cert_sha256,
                 "central_key_sha256": identity.key.public.fingerprint(),
-                "created": created, "schema": head_revision()})
+                "created": created, "schema": head_revision(), "simulacro": drill,
+                "simulacro_cambiado": changed})
+    modo = ("SIMULACRO: cada corte dirá SIMULACRO en cada archivo y página" if drill
+            else "real (los cortes no dicen SIMULACRO)")
     print(f"Nodo central {identity.node} {'creado' if created else 'ya existía'} en "
           f"{data_dir.root}\n"
           f"  llave del nodo (SHA-256):    {identity.key.public.fingerprint()}\n"
           f"  certificado TLS (SHA-256):   {identity.cert_sha256}\n"
-          f"  esquema de la base de datos: {head_revision()}")
+          f"  esquema de la base de datos: {head_revision()}\n"
+          f"  modo:                        {modo}")
     return 0
 
 
@@ -161,6 +181,7 @@ def _serve(args: argparse.Namespace) -> int:
         cortes_while,
         settings_from_args,
         ventana_from_args,
+        ventana_para_serve,
     )
 
     ventana = ventana_from_args(args)  # bad corte options refused before anything starts
@@ -183,6 +204,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     with _engine(args, data_dir, pool_size=WORKERS) as engine:
         upgrade(engine)
+        # The Consejo's window, in the database: checked (or fixed) before serving.
+        ventana = ventana_para_serve(engine, args, ventana, _operator())
         central = Central.open(data_dir, identity, engine,
                                lease_time=timedelta(minutes=args.lease_minutes),
                                limits=limits, refusal_window=args.refusal_window_seconds)

@@ -27,10 +27,18 @@ from central.crash import crash_point
 from central.db.models import Anomaly, Station, StoredBatch, StoredRecord
 from central.errors import Quarantine, Refused, unparsed_batch
 from central.health import note_batch
-from central.pipeline.apply import NO_WORK, WorkMade, apply_batch
+from central.pipeline.apply import NO_WORK, WorkMade, apply_batch, audit_contradicciones
 from central.pipeline.authorize import Sender
-from prep.crypto import SignatureError, VerifyKey
-from prep.protocol import Batch, ProtocolError, Receipt, read_batch, sign_receipt, verify_batch
+from prep.canonical import sha256_hex
+from prep.crypto import VerifyKey
+from prep.protocol import (
+    Batch,
+    ProtocolError,
+    Receipt,
+    SignedBatch,
+    read_signed_batch,
+    sign_receipt,
+)
 from prep.records import Kind, format_time
 
 CLOCK_SKEW_LIMIT = timedelta(minutes=2)
@@ -49,6 +57,10 @@ _STATION = select(_STATIONS.c.enabled, _STATIONS.c.public_key, _STATIONS.c.last_
                   _STATIONS.c.last_batch_sha256, _STATIONS.c.last_seq, _STATIONS.c.role,
                   _STATIONS.c.sitio, _STATIONS.c.intake).where(
     _STATIONS.c.id == bindparam("station"))
+_KEY = select(_STATIONS.c.enabled, _STATIONS.c.public_key).where(
+    _STATIONS.c.id == bindparam("station"))
+_UNKNOWN_STATION = ("Este equipo no está dado de alta en el nodo central o fue "
+                    "deshabilitado. Avise al coordinador.")
 _STORED = select(_BATCHES.c.sha256, _BATCHES.c.receipt).where(
     _BATCHES.c.station == bindparam("station"), _BATCHES.c.number == bindparam("number"))
 _STORE_BATCH = insert(_BATCHES)
@@ -124,11 +136,12 @@ class Ingestor:
         """
         received_at = datetime.now(UTC)
         try:
-            batch, signature = read_batch(body)  # step 1
+            signed = read_signed_batch(body)  # step 1, as far as the signature
         except ProtocolError as exc:  # traced per source, never echoing the body
             raise unparsed_batch(exc, len(body)) from None
-        incoming = _Incoming(batch, signature, body, batch.sha256, received_at, station_clock)
         with Session(self.engine) as session, session.begin():
+            incoming = _signed_by_station(session, signed, body, received_at, station_clock)
+            batch = incoming.batch
             receipt, made = self._apply(session, incoming)
             if made is not None:
                 crash_point("mid_ingest_transaction")
@@ -150,18 +163,15 @@ class Ingestor:
         # Step 3's lock first, so that steps 2-8 all see a settled cursor.
         session.execute(_STATION_LOCK, {"station": batch.station})
         station = session.execute(_STATION, {"station": batch.station}).one_or_none()
-        if station is None or not station.enabled:  # step 2
-            raise incoming.refused(403, "unknown_station", "Este equipo no está dado de alta "
-                                   "en el nodo central o fue deshabilitado. Avise al "
-                                   "coordinador.")
+        if station is None or not station.enabled:  # step 2 (disabled meanwhile)
+            raise incoming.refused(403, "unknown_station", _UNKNOWN_STATION)
         stored = session.execute(_STORED, {"station": batch.station,
                                            "number": batch.number}).one_or_none()
         if stored is not None:  # step 3
             if stored.sha256 == incoming.sha256:
                 return stored.receipt, None
-            # Only a body the station really signed is worth keeping: anyone who knows a
-            # station id could otherwise fill the quarantine with junk.
-            self._check_signature(incoming, station)
+            # Only a body the station really signed is worth keeping (checked before the
+            # lock): anyone who knows a station id could otherwise fill the quarantine.
             raise incoming.refused(409, "conflicting_batch",
                                    f"El lote {batch.number} ya se había recibido con otro "
                                    "contenido; se guardó en cuarentena. Avise al coordinador.",
@@ -175,9 +185,9 @@ class Ingestor:
         # against what its station and operator may do (quarantined if not), then
         # advances the acta states and completes its work lease, in this transaction.
         blob_types = {sha: self.blobs.media_type(sha) for sha in _images(batch)}
-        work = apply_batch(session, batch, incoming.received_at,
-                           Sender(batch.station, station.role, station.sitio, station.intake,
-                                  blob_types))
+        applied = apply_batch(session, batch, incoming.received_at,
+                              Sender(batch.station, station.role, station.sitio,
+                                     station.intake, blob_types))
         receipt = sign_receipt(self.identity.key, Receipt(  # step 8
             batch.station, batch.number, incoming.sha256, len(batch.records), new,
             incoming.received_at, self.identity.node))
@@ -189,40 +199,29 @@ class Ingestor:
             "s_id": batch.station, "s_batch": batch.number, "s_sha256": incoming.sha256,
             "s_seq": batch.records[-1].seq, "s_seen": incoming.received_at})
         session.execute(_NOTIFY, {"payload": f"{batch.station}:{batch.number}"})
-        return receipt, _Made((station.role, station.sitio), work)
+        # Last: the audit lock after every row lock this batch takes (apply.py says why).
+        audit_contradicciones(session, applied.contradicciones)
+        return receipt, _Made((station.role, station.sitio), applied.work)
 
     def _check(self, incoming: _Incoming, station: Any) -> None:
         """Steps 4-5. ``station``: the station's :data:`_STATION` row."""
         batch = incoming.batch
-        # The signature first: an out-of-order refusal is attributed to the station.
-        self._check_signature(incoming, station)
+        # The signature was checked before the lock (_signed_by_station): an
+        # out-of-order refusal is attributed to the station that signed it.
         if batch.number != station.last_batch + 1:
             raise incoming.refused(409, "out_of_order",
                                    f"El lote {batch.number} llegó antes que el lote "
                                    f"{station.last_batch + 1}; el equipo reenviará desde el "
                                    "último lote confirmado.", anomaly=False,
                                    last_batch=station.last_batch)
-        try:
-            verify_batch(batch, incoming.signature, VerifyKey.from_raw(station.public_key),
-                         station.last_batch_sha256)
-        except ProtocolError as exc:
+        if batch.prev != station.last_batch_sha256:
             raise incoming.refused(409, "broken_chain",
                                    f"El lote {batch.number} no continúa la cadena del lote "
                                    "anterior; se rechazó. Avise al coordinador.",
-                                   reason=str(exc)) from None
+                                   reason=f"prev {batch.prev[:12]}… does not follow "
+                                          f"{station.last_batch_sha256[:12]}…")
         self._check_blobs(incoming, _images(batch))
         self._check_seq(incoming, station)
-
-    def _check_signature(self, incoming: _Incoming, station: Any) -> None:
-        batch = incoming.batch
-        try:
-            VerifyKey.from_raw(station.public_key).verify(incoming.signature,
-                                                          batch.canonical())
-        except SignatureError:
-            raise incoming.refused(401, "bad_signature",
-                                   f"La firma del lote {batch.number} no corresponde a la "
-                                   "llave de este equipo; se rechazó. Avise al "
-                                   "coordinador.") from None
 
     def _check_blobs(self, incoming: _Incoming, images: set[str]) -> None:
         batch = incoming.batch
@@ -242,6 +241,39 @@ class Ingestor:
                                    f"numeración del equipo (se esperaba el {expected}). "
                                    "Avise a soporte técnico.",
                                    first_seq=batch.records[0].seq, expected_seq=expected)
+
+
+def _signed_by_station(session: Session, signed: SignedBatch, body: bytes,
+                       received_at: datetime, station_clock: datetime | None) -> _Incoming:
+    """Steps 2 and 4's signature, before the station's lock is taken and before the
+    batch's records are read: a request no enabled station signed costs the central a
+    key lookup and its JSON, and never makes a real station's batches wait."""
+    key = session.execute(_KEY, {"station": signed.station}).one_or_none()
+    sha256 = sha256_hex(signed.canonical)
+    if key is None or not key.enabled:
+        raise _unsigned(signed, sha256, 403, "unknown_station", _UNKNOWN_STATION)
+    try:
+        signed.verify(VerifyKey.from_raw(key.public_key))
+    except ProtocolError:
+        raise _unsigned(signed, sha256, 401, "bad_signature",
+                        f"La firma del lote {signed.number} no corresponde a la llave de "
+                        "este equipo; se rechazó. Avise al coordinador.") from None
+    try:
+        batch = signed.batch()
+        if batch.canonical() != signed.canonical:  # stored exactly as it was signed
+            raise ProtocolError("malformed", "the batch is not in canonical form")
+    except ProtocolError as exc:
+        raise unparsed_batch(exc, len(body)) from None
+    return _Incoming(batch, signed.signature, body, sha256, received_at, station_clock)
+
+
+def _unsigned(signed: SignedBatch, sha256: str, status: int, code: str,
+              message: str) -> Refused:
+    """The refusal of a batch that no enabled station signed (counted by source,
+    :data:`central.errors.UNSIGNED_CODES`; the station is only the one it names)."""
+    return Refused(status, code, message, event="batch_refused", actor=signed.station,
+                   detail={"number": signed.number, "sha256": sha256}, anomaly=True,
+                   station=signed.station)
 
 
 def _images(batch: Batch) -> set[str]:

@@ -4,7 +4,12 @@
 An acta is handed out with ``SELECT … FOR UPDATE SKIP LOCKED``: a CATD station gets its
 own CATD's actas first, a CCV station any; oldest acopio first. PostgreSQL itself keeps
 the two promises: at most one active lease per acta (a partial unique index) and never
-the same operator twice on one acta (a unique index over acta and operator). A lease
+the same operator twice on one acta (a unique index over acta and operator). Nor the
+same station twice in one image round: a capture lease never goes to a station whose
+capture of the acta already counts in its current round, and a verification only to a
+station that made none of them, so one stolen station key and two of its site's
+accounts cannot decide an acta through the queue (ingest enforces it too, for a race
+lost here: :mod:`central.pipeline.authorize`). A lease
 lasts ``lease_time`` (``serve --lease-minutes``, default 10); past it, the acta goes back
 to the queue, and the lease stays good until someone else is given the acta (so a
 capture typed during a short outage still counts if nobody took over). A capture,
@@ -113,6 +118,9 @@ _GRANT_SQL = """
                           WHERE mine.clave_acta = a.clave_acta AND mine.operator = :operator)
           AND NOT EXISTS (SELECT 1 FROM acta_captures AS done
                           WHERE done.clave_acta = a.clave_acta AND done.operator = :operator)
+          AND NOT EXISTS (SELECT 1 FROM acta_captures AS ours
+                          WHERE ours.clave_acta = a.clave_acta AND ours.ronda = a.ronda
+                            AND ours.kind = 'captura' AND ours.station = :station)
           AND NOT EXISTS (SELECT 1 FROM leases AS live
                           WHERE live.clave_acta = a.clave_acta AND live.status = 'active'
                             AND live.expires_at > :now)

@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "corte")
     verify.add_argument("--huella", default=None,
                         help="SHA-256 esperado de la llave pública (lo publica el instituto)")
+    verify.add_argument("--reglas", type=Path, default=None,
+                        help="reglas de publicación del instituto (reglas.toml), si cuentan "
+                             "otras inconsistencias que las predeterminadas")
     verify.set_defaults(func=_verify_corte)
 
     # Programs built on the core add their own subcommands; imported by name so the
@@ -114,8 +117,10 @@ def _catalog_check(args: argparse.Namespace) -> int:
 
 def _verify_corte(args: argparse.Namespace) -> int:
     from prep.corte.verify import verify_corte
+    from prep.rules import DEFAULT_RULES, RuleSet
 
-    result = verify_corte(args.directory, args.llave, args.huella)
+    rules = RuleSet.from_toml(args.reglas) if args.reglas else DEFAULT_RULES
+    result = verify_corte(args.directory, args.llave, args.huella, rules=rules)
     print(result.report())
     return 0 if result.ok else 1
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from typing import Any
 
 _ES = {
     "usage: ": "uso: ",
@@ -19,6 +20,7 @@ _ES = {
     "options": "opciones",
     "positional arguments": "argumentos",
     "show this help message and exit": "muestra esta ayuda y termina",
+    "show program's version number and exit": "muestra la versión del programa y termina",
     "the following arguments are required: %s": "faltan estos argumentos: %s",
     "unrecognized arguments: %s": "argumentos no reconocidos: %s (vea la ayuda con -h)",
     "argument %(argument_name)s: %(message)s": "argumento %(argument_name)s: %(message)s",
@@ -56,10 +58,28 @@ def _ngettext(singular: str, plural: str, n: int) -> str:
     return spanish[0] if n == 1 else spanish[1]
 
 
+class _VersionAction(argparse._VersionAction):
+    """``--version`` with its help in Spanish: Python 3.11 writes that help as a plain
+    default, never through gettext (3.12 and later do). It sets itself up as
+    :class:`argparse.Action` directly: argparse's own ``__init__`` calls
+    ``super(_VersionAction, self)``, which after :func:`install` names this class."""
+
+    def __init__(self, option_strings: list[str], version: str | None = None,
+                 dest: str = argparse.SUPPRESS, default: Any = argparse.SUPPRESS,
+                 help: str | None = None, **kwargs: Any) -> None:
+        argparse.Action.__init__(
+            self, option_strings=option_strings, dest=dest, default=default, nargs=0,
+            help=help or _gettext("show program's version number and exit"), **kwargs)
+        self.version = version
+
+
 def install() -> None:
     """Make every argparse parser of this process speak Spanish (idempotent)."""
     argparse._ = _gettext  # type: ignore[attr-defined]
     argparse.ngettext = _ngettext  # type: ignore[attr-defined]
+    # A parser registers the action named "version" from this module global when it is
+    # made, so the parsers made from now on take the Spanish one.
+    argparse._VersionAction = _VersionAction  # type: ignore[misc,assignment]
 
 
 def quiet_libraries(verbose: bool) -> None:

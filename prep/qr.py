@@ -231,10 +231,11 @@ class ActaCodec:
                                f"El QR dice distrito {p.distrito:02d}, pero la casilla "
                                f"{acta.casilla.clave} es del distrito "
                                f"{acta.casilla.distrito_id:02d}. Avise al coordinador.", clave)
-        if p.tipo_acta is not None and p.tipo_acta != eleccion.tipo_acta:
+        if p.tipo_acta is not None and p.tipo_acta != acta.tipo_acta:
             raise CodeRejected(Motivo.TIPO_ACTA_NO_CORRESPONDE,
                                f"El QR dice tipo de acta {p.tipo_acta}, pero la elección "
-                               f"{eleccion.nombre} usa el tipo {eleccion.tipo_acta}. Avise al "
+                               f"{eleccion.nombre} usa el tipo {acta.tipo_acta} en las "
+                               f"casillas de tipo {acta.casilla.tipo}. Avise al "
                                "coordinador.", clave)
         return acta
 

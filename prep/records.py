@@ -17,6 +17,7 @@ from typing import Any
 
 from prep.build_info import LABEL as BUILD_LABEL
 from prep.canonical import CanonicalError, JsonValue, canonical_bytes, sha256_hex
+from prep.paquete import TipoDocumento, Traslado
 from prep.rules import CausaSinActa
 from prep.values import MAX_VALOR, check_valor, parse_valor
 
@@ -149,15 +150,29 @@ def _acopio(b: Mapping[str, JsonValue]) -> None:
         _text(b["codigo_leido"], "codigo_leido", 256)
         _text(b["eleccion"], "eleccion", 2, allow_empty=True)
         return
-    _exact(b, {"clave_acta"})
+    # "traslado" and "tipo_documento" are optional: stations older than them send a
+    # bare CLAVE_ACTA, and the corte then publishes the catalog's default mechanism and
+    # the Acta PREP (prep.paquete).
+    _exact(b, {"clave_acta"} | (_ACOPIO_OPCIONALES & set(b)))
     _clave(b["clave_acta"])
+    for name, domain in (("traslado", _TRASLADOS), ("tipo_documento", _DOCUMENTOS)):
+        if name in b:
+            _one_of(b[name], name, domain)
+
+
+_ACOPIO_OPCIONALES = frozenset({"traslado", "tipo_documento"})
+_TRASLADOS = frozenset(t.value for t in Traslado)
+_DOCUMENTOS = frozenset(d.value for d in TipoDocumento)
 
 
 def _sin_acta(b: Mapping[str, JsonValue]) -> None:
     _exact(b, {"clave_acta", "causa"})
     _clave(b["clave_acta"])
-    if b["causa"] not in {c.value for c in CausaSinActa}:
+    if not isinstance(b["causa"], str) or b["causa"] not in _CAUSAS:
         raise RecordError("causa unknown")
+
+
+_CAUSAS = frozenset(c.value for c in CausaSinActa)
 
 
 def _imagen(b: Mapping[str, JsonValue]) -> None:
@@ -256,6 +271,11 @@ def _clave(value: object) -> None:
         raise RecordError("clave_acta is not a 13-character CLAVE_ACTA")
 
 
+def _one_of(value: object, name: str, domain: frozenset[str]) -> None:
+    if not isinstance(value, str) or value not in domain:
+        raise RecordError(f"{name} must be one of {', '.join(sorted(domain))}")
+
+
 def _sha256(value: object, name: str) -> None:
     if not isinstance(value, str) or not _SHA256.fullmatch(value):
         raise RecordError(f"{name} must be 64 lower-case hex digits")
@@ -278,7 +298,7 @@ def _station(value: object) -> str:
 
 
 def _kind(value: object) -> Kind:
-    if value not in _KINDS:
+    if not isinstance(value, str) or value not in _KINDS:  # a list is unhashable
         raise RecordError("kind unknown")
     return Kind(str(value))
 

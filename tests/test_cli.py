@@ -26,6 +26,19 @@ def test_version() -> None:
     assert done.returncode == 0 and __version__ in done.stdout
 
 
+def test_help_is_spanish_down_to_the_version_option() -> None:
+    """Issue 35: ``prep -h`` said «show program's version number and exit»."""
+    done = _prep("-h")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("uso: prep ")
+    assert "--version" in done.stdout
+    assert "muestra la versión del programa y termina" in done.stdout, done.stdout
+    assert "muestra esta ayuda y termina" in done.stdout
+    for english in ("show program", "show this help", "usage:", "options:",
+                    "positional arguments"):
+        assert english not in done.stdout, english
+
+
 def test_bad_scale_is_explained_in_spanish() -> None:
     done = _prep("simulacro", "--scale", "2")
     assert done.returncode == 2

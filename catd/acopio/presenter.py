@@ -14,15 +14,26 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from PySide6.QtCore import QObject, Signal
 
-from catd.acopio.service import CAUSAS_SIN_ACTA, AcopioService, AcopioState, Arrival, Tally
+from catd.acopio.paquete import Paquete, PaqueteShown, describe_paquete, next_traslado
+from catd.acopio.service import (
+    CAUSAS_DE_CASILLA,
+    CAUSAS_SIN_ACTA,
+    AcopioService,
+    AcopioState,
+    Arrival,
+    SinActaCasilla,
+    Tally,
+    causa_label,
+)
 from catd.formatting import eleccion_label, local_time
 from catd.taskman import TaskManager, describe_error
-from prep.catalog import Acta
+from prep.catalog import Acta, Casilla
+from prep.paquete import TipoDocumento, Traslado, traslado_de_casilla
 from prep.qr import CodeRejected, Motivo, is_acta_code, printable_code
 from prep.records import Kind, Record
 from prep.rules import CausaSinActa
@@ -72,6 +83,8 @@ class Shown:
     eleccion_fuera: str | None = None
     #: The acta (shown) is registered sin acta here and can be corrected to an acopio.
     sin_acta_corregible: bool = False
+    #: What was registered is the whole casilla of ``acta`` (every election), not one acta.
+    casilla_entera: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,6 +112,7 @@ class AcopioPresenter(QObject):
     printer_did_report = Signal(object, str)  # Tone, message
     acopio_did_record = Signal(str)  # clave_acta, once recorded and shown
     sin_acta_did_finish = Signal(bool, str)  # recorded?, message for the sin acta form
+    paquete_did_change = Signal(object)  # PaqueteShown
 
     def __init__(self, station: Station, operator: Operator, tasks: TaskManager,
                  printer: Printer | None, parent: QObject | None = None) -> None:
@@ -114,6 +128,7 @@ class AcopioPresenter(QObject):
         self._shift = _Shift(station.store.clock())
         self._last_ticket: AcopioTicket | None = None
         self._waiting: list[tuple[str, Source]] = []
+        self.paquete = Paquete()
 
     # start -------------------------------------------------------------------------
 
@@ -209,7 +224,7 @@ class AcopioPresenter(QObject):
                 "entréguela a digitalización si aún no se digitalizó.").format(hora=hora),
                 acta))
             return True
-        causa = _causa_label(arrival.causa)
+        causa = causa_label(arrival.causa)
         if not offer_correction:
             self._show(Shown(Tone.WARN, self.tr("Registrada como sin acta"), self.tr(
                 "Esta acta ya se registró como sin acta ({causa}) a las {hora}; no se "
@@ -246,8 +261,11 @@ class AcopioPresenter(QObject):
         self._shift.pending.add(acta.clave)
         self._show(Shown(Tone.PENDING, self.tr("Registrando…"), "", acta))
         operator = self.operator.id
-        self._run_acopio(service, acta, lambda: service.acopio(acta, operator),
-                         self.tr("Registro {seq} guardado en la estación."))
+        traslado, documento = self._para_acopio(acta)
+        self._run_acopio(service, acta,
+                         lambda: service.acopio(acta, operator, traslado, documento),
+                         self.tr("Registro {seq} guardado en la estación."),
+                         traslado, documento)
 
     def correct_sin_acta(self) -> None:
         """The acta shown, registered sin acta here, arrived after all: record its
@@ -263,25 +281,35 @@ class AcopioPresenter(QObject):
         self._shift.pending.add(acta.clave)
         self._show(Shown(Tone.PENDING, self.tr("Registrando…"), "", acta))
         operator = self.operator.id
+        traslado, documento = self._para_acopio(acta)
         self._run_acopio(service, acta,
-                         lambda: service.acopio_tras_sin_acta(acta, arrival, operator),
+                         lambda: service.acopio_tras_sin_acta(acta, arrival, operator,
+                                                              traslado, documento),
                          self.tr("Se corrigió el sin acta: el acta quedó registrada en "
-                                 "acopio (registro {seq})."))
+                                 "acopio (registro {seq})."), traslado, documento)
 
     def _run_acopio(self, service: AcopioService, acta: Acta, write: Callable[[], Record],
-                    saved: str) -> None:
+                    saved: str, traslado: Traslado | None, documento: TipoDocumento) -> None:
         """Record an acopio on the ``db`` lane, show it, print its ticket (``saved``:
-        the message, with ``{seq}``)."""
+        the message, with ``{seq}``; ``traslado`` and ``documento``: what it records of
+        the paquete, said under the message)."""
+        elegido = self.paquete if traslado is not None and \
+            self.paquete.casilla == acta.casilla.clave else None
+
         def done(record: Record) -> None:
             self._shift.pending.discard(acta.clave)
             self._arrived(acta.clave, Arrival(Kind.ACOPIO.value, record.at, record.id))
+            message = saved.format(seq=record.seq) + "\n" + describe_paquete(
+                traslado, elegido, documento)
             self._show(Shown(Tone.OK, self.tr("Acopiada a las {hora}").format(
-                hora=local_time(record.at)), saved.format(seq=record.seq), acta))
+                hora=local_time(record.at)), message, acta))
             self.acopio_did_record.emit(acta.clave)
             self._print(service.ticket(acta, record, self.operator.name))
 
         def failed(error: BaseException) -> None:
             self._shift.pending.discard(acta.clave)
+            if documento is not TipoDocumento.ACTA_PREP:  # not recorded: still to use
+                self._set_paquete(replace(self.paquete, documento=documento))
             # The store's guard refuses a second acopio made elsewhere (another program).
             tone = Tone.WARN if isinstance(error, StationInputError) else Tone.ERROR
             self._show(Shown(tone, self.tr("No se registró el acopio"),
@@ -321,15 +349,25 @@ class AcopioPresenter(QObject):
 
     def register_sin_acta(self, clave_text: str, causa: CausaSinActa) -> None:
         """A package that came without its acta; the outcome goes to
-        ``sin_acta_did_finish`` (for the form) and to the big panel."""
+        ``sin_acta_did_finish`` (for the form) and to the big panel. A cause about the
+        casilla (:data:`CAUSAS_DE_CASILLA`) is registered for all its actas at once,
+        named by any of their CLAVE_ACTA or by the CLAVE_CASILLA."""
         service = self.service
         if service is None:
             self.sin_acta_did_finish.emit(False, self.tr("El catálogo aún se está cargando."))
             return
+        text = clave_text[:MAX_TYPED_CHARS + 1]
+        casilla = service.casilla(text) if causa in CAUSAS_DE_CASILLA else None
+        if casilla is not None:
+            self._register_sin_acta_casilla(service, casilla, causa)
+            return
         try:
-            acta = service.identify(clave_text[:MAX_TYPED_CHARS + 1])
+            acta = service.identify(text)
         except CodeRejected as rejected:
             self.sin_acta_did_finish.emit(False, rejected.mensaje)
+            return
+        if causa in CAUSAS_DE_CASILLA:
+            self._register_sin_acta_casilla(service, acta.casilla, causa)
             return
         if self._warn_if_arrived(acta):
             self.sin_acta_did_finish.emit(False, self.shown.message)
@@ -351,6 +389,115 @@ class AcopioPresenter(QObject):
             self._shift.pending.discard(acta.clave)
             self.sin_acta_did_finish.emit(False, describe_error(error))
         self.tasks.run("db", lambda: service.sin_acta(acta, causa, operator), done, failed)
+
+    def _register_sin_acta_casilla(self, service: AcopioService, casilla: Casilla,
+                                   causa: CausaSinActa) -> None:
+        """Every acta of ``casilla`` not registered here yet, sin acta for ``causa``."""
+        if service.distrito is not None and casilla.distrito_id != service.distrito:
+            self.sin_acta_did_finish.emit(False, self.tr(
+                "La casilla {casilla} pertenece al distrito {d:02d}, no al de este CATD: no "
+                "se registró. Avise al coordinador.").format(casilla=casilla.clave,
+                                                             d=casilla.distrito_id))
+            return
+        claves = [a.clave for a in service.actas_de(casilla)]
+        if any(c in self._shift.pending for c in claves):
+            self.sin_acta_did_finish.emit(False, self.tr(
+                "Un acta de la casilla {casilla} se está registrando; espere un momento y "
+                "vuelva a intentarlo.").format(casilla=casilla.clave))
+            return
+        operator, arrivals = self.operator.id, dict(self.state.arrivals)
+        self._shift.pending.update(claves)
+
+        def done(result: SinActaCasilla) -> None:
+            self._shift.pending.difference_update(claves)
+            for acta, record in result.registradas:
+                self._arrived(acta.clave, Arrival(Kind.SIN_ACTA.value, record.at, record.id,
+                                                  causa.value))
+            self._show_sin_acta_casilla(result)
+
+        def failed(error: BaseException) -> None:
+            self._shift.pending.difference_update(claves)
+            self.sin_acta_did_finish.emit(False, describe_error(error))
+        self.tasks.run("db", lambda: service.sin_acta_casilla(casilla, causa, operator,
+                                                              arrivals), done, failed)
+
+    def _show_sin_acta_casilla(self, result: SinActaCasilla) -> None:
+        """The whole outcome in the big panel; a short one under the form (it must fit
+        the form's column at 1024×768)."""
+        casilla, causa = result.casilla.clave, CAUSAS_SIN_ACTA[result.causa]
+        ya = "; ".join(f"{eleccion_label(acta.eleccion)}: {como}"
+                       for acta, como in result.ya_registradas)
+        if not result.registradas:
+            message = self.tr("No se registró nada: todas las actas de la casilla {casilla} "
+                              "ya estaban registradas ({ya}).").format(casilla=casilla, ya=ya)
+            shown = result.ya_registradas[0][0] if result.ya_registradas else None
+            self._show(Shown(Tone.WARN, self.tr("Casilla ya registrada"), message, shown,
+                             casilla_entera=True))
+            self.sin_acta_did_finish.emit(False, self.tr(
+                "No se registró nada: la casilla {casilla} ya estaba registrada (vea el "
+                "panel).").format(casilla=casilla))
+            return
+        actas = ", ".join(eleccion_label(a.eleccion) for a, _ in result.registradas)
+        seqs = [str(r.seq) for _, r in result.registradas]
+        registros = self.tr("registro {n}").format(n=seqs[0]) if len(seqs) == 1 else \
+            self.tr("registros {a} y {b}").format(a=", ".join(seqs[:-1]), b=seqs[-1])
+        message = self.tr("{causa}, casilla {casilla}: {actas} ({registros}).").format(
+            causa=causa, casilla=casilla, actas=actas, registros=registros)
+        n = len(result.registradas)
+        form = self.tr("Sin acta registrada: {causa}, casilla {casilla}, {n}.").format(
+            causa=causa, casilla=casilla,
+            n=self.tr("1 acta") if n == 1 else self.tr("{n} actas").format(n=n))
+        if ya:
+            message += " " + self.tr("Ya estaban registradas y no se cambiaron: {ya}.").format(
+                ya=ya)
+            k = len(result.ya_registradas)
+            form = form[:-1] + (self.tr("; 1 ya estaba registrada: vea el panel.") if k == 1
+                                else self.tr("; {k} ya estaban registradas: vea el panel.")
+                                .format(k=k))
+        first_acta, first = result.registradas[0]
+        self._show(Shown(Tone.WARN if ya else Tone.OK, self.tr("Sin acta · {hora}").format(
+            hora=local_time(first.at)), message, first_acta, casilla_entera=True))
+        self.sin_acta_did_finish.emit(True, form)
+
+    # the paquete: traslado (F3) and documento (F4) ----------------------------------
+
+    def cycle_traslado(self) -> None:
+        """F3: the next mechanism for the paquete in hand, back to each casilla's
+        catalog default after the last. It holds for the actas of the next casilla
+        read (the paquete), then goes back to the catalog's."""
+        self._set_paquete(replace(self.paquete, traslado=next_traslado(self.paquete.traslado),
+                                  casilla=None))
+
+    def toggle_documento(self) -> None:
+        """F4: the next acta read is another copy of the acta de escrutinio y cómputo
+        (its Acta PREP is missing), or back to the Acta PREP."""
+        otro = TipoDocumento.COPIA_AEC if self.paquete.documento is TipoDocumento.ACTA_PREP \
+            else TipoDocumento.ACTA_PREP
+        self._set_paquete(replace(self.paquete, documento=otro))
+
+    def _para_acopio(self, acta: Acta) -> tuple[Traslado | None, TipoDocumento]:
+        """What an acopio of ``acta`` records of its paquete; the document chosen is
+        used once, the traslado chosen binds to this acta's casilla (an acta of another
+        casilla goes back to the catalog's)."""
+        paquete = self.paquete
+        clave = acta.casilla.clave
+        if paquete.traslado is not None and paquete.casilla not in (None, clave):
+            paquete = replace(paquete, traslado=None, casilla=None)
+        default = traslado_de_casilla(acta.casilla)
+        traslado = default
+        if default is not None and paquete.traslado is not None:
+            traslado, paquete = paquete.traslado, replace(paquete, casilla=clave)
+        documento = paquete.documento
+        self._set_paquete(replace(paquete, documento=TipoDocumento.ACTA_PREP))
+        return traslado, documento
+
+    def _set_paquete(self, paquete: Paquete) -> None:
+        if paquete != self.paquete:
+            self.paquete = paquete
+            self.paquete_did_change.emit(self.paquete_shown())
+
+    def paquete_shown(self) -> PaqueteShown:
+        return PaqueteShown.of(self.paquete)
 
     # printing ----------------------------------------------------------------------
 
@@ -402,11 +549,3 @@ class AcopioPresenter(QObject):
         if self.service is None:
             return []
         return [(e.codigo, eleccion_label(e)) for e in self.service.catalog.elecciones]
-
-
-def _causa_label(causa: str | None) -> str:
-    """A sin acta cause as the operator reads it."""
-    for known, label in CAUSAS_SIN_ACTA.items():
-        if known.value == causa:
-            return label.lower()
-    return causa or "causa no registrada"

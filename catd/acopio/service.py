@@ -10,17 +10,21 @@ touches the store is meant to run on the ``db`` worker lane.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
 
-from catd.formatting import eleccion_label
+from catd.formatting import eleccion_label, local_time
 from prep.catalog import Acta, Casilla, Catalog, Eleccion
+from prep.paquete import TipoDocumento, Traslado
 from prep.qr import ActaCodec, label_payload
 from prep.records import Kind, Record, parse_time
 from prep.rules import CausaSinActa
+from prep.station.errors import StationInputError
 from prep.station.models import RecordRow
 from prep.station.printing import AcopioTicket
 from prep.station.station import Station
@@ -31,6 +35,28 @@ CAUSAS_SIN_ACTA: dict[CausaSinActa, str] = {
     CausaSinActa.PAQUETE_SIN_SOBRE: "Paquete entregado sin sobre",
 }
 """The causes of *sin acta* as the operator reads them."""
+CAUSAS_DE_CASILLA = frozenset({CausaSinActa.PAQUETE_NO_ENTREGADO,
+                               CausaSinActa.CASILLA_NO_INSTALADA})
+"""Causes that are facts about the casilla, not one acta: a casilla not installed or a
+paquete never delivered has no acta of any election. They are registered for every acta
+of the casilla at once (a paquete without its sobre may still hold some actas)."""
+_CLAVE_CASILLA = re.compile(r"\d{6}[A-Z]\d{4}")
+
+
+def causa_label(causa: str | None) -> str:
+    """A sin acta cause as the operator reads it, in a sentence (lower case)."""
+    for known, label in CAUSAS_SIN_ACTA.items():
+        if known.value == causa:
+            return label.lower()
+    return causa or "causa no registrada"
+
+
+def describe_arrival(arrival: Arrival) -> str:
+    """``acopio a las 21:03:05`` / ``sin acta (casilla no instalada) a las …``."""
+    hora = local_time(arrival.at)
+    if arrival.kind == Kind.ACOPIO.value:
+        return f"acopio a las {hora}"
+    return f"sin acta ({causa_label(arrival.causa)}) a las {hora}"
 
 
 def casilla_label(casilla: Casilla) -> str:
@@ -50,6 +76,17 @@ class Arrival:
     at: datetime
     record: str
     causa: str | None = None  # of a sin acta
+
+
+@dataclass(frozen=True)
+class SinActaCasilla:
+    """The outcome of registering a casilla-wide cause: the actas registered now, and
+    those already registered at this station (left as they were, with why)."""
+
+    casilla: Casilla
+    causa: CausaSinActa
+    registradas: tuple[tuple[Acta, Record], ...]
+    ya_registradas: tuple[tuple[Acta, str], ...]
 
 
 @dataclass
@@ -87,6 +124,7 @@ class AcopioService:
         self.distrito = int(identity.sitio) if identity.sitio.isdigit() else None
         self._esperadas: Counter[str] = Counter(
             a.eleccion.codigo for a in catalog.iter_actas() if self._here(a))
+        self._casillas = {c.clave: c for c in catalog.casillas}
 
     @classmethod
     def open(cls, station: Station) -> AcopioService:
@@ -104,6 +142,17 @@ class AcopioService:
     def is_foreign(self, acta: Acta) -> bool:
         """Whether the acta belongs to another CATD's distrito."""
         return not self._here(acta)
+
+    def casilla(self, text: str) -> Casilla | None:
+        """The catalog casilla a typed CLAVE_CASILLA (11 characters) names."""
+        clave = text.strip().upper()
+        return self._casillas.get(clave) if _CLAVE_CASILLA.fullmatch(clave) else None
+
+    def actas_de(self, casilla: Casilla) -> list[Acta]:
+        """Every acta of ``casilla`` (one per election it votes), in the catalog's
+        order of elections."""
+        actas = (self.catalog.acta(casilla.clave + e.codigo) for e in self.catalog.elecciones)
+        return [a for a in actas if a is not None]
 
     # records (worker) ------------------------------------------------------------------
 
@@ -126,15 +175,36 @@ class AcopioService:
                     state.fuera_de_catalogo.setdefault(record["body"]["codigo_leido"], at)
         return state
 
-    def acopio(self, acta: Acta, operator: str) -> Record:
-        return self.station.acopio(acta.clave, operator)
+    def acopio(self, acta: Acta, operator: str, traslado: Traslado | None,
+               documento: TipoDocumento) -> Record:
+        return self.station.acopio(acta.clave, operator, traslado, documento)
 
     def sin_acta(self, acta: Acta, causa: CausaSinActa, operator: str) -> Record:
         return self.station.sin_acta(acta.clave, causa, operator)
 
-    def acopio_tras_sin_acta(self, acta: Acta, sin_acta: Arrival, operator: str) -> Record:
+    def sin_acta_casilla(self, casilla: Casilla, causa: CausaSinActa, operator: str,
+                         arrivals: Mapping[str, Arrival]) -> SinActaCasilla:
+        """Register ``causa`` for every acta of ``casilla`` not registered here yet
+        (``arrivals``: what the screen knows arrived); the store's guard refuses, and
+        this reports, any registered meanwhile by another program."""
+        registradas: list[tuple[Acta, Record]] = []
+        ya: list[tuple[Acta, str]] = []
+        for acta in self.actas_de(casilla):
+            arrival = arrivals.get(acta.clave)
+            if arrival is not None:
+                ya.append((acta, describe_arrival(arrival)))
+                continue
+            try:
+                registradas.append((acta, self.station.sin_acta(acta.clave, causa, operator)))
+            except StationInputError as exc:
+                ya.append((acta, str(exc)))
+        return SinActaCasilla(casilla, causa, tuple(registradas), tuple(ya))
+
+    def acopio_tras_sin_acta(self, acta: Acta, sin_acta: Arrival, operator: str,
+                             traslado: Traslado | None, documento: TipoDocumento) -> Record:
         """The acta of a package registered sin acta turned up: its acopio replaces it."""
-        return self.station.acopio_tras_sin_acta(acta.clave, operator, sin_acta.record)
+        return self.station.acopio_tras_sin_acta(acta.clave, operator, sin_acta.record,
+                                                 traslado, documento)
 
     def fuera_de_catalogo(self, codigo: str, eleccion: str, operator: str) -> Record:
         return self.station.acopio_fuera_de_catalogo(codigo, eleccion, operator)

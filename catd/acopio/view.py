@@ -1,7 +1,8 @@
 """The acopio screen: the acta just read, big; the manual entry; *sin acta*; counters.
 
 A passive view over :class:`catd.acopio.presenter.AcopioPresenter`. Keyboard first:
-F2 manual entry, F6 *sin acta*, F7 record the acopio of an acta registered sin acta by
+F2 manual entry, F3 the paquete's mechanism of traslado, F4 the document (another copy
+of the acta), F6 *sin acta*, F7 record the acopio of an acta registered sin acta by
 mistake, F8 register the code shown *fuera de catálogo*, F9 reprint the last ticket;
 every button takes Space and Enter. While the screen is shown the wedge detector is
 on, so a scan reaches the presenter wherever the focus is (even on a button).
@@ -37,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from catd.acopio.paquete import PaqueteShown
 from catd.acopio.presenter import AcopioPresenter, Counters, Shown, Tone
 from catd.acopio.service import CAUSAS_SIN_ACTA, casilla_label
 from catd.formatting import eleccion_label, local_time
@@ -170,11 +172,12 @@ class ActaPanel(QFrame):
         self.eleccion.setVisible(acta is not None)
         self.clave.setVisible(acta is not None)
         if acta is not None:
-            self.eleccion.setText(eleccion_label(acta.eleccion))
+            self.eleccion.setText(self.tr("Todas las actas de la casilla")
+                                  if shown.casilla_entera else eleccion_label(acta.eleccion))
             self.distrito.value.setText(f"{acta.casilla.distrito_id:02d}")
             self.seccion.value.setText(f"{acta.casilla.seccion:04d}")
             self.casilla.value.setText(casilla_label(acta.casilla))
-            self.clave.setText(acta.clave)
+            self.clave.setText(acta.casilla.clave if shown.casilla_entera else acta.clave)
         self.fuera.setVisible(shown.codigo_fuera is not None)
         self.corregir.setVisible(shown.sin_acta_corregible)
         self._fit_fields()
@@ -298,7 +301,7 @@ class SinActaForm(QFrame):
         layout.addWidget(_caption(self.tr("Paquete sin acta (F6)")))
         grid = QGridLayout()
         self.clave = QLineEdit()
-        self.clave.setPlaceholderText(self.tr("CLAVE_ACTA del paquete"))
+        self.clave.setPlaceholderText(self.tr("CLAVE_ACTA, o CLAVE_CASILLA"))
         self.clave.setMaxLength(64)
         self.causa = QComboBox()
         for causa, label in CAUSAS_SIN_ACTA.items():
@@ -370,10 +373,19 @@ class AcopioView(QWidget):
         left.addLayout(printer_row)
 
         self.counters = CountersPanel()
+        paquete = QHBoxLayout()
+        paquete.setSpacing(16)
+        self.traslado = QLabel()
+        self.documento = QLabel()
+        for label in (self.traslado, self.documento):
+            label.setObjectName("formMessage")
+            paquete.addWidget(label)
+        paquete.addStretch(1)
         self.sin_acta = SinActaForm()
         right = QVBoxLayout()
         right.setSpacing(12)
         right.addWidget(self.counters)
+        right.addLayout(paquete)
         right.addWidget(self.sin_acta)
         right.addStretch(1)
 
@@ -391,7 +403,9 @@ class AcopioView(QWidget):
         self.sin_acta.submit.clicked.connect(self._submit_sin_acta)
         self.sin_acta.clave.returnPressed.connect(self._submit_sin_acta)
         for key, slot in ((Qt.Key.Key_F2, self.entry.setFocus),
-                          (Qt.Key.Key_F6, self.sin_acta.clave.setFocus),
+                          (Qt.Key.Key_F3, presenter.cycle_traslado),
+                          (Qt.Key.Key_F4, presenter.toggle_documento),
+                          (Qt.Key.Key_F6, self._focus_sin_acta),
                           (Qt.Key.Key_F7, presenter.correct_sin_acta),
                           (Qt.Key.Key_F8, self._register_fuera),
                           (Qt.Key.Key_F9, presenter.reprint)):
@@ -401,8 +415,10 @@ class AcopioView(QWidget):
         presenter.counters_did_change.connect(self.show_counters)
         presenter.printer_did_report.connect(self.show_printer)
         presenter.sin_acta_did_finish.connect(self.sin_acta.show_result)
+        presenter.paquete_did_change.connect(self.show_paquete)
         detector.scan_did_arrive.connect(self._scanned)
         self.show_shown(presenter.shown)
+        self.show_paquete(presenter.paquete_shown())
         self.show_counters(presenter.counters())
         if presenter.printer is None:
             self.show_printer(Tone.WARN, self.tr(
@@ -423,6 +439,12 @@ class AcopioView(QWidget):
             self.presenter.register_fuera_de_catalogo(self.panel.fuera_eleccion.currentData()
                                                       or "")
 
+    def _focus_sin_acta(self) -> None:
+        """F6: to the sin acta form's clave, selected (what a refusal left there is
+        replaced by what is typed next)."""
+        self.sin_acta.clave.setFocus()
+        self.sin_acta.clave.selectAll()
+
     def _submit_sin_acta(self) -> None:
         causa = CausaSinActa(self.sin_acta.causa.currentData())
         self.presenter.register_sin_acta(self.sin_acta.clave.text(), causa)
@@ -437,6 +459,17 @@ class AcopioView(QWidget):
 
     def show_counters(self, counters: Counters) -> None:
         self.counters.show_counters(counters)
+
+    def show_paquete(self, paquete: PaqueteShown) -> None:
+        for label, text, ayuda, cambiado in (
+                (self.traslado, paquete.traslado, paquete.traslado_ayuda,
+                 paquete.traslado_cambiado),
+                (self.documento, paquete.documento, paquete.documento_ayuda,
+                 paquete.documento_cambiado)):
+            label.setText(text)
+            label.setToolTip(ayuda)
+            label.setProperty("tone", "warn" if cambiado else "")
+            repolish(label)
 
     def show_printer(self, tone: Tone, message: str) -> None:
         self.printer_note.setText(message)

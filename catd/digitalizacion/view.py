@@ -110,7 +110,7 @@ class _ElidedLabel(QLabel):
 
     def _elide(self) -> None:
         shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle,
-                                              max(0, self.width()))
+                                              self.contentsRect().width())
         super().setText(shown)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -26,6 +27,9 @@ from central.enrollment import Site, create_code
 from central.operators import OperatorInfo, add_operator
 from central.stations_admin import UnknownStation, set_station_enabled
 from prep.crypto import SigningKey
+
+if TYPE_CHECKING:
+    from central.publication.ventana import EstadoPublicacion
 
 MAX_NOTE = 500
 
@@ -125,16 +129,40 @@ class Coordinator:
         return (f"Equipo {station_id} deshabilitado: el nodo central rechaza todo lo que "
                 "firme desde ahora.")
 
-    def corte(self) -> str:
-        """A corte now (``a_pedido``); audited ``corte_published`` or ``corte_failed``."""
+    def publicacion(self) -> EstadoPublicacion:
+        """The Consejo's window and whether the publication ended (asked before a corte,
+        so the dialog says why a reason is needed)."""
+        from central.publication.ventana import estado
+
+        return estado(self.engine)
+
+    def corte(self, fuera_de_ventana: str | None = None, ultimo: bool = False,
+              motivo: str | None = None) -> str:
+        """A corte now (``a_pedido``), under the Consejo's rules: outside its window only
+        with ``fuera_de_ventana`` (the coordinator's reason), never after the último
+        corte; ``ultimo`` ends the publication (``motivo``: why). Audited
+        ``corte_published`` (with ``corte_outside_window`` / ``publication_closed``),
+        ``corte_refused`` or ``corte_failed``."""
         if self.corte_config is None:
             raise ActionError("Para hacer un corte desde el tablero, arránquelo con "
                               "--data-dir del nodo central (su llave firma el corte).")
         from central.publication.corte import A_PEDIDO, CorteSettings, make_corte
+        from central.publication.ventana import Peticion, PublicacionRechazada
 
+        actor = self.who
+        try:
+            peticion = Peticion(fuera_de_ventana=fuera_de_ventana,
+                                motivo_ultimo=motivo if ultimo else None)
+        except ValueError as exc:
+            raise ActionError(f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from None
         config = self.corte_config
-        hecho = make_corte(self.engine, config.key,
-                           CorteSettings(config.publicacion, config.blobs),
-                           motivo=A_PEDIDO, actor=self.who)
+        try:
+            hecho = make_corte(self.engine, config.key,
+                               CorteSettings(config.publicacion, config.blobs),
+                               motivo=A_PEDIDO, actor=actor, ultimo_corte=ultimo,
+                               peticion=peticion)
+        except PublicacionRechazada as exc:
+            raise ActionError(f"Corte rechazado: {exc}.") from None
+        final = " Es el último corte: la publicación terminó." if ultimo else ""
         return (f"Corte {hecho.publicado.name} publicado: {hecho.actas_capturadas} de "
-                f"{hecho.actas_esperadas} actas con datos.")
+                f"{hecho.actas_esperadas} actas con datos.{final}")

@@ -28,13 +28,13 @@ ANOMALY_LABELS = {
     "acopio_tras_sin_acta": "Acopio después de «sin acta»",
     "sin_acta_en_conflicto": "«Sin acta» en conflicto",
     "imagen_tras_sin_acta": "Imagen de un acta «sin acta»",
+    "casilla_sin_acta_con_datos": "Casilla «sin acta» con otra acta con datos",
     "ilegible_obsoleto": "«Ilegible» de imagen reemplazada",
     "operador_repetido": "Mismo operador capturó dos veces",
     "captura_sobrante": "Captura sobrante",
     "captura_imagen_reemplazada": "Captura de imagen reemplazada",
     "captura_campos_invalidos": "Campos que no son los del acta",
     "captura_sin_lease": "Captura fuera de la cola",
-    "fuera_de_catalogo": "Acta fuera de catálogo",
     "unaudited_build": "Software no auditado en el equipo",
     "operador_desconocido": "Operador desconocido",
     "operador_deshabilitado": "Operador deshabilitado",
@@ -45,7 +45,11 @@ ANOMALY_LABELS = {
     "trabajo_sin_lease": "Trabajo sin asignación",
     "lease_vencido": "Asignación de trabajo vencida",
     "captura_misma_estacion": "2.ª captura del mismo equipo",
+    "verificacion_misma_estacion": "Verificación del equipo que capturó",
     "verificacion_sin_lease_vivo": "Verificación sin asignación",
+    "ilegible_sin_lease_vivo": "«Ilegible» sin asignación",
+    "codigo_no_es_acta": "Código leído que no es de un acta",
+    "imagen_tipo_distinto": "Imagen de otro tipo que el declarado",
     "solicitud_repetida": "Solicitud de trabajo repetida",
     "casilla_rechazada": "Foto de PREP Casilla rechazada",
     "not_an_image": "Archivo que no es una imagen",
@@ -53,6 +57,7 @@ ANOMALY_LABELS = {
 
 #: Known keys, in the order they are told, with their Spanish name.
 KEY_LABELS = {
+    "casilla": "casilla",
     "clave_acta": "acta",
     "operator": "operador",
     "kind": "registro de",
@@ -78,11 +83,17 @@ KEY_LABELS = {
     "record": "registro",
     "first": "primer registro",
     "sin_acta": "registro «sin acta»",
+    "causa": "causa",
+    "actas_sin_acta": "actas «sin acta»",
+    "actas_con_datos": "actas con imagen o votos",
     "otra_captura": "otra captura",
     "lease": "asignación",
     "received_at": "recibido",
     "since": "desde",
     "until": "hasta",
+    "declarado": "tipo declarado",
+    "declared": "tipo declarado",
+    "real": "tipo real",
 }
 KIND_WORDS = {"captura": "captura", "verificacion": "verificación", "acopio": "acopio",
               "sin_acta": "sin acta", "imagen": "imagen", "ilegible": "ilegible",
@@ -91,6 +102,9 @@ ESTADO_WORDS = {"esperada": "esperada", "acopiada": "acopiada", "digitalizada": 
                 "redigitalizacion": "en redigitalización", "captura_1": "en captura 1",
                 "captura_2": "en captura 2", "verificacion": "en verificación",
                 "validada": "validada", "sin_acta": "sin acta"}
+CAUSA_WORDS = {"casilla_no_instalada": "casilla no instalada",
+               "paquete_no_entregado": "paquete no entregado",
+               "paquete_sin_sobre": "paquete entregado sin sobre"}
 ROLE_WORDS = {"catd": "CATD", "ccv": "CCV", "recepcion_casilla": "recepción de PREP Casilla"}
 MAX_VALUE = 80
 
@@ -164,7 +178,7 @@ _FORMATS: dict[str, Callable[[Any], str]] = {
     "otra_captura": _short_id, "lease": _short_id,
     "skew_seconds": _seconds, "received_at": _time, "expires_at": _time, "since": _time,
     "until": _time, "kind": _word(KIND_WORDS), "estado": _word(ESTADO_WORDS),
-    "estacion": _word(ROLE_WORDS),
+    "estacion": _word(ROLE_WORDS), "causa": _word(CAUSA_WORDS),
     "distrito": lambda v: f"{int(v):02d}" if isinstance(v, int) else _clip(str(v)),
     "catd": lambda v: f"{int(v):02d}" if isinstance(v, int) else _clip(str(v)),
 }

@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
 from PySide6.QtWidgets import QApplication
 
+from catd.qt_es import install_qt_spanish
 from central.dashboard import theme
 from central.dashboard.actions import Coordinator, CorteConfig
 from central.dashboard.controller import DashboardController
@@ -39,23 +39,12 @@ def open_dashboard(dsn: str, settings: Settings, actions_dsn: str | None,
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("PREP Tablero")
     theme.apply(app)
-    _spanish_qt(app)
+    install_qt_spanish(app)  # Qt's own buttons and menus in Spanish
     controller = DashboardController(dsn, settings, coordinator)
     window = DashboardWindow(controller)
     window.show()
     window.start()
     return window
-
-
-def _spanish_qt(app: QApplication) -> None:
-    """Qt's own texts (a line edit's menu, a spin box's…) in Spanish, once."""
-    if app.property("prep_qt_es"):
-        return
-    translator = QTranslator(app)
-    if translator.load(QLocale(QLocale.Language.Spanish, QLocale.Country.Mexico), "qtbase",
-                       "_", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
-        app.installTranslator(translator)
-        app.setProperty("prep_qt_es", True)
 
 
 def close_dashboard(window: DashboardWindow) -> None:

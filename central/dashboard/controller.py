@@ -2,9 +2,10 @@
 GUI thread.
 
 Three worker threads, none of them the GUI's: the *listener* holds one autocommit
-connection LISTENing on ``prep_dashboard``; the *lectura* lane runs each refresh (one
-snapshot, :func:`central.dashboard.data.read_overview`) on its own read-only
-connection; the *acciones* lane checks a coordinator's login
+connection LISTENing on ``prep_dashboard`` (on a hot standby, where PostgreSQL refuses
+LISTEN, it asks for a refresh every :data:`POLL_SECONDS` instead); the *lectura* lane
+runs each refresh (one snapshot, :func:`central.dashboard.data.read_overview`) on its
+own read-only connection; the *acciones* lane checks a coordinator's login
 (:mod:`central.dashboard.login`) and runs their writes, as them, through the
 :class:`~central.dashboard.actions.Coordinator`. Results come back to the GUI thread as
 closures posted through one queued signal (no Python object rides a cross-thread
@@ -37,6 +38,9 @@ log = logging.getLogger("central.dashboard")
 CHANNEL = "prep_dashboard"
 APPLICATION_NAME = "prep-tablero"
 RECONNECT_SECONDS = 5.0
+#: How often a dashboard reading a hot standby (a replica: no LISTEN there) refreshes.
+POLL_SECONDS = 5.0
+_IN_RECOVERY = "SELECT pg_is_in_recovery()"
 T = TypeVar("T")
 
 #: Errors of a coordinator's action that are the coordinator's to fix: shown as is.
@@ -71,15 +75,20 @@ class Listener:
     """LISTEN on ``prep_dashboard`` in a thread of its own; reconnects every 5 s.
 
     ``on_notify(tables)`` gets the tables that changed (one call per wake-up, however
-    many notifications came); ``on_link(ok, message)`` says whether it is listening.
-    Both are called on the listener's thread: pass them through a :class:`Poster`.
+    many notifications came); ``on_link(ok, message, polling)`` says whether changes
+    reach it, and ``polling`` whether by asking every ``poll_seconds`` (a hot standby:
+    ``pg_is_in_recovery()``, where LISTEN fails with «cannot execute LISTEN during
+    recovery»). Both are called on the listener's thread: pass them through a
+    :class:`Poster`.
     """
 
     def __init__(self, dsn: str, on_notify: Callable[[frozenset[str]], None],
-                 on_link: Callable[[bool, str], None]) -> None:
+                 on_link: Callable[[bool, str, bool], None],
+                 poll_seconds: float = POLL_SECONDS) -> None:
         self.dsn = dsn
         self.on_notify = on_notify
         self.on_link = on_link
+        self.poll_seconds = poll_seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tablero-listen",
                                         daemon=True)
@@ -97,16 +106,39 @@ class Listener:
             try:
                 with psycopg.connect(self.dsn, autocommit=True,
                                      application_name=APPLICATION_NAME) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
-                    self.on_link(True, "")
-                    while not self._stop.is_set():
-                        tables = frozenset(n.payload for n in conn.notifies(timeout=0.5))
-                        if tables:
-                            self.on_notify(tables)
+                    if _in_recovery(conn):
+                        self._poll(conn)
+                    else:
+                        self._listen(conn)
             except psycopg.Error as exc:
                 log.warning("sin LISTEN (%s); reintento en %.0f s", exc, RECONNECT_SECONDS)
-                self.on_link(False, str(exc).strip())
+                self.on_link(False, str(exc).strip(), False)
                 self._stop.wait(RECONNECT_SECONDS)
+
+    def _listen(self, conn: psycopg.Connection[Any]) -> None:
+        conn.execute(f"LISTEN {CHANNEL}")
+        self.on_link(True, "", False)
+        while not self._stop.is_set():
+            tables = frozenset(n.payload for n in conn.notifies(timeout=0.5))
+            if tables:
+                self.on_notify(tables)
+
+    def _poll(self, conn: psycopg.Connection[Any]) -> None:
+        """A replica sends no notifications: ask for a refresh every ``poll_seconds``
+        (each one a snapshot, as after a notification). Returns when the standby is
+        promoted, to LISTEN on the new primary."""
+        log.info("réplica en recuperación: sin LISTEN, se consulta cada %.0f s",
+                 self.poll_seconds)
+        self.on_link(True, "", True)
+        while not self._stop.wait(self.poll_seconds):
+            if not _in_recovery(conn):
+                return
+            self.on_notify(frozenset())
+
+
+def _in_recovery(conn: psycopg.Connection[Any]) -> bool:
+    row = conn.execute(_IN_RECOVERY).fetchone()
+    return bool(row and row[0])
 
 
 class DashboardController(QObject):
@@ -126,7 +158,7 @@ class DashboardController(QObject):
 
     def __init__(self, dsn: str, settings: Settings | None = None,
                  coordinator: Coordinator | None = None, min_interval: float = 1.0,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, poll_seconds: float = POLL_SECONDS) -> None:
         super().__init__(parent)
         self.dsn = dsn
         self.settings = settings or Settings()
@@ -144,11 +176,15 @@ class DashboardController(QObject):
         self._acciones = ThreadPoolExecutor(1, thread_name_prefix="tablero-acciones")
         self._conn: psycopg.Connection[Any] | None = None
         self._listening = False
+        #: Reading a hot standby: refreshed every ``poll_seconds``, not by notification.
+        self.polling = False
+        self.poll_seconds = poll_seconds
         self._closed = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._start_refresh)
-        self._listener = Listener(dsn, self._notified_from_thread, self._link_from_thread)
+        self._listener = Listener(dsn, self._notified_from_thread, self._link_from_thread,
+                                  poll_seconds)
 
     # --- life -------------------------------------------------------------------------
 
@@ -238,12 +274,15 @@ class DashboardController(QObject):
     def _notified_from_thread(self, tables: frozenset[str]) -> None:
         self._poster.post(self.request_refresh)
 
-    def _link_from_thread(self, ok: bool, message: str) -> None:
-        self._poster.post(lambda: self._link(ok, message))
+    def _link_from_thread(self, ok: bool, message: str, polling: bool) -> None:
+        self._poster.post(lambda: self._link(ok, message, polling))
 
-    def _link(self, ok: bool, message: str) -> None:
+    def _link(self, ok: bool, message: str, polling: bool = False) -> None:
         was = self._listening
         self._listening = ok
+        if polling != self.polling:
+            self.polling = polling
+            self.state_did_change.emit()  # the window says how it stays live
         if ok and not was:
             self.request_refresh()  # whatever changed while nobody listened
         if self.state in ("en_vivo", "sin_aviso"):
@@ -298,6 +337,20 @@ class DashboardController(QObject):
             finished(str(message))
             self.request_refresh()
         self._submit(lambda: work(coordinator), succeeded, failed)
+
+    def query(self, work: Callable[[Coordinator], T], done: Callable[[T], None],
+              failed: Callable[[str], None]) -> None:
+        """Ask the central something on the acciones lane, as the logged-in coordinator
+        (what a dialog needs to know before it opens); ``done(result)`` or
+        ``failed(message)`` on the GUI thread."""
+        if self.coordinator is None:
+            failed(NO_ACTIONS)
+            return
+        if self.account is None:
+            failed("Inicie sesión como coordinador (Ctrl+L) para actuar desde el tablero.")
+            return
+        coordinator = self.coordinator.acting_as(self.account.id)
+        self._submit(lambda: work(coordinator), done, failed)
 
     def _submit(self, work: Callable[[], T], done: Callable[[T], None],
                 failed: Callable[[str], None]) -> None:

@@ -182,6 +182,7 @@ class Overview:
     capturistas: tuple[OperatorErrors, ...]
     cortes: tuple[CorteInfo, ...]
     settings: Settings = field(default_factory=Settings)
+    simulacro: bool = False  # a drill's central (prep central init --simulacro)
 
     @property
     def last_corte(self) -> CorteInfo | None:
@@ -364,10 +365,21 @@ def read_overview(conn: psycopg.Connection[Any], settings: Settings | None = Non
             capturistas = tuple(OperatorErrors(*row) for row in cur.fetchall())
             cur.execute(_CORTES, {"limit": CORTE_LIMIT})
             cortes = tuple(CorteInfo(*row) for row in cur.fetchall())
+            simulacro = _simulacro(cur)
     finally:
         conn.rollback()
     return Overview(now, version, catalog[1], catalog[2], progress, throughput, stations,
-                    anomalies, types, capturistas, cortes, settings)
+                    anomalies, types, capturistas, cortes, settings, simulacro)
+
+
+def _simulacro(cur: psycopg.Cursor[Any]) -> bool:
+    """Whether the central is a drill's. A login granted ``prep_lectura`` by hand before
+    revision 0012 may not read ``installation``: then it shows as a real one (the
+    published cortes, not the dashboard, are what must never be mistaken)."""
+    if not _one(cur, "SELECT coalesce(has_table_privilege("
+                     "to_regclass('installation')::oid, 'SELECT'), false)"):
+        return False
+    return bool(_one(cur, "SELECT coalesce(bool_or(simulacro), false) FROM installation"))
 
 
 def catalog_names(cur: psycopg.Cursor[Any], version: int

@@ -16,14 +16,17 @@ from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
+    QSize,
     QSortFilterProxyModel,
     Qt,
+    QTimer,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QLabel,
     QStackedWidget,
+    QStyleOptionViewItem,
     QTableView,
     QWidget,
 )
@@ -121,7 +124,10 @@ class Table(QStackedWidget):
     """A sortable, read-only table, or a sentence when it has no rows."""
 
     def __init__(self, headers: Sequence[str], empty: str, parent: QWidget | None = None,
-                 stretch: int | None = None) -> None:
+                 stretch: int | None = None, wrap: bool = False) -> None:
+        """``stretch``: the column that takes the width left (default: the last one);
+        ``wrap``: its text wraps onto more lines and rows grow to show it whole, instead
+        of being cut with «…» on a 1024-pixel screen."""
         super().__init__(parent)
         self.model = RowsModel(headers, self)
         self.proxy = QSortFilterProxyModel(self)
@@ -145,6 +151,13 @@ class Table(QStackedWidget):
             header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
         else:
             header.setStretchLastSection(True)
+        self.wrap_column = (stretch if stretch is not None else len(headers) - 1) \
+            if wrap else None
+        self._fit_pending = False
+        if wrap:
+            self.view.setWordWrap(True)
+            header.sectionResized.connect(self._column_resized)
+            self.proxy.layoutChanged.connect(self._fit_rows_later)  # sorted
         self.empty = QLabel(empty)
         self.empty.setObjectName("empty")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -158,8 +171,40 @@ class Table(QStackedWidget):
         selected = self.selected_key()
         self.model.set_rows(rows)
         self.setCurrentWidget(self.view if rows else self.empty)
+        self.fit_rows()
         if selected is not None:
             self.select_key(selected)
+
+    def fit_rows(self) -> None:
+        """Each row as tall as its wrapped text needs. Only the wrapping column is
+        measured (the others hold one line): one text layout per row, not per cell."""
+        self._fit_pending = False
+        column = self.wrap_column
+        if column is None:
+            return
+        view = self.view
+        base = view.verticalHeader().defaultSectionSize()
+        # A wrapped row keeps a one-line row's space around its text (and the grid line
+        # Qt takes from the cell): a line less and Qt cuts the last one with «…».
+        padding = base - view.fontMetrics().lineSpacing()
+        option = QStyleOptionViewItem()
+        view.initViewItemOption(option)
+        option.features |= QStyleOptionViewItem.ViewItemFeature.WrapText
+        option.rect.setSize(QSize(view.columnWidth(column), base))
+        delegate = view.itemDelegate()
+        for row in range(self.proxy.rowCount()):
+            needed = delegate.sizeHint(option, self.proxy.index(row, column)).height()
+            view.setRowHeight(row, max(base, needed + padding))
+
+    def _column_resized(self, column: int, _old: int, _new: int) -> None:
+        if column == self.wrap_column:
+            self._fit_rows_later()
+
+    def _fit_rows_later(self) -> None:
+        """Once the layout settles (a window resize moves the column many times)."""
+        if not self._fit_pending:
+            self._fit_pending = True
+            QTimer.singleShot(0, self, self.fit_rows)
 
     def selected_key(self) -> Any:
         indexes = self.view.selectionModel().selectedRows()

@@ -112,8 +112,9 @@ class ResumenView(QWidget):
         self.rule = label("", "muted")
         self.rule.setWordWrap(True)
         layout.addWidget(self.rule)
+        # Cabeceras wrap: «La Magdalena Contreras» is whole at 1024 px, on two lines.
         self.table = Table(self.HEADERS, "Aún no hay actas: cargue el catálogo con «prep "
-                           "central catalog load».", stretch=1)
+                           "central catalog load».", stretch=1, wrap=True)
         layout.addWidget(self.table, 1)
         self.overview: Overview | None = None
         self.eleccion.currentIndexChanged.connect(lambda _i: self._render())
@@ -161,8 +162,8 @@ class ResumenView(QWidget):
     def _row(site: SiteRow) -> Row:
         c = site.counts
         ccv = site.sitio == "CCV"
-        cells: list[Cell] = [text(site.sitio), text(site.nombre.title(),
-                                                    tip=site.nombre.title())]
+        nombre = place_name(site.nombre)
+        cells: list[Cell] = [text(site.sitio), text(nombre, tip=nombre)]
         for phase in PHASES:
             if ccv and phase in ("esperadas", "acopiadas"):
                 cells.append(number(None))
@@ -175,6 +176,18 @@ class ResumenView(QWidget):
         situacion, tone = SITUACION[site.situacion]
         cells.append(text(situacion, tone))
         return Row(site.sitio, cells, "idle" if ccv else None)
+
+
+#: Words a place name keeps in lower case after its first word («Cuajimalpa de Morelos»).
+_LOWER_WORDS = frozenset({"de", "del", "la", "las", "los", "el", "y"})
+
+
+def place_name(upper: str) -> str:
+    """A catalog's upper-case place name as written in Spanish: «GUSTAVO A. MADERO» →
+    «Gustavo A. Madero», «CUAJIMALPA DE MORELOS» → «Cuajimalpa de Morelos»."""
+    words = upper.title().split()
+    return " ".join(w.lower() if i and w.lower() in _LOWER_WORDS else w
+                    for i, w in enumerate(words))
 
 
 ESTADOS = {"en_linea": ("En línea", "ok"), "sin_conexion": ("Sin conexión", "error"),
@@ -313,7 +326,9 @@ class AnomaliasView(QWidget):
         self.summary = label("", "muted")
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
-        self.table = Table(self.HEADERS, "Sin anomalías pendientes.", stretch=4)
+        # The detail wraps (whole at 1024 px); the coordinator's note is told there too,
+        # so «Estado» stays one short word.
+        self.table = Table(self.HEADERS, "Sin anomalías pendientes.", stretch=4, wrap=True)
         layout.addWidget(self.table, 1)
         ack = QHBoxLayout()
         ack.addWidget(label("Nota:"))
@@ -357,18 +372,20 @@ class AnomaliasView(QWidget):
                                                  and a.acknowledged)]
         rows = []
         for a in shown:
-            if a.acknowledged:
-                estado = text(f"Atendida: {a.ack_note or ''}", "ok",
-                              f"{a.ack_by or ''} · {theme.local(a.ack_at, True)}")
-            else:
-                estado = text("Pendiente", "warn")
             said = describe(a.detail)
             raw = json.dumps(a.detail, ensure_ascii=False, sort_keys=True)
+            tip = f"{said}\n\nDatos técnicos: {raw[:2000]}"
+            if a.acknowledged:
+                who = f"{a.ack_by or ''} · {theme.local(a.ack_at, True)}"
+                estado = text("Atendida", "ok", f"Nota: {a.ack_note or ''}\n{who}")
+                said = f"{said}\nNota al atenderla: {a.ack_note or '—'}"
+            else:
+                estado = text("Pendiente", "warn")
             rows.append(Row(a.id, [
                 number(a.id), text(anomaly_label(a.type), tip=a.type),
                 text(a.station or "—"),
-                Cell(theme.local(a.at, True), a.at.timestamp()),
-                text(said, tip=f"{said}\n\nDatos técnicos: {raw[:2000]}"), estado]))
+                Cell(theme.local(a.at, True), a.at.timestamp()), text(said, tip=tip),
+                estado]))
         pending = ov.pending_anomalies
         by_type = ", ".join(f"{anomaly_label(t)}: {theme.num(p)}"
                             for t, (p, _n) in sorted(ov.anomaly_types.items()) if p)

@@ -3,8 +3,9 @@ the coordinators' session and actions in menus, and keyboard shortcuts for all o
 
 Shortcuts: F5 refresh now; Ctrl+1…6 the pages; Alt+E the elección; Ctrl+L log in;
 Ctrl+Intro acknowledge the selected anomaly; Ctrl+Shift+A enrollment code; Ctrl+Shift+O
-operator; Ctrl+Shift+E disable/enable the selected station; Ctrl+Shift+C corte now;
-Ctrl+Q quit.
+operator; Ctrl+Shift+E disable/enable the selected station; Ctrl+Shift+C corte now
+(outside the Consejo's window only with a reason); Ctrl+Shift+U the último corte; Ctrl+Q
+quit.
 
 Every action is done as the coordinator logged in (its account id is the audit actor);
 an action asked for without a session opens the login first and goes on after it.
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
 from central.dashboard import theme
 from central.dashboard.charts import ThroughputView
 from central.dashboard.controller import DashboardController
+from central.dashboard.corte_dialog import CorteDialog
 from central.dashboard.dialogs import (
     Done,
     EnrollmentCodeDialog,
@@ -51,11 +53,14 @@ from central.dashboard.views import (
     ResumenView,
 )
 from central.operators import OperatorInfo
+from central.publication.ventana import EstadoPublicacion
 
 PAGES = ("Resumen", "Ritmo", "Estaciones", "Anomalías", "Capturistas", "Cortes")
 DEFAULT_SIZE = (1440, 860)
 #: The smallest screen the control room's PCs have: everything must fit it.
 MIN_SIZE = (1024, 700)
+
+TITLE = "PREP · Tablero de la sala de control"
 
 
 class DashboardWindow(QMainWindow):
@@ -64,7 +69,7 @@ class DashboardWindow(QMainWindow):
     def __init__(self, controller: DashboardController) -> None:
         super().__init__()
         self.controller = controller
-        self.setWindowTitle("PREP · Tablero de la sala de control")
+        self.setWindowTitle(TITLE)
         self._fit_screen()
         central = QWidget()
         central.setObjectName("page")
@@ -167,8 +172,9 @@ class DashboardWindow(QMainWindow):
                 ("Operador nuevo…", "Ctrl+Shift+O", self.new_operator),
                 ("Deshabilitar o habilitar el equipo elegido…", "Ctrl+Shift+E",
                  self.station_action),
-                ("Corte ahora…", "Ctrl+Shift+C", self.corte_now))]
-        self.corte_action = self.action_items[-1]
+                ("Corte ahora…", "Ctrl+Shift+C", self.corte_now),
+                ("Último corte…", "Ctrl+Shift+U", self.ultimo_corte))]
+        self.corte_action, self.ultimo_action = self.action_items[-2:]
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             ack = QShortcut(QKeySequence(keys), self)
             ack.activated.connect(self.anomalias.request_ack)
@@ -215,6 +221,7 @@ class DashboardWindow(QMainWindow):
         self.tabs.setTabText(0, f"Resumen ({theme.plural(behind, 'rezagado')})" if behind
                              else "Resumen")
         self.stack.setCurrentWidget(self.tabs)
+        self.setWindowTitle(("SIMULACRO · " if ov.simulacro else "") + TITLE)
         self._show_state()
 
     def _show_state(self) -> None:
@@ -236,8 +243,11 @@ class DashboardWindow(QMainWindow):
             self.banner.hide()
         if ov is not None:
             vivo = "● En vivo" if c.state == "en_vivo" else "○ Sin avisos"
-            self.live.setText(f"{vivo} · datos de las {theme.local(ov.taken_at)} (Cd. de "
-                              f"México) · catálogo v{ov.catalog_version}")
+            if c.state == "en_vivo" and c.polling:  # a replica: no LISTEN there
+                vivo += f" (réplica: cada {c.poll_seconds:g} s)"
+            drill = "SIMULACRO (sus cortes lo dicen) · " if ov.simulacro else ""
+            self.live.setText(f"{drill}{vivo} · datos de las {theme.local(ov.taken_at)} (Cd. "
+                              f"de México) · catálogo v{ov.catalog_version}")
             self.live.setToolTip("Hora de la Ciudad de México de la última lectura.")
         self.acting.setText(self._acting_text())
 
@@ -356,33 +366,63 @@ class DashboardWindow(QMainWindow):
         dialog.open()
 
     def corte_now(self) -> None:
+        self._corte_request(ultimo=False)
+
+    def ultimo_corte(self) -> None:
+        self._corte_request(ultimo=True)
+
+    def _corte_request(self, ultimo: bool) -> None:
         if self.corte_started is not None:  # one at a time: a second press is not a corte
             self.statusBar().showMessage("Ya se está haciendo un corte: espere a que "
                                          "termine.", 10_000)
             return
-        self._as_coordinator(self._corte_now)
+        self._as_coordinator(lambda: self._ask_publicacion(ultimo))
 
-    def _corte_now(self) -> None:
-        if self.corte_started is None:
+    def _ask_publicacion(self, ultimo: bool) -> None:
+        """The Consejo's window and the último corte decide which dialog: ask first."""
+        self.statusBar().showMessage("Consultando la ventana de publicación…", 5_000)
+        self.controller.query(lambda c: c.publicacion(),
+                              done=lambda estado: self._corte_dialog(estado, ultimo),
+                              failed=self._action_failed)
+
+    def _corte_dialog(self, estado: EstadoPublicacion, ultimo: bool) -> None:
+        if self.corte_started is not None:
+            return
+        if estado.cerrada:
+            inform(self, "Publicación terminada", f"{estado.texto()}\n\nNo se hizo ningún "
+                   "corte.", warning=True)
+            return
+        if not ultimo and estado.dentro(estado.ahora):
             confirm(self, "Corte ahora", "¿Hacer y publicar un corte ahora? Se publica para "
                     "todo el público y queda en la bitácora como corte a pedido.\n\n"
                     "Intro o Esc: cancelar · Alt+H: hacer el corte.", "&Hacer el corte",
                     self._start_corte)
+            return
+        # Outside the window, or the último corte: only with the coordinator's reason.
+        dialog = CorteDialog(estado, ultimo, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        fuera = dialog.fuera
+        dialog.accepted.connect(lambda: self._start_corte(
+            dialog.motivo() if fuera else None, ultimo, dialog.motivo()))
+        dialog.open()
 
-    def _start_corte(self) -> None:
+    def _start_corte(self, fuera_de_ventana: str | None = None, ultimo: bool = False,
+                     motivo: str | None = None) -> None:
         if self.corte_started is not None:  # two boxes answered: one corte
             return
         self.corte_started = time.monotonic()
         self.corte_action.setEnabled(False)
+        self.ultimo_action.setEnabled(False)
         self._corte_timer.start()
         self._show_state()
-        self.controller.act(lambda c: c.corte(), done=self._corte_done,
-                            failed=self._corte_failed)
+        self.controller.act(lambda c: c.corte(fuera_de_ventana, ultimo, motivo),
+                            done=self._corte_done, failed=self._corte_failed)
 
     def _corte_ended(self) -> None:
         self.corte_started = None
         self._corte_timer.stop()
         self.corte_action.setEnabled(self.controller.can_act)
+        self.ultimo_action.setEnabled(self.controller.can_act)
 
     def _corte_done(self, message: str) -> None:
         self._corte_ended()

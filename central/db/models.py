@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     UniqueConstraint,
     Uuid,
@@ -309,6 +310,10 @@ class ActaStateRow(Base):
     acopio_operator: Mapped[str | None] = mapped_column(String(64))
     acopio_at: Mapped[datetime | None]
     acopio_received_at: Mapped[datetime | None]
+    #: What the acopio record says of the paquete (prep.paquete tokens; revision 0013);
+    #: NULL when it says nothing (older stations): the corte takes the catalog's default.
+    acopio_traslado: Mapped[str | None] = mapped_column(String(16))
+    acopio_tipo_documento: Mapped[str | None] = mapped_column(String(16))
     sin_acta_record: Mapped[str | None] = mapped_column(Uuid(as_uuid=False))
     sin_acta_causa: Mapped[str | None] = mapped_column(String(32))
     sin_acta_station: Mapped[str | None] = mapped_column(STATION_ID)
@@ -461,6 +466,39 @@ class CorteRow(Base):
     motivo: Mapped[str] = mapped_column(String(16))
     seconds: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Publicacion(Base):
+    """The Consejo's publication window and the *último corte* in force: one row, ``id``
+    1 (revision 0014). ``inicio``/``fin`` NULL: no window fixed yet; ``ultimo_corte``
+    set: the publication ended with that corte (until an audited reopening). Changed
+    only by :mod:`central.publication.ventana`, each change audited."""
+
+    __tablename__ = "publicacion"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single_row"),
+        CheckConstraint("(inicio IS NULL) = (fin IS NULL) AND (fin IS NULL OR (fin > inicio "
+                        "AND fin - inicio <= interval '24 hours'))", name="ventana"),
+    )
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    inicio: Mapped[datetime | None]
+    fin: Mapped[datetime | None]
+    ultimo_corte: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("cortes.id"))
+    changed_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Installation(Base):
+    """What this central is: one row, ``id`` 1 (revision 0012). ``simulacro``: a drill's
+    central, whose cortes are all stamped SIMULACRO (docs/simulacro.md); a trigger
+    refuses to change it once the database holds results."""
+
+    __tablename__ = "installation"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    simulacro: Mapped[bool] = mapped_column(server_default=false())
+    changed_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
 class WorkNonce(Base):

@@ -12,6 +12,7 @@ on it). Everything it cannot accept becomes an anomaly; nothing here refuses a b
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from typing import NamedTuple, cast
 
@@ -19,10 +20,17 @@ from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from central import catalog_store
+from central import audit, catalog_store
 from central.anomalies import add_anomaly
 from central.db.models import PipelineJournal
 from central.pipeline.authorize import CHECKED_KINDS, Gate, Sender
+from central.pipeline.casilla import (
+    CASILLA_SIN_ACTA_CON_DATOS,
+    Contradiccion,
+    claves_to_lock,
+    contradicciones,
+    siblings_in,
+)
 from central.pipeline.state import (
     EN_CAPTURA,
     PIPELINE_KINDS,
@@ -68,20 +76,34 @@ class WorkMade(NamedTuple):
 NO_WORK = WorkMade()
 
 
+class Applied(NamedTuple):
+    """What a batch did: the work it made, and the casillas whose actas it made
+    contradict each other (:mod:`central.pipeline.casilla`), already raised as anomalies;
+    ingest audits them last in its transaction (:func:`audit_contradicciones`)."""
+
+    work: WorkMade = NO_WORK
+    contradicciones: tuple[Contradiccion, ...] = ()
+
+
 def apply_batch(session: Session, batch: Batch, received_at: datetime,
-                sender: Sender) -> WorkMade:
+                sender: Sender) -> Applied:
     """Check ``batch``'s records and advance the acta states with those admitted
     (ingest's transaction); what work they made. ``sender``: the signing station."""
     checked = [r for r in batch.records if r.kind in CHECKED_KINDS]
     if not checked:
-        return NO_WORK
+        return Applied()
     records = [r for r in checked if r.kind in PIPELINE_KINDS]
     lock_pipeline_shared(session)
-    lookup = current_lookup(session)
+    current = catalog_store.current(session)
+    catalog = None if current is None else current[1]
+    lookup = catalog_lookup(catalog)
+    siblings = siblings_in(catalog)
     before: dict[str, ActaState] = {}
     if records:
         claves = {c for r in records if (c := _clave(r)) is not None}
-        before = lock_actas(session, claves, lookup)
+        # The casilla's other actas too, for a sin acta or an image: a casilla-wide
+        # cause contradicted by another acta's data is seen in whichever order.
+        before = lock_actas(session, claves | claves_to_lock(records, siblings), lookup)
         # A batch already journaled (its records lost by a partial restore and sent
         # again) keeps its first position; its records are already in the states
         # (state.holds).
@@ -89,19 +111,34 @@ def apply_batch(session: Session, batch: Batch, received_at: datetime,
                                          "j_number": batch.number, "j_at": received_at})
     gate = Gate(session, sender, received_at, lookup)
     gate.check(checked)
-    gate.end_leases()
     events = [RecordEvent(r.id, r.station, r.operator, r.kind, r.at, received_at, r.body,
                           r.replaces) for r in records]
     folded = fold(events, lookup, before, admit=gate.admit)
+    gate.end_leases()
     gate.report()
     save(session, before, folded.actas)
     save_fuera(session, folded.fuera.values())
     for note in folded.notes:
         log.warning("%s: %s", note.type, note.detail)
         add_anomaly(session, note.type, note.station, note.detail)
+    found = contradicciones(before, folded.actas, siblings)
+    for contra in found:
+        log.warning("%s: %s", CASILLA_SIN_ACTA_CON_DATOS, contra.detail())
+        add_anomaly(session, CASILLA_SIN_ACTA_CON_DATOS, contra.station or None,
+                    contra.detail())
     changed = [a.estado for clave, a in folded.actas.items() if a != before.get(clave)]
-    return WorkMade(sum(e in EN_CAPTURA for e in changed),
-                    sum(e is Estado.VERIFICACION for e in changed))
+    return Applied(WorkMade(sum(e in EN_CAPTURA for e in changed),
+                            sum(e is Estado.VERIFICACION for e in changed)), tuple(found))
+
+
+def audit_contradicciones(session: Session, found: Iterable[Contradiccion]) -> None:
+    """Audit each contradiction ``apply_batch`` raised. Ingest calls it as the last
+    statement of its transaction: the audit lock is taken after every row lock the
+    batch needs (a coordinator's action takes its rows first, then the audit lock),
+    so the two never wait on each other in a circle."""
+    for c in found:
+        audit.emit(session, "casilla_sin_acta_con_datos", actor=c.station or "central",
+                   detail=c.detail())
 
 
 def lock_pipeline_shared(session: Session) -> None:

@@ -8,10 +8,11 @@ the role for that kind of record; an acopio, sin acta, image or cotejo is about 
 of the station's CATD; a capture, verification or *ilegible* was done under a lease the
 central handed that operator at that station on that acta, and arrived at most
 :data:`LEASE_GRACE` after the lease ran out (the offline case: work typed on a
-prefetched lease while the link was down). Two captures of one station count together
-only if one of them came through a live lease (:meth:`Gate.admit`), and a verification
-(which decides an acta alone) only through a live one: a stolen key never decides an
-acta by itself.
+prefetched lease while the link was down). Two captures of one station never count in
+the same image round, live leases or not, and a verification counts only from a station
+that made none of the round's captures (:meth:`Gate.admit`); a verification or an
+*ilegible* (each decides the acta's round alone) counts only through a live lease: a
+stolen key never decides an acta by itself.
 
 A record that fails stays stored (records are facts) and is *quarantined*: a row of
 ``quarantined_records`` with the reason, written in the transaction that stores it, and
@@ -37,7 +38,14 @@ from sqlalchemy.orm import Session
 from central.anomalies import add_anomaly
 from central.catd_distritos import assigned, catd_of
 from central.db.models import Lease, Operator, QuarantinedRecord
-from central.pipeline.state import EN_CAPTURA, ActaState, Lookup, RecordEvent
+from central.pipeline.state import (
+    EN_CAPTURA,
+    LEGIBLE_PENDIENTE,
+    ActaState,
+    Estado,
+    Lookup,
+    RecordEvent,
+)
 from prep.canonical import JsonValue
 from prep.qr import is_acta_code
 from prep.records import Kind, Record
@@ -62,15 +70,19 @@ ACTA_DE_OTRO_CATD = "acta_de_otro_catd"
 TRABAJO_SIN_LEASE = "trabajo_sin_lease"
 LEASE_VENCIDO = "lease_vencido"
 CAPTURA_MISMA_ESTACION = "captura_misma_estacion"
+VERIFICACION_MISMA_ESTACION = "verificacion_misma_estacion"
 VERIFICACION_SIN_LEASE_VIVO = "verificacion_sin_lease_vivo"
+ILEGIBLE_SIN_LEASE_VIVO = "ilegible_sin_lease_vivo"
 CODIGO_NO_ES_ACTA = "codigo_no_es_acta"  # a misread registered fuera de catálogo
 IMAGEN_TIPO_DISTINTO = "imagen_tipo_distinto"  # the record's media_type is not the blob's
 REASONS = (OPERADOR_DESCONOCIDO, OPERADOR_DESHABILITADO, OPERADOR_OTRO_SITIO,
            OPERADOR_SIN_ROL, REGISTRO_NO_ADMITIDO, ACTA_DE_OTRO_CATD, TRABAJO_SIN_LEASE,
-           LEASE_VENCIDO, CAPTURA_MISMA_ESTACION, VERIFICACION_SIN_LEASE_VIVO,
-           CODIGO_NO_ES_ACTA, IMAGEN_TIPO_DISTINTO)
-#: Raised (not quarantined) for a capture or *ilegible* admitted under a lease that was no
-#: longer live: made offline on a lease that expired, or ended, meanwhile.
+           LEASE_VENCIDO, CAPTURA_MISMA_ESTACION, VERIFICACION_MISMA_ESTACION,
+           VERIFICACION_SIN_LEASE_VIVO, ILEGIBLE_SIN_LEASE_VIVO, CODIGO_NO_ES_ACTA,
+           IMAGEN_TIPO_DISTINTO)
+#: Raised (not quarantined) for a capture (or an ilegible of an image already replaced)
+#: admitted under a lease that was no longer live: made offline on a lease that expired,
+#: or ended, meanwhile.
 CAPTURA_SIN_LEASE = "captura_sin_lease"
 
 #: The operator roles that make each kind of record (the CATD workstation's screens).
@@ -96,10 +108,14 @@ _OPERATORS = select(Operator.id, Operator.role, Operator.sitio, Operator.enabled
 _LEASE_COLUMNS = (LEASES.c.id, LEASES.c.clave_acta, LEASES.c.kind, LEASES.c.operator,
                   LEASES.c.station, LEASES.c.status, LEASES.c.expires_at)
 _QUARANTINE = insert(QUARANTINED).on_conflict_do_nothing()
-_COMPLETED_BY = text("SELECT record_id FROM leases WHERE status = 'completed' "
-                     "AND record_id = ANY(CAST(:records AS uuid[]))")
+#: The records that add to an acta's round, with the reason one is quarantined when its
+#: station already made one of the round's captures, and the states they are due in.
+_DECIDING = {Kind.CAPTURA: (CAPTURA_MISMA_ESTACION, EN_CAPTURA),
+             Kind.VERIFICACION: (VERIFICACION_MISMA_ESTACION,
+                                 frozenset({Estado.VERIFICACION}))}
 # The record ends the lease it names (checked in Gate.check: its operator's, at this
-# station, on that acta, still active): ``completed``, or ``ilegible`` for an ilegible.
+# station, on that acta, still active): ``completed``, ``ilegible`` for an ilegible, or
+# ``released`` if the fold's gate quarantined the record.
 _END_LEASES = text("""
     UPDATE leases AS l SET status = v.status, ended_at = clock_timestamp(),
                            record_id = v.record_id
@@ -137,7 +153,7 @@ _ADMITTED = Verdict()
 
 class Gate:
     """The checks of one batch, inside its ingest transaction: :meth:`check` every
-    record, :meth:`end_leases`, fold with :meth:`admit` as the fold's gate, then
+    record, fold with :meth:`admit` as the fold's gate, then :meth:`end_leases` and
     :meth:`report` (quarantine rows and anomalies)."""
 
     def __init__(self, session: Session, sender: Sender, received_at: datetime,
@@ -240,41 +256,47 @@ class Gate:
             used.add(str(lease_id))
         elif r.kind is Kind.VERIFICACION:
             return _refuse(VERIFICACION_SIN_LEASE_VIVO, lease=lease_id, status=lease.status)
-        return Verdict(live=live)
+        # The lease's end, for admit (an ilegible's) and the anomalies of offline work.
+        return Verdict(live=live, detail={} if live else {"lease": lease_id,
+                                                          "status": lease.status})
 
     def end_leases(self) -> None:
-        """End the live leases the admitted records name (bookkeeping: the states never
-        read leases, but a grant must not hand the acta out again)."""
-        live = [self.records[i] for i, v in self.verdicts.items() if v.live]
+        """End the live leases the records name, after the fold (bookkeeping: the
+        states never read leases, but a grant must not hand the acta out again). One
+        whose record the fold's gate quarantined is ``released``: its acta goes back to
+        the queue at once, for another station."""
+        live = [(self.records[i], v) for i, v in self.verdicts.items() if v.live]
         if not live:
             return
         self.session.execute(_END_LEASES, {
-            "station": self.sender.station, "records": [r.id for r in live],
-            "leases": [r.body["lease"] for r in live],
-            "statuses": ["ilegible" if r.kind is Kind.ILEGIBLE else "completed"
-                         for r in live]})
+            "station": self.sender.station, "records": [r.id for r, _ in live],
+            "leases": [r.body["lease"] for r, _ in live],
+            "statuses": ["released" if v.reason is not None
+                         else "ilegible" if r.kind is Kind.ILEGIBLE else "completed"
+                         for r, v in live]})
 
     # the fold's gate -------------------------------------------------------------------
 
     def admit(self, event: RecordEvent, actas: Mapping[str, ActaState]) -> bool:
-        """Whether ``event`` may reach the fold, given the states so far. A capture
-        that came through no live lease is quarantined when this image round already
-        counts one from the same station that did not either: two captures of one
-        station decide an acta only if the central handed it out for one of them."""
+        """Whether ``event`` may reach the fold, given the states so far (what the
+        fold would ignore anyway passes: it says why). A capture is quarantined when
+        this image round already counts one from the same station
+        (``captura_misma_estacion``), and a verification when the station made any of
+        the round's captures (``verificacion_misma_estacion``), live leases or not: one
+        station's key and two of its site's accounts never decide an acta. An ilegible
+        that would send the acta back to digitalización must come through a live lease
+        (``ilegible_sin_lease_vivo``): it would throw away the round's captures, made
+        since by other stations."""
         verdict = self.verdicts.get(event.id)
         if verdict is None:
             return True
         if verdict.reason is not None:
             return False
-        if event.kind is not Kind.CAPTURA or verdict.live:
-            return True
         acta = actas.get(event.clave or "")
-        if acta is None or acta.estado not in EN_CAPTURA:
-            return True  # the fold ignores it (and says why)
-        mine = [c.record for c in acta.capturas_de_ronda() if c.station == event.station]
-        if not mine or set(self.session.scalars(_COMPLETED_BY, {"records": mine})):
+        refusal = None if acta is None else _deciding_alone(event, verdict, acta)
+        if refusal is None:
             return True
-        self.verdicts[event.id] = _refuse(CAPTURA_MISMA_ESTACION, otra_captura=mine[0])
+        self.verdicts[event.id] = Verdict(refusal[0], verdict.live, refusal[1])
         return False
 
     # the trace ---------------------------------------------------------------------------
@@ -298,6 +320,26 @@ class Gate:
             if v.reason is None and not v.live and r.kind in _LEASED:
                 add_anomaly(self.session, CAPTURA_SIN_LEASE, r.station,
                             {**_about(r), "lease": r.body.get("lease")})
+
+
+def _deciding_alone(event: RecordEvent, verdict: Verdict,
+                    acta: ActaState) -> tuple[str, Mapping[str, JsonValue]] | None:
+    """Why ``event`` (admitted by :meth:`Gate.check`) would let one station decide
+    ``acta``'s round, if it would."""
+    if event.kind is Kind.ILEGIBLE:
+        if verdict.live or acta.estado not in LEGIBLE_PENDIENTE:
+            return None
+        imagen = acta.imagen(acta.imagen_actual)
+        if imagen is None or imagen.sha256 != event.body.get("imagen_sha256"):
+            return None  # about an image already replaced: ilegible_obsoleto
+        return ILEGIBLE_SIN_LEASE_VIVO, verdict.detail
+    if event.kind not in _DECIDING:
+        return None
+    reason, due = _DECIDING[event.kind]
+    if acta.estado not in due or event.operator in acta.operadores():
+        return None  # not due, or operador_repetido
+    mine = [c.record for c in acta.capturas_de_ronda() if c.station == event.station]
+    return (reason, {"otra_captura": mine[0]}) if mine else None
 
 
 def _refuse(reason: str, **detail: JsonValue) -> Verdict:

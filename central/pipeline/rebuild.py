@@ -146,9 +146,10 @@ def rebuild(session: Session, catalog: Catalog | None, version: int, *, actor: s
 
 def lock_exclusive(session: Session) -> None:
     """Hold the pipeline lock exclusively until the transaction ends (no batch is folded
-    meanwhile). Whoever also writes the audit log takes this lock first (ingest never
-    audits; rebuilds and catalog loads lock the pipeline, then audit), so the two
-    locks are always taken in the same order."""
+    meanwhile). Whoever also writes the audit log takes this lock first (ingest holds
+    it shared and audits only last, :func:`central.pipeline.apply.audit_contradicciones`;
+    rebuilds and catalog loads lock the pipeline, then audit), so the two locks are
+    always taken in the same order."""
     session.execute(select(func.pg_advisory_xact_lock(*PIPELINE_LOCK)))
 
 

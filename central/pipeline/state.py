@@ -83,13 +83,17 @@ Lookup = Callable[[str], ActaInfo | None]
 
 @dataclass(frozen=True, slots=True)
 class Acopio:
-    """The acopio that made the acta *acopiada* (the first one)."""
+    """The acopio that made the acta *acopiada* (the first one), with what its record
+    says of the paquete (``prep.paquete`` tokens; ``None``: the record does not say,
+    as from a station older than those fields)."""
 
     record: str
     station: str
     operator: str
     at: datetime
     received_at: datetime
+    traslado: str | None = None
+    tipo_documento: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -465,7 +469,10 @@ def _images_after(acta: ActaState, record: str | None) -> tuple[Imagen, ...]:
 
 
 def _acopio_of(event: RecordEvent) -> Acopio:
-    return Acopio(event.id, event.station, event.operator, event.at, event.received_at)
+    traslado, documento = event.body.get("traslado"), event.body.get("tipo_documento")
+    return Acopio(event.id, event.station, event.operator, event.at, event.received_at,
+                  None if traslado is None else str(traslado),
+                  None if documento is None else str(documento))
 
 
 def _imagen_of(event: RecordEvent) -> Imagen:

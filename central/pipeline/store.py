@@ -154,7 +154,7 @@ def state_from_rows(r: Any, images: Iterable[Any], captures: Iterable[Any]) -> A
     position order)."""
     acopio = None if r.acopio_record is None else Acopio(
         str(r.acopio_record), r.acopio_station, r.acopio_operator, r.acopio_at,
-        r.acopio_received_at)
+        r.acopio_received_at, r.acopio_traslado, r.acopio_tipo_documento)
     sin_acta = None if r.sin_acta_record is None else SinActa(
         str(r.sin_acta_record), r.sin_acta_causa, r.sin_acta_station, r.sin_acta_at)
     validacion = None if r.validada_record is None else Validacion(
@@ -226,6 +226,8 @@ def state_row(a: ActaState) -> dict[str, Any]:
         "acopio_record": acopio and acopio.record, "acopio_station": acopio and acopio.station,
         "acopio_operator": acopio and acopio.operator, "acopio_at": acopio and acopio.at,
         "acopio_received_at": acopio and acopio.received_at,
+        "acopio_traslado": acopio and acopio.traslado,
+        "acopio_tipo_documento": acopio and acopio.tipo_documento,
         "sin_acta_record": sin_acta and sin_acta.record,
         "sin_acta_causa": sin_acta and sin_acta.causa,
         "sin_acta_station": sin_acta and sin_acta.station,

@@ -25,8 +25,10 @@ from sqlalchemy.orm import Session
 from central import audit
 from central.db import locks
 from central.db.models import CorteRow
+from central.publication import ventana
 from central.publication.package import CorteError, Publicado, publish
 from central.publication.snapshot import SnapshotError, read_snapshot
+from central.publication.ventana import Peticion, PublicacionRechazada
 from prep.crypto import SigningKey
 from prep.rules import DEFAULT_RULES, RuleSet
 
@@ -79,9 +81,17 @@ class CorteHecho:
 
 def make_corte(engine: Engine, key: SigningKey, settings: CorteSettings, *, motivo: str,
                actor: str, ultimo_corte: bool = False,
-               lock_wait: timedelta = CORTE_LOCK_WAIT) -> CorteHecho:
+               lock_wait: timedelta = CORTE_LOCK_WAIT,
+               peticion: Peticion | None = None) -> CorteHecho:
     """Make, publish and record one corte; audit ``corte_published`` or, on failure,
     ``corte_failed`` (and raise :class:`CorteError` / :class:`SnapshotError`).
+
+    ``peticion``: a public corte (the schedule, ``prep central corte``, the dashboard),
+    checked against the Consejo's window and último corte once the lock is held
+    (:mod:`central.publication.ventana`; :class:`PublicacionRechazada`, audited
+    ``corte_refused``, when they refuse it). ``None`` is for tools that make cortes of
+    their own data (benchmarks, tests): no rule is checked, but a corte marked
+    ``ultimo_corte`` still ends the publication.
 
     Waits up to ``lock_wait`` for a corte in progress to end; past that the corte is not
     made (:class:`CorteError`): a lock held by a stuck session must not hang the
@@ -96,7 +106,12 @@ def make_corte(engine: Engine, key: SigningKey, settings: CorteSettings, *, moti
         collecting = gc.isenabled()
         gc.disable()
         try:
-            return _make(engine, key, settings, motivo, actor, ultimo_corte, started)
+            fuera = None if peticion is None else ventana.autorizar(
+                engine, peticion, ultimo=ultimo_corte, actor=actor, motivo=motivo)
+            return _make(engine, key, settings, motivo, actor, ultimo_corte, started,
+                         peticion, fuera)
+        except PublicacionRechazada:
+            raise  # audited as a refusal, not as a failure
         except (CorteError, SnapshotError, OSError, SQLAlchemyError) as exc:
             _failed(engine, actor, motivo, str(exc))
             raise
@@ -125,7 +140,8 @@ def _take_lock(lock: Connection, wait: timedelta, engine: Engine, actor: str,
 
 
 def _make(engine: Engine, key: SigningKey, settings: CorteSettings, motivo: str,
-          actor: str, ultimo_corte: bool, started: float) -> CorteHecho:
+          actor: str, ultimo_corte: bool, started: float, peticion: Peticion | None,
+          fuera_de_ventana: str | None) -> CorteHecho:
     with Session(engine) as session:
         recorded = list(session.scalars(select(CorteRow.directorio)
                                         .order_by(CorteRow.id)))
@@ -162,6 +178,7 @@ def _make(engine: Engine, key: SigningKey, settings: CorteSettings, motivo: str,
             "actas_contabilizadas": contabilizadas, "fuera_de_catalogo": fuera,
             "imagenes": publicado.imagenes,
             "diferencias": {k: dict(v) for k, v in publicado.diferencias.items()}})
+        ventana.registrar(session, row, peticion, fuera_de_ventana, actor=actor)
         corte_id = row.id
     log.info("corte %s publicado en %.2f s", publicado.name, seconds)
     return CorteHecho(publicado, corte_id, seconds, snapshot_seconds, esperadas, capturadas,

@@ -7,13 +7,16 @@
       latest.txt                     the same name, for servers that do not follow links
       20270606_2305/
         <ELECCION>.csv, <ELECCION>_CANDIDATURAS.csv, LEEME.txt
-        PREP_20270606_2305.zip       the CSVs and LEEME
+        PREP_20270606_2305.zip       the CSVs and LEEME (PREP_SIMULACRO_… in a drill)
         diferencias.json             vs the previous corte
         imagenes/<sha256>.<ext>      every published acta image, by its hash
         sitio/…                      the static public site (prep.corte.site)
         llave_publica.pem            the central's Ed25519 public key
         MANIFIESTO.sha256            sha256sum -c compatible, every file above
         MANIFIESTO.sha256.sig        Ed25519 signature of MANIFIESTO.sha256 (64 raw bytes)
+
+A drill's central (``installation.simulacro``) stamps SIMULACRO on every one of those
+files that can carry it (:mod:`prep.corte.simulacro`); a real central on none.
 
 Everything is written into a hidden ``.<name>.tmp-…`` directory beside the final one,
 every file and directory fsynced, then renamed into place in one step and only then
@@ -47,6 +50,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from central.publication.diferencias import diferencias
 from central.publication.snapshot import Snapshot
+from prep.corte import simulacro
 from prep.corte.anexo import TZ
 from prep.corte.leeme import leeme_text
 from prep.corte.package import LEEME, MANIFEST, build_corte_files, corte_dirname
@@ -127,22 +131,23 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
     name = _free_name(publicacion, corte_dirname(snap.corte), taken)
     imagenes = {clave: (i.sha256, image_name(i.sha256, i.media_type))
                 for clave, i in snap.imagenes.items()} if blobs is not None else {}
-    zip_name = f"PREP_{name}.zip"
+    zip_name = simulacro.zip_name(name, snap.simulacro)
     clock = _Clock()
     staging = _Staging(publicacion, name)
     try:
         # Files are written (and dropped) as soon as they are made, so a national corte
         # never holds its CSVs, zip and site in memory at once.
         files, tablas = build_corte_files(snap.catalog, snap.estado, snap.fuera, snap.corte,
-                                          rules, ultimo_corte)
+                                          rules, ultimo_corte, snap.simulacro)
         del files[MANIFEST]  # this package's manifest covers every file, below
         top = sorted([*files, zip_name, DIFERENCIAS, PUBLIC_KEY, MANIFEST, SIGNATURE])
-        files[LEEME] = _leeme(snap, top, key).encode("utf-8")
+        files[LEEME] = _leeme(snap, top, key, rules, ultimo_corte).encode("utf-8")
         clock.lap("csv")
         csvs = {n: d for n, d in files.items() if n.endswith(".csv")
                 and not n.endswith("_CANDIDATURAS.csv")}
         diff = json.dumps({
-            "corte": name, "corte_anterior": anterior.name if anterior is not None else None,
+            "corte": name, **({"simulacro": True} if snap.simulacro else {}),
+            "corte_anterior": anterior.name if anterior is not None else None,
             "elecciones": diferencias(tablas, csvs, anterior)},
             ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
         del csvs
@@ -153,8 +158,11 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
         staging.put(DIFERENCIAS, diff)
         staging.put(PUBLIC_KEY, _public_pem(key))
         if site_files is not None:
-            extra = ({"descargas": (zip_name,)}
-                     if "descargas" in inspect.signature(site_files).parameters else {})
+            extra: dict[str, Any] = (
+                {"descargas": (zip_name,)}
+                if "descargas" in inspect.signature(site_files).parameters else {})
+            if snap.simulacro:  # a site that cannot stamp it is refused (TypeError)
+                extra["simulacro"] = True
             site = dict(site_files(snap.catalog, {t.eleccion.codigo: t for t in tablas},
                                    snap.corte, imagenes, **extra))
             for path in list(site):
@@ -170,7 +178,8 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
             staging.images(images, blobs, anterior)
         staging.wait()
         clock.lap("escritura")
-        manifest = "".join(f"{d}  {n}\n" for n, d in sorted(staging.digests.items())
+        manifest = "".join([*([f"{simulacro.LINEA_MANIFIESTO}\n"] if snap.simulacro else []),
+                            *(f"{d}  {n}\n" for n, d in sorted(staging.digests.items()))]
                            ).encode("utf-8")
         staging.put(MANIFEST, manifest, listed=False)
         staging.put(SIGNATURE, key.sign(manifest), listed=False)
@@ -281,8 +290,10 @@ def _public_pem(key: SigningKey) -> bytes:
                                serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def _leeme(snap: Snapshot, top: list[str], key: SigningKey) -> str:
-    text = leeme_text(snap.catalog, snap.corte, [*top, f"{IMAGENES}/", f"{SITIO}/"])
+def _leeme(snap: Snapshot, top: list[str], key: SigningKey, rules: RuleSet,
+           ultimo_corte: bool) -> str:
+    text = leeme_text(snap.catalog, snap.corte, [*top, f"{IMAGENES}/", f"{SITIO}/"],
+                      snap.simulacro, rules=rules, ultimo_corte=ultimo_corte)
     return text + f"""
 Publicación firmada:
 - {MANIFEST} lista el SHA-256 de cada archivo del corte (incluidas las imágenes en

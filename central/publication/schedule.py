@@ -1,16 +1,22 @@
 """When cortes are made: on a schedule inside the publication window while ``prep
 central serve`` runs, and on demand with ``prep central corte``.
 
-The Consejo fixes the window's start (``--publicacion-inicio``, local time of the
-catalog's entidad unless an offset is given) and it lasts at most 24 hours
-(``--publicacion-horas``). Inside it a corte is made every ``--corte-every`` minutes
-(default 5, never more than 20) counted from the start, plus one at the very end: that
-one is the *último corte* (its participation may use another base, see the rules).
-Without ``--publicacion-inicio`` the server makes no cortes by itself.
+The Consejo fixes the window (at most 24 hours); it is kept in the database
+(:mod:`central.publication.ventana`). ``serve --publicacion-inicio`` (local time of the
+catalog's entidad unless an offset is given; ``--publicacion-horas``) fixes it when none
+is set and must agree with the one set; without the option ``serve`` follows the window
+in the database, and without either it makes no cortes by itself. Inside the window a
+corte is made every ``--corte-every`` minutes (default 5, never more than 20) counted
+from the start, plus one at the very end: that one is the *último corte*, after which no
+public corte is made (its participation may use another base, see the rules). The
+schedule reads the window again at least every :data:`RELEER` seconds, so a window the
+Consejo moves takes effect without restarting ``serve``; every tick is checked against
+it, and against an último corte made meanwhile, with the corte lock held.
 
 A corte runs in a thread of its own (never on the aiohttp loop, never in the pool that
 serves stations); if one outlasts its interval, the ticks it covered are skipped, not
-queued. A failed corte is logged and audited (``corte_failed``) and the schedule goes on.
+queued. A failed corte is logged and audited (``corte_failed``), a refused one logged,
+and the schedule goes on.
 """
 
 from __future__ import annotations
@@ -18,10 +24,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
 import math
-import sys
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,11 +34,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from central.config import DataDir
-from central.publication.corte import A_PEDIDO, PROGRAMADO, CorteSettings, make_corte
+from central.publication import ventana as publicacion
+from central.publication.corte import PROGRAMADO, CorteSettings, make_corte
 from central.publication.package import CorteError
 from central.publication.snapshot import SnapshotError
+from central.publication.ventana import Peticion, PublicacionRechazada
 from prep.corte.anexo import TZ
 from prep.crypto import SigningKey
 from prep.rules import DEFAULT_RULES, RuleSet
@@ -44,6 +51,8 @@ log = logging.getLogger("central.publication")
 DEFAULT_EVERY = 5
 MAX_EVERY = 20
 MAX_HOURS = 24.0
+#: Seconds between the schedule's readings of the window in the database.
+RELEER = 30.0
 T = TypeVar("T")
 
 
@@ -64,6 +73,11 @@ class Ventana:
         if not 0 < self.horas <= MAX_HOURS:
             raise ValueError("la ventana de publicación dura más de 0 y hasta 24 horas "
                              "(--publicacion-horas)")
+
+    @classmethod
+    def desde(cls, inicio: datetime, fin: datetime, cada: timedelta) -> Ventana:
+        """The window from ``inicio`` to ``fin`` (as the database keeps it)."""
+        return cls(inicio, (fin - inicio) / timedelta(hours=1), cada)
 
     @property
     def fin(self) -> datetime:
@@ -91,10 +105,12 @@ def add_serve_options(parser: argparse.ArgumentParser) -> None:
                             f"{MAX_EVERY})")
     group.add_argument("--publicacion-inicio", default=None, metavar="FECHA_HORA",
                        help="inicio de la ventana de publicación, p. ej. 2027-06-06T20:00 "
-                            "(hora del centro de México si no lleva zona) o «ahora»; sin "
-                            "esta opción el nodo no hace cortes por sí mismo")
-    group.add_argument("--publicacion-horas", type=float, default=MAX_HOURS, metavar="H",
-                       help="duración de la ventana en horas (máximo 24)")
+                            "(hora del centro de México si no lleva zona) o «ahora»; debe "
+                            "coincidir con la que fijó el Consejo (prep central ventana), o "
+                            "la fija si aún no hay. Sin esta opción el nodo sigue la ventana "
+                            "guardada; sin ninguna, no hace cortes por sí mismo")
+    group.add_argument("--publicacion-horas", type=float, default=None, metavar="H",
+                       help="duración de la ventana en horas (predeterminado y máximo 24)")
     add_corte_options(group)
 
 
@@ -115,12 +131,42 @@ def ventana_from_args(args: argparse.Namespace, now: datetime | None = None) -> 
                          "minutos entre cortes (se deben publicar al menos 3 por hora)")
     if args.corte_every < 1:
         raise ValueError("--corte-every debe ser de al menos 1 minuto")
-    if not 0 < args.publicacion_horas <= MAX_HOURS:
+    horas = MAX_HOURS if args.publicacion_horas is None else args.publicacion_horas
+    if not 0 < horas <= MAX_HOURS:
         raise ValueError("--publicacion-horas debe ser de más de 0 y hasta 24 horas")
     if args.publicacion_inicio is None:
+        if args.publicacion_horas is not None:
+            raise ValueError("--publicacion-horas va con --publicacion-inicio")
         return None
-    return Ventana(parse_inicio(args.publicacion_inicio, now), args.publicacion_horas,
+    return Ventana(parse_inicio(args.publicacion_inicio, now), horas,
                    timedelta(minutes=args.corte_every))
+
+
+def ventana_para_serve(engine: Engine, args: argparse.Namespace, pedida: Ventana | None,
+                       actor: str) -> Ventana | None:
+    """The window ``serve`` schedules: the Consejo's, in the database. ``pedida`` (from
+    ``--publicacion-inicio``) fixes it when none is set (audited) and otherwise must be
+    the same, or :class:`ValueError` says so before the server starts."""
+    cada = timedelta(minutes=args.corte_every)
+    estado = publicacion.estado(engine)
+    if pedida is None:
+        if estado.inicio is None or estado.fin is None:
+            return None
+        return Ventana.desde(estado.inicio, estado.fin, cada)
+    if estado.inicio is None or estado.fin is None:
+        publicacion.fijar_ventana(engine, pedida.inicio, pedida.horas, actor=actor,
+                                  origen="serve")
+        return pedida
+    if pedida.inicio == estado.inicio and (args.publicacion_horas is None
+                                           or pedida.fin == estado.fin):
+        return Ventana.desde(estado.inicio, estado.fin, cada)
+    otra = publicacion.EstadoPublicacion(pedida.inicio, pedida.fin, None, None,
+                                         estado.ahora)
+    raise ValueError(f"la ventana de publicación que fijó el Consejo es "
+                     f"{estado.ventana_texto()}, y --publicacion-inicio pide "
+                     f"{otra.ventana_texto()}. Arranque sin --publicacion-inicio (el nodo "
+                     "sigue la ventana guardada) o, si el Consejo la cambió, cámbiela con "
+                     "prep central ventana --inicio … --motivo «…»")
 
 
 def parse_inicio(text: str, now: datetime | None = None) -> datetime:
@@ -154,18 +200,30 @@ class Scheduler:
         self.clock = clock
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="central-corte")
         self.hechos = 0  # cortes published
+        self.rechazados = 0  # ticks the Consejo's rules refused (after the último corte)
         self.terminado = False  # the window is over (or the schedule was stopped)
 
     async def run(self) -> None:
         """Make the window's cortes until it ends (or the task is cancelled)."""
         loop = asyncio.get_running_loop()
         try:
-            while (nxt := self.ventana.siguiente(self.clock())) is not None:
+            while True:
+                self.ventana = await loop.run_in_executor(self.executor, self._guardada)
+                nxt = self.ventana.siguiente(self.clock())
+                if nxt is None:
+                    break
                 at, ultimo = nxt
-                await asyncio.sleep(max(0.0, (at - self.clock()).total_seconds()))
+                wait = (at - self.clock()).total_seconds()
+                if wait > RELEER:  # read the window again before then
+                    await asyncio.sleep(RELEER)
+                    continue
+                await asyncio.sleep(max(0.0, wait))
                 try:
-                    await loop.run_in_executor(self.executor, self._corte, ultimo)
+                    await loop.run_in_executor(self.executor, self._corte, at, ultimo)
                     self.hechos += 1
+                except PublicacionRechazada as exc:
+                    self.rechazados += 1
+                    log.warning("no se hizo el corte programado: %s", exc)
                 except (CorteError, SnapshotError, OSError) as exc:
                     log.error("corte programado fallido: %s", exc)
                 except Exception:  # the schedule must outlive any one corte
@@ -181,9 +239,24 @@ class Scheduler:
             self.terminado = True
             self.executor.shutdown(wait=True)
 
-    def _corte(self, ultimo: bool) -> None:
+    def _corte(self, at: datetime, ultimo: bool) -> None:
         make_corte(self.engine, self.key, self.settings, motivo=PROGRAMADO,
-                   actor="central", ultimo_corte=ultimo)
+                   actor="central", ultimo_corte=ultimo,
+                   peticion=Peticion(programado_para=at))
+
+    def _guardada(self) -> Ventana:
+        """The window in the database now (the one it had, if it cannot be read)."""
+        try:
+            estado = publicacion.estado(self.engine)
+        except (SQLAlchemyError, CorteError) as exc:
+            log.warning("no se pudo leer la ventana de publicación: %s", exc)
+            return self.ventana
+        if estado.inicio is None or estado.fin is None:
+            return self.ventana
+        guardada = Ventana.desde(estado.inicio, estado.fin, self.ventana.cada)
+        if guardada != self.ventana:
+            log.info("ventana de publicación: %s", estado.ventana_texto())
+        return guardada
 
 
 async def cortes_while(server: Coroutine[Any, Any, T], scheduler: Scheduler | None) -> T:
@@ -200,37 +273,11 @@ async def cortes_while(server: Coroutine[Any, Any, T], scheduler: Scheduler | No
             await task
 
 
-# --- prep central corte ------------------------------------------------------------
+# --- prep central corte / ventana / reabrir-publicacion ---------------------------------
 
 def register_corte(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                    common: argparse.ArgumentParser) -> None:
-    """Add ``corte`` to ``prep central``."""
-    from central.cli import _database_errors
+    """Add ``corte``, ``ventana`` and ``reabrir-publicacion`` to ``prep central``."""
+    from central.publication.comandos import register
 
-    corte = sub.add_parser("corte", parents=[common],
-                           help="hace y publica un corte ahora (directorio publicacion/)")
-    add_corte_options(corte)
-    corte.add_argument("--ultimo", action="store_true",
-                       help="es el último corte de la ventana de publicación")
-    corte.set_defaults(func=_database_errors(_corte_command))
-
-
-def _corte_command(args: argparse.Namespace) -> int:
-    from central.cli import _engine, _operator
-    from central.config import load_identity
-
-    data_dir = DataDir(args.data_dir)
-    identity = load_identity(data_dir)
-    settings = settings_from_args(args, data_dir)
-    with _engine(args, data_dir) as engine:
-        try:
-            hecho = make_corte(engine, identity.key, settings, motivo=A_PEDIDO,
-                               actor=_operator(), ultimo_corte=args.ultimo)
-        except (CorteError, SnapshotError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-    print(json.dumps(hecho.to_json(), ensure_ascii=False), flush=True)
-    print(f"Corte {hecho.publicado.name} publicado en {hecho.publicado.path} "
-          f"({hecho.actas_capturadas} de {hecho.actas_esperadas} actas capturadas).",
-          file=sys.stderr)
-    return 0
+    register(sub, common)

@@ -10,9 +10,14 @@ What is published (DOMAIN.md, "Rules" and "Publication"):
 
 - ``validada``: the validated values, with the time of the capture that settled them
   (FECHA_HORA_CAPTURA) or, if a verificador decided, the time of the last capture of the
-  round and of the verification (FECHA_HORA_VERIFICACION); the image the captures were
-  made on (CODIGO_INTEGRIDAD, ORIGEN, DIGITALIZACION).
-- ``sin_acta``: the cause, not counted.
+  round; the moment the data was validated for publication (FECHA_HORA_VERIFICACION):
+  the verificador's decision, or the arrival at the central of the capture that matched
+  another; the image the captures were made on (CODIGO_INTEGRIDAD, ORIGEN,
+  DIGITALIZACION); the paquete's mechanism (MECANISMOS_TRASLADO: the acopio record's,
+  else the catalog's default for the casilla) and the document (TIPO_DOCUMENTO: the
+  acopio record's for a CATD image; a PREP Casilla photo is of the Acta PREP).
+- ``sin_acta``: the cause, not counted; the catalog's mechanism for a paquete that
+  arrived without its sobre (the others never travelled).
 - any other catalog acta with an acopio: only its FECHA_HORA_ACOPIO (no data yet).
 - outside the catalog: each fuera-de-catálogo acopio, and each acta state of a code the
   catalog does not hold that was registered (acopio, else its first image).
@@ -41,6 +46,7 @@ from sqlalchemy.orm import Session
 from central import catalog_store
 from prep.catalog import Catalog
 from prep.corte.model import ActaEnCorte, Digitalizacion, FueraDeCatalogo, Origen
+from prep.paquete import codigo_traslado, tipo_documento_publicado
 from prep.rules import CausaSinActa
 from prep.values import MAX_VALOR, Captura, Marca, Valor
 
@@ -67,12 +73,14 @@ class Snapshot:
     estado: Mapping[str, ActaEnCorte]
     fuera: tuple[FueraDeCatalogo, ...]
     imagenes: Mapping[str, Imagen]  # CLAVE_ACTA → image, for every acta with data
+    simulacro: bool = False  # a drill's central: every file stamped SIMULACRO
 
 
 _STATES = """
     SELECT s.clave_acta, s.estado, s.acopio_at, s.sin_acta_at, s.sin_acta_causa,
-           s.validada_fuente, s.validada_at, s.validada_valores::text,
-           s.validada_origen, s.validada_digitalizacion, i.sha256, i.media_type,
+           s.validada_fuente, s.validada_at, s.validada_received_at,
+           s.validada_valores::text, s.validada_origen, s.validada_digitalizacion,
+           s.acopio_traslado, s.acopio_tipo_documento, i.sha256, i.media_type,
            CASE WHEN s.validada_fuente = 'verificacion' THEN
                (SELECT max(c.at) FROM acta_captures AS c
                 WHERE c.clave_acta = s.clave_acta AND c.kind = 'captura'
@@ -93,6 +101,8 @@ _FUERA = """
                                   WHERE i.clave_acta = s.clave_acta))
     FROM acta_states AS s WHERE NOT s.en_catalogo
 """
+# Whether this is a drill's central (revision 0012): its cortes say SIMULACRO.
+_SIMULACRO = "SELECT simulacro FROM installation WHERE id = 1"
 
 _MARCAS: dict[str, Valor] = {m.value: m for m in Marca}
 _CANON: dict[object, Valor] = {n: n for n in range(MAX_VALOR + 1)}
@@ -134,13 +144,25 @@ def read_snapshot(engine: Engine) -> Snapshot:
             version, catalog = current
             cur.execute(_FUERA)
             fuera_rows = cur.fetchall()
+            cur.execute(_SIMULACRO)
+            modo = cur.fetchone()
+            if modo is None:  # only a superuser could remove it (revision 0012)
+                raise SnapshotError("falta la fila de «installation» que dice si este nodo "
+                                    "es de un simulacro, así que no se publicó el corte. Un "
+                                    "administrador de la base de datos debe restaurarla "
+                                    "(docs/simulacro.md)")
+            simulacro = bool(modo[0])
         estado: dict[str, ActaEnCorte] = {}
         imagenes: dict[str, Imagen] = {}
         for rows in _batches(raw):
             _estado(catalog, rows, estado, imagenes)
-    fuera = tuple(FueraDeCatalogo(str(codigo), str(eleccion or ""), at)
+    # An election code the catalog does not hold names no election: published as not
+    # identified («No se sabe»), in every election's file (prep.corte.summary.tabulate).
+    codigos = catalog.eleccion_por_codigo
+    fuera = tuple(FueraDeCatalogo(str(codigo), str(eleccion) if eleccion in codigos else "",
+                                  at)
                   for codigo, eleccion, at in fuera_rows if at is not None)
-    return Snapshot(corte, version, catalog, estado, fuera, imagenes)
+    return Snapshot(corte, version, catalog, estado, fuera, imagenes, simulacro)
 
 
 def _batches(raw: psycopg.Connection[Any]) -> Iterator[list[Any]]:
@@ -180,8 +202,9 @@ def _estado(catalog: Catalog, rows: list[Any], estado: dict[str, ActaEnCorte],
     actas = catalog.actas_por_clave
     media_types: dict[str, str] = {}
     loads = orjson.loads
-    for (clave, est, acopio_at, sin_acta_at, causa, fuente, validada_at, valores_json,
-         origen, digitalizacion, sha256, media_type, capturada_at) in rows:
+    for (clave, est, acopio_at, sin_acta_at, causa, fuente, validada_at, validada_recibida,
+         valores_json, origen, digitalizacion, traslado, documento, sha256, media_type,
+         capturada_at) in rows:
         acta = actas.get(clave)
         if acta is None:  # a stale state of a catalog acta since removed: not published
             continue
@@ -202,9 +225,13 @@ def _estado(catalog: Catalog, rows: list[Any], estado: dict[str, ActaEnCorte],
             estado[clave] = ActaEnCorte(
                 clave, acopio=acopio_at, captura=captura,
                 fecha_captura=capturada_at if verificada and capturada_at else validada_at,
-                fecha_verificacion=validada_at if verificada else None,
+                # Validated for publication: the verificador's decision, or the arrival
+                # of the capture that matched another (the central reconciled it then).
+                fecha_verificacion=validada_at if verificada else validada_recibida,
                 origen=_ORIGENES.get(origen), digitalizacion=_DIGITALIZACIONES.get(
-                    digitalizacion), sha256=sha256)
+                    digitalizacion), sha256=sha256,
+                traslado=codigo_traslado(acta.casilla, traslado),
+                tipo_documento=tipo_documento_publicado(origen, documento))
             if sha256 is not None:
                 imagenes[clave] = Imagen(sha256, media_types.setdefault(media_type,
                                                                        media_type))
@@ -214,7 +241,9 @@ def _estado(catalog: Catalog, rows: list[Any], estado: dict[str, ActaEnCorte],
             except KeyError:
                 raise SnapshotError(f"{clave}: causa de sin acta desconocida {causa!r}"
                                     ) from None
-            estado[clave] = ActaEnCorte(clave, acopio=acopio_at or sin_acta_at,
-                                        causa_sin_acta=cause)
+            estado[clave] = ActaEnCorte(
+                clave, acopio=acopio_at or sin_acta_at, causa_sin_acta=cause,
+                traslado=codigo_traslado(acta.casilla, None)
+                if cause is CausaSinActa.PAQUETE_SIN_SOBRE else None)
         elif acopio_at is not None:
             estado[clave] = ActaEnCorte(clave, acopio=acopio_at)

@@ -27,7 +27,12 @@ from typing import Any, TypeVar
 from prep.catalog.cells import describe_start, formula_start
 from prep.catalog.model import (
     MAX_LISTA_NOMINAL_CASILLA,
+    MECANISMOS_TRASLADO,
+    TIPO_CASILLA_ORDER,
     TIPOS_CASILLA,
+    TIPOS_SIN_TRASLADO,
+    TRASLADO_DIRECTO,
+    UBICACION_NO_APLICA,
     Ambito,
     Asociacion,
     Candidatura,
@@ -48,10 +53,14 @@ DISTRITOS_COLS = ("ID_DISTRITO_LOCAL", "CABECERA", "ID_DEMARCACION")
 CASILLAS_COLS = ("ID_DISTRITO_LOCAL", "ID_DEMARCACION", "SECCION", "TIPO_CASILLA",
                  "ID_CASILLA", "EXT_CONTIGUA", "LISTA_NOMINAL", "REPRESENTANTES_PP_CI",
                  "BOLETAS", "UBICACION_CASILLA")
+#: Columns of casillas.csv a catalog may leave out (docs/catalogo.md).
+CASILLAS_OPCIONALES = ("MECANISMOS_TRASLADO", "ELECCIONES")
 ASOCIACIONES_COLS = ("ID_ELECCION", "CLAVE", "NOMBRE", "TIPO", "PARTIDOS", "AMBITOS")
 CANDIDATURAS_COLS = ("ID_ELECCION", "ID_AMBITO", "ASOCIACION", "PROPIETARIA", "SUPLENTE")
 
 _CLAVE_RE = re.compile(r"[A-Z][A-Z0-9_]{0,39}")
+#: A TIPO_ACTA as the acta's QR carries it (prep.qr): one or two characters, no leading 0.
+_TIPO_ACTA_RE = re.compile(r"[1-9A-Z][0-9A-Z]?")
 #: Free-text columns, each checked for a formula start (the rest are numbers or claves).
 _TEXT_COLUMNS = {"distritos.csv": ("CABECERA",), "asociaciones.csv": ("NOMBRE", "PARTIDOS"),
                  "candidaturas.csv": ("PROPIETARIA", "SUPLENTE")}
@@ -96,9 +105,10 @@ def load_catalog(directory: Path) -> Catalog:
                             lambda r: _distrito(r, dem_ids)))
     _unique((d.id for d in distritos), "distritos.csv: distrito repetido")
     dist_ids = {d.id for d in distritos}
+    codigos = {str(e.get("codigo")) for e in elecciones_meta}
 
     casillas = tuple(_rows(directory / "casillas.csv", CASILLAS_COLS,
-                           lambda r: _casilla(r, entidad_id, dist_ids, dem_ids)))
+                           lambda r: _casilla(r, entidad_id, dist_ids, dem_ids, codigos)))
     _unique((c.clave for c in casillas), "casillas.csv: casilla repetida")
     if not casillas:
         raise CatalogError("casillas.csv: no tiene ninguna casilla")
@@ -135,9 +145,16 @@ def write_catalog(catalog: Catalog, directory: Path) -> None:
     (directory / "catalogo.toml").write_text(_toml(catalog), encoding="utf-8")
     _write_csv(directory / "distritos.csv", DISTRITOS_COLS,
                ((d.id, d.cabecera, d.demarcacion_id) for d in catalog.distritos))
-    _write_csv(directory / "casillas.csv", CASILLAS_COLS, (
+    con_traslado = any(c.traslado not in (None, TRASLADO_DIRECTO) for c in catalog.casillas)
+    con_elecciones = any(c.elecciones is not None for c in catalog.casillas)
+    opcionales = ((("MECANISMOS_TRASLADO",) if con_traslado else ())
+                  + (("ELECCIONES",) if con_elecciones else ()))
+    _write_csv(directory / "casillas.csv", CASILLAS_COLS + opcionales, (
         (c.distrito_id, c.demarcacion_id, c.seccion, c.tipo, c.id_casilla, c.ext_contigua,
-         c.lista_nominal, c.representantes, c.boletas, c.ubicacion)
+         c.lista_nominal, c.representantes, c.boletas,
+         "" if c.ubicacion == UBICACION_NO_APLICA else c.ubicacion,
+         *((c.traslado or "",) if con_traslado else ()),
+         *((";".join(sorted(c.elecciones or ())),) if con_elecciones else ()))
         for c in catalog.casillas_ordenadas))
     _write_csv(directory / "asociaciones.csv", ASOCIACIONES_COLS, (
         (e.codigo, a.clave, a.nombre, a.tipo.value, "-".join(a.partidos),
@@ -200,6 +217,9 @@ def _toml(catalog: Catalog) -> str:
         out += ["", "[[elecciones]]", f"codigo = {q(e.codigo)}",
                 f"nombre = {q(e.nombre, ensure_ascii=False)}",
                 f"tipo_acta = {q(e.tipo_acta)}", f"ambito = {q(e.ambito.value)}"]
+        if e.tipos_acta:
+            pares = ", ".join(f"{tipo} = {q(valor)}" for tipo, valor in e.tipos_acta)
+            out.append(f"tipo_acta_casilla = {{ {pares} }}")
     return "\n".join(out) + "\n"
 
 
@@ -336,7 +356,7 @@ def _distrito(r: dict[str, str], dem_ids: set[int]) -> Distrito:
 
 
 def _casilla(r: dict[str, str], entidad: int, dist_ids: set[int],
-             dem_ids: set[int]) -> Casilla:
+             dem_ids: set[int], codigos: set[str]) -> Casilla:
     tipo = r["TIPO_CASILLA"].strip().upper()
     if tipo not in TIPOS_CASILLA:
         raise CatalogError(f"TIPO_CASILLA {tipo!r} no es uno de {', '.join(TIPOS_CASILLA)}")
@@ -350,6 +370,10 @@ def _casilla(r: dict[str, str], entidad: int, dist_ids: set[int],
     boletas = _int_in(r["BOLETAS"] or "0", 0, 9999, "BOLETAS")
     if tipo == "S" and (lista != 0 or boletas == 0):
         raise CatalogError("una casilla especial lleva LISTA_NOMINAL 0 y sus BOLETAS")
+    ubicacion = r["UBICACION_CASILLA"].strip()
+    if not ubicacion and tipo not in TIPOS_SIN_TRASLADO:
+        raise CatalogError(f"UBICACION_CASILLA vacía: solo puede quedar vacía en las mesas "
+                           f"de tipo {', '.join(sorted(TIPOS_SIN_TRASLADO))}")
     return Casilla(
         entidad_id=entidad, distrito_id=distrito, demarcacion_id=dem,
         seccion=_int_in(r["SECCION"], 1, 9999, "SECCION"), tipo=tipo,
@@ -358,8 +382,40 @@ def _casilla(r: dict[str, str], entidad: int, dist_ids: set[int],
         lista_nominal=lista,
         representantes=_int_in(r["REPRESENTANTES_PP_CI"], 0, 99, "REPRESENTANTES_PP_CI"),
         boletas=boletas,
-        ubicacion=_int_in(r["UBICACION_CASILLA"], 1, 2, "UBICACION_CASILLA"),
+        ubicacion=(_int_in(ubicacion, 1, 2, "UBICACION_CASILLA") if ubicacion
+                   else UBICACION_NO_APLICA),
+        traslado=_traslado(r.get("MECANISMOS_TRASLADO", ""), tipo),
+        elecciones=_elecciones_de_casilla(r.get("ELECCIONES", ""), codigos),
     )
+
+
+def _traslado(value: str, tipo: str) -> str | None:
+    """The casilla's default MECANISMOS_TRASLADO: empty is TRASLADO_DIRECTO (the Consejo
+    approved no mechanism), and nothing at all for the mesas it does not apply to."""
+    code = value.strip().upper()
+    if tipo in TIPOS_SIN_TRASLADO:
+        if code:
+            raise CatalogError(f"MECANISMOS_TRASLADO no aplica a una casilla de tipo {tipo} "
+                               "(sus votos se cuentan en la sede): deje la celda vacía")
+        return None
+    if not code:
+        return TRASLADO_DIRECTO
+    if code not in MECANISMOS_TRASLADO:
+        raise CatalogError(f"MECANISMOS_TRASLADO {value.strip()!r} no es uno de "
+                           f"{', '.join(MECANISMOS_TRASLADO)}")
+    return code
+
+
+def _elecciones_de_casilla(value: str, codigos: set[str]) -> frozenset[str] | None:
+    text = value.strip()
+    if not text:
+        return None
+    out = frozenset(c.strip() for c in text.split(";"))
+    for codigo in sorted(out):
+        if codigo not in codigos:
+            raise CatalogError(f"ELECCIONES: {codigo!r} no es el código (dos dígitos) de una "
+                               "elección de catalogo.toml")
+    return out
 
 
 def _asociacion(r: dict[str, str]) -> tuple[str, Asociacion]:
@@ -388,7 +444,8 @@ def _eleccion(meta: dict[str, Any], asociaciones: dict[str, list[Asociacion]],
                                "dos dígitos")
         ambito = Ambito(meta["ambito"])
         eleccion = Eleccion(codigo, str(meta["nombre"]), str(meta["tipo_acta"]), ambito,
-                            tuple(asociaciones.get(codigo, ())))
+                            tuple(asociaciones.get(codigo, ())),
+                            _tipos_acta(codigo, meta.get("tipo_acta_casilla", {})))
     except KeyError as exc:
         raise CatalogError(f"catalogo.toml: a una elección le falta {exc}") from None
     except ValueError as exc:
@@ -406,6 +463,24 @@ def _eleccion(meta: dict[str, Any], asociaciones: dict[str, list[Asociacion]],
                                f"compite en un ámbito inexistente "
                                f"{sorted(a.ambitos - valid)[0]}")
     return eleccion
+
+
+def _tipos_acta(codigo: str, value: object) -> tuple[tuple[str, str], ...]:
+    """``tipo_acta_casilla``: TIPO_ACTA per TIPO_CASILLA where it differs (especiales…)."""
+    where = f"catalogo.toml: elección {codigo}: tipo_acta_casilla"
+    if not isinstance(value, dict):
+        raise CatalogError(f"{where} debe ser una tabla, por ejemplo {{ S = \"4\" }}")
+    out: list[tuple[str, str]] = []
+    for tipo, tipo_acta in value.items():
+        if tipo not in TIPOS_CASILLA:
+            raise CatalogError(f"{where}: {tipo!r} no es un TIPO_CASILLA "
+                               f"({', '.join(TIPOS_CASILLA)})")
+        if not isinstance(tipo_acta, str) or not _TIPO_ACTA_RE.fullmatch(tipo_acta):
+            raise CatalogError(f"{where}: {tipo} = {tipo_acta!r} debe ser un texto de uno o "
+                               "dos caracteres (dígitos o mayúsculas) sin cero inicial, como "
+                               "lo lleva el QR del acta")
+        out.append((tipo, tipo_acta))
+    return tuple(sorted(out, key=lambda p: TIPO_CASILLA_ORDER.index(p[0])))
 
 
 def _candidatura(r: dict[str, str], elecciones: dict[str, Eleccion],

@@ -4,6 +4,10 @@ At ``scale=1`` it has the shape of Ciudad de México: 33 distritos locales over 
 alcaldías, ≈5,500 secciones, ≈13,200 casillas (CDMX 2021 mix: ≈5,500 básicas,
 ≈7,600 contiguas, 26 extraordinarias, 15 especiales), lista nominal ≤ 750 per casilla
 adding up to ≈7.8 million, and three elections with 2024-like parties and coalitions.
+A few casillas of the other kinds an institute's files hold (issue 28) let every part of
+the suite meet them: urnas electrónicas (U), mesas of voto anticipado (A) and of voto en
+el extranjero (M, Jefatura de Gobierno only), with their own TIPO_ACTA, and a
+MECANISMOS_TRASLADO default for every casilla (CRyT and DAT mostly in rural secciones).
 Every figure is synthetic; the same seed and scale always give the same catalog.
 """
 
@@ -11,9 +15,11 @@ from __future__ import annotations
 
 import math
 import random
+from dataclasses import replace
 
 from prep.catalog.model import (
     MAX_LISTA_NOMINAL_CASILLA,
+    UBICACION_NO_APLICA,
     Ambito,
     Asociacion,
     Candidatura,
@@ -33,6 +39,16 @@ FULL_SECCIONES = 5526
 FULL_EXTRAORDINARIAS = 26
 FULL_ESPECIALES = 15
 BOLETAS_ESPECIAL = 750
+FULL_URNAS = 20  # casillas con urna electrónica
+FULL_ANTICIPADO = 3  # mesas de voto anticipado
+FULL_EXTRANJERO = 6  # mesas de voto de la ciudadanía en el extranjero
+#: Distritos whose last secciones lie in another alcaldía than their cabecera's.
+DISTRITOS_PARTIDOS = 6
+#: The only election the mesas of voto en el extranjero count.
+ELECCIONES_EXTRANJERO = frozenset({"01"})
+#: Default MECANISMOS_TRASLADO weights: (code, weight) for urban and rural casillas.
+TRASLADO_URBANA = (("E", 85), ("F", 12), ("D", 3))
+TRASLADO_RURAL = (("E", 25), ("F", 30), ("I", 25), ("D", 20))
 N_DISTRITOS = 33
 
 # (name, share of the lista nominal, mostly rural?)
@@ -84,9 +100,13 @@ def generate_catalog(seed: int = 2027, scale: float = 1.0) -> Catalog:
     if not 0 < scale <= 1:
         raise ValueError("scale debe estar entre 0 (excluido) y 1")
     rng = random.Random(f"prep-catalog:{seed}")
+    # The kinds of casilla and defaults added by issue 28 draw from a stream of their
+    # own, so the rest of a seed's catalog stayed as it was.
+    extra = random.Random(f"prep-catalog-issue28:{seed}")
     demarcaciones = tuple(Demarcacion(i + 1, name) for i, (name, _, _) in enumerate(ALCALDIAS))
     distritos = _distritos(rng)
-    casillas = _casillas(rng, scale, distritos)
+    casillas = _con_traslado(extra, _distritos_partidos(
+        extra, _casillas(rng, scale, distritos, extra), len(demarcaciones)))
     elecciones = _elecciones(rng, distritos, demarcaciones)
     return Catalog(
         entidad_id=ENTIDAD_ID, entidad=ENTIDAD, fecha_eleccion=FECHA_ELECCION,
@@ -110,8 +130,8 @@ def _distritos(rng: random.Random) -> tuple[Distrito, ...]:
     return tuple(Distrito(i + 1, ALCALDIAS[dem - 1][0], dem) for i, dem in enumerate(dem_of))
 
 
-def _casillas(rng: random.Random, scale: float,
-              distritos: tuple[Distrito, ...]) -> tuple[Casilla, ...]:
+def _casillas(rng: random.Random, scale: float, distritos: tuple[Distrito, ...],
+              extra: random.Random) -> tuple[Casilla, ...]:
     n_secciones = max(N_DISTRITOS, round(FULL_SECCIONES * scale))
     per_distrito = [n_secciones // N_DISTRITOS] * N_DISTRITOS
     for i in range(n_secciones % N_DISTRITOS):
@@ -142,7 +162,58 @@ def _casillas(rng: random.Random, scale: float,
                                  rng.randint(250, MAX_LISTA_NOMINAL_CASILLA), 2))
     for distrito, sec in rng.sample(secciones, _scaled(FULL_ESPECIALES, scale)):
         casillas.append(_casilla(rng, distrito, sec, "S", 1, 0, 0, 1))
+    casillas += _otras_casillas(extra, scale, secciones)
     return _dedupe(casillas)
+
+
+def _otras_casillas(rng: random.Random, scale: float,
+                    secciones: list[tuple[Distrito, int]]) -> list[Casilla]:
+    """Urnas electrónicas in urban secciones; the mesas of voto anticipado and en el
+    extranjero in the sección of their distrito's sede, counted there (no ubicación)."""
+    urbanas = [s for s in secciones if not ALCALDIAS[s[0].demarcacion_id - 1][2]]
+    out = [_casilla(rng, distrito, sec, "U", 1, 0, rng.randint(300, MAX_LISTA_NOMINAL_CASILLA),
+                    1) for distrito, sec in rng.sample(urbanas, _scaled(FULL_URNAS, scale))]
+    for distrito, sec in rng.sample(secciones, _scaled(FULL_ANTICIPADO, scale)):
+        out.append(_casilla(rng, distrito, sec, "A", 1, 0, rng.randint(20, 150),
+                            UBICACION_NO_APLICA))
+    for distrito, sec in rng.sample(secciones, _scaled(FULL_EXTRANJERO, scale)):
+        out.append(replace(_casilla(rng, distrito, sec, "M", 1, 0, rng.randint(300, 750),
+                                    UBICACION_NO_APLICA), elecciones=ELECCIONES_EXTRANJERO))
+    return out
+
+
+def _distritos_partidos(rng: random.Random, casillas: tuple[Casilla, ...],
+                        n_demarcaciones: int) -> tuple[Casilla, ...]:
+    """A distrito may span two alcaldías (issue 28): in a few, the last quarter of the
+    secciones belongs to another one, so that an alcaldía's contest is not a sum of
+    whole distritos."""
+    secciones: dict[int, list[int]] = {}
+    for c in casillas:
+        if c.seccion not in secciones.setdefault(c.distrito_id, []):
+            secciones[c.distrito_id].append(c.seccion)
+    otra: dict[tuple[int, int], int] = {}
+    for distrito in rng.sample(sorted(secciones), min(DISTRITOS_PARTIDOS, len(secciones))):
+        propias = sorted(secciones[distrito])
+        if len(propias) < 2:
+            continue
+        dem = next(c.demarcacion_id for c in casillas if c.distrito_id == distrito)
+        vecina = rng.choice([d for d in range(1, n_demarcaciones + 1) if d != dem])
+        for seccion in propias[len(propias) - max(1, len(propias) // 4):]:
+            otra[(distrito, seccion)] = vecina
+    return tuple(replace(c, demarcacion_id=otra.get((c.distrito_id, c.seccion),
+                                                    c.demarcacion_id)) for c in casillas)
+
+
+def _con_traslado(rng: random.Random, casillas: tuple[Casilla, ...]) -> tuple[Casilla, ...]:
+    """Each casilla's default MECANISMOS_TRASLADO, as a Consejo would approve them."""
+    out = []
+    for c in casillas:
+        if c.traslado is not None:
+            pesos = TRASLADO_RURAL if c.ubicacion == 2 else TRASLADO_URBANA
+            codigos, weights = zip(*pesos, strict=True)
+            c = replace(c, traslado=rng.choices(codigos, weights)[0])
+        out.append(c)
+    return tuple(out)
 
 
 def _casilla(rng: random.Random, distrito: Distrito, seccion: int, tipo: str, id_casilla: int,
@@ -161,9 +232,7 @@ def _dedupe(casillas: list[Casilla]) -> tuple[Casilla, ...]:
     out: list[Casilla] = []
     for c in casillas:
         while c.clave in seen:
-            c = Casilla(c.entidad_id, c.distrito_id, c.demarcacion_id, c.seccion, c.tipo,
-                        c.id_casilla + 1, c.ext_contigua, c.lista_nominal, c.representantes,
-                        c.boletas, c.ubicacion)
+            c = replace(c, id_casilla=c.id_casilla + 1)
         seen.add(c.clave)
         out.append(c)
     return tuple(sorted(out, key=Casilla.sort_key))
@@ -200,12 +269,20 @@ def _elecciones(rng: random.Random, distritos: tuple[Distrito, ...],
     dem_ids = [d.id for d in demarcaciones]
     return (
         Eleccion("01", "JEFATURA DE GOBIERNO", "1", Ambito.ENTIDAD,
-                 _asociaciones(rng, [0], 1.0, 0)),
+                 _asociaciones(rng, [0], 1.0, 0), _tipos_acta(1)),
         Eleccion("02", "DIPUTACIONES LOCALES MR", "2", Ambito.DISTRITO,
-                 _asociaciones(rng, dist_ids, 0.85, 3)),
+                 _asociaciones(rng, dist_ids, 0.85, 3), _tipos_acta(2)),
         Eleccion("03", "ALCALDÍAS", "3", Ambito.DEMARCACION,
-                 _asociaciones(rng, dem_ids, 0.9, 2)),
+                 _asociaciones(rng, dem_ids, 0.9, 2), _tipos_acta(3)),
     )
+
+
+def _tipos_acta(tipo_acta: int) -> tuple[tuple[str, str], ...]:
+    """The other forms of an election's acta (synthetic numbers, as a QR carries them):
+    the especiales' (election + 3), the one an urna electrónica prints (+ 6), and the
+    mesas' of voto anticipado and en el extranjero (+ 9)."""
+    return (("S", str(tipo_acta + 3)), ("A", str(tipo_acta + 9)), ("M", str(tipo_acta + 9)),
+            ("U", str(tipo_acta + 6)))
 
 
 def _candidaturas(rng: random.Random, elecciones: tuple[Eleccion, ...],

@@ -30,6 +30,24 @@ TIPOS_CASILLA: Mapping[str, str] = {
 
 MAX_LISTA_NOMINAL_CASILLA = 750
 
+#: MECANISMOS_TRASLADO: how a casilla's paquete reaches the CATD. The codes are INE's
+#: (D, F, I, published in its PREP files) plus ``E`` for a paquete delivered directly,
+#: which INE leaves empty: here an empty cell would read as "no data yet".
+MECANISMOS_TRASLADO: Mapping[str, str] = {
+    "F": "Centro de Recepción y Traslado (CRyT) fijo",
+    "I": "Centro de Recepción y Traslado (CRyT) itinerante",
+    "D": "Dispositivo de Apoyo para el Traslado de presidencias de mesa directiva (DAT)",
+    "E": "Entrega directa en la sede, sin mecanismo de traslado",
+}
+#: The mechanism of a casilla for which the Consejo approved none.
+TRASLADO_DIRECTO = "E"
+#: Mesas whose votes are counted where the PREP receives them (voto anticipado, prisión
+#: preventiva, mexicanos en el extranjero): no paquete travels from a casilla, so
+#: MECANISMOS_TRASLADO does not apply, nor, unless the catalog gives it, UBICACION_CASILLA.
+TIPOS_SIN_TRASLADO = frozenset({"A", "P", "M"})
+#: UBICACION_CASILLA of a mesa that is not in one place of a sección (published N/A).
+UBICACION_NO_APLICA = 0
+
 
 class Ambito(enum.StrEnum):
     """The territory an election's candidaturas compete in."""
@@ -78,7 +96,16 @@ class Casilla:
     lista_nominal: int
     representantes: int
     boletas: int
-    ubicacion: int  # 1 urbana, 2 no urbana (the published UBICACION_CASILLA)
+    #: 1 urbana, 2 no urbana (the published UBICACION_CASILLA); 0 (published ``N/A``)
+    #: only for the mesas of :data:`TIPOS_SIN_TRASLADO`.
+    ubicacion: int
+    #: The default MECANISMOS_TRASLADO code (:data:`MECANISMOS_TRASLADO`), overridable at
+    #: acopio; ``None`` only where it does not apply (:data:`TIPOS_SIN_TRASLADO`). Left
+    #: ``None`` for any other casilla it becomes :data:`TRASLADO_DIRECTO`.
+    traslado: str | None = None
+    #: The codes of the elections this casilla has an acta of; ``None``: every election
+    #: (a mesa of voto en el extranjero counts only the elections the law gives it).
+    elecciones: frozenset[str] | None = None
     #: CLAVE_CASILLA: entidad(2) sección(4) tipo(1) id(2) ext(2), e.g. ``090123B0100``.
     clave: str = field(init=False, compare=False, repr=False)
 
@@ -91,6 +118,19 @@ class Casilla:
             self.entidad_id, self.seccion, self.tipo, self.id_casilla, self.ext_contigua))
         object.__setattr__(self, "max_votos", self.boletas if self.tipo == "S"
                            else self.lista_nominal + self.representantes)
+        if self.tipo in TIPOS_SIN_TRASLADO:
+            if self.traslado is not None:
+                raise ValueError(f"{self.clave}: MECANISMOS_TRASLADO no aplica a una casilla "
+                                 f"de tipo {self.tipo}")
+        elif self.traslado is None:
+            object.__setattr__(self, "traslado", TRASLADO_DIRECTO)
+        elif self.traslado not in MECANISMOS_TRASLADO:
+            raise ValueError(f"{self.clave}: MECANISMOS_TRASLADO {self.traslado!r} no es "
+                             f"uno de {', '.join(MECANISMOS_TRASLADO)}")
+
+    def tiene_acta(self, eleccion: str) -> bool:
+        """Whether this casilla has an acta of the election with code ``eleccion``."""
+        return self.elecciones is None or eleccion in self.elecciones
 
     @property
     def especial(self) -> bool:
@@ -140,6 +180,17 @@ class Eleccion:
     tipo_acta: str
     ambito: Ambito
     asociaciones: tuple[Asociacion, ...]
+    #: (TIPO_CASILLA, TIPO_ACTA) where a kind of casilla uses another form than
+    #: ``tipo_acta`` (the especiales' acta, the one an urna electrónica prints).
+    tipos_acta: tuple[tuple[str, str], ...] = ()
+
+    def tipo_acta_de(self, tipo_casilla: str) -> str:
+        """The TIPO_ACTA of this election's acta in a casilla of ``tipo_casilla``."""
+        return self._tipos_acta.get(tipo_casilla, self.tipo_acta)
+
+    @cached_property
+    def _tipos_acta(self) -> dict[str, str]:
+        return dict(self.tipos_acta)
 
     def ambito_id(self, casilla: Casilla) -> int:
         if self.ambito is Ambito.DISTRITO:
@@ -230,9 +281,12 @@ class Acta:
     clave: str = field(init=False, compare=False, repr=False)
     #: The fields this acta has (its election's fields that compete in its ámbito).
     layout: Layout = field(init=False, compare=False, repr=False)
+    #: TIPO_ACTA: the form of this election used by this kind of casilla.
+    tipo_acta: str = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "clave", self.casilla.clave + self.eleccion.codigo)
+        object.__setattr__(self, "tipo_acta", self.eleccion.tipo_acta_de(self.casilla.tipo))
         object.__setattr__(self, "layout", self.eleccion.layout(
             self.eleccion.ambito_id(self.casilla)))
 
@@ -281,16 +335,24 @@ class Catalog:
 
     @cached_property
     def _actas_por_eleccion(self) -> dict[str, tuple[Acta, ...]]:
-        return {e.codigo: tuple(Acta(c, e) for c in self.casillas_ordenadas)
+        return {e.codigo: tuple(Acta(c, e) for c in self.casillas_ordenadas
+                                if c.tiene_acta(e.codigo))
                 for e in self.elecciones}
 
     def iter_actas(self) -> Iterator[Acta]:
         for e in self.elecciones:
             yield from self.actas(e)
 
-    @property
+    def actas_de_casilla(self, casilla: Casilla) -> tuple[Acta, ...]:
+        """Every acta of ``casilla``, one per election it has (in election order): what a
+        fact about the casilla (no instalada, paquete no entregado) applies to."""
+        por_clave = self.actas_por_clave
+        return tuple(a for e in self.elecciones
+                     if (a := por_clave.get(casilla.clave + e.codigo)) is not None)
+
+    @cached_property
     def total_actas(self) -> int:
-        return len(self.casillas) * len(self.elecciones)
+        return sum(len(self.actas(e)) for e in self.elecciones)
 
     def acta(self, clave_acta: str) -> Acta | None:
         return self.actas_por_clave.get(clave_acta)

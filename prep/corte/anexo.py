@@ -3,9 +3,14 @@
 UTF-8 with BOM, comma-separated, CRLF line ends, fields quoted only when they need it
 (OBSERVACIONES such as ``Excede Lista Nominal, Sin dato``); ``-`` where there is no data
 yet, ``N/A`` where a field does not apply (an asociación that does not compete in the
-casilla's distrito or demarcación, the image fields of a *sin acta*); CLAVE_CASILLA and
+casilla's distrito or demarcación, the image fields of a *sin acta*, the traslado of a
+paquete that never existed or of a mesa counted at the sede); CLAVE_CASILLA and
 CLAVE_ACTA wrapped in single quotes so spreadsheets keep their leading zeros; times as
 ``dd/mm/YYYY HH:MM:SS`` in America/Mexico_City.
+
+An election decided per demarcación (alcaldías) is many contests: its CSV carries
+ID_DEMARCACION and DEMARCACION after the distrito columns, so every row says which
+contest it counts for (a distrito may span two alcaldías).
 """
 
 from __future__ import annotations
@@ -15,9 +20,11 @@ import io
 from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-from prep.catalog.model import Acta, Casilla, Catalog, Eleccion
+from prep.catalog.model import UBICACION_NO_APLICA, Acta, Ambito, Casilla, Catalog, Eleccion
 from prep.corte.model import ActaEnCorte, FueraDeCatalogo
+from prep.corte.simulacro import titulo as marca_simulacro
 from prep.corte.summary import RESUMEN_COLUMNS, Fila, TablaEleccion
+from prep.rules import CausaSinActa
 from prep.values import Captura, format_valor
 
 TZ = ZoneInfo("America/Mexico_City")
@@ -30,6 +37,11 @@ COLUMNS_BEFORE: tuple[str, ...] = (
     "DISTRITO_LOCAL", "SECCION", "ID_CASILLA", "TIPO_CASILLA", "EXT_CONTIGUA",
     "UBICACION_CASILLA", "TIPO_ACTA",
 )
+#: After DISTRITO_LOCAL in the CSV of an election of ámbito demarcación.
+COLUMNS_DEMARCACION: tuple[str, ...] = ("ID_DEMARCACION", "DEMARCACION")
+#: Sin acta causes for which no paquete reached the CATD: MECANISMOS_TRASLADO is N/A.
+SIN_PAQUETE: frozenset[CausaSinActa] = frozenset({CausaSinActa.CASILLA_NO_INSTALADA,
+                                                  CausaSinActa.PAQUETE_NO_ENTREGADO})
 COLUMNS_AFTER: tuple[str, ...] = (
     "TOTAL_VOTOS_CALCULADO", "LISTA_NOMINAL", "REPRESENTANTES_PP_CI", "OBSERVACIONES",
     "CONTABILIZADA", "MECANISMOS_TRASLADO", "CODIGO_INTEGRIDAD", "FECHA_HORA_ACOPIO",
@@ -40,7 +52,17 @@ COLUMNS_AFTER: tuple[str, ...] = (
 
 def columns(eleccion: Eleccion) -> tuple[str, ...]:
     """Line 7: the column names of the acta rows of ``eleccion``."""
-    return (*COLUMNS_BEFORE, *eleccion.campos_captura, *COLUMNS_AFTER)
+    return (*columns_before(eleccion), *eleccion.campos_captura, *COLUMNS_AFTER)
+
+
+def columns_before(eleccion: Eleccion) -> tuple[str, ...]:
+    """The key columns of ``eleccion``'s rows, before the captured fields:
+    :data:`COLUMNS_BEFORE`, with :data:`COLUMNS_DEMARCACION` after the distrito's two
+    when the election is decided per demarcación."""
+    if eleccion.ambito is not Ambito.DEMARCACION:
+        return COLUMNS_BEFORE
+    cut = COLUMNS_BEFORE.index("DISTRITO_LOCAL") + 1
+    return (*COLUMNS_BEFORE[:cut], *COLUMNS_DEMARCACION, *COLUMNS_BEFORE[cut:])
 
 
 def format_corte_time(when: datetime, tz: tzinfo = TZ) -> str:
@@ -89,17 +111,19 @@ class TimeFormatter:
 
 
 def write_eleccion_csv(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
-                       cache: dict[str, CasillaColumns] | None = None) -> bytes:
+                       cache: dict[str, CasillaColumns] | None = None,
+                       simulacro: bool = False) -> bytes:
     """The whole CSV file of one election for the corte at ``corte`` (UTC).
 
-    ``cache`` keeps each casilla's key columns between the elections of one corte.
+    ``cache`` keeps each casilla's key columns between the elections of one corte;
+    ``simulacro`` stamps line 1 ``SIMULACRO — <elección>`` (:mod:`prep.corte.simulacro`).
     """
     cache = {} if cache is None else cache
     fmt = TimeFormatter()
     eleccion = tabla.eleccion
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    w.writerow((eleccion.nombre,))
+    w.writerow((marca_simulacro(eleccion.nombre, simulacro),))
     w.writerow((format_corte_time(corte),))
     w.writerow(())
     w.writerow(RESUMEN_COLUMNS)
@@ -108,13 +132,15 @@ def write_eleccion_csv(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
     w.writerow(columns(eleccion))
     w.writerows(acta_rows(catalog, tabla, cache, fmt))
     sin_datos = (SIN_DATO,) * len(eleccion.campos_captura)
-    tail_keys = (SIN_DATO,) * len(COLUMNS_BEFORE)
+    tail_keys = (SIN_DATO,) * len(columns_before(eleccion))
     for fuera in tabla.fuera:
-        w.writerow(_fuera_row(tail_keys, sin_datos, tabla.etiqueta_fuera, fuera, fmt))
+        etiqueta = tabla.etiqueta_fuera if fuera.eleccion else tabla.etiqueta_fuera_sin_eleccion
+        w.writerow(_fuera_row(tail_keys, sin_datos, etiqueta, fuera, fmt))
     return buf.getvalue().encode("utf-8-sig")
 
 
-CasillaColumns = tuple[str, tuple[str, ...], str, str]
+#: A casilla's own columns (:func:`_casilla_cols`).
+CasillaColumns = tuple[str, tuple[str, ...], tuple[str, ...], str, str, str]
 
 
 def acta_rows(catalog: Catalog, tabla: TablaEleccion,
@@ -126,52 +152,74 @@ def acta_rows(catalog: Catalog, tabla: TablaEleccion,
     if rows is None:
         cache = {} if cache is None else cache
         fmt = TimeFormatter() if fmt is None else fmt
-        rows = [_row(catalog, tabla.eleccion, fila, cache, fmt) for fila in tabla.filas]
+        keys = 2 if tabla.eleccion.ambito is Ambito.DEMARCACION else 1
+        rows = [_row(catalog, tabla.eleccion, fila, cache, fmt, keys) for fila in tabla.filas]
         tabla.derived["acta_rows"] = rows
     return rows
 
 
 def _casilla_cols(catalog: Catalog, casilla: Casilla,
                   cache: dict[str, CasillaColumns]) -> CasillaColumns:
-    """The casilla's own columns, shared by its actas of every election:
-    (quoted CLAVE_CASILLA, ID_ENTIDAD…UBICACION_CASILLA, LISTA_NOMINAL, REPRESENTANTES)."""
+    """The casilla's own columns, shared by its actas of every election: (quoted
+    CLAVE_CASILLA, ID_ENTIDAD…UBICACION_CASILLA, the same with ID_DEMARCACION and
+    DEMARCACION after the distrito's, LISTA_NOMINAL, REPRESENTANTES, the default
+    MECANISMOS_TRASLADO or N/A where it does not apply)."""
     cols = cache.get(casilla.clave)
     if cols is None:
         distrito = catalog.distrito_por_id[casilla.distrito_id]
-        cols = (f"'{casilla.clave}'",
-                (str(casilla.entidad_id), catalog.entidad, str(casilla.distrito_id),
-                 distrito.cabecera, str(casilla.seccion), str(casilla.id_casilla),
-                 casilla.tipo, str(casilla.ext_contigua), str(casilla.ubicacion)),
-                str(casilla.lista_nominal), str(casilla.representantes))
+        head = (str(casilla.entidad_id), catalog.entidad, str(casilla.distrito_id),
+                distrito.cabecera)
+        tail = (str(casilla.seccion), str(casilla.id_casilla), casilla.tipo,
+                str(casilla.ext_contigua),
+                NO_APLICA if casilla.ubicacion == UBICACION_NO_APLICA
+                else str(casilla.ubicacion))
+        demarcacion = catalog.demarcacion_por_id[casilla.demarcacion_id]
+        cols = (f"'{casilla.clave}'", (*head, *tail),
+                (*head, str(demarcacion.id), demarcacion.nombre, *tail),
+                str(casilla.lista_nominal), str(casilla.representantes),
+                casilla.traslado or NO_APLICA)
         cache[casilla.clave] = cols
     return cols
 
 
 def _row(catalog: Catalog, eleccion: Eleccion, fila: Fila, cache: dict[str, CasillaColumns],
-         fmt: TimeFormatter) -> tuple[str, ...]:
-    casilla = fila.acta.casilla
-    clave_casilla, ubicacion, ln, rep = _casilla_cols(catalog, casilla, cache)
-    clave_acta, tipo_acta = f"'{fila.acta.clave}'", eleccion.tipo_acta
+         fmt: TimeFormatter, keys: int = 1) -> tuple[str, ...]:
+    """One acta's row; ``keys`` picks the casilla's key columns: 1 without, 2 with the
+    demarcación's."""
+    acta = fila.acta
+    # traslado: the catalog's default, N/A where none applies
+    clave_casilla, sin_dem, con_dem, ln, rep, traslado = (
+        cache.get(acta.casilla.clave) or _casilla_cols(catalog, acta.casilla, cache))
+    ubicacion = sin_dem if keys == 1 else con_dem
+    clave_acta, tipo_acta = f"'{acta.clave}'", acta.tipo_acta
     est: ActaEnCorte | None = fila.estado
     res = fila.resultado
-    acopio = fmt(est.acopio if est else None)
     if res is None or est is None:
-        return (clave_casilla, clave_acta, *ubicacion, tipo_acta, *_sin_valores(fila.acta),
+        if est is None or est.acopio is None:
+            traslado = SIN_DATO  # the paquete has not arrived
+        elif est.traslado:
+            traslado = est.traslado
+        return (clave_casilla, clave_acta, *ubicacion, tipo_acta, *_sin_valores(acta),
                 SIN_DATO, ln, rep,
-                SIN_DATO, SIN_DATO, SIN_DATO, SIN_DATO, acopio, SIN_DATO, SIN_DATO, SIN_DATO,
-                SIN_DATO, SIN_DATO, SIN_DATO)
+                SIN_DATO, SIN_DATO, traslado, SIN_DATO, fmt(est.acopio if est else None),
+                SIN_DATO, SIN_DATO, SIN_DATO, SIN_DATO, SIN_DATO, SIN_DATO)
+    acopio = fmt(est.acopio)
     if est.captura is None:  # sin acta: there is no document, image nor capture
-        return (clave_casilla, clave_acta, *ubicacion, tipo_acta, *_sin_valores(fila.acta),
+        if est.causa_sin_acta in SIN_PAQUETE:
+            traslado = NO_APLICA  # no paquete travelled
+        elif est.traslado:
+            traslado = est.traslado
+        return (clave_casilla, clave_acta, *ubicacion, tipo_acta, *_sin_valores(acta),
                 SIN_DATO, ln, rep,
-                res.observaciones, "0", est.traslado or NO_APLICA, NO_APLICA, acopio,
+                res.observaciones, "0", traslado, NO_APLICA, acopio,
                 NO_APLICA, NO_APLICA, NO_APLICA, NO_APLICA, NO_APLICA, "0")
     return (clave_casilla, clave_acta, *ubicacion, tipo_acta,
-            *_valores(fila.acta, est.captura), str(res.total_calculado), ln, rep,
+            *_valores(acta, est.captura), str(res.total_calculado), ln, rep,
             res.observaciones or SIN_DATO, "1" if res.contabilizada else "0",
-            est.traslado or NO_APLICA, est.sha256 or SIN_DATO, acopio,
+            est.traslado or traslado, est.sha256 or SIN_DATO, acopio,
             fmt(est.fecha_captura), fmt(est.fecha_verificacion, NO_APLICA),
-            est.origen or SIN_DATO, est.digitalizacion or SIN_DATO, TIPO_DOCUMENTO,
-            "1" if est.cotejada else "0")
+            est.origen or SIN_DATO, est.digitalizacion or SIN_DATO,
+            est.tipo_documento or TIPO_DOCUMENTO, "1" if est.cotejada else "0")
 
 
 def _valores(acta: Acta, captura: Captura) -> tuple[str, ...]:

@@ -1,13 +1,40 @@
-"""The LEEME of a corte package: what every file and every column means (Spanish)."""
+"""The LEEME of a corte package: what every file and every column means (Spanish).
+
+Besides naming every column, it gives the values each coded column can take, the line
+layout of the files, the columns of the candidaturas files and how to join them to the
+results, and the publication choices a reader needs to read the rows right (issue 28;
+``docs/publicacion.md`` explains them to the institute's staff).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
-from prep.catalog.model import Catalog
-from prep.corte.anexo import COLUMNS_AFTER, COLUMNS_BEFORE, format_corte_time
+from prep.catalog.model import (
+    MECANISMOS_TRASLADO,
+    TIPO_CASILLA_ORDER,
+    TIPOS_CASILLA,
+    TIPOS_SIN_TRASLADO,
+    Ambito,
+    Catalog,
+    Eleccion,
+)
+from prep.corte.anexo import (
+    COLUMNS_AFTER,
+    COLUMNS_BEFORE,
+    COLUMNS_DEMARCACION,
+    NO_APLICA,
+    SIN_DATO,
+    format_corte_time,
+)
+from prep.corte.leeme_reglas import ULTIMO_CORTE, descripcion
+from prep.corte.model import Digitalizacion, Origen
+from prep.corte.simulacro import AVISO, LINEA_MANIFIESTO, ZIP_PREFIJO
+from prep.corte.simulacro import titulo as marca_simulacro
 from prep.corte.summary import RESUMEN_COLUMNS
+from prep.paquete import TipoDocumento
+from prep.rules import DEFAULT_RULES, RuleSet
 
 DESCRIPCIONES: dict[str, str] = {
     "ACTAS_ESPERADAS": "Número de actas de las casillas aprobadas por el Consejo para esta "
@@ -41,13 +68,19 @@ DESCRIPCIONES: dict[str, str] = {
     "ENTIDAD": "Nombre de la entidad federativa.",
     "ID_DISTRITO_LOCAL": "Número del distrito electoral local.",
     "DISTRITO_LOCAL": "Cabecera del distrito electoral local.",
+    "ID_DEMARCACION": "Solo en las elecciones que se deciden por demarcación (alcaldías): "
+                      "número de la demarcación de la casilla, es decir, de la contienda "
+                      "en la que cuenta el acta.",
+    "DEMARCACION": "Solo en las elecciones que se deciden por demarcación: nombre de la "
+                   "demarcación (alcaldía).",
     "SECCION": "Sección electoral.",
     "ID_CASILLA": "Número de la casilla.",
-    "TIPO_CASILLA": "B básica, C contigua, E extraordinaria, S especial, A voto anticipado, "
-                    "P prisión preventiva, M en el extranjero, U urna electrónica.",
+    "TIPO_CASILLA": "Tipo de casilla (valores abajo).",
     "EXT_CONTIGUA": "Número de la casilla contigua a una extraordinaria (0 si no aplica).",
-    "UBICACION_CASILLA": "1 urbana, 2 no urbana.",
-    "TIPO_ACTA": "Tipo de acta de la elección.",
+    "UBICACION_CASILLA": "Ubicación de la casilla (valores abajo).",
+    "TIPO_ACTA": "Formato de acta de la elección que usa ese tipo de casilla (valores "
+                 "abajo): las casillas especiales, las de urna electrónica y las mesas de "
+                 "voto anticipado y en el extranjero usan otro formato.",
     "TOTAL_BOLETAS_SOBRANTES": "Boletas sobrantes anotadas en el acta.",
     "TOTAL_PERSONAS_VOTARON": "Personas que votaron, anotadas en el acta.",
     "TOTAL_REP_PARTIDO_CI_VOTARON": "Representantes de partidos y candidaturas independientes "
@@ -58,23 +91,26 @@ DESCRIPCIONES: dict[str, str] = {
     "TOTAL_VOTOS_ASENTADO": "Total de votos anotado en el acta.",
     "TOTAL_VOTOS_CALCULADO": "Suma de los votos por asociación, no registradas y nulos "
                              "(Ilegible y Sin dato cuentan 0).",
-    "LISTA_NOMINAL": "Personas en la lista nominal de la casilla (0 en casillas especiales).",
+    "LISTA_NOMINAL": "Personas en la lista nominal de la casilla (0 en casillas especiales; "
+                     "en las mesas de voto anticipado y en el extranjero, las personas "
+                     "registradas para votar así).",
     "REPRESENTANTES_PP_CI": "Representantes acreditados que pueden votar en la casilla.",
-    "OBSERVACIONES": "Ilegible, Sin dato, Excede Lista Nominal, Todos los campos ilegibles, "
-                     "Todos los campos vacíos, Todos los campos ilegibles o sin dato, Sin Acta "
-                     "con su causa o Fuera de catálogo; '-' si no tiene.",
+    "OBSERVACIONES": "Por qué el acta tiene algo que advertir o no se contabiliza (valores "
+                     "abajo); '-' si no tiene.",
     "CONTABILIZADA": "1 si sus votos se suman a los resultados, 0 si no; '-' sin datos aún.",
-    "MECANISMOS_TRASLADO": "Mecanismo de traslado del paquete electoral, si lo hubo.",
+    "MECANISMOS_TRASLADO": "Cómo llegó el paquete electoral al centro de acopio (códigos "
+                           "abajo).",
     "CODIGO_INTEGRIDAD": "SHA-256 de la imagen del acta publicada; cualquiera puede "
                          "recalcularlo con la imagen descargada.",
     "FECHA_HORA_ACOPIO": "Fecha y hora de acopio del acta (dd/mm/aaaa hh:mm:ss, hora del "
                          "centro de México).",
-    "FECHA_HORA_CAPTURA": "Fecha y hora en que quedó validada la captura.",
-    "FECHA_HORA_VERIFICACION": "Fecha y hora de la verificación, si la hubo.",
-    "ORIGEN": "CATD si la imagen se digitalizó en un centro de acopio, CASILLA si la tomó el "
-              "PREP Casilla.",
-    "DIGITALIZACION": "Escáner o Móvil.",
-    "TIPO_DOCUMENTO": "Documento del que se capturaron los datos.",
+    "FECHA_HORA_CAPTURA": "Fecha y hora de la captura con la que se publican los datos.",
+    "FECHA_HORA_VERIFICACION": "Fecha y hora en que los datos del acta quedaron validados "
+                               "para su publicación: cuando coincidieron dos capturas, o "
+                               "cuando el verificador decidió entre capturas distintas.",
+    "ORIGEN": "Dónde se digitalizó la imagen publicada (valores abajo).",
+    "DIGITALIZACION": "Con qué se digitalizó la imagen publicada (valores abajo).",
+    "TIPO_DOCUMENTO": "Documento del que se capturaron los datos (valores abajo).",
     "COTEJADA": "1 si el acta ya se cotejó contra el papel, 0 si no.",
 }
 
@@ -82,7 +118,8 @@ _CONVENCIONES = """\
 Convenciones:
 - Archivos CSV en UTF-8 con BOM, separados por comas, con fin de línea CRLF.
 - '-' indica que aún no hay dato; 'N/A' que el campo no aplica (por ejemplo, una
-  asociación que no compite en el distrito o demarcación de la casilla).
+  asociación que no compite en el distrito o demarcación de la casilla, la imagen de un
+  acta registrada Sin Acta o el traslado de un paquete que no existió).
 - 'Ilegible': el campo no se pudo leer ni en letra ni en número; 'Sin dato': no se
   escribió ni en letra ni en número. Cuando letra y número difieren, prevalece la letra.
 - Los porcentajes se truncan a cuatro decimales; no se redondean.
@@ -92,24 +129,156 @@ Convenciones:
   'sha256sum -c MANIFIESTO.sha256'.
 """
 
+_SIMULACRO = f"""\
+AVISO: SIMULACRO. {AVISO}
+Lo dicen la línea 1 de cada archivo CSV («SIMULACRO — …»; en los de candidaturas esa
+línea va antes del encabezado, que pasa a la línea 2), la línea 1 de este LEEME y la
+línea 1 del manifiesto firmado:
+  {LINEA_MANIFIESTO}
+y, en el corte publicado por el nodo central, el nombre del zip ({ZIP_PREFIJO}…),
+diferencias.json («"simulacro": true») y un aviso al inicio de cada página del sitio.
+'prep verify-corte' lo informa y rechaza un corte cuyos archivos no concuerdan con su
+manifiesto."""
 
-def leeme_text(catalog: Catalog, corte: datetime, files: Sequence[str]) -> str:
-    """The LEEME text: files, conventions, and every column of every CSV."""
-    out = [f"PREP {catalog.entidad} — corte del {format_corte_time(corte)}", "",
-           "Archivos de este corte:"]
+
+def leeme_text(catalog: Catalog, corte: datetime, files: Sequence[str],
+               simulacro: bool = False, *, rules: RuleSet = DEFAULT_RULES,
+               ultimo_corte: bool = False) -> str:
+    """The LEEME text: files, conventions, and every column of every CSV (a drill's
+    says SIMULACRO on line 1 and explains the stamp: :mod:`prep.corte.simulacro`)."""
+    out = [marca_simulacro(f"PREP {catalog.entidad} — corte del {format_corte_time(corte)}",
+                           simulacro), ""]
+    if simulacro:
+        out += [_SIMULACRO, ""]
+    if ultimo_corte:  # the Consejo's rules: prep.corte.leeme_reglas
+        out += [ULTIMO_CORTE, ""]
+    out += ["Archivos de este corte:"]
     out += [f"- {name}" for name in files]
-    out += ["", _CONVENCIONES, "Líneas 1 a 5 de cada CSV de elección: nombre de la elección, "
-            "fecha y hora del corte, línea vacía, encabezado y valores del resumen:"]
-    out += [f"  {c}: {DESCRIPCIONES[c]}" for c in RESUMEN_COLUMNS]
-    out += ["", "Línea 7 en adelante: una fila por acta, con estas columnas:"]
-    for c in (*COLUMNS_BEFORE, "TOTAL_BOLETAS_SOBRANTES", "TOTAL_PERSONAS_VOTARON",
+    out += ["", _CONVENCIONES, _LINEAS]
+    out += [f"  {c}: {descripcion(c, rules, ultimo_corte) or DESCRIPCIONES[c]}"
+            for c in RESUMEN_COLUMNS]
+    out += ["", "Columnas de las filas de actas (línea 7 y siguientes), en este orden:"]
+    cut = COLUMNS_BEFORE.index("DISTRITO_LOCAL") + 1
+    for c in (*COLUMNS_BEFORE[:cut], *COLUMNS_DEMARCACION, *COLUMNS_BEFORE[cut:],
+              "TOTAL_BOLETAS_SOBRANTES", "TOTAL_PERSONAS_VOTARON",
               "TOTAL_REP_PARTIDO_CI_VOTARON", "TOTAL_VOTOS_SACADOS"):
         out.append(f"  {c}: {DESCRIPCIONES[c]}")
     out.append("  <asociaciones>: votos de cada partido, combinación de coalición o "
                "candidatura independiente, según la elección (ver abajo).")
     for c in ("NO_REGISTRADAS", "NULOS", "TOTAL_VOTOS_ASENTADO", *COLUMNS_AFTER):
         out.append(f"  {c}: {DESCRIPCIONES[c]}")
+    out += ["", *_valores(catalog, rules), "", *_CANDIDATURAS, "", _DECISIONES]
     for e in catalog.elecciones:
-        out += ["", f"Asociaciones de {e.nombre} (código {e.codigo}):"]
-        out += [f"  {a.clave}: {a.nombre}" for a in e.asociaciones]
+        out += ["", f"{e.nombre} (código {e.codigo}) {_AMBITO[e.ambito]}",
+                "  Asociaciones (columnas de votos):"]
+        out += [f"    {a.clave}: {a.nombre}" for a in e.asociaciones]
     return "\n".join(out) + "\n"
+
+
+_LINEAS = """\
+Cada CSV de elección (<ELECCIÓN>.csv), línea por línea:
+- Línea 1: nombre de la elección.
+- Línea 2: fecha y hora del corte (dd/mm/aaaa hh:mm), con su diferencia respecto de UTC.
+- Línea 3: vacía.
+- Línea 4: encabezado del resumen; línea 5: sus valores (abajo).
+- Línea 6: vacía.
+- Línea 7: encabezado de las filas de actas.
+- Línea 8 en adelante: una fila por acta del catálogo y, al final, las fuera de catálogo.
+
+Columnas del resumen (líneas 4 y 5):"""
+
+_AMBITO = {
+    Ambito.ENTIDAD: "se decide en toda la entidad: una sola contienda.",
+    Ambito.DISTRITO: "se decide por distrito local: cada distrito es una contienda "
+                     "(ID_DISTRITO_LOCAL).",
+    Ambito.DEMARCACION: "se decide por demarcación: cada alcaldía es una contienda, con "
+                        "sus propias candidaturas. Sus filas llevan ID_DEMARCACION y "
+                        "DEMARCACION; sume los votos de cada demarcación por separado: "
+                        "la suma de toda la entidad no es el resultado de ninguna "
+                        "contienda.",
+}
+
+_CANDIDATURAS = (
+    "Archivos de candidaturas (<ELECCIÓN>_CANDIDATURAS.csv): el encabezado en la línea 1 "
+    "y una fila por candidatura registrada, ordenadas por contienda y asociación.",
+    "  ID_ENTIDAD, ENTIDAD: la entidad, como en el CSV de la elección.",
+    "  ID_DISTRITO_LOCAL, DISTRITO_LOCAL: solo en las elecciones por distrito: la "
+    "contienda de la candidatura.",
+    "  ID_DEMARCACION, DEMARCACION: solo en las elecciones por demarcación: la contienda "
+    "de la candidatura.",
+    "  PARTIDO_CI: la asociación que la postula; es el nombre de una columna de votos del "
+    "CSV de la elección.",
+    "  CANDIDATURA_PROPIETARIA: nombre de la persona propietaria.",
+    "  CANDIDATURA_SUPLENTE: nombre de la persona suplente (vacío si no se registró).",
+    "  Para unir resultados y candidaturas: en una elección de toda la entidad, por "
+    "PARTIDO_CI; por distrito, por ID_DISTRITO_LOCAL y PARTIDO_CI; por demarcación, por "
+    "ID_DEMARCACION y PARTIDO_CI. Una combinación de coalición no tiene fila propia: sus "
+    "votos son de las candidaturas comunes de sus partidos.",
+)
+
+_DECISIONES = f"""\
+Cómo se publican algunos casos:
+- MECANISMOS_TRASLADO publica el mecanismo que se registró al recibir el paquete o, si no
+  se registró otro, el que el Consejo aprobó para la casilla. Es '{SIN_DATO}' mientras el
+  paquete no llega, y '{NO_APLICA}' cuando no hubo paquete que trasladar: casilla no
+  instalada, paquete no entregado, y las mesas de voto anticipado, prisión preventiva y
+  en el extranjero, cuyos votos se cuentan en la sede.
+- UBICACION_CASILLA es '{NO_APLICA}' en esas mesas, salvo que el catálogo la indique.
+- Una mesa de voto en el extranjero solo tiene actas de las elecciones en que ese voto
+  cuenta; en las demás elecciones no hay fila suya ni se espera su acta.
+- TIPO_ACTA distingue el formato del acta: el de las casillas especiales, el que imprime
+  la urna electrónica y el de las mesas es distinto del de las casillas básicas,
+  contiguas y extraordinarias.
+- Cuando falta el Acta PREP, los datos pueden capturarse de otro ejemplar del acta de
+  escrutinio y cómputo; TIPO_DOCUMENTO dice cuál fue.
+- En una casilla de urna electrónica, si la urna no pudo imprimir el acta, se publica
+  Sin Acta por esa contingencia."""
+
+
+def _valores(catalog: Catalog, rules: RuleSet) -> list[str]:
+    """The values every coded column can take."""
+    tipos = [f"{t} {TIPOS_CASILLA[t].lower()}" for t in TIPO_CASILLA_ORDER]
+    sin_ubicacion = ", ".join(sorted(TIPOS_SIN_TRASLADO))
+    out = ["Valores de las columnas codificadas:",
+           f"  TIPO_CASILLA: {', '.join(tipos)}.",
+           "  EXT_CONTIGUA: 0 si la casilla no es contigua a una extraordinaria; si lo es, "
+           "su número.",
+           f"  UBICACION_CASILLA: 1 urbana, 2 no urbana; {NO_APLICA} en las mesas de tipo "
+           f"{sin_ubicacion} sin ubicación en el catálogo.",
+           "  TIPO_ACTA, por elección y tipo de casilla:"]
+    for e in catalog.elecciones:
+        out.append(f"    {e.nombre}: {_tipos_acta(e)}.")
+    traslados = "; ".join(f"{c} {d}" for c, d in MECANISMOS_TRASLADO.items())
+    documentos = ", ".join(f"«{d.publicado}»" for d in TipoDocumento)
+    out += [
+        "  CONTABILIZADA: 1 se suma a los resultados; 0 no se suma; '-' aún sin datos.",
+        f"  MECANISMOS_TRASLADO: {traslados}; {NO_APLICA} no hubo paquete que trasladar; "
+        f"'{SIN_DATO}' el paquete aún no llega.",
+        f"  ORIGEN: {Origen.CATD} (la imagen se digitalizó en un centro de acopio), "
+        f"{Origen.CASILLA} (la tomó el PREP Casilla en la casilla).",
+        f"  DIGITALIZACION: {Digitalizacion.ESCANER}, {Digitalizacion.MOVIL}.",
+        f"  TIPO_DOCUMENTO: {documentos}.",
+        "  COTEJADA: 1 cotejada contra el papel; 0 aún no.",
+        f"  OBSERVACIONES: {'; '.join(_observaciones(rules))}. Varias se separan con "
+        f"«{rules.separador}»; '-' si no tiene.",
+    ]
+    return out
+
+
+def _tipos_acta(e: Eleccion) -> str:
+    propios = dict(e.tipos_acta)
+    comun = [t for t in TIPO_CASILLA_ORDER if t not in propios]
+    partes = [f"{e.tipo_acta} (casillas {', '.join(comun)})"]
+    partes += [f"{valor} ({TIPOS_CASILLA[tipo].lower()}, {tipo})"
+               for tipo, valor in e.tipos_acta]
+    return "; ".join(partes)
+
+
+def _observaciones(rules: RuleSet) -> list[str]:
+    labels = [rules.ilegible, rules.sin_dato, rules.excede, rules.todos_ilegibles,
+              rules.todos_vacios, rules.todos_ilegibles_o_sin_dato,
+              *rules.sin_acta.values(), rules.fuera_de_catalogo]
+    no_identificada = getattr(rules, "eleccion_no_identificada", "")
+    if no_identificada:
+        labels.append(f"{rules.fuera_de_catalogo}{rules.separador}{no_identificada}")
+    return [f"«{label}»" for label in labels]

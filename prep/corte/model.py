@@ -29,8 +29,11 @@ class ActaEnCorte:
     """The published state of one catalog acta.
 
     ``captura`` is the validated capture (``None`` while the acta has no published data);
-    ``causa_sin_acta`` is set when the acta was registered *sin acta*. All times are
-    timezone-aware UTC.
+    ``causa_sin_acta`` is set when the acta was registered *sin acta*. ``traslado`` is
+    the published MECANISMOS_TRASLADO code (``F``, ``I``, ``D``; ``None``: no mechanism)
+    and ``tipo_documento`` the published TIPO_DOCUMENTO (``None``: the Acta PREP), both
+    as :mod:`prep.paquete` publishes them. ``fecha_verificacion`` is when the data was
+    validated for publication. All times are timezone-aware UTC.
     """
 
     clave: str
@@ -44,6 +47,7 @@ class ActaEnCorte:
     sha256: str | None = None
     traslado: str | None = None
     cotejada: bool = False
+    tipo_documento: str | None = None
 
     def __post_init__(self) -> None:
         if self.captura is not None and self.causa_sin_acta is not None:

@@ -23,6 +23,8 @@ from prep.catalog.model import Ambito, Catalog, Eleccion
 from prep.corte.anexo import TZ, CasillaColumns, write_eleccion_csv
 from prep.corte.leeme import leeme_text
 from prep.corte.model import ActaEnCorte, FueraDeCatalogo
+from prep.corte.simulacro import LINEA_MANIFIESTO
+from prep.corte.simulacro import titulo as marca_simulacro
 from prep.corte.summary import TablaEleccion, tabulate
 from prep.durable import fsync_dir as _fsync_dir
 from prep.durable import write_synced as _write_synced
@@ -55,8 +57,12 @@ class CorteEscrito:
 def build_corte_files(catalog: Catalog, estado: Mapping[str, ActaEnCorte],
                       fuera: Sequence[FueraDeCatalogo], corte: datetime,
                       rules: RuleSet = DEFAULT_RULES, ultimo_corte: bool = False,
+                      simulacro: bool = False,
                       ) -> tuple[dict[str, bytes], tuple[TablaEleccion, ...]]:
-    """The files of a corte package in memory (name → bytes), and the tables behind them."""
+    """The files of a corte package in memory (name → bytes), and the tables behind them.
+
+    ``simulacro``: a drill's corte, every file stamped SIMULACRO (:mod:`prep.corte.simulacro`).
+    """
     files: dict[str, bytes] = {}
     tablas: list[TablaEleccion] = []
     keys: dict[str, CasillaColumns] = {}
@@ -64,25 +70,32 @@ def build_corte_files(catalog: Catalog, estado: Mapping[str, ActaEnCorte],
         tabla = tabulate(eleccion, catalog.actas(eleccion), estado, fuera, rules, ultimo_corte)
         tablas.append(tabla)
         name = slug(eleccion.nombre)
-        files[f"{name}.csv"] = write_eleccion_csv(catalog, tabla, corte, keys)
-        files[f"{name}_CANDIDATURAS.csv"] = candidaturas_csv(catalog, eleccion)
-    files[LEEME] = leeme_text(catalog, corte, sorted(files)).encode("utf-8")
-    files[MANIFEST] = manifest(files)
+        files[f"{name}.csv"] = write_eleccion_csv(catalog, tabla, corte, keys,
+                                                  simulacro=simulacro)
+        files[f"{name}_CANDIDATURAS.csv"] = candidaturas_csv(catalog, eleccion,
+                                                             simulacro=simulacro)
+    files[LEEME] = leeme_text(catalog, corte, sorted(files), simulacro, rules=rules,
+                              ultimo_corte=ultimo_corte).encode("utf-8")
+    files[MANIFEST] = manifest(files, simulacro)
     return files, tuple(tablas)
 
 
-def manifest(files: Mapping[str, bytes]) -> bytes:
-    """``sha256sum``-compatible lines for every file, so anyone can run ``sha256sum -c``."""
-    lines = [f"{hashlib.sha256(data).hexdigest()}  {name}\n"
-             for name, data in sorted(files.items()) if name != MANIFEST]
-    return "".join(lines).encode("ascii")
+def manifest(files: Mapping[str, bytes], simulacro: bool = False) -> bytes:
+    """``sha256sum``-compatible lines for every file, so anyone can run ``sha256sum -c``;
+    a drill's opens with a ``#`` line saying SIMULACRO (``sha256sum`` skips it)."""
+    lines = [f"{LINEA_MANIFIESTO}\n"] if simulacro else []
+    lines += [f"{hashlib.sha256(data).hexdigest()}  {name}\n"
+              for name, data in sorted(files.items()) if name != MANIFEST]
+    return "".join(lines).encode("utf-8")
 
 
 def write_corte(publicacion: Path, catalog: Catalog, estado: Mapping[str, ActaEnCorte],
                 fuera: Sequence[FueraDeCatalogo], corte: datetime,
-                rules: RuleSet = DEFAULT_RULES, ultimo_corte: bool = False) -> CorteEscrito:
+                rules: RuleSet = DEFAULT_RULES, ultimo_corte: bool = False,
+                simulacro: bool = False) -> CorteEscrito:
     """Write the corte under ``publicacion/<YYYYMMDD_HHMM>/`` atomically."""
-    files, tablas = build_corte_files(catalog, estado, fuera, corte, rules, ultimo_corte)
+    files, tablas = build_corte_files(catalog, estado, fuera, corte, rules, ultimo_corte,
+                                      simulacro)
     publicacion.mkdir(parents=True, exist_ok=True)
     final = publicacion / corte_dirname(corte)
     if final.exists():
@@ -104,22 +117,35 @@ def write_corte(publicacion: Path, catalog: Catalog, estado: Mapping[str, ActaEn
     return CorteEscrito(final, tablas, digests)
 
 
-def candidaturas_csv(catalog: Catalog, eleccion: Eleccion) -> bytes:
-    """The candidaturas of ``eleccion``, one row per asociación and ámbito."""
-    id_col, name_col, names = {
-        Ambito.ENTIDAD: ("ID_ENTIDAD", "ENTIDAD", {0: catalog.entidad}),
-        Ambito.DISTRITO: ("ID_DISTRITO_LOCAL", "DISTRITO_LOCAL",
-                          {d.id: d.cabecera for d in catalog.distritos}),
-        Ambito.DEMARCACION: ("ID_DEMARCACION", "DEMARCACION",
-                             {d.id: d.nombre for d in catalog.demarcaciones}),
-    }[eleccion.ambito]
+#: The columns that say which contest a candidatura runs in, per ámbito of the election:
+#: the same names as in the election's CSV, so that results join to candidates (an
+#: entity-wide election has one contest, the ID_ENTIDAD and ENTIDAD every row has).
+CANDIDATURAS_AMBITO: dict[Ambito, tuple[str, ...]] = {
+    Ambito.ENTIDAD: (),
+    Ambito.DISTRITO: ("ID_DISTRITO_LOCAL", "DISTRITO_LOCAL"),
+    Ambito.DEMARCACION: ("ID_DEMARCACION", "DEMARCACION"),
+}
+CANDIDATURAS_DATOS = ("PARTIDO_CI", "CANDIDATURA_PROPIETARIA", "CANDIDATURA_SUPLENTE")
+
+
+def candidaturas_csv(catalog: Catalog, eleccion: Eleccion, simulacro: bool = False) -> bytes:
+    """The candidaturas of ``eleccion``, one row per asociación and ámbito, each row with
+    the columns of its contest (:data:`CANDIDATURAS_AMBITO`); a drill's file opens with a
+    ``SIMULACRO — …`` line before the header."""
+    names = {Ambito.ENTIDAD: {0: catalog.entidad},
+             Ambito.DISTRITO: {d.id: d.cabecera for d in catalog.distritos},
+             Ambito.DEMARCACION: {d.id: d.nombre for d in catalog.demarcaciones},
+             }[eleccion.ambito]
+    por_contienda = eleccion.ambito is not Ambito.ENTIDAD
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(("ID_ENTIDAD", "ENTIDAD", id_col, name_col, "PARTIDO_CI",
-                "CANDIDATURA_PROPIETARIA", "CANDIDATURA_SUPLENTE"))
+    if simulacro:
+        w.writerow((marca_simulacro(f"CANDIDATURAS DE {eleccion.nombre}", True),))
+    w.writerow(("ID_ENTIDAD", "ENTIDAD", *CANDIDATURAS_AMBITO[eleccion.ambito],
+                *CANDIDATURAS_DATOS))
     for c in sorted((c for c in catalog.candidaturas if c.eleccion == eleccion.codigo),
                     key=lambda c: (c.ambito_id, c.asociacion)):
-        ambito = catalog.entidad_id if eleccion.ambito is Ambito.ENTIDAD else c.ambito_id
-        w.writerow((catalog.entidad_id, catalog.entidad, ambito, names.get(c.ambito_id, "-"),
+        contienda = (c.ambito_id, names[c.ambito_id]) if por_contienda else ()
+        w.writerow((catalog.entidad_id, catalog.entidad, *contienda,
                     c.asociacion, c.propietaria, c.suplente))
     return buf.getvalue().encode("utf-8-sig")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prep.corte.summary import RESUMEN_COLUMNS, Resumen
-from prep.rules import Base
+from prep.rules import DEFAULT_RULES, Base, RuleSet
 
 BOM = b"\xef\xbb\xbf"
 _MAX_HEAD_LINE = 4096  # bytes: a line of the header is far shorter
@@ -102,8 +102,10 @@ def read_resumen(path: Path) -> dict[str, str]:
     return dict(zip(RESUMEN_COLUMNS, lines[4], strict=True))
 
 
-def resumen_desde_filas(parsed: CsvEleccion, base: Base = Base.SIN_ESPECIALES) -> dict[str, str]:
-    """Recompute line 5 from the acta rows alone, as anyone checking a corte would."""
+def resumen_desde_filas(parsed: CsvEleccion, base: Base = Base.SIN_ESPECIALES,
+                        rules: RuleSet = DEFAULT_RULES) -> dict[str, str]:
+    """Recompute line 5 from the acta rows alone, as anyone checking a corte would
+    (``rules`` say which OBSERVACIONES are inconsistencias)."""
     esperadas = fuera = capturadas = contabilizadas = inconsistencias = 0
     lista = c_cs = s_cs = 0
     for fila in parsed.filas:
@@ -114,7 +116,7 @@ def resumen_desde_filas(parsed: CsvEleccion, base: Base = Base.SIN_ESPECIALES) -
         if fila["CONTABILIZADA"] == "-":
             continue
         capturadas += 1
-        if fila["OBSERVACIONES"] != "-":
+        if rules.inconsistente(fila["OBSERVACIONES"]):
             inconsistencias += 1
         if fila["CONTABILIZADA"] == "1":
             contabilizadas += 1

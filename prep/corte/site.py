@@ -20,13 +20,12 @@ import html
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from operator import itemgetter
 from typing import Any
 
-from prep.catalog.model import Catalog, Eleccion
+from prep.catalog.model import Ambito, Catalog, Eleccion
 from prep.corte.anexo import (
     TZ,
     CasillaColumns,
@@ -36,25 +35,25 @@ from prep.corte.anexo import (
     format_corte_time,
 )
 from prep.corte.package import LEEME, MANIFEST, slug
-from prep.corte.summary import (
-    DECIMALS,
-    RESUMEN_COLUMNS,
-    Fila,
-    Resumen,
-    TablaEleccion,
-    percentage,
-)
+from prep.corte.simulacro import stamp_html
+from prep.corte.site_areas import Area, Niveles, VoteIndex
+from prep.corte.site_candidaturas import percentages as percentages  # re-exported
+from prep.corte.summary import RESUMEN_COLUMNS, Fila, TablaEleccion
 
 SITE_DIR = "sitio"
-FORMATO = 1
-ASSETS: tuple[str, ...] = ("estilo.css", "app.js", "sha256.js")
+FORMATO = 2
+ASSETS: tuple[str, ...] = ("estilo.css", "app.js", "votos.js", "sha256.js")
 DATA_PREFIX = "PREP.recibir("
 DATA_SUFFIX = ");\n"
 
 #: CSV columns the acta rows of the site leave out: the same for every row of a file, or
-#: shown elsewhere (the entidad, the distrito's name, the election's acta type).
+#: shown elsewhere (the entidad, the distrito's and demarcación's names, the acta type).
 OMITTED_COLUMNS = frozenset({"ID_ENTIDAD", "ENTIDAD", "ID_DISTRITO_LOCAL", "DISTRITO_LOCAL",
-                             "TIPO_ACTA", "TIPO_DOCUMENTO"})
+                             "DEMARCACION", "TIPO_ACTA", "TIPO_DOCUMENTO"})
+#: The demarcación of each acta row: a CSV column in an election of ámbito demarcación,
+#: added by the site after the CSV columns in the others (the alcaldía's sección pages
+#: pick their actas by it).
+DEMARCACION_COLUMN = "ID_DEMARCACION"
 #: Column the site adds after the CSV ones: the image path relative to ``sitio/`` ("" when
 #: the acta has no image). The browser checks the image against CODIGO_INTEGRIDAD.
 EXTRA_COLUMNS: tuple[str, ...] = ("IMAGEN",)
@@ -66,8 +65,9 @@ MAX_PATH = 300
 
 def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: datetime,
                imagenes: Mapping[str, tuple[str, str]],
-               descargas: Sequence[str] = ()) -> dict[str, bytes]:
-    """Every file of the public site of one corte.
+               descargas: Sequence[str] = (), simulacro: bool = False) -> dict[str, bytes]:
+    """Every file of the public site of one corte (``simulacro``: a drill's, every page
+    opening with the SIMULACRO banner of :func:`prep.corte.simulacro.stamp_html`).
 
     ``tablas`` maps election code to its table (the ones the CSV was written from);
     ``imagenes`` maps CLAVE_ACTA to (SHA-256 hex, path relative to the corte root such as
@@ -93,6 +93,8 @@ def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: dat
     assets = resources.files("prep.corte").joinpath("site_assets")
     for name in ASSETS:
         out[f"{SITE_DIR}/{name}"] = assets.joinpath(name).read_bytes()
+    for name in [n for n in out if n.endswith(".html")]:  # every page, whoever made it
+        out[name] = stamp_html(out[name], simulacro)
     return out
 
 
@@ -148,106 +150,16 @@ def distrito_file(codigo: str, distrito_id: int) -> str:
     return f"{SITE_DIR}/datos/e{codigo}/d{distrito_id:03d}.js"
 
 
-class _VoteIndex:
-    """Where an election's vote fields sit in a capture, worked out once per field layout
-    (there are only a few: one per ámbito), because ~40,000 actas go through here."""
-
-    def __init__(self, eleccion: Eleccion) -> None:
-        self.index = {c: i for i, c in enumerate(eleccion.campos_voto)}
-        self._layouts: dict[tuple[str, ...], tuple[frozenset[int], tuple[tuple[int, int], ...]]]
-        self._layouts = {}
-
-    def of(self, campos: tuple[str, ...]) -> tuple[frozenset[int], tuple[tuple[int, int], ...]]:
-        """(vote-field indexes present, ((position in ``campos``, vote-field index), ...))."""
-        known = self._layouts.get(campos)
-        if known is None:
-            pairs = tuple((pos, self.index[c]) for pos, c in enumerate(campos)
-                          if c in self.index)
-            known = (frozenset(i for _, i in pairs), pairs)
-            self._layouts[campos] = known
-        return known
+def demarcacion_file(codigo: str, demarcacion_id: int) -> str:
+    """Path (relative to the corte root) of one demarcación's data file for an election."""
+    return f"{SITE_DIR}/datos/e{codigo}/m{demarcacion_id:03d}.js"
 
 
-@dataclass
-class _Area:
-    """Running totals of one territory (a sección, a distrito) for one election, with the
-    same counting as :func:`prep.corte.summary.tabulate`."""
-
-    votos: list[int]
-    campos: set[int] = field(default_factory=set)  # vote fields that exist in the area
-    esperadas: int = 0
-    capturadas: int = 0
-    contabilizadas: int = 0
-    inconsistencias: int = 0
-    lista: int = 0
-    c_cs: int = 0
-    s_cs: int = 0
-
-    def add(self, fila: Fila, votes: _VoteIndex) -> None:
-        acta = fila.acta
-        self.esperadas += 1
-        self.campos |= votes.of(acta.layout.campos)[0]
-        res = fila.resultado
-        if res is None:
-            return
-        self.capturadas += 1
-        if res.observaciones:
-            self.inconsistencias += 1
-        if not res.contabilizada:
-            return
-        self.contabilizadas += 1
-        total = res.total_calculado or 0
-        self.lista += acta.casilla.lista_nominal
-        self.c_cs += total
-        if not acta.casilla.especial:
-            self.s_cs += total
-        captura = fila.estado.captura if fila.estado is not None else None
-        if captura is not None:
-            valores, acc = captura.valores, self.votos
-            for pos, i in votes.of(captura.campos)[1]:
-                valor = valores[pos]
-                if type(valor) is int:  # Ilegible and Sin dato count 0
-                    acc[i] += valor
-
-    def merge(self, other: _Area) -> None:
-        self.votos = [a + b for a, b in zip(self.votos, other.votos, strict=True)]
-        self.campos |= other.campos
-        self.esperadas += other.esperadas
-        self.capturadas += other.capturadas
-        self.contabilizadas += other.contabilizadas
-        self.inconsistencias += other.inconsistencias
-        self.lista += other.lista
-        self.c_cs += other.c_cs
-        self.s_cs += other.s_cs
-
-    def resumen(self, model: Resumen) -> list[str]:
-        """CSV line 5 as it would read for this area alone (no fuera de catálogo)."""
-        return list(Resumen(self.esperadas, 0, self.capturadas, self.contabilizadas,
-                            self.inconsistencias, self.lista, self.c_cs, self.s_cs,
-                            model.participacion_base).values())
-
-    def votos_json(self) -> list[list[int | str]]:
-        """[[vote field index, votes, % of the area's votes], ...] in ballot order."""
-        campos = sorted(self.campos)
-        votos = [self.votos[i] for i in campos]
-        return [[i, v, p] for i, v, p in zip(campos, votos, percentages(votos), strict=True)]
-
-
-_FACTOR = 100 * 10**DECIMALS
-
-
-def percentages(counts: Sequence[int]) -> list[str]:
-    """Each count × 100 / their sum, truncated like :func:`prep.corte.summary.percentage`
-    (same arithmetic, one call for a whole list: a corte has ~340,000 of them)."""
-    base = sum(counts)
-    if base == 0:
-        return [percentage(0, 0)] * len(counts)
-    scale = 10**DECIMALS
-    out = []
-    for count in counts:
-        scaled = count * _FACTOR // base
-        out.append(f"{scaled // scale}.{scaled % scale:0{DECIMALS}d}")
-    return out
+def site_columns(csv_columns: Sequence[str]) -> list[str]:
+    """The columns of the site's acta rows for an election whose CSV has ``csv_columns``."""
+    kept = [c for c in csv_columns if c not in OMITTED_COLUMNS]
+    extra = [] if DEMARCACION_COLUMN in kept else [DEMARCACION_COLUMN]
+    return kept + extra + list(EXTRA_COLUMNS)
 
 
 def _ordered(catalog: Catalog, tablas: Mapping[str, TablaEleccion]) -> list[TablaEleccion]:
@@ -263,59 +175,68 @@ def _ordered(catalog: Catalog, tablas: Mapping[str, TablaEleccion]) -> list[Tabl
 def _election_files(catalog: Catalog, tabla: TablaEleccion,
                     imagenes: Mapping[str, tuple[str, str]],
                     cache: dict[str, CasillaColumns], fmt: TimeFormatter) -> dict[str, bytes]:
+    """An election's data files: the election (entidad), one per distrito (with the acta
+    rows) and one per demarcación (its secciones; their actas are in the distrito files)."""
     eleccion = tabla.eleccion
-    votes = _VoteIndex(eleccion)
-    size = len(votes.index)
+    votes = VoteIndex(eleccion)
     csv_columns = columns(eleccion)
     keep = [i for i, c in enumerate(csv_columns) if c not in OMITTED_COLUMNS]
-    site_columns = [csv_columns[i] for i in keep] + list(EXTRA_COLUMNS)
-    if site_columns[:2] != ["CLAVE_CASILLA", "CLAVE_ACTA"]:
+    columnas = site_columns(csv_columns)
+    if columnas[:2] != ["CLAVE_CASILLA", "CLAVE_ACTA"]:
         raise RuntimeError("las claves deben ser las dos primeras columnas del CSV")
+    add_demarcacion = DEMARCACION_COLUMN not in csv_columns
     pick = itemgetter(*keep)
-    secciones: dict[int, dict[int, _Area]] = {}
+    # The finest partition: (distrito, demarcación, sección); every other area adds these.
+    leaves: dict[tuple[int, int, int], Area] = {}
     rows: dict[int, list[str]] = {}
+    size = len(votes.index)
     for fila, csv_row in zip(tabla.filas, acta_rows(catalog, tabla, cache, fmt), strict=True):
         casilla = fila.acta.casilla
-        area = secciones.setdefault(casilla.distrito_id, {}).get(casilla.seccion)
+        key = (casilla.distrito_id, casilla.demarcacion_id, casilla.seccion)
+        area = leaves.get(key)
         if area is None:
-            area = _Area([0] * size)
-            secciones[casilla.distrito_id][casilla.seccion] = area
-        area.add(fila, votes)
+            area = leaves[key] = Area([0] * size)
+        area.add(fila, votes, eleccion.ambito_id(casilla))
         row = list(pick(csv_row))
         row[0], row[1] = row[0].strip("'"), row[1].strip("'")  # quotes are for spreadsheets
+        if add_demarcacion:
+            row.append(str(casilla.demarcacion_id))
         row.append(_imagen(fila, imagenes))
         rows.setdefault(casilla.distrito_id, []).append(_row_json(row))
+    niveles = Niveles(catalog, tabla, leaves, size)
     files: dict[str, bytes] = {}
-    distritos_json: list[dict[str, Any]] = []
-    entidad = _Area([0] * size)
-    for distrito_id in sorted(secciones):
+    for distrito_id, area in niveles.distritos.items():
         distrito = catalog.distrito_por_id[distrito_id]
-        total = _Area([0] * size)
-        secciones_json = []
-        for seccion, area in sorted(secciones[distrito_id].items()):
-            total.merge(area)
-            secciones_json.append({"seccion": seccion, "resumen": area.resumen(tabla.resumen),
-                                   "votos": area.votos_json()})
-        entidad.merge(total)
-        resumen = total.resumen(tabla.resumen)
-        distritos_json.append({"id": distrito_id, "cabecera": distrito.cabecera,
-                               "resumen": resumen})
-        ruta = f"e{eleccion.codigo}/d{distrito_id:03d}"
-        files[distrito_file(eleccion.codigo, distrito_id)] = data_file(ruta, {
-            "eleccion": eleccion.codigo, "distrito": distrito_id,
-            "cabecera": distrito.cabecera, "resumen": resumen, "votos": total.votos_json(),
-            "secciones": secciones_json, "columnas": site_columns},
+        files[distrito_file(eleccion.codigo, distrito_id)] = data_file(
+            f"e{eleccion.codigo}/d{distrito_id:03d}", {
+                "eleccion": eleccion.codigo, "distrito": distrito_id,
+                "cabecera": distrito.cabecera, **niveles.json(area),
+                "demarcaciones": niveles.otros(distrito_id, 0),
+                "secciones": niveles.secciones(distrito_id, 0), "columnas": columnas},
             {"actas": f"[{','.join(rows[distrito_id])}]"})
-    _check_totals(tabla, entidad)
+    for dem_id, area in niveles.demarcaciones.items():
+        files[demarcacion_file(eleccion.codigo, dem_id)] = data_file(
+            f"e{eleccion.codigo}/m{dem_id:03d}", {
+                "eleccion": eleccion.codigo, "demarcacion": dem_id,
+                "nombre": catalog.demarcacion_por_id[dem_id].nombre, **niveles.json(area),
+                "distritos": niveles.otros(dem_id, 1),
+                "secciones": niveles.secciones(dem_id, 1)})
+    _check_totals(tabla, niveles.entidad)
+    claves = eleccion.campos_voto
     files[election_file(eleccion.codigo)] = data_file(f"e{eleccion.codigo}", {
         "codigo": eleccion.codigo, "nombre": eleccion.nombre, "ambito": str(eleccion.ambito),
         "campos": list(eleccion.campos_captura), "asociaciones": _asociaciones(eleccion),
-        "resumen": list(tabla.resumen.values()), "votos": entidad.votos_json(),
-        "distritos": distritos_json})
+        "contendientes": {str(k): [c.json(claves) for c in v.candidaturas]
+                       for k, v in sorted(niveles.contiendas.items())},
+        "resumen": list(tabla.resumen.values()), **niveles.json(niveles.entidad, resumen=False),
+        "distritos": niveles.lista(niveles.distritos, Ambito.DISTRITO, lambda i: {
+            "cabecera": catalog.distrito_por_id[i].cabecera}),
+        "demarcaciones": niveles.lista(niveles.demarcaciones, Ambito.DEMARCACION, lambda i: {
+            "nombre": catalog.demarcacion_por_id[i].nombre})})
     return files
 
 
-def _check_totals(tabla: TablaEleccion, entidad: _Area) -> None:
+def _check_totals(tabla: TablaEleccion, entidad: Area) -> None:
     """The areas add up to the CSV's summary, or the site would contradict the CSV."""
     r = tabla.resumen
     mine = (entidad.esperadas, entidad.capturadas, entidad.contabilizadas,
@@ -396,8 +317,18 @@ def _indice(catalog: Catalog, tablas: Iterable[TablaEleccion], corte: datetime,
         "corte_local": f"{corte.astimezone(TZ):%Y-%m-%dT%H:%M%z}",
         "resumen_columnas": list(RESUMEN_COLUMNS), "elecciones": elecciones,
         "distritos": [{"id": d.id, "cabecera": d.cabecera} for d in catalog.distritos],
+        "demarcaciones": [{"id": d.id, "nombre": d.nombre} for d in catalog.demarcaciones],
+        "demarcacion": _etiqueta_demarcacion(catalog),
         "descargas": archivos,
     }
+
+
+def _etiqueta_demarcacion(catalog: Catalog) -> dict[str, str]:
+    """What a demarcación is called: an alcaldía in Ciudad de México (entidad 9), a
+    municipio elsewhere."""
+    if catalog.entidad_id == 9:
+        return {"singular": "Alcaldía", "plural": "Alcaldías"}
+    return {"singular": "Municipio", "plural": "Municipios"}
 
 
 _MINUSCULAS = frozenset({"DE", "LA", "DEL", "Y", "EL", "LOS", "LAS", "EN", "A"})

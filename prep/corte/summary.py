@@ -16,6 +16,8 @@ from prep.corte.model import ActaEnCorte, FueraDeCatalogo
 from prep.rules import DEFAULT_RULES, ActaResult, Base, RuleSet, evaluate, sin_acta
 
 DECIMALS = 4
+#: ``FueraDeCatalogo.eleccion`` of a registration whose election was not identified.
+SIN_ELECCION = ""
 _SCALE = 10**DECIMALS
 
 RESUMEN_COLUMNS: tuple[str, ...] = (
@@ -91,6 +93,8 @@ class TablaEleccion:
     fuera: tuple[FueraDeCatalogo, ...]
     resumen: Resumen
     etiqueta_fuera: str  # OBSERVACIONES of the fuera-de-catálogo rows
+    #: OBSERVACIONES of a fuera-de-catálogo row whose election was not identified.
+    etiqueta_fuera_sin_eleccion: str
     #: Work derived once from this table and shared by its readers (the CSV rows the
     #: package and the public site both publish: prep.corte.anexo.acta_rows).
     derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -116,7 +120,7 @@ def tabulate(eleccion: Eleccion, actas: Sequence[Acta], estado: Mapping[str, Act
                 res = sin_acta(est.causa_sin_acta, rules)
         if res is not None:
             capturadas += 1
-            if res.observaciones:
+            if res.inconsistente:  # the Consejo's categories (RuleSet.inconsistencias)
                 inconsistencias += 1
             if res.contabilizada:
                 contabilizadas += 1
@@ -126,8 +130,13 @@ def tabulate(eleccion: Eleccion, actas: Sequence[Acta], estado: Mapping[str, Act
                 if not acta.casilla.especial:
                     s_cs += total
         filas.append(Fila(acta, est, res))
-    fuera_e = tuple(f for f in fuera if f.eleccion == eleccion.codigo)
+    # A registration whose election nobody could tell («No se sabe», eleccion "") may be
+    # an acta of any election: listed and counted in every election's file, so that no
+    # registered acta vanishes from the publication (docs/publicacion.md).
+    fuera_e = tuple(f for f in fuera if f.eleccion in (eleccion.codigo, SIN_ELECCION))
     base = rules.participacion_ultimo_corte if ultimo_corte else rules.participacion
     resumen = Resumen(len(filas), len(fuera_e), capturadas, contabilizadas, inconsistencias,
                       lista, c_cs, s_cs, base)
-    return TablaEleccion(eleccion, tuple(filas), fuera_e, resumen, rules.fuera_de_catalogo)
+    return TablaEleccion(eleccion, tuple(filas), fuera_e, resumen, rules.fuera_de_catalogo,
+                         rules.fuera_de_catalogo + rules.separador
+                         + rules.eleccion_no_identificada)

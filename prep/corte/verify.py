@@ -10,7 +10,10 @@ Checks, in order, and reports every problem found (Spanish):
 3. every acta image ``imagenes/<sha256>.<ext>`` hashes to its name, and every
    CODIGO_INTEGRIDAD of the election CSVs has its image;
 4. each election CSV is well formed and its summary (line 5) is what its rows give;
-5. the zip holds exactly the CSVs and LEEME of the directory.
+5. the zip holds exactly the CSVs and LEEME of the directory;
+6. SIMULACRO: a manifest that opens with the drill's line (:mod:`prep.corte.simulacro`)
+   needs the stamp on line 1 of every CSV and of LEEME, in the zip's name and on every
+   page of the site; a manifest without it, none of them.
 
 Qt-free and independent of the central: only the published files are read.
 """
@@ -28,6 +31,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from prep.corte import simulacro as marca
 from prep.corte.package import LEEME, MANIFEST
 from prep.corte.reader import (
     CsvEleccion,
@@ -36,7 +40,7 @@ from prep.corte.reader import (
     resumen_desde_filas,
 )
 from prep.crypto import SignatureError, VerifyKey
-from prep.rules import Base
+from prep.rules import DEFAULT_RULES, Base, RuleSet
 
 SIGNATURE = MANIFEST + ".sig"
 PUBLIC_KEY = "llave_publica.pem"
@@ -63,6 +67,11 @@ class Verificacion:
     #: The election CSVs as parsed here, for a caller that checks their rows further
     #: (the drill's verdict) without parsing 40,000 rows again.
     tablas: dict[str, CsvEleccion] = field(default_factory=dict, repr=False)
+    #: The signed manifest says the corte is a drill's (SIMULACRO).
+    simulacro: bool = False
+    #: The publication rules the summaries are recomputed with (which OBSERVACIONES
+    #: are inconsistencias: ``prep verify-corte --reglas``).
+    reglas: RuleSet = DEFAULT_RULES
 
     @property
     def ok(self) -> bool:
@@ -74,10 +83,13 @@ class Verificacion:
         if self.huella_llave:
             out.append(f"Llave del nodo central (SHA-256): {self.huella_llave}")
         out.append(f"Archivos verificados: {self.archivos}; imágenes: {self.imagenes}")
+        if self.simulacro:
+            out.append(f"{marca.MARCA}: {marca.AVISO} (lo dice el manifiesto firmado)")
         out += [f"  {name}: {verdict}" for name, verdict in self.elecciones.items()]
         if self.ok:
-            out.append("Resultado: CORTE ÍNTEGRO (firma, huellas, imágenes y resúmenes "
-                       "verificados)")
+            tipo = f" DE UN {marca.MARCA}" if self.simulacro else ""
+            out.append(f"Resultado: CORTE ÍNTEGRO{tipo} (firma, huellas, imágenes y "
+                       "resúmenes verificados)")
         else:
             out.append(f"Resultado: CORTE NO VÁLIDO ({len(self.problemas)} problemas)")
             out += [f"  - {p}" for p in self.problemas[:_MAX_REPORTED]]
@@ -91,15 +103,17 @@ HashCache = dict[tuple[int, int, int, int], str]
 
 
 def verify_corte(directory: Path, llave: Path | None = None,
-                 huella: str | None = None, hashed: HashCache | None = None) -> Verificacion:
+                 huella: str | None = None, hashed: HashCache | None = None,
+                 rules: RuleSet = DEFAULT_RULES) -> Verificacion:
     """Check the corte in ``directory`` (see the module docstring).
 
     ``hashed``, shared across calls, skips hashing again a file already hashed under
     the same identity: the cortes of one publication hard-link their images, so a
     program checking every corte of a night (the drill's verdict) hashes each image
     once instead of once per corte. Only for files nobody rewrites in place meanwhile;
-    ``prep verify-corte`` never uses it."""
-    result = Verificacion(directory)
+    ``prep verify-corte`` never uses it. ``rules``: the institute's publication rules
+    (its ``reglas.toml``), when they count other inconsistencias than the default."""
+    result = Verificacion(directory, reglas=rules)
     if not directory.is_dir():
         result.problemas.append(f"{directory} no es un directorio")
         return result
@@ -117,6 +131,7 @@ def verify_corte(directory: Path, llave: Path | None = None,
     _check_images(result, digests)
     _check_elecciones(result, directory, digests)
     _check_zip(result, directory, digests)
+    result.problemas += marca.problemas(directory, digests, result.simulacro)
     return result
 
 
@@ -167,6 +182,9 @@ def _parse_manifest(result: Verificacion, manifest: bytes) -> dict[str, str]:
         result.problemas.append(f"{MANIFEST} no es UTF-8")
         return listed
     for number, line in enumerate(text.splitlines(), start=1):
+        if number == 1 and line == marca.LINEA_MANIFIESTO:
+            result.simulacro = True
+            continue
         match = _LINE.fullmatch(line)
         if match is None:
             result.problemas.append(f"{MANIFEST}, línea {number}: no tiene la forma "
@@ -287,11 +305,11 @@ def _check_elecciones(result: Verificacion, directory: Path, digests: dict[str, 
 def _check_resumen(result: Verificacion, name: str, parsed: CsvEleccion) -> str:
     try:
         for base in (Base.SIN_ESPECIALES, Base.CON_ESPECIALES):
-            if resumen_desde_filas(parsed, base) == parsed.resumen:
+            if resumen_desde_filas(parsed, base, result.reglas) == parsed.resumen:
                 return ("resumen recalculado de las filas: coincide" +
                         ("" if base is Base.SIN_ESPECIALES
                          else " (participación con casillas especiales)"))
-        expected = resumen_desde_filas(parsed)
+        expected = resumen_desde_filas(parsed, rules=result.reglas)
     except (KeyError, ValueError) as exc:
         result.problemas.append(f"{name}: no se pudo recalcular el resumen ({exc})")
         return "resumen no verificable"

@@ -74,7 +74,7 @@ def acta_qr_text(acta: Acta) -> str:
     ``ID_ENTIDAD|ID_DISTRITO|TIPO_ACTA|SECCION|ID_CASILLA|TIPO_CASILLA|EXT_CONTIGUA|
     ID_TIPO_CANDIDATURA``."""
     c, e = acta.casilla, acta.eleccion
-    return "|".join((f"{c.entidad_id:02d}", f"{c.distrito_id:03d}", e.tipo_acta,
+    return "|".join((f"{c.entidad_id:02d}", f"{c.distrito_id:03d}", acta.tipo_acta,
                      f"{c.seccion:04d}", f"{c.id_casilla:02d}", c.tipo,
                      f"{c.ext_contigua:02d}", e.codigo))
 

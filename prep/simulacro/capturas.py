@@ -3,8 +3,13 @@
 For every catalog acta: plausible votes from the casilla's lista nominal, acopio and
 capture times on an overnight arrival curve, the image's origin, and every publication
 category on purpose (Ilegible, Sin dato, both, Excede Lista Nominal, all ilegible, all
-empty, all mixed, Sin Acta with each cause, fuera de catálogo). Each category is forced
-onto at least one acta per election, so even a tiny drill shows them all.
+empty, all mixed, Sin Acta with each cause, fuera de catálogo, also of an election
+nobody could tell). Each category is forced onto at least one acta per election, so even
+a tiny drill shows them all.
+
+*Casilla no instalada* and *paquete no entregado* are facts about a casilla (DOMAIN.md):
+they are drawn per casilla, and every acta of such a casilla is registered so, at the
+same minute, never pending. *Paquete entregado sin sobre* stays about one acta.
 """
 
 from __future__ import annotations
@@ -43,6 +48,9 @@ SIN_ACTA_CASOS = {
     Caso.SIN_ACTA_NO_INSTALADA: CausaSinActa.CASILLA_NO_INSTALADA,
     Caso.SIN_ACTA_SIN_SOBRE: CausaSinActa.PAQUETE_SIN_SOBRE,
 }
+#: The cases that hold for every acta of a casilla (drawn once per casilla).
+CASOS_DE_CASILLA = (Caso.SIN_ACTA_NO_ENTREGADO, Caso.SIN_ACTA_NO_INSTALADA)
+_CON_PAQUETE = frozenset("BCES")
 
 # Share of actas in each non-normal case (the rest are normal).
 TASAS: dict[Caso, float] = {
@@ -54,6 +62,8 @@ TASAS: dict[Caso, float] = {
 }
 
 FUERA_POR_ELECCION = 2
+#: Fuera-de-catálogo actas registered with election «No se sabe» (``eleccion`` "").
+FUERA_SIN_ELECCION = 1
 
 
 @dataclass(frozen=True)
@@ -79,14 +89,24 @@ def simulate(catalog: Catalog, seed: int, corte: datetime,
     casos: dict[str, Caso] = {}
     pending: set[str] = set()
     fuera: list[FueraDeCatalogo] = []
+    ultimo = corte - timedelta(minutes=30)
+    de_casilla = _casilla_cases(rng, catalog)
+    llegada = {clave: min(cierre + timedelta(minutes=_arrival_minutes(rng)), ultimo)
+               for clave in sorted(de_casilla)}  # its actas are registered at once
     for eleccion in catalog.elecciones:
         actas = catalog.actas(eleccion)
         preferencias = _preferencias(rng, eleccion)
-        forced = _forced_cases(rng, len(actas))
+        forced = _forced_cases(rng, [i for i, a in enumerate(actas)
+                                     if a.casilla.clave not in de_casilla])
         for i, acta in enumerate(actas):
+            casilla = de_casilla.get(acta.casilla.clave)
+            if casilla is not None:
+                casos[acta.clave] = casilla
+                estado[acta.clave] = _acta(rng, acta, casilla, preferencias,
+                                           llegada[acta.casilla.clave])
+                continue
             caso = forced.get(i) or _draw_case(rng)
-            acopio = min(cierre + timedelta(minutes=_arrival_minutes(rng)),
-                         corte - timedelta(minutes=30))
+            acopio = min(cierre + timedelta(minutes=_arrival_minutes(rng)), ultimo)
             if i not in forced and rng.random() < pendientes:
                 pending.add(acta.clave)
                 if rng.random() < 0.5:  # received, not yet captured
@@ -94,20 +114,46 @@ def simulate(catalog: Catalog, seed: int, corte: datetime,
                 continue
             casos[acta.clave] = caso
             estado[acta.clave] = _acta(rng, acta, caso, preferencias, acopio)
-        fuera += [_fuera(rng, catalog, eleccion, cierre) for _ in range(FUERA_POR_ELECCION)]
+        fuera += [_fuera(rng, catalog, eleccion.codigo, cierre)
+                  for _ in range(FUERA_POR_ELECCION)]
+    # Codes with an election this catalog does not have: the acopiador says «No se sabe».
+    fuera += [_fuera(rng, catalog, "", cierre) for _ in range(FUERA_SIN_ELECCION)]
     return Simulacion(estado, fuera, casos, frozenset(pending))
 
 
-def _forced_cases(rng: random.Random, n: int) -> dict[int, Caso]:
-    """One acta per non-normal case, at random distinct positions."""
-    special = [c for c in Caso if c is not Caso.NORMAL]
-    positions = rng.sample(range(n), min(n, len(special)))
-    return dict(zip(positions, special, strict=False))
+def _casilla_cases(rng: random.Random, catalog: Catalog) -> dict[str, Caso]:
+    """CLAVE_CASILLA → the casilla-wide case of the casillas not installed or whose
+    package never arrived: one of each forced (when the catalog has casillas to spare),
+    the rest drawn at :data:`TASAS`. Only casillas whose paquete travels to a CATD
+    (básicas, contiguas, extraordinarias, especiales) are so."""
+    casillas = [c.clave for c in catalog.casillas_ordenadas if c.tipo in _CON_PAQUETE]
+    out: dict[str, Caso] = {}
+    if len(casillas) > 2 * len(CASOS_DE_CASILLA):
+        out.update(zip(rng.sample(casillas, len(CASOS_DE_CASILLA)), CASOS_DE_CASILLA,
+                       strict=True))
+    for clave in casillas:
+        x = rng.random()
+        for caso in CASOS_DE_CASILLA:
+            if x < TASAS[caso]:
+                out.setdefault(clave, caso)
+                break
+            x -= TASAS[caso]
+    return out
+
+
+def _forced_cases(rng: random.Random, positions: list[int]) -> dict[int, Caso]:
+    """One acta per non-normal acta-level case, at random distinct ``positions``."""
+    special = [c for c in Caso if c is not Caso.NORMAL and c not in CASOS_DE_CASILLA]
+    chosen = rng.sample(positions, min(len(positions), len(special)))
+    return dict(zip(chosen, special, strict=False))
 
 
 def _draw_case(rng: random.Random) -> Caso:
+    """An acta-level case at :data:`TASAS` (the casilla-wide ones are drawn per casilla)."""
     x = rng.random()
     for caso, tasa in TASAS.items():
+        if caso in CASOS_DE_CASILLA:
+            continue
         if x < tasa:
             return caso
         x -= tasa
@@ -208,12 +254,14 @@ def _damage(rng: random.Random, valores: dict[str, Valor], caso: Caso) -> None:
                           (Marca.ILEGIBLE, Marca.SIN_DATO)[i % 2])
 
 
-def _fuera(rng: random.Random, catalog: Catalog, eleccion: Eleccion,
+def _fuera(rng: random.Random, catalog: Catalog, eleccion: str,
            cierre: datetime) -> FueraDeCatalogo:
-    """A code for a sección the catalog does not have (a printing or routing error)."""
+    """A code for a sección the catalog does not have (a printing or routing error), of
+    election ``eleccion``; "" for one whose code names an election the catalog does not
+    have (``99``), registered with «No se sabe»."""
     secciones = {c.seccion for c in catalog.casillas}
     seccion = next(s for s in (rng.randint(1, 9999) for _ in range(10_000))
                    if s not in secciones)
-    codigo = f"{catalog.entidad_id:02d}{seccion:04d}B0100{eleccion.codigo}"
-    return FueraDeCatalogo(codigo, eleccion.codigo,
+    codigo = f"{catalog.entidad_id:02d}{seccion:04d}B0100{eleccion or '99'}"
+    return FueraDeCatalogo(codigo, eleccion,
                            cierre + timedelta(minutes=_arrival_minutes(rng)))

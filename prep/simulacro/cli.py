@@ -83,11 +83,16 @@ def command(args: argparse.Namespace) -> int:
     print(f"Incidentes superados: {hechos}/{len(report.incidentes)}")
     for aviso in report.avisos:
         print(f"Aviso: {aviso}")
+    if report.revision:
+        print("Revisión de los archivos publicados en el último corte:")
+        for revision in report.revision:
+            print(revision.linea())
     print(f"Publicación: {args.out / 'publicacion'}; métricas: {args.out / 'simulacro.json'};"
           f" reporte: {args.out / 'reporte_final.pdf'}")
     return _veredicto(report.ok, report.failures, "cada acta publicada coincide con la "
                       "verdad, cada acta una sola vez, cada incidente superado, prep "
-                      "verify-corte aprueba cada corte")
+                      "verify-corte aprueba cada corte, la revisión del último corte "
+                      "aprueba")
 
 
 def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:

@@ -41,6 +41,7 @@ from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
 from prep.simulacro.calibracion import python_loop_ms
 from prep.simulacro.nodo import Nodo, NodoError
 from prep.simulacro.plan import NOCHE_MINUTOS, Plan, PlanEstacion, make_plan, station_config
+from prep.simulacro.revision import Revision, lineas, revisar
 from prep.simulacro.salida import MARKER, prepare_out, space_needed
 from prep.simulacro.veredicto import CorteVerdict, EarlyChecks, ExpectedRows, check_corte, cortes_in
 from prep.simulacro.zygote import ForkedStation, Zygote
@@ -99,6 +100,8 @@ class DrillReport:
     phases: dict[str, float] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     avisos: list[str] = field(default_factory=list)  # survived, but worth a look
+    #: The committee's review of the último corte's files (:mod:`.revision`).
+    revision: list[Revision] = field(default_factory=list)
     wall_seconds: float = 0.0
     #: The machine's speed before the drill started and after it ended
     #: (:mod:`.calibracion`): this VM's cores are shared, and wall time follows them.
@@ -558,6 +561,8 @@ class Drill:
             raise
         last = self.report.cortes[-1]
         self.report.published, self.report.mismatches = last.publicadas, last.mismatches
+        self.report.revision = revisar(cortes[-1], catalog, self.rules, plan.sim.fuera)
+        self.report.failures += lineas(self.report.revision)
         output, _ = command.communicate()
         if command.returncode != 0:
             self.report.failures.append(f"prep verify-corte {cortes[-1].name}: "
@@ -628,6 +633,7 @@ class Drill:
                        "calibracion": {"bucle_python_ms": r.calibration}},
             **{k: v for k, v in r.metrics.items()},
             "avisos": r.avisos,
+            "revision": {v.nombre: list(v.problemas) for v in r.revision},
             "failures": r.failures[:100],
         }
         (self.out / MARKER).write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n",

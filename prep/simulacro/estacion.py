@@ -40,6 +40,7 @@ from sqlalchemy.exc import OperationalError
 from prep.catalog import Acta, Catalog
 from prep.logsetup import setup_logging
 from prep.memory import keep_freed_memory
+from prep.paquete import TipoDocumento, Traslado, traslado_de_casilla
 from prep.records import Kind
 from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
 from prep.simulacro.plan import typed
@@ -107,6 +108,26 @@ REPORT_SECONDS = 10.0
 AVISOS_SECONDS = 1.0
 #: A stop taking longer than this writes every thread's stack to the station's log.
 SHUTDOWN_REPORT_SECONDS = 75.0
+#: Of the paquetes the virtual acopiadores receive, those that came by another mechanism
+#: than the catalog's (the acopiador presses F3), and the actas whose Acta PREP was
+#: missing (another copy of the acta de escrutinio y cómputo arrived: F4).
+TRASLADO_CAMBIADO, OTRA_COPIA = 0.06, 0.03
+
+
+def paquete_de(catalog: Catalog | None, clave: str) -> tuple[Traslado | None, TipoDocumento]:
+    """What the virtual acopiador records of the paquete of acta ``clave``, as the
+    acopio screen would: the casilla's catalog mechanism, or for some casillas
+    (the same for all the actas of one) another one; and, for some actas, another copy
+    of the acta. Derived from the CLAVE alone, so a verdict can tell what to expect."""
+    acta = catalog.acta(clave) if catalog is not None else None
+    default = traslado_de_casilla(acta.casilla) if acta is not None else None
+    traslado = default
+    if default is not None and random.Random(f"{clave[:11]}:traslado").random() \
+            < TRASLADO_CAMBIADO:
+        otros = [t for t in Traslado if t is not default]
+        traslado = random.Random(f"{clave[:11]}:otro").choice(otros)
+    otra = random.Random(f"{clave}:documento").random() < OTRA_COPIA
+    return traslado, TipoDocumento.COPIA_AEC if otra else TipoDocumento.ACTA_PREP
 
 
 class VirtualStation:
@@ -293,7 +314,8 @@ class VirtualStation:
                     self.station.sin_acta(clave, llegada["causa"], operator)
                     self.bump("sin_acta")
                 else:
-                    self.station.acopio(clave, operator)
+                    traslado, documento = paquete_de(self.catalog, clave)
+                    self.station.acopio(clave, operator, traslado, documento)
                     self.bump("acopios")
                 # Registered (a write that fails writes nothing): a retry of this
                 # arrival after a busy database must not register it again.

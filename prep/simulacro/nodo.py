@@ -78,7 +78,8 @@ class Nodo:
         return done.stdout
 
     def init(self, catalogo: Path) -> None:
-        self.cli("init")
+        # A drill's central: every corte it publishes says SIMULACRO (issue 28).
+        self.cli("init", "--simulacro")
         self.cli("catalog", "load", str(catalogo))
 
     def catd_distritos(self, distritos: Sequence[int], catds: int) -> None:
@@ -140,14 +141,16 @@ class Nodo:
 
     def serve(self) -> None:
         """Start ``serve`` (the previous port on a restart, so stations keep their URL)
-        with cortes scheduled from now; wait for its JSON line."""
+        with cortes scheduled from now; wait for its JSON line. The first start fixes the
+        Consejo's window; a restart follows the stored one, as a technician's would."""
         self.starts += 1
+        ventana = ["--publicacion-inicio", "ahora"] if self.starts == 1 else []
         stdout = self.logs / f"central-{self.starts}.json"
         with stdout.open("wb") as out, (self.logs / f"central-{self.starts}.log").open("wb") as err:
             self.serve_process = subprocess.Popen(
                 [sys.executable, "-m", "prep", "central", "serve", "--data-dir",
                  str(self.data_dir), "--host", "127.0.0.1", "--port", str(self.port),
-                 "--publicacion-inicio", "ahora", "--corte-every", str(self.corte_every),
+                 *ventana, "--corte-every", str(self.corte_every),
                  "--publicacion", str(self.publicacion), *self.reglas],
                 stdout=out, stderr=err, env=_env())
         info = _first_json_line(stdout, self.serve_process,

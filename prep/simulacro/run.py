@@ -22,6 +22,7 @@ from prep.catalog import Acta, Catalog, generate_catalog, write_catalog
 from prep.corte.anexo import TZ
 from prep.corte.package import MANIFEST, CorteEscrito, slug, write_corte
 from prep.corte.reader import CsvFormatError, read_eleccion_csv, resumen_desde_filas
+from prep.corte.simulacro import LINEA_MANIFIESTO, problemas
 from prep.corte.summary import RESUMEN_COLUMNS
 from prep.rules import DEFAULT_RULES, RuleSet
 from prep.simulacro.capturas import SIN_ACTA_CASOS, Caso, Simulacion, simulate
@@ -72,13 +73,16 @@ def run(options: Options, rules: RuleSet = DEFAULT_RULES,
     progress(f"Simulando {catalog.total_actas} actas de {len(catalog.casillas)} casillas")
     sim = simulate(catalog, options.seed, corte, options.pendientes)
     progress("Escribiendo el corte")
-    escrito = write_corte(out / "publicacion", catalog, sim.estado, sim.fuera, corte, rules)
+    escrito = write_corte(out / "publicacion", catalog, sim.estado, sim.fuera, corte, rules,
+                          simulacro=True)  # a drill's corte says so (issue 28)
     report = Report(actas=catalog.total_actas, casillas=len(catalog.casillas),
                     corte=escrito.path.name, files=dict(escrito.files))
     for caso in sim.casos.values():
         report.casos[caso.value] = report.casos.get(caso.value, 0) + 1
     progress("Verificando el corte publicado contra la verdad simulada")
     report.failures = verify(catalog, sim, escrito, rules)
+    if not (escrito.path / MANIFEST).read_text(encoding="utf-8").startswith(LINEA_MANIFIESTO):
+        report.failures.append(f"{MANIFEST}: la línea 1 no dice SIMULACRO")
     report.resumen = {t.eleccion.nombre: dict(zip(RESUMEN_COLUMNS, t.resumen.values(),
                                                   strict=True))
                       for t in escrito.tablas}
@@ -96,8 +100,13 @@ def verify(catalog: Catalog, sim: Simulacion, escrito: CorteEscrito,
            rules: RuleSet) -> list[str]:
     """Check the corte on disk: hashes, strict layout, summary and every row vs the truth."""
     failures: list[str] = []
-    manifest = (escrito.path / MANIFEST).read_text(encoding="ascii").splitlines()
+    manifest = (escrito.path / MANIFEST).read_text(encoding="utf-8").splitlines()
+    # Every file says SIMULACRO if the manifest does, none if not (issue 28).
+    failures += problemas(escrito.path, escrito.files,
+                          simulacro=manifest[:1] == [LINEA_MANIFIESTO])
     for line in manifest:
+        if line.startswith("#"):
+            continue
         digest, name = line.split("  ", 1)
         if hashlib.sha256((escrito.path / name).read_bytes()).hexdigest() != digest:
             failures.append(f"{name}: el SHA-256 no coincide con el manifiesto")
@@ -108,7 +117,7 @@ def verify(catalog: Catalog, sim: Simulacion, escrito: CorteEscrito,
         except CsvFormatError as exc:
             failures.append(f"{name}: {exc}")
             continue
-        if parsed.resumen != resumen_desde_filas(parsed, rules.participacion):
+        if parsed.resumen != resumen_desde_filas(parsed, rules.participacion, rules):
             failures.append(f"{name}: el resumen no coincide con las filas")
         rows = {f["CLAVE_ACTA"].strip("'"): f for f in parsed.filas}
         for acta in catalog.actas(eleccion):
@@ -118,7 +127,8 @@ def verify(catalog: Catalog, sim: Simulacion, escrito: CorteEscrito,
                 continue
             failures += _check_row(acta, fila, sim, rules)
         fuera = sum(1 for f in parsed.filas if f["CLAVE_ACTA"] == "-")
-        expected = sum(1 for f in sim.fuera if f.eleccion == eleccion.codigo)
+        # Those of no known election («No se sabe») are in every election's file.
+        expected = sum(1 for f in sim.fuera if f.eleccion in (eleccion.codigo, ""))
         if fuera != expected:
             failures.append(f"{name}: {fuera} actas fuera de catálogo, se esperaban {expected}")
     return failures

@@ -23,6 +23,7 @@ from prep.corte.reader import CsvEleccion, CsvFormatError, read_eleccion_csv
 from prep.corte.verify import HashCache, verify_corte
 from prep.rules import RuleSet
 from prep.simulacro.capturas import Simulacion
+from prep.simulacro.revision import lineas, revisar
 from prep.simulacro.run import expected_row
 
 #: Columns that describe the casilla, published from the first corte on.
@@ -101,7 +102,7 @@ def check_corte(catalog: Catalog, sim: Simulacion, directory: Path, rules: RuleS
     verdict = CorteVerdict(directory.name, final)
     tablas: dict[str, CsvEleccion] = {}
     if verify:
-        checked = verify_corte(directory, hashed=hashed)
+        checked = verify_corte(directory, hashed=hashed, rules=rules)
         verdict.verify_ok = checked.ok
         verdict.failures += [f"{directory.name}: prep verify-corte: {p}"
                              for p in checked.problemas[:20]]
@@ -138,7 +139,7 @@ def check_corte(catalog: Catalog, sim: Simulacion, directory: Path, rules: RuleS
                 verdict.mismatches += 1
                 verdict.failures += [f"{directory.name}/{name}: {p}" for p in problems]
         fuera = sum(1 for f in parsed.filas if f["CLAVE_ACTA"] == "-")
-        want = expected_fuera[eleccion.codigo]
+        want = expected_fuera[eleccion.codigo] + expected_fuera[""]  # "": in every file
         if fuera > want or (final and fuera != want):
             verdict.failures.append(f"{directory.name}/{name}: {fuera} actas fuera de "
                                     f"catálogo publicadas, se registraron {want}")
@@ -178,4 +179,4 @@ def verdict_of(out: Path, rules: RuleSet | None = None) -> list[str]:
         failures += check_corte(catalog, sim, directory, rules or DEFAULT_RULES,
                                 final=i == len(cortes) - 1, hashed=hashed,
                                 expected=expected).failures
-    return failures
+    return failures + lineas(revisar(cortes[-1], catalog, rules or DEFAULT_RULES, sim.fuera))

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from prep.image_check import sniff_media_type
+from prep.rules import CausaSinActa
 from prep.station.enroll import MIN_PREFIX_DIGITS, NOT_CONFIRMED
 from prep.station.errors import EnrollmentError, StationError, StationInputError
 from prep.station.station import Station, mdns_locator
@@ -75,8 +76,7 @@ def register(subparsers: Any) -> None:
 
     sin_acta = sub.add_parser("sin-acta", parents=[common], help="registrar un paquete sin acta")
     sin_acta.add_argument("clave_acta")
-    sin_acta.add_argument("--causa", required=True, choices=[
-        "paquete_no_entregado", "casilla_no_instalada", "paquete_sin_sobre"])
+    sin_acta.add_argument("--causa", required=True, choices=[c.value for c in CausaSinActa])
     sin_acta.add_argument("--operator", default="")
     sin_acta.set_defaults(func=_sin_acta)
 

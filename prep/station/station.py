@@ -27,6 +27,7 @@ from prep.catalog import Catalog
 from prep.crypto import SigningKey
 from prep.durable import fsync_dir
 from prep.image_check import sniff_media_type
+from prep.paquete import TipoDocumento, Traslado
 from prep.qr import ActaCodec, CodeRejected, is_acta_code, printable_code
 from prep.records import Kind, Record
 from prep.rules import CausaSinActa
@@ -253,11 +254,14 @@ class Station:
 
     # records -----------------------------------------------------------------------
 
-    def acopio(self, clave_acta: str, operator: str) -> Record:
-        """An acta arrived (read from its QR)."""
+    def acopio(self, clave_acta: str, operator: str, traslado: Traslado | None = None,
+               tipo_documento: TipoDocumento | None = None) -> Record:
+        """An acta arrived (read from its QR), brought by ``traslado`` (the mechanism
+        the paquete came by) and being ``tipo_documento`` (the Acta PREP or another
+        copy); either left out, the record says nothing of it (``prep.paquete``)."""
         _check_clave(clave_acta)
-        return self._append(Kind.ACOPIO, {"clave_acta": clave_acta}, operator,
-                            guard=_first_arrival(clave_acta))
+        return self._append(Kind.ACOPIO, _acopio_body(clave_acta, traslado, tipo_documento),
+                            operator, guard=_first_arrival(clave_acta))
 
     def acopio_fuera_de_catalogo(self, codigo_leido: str, eleccion: str,
                                  operator: str) -> Record:
@@ -284,15 +288,16 @@ class Station:
             return False
         return True
 
-    def acopio_tras_sin_acta(self, clave_acta: str, operator: str,
-                             sin_acta_record: str) -> Record:
+    def acopio_tras_sin_acta(self, clave_acta: str, operator: str, sin_acta_record: str,
+                             traslado: Traslado | None = None,
+                             tipo_documento: TipoDocumento | None = None) -> Record:
         """The acta of a package registered *sin acta* here turned up after all: an
         acopio that ``replaces`` that sin acta record, which the central takes as the
         sin acta corrected (no anomaly). Refused unless that record is this acta's only
         arrival at this station."""
         _check_clave(clave_acta)
-        return self._append(Kind.ACOPIO, {"clave_acta": clave_acta}, operator,
-                            replaces=sin_acta_record,
+        return self._append(Kind.ACOPIO, _acopio_body(clave_acta, traslado, tipo_documento),
+                            operator, replaces=sin_acta_record,
                             guard=_only_sin_acta(clave_acta, sin_acta_record))
 
     def sin_acta(self, clave_acta: str, causa: str | CausaSinActa, operator: str) -> Record:
@@ -441,6 +446,16 @@ def mdns_locator(identity: StationIdentity, timeout: float = 3.0) -> Locator:
         found = await find_central(identity.central_url, identity.cert_sha256, timeout)
         return None if found is None else (found.url, found.source)
     return locate
+
+
+def _acopio_body(clave_acta: str, traslado: Traslado | None,
+                 tipo_documento: TipoDocumento | None) -> dict[str, str]:
+    body = {"clave_acta": clave_acta}
+    if traslado is not None:
+        body["traslado"] = Traslado(traslado).value
+    if tipo_documento is not None:
+        body["tipo_documento"] = TipoDocumento(tipo_documento).value
+    return body
 
 
 def _work_body(clave_acta: str, imagen_sha256: str, lease: str | None,

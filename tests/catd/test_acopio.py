@@ -178,19 +178,21 @@ def test_sin_acta_is_registered_with_its_cause(acopio: AcopioView, enrolled: Sta
     assert "no es un QR de acta ni una CLAVE_ACTA" in acopio.sin_acta.message.text()
 
     acopio.sin_acta.clave.clear()
+    # A paquete without its sobre: this acta only (a casilla-wide cause registers
+    # every acta of the casilla: test_acopio_casilla.py).
     acopio.sin_acta.causa.setCurrentIndex(acopio.sin_acta.causa.findText(
-        "Casilla no instalada"))
+        "Paquete entregado sin sobre"))
     type_as(clock, acta.clave, PERSON_GAP_MS)  # a person types it and presses Enter
     wait_idle(qtbot, acopio.presenter.tasks)
 
-    body = _records(enrolled)[-1]["body"]
-    assert body == {"clave_acta": acta.clave, "causa": "casilla_no_instalada"}
-    assert acopio.sin_acta.message.text().startswith("Sin acta registrada: Casilla no "
-                                                     "instalada")
+    [record] = _records(enrolled)
+    assert record["body"] == {"clave_acta": acta.clave, "causa": "paquete_sin_sobre"}
+    assert acopio.sin_acta.message.text().startswith("Sin acta registrada: Paquete "
+                                                     "entregado sin sobre")
     assert acopio.sin_acta.clave.text() == ""
     scan(clock, acta.clave)  # the acta turns up after all: not silently "received"
     assert acopio.panel.headline.text() == "Registrada como sin acta"
-    assert "(casilla no instalada)" in acopio.panel.message.text()
+    assert "(paquete entregado sin sobre)" in acopio.panel.message.text()
     assert "su acopio NO está registrado" in acopio.panel.message.text()
     assert acopio.panel.corregir.isVisible()  # F7 corrects it: test_acopio_teclado.py
     assert enrolled.store.kinds_for(acta.clave) == ["sin_acta"]

@@ -19,6 +19,7 @@ from pytestqt.qtbot import QtBot
 from catd.acopio.view import AcopioView
 from catd.window import MainWindow
 from prep.catalog import Acta
+from prep.paquete import traslado_de_casilla
 from prep.qr import is_acta_code
 from prep.station.errors import StationInputError
 from prep.station.printing import FakePrinter
@@ -65,10 +66,14 @@ _taken: set[str] = set()
 
 
 def fresh(central: Central, n: int = 1) -> list[Acta]:
-    """``n`` actas of CATD 07 no earlier test of this module registered."""
-    actas = [a for a in central.actas_here() if a.clave not in _taken][:n]
-    assert len(actas) == n, "the module's catalog ran out of actas at CATD 07"
-    _taken.update(a.clave for a in actas)
+    """``n`` actas of CATD 07, of casillas no earlier test of this module touched (a sin
+    acta for a casilla-wide cause registers every acta of the casilla)."""
+    actas: list[Acta] = []
+    for acta in central.actas_here():
+        if len(actas) < n and acta.casilla.clave not in _taken:
+            actas.append(acta)
+            _taken.add(acta.casilla.clave)
+    assert len(actas) == n, "the module's catalog ran out of casillas at CATD 07"
     return actas
 
 
@@ -193,7 +198,12 @@ def test_a_sin_acta_registered_by_mistake_is_corrected_with_f7(
     row = next(i for i, e in enumerate(central.catalog.elecciones)
                if e.codigo == acta.eleccion.codigo)
     press(clock, Qt.Key.Key_F6)
-    type_as(clock, acta.clave, PERSON_GAP_MS)  # Enter in the CLAVE field registers it
+    type_as(clock, acta.clave, PERSON_GAP_MS, suffix=None)
+    press(clock, Qt.Key.Key_Tab)
+    press(clock, Qt.Key.Key_End)  # «Paquete entregado sin sobre»: this acta only
+    assert view.sin_acta.causa.currentText() == "Paquete entregado sin sobre"
+    press(clock, Qt.Key.Key_Backtab)
+    press(clock, Qt.Key.Key_Return)  # Enter in the CLAVE field registers it
     qtbot.waitUntil(lambda: enrolled.store.kinds_for(acta.clave) == ["sin_acta"])
     wait_idle(qtbot, view.presenter.tasks)
     sin_acta_id = records(enrolled)[-1]["id"]
@@ -204,7 +214,8 @@ def test_a_sin_acta_registered_by_mistake_is_corrected_with_f7(
     scan(clock, acta.clave)  # the acta was in the package after all
     assert view.panel.headline.text() == "Registrada como sin acta"
     message = view.panel.message.text()
-    assert "(paquete no entregado)" in message and "su acopio NO está registrado" in message
+    assert "(paquete entregado sin sobre)" in message
+    assert "su acopio NO está registrado" in message
     assert "presione F7" in message and view.panel.corregir.isVisible()
     assert enrolled.store.kinds_for(acta.clave) == ["sin_acta"]
 
@@ -213,7 +224,9 @@ def test_a_sin_acta_registered_by_mistake_is_corrected_with_f7(
     assert enrolled.store.kinds_for(acta.clave) == ["sin_acta", "acopio"]
     correction = records(enrolled)[-1]
     assert correction["replaces"] == sin_acta_id
-    assert correction["body"] == {"clave_acta": acta.clave}
+    default = traslado_de_casilla(acta.casilla)  # the catalog's, nothing chosen with F3
+    assert correction["body"] == {"clave_acta": acta.clave, "tipo_documento": "acta_prep",
+                                  **({"traslado": default.value} if default else {})}
     assert view.panel.headline.text().startswith("Acopiada a las ")
     assert view.panel.message.text().startswith("Se corrigió el sin acta")
     assert not view.panel.corregir.isVisible()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QMainWindow, QWidget
+from PySide6.QtWidgets import QApplication, QMainWindow, QWidget
 from pytestqt.qtbot import QtBot
 
-from catd.status import Health, StatusBarView, describe_status
+from catd.status import ElidedLabel, Health, StatusBarView, describe_status
+from catd.theme import apply_theme
 from catd.window import MainWindow
 from central.db import make_engine
 from central.stations_admin import set_station_enabled
@@ -111,3 +113,72 @@ def test_a_station_the_central_disabled_says_so_and_to_call_the_coordinator(
         qtbot.waitUntil(lambda: "en línea" in bar.central.full_text, timeout=20_000)
     finally:
         engine.dispose()
+
+
+def _online_bar(qtbot: QtBot, qapp: QApplication,
+                width: int) -> tuple[QMainWindow, StatusBarView, _Signals]:
+    """The themed status bar (its labels have padding 2px 10px) in a window ``width`` wide,
+    online."""
+    apply_theme(qapp)
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    signals = _Signals()
+    bar = StatusBarView(signals)  # type: ignore[arg-type]
+    window.setStatusBar(bar)
+    window.setCentralWidget(QWidget())
+    window.resize(width, 768)
+    window.show()
+    qtbot.waitExposed(window)
+    signals.status_did_change.emit(describe_status(ENROLLED))
+    signals.clock_did_tick.emit("Hora de la estación: 21:43:05")
+    return window, bar, signals
+
+
+def _fits(label: ElidedLabel) -> bool:
+    """Whether the text drawn is whole inside the part of the label text is drawn in."""
+    return label.fontMetrics().horizontalAdvance(label.text()) <= label.contentsRect().width()
+
+
+@pytest.mark.parametrize("backlog", [3, 12_345])
+def test_online_at_1024_the_indicator_is_drawn_whole(
+        backlog: int, qtbot: QtBot, qapp: QApplication) -> None:
+    """Issue 35: at 1024 px, online, the indicator lost its last letter (the label
+    measured its width, not the width left inside the style sheet's padding 2px 10px).
+    Operator names of every length leave it every width a 1024 px window can; a long
+    name is shortened too, never widening the window."""
+    window, bar, signals = _online_bar(qtbot, qapp, 1024)
+    signals.status_did_change.emit(describe_status(replace(
+        ENROLLED, backlog_records=backlog, backlog_bytes=backlog * 8_000)))
+    qtbot.waitUntil(lambda: bar.central.full_text.startswith("● Nodo central en línea"))
+    whole_name = "María Fernanda Gutiérrez Castañeda de la Garza"
+    cut = []
+    for length in range(0, len(whole_name) + 1):
+        signals.operator_did_change.emit(f"Operador: {whole_name[:length]} (capturista)")
+        qtbot.wait(5)
+        assert bar.central.text() in ("● Nodo central en línea · 10.0.0.5:8443 (dirección "
+                                      "configurada)", "● Nodo central en línea", "● En línea")
+        cut += [(label.width(), label.text()) for label in (bar.central, bar.operator)
+                if not _fits(label)]
+        assert window.width() == 1024, (length, window.width())
+    assert not cut, cut
+    # With room to spare, the whole name and the «Operador:» before it.
+    window.resize(1366, 768)
+    signals.operator_did_change.emit("Operador: Ana Acopio (acopiador)")
+    qtbot.waitUntil(lambda: bar.operator.text() == "Operador: Ana Acopio (acopiador)")
+    assert bar.operator.toolTip() == "Operador: Ana Acopio (acopiador)"
+
+
+def test_every_width_the_indicator_can_get_shows_a_whole_text(
+        qtbot: QtBot, qapp: QApplication) -> None:
+    """Whatever room the other fields leave, the text chosen is drawn whole: never a
+    phrase a few pixels too wide for the padded label."""
+    _window, bar, _signals = _online_bar(qtbot, qapp, 1366)
+    qtbot.waitUntil(lambda: bar.central.full_text.startswith("● Nodo central en línea"))
+    label = bar.central
+    cut = []
+    for width in range(150, 460, 3):
+        label.setFixedWidth(width)
+        qtbot.waitUntil(lambda w=width: label.width() == w, timeout=2_000)  # type: ignore[misc]
+        if not _fits(label):
+            cut.append((width, label.text()))
+    assert not cut, cut

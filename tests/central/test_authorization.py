@@ -222,15 +222,18 @@ def test_one_station_never_decides_an_acta_with_captures_outside_the_queue(
         acta = _acta(catalog, 1)
         uno, dos = add_operators(node, [("Uno", "capturista", "01"),
                                         ("Dos", "capturista", "01")])
-        tres, cuatro = add_operators(node, [("Tres", "capturista", "02"),
-                                            ("Cuatro", "capturista", "02")])
-        vera, vito = add_operators(node, [("Vera", "verificador", "01"),
-                                          ("Vito", "verificador", "02")])
+        [tres] = add_operators(node, [("Tres", "capturista", "02")])
+        [cuatro] = add_operators(node, [("Cuatro", "capturista", "03")])
+        vera, vito = add_operators(node, [("Vera", "verificador", "CCV"),
+                                          ("Vito", "verificador", "04")])
         lease_s = SHORT_LEASE_MINUTES * 60 + 0.5
 
         async def scenario() -> tuple[Record, Record, Record]:
             async with WorkStation.enroll(node, 1) as catd1, \
-                    WorkStation.enroll(node, 2) as catd2:
+                    WorkStation.enroll(node, 2) as catd2, \
+                    WorkStation.enroll(node, 3) as catd3, \
+                    WorkStation.enroll(node, 4) as catd4, \
+                    WorkStation.enroll(node, None) as ccv:
                 await catd1.digitize([acta])
                 [first] = await catd1.next(uno)
                 await asyncio.sleep(lease_s)
@@ -244,17 +247,17 @@ def test_one_station_never_decides_an_acta_with_captures_outside_the_queue(
                 assert _estado(node, acta.clave) == "captura_1"
                 await catd2.capture(tres, third, truth(acta))
                 assert _estado(node, acta.clave) == "captura_2"
-                [fourth] = await catd2.next(cuatro)
+                [fourth] = await catd3.next(cuatro)
                 wrong = {**truth(acta), acta.layout.campos[0]: 999}
-                await catd2.capture(cuatro, fourth, wrong)
+                await catd3.capture(cuatro, fourth, wrong)
                 assert _estado(node, acta.clave) == "verificacion"
-                [check] = await catd1.next(vera, "verificacion")
+                [check] = await ccv.next(vera, "verificacion")
                 await asyncio.sleep(lease_s)
-                [recheck] = await catd2.next(vito, "verificacion")
+                [recheck] = await catd4.next(vito, "verificacion")
                 assert recheck["clave_acta"] == acta.clave
-                late = await catd1.capture(vera, check, _forged(acta))
+                late = await ccv.capture(vera, check, _forged(acta))
                 assert _estado(node, acta.clave) == "verificacion"
-                await catd2.capture(vito, recheck, truth(acta))
+                await catd4.capture(vito, recheck, truth(acta))
                 return counted, refused, late
 
         counted, refused, late = asyncio.run(scenario())
@@ -266,6 +269,171 @@ def test_one_station_never_decides_an_acta_with_captures_outside_the_queue(
         [(estado, valores)] = query(node.dsn, "SELECT estado, validada_valores FROM "
                                     "acta_states WHERE clave_acta = %s", acta.clave)
         assert (estado, valores) == ("validada", truth(acta))
+        _rebuild_agrees(node)
+
+
+def _grant_directly(node: CentralNode, acta: Acta, operator: str, station: str,
+                    kind: str = "captura") -> dict[str, Any]:
+    """A lease written straight into ``leases``, as a queue that hands one acta twice to
+    one station would (the queue before issue 36's last fix): what ingest alone must
+    stop. The lease as ``next`` describes it."""
+    engine = make_engine(node.dsn, pool_size=1)
+    try:
+        with engine.begin() as conn:
+            row = conn.exec_driver_sql(
+                "INSERT INTO leases (id, clave_acta, kind, slot, ronda, image_record, "
+                "operator, station, granted_at, expires_at, status) "
+                "SELECT gen_random_uuid(), clave_acta, %(kind)s, 0, ronda, imagen_actual, "
+                "%(operator)s, %(station)s, now(), now() + interval '10 minutes', 'active' "
+                "FROM acta_states WHERE clave_acta = %(clave)s RETURNING id",
+                {"kind": kind, "operator": operator, "station": station,
+                 "clave": acta.clave}).one()
+    finally:
+        engine.dispose()
+    image = hashlib.sha256(png(f"CATD:{acta.clave}")).hexdigest()
+    return {"lease_id": str(row.id), "clave_acta": acta.clave, "kind": kind,
+            "image_sha256": image}
+
+
+def _lease_status(node: CentralNode, lease: dict[str, Any]) -> str:
+    [(status,)] = query(node.dsn, "SELECT status FROM leases WHERE id = %s",
+                        lease["lease_id"])
+    return str(status)
+
+
+def test_two_captures_of_one_station_never_validate_even_through_live_leases(
+        pg_dsn: str, tmp_path: Path) -> None:
+    """One stolen station key and two capturista accounts of its site (issue 36): Ana's
+    lease lapses, Beto at the same station is handed the acta and captures it, then
+    Ana's capture of the lapsed lease arrives, equal; and on a second acta both
+    captures come through live leases (the second written into ``leases`` as a queue
+    handing the acta twice to one station would). Each second capture is quarantined
+    (``captura_misma_estacion``), its lease goes back to the queue, the acta stays in
+    ``captura_1``; a capture from CATD 02 then decides it."""
+    with running_central(tmp_path / "central", pg_dsn,
+                         extra_args=["--lease-minutes", str(SHORT_LEASE_MINUTES)]) as node:
+        catalog = load_catalog(node)
+        acta, otra = _acta(catalog, 1), _acta(catalog, 1, 1)
+        ana, beto = add_operators(node, [("Ana", "capturista", "01"),
+                                         ("Beto", "capturista", "01")])
+        [carla] = add_operators(node, [("Carla", "capturista", "02")])
+
+        async def scenario() -> tuple[list[Record], dict[str, Any]]:
+            async with WorkStation.enroll(node, 1) as thief, \
+                    WorkStation.enroll(node, 2) as catd2:
+                await thief.digitize([acta, otra])
+                [lapsed] = await thief.next(ana)
+                assert lapsed["clave_acta"] == acta.clave
+                await asyncio.sleep(SHORT_LEASE_MINUTES * 60 + 0.5)
+                [again] = await thief.next(beto)
+                assert again["clave_acta"] == acta.clave
+                first = await thief.capture(beto, again, _forged(acta))
+                forged = await thief.capture(ana, lapsed, _forged(acta))
+                [live] = await thief.next(ana)
+                assert live["clave_acta"] == otra.clave
+                first_live = await thief.capture(ana, live, _forged(otra))
+                twice = await asyncio.to_thread(_grant_directly, node, otra, beto, thief.id)
+                both_live = await thief.capture(beto, twice, _forged(otra))
+                assert (_estado(node, acta.clave), _estado(node, otra.clave)) == (
+                    "captura_1", "captura_1")
+                for _ in range(2):
+                    [lease] = await catd2.next(carla)
+                    chosen = acta if lease["clave_acta"] == acta.clave else otra
+                    await catd2.capture(carla, lease, truth(chosen))
+                return [first, forged, first_live, both_live], twice
+
+        (first, forged, first_live, both_live), twice = asyncio.run(scenario())
+        assert _quarantined(node) == {forged.id: "captura_misma_estacion",
+                                      both_live.id: "captura_misma_estacion"}
+        assert [a["otra_captura"] for a in _anomalies(node, "captura_misma_estacion")] == [
+            first.id, first_live.id]
+        assert _lease_status(node, twice) == "released"
+        # Never the forged numbers: the third capture, from another station, decides.
+        assert (_estado(node, acta.clave), _estado(node, otra.clave)) == ("captura_2",
+                                                                          "captura_2")
+        assert query(node.dsn, "SELECT count(*) FROM acta_states "
+                     "WHERE estado = 'validada'") == [(0,)]
+        _rebuild_agrees(node)
+
+
+def test_a_verification_from_a_station_that_captured_the_acta_is_quarantined(
+        node: CentralNode, catalog: Catalog) -> None:
+    """Three captures from CATD 01, CATD 02 and the CCV disagree; a verification from
+    CATD 01 through a live lease (written into ``leases`` as a queue handing it there
+    would) is quarantined (``verificacion_misma_estacion``) and its lease released:
+    the verificador of CATD 03 decides the acta."""
+    acta = _acta(catalog, 1)
+    [ana] = add_operators(node, [("Ana", "capturista", "01")])
+    [carla] = add_operators(node, [("Carla", "capturista", "02")])
+    [ciro] = add_operators(node, [("Ciro", "capturista", "CCV")])
+    vera, vito = add_operators(node, [("Vera", "verificador", "01"),
+                                      ("Vito", "verificador", "03")])
+
+    async def scenario() -> tuple[Record, dict[str, Any]]:
+        async with WorkStation.enroll(node, 1) as thief, \
+                WorkStation.enroll(node, 2) as catd2, \
+                WorkStation.enroll(node, 3) as catd3, \
+                WorkStation.enroll(node, None) as ccv:
+            await thief.digitize([acta])
+            campo = acta.layout.campos[0]
+            for station, operator, by in ((thief, ana, 1), (catd2, carla, 2),
+                                          (ccv, ciro, 3)):
+                [lease] = await station.next(operator)
+                wrong = {**truth(acta), campo: truth(acta)[campo] + by}
+                await station.capture(operator, lease, wrong)
+            assert _estado(node, acta.clave) == "verificacion"
+            check = await asyncio.to_thread(_grant_directly, node, acta, vera, thief.id,
+                                            "verificacion")
+            forged = await thief.capture(vera, check, _forged(acta))
+            assert _estado(node, acta.clave) == "verificacion"
+            [fair] = await catd3.next(vito, "verificacion")
+            await catd3.capture(vito, fair, truth(acta))
+            return forged, check
+
+    forged, check = asyncio.run(scenario())
+    assert _quarantined(node) == {forged.id: "verificacion_misma_estacion"}
+    assert _lease_status(node, check) == "released"
+    [(estado, valores)] = query(node.dsn, "SELECT estado, validada_valores FROM "
+                                "acta_states WHERE clave_acta = %s", acta.clave)
+    assert (estado, valores) == ("validada", truth(acta))
+    _rebuild_agrees(node)
+
+
+def test_an_ilegible_of_a_lease_handed_to_another_station_is_quarantined(
+        pg_dsn: str, tmp_path: Path) -> None:
+    """An «imagen ilegible» throws away the round's captures, so, like a verification,
+    it counts only through a live lease: Ana's lease lapses, CATD 02 takes the acta and
+    captures it, then Ana's ilegible arrives: quarantined (``ilegible_sin_lease_vivo``),
+    the capture stands. An ilegible on a lapsed lease nobody else took still counts
+    (offline work)."""
+    with running_central(tmp_path / "central", pg_dsn,
+                         extra_args=["--lease-minutes", str(SHORT_LEASE_MINUTES)]) as node:
+        catalog = load_catalog(node)
+        acta, otra = _acta(catalog, 1), _acta(catalog, 1, 1)
+        [ana] = add_operators(node, [("Ana", "capturista", "01")])
+        [carla] = add_operators(node, [("Carla", "capturista", "02")])
+
+        async def scenario() -> Record:
+            async with WorkStation.enroll(node, 1) as thief, \
+                    WorkStation.enroll(node, 2) as catd2:
+                await thief.digitize([acta])
+                [lapsed] = await thief.next(ana)
+                await asyncio.sleep(SHORT_LEASE_MINUTES * 60 + 0.5)
+                [taken] = await catd2.next(carla)
+                assert taken["clave_acta"] == acta.clave
+                await catd2.capture(carla, taken, truth(acta))
+                late = await thief.ilegible(ana, lapsed)
+                await thief.digitize([otra])
+                [offline] = await thief.next(ana)
+                assert offline["clave_acta"] == otra.clave
+                await asyncio.sleep(SHORT_LEASE_MINUTES * 60 + 0.5)
+                await thief.ilegible(ana, offline)
+                return late
+
+        late = asyncio.run(scenario())
+        assert _quarantined(node) == {late.id: "ilegible_sin_lease_vivo"}
+        assert (_estado(node, acta.clave), _estado(node, otra.clave)) == (
+            "captura_1", "redigitalizacion")
         _rebuild_agrees(node)
 
 

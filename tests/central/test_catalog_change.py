@@ -6,10 +6,12 @@ outcome is audited."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from prep.catalog import Catalog, write_catalog
+from central.catalog_change import changed_actas
+from prep.catalog import Catalog, generate_catalog, write_catalog
 from tests.central.station import central_cli, query
 from tests.harness.central import CentralNode
 from tests.harness.work import WorkStation, add_operators, load_catalog, truth
@@ -104,6 +106,87 @@ def test_a_change_over_results_needs_a_confirmation_and_shows_what_changes(
                         "'catalog_loaded' AND (detail->>'version')::int = 2")
     assert detail["confirmed"] is True and detail["impact"]["added"] == 3
     assert central_cli(node, "rebuild-state", "--check").returncode == 0
+
+
+def test_actas_whose_data_changed_under_the_same_clave_are_shown_before_confirming(
+        central_node: CentralNode, tmp_path: Path) -> None:
+    """Issue 35: a catalog with the same CLAVE_ACTA but another lista nominal or other
+    asociaciones was loaded with «Actas nuevas: 0 · que saldrían: 0», as if nothing
+    changed; the validated acta would be published with the new data."""
+    node = central_node
+    catalog = load_catalog(node)
+    clave = _validate_one(node, catalog)
+    other = tmp_path / "otros-datos"
+    write_catalog(catalog, other)
+    _edit_casilla(other / "casillas.csv", clave, "LISTA_NOMINAL", lambda v: str(int(v) + 50))
+    eleccion3 = [a for a in catalog.iter_actas() if a.eleccion.codigo == "03"]
+    _rename_asociacion(other / "asociaciones.csv", "03")
+
+    done = central_cli(node, "catalog", "load", str(other))
+    assert done.returncode == 3, done.stderr
+    said = done.stderr
+    assert "Actas nuevas en el catálogo: 0." in said and \
+        "Actas que saldrían del catálogo: 0." in said, said
+    assert (f"Actas que siguen en el catálogo pero con otros datos: {len(eleccion3) + 1} "
+            f"(asociaciones y campos del acta en {len(eleccion3)}, lista nominal en 1)."
+            in said), said
+    assert ("1 acta ya publicadas (validadas o sin acta) se publicarían con los datos "
+            f"nuevos en el próximo corte: {clave}.") in said, said
+    assert _versions(node) == 1
+    [refused] = _refusals(node)
+    assert refused["impact"]["changed"] == len(eleccion3) + 1
+    assert refused["impact"]["changed_published"] == [clave]
+
+    done = central_cli(node, "catalog", "load", str(other), "--confirmar")
+    assert done.returncode == 0, done.stderr
+    [(detail,)] = query(node.dsn, "SELECT detail FROM audit_log WHERE event = "
+                        "'catalog_loaded' AND (detail->>'version')::int = 2")
+    assert detail["confirmed"] is True
+    assert detail["impact"]["changed_fields"] == {"asociaciones y campos del acta":
+                                                  len(eleccion3), "lista nominal": 1}
+
+
+def test_what_changed_in_each_acta_is_named() -> None:
+    old = generate_catalog(4, 0.005)
+    moved, counted, same = old.casillas[0], old.casillas[1], old.casillas[2]
+    casillas = tuple(replace(c, distrito_id=c.distrito_id + 1) if c is moved else
+                     replace(c, lista_nominal=c.lista_nominal + 1, boletas=c.boletas + 1)
+                     if c is counted else c for c in old.casillas)
+    new = replace(old, casillas=casillas)
+    changes = changed_actas(old, new)
+    assert set(changes) == {a.clave for c in (moved, counted) for a in old.actas_de_casilla(c)}
+    for acta in old.actas_de_casilla(moved):
+        assert "distrito" in changes[acta.clave]
+    for acta in old.actas_de_casilla(counted):
+        assert changes[acta.clave] == ("lista nominal", "boletas")
+    assert not any(a.clave in changes for a in old.actas_de_casilla(same))
+    assert changed_actas(old, generate_catalog(4, 0.005)) == {}  # the same data
+
+
+def _edit_casilla(casillas: Path, clave: str, column: str, change: Any) -> None:
+    """Change ``column`` of the casilla of acta ``clave`` in casillas.csv."""
+    key = [str(int(clave[2:6])), clave[6], str(int(clave[7:9])), str(int(clave[9:11]))]
+    lines = casillas.read_text(encoding="utf-8").splitlines(keepends=True)
+    at = lines[0].rstrip("\r\n").split(",").index(column)
+    edited = 0
+    for i, line in enumerate(lines):
+        cells = line.rstrip("\r\n").split(",")
+        if cells[2:6] == key:
+            cells[at] = change(cells[at])
+            lines[i] = ",".join(cells) + "\n"
+            edited += 1
+    assert edited == 1
+    casillas.write_text("".join(lines), encoding="utf-8")
+
+
+def _rename_asociacion(asociaciones: Path, eleccion: str) -> None:
+    """Give the first asociación of ``eleccion`` another name (every acta of it changes)."""
+    lines = asociaciones.read_text(encoding="utf-8").splitlines(keepends=True)
+    i = next(i for i, line in enumerate(lines) if line.startswith(f"{eleccion},"))
+    cells = lines[i].split(",")
+    cells[2] = cells[2] + " (nuevo nombre)"
+    lines[i] = ",".join(cells)
+    asociaciones.write_text("".join(lines), encoding="utf-8")
 
 
 def _drop_casilla(casillas: Path, clave: str) -> None:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from central.refusals import BURST
@@ -175,6 +177,30 @@ def test_bad_signatures_naming_a_real_station_are_not_pinned_on_it(
                         "detail->>'source' = '127.0.0.12'", anomalies_before)
     assert detail["count"] == 1000
     assert _signature_anomalies(node, station.id) == 0
+
+
+def test_a_batch_nobody_signed_neither_waits_for_the_station_nor_is_read(
+        node: CentralNode, clients: Callable[[str], Client]) -> None:
+    """A batch naming a real station but signed by another key took that station's
+    advisory lock and had every record parsed before its signature was checked. Now,
+    while the station's lock is held (as by its own batch in flight), the forgery is
+    refused at once as ``bad_signature``, also when its records are not even valid
+    (it would have said ``control_character``, having read them)."""
+    station = Station.enroll(node)
+    forger = Station(node, station.id, SigningKey.generate())
+    _, forged = forger.batch(forger.records(2))
+    _, unreadable = make_batch(forger.key, station.id, 1, station.prev,
+                               [_forged_record(forger, "op1", "borrosa\nsigue")])
+    client = clients("127.0.0.15")
+
+    with psycopg.connect(node.dsn, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (station.id,))
+        for body in (forged, unreadable):
+            started = time.monotonic()
+            status, answer = client.request("POST", "/v1/batches", body)
+            assert (status, error_of(answer)[0]) == (401, "bad_signature"), answer
+            assert time.monotonic() - started < 3.0  # the central's lock wait is 10 s
+    assert station.post(station.batch(station.records(1))[1])[0] == 200
 
 
 def _forged_record(station: Station, operator: str, motivo: str) -> Record:

@@ -377,6 +377,54 @@ def test_disagreeing_captures_go_to_a_third_capture_then_to_verification(
     _rebuild_agrees(node)
 
 
+def test_the_queue_never_gives_one_station_two_captures_nor_their_verification(
+        node: CentralNode, catalog: Catalog) -> None:
+    """One stolen station key and two capturista accounts of its site (issue 36): once
+    Ana's capture counts, Beto at the same station asks and gets no lease of that acta,
+    at once nor later; CATD 02 and the CCV get the second and third captures. The three
+    disagree: the verificadores of those three stations get nothing; CATD 03's gets
+    it."""
+    [acta] = _actas(catalog, 1, 1)
+    ana, beto = _capturistas(node)
+    [carla] = add_operators(node, [("Carla", "capturista", "02")])
+    [ciro] = add_operators(node, [("Ciro", "capturista", "CCV")])
+    verificadores = add_operators(node, [("Vera", "verificador", "01"),
+                                         ("Vito", "verificador", "02"),
+                                         ("Valeria", "verificador", "CCV"),
+                                         ("Victor", "verificador", "03")])
+
+    async def scenario() -> None:
+        async with WorkStation.enroll(node, 1) as catd1, \
+                WorkStation.enroll(node, 2) as catd2, \
+                WorkStation.enroll(node, 3) as catd3, \
+                WorkStation.enroll(node, None) as ccv:
+            await catd1.digitize([acta])
+            [lease] = await catd1.next(ana)
+            await catd1.capture(ana, lease, truth(acta))
+            assert await catd1.next(beto) == []
+            [second] = await catd2.next(carla)
+            assert (second["clave_acta"], second["slot"]) == (acta.clave, 2)
+            await catd2.capture(carla, second, _wrong(truth(acta), 1))
+            assert await catd1.next(beto) == []  # its capture still counts this round
+            [third] = await ccv.next(ciro)
+            assert (third["clave_acta"], third["slot"]) == (acta.clave, 3)
+            await ccv.capture(ciro, third, _wrong(truth(acta), 2))
+            assert _state(node, acta.clave)["estado"] == "verificacion"
+            for station, verificador in zip((catd1, catd2, ccv), verificadores,
+                                            strict=False):
+                assert await station.next(verificador, "verificacion") == []
+            [check] = await catd3.next(verificadores[3], "verificacion")
+            assert check["clave_acta"] == acta.clave
+            await catd3.capture(verificadores[3], check, truth(acta))
+
+    asyncio.run(scenario())
+    assert query(node.dsn, "SELECT operator FROM leases WHERE clave_acta = %s "
+                 "ORDER BY granted_at", acta.clave) == [
+        (ana,), (carla,), (ciro,), (verificadores[3],)]
+    assert _state(node, acta.clave)["estado"] == "validada"
+    _rebuild_agrees(node)
+
+
 def test_an_unreadable_image_goes_back_to_digitalization(node: CentralNode,
                                                          catalog: Catalog) -> None:
     [acta] = _actas(catalog, 1, 1)

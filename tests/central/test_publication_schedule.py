@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from central.db import make_engine
 from central.publication.corte import CorteSettings
 from central.publication.schedule import Scheduler, Ventana, cortes_while, parse_inicio
+from central.publication.ventana import fijar_ventana
 from prep.catalog import generate_catalog
 from prep.cli import main
 from prep.corte.anexo import TZ
@@ -79,6 +80,7 @@ def test_scheduled_cortes_run_beside_the_event_loop(engine: Engine, tmp_path: Pa
     # A window of two seconds: a corte at its start and the último corte at its end.
     ventana = Ventana(datetime.now(UTC) + timedelta(seconds=1), 2 / 3600,
                       timedelta(minutes=1))
+    fijar_ventana(engine, ventana.inicio, ventana.horas, actor="pruebas")  # the Consejo's
     settings = CorteSettings(tmp_path / "publicacion", blobs=None, sitio=False)
     scheduler = Scheduler(engine, SigningKey.generate(), settings, ventana)
     ticks = 0
@@ -112,6 +114,8 @@ def test_an_on_demand_corte_without_a_catalog_is_refused_and_audited(
         pg_database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data_dir = tmp_path / "central"
     assert main(["central", "init", "--data-dir", str(data_dir), "--dsn", pg_database]) == 0
+    assert main(["central", "ventana", "--inicio", "ahora", "--data-dir", str(data_dir),
+                 "--dsn", pg_database]) == 0
     capsys.readouterr()
     code = main(["central", "corte", "--data-dir", str(data_dir), "--dsn", pg_database])
     assert code == 1

@@ -91,8 +91,12 @@ def test_the_layout_is_that_of_domain_md_line_by_line(
     actas = catalog.actas(eleccion)
     assert [r["CLAVE_ACTA"] for r in rows[:len(actas)]] == [f"'{a.clave}'" for a in actas]
     fuera = rows[len(actas):]
-    assert fuera and all(r["CLAVE_ACTA"] == "-" and r["CLAVE_CASILLA"] == "-"
-                         and r["OBSERVACIONES"] == "Fuera de catálogo" for r in fuera)
+    assert fuera and all(r["CLAVE_ACTA"] == "-" and r["CLAVE_CASILLA"] == "-" for r in fuera)
+    # The drill registers one of election «No se sabe»: in every election's file.
+    assert [r["OBSERVACIONES"] for r in fuera].count(
+        "Fuera de catálogo, Elección no identificada") == 1
+    assert {r["OBSERVACIONES"] for r in fuera} == {
+        "Fuera de catálogo", "Fuera de catálogo, Elección no identificada"}
     by_obs = {r["OBSERVACIONES"] for r in rows}
     for category in ("-", "Ilegible", "Sin dato", "Ilegible, Sin dato", "Excede Lista Nominal",
                      "Excede Lista Nominal, Sin dato", "Todos los campos ilegibles",

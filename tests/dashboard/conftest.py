@@ -17,6 +17,7 @@ import secrets
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -29,6 +30,7 @@ from central.config import DataDir, load_identity
 from central.db import make_engine
 from central.operators import add_operator
 from central.publication.corte import A_PEDIDO, CorteSettings, make_corte
+from central.publication.ventana import fijar_ventana
 from prep.catalog import Acta, Catalog
 from prep.records import Kind
 from tests.harness.central import CentralNode, running_central
@@ -133,6 +135,9 @@ def scenario(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         publicacion = base / "publicacion"
         engine = make_engine(node.dsn, pool_size=1)
         try:
+            # The Consejo's window is open: «Corte ahora» needs no reason (issue 28).
+            fijar_ventana(engine, datetime.now(UTC) - timedelta(hours=1), 24,
+                          actor="pruebas")
             key = load_identity(DataDir(node.data_dir)).key
             make_corte(engine, key, CorteSettings(publicacion, DataDir(node.data_dir).blobs),
                        motivo=A_PEDIDO, actor="pruebas")

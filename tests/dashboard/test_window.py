@@ -127,7 +127,8 @@ def test_an_anomaly_is_acknowledged_with_a_note(qtbot: QtBot, scenario: Scenario
     _settle(qtbot, window)
     view.only_pending.setChecked(False)
     row = next(r for r in view.table.model.rows if r.key == anomaly[0])
-    assert row.cells[5].text == "Atendida: Paquete revisado: misma acta"
+    assert row.cells[5].text == "Atendida"
+    assert row.cells[4].text.endswith("\nNota al atenderla: Paquete revisado: misma acta")
 
 
 def test_coordinator_actions_are_audited(qtbot: QtBot, scenario: Scenario,

@@ -26,8 +26,10 @@ from sqlalchemy.orm import Session
 
 from central import catalog_store
 from central.db import make_engine, upgrade
-from prep.catalog import Catalog, write_catalog
+from prep.catalog import Casilla, Catalog, write_catalog
 from prep.corte.model import ActaEnCorte, FueraDeCatalogo
+from prep.paquete import codigo_traslado
+from prep.rules import CausaSinActa
 from prep.simulacro.capturas import Simulacion
 
 STATION = "catd-01-pruebas"
@@ -96,7 +98,7 @@ def write_states(dsn: str, catalog: Catalog, sim: Simulacion,
                                   "eleccion": acta.eleccion.codigo, "estado": "esperada",
                                   "ronda": 0}
         if est is not None:
-            est = _fill(row, images, captures, est, blobs)
+            est = _fill(row, images, captures, est, blobs, acta.casilla)
             estado[clave] = est
         states.append(row)
     fuera_rows = [{"record_id": str(uuid.uuid4()), "station": STATION, "operator": OPERATOR,
@@ -113,13 +115,17 @@ def write_states(dsn: str, catalog: Catalog, sim: Simulacion,
 
 def _fill(row: dict[str, object], images: list[dict[str, object]],
           captures: list[dict[str, object]], est: ActaEnCorte,
-          blobs: Path | None) -> ActaEnCorte:
+          blobs: Path | None, casilla: Casilla) -> ActaEnCorte:
+    """Write ``est`` into ``row`` (and its images and captures); what the corte must
+    publish for it: the catalog's mechanism where it applies (no acopio here says
+    otherwise) and, for every validated acta, when it was validated."""
     clave = est.clave
     if est.causa_sin_acta is not None:
         row.update(estado="sin_acta", sin_acta_record=str(uuid.uuid4()),
                    sin_acta_causa=est.causa_sin_acta.value, sin_acta_station=STATION,
                    sin_acta_at=est.acopio, orden_at=est.acopio)
-        return est
+        sin_sobre = est.causa_sin_acta is CausaSinActa.PAQUETE_SIN_SOBRE
+        return replace(est, traslado=codigo_traslado(casilla, None) if sin_sobre else None)
     if est.acopio is not None:
         row.update(estado="acopiada", acopio_record=str(uuid.uuid4()),
                    acopio_station=STATION, acopio_operator=OPERATOR, acopio_at=est.acopio,
@@ -154,7 +160,8 @@ def _fill(row: dict[str, object], images: list[dict[str, object]],
                validada_valores=Jsonb(est.captura.to_json()), validada_imagen=image,
                validada_origen=est.origen.value,
                validada_digitalizacion=est.digitalizacion.value)
-    return replace(est, sha256=sha)
+    return replace(est, sha256=sha, fecha_verificacion=valid_at,
+                   traslado=codigo_traslado(casilla, None))
 
 
 def _copy(conn: psycopg.Connection, table: str, columns: tuple[str, ...],

@@ -71,13 +71,15 @@ def test_full_scale_geography(full: Catalog) -> None:
 def test_full_scale_casillas_look_like_cdmx_2021(full: Catalog) -> None:
     assert abs(len(full.casillas) - 13_200) <= 13_200 * 0.03
     tipos = Counter(c.tipo for c in full.casillas)
-    assert set(tipos) == {"B", "C", "E", "S"}
+    assert set(tipos) == {"B", "C", "E", "S", "U", "A", "M"}
     assert tipos["B"] == 5526
     basicas = Counter(c.seccion for c in full.casillas if c.tipo == "B")
     assert set(basicas.values()) == {1}  # exactly one básica per sección
     assert abs(tipos["C"] - 7608) <= 7608 * 0.10
     assert tipos["E"] == 26
     assert tipos["S"] == 15
+    # Issue 28: a few urnas electrónicas and mesas of voto anticipado and extranjero.
+    assert (tipos["U"], tipos["A"], tipos["M"]) == (20, 3, 6)
 
 
 def test_full_scale_lista_nominal(full: Catalog) -> None:
@@ -86,7 +88,7 @@ def test_full_scale_lista_nominal(full: Catalog) -> None:
         if c.tipo == "S":
             assert c.lista_nominal == 0 and c.boletas > 0, c
             assert c.max_votos == c.boletas
-        else:
+        else:  # the mesas of voto anticipado and extranjero have their own lista
             assert c.lista_nominal > 0, c
             assert c.max_votos == c.lista_nominal + c.representantes
     total = sum(c.lista_nominal for c in full.casillas)
@@ -108,7 +110,11 @@ def test_full_scale_elections_and_parties(full: Catalog) -> None:
         for a in coaliciones:
             assert len(a.partidos) >= 2 and set(a.partidos) <= set(PARTIDOS_2024)
             assert a.clave == "_".join(a.partidos)
-    assert len(full.actas_por_clave) == full.total_actas == 3 * len(full.casillas)
+    # Every casilla has an acta of every election but the mesas of voto en el extranjero,
+    # which count Jefatura de Gobierno only.
+    extranjero = sum(1 for c in full.casillas if c.tipo == "M")
+    assert len(full.actas_por_clave) == full.total_actas == (
+        3 * len(full.casillas) - 2 * extranjero)
 
 
 def test_full_scale_claves(full: Catalog) -> None:
@@ -152,12 +158,15 @@ def test_another_seed_gives_another_catalog(small: Catalog, small_dir: Path,
 
 def test_small_scale_still_has_every_kind_of_casilla_and_election(small: Catalog) -> None:
     assert 120 <= len(small.casillas) <= 160  # ≈ 1 % of 13,200
-    assert {c.tipo for c in small.casillas} == {"B", "C", "E", "S"}
+    assert {c.tipo for c in small.casillas} == {"B", "C", "E", "S", "U", "A", "M"}
     assert tuple(e.nombre for e in small.elecciones) == ELECCIONES
     assert len(small.distritos) == 33
     assert {c.distrito_id for c in small.casillas} == {d.id for d in small.distritos}
+    (mesa_extranjero,) = [c for c in small.casillas if c.tipo == "M"]
     for e in small.elecciones:
-        assert len(small.actas(e)) == len(small.casillas)
+        sin_mesa = 0 if e.codigo == "01" else 1
+        assert len(small.actas(e)) == len(small.casillas) - sin_mesa
+        assert (small.acta(mesa_extranjero.clave + e.codigo) is None) == bool(sin_mesa)
 
 
 def test_scale_out_of_range_is_refused() -> None:
@@ -264,7 +273,7 @@ def test_publication_order_of_generated_catalog(full: Catalog) -> None:
     assert list(full.casillas_ordenadas) == expected
     for e in full.elecciones:
         actas = full.actas(e)
-        assert [a.casilla for a in actas] == expected
+        assert [a.casilla for a in actas] == [c for c in expected if c.tiene_acta(e.codigo)]
         assert {a.eleccion for a in actas} == {e}
 
 
@@ -390,7 +399,16 @@ def test_docs_examples_form_a_valid_catalog(tmp_path: Path) -> None:
         (tmp_path / name).write_text(body, encoding="utf-8")
     cat = load_catalog(tmp_path)
     assert [c.clave for c in cat.casillas_ordenadas] == [
-        "090001B0100", "090001C0100", "090007S0100", "090347E0100"]
+        "090001B0100", "090001C0100", "090007S0100", "090007M0100", "090347E0100"]
+    # Issue 28: the optional columns and the especiales' own TIPO_ACTA.
+    assert cat.total_actas == 4 * 3 + 1  # the mesa de extranjero counts Jefatura only
+    mesa = cat.acta("090007M010001")
+    assert mesa is not None and cat.acta("090007M010002") is None
+    assert mesa.casilla.traslado is None and mesa.casilla.ubicacion == 0
+    assert {c.clave: c.traslado for c in cat.casillas if c.tipo != "M"} == {
+        "090001B0100": "E", "090001C0100": "F", "090007S0100": "E", "090347E0100": "I"}
+    especial = cat.acta("090007S010001")
+    assert especial is not None and especial.tipo_acta == "4"
     diputaciones = cat.eleccion_por_codigo["02"]
     extraordinaria = cat.acta("090347E010002")
     basica = cat.acta("090001B010002")
@@ -404,7 +422,9 @@ def test_docs_examples_form_a_valid_catalog(tmp_path: Path) -> None:
 
 def test_docs_document_every_column_the_loader_reads() -> None:
     text = (REPO / "docs" / "catalogo.md").read_text(encoding="utf-8")
+    assert "| `elecciones.tipo_acta_casilla` |" in text
     for columns in (catalog_files.DISTRITOS_COLS, catalog_files.CASILLAS_COLS,
+                    catalog_files.CASILLAS_OPCIONALES,
                     catalog_files.ASOCIACIONES_COLS, catalog_files.CANDIDATURAS_COLS):
         for column in columns:
             assert f"| `{column}` |" in text, column

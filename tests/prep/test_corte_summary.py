@@ -129,13 +129,13 @@ ESTADO: dict[str, ActaEnCorte] = {
 FUERA = (
     FueraDeCatalogo("099999B010001", "01", T0),
     FueraDeCatalogo("099998B010003", "03", T0),  # another election: not counted here
-    FueraDeCatalogo("09ZZZ", "", T0),  # no election known: not counted here
+    FueraDeCatalogo("09ZZZ", "", T0),  # no election known: counted in every election
 )
 
 EXPECTED: dict[str, str] = {
     "ACTAS_ESPERADAS": "6",
-    "ACTAS_REGISTRADAS": "6",  # 5 capturadas + 1 fuera de catálogo
-    "ACTAS_FUERA_CATALOGO": "1",
+    "ACTAS_REGISTRADAS": "7",  # 5 capturadas + 2 fuera de catálogo
+    "ACTAS_FUERA_CATALOGO": "2",  # this election's, and the one of no known election
     "ACTAS_CAPTURADAS": "5",  # includes the sin acta, not the pending one
     "PORCENTAJE_ACTAS_CAPTURADAS": "83.3333",
     "ACTAS_CONTABILIZADAS": "3",  # C1, C2 (Ilegible is counted), C4
@@ -152,7 +152,7 @@ EXPECTED: dict[str, str] = {
 def test_tabulate_rows_in_publication_order() -> None:
     tabla = tabulate(ELECCION, CATALOG.actas(ELECCION), ESTADO, FUERA)
     assert [f.acta.casilla for f in tabla.filas] == [C1, C2, C3, C4, C5, C6]
-    assert [f.eleccion for f in tabla.fuera] == ["01"]
+    assert [f.eleccion for f in tabla.fuera] == ["01", ""]
     obs = [f.resultado.observaciones if f.resultado else None for f in tabla.filas]
     assert obs == ["", "Ilegible", "Excede Lista Nominal", "",
                    "Sin Acta por casilla no instalada", None]
@@ -168,17 +168,18 @@ def test_summary_column(column: str) -> None:
 def test_summary_properties() -> None:
     r = tabulate(ELECCION, CATALOG.actas(ELECCION), ESTADO, FUERA).resumen
     assert (r.esperadas, r.registradas, r.fuera_catalogo, r.capturadas, r.contabilizadas,
-            r.no_contabilizadas, r.inconsistencias) == (6, 6, 1, 5, 3, 2, 3)
+            r.no_contabilizadas, r.inconsistencias) == (6, 7, 2, 5, 3, 2, 3)
     assert (r.lista_nominal_contabilizadas, r.votos_c_cs, r.votos_s_cs) == (300, 205, 165)
 
 
 @pytest.mark.parametrize("rules, ultimo, expected", [
     (RuleSet(), False, "55.0000"),
-    (RuleSet(), True, "55.0000"),
-    (RuleSet(participacion_ultimo_corte=Base.CON_ESPECIALES), False, "55.0000"),
-    (RuleSet(participacion_ultimo_corte=Base.CON_ESPECIALES), True, "68.3333"),  # 205/300
+    # INE's generator: the último corte's participación includes especiales (205/300).
+    (RuleSet(), True, "68.3333"),
+    (RuleSet(participacion_ultimo_corte=Base.SIN_ESPECIALES), False, "55.0000"),
+    (RuleSet(participacion_ultimo_corte=Base.SIN_ESPECIALES), True, "55.0000"),
     (RuleSet(participacion=Base.CON_ESPECIALES), False, "68.3333"),
-], ids=["default", "default-ultimo", "ccs-ultimo-not-last", "ccs-ultimo-last",
+], ids=["default", "default-ultimo", "scs-ultimo-not-last", "scs-ultimo-last",
         "ccs-always"])
 def test_participacion_base(rules: RuleSet, ultimo: bool, expected: str) -> None:
     r = tabulate(ELECCION, CATALOG.actas(ELECCION), ESTADO, FUERA, rules, ultimo_corte=ultimo)

@@ -77,7 +77,7 @@ def pipe(a: Acta, sep: str = "|", *, padded: bool = True, distrito: int | None =
     c, e = a.casilla, a.eleccion
     ent = c.entidad_id if entidad is None else entidad
     dist = c.distrito_id if distrito is None else distrito
-    ta = e.tipo_acta if tipo_acta is None else tipo_acta
+    ta = a.tipo_acta if tipo_acta is None else tipo_acta  # the form of this casilla's acta
     if padded:
         fields = [f"{ent:02d}", f"{dist:03d}", ta, f"{c.seccion:04d}", f"{c.id_casilla:02d}",
                   c.tipo, f"{c.ext_contigua:02d}", e.codigo]
@@ -111,7 +111,7 @@ ACCEPTED: list[tuple[str, Callable[[Acta], str]]] = [
     ("pipe-distrito-2-digitos", lambda a: pipe(a).replace(
         f"|{a.casilla.distrito_id:03d}|", f"|{a.casilla.distrito_id:02d}|")),
     ("pipe-sin-ceros", lambda a: pipe(a, padded=False)),
-    ("pipe-tipo-acta-con-cero", lambda a: pipe(a, tipo_acta=f"0{a.eleccion.tipo_acta}")),
+    ("pipe-tipo-acta-con-cero", lambda a: pipe(a, tipo_acta=f"0{a.tipo_acta}")),
     ("pipe-minusculas-crlf", lambda a: pipe(a).lower() + "\r\n"),
     *((f"pipe-como-{sep!r}", lambda a, sep=sep: pipe(a, sep)) for sep in GARBLED),
     *((f"pipe-sin-ceros-como-{sep!r}", lambda a, sep=sep: pipe(a, sep, padded=False))
@@ -133,11 +133,33 @@ def test_accepted_form_decodes_to_the_acta(codec: ActaCodec, acta: Acta,
 
 def test_every_election_and_casilla_type_decodes(catalog: Catalog, codec: ActaCodec) -> None:
     for e in catalog.elecciones:
-        for tipo in "BCES":
-            a = next(x for x in catalog.actas(e) if x.casilla.tipo == tipo)
+        for tipo in "BCESUAM":
+            a = next((x for x in catalog.actas(e) if x.casilla.tipo == tipo), None)
+            if a is None:  # the mesa of voto en el extranjero counts Jefatura only
+                assert tipo == "M" and e.codigo != "01"
+                continue
             for raw in (a.clave, f"'{a.clave}'", pipe(a), pipe(a, "Ç", padded=False),
                         label_payload(a)):
                 assert codec.decode(raw) is a, raw
+
+
+def test_especial_and_urna_qr_carry_their_own_tipo_acta(catalog: Catalog,
+                                                        codec: ActaCodec) -> None:
+    """Issue 28: an especial's acta (and an urna electrónica's) is another form, with
+    another TIPO_ACTA in its QR; the election's ordinary one is refused there."""
+    for e in catalog.elecciones:
+        for tipo in "SU":
+            a = next(x for x in catalog.actas(e) if x.casilla.tipo == tipo)
+            assert a.tipo_acta != e.tipo_acta
+            assert codec.decode(pipe(a)) is a
+            rechazo = _rejection(codec, pipe(a, tipo_acta=e.tipo_acta))
+            assert rechazo.motivo is Motivo.TIPO_ACTA_NO_CORRESPONDE
+            assert f"usa el tipo {a.tipo_acta} en las casillas de tipo {tipo}" in str(rechazo)
+        basica = next(x for x in catalog.actas(e) if x.casilla.tipo == "B")
+        assert basica.tipo_acta == e.tipo_acta
+        especial = next(x for x in catalog.actas(e) if x.casilla.tipo == "S")
+        assert _rejection(codec, pipe(basica, tipo_acta=especial.tipo_acta)).motivo \
+            is Motivo.TIPO_ACTA_NO_CORRESPONDE
 
 
 def test_normalize_undoes_keyboard_damage() -> None:
@@ -260,7 +282,7 @@ def test_property_every_form_of_every_acta_round_trips(codec: ActaCodec, actas: 
     seps = data.draw(st.lists(st.sampled_from(SEPARADORES), min_size=7, max_size=7))
     suffix = data.draw(st.sampled_from(SUFIJOS))
     fields = [_padded(data, c.entidad_id, 2), _padded(data, c.distrito_id, 3),
-              _padded(data, int(e.tipo_acta), 2), _padded(data, c.seccion, 4),
+              _padded(data, int(a.tipo_acta), 2), _padded(data, c.seccion, 4),
               _padded(data, c.id_casilla, 2), c.tipo, _padded(data, c.ext_contigua, 2),
               _padded(data, int(e.codigo), 2)]
     raw_pipe = fields[0] + "".join(s + f for s, f in zip(seps, fields[1:], strict=True))
@@ -349,7 +371,7 @@ def test_property_pipe_codes_resolve_exactly_or_say_why(
     c, e = a.casilla, a.eleccion
     ent = data.draw(st.one_of(st.just(c.entidad_id), st.integers(0, 99)))
     dist = data.draw(st.one_of(st.just(c.distrito_id), st.integers(0, 40)))
-    tipo_acta = data.draw(st.one_of(st.just(int(e.tipo_acta)), st.integers(0, 9)))
+    tipo_acta = data.draw(st.one_of(st.just(int(a.tipo_acta)), st.integers(0, 12)))
     sec = data.draw(st.one_of(st.just(c.seccion), st.integers(0, 9999)))
     tipo = data.draw(st.one_of(st.just(c.tipo), st.sampled_from(string.ascii_uppercase)))
     id_cas = data.draw(st.one_of(st.just(c.id_casilla), st.integers(0, 99)))
@@ -364,7 +386,8 @@ def test_property_pipe_codes_resolve_exactly_or_say_why(
 
     eleccion = catalog.eleccion_por_codigo.get(f"{cand:02d}")
     acta = catalog.actas_por_clave.get(clave)
-    tipo_acta_mal = eleccion is not None and tipo_acta != int(eleccion.tipo_acta)
+    tipo_acta_mal = eleccion is not None and tipo_acta != int(
+        acta.tipo_acta if acta is not None else eleccion.tipo_acta)
     motivos: set[Motivo] = set()
     if ent != catalog.entidad_id:
         motivos.add(Motivo.OTRA_ENTIDAD)

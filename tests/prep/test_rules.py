@@ -146,8 +146,19 @@ def test_sin_acta(causa: CausaSinActa, label: str) -> None:
 
 def test_every_causa_has_a_label() -> None:
     labels = {sin_acta(c).observaciones for c in CausaSinActa}
-    assert len(labels) == len(CausaSinActa) == 3
+    assert len(labels) == len(CausaSinActa) == 4
     assert all(label.startswith("Sin Acta") for label in labels)
+    assert sin_acta(CausaSinActa.CONTINGENCIA_URNA_ELECTRONICA).observaciones == (
+        "Sin Acta por contingencia en urna electrónica")
+
+
+def test_contingencia_en_urna_electronica_only_for_urnas_electronicas() -> None:
+    # Issue 28: the cause exists for casillas de urna electrónica (U) only.
+    urna = CausaSinActa.CONTINGENCIA_URNA_ELECTRONICA
+    assert urna.aplica_a("U")
+    assert not any(urna.aplica_a(t) for t in "BCESAPM")
+    for causa in set(CausaSinActa) - {urna}:
+        assert all(causa.aplica_a(t) for t in "BCESAPMU")
 
 
 def test_from_mapping_overrides_label_and_participacion() -> None:
@@ -157,7 +168,7 @@ def test_from_mapping_overrides_label_and_participacion() -> None:
         "sin_acta": {"paquete_sin_sobre": "Sin Acta: paquete sin sobre"},
     })
     assert rules.participacion is Base.CON_ESPECIALES
-    assert rules.participacion_ultimo_corte is Base.SIN_ESPECIALES
+    assert rules.participacion_ultimo_corte is Base.CON_ESPECIALES  # untouched: INE's
     r = evaluate(ELECCION, BASICA, captura(50, 50, SD, 1, 9), rules)
     assert (r.observaciones, r.contabilizada) == ("Rebasa la Lista Nominal, Sin dato", False)
     assert sin_acta(CausaSinActa.PAQUETE_SIN_SOBRE, rules).observaciones == (

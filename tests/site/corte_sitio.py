@@ -53,8 +53,10 @@ def corte_time(catalog: Catalog) -> datetime:
     return (day + timedelta(days=1, hours=8)).astimezone(UTC)
 
 
-def build_corte_sitio(root: Path, seed: int = SEED, scale: float = SCALE) -> CorteSitio:
-    """Generate, simulate and write a whole corte with images and site under ``root``."""
+def build_corte_sitio(root: Path, seed: int = SEED, scale: float = SCALE,
+                      simulacro: bool = False) -> CorteSitio:
+    """Generate, simulate and write a whole corte with images and site under ``root``
+    (``simulacro``: a drill's, stamped SIMULACRO)."""
     catalog = generate_catalog(seed, scale)
     corte = corte_time(catalog)
     sim = simulate(catalog, seed, corte)
@@ -72,9 +74,10 @@ def build_corte_sitio(root: Path, seed: int = SEED, scale: float = SCALE) -> Cor
         pngs[path] = png
         imagenes[clave] = (sha, path)
         estado[clave] = replace(est, sha256=sha)
-    paquete, tablas = build_corte_files(catalog, estado, sim.fuera, corte)
+    paquete, tablas = build_corte_files(catalog, estado, sim.fuera, corte,
+                                        simulacro=simulacro)
     por_codigo = {t.eleccion.codigo: t for t in tablas}
-    sitio = site_files(catalog, por_codigo, corte, imagenes)
+    sitio = site_files(catalog, por_codigo, corte, imagenes, simulacro=simulacro)
     for name, data in {**paquete, **pngs, **sitio}.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)

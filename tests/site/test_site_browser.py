@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from playwright.sync_api import Browser, Page, expect
 
+from prep.catalog.model import Ambito
 from prep.corte.reader import CsvEleccion, resumen_desde_filas
 from prep.corte.summary import RESUMEN_COLUMNS
 from tests.site.corte_sitio import CorteSitio
@@ -66,13 +67,13 @@ def assert_votos_equal(page: Page, csv: CsvEleccion, filas: tuple[dict[str, str]
                 if f[c].isdigit():
                     sumas[c] += int(f[c])
     total = sum(sumas.values())
-    items = page.locator("li.voto")
+    items = page.locator("#votos-partido li.voto")
     shown_campos = [items.nth(i).get_attribute("data-asociacion") for i in range(items.count())]
     assert set(shown_campos) <= set(campos)
     assert all(sumas[c] == 0 for c in campos if c not in shown_campos)
     for campo in shown_campos:
         assert campo is not None
-        item = page.locator(f'li.voto[data-asociacion="{campo}"]')
+        item = page.locator(f'#votos-partido li.voto[data-asociacion="{campo}"]')
         expect(item.locator(".voto-num")).to_have_text(f"{sumas[campo]:,}")
         expect(item.locator(".voto-pct")).to_have_text(f"{truncado(sumas[campo], total)}%")
     expect(page.locator('.total-votos [data-campo="TOTAL_VOTOS_C_CS"]')).to_have_text(
@@ -118,7 +119,11 @@ def test_every_election_header_shows_the_csv_numbers(page: Page, base_url: str,
         expect(page.locator("#pestanas a[aria-current=page]")).to_have_attribute(
             "href", f"#/e/{codigo}")
         assert_resumen_equals(page, csv.resumen)
-        assert_votos_equal(page, csv, csv.filas, list(nombre.campos_voto))
+        if nombre.ambito is Ambito.ENTIDAD:
+            assert_votos_equal(page, csv, csv.filas, list(nombre.campos_voto))
+        else:  # one contest per distrito or alcaldía: never a state-wide vote sum
+            expect(page.locator("li.voto")).to_have_count(0)
+            expect(page.locator("section.contiendas tbody tr").first).to_be_visible()
 
 
 def test_distrito_and_seccion_pages_show_the_csv_numbers(page: Page, base_url: str,

@@ -15,6 +15,7 @@ from prep.corte.site import (
     EXTRA_COLUMNS,
     OMITTED_COLUMNS,
     data_file,
+    demarcacion_file,
     distrito_file,
     election_file,
     parse_data_file,
@@ -60,6 +61,7 @@ def test_every_file_is_listed_under_sitio(corte_sitio: CorteSitio) -> None:
     for e in catalog.elecciones:
         expected.add(election_file(e.codigo))
         expected |= {distrito_file(e.codigo, d.id) for d in catalog.distritos}
+        expected |= {demarcacion_file(e.codigo, m.id) for m in catalog.demarcaciones}
     assert set(corte_sitio.sitio) == expected
     assert all(data for data in corte_sitio.sitio.values())
 
@@ -125,12 +127,18 @@ def test_votes_per_asociacion_are_csv_column_sums(corte_sitio: CorteSitio,
         sumas = suma_votos(parsed, campos)
         total = sum(sumas.values())
         assert total == int(parsed.resumen["TOTAL_VOTOS_C_CS"])
-        assert [[campos[i], v, p] for i, v, p in e["votos"]] == [
-            [c, sumas[c], truncado(sumas[c], total)] for c in campos]
+        if e["ambito"] == "entidad":
+            assert [[campos[i], v, p] for i, v, p in e["votos"]] == [
+                [c, sumas[c], truncado(sumas[c], total)] for c in campos]
+        else:  # one contest per distrito or demarcación: no state-wide sum
+            assert "votos" not in e and "candidaturas" not in e
         for distrito in corte_sitio.catalog.distritos:
             d = datos(corte_sitio, distrito_file(codigo, distrito.id))
             sub = suma_votos(por_distrito(parsed, distrito.id), campos)
             total_d = sum(sub.values())
+            if "contiendas" in d:  # a distrito over two alcaldías: no sum across them
+                assert "votos" not in d and len(d["contiendas"]) > 1
+                continue
             for i, votos, pct in d["votos"]:
                 assert (votos, pct) == (sub[campos[i]], truncado(sub[campos[i]], total_d))
 
@@ -152,13 +160,17 @@ def test_acta_rows_are_the_csv_rows(corte_sitio: CorteSitio,
         seen = set()
         for distrito in corte_sitio.catalog.distritos:
             d = datos(corte_sitio, distrito_file(codigo, distrito.id))
-            assert d["columnas"] == [c for c in parsed.columnas if c not in OMITTED_COLUMNS] + \
-                list(EXTRA_COLUMNS)
+            kept = [c for c in parsed.columnas if c not in OMITTED_COLUMNS]
+            added = [] if "ID_DEMARCACION" in kept else ["ID_DEMARCACION"]
+            assert d["columnas"] == kept + added + list(EXTRA_COLUMNS)
             for row in d["actas"]:
                 fila = dict(zip(d["columnas"], row, strict=True))
                 csv_fila = published[fila["CLAVE_ACTA"]]
-                for columna in d["columnas"][:-len(EXTRA_COLUMNS)]:
+                for columna in kept:
                     assert fila[columna] == csv_fila[columna].strip("'"), columna
+                acta = corte_sitio.catalog.acta(fila["CLAVE_ACTA"])
+                assert acta is not None
+                assert fila["ID_DEMARCACION"] == str(acta.casilla.demarcacion_id)
                 assert csv_fila["ID_DISTRITO_LOCAL"] == str(distrito.id)
                 seen.add(fila["CLAVE_ACTA"])
         assert seen == set(published)

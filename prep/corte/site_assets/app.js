@@ -5,7 +5,9 @@
  *
  * Routes:  #/e/<elección>                 entidad
  *          #/e/<elección>/d/<distrito>    distrito
- *          #/e/<elección>/d/<d>/s/<sec>   sección
+ *          #/e/<elección>/d/<d>/s/<sec>   sección (by its distrito)
+ *          #/e/<elección>/m/<alcaldía>    alcaldía (demarcación)
+ *          #/e/<elección>/m/<m>/s/<sec>   sección (by its alcaldía)
  *          #/acta/<CLAVE_ACTA>            acta, image and integrity check
  *          #/buscar/<texto>               search by sección, CLAVE_CASILLA or CLAVE_ACTA
  *          #/descargas                    downloads and how to verify them
@@ -24,11 +26,6 @@
     B: "Básica", C: "Contigua", E: "Extraordinaria", S: "Especial", A: "Voto anticipado",
     P: "Prisión preventiva", M: "Mexicanos en el extranjero", U: "Urna electrónica"
   };
-  var COLORES = {
-    PAN: "#06338e", PRI: "#00843d", PRD: "#f2c100", PVEM: "#5fa83a", PT: "#d52b1e",
-    MC: "#f07d00", MORENA: "#a6192e", NO_REGISTRADAS: "#767676", NULOS: "#4a4a4a"
-  };
-  var PALETA = ["#5b4a8b", "#00707a", "#8a4b08", "#3d5a80", "#7a1f5c", "#2f6f3e"];
   var CAMPOS = {
     TOTAL_BOLETAS_SOBRANTES: "Boletas sobrantes",
     TOTAL_PERSONAS_VOTARON: "Personas que votaron",
@@ -130,12 +127,12 @@
 
   function vaciar(el) { while (el.firstChild) { el.removeChild(el.firstChild); } }
 
-  function tabla(titulo, encabezados, filas, numericas) {
+  function tabla(titulo, encabezados, filas, numericas, atributosFila) {
     var thead = h("thead", null, h("tr", null, encabezados.map(function (t, i) {
       return h("th", { scope: "col", "class": numericas[i] ? "num" : null, texto: t });
     })));
-    var tbody = h("tbody", null, filas.map(function (fila) {
-      return h("tr", null, fila.map(function (celda, i) {
+    var tbody = h("tbody", null, filas.map(function (fila, k) {
+      return h("tr", atributosFila ? atributosFila(k) : null, fila.map(function (celda, i) {
         var attrs = { "class": numericas[i] ? "num" : null };
         return i === 0 ? h("th", { scope: "row" }, celda) : h("td", attrs, celda);
       }));
@@ -152,52 +149,6 @@
         return h("li", null, ultimo ? h("span", { "aria-current": "page", texto: e[0] })
                                     : h("a", { href: e[1], texto: e[0] }));
       })));
-  }
-
-  /* ---- emblems and vote bars ----------------------------------------------------- */
-
-  function color(asoc, i) {
-    if (COLORES[asoc.clave]) { return COLORES[asoc.clave]; }
-    if (asoc.tipo === "coalicion" && asoc.partidos.length) {
-      var partes = asoc.partidos.map(function (p) { return COLORES[p] || "#767676"; });
-      var paso = 100 / partes.length;
-      return "linear-gradient(90deg," + partes.map(function (c, k) {
-        return c + " " + (k * paso) + "% " + ((k + 1) * paso) + "%";
-      }).join(",") + ")";
-    }
-    return PALETA[i % PALETA.length];
-  }
-
-  function emblema(asoc, i) {
-    var corto = asoc.tipo === "independiente" ? "CI" : asoc.tipo === "coalicion" ? "" :
-      asoc.clave === "NO_REGISTRADAS" ? "NR" : asoc.clave === "NULOS" ? "N" : asoc.clave;
-    var el = h("span", { "class": "emblema" + (asoc.clave === "PRD" ? " claro" : "") +
-                         (corto.length > 4 ? " largo" : ""),
-                         "aria-hidden": "true", texto: corto });
-    el.style.background = color(asoc, i);
-    return el;
-  }
-
-  function seccionVotos(elec, votos, total) {
-    var items = votos.map(function (v) {
-      var asoc = elec.asociaciones[v[0]];
-      var barra = h("span", { "class": "barra-relleno" });
-      barra.style.width = v[2] + "%";
-      barra.style.background = color(asoc, v[0]);
-      return h("li", { "class": "voto", "data-asociacion": asoc.clave },
-        emblema(asoc, v[0]),
-        h("span", { "class": "voto-nombre", texto: asoc.nombre }),
-        h("span", { "class": "voto-cifras" },
-          h("strong", { "class": "voto-num", texto: miles(v[1]) }),
-          h("span", { "class": "voto-pct", texto: porcentaje(v[2]) })),
-        h("span", { "class": "barra", "aria-hidden": "true" }, barra));
-    });
-    return h("section", { "class": "bloque votos", "aria-labelledby": "t-votos" },
-      h("h2", { id: "t-votos", texto: "Votos por partido político, coalición y candidatura independiente" }),
-      h("p", { "class": "nota", texto: "Suma de las actas contabilizadas. Porcentajes sobre el total de votos, truncados a cuatro decimales." }),
-      h("ol", { "class": "lista-votos" }, items),
-      h("p", { "class": "total-votos" }, "Total de votos: ",
-        h("strong", { "data-campo": "TOTAL_VOTOS_C_CS", texto: miles(total) })));
   }
 
   /* ---- the summary header (as in the national PREP) ------------------------------ */
@@ -261,29 +212,94 @@
             subtitulo ? h("p", { "class": "subtitulo", texto: subtitulo }) : null];
   }
 
+  function demarcacion() { return indice.demarcacion.singular; }
+
+  function demarcacionNombre(id) {
+    for (var i = 0; i < indice.demarcaciones.length; i++) {
+      if (indice.demarcaciones[i].id === id) { return titulo(indice.demarcaciones[i].nombre); }
+    }
+    return String(id);
+  }
+
+  function enlacesDemarcaciones(codigo, ids) {
+    return ids.map(function (m, i) {
+      return [i ? ", " : "", h("a", { href: "#/e/" + codigo + "/m/" + m,
+                                       texto: demarcacion() + " " + demarcacionNombre(m) })];
+    });
+  }
+
+  function enlacesDistritos(codigo, ids) {
+    return ids.map(function (d, i) {
+      return [i ? ", " : "", h("a", { href: "#/e/" + codigo + "/d/" + d, texto: "Distrito " + d })];
+    });
+  }
+
+  /* The votes of an area inside one contest, or its contests when it spans several.
+   * ``propia`` is true when the area is the contest itself (or the entidad). */
+  function votosOContiendas(e, area, valores, zona) {
+    if (area.contienda === undefined) {
+      return PREP.votos.tablaContiendas(e, area.contiendas,
+        (e.ambito === "distrito" ? "Distritos" : indice.demarcacion.plural) + " con actas en " + zona,
+        "Cada una es una contienda distinta y sus votos no se suman. «Encabeza» es la " +
+        "candidatura con más votos en las actas contabilizadas de toda la contienda; sus " +
+        "resultados están en su página.");
+    }
+    var nota;
+    if (e.ambito === "entidad") {
+      nota = "Suma de las actas contabilizadas de " + zona + ".";
+    } else if (area.propia) {
+      nota = "Resultado de la contienda: suma de sus actas contabilizadas.";
+    } else {
+      nota = ["Actas contabilizadas de " + zona + ", que es parte de la contienda de ",
+              h("a", { href: PREP.votos.rutaContienda(e, area.contienda),
+                       texto: PREP.votos.nombreContienda(e, area.contienda) }),
+              " (su resultado está en su página)."];
+    }
+    return PREP.votos.bloque(e, area, valores, nota);
+  }
+
+  function tablaNivel(codigo, e, lista, distritos) {
+    var filas = lista.map(function (x) {
+      var enlace = distritos ? h("a", { href: "#/e/" + codigo + "/d/" + x.id, texto: "Distrito " + x.id })
+                             : h("a", { href: "#/e/" + codigo + "/m/" + x.id,
+                                        texto: titulo(x.nombre) });
+      return [enlace].concat(distritos ? [titulo(x.cabecera)] : [], avanceCeldas(x.resumen));
+    });
+    var cols = ["Actas esperadas", "Actas capturadas", "Actas contabilizadas", "Participación ciudadana"];
+    return h("section", { "class": "bloque" },
+      h("h2", { texto: distritos ? "Resultados por distrito" : "Resultados por " + demarcacion().toLowerCase() }),
+      tabla(distritos ? "Avance por distrito local" : "Avance por " + demarcacion().toLowerCase(),
+            (distritos ? ["Distrito", "Cabecera"] : [demarcacion()]).concat(cols), filas,
+            (distritos ? [false, false] : [false]).concat([true, true, true, true])));
+  }
+
   function vistaEntidad(codigo) {
     return cargar("e" + codigo).then(function (e) {
-      var filas = e.distritos.map(function (d) {
-        return [h("a", { href: "#/e/" + codigo + "/d/" + d.id, texto: "Distrito " + d.id }),
-                titulo(d.cabecera)].concat(avanceCeldas(d.resumen));
-      });
-      return {
-        titulo: titulo(e.nombre), eleccion: codigo,
-        nodos: [migas([[titulo(indice.entidad), ""]]),
-          encabezado(titulo(e.nombre), titulo(indice.entidad) + " · Resultados de la entidad"),
-          seccionResumen(e.resumen, true),
-          seccionVotos(e, e.votos, resumen(e.resumen, "TOTAL_VOTOS_C_CS")),
-          h("section", { "class": "bloque" }, h("h2", { texto: "Resultados por distrito" }),
-            tabla("Avance por distrito local", ["Distrito", "Cabecera", "Actas esperadas",
-                  "Actas capturadas", "Actas contabilizadas", "Participación ciudadana"],
-                  filas, [false, false, true, true, true, true]))]
-      };
+      var nodos = [migas([[titulo(indice.entidad), ""]]),
+        encabezado(titulo(e.nombre), titulo(indice.entidad) + " · Resultados de la entidad"),
+        seccionResumen(e.resumen, true)];
+      if (e.ambito === "entidad") {
+        nodos.push(votosOContiendas(e, e, e.resumen, "toda la entidad"),
+                   tablaNivel(codigo, e, e.distritos, true), tablaNivel(codigo, e, e.demarcaciones, false));
+      } else {
+        var porDistrito = e.ambito === "distrito";
+        var plural = porDistrito ? "distrito" : demarcacion().toLowerCase();
+        nodos.push(PREP.votos.tablaContiendas(e, e.contiendas,
+            "Resultados por " + plural + ": una contienda en cada " + plural,
+            "En esta elección cada " + plural + " elige a su propia candidatura, así que no hay " +
+            "un resultado de toda la entidad: los votos de distintas contiendas no se suman. " +
+            "«Encabeza» es la candidatura con más votos en las actas contabilizadas de la " +
+            "contienda; su página tiene los votos por partido y por candidatura."),
+          tablaNivel(codigo, e, porDistrito ? e.demarcaciones : e.distritos, !porDistrito));
+      }
+      return { titulo: titulo(e.nombre), eleccion: codigo, nodos: nodos };
     });
   }
 
   function vistaDistrito(codigo, id) {
     return Promise.all([cargar("e" + codigo), cargarDistrito(codigo, id)]).then(function (r) {
       var e = r[0], d = r[1];
+      d.propia = e.ambito === "distrito";
       var filas = d.secciones.map(function (s) {
         return [h("a", { href: "#/e/" + codigo + "/d/" + id + "/s/" + s.seccion,
                          texto: "Sección " + s.seccion })].concat(avanceCeldas(s.resumen));
@@ -293,8 +309,10 @@
         nodos: [migas([[titulo(indice.entidad), "#/e/" + codigo], ["Distrito " + id, ""]]),
           encabezado(titulo(e.nombre) + " · Distrito " + id,
                      "Distrito local " + id + " · Cabecera: " + titulo(d.cabecera)),
+          h("p", { "class": "ubicacion" }, indice.demarcacion.plural + " con casillas en este distrito: ",
+            enlacesDemarcaciones(codigo, d.demarcaciones)),
           seccionResumen(d.resumen, false),
-          seccionVotos(e, d.votos, resumen(d.resumen, "TOTAL_VOTOS_C_CS")),
+          votosOContiendas(e, d, d.resumen, "este distrito"),
           h("section", { "class": "bloque" }, h("h2", { texto: "Resultados por sección" }),
             tabla("Avance por sección del distrito " + id, ["Sección", "Actas esperadas",
                   "Actas capturadas", "Actas contabilizadas", "Participación ciudadana"],
@@ -307,6 +325,35 @@
     return cargar("e" + codigo + "/d" + ("00" + id).slice(-3));
   }
 
+  function cargarDemarcacion(codigo, id) {
+    return cargar("e" + codigo + "/m" + ("00" + id).slice(-3));
+  }
+
+  function vistaDemarcacion(codigo, id) {
+    return Promise.all([cargar("e" + codigo), cargarDemarcacion(codigo, id)]).then(function (r) {
+      var e = r[0], m = r[1];
+      m.propia = e.ambito === "demarcacion";
+      var nombre = demarcacion() + " " + titulo(m.nombre);
+      var filas = m.secciones.map(function (s) {
+        return [h("a", { href: "#/e/" + codigo + "/m/" + id + "/s/" + s.seccion,
+                         texto: "Sección " + s.seccion })].concat(avanceCeldas(s.resumen));
+      });
+      return {
+        titulo: titulo(e.nombre) + " · " + nombre, eleccion: codigo,
+        nodos: [migas([[titulo(indice.entidad), "#/e/" + codigo], [nombre, ""]]),
+          encabezado(titulo(e.nombre) + " · " + nombre, nombre + " · " + titulo(indice.entidad)),
+          h("p", { "class": "ubicacion" }, "Distritos locales con casillas en esta " +
+            demarcacion().toLowerCase() + ": ", enlacesDistritos(codigo, m.distritos)),
+          seccionResumen(m.resumen, false),
+          votosOContiendas(e, m, m.resumen, "esta " + demarcacion().toLowerCase()),
+          h("section", { "class": "bloque" }, h("h2", { texto: "Resultados por sección" }),
+            tabla("Avance por sección de " + nombre, ["Sección", "Actas esperadas",
+                  "Actas capturadas", "Actas contabilizadas", "Participación ciudadana"],
+                  filas, [false, true, true, true, true]))]
+      };
+    });
+  }
+
   function columna(d, nombre) { return d.columnas.indexOf(nombre); }
 
   function vistaSeccion(codigo, id, seccion) {
@@ -314,29 +361,64 @@
       var e = r[0], d = r[1];
       var s = d.secciones.filter(function (x) { return x.seccion === seccion; })[0];
       if (!s) { return noEncontrado("La sección " + seccion + " no pertenece al distrito " + id + "."); }
-      var c = function (n) { return columna(d, n); };
-      var filas = d.actas.filter(function (a) { return a[c("SECCION")] === String(seccion); })
-        .map(function (a) {
-          return [h("a", { href: "#/acta/" + a[c("CLAVE_ACTA")],
-                           texto: casillaTexto(a[c("TIPO_CASILLA")], a[c("ID_CASILLA")], a[c("EXT_CONTIGUA")]) }),
-                  a[c("CLAVE_ACTA")], miles(a[c("LISTA_NOMINAL")]),
-                  miles(a[c("TOTAL_VOTOS_CALCULADO")]), a[c("OBSERVACIONES")],
-                  estadoCorto(a[c("CONTABILIZADA")])];
-        });
-      return {
-        titulo: titulo(e.nombre) + " · Sección " + seccion, eleccion: codigo,
-        nodos: [migas([[titulo(indice.entidad), "#/e/" + codigo], ["Distrito " + id, "#/e/" + codigo + "/d/" + id],
-                       ["Sección " + seccion, ""]]),
-          encabezado(titulo(e.nombre) + " · Sección " + seccion,
-                     "Distrito local " + id + " (" + titulo(d.cabecera) + ")"),
-          seccionResumen(s.resumen, false),
-          seccionVotos(e, s.votos, resumen(s.resumen, "TOTAL_VOTOS_C_CS")),
-          h("section", { "class": "bloque" }, h("h2", { texto: "Casillas" }),
-            tabla("Actas de las casillas de la sección " + seccion, ["Casilla", "Clave de acta",
-                  "Lista nominal", "Total de votos", "Observaciones", "Contabilizada"],
-                  filas, [false, false, true, true, false, false]))]
-      };
+      var actas = d.actas.filter(function (a) { return a[columna(d, "SECCION")] === String(seccion); });
+      return paginaSeccion(e, s, d, actas,
+        [["Distrito " + id, "#/e/" + codigo + "/d/" + id]],
+        "Distrito local " + id + " (" + titulo(d.cabecera) + ") · " + demarcacionesTexto(s.demarcaciones));
     });
+  }
+
+  function demarcacionesTexto(ids) {
+    return ids.map(function (m) { return demarcacion() + " " + demarcacionNombre(m); }).join(", ");
+  }
+
+  function vistaSeccionDemarcacion(codigo, id, seccion) {
+    return Promise.all([cargar("e" + codigo), cargarDemarcacion(codigo, id)]).then(function (r) {
+      var e = r[0], m = r[1];
+      var s = m.secciones.filter(function (x) { return x.seccion === seccion; })[0];
+      if (!s) {
+        return noEncontrado("La sección " + seccion + " no pertenece a " + demarcacion().toLowerCase() +
+                            " " + titulo(m.nombre) + ".");
+      }
+      return Promise.all(s.distritos.map(function (d) { return cargarDistrito(codigo, d); }))
+        .then(function (ds) {
+          var actas = [];
+          ds.forEach(function (d) {
+            var cs = columna(d, "SECCION"), cm = columna(d, "ID_DEMARCACION");
+            actas = actas.concat(d.actas.filter(function (a) {
+              return a[cs] === String(seccion) && a[cm] === String(id);
+            }));
+          });
+          var nombre = demarcacion() + " " + titulo(m.nombre);
+          var area = !s.en_distrito ? s : // else the same area as in its only distrito
+            ds[0].secciones.filter(function (x) { return x.seccion === seccion; })[0];
+          return paginaSeccion(e, area, ds[0], actas, [[nombre, "#/e/" + codigo + "/m/" + id]],
+            nombre + " · Distrito local " + s.distritos.join(", "));
+        });
+    });
+  }
+
+  function paginaSeccion(e, s, d, actas, camino, subtitulo) {
+    var c = function (n) { return columna(d, n); };
+    var filas = actas.map(function (a) {
+      return [h("a", { href: "#/acta/" + a[c("CLAVE_ACTA")],
+                       texto: casillaTexto(a[c("TIPO_CASILLA")], a[c("ID_CASILLA")], a[c("EXT_CONTIGUA")]) }),
+              a[c("CLAVE_ACTA")], miles(a[c("LISTA_NOMINAL")]),
+              miles(a[c("TOTAL_VOTOS_CALCULADO")]), a[c("OBSERVACIONES")],
+              estadoCorto(a[c("CONTABILIZADA")])];
+    });
+    var seccion = s.seccion, codigo = e.codigo;
+    return {
+      titulo: titulo(e.nombre) + " · Sección " + seccion, eleccion: codigo,
+      nodos: [migas([[titulo(indice.entidad), "#/e/" + codigo]].concat(camino, [["Sección " + seccion, ""]])),
+        encabezado(titulo(e.nombre) + " · Sección " + seccion, subtitulo),
+        seccionResumen(s.resumen, false),
+        votosOContiendas(e, s, s.resumen, "esta sección"),
+        h("section", { "class": "bloque" }, h("h2", { texto: "Casillas" }),
+          tabla("Actas de las casillas de la sección " + seccion, ["Casilla", "Clave de acta",
+                "Lista nominal", "Total de votos", "Observaciones", "Contabilizada"],
+                filas, [false, false, true, true, false, false]))]
+    };
   }
 
   function estadoCorto(valor) {
@@ -400,14 +482,18 @@
       ["Origen de la imagen", v("ORIGEN")], ["Digitalización", v("DIGITALIZACION")],
       ["Cotejada", estadoCorto(v("COTEJADA"))]
     ];
-    var codigo = e.codigo, id = d.distrito;
+    var codigo = e.codigo, id = d.distrito, m = Number(v("ID_DEMARCACION"));
+    // An election per alcaldía goes up through its alcaldía; the others through the distrito.
+    var arriba = e.ambito === "demarcacion"
+      ? [demarcacion() + " " + demarcacionNombre(m), "#/e/" + codigo + "/m/" + m]
+      : ["Distrito " + id, "#/e/" + codigo + "/d/" + id];
     return {
       titulo: "Acta " + clave, eleccion: codigo,
-      nodos: [migas([[titulo(indice.entidad), "#/e/" + codigo], ["Distrito " + id, "#/e/" + codigo + "/d/" + id],
-                     ["Sección " + seccion, "#/e/" + codigo + "/d/" + id + "/s/" + seccion],
-                     [casilla, ""]]),
+      nodos: [migas([[titulo(indice.entidad), "#/e/" + codigo], arriba,
+                     ["Sección " + seccion, arriba[1] + "/s/" + seccion], [casilla, ""]]),
         encabezado("Acta de " + titulo(e.nombre), "Sección " + seccion + " · Casilla " + casilla +
-                   " · Distrito " + id + " (" + titulo(d.cabecera) + ")"),
+                   " · Distrito " + id + " (" + titulo(d.cabecera) + ") · " + demarcacion() + " " +
+                   demarcacionNombre(m)),
         estadoActa(v("CONTABILIZADA"), v("OBSERVACIONES")),
         h("div", { "class": "acta-rejilla" },
           h("div", { "class": "acta-imagen" }, imagenActa(clave, v("IMAGEN"), v("CODIGO_INTEGRIDAD"))),
@@ -566,6 +652,10 @@
       if (partes.length === 6 && partes[2] === "d" && partes[4] === "s" && id > 0 && sec > 0) {
         return vistaSeccion(cod, id, sec);
       }
+      if (partes.length === 4 && partes[2] === "m" && id > 0) { return vistaDemarcacion(cod, id); }
+      if (partes.length === 6 && partes[2] === "m" && partes[4] === "s" && id > 0 && sec > 0) {
+        return vistaSeccionDemarcacion(cod, id, sec);
+      }
     }
     if (partes[0] === "acta" && partes.length === 2) { return vistaActa(partes[1].toUpperCase()); }
     if (partes[0] === "buscar") { return vistaBuscar(partes.slice(1).join("/")); }
@@ -590,7 +680,10 @@
       vaciar(main);
       agregar(main, v.nodos);
       main.removeAttribute("aria-busy");
-      document.title = v.titulo + " · PREP " + indice.fecha_eleccion.slice(0, 4);
+      // A drill's page (its banner, prep/corte/simulacro.py) says so in its title too.
+      var aviso = document.getElementById("aviso-simulacro");
+      document.title = (aviso ? aviso.getAttribute("aria-label") + " · " : "") +
+        v.titulo + " · PREP " + indice.fecha_eleccion.slice(0, 4);
       marcarPestana(v.eleccion || (partes[0] === "descargas" ? "descargas" : ""));
       if (!primera) {
         window.scrollTo(0, 0);
@@ -611,6 +704,12 @@
       }
     }
   }
+
+  // What votos.js (loaded after this file) uses to draw.
+  PREP.util = {
+    h: h, miles: miles, porcentaje: porcentaje, titulo: titulo, tabla: tabla, resumen: resumen,
+    demarcacion: demarcacion, entidad: function () { return indice.entidad; }
+  };
 
   function iniciar(ind) {
     indice = ind;

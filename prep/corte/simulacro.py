@@ -1,0 +1,94 @@
+"""The SIMULACRO stamp of a drill's corte (issue 28; docs/simulacro.md).
+
+A corte of a drill's central (``prep central init --simulacro``) must never be taken for
+results, wherever one of its files ends up: line 1 of every CSV starts with
+``SIMULACRO — ``, so does the LEEME's, the zip is ``PREP_SIMULACRO_<corte>.zip``, the
+signed manifest opens with a ``#`` line saying so (``sha256sum -c`` skips lines that
+start with ``#``), ``diferencias.json`` says ``"simulacro": true``, and every page of
+the site carries a banner before anything else. A real corte carries none of them.
+
+:func:`problemas` is what ``prep verify-corte`` checks: the files agree with the
+manifest, either way.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+MARCA = "SIMULACRO"
+PREFIJO = f"{MARCA} — "
+AVISO = ("Este corte es de un simulacro: sus datos no son resultados de ninguna "
+         "elección.")
+#: Line 1 of a drill's manifest (without its line end).
+LINEA_MANIFIESTO = f"# {PREFIJO}{AVISO}"
+ZIP_PREFIJO = f"PREP_{MARCA}_"
+#: The banner's element id: what :func:`problemas` looks for in every page.
+BANNER_ID = "aviso-simulacro"
+_BODY = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+_TITLE = re.compile(r"<title>", re.IGNORECASE)
+_BOM = "\ufeff"
+
+
+def titulo(texto: str, simulacro: bool) -> str:
+    """``texto`` as line 1 of a file: ``SIMULACRO — texto`` in a drill."""
+    return f"{PREFIJO}{texto}" if simulacro else texto
+
+
+def zip_name(corte: str, simulacro: bool) -> str:
+    """The name of the corte's zip: ``PREP_<corte>.zip``, ``PREP_SIMULACRO_<corte>.zip``."""
+    return f"{ZIP_PREFIJO if simulacro else 'PREP_'}{corte}.zip"
+
+
+def banner_html() -> str:
+    """The banner every page of a drill's site opens with (styled by ``estilo.css``,
+    ``.simulacro``; readable without it)."""
+    return (f'<div class="simulacro" id="{BANNER_ID}" role="note" '
+            f'aria-label="{MARCA}"><strong>{MARCA}</strong> '
+            f"<span>{html.escape(AVISO)}</span></div>")
+
+
+def stamp_html(page: bytes, simulacro: bool) -> bytes:
+    """A page of the site with the banner right after ``<body>`` and ``SIMULACRO ·``
+    before its title (unchanged for a real corte)."""
+    if not simulacro:
+        return page
+    text = page.decode("utf-8")
+    body = _BODY.search(text)
+    if body is None:
+        raise ValueError("la página del sitio no tiene <body>: no se puede marcar SIMULACRO")
+    text = f"{text[:body.end()]}\n  {banner_html()}{text[body.end():]}"
+    text = _TITLE.sub(f"<title>{MARCA} · ", text, count=1)
+    return text.encode("utf-8")
+
+
+def problemas(directory: Path, names: Iterable[str], simulacro: bool) -> list[str]:
+    """Where the corte's files (``names``, relative to ``directory``) contradict what
+    its manifest says (``simulacro``): an unmarked file in a drill, a marked one in a
+    real corte (Spanish, one line per file)."""
+    falta = "no dice SIMULACRO aunque el manifiesto es de un simulacro"
+    sobra = "dice SIMULACRO pero el manifiesto no es de un simulacro"
+    out: list[str] = []
+    for name in sorted(names):
+        top = "/" not in name
+        if top and (name.endswith(".csv") or name.endswith(".txt")):
+            marked = _first_line(directory / name).startswith(PREFIJO)
+            where = f"{name}, línea 1"
+        elif top and name.endswith(".zip"):
+            marked, where = name.startswith(ZIP_PREFIJO), f"{name} (nombre del zip)"
+        elif name.endswith(".html"):
+            page = (directory / name).read_text(encoding="utf-8", errors="replace")
+            marked, where = f'id="{BANNER_ID}"' in page, f"{name} (aviso de la página)"
+        else:
+            continue
+        if marked != simulacro:
+            out.append(f"{where}: {falta if simulacro else sobra}")
+    return out
+
+
+def _first_line(path: Path) -> str:
+    with path.open("rb") as f:
+        line = f.readline(4096)
+    return line.decode("utf-8", errors="replace").removeprefix(_BOM)

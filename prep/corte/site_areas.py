@@ -1,0 +1,207 @@
+"""Running totals of the site's territories (entidad, distrito, demarcación, sección).
+
+Each :class:`Area` counts like :func:`prep.corte.summary.tabulate`, so its summary is CSV
+line 5 as it would read for that territory alone, and its votes are sums of the CSV's vote
+columns over its counted actas. An area also knows the contests (*contiendas*) its actas
+belong to: a page shows votes only for an area inside one contest (see ``docs/sitio.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from operator import add
+from typing import Any
+
+from prep.catalog.model import Ambito, Catalog, Eleccion
+from prep.corte.site_candidaturas import Contienda, contienda, percentages, registradas
+from prep.corte.summary import Fila, Resumen, TablaEleccion
+
+
+class VoteIndex:
+    """Where an election's vote fields sit in a capture, worked out once per field layout
+    (there are only a few: one per ámbito), because ~40,000 actas go through here."""
+
+    def __init__(self, eleccion: Eleccion) -> None:
+        self.index = {c: i for i, c in enumerate(eleccion.campos_voto)}
+        self._layouts: dict[tuple[str, ...], tuple[frozenset[int], tuple[tuple[int, int], ...]]]
+        self._layouts = {}
+
+    def of(self, campos: tuple[str, ...]) -> tuple[frozenset[int], tuple[tuple[int, int], ...]]:
+        """(vote-field indexes present, ((position in ``campos``, vote-field index), ...))."""
+        known = self._layouts.get(campos)
+        if known is None:
+            pairs = tuple((pos, self.index[c]) for pos, c in enumerate(campos)
+                          if c in self.index)
+            known = (frozenset(i for _, i in pairs), pairs)
+            self._layouts[campos] = known
+        return known
+
+
+@dataclass
+class Area:
+    """Running totals of one territory for one election."""
+
+    votos: list[int]
+    campos: set[int] = field(default_factory=set)  # vote fields that exist in the area
+    contiendas: set[int] = field(default_factory=set)  # ámbito ids of its actas
+    esperadas: int = 0
+    capturadas: int = 0
+    contabilizadas: int = 0
+    inconsistencias: int = 0
+    lista: int = 0
+    c_cs: int = 0
+    s_cs: int = 0
+
+    def add(self, fila: Fila, votes: VoteIndex, contienda: int) -> None:
+        acta = fila.acta
+        self.esperadas += 1
+        self.campos |= votes.of(acta.layout.campos)[0]
+        self.contiendas.add(contienda)
+        res = fila.resultado
+        if res is None:
+            return
+        self.capturadas += 1
+        if res.inconsistente:
+            self.inconsistencias += 1
+        if not res.contabilizada:
+            return
+        self.contabilizadas += 1
+        total = res.total_calculado or 0
+        self.lista += acta.casilla.lista_nominal
+        self.c_cs += total
+        if not acta.casilla.especial:
+            self.s_cs += total
+        captura = fila.estado.captura if fila.estado is not None else None
+        if captura is not None:
+            valores, acc = captura.valores, self.votos
+            for pos, i in votes.of(captura.campos)[1]:
+                valor = valores[pos]
+                if type(valor) is int:  # Ilegible and Sin dato count 0
+                    acc[i] += valor
+
+    def merge(self, other: Area) -> None:
+        self.votos = list(map(add, self.votos, other.votos))
+        self.campos |= other.campos
+        self.contiendas |= other.contiendas
+        self.esperadas += other.esperadas
+        self.capturadas += other.capturadas
+        self.contabilizadas += other.contabilizadas
+        self.inconsistencias += other.inconsistencias
+        self.lista += other.lista
+        self.c_cs += other.c_cs
+        self.s_cs += other.s_cs
+
+    def resumen(self, model: Resumen) -> list[str]:
+        """CSV line 5 as it would read for this area alone (no fuera de catálogo)."""
+        return list(Resumen(self.esperadas, 0, self.capturadas, self.contabilizadas,
+                            self.inconsistencias, self.lista, self.c_cs, self.s_cs,
+                            model.participacion_base).values())
+
+    def votos_json(self) -> list[list[int | str]]:
+        """[[vote field index, votes, % of the area's votes], ...] in ballot order."""
+        campos = sorted(self.campos)
+        votos = [self.votos[i] for i in campos]
+        return [[i, v, p] for i, v, p in zip(campos, votos, percentages(votos), strict=True)]
+
+    def json(self, model: Resumen, contiendas: Mapping[int, Contienda]) -> dict[str, Any]:
+        """The area as the site shows it: its summary and, inside one contest, its votes
+        per asociación and per candidatura; across several, only which contests."""
+        out: dict[str, Any] = {"resumen": self.resumen(model)}
+        if len(self.contiendas) == 1:
+            (c,) = self.contiendas
+            out["contienda"] = c
+            out["votos"] = votos = self.votos_json()
+            out["candidaturas"] = contiendas[c].votos_json(
+                self.votos, {int(i): str(p) for i, _, p in votos})
+        else:
+            out["contiendas"] = sorted(self.contiendas)
+        return out
+
+
+def combine(areas: Iterable[Area], size: int) -> Area:
+    """One area adding up ``areas``; a single area is returned as is (it is not changed
+    afterwards), which is the usual case of a sección, inside one distrito and one
+    demarcación."""
+    parts = list(areas)
+    if len(parts) == 1:
+        return parts[0]
+    total = Area([0] * size)
+    for a in parts:
+        total.merge(a)
+    return total
+
+
+class Niveles:
+    """The areas of one election at every level, built from the leaves, and their JSON
+    (each area's JSON made once: a sección is the same area under its distrito and under
+    its demarcación)."""
+
+    def __init__(self, catalog: Catalog, tabla: TablaEleccion,
+                 leaves: Mapping[tuple[int, int, int], Area], size: int) -> None:
+        self.tabla = tabla
+        eleccion = tabla.eleccion
+        nombres = registradas(catalog.candidaturas, eleccion)
+        por: tuple[dict[int, dict[int, list[Area]]], ...] = ({}, {})
+        self._otros: tuple[dict[int, set[int]], ...] = ({}, {})
+        self._sec_otros: tuple[dict[tuple[int, int], set[int]], ...] = ({}, {})
+        for (d, m, s), area in sorted(leaves.items()):
+            for nivel, (a, b) in enumerate(((d, m), (m, d))):
+                por[nivel].setdefault(a, {}).setdefault(s, []).append(area)
+                self._otros[nivel].setdefault(a, set()).add(b)
+                self._sec_otros[nivel].setdefault((a, s), set()).add(b)
+        self._secciones: tuple[dict[int, dict[int, Area]], ...] = tuple(
+            {a: {s: combine(parts, size) for s, parts in sorted(secs.items())}
+             for a, secs in sorted(p.items())} for p in por)
+        self.distritos, self.demarcaciones = (
+            {a: combine(secs.values(), size) for a, secs in nivel.items()}
+            for nivel in self._secciones)
+        self.entidad = combine(self.distritos.values(), size)
+        self.contiendas: dict[int, Contienda] = {
+            c: contienda(eleccion, c, nombres) for c in sorted(self.entidad.contiendas)}
+        self._json: dict[int, dict[str, Any]] = {}
+
+    def json(self, area: Area, resumen: bool = True) -> dict[str, Any]:
+        known = self._json.get(id(area))
+        if known is None:
+            known = self._json[id(area)] = area.json(self.tabla.resumen, self.contiendas)
+        return known if resumen else {k: v for k, v in known.items() if k != "resumen"}
+
+    def otros(self, area_id: int, nivel: int) -> list[int]:
+        """The demarcaciones a distrito touches (nivel 0), the distritos of a
+        demarcación (nivel 1)."""
+        return sorted(self._otros[nivel][area_id])
+
+    def secciones(self, area_id: int, nivel: int) -> list[dict[str, Any]]:
+        """The secciones of a distrito (nivel 0) or of a demarcación (nivel 1).
+
+        A demarcación's sección that is wholly inside one distrito is the very area its
+        distrito file already describes: it carries only its summary (for the table) and
+        ``en_distrito``, and its page takes the votes from the distrito file it loads
+        anyway for the actas (this halves the site's size at Ciudad de México scale).
+        """
+        otro = ("demarcaciones", "distritos")[nivel]
+        out = []
+        for s, area in self._secciones[nivel][area_id].items():
+            otros = sorted(self._sec_otros[nivel][(area_id, s)])
+            item: dict[str, Any] = {"seccion": s, otro: otros}
+            if nivel == 1 and len(otros) == 1 and self._secciones[0][otros[0]][s] is area:
+                item["resumen"] = self.json(area)["resumen"]
+                item["en_distrito"] = True
+            else:
+                item.update(self.json(area))
+            out.append(item)
+        return out
+
+    def lista(self, areas: Mapping[int, Area], ambito: Ambito,
+              nombre: Callable[[int], dict[str, Any]]) -> list[dict[str, Any]]:
+        """The entidad's table of distritos or demarcaciones: summary and, where they are
+        the election's contests, who leads each."""
+        out = []
+        for i, area in areas.items():
+            item: dict[str, Any] = {"id": i, **nombre(i), "resumen": area.resumen(
+                self.tabla.resumen)}
+            if self.tabla.eleccion.ambito is ambito and area.contiendas == {i}:
+                item["encabeza"] = self.contiendas[i].encabeza(area.votos)
+            out.append(item)
+        return out

@@ -1,0 +1,127 @@
+"""«Corte ahora» and «Último corte» under the Consejo's rules (issue 28), by keys: outside
+the publication window the corte needs the coordinator's reason (no reason: its button
+does nothing, Intro cancels), and the reason is audited with the corte under the
+coordinator's account; the último corte needs one too, and after it «Corte ahora» says
+the publication ended and makes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QMessageBox
+from pytestqt.qtbot import QtBot
+from sqlalchemy import Engine
+
+from central.dashboard.corte_dialog import CorteDialog
+from central.dashboard.window import DashboardWindow
+from central.db import make_engine
+from central.publication.ventana import estado, fijar_ventana, reabrir
+from tests.dashboard.conftest import COORDINATOR_PASSWORD, Scenario
+from tests.dashboard.keys import (
+    ALT,
+    CTRL,
+    SHIFT,
+    WAIT_MS,
+    close_window,
+    focused,
+    log_in,
+    open_window,
+    press,
+    shortcut,
+    type_text,
+    visible,
+    wait_for,
+)
+
+MOTIVO = "Acuerdo CG-11: cifras para la conferencia de prensa"  # ASCII for QTest
+
+
+@pytest.fixture
+def future_window(scenario: Scenario) -> Iterator[Engine]:
+    """The Consejo's window moved to start in three hours; the scenario's window (and an
+    open publication) put back afterwards for the package's other tests."""
+    engine = make_engine(scenario.node.dsn, pool_size=1)
+    before = estado(engine)
+    assert before.inicio is not None and before.fin is not None and not before.cerrada
+    fijar_ventana(engine, datetime.now(UTC) + timedelta(hours=3), 12, actor="pruebas",
+                  motivo="prueba: la ventana empieza más tarde")
+    try:
+        yield engine
+    finally:
+        if estado(engine).cerrada:
+            reabrir(engine, actor="pruebas", motivo="fin de la prueba")
+        fijar_ventana(engine, before.inicio, (before.fin - before.inicio) / timedelta(hours=1),
+                      actor="pruebas", motivo="fin de la prueba")
+        engine.dispose()
+
+
+@pytest.fixture
+def window(qtbot: QtBot, scenario: Scenario, future_window: Engine
+           ) -> Iterator[DashboardWindow]:
+    win = open_window(qtbot, scenario)
+    log_in(qtbot, win, scenario.coordinador, COORDINATOR_PASSWORD)
+    yield win
+    close_window(win)
+
+
+def _dialog(qtbot: QtBot, win: DashboardWindow, key: Qt.Key) -> CorteDialog:
+    shortcut(qtbot, win, key, CTRL | SHIFT)
+    dialog = wait_for(qtbot, CorteDialog)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog.reason, timeout=WAIT_MS)
+    return dialog
+
+
+def test_outside_the_window_a_corte_needs_a_reason_and_the_ultimo_ends_publication(
+        qtbot: QtBot, scenario: Scenario, window: DashboardWindow) -> None:
+    cortes = scenario.scalar("SELECT count(*) FROM cortes")
+    dialog = _dialog(qtbot, window, Qt.Key.Key_C)
+    assert dialog.windowTitle() == "Corte fuera de la ventana"
+    assert "fuera de la ventana de publicación que fijó el Consejo" in dialog.intro.text()
+    # No reason: its button is disabled (Alt+H does nothing) and Intro cancels.
+    assert not dialog.ok.isEnabled() and dialog.cancel.isDefault()
+    press(qtbot, Qt.Key.Key_H, ALT)
+    qtbot.wait(200)
+    assert visible(CorteDialog) is dialog and window.corte_started is None
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: visible(CorteDialog) is None, timeout=WAIT_MS)
+    assert scenario.scalar("SELECT count(*) FROM cortes") == cortes
+    # With the reason, Alt+H publishes it, audited under the coordinator's account.
+    dialog = _dialog(qtbot, window, Qt.Key.Key_C)
+    type_text(qtbot, MOTIVO)
+    assert focused() is dialog.reason and dialog.ok.isEnabled()
+    press(qtbot, Qt.Key.Key_H, ALT)
+    qtbot.waitUntil(lambda: window.corte_started is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.corte_started is None, timeout=WAIT_MS)
+    assert window.statusBar().currentMessage().startswith("Corte "), \
+        window.statusBar().currentMessage()
+    assert scenario.scalar("SELECT count(*) FROM cortes") == cortes + 1
+    actor, reason, corte = scenario.sql(
+        "SELECT actor, detail->>'reason', detail->>'corte' FROM audit_log "
+        "WHERE event = 'corte_outside_window' ORDER BY id DESC LIMIT 1")[0]
+    assert (actor, reason) == (scenario.coordinador, MOTIVO)
+    assert corte == scenario.scalar("SELECT directorio FROM cortes ORDER BY id DESC LIMIT 1")
+    # The último corte (Ctrl+Shift+U) needs its reason too, then ends the publication.
+    dialog = _dialog(qtbot, window, Qt.Key.Key_U)
+    assert dialog.windowTitle() == "Último corte" and not dialog.ok.isEnabled()
+    type_text(qtbot, "100 por ciento de las actas")
+    press(qtbot, Qt.Key.Key_H, ALT)
+    qtbot.waitUntil(lambda: window.corte_started is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.corte_started is None, timeout=WAIT_MS)
+    assert "Es el último corte" in window.statusBar().currentMessage()
+    assert scenario.sql("SELECT ultimo FROM cortes ORDER BY id DESC LIMIT 1") == [(True,)]
+    assert scenario.sql(
+        "SELECT actor, detail->>'reason' FROM audit_log WHERE event = 'publication_closed'"
+    ) == [(scenario.coordinador, "100 por ciento de las actas")]
+    # After it, «Corte ahora» only says so.
+    cortes = scenario.scalar("SELECT count(*) FROM cortes")
+    shortcut(qtbot, window, Qt.Key.Key_C, CTRL | SHIFT)
+    box = wait_for(qtbot, QMessageBox)
+    assert box.windowTitle() == "Publicación terminada"
+    assert "La publicación terminó con el último corte" in box.text()
+    assert visible(CorteDialog) is None
+    press(qtbot, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: visible(QMessageBox) is None, timeout=WAIT_MS)
+    assert scenario.scalar("SELECT count(*) FROM cortes") == cortes

@@ -1,0 +1,143 @@
+"""The Consejo's rules as data (issue 28): which OBSERVACIONES count in
+PORCENTAJE_ACTAS_INCONSISTENCIAS and the base of the participación at the último corte
+come from reglas.toml; the default is what INE's public generator does; a custom file
+changes what is published, the LEEME says which rules the corte used, and anyone
+recomputing line 5 from the rows with those rules (``prep verify-corte --reglas``) gets
+the published figures."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+
+from central.publication.package import publish
+from central.publication.snapshot import Snapshot
+from prep.catalog import generate_catalog
+from prep.cli import main
+from prep.corte.anexo import TZ
+from prep.corte.package import write_corte
+from prep.corte.reader import read_eleccion_csv, resumen_desde_filas
+from prep.corte.verify import verify_corte
+from prep.crypto import SigningKey
+from prep.rules import DEFAULT_RULES, Base, RuleSet
+from prep.simulacro.capturas import simulate
+from tests.prep.test_corte_csv import CATALOG, CORTE, ESTADO, FUERA, lines_of
+
+REGLAS = Path(__file__).resolve().parents[2] / "resources" / "reglas.toml"
+SIN_SIN_ACTA = ('"todos_ilegibles_o_sin_dato", "sin_acta"]', '"todos_ilegibles_o_sin_dato"]')
+
+
+def custom_rules(tmp_path: Path) -> Path:
+    """The shipped reglas.toml with Sin Acta no longer an inconsistencia."""
+    text = REGLAS.read_text(encoding="utf-8")
+    assert text.count(SIN_SIN_ACTA[0]) == 1
+    path = tmp_path / "reglas.toml"
+    path.write_text(text.replace(*SIN_SIN_ACTA), encoding="utf-8")
+    return path
+
+
+def test_the_default_is_ine_s_generator() -> None:
+    # Every acta with any observation is an inconsistencia; C_CS at the último corte.
+    assert DEFAULT_RULES.participacion_ultimo_corte is Base.CON_ESPECIALES
+    assert DEFAULT_RULES.participacion is Base.SIN_ESPECIALES
+    assert all(DEFAULT_RULES.inconsistente(o) for o in (
+        "Ilegible", "Sin dato", "Excede Lista Nominal, Sin dato", "Todos los campos vacíos",
+        "Sin Acta por paquete no entregado", "algo que el instituto agregó"))
+    assert not DEFAULT_RULES.inconsistente("") and not DEFAULT_RULES.inconsistente("-")
+
+
+def test_a_custom_reglas_toml_changes_the_published_inconsistencias(tmp_path: Path) -> None:
+    rules = RuleSet.from_toml(custom_rules(tmp_path))
+    assert "sin_acta" not in rules.inconsistencias
+    default = write_corte(tmp_path / "a", CATALOG, ESTADO, FUERA, CORTE).path
+    custom = write_corte(tmp_path / "b", CATALOG, ESTADO, FUERA, CORTE, rules).path
+    # JEFATURA: C2 (Ilegible), C3 (Excede) and C5 (Sin Acta) of 7 actas esperadas.
+    line = lines_of((default / "JEFATURA_DE_GOBIERNO.csv").read_bytes())[4].split(",")
+    assert line[7] == "42.8571"  # 3 × 100 / 7
+    data = (custom / "JEFATURA_DE_GOBIERNO.csv").read_bytes()
+    line = lines_of(data)[4].split(",")
+    assert line[7] == "28.5714"  # 2 × 100 / 7: the sin acta no longer counts
+    # Recomputed from the rows with the same rules it agrees; with INE's, it does not.
+    parsed = read_eleccion_csv(data)
+    assert resumen_desde_filas(parsed, rules=rules) == parsed.resumen
+    assert resumen_desde_filas(parsed)["PORCENTAJE_ACTAS_INCONSISTENCIAS"] == "42.8571"
+    # The LEEME says which observations counted.
+    leeme = (custom / "LEEME.txt").read_text(encoding="utf-8")
+    assert ("PORCENTAJE_ACTAS_INCONSISTENCIAS: Actas con alguna de estas OBSERVACIONES: "
+            "Ilegible; Sin dato; Excede Lista Nominal;") in leeme
+    assert "Sin Acta por" not in leeme.split("PORCENTAJE_ACTAS_INCONSISTENCIAS:")[1] \
+        .split("\n")[0]
+    assert "Actas con cualquier OBSERVACIONES (Sin Acta incluida" in (
+        default / "LEEME.txt").read_text(encoding="utf-8")
+
+
+def test_the_ultimo_corte_says_so_and_uses_its_participacion_base(tmp_path: Path) -> None:
+    normal = write_corte(tmp_path / "a", CATALOG, ESTADO, FUERA, CORTE).path
+    ultimo = write_corte(tmp_path / "b", CATALOG, ESTADO, FUERA, CORTE,
+                         ultimo_corte=True).path
+    participacion = [lines_of((d / "JEFATURA_DE_GOBIERNO.csv").read_bytes())[4]
+                     .split(",")[-1] for d in (normal, ultimo)]
+    assert participacion == ["55.0000", "68.3333"]  # 165 / 300, then 205 / 300
+    text = (ultimo / "LEEME.txt").read_text(encoding="utf-8")
+    assert "ÚLTIMO CORTE: con este corte terminó la publicación del PREP" in text
+    assert ("PORCENTAJE_PARTICIPACION_CIUDADANA: TOTAL_VOTOS_C_CS (con casillas especiales) "
+            "× 100 / LISTA_NOMINAL_ACTAS_CONTABILIZADAS en este corte (el último)") in text
+    text = (normal / "LEEME.txt").read_text(encoding="utf-8")
+    assert "ÚLTIMO CORTE" not in text
+    assert ("TOTAL_VOTOS_S_CS (sin casillas especiales) × 100 / "
+            "LISTA_NOMINAL_ACTAS_CONTABILIZADAS en este corte; en el último corte se usa "
+            "TOTAL_VOTOS_C_CS (con casillas especiales)") in text
+    # The alternative, S_CS throughout, is one line of reglas.toml.
+    path = tmp_path / "reglas.toml"
+    path.write_text(REGLAS.read_text(encoding="utf-8").replace(
+        'participacion_ultimo_corte = "C_CS"', 'participacion_ultimo_corte = "S_CS"'),
+        encoding="utf-8")
+    scs = write_corte(tmp_path / "c", CATALOG, ESTADO, FUERA, CORTE,
+                      RuleSet.from_toml(path), ultimo_corte=True).path
+    assert lines_of((scs / "JEFATURA_DE_GOBIERNO.csv").read_bytes())[4].endswith(",55.0000")
+
+
+def test_a_whole_corte_with_custom_rules_verifies_with_them(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The central's packager (CSV, site, signed manifest) publishes the custom figure
+    everywhere, and ``prep verify-corte --reglas`` agrees with it."""
+    reglas = custom_rules(tmp_path)
+    rules = RuleSet.from_toml(reglas)
+    catalog = generate_catalog(3, 0.005)
+    jornada = datetime.fromisoformat(catalog.fecha_eleccion).date()
+    corte = datetime.combine(jornada + timedelta(days=1), time(6, 0), TZ).astimezone(UTC)
+    sim = simulate(catalog, 3, corte, pendientes=0.1)
+    estado = {clave: replace(est, sha256=None) for clave, est in sim.estado.items()}
+    snap = Snapshot(corte, 1, catalog, estado, tuple(sim.fuera), {})
+    key = SigningKey.generate()
+    directory = publish(tmp_path / "pub", snap, key, blobs=None, anterior=None,
+                        rules=rules).path
+    name = "JEFATURA_DE_GOBIERNO.csv"
+    parsed = read_eleccion_csv((directory / name).read_bytes())
+    sin_acta = sum(1 for f in parsed.filas if f["OBSERVACIONES"].startswith("Sin Acta"))
+    assert sin_acta > 0, "the simulated election should have sin acta actas"
+    assert parsed.resumen != resumen_desde_filas(parsed)  # INE's rule would count them
+    assert verify_corte(directory, rules=rules).ok
+    default = verify_corte(directory)
+    assert not default.ok
+    assert any("PORCENTAJE_ACTAS_INCONSISTENCIAS (publicado" in p for p in default.problemas)
+    copy = Path(shutil.copytree(directory, tmp_path / "descargado"))
+    assert main(["verify-corte", str(copy), "--reglas", str(reglas)]) == 0
+    assert "CORTE ÍNTEGRO" in capsys.readouterr().out
+    assert main(["verify-corte", str(copy)]) == 1
+
+
+@pytest.mark.parametrize("toml, message", [
+    ('inconsistencias = ["excede", "nada"]\n', r"inconsistencias desconocidas \['nada'\]"),
+    ('inconsistencias = "excede"\n', "inconsistencias debe ser una lista de textos"),
+    ('ilegible = "Ilegible, o casi"\n', "la etiqueta de ilegible .* contiene el separador"),
+])
+def test_bad_inconsistencias_are_refused(tmp_path: Path, toml: str, message: str) -> None:
+    path = tmp_path / "reglas.toml"
+    path.write_text(toml, encoding="utf-8")
+    with pytest.raises(ValueError, match=message):
+        RuleSet.from_toml(path)
