@@ -47,9 +47,10 @@ DATA_PREFIX = "PREP.recibir("
 DATA_SUFFIX = ");\n"
 
 #: CSV columns the acta rows of the site leave out: the same for every row of a file, or
-#: shown elsewhere (the entidad, the distrito's and demarcación's names, the acta type).
+#: shown elsewhere (the entidad, the distrito's and demarcación's names). TIPO_ACTA and
+#: TIPO_DOCUMENTO stay: they differ per casilla type and per acta (issue 28).
 OMITTED_COLUMNS = frozenset({"ID_ENTIDAD", "ENTIDAD", "ID_DISTRITO_LOCAL", "DISTRITO_LOCAL",
-                             "DEMARCACION", "TIPO_ACTA", "TIPO_DOCUMENTO"})
+                             "DEMARCACION"})
 #: The demarcación of each acta row: a CSV column in an election of ámbito demarcación,
 #: added by the site after the CSV columns in the others (the alcaldía's sección pages
 #: pick their actas by it).

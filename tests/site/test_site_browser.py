@@ -167,8 +167,15 @@ def test_acta_page_shows_the_csv_row(page: Page, base_url: str, corte_sitio: Cor
             shown(fila[campo]))
     assert page.locator(".acta-datos [data-campo]").count() == len(campos) + 1
     datos = page.locator(".acta-datos").inner_text()
-    for columna in ("FECHA_HORA_ACOPIO", "FECHA_HORA_CAPTURA", "ORIGEN", "DIGITALIZACION"):
-        assert fila[columna] in datos
+    for columna in ("FECHA_HORA_ACOPIO", "FECHA_HORA_CAPTURA", "FECHA_HORA_VERIFICACION",
+                    "ORIGEN", "DIGITALIZACION", "TIPO_ACTA", "TIPO_DOCUMENTO"):
+        assert fila[columna] in datos, columna
+    # The traslado code with its meaning, as LEEME describes it.
+    traslado = {"F": "Centro de Recepción y Traslado fijo",
+                "I": "Centro de Recepción y Traslado itinerante",
+                "D": "Dispositivo de Apoyo para el Traslado",
+                "E": "Entrega directa en la sede"}[fila["MECANISMOS_TRASLADO"]]
+    assert f'{fila["MECANISMOS_TRASLADO"]} · {traslado}' in datos
     expect(page.locator("#hash-publicado")).to_have_text(fila["CODIGO_INTEGRIDAD"])
     image = page.locator("figure img")
     expect(image).to_have_attribute("alt", f"Imagen del acta {clave}")

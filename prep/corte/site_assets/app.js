@@ -284,7 +284,8 @@
       } else {
         var porDistrito = e.ambito === "distrito";
         var plural = porDistrito ? "distrito" : demarcacion().toLowerCase();
-        nodos.push(PREP.votos.tablaContiendas(e, e.contiendas,
+        // One contest only (a small catalog): its line, its page has the votes.
+        nodos.push(PREP.votos.tablaContiendas(e, e.contiendas || [e.contienda],
             "Resultados por " + plural + ": una contienda en cada " + plural,
             "En esta elección cada " + plural + " elige a su propia candidatura, así que no hay " +
             "un resultado de toda la entidad: los votos de distintas contiendas no se suman. " +
@@ -456,6 +457,18 @@
     });
   }
 
+  /* MECANISMOS_TRASLADO's codes (prep/paquete.py, LEEME) as a citizen reads them. */
+  var TRASLADOS = {
+    F: "Centro de Recepción y Traslado fijo",
+    I: "Centro de Recepción y Traslado itinerante",
+    D: "Dispositivo de Apoyo para el Traslado",
+    E: "Entrega directa en la sede"
+  };
+
+  function traslado(codigo) {
+    return TRASLADOS[codigo] ? codigo + " · " + TRASLADOS[codigo] : codigo;
+  }
+
   function paginaActa(e, d, fila) {
     var v = function (n) { return fila[columna(d, n)]; };
     var clave = v("CLAVE_ACTA"), seccion = v("SECCION");
@@ -475,11 +488,12 @@
       ["Representantes de partidos y candidaturas independientes", miles(v("REPRESENTANTES_PP_CI"))],
       ["Ubicación", v("UBICACION_CASILLA") === "1" ? "Urbana" : v("UBICACION_CASILLA") === "2" ? "No urbana" : v("UBICACION_CASILLA")],
       ["Observaciones", v("OBSERVACIONES")], ["Contabilizada", estadoCorto(v("CONTABILIZADA"))],
-      ["Mecanismo de traslado", v("MECANISMOS_TRASLADO")],
+      ["Mecanismo de traslado", traslado(v("MECANISMOS_TRASLADO"))],
       ["Fecha y hora de acopio", v("FECHA_HORA_ACOPIO")],
       ["Fecha y hora de captura", v("FECHA_HORA_CAPTURA")],
       ["Fecha y hora de verificación", v("FECHA_HORA_VERIFICACION")],
       ["Origen de la imagen", v("ORIGEN")], ["Digitalización", v("DIGITALIZACION")],
+      ["Tipo de acta", v("TIPO_ACTA")], ["Documento del que se capturó", v("TIPO_DOCUMENTO")],
       ["Cotejada", estadoCorto(v("COTEJADA"))]
     ];
     var codigo = e.codigo, id = d.distrito, m = Number(v("ID_DEMARCACION"));
@@ -627,11 +641,12 @@
           h("p", { texto: "Los archivos CSV contienen una fila por acta con los mismos datos que muestra este sitio. El archivo LEEME describe cada columna." }),
           h("ul", { "class": "descargas" }, lista)),
         h("section", { "class": "bloque" }, h("h2", { texto: "Cómo verificar los archivos y las imágenes" }),
-          h("p", { texto: "El archivo MANIFIESTO.sha256 lista el código de integridad de cada archivo del corte. Con los archivos en una misma carpeta:" }),
+          h("p", { texto: "El archivo MANIFIESTO.sha256 lista el código de integridad de cada archivo del corte (también los del sitio y las imágenes). En la carpeta donde están los archivos que descargó, compruebe los que tiene:" }),
           h("ul", null,
-            h("li", null, "Linux: ", h("code", { texto: "sha256sum -c MANIFIESTO.sha256" })),
-            h("li", null, "macOS: ", h("code", { texto: "shasum -a 256 -c MANIFIESTO.sha256" })),
-            h("li", null, "Windows: ", h("code", { texto: "certutil -hashfile ARCHIVO SHA256" }))),
+            h("li", null, "Linux: ", h("code", { texto: "sha256sum -c --ignore-missing MANIFIESTO.sha256" })),
+            h("li", null, "macOS: ", h("code", { texto: "shasum -a 256 -c --ignore-missing MANIFIESTO.sha256" })),
+            h("li", null, "Windows: ", h("code", { texto: "certutil -hashfile ARCHIVO SHA256" }), " y compare con su línea del manifiesto")),
+          h("p", { texto: "El manifiesto está firmado por el instituto (MANIFIESTO.sha256.sig, con la llave pública llave_publica.pem del corte): con el corte completo, «prep verify-corte CARPETA --huella HUELLA» comprueba la firma, cada archivo y cada resumen; la huella de la llave la publica el instituto." }),
           h("p", { texto: "El código de integridad de la imagen de cada acta está en la columna CODIGO_INTEGRIDAD y en la página del acta, donde un botón lo recalcula en su navegador." }))]
     });
   }

@@ -186,7 +186,8 @@
     var etiqueta = e.ambito === "distrito" ? "Distrito" : PREP.util.demarcacion();
     var filas = ids.map(function (id) {
       var item = contienda(e, id);
-      var lider = item.encabeza;
+      // A contest with no acta counted in it yet leads with nobody.
+      var lider = (item && item.encabeza) || { candidaturas: [], votos: 0, porcentaje: "0.0000" };
       return [h("a", { href: rutaContienda(e, id), texto: nombreContienda(e, id) }),
               encabeza(e, id, lider),
               lider.candidaturas.length ? u().miles(lider.votos) : "—",
