@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QPainter, QPaintEvent, QPalette, QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QWidget
 
 from catd.formatting import local_time, size_label
@@ -174,6 +174,16 @@ class ElidedLabel(QLabel):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._elide()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """Draw the chosen text with the very font and rectangle it was measured with.
+        QLabel's own painting, under the status bar's style sheet, drew it about 5 px to
+        the right of where the metrics put it, cutting the last letter (issue 35)."""
+        painter = QPainter(self)
+        painter.setFont(self.font())
+        self.style().drawItemText(painter, self.contentsRect().adjusted(
+            self.margin(), 0, -self.margin(), 0), int(self.alignment()), self.palette(),
+            self.isEnabled(), self.text(), QPalette.ColorRole.WindowText)
 
     def changeEvent(self, event: QEvent) -> None:
         """The style sheet reaches the label after ``setText`` (when it is polished):

@@ -200,6 +200,10 @@ class ActaPanel(QFrame):
         assert layout is not None
         for points in across or BIG_POINTS[-1:]:
             self._set_points(points)
+            # The inner layout keeps the height it computed last until the panel's layout
+            # is next activated (after this returns): measured without dropping it, a
+            # longer message or the F7 button just shown would not count yet.
+            self._body.invalidate()
             if layout.totalHeightForWidth(self.width()) <= self.height():
                 break
 
@@ -209,6 +213,8 @@ class ActaPanel(QFrame):
             style = "" if points == BIG_POINTS[0] else f"font-size: {points}pt;"
             for field in (self.distrito, self.seccion, self.casilla):
                 field.value.setStyleSheet(style)
+                field.updateGeometry()  # the new size counts now, not after a layout pass
+            self.fields.updateGeometry()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

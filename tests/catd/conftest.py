@@ -4,7 +4,8 @@ real window driven by keys, with the wedge detector on a clock the test moves.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import cast
 
@@ -130,6 +131,39 @@ def window(context: AppContext, qtbot: QtBot) -> Iterator[MainWindow]:
     win.activateWindow()
     yield win
     win.status_presenter.stop()
+
+
+@pytest.fixture
+def another_window(central: Central, context: AppContext, tmp_path: Path,
+                   qtbot: QtBot) -> Iterator[Callable[[], MainWindow]]:
+    """Opens another CATD 07 workstation beside ``window``: a station store of its own,
+    enrolled with the central (with the accounts that exist by then), and its real
+    window, on the same wedge detector and test clock. The central never gives one
+    station both captures of an acta, so a second capture needs a second station."""
+    opened: list[MainWindow] = []
+    with ExitStack() as stack:
+        def open_window() -> MainWindow:
+            station = stack.enter_context(
+                Station.open(tmp_path / f"station-{len(opened) + 2}"))
+            station.enroll(central.node.url, central.node.enroll_code(catd=CATD),
+                           central.node.cert_sha256)
+            assert station.bundle_info() is not None
+            win = MainWindow(AppContext(station, TaskManager(), context.detector,
+                                        FakePrinter(), discover=False,
+                                        sync_options=FAST_SYNC))
+            qtbot.addWidget(win)
+            win.resize(1366, 768)
+            win.start()
+            win.show()
+            qtbot.waitExposed(win)
+            opened.append(win)
+            return win
+        yield open_window
+        for win in reversed(opened):
+            win.log_out()  # a failed test may leave an operator's screens open
+            win.status_presenter.stop()
+            win.context.tasks.shutdown(wait=True)
+            win.context.station.stop_sync()
 
 
 def wait_idle(qtbot: QtBot, tasks: TaskManager) -> None:

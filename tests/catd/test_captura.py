@@ -1,8 +1,9 @@
 """The captura screen over a real station enrolled with a real central: an empty queue
 is explained; a capturista types an acta with keys alone (digits, I, S, Enter) and the
 next acta is on screen, image included, the moment the first is saved; the captures
-reach the central; two capturistas' captures validate the acta; an unreadable image
-goes back to digitalización; logging out gives the held actas back."""
+reach the central; two capturistas' captures, made at two stations, validate the acta
+(the station of the first is not given the second); an unreadable image goes back to
+digitalización; logging out gives the held actas back."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import asyncio
 import hashlib
 import json
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -232,27 +233,58 @@ def test_a_capture_typed_with_keys_alone_reaches_the_central_and_the_next_acta_i
 
 def test_two_capturistas_captures_validate_the_acta(
         station: Station, window: MainWindow, central: Central, workers: dict[str, str],
-        qtbot: QtBot) -> None:
+        another_window: Callable[[], MainWindow], qtbot: QtBot) -> None:
     [acta] = fresh_actas(central, 1)
     digitize(central, [acta])
-    for name, slot in ((CECILIA, 1), (DIEGO, 2)):
-        log_in(qtbot, window, name)
-        view = work_view(qtbot, window)
-        assert acta_of(central, view) == acta
-        assert view.header.slot.text() == f"Captura {slot}"
-        assert all(edit.text() == "" for edit in view.form.edits)  # blind
-        type_values(view, truth(acta), acta.layout.campos[:-1])
-        # Ctrl+Enter saves from any field.
-        QTest.keyClicks(focused(), str(truth(acta)[acta.layout.campos[-1]]))
-        QTest.keyClick(focused(), Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-        assert view.presenter.current is None  # nothing else to do: the notice shows
-        wait_estado(qtbot, central, acta.clave, "captura_1" if slot == 1 else "validada")
-        log_out(qtbot, window)
-    assert [op for op, _ in captures(central, acta.clave)] == [workers[CECILIA],
-                                                               workers[DIEGO]]
+    # Cecilia captures it at this station.
+    capture_on_screen(qtbot, window, CECILIA, acta, slot=1)
+    wait_estado(qtbot, central, acta.clave, "captura_1")
+    log_out(qtbot, window)
+
+    # Diego at the same station is not given it: one station (one key) never makes both
+    # captures of an acta. His screen says there is nothing to capture.
+    log_in(qtbot, window, DIEGO)
+    view = window.workspace.tabs.currentWidget()
+    assert isinstance(view, CapturaView)
+    qtbot.waitUntil(lambda: view.presenter.online is True)
+    wait_idle(qtbot, window.context.tasks)
+    assert view.pages.currentWidget() is view.notice
+    assert view.notice.title.text() == "No hay actas por capturar en este momento"
+    assert query(central.node.dsn, "SELECT count(*) FROM leases WHERE clave_acta = %s "
+                 "AND operator = %s", acta.clave, workers[DIEGO]) == [(0,)]
+    log_out(qtbot, window)
+
+    # At another station of the CATD he gets it, and his capture validates the acta.
+    other = another_window()
+    capture_on_screen(qtbot, other, DIEGO, acta, slot=2)
+    wait_estado(qtbot, central, acta.clave, "validada")
+    log_out(qtbot, other)
+    stations = [window.context.station.store.require_identity().station_id,
+                other.context.station.store.require_identity().station_id]
+    assert [(op, st) for op, st in query(
+        central.node.dsn, "SELECT operator, station FROM acta_captures WHERE clave_acta = %s "
+        "ORDER BY position", acta.clave)] == list(zip(
+            (workers[CECILIA], workers[DIEGO]), stations, strict=True))
     [(fuente, valores)] = query(central.node.dsn, "SELECT validada_fuente, validada_valores "
                                 "FROM acta_states WHERE clave_acta = %s", acta.clave)
     assert fuente == "captura" and valores == truth(acta)
+
+
+def capture_on_screen(qtbot: QtBot, window: MainWindow, name: str, acta: Acta,
+                      slot: int) -> None:
+    """``name`` logs in at ``window``, finds ``acta`` on the captura screen as capture
+    ``slot``, blind, types it by keys and saves it with Ctrl+Enter from the last field."""
+    log_in(qtbot, window, name)
+    view = work_view(qtbot, window)
+    assert isinstance(view, CapturaView)
+    assert view.shown is not None and view.shown.item.clave_acta == acta.clave
+    assert view.header.slot.text() == f"Captura {slot}"
+    assert all(edit.text() == "" for edit in view.form.edits)  # blind
+    type_values(view, truth(acta), acta.layout.campos[:-1])
+    # Ctrl+Enter saves from any field.
+    QTest.keyClicks(focused(), str(truth(acta)[acta.layout.campos[-1]]))
+    QTest.keyClick(focused(), Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert view.presenter.current is None  # nothing else to do: the notice shows
 
 
 def test_an_incomplete_form_is_not_saved_and_says_what_is_missing(

@@ -1,10 +1,13 @@
-"""One acta through one CATD workstation, as on election night: the acopiador scans
-it, the digitalizador's scanner drops its image in the hot folder, two capturistas type
-it by keys alone, and the central validates it with the values written on the paper."""
+"""One acta through a CATD, as on election night: at one workstation the acopiador
+scans it, the digitalizador's scanner drops its image in the hot folder and a capturista
+types it by keys alone; a second capturista types it again at another workstation of the
+CATD (the central never takes both captures of an acta from one station), and the
+central validates it with the values written on the paper."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
@@ -18,7 +21,6 @@ from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
 from prep.station.station import Station
 from tests.catd.conftest import ACOPIADOR, Central, FakeClock, focused, log_in, scan
 from tests.catd.test_captura import (
-    captures,
     fresh_actas,
     log_out,
     type_values,
@@ -34,7 +36,7 @@ TIMEOUT_MS = 30_000
 
 def test_acopio_digitalizacion_and_two_captures_validate_an_acta_at_the_central(
         enrolled: Station, window: MainWindow, central: Central, clock: FakeClock,
-        qtbot: QtBot) -> None:
+        another_window: Callable[[], MainWindow], qtbot: QtBot) -> None:
     ids = dict(zip((DIGITALIZADORA, CAPTURISTA_1, CAPTURISTA_2), add_operators(
         central.node, [(DIGITALIZADORA, "digitalizador", "07"),
                        (CAPTURISTA_1, "capturista", "07"),
@@ -71,20 +73,26 @@ def test_acopio_digitalizacion_and_two_captures_validate_an_acta_at_the_central(
     log_out(qtbot, window)
     wait_estado(qtbot, central, acta.clave, "digitalizada")
 
-    # Captura by two operators, keys only.
-    for name, estado in ((CAPTURISTA_1, "captura_1"), (CAPTURISTA_2, "validada")):
-        log_in(qtbot, window, name)
-        view = work_view(qtbot, window)
+    # Captura by two operators, keys only: the first at this workstation, the second at
+    # another one of the CATD (enrolled now, so it has the new accounts).
+    second = another_window()
+    for win, name, estado in ((window, CAPTURISTA_1, "captura_1"),
+                              (second, CAPTURISTA_2, "validada")):
+        log_in(qtbot, win, name)
+        view = work_view(qtbot, win)
         assert view.shown is not None and view.shown.item.clave_acta == acta.clave
         campos = list(view.shown.item.campos)
         type_values(view, truth(acta), campos[:-1])
         QTest.keyClicks(focused(), str(truth(acta)[campos[-1]]))
         QTest.keyClick(focused(), Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
         wait_estado(qtbot, central, acta.clave, estado)
-        log_out(qtbot, window)
+        log_out(qtbot, win)
 
-    assert [op for op, _ in captures(central, acta.clave)] == [ids[CAPTURISTA_1],
-                                                               ids[CAPTURISTA_2]]
+    identity = station.store.require_identity()
+    assert query(central.node.dsn, "SELECT operator, station FROM acta_captures WHERE "
+                 "clave_acta = %s ORDER BY position", acta.clave) == [
+        (ids[CAPTURISTA_1], identity.station_id),
+        (ids[CAPTURISTA_2], second.context.station.store.require_identity().station_id)]
     [(valores, origen, sha256, acopio_station)] = query(
         central.node.dsn,
         "SELECT s.validada_valores, s.validada_origen, i.sha256, s.acopio_station "
@@ -92,7 +100,6 @@ def test_acopio_digitalizacion_and_two_captures_validate_an_acta_at_the_central(
         "WHERE s.clave_acta = %s", acta.clave)
     assert valores == truth(acta) and origen == "CATD"
     assert sha256 == hashlib.sha256(image).hexdigest()  # the scanner's bytes, untouched
-    identity = station.store.require_identity()
     assert acopio_station == identity.station_id
     assert query(central.node.dsn, "SELECT type FROM anomalies WHERE detail->>'clave_acta' "
                  "= %s", acta.clave) == []  # nothing odd on the way

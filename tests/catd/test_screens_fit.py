@@ -19,6 +19,7 @@ from pytestqt.qtbot import QtBot
 
 from catd.acopio.service import casilla_label
 from catd.acopio.view import AcopioView
+from catd.status import ElidedLabel
 from catd.window import MainWindow
 from prep.station.printing import FakePrinter
 from prep.station.station import Station
@@ -62,6 +63,23 @@ def assert_fits(window: MainWindow, page: QWidget, qtbot: QtBot) -> None:
                 assert widget.width() >= widget.sizeHint().width(), widget.text()
         elif isinstance(widget, (QAbstractButton, QComboBox)):
             assert widget.width() >= widget.minimumSizeHint().width(), widget
+    for label in (window.status_bar.central, window.status_bar.operator):
+        if label.text():
+            assert_drawn_whole(label)
+
+
+def assert_drawn_whole(label: ElidedLabel) -> None:
+    """The text the label chose is drawn entire inside it: the ink of its pixels spans the
+    text's advance (issue 35: under the status bar's style sheet QLabel drew the text
+    5 px right of where it was measured, and the last letter, «)», was cut)."""
+    image = label.grab().toImage()
+    background = image.pixelColor(1, 1).lightness()
+    ink = [x for x in range(image.width()) for y in range(image.height())
+           if abs(image.pixelColor(x, y).lightness() - background) > 80]
+    advance = label.fontMetrics().horizontalAdvance(label.text())
+    assert ink, label.text()
+    assert max(ink) <= label.contentsRect().right(), (label.text(), max(ink))
+    assert max(ink) - min(ink) + 1 >= advance - 3, (label.text(), min(ink), max(ink), advance)
 
 
 def assert_table_whole(table: QTableWidget) -> None:

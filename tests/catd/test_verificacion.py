@@ -1,11 +1,14 @@
-"""The verificación screen over a real station and a real central: two capturistas
-disagree on the screen, a third capture disagrees again, and the verificador sees the
-image beside the three captures with the differing field highlighted, decides it with
-the keyboard, gives a reason, and the acta is validated by the verification."""
+"""The verificación screen over real stations and a real central: two capturistas, at
+two workstations, disagree on the screen, a third capture disagrees again, and the
+verificador, at a workstation that made none of the captures (the one that made the
+first is not given the acta), sees the image beside the three captures with the
+differing field highlighted, decides it with the keyboard, gives a reason, and the acta
+is validated by the verification."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
@@ -21,6 +24,7 @@ from tests.catd.test_captura import (
     DIEGO,
     VERA,
     digitize,
+    estado,
     fresh_actas,
     log_out,
     station,
@@ -48,21 +52,23 @@ def test_with_nothing_to_verify_the_screen_says_so(
 
 def test_a_disagreement_is_decided_on_the_verification_screen_and_validates_the_acta(
         station: Station, window: MainWindow, central: Central, workers: dict[str, str],
-        qtbot: QtBot) -> None:
+        another_window: Callable[[], MainWindow], qtbot: QtBot) -> None:
     [acta] = fresh_actas(central, 1)
     digitize(central, [acta])
     right = truth(acta)
     votos = [c for c in acta.layout.campos if c in acta.eleccion.campos_voto_set]
     campo = votos[2]
-    # Two capturistas at this station, the second one slipping on one field.
-    for name, valores, after in ((CECILIA, right, "captura_1"),
-                                 (DIEGO, {**right, campo: int(right[campo]) + 1},
-                                  "captura_2")):
-        log_in(qtbot, window, name)
-        view = work_view(qtbot, window)
+    # Two capturistas, at this workstation and at another one of the CATD, the second
+    # one slipping on one field.
+    for win, name, valores, after in (
+            (window, CECILIA, right, "captura_1"),
+            (another_window(), DIEGO, {**right, campo: int(right[campo]) + 1}, "captura_2")):
+        log_in(qtbot, win, name)
+        view = work_view(qtbot, win)
+        assert view.shown is not None and view.shown.item.clave_acta == acta.clave
         type_values(view, valores, acta.layout.campos)
         wait_estado(qtbot, central, acta.clave, after)
-        log_out(qtbot, window)
+        log_out(qtbot, win)
 
     # A third capture, elsewhere, disagrees with both.
     [tercera] = add_operators(central.node, [("Tere Tercera", "capturista", "07")])
@@ -73,11 +79,24 @@ def test_a_disagreement_is_decided_on_the_verification_screen_and_validates_the_
             assert lease["clave_acta"] == acta.clave and lease["slot"] == 3
             await other.capture(tercera, lease, {**right, campo: int(right[campo]) + 2})
     asyncio.run(third())
-    assert query(central.node.dsn, "SELECT estado FROM acta_states WHERE clave_acta = %s",
-                 acta.clave) == [("verificacion",)]
+    assert estado(central, acta.clave) == "verificacion"
 
+    # The workstation that made the first capture is not given its verification.
     log_in(qtbot, window, VERA)
-    view = work_view(qtbot, window)
+    empty = window.workspace.tabs.currentWidget()
+    assert isinstance(empty, VerificacionView)
+    qtbot.waitUntil(lambda: empty.presenter.online is True)
+    wait_idle(qtbot, window.context.tasks)
+    assert empty.presenter.current is None
+    assert empty.notice.title.text() == "No hay actas por verificar en este momento"
+    assert query(central.node.dsn, "SELECT count(*) FROM leases WHERE clave_acta = %s "
+                 "AND operator = %s", acta.clave, workers[VERA]) == [(0,)]
+    log_out(qtbot, window)
+
+    # At a workstation that made none of the captures, Vera gets it.
+    verifier = another_window()
+    log_in(qtbot, verifier, VERA)
+    view = work_view(qtbot, verifier)
     assert isinstance(view, VerificacionView)
     assert view.header.clave.text() == acta.clave
     assert view.header.slot.text() == "Verificación"
@@ -119,7 +138,10 @@ def test_a_disagreement_is_decided_on_the_verification_screen_and_validates_the_
         "acta_states s JOIN acta_captures c ON c.record_id = s.validada_record "
         "WHERE s.clave_acta = %s", acta.clave)
     assert (fuente, valores, operator) == ("verificacion", right, workers[VERA])
+    [(verified_at,)] = query(central.node.dsn, "SELECT station FROM records WHERE kind = "
+                             "'verificacion' AND body->>'clave_acta' = %s", acta.clave)
+    assert verified_at == verifier.context.station.store.require_identity().station_id
     # The decision is a record, with its reason.
     assert query(central.node.dsn, "SELECT body->>'motivo' FROM records WHERE kind = "
                  "'verificacion'") == [("Valores leídos en la imagen del acta",)]
-    log_out(qtbot, window)
+    log_out(qtbot, verifier)
