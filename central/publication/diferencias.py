@@ -14,7 +14,7 @@ exactly what a reader of both cortes would see:
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,18 +51,21 @@ def _key(line: str) -> str:
 
 
 def diferencias(tablas: Sequence[TablaEleccion], nuevos: Mapping[str, bytes],
-                anterior: Path | None) -> dict[str, Any]:
+                anterior: Path | None,
+                verificadas: Collection[str] = frozenset()) -> dict[str, Any]:
     """The difference per election between the CSVs ``nuevos`` (file name → bytes,
-    ``tablas`` in the same order as their rows) and those of the corte in ``anterior``."""
+    ``tablas`` in the same order as their rows) and those of the corte in ``anterior``.
+    ``verificadas``: the actas whose data now published a verificador decided."""
     out: dict[str, Any] = {}
     for tabla, (name, data) in zip(tablas, nuevos.items(), strict=True):
         old_path = anterior / name if anterior is not None else None
         old = old_path.read_bytes() if old_path is not None and old_path.is_file() else b""
-        out[tabla.eleccion.nombre] = _eleccion(tabla, data, old)
+        out[tabla.eleccion.nombre] = _eleccion(tabla, data, old, verificadas)
     return out
 
 
-def _eleccion(tabla: TablaEleccion, new: bytes, old: bytes) -> dict[str, Any]:
+def _eleccion(tabla: TablaEleccion, new: bytes, old: bytes,
+              verificadas: Collection[str]) -> dict[str, Any]:
     new_columns, new_lines = csv_lines(new)
     old_columns, old_lines = csv_lines(old)
     previous: dict[str, str] = {}
@@ -99,8 +102,9 @@ def _eleccion(tabla: TablaEleccion, new: bytes, old: bytes) -> dict[str, Any]:
             cambios = {c: [antes.get(c, SIN_DATO), ahora.get(c, SIN_DATO)]
                        for c in dict.fromkeys([*old_columns, *new_columns])
                        if antes.get(c, SIN_DATO) != ahora.get(c, SIN_DATO)}
-            modificadas.append({"clave_acta": fila.acta.clave,
-                                "motivo": motivo(antes, ahora, cambios), "cambios": cambios})
+            razon = motivo(antes, ahora, cambios, verificada=fila.acta.clave in verificadas)
+            modificadas.append({"clave_acta": fila.acta.clave, "motivo": razon,
+                                "cambios": cambios})
         else:
             acopiadas += 1
     for key, line in previous.items():  # actas the current catalog no longer holds
@@ -114,8 +118,11 @@ def _eleccion(tabla: TablaEleccion, new: bytes, old: bytes) -> dict[str, Any]:
 
 
 def motivo(antes: Mapping[str, str], ahora: Mapping[str, str],
-           cambios: Mapping[str, Sequence[str]]) -> str:
-    """Why an acta's published data changed, in Spanish, from what changed."""
+           cambios: Mapping[str, Sequence[str]], *, verificada: bool = False) -> str:
+    """Why an acta's published data changed, in Spanish, from what changed.
+    ``verificada``: a verificador decided the data now published. FECHA_HORA_VERIFICACION
+    is when the data was validated, by a verificador or by two matching captures: its
+    change says the acta went through verification only with ``verificada``."""
     razones: list[str] = []
     if antes.get("OBSERVACIONES", "").startswith("Sin Acta") \
             and ahora.get("CODIGO_INTEGRIDAD", SIN_DATO) not in (SIN_DATO, "N/A"):
@@ -130,7 +137,7 @@ def motivo(antes: Mapping[str, str], ahora: Mapping[str, str],
             razones.append("se publica otra imagen del acta")
         if any(c not in _VALUE_EXCLUDED for c in cambios):
             razones.append("se corrigieron los datos capturados")
-        if "FECHA_HORA_VERIFICACION" in cambios:
+        if verificada and "FECHA_HORA_VERIFICACION" in cambios:
             razones.append("el acta pasó por verificación")
         if "COTEJADA" in cambios:
             razones.append("el acta se cotejó contra el papel")

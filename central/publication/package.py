@@ -148,7 +148,7 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
         diff = json.dumps({
             "corte": name, **({"simulacro": True} if snap.simulacro else {}),
             "corte_anterior": anterior.name if anterior is not None else None,
-            "elecciones": diferencias(tablas, csvs, anterior)},
+            "elecciones": diferencias(tablas, csvs, anterior, snap.verificadas)},
             ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
         del csvs
         clock.lap("diferencias")

@@ -74,6 +74,9 @@ class Snapshot:
     fuera: tuple[FueraDeCatalogo, ...]
     imagenes: Mapping[str, Imagen]  # CLAVE_ACTA → image, for every acta with data
     simulacro: bool = False  # a drill's central: every file stamped SIMULACRO
+    #: The actas whose published data a verificador decided (FECHA_HORA_VERIFICACION
+    #: alone cannot say it: every validated acta has one), for diferencias.json.
+    verificadas: frozenset[str] = frozenset()
 
 
 _STATES = """
@@ -154,15 +157,17 @@ def read_snapshot(engine: Engine) -> Snapshot:
             simulacro = bool(modo[0])
         estado: dict[str, ActaEnCorte] = {}
         imagenes: dict[str, Imagen] = {}
+        verificadas: set[str] = set()
         for rows in _batches(raw):
-            _estado(catalog, rows, estado, imagenes)
+            _estado(catalog, rows, estado, imagenes, verificadas)
     # An election code the catalog does not hold names no election: published as not
     # identified («No se sabe»), in every election's file (prep.corte.summary.tabulate).
     codigos = catalog.eleccion_por_codigo
     fuera = tuple(FueraDeCatalogo(str(codigo), str(eleccion) if eleccion in codigos else "",
                                   at)
                   for codigo, eleccion, at in fuera_rows if at is not None)
-    return Snapshot(corte, version, catalog, estado, fuera, imagenes, simulacro)
+    return Snapshot(corte, version, catalog, estado, fuera, imagenes, simulacro,
+                    frozenset(verificadas))
 
 
 def _batches(raw: psycopg.Connection[Any]) -> Iterator[list[Any]]:
@@ -198,7 +203,7 @@ def _batches(raw: psycopg.Connection[Any]) -> Iterator[list[Any]]:
 
 
 def _estado(catalog: Catalog, rows: list[Any], estado: dict[str, ActaEnCorte],
-            imagenes: dict[str, Imagen]) -> None:
+            imagenes: dict[str, Imagen], verificadas: set[str]) -> None:
     actas = catalog.actas_por_clave
     media_types: dict[str, str] = {}
     loads = orjson.loads
@@ -222,6 +227,8 @@ def _estado(catalog: Catalog, rows: list[Any], estado: dict[str, ActaEnCorte],
                 raise SnapshotError(f"{clave}: los valores validados no corresponden a los "
                                     f"campos del acta en el catálogo ({exc})") from None
             verificada = fuente == "verificacion"
+            if verificada:
+                verificadas.add(clave)
             estado[clave] = ActaEnCorte(
                 clave, acopio=acopio_at, captura=captura,
                 fecha_captura=capturada_at if verificada and capturada_at else validada_at,

@@ -118,6 +118,8 @@ def test_a_forged_batch_from_another_catd_never_validates_nor_publishes(
     assert query(node.dsn, "SELECT count(*) FROM records WHERE kind = 'captura'") == [(6,)]
 
     publicacion = tmp_path / "publicacion"
+    window = central_cli(node, "ventana", "--inicio", "ahora")  # the Consejo's window
+    assert window.returncode == 0, window.stderr
     done = central_cli(node, "corte", "--publicacion", str(publicacion))
     assert done.returncode == 0, done.stderr
     corte = publicacion / json.loads(done.stdout)["corte"]

@@ -157,13 +157,15 @@ def test_an_acta_from_a_casilla_and_its_catd_is_processed_once(
     assert _run(node, str(inbox))["aceptadas"] == 1
 
     async def catd_later_and_capture() -> None:
-        async with WorkStation.enroll(node, 1) as station:
+        # Two stations of CATD 01: an acta's two captures never come from one station.
+        async with WorkStation.enroll(node, 1) as station, \
+                WorkStation.enroll(node, 1) as neighbour:
             await station.digitize([first_casilla])  # its CATD scan arrives later
-            for operator in (ana, beto):
-                for lease in await station.next(operator, prefetch=5):
+            for operator, capturing in ((ana, station), (beto, neighbour)):
+                for lease in await capturing.next(operator, prefetch=5):
                     acta = first_catd if lease["clave_acta"] == first_catd.clave \
                         else first_casilla
-                    await station.capture(operator, lease, truth(acta))
+                    await capturing.capture(operator, lease, truth(acta))
     asyncio.run(catd_later_and_capture())
 
     rows = query(node.dsn, "SELECT clave_acta, position, origen FROM acta_images "

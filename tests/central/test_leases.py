@@ -93,7 +93,9 @@ def test_a_capture_lease_shows_image_and_fields_never_another_capture(
     ana, beto = _capturistas(node)
 
     async def scenario() -> None:
-        async with WorkStation.enroll(node, 1) as station:
+        # Two stations of CATD 01: the second capture never comes from the first's.
+        async with WorkStation.enroll(node, 1) as station, \
+                WorkStation.enroll(node, 1) as neighbour:
             await station.digitize([acta1, acta2])
             [lease] = await station.next(ana)
             assert lease["clave_acta"] == acta1.clave and lease["slot"] == 1
@@ -110,12 +112,12 @@ def test_a_capture_lease_shows_image_and_fields_never_another_capture(
             assert released.body == {"lease_id": lease["lease_id"], "status": "completed"}
             assert _state(node, acta1.clave)["estado"] == "captura_1"
 
-            [second] = await station.next(beto)
+            [second] = await neighbour.next(beto)
             assert second["clave_acta"] == acta1.clave and second["slot"] == 2
             assert "capturas" not in second and "diferencias" not in second  # blind
-            [other] = await station.next(ana)  # never the same operator twice on an acta
+            [other] = await neighbour.next(ana)  # never the same operator twice on an acta
             assert other["clave_acta"] == acta2.clave
-            await station.capture(beto, second, truth(acta1))
+            await neighbour.capture(beto, second, truth(acta1))
 
     asyncio.run(scenario())
     state = _state(node, acta1.clave)
@@ -187,7 +189,8 @@ def test_a_capture_made_without_a_lease_is_quarantined_and_the_coordinator_is_to
     ana, beto = _capturistas(node)
 
     async def scenario() -> None:
-        async with WorkStation.enroll(node, 1) as station:
+        async with WorkStation.enroll(node, 1) as station, \
+                WorkStation.enroll(node, 1) as neighbour:
             await station.digitize([acta])
             image = hashlib.sha256(png(f"CATD:{acta.clave}")).hexdigest()
             stray = await station.capture(ana, {"clave_acta": acta.clave, "kind": "captura",
@@ -205,9 +208,11 @@ def test_a_capture_made_without_a_lease_is_quarantined_and_the_coordinator_is_to
             again = await station.capture(beto, lease, truth(acta))
             assert [a["record"] for a in _anomalies(node, "operador_repetido")] == [again.id]
             assert _state(node, acta.clave)["estado"] == "captura_1"
-            [second] = await station.next(ana)
+            # The second capture comes from another station of the CATD (never from
+            # the one whose capture counts: issue 36).
+            [second] = await neighbour.next(ana)
             assert second["slot"] == 2
-            await station.capture(ana, second, truth(acta))
+            await neighbour.capture(ana, second, truth(acta))
             assert _state(node, acta.clave)["estado"] == "validada"
 
     asyncio.run(scenario())
@@ -228,7 +233,8 @@ def test_an_expired_lease_returns_to_the_queue_and_a_renewed_one_does_not(
             ("Renueva", "capturista", "01"), ("Otro", "capturista", "01")])
 
         async def scenario() -> None:
-            async with WorkStation.enroll(node, 1) as station:
+            async with WorkStation.enroll(node, 1) as station, \
+                    WorkStation.enroll(node, 1) as neighbour:
                 await station.digitize([first, second])
                 [abandoned] = await station.next(slow)
                 [kept] = await station.next(renewer)
@@ -239,15 +245,18 @@ def test_an_expired_lease_returns_to_the_queue_and_a_renewed_one_does_not(
                     renewed = await station.lease_action(kept["lease_id"], "renew")
                     assert renewed.status == 200 and renewed.body["status"] == "active"
                     await asyncio.sleep(0.5)
-                # The abandoned acta went back to the queue; the renewed one did not.
-                [reissued] = await station.next(fast, prefetch=2)
+                # The abandoned acta went back to the queue (here to another station
+                # of the CATD); the renewed one did not.
+                [reissued] = await neighbour.next(fast, prefetch=2)
                 assert reissued["clave_acta"] == first.clave
                 assert await station.next(other) == []
+                assert await neighbour.next(other) == []
                 # The slow operator's capture, typed during an outage, arrives after
                 # the acta was handed again: both are blind captures by different
-                # operators, and both count (the lease only handed the work out).
+                # operators at different stations, and both count (the lease only
+                # handed the work out).
                 late = await station.capture(slow, abandoned, truth(first))
-                await station.capture(fast, reissued, truth(first))
+                await neighbour.capture(fast, reissued, truth(first))
                 ended = await station.lease_action(abandoned["lease_id"], "renew")
                 assert ended.status == 409 and ended.body["error"] == "lease_ended"
                 assert [a["record"] for a in _anomalies(node, "captura_sin_lease")] == [late.id]
@@ -345,9 +354,13 @@ def test_disagreeing_captures_go_to_a_third_capture_then_to_verification(
     [verifier] = add_operators(node, [("Vera", "verificador", "01")])
 
     async def scenario() -> None:
-        async with WorkStation.enroll(node, 1) as station:
-            await station.digitize([two_of_three, disputed])
-            for slot, operator in enumerate(caps, 1):
+        # Four stations of CATD 01: each capture from its own, the verification from
+        # one that made none of them (issue 36).
+        async with WorkStation.enroll(node, 1) as s1, WorkStation.enroll(node, 1) as s2, \
+                WorkStation.enroll(node, 1) as s3, WorkStation.enroll(node, 1) as s4:
+            await s1.digitize([two_of_three, disputed])
+            for slot, (operator, station) in enumerate(zip(caps, (s1, s2, s3),
+                                                           strict=True), 1):
                 leases = {x["clave_acta"]: x for x in await station.next(operator, prefetch=2)}
                 assert {x["slot"] for x in leases.values()} == {slot}
                 await station.capture(operator, leases[two_of_three.clave],
@@ -359,15 +372,16 @@ def test_disagreeing_captures_go_to_a_third_capture_then_to_verification(
                     assert _state(node, disputed.clave)["estado"] == "captura_2"
             assert _state(node, two_of_three.clave)["estado"] == "validada"
             assert _state(node, disputed.clave)["estado"] == "verificacion"
-            assert await station.next(caps[0], prefetch=2) == []
+            assert await s1.next(caps[0], prefetch=2) == []
+            assert await s4.next(caps[0], prefetch=2) == []
 
-            [check] = await station.next(verifier, "verificacion")
+            [check] = await s4.next(verifier, "verificacion")
             assert check["clave_acta"] == disputed.clave and check["kind"] == "verificacion"
             assert [c["valores"] for c in check["capturas"]] == [
                 _wrong(truth(disputed), n) for n in (1, 2, 3)]
             assert check["diferencias"] == [next(iter(truth(disputed)))]
             assert [i["sha256"] for i in check["imagenes"]] == [check["image_sha256"]]
-            await station.capture(verifier, check, truth(disputed))
+            await s4.capture(verifier, check, truth(disputed))
 
     asyncio.run(scenario())
     assert _state(node, two_of_three.clave)["valores"] == truth(two_of_three)
@@ -509,10 +523,14 @@ def test_an_operator_waiting_at_the_central_gets_each_acta_as_a_batch_makes_it(
     [verifier] = add_operators(node, [("Vicente", "verificador", "01")])
 
     async def scenario() -> None:
-        async with WorkStation.enroll(node, 1) as station:
+        # Each capture at its own station of CATD 01, the verificador at a fourth
+        # (one station never makes two captures of a round nor verifies them: issue 36).
+        async with WorkStation.enroll(node, 1) as station, \
+                WorkStation.enroll(node, 1) as s2, WorkStation.enroll(node, 1) as s3, \
+                WorkStation.enroll(node, 1) as s4:
             started = time.monotonic()
             first = _ask(station, caps[0])
-            checking = _ask(station, verifier, "verificacion", espera=60)
+            checking = _ask(s4, verifier, "verificacion", espera=60)
             await asyncio.sleep(1.0)
             assert not first.done() and not checking.done()  # nothing yet: they wait
             await station.digitize([acta])
@@ -523,18 +541,18 @@ def test_an_operator_waiting_at_the_central_gets_each_acta_as_a_batch_makes_it(
             # Woken by the batch, not by the end of its 30 s.
             assert time.monotonic() - started < 25
             # The next capture is for someone else: the operator of the first one, also
-            # waiting (its lease finished at the station), is not given the acta again;
-            # the other capturista is.
-            again = _ask(station, caps[0], espera=8, done=(lease["lease_id"],))
-            other = _ask(station, caps[1])
+            # waiting (its lease finished, now at a station that made no capture of the
+            # acta), is not given the acta again; the other capturista is.
+            again = _ask(s3, caps[0], espera=8, done=(lease["lease_id"],))
+            other = _ask(s2, caps[1])
             await asyncio.sleep(0.5)
             await station.capture(caps[0], lease, _wrong(truth(acta), 1))
             answer = await asyncio.wait_for(other, 25)
             [second] = answer.body["leases"]
             assert (second["clave_acta"], second["slot"]) == (acta.clave, 2)
-            await station.capture(caps[1], second, _wrong(truth(acta), 2))
-            [third] = await station.next(caps[2])
-            await station.capture(caps[2], third, _wrong(truth(acta), 3))
+            await s2.capture(caps[1], second, _wrong(truth(acta), 2))
+            [third] = await s3.next(caps[2])
+            await s3.capture(caps[2], third, _wrong(truth(acta), 3))
             # Three different captures: the verificador, waiting all along, gets it.
             answer = await asyncio.wait_for(checking, 65)
             [check] = answer.body["leases"]

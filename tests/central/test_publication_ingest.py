@@ -1,6 +1,6 @@
 """A corte of actas that went the whole way through a real central: acopio, image,
 two blind captures over leases, a PREP Casilla image, a sin acta and a code outside the
-catalog, sent by a station over HTTPS; then ``prep central corte`` and
+catalog, sent by stations over HTTPS; then the Consejo's window, ``prep central corte`` and
 ``prep verify-corte`` on what it published."""
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ def test_a_corte_publishes_what_the_stations_sent_and_verifies(
 
     async def night() -> None:
         async with WorkStation.enroll(node, 1) as station, \
+                WorkStation.enroll(node, 1) as neighbour, \
                 WorkStation.enroll_intake(node) as intake:
             await station.digitize([catd])
             await intake.digitize([casilla], origen="CASILLA", acopio=False)
@@ -54,14 +55,17 @@ def test_a_corte_publishes_what_the_stations_sent_and_verifies(
                 (Kind.ACOPIO, acopio, {"codigo_leido": "099999B0100" + sin.clave[-2:],
                                        "eleccion": sin.clave[-2:],
                                        "fuera_de_catalogo": True})])
-            for operator in (ana, beto):
-                for lease in await station.next(operator, prefetch=2):
+            # Each acta's two captures from two stations of the CATD (issue 36).
+            for operator, capturing in ((ana, station), (beto, neighbour)):
+                for lease in await capturing.next(operator, prefetch=2):
                     acta = catalog.acta(lease["clave_acta"])
                     assert acta is not None
-                    await station.capture(operator, lease, truth(acta))
+                    await capturing.capture(operator, lease, truth(acta))
 
     asyncio.run(night())
     publicacion = tmp_path / "publicacion"
+    window = central_cli(node, "ventana", "--inicio", "ahora")  # the Consejo's window
+    assert window.returncode == 0, window.stderr
     done = central_cli(node, "corte", "--publicacion", str(publicacion))
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)

@@ -150,8 +150,9 @@ def _valores(catalog: Catalog, clave: str, delta: int = 0) -> dict[str, int]:
 
 
 def _validate(dsn: str, blobs: Path, clave: str, valores: dict[str, int],
-              version: int = 1) -> str:
-    """Give ``clave`` a new validated capture made on a new image (as ingest would)."""
+              version: int = 1, fuente: str = "captura") -> str:
+    """Give ``clave`` new validated data made on a new image (as ingest would), by two
+    matching captures or (``fuente="verificacion"``) by a verificador."""
     data = image_bytes(clave, version)
     sha = hashlib.sha256(data).hexdigest()
     (blobs / sha[:2]).mkdir(exist_ok=True)
@@ -167,12 +168,12 @@ def _validate(dsn: str, blobs: Path, clave: str, valores: dict[str, int],
         assert image is not None
         conn.execute(
             "UPDATE acta_states SET estado = 'validada', sin_acta_causa = NULL, "
-            "sin_acta_record = NULL, validada_fuente = 'captura', "
+            "sin_acta_record = NULL, validada_fuente = %s, "
             "validada_record = gen_random_uuid(), validada_at = %s, "
             "validada_received_at = %s, validada_valores = %s, validada_imagen = %s, "
             "validada_origen = 'CATD', validada_digitalizacion = 'Escáner', "
             "acopio_at = coalesce(acopio_at, %s) WHERE clave_acta = %s",
-            (now, now, Jsonb(valores), image[0], now, clave))
+            (fuente, now, now, Jsonb(valores), image[0], now, clave))
     return sha
 
 
@@ -192,7 +193,7 @@ def test_the_difference_from_the_previous_corte_says_what_changed_and_why(
     sin_acta = next(c for c, r in rows.items() if r["OBSERVACIONES"].startswith("Sin Acta"))
     normal = [c for c, r in rows.items() if r["OBSERVACIONES"] == "-"
               and r["CONTABILIZADA"] == "1"]
-    corregida, reimagen = normal[0], normal[1]
+    corregida, reimagen, verificada = normal[0], normal[1], normal[2]
     blobs = tmp_path / "blobs"
     _validate(pg_database, blobs, pendiente, _valores(catalog, pendiente))
     _validate(pg_database, blobs, sin_acta, _valores(catalog, sin_acta))
@@ -203,6 +204,9 @@ def test_the_difference_from_the_previous_corte_says_what_changed_and_why(
         [valores] = conn.execute("SELECT validada_valores FROM acta_states WHERE "
                                  "clave_acta = %s", (reimagen,)).fetchone() or (None,)
     new_sha = _validate(pg_database, blobs, reimagen, valores, version=2)
+    # Another image whose captures disagreed: a verificador decided other values.
+    _validate(pg_database, blobs, verificada, _valores(catalog, verificada, 1), version=2,
+              fuente="verificacion")
 
     second = _corte(engine, tmp_path)
     diff = json.loads((second.publicado.path / "diferencias.json").read_bytes())
@@ -211,14 +215,20 @@ def test_the_difference_from_the_previous_corte_says_what_changed_and_why(
     assert changes["agregadas"] == [pendiente]
     assert changes["retiradas"] == []
     modificadas = {m["clave_acta"]: m for m in changes["modificadas"]}
-    assert set(modificadas) == {sin_acta, corregida, reimagen}
+    assert set(modificadas) == {sin_acta, corregida, reimagen, verificada}
     assert modificadas[sin_acta]["motivo"] == "llegó el acta después de registrarse sin acta"
     assert modificadas[corregida]["motivo"] == "se corrigieron los datos capturados"
     nulos = int(rows[corregida]["NULOS"])
     assert modificadas[corregida]["cambios"]["NULOS"] == [str(nulos), str(nulos + 1)]
+    # Validated again by two matching captures: FECHA_HORA_VERIFICACION changes (every
+    # validated acta has one), yet no verificador was involved.
     assert modificadas[reimagen]["motivo"] == "se publica otra imagen del acta"
     assert modificadas[reimagen]["cambios"]["CODIGO_INTEGRIDAD"] == [
         rows[reimagen]["CODIGO_INTEGRIDAD"], new_sha]
+    assert "FECHA_HORA_VERIFICACION" in modificadas[reimagen]["cambios"]
+    assert modificadas[verificada]["motivo"] == (
+        "se publica otra imagen del acta; se corrigieron los datos capturados; "
+        "el acta pasó por verificación")
     for other in catalog.elecciones[1:]:
         assert diff["elecciones"][other.nombre]["modificadas"] == []
         assert diff["elecciones"][other.nombre]["agregadas"] == []
