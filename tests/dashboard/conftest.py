@@ -4,10 +4,12 @@ the dashboard.
 One central subprocess per package (``prep central serve`` over HTTPS): a small
 catalog loaded, stations of CATD 01, CATD 02 and the CCV enrolled, actas acopiadas, sin
 acta and digitized through signed batches, captured by three capturistas through the
-work leases (one of them types some actas wrong, so a third capture settles them), a
-duplicate acopio (an anomaly), PREP Casilla photos through the central's intake station,
-and one corte. The dashboard reads it through a login user that holds only
-``prep_lectura``; a coordinator of the central has an account for its actions.
+work leases, each at a workstation of their own at CATD 01 (the queue never gives one
+station two captures of an acta in a round, issue 36; one of them types some actas
+wrong, so a third capture, at the third station, settles them), a duplicate acopio (an
+anomaly), PREP Casilla photos through the central's intake station, and one corte.
+The dashboard reads it through a login user that holds only ``prep_lectura``; a
+coordinator of the central has an account for its actions.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import asyncio
 import secrets
 import zlib
 from collections.abc import Iterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -44,7 +47,7 @@ class Scenario:
     node: CentralNode
     catalog: Catalog
     reader_dsn: str
-    catd1: WorkStation
+    catd1: WorkStation  # CATD 01's first workstation: acopio, digitization, capture
     catd2: WorkStation
     ccv: WorkStation
     intake: WorkStation  # the central's own PREP Casilla intake station
@@ -52,6 +55,13 @@ class Scenario:
     acopiador: str
     publicacion: Path
     coordinador: str  # a coordinator's account at the central (password COORDINATOR_PASSWORD)
+    #: CATD 01's other two workstations, where the second and third capturistas work.
+    catd1_capture: tuple[WorkStation, ...] = ()
+
+    @property
+    def stations(self) -> tuple[WorkStation, ...]:
+        """Every station enrolled, the intake's too."""
+        return (self.catd1, *self.catd1_capture, self.catd2, self.ccv, self.intake)
 
     def sql(self, query: str, *params: object) -> list[tuple[object, ...]]:
         """Rows of ``query`` as the central's own user sees them (the truth)."""
@@ -73,15 +83,20 @@ def actas_of(catalog: Catalog, distrito: int) -> list[Acta]:
             if a.casilla.distrito_id == distrito]
 
 
-async def _capture(station: WorkStation, operators: list[str], by_clave: dict[str, Acta],
+async def _capture(desks: list[tuple[WorkStation, str]], by_clave: dict[str, Acta],
                    limit: int, mistaken: str) -> None:
-    """Operators take turns leasing and capturing until ``limit`` leases were served;
-    ``mistaken`` types every third of its actas wrong."""
+    """The operators, each at their own ``(station, operator)`` desk, take turns leasing
+    and capturing until ``limit`` leases were served; ``mistaken`` types every third of
+    its actas wrong."""
     served = 0
-    async with station:
+    async with AsyncExitStack() as stack:
+        for station, _operator in desks:
+            await stack.enter_async_context(station)
         while served < limit:
             progress = False
-            for operator in operators:
+            for station, operator in desks:
+                if served >= limit:
+                    break
                 for lease in await station.next(operator, prefetch=1):
                     acta = by_clave[lease["clave_acta"]]
                     valores = truth(acta)
@@ -95,8 +110,8 @@ async def _capture(station: WorkStation, operators: list[str], by_clave: dict[st
 
 
 async def _stage(node: CentralNode, catalog: Catalog, catd1: WorkStation,
-                 catd2: WorkStation, intake: WorkStation, capturistas: list[str],
-                 acopiador: str) -> None:
+                 catd1_capture: tuple[WorkStation, ...], catd2: WorkStation,
+                 intake: WorkStation, capturistas: list[str], acopiador: str) -> None:
     d1 = actas_of(catalog, 1)
     d2 = actas_of(catalog, 2)
     async with catd1:  # by the site's acopiador and digitalizador
@@ -114,7 +129,8 @@ async def _stage(node: CentralNode, catalog: Catalog, catd1: WorkStation,
         await intake.digitize(d2[len(d2) // 4: len(d2) // 3], origen="CASILLA",
                               acopio=False)
     by_clave = {a.clave: a for a in d1 + d2}
-    await _capture(catd1, capturistas, by_clave, limit=len(d1), mistaken=capturistas[1])
+    desks = list(zip((catd1, *catd1_capture), capturistas, strict=True))
+    await _capture(desks, by_clave, limit=len(d1), mistaken=capturistas[1])
 
 
 @pytest.fixture(scope="package")
@@ -128,10 +144,12 @@ def scenario(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         [acopiador] = add_operators(node, [("Dora Paz", "acopiador", "01")])
         coordinador = add_coordinator(node.dsn, "Olga Rivas")
         catd1 = WorkStation.enroll(node, 1)
+        catd1_capture = (WorkStation.enroll(node, 1), WorkStation.enroll(node, 1))
         catd2 = WorkStation.enroll(node, 2)
         ccv = WorkStation.enroll(node, None)
         intake = WorkStation.enroll_intake(node)
-        asyncio.run(_stage(node, catalog, catd1, catd2, intake, capturistas, acopiador))
+        asyncio.run(_stage(node, catalog, catd1, catd1_capture, catd2, intake, capturistas,
+                           acopiador))
         publicacion = base / "publicacion"
         engine = make_engine(node.dsn, pool_size=1)
         try:
@@ -145,7 +163,7 @@ def scenario(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             engine.dispose()
         with reader_login(node.dsn) as reader:
             yield Scenario(node, catalog, reader, catd1, catd2, ccv, intake, capturistas,
-                           acopiador, publicacion, coordinador)
+                           acopiador, publicacion, coordinador, catd1_capture)
 
 
 @pytest.fixture

@@ -52,8 +52,8 @@ def test_the_numbers_on_screen_are_the_database_counts(scenario: Scenario,
     validadas = scenario.scalar("SELECT count(*) FROM acta_states WHERE estado = 'validada'")
     assert window.resumen.cards["validadas"].value.text() == f"{validadas:,}"
     assert window.resumen.table.model.rowCount() == 33 + 1  # the CATD and the CCV
-    # Four stations enrolled (the intake's too), and the 31 CATD with none (marked).
-    assert window.estaciones.table.model.rowCount() == 4 + 31
+    # Every station enrolled (the intake's too), and the 31 CATD with none (marked).
+    assert window.estaciones.table.model.rowCount() == len(scenario.stations) + 31
     assert window.estaciones.table.cell(scenario.catd1.id, 3) == "En línea"
     manifest = scenario.scalar("SELECT manifiesto_sha256 FROM cortes ORDER BY id LIMIT 1")
     assert any(r.cells[7].text == manifest for r in window.cortes.table.model.rows)
