@@ -18,7 +18,7 @@ def add_arguments(sim: argparse.ArgumentParser) -> None:
                           "actas; 1 ≈ 40,000)")
     sim.add_argument("--catds", type=_positive, default=None,
                      help="CATD virtuales (predeterminado: uno por distrito a escala 1, es "
-                          "decir 33, y proporcionalmente menos abajo, al menos 3; además "
+                          "decir 33, y proporcionalmente menos abajo; al menos 3; además "
                           "siempre un CCV)")
     sim.add_argument("--speed", type=float, default=1000.0,
                      help="segundos simulados por segundo real (predeterminado 1000: la "
@@ -40,11 +40,16 @@ def add_arguments(sim: argparse.ArgumentParser) -> None:
                      help="el simulacro en memoria, sin estaciones ni nodo central (segundos)")
 
 
+#: Stations that capture in a drill: the CATDs and the CCV. An acta whose three captures
+#: disagree is verified at a fourth station, one that made none of them (issue 36).
+MIN_CATDS = 3
+
+
 def default_catds(scale: float) -> int:
     """CATD stations for a drill at ``scale``: the CDMX has one CATD per distrito
     local (33); a smaller drill has proportionally fewer, at least 3 (so the
     incidents fall on different stations)."""
-    return max(3, min(33, round(33 * scale)))
+    return max(MIN_CATDS, min(33, round(33 * scale)))
 
 
 def command(args: argparse.Namespace) -> int:
@@ -60,6 +65,12 @@ def command(args: argparse.Namespace) -> int:
         print("error: --speed debe ser mayor que 0 y --dpi de 72 a 300", file=sys.stderr)
         return 2
     catds = args.catds if args.catds is not None else default_catds(args.scale)
+    if catds < MIN_CATDS:
+        print(f"error: --catds {catds}: el simulacro necesita al menos {MIN_CATDS} CATD. Un "
+              "acta cuyas tres capturas difieren se verifica en una estación que no hizo "
+              "ninguna de ellas (docs/seguridad.md), y con menos CATD no queda ninguna.",
+              file=sys.stderr)
+        return 2
     options = DrillOptions(out=args.out, seed=args.seed, scale=args.scale, catds=catds,
                            speed=args.speed, error_rate=args.error_rate,
                            corte_cada=args.corte_cada, dpi=args.dpi, gui=args.gui,

@@ -220,6 +220,20 @@ def test_one_catd_per_distrito_at_full_scale(scale: float, catds: int) -> None:
     assert default_catds(scale) == catds
 
 
+@pytest.mark.parametrize("catds", [1, 2])
+def test_fewer_than_three_catds_are_refused_with_the_reason(catds: int, tmp_path: Path) -> None:
+    """With the CCV, 2 CATDs give three capturing stations: an acta whose three captures
+    disagree would wait forever for a fourth station to verify it (issue 36). The drill
+    says so at once instead of failing after its 300 s without progress."""
+    done = subprocess.run(
+        [sys.executable, "-m", "prep", "simulacro", "--catds", str(catds), "--out",
+         str(tmp_path / "sim")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert f"--catds {catds}: el simulacro necesita al menos 3 CATD" in done.stderr
+    assert "verifica en una estación que no hizo ninguna" in done.stderr
+    assert not (tmp_path / "sim").exists()
+
+
 def test_a_stopped_drill_says_how_far_it_got(tmp_path: Path) -> None:
     """SIGTERM in the middle of the night (a service manager, a coordinator's Ctrl+C):
     the stations and the central are stopped, and simulacro.json says «interrumpido»
