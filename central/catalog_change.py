@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import exists, select
+from sqlalchemy import case, exists, select
 from sqlalchemy.orm import Session
 
 from central.db.models import ActaStateRow, StoredRecord
@@ -96,12 +96,16 @@ def assess(session: Session, catalog: Catalog,
     and, acta by acta, with the ``previous`` catalog (the current version, if any)."""
     holds = bool(session.scalar(select(exists().where(StoredRecord.id.is_not(None)))))
     new = {a.clave for a in catalog.iter_actas()}
-    current = session.execute(select(ActaStateRow.clave_acta, ActaStateRow.estado)
+    # An acta in a correction round (a cotejo found a difference) is being captured
+    # again, but its validated data is still published.
+    estado = case((ActaStateRow.validada_record.is_not(None), "validada"),
+                  else_=ActaStateRow.estado)
+    current = session.execute(select(ActaStateRow.clave_acta, estado)
                               .where(ActaStateRow.en_catalogo.is_(True))).all()
     removed = [(clave, estado) for clave, estado in current if clave not in new]
     known = {clave for clave, _ in current}
     changes = changed_actas(previous, catalog) if previous is not None else {}
-    estados = dict(current)
+    estados: dict[str, str] = dict(current)
     fields = Counter(name for names in changes.values() for name in names)
     return CatalogImpact(
         holds_results=holds, added=len(new - known), removed=len(removed),

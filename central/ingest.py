@@ -27,7 +27,13 @@ from central.crash import crash_point
 from central.db.models import Anomaly, Station, StoredBatch, StoredRecord
 from central.errors import Quarantine, Refused, unparsed_batch
 from central.health import note_batch
-from central.pipeline.apply import NO_WORK, WorkMade, apply_batch, audit_contradicciones
+from central.pipeline.apply import (
+    NO_WORK,
+    WorkMade,
+    apply_batch,
+    audit_contradicciones,
+    audit_cotejos,
+)
 from central.pipeline.authorize import Sender
 from prep.canonical import sha256_hex
 from prep.crypto import VerifyKey
@@ -201,6 +207,7 @@ class Ingestor:
         session.execute(_NOTIFY, {"payload": f"{batch.station}:{batch.number}"})
         # Last: the audit lock after every row lock this batch takes (apply.py says why).
         audit_contradicciones(session, applied.contradicciones)
+        audit_cotejos(session, applied.cotejos)
         return receipt, _Made((station.role, station.sitio), applied.work)
 
     def _check(self, incoming: _Incoming, station: Any) -> None:

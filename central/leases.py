@@ -1,5 +1,9 @@
-"""Work leases: capture and verification handed to one operator at one station at a time
-(``POST /v1/work/next``, ``…/{lease}/renew``, ``…/release``; ``docs/pipeline.md``).
+"""Work leases: capture, verification and cotejo handed to one operator at one station at
+a time (``POST /v1/work/next``, ``…/{lease}/renew``, ``…/release``; ``docs/pipeline.md``).
+
+Cotejo work is a validated acta, not yet cotejada nor in a correction round, of the
+asking CATD station's own distritos (the paper acta is there), oldest validation first,
+for a verificador or coordinador who never captured, verified or held a lease on it.
 
 An acta is handed out with ``SELECT … FOR UPDATE SKIP LOCKED``: a CATD station gets its
 own CATD's actas first, a CCV station any; oldest acopio first. PostgreSQL itself keeps
@@ -48,7 +52,7 @@ from sqlalchemy.orm import Session
 from central.anomalies import add_anomaly
 from central.auth import STATION_ROW, SignedRequest, verified_station
 from central.catd_distritos import assigned, distritos_of
-from central.db.models import ActaCapture, ActaImage, Anomaly, Lease
+from central.db.models import ActaCapture, ActaImage, ActaStateRow, Anomaly, Lease
 from central.errors import ApiError
 from central.pipeline.apply import current_lookup
 from central.pipeline.state import (
@@ -86,16 +90,33 @@ MAX_LIFE_FACTOR = 4
 REPLAY_ANOMALY_EVERY = timedelta(hours=1)
 REPLAYED = "solicitud_repetida"
 MAX_REQUEST_BYTES = 4096
-ROLE = {CAPTURA: "capturista", VERIFICACION: "verificador"}
+COTEJO = "cotejo"
+#: The roles that may take each kind of work (central.pipeline.authorize.ROLES agrees).
+ROLES = {CAPTURA: frozenset({"capturista"}), VERIFICACION: frozenset({"verificador"}),
+         COTEJO: frozenset({"verificador", "coordinador"})}
+_ROLE_NAMES = {CAPTURA: "capturista", VERIFICACION: "verificador",
+               COTEJO: "verificador o coordinador"}
 
 LEASES = cast(Table, Lease.__table__)
 IMAGES = cast(Table, ActaImage.__table__)
 CAPTURES = cast(Table, ActaCapture.__table__)
+STATES = cast(Table, ActaStateRow.__table__)
 
 FIELDS_EVERY = 2.0
 
 _QUEUE = {CAPTURA: "a.estado IN ('digitalizada', 'captura_1', 'captura_2')",
-          VERIFICACION: "a.estado = 'verificacion'"}
+          VERIFICACION: "a.estado = 'verificacion'",
+          COTEJO: "a.estado = 'validada' AND a.cotejo_record IS NULL"}
+#: The queue order: acopio time for capture and verification, the validation's arrival
+#: (the oldest published data first) for cotejo.
+_ORDER = {CAPTURA: "a.orden_at", VERIFICACION: "a.orden_at", COTEJO: "a.validada_received_at"}
+#: The one-station rule (capture and verification): never a station whose capture
+#: already counts in the acta's current round. A cotejo is made where the paper is, at
+#: the CATD whose stations captured it: the rule is about captures, not about it.
+_OTHER_STATION = """
+          AND NOT EXISTS (SELECT 1 FROM acta_captures AS ours
+                          WHERE ours.clave_acta = a.clave_acta AND ours.ronda = a.ronda
+                            AND ours.kind = 'captura' AND ours.station = :station)"""
 _IMAGE_COLUMNS = "i.sha256, i.bytes, i.media_type, i.origen, i.digitalizacion, i.received_at"
 _SLOT_SQL = "CASE c.estado " + " ".join(
     f"WHEN '{estado.value}' THEN {slot}" for estado, slot in SLOT.items()) + " ELSE 0 END"
@@ -108,7 +129,7 @@ _SLOT_SQL = "CASE c.estado " + " ".join(
 # it, they never double it.
 _GRANT_SQL = """
     WITH candidate AS (
-        SELECT a.clave_acta, a.estado, a.ronda, a.imagen_actual, a.orden_at,
+        SELECT a.clave_acta, a.estado, a.ronda, a.imagen_actual, {order} AS orden_at,
                EXISTS (SELECT 1 FROM leases AS old WHERE old.clave_acta = a.clave_acta
                        AND old.status = 'active') AS reclaim
         FROM acta_states AS a
@@ -118,13 +139,11 @@ _GRANT_SQL = """
                           WHERE mine.clave_acta = a.clave_acta AND mine.operator = :operator)
           AND NOT EXISTS (SELECT 1 FROM acta_captures AS done
                           WHERE done.clave_acta = a.clave_acta AND done.operator = :operator)
-          AND NOT EXISTS (SELECT 1 FROM acta_captures AS ours
-                          WHERE ours.clave_acta = a.clave_acta AND ours.ronda = a.ronda
-                            AND ours.kind = 'captura' AND ours.station = :station)
+          AND a.correccion_operator IS DISTINCT FROM :operator {station}
           AND NOT EXISTS (SELECT 1 FROM leases AS live
                           WHERE live.clave_acta = a.clave_acta AND live.status = 'active'
                             AND live.expires_at > :now)
-        ORDER BY a.orden_at, a.clave_acta
+        ORDER BY {order}, a.clave_acta
         LIMIT :limit
         FOR UPDATE OF a SKIP LOCKED
     ), granted AS (
@@ -146,7 +165,8 @@ _GRANT_SQL = """
 # (kind, own CATD only?) → statement; the texts are constants, so the partial indexes
 # on the queue states apply.
 _GRANT = {(kind, own): text(_GRANT_SQL.format(
-    queue=queue, image=_IMAGE_COLUMNS, slot=_SLOT_SQL,
+    queue=queue, image=_IMAGE_COLUMNS, slot=_SLOT_SQL, order=_ORDER[kind],
+    station="" if kind == COTEJO else _OTHER_STATION,
     distrito="AND a.distrito = ANY(CAST(:distritos AS integer[]))" if own else ""))
     for kind, queue in _QUEUE.items() for own in (True, False)}
 _RECLAIM = text("""
@@ -218,7 +238,7 @@ class WorkRequest:
         done = _lease_ids(data.get("done", []))
         espera = data.get("espera", 0)
         if not isinstance(operator, str) or not 0 < len(operator) <= 64 \
-                or kind not in ROLE or type(prefetch) is not int \
+                or kind not in ROLES or type(prefetch) is not int \
                 or not 1 <= prefetch <= MAX_PREFETCH or done is None \
                 or type(espera) is not int or not 0 <= espera <= MAX_ESPERA:
             raise _malformed()
@@ -378,12 +398,14 @@ def _grant(conn: Connection, station: str, row: Row[Any], request: WorkRequest, 
         return granted
     own_distritos = distritos_of(int(row.sitio), _assigned(conn)) if row.role == "catd" \
         else None
+    # A cotejo compares with the paper acta, which stays at its CATD: its own only.
+    owns = (True,) if request.kind == COTEJO else (True, False) if own_distritos else (False,)
     params: dict[str, Any] = {
         "operator": request.operator, "station": station, "kind": request.kind, "now": now,
         "lease_time": lease_time, "distritos": own_distritos}
     for _ in range(_ATTEMPTS):
         found = 0
-        for own in ((True, False) if own_distritos else (False,)):
+        for own in owns:
             need = wanted - len(granted)
             if need <= 0:
                 break
@@ -458,6 +480,9 @@ def describe(conn: Connection, leases: Sequence[Any], lookup: Lookup) -> list[di
             "image_sha256": lease.sha256, "image": image}
         if lease.kind == VERIFICACION:
             item.update(_verification(conn, lease))
+        elif lease.kind == COTEJO:  # the published data, to compare with the paper
+            item["valores"] = conn.scalar(select(STATES.c.validada_valores).where(
+                STATES.c.clave_acta == lease.clave_acta))
         out.append(item)
     return out
 
@@ -488,9 +513,12 @@ def _check_operator(row: Row[Any], request: WorkRequest) -> None:
     if row.operator_sitio != row.sitio:
         raise ApiError(403, "operator_other_site", f"El operador {request.operator} no "
                        "pertenece al sitio de este equipo.")
-    if row.operator_role != ROLE[request.kind]:
+    if row.operator_role not in ROLES[request.kind]:
         raise ApiError(403, "operator_role", f"El operador {request.operator} no tiene el "
-                       f"rol de {ROLE[request.kind]}.")
+                       f"rol de {_ROLE_NAMES[request.kind]}.")
+    if request.kind == COTEJO and row.role != "catd":
+        raise ApiError(403, "cotejo_solo_catd", "El cotejo se hace en el CATD que tiene el "
+                       "acta en papel; este equipo no es de un CATD.")
 
 
 def _uuid(lease_id: str) -> str:
@@ -529,7 +557,8 @@ def _lease_ids(value: object) -> frozenset[str] | None:
 
 def _malformed() -> ApiError:
     return ApiError(400, "malformed", "La solicitud de trabajo está incompleta o mal formada: "
-                    f"operator, kind (captura o verificacion), prefetch (1 a {MAX_PREFETCH}), "
+                    "operator, kind (captura, verificacion o cotejo), "
+                    f"prefetch (1 a {MAX_PREFETCH}), "
                     "nonce (un UUID nuevo en cada solicitud) y, si van, done (hasta "
                     f"{MAX_DONE} asignaciones terminadas) y espera "
                     f"(0 a {MAX_ESPERA} segundos).")

@@ -14,7 +14,14 @@ from aiohttp import web
 from central.auth import SIGNATURE_HEADER, STATION_HEADER, SignedRequest, authenticate
 from central.blobs import is_sha256
 from central.errors import ApiError
-from central.leases import MAX_REQUEST_BYTES, WorkRequest, next_work, release, renew
+from central.leases import (
+    COTEJO,
+    MAX_REQUEST_BYTES,
+    WorkRequest,
+    next_work,
+    release,
+    renew,
+)
 from central.server import CENTRAL, _read_body
 from central.work_wait import Waited
 from prep.canonical import sha256_hex
@@ -62,7 +69,10 @@ async def _next(request: web.Request) -> web.Response:
             central.waiters.pass_on(work.kind, site, key)
         left = deadline - loop.time()
         # At its cap, only the operator's own records free room: no point waiting here.
-        if leases or capped or left <= 0 or central.waiters.closed or not connected():
+        # Cotejo work is answered at once: nobody is woken for it (the operator checks
+        # published actas at their own pace).
+        if leases or capped or left <= 0 or central.waiters.closed or not connected() \
+                or work.kind == COTEJO:
             return web.json_response({"leases": leases})
         waited = await central.waiters.wait(work.kind, site, left, since=made, key=key,
                                             alive=connected)

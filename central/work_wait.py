@@ -79,7 +79,7 @@ class WorkWaiters:
         before looking for work, and handed to :meth:`wait`, it closes the gap between
         that look and the wait."""
         self._loop = asyncio.get_running_loop()  # from now on, wakes reach this loop
-        return self._made[kind]
+        return self._made.get(kind, 0)  # cotejo work is never waited for
 
     async def wait(self, kind: str, site: tuple[str, str], timeout: float, *,
                    since: int | None = None, key: tuple[str, str] = ("", ""),

@@ -230,11 +230,34 @@ def _ilegible(b: Mapping[str, JsonValue]) -> None:
     _text(b["motivo"], "motivo", 500)
 
 
+#: At most this many fields named by one cotejo (a difference in every field of the
+#: largest acta layout fits; records check the names' form, the central the catalog's).
+MAX_COTEJO_CAMPOS = 64
+#: The longest reason a cotejo may give for a difference.
+MAX_COTEJO_MOTIVO = 300
+_COTEJO_OPCIONALES = frozenset({"campos", "motivo"})
+
+
 def _cotejo(b: Mapping[str, JsonValue]) -> None:
-    _exact(b, {"clave_acta", "coincide"})
+    """The published data checked against the paper acta: ``coincide`` true confirms
+    it; false opens a correction, optionally saying which fields differ (``campos``,
+    capture fields of the acta's election: the central checks them against its
+    catalog) and why (``motivo``). Stations older than those two send neither."""
+    _exact(b, {"clave_acta", "coincide"} | (_COTEJO_OPCIONALES & set(b)))
     _clave(b["clave_acta"])
     if not isinstance(b["coincide"], bool):
         raise RecordError("coincide must be true or false")
+    if b["coincide"] and _COTEJO_OPCIONALES & set(b):
+        raise RecordError("campos and motivo go only with coincide false")
+    if "campos" in b:
+        campos = b["campos"]
+        if not isinstance(campos, list) or not 1 <= len(campos) <= MAX_COTEJO_CAMPOS \
+                or not all(isinstance(c, str) and _CAMPO.fullmatch(c) for c in campos) \
+                or len(set(campos)) != len(campos):
+            raise RecordError(f"campos must be a list of 1 to {MAX_COTEJO_CAMPOS} "
+                              "distinct field names")
+    if "motivo" in b:
+        _text(b["motivo"], "motivo", MAX_COTEJO_MOTIVO)
 
 
 def _heartbeat(b: Mapping[str, JsonValue]) -> None:

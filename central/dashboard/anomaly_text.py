@@ -53,6 +53,11 @@ ANOMALY_LABELS = {
     "solicitud_repetida": "Solicitud de trabajo repetida",
     "casilla_rechazada": "Foto de PREP Casilla rechazada",
     "not_an_image": "Archivo que no es una imagen",
+    "cotejo_operador_del_acta": "Cotejo por quien capturó o verificó el acta",
+    "cotejo_sin_publicar": "Cotejo de un acta sin datos publicados",
+    "cotejo_en_correccion": "Cotejo de un acta en corrección",
+    "cotejo_campos_invalidos": "Cotejo con campos que no son del acta",
+    "cotejo_repetido": "Cotejo de un acta ya cotejada",
 }
 
 #: Known keys, in the order they are told, with their Spanish name.

@@ -281,6 +281,7 @@ ESTADOS = ("esperada", "acopiada", "sin_acta", "digitalizada", "captura_1", "cap
 CLAVE_ACTA = String(13)
 #: The work queues' states, spelled out so PostgreSQL can match the partial indexes.
 WORK_STATES_SQL = "estado IN ('digitalizada', 'captura_1', 'captura_2', 'verificacion')"
+COTEJO_QUEUE_SQL = "estado = 'validada' AND cotejo_record IS NULL"
 
 
 class ActaStateRow(Base):
@@ -295,6 +296,9 @@ class ActaStateRow(Base):
               postgresql_where=text(WORK_STATES_SQL)),
         Index("ix_acta_states_work_distrito", "distrito", "orden_at", "clave_acta",
               postgresql_where=text(WORK_STATES_SQL)),
+        # The cotejo queue (central.leases): validated actas not cotejada yet.
+        Index("ix_acta_states_cotejo", "distrito", "validada_received_at", "clave_acta",
+              postgresql_where=text(COTEJO_QUEUE_SQL)),
     )
 
     clave_acta: Mapped[str] = mapped_column(CLAVE_ACTA, primary_key=True)
@@ -326,6 +330,22 @@ class ActaStateRow(Base):
     validada_imagen: Mapped[str | None] = mapped_column(Uuid(as_uuid=False))
     validada_origen: Mapped[str | None] = mapped_column(String(8))
     validada_digitalizacion: Mapped[str | None] = mapped_column(String(16))
+    #: The cotejo that confirmed the published data (COTEJADA; revision 0015).
+    cotejo_record: Mapped[str | None] = mapped_column(Uuid(as_uuid=False))
+    cotejo_station: Mapped[str | None] = mapped_column(STATION_ID)
+    cotejo_operator: Mapped[str | None] = mapped_column(String(64))
+    cotejo_at: Mapped[datetime | None]
+    cotejo_received_at: Mapped[datetime | None]
+    #: The last correction round: the cotejo that found a difference, the fields it
+    #: named (a JSON list), its reason and the image round of the new captures.
+    correccion_record: Mapped[str | None] = mapped_column(Uuid(as_uuid=False))
+    correccion_station: Mapped[str | None] = mapped_column(STATION_ID)
+    correccion_operator: Mapped[str | None] = mapped_column(String(64))
+    correccion_at: Mapped[datetime | None]
+    correccion_received_at: Mapped[datetime | None]
+    correccion_campos: Mapped[list[str] | None] = mapped_column(JSONB)
+    correccion_motivo: Mapped[str | None] = mapped_column(String(300))
+    correccion_ronda: Mapped[int | None] = mapped_column(Integer)
 
 
 class ActaImage(Base):
@@ -408,13 +428,13 @@ class PipelineJournal(Base):
 
 
 class Lease(Base):
-    """Capture or verification work handed to one operator at one station. Rows are
+    """Capture, verification or cotejo work handed to one operator at one station. Rows are
     never deleted: the table is the lease history; a row ends once (released, expired,
     completed by a record, or ilegible) and is frozen from then on."""
 
     __tablename__ = "leases"
     __table_args__ = (
-        CheckConstraint("kind IN ('captura', 'verificacion')", name="kind"),
+        CheckConstraint("kind IN ('captura', 'verificacion', 'cotejo')", name="kind"),
         CheckConstraint("status IN ('active', 'released', 'expired', 'completed', "
                         "'ilegible')", name="status"),
         Index("uq_leases_active_acta", "clave_acta", unique=True,
@@ -466,6 +486,16 @@ class CorteRow(Base):
     motivo: Mapped[str] = mapped_column(String(16))
     seconds: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class ActaPublicada(Base):
+    """The corte that first published an acta with data (revision 0016): inserted with
+    that corte's row, never changed; the public history says it."""
+
+    __tablename__ = "actas_publicadas"
+
+    clave_acta: Mapped[str] = mapped_column(CLAVE_ACTA, primary_key=True)
+    corte_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("cortes.id"))
 
 
 class Publicacion(Base):

@@ -31,6 +31,13 @@ from central.pipeline.casilla import (
     contradicciones,
     siblings_in,
 )
+from central.pipeline.cotejo import (
+    ABIERTA,
+    CONFIRMADO,
+    CotejoStep,
+    cotejo_steps,
+    end_cotejo_leases,
+)
 from central.pipeline.state import (
     EN_CAPTURA,
     PIPELINE_KINDS,
@@ -42,7 +49,7 @@ from central.pipeline.state import (
 )
 from central.pipeline.store import catalog_lookup, lock_actas, save, save_fuera
 from prep.protocol import Batch
-from prep.records import Record
+from prep.records import Kind, Record
 
 #: Ingest and the ilegible request hold it shared; rebuilding the states (and seeding
 #: them for a new catalog) holds it exclusively, so it sees no fold half-done.
@@ -77,12 +84,14 @@ NO_WORK = WorkMade()
 
 
 class Applied(NamedTuple):
-    """What a batch did: the work it made, and the casillas whose actas it made
-    contradict each other (:mod:`central.pipeline.casilla`), already raised as anomalies;
-    ingest audits them last in its transaction (:func:`audit_contradicciones`)."""
+    """What a batch did: the work it made, the casillas whose actas it made
+    contradict each other (:mod:`central.pipeline.casilla`), already raised as anomalies,
+    and its cotejo steps (:func:`cotejo_steps`); ingest audits both last in its
+    transaction (:func:`audit_contradicciones`, :func:`audit_cotejos`)."""
 
     work: WorkMade = NO_WORK
     contradicciones: tuple[Contradiccion, ...] = ()
+    cotejos: tuple[CotejoStep, ...] = ()
 
 
 def apply_batch(session: Session, batch: Batch, received_at: datetime,
@@ -116,6 +125,9 @@ def apply_batch(session: Session, batch: Batch, received_at: datetime,
     folded = fold(events, lookup, before, admit=gate.admit)
     gate.end_leases()
     gate.report()
+    end_cotejo_leases(session, batch.station, [e for e in events if e.kind is Kind.COTEJO
+                                               and gate.verdicts.get(e.id) is not None
+                                               and gate.verdicts[e.id].reason is None])
     save(session, before, folded.actas)
     save_fuera(session, folded.fuera.values())
     for note in folded.notes:
@@ -128,7 +140,8 @@ def apply_batch(session: Session, batch: Batch, received_at: datetime,
                     contra.detail())
     changed = [a.estado for clave, a in folded.actas.items() if a != before.get(clave)]
     return Applied(WorkMade(sum(e in EN_CAPTURA for e in changed),
-                            sum(e is Estado.VERIFICACION for e in changed)), tuple(found))
+                            sum(e is Estado.VERIFICACION for e in changed)), tuple(found),
+                   cotejo_steps(before, folded.actas))
 
 
 def audit_contradicciones(session: Session, found: Iterable[Contradiccion]) -> None:
@@ -139,6 +152,18 @@ def audit_contradicciones(session: Session, found: Iterable[Contradiccion]) -> N
     for c in found:
         audit.emit(session, "casilla_sin_acta_con_datos", actor=c.station or "central",
                    detail=c.detail())
+
+
+def audit_cotejos(session: Session, steps: Iterable[CotejoStep]) -> None:
+    """Audit each cotejo step ``apply_batch`` found, as :func:`audit_contradicciones`
+    (last in ingest's transaction, for the same reason)."""
+    for step in steps:
+        if step.event == CONFIRMADO:
+            audit.emit(session, "cotejo_confirmado", actor=step.actor, detail=step.detail)
+        elif step.event == ABIERTA:
+            audit.emit(session, "correccion_abierta", actor=step.actor, detail=step.detail)
+        else:
+            audit.emit(session, "correccion_validada", actor=step.actor, detail=step.detail)
 
 
 def lock_pipeline_shared(session: Session) -> None:

@@ -75,11 +75,13 @@ VERIFICACION_SIN_LEASE_VIVO = "verificacion_sin_lease_vivo"
 ILEGIBLE_SIN_LEASE_VIVO = "ilegible_sin_lease_vivo"
 CODIGO_NO_ES_ACTA = "codigo_no_es_acta"  # a misread registered fuera de catálogo
 IMAGEN_TIPO_DISTINTO = "imagen_tipo_distinto"  # the record's media_type is not the blob's
+#: A cotejo by an operator who captured or verified the acta: nobody checks their own work.
+COTEJO_OPERADOR_DEL_ACTA = "cotejo_operador_del_acta"
 REASONS = (OPERADOR_DESCONOCIDO, OPERADOR_DESHABILITADO, OPERADOR_OTRO_SITIO,
            OPERADOR_SIN_ROL, REGISTRO_NO_ADMITIDO, ACTA_DE_OTRO_CATD, TRABAJO_SIN_LEASE,
            LEASE_VENCIDO, CAPTURA_MISMA_ESTACION, VERIFICACION_MISMA_ESTACION,
            VERIFICACION_SIN_LEASE_VIVO, ILEGIBLE_SIN_LEASE_VIVO, CODIGO_NO_ES_ACTA,
-           IMAGEN_TIPO_DISTINTO)
+           IMAGEN_TIPO_DISTINTO, COTEJO_OPERADOR_DEL_ACTA)
 #: Raised (not quarantined) for a capture (or an ilegible of an image already replaced)
 #: admitted under a lease that was no longer live: made offline on a lease that expired,
 #: or ended, meanwhile.
@@ -93,7 +95,9 @@ ROLES: dict[Kind, frozenset[str]] = {
     Kind.CAPTURA: frozenset({"capturista"}),
     Kind.VERIFICACION: frozenset({"verificador"}),
     Kind.ILEGIBLE: frozenset({"capturista", "verificador"}),
-    Kind.COTEJO: frozenset({"capturista", "verificador", "coordinador"}),
+    # Checking published data against the paper is the verificador's (or the
+    # coordinador's) work, never a capturista's (docs/pipeline.md, "Cotejo").
+    Kind.COTEJO: frozenset({"verificador", "coordinador"}),
 }
 #: Kinds checked here; a heartbeat names no operator and moves nothing.
 CHECKED_KINDS = frozenset(ROLES)
@@ -279,8 +283,9 @@ class Gate:
 
     def admit(self, event: RecordEvent, actas: Mapping[str, ActaState]) -> bool:
         """Whether ``event`` may reach the fold, given the states so far (what the
-        fold would ignore anyway passes: it says why). A capture is quarantined when
-        this image round already counts one from the same station
+        fold would ignore anyway passes: it says why). A cotejo by an operator who
+        captured or verified the acta is quarantined (``cotejo_operador_del_acta``). A
+        capture is quarantined when this image round already counts one from the same station
         (``captura_misma_estacion``), and a verification when the station made any of
         the round's captures (``verificacion_misma_estacion``), live leases or not: one
         station's key and two of its site's accounts never decide an acta. An ilegible
@@ -326,6 +331,10 @@ def _deciding_alone(event: RecordEvent, verdict: Verdict,
                     acta: ActaState) -> tuple[str, Mapping[str, JsonValue]] | None:
     """Why ``event`` (admitted by :meth:`Gate.check`) would let one station decide
     ``acta``'s round, if it would."""
+    if event.kind is Kind.COTEJO:
+        if any(c.operator == event.operator for c in acta.contribuciones):
+            return COTEJO_OPERADOR_DEL_ACTA, {"estado": acta.estado.value}
+        return None
     if event.kind is Kind.ILEGIBLE:
         if verdict.live or acta.estado not in LEGIBLE_PENDIENTE:
             return None

@@ -1,7 +1,7 @@
 """The acta lifecycle as a pure function: events in, acta states out.
 
 An acta's state is a fold of the stations' records about it (acopio, sin acta, imagen,
-captura, verificación, ilegible), in the order the central accepted their batches, less
+captura, verificación, ilegible, cotejo), in the order the central accepted their batches, less
 the records ingest quarantined (``docs/pipeline.md``). Nothing else goes in: not the
 leases (ingest checks them once, as it stores a record), not the central's clock beyond
 each record's arrival time. Nothing here touches a database: ingest folds each batch
@@ -36,7 +36,7 @@ class Estado(enum.StrEnum):
     CAPTURA_2 = "captura_2"  # two captures that differ; a third is due
     CAPTURA_3 = "captura_3"  # three captures: resolved at once (validada or verificacion)
     VERIFICACION = "verificacion"
-    VALIDADA = "validada"
+    VALIDADA = "validada"  # the values to publish are settled (see ActaState.correccion)
     REDIGITALIZACION = "redigitalizacion"
     FUERA_DE_CATALOGO = "fuera_de_catalogo"
 
@@ -61,9 +61,15 @@ ACOPIO_TRAS_SIN_ACTA = "acopio_tras_sin_acta"
 SIN_ACTA_EN_CONFLICTO = "sin_acta_en_conflicto"
 IMAGEN_TRAS_SIN_ACTA = "imagen_tras_sin_acta"
 ILEGIBLE_OBSOLETO = "ilegible_obsoleto"
+COTEJO_SIN_PUBLICAR = "cotejo_sin_publicar"  # the acta has no validated data to check
+COTEJO_EN_CORRECCION = "cotejo_en_correccion"  # a correction round is already open
+COTEJO_CAMPOS_INVALIDOS = "cotejo_campos_invalidos"  # names fields the acta lacks
+COTEJO_REPETIDO = "cotejo_repetido"  # the published data was already confirmed
 NOTE_TYPES = (OPERADOR_REPETIDO, CAPTURA_SOBRANTE, CAPTURA_IMAGEN_REEMPLAZADA,
               CAPTURA_CAMPOS_INVALIDOS, ACOPIO_DUPLICADO, ACOPIO_TRAS_SIN_ACTA,
-              SIN_ACTA_EN_CONFLICTO, IMAGEN_TRAS_SIN_ACTA, ILEGIBLE_OBSOLETO)
+              SIN_ACTA_EN_CONFLICTO, IMAGEN_TRAS_SIN_ACTA, ILEGIBLE_OBSOLETO,
+              COTEJO_SIN_PUBLICAR, COTEJO_EN_CORRECCION, COTEJO_CAMPOS_INVALIDOS,
+              COTEJO_REPETIDO)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +161,35 @@ class Validacion:
 
 
 @dataclass(frozen=True, slots=True)
+class Cotejo:
+    """A cotejo that confirmed the published data against the paper acta (COTEJADA)."""
+
+    record: str
+    station: str
+    operator: str
+    at: datetime
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Correccion:
+    """A correction round: a cotejo found the published data different from the paper
+    acta. The acta is captured again, blind, in image round ``ronda`` by operators who
+    never worked on it, while its published data stays as it was; the round's
+    validation replaces it. Kept after that round validates, as the reason of the
+    change (``diferencias.json``) until another cotejo finds a difference."""
+
+    record: str  # the cotejo that opened it
+    station: str
+    operator: str
+    at: datetime
+    received_at: datetime
+    campos: tuple[str, ...]  # the fields the cotejo said differ (may be empty)
+    motivo: str | None
+    ronda: int  # the image round of the new captures
+
+
+@dataclass(frozen=True, slots=True)
 class ActaState:
     """One acta's state. ``ronda`` counts the images that have been the one captured
     from: a re-digitalización starts a new round and earlier captures stop counting."""
@@ -172,6 +207,14 @@ class ActaState:
     validacion: Validacion | None = None
     imagenes: tuple[Imagen, ...] = ()
     contribuciones: tuple[Contribucion, ...] = ()
+    cotejo: Cotejo | None = None  # the published data matched the paper acta
+    correccion: Correccion | None = None  # the last correction round, open or not
+
+    @property
+    def en_correccion(self) -> bool:
+        """Whether a correction round is open: the acta waits for new captures (or a
+        verification) while ``validacion`` stays published."""
+        return self.correccion is not None and self.estado is not Estado.VALIDADA
 
     def capturas_de_ronda(self) -> tuple[Contribucion, ...]:
         """The captures that count now: this round's, in slot order."""
@@ -182,14 +225,22 @@ class ActaState:
         return next((i for i in self.imagenes if i.record == record), None)
 
     def operadores(self) -> frozenset[str]:
-        return frozenset(c.operator for c in self.contribuciones)
+        """Who may no longer capture or verify the acta: whoever did, and the operator
+        whose cotejo opened the correction round under way."""
+        mine = frozenset(c.operator for c in self.contribuciones)
+        if self.en_correccion:
+            assert self.correccion is not None
+            return mine | {self.correccion.operator}
+        return mine
 
     def holds(self, record: str) -> bool:
         """Whether ``record`` is already part of this state (applied before)."""
         return (self.acopio is not None and self.acopio.record == record) \
             or (self.sin_acta is not None and self.sin_acta.record == record) \
             or any(i.record == record for i in self.imagenes) \
-            or any(c.record == record for c in self.contribuciones)
+            or any(c.record == record for c in self.contribuciones) \
+            or (self.cotejo is not None and self.cotejo.record == record) \
+            or (self.correccion is not None and self.correccion.record == record)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,9 +287,9 @@ class RecordEvent:
 
 Event = RecordEvent
 
-#: Record kinds that move acta states (heartbeats and cotejos do not).
+#: Record kinds that move acta states (heartbeats do not).
 PIPELINE_KINDS = frozenset({Kind.ACOPIO, Kind.SIN_ACTA, Kind.IMAGEN, Kind.CAPTURA,
-                            Kind.VERIFICACION, Kind.ILEGIBLE})
+                            Kind.VERIFICACION, Kind.ILEGIBLE, Kind.COTEJO})
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +366,9 @@ def apply_event(acta: ActaState, event: Event, info: ActaInfo | None) -> Step:
         return _contribucion(acta, event, info)
     if event.kind is Kind.ILEGIBLE:
         return _ilegible(acta, event)
+    if event.kind is Kind.COTEJO:
+        assert info is not None  # en_catalogo
+        return _cotejo(acta, event, info)
     return acta, ()
 
 
@@ -466,6 +520,37 @@ def _images_after(acta: ActaState, record: str | None) -> tuple[Imagen, ...]:
         if imagen.record == record:
             return acta.imagenes[i + 1:]
     return ()
+
+
+def _cotejo(acta: ActaState, event: RecordEvent, info: ActaInfo) -> Step:
+    """The published data checked against the paper acta. Only a validated acta's data
+    can be checked, outside a correction round: any other cotejo is kept and raises a
+    note. ``coincide`` confirms the data (COTEJADA); a difference opens a correction
+    round on the acta's current image: new blind captures, the usual reconciliation,
+    while the data stays published until the round validates."""
+    coincide = event.body.get("coincide") is True
+    if acta.en_correccion:
+        return acta, (_note(COTEJO_EN_CORRECCION, event, estado=acta.estado.value,
+                            coincide=coincide),)
+    if acta.estado is not Estado.VALIDADA:
+        return acta, (_note(COTEJO_SIN_PUBLICAR, event, estado=acta.estado.value,
+                            coincide=coincide),)
+    campos = tuple(str(c) for c in event.body.get("campos") or ())
+    ajenos = sorted(set(campos) - set(info.campos))
+    if ajenos:
+        return acta, (_note(COTEJO_CAMPOS_INVALIDOS, event, coincide=coincide,
+                            campos=ajenos),)
+    if coincide:
+        if acta.cotejo is not None:
+            return acta, (_note(COTEJO_REPETIDO, event, primero=acta.cotejo.record),)
+        return replace(acta, cotejo=Cotejo(event.id, event.station, event.operator,
+                                           event.at, event.received_at)), ()
+    motivo = event.body.get("motivo")
+    correccion = Correccion(event.id, event.station, event.operator, event.at,
+                            event.received_at, campos,
+                            None if motivo is None else str(motivo), acta.ronda + 1)
+    return replace(acta, estado=Estado.DIGITALIZADA, ronda=correccion.ronda, cotejo=None,
+                   correccion=correccion), ()
 
 
 def _acopio_of(event: RecordEvent) -> Acopio:

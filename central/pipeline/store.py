@@ -21,6 +21,8 @@ from central.pipeline.state import (
     ActaInfo,
     ActaState,
     Contribucion,
+    Correccion,
+    Cotejo,
     Estado,
     Fuera,
     Imagen,
@@ -161,6 +163,13 @@ def state_from_rows(r: Any, images: Iterable[Any], captures: Iterable[Any]) -> A
         r.validada_fuente, str(r.validada_record), r.validada_at, r.validada_received_at,
         dict(r.validada_valores), _str(r.validada_imagen), r.validada_origen,
         r.validada_digitalizacion)
+    cotejo = None if r.cotejo_record is None else Cotejo(
+        str(r.cotejo_record), r.cotejo_station, r.cotejo_operator, r.cotejo_at,
+        r.cotejo_received_at)
+    correccion = None if r.correccion_record is None else Correccion(
+        str(r.correccion_record), r.correccion_station, r.correccion_operator,
+        r.correccion_at, r.correccion_received_at, tuple(r.correccion_campos or ()),
+        r.correccion_motivo, r.correccion_ronda)
     return ActaState(
         clave=r.clave_acta, en_catalogo=r.en_catalogo, distrito=r.distrito,
         eleccion=r.eleccion, estado=Estado(r.estado), orden_at=r.orden_at, ronda=r.ronda,
@@ -172,7 +181,8 @@ def state_from_rows(r: Any, images: Iterable[Any], captures: Iterable[Any]) -> A
         contribuciones=tuple(Contribucion(str(c.record_id), c.kind, c.ronda, c.slot,
                                           _str(c.lease_id), c.operator, c.station,
                                           dict(c.valores), _str(c.image_record), c.at,
-                                          c.received_at) for c in captures))
+                                          c.received_at) for c in captures),
+        cotejo=cotejo, correccion=correccion)
 
 
 def _str(value: object) -> str | None:
@@ -218,7 +228,8 @@ def _scalars(acta: ActaState | None) -> ActaState | None:
 
 
 def state_row(a: ActaState) -> dict[str, Any]:
-    acopio, sin_acta, v = a.acopio, a.sin_acta, a.validacion
+    acopio, sin_acta, v, cotejo, fix = a.acopio, a.sin_acta, a.validacion, a.cotejo, \
+        a.correccion
     return {
         "clave_acta": a.clave, "en_catalogo": a.en_catalogo, "distrito": a.distrito,
         "eleccion": a.eleccion, "estado": a.estado.value, "orden_at": a.orden_at,
@@ -236,6 +247,14 @@ def state_row(a: ActaState) -> dict[str, Any]:
         "validada_at": v and v.at, "validada_received_at": v and v.received_at,
         "validada_valores": v and v.valores, "validada_imagen": v and v.imagen,
         "validada_origen": v and v.origen, "validada_digitalizacion": v and v.digitalizacion,
+        "cotejo_record": cotejo and cotejo.record, "cotejo_station": cotejo and cotejo.station,
+        "cotejo_operator": cotejo and cotejo.operator, "cotejo_at": cotejo and cotejo.at,
+        "cotejo_received_at": cotejo and cotejo.received_at,
+        "correccion_record": fix and fix.record, "correccion_station": fix and fix.station,
+        "correccion_operator": fix and fix.operator, "correccion_at": fix and fix.at,
+        "correccion_received_at": fix and fix.received_at,
+        "correccion_campos": None if fix is None else list(fix.campos),
+        "correccion_motivo": fix and fix.motivo, "correccion_ronda": fix and fix.ronda,
     }
 
 

@@ -11,6 +11,7 @@ list; the next corte compares itself with the last corte the table lists.
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -25,8 +26,8 @@ from sqlalchemy.orm import Session
 from central import audit
 from central.db import locks
 from central.db.models import CorteRow
-from central.publication import ventana
-from central.publication.package import CorteError, Publicado, publish
+from central.publication import historial, ventana
+from central.publication.package import DIFERENCIAS, CorteError, Publicado, publish
 from central.publication.snapshot import SnapshotError, read_snapshot
 from central.publication.ventana import Peticion, PublicacionRechazada
 from prep.crypto import SigningKey
@@ -170,6 +171,8 @@ def _make(engine: Engine, key: SigningKey, settings: CorteSettings, motivo: str,
                        ultimo=ultimo_corte, motivo=motivo, seconds=seconds)
         session.add(row)
         session.flush()
+        historial.registrar(session, historial.nuevas(
+            snap.historial, (c for c, e in snap.estado.items() if e.publicada)), row.id)
         audit.emit(session, "corte_published", actor=actor, detail={
             "corte": publicado.name, "corte_at": snap.corte.isoformat(),
             "manifiesto_sha256": publicado.manifest_sha256, "motivo": motivo,
@@ -178,11 +181,29 @@ def _make(engine: Engine, key: SigningKey, settings: CorteSettings, motivo: str,
             "actas_contabilizadas": contabilizadas, "fuera_de_catalogo": fuera,
             "imagenes": publicado.imagenes,
             "diferencias": {k: dict(v) for k, v in publicado.diferencias.items()}})
+        for corregida in _corregidas(publicado):
+            audit.emit(session, "correccion_publicada", actor=actor,
+                       detail={"corte": publicado.name, **corregida})
         ventana.registrar(session, row, peticion, fuera_de_ventana, actor=actor)
         corte_id = row.id
     log.info("corte %s publicado en %.2f s", publicado.name, seconds)
     return CorteHecho(publicado, corte_id, seconds, snapshot_seconds, esperadas, capturadas,
                       contabilizadas, fuera)
+
+
+def _corregidas(publicado: Publicado) -> list[dict[str, Any]]:
+    """The actas whose corrected data this corte published for the first time (each
+    election's ``modificadas`` with a ``correccion`` in its diferencias.json)."""
+    data = json.loads((publicado.path / DIFERENCIAS).read_bytes())
+    found: dict[str, dict[str, Any]] = {}
+    for eleccion in data.get("elecciones", {}).values():
+        for cambio in eleccion.get("modificadas", ()):
+            correccion = cambio.get("correccion")
+            if correccion is not None:
+                found[cambio["clave_acta"]] = {
+                    "clave_acta": cambio["clave_acta"], "cotejo": correccion["cotejo"],
+                    "campos": correccion["campos"], "motivo": correccion["motivo"]}
+    return [found[clave] for clave in sorted(found)]
 
 
 def _failed(engine: Engine, actor: str, motivo: str, reason: str) -> None:

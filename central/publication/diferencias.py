@@ -5,7 +5,10 @@ exactly what a reader of both cortes would see:
 
 - ``agregadas``: actas that had no published data in the previous corte and have now;
 - ``modificadas``: actas whose published data changed, with the columns (before, now)
-  and the reason (:func:`motivo`);
+  and the reason (:func:`motivo`); an acta whose new data a correction round validated
+  (a cotejo found the published data different from the paper acta) also carries
+  ``correccion``: that cotejo's record, the fields it named and its reason. The corte
+  in which the data changed is the file's own (``corte``);
 - ``retiradas``: actas that had published data and no longer do (a catalog change);
 - ``acopiadas_sin_datos``: how many actas only gained their acopio time;
 - fuera de catálogo: how many rows before and now.
@@ -18,6 +21,7 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from central.publication.snapshot import Correccion
 from prep.corte.summary import TablaEleccion
 
 HEADER_LINES = 7
@@ -52,20 +56,23 @@ def _key(line: str) -> str:
 
 def diferencias(tablas: Sequence[TablaEleccion], nuevos: Mapping[str, bytes],
                 anterior: Path | None,
-                verificadas: Collection[str] = frozenset()) -> dict[str, Any]:
+                verificadas: Collection[str] = frozenset(),
+                corregidas: Mapping[str, Correccion] | None = None) -> dict[str, Any]:
     """The difference per election between the CSVs ``nuevos`` (file name → bytes,
     ``tablas`` in the same order as their rows) and those of the corte in ``anterior``.
-    ``verificadas``: the actas whose data now published a verificador decided."""
+    ``verificadas``: the actas whose data now published a verificador decided;
+    ``corregidas``: those whose data now published a correction round validated."""
     out: dict[str, Any] = {}
     for tabla, (name, data) in zip(tablas, nuevos.items(), strict=True):
         old_path = anterior / name if anterior is not None else None
         old = old_path.read_bytes() if old_path is not None and old_path.is_file() else b""
-        out[tabla.eleccion.nombre] = _eleccion(tabla, data, old, verificadas)
+        out[tabla.eleccion.nombre] = _eleccion(tabla, data, old, verificadas,
+                                               corregidas or {})
     return out
 
 
-def _eleccion(tabla: TablaEleccion, new: bytes, old: bytes,
-              verificadas: Collection[str]) -> dict[str, Any]:
+def _eleccion(tabla: TablaEleccion, new: bytes, old: bytes, verificadas: Collection[str],
+              corregidas: Mapping[str, Correccion]) -> dict[str, Any]:
     new_columns, new_lines = csv_lines(new)
     old_columns, old_lines = csv_lines(old)
     previous: dict[str, str] = {}
@@ -102,9 +109,17 @@ def _eleccion(tabla: TablaEleccion, new: bytes, old: bytes,
             cambios = {c: [antes.get(c, SIN_DATO), ahora.get(c, SIN_DATO)]
                        for c in dict.fromkeys([*old_columns, *new_columns])
                        if antes.get(c, SIN_DATO) != ahora.get(c, SIN_DATO)}
-            razon = motivo(antes, ahora, cambios, verificada=fila.acta.clave in verificadas)
-            modificadas.append({"clave_acta": fila.acta.clave, "motivo": razon,
-                                "cambios": cambios})
+            # The correction's validation is newly published when the time the data
+            # was validated changed (every validation has its own).
+            correccion = corregidas.get(fila.acta.clave) \
+                if "FECHA_HORA_VERIFICACION" in cambios else None
+            razon = motivo(antes, ahora, cambios, verificada=fila.acta.clave in verificadas,
+                           correccion=correccion)
+            modificada: dict[str, Any] = {"clave_acta": fila.acta.clave, "motivo": razon,
+                                          "cambios": cambios}
+            if correccion is not None:
+                modificada["correccion"] = correccion.to_json()
+            modificadas.append(modificada)
         else:
             acopiadas += 1
     for key, line in previous.items():  # actas the current catalog no longer holds
@@ -118,11 +133,14 @@ def _eleccion(tabla: TablaEleccion, new: bytes, old: bytes,
 
 
 def motivo(antes: Mapping[str, str], ahora: Mapping[str, str],
-           cambios: Mapping[str, Sequence[str]], *, verificada: bool = False) -> str:
+           cambios: Mapping[str, Sequence[str]], *, verificada: bool = False,
+           correccion: Correccion | None = None) -> str:
     """Why an acta's published data changed, in Spanish, from what changed.
     ``verificada``: a verificador decided the data now published. FECHA_HORA_VERIFICACION
     is when the data was validated, by a verificador or by two matching captures: its
-    change says the acta went through verification only with ``verificada``."""
+    change says the acta went through verification only with ``verificada``.
+    ``correccion``: a correction round opened by a cotejo validated the data now
+    published (its fields and reason are named)."""
     razones: list[str] = []
     if antes.get("OBSERVACIONES", "").startswith("Sin Acta") \
             and ahora.get("CODIGO_INTEGRIDAD", SIN_DATO) not in (SIN_DATO, "N/A"):
@@ -135,7 +153,10 @@ def motivo(antes: Mapping[str, str], ahora: Mapping[str, str],
     else:
         if "CODIGO_INTEGRIDAD" in cambios:
             razones.append("se publica otra imagen del acta")
-        if any(c not in _VALUE_EXCLUDED for c in cambios):
+        if correccion is not None:
+            razones.append(_por_cotejo(correccion, any(c not in _VALUE_EXCLUDED
+                                                       for c in cambios)))
+        elif any(c not in _VALUE_EXCLUDED for c in cambios):
             razones.append("se corrigieron los datos capturados")
         if verificada and "FECHA_HORA_VERIFICACION" in cambios:
             razones.append("el acta pasó por verificación")
@@ -144,3 +165,15 @@ def motivo(antes: Mapping[str, str], ahora: Mapping[str, str],
     if not razones:
         razones.append("cambió: " + ", ".join(cambios))
     return "; ".join(razones)
+
+
+def _por_cotejo(correccion: Correccion, valores: bool) -> str:
+    """The reason of a change a correction round made, in Spanish."""
+    texto = ("se corrigieron los datos tras el cotejo contra el acta en papel" if valores
+             else "se capturó de nuevo el acta tras el cotejo contra el papel, sin cambio "
+                  "en los votos")
+    if correccion.campos:
+        texto += " (campos señalados: " + ", ".join(correccion.campos) + ")"
+    if correccion.motivo:
+        texto += f": {correccion.motivo}"
+    return texto

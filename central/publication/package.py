@@ -7,6 +7,7 @@
       latest.txt                     the same name, for servers that do not follow links
       20270606_2305/
         <ELECCION>.csv, <ELECCION>_CANDIDATURAS.csv, LEEME.txt
+        HISTORIAL.csv                every event of every published acta (issue 29)
         PREP_20270606_2305.zip       the CSVs and LEEME (PREP_SIMULACRO_… in a drill)
         diferencias.json             vs the previous corte
         imagenes/<sha256>.<ext>      every published acta image, by its hash
@@ -52,6 +53,7 @@ from central.publication.diferencias import diferencias
 from central.publication.snapshot import Snapshot
 from prep.corte import simulacro
 from prep.corte.anexo import TZ
+from prep.corte.historial import HISTORIAL, filas_por_acta, historial_csv
 from prep.corte.leeme import leeme_text
 from prep.corte.package import LEEME, MANIFEST, build_corte_files, corte_dirname
 from prep.corte.summary import Resumen
@@ -140,15 +142,19 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
         files, tablas = build_corte_files(snap.catalog, snap.estado, snap.fuera, snap.corte,
                                           rules, ultimo_corte, snap.simulacro)
         del files[MANIFEST]  # this package's manifest covers every file, below
-        top = sorted([*files, zip_name, DIFERENCIAS, PUBLIC_KEY, MANIFEST, SIGNATURE])
+        top = sorted([*files, HISTORIAL, zip_name, DIFERENCIAS, PUBLIC_KEY, MANIFEST,
+                      SIGNATURE])
         files[LEEME] = _leeme(snap, top, key, rules, ultimo_corte).encode("utf-8")
         clock.lap("csv")
+        historial = filas_por_acta(tablas, snap.historial, name, snap.corte, rules)
+        files[HISTORIAL] = historial_csv(historial, snap.simulacro)
+        clock.lap("historial")
         csvs = {n: d for n, d in files.items() if n.endswith(".csv")
-                and not n.endswith("_CANDIDATURAS.csv")}
+                and not n.endswith("_CANDIDATURAS.csv") and n != HISTORIAL}
         diff = json.dumps({
             "corte": name, **({"simulacro": True} if snap.simulacro else {}),
             "corte_anterior": anterior.name if anterior is not None else None,
-            "elecciones": diferencias(tablas, csvs, anterior, snap.verificadas)},
+            "elecciones": diferencias(tablas, csvs, anterior, snap.verificadas, snap.corregidas)},
             ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
         del csvs
         clock.lap("diferencias")
@@ -163,6 +169,8 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
                 if "descargas" in inspect.signature(site_files).parameters else {})
             if snap.simulacro:  # a site that cannot stamp it is refused (TypeError)
                 extra["simulacro"] = True
+            if "historial" in inspect.signature(site_files).parameters:
+                extra["historial"] = historial
             site = dict(site_files(snap.catalog, {t.eleccion.codigo: t for t in tablas},
                                    snap.corte, imagenes, **extra))
             for path in list(site):
@@ -170,6 +178,7 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
                     raise CorteError(f"el sitio público devolvió {path!r}, fuera de {SITIO}/")
                 staging.put(path, site.pop(path))
             clock.lap("sitio")
+        del historial
         resumenes = tuple(t.resumen for t in tablas)
         del tablas
         images = dict(sorted({path: sha for sha, path in imagenes.values()}.items()))

@@ -16,6 +16,9 @@ What is published (DOMAIN.md, "Rules" and "Publication"):
   DIGITALIZACION); the paquete's mechanism (MECANISMOS_TRASLADO: the acopio record's,
   else the catalog's default for the casilla) and the document (TIPO_DOCUMENTO: the
   acopio record's for a CATD image; a PREP Casilla photo is of the Acta PREP).
+  The validated data stays published while a correction round (a cotejo found it
+  different from the paper acta) captures the acta again, until that round validates;
+  COTEJADA is 1 once a cotejo confirmed the data published now.
 - ``sin_acta``: the cause, not counted; the catalog's mechanism for a paquete that
   arrived without its sobre (the others never travelled).
 - any other catalog acta with an acopio: only its FECHA_HORA_ACOPIO (no data yet).
@@ -33,7 +36,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from queue import Empty, Queue
 from typing import Any
@@ -44,7 +47,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from central import catalog_store
+from central.publication import historial as historial_db
 from prep.catalog import Catalog
+from prep.corte.historial import Historial
 from prep.corte.model import ActaEnCorte, Digitalizacion, FueraDeCatalogo, Origen
 from prep.paquete import codigo_traslado, tipo_documento_publicado
 from prep.rules import CausaSinActa
@@ -77,8 +82,29 @@ class Snapshot:
     #: The actas whose published data a verificador decided (FECHA_HORA_VERIFICACION
     #: alone cannot say it: every validated acta has one), for diferencias.json.
     verificadas: frozenset[str] = frozenset()
+    #: The actas whose published data a correction round validated (a cotejo found a
+    #: difference), with that cotejo's reason, for diferencias.json.
+    corregidas: Mapping[str, Correccion] = field(default_factory=dict)
+    #: How each acta with data came to be, for HISTORIAL.csv and the site (issue 29).
+    historial: Historial = field(default_factory=Historial)
 
 
+@dataclass(frozen=True, slots=True)
+class Correccion:
+    """Why an acta's published data was captured again: the cotejo that found the
+    difference, the fields it named and its reason (``None``: it gave none)."""
+
+    cotejo: str
+    campos: tuple[str, ...]
+    motivo: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"cotejo": self.cotejo, "campos": list(self.campos), "motivo": self.motivo}
+
+
+# Validated data stays published through a correction round (the acta is captured
+# again while its estado is a capture state): what is published is the validation,
+# whatever the estado. The verified acta's capture time is that of its validated round.
 _STATES = """
     SELECT s.clave_acta, s.estado, s.acopio_at, s.sin_acta_at, s.sin_acta_causa,
            s.validada_fuente, s.validada_at, s.validada_received_at,
@@ -87,12 +113,17 @@ _STATES = """
            CASE WHEN s.validada_fuente = 'verificacion' THEN
                (SELECT max(c.at) FROM acta_captures AS c
                 WHERE c.clave_acta = s.clave_acta AND c.kind = 'captura'
-                  AND c.ronda = s.ronda) END AS capturada_at
+                  AND c.ronda = coalesce((SELECT v.ronda FROM acta_captures AS v
+                                          WHERE v.record_id = s.validada_record),
+                                         s.ronda)) END AS capturada_at,
+           s.validada_record IS NOT NULL AS con_datos, s.cotejo_record IS NOT NULL,
+           CASE WHEN s.estado = 'validada' THEN s.correccion_record END,
+           s.correccion_campos::text, s.correccion_motivo
     FROM acta_states AS s
     LEFT JOIN acta_images AS i ON i.record_id = s.validada_imagen
-                              AND s.estado = 'validada'
+                              AND s.validada_record IS NOT NULL
     WHERE s.en_catalogo AND (s.estado IN ('validada', 'sin_acta')
-                             OR s.acopio_at IS NOT NULL)
+                             OR s.validada_record IS NOT NULL OR s.acopio_at IS NOT NULL)
 """
 # Outside the catalog: acopios whose code resolved to nothing, and acta states of codes
 # the catalog does not hold, registered by their acopio or else their first image.
@@ -158,8 +189,11 @@ def read_snapshot(engine: Engine) -> Snapshot:
         estado: dict[str, ActaEnCorte] = {}
         imagenes: dict[str, Imagen] = {}
         verificadas: set[str] = set()
+        corregidas: dict[str, Correccion] = {}
         for rows in _batches(raw):
-            _estado(catalog, rows, estado, imagenes, verificadas)
+            _estado(catalog, rows, estado, imagenes, verificadas, corregidas)
+        with raw.cursor() as cur:  # still the snapshot's transaction
+            historial = historial_db.leer(cur, estado, frozenset(verificadas))
     # An election code the catalog does not hold names no election: published as not
     # identified («No se sabe»), in every election's file (prep.corte.summary.tabulate).
     codigos = catalog.eleccion_por_codigo
@@ -167,7 +201,7 @@ def read_snapshot(engine: Engine) -> Snapshot:
                                   at)
                   for codigo, eleccion, at in fuera_rows if at is not None)
     return Snapshot(corte, version, catalog, estado, fuera, imagenes, simulacro,
-                    frozenset(verificadas))
+                    frozenset(verificadas), corregidas, historial)
 
 
 def _batches(raw: psycopg.Connection[Any]) -> Iterator[list[Any]]:
@@ -203,17 +237,18 @@ def _batches(raw: psycopg.Connection[Any]) -> Iterator[list[Any]]:
 
 
 def _estado(catalog: Catalog, rows: list[Any], estado: dict[str, ActaEnCorte],
-            imagenes: dict[str, Imagen], verificadas: set[str]) -> None:
+            imagenes: dict[str, Imagen], verificadas: set[str],
+            corregidas: dict[str, Correccion]) -> None:
     actas = catalog.actas_por_clave
     media_types: dict[str, str] = {}
     loads = orjson.loads
     for (clave, est, acopio_at, sin_acta_at, causa, fuente, validada_at, validada_recibida,
          valores_json, origen, digitalizacion, traslado, documento, sha256, media_type,
-         capturada_at) in rows:
+         capturada_at, con_datos, cotejada, corregida, campos_json, motivo) in rows:
         acta = actas.get(clave)
         if acta is None:  # a stale state of a catalog acta since removed: not published
             continue
-        if est == "validada" and valores_json is not None:
+        if con_datos and valores_json is not None:
             valores = loads(valores_json)
             campos = acta.layout.campos
             try:
@@ -229,6 +264,9 @@ def _estado(catalog: Catalog, rows: list[Any], estado: dict[str, ActaEnCorte],
             verificada = fuente == "verificacion"
             if verificada:
                 verificadas.add(clave)
+            if corregida is not None:  # a correction round validated this data
+                corregidas[clave] = Correccion(str(corregida), tuple(
+                    str(c) for c in loads(campos_json or "null") or ()), motivo)
             estado[clave] = ActaEnCorte(
                 clave, acopio=acopio_at, captura=captura,
                 fecha_captura=capturada_at if verificada and capturada_at else validada_at,
@@ -238,7 +276,8 @@ def _estado(catalog: Catalog, rows: list[Any], estado: dict[str, ActaEnCorte],
                 origen=_ORIGENES.get(origen), digitalizacion=_DIGITALIZACIONES.get(
                     digitalizacion), sha256=sha256,
                 traslado=codigo_traslado(acta.casilla, traslado),
-                tipo_documento=tipo_documento_publicado(origen, documento))
+                tipo_documento=tipo_documento_publicado(origen, documento),
+                cotejada=bool(cotejada))
             if sha256 is not None:
                 imagenes[clave] = Imagen(sha256, media_types.setdefault(media_type,
                                                                        media_type))

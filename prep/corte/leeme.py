@@ -28,6 +28,8 @@ from prep.corte.anexo import (
     SIN_DATO,
     format_corte_time,
 )
+from prep.corte.historial import HISTORIAL
+from prep.corte.historial_leeme import leeme_historial
 from prep.corte.leeme_reglas import ULTIMO_CORTE, descripcion
 from prep.corte.model import Digitalizacion, Origen
 from prep.corte.simulacro import AVISO, LINEA_MANIFIESTO, ZIP_PREFIJO
@@ -168,6 +170,8 @@ def leeme_text(catalog: Catalog, corte: datetime, files: Sequence[str],
     for c in ("NO_REGISTRADAS", "NULOS", "TOTAL_VOTOS_ASENTADO", *COLUMNS_AFTER):
         out.append(f"  {c}: {DESCRIPCIONES[c]}")
     out += ["", *_valores(catalog, rules), "", *_CANDIDATURAS, "", _DECISIONES]
+    if HISTORIAL in files:
+        out += ["", leeme_historial(simulacro)]
     for e in catalog.elecciones:
         out += ["", f"{e.nombre} (código {e.codigo}) {_AMBITO[e.ambito]}",
                 "  Asociaciones (columnas de votos):"]

@@ -36,6 +36,8 @@ from prep.corte.anexo import (
     columns,
     format_corte_time,
 )
+from prep.corte.historial import COLUMNS as HISTORIAL_COLUMNS
+from prep.corte.historial import HISTORIAL
 from prep.corte.package import LEEME, MANIFEST, slug
 from prep.corte.simulacro import stamp_html
 from prep.corte.site_areas import Area, Niveles, VoteIndex
@@ -68,7 +70,9 @@ MAX_PATH = 300
 
 def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: datetime,
                imagenes: Mapping[str, tuple[str, str]],
-               descargas: Sequence[str] = (), simulacro: bool = False) -> dict[str, bytes]:
+               descargas: Sequence[str] = (), simulacro: bool = False,
+               historial: Mapping[str, Sequence[Sequence[str]]] | None = None,
+               ) -> dict[str, bytes]:
     """Every file of the public site of one corte (``simulacro``: a drill's, every page
     opening with the SIMULACRO banner of :func:`prep.corte.simulacro.stamp_html`).
 
@@ -76,6 +80,9 @@ def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: dat
     ``imagenes`` maps CLAVE_ACTA to (SHA-256 hex, path relative to the corte root such as
     ``imagenes/<sha>.png``); ``descargas`` names extra files at the corte root to offer
     for download (the zip of the package, say) besides the CSV package itself.
+    ``historial``: CLAVE_ACTA → its HISTORIAL.csv rows without the key
+    (:func:`prep.corte.historial.filas_por_acta`), written per election and distrito
+    (``datos/e<EE>/h<DDD>.js``, loaded only by an acta's page) and offered for download.
     Returns {path relative to the corte root, always under ``sitio/``: bytes}.
     """
     if corte.tzinfo is None:
@@ -89,7 +96,10 @@ def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: dat
     fmt = TimeFormatter()
     for tabla in ordered:
         out.update(_election_files(catalog, tabla, imagenes, cache, fmt))
-    indice = _indice(catalog, ordered, corte, corte_text, descargas)
+        if historial is not None:
+            out.update(_historial_files(catalog, tabla, historial))
+    indice = _indice(catalog, ordered, corte, corte_text,
+                     (*(() if historial is None else (HISTORIAL,)), *descargas))
     out[f"{SITE_DIR}/datos/indice.js"] = data_file("indice", indice)
     out[f"{SITE_DIR}/datos/secciones.js"] = data_file("secciones", _secciones(catalog))
     out[f"{SITE_DIR}/index.html"] = _index_html(catalog, corte_text, indice["descargas"])
@@ -242,6 +252,28 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
     return files
 
 
+def historial_file(codigo: str, distrito_id: int) -> str:
+    return f"{SITE_DIR}/datos/e{codigo}/h{distrito_id:03d}.js"
+
+
+def _historial_files(catalog: Catalog, tabla: TablaEleccion,
+                     historial: Mapping[str, Sequence[Sequence[str]]]) -> dict[str, bytes]:
+    """One file per distrito with the timeline of each of its actas with data: the
+    HISTORIAL.csv rows of the acta, without CLAVE_ACTA (``columnas``)."""
+    codigo = tabla.eleccion.codigo
+    por_distrito: dict[int, list[str]] = {d.id: [] for d in catalog.distritos}
+    for fila in tabla.filas:
+        clave = fila.acta.clave
+        rows = historial.get(clave)
+        if rows:
+            por_distrito[fila.acta.casilla.distrito_id].append(
+                f'"{clave}":[{",".join(_row_json(r) for r in rows)}]')
+    return {historial_file(codigo, d): data_file(
+        f"e{codigo}/h{d:03d}", {"eleccion": codigo, "distrito": d,
+                                "columnas": list(HISTORIAL_COLUMNS[1:])},
+        {"actas": f"{{{','.join(items)}}}"}) for d, items in por_distrito.items()}
+
+
 def _check_totals(tabla: TablaEleccion, entidad: Area) -> None:
     """The areas add up to the CSV's summary, or the site would contradict the CSV."""
     r = tabla.resumen
@@ -315,6 +347,10 @@ def _indice(catalog: Catalog, tablas: Iterable[TablaEleccion], corte: datetime,
     archivos.append({"archivo": MANIFEST,
                      "titulo": "Códigos de integridad (SHA-256) de todos los archivos"})
     for name in descargas:
+        if name == HISTORIAL:
+            archivos.append({"archivo": name, "titulo": "Historial de cada acta publicada: "
+                             "acopio, digitalización, capturas, cotejo y publicación (CSV)"})
+            continue
         kind = "ZIP" if name.lower().endswith(".zip") else name.rsplit(".", 1)[-1].upper()
         archivos.append({"archivo": name, "titulo": f"{name} ({kind})"})
     return {

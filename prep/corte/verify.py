@@ -11,6 +11,8 @@ Checks, in order, and reports every problem found (Spanish):
    CODIGO_INTEGRIDAD of the election CSVs has its image;
 4. each election CSV is well formed and its summary (line 5) is what its rows give;
 5. the zip holds exactly the CSVs and LEEME of the directory;
+   HISTORIAL.csv, if there, lists only actas the CSVs publish with data, with their
+   image and acopio time (:mod:`prep.corte.verify_historial`);
 6. SIMULACRO: a manifest that opens with the drill's line (:mod:`prep.corte.simulacro`)
    needs the stamp on line 1 of every CSV and of LEEME, in the zip's name and on every
    page of the site; a manifest without it, none of them.
@@ -32,6 +34,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from prep.corte import simulacro as marca
+from prep.corte.historial import HISTORIAL
 from prep.corte.package import LEEME, MANIFEST
 from prep.corte.reader import (
     CsvEleccion,
@@ -39,6 +42,7 @@ from prep.corte.reader import (
     read_eleccion_csv,
     resumen_desde_filas,
 )
+from prep.corte.verify_historial import problemas_historial
 from prep.crypto import SignatureError, VerifyKey
 from prep.rules import DEFAULT_RULES, Base, RuleSet
 
@@ -130,6 +134,8 @@ def verify_corte(directory: Path, llave: Path | None = None,
     digests = _check_files(result, directory, listed, hashed)
     _check_images(result, digests)
     _check_elecciones(result, directory, digests)
+    if HISTORIAL in digests:
+        result.problemas += problemas_historial(directory, result.tablas)
     _check_zip(result, directory, digests)
     result.problemas += marca.problemas(directory, digests, result.simulacro)
     return result
@@ -275,7 +281,8 @@ def _check_elecciones(result: Verificacion, directory: Path, digests: dict[str, 
     images = {_stem(n.rpartition("/")[2]) for n in digests
               if n.partition("/")[0] == IMAGENES}
     for name in sorted(digests):
-        if "/" in name or not name.endswith(".csv") or name.endswith("_CANDIDATURAS.csv"):
+        if "/" in name or not name.endswith(".csv") or name.endswith("_CANDIDATURAS.csv") \
+                or name == HISTORIAL:
             continue
         try:
             parsed = read_eleccion_csv((directory / name).read_bytes())

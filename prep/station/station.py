@@ -15,7 +15,7 @@ import logging
 import re
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
@@ -358,11 +358,19 @@ class Station:
         return self._append(Kind.ILEGIBLE, _work_body(clave_acta, imagen_sha256, lease,
                                                       motivo=motivo), operator, guard=guard)
 
-    def cotejo(self, clave_acta: str, coincide: bool, operator: str) -> Record:
-        """Whether the published data matches the acta's image."""
+    def cotejo(self, clave_acta: str, coincide: bool, operator: str,
+               campos: Sequence[str] = (), motivo: str = "",
+               guard: Guard | None = None) -> Record:
+        """Whether the published data matches the paper acta; if not, which fields
+        differ (``campos``, the acta's capture fields) and why (``motivo``): the central
+        opens a correction round. A confirmation carries neither."""
         _check_clave(clave_acta)
-        return self._append(Kind.COTEJO, {"clave_acta": clave_acta, "coincide": coincide},
-                            operator)
+        body: dict[str, Any] = {"clave_acta": clave_acta, "coincide": coincide}
+        if not coincide and campos:
+            body["campos"] = list(campos)
+        if not coincide and motivo.strip():
+            body["motivo"] = motivo.strip()
+        return self._append(Kind.COTEJO, body, operator, guard=guard)
 
     def _append(self, kind: Kind, body: Mapping[str, Any], operator: str,
                 replaces: str | None = None, blob: BlobRef | None = None,

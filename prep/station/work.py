@@ -45,7 +45,8 @@ from prep.values import check_valor, parse_valor
 
 log = logging.getLogger("prep.station.work")
 
-KINDS = ("captura", "verificacion")
+KINDS = ("captura", "verificacion", "cotejo")
+_VERBOS = {"captura": "capturar", "verificacion": "verificar", "cotejo": "cotejar"}
 MAX_PREFETCH = 10
 #: The code of the :class:`SyncError` a call gets after :meth:`WorkQueue.abort`.
 ABORTED = "aborted"
@@ -89,8 +90,8 @@ class WorkItem:
 
     lease_id: str
     clave_acta: str
-    kind: str  # "captura" or "verificacion"
-    slot: int  # the capture it is for (1-3); 0 for a verification
+    kind: str  # "captura", "verificacion" or "cotejo"
+    slot: int  # the capture it is for (1-3); 0 for a verification or a cotejo
     expires_at: datetime
     eleccion: str
     campos: tuple[str, ...]
@@ -98,6 +99,7 @@ class WorkItem:
     media_type: str
     capturas: tuple[Mapping[str, Any], ...] = ()  # verification: this round's captures
     diferencias: tuple[str, ...] = ()  # verification: the fields where they differ
+    valores: Mapping[str, Any] | None = None  # cotejo: the published data
 
     @classmethod
     def from_lease(cls, data: Mapping[str, Any]) -> WorkItem:
@@ -112,7 +114,8 @@ class WorkItem:
                 eleccion=str(data["eleccion"]), campos=tuple(str(c) for c in data["campos"]),
                 image_sha256=str(data["image_sha256"]), media_type=str(image["media_type"]),
                 capturas=tuple(dict(c) for c in data.get("capturas", ())),
-                diferencias=tuple(str(d) for d in data.get("diferencias", ())))
+                diferencias=tuple(str(d) for d in data.get("diferencias", ())),
+                valores=dict(data["valores"]) if data.get("valores") is not None else None)
         except (KeyError, TypeError, ValueError) as exc:
             raise WorkError(f"El nodo central envió una asignación ilegible ({exc}). "
                             "Avise a su coordinador.") from None
@@ -199,6 +202,8 @@ class WorkQueue:
         Work on a lease that ran out while the operator typed (a long outage) is still
         recorded: the central counts it if the acta still waits for it (the states
         follow the records, not the leases), so typed values are never thrown away."""
+        if item.kind == "cotejo":
+            raise WorkError("Un cotejo se registra con cotejo(), no con submit().")
         self._check_values(item, valores)
         guard = self._mark(item, DONE)
         if item.kind == "captura":
@@ -209,6 +214,19 @@ class WorkQueue:
         return self.station.verificacion(item.clave_acta, valores, self.operator,
                                          item.image_sha256, item.lease_id, motivo.strip(),
                                          guard=guard)
+
+    def cotejo(self, item: WorkItem, coincide: bool, campos: Sequence[str] = (),
+               motivo: str = "") -> Record:
+        """Record the cotejo of ``item`` (a cotejo lease): the published data matches
+        the paper acta, or which of its fields differ and why (the central opens a
+        correction round); the lease is marked done in the same transaction."""
+        if item.kind != "cotejo":
+            raise WorkError("Esa asignación no es de cotejo.")
+        ajenos = [c for c in campos if c not in item.campos]
+        if ajenos:
+            raise WorkError("Estos campos no son del acta: " + ", ".join(ajenos))
+        return self.station.cotejo(item.clave_acta, coincide, self.operator, campos,
+                                   motivo, guard=self._mark(item, DONE))
 
     def ilegible(self, item: WorkItem, motivo: str) -> Record:
         """The image cannot be read: the acta goes back to digitalización."""
@@ -252,7 +270,7 @@ class WorkQueue:
                        else _offline_message(exc, len(ready)))
             return RefillOutcome(False, 0, len(ready), message, ready)
         ready = tuple(self.pending())
-        verbo = "capturar" if self.kind == "captura" else "verificar"
+        verbo = _VERBOS[self.kind]
         message = (f"1 acta por {verbo}, lista." if len(ready) == 1
                    else f"{len(ready)} actas por {verbo}, listas." if ready
                    else f"No hay actas por {verbo} en este momento.")

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from central import catalog_store
 from central.db import make_engine, upgrade
 from prep.catalog import Casilla, Catalog, write_catalog
+from prep.corte.historial import CapturaH, Historial, ImagenH, Trayectoria
 from prep.corte.model import ActaEnCorte, FueraDeCatalogo
 from prep.paquete import codigo_traslado
 from prep.rules import CausaSinActa
@@ -170,3 +171,32 @@ def _copy(conn: psycopg.Connection, table: str, columns: tuple[str, ...],
     with conn.cursor() as cur, cur.copy(statement) as copy:
         for row in rows:
             copy.write_row(tuple(row.get(c) for c in columns))
+
+
+def historial_simulado(estado: Mapping[str, ActaEnCorte], catd: str = "01") -> Historial:
+    """The history a central would hold for simulated states (site tests): each acta
+    with data acopiada at ``catd`` (if it has an acopio), its one image digitized then,
+    captured twice (three times and verified when the simulation verified it)."""
+    actas: dict[str, Trayectoria] = {}
+    verificadas: set[str] = set()
+    for clave, est in estado.items():
+        if est.captura is None or est.fecha_captura is None or est.sha256 is None:
+            if est.publicada:
+                actas[clave] = Trayectoria(catd, catd)
+            continue
+        en_catd = est.origen is None or est.origen.value == "CATD"
+        lugar = catd if en_catd else ""
+        imagen = ImagenH(f"img-{clave}", est.acopio or est.fecha_captura, lugar, est.sha256,
+                         est.origen.value if est.origen else "CATD",
+                         est.digitalizacion.value if est.digitalizacion else "Escáner")
+        verificada = est.fecha_verificacion is not None and \
+            est.fecha_verificacion != est.fecha_captura
+        capturas = [CapturaH(False, 1, slot, imagen.record, est.fecha_captura, catd,
+                             est.fecha_captura) for slot in ((1, 2, 3) if verificada else (1, 2))]
+        if verificada:
+            assert est.fecha_verificacion is not None
+            verificadas.add(clave)
+            capturas.append(CapturaH(True, 1, 0, imagen.record, est.fecha_verificacion, "CCV",
+                                     est.fecha_verificacion))
+        actas[clave] = Trayectoria(catd, catd, (imagen,), tuple(capturas))
+    return Historial(actas, {}, frozenset(verificadas))

@@ -23,12 +23,14 @@ from PIL import Image, ImageDraw, ImageFont
 
 from prep.catalog import Acta, Catalog, generate_catalog
 from prep.corte.anexo import TZ
+from prep.corte.historial import HISTORIAL, filas_por_acta, historial_csv
 from prep.corte.model import ActaEnCorte
-from prep.corte.package import build_corte_files
+from prep.corte.package import build_corte_files, corte_dirname
 from prep.corte.site import site_files
 from prep.corte.summary import TablaEleccion
 from prep.simulacro.capturas import simulate
 from prep.values import Captura, format_valor
+from tests.harness.corte_data import historial_simulado
 
 SEED = 2027
 SCALE = 0.01  # 140 casillas, 420 actas
@@ -45,6 +47,8 @@ class CorteSitio:
     paquete: dict[str, bytes]
     sitio: dict[str, bytes]
     imagenes: dict[str, tuple[str, str]]
+    #: CLAVE_ACTA → its HISTORIAL.csv rows (without the key), as given to site_files.
+    historial: dict[str, list[tuple[str, ...]]]
 
 
 def corte_time(catalog: Catalog) -> datetime:
@@ -77,12 +81,17 @@ def build_corte_sitio(root: Path, seed: int = SEED, scale: float = SCALE,
     paquete, tablas = build_corte_files(catalog, estado, sim.fuera, corte,
                                         simulacro=simulacro)
     por_codigo = {t.eleccion.codigo: t for t in tablas}
-    sitio = site_files(catalog, por_codigo, corte, imagenes, simulacro=simulacro)
+    # The history a central would publish beside it (HISTORIAL.csv and the timelines).
+    historial = filas_por_acta(tablas, historial_simulado(estado), corte_dirname(corte),
+                               corte)
+    paquete[HISTORIAL] = historial_csv(historial, simulacro)
+    sitio = site_files(catalog, por_codigo, corte, imagenes, simulacro=simulacro,
+                       historial=historial)
     for name, data in {**paquete, **pngs, **sitio}.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-    return CorteSitio(root, catalog, corte, por_codigo, paquete, sitio, imagenes)
+    return CorteSitio(root, catalog, corte, por_codigo, paquete, sitio, imagenes, historial)
 
 
 @functools.cache

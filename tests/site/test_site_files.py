@@ -18,6 +18,7 @@ from prep.corte.site import (
     demarcacion_file,
     distrito_file,
     election_file,
+    historial_file,
     parse_data_file,
     percentages,
     site_files,
@@ -61,6 +62,8 @@ def test_every_file_is_listed_under_sitio(corte_sitio: CorteSitio) -> None:
     for e in catalog.elecciones:
         expected.add(election_file(e.codigo))
         expected |= {distrito_file(e.codigo, d.id) for d in catalog.distritos}
+        # Each distrito's timelines of its actas (HISTORIAL.csv's rows, issue 29).
+        expected |= {historial_file(e.codigo, d.id) for d in catalog.distritos}
         expected |= {demarcacion_file(e.codigo, m.id) for m in catalog.demarcaciones}
     assert set(corte_sitio.sitio) == expected
     assert all(data for data in corte_sitio.sitio.values())
@@ -205,7 +208,7 @@ def test_secciones_index_finds_the_distrito_of_every_seccion(corte_sitio: CorteS
 
 def test_same_corte_gives_the_same_bytes(corte_sitio: CorteSitio) -> None:
     again = site_files(corte_sitio.catalog, corte_sitio.tablas, corte_sitio.corte,
-                       corte_sitio.imagenes)
+                       corte_sitio.imagenes, historial=corte_sitio.historial)
     assert again == corte_sitio.sitio
 
 

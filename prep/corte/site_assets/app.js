@@ -449,7 +449,7 @@
         for (var i = 1; i < r.length; i++) {
           var d = r[i], k = columna(d, "CLAVE_ACTA");
           for (var j = 0; j < d.actas.length; j++) {
-            if (d.actas[j][k] === clave) { return paginaActa(r[0], d, d.actas[j]); }
+            if (d.actas[j][k] === clave) { return conHistorial(r[0], d, d.actas[j], clave); }
           }
         }
         return noEncontrado("No hay un acta con la clave " + clave + " en este corte.");
@@ -469,7 +469,54 @@
     return TRASLADOS[codigo] ? codigo + " · " + TRASLADOS[codigo] : codigo;
   }
 
-  function paginaActa(e, d, fila) {
+  /* The acta's timeline (HISTORIAL.csv's rows), from its distrito's history file; a
+     corte without one (older) shows the page without it. */
+  function conHistorial(e, d, fila, clave) {
+    return cargar("e" + e.codigo + "/h" + ("00" + d.distrito).slice(-3)).then(function (hh) {
+      return paginaActa(e, d, fila, hh, hh.actas[clave] || []);
+    }, function () { return paginaActa(e, d, fila, null, []); });
+  }
+
+  var EVENTOS = {
+    ACOPIO: "Acopio", SIN_ACTA: "Registro sin acta", DIGITALIZACION: "Digitalización",
+    CAPTURA: "Captura", CORRECCION: "Corrección", VERIFICACION: "Verificación",
+    VALIDACION: "Datos validados", COTEJO: "Cotejo", PUBLICACION: "Publicación"
+  };
+
+  function historialActa(hh, eventos) {
+    if (!hh) { return []; }
+    var c = function (ev, n) { return ev[hh.columnas.indexOf(n)]; };
+    var items = eventos.map(function (ev) {
+      var partes = [];
+      if (c(ev, "CATD") === "CCV") { partes.push("Centro de captura y verificación"); }
+      else if (c(ev, "CATD")) { partes.push("CATD " + c(ev, "CATD")); }
+      if (c(ev, "RONDA")) { partes.push("ronda " + c(ev, "RONDA")); }
+      if (c(ev, "IMAGEN")) { partes.push("imagen " + c(ev, "IMAGEN")); }
+      if (c(ev, "ORIGEN")) { partes.push("origen " + c(ev, "ORIGEN")); }
+      if (c(ev, "DIGITALIZACION")) { partes.push(c(ev, "DIGITALIZACION")); }
+      var detalle = c(ev, "DETALLE");
+      if (c(ev, "EVENTO") === "PUBLICACION") { detalle = "Publicada por primera vez en el corte " + detalle; }
+      var nodos = [h("span", { "class": "hist-fecha", "data-historial": "FECHA_HORA", texto: c(ev, "FECHA_HORA") }),
+        h("strong", { "data-historial": "EVENTO", "data-evento": c(ev, "EVENTO"),
+                      texto: EVENTOS[c(ev, "EVENTO")] || c(ev, "EVENTO") })];
+      if (partes.length) { nodos.push(h("span", { "class": "hist-donde", "data-historial": "DONDE", texto: partes.join(" · ") })); }
+      if (detalle) { nodos.push(h("span", { "class": "hist-detalle", "data-historial": "DETALLE", texto: detalle })); }
+      if (c(ev, "CODIGO_INTEGRIDAD")) {
+        nodos.push(h("code", { "class": "hist-sha", "data-historial": "CODIGO_INTEGRIDAD",
+                               texto: c(ev, "CODIGO_INTEGRIDAD") }));
+      }
+      return h("li", { "class": "hist-evento" }, nodos);
+    });
+    return [h("section", { "class": "historial", id: "historial", "aria-labelledby": "historial-titulo" },
+      h("h3", { id: "historial-titulo", texto: "Historial del acta" }),
+      eventos.length
+        ? h("ol", { "class": "hist-lista" }, items)
+        : h("p", { texto: "Esta acta aún no tiene historial publicado en este corte." }),
+      h("p", { "class": "nota", texto: "Cada paso con la fecha y hora del equipo que lo registró " +
+               "(hora del centro de la Ciudad de México). Los mismos datos están en HISTORIAL.csv." }))];
+  }
+
+  function paginaActa(e, d, fila, hh, eventos) {
     var v = function (n) { return fila[columna(d, n)]; };
     var clave = v("CLAVE_ACTA"), seccion = v("SECCION");
     var casilla = casillaTexto(v("TIPO_CASILLA"), v("ID_CASILLA"), v("EXT_CONTIGUA"));
@@ -514,7 +561,7 @@
           h("div", { "class": "acta-datos" },
             tabla("Datos capturados del acta", ["Campo", "Valor"], capturados, [false, true]),
             tabla("Datos de la casilla y del proceso", ["Dato", "Valor"], generales,
-                  [false, false])))]
+                  [false, false])))].concat(historialActa(hh, eventos))
     };
   }
 

@@ -1,0 +1,239 @@
+"""HISTORIAL.csv: how the published data of every acta came to be (issue 29).
+
+One row per event of every acta with published data (ACTAS_CAPTURADAS: validated or
+*sin acta*), in the order of the election CSVs, each acta's events in time order:
+
+- ``ACOPIO`` / ``SIN_ACTA``: when and at which CATD the paquete was received (its time
+  is the row's FECHA_HORA_ACOPIO);
+- ``DIGITALIZACION``: every image of the acta, numbered (IMAGEN) in arrival order, with
+  its SHA-256, origin and medium;
+- ``CAPTURA``, ``CORRECCION`` (a capture after a cotejo found differences),
+  ``VERIFICACION``: each capture or verificador's decision that counted, with its round
+  (RONDA: a new image, or a correction, starts a new round) and the image it was made on;
+- ``VALIDACION``: when the published data was validated (FECHA_HORA_VERIFICACION) and on
+  which image (CODIGO_INTEGRIDAD);
+- ``COTEJO``: a check of the published data against the paper acta;
+- ``PUBLICACION``: the corte in which the acta was first published.
+
+Nobody is named: no operator, no station; only the CATD number (or ``CCV``). The events
+come from the central's fold (:class:`Trayectoria`, read by
+``central.publication.historial``) and from the acta's own published state, so the
+history cannot contradict the CSV row. The public site shows the same rows
+(:func:`filas_por_acta`), so a journalist can rebuild each timeline from this file.
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from prep.corte.anexo import TimeFormatter, format_time
+from prep.corte.model import ActaEnCorte
+from prep.corte.simulacro import titulo as marca_simulacro
+from prep.corte.summary import TablaEleccion
+from prep.rules import DEFAULT_RULES, RuleSet
+
+HISTORIAL = "HISTORIAL.csv"
+COLUMNS: tuple[str, ...] = ("CLAVE_ACTA", "EVENTO", "FECHA_HORA", "CATD", "RONDA",
+                            "IMAGEN", "CODIGO_INTEGRIDAD", "ORIGEN", "DIGITALIZACION",
+                            "DETALLE")
+#: Where an event happened when no CATD is known (a PREP Casilla photo, an older record).
+SIN_CENTRO = ""
+CCV = "CCV"
+
+
+class Evento(enum.StrEnum):
+    ACOPIO = "ACOPIO"
+    SIN_ACTA = "SIN_ACTA"
+    DIGITALIZACION = "DIGITALIZACION"
+    CAPTURA = "CAPTURA"
+    CORRECCION = "CORRECCION"
+    VERIFICACION = "VERIFICACION"
+    VALIDACION = "VALIDACION"
+    COTEJO = "COTEJO"
+    PUBLICACION = "PUBLICACION"
+
+
+#: Ties in time keep the lifecycle's order.
+_ORDEN = {e: i for i, e in enumerate(Evento)}
+COTEJO_COINCIDE = "cotejada: coincide con el acta en papel"
+COTEJO_DIFERENCIAS = "cotejo con diferencias: se abre una corrección"
+
+
+@dataclass(frozen=True, slots=True)
+class ImagenH:
+    """An image of the acta the fold kept (``record``: how captures name it)."""
+
+    record: str
+    at: datetime
+    catd: str
+    sha256: str
+    origen: str
+    digitalizacion: str
+    reemplaza: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CapturaH:
+    """A capture (``slot`` 1–3) or a verificador's decision (``slot`` 0) that counted."""
+
+    verificacion: bool
+    ronda: int
+    slot: int
+    imagen: str | None  # the image record it was made on
+    at: datetime
+    catd: str
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CotejoH:
+    """A cotejo the fold accepted; one with differences opened correction round
+    ``ronda`` (its captures are ``CORRECCION``)."""
+
+    at: datetime
+    catd: str
+    coincide: bool
+    received_at: datetime
+    ronda: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Trayectoria:
+    """What the central's fold accepted for one acta (nothing about who)."""
+
+    acopio_catd: str = SIN_CENTRO
+    sin_acta_catd: str = SIN_CENTRO
+    imagenes: tuple[ImagenH, ...] = ()
+    capturas: tuple[CapturaH, ...] = ()
+    cotejos: tuple[CotejoH, ...] = ()
+
+
+@dataclass(frozen=True)
+class Historial:
+    """Per acta its :class:`Trayectoria`; per acta already published by an earlier corte,
+    that corte (directory name, time). An acta published now and absent from
+    ``publicada_en`` is first published by the corte being made."""
+
+    actas: Mapping[str, Trayectoria] = field(default_factory=dict)
+    publicada_en: Mapping[str, tuple[str, datetime]] = field(default_factory=dict)
+    verificadas: frozenset[str] = frozenset()
+
+
+Fila = tuple[str, ...]  # a HISTORIAL row without its CLAVE_ACTA
+
+
+def filas_por_acta(tablas: Sequence[TablaEleccion], historial: Historial, corte: str,
+                   corte_at: datetime, rules: RuleSet = DEFAULT_RULES
+                   ) -> dict[str, list[Fila]]:
+    """CLAVE_ACTA → its HISTORIAL rows (without the key), for every acta with published
+    data, in the order of the election CSVs."""
+    fmt = TimeFormatter()
+    out: dict[str, list[Fila]] = {}
+    vacia = Trayectoria()
+    for tabla in tablas:
+        for fila in tabla.filas:
+            est = fila.estado
+            if est is None or not est.publicada:
+                continue
+            clave = est.clave
+            publicada = historial.publicada_en.get(clave, (corte, corte_at))
+            out[clave] = _eventos(est, historial.actas.get(clave, vacia), publicada,
+                                  clave in historial.verificadas, fmt, rules)
+    return out
+
+
+def historial_csv(filas: Mapping[str, Sequence[Fila]], simulacro: bool = False) -> bytes:
+    """HISTORIAL.csv (UTF-8 with BOM, CRLF; a drill's opens with a SIMULACRO line)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    if simulacro:
+        w.writerow((marca_simulacro("HISTORIAL DE LAS ACTAS", True),))
+    w.writerow(COLUMNS)
+    for clave, rows in filas.items():
+        key = f"'{clave}'"
+        w.writerows((key, *row) for row in rows)
+    return buf.getvalue().encode("utf-8-sig")
+
+
+_Ev = tuple[datetime, int, Fila]
+
+
+def _eventos(est: ActaEnCorte, t: Trayectoria, publicada: tuple[str, datetime],
+             verificada: bool, fmt: TimeFormatter, rules: RuleSet) -> list[Fila]:
+    evs: list[_Ev] = []
+
+    def add(evento: Evento, at: datetime, catd: str = "", ronda: str = "",
+            imagen: str = "", sha: str = "", origen: str = "", digitalizacion: str = "",
+            detalle: str = "") -> None:
+        evs.append((at, _ORDEN[evento], (evento.value, fmt(at), catd, ronda, imagen, sha,
+                                         origen, digitalizacion, detalle)))
+
+    if est.causa_sin_acta is not None:
+        assert est.acopio is not None  # a sin acta always has its registration time
+        add(Evento.SIN_ACTA, est.acopio, t.sin_acta_catd,
+            detalle=rules.sin_acta[est.causa_sin_acta])
+    elif est.acopio is not None:
+        add(Evento.ACOPIO, est.acopio, t.acopio_catd)
+    numero = {i.record: str(n) for n, i in enumerate(t.imagenes, start=1)}
+    for n, i in enumerate(t.imagenes, start=1):
+        add(Evento.DIGITALIZACION, i.at, i.catd, imagen=str(n), sha=i.sha256,
+            origen=i.origen, digitalizacion=i.digitalizacion,
+            detalle="reemplaza una imagen anterior" if i.reemplaza else "")
+    correcciones = [c.ronda for c in t.cotejos if not c.coincide and c.ronda is not None]
+    desde = min(correcciones) if correcciones else None
+    for c in t.capturas:
+        imagen = numero.get(c.imagen or "", "")
+        if c.verificacion:
+            add(Evento.VERIFICACION, c.at, c.catd, str(c.ronda), imagen,
+                detalle="decisión de un verificador")
+            continue
+        correccion = desde is not None and c.ronda >= desde
+        add(Evento.CORRECCION if correccion else Evento.CAPTURA, c.at, c.catd,
+            str(c.ronda), imagen, detalle=f"captura {c.slot}")
+    if est.captura is not None and est.fecha_verificacion is not None:
+        add(Evento.VALIDACION, est.fecha_verificacion,
+            ronda=_ronda_validada(t, est.fecha_verificacion),
+            imagen=_imagen_publicada(t, est.sha256), sha=est.sha256 or "",
+            origen=est.origen.value if est.origen else "",
+            digitalizacion=est.digitalizacion.value if est.digitalizacion else "",
+            detalle=_como_se_valido(t, verificada))
+    for cotejo in t.cotejos:
+        add(Evento.COTEJO, cotejo.at, cotejo.catd,
+            detalle=COTEJO_COINCIDE if cotejo.coincide else COTEJO_DIFERENCIAS)
+    corte, corte_at = publicada
+    evs.append((corte_at, _ORDEN[Evento.PUBLICACION],
+                (Evento.PUBLICACION.value, format_time(corte_at), "", "", "", "", "", "",
+                 corte)))
+    evs.sort(key=lambda e: (e[0], e[1]))
+    return [row for _, _, row in evs]
+
+
+def _ronda_validada(t: Trayectoria, at: datetime) -> str:
+    rondas = [c.ronda for c in t.capturas if c.at <= at]
+    return str(max(rondas)) if rondas else ""
+
+
+def _imagen_publicada(t: Trayectoria, sha256: str | None) -> str:
+    found = ""
+    for n, i in enumerate(t.imagenes, start=1):
+        if i.sha256 == sha256:
+            found = str(n)
+    return found
+
+
+def _como_se_valido(t: Trayectoria, verificada: bool) -> str:
+    if verificada:
+        return "decidió un verificador"
+    if not t.capturas:
+        return "coincidieron dos capturas"
+    ronda = max(c.ronda for c in t.capturas if not c.verificacion) \
+        if any(not c.verificacion for c in t.capturas) else 0
+    capturas = sum(1 for c in t.capturas if not c.verificacion and c.ronda == ronda)
+    if capturas >= 3:
+        return "la tercera captura coincidió con una de las anteriores"
+    return "coincidieron dos capturas"

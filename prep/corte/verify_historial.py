@@ -1,0 +1,63 @@
+"""``prep verify-corte``'s check of HISTORIAL.csv (:mod:`prep.corte.historial`): every
+acta it lists is in the election CSVs with data, its validation names the published
+image (CODIGO_INTEGRIDAD) and its acopio or sin acta is the row's FECHA_HORA_ACOPIO."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from pathlib import Path
+
+from prep.corte.historial import COLUMNS, HISTORIAL, Evento
+from prep.corte.reader import CsvEleccion
+from prep.corte.simulacro import PREFIJO
+
+_MAX = 50
+
+
+def problemas_historial(directory: Path, tablas: Mapping[str, CsvEleccion]) -> list[str]:
+    """What HISTORIAL.csv in ``directory`` contradicts in the parsed election CSVs."""
+    path = directory / HISTORIAL
+    if not path.is_file():
+        return []
+    filas = {f["CLAVE_ACTA"]: f for t in tablas.values() for f in t.filas
+             if f.get("CLAVE_ACTA", "-") != "-"}
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return [f"{HISTORIAL}: no es UTF-8"]
+    lines = io.StringIO(text, newline="")
+    reader = csv.reader(lines)
+    header = next(reader, None)
+    if header and len(header) == 1 and header[0].startswith(PREFIJO):
+        header = next(reader, None)
+    if header is None or tuple(header) != COLUMNS:
+        return [f"{HISTORIAL}: el encabezado no es {','.join(COLUMNS)}"]
+    out: list[str] = []
+    eventos = {e.value for e in Evento}
+    for number, row in enumerate(reader, start=2):
+        if len(out) >= _MAX:
+            out.append(f"{HISTORIAL}: … y quizá más problemas")
+            break
+        if len(row) != len(COLUMNS):
+            out.append(f"{HISTORIAL}, fila {number}: {len(row)} columnas")
+            continue
+        r = dict(zip(COLUMNS, row, strict=True))
+        clave, evento = r["CLAVE_ACTA"], r["EVENTO"]
+        acta = filas.get(clave)
+        if evento not in eventos:
+            out.append(f"{HISTORIAL}, fila {number}: evento desconocido {evento!r}")
+        elif acta is None or acta.get("CONTABILIZADA", "-") == "-":
+            out.append(f"{HISTORIAL}, fila {number}: el acta {clave} no tiene datos en "
+                       "los CSV de las elecciones")
+        elif evento == Evento.VALIDACION and \
+                r["CODIGO_INTEGRIDAD"] != acta.get("CODIGO_INTEGRIDAD"):
+            out.append(f"{HISTORIAL}, fila {number}: {clave}: la imagen validada "
+                       f"({r['CODIGO_INTEGRIDAD']}) no es el CODIGO_INTEGRIDAD publicado")
+        elif evento in (Evento.ACOPIO, Evento.SIN_ACTA) and \
+                r["FECHA_HORA"] != acta.get("FECHA_HORA_ACOPIO"):
+            out.append(f"{HISTORIAL}, fila {number}: {clave}: {evento} a las "
+                       f"{r['FECHA_HORA']}, pero FECHA_HORA_ACOPIO dice "
+                       f"{acta.get('FECHA_HORA_ACOPIO')}")
+    return out

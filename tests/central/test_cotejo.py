@@ -1,0 +1,246 @@
+"""Cotejo and correction rounds (issue 29) against a real central over HTTPS: a cotejo
+that confirms makes the next corte publish COTEJADA=1; one that finds a difference
+opens a correction round captured again, blind, by operators and stations that never
+worked on the acta, while the old data stays published; the round's validation
+replaces it at the next corte, with before, after and the reason in diferencias.json.
+Who may cotejar, the notes of cotejos that cannot apply, and rebuild-state."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from prep.catalog import Acta, Catalog
+from prep.corte.package import slug
+from prep.corte.reader import read_eleccion_csv
+from prep.records import Kind
+from tests.central.station import central_cli, query
+from tests.harness.central import CentralNode
+from tests.harness.work import WorkStation, add_operators, load_catalog, truth
+
+
+def _actas(catalog: Catalog, n: int) -> list[Acta]:
+    eleccion = catalog.elecciones[0]
+    actas = [a for a in catalog.actas(eleccion) if a.casilla.distrito_id == 1][:n]
+    assert len(actas) == n
+    return actas
+
+
+def _state(node: CentralNode, clave: str) -> dict[str, Any]:
+    [row] = query(node.dsn, "SELECT estado, ronda, validada_valores, cotejo_record, "
+                  "correccion_record, correccion_campos, correccion_motivo "
+                  "FROM acta_states WHERE clave_acta = %s", clave)
+    keys = ("estado", "ronda", "valores", "cotejo", "correccion", "campos", "motivo")
+    return dict(zip(keys, row, strict=True))
+
+
+def _anomalies(node: CentralNode, type_: str) -> list[dict[str, Any]]:
+    return [r[0] for r in query(node.dsn, "SELECT detail FROM anomalies WHERE type = %s "
+                                "ORDER BY id", type_)]
+
+
+def _audit(node: CentralNode, event: str) -> list[dict[str, Any]]:
+    return [r[0] for r in query(node.dsn, "SELECT detail FROM audit_log WHERE event = %s "
+                                "ORDER BY id", event)]
+
+
+def _rebuild_agrees(node: CentralNode) -> None:
+    done = central_cli(node, "rebuild-state", "--check")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _corte(node: CentralNode, publicacion: Path,
+           eleccion: str) -> tuple[Path, dict[str, dict[str, str]]]:
+    """A corte (the Consejo's window opened first); its directory and ``eleccion``'s
+    rows by CLAVE_ACTA."""
+    if not publicacion.exists():
+        window = central_cli(node, "ventana", "--inicio", "ahora")
+        assert window.returncode == 0, window.stderr
+    done = central_cli(node, "corte", "--publicacion", str(publicacion))
+    assert done.returncode == 0, done.stderr
+    corte = publicacion / json.loads(done.stdout)["corte"]
+    parsed = read_eleccion_csv((corte / f"{slug(eleccion)}.csv").read_bytes())
+    return corte, {r["CLAVE_ACTA"].strip("'"): r for r in parsed.filas}
+
+
+def _cotejo(operator: str, clave: str, coincide: bool,
+            **extra: Any) -> tuple[Kind, str, dict[str, Any]]:
+    return Kind.COTEJO, operator, {"clave_acta": clave, "coincide": coincide, **extra}
+
+
+def test_a_cotejo_confirms_and_a_difference_is_corrected_in_the_open(
+        central_node: CentralNode, tmp_path: Path) -> None:
+    node = central_node
+    catalog = load_catalog(node, scale=0.02)
+    eleccion = catalog.elecciones[0].nombre
+    confirmada, corregida = _actas(catalog, 2)
+    ana, beto, carla, dario, vera, victor = add_operators(node, [
+        ("Ana", "capturista", "01"), ("Beto", "capturista", "01"),
+        ("Carla", "capturista", "01"), ("Dario", "capturista", "01"),
+        ("Vera", "verificador", "01"), ("Victor", "coordinador", "01")])
+    campo = corregida.layout.campos[4]  # the first vote field
+    papel = {**truth(corregida), campo: truth(corregida)[campo] + 7}  # what the paper says
+    publicacion = tmp_path / "publicacion"
+    leases: dict[str, list[dict[str, Any]]] = {}
+
+    async def captured() -> None:
+        async with WorkStation.enroll(node, 1) as s1, WorkStation.enroll(node, 1) as s2:
+            await s1.digitize([confirmada, corregida])
+            for operator, station in ((ana, s1), (beto, s2)):
+                for lease in await station.next(operator, prefetch=2):
+                    acta = catalog.acta(lease["clave_acta"])
+                    assert acta is not None
+                    await station.capture(operator, lease, truth(acta))
+
+    asyncio.run(captured())
+    assert _state(node, corregida.clave)["estado"] == "validada"
+    _, rows = _corte(node, publicacion, eleccion)
+    assert rows[confirmada.clave]["COTEJADA"] == "0"
+
+    async def cotejos() -> None:
+        async with WorkStation.enroll(node, 1) as s3:
+            # Capturistas never cotejan; verificadores and coordinadores do, one acta
+            # each by lease, oldest validation first, with the published data.
+            refused = await s3.call("POST", "/v1/work/next", {
+                "operator": ana, "kind": "cotejo", "prefetch": 1,
+                "nonce": "2f1c4a55-97c4-4d0c-8d0b-2b1c7b0c0e01"})
+            assert refused.status == 403 and refused.body["error"] == "operator_role"
+            [first] = await s3.next(vera, kind="cotejo")
+            [second] = await s3.next(victor, kind="cotejo")
+            assert {first["clave_acta"], second["clave_acta"]} == {confirmada.clave,
+                                                                    corregida.clave}
+            assert first["kind"] == "cotejo" and first["slot"] == 0
+            by_acta = {x["clave_acta"]: (op, x) for op, x in ((vera, first),
+                                                               (victor, second))}
+            op_ok, lease_ok = by_acta[confirmada.clave]
+            op_fix, lease_fix = by_acta[corregida.clave]
+            assert lease_ok["valores"] == truth(confirmada)
+            await s3.send([_cotejo(op_ok, confirmada.clave, True)])
+            await s3.send([_cotejo(op_fix, corregida.clave, False, campos=[campo],
+                                   motivo="En el papel el campo dice otra cantidad")])
+            for lease in (lease_ok, lease_fix):
+                done = await s3.lease_action(lease["lease_id"], "release")
+                assert done.body["status"] == "completed"
+            # Nothing left to cotejar: one acta cotejada, the other in correction.
+            assert await s3.next(vera, kind="cotejo", prefetch=2) == []
+            leases["cotejo"] = [lease_ok, lease_fix]
+
+    asyncio.run(cotejos())
+    state = _state(node, corregida.clave)
+    assert state["estado"] == "digitalizada" and state["ronda"] == 2
+    assert state["campos"] == [campo] and state["valores"] == truth(corregida)
+    assert _state(node, confirmada.clave)["cotejo"] is not None
+
+    async def first_capture() -> None:
+        async with WorkStation.enroll(node, 1) as s4:
+            # Who captured the acta gets no correction lease, at any station.
+            assert await s4.next(ana) == [] and await s4.next(beto) == []
+            [lease] = await s4.next(carla)
+            assert lease["clave_acta"] == corregida.clave and lease["slot"] == 1
+            await s4.capture(carla, lease, papel)
+            # One station never holds two captures of a round (issue 36).
+            assert await s4.next(dario) == []
+
+    asyncio.run(first_capture())
+    # The correction is pending: the old data stays published; COTEJADA follows.
+    _, rows = _corte(node, publicacion, eleccion)
+    assert rows[confirmada.clave]["COTEJADA"] == "1"
+    assert rows[corregida.clave][campo] == str(truth(corregida)[campo])
+    assert rows[corregida.clave]["COTEJADA"] == "0"
+
+    async def second_capture() -> None:
+        async with WorkStation.enroll(node, 1) as s5:
+            [lease] = await s5.next(dario)
+            assert lease["clave_acta"] == corregida.clave and lease["slot"] == 2
+            await s5.capture(dario, lease, papel)
+
+    asyncio.run(second_capture())
+    state = _state(node, corregida.clave)
+    assert state["estado"] == "validada" and state["valores"] == papel
+    corte, rows = _corte(node, publicacion, eleccion)
+    assert rows[corregida.clave][campo] == str(papel[campo])
+    assert rows[confirmada.clave]["COTEJADA"] == "1"
+    diff = json.loads((corte / "diferencias.json").read_bytes())
+    [cambio] = [m for m in diff["elecciones"][eleccion]["modificadas"]
+                if m["clave_acta"] == corregida.clave]
+    assert cambio["cambios"][campo] == [str(truth(corregida)[campo]), str(papel[campo])]
+    assert cambio["correccion"]["campos"] == [campo]
+    assert cambio["correccion"]["motivo"] == "En el papel el campo dice otra cantidad"
+    assert "cotejo" in cambio["motivo"] and campo in cambio["motivo"]
+    assert diff["corte"] == corte.name
+
+    [confirmado] = _audit(node, "cotejo_confirmado")
+    assert confirmado["clave_acta"] == confirmada.clave
+    [abierta] = _audit(node, "correccion_abierta")
+    assert abierta["clave_acta"] == corregida.clave and abierta["campos"] == [campo]
+    [validada] = _audit(node, "correccion_validada")
+    assert validada["clave_acta"] == corregida.clave and validada["fuente"] == "captura"
+    [publicada] = _audit(node, "correccion_publicada")
+    assert (publicada["clave_acta"], publicada["corte"]) == (corregida.clave, corte.name)
+    assert publicada["cotejo"] == abierta["record"]
+    _rebuild_agrees(node)
+
+
+def test_who_may_cotejar_and_cotejos_that_cannot_apply(central_node: CentralNode) -> None:
+    node = central_node
+    catalog = load_catalog(node, scale=0.02)
+    verificada, pendiente = _actas(catalog, 2)
+    ana, beto, carla, vera, victor = add_operators(node, [
+        ("Ana", "capturista", "01"), ("Beto", "capturista", "01"),
+        ("Carla", "capturista", "01"), ("Vera", "verificador", "01"),
+        ("Victor", "coordinador", "01")])
+
+    def off(acta: Acta, by: int) -> dict[str, int]:
+        valores = truth(acta)
+        first = next(iter(valores))
+        return {**valores, first: valores[first] + by}
+
+    async def night() -> None:
+        async with WorkStation.enroll(node, 1) as s1, WorkStation.enroll(node, 1) as s2, \
+                WorkStation.enroll(node, 1) as s3, WorkStation.enroll(node, 1) as s4:
+            await s1.digitize([verificada])
+            # Three different captures: a verificador decides.
+            for by, (operator, station) in enumerate(((ana, s1), (beto, s2), (carla, s3))):
+                [lease] = await station.next(operator)
+                await station.capture(operator, lease, off(verificada, by))
+            [lease] = await s4.next(vera, kind="verificacion")
+            await s4.capture(vera, lease, truth(verificada))
+            # The verificador who decided it gets no cotejo lease for it, and a cotejo
+            # she sends anyway is quarantined.
+            assert await s4.next(vera, kind="cotejo") == []
+            await s4.send([_cotejo(vera, verificada.clave, True)])
+            # A capturista may not cotejar at all.
+            await s4.send([_cotejo(ana, verificada.clave, True)])
+            # A cotejo of an acta not validated yet, and one naming a field the acta
+            # lacks, are kept and do nothing but raise a note.
+            await s1.digitize([pendiente])
+            await s4.send([_cotejo(victor, pendiente.clave, True)])
+            await s4.send([_cotejo(victor, verificada.clave, False,
+                                   campos=["NO_ES_UN_CAMPO"])])
+            # A difference opens a correction round; a second cotejo then is a note.
+            await s4.send([_cotejo(victor, verificada.clave, False)])
+            await s4.send([_cotejo(victor, verificada.clave, True)])
+            # Nobody who captured or verified the acta captures or verifies it again.
+            for operator in (ana, beto, carla):
+                offered = await s4.next(operator, prefetch=3)
+                assert verificada.clave not in {x["clave_acta"] for x in offered}
+
+    asyncio.run(night())
+    [quarantined] = _anomalies(node, "cotejo_operador_del_acta")
+    assert quarantined["clave_acta"] == verificada.clave and quarantined["operator"] == vera
+    assert [a["operator"] for a in _anomalies(node, "operador_sin_rol")] == [ana]
+    assert [(a["clave_acta"], a["estado"]) for a in _anomalies(node, "cotejo_sin_publicar")
+            ] == [(pendiente.clave, "digitalizada")]
+    assert _anomalies(node, "cotejo_campos_invalidos")[0]["campos"] == ["NO_ES_UN_CAMPO"]
+    assert [a["clave_acta"] for a in _anomalies(node, "cotejo_en_correccion")] == [
+        verificada.clave]
+    reasons = {r[0] for r in query(node.dsn, "SELECT reason FROM quarantined_records "
+                                   "WHERE kind = 'cotejo'")}
+    assert reasons == {"cotejo_operador_del_acta", "operador_sin_rol"}
+    state = _state(node, verificada.clave)
+    assert state["estado"] == "digitalizada" and state["cotejo"] is None
+    assert state["campos"] == [] and state["motivo"] is None
+    assert state["valores"] == truth(verificada)  # still what is published
+    _rebuild_agrees(node)

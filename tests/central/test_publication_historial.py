@@ -1,0 +1,156 @@
+"""HISTORIAL.csv of a corte made from real records (issue 29): every event of every
+published acta is what the stations sent (acopio, image, the two blind captures from two
+stations, a sin acta, a PREP Casilla photo), consistent with the election CSV, with no
+operator nor station named, and the first corte that published each acta kept by later
+cortes; ``prep verify-corte`` accepts it."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import hashlib
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from prep.corte.anexo import format_time
+from prep.corte.historial import COLUMNS, HISTORIAL
+from prep.corte.package import slug
+from prep.corte.reader import read_eleccion_csv
+from prep.records import Kind
+from tests.central.station import central_cli, query
+from tests.harness.central import REPO, CentralNode
+from tests.harness.work import WorkStation, add_operators, load_catalog, png, site_account, truth
+
+
+def _historial(corte: Path) -> list[dict[str, str]]:
+    data = (corte / HISTORIAL).read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf") and b"\r\n" in data
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    assert tuple(rows[0]) == COLUMNS
+    return [dict(zip(COLUMNS, r, strict=True)) for r in rows[1:]]
+
+
+def _corte(node: CentralNode, publicacion: Path) -> Path:
+    done = central_cli(node, "corte", "--publicacion", str(publicacion))
+    assert done.returncode == 0, done.stderr
+    return publicacion / json.loads(done.stdout)["corte"]
+
+
+def test_historial_is_what_the_stations_sent(central_node: CentralNode,
+                                             tmp_path: Path) -> None:
+    node = central_node
+    catalog = load_catalog(node, scale=0.02)
+    eleccion = catalog.elecciones[0]
+    catd, casilla, sin = [a for a in catalog.actas(eleccion)
+                          if a.casilla.distrito_id == 1][:3]
+    ana, beto = add_operators(node, [("Ana", "capturista", "01"),
+                                     ("Beto", "capturista", "01")])
+
+    async def night() -> None:
+        async with WorkStation.enroll(node, 1) as station, \
+                WorkStation.enroll(node, 1) as neighbour, \
+                WorkStation.enroll_intake(node) as intake:
+            await station.digitize([catd])
+            await intake.digitize([casilla], origen="CASILLA", acopio=False)
+            acopio = site_account(node, "acopiador", "01")
+            await station.send([(Kind.SIN_ACTA, acopio, {"clave_acta": sin.clave,
+                                                         "causa": "paquete_no_entregado"})])
+            for operator, capturing in ((ana, station), (beto, neighbour)):
+                for lease in await capturing.next(operator, prefetch=2):
+                    acta = catalog.acta(lease["clave_acta"])
+                    assert acta is not None
+                    await capturing.capture(operator, lease, truth(acta))
+
+    asyncio.run(night())
+    window = central_cli(node, "ventana", "--inicio", "ahora")
+    assert window.returncode == 0, window.stderr
+    publicacion = tmp_path / "publicacion"
+    corte = _corte(node, publicacion)
+
+    parsed = read_eleccion_csv((corte / f"{slug(eleccion.nombre)}.csv").read_bytes())
+    csv_rows = {r["CLAVE_ACTA"].strip("'"): r for r in parsed.filas}
+    historial = _historial(corte)
+    por_acta: dict[str, list[dict[str, str]]] = {}
+    for row in historial:
+        por_acta.setdefault(row["CLAVE_ACTA"].strip("'"), []).append(row)
+    assert set(por_acta) == {catd.clave, casilla.clave, sin.clave}
+
+    sitio = dict(query(node.dsn, "SELECT id, sitio FROM stations"))
+    sent: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for kind, body, at, station in query(
+            node.dsn, "SELECT kind, body, at, station FROM records ORDER BY received_at, seq"):
+        if isinstance(body, dict) and "clave_acta" in body:
+            sent.setdefault((body["clave_acta"], kind), []).append(
+                {"body": body, "at": format_time(at), "catd": sitio[station]})
+    [(corte_at,)] = query(node.dsn, "SELECT corte_at FROM cortes")
+
+    # The acta digitized at CATD 01 and captured twice, at two stations of CATD 01.
+    eventos = por_acta[catd.clave]
+    assert [e["EVENTO"] for e in eventos] == ["ACOPIO", "DIGITALIZACION", "CAPTURA",
+                                              "CAPTURA", "VALIDACION", "PUBLICACION"]
+    row = csv_rows[catd.clave]
+    [acopio] = sent[(catd.clave, "acopio")]
+    assert eventos[0]["FECHA_HORA"] == acopio["at"] == row["FECHA_HORA_ACOPIO"]
+    assert eventos[0]["CATD"] == "01"
+    [imagen] = sent[(catd.clave, "imagen")]
+    image_sha = hashlib.sha256(png(f"CATD:{catd.clave}")).hexdigest()
+    assert imagen["body"]["sha256"] == image_sha
+    assert (eventos[1]["FECHA_HORA"], eventos[1]["CATD"], eventos[1]["IMAGEN"],
+            eventos[1]["CODIGO_INTEGRIDAD"], eventos[1]["ORIGEN"],
+            eventos[1]["DIGITALIZACION"]) == (imagen["at"], "01", "1", image_sha, "CATD",
+                                              "Escáner")
+    capturas = sent[(catd.clave, "captura")]
+    assert [(e["FECHA_HORA"], e["CATD"], e["RONDA"], e["IMAGEN"], e["DETALLE"])
+            for e in eventos[2:4]] == [(c["at"], "01", "1", "1", f"captura {n}")
+                                       for n, c in enumerate(capturas, start=1)]
+    validacion = eventos[4]
+    assert validacion["CODIGO_INTEGRIDAD"] == row["CODIGO_INTEGRIDAD"] == image_sha
+    assert validacion["FECHA_HORA"] == row["FECHA_HORA_VERIFICACION"]
+    assert (validacion["ORIGEN"], validacion["DIGITALIZACION"]) == (row["ORIGEN"],
+                                                                    row["DIGITALIZACION"])
+    assert validacion["DETALLE"] == "coincidieron dos capturas"
+    assert (eventos[5]["DETALLE"], eventos[5]["FECHA_HORA"]) == (corte.name,
+                                                                 format_time(corte_at))
+
+    # The PREP Casilla photo: no acopio, no CATD for its image.
+    eventos = por_acta[casilla.clave]
+    assert [e["EVENTO"] for e in eventos] == ["DIGITALIZACION", "CAPTURA", "CAPTURA",
+                                              "VALIDACION", "PUBLICACION"]
+    assert (eventos[0]["CATD"], eventos[0]["ORIGEN"], eventos[0]["DIGITALIZACION"]) == (
+        "", "CASILLA", "Móvil")
+    assert eventos[3]["CODIGO_INTEGRIDAD"] == csv_rows[casilla.clave]["CODIGO_INTEGRIDAD"]
+
+    # The sin acta: its registration and cause, as the CSV row says.
+    eventos = por_acta[sin.clave]
+    assert [e["EVENTO"] for e in eventos] == ["SIN_ACTA", "PUBLICACION"]
+    assert eventos[0]["FECHA_HORA"] == csv_rows[sin.clave]["FECHA_HORA_ACOPIO"]
+    assert eventos[0]["DETALLE"] == csv_rows[sin.clave]["OBSERVACIONES"]
+    assert eventos[0]["CATD"] == "01"
+
+    # Nobody is named: no operator, no station id.
+    text = (corte / HISTORIAL).read_text(encoding="utf-8-sig")
+    for name in [*sitio, ana, beto]:
+        assert name not in text
+    leeme = (corte / "LEEME.txt").read_text(encoding="utf-8")
+    assert HISTORIAL in leeme and ",".join(COLUMNS).replace(",", ", ") in leeme
+    manifest = (corte / "MANIFIESTO.sha256").read_text(encoding="utf-8")
+    assert f"{hashlib.sha256((corte / HISTORIAL).read_bytes()).hexdigest()}  {HISTORIAL}" \
+        in manifest
+
+    # A later corte keeps the first corte as where each acta was first published.
+    segundo = _corte(node, publicacion)
+    assert segundo != corte
+    later = [r for r in _historial(segundo) if r["EVENTO"] == "PUBLICACION"]
+    assert {r["DETALLE"] for r in later} == {corte.name}
+    assert query(node.dsn, "SELECT count(*) FROM actas_publicadas") == [(3,)]
+
+    for directory in (corte, segundo):
+        verify = subprocess.run(
+            [sys.executable, "-m", "prep", "verify-corte", str(directory), "--huella",
+             node.central_key.fingerprint()], cwd=REPO, capture_output=True, text=True,
+            timeout=120, check=False)
+        assert verify.returncode == 0, verify.stdout
