@@ -51,7 +51,8 @@ def _json_valores(valores: dict[str, Valor]) -> dict[str, int | str]:
 def lease_work(station: Station, operator: str, actas: Sequence[Acta], kind: str = "captura",
                images: dict[str, bytes] | None = None, minutes: int = 600) -> list[str]:
     """Store one pending lease per acta for ``operator`` (images in the blob store);
-    a verification lease carries three captures that differ in two fields."""
+    a verification lease carries three captures that differ in two fields; a cotejo
+    lease, the published values."""
     now = datetime.now(UTC)
     ids = []
     with station.store.write() as session:
@@ -71,6 +72,8 @@ def lease_work(station: Station, operator: str, actas: Sequence[Acta], kind: str
                           "received_at": format_time(now)}}
             if kind == "verificacion":
                 lease.update(_disagreement(acta))
+            elif kind == "cotejo":  # the published data, to compare with the paper
+                lease["valores"] = _json_valores(written_values(acta))
             session.add(WorkLeaseRow(
                 lease_id=lease_id, operator=operator, kind=kind, clave_acta=acta.clave,
                 expires_at=format_time(now + timedelta(minutes=minutes)),

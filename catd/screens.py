@@ -3,6 +3,11 @@
 Each screen registers once here; the window shows, as tabs, exactly the screens of the
 logged-in operator's role that this station can run. Screens still to come register
 themselves when they exist; nothing is shown for work that cannot be done yet.
+
+A verificador at a CATD has two screens: verificación (first, so it opens by default)
+and cotejo. Both carry a ``switch_key`` (F7, F8): when every screen an operator has
+carries one, that key brings the screen to the front from anywhere in it, and the tab
+and the screen's key legend say so (``catd.window.Workspace``).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ class Screen:
     roles: frozenset[str]
     station_roles: frozenset[str]
     build: Callable[[AppContext, Operator], QWidget] = field(compare=False)
+    switch_key: str = ""  # the key that brings it to the front, beside its companions
 
 
 def _build_acopio(context: AppContext, operator: Operator) -> QWidget:
@@ -69,6 +75,16 @@ def _build_verificacion(context: AppContext, operator: Operator) -> QWidget:
     return view
 
 
+def _build_cotejo(context: AppContext, operator: Operator) -> QWidget:
+    from catd.cotejo.presenter import CotejoPresenter
+    from catd.cotejo.view import CotejoView
+
+    presenter = CotejoPresenter(context.station, operator, context.tasks)
+    view = CotejoView(presenter)
+    presenter.setParent(view)
+    return view  # like verificación: it asks for work only while on screen
+
+
 def _build_casilla(context: AppContext, operator: Operator) -> QWidget:
     from ccv.panel import IntakePanel, IntakePresenter
 
@@ -86,7 +102,10 @@ SCREENS: tuple[Screen, ...] = (
     Screen("captura", "Captura", frozenset({"capturista"}), frozenset({"catd", "ccv"}),
            _build_captura),
     Screen("verificacion", "Verificación", frozenset({"verificador"}),
-           frozenset({"catd", "ccv"}), _build_verificacion),
+           frozenset({"catd", "ccv"}), _build_verificacion, "F7"),
+    # Cotejo compares published data with the paper acta, which only a CATD holds.
+    Screen("cotejo", "Cotejo", frozenset({"verificador"}), frozenset({"catd"}),
+           _build_cotejo, "F8"),
     Screen("casilla", "PREP Casilla", frozenset({"capturista", "verificador", "coordinador"}),
            frozenset({"ccv"}), _build_casilla),
 )

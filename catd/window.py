@@ -60,15 +60,40 @@ class Workspace(QWidget):
         layout.setSpacing(0)
         layout.addWidget(header)
         layout.addWidget(self.tabs, 1)
+        self._where = ""
+        self._titles: list[str] = []
+        self._switches: list[QShortcut] = []
+        self.tabs.currentChanged.connect(lambda _: self._name_current())
 
-    def open(self, title: str, detail: str, screens: list[tuple[Screen, QWidget]]) -> None:
+    def open(self, where: str, detail: str, screens: list[tuple[Screen, QWidget]]) -> None:
+        """Show ``screens`` as tabs, the first in front; the header names the one in
+        front. When every screen has a switch key (a verificador's verificación and
+        cotejo), the key brings its screen to the front and the tabs and legends say it."""
         self.close_screens()
-        self.title.setText(title)
+        self._where = where
+        self._titles = [self.tr(screen.title) for screen, _ in screens]
         self.detail.setText(detail)
-        for screen, widget in screens:
-            self.tabs.addTab(widget, self.tr(screen.title))
+        keyed = len(screens) > 1 and all(screen.switch_key for screen, _ in screens)
+        for (screen, widget), title in zip(screens, self._titles, strict=True):
+            self.tabs.addTab(widget, f"{title} ({screen.switch_key})" if keyed else title)
+        if keyed:
+            for index, (screen, widget) in enumerate(screens):
+                shortcut = QShortcut(QKeySequence(screen.switch_key), self,
+                                     lambda i=index: self.tabs.setCurrentIndex(i))
+                shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+                self._switches.append(shortcut)
+                add_keys = getattr(widget, "add_keys", None)
+                if callable(add_keys):
+                    add_keys([(other.switch_key, title.lower()) for (other, _), title
+                              in zip(screens, self._titles, strict=True) if other is not screen])
         # One screen needs no tab bar.
         self.tabs.tabBar().setVisible(len(screens) > 1)
+        self._name_current()
+
+    def _name_current(self) -> None:
+        index = self.tabs.currentIndex()
+        if 0 <= index < len(self._titles):
+            self.title.setText(f"{self._where} · {self._titles[index]}")
 
     def unsaved_work(self) -> str:
         """What logging out now would lose, in the operator's words ("" for nothing):
@@ -80,6 +105,11 @@ class Workspace(QWidget):
         return ""
 
     def close_screens(self) -> None:
+        for shortcut in self._switches:
+            shortcut.setEnabled(False)
+            shortcut.deleteLater()
+        self._switches = []
+        self._titles = []
         while self.tabs.count():
             widget = self.tabs.widget(0)
             self.tabs.removeTab(0)
@@ -156,8 +186,7 @@ class MainWindow(QMainWindow):
         identity = self.context.station.store.require_identity()
         where = f"CATD {identity.sitio}" if identity.sitio.isdigit() else identity.sitio
         built = [(screen, screen.build(self.context, operator)) for screen in screens]
-        self.workspace.open(f"{where} · {', '.join(s.title for s in screens)}",
-                            f"{operator.name} · {operator.role} · {identity.station_id}",
+        self.workspace.open(where, f"{operator.name} · {operator.role} · {identity.station_id}",
                             built)
         self.pages.setCurrentWidget(self.workspace)
         log.info("operator %s logged in (%s)", operator.id, operator.role)

@@ -1,10 +1,12 @@
-"""Render the captura and verificación screens at 1024×768 (the smallest screen of a
-CATD; ``--size`` for another) with realistic data into
-``docs/screens/catd_captura.png`` and ``docs/screens/catd_verificacion.png``.
+"""Render the captura, verificación and cotejo screens at 1024×768 (the smallest screen
+of a CATD; ``--size`` for another) with realistic data into
+``docs/screens/catd_captura.png``, ``docs/screens/catd_verificacion.png`` and
+``docs/screens/catd_cotejo.png``.
 
 A CATD 07 station holding a full-size catalog (``bench/gui.py``'s demo station) is given
 leased actas with synthetic scanned images (``bench/work_demo.py``); the real window is
-opened for a capturista (half the form typed) and for a verificador. No central runs:
+opened for a capturista (half the form typed), for a verificador, and for a verificador
+on cotejo (F8; two fields marked as different, a reason chosen). No central runs:
 the status bar says so, as it would during an outage.
 
     python3 scripts/render_work_screens.py [--out docs/screens] [--scale 0.2]
@@ -58,7 +60,9 @@ def render(out: Path, scale: float, size: tuple[int, int] = (1024, 768)) -> list
     jobs = (("captura", Operator("op-07-carlos-ruiz", "Carlos Ruiz", "capturista", "07"),
              (3, 40, 81), "catd_captura.png"),
             ("verificacion", Operator("op-07-vera-luna", "Vera Luna", "verificador", "07"),
-             (120, 7), "catd_verificacion.png"))
+             (120, 7), "catd_verificacion.png"),
+            ("cotejo", Operator("op-07-vera-luna", "Vera Luna", "verificador", "07"),
+             (64, 9), "catd_cotejo.png"))
     written = []
     for kind, operator, picks, name in jobs:
         with tempfile.TemporaryDirectory(prefix="render-work-") as tmp:
@@ -85,20 +89,25 @@ def _render(app: QApplication, context: AppContext, kind: str, operator: Operato
     window.resize(*size)
     window.start()
     window.show()
-    screens = [s for s in SCREENS if s.key == kind]
+    # A verificador at a CATD has verificación and cotejo (F8): cotejo is shown in front.
+    keys = ("verificacion", "cotejo") if kind == "cotejo" else (kind,)
+    screens = [s for s in SCREENS if s.key in keys]
     window.login_presenter.login_did_succeed.emit(operator, screens)
+    window.workspace.tabs.setCurrentIndex(len(screens) - 1)
     view = window.workspace.tabs.currentWidget()
     assert isinstance(view, WorkView), f"no {kind} screen registered"
     _spin(app, lambda: view.shown is not None and view.image.has_image
           and view.presenter.online is not None)
-    # What an operator has typed so far: half the capture (what the image says), or the
-    # disputed field of the verification.
+    # What an operator has typed so far: half the capture (what the image says), the
+    # disputed field of the verification, or two differences found by the cotejo.
     assert view.shown is not None
     acta = context.station.catalog().acta(view.shown.item.clave_acta)
     assert acta is not None
     written = written_values(acta)
+    if kind == "cotejo":
+        _mark_differences(app)
     typed = ([str(written[c]) for c in acta.layout.campos[:8]] if kind == "captura"
-             else ["31"])
+             else ["31"] if kind == "verificacion" else [])
     for text in typed:
         target = app.focusWidget()
         assert target is not None
@@ -113,6 +122,18 @@ def _render(app: QApplication, context: AppContext, kind: str, operator: Operato
     window.close()
     _spin(app, lambda: tasks.pending == 0)
     return path
+
+
+def _mark_differences(app: QApplication) -> None:
+    """Keys of a cotejo that found two fields different: ↓ ↓ Space, ↓ ↓ ↓ Space, Tab,
+    ↓ (the first usual reason)."""
+    for key in (Qt.Key.Key_Down, Qt.Key.Key_Down, Qt.Key.Key_Space, Qt.Key.Key_Down,
+                Qt.Key.Key_Down, Qt.Key.Key_Down, Qt.Key.Key_Space, Qt.Key.Key_Tab,
+                Qt.Key.Key_Down):
+        target = app.focusWidget()
+        assert target is not None
+        QTest.keyClick(target, key)
+        app.processEvents()
 
 
 def main() -> int:

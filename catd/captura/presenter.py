@@ -412,8 +412,8 @@ class WorkPresenter(QObject):
         self.feedback_did_change.emit("error", self.tr(
             "No se guardó el acta {clave}: {motivo}{despues}").format(
                 clave=item.clave_acta, motivo=_describe(error),
-                despues=self.tr(" Volverá a aparecer para capturarla de nuevo.") if held
-                else ""))
+                despues=self.tr(" Volverá a aparecer para {verbo}la de nuevo.").format(
+                    verbo=self.VERBO) if held else ""))
 
 
 class CapturaPresenter(WorkPresenter):

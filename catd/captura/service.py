@@ -73,14 +73,15 @@ class ActaInfo:
     seccion: str
     casilla: str
     tipo_casilla: str
-    slot: str  # "Captura 2" or "Verificación"
+    slot: str  # "Captura 2", "Verificación" or "Cotejo"
     lista_nominal: int | None
 
 
 def describe_item(catalog: Catalog | None, item: WorkItem) -> ActaInfo:
     """The identity of ``item``'s acta; from the CLAVE_ACTA alone when the catalog lacks
     it (a catalog update still on its way)."""
-    slot = f"Captura {item.slot}" if item.kind == "captura" else "Verificación"
+    slot = (f"Captura {item.slot}" if item.kind == "captura"
+            else "Cotejo" if item.kind == "cotejo" else "Verificación")
     acta = catalog.acta(item.clave_acta) if catalog is not None else None
     if acta is None:
         clave = item.clave_acta

@@ -59,6 +59,7 @@ class WorkView(QWidget):
 
     SUBMIT_TEXT = "Guardar y siguiente (Ctrl+Enter)"
     KEYS: tuple[tuple[str, str], ...] = ()
+    ILEGIBLE = True  # F2 and its button: the image can be sent back to digitalización
     work_scroll: QScrollArea  # the work area's, made by _build_area
 
     def __init__(self, presenter: WorkPresenter, parent: QWidget | None = None) -> None:
@@ -92,8 +93,13 @@ class WorkView(QWidget):
         layout.addWidget(self.pages)
 
         self.image.install_shortcuts(self)
-        for key, slot in (("Ctrl+Return", self.submit), ("Ctrl+Enter", self.submit),
-                          ("F2", self.open_ilegible), ("F5", presenter.refill)):
+        keys = [("Ctrl+Return", self.submit), ("Ctrl+Enter", self.submit),
+                ("F5", presenter.refill)]
+        if self.ILEGIBLE:
+            keys.append(("F2", self.open_ilegible))
+        else:
+            self.unreadable.hide()
+        for key, slot in keys:
             shortcut = QShortcut(QKeySequence(key), self, slot)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.save.clicked.connect(self.submit)
@@ -136,10 +142,9 @@ class WorkView(QWidget):
         column.addWidget(self.image, 1)
         # Every key of the screen under the image: the form's column keeps the height
         # for the fields (a 22-field acta fits whole at 1024×768).
-        self.legend = QLabel(" · ".join(f"<b>{k}</b> {v}" for k, v in self.KEYS)
-                             + "<br>" + self.tr("Imagen: ") + " · ".join(
-                                 f"<b>{k}</b> {v}" for k, v in IMAGE_KEYS))
+        self.legend = QLabel()
         self.legend.setObjectName("screenKeys")
+        self.add_keys([])
         column.addWidget(self.legend)
 
         right = QWidget()
@@ -170,6 +175,13 @@ class WorkView(QWidget):
         splitter.setChildrenCollapsible(False)
         self.splitter = splitter
         return splitter
+
+    def add_keys(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Say in the legend the keys that reach the operator's other screens."""
+        self.legend.setText(" · ".join(f"<b>{k}</b> {v}"
+                                       for k, v in (*self.KEYS, *keys))
+                            + "<br>" + self.tr("Imagen: ") + " · ".join(
+                                f"<b>{k}</b> {v}" for k, v in IMAGE_KEYS))
 
     # for subclasses ------------------------------------------------------------------
 

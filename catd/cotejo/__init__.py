@@ -1,0 +1,1 @@
+"""The cotejo screen (issue 29)."""
