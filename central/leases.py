@@ -238,7 +238,8 @@ class WorkRequest:
         done = _lease_ids(data.get("done", []))
         espera = data.get("espera", 0)
         if not isinstance(operator, str) or not 0 < len(operator) <= 64 \
-                or kind not in ROLES or type(prefetch) is not int \
+                or not isinstance(kind, str) or kind not in ROLES \
+                or type(prefetch) is not int \
                 or not 1 <= prefetch <= MAX_PREFETCH or done is None \
                 or type(espera) is not int or not 0 <= espera <= MAX_ESPERA:
             raise _malformed()

@@ -168,7 +168,9 @@ def read_signed_batch(body: bytes) -> SignedBatch:
                                                  "records"}:
         raise ProtocolError("malformed", "batch fields are v, station, number, prev, "
                                          "created, records")
-    if raw["v"] != PROTOCOL_VERSION:
+    # ``true`` equals 1 in Python but is another canonical text: the batch rebuilt
+    # from it would not be the bytes the station signed.
+    if type(raw["v"]) is not int or raw["v"] != PROTOCOL_VERSION:
         raise ProtocolError("version", f"protocol version not supported (only "
                                        f"{PROTOCOL_VERSION})")
     if not isinstance(raw["station"], str) or not STATION_ID.fullmatch(raw["station"]):

@@ -64,10 +64,16 @@ def format_time(when: datetime) -> str:
 
 
 def parse_time(text: str) -> datetime:
+    """The instant :func:`format_time` wrote as ``text``; only its exact spelling:
+    strptime also takes ``02:7:11`` or ``.5``, which :func:`format_time` writes back
+    otherwise, and a record or batch is hashed and signed as it is spelled."""
     try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        when = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     except (ValueError, TypeError):
         raise RecordError("a time is not YYYY-MM-DDTHH:MM:SS.ffffffZ") from None
+    if format_time(when) != text:
+        raise RecordError("a time is not YYYY-MM-DDTHH:MM:SS.ffffffZ")
+    return when
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +110,7 @@ class Record:
         expected = {"v", "id", "station", "seq", "kind", "operator", "at", "replaces", "body"}
         if set(data) != expected:
             raise RecordError(f"record fields must be exactly {sorted(expected)}")
-        if data["v"] != RECORD_VERSION:
+        if type(data["v"]) is not int or data["v"] != RECORD_VERSION:  # true == 1
             raise RecordError(f"record version not supported (only {RECORD_VERSION})")
         record = cls(
             id=_uuid(data["id"], "id"),

@@ -132,7 +132,18 @@ class RuleSet:
 
     @classmethod
     def from_toml(cls, path: Path) -> RuleSet:
-        return cls.from_mapping(tomllib.loads(path.read_text(encoding="utf-8")))
+        """The rules of a TOML file; a file that is not UTF-8 or not TOML is a
+        :class:`ValueError` naming it and where (Spanish, for whoever edits it)."""
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"reglas: {path.name} no es texto UTF-8 (byte {exc.start}); "
+                             "guárdelo como UTF-8") from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"reglas: {path.name} no es TOML válido ({exc})") from None
+        return cls.from_mapping(data)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> RuleSet:
@@ -147,7 +158,7 @@ class RuleSet:
             if key == "inconsistencias":
                 values[key] = _inconsistencias(value)
             elif isinstance(default, Base):
-                if value not in {b.value for b in Base}:
+                if not isinstance(value, str) or value not in {b.value for b in Base}:
                     raise ValueError(f"reglas: {key} debe ser \"S_CS\" o \"C_CS\", no {value!r}")
                 values[key] = Base(value)
             elif key == "sin_acta":

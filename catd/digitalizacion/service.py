@@ -53,11 +53,15 @@ class ScannerSettings:
                 raise ValueError("too large")
             raw = json.loads(path.read_text(encoding="utf-8"))
             folder = raw["carpeta"]
-            if not isinstance(folder, str) or not folder or len(folder) > MAX_PATH_CHARS:
+            # U+0000 fits in JSON but in no path (every use of it would raise).
+            if not isinstance(folder, str) or not folder or len(folder) > MAX_PATH_CHARS \
+                    or "\x00" in folder:
                 raise ValueError("carpeta is not a path")
         except FileNotFoundError:
             return default
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        # RecursionError: "[[[[…" nested past the decoder's limit (a 64 KiB file holds
+        # far more than it takes).
+        except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
             log.warning("ignoring %s (%s): using %s", path, exc, default.folder)
             return default
         return cls(Path(folder))

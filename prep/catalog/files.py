@@ -247,8 +247,8 @@ def _read_limited(path: Path) -> str:
 def _load_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(_read_limited(path))
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(f"{path.name}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:  # its text is English: say what it is
+        raise CatalogError(f"{path.name}: no es TOML válido ({exc})") from None
 
 
 def _rows(path: Path, columns: tuple[str, ...],

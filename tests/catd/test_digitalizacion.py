@@ -419,3 +419,15 @@ def test_planted_links_are_shown_and_never_followed(
     (inbox / RECHAZADAS).unlink()  # removed: the folder works again by itself
     qtbot.waitUntil(lambda: (inbox / RECHAZADAS / "malo.jpg").exists(), timeout=20_000)
     view.presenter.stop()
+
+
+@pytest.mark.parametrize("content", [
+    b"[" * 50_000 + b"]" * 50_000,  # past the JSON decoder's recursion limit
+    json.dumps({"carpeta": "/srv/esc\x00aner"}).encode(),  # no path holds U+0000
+])
+def test_a_damaged_settings_file_falls_back_to_the_default_folder(
+        tmp_path: Path, content: bytes) -> None:
+    """Found by bench/fuzz.py: both used to escape ScannerSettings.load (a
+    RecursionError; a folder every later use of which raised ValueError)."""
+    (tmp_path / "digitalizacion.json").write_bytes(content[:64 * 1024])
+    assert ScannerSettings.load(tmp_path).folder == tmp_path / "escaner"

@@ -585,6 +585,23 @@ def test_a_wait_that_finds_nothing_answers_empty_and_a_bad_espera_is_refused(
     asyncio.run(scenario())
 
 
+def test_a_kind_that_is_not_a_text_is_refused_not_an_internal_error(
+        node: CentralNode, catalog: Catalog) -> None:
+    """Found by bench/fuzz.py: a list or an object as ``kind`` (unhashable) was a 500
+    «error interno» for a request that had not even been checked for its signature."""
+    [ana] = add_operators(node, [("Ana", "capturista", "01")])
+
+    async def scenario() -> None:
+        async with WorkStation.enroll(node, 1) as station:
+            for kind in ("[]", "{}", '["captura"]'):
+                answer = await station.call("POST", "/v1/work/next", raw=(
+                    f'{{"operator": "{ana}", "kind": {kind}, "nonce": "{nonce()}"}}'
+                ).encode())
+                assert answer.status == 400 and answer.body["error"] == "malformed", kind
+
+    asyncio.run(scenario())
+
+
 def test_a_central_that_stops_answers_the_asks_waiting_there_at_once(
         node: CentralNode, catalog: Catalog) -> None:
     [ana] = add_operators(node, [("Ana", "capturista", "01")])

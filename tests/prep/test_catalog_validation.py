@@ -144,7 +144,7 @@ def _formato(value: str) -> Callable[[Path], list[str]]:
 def _toml_roto(d: Path) -> list[str]:
     path = d / "catalogo.toml"
     path.write_text(path.read_text(encoding="utf-8") + "\n[[elecciones]\n", encoding="utf-8")
-    return ["catalogo.toml"]
+    return ["catalogo.toml", "no es TOML válido"]
 
 
 def _entidad_fuera_de_rango(d: Path) -> list[str]:

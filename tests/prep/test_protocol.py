@@ -174,6 +174,38 @@ def test_any_flipped_byte_is_refused(data: st.DataObject) -> None:
         verify_batch(parsed, signature, key.public, GENESIS)
 
 
+@pytest.mark.parametrize("where", ["batch", "record"])
+def test_a_version_written_true_is_refused(where: str) -> None:
+    """Found by bench/fuzz.py: ``"v": true`` passed as version 1 (``True == 1``), and
+    the batch rebuilt from it was no longer the bytes signed, so a station's own batch
+    got ``bad_signature``. A record or batch is refused as not canonical instead."""
+    key = SigningKey.generate()
+    batch, _ = make_batch(key, STATION, 1, GENESIS, _records())
+    raw = batch.to_json()
+    if where == "batch":
+        raw["v"] = True
+    else:
+        raw["records"][0]["v"] = True
+        with pytest.raises(RecordError):
+            Record.from_json(raw["records"][0])
+    canonical = canonical_bytes(raw)
+    body = canonical_bytes({"batch": raw, "signature": b64encode(key.sign(canonical))})
+    with pytest.raises(ProtocolError) as error:
+        read_batch(body)
+    assert error.value.code == ("version" if where == "batch" else "malformed")
+
+
+@pytest.mark.parametrize("at", ["2027-06-07T02:7:11.123456Z", "2027-06-07T02:07:11.5Z",
+                                "2027-6-07T02:07:11.123456Z", "2027-06-07T02:07:11.123456z"])
+def test_a_time_spelled_otherwise_is_refused(at: str) -> None:
+    """Found by bench/fuzz.py: strptime took ``02:7:11`` and ``.5``; the record then
+    re-encoded as ``02:07:11``/``.500000``, other bytes than the station signed."""
+    raw = _records(1)[0].to_json()
+    raw["at"] = at
+    with pytest.raises(RecordError, match="a time is not"):
+        Record.from_json(raw)
+
+
 def test_unknown_key_and_broken_chain_are_refused() -> None:
     key, other = SigningKey.generate(), SigningKey.generate()
     first, _ = make_batch(key, STATION, 1, GENESIS, _records())

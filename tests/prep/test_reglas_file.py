@@ -45,9 +45,22 @@ def test_a_changed_label_is_what_the_drill_publishes(tmp_path: Path) -> None:
     ("[sin_acta]\nno_existe = 'x'\n", "causa sin acta desconocida 'no_existe'"),
     ("excede = 3\n", "excede debe ser un texto"),
     ('contabiliza_ilegible = "si"\n', "contabiliza_ilegible debe ser true o false"),
+    # Found by bench/fuzz.py: a list where a text goes was an unhandled TypeError, and a
+    # file that is not UTF-8 or not TOML an English message naming nothing.
+    ("participacion = []\n", 'participacion debe ser "S_CS" o "C_CS"'),
+    ("participacion_ultimo_corte = { a = 1 }\n", "participacion_ultimo_corte debe ser"),
+    ('separador = ", \n', r"reglas: reglas\.toml no es TOML válido \(.*line 1"),
 ])
 def test_bad_rules_file_is_refused(tmp_path: Path, toml: str, message: str) -> None:
     path = tmp_path / "reglas.toml"
     path.write_text(toml, encoding="utf-8")
     with pytest.raises(ValueError, match=message):
+        RuleSet.from_toml(path)
+
+
+def test_a_rules_file_that_is_not_utf8_is_refused_in_spanish(tmp_path: Path) -> None:
+    path = tmp_path / "reglas.toml"
+    path.write_bytes('excede = "Rebasa"\nilegible = "Ilegible"\n'.encode("latin-1")
+                     + "sin_dato = \"Sin información\"\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"reglas: reglas\.toml no es texto UTF-8 \(byte 65\)"):
         RuleSet.from_toml(path)

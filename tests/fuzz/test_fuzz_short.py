@@ -1,0 +1,44 @@
+"""The short version of ``bench/fuzz.py`` (issue 33) for CI: every fuzz target for a
+few hundred generated inputs, with a fixed seed. The long runs and their results are in
+``bench/RESULTS.md``. A failure prints what the fuzzer found (kind, detail, example)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from bench.fuzz import targets
+from bench.fuzzing import http
+from bench.fuzzing.core import run_target
+
+CASES = {"qr": 300, "canonical": 300, "records": 300, "batches": 300, "catalog": 150,
+         "image": 200, "casilla_names": 300, "settings": 150, "http": 200}
+
+
+@pytest.fixture
+def central_server(pg_dsn: str) -> Iterator[None]:
+    """The http target makes its database on the session's PostgreSQL server."""
+    http.ADMIN_DSN = pg_dsn
+    try:
+        yield
+    finally:
+        http.ADMIN_DSN = None
+
+
+def test_every_target_has_a_short_run() -> None:
+    assert set(CASES) == set(targets())
+
+
+@pytest.mark.parametrize("name", [n for n in CASES if n != "http"])
+def test_parsers_hold_their_property(name: str) -> None:
+    result = run_target(targets()[name], CASES[name], seed_value=33)
+    assert result["ok"], json.dumps(result["failures"], ensure_ascii=False, indent=1)
+    assert result["cases"] >= CASES[name] // 2
+
+
+def test_the_http_api_never_answers_5xx(central_server: None) -> None:
+    result = run_target(targets()["http"], CASES["http"], seed_value=33)
+    assert result["ok"], json.dumps(result["failures"], ensure_ascii=False, indent=1)
+    assert result["cases"] >= CASES["http"] // 2
