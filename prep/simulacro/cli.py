@@ -26,6 +26,10 @@ def add_arguments(sim: argparse.ArgumentParser) -> None:
     sim.add_argument("--error-rate", type=_rate, default=0.03,
                      help="probabilidad de que un capturista se equivoque en un acta "
                           "(predeterminado 0.03)")
+    sim.add_argument("--cotejo-rate", type=_share, default=None, metavar="R",
+                     help="fracción de las actas publicadas que los verificadores de cada "
+                          "CATD cotejan contra el papel (predeterminada 0.2; 0: sin cotejo "
+                          "ni actas publicadas con error a propósito)")
     sim.add_argument("--corte-cada", type=float, default=120.0, metavar="MIN",
                      help="minutos simulados entre cortes a pedido (predeterminado 120)")
     sim.add_argument("--dpi", type=int, default=100,
@@ -73,6 +77,8 @@ def command(args: argparse.Namespace) -> int:
         return 2
     options = DrillOptions(out=args.out, seed=args.seed, scale=args.scale, catds=catds,
                            speed=args.speed, error_rate=args.error_rate,
+                           **({} if args.cotejo_rate is None
+                              else {"cotejo_rate": args.cotejo_rate}),
                            corte_cada=args.corte_cada, dpi=args.dpi, gui=args.gui,
                            reglas=args.reglas)
     # A SIGTERM (a timeout, a service manager) unwinds like Ctrl+C, so the drill stops
@@ -92,6 +98,12 @@ def command(args: argparse.Namespace) -> int:
           f"con datos finales y {report.mismatches} discrepancias con la verdad")
     hechos = sum(1 for i in report.incidentes if i.hecho)
     print(f"Incidentes superados: {hechos}/{len(report.incidentes)}")
+    cotejo = report.metrics.get("cotejo")
+    if cotejo and cotejo["tasa"] > 0:
+        print(f"Cotejo contra el papel: {cotejo['cotejos']} actas cotejadas "
+              f"({cotejo['confirmados']} confirmadas, {cotejo['correcciones']} con diferencia); "
+              f"correcciones publicadas {cotejo['correcciones_publicadas']}/"
+              f"{cotejo['erradas_planeadas']} actas publicadas con error a propósito")
     for aviso in report.avisos:
         print(f"Aviso: {aviso}")
     if report.revision:
@@ -101,9 +113,9 @@ def command(args: argparse.Namespace) -> int:
     print(f"Publicación: {args.out / 'publicacion'}; métricas: {args.out / 'simulacro.json'};"
           f" reporte: {args.out / 'reporte_final.pdf'}")
     return _veredicto(report.ok, report.failures, "cada acta publicada coincide con la "
-                      "verdad, cada acta una sola vez, cada incidente superado, prep "
-                      "verify-corte aprueba cada corte, la revisión del último corte "
-                      "aprueba")
+                      "verdad, cada acta una sola vez, cada incidente superado, cada "
+                      "corrección por cotejo publicada, prep verify-corte aprueba cada "
+                      "corte, la revisión del último corte aprueba")
 
 
 def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
@@ -151,6 +163,13 @@ def _positive(text: str) -> int:
     value = int(text)
     if not 1 <= value <= 33:
         raise argparse.ArgumentTypeError("de 1 a 33 CATD")
+    return value
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("la fracción de cotejo va de 0 a 1")
     return value
 
 

@@ -40,10 +40,29 @@ from prep.rules import DEFAULT_RULES, RuleSet
 from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
 from prep.simulacro.calibracion import python_loop_ms
 from prep.simulacro.nodo import Nodo, NodoError
-from prep.simulacro.plan import NOCHE_MINUTOS, Plan, PlanEstacion, make_plan, station_config
+from prep.simulacro.plan import (
+    COTEJO_RATE,
+    NOCHE_MINUTOS,
+    Plan,
+    PlanEstacion,
+    make_plan,
+    station_config,
+)
 from prep.simulacro.revision import Revision, lineas, revisar
 from prep.simulacro.salida import MARKER, prepare_out, space_needed
-from prep.simulacro.veredicto import CorteVerdict, EarlyChecks, ExpectedRows, check_corte, cortes_in
+from prep.simulacro.veredicto import (
+    VERDAD,
+    CorteVerdict,
+    EarlyChecks,
+    ErradaRows,
+    ExpectedRows,
+    check_correcciones,
+    check_corte,
+    check_cotejadas,
+    cortes_in,
+    cotejos_de,
+    filas_erradas,
+)
 from prep.simulacro.zygote import ForkedStation, Zygote
 
 log = logging.getLogger("prep.simulacro")
@@ -72,6 +91,9 @@ class DrillOptions:
     corte_cada: float = 120.0  # simulated minutes between on-demand cortes
     dpi: int = 100
     gui: bool = False
+    #: Share of published actas the CATDs' verificadores cotejo (0: no cotejo, and no
+    #: acta published wrong on purpose).
+    cotejo_rate: float = COTEJO_RATE
     #: The publication rules file the central publishes with (``None``: the defaults);
     #: the verdict checks the cortes against the same rules.
     reglas: Path | None = None
@@ -133,6 +155,7 @@ class Drill:
         self.t0 = 0.0
         self.expected_exit: set[str] = set()
         self.expected: ExpectedRows = {}  # each acta's final row, derived once (verdicts)
+        self.erradas: ErradaRows = {}  # rows of the actas published wrong on purpose
         self.hashed: HashCache = {}  # each hard-linked image hashed once, not once per corte
         self.early: EarlyChecks | None = None
         self.postgres_cpu: float | None = None  # the embedded server's CPU, read at the end
@@ -170,8 +193,9 @@ class Drill:
         (self.out / MARKER).write_text('{"estado": "en curso"}\n', encoding="utf-8")
         write_catalog(catalog, self.out / "catalogo")
         plan = make_plan(catalog, self.options.seed, self.options.catds,
-                         self.options.error_rate)
+                         self.options.error_rate, self.options.cotejo_rate)
         self.plan = plan
+        self.erradas = filas_erradas(catalog, plan.sim, plan.erradas, self.rules)
         self.report.actas = catalog.total_actas
         self.nodo = Nodo(self.out / "central", self.out / "publicacion", self.out / "bitacoras",
                          reglas=self.options.reglas)
@@ -197,7 +221,7 @@ class Drill:
             phase = time.perf_counter()
             self._wait_corte()  # a drain that stalled left its last on-demand corte running
             self.early = EarlyChecks(catalog, plan.sim, self.out / "publicacion", self.rules,
-                                     self.hashed, self.expected)
+                                     self.hashed, self.expected, self.erradas)
             self._stop_stations()
             self.report.metrics["casilla"] = self.nodo.intake_counts()
             self.say("Último corte y reporte final (PDF)")
@@ -253,6 +277,7 @@ class Drill:
                 inicio=str(self.out / "estaciones" / START_FILE),
                 speed=self.options.speed, compartido=str(shared),
                 avisos=str(self.out / "estaciones" / "avisos"), dpi=self.options.dpi,
+                publicacion=str(self.out / "publicacion"),
                 estado=str(self.out / "estaciones" / f"{estacion.nombre}.estado.json"))
             path = self.out / "estaciones" / f"{estacion.nombre}.json"
             path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
@@ -438,7 +463,8 @@ class Drill:
     # draining ----------------------------------------------------------------------
 
     def _drain(self, plan: Plan, catalog: Catalog) -> None:
-        """Until the stations are idle and a corte shows every acta final."""
+        """Until the stations are idle and a corte shows every acta final, and every
+        acta published wrong on purpose corrected."""
         self.say("Fin de la noche: esperando que se vacíen las estaciones y se valide todo")
         # No fixed deadline (a full-scale drill drains for many minutes): it fails when
         # nothing at all moves for DRAIN_STALL seconds.
@@ -467,13 +493,15 @@ class Drill:
                 self.say(self._line())
                 verdict = check_corte(catalog, plan.sim, Path(hecho["directorio"]),
                                       self.rules, final=True, verify=False,
-                                      expected=self.expected)
-                if verdict.publicadas == catalog.total_actas:
+                                      expected=self.expected, erradas=self.erradas)
+                corregidas = sum(1 for e in verdict.erradas.values() if e == VERDAD)
+                if verdict.publicadas == catalog.total_actas and \
+                        corregidas == len(self.erradas):
                     return
-                publicadas = verdict.publicadas
+                publicadas = verdict.publicadas + corregidas  # a correction is progress too
             time.sleep(1.0)
         self.report.failures.append(f"nada avanzó en {DRAIN_STALL:.0f} s y aún no se había "
-                                    "validado cada acta")
+                                    "validado cada acta (o publicado cada corrección)")
 
     # stations ----------------------------------------------------------------------
 
@@ -552,7 +580,7 @@ class Drill:
                 if verdict is None:
                     verdict = check_corte(catalog, plan.sim, directory, self.rules,
                                           final=final, hashed=self.hashed,
-                                          expected=self.expected)
+                                          expected=self.expected, erradas=self.erradas)
                 self.report.cortes.append(verdict)
                 self.report.failures += verdict.failures
         except BaseException:  # Ctrl+C, or a bug: the command must not outlive the drill
@@ -561,6 +589,7 @@ class Drill:
             raise
         last = self.report.cortes[-1]
         self.report.published, self.report.mismatches = last.publicadas, last.mismatches
+        self._cotejo_verdict(plan, catalog, cortes)
         self.report.revision = revisar(cortes[-1], catalog, self.rules, plan.sim.fuera)
         self.report.failures += lineas(self.report.revision)
         output, _ = command.communicate()
@@ -591,6 +620,21 @@ class Drill:
             self.report.failures += [f"{name}: {e}" for e in state.get("errores", [])]
         self.report.avisos = _warnings(totals["counts"])
 
+    def _cotejo_verdict(self, plan: Plan, catalog: Catalog, cortes: list[Path]) -> None:
+        """Each planned correction published after its error, with its ``correccion`` in
+        diferencias.json; COTEJADA=1 in the last corte exactly for the confirmed actas."""
+        publicadas, problemas = check_correcciones(cortes, self.report.cortes, plan.erradas,
+                                                   plan.verdad())
+        confirmadas, diferentes = cotejos_de(self.out / "estaciones")
+        problemas += check_cotejadas(cortes[-1], catalog, confirmadas)
+        self.report.failures += problemas
+        self.report.metrics["cotejo"] = {
+            "tasa": self.options.cotejo_rate, "cotejos": len(confirmadas) + len(diferentes),
+            "confirmados": len(confirmadas), "correcciones": len(diferentes),
+            "erradas_planeadas": len(plan.erradas), "correcciones_publicadas": publicadas,
+            "erradas": {c: {"campo": campo, "publicado": valor}
+                        for c, (campo, valor) in sorted(plan.erradas.items())}}
+
     def _station_totals(self) -> dict[str, Any]:
         counts: dict[str, int] = {}
         cpu: dict[str, float] = {}
@@ -616,6 +660,7 @@ class Drill:
             "seed": self.options.seed, "scale": self.options.scale,
             "catds": self.options.catds, "speed": self.options.speed,
             "error_rate": self.options.error_rate, "dpi": self.options.dpi,
+            "cotejo_rate": self.options.cotejo_rate,
             "casillas": len(plan.catalog.casillas),
             "cortes": [{"corte": c.nombre, "final": c.final, "verify_corte": c.verify_ok,
                         "publicadas": c.publicadas, "discrepancias": c.mismatches}

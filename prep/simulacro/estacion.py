@@ -8,7 +8,9 @@ digitalizador renders the acta's image and drops it into the scanner's hot folde
 watched by the real :class:`~prep.station.scan.service.DigitalizacionService`;
 capturistas and the verificador take leased work from the central through
 :class:`~prep.station.work.WorkQueue` and type what the image says, with the mistakes
-the plan gives them; the sync agent delivers everything in the background.
+the plan gives them; at a CATD the verificador also cotejos a share of the published
+actas against the paper (the truth) and names the fields that differ, which opens a
+correction round; the sync agent delivers everything in the background.
 
 Everything resumes after a ``SIGKILL``: arrivals already recorded are skipped (the
 local store knows them), files left in the hot folder are picked up again and held
@@ -38,12 +40,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from prep.catalog import Acta, Catalog
+from prep.corte.package import slug
+from prep.corte.reader import CsvFormatError, read_eleccion_csv
 from prep.logsetup import setup_logging
 from prep.memory import keep_freed_memory
 from prep.paquete import TipoDocumento, Traslado, traslado_de_casilla
 from prep.records import Kind
 from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
-from prep.simulacro.plan import typed
+from prep.simulacro.plan import NOCHE_MINUTOS, typed
 from prep.simulacro.proceso import (
     claim_complaint,
     listdir,
@@ -59,7 +63,7 @@ from prep.station.scan.service import DigitalizacionResult, DigitalizacionServic
 from prep.station.station import Station, StationStatus
 from prep.station.sync import SyncOptions
 from prep.station.work import MAX_PREFETCH, WorkError, WorkItem, WorkQueue
-from prep.values import Marca, Valor, parse_valor
+from prep.values import Marca, Valor, format_valor, parse_valor
 
 log = logging.getLogger("prep.simulacro.estacion")
 
@@ -84,7 +88,7 @@ ESPERA = 60
 PREFETCH = MAX_PREFETCH
 #: Longest wait between asks for work when an ask came back empty without waiting at the
 #: central (it is stopping, or the link is down; wall seconds).
-IDLE_MAX = {"captura": 5.0, "verificacion": 10.0}
+IDLE_MAX = {"captura": 5.0, "verificacion": 10.0, "cotejo": 5.0}
 #: The first wait after such an answer (then doubled up to IDLE_MAX).
 IDLE_FIRST = 0.5
 #: Simulated seconds a capturista types one acta, a verificador decides one.
@@ -146,6 +150,15 @@ class VirtualStation:
         self.verdad: dict[str, dict[str, str]] = shared["verdad"]
         self.errores: dict[str, dict[str, list[str]]] = shared["errores"]
         self.ilegibles_globales = set(shared["ilegibles"])
+        # Actas both capturistas get wrong the same way until the cotejo finds it (the
+        # planned «published wrong» cases): clave → (campo, value typed instead).
+        self.erradas: dict[str, list[str]] = shared.get("erradas", {})
+        self.cotejo_rate = float(shared.get("cotejo_rate", 0.0))
+        # Claves this station's cotejos confirmed / found different (from its SQLite
+        # after a restart, so a cotejo recorded just before a SIGKILL is not forgotten).
+        self.cotejadas: set[str] = set()
+        self.con_diferencia: set[str] = set()
+        self.publicadas_vistas: set[str] = set()  # erradas seen published (cotejo waits)
         self.stop = stopping or threading.Event()
         self.online = threading.Event()
         self.online.set()
@@ -206,6 +219,7 @@ class VirtualStation:
                                 self.config["cert_sha256"], hostname=self.name)
         self.catalog = self.station.catalog()
         self.registradas, self.escaneadas = self._made_before()
+        self.cotejadas, self.con_diferencia = self._cotejos_before()
         self._settle_complaints()
         self.station.start_sync(SYNC)
         self.wait_for_the_night()
@@ -235,6 +249,19 @@ class VirtualStation:
                    if name.endswith(".jpg") and not name.startswith(".")}
         return (made[Kind.ACOPIO.value] | made[Kind.SIN_ACTA.value],
                 made[Kind.IMAGEN.value] | waiting)
+
+    def _cotejos_before(self) -> tuple[set[str], set[str]]:
+        """Claves this station's earlier runs cotejoed: (confirmed, found different)."""
+        confirmadas: set[str] = set()
+        diferentes: set[str] = set()
+        with self.station.store.read() as session:
+            for clave, canonical in session.execute(
+                    select(RecordRow.clave_acta, RecordRow.canonical)
+                    .where(RecordRow.kind == Kind.COTEJO.value)):
+                body = json.loads(canonical).get("body", {})
+                if clave is not None:
+                    (confirmadas if body.get("coincide") else diferentes).add(clave)
+        return confirmadas, diferentes
 
     def _settle_complaints(self) -> None:
         """After a SIGKILL: a complaint this station claimed but never announced is
@@ -270,6 +297,8 @@ class VirtualStation:
                     for i, op in enumerate(ops["capturistas"])]
         workers.append(("verificacion", lambda: self.trabajador(ops["verificador"],
                                                                 "verificacion")))
+        if self.config["rol"] == "catd" and self.cotejo_rate > 0:
+            workers.append(("cotejo", lambda: self.cotejador(ops["verificador"])))
         workers.append(("estado", self.reporter))
         return workers
 
@@ -526,11 +555,133 @@ class VirtualStation:
                 if error is not None and error[0] in valores:
                     valores[error[0]] = _as_typed(typed(verdad[error[0]], error[1]))
                     self.bump("errores_tecleados")
+                errada = self.erradas.get(clave)
+                # Published wrong on purpose: every capture before the cotejo found it
+                # (its note, written before the cotejo is recorded) makes the same
+                # mistake; the correction round's captures are right.
+                if errada is not None and errada[0] in valores and \
+                        not (self.avisos / f"{clave}.cotejo").exists():
+                    valores[errada[0]] = _as_typed(errada[1])
+                    self.bump("errores_a_proposito")
                 queue.submit(item, valores)
                 self.bump("capturas")
             else:
                 queue.submit(item, valores, "Se tomó lo que dice la imagen del acta.")
                 self.bump("verificaciones")
+        except OperationalError:
+            self.bump("reintentos_base_ocupada")  # the lease is still held: retried
+        except (WorkError, StationError) as exc:
+            self.bump("trabajo_rechazado")
+            log.warning("%s: %s: %s", self.name, clave, exc)
+
+    # cotejador -----------------------------------------------------------------------
+
+    def cotejador(self, operator: str) -> None:
+        """The CATD's verificador cotejos published actas of its CATD against the paper
+        (the truth): a ``cotejo_rate`` sample of them (the others are given back), and
+        always the planned «published wrong» ones, once a corte has published them. When
+        the night is over it stops, once it has found those of its CATD: cotejo is a
+        sample, and its records trickling after the last validations would keep the
+        drill's drain from seeing the stations idle (≈10 s of a 90 s drill)."""
+        mine = set(self.erradas) & {str(ll["clave"]) for ll in self.config["llegadas"]}
+        queue = WorkQueue(self.station, operator, "cotejo", prefetch=PREFETCH)
+        with self.lock:
+            self.queues.append(queue)
+        if self.stop.is_set():
+            queue.abort()
+        idle = IDLE_FIRST
+        try:
+            while not self.stop.is_set():
+                if self.minute() >= NOCHE_MINUTOS and mine <= self.con_diferencia:
+                    self.stop.wait(1.0)  # the night is over and its erradas are found
+                    continue
+                ready = self._cotejables(queue)
+                if ready is None:
+                    self.stop.wait(idle)
+                    idle = min(IDLE_MAX["cotejo"], idle * 2)
+                    continue
+                idle = IDLE_FIRST
+                for item in ready:
+                    if self.stop.is_set():
+                        break
+                    self._cotejar(queue, item)
+        finally:
+            queue.close()
+
+    def _cotejables(self, queue: WorkQueue) -> list[WorkItem] | None:
+        """The held cotejo leases to work on now, asking the central for more when none
+        is (cotejo work is answered at once); ``None``: nothing to do now."""
+        try:
+            ready = [i for i in queue.pending() if self._lista(i)]
+            if not ready and self.online.is_set():
+                try:
+                    outcome = queue.refill()
+                except WorkError as exc:
+                    self.bump("trabajo_rechazado")
+                    log.warning("%s: %s", self.name, exc)
+                    return None
+                self.bump("pedidos_de_cotejo")
+                ready = [i for i in outcome.ready if self._lista(i)]
+        except OperationalError:
+            self.bump("reintentos_base_ocupada")
+            return None
+        return ready or None
+
+    def _lista(self, item: WorkItem) -> bool:
+        """Whether to cotejo ``item`` now: a planned «published wrong» acta waits until a
+        corte has published it (so the verdict sees it published wrong, then corrected in
+        a later corte); any other acta at once."""
+        clave = item.clave_acta
+        if clave not in self.erradas or clave in self.publicadas_vistas:
+            return True
+        if self._publicada(clave):
+            self.publicadas_vistas.add(clave)
+            return True
+        return False
+
+    def _publicada(self, clave: str) -> bool:
+        """The acta has data in the latest published corte (read from its election's
+        CSV, as a reader of the site would)."""
+        acta = self.catalog.acta(clave) if self.catalog is not None else None
+        if acta is None:
+            return True
+        path = Path(self.config["publicacion"]) / "latest" / f"{slug(acta.eleccion.nombre)}.csv"
+        try:
+            filas = read_eleccion_csv(path.read_bytes()).filas
+        except (OSError, CsvFormatError):
+            return False  # no corte yet, or being replaced: asked again shortly
+        return any(f["CLAVE_ACTA"].strip("'") == clave and f["CONTABILIZADA"] != "-"
+                   for f in filas)
+
+    def _cotejar(self, queue: WorkQueue, item: WorkItem) -> None:
+        clave = item.clave_acta
+        try:
+            if clave not in self.erradas and \
+                    random.Random(f"{clave}:cotejo").random() >= self.cotejo_rate:
+                queue.release(item)  # not in the sample: never offered to them again
+                return
+            self.stop.wait(VERIFICACION_SEGUNDOS / self.speed)
+            verdad = self.verdad.get(clave)
+            if verdad is None:
+                self.fail(f"{clave}: para cotejo pero sin verdad conocida")
+                queue.release(item)
+                return
+            publicado = item.valores or {}
+            campos = [c for c in item.campos
+                      if _normal(publicado.get(c)) != _normal(verdad.get(c, "Sin dato"))]
+            if campos:
+                # The note first: the correction round's capturistas type the paper.
+                self.avisos.mkdir(parents=True, exist_ok=True)
+                (self.avisos / f"{clave}.cotejo").touch()
+                queue.cotejo(item, False, campos, "El acta en papel dice otra cantidad en "
+                             + ", ".join(campos) + ".")
+                with self.lock:
+                    self.con_diferencia.add(clave)
+            else:
+                queue.cotejo(item, True)
+                with self.lock:
+                    self.cotejadas.add(clave)
+            self.bump("cotejos")
         except OperationalError:
             self.bump("reintentos_base_ocupada")  # the lease is still held: retried
         except (WorkError, StationError) as exc:
@@ -601,6 +752,8 @@ class VirtualStation:
                         "escaneos_pendientes": len(self.scan_queue) + in_folder,
                         "backlog_records": status.backlog_records, "records": status.records,
                         "online": self.online.is_set(), "errores": self.errors[-20:],
+                        "cotejadas": sorted(self.cotejadas),
+                        "cotejos_con_diferencia": sorted(self.con_diferencia),
                         "final": final}
             path = Path(self.config["estado"])
             tmp = path.with_suffix(".tmp")
@@ -644,6 +797,16 @@ class VirtualStation:
 
 def _valores(verdad: dict[str, str]) -> dict[str, Valor]:
     return {c: parse_valor(v) for c, v in verdad.items()}
+
+
+def _normal(valor: object) -> str:
+    """A value as published or typed, in one spelling (``56``, ``"56"``, ``"Ilegible"``)."""
+    if valor is None:
+        return ""
+    try:
+        return format_valor(parse_valor(str(valor)))
+    except ValueError:
+        return str(valor)
 
 
 def _as_typed(text: str) -> int | str:

@@ -12,8 +12,11 @@ origin is the phone, and the typing mistakes of the capturistas.
 Mistakes are planned per acta and capture slot so that the drill's verdict can demand
 exact results: at most one capture of an acta is wrong (two agree, the third settles
 it), or all three are wrong in *different* fields (no two agree: verificación). Two
-operators never make the same mistake on the same field, which in real life is the
-residual risk that cotejo exists for, and would make the verdict flaky here.
+operators never make the same mistake on the same field, except on purpose: that is the
+residual risk cotejo exists for (issue 29). With cotejo on, a few actas (*erradas*,
+:func:`_erradas`) are captured twice with the same transposed digits, so the wrong value
+validates and is published; the CATD's cotejador finds it against the paper and the
+correction round (captured right) replaces it.
 """
 
 from __future__ import annotations
@@ -27,12 +30,19 @@ from typing import Any
 
 from prep.catalog import Catalog
 from prep.corte.anexo import TZ
-from prep.simulacro.capturas import SIN_ACTA_CASOS, Simulacion, simulate
+from prep.simulacro.capturas import SIN_ACTA_CASOS, Caso, Simulacion, simulate
 from prep.values import format_valor
 
 #: Minutes of simulated night: polls close at minute 0; the last actas arrive by 840.
 NOCHE_MINUTOS = 840.0
 TRANSPUESTO, OMITIDO = "transpuesto", "omitido"
+#: Share of published actas the CATDs' verificadores cotejo against the paper (a sample).
+COTEJO_RATE = 0.2
+#: Actas published wrong on purpose per capturable acta (at least one when cotejo is on):
+#: 2 in the default drill (≈410 capturable actas), ≈160 at full scale.
+ERRADAS_POR_ACTA = 0.004
+#: Simulated minute by which an acta published wrong on purpose arrives.
+ERRADAS_ANTES_DE = 0.25 * NOCHE_MINUTOS
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,10 @@ class Plan:
     estaciones: list[PlanEstacion]
     fotos: list[tuple[float, str]]  # (minute, CLAVE_ACTA) of each PREP Casilla photo
     errores: dict[str, dict[int, tuple[str, str]]]  # clave → slot → (campo, tipo)
+    #: Actas both capturistas get wrong the same way (until the cotejo): clave →
+    #: (campo, the value typed instead of the truth).
+    erradas: dict[str, tuple[str, str]] = field(default_factory=dict)
+    cotejo_rate: float = 0.0
 
     def verdad(self) -> dict[str, dict[str, str]]:
         """Each captured acta's true values as an operator types them."""
@@ -85,6 +99,8 @@ class Plan:
             "errores": {c: {str(s): list(e) for s, e in by.items()}
                         for c, by in self.errores.items()},
             "ilegibles": sorted(c for p in self.estaciones for c in p.ilegibles),
+            "erradas": {c: list(e) for c, e in self.erradas.items()},
+            "cotejo_rate": self.cotejo_rate,
         }, ensure_ascii=False), encoding="utf-8")
 
 
@@ -105,8 +121,11 @@ def truth(catalog: Catalog, seed: int) -> Simulacion:
     return simulate(catalog, seed, corte_de_referencia(catalog), pendientes=0.0)
 
 
-def make_plan(catalog: Catalog, seed: int, catds: int, error_rate: float) -> Plan:
-    """The drill for ``catalog`` with ``catds`` CATD stations plus the CCV."""
+def make_plan(catalog: Catalog, seed: int, catds: int, error_rate: float,
+              cotejo_rate: float = COTEJO_RATE) -> Plan:
+    """The drill for ``catalog`` with ``catds`` CATD stations plus the CCV; with
+    ``cotejo_rate`` > 0, the CATDs' verificadores cotejo that share of the published
+    actas, and every acta published wrong on purpose (:func:`_erradas`)."""
     rng = random.Random(f"prep-simulacro-plan:{seed}")
     sim = truth(catalog, seed)
     zero = cierre(catalog)
@@ -134,8 +153,44 @@ def make_plan(catalog: Catalog, seed: int, catds: int, error_rate: float) -> Pla
     for plan in estaciones:
         plan.llegadas.sort(key=lambda ll: (ll.minuto, ll.clave))
     errores = _mistakes(rng, sim, error_rate)
-    _incidents(rng, estaciones[:catds], errores)
-    return Plan(catalog, sim, estaciones, sorted(fotos), errores)
+    erradas = _erradas(catalog, sim, seed, errores) if cotejo_rate > 0 else {}
+    _incidents(rng, estaciones[:catds], {**errores, **dict.fromkeys(erradas)})
+    return Plan(catalog, sim, estaciones, sorted(fotos), errores, erradas, cotejo_rate)
+
+
+def _erradas(catalog: Catalog, sim: Simulacion, seed: int,
+             errores: dict[str, dict[int, tuple[str, str]]]) -> dict[str, tuple[str, str]]:
+    """The actas published wrong on purpose: both capturistas transpose the first two
+    digits of the same vote field, so the captures agree and validate. Normal actas
+    scanned at their CATD (no PREP Casilla photo, no other planned mistake), and a field
+    whose transposition lowers the value (the acta never comes to exceed its lista
+    nominal). Among the actas that arrive early in the night (before
+    :data:`ERRADAS_ANTES_DE`): their wrong value is published, found and corrected
+    while the night goes on, not in the drain. A random ``rng`` of its own: the other
+    mistakes stay as they were."""
+    rng = random.Random(f"prep-simulacro-erradas:{seed}")
+    zero = cierre(catalog)
+    candidatas: list[tuple[str, str, str]] = []
+    capturables = 0
+    for clave in sorted(sim.estado):
+        estado = sim.estado[clave]
+        if estado.captura is None:
+            continue
+        capturables += 1
+        acta = catalog.acta(clave)
+        if (acta is None or clave in errores or sim.casos.get(clave) is not Caso.NORMAL
+                or (estado.origen is not None and estado.origen.value == "CASILLA")
+                or estado.acopio is None
+                or (estado.acopio - zero).total_seconds() / 60 > ERRADAS_ANTES_DE):
+            continue
+        campos = [c for c, v in estado.captura.items() if c in acta.eleccion.campos_voto_set
+                  and type(v) is int and v >= 10 and str(v)[0] > str(v)[1] != "0"]
+        if campos:
+            campo = rng.choice(campos)
+            candidatas.append((clave, campo, typed(str(estado.captura[campo]), TRANSPUESTO)))
+    cuantas = min(len(candidatas), max(1, round(capturables * ERRADAS_POR_ACTA)))
+    return {clave: (campo, valor) for clave, campo, valor in
+            sorted(rng.sample(candidatas, cuantas))}
 
 
 def _mistakes(rng: random.Random, sim: Simulacion,
@@ -182,8 +237,7 @@ def typed(valor: str, tipo: str) -> str:
     return "Sin dato"
 
 
-def _incidents(rng: random.Random, catds: list[PlanEstacion],
-               errores: dict[str, dict[int, tuple[str, str]]]) -> None:
+def _incidents(rng: random.Random, catds: list[PlanEstacion], errores: dict[str, Any]) -> None:
     """Station-level incidents: a duplicate QR read, a re-scan and an unreadable image
     at every CATD that has actas to spare."""
     for plan in catds:

@@ -7,14 +7,23 @@ without data yet is a row of ``-``. The **last** corte must account for every ca
 acta exactly once, each final (captured or *sin acta*), plus exactly the fuera de
 catálogo codes that were registered. The row comparison is the first drill's
 (:func:`prep.simulacro.run.expected_row`), derived from the truth alone.
+
+Cotejo (issue 29): an acta the plan publishes wrong on purpose (``Plan.erradas``) may
+show exactly its planned wrong row until its correction is published, and the truth from
+then on (:func:`check_correcciones`: the first corte that shows it right lists it in its
+``diferencias.json`` among ``modificadas`` with its ``correccion``); in the last corte
+COTEJADA is 1 exactly for the actas whose cotejo confirmed them
+(:func:`check_cotejadas`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from prep.catalog import Catalog
@@ -25,6 +34,7 @@ from prep.rules import RuleSet
 from prep.simulacro.capturas import Simulacion
 from prep.simulacro.revision import lineas, revisar
 from prep.simulacro.run import expected_row
+from prep.values import Captura, format_valor, parse_valor
 
 #: Columns that describe the casilla, published from the first corte on.
 CASILLA_COLUMNS = ("CLAVE_CASILLA", "SECCION", "TIPO_CASILLA", "LISTA_NOMINAL",
@@ -44,6 +54,12 @@ class CorteVerdict:
     publicadas: int = 0  # catalog actas with final data (counted or not)
     mismatches: int = 0  # rows whose published values differ from the truth
     failures: list[str] = field(default_factory=list)
+    #: Each acta published wrong on purpose: PENDIENTE, ERRADA (its planned wrong row),
+    #: VERDAD (corrected) or OTRA (neither: a mismatch).
+    erradas: dict[str, str] = field(default_factory=dict)
+
+
+PENDIENTE, ERRADA, VERDAD, OTRA = "pendiente", "errada", "verdad", "otra"
 
 
 def cortes_in(publicacion: Path) -> list[Path]:
@@ -58,6 +74,25 @@ def cortes_in(publicacion: Path) -> list[Path]:
 
 #: Clave → the row the truth says it must show once final (the same in every corte).
 ExpectedRows = dict[str, dict[str, str]]
+#: Clave → the row an acta published wrong on purpose shows until its correction.
+ErradaRows = dict[str, dict[str, str]]
+
+
+def filas_erradas(catalog: Catalog, sim: Simulacion, erradas: Mapping[str, Sequence[str]],
+                  rules: RuleSet) -> ErradaRows:
+    """The rows the planned «published wrong» actas show before their correction: the
+    truth with the planned value in its field (and the total that follows)."""
+    out: ErradaRows = {}
+    for clave, (campo, valor) in erradas.items():
+        acta, estado = catalog.acta(clave), sim.estado.get(clave)
+        if acta is None or estado is None or estado.captura is None:
+            continue
+        captura = estado.captura
+        wrong = Captura(captura.campos, tuple(parse_valor(valor) if c == campo else v
+                                              for c, v in captura.items()))
+        errada = replace(sim, estado={clave: replace(estado, captura=wrong)})
+        out[clave] = expected_row(acta, errada, rules)
+    return out
 
 
 class EarlyChecks:
@@ -69,20 +104,22 @@ class EarlyChecks:
     corte itself in any case."""
 
     def __init__(self, catalog: Catalog, sim: Simulacion, publicacion: Path, rules: RuleSet,
-                 hashed: HashCache, expected: ExpectedRows) -> None:
+                 hashed: HashCache, expected: ExpectedRows,
+                 erradas: ErradaRows | None = None) -> None:
         self.done: dict[str, CorteVerdict] = {}
         self._thread = threading.Thread(
-            target=self._check, args=(catalog, sim, publicacion, rules, hashed, expected),
+            target=self._check, args=(catalog, sim, publicacion, rules, hashed, expected,
+                                      erradas),
             name="veredicto", daemon=True)
         self._thread.start()
 
     def _check(self, catalog: Catalog, sim: Simulacion, publicacion: Path, rules: RuleSet,
-               hashed: HashCache, expected: ExpectedRows) -> None:
+               hashed: HashCache, expected: ExpectedRows, erradas: ErradaRows | None) -> None:
         try:
             for directory in cortes_in(publicacion):
                 self.done[directory.name] = check_corte(
                     catalog, sim, directory, rules, final=False, hashed=hashed,
-                    expected=expected)
+                    expected=expected, erradas=erradas)
         except Exception:  # the verdict checks again whatever is missing here
             log.exception("early checks of the cortes stopped")
 
@@ -94,11 +131,15 @@ class EarlyChecks:
 
 def check_corte(catalog: Catalog, sim: Simulacion, directory: Path, rules: RuleSet,
                 final: bool, verify: bool = True, hashed: HashCache | None = None,
-                expected: ExpectedRows | None = None) -> CorteVerdict:
+                expected: ExpectedRows | None = None,
+                erradas: ErradaRows | None = None) -> CorteVerdict:
     """Check one published corte; ``final``: it must be complete. ``hashed`` and
     ``expected``: shared by the checks of one publication's cortes, so each image is
-    hashed (:func:`verify_corte`) and each acta's expected row derived once."""
+    hashed (:func:`verify_corte`) and each acta's expected row derived once.
+    ``erradas``: the actas published wrong on purpose, which may show their wrong row
+    (:func:`filas_erradas`) in a corte that is not ``final``."""
     expected = {} if expected is None else expected
+    erradas = erradas or {}
     verdict = CorteVerdict(directory.name, final)
     tablas: dict[str, CsvEleccion] = {}
     if verify:
@@ -133,6 +174,16 @@ def check_corte(catalog: Catalog, sim: Simulacion, directory: Path, rules: RuleS
                     row = expected[acta.clave] = expected_row(acta, sim, rules)
                 problems = [f"{acta.clave}: {col} publicado {fila[col]!r}, se esperaba {v!r}"
                             for col, v in row.items() if fila[col] != v]
+            errada = erradas.get(acta.clave)
+            if errada is not None:
+                estado = (PENDIENTE if fila["CONTABILIZADA"] == "-" else VERDAD if not problems
+                          else ERRADA if all(fila[c] == v for c, v in errada.items()) else OTRA)
+                verdict.erradas[acta.clave] = estado
+                if estado == ERRADA and not final:
+                    problems = []  # published wrong on purpose: its cotejo is yet to come
+                elif estado == ERRADA:
+                    problems = [f"{acta.clave}: sigue publicada con el error planeado a "
+                                "propósito; su corrección no llegó a este corte"]
             if fila["CONTABILIZADA"] != "-":
                 verdict.publicadas += 1
             if problems:
@@ -148,6 +199,94 @@ def check_corte(catalog: Catalog, sim: Simulacion, directory: Path, rules: RuleS
     return verdict
 
 
+def check_correcciones(cortes: Sequence[Path], verdicts: Sequence[CorteVerdict],
+                       erradas: Mapping[str, Sequence[str]],
+                       verdad: Mapping[str, Mapping[str, str]]) -> tuple[int, list[str]]:
+    """Each acta published wrong on purpose: published wrong first, then corrected in a
+    later corte for good, and that corte's ``diferencias.json`` lists it among
+    ``modificadas`` with the change of its field and the ``correccion`` of the cotejo.
+    ``verdicts``: those of ``cortes``, in the same order. (Corrections seen, problems.)"""
+    problemas: list[str] = []
+    vistas = 0
+    for clave, (campo, valor) in sorted(erradas.items()):
+        estados = [v.erradas.get(clave, PENDIENTE) for v in verdicts]
+        if VERDAD not in estados:
+            problemas.append(f"el acta {clave}, publicada con un error a propósito en "
+                             f"{campo}, nunca se publicó corregida")
+            continue
+        i = estados.index(VERDAD)
+        corte = cortes[i]
+        if ERRADA not in estados[:i]:
+            problemas.append(f"el acta {clave} se publicó corregida en {corte.name} sin "
+                             "haberse publicado antes con su error planeado")
+        if any(e != VERDAD for e in estados[i:]):
+            problemas.append(f"el acta {clave} volvió a publicarse distinta de la verdad "
+                             f"después de corregirse en {corte.name}")
+        verdadero = format_valor(parse_valor(verdad.get(clave, {}).get(campo, "")))
+        try:
+            data = json.loads((corte / "diferencias.json").read_text(encoding="utf-8"))
+            modificadas = [m for e in data["elecciones"].values() for m in e["modificadas"]
+                           if m.get("clave_acta") == clave]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            problemas.append(f"{corte.name}/diferencias.json: no se pudo leer ({exc})")
+            continue
+        if not modificadas:
+            problemas.append(f"{corte.name}/diferencias.json: el acta {clave} se corrigió "
+                             "y no aparece entre las modificadas")
+            continue
+        m = modificadas[0]
+        correccion = m.get("correccion")
+        if not isinstance(correccion, dict) or not correccion.get("cotejo") or \
+                list(correccion.get("campos", ())) != [campo]:
+            problemas.append(f"{corte.name}/diferencias.json: el acta {clave} no trae la "
+                             f"corrección de su cotejo (campo {campo}): {correccion!r}")
+        elif m.get("cambios", {}).get(campo) != [valor, verdadero]:
+            problemas.append(f"{corte.name}/diferencias.json: el acta {clave} debía cambiar "
+                             f"{campo} de {valor} a {verdadero}: {m.get('cambios')!r}")
+        else:
+            vistas += 1
+    return vistas, problemas
+
+
+def check_cotejadas(directory: Path, catalog: Catalog, cotejadas: Collection[str]) -> list[str]:
+    """COTEJADA is 1 in the corte at ``directory`` exactly for the actas ``cotejadas``
+    (a cotejo confirmed their published data; an acta a cotejo found different and that
+    was corrected is cotejada no more)."""
+    con_uno: set[str] = set()
+    for eleccion in catalog.elecciones:
+        name = f"{slug(eleccion.nombre)}.csv"
+        try:
+            parsed = read_eleccion_csv((directory / name).read_bytes())
+        except (OSError, CsvFormatError) as exc:
+            return [f"{directory.name}/{name}: {exc}"]
+        con_uno |= {f["CLAVE_ACTA"].strip("'") for f in parsed.filas
+                    if f.get("COTEJADA") == "1"}
+    problemas: list[str] = []
+    for conjunto, que in ((con_uno - set(cotejadas), "con COTEJADA=1 sin un cotejo que las "
+                                                     "confirmara"),
+                          (set(cotejadas) - con_uno, "cotejadas y confirmadas sin "
+                                                     "COTEJADA=1")):
+        if conjunto:
+            muestra = ", ".join(sorted(conjunto)[:3])
+            problemas.append(f"{directory.name}: {len(conjunto)} actas {que} ({muestra}…)")
+    return problemas
+
+
+def cotejos_de(estaciones: Path) -> tuple[set[str], set[str]]:
+    """The actas the drill's stations cotejoed, from their status files: (confirmed,
+    found different)."""
+    confirmadas: set[str] = set()
+    diferentes: set[str] = set()
+    for path in estaciones.glob("*.estado.json"):
+        try:
+            state = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        confirmadas |= set(state.get("cotejadas", ()))
+        diferentes |= set(state.get("cotejos_con_diferencia", ()))
+    return confirmadas, diferentes
+
+
 def _pending_problems(clave: str, fila: dict[str, str], sim: Simulacion) -> list[str]:
     """An acta without final data yet: no votes may show."""
     estado = sim.estado.get(clave)
@@ -160,23 +299,29 @@ def verdict_of(out: Path, rules: RuleSet | None = None) -> list[str]:
     """The verdict of a finished drill's output directory, recomputed from its seed and
     scale (``simulacro.json``): every corte again, the last one final. Empty when it
     still holds; for re-checking a publication after the fact."""
-    import json
-
     from prep.catalog import generate_catalog
     from prep.rules import DEFAULT_RULES
-    from prep.simulacro.plan import truth
+    from prep.simulacro.plan import make_plan
 
+    rules = rules or DEFAULT_RULES
     meta = json.loads((out / "simulacro.json").read_text(encoding="utf-8"))
     catalog = generate_catalog(int(meta["seed"]), float(meta["scale"]))
-    sim = truth(catalog, int(meta["seed"]))
+    plan = make_plan(catalog, int(meta["seed"]), int(meta["catds"]),
+                     float(meta["error_rate"]), float(meta.get("cotejo_rate", 0.0)))
+    sim = plan.sim
     cortes = cortes_in(out / "publicacion")
     if not cortes:
         return ["no se publicó ningún corte"]
     failures: list[str] = []
     hashed: HashCache = {}
     expected: ExpectedRows = {}
-    for i, directory in enumerate(cortes):
-        failures += check_corte(catalog, sim, directory, rules or DEFAULT_RULES,
-                                final=i == len(cortes) - 1, hashed=hashed,
-                                expected=expected).failures
-    return failures + lineas(revisar(cortes[-1], catalog, rules or DEFAULT_RULES, sim.fuera))
+    erradas = filas_erradas(catalog, sim, plan.erradas, rules)
+    verdicts = [check_corte(catalog, sim, directory, rules, final=i == len(cortes) - 1,
+                            hashed=hashed, expected=expected, erradas=erradas)
+                for i, directory in enumerate(cortes)]
+    for verdict in verdicts:
+        failures += verdict.failures
+    failures += check_correcciones(cortes, verdicts, plan.erradas, plan.verdad())[1]
+    if (out / "estaciones").is_dir():  # the stations' status files say what was cotejado
+        failures += check_cotejadas(cortes[-1], catalog, cotejos_de(out / "estaciones")[0])
+    return failures + lineas(revisar(cortes[-1], catalog, rules, sim.fuera))

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from prep.catalog import generate_catalog, load_catalog
+from prep.corte.package import slug
 from prep.corte.reader import read_eleccion_csv
 from prep.rules import DEFAULT_RULES
 from prep.simulacro.cli import default_catds
@@ -126,6 +127,47 @@ def test_the_night_went_through_stations_casilla_and_incidents(
     parsed = read_eleccion_csv((corte / "JEFATURA_DE_GOBIERNO.csv").read_bytes())
     assert {f["ORIGEN"] for f in parsed.filas if f["CONTABILIZADA"] == "1"} >= {"CATD",
                                                                              "CASILLA"}
+
+
+def test_cotejo_confirms_a_sample_and_corrects_what_was_published_wrong(
+        drill: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    """Issue 29: the CATDs' verificadores cotejo a share of the published actas; the
+    actas both capturistas got wrong the same way (on purpose) were published wrong,
+    found by the cotejo and corrected in a later corte, whose diferencias.json says so;
+    COTEJADA is 1 in the último corte exactly for the confirmed ones."""
+    out, done = drill
+    metrics = json.loads((out / "simulacro.json").read_text(encoding="utf-8"))
+    catalog = generate_catalog(SEED, float(SCALE))
+    plan = make_plan(catalog, SEED, CATDS, 0.03)
+    assert plan.erradas and metrics["cotejo_rate"] == 0.2
+    cotejo = metrics["cotejo"]
+    assert cotejo["erradas_planeadas"] == len(plan.erradas)
+    assert cotejo["correcciones"] == cotejo["correcciones_publicadas"] == len(plan.erradas)
+    assert cotejo["cotejos"] == cotejo["confirmados"] + cotejo["correcciones"]
+    # A sample: about a fifth of the ≈400 published actas, never all of them.
+    assert 20 <= cotejo["confirmados"] <= metrics["published"] // 2
+    assert f"{cotejo['cotejos']} actas cotejadas" in done.stdout
+    cortes = cortes_in(out / "publicacion")
+    verdad = plan.verdad()
+    for clave, (campo, errado) in plan.erradas.items():
+        assert errado != verdad[clave][campo]
+        found = []
+        for corte in cortes:
+            data = json.loads((corte / "diferencias.json").read_text(encoding="utf-8"))
+            found += [(corte.name, m) for e in data["elecciones"].values()
+                      for m in e["modificadas"] if m["clave_acta"] == clave]
+        [(name, modificada)] = found
+        assert modificada["cambios"][campo] == [errado, verdad[clave][campo]]
+        assert modificada["correccion"]["campos"] == [campo]
+        assert modificada["correccion"]["cotejo"] and "cotejo" in modificada["motivo"]
+        assert name != cortes[0].name
+    cotejadas: set[str] = set()
+    for eleccion in catalog.elecciones:
+        parsed = read_eleccion_csv((cortes[-1] / f"{slug(eleccion.nombre)}.csv").read_bytes())
+        cotejadas |= {f["CLAVE_ACTA"].strip("'") for f in parsed.filas
+                      if f["COTEJADA"] == "1"}
+    assert len(cotejadas) == cotejo["confirmados"]
+    assert not cotejadas & set(plan.erradas)  # corrected, and not cotejada again
 
 
 def test_a_corrupted_publication_fails_the_verdict(
