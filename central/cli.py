@@ -125,6 +125,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     from central.catd_distritos import register_catd_distritos  # issue 36
 
     register_catd_distritos(sub, common)
+    from central.publication.salud_catd import register_catd_estado  # issue 29
+
+    register_catd_estado(sub, common)
     register_corte(sub, common)
     from central.reports.cli import register_reports  # report (issue 8)
 

@@ -543,6 +543,19 @@ class WorkNonce(Base):
     at: Mapped[datetime]
 
 
+class CatdEstadoOculto(Base):
+    """A centre (CATD ``01``… or ``CCV``) whose online status the public AVANCE_CATD.csv
+    does not publish, by a coordinator's audited decision (revision 0017;
+    :mod:`central.publication.salud_catd`). Its row is removed to publish it again."""
+
+    __tablename__ = "catd_estado_oculto"
+
+    sitio: Mapped[str] = mapped_column(String(8), primary_key=True)
+    motivo: Mapped[str] = mapped_column(String(300))
+    ocultado_por: Mapped[str] = mapped_column(String(128))
+    ocultado_at: Mapped[datetime]
+
+
 class CatdDistrito(Base):
     """A distrito whose actas a CATD other than its own number receives (a state with
     fewer CATDs than distritos; the drill's few CATDs). A distrito without a row is

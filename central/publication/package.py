@@ -8,6 +8,7 @@
       20270606_2305/
         <ELECCION>.csv, <ELECCION>_CANDIDATURAS.csv, LEEME.txt
         HISTORIAL.csv                every event of every published acta (issue 29)
+        AVANCE_CATD.csv              the pipeline's progress per CATD (issue 29)
         PREP_20270606_2305.zip       the CSVs and LEEME (PREP_SIMULACRO_… in a drill)
         diferencias.json             vs the previous corte
         imagenes/<sha256>.<ext>      every published acta image, by its hash
@@ -56,6 +57,7 @@ from prep.corte.anexo import TZ
 from prep.corte.historial import HISTORIAL, filas_por_acta, historial_csv
 from prep.corte.leeme import leeme_text
 from prep.corte.package import LEEME, MANIFEST, build_corte_files, corte_dirname
+from prep.corte.salud_catd import AVANCE_CATD, filas_catd, salud_csv
 from prep.corte.summary import Resumen
 from prep.crypto import SigningKey
 from prep.durable import fsync_dir as _fsync_dir
@@ -142,15 +144,22 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
         files, tablas = build_corte_files(snap.catalog, snap.estado, snap.fuera, snap.corte,
                                           rules, ultimo_corte, snap.simulacro)
         del files[MANIFEST]  # this package's manifest covers every file, below
-        top = sorted([*files, HISTORIAL, zip_name, DIFERENCIAS, PUBLIC_KEY, MANIFEST,
-                      SIGNATURE])
+        salud = snap.salud is not None
+        top = sorted([*files, HISTORIAL, *([AVANCE_CATD] if salud else []), zip_name,
+                      DIFERENCIAS, PUBLIC_KEY, MANIFEST, SIGNATURE])
         files[LEEME] = _leeme(snap, top, key, rules, ultimo_corte).encode("utf-8")
         clock.lap("csv")
         historial = filas_por_acta(tablas, snap.historial, name, snap.corte, rules)
         files[HISTORIAL] = historial_csv(historial, snap.simulacro)
         clock.lap("historial")
+        filas_salud = None
+        if snap.salud is not None:
+            filas_salud = filas_catd(snap.catalog, tablas, snap.salud,
+                                     snap.historial.publicada_en, snap.corte)
+            files[AVANCE_CATD] = salud_csv(filas_salud, snap.simulacro)
+            clock.lap("avance_catd")
         csvs = {n: d for n, d in files.items() if n.endswith(".csv")
-                and not n.endswith("_CANDIDATURAS.csv") and n != HISTORIAL}
+                and not n.endswith("_CANDIDATURAS.csv") and n not in (HISTORIAL, AVANCE_CATD)}
         diff = json.dumps({
             "corte": name, **({"simulacro": True} if snap.simulacro else {}),
             "corte_anterior": anterior.name if anterior is not None else None,
@@ -169,8 +178,11 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
                 if "descargas" in inspect.signature(site_files).parameters else {})
             if snap.simulacro:  # a site that cannot stamp it is refused (TypeError)
                 extra["simulacro"] = True
-            if "historial" in inspect.signature(site_files).parameters:
+            parametros = inspect.signature(site_files).parameters
+            if "historial" in parametros:
                 extra["historial"] = historial
+            if filas_salud is not None and "salud_catd" in parametros:
+                extra["salud_catd"] = filas_salud
             site = dict(site_files(snap.catalog, {t.eleccion.codigo: t for t in tablas},
                                    snap.corte, imagenes, **extra))
             for path in list(site):

@@ -48,9 +48,11 @@ from sqlalchemy.orm import Session
 
 from central import catalog_store
 from central.publication import historial as historial_db
+from central.publication import salud_catd as salud_db
 from prep.catalog import Catalog
 from prep.corte.historial import Historial
 from prep.corte.model import ActaEnCorte, Digitalizacion, FueraDeCatalogo, Origen
+from prep.corte.salud_catd import LecturaCatd
 from prep.paquete import codigo_traslado, tipo_documento_publicado
 from prep.rules import CausaSinActa
 from prep.values import MAX_VALOR, Captura, Marca, Valor
@@ -87,6 +89,8 @@ class Snapshot:
     corregidas: Mapping[str, Correccion] = field(default_factory=dict)
     #: How each acta with data came to be, for HISTORIAL.csv and the site (issue 29).
     historial: Historial = field(default_factory=Historial)
+    #: What AVANCE_CATD.csv needs beyond the tables (issue 29); ``None``: no such file.
+    salud: LecturaCatd | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +198,7 @@ def read_snapshot(engine: Engine) -> Snapshot:
             _estado(catalog, rows, estado, imagenes, verificadas, corregidas)
         with raw.cursor() as cur:  # still the snapshot's transaction
             historial = historial_db.leer(cur, estado, frozenset(verificadas))
+            salud = salud_db.leer(cur)
     # An election code the catalog does not hold names no election: published as not
     # identified («No se sabe»), in every election's file (prep.corte.summary.tabulate).
     codigos = catalog.eleccion_por_codigo
@@ -201,7 +206,7 @@ def read_snapshot(engine: Engine) -> Snapshot:
                                   at)
                   for codigo, eleccion, at in fuera_rows if at is not None)
     return Snapshot(corte, version, catalog, estado, fuera, imagenes, simulacro,
-                    frozenset(verificadas), corregidas, historial)
+                    frozenset(verificadas), corregidas, historial, salud)
 
 
 def _batches(raw: psycopg.Connection[Any]) -> Iterator[list[Any]]:

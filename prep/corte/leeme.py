@@ -32,6 +32,7 @@ from prep.corte.historial import HISTORIAL
 from prep.corte.historial_leeme import leeme_historial
 from prep.corte.leeme_reglas import ULTIMO_CORTE, descripcion
 from prep.corte.model import Digitalizacion, Origen
+from prep.corte.salud_catd import AVANCE_CATD, leeme_salud
 from prep.corte.simulacro import AVISO, LINEA_MANIFIESTO, ZIP_PREFIJO
 from prep.corte.simulacro import titulo as marca_simulacro
 from prep.corte.summary import RESUMEN_COLUMNS
@@ -172,6 +173,8 @@ def leeme_text(catalog: Catalog, corte: datetime, files: Sequence[str],
     out += ["", *_valores(catalog, rules), "", *_CANDIDATURAS, "", _DECISIONES]
     if HISTORIAL in files:
         out += ["", leeme_historial(simulacro)]
+    if AVANCE_CATD in files:
+        out += ["", leeme_salud(simulacro)]
     for e in catalog.elecciones:
         out += ["", f"{e.nombre} (código {e.codigo}) {_AMBITO[e.ambito]}",
                 "  Asociaciones (columnas de votos):"]

@@ -39,6 +39,7 @@ from prep.corte.anexo import (
 from prep.corte.historial import COLUMNS as HISTORIAL_COLUMNS
 from prep.corte.historial import HISTORIAL
 from prep.corte.package import LEEME, MANIFEST, slug
+from prep.corte.salud_catd import AVANCE_CATD, datos_sitio
 from prep.corte.simulacro import stamp_html
 from prep.corte.site_areas import Area, Niveles, VoteIndex
 from prep.corte.site_candidaturas import percentages as percentages  # re-exported
@@ -72,6 +73,7 @@ def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: dat
                imagenes: Mapping[str, tuple[str, str]],
                descargas: Sequence[str] = (), simulacro: bool = False,
                historial: Mapping[str, Sequence[Sequence[str]]] | None = None,
+               salud_catd: Sequence[Sequence[str]] | None = None,
                ) -> dict[str, bytes]:
     """Every file of the public site of one corte (``simulacro``: a drill's, every page
     opening with the SIMULACRO banner of :func:`prep.corte.simulacro.stamp_html`).
@@ -83,6 +85,8 @@ def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: dat
     ``historial``: CLAVE_ACTA → its HISTORIAL.csv rows without the key
     (:func:`prep.corte.historial.filas_por_acta`), written per election and distrito
     (``datos/e<EE>/h<DDD>.js``, loaded only by an acta's page) and offered for download.
+    ``salud_catd``: the rows of AVANCE_CATD.csv (:func:`prep.corte.salud_catd.filas_catd`),
+    shown as they are by the page ``#/catd`` (``datos/catd.js``) and offered for download.
     Returns {path relative to the corte root, always under ``sitio/``: bytes}.
     """
     if corte.tzinfo is None:
@@ -99,7 +103,11 @@ def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: dat
         if historial is not None:
             out.update(_historial_files(catalog, tabla, historial))
     indice = _indice(catalog, ordered, corte, corte_text,
-                     (*(() if historial is None else (HISTORIAL,)), *descargas))
+                     (*(() if historial is None else (HISTORIAL,)),
+                      *(() if salud_catd is None else (AVANCE_CATD,)), *descargas))
+    if salud_catd is not None:
+        indice["catd"] = True
+        out[f"{SITE_DIR}/datos/catd.js"] = data_file("catd", datos_sitio(salud_catd))
     out[f"{SITE_DIR}/datos/indice.js"] = data_file("indice", indice)
     out[f"{SITE_DIR}/datos/secciones.js"] = data_file("secciones", _secciones(catalog))
     out[f"{SITE_DIR}/index.html"] = _index_html(catalog, corte_text, indice["descargas"])
@@ -350,6 +358,11 @@ def _indice(catalog: Catalog, tablas: Iterable[TablaEleccion], corte: datetime,
         if name == HISTORIAL:
             archivos.append({"archivo": name, "titulo": "Historial de cada acta publicada: "
                              "acopio, digitalización, capturas, cotejo y publicación (CSV)"})
+            continue
+        if name == AVANCE_CATD:
+            archivos.append({"archivo": name, "titulo": "Avance por centro de acopio (CATD): "
+                             "actas acopiadas, digitalizadas, capturadas y publicadas, "
+                             "tiempo de publicación y conexión (CSV)"})
             continue
         kind = "ZIP" if name.lower().endswith(".zip") else name.rsplit(".", 1)[-1].upper()
         archivos.append({"archivo": name, "titulo": f"{name} ({kind})"})

@@ -12,7 +12,9 @@ Checks, in order, and reports every problem found (Spanish):
 4. each election CSV is well formed and its summary (line 5) is what its rows give;
 5. the zip holds exactly the CSVs and LEEME of the directory;
    HISTORIAL.csv, if there, lists only actas the CSVs publish with data, with their
-   image and acopio time (:mod:`prep.corte.verify_historial`);
+   image and acopio time (:mod:`prep.corte.verify_historial`); AVANCE_CATD.csv, if
+   there, agrees per CATD and in its sums with the election CSVs
+   (:mod:`prep.corte.verify_salud_catd`);
 6. SIMULACRO: a manifest that opens with the drill's line (:mod:`prep.corte.simulacro`)
    needs the stamp on line 1 of every CSV and of LEEME, in the zip's name and on every
    page of the site; a manifest without it, none of them.
@@ -42,7 +44,9 @@ from prep.corte.reader import (
     read_eleccion_csv,
     resumen_desde_filas,
 )
+from prep.corte.salud_catd import AVANCE_CATD
 from prep.corte.verify_historial import problemas_historial
+from prep.corte.verify_salud_catd import problemas_salud
 from prep.crypto import SignatureError, VerifyKey
 from prep.rules import DEFAULT_RULES, Base, RuleSet
 
@@ -136,6 +140,8 @@ def verify_corte(directory: Path, llave: Path | None = None,
     _check_elecciones(result, directory, digests)
     if HISTORIAL in digests:
         result.problemas += problemas_historial(directory, result.tablas)
+    if AVANCE_CATD in digests:
+        result.problemas += problemas_salud(directory, result.tablas)
     _check_zip(result, directory, digests)
     result.problemas += marca.problemas(directory, digests, result.simulacro)
     return result
@@ -282,7 +288,7 @@ def _check_elecciones(result: Verificacion, directory: Path, digests: dict[str, 
               if n.partition("/")[0] == IMAGENES}
     for name in sorted(digests):
         if "/" in name or not name.endswith(".csv") or name.endswith("_CANDIDATURAS.csv") \
-                or name == HISTORIAL:
+                or name in (HISTORIAL, AVANCE_CATD):
             continue
         try:
             parsed = read_eleccion_csv((directory / name).read_bytes())

@@ -15,7 +15,7 @@ import threading
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from prep.corte.anexo import TZ
 from prep.corte.historial import HISTORIAL, filas_por_acta, historial_csv
 from prep.corte.model import ActaEnCorte
 from prep.corte.package import build_corte_files, corte_dirname
+from prep.corte.salud_catd import AVANCE_CATD, LecturaCatd, filas_catd, salud_csv
 from prep.corte.site import site_files
 from prep.corte.summary import TablaEleccion
 from prep.simulacro.capturas import simulate
@@ -49,6 +50,8 @@ class CorteSitio:
     imagenes: dict[str, tuple[str, str]]
     #: CLAVE_ACTA → its HISTORIAL.csv rows (without the key), as given to site_files.
     historial: dict[str, list[tuple[str, ...]]]
+    #: The rows of AVANCE_CATD.csv, as given to site_files (issue 29).
+    salud: list[tuple[str, ...]] = field(default_factory=list)
 
 
 def corte_time(catalog: Catalog) -> datetime:
@@ -85,13 +88,22 @@ def build_corte_sitio(root: Path, seed: int = SEED, scale: float = SCALE,
     historial = filas_por_acta(tablas, historial_simulado(estado), corte_dirname(corte),
                                corte)
     paquete[HISTORIAL] = historial_csv(historial, simulacro)
+    # The progress per CATD (issue 29): CATD 02's status hidden by the coordinator, 04
+    # offline, the others and the CCV online.
+    lectura = LecturaCatd(digitalizadas=frozenset(imagenes), con_captura=frozenset(
+        c for c, e in estado.items() if e.captura is not None), en_linea=frozenset(
+        [*(f"{d.id:02d}" for d in catalog.distritos if d.id != 4), "CCV"]),
+        ocultos=frozenset({"02"}))
+    salud = filas_catd(catalog, tablas, lectura, {}, corte)
+    paquete[AVANCE_CATD] = salud_csv(salud, simulacro)
     sitio = site_files(catalog, por_codigo, corte, imagenes, simulacro=simulacro,
-                       historial=historial)
+                       historial=historial, salud_catd=salud)
     for name, data in {**paquete, **pngs, **sitio}.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-    return CorteSitio(root, catalog, corte, por_codigo, paquete, sitio, imagenes, historial)
+    return CorteSitio(root, catalog, corte, por_codigo, paquete, sitio, imagenes, historial,
+                      salud)
 
 
 @functools.cache

@@ -1,7 +1,8 @@
 """Screenshots of the public site for the docs: ``python3 -m tests.site.screens docs/screens``.
 
 Builds the same corte the site tests use, serves it on 127.0.0.1 and photographs the
-entidad header and an acta page (after its integrity check) on a desktop and a phone.
+entidad header and an acta page (after its integrity check) on a desktop and a phone,
+and the progress per CATD (``#/catd``, issue 29) on a desktop.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ def take(out: Path) -> list[Path]:
                     page.locator(".integridad").scroll_into_view_if_needed()
                 written.append(_shot(page, out / f"sitio_acta_{device}.png",
                                      full=device == "escritorio"))
+                if device == "escritorio":
+                    page.goto(f"{url}/sitio/index.html#/catd")
+                    expect(page.locator("#contenido tbody tr").first).to_be_visible()
+                    written.append(_shot(page, out / "sitio_catd_escritorio.png", full=True))
                 context.close()
             browser.close()
     return written

@@ -58,6 +58,7 @@ def suma_votos(parsed: CsvEleccion, campos: list[str]) -> dict[str, int]:
 def test_every_file_is_listed_under_sitio(corte_sitio: CorteSitio) -> None:
     catalog = corte_sitio.catalog
     expected = {"sitio/index.html", "sitio/datos/indice.js", "sitio/datos/secciones.js",
+                "sitio/datos/catd.js",  # the rows of AVANCE_CATD.csv (issue 29)
                 *(f"sitio/{a}" for a in ASSETS)}
     for e in catalog.elecciones:
         expected.add(election_file(e.codigo))
@@ -208,7 +209,8 @@ def test_secciones_index_finds_the_distrito_of_every_seccion(corte_sitio: CorteS
 
 def test_same_corte_gives_the_same_bytes(corte_sitio: CorteSitio) -> None:
     again = site_files(corte_sitio.catalog, corte_sitio.tablas, corte_sitio.corte,
-                       corte_sitio.imagenes, historial=corte_sitio.historial)
+                       corte_sitio.imagenes, historial=corte_sitio.historial,
+                       salud_catd=corte_sitio.salud)
     assert again == corte_sitio.sitio
 
 

@@ -11,6 +11,7 @@
  *          #/acta/<CLAVE_ACTA>            acta, image and integrity check
  *          #/buscar/<texto>               search by sección, CLAVE_CASILLA or CLAVE_ACTA
  *          #/descargas                    downloads and how to verify them
+ *          #/catd                         progress and connection per CATD (AVANCE_CATD.csv)
  */
 (function () {
   "use strict";
@@ -698,6 +699,77 @@
     });
   }
 
+  /* ---- progress per CATD: AVANCE_CATD.csv's rows, each value as the CSV writes it --- */
+
+  var EN_LINEA = {
+    "1": ["En línea", "conexion-si"],
+    "0": ["Sin conexión", "conexion-no"],
+    NO_PUBLICADO: ["No publicado por decisión del coordinador", "conexion-oculta"]
+  };
+
+  function vistaCatd() {
+    return cargar("catd").then(function (c) {
+      var col = function (f, n) { return f[c.columnas.indexOf(n)]; };
+      var cifra = function (f, n, texto) {
+        return h("span", { "data-columna": n, "data-valor": col(f, n), texto: texto });
+      };
+      var conteo = function (f, n) {
+        return col(f, n) === "N/A" ? cifra(f, n, "No aplica") : cifra(f, n, miles(col(f, n)));
+      };
+      var primera = indice.elecciones[0].codigo;
+      var filas = c.filas.map(function (f) {
+        var id = col(f, "ID_CATD"), ccv = id === "CCV";
+        var distritos = ccv ? cifra(f, "DISTRITOS_LOCALES", "No aplica")
+          : h("span", { "data-columna": "DISTRITOS_LOCALES", "data-valor": col(f, "DISTRITOS_LOCALES") },
+              col(f, "DISTRITOS_LOCALES").split(";").map(function (d, i) {
+                return [i ? ", " : "", h("a", { href: "#/e/" + primera + "/d/" + d, texto: d })];
+              }));
+        var publicadas = ccv ? conteo(f, "ACTAS_PUBLICADAS")
+          : [cifra(f, "ACTAS_PUBLICADAS", miles(col(f, "ACTAS_PUBLICADAS"))), " (",
+             cifra(f, "PORCENTAJE_ACTAS_PUBLICADAS", porcentaje(col(f, "PORCENTAJE_ACTAS_PUBLICADAS"))), ")"];
+        var mediana = ccv ? conteo(f, "MEDIANA_ACOPIO_PUBLICACION")
+          : col(f, "MEDIANA_ACOPIO_PUBLICACION") === "-"
+            ? [cifra(f, "MEDIANA_ACOPIO_PUBLICACION", "Sin actas"), " (",
+               cifra(f, "ACTAS_ULTIMA_HORA", miles(col(f, "ACTAS_ULTIMA_HORA"))), ")"]
+            : [cifra(f, "MEDIANA_ACOPIO_PUBLICACION", col(f, "MEDIANA_ACOPIO_PUBLICACION")), " (",
+               cifra(f, "ACTAS_ULTIMA_HORA", miles(col(f, "ACTAS_ULTIMA_HORA"))), " actas)"];
+        var estado = EN_LINEA[col(f, "EN_LINEA")] || [col(f, "EN_LINEA"), ""];
+        return [ccv ? "CCV" : "CATD " + id,
+                h("span", { "class": "conexion " + estado[1], "data-columna": "EN_LINEA",
+                            "data-valor": col(f, "EN_LINEA"), texto: estado[0] }),
+                distritos, conteo(f, "ACTAS_ESPERADAS"), conteo(f, "ACTAS_ACOPIADAS"),
+                conteo(f, "ACTAS_DIGITALIZADAS"), conteo(f, "ACTAS_CON_CAPTURA"), publicadas, mediana];
+      });
+      return {
+        titulo: "Avance por centro de acopio", pestana: "catd",
+        nodos: [encabezado("Avance por centro de acopio (CATD)", "Corte de información: " + indice.corte),
+          h("section", { "class": "bloque" },
+            h("p", { texto: "Cada centro de acopio y transmisión de datos (CATD) recibe las actas de su " +
+              "distrito local. Las cifras son las del archivo AVANCE_CATD.csv de este corte, sumadas " +
+              "sobre todas las elecciones; el centro de captura y verificación (CCV) no recibe actas " +
+              "propias (captura las de todos los CATD), así que solo se muestra su conexión." }),
+            h("div", { "class": "tabla-catd" },
+              tabla("Avance y conexión de cada centro", ["Centro", "Conexión", "Distritos",
+                    "Esperadas", "Acopiadas", "Digitalizadas", "Con captura", "Publicadas",
+                    "Acopio → publicación (mediana)"],
+                    filas, [false, false, false, true, true, true, true, true, true])),
+            h("ul", { "class": "notas-catd" },
+              h("li", { texto: "Acopiadas: con fecha y hora de acopio en el CSV de su elección (incluye las " +
+                "registradas Sin Acta). Digitalizadas: con al menos una imagen recibida. Con captura: con al " +
+                "menos una captura de sus datos, o ya validadas. Publicadas: con datos en este corte, como ACTAS_CAPTURADAS " +
+                "en los CSV de las elecciones." }),
+              h("li", { texto: "Mediana del acopio a la publicación: tiempo entre la hora de acopio de cada acta " +
+                "y el corte que la publicó por primera vez, para las actas publicadas en los " +
+                c.ventana_minutos + " minutos anteriores a este corte (horas:minutos:segundos); entre " +
+                "paréntesis, cuántas actas." }),
+              h("li", { texto: "Conexión: «En línea» si algún equipo del centro se comunicó con el nodo " +
+                "central en los " + c.en_linea_minutos + " minutos anteriores al corte. El coordinador " +
+                "puede decidir no publicarla; esa decisión queda registrada con su motivo." })),
+            h("p", null, h("a", { href: "../AVANCE_CATD.csv", download: "", texto: "Descargar AVANCE_CATD.csv" })))]
+      };
+    });
+  }
+
   function noEncontrado(mensaje) {
     return { titulo: "No encontrado", nodos: [encabezado("No encontramos lo que busca"),
       h("p", { texto: mensaje }), h("p", null, h("a", { href: "#/", texto: "Ir al inicio" }))] };
@@ -722,6 +794,7 @@
     if (partes[0] === "acta" && partes.length === 2) { return vistaActa(partes[1].toUpperCase()); }
     if (partes[0] === "buscar") { return vistaBuscar(partes.slice(1).join("/")); }
     if (partes[0] === "descargas") { return vistaDescargas(); }
+    if (partes[0] === "catd" && partes.length === 1 && indice.catd) { return vistaCatd(); }
     return Promise.resolve(noEncontrado("La dirección no corresponde a ninguna página de este sitio."));
   }
 
@@ -746,7 +819,7 @@
       var aviso = document.getElementById("aviso-simulacro");
       document.title = (aviso ? aviso.getAttribute("aria-label") + " · " : "") +
         v.titulo + " · PREP " + indice.fecha_eleccion.slice(0, 4);
-      marcarPestana(v.eleccion || (partes[0] === "descargas" ? "descargas" : ""));
+      marcarPestana(v.eleccion || v.pestana || (partes[0] === "descargas" ? "descargas" : ""));
       if (!primera) {
         window.scrollTo(0, 0);
         var h1 = main.querySelector("h1");
@@ -781,6 +854,10 @@
       pestanas.appendChild(h("li", null, h("a", { href: "#/e/" + e.codigo, "data-clave": e.codigo,
                                                   texto: titulo(e.nombre) })));
     });
+    if (ind.catd) {
+      pestanas.appendChild(h("li", null, h("a", { href: "#/catd", "data-clave": "catd",
+                                                  texto: "Centros de acopio" })));
+    }
     pestanas.appendChild(h("li", null, h("a", { href: "#/descargas", "data-clave": "descargas",
                                                 texto: "Descargas" })));
     document.getElementById("buscar").addEventListener("submit", function (ev) {

@@ -1,0 +1,162 @@
+"""What AVANCE_CATD.csv needs from the database, read in the corte's snapshot (issue 29).
+
+Read in the same REPEATABLE READ transaction as the rest of the corte
+(:func:`leer`, called by :func:`central.publication.snapshot.read_snapshot`), so its
+figures are the CSVs' own instant. The counts the election CSVs also give (esperadas,
+acopiadas, publicadas) are taken from the corte's tables by
+:func:`prep.corte.salud_catd.filas_catd`; this module reads only what they do not say:
+
+- which CATD receives each distrito (``catd_distritos``, :mod:`central.catd_distritos`);
+- the actas with an image (``acta_images``) and with a capture that counted
+  (``acta_captures``) or validated data: one text of keys each, not one row per acta;
+- the centres online: an enabled station of the sitio whose last contact (the later of
+  ``stations.last_seen_at``, refreshed by every signed request, and
+  ``station_health.last_seen``, by every accepted batch: heartbeats included) is within
+  :data:`~prep.corte.salud_catd.EN_LINEA_MINUTOS` minutes of the snapshot;
+- the centres whose status a coordinator hid (``catd_estado_oculto``, revision 0017),
+  changed only by :func:`ocultar` and :func:`mostrar`, each audited with its reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from central import audit
+from central.db.models import CatdEstadoOculto
+from central.enrollment import MAX_CATD
+from prep.corte.salud_catd import CCV, EN_LINEA_MINUTOS, LecturaCatd
+
+MAX_MOTIVO = 300
+
+_ASIGNADOS = "SELECT distrito, catd FROM catd_distritos"
+# One text of keys each (a few hundred KB nationally), not one row per acta.
+_DIGITALIZADAS = """
+    SELECT string_agg(s.clave_acta, ',') FROM acta_states AS s
+    WHERE s.en_catalogo
+      AND EXISTS (SELECT 1 FROM acta_images AS i WHERE i.clave_acta = s.clave_acta)
+"""
+# A validated acta counts even without its capture rows (validated data is captured
+# data; an acta validated before the fold kept every capture).
+_CON_CAPTURA = """
+    SELECT string_agg(s.clave_acta, ',') FROM acta_states AS s
+    WHERE s.en_catalogo
+      AND (s.validada_record IS NOT NULL
+           OR EXISTS (SELECT 1 FROM acta_captures AS c WHERE c.clave_acta = s.clave_acta))
+"""
+_EN_LINEA = """
+    SELECT DISTINCT st.sitio
+    FROM stations AS st LEFT JOIN station_health AS h ON h.station = st.id
+    WHERE st.enabled
+      AND greatest(st.last_seen_at, h.last_seen) > now() - make_interval(mins => %s)
+"""
+_OCULTOS = "SELECT sitio FROM catd_estado_oculto"
+
+
+def leer(cur: psycopg.Cursor[Any]) -> LecturaCatd:
+    """Read with ``cur`` inside the snapshot's transaction (``now()`` is the corte)."""
+    cur.execute(_ASIGNADOS)
+    asignados = {int(d): int(c) for d, c in cur}
+    claves: list[frozenset[str]] = []
+    for sql in (_DIGITALIZADAS, _CON_CAPTURA):
+        cur.execute(sql)
+        row = cur.fetchone()
+        texto = row[0] if row is not None else None
+        claves.append(frozenset(texto.split(",")) if texto else frozenset())
+    cur.execute(_EN_LINEA, (EN_LINEA_MINUTOS,))
+    en_linea = frozenset(str(r[0]) for r in cur)
+    cur.execute(_OCULTOS)
+    ocultos = frozenset(str(r[0]) for r in cur)
+    return LecturaCatd(asignados, claves[0], claves[1], en_linea, ocultos)
+
+
+def sitio_de(catd: str) -> str:
+    """``7``, ``07`` → ``07``; ``ccv`` → ``CCV``; anything else: ValueError (Spanish)."""
+    texto = catd.strip()
+    if texto.upper() == CCV:
+        return CCV
+    if texto.isdigit() and 1 <= int(texto) <= MAX_CATD:
+        return f"{int(texto):02d}"
+    raise ValueError(f"--catd debe ser un número de CATD de 1 a {MAX_CATD} o {CCV}: "
+                     f"{catd!r}")
+
+
+def _motivo(motivo: str) -> str:
+    texto = " ".join(motivo.split())
+    if not texto:
+        raise ValueError("indique el motivo (--motivo «…»): queda en la auditoría")
+    if len(texto) > MAX_MOTIVO:
+        raise ValueError(f"el motivo excede {MAX_MOTIVO} caracteres")
+    return texto
+
+
+def ocultar(engine: Engine, catd: str, motivo: str, *, actor: str) -> list[str]:
+    """Stop publishing ``catd``'s online status from the next corte on (audited with
+    ``motivo``); return the sitios hidden now."""
+    sitio, texto = sitio_de(catd), _motivo(motivo)
+    with Session(engine) as session, session.begin():
+        upsert = insert(CatdEstadoOculto).values(
+            sitio=sitio, motivo=texto, ocultado_por=actor, ocultado_at=datetime.now(UTC))
+        session.execute(upsert.on_conflict_do_update(
+            index_elements=[CatdEstadoOculto.sitio],
+            set_={"motivo": upsert.excluded.motivo,
+                  "ocultado_por": upsert.excluded.ocultado_por,
+                  "ocultado_at": upsert.excluded.ocultado_at}))
+        audit.emit(session, "catd_estado_ocultado", actor=actor,
+                   detail={"catd": sitio, "motivo": texto})
+        return _ocultos(session)
+
+
+def mostrar(engine: Engine, catd: str, motivo: str, *, actor: str) -> list[str]:
+    """Publish ``catd``'s online status again from the next corte on (audited)."""
+    sitio, texto = sitio_de(catd), _motivo(motivo)
+    with Session(engine) as session, session.begin():
+        gone = session.execute(delete(CatdEstadoOculto).where(
+            CatdEstadoOculto.sitio == sitio).returning(CatdEstadoOculto.sitio)).first()
+        audit.emit(session, "catd_estado_mostrado", actor=actor,
+                   detail={"catd": sitio, "motivo": texto, "estaba_oculto": gone is not None})
+        return _ocultos(session)
+
+
+def _ocultos(session: Session) -> list[str]:
+    return sorted(session.scalars(select(CatdEstadoOculto.sitio)))
+
+
+def register_catd_estado(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+                         common: argparse.ArgumentParser) -> None:
+    """Add ``catd-estado ocultar|mostrar`` to ``prep central``."""
+    command = sub.add_parser(
+        "catd-estado", parents=[common],
+        help="oculta o vuelve a mostrar en la publicación si un CATD está en línea "
+             "(con motivo, queda en la auditoría)")
+    command.add_argument("accion", choices=("ocultar", "mostrar"))
+    command.add_argument("--catd", required=True, metavar="NN",
+                         help=f"número del CATD (1 a {MAX_CATD}) o {CCV}")
+    command.add_argument("--motivo", required=True,
+                         help="por qué (obligatorio; queda en la bitácora de auditoría)")
+    command.set_defaults(func=_command)
+
+
+def _command(args: argparse.Namespace) -> int:
+    from central.cli import _database_errors, _engine, _operator
+    from central.config import DataDir
+
+    def run(args: argparse.Namespace) -> int:
+        with _engine(args, DataDir(args.data_dir)) as engine:
+            cambiar = ocultar if args.accion == "ocultar" else mostrar
+            try:
+                ocultos = cambiar(engine, args.catd, args.motivo, actor=_operator())
+            except ValueError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+        print(json.dumps({"ocultos": ocultos}), flush=True)
+        return 0
+    return _database_errors(run)(args)

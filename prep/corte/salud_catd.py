@@ -1,0 +1,193 @@
+"""AVANCE_CATD.csv: the public health of the pipeline per CATD (issue 29).
+
+One row per CATD (a data centre receives the actas of its distrito, or of the distritos
+``prep central catd-distritos`` gave it) and one for the CCV, as of the corte's snapshot:
+
+- ``ACTAS_ESPERADAS``, ``ACTAS_ACOPIADAS``, ``ACTAS_PUBLICADAS``: counted on the rows of
+  the election CSVs themselves (the same :class:`~prep.corte.summary.TablaEleccion`),
+  summed over every election: the catalog actas; those with a FECHA_HORA_ACOPIO (an
+  acopio or a *sin acta*); those with published data (the election CSVs'
+  ACTAS_CAPTURADAS: validated, or *sin acta*);
+- ``ACTAS_DIGITALIZADAS`` (at least one image kept by the central, CATD scan or PREP
+  Casilla photo) and ``ACTAS_CON_CAPTURA`` (at least one capture counted, or validated
+  data): read by the
+  central in the same snapshot (``central.publication.salud_catd``);
+- ``MEDIANA_ACOPIO_PUBLICACION``: over the actas with an acopio first published by a
+  corte of the last hour (this one included), the median of FECHA_HORA_ACOPIO → the time
+  of that first corte, in whole seconds of the published times (HISTORIAL.csv's ACOPIO
+  and PUBLICACION rows give the same), the lower median for an even count, ``H:MM:SS``;
+- ``EN_LINEA``: ``1`` when an enabled station of the centre was heard (any signed
+  request or batch) in the :data:`EN_LINEA_MINUTOS` minutes before the corte, ``0``
+  otherwise, ``NO_PUBLICADO`` when the coordinator hid it with an audited reason.
+
+The CCV owns no actas (it captures those of every CATD), so its counts are ``N/A``:
+counting them again would add actas twice; only its online status is published.
+Format: UTF-8 with BOM, CRLF, the header on line 1 (line 2 in a drill, after the
+SIMULACRO line); the site shows the very same strings (:func:`datos_sitio`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from prep.catalog.model import Catalog
+from prep.corte.simulacro import titulo as marca_simulacro
+from prep.corte.summary import TablaEleccion, percentage
+
+AVANCE_CATD = "AVANCE_CATD.csv"
+CCV = "CCV"
+NO_APLICA = "N/A"
+SIN_DATO = "-"
+NO_PUBLICADO = "NO_PUBLICADO"
+#: A centre is online when one of its stations was heard in these minutes before the
+#: corte (the control room's dashboard uses the same default: central.dashboard.data).
+EN_LINEA_MINUTOS = 5
+#: The median covers the actas first published in this window before the corte.
+VENTANA_MINUTOS = 60
+TITULO = "AVANCE POR CENTRO DE ACOPIO (CATD)"
+COLUMNS: tuple[str, ...] = (
+    "ID_CATD", "DISTRITOS_LOCALES", "ACTAS_ESPERADAS", "ACTAS_ACOPIADAS",
+    "ACTAS_DIGITALIZADAS", "ACTAS_CON_CAPTURA", "ACTAS_PUBLICADAS",
+    "PORCENTAJE_ACTAS_PUBLICADAS", "ACTAS_ULTIMA_HORA", "MEDIANA_ACOPIO_PUBLICACION",
+    "EN_LINEA",
+)
+#: The columns that are counts (summable; ``N/A`` in the CCV's row).
+CONTEOS: tuple[str, ...] = ("ACTAS_ESPERADAS", "ACTAS_ACOPIADAS", "ACTAS_DIGITALIZADAS",
+                            "ACTAS_CON_CAPTURA", "ACTAS_PUBLICADAS")
+
+
+@dataclass(frozen=True)
+class LecturaCatd:
+    """What the central reads for this file in the corte's snapshot."""
+
+    #: distrito → CATD, for the distritos not received by the CATD of their number.
+    asignados: Mapping[int, int] = field(default_factory=dict)
+    digitalizadas: frozenset[str] = frozenset()  # CLAVE_ACTA with an image
+    con_captura: frozenset[str] = frozenset()  # CLAVE_ACTA with a capture counted
+    en_linea: frozenset[str] = frozenset()  # sitios ("01"…, "CCV") heard lately
+    ocultos: frozenset[str] = frozenset()  # sitios whose status is not published
+
+
+def duracion(segundos: int | None) -> str:
+    """``H:MM:SS`` (``-`` without a value)."""
+    if segundos is None:
+        return SIN_DATO
+    horas, resto = divmod(segundos, 3600)
+    return f"{horas}:{resto // 60:02d}:{resto % 60:02d}"
+
+
+def filas_catd(catalog: Catalog, tablas: Sequence[TablaEleccion], lectura: LecturaCatd,
+               publicada_en: Mapping[str, tuple[str, datetime]], corte_at: datetime
+               ) -> list[tuple[str, ...]]:
+    """The rows of AVANCE_CATD.csv (without its header), CATDs by number, then the CCV.
+
+    ``publicada_en``: the earlier corte that first published each acta (an acta with
+    data absent from it is first published by this corte, at ``corte_at``)."""
+    catd_de = {d.id: lectura.asignados.get(d.id, d.id) for d in catalog.distritos}
+    conteos: dict[int, list[int]] = {c: [0] * len(CONTEOS) for c in sorted(set(catd_de.values()))}
+    duraciones: dict[int, list[int]] = {c: [] for c in conteos}
+    desde = corte_at - timedelta(minutes=VENTANA_MINUTOS)
+    corte_s = int(corte_at.timestamp())
+    digitalizadas, con_captura = lectura.digitalizadas, lectura.con_captura
+    for tabla in tablas:
+        for fila in tabla.filas:
+            catd = catd_de[fila.acta.casilla.distrito_id]
+            c = conteos[catd]
+            clave = fila.acta.clave
+            c[0] += 1
+            est = fila.estado
+            if est is not None and est.acopio is not None:
+                c[1] += 1
+            if clave in digitalizadas:
+                c[2] += 1
+            if clave in con_captura:
+                c[3] += 1
+            if fila.resultado is None or est is None:
+                continue
+            c[4] += 1
+            if est.captura is None or est.acopio is None:  # sin acta, or no acopio
+                continue
+            primera = publicada_en.get(clave)
+            publicada_s = corte_s if primera is None else int(primera[1].timestamp())
+            if primera is None or primera[1] > desde:
+                duraciones[catd].append(max(0, publicada_s - int(est.acopio.timestamp())))
+    filas: list[tuple[str, ...]] = []
+    for catd, c in conteos.items():
+        sitio = f"{catd:02d}"
+        distritos = ";".join(str(d) for d in sorted(d for d, n in catd_de.items() if n == catd))
+        tiempos = sorted(duraciones[catd])
+        mediana = tiempos[(len(tiempos) - 1) // 2] if tiempos else None
+        filas.append((sitio, distritos, *map(str, c), percentage(c[4], c[0]),
+                      str(len(tiempos)), duracion(mediana), _en_linea(sitio, lectura)))
+    filas.append((CCV, NO_APLICA, *[NO_APLICA] * (len(COLUMNS) - 3), _en_linea(CCV, lectura)))
+    return filas
+
+
+def _en_linea(sitio: str, lectura: LecturaCatd) -> str:
+    if sitio in lectura.ocultos:
+        return NO_PUBLICADO
+    return "1" if sitio in lectura.en_linea else "0"
+
+
+def salud_csv(filas: Sequence[Sequence[str]], simulacro: bool = False) -> bytes:
+    """AVANCE_CATD.csv (UTF-8 with BOM, CRLF; a drill's opens with a SIMULACRO line)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    if simulacro:
+        w.writerow((marca_simulacro(TITULO, True),))
+    w.writerow(COLUMNS)
+    w.writerows(filas)
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def datos_sitio(filas: Sequence[Sequence[str]]) -> dict[str, object]:
+    """The site's ``datos/catd.js``: the CSV's rows as they are, and the two windows."""
+    return {"columnas": list(COLUMNS), "filas": [list(f) for f in filas],
+            "en_linea_minutos": EN_LINEA_MINUTOS, "ventana_minutos": VENTANA_MINUTOS}
+
+
+def leeme_salud(simulacro: bool = False) -> str:
+    """The LEEME section that describes AVANCE_CATD.csv: lines, columns, values."""
+    linea = (f"la línea 1 dice «SIMULACRO — {TITULO}»; el encabezado va en la línea 2"
+             if simulacro else "el encabezado va en la línea 1")
+    return f"""\
+{AVANCE_CATD}: el avance de cada centro de acopio y transmisión de datos (CATD) al momento
+de este corte. Una fila por CATD, en orden de número, y al final una del centro de captura
+y verificación ({CCV}). UTF-8 con BOM, CRLF; {linea}.
+  Columnas: {", ".join(COLUMNS)}.
+  ID_CATD: número del CATD (dos dígitos), o {CCV}.
+  DISTRITOS_LOCALES: los ID_DISTRITO_LOCAL cuyas actas recibe el CATD, separados por «;»
+    (de ordinario, el de su mismo número); {NO_APLICA} en el {CCV}.
+  ACTAS_ESPERADAS: actas del catálogo de esos distritos, de todas las elecciones (la suma
+    de las filas de esos distritos en los CSV de las elecciones).
+  ACTAS_ACOPIADAS: de ellas, las que tienen FECHA_HORA_ACOPIO en el CSV de su elección
+    (se recibió el paquete con el acta, o se registró Sin Acta).
+  ACTAS_DIGITALIZADAS: las que tienen al menos una imagen recibida en el nodo central
+    (escaneada en un CATD o tomada por el PREP Casilla).
+  ACTAS_CON_CAPTURA: las que tienen al menos una captura de sus datos ya recibida (de
+    cualquier ronda), o datos ya validados.
+  ACTAS_PUBLICADAS: las que tienen datos publicados en este corte: el ACTAS_CAPTURADAS de
+    los CSV de las elecciones (validadas o Sin Acta).
+  PORCENTAJE_ACTAS_PUBLICADAS: ACTAS_PUBLICADAS × 100 / ACTAS_ESPERADAS, truncado a cuatro
+    decimales.
+  ACTAS_ULTIMA_HORA: actas con acopio (no Sin Acta) publicadas por primera vez por un
+    corte de los {VENTANA_MINUTOS} minutos anteriores a este, incluido este.
+  MEDIANA_ACOPIO_PUBLICACION: la mediana, sobre esas actas, del tiempo entre su
+    FECHA_HORA_ACOPIO y la hora del corte que la publicó por primera vez (las filas
+    ACOPIO y PUBLICACION de HISTORIAL.csv), en segundos enteros de esas horas publicadas,
+    como H:MM:SS; con un número par de actas, la menor de las dos centrales. Una hora de
+    acopio posterior a la publicación (reloj de la estación adelantado) cuenta 0:00:00.
+    '{SIN_DATO}' si no hay actas en la ventana.
+  EN_LINEA: 1 si algún equipo habilitado del centro se comunicó con el nodo central en
+    los {EN_LINEA_MINUTOS} minutos anteriores al corte; 0 si no (o si no tiene equipos);
+    {NO_PUBLICADO}: no se publica por decisión del coordinador (queda registrada, con su
+    motivo, en la bitácora de auditoría del nodo central).
+  En la fila del {CCV}, las columnas de actas son {NO_APLICA}: el {CCV} no recibe actas
+  propias (captura las de todos los CATD), así que contarlas ahí las sumaría dos veces.
+  Comprobaciones: cada conteo de un CATD se obtiene de los CSV de las elecciones con sus
+  DISTRITOS_LOCALES; la suma de ACTAS_ESPERADAS de todos los CATD es la de los resúmenes
+  de las elecciones, y la de ACTAS_PUBLICADAS, la de sus ACTAS_CAPTURADAS."""
