@@ -1,0 +1,657 @@
+"""Soak test of the real system (issue 33): a real central (``prep central serve`` over its
+embedded PostgreSQL), N headless station processes making acopio and image records
+without pause, a loopback fault proxy per station between it and the central, and
+random faults of every kind on a schedule drawn from the seed; then a drain and an
+exact comparison of every station's records and images with the central's.
+
+    python3 bench/soak.py --minutes 10 [--estaciones 4] [--semilla 1]
+
+Prints one JSON line: ``{"minutes", "faults_by_kind", "records", "lost", "doubled",
+"mismatched", "ok", …}``. Exit status 0 when ``ok``.
+
+Faults (one at a time; each picks a station at random where it applies):
+
+- ``station_kill``: SIGKILL of a station process, restarted 0.5–2 s later.
+- ``central_kill``: SIGKILL of ``serve``, restarted on the same port.
+- ``postgres_kill``: SIGKILL of the embedded PostgreSQL's postmaster (pid from
+  ``postmaster.pid``); once its orphaned backends are gone it is started again the way
+  ``serve`` starts it (``pg_ctl`` as the ``pgserver`` account when run as root:
+  ``central.db.embedded``), and ``serve`` must then carry on by itself: if no record
+  reaches the database within ``RECOVERY_SECONDS`` it is restarted and counted in
+  ``serve_restarts_after_postgres`` (that would be a defect: ``ok`` is false).
+- ``link_cut``: the station's proxy resets every connection and refuses new ones.
+- ``reset_mid_upload``: the proxy resets each connection after a few KiB more upstream
+  (mid image upload: the images are ≈19 KB), 1–3 times.
+- ``slow_link``: 0.2–1 s delivery delay on every chunk, both directions.
+- ``disk_full``: every station's data directory is a tmpfs of its own (``size=``
+  ``TMPFS_MB``) mounted in a private mount namespace (``unshare -m``, held by a
+  ``sleep`` process; the stations run in it through ``nsenter``; the soak reads their
+  files through ``/proc/PID/root``): the fault fills it with a file until ``ENOSPC``,
+  then deletes it. Needs root (or ``unshare -m`` permission); without it the stations
+  run on the ordinary disk and ``disk_full`` is reported missing.
+- ``clock_jump``: the station's clock jumps by ±5 min to ±2 days, then back: the
+  station opens its store with a clock that adds the offset in a control file
+  (``bench/soak_station.py``; ``Station.open(clock=…)``, the store's and the sync
+  client's clock: record times and ``X-Prep-Clock``).
+
+Drain: faults lifted, every process running, stations stop making records and deliver
+everything; stations are stopped; then for every station every SQLite record must be in
+the central's ``records`` exactly once with the same canonical bytes (rebuilt from the
+row: ``prep.records.Record``) and every blob file byte-identical in the central's blob
+store; ``prep central verify-audit`` and ``prep central rebuild-state --check`` must
+pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import errno
+import hashlib
+import json
+import logging
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+import psycopg  # noqa: E402
+
+from prep.catalog.files import load_catalog  # noqa: E402
+from prep.records import Kind, Record  # noqa: E402
+from tests.harness.proxy import FaultProxy  # noqa: E402
+
+KINDS = ("station_kill", "central_kill", "postgres_kill", "link_cut", "reset_mid_upload",
+         "slow_link", "disk_full", "clock_jump")
+TMPFS_MB = 64
+START_TIMEOUT = 90.0
+RECOVERY_SECONDS = 30.0
+DRAIN_TIMEOUT = 300.0
+CATALOG_SCALE = "0.01"  # 33 distritos, 391 actas
+
+
+class SoakError(RuntimeError):
+    pass
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(REPO)}
+
+
+def _run(*args: str, timeout: float = 300.0) -> str:
+    done = subprocess.run(list(args), capture_output=True, text=True, timeout=timeout,
+                          check=False, env=_env(), cwd=REPO)
+    if done.returncode != 0:
+        raise SoakError(f"{' '.join(args)} → {done.returncode}\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+class MountNamespace:
+    """A private mount namespace kept alive by a ``sleep``; tmpfs mounts live in it."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sleep",
+                                      "infinity"])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SoakError("unshare -m failed")
+            if os.readlink(f"/proc/{self.proc.pid}/ns/mnt") != os.readlink("/proc/self/ns/mnt"):
+                return
+            time.sleep(0.02)
+        raise SoakError("unshare -m did not make a namespace")
+
+    @staticmethod
+    def available() -> bool:
+        try:
+            return subprocess.run(["unshare", "-m", "true"], capture_output=True,
+                                  timeout=10, check=False).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+
+    def prefix(self) -> list[str]:
+        return ["nsenter", "-t", str(self.proc.pid), "-m", "--"]
+
+    def mount_tmpfs(self, path: Path, size_mb: int) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        _run(*self.prefix(), "mount", "-t", "tmpfs", "-o", f"size={size_mb}m,mode=0700",
+             "tmpfs", str(path))
+
+    def view(self, path: Path) -> Path:
+        """``path`` as the namespace sees it, from outside."""
+        return Path(f"/proc/{self.proc.pid}/root") / path.relative_to("/")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+class Central:
+    """``prep central`` commands and the ``serve`` child (embedded PostgreSQL)."""
+
+    def __init__(self, data_dir: Path, logs: Path) -> None:
+        self.data_dir = data_dir
+        self.pgdata = data_dir / "pgdata"
+        self.logs = logs
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+        self.url = ""
+        self.cert_sha256 = ""
+        self.starts = 0
+
+    def cli(self, *args: str, timeout: float = 300.0) -> str:
+        return _run(sys.executable, "-m", "prep", "central", *args, "--data-dir",
+                    str(self.data_dir), timeout=timeout)
+
+    def serve(self) -> None:
+        self.starts += 1
+        stdout = self.logs / f"central-{self.starts}.json"
+        with stdout.open("wb") as out, (self.logs / f"central-{self.starts}.log").open("wb") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "prep", "central", "serve", "--data-dir",
+                 str(self.data_dir), "--host", "127.0.0.1", "--port", str(self.port)],
+                stdout=out, stderr=err, env=_env(), cwd=REPO)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            parts = stdout.read_bytes().split(b"\n", 1)
+            if len(parts) == 2:
+                info = json.loads(parts[0])
+                self.url, self.cert_sha256 = str(info["url"]), str(info["cert_sha256"])
+                self.port = urlsplit(self.url).port or 0
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        log = (self.logs / f"central-{self.starts}.log").read_text(errors="replace")
+        raise SoakError(f"serve did not start:\n{log[-3000:]}")
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+        if self.proc is not None:
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    # the embedded PostgreSQL ---------------------------------------------------------
+
+    def postmaster_pid(self) -> int | None:
+        try:
+            return int((self.pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return None
+
+    def kill_postgres(self) -> bool:
+        """SIGKILL the postmaster; wait (up to 10 s) until it is gone, reaped: while
+        its pid exists, even as a zombie, a new postmaster takes the lock file as held."""
+        pid = self.postmaster_pid()
+        if pid is None:
+            return False
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return False
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return True
+
+    def start_postgres(self, timeout: float = 60.0) -> None:
+        """Start the embedded server as ``serve`` does (``central.db.embedded``): its
+        orphaned backends may hold the old shared memory for a moment, so retry."""
+        from central.db import embedded
+
+        embedded._server_type()  # imports pgserver (and makes pg_ctl)
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
+        from pgserver.utils import PostmasterInfo
+
+        # A failed try (the old backends still hold the shared memory) is retried here;
+        # pgserver logs each failure with its whole command line.
+        logging.getLogger("pgserver").setLevel(logging.CRITICAL)
+        user = "pgserver" if os.geteuid() == 0 else None
+        socket_dir = embedded.socket_dir_for(self.pgdata.resolve())
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                embedded._start(pg_ctl, PostmasterInfo, self.pgdata.resolve(),
+                                self.pgdata / "log", socket_dir, user)
+                return
+            except embedded.EmbeddedError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1.0)
+
+    def connect(self) -> psycopg.Connection[Any]:
+        from central.db.embedded import socket_dir_for
+
+        return psycopg.connect(host=str(socket_dir_for(self.pgdata.resolve())),
+                               user="postgres", dbname="prep_central", connect_timeout=5)
+
+    def record_count(self) -> int | None:
+        try:
+            with self.connect() as conn:
+                row = conn.execute("SELECT count(*) FROM records").fetchone()
+                return int(row[0]) if row else 0
+        except psycopg.Error:
+            return None
+
+
+class StationProc:
+    def __init__(self, name: str, config_path: Path, ctl: Path, data_dir: Path,
+                 view: Path, logs: Path, prefix: list[str]) -> None:
+        self.name = name
+        self.config_path = config_path
+        self.ctl = ctl
+        self.data_dir = data_dir
+        self.view = view  # data_dir as seen from here
+        self.logs = logs
+        self.prefix = prefix
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        self.starts += 1
+        with (self.logs / f"{self.name}-{self.starts}.log").open("wb") as err:
+            self.proc = subprocess.Popen(
+                [*self.prefix, sys.executable, "-m", "bench.soak_station",
+                 str(self.config_path)], stdout=subprocess.DEVNULL, stderr=err, env=_env(),
+                cwd=REPO)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait()
+
+    def estado(self) -> dict[str, Any]:
+        try:
+            return dict(json.loads((self.ctl / "estado.json").read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return {}
+
+    def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.estado().get("pid") == (self.proc.pid if self.proc else None):
+                return
+            if not self.alive():
+                break
+            time.sleep(0.1)
+        log = (self.logs / f"{self.name}-{self.starts}.log").read_text(errors="replace")
+        raise SoakError(f"station {self.name} did not start:\n{log[-3000:]}")
+
+    def dump(self, full: bool = False) -> dict[str, Any]:
+        """What its SQLite holds (``bench/soak_dump.py``, run inside the namespace)."""
+        done = subprocess.run([*self.prefix, sys.executable, str(REPO / "bench" / "soak_dump.py"),
+                               str(self.data_dir), *(["--full"] if full else [])],
+                              capture_output=True, text=True, timeout=120, check=False)
+        try:
+            return dict(json.loads(done.stdout))
+        except ValueError:
+            return {"error": done.stderr[-2000:]}
+
+    def backlog(self) -> int | None:
+        """Undelivered outbox rows (``None``: not readable now)."""
+        value = self.dump().get("backlog")
+        return value if isinstance(value, int) else None
+
+
+class Soak:
+    def __init__(self, args: argparse.Namespace, work: Path) -> None:
+        self.args = args
+        self.work = work
+        self.rng = random.Random(f"prep-soak:{args.semilla}")
+        self.logs = work / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.central = Central(work / "central", self.logs)
+        self.ns: MountNamespace | None = MountNamespace() if MountNamespace.available() else None
+        self.stations: list[StationProc] = []
+        self.proxies: list[FaultProxy] = []
+        self.faults: Counter[str] = Counter()
+        self.notes: Counter[str] = Counter()
+        self.kinds = [k for k in KINDS if k != "disk_full" or self.ns is not None]
+
+    # setup ---------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        n = self.args.estaciones
+        catalogo = self.work / "catalogo"
+        _run(sys.executable, "-m", "prep", "catalog", "generate", "--seed",
+             str(self.args.semilla), "--scale", CATALOG_SCALE, "--out", str(catalogo))
+        self.central.cli("init", "--simulacro")
+        self.central.cli("catalog", "load", str(catalogo))
+        distritos = sorted({a.casilla.distrito_id for a in load_catalog(catalogo).iter_actas()})
+        for catd in range(1, n + 1):  # as the drill does (prep.simulacro.nodo)
+            others = [d for d in distritos if d != catd and (d - 1) % n + 1 == catd]
+            if others:
+                self.central.cli("catd-distritos", "--catd", str(catd), "--distritos",
+                                 *map(str, others))
+        table = self.work / "operadores.csv"
+        table.write_text("nombre,rol,sitio\n" + "".join(
+            f"Acopio {c},acopiador,{c}\nDigitaliza {c},digitalizador,{c}\n"
+            for c in range(1, n + 1)), encoding="utf-8")
+        accounts = json.loads(self.central.cli("operator", "import", str(table),
+                                               "--credenciales",
+                                               str(self.work / "credenciales.csv")))
+        operators = [str(a["id"]) for a in accounts]
+        codes = self.central.cli("enroll-code", "--catd", *map(str, range(1, n + 1)),
+                                 "--role", "catd").split()
+        self.central.serve()
+        for i in range(n):
+            name = f"catd{i + 1:02d}"
+            proxy = FaultProxy("127.0.0.1", self.central.port)
+            self.proxies.append(proxy)
+            ctl = self.work / "ctl" / name
+            ctl.mkdir(parents=True)
+            data_dir = self.work / "estaciones" / name
+            if self.ns is not None:
+                self.ns.mount_tmpfs(data_dir, TMPFS_MB)
+                view, prefix = self.ns.view(data_dir), self.ns.prefix()
+            else:
+                data_dir.mkdir(parents=True)
+                view, prefix = data_dir, []
+            config = {"name": name, "catd": i + 1, "catds": n, "data_dir": str(data_dir),
+                      "ctl_dir": str(ctl), "url": proxy.url_for(self.central.url),
+                      "acopiador": operators[2 * i], "digitalizador": operators[2 * i + 1],
+                      "code": codes[i], "cert_sha256": self.central.cert_sha256,
+                      "interval": self.args.intervalo, "seed": self.args.semilla}
+            config_path = ctl / "config.json"
+            config_path.write_text(json.dumps(config), encoding="utf-8")
+            self.stations.append(StationProc(name, config_path, ctl, data_dir, view,
+                                             self.logs, prefix))
+        for station in self.stations:
+            station.start()
+        for station in self.stations:
+            station.wait_ready()
+
+    # faults --------------------------------------------------------------------------
+
+    def schedule(self, minutes: float) -> None:
+        """Faults one after another until ``minutes`` have passed and every kind was
+        done at least once (the first round is every kind in a random order)."""
+        end = time.monotonic() + minutes * 60
+        first = list(self.kinds)
+        self.rng.shuffle(first)
+        while first or time.monotonic() < end:
+            self.keep_alive()
+            kind = first.pop(0) if first else self.rng.choice(self.kinds)
+            getattr(self, f"fault_{kind}")(self.rng.randrange(len(self.stations)))
+            self.faults[kind] += 1
+            gap = self.rng.uniform(1.0, 4.0)
+            if not first:
+                gap = min(gap, max(0.0, end - time.monotonic()))
+            time.sleep(gap)
+
+    def keep_alive(self) -> None:
+        """A station or serve that died by itself is a finding: restart and count it."""
+        if not self.central.alive():
+            self.notes["serve_died"] += 1
+            self.central.serve()
+        for station in self.stations:
+            if not station.alive():
+                self.notes["station_died"] += 1
+                station.start()
+                station.wait_ready()
+
+    def hold(self) -> float:
+        seconds = self.rng.uniform(3.0, 8.0)
+        time.sleep(seconds)
+        return seconds
+
+    def fault_station_kill(self, i: int) -> None:
+        station = self.stations[i]
+        station.kill()
+        time.sleep(self.rng.uniform(0.5, 2.0))
+        station.start()
+        station.wait_ready()
+
+    def fault_central_kill(self, i: int) -> None:
+        self.central.kill()
+        time.sleep(self.rng.uniform(0.5, 2.0))
+        self.central.serve()
+
+    def fault_postgres_kill(self, i: int) -> None:
+        if not self.central.kill_postgres():
+            raise SoakError("no postmaster to kill")
+        time.sleep(self.rng.uniform(0.5, 2.0))
+        self.central.start_postgres()
+        before = self.central.record_count()
+        deadline = time.monotonic() + RECOVERY_SECONDS
+        while time.monotonic() < deadline:
+            now = self.central.record_count()
+            if before is not None and now is not None and now > before:
+                return
+            before = before if before is not None else now
+            time.sleep(0.5)
+        self.notes["serve_restarts_after_postgres"] += 1
+        self.central.kill()
+        self.central.serve()
+
+    def fault_link_cut(self, i: int) -> None:
+        self.proxies[i].cut()
+        self.hold()
+        self.proxies[i].restore()
+
+    def fault_reset_mid_upload(self, i: int) -> None:
+        proxy = self.proxies[i]
+        times = self.rng.randint(1, 3)
+        before = proxy.stats().resets
+        proxy.reset_after(self.rng.randint(1024, 12 * 1024), times=times)
+        deadline = time.monotonic() + 20
+        while proxy.stats().resets < before + times and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.notes["proxy_resets"] += proxy.stats().resets - before
+        proxy.reset_after(None)
+
+    def fault_slow_link(self, i: int) -> None:
+        self.proxies[i].delay(self.rng.uniform(0.2, 1.0))
+        self.hold()
+        self.proxies[i].delay(0)
+
+    def fault_disk_full(self, i: int) -> None:
+        station = self.stations[i]
+        filler = station.view / "relleno"
+        before = station.estado().get("counts", {}).get("disco_lleno", 0)
+        chunk = b"\0" * (1 << 20)
+        with filler.open("wb", buffering=0) as out:
+            for size in (len(chunk), 4096):  # then the last kilobytes
+                try:
+                    while True:
+                        out.write(chunk[:size])
+                except OSError as exc:
+                    if exc.errno != errno.ENOSPC:
+                        raise
+        self.hold()
+        filler.unlink()
+        after = station.estado().get("counts", {}).get("disco_lleno", 0)
+        self.notes["disk_full_refusals"] += max(0, after - before)
+
+    def fault_clock_jump(self, i: int) -> None:
+        offset = self.rng.choice((-1, 1)) * self.rng.uniform(300, 2 * 86400)
+        path = self.stations[i].ctl / "clock_offset"
+        path.write_text(f"{offset:.3f}", encoding="ascii")
+        self.hold()
+        path.write_text("0", encoding="ascii")
+
+    # drain and checks ----------------------------------------------------------------
+
+    def drain(self) -> float:
+        started = time.monotonic()
+        for proxy in self.proxies:
+            proxy.restore()
+            proxy.delay(0)
+            proxy.reset_after(None)
+        for station in self.stations:
+            (station.ctl / "clock_offset").write_text("0", encoding="ascii")
+            (station.view / "relleno").unlink(missing_ok=True)
+        self.keep_alive()
+        for station in self.stations:
+            (station.ctl / "quiet").touch()
+        deadline = started + DRAIN_TIMEOUT
+        while time.monotonic() < deadline:
+            self.keep_alive()
+            if all(s.backlog() == 0 for s in self.stations):
+                break
+            time.sleep(2.0)
+        for station in self.stations:
+            if station.proc is not None and station.alive():
+                station.proc.send_signal(signal.SIGTERM)
+        for station in self.stations:
+            if station.proc is not None:
+                try:
+                    station.proc.wait(90)
+                except subprocess.TimeoutExpired:
+                    station.kill()
+        return time.monotonic() - started
+
+    def compare(self) -> dict[str, Any]:
+        with self.central.connect() as conn:
+            rows = conn.execute("SELECT id::text, station, seq, kind, operator, at, "
+                                "replaces::text, body, sha256 FROM records").fetchall()
+            anomalies = dict(conn.execute("SELECT type, count(*) FROM anomalies "
+                                          "GROUP BY type").fetchall())
+        central: dict[str, list[Record]] = {}
+        by_station: Counter[str] = Counter()
+        for rid, station_id, seq, kind, operator, at, replaces, body, _sha in rows:
+            record = Record(rid, station_id, seq, Kind(kind), operator, at, body, replaces)
+            central.setdefault(rid, []).append(record)
+            by_station[station_id] += 1
+        blob_root = self.central.data_dir / "blobs"
+        out: dict[str, Any] = {"anomalies": dict(sorted(anomalies.items())), "records": 0,
+                               "lost": 0, "doubled": 0, "mismatched": 0, "blobs": 0,
+                               "blobs_lost": 0, "blobs_mismatched": 0, "backlog": 0,
+                               "extra": 0}
+        for station in self.stations:
+            held = station.dump(full=True)
+            if "error" in held:
+                raise SoakError(f"{station.name}: {held['error']}")
+            out["backlog"] += held["backlog"]
+            records, blobs = held["records"], held["blobs"]
+            out["records"] += len(records)
+            for rid, canonical, sha in records:
+                found = central.get(rid, [])
+                if not found:
+                    out["lost"] += 1
+                    continue
+                out["doubled"] += len(found) - 1
+                if found[0].canonical() != base64.b64decode(canonical) or found[0].sha256 != sha:
+                    out["mismatched"] += 1
+            out["extra"] += max(0, by_station[held["station_id"]] - len(records))
+            for sha, rel, file_sha in blobs:
+                out["blobs"] += 1
+                mine = (station.view / rel).read_bytes()  # a plain read crosses /proc/PID/root
+                theirs_path = blob_root / sha[:2] / sha[2:]
+                if not theirs_path.exists():
+                    out["blobs_lost"] += 1
+                elif (theirs_path.read_bytes() != mine or file_sha != sha
+                      or hashlib.sha256(mine).hexdigest() != sha):
+                    out["blobs_mismatched"] += 1
+        out["doubled"] += out.pop("extra")  # a central record no station holds
+        return out
+
+    def checks(self) -> dict[str, bool]:
+        result = {}
+        for name, args in (("verify_audit", ("verify-audit",)),
+                           ("rebuild_state", ("rebuild-state", "--check"))):
+            try:
+                self.central.cli(*args, timeout=600)
+                result[name] = True
+            except SoakError as exc:
+                (self.logs / f"{name}.err").write_text(str(exc), encoding="utf-8")
+                result[name] = False
+        return result
+
+    def close(self) -> None:
+        for station in self.stations:
+            station.kill()
+        self.central.stop()
+        for proxy in self.proxies:
+            proxy.close()
+        if self.ns is not None:
+            self.ns.close()
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix="soak-", dir=args.dir))
+    soak = Soak(args, work)
+    started = time.monotonic()
+    result: dict[str, Any] = {"minutes": args.minutes}
+    try:
+        soak.setup()
+        soak.schedule(args.minutes)
+        drain_seconds = soak.drain()
+        compared = soak.compare()
+        checks = soak.checks()
+        ok = (all(checks.values()) and compared["backlog"] == 0 and compared["records"] > 0
+              and not any(compared[k] for k in ("lost", "doubled", "mismatched", "blobs_lost",
+                                                "blobs_mismatched"))
+              and soak.notes["serve_restarts_after_postgres"] == 0
+              and not soak.notes["serve_died"] and not soak.notes["station_died"])
+        result.update({
+            "faults_by_kind": dict(sorted(soak.faults.items())),
+            "records": compared["records"], "lost": compared["lost"],
+            "doubled": compared["doubled"], "mismatched": compared["mismatched"],
+            "ok": ok, "estaciones": args.estaciones, "semilla": args.semilla,
+            "blobs": compared["blobs"], "blobs_lost": compared["blobs_lost"],
+            "blobs_mismatched": compared["blobs_mismatched"],
+            "backlog_left": compared["backlog"], **checks,
+            "missing_kinds": [k for k in KINDS if k not in soak.kinds],
+            "notes": dict(sorted(soak.notes.items())),
+            "central_anomalies": compared["anomalies"],
+            "drain_seconds": round(drain_seconds, 1),
+            "wall_seconds": round(time.monotonic() - started, 1)})
+    finally:
+        soak.close()
+        if result.get("ok") and not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            result["dir"] = str(work)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, required=True)
+    parser.add_argument("--estaciones", type=int, default=4)
+    parser.add_argument("--semilla", type=int, default=1)
+    parser.add_argument("--intervalo", type=float, default=0.5,
+                        help="seconds between a station's records (default 0.5)")
+    parser.add_argument("--dir", default="/tmp",
+                        help="where the work directory goes (short: PostgreSQL's socket)")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = parser.parse_args(argv)
+    if args.estaciones < 4:
+        parser.error("--estaciones must be at least 4")
+    result = run(args)
+    print(json.dumps(result), flush=True)
+    return 0 if result.get("ok") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
