@@ -9,6 +9,7 @@ import io
 from collections.abc import Mapping
 from pathlib import Path
 
+from prep.corte.anexo import SIN_DATO
 from prep.corte.historial import COLUMNS, HISTORIAL, Evento
 from prep.corte.reader import CsvEleccion
 from prep.corte.simulacro import PREFIJO
@@ -52,7 +53,8 @@ def problemas_historial(directory: Path, tablas: Mapping[str, CsvEleccion]) -> l
             out.append(f"{HISTORIAL}, fila {number}: el acta {clave} no tiene datos en "
                        "los CSV de las elecciones")
         elif evento == Evento.VALIDACION and \
-                r["CODIGO_INTEGRIDAD"] != acta.get("CODIGO_INTEGRIDAD"):
+                (r["CODIGO_INTEGRIDAD"] or SIN_DATO) != acta.get("CODIGO_INTEGRIDAD"):
+            # An empty cell is «no image» in HISTORIAL; the election CSV says '-'.
             out.append(f"{HISTORIAL}, fila {number}: {clave}: la imagen validada "
                        f"({r['CODIGO_INTEGRIDAD']}) no es el CODIGO_INTEGRIDAD publicado")
         elif evento in (Evento.ACOPIO, Evento.SIN_ACTA) and \

@@ -19,9 +19,11 @@ from central.publication.snapshot import Snapshot
 from prep.catalog import generate_catalog
 from prep.cli import main
 from prep.corte.anexo import TZ
-from prep.corte.package import write_corte
+from prep.corte.historial import COLUMNS, HISTORIAL
+from prep.corte.package import slug, write_corte
 from prep.corte.reader import read_eleccion_csv, resumen_desde_filas
 from prep.corte.verify import verify_corte
+from prep.corte.verify_historial import problemas_historial
 from prep.crypto import SigningKey
 from prep.rules import DEFAULT_RULES, Base, RuleSet
 from prep.simulacro.capturas import simulate
@@ -121,7 +123,8 @@ def test_a_whole_corte_with_custom_rules_verifies_with_them(
     sin_acta = sum(1 for f in parsed.filas if f["OBSERVACIONES"].startswith("Sin Acta"))
     assert sin_acta > 0, "the simulated election should have sin acta actas"
     assert parsed.resumen != resumen_desde_filas(parsed)  # INE's rule would count them
-    assert verify_corte(directory, rules=rules).ok
+    hecho = verify_corte(directory, rules=rules)
+    assert hecho.ok, hecho.problemas
     default = verify_corte(directory)
     assert not default.ok
     assert any("PORCENTAJE_ACTAS_INCONSISTENCIAS (publicado" in p for p in default.problemas)
@@ -141,3 +144,31 @@ def test_bad_inconsistencias_are_refused(tmp_path: Path, toml: str, message: str
     path.write_text(toml, encoding="utf-8")
     with pytest.raises(ValueError, match=message):
         RuleSet.from_toml(path)
+
+
+def test_the_history_check_accepts_actas_without_image_and_catches_a_wrong_hash(
+        tmp_path: Path) -> None:
+    """HISTORIAL.csv leaves the hash of an acta without image empty where the election CSV
+    says '-': verify-corte took that for a contradiction. A hash that differs from
+    CODIGO_INTEGRIDAD is still one."""
+    catalog = generate_catalog(3, 0.005)
+    jornada = datetime.fromisoformat(catalog.fecha_eleccion).date()
+    corte = datetime.combine(jornada + timedelta(days=1), time(6, 0), TZ).astimezone(UTC)
+    sim = simulate(catalog, 3, corte, pendientes=0.1)
+    estado = {clave: replace(est, sha256=None) for clave, est in sim.estado.items()}
+    snap = Snapshot(corte, 1, catalog, estado, tuple(sim.fuera), {})
+    directory = publish(tmp_path / "pub", snap, SigningKey.generate(), blobs=None,
+                        anterior=None).path
+    tablas = {e.codigo: read_eleccion_csv((directory / f"{slug(e.nombre)}.csv").read_bytes())
+              for e in catalog.elecciones}
+    assert tablas and problemas_historial(directory, tablas) == []
+    historial = directory / HISTORIAL
+    text = historial.read_bytes().decode("utf-8-sig")
+    lines = text.split("\r\n")
+    i = next(n for n, line in enumerate(lines) if ",VALIDACION," in line)
+    cells = lines[i].split(",")
+    cells[COLUMNS.index("CODIGO_INTEGRIDAD")] = "ab" * 32
+    lines[i] = ",".join(cells)
+    historial.write_bytes("\r\n".join(lines).encode("utf-8-sig"))
+    [problema] = problemas_historial(directory, tablas)
+    assert "no es el CODIGO_INTEGRIDAD publicado" in problema
