@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator, Mapping, Sequence
 
-from PySide6.QtCore import QPoint, QRect
+from PySide6.QtCore import QEvent, QPoint, QRect
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
@@ -143,7 +143,12 @@ def area_widgets(view: WorkView) -> Iterator[QWidget]:
 def assert_fits(window: MainWindow, view: WorkView, size: tuple[int, int]) -> None:
     """Everything of the work screen is inside the window, every column of the form is
     inside the work area (no sideways scrolling) and no label is cut."""
-    QApplication.processEvents()  # the layout requests of the last changes, as on screen
+    # The layout requests of the last changes, as on screen: a word-wrapped label that
+    # grows a line posts another request while the first is handled, so settle a few
+    # rounds (one round sometimes left a two-line message 18 px high on a busy machine).
+    for _ in range(4):
+        QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        QApplication.processEvents()
     assert (window.width(), window.height()) == size, \
         f"the window cannot be {size[0]}×{size[1]}: it is {window.width()}×{window.height()}"
     scroll = view.work_scroll
