@@ -7,6 +7,7 @@ field of the form on screen."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator, Mapping, Sequence
 
 from PySide6.QtCore import QEvent, QPoint, QRect
@@ -142,13 +143,22 @@ def area_widgets(view: WorkView) -> Iterator[QWidget]:
 
 def assert_fits(window: MainWindow, view: WorkView, size: tuple[int, int]) -> None:
     """Everything of the work screen is inside the window, every column of the form is
-    inside the work area (no sideways scrolling) and no label is cut."""
-    # The layout requests of the last changes, as on screen: a word-wrapped label that
-    # grows a line posts another request while the first is handled, so settle a few
-    # rounds (one round sometimes left a two-line message 18 px high on a busy machine).
-    for _ in range(4):
+    inside the work area (no sideways scrolling) and no label is cut, once the layout
+    has settled (within 2 s, as an operator sees it: a message or the queue line set by
+    a queued signal reaches its new height a layout pass later; on a busy machine one
+    pass left a two-line message 18 px high and a three-line queue 34 px)."""
+    deadline = time.monotonic() + 2.0
+    while True:
         QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
         QApplication.processEvents()
+        problems = _fit_problems(window, view, size)
+        if not problems or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    assert not problems, "\n".join(problems)
+
+
+def _fit_problems(window: MainWindow, view: WorkView, size: tuple[int, int]) -> list[str]:
     assert (window.width(), window.height()) == size, \
         f"the window cannot be {size[0]}×{size[1]}: it is {window.width()}×{window.height()}"
     scroll = view.work_scroll
@@ -177,7 +187,7 @@ def assert_fits(window: MainWindow, view: WorkView, size: tuple[int, int]) -> No
     # The acta image stays wide enough to read from.
     if view.image.width() < 0.35 * size[0]:
         problems.append(f"the image is only {view.image.width()} px wide")
-    assert not problems, "\n".join(problems)
+    return problems
 
 
 def assert_focus_on(view: WorkView, campo: str) -> ValueEdit:
