@@ -10,7 +10,6 @@ import asyncio
 import csv
 import hashlib
 import io
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -20,10 +19,11 @@ from prep.corte.anexo import format_time
 from prep.corte.historial import COLUMNS, HISTORIAL
 from prep.corte.package import slug
 from prep.corte.reader import read_eleccion_csv
-from prep.records import Kind
+from tests.central.publication_night import basic_night, three_actas
+from tests.central.publication_night import corte as make_corte
 from tests.central.station import central_cli, query
 from tests.harness.central import REPO, CentralNode
-from tests.harness.work import WorkStation, add_operators, load_catalog, png, site_account, truth
+from tests.harness.work import WorkStation, add_operators, load_catalog, png
 
 
 def _historial(corte: Path) -> list[dict[str, str]]:
@@ -34,19 +34,13 @@ def _historial(corte: Path) -> list[dict[str, str]]:
     return [dict(zip(COLUMNS, r, strict=True)) for r in rows[1:]]
 
 
-def _corte(node: CentralNode, publicacion: Path) -> Path:
-    done = central_cli(node, "corte", "--publicacion", str(publicacion))
-    assert done.returncode == 0, done.stderr
-    return publicacion / json.loads(done.stdout)["corte"]
-
 
 def test_historial_is_what_the_stations_sent(central_node: CentralNode,
                                              tmp_path: Path) -> None:
     node = central_node
     catalog = load_catalog(node, scale=0.02)
     eleccion = catalog.elecciones[0]
-    catd, casilla, sin = [a for a in catalog.actas(eleccion)
-                          if a.casilla.distrito_id == 1][:3]
+    catd, casilla, sin = actas = three_actas(catalog)
     ana, beto = add_operators(node, [("Ana", "capturista", "01"),
                                      ("Beto", "capturista", "01")])
 
@@ -54,22 +48,14 @@ def test_historial_is_what_the_stations_sent(central_node: CentralNode,
         async with WorkStation.enroll(node, 1) as station, \
                 WorkStation.enroll(node, 1) as neighbour, \
                 WorkStation.enroll_intake(node) as intake:
-            await station.digitize([catd])
-            await intake.digitize([casilla], origen="CASILLA", acopio=False)
-            acopio = site_account(node, "acopiador", "01")
-            await station.send([(Kind.SIN_ACTA, acopio, {"clave_acta": sin.clave,
-                                                         "causa": "paquete_no_entregado"})])
-            for operator, capturing in ((ana, station), (beto, neighbour)):
-                for lease in await capturing.next(operator, prefetch=2):
-                    acta = catalog.acta(lease["clave_acta"])
-                    assert acta is not None
-                    await capturing.capture(operator, lease, truth(acta))
+            await basic_night(node, catalog, actas, station, neighbour, intake,
+                              (ana, beto))
 
     asyncio.run(night())
     window = central_cli(node, "ventana", "--inicio", "ahora")
     assert window.returncode == 0, window.stderr
     publicacion = tmp_path / "publicacion"
-    corte = _corte(node, publicacion)
+    corte = make_corte(node, publicacion)
 
     parsed = read_eleccion_csv((corte / f"{slug(eleccion.nombre)}.csv").read_bytes())
     csv_rows = {r["CLAVE_ACTA"].strip("'"): r for r in parsed.filas}
@@ -142,7 +128,7 @@ def test_historial_is_what_the_stations_sent(central_node: CentralNode,
         in manifest
 
     # A later corte keeps the first corte as where each acta was first published.
-    segundo = _corte(node, publicacion)
+    segundo = make_corte(node, publicacion)
     assert segundo != corte
     later = [r for r in _historial(segundo) if r["EVENTO"] == "PUBLICACION"]
     assert {r["DETALLE"] for r in later} == {corte.name}

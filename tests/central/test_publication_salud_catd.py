@@ -24,9 +24,11 @@ from prep.corte.reader import read_eleccion_csv
 from prep.corte.salud_catd import AVANCE_CATD, COLUMNS, NO_PUBLICADO
 from prep.corte.site import parse_data_file
 from prep.records import Kind
+from tests.central.publication_night import basic_night, three_actas
+from tests.central.publication_night import corte as make_corte
 from tests.central.station import central_cli, query
 from tests.harness.central import REPO, CentralNode
-from tests.harness.work import WorkStation, add_operators, load_catalog, site_account, truth
+from tests.harness.work import WorkStation, add_operators, load_catalog
 
 HEARTBEAT = {"version": "0.1.0", "backlog": 0, "backlog_bytes": 0, "last_error": ""}
 
@@ -39,11 +41,6 @@ def _salud(corte: Path) -> dict[str, dict[str, str]]:
     return {r[0]: dict(zip(COLUMNS, r, strict=True)) for r in rows[1:]}
 
 
-def _corte(node: CentralNode, publicacion: Path) -> Path:
-    done = central_cli(node, "corte", "--publicacion", str(publicacion))
-    assert done.returncode == 0, done.stderr
-    return publicacion / json.loads(done.stdout)["corte"]
-
 
 def _segundos(texto: str) -> int:
     local = datetime.strptime(texto, "%d/%m/%Y %H:%M:%S").replace(tzinfo=TZ)
@@ -54,9 +51,8 @@ def test_avance_catd_is_what_the_stations_sent(central_node: CentralNode,
                                                tmp_path: Path) -> None:
     node = central_node
     catalog = load_catalog(node, scale=0.02)
-    eleccion = catalog.elecciones[0]
-    catd, casilla, sin = [a for a in catalog.actas(eleccion)
-                          if a.casilla.distrito_id == 1][:3]
+    actas = three_actas(catalog)
+    catd = actas[0]
     ana, beto = add_operators(node, [("Ana", "capturista", "01"),
                                      ("Beto", "capturista", "01")])
 
@@ -66,16 +62,8 @@ def test_avance_catd_is_what_the_stations_sent(central_node: CentralNode,
                 WorkStation.enroll(node, 3) as tres, \
                 WorkStation.enroll(node, 4) as cuatro, \
                 WorkStation.enroll_intake(node) as intake:
-            await station.digitize([catd])
-            await intake.digitize([casilla], origen="CASILLA", acopio=False)
-            acopio = site_account(node, "acopiador", "01")
-            await station.send([(Kind.SIN_ACTA, acopio, {"clave_acta": sin.clave,
-                                                         "causa": "paquete_no_entregado"})])
-            for operator, capturing in ((ana, station), (beto, neighbour)):
-                for lease in await capturing.next(operator, prefetch=2):
-                    acta = catalog.acta(lease["clave_acta"])
-                    assert acta is not None
-                    await capturing.capture(operator, lease, truth(acta))
+            await basic_night(node, catalog, actas, station, neighbour, intake,
+                              (ana, beto))
             await tres.send([(Kind.HEARTBEAT, "", HEARTBEAT)])
             await cuatro.send([(Kind.HEARTBEAT, "", HEARTBEAT)])
             cuatro_id.append(cuatro.id)
@@ -90,7 +78,7 @@ def test_avance_catd_is_what_the_stations_sent(central_node: CentralNode,
     window = central_cli(node, "ventana", "--inicio", "ahora")
     assert window.returncode == 0, window.stderr
     publicacion = tmp_path / "publicacion"
-    corte = _corte(node, publicacion)
+    corte = make_corte(node, publicacion)
 
     salud = _salud(corte)
     distritos = sorted(d.id for d in catalog.distritos)
@@ -150,7 +138,7 @@ def test_avance_catd_is_what_the_stations_sent(central_node: CentralNode,
     oculto = central_cli(node, "catd-estado", "ocultar", "--catd", "1", "--motivo", motivo)
     assert oculto.returncode == 0, oculto.stderr
     assert json.loads(oculto.stdout) == {"ocultos": ["01"]}
-    segundo = _corte(node, publicacion)
+    segundo = make_corte(node, publicacion)
     salud2 = _salud(segundo)
     assert salud2["01"]["EN_LINEA"] == NO_PUBLICADO
     assert salud2["03"]["EN_LINEA"] == "1"
@@ -170,7 +158,7 @@ def test_avance_catd_is_what_the_stations_sent(central_node: CentralNode,
         ("catd_estado_ocultado", {"catd": "01", "motivo": motivo}),
         ("catd_estado_mostrado", {"catd": "01", "motivo": "Revisión terminada",
                                   "estaba_oculto": True})]
-    tercero = _corte(node, publicacion)
+    tercero = make_corte(node, publicacion)
     assert _salud(tercero)["01"]["EN_LINEA"] == "1"
 
     for directory in (corte, segundo, tercero):
