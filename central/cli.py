@@ -129,6 +129,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     register_catd_estado(sub, common)
     register_corte(sub, common)
+    from central.continuity.cli import register_continuity  # standby, promote (issue 31)
+
+    register_continuity(sub, common)
     from central.reports.cli import register_reports  # report (issue 8)
 
     register_reports(sub, common)

@@ -1,0 +1,206 @@
+"""``prep central standby …`` and ``prep central promote``: a hot standby of the central's
+PostgreSQL, its synchronous or asynchronous mode, and its promotion
+(:mod:`central.continuity.replication`, docs/continuidad.md).
+
+On the standby's machine::
+
+    prep central standby init --data-dir D2 --primario-datos D1   # or --primario DSN
+    prep central standby run --data-dir D2        # keeps the standby's PostgreSQL up
+
+On the primary's::
+
+    prep central standby sincrono --data-dir D1   # every receipt waits for the standby
+    prep central standby asincrono --data-dir D1 --motivo "…"   # the standby is down
+    prep central standby estado --data-dir D1
+
+When the primary is lost::
+
+    prep central promote --data-dir D2 --motivo "…"
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from central import audit
+from central.cli import _database_errors, _operator
+from central.config import DataDir
+from central.continuity import replication
+from central.continuity.replication import STANDBY_NAME, ContinuityError
+from central.db import database_dsn, make_engine
+from prep.canonical import JsonValue
+
+
+def register_continuity(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+                        common: argparse.ArgumentParser) -> None:
+    """Add ``standby`` and ``promote`` to ``prep central``."""
+    standby = sub.add_parser("standby", help="standby en caliente del PostgreSQL central "
+                                             "(replicación en flujo, docs/continuidad.md)")
+    actions = standby.add_subparsers(dest="standby_command", required=True, metavar="ACCIÓN")
+    name = argparse.ArgumentParser(add_help=False)
+    name.add_argument("--nombre", default=STANDBY_NAME,
+                      help=f"nombre del standby en el primario (predeterminado {STANDBY_NAME})")
+
+    init = actions.add_parser("init", parents=[common, name],
+                              help="hace de --data-dir un standby del primario "
+                                   "(pg_basebackup) con la identidad del nodo central")
+    origin = init.add_mutually_exclusive_group(required=True)
+    origin.add_argument("--primario-datos", type=Path, metavar="DIR",
+                        help="directorio de datos del primario en esta máquina (PostgreSQL "
+                             "integrado); de ahí se copia también la identidad")
+    origin.add_argument("--primario", metavar="DSN",
+                        help="conexión de replicación al PostgreSQL primario de la "
+                             "institución (la identidad se instala antes a mano, 0600)")
+    init.set_defaults(func=_errors(_init))
+
+    run = actions.add_parser("run", parents=[common],
+                             help="mantiene en marcha el PostgreSQL del standby (hasta "
+                                  "SIGTERM o Ctrl+C)")
+    run.set_defaults(func=_errors(_run))
+
+    sync = actions.add_parser("sincrono", parents=[common, name],
+                              help="en el primario: cada confirmación (y cada acuse de "
+                                   "lote) espera a que el standby la tenga")
+    sync.set_defaults(func=_errors(_sincrono))
+
+    async_ = actions.add_parser("asincrono", parents=[common],
+                                help="en el primario: seguir sin esperar al standby "
+                                     "(decisión auditada)")
+    async_.add_argument("--motivo", required=True,
+                        help="por qué se sigue sin standby síncrono (queda en la bitácora)")
+    async_.set_defaults(func=_errors(_asincrono))
+
+    state = actions.add_parser("estado", parents=[common],
+                               help="primario o standby, línea de tiempo, modo y standbys "
+                                    "conectados (JSON)")
+    state.set_defaults(func=_errors(_estado))
+
+    promote = sub.add_parser("promote", parents=[common],
+                             help="convierte el standby en primario (el primario se perdió)")
+    promote.add_argument("--motivo", required=True,
+                         help="por qué se promueve (queda en la bitácora)")
+    promote.set_defaults(func=_errors(_promote))
+
+
+def _errors(command: Callable[[argparse.Namespace], int]
+            ) -> Callable[[argparse.Namespace], int]:
+    """Database failures as one line (``_database_errors``) and replication refusals
+    with their Spanish message, exit 1."""
+    inner = _database_errors(command)
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return inner(args)
+        except ContinuityError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    return run
+
+
+def _init(args: argparse.Namespace) -> int:
+    standby = DataDir(args.data_dir)
+    if args.primario_datos is not None:
+        primary = DataDir(args.primario_datos)
+        conninfo = replication.embedded_conninfo(primary, args.nombre)
+    else:
+        primary, conninfo = None, args.primario
+    replication.init_standby(conninfo, primary, standby, name=args.nombre)
+    print(f"Standby «{args.nombre}» listo en {standby.root}. Siguientes pasos: «prep central "
+          f"standby run --data-dir {standby.root}» en esta máquina y, en el primario, "
+          "«prep central standby sincrono» para que cada acuse espere al standby.",
+          file=sys.stderr)
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    with database_dsn(args.dsn, DataDir(args.data_dir).pgdata) as dsn:
+        state = replication.status(dsn)
+        if not state.standby:
+            print("aviso: este PostgreSQL ya es primario (fue promovido); «prep central "
+                  "serve» es quien lo usa ahora", file=sys.stderr)
+        print(json.dumps(_as_json(state)), flush=True)
+        stop.wait()
+    return 0
+
+
+def _sincrono(args: argparse.Namespace) -> int:
+    with database_dsn(args.dsn, DataDir(args.data_dir).pgdata) as dsn:
+        _require_primary(dsn)
+        replica = replication.wait_streaming(dsn, args.nombre)
+        # Written first: once synchronous, a write waits for the standby.
+        _audit(dsn, "replication_synchronous", {"standby": replica.name})
+        replication.set_mode(dsn, sincrono=True, name=args.nombre)
+        print(json.dumps(_as_json(replication.status(dsn))), flush=True)
+    return 0
+
+
+def _asincrono(args: argparse.Namespace) -> int:
+    motivo = " ".join(args.motivo.split())
+    if len(motivo) < 5:
+        raise ContinuityError("escriba el motivo (al menos unas palabras): queda en la "
+                              "bitácora")
+    with database_dsn(args.dsn, DataDir(args.data_dir).pgdata) as dsn:
+        _require_primary(dsn)
+        before = replication.status(dsn)
+        # Released first: a write waiting for an absent standby (this audit row too)
+        # would never return.
+        replication.set_mode(dsn, sincrono=False)
+        _audit(dsn, "replication_asynchronous",
+               {"motivo": motivo, "estaba": before.synchronous_standby_names,
+                "standbys": [r.name for r in before.replicas]})
+        print(json.dumps(_as_json(replication.status(dsn))), flush=True)
+    return 0
+
+
+def _estado(args: argparse.Namespace) -> int:
+    with database_dsn(args.dsn, DataDir(args.data_dir).pgdata) as dsn:
+        print(json.dumps(_as_json(replication.status(dsn)), indent=2), flush=True)
+    return 0
+
+
+def _promote(args: argparse.Namespace) -> int:
+    motivo = " ".join(args.motivo.split())
+    if len(motivo) < 5:
+        raise ContinuityError("escriba el motivo (al menos unas palabras): queda en la "
+                              "bitácora")
+    with database_dsn(args.dsn, DataDir(args.data_dir).pgdata) as dsn:
+        timeline = replication.promote(dsn)
+        _audit(dsn, "central_promoted", {"motivo": motivo, "timeline": timeline})
+        print(json.dumps(_as_json(replication.status(dsn))), flush=True)
+    print(f"Este nodo es ahora el primario (línea de tiempo {timeline}). Arranque «prep "
+          f"central serve --data-dir {args.data_dir}»; el primario anterior no debe volver a "
+          "atender: rehágalo como standby de este (docs/continuidad.md).", file=sys.stderr)
+    return 0
+
+
+def _require_primary(dsn: str) -> None:
+    if replication.status(dsn).standby:
+        raise ContinuityError("este PostgreSQL es un standby; la orden es para el primario "
+                              "(use su --data-dir o --dsn)")
+
+
+def _audit(dsn: str, event: str, detail: dict[str, JsonValue]) -> None:
+    engine = make_engine(dsn, pool_size=1)
+    try:
+        with Session(engine) as session, session.begin():
+            audit.emit(session, event, actor=_operator(), detail=detail)
+    finally:
+        engine.dispose()
+
+
+def _as_json(state: replication.Status) -> dict[str, object]:
+    return {"rol": "standby" if state.standby else "primario", "timeline": state.timeline,
+            "modo": state.modo, "synchronous_standby_names": state.synchronous_standby_names,
+            "standbys": [{"nombre": r.name, "estado": r.state, "sincronia": r.sync_state,
+                          "retraso_s": r.flush_lag_s} for r in state.replicas]}
