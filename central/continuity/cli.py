@@ -25,7 +25,8 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -36,7 +37,6 @@ from central.config import DataDir
 from central.continuity import replication
 from central.continuity.replication import STANDBY_NAME, ContinuityError
 from central.db import database_dsn, make_engine
-from prep.canonical import JsonValue
 
 
 def register_continuity(sub: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -139,7 +139,9 @@ def _sincrono(args: argparse.Namespace) -> int:
         _require_primary(dsn)
         replica = replication.wait_streaming(dsn, args.nombre)
         # Written first: once synchronous, a write waits for the standby.
-        _audit(dsn, "replication_synchronous", {"standby": replica.name})
+        with _audit_session(dsn) as session:
+            audit.emit(session, "replication_synchronous", actor=_operator(),
+                       detail={"standby": replica.name})
         replication.set_mode(dsn, sincrono=True, name=args.nombre)
         print(json.dumps(_as_json(replication.status(dsn))), flush=True)
     return 0
@@ -156,9 +158,10 @@ def _asincrono(args: argparse.Namespace) -> int:
         # Released first: a write waiting for an absent standby (this audit row too)
         # would never return.
         replication.set_mode(dsn, sincrono=False)
-        _audit(dsn, "replication_asynchronous",
-               {"motivo": motivo, "estaba": before.synchronous_standby_names,
-                "standbys": [r.name for r in before.replicas]})
+        with _audit_session(dsn) as session:
+            audit.emit(session, "replication_asynchronous", actor=_operator(),
+                       detail={"motivo": motivo, "estaba": before.synchronous_standby_names,
+                               "standbys": [r.name for r in before.replicas]})
         print(json.dumps(_as_json(replication.status(dsn))), flush=True)
     return 0
 
@@ -176,7 +179,9 @@ def _promote(args: argparse.Namespace) -> int:
                               "bitácora")
     with database_dsn(args.dsn, DataDir(args.data_dir).pgdata) as dsn:
         timeline = replication.promote(dsn)
-        _audit(dsn, "central_promoted", {"motivo": motivo, "timeline": timeline})
+        with _audit_session(dsn) as session:
+            audit.emit(session, "central_promoted", actor=_operator(),
+                       detail={"motivo": motivo, "timeline": timeline})
         print(json.dumps(_as_json(replication.status(dsn))), flush=True)
     print(f"Este nodo es ahora el primario (línea de tiempo {timeline}). Arranque «prep "
           f"central serve --data-dir {args.data_dir}»; el primario anterior no debe volver a "
@@ -190,11 +195,13 @@ def _require_primary(dsn: str) -> None:
                               "(use su --data-dir o --dsn)")
 
 
-def _audit(dsn: str, event: str, detail: dict[str, JsonValue]) -> None:
+@contextmanager
+def _audit_session(dsn: str) -> Iterator[Session]:
+    """A session whose transaction commits the audit rows written in it."""
     engine = make_engine(dsn, pool_size=1)
     try:
         with Session(engine) as session, session.begin():
-            audit.emit(session, event, actor=_operator(), detail=detail)
+            yield session
     finally:
         engine.dispose()
 
