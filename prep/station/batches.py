@@ -212,6 +212,12 @@ class Outbox:
         with self.store.read() as session:
             return session.scalar(select(func.max(BatchRow.delivered_at)))
 
+    def last_delivered(self) -> int:
+        """The highest batch number the central receipted (0: none)."""
+        with self.store.read() as session:
+            return int(session.scalar(select(func.max(BatchRow.number))
+                                      .where(BatchRow.delivered_at.is_not(None))) or 0)
+
     def apply_cursor(self, last_batch: int, last_sha256: str) -> CursorOutcome:
         """Align with the central's cursor (after a 409 ``out_of_order``).
 

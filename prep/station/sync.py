@@ -93,6 +93,7 @@ class SyncAgent:
         self._stopping = threading.Event()
         self._next_heartbeat = 0.0
         self._next_bundle = 0.0
+        self._next_cursor = 0.0
 
     # thread-safe API ---------------------------------------------------------------
 
@@ -208,6 +209,8 @@ class SyncAgent:
                     drained = await self._pass(client, until_drained)
                     if not self._stopping.is_set():
                         await self._maybe_refresh_bundle(client)
+                    if not self._stopping.is_set() and await self._maybe_check_cursor(client):
+                        delay = 0  # batches the central lost: send them now
                 except SyncError as exc:
                     self._note_error(exc)
                     if (not exc.retry and until_drained) or give_up:
@@ -434,6 +437,32 @@ class SyncAgent:
                                            "last_error": without_controls(
                                                self.state().last_error)[:1024],
                                            "build": current_build().label}, "")
+
+    async def _maybe_check_cursor(self, client: CentralClient) -> bool:
+        """Now and then, after a successful pass: whether the central still holds the
+        last batch it receipted. A central restored to an earlier point, or a standby
+        promoted before it received everything, answers with an older cursor: the
+        batches after it are marked to send again (with their images), exactly as they
+        were signed. Whether any was."""
+        if time.monotonic() < self._next_cursor:
+            return False
+        self._next_cursor = time.monotonic() + self.options.cursor_interval
+        ours = self.outbox.last_delivered()
+        if ours == 0:
+            return False
+        status, data = await client.cursor()
+        if status != 200 or not isinstance(data, dict) \
+                or type(data.get("last_batch")) is not int or data["last_batch"] >= ours:
+            return False
+        last_batch: int = data["last_batch"]
+        outcome = self.outbox.apply_cursor(last_batch, str(data.get("last_sha256") or GENESIS))
+        if not outcome.ok:
+            raise SyncError("cursor_mismatch", outcome.message, retry=False)
+        log.warning("the central holds batch %d of this station, not %d (restored or "
+                    "failed over): %d batches to send again", last_batch, ours,
+                    outcome.resent)
+        self._refresh_backlog()
+        return outcome.resent > 0
 
     async def _maybe_refresh_bundle(self, client: CentralClient) -> None:
         """After a successful pass, now and then: fetch a newer bundle (catalog and

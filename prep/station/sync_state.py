@@ -36,6 +36,10 @@ class SyncOptions:
     bundle_interval: float = 30.0
     """Seconds between asks for a newer bundle (catalog and accounts) after successful
     passes; the first successful pass always asks."""
+    cursor_interval: float = 60.0
+    """Seconds between checks that the central still holds every batch it receipted
+    (after a failover to a standby or a restore to an earlier point it may not: those
+    batches are sent again, signed as before); the first successful pass always checks."""
     gather_seconds: float = 0.5
     """After new records wake an idle agent, how long it waits for more before sending:
     records trickle in one at a time (an acopio, a capture), and one batch of several
