@@ -27,6 +27,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -34,9 +35,15 @@ from sqlalchemy.orm import Session
 from central import audit
 from central.cli import _database_errors, _operator
 from central.config import DataDir
+from central.continuity import backup as respaldo
 from central.continuity import replication
 from central.continuity.replication import STANDBY_NAME, ContinuityError
 from central.db import database_dsn, make_engine
+from central.db.engine import configured_dsn
+from prep.corte.anexo import TZ
+
+#: How often ``backup --continuo`` copies the images that arrived since.
+BLOB_COPY_SECONDS = 30
 
 
 def register_continuity(sub: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -82,6 +89,26 @@ def register_continuity(sub: argparse._SubParsersAction[argparse.ArgumentParser]
                                help="primario o standby, línea de tiempo, modo y standbys "
                                     "conectados (JSON)")
     state.set_defaults(func=_errors(_estado))
+
+    backup = sub.add_parser("backup", parents=[common],
+                            help="copia base (pg_basebackup) con identidad e imágenes; con "
+                                 "--continuo, además el WAL al segundo (pg_receivewal)")
+    backup.add_argument("--destino", type=Path, required=True, metavar="DIR",
+                        help="directorio del respaldo (guárdelo como el del nodo: lleva su "
+                             "llave)")
+    backup.add_argument("--continuo", action="store_true",
+                        help="después de la copia base, recibir el WAL y copiar imágenes "
+                             "nuevas hasta SIGTERM o Ctrl+C")
+    backup.set_defaults(func=_errors(_backup))
+
+    restore = sub.add_parser("restore", parents=[common],
+                             help="un nodo central nuevo desde un respaldo, al momento "
+                                  "--hasta (o al final del respaldo)")
+    restore.add_argument("--respaldo", type=Path, required=True, metavar="DIR")
+    restore.add_argument("--hasta", type=_moment, default=None, metavar="FECHA_HORA",
+                         help="AAAA-MM-DDTHH:MM[:SS] (hora del centro de México si no lleva "
+                              "zona)")
+    restore.set_defaults(func=_errors(_restore))
 
     promote = sub.add_parser("promote", parents=[common],
                              help="convierte el standby en primario (el primario se perdió)")
@@ -187,6 +214,60 @@ def _promote(args: argparse.Namespace) -> int:
           f"central serve --data-dir {args.data_dir}»; el primario anterior no debe volver a "
           "atender: rehágalo como standby de este (docs/continuidad.md).", file=sys.stderr)
     return 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    source, copy = DataDir(args.data_dir), respaldo.BackupDir(args.destino)
+    if configured_dsn(args.dsn) is not None:
+        raise ContinuityError("el respaldo con --dsn lo hace la institución con las "
+                              "herramientas de su PostgreSQL (docs/continuidad.md); esta "
+                              "orden respalda el PostgreSQL integrado")
+    conninfo = respaldo.embedded_replication(source)
+    receiver = respaldo.receive_wal(conninfo, copy) if args.continuo else None
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        taken = respaldo.base_backup(conninfo, source, copy)
+        print(json.dumps({"copia_base": str(taken.path), "inicio": taken.started_at.isoformat(),
+                          "segundos": round(taken.seconds, 2), "bytes": taken.bytes,
+                          "imagenes_copiadas": taken.blobs_copied,
+                          "wal_continuo": receiver is not None}), flush=True)
+        while receiver is not None and not stop.wait(BLOB_COPY_SECONDS):
+            if receiver.poll() is not None:
+                raise ContinuityError(f"pg_receivewal terminó (código {receiver.returncode}); "
+                                      f"vea {copy.root / 'pg_receivewal.log'}")
+            respaldo.copy_blobs(source.blobs, copy.blobs)
+        if receiver is not None:
+            respaldo.copy_blobs(source.blobs, copy.blobs)
+    finally:
+        if receiver is not None and receiver.poll() is None:
+            receiver.send_signal(signal.SIGTERM)
+            receiver.wait(30)
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    target = DataDir(args.data_dir)
+    base = respaldo.restore(respaldo.BackupDir(args.respaldo), target, args.hasta)
+    with database_dsn(None, target.pgdata) as dsn, _audit_session(dsn) as session:
+        audit.emit(session, "central_restored", actor=_operator(),
+                   detail={"copia_base": base.name,
+                           "hasta": None if args.hasta is None else args.hasta.isoformat()})
+    print(json.dumps({"copia_base": base.name, "hasta": args.hasta and args.hasta.isoformat(),
+                      "data_dir": str(target.root)}), flush=True)
+    print("Nodo restaurado. Al arrancar «prep central serve» con este directorio, cada "
+          "equipo reenvía lo que el nodo ya no tenga (docs/continuidad.md).", file=sys.stderr)
+    return 0
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"«{text}» no es una fecha y hora "
+                                         "AAAA-MM-DDTHH:MM") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=TZ)
 
 
 def _require_primary(dsn: str) -> None:

@@ -143,3 +143,21 @@ def test_standby_sync_async_and_promote(base: Path) -> None:
     # timeline 2 can tell it apart (docs/continuidad.md, fencing).
     old = json.loads(_prep("standby", "estado", "--data-dir", str(a)).stdout)
     assert old["rol"] == "primario" and old["timeline"] == 1
+
+
+def test_backup_and_restore_commands(base: Path) -> None:
+    a, copy, c = base / "central", base / "respaldo", base / "restaurado"
+    _prep("init", "--data-dir", str(a))
+    taken = json.loads(_prep("backup", "--data-dir", str(a), "--destino", str(copy)).stdout)
+    assert taken["bytes"] > 0 and not taken["wal_continuo"]
+    bad = _prep("restore", "--respaldo", str(copy), "--data-dir", str(c), "--hasta",
+                "ayer", check=False)
+    assert bad.returncode == 2 and "no es una fecha y hora" in bad.stderr
+    done = _prep("restore", "--respaldo", str(copy), "--data-dir", str(c))
+    assert json.loads(done.stdout)["copia_base"] == Path(taken["copia_base"]).name
+    assert "reenvía" in done.stderr
+    assert "íntegra" in _prep("verify-audit", "--data-dir", str(c)).stdout
+    state = json.loads(_prep("standby", "estado", "--data-dir", str(c)).stdout)
+    assert state["rol"] == "primario" and state["timeline"] == 2
+    again = _prep("restore", "--respaldo", str(copy), "--data-dir", str(c), check=False)
+    assert again.returncode == 1 and "ya contiene una base de datos" in again.stderr
