@@ -35,11 +35,12 @@ print(json.dumps({"imported": names, "qt": qt}))
 # Modules the walk must have reached, so a pass is not a walk that stopped at the top.
 MUST_IMPORT = {
     "prep": ("prep.values", "prep.rules", "prep.qr", "prep.cli", "prep.catalog.model",
-             "prep.corte.package", "prep.corte.reader", "prep.simulacro.run",
+             "prep.corte.package", "prep.corte.reader", "prep.sintetico.plan",
              "prep.station.sync"),
     "central": ("central.server", "central.ingest", "central.cli", "central.db.models",
                 "central.dashboard.data", "central.dashboard.cli", "central.reports.cli",
                 "central.reports.ceros"),
+    "simulacro": ("simulacro.cli", "simulacro.drill", "simulacro.run", "simulacro.zygote"),
 }
 
 

@@ -22,9 +22,9 @@ from prep.corte.package import slug, write_corte
 from prep.corte.site import demarcacion_file
 from prep.corte.summary import RESUMEN_COLUMNS
 from prep.rules import DEFAULT_RULES
-from prep.simulacro.capturas import CASOS_DE_CASILLA, simulate
-from prep.simulacro.plan import make_plan, truth
-from prep.simulacro.revision import (
+from prep.sintetico.capturas import CASOS_DE_CASILLA, simulate
+from prep.sintetico.plan import make_plan, truth
+from simulacro.revision import (
     Publicado,
     columnas_demarcacion,
     documento_lleno,

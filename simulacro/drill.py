@@ -1,6 +1,6 @@
 """``prep simulacro``: the full drill through the real central, stations and publication.
 
-1. A catalog from the seed (``OUT/catalogo``) and the plan (:mod:`.plan`): the truth of
+1. A catalog from the seed (``OUT/catalogo``) and the plan (:mod:`prep.sintetico.plan`): the truth of
    every acta, when it arrives and where, the operators' mistakes and the incidents.
 2. A central node (:mod:`.nodo`, only ``prep central …`` subprocesses, embedded
    PostgreSQL in ``OUT/central``) serving HTTPS with scheduled cortes, the catalog, the
@@ -37,10 +37,10 @@ from prep.catalog import Catalog, generate_catalog, write_catalog
 from prep.corte.reader import read_resumen
 from prep.corte.verify import HashCache
 from prep.rules import DEFAULT_RULES, RuleSet
-from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
-from prep.simulacro.calibracion import python_loop_ms
-from prep.simulacro.nodo import Nodo, NodoError
-from prep.simulacro.plan import (
+from prep.sintetico.acta_image import ActaImageOptions, render_acta_image
+from simulacro.calibracion import python_loop_ms
+from simulacro.nodo import Nodo, NodoError
+from prep.sintetico.plan import (
     COTEJO_RATE,
     NOCHE_MINUTOS,
     Plan,
@@ -48,9 +48,9 @@ from prep.simulacro.plan import (
     make_plan,
     station_config,
 )
-from prep.simulacro.revision import Revision, lineas, revisar
-from prep.simulacro.salida import MARKER, prepare_out, space_needed
-from prep.simulacro.veredicto import (
+from simulacro.revision import Revision, lineas, revisar
+from simulacro.salida import MARKER, prepare_out, space_needed
+from simulacro.veredicto import (
     VERDAD,
     CorteVerdict,
     EarlyChecks,
@@ -63,9 +63,9 @@ from prep.simulacro.veredicto import (
     cotejos_de,
     filas_erradas,
 )
-from prep.simulacro.zygote import ForkedStation, Zygote
+from simulacro.zygote import ForkedStation, Zygote
 
-log = logging.getLogger("prep.simulacro")
+log = logging.getLogger("simulacro")
 
 ROLES_CATD = ("acopiador", "digitalizador", "capturista", "capturista", "verificador")
 ROLES_CCV = ("capturista", "capturista", "verificador")

@@ -1,5 +1,5 @@
 """One virtual station of the drill, in its own process: ``python -m
-prep.simulacro.estacion CONFIG.json`` (started by :mod:`prep.simulacro.drill`).
+simulacro.estacion CONFIG.json`` (started by :mod:`simulacro.drill`).
 
 It drives the **real** station services over its own data directory (SQLite + blobs)
 with virtual operators, each in a thread: the acopiador registers arrivals when their
@@ -46,9 +46,9 @@ from prep.logsetup import setup_logging
 from prep.memory import keep_freed_memory
 from prep.paquete import TipoDocumento, Traslado, traslado_de_casilla
 from prep.records import Kind
-from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
-from prep.simulacro.plan import NOCHE_MINUTOS, typed
-from prep.simulacro.proceso import (
+from prep.sintetico.acta_image import ActaImageOptions, render_acta_image
+from prep.sintetico.plan import NOCHE_MINUTOS, typed
+from simulacro.proceso import (
     claim_complaint,
     listdir,
     previous_state,
@@ -65,7 +65,7 @@ from prep.station.sync import SyncOptions
 from prep.station.work import MAX_PREFETCH, WorkError, WorkItem, WorkQueue
 from prep.values import Marca, Valor, format_valor, parse_valor
 
-log = logging.getLogger("prep.simulacro.estacion")
+log = logging.getLogger("simulacro.estacion")
 
 #: New records wake the agent; it then waits ``gather_seconds`` for more, so a busy
 #: station sends a few records per batch instead of one request (and one ingest) each.
@@ -836,7 +836,7 @@ def main(argv: list[str]) -> int:
     handled = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2)
     for sig in handled:
         signal.signal(sig, on_signal)
-    # Forked by the drill's zygote, the station starts with these blocked (prep.simulacro.
+    # Forked by the drill's zygote, the station starts with these blocked (simulacro.
     # zygote): one sent meanwhile is delivered now, to the handler.
     signal.pthread_sigmask(signal.SIG_UNBLOCK, handled)
     keep_freed_memory()  # as the workstation does (catd.app)

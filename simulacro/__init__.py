@@ -1,0 +1,8 @@
+"""The drill (simulacro): a whole election night, end to end, with a verdict.
+
+A program built on the core, as ``central`` is: ``prep simulacro`` (:mod:`.cli`) runs the
+full drill (:mod:`.drill`) through the real central and stations, or the in-memory one
+(:mod:`.run`, ``--rapido``). Its synthetic data (the acta images, the captures, the plan)
+comes from :mod:`prep.sintetico`. Never imported by ``prep`` and never imports Qt (import
+contracts in ``pyproject.toml``).
+"""
