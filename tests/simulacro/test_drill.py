@@ -23,7 +23,7 @@ from prep.corte.reader import read_eleccion_csv
 from prep.rules import DEFAULT_RULES
 from prep.sintetico.plan import make_plan, typed
 from simulacro.cli import default_catds
-from simulacro.drill import _progress
+from simulacro.vaciado import _progress
 from simulacro.veredicto import EarlyChecks, check_corte, cortes_in, verdict_of
 
 REPO = Path(__file__).resolve().parents[2]
