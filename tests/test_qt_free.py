@@ -40,7 +40,7 @@ MUST_IMPORT = {
     "central": ("central.server", "central.ingest", "central.cli", "central.db.models",
                 "central.dashboard.data", "central.dashboard.cli", "central.reports.cli",
                 "central.reports.ceros"),
-    "simulacro": ("simulacro.cli", "simulacro.drill", "simulacro.run", "simulacro.zygote"),
+    "drill": ("drill.cli", "drill.drill", "drill.run", "drill.zygote"),
 }
 
 

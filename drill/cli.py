@@ -71,7 +71,7 @@ def command(args: argparse.Namespace) -> int:
     rules = RuleSet.from_toml(args.reglas) if args.reglas else DEFAULT_RULES
     if args.rapido:
         return _rapido(args, rules)
-    from simulacro.drill import Drill, DrillOptions
+    from drill.drill import Drill, DrillOptions
 
     if args.speed <= 0 or not 72 <= args.dpi <= 300:
         print("error: --speed debe ser mayor que 0 y --dpi de 72 a 300", file=sys.stderr)
@@ -131,8 +131,8 @@ def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
 
 
 def _rapido(args: argparse.Namespace, rules: object) -> int:
+    from drill.run import Options, run
     from prep.rules import RuleSet
-    from simulacro.run import Options, run
 
     assert isinstance(rules, RuleSet)
     report = run(Options(out=args.out, seed=args.seed, scale=args.scale), rules,
