@@ -1,5 +1,5 @@
-"""The core library ``prep`` and the central node are Qt-free: importing all of either
-never loads PySide6 (the workstations and the control-room dashboard are the Qt parts)."""
+"""The core library ``prep``, the central node and the drill are Qt-free: importing all of
+any never loads PySide6 (the workstations and the control-room dashboard are the Qt parts)."""
 
 from __future__ import annotations
 
