@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from prep.catalog import generate_catalog
 from prep.corte.anexo import TZ
 from prep.corte.package import build_corte_files
-from prep.simulacro.capturas import simulate
+from prep.sintetico.capturas import simulate
 
 
 def main() -> None:

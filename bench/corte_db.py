@@ -38,7 +38,7 @@ import psycopg
 
 from prep.catalog import Casilla, Catalog, generate_catalog
 from prep.corte.anexo import TZ
-from prep.simulacro.capturas import simulate
+from prep.sintetico.capturas import simulate
 from tests.harness.corte_data import prepare_database, write_states
 from tests.harness.postgres import embedded_server, temporary_database
 

@@ -39,7 +39,7 @@ from psycopg.conninfo import make_conninfo
 from central.dashboard.data import read_overview
 from prep.catalog import generate_catalog
 from prep.corte.anexo import TZ
-from prep.simulacro.capturas import simulate
+from prep.sintetico.capturas import simulate
 from tests.harness.corte_data import prepare_database, write_states
 from tests.harness.postgres import embedded_server, temporary_database
 

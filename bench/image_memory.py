@@ -22,7 +22,7 @@ def measure(images: int, keep: bool) -> dict[str, float]:
     from prep.catalog import generate_catalog
     from prep.memory import keep_freed_memory
     from prep.qr import ActaCodec
-    from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
+    from prep.sintetico.acta_image import ActaImageOptions, render_acta_image
     from prep.station.scan.quality import check_image
 
     if keep and not keep_freed_memory():

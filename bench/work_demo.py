@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from prep.catalog import Acta
 from prep.records import format_time
-from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
+from prep.sintetico.acta_image import ActaImageOptions, render_acta_image
 from prep.station.models import WorkLeaseRow
 from prep.station.station import Station
 from prep.values import Marca, Valor

@@ -36,12 +36,6 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("directory", type=Path)
     check.set_defaults(func=_catalog_check)
 
-    sim = sub.add_parser("simulacro", help="ejecuta un simulacro completo con veredicto")
-    from prep.simulacro.cli import add_arguments as simulacro_arguments  # issue 9
-
-    simulacro_arguments(sim)
-    sim.set_defaults(func=_simulacro)
-
     verify = sub.add_parser("verify-corte", help="verifica un corte publicado: firma, "
                             "huellas, imágenes y resúmenes")
     verify.add_argument("directory", type=Path, metavar="DIR")
@@ -70,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_PLUGINS = ("central.cli", "prep.station.cli", "catd.app", "ccv.app", "central.dashboard.cli")
+_PLUGINS = ("drill.cli", "central.cli", "prep.station.cli", "catd.app", "ccv.app",
+            "central.dashboard.cli")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -123,9 +118,3 @@ def _verify_corte(args: argparse.Namespace) -> int:
     result = verify_corte(args.directory, args.llave, args.huella, rules=rules)
     print(result.report())
     return 0 if result.ok else 1
-
-
-def _simulacro(args: argparse.Namespace) -> int:
-    from prep.simulacro.cli import command
-
-    return command(args)

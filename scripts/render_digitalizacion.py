@@ -5,7 +5,7 @@
 confirmation step).
 
 A CATD 07 station holding a catalog (``bench/gui.py``'s demo station) received most of
-its actas in acopio; synthetic scans (:mod:`prep.simulacro.acta_image`) are written
+its actas in acopio; synthetic scans (:mod:`prep.sintetico.acta_image`) are written
 into the real hot folder: good ones, a re-scan, a blank page, a low-resolution scan,
 an acta without acopio and one whose QR was torn off. No central runs.
 
@@ -43,7 +43,7 @@ from catd.theme import apply_theme  # noqa: E402
 from catd.wedge import WedgeDetector  # noqa: E402
 from catd.window import MainWindow  # noqa: E402
 from prep.catalog import Acta  # noqa: E402
-from prep.simulacro.acta_image import ActaImageOptions, blank_page, render_acta_image  # noqa: E402
+from prep.sintetico.acta_image import ActaImageOptions, blank_page, render_acta_image  # noqa: E402
 from prep.station.accounts import Operator  # noqa: E402
 from prep.station.sync import SyncState  # noqa: E402
 

@@ -1,5 +1,5 @@
-"""The core library ``prep`` and the central node are Qt-free: importing all of either
-never loads PySide6 (the workstations and the control-room dashboard are the Qt parts)."""
+"""The core library ``prep``, the central node and the drill are Qt-free: importing all of
+any never loads PySide6 (the workstations and the control-room dashboard are the Qt parts)."""
 
 from __future__ import annotations
 
@@ -35,11 +35,12 @@ print(json.dumps({"imported": names, "qt": qt}))
 # Modules the walk must have reached, so a pass is not a walk that stopped at the top.
 MUST_IMPORT = {
     "prep": ("prep.values", "prep.rules", "prep.qr", "prep.cli", "prep.catalog.model",
-             "prep.corte.package", "prep.corte.reader", "prep.simulacro.run",
+             "prep.corte.package", "prep.corte.reader", "prep.sintetico.plan",
              "prep.station.sync"),
     "central": ("central.server", "central.ingest", "central.cli", "central.db.models",
                 "central.dashboard.data", "central.dashboard.cli", "central.reports.cli",
                 "central.reports.ceros"),
+    "drill": ("drill.cli", "drill.drill", "drill.run", "drill.zygote"),
 }
 
 

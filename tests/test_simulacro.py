@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from drill.run import _corte_time, verify
 from prep.catalog import generate_catalog, load_catalog
 from prep.corte.package import MANIFEST, manifest, write_corte
 from prep.corte.reader import read_eleccion_csv
 from prep.rules import DEFAULT_RULES
-from prep.simulacro.capturas import simulate
-from prep.simulacro.run import _corte_time, verify
+from prep.sintetico.capturas import simulate
 
 REPO = Path(__file__).resolve().parents[1]
 ELECTION_CSVS = ("JEFATURA_DE_GOBIERNO.csv", "DIPUTACIONES_LOCALES_MR.csv", "ALCALDIAS.csv")

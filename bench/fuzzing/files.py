@@ -120,7 +120,7 @@ def _png_bomb(width: int, height: int) -> bytes:
 def image_seeds() -> list[bytes]:
     """Real images: the synthetic acta (a JPEG scan at 72 dpi and a PNG), small
     Pillow-made PNG, JPEG and TIFF, and crafted bombs."""
-    from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
+    from prep.sintetico.acta_image import ActaImageOptions, render_acta_image
 
     acta = next(iter(small_catalog().iter_actas()))
     valores = dict.fromkeys(acta.layout.campos, 7)

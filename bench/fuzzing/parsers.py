@@ -47,7 +47,7 @@ def small_catalog() -> Catalog:
 # QR / CLAVE_ACTA ----------------------------------------------------------------------
 
 def _qr_seeds(catalog: Catalog) -> list[str]:
-    from prep.simulacro.acta_image import acta_qr_text
+    from prep.sintetico.acta_image import acta_qr_text
 
     actas = list(catalog.iter_actas())[:20]
     return [text for acta in actas for text in (

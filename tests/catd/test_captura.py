@@ -28,7 +28,7 @@ from catd.taskman import TaskManager
 from catd.window import MainWindow
 from prep.catalog import Acta
 from prep.records import Kind
-from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
+from prep.sintetico.acta_image import ActaImageOptions, render_acta_image
 from prep.station.accounts import Operator
 from prep.station.station import Station
 from prep.values import parse_valor

@@ -24,7 +24,7 @@ from catd.screens import screens_for
 from catd.taskman import TaskManager
 from prep.catalog import Catalog, generate_catalog
 from prep.catalog.model import Acta
-from prep.simulacro.acta_image import blank_page
+from prep.sintetico.acta_image import blank_page
 from prep.station.accounts import Operator
 from prep.station.scan.hotfolder import PROCESADAS, RECHAZADAS, HotFolderOptions
 from prep.station.station import Station

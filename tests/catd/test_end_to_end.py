@@ -17,7 +17,7 @@ from catd.acopio.view import AcopioView
 from catd.digitalizacion.view import DigitalizacionView
 from catd.window import MainWindow
 from prep.qr import label_payload
-from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
+from prep.sintetico.acta_image import ActaImageOptions, render_acta_image
 from prep.station.station import Station
 from tests.catd.conftest import ACOPIADOR, Central, FakeClock, focused, log_in, scan
 from tests.catd.test_captura import (

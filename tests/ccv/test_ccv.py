@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from catd.window import MainWindow
 from ccv.panel import IntakePanel
-from prep.simulacro.acta_image import ActaImageOptions, blank_page, render_acta_image
+from prep.sintetico.acta_image import ActaImageOptions, blank_page, render_acta_image
 from prep.station.station import Station
 from tests.catd.conftest import Central, focused, log_in, wait_idle
 from tests.catd.test_captura import captures, type_values, wait_estado, work_view

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from prep.catalog import Acta, Catalog
-from prep.simulacro.acta_image import ActaImageOptions, blank_page, render_acta_image
+from prep.sintetico.acta_image import ActaImageOptions, blank_page, render_acta_image
 from prep.station.ccv import fetch_intake
 from prep.station.errors import SyncError
 from prep.station.station import Station

@@ -26,7 +26,7 @@ from prep.corte.package import MANIFEST, slug
 from prep.corte.reader import read_eleccion_csv
 from prep.corte.verify import verify_corte
 from prep.crypto import SigningKey
-from prep.simulacro.capturas import simulate
+from prep.sintetico.capturas import simulate
 from tests.harness.corte_data import (
     image_bytes,
     image_sha256,

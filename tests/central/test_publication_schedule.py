@@ -22,7 +22,7 @@ from prep.cli import main
 from prep.corte.anexo import TZ
 from prep.corte.verify import verify_corte
 from prep.crypto import SigningKey
-from prep.simulacro.capturas import simulate
+from prep.sintetico.capturas import simulate
 from tests.central.station import query
 from tests.harness.central import running_central
 from tests.harness.corte_data import prepare_database, write_states

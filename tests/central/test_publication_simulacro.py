@@ -27,7 +27,7 @@ from prep.corte.reader import read_eleccion_csv
 from prep.corte.simulacro import BANNER_ID, LINEA_MANIFIESTO, PREFIJO
 from prep.corte.verify import verify_corte
 from prep.crypto import SigningKey
-from prep.simulacro.capturas import simulate
+from prep.sintetico.capturas import simulate
 from tests.harness.central import REPO
 from tests.harness.corte_data import prepare_database, write_states
 

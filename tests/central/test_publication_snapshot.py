@@ -22,7 +22,7 @@ from prep.corte.package import build_corte_files, slug
 from prep.corte.reader import read_eleccion_csv
 from prep.corte.summary import RESUMEN_COLUMNS
 from prep.crypto import SigningKey
-from prep.simulacro.capturas import simulate
+from prep.sintetico.capturas import simulate
 from tests.harness.corte_data import prepare_database, write_states
 
 SEED = 11

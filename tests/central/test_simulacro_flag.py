@@ -14,7 +14,7 @@ import pytest
 
 from prep.catalog import Catalog, generate_catalog
 from prep.corte.anexo import TZ
-from prep.simulacro.capturas import simulate
+from prep.sintetico.capturas import simulate
 from tests.harness.central import REPO
 from tests.harness.corte_data import prepare_database, write_states
 

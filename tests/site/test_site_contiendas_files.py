@@ -25,7 +25,7 @@ from prep.corte.site import (
     site_files,
 )
 from prep.corte.site_candidaturas import contienda
-from prep.simulacro.capturas import simulate
+from prep.sintetico.capturas import simulate
 from tests.site import esperado
 from tests.site.corte_sitio import CorteSitio
 

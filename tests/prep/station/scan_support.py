@@ -12,7 +12,7 @@ from prep.catalog import Catalog, catalog_files, write_catalog
 from prep.catalog.files import files_digest
 from prep.catalog.model import Acta
 from prep.crypto import SigningKey
-from prep.simulacro.acta_image import ActaImageOptions, render_acta_image
+from prep.sintetico.acta_image import ActaImageOptions, render_acta_image
 from prep.station.accounts import save_bundle
 from prep.station.station import Station
 from prep.station.store import StationIdentity, key_path

@@ -15,7 +15,7 @@ import pytest
 
 from prep.catalog import Catalog
 from prep.catalog.model import Acta
-from prep.simulacro.acta_image import blank_page
+from prep.sintetico.acta_image import blank_page
 from prep.station.scan.hotfolder import (
     PROCESADAS,
     RECHAZADAS,

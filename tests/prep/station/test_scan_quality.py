@@ -15,7 +15,7 @@ from PIL import Image
 from prep.catalog import Catalog
 from prep.catalog.model import Acta
 from prep.qr import ActaCodec
-from prep.simulacro.acta_image import acta_qr_text, blank_page
+from prep.sintetico.acta_image import acta_qr_text, blank_page
 from prep.station.scan.quality import (
     ANALYSIS_SIDE,
     INK_LEVEL,

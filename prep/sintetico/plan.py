@@ -1,7 +1,7 @@
 """The drill's script: who receives which acta when, what each operator will get wrong,
 and which incidents happen, all derived from the seed (issue 9).
 
-The ground truth is :func:`prep.simulacro.capturas.simulate` with no pending actas:
+The ground truth is :func:`prep.sintetico.capturas.simulate` with no pending actas:
 every catalog acta ends the night either captured (its true values) or *sin acta*, and
 the fuera-de-catálogo codes are registered too. The plan only decides *how* that truth
 travels through the real stations: the arrival minute of each acta (minutes after the
@@ -30,7 +30,7 @@ from typing import Any
 
 from prep.catalog import Catalog
 from prep.corte.anexo import TZ
-from prep.simulacro.capturas import SIN_ACTA_CASOS, Caso, Simulacion, simulate
+from prep.sintetico.capturas import SIN_ACTA_CASOS, Caso, Simulacion, simulate
 from prep.values import format_valor
 
 #: Minutes of simulated night: polls close at minute 0; the last actas arrive by 840.

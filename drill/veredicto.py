@@ -6,7 +6,7 @@ the ground truth: an acta with data is published exactly as it was on paper, one
 without data yet is a row of ``-``. The **last** corte must account for every catalog
 acta exactly once, each final (captured or *sin acta*), plus exactly the fuera de
 catálogo codes that were registered. The row comparison is the first drill's
-(:func:`prep.simulacro.run.expected_row`), derived from the truth alone.
+(:func:`drill.run.expected_row`), derived from the truth alone.
 
 Cotejo (issue 29): an acta the plan publishes wrong on purpose (``Plan.erradas``) may
 show exactly its planned wrong row until its correction is published, and the truth from
@@ -26,14 +26,14 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from drill.revision import lineas, revisar
+from drill.run import expected_row
 from prep.catalog import Catalog
 from prep.corte.package import slug
 from prep.corte.reader import CsvEleccion, CsvFormatError, read_eleccion_csv
 from prep.corte.verify import HashCache, verify_corte
 from prep.rules import RuleSet
-from prep.simulacro.capturas import Simulacion
-from prep.simulacro.revision import lineas, revisar
-from prep.simulacro.run import expected_row
+from prep.sintetico.capturas import Simulacion
 from prep.values import Captura, format_valor, parse_valor
 
 #: Columns that describe the casilla, published from the first corte on.
@@ -41,7 +41,7 @@ CASILLA_COLUMNS = ("CLAVE_CASILLA", "SECCION", "TIPO_CASILLA", "LISTA_NOMINAL",
                    "REPRESENTANTES_PP_CI")
 _MAX_FAILURES = 200
 
-log = logging.getLogger("prep.simulacro.veredicto")
+log = logging.getLogger("drill.veredicto")
 
 
 @dataclass
@@ -301,7 +301,7 @@ def verdict_of(out: Path, rules: RuleSet | None = None) -> list[str]:
     still holds; for re-checking a publication after the fact."""
     from prep.catalog import generate_catalog
     from prep.rules import DEFAULT_RULES
-    from prep.simulacro.plan import make_plan
+    from prep.sintetico.plan import make_plan
 
     rules = rules or DEFAULT_RULES
     meta = json.loads((out / "simulacro.json").read_text(encoding="utf-8"))

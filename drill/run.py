@@ -1,9 +1,9 @@
 """``prep simulacro``: a whole drill, from catalog to published corte, with its verdict.
 
 This is the in-memory drill, ``prep simulacro --rapido``: the operators' captures are
-simulated in process (see :mod:`prep.simulacro.capturas`) and written straight into a
+simulated in process (see :mod:`prep.sintetico.capturas`) and written straight into a
 corte: ``OUT/catalogo/``, ``OUT/publicacion/<corte>/``, ``OUT/simulacro.json``. The full
-drill through the real central and stations is :mod:`prep.simulacro.drill`; its verdict
+drill through the real central and stations is :mod:`drill.drill`; its verdict
 reuses :func:`expected_row`.
 """
 
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from drill.salida import MARKER, prepare_out
 from prep.catalog import Acta, Catalog, generate_catalog, write_catalog
 from prep.corte.anexo import TZ
 from prep.corte.package import MANIFEST, CorteEscrito, slug, write_corte
@@ -25,11 +26,10 @@ from prep.corte.reader import CsvFormatError, read_eleccion_csv, resumen_desde_f
 from prep.corte.simulacro import LINEA_MANIFIESTO, problemas
 from prep.corte.summary import RESUMEN_COLUMNS
 from prep.rules import DEFAULT_RULES, RuleSet
-from prep.simulacro.capturas import SIN_ACTA_CASOS, Caso, Simulacion, simulate
-from prep.simulacro.salida import MARKER, prepare_out
+from prep.sintetico.capturas import SIN_ACTA_CASOS, Caso, Simulacion, simulate
 from prep.values import format_valor
 
-log = logging.getLogger("prep.simulacro")
+log = logging.getLogger("drill")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""``prep simulacro``'s options and output (registered by :mod:`prep.cli`)."""
+"""``prep simulacro``'s options and output: a subcommand :mod:`prep.cli` registers by name
+(the core never imports the drill)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``simulacro`` command to the ``prep`` parser."""
+    sim = subparsers.add_parser("simulacro", help="ejecuta un simulacro completo con veredicto")
+    add_arguments(sim)
+    sim.set_defaults(func=command)
 
 
 def add_arguments(sim: argparse.ArgumentParser) -> None:
@@ -63,7 +71,7 @@ def command(args: argparse.Namespace) -> int:
     rules = RuleSet.from_toml(args.reglas) if args.reglas else DEFAULT_RULES
     if args.rapido:
         return _rapido(args, rules)
-    from prep.simulacro.drill import Drill, DrillOptions
+    from drill.drill import Drill, DrillOptions
 
     if args.speed <= 0 or not 72 <= args.dpi <= 300:
         print("error: --speed debe ser mayor que 0 y --dpi de 72 a 300", file=sys.stderr)
@@ -123,8 +131,8 @@ def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
 
 
 def _rapido(args: argparse.Namespace, rules: object) -> int:
+    from drill.run import Options, run
     from prep.rules import RuleSet
-    from prep.simulacro import Options, run
 
     assert isinstance(rules, RuleSet)
     report = run(Options(out=args.out, seed=args.seed, scale=args.scale), rules,

@@ -1,0 +1,221 @@
+"""``prep simulacro``: the full drill through the real central, stations and publication,
+phase by phase (each phase's time goes into ``simulacro.json``, ``tiempo.fases_s``).
+
+1. A catalog from the seed (``OUT/catalogo``) and the plan (:mod:`prep.sintetico.plan`):
+   the truth of every acta, when it arrives and where, the operators' mistakes and the
+   incidents.
+2. *preparacion_nodo*: a central node (:mod:`.nodo`, only ``prep central …``
+   subprocesses, embedded PostgreSQL in ``OUT/central``) serving HTTPS with scheduled
+   cortes and the catalog.
+3. *preparacion_estaciones* (:mod:`.estaciones`): the operators and one enrollment code
+   per station, then one process per station (:mod:`.estacion`, data in
+   ``OUT/estaciones/<name>``; forked from a process that imported the station once,
+   :mod:`.zygote`) driving the real station services with virtual operators; the PREP
+   Casilla feed watching ``OUT/casilla``.
+4. *noche* (:mod:`.noche`): this process plays the clock (``--speed`` simulated seconds
+   per second), drops the PREP Casilla photos, injects the incidents, asks for a corte
+   every ``--corte-cada`` simulated minutes and prints a progress line
+   (:mod:`.progreso`).
+5. *vaciado* (:mod:`.vaciado`): until the stations are idle and a corte shows every acta
+   final.
+6. *ultimo_corte_y_reporte*: the stations stopped, the *último corte* and the final PDF
+   report.
+7. *veredicto* (:mod:`.dictamen`, with the checks of :mod:`.veredicto`) over every
+   corte, and ``OUT/simulacro.json`` (:mod:`.informe`).
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from drill.calibracion import python_loop_ms
+from drill.dictamen import Dictamen
+from drill.estaciones import Estaciones
+from drill.informe import CentralCosts, DrillReport, station_totals, write_metrics
+from drill.noche import Cortes, Noche
+from drill.nodo import Nodo, NodoError
+from drill.progreso import Reloj, progress_line
+from drill.salida import MARKER, prepare_out, space_needed
+from drill.vaciado import drain
+from drill.veredicto import EarlyChecks, ErradaRows, ExpectedRows, filas_erradas
+from prep.catalog import Catalog, generate_catalog, write_catalog
+from prep.corte.verify import HashCache
+from prep.rules import DEFAULT_RULES, RuleSet
+from prep.sintetico.plan import COTEJO_RATE, Plan, make_plan
+
+log = logging.getLogger("drill")
+
+
+@dataclass(frozen=True)
+class DrillOptions:
+    """What a drill runs on (the command's options)."""
+
+    out: Path
+    seed: int = 2027
+    scale: float = 0.01
+    catds: int = 3
+    speed: float = 1000.0
+    error_rate: float = 0.03
+    corte_cada: float = 120.0  # simulated minutes between on-demand cortes
+    dpi: int = 100
+    gui: bool = False
+    #: Share of published actas the CATDs' verificadores cotejo (0: no cotejo, and no
+    #: acta published wrong on purpose).
+    cotejo_rate: float = COTEJO_RATE
+    #: The publication rules file the central publishes with (``None``: the defaults);
+    #: the verdict checks the cortes against the same rules.
+    reglas: Path | None = None
+
+
+class Drill:
+    """One run of the drill, phase by phase (see the module docstring): each phase is
+    its own module; this class runs them in order, times them and makes sure that
+    whatever happens the stations and the central are stopped and ``simulacro.json``
+    says how far it got."""
+
+    def __init__(self, options: DrillOptions, rules: RuleSet = DEFAULT_RULES,
+                 progress: Callable[[str], None] = lambda _: None) -> None:
+        self.options = options
+        self.rules = rules
+        self.say = progress
+        self.out = options.out
+        self.report = DrillReport()
+        self.estaciones = Estaciones(self.out)
+        self.reloj = Reloj(options.speed)
+        self.nodo: Nodo | None = None
+        self.cortes: Cortes | None = None
+        self.plan: Plan | None = None
+        self.expected: ExpectedRows = {}  # each acta's final row, derived once (verdicts)
+        self.erradas: ErradaRows = {}  # rows of the actas published wrong on purpose
+        self.hashed: HashCache = {}  # each hard-linked image hashed once, not once per corte
+        self.early: EarlyChecks | None = None
+        self.postgres_cpu: float | None = None  # the embedded server's CPU, read at the end
+
+    def run(self) -> DrillReport:
+        self.report.calibration["inicio"] = python_loop_ms()  # before anything of ours runs
+        started = time.perf_counter()
+        try:
+            return self._run(started)
+        except (KeyboardInterrupt, SystemExit):
+            # Ctrl+C or SIGTERM (cli.py turns it into SystemExit): the stations and the
+            # central were stopped on the way out (again here, should the signal have
+            # cut that short); say in simulacro.json how far it got instead of leaving
+            # it «en curso», then go on stopping.
+            self.estaciones.kill()
+            if self.nodo is not None:
+                self.nodo.close()
+                self._interrupted(started)
+            raise
+
+    def _interrupted(self, started: float) -> None:
+        self.report.interrupted = True
+        self.report.wall_seconds = round(time.perf_counter() - started, 2)
+        self.report.failures.append("el simulacro se detuvo antes de terminar (Ctrl+C o "
+                                    "SIGTERM): no hay veredicto")
+        self.report.metrics["estaciones"] = station_totals(self.estaciones.states().values())
+        self._write_metrics()
+
+    def _run(self, started: float) -> DrillReport:
+        phase = time.perf_counter()
+        catalog = generate_catalog(self.options.seed, self.options.scale)
+        prepare_out(self.out, space_needed(catalog.total_actas, self.options.dpi))
+        (self.out / MARKER).write_text('{"estado": "en curso"}\n', encoding="utf-8")
+        write_catalog(catalog, self.out / "catalogo")
+        plan = make_plan(catalog, self.options.seed, self.options.catds,
+                         self.options.error_rate, self.options.cotejo_rate)
+        self.plan = plan
+        self.erradas = filas_erradas(catalog, plan.sim, plan.erradas, self.rules)
+        self.report.actas = catalog.total_actas
+        nodo = self.nodo = Nodo(self.out / "central", self.out / "publicacion",
+                                self.out / "bitacoras", reglas=self.options.reglas)
+        self.cortes = Cortes(nodo)
+        gui: subprocess.Popen[bytes] | None = None
+        try:
+            self.say(f"Nodo central: esquema, catálogo ({catalog.total_actas} actas) y "
+                     f"{len(plan.estaciones)} estaciones")
+            nodo.init(self.out / "catalogo")
+            nodo.catd_distritos([d.id for d in catalog.distritos], self.options.catds)
+            nodo.serve()
+            phase = self._lap("preparacion_nodo", phase)
+            self.estaciones.set_up(plan, nodo, speed=self.options.speed, dpi=self.options.dpi)
+            self.reloj.t0 = self.estaciones.start_the_night()
+            nodo.start_intake(self.out / "casilla")
+            gui = self._gui(nodo)
+            phase = self._lap("preparacion_estaciones", phase)
+            noche = self._noche(plan, catalog, nodo, self.cortes)
+            noche.run()
+            phase = self._lap("noche", phase)
+            self.report.failures += drain(
+                plan=plan, catalog=catalog, rules=self.rules, estaciones=self.estaciones,
+                cortes=self.cortes, phones_busy=noche.phones_busy, expected=self.expected,
+                erradas=self.erradas, say=self.say, line=self._line)
+            phase = self._lap("vaciado", phase)
+            self.cortes.wait()  # a drain that stalled left its last on-demand corte running
+            self.early = EarlyChecks(catalog, plan.sim, self.out / "publicacion", self.rules,
+                                     self.hashed, self.expected, self.erradas)
+            self.report.failures += self.estaciones.stop()
+            self.report.metrics["casilla"] = nodo.intake_counts()
+            self.say("Último corte y reporte final (PDF)")
+            self.cortes.now(ultimo=True)
+            nodo.report_final(self.out / "reporte_final.pdf")
+            self._lap("ultimo_corte_y_reporte", phase)
+        except (NodoError, OSError, subprocess.SubprocessError) as exc:
+            self.report.failures.append(f"el simulacro se interrumpió: {exc}")
+        finally:
+            if gui is not None:
+                gui.terminate()
+            self.estaciones.kill()
+            self.postgres_cpu = nodo.postgres_cpu()  # before it stops with serve
+            nodo.close()
+        phase = time.perf_counter()
+        Dictamen(self.out, plan, catalog, self.rules, self.options.cotejo_rate, self.report,
+                 self.estaciones, self.hashed, self.expected, self.erradas
+                 ).run(self.early, self.say)
+        self._lap("veredicto", phase)
+        self.report.wall_seconds = round(time.perf_counter() - started, 2)
+        self.report.calibration["fin"] = python_loop_ms()  # everything stopped: quiet again
+        self._write_metrics()
+        return self.report
+
+    def _noche(self, plan: Plan, catalog: Catalog, nodo: Nodo, cortes: Cortes) -> Noche:
+        return Noche(plan=plan, catalog=catalog, nodo=nodo, estaciones=self.estaciones,
+                     cortes=cortes, reloj=self.reloj, report=self.report,
+                     casilla=self.out / "casilla", corte_cada=self.options.corte_cada,
+                     dpi=self.options.dpi, say=self.say, line=self._line)
+
+    def _gui(self, nodo: Nodo) -> subprocess.Popen[bytes] | None:
+        """``prep dashboard`` over the drill's database, as a login that holds only the
+        read-only role ``prep_lectura`` (``prep central read-only-user``)."""
+        if not self.options.gui:
+            return None
+        try:
+            dsn = nodo.read_only_dsn()
+        except NodoError as exc:
+            self.say(f"--gui: no se pudo preparar el usuario de solo lectura ({exc}); el "
+                     "simulacro sigue sin tablero")
+            return None
+        self.say("Tablero de control abierto (prep dashboard, solo lectura)")
+        log_path = self.out / "bitacoras" / "tablero.log"
+        with log_path.open("ab") as err:
+            return subprocess.Popen([sys.executable, "-m", "prep", "dashboard", "--dsn", dsn],
+                                    stdout=subprocess.DEVNULL, stderr=err)
+
+    def _line(self) -> str:
+        return progress_line(self.reloj, self.estaciones, self.report, self.out / "publicacion")
+
+    def _lap(self, name: str, since: float) -> float:
+        """Record phase ``name`` as ended now; the start of the next one."""
+        self.report.phases[name] = round(time.perf_counter() - since, 2)
+        return time.perf_counter()
+
+    def _write_metrics(self) -> None:
+        assert self.plan is not None and self.nodo is not None
+        write_metrics(self.out, self.options, self.plan, self.report,
+                      self.cortes.hechos if self.cortes is not None else [],
+                      CentralCosts(self.nodo.command_seconds, self.nodo.cpu, self.postgres_cpu))
