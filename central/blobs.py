@@ -20,6 +20,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import Engine, text
+
 from prep.image_check import ImageRejected, sniff_media_type, verify_image
 from prep.protocol import MAX_BLOB_BYTES
 
@@ -66,11 +68,15 @@ def is_sha256(text: str) -> bool:
 
 class BlobStore:
     """Image blobs under ``root``; temporary files in ``root/tmp`` (same file system, so
-    the final link is atomic)."""
+    the final link is atomic). With ``engine``, every blob received is also stored in
+    PostgreSQL (``blob_contents``, revision 0018) before the upload is answered, so
+    replication and backups carry it (docs/continuidad.md)."""
 
-    def __init__(self, root: Path, max_bytes: int = MAX_BLOB_BYTES) -> None:
+    def __init__(self, root: Path, max_bytes: int = MAX_BLOB_BYTES,
+                 engine: Engine | None = None) -> None:
         self.root = root
         self.max_bytes = max_bytes
+        self.engine = engine
         self._tmp = root / "tmp"
         self._tmp.mkdir(mode=0o700, parents=True, exist_ok=True)
 
@@ -123,15 +129,18 @@ class BlobStore:
                 # A descriptor of its own: should this request be cancelled meanwhile,
                 # closing ``f`` cannot close (and a new file reuse) the one being flushed.
                 new = await asyncio.get_running_loop().run_in_executor(
-                    None, _check_and_settle, os.dup(f.fileno()), tmp, final, declared)
+                    None, _check_and_settle, os.dup(f.fileno()), tmp, final, declared,
+                    self.engine)
         finally:
             tmp.unlink(missing_ok=True)
         return Stored(size, new)
 
 
-def _check_and_settle(fd: int, tmp: Path, final: Path, declared: str | None) -> bool:
+def _check_and_settle(fd: int, tmp: Path, final: Path, declared: str | None,
+                      engine: Engine | None = None) -> bool:
     """Check the complete ``tmp`` (open as ``fd``, closed here) is an image, flush it to
-    the disk, then link it in place unless an equal blob got there first."""
+    the disk, store it in PostgreSQL (with ``engine``), then link it in place unless an
+    equal blob got there first."""
     try:
         # Read back what was written (from the page cache): a slow upload holds no
         # copy of itself in memory while it arrives.
@@ -140,18 +149,94 @@ def _check_and_settle(fd: int, tmp: Path, final: Path, declared: str | None) -> 
             verify_image(data, declared=declared)
         except ImageRejected as exc:
             raise NotAnImage(exc, len(data)) from None
-        del data
         os.fsync(fd)
     finally:
         os.close(fd)
+    if engine is not None:
+        store_contents(engine, final.parent.name + final.name, data)
+    del data
     final.parent.mkdir(mode=0o700, exist_ok=True)
     try:
         os.link(tmp, final)
     except FileExistsError:
         return False
-    dir_fd = os.open(final.parent, os.O_RDONLY)
+    _fsync_dir(final.parent)
+    return True
+
+
+def _fsync_dir(directory: Path) -> None:
+    dir_fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
-    return True
+
+
+def store_contents(engine: Engine, sha256: str, data: bytes) -> None:
+    """``data`` as blob ``sha256`` in ``blob_contents`` (kept if already there); returns
+    once committed, so, with a synchronous standby, once on two machines."""
+    with engine.begin() as conn:
+        conn.execute(_INSERT_CONTENT, {"sha256": sha256, "data": data})
+
+
+_INSERT_CONTENT = text("INSERT INTO blob_contents (sha256, data) VALUES (:sha256, :data) "
+                       "ON CONFLICT (sha256) DO NOTHING")
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """What :func:`reconcile` did: files written back from PostgreSQL, rows stored from
+    files the database lacked."""
+
+    files_written: int
+    rows_stored: int
+
+
+def reconcile(engine: Engine, store: BlobStore) -> Reconciled:
+    """Make ``blobs/`` and ``blob_contents`` hold the same blobs: a file the database
+    holds but the disk lacks (a promoted standby, a restored node) is written back; a
+    file the database lacks (accepted before revision 0018) is stored. Each file is
+    checked against its SHA-256 first; a damaged one is neither copied nor kept quiet."""
+    with engine.connect() as conn:
+        in_db = {str(sha) for (sha,) in conn.execute(text("SELECT sha256 FROM blob_contents"))}
+    on_disk: set[str] = set()
+    for prefix in store.root.iterdir():
+        if len(prefix.name) == 2 and prefix.is_dir():
+            on_disk.update(prefix.name + p.name for p in prefix.iterdir() if p.is_file())
+    written = 0
+    for sha256 in sorted(in_db - on_disk):
+        with engine.connect() as conn:
+            data = conn.execute(text("SELECT data FROM blob_contents WHERE sha256 = :s"),
+                                {"s": sha256}).scalar_one()
+        _write_back(store, sha256, bytes(data))
+        written += 1
+    stored = 0
+    for sha256 in sorted(on_disk - in_db):
+        data = store.path(sha256).read_bytes()
+        if hashlib.sha256(data).hexdigest() != sha256:
+            log.error("blob %s on disk does not match its SHA-256: not stored", sha256)
+            continue
+        store_contents(engine, sha256, data)
+        stored += 1
+    return Reconciled(written, stored)
+
+
+def _write_back(store: BlobStore, sha256: str, data: bytes) -> None:
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise ValueError(f"blob {sha256} in the database does not match its SHA-256")
+    final = store.path(sha256)
+    fd, tmp_name = tempfile.mkstemp(dir=store.root / "tmp", prefix=sha256[:12])
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        final.parent.mkdir(mode=0o700, exist_ok=True)
+        try:
+            os.link(tmp, final)
+        except FileExistsError:
+            return
+        _fsync_dir(final.parent)
+    finally:
+        tmp.unlink(missing_ok=True)

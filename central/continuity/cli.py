@@ -33,6 +33,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from central import audit
+from central.blobs import BlobStore, reconcile
 from central.cli import _database_errors, _operator
 from central.config import DataDir
 from central.continuity import backup as respaldo
@@ -209,7 +210,9 @@ def _promote(args: argparse.Namespace) -> int:
         with _audit_session(dsn) as session:
             audit.emit(session, "central_promoted", actor=_operator(),
                        detail={"motivo": motivo, "timeline": timeline})
-        print(json.dumps(_as_json(replication.status(dsn))), flush=True)
+        images = _reconcile(dsn, DataDir(args.data_dir))
+        print(json.dumps({**_as_json(replication.status(dsn)),
+                          "imagenes_restituidas": images}), flush=True)
     print(f"Este nodo es ahora el primario (línea de tiempo {timeline}). Arranque «prep "
           f"central serve --data-dir {args.data_dir}»; el primario anterior no debe volver a "
           "atender: rehágalo como standby de este (docs/continuidad.md).", file=sys.stderr)
@@ -250,12 +253,15 @@ def _backup(args: argparse.Namespace) -> int:
 def _restore(args: argparse.Namespace) -> int:
     target = DataDir(args.data_dir)
     base = respaldo.restore(respaldo.BackupDir(args.respaldo), target, args.hasta)
-    with database_dsn(None, target.pgdata) as dsn, _audit_session(dsn) as session:
-        audit.emit(session, "central_restored", actor=_operator(),
-                   detail={"copia_base": base.name,
-                           "hasta": None if args.hasta is None else args.hasta.isoformat()})
+    with database_dsn(None, target.pgdata) as dsn:
+        with _audit_session(dsn) as session:
+            audit.emit(session, "central_restored", actor=_operator(),
+                       detail={"copia_base": base.name,
+                               "hasta": None if args.hasta is None else args.hasta.isoformat()})
+        images = _reconcile(dsn, target)
     print(json.dumps({"copia_base": base.name, "hasta": args.hasta and args.hasta.isoformat(),
-                      "data_dir": str(target.root)}), flush=True)
+                      "data_dir": str(target.root), "imagenes_restituidas": images}),
+          flush=True)
     print("Nodo restaurado. Al arrancar «prep central serve» con este directorio, cada "
           "equipo reenvía lo que el nodo ya no tenga (docs/continuidad.md).", file=sys.stderr)
     return 0
@@ -268,6 +274,15 @@ def _moment(text: str) -> datetime:
         raise argparse.ArgumentTypeError(f"«{text}» no es una fecha y hora "
                                          "AAAA-MM-DDTHH:MM") from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=TZ)
+
+
+def _reconcile(dsn: str, data_dir: DataDir) -> int:
+    """Write back the images the database holds and the disk lacks; how many."""
+    engine = make_engine(dsn, pool_size=1)
+    try:
+        return reconcile(engine, BlobStore(data_dir.blobs, engine=engine)).files_written
+    finally:
+        engine.dispose()
 
 
 def _require_primary(dsn: str) -> None:

@@ -518,6 +518,17 @@ class Publicacion(Base):
     changed_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
+class BlobContent(Base):
+    """An image blob's bytes, so replication and backups carry it (revision 0018);
+    ``blobs/`` holds the same bytes as files (:mod:`central.blobs`)."""
+
+    __tablename__ = "blob_contents"
+
+    sha256: Mapped[str] = mapped_column(SHA256, primary_key=True)
+    data: Mapped[bytes]
+    stored_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
 class Installation(Base):
     """What this central is: one row, ``id`` 1 (revision 0012). ``simulacro``: a drill's
     central, whose cortes are all stamped SIMULACRO (docs/simulacro.md); a trigger
