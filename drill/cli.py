@@ -48,6 +48,10 @@ def add_arguments(sim: argparse.ArgumentParser) -> None:
                      help="archivo TOML de reglas de publicación (ver resources/reglas.toml)")
     sim.add_argument("--gui", action="store_true",
                      help="abre el tablero de control mientras corre (docs/simulacro.md)")
+    sim.add_argument("--nodos", type=int, choices=(1, 2), default=1,
+                     help="2: un standby síncrono del PostgreSQL central que se promueve "
+                          "cuando se pierde la máquina del primario a un minuto de la noche "
+                          "(docs/continuidad.md)")
     sim.add_argument("--rapido", action="store_true",
                      help="el simulacro en memoria, sin estaciones ni nodo central (segundos)")
 
@@ -88,7 +92,7 @@ def command(args: argparse.Namespace) -> int:
                            **({} if args.cotejo_rate is None
                               else {"cotejo_rate": args.cotejo_rate}),
                            corte_cada=args.corte_cada, dpi=args.dpi, gui=args.gui,
-                           reglas=args.reglas)
+                           reglas=args.reglas, nodos=args.nodos)
     # A SIGTERM (a timeout, a service manager) unwinds like Ctrl+C, so the drill stops
     # the central and the stations it started instead of leaving them behind.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)

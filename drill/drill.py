@@ -27,6 +27,7 @@ phase by phase (each phase's time goes into ``simulacro.json``, ``tiempo.fases_s
 from __future__ import annotations
 
 import logging
+import random
 import subprocess
 import sys
 import time
@@ -71,6 +72,14 @@ class DrillOptions:
     #: The publication rules file the central publishes with (``None``: the defaults);
     #: the verdict checks the cortes against the same rules.
     reglas: Path | None = None
+    #: 2: a synchronous hot standby, promoted when the primary's machine is lost at a
+    #: seeded minute of the night (issue 31).
+    nodos: int = 1
+
+
+#: When the primary is lost in a ``--nodos 2`` night: a seeded minute in this range
+#: (after the central's restart at 480, before the night ends at 840).
+FAILOVER_MINUTES = (540.0, 720.0)
 
 
 class Drill:
@@ -142,6 +151,10 @@ class Drill:
             nodo.init(self.out / "catalogo")
             nodo.catd_distritos([d.id for d in catalog.distritos], self.options.catds)
             nodo.serve()
+            if self.options.nodos > 1:
+                self.say("Standby síncrono del PostgreSQL central (--nodos 2)")
+                nodo.add_standby(self.out / "central-standby")
+                self.report.metrics["continuidad"] = {"nodos": self.options.nodos}
             phase = self._lap("preparacion_nodo", phase)
             self.estaciones.set_up(plan, nodo, speed=self.options.speed, dpi=self.options.dpi)
             self.reloj.t0 = self.estaciones.start_the_night()
@@ -164,6 +177,7 @@ class Drill:
             self.say("Último corte y reporte final (PDF)")
             self.cortes.now(ultimo=True)
             nodo.report_final(self.out / "reporte_final.pdf")
+            self._check_audit(nodo)
             self._lap("ultimo_corte_y_reporte", phase)
         except (NodoError, OSError, subprocess.SubprocessError) as exc:
             self.report.failures.append(f"el simulacro se interrumpió: {exc}")
@@ -184,10 +198,25 @@ class Drill:
         return self.report
 
     def _noche(self, plan: Plan, catalog: Catalog, nodo: Nodo, cortes: Cortes) -> Noche:
+        failover = None
+        if self.options.nodos > 1:
+            failover = round(random.Random(f"failover:{self.options.seed}").uniform(
+                *FAILOVER_MINUTES), 1)
         return Noche(plan=plan, catalog=catalog, nodo=nodo, estaciones=self.estaciones,
                      cortes=cortes, reloj=self.reloj, report=self.report,
                      casilla=self.out / "casilla", corte_cada=self.options.corte_cada,
-                     dpi=self.options.dpi, say=self.say, line=self._line)
+                     dpi=self.options.dpi, say=self.say, line=self._line,
+                     failover_minute=failover)
+
+    def _check_audit(self, nodo: Nodo) -> None:
+        """The audit chain verifies end to end (``prep central verify-audit``): across a
+        central's restart and, with ``--nodos 2``, across the promotion."""
+        try:
+            nodo.cli("verify-audit")
+        except NodoError as exc:
+            self.report.failures.append(f"la bitácora no verifica: {exc}")
+            return
+        self.report.metrics.setdefault("continuidad", {})["bitacora_integra"] = True
 
     def _gui(self, nodo: Nodo) -> subprocess.Popen[bytes] | None:
         """``prep dashboard`` over the drill's database, as a login that holds only the

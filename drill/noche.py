@@ -69,7 +69,7 @@ class Noche:
     def __init__(self, *, plan: Plan, catalog: Catalog, nodo: Nodo, estaciones: Estaciones,
                  cortes: Cortes, reloj: Reloj, report: DrillReport, casilla: Path,
                  corte_cada: float, dpi: int, say: Callable[[str], None],
-                 line: Callable[[], str]) -> None:
+                 line: Callable[[], str], failover_minute: float | None = None) -> None:
         self.plan = plan
         self.catalog = catalog
         self.nodo = nodo
@@ -82,6 +82,8 @@ class Noche:
         self.dpi = dpi
         self.say = say
         self.line = line
+        #: ``--nodos 2``: the minute the primary's machine is lost (None: no standby).
+        self.failover_minute = failover_minute
         self.metrics_lock = threading.Lock()
         self.phones: threading.Thread | None = None
 
@@ -137,6 +139,8 @@ class Noche:
             (Incidente("estacion_reiniciada", 360), lambda: estaciones.kill_restart(matada)),
             (Incidente("central_reiniciado", 480), self._restart_central),
         ]
+        if self.failover_minute is not None:
+            out.append((Incidente("primario_perdido", self.failover_minute), self._failover))
         self.report.incidentes = [i for i, _ in out]
         for estacion in self.plan.estaciones:
             self._station_incidents(estacion)
@@ -154,6 +158,15 @@ class Noche:
             if llegada.tipo in ("sin_acta", "fuera"):
                 self.report.incidentes.append(Incidente(
                     llegada.tipo, llegada.minuto, detalle=f"{estacion.nombre}: {llegada.clave}"))
+
+    def _failover(self) -> str:
+        self.cortes.wait()
+        seconds = self.nodo.failover()
+        self.report.metrics.setdefault("continuidad", {}).update(
+            {"failover_segundos": round(seconds, 2), "minuto": self.failover_minute})
+        return (f"se perdió la máquina del primario (serve, intake y PostgreSQL con "
+                f"SIGKILL); standby promovido y atendiendo en {self.nodo.url} en "
+                f"{seconds:.1f} s")
 
     def _restart_central(self) -> str:
         self.cortes.wait()

@@ -56,6 +56,11 @@ class Nodo:
         self.cert_sha256 = ""
         self.port = 0
         self.starts = 0
+        #: ``--nodos 2``: the synchronous standby's data directory and its ``standby
+        #: run``; after :meth:`failover`, ``data_dir`` is the promoted standby's.
+        self.standby_dir: Path | None = None
+        self.standby_process: subprocess.Popen[bytes] | None = None
+        self.intake_dir: Path | None = None
         self.command_seconds = 0.0
         #: CPU seconds of ``serve`` (every life: it is restarted once) and of the intake,
         #: read just before each is stopped (they are counted in the drill's children too).
@@ -64,11 +69,12 @@ class Nodo:
 
     # one-shot commands -------------------------------------------------------------
 
-    def cli(self, *args: str, stdin: str | None = None, timeout: float = 600.0) -> str:
+    def cli(self, *args: str, stdin: str | None = None, timeout: float = 600.0,
+            data_dir: Path | None = None) -> str:
         """``prep central ARGS --data-dir D``; its stdout. :class:`NodoError` on failure."""
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "prep", "central", *args,
-                               "--data-dir", str(self.data_dir)],
+                               "--data-dir", str(data_dir or self.data_dir)],
                               input=stdin, capture_output=True, text=True, timeout=timeout,
                               check=False, env=_env())
         self.command_seconds += time.perf_counter() - started
@@ -166,8 +172,44 @@ class Nodo:
         self.stop_serve()
         self.serve()
 
+    def add_standby(self, standby_dir: Path) -> None:
+        """A synchronous hot standby of the central's PostgreSQL (``--nodos 2``, issue
+        31): ``standby init`` from the primary, ``standby run`` kept as a child, then
+        ``standby sincrono`` on the primary: from here on every receipt waits for it."""
+        self.standby_dir = standby_dir
+        self.cli("standby", "init", "--primario-datos", str(self.data_dir),
+                 data_dir=standby_dir)
+        stdout = self.logs / "standby-run.json"
+        with stdout.open("wb") as out, (self.logs / "standby-run.log").open("wb") as err:
+            self.standby_process = subprocess.Popen(
+                [sys.executable, "-m", "prep", "central", "standby", "run", "--data-dir",
+                 str(standby_dir)], stdout=out, stderr=err, env=_env())
+        _first_json_line(stdout, self.standby_process, self.logs / "standby-run.log")
+        self.cli("standby", "sincrono")
+
+    def failover(self) -> float:
+        """The primary's machine is lost: its ``serve``, its intake and its PostgreSQL
+        are SIGKILLed; the standby is promoted (``prep central promote``) and serves at
+        the same address (a floating IP), the intake with it. Seconds until it answers."""
+        if self.standby_dir is None:
+            raise NodoError("no hay standby: el simulacro corre con --nodos 1")
+        started = time.monotonic()
+        intake = self.intake_process is not None and self.intake_process.poll() is None
+        for process, name in ((self.serve_process, "serve"),
+                              (self.intake_process, "import_casilla")):
+            self._kill(process, name)
+        _kill_postmaster(self.data_dir / "pgdata")
+        self.cli("promote", "--motivo", "simulacro: se perdió la máquina del primario",
+                 data_dir=self.standby_dir)
+        self.data_dir, self.standby_dir = self.standby_dir, None
+        self.serve()
+        if intake and self.intake_dir is not None:
+            self.start_intake(self.intake_dir)
+        return time.monotonic() - started
+
     def start_intake(self, directory: Path) -> None:
         """``import-casilla DIR --watch``: the PREP Casilla photos' way in."""
+        self.intake_dir = directory
         directory.mkdir(parents=True, exist_ok=True)
         stdout = self.logs / "import-casilla.json"
         with stdout.open("wb") as out, (self.logs / "import-casilla.log").open("wb") as err:
@@ -186,6 +228,18 @@ class Nodo:
     def close(self) -> None:
         self._stop(self.intake_process, "import_casilla")
         self._stop(self.serve_process, "serve")
+        _terminate(self.standby_process)
+
+    def _kill(self, process: subprocess.Popen[bytes] | None, name: str) -> None:
+        """SIGKILL a long-running child (a machine lost), its CPU counted first."""
+        if process is not None and process.poll() is None:
+            try:
+                self.cpu[name] += _own_ticks(_proc_stat(process.pid)) / os.sysconf(
+                    "SC_CLK_TCK")
+            except (OSError, ValueError, IndexError):
+                pass
+            process.kill()
+            process.wait()
 
     def _stop(self, process: subprocess.Popen[bytes] | None, name: str) -> None:
         """Stop a long-running child, its CPU so far added to :attr:`cpu` first (once
@@ -231,6 +285,23 @@ def _proc_stat(pid: int) -> list[str]:
 def _own_ticks(fields: list[str]) -> int:
     """A process's own CPU (utime + stime, clock ticks) from :func:`_proc_stat`."""
     return int(fields[11]) + int(fields[12])
+
+
+def _kill_postmaster(pgdata: Path) -> None:
+    """SIGKILL the PostgreSQL of ``pgdata`` (its postmaster; the backends die with it)
+    and wait until it is gone."""
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text(encoding="ascii").split("\n", 1)[0])
+        os.kill(pid, signal.SIGKILL)
+    except (OSError, ValueError):
+        return
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return
+        time.sleep(0.02)
 
 
 def _env() -> dict[str, str]:
