@@ -16,11 +16,11 @@ from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter, QPaintEvent, QPalette, QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QWidget
 
-from catd.formatting import local_time, size_label
 from catd.taskman import TaskManager, describe_error
 from prep.records import parse_time
 from prep.station.accounts import Operator
 from prep.station.errors import DISABLED_MESSAGE
+from prep.station.formatting import local_time, size_label
 from prep.station.station import Station, StationStatus
 from prep.station.sync import FOUND_MDNS
 

@@ -20,10 +20,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from catd.formatting import local_time
 from catd.taskman import TaskManager, describe_error
 from prep.records import parse_time
 from prep.station.ccv import IntakeCounts, fetch_intake
+from prep.station.formatting import local_time
 from prep.station.station import Station
 
 log = logging.getLogger("ccv.panel")

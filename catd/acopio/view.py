@@ -40,11 +40,11 @@ from PySide6.QtWidgets import (
 
 from catd.acopio.paquete import PaqueteShown
 from catd.acopio.presenter import AcopioPresenter, Counters, Shown, Tone
-from catd.acopio.service import CAUSAS_SIN_ACTA, casilla_label
-from catd.formatting import eleccion_label, local_time
 from catd.theme import repolish
 from catd.wedge import WedgeDetector
 from prep.rules import CausaSinActa
+from prep.station.acopio import CAUSAS_SIN_ACTA, casilla_label
+from prep.station.formatting import eleccion_label, local_time
 
 
 def _caption(text: str) -> QLabel:

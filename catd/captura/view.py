@@ -36,7 +36,6 @@ from PySide6.QtWidgets import (
 )
 
 from catd.captura.presenter import Notice, QueueRow, Shown, WorkPresenter
-from catd.captura.service import FieldSpec, Grupo, running_sum
 from catd.captura.widgets import (
     WORK_STYLE,
     ActaHeader,
@@ -50,8 +49,9 @@ from catd.captura.widgets import (
     show_grid,
     whole_words,
 )
-from catd.formatting import count
 from catd.imageview import IMAGE_KEYS, ImageView
+from prep.station.captura import FieldSpec, Grupo, running_sum
+from prep.station.formatting import count
 
 
 class WorkView(QWidget):

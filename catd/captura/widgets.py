@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from catd.captura.service import ILEGIBLE, MAX_DIGITS, MAX_MOTIVO, MOTIVOS_ILEGIBLE, SIN_DATO
 from catd.theme import ACCENT, LINE, MONO_FAMILY, MUTED, TONES, repolish
+from prep.station.captura import ILEGIBLE, MAX_DIGITS, MAX_MOTIVO, MOTIVOS_ILEGIBLE, SIN_DATO
 
 WORK_STYLE = f"""
 QLineEdit#valueEdit {{ font-family: "{MONO_FAMILY}"; font-size: 13pt; padding: 1px 8px;

@@ -25,9 +25,9 @@ from catd.captura.presenter import Shown
 from catd.captura.view import WorkView
 from catd.captura.widgets import caption, card, clear_grid, show_grid, whole_words
 from catd.cotejo.presenter import MOTIVOS_COTEJO, CotejoPresenter, Publicado, publicados
-from catd.formatting import count
 from catd.theme import ACCENT, TONES, repolish
 from prep.records import MAX_COTEJO_MOTIVO
+from prep.station.formatting import count
 
 COTEJO_STYLE = f"""
 QCheckBox#difiereCheck {{ padding: 2px 8px; border: 2px solid transparent;

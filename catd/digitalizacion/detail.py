@@ -18,11 +18,11 @@ from PySide6.QtWidgets import (
 )
 
 from catd.acopio.presenter import Tone
-from catd.acopio.service import casilla_label
 from catd.digitalizacion.items import Check, ScanItem
 from catd.digitalizacion.presenter import Association, AssociationState
-from catd.formatting import eleccion_label, local_time
 from catd.theme import repolish
+from prep.station.acopio import casilla_label
+from prep.station.formatting import eleccion_label, local_time
 
 _MARKS = {True: ("✓", Tone.OK), False: ("✗", Tone.ERROR), None: ("–", Tone.IDLE)}
 

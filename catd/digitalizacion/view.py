@@ -45,9 +45,9 @@ from catd.digitalizacion.presenter import (
     DigitalizacionPresenter,
     FolderState,
 )
-from catd.formatting import local_time
 from catd.imageview import ImageView
 from catd.theme import LINE, MONO_FAMILY, MUTED, TONES
+from prep.station.formatting import local_time
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 

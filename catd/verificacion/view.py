@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
 )
 
 from catd.captura.presenter import QueueRow, Shown
-from catd.captura.service import MAX_MOTIVO, Comparacion
 from catd.captura.view import WorkView
 from catd.captura.widgets import (
     ValueEdit,
@@ -34,8 +33,9 @@ from catd.captura.widgets import (
     show_grid,
     whole_words,
 )
-from catd.formatting import count
 from catd.verificacion.presenter import MOTIVOS_VERIFICACION, VerificacionPresenter
+from prep.station.captura import MAX_MOTIVO, Comparacion
+from prep.station.formatting import count
 
 
 class DecisionTable(QWidget):
