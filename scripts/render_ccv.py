@@ -20,9 +20,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from catd.casilla.presenter import IntakePresenter  # noqa: E402
+from catd.casilla.view import IntakePanel  # noqa: E402
 from catd.taskman import TaskManager  # noqa: E402
 from catd.theme import apply_theme  # noqa: E402
-from ccv.panel import IntakePanel, IntakePresenter  # noqa: E402
 from prep.station.ccv import IntakeCounts  # noqa: E402
 from prep.station.station import Station  # noqa: E402
 

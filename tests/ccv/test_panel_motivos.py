@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from ccv.panel import MOTIVOS
+from catd.casilla.view import MOTIVOS
 from prep.station.scan.quality import Motivo
 
 
