@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from central.dashboard.data import Settings
+from central.controlroom.overview import Settings
 
 ENV_DSN = "PREP_DASHBOARD_DSN"
 

@@ -11,8 +11,8 @@ import pytest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from central.controlroom.overview import PHASES, Counts, Overview, read_overview
 from central.dashboard import theme
-from central.dashboard.data import PHASES, Counts, Overview, read_overview
 from central.dashboard.tables import Table
 from central.dashboard.views import AnomaliasView, CortesView, EstacionesView
 from central.dashboard.window import PAGES, DashboardWindow
