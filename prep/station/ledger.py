@@ -13,9 +13,9 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import case, or_, select
 
-from prep.records import Kind, parse_time
+from prep.records import Kind
 from prep.station.models import RecordRow
 from prep.station.store import Store
 
@@ -65,23 +65,28 @@ class ActaLedger:
 def read_ledger(store: Store) -> ActaLedger:
     """The ledger as the store holds it now (disk: call it on a worker)."""
     ledger = ActaLedger()
+    # Only a sin acta's cause and an acopio outside the catalog need the record's body:
+    # parsing every acopio's JSON would triple the cost of this read.
+    body_needed = or_(RecordRow.kind == Kind.SIN_ACTA.value, RecordRow.clave_acta.is_(None))
     with store.read() as session:
         rows = session.execute(
-            select(RecordRow.kind, RecordRow.clave_acta, RecordRow.canonical)
+            select(RecordRow.kind, RecordRow.clave_acta, RecordRow.id, RecordRow.created,
+                   case((body_needed, RecordRow.canonical), else_=None))
             .where(RecordRow.kind.in_(_KINDS)).order_by(RecordRow.seq))
-        for kind, clave, canonical in rows:
+        for kind, clave, record_id, created, canonical in rows:
             if kind == Kind.IMAGEN.value:
                 if clave is not None:
                     ledger.con_imagen.add(clave)
                 continue
-            record = json.loads(canonical)
-            at = parse_time(record["at"])
+            body = json.loads(canonical)["body"] if canonical is not None else {}
+            # The store wrote ``created`` itself (format_time): no need for parse_time's
+            # strict check, three times slower.
+            at = datetime.fromisoformat(created)
             if clave is not None:
                 # In seq order: a later arrival is the correction of the earlier one.
-                ledger.arrivals[clave] = Arrival(kind, at, record["id"],
-                                                 record["body"].get("causa"))
+                ledger.arrivals[clave] = Arrival(kind, at, record_id, body.get("causa"))
                 if kind == Kind.ACOPIO.value:
                     ledger.acopiadas.add(clave)
-            elif record["body"].get("fuera_de_catalogo") is True:
-                ledger.fuera_de_catalogo.setdefault(record["body"]["codigo_leido"], at)
+            elif body.get("fuera_de_catalogo") is True:
+                ledger.fuera_de_catalogo.setdefault(body["codigo_leido"], at)
     return ledger
