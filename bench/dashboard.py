@@ -36,7 +36,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from central.dashboard.data import read_overview
+from central.controlroom.overview import read_overview
 from prep.catalog import generate_catalog
 from prep.corte.anexo import TZ
 from prep.sintetico.capturas import simulate

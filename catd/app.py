@@ -87,8 +87,8 @@ def prepare_application(application: str) -> QApplication:
     own texts (standard buttons, a field's context menu, the folder chooser) in Spanish."""
     from PySide6.QtWidgets import QApplication
 
-    from catd.qt_es import install_qt_spanish
     from catd.theme import apply_theme
+    from qtkit.qt_es import install_qt_spanish
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)

@@ -27,12 +27,12 @@ from PySide6.QtWidgets import (
 )
 
 from catd.taskman import TaskManager, describe_error
-from catd.theme import repolish
 from prep.station.enroll import MIN_PREFIX_DIGITS
 from prep.station.errors import EnrollmentError
 from prep.station.station import Station
 from prep.station.store import StationIdentity
 from prep.station.tls import fetch_certificate, fingerprint_groups, pem_fingerprint
+from qtkit.style import repolish
 
 if TYPE_CHECKING:
     from prep.station.enroll_mdns import MdnsChoice

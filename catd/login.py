@@ -27,10 +27,10 @@ from PySide6.QtWidgets import (
 
 from catd.screens import Screen, screens_for
 from catd.taskman import TaskManager, describe_error
-from catd.theme import repolish
 from catd.wedge import WedgeDetector
 from prep.station.accounts import BundleInfo, Operator
 from prep.station.station import Station
+from qtkit.style import repolish
 
 MAX_FIELD_CHARS = 128
 

@@ -86,7 +86,8 @@ def _build_cotejo(context: AppContext, operator: Operator) -> QWidget:
 
 
 def _build_casilla(context: AppContext, operator: Operator) -> QWidget:
-    from ccv.panel import IntakePanel, IntakePresenter
+    from catd.casilla.presenter import IntakePresenter
+    from catd.casilla.view import IntakePanel
 
     presenter = IntakePresenter(context.station, context.tasks)
     view = IntakePanel(presenter)

@@ -12,17 +12,19 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QPainter, QPaintEvent, QPalette, QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QWidget
 
-from catd.formatting import local_time, size_label
 from catd.taskman import TaskManager, describe_error
 from prep.records import parse_time
 from prep.station.accounts import Operator
 from prep.station.errors import DISABLED_MESSAGE
+from prep.station.formatting import local_time, size_label
 from prep.station.station import Station, StationStatus
 from prep.station.sync import FOUND_MDNS
+from qtkit.polling import PollingPresenter
+from qtkit.style import set_tone
 
 REFRESH_MS = 1000
 
@@ -89,7 +91,7 @@ def describe_status(status: StationStatus) -> StatusLine:
                       sync.last_error or f"{where} ({how})", pending, last)
 
 
-class StatusPresenter(QObject):
+class StatusPresenter(PollingPresenter):
     """Polls the station's status off the GUI thread and ticks the clock."""
 
     status_did_change = Signal(object)  # StatusLine
@@ -98,38 +100,26 @@ class StatusPresenter(QObject):
 
     def __init__(self, station: Station, tasks: TaskManager,
                  parent: QObject | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(REFRESH_MS, parent)
         self.station = station
         self.tasks = tasks
-        self._asking = False
-        self._timer = QTimer(self)
-        self._timer.setInterval(REFRESH_MS)
-        self._timer.timeout.connect(self.refresh)
 
-    def start(self) -> None:
-        self._timer.start()
-        self.refresh()
-
-    def stop(self) -> None:
-        self._timer.stop()
-
-    def refresh(self) -> None:
+    def will_ask(self) -> None:
+        # The clock ticks even while a slow disk holds the status request.
         self.clock_did_tick.emit(self.tr("Hora de la estación: {hora}").format(
             hora=local_time(self.clock())))
-        if self._asking:  # a slow disk must not pile up status requests
-            return
-        self._asking = True
-        self.tasks.run("status", self.station.status, self._did_get, self._did_fail)
+
+    def ask(self) -> None:
+        self.tasks.run("status", self.station.status, self.answered, self.failed)
 
     def clock(self) -> datetime:
         return self.station.store.clock()
 
-    def _did_get(self, status: StationStatus) -> None:
-        self._asking = False
-        self.status_did_change.emit(describe_status(status))
+    def did_get(self, result: object) -> None:
+        assert isinstance(result, StationStatus)
+        self.status_did_change.emit(describe_status(result))
 
-    def _did_fail(self, error: BaseException) -> None:
-        self._asking = False
+    def did_fail(self, error: BaseException) -> None:
         self.status_did_change.emit(StatusLine(
             Health.BLOCKED, self.tr("No se pudo leer el estado de la estación"),
             describe_error(error), "", ""))
@@ -238,9 +228,7 @@ class StatusBarView(QStatusBar):
         head = line.central.split(": ")[0].split(" · ")[0]
         self.central.setText("● " + line.central, "● " + head, "● " + line.central_short)
         self.central.setToolTip(line.central_detail)
-        self.central.setProperty("health", line.health.value)
-        self.central.style().unpolish(self.central)
-        self.central.style().polish(self.central)
+        set_tone(self.central, line.health.value, "health")
         self.backlog.setText(line.backlog)
         self.last_sync.setText(line.last_sync)
 

@@ -1,4 +1,4 @@
-"""The workstation's look: one font, one palette, one style sheet.
+"""The workstation's look: its style sheet over the shared kit's palette (:mod:`qtkit`).
 
 Colours carry meaning and nothing else: green recorded, amber look again (duplicate,
 other distrito), red not recorded, blue working. Widgets choose a look with their
@@ -7,27 +7,12 @@ object name or the dynamic ``tone``/``health`` property.
 
 from __future__ import annotations
 
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication
 
-FONT_FAMILY = "Noto Sans"
-MONO_FAMILY = "DejaVu Sans Mono"
+from qtkit.palette import ACCENT, CARD, INK, LINE, MONO_FAMILY, MUTED, PAPER, tones
+from qtkit.style import apply_style
 
-INK = "#1f2933"
-MUTED = "#5f6b7a"
-LINE = "#d5dbe3"
-PAPER = "#f4f6f9"
-CARD = "#ffffff"
-ACCENT = "#0b5cad"
-
-TONES = {
-    # tone: (band and text colour, soft background)
-    "ok": ("#1b7f3b", "#e7f5ec"),
-    "warn": ("#a35a00", "#fff3df"),
-    "error": ("#b3261e", "#fdecea"),
-    "pending": ("#0b5cad", "#e8f1fb"),
-    "idle": ("#3d4a5c", "#ffffff"),
-}
+TONES = tones("pending", idle_soft="#ffffff")
 
 
 def _tone_rules() -> str:
@@ -42,6 +27,100 @@ def _tone_rules() -> str:
                          f'border: 1px solid {strong}; border-radius: 6px; padding: 8px; }}')
         rules.append(f'QLabel#formMessage[tone="{tone}"] {{ color: {strong}; }}')
         rules.append(f'QLabel#statusCentral[health="{tone}"] {{ color: {strong}; }}')
+    return "\n".join(rules)
+
+
+# The captura, verificación and cotejo screens (catd.captura, catd.verificacion,
+# catd.cotejo).
+_WORK_RULES = f"""
+QLineEdit#valueEdit {{ font-family: "{MONO_FAMILY}"; font-size: 13pt; padding: 1px 8px;
+    min-height: 20px; }}
+QScrollArea#workScroll, QScrollArea#workScroll > QWidget > QWidget {{
+    background: transparent; }}
+QLineEdit#valueEdit[marca="true"] {{ color: {TONES["warn"][0]}; font-style: italic;
+    font-size: 11pt; background: {TONES["warn"][1]}; }}
+QLineEdit#valueEdit[difiere="true"] {{ border: 2px solid {TONES["warn"][0]}; }}
+QLineEdit#valueEdit:focus {{ border: 2px solid {ACCENT}; background: #f3f8fe; }}
+QLabel#fieldLabel {{ font-size: 10pt; }}
+QLabel#fieldLabel[grupo="total"] {{ font-weight: 700; }}
+QLabel#captureValue {{ font-family: "{MONO_FAMILY}"; font-size: 13pt; padding: 0 6px; }}
+QLabel#captureValue[difiere="true"] {{ background: {TONES["warn"][1]};
+    color: {TONES["warn"][0]}; font-weight: 700; border-radius: 3px; }}
+QLabel#fieldLabel[difiere="true"] {{ color: {TONES["warn"][0]}; font-weight: 700; }}
+QLabel#actaTitle {{ font-size: 15pt; font-weight: 700; }}
+QLabel#actaClaveSmall {{ font-family: "{MONO_FAMILY}"; font-size: 14pt; color: {MUTED}; }}
+QLabel#slotBadge {{ background: {ACCENT}; color: white; font-weight: 700;
+    padding: 4px 12px; border-radius: 12px; font-size: 11pt; }}
+QLabel#keyLegend {{ color: {MUTED}; font-size: 9pt; }}
+QLabel#sumLine {{ font-size: 10pt; font-weight: 600; padding: 3px 8px;
+    border-radius: 6px; }}
+QLabel#feedback, QLabel#queueLine {{ font-size: 10pt; }}
+QPushButton#imageButton {{ padding: 3px 10px; }}
+QLabel#noticeDetail {{ font-size: 12pt; font-weight: 600; }}
+QLabel#screenKeys {{ color: {MUTED}; font-size: 9pt; background: white;
+    padding: 4px 10px; border-top: 1px solid {LINE}; }}
+QLabel#imageNotice {{ font-size: 13pt; color: {MUTED}; padding: 40px; }}
+QGraphicsView#imageView {{ background: #59606b; }}
+QFrame#imageBar {{ background: white; border-bottom: 1px solid {LINE}; }}
+QLabel#noticeTitle {{ font-size: 20pt; font-weight: 700; }}
+QLabel#noticeText {{ font-size: 13pt; }}
+QFrame#noticeCard {{ background: white; border-radius: 10px; }}
+""" + "\n".join(
+    f'QLabel#sumLine[tone="{tone}"], QLabel#feedback[tone="{tone}"], '
+    f'QLabel#queueLine[tone="{tone}"], QLabel#noticeDetail[tone="{tone}"] '
+    f'{{ color: {strong}; }}\n'
+    f'QLabel#sumLine[tone="{tone}"] {{ background: {soft}; }}\n'
+    f'QFrame#noticeCard[tone="{tone}"] {{ border: 2px solid {strong}; }}\n'
+    f'QFrame#noticeCard[tone="{tone}"] QLabel#noticeTitle {{ color: {strong}; }}'
+    for tone, (strong, soft) in TONES.items())
+
+
+_COTEJO_RULES = f"""
+QCheckBox#difiereCheck {{ padding: 2px 8px; border: 2px solid transparent;
+    border-radius: 4px; font-size: 10pt; }}
+QCheckBox#difiereCheck:focus {{ border: 2px solid {ACCENT}; background: #f3f8fe; }}
+QCheckBox#difiereCheck[difiere="true"] {{ color: {TONES["warn"][0]}; font-weight: 700;
+    background: {TONES["warn"][1]}; }}
+QCheckBox#difiereCheck[difiere="true"]:focus {{ border: 2px solid {ACCENT}; }}
+"""
+
+
+# The digitalización screen (catd.digitalizacion).
+def _digitalizacion_rules() -> str:
+    rules = [
+        f"QLabel#digiPath {{ font-family: '{MONO_FAMILY}'; font-size: 11pt; }}",
+        "QLabel#digiNumber { font-size: 24pt; font-weight: 700; }",
+        f"QLabel#digiTileCaption {{ color: {MUTED}; font-size: 9pt; }}",
+        "QLabel#digiHeadline { font-size: 14pt; font-weight: 700; padding: 8px 14px; "
+        "border-top-left-radius: 7px; border-top-right-radius: 7px; }",
+        "QLabel#digiEleccion { font-size: 16pt; font-weight: 700; }",
+        "QLabel#digiValue { font-size: 24pt; font-weight: 700; }",
+        "QScrollArea#digiScroll, QWidget#digiBody { background: transparent; }",
+        f"QLabel#digiClave {{ font-family: '{MONO_FAMILY}'; font-size: 14pt; color: {MUTED}; }}",
+        f"QLabel#digiFile {{ color: {MUTED}; font-size: 10pt; }}",
+        f"QLabel#digiCheck {{ color: {MUTED}; }}",
+        "QLabel#digiBanner { border-radius: 6px; padding: 8px 10px; font-weight: 600; }",
+        f"QLabel#digiKeys {{ color: {MUTED}; font-size: 9pt; }}",
+        f"QLineEdit#digiClaveEntry {{ font-family: '{MONO_FAMILY}'; font-size: 14pt; }}",
+        f"QFrame#digiAssociate {{ background: white; border: 1px dashed {LINE}; "
+        "border-radius: 6px; }",
+        "QFrame#digiDetail { border-radius: 8px; }",
+        # Lighter than the work screens' image view (their rules below are less specific).
+        f"QWidget#page[screen=\"digitalizacion\"] #imageView {{ background: #e9edf2; "
+        f"border: 1px solid {LINE}; }}",
+        f"QWidget#page[screen=\"digitalizacion\"] QLabel#imageNotice {{ color: {MUTED}; "
+        "font-size: 12pt; padding: 20px; }",
+    ]
+    for tone, (strong, soft) in TONES.items():
+        rules += [
+            f'QFrame#digiDetail[tone="{tone}"] {{ background: {soft}; '
+            f"border: 2px solid {strong}; }}",
+            f'QLabel#digiHeadline[tone="{tone}"] {{ background: {strong}; color: white; }}',
+            f'QLabel#digiNote[tone="{tone}"] {{ color: {strong}; }}',
+            f'QLabel#digiNumber[tone="{tone}"] {{ color: {strong}; }}',
+            f'QLabel#digiBanner[tone="{tone}"] {{ background: {soft}; color: {strong}; '
+            f"border: 1px solid {strong}; }}",
+        ]
     return "\n".join(rules)
 
 
@@ -94,22 +173,16 @@ QStatusBar#statusBar {{ background: white; border-top: 1px solid {LINE}; }}
 QStatusBar#statusBar QLabel {{ padding: 2px 10px; font-size: 10pt; }}
 QLabel#statusCentral {{ font-weight: 600; }}
 QLabel#statusOperator {{ font-weight: 600; }}
+QLabel#screenTitle {{ font-size: 16pt; font-weight: 700; }}
+QLabel#sectionTitle {{ font-size: 12pt; font-weight: 600; }}
+QLabel#bigNumber {{ font-size: 26pt; font-weight: 700; }}
 {_tone_rules()}
+{_WORK_RULES}
+{_COTEJO_RULES}
+{_digitalizacion_rules()}
 """
 
 
 def apply_theme(app: QApplication) -> None:
     """Set the font and style sheet for the whole application."""
-    font = QFont(FONT_FAMILY)
-    font.setPointSize(11)
-    app.setFont(font)
-    app.setStyleSheet(STYLE_SHEET)
-
-
-def repolish(widget: object) -> None:
-    """Re-apply the style sheet after a dynamic property changed."""
-    from PySide6.QtWidgets import QWidget
-
-    assert isinstance(widget, QWidget)
-    widget.style().unpolish(widget)
-    widget.style().polish(widget)
+    apply_style(app, STYLE_SHEET, 11)

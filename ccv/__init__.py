@@ -1,3 +1,4 @@
-"""The CCV workstation (PySide6): the CATD workstation's login, captura and
-verificación screens (reused from :mod:`catd`, not copied), drawing work from every
-CATD, plus the PREP Casilla intake panel (:mod:`ccv.panel`)."""
+"""The CCV workstation: the CATD workstation program (:mod:`catd`) started on a station
+enrolled as a CCV. Its screens (captura, verificación, and the PREP Casilla panel,
+:mod:`catd.casilla`) are catd's, chosen by the station's role; this package is only its
+command line."""

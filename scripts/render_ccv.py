@@ -9,22 +9,17 @@ it; no central is started). The CCV's captura and verificación screens are the 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import cast
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from offscreen import REPO, application, save_grab
 
-from PySide6.QtWidgets import QApplication  # noqa: E402
-
-from catd.taskman import TaskManager  # noqa: E402
-from catd.theme import apply_theme  # noqa: E402
-from ccv.panel import IntakePanel, IntakePresenter  # noqa: E402
-from prep.station.ccv import IntakeCounts  # noqa: E402
-from prep.station.station import Station  # noqa: E402
+from catd.casilla.presenter import IntakePresenter
+from catd.casilla.view import IntakePanel
+from catd.taskman import TaskManager
+from prep.station.ccv import IntakeCounts
+from prep.station.station import Station
 
 COUNTS = IntakeCounts(
     recibidas=18_432, aceptadas=17_905,
@@ -38,9 +33,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screens")
     args = parser.parse_args()
-    app = QApplication.instance() or QApplication([])
-    assert isinstance(app, QApplication)
-    apply_theme(app)
+    application()
     # The presenter only asks the central once the panel is shown; grab() never shows
     # it, so no station is needed here.
     panel = IntakePanel(IntakePresenter(cast(Station, None), TaskManager()))
@@ -48,9 +41,7 @@ def main() -> int:
     panel.show_counts(COUNTS)
     panel.ensurePolished()
     args.out.mkdir(parents=True, exist_ok=True)
-    target = args.out / "ccv_casilla.png"
-    panel.grab().save(str(target))
-    print(target)
+    save_grab(panel, args.out / "ccv_casilla.png")
     return 0
 
 

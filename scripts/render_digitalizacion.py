@@ -16,36 +16,30 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from offscreen import REPO, application, save_grab, spin
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
-from PySide6.QtCore import QEventLoop, Qt  # noqa: E402
-from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
-
-from bench.gui import demo_station  # noqa: E402
-from catd.collector import GarbageCollector  # noqa: E402
-from catd.context import AppContext  # noqa: E402
-from catd.digitalizacion.view import DigitalizacionView  # noqa: E402
-from catd.screens import SCREENS  # noqa: E402
-from catd.status import describe_status  # noqa: E402
-from catd.taskman import TaskManager  # noqa: E402
-from catd.theme import apply_theme  # noqa: E402
-from catd.wedge import WedgeDetector  # noqa: E402
-from catd.window import MainWindow  # noqa: E402
-from prep.catalog import Acta  # noqa: E402
-from prep.sintetico.acta_image import ActaImageOptions, blank_page, render_acta_image  # noqa: E402
-from prep.station.accounts import Operator  # noqa: E402
-from prep.station.sync import SyncState  # noqa: E402
+from bench.gui import demo_station
+from catd.collector import GarbageCollector
+from catd.context import AppContext
+from catd.digitalizacion.view import DigitalizacionView
+from catd.screens import SCREENS
+from catd.status import describe_status
+from catd.taskman import TaskManager
+from catd.wedge import WedgeDetector
+from catd.window import MainWindow
+from prep.catalog import Acta
+from prep.sintetico.acta_image import ActaImageOptions, blank_page, render_acta_image
+from prep.station.accounts import Operator
+from prep.station.sync import SyncState
 
 DORA = Operator("op-07-dora-hernandez", "Dora Hernández", "digitalizador", "07")
 CENTRAL_URL = "https://10.70.0.5:8443"
@@ -63,14 +57,6 @@ class NightClock:
         return self.now
 
 
-def _spin(app: QApplication, until: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not until():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the screen did not get ready")
-        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 10)
-
-
 def _scan(acta: Acta, seed: int, **options: object) -> bytes:
     valores = {campo: (seed * 37 + 11 * (i + 3)) % 260 for i, campo in
                enumerate(acta.layout.campos)}
@@ -78,9 +64,7 @@ def _scan(acta: Acta, seed: int, **options: object) -> bytes:
 
 
 def render(out: Path, scale: float) -> list[Path]:
-    app = QApplication.instance() or QApplication([])
-    assert isinstance(app, QApplication)
-    apply_theme(app)
+    app = application()
     collector = GarbageCollector()
     written: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="catd07-") as tmp:
@@ -99,7 +83,7 @@ def render(out: Path, scale: float) -> list[Path]:
             window.login_presenter.login_did_succeed.emit(DORA, screens)
             view = window.workspace.tabs.currentWidget()
             assert isinstance(view, DigitalizacionView)
-            _spin(app, lambda: view.presenter.folder.path is not None)
+            spin(app, lambda: view.presenter.folder.path is not None)
             inbox = view.presenter.folder.path
             assert inbox is not None
             batches: list[list[tuple[str, bytes]]] = [
@@ -118,23 +102,23 @@ def render(out: Path, scale: float) -> list[Path]:
                 for name, data in batch:
                     (inbox / name).write_bytes(data)
                 total += len(batch)
-                _spin(app, _rows_are(view, total))
+                spin(app, _rows_are(view, total))
             _connected(window)
             # A stored acta, its image beside it.
             view.table.setCurrentCell(view.row_of(_id_of(view, "CATD07_0016.jpg")), 0)
             view.table.setFocus()
-            _spin(app, lambda: view.preview.has_image and tasks.pending == 0)
+            spin(app, lambda: view.preview.has_image and tasks.pending == 0)
             app.processEvents()
             written.append(_save(window, out / "catd_digitalizacion.png"))
 
             # An acta scanned before its acopio was registered.
             view.table.setCurrentCell(view.row_of(_id_of(view, "CATD07_0012.jpg")), 0)
-            _spin(app, lambda: view.preview.has_image and tasks.pending == 0)
+            spin(app, lambda: view.preview.has_image and tasks.pending == 0)
             written.append(_save(window, out / "catd_digitalizacion_sin_acopio.png"))
 
             # The torn QR: F2, the clave typed, Enter shows the acta; one more Enter stores.
             view.table.setCurrentCell(view.row_of(_id_of(view, "CATD07_0015.jpg")), 0)
-            _spin(app, lambda: view.preview.has_image and tasks.pending == 0)
+            spin(app, lambda: view.preview.has_image and tasks.pending == 0)
             QTest.keyClick(view.table, Qt.Key.Key_F2)
             clave = view.detail.associate.clave
             QTest.keyClicks(clave, here[14].clave)
@@ -145,7 +129,7 @@ def render(out: Path, scale: float) -> list[Path]:
             window.log_out()
             window.status_presenter.stop()
             window.close()
-            _spin(app, lambda: tasks.pending == 0)
+            spin(app, lambda: tasks.pending == 0)
         finally:
             tasks.shutdown()
             station.stop_sync()
@@ -182,9 +166,7 @@ def _save(window: MainWindow, path: Path) -> Path:
     app.processEvents()
     if (window.width(), window.height()) != (1366, 768):
         raise RuntimeError(f"the window grew to {window.width()}×{window.height()}")
-    if not window.grab().save(str(path), "PNG"):
-        raise RuntimeError(f"could not write {path}")
-    return path
+    return save_grab(window, path)
 
 
 def main() -> int:
@@ -193,8 +175,7 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=0.2, help="catalog scale")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    for path in render(args.out, args.scale):
-        print(path)
+    render(args.out, args.scale)
     return 0
 
 

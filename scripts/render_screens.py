@@ -14,34 +14,29 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from offscreen import REPO, application, save_grab
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication, QWidget
 
-from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
-
-from bench.gui import DEMO_PASSWORD, demo_station  # noqa: E402
-from catd.acopio.view import AcopioView  # noqa: E402
-from catd.collector import GarbageCollector  # noqa: E402
-from catd.context import AppContext  # noqa: E402
-from catd.enrollment import ResolvedCentral  # noqa: E402
-from catd.status import describe_status  # noqa: E402
-from catd.taskman import TaskManager  # noqa: E402
-from catd.theme import apply_theme  # noqa: E402
-from catd.wedge import WedgeDetector  # noqa: E402
-from catd.window import MainWindow  # noqa: E402
-from prep.rules import CausaSinActa  # noqa: E402
-from prep.station.printing import FakePrinter  # noqa: E402
-from prep.station.station import Station  # noqa: E402
-from prep.station.sync import SyncState  # noqa: E402
+from bench.gui import DEMO_PASSWORD, demo_station
+from catd.acopio.view import AcopioView
+from catd.collector import GarbageCollector
+from catd.context import AppContext
+from catd.enrollment import ResolvedCentral
+from catd.status import describe_status
+from catd.taskman import TaskManager
+from catd.wedge import WedgeDetector
+from catd.window import MainWindow
+from prep.rules import CausaSinActa
+from prep.station.printing import FakePrinter
+from prep.station.station import Station
+from prep.station.sync import SyncState
 
 SIZE = (1366, 768)
 SMALL = (1024, 768)
@@ -79,10 +74,7 @@ def _run_loop(ms: int) -> None:
 
 
 def save(widget: QWidget, out: Path, name: str) -> None:
-    path = out / f"catd_{name}.png"
-    if not widget.grab().save(str(path), "PNG"):
-        raise RuntimeError(f"could not write {path}")
-    print(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
+    save_grab(widget, out / f"catd_{name}.png")
 
 
 def connected(window: MainWindow, station: Station) -> None:
@@ -104,17 +96,14 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screens")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    app = QApplication.instance() or QApplication([])
-    assert isinstance(app, QApplication)
-    apply_theme(app)
+    app = application()
     collector = GarbageCollector()
     with tempfile.TemporaryDirectory(prefix="catd-screens-") as tmp:
         render_enrollment(app, Path(tmp) / "nueva", args.out)
         render_work(app, Path(tmp) / "catd07", args.out)
     from scripts.render_digitalizacion import render as render_digitalizacion
 
-    for path in render_digitalizacion(args.out, 0.2):
-        print(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
+    render_digitalizacion(args.out, 0.2)
     collector.stop()
     return 0
 

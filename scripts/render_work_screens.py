@@ -16,47 +16,30 @@ the status bar says so, as it would during an outage.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from offscreen import REPO, application, save_grab, spin
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
-from PySide6.QtCore import QEventLoop, Qt  # noqa: E402
-from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
-
-from bench.gui import demo_station  # noqa: E402
-from bench.work_demo import lease_work, written_values  # noqa: E402
-from catd.captura.view import WorkView  # noqa: E402
-from catd.context import AppContext  # noqa: E402
-from catd.screens import SCREENS  # noqa: E402
-from catd.taskman import TaskManager  # noqa: E402
-from catd.theme import apply_theme  # noqa: E402
-from catd.wedge import WedgeDetector  # noqa: E402
-from catd.window import MainWindow  # noqa: E402
-from prep.station.accounts import Operator  # noqa: E402
-
-
-def _spin(app: QApplication, until: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not until():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the screen did not get ready")
-        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 10)
+from bench.gui import demo_station
+from bench.work_demo import lease_work, written_values
+from catd.captura.view import WorkView
+from catd.context import AppContext
+from catd.screens import SCREENS
+from catd.taskman import TaskManager
+from catd.wedge import WedgeDetector
+from catd.window import MainWindow
+from prep.station.accounts import Operator
 
 
 def render(out: Path, scale: float, size: tuple[int, int] = (1024, 768)) -> list[Path]:
     """Each screen on a station of its own, seen as it opens (the status bar still
     looking for the central)."""
-    app = QApplication.instance() or QApplication([])
-    assert isinstance(app, QApplication)
-    apply_theme(app)
+    app = application()
     jobs = (("captura", Operator("op-07-carlos-ruiz", "Carlos Ruiz", "capturista", "07"),
              (3, 40, 81), "catd_captura.png"),
             ("verificacion", Operator("op-07-vera-luna", "Vera Luna", "verificador", "07"),
@@ -96,7 +79,7 @@ def _render(app: QApplication, context: AppContext, kind: str, operator: Operato
     window.workspace.tabs.setCurrentIndex(len(screens) - 1)
     view = window.workspace.tabs.currentWidget()
     assert isinstance(view, WorkView), f"no {kind} screen registered"
-    _spin(app, lambda: view.shown is not None and view.image.has_image
+    spin(app, lambda: view.shown is not None and view.image.has_image
           and view.presenter.online is not None)
     # What an operator has typed so far: half the capture (what the image says), the
     # disputed field of the verification, or two differences found by the cotejo.
@@ -114,13 +97,13 @@ def _render(app: QApplication, context: AppContext, kind: str, operator: Operato
         QTest.keyClicks(target, text)
         if kind == "captura":
             QTest.keyClick(target, Qt.Key.Key_Return)
-    _spin(app, lambda: tasks.pending == 0)
+    spin(app, lambda: tasks.pending == 0)
     app.processEvents()
-    window.grab().save(str(path))
+    save_grab(window, path)
     window.log_out()
     window.status_presenter.stop()
     window.close()
-    _spin(app, lambda: tasks.pending == 0)
+    spin(app, lambda: tasks.pending == 0)
     return path
 
 
@@ -144,8 +127,7 @@ def main() -> int:
     args = parser.parse_args()
     width, _, height = args.size.partition("x")
     args.out.mkdir(parents=True, exist_ok=True)
-    for path in render(args.out, args.scale, (int(width), int(height))):
-        print(path)
+    render(args.out, args.scale, (int(width), int(height)))
     return 0
 
 

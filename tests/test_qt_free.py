@@ -14,10 +14,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 SCRIPT = """
 import importlib, json, pkgutil, sys
-QT_FREE_DASHBOARD = {"central.dashboard.data", "central.dashboard.actions",
-                     "central.dashboard.gate", "central.dashboard.cli",
-                     "central.dashboard.login", "central.dashboard.stations",
-                     "central.dashboard.anomaly_text"}
+QT_FREE_DASHBOARD = {"central.dashboard.cli", "central.dashboard.login",
+                     "central.dashboard.stations"}
 package = importlib.import_module(sys.argv[1])
 names = [package.__name__]
 for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
@@ -36,9 +34,11 @@ print(json.dumps({"imported": names, "qt": qt}))
 MUST_IMPORT = {
     "prep": ("prep.values", "prep.rules", "prep.qr", "prep.cli", "prep.catalog.model",
              "prep.corte.package", "prep.corte.reader", "prep.sintetico.plan",
-             "prep.station.sync"),
+             "prep.station.sync", "prep.station.acopio", "prep.station.captura",
+             "prep.station.digitalizacion", "prep.station.ledger"),
     "central": ("central.server", "central.ingest", "central.cli", "central.db.models",
-                "central.dashboard.data", "central.dashboard.cli", "central.reports.cli",
+                "central.controlroom.overview", "central.controlroom.actions",
+                "central.controlroom.gate", "central.dashboard.cli", "central.reports.cli",
                 "central.reports.ceros"),
     "drill": ("drill.cli", "drill.drill", "drill.run", "drill.zygote"),
 }

@@ -314,7 +314,7 @@ def _settings_check(directory: Path, case: tuple[str, bytes]) -> None:
                 raise Violation(f"reglas refused without a Spanish message naming the file: "
                                 f"{exc}") from None
         return
-    from catd.digitalizacion.service import SETTINGS_FILE, ScannerSettings
+    from prep.station.digitalizacion import SETTINGS_FILE, ScannerSettings
 
     (directory / SETTINGS_FILE).write_bytes(data)
     settings = ScannerSettings.load(directory)

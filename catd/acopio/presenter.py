@@ -20,17 +20,6 @@ from datetime import datetime
 from PySide6.QtCore import QObject, Signal
 
 from catd.acopio.paquete import Paquete, PaqueteShown, describe_paquete, next_traslado
-from catd.acopio.service import (
-    CAUSAS_DE_CASILLA,
-    CAUSAS_SIN_ACTA,
-    AcopioService,
-    AcopioState,
-    Arrival,
-    SinActaCasilla,
-    Tally,
-    causa_label,
-)
-from catd.formatting import eleccion_label, local_time
 from catd.taskman import TaskManager, describe_error
 from prep.catalog import Acta, Casilla
 from prep.paquete import TipoDocumento, Traslado, traslado_de_casilla
@@ -38,7 +27,18 @@ from prep.qr import CodeRejected, Motivo, is_acta_code, printable_code
 from prep.records import Kind, Record
 from prep.rules import CausaSinActa
 from prep.station.accounts import Operator
+from prep.station.acopio import (
+    CAUSAS_DE_CASILLA,
+    CAUSAS_SIN_ACTA,
+    AcopioService,
+    AcopioState,
+    SinActaCasilla,
+    Tally,
+    causa_label,
+)
 from prep.station.errors import StationInputError
+from prep.station.formatting import eleccion_label, local_time
+from prep.station.ledger import Arrival
 from prep.station.printing import AcopioTicket, Printer, PrinterError
 from prep.station.station import Station
 

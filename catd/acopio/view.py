@@ -40,17 +40,12 @@ from PySide6.QtWidgets import (
 
 from catd.acopio.paquete import PaqueteShown
 from catd.acopio.presenter import AcopioPresenter, Counters, Shown, Tone
-from catd.acopio.service import CAUSAS_SIN_ACTA, casilla_label
-from catd.formatting import eleccion_label, local_time
-from catd.theme import repolish
 from catd.wedge import WedgeDetector
 from prep.rules import CausaSinActa
-
-
-def _caption(text: str) -> QLabel:
-    label = QLabel(text.upper())
-    label.setObjectName("caption")
-    return label
+from prep.station.acopio import CAUSAS_SIN_ACTA, casilla_label
+from prep.station.formatting import eleccion_label, local_time
+from qtkit.style import repolish
+from qtkit.widgets import caption, card
 
 
 def _button(text: str) -> QPushButton:
@@ -58,15 +53,6 @@ def _button(text: str) -> QPushButton:
     button = QPushButton(text)
     button.setAutoDefault(True)
     return button
-
-
-def _card() -> tuple[QFrame, QVBoxLayout]:
-    frame = QFrame()
-    frame.setObjectName("card")
-    layout = QVBoxLayout(frame)
-    layout.setContentsMargins(16, 14, 16, 14)
-    layout.setSpacing(8)
-    return frame, layout
 
 
 BIG_POINTS = (48, 40, 34, 28)
@@ -77,12 +63,12 @@ FIELD_SPACING = 32
 class _BigField(QWidget):
     """A caption over a big value (DISTRITO 07)."""
 
-    def __init__(self, caption: str) -> None:
+    def __init__(self, title: str) -> None:
         super().__init__()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        self.caption = _caption(caption)
+        self.caption = caption(title)
         layout.addWidget(self.caption)
         self.value = QLabel("—")
         self.value.setObjectName("bigValue")
@@ -231,7 +217,7 @@ class CountersPanel(QFrame):
         self.setObjectName("card")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 14, 16, 14)
-        layout.addWidget(_caption(self.tr("Su turno")))
+        layout.addWidget(caption(self.tr("Su turno")))
         row = QHBoxLayout()
         self.shift = QLabel("0")
         self.shift.setObjectName("shiftNumber")
@@ -241,7 +227,7 @@ class CountersPanel(QFrame):
         row.addWidget(self.shift_detail, 1, Qt.AlignmentFlag.AlignBottom)
         layout.addLayout(row)
         layout.addSpacing(6)
-        layout.addWidget(_caption(self.tr("Actas de este CATD")))
+        layout.addWidget(caption(self.tr("Actas de este CATD")))
         self.table = QTableWidget(0, len(self.COLUMNS))
         self.table.setHorizontalHeaderLabels([self.tr(c) for c in self.COLUMNS])
         self.table.verticalHeader().setVisible(False)
@@ -304,7 +290,7 @@ class SinActaForm(QFrame):
         self.setObjectName("card")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 14, 16, 14)
-        layout.addWidget(_caption(self.tr("Paquete sin acta (F6)")))
+        layout.addWidget(caption(self.tr("Paquete sin acta (F6)")))
         grid = QGridLayout()
         self.clave = QLineEdit()
         self.clave.setPlaceholderText(self.tr("CLAVE_ACTA, o CLAVE_CASILLA"))
@@ -348,8 +334,8 @@ class AcopioView(QWidget):
         self.presenter = presenter
         self.detector = detector
 
-        entry_card, entry = _card()
-        entry.addWidget(_caption(self.tr("Escanee el QR del acta o escriba su CLAVE_ACTA (F2)")))
+        entry_card, entry = card((16, 14), 8)
+        entry.addWidget(caption(self.tr("Escanee el QR del acta o escriba su CLAVE_ACTA (F2)")))
         row = QHBoxLayout()
         self.entry = QLineEdit()
         self.entry.setObjectName("codeEntry")

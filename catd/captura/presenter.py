@@ -19,7 +19,12 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
-from catd.captura.service import (
+from catd.imageview import decode_image
+from catd.taskman import TaskManager, describe_error
+from prep.catalog import Catalog
+from prep.records import Record
+from prep.station.accounts import Operator
+from prep.station.captura import (
     MAX_MOTIVO,
     ActaInfo,
     Comparacion,
@@ -29,11 +34,6 @@ from catd.captura.service import (
     field_specs,
     read_form,
 )
-from catd.imageview import decode_image
-from catd.taskman import TaskManager, describe_error
-from prep.catalog import Catalog
-from prep.records import Record
-from prep.station.accounts import Operator
 from prep.station.errors import NoCatalogError, StationError
 from prep.station.station import Station
 from prep.station.work import RefillOutcome, WorkError, WorkItem, WorkQueue

@@ -36,22 +36,20 @@ from PySide6.QtWidgets import (
 )
 
 from catd.captura.presenter import Notice, QueueRow, Shown, WorkPresenter
-from catd.captura.service import FieldSpec, Grupo, running_sum
 from catd.captura.widgets import (
-    WORK_STYLE,
     ActaHeader,
     IlegiblePanel,
     NoticePage,
     ValueEdit,
-    caption,
-    card,
     clear_grid,
-    set_tone,
     show_grid,
     whole_words,
 )
-from catd.formatting import count
 from catd.imageview import IMAGE_KEYS, ImageView
+from prep.station.captura import FieldSpec, Grupo, running_sum
+from prep.station.formatting import count
+from qtkit.style import set_tone
+from qtkit.widgets import caption, card
 
 
 class WorkView(QWidget):
@@ -67,7 +65,6 @@ class WorkView(QWidget):
         self.presenter = presenter
         self.shown: Shown | None = None
         self.setObjectName("page")
-        self.setStyleSheet(WORK_STYLE)
         self.notice = NoticePage()
         self.image = ImageView()
         self.header = ActaHeader()
@@ -301,13 +298,13 @@ class WorkView(QWidget):
             self.focus_field(campo)
 
     def _feedback(self, tone: str, message: str) -> None:
-        set_tone(self.feedback, "tone", tone)
+        set_tone(self.feedback, tone)
         self.feedback.setText(message)
         self.feedback.setVisible(bool(message))
         self.notice.show_outcome(tone, message)
 
     def show_queue(self, tone: str, text: str, rows: Sequence[QueueRow]) -> None:
-        set_tone(self.queue_line, "tone", tone)
+        set_tone(self.queue_line, tone)
         self.queue_line.setText(self.tr("{estado} Hechas en esta sesión: {n}.").format(
             estado=text, n=self.presenter.done))
 
@@ -437,7 +434,7 @@ class CapturaView(WorkView):
             ("F2", "imagen ilegible"), ("F5", "buscar actas"))
 
     def _build_area(self) -> QWidget:
-        frame, layout = card()
+        frame, layout = card((14, 10))
         self.form = CaptureForm(self)
         layout.addWidget(self._scroll_for(self.form), 1)
         self.sum_line = self.form.sum_line
@@ -459,5 +456,5 @@ class CapturaView(WorkView):
 
     def update_sum(self) -> None:
         suma = running_sum(self.form.specs, self.texts())
-        set_tone(self.sum_line, "tone", suma.cuadre.value)
+        set_tone(self.sum_line, suma.cuadre.value)
         self.sum_line.setText(suma.texto)

@@ -18,66 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from catd.captura.service import ILEGIBLE, MAX_DIGITS, MAX_MOTIVO, MOTIVOS_ILEGIBLE, SIN_DATO
-from catd.theme import ACCENT, LINE, MONO_FAMILY, MUTED, TONES, repolish
-
-WORK_STYLE = f"""
-QLineEdit#valueEdit {{ font-family: "{MONO_FAMILY}"; font-size: 13pt; padding: 1px 8px;
-    min-height: 20px; }}
-QScrollArea#workScroll, QScrollArea#workScroll > QWidget > QWidget {{
-    background: transparent; }}
-QLineEdit#valueEdit[marca="true"] {{ color: {TONES["warn"][0]}; font-style: italic;
-    font-size: 11pt; background: {TONES["warn"][1]}; }}
-QLineEdit#valueEdit[difiere="true"] {{ border: 2px solid {TONES["warn"][0]}; }}
-QLineEdit#valueEdit:focus {{ border: 2px solid {ACCENT}; background: #f3f8fe; }}
-QLabel#fieldLabel {{ font-size: 10pt; }}
-QLabel#fieldLabel[grupo="total"] {{ font-weight: 700; }}
-QLabel#captureValue {{ font-family: "{MONO_FAMILY}"; font-size: 13pt; padding: 0 6px; }}
-QLabel#captureValue[difiere="true"] {{ background: {TONES["warn"][1]};
-    color: {TONES["warn"][0]}; font-weight: 700; border-radius: 3px; }}
-QLabel#fieldLabel[difiere="true"] {{ color: {TONES["warn"][0]}; font-weight: 700; }}
-QLabel#actaTitle {{ font-size: 15pt; font-weight: 700; }}
-QLabel#actaClaveSmall {{ font-family: "{MONO_FAMILY}"; font-size: 14pt; color: {MUTED}; }}
-QLabel#slotBadge {{ background: {ACCENT}; color: white; font-weight: 700;
-    padding: 4px 12px; border-radius: 12px; font-size: 11pt; }}
-QLabel#keyLegend {{ color: {MUTED}; font-size: 9pt; }}
-QLabel#sumLine {{ font-size: 10pt; font-weight: 600; padding: 3px 8px;
-    border-radius: 6px; }}
-QLabel#feedback, QLabel#queueLine {{ font-size: 10pt; }}
-QPushButton#imageButton {{ padding: 3px 10px; }}
-QLabel#noticeDetail {{ font-size: 12pt; font-weight: 600; }}
-QLabel#screenKeys {{ color: {MUTED}; font-size: 9pt; background: white;
-    padding: 4px 10px; border-top: 1px solid {LINE}; }}
-QLabel#imageNotice {{ font-size: 13pt; color: {MUTED}; padding: 40px; }}
-QGraphicsView#imageView {{ background: #59606b; }}
-QFrame#imageBar {{ background: white; border-bottom: 1px solid {LINE}; }}
-QLabel#noticeTitle {{ font-size: 20pt; font-weight: 700; }}
-QLabel#noticeText {{ font-size: 13pt; }}
-QFrame#noticeCard {{ background: white; border-radius: 10px; }}
-""" + "\n".join(
-    f'QLabel#sumLine[tone="{tone}"], QLabel#feedback[tone="{tone}"], '
-    f'QLabel#queueLine[tone="{tone}"], QLabel#noticeDetail[tone="{tone}"] '
-    f'{{ color: {strong}; }}\n'
-    f'QLabel#sumLine[tone="{tone}"] {{ background: {soft}; }}\n'
-    f'QFrame#noticeCard[tone="{tone}"] {{ border: 2px solid {strong}; }}\n'
-    f'QFrame#noticeCard[tone="{tone}"] QLabel#noticeTitle {{ color: {strong}; }}'
-    for tone, (strong, soft) in TONES.items())
-
-
-def caption(text: str) -> QLabel:
-    """A small upper-case caption over a group."""
-    label = QLabel(text.upper())
-    label.setObjectName("caption")
-    return label
-
-
-def card() -> tuple[QFrame, QVBoxLayout]:
-    frame = QFrame()
-    frame.setObjectName("card")
-    layout = QVBoxLayout(frame)
-    layout.setContentsMargins(14, 10, 14, 10)
-    layout.setSpacing(6)
-    return frame, layout
+from prep.station.captura import ILEGIBLE, MAX_DIGITS, MAX_MOTIVO, MOTIVOS_ILEGIBLE, SIN_DATO
+from qtkit.style import repolish, set_tone
+from qtkit.widgets import caption
 
 
 def clear_grid(grid: QGridLayout, keep: QWidget | None = None) -> None:
@@ -115,11 +58,6 @@ def whole_words(label: QLabel) -> None:
         margins = label.contentsMargins()
         label.setMinimumWidth(max(metrics.horizontalAdvance(w) for w in words) + 2
                               + margins.left() + margins.right())
-
-
-def set_tone(widget: QWidget, name: str, value: str) -> None:
-    widget.setProperty(name, value)
-    repolish(widget)
 
 
 class ValueEdit(QLineEdit):
@@ -273,14 +211,14 @@ class NoticePage(QWidget):
         outer.addStretch(1)
 
     def show_notice(self, tone: str, title: str, text: str) -> None:
-        set_tone(self.card, "tone", tone)
+        set_tone(self.card, tone)
         self.title.setText(title)
         self.text.setText(text)
 
     def show_outcome(self, tone: str, text: str) -> None:
         """The last acta's outcome, which the form showed until this page replaced it
         (the last save of a queue would otherwise never be confirmed)."""
-        set_tone(self.detail, "tone", tone)
+        set_tone(self.detail, tone)
         self.detail.setText(text)
         self.detail.setVisible(bool(text))
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from PySide6.QtGui import QImage
 
 from catd.captura.presenter import WorkPresenter, _Decoded, _describe
-from catd.captura.service import FieldSpec, valor_text
-from catd.formatting import count
 from prep.records import MAX_COTEJO_MOTIVO
+from prep.station.captura import FieldSpec, valor_text
+from prep.station.formatting import count
 from prep.station.work import WorkItem
 from prep.values import parse_valor
 

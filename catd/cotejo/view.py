@@ -23,20 +23,12 @@ from PySide6.QtWidgets import (
 
 from catd.captura.presenter import Shown
 from catd.captura.view import WorkView
-from catd.captura.widgets import caption, card, clear_grid, show_grid, whole_words
+from catd.captura.widgets import clear_grid, show_grid, whole_words
 from catd.cotejo.presenter import MOTIVOS_COTEJO, CotejoPresenter, Publicado, publicados
-from catd.formatting import count
-from catd.theme import ACCENT, TONES, repolish
 from prep.records import MAX_COTEJO_MOTIVO
-
-COTEJO_STYLE = f"""
-QCheckBox#difiereCheck {{ padding: 2px 8px; border: 2px solid transparent;
-    border-radius: 4px; font-size: 10pt; }}
-QCheckBox#difiereCheck:focus {{ border: 2px solid {ACCENT}; background: #f3f8fe; }}
-QCheckBox#difiereCheck[difiere="true"] {{ color: {TONES["warn"][0]}; font-weight: 700;
-    background: {TONES["warn"][1]}; }}
-QCheckBox#difiereCheck[difiere="true"]:focus {{ border: 2px solid {ACCENT}; }}
-"""
+from prep.station.formatting import count
+from qtkit.style import repolish
+from qtkit.widgets import caption, card
 
 
 class DifiereCheck(QCheckBox):
@@ -190,10 +182,9 @@ class CotejoView(WorkView):
 
     def __init__(self, presenter: CotejoPresenter, parent: QWidget | None = None) -> None:
         super().__init__(presenter, parent)
-        self.setStyleSheet(self.styleSheet() + COTEJO_STYLE)
 
     def _build_area(self) -> QWidget:
-        frame, layout = card()
+        frame, layout = card((14, 10))
         self.summary = QLabel()
         self.summary.setObjectName("feedback")
         self.summary.setWordWrap(True)

@@ -18,36 +18,14 @@ from PySide6.QtWidgets import (
 )
 
 from catd.acopio.presenter import Tone
-from catd.acopio.service import casilla_label
 from catd.digitalizacion.items import Check, ScanItem
 from catd.digitalizacion.presenter import Association, AssociationState
-from catd.formatting import eleccion_label, local_time
-from catd.theme import repolish
+from prep.station.acopio import casilla_label
+from prep.station.formatting import eleccion_label, local_time
+from qtkit.style import repolish, set_tone
+from qtkit.widgets import caption
 
 _MARKS = {True: ("✓", Tone.OK), False: ("✗", Tone.ERROR), None: ("–", Tone.IDLE)}
-
-
-def caption(text: str) -> QLabel:
-    """A small upper-case heading."""
-    label = QLabel(text.upper())
-    label.setObjectName("caption")
-    return label
-
-
-def card() -> tuple[QFrame, QVBoxLayout]:
-    """A white rounded panel and its layout."""
-    frame = QFrame()
-    frame.setObjectName("card")
-    layout = QVBoxLayout(frame)
-    layout.setContentsMargins(14, 12, 14, 12)
-    layout.setSpacing(6)
-    return frame, layout
-
-
-def set_tone(widget: QWidget, tone: Tone) -> None:
-    """Colour ``widget`` by ``tone`` (the style sheet keys on the property)."""
-    widget.setProperty("tone", tone.value)
-    repolish(widget)
 
 
 class _Field(QWidget):
@@ -106,7 +84,7 @@ class AssociatePanel(QFrame):
                 .format(clave=acta.clave, eleccion=eleccion_label(acta.eleccion),
                         d=acta.casilla.distrito_id, s=acta.casilla.seccion,
                         c=casilla_label(acta.casilla)))
-            set_tone(self.found, Tone.PENDING)
+            set_tone(self.found, Tone.PENDING.value)
         self.submit.setText(self.tr("Guardar (Enter)") if state.stage is Association.CONFIRM
                             else self.tr("Buscar (Enter)"))
         self.submit.setObjectName("primary" if state.stage is Association.CONFIRM else "")
@@ -115,7 +93,7 @@ class AssociatePanel(QFrame):
         self.clave.setReadOnly(state.stage is Association.SAVING)
         self.message.setText(state.message)
         self.message.setVisible(bool(state.message))
-        set_tone(self.message, state.tone)
+        set_tone(self.message, state.tone.value)
 
 
 class DetailPanel(QFrame):
@@ -183,8 +161,8 @@ class DetailPanel(QFrame):
     def show_item(self, item: ScanItem | None, checks: list[Check] | None = None) -> None:
         self.review.show_checks(checks or [])
         if item is None:
-            set_tone(self, Tone.IDLE)
-            set_tone(self.headline, Tone.IDLE)
+            set_tone(self, Tone.IDLE.value)
+            set_tone(self.headline, Tone.IDLE.value)
             self.headline.setText(self.tr("Sin imágenes todavía"))
             self.message.setText(self.tr(
                 "Digitalice las actas con el escáner: cada imagen que guarde en la carpeta "
@@ -194,8 +172,8 @@ class DetailPanel(QFrame):
                            self.associate, self.review):
                 widget.setVisible(False)
             return
-        set_tone(self, item.tone)
-        set_tone(self.headline, item.tone)
+        set_tone(self, item.tone.value)
+        set_tone(self.headline, item.tone.value)
         self.headline.setText(item.title)
         acta = item.acta
         for widget in (self.eleccion, self.fields, self.clave):
@@ -210,7 +188,7 @@ class DetailPanel(QFrame):
         self.banner.setVisible(banner is not None)
         if banner is not None:
             self.banner.setText(banner[1])
-            set_tone(self.banner, banner[0])
+            set_tone(self.banner, banner[0].value)
         self.message.setText(item.mensaje)
         # A stored image's banner says what its message says, in fewer words.
         self.message.setVisible(banner is None or not item.stored)
@@ -264,7 +242,7 @@ class _Review(QWidget):
                 continue
             text, tone = _MARKS[check.ok]
             mark.setText(text)
-            set_tone(mark, tone)
+            set_tone(mark, tone.value)
             label.setText(check.label)
             value.setText(check.value)
 

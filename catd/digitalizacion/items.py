@@ -11,8 +11,8 @@ from datetime import datetime
 from pathlib import Path
 
 from catd.acopio.presenter import Tone
-from catd.formatting import size_label
 from prep.catalog import Acta
+from prep.station.formatting import size_label
 from prep.station.scan.hotfolder import Disposition, HotFileResult
 from prep.station.scan.quality import Motivo, Problem, QualityPolicy, QualityReport
 from prep.station.scan.service import MANUAL_OVERRIDES, DigitalizacionResult

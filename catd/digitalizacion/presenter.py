@@ -35,18 +35,18 @@ from catd.digitalizacion.items import (
     item_from_result,
     quality_checks,
 )
-from catd.digitalizacion.service import (
+from catd.imageview import decode_image
+from catd.taskman import TaskManager, describe_error
+from prep.catalog import Acta
+from prep.qr import ActaCodec, CodeRejected
+from prep.station.accounts import Operator
+from prep.station.digitalizacion import (
     ImageTally,
     ScannerSettings,
     folder_problem,
     image_tally,
     settle_associated,
 )
-from catd.imageview import decode_image
-from catd.taskman import TaskManager, describe_error
-from prep.catalog import Acta
-from prep.qr import ActaCodec, CodeRejected
-from prep.station.accounts import Operator
 from prep.station.errors import StationError
 from prep.station.scan.hotfolder import (
     MOTIVO_SUFFIX,

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from catd.acopio.presenter import Tone
-from catd.digitalizacion.detail import DetailPanel, caption, card, set_tone
+from catd.digitalizacion.detail import DetailPanel
 from catd.digitalizacion.items import ScanItem, result_text
 from catd.digitalizacion.presenter import (
     Association,
@@ -45,46 +45,13 @@ from catd.digitalizacion.presenter import (
     DigitalizacionPresenter,
     FolderState,
 )
-from catd.formatting import local_time
 from catd.imageview import ImageView
-from catd.theme import LINE, MONO_FAMILY, MUTED, TONES
+from catd.theme import TONES
+from prep.station.formatting import local_time
+from qtkit.style import set_tone
+from qtkit.widgets import caption, card
 
 ID_ROLE = Qt.ItemDataRole.UserRole
-
-
-def _style_sheet() -> str:
-    rules = [
-        f"QLabel#digiPath {{ font-family: '{MONO_FAMILY}'; font-size: 11pt; }}",
-        "QLabel#digiNumber { font-size: 24pt; font-weight: 700; }",
-        f"QLabel#digiTileCaption {{ color: {MUTED}; font-size: 9pt; }}",
-        "QLabel#digiHeadline { font-size: 14pt; font-weight: 700; padding: 8px 14px; "
-        "border-top-left-radius: 7px; border-top-right-radius: 7px; }",
-        "QLabel#digiEleccion { font-size: 16pt; font-weight: 700; }",
-        "QLabel#digiValue { font-size: 24pt; font-weight: 700; }",
-        "QScrollArea#digiScroll, QWidget#digiBody { background: transparent; }",
-        f"QLabel#digiClave {{ font-family: '{MONO_FAMILY}'; font-size: 14pt; color: {MUTED}; }}",
-        f"QLabel#digiFile {{ color: {MUTED}; font-size: 10pt; }}",
-        f"QLabel#digiCheck {{ color: {MUTED}; }}",
-        "QLabel#digiBanner { border-radius: 6px; padding: 8px 10px; font-weight: 600; }",
-        f"QLabel#digiKeys {{ color: {MUTED}; font-size: 9pt; }}",
-        f"QLineEdit#digiClaveEntry {{ font-family: '{MONO_FAMILY}'; font-size: 14pt; }}",
-        f"QFrame#digiAssociate {{ background: white; border: 1px dashed {LINE}; "
-        "border-radius: 6px; }",
-        "QFrame#digiDetail { border-radius: 8px; }",
-        f"#imageView {{ background: #e9edf2; border: 1px solid {LINE}; }}",
-        f"QLabel#imageNotice {{ color: {MUTED}; font-size: 12pt; padding: 20px; }}",
-    ]
-    for tone, (strong, soft) in TONES.items():
-        rules += [
-            f'QFrame#digiDetail[tone="{tone}"] {{ background: {soft}; '
-            f"border: 2px solid {strong}; }}",
-            f'QLabel#digiHeadline[tone="{tone}"] {{ background: {strong}; color: white; }}',
-            f'QLabel#digiNote[tone="{tone}"] {{ color: {strong}; }}',
-            f'QLabel#digiNumber[tone="{tone}"] {{ color: {strong}; }}',
-            f'QLabel#digiBanner[tone="{tone}"] {{ background: {soft}; color: {strong}; '
-            f"border: 1px solid {strong}; }}",
-        ]
-    return "\n".join(rules)
 
 
 class _ElidedLabel(QLabel):
@@ -131,7 +98,7 @@ class _Tile(QWidget):
 
     def set(self, value: int | None, tone: Tone = Tone.IDLE) -> None:
         self.number.setText("—" if value is None else str(value))
-        set_tone(self.number, tone)
+        set_tone(self.number, tone.value)
 
 
 class DigitalizacionView(QWidget):
@@ -143,7 +110,7 @@ class DigitalizacionView(QWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("page")
-        self.setStyleSheet(_style_sheet())
+        self.setProperty("screen", "digitalizacion")  # its image view looks lighter
         self.presenter = presenter
 
         # folder and counters
@@ -361,7 +328,7 @@ class DigitalizacionView(QWidget):
         self.folder_path.setText(str(state.path) if state.path is not None else "—")
         self.folder_path.setToolTip(str(state.path) if state.path is not None else "")
         self.folder_status.setText(state.message)
-        set_tone(self.folder_status, state.tone)
+        set_tone(self.folder_status, state.tone.value)
 
     def show_counters(self, counters: Counters) -> None:
         self.digitalizadas.set(counters.digitalizadas, Tone.PENDING)

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping
 
 from catd.captura.presenter import WorkPresenter
-from catd.captura.service import MAX_MOTIVO, read_form
+from prep.station.captura import MAX_MOTIVO, read_form
 
 log = logging.getLogger("catd.verificacion")
 

@@ -24,18 +24,17 @@ from PySide6.QtWidgets import (
 )
 
 from catd.captura.presenter import QueueRow, Shown
-from catd.captura.service import MAX_MOTIVO, Comparacion
 from catd.captura.view import WorkView
 from catd.captura.widgets import (
     ValueEdit,
-    caption,
-    card,
     clear_grid,
     show_grid,
     whole_words,
 )
-from catd.formatting import count
 from catd.verificacion.presenter import MOTIVOS_VERIFICACION, VerificacionPresenter
+from prep.station.captura import MAX_MOTIVO, Comparacion
+from prep.station.formatting import count
+from qtkit.widgets import caption, card
 
 
 class DecisionTable(QWidget):
@@ -146,7 +145,7 @@ class VerificacionView(WorkView):
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
 
     def _build_area(self) -> QWidget:
-        frame, layout = card()
+        frame, layout = card((14, 10))
         self.summary = QLabel()
         self.summary.setObjectName("feedback")
         self.summary.setWordWrap(True)

@@ -7,12 +7,12 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from catd.qt_es import install_qt_spanish
+from central.controlroom.actions import Coordinator, CorteConfig
+from central.controlroom.overview import Settings
 from central.dashboard import theme
-from central.dashboard.actions import Coordinator, CorteConfig
 from central.dashboard.controller import DashboardController
-from central.dashboard.data import Settings
 from central.dashboard.window import DashboardWindow
+from qtkit.qt_es import install_qt_spanish
 
 
 def coordinator_for(actions_dsn: str | None, data_dir: Path | None) -> Coordinator | None:

@@ -9,10 +9,11 @@ from PySide6.QtCore import QDate, QDateTime, QMargins, QPointF, Qt, QTime
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
+from central.controlroom.overview import BUCKET, FLOW_LABELS, Overview
 from central.dashboard import theme
-from central.dashboard.data import BUCKET, FLOW_LABELS, Overview
 from central.dashboard.views import label, page
 from prep.corte.anexo import TZ
+from qtkit.palette import LINE
 
 
 def buckets(series: dict[str, list[tuple[datetime, int]]]
@@ -72,7 +73,7 @@ class ThroughputView(QWidget):
         small.setPointSize(8)
         for axis in (self.x_axis, self.y_axis):
             axis.setLabelsFont(small)
-            axis.setGridLineColor(QColor(theme.LINE))
+            axis.setGridLineColor(QColor(LINE))
         self.chart.addAxis(self.x_axis, Qt.AlignmentFlag.AlignBottom)
         self.chart.addAxis(self.y_axis, Qt.AlignmentFlag.AlignLeft)
         for (phase, name), colour in zip(FLOW_LABELS.items(), theme.SERIES, strict=True):

@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from central.dashboard.data import Settings
+from central.controlroom.overview import Settings
 
 ENV_DSN = "PREP_DASHBOARD_DSN"
 
@@ -42,6 +42,15 @@ def register(subparsers: Any) -> None:
                              "conexión (predeterminado 5)")
     parser.add_argument("--ventana-horas", type=float, default=12.0,
                         help="horas que muestran las gráficas de ritmo (predeterminado 12)")
+    parser.add_argument("--pendientes-alerta", type=int, default=100,
+                        help="un equipo con más registros por enviar se marca en ámbar "
+                             "(predeterminado 100)")
+    parser.add_argument("--discrepancias-aviso", type=float, default=5.0,
+                        help="%% de capturas discrepantes desde el que un capturista o un "
+                             "sitio se marca en ámbar (predeterminado 5)")
+    parser.add_argument("--discrepancias-alerta", type=float, default=10.0,
+                        help="%% de capturas discrepantes desde el que se marca en rojo "
+                             "(predeterminado 10)")
     parser.set_defaults(func=run)
 
 
@@ -53,9 +62,17 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         raise ValueError("--ventana-horas debe ser de más de 0 y hasta 72")
     if not 0 < args.rezago_puntos <= 100:
         raise ValueError("--rezago-puntos debe ser de más de 0 y hasta 100")
+    if args.pendientes_alerta < 0:
+        raise ValueError("--pendientes-alerta no puede ser negativo")
+    if not 0 <= args.discrepancias_aviso <= args.discrepancias_alerta <= 100:
+        raise ValueError("--discrepancias-aviso y --discrepancias-alerta van de 0 a 100, "
+                         "y el aviso no pasa de la alerta")
     return Settings(rezago_puntos=args.rezago_puntos,
                     en_linea=timedelta(minutes=args.en_linea_minutos),
-                    ventana=timedelta(hours=args.ventana_horas))
+                    ventana=timedelta(hours=args.ventana_horas),
+                    pendientes_alerta=args.pendientes_alerta,
+                    discrepancias_aviso_pct=args.discrepancias_aviso,
+                    discrepancias_alerta_pct=args.discrepancias_alerta)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,13 +4,13 @@ GUI thread.
 Three worker threads, none of them the GUI's: the *listener* holds one autocommit
 connection LISTENing on ``prep_dashboard`` (on a hot standby, where PostgreSQL refuses
 LISTEN, it asks for a refresh every :data:`POLL_SECONDS` instead); the *lectura* lane
-runs each refresh (one snapshot, :func:`central.dashboard.data.read_overview`) on its
+runs each refresh (one snapshot, :func:`central.controlroom.overview.read_overview`) on its
 own read-only connection; the *acciones* lane checks a coordinator's login
 (:mod:`central.dashboard.login`) and runs their writes, as them, through the
-:class:`~central.dashboard.actions.Coordinator`. Results come back to the GUI thread as
+:class:`~central.controlroom.actions.Coordinator`. Results come back to the GUI thread as
 closures posted through one queued signal (no Python object rides a cross-thread
 signal: the idea of Anki's ``taskman``). Refreshes go through a
-:class:`~central.dashboard.gate.RefreshGate`: at most one per second whatever the rate
+:class:`~central.controlroom.gate.RefreshGate`: at most one per second whatever the rate
 of notifications, and a change never goes unseen.
 """
 
@@ -26,9 +26,9 @@ from typing import Any, TypeVar
 import psycopg
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from central.dashboard.actions import ActionError, Coordinator
-from central.dashboard.data import Overview, Settings, read_overview
-from central.dashboard.gate import RefreshGate
+from central.controlroom.actions import ActionError, Coordinator
+from central.controlroom.gate import RefreshGate
+from central.controlroom.overview import Overview, Settings, read_overview
 from central.dashboard.login import CoordinatorAccount, LoginThrottle, authenticate
 from central.operators import OperatorError
 from prep.passwords import PasswordError

@@ -29,7 +29,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from central import audit
-from central.dashboard.actions import ActionError
+from central.controlroom.actions import ActionError
 from central.db.models import Operator
 from central.operators import CENTRAL
 from prep.bundle import operator_name_key

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from central.dashboard.data import Overview, StationRow
+from central.controlroom.overview import Overview, StationRow
 
 CCV = "CCV"
 

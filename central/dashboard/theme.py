@@ -1,4 +1,5 @@
-"""The dashboard's look: one palette and one style sheet, and the text formats.
+"""The dashboard's look: its style sheet over the shared kit's palette (:mod:`qtkit`),
+and the text formats.
 
 Colours carry meaning: green on time/online, amber behind or to look at, red far behind,
 offline or failing, blue for the live state. Times are shown in the time of Mexico City.
@@ -8,26 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication
 
 from prep.corte.anexo import TZ
+from qtkit.palette import ACCENT, CARD, INK, LINE, MUTED, PAPER, tones
+from qtkit.style import apply_style
 
-INK = "#1f2933"
-MUTED = "#5f6b7a"
-LINE = "#d5dbe3"
-PAPER = "#f4f6f9"
-CARD = "#ffffff"
-ACCENT = "#0b5cad"
-
-TONES = {
-    # tone: (strong colour, soft background)
-    "ok": ("#1b7f3b", "#e7f5ec"),
-    "warn": ("#a35a00", "#fff3df"),
-    "error": ("#b3261e", "#fdecea"),
-    "live": ("#0b5cad", "#e8f1fb"),
-    "idle": ("#3d4a5c", "#eef1f5"),
-}
+TONES = tones("live", idle_soft="#eef1f5")
 #: The throughput series' colours, in FLOW_LABELS order.
 SERIES = ("#7a5195", "#0b5cad", "#ef8c00", "#1b7f3b")
 
@@ -64,10 +53,7 @@ for _tone, (_strong, _soft) in TONES.items():
 
 def apply(app: QApplication) -> None:
     """Give the application the dashboard's font and style sheet."""
-    font = QFont("Noto Sans", 10)
-    font.setStyleHint(QFont.StyleHint.SansSerif)
-    app.setFont(font)
-    app.setStyleSheet(STYLE)
+    apply_style(app, STYLE, 10)
 
 
 def soft(tone: str) -> QColor:

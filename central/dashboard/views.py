@@ -1,5 +1,5 @@
 """The dashboard's pages. Each page shows an :class:`Overview` and forwards intent; the
-numbers and the rules (phases, *behind*, online) come from :mod:`central.dashboard.data`.
+numbers and the rules (phases, *behind*, online) come from :mod:`central.controlroom.overview`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from central.dashboard import theme
-from central.dashboard.anomaly_text import anomaly_label, describe
-from central.dashboard.data import (
+from central.controlroom.anomaly_text import anomaly_label, describe
+from central.controlroom.overview import (
     PHASE_LABELS,
     PHASES,
     AnomalyRow,
@@ -31,6 +30,7 @@ from central.dashboard.data import (
     StationRow,
     operator_sites,
 )
+from central.dashboard import theme
 from central.dashboard.stations import (
     CCV,
     StationLine,
@@ -282,7 +282,8 @@ class EstacionesView(QWidget):
             Cell(theme.ago(s.last_seen, ov.taken_at),
                  s.last_seen.timestamp() if s.last_seen else 0.0,
                  tip=theme.local(s.last_seen, True)),
-            number(s.backlog, tone="warn" if (s.backlog or 0) > 100 else None),
+            number(s.backlog, tone="warn" if (s.backlog or 0) > ov.settings.pendientes_alerta
+                   else None),
             skew_cell, text(s.version or "—"),
             text(s.last_error or "", "error" if s.last_error else None, s.last_error)])
 
@@ -440,18 +441,15 @@ class CapturistasView(QWidget):
         layout.addWidget(self.sites, 1)
 
     def show_overview(self, ov: Overview) -> None:
+        tone = ov.settings.discrepancias_tone
         self.table.set_rows([Row(o.operator, [
             text(o.operator), text(o.nombre), text(o.sitio or "—"), number(o.capturas),
-            number(o.discrepantes), number(o.tasa, theme.pct(o.tasa), _rate_tone(o.tasa))])
+            number(o.discrepantes), number(o.tasa, theme.pct(o.tasa), tone(o.tasa))])
             for o in ov.capturistas])
         self.sites.set_rows([Row(s.sitio, [
             text(s.nombre), number(s.capturas), number(s.discrepantes),
-            number(s.tasa, theme.pct(s.tasa), _rate_tone(s.tasa))])
+            number(s.tasa, theme.pct(s.tasa), tone(s.tasa))])
             for s in operator_sites(ov.capturistas)])
-
-
-def _rate_tone(rate: float) -> str | None:
-    return "error" if rate >= 10 else "warn" if rate >= 5 else None
 
 
 class CortesView(QWidget):

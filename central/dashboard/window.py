@@ -54,6 +54,7 @@ from central.dashboard.views import (
 )
 from central.operators import OperatorInfo
 from central.publication.ventana import EstadoPublicacion
+from qtkit.style import set_tone
 
 PAGES = ("Resumen", "Ritmo", "Estaciones", "Anomalías", "Capturistas", "Cortes")
 DEFAULT_SIZE = (1440, 860)
@@ -272,9 +273,7 @@ class DashboardWindow(QMainWindow):
         self._show_state()
 
     def _banner(self, tone: str, text: str) -> None:
-        self.banner.setProperty("tone", tone)
-        self.banner.style().unpolish(self.banner)
-        self.banner.style().polish(self.banner)
+        set_tone(self.banner, tone)
         self.banner_text.setText(text)
         self.banner.show()
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from central import audit
 from central.config import DataDir, load_identity
-from central.dashboard.data import Settings, read_overview
+from central.controlroom.overview import Settings, read_overview
 from central.reports.ceros import Identity, NotZero, certify
 from central.reports.progreso import write_final, write_progreso
 

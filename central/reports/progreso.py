@@ -1,6 +1,6 @@
 """The progress report (avance por CATD at a moment) and the end-of-PREP report.
 
-Both are drawn from one :class:`~central.dashboard.data.Overview`, the same snapshot the
+Both are drawn from one :class:`~central.controlroom.overview.Overview`, the same snapshot the
 dashboard shows, so the paper and the screen never disagree.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from reportlab.lib.units import cm
 from reportlab.platypus import Flowable, KeepTogether, PageBreak
 
-from central.dashboard.data import (
+from central.controlroom.overview import (
     FLOW_LABELS,
     PHASE_LABELS,
     PHASES,

@@ -18,7 +18,6 @@ from pytestqt.qtbot import QtBot
 
 from catd.context import AppContext
 from catd.digitalizacion.presenter import Association, DigitalizacionPresenter
-from catd.digitalizacion.service import ScannerSettings
 from catd.digitalizacion.view import DigitalizacionView
 from catd.screens import screens_for
 from catd.taskman import TaskManager
@@ -26,6 +25,7 @@ from prep.catalog import Catalog, generate_catalog
 from prep.catalog.model import Acta
 from prep.sintetico.acta_image import blank_page
 from prep.station.accounts import Operator
+from prep.station.digitalizacion import ScannerSettings
 from prep.station.scan.hotfolder import PROCESADAS, RECHAZADAS, HotFolderOptions
 from prep.station.station import Station
 from tests.catd.conftest import type_into

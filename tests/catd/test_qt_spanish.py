@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from catd.app import prepare_application
-from catd.qt_es import TRANSLATOR_NAME, install_qt_spanish
 from catd.window import MainWindow
+from qtkit.qt_es import TRANSLATOR_NAME, install_qt_spanish
 
 
 def _remove_spanish(app: QApplication) -> bool:

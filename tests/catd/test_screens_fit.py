@@ -17,10 +17,10 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from catd.acopio.service import casilla_label
 from catd.acopio.view import AcopioView
 from catd.status import ElidedLabel
 from catd.window import MainWindow
+from prep.station.acopio import casilla_label
 from prep.station.printing import FakePrinter
 from prep.station.station import Station
 from tests.catd.conftest import (

@@ -11,8 +11,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
+from catd.casilla.view import IntakePanel
 from catd.window import MainWindow
-from ccv.panel import IntakePanel
 from prep.sintetico.acta_image import ActaImageOptions, blank_page, render_acta_image
 from prep.station.station import Station
 from tests.catd.conftest import Central, focused, log_in, wait_idle

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from central.dashboard.anomaly_text import anomaly_label, describe
+from central.controlroom.anomaly_text import anomaly_label, describe
 from central.pipeline.casilla import CASILLA_SIN_ACTA_CON_DATOS, contradicciones, siblings_in
 from central.pipeline.state import ActaInfo, Estado, RecordEvent, fold, initial
 from prep.catalog import Acta, Casilla, Catalog, generate_catalog

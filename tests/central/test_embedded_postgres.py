@@ -23,7 +23,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from central.dashboard.data import read_overview
+from central.controlroom.overview import read_overview
 from central.db import database_dsn, make_engine, upgrade
 from central.db.embedded import EmbeddedError, socket_dir_for, start_server
 from tests.harness.central import REPO

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from central.config import DataDir, load_identity
-from central.dashboard.actions import Coordinator, CorteConfig
+from central.controlroom.actions import Coordinator, CorteConfig
 from central.dashboard.controller import DashboardController
 from central.dashboard.dialogs import LoginDialog
 from central.dashboard.window import DashboardWindow

@@ -9,7 +9,7 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-from central.dashboard.anomaly_text import ANOMALY_LABELS, anomaly_label
+from central.controlroom.anomaly_text import ANOMALY_LABELS, anomaly_label
 from central.pipeline.authorize import REASONS
 
 REPO = Path(__file__).resolve().parents[2]

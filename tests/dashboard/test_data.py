@@ -7,7 +7,7 @@ from dataclasses import replace
 import psycopg
 import pytest
 
-from central.dashboard.data import Overview, Settings, read_overview
+from central.controlroom.overview import Overview, Settings, read_overview
 from tests.dashboard.conftest import Scenario
 
 

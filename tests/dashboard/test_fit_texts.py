@@ -15,8 +15,8 @@ from PySide6.QtCore import QModelIndex, QSize
 from PySide6.QtWidgets import QApplication, QStyleOptionViewItem, QTableView
 from pytestqt.qtbot import QtBot
 
+from central.controlroom.overview import PHASES, Counts, Overview
 from central.dashboard import theme
-from central.dashboard.data import PHASES, Counts, Overview
 from central.dashboard.window import DashboardWindow
 from tests.dashboard.conftest import COORDINATOR_PASSWORD, Scenario
 from tests.dashboard.keys import close_window, log_in, open_window

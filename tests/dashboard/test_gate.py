@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from central.dashboard.gate import RefreshGate
+from central.controlroom.gate import RefreshGate
 
 
 def test_a_burst_is_one_refresh_now_and_one_after_the_interval() -> None:

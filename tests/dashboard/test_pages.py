@@ -8,13 +8,21 @@ from dataclasses import replace
 
 import psycopg
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from central.controlroom.overview import (
+    PHASES,
+    Counts,
+    OperatorErrors,
+    Overview,
+    Settings,
+    read_overview,
+)
 from central.dashboard import theme
-from central.dashboard.data import PHASES, Counts, Overview, read_overview
 from central.dashboard.tables import Table
-from central.dashboard.views import AnomaliasView, CortesView, EstacionesView
+from central.dashboard.views import AnomaliasView, CapturistasView, CortesView, EstacionesView
 from central.dashboard.window import PAGES, DashboardWindow
 from tests.dashboard.conftest import COORDINATOR_PASSWORD, Scenario
 from tests.dashboard.keys import close_window, log_in, open_window
@@ -75,6 +83,54 @@ def test_counts_read_as_spanish(qtbot: QtBot, overview: Overview) -> None:
     assert " de 1 equipo en línea" in estaciones.summary.text()
     assert theme.plural(2, "corte") == "2 cortes"
     assert theme.plural(1_234, "acta") == "1,234 actas"
+
+
+def _rate_colours(view: CapturistasView) -> dict[str, str | None]:
+    """The colour each capturista's «% error» is painted in (None: the table's own)."""
+    model = view.table.model
+    colours = {}
+    for n, row in enumerate(model.rows):
+        brush = model.data(model.index(n, 5), Qt.ItemDataRole.ForegroundRole)
+        colours[row.key] = brush.name() if brush is not None else None
+    return colours
+
+
+def test_discrepancy_colours_follow_the_settings(qtbot: QtBot, overview: Overview) -> None:
+    """4 % is nothing by default and amber from 3 %; 7 % amber by default and red from 6 %."""
+    capturistas = (OperatorErrors("op-a", "Ana", "01", 100, 4),
+                   OperatorErrors("op-b", "Beto", "01", 100, 7),
+                   OperatorErrors("op-c", "Ceci", "02", 100, 12))
+    view = CapturistasView()
+    qtbot.addWidget(view)
+    view.show_overview(replace(overview, capturistas=capturistas))
+    amber, red = theme.strong("warn").name(), theme.strong("error").name()
+    assert _rate_colours(view) == {"op-a": None, "op-b": amber, "op-c": red}
+    stricter = Settings(discrepancias_aviso_pct=3.0, discrepancias_alerta_pct=6.0)
+    view.show_overview(replace(overview, capturistas=capturistas, settings=stricter))
+    assert _rate_colours(view) == {"op-a": amber, "op-b": red, "op-c": red}
+    with pytest.raises(ValueError, match="discrepancias"):
+        Settings(discrepancias_aviso_pct=20.0, discrepancias_alerta_pct=10.0)
+
+
+def test_a_station_backlog_is_amber_past_the_setting(qtbot: QtBot, scenario: Scenario,
+                                                     overview: Overview) -> None:
+    stations = tuple(replace(s, backlog=150) if s.station == scenario.catd1.id else s
+                     for s in overview.stations)
+    view = EstacionesView()
+    qtbot.addWidget(view)
+    model = view.table.model
+
+    def backlog_colour() -> str | None:
+        n = next(n for n, row in enumerate(model.rows) if row.key == scenario.catd1.id)
+        brush = model.data(model.index(n, 5), Qt.ItemDataRole.ForegroundRole)
+        return brush.name() if brush is not None else None
+
+    view.show_overview(replace(overview, stations=stations))
+    assert view.table.cell(scenario.catd1.id, 5) == "150"
+    assert backlog_colour() == theme.strong("warn").name()  # past the default 100
+    view.show_overview(replace(overview, stations=stations,
+                               settings=Settings(pendientes_alerta=200)))
+    assert backlog_colour() is None
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ import orjson
 import psycopg
 
 # Re-exported: the reports name anomalies the same way.
-from central.dashboard.anomaly_text import anomaly_label as anomaly_label
+from central.controlroom.anomaly_text import anomaly_label as anomaly_label
 
 PHASES = ("esperadas", "acopiadas", "digitalizadas", "capturadas", "validadas",
           "publicadas")
@@ -55,18 +55,35 @@ ACK_EVENT = "anomaly_acknowledged"
 @dataclass(frozen=True)
 class Settings:
     """What the control room tunes: when a site is behind, when a station is offline,
-    how far back the throughput charts go."""
+    how far back the throughput charts go, and what it marks amber or red (a station's
+    clock skew and backlog, a capturista's or a site's rate of discrepancies)."""
 
     rezago_puntos: float = 10.0
     en_linea: timedelta = timedelta(minutes=5)
     ventana: timedelta = timedelta(hours=12)
     desfase_alerta_s: float = 5.0
+    #: A station with more records than this waiting to be sent is marked amber.
+    pendientes_alerta: int = 100
+    #: % of discrepant captures marked amber, and red.
+    discrepancias_aviso_pct: float = 5.0
+    discrepancias_alerta_pct: float = 10.0
 
     def __post_init__(self) -> None:
         if not 0 < self.rezago_puntos <= 100:
             raise ValueError("el umbral de rezago debe estar entre 0 y 100 puntos")
         if self.en_linea <= timedelta(0) or self.ventana <= timedelta(0):
             raise ValueError("los intervalos deben ser positivos")
+        if self.pendientes_alerta < 0:
+            raise ValueError("el umbral de registros por enviar no puede ser negativo")
+        if not 0 <= self.discrepancias_aviso_pct <= self.discrepancias_alerta_pct <= 100:
+            raise ValueError("los umbrales de discrepancias deben ir de 0 a 100 % y el de "
+                             "aviso no pasar del de alerta")
+
+    def discrepancias_tone(self, tasa: float) -> str | None:
+        """The tone of a rate of discrepancies (%): ``error``, ``warn`` or none."""
+        if tasa >= self.discrepancias_alerta_pct:
+            return "error"
+        return "warn" if tasa >= self.discrepancias_aviso_pct else None
 
 
 @dataclass(frozen=True)

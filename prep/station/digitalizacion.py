@@ -1,10 +1,10 @@
-"""What the digitalización screen needs from the station, without Qt.
+"""What the digitalización screen needs from the station (Qt-free).
 
 - :class:`ScannerSettings`: where the scanner's software writes (a small JSON file in
   the station's data directory, so the choice survives a restart; default
   ``<data_dir>/escaner``);
 - :func:`image_tally`: which actas of this station still lack an image, and which
-  images came without an acopio (two set differences over the ``records`` table);
+  images came without an acopio (:mod:`prep.station.ledger`);
 - :func:`settle_associated`: a file rejected for its QR and then associated by hand
   leaves ``rechazadas/`` for ``procesadas/`` (with its reason note removed), so the
   rejected folder keeps only what still needs someone.
@@ -21,14 +21,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
-
-from prep.records import Kind
-from prep.station.models import RecordRow
+from prep.station.ledger import read_ledger
 from prep.station.scan.hotfolder import MOTIVO_SUFFIX, PROCESADAS, safe_subdir
 from prep.station.station import Station
 
-log = logging.getLogger("catd.digitalizacion")
+log = logging.getLogger("prep.station.digitalizacion")
 
 SETTINGS_FILE = "digitalizacion.json"
 DEFAULT_FOLDER = "escaner"
@@ -86,17 +83,8 @@ class ImageTally:
 
 def image_tally(station: Station) -> ImageTally:
     """Count from the station store (a few thousand rows at most at one CATD)."""
-    with station.store.read() as session:
-        rows = session.execute(
-            select(RecordRow.kind, RecordRow.clave_acta).distinct()
-            .where(RecordRow.kind.in_((Kind.ACOPIO.value, Kind.IMAGEN.value)),
-                   RecordRow.clave_acta.is_not(None)))
-        acopiadas: set[str] = set()
-        con_imagen: set[str] = set()
-        for kind, clave in rows:
-            if clave is not None:
-                (acopiadas if kind == Kind.ACOPIO.value else con_imagen).add(clave)
-    return ImageTally(len(acopiadas - con_imagen), len(con_imagen - acopiadas))
+    ledger = read_ledger(station.store)
+    return ImageTally(len(ledger.sin_imagen), len(ledger.imagen_sin_acopio))
 
 
 def settle_associated(path: Path) -> Path:

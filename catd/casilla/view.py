@@ -1,12 +1,9 @@
-"""The CCV's PREP Casilla panel: photos received and refused (and why), actas waiting
-for capture and validated, refreshed every few seconds from the central
-(``GET /v1/ccv/intake``) on the network lane, never on the GUI thread."""
+"""The PREP Casilla screen (a CCV station's): photos received and refused (and why),
+actas waiting for capture and validated, as :class:`IntakePresenter` reads them."""
 
 from __future__ import annotations
 
-import logging
-
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -20,15 +17,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from catd.formatting import local_time
-from catd.taskman import TaskManager, describe_error
+from catd.casilla.presenter import IntakePresenter
 from prep.records import parse_time
-from prep.station.ccv import IntakeCounts, fetch_intake
-from prep.station.station import Station
-
-log = logging.getLogger("ccv.panel")
-
-REFRESH_MS = 5000
+from prep.station.ccv import IntakeCounts
+from prep.station.formatting import local_time
 
 #: Spanish names of the rejection reasons (``docs/ccv.md``).
 MOTIVOS = {
@@ -53,47 +45,6 @@ MOTIVOS = {
 }
 
 
-class IntakePresenter(QObject):
-    """Asks the central for the intake counts while the panel is on screen."""
-
-    counts_did_arrive = Signal(object)  # IntakeCounts
-    refresh_did_fail = Signal(str)
-
-    def __init__(self, station: Station, tasks: TaskManager,
-                 parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.station = station
-        self.tasks = tasks
-        self._asking = False
-        self._timer = QTimer(self)
-        self._timer.setInterval(REFRESH_MS)
-        self._timer.timeout.connect(self.refresh)
-
-    def start(self) -> None:
-        self._timer.start()
-        self.refresh()
-
-    def stop(self) -> None:
-        self._timer.stop()
-
-    def refresh(self) -> None:
-        """One request at a time: a slow central never piles requests up."""
-        if self._asking:
-            return
-        self._asking = True
-        station = self.station
-        self.tasks.run("net", lambda: fetch_intake(station), self._arrived, self._failed)
-
-    def _arrived(self, counts: IntakeCounts) -> None:
-        self._asking = False
-        self.counts_did_arrive.emit(counts)
-
-    def _failed(self, error: BaseException) -> None:
-        self._asking = False
-        log.info("intake counts unavailable: %s", error)
-        self.refresh_did_fail.emit(describe_error(error))
-
-
 class _Figure(QFrame):
     def __init__(self, caption: str) -> None:
         super().__init__()
@@ -101,7 +52,6 @@ class _Figure(QFrame):
         layout = QVBoxLayout(self)
         self.value = QLabel("—")
         self.value.setObjectName("bigNumber")
-        self.value.setStyleSheet("font-size: 34px; font-weight: 700;")
         label = QLabel(caption)
         label.setWordWrap(True)
         layout.addWidget(self.value)
@@ -116,7 +66,6 @@ class IntakePanel(QWidget):
         self.presenter = presenter
         title = QLabel(self.tr("Recepción de PREP Casilla"))
         title.setObjectName("screenTitle")
-        title.setStyleSheet("font-size: 22px; font-weight: 700;")
         self.figures = {key: _Figure(self.tr(caption)) for key, caption in (
             ("recibidas", "fotografías recibidas"),
             ("aceptadas", "actas con fotografía"),
@@ -146,7 +95,7 @@ class IntakePanel(QWidget):
         hint.setWordWrap(True)
         hint.setAlignment(Qt.AlignmentFlag.AlignTop)
         rejected_title = QLabel(self.tr("Fotografías rechazadas, por motivo"))
-        rejected_title.setStyleSheet("font-size: 16px; font-weight: 600;")
+        rejected_title.setObjectName("sectionTitle")
         top = QHBoxLayout()
         top.addWidget(title)
         top.addStretch(1)

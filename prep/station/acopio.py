@@ -1,4 +1,5 @@
-"""What the acopio screen needs from the station, without Qt.
+"""What the acopio screen needs from the station (Qt-free: the workstation's screen and
+the drill's virtual stations run the same service).
 
 :class:`AcopioService` resolves scanned or typed codes against the held catalog
 (:class:`prep.qr.ActaCodec`), records acopio / *sin acta* / *fuera de catálogo* through
@@ -9,23 +10,20 @@ touches the store is meant to run on the ``db`` worker lane.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
-
-from catd.formatting import eleccion_label, local_time
 from prep.catalog import Acta, Casilla, Catalog, Eleccion
 from prep.paquete import TipoDocumento, Traslado
 from prep.qr import ActaCodec, label_payload
-from prep.records import Kind, Record, parse_time
+from prep.records import Kind, Record
 from prep.rules import CausaSinActa
 from prep.station.errors import StationInputError
-from prep.station.models import RecordRow
+from prep.station.formatting import eleccion_label, local_time
+from prep.station.ledger import Arrival, read_ledger
 from prep.station.printing import AcopioTicket
 from prep.station.station import Station
 
@@ -65,17 +63,6 @@ def casilla_label(casilla: Casilla) -> str:
         return "B"
     label = f"{casilla.tipo}{casilla.id_casilla:02d}"
     return label + (f"C{casilla.ext_contigua:02d}" if casilla.ext_contigua else "")
-
-
-@dataclass(frozen=True)
-class Arrival:
-    """An acta already registered at this station (acopio or *sin acta*): its latest
-    arrival record (an acopio correcting a sin acta replaces it)."""
-
-    kind: str  # Kind.ACOPIO or Kind.SIN_ACTA
-    at: datetime
-    record: str
-    causa: str | None = None  # of a sin acta
 
 
 @dataclass(frozen=True)
@@ -158,22 +145,8 @@ class AcopioService:
 
     def load_state(self) -> AcopioState:
         """What this station registered so far."""
-        state = AcopioState()
-        with self.station.store.read() as session:
-            rows = session.execute(
-                select(RecordRow.kind, RecordRow.clave_acta, RecordRow.canonical)
-                .where(RecordRow.kind.in_((Kind.ACOPIO.value, Kind.SIN_ACTA.value)))
-                .order_by(RecordRow.seq))
-            for kind, clave, canonical in rows:
-                record = json.loads(canonical)
-                at = parse_time(record["at"])
-                if clave is not None:
-                    # In seq order: a later arrival is the correction of the earlier one.
-                    state.arrivals[clave] = Arrival(kind, at, record["id"],
-                                                    record["body"].get("causa"))
-                elif record["body"].get("fuera_de_catalogo") is True:
-                    state.fuera_de_catalogo.setdefault(record["body"]["codigo_leido"], at)
-        return state
+        ledger = read_ledger(self.station.store)
+        return AcopioState(ledger.arrivals, ledger.fuera_de_catalogo)
 
     def acopio(self, acta: Acta, operator: str, traslado: Traslado | None,
                documento: TipoDocumento) -> Record:

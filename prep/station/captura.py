@@ -12,10 +12,10 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from catd.acopio.service import casilla_label
-from catd.formatting import eleccion_label
 from prep.catalog import Catalog, TipoAsociacion
 from prep.catalog.model import TIPOS_CASILLA
+from prep.station.acopio import casilla_label
+from prep.station.formatting import eleccion_label
 from prep.station.work import WorkItem
 from prep.values import MAX_VALOR, Marca, parse_valor
 

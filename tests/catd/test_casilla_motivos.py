@@ -1,9 +1,9 @@
 """Every reason the PREP Casilla intake can give has a Spanish name on the CCV panel
-(a raw id such as ``datos_anexos`` means nothing to a coordinator)."""
+(a raw id such as ``datos_anexos`` means nothing to a coordinator): catd.casilla."""
 
 from __future__ import annotations
 
-from ccv.panel import MOTIVOS
+from catd.casilla.view import MOTIVOS
 from prep.station.scan.quality import Motivo
 
 
