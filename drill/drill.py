@@ -39,7 +39,7 @@ from drill.calibracion import python_loop_ms
 from drill.dictamen import Dictamen
 from drill.estaciones import Estaciones
 from drill.informe import CentralCosts, DrillReport, station_totals, write_metrics
-from drill.noche import Cortes, Noche
+from drill.noche import Ajustes, Cortes, Noche
 from drill.nodo import Nodo, NodoError
 from drill.progreso import Reloj, progress_line
 from drill.salida import MARKER, prepare_out, space_needed
@@ -202,11 +202,11 @@ class Drill:
         if self.options.nodos > 1:
             failover = round(random.Random(f"failover:{self.options.seed}").uniform(
                 *FAILOVER_MINUTES), 1)
+        ajustes = Ajustes(casilla=self.out / "casilla", corte_cada=self.options.corte_cada,
+                          dpi=self.options.dpi, failover_minute=failover)
         return Noche(plan=plan, catalog=catalog, nodo=nodo, estaciones=self.estaciones,
-                     cortes=cortes, reloj=self.reloj, report=self.report,
-                     casilla=self.out / "casilla", corte_cada=self.options.corte_cada,
-                     dpi=self.options.dpi, say=self.say, line=self._line,
-                     failover_minute=failover)
+                     cortes=cortes, reloj=self.reloj, report=self.report, ajustes=ajustes,
+                     say=self.say, line=self._line)
 
     def _check_audit(self, nodo: Nodo) -> None:
         """The audit chain verifies end to end (``prep central verify-audit``): across a

@@ -15,6 +15,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,13 +64,24 @@ class Cortes:
         return hecho
 
 
+@dataclass(frozen=True)
+class Ajustes:
+    """How the night runs (the drill's options): where the PREP Casilla photos go, the
+    simulated minutes between on-demand cortes, the photos' resolution and, with
+    ``--nodos 2``, the minute the primary's machine is lost (None: no standby)."""
+
+    casilla: Path
+    corte_cada: float
+    dpi: int
+    failover_minute: float | None = None
+
+
 class Noche:
     """The night of one drill, from minute 0 to :data:`NOCHE_MINUTOS`."""
 
     def __init__(self, *, plan: Plan, catalog: Catalog, nodo: Nodo, estaciones: Estaciones,
-                 cortes: Cortes, reloj: Reloj, report: DrillReport, casilla: Path,
-                 corte_cada: float, dpi: int, say: Callable[[str], None],
-                 line: Callable[[], str], failover_minute: float | None = None) -> None:
+                 cortes: Cortes, reloj: Reloj, report: DrillReport, ajustes: Ajustes,
+                 say: Callable[[str], None], line: Callable[[], str]) -> None:
         self.plan = plan
         self.catalog = catalog
         self.nodo = nodo
@@ -77,13 +89,13 @@ class Noche:
         self.cortes = cortes
         self.reloj = reloj
         self.report = report
-        self.casilla = casilla
-        self.corte_cada = corte_cada
-        self.dpi = dpi
+        self.casilla = ajustes.casilla
+        self.corte_cada = ajustes.corte_cada
+        self.dpi = ajustes.dpi
         self.say = say
         self.line = line
         #: ``--nodos 2``: the minute the primary's machine is lost (None: no standby).
-        self.failover_minute = failover_minute
+        self.failover_minute = ajustes.failover_minute
         self.metrics_lock = threading.Lock()
         self.phones: threading.Thread | None = None
 

@@ -44,7 +44,7 @@ NO_APLICA = "N/A"
 SIN_DATO = "-"
 NO_PUBLICADO = "NO_PUBLICADO"
 #: A centre is online when one of its stations was heard in these minutes before the
-#: corte (the control room's dashboard uses the same default: central.dashboard.data).
+#: corte (the control room's dashboard uses the same default: central.controlroom.overview).
 EN_LINEA_MINUTOS = 5
 #: The median covers the actas first published in this window before the corte.
 VENTANA_MINUTOS = 60
