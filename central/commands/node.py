@@ -82,6 +82,7 @@ def register_node(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                             help="recalcula la cadena de huellas de la bitácora")
     verify.set_defaults(func=database_errors(_verify_audit))
 
+
 def _init(args: argparse.Namespace) -> int:
     data_dir = DataDir(args.data_dir)
     if (dsn := configured_dsn(args.dsn)) is not None:
