@@ -12,6 +12,7 @@ from pathlib import Path
 
 RECHAZOS_FILE = Path(__file__).with_name("casilla_rechazos.toml")
 
+
 @dataclass(frozen=True)
 class Rechazo:
     """One declared reason: its id, its Spanish name and where it comes from
