@@ -1,10 +1,19 @@
 """Anomalies for the coordinator, and the trace a refusal leaves (audit event, anomaly,
 quarantined body) written after the refused work has rolled back. Refusals no station
-signed are written through :mod:`central.refusals` (by source, never by station)."""
+signed are written through :mod:`central.refusals` (by source, never by station).
+
+Every anomaly type is declared once, with its Spanish name and who raises it, in
+``anomaly_types.toml`` (beside the audit events); a test checks that every type raised
+in the source is declared there and every declared one is raised.
+"""
 
 from __future__ import annotations
 
+import functools
+import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -13,6 +22,26 @@ from central import audit
 from central.db.models import Anomaly, QuarantinedBatch
 from central.errors import Refused, bounded
 from prep.canonical import JsonValue
+
+ANOMALY_TYPES_FILE = Path(__file__).with_name("anomaly_types.toml")
+
+
+@dataclass(frozen=True)
+class AnomalyType:
+    """One declared anomaly type: its id, its Spanish name and the code raising it."""
+
+    name: str
+    label: str
+    emitter: str
+
+
+@functools.cache
+def declared_anomaly_types() -> Mapping[str, AnomalyType]:
+    """The types of ``anomaly_types.toml`` by id, in the file's order."""
+    with ANOMALY_TYPES_FILE.open("rb") as f:
+        data = tomllib.load(f)
+    return {name: AnomalyType(name, str(spec["label"]), str(spec["emitter"]))
+            for name, spec in data["types"].items()}
 
 
 def add_anomaly(session: Session, type_: str, station: str | None,

@@ -6,14 +6,12 @@ digitalización and cotejo records are checked against it at ingest,
 :mod:`central.pipeline.authorize`, and it is handed its own actas' capture work
 first). A state with fewer CATDs than distritos, or a drill with a few CATD stations,
 says here which CATD receives the other distritos; a distrito not listed stays with
-the CATD of its own number. Every change is audited (``catd_distritos_assigned``).
+the CATD of its own number. Every change is audited (``catd_distritos_assigned``); the
+command is :mod:`central.commands.catd_distritos`.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
@@ -69,40 +67,3 @@ def assign(engine: Engine, catd: int, distritos: Sequence[int], *,
         audit.emit(session, "catd_distritos_assigned", actor=actor,
                    detail={"catd": catd, "distritos": sorted(set(distritos))})
         return assigned(session)
-
-
-def register_catd_distritos(sub: argparse._SubParsersAction[argparse.ArgumentParser],
-                            common: argparse.ArgumentParser) -> None:
-    """Add ``catd-distritos`` to ``prep central``."""
-    command = sub.add_parser("catd-distritos", parents=[common],
-                             help="qué CATD recibe las actas de cada distrito (sin opciones: "
-                                  "los distritos que no van al CATD de su número)")
-    command.add_argument("--catd", type=int, metavar="N",
-                         help="el CATD que recibirá las actas de --distritos")
-    command.add_argument("--distritos", type=int, nargs="+", metavar="D",
-                         help="distritos cuyas actas recibe el CATD --catd")
-    command.set_defaults(func=_command)
-
-
-def _command(args: argparse.Namespace) -> int:
-    from central.cli import _database_errors, _engine, _operator
-    from central.config import DataDir
-
-    def run(args: argparse.Namespace) -> int:
-        if (args.catd is None) != (args.distritos is None):
-            print("error: --catd y --distritos van juntos", file=sys.stderr)
-            return 2
-        with _engine(args, DataDir(args.data_dir)) as engine:
-            if args.catd is None:
-                with Session(engine) as session:
-                    table = assigned(session)
-            else:
-                try:
-                    table = assign(engine, args.catd, args.distritos, actor=_operator())
-                except ValueError as exc:
-                    print(f"error: {exc}", file=sys.stderr)
-                    return 2
-        print(json.dumps({"distritos": {str(d): c for d, c in sorted(table.items())}}),
-              flush=True)
-        return 0
-    return _database_errors(run)(args)

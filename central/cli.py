@@ -1,40 +1,23 @@
 """``prep central …``: set up, run and administer the central node.
 
-``init`` makes the data directory (key, certificate) and the schema; ``serve`` runs the
-HTTPS API and prints one JSON line (URL, node, certificate fingerprint) once listening
-(and, with ``--mdns``, once advertised on the local network);
-``enroll-code`` makes one-time enrollment codes (one per CATD given, a line each);
-``verify-audit`` checks the audit chain;
-``operator``, ``catalog load`` and ``stations`` are in :mod:`central.cli_admin`.
+This module only builds the parser (``prep``'s plugin entry point): each group of
+commands is a module of :mod:`central.commands` (or, for cortes and reports, of
+:mod:`central.publication` and :mod:`central.reports`) with its own ``register_…``.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import getpass
-import ipaddress
-import json
-import os
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
 
-import psycopg
-from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session
-
-from central import audit, catalog_store, simulacro
-from central.config import DEFAULT_DATA_DIR, ENV_DSN, DataDir, initialize, load_identity
-from central.db import database_dsn, head_revision, make_engine, upgrade
-from central.db.engine import configured_dsn
-from central.db.locks import DatabaseBusy
-from central.enrollment import ROLES, Site, create_code
-
-Command = Callable[[argparse.Namespace], int]
+from central.commands.admin import register_admin
+from central.commands.audited_builds import register_audited_builds
+from central.commands.catd_distritos import register_catd_distritos
+from central.commands.node import register_node
+from central.commands.pipeline import register_pipeline
+from central.commands.readonly import register_readonly
+from central.commands.stations import register_stations_admin
+from central.config import DEFAULT_DATA_DIR, ENV_DSN
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,271 +32,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help=f"PostgreSQL a usar (también {ENV_DSN}); sin él, uno integrado "
                              "en el directorio de datos")
 
-    init = sub.add_parser("init", parents=[common], help="crea llave, certificado y esquema")
-    modo = init.add_mutually_exclusive_group()
-    modo.add_argument("--simulacro", action="store_const", const=True, dest="simulacro",
-                      help="nodo de un simulacro: cada corte que publique dirá SIMULACRO en "
-                           "cada archivo y página (no se puede quitar una vez que haya "
-                           "resultados)")
-    modo.add_argument("--real", action="store_const", const=False, dest="simulacro",
-                      help="quita el indicador SIMULACRO de una base de datos que aún no "
-                           "tiene resultados (sin --simulacro ni --real se conserva el que "
-                           "tenga)")
-    init.set_defaults(func=_database_errors(_init), simulacro=None)
-
-    serve = sub.add_parser("serve", parents=[common], help="atiende a los equipos por HTTPS")
-    serve.add_argument("--host", default="127.0.0.1", help="dirección de escucha")
-    serve.add_argument("--port", type=int, default=8443,
-                       help="puerto (0 = cualquiera libre; se informa al arrancar)")
-    serve.add_argument("--mdns", action="store_true",
-                       help="anunciarse en la red local con mDNS para que los equipos lo "
-                            "encuentren (sin esta opción no se anuncia)")
-    serve.add_argument("--mdns-interface", action="extend", nargs="+", metavar="IP",
-                       type=_ip_address, default=None,
-                       help="anunciarse solo en las interfaces de estas direcciones IP "
-                            "(predeterminado: todas); requiere --mdns")
-    serve.add_argument("--lease-minutes", type=float, default=10.0,
-                       help="minutos que dura una asignación de captura o verificación "
-                            "antes de volver a la cola (predeterminado 10)")
-    from central.publication.schedule import add_serve_options, register_corte  # issue 7
-
-    add_serve_options(serve)
-    from central.connections import add_connection_options  # issue 36
-
-    add_connection_options(serve)
-    serve.set_defaults(func=_database_errors(_serve))
-
-    code = sub.add_parser("enroll-code", parents=[common],
-                          help="crea un código de alta de un solo uso (uno por CATD si se "
-                               "dan varios)")
-    site = code.add_mutually_exclusive_group(required=True)
-    site.add_argument("--catd", type=int, nargs="+", metavar="N",
-                      help="número del CATD (distrito local); con varios, un código por "
-                           "CATD, uno por línea en el mismo orden")
-    site.add_argument("--ccv", action="store_true", help="el Centro de Captura y Verificación")
-    code.add_argument("--role", choices=ROLES, default=None,
-                      help="rol del equipo (opcional: --catd da catd y --ccv da ccv)")
-    code.add_argument("--ttl-hours", type=float, default=24.0, help="vigencia en horas")
-    code.set_defaults(func=_database_errors(_enroll_code))
-
-    verify = sub.add_parser("verify-audit", parents=[common],
-                            help="recalcula la cadena de huellas de la bitácora")
-    verify.set_defaults(func=_database_errors(_verify_audit))
-
+    register_node(sub, common)  # init, serve, enroll-code, verify-audit
     from central.selftest import self_test  # issue 10
 
     test = sub.add_parser("self-test", parents=[common],
                           help="autoprueba: directorio de datos, PostgreSQL, bibliotecas, "
                                "huella de la compilación")
     test.set_defaults(func=self_test)
-    from central.audited_builds import register_audited_builds  # issue 10
-
-    register_audited_builds(sub, common)
-
-    from central.cli_admin import register_admin  # operator, catalog, stations
-
-    register_admin(sub, common)
-    from central.cli_stations import register_stations_admin  # station disable (issue 36)
-
-    register_stations_admin(sub, common)
-    from central.cli_readonly import register_readonly  # read-only-user (issue 36)
-
-    register_readonly(sub, common)
-    from central.cli_pipeline import register_pipeline  # rebuild-state (issue 4)
-
-    register_pipeline(sub, common)
-    from central.catd_distritos import register_catd_distritos  # issue 36
-
-    register_catd_distritos(sub, common)
+    register_audited_builds(sub, common)  # issue 10
+    register_admin(sub, common)  # operator, catalog, import-casilla, stations
+    register_stations_admin(sub, common)  # station disable (issue 36)
+    register_readonly(sub, common)  # read-only-user (issue 36)
+    register_pipeline(sub, common)  # rebuild-state (issue 4)
+    register_catd_distritos(sub, common)  # issue 36
     from central.publication.salud_catd import register_catd_estado  # issue 29
 
     register_catd_estado(sub, common)
-    register_corte(sub, common)
-    from central.continuity.cli import register_continuity  # standby, promote (issue 31)
+    from central.publication.comandos import register as register_corte  # issue 7
+
+    register_corte(sub, common)  # corte, ventana, reabrir-publicacion
+    from central.commands.continuity import register_continuity  # standby, backup (31)
 
     register_continuity(sub, common)
     from central.reports.cli import register_reports  # report (issue 8)
 
     register_reports(sub, common)
-
-
-def _init(args: argparse.Namespace) -> int:
-    data_dir = DataDir(args.data_dir)
-    if (dsn := configured_dsn(args.dsn)) is not None:
-        # An external server is checked before anything is made: an unreachable --dsn
-        # must not leave a half-made node (key and certificate with no schema).
-        with psycopg.connect(dsn, connect_timeout=15):
-            pass
-    identity, created = initialize(data_dir)
-    with _engine(args, data_dir) as engine:
-        upgrade(engine)
-        with Session(engine) as session, session.begin():
-            try:
-                changed = (args.simulacro is not None
-                           and simulacro.set_simulacro(session, args.simulacro))
-            except simulacro.SimulacroError as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return 2
-            drill = simulacro.is_simulacro(session)
-            audit.emit(session, "central_initialized", actor=_operator(), detail={
-                "node": identity.node, "cert_sha256": identity.cert_sha256,
-                "central_key_sha256": identity.key.public.fingerprint(),
-                "created": created, "schema": head_revision(), "simulacro": drill,
-                "simulacro_cambiado": changed})
-    modo = ("SIMULACRO: cada corte dirá SIMULACRO en cada archivo y página" if drill
-            else "real (los cortes no dicen SIMULACRO)")
-    print(f"Nodo central {identity.node} {'creado' if created else 'ya existía'} en "
-          f"{data_dir.root}\n"
-          f"  llave del nodo (SHA-256):    {identity.key.public.fingerprint()}\n"
-          f"  certificado TLS (SHA-256):   {identity.cert_sha256}\n"
-          f"  esquema de la base de datos: {head_revision()}\n"
-          f"  modo:                        {modo}")
-    return 0
-
-
-def _serve(args: argparse.Namespace) -> int:
-    from zeroconf import InterfaceChoice
-
-    from central.advertise import AdvertiseError
-    from central.server import WORKERS, Central, serve
-
-    if args.mdns_interface and not args.mdns:
-        raise ValueError("--mdns-interface requiere --mdns")
-    if not 0 < args.lease_minutes <= 24 * 60:
-        raise ValueError("--lease-minutes debe ser de más de 0 y hasta 1440 minutos")
-    mdns = (args.mdns_interface or InterfaceChoice.All) if args.mdns else None
-    from central.publication.schedule import (
-        Scheduler,
-        cortes_while,
-        settings_from_args,
-        ventana_from_args,
-        ventana_para_serve,
-    )
-
-    ventana = ventana_from_args(args)  # bad corte options refused before anything starts
-    from central.connections import limits_from_args
-
-    limits = limits_from_args(args)
-    data_dir = DataDir(args.data_dir)
-    identity = load_identity(data_dir)
-    corte_settings = settings_from_args(args, data_dir)
-
-    def listening(url: str) -> None:
-        # One JSON line on stdout: what tests, the drill and scripts read to connect.
-        print(json.dumps({"url": url, "node": identity.node,
-                          "cert_sha256": identity.cert_sha256, "pid": os.getpid()}),
-              flush=True)
-        if mdns is not None:
-            print(f"Nodo central {identity.node} anunciado en la red local (mDNS). Huella "
-                  f"del certificado, para compararla en los equipos al darlos de alta:\n"
-                  f"  {identity.cert_sha256}", file=sys.stderr, flush=True)
-
-    with _engine(args, data_dir, pool_size=WORKERS) as engine:
-        upgrade(engine)
-        # The Consejo's window, in the database: checked (or fixed) before serving.
-        ventana = ventana_para_serve(engine, args, ventana, _operator())
-        central = Central.open(data_dir, identity, engine,
-                               lease_time=timedelta(minutes=args.lease_minutes),
-                               limits=limits, refusal_window=args.refusal_window_seconds)
-        scheduler = (Scheduler(engine, identity.key, corte_settings, ventana)
-                     if ventana is not None else None)
-        try:
-            asyncio.run(cortes_while(serve(central, data_dir, args.host, args.port,
-                                           listening, mdns), scheduler))
-        except AdvertiseError as exc:
-            print(f"error: no se pudo anunciar el nodo central con mDNS ({exc}). Revise "
-                  "--mdns-interface, o arranque sin --mdns y dé de alta los equipos con la "
-                  "dirección del nodo central.", file=sys.stderr)
-            return 2
-    return 0
-
-
-def _enroll_code(args: argparse.Namespace) -> int:
-    catds: list[int | None] = [None] if args.ccv else list(args.catd)
-    repeated = sorted({n for n in catds if n is not None and catds.count(n) > 1})
-    if repeated:
-        raise ValueError("CATD repetido en --catd: " + ", ".join(map(str, repeated)))
-    role = args.role or ("ccv" if args.ccv else "catd")
-    sites = [Site.of(catd, role) for catd in catds]  # all checked before any code
-    if not 0 < args.ttl_hours <= 24 * 30:
-        raise ValueError("la vigencia debe ser de más de 0 y hasta 720 horas")
-    with _engine(args, DataDir(args.data_dir)) as engine:
-        with Session(engine) as session:
-            if unknown := catalog_store.unknown_catds(session, [s.sitio for s in sites]):
-                raise ValueError(f"el CATD {', '.join(unknown)} no existe: el catálogo "
-                                 f"tiene {catalog_store.describe_catds(session)}")
-        for site in sites:
-            # Printed as made: should a later one fail, those shown still work.
-            print(create_code(engine, site, actor=_operator(),
-                              ttl=timedelta(hours=args.ttl_hours)), flush=True)
-    if len(sites) == 1:
-        [site] = sites
-        lugar = "CCV" if site.sitio == "CCV" else f"CATD {site.sitio}"
-        print(f"Código de alta para {lugar}, rol {site.role}, válido {args.ttl_hours:g} h y "
-              "un solo uso. No se volverá a mostrar.", file=sys.stderr)
-    else:
-        print(f"Códigos de alta para los CATD {', '.join(s.sitio for s in sites)} (uno por "
-              f"línea, en ese orden), rol {role}, válidos {args.ttl_hours:g} h y de un "
-              "solo uso cada uno. No se volverán a mostrar.", file=sys.stderr)
-    return 0
-
-
-def _verify_audit(args: argparse.Namespace) -> int:
-    with _engine(args, DataDir(args.data_dir)) as engine, Session(engine) as session:
-        check = audit.verify_chain(session)
-    if check.ok:
-        print(f"Bitácora íntegra: {check.rows} eventos encadenados.")
-        return 0
-    print(f"Bitácora ALTERADA en el evento {check.broken_id}: {check.reason}.", file=sys.stderr)
-    return 1
-
-
-@contextmanager
-def _engine(args: argparse.Namespace, data_dir: DataDir, pool_size: int = 2) -> Iterator[Engine]:
-    with database_dsn(args.dsn, data_dir.pgdata) as dsn:
-        engine = make_engine(dsn, pool_size=pool_size)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
-
-
-def _ip_address(text: str) -> str:
-    try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"«{text}» no es una dirección IP") from None
-
-
-def _operator() -> str:
-    """Who runs this command, for the audit log."""
-    try:
-        return f"coordinador:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "coordinador"
-
-
-def _database_errors(command: Command) -> Command:
-    """Report an unreachable or failing database as one line, not a traceback."""
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return command(args)
-        except (SQLAlchemyError, psycopg.OperationalError) as exc:
-            print(f"error: {database_message(exc)}", file=sys.stderr)
-            return 2
-    return run
-
-
-def database_message(exc: Exception) -> str:
-    """A database failure in Spanish, with what to do next (the library's own text, in
-    English, only as the last line's detail)."""
-    if isinstance(exc, DatabaseBusy):
-        return str(exc)  # already Spanish, with what to do
-    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    first = detail[0][:300] if detail else type(exc).__name__
-    if isinstance(exc, OperationalError | psycopg.OperationalError):
-        return ("no se pudo conectar con PostgreSQL o la conexión se cortó. Revise --dsn "
-                f"(servidor, puerto, usuario, contraseña) y que el servidor esté en marcha, "
-                f"y vuelva a intentar. Detalle: {first}")
-    return ("la base de datos no respondió como se esperaba; vuelva a intentar y, si se "
-            f"repite, avise a soporte técnico con este detalle: {first}")

@@ -62,6 +62,11 @@ from prep.station.scan.quality import Motivo, QualityPolicy, check_image
 log = logging.getLogger("central.intake")
 
 ANOMALY = "casilla_rechazada"
+#: The intake's own rejection reasons; the rest are the image check's (:class:`Motivo`).
+#: Every reason is declared, with its Spanish name, in prep/casilla_rechazos.toml.
+ACTA_DESCONOCIDA = "acta_desconocida"
+DUPLICADO = "duplicado"
+NO_ES_IMAGEN = "no_es_imagen"  # a hot-folder refusal that named no reason
 HOSTNAME = "import-casilla"
 ACTOR = "prep central import-casilla"
 #: Photos carry no scanner resolution and are taken at any angle: what matters is that
@@ -156,17 +161,17 @@ class CasillaIntake:
         if problems:
             return _reject(problems[0].motivo.value, problems[0].mensaje, sha256)
         if report.media_type not in _MEDIA:
-            return _reject("tipo_no_admitido", "Solo se reciben fotografías JPEG o PNG.",
+            return _reject(Motivo.TIPO_NO_ADMITIDO.value, "Solo se reciben fotografías JPEG o PNG.",
                            sha256)
         clave = report.acta.clave if report.acta is not None else _clave_in_name(name, cat)
         if clave is None:
             reason = ("La fotografía no tiene un código QR legible ni una CLAVE_ACTA del "
                       "catálogo en el nombre del archivo: renómbrela con la CLAVE_ACTA "
                       "(13 caracteres) o tome otra fotografía.")
-            return _reject("sin_qr" if not report.qr_texts else "acta_desconocida",
+            return _reject(Motivo.SIN_QR.value if not report.qr_texts else ACTA_DESCONOCIDA,
                            reason, sha256)
         if self._already_have(sha256):
-            return _reject("duplicado", "Esta misma imagen (mismos bytes) ya se había "
+            return _reject(DUPLICADO, "Esta misma imagen (mismos bytes) ya se había "
                            "recibido; no se registra dos veces.", sha256)
         try:
             self._store(sha256, data, clave, report.media_type or "image/jpeg")
@@ -189,7 +194,7 @@ class CasillaIntake:
         if isinstance(detail, _Rejection):
             motivo, sha256 = detail.motivo, detail.sha256
         else:
-            motivo = getattr(getattr(detail, "motivo", None), "value", "no_es_imagen")
+            motivo = getattr(getattr(detail, "motivo", None), "value", NO_ES_IMAGEN)
             self.counts.recibidas += 1  # the handler never saw it
             sha256 = None
         self.counts.rechazadas[motivo] = self.counts.rechazadas.get(motivo, 0) + 1

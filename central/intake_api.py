@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from central.auth import SIGNATURE_HEADER, STATION_HEADER, authenticate
 from central.db.models import Station
 from central.errors import ApiError
+from central.http_common import CENTRAL, read_body
 from central.intake import ANOMALY
-from central.server import CENTRAL, _read_body
 from prep.canonical import sha256_hex
 from prep.records import format_time
 
@@ -68,6 +68,6 @@ async def _intake(request: web.Request) -> web.Response:
     station_id = await central.run(authenticate, central.engine,
                                    request.headers.get(STATION_HEADER),
                                    request.headers.get(SIGNATURE_HEADER), request.method,
-                                   request.path, sha256_hex(await _read_body(request, 1024)))
+                                   request.path, sha256_hex(await read_body(request, 1024)))
     await central.run(_ccv_only, central.engine, station_id)
     return web.json_response(await central.run(intake_counts, central.engine))

@@ -14,11 +14,8 @@ import json
 import logging
 import signal
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import ParamSpec, TypeVar
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from aiohttp import web
 from sqlalchemy import Engine, text
@@ -32,80 +29,33 @@ from central.anomalies import record_refusal
 from central.auth import (
     SIGNATURE_HEADER,
     STATION_HEADER,
-    RecentKeys,
     SignedRequest,
     authenticate,
     authenticated_key,
 )
-from central.blobs import BlobStore, BlobTooLarge, HashMismatch, NotAnImage, is_sha256
+from central.blobs import BlobTooLarge, HashMismatch, NotAnImage, is_sha256
 from central.bundle import etag, parse_etag, station_bundle
 from central.config import DataDir, Identity
-from central.connections import ConnectionLimits, GuardedSite
+from central.connections import GuardedSite
 from central.db.locks import DatabaseBusy
 from central.enrollment import enroll
 from central.errors import ApiError, Refused
-from central.ingest import Ingestor, read_cursor
-from central.leases import DEFAULT_LEASE_TIME
-from central.refusals import WINDOW_SECONDS, UnsignedRefusals
-from central.work_wait import WorkWaiters
+from central.http_common import CENTRAL, Central, body_chunks, read_body
+from central.ingest import read_cursor
 from prep.bundle import BUNDLE_PATH
 from prep.canonical import CanonicalError, parse_json, sha256_hex
 from prep.crypto import SignatureError, VerifyKey
 from prep.protocol import CLOCK_HEADER, MAX_BATCH_BYTES, PROTOCOL_VERSION
 from prep.records import RecordError, format_time, parse_time
 
-P = ParamSpec("P")
-T = TypeVar("T")
-
-WORKERS = 8
 #: On SIGTERM, requests in progress get this long to finish (then they are cancelled;
 #: a station repeats what got no answer). aiohttp's default is 60 s.
 SHUTDOWN_SECONDS = 10.0
 #: A stop still going after this long writes every thread's stack to the log.
 STOP_REPORT_SECONDS = 25.0
 MAX_ENROLL_BYTES = 16 * 1024
-CHUNK = 256 * 1024
 
 log = logging.getLogger("central.server")
-
-
-@dataclass(frozen=True)
-class Central:
-    """What the request handlers share: identity, database, blobs, the worker pool."""
-
-    identity: Identity
-    engine: Engine
-    blobs: BlobStore
-    ingestor: Ingestor
-    executor: ThreadPoolExecutor
-    # Asks for work waiting; the ingestor wakes them (no default: a second instance
-    # would be one that no batch ever wakes).
-    waiters: WorkWaiters
-    lease_time: timedelta = DEFAULT_LEASE_TIME  # work leases (central.leases)
-    recent_keys: RecentKeys = field(default_factory=RecentKeys)  # image uploads' keys
-    limits: ConnectionLimits = field(default_factory=ConnectionLimits)  # connections
-    refusals: UnsignedRefusals = field(default_factory=UnsignedRefusals)  # by source
-
-    @classmethod
-    def open(cls, data_dir: DataDir, identity: Identity, engine: Engine,
-             lease_time: timedelta = DEFAULT_LEASE_TIME,
-             limits: ConnectionLimits | None = None,
-             refusal_window: float = WINDOW_SECONDS) -> Central:
-        blobs = BlobStore(data_dir.blobs)
-        waiters = WorkWaiters()
-        return cls(identity, engine, blobs,
-                   Ingestor(engine, identity, blobs, on_work=waiters.wake_threadsafe),
-                   ThreadPoolExecutor(WORKERS, thread_name_prefix="central-db"), waiters,
-                   lease_time, limits=limits or ConnectionLimits(),
-                   refusals=UnsignedRefusals(refusal_window))
-
-    async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run blocking ``fn`` (database work) in the worker pool."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, lambda: fn(*args, **kwargs))
-
-
-CENTRAL = web.AppKey("central", Central)
 
 
 def build_app(central: Central) -> web.Application:
@@ -294,7 +244,7 @@ def _ping(engine: Engine) -> None:
 
 async def _enroll(request: web.Request) -> web.Response:
     central = request.app[CENTRAL]
-    body = await _read_body(request, MAX_ENROLL_BYTES)
+    body = await read_body(request, MAX_ENROLL_BYTES)
     try:
         data = parse_json(body, MAX_ENROLL_BYTES)
         code, hostname = data["code"], data["hostname"]
@@ -357,7 +307,7 @@ async def _put_blob(request: web.Request) -> web.Response:
 
 async def _post_batch(request: web.Request) -> web.Response:
     central = request.app[CENTRAL]
-    body = await _read_body(request, MAX_BATCH_BYTES)
+    body = await read_body(request, MAX_BATCH_BYTES)
     receipt = await central.run(central.ingestor.ingest, body,
                                 _station_clock(request.headers.get(CLOCK_HEADER)))
     return web.Response(body=receipt, content_type="application/json")
@@ -379,7 +329,7 @@ async def _cursor(request: web.Request) -> web.Response:
     station = await central.run(authenticate, central.engine,
                                 request.headers.get(STATION_HEADER),
                                 request.headers.get(SIGNATURE_HEADER), "GET", request.path,
-                                sha256_hex(await _read_body(request, 1024)))
+                                sha256_hex(await read_body(request, 1024)))
     if station != request.match_info["station"]:
         raise ApiError(403, "forbidden", "Un equipo solo puede consultar su propio cursor.")
     cursor = await central.run(read_cursor, central.engine, station)
@@ -391,7 +341,7 @@ async def _bundle(request: web.Request) -> web.Response:
     station = await central.run(authenticate, central.engine,
                                 request.headers.get(STATION_HEADER),
                                 request.headers.get(SIGNATURE_HEADER), "GET", request.path,
-                                sha256_hex(await _read_body(request, 1024)))
+                                sha256_hex(await read_body(request, 1024)))
     answer = await central.run(station_bundle, central.engine, central.identity, station,
                                parse_etag(request.headers.get("If-None-Match")))
     headers = {"ETag": etag(answer.version)}
@@ -400,35 +350,6 @@ async def _bundle(request: web.Request) -> web.Response:
     response = web.Response(body=answer.body, content_type="application/json", headers=headers)
     response.enable_compression()  # catalog CSVs shrink several times over a CATD link
     return response
-
-
-async def _read_body(request: web.Request, limit: int) -> bytes:
-    """The whole request body, refusing (413) past ``limit`` without reading it all."""
-    if (request.content_length or 0) > limit:
-        raise ApiError(413, "too_large", f"La solicitud excede {limit // 1024} KiB.")
-    data = bytearray()
-    async for chunk in body_chunks(request):
-        data += chunk
-        if len(data) > limit:
-            raise ApiError(413, "too_large", f"La solicitud excede {limit // 1024} KiB.")
-    return bytes(data)
-
-
-async def body_chunks(request: web.Request) -> AsyncIterator[bytes]:
-    """The request body as it arrives, refusing (408) a client that sends nothing for
-    :attr:`ConnectionLimits.body_idle_seconds`: a body trickled byte by byte must not
-    hold a connection (and a descriptor) for ever."""
-    idle = request.app[CENTRAL].limits.body_idle_seconds
-    while True:
-        try:
-            async with asyncio.timeout(idle):
-                chunk = await request.content.read(CHUNK)
-        except TimeoutError:
-            raise ApiError(408, "timeout", "La solicitud tardó demasiado en llegar; el "
-                                           "equipo la reintentará.") from None
-        if not chunk:
-            return
-        yield chunk
 
 
 async def _last_refusals(central: Central) -> None:

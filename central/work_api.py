@@ -14,6 +14,7 @@ from aiohttp import web
 from central.auth import SIGNATURE_HEADER, STATION_HEADER, SignedRequest, authenticate
 from central.blobs import is_sha256
 from central.errors import ApiError
+from central.http_common import CENTRAL, read_body
 from central.leases import (
     COTEJO,
     MAX_REQUEST_BYTES,
@@ -22,7 +23,6 @@ from central.leases import (
     release,
     renew,
 )
-from central.server import CENTRAL, _read_body
 from central.work_wait import Waited
 from prep.canonical import sha256_hex
 
@@ -45,7 +45,7 @@ def _signed(request: web.Request, body: bytes) -> SignedRequest:
 
 async def _next(request: web.Request) -> web.Response:
     central = request.app[CENTRAL]
-    body = await _read_body(request, MAX_REQUEST_BYTES)
+    body = await read_body(request, MAX_REQUEST_BYTES)
     signed = _signed(request, body)
     station = signed.station_id()  # missing headers: 401 before anything else
     work = WorkRequest.parse(body)
@@ -83,7 +83,7 @@ async def _next(request: web.Request) -> web.Response:
 
 async def _renew(request: web.Request) -> web.Response:
     central = request.app[CENTRAL]
-    signed = _signed(request, await _read_body(request, MAX_REQUEST_BYTES))
+    signed = _signed(request, await read_body(request, MAX_REQUEST_BYTES))
     return web.json_response(await central.run(renew, central.engine, signed,
                                                request.match_info["lease"],
                                                central.lease_time))
@@ -91,7 +91,7 @@ async def _renew(request: web.Request) -> web.Response:
 
 async def _release(request: web.Request) -> web.Response:
     central = request.app[CENTRAL]
-    signed = _signed(request, await _read_body(request, MAX_REQUEST_BYTES))
+    signed = _signed(request, await read_body(request, MAX_REQUEST_BYTES))
     return web.json_response(await central.run(release, central.engine, signed,
                                                request.match_info["lease"]))
 
@@ -101,7 +101,7 @@ async def _get_blob(request: web.Request) -> web.StreamResponse:
     sha256 = request.match_info["sha256"]
     await central.run(authenticate, central.engine, request.headers.get(STATION_HEADER),
                       request.headers.get(SIGNATURE_HEADER), request.method, request.path,
-                      sha256_hex(await _read_body(request, 1024)))
+                      sha256_hex(await read_body(request, 1024)))
     if not is_sha256(sha256) or not central.blobs.exists(sha256):
         raise ApiError(404, "unknown_blob", "Esa imagen no está en el nodo central.")
     return web.FileResponse(central.blobs.path(sha256),

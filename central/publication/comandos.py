@@ -29,7 +29,7 @@ from central.publication.ventana import (
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
              common: argparse.ArgumentParser) -> None:
-    from central.cli import _database_errors
+    from central.commands.common import database_errors as _database_errors
 
     corte = sub.add_parser("corte", parents=[common],
                            help="hace y publica un corte ahora (directorio publicacion/)")
@@ -79,7 +79,8 @@ def _peticion(args: argparse.Namespace) -> Peticion:
 
 
 def _corte_command(args: argparse.Namespace) -> int:
-    from central.cli import _engine, _operator
+    from central.commands.common import command_actor as _operator
+    from central.commands.common import open_engine as _engine
     from central.config import load_identity
 
     peticion = _peticion(args)
@@ -106,7 +107,8 @@ def _corte_command(args: argparse.Namespace) -> int:
 
 
 def _ventana_command(args: argparse.Namespace) -> int:
-    from central.cli import _engine, _operator
+    from central.commands.common import command_actor as _operator
+    from central.commands.common import open_engine as _engine
 
     if args.inicio is None and (args.horas is not None or args.motivo is not None):
         raise ValueError("--horas y --motivo van con --inicio")
@@ -124,7 +126,8 @@ def _ventana_command(args: argparse.Namespace) -> int:
 
 
 def _reabrir_command(args: argparse.Namespace) -> int:
-    from central.cli import _engine, _operator
+    from central.commands.common import command_actor as _operator
+    from central.commands.common import open_engine as _engine
 
     data_dir = DataDir(args.data_dir)
     with _engine(args, data_dir) as engine:

@@ -146,7 +146,9 @@ def register_catd_estado(sub: argparse._SubParsersAction[argparse.ArgumentParser
 
 
 def _command(args: argparse.Namespace) -> int:
-    from central.cli import _database_errors, _engine, _operator
+    from central.commands.common import command_actor as _operator
+    from central.commands.common import database_errors as _database_errors
+    from central.commands.common import open_engine as _engine
     from central.config import DataDir
 
     def run(args: argparse.Namespace) -> int:

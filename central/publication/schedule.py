@@ -271,13 +271,3 @@ async def cortes_while(server: Coroutine[Any, Any, T], scheduler: Scheduler | No
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-
-
-# --- prep central corte / ventana / reabrir-publicacion ---------------------------------
-
-def register_corte(sub: argparse._SubParsersAction[argparse.ArgumentParser],
-                   common: argparse.ArgumentParser) -> None:
-    """Add ``corte``, ``ventana`` and ``reabrir-publicacion`` to ``prep central``."""
-    from central.publication.comandos import register
-
-    register(sub, common)

@@ -27,7 +27,7 @@ KINDS = ("progreso", "final", "puesta-en-ceros")
 def register_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                      common: argparse.ArgumentParser) -> None:
     """Add ``report`` to ``prep central``."""
-    from central.cli import _database_errors
+    from central.commands.common import database_errors as _database_errors
 
     report = sub.add_parser("report", parents=[common],
                             help="informes PDF: avance por CATD, informe final, constancia "
@@ -40,7 +40,7 @@ def register_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser],
 
 
 def _report(args: argparse.Namespace) -> int:
-    from central.cli import _operator
+    from central.commands.common import command_actor as _operator
     from central.db import database_dsn, make_engine
 
     if args.out.suffix.lower() != ".pdf":

@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from central.cli import _database_errors, _engine
+from central.commands.common import database_errors, open_engine
 from central.config import DataDir, load_identity
 from central.db import upgrade
 from central.intake import CasillaIntake
@@ -32,7 +32,7 @@ def register_intake(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                         help="cada cuánto revisar el directorio con --watch (predeterminado 1)")
     intake.add_argument("--stable", type=float, default=2.0, metavar="SEGUNDOS",
                         help="con --watch, segundos sin cambios antes de tomar un archivo")
-    intake.set_defaults(func=_database_errors(_import_casilla))
+    intake.set_defaults(func=database_errors(_import_casilla))
 
 
 def _import_casilla(args: argparse.Namespace) -> int:
@@ -42,7 +42,7 @@ def _import_casilla(args: argparse.Namespace) -> int:
         return 2
     data_dir = DataDir(args.data_dir)
     identity = load_identity(data_dir)
-    with _engine(args, data_dir) as engine:
+    with open_engine(args, data_dir) as engine:
         upgrade(engine)
         intake = CasillaIntake(engine, data_dir, identity)
         if not args.watch:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from central import audit
 from central.catalog_change import CatalogChangeRefused
-from central.cli import _database_errors, _engine, _operator
+from central.commands.common import command_actor, database_errors, open_engine
 from central.config import DataDir
 from central.db.models import OPERATOR_ROLES
 from central.health import station_table
@@ -63,7 +63,7 @@ def register_admin(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     add.add_argument("--password-stdin", action="store_true",
                      help="leer la contraseña de la entrada estándar (una línea) en vez de "
                           "pedirla dos veces")
-    add.set_defaults(func=_database_errors(_operator_add))
+    add.set_defaults(func=database_errors(_operator_add))
 
     bulk = op_sub.add_parser("import", parents=[common],
                              help="da de alta a todos los operadores de un archivo CSV, con "
@@ -75,25 +75,25 @@ def register_admin(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                       help="CSV nuevo (no debe existir), legible solo por usted, con "
                            "id,nombre,rol,sitio,contrasena de cada cuenta creada: para "
                            "imprimir los sobres")
-    bulk.set_defaults(func=_database_errors(_operator_import))
+    bulk.set_defaults(func=database_errors(_operator_import))
 
     listing = op_sub.add_parser("list", parents=[common], help="lista los operadores (JSON)")
     _site_options(listing, required=False)
-    listing.set_defaults(func=_database_errors(_operator_list))
+    listing.set_defaults(func=database_errors(_operator_list))
 
     for action, enabled, text in (("disable", False, "deshabilita"),
                                   ("enable", True, "vuelve a habilitar")):
         change = op_sub.add_parser(action, parents=[common],
                                    help=f"{text} a un operador en todas las estaciones")
         change.add_argument("operator_id", metavar="ID", help="identificador (op-07-…)")
-        change.set_defaults(func=_database_errors(_operator_enabled), enabled=enabled)
+        change.set_defaults(func=database_errors(_operator_enabled), enabled=enabled)
 
     password = op_sub.add_parser("password", parents=[common],
                                  help="pone una contraseña nueva a un operador (la olvidó)")
     password.add_argument("operator_id", metavar="ID", help="identificador (op-07-…)")
     password.add_argument("--password-stdin", action="store_true",
                           help="leer la contraseña de la entrada estándar (una línea)")
-    password.set_defaults(func=_database_errors(_operator_password))
+    password.set_defaults(func=database_errors(_operator_password))
 
     catalog = sub.add_parser("catalog", help="catálogo electoral que reciben las estaciones")
     cat_sub = catalog.add_subparsers(dest="catalog_command", required=True, metavar="ACCIÓN")
@@ -108,16 +108,16 @@ def register_admin(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                       help="cargarlo aunque saque del catálogo actas ya publicadas "
                            "(requiere --motivo)")
     load.add_argument("--motivo", help="por qué se fuerza la carga (queda en la bitácora)")
-    load.set_defaults(func=_database_errors(_catalog_load))
+    load.set_defaults(func=database_errors(_catalog_load))
 
-    from central.cli_intake import register_intake  # import-casilla (issue 6)
+    from central.commands.intake import register_intake  # import-casilla (issue 6)
 
     register_intake(sub, common)
 
     stations = sub.add_parser("stations", parents=[common],
                               help="estado de los equipos: último contacto, versión, "
                                    "pendientes, reloj, último error (JSON)")
-    stations.set_defaults(func=_database_errors(_stations))
+    stations.set_defaults(func=database_errors(_stations))
 
 
 def _site_options(parser: argparse.ArgumentParser, required: bool) -> None:
@@ -130,10 +130,10 @@ def _site_options(parser: argparse.ArgumentParser, required: bool) -> None:
 
 def _operator_add(args: argparse.Namespace) -> int:
     sitio = site_of(args.catd, args.ccv, args.central)
-    with _engine(args, DataDir(args.data_dir)) as engine:
+    with open_engine(args, DataDir(args.data_dir)) as engine:
         check_sites(engine, [sitio])  # before the password is typed twice
         password = _read_password(args.password_stdin)
-        info = add_operator(engine, args.name, args.role, sitio, password, actor=_operator())
+        info = add_operator(engine, args.name, args.role, sitio, password, actor=command_actor())
     _print(info.to_json())
     print(f"Operador {info.id} ({info.role}, sitio {info.sitio}) dado de alta; las "
           "estaciones de su sitio lo recibirán con su siguiente paquete.", file=sys.stderr)
@@ -149,8 +149,8 @@ def _operator_import(args: argparse.Namespace) -> int:
     fd = _create_private(out)  # before the database: refused if it exists
     created: list[tuple[OperatorInfo, str]] | None = None
     try:
-        with _engine(args, DataDir(args.data_dir)) as engine:
-            created = import_operators(engine, rows, actor=_operator())
+        with open_engine(args, DataDir(args.data_dir)) as engine:
+            created = import_operators(engine, rows, actor=command_actor())
     except OperatorFileError as exc:
         return _file_refused(args.file, exc)
     finally:
@@ -203,22 +203,22 @@ def _operator_list(args: argparse.Namespace) -> int:
     sitio = None
     if args.catd is not None or args.ccv or args.central:
         sitio = site_of(args.catd, args.ccv, args.central)
-    with _engine(args, DataDir(args.data_dir)) as engine:
+    with open_engine(args, DataDir(args.data_dir)) as engine:
         _print([info.to_json() for info in list_operators(engine, sitio)])
     return 0
 
 
 def _operator_enabled(args: argparse.Namespace) -> int:
-    with _engine(args, DataDir(args.data_dir)) as engine:
-        info = set_enabled(engine, args.operator_id, args.enabled, actor=_operator())
+    with open_engine(args, DataDir(args.data_dir)) as engine:
+        info = set_enabled(engine, args.operator_id, args.enabled, actor=command_actor())
     _print(info.to_json())
     return 0
 
 
 def _operator_password(args: argparse.Namespace) -> int:
     new = _read_password(args.password_stdin)
-    with _engine(args, DataDir(args.data_dir)) as engine:
-        info = set_password(engine, args.operator_id, new, actor=_operator())
+    with open_engine(args, DataDir(args.data_dir)) as engine:
+        info = set_password(engine, args.operator_id, new, actor=command_actor())
     _print(info.to_json())
     print(f"Contraseña de {info.id} cambiada; las estaciones de su sitio la recibirán con "
           "su siguiente paquete (la anterior deja de servir entonces).", file=sys.stderr)
@@ -226,12 +226,12 @@ def _operator_password(args: argparse.Namespace) -> int:
 
 
 def _catalog_load(args: argparse.Namespace) -> int:
-    actor = _operator()
+    actor = command_actor()
     if args.forzar and not (args.motivo or "").strip():
         raise CatalogError("--forzar necesita --motivo \"…\": el motivo queda en la "
                            "bitácora de auditoría.")
     force_reason = args.motivo.strip() if args.forzar else None
-    with _engine(args, DataDir(args.data_dir)) as engine:
+    with open_engine(args, DataDir(args.data_dir)) as engine:
         try:
             with Session(engine) as session, session.begin():
                 # Stored as the next version, with its acta states seeded (issue 4).
@@ -255,7 +255,7 @@ def _catalog_load(args: argparse.Namespace) -> int:
 
 
 def _stations(args: argparse.Namespace) -> int:
-    with _engine(args, DataDir(args.data_dir)) as engine, Session(engine) as session:
+    with open_engine(args, DataDir(args.data_dir)) as engine, Session(engine) as session:
         _print(station_table(session))
     return 0
 

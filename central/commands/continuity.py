@@ -34,7 +34,8 @@ from sqlalchemy.orm import Session
 
 from central import audit
 from central.blobs import BlobStore, reconcile
-from central.cli import _database_errors, _operator
+from central.commands.common import command_actor as _operator
+from central.commands.common import database_errors as _database_errors
 from central.config import DataDir
 from central.continuity import backup as respaldo
 from central.continuity import replication

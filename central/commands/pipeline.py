@@ -8,7 +8,7 @@ import argparse
 import json
 import sys
 
-from central.cli import _database_errors, _engine, _operator
+from central.commands.common import command_actor, database_errors, open_engine
 from central.config import DataDir
 from central.pipeline.rebuild import check, rebuild_current
 
@@ -22,12 +22,12 @@ def register_pipeline(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     rebuild.add_argument("--check", action="store_true",
                          help="solo comparar (sale con 1 si hay diferencias); sin esta "
                               "opción se reescriben las actas que difieran")
-    rebuild.set_defaults(func=_database_errors(_rebuild_state))
+    rebuild.set_defaults(func=database_errors(_rebuild_state))
 
 
 def _rebuild_state(args: argparse.Namespace) -> int:
-    with _engine(args, DataDir(args.data_dir)) as engine:
-        report = check(engine) if args.check else rebuild_current(engine, actor=_operator())
+    with open_engine(args, DataDir(args.data_dir)) as engine:
+        report = check(engine) if args.check else rebuild_current(engine, actor=command_actor())
     print(json.dumps(report.to_json(), ensure_ascii=False), flush=True)
     if report.ok:
         print(f"Estado de {report.actas} actas conforme con los registros.", file=sys.stderr)

@@ -15,7 +15,7 @@ import sys
 from sqlalchemy.orm import Session
 
 from central import audit
-from central.cli import _database_errors, _operator
+from central.commands.common import command_actor, database_errors
 from central.config import DataDir
 from central.db import database_dsn, make_engine
 from central.db.read_only import CONNECTION_LIMIT, STATEMENT_TIMEOUT, set_read_only_login
@@ -31,7 +31,7 @@ def register_readonly(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     login.add_argument("usuario", metavar="USUARIO",
                        help="nombre del usuario de PostgreSQL (p. ej. tablero): minúsculas, "
                             "dígitos y «_»")
-    login.set_defaults(func=_database_errors(_read_only_user))
+    login.set_defaults(func=database_errors(_read_only_user))
 
 
 def _read_only_user(args: argparse.Namespace) -> int:
@@ -40,7 +40,7 @@ def _read_only_user(args: argparse.Namespace) -> int:
         engine = make_engine(dsn, pool_size=1)
         try:
             with Session(engine) as session, session.begin():
-                audit.emit(session, "read_only_user_set", actor=_operator(),
+                audit.emit(session, "read_only_user_set", actor=command_actor(),
                            detail={"login": login.name, "created": login.created})
         finally:
             engine.dispose()

@@ -15,7 +15,7 @@ import sys
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central.cli import _database_errors, _engine, _operator
+from central.commands.common import command_actor, database_errors, open_engine
 from central.config import DataDir
 from central.db.models import Station
 from central.stations_admin import UnknownStation, set_station_enabled
@@ -36,22 +36,22 @@ def register_stations_admin(sub: argparse._SubParsersAction[argparse.ArgumentPar
                          "«prep central stations» los lista")
     disable.add_argument("--motivo", required=True,
                          help="por qué se deshabilita (queda en la bitácora)")
-    disable.set_defaults(func=_database_errors(_set_enabled), enabled=False)
+    disable.set_defaults(func=database_errors(_set_enabled), enabled=False)
     enable = actions.add_parser("enable", parents=[common],
                                 help="vuelve a aceptar al equipo: envía lo que guardó")
     enable.add_argument("station_id", metavar="ID", help="identificador (catd-07-…)")
     enable.add_argument("--motivo", default="",
                         help="por qué se vuelve a habilitar (queda en la bitácora)")
-    enable.set_defaults(func=_database_errors(_set_enabled), enabled=True)
+    enable.set_defaults(func=database_errors(_set_enabled), enabled=True)
 
 
 def _set_enabled(args: argparse.Namespace) -> int:
-    with _engine(args, DataDir(args.data_dir)) as engine:
+    with open_engine(args, DataDir(args.data_dir)) as engine:
         with Session(engine) as session:
             before = session.scalar(select(Station.enabled)
                                     .where(Station.id == args.station_id))
         try:
-            set_station_enabled(engine, args.station_id, args.enabled, actor=_operator(),
+            set_station_enabled(engine, args.station_id, args.enabled, actor=command_actor(),
                                 reason=args.motivo)
         except UnknownStation as exc:
             print(f"error: {exc}", file=sys.stderr)

@@ -1,0 +1,74 @@
+"""``prep central audited-build add|list|remove``: the fingerprints of the audited
+builds (:mod:`central.audited_builds`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+
+from central.audited_builds import (
+    AuditedBuildError,
+    add_build,
+    list_builds,
+    normalize,
+    remove_build,
+)
+from central.commands.common import command_actor, database_errors, open_engine
+from central.config import DataDir
+
+
+def register_audited_builds(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+                            common: argparse.ArgumentParser) -> None:
+    """Add ``audited-build add|list|remove`` to ``prep central``."""
+    parser = sub.add_parser("audited-build", help="huellas de las compilaciones auditadas "
+                            "(las estaciones con otra levantan una anomalía)")
+    actions = parser.add_subparsers(dest="audited_build_command", required=True,
+                                    metavar="ACCIÓN")
+    add = actions.add_parser("add", parents=[common], help="registra una huella auditada")
+    add.add_argument("fingerprint", metavar="HUELLA")
+    add.add_argument("--nombre", required=True,
+                     help="qué compilación es (p. ej. «PREP 1.0.0, auditoría 2027-05»)")
+    add.set_defaults(func=_command(_add))
+    listing = actions.add_parser("list", parents=[common], help="lista las huellas (JSON)")
+    listing.set_defaults(func=_command(_list))
+    remove = actions.add_parser("remove", parents=[common], help="retira una huella")
+    remove.add_argument("fingerprint", metavar="HUELLA")
+    remove.set_defaults(func=_command(_remove))
+
+
+def _command(action: Callable[[argparse.Namespace], int]
+             ) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return action(args)
+        except AuditedBuildError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    return database_errors(run)
+
+
+def _add(args: argparse.Namespace) -> int:
+    with open_engine(args, DataDir(args.data_dir)) as engine:
+        added = add_build(engine, args.fingerprint, args.nombre, command_actor())
+    print(f"Huella {normalize(args.fingerprint)} "
+          f"{'registrada como auditada' if added else 'ya estaba registrada'}.")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    with open_engine(args, DataDir(args.data_dir)) as engine:
+        print(json.dumps(list_builds(engine), ensure_ascii=False, indent=2))
+    return 0
+
+
+def _remove(args: argparse.Namespace) -> int:
+    with open_engine(args, DataDir(args.data_dir)) as engine:
+        removed = remove_build(engine, args.fingerprint, command_actor())
+    if not removed:
+        print(f"error: la huella {normalize(args.fingerprint)} no está en la lista",
+              file=sys.stderr)
+        return 1
+    print(f"Huella {normalize(args.fingerprint)} retirada de la lista de auditadas.")
+    return 0

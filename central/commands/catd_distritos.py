@@ -1,0 +1,48 @@
+"""``prep central catd-distritos [--catd N --distritos D…]``: which CATD receives each
+distrito's actas (:mod:`central.catd_distritos`). Prints the table as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from sqlalchemy.orm import Session
+
+from central.catd_distritos import assign, assigned
+from central.commands.common import command_actor, database_errors, open_engine
+from central.config import DataDir
+
+
+def register_catd_distritos(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+                            common: argparse.ArgumentParser) -> None:
+    """Add ``catd-distritos`` to ``prep central``."""
+    command = sub.add_parser("catd-distritos", parents=[common],
+                             help="qué CATD recibe las actas de cada distrito (sin opciones: "
+                                  "los distritos que no van al CATD de su número)")
+    command.add_argument("--catd", type=int, metavar="N",
+                         help="el CATD que recibirá las actas de --distritos")
+    command.add_argument("--distritos", type=int, nargs="+", metavar="D",
+                         help="distritos cuyas actas recibe el CATD --catd")
+    command.set_defaults(func=_command)
+
+
+def _command(args: argparse.Namespace) -> int:
+    def run(args: argparse.Namespace) -> int:
+        if (args.catd is None) != (args.distritos is None):
+            print("error: --catd y --distritos van juntos", file=sys.stderr)
+            return 2
+        with open_engine(args, DataDir(args.data_dir)) as engine:
+            if args.catd is None:
+                with Session(engine) as session:
+                    table = assigned(session)
+            else:
+                try:
+                    table = assign(engine, args.catd, args.distritos, actor=command_actor())
+                except ValueError as exc:
+                    print(f"error: {exc}", file=sys.stderr)
+                    return 2
+        print(json.dumps({"distritos": {str(d): c for d, c in sorted(table.items())}}),
+              flush=True)
+        return 0
+    return database_errors(run)(args)

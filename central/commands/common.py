@@ -1,0 +1,68 @@
+"""What every ``prep central …`` command shares: its engine on the node's database, a
+database failure reported as one Spanish line (exit 2) instead of a traceback, and who
+runs it, for the audit log."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import psycopg
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from central.config import DataDir
+from central.db import database_dsn, make_engine
+from central.db.locks import DatabaseBusy
+
+Command = Callable[[argparse.Namespace], int]
+
+
+@contextmanager
+def open_engine(args: argparse.Namespace, data_dir: DataDir,
+                pool_size: int = 2) -> Iterator[Engine]:
+    """An engine on the database of ``--dsn`` (or the embedded one in ``data_dir``,
+    started for the command and stopped after it), disposed of on the way out."""
+    with database_dsn(args.dsn, data_dir.pgdata) as dsn:
+        engine = make_engine(dsn, pool_size=pool_size)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
+def command_actor() -> str:
+    """Who runs this command, for the audit log."""
+    try:
+        return f"coordinador:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "coordinador"
+
+
+def database_errors(command: Command) -> Command:
+    """Report an unreachable or failing database as one line, not a traceback."""
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except (SQLAlchemyError, psycopg.OperationalError) as exc:
+            print(f"error: {database_message(exc)}", file=sys.stderr)
+            return 2
+    return run
+
+
+def database_message(exc: Exception) -> str:
+    """A database failure in Spanish, with what to do next (the library's own text, in
+    English, only as the last line's detail)."""
+    if isinstance(exc, DatabaseBusy):
+        return str(exc)  # already Spanish, with what to do
+    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    first = detail[0][:300] if detail else type(exc).__name__
+    if isinstance(exc, OperationalError | psycopg.OperationalError):
+        return ("no se pudo conectar con PostgreSQL o la conexión se cortó. Revise --dsn "
+                f"(servidor, puerto, usuario, contraseña) y que el servidor esté en marcha, "
+                f"y vuelva a intentar. Detalle: {first}")
+    return ("la base de datos no respondió como se esperaba; vuelva a intentar y, si se "
+            f"repite, avise a soporte técnico con este detalle: {first}")

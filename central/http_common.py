@@ -1,0 +1,101 @@
+"""What the API's route modules share: the :class:`Central` every handler reaches
+through ``request.app[CENTRAL]``, and the request body read with a size limit and an
+idle timeout. :mod:`central.server` builds the application and serves it; the route
+modules (:mod:`central.work_api`, :mod:`central.intake_api`) add their routes to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import ParamSpec, TypeVar
+
+from aiohttp import web
+from sqlalchemy import Engine
+
+from central.auth import RecentKeys
+from central.blobs import BlobStore
+from central.config import DataDir, Identity
+from central.connections import ConnectionLimits
+from central.errors import ApiError
+from central.ingest import Ingestor
+from central.leases import DEFAULT_LEASE_TIME
+from central.refusals import WINDOW_SECONDS, UnsignedRefusals
+from central.work_wait import WorkWaiters
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+WORKERS = 8
+CHUNK = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Central:
+    """What the request handlers share: identity, database, blobs, the worker pool."""
+
+    identity: Identity
+    engine: Engine
+    blobs: BlobStore
+    ingestor: Ingestor
+    executor: ThreadPoolExecutor
+    # Asks for work waiting; the ingestor wakes them (no default: a second instance
+    # would be one that no batch ever wakes).
+    waiters: WorkWaiters
+    lease_time: timedelta = DEFAULT_LEASE_TIME  # work leases (central.leases)
+    recent_keys: RecentKeys = field(default_factory=RecentKeys)  # image uploads' keys
+    limits: ConnectionLimits = field(default_factory=ConnectionLimits)  # connections
+    refusals: UnsignedRefusals = field(default_factory=UnsignedRefusals)  # by source
+
+    @classmethod
+    def open(cls, data_dir: DataDir, identity: Identity, engine: Engine,
+             lease_time: timedelta = DEFAULT_LEASE_TIME,
+             limits: ConnectionLimits | None = None,
+             refusal_window: float = WINDOW_SECONDS) -> Central:
+        blobs = BlobStore(data_dir.blobs)
+        waiters = WorkWaiters()
+        return cls(identity, engine, blobs,
+                   Ingestor(engine, identity, blobs, on_work=waiters.wake_threadsafe),
+                   ThreadPoolExecutor(WORKERS, thread_name_prefix="central-db"), waiters,
+                   lease_time, limits=limits or ConnectionLimits(),
+                   refusals=UnsignedRefusals(refusal_window))
+
+    async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run blocking ``fn`` (database work) in the worker pool."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, lambda: fn(*args, **kwargs))
+
+
+CENTRAL = web.AppKey("central", Central)
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The whole request body, refusing (413) past ``limit`` without reading it all."""
+    if (request.content_length or 0) > limit:
+        raise ApiError(413, "too_large", f"La solicitud excede {limit // 1024} KiB.")
+    data = bytearray()
+    async for chunk in body_chunks(request):
+        data += chunk
+        if len(data) > limit:
+            raise ApiError(413, "too_large", f"La solicitud excede {limit // 1024} KiB.")
+    return bytes(data)
+
+
+async def body_chunks(request: web.Request) -> AsyncIterator[bytes]:
+    """The request body as it arrives, refusing (408) a client that sends nothing for
+    :attr:`ConnectionLimits.body_idle_seconds`: a body trickled byte by byte must not
+    hold a connection (and a descriptor) for ever."""
+    idle = request.app[CENTRAL].limits.body_idle_seconds
+    while True:
+        try:
+            async with asyncio.timeout(idle):
+                chunk = await request.content.read(CHUNK)
+        except TimeoutError:
+            raise ApiError(408, "timeout", "La solicitud tardó demasiado en llegar; el "
+                                           "equipo la reintentará.") from None
+        if not chunk:
+            return
+        yield chunk
