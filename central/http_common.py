@@ -55,7 +55,7 @@ class Central:
              lease_time: timedelta = DEFAULT_LEASE_TIME,
              limits: ConnectionLimits | None = None,
              refusal_window: float = WINDOW_SECONDS) -> Central:
-        blobs = BlobStore(data_dir.blobs)
+        blobs = BlobStore(data_dir.blobs, engine=engine)  # images replicated too (0018)
         waiters = WorkWaiters()
         return cls(identity, engine, blobs,
                    Ingestor(engine, identity, blobs, on_work=waiters.wake_threadsafe),

@@ -9,7 +9,9 @@ so the same batch sent again gets the same bytes back.
 
 from __future__ import annotations
 
+import json
 import logging
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,6 +52,13 @@ from prep.records import Kind, format_time
 CLOCK_SKEW_LIMIT = timedelta(minutes=2)
 CLOCK_SKEW_REPEAT = timedelta(hours=1)
 NOTIFY_CHANNEL = "prep_ingest"
+#: Work a batch left for operators, for the other ``serve`` nodes of this database
+#: (issue 31): their waiting asks are woken as this node's are. JSON payload: the
+#: process that ingested (``o``: each node skips its own), the sending station's role
+#: and site (``r``, ``s``) and the actas that entered captura and verificación.
+WORK_CHANNEL = "prep_trabajo"
+#: This process's name on :data:`WORK_CHANNEL`.
+ORIGIN = uuid.uuid4().hex
 
 log = logging.getLogger("central.ingest")
 
@@ -74,6 +83,7 @@ _ADVANCE_STATION = update(_STATIONS).where(_STATIONS.c.id == bindparam("s_id")).
     last_batch=bindparam("s_batch"), last_batch_sha256=bindparam("s_sha256"),
     last_seq=bindparam("s_seq"), last_seen_at=bindparam("s_seen"))
 _NOTIFY = select(func.pg_notify(NOTIFY_CHANNEL, bindparam("payload", type_=String)))
+_NOTIFY_WORK = select(func.pg_notify(WORK_CHANNEL, bindparam("payload", type_=String)))
 # Without RETURNING, SQLAlchemy hands the rows to psycopg's pipelined executemany
 # (several times faster here than one huge multi-VALUES statement); the summed rowcount
 # says whether any id was already taken.
@@ -205,6 +215,10 @@ class Ingestor:
             "s_id": batch.station, "s_batch": batch.number, "s_sha256": incoming.sha256,
             "s_seq": batch.records[-1].seq, "s_seen": incoming.received_at})
         session.execute(_NOTIFY, {"payload": f"{batch.station}:{batch.number}"})
+        if applied.work != NO_WORK:
+            session.execute(_NOTIFY_WORK, {"payload": json.dumps({
+                "o": ORIGIN, "r": station.role, "s": station.sitio,
+                "c": applied.work.captura, "v": applied.work.verificacion})})
         # Last: the audit lock after every row lock this batch takes (apply.py says why).
         audit_contradicciones(session, applied.contradicciones)
         audit_cotejos(session, applied.cotejos)

@@ -106,7 +106,7 @@ class CasillaIntake:
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.engine = engine
         self.data_dir = data_dir
-        self.blobs = BlobStore(data_dir.blobs)
+        self.blobs = BlobStore(data_dir.blobs, engine=engine)  # replicated too (0018)
         self.ingestor = Ingestor(engine, identity, self.blobs)
         self.clock = clock
         self.counts = IntakeCounts()

@@ -29,12 +29,22 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import json
+import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import psycopg
+
+from central.ingest import ORIGIN, WORK_CHANNEL
 from central.pipeline.apply import WorkMade
 from central.pipeline.state import CAPTURA, VERIFICACION
 
+log = logging.getLogger("central.work_wait")
+
+#: Seconds between attempts to LISTEN again after the connection was lost.
+RECONNECT_SECONDS = 2.0
 #: Waiters woken per acta that became available.
 WAKE_PER_ACTA = 2
 #: Asks waiting at once, at most (a state's CATDs and CCVs have a few hundred operators).
@@ -167,3 +177,53 @@ def _ranked(waiters: list[_Waiter], site: tuple[str, str]) -> list[_Waiter]:
     longest waiting first (sorted() is stable)."""
     return sorted(waiters, key=lambda w: 0 if w.site == site else 1 if w.site[0] == CCV
                   else 2)
+
+
+class PeerWorkListener:
+    """Wakes this node's waiting asks for work that another ``serve`` node (or the
+    PREP Casilla intake) ingested into the same database: LISTEN on
+    :data:`central.ingest.WORK_CHANNEL` in a thread of its own, reconnecting every
+    :data:`RECONNECT_SECONDS` (issue 31: several serve nodes on one primary)."""
+
+    def __init__(self, dsn: str, waiters: WorkWaiters) -> None:
+        self.dsn = dsn
+        self.waiters = waiters
+        self.woken = 0  # notifications from others that reached the waiters
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="central-trabajo-listen",
+                                        daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.dsn, autocommit=True,
+                                     application_name="prep-central-trabajo") as conn:
+                    conn.execute(f"LISTEN {WORK_CHANNEL}")
+                    while not self._stop.is_set():
+                        for notify in conn.notifies(timeout=0.5):
+                            self._wake(notify.payload)
+            except psycopg.Error as exc:
+                log.warning("sin aviso de trabajo de otros nodos (%s); reintento en %.0f s",
+                            exc, RECONNECT_SECONDS)
+                self._stop.wait(RECONNECT_SECONDS)
+
+    def _wake(self, payload: str) -> None:
+        try:
+            made = json.loads(payload)
+            if made["o"] == ORIGIN:
+                return  # this process's own batch: already woken in process
+            site = (str(made["r"]), str(made["s"]))
+            work = WorkMade(int(made["c"]), int(made["v"]))
+        except (ValueError, KeyError, TypeError):
+            log.warning("aviso de trabajo ilegible: %.200r", payload)
+            return
+        self.woken += 1
+        self.waiters.wake_threadsafe(site, work)

@@ -13,19 +13,33 @@ import argparse
 import asyncio
 import ipaddress
 import json
+import logging
 import os
 import sys
+import threading
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import psycopg
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from central import audit, catalog_store, simulacro
 from central.commands.common import command_actor, database_errors, open_engine
-from central.config import DataDir, initialize, load_identity
-from central.db import head_revision, upgrade
+from central.config import DataDir, Identity, initialize, load_identity
+from central.db import database_dsn, head_revision, make_engine, upgrade
 from central.db.engine import configured_dsn
 from central.enrollment import ROLES, Site, create_code
+
+if TYPE_CHECKING:
+    from central.advertise import Interfaces
+    from central.connections import ConnectionLimits
+    from central.http_common import Central
+    from central.publication.corte import CorteSettings
+    from central.publication.schedule import Ventana
+
+log = logging.getLogger("central.commands")
 
 
 def register_node(sub: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -120,22 +134,14 @@ def _init(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from zeroconf import InterfaceChoice
 
-    from central.advertise import AdvertiseError
-    from central.http_common import WORKERS, Central
-    from central.server import serve
+    from central.http_common import WORKERS
 
     if args.mdns_interface and not args.mdns:
         raise ValueError("--mdns-interface requiere --mdns")
     if not 0 < args.lease_minutes <= 24 * 60:
         raise ValueError("--lease-minutes debe ser de más de 0 y hasta 1440 minutos")
     mdns = (args.mdns_interface or InterfaceChoice.All) if args.mdns else None
-    from central.publication.schedule import (
-        Scheduler,
-        cortes_while,
-        settings_from_args,
-        ventana_from_args,
-        ventana_para_serve,
-    )
+    from central.publication.schedule import settings_from_args, ventana_from_args
 
     ventana = ventana_from_args(args)  # bad corte options refused before anything starts
     from central.connections import limits_from_args
@@ -155,24 +161,74 @@ def _serve(args: argparse.Namespace) -> int:
                   f"del certificado, para compararla en los equipos al darlos de alta:\n"
                   f"  {identity.cert_sha256}", file=sys.stderr, flush=True)
 
-    with open_engine(args, data_dir, pool_size=WORKERS) as engine:
-        upgrade(engine)
-        # The Consejo's window, in the database: checked (or fixed) before serving.
-        ventana = ventana_para_serve(engine, args, ventana, command_actor())
-        central = Central.open(data_dir, identity, engine,
-                               lease_time=timedelta(minutes=args.lease_minutes),
-                               limits=limits, refusal_window=args.refusal_window_seconds)
-        scheduler = (Scheduler(engine, identity.key, corte_settings, ventana)
-                     if ventana is not None else None)
-        try:
-            asyncio.run(cortes_while(serve(central, data_dir, args.host, args.port,
-                                           listening, mdns), scheduler))
-        except AdvertiseError as exc:
-            print(f"error: no se pudo anunciar el nodo central con mDNS ({exc}). Revise "
-                  "--mdns-interface, o arranque sin --mdns y dé de alta los equipos con la "
-                  "dirección del nodo central.", file=sys.stderr)
+    with database_dsn(args.dsn, data_dir.pgdata) as dsn:
+        if _in_recovery(dsn):
+            print("error: este PostgreSQL es un standby (réplica de solo lectura): no puede "
+                  "recibir lotes. Si se perdió el primario, promuévalo primero con «prep "
+                  "central promote» (docs/continuidad.md).", file=sys.stderr)
             return 2
+        engine = make_engine(dsn, pool_size=WORKERS)
+        try:
+            return _serve_on(args, engine, dsn, data_dir, identity, ventana, corte_settings,
+                             limits, listening, mdns)
+        finally:
+            engine.dispose()
+
+
+def _serve_on(args: argparse.Namespace, engine: Engine, dsn: str, data_dir: DataDir,
+              identity: Identity, ventana: Ventana | None, corte_settings: CorteSettings,
+              limits: ConnectionLimits, listening: Callable[[str], None],
+              mdns: Interfaces | None) -> int:
+    from central.advertise import AdvertiseError
+    from central.http_common import Central
+    from central.publication.schedule import Scheduler, cortes_while, ventana_para_serve
+    from central.server import serve
+    from central.work_wait import PeerWorkListener
+
+    upgrade(engine)
+    # The Consejo's window, in the database: checked (or fixed) before serving.
+    ventana = ventana_para_serve(engine, args, ventana, command_actor())
+    central = Central.open(data_dir, identity, engine,
+                           lease_time=timedelta(minutes=args.lease_minutes),
+                           limits=limits, refusal_window=args.refusal_window_seconds)
+    # Images the database holds and the disk lacks (a promoted standby, a restored
+    # node) are written back, and files from before revision 0018 stored, meanwhile.
+    threading.Thread(target=_reconcile_blobs, args=(central,), name="central-imagenes",
+                     daemon=True).start()
+    peers = PeerWorkListener(dsn, central.waiters)  # other serve nodes' batches
+    peers.start()
+    scheduler = (Scheduler(engine, identity.key, corte_settings, ventana)
+                 if ventana is not None else None)
+    try:
+        asyncio.run(cortes_while(serve(central, data_dir, args.host, args.port,
+                                       listening, mdns), scheduler))
+    except AdvertiseError as exc:
+        print(f"error: no se pudo anunciar el nodo central con mDNS ({exc}). Revise "
+              "--mdns-interface, o arranque sin --mdns y dé de alta los equipos con la "
+              "dirección del nodo central.", file=sys.stderr)
+        return 2
+    finally:
+        peers.stop()
     return 0
+
+
+def _in_recovery(dsn: str) -> bool:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+    return bool(row and row[0])
+
+
+def _reconcile_blobs(central: Central) -> None:
+    from central.blobs import reconcile
+
+    try:
+        done = reconcile(central.engine, central.blobs)
+    except Exception:  # serving must outlive it; the next start tries again
+        log.exception("no se pudieron conciliar las imágenes con la base de datos")
+        return
+    if done.files_written or done.rows_stored:
+        log.info("imágenes: %d restituidas desde la base de datos, %d guardadas en ella",
+                 done.files_written, done.rows_stored)
 
 
 def _enroll_code(args: argparse.Namespace) -> int:

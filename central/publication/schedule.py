@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from central.config import DataDir
@@ -187,8 +187,15 @@ def settings_from_args(args: argparse.Namespace, data_dir: DataDir) -> CorteSett
                          rules)
 
 
+#: Held (a session advisory lock) by the one ``serve`` node that makes the scheduled
+#: cortes when several serve one database (issue 31); released when its connection
+#: ends, so another node takes over at its next tick if that node dies.
+SCHEDULER_LOCK = (0x50524550, 71)  # "PREP", 71
+
+
 class Scheduler:
-    """Cortes of a window, each in the scheduler's own thread."""
+    """Cortes of a window, each in the scheduler's own thread. With several ``serve``
+    nodes on one database, only the one holding :data:`SCHEDULER_LOCK` makes them."""
 
     def __init__(self, engine: Engine, key: SigningKey, settings: CorteSettings,
                  ventana: Ventana, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -202,6 +209,8 @@ class Scheduler:
         self.hechos = 0  # cortes published
         self.rechazados = 0  # ticks the Consejo's rules refused (after the último corte)
         self.terminado = False  # the window is over (or the schedule was stopped)
+        self.omitidos = 0  # ticks left to the node that holds the scheduler lock
+        self._lock: Connection | None = None  # the session holding SCHEDULER_LOCK
 
     async def run(self) -> None:
         """Make the window's cortes until it ends (or the task is cancelled)."""
@@ -218,6 +227,12 @@ class Scheduler:
                     await asyncio.sleep(RELEER)
                     continue
                 await asyncio.sleep(max(0.0, wait))
+                if not await loop.run_in_executor(self.executor, self.holds_lock):
+                    self.omitidos += 1
+                    log.info("otro nodo tiene el calendario de cortes; este no corta a las "
+                             "%s", at.isoformat())
+                    await asyncio.sleep(1.0)
+                    continue
                 try:
                     await loop.run_in_executor(self.executor, self._corte, at, ultimo)
                     self.hechos += 1
@@ -237,7 +252,48 @@ class Scheduler:
             log.info("terminó la ventana de publicación (%d cortes)", self.hechos)
         finally:
             self.terminado = True
+            self.executor.submit(self._release)
             self.executor.shutdown(wait=True)
+
+    def holds_lock(self) -> bool:
+        """Whether this node makes the scheduled cortes: it holds the scheduler lock,
+        or takes it now (free: no other node holds it, or its holder died)."""
+        if self._lock is not None:
+            try:
+                self._lock.execute(text("SELECT 1"))
+                self._lock.commit()
+                return True
+            except SQLAlchemyError:
+                self._release()  # the connection broke: the lock went with it
+        try:
+            conn = self.engine.connect()
+        except SQLAlchemyError as exc:
+            log.warning("no se pudo pedir el calendario de cortes: %s", exc)
+            return False
+        try:
+            taken = bool(conn.execute(select(func.pg_try_advisory_lock(*SCHEDULER_LOCK)))
+                         .scalar())
+            conn.commit()
+        except SQLAlchemyError as exc:
+            log.warning("no se pudo pedir el calendario de cortes: %s", exc)
+            conn.close()
+            return False
+        if not taken:
+            conn.close()
+            return False
+        log.info("este nodo hace los cortes programados")
+        self._lock = conn
+        return True
+
+    def _release(self) -> None:
+        if self._lock is None:
+            return
+        with contextlib.suppress(SQLAlchemyError):
+            self._lock.execute(select(func.pg_advisory_unlock(*SCHEDULER_LOCK)))
+            self._lock.commit()
+        with contextlib.suppress(SQLAlchemyError):
+            self._lock.invalidate()  # never back to the pool holding anything
+        self._lock = None
 
     def _corte(self, at: datetime, ultimo: bool) -> None:
         make_corte(self.engine, self.key, self.settings, motivo=PROGRAMADO,

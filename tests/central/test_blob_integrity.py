@@ -104,3 +104,9 @@ def test_the_declared_type_must_be_the_real_one_and_good_images_stay_byte_identi
     assert store.media_type(hashlib.sha256(jpeg).hexdigest()) == "image/jpeg"
     assert store.media_type(hashlib.sha256(png).hexdigest()) == "image/png"
     assert store.media_type("0" * 64) is None
+    # Both are in PostgreSQL too, byte for byte (replicated and backed up with it), and
+    # the refused one is not.
+    rows = {sha: bytes(data) for sha, data in query(
+        node.dsn, "SELECT sha256, data FROM blob_contents WHERE sha256 = ANY(%s)",
+        [hashlib.sha256(d).hexdigest() for d in (jpeg, png)])}
+    assert rows == {hashlib.sha256(jpeg).hexdigest(): jpeg, hashlib.sha256(png).hexdigest(): png}

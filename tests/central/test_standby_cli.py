@@ -104,6 +104,10 @@ def test_standby_sync_async_and_promote(base: Path) -> None:
 
     run, run_out = _background(base, "standby-run", "standby", "run", "--data-dir", str(b))
     assert _first_line(run, run_out)["rol"] == "standby"
+    on_standby = subprocess.run([sys.executable, "-m", "prep", "central", "serve",
+                                 "--data-dir", str(b), "--port", "0"], cwd=REPO,
+                                capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    assert on_standby.returncode == 2 and "es un standby" in on_standby.stderr
     state = json.loads(_prep("standby", "sincrono", "--data-dir", str(a)).stdout)
     assert state["modo"] == "sincrono" and state["rol"] == "primario"
     assert [s["sincronia"] for s in state["standbys"]] == ["sync"]
