@@ -70,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_PLUGINS = ("central.cli", "prep.station.cli", "catd.app", "ccv.app", "central.dashboard.cli")
+_PLUGINS = ("central.cli", "prep.station.cli", "catd.app", "ccv.app", "central.dashboard.cli",
+            "difusor.cli")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
