@@ -120,8 +120,8 @@ class Origen:
                 length = response.getheader("Content-Length")
                 if length is not None and length.isdigit() and int(length) > limite:
                     self.close()
-                    raise Rechazo(f"{rel}: el origen anuncia {int(length):,} bytes, más que "
-                                  f"el límite de {limite:,}")
+                    raise Rechazo(f"{rel}: excede el límite de {limite:,} bytes por archivo "
+                                  f"(el origen anuncia {int(length):,})")
                 return response
             response.read(64 * 1024)
             if response.status in (404, 410):

@@ -16,6 +16,7 @@ from tests.harness.netns_targets import TlsIdentity, make_identity
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as a real static server
+    disable_nagle_algorithm = True  # headers and body go in two writes
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
