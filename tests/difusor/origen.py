@@ -41,6 +41,8 @@ class OrigenHttps:
 
     def stop(self) -> None:
         """Down: the port refuses connections from now on."""
+        if not self._thread.is_alive():
+            return
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
