@@ -81,6 +81,11 @@ def _consultar(config: Config, estado: Estado) -> Consulta:
             estado.anotar_error(url, str(exc))
             fallas.append(f"{url}: {exc}")
             continue
+        except OSError as exc:  # this machine's disk, not the origin: no use trying another
+            log.error("error local al descargar o publicar desde %s: %s", url, exc)
+            estado.anotar_error(url, f"error local: {exc}")
+            fallas.append(f"error local al descargar o publicar: {exc}")
+            break
         finally:
             origen.close_all()
         estado.ultimo_exito = estado.ultimo_intento
