@@ -74,7 +74,7 @@ def test_run_keeps_following_until_stopped(publicacion: Publicacion, origen: Ori
                       and (www / "latest.txt").read_text() == f"{n}\n")
     finally:
         runner.send_signal(signal.SIGINT)
-        out, err = runner.communicate(timeout=60)
+        _, err = runner.communicate(timeout=60)
     assert runner.returncode == 0, err
     assert "verificado y publicado" in err  # the log
     assert sorted(n for n in os.listdir(www) if n[0].isdigit())[-1] == nuevo
