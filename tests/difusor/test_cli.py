@@ -86,3 +86,12 @@ def _wait_for(condition: object, seconds: float = 90.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "el difusor no publicó el corte nuevo"
         time.sleep(0.1)
+
+
+def test_the_difusor_loads_neither_qt_nor_the_central() -> None:
+    code = ("import sys, difusor.cli, difusor.seguir; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('PySide6', 'shiboken6') or m.split('.')[0] == 'central'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.strip() == "[]"
