@@ -26,15 +26,15 @@ def default_data_dir() -> Path:
 class Limites:
     """What the difusor accepts from an origin (docs/difusores.md, «Límites»).
 
-    A national corte at scale 12.9 is about 4,000 MB in 40,000 images and its largest
-    CSV is below 100 MB; the limits leave room for that and stop an origin that would
-    fill the difusor's disk."""
+    A national corte (scale 12.9, ≈510,000 actas) lists about as many images, a manifest
+    of ≈75 MB; its largest CSV is below 100 MB. The limits leave room for that and stop
+    an origin that would fill the difusor's disk."""
 
     indice: int = 4 * MiB
-    manifiesto: int = 64 * MiB
+    manifiesto: int = 256 * MiB  # as prep verify-corte's own limit
     archivo: int = 512 * MiB
-    corte: int = 16 * 1024 * MiB
-    archivos: int = 500_000
+    corte: int = 256 * 1024 * MiB  # a national corte first fetched whole, scans included
+    archivos: int = 2_000_000
     segundos: float = 30.0  # to connect, and between two reads of an answer
 
 
