@@ -1,8 +1,8 @@
 """A small HTTPS client for one origin: bounded answers, timeouts, no redirect off-origin.
 
 Plain :mod:`http.client` over one kept-alive connection per thread: a difusor fetches
-thousands of small files from one static server, and needs nothing else (no cookies,
-no proxies, no compression: every byte is hashed as it arrives).
+thousands of small files from one static server, and needs nothing else (no cookies, no
+proxies). gzip, which nginx applies to text, is undone as it arrives.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import http.client
 import os
 import ssl
 import threading
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote, urljoin, urlsplit
@@ -48,44 +50,66 @@ class Origen:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._abiertas: list[http.client.HTTPSConnection] = []
+        #: Bytes received from this origin (compressed, as they crossed the network).
+        self.bytes_red = 0
 
     def get(self, rel: str, limite: int) -> bytes:
         """The whole body of ``rel``, at most ``limite`` bytes (else :class:`Rechazo`)."""
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            with self._open(rel, limite) as response:
-                while chunk := self._read(response, rel):
-                    size += len(chunk)
-                    if size > limite:
-                        raise Rechazo(f"{rel}: excede el límite de {limite:,} bytes")
-                    chunks.append(chunk)
-                _check_complete(response, size, rel)
-        except BaseException:
-            self.close()  # an answer left half read cannot carry the next request
-            raise
-        return b"".join(chunks)
+        return b"".join(self._body(rel, limite, f"{rel}: excede el límite de {limite:,} "
+                                                "bytes"))
 
     def save(self, rel: str, out: BinaryIO, limite: int) -> tuple[int, str]:
         """Write the body of ``rel`` to ``out`` (fsynced); its size and SHA-256."""
         digest = hashlib.sha256()
         size = 0
-        try:
-            with self._open(rel, limite) as response:
-                while chunk := self._read(response, rel):
-                    size += len(chunk)
-                    if size > limite:
-                        raise Rechazo(f"{rel}: excede el límite de {limite:,} bytes por "
-                                      "archivo")
-                    digest.update(chunk)
-                    out.write(chunk)
-                _check_complete(response, size, rel)
-        except BaseException:
-            self.close()
-            raise
+        for chunk in self._body(rel, limite, f"{rel}: excede el límite de {limite:,} bytes "
+                                             "por archivo"):
+            size += len(chunk)
+            digest.update(chunk)
+            out.write(chunk)
         out.flush()
         os.fsync(out.fileno())
         return size, digest.hexdigest()
+
+    def _body(self, rel: str, limite: int, excede: str) -> Iterator[bytes]:
+        """The body of ``rel`` as stored on the origin (gzip undone), in chunks, at most
+        ``limite`` bytes of it however small the compressed answer; adds the bytes that
+        crossed the network to :attr:`bytes_red`."""
+        size = wire = 0
+        try:
+            with self._open(rel, limite) as response:
+                encoding = (response.getheader("Content-Encoding") or "identity").lower()
+                if encoding not in ("identity", "gzip"):
+                    raise Rechazo(f"{rel}: codificación {encoding[:40]!r} no admitida")
+                decoder = zlib.decompressobj(16 + zlib.MAX_WBITS) \
+                    if encoding == "gzip" else None
+                while chunk := self._read(response, rel):
+                    wire += len(chunk)
+                    if decoder is not None:
+                        try:
+                            chunk = decoder.decompress(chunk, limite + 1 - size)
+                        except zlib.error:
+                            raise Rechazo(f"{rel}: gzip inválido") from None
+                    size += len(chunk)
+                    if size > limite:
+                        raise Rechazo(excede)
+                    yield chunk
+                if decoder is not None:
+                    tail = decoder.flush()
+                    size += len(tail)
+                    if size > limite:
+                        raise Rechazo(excede)
+                    if not decoder.eof:
+                        raise Rechazo(f"{rel}: respuesta gzip truncada")
+                    if tail:
+                        yield tail
+                _check_complete(response, wire, rel)
+        except BaseException:
+            self.close()  # an answer left half read cannot carry the next request
+            raise
+        finally:
+            with self._lock:
+                self.bytes_red += wire
 
     def _read(self, response: http.client.HTTPResponse, rel: str) -> bytes:
         try:
@@ -118,7 +142,8 @@ class Origen:
                 continue
             if response.status == 200:
                 length = response.getheader("Content-Length")
-                if length is not None and length.isdigit() and int(length) > limite:
+                if length is not None and length.isdigit() and int(length) > limite \
+                        and response.getheader("Content-Encoding") is None:
                     self.close()
                     raise Rechazo(f"{rel}: excede el límite de {limite:,} bytes por archivo "
                                   f"(el origen anuncia {int(length):,})")
@@ -142,7 +167,7 @@ class Origen:
         return target.path + (f"?{target.query}" if target.query else "")
 
     def _request(self, path: str) -> http.client.HTTPResponse:
-        headers = {"User-Agent": f"prep-difusor/{__version__}", "Accept-Encoding": "identity"}
+        headers = {"User-Agent": f"prep-difusor/{__version__}", "Accept-Encoding": "gzip"}
         for attempt in (1, 2):
             conn = self._connection()
             try:

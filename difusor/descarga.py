@@ -41,6 +41,7 @@ class Descarga:
     archivos: int
     descargados: int
     bytes_descargados: int
+    bytes_red: int  # as they crossed the network (gzip)
     reutilizados: int
     segundos: float
 
@@ -49,6 +50,7 @@ def descargar(origen: Origen, entrada: EntradaCorte, llave: VerifyKey, raiz: Rai
               limites: Limites) -> Descarga:
     """Fill ``raiz.staging(entrada.nombre)`` with the corte (not yet verified)."""
     started = time.monotonic()
+    red = origen.bytes_red
     nombre = entrada.nombre
     manifest = origen.get(f"{nombre}/{MANIFEST}", limites.manifiesto)
     if sha256(manifest) != entrada.manifiesto_sha256:
@@ -71,10 +73,16 @@ def descargar(origen: Origen, entrada: EntradaCorte, llave: VerifyKey, raiz: Rai
     total = len(archivos)
     contador = _Contador(limites.corte)
     with ThreadPoolExecutor(_HILOS, thread_name_prefix="difusor-descarga") as pool:
-        for future in [pool.submit(_bajar, origen, nombre, rel, archivos[rel], staging,
-                                   limites.archivo, contador) for rel in faltan]:
-            future.result()
-    return Descarga(total, len(faltan), contador.bytes, total - len(faltan),
+        futures = [pool.submit(_bajar, origen, nombre, rel, archivos[rel], staging,
+                               limites.archivo, contador) for rel in faltan]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)  # one refusal refuses the corte
+            raise
+    return Descarga(total, len(faltan), contador.bytes, origen.bytes_red - red,
+                    total - len(faltan),
                     round(time.monotonic() - started, 3))
 
 

@@ -103,18 +103,19 @@ def _desde(origen: Origen, config: Config, raiz: Raiz, estado: Estado,
     indice = leer_indice(origen, config.huella, config.limites.indice)
     ultimo = indice.ultimo
     servido = raiz.actual()
+    sirviendo = servido or "(ningún corte aún)"
     tenido = max((n for n in (servido, estado.corte) if n), key=orden, default=None)
     if ultimo is None:
         return Consulta(True, servido, False, f"{origen.url} aún no publica cortes")
     if tenido is not None and orden(ultimo.nombre) < orden(tenido):
         raise Rechazo(f"el índice anuncia como último el corte {ultimo.nombre}, anterior "
                       f"al {tenido} que ya se sirvió: se rechaza la reversión y se sigue "
-                      f"sirviendo {servido}")
+                      f"sirviendo {sirviendo}")
     if ultimo.nombre == servido:
         return Consulta(True, servido, False, f"al día: se sirve {servido} ({origen.url})")
     if estado.rechazados.get(ultimo.nombre) == ultimo.manifiesto_sha256:
         raise Rechazo(f"el corte {ultimo.nombre} ya falló la verificación y no se vuelve a "
-                      f"descargar; se sigue sirviendo {servido}")
+                      f"descargar; se sigue sirviendo {sirviendo}")
     log.info("descargando el corte %s de %s", ultimo.nombre, origen.url)
     hecho = descargar(origen, ultimo, indice.llave, raiz, config.limites)
     verificacion = verify_corte(raiz.staging(ultimo.nombre), huella=config.huella,
@@ -123,14 +124,15 @@ def _desde(origen: Origen, config: Config, raiz: Raiz, estado: Estado,
         raiz.descartar(ultimo.nombre)
         raise CorteInvalido(ultimo.nombre, ultimo.manifiesto_sha256,
                             f"el corte {ultimo.nombre} no pasó la verificación (prep "
-                            f"verify-corte), no se publica y se sigue sirviendo {servido}: "
+                            f"verify-corte), no se publica y se sigue sirviendo {sirviendo}: "
                             + "; ".join(verificacion.problemas[:5]))
     raiz.publicar(ultimo.nombre)
     podados = raiz.podar(config.conservar)
     estado.corte, estado.origen, estado.publicado_en = ultimo.nombre, origen.url, ahora()
     estado.anotar_descarga(ultimo.nombre, {
         "origen": origen.url, "archivos": hecho.archivos, "descargados": hecho.descargados,
-        "bytes_descargados": hecho.bytes_descargados, "reutilizados": hecho.reutilizados,
+        "bytes_descargados": hecho.bytes_descargados, "bytes_red": hecho.bytes_red,
+        "reutilizados": hecho.reutilizados,
         "bytes_corte": ultimo.bytes, "segundos": hecho.segundos})
     mensaje = (f"corte {ultimo.nombre} verificado y publicado desde {origen.url}: "
                f"{hecho.descargados} archivos descargados ({hecho.bytes_descargados:,} "

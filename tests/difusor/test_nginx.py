@@ -1,7 +1,8 @@
-"""installer/nginx/prep-difusor.conf, as a difusor's sysadmin installs it, in front of a
-web root the difusor filled: Debian's nginx accepts it (``nginx -t``) and serves the
+"""installer/nginx/prep-difusor.conf as a sysadmin installs it, in front of a
+``publicacion/`` directory: Debian's nginx accepts it (``nginx -t``) and serves the
 cortes with a year's cache, the moving names with none, compressed text, no listing, no
-hidden paths and nothing but GET/HEAD."""
+hidden paths and nothing but GET/HEAD; a difusor follows that nginx as its origin (gzip
+undone as it arrives) and its own root is served the same way."""
 
 from __future__ import annotations
 
@@ -18,9 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from difusor.config import Config
+from difusor.estado import cargar
 from difusor.seguir import consultar
-from tests.difusor.cortes import Publicacion
+from prep.corte.verify import verify_corte
+from tests.difusor.conftest import config_para
+from tests.difusor.cortes import HUELLA, Publicacion
 from tests.harness.netns_targets import TlsIdentity
 
 CONF = Path(__file__).parents[2] / "installer" / "nginx" / "prep-difusor.conf"
@@ -57,12 +60,13 @@ def _edited(raiz: Path, identity: TlsIdentity, port: int, port_http: int) -> str
 
 
 @pytest.fixture
-def nginx(tmp_path: Path, identity: TlsIdentity, config: Config) -> Iterator[int]:
+def nginx(tmp_path: Path, identity: TlsIdentity, publicacion: Publicacion) -> Iterator[int]:
     binary = _nginx()
     work = tmp_path / "nginx"
     work.mkdir()
     port = _free_port()
-    (work / "site.conf").write_text(_edited(config.raiz, identity, port, _free_port()))
+    publicacion.path.mkdir(parents=True, exist_ok=True)
+    (work / "site.conf").write_text(_edited(publicacion.path, identity, port, _free_port()))
     temp = " ".join(f"{kind}_temp_path {work / kind};"
                     for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     (work / "nginx.conf").write_text(
@@ -106,21 +110,21 @@ def _get(port: int, identity: TlsIdentity, path: str, method: str = "GET",
         conn.close()
 
 
-def test_nginx_serves_a_difusor_root_with_the_shipped_configuration(
-        publicacion: Publicacion, config: Config, datos: Path, identity: TlsIdentity,
-        nginx: int) -> None:
+def test_nginx_serves_published_cortes_with_the_shipped_configuration(
+        publicacion: Publicacion, identity: TlsIdentity, nginx: int) -> None:
     corte = publicacion.corte()
-    assert consultar(config, datos).ok
-    (config.raiz / ".staging" / "secreto.txt").write_text("no")
+    (publicacion.path / ".staging").mkdir()
+    (publicacion.path / ".staging" / "secreto.txt").write_text("no")
     name = corte.name
 
     status, headers, body = _get(nginx, identity, f"/{name}/LEEME.txt")
     assert status == 200 and body == (corte / "LEEME.txt").read_bytes()
     assert "immutable" in headers["cache-control"] and "31536000" in headers["cache-control"]
 
-    status, headers, body = _get(nginx, identity, "/latest.txt")
-    assert status == 200 and body == f"{name}\n".encode()
-    assert headers["cache-control"] == "no-cache"
+    for moving in ("/latest.txt", "/indice.json", "/indice.json.sig"):
+        status, headers, body = _get(nginx, identity, moving)
+        assert status == 200 and body == (publicacion.path / moving[1:]).read_bytes()
+        assert headers["cache-control"] == "no-cache"
 
     status, headers, body = _get(nginx, identity, "/latest/MANIFIESTO.sha256")
     assert status == 200 and body == (corte / "MANIFIESTO.sha256").read_bytes()
@@ -139,3 +143,16 @@ def test_nginx_serves_a_difusor_root_with_the_shipped_configuration(
     assert _get(nginx, identity, f"/{name}/LEEME.txt", method="POST")[0] == 405
     status, headers, _ = _get(nginx, identity, "/")
     assert status == 302 and headers["location"].endswith("/latest/sitio/")
+
+
+def test_a_difusor_follows_an_nginx_origin_and_text_crosses_the_network_compressed(
+        publicacion: Publicacion, identity: TlsIdentity, nginx: int, tmp_path: Path,
+        datos: Path) -> None:
+    config = config_para(tmp_path, identity, f"https://127.0.0.1:{nginx}/")
+    publicacion.corte()
+    segundo = publicacion.corte()
+    hecho = consultar(config, datos)
+    assert hecho.ok and hecho.corte == segundo.name, hecho.mensaje
+    assert verify_corte(config.raiz / "latest", huella=HUELLA).ok
+    descarga = cargar(datos).descargas[segundo.name]
+    assert descarga["bytes_red"] < descarga["bytes_descargados"] / 2
