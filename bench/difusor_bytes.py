@@ -5,7 +5,9 @@ catalog repeated, as ``bench.corte_db``), published by the central's packager wi
 database, five minutes apart; between them ``--nuevas`` of the actas with data were
 published for the first time (the rest are the same). A difusor holding the first corte
 fetches, for the second, every file whose SHA-256 it does not hold: that is measured
-from the two signed manifests (``bytes_nuevos_sin_imagenes``), plus the new acta images
+from the two signed manifests (``bytes_nuevos_sin_imagenes``, the new manifest
+included; ``bytes_nuevos_gzip``, those files as the shipped nginx configuration sends
+them), plus the new acta images
 (``imagenes_nuevas``; their bytes at ``--imagen-kb`` each, an assumed average scan,
 are ``bytes_estimados_imagenes``). With ``--difusor`` (small scales) the images are
 published too (small synthetic ones) and a real difusor follows both cortes over HTTPS
@@ -17,6 +19,7 @@ Prints one JSON line.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import platform
 import tempfile
@@ -102,6 +105,7 @@ def _run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         "archivos_nuevos_sin_imagenes": len(sin_imagenes),
         "bytes_nuevos_sin_imagenes": _bytes(segundo.path, sin_imagenes)
         + (segundo.path / MANIFEST).stat().st_size + 64,
+        "bytes_nuevos_gzip": _gzip_bytes(segundo.path, sin_imagenes),
         "por_archivo": _mayores(segundo.path, sin_imagenes),
         "imagenes_nuevas": len(nuevas),
         "bytes_estimados_imagenes": round(len(nuevas) * args.imagen_kb * 1024),
@@ -145,6 +149,17 @@ def _manifest(corte: Path) -> dict[str, str]:
 
 def _bytes(corte: Path, rels: list[str]) -> int:
     return sum((corte / rel).stat().st_size for rel in rels)
+
+
+def _gzip_bytes(corte: Path, rels: list[str]) -> int:
+    """What ``rels`` weigh through the shipped nginx configuration (gzip level 5 on text
+    of 1 KB or more; the zip as it is)."""
+    total = 0
+    for rel in rels:
+        data = (corte / rel).read_bytes()
+        text = rel.rsplit(".", 1)[-1] in ("csv", "json", "txt", "js", "css", "html", "svg")
+        total += len(gzip.compress(data, 5)) if text and len(data) >= 1024 else len(data)
+    return total
 
 
 def _mayores(corte: Path, rels: list[str]) -> dict[str, int]:

@@ -21,6 +21,28 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
+    def do_GET(self) -> None:
+        """Serve the file, unless the test set a misbehaviour for this path: a redirect
+        (``("redirigir", location)``) or an answer cut halfway through its body
+        (``("cortar", "")``: the full Content-Length, half the bytes, connection closed)."""
+        rule = getattr(self.server, "reglas", {}).get(self.path)
+        if rule is None:
+            super().do_GET()
+            return
+        kind, value = rule
+        if kind == "redirigir":
+            self.send_response(302)
+            self.send_header("Location", value)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        data = Path(self.translate_path(self.path)).read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data[: len(data) // 2])
+        self.close_connection = True
+
 
 class OrigenHttps:
     """``https://127.0.0.1:<port>/prep/`` → ``directory`` (started at once)."""
@@ -31,6 +53,9 @@ class OrigenHttps:
         handler = functools.partial(_Quiet, directory=str(directory.parent))
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
+        #: URL path → misbehaviour (see ``_Quiet.do_GET``), changed by tests at will.
+        self.reglas: dict[str, tuple[str, str]] = {}
+        self._server.reglas = self.reglas  # type: ignore[attr-defined]
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(identity.cert_file, identity.key_file)
         self._server.socket = context.wrap_socket(self._server.socket, server_side=True)

@@ -161,3 +161,28 @@ def _new_image(corte: Path, served: Path) -> Path:
 def _manifest(corte: Path) -> dict[str, str]:
     lines = (corte / MANIFEST).read_text(encoding="utf-8").splitlines()
     return {line[66:]: line[:64] for line in lines}
+
+
+def test_a_redirect_off_the_origin_is_not_followed(
+        publicacion: Publicacion, origen: OrigenHttps, config: Config, datos: Path,
+        servido: str) -> None:
+    origen.reglas["/publicacion/indice.json"] = ("redirigir",
+                                                "https://otro.example/indice.json")
+    refused(config, datos, servido, "redirige fuera de sí mismo")
+    origen.reglas["/publicacion/indice.json"] = ("redirigir",
+                                                "/publicacion/indice.json?mismo=origen")
+    hecho = consultar(config, datos)
+    assert hecho.ok and hecho.corte != servido, hecho.mensaje
+
+
+def test_a_transfer_cut_halfway_keeps_the_served_corte_and_is_retried(
+        publicacion: Publicacion, origen: OrigenHttps, config: Config, datos: Path,
+        servido: str) -> None:
+    assert publicacion.ultimo is not None
+    image = _new_image(publicacion.ultimo, config.raiz / servido)
+    path = f"/publicacion/{publicacion.ultimo.name}/imagenes/{image.name}"
+    origen.reglas[path] = ("cortar", "")
+    refused(config, datos, servido, image.name, "respuesta truncada (68 de 136 bytes)")
+    del origen.reglas[path]
+    hecho = consultar(config, datos)
+    assert hecho.ok and hecho.corte == publicacion.ultimo.name, hecho.mensaje
