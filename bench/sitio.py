@@ -56,7 +56,7 @@ def main() -> None:
         with nginx_serving(base / "publicacion", identidad(base / "tls"),
                            base / "nginx") as port:
             url = f"https://127.0.0.1:{port}"
-            datos = sorted((corte / "sitio" / "datos").rglob("*.json"))
+            datos = sorted(p for p in (corte / "sitio" / "datos").rglob("*") if p.is_file())
             paths = {"latest.txt": "/latest.txt",
                      "sitio": f"/{corte.name}/sitio/index.html",
                      "sitio_datos": "/" + str(datos[0].relative_to(corte.parent)),
