@@ -109,6 +109,8 @@ def _status(args: argparse.Namespace) -> int:
     print(f"Llave del instituto (SHA-256): {config.huella}")
     print(f"Última consulta: {estado.ultimo_intento or '-'}; última con éxito: "
           f"{estado.ultimo_exito or '-'}")
+    print(f"Índice firmado del origen escrito por el nodo central: "
+          f"{estado.indice_generado or '-'}")
     descarga = estado.descargas.get(estado.corte or "")
     if descarga:
         print(f"Último corte descargado: {descarga['descargados']} archivos "

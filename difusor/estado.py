@@ -27,6 +27,9 @@ class Estado:
     ultimo_intento: str | None = None
     ultimo_exito: str | None = None  # last poll that found a valid index
     error: str | None = None  # why the last poll failed (None: it did not)
+    #: When the central wrote the last valid index read: an origin that keeps serving an
+    #: old one (frozen, or replayed) shows here while the night goes on.
+    indice_generado: str | None = None
     errores: list[dict[str, str]] = field(default_factory=list)  # the last few, newest last
     descargas: dict[str, dict[str, Any]] = field(default_factory=dict)  # per corte
     rechazados: dict[str, str] = field(default_factory=dict)  # corte → manifest SHA-256

@@ -45,6 +45,7 @@ class Indice:
     llave: VerifyKey
     ultimo: EntradaCorte | None
     cortes: int
+    generado: str  # when the central wrote it (UTC, ISO 8601), as it says
 
 
 def leer_indice(origen: Origen, huella: str, limite: int) -> Indice:
@@ -88,8 +89,9 @@ def _entradas(parsed: dict[str, object], llave: VerifyKey, url: str) -> Indice:
     cortes = parsed.get("cortes")
     if parsed.get("formato") != 1 or not isinstance(cortes, list):
         raise Rechazo(f"{INDICE} de {url}: formato desconocido")
+    generado = str(parsed.get("generado", ""))[:40]
     if not cortes:
-        return Indice(llave, None, 0)
+        return Indice(llave, None, 0, generado)
     try:
         entradas = [EntradaCorte(str(c["nombre"]), str(c["manifiesto_sha256"]),
                                  int(c["bytes"])) for c in cortes]
@@ -100,7 +102,8 @@ def _entradas(parsed: dict[str, object], llave: VerifyKey, url: str) -> Indice:
         if not _SHA256.fullmatch(entrada.manifiesto_sha256):
             raise Rechazo(f"{INDICE} de {url}: huella de manifiesto inválida en "
                           f"{entrada.nombre}")
-    return Indice(llave, max(entradas, key=lambda e: orden(e.nombre)), len(entradas))
+    return Indice(llave, max(entradas, key=lambda e: orden(e.nombre)), len(entradas),
+                  generado)
 
 
 def sha256(data: bytes) -> str:

@@ -101,6 +101,7 @@ def _consultar(config: Config, estado: Estado) -> Consulta:
 def _desde(origen: Origen, config: Config, raiz: Raiz, estado: Estado,
            rules: RuleSet) -> Consulta:
     indice = leer_indice(origen, config.huella, config.limites.indice)
+    estado.indice_generado = indice.generado
     ultimo = indice.ultimo
     servido = raiz.actual()
     sirviendo = servido or "(ningún corte aún)"

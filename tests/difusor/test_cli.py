@@ -41,6 +41,8 @@ def test_init_run_and_status_from_the_command_line(
     assert status.returncode == 0
     assert f"Corte servido: {primero.name}" in status.stdout
     assert origen.url in status.stdout
+    generado = json.loads((publicacion.path / "indice.json").read_bytes())["generado"]
+    assert f"escrito por el nodo central: {generado}" in status.stdout
 
     # the origin goes down: run says so and exits 1; status shows the error, the corte
     # stays served
