@@ -108,6 +108,9 @@ def leer_manifiesto(manifest: bytes, nombre: str, limites: Limites) -> dict[str,
         archivos[rel] = digest
         if len(archivos) > limites.archivos:
             raise Rechazo(f"{nombre}: más de {limites.archivos:,} archivos")
+    carpetas = {rel[:i] for rel in archivos for i, c in enumerate(rel) if c == "/"}
+    for rel in sorted(carpetas & set(archivos))[:1]:
+        raise Rechazo(f"{nombre}/{MANIFEST}: {rel[:200]!r} es a la vez archivo y carpeta")
     return archivos
 
 

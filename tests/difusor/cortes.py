@@ -89,7 +89,7 @@ class Publicacion:
         again by the institute's key)."""
         digest = hashlib.sha256(data).hexdigest()
         path = corte / rel
-        if path.resolve().is_relative_to(corte.resolve()):
+        if path.resolve().is_relative_to(corte.resolve()) and not path.parent.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
         manifest = (corte / MANIFEST).read_text(encoding="utf-8")

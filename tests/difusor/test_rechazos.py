@@ -106,7 +106,8 @@ def test_an_altered_file_is_refused(publicacion: Publicacion, config: Config, da
 
 
 @pytest.mark.parametrize("ruta", ["../fuera.txt", "sitio/../../../fuera.txt",
-                                  "/tmp/fuera.txt", ".staging/fuera.txt", "sitio/.fuera"])
+                                  "/tmp/fuera.txt", ".staging/fuera.txt", "sitio/.fuera",
+                                  "LEEME.txt/fuera"])
 def test_a_path_outside_the_corte_is_refused_before_anything_is_written(
         publicacion: Publicacion, config: Config, datos: Path, servido: str,
         tmp_path: Path, ruta: str) -> None:
@@ -114,7 +115,8 @@ def test_a_path_outside_the_corte_is_refused_before_anything_is_written(
     key): nothing of that corte is fetched."""
     assert publicacion.ultimo is not None
     publicacion.listar(publicacion.ultimo, ruta, b"fuera\n")
-    refused(config, datos, servido, "ruta no permitida")
+    refused(config, datos, servido, "a la vez archivo y carpeta" if ruta.startswith("LEEME")
+            else "ruta no permitida")
     assert not [p for p in tmp_path.rglob("*fuera*") if "central" not in p.parts]
 
 
