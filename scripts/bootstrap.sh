@@ -2,7 +2,7 @@
 # Install what PREP needs on a Debian machine, as root; safe to run again.
 #
 #   bash scripts/bootstrap.sh          # runtime: Debian libraries + `pip install -e .`
-#   bash scripts/bootstrap.sh --test   # also chromium and the [test] extras
+#   bash scripts/bootstrap.sh --test   # also chromium, nginx and the [test] extras
 #
 # apt runs only when a package is missing. Output is shown only when a step fails.
 set -euo pipefail
@@ -32,7 +32,8 @@ packages=(
     libusb-1.0-0
 )
 if ((with_test)); then
-    packages+=(chromium)
+    # nginx: tests/difusor serve a difusor's web root with installer/nginx/prep-difusor.conf
+    packages+=(chromium nginx)
 fi
 
 # Run a command silently; on failure show everything it printed.

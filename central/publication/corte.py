@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from central import audit
 from central.db import locks
 from central.db.models import CorteRow
-from central.publication import historial, ventana
+from central.publication import feed, historial, ventana
 from central.publication.package import DIFERENCIAS, CorteError, Publicado, publish
 from central.publication.snapshot import SnapshotError, read_snapshot
 from central.publication.ventana import Peticion, PublicacionRechazada
@@ -186,6 +186,7 @@ def _make(engine: Engine, key: SigningKey, settings: CorteSettings, motivo: str,
                        detail={"corte": publicado.name, **corregida})
         ventana.registrar(session, row, peticion, fuera_de_ventana, actor=actor)
         corte_id = row.id
+    feed.publicar_indice(settings.publicacion, key)  # issue 30: what difusores follow
     log.info("corte %s publicado en %.2f s", publicado.name, seconds)
     return CorteHecho(publicado, corte_id, seconds, snapshot_seconds, esperadas, capturadas,
                       contabilizadas, fuera)

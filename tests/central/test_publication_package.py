@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from central.db import make_engine
 from central.publication.corte import A_PEDIDO, CorteHecho, CorteSettings, make_corte
+from central.publication.feed import INDICE, INDICE_FIRMA
 from central.publication.package import CorteError
 from prep.catalog import Catalog, generate_catalog
 from prep.corte.anexo import TZ
@@ -36,6 +37,7 @@ from tests.harness.corte_data import (
 
 SEED = 5
 KEY = SigningKey.generate()
+INDICE_FILES = (INDICE, INDICE_FIRMA)  # the signed index for difusores (issue 30)
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +83,7 @@ def test_a_reader_polling_never_sees_a_partial_corte(engine: Engine, tmp_path: P
         while not last:
             last = stop.is_set()  # one more look after the last corte
             for entry in os.listdir(publicacion):
-                if entry.startswith(".") or entry == "latest.txt":
+                if entry.startswith(".") or entry in ("latest.txt", *INDICE_FILES):
                     continue  # temporary directories are hidden, by contract
                 # A reader resolves latest once, then reads that corte.
                 path = publicacion / (os.readlink(publicacion / entry) if entry == "latest"
@@ -251,7 +253,8 @@ def test_a_missing_or_damaged_image_publishes_nothing(
     with pytest.raises(CorteError, match="falta la imagen"):
         _corte(engine, tmp_path)
     publicacion = tmp_path / "publicacion"
-    assert sorted(e for e in os.listdir(publicacion) if not e.startswith("latest")) == [
+    assert sorted(e for e in os.listdir(publicacion) if not e.startswith("latest")
+                  and e not in INDICE_FILES) == [
         first.publicado.name]
     assert (publicacion / "latest").resolve() == first.publicado.path.resolve()
     with engine.connect() as conn:

@@ -1,0 +1,124 @@
+"""``prep difusor init|run|status``: follow the institute's signed cortes and serve them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from difusor import config as cfg
+from difusor.errores import DifusorError
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``difusor`` command and its subcommands to ``prep``'s parser."""
+    difusor = subparsers.add_parser("difusor", help="difusor: republica los cortes firmados "
+                                    "del PREP desde un servidor propio")
+    sub = difusor.add_subparsers(dest="difusor_command", required=True, metavar="ACCIÓN")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--datos", type=Path, default=None,
+                        help=f"directorio de datos (predeterminado {cfg.default_data_dir()})")
+
+    init = sub.add_parser("init", parents=[common], help="configura qué origen seguir, con "
+                          "qué llave y dónde publicar")
+    init.add_argument("--origen", action="append", required=True, metavar="URL",
+                      help="https://… de publicacion/ del instituto; repítalo para el sitio "
+                           "de contingencia (se usan en ese orden)")
+    init.add_argument("--huella", required=True,
+                      help="SHA-256 de la llave pública del instituto (la publica el "
+                           "instituto)")
+    init.add_argument("--raiz", type=Path, required=True,
+                      help="directorio que sirve su servidor web (nginx)")
+    init.add_argument("--conservar", type=int, default=3,
+                      help="cuántos cortes conservar en línea (predeterminado 3)")
+    init.add_argument("--intervalo", type=float, default=30.0, metavar="SEGUNDOS",
+                      help="cada cuánto consultar el origen (predeterminado 30)")
+    init.add_argument("--ca", type=Path, default=None,
+                      help="certificados de CA para el TLS del origen (predeterminado: los "
+                           "del sistema)")
+    init.add_argument("--reglas", type=Path, default=None,
+                      help="reglas de publicación del instituto (reglas.toml), como en "
+                           "prep verify-corte --reglas")
+    init.set_defaults(func=_errors(_init))
+
+    run = sub.add_parser("run", parents=[common], help="sigue el origen y publica cada corte "
+                         "nuevo verificado")
+    run.add_argument("--una-vez", action="store_true",
+                     help="una sola consulta (sale con 1 si ningún origen dio un corte válido)")
+    run.set_defaults(func=_errors(_run))
+
+    status = sub.add_parser("status", parents=[common], help="corte servido, origen y "
+                            "último error")
+    status.add_argument("--json", action="store_true", help="el estado en JSON")
+    status.set_defaults(func=_errors(_status))
+
+
+def _datos(args: argparse.Namespace) -> Path:
+    return args.datos if args.datos is not None else cfg.default_data_dir()
+
+
+def _errors(func: Any) -> Any:
+    def run(args: argparse.Namespace) -> int:
+        try:
+            code: int = func(args)
+        except DifusorError as exc:
+            print(f"error: {exc}", flush=True)
+            return 2
+        return code
+    return run
+
+
+def _init(args: argparse.Namespace) -> int:
+    config = cfg.Config(origenes=tuple(args.origen), huella=cfg.normalize_huella(args.huella),
+                        raiz=args.raiz.resolve(), conservar=args.conservar,
+                        intervalo=args.intervalo,
+                        ca=args.ca.resolve() if args.ca else None,
+                        reglas=args.reglas.resolve() if args.reglas else None)
+    path = cfg.save(config, _datos(args))
+    print(f"configuración guardada en {path}")
+    print(f"origen(es): {', '.join(config.origenes)}")
+    print(f"llave del instituto (SHA-256): {config.huella}")
+    print(f"se publicará en {config.raiz}; inicie con «prep difusor run»")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from difusor.seguir import correr
+
+    datos = _datos(args)
+    try:
+        return correr(cfg.load(datos), datos, args.una_vez)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from difusor.estado import cargar
+
+    datos = _datos(args)
+    config = cfg.load(datos)
+    estado = cargar(datos)
+    if args.json:
+        print(json.dumps(asdict(estado), ensure_ascii=False, indent=1))
+        return 0 if estado.error is None else 1
+    print(f"Corte servido: {estado.corte or '(ninguno aún)'} en {config.raiz}")
+    print(f"Origen: {estado.origen or '-'} (configurados: {', '.join(config.origenes)})")
+    print(f"Llave del instituto (SHA-256): {config.huella}")
+    print(f"Última consulta: {estado.ultimo_intento or '-'}; última con éxito: "
+          f"{estado.ultimo_exito or '-'}")
+    print(f"Índice firmado del origen escrito por el nodo central: "
+          f"{estado.indice_generado or '-'}")
+    descarga = estado.descargas.get(estado.corte or "")
+    if descarga:
+        print(f"Último corte descargado: {descarga['descargados']} archivos "
+              f"({descarga['bytes_descargados']:,} bytes), {descarga['reutilizados']} "
+              "reutilizados")
+    if estado.error:
+        print(f"ERROR en la última consulta: {estado.error}")
+    elif estado.errores:
+        ultimo = estado.errores[-1]
+        print(f"Último aviso ({ultimo['hora']}, {ultimo['origen']}): {ultimo['mensaje']}")
+    return 0 if estado.error is None else 1

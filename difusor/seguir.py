@@ -1,0 +1,143 @@
+"""One poll of the origins, and the loop of ``prep difusor run``.
+
+Origins are tried in the order configured (the institute's site, then its contingency
+site): the first that serves a valid signed index is followed, and a new corte is
+downloaded from it, verified with ``prep verify-corte``'s code, and only then served.
+Whatever fails, the corte already served stays online; the failure is logged and kept
+for ``prep difusor status``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from difusor.cliente import Origen, ssl_context
+from difusor.config import Config
+from difusor.descarga import descargar
+from difusor.errores import CorteInvalido, DifusorError, Rechazo
+from difusor.estado import Estado, ahora, cargar, guardar
+from difusor.indice import leer_indice, orden
+from difusor.raiz import Raiz
+from prep.corte.verify import verify_corte
+from prep.rules import DEFAULT_RULES, RuleSet
+
+log = logging.getLogger("difusor")
+LOCK = "difusor.lock"
+
+
+@dataclass(frozen=True)
+class Consulta:
+    """The outcome of one poll."""
+
+    ok: bool
+    corte: str | None  # served after the poll
+    nuevo: bool  # a new corte was published by this poll
+    mensaje: str
+
+
+def consultar(config: Config, datos: Path) -> Consulta:
+    """Poll the origins once (one poll at a time per data directory)."""
+    datos.mkdir(parents=True, exist_ok=True)
+    with (datos / LOCK).open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DifusorError(f"otro «prep difusor run» usa {datos}") from None
+        estado = cargar(datos)
+        resultado = _consultar(config, estado)
+        guardar(datos, estado)
+        return resultado
+
+
+def correr(config: Config, datos: Path, una_vez: bool) -> int:
+    """``prep difusor run``: poll every ``config.intervalo`` seconds (or once)."""
+    while True:
+        resultado = consultar(config, datos)
+        if una_vez:
+            print(resultado.mensaje)
+            return 0 if resultado.ok else 1
+        time.sleep(config.intervalo)
+
+
+def _consultar(config: Config, estado: Estado) -> Consulta:
+    estado.ultimo_intento = ahora()
+    raiz = Raiz(config.raiz)
+    raiz.preparar()
+    context = ssl_context(config.ca)
+    rules = RuleSet.from_toml(config.reglas) if config.reglas else DEFAULT_RULES
+    fallas: list[str] = []
+    for url in config.origenes:
+        origen = Origen(url, context, config.limites.segundos)
+        try:
+            resultado = _desde(origen, config, raiz, estado, rules)
+        except DifusorError as exc:
+            if isinstance(exc, CorteInvalido):
+                estado.rechazados[exc.nombre] = exc.manifiesto_sha256
+            log.error("%s: %s", url, exc)
+            estado.anotar_error(url, str(exc))
+            fallas.append(f"{url}: {exc}")
+            continue
+        except OSError as exc:  # this machine's disk, not the origin: no use trying another
+            log.error("error local al descargar o publicar desde %s: %s", url, exc)
+            estado.anotar_error(url, f"error local: {exc}")
+            fallas.append(f"error local al descargar o publicar: {exc}")
+            break
+        finally:
+            origen.close_all()
+        estado.ultimo_exito = estado.ultimo_intento
+        estado.error = None
+        return resultado
+    servido = raiz.actual()
+    estado.error = " | ".join(fallas)
+    mensaje = (f"ningún origen dio un corte válido; se sigue sirviendo "
+               f"{servido or '(ningún corte aún)'}. {estado.error}")
+    return Consulta(False, servido, False, mensaje)
+
+
+def _desde(origen: Origen, config: Config, raiz: Raiz, estado: Estado,
+           rules: RuleSet) -> Consulta:
+    indice = leer_indice(origen, config.huella, config.limites.indice)
+    estado.indice_generado = indice.generado
+    ultimo = indice.ultimo
+    servido = raiz.actual()
+    sirviendo = servido or "(ningún corte aún)"
+    tenido = max((n for n in (servido, estado.corte) if n), key=orden, default=None)
+    if ultimo is None:
+        return Consulta(True, servido, False, f"{origen.url} aún no publica cortes")
+    if tenido is not None and orden(ultimo.nombre) < orden(tenido):
+        raise Rechazo(f"el índice anuncia como último el corte {ultimo.nombre}, anterior "
+                      f"al {tenido} que ya se sirvió: se rechaza la reversión y se sigue "
+                      f"sirviendo {sirviendo}")
+    if ultimo.nombre == servido:
+        return Consulta(True, servido, False, f"al día: se sirve {servido} ({origen.url})")
+    if estado.rechazados.get(ultimo.nombre) == ultimo.manifiesto_sha256:
+        raise Rechazo(f"el corte {ultimo.nombre} ya falló la verificación y no se vuelve a "
+                      f"descargar; se sigue sirviendo {sirviendo}")
+    log.info("descargando el corte %s de %s", ultimo.nombre, origen.url)
+    hecho = descargar(origen, ultimo, indice.llave, raiz, config.limites)
+    verificacion = verify_corte(raiz.staging(ultimo.nombre), huella=config.huella,
+                                rules=rules)
+    if not verificacion.ok:
+        raiz.descartar(ultimo.nombre)
+        raise CorteInvalido(ultimo.nombre, ultimo.manifiesto_sha256,
+                            f"el corte {ultimo.nombre} no pasó la verificación (prep "
+                            f"verify-corte), no se publica y se sigue sirviendo {sirviendo}: "
+                            + "; ".join(verificacion.problemas[:5]))
+    raiz.publicar(ultimo.nombre)
+    podados = raiz.podar(config.conservar)
+    estado.corte, estado.origen, estado.publicado_en = ultimo.nombre, origen.url, ahora()
+    estado.anotar_descarga(ultimo.nombre, {
+        "origen": origen.url, "archivos": hecho.archivos, "descargados": hecho.descargados,
+        "bytes_descargados": hecho.bytes_descargados, "bytes_red": hecho.bytes_red,
+        "reutilizados": hecho.reutilizados,
+        "bytes_corte": ultimo.bytes, "segundos": hecho.segundos})
+    mensaje = (f"corte {ultimo.nombre} verificado y publicado desde {origen.url}: "
+               f"{hecho.descargados} archivos descargados ({hecho.bytes_descargados:,} "
+               f"bytes), {hecho.reutilizados} reutilizados"
+               + (f"; retirados {', '.join(podados)}" if podados else ""))
+    log.info("%s", mensaje)
+    return Consulta(True, ultimo.nombre, True, mensaje)

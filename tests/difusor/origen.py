@@ -1,0 +1,78 @@
+"""A real HTTPS static server on loopback serving a ``publicacion/`` directory, as the
+institute's site (or its contingency site) would: the standard library's file server
+behind TLS with a self-signed certificate the difusor is given as its CA."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import ssl
+import threading
+from pathlib import Path
+from typing import Any
+
+from tests.harness.netns_targets import TlsIdentity, make_identity
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as a real static server
+    disable_nagle_algorithm = True  # headers and body go in two writes
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        """Serve the file, unless the test set a misbehaviour for this path: a redirect
+        (``("redirigir", location)``) or an answer cut halfway through its body
+        (``("cortar", "")``: the full Content-Length, half the bytes, connection closed)."""
+        rule = getattr(self.server, "reglas", {}).get(self.path)
+        if rule is None:
+            super().do_GET()
+            return
+        kind, value = rule
+        if kind == "redirigir":
+            self.send_response(302)
+            self.send_header("Location", value)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        data = Path(self.translate_path(self.path)).read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data[: len(data) // 2])
+        self.close_connection = True
+
+
+class OrigenHttps:
+    """``https://127.0.0.1:<port>/prep/`` → ``directory`` (started at once)."""
+
+    def __init__(self, directory: Path, identity: TlsIdentity) -> None:
+        self.directory = directory
+        self.identity = identity
+        handler = functools.partial(_Quiet, directory=str(directory.parent))
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        #: URL path → misbehaviour (see ``_Quiet.do_GET``), changed by tests at will.
+        self.reglas: dict[str, tuple[str, str]] = {}
+        self._server.reglas = self.reglas  # type: ignore[attr-defined]
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(identity.cert_file, identity.key_file)
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self.port = self._server.server_address[1]
+        self.url = f"https://127.0.0.1:{self.port}/{directory.name}/"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Down: the port refuses connections from now on."""
+        if not self._thread.is_alive():
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+
+def identidad(directory: Path) -> TlsIdentity:
+    directory.mkdir(parents=True, exist_ok=True)
+    return make_identity(directory, "origen-prep")

@@ -1,0 +1,99 @@
+"""``prep difusor init|run|status`` as an operator runs them: real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.difusor.cortes import HUELLA, Publicacion
+from tests.difusor.origen import OrigenHttps
+from tests.harness.netns_targets import TlsIdentity
+
+
+def prep(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "prep", "difusor", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_init_run_and_status_from_the_command_line(
+        publicacion: Publicacion, origen: OrigenHttps, identity: TlsIdentity,
+        tmp_path: Path) -> None:
+    datos, www = tmp_path / "datos", tmp_path / "www"
+    huella = ":".join(HUELLA[i:i + 4].upper() for i in range(0, 64, 4))  # as people copy it
+    done = prep("init", "--datos", str(datos), "--origen", origen.url, "--huella", huella,
+                "--raiz", str(www), "--ca", str(identity.cert_file), "--intervalo", "0.5")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert HUELLA in done.stdout
+
+    status = prep("status", "--datos", str(datos))
+    assert "Corte servido: (ninguno aún)" in status.stdout
+
+    primero = publicacion.corte()
+    done = prep("run", "--datos", str(datos), "--una-vez")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"corte {primero.name} verificado y publicado" in done.stdout
+    status = prep("status", "--datos", str(datos))
+    assert status.returncode == 0
+    assert f"Corte servido: {primero.name}" in status.stdout
+    assert origen.url in status.stdout
+    generado = json.loads((publicacion.path / "indice.json").read_bytes())["generado"]
+    assert f"escrito por el nodo central: {generado}" in status.stdout
+
+    # the origin goes down: run says so and exits 1; status shows the error, the corte
+    # stays served
+    origen.stop()
+    done = prep("run", "--datos", str(datos), "--una-vez")
+    assert done.returncode == 1
+    assert f"se sigue sirviendo {primero.name}" in done.stdout
+    status = prep("status", "--datos", str(datos))
+    assert status.returncode == 1
+    assert "ERROR en la última consulta" in status.stdout and "no se pudo consultar" in \
+        status.stdout
+    assert json.loads(prep("status", "--datos", str(datos), "--json").stdout)["corte"] == \
+        primero.name
+    assert os.readlink(www / "latest") == primero.name
+
+
+def test_run_keeps_following_until_stopped(publicacion: Publicacion, origen: OrigenHttps,
+                                          identity: TlsIdentity, tmp_path: Path) -> None:
+    datos, www = tmp_path / "datos", tmp_path / "www"
+    assert prep("init", "--datos", str(datos), "--origen", origen.url, "--huella", HUELLA,
+                "--raiz", str(www), "--ca", str(identity.cert_file),
+                "--intervalo", "0.2").returncode == 0
+    publicacion.corte()
+    runner = subprocess.Popen([sys.executable, "-m", "prep", "difusor", "run", "--datos",
+                               str(datos)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        for _ in range(3):
+            nuevo = publicacion.corte().name
+            _wait_for(lambda n=nuevo: (www / "latest.txt").is_file()
+                      and (www / "latest.txt").read_text() == f"{n}\n")
+    finally:
+        runner.send_signal(signal.SIGINT)
+        _, err = runner.communicate(timeout=60)
+    assert runner.returncode == 0, err
+    assert "verificado y publicado" in err  # the log
+    assert sorted(n for n in os.listdir(www) if n[0].isdigit())[-1] == nuevo
+
+
+def _wait_for(condition: object, seconds: float = 90.0) -> None:
+    assert callable(condition)
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "el difusor no publicó el corte nuevo"
+        time.sleep(0.1)
+
+
+def test_the_difusor_loads_neither_qt_nor_the_central() -> None:
+    code = ("import sys, difusor.cli, difusor.seguir; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('PySide6', 'shiboken6') or m.split('.')[0] == 'central'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.strip() == "[]"

@@ -1,0 +1,42 @@
+"""A difusor follows the institute's signed index over HTTPS: each new corte is fetched
+(only the files it lacks), verified as ``prep verify-corte`` does, and served whole."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from difusor.config import Config
+from difusor.estado import cargar
+from difusor.seguir import consultar
+from prep.corte.verify import verify_corte
+from tests.difusor.cortes import HUELLA, Publicacion
+
+
+def test_a_new_corte_is_served_verified_and_the_next_fetches_only_what_is_new(
+        publicacion: Publicacion, config: Config, datos: Path) -> None:
+    primero = publicacion.corte()
+    hecho = consultar(config, datos)
+    assert hecho.ok and hecho.nuevo and hecho.corte == primero.name, hecho.mensaje
+    www = config.raiz
+    assert os.readlink(www / "latest") == primero.name
+    assert (www / "latest.txt").read_text() == f"{primero.name}\n"
+    assert verify_corte(www / "latest", huella=HUELLA).ok
+
+    segundo = publicacion.corte(nuevas=3)
+    hecho = consultar(config, datos)
+    assert hecho.ok and hecho.corte == segundo.name, hecho.mensaje
+    assert os.readlink(www / "latest") == segundo.name
+    assert verify_corte(www / segundo.name, huella=HUELLA).ok
+    estado = cargar(datos)
+    inicial, siguiente = estado.descargas[primero.name], estado.descargas[segundo.name]
+    assert inicial["reutilizados"] == 0
+    images = len(list((segundo / "imagenes").iterdir()))
+    # the three new images and the files whose content changed; every other image and
+    # the site's assets are linked from the corte already served
+    assert siguiente["reutilizados"] >= images - 3
+    assert siguiente["bytes_descargados"] < inicial["bytes_descargados"] / 2
+    nuevas = {p.name for p in (segundo / "imagenes").iterdir()} - \
+        {p.name for p in (primero / "imagenes").iterdir()}
+    assert len(nuevas) == 3
+    assert consultar(config, datos).nuevo is False  # nothing new: nothing fetched
