@@ -37,7 +37,7 @@ from central.publication.snapshot import Imagen, Snapshot
 from prep.corte.anexo import TZ
 from prep.corte.model import ActaEnCorte
 from prep.crypto import SigningKey
-from prep.simulacro.capturas import simulate
+from prep.sintetico.capturas import simulate
 from tests.harness.corte_data import image_bytes, image_sha256
 
 MANIFEST = "MANIFIESTO.sha256"

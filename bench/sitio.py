@@ -31,7 +31,7 @@ from central.publication.package import publish
 from central.publication.snapshot import Imagen, Snapshot
 from prep.corte.anexo import TZ
 from prep.crypto import SigningKey
-from prep.simulacro.capturas import simulate
+from prep.sintetico.capturas import simulate
 from tests.difusor.nginx import nginx_serving
 from tests.difusor.origen import identidad
 from tests.harness.corte_data import image_bytes, image_sha256

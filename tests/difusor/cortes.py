@@ -17,7 +17,7 @@ from prep.corte.anexo import TZ
 from prep.corte.model import ActaEnCorte
 from prep.corte.package import MANIFEST
 from prep.crypto import SigningKey
-from prep.simulacro.capturas import simulate
+from prep.sintetico.capturas import simulate
 from tests.harness.corte_data import image_bytes, image_sha256
 
 KEY = SigningKey.generate()
