@@ -18,31 +18,13 @@ from PySide6.QtWidgets import (
 )
 
 from catd.casilla.presenter import IntakePresenter
+from prep.casilla_rechazos import nombre, rechazos
 from prep.records import parse_time
 from prep.station.ccv import IntakeCounts
 from prep.station.formatting import local_time
 
-#: Spanish names of the rejection reasons (``docs/ccv.md``).
-MOTIVOS = {
-    "tipo_no_admitido": "No es una fotografía JPEG o PNG",
-    "incompleta": "Archivo cortado (incompleto)",
-    "no_decodifica": "Archivo dañado",
-    "vacia": "Archivo vacío",
-    "demasiado_grande": "Archivo demasiado grande",
-    "en_blanco": "Imagen en blanco",
-    "negra": "Imagen negra",
-    "sin_qr": "Sin QR legible ni CLAVE_ACTA en el nombre",
-    "acta_desconocida": "QR de un acta que no está en el catálogo",
-    "qr_varias_actas": "QR de varias actas",
-    "duplicado": "Imagen repetida (mismos bytes)",
-    "tipo_no_coincide": "El contenido no corresponde a la extensión del archivo",
-    "datos_anexos": "Archivo con datos añadidos después de la imagen",
-    "enlace_simbolico": "Enlace simbólico (no se sigue)",
-    "resolucion_baja": "Resolución demasiado baja",
-    "inclinada": "Acta demasiado inclinada",
-    "qr_no_es_acta": "QR que no es de un acta",
-    "qr_otra_acta": "QR de otra acta",
-}
+#: Spanish names of the rejection reasons, as declared once in prep/casilla_rechazos.toml.
+MOTIVOS = {r.motivo: r.nombre for r in rechazos().values()}
 
 
 class _Figure(QFrame):
@@ -120,7 +102,7 @@ class IntakePanel(QWidget):
         rows = sorted(counts.rechazadas.items(), key=lambda kv: (-kv[1], kv[0]))
         self.table.setRowCount(len(rows))
         for n, (motivo, count) in enumerate(rows):
-            self.table.setItem(n, 0, QTableWidgetItem(MOTIVOS.get(motivo, motivo)))
+            self.table.setItem(n, 0, QTableWidgetItem(nombre(motivo)))
             number = QTableWidgetItem(f"{count:,}")
             number.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.table.setItem(n, 1, number)

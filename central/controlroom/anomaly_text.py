@@ -14,51 +14,11 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from central.anomalies import declared_anomaly_types
 from prep.corte.anexo import TZ
 
-ANOMALY_LABELS = {
-    "conflicting_batch": "Lote en conflicto (en cuarentena)",
-    "bad_signature": "Firma inválida",
-    "broken_chain": "Cadena de lotes rota",
-    "unknown_station": "Equipo desconocido o deshabilitado",
-    "seq_gap": "Registros faltantes en la secuencia",
-    "record_conflict": "Registro repetido con otro contenido",
-    "clock_skew": "Reloj del equipo desfasado",
-    "acopio_duplicado": "Acopio duplicado",
-    "acopio_tras_sin_acta": "Acopio después de «sin acta»",
-    "sin_acta_en_conflicto": "«Sin acta» en conflicto",
-    "imagen_tras_sin_acta": "Imagen de un acta «sin acta»",
-    "casilla_sin_acta_con_datos": "Casilla «sin acta» con otra acta con datos",
-    "ilegible_obsoleto": "«Ilegible» de imagen reemplazada",
-    "operador_repetido": "Mismo operador capturó dos veces",
-    "captura_sobrante": "Captura sobrante",
-    "captura_imagen_reemplazada": "Captura de imagen reemplazada",
-    "captura_campos_invalidos": "Campos que no son los del acta",
-    "captura_sin_lease": "Captura fuera de la cola",
-    "unaudited_build": "Software no auditado en el equipo",
-    "operador_desconocido": "Operador desconocido",
-    "operador_deshabilitado": "Operador deshabilitado",
-    "operador_otro_sitio": "Operador de otro sitio",
-    "operador_sin_rol": "Operador sin ese rol",
-    "registro_no_admitido": "Registro que ese equipo no hace",
-    "acta_de_otro_catd": "Acta de otro CATD",
-    "trabajo_sin_lease": "Trabajo sin asignación",
-    "lease_vencido": "Asignación de trabajo vencida",
-    "captura_misma_estacion": "2.ª captura del mismo equipo",
-    "verificacion_misma_estacion": "Verificación del equipo que capturó",
-    "verificacion_sin_lease_vivo": "Verificación sin asignación",
-    "ilegible_sin_lease_vivo": "«Ilegible» sin asignación",
-    "codigo_no_es_acta": "Código leído que no es de un acta",
-    "imagen_tipo_distinto": "Imagen de otro tipo que el declarado",
-    "solicitud_repetida": "Solicitud de trabajo repetida",
-    "casilla_rechazada": "Foto de PREP Casilla rechazada",
-    "not_an_image": "Archivo que no es una imagen",
-    "cotejo_operador_del_acta": "Cotejo por quien capturó o verificó el acta",
-    "cotejo_sin_publicar": "Cotejo de un acta sin datos publicados",
-    "cotejo_en_correccion": "Cotejo de un acta en corrección",
-    "cotejo_campos_invalidos": "Cotejo con campos que no son del acta",
-    "cotejo_repetido": "Cotejo de un acta ya cotejada",
-}
+#: Each anomaly type's Spanish name, as declared once in central/anomaly_types.toml.
+ANOMALY_LABELS = {t: spec.label for t, spec in declared_anomaly_types().items()}
 
 #: Known keys, in the order they are told, with their Spanish name.
 KEY_LABELS = {
