@@ -49,19 +49,23 @@ class Central:
     recent_keys: RecentKeys = field(default_factory=RecentKeys)  # image uploads' keys
     limits: ConnectionLimits = field(default_factory=ConnectionLimits)  # connections
     refusals: UnsignedRefusals = field(default_factory=UnsignedRefusals)  # by source
+    #: The PostgreSQL timeline of the database served, on every answer
+    #: (:data:`prep.protocol.TIMELINE_HEADER`; 0: not said): stations never send to a
+    #: node of an older timeline than one they worked with (a replaced primary).
+    timeline: int = 0
 
     @classmethod
     def open(cls, data_dir: DataDir, identity: Identity, engine: Engine,
              lease_time: timedelta = DEFAULT_LEASE_TIME,
              limits: ConnectionLimits | None = None,
-             refusal_window: float = WINDOW_SECONDS) -> Central:
+             refusal_window: float = WINDOW_SECONDS, timeline: int = 0) -> Central:
         blobs = BlobStore(data_dir.blobs, engine=engine)  # images replicated too (0018)
         waiters = WorkWaiters()
         return cls(identity, engine, blobs,
                    Ingestor(engine, identity, blobs, on_work=waiters.wake_threadsafe),
                    ThreadPoolExecutor(WORKERS, thread_name_prefix="central-db"), waiters,
                    lease_time, limits=limits or ConnectionLimits(),
-                   refusals=UnsignedRefusals(refusal_window))
+                   refusals=UnsignedRefusals(refusal_window), timeline=timeline)
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run blocking ``fn`` (database work) in the worker pool."""

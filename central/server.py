@@ -45,7 +45,7 @@ from central.ingest import read_cursor
 from prep.bundle import BUNDLE_PATH
 from prep.canonical import CanonicalError, parse_json, sha256_hex
 from prep.crypto import SignatureError, VerifyKey
-from prep.protocol import CLOCK_HEADER, MAX_BATCH_BYTES, PROTOCOL_VERSION
+from prep.protocol import CLOCK_HEADER, MAX_BATCH_BYTES, PROTOCOL_VERSION, TIMELINE_HEADER
 from prep.records import RecordError, format_time, parse_time
 
 #: On SIGTERM, requests in progress get this long to finish (then they are cancelled;
@@ -61,6 +61,8 @@ log = logging.getLogger("central.server")
 def build_app(central: Central) -> web.Application:
     app = web.Application(client_max_size=MAX_BATCH_BYTES, middlewares=[_errors])
     app[CENTRAL] = central
+    if central.timeline:
+        app.on_response_prepare.append(_timeline_header)
     app.router.add_get("/v1/health", _health)
     app.router.add_post("/v1/enroll", _enroll)
     app.router.add_put("/v1/blobs/{sha256}", _put_blob)
@@ -74,6 +76,10 @@ def build_app(central: Central) -> web.Application:
 
     add_intake_routes(app)
     return app
+
+
+async def _timeline_header(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers[TIMELINE_HEADER] = str(request.app[CENTRAL].timeline)
 
 
 def server_ssl_context(data_dir: DataDir) -> ssl.SSLContext:

@@ -25,6 +25,11 @@ PROTOCOL_VERSION = 1
 SERVICE_TYPE = "_prep-central._tcp.local."
 #: Header with the station's clock when it sends a batch (for the central's skew check).
 CLOCK_HEADER = "X-Prep-Clock"
+#: On every answer of a central node: the PostgreSQL timeline of the database it serves
+#: (a promoted standby starts a higher one). A station that has seen a higher timeline
+#: never sends to a node of a lower one: that is a primary that was replaced
+#: (docs/continuidad.md, fencing).
+TIMELINE_HEADER = "X-Prep-Linea"
 GENESIS = "0" * 64
 MAX_BATCH_RECORDS = 500
 MAX_BATCH_BYTES = 8 * 1024 * 1024

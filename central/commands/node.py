@@ -188,9 +188,12 @@ def _serve_on(args: argparse.Namespace, engine: Engine, dsn: str, data_dir: Data
     upgrade(engine)
     # The Consejo's window, in the database: checked (or fixed) before serving.
     ventana = ventana_para_serve(engine, args, ventana, command_actor())
+    from central.continuity.replication import status as replication_status
+
     central = Central.open(data_dir, identity, engine,
                            lease_time=timedelta(minutes=args.lease_minutes),
-                           limits=limits, refusal_window=args.refusal_window_seconds)
+                           limits=limits, refusal_window=args.refusal_window_seconds,
+                           timeline=replication_status(dsn).timeline)
     # Images the database holds and the disk lacks (a promoted standby, a restored
     # node) are written back, and files from before revision 0018 stored, meanwhile.
     threading.Thread(target=_reconcile_blobs, args=(central,), name="central-imagenes",

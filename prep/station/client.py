@@ -23,15 +23,16 @@ import aiohttp
 from prep.bundle import BUNDLE_PATH
 from prep.canonical import sha256_hex
 from prep.crypto import SigningKey, b64encode
-from prep.protocol import CLOCK_HEADER, request_message
+from prep.protocol import CLOCK_HEADER, TIMELINE_HEADER, request_message
 from prep.records import format_time
 from prep.station.crash import armed, crash_point
 from prep.station.errors import StationDisabledError, SyncError
-from prep.station.store import StationIdentity, system_clock
+from prep.station.store import StationIdentity, Store, system_clock
 from prep.station.tls import SPOOF_CODE, is_certificate_failure, pinned_context, spoof_message
 
 BATCHES_PATH = "/v1/batches"
 UNKNOWN_STATION = "unknown_station"
+OLD_PRIMARY = "old_primary"  # a central of an older timeline answered (TimelineFence)
 """The central's error code for a request signed by a station it does not accept
 (never enrolled, or disabled by a coordinator)."""
 
@@ -46,9 +47,11 @@ class CentralClient:
 
     def __init__(self, identity: StationIdentity, key: SigningKey, url: str,
                  timeout: float = 30.0, connections: int = 4,
-                 clock: Callable[[], datetime] = system_clock) -> None:
+                 clock: Callable[[], datetime] = system_clock,
+                 fence: TimelineFence | None = None) -> None:
         self.identity = identity
         self.clock = clock
+        self.fence = fence
         self.key = key
         self.url = url.rstrip("/")
         self._timeout = timeout
@@ -151,6 +154,7 @@ class CentralClient:
             async with self._http.request(method, self.url + path, data=data,
                                           headers=headers, **more) as response:
                 status, body = response.status, await response.read()
+                line = response.headers.get(TIMELINE_HEADER, "")
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             if is_certificate_failure(exc):
                 raise SyncError(SPOOF_CODE, spoof_message(self.url, self.identity.cert_sha256),
@@ -159,11 +163,34 @@ class CentralClient:
                                            f"{_describe(exc)}). Los registros están a salvo en "
                                            "la estación y se enviarán al volver la conexión.",
                             retry=True) from exc
+        if self.fence is not None and line.isascii() and line.isdigit():
+            self.fence.check(int(line), self.url)
         if status == 403 and central_error(body)[0] == UNKNOWN_STATION:
             # Whatever was asked, the central refuses this station itself: say that,
             # not that one batch or image is wrong (nothing is blocked for it).
             raise StationDisabledError()
         return status, body
+
+
+class TimelineFence:
+    """Never send to a central node of an older PostgreSQL timeline than one this
+    station already worked with: after a failover that is the replaced primary, come
+    back (docs/continuidad.md). The highest timeline is kept in the station's store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.highest = store.highest_timeline()
+
+    def check(self, timeline: int, url: str) -> None:
+        if timeline < self.highest:
+            raise SyncError(OLD_PRIMARY, (
+                f"El nodo central de {url} responde desde una línea de tiempo anterior "
+                f"({timeline}; esta estación ya trabajó con la {self.highest}): es un "
+                "primario que ya fue reemplazado. La estación no le envía nada y sigue "
+                "buscando el nodo central vigente; avise a su coordinador."), retry=True)
+        if timeline > self.highest:
+            self.store.note_timeline(timeline)
+            self.highest = timeline
 
 
 def central_error(body: bytes) -> tuple[str, str]:

@@ -58,6 +58,7 @@ _INSERT_RECORD = insert(_RECORDS)
 _INSERT_OUTBOX = insert(_OUTBOX)
 
 _DISABLED_SINCE = "disabled_since"  # meta key: the central refuses this station
+_TIMELINE = "central_timeline"  # meta key: the highest timeline a central answered from
 
 DB_NAME = "station.sqlite3"
 KEY_NAME = "station.key"
@@ -247,6 +248,22 @@ class Store:
                 session.add(Meta(key=_DISABLED_SINCE, value=self.now()))
             elif not disabled and row is not None:
                 session.delete(row)
+
+    def highest_timeline(self) -> int:
+        """The highest PostgreSQL timeline a central node answered this station from
+        (0: none said one yet); kept across restarts."""
+        with self.read() as session:
+            row = session.get(Meta, _TIMELINE)
+            return int(row.value) if row is not None else 0
+
+    def note_timeline(self, timeline: int) -> None:
+        """Remember ``timeline`` if it is higher than the one kept."""
+        with self.write() as session:
+            row = session.get(Meta, _TIMELINE)
+            if row is None:
+                session.add(Meta(key=_TIMELINE, value=str(timeline)))
+            elif int(row.value) < timeline:
+                row.value = str(timeline)
 
     # records -----------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ from prep.records import Kind, without_controls
 from prep.station.accounts import bundle_info, refresh_bundle
 from prep.station.batches import FrozenBatch, Outbox
 from prep.station.blobs import BlobStore
-from prep.station.client import CentralClient, central_error
+from prep.station.client import OLD_PRIMARY, CentralClient, TimelineFence, central_error
 from prep.station.crash import crash_point
 from prep.station.errors import (
     DISABLED_MESSAGE,
@@ -53,7 +53,7 @@ __all__ = ["FOUND_CONFIGURED", "FOUND_MDNS", "Locator", "SyncAgent", "SyncOption
 log = logging.getLogger("prep.station.sync")
 
 _RETRY_STATUSES = frozenset({408, 425, 429})
-_NO_CENTRAL = frozenset({"unreachable", "possible_spoof"})
+_NO_CENTRAL = frozenset({"unreachable", "possible_spoof", OLD_PRIMARY})
 #: At :meth:`SyncAgent.stop`, how long a request in flight may finish before it is
 #: cancelled (seconds). Before CPython 3.12.8 a TLS request cancelled mid-way can leave
 #: its connection open after the agent's loop is gone (see prep.station.client).
@@ -199,7 +199,7 @@ class SyncAgent:
                     client = await CentralClient(
                         self.store.require_identity(), self.outbox.key, url,
                         self.options.request_timeout, self.options.blob_concurrency,
-                        self.store.clock).__aenter__()
+                        self.store.clock, TimelineFence(self.store)).__aenter__()
                 delay = self.options.poll_interval
                 self._wake.clear()  # a wake during the pass below means "go again"
                 try:
