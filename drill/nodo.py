@@ -61,6 +61,8 @@ class Nodo:
         self.standby_dir: Path | None = None
         self.standby_process: subprocess.Popen[bytes] | None = None
         self.intake_dir: Path | None = None
+        #: What an earlier intake process counted (before a failover moved it).
+        self.intake_before: dict[str, Any] = {}
         self.command_seconds = 0.0
         #: CPU seconds of ``serve`` (every life: it is restarted once) and of the intake,
         #: read just before each is stopped (they are counted in the drill's children too).
@@ -195,9 +197,11 @@ class Nodo:
             raise NodoError("no hay standby: el simulacro corre con --nodos 1")
         started = time.monotonic()
         intake = self.intake_process is not None and self.intake_process.poll() is None
-        for process, name in ((self.serve_process, "serve"),
-                              (self.intake_process, "import_casilla")):
-            self._kill(process, name)
+        self._kill(self.serve_process, "serve")
+        if intake:
+            # The intake watcher is stopped in order (its counts so far kept) and started
+            # again against the promoted node: PostgreSQL and serve are what is lost.
+            self.intake_before = self.intake_counts()
         _kill_postmaster(self.data_dir / "pgdata")
         self.cli("promote", "--motivo", "simulacro: se perdió la máquina del primario",
                  data_dir=self.standby_dir)
@@ -220,10 +224,12 @@ class Nodo:
         _first_json_line(stdout, self.intake_process, self.logs / "import-casilla.log")
 
     def intake_counts(self) -> dict[str, Any]:
-        """Stop the intake watcher; the counts it prints on the way out."""
+        """Stop the intake watcher; the counts it prints on the way out (added to those
+        of an earlier intake process, before a failover)."""
         self._stop(self.intake_process, "import_casilla")
         lines = (self.logs / "import-casilla.json").read_text(encoding="utf-8").splitlines()
-        return dict(json.loads(lines[-1])) if len(lines) > 1 else {}
+        counts = dict(json.loads(lines[-1])) if len(lines) > 1 else {}
+        return _added(self.intake_before, counts)
 
     def close(self) -> None:
         self._stop(self.intake_process, "import_casilla")
@@ -285,6 +291,20 @@ def _proc_stat(pid: int) -> list[str]:
 def _own_ticks(fields: list[str]) -> int:
     """A process's own CPU (utime + stime, clock ticks) from :func:`_proc_stat`."""
     return int(fields[11]) + int(fields[12])
+
+
+def _added(before: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
+    """Two intake processes' counts as one (numbers added, per-reason counts too)."""
+    out = dict(now)
+    for key, value in before.items():
+        if isinstance(value, dict):
+            merged = dict(out.get(key) or {})
+            for reason, count in value.items():
+                merged[reason] = merged.get(reason, 0) + count
+            out[key] = merged
+        elif isinstance(value, int | float):
+            out[key] = out.get(key, 0) + value
+    return out
 
 
 def _kill_postmaster(pgdata: Path) -> None:
