@@ -22,6 +22,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from prep.durable import fsync_dir, write_synced
 from prep.image_check import ImageRejected, sniff_media_type, verify_image
 from prep.protocol import MAX_BLOB_BYTES
 
@@ -160,16 +161,8 @@ def _check_and_settle(fd: int, tmp: Path, final: Path, declared: str | None,
         os.link(tmp, final)
     except FileExistsError:
         return False
-    _fsync_dir(final.parent)
+    fsync_dir(final.parent)
     return True
-
-
-def _fsync_dir(directory: Path) -> None:
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def store_contents(engine: Engine, sha256: str, data: bytes) -> None:
@@ -225,18 +218,15 @@ def _write_back(store: BlobStore, sha256: str, data: bytes) -> None:
     if hashlib.sha256(data).hexdigest() != sha256:
         raise ValueError(f"blob {sha256} in the database does not match its SHA-256")
     final = store.path(sha256)
-    fd, tmp_name = tempfile.mkstemp(dir=store.root / "tmp", prefix=sha256[:12])
-    tmp = Path(tmp_name)
+    tmp = Path(tempfile.mkdtemp(dir=store.root / "tmp", prefix=sha256[:12])) / "blob"
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        write_synced(tmp, data)
         final.parent.mkdir(mode=0o700, exist_ok=True)
         try:
             os.link(tmp, final)
         except FileExistsError:
             return
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
     finally:
         tmp.unlink(missing_ok=True)
+        tmp.parent.rmdir()

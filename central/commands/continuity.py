@@ -177,10 +177,7 @@ def _sincrono(args: argparse.Namespace) -> int:
 
 
 def _asincrono(args: argparse.Namespace) -> int:
-    motivo = " ".join(args.motivo.split())
-    if len(motivo) < 5:
-        raise ContinuityError("escriba el motivo (al menos unas palabras): queda en la "
-                              "bitácora")
+    motivo = _motivo(args.motivo)
     with database_dsn(args.dsn, DataDir(args.data_dir).pgdata) as dsn:
         _require_primary(dsn)
         before = replication.status(dsn)
@@ -202,10 +199,7 @@ def _estado(args: argparse.Namespace) -> int:
 
 
 def _promote(args: argparse.Namespace) -> int:
-    motivo = " ".join(args.motivo.split())
-    if len(motivo) < 5:
-        raise ContinuityError("escriba el motivo (al menos unas palabras): queda en la "
-                              "bitácora")
+    motivo = _motivo(args.motivo)
     with database_dsn(args.dsn, DataDir(args.data_dir).pgdata) as dsn:
         timeline = replication.promote(dsn)
         with _audit_session(dsn) as session:
@@ -284,6 +278,15 @@ def _reconcile(dsn: str, data_dir: DataDir) -> int:
         return reconcile(engine, BlobStore(data_dir.blobs, engine=engine)).files_written
     finally:
         engine.dispose()
+
+
+def _motivo(text: str) -> str:
+    """The coordinator's reason on one line; refused if it says nothing."""
+    motivo = " ".join(text.split())
+    if len(motivo) < 5:
+        raise ContinuityError("escriba el motivo (al menos unas palabras): queda en la "
+                              "bitácora")
+    return motivo
 
 
 def _require_primary(dsn: str) -> None:
