@@ -12,7 +12,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,16 +39,22 @@ pytestmark = pytest.mark.timeout(900)
 
 
 @pytest.fixture(scope="module")
-def drill(tmp_path_factory: pytest.TempPathFactory
-          ) -> tuple[Path, subprocess.CompletedProcess[str]]:
-    out = tmp_path_factory.mktemp("drill") / "sim"
+def drill() -> Iterator[tuple[Path, subprocess.CompletedProcess[str]]]:
+    # Outside pytest's basetemp (as the session's PostgreSQL is): another pytest session
+    # resets that tree to 0700, which would lock the embedded servers' own account out.
+    base = Path(tempfile.mkdtemp(prefix="prep-drill-"))
+    base.chmod(0o755)
+    out = base / "sim"
     # With a synchronous standby that takes over when the primary's machine is lost
     # (--nodos 2, issue 31): the same night and verdict, plus the failover.
     done = subprocess.run(
         [sys.executable, "-m", "prep", "simulacro", "--scale", SCALE, "--seed", str(SEED),
          "--catds", str(CATDS), "--nodos", "2", "--out", str(out)],
         capture_output=True, text=True, timeout=840, cwd=REPO, check=False)
-    return out, done
+    try:
+        yield out, done
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_drill_passes_its_verdict(drill: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
