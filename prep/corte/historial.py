@@ -27,13 +27,14 @@ from __future__ import annotations
 import csv
 import enum
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from prep.corte.anexo import TimeFormatter, format_time
 from prep.corte.model import ActaEnCorte
 from prep.corte.simulacro import titulo as marca_simulacro
+from prep.corte.summary import Fila as FilaEleccion
 from prep.corte.summary import TablaEleccion
 from prep.rules import DEFAULT_RULES, RuleSet
 
@@ -133,31 +134,62 @@ def filas_por_acta(tablas: Sequence[TablaEleccion], historial: Historial, corte:
     """CLAVE_ACTA → its HISTORIAL rows (without the key), for every acta with published
     data, in the order of the election CSVs."""
     fmt = TimeFormatter()
-    out: dict[str, list[Fila]] = {}
+    return {fila.acta.clave: rows for tabla in tablas
+            for fila, rows in eventos_de(tabla, historial, corte, corte_at, rules, fmt)}
+
+
+def eventos_de(tabla: TablaEleccion, historial: Historial, corte: str, corte_at: datetime,
+               rules: RuleSet = DEFAULT_RULES, fmt: TimeFormatter | None = None
+               ) -> Iterator[tuple[FilaEleccion, list[Fila]]]:
+    """Each acta of ``tabla`` with published data, in the order of its CSV, with its
+    HISTORIAL rows (without the key). A generator: a national corte writes each acta's
+    rows out (:func:`lineas_csv`, the site's per-distrito files) and drops them, never
+    holding three million rows at once."""
+    fmt = fmt or TimeFormatter()
     vacia = Trayectoria()
-    for tabla in tablas:
-        for fila in tabla.filas:
-            est = fila.estado
-            if est is None or not est.publicada:
-                continue
-            clave = est.clave
-            publicada = historial.publicada_en.get(clave, (corte, corte_at))
-            out[clave] = _eventos(est, historial.actas.get(clave, vacia), publicada,
-                                  clave in historial.verificadas, fmt, rules)
-    return out
+    actas, publicada_en = historial.actas, historial.publicada_en
+    verificadas = historial.verificadas
+    cuando = (corte, corte_at)
+    for fila in tabla.filas:
+        est = fila.estado
+        if est is None or not est.publicada:
+            continue
+        clave = est.clave
+        yield fila, _eventos(est, actas.get(clave, vacia), publicada_en.get(clave, cuando),
+                             clave in verificadas, fmt, rules)
+
+
+def encabezado_csv(simulacro: bool = False) -> str:
+    """The first lines of HISTORIAL.csv (the SIMULACRO line of a drill, the columns);
+    the file is UTF-8 with BOM, CRLF."""
+    return _csv_text([*([(marca_simulacro("HISTORIAL DE LAS ACTAS", True),)]
+                        if simulacro else []), COLUMNS])
+
+
+def lineas_csv(clave: str, rows: Sequence[Fila]) -> str:
+    """The HISTORIAL.csv lines of one acta (CRLF), as :mod:`csv` writes them."""
+    key = f"'{clave}'"
+    lines = [",".join((key, *row)) for row in rows]
+    flat = "".join(lines)
+    # Published values are digits, dates, codes and fixed labels: joined as they are,
+    # unless one holds what csv would quote (a comma, a quote, a line break).
+    if flat.count(",") == (len(COLUMNS) - 1) * len(lines) and '"' not in flat \
+            and "\r" not in flat and "\n" not in flat:
+        return "\r\n".join(lines) + "\r\n"
+    return _csv_text((key, *row) for row in rows)
 
 
 def historial_csv(filas: Mapping[str, Sequence[Fila]], simulacro: bool = False) -> bytes:
     """HISTORIAL.csv (UTF-8 with BOM, CRLF; a drill's opens with a SIMULACRO line)."""
+    return (encabezado_csv(simulacro)
+            + "".join(lineas_csv(clave, rows) for clave, rows in filas.items())
+            ).encode("utf-8-sig")
+
+
+def _csv_text(rows: Iterable[Sequence[str]]) -> str:
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    if simulacro:
-        w.writerow((marca_simulacro("HISTORIAL DE LAS ACTAS", True),))
-    w.writerow(COLUMNS)
-    for clave, rows in filas.items():
-        key = f"'{clave}'"
-        w.writerows((key, *row) for row in rows)
-    return buf.getvalue().encode("utf-8-sig")
+    csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).writerows(rows)
+    return buf.getvalue()
 
 
 _Ev = tuple[datetime, int, Fila]

@@ -74,7 +74,7 @@ def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: dat
                descargas: Sequence[str] = (), simulacro: bool = False,
                historial: Mapping[str, Sequence[Sequence[str]]] | None = None,
                salud_catd: Sequence[Sequence[str]] | None = None,
-               ) -> dict[str, bytes]:
+               historial_aparte: bool = False) -> dict[str, bytes]:
     """Every file of the public site of one corte (``simulacro``: a drill's, every page
     opening with the SIMULACRO banner of :func:`prep.corte.simulacro.stamp_html`).
 
@@ -84,7 +84,9 @@ def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: dat
     for download (the zip of the package, say) besides the CSV package itself.
     ``historial``: CLAVE_ACTA → its HISTORIAL.csv rows without the key
     (:func:`prep.corte.historial.filas_por_acta`), written per election and distrito
-    (``datos/e<EE>/h<DDD>.js``, loaded only by an acta's page) and offered for download.
+    (``datos/e<EE>/h<DDD>.js``, loaded only by an acta's page) and offered for download;
+    ``historial_aparte``: HISTORIAL.csv is offered but the caller writes those files
+    itself (:func:`historial_files`), ``historial`` then being ``None``.
     ``salud_catd``: the rows of AVANCE_CATD.csv (:func:`prep.corte.salud_catd.filas_catd`),
     shown as they are by the page ``#/catd`` (``datos/catd.js``) and offered for download.
     Returns {path relative to the corte root, always under ``sitio/``: bytes}.
@@ -103,7 +105,8 @@ def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: dat
         if historial is not None:
             out.update(_historial_files(catalog, tabla, historial))
     indice = _indice(catalog, ordered, corte, corte_text,
-                     (*(() if historial is None else (HISTORIAL,)),
+                     (*(() if historial is None and not historial_aparte
+                        else (HISTORIAL,)),
                       *(() if salud_catd is None else (AVANCE_CATD,)), *descargas))
     if salud_catd is not None:
         indice["catd"] = True
@@ -268,18 +271,31 @@ def _historial_files(catalog: Catalog, tabla: TablaEleccion,
                      historial: Mapping[str, Sequence[Sequence[str]]]) -> dict[str, bytes]:
     """One file per distrito with the timeline of each of its actas with data: the
     HISTORIAL.csv rows of the acta, without CLAVE_ACTA (``columnas``)."""
-    codigo = tabla.eleccion.codigo
-    por_distrito: dict[int, list[str]] = {d.id: [] for d in catalog.distritos}
+    por_distrito: dict[int, list[str]] = {}
     for fila in tabla.filas:
         clave = fila.acta.clave
         rows = historial.get(clave)
         if rows:
-            por_distrito[fila.acta.casilla.distrito_id].append(
-                f'"{clave}":[{",".join(_row_json(r) for r in rows)}]')
-    return {historial_file(codigo, d): data_file(
-        f"e{codigo}/h{d:03d}", {"eleccion": codigo, "distrito": d,
-                                "columnas": list(HISTORIAL_COLUMNS[1:])},
-        {"actas": f"{{{','.join(items)}}}"}) for d, items in por_distrito.items()}
+            por_distrito.setdefault(fila.acta.casilla.distrito_id, []).append(
+                historial_acta(clave, rows))
+    return historial_files(catalog, tabla.eleccion.codigo, por_distrito)
+
+
+def historial_acta(clave: str, rows: Iterable[Sequence[str]]) -> str:
+    """One acta's entry in its distrito's history file (for :func:`historial_files`)."""
+    return f'"{clave}":[{",".join(_row_json(r) for r in rows)}]'
+
+
+def historial_files(catalog: Catalog, codigo: str,
+                    por_distrito: Mapping[int, Sequence[str]]) -> dict[str, bytes]:
+    """The history files of election ``codigo``, one per distrito of the catalog, from
+    the :func:`historial_acta` entries of its actas with data in CSV order. A corte
+    builds them while it writes HISTORIAL.csv (rows are made once, then dropped) and
+    calls :func:`site_files` with ``historial_aparte``."""
+    return {historial_file(codigo, d.id): data_file(
+        f"e{codigo}/h{d.id:03d}", {"eleccion": codigo, "distrito": d.id,
+                                   "columnas": list(HISTORIAL_COLUMNS[1:])},
+        {"actas": f"{{{','.join(por_distrito.get(d.id, ()))}}}"}) for d in catalog.distritos}
 
 
 def _check_totals(tabla: TablaEleccion, entidad: Area) -> None:
