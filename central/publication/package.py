@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -262,6 +262,7 @@ class _Staging:
         self.digests: dict[str, str] = {}  # what the manifest lists
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="corte-escritura")
         self._pending: list[Future[None]] = []
+        self._streams: list[BinaryIO] = []  # closed by their last write, or by discard
 
     def put(self, name: str, data: bytes, listed: bool = True) -> None:
         """Write ``name`` (in the background; see :meth:`wait`)."""
@@ -295,6 +296,7 @@ class _Staging:
         path = _inside(self.tmp, name)
         path.parent.mkdir(parents=True, exist_ok=True)
         f = path.open("wb")
+        self._streams.append(f)
         digest = hashlib.sha256()
 
         def write(data: bytes) -> None:
@@ -307,11 +309,7 @@ class _Staging:
             f.close()
             self.digests[name] = digest.hexdigest()
 
-        try:
-            yield lambda data: self._pending.append(self._writer.submit(write, data))
-        except BaseException:
-            self._writer.submit(f.close)
-            raise
+        yield lambda data: self._pending.append(self._writer.submit(write, data))
         self._pending.append(self._writer.submit(close))
 
     def _put(self, name: str, path: Path, make: Callable[[], bytes], listed: bool) -> None:
@@ -346,6 +344,8 @@ class _Staging:
 
     def discard(self) -> None:
         self._writer.shutdown(wait=True, cancel_futures=True)
+        for f in self._streams:
+            f.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
