@@ -30,8 +30,9 @@ import io
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 
-from prep.corte.anexo import TimeFormatter, format_time
+from prep.corte.anexo import TimeFormatter
 from prep.corte.model import ActaEnCorte
 from prep.corte.simulacro import titulo as marca_simulacro
 from prep.corte.summary import Fila as FilaEleccion
@@ -193,55 +194,69 @@ def _csv_text(rows: Iterable[Sequence[str]]) -> str:
 
 
 _Ev = tuple[datetime, int, Fila]
+# (EVENTO, its place in the lifecycle) of each event, and the small numbers as text:
+# made once, not for each of the three million events of a national corte.
+_E = {e: (e.value, _ORDEN[e]) for e in Evento}
+_NUMEROS = tuple(str(n) for n in range(100))
+_DETALLE_REEMPLAZA = "reemplaza una imagen anterior"
+_DETALLE_VERIFICADOR = "decisión de un verificador"
+_DETALLE_CAPTURA = tuple(f"captura {n}" for n in range(10))
+_by_time = itemgetter(0, 1)
+
+
+def _numero(n: int) -> str:
+    return _NUMEROS[n] if 0 <= n < len(_NUMEROS) else str(n)
 
 
 def _eventos(est: ActaEnCorte, t: Trayectoria, publicada: tuple[str, datetime],
              verificada: bool, fmt: TimeFormatter, rules: RuleSet) -> list[Fila]:
     evs: list[_Ev] = []
-
-    def add(evento: Evento, at: datetime, catd: str = "", ronda: str = "",
-            imagen: str = "", sha: str = "", origen: str = "", digitalizacion: str = "",
-            detalle: str = "") -> None:
-        evs.append((at, _ORDEN[evento], (evento.value, fmt(at), catd, ronda, imagen, sha,
-                                         origen, digitalizacion, detalle)))
-
+    add = evs.append
     if est.causa_sin_acta is not None:
         assert est.acopio is not None  # a sin acta always has its registration time
-        add(Evento.SIN_ACTA, est.acopio, t.sin_acta_catd,
-            detalle=rules.sin_acta[est.causa_sin_acta])
+        nombre, orden = _E[Evento.SIN_ACTA]
+        add((est.acopio, orden, (nombre, fmt(est.acopio), t.sin_acta_catd, "", "", "", "",
+                                 "", rules.sin_acta[est.causa_sin_acta])))
     elif est.acopio is not None:
-        add(Evento.ACOPIO, est.acopio, t.acopio_catd)
-    numero = {i.record: str(n) for n, i in enumerate(t.imagenes, start=1)}
+        nombre, orden = _E[Evento.ACOPIO]
+        add((est.acopio, orden, (nombre, fmt(est.acopio), t.acopio_catd, "", "", "", "", "",
+                                 "")))
+    numero: dict[str, str] = {}
+    nombre, orden = _E[Evento.DIGITALIZACION]
     for n, i in enumerate(t.imagenes, start=1):
-        add(Evento.DIGITALIZACION, i.at, i.catd, imagen=str(n), sha=i.sha256,
-            origen=i.origen, digitalizacion=i.digitalizacion,
-            detalle="reemplaza una imagen anterior" if i.reemplaza else "")
+        numero[i.record] = imagen = _numero(n)
+        add((i.at, orden, (nombre, fmt(i.at), i.catd, "", imagen, i.sha256, i.origen,
+                           i.digitalizacion, _DETALLE_REEMPLAZA if i.reemplaza else "")))
     correcciones = [c.ronda for c in t.cotejos if not c.coincide and c.ronda is not None]
     desde = min(correcciones) if correcciones else None
     for c in t.capturas:
         imagen = numero.get(c.imagen or "", "")
         if c.verificacion:
-            add(Evento.VERIFICACION, c.at, c.catd, str(c.ronda), imagen,
-                detalle="decisión de un verificador")
-            continue
-        correccion = desde is not None and c.ronda >= desde
-        add(Evento.CORRECCION if correccion else Evento.CAPTURA, c.at, c.catd,
-            str(c.ronda), imagen, detalle=f"captura {c.slot}")
+            nombre, orden = _E[Evento.VERIFICACION]
+            detalle = _DETALLE_VERIFICADOR
+        else:
+            nombre, orden = _E[Evento.CORRECCION if desde is not None and c.ronda >= desde
+                               else Evento.CAPTURA]
+            detalle = _DETALLE_CAPTURA[c.slot] if 0 <= c.slot < len(_DETALLE_CAPTURA) \
+                else f"captura {c.slot}"
+        add((c.at, orden, (nombre, fmt(c.at), c.catd, _numero(c.ronda), imagen, "", "", "",
+                           detalle)))
     if est.captura is not None and est.fecha_verificacion is not None:
-        add(Evento.VALIDACION, est.fecha_verificacion,
-            ronda=_ronda_validada(t, est.fecha_verificacion),
-            imagen=_imagen_publicada(t, est.sha256), sha=est.sha256 or "",
-            origen=est.origen.value if est.origen else "",
-            digitalizacion=est.digitalizacion.value if est.digitalizacion else "",
-            detalle=_como_se_valido(t, verificada))
+        nombre, orden = _E[Evento.VALIDACION]
+        add((est.fecha_verificacion, orden, (
+            nombre, fmt(est.fecha_verificacion), "",
+            _ronda_validada(t, est.fecha_verificacion), _imagen_publicada(t, est.sha256),
+            est.sha256 or "", est.origen.value if est.origen else "",
+            est.digitalizacion.value if est.digitalizacion else "",
+            _como_se_valido(t, verificada))))
+    nombre, orden = _E[Evento.COTEJO]
     for cotejo in t.cotejos:
-        add(Evento.COTEJO, cotejo.at, cotejo.catd,
-            detalle=COTEJO_COINCIDE if cotejo.coincide else COTEJO_DIFERENCIAS)
+        add((cotejo.at, orden, (nombre, fmt(cotejo.at), cotejo.catd, "", "", "", "", "",
+                                COTEJO_COINCIDE if cotejo.coincide else COTEJO_DIFERENCIAS)))
     corte, corte_at = publicada
-    evs.append((corte_at, _ORDEN[Evento.PUBLICACION],
-                (Evento.PUBLICACION.value, format_time(corte_at), "", "", "", "", "", "",
-                 corte)))
-    evs.sort(key=lambda e: (e[0], e[1]))
+    nombre, orden = _E[Evento.PUBLICACION]
+    add((corte_at, orden, (nombre, fmt(corte_at), "", "", "", "", "", "", corte)))
+    evs.sort(key=_by_time)  # stable: ties keep the order above
     return [row for _, _, row in evs]
 
 

@@ -283,6 +283,9 @@ def _historial_files(catalog: Catalog, tabla: TablaEleccion,
 
 def historial_acta(clave: str, rows: Iterable[Sequence[str]]) -> str:
     """One acta's entry in its distrito's history file (for :func:`historial_files`)."""
+    rows = list(rows)
+    if rows and _PLAIN_JSON.fullmatch("".join(map("".join, rows))):  # _row_json, at once
+        return f'"{clave}":[["' + '"],["'.join(map('","'.join, rows)) + '"]]'
     return f'"{clave}":[{",".join(_row_json(r) for r in rows)}]'
 
 
