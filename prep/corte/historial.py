@@ -278,9 +278,7 @@ def _como_se_valido(t: Trayectoria, verificada: bool) -> str:
         return "decidió un verificador"
     if not t.capturas:
         return "coincidieron dos capturas"
-    ronda = max(c.ronda for c in t.capturas if not c.verificacion) \
-        if any(not c.verificacion for c in t.capturas) else 0
-    capturas = sum(1 for c in t.capturas if not c.verificacion and c.ronda == ronda)
-    if capturas >= 3:
+    rondas = [c.ronda for c in t.capturas if not c.verificacion]
+    if rondas and rondas.count(max(rondas)) >= 3:
         return "la tercera captura coincidió con una de las anteriores"
     return "coincidieron dos capturas"
