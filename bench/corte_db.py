@@ -14,7 +14,8 @@ parsed as a running central has it:
 - ``copy_seconds``: ``COPY (the snapshot's rows) TO STDOUT`` of the same rows, raw.
 
 Prints one JSON line. Targets (issue 7): scale 1 (≈40,000 actas) ``seconds`` ≤ 2;
-scale 12.9 ``seconds`` ≤ 20 with ``peak_rss_mb`` ≤ 1,500.
+scale 12.9 ``seconds`` ≤ 20 with ``peak_rss_mb`` ≤ 1,500; issue 30 asks ≤ 10 s and
+≤ 1,000 MB there.
 """
 
 from __future__ import annotations
@@ -104,6 +105,8 @@ def main() -> None:
         "benchmark": "corte_db", "scale": args.scale, "actas": actas, "casillas": casillas,
         **result, "fill_seconds": round(fill_seconds, 1),
         "targets": {"seconds": 2 if args.scale <= 1 else 20, "peak_rss_mb": 1500},
+        **({"targets_issue_30": {"seconds": 10, "peak_rss_mb": 1000}} if args.scale > 1
+           else {}),
         "python": platform.python_version(), "cpus": os.cpu_count()}))
 
 
