@@ -162,10 +162,14 @@ def leer(cur: psycopg.Cursor[Any], estado: Mapping[str, ActaEnCorte],
 
 
 def _filas(cur: psycopg.Cursor[Any], query: str) -> Iterator[Any]:
-    """The rows of ``query`` (binary: times arrive as numbers, not text to parse)."""
-    cur.execute(query, binary=True)
-    while rows := cur.fetchmany(_LOTE):
-        yield from rows
+    """The rows of ``query`` from a server-side cursor in the same transaction, in
+    batches: a national corte's millions of images and captures never sit whole in
+    libpq's memory beside the objects made of them (binary: times arrive as numbers,
+    not text to parse)."""
+    with cur.connection.cursor(name="corte_historial", binary=True) as lotes:
+        lotes.execute(query)
+        while rows := lotes.fetchmany(_LOTE):
+            yield from rows
 
 
 def nuevas(historial: Historial, publicadas: Iterable[str]) -> list[str]:
