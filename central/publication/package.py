@@ -38,7 +38,7 @@ import secrets
 import shutil
 import time
 import zipfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -79,7 +79,7 @@ _CHUNK = 1024 * 1024
 _ZIP_LEVEL = 1
 _LINEAS = 2_000  # actas of HISTORIAL.csv per piece written
 
-SiteFiles = Callable[..., Mapping[str, bytes]]
+SiteFiles = Callable[..., Iterable[tuple[str, bytes]]]
 
 
 class CorteError(RuntimeError):
@@ -109,14 +109,14 @@ def image_name(sha256: str, media_type: str) -> str:
 
 
 def site_module() -> SiteFiles | None:
-    """``prep.corte.site.site_files`` if the public site is installed."""
+    """``prep.corte.site.iter_site_files`` if the public site is installed."""
     try:
         module = importlib.import_module("prep.corte.site")
     except ModuleNotFoundError as exc:
         if exc.name not in ("prep.corte.site", "prep.corte"):
             raise
         return None
-    site_files: SiteFiles = module.site_files
+    site_files: SiteFiles = module.iter_site_files
     return site_files
 
 
@@ -189,12 +189,13 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
                 extra["historial_aparte"] = True
             if filas_salud is not None and "salud_catd" in parametros:
                 extra["salud_catd"] = filas_salud
-            site = dict(site_files(snap.catalog, {t.eleccion.codigo: t for t in tablas},
-                                   snap.corte, imagenes, **extra))
-            for path in list(site):
+            # Each file is written as soon as it is made (the whole site of a national
+            # corte is hundreds of megabytes).
+            for path, data in site_files(snap.catalog, {t.eleccion.codigo: t for t in tablas},
+                                         snap.corte, imagenes, **extra):
                 if PurePosixPath(path).parts[0] != SITIO:
                     raise CorteError(f"el sitio público devolvió {path!r}, fuera de {SITIO}/")
-                staging.put(path, site.pop(path))
+                staging.put(path, data)
             clock.lap("sitio")
         resumenes = tuple(t.resumen for t in tablas)
         del tablas

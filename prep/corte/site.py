@@ -19,7 +19,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from importlib import resources
 from operator import itemgetter
@@ -91,23 +91,37 @@ def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: dat
     shown as they are by the page ``#/catd`` (``datos/catd.js``) and offered for download.
     Returns {path relative to the corte root, always under ``sitio/``: bytes}.
     """
+    return dict(iter_site_files(catalog, tablas, corte, imagenes, descargas, simulacro,
+                                historial, salud_catd, historial_aparte))
+
+
+def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: datetime,
+                    imagenes: Mapping[str, tuple[str, str]],
+                    descargas: Sequence[str] = (), simulacro: bool = False,
+                    historial: Mapping[str, Sequence[Sequence[str]]] | None = None,
+                    salud_catd: Sequence[Sequence[str]] | None = None,
+                    historial_aparte: bool = False) -> Iterator[tuple[str, bytes]]:
+    """:func:`site_files` one file at a time, as each is made (an election's files
+    at once): a corte writes them out and drops them instead of holding the whole site
+    (hundreds of megabytes nationally). Raises what :func:`site_files` raises, when
+    iterated."""
     if corte.tzinfo is None:
         raise ValueError("la hora del corte debe llevar zona horaria (UTC)")
     for name in descargas:
         _check_path(name, "descarga")
     ordered = _ordered(catalog, tablas)
     corte_text = format_corte_time(corte)
-    out: dict[str, bytes] = {}
     cache: dict[str, CasillaColumns] = {}
     fmt = TimeFormatter()
     for tabla in ordered:
-        out.update(_election_files(catalog, tabla, imagenes, cache, fmt))
+        yield from _stamped(_election_files(catalog, tabla, imagenes, cache, fmt), simulacro)
         if historial is not None:
-            out.update(_historial_files(catalog, tabla, historial))
+            yield from _historial_files(catalog, tabla, historial).items()
     indice = _indice(catalog, ordered, corte, corte_text,
                      (*(() if historial is None and not historial_aparte
                         else (HISTORIAL,)),
                       *(() if salud_catd is None else (AVANCE_CATD,)), *descargas))
+    out: dict[str, bytes] = {}
     if salud_catd is not None:
         indice["catd"] = True
         out[f"{SITE_DIR}/datos/catd.js"] = data_file("catd", datos_sitio(salud_catd))
@@ -117,9 +131,13 @@ def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: dat
     assets = resources.files("prep.corte").joinpath("site_assets")
     for name in ASSETS:
         out[f"{SITE_DIR}/{name}"] = assets.joinpath(name).read_bytes()
-    for name in [n for n in out if n.endswith(".html")]:  # every page, whoever made it
-        out[name] = stamp_html(out[name], simulacro)
-    return out
+    yield from _stamped(out, simulacro)
+
+
+def _stamped(files: Mapping[str, bytes], simulacro: bool) -> Iterator[tuple[str, bytes]]:
+    """Every page, whoever made it, with the SIMULACRO banner of a drill's."""
+    for name, data in files.items():
+        yield name, stamp_html(data, simulacro) if name.endswith(".html") else data
 
 
 def data_file(ruta: str, data: Mapping[str, Any],
