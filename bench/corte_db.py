@@ -14,7 +14,8 @@ parsed as a running central has it:
 - ``copy_seconds``: ``COPY (the snapshot's rows) TO STDOUT`` of the same rows, raw.
 
 Prints one JSON line. Targets (issue 7): scale 1 (≈40,000 actas) ``seconds`` ≤ 2;
-scale 12.9 ``seconds`` ≤ 20 with ``peak_rss_mb`` ≤ 1,500.
+scale 12.9 ``seconds`` ≤ 20 with ``peak_rss_mb`` ≤ 1,500; issue 30 asks ≤ 10 s and
+≤ 1,000 MB there.
 """
 
 from __future__ import annotations
@@ -104,6 +105,8 @@ def main() -> None:
         "benchmark": "corte_db", "scale": args.scale, "actas": actas, "casillas": casillas,
         **result, "fill_seconds": round(fill_seconds, 1),
         "targets": {"seconds": 2 if args.scale <= 1 else 20, "peak_rss_mb": 1500},
+        **({"targets_issue_30": {"seconds": 10, "peak_rss_mb": 1000}} if args.scale > 1
+           else {}),
         "python": platform.python_version(), "cpus": os.cpu_count()}))
 
 
@@ -128,7 +131,7 @@ def _child(dsn: str, publicacion: Path) -> None:
     hecho = make_corte(engine, SigningKey.generate(), settings, motivo=A_PEDIDO,
                        actor="bench")
     seconds = time.perf_counter() - started
-    peak_first = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_first = _peak_rss_mb()
     # Steady state: a running central has its catalog's indexes built after a first
     # corte; and the same corte without the public site.
     warm = make_corte(engine, SigningKey.generate(), settings, motivo=A_PEDIDO, actor="bench")
@@ -146,8 +149,7 @@ def _child(dsn: str, publicacion: Path) -> None:
     size = sum(p.stat().st_size for p in hecho.publicado.path.rglob("*") if p.is_file())
     print(json.dumps({
         "seconds": round(seconds, 3), "peak_rss_mb": round(peak_first),
-        "peak_rss_mb_three_cortes": round(
-            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "peak_rss_mb_three_cortes": round(_peak_rss_mb()),
         "copy_seconds": round(copy_seconds, 3), "copy_mb": round(copy_bytes / 2**20, 1),
         "actas_con_datos": hecho.actas_capturadas, "sitio": sitio,
         "corte_mb": round(size / 2**20, 1), "files": hecho.publicado.files,
@@ -156,6 +158,19 @@ def _child(dsn: str, publicacion: Path) -> None:
         "seconds_warm": round(warm.seconds, 3),
         "phases_warm": {"snapshot": round(warm.snapshot_seconds, 3), **warm.publicado.seconds},
         "seconds_warm_sin_sitio": round(bare.seconds, 3)}))
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS (VmHWM). Not ``ru_maxrss``: Linux carries it over an
+    exec, so this child, started by the parent that filled the database, would report
+    the parent's size whenever that is larger (3,276 MB at scale 12.9)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 if __name__ == "__main__":

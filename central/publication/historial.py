@@ -31,7 +31,7 @@ station's site, ``01``–``33``) or ``CCV``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -60,8 +60,10 @@ _SITIOS = """
       AND (s.validada_record IS NOT NULL OR s.estado = 'sin_acta')
       AND (a.sitio IS NOT NULL OR n.sitio IS NOT NULL)
 """
+# An image is named by its position among the acta's images (how the captures below
+# name theirs too): a small number instead of a record UUID per image and capture.
 _IMAGENES = """
-    SELECT i.clave_acta, i.record_id::text, i.at, st.sitio, i.sha256, i.origen,
+    SELECT i.clave_acta, i.position, i.at, st.sitio, i.sha256, i.origen,
            i.digitalizacion, i.replaces IS NOT NULL
     FROM acta_images AS i
     JOIN acta_states AS s ON s.clave_acta = i.clave_acta
@@ -71,10 +73,12 @@ _IMAGENES = """
     ORDER BY i.clave_acta, i.position
 """
 _CAPTURAS = """
-    SELECT c.clave_acta, c.kind = 'verificacion', c.ronda, c.slot, c.image_record::text,
+    SELECT c.clave_acta, c.kind = 'verificacion', c.ronda, c.slot, ci.position,
            c.at, st.sitio, c.received_at
     FROM acta_captures AS c
     JOIN acta_states AS s ON s.clave_acta = c.clave_acta
+    LEFT JOIN acta_images AS ci ON ci.record_id = c.image_record
+                               AND ci.clave_acta = c.clave_acta
     LEFT JOIN stations AS st ON st.id = c.station
     WHERE s.en_catalogo
       AND (s.validada_record IS NOT NULL OR s.estado = 'sin_acta')
@@ -100,6 +104,7 @@ _PUBLICADA_EN = """
     FROM actas_publicadas AS p JOIN cortes AS c ON c.id = p.corte_id
     GROUP BY c.id
 """
+_LOTE = 10_000
 _REGISTRAR = text("""
     INSERT INTO actas_publicadas (clave_acta, corte_id)
     SELECT unnest(CAST(:claves AS varchar[])), :corte_id
@@ -111,40 +116,60 @@ def leer(cur: psycopg.Cursor[Any], estado: Mapping[str, ActaEnCorte],
          verificadas: frozenset[str]) -> Historial:
     """The history of the actas ``estado`` publishes with data, read with ``cur`` inside
     the snapshot's transaction."""
+    # Half a million actas hold a few million of these values: each distinct text (a
+    # CATD, an origin, a medium, an image's SHA-256 that the acta's state already holds)
+    # is kept once, and the rows are fetched in batches (iterating a cursor row by row
+    # costs more than building the rows).
+    texto: dict[Any, Any] = {SIN_CENTRO: SIN_CENTRO, None: SIN_CENTRO}
+    for est in estado.values():
+        if est.sha256 is not None:
+            texto[est.sha256] = est.sha256
+    una = texto.setdefault
     sitios: dict[str, tuple[str, str]] = {}
-    cur.execute(_SITIOS)
-    for clave, acopio, sin_acta in cur:
-        sitios[clave] = (acopio or SIN_CENTRO, sin_acta or SIN_CENTRO)
+    for clave, acopio, sin_acta in _filas(cur, _SITIOS):
+        sitios[clave] = (una(acopio, acopio), una(sin_acta, sin_acta))
     imagenes: dict[str, list[ImagenH]] = {}
-    cur.execute(_IMAGENES)
-    for clave, record, at, sitio, sha, origen, medio, reemplaza in cur:
-        catd = SIN_CENTRO if origen == "CASILLA" or sitio is None else sitio
-        imagenes.setdefault(clave, []).append(
-            ImagenH(record, at, catd, sha, origen, medio, reemplaza))
+    for clave, posicion, at, sitio, sha, origen, medio, reemplaza in _filas(cur, _IMAGENES):
+        catd = SIN_CENTRO if origen == "CASILLA" or sitio is None else una(sitio, sitio)
+        imagenes.setdefault(clave, []).append(ImagenH(
+            una(posicion, str(posicion)), at, catd, una(sha, sha), una(origen, origen),
+            una(medio, medio), reemplaza))
     capturas: dict[str, list[CapturaH]] = {}
-    cur.execute(_CAPTURAS)
-    for clave, verificacion, ronda, slot, imagen, at, sitio, received in cur:
-        capturas.setdefault(clave, []).append(
-            CapturaH(verificacion, ronda, slot, imagen, at, sitio or SIN_CENTRO, received))
+    for clave, verificacion, ronda, slot, imagen, at, sitio, received in _filas(cur,
+                                                                                _CAPTURAS):
+        capturas.setdefault(clave, []).append(CapturaH(
+            verificacion, ronda, slot, None if imagen is None else una(imagen, str(imagen)),
+            at, una(sitio, sitio), received))
     cotejos: dict[str, list[CotejoH]] = {}
-    cur.execute(_COTEJOS)
-    for clave, at, sitio, coincide, received, ronda in cur:
+    for clave, at, sitio, coincide, received, ronda in _filas(cur, _COTEJOS):
         cotejos.setdefault(clave, []).append(
-            CotejoH(at, sitio or SIN_CENTRO, bool(coincide), received, ronda))
+            CotejoH(at, una(sitio, sitio), bool(coincide), received, ronda))
     cur.execute(_PUBLICADA_EN)
     publicada_en: dict[str, tuple[str, datetime]] = {}
-    for directorio, corte_at, claves in cur:
+    for directorio, corte_at, claves in cur.fetchall():
         cuando = (directorio, corte_at)
         publicada_en.update(dict.fromkeys(claves.split(","), cuando))
     actas: dict[str, Trayectoria] = {}
-    for clave in estado:
-        if not estado[clave].publicada:
+    vacia = ()
+    for clave, est in estado.items():
+        if not est.publicada:
             continue
         acopio, sin_acta = sitios.get(clave, (SIN_CENTRO, SIN_CENTRO))
-        actas[clave] = Trayectoria(acopio, sin_acta, tuple(imagenes.get(clave, ())),
-                                   tuple(capturas.get(clave, ())),
-                                   tuple(cotejos.get(clave, ())))
+        actas[clave] = Trayectoria(acopio, sin_acta, tuple(imagenes.pop(clave, vacia)),
+                                   tuple(capturas.pop(clave, vacia)),
+                                   tuple(cotejos.pop(clave, vacia)))
     return Historial(actas, publicada_en, verificadas)
+
+
+def _filas(cur: psycopg.Cursor[Any], query: str) -> Iterator[Any]:
+    """The rows of ``query`` from a server-side cursor in the same transaction, in
+    batches: a national corte's millions of images and captures never sit whole in
+    libpq's memory beside the objects made of them (binary: times arrive as numbers,
+    not text to parse)."""
+    with cur.connection.cursor(name="corte_historial", binary=True) as lotes:
+        lotes.execute(query)
+        while rows := lotes.fetchmany(_LOTE):
+            yield from rows
 
 
 def nuevas(historial: Historial, publicadas: Iterable[str]) -> list[str]:

@@ -32,20 +32,20 @@ from __future__ import annotations
 import hashlib
 import importlib
 import inspect
-import io
 import json
 import os
 import secrets
 import shutil
 import time
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -53,12 +53,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from central.publication.diferencias import diferencias
 from central.publication.snapshot import Snapshot
 from prep.corte import simulacro
-from prep.corte.anexo import TZ
-from prep.corte.historial import HISTORIAL, filas_por_acta, historial_csv
+from prep.corte.anexo import TZ, TimeFormatter
+from prep.corte.historial import HISTORIAL, encabezado_csv, eventos_de, lineas_csv
 from prep.corte.leeme import leeme_text
 from prep.corte.package import LEEME, MANIFEST, build_corte_files, corte_dirname
 from prep.corte.salud_catd import AVANCE_CATD, filas_catd, salud_csv
-from prep.corte.summary import Resumen
+from prep.corte.summary import Resumen, TablaEleccion
 from prep.crypto import SigningKey
 from prep.durable import fsync_dir as _fsync_dir
 from prep.durable import write_synced as _write_synced
@@ -74,8 +74,12 @@ LATEST_TXT = "latest.txt"
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/tiff": "tif",
               "image/webp": "webp", "application/pdf": "pdf"}
 _CHUNK = 1024 * 1024
+# Level 1: a tenth larger than 6, four times faster (national cortes are 125 MB of CSV
+# every few minutes, plus the history).
+_ZIP_LEVEL = 1
+_LINEAS = 2_000  # actas of HISTORIAL.csv per piece written
 
-SiteFiles = Callable[..., Mapping[str, bytes]]
+SiteFiles = Callable[..., Iterable[tuple[str, bytes]]]
 
 
 class CorteError(RuntimeError):
@@ -105,14 +109,14 @@ def image_name(sha256: str, media_type: str) -> str:
 
 
 def site_module() -> SiteFiles | None:
-    """``prep.corte.site.site_files`` if the public site is installed."""
+    """``prep.corte.site.iter_site_files`` if the public site is installed."""
     try:
         module = importlib.import_module("prep.corte.site")
     except ModuleNotFoundError as exc:
         if exc.name not in ("prep.corte.site", "prep.corte"):
             raise
         return None
-    site_files: SiteFiles = module.site_files
+    site_files: SiteFiles = module.iter_site_files
     return site_files
 
 
@@ -149,8 +153,9 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
                       DIFERENCIAS, PUBLIC_KEY, MANIFEST, SIGNATURE])
         files[LEEME] = _leeme(snap, top, key, rules, ultimo_corte).encode("utf-8")
         clock.lap("csv")
-        historial = filas_por_acta(tablas, snap.historial, name, snap.corte, rules)
-        files[HISTORIAL] = historial_csv(historial, snap.simulacro)
+        historial_sitio = site_files is not None and "historial_aparte" in \
+            inspect.signature(site_files).parameters
+        _historial(staging, snap, tablas, name, rules, historial_sitio)
         clock.lap("historial")
         filas_salud = None
         if snap.salud is not None:
@@ -167,7 +172,8 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
             ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
         del csvs
         clock.lap("diferencias")
-        staging.put_later(zip_name, partial(_zip, dict(files), snap.corte))
+        staging.put_file(zip_name, partial(_zip, files=dict(files), corte=snap.corte,
+                                           en_disco={HISTORIAL: staging.path(HISTORIAL)}))
         for file_name in list(files):
             staging.put(file_name, files.pop(file_name))
         staging.put(DIFERENCIAS, diff)
@@ -179,18 +185,18 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
             if snap.simulacro:  # a site that cannot stamp it is refused (TypeError)
                 extra["simulacro"] = True
             parametros = inspect.signature(site_files).parameters
-            if "historial" in parametros:
-                extra["historial"] = historial
+            if historial_sitio:
+                extra["historial_aparte"] = True
             if filas_salud is not None and "salud_catd" in parametros:
                 extra["salud_catd"] = filas_salud
-            site = dict(site_files(snap.catalog, {t.eleccion.codigo: t for t in tablas},
-                                   snap.corte, imagenes, **extra))
-            for path in list(site):
+            # Each file is written as soon as it is made (the whole site of a national
+            # corte is hundreds of megabytes).
+            for path, data in site_files(snap.catalog, {t.eleccion.codigo: t for t in tablas},
+                                         snap.corte, imagenes, **extra):
                 if PurePosixPath(path).parts[0] != SITIO:
                     raise CorteError(f"el sitio público devolvió {path!r}, fuera de {SITIO}/")
-                staging.put(path, site.pop(path))
+                staging.put(path, data)
             clock.lap("sitio")
-        del historial
         resumenes = tuple(t.resumen for t in tablas)
         del tablas
         images = dict(sorted({path: sha for sha, path in imagenes.values()}.items()))
@@ -214,6 +220,35 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
                      len(staging.digests) + 2, len(images), files_summary(diff), clock.laps)
 
 
+def _historial(staging: _Staging, snap: Snapshot, tablas: Sequence[TablaEleccion],
+               name: str, rules: RuleSet, sitio: bool) -> None:
+    """HISTORIAL.csv and, with ``sitio``, the site's per-distrito history files: each
+    acta's rows are made once, written to both and dropped (a national corte has three
+    million of them), one election at a time."""
+    fmt = TimeFormatter()
+    site = importlib.import_module("prep.corte.site") if sitio else None
+    with staging.stream(HISTORIAL) as write:
+        write(encabezado_csv(snap.simulacro).encode("utf-8-sig"))
+        for tabla in tablas:
+            lineas: list[str] = []
+            por_distrito: dict[int, list[str]] = {}
+            for fila, rows in eventos_de(tabla, snap.historial, name, snap.corte, rules, fmt):
+                clave = fila.acta.clave
+                lineas.append(lineas_csv(clave, rows))
+                if site is not None:
+                    por_distrito.setdefault(fila.acta.casilla.distrito_id, []).append(
+                        site.historial_acta(clave, rows))
+                if len(lineas) == _LINEAS:
+                    write("".join(lineas).encode("utf-8"))
+                    lineas.clear()
+            write("".join(lineas).encode("utf-8"))
+            if site is not None:
+                files = site.historial_files(snap.catalog, tabla.eleccion.codigo, por_distrito)
+                del por_distrito
+                for path in list(files):
+                    staging.put(path, files.pop(path))
+
+
 class _Staging:
     """The hidden temporary directory a corte is written into, then renamed.
 
@@ -228,6 +263,7 @@ class _Staging:
         self.digests: dict[str, str] = {}  # what the manifest lists
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="corte-escritura")
         self._pending: list[Future[None]] = []
+        self._streams: list[BinaryIO] = []  # closed by their last write, or by discard
 
     def put(self, name: str, data: bytes, listed: bool = True) -> None:
         """Write ``name`` (in the background; see :meth:`wait`)."""
@@ -235,10 +271,47 @@ class _Staging:
         self._pending.append(self._writer.submit(self._put, name, path, lambda: data,
                                                  listed))
 
-    def put_later(self, name: str, make: Callable[[], bytes]) -> None:
-        """Write ``name`` with the bytes ``make()`` returns, made in the background."""
-        self._pending.append(self._writer.submit(self._put, name, _inside(self.tmp, name),
-                                                 make, True))
+    def path(self, name: str) -> Path:
+        """Where ``name`` is written."""
+        return _inside(self.tmp, name)
+
+    def put_file(self, name: str, make: Callable[[Path], None]) -> None:
+        """Write ``name`` with ``make(path)``, run in the background after every file
+        queued before it is on disk (it may read them)."""
+        self._pending.append(self._writer.submit(self._put_file, name, self.path(name), make))
+
+    def _put_file(self, name: str, path: Path, make: Callable[[Path], None]) -> None:
+        make(path)
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            while chunk := f.read(_CHUNK):
+                digest.update(chunk)
+            os.fsync(f.fileno())
+        self.digests[name] = digest.hexdigest()
+
+    @contextmanager
+    def stream(self, name: str) -> Iterator[Callable[[bytes], None]]:
+        """Write ``name`` piece by piece: the ``with`` block gets a function that queues
+        each piece for the writing thread (hashed and written in order), so a file of
+        hundreds of megabytes never sits in memory whole."""
+        path = _inside(self.tmp, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        f = path.open("wb")
+        self._streams.append(f)
+        digest = hashlib.sha256()
+
+        def write(data: bytes) -> None:
+            digest.update(data)
+            f.write(data)
+
+        def close() -> None:
+            f.flush()
+            os.fsync(f.fileno())
+            f.close()
+            self.digests[name] = digest.hexdigest()
+
+        yield lambda data: self._pending.append(self._writer.submit(write, data))
+        self._pending.append(self._writer.submit(close))
 
     def _put(self, name: str, path: Path, make: Callable[[], bytes], listed: bool) -> None:
         data = make()
@@ -272,6 +345,8 @@ class _Staging:
 
     def discard(self) -> None:
         self._writer.shutdown(wait=True, cancel_futures=True)
+        for f in self._streams:
+            f.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
@@ -331,20 +406,27 @@ Publicación firmada:
 """
 
 
-def _zip(files: Mapping[str, bytes], corte: datetime) -> bytes:
-    """The CSVs and LEEME in one zip, byte-identical for identical contents."""
+def _zip(path: Path, *, files: Mapping[str, bytes], en_disco: Mapping[str, Path],
+         corte: datetime) -> None:
+    """The CSVs and LEEME in one zip at ``path``, byte-identical for identical contents;
+    ``en_disco``: files already written (HISTORIAL.csv), compressed piece by piece."""
     local = corte.astimezone(TZ)
     stamp = (local.year, local.month, local.day, local.hour, local.minute, 0)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as archive:
-        for name in sorted(n for n in files if n.endswith(".csv") or n == LEEME):
+    names = sorted(n for n in [*files, *en_disco] if n.endswith(".csv") or n == LEEME)
+    with zipfile.ZipFile(path, "w") as archive:
+        for name in names:
             info = zipfile.ZipInfo(name, stamp)
             info.compress_type = zipfile.ZIP_DEFLATED
+            # What writestr(compresslevel=) sets; ``compress_level`` from Python 3.13.
+            info._compresslevel = _ZIP_LEVEL  # type: ignore[attr-defined]
             info.external_attr = 0o644 << 16
-            # Level 1: a tenth larger than 6, four times faster (national cortes are
-            # 125 MB of CSV every few minutes).
-            archive.writestr(info, files[name], compresslevel=1)
-    return buf.getvalue()
+            if name in files:
+                archive.writestr(info, files[name])
+                continue
+            source = en_disco[name]
+            info.file_size = source.stat().st_size  # as writestr sets it: same header
+            with source.open("rb") as f, archive.open(info, "w") as dest:
+                shutil.copyfileobj(f, dest, _CHUNK)
 
 
 def _inside(root: Path, name: str) -> Path:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,16 +62,20 @@ _EN_LINEA = """
 _OCULTOS = "SELECT sitio FROM catd_estado_oculto"
 
 
-def leer(cur: psycopg.Cursor[Any]) -> LecturaCatd:
-    """Read with ``cur`` inside the snapshot's transaction (``now()`` is the corte)."""
+def leer(cur: psycopg.Cursor[Any], conocidas: Iterable[str] = ()) -> LecturaCatd:
+    """Read with ``cur`` inside the snapshot's transaction (``now()`` is the corte).
+    ``conocidas``: CLAVE_ACTA strings already in memory (the snapshot's), reused rather
+    than held twice (half a million actas per set nationally)."""
     cur.execute(_ASIGNADOS)
     asignados = {int(d): int(c) for d, c in cur}
+    mismas = {clave: clave for clave in conocidas}
     claves: list[frozenset[str]] = []
     for sql in (_DIGITALIZADAS, _CON_CAPTURA):
         cur.execute(sql)
         row = cur.fetchone()
         texto = row[0] if row is not None else None
-        claves.append(frozenset(texto.split(",")) if texto else frozenset())
+        claves.append(frozenset(mismas.get(clave) or clave for clave in texto.split(","))
+                      if texto else frozenset())
     cur.execute(_EN_LINEA, (EN_LINEA_MINUTOS,))
     en_linea = frozenset(str(r[0]) for r in cur)
     cur.execute(_OCULTOS)

@@ -198,7 +198,7 @@ def read_snapshot(engine: Engine) -> Snapshot:
             _estado(catalog, rows, estado, imagenes, verificadas, corregidas)
         with raw.cursor() as cur:  # still the snapshot's transaction
             historial = historial_db.leer(cur, estado, frozenset(verificadas))
-            salud = salud_db.leer(cur)
+            salud = salud_db.leer(cur, estado)
     # An election code the catalog does not hold names no election: published as not
     # identified («No se sabe»), in every election's file (prep.corte.summary.tabulate).
     codigos = catalog.eleccion_por_codigo
@@ -253,6 +253,7 @@ def _estado(catalog: Catalog, rows: list[Any], estado: dict[str, ActaEnCorte],
         acta = actas.get(clave)
         if acta is None:  # a stale state of a catalog acta since removed: not published
             continue
+        clave = acta.clave  # the catalog's string, not one more copy per acta
         if con_datos and valores_json is not None:
             valores = loads(valores_json)
             campos = acta.layout.campos

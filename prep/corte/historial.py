@@ -27,13 +27,15 @@ from __future__ import annotations
 import csv
 import enum
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 
-from prep.corte.anexo import TimeFormatter, format_time
+from prep.corte.anexo import TimeFormatter
 from prep.corte.model import ActaEnCorte
 from prep.corte.simulacro import titulo as marca_simulacro
+from prep.corte.summary import Fila as FilaEleccion
 from prep.corte.summary import TablaEleccion
 from prep.rules import DEFAULT_RULES, RuleSet
 
@@ -133,83 +135,128 @@ def filas_por_acta(tablas: Sequence[TablaEleccion], historial: Historial, corte:
     """CLAVE_ACTA → its HISTORIAL rows (without the key), for every acta with published
     data, in the order of the election CSVs."""
     fmt = TimeFormatter()
-    out: dict[str, list[Fila]] = {}
+    return {fila.acta.clave: rows for tabla in tablas
+            for fila, rows in eventos_de(tabla, historial, corte, corte_at, rules, fmt)}
+
+
+def eventos_de(tabla: TablaEleccion, historial: Historial, corte: str, corte_at: datetime,
+               rules: RuleSet = DEFAULT_RULES, fmt: TimeFormatter | None = None
+               ) -> Iterator[tuple[FilaEleccion, list[Fila]]]:
+    """Each acta of ``tabla`` with published data, in the order of its CSV, with its
+    HISTORIAL rows (without the key). A generator: a national corte writes each acta's
+    rows out (:func:`lineas_csv`, the site's per-distrito files) and drops them, never
+    holding three million rows at once."""
+    fmt = fmt or TimeFormatter()
     vacia = Trayectoria()
-    for tabla in tablas:
-        for fila in tabla.filas:
-            est = fila.estado
-            if est is None or not est.publicada:
-                continue
-            clave = est.clave
-            publicada = historial.publicada_en.get(clave, (corte, corte_at))
-            out[clave] = _eventos(est, historial.actas.get(clave, vacia), publicada,
-                                  clave in historial.verificadas, fmt, rules)
-    return out
+    actas, publicada_en = historial.actas, historial.publicada_en
+    verificadas = historial.verificadas
+    cuando = (corte, corte_at)
+    for fila in tabla.filas:
+        est = fila.estado
+        if est is None or not est.publicada:
+            continue
+        clave = est.clave
+        yield fila, _eventos(est, actas.get(clave, vacia), publicada_en.get(clave, cuando),
+                             clave in verificadas, fmt, rules)
+
+
+def encabezado_csv(simulacro: bool = False) -> str:
+    """The first lines of HISTORIAL.csv (the SIMULACRO line of a drill, the columns);
+    the file is UTF-8 with BOM, CRLF."""
+    return _csv_text([*([(marca_simulacro("HISTORIAL DE LAS ACTAS", True),)]
+                        if simulacro else []), COLUMNS])
+
+
+def lineas_csv(clave: str, rows: Sequence[Fila]) -> str:
+    """The HISTORIAL.csv lines of one acta (CRLF), as :mod:`csv` writes them."""
+    key = f"'{clave}'"
+    lines = [",".join((key, *row)) for row in rows]
+    flat = "".join(lines)
+    # Published values are digits, dates, codes and fixed labels: joined as they are,
+    # unless one holds what csv would quote (a comma, a quote, a line break).
+    if flat.count(",") == (len(COLUMNS) - 1) * len(lines) and '"' not in flat \
+            and "\r" not in flat and "\n" not in flat:
+        return "\r\n".join(lines) + "\r\n"
+    return _csv_text((key, *row) for row in rows)
 
 
 def historial_csv(filas: Mapping[str, Sequence[Fila]], simulacro: bool = False) -> bytes:
     """HISTORIAL.csv (UTF-8 with BOM, CRLF; a drill's opens with a SIMULACRO line)."""
+    return (encabezado_csv(simulacro)
+            + "".join(lineas_csv(clave, rows) for clave, rows in filas.items())
+            ).encode("utf-8-sig")
+
+
+def _csv_text(rows: Iterable[Sequence[str]]) -> str:
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    if simulacro:
-        w.writerow((marca_simulacro("HISTORIAL DE LAS ACTAS", True),))
-    w.writerow(COLUMNS)
-    for clave, rows in filas.items():
-        key = f"'{clave}'"
-        w.writerows((key, *row) for row in rows)
-    return buf.getvalue().encode("utf-8-sig")
+    csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).writerows(rows)
+    return buf.getvalue()
 
 
 _Ev = tuple[datetime, int, Fila]
+# (EVENTO, its place in the lifecycle) of each event, and the small numbers as text:
+# made once, not for each of the three million events of a national corte.
+_E = {e: (e.value, _ORDEN[e]) for e in Evento}
+_NUMEROS = tuple(str(n) for n in range(100))
+_DETALLE_REEMPLAZA = "reemplaza una imagen anterior"
+_DETALLE_VERIFICADOR = "decisión de un verificador"
+_DETALLE_CAPTURA = tuple(f"captura {n}" for n in range(10))
+_by_time = itemgetter(0, 1)
+
+
+def _numero(n: int) -> str:
+    return _NUMEROS[n] if 0 <= n < len(_NUMEROS) else str(n)
 
 
 def _eventos(est: ActaEnCorte, t: Trayectoria, publicada: tuple[str, datetime],
              verificada: bool, fmt: TimeFormatter, rules: RuleSet) -> list[Fila]:
     evs: list[_Ev] = []
-
-    def add(evento: Evento, at: datetime, catd: str = "", ronda: str = "",
-            imagen: str = "", sha: str = "", origen: str = "", digitalizacion: str = "",
-            detalle: str = "") -> None:
-        evs.append((at, _ORDEN[evento], (evento.value, fmt(at), catd, ronda, imagen, sha,
-                                         origen, digitalizacion, detalle)))
-
+    add = evs.append
     if est.causa_sin_acta is not None:
         assert est.acopio is not None  # a sin acta always has its registration time
-        add(Evento.SIN_ACTA, est.acopio, t.sin_acta_catd,
-            detalle=rules.sin_acta[est.causa_sin_acta])
+        nombre, orden = _E[Evento.SIN_ACTA]
+        add((est.acopio, orden, (nombre, fmt(est.acopio), t.sin_acta_catd, "", "", "", "",
+                                 "", rules.sin_acta[est.causa_sin_acta])))
     elif est.acopio is not None:
-        add(Evento.ACOPIO, est.acopio, t.acopio_catd)
-    numero = {i.record: str(n) for n, i in enumerate(t.imagenes, start=1)}
+        nombre, orden = _E[Evento.ACOPIO]
+        add((est.acopio, orden, (nombre, fmt(est.acopio), t.acopio_catd, "", "", "", "", "",
+                                 "")))
+    numero: dict[str, str] = {}
+    nombre, orden = _E[Evento.DIGITALIZACION]
     for n, i in enumerate(t.imagenes, start=1):
-        add(Evento.DIGITALIZACION, i.at, i.catd, imagen=str(n), sha=i.sha256,
-            origen=i.origen, digitalizacion=i.digitalizacion,
-            detalle="reemplaza una imagen anterior" if i.reemplaza else "")
+        numero[i.record] = imagen = _numero(n)
+        add((i.at, orden, (nombre, fmt(i.at), i.catd, "", imagen, i.sha256, i.origen,
+                           i.digitalizacion, _DETALLE_REEMPLAZA if i.reemplaza else "")))
     correcciones = [c.ronda for c in t.cotejos if not c.coincide and c.ronda is not None]
     desde = min(correcciones) if correcciones else None
     for c in t.capturas:
         imagen = numero.get(c.imagen or "", "")
         if c.verificacion:
-            add(Evento.VERIFICACION, c.at, c.catd, str(c.ronda), imagen,
-                detalle="decisión de un verificador")
-            continue
-        correccion = desde is not None and c.ronda >= desde
-        add(Evento.CORRECCION if correccion else Evento.CAPTURA, c.at, c.catd,
-            str(c.ronda), imagen, detalle=f"captura {c.slot}")
+            nombre, orden = _E[Evento.VERIFICACION]
+            detalle = _DETALLE_VERIFICADOR
+        else:
+            nombre, orden = _E[Evento.CORRECCION if desde is not None and c.ronda >= desde
+                               else Evento.CAPTURA]
+            detalle = _DETALLE_CAPTURA[c.slot] if 0 <= c.slot < len(_DETALLE_CAPTURA) \
+                else f"captura {c.slot}"
+        add((c.at, orden, (nombre, fmt(c.at), c.catd, _numero(c.ronda), imagen, "", "", "",
+                           detalle)))
     if est.captura is not None and est.fecha_verificacion is not None:
-        add(Evento.VALIDACION, est.fecha_verificacion,
-            ronda=_ronda_validada(t, est.fecha_verificacion),
-            imagen=_imagen_publicada(t, est.sha256), sha=est.sha256 or "",
-            origen=est.origen.value if est.origen else "",
-            digitalizacion=est.digitalizacion.value if est.digitalizacion else "",
-            detalle=_como_se_valido(t, verificada))
+        nombre, orden = _E[Evento.VALIDACION]
+        add((est.fecha_verificacion, orden, (
+            nombre, fmt(est.fecha_verificacion), "",
+            _ronda_validada(t, est.fecha_verificacion), _imagen_publicada(t, est.sha256),
+            est.sha256 or "", est.origen.value if est.origen else "",
+            est.digitalizacion.value if est.digitalizacion else "",
+            _como_se_valido(t, verificada))))
+    nombre, orden = _E[Evento.COTEJO]
     for cotejo in t.cotejos:
-        add(Evento.COTEJO, cotejo.at, cotejo.catd,
-            detalle=COTEJO_COINCIDE if cotejo.coincide else COTEJO_DIFERENCIAS)
+        add((cotejo.at, orden, (nombre, fmt(cotejo.at), cotejo.catd, "", "", "", "", "",
+                                COTEJO_COINCIDE if cotejo.coincide else COTEJO_DIFERENCIAS)))
     corte, corte_at = publicada
-    evs.append((corte_at, _ORDEN[Evento.PUBLICACION],
-                (Evento.PUBLICACION.value, format_time(corte_at), "", "", "", "", "", "",
-                 corte)))
-    evs.sort(key=lambda e: (e[0], e[1]))
+    nombre, orden = _E[Evento.PUBLICACION]
+    add((corte_at, orden, (nombre, fmt(corte_at), "", "", "", "", "", "", corte)))
+    evs.sort(key=_by_time)  # stable: ties keep the order above
     return [row for _, _, row in evs]
 
 
@@ -231,9 +278,7 @@ def _como_se_valido(t: Trayectoria, verificada: bool) -> str:
         return "decidió un verificador"
     if not t.capturas:
         return "coincidieron dos capturas"
-    ronda = max(c.ronda for c in t.capturas if not c.verificacion) \
-        if any(not c.verificacion for c in t.capturas) else 0
-    capturas = sum(1 for c in t.capturas if not c.verificacion and c.ronda == ronda)
-    if capturas >= 3:
+    rondas = [c.ronda for c in t.capturas if not c.verificacion]
+    if rondas and rondas.count(max(rondas)) >= 3:
         return "la tercera captura coincidió con una de las anteriores"
     return "coincidieron dos capturas"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from importlib import resources
 from operator import itemgetter
@@ -74,7 +74,7 @@ def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: dat
                descargas: Sequence[str] = (), simulacro: bool = False,
                historial: Mapping[str, Sequence[Sequence[str]]] | None = None,
                salud_catd: Sequence[Sequence[str]] | None = None,
-               ) -> dict[str, bytes]:
+               historial_aparte: bool = False) -> dict[str, bytes]:
     """Every file of the public site of one corte (``simulacro``: a drill's, every page
     opening with the SIMULACRO banner of :func:`prep.corte.simulacro.stamp_html`).
 
@@ -84,27 +84,44 @@ def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: dat
     for download (the zip of the package, say) besides the CSV package itself.
     ``historial``: CLAVE_ACTA → its HISTORIAL.csv rows without the key
     (:func:`prep.corte.historial.filas_por_acta`), written per election and distrito
-    (``datos/e<EE>/h<DDD>.js``, loaded only by an acta's page) and offered for download.
+    (``datos/e<EE>/h<DDD>.js``, loaded only by an acta's page) and offered for download;
+    ``historial_aparte``: HISTORIAL.csv is offered but the caller writes those files
+    itself (:func:`historial_files`), ``historial`` then being ``None``.
     ``salud_catd``: the rows of AVANCE_CATD.csv (:func:`prep.corte.salud_catd.filas_catd`),
     shown as they are by the page ``#/catd`` (``datos/catd.js``) and offered for download.
     Returns {path relative to the corte root, always under ``sitio/``: bytes}.
     """
+    return dict(iter_site_files(catalog, tablas, corte, imagenes, descargas, simulacro,
+                                historial, salud_catd, historial_aparte))
+
+
+def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: datetime,
+                    imagenes: Mapping[str, tuple[str, str]],
+                    descargas: Sequence[str] = (), simulacro: bool = False,
+                    historial: Mapping[str, Sequence[Sequence[str]]] | None = None,
+                    salud_catd: Sequence[Sequence[str]] | None = None,
+                    historial_aparte: bool = False) -> Iterator[tuple[str, bytes]]:
+    """:func:`site_files` one file at a time, as each is made (an election's files
+    at once): a corte writes them out and drops them instead of holding the whole site
+    (hundreds of megabytes nationally). Raises what :func:`site_files` raises, when
+    iterated."""
     if corte.tzinfo is None:
         raise ValueError("la hora del corte debe llevar zona horaria (UTC)")
     for name in descargas:
         _check_path(name, "descarga")
     ordered = _ordered(catalog, tablas)
     corte_text = format_corte_time(corte)
-    out: dict[str, bytes] = {}
     cache: dict[str, CasillaColumns] = {}
     fmt = TimeFormatter()
     for tabla in ordered:
-        out.update(_election_files(catalog, tabla, imagenes, cache, fmt))
+        yield from _stamped(_election_files(catalog, tabla, imagenes, cache, fmt), simulacro)
         if historial is not None:
-            out.update(_historial_files(catalog, tabla, historial))
+            yield from _historial_files(catalog, tabla, historial).items()
     indice = _indice(catalog, ordered, corte, corte_text,
-                     (*(() if historial is None else (HISTORIAL,)),
+                     (*(() if historial is None and not historial_aparte
+                        else (HISTORIAL,)),
                       *(() if salud_catd is None else (AVANCE_CATD,)), *descargas))
+    out: dict[str, bytes] = {}
     if salud_catd is not None:
         indice["catd"] = True
         out[f"{SITE_DIR}/datos/catd.js"] = data_file("catd", datos_sitio(salud_catd))
@@ -114,9 +131,13 @@ def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: dat
     assets = resources.files("prep.corte").joinpath("site_assets")
     for name in ASSETS:
         out[f"{SITE_DIR}/{name}"] = assets.joinpath(name).read_bytes()
-    for name in [n for n in out if n.endswith(".html")]:  # every page, whoever made it
-        out[name] = stamp_html(out[name], simulacro)
-    return out
+    yield from _stamped(out, simulacro)
+
+
+def _stamped(files: Mapping[str, bytes], simulacro: bool) -> Iterator[tuple[str, bytes]]:
+    """Every page, whoever made it, with the SIMULACRO banner of a drill's."""
+    for name, data in files.items():
+        yield name, stamp_html(data, simulacro) if name.endswith(".html") else data
 
 
 def data_file(ruta: str, data: Mapping[str, Any],
@@ -268,18 +289,34 @@ def _historial_files(catalog: Catalog, tabla: TablaEleccion,
                      historial: Mapping[str, Sequence[Sequence[str]]]) -> dict[str, bytes]:
     """One file per distrito with the timeline of each of its actas with data: the
     HISTORIAL.csv rows of the acta, without CLAVE_ACTA (``columnas``)."""
-    codigo = tabla.eleccion.codigo
-    por_distrito: dict[int, list[str]] = {d.id: [] for d in catalog.distritos}
+    por_distrito: dict[int, list[str]] = {}
     for fila in tabla.filas:
         clave = fila.acta.clave
         rows = historial.get(clave)
         if rows:
-            por_distrito[fila.acta.casilla.distrito_id].append(
-                f'"{clave}":[{",".join(_row_json(r) for r in rows)}]')
-    return {historial_file(codigo, d): data_file(
-        f"e{codigo}/h{d:03d}", {"eleccion": codigo, "distrito": d,
-                                "columnas": list(HISTORIAL_COLUMNS[1:])},
-        {"actas": f"{{{','.join(items)}}}"}) for d, items in por_distrito.items()}
+            por_distrito.setdefault(fila.acta.casilla.distrito_id, []).append(
+                historial_acta(clave, rows))
+    return historial_files(catalog, tabla.eleccion.codigo, por_distrito)
+
+
+def historial_acta(clave: str, rows: Iterable[Sequence[str]]) -> str:
+    """One acta's entry in its distrito's history file (for :func:`historial_files`)."""
+    rows = list(rows)
+    if rows and _PLAIN_JSON.fullmatch("".join(map("".join, rows))):  # _row_json, at once
+        return f'"{clave}":[["' + '"],["'.join(map('","'.join, rows)) + '"]]'
+    return f'"{clave}":[{",".join(_row_json(r) for r in rows)}]'
+
+
+def historial_files(catalog: Catalog, codigo: str,
+                    por_distrito: Mapping[int, Sequence[str]]) -> dict[str, bytes]:
+    """The history files of election ``codigo``, one per distrito of the catalog, from
+    the :func:`historial_acta` entries of its actas with data in CSV order. A corte
+    builds them while it writes HISTORIAL.csv (rows are made once, then dropped) and
+    calls :func:`site_files` with ``historial_aparte``."""
+    return {historial_file(codigo, d.id): data_file(
+        f"e{codigo}/h{d.id:03d}", {"eleccion": codigo, "distrito": d.id,
+                                   "columnas": list(HISTORIAL_COLUMNS[1:])},
+        {"actas": f"{{{','.join(por_distrito.get(d.id, ()))}}}"}) for d in catalog.distritos}
 
 
 def _check_totals(tabla: TablaEleccion, entidad: Area) -> None:
