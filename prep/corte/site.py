@@ -38,7 +38,7 @@ from prep.corte.anexo import (
 )
 from prep.corte.historial import COLUMNS as HISTORIAL_COLUMNS
 from prep.corte.historial import HISTORIAL
-from prep.corte.package import LEEME, MANIFEST, slug
+from prep.corte.package import LEEME, MANIFEST, corte_dirname, slug
 from prep.corte.salud_catd import AVANCE_CATD, datos_sitio
 from prep.corte.simulacro import stamp_html
 from prep.corte.site_areas import Area, Niveles, VoteIndex
@@ -46,10 +46,12 @@ from prep.corte.site_candidaturas import percentages as percentages  # re-export
 from prep.corte.summary import RESUMEN_COLUMNS, Fila, TablaEleccion
 
 SITE_DIR = "sitio"
-FORMATO = 2
+FORMATO = 3
 ASSETS: tuple[str, ...] = ("estilo.css", "app.js", "votos.js", "sha256.js")
 DATA_PREFIX = "PREP.recibir("
 DATA_SUFFIX = ");\n"
+#: The member of every data file naming its corte: the page checks it (docs/sitio.md).
+NOMBRE_CORTE = "nombre_corte"
 
 #: CSV columns the acta rows of the site leave out: the same for every row of a file, or
 #: shown elsewhere (the entidad, the distrito's and demarcación's names). TIPO_ACTA and
@@ -67,6 +69,8 @@ EXTRA_COLUMNS: tuple[str, ...] = ("IMAGEN",)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _SAFE_PATH = re.compile(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*")
 MAX_PATH = 300
+#: The name of a corte directory (``YYYYMMDD_HHMM``, ``_2``… for a second one that minute).
+_NOMBRE_CORTE = re.compile(r"\d{8}_\d{4}(_[1-9]\d*)?")
 
 
 def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: datetime,
@@ -74,7 +78,7 @@ def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: dat
                descargas: Sequence[str] = (), simulacro: bool = False,
                historial: Mapping[str, Sequence[Sequence[str]]] | None = None,
                salud_catd: Sequence[Sequence[str]] | None = None,
-               ) -> dict[str, bytes]:
+               nombre: str | None = None) -> dict[str, bytes]:
     """Every file of the public site of one corte (``simulacro``: a drill's, every page
     opening with the SIMULACRO banner of :func:`prep.corte.simulacro.stamp_html`).
 
@@ -87,29 +91,36 @@ def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: dat
     (``datos/e<EE>/h<DDD>.js``, loaded only by an acta's page) and offered for download.
     ``salud_catd``: the rows of AVANCE_CATD.csv (:func:`prep.corte.salud_catd.filas_catd`),
     shown as they are by the page ``#/catd`` (``datos/catd.js``) and offered for download.
+    ``nombre``: the corte's directory name (default :func:`corte_dirname` of ``corte``),
+    which every data file carries so a page never mixes two cortes (docs/sitio.md).
     Returns {path relative to the corte root, always under ``sitio/``: bytes}.
     """
     if corte.tzinfo is None:
         raise ValueError("la hora del corte debe llevar zona horaria (UTC)")
     for name in descargas:
         _check_path(name, "descarga")
+    nombre = corte_dirname(corte) if nombre is None else nombre
+    if not _NOMBRE_CORTE.fullmatch(nombre):
+        raise ValueError(f"nombre de corte no válido: {nombre!r}")
     ordered = _ordered(catalog, tablas)
     corte_text = format_corte_time(corte)
     out: dict[str, bytes] = {}
     cache: dict[str, CasillaColumns] = {}
     fmt = TimeFormatter()
     for tabla in ordered:
-        out.update(_election_files(catalog, tabla, imagenes, cache, fmt))
+        out.update(_election_files(catalog, tabla, imagenes, cache, fmt, nombre))
         if historial is not None:
-            out.update(_historial_files(catalog, tabla, historial))
+            out.update(_historial_files(catalog, tabla, historial, nombre))
     indice = _indice(catalog, ordered, corte, corte_text,
                      (*(() if historial is None else (HISTORIAL,)),
                       *(() if salud_catd is None else (AVANCE_CATD,)), *descargas))
     if salud_catd is not None:
         indice["catd"] = True
-        out[f"{SITE_DIR}/datos/catd.js"] = data_file("catd", datos_sitio(salud_catd))
-    out[f"{SITE_DIR}/datos/indice.js"] = data_file("indice", indice)
-    out[f"{SITE_DIR}/datos/secciones.js"] = data_file("secciones", _secciones(catalog))
+        out[f"{SITE_DIR}/datos/catd.js"] = data_file("catd", datos_sitio(salud_catd),
+                                                     corte=nombre)
+    out[f"{SITE_DIR}/datos/indice.js"] = data_file("indice", indice, corte=nombre)
+    out[f"{SITE_DIR}/datos/secciones.js"] = data_file("secciones", _secciones(catalog),
+                                                      corte=nombre)
     out[f"{SITE_DIR}/index.html"] = _index_html(catalog, corte_text, indice["descargas"])
     assets = resources.files("prep.corte").joinpath("site_assets")
     for name in ASSETS:
@@ -120,11 +131,14 @@ def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: dat
 
 
 def data_file(ruta: str, data: Mapping[str, Any],
-              encoded: Mapping[str, str] | None = None) -> bytes:
+              encoded: Mapping[str, str] | None = None, *, corte: str | None = None) -> bytes:
     """A data file of the site: ``PREP.recibir("<ruta>", <JSON object>);``.
 
-    ``encoded`` adds members whose values are already JSON text (the acta rows).
+    ``encoded`` adds members whose values are already JSON text (the acta rows);
+    ``corte`` (the corte's directory name) goes first as ``nombre_corte``.
     """
+    if corte is not None:
+        data = {NOMBRE_CORTE: corte, **data}
     payload = _json(data)
     if encoded:
         extra = ",".join(f"{_json(k)}:{v}" for k, v in encoded.items())
@@ -198,7 +212,8 @@ def _ordered(catalog: Catalog, tablas: Mapping[str, TablaEleccion]) -> list[Tabl
 
 def _election_files(catalog: Catalog, tabla: TablaEleccion,
                     imagenes: Mapping[str, tuple[str, str]],
-                    cache: dict[str, CasillaColumns], fmt: TimeFormatter) -> dict[str, bytes]:
+                    cache: dict[str, CasillaColumns], fmt: TimeFormatter,
+                    nombre: str) -> dict[str, bytes]:
     """An election's data files: the election (entidad), one per distrito (with the acta
     rows) and one per demarcación (its secciones; their actas are in the distrito files)."""
     eleccion = tabla.eleccion
@@ -237,14 +252,14 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
                 "cabecera": distrito.cabecera, **niveles.json(area),
                 "demarcaciones": niveles.otros(distrito_id, 0),
                 "secciones": niveles.secciones(distrito_id, 0), "columnas": columnas},
-            {"actas": f"[{','.join(rows[distrito_id])}]"})
+            {"actas": f"[{','.join(rows[distrito_id])}]"}, corte=nombre)
     for dem_id, area in niveles.demarcaciones.items():
         files[demarcacion_file(eleccion.codigo, dem_id)] = data_file(
             f"e{eleccion.codigo}/m{dem_id:03d}", {
                 "eleccion": eleccion.codigo, "demarcacion": dem_id,
                 "nombre": catalog.demarcacion_por_id[dem_id].nombre, **niveles.json(area),
                 "distritos": niveles.otros(dem_id, 1),
-                "secciones": niveles.secciones(dem_id, 1)})
+                "secciones": niveles.secciones(dem_id, 1)}, corte=nombre)
     _check_totals(tabla, niveles.entidad)
     claves = eleccion.campos_voto
     files[election_file(eleccion.codigo)] = data_file(f"e{eleccion.codigo}", {
@@ -256,7 +271,7 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
         "distritos": niveles.lista(niveles.distritos, Ambito.DISTRITO, lambda i: {
             "cabecera": catalog.distrito_por_id[i].cabecera}),
         "demarcaciones": niveles.lista(niveles.demarcaciones, Ambito.DEMARCACION, lambda i: {
-            "nombre": catalog.demarcacion_por_id[i].nombre})})
+            "nombre": catalog.demarcacion_por_id[i].nombre})}, corte=nombre)
     return files
 
 
@@ -265,7 +280,8 @@ def historial_file(codigo: str, distrito_id: int) -> str:
 
 
 def _historial_files(catalog: Catalog, tabla: TablaEleccion,
-                     historial: Mapping[str, Sequence[Sequence[str]]]) -> dict[str, bytes]:
+                     historial: Mapping[str, Sequence[Sequence[str]]],
+                     nombre: str) -> dict[str, bytes]:
     """One file per distrito with the timeline of each of its actas with data: the
     HISTORIAL.csv rows of the acta, without CLAVE_ACTA (``columnas``)."""
     codigo = tabla.eleccion.codigo
@@ -279,7 +295,7 @@ def _historial_files(catalog: Catalog, tabla: TablaEleccion,
     return {historial_file(codigo, d): data_file(
         f"e{codigo}/h{d:03d}", {"eleccion": codigo, "distrito": d,
                                 "columnas": list(HISTORIAL_COLUMNS[1:])},
-        {"actas": f"{{{','.join(items)}}}"}) for d, items in por_distrito.items()}
+        {"actas": f"{{{','.join(items)}}}"}, corte=nombre) for d, items in por_distrito.items()}
 
 
 def _check_totals(tabla: TablaEleccion, entidad: Area) -> None:
