@@ -119,8 +119,8 @@ def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: dat
         out[f"{SITE_DIR}/datos/catd.js"] = data_file("catd", datos_sitio(salud_catd),
                                                      corte=nombre)
     out[f"{SITE_DIR}/datos/indice.js"] = data_file("indice", indice, corte=nombre)
-    out[f"{SITE_DIR}/datos/secciones.js"] = data_file("secciones", _secciones(catalog),
-                                                      corte=nombre)
+    out[f"{SITE_DIR}/datos/secciones.js"] = data_file(
+        "secciones", {"distritos": _secciones(catalog)}, corte=nombre)
     out[f"{SITE_DIR}/index.html"] = _index_html(catalog, corte_text, indice["descargas"])
     assets = resources.files("prep.corte").joinpath("site_assets")
     for name in ASSETS:

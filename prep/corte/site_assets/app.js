@@ -524,7 +524,8 @@
   }
 
   function ubicarActa(clave) {
-    return cargar("secciones").then(function (sec) {
+    return cargar("secciones").then(function (datosSecciones) {
+      var sec = datosSecciones.distritos;
       var seccion = Number(clave.slice(2, 6));
       var distritos = Object.keys(sec).filter(function (d) {
         return sec[d].some(function (r) { return r[0] <= seccion && seccion <= r[1]; });
@@ -981,7 +982,7 @@
     // Hidden in the HTML: without JavaScript they would promise what never comes.
     document.getElementById("cargando").hidden = false;
     document.getElementById("buscar").hidden = false;
-    document.body.appendChild(h("div", { id: "actualizacion", role: "status" }));
+    document.body.appendChild(h("div", { id: "actualizacion", "aria-live": "polite" }));
     fijarCorte().then(function () { return cargar("indice"); }).then(iniciar).catch(function (err) {
       var main = document.getElementById("contenido");
       vaciar(main);
