@@ -101,9 +101,9 @@ def build_corte_sitio(root: Path, seed: int = SEED, scale: float = SCALE,
     sitio = site_files(catalog, por_codigo, corte, imagenes, simulacro=simulacro,
                        historial=historial, salud_catd=salud)
     for name, data in {**paquete, **pngs, **sitio}.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        dest = root / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(data)
     return CorteSitio(root, catalog, corte, por_codigo, paquete, sitio, imagenes, historial,
                       salud)
 
