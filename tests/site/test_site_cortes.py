@@ -31,7 +31,7 @@ from prep.corte.reader import CsvEleccion, read_eleccion_csv
 from prep.corte.site import NOMBRE_CORTE, parse_data_file
 from tests.site.corte_sitio import SCALE, SEED, CorteSitio, build_corte_sitio
 from tests.site.esperado import filas_de, resumen
-from tests.site.test_site_browser import assert_resumen_equals
+from tests.site.test_site_browser import assert_resumen_equals, fila_de, shown
 
 #: One minute of the page's clock: it asks latest.txt for a newer corte every 60 s.
 POLL_MS = 61_000
@@ -236,3 +236,23 @@ def test_a_data_file_of_another_corte_is_never_shown(
     expect(aviso).to_contain_text("Hay una actualización: se publicó un corte nuevo")
     aviso.get_by_role("button", name="Cargar el corte nuevo").click()
     assert_distrito(page, dos, "01", d)
+
+
+def test_an_old_cortes_own_address_offers_the_newest_at_once(
+        page: Page, url: str, publicacion: Path, cortes: DosCortes) -> None:
+    """A saved or shared link to corte 1, opened after corte 2 is out."""
+    uno, dos = cortes.uno, cortes.dos
+    point_latest(publicacion, dos.nombre)
+    page.goto(f"{url}/{uno.nombre}/sitio/index.html#/acta/{cortes.acta}")
+    expect(page.locator(".estado-acta")).to_have_text(
+        "Esta acta aún no tiene datos publicados en este corte.")
+    expect(page.locator("#corte time")).to_have_text(uno.hora)
+    aviso = page.locator("#actualizacion")
+    expect(aviso).to_contain_text("Hay una actualización")
+    aviso.get_by_role("link", name="Ver el corte nuevo").click()
+    expect(page).to_have_url(f"{url}/{dos.nombre}/sitio/index.html#/acta/{cortes.acta}")
+    expect(page.locator(".estado-acta")).to_contain_text("Acta contabilizada")
+    expect(page.locator("#corte time")).to_have_text(dos.hora)
+    fila = fila_de(dos.csvs["02"], cortes.acta)
+    expect(page.locator('.acta-datos [data-campo="TOTAL_VOTOS_CALCULADO"]')).to_have_text(
+        shown(fila["TOTAL_VOTOS_CALCULADO"]))

@@ -87,11 +87,12 @@
   var PUBLICADO = /^(.*\/)(latest|\d{8}_\d{4}(?:_[1-9]\d*)?)\/sitio\/([^\/]*)$/;
   var NOMBRE = /^\d{8}_\d{4}(?:_[1-9]\d*)?$/;
   var INTERVALO = 60000; // how often latest.txt is asked for the newest corte (ms)
-  var publicacion = null; // {raiz, nombre, pagina} when served from a publication directory
+  var publicacion = null; // {raiz, nombre, pagina, leido} when served from a publication directory
   var avisado = null; // the newer corte offered (true: one of unknown name)
 
   function leerLatest() {
     return fetch(publicacion.raiz + "latest.txt", { cache: "no-store" }).then(function (r) {
+      if (r.status === 404) { publicacion.sinLatest = true; }
       if (!r.ok) { throw new Error("HTTP " + r.status); }
       return r.text();
     }).then(function (texto) {
@@ -106,10 +107,11 @@
   function fijarCorte() {
     var m = PUBLICADO.exec(location.pathname);
     if (!m || !/^https?:$/.test(location.protocol)) { return Promise.resolve(); }
-    publicacion = { raiz: m[1], nombre: m[2], pagina: m[3] };
+    publicacion = { raiz: m[1], nombre: m[2], pagina: m[3], leido: false };
     if (m[2] !== "latest") { return Promise.resolve(); }
     return leerLatest().then(function (nombre) {
       publicacion.nombre = nombre;
+      publicacion.leido = true;
       history.replaceState(history.state, "", m[1] + nombre + "/sitio/" + m[3] +
                            location.search + location.hash);
     }, function () { publicacion = null; }); // the files' corte names still guard the page
@@ -117,14 +119,19 @@
 
   function vigilar() {
     if (!publicacion) { return; }
+    var reloj = null;
     var comprobar = function () {
       leerLatest().then(function (nombre) {
         if (nombre !== publicacion.nombre && nombre !== avisado) { avisarActualizacion(nombre); }
-      }, function () { /* offline for now: the next poll asks again */ });
+      }, function () { // offline for now, the next poll asks again; no latest.txt: stop
+        if (publicacion.sinLatest) { window.clearInterval(reloj); }
+      });
     };
-    window.setInterval(comprobar, INTERVALO);
+    reloj = window.setInterval(comprobar, INTERVALO);
+    // A corte opened by its own address (a shared or saved link) may be old already.
+    if (!publicacion.leido) { comprobar(); }
     document.addEventListener("visibilitychange", function () {
-      if (document.visibilityState === "visible") { comprobar(); }
+      if (document.visibilityState === "visible" && !publicacion.sinLatest) { comprobar(); }
     });
   }
 
