@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect
 
 from central.publication.package import point_latest
 from prep.catalog import generate_catalog
@@ -29,6 +29,8 @@ from prep.corte.anexo import TZ, format_corte_time
 from prep.corte.package import corte_dirname, slug
 from prep.corte.reader import CsvEleccion, read_eleccion_csv
 from prep.corte.site import NOMBRE_CORTE, parse_data_file
+from tests.difusor.nginx import nginx_serving
+from tests.difusor.origen import identidad
 from tests.site.corte_sitio import SCALE, SEED, CorteSitio, build_corte_sitio
 from tests.site.esperado import filas_de, resumen
 from tests.site.test_site_browser import assert_resumen_equals, fila_de, shown
@@ -256,3 +258,36 @@ def test_an_old_cortes_own_address_offers_the_newest_at_once(
     fila = fila_de(dos.csvs["02"], cortes.acta)
     expect(page.locator('.acta-datos [data-campo="TOTAL_VOTOS_CALCULADO"]')).to_have_text(
         shown(fila["TOTAL_VOTOS_CALCULADO"]))
+
+
+def test_through_nginx_with_the_shipped_configuration(
+        browser: Browser, publicacion: Path, cortes: DosCortes, tmp_path: Path) -> None:
+    """The same switch behind Debian's nginx with installer/nginx/prep-difusor.conf over
+    HTTPS, entering by ``/`` (its redirect to latest/)."""
+    uno, dos, d = cortes.uno, cortes.dos, cortes.distrito
+    with nginx_serving(publicacion, identidad(tmp_path / "tls"), tmp_path / "nginx") as port:
+        base = f"https://127.0.0.1:{port}"
+        context = browser.new_context(ignore_https_errors=True, locale="es-MX",
+                                      timezone_id="America/Mexico_City")
+        page = context.new_page()
+        errores: list[str] = []
+
+        def on_console(msg: ConsoleMessage) -> None:
+            if msg.type == "error":
+                errores.append(msg.text)
+
+        page.on("console", on_console)
+        page.clock.install()
+        page.goto(f"{base}/")
+        expect(page.locator("main h1")).to_have_text("Jefatura de Gobierno")
+        expect(page).to_have_url(f"{base}/{uno.nombre}/sitio/#/e/01")
+        expect(page.locator("#corte time")).to_have_text(uno.hora)
+        point_latest(publicacion, dos.nombre)
+        page.evaluate(f"location.hash = '#/e/02/d/{d}'")
+        assert_distrito(page, uno, "02", d)
+        page.clock.fast_forward(POLL_MS)
+        page.locator("#actualizacion").get_by_role("link", name="Ver el corte nuevo").click()
+        expect(page).to_have_url(f"{base}/{dos.nombre}/sitio/#/e/02/d/{d}")
+        assert_distrito(page, dos, "02", d)
+        context.close()
+        assert errores == []
