@@ -87,7 +87,9 @@
   var PUBLICADO = /^(.*\/)(latest|\d{8}_\d{4}(?:_[1-9]\d*)?)\/sitio\/([^\/]*)$/;
   var NOMBRE = /^\d{8}_\d{4}(?:_[1-9]\d*)?$/;
   var INTERVALO = 60000; // how often latest.txt is asked for the newest corte (ms)
-  var publicacion = null; // {raiz, nombre, pagina, leido} when served from a publication directory
+  // Served from a publication directory: {raiz, nombre (of the corte read), pagina, leido
+  // (nombre came from latest.txt), sinLatest (the server has none: stop asking)}.
+  var publicacion = null;
   var avisado = null; // the newer corte offered (true: one of unknown name)
 
   function leerLatest() {
@@ -107,7 +109,7 @@
   function fijarCorte() {
     var m = PUBLICADO.exec(location.pathname);
     if (!m || !/^https?:$/.test(location.protocol)) { return Promise.resolve(); }
-    publicacion = { raiz: m[1], nombre: m[2], pagina: m[3], leido: false };
+    publicacion = { raiz: m[1], nombre: m[2], pagina: m[3], leido: false, sinLatest: false };
     if (m[2] !== "latest") { return Promise.resolve(); }
     return leerLatest().then(function (nombre) {
       publicacion.nombre = nombre;
