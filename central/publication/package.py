@@ -189,6 +189,8 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
                 extra["historial_aparte"] = True
             if filas_salud is not None and "salud_catd" in parametros:
                 extra["salud_catd"] = filas_salud
+            if "nombre" in parametros:  # every data file names its corte (docs/sitio.md)
+                extra["nombre"] = name
             # Each file is written as soon as it is made (the whole site of a national
             # corte is hundreds of megabytes).
             for path, data in site_files(snap.catalog, {t.eleccion.codigo: t for t in tablas},
@@ -243,7 +245,8 @@ def _historial(staging: _Staging, snap: Snapshot, tablas: Sequence[TablaEleccion
                     lineas.clear()
             write("".join(lineas).encode("utf-8"))
             if site is not None:
-                files = site.historial_files(snap.catalog, tabla.eleccion.codigo, por_distrito)
+                files = site.historial_files(snap.catalog, tabla.eleccion.codigo, por_distrito,
+                                             name)
                 del por_distrito
                 for path in list(files):
                     staging.put(path, files.pop(path))

@@ -38,7 +38,7 @@ from prep.corte.anexo import (
 )
 from prep.corte.historial import COLUMNS as HISTORIAL_COLUMNS
 from prep.corte.historial import HISTORIAL
-from prep.corte.package import LEEME, MANIFEST, slug
+from prep.corte.package import LEEME, MANIFEST, corte_dirname, slug
 from prep.corte.salud_catd import AVANCE_CATD, datos_sitio
 from prep.corte.simulacro import stamp_html
 from prep.corte.site_areas import Area, Niveles, VoteIndex
@@ -46,10 +46,12 @@ from prep.corte.site_candidaturas import percentages as percentages  # re-export
 from prep.corte.summary import RESUMEN_COLUMNS, Fila, TablaEleccion
 
 SITE_DIR = "sitio"
-FORMATO = 2
+FORMATO = 3
 ASSETS: tuple[str, ...] = ("estilo.css", "app.js", "votos.js", "sha256.js")
 DATA_PREFIX = "PREP.recibir("
 DATA_SUFFIX = ");\n"
+#: The member of every data file naming its corte: the page checks it (docs/sitio.md).
+NOMBRE_CORTE = "nombre_corte"
 
 #: CSV columns the acta rows of the site leave out: the same for every row of a file, or
 #: shown elsewhere (the entidad, the distrito's and demarcación's names). TIPO_ACTA and
@@ -67,6 +69,8 @@ EXTRA_COLUMNS: tuple[str, ...] = ("IMAGEN",)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _SAFE_PATH = re.compile(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*")
 MAX_PATH = 300
+#: The name of a corte directory (``YYYYMMDD_HHMM``, ``_2``… for a second one that minute).
+_NOMBRE_CORTE = re.compile(r"\d{8}_\d{4}(_[1-9]\d*)?")
 
 
 def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: datetime,
@@ -74,7 +78,8 @@ def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: dat
                descargas: Sequence[str] = (), simulacro: bool = False,
                historial: Mapping[str, Sequence[Sequence[str]]] | None = None,
                salud_catd: Sequence[Sequence[str]] | None = None,
-               historial_aparte: bool = False) -> dict[str, bytes]:
+               historial_aparte: bool = False,
+               nombre: str | None = None) -> dict[str, bytes]:
     """Every file of the public site of one corte (``simulacro``: a drill's, every page
     opening with the SIMULACRO banner of :func:`prep.corte.simulacro.stamp_html`).
 
@@ -89,10 +94,12 @@ def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: dat
     itself (:func:`historial_files`), ``historial`` then being ``None``.
     ``salud_catd``: the rows of AVANCE_CATD.csv (:func:`prep.corte.salud_catd.filas_catd`),
     shown as they are by the page ``#/catd`` (``datos/catd.js``) and offered for download.
+    ``nombre``: the corte's directory name (default :func:`corte_dirname` of ``corte``),
+    which every data file carries so a page never mixes two cortes (docs/sitio.md).
     Returns {path relative to the corte root, always under ``sitio/``: bytes}.
     """
     return dict(iter_site_files(catalog, tablas, corte, imagenes, descargas, simulacro,
-                                historial, salud_catd, historial_aparte))
+                                historial, salud_catd, historial_aparte, nombre))
 
 
 def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: datetime,
@@ -100,7 +107,8 @@ def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte
                     descargas: Sequence[str] = (), simulacro: bool = False,
                     historial: Mapping[str, Sequence[Sequence[str]]] | None = None,
                     salud_catd: Sequence[Sequence[str]] | None = None,
-                    historial_aparte: bool = False) -> Iterator[tuple[str, bytes]]:
+                    historial_aparte: bool = False,
+                    nombre: str | None = None) -> Iterator[tuple[str, bytes]]:
     """:func:`site_files` one file at a time, as each is made (an election's files
     at once): a corte writes them out and drops them instead of holding the whole site
     (hundreds of megabytes nationally). Raises what :func:`site_files` raises, when
@@ -109,14 +117,18 @@ def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte
         raise ValueError("la hora del corte debe llevar zona horaria (UTC)")
     for name in descargas:
         _check_path(name, "descarga")
+    nombre = corte_dirname(corte) if nombre is None else nombre
+    if not _NOMBRE_CORTE.fullmatch(nombre):
+        raise ValueError(f"nombre de corte no válido: {nombre!r}")
     ordered = _ordered(catalog, tablas)
     corte_text = format_corte_time(corte)
     cache: dict[str, CasillaColumns] = {}
     fmt = TimeFormatter()
     for tabla in ordered:
-        yield from _stamped(_election_files(catalog, tabla, imagenes, cache, fmt), simulacro)
+        yield from _stamped(_election_files(catalog, tabla, imagenes, cache, fmt, nombre),
+                            simulacro)
         if historial is not None:
-            yield from _historial_files(catalog, tabla, historial).items()
+            yield from _historial_files(catalog, tabla, historial, nombre).items()
     indice = _indice(catalog, ordered, corte, corte_text,
                      (*(() if historial is None and not historial_aparte
                         else (HISTORIAL,)),
@@ -124,9 +136,11 @@ def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte
     out: dict[str, bytes] = {}
     if salud_catd is not None:
         indice["catd"] = True
-        out[f"{SITE_DIR}/datos/catd.js"] = data_file("catd", datos_sitio(salud_catd))
-    out[f"{SITE_DIR}/datos/indice.js"] = data_file("indice", indice)
-    out[f"{SITE_DIR}/datos/secciones.js"] = data_file("secciones", _secciones(catalog))
+        out[f"{SITE_DIR}/datos/catd.js"] = data_file("catd", datos_sitio(salud_catd),
+                                                     corte=nombre)
+    out[f"{SITE_DIR}/datos/indice.js"] = data_file("indice", indice, corte=nombre)
+    out[f"{SITE_DIR}/datos/secciones.js"] = data_file(
+        "secciones", {"distritos": _secciones(catalog)}, corte=nombre)
     out[f"{SITE_DIR}/index.html"] = _index_html(catalog, corte_text, indice["descargas"])
     assets = resources.files("prep.corte").joinpath("site_assets")
     for name in ASSETS:
@@ -141,11 +155,14 @@ def _stamped(files: Mapping[str, bytes], simulacro: bool) -> Iterator[tuple[str,
 
 
 def data_file(ruta: str, data: Mapping[str, Any],
-              encoded: Mapping[str, str] | None = None) -> bytes:
+              encoded: Mapping[str, str] | None = None, *, corte: str | None = None) -> bytes:
     """A data file of the site: ``PREP.recibir("<ruta>", <JSON object>);``.
 
-    ``encoded`` adds members whose values are already JSON text (the acta rows).
+    ``encoded`` adds members whose values are already JSON text (the acta rows);
+    ``corte`` (the corte's directory name) goes first as ``nombre_corte``.
     """
+    if corte is not None:
+        data = {NOMBRE_CORTE: corte, **data}
     payload = _json(data)
     if encoded:
         extra = ",".join(f"{_json(k)}:{v}" for k, v in encoded.items())
@@ -219,7 +236,8 @@ def _ordered(catalog: Catalog, tablas: Mapping[str, TablaEleccion]) -> list[Tabl
 
 def _election_files(catalog: Catalog, tabla: TablaEleccion,
                     imagenes: Mapping[str, tuple[str, str]],
-                    cache: dict[str, CasillaColumns], fmt: TimeFormatter) -> dict[str, bytes]:
+                    cache: dict[str, CasillaColumns], fmt: TimeFormatter,
+                    nombre: str) -> dict[str, bytes]:
     """An election's data files: the election (entidad), one per distrito (with the acta
     rows) and one per demarcación (its secciones; their actas are in the distrito files)."""
     eleccion = tabla.eleccion
@@ -258,14 +276,14 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
                 "cabecera": distrito.cabecera, **niveles.json(area),
                 "demarcaciones": niveles.otros(distrito_id, 0),
                 "secciones": niveles.secciones(distrito_id, 0), "columnas": columnas},
-            {"actas": f"[{','.join(rows[distrito_id])}]"})
+            {"actas": f"[{','.join(rows[distrito_id])}]"}, corte=nombre)
     for dem_id, area in niveles.demarcaciones.items():
         files[demarcacion_file(eleccion.codigo, dem_id)] = data_file(
             f"e{eleccion.codigo}/m{dem_id:03d}", {
                 "eleccion": eleccion.codigo, "demarcacion": dem_id,
                 "nombre": catalog.demarcacion_por_id[dem_id].nombre, **niveles.json(area),
                 "distritos": niveles.otros(dem_id, 1),
-                "secciones": niveles.secciones(dem_id, 1)})
+                "secciones": niveles.secciones(dem_id, 1)}, corte=nombre)
     _check_totals(tabla, niveles.entidad)
     claves = eleccion.campos_voto
     files[election_file(eleccion.codigo)] = data_file(f"e{eleccion.codigo}", {
@@ -277,7 +295,7 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
         "distritos": niveles.lista(niveles.distritos, Ambito.DISTRITO, lambda i: {
             "cabecera": catalog.distrito_por_id[i].cabecera}),
         "demarcaciones": niveles.lista(niveles.demarcaciones, Ambito.DEMARCACION, lambda i: {
-            "nombre": catalog.demarcacion_por_id[i].nombre})})
+            "nombre": catalog.demarcacion_por_id[i].nombre})}, corte=nombre)
     return files
 
 
@@ -286,7 +304,8 @@ def historial_file(codigo: str, distrito_id: int) -> str:
 
 
 def _historial_files(catalog: Catalog, tabla: TablaEleccion,
-                     historial: Mapping[str, Sequence[Sequence[str]]]) -> dict[str, bytes]:
+                     historial: Mapping[str, Sequence[Sequence[str]]],
+                     nombre: str) -> dict[str, bytes]:
     """One file per distrito with the timeline of each of its actas with data: the
     HISTORIAL.csv rows of the acta, without CLAVE_ACTA (``columnas``)."""
     por_distrito: dict[int, list[str]] = {}
@@ -296,7 +315,7 @@ def _historial_files(catalog: Catalog, tabla: TablaEleccion,
         if rows:
             por_distrito.setdefault(fila.acta.casilla.distrito_id, []).append(
                 historial_acta(clave, rows))
-    return historial_files(catalog, tabla.eleccion.codigo, por_distrito)
+    return historial_files(catalog, tabla.eleccion.codigo, por_distrito, nombre)
 
 
 def historial_acta(clave: str, rows: Iterable[Sequence[str]]) -> str:
@@ -307,16 +326,18 @@ def historial_acta(clave: str, rows: Iterable[Sequence[str]]) -> str:
     return f'"{clave}":[{",".join(_row_json(r) for r in rows)}]'
 
 
-def historial_files(catalog: Catalog, codigo: str,
-                    por_distrito: Mapping[int, Sequence[str]]) -> dict[str, bytes]:
+def historial_files(catalog: Catalog, codigo: str, por_distrito: Mapping[int, Sequence[str]],
+                    nombre: str | None = None) -> dict[str, bytes]:
     """The history files of election ``codigo``, one per distrito of the catalog, from
     the :func:`historial_acta` entries of its actas with data in CSV order. A corte
     builds them while it writes HISTORIAL.csv (rows are made once, then dropped) and
-    calls :func:`site_files` with ``historial_aparte``."""
+    calls :func:`site_files` with ``historial_aparte``. ``nombre``: the corte's
+    directory name, which each file carries (:func:`site_files`)."""
     return {historial_file(codigo, d.id): data_file(
         f"e{codigo}/h{d.id:03d}", {"eleccion": codigo, "distrito": d.id,
                                    "columnas": list(HISTORIAL_COLUMNS[1:])},
-        {"actas": f"{{{','.join(por_distrito.get(d.id, ()))}}}"}) for d in catalog.distritos}
+        {"actas": f"{{{','.join(por_distrito.get(d.id, ()))}}}"}, corte=nombre)
+        for d in catalog.distritos}
 
 
 def _check_totals(tabla: TablaEleccion, entidad: Area) -> None:

@@ -61,12 +61,14 @@ def corte_time(catalog: Catalog) -> datetime:
 
 
 def build_corte_sitio(root: Path, seed: int = SEED, scale: float = SCALE,
-                      simulacro: bool = False) -> CorteSitio:
+                      simulacro: bool = False, corte: datetime | None = None,
+                      pendientes: float = 0.02) -> CorteSitio:
     """Generate, simulate and write a whole corte with images and site under ``root``
-    (``simulacro``: a drill's, stamped SIMULACRO)."""
+    (``simulacro``: a drill's, stamped SIMULACRO; ``corte``: its time, 08:00 the morning
+    after by default; ``pendientes``: the share of actas without published data)."""
     catalog = generate_catalog(seed, scale)
-    corte = corte_time(catalog)
-    sim = simulate(catalog, seed, corte)
+    corte = corte_time(catalog) if corte is None else corte
+    sim = simulate(catalog, seed, corte, pendientes)
     estado: dict[str, ActaEnCorte] = {}
     imagenes: dict[str, tuple[str, str]] = {}
     pngs: dict[str, bytes] = {}
@@ -99,9 +101,9 @@ def build_corte_sitio(root: Path, seed: int = SEED, scale: float = SCALE,
     sitio = site_files(catalog, por_codigo, corte, imagenes, simulacro=simulacro,
                        historial=historial, salud_catd=salud)
     for name, data in {**paquete, **pngs, **sitio}.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        dest = root / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(data)
     return CorteSitio(root, catalog, corte, por_codigo, paquete, sitio, imagenes, historial,
                       salud)
 

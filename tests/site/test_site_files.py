@@ -199,7 +199,7 @@ def test_image_columns_point_at_the_image_with_the_published_hash(
 
 
 def test_secciones_index_finds_the_distrito_of_every_seccion(corte_sitio: CorteSitio) -> None:
-    runs = datos(corte_sitio, "sitio/datos/secciones.js")
+    runs = datos(corte_sitio, "sitio/datos/secciones.js")["distritos"]
     for distrito_id, seccion in corte_sitio.catalog.secciones:
         assert any(a <= seccion <= b for a, b in runs[str(distrito_id)])
         others = [d for d, r in runs.items() if d != str(distrito_id)

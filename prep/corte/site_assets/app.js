@@ -12,6 +12,12 @@
  *          #/buscar/<texto>               search by sección, CLAVE_CASILLA or CLAVE_ACTA
  *          #/descargas                    downloads and how to verify them
  *          #/catd                         progress and connection per CATD (AVANCE_CATD.csv)
+ *
+ * One corte per page: every data file names its corte (nombre_corte) and the page shows
+ * none of another corte than its indice's. Served from a publication directory
+ * (<raíz>/<corte>/sitio/ beside latest/ and latest.txt) it reads every file from its own
+ * corte's directory, never through latest/, which may move while the reader navigates,
+ * and polls latest.txt to offer the newer corte (docs/sitio.md).
  */
 (function () {
   "use strict";
@@ -41,6 +47,16 @@
   /* ---- data files -------------------------------------------------------------- */
 
   PREP.recibir = function (ruta, contenido) {
+    if (indice && contenido.nombre_corte !== indice.nombre_corte) {
+      // A file of another corte (read through a moving link): never shown beside this one.
+      avisarActualizacion(null);
+      if (pendientes[ruta]) {
+        pendientes[ruta].reject(new Error("Se publicó un corte nuevo mientras navegaba. Para " +
+          "no mezclar cifras de dos cortes, esta página no se muestra: cargue el corte nuevo."));
+        delete pendientes[ruta];
+      }
+      return;
+    }
     datos[ruta] = contenido;
     if (pendientes[ruta]) { pendientes[ruta].resolve(contenido); }
   };
@@ -51,6 +67,7 @@
     var entrada = {};
     entrada.promise = new Promise(function (resolve, reject) {
       entrada.resolve = resolve;
+      entrada.reject = reject;
       var script = document.createElement("script");
       script.src = "datos/" + ruta + ".js";
       script.onerror = function () {
@@ -63,6 +80,94 @@
     });
     pendientes[ruta] = entrada;
     return entrada.promise;
+  }
+
+  /* ---- one corte per page ---------------------------------------------------- */
+
+  var PUBLICADO = /^(.*\/)(latest|\d{8}_\d{4}(?:_[1-9]\d*)?)\/sitio\/([^\/]*)$/;
+  var NOMBRE = /^\d{8}_\d{4}(?:_[1-9]\d*)?$/;
+  var INTERVALO = 60000; // how often latest.txt is asked for the newest corte (ms)
+  // Served from a publication directory: {raiz, nombre (of the corte read), pagina, leido
+  // (nombre came from latest.txt), sinLatest (the server has none: stop asking)}.
+  var publicacion = null;
+  var avisado = null; // the newer corte offered (true: one of unknown name)
+
+  function leerLatest() {
+    return fetch(publicacion.raiz + "latest.txt", { cache: "no-store" }).then(function (r) {
+      if (r.status === 404) { publicacion.sinLatest = true; }
+      if (!r.ok) { throw new Error("HTTP " + r.status); }
+      return r.text();
+    }).then(function (texto) {
+      texto = texto.trim();
+      if (!NOMBRE.test(texto)) { throw new Error("latest.txt no nombra un corte"); }
+      return texto;
+    });
+  }
+
+  /* Opened through latest/, the page moves (without reloading) to the directory of the
+     corte latest.txt names, so every later file comes from that corte. */
+  function fijarCorte() {
+    var m = PUBLICADO.exec(location.pathname);
+    if (!m || !/^https?:$/.test(location.protocol)) { return Promise.resolve(); }
+    publicacion = { raiz: m[1], nombre: m[2], pagina: m[3], leido: false, sinLatest: false };
+    if (m[2] !== "latest") { return Promise.resolve(); }
+    return leerLatest().then(function (nombre) {
+      publicacion.nombre = nombre;
+      publicacion.leido = true;
+      history.replaceState(history.state, "", m[1] + nombre + "/sitio/" + m[3] +
+                           location.search + location.hash);
+    }, function () { publicacion = null; }); // the files' corte names still guard the page
+  }
+
+  function vigilar() {
+    if (!publicacion) { return; }
+    var reloj = null;
+    var comprobar = function () {
+      leerLatest().then(function (nombre) {
+        if (nombre !== publicacion.nombre && nombre !== avisado) { avisarActualizacion(nombre); }
+      }, function () { // offline for now, the next poll asks again; no latest.txt: stop
+        if (publicacion.sinLatest) { window.clearInterval(reloj); }
+      });
+    };
+    reloj = window.setInterval(comprobar, INTERVALO);
+    // A corte opened by its own address (a shared or saved link) may be old already.
+    if (!publicacion.leido) { comprobar(); }
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible" && !publicacion.sinLatest) { comprobar(); }
+    });
+  }
+
+  function fechaNombre(nombre) { // 20270607_0805 → 07/06/2027 08:05
+    return nombre.slice(6, 8) + "/" + nombre.slice(4, 6) + "/" + nombre.slice(0, 4) + " " +
+      nombre.slice(9, 11) + ":" + nombre.slice(11, 13);
+  }
+
+  function destinoNuevo() {
+    return publicacion.raiz + avisado + "/sitio/" + publicacion.pagina + location.hash;
+  }
+
+  /* «Hay una actualización»: a link to the same page in the newer corte, or (a corte of
+     unknown name, met in a data file) a button that reloads. */
+  function avisarActualizacion(nombre) {
+    if (avisado && !nombre) { return; }
+    avisado = nombre || true;
+    var aviso = document.getElementById("actualizacion");
+    var accion;
+    if (nombre && publicacion) {
+      accion = h("a", { href: destinoNuevo(), id: "actualizar", "class": "boton-secundario",
+                        texto: "Ver el corte nuevo" });
+    } else {
+      accion = h("button", { type: "button", id: "actualizar", texto: "Cargar el corte nuevo" });
+      accion.addEventListener("click", function () { location.reload(); });
+    }
+    vaciar(aviso);
+    agregar(aviso, h("div", { "class": "contenedor actualizacion-fila" },
+      h("p", null, h("strong", { texto: "Hay una actualización: " }), nombre
+        ? "se publicó el corte de información del " + fechaNombre(nombre) +
+          " (hora del Centro de México). Esta página sigue mostrando el corte que abrió."
+        : "se publicó un corte nuevo. Cárguelo para seguir navegando."), accion));
+    aviso.className = "actualizacion";
+    document.body.classList.add("con-actualizacion");
   }
 
   /* ---- formatting ------------------------------------------------------------- */
@@ -428,7 +533,8 @@
   }
 
   function ubicarActa(clave) {
-    return cargar("secciones").then(function (sec) {
+    return cargar("secciones").then(function (datosSecciones) {
+      var sec = datosSecciones.distritos;
       var seccion = Number(clave.slice(2, 6));
       var distritos = Object.keys(sec).filter(function (d) {
         return sec[d].some(function (r) { return r[0] <= seccion && seccion <= r[1]; });
@@ -811,6 +917,8 @@
       return { titulo: "Error", nodos: [encabezado("No se pudo mostrar esta página"),
                                         h("p", { "class": "error", texto: err.message })] };
     }).then(function (v) {
+      var nuevo = document.getElementById("actualizar");
+      if (nuevo && nuevo.tagName === "A") { nuevo.href = destinoNuevo(); } // same page there
       if (mio !== turno || !v) { return; }
       vaciar(main);
       agregar(main, v.nodos);
@@ -848,6 +956,10 @@
 
   function iniciar(ind) {
     indice = ind;
+    // The header says which corte the figures are of, even if the page came from another.
+    var corte = document.getElementById("corte");
+    corte.querySelector("time").textContent = ind.corte;
+    if (ind.nombre_corte) { corte.setAttribute("data-corte", ind.nombre_corte); }
     var pestanas = document.getElementById("pestanas");
     vaciar(pestanas);
     ind.elecciones.forEach(function (e) {
@@ -872,13 +984,15 @@
     });
     window.addEventListener("hashchange", mostrar);
     mostrar();
+    vigilar();
   }
 
   document.addEventListener("DOMContentLoaded", function () {
     // Hidden in the HTML: without JavaScript they would promise what never comes.
     document.getElementById("cargando").hidden = false;
     document.getElementById("buscar").hidden = false;
-    cargar("indice").then(iniciar).catch(function (err) {
+    document.body.appendChild(h("div", { id: "actualizacion", "aria-live": "polite" }));
+    fijarCorte().then(function () { return cargar("indice"); }).then(iniciar).catch(function (err) {
       var main = document.getElementById("contenido");
       vaciar(main);
       agregar(main, [h("h1", { texto: "No se pudo cargar el sitio" }),
