@@ -317,8 +317,12 @@ def _check_arranques(result: Verificacion, rows: list[dict[str, Any]]) -> None:
         texto = {"sin_lista": "sin lista de auditadas",
                  "no_auditada_autorizada": f"NO auditada, con autorización («{motivo}»)",
                  "rechazada": "NO auditada: se negó a atender"}.get(resultado, resultado)
-        result.hallazgos.append(f"el nodo central arrancó {veces} vez/veces con la "
+        result.hallazgos.append(f"el nodo central arrancó {_veces(veces)} con la "
                                 f"compilación {fingerprint}: {texto}")
+
+
+def _veces(n: int) -> str:
+    return "1 vez" if n == 1 else f"{n} veces"
 
 
 def _check_estaciones(package: _Paquete, auditadas: set[str]) -> None:
@@ -380,8 +384,8 @@ def _check_cortes(package: _Paquete, publicacion: Path | None, rules: RuleSet) -
     result.comprobado.append(f"Cortes: {len(cortes)}; manifiestos firmados por la llave "
                              f"del nodo central: {firmados}")
     if publicacion is not None:
-        result.comprobado.append(f"verify-corte de los {len(cortes)} cortes en "
-                                 f"{publicacion}")
+        result.comprobado.append(f"verify-corte de cada corte publicado en {publicacion} "
+                                 f"({len(cortes)})")
 
 
 def _check_published(result: Verificacion, directory: Path, manifest: bytes,
@@ -452,8 +456,9 @@ def _check_catalogo(package: _Paquete) -> None:
         if len(present) != len(files) or files_digest(present) != v.get("digest"):
             result.problemas.append(f"catálogo versión {v.get('version')}: sus archivos no "
                                     "dan la huella registrada")
-    result.comprobado.append(f"Catálogo: {len(versiones)} versiones; la huella de cada una "
-                             "se recalculó de sus archivos")
+    result.comprobado.append(f"Catálogo: {len(versiones)} "
+                             f"{'versión' if len(versiones) == 1 else 'versiones'}; la "
+                             "huella de cada una se recalculó de sus archivos")
 
 
 def _summarize_anomalias(package: _Paquete) -> None:
