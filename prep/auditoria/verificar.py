@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,13 +133,24 @@ def verificar(directory: Path, huella: str | None = None, publicacion: Path | No
         return result
     indice, key = indice_and_key
     package = _Paquete(directory, key, result, _check_files(result, directory, indice))
-    rows = _check_bitacora(package)
-    auditadas = _check_compilacion(package, rows)
-    _check_estaciones(package, auditadas)
-    _check_cortes(package, publicacion, rules)
-    _check_ceros(package, rows)
-    _check_catalogo(package)
-    _summarize_anomalias(package)
+    rows: list[dict[str, Any]] = []
+    auditadas: set[str] = set()
+    checks: list[tuple[str, Callable[[], object]]] = [
+        ("la bitácora", lambda: rows.extend(_check_bitacora(package))),
+        ("la compilación", lambda: auditadas.update(_check_compilacion(package, rows))),
+        ("las estaciones", lambda: _check_estaciones(package, auditadas)),
+        ("los cortes", lambda: _check_cortes(package, publicacion, rules)),
+        ("la puesta en ceros", lambda: _check_ceros(package, rows)),
+        ("el catálogo", lambda: _check_catalogo(package)),
+        ("las anomalías", lambda: _summarize_anomalias(package))]
+    for what, check in checks:
+        try:
+            check()
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            # Only a package the central did not write gets here (its files verified
+            # but their content has another shape): invalid, never a traceback.
+            result.problemas.append(f"{what}: contenido mal formado "
+                                    f"({type(exc).__name__}: {exc})")
     return result
 
 
