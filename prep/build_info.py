@@ -144,6 +144,12 @@ def verify_bundle(root: Path) -> BuildInfo:
 def source_build() -> BuildInfo:
     """The development fingerprint: the files of the installed PREP packages (sources and
     data; no bytecode caches), keyed by package-relative path."""
+    entries, roots = _source_entries()
+    root = roots[0].parent if roots else Path.cwd()
+    return BuildInfo(fingerprint_of(manifest_text(entries)), DEVELOPMENT, root, len(entries))
+
+
+def _source_entries() -> tuple[dict[str, str], list[Path]]:
     entries: dict[str, str] = {}
     roots: list[Path] = []
     for name in SOURCE_PACKAGES:
@@ -157,8 +163,16 @@ def source_build() -> BuildInfo:
                  if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"]
         for path, digest in hash_tree(package.parent, files).items():
             entries[path] = digest
-    root = roots[0].parent if roots else Path.cwd()
-    return BuildInfo(fingerprint_of(manifest_text(entries)), DEVELOPMENT, root, len(entries))
+    return entries, roots
+
+
+def running_manifest(info: BuildInfo) -> str:
+    """The manifest of ``info``'s files as they are now (hashed again): its SHA-256 is
+    ``info.fingerprint`` unless a file changed since. What an auditor's evidence package
+    carries, so the fingerprint can be recomputed anywhere."""
+    if info.origin == PACKAGE:
+        return manifest_text(hash_tree(info.root, bundle_files(info.root)))
+    return manifest_text(_source_entries()[0])
 
 
 def bundle_root() -> Path | None:

@@ -77,6 +77,12 @@ def register_node(sub: argparse._SubParsersAction[argparse.ArgumentParser],
     from central.connections import add_connection_options  # issue 36
 
     add_connection_options(serve)
+    build = serve.add_argument_group("compilación auditada (docs/auditoria.md)")
+    build.add_argument("--build-no-auditado", action="store_true",
+                       help="atender aunque la huella de esta compilación no esté en la "
+                            "lista de auditadas (queda en la bitácora); requiere --motivo")
+    build.add_argument("--motivo", default=None,
+                       help="por qué se atiende con una compilación no auditada")
     serve.set_defaults(func=database_errors(_serve))
 
     code = sub.add_parser("enroll-code", parents=[common],
@@ -140,6 +146,9 @@ def _serve(args: argparse.Namespace) -> int:
         raise ValueError("--mdns-interface requiere --mdns")
     if not 0 < args.lease_minutes <= 24 * 60:
         raise ValueError("--lease-minutes debe ser de más de 0 y hasta 1440 minutos")
+    if args.build_no_auditado != bool(args.motivo and args.motivo.strip()):
+        raise ValueError("--build-no-auditado y --motivo van juntos: el motivo de atender "
+                         "con una compilación no auditada queda en la bitácora")
     mdns = (args.mdns_interface or InterfaceChoice.All) if args.mdns else None
     from central.publication.schedule import settings_from_args, ventana_from_args
 
@@ -186,6 +195,8 @@ def _serve_on(args: argparse.Namespace, engine: Engine, dsn: str, data_dir: Data
     from central.work_wait import PeerWorkListener
 
     upgrade(engine)
+    if not _own_build_allowed(engine, args.motivo.strip() if args.motivo else None):
+        return 2
     # The Consejo's window, in the database: checked (or fixed) before serving.
     ventana = ventana_para_serve(engine, args, ventana, command_actor())
     from central.continuity.replication import status as replication_status
@@ -213,6 +224,33 @@ def _serve_on(args: argparse.Namespace, engine: Engine, dsn: str, data_dir: Data
     finally:
         peers.stop()
     return 0
+
+
+def _own_build_allowed(engine: Engine, motivo: str | None) -> bool:
+    """The start check of docs/auditoria.md: this central's own build against the
+    audited list (an empty list warns; a non-empty one is enforced)."""
+    from central.build_check import AUDITADA, RECHAZADA, SIN_LISTA, check_own_build
+    from prep.build_info import current_build
+
+    build = current_build()
+    resultado = check_own_build(engine, build, motivo, command_actor())
+    if resultado == RECHAZADA:
+        print(f"error: esta compilación ({build.label}) no está en la lista de "
+              "compilaciones auditadas: el nodo central no atiende. Instale la compilación "
+              "auditada (compare «prep central self-test» con «prep central audited-build "
+              "list»), o, por decisión documentada, arranque con --build-no-auditado "
+              "--motivo \"…\" (queda en la bitácora).", file=sys.stderr)
+        for problema in build.problems:
+            print(f"  {problema}", file=sys.stderr)
+        return False
+    if resultado == SIN_LISTA:
+        log.warning("aún no hay compilaciones auditadas registradas (prep central "
+                    "audited-build add): se atiende con la compilación %s sin compararla",
+                    build.label)
+    elif resultado != AUDITADA:
+        log.warning("se atiende con la compilación NO auditada %s por decisión registrada "
+                    "en la bitácora: %s", build.label, motivo)
+    return True
 
 
 def _in_recovery(dsn: str) -> bool:

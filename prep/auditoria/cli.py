@@ -1,0 +1,55 @@
+"""``prep auditoria verificar|evidencia``: the auditor's kit (docs/auditoria.md).
+
+``verificar`` needs only ``prep``; ``evidencia`` runs on the central and is added when
+the central is installed, loaded by name like ``prep``'s other programs (prep never
+imports the central statically).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from pathlib import Path
+
+_CENTRAL = "central.commands.auditoria"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``auditoria`` and its actions to the ``prep`` parser."""
+    parser = subparsers.add_parser("auditoria", help="kit del auditor: paquete de evidencia "
+                                   "firmado del nodo central y su verificación")
+    actions = parser.add_subparsers(dest="auditoria_command", required=True,
+                                    metavar="ACCIÓN")
+    check = actions.add_parser("verificar", help="verifica un paquete de evidencia en "
+                               "cualquier equipo: firma, huellas, bitácora, compilación, "
+                               "cortes, puesta en ceros y catálogo")
+    check.add_argument("directory", type=Path, metavar="DIR")
+    check.add_argument("--huella", default=None,
+                       help="SHA-256 esperado de la llave pública del nodo central (lo "
+                            "publica el instituto); sin él solo se prueba que el paquete "
+                            "no cambió desde que se firmó")
+    check.add_argument("--publicacion", type=Path, default=None, metavar="DIR",
+                       help="copia del directorio de publicación: verifica también cada "
+                            "corte publicado (verify-corte) contra el paquete")
+    check.add_argument("--reglas", type=Path, default=None,
+                       help="reglas de publicación del instituto (reglas.toml) para "
+                            "verificar los cortes, si no son las predeterminadas")
+    check.set_defaults(func=_verificar)
+    try:
+        central = importlib.import_module(_CENTRAL)
+    except ModuleNotFoundError as exc:
+        # No central installed: an auditor's machine has verificar only.
+        if exc.name is None or not _CENTRAL.startswith(exc.name):
+            raise
+        return
+    central.register_evidencia(actions)
+
+
+def _verificar(args: argparse.Namespace) -> int:
+    from prep.auditoria.verificar import verificar
+    from prep.rules import DEFAULT_RULES, RuleSet
+
+    rules = RuleSet.from_toml(args.reglas) if args.reglas else DEFAULT_RULES
+    result = verificar(args.directory, args.huella, args.publicacion, rules)
+    print(result.report())
+    return 0 if result.ok else 1
