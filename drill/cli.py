@@ -16,6 +16,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sim = subparsers.add_parser("simulacro", help="ejecuta un simulacro completo con veredicto")
     add_arguments(sim)
     sim.set_defaults(func=command)
+    from drill.papel import add_subcommands
+
+    add_subcommands(sim)  # prep simulacro preparar | informe (issue 32)
 
 
 def add_arguments(sim: argparse.ArgumentParser) -> None:
