@@ -18,6 +18,7 @@ fuera-de-catálogo codes, whose pages come last.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,44 +72,76 @@ class PaginaActa:
     nota: str = ""  # on the control sheet only (e.g. "fuera de catálogo")
 
 
-def write_catd_pdfs(esperados: Esperados, out: Path, rellenas: bool = False) -> list[Path]:
-    """One PDF per CATD (distrito) under ``out``; the paths written."""
+@dataclass(frozen=True)
+class PdfCatd:
+    """What one CATD's PDF holds: the acta pages in order and the sin acta registrations."""
+
+    distrito: int
+    paginas: list[PaginaActa]
+    sin_acta: list[tuple[str, str]]  # (CLAVE_ACTA, the OBSERVACIONES to register)
+
+    @property
+    def primera(self) -> int:
+        """The page number of the first acta (after the control sheet)."""
+        return paginas_de_control(len(self.paginas) + len(self.sin_acta)) + 1
+
+
+def plan_catd(esperados: Esperados, rellenas: bool = False) -> list[PdfCatd]:
+    """The content of every CATD's PDF, in distrito order (CATDs with nothing left out)."""
     catalog = esperados.catalog
-    out.mkdir(parents=True, exist_ok=True)
-    por_catd: dict[int, list[PaginaActa]] = {d.id: [] for d in catalog.distritos}
-    sin_acta: dict[int, list[tuple[str, str]]] = {d.id: [] for d in catalog.distritos}
+    por_catd = {d.id: PdfCatd(d.id, [], []) for d in catalog.distritos}
     for acta in catalog.iter_actas():
         e = esperados.actas[acta.clave]
         if sin_acta_caso(e.caso):
-            sin_acta[e.catd].append((acta.clave, e.observaciones))
+            por_catd[e.catd].sin_acta.append((acta.clave, e.observaciones))
             continue
-        por_catd[e.catd].append(PaginaActa(acta, acta_qr_text(acta),
-                                           e.valores if rellenas else None))
-    primero = min(por_catd)  # fuera-de-catálogo paper goes to the first CATD
+        por_catd[e.catd].paginas.append(PaginaActa(acta, acta_qr_text(acta),
+                                                   e.valores if rellenas else None))
+    primero = por_catd[min(por_catd)]  # fuera-de-catálogo paper goes to the first CATD
     for fuera in esperados.fuera:
-        acta = _acta_fuera(catalog, fuera.codigo_leido)
-        por_catd[primero].append(PaginaActa(acta, fuera.codigo_leido, None,
-                                            "fuera de catálogo"))
+        primero.paginas.append(PaginaActa(_acta_fuera(catalog, fuera.codigo_leido),
+                                          fuera.codigo_leido, None, "fuera de catálogo"))
+    return [p for _, p in sorted(por_catd.items()) if p.paginas or p.sin_acta]
+
+
+def write_catd_pdfs(esperados: Esperados, out: Path, rellenas: bool = False) -> list[Path]:
+    """One PDF per CATD (distrito) under ``out``; the paths written."""
+    out.mkdir(parents=True, exist_ok=True)
     written = []
-    for distrito, paginas in sorted(por_catd.items()):
-        if not paginas and not sin_acta[distrito]:
-            continue
-        path = out / catd_pdf_name(distrito)
-        _write_pdf(path, catalog, distrito, paginas, sin_acta[distrito], rellenas)
+    for plan in plan_catd(esperados, rellenas):
+        path = out / catd_pdf_name(plan.distrito)
+        _write_pdf(path, esperados.catalog, plan)
         written.append(path)
     return written
 
 
-def _write_pdf(path: Path, catalog: Catalog, distrito: int, paginas: Sequence[PaginaActa],
-               sin_acta: Sequence[tuple[str, str]], rellenas: bool) -> None:
+def _write_pdf(path: Path, catalog: Catalog, plan: PdfCatd) -> None:
+    distrito, paginas, sin_acta = plan.distrito, plan.paginas, plan.sin_acta
+    rellenas = any(p.valores is not None for p in paginas)
     canvas = Canvas(str(path), pagesize=letter, pageCompression=1)
     canvas.setTitle(f"SIMULACRO · Actas del CATD del distrito {distrito:02d}")
     canvas.setAuthor("PREP, simulacro con papel")
     canvas.setCreator("prep simulacro preparar")
-    _control(canvas, catalog, distrito, paginas, sin_acta, rellenas)
-    for numero, pagina in enumerate(paginas, start=2):
+    primera = plan.primera
+    _control(canvas, catalog, distrito, paginas, sin_acta, rellenas, primera)
+    for numero, pagina in enumerate(paginas, start=primera):
         _acta_page(canvas, catalog, pagina, numero)
     canvas.save()
+
+
+#: The control sheet's rows: height, where the first row of its first and later pages is
+#: drawn, and the lowest row.
+_FILA = 10.0
+_Y_PRIMERA = PAGE_H - 134
+_Y_SIGUIENTES = PAGE_H - 50
+_Y_MIN = MARGIN + 10
+
+
+def paginas_de_control(filas: int) -> int:
+    """Pages of a control sheet of ``filas`` rows (the actas' pages come after)."""
+    primera = int((_Y_PRIMERA - _Y_MIN) // _FILA) + 1
+    siguientes = int((_Y_SIGUIENTES - _Y_MIN) // _FILA) + 1
+    return 1 if filas <= primera else 1 + math.ceil((filas - primera) / siguientes)
 
 
 def _banner(canvas: Canvas, derecha: str) -> None:
@@ -124,8 +157,8 @@ def _banner(canvas: Canvas, derecha: str) -> None:
 
 def _control(canvas: Canvas, catalog: Catalog, distrito: int,
              paginas: Sequence[PaginaActa], sin_acta: Sequence[tuple[str, str]],
-             rellenas: bool) -> None:
-    """The CATD's control sheet (page 1)."""
+             rellenas: bool, primera: int) -> None:
+    """The CATD's control sheet (from page 1; the actas start at page ``primera``)."""
     cabecera = catalog.distrito_por_id[distrito].cabecera
     _banner(canvas, f"CATD del distrito {distrito:02d}")
     y = PAGE_H - 60
@@ -147,25 +180,25 @@ def _control(canvas: Canvas, catalog: Catalog, distrito: int,
     y -= 6
     filas: list[tuple[str, str, str]] = [
         (str(n), p.acta.clave if not p.nota else p.qr,
-         p.nota or p.acta.eleccion.nombre) for n, p in enumerate(paginas, start=2)]
+         p.nota or p.acta.eleccion.nombre) for n, p in enumerate(paginas, start=primera)]
     filas += [("—", clave, f"sin acta: {causa}") for clave, causa in sin_acta]
     canvas.setFont("Helvetica-Bold", 8)
     columnas = (MARGIN, MARGIN + 40, MARGIN + 150)
     for x, texto in zip(columnas, ("Página", "Clave del acta", "Elección / registro"),
                         strict=True):
         canvas.drawString(x, y, texto)
-    y -= 11
+    y = _Y_PRIMERA
     canvas.setFont("Helvetica", 8)
     for fila in filas:
-        if y < MARGIN + 10:
+        if y < _Y_MIN:
             canvas.showPage()
             _banner(canvas, f"CATD del distrito {distrito:02d} · hoja de control")
             canvas.setFillColor(INK)
             canvas.setFont("Helvetica", 8)
-            y = PAGE_H - 50
+            y = _Y_SIGUIENTES
         for x, texto in zip(columnas, fila, strict=True):
             canvas.drawString(x, y, texto)
-        y -= 10
+        y -= _FILA
     canvas.showPage()
 
 
@@ -217,7 +250,7 @@ def _draw_qr(canvas: Canvas, text: str, right: float, top: float) -> float:
     right corner at (``right``, ``top``); its side in points."""
     code = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
     matrix = code.to_image(scale=1, add_quiet_zones=False)
-    n = matrix.shape[1]
+    n = int(matrix.shape[1])
     pixels = bytes(memoryview(matrix))  # type: ignore[arg-type]  # a buffer
     quiet = 4
     side = (n + 2 * quiet) * QR_MODULE

@@ -70,11 +70,13 @@ def write_esperados_pdf(esperados: Esperados, path: Path) -> None:
     rows = [["Acta", "CATD", "Categoría", "Publicación esperada"]]
     for a in esperados.actas.values():
         if a.caso != Caso.NORMAL:
+            cuenta = "sí" if a.contabilizada == "1" else "no"
             rows.append([a.clave, f"{a.catd:02d}", CASOS.get(a.caso, a.caso),
                          a.observaciones if sin_acta_caso(a.caso) else
-                         f"{a.observaciones}; contabilizada {'sí' if a.contabilizada == '1' else 'no'}"])
-    rows += [[f.codigo_leido, "01", "Fuera de catálogo", f"elección {f.eleccion or 'No se sabe'}"]
-             for f in esperados.fuera]
+                         f"{a.observaciones}; contabilizada {cuenta}"])
+    primer_catd = f"{min(d.id for d in catalog.distritos):02d}"  # gets the fuera paper
+    rows += [[f.codigo_leido, primer_catd, "Fuera de catálogo",
+              f"elección {f.eleccion or 'No se sabe'}"] for f in esperados.fuera]
     story.append(pdf.table(rows, [3.2 * cm, 1.2 * cm, 5.5 * cm, pdf.WIDTH - 9.9 * cm],
                            numeric_from=-1, font_size=7))
     story.append(pdf.paragraph("Resultados esperados por contienda", pdf.H2))

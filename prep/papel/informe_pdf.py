@@ -35,8 +35,9 @@ def write_informe_pdf(informe: Informe, path: Path) -> None:
         story.append(pdf.paragraph(f"No se pudo leer {problema}", pdf.BODY))
     story.append(pdf.paragraph("Diferencias por causa", pdf.H2))
     por_tipo = informe.por_tipo()
-    story.append(pdf.table([["Causa", "Actas"]] + [[EXPLICACIONES[t][0].upper() + EXPLICACIONES[t][1:], str(n)]
-                                                   for t, n in por_tipo.items()],
+    story.append(pdf.table([["Causa", "Actas"]]
+                           + [[EXPLICACIONES[t][0].upper() + EXPLICACIONES[t][1:], str(n)]
+                              for t, n in por_tipo.items()],
                            [pdf.WIDTH - 2.5 * cm, 2.5 * cm]))
     rows = [["Elección", "Fuera de catálogo esperadas", "publicadas"]]
     tones = {}
