@@ -97,6 +97,7 @@ def informe_command(args: argparse.Namespace) -> int:
         resolve_corte,
         write_informe,
     )
+    from prep.papel.tiempos import FASES, TODOS
 
     try:
         esperados = load_esperados(args.esperados)
@@ -119,6 +120,15 @@ def informe_command(args: argparse.Namespace) -> int:
               + (f" ({detalle})" if detalle else ""))
     for problema in informe.problemas:
         print(f"  no se pudo leer {problema}")
+    if informe.tiempos is None:
+        print("  El corte no tiene HISTORIAL.csv: sin tiempos por fase ni correcciones")
+    else:
+        todos = informe.tiempos.por_catd.get(TODOS, {}).get(FASES[-1][0])
+        if todos is not None:
+            print(f"  Acopio → publicación ({todos.n} actas): mediana {todos.p50:g} min, "
+                  f"percentil 90 {todos.p90:g} min, máximo {todos.maximo:g} min")
+        print(f"  {len(informe.tiempos.corregidas)} actas capturadas con error y corregidas "
+              "tras el cotejo")
     print(f"Informe: {pdf_json[1]}; datos: {pdf_json[0]}")
     print(f"Veredicto: {informe.veredicto}")
     return 0 if informe.ok else 1

@@ -6,7 +6,8 @@ the paquete never arrived (no acopio), it arrived and is not captured yet, it wa
 captured (or registered sin acta) wrong, or the acta is missing from the file. Per
 contest, the votes of the published contabilizadas actas against the expected totals,
 and whether the winner (or the tie) is the expected one. The verdict is COINCIDE only
-when everything matches, 100 %.
+when everything matches, 100 %. With the corte's HISTORIAL.csv, the times per phase and
+per CATD and the actas captured wrong and corrected after a cotejo (:mod:`.tiempos`).
 
 The corte is read with :mod:`prep.corte.reader` (strict: a malformed file is an error,
 never a guess); the expected results are ``esperados.json`` of ``prep simulacro
@@ -23,6 +24,7 @@ from typing import Any
 from prep.corte.package import MANIFEST
 from prep.corte.reader import CsvFormatError, read_eleccion_csv
 from prep.papel.esperados import ESPERADOS_JSON, FORMATO, sumar
+from prep.papel.tiempos import Tiempos, leer_tiempos
 
 INFORME_JSON = "informe.json"
 INFORME_PDF = "informe.pdf"
@@ -92,6 +94,9 @@ class Informe:
     contiendas: list[ContiendaInforme]
     fuera: dict[str, tuple[int, int]]  # election name → (expected, published)
     problemas: list[str] = field(default_factory=list)  # files that could not be read
+    #: From HISTORIAL.csv (None: the corte has none): times per CATD and phase, and the
+    #: actas captured wrong and corrected after a cotejo.
+    tiempos: Tiempos | None = None
 
     @property
     def porcentaje(self) -> float:
@@ -124,6 +129,10 @@ class Informe:
             "fuera_de_catalogo": {k: {"esperadas": e, "publicadas": p}
                                   for k, (e, p) in self.fuera.items()},
             "problemas": self.problemas,
+            "tiempos_por_catd": None if self.tiempos is None else {
+                catd: {fase: asdict(p) for fase, p in fases.items()}
+                for catd, fases in self.tiempos.por_catd.items()},
+            "corregidas": None if self.tiempos is None else self.tiempos.corregidas,
         }
 
 
@@ -198,7 +207,7 @@ def compare(esperados: dict[str, Any], corte: Path) -> Informe:
         informes.append(ContiendaInforme(c["nombre"], c["eleccion"], esperado, pub,
                                          _ganador(esperado), _ganador(pub)))
     return Informe(corte.name, fecha, int(esperados["semilla"]), len(actas), coinciden,
-                   diferencias, informes, fuera, problemas)
+                   diferencias, informes, fuera, problemas, leer_tiempos(corte))
 
 
 def _diferencia(acta: dict[str, Any], fila: dict[str, str] | None) -> Diferencia | None:

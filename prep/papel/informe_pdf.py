@@ -9,6 +9,7 @@ from reportlab.platypus import Flowable
 
 from prep.papel import pdf
 from prep.papel.informe import EXPLICACIONES, Informe
+from prep.papel.tiempos import FASES
 
 #: Differences listed in the PDF (all of them are in informe.json).
 MAX_FILAS = 300
@@ -60,6 +61,7 @@ def write_informe_pdf(informe: Informe, path: Path) -> None:
                      pdf.paragraph(texto, pdf.SMALL)])
     story.append(pdf.table(rows, [6.4 * cm, 3.4 * cm, 3.4 * cm, pdf.WIDTH - 13.2 * cm],
                            numeric_from=-1, font_size=6.5, tones=tones))
+    story += _tiempos(informe)
     story.append(pdf.paragraph("Actas con diferencias", pdf.H2))
     if not informe.diferencias:
         story.append(pdf.paragraph("Ninguna: cada acta se publicó como se esperaba."))
@@ -75,3 +77,27 @@ def write_informe_pdf(informe: Informe, path: Path) -> None:
             story.append(pdf.paragraph(f"… y {len(informe.diferencias) - MAX_FILAS} más: "
                                        "todas están en informe.json.", pdf.SMALL))
     pdf.write(path, "Informe del simulacro", story, f"corte {informe.corte}")
+
+
+def _tiempos(informe: Informe) -> list[Flowable]:
+    """Times per phase and CATD, and the corrected actas (from HISTORIAL.csv)."""
+    story: list[Flowable] = [pdf.paragraph("Tiempos por fase y por CATD", pdf.H2)]
+    tiempos = informe.tiempos
+    if tiempos is None:
+        return [*story, pdf.paragraph("El corte no tiene HISTORIAL.csv: sin tiempos ni "
+                                      "correcciones.")]
+    story.append(pdf.paragraph("Minutos: mediana / percentil 90 / máximo, de las actas que "
+                               "pasaron por ambas fases.", pdf.SMALL))
+    rows: list[list[str]] = [["CATD", "Actas", *(nombre for nombre, _, _ in FASES)]]
+    for catd, fases in tiempos.por_catd.items():
+        total = fases.get(FASES[-1][0])
+        rows.append([catd, str(total.n if total else 0),
+                     *(f"{p.p50:g} / {p.p90:g} / {p.maximo:g}" if (p := fases.get(n)) else "—"
+                       for n, _, _ in FASES)])
+    story.append(pdf.table(rows, [1.6 * cm, 1.2 * cm] + [(pdf.WIDTH - 2.8 * cm) / 4] * 4,
+                           font_size=7))
+    story.append(pdf.paragraph("Capturadas con error y corregidas", pdf.H2))
+    story.append(pdf.paragraph(
+        ", ".join(tiempos.corregidas) if tiempos.corregidas else
+        "Ninguna acta se corrigió después de un cotejo."))
+    return story

@@ -19,6 +19,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from prep.catalog import Catalog
+from prep.corte.historial import COTEJO_DIFERENCIAS, HISTORIAL, historial_csv
 from prep.corte.model import ActaEnCorte
 from prep.corte.package import write_corte
 from prep.papel.actas import PdfCatd, catd_pdf_name, plan_catd, write_catd_pdfs
@@ -245,3 +246,37 @@ def test_informe_explains_a_changed_number_a_pending_and_a_lost_acta(
     assert esperados.contiendas[contienda].nombre in {c.nombre for c in afectadas}
     (mal,) = [c for c in afectadas if c.nombre == esperados.contiendas[contienda].nombre]
     assert (campo, mal.esperado[campo], mal.esperado[campo] + 7) in mal.diferencias()
+
+
+def test_informe_reads_times_per_catd_and_corrections_from_historial(
+        small: Catalog, esperados: Esperados, salida: Path, tmp_path: Path) -> None:
+    corte = _corte(small, esperados, dict(esperados.estado), tmp_path / "publicacion")
+    assert compare(load_esperados(salida), corte).tiempos is None  # no HISTORIAL.csv
+    a, b = [k for k, e in esperados.actas.items() if e.caso == Caso.NORMAL.value][:2]
+
+    def fila(evento: str, hora: str, catd: str = "", detalle: str = "") -> tuple[str, ...]:
+        return (evento, f"07/06/2027 {hora}", catd, "", "", "", "", "", detalle)
+
+    filas = {
+        a: [fila("ACOPIO", "20:00:00", "3"), fila("DIGITALIZACION", "20:04:00", "3"),
+            fila("CAPTURA", "20:06:00", "3"), fila("VALIDACION", "20:10:00"),
+            fila("PUBLICACION", "20:30:00", detalle="20270606_2030")],
+        b: [fila("ACOPIO", "21:00:00", "3"), fila("DIGITALIZACION", "21:10:00", "3"),
+            fila("VALIDACION", "21:20:00"),
+            fila("COTEJO", "21:40:00", "3", COTEJO_DIFERENCIAS),
+            fila("CORRECCION", "21:45:00", "3"), fila("VALIDACION", "21:50:00"),
+            fila("PUBLICACION", "22:30:00", detalle="20270606_2230")],
+    }
+    (corte / HISTORIAL).write_bytes(historial_csv(filas, simulacro=True))
+    informe = compare(load_esperados(salida), corte)
+    assert informe.ok  # the history changes no published value
+    assert informe.tiempos is not None
+    assert informe.tiempos.corregidas == [b]
+    total = informe.tiempos.por_catd["3"]["acopio → publicación"]
+    assert (total.n, total.p50, total.maximo) == (2, 30.0, 90.0)
+    assert informe.tiempos.por_catd["3"]["acopio → digitalización"].maximo == 10.0
+    # The last validation counts: b's correction was validated at 21:50.
+    assert informe.tiempos.por_catd["3"]["digitalización → validación"].maximo == 40.0
+    _, pdf_path = write_informe(informe, tmp_path / "informe")
+    text = "".join(p.extract_text() for p in PdfReader(pdf_path).pages)
+    assert "Tiempos por fase y por CATD" in text and b in text
