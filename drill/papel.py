@@ -33,6 +33,9 @@ def add_subcommands(sim: argparse.ArgumentParser) -> None:
                           help="imprime las actas con los números ya escritos")
     preparar.add_argument("--seed", type=int, default=2027,
                           help="semilla de los resultados (predeterminada 2027)")
+    preparar.add_argument("--reglas", type=Path, default=None, metavar="TOML",
+                          help="reglas de publicación del nodo central del simulacro (ver "
+                               "resources/reglas.toml); predeterminadas las de DOMAIN.md")
     preparar.set_defaults(func=preparar_command)
     informe = acciones.add_parser(
         "informe", help="compara un corte publicado con los resultados esperados",
@@ -57,6 +60,7 @@ def preparar_command(args: argparse.Namespace) -> int:
     from prep.papel.actas import write_catd_pdfs
     from prep.papel.comite import ESPERADOS_PDF, write_esperados_pdf
     from prep.papel.esperados import ESPERADOS_JSON, preparar, write_esperados
+    from prep.rules import DEFAULT_RULES, RuleSet
 
     out: Path = args.out
     if out.exists() and any(out.iterdir()) and not (out / ESPERADOS_JSON).exists():
@@ -69,7 +73,12 @@ def preparar_command(args: argparse.Namespace) -> int:
         print(f"error: el catálogo de {args.catalogo} no se puede leer: {exc}",
               file=sys.stderr)
         return 2
-    esperados = preparar(catalog, args.seed, args.empates)
+    try:
+        rules = RuleSet.from_toml(args.reglas) if args.reglas else DEFAULT_RULES
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    esperados = preparar(catalog, args.seed, args.empates, rules)
     archivos = write_esperados(esperados, out)
     write_esperados_pdf(esperados, out / ESPERADOS_PDF)
     pdfs = write_catd_pdfs(esperados, out / "actas", rellenas=args.rellenas)

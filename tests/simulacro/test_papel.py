@@ -127,3 +127,21 @@ def test_simulacro_with_options_still_runs_the_drill() -> None:
     args = build_parser().parse_args(["simulacro", "informe", "--esperados", "e",
                                       "--corte", "c"])
     assert args.func is papel.informe_command and args.out is None
+
+
+def test_preparar_expects_what_the_centrals_rules_publish(
+        preparado: tuple[Path, Path], tmp_path: Path) -> None:
+    root, _ = preparado
+    reglas = tmp_path / "reglas.toml"
+    reglas.write_text("contabiliza_sin_dato = false\n", encoding="utf-8")
+    out = tmp_path / "con_reglas"
+    done = prep("preparar", "--catalogo", root / "catalogo", "--out", out, "--seed", SEED,
+                "--reglas", reglas)
+    assert done.returncode == 0, done.stdout + done.stderr
+    actas = json.loads((out / "esperados.json").read_text(encoding="utf-8"))["actas"]
+    sin_dato = [a for a in actas if a["caso"] == "sin_dato"]
+    assert sin_dato and all(a["contabilizada"] == "0" for a in sin_dato)
+    reglas.write_text("contabiliza_sin_dato = 3\n", encoding="utf-8")
+    done = prep("preparar", "--catalogo", root / "catalogo", "--out", tmp_path / "mal",
+                "--reglas", reglas)
+    assert done.returncode == 2 and "reglas" in done.stderr
