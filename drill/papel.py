@@ -45,8 +45,8 @@ def add_subcommands(sim: argparse.ArgumentParser) -> None:
     informe.add_argument("--esperados", type=Path, required=True, metavar="DIR",
                          help="el directorio --out de «prep simulacro preparar»")
     informe.add_argument("--corte", type=Path, required=True, metavar="DIR",
-                         help="un corte publicado, o el directorio de publicación (se toma "
-                              "su último corte)")
+                         help="un corte publicado, o el directorio de publicación: se "
+                              "compara cada corte y el informe es el del último")
     informe.add_argument("--out", type=Path, default=None, metavar="DIR",
                          help="dónde escribir informe.pdf e informe.json (predeterminado "
                               "ESPERADOS/informe)")
@@ -101,20 +101,18 @@ def informe_command(args: argparse.Namespace) -> int:
     from prep.papel.informe import (
         EXPLICACIONES,
         InformeError,
-        compare,
+        compare_publicacion,
         load_esperados,
-        resolve_corte,
         write_informe,
     )
     from prep.papel.tiempos import FASES, TODOS
 
     try:
         esperados = load_esperados(args.esperados)
-        corte = resolve_corte(args.corte)
+        informe = compare_publicacion(esperados, args.corte)
     except InformeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    informe = compare(esperados, corte)
     out = args.out if args.out is not None else args.esperados / "informe"
     pdf_json = write_informe(informe, out)
     print(f"Corte {informe.corte}: {informe.coinciden} de {informe.actas} actas coinciden "
@@ -129,6 +127,9 @@ def informe_command(args: argparse.Namespace) -> int:
               + (f" ({detalle})" if detalle else ""))
     for problema in informe.problemas:
         print(f"  no se pudo leer {problema}")
+    if len(informe.cortes) > 1:
+        print(f"  {len(informe.cortes)} cortes comparados; publicadas con error en un corte "
+              f"anterior y correctas en este: {len(informe.corregidas_entre_cortes)}")
     if informe.tiempos is None:
         print("  El corte no tiene HISTORIAL.csv: sin tiempos por fase ni correcciones")
     else:

@@ -81,6 +81,17 @@ class ContiendaInforme:
                 if self.esperado.get(c, 0) != self.publicado.get(c, 0)]
 
 
+@dataclass(frozen=True)
+class ResumenCorte:
+    """How one corte of the night compared (the informe "per corte")."""
+
+    corte: str
+    fecha: str
+    coinciden: int
+    actas: int
+    por_tipo: dict[str, int]
+
+
 @dataclass
 class Informe:
     """The whole report."""
@@ -97,6 +108,10 @@ class Informe:
     #: From HISTORIAL.csv (None: the corte has none): times per CATD and phase, and the
     #: actas captured wrong and corrected after a cotejo.
     tiempos: Tiempos | None = None
+    #: Every corte of the publication compared, oldest first (this one last).
+    cortes: list[ResumenCorte] = field(default_factory=list)
+    #: Actas published wrong in an earlier corte and right in this one.
+    corregidas_entre_cortes: list[str] = field(default_factory=list)
 
     @property
     def porcentaje(self) -> float:
@@ -133,20 +148,42 @@ class Informe:
                 catd: {fase: asdict(p) for fase, p in fases.items()}
                 for catd, fases in self.tiempos.por_catd.items()},
             "corregidas": None if self.tiempos is None else self.tiempos.corregidas,
+            "cortes": [asdict(c) for c in self.cortes],
+            "corregidas_entre_cortes": self.corregidas_entre_cortes,
         }
 
 
 def resolve_corte(path: Path) -> Path:
     """``path`` if it is a corte (it has a manifest), else its latest corte: a
     ``publicacion`` directory holds one directory per corte, named by time."""
+    return list_cortes(path)[-1]
+
+
+def list_cortes(path: Path) -> list[Path]:
+    """``[path]`` if it is a corte, else every corte of the publication directory
+    ``path``, oldest first (their names are their local times, ``YYYYMMDD_HHMM``)."""
     if (path / MANIFEST).is_file():
-        return path
+        return [path]
     cortes = sorted(p for p in path.iterdir() if p.is_dir() and (p / MANIFEST).is_file()) \
         if path.is_dir() else []
     if not cortes:
         raise InformeError(f"{path} no es un corte publicado (no tiene {MANIFEST}) ni un "
                            "directorio de publicación con cortes")
-    return cortes[-1]
+    return cortes
+
+
+def compare_publicacion(esperados: dict[str, Any], path: Path) -> Informe:
+    """The informe of the latest corte under ``path`` (or of the corte ``path``), with
+    how every corte of the night compared and the actas published wrong in an earlier
+    corte that the latest one publishes right."""
+    informes = [compare(esperados, corte) for corte in list_cortes(path)]
+    final = informes[-1]
+    final.cortes = [ResumenCorte(i.corte, i.fecha_corte, i.coinciden, i.actas, i.por_tipo())
+                    for i in informes]
+    erroneas = {d.clave for i in informes[:-1] for d in i.diferencias if d.tipo == ERRONEA}
+    pendientes = {d.clave for d in final.diferencias}
+    final.corregidas_entre_cortes = sorted(erroneas - pendientes)
+    return final
 
 
 def load_esperados(directory: Path) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from reportlab.lib.units import cm
 from reportlab.platypus import Flowable
 
 from prep.papel import pdf
-from prep.papel.informe import EXPLICACIONES, Informe
+from prep.papel.informe import ERRONEA, EXPLICACIONES, NO_LLEGO, PENDIENTE, Informe
 from prep.papel.tiempos import FASES
 
 #: Differences listed in the PDF (all of them are in informe.json).
@@ -61,6 +61,7 @@ def write_informe_pdf(informe: Informe, path: Path) -> None:
                      pdf.paragraph(texto, pdf.SMALL)])
     story.append(pdf.table(rows, [6.4 * cm, 3.4 * cm, 3.4 * cm, pdf.WIDTH - 13.2 * cm],
                            numeric_from=-1, font_size=6.5, tones=tones))
+    story += _cortes(informe)
     story += _tiempos(informe)
     story.append(pdf.paragraph("Actas con diferencias", pdf.H2))
     if not informe.diferencias:
@@ -100,4 +101,22 @@ def _tiempos(informe: Informe) -> list[Flowable]:
     story.append(pdf.paragraph(
         ", ".join(tiempos.corregidas) if tiempos.corregidas else
         "Ninguna acta se corrigió después de un cotejo."))
+    return story
+
+
+def _cortes(informe: Informe) -> list[Flowable]:
+    """Every corte of the night against the expected results, and the corrections."""
+    if len(informe.cortes) < 2:
+        return []
+    story: list[Flowable] = [pdf.paragraph("Por corte", pdf.H2)]
+    rows = [["Corte", "Coinciden", "%", "Nunca llegó", "No capturada", "Con error"]]
+    for c in informe.cortes:
+        rows.append([f"{c.corte} ({c.fecha})", f"{c.coinciden:,}",
+                     f"{100 * c.coinciden / c.actas:.2f}" if c.actas else "—",
+                     str(c.por_tipo.get(NO_LLEGO, 0)), str(c.por_tipo.get(PENDIENTE, 0)),
+                     str(c.por_tipo.get(ERRONEA, 0))])
+    story.append(pdf.table(rows, [5.6 * cm] + [(pdf.WIDTH - 5.6 * cm) / 5] * 5, font_size=7))
+    story.append(pdf.paragraph(
+        "Publicadas con error en un corte anterior y correctas en este: "
+        + (", ".join(informe.corregidas_entre_cortes) or "ninguna") + ".", pdf.BODY))
     return story

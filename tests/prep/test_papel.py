@@ -10,7 +10,7 @@ import json
 import shutil
 import subprocess
 from dataclasses import replace
-from datetime import UTC
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
@@ -32,6 +32,7 @@ from prep.papel.informe import (
     NO_LLEGO,
     PENDIENTE,
     compare,
+    compare_publicacion,
     load_esperados,
     write_informe,
 )
@@ -280,3 +281,27 @@ def test_informe_reads_times_per_catd_and_corrections_from_historial(
     _, pdf_path = write_informe(informe, tmp_path / "informe")
     text = "".join(p.extract_text() for p in PdfReader(pdf_path).pages)
     assert "Tiempos por fase y por CATD" in text and b in text
+
+
+def test_informe_of_a_night_compares_every_corte_and_names_the_corrections(
+        small: Catalog, esperados: Esperados, salida: Path, tmp_path: Path) -> None:
+    publicacion = tmp_path / "publicacion"
+    when = corte_de_referencia(small).astimezone(UTC)
+    estado = dict(esperados.estado)
+    clave = next(k for k, a in esperados.actas.items() if a.caso == Caso.NORMAL.value)
+    captura = estado[clave].captura
+    assert captura is not None
+    valores = dict(captura.items())
+    valores["NULOS"] = int(valores["NULOS"]) + 1
+    primero = dict(estado, **{clave: replace(estado[clave], captura=Captura.of(valores))})
+    write_corte(publicacion, small, primero, esperados.fuera, when - timedelta(hours=2),
+                simulacro=True)
+    write_corte(publicacion, small, estado, esperados.fuera, when, simulacro=True)
+    informe = compare_publicacion(load_esperados(salida), publicacion)
+    assert informe.veredicto == COINCIDE  # the last corte is right
+    assert [c.por_tipo[ERRONEA] for c in informe.cortes] == [1, 0]
+    assert [c.coinciden for c in informe.cortes] == [informe.actas - 1, informe.actas]
+    assert informe.corregidas_entre_cortes == [clave]
+    _, pdf_path = write_informe(informe, tmp_path / "informe")
+    text = "".join(p.extract_text() for p in PdfReader(pdf_path).pages)
+    assert "Por corte" in text and clave in text
