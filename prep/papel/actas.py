@@ -326,12 +326,16 @@ def _emblema(canvas: Canvas, asociacion: Asociacion, x: float, y: float, h: floa
     canvas.setStrokeColor(INK)
     canvas.setLineWidth(0.5)
     canvas.rect(x, y, w, h, stroke=1, fill=0)
-    claro = len(partidos) == 1 and _claro(_color(partidos[0]))
-    canvas.setFillColor(INK if claro else colors.white)
     texto = asociacion.clave.replace("_", "-")
     size = min(7.5, h * 0.45)
     size = min(size, size * (w - 3) / max(1.0, canvas.stringWidth(texto, "Helvetica-Bold",
                                                                  size)))
+    if len(partidos) > 1:  # text over stripes of several colours: on a white band
+        canvas.setFillColor(colors.white)
+        canvas.rect(x + 1, y + h / 2 - size * 0.6, w - 2, size * 1.2, stroke=0, fill=1)
+        canvas.setFillColor(INK)
+    else:
+        canvas.setFillColor(INK if _claro(_color(partidos[0])) else colors.white)
     canvas.setFont("Helvetica-Bold", size)
     canvas.drawCentredString(x + w / 2, y + h / 2 - size / 3, texto)
 
