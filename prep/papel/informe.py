@@ -17,6 +17,7 @@ preparar``.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,8 @@ EXPLICACIONES: dict[str, str] = {
     FALTA: "falta en el corte: el acta no aparece en el archivo de su elección",
 }
 COINCIDE, CON_DIFERENCIAS = "COINCIDE", "CON DIFERENCIAS"
+#: A corte directory's name: its local time, and a number when a minute had several.
+_CORTE = re.compile(r"\d{8}_\d{4}(?:_\d+)?")
 
 
 class InformeError(ValueError):
@@ -164,7 +167,11 @@ def list_cortes(path: Path) -> list[Path]:
     ``path``, oldest first (their names are their local times, ``YYYYMMDD_HHMM``)."""
     if (path / MANIFEST).is_file():
         return [path]
-    cortes = sorted(p for p in path.iterdir() if p.is_dir() and (p / MANIFEST).is_file()) \
+    # Only the corte directories themselves: not ``latest`` (a link to one of them) nor
+    # a half-written ``.tmp`` one; in order even past ``_9`` (``…_0654_10``).
+    cortes = sorted((p for p in path.iterdir() if _CORTE.fullmatch(p.name)
+                     and not p.is_symlink() and (p / MANIFEST).is_file()),
+                    key=lambda p: [int(n) for n in p.name.split("_")]) \
         if path.is_dir() else []
     if not cortes:
         raise InformeError(f"{path} no es un corte publicado (no tiene {MANIFEST}) ni un "

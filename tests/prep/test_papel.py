@@ -21,7 +21,7 @@ from pypdf import PdfReader
 from prep.catalog import Catalog
 from prep.corte.historial import COTEJO_DIFERENCIAS, HISTORIAL, historial_csv
 from prep.corte.model import ActaEnCorte
-from prep.corte.package import write_corte
+from prep.corte.package import MANIFEST, write_corte
 from prep.papel.actas import PdfCatd, catd_pdf_name, plan_catd, write_catd_pdfs
 from prep.papel.comite import write_esperados_pdf
 from prep.papel.esperados import Esperados, preparar, write_esperados
@@ -33,6 +33,7 @@ from prep.papel.informe import (
     PENDIENTE,
     compare,
     compare_publicacion,
+    list_cortes,
     load_esperados,
     write_informe,
 )
@@ -305,3 +306,16 @@ def test_informe_of_a_night_compares_every_corte_and_names_the_corrections(
     _, pdf_path = write_informe(informe, tmp_path / "informe")
     text = "".join(p.extract_text() for p in PdfReader(pdf_path).pages)
     assert "Por corte" in text and clave in text
+
+
+def test_the_cortes_of_a_publication_in_order_without_latest(tmp_path: Path) -> None:
+    names = ["20270606_2300", "20270606_2300_2", "20270606_2300_10", "20270606_2300_9",
+             "20270607_0100", ".20270607_0200.tmp-12"]
+    for name in names:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / MANIFEST).write_text("", encoding="utf-8")
+    (tmp_path / "latest").symlink_to("20270607_0100")
+    assert [p.name for p in list_cortes(tmp_path)] == [
+        "20270606_2300", "20270606_2300_2", "20270606_2300_9", "20270606_2300_10",
+        "20270607_0100"]
+    assert list_cortes(tmp_path / "20270606_2300_9") == [tmp_path / "20270606_2300_9"]
