@@ -10,12 +10,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from drill.papel import add_subcommands
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``simulacro`` command to the ``prep`` parser."""
     sim = subparsers.add_parser("simulacro", help="ejecuta un simulacro completo con veredicto")
     add_arguments(sim)
     sim.set_defaults(func=command)
+    add_subcommands(sim)  # prep simulacro preparar | informe (issue 32)
 
 
 def add_arguments(sim: argparse.ArgumentParser) -> None:

@@ -32,8 +32,9 @@ packages=(
     libusb-1.0-0
 )
 if ((with_test)); then
-    # nginx: tests/difusor serve a difusor's web root with installer/nginx/prep-difusor.conf
-    packages+=(chromium nginx)
+    # nginx: tests/difusor serve a difusor's web root with installer/nginx/prep-difusor.conf;
+    # poppler-utils: tests render the simulacro's printable actas with pdftoppm
+    packages+=(chromium nginx poppler-utils)
 fi
 
 # Run a command silently; on failure show everything it printed.

@@ -1,0 +1,151 @@
+"""``prep simulacro preparar`` and ``prep simulacro informe``: the simulacro with paper
+(issue 32), subcommands of ``prep simulacro`` (which, with options only, still runs the
+automated drill). The work is in :mod:`prep.papel`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ACCIONES = ("preparar", "informe")
+
+
+def add_subcommands(sim: argparse.ArgumentParser) -> None:
+    """Add ``preparar`` and ``informe`` under ``prep simulacro``; without either,
+    ``prep simulacro [opciones]`` runs the drill as always."""
+    acciones = sim.add_subparsers(
+        dest="accion", metavar="{preparar,informe}",
+        title="simulacro con papel (docs/simulacro.md)",
+        description="sin acción, «prep simulacro [opciones]» ejecuta el simulacro "
+                    "automático")
+    preparar = acciones.add_parser(
+        "preparar", help="resultados esperados y actas imprimibles por CATD",
+        description="Genera la base de resultados esperados (CSV y PDF para el comité) y "
+                    "un PDF por CATD con cada acta de sus casillas, lista para imprimir.")
+    preparar.add_argument("--catalogo", type=Path, required=True, metavar="DIR",
+                          help="directorio del catálogo de la elección")
+    preparar.add_argument("--out", type=Path, required=True, metavar="DIR",
+                          help="directorio de salida (nuevo o de un «preparar» anterior)")
+    preparar.add_argument("--empates", type=_no_negativo, default=1, metavar="N",
+                          help="contiendas que terminan empatadas (predeterminado 1)")
+    preparar.add_argument("--rellenas", action="store_true",
+                          help="imprime las actas con los números ya escritos")
+    preparar.add_argument("--seed", type=int, default=2027,
+                          help="semilla de los resultados (predeterminada 2027)")
+    preparar.add_argument("--reglas", type=Path, default=None, metavar="TOML",
+                          help="reglas de publicación del nodo central del simulacro (ver "
+                               "resources/reglas.toml); predeterminadas las de DOMAIN.md")
+    preparar.set_defaults(func=preparar_command)
+    informe = acciones.add_parser(
+        "informe", help="compara un corte publicado con los resultados esperados",
+        description="El informe del simulacro (PDF y JSON): lo esperado contra lo "
+                    "publicado por acta y por contienda, cada diferencia explicada y el "
+                    "veredicto. Sale con 0 solo si todo coincide.")
+    informe.add_argument("--esperados", type=Path, required=True, metavar="DIR",
+                         help="el directorio --out de «prep simulacro preparar»")
+    informe.add_argument("--corte", type=Path, required=True, metavar="DIR",
+                         help="un corte publicado, o el directorio de publicación: se "
+                              "compara cada corte y el informe es el del último")
+    informe.add_argument("--out", type=Path, default=None, metavar="DIR",
+                         help="dónde escribir informe.pdf e informe.json (predeterminado "
+                              "ESPERADOS/informe)")
+    informe.set_defaults(func=informe_command)
+
+
+def preparar_command(args: argparse.Namespace) -> int:
+    """Write the expected results and the printable actas."""
+    from prep.catalog import load_catalog
+    from prep.catalog.files import CatalogError
+    from prep.papel.actas import write_catd_pdfs
+    from prep.papel.comite import ESPERADOS_PDF, write_esperados_pdf
+    from prep.papel.esperados import ESPERADOS_JSON, preparar, write_esperados
+    from prep.rules import DEFAULT_RULES, RuleSet
+
+    out: Path = args.out
+    if out.exists() and any(out.iterdir()) and not (out / ESPERADOS_JSON).exists():
+        print(f"error: {out} ya tiene archivos y no es la salida de un «preparar» anterior; "
+              "indique un directorio nuevo", file=sys.stderr)
+        return 2
+    try:
+        catalog = load_catalog(args.catalogo)
+    except (CatalogError, OSError) as exc:
+        print(f"error: el catálogo de {args.catalogo} no se puede leer: {exc}",
+              file=sys.stderr)
+        return 2
+    try:
+        rules = RuleSet.from_toml(args.reglas) if args.reglas else DEFAULT_RULES
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    esperados = preparar(catalog, args.seed, args.empates, rules)
+    archivos = write_esperados(esperados, out)
+    write_esperados_pdf(esperados, out / ESPERADOS_PDF)
+    pdfs = write_catd_pdfs(esperados, out / "actas", rellenas=args.rellenas)
+    empates = [c.nombre for c in esperados.contiendas.values() if c.empate]
+    print(f"{len(esperados.actas)} actas esperadas de {len(catalog.casillas)} casillas; "
+          f"{len(esperados.fuera)} fuera de catálogo")
+    if len(empates) < args.empates:
+        print(f"Aviso: solo {len(empates)} de {args.empates} empates pedidos caben en este "
+              "catálogo", file=sys.stderr)
+    for nombre in empates:
+        print(f"Empate: {nombre}")
+    print(f"Para el comité: {out / ESPERADOS_PDF} y {len(archivos) - 1} CSV en {out}")
+    print(f"Actas para imprimir ({'rellenas' if args.rellenas else 'en blanco'}): "
+          f"{len(pdfs)} PDF en {out / 'actas'}")
+    return 0
+
+
+def informe_command(args: argparse.Namespace) -> int:
+    """Compare a corte with the expected results; 0 only when everything matches."""
+    from prep.papel.informe import (
+        EXPLICACIONES,
+        InformeError,
+        compare_publicacion,
+        load_esperados,
+        write_informe,
+    )
+    from prep.papel.tiempos import FASES, TODOS
+
+    try:
+        esperados = load_esperados(args.esperados)
+        informe = compare_publicacion(esperados, args.corte)
+    except InformeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out = args.out if args.out is not None else args.esperados / "informe"
+    pdf_json = write_informe(informe, out)
+    print(f"Corte {informe.corte}: {informe.coinciden} de {informe.actas} actas coinciden "
+          f"({informe.porcentaje:.2f} %); contiendas que coinciden "
+          f"{sum(c.coincide for c in informe.contiendas)} de {len(informe.contiendas)}")
+    for tipo, n in informe.por_tipo().items():
+        if n:
+            print(f"  {n} {EXPLICACIONES[tipo]}")
+    for d in informe.diferencias[:10]:
+        detalle = "; ".join(f"{c} esperado {e}, publicado {p}" for c, e, p in d.campos[:3])
+        print(f"  {d.clave} (CATD {d.catd:02d}): {d.explicacion}"
+              + (f" ({detalle})" if detalle else ""))
+    for problema in informe.problemas:
+        print(f"  no se pudo leer {problema}")
+    if len(informe.cortes) > 1:
+        print(f"  {len(informe.cortes)} cortes comparados; publicadas con error en un corte "
+              f"anterior y correctas en este: {len(informe.corregidas_entre_cortes)}")
+    if informe.tiempos is None:
+        print("  El corte no tiene HISTORIAL.csv: sin tiempos por fase ni correcciones")
+    else:
+        todos = informe.tiempos.por_catd.get(TODOS, {}).get(FASES[-1][0])
+        if todos is not None:
+            print(f"  Acopio → publicación ({todos.n} actas): mediana {todos.p50:g} min, "
+                  f"percentil 90 {todos.p90:g} min, máximo {todos.maximo:g} min")
+        print(f"  {len(informe.tiempos.corregidas)} actas capturadas con error y corregidas "
+              "tras el cotejo")
+    print(f"Informe: {pdf_json[1]}; datos: {pdf_json[0]}")
+    print(f"Veredicto: {informe.veredicto}")
+    return 0 if informe.ok else 1
+
+
+def _no_negativo(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("el número de empates no puede ser negativo")
+    return value
