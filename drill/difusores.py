@@ -110,6 +110,7 @@ class Difusores:
             (Incidente(nombre, minuto), accion) for minuto, nombre, accion in plan] \
             if self.lista else []
         self._caido_desde = 0.0
+        self._statuses: list[subprocess.Popen[str]] = []
         self._revertido: Path | None = None
 
     # processes ------------------------------------------------------------------------
@@ -137,6 +138,13 @@ class Difusores:
         for difusor in self.lista:
             _terminate(difusor.process, timeout=15.0)
         self.origen.stop()
+
+    def pedir_estado(self) -> None:
+        """Start ``prep difusor status --json`` for each stopped difusor, for
+        :meth:`veredicto`: an interpreter's start-up is most of it, and it runs on the
+        other core meanwhile (the drill's own verdict)."""
+        if any(d.process is not None for d in self.lista):
+            self._statuses = [_status(d) for d in self.lista]
 
     # the night ------------------------------------------------------------------------
 
@@ -238,7 +246,7 @@ class Difusores:
         for d in self.lista:
             estado = d.estado()
             mensaje = estado.errores[-1]["mensaje"] if estado.errores else "?"
-            partes.append(f"{d.nombre} lo rechazó («{mensaje[:140]}») y siguió sirviendo "
+            partes.append(f"{d.nombre} lo rechazó («{mensaje[:200]}») y siguió sirviendo "
                           f"{d.sirve() or '(nada)'}")
         return f"el origen sirvió {que}: " + "; ".join(partes)
 
@@ -273,8 +281,9 @@ class Difusores:
         ultimo = list(origen)[-1] if origen else None  # cortes_in sorts them by time
         filas: list[dict[str, Any]] = []
         failures: list[str] = []
-        for difusor in self.lista:
-            status = _status(difusor)
+        statuses = self._statuses or [_status(d) for d in self.lista]
+        self._statuses = []
+        for difusor, command in zip(self.lista, statuses, strict=True):
             servido = difusor.sirve()
             identico = servido is not None and servido == ultimo and _mismo_arbol(
                 difusor.raiz / servido, origen[servido])
@@ -282,6 +291,7 @@ class Difusores:
                 if difusor.raiz.is_dir() else []
             malos = [n for n in presentes
                      if not self._verificado(difusor.raiz / n, origen.get(n), hashed)]
+            status = _status_json(command)
             # Every corte it published is still there (CONSERVAR), so none escapes.
             malos += sorted(set(status.get("descargas", {})) - set(presentes))
             filas.append({"nombre": difusor.nombre, "ultimo_corte": servido,
@@ -319,14 +329,21 @@ def _prep(*args: str) -> str:
     return done.stdout
 
 
-def _status(difusor: Difusor) -> dict[str, Any]:
-    """``prep difusor status --json`` (exit 1 only says its last poll failed)."""
-    done = subprocess.run([sys.executable, "-m", "prep", "difusor", "status", "--datos",
-                           str(difusor.datos), "--json"], capture_output=True, text=True,
-                          timeout=120, check=False)
+def _status(difusor: Difusor) -> subprocess.Popen[str]:
+    """``prep difusor status --json``, started."""
+    return subprocess.Popen([sys.executable, "-m", "prep", "difusor", "status", "--datos",
+                             str(difusor.datos), "--json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+
+
+def _status_json(command: subprocess.Popen[str]) -> dict[str, Any]:
+    """What the command printed (its exit 1 only says the last poll failed)."""
     try:
-        return dict(json.loads(done.stdout))
-    except ValueError:
+        out, _ = command.communicate(timeout=120)
+        return dict(json.loads(out))
+    except (ValueError, subprocess.TimeoutExpired):
+        command.kill()
+        command.wait()
         return {}
 
 

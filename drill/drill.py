@@ -201,6 +201,7 @@ class Drill:
                 gui.terminate()
             self.estaciones.kill()
             self.difusores.detener()
+            self.difusores.pedir_estado()
             self.postgres_cpu = nodo.postgres_cpu()  # before it stops with serve
             nodo.close()
         phase = time.perf_counter()
