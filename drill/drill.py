@@ -139,7 +139,8 @@ class Drill:
     def _run(self, started: float) -> DrillReport:
         phase = time.perf_counter()
         catalog = generate_catalog(self.options.seed, self.options.scale)
-        prepare_out(self.out, space_needed(catalog.total_actas, self.options.dpi))
+        prepare_out(self.out, space_needed(catalog.total_actas, self.options.dpi,
+                                           self.options.difusores))
         (self.out / MARKER).write_text('{"estado": "en curso"}\n', encoding="utf-8")
         write_catalog(catalog, self.out / "catalogo")
         plan = make_plan(catalog, self.options.seed, self.options.catds,
