@@ -48,8 +48,9 @@ log = logging.getLogger("drill")
 INTERVALO = 2.0  # real seconds between a difusor's polls: ≈33 simulated minutes
 CONSERVAR = 1000  # every corte stays in the difusor's root, for the verdict
 #: Real seconds an incident waits for every difusor to notice it (a poll that fails, a
-#: refusal); a flipped byte is refused only once a new corte is out.
-ESPERA = 120.0
+#: refusal); a flipped byte is refused only once a new corte is out (at full scale a
+#: corte takes up to a minute, and the difusor's download and check of it some more).
+ESPERA = 180.0
 _CORTE = re.compile(r"\d{8}_\d{4}(?:_\d+)?")
 
 

@@ -202,10 +202,10 @@ class Drill:
                 gui.terminate()
             self.estaciones.kill()
             self.difusores.detener()
-            self.difusores.pedir_estado()
             self.postgres_cpu = nodo.postgres_cpu()  # before it stops with serve
             nodo.close()
         phase = time.perf_counter()
+        self.difusores.pedir_estado()  # runs meanwhile, read by difusores.veredicto
         Dictamen(self.out, plan, catalog, self.rules, self.options.cotejo_rate, self.report,
                  self.estaciones, self.hashed, self.expected, self.erradas
                  ).run(self.early, self.say)
