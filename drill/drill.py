@@ -6,7 +6,8 @@ phase by phase (each phase's time goes into ``simulacro.json``, ``tiempo.fases_s
    incidents.
 2. *preparacion_nodo*: a central node (:mod:`.nodo`, only ``prep central …``
    subprocesses, embedded PostgreSQL in ``OUT/central``) serving HTTPS with scheduled
-   cortes and the catalog.
+   cortes and the catalog; the publication served as an HTTPS origin and the
+   ``prep difusor`` processes that follow it (:mod:`.difusores`, ``--difusores N``).
 3. *preparacion_estaciones* (:mod:`.estaciones`): the operators and one enrollment code
    per station, then one process per station (:mod:`.estacion`, data in
    ``OUT/estaciones/<name>``; forked from a process that imported the station once,
@@ -15,11 +16,11 @@ phase by phase (each phase's time goes into ``simulacro.json``, ``tiempo.fases_s
 4. *noche* (:mod:`.noche`): this process plays the clock (``--speed`` simulated seconds
    per second), drops the PREP Casilla photos, injects the incidents, asks for a corte
    every ``--corte-cada`` simulated minutes and prints a progress line
-   (:mod:`.progreso`).
+   (:mod:`.progreso`); the difusores' incidents run on a thread of their own.
 5. *vaciado* (:mod:`.vaciado`): until the stations are idle and a corte shows every acta
    final.
 6. *ultimo_corte_y_reporte*: the stations stopped, the *último corte* and the final PDF
-   report.
+   report; the difusores serving the último corte.
 7. *veredicto* (:mod:`.dictamen`, with the checks of :mod:`.veredicto`) over every
    corte, and ``OUT/simulacro.json`` (:mod:`.informe`).
 """
