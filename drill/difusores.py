@@ -34,7 +34,7 @@ from typing import Any
 
 from difusor.estado import Estado, cargar
 from drill.informe import Incidente
-from drill.nodo import _terminate
+from drill.nodo import NodoError, _terminate
 from drill.origen import INDICE, INDICE_FIRMA, Origen
 from drill.progreso import Reloj
 from drill.veredicto import cortes_in
@@ -111,41 +111,65 @@ class Difusores:
             (Incidente(nombre, minuto), accion) for minuto, nombre, accion in plan] \
             if self.lista else []
         self._caido_desde = 0.0
+        self._arranque: threading.Thread | None = None
+        self.error_arranque: str | None = None
         self._statuses: list[subprocess.Popen[str]] = []
         self._revertido: Path | None = None
 
     # processes ------------------------------------------------------------------------
 
     def preparar(self, huella: str) -> None:
-        """Start the origin, then ``init`` and ``run`` each difusor."""
+        """Start the origin, then ``init`` and ``run`` each difusor, in a thread of
+        their own while the stations are set up (a few interpreters' start-up);
+        :meth:`listos` waits for it."""
         if not self.lista:
             return
         self.huella = huella
-        self.origen.start()
-        for difusor in self.lista:
-            _prep("init", "--datos", str(difusor.datos), "--origen", self.origen.url,
-                  "--huella", huella, "--raiz", str(difusor.raiz), "--intervalo",
-                  str(INTERVALO), "--conservar", str(CONSERVAR), "--ca", str(self.origen.cert),
-                  *(["--reglas", str(self.reglas.resolve())] if self.reglas else []))
-            with (self.logs / f"{difusor.nombre}.log").open("ab") as err:
-                difusor.process = subprocess.Popen(
-                    [sys.executable, "-m", "prep", "difusor", "run", "--datos",
-                     str(difusor.datos)], stdout=subprocess.DEVNULL, stderr=err,
-                    env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self._arranque = threading.Thread(target=self._arrancar, name="difusores-arranque",
+                                          daemon=True)
+        self._arranque.start()
 
-    def detener(self) -> None:
-        """Stop the difusores and the origin (idempotent)."""
+    def _arrancar(self) -> None:
+        try:
+            self.origen.start()
+            for difusor in self.lista:
+                _prep("init", "--datos", str(difusor.datos), "--origen", self.origen.url,
+                      "--huella", self.huella, "--raiz", str(difusor.raiz), "--intervalo",
+                      str(INTERVALO), "--conservar", str(CONSERVAR), "--ca",
+                      str(self.origen.cert),
+                      *(["--reglas", str(self.reglas.resolve())] if self.reglas else []))
+                if self.detener_noche.is_set():
+                    return
+                with (self.logs / f"{difusor.nombre}.log").open("ab") as err:
+                    difusor.process = subprocess.Popen(
+                        [sys.executable, "-m", "prep", "difusor", "run", "--datos",
+                         str(difusor.datos)], stdout=subprocess.DEVNULL, stderr=err,
+                        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        except (OSError, NodoError, subprocess.SubprocessError) as exc:
+            log.error("los difusores no arrancaron: %s", exc)
+            self.error_arranque = f"los difusores no arrancaron: {exc}"
+
+    def listos(self) -> str | None:
+        """Until the origin and the difusores are started; why they were not (None:
+        they were)."""
+        if self._arranque is not None:
+            self._arranque.join()
+        return self.error_arranque
+
+    def detener(self, abandonar: bool = False) -> None:
+        """Stop the difusores and the origin (idempotent); ``abandonar``: the drill
+        stops before its verdict, so the status commands started go too."""
         self.detener_noche.set()
+        self.listos()  # a start-up half done would leave a process behind
         for difusor in self.lista:
             _terminate(difusor.process, timeout=15.0)
         self.origen.stop()
+        if abandonar:
+            for command in self._statuses:
+                command.kill()
+                command.wait()
+            self._statuses = []
 
-    def pedir_estado(self) -> None:
-        """Start ``prep difusor status --json`` for each stopped difusor, for
-        :meth:`veredicto`: an interpreter's start-up is most of it, and it runs on the
-        other core meanwhile (the drill's own verdict)."""
-        if any(d.process is not None for d in self.lista):
-            self._statuses = [_status(d) for d in self.lista]
 
     # the night ------------------------------------------------------------------------
 
@@ -164,6 +188,8 @@ class Difusores:
 
     def _noche(self, reloj: Reloj, say: Callable[[str], None]) -> None:
         try:
+            if (error := self.listos()) is not None:
+                raise IncidenteFallido(error)
             self._revertido = self._guardar_indice()
         except IncidenteFallido as exc:
             for incidente, _ in self.incidentes:
@@ -258,6 +284,10 @@ class Difusores:
             pendientes = [d for d in pendientes if not listo(d, d.estado())]
             if not pendientes:
                 return
+            for d in pendientes:
+                if d.process is None or d.process.poll() is not None:
+                    raise IncidenteFallido(f"{d.nombre} no está corriendo (bitácora: "
+                                           f"{self.logs / d.nombre}.log)")
             if time.monotonic() > deadline or self.detener_noche.is_set():
                 raise IncidenteFallido(f"{', '.join(d.nombre for d in pendientes)} "
                                        f"{si_no} en {ESPERA:.0f} s")
@@ -266,12 +296,19 @@ class Difusores:
     # the end --------------------------------------------------------------------------
 
     def alcanzar(self, corte: str, timeout: float = 300.0) -> list[str]:
-        """Until every difusor serves ``corte`` (the último); the failures."""
+        """Until every difusor serves ``corte`` (the último); the failures. Then
+        ``prep difusor status --json`` is started for each, read by :meth:`veredicto`:
+        an interpreter's start-up is most of it, so it runs meanwhile."""
+        if (error := self.listos()) is not None:
+            return [error]
         deadline = time.monotonic() + timeout
         pendientes = list(self.lista)
         while pendientes and time.monotonic() < deadline:
-            pendientes = [d for d in pendientes if d.sirve() != corte]
+            pendientes = [d for d in pendientes if d.sirve() != corte
+                          and d.process is not None and d.process.poll() is None]
             time.sleep(0.25)
+        pendientes = [d for d in self.lista if d.sirve() != corte]
+        self._statuses = [_status(d) for d in self.lista]
         return [f"{d.nombre} no llegó al último corte {corte} en {timeout:.0f} s: sirve "
                 f"{d.sirve() or '(nada)'} ({d.estado().error or 'sin error'})"
                 for d in pendientes]

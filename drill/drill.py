@@ -123,7 +123,7 @@ class Drill:
             # cut that short); say in simulacro.json how far it got instead of leaving
             # it «en curso», then go on stopping.
             self.estaciones.kill()
-            self.difusores.detener()
+            self.difusores.detener(abandonar=True)
             if self.nodo is not None:
                 self.nodo.close()
                 self._interrupted(started)
@@ -206,7 +206,6 @@ class Drill:
             self.postgres_cpu = nodo.postgres_cpu()  # before it stops with serve
             nodo.close()
         phase = time.perf_counter()
-        self.difusores.pedir_estado()  # runs meanwhile, read by difusores.veredicto
         Dictamen(self.out, plan, catalog, self.rules, self.options.cotejo_rate, self.report,
                  self.estaciones, self.hashed, self.expected, self.erradas
                  ).run(self.early, self.say)
