@@ -116,6 +116,8 @@ def _status(args: argparse.Namespace) -> int:
         print(f"Último corte descargado: {descarga['descargados']} archivos "
               f"({descarga['bytes_descargados']:,} bytes), {descarga['reutilizados']} "
               "reutilizados")
+    if estado.rechazos:
+        print(f"Rechazos (firma, huella, reversión, ruta o tamaño): {estado.rechazos}")
     if estado.error:
         print(f"ERROR en la última consulta: {estado.error}")
     elif estado.errores:

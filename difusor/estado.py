@@ -33,6 +33,9 @@ class Estado:
     errores: list[dict[str, str]] = field(default_factory=list)  # the last few, newest last
     descargas: dict[str, dict[str, Any]] = field(default_factory=dict)  # per corte
     rechazados: dict[str, str] = field(default_factory=dict)  # corte → manifest SHA-256
+    #: Everything refused since the difusor started (a signature, a hash, a path, a size,
+    #: a rollback): ``errores`` keeps only the last few, and mixes in an origin down.
+    rechazos: int = 0
 
     def anotar_error(self, origen: str, mensaje: str) -> None:
         self.errores = [*self.errores, {"hora": ahora(), "origen": origen,

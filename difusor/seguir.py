@@ -77,6 +77,8 @@ def _consultar(config: Config, estado: Estado) -> Consulta:
         except DifusorError as exc:
             if isinstance(exc, CorteInvalido):
                 estado.rechazados[exc.nombre] = exc.manifiesto_sha256
+            if isinstance(exc, Rechazo):
+                estado.rechazos += 1
             log.error("%s: %s", url, exc)
             estado.anotar_error(url, str(exc))
             fallas.append(f"{url}: {exc}")

@@ -55,6 +55,10 @@ def add_arguments(sim: argparse.ArgumentParser) -> None:
                      help="2: un standby síncrono del PostgreSQL central que se promueve "
                           "cuando se pierde la máquina del primario a un minuto de la noche "
                           "(docs/continuidad.md)")
+    sim.add_argument("--difusores", type=int, choices=range(0, 6), default=1, metavar="N",
+                     help="procesos prep difusor que siguen la publicación por HTTPS toda "
+                          "la noche, con el origen caído un rato y respuestas alteradas que "
+                          "deben rechazar (predeterminado 1; 0: ninguno; hasta 5)")
     sim.add_argument("--rapido", action="store_true",
                      help="el simulacro en memoria, sin estaciones ni nodo central (segundos)")
 
@@ -95,7 +99,7 @@ def command(args: argparse.Namespace) -> int:
                            **({} if args.cotejo_rate is None
                               else {"cotejo_rate": args.cotejo_rate}),
                            corte_cada=args.corte_cada, dpi=args.dpi, gui=args.gui,
-                           reglas=args.reglas, nodos=args.nodos)
+                           reglas=args.reglas, nodos=args.nodos, difusores=args.difusores)
     # A SIGTERM (a timeout, a service manager) unwinds like Ctrl+C, so the drill stops
     # the central and the stations it started instead of leaving them behind.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -119,6 +123,12 @@ def command(args: argparse.Namespace) -> int:
               f"({cotejo['confirmados']} confirmadas, {cotejo['correcciones']} con diferencia); "
               f"correcciones publicadas {cotejo['correcciones_publicadas']}/"
               f"{cotejo['erradas_planeadas']} actas publicadas con error a propósito")
+    for difusor in report.metrics.get("difusores", []):
+        print(f"Difusor {difusor['nombre']}: sirve {difusor['ultimo_corte']} "
+              f"({'idéntico' if difusor['identico'] else 'DISTINTO'} al origen), "
+              f"{difusor['rechazos']} rechazos, "
+              + ("sirvió un corte sin verificar" if difusor["sirvio_no_verificado"]
+                 else "nunca sirvió un corte sin verificar"))
     for aviso in report.avisos:
         print(f"Aviso: {aviso}")
     if report.revision:
@@ -130,7 +140,8 @@ def command(args: argparse.Namespace) -> int:
     return _veredicto(report.ok, report.failures, "cada acta publicada coincide con la "
                       "verdad, cada acta una sola vez, cada incidente superado, cada "
                       "corrección por cotejo publicada, prep verify-corte aprueba cada "
-                      "corte, la revisión del último corte aprueba")
+                      "corte, la revisión del último corte aprueba, cada difusor sirve el "
+                      "último corte idéntico y nunca uno sin verificar")
 
 
 def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:

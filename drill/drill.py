@@ -6,7 +6,8 @@ phase by phase (each phase's time goes into ``simulacro.json``, ``tiempo.fases_s
    incidents.
 2. *preparacion_nodo*: a central node (:mod:`.nodo`, only ``prep central …``
    subprocesses, embedded PostgreSQL in ``OUT/central``) serving HTTPS with scheduled
-   cortes and the catalog.
+   cortes and the catalog; the publication served as an HTTPS origin and the
+   ``prep difusor`` processes that follow it (:mod:`.difusores`, ``--difusores N``).
 3. *preparacion_estaciones* (:mod:`.estaciones`): the operators and one enrollment code
    per station, then one process per station (:mod:`.estacion`, data in
    ``OUT/estaciones/<name>``; forked from a process that imported the station once,
@@ -15,11 +16,11 @@ phase by phase (each phase's time goes into ``simulacro.json``, ``tiempo.fases_s
 4. *noche* (:mod:`.noche`): this process plays the clock (``--speed`` simulated seconds
    per second), drops the PREP Casilla photos, injects the incidents, asks for a corte
    every ``--corte-cada`` simulated minutes and prints a progress line
-   (:mod:`.progreso`).
+   (:mod:`.progreso`); the difusores' incidents run on a thread of their own.
 5. *vaciado* (:mod:`.vaciado`): until the stations are idle and a corte shows every acta
    final.
 6. *ultimo_corte_y_reporte*: the stations stopped, the *último corte* and the final PDF
-   report.
+   report; the difusores serving the último corte.
 7. *veredicto* (:mod:`.dictamen`, with the checks of :mod:`.veredicto`) over every
    corte, and ``OUT/simulacro.json`` (:mod:`.informe`).
 """
@@ -37,6 +38,7 @@ from pathlib import Path
 
 from drill.calibracion import python_loop_ms
 from drill.dictamen import Dictamen
+from drill.difusores import Difusores
 from drill.estaciones import Estaciones
 from drill.informe import CentralCosts, DrillReport, station_totals, write_metrics
 from drill.noche import Ajustes, Cortes, Noche
@@ -44,7 +46,7 @@ from drill.nodo import Nodo, NodoError
 from drill.progreso import Reloj, progress_line
 from drill.salida import MARKER, prepare_out, space_needed
 from drill.vaciado import drain
-from drill.veredicto import EarlyChecks, ErradaRows, ExpectedRows, filas_erradas
+from drill.veredicto import EarlyChecks, ErradaRows, ExpectedRows, cortes_in, filas_erradas
 from prep.catalog import Catalog, generate_catalog, write_catalog
 from prep.corte.verify import HashCache
 from prep.rules import DEFAULT_RULES, RuleSet
@@ -75,6 +77,8 @@ class DrillOptions:
     #: 2: a synchronous hot standby, promoted when the primary's machine is lost at a
     #: seeded minute of the night (issue 31).
     nodos: int = 1
+    #: ``prep difusor`` processes following the publication over HTTPS (issue 30).
+    difusores: int = 1
 
 
 #: When the primary is lost in a ``--nodos 2`` night: a seeded minute in this range
@@ -105,6 +109,8 @@ class Drill:
         self.hashed: HashCache = {}  # each hard-linked image hashed once, not once per corte
         self.early: EarlyChecks | None = None
         self.postgres_cpu: float | None = None  # the embedded server's CPU, read at the end
+        self.difusores = Difusores(self.out, options.difusores, self.out / "bitacoras",
+                                   reglas=options.reglas, rules=rules)
 
     def run(self) -> DrillReport:
         self.report.calibration["inicio"] = python_loop_ms()  # before anything of ours runs
@@ -117,6 +123,7 @@ class Drill:
             # cut that short); say in simulacro.json how far it got instead of leaving
             # it «en curso», then go on stopping.
             self.estaciones.kill()
+            self.difusores.detener(abandonar=True)
             if self.nodo is not None:
                 self.nodo.close()
                 self._interrupted(started)
@@ -133,7 +140,8 @@ class Drill:
     def _run(self, started: float) -> DrillReport:
         phase = time.perf_counter()
         catalog = generate_catalog(self.options.seed, self.options.scale)
-        prepare_out(self.out, space_needed(catalog.total_actas, self.options.dpi))
+        prepare_out(self.out, space_needed(catalog.total_actas, self.options.dpi,
+                                           self.options.difusores))
         (self.out / MARKER).write_text('{"estado": "en curso"}\n', encoding="utf-8")
         write_catalog(catalog, self.out / "catalogo")
         plan = make_plan(catalog, self.options.seed, self.options.catds,
@@ -155,6 +163,10 @@ class Drill:
                 self.say("Standby síncrono del PostgreSQL central (--nodos 2)")
                 nodo.add_standby(self.out / "central-standby")
                 self.report.metrics["continuidad"] = {"nodos": self.options.nodos}
+            if self.difusores.lista:
+                self.say(f"Difusores: {len(self.difusores.lista)} prep difusor siguiendo "
+                         "la publicación por HTTPS")
+                self.difusores.preparar(nodo.huella)
             phase = self._lap("preparacion_nodo", phase)
             self.estaciones.set_up(plan, nodo, speed=self.options.speed, dpi=self.options.dpi)
             self.reloj.t0 = self.estaciones.start_the_night()
@@ -169,6 +181,7 @@ class Drill:
                 cortes=self.cortes, phones_busy=noche.phones_busy, expected=self.expected,
                 erradas=self.erradas, say=self.say, line=self._line)
             phase = self._lap("vaciado", phase)
+            self.difusores.fin_de_noche()
             self.cortes.wait()  # a drain that stalled left its last on-demand corte running
             self.early = EarlyChecks(catalog, plan.sim, self.out / "publicacion", self.rules,
                                      self.hashed, self.expected, self.erradas)
@@ -177,6 +190,10 @@ class Drill:
             self.say("Último corte y reporte final (PDF)")
             self.cortes.now(ultimo=True)
             nodo.report_final(self.out / "reporte_final.pdf")
+            ultimos = cortes_in(self.out / "publicacion")
+            if self.difusores.lista and ultimos:
+                self.say("Difusores: hasta que sirvan el último corte")
+                self.report.failures += self.difusores.alcanzar(ultimos[-1].name)
             self._check_audit(nodo)
             self._lap("ultimo_corte_y_reporte", phase)
         except (NodoError, OSError, subprocess.SubprocessError) as exc:
@@ -185,12 +202,16 @@ class Drill:
             if gui is not None:
                 gui.terminate()
             self.estaciones.kill()
+            self.difusores.detener()
             self.postgres_cpu = nodo.postgres_cpu()  # before it stops with serve
             nodo.close()
         phase = time.perf_counter()
         Dictamen(self.out, plan, catalog, self.rules, self.options.cotejo_rate, self.report,
                  self.estaciones, self.hashed, self.expected, self.erradas
                  ).run(self.early, self.say)
+        filas, failures = self.difusores.veredicto(self.hashed)
+        self.report.metrics["difusores"] = filas
+        self.report.failures += failures
         self._lap("veredicto", phase)
         self.report.wall_seconds = round(time.perf_counter() - started, 2)
         self.report.calibration["fin"] = python_loop_ms()  # everything stopped: quiet again
@@ -203,7 +224,8 @@ class Drill:
             failover = round(random.Random(f"failover:{self.options.seed}").uniform(
                 *FAILOVER_MINUTES), 1)
         ajustes = Ajustes(casilla=self.out / "casilla", corte_cada=self.options.corte_cada,
-                          dpi=self.options.dpi, failover_minute=failover)
+                          dpi=self.options.dpi, failover_minute=failover,
+                          difusores=self.difusores)
         return Noche(plan=plan, catalog=catalog, nodo=nodo, estaciones=self.estaciones,
                      cortes=cortes, reloj=self.reloj, report=self.report, ajustes=ajustes,
                      say=self.say, line=self._line)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from drill.difusores import Difusores
 from drill.estaciones import Estaciones
 from drill.informe import DrillReport, Incidente
 from drill.nodo import Nodo, NodoError
@@ -67,13 +68,15 @@ class Cortes:
 @dataclass(frozen=True)
 class Ajustes:
     """How the night runs (the drill's options): where the PREP Casilla photos go, the
-    simulated minutes between on-demand cortes, the photos' resolution and, with
-    ``--nodos 2``, the minute the primary's machine is lost (None: no standby)."""
+    simulated minutes between on-demand cortes, the photos' resolution, with
+    ``--nodos 2`` the minute the primary's machine is lost (None: no standby), and the
+    difusores whose incidents the night carries out (:mod:`.difusores`)."""
 
     casilla: Path
     corte_cada: float
     dpi: int
     failover_minute: float | None = None
+    difusores: Difusores | None = None
 
 
 class Noche:
@@ -98,6 +101,8 @@ class Noche:
         self.failover_minute = ajustes.failover_minute
         self.metrics_lock = threading.Lock()
         self.phones: threading.Thread | None = None
+        #: The difusores and their incidents (the origin down, altered answers).
+        self.difusores = ajustes.difusores
 
     def phones_busy(self) -> bool:
         """Whether PREP Casilla photos are still being dropped (during the drain)."""
@@ -154,6 +159,9 @@ class Noche:
         if self.failover_minute is not None:
             out.append((Incidente("primario_perdido", self.failover_minute), self._failover))
         self.report.incidentes = [i for i, _ in out]
+        if self.difusores is not None:  # carried out on a thread of theirs (difusores.py)
+            self.report.incidentes += [i for i, _ in self.difusores.incidentes]
+            self.difusores.noche(self.reloj, self.say)
         for estacion in self.plan.estaciones:
             self._station_incidents(estacion)
         return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -54,6 +55,7 @@ class Nodo:
         self.intake_process: subprocess.Popen[bytes] | None = None
         self.url = ""
         self.cert_sha256 = ""
+        self.huella = ""  # SHA-256 of the central's public key (prep central init)
         self.port = 0
         self.starts = 0
         #: ``--nodos 2``: the synchronous standby's data directory and its ``standby
@@ -87,7 +89,10 @@ class Nodo:
 
     def init(self, catalogo: Path) -> None:
         # A drill's central: every corte it publishes says SIMULACRO (issue 28).
-        self.cli("init", "--simulacro")
+        said = self.cli("init", "--simulacro")
+        # The institute's key fingerprint, as a technician copies it for the difusores.
+        match = re.search(r"llave del nodo \(SHA-256\):\s*([0-9a-f]{64})", said)
+        self.huella = match.group(1) if match else ""
         self.cli("catalog", "load", str(catalogo))
 
     def catd_distritos(self, distritos: Sequence[int], catds: int) -> None:

@@ -10,14 +10,19 @@ from pathlib import Path
 MARKER = "simulacro.json"
 SPACE_FIXED = 300 * 10**6  # bytes: the central's PostgreSQL, logs, catalog
 SPACE_PER_ACTA = 500 * 10**3  # bytes at 100 dpi (measured: 18 GB / 39,672 actas)
+#: A difusor keeps a copy of every corte (its images linked across them): about what
+#: the publication takes (measured at 100 dpi: 56 MB for 427 actas and 6 cortes).
+SPACE_PER_ACTA_DIFUSOR = 150 * 10**3
 
 
-def space_needed(actas: int, dpi: int) -> int:
+def space_needed(actas: int, dpi: int, difusores: int = 0) -> int:
     """Bytes a drill of ``actas`` leaves in its output directory, roughly: the full-scale
     drill at 100 dpi left 18 GB for 39,672 actas (each image kept by its station, the
     central and the stations that captured it, plus every corte published), and the
-    central's database and logs are a few hundred MB at any size."""
-    return SPACE_FIXED + int(SPACE_PER_ACTA * actas * (dpi / 100) ** 2)
+    central's database and logs are a few hundred MB at any size; each difusor, about
+    the publication again."""
+    per_acta = SPACE_PER_ACTA + difusores * SPACE_PER_ACTA_DIFUSOR
+    return SPACE_FIXED + int(per_acta * actas * (dpi / 100) ** 2)
 
 
 def prepare_out(out: Path, needed: int = 0) -> None:

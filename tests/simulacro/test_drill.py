@@ -240,6 +240,48 @@ def test_the_early_checks_judge_each_corte_as_the_verdict_does(
     assert any(clave in f for f in tampered.failures)
 
 
+def test_the_difusor_followed_the_origin_and_refused_what_was_altered(
+        drill: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    """Issue 30: the drill's difusor followed the publication over HTTPS all night,
+    survived the origin down, refused a flipped byte, an index signed by another key and
+    a rollback while serving its previous corte, and ended serving the último corte
+    byte for byte as the origin's, having never served a corte that does not verify."""
+    out, done = drill
+    metrics = json.loads((out / "simulacro.json").read_text(encoding="utf-8"))
+    [difusor] = metrics["difusores"]
+    ultimo = cortes_in(out / "publicacion")[-1]
+    assert difusor["ultimo_corte"] == ultimo.name
+    assert difusor["identico"] is True and difusor["sirvio_no_verificado"] is False
+    assert difusor["rechazos"] >= 3  # one per altered answer
+    incidentes = {i["nombre"]: i for i in metrics["incidentes"]}
+    for nombre in ("origen_caido", "origen_restablecido", "corte_alterado",
+                   "indice_otra_llave", "indice_revertido"):
+        assert incidentes[nombre]["hecho"], incidentes[nombre]
+    assert "siguió sirviendo 20" in incidentes["origen_caido"]["detalle"]
+    assert "SHA-256 no es el del manifiesto" in incidentes["corte_alterado"]["detalle"]
+    assert "firmado con otra llave" in incidentes["indice_otra_llave"]["detalle"]
+    assert "reversión" in incidentes["indice_revertido"]["detalle"]
+    assert "Difusor difusor1: sirve" in done.stdout
+    # What a reader of the difusor's site gets is the institute's último corte, as the
+    # public command checks it with the institute's key fingerprint.
+    www = out / "difusores" / "difusor1" / "www"
+    assert os.readlink(www / "latest") == ultimo.name
+    assert (www / "latest" / "MANIFIESTO.sha256").read_bytes() == \
+        (ultimo / "MANIFIESTO.sha256").read_bytes()
+    status = subprocess.run([sys.executable, "-m", "prep", "difusor", "status", "--datos",
+                             str(out / "difusores" / "difusor1" / "datos"), "--json"],
+                            capture_output=True, text=True, check=False)
+    estado = json.loads(status.stdout)
+    assert estado["corte"] == ultimo.name and estado["rechazos"] == difusor["rechazos"]
+    huella = re.search(r"[0-9a-f]{64}", (www / "latest" / "LEEME.txt").read_text(
+        encoding="utf-8").split("Huella SHA-256", 1)[1])
+    assert huella is not None
+    checked = subprocess.run([sys.executable, "-m", "prep", "verify-corte", "--huella",
+                              huella.group(0), str(www / "latest")],
+                             capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stdout
+
+
 def test_mistakes_never_agree() -> None:
     """Two wrong captures of one acta are never the same wrong capture."""
     catalog = generate_catalog(SEED, 0.03)
