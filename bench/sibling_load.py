@@ -37,14 +37,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from drill.calibracion import interpreter_round
 from prep.catalog import generate_catalog
 from prep.sintetico.acta_image import ActaImageOptions, render_acta_image
+from simulacro.calibracion import interpreter_round
 
 REPO = Path(__file__).resolve().parents[1]
 #: What the other CPU runs: the measured loop itself, round after round.
 SIBLING_LOOP = (f"import sys\nsys.path.insert(0, {str(REPO)!r})\n"
-                "from drill.calibracion import interpreter_round\n"
+                "from simulacro.calibracion import interpreter_round\n"
                 "while True:\n    interpreter_round()\n")
 
 

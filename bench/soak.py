@@ -347,7 +347,7 @@ class Soak:
         self.central.cli("init", "--simulacro")
         self.central.cli("catalog", "load", str(catalogo))
         distritos = sorted({a.casilla.distrito_id for a in load_catalog(catalogo).iter_actas()})
-        for catd in range(1, n + 1):  # as the drill does (drill.nodo)
+        for catd in range(1, n + 1):  # as the drill does (simulacro.nodo)
             others = [d for d in distritos if d != catd and (d - 1) % n + 1 == catd]
             if others:
                 self.central.cli("catd-distritos", "--catd", str(catd), "--distritos",

@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_PLUGINS = ("drill.cli", "central.cli", "prep.station.cli", "catd.app", "ccv.app",
+_PLUGINS = ("simulacro.cli", "central.cli", "prep.station.cli", "catd.app", "ccv.app",
             "central.dashboard.cli", "difusor.cli", "prep.auditoria.cli")
 
 

@@ -40,7 +40,7 @@ MUST_IMPORT = {
                 "central.controlroom.overview", "central.controlroom.actions",
                 "central.controlroom.gate", "central.dashboard.cli", "central.reports.cli",
                 "central.reports.ceros"),
-    "drill": ("drill.cli", "drill.drill", "drill.run", "drill.zygote"),
+    "simulacro": ("simulacro.cli", "simulacro.drill", "simulacro.run", "simulacro.zygote"),
 }
 
 

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from drill.run import _corte_time, verify
 from prep.catalog import generate_catalog, load_catalog
 from prep.corte.package import MANIFEST, manifest, write_corte
 from prep.corte.reader import read_eleccion_csv
 from prep.rules import DEFAULT_RULES
 from prep.sintetico.capturas import simulate
+from simulacro.run import _corte_time, verify
 
 REPO = Path(__file__).resolve().parents[1]
 ELECTION_CSVS = ("JEFATURA_DE_GOBIERNO.csv", "DIPUTACIONES_LOCALES_MR.csv", "ALCALDIAS.csv")
@@ -55,7 +55,7 @@ def tree(root: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def drill(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    out = tmp_path_factory.mktemp("drill") / "sim"
+    out = tmp_path_factory.mktemp("simulacro") / "sim"
     done = simulacro(out, env={"PYTHONHASHSEED": "1"})
     assert done.returncode == 0, done.stdout + done.stderr
     return out, done.stdout

@@ -2,6 +2,6 @@
 a phone would produce (:mod:`.acta_image`), what the operators would have captured
 (:mod:`.capturas`) and the drill's plan, its ground truth and script (:mod:`.plan`).
 
-The drill that plays them through the real central and stations is the ``drill``
+The drill that plays them through the real central and stations is the ``simulacro``
 program (``prep simulacro``), built on this core.
 """

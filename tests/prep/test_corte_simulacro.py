@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from drill.run import Options, run
 from prep.catalog import Catalog, generate_catalog
 from prep.corte.package import LEEME, MANIFEST, build_corte_files, slug, write_corte
 from prep.corte.reader import read_eleccion_csv
 from prep.corte.simulacro import LINEA_MANIFIESTO, PREFIJO, problemas, stamp_html
 from prep.sintetico.capturas import simulate
+from simulacro.run import Options, run
 from tests.site.corte_sitio import corte_time
 
 SEED = 11

@@ -1,10 +1,10 @@
-"""The drill's machine-speed calibration (``drill.calibracion``)."""
+"""The drill's machine-speed calibration (``simulacro.calibracion``)."""
 
 from __future__ import annotations
 
 import pytest
 
-from drill.calibracion import interpreter_round, python_loop_ms
+from simulacro.calibracion import interpreter_round, python_loop_ms
 
 
 def test_the_loop_does_the_same_work_every_round() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import multiprocessing
 from pathlib import Path
 
-from drill.proceso import claim_complaint, settle_claims
+from simulacro.proceso import claim_complaint, settle_claims
 
 
 def _claim(args: tuple[str, str]) -> bool:

@@ -19,14 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from drill.cli import default_catds
-from drill.vaciado import _progress
-from drill.veredicto import EarlyChecks, check_corte, cortes_in, verdict_of
 from prep.catalog import generate_catalog, load_catalog
 from prep.corte.package import slug
 from prep.corte.reader import read_eleccion_csv
 from prep.rules import DEFAULT_RULES
 from prep.sintetico.plan import make_plan, typed
+from simulacro.cli import default_catds
+from simulacro.vaciado import _progress
+from simulacro.veredicto import EarlyChecks, check_corte, cortes_in, verdict_of
 
 REPO = Path(__file__).resolve().parents[2]
 SEED, SCALE = 11, "0.01"
@@ -351,14 +351,14 @@ def test_a_stopped_drill_says_how_far_it_got(tmp_path: Path) -> None:
     the stations and the central are stopped, and simulacro.json says «interrumpido»
     with what was done, not «en curso» forever."""
     out = tmp_path / "sim"
-    with (tmp_path / "drill.log").open("w", encoding="utf-8") as log:
+    with (tmp_path / "simulacro.log").open("w", encoding="utf-8") as log:
         drill = subprocess.Popen(
             [sys.executable, "-m", "prep", "simulacro", "--scale", SCALE, "--seed", str(SEED),
              "--catds", str(CATDS), "--out", str(out)], stdout=log, stderr=subprocess.STDOUT,
             cwd=REPO)
     try:
         deadline = time.monotonic() + 300
-        while not re.search(r"acopio [1-9]", (tmp_path / "drill.log").read_text("utf-8")):
+        while not re.search(r"acopio [1-9]", (tmp_path / "simulacro.log").read_text("utf-8")):
             assert drill.poll() is None and time.monotonic() < deadline
             time.sleep(0.5)
         drill.send_signal(signal.SIGTERM)
@@ -367,7 +367,7 @@ def test_a_stopped_drill_says_how_far_it_got(tmp_path: Path) -> None:
         if drill.poll() is None:
             drill.kill()
             drill.wait()
-    said = (tmp_path / "drill.log").read_text(encoding="utf-8")
+    said = (tmp_path / "simulacro.log").read_text(encoding="utf-8")
     assert "Simulacro detenido antes de terminar" in said and "Traceback" not in said
     metrics = json.loads((out / "simulacro.json").read_text(encoding="utf-8"))
     assert metrics["estado"] == "interrumpido" and metrics["ok"] is False

@@ -1,4 +1,4 @@
-"""The drill's origin (``drill/origen.py``): the publication over real HTTPS on loopback,
+"""The drill's origin (``simulacro/origen.py``): the publication over real HTTPS on loopback,
 down and back on the same port, and the altered answers the difusores must refuse."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from drill.origen import Origen
+from simulacro.origen import Origen
 
 CORTE = "20270607_0100_2"
 

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from drill import cli as drill_cli
-from drill import papel
 from prep.catalog import generate_catalog, load_catalog, write_catalog
 from prep.cli import build_parser
 from prep.corte.package import write_corte
 from prep.papel.esperados import preparar
 from prep.sintetico.plan import corte_de_referencia
 from prep.values import Captura
+from simulacro import cli as drill_cli
+from simulacro import papel
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = 5

@@ -15,7 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from drill.revision import (
+from prep.catalog import Catalog, generate_catalog
+from prep.catalog.model import Ambito, Eleccion
+from prep.corte.model import FueraDeCatalogo
+from prep.corte.package import slug, write_corte
+from prep.corte.site import demarcacion_file
+from prep.corte.summary import RESUMEN_COLUMNS
+from prep.rules import DEFAULT_RULES
+from prep.sintetico.capturas import CASOS_DE_CASILLA, simulate
+from prep.sintetico.plan import make_plan, truth
+from simulacro.revision import (
     Publicado,
     columnas_demarcacion,
     documento_lleno,
@@ -27,15 +36,6 @@ from drill.revision import (
     traslado_lleno,
     verificacion_llena,
 )
-from prep.catalog import Catalog, generate_catalog
-from prep.catalog.model import Ambito, Eleccion
-from prep.corte.model import FueraDeCatalogo
-from prep.corte.package import slug, write_corte
-from prep.corte.site import demarcacion_file
-from prep.corte.summary import RESUMEN_COLUMNS
-from prep.rules import DEFAULT_RULES
-from prep.sintetico.capturas import CASOS_DE_CASILLA, simulate
-from prep.sintetico.plan import make_plan, truth
 
 CATALOG = generate_catalog(4, 0.005)
 T = datetime(2027, 6, 7, 3, 0, tzinfo=UTC)

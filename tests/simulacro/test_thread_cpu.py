@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from drill.proceso import thread_cpu
+from simulacro.proceso import thread_cpu
 
 
 def _burn(seconds: float) -> None:

@@ -8,7 +8,7 @@ import signal
 import time
 from pathlib import Path
 
-from drill.zygote import ForkedStation, Zygote
+from simulacro.zygote import ForkedStation, Zygote
 
 
 def _blocked_station(zygote: Zygote, tmp_path: Path, name: str) -> tuple[Path, Path, ForkedStation]:

@@ -19,16 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drill.difusores import Difusores
-from drill.estaciones import Estaciones
-from drill.informe import DrillReport, Incidente
-from drill.nodo import Nodo, NodoError
-from drill.progreso import Reloj
 from prep.catalog import Catalog
 from prep.sintetico.acta_image import ActaImageOptions, render_acta_image
 from prep.sintetico.plan import NOCHE_MINUTOS, Plan, PlanEstacion
+from simulacro.difusores import Difusores
+from simulacro.estaciones import Estaciones
+from simulacro.informe import DrillReport, Incidente
+from simulacro.nodo import Nodo, NodoError
+from simulacro.progreso import Reloj
 
-log = logging.getLogger("drill")
+log = logging.getLogger("simulacro")
 
 
 class Cortes:

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from drill.revision import Revision
-from drill.salida import MARKER
-from drill.veredicto import CorteVerdict
 from prep.sintetico.plan import Plan
+from simulacro.revision import Revision
+from simulacro.salida import MARKER
+from simulacro.veredicto import CorteVerdict
 
 if TYPE_CHECKING:
-    from drill.drill import DrillOptions
+    from simulacro.drill import DrillOptions
 
 
 @dataclass
@@ -137,7 +137,7 @@ def write_metrics(out: Path, options: DrillOptions, plan: Plan, report: DrillRep
 def cpu_seconds() -> dict[str, float]:
     """CPU time of this process and of its children that have ended (stations, the
     central's commands and ``serve``; not the embedded PostgreSQL, which pg_ctl
-    detaches: :meth:`drill.nodo.Nodo.postgres_cpu` reads that one)."""
+    detaches: :meth:`simulacro.nodo.Nodo.postgres_cpu` reads that one)."""
     me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
         resource.RUSAGE_CHILDREN)
     return {"simulacro": round(me.ru_utime + me.ru_stime, 1),

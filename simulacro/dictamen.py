@@ -1,11 +1,11 @@
 """The full drill's last phase, once everything has stopped: its verdict over what was
-published (the checks themselves are :mod:`drill.veredicto`).
+published (the checks themselves are :mod:`simulacro.veredicto`).
 
 Every corte against the truth (those judged during the drain by
-:class:`~drill.veredicto.EarlyChecks` are not judged again), the public ``prep
+:class:`~simulacro.veredicto.EarlyChecks` are not judged again), the public ``prep
 verify-corte`` on the last one (a subprocess, on the other core meanwhile), the cotejo's
 corrections and COTEJADA, the committee's review of the last corte's files
-(:mod:`drill.revision`), every incident carried out, and the stations' own errors.
+(:mod:`simulacro.revision`), every incident carried out, and the stations' own errors.
 Everything found goes into the report's failures.
 """
 
@@ -17,10 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from drill.estaciones import Estaciones
-from drill.informe import DrillReport, station_totals, warnings
-from drill.revision import lineas, revisar
-from drill.veredicto import (
+from prep.catalog import Catalog
+from prep.corte.verify import HashCache
+from prep.rules import RuleSet
+from prep.sintetico.plan import Plan
+from simulacro.estaciones import Estaciones
+from simulacro.informe import DrillReport, station_totals, warnings
+from simulacro.revision import lineas, revisar
+from simulacro.veredicto import (
     CorteVerdict,
     EarlyChecks,
     ErradaRows,
@@ -31,10 +35,6 @@ from drill.veredicto import (
     cortes_in,
     cotejos_de,
 )
-from prep.catalog import Catalog
-from prep.corte.verify import HashCache
-from prep.rules import RuleSet
-from prep.sintetico.plan import Plan
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """What a drill station keeps beyond its own process: the unreadable-image complaints
 claimed across every station of the drill (files in the shared ``avisos`` folder), its
 CPU by worker and the tallies of its previous life (a station killed and restarted
-keeps them). Used by :mod:`drill.estacion`.
+keeps them). Used by :mod:`simulacro.estacion`.
 """
 
 from __future__ import annotations

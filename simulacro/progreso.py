@@ -6,11 +6,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from drill.estaciones import Estaciones
-from drill.informe import DrillReport
-from drill.veredicto import cortes_in
 from prep.corte.reader import read_resumen
 from prep.sintetico.plan import NOCHE_MINUTOS
+from simulacro.estaciones import Estaciones
+from simulacro.informe import DrillReport
+from simulacro.veredicto import cortes_in
 
 
 @dataclass

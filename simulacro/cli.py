@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from drill.papel import add_subcommands
+from simulacro.papel import add_subcommands
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,8 +45,8 @@ def add_arguments(sim: argparse.ArgumentParser) -> None:
                      help="minutos simulados entre cortes a pedido (predeterminado 120)")
     sim.add_argument("--dpi", type=int, default=100,
                      help="resolución de las imágenes sintéticas (predeterminado 100)")
-    sim.add_argument("--out", type=Path, default=Path("simulacro"),
-                     help="directorio de salida (predeterminado ./simulacro)")
+    sim.add_argument("--out", type=Path, default=Path("salida-simulacro"),
+                     help="directorio de salida (predeterminado ./salida-simulacro)")
     sim.add_argument("--reglas", type=Path, default=None,
                      help="archivo TOML de reglas de publicación (ver resources/reglas.toml)")
     sim.add_argument("--gui", action="store_true",
@@ -82,7 +82,7 @@ def command(args: argparse.Namespace) -> int:
     rules = RuleSet.from_toml(args.reglas) if args.reglas else DEFAULT_RULES
     if args.rapido:
         return _rapido(args, rules)
-    from drill.drill import Drill, DrillOptions
+    from simulacro.drill import Drill, DrillOptions
 
     if args.speed <= 0 or not 72 <= args.dpi <= 300:
         print("error: --speed debe ser mayor que 0 y --dpi de 72 a 300", file=sys.stderr)
@@ -149,8 +149,8 @@ def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
 
 
 def _rapido(args: argparse.Namespace, rules: object) -> int:
-    from drill.run import Options, run
     from prep.rules import RuleSet
+    from simulacro.run import Options, run
 
     assert isinstance(rules, RuleSet)
     report = run(Options(out=args.out, seed=args.seed, scale=args.scale), rules,

@@ -4,8 +4,8 @@ Each drill station is its own process (its own interpreter, SQLite store, blob f
 and signals), but starting 34 Python interpreters that each import SQLAlchemy, aiohttp,
 Pillow and the station took ≈1 s of CPU apiece: a tenth of a 3,996-acta drill's CPU,
 and its stations' set-up took 36–38 s instead of 21 on two cores. The *zygote* (``python -m
-drill.zygote``) imports :mod:`drill.estacion` and then only forks:
-each child is a fresh station process that runs :func:`drill.estacion.main`
+simulacro.zygote``) imports :mod:`simulacro.estacion` and then only forks:
+each child is a fresh station process that runs :func:`simulacro.estacion.main`
 with the modules already loaded. The zygote starts no thread, opens no connection and
 touches no station data before forking, so a child starts from a clean slate.
 
@@ -89,7 +89,7 @@ class Zygote:
     def __init__(self, log: Path) -> None:
         with log.open("ab") as err:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "drill.zygote"], stdin=subprocess.PIPE,
+                [sys.executable, "-m", "simulacro.zygote"], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=err)
         assert self.process.stdin is not None and self.process.stdout is not None
         self._to: IO[bytes] = self.process.stdin
@@ -181,7 +181,7 @@ def serve() -> int:
     reaped child. In a child, returns that station's exit code (the interpreter then
     exits as a station started on its own would: threads joined, ``atexit`` run)."""
     signal.pthread_sigmask(signal.SIG_BLOCK, STATION_SIGNALS)
-    from drill import estacion  # the point: imported once, here
+    from simulacro import estacion  # the point: imported once, here
 
     job = _loop()
     if job is None:
@@ -193,7 +193,7 @@ def serve() -> int:
         os.dup2(target, fd)
     os.close(devnull)
     os.close(err)
-    sys.argv = ["drill.estacion", config]
+    sys.argv = ["simulacro.estacion", config]
     return estacion.main([config])
 
 

@@ -36,23 +36,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from drill.calibracion import python_loop_ms
-from drill.dictamen import Dictamen
-from drill.difusores import Difusores
-from drill.estaciones import Estaciones
-from drill.informe import CentralCosts, DrillReport, station_totals, write_metrics
-from drill.noche import Ajustes, Cortes, Noche
-from drill.nodo import Nodo, NodoError
-from drill.progreso import Reloj, progress_line
-from drill.salida import MARKER, prepare_out, space_needed
-from drill.vaciado import drain
-from drill.veredicto import EarlyChecks, ErradaRows, ExpectedRows, cortes_in, filas_erradas
 from prep.catalog import Catalog, generate_catalog, write_catalog
 from prep.corte.verify import HashCache
 from prep.rules import DEFAULT_RULES, RuleSet
 from prep.sintetico.plan import COTEJO_RATE, Plan, make_plan
+from simulacro.calibracion import python_loop_ms
+from simulacro.dictamen import Dictamen
+from simulacro.difusores import Difusores
+from simulacro.estaciones import Estaciones
+from simulacro.informe import CentralCosts, DrillReport, station_totals, write_metrics
+from simulacro.noche import Ajustes, Cortes, Noche
+from simulacro.nodo import Nodo, NodoError
+from simulacro.progreso import Reloj, progress_line
+from simulacro.salida import MARKER, prepare_out, space_needed
+from simulacro.vaciado import drain
+from simulacro.veredicto import EarlyChecks, ErradaRows, ExpectedRows, cortes_in, filas_erradas
 
-log = logging.getLogger("drill")
+log = logging.getLogger("simulacro")
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,12 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from drill.estacion.base import EstacionBase
 from prep.catalog import Catalog
 from prep.paquete import TipoDocumento, Traslado, traslado_de_casilla
 from prep.station.errors import StationError, StationInputError, StationStorageError
+from simulacro.estacion.base import EstacionBase
 
-log = logging.getLogger("drill.estacion")
+log = logging.getLogger("simulacro.estacion")
 
 #: Of the paquetes the virtual acopiadores receive, those that came by another mechanism
 #: than the catalog's (the acopiador presses F3), and the actas whose Acta PREP was

@@ -2,7 +2,7 @@
 institute's site serves it to the difusores (issue 30), and what a difusor must survive
 there: the site down, and what a broken mirror or an attacker would serve instead.
 
-The server is a process of its own (``python -m drill.origen``: the standard library's
+The server is a process of its own (``python -m simulacro.origen``: the standard library's
 static file server behind TLS, with a self-signed certificate the difusores get as their
 CA), so taking the site down is stopping that process. What it serves altered is read
 from a small control file at each request (:meth:`Origen.alterar`):
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from drill.nodo import _first_json_line, _terminate
+from simulacro.nodo import _first_json_line, _terminate
 
 INDICE = "indice.json"
 INDICE_FIRMA = "indice.json.sig"
@@ -67,7 +67,7 @@ class Origen:
         stdout = self.logs / f"origen-{self.starts}.json"
         with stdout.open("wb") as out, (self.logs / "origen.log").open("ab") as err:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "drill.origen", "--publicacion", str(self.publicacion),
+                [sys.executable, "-m", "simulacro.origen", "--publicacion", str(self.publicacion),
                  "--cert", str(self.cert), "--key", str(self.key), "--port", str(self.port),
                  "--control", str(self.control)], stdout=out, stderr=err)
         info = _first_json_line(stdout, self.process, self.logs / "origen.log")
@@ -153,7 +153,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m drill.origen")
+    parser = argparse.ArgumentParser(prog="python -m simulacro.origen")
     parser.add_argument("--publicacion", type=Path, required=True)
     parser.add_argument("--cert", type=Path, required=True)
     parser.add_argument("--key", type=Path, required=True)

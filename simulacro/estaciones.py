@@ -2,7 +2,7 @@
 codes, one config each), forked from the zygote, released at minute 0, watched through
 their status files, signalled for the incidents and stopped at the end.
 
-Each station itself (what runs in those processes) is :mod:`drill.estacion`.
+Each station itself (what runs in those processes) is :mod:`simulacro.estacion`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from drill.nodo import Nodo, NodoError
-from drill.zygote import ForkedStation, Zygote
 from prep.sintetico.plan import Plan, station_config
+from simulacro.nodo import Nodo, NodoError
+from simulacro.zygote import ForkedStation, Zygote
 
 ROLES_CATD = ("acopiador", "digitalizador", "capturista", "capturista", "verificador")
 ROLES_CCV = ("capturista", "capturista", "verificador")

@@ -15,17 +15,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from drill.estacion.acopio import Acopio
-from drill.estacion.captura import Captura
-from drill.estacion.cotejo import Cotejo
-from drill.estacion.digitalizacion import Digitalizacion
-from drill.proceso import listdir, settle_claims
 from prep.records import Kind
 from prep.station.models import RecordRow
 from prep.station.station import StationStatus
 from prep.station.sync import SyncOptions
+from simulacro.estacion.acopio import Acopio
+from simulacro.estacion.captura import Captura
+from simulacro.estacion.cotejo import Cotejo
+from simulacro.estacion.digitalizacion import Digitalizacion
+from simulacro.proceso import listdir, settle_claims
 
-log = logging.getLogger("drill.estacion")
+log = logging.getLogger("simulacro.estacion")
 
 #: New records wake the agent; it then waits ``gather_seconds`` for more, so a busy
 #: station sends a few records per batch instead of one request (and one ingest) each.

@@ -16,12 +16,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from drill.proceso import previous_state, thread_cpu
 from prep.catalog import Catalog
 from prep.station.station import Station, StationStatus
 from prep.station.work import WorkQueue
+from simulacro.proceso import previous_state, thread_cpu
 
-log = logging.getLogger("drill.estacion")
+log = logging.getLogger("simulacro.estacion")
 
 SCAN_DELAY_MINUTES = (2.0, 12.0)
 RESCAN_AFTER_MINUTES = 3.0
@@ -29,7 +29,7 @@ RESCAN_AFTER_MINUTES = 3.0
 
 class EstacionBase:
     """The station's state; each operator's part is a subclass in its own module,
-    and :class:`~drill.estacion.virtual.VirtualStation` is all of them."""
+    and :class:`~simulacro.estacion.virtual.VirtualStation` is all of them."""
 
     def __init__(self, config: dict[str, Any],
                  stopping: threading.Event | None = None) -> None:

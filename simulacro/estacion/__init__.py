@@ -1,6 +1,6 @@
 """One virtual station of the drill, in its own process: ``python -m
-drill.estacion CONFIG.json`` (started by :mod:`drill.estaciones`
-through :mod:`drill.zygote`).
+simulacro.estacion CONFIG.json`` (started by :mod:`simulacro.estaciones`
+through :mod:`simulacro.zygote`).
 
 It drives the **real** station services over its own data directory (SQLite + blobs)
 with virtual operators, each in a thread: the acopiador registers arrivals when their
@@ -25,8 +25,8 @@ One module per part: :mod:`.base` (state, clock, counters, status file),
 :mod:`.arranque` (the process: signals and main loop).
 """
 
-from drill.estacion.acopio import paquete_de
-from drill.estacion.arranque import main
-from drill.estacion.virtual import VirtualStation
+from simulacro.estacion.acopio import paquete_de
+from simulacro.estacion.arranque import main
+from simulacro.estacion.virtual import VirtualStation
 
 __all__ = ["VirtualStation", "main", "paquete_de"]

@@ -10,16 +10,16 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
-from drill.estacion.base import EstacionBase
-from drill.estacion.captura import IDLE_FIRST, IDLE_MAX, PREFETCH, VERIFICACION_SEGUNDOS
 from prep.corte.package import slug
 from prep.corte.reader import CsvFormatError, read_eleccion_csv
 from prep.sintetico.plan import NOCHE_MINUTOS
 from prep.station.errors import StationError
 from prep.station.work import WorkError, WorkItem, WorkQueue
 from prep.values import format_valor, parse_valor
+from simulacro.estacion.base import EstacionBase
+from simulacro.estacion.captura import IDLE_FIRST, IDLE_MAX, PREFETCH, VERIFICACION_SEGUNDOS
 
-log = logging.getLogger("drill.estacion")
+log = logging.getLogger("simulacro.estacion")
 
 class Cotejo(EstacionBase):
     """The cotejador's part of the station."""

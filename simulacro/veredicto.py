@@ -6,7 +6,7 @@ the ground truth: an acta with data is published exactly as it was on paper, one
 without data yet is a row of ``-``. The **last** corte must account for every catalog
 acta exactly once, each final (captured or *sin acta*), plus exactly the fuera de
 catálogo codes that were registered. The row comparison is the first drill's
-(:func:`drill.run.expected_row`), derived from the truth alone.
+(:func:`simulacro.run.expected_row`), derived from the truth alone.
 
 Cotejo (issue 29): an acta the plan publishes wrong on purpose (``Plan.erradas``) may
 show exactly its planned wrong row until its correction is published, and the truth from
@@ -26,8 +26,6 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from drill.revision import lineas, revisar
-from drill.run import expected_row
 from prep.catalog import Catalog
 from prep.corte.package import slug
 from prep.corte.reader import CsvEleccion, CsvFormatError, read_eleccion_csv
@@ -35,13 +33,15 @@ from prep.corte.verify import HashCache, verify_corte
 from prep.rules import RuleSet
 from prep.sintetico.capturas import Simulacion
 from prep.values import Captura, format_valor, parse_valor
+from simulacro.revision import lineas, revisar
+from simulacro.run import expected_row
 
 #: Columns that describe the casilla, published from the first corte on.
 CASILLA_COLUMNS = ("CLAVE_CASILLA", "SECCION", "TIPO_CASILLA", "LISTA_NOMINAL",
                    "REPRESENTANTES_PP_CI")
 _MAX_FAILURES = 200
 
-log = logging.getLogger("drill.veredicto")
+log = logging.getLogger("simulacro.veredicto")
 
 
 @dataclass

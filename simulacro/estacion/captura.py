@@ -11,14 +11,14 @@ import time
 
 from sqlalchemy.exc import OperationalError
 
-from drill.estacion.base import EstacionBase
-from drill.proceso import claim_complaint
 from prep.sintetico.plan import typed
 from prep.station.errors import StationError, StationStorageError
 from prep.station.work import MAX_PREFETCH, WorkError, WorkItem, WorkQueue
 from prep.values import Marca, parse_valor
+from simulacro.estacion.base import EstacionBase
+from simulacro.proceso import claim_complaint
 
-log = logging.getLogger("drill.estacion")
+log = logging.getLogger("simulacro.estacion")
 
 #: An operator with nothing to do waits this long at the central for work (``espera``
 #: of ``POST /v1/work/next``, seconds): woken as soon as a batch leaves an acta for them,

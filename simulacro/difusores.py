@@ -33,17 +33,17 @@ from pathlib import Path
 from typing import Any
 
 from difusor.estado import Estado, cargar
-from drill.informe import Incidente
-from drill.nodo import NodoError, _terminate
-from drill.origen import INDICE, INDICE_FIRMA, Origen
-from drill.progreso import Reloj
-from drill.veredicto import cortes_in
 from prep.corte.package import MANIFEST
 from prep.corte.verify import HashCache, verify_corte
 from prep.crypto import SigningKey
 from prep.rules import DEFAULT_RULES, RuleSet
+from simulacro.informe import Incidente
+from simulacro.nodo import NodoError, _terminate
+from simulacro.origen import INDICE, INDICE_FIRMA, Origen
+from simulacro.progreso import Reloj
+from simulacro.veredicto import cortes_in
 
-log = logging.getLogger("drill")
+log = logging.getLogger("simulacro")
 
 INTERVALO = 2.0  # real seconds between a difusor's polls: ≈33 simulated minutes
 CONSERVAR = 1000  # every corte stays in the difusor's root, for the verdict

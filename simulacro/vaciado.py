@@ -11,12 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from drill.estaciones import Estaciones
-from drill.noche import Cortes
-from drill.veredicto import VERDAD, ErradaRows, ExpectedRows, check_corte
 from prep.catalog import Catalog
 from prep.rules import RuleSet
 from prep.sintetico.plan import Plan
+from simulacro.estaciones import Estaciones
+from simulacro.noche import Cortes
+from simulacro.veredicto import VERDAD, ErradaRows, ExpectedRows, check_corte
 
 DRAIN_STALL = 300.0  # seconds without any progress before the drain gives up
 #: Station counters that move while nothing gets done (idle operators asking for work).

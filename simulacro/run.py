@@ -3,7 +3,7 @@
 This is the in-memory drill, ``prep simulacro --rapido``: the operators' captures are
 simulated in process (see :mod:`prep.sintetico.capturas`) and written straight into a
 corte: ``OUT/catalogo/``, ``OUT/publicacion/<corte>/``, ``OUT/simulacro.json``. The full
-drill through the real central and stations is :mod:`drill.drill`; its verdict
+drill through the real central and stations is :mod:`simulacro.drill`; its verdict
 reuses :func:`expected_row`.
 """
 
@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from drill.salida import MARKER, prepare_out
 from prep.catalog import Acta, Catalog, generate_catalog, write_catalog
 from prep.corte.anexo import TZ
 from prep.corte.package import MANIFEST, CorteEscrito, slug, write_corte
@@ -28,8 +27,9 @@ from prep.corte.summary import RESUMEN_COLUMNS
 from prep.rules import DEFAULT_RULES, RuleSet
 from prep.sintetico.capturas import SIN_ACTA_CASOS, Caso, Simulacion, simulate
 from prep.values import format_valor
+from simulacro.salida import MARKER, prepare_out
 
-log = logging.getLogger("drill")
+log = logging.getLogger("simulacro")
 
 
 @dataclass(frozen=True)

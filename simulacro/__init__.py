@@ -6,7 +6,7 @@ full drill (:mod:`.drill`) through the real central and stations, or the in-memo
 comes from :mod:`prep.sintetico`. Never imported by ``prep`` and never imports Qt (import
 contracts in ``pyproject.toml``).
 
-Named ``drill`` rather than ``simulacro``: ``./simulacro`` is the command's default
-output directory (``--out``), and from the repository's root a package there would be
-refused as «not a drill's output».
+Its output goes by default to ``./salida-simulacro`` (``--out``), not to a directory
+named like this package, which the drill would refuse as «not a drill's output» when run
+from the repository's root.
 """

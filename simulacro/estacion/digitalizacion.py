@@ -12,16 +12,16 @@ import os
 import random
 import time
 
-from drill.estacion.base import EstacionBase
-from drill.proceso import listdir
 from prep.catalog import Acta
 from prep.sintetico.acta_image import ActaImageOptions, render_acta_image
 from prep.station.scan.hotfolder import Disposition, HotFileResult, HotFolderOptions
 from prep.station.scan.quality import QualityPolicy
 from prep.station.scan.service import DigitalizacionResult, DigitalizacionService
 from prep.values import Valor, parse_valor
+from simulacro.estacion.base import EstacionBase
+from simulacro.proceso import listdir
 
-log = logging.getLogger("drill.estacion")
+log = logging.getLogger("simulacro.estacion")
 
 #: The folder is looked at every half second, as the workstation does (at 0.2 s the 33
 #: idle folders were 165 listings a second through the drain).

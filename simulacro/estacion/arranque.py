@@ -13,11 +13,11 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from drill.estacion.virtual import VirtualStation
 from prep.logsetup import setup_logging
 from prep.memory import keep_freed_memory
+from simulacro.estacion.virtual import VirtualStation
 
-log = logging.getLogger("drill.estacion")
+log = logging.getLogger("simulacro.estacion")
 
 NICE = 10
 #: How long one of the station's threads may hold the interpreter while another waits
