@@ -67,7 +67,7 @@ _RECIBIR = re.compile(r'PREP\.recibir\("([^"]+)",(.*)\);?\s*$', re.S)
 _LUA = """
 local rutas = {%(rutas)s}
 local inicio = {%(inicios)s}
-local visitas_por_hilo = %(n_visitas)d
+local n_visitas = %(n_visitas)d
 local hilos = {}
 
 function setup(thread)
@@ -80,7 +80,7 @@ function init(args)
   es_inicio = {}
   for i, ruta in ipairs(rutas) do peticiones[i] = wrk.format("GET", ruta) end
   for _, i in ipairs(inicio) do es_inicio[i] = true end
-  i = inicio[((id - 1) * 7) %% visitas_por_hilo + 1]
+  i = inicio[((id - 1) * 7) %% n_visitas + 1]
   visitas = 0
 end
 
@@ -121,8 +121,12 @@ def main() -> None:
                         help="publish the image of one acta in N (a 12.9 corte with every "
                              "image is 500,000 files); visits open actas with an image")
     args = parser.parse_args()
-    if not 1 <= args.segundos <= 600 or not 1 <= args.conexiones <= 1024:
-        raise SystemExit("--segundos 1..600, --conexiones 1..1024")
+    if not (1 <= args.segundos <= 600 and 1 <= args.conexiones <= 1024
+            and 1 <= args.hilos <= min(16, args.conexiones) and 1 <= args.visitas <= 1000
+            and args.imagenes_cada >= 1):
+        raise SystemExit("límites: --segundos 1..600, --conexiones 1..1024, --hilos "
+                         "1..16 (no más que conexiones), --visitas 1..1000, "
+                         "--imagenes-cada ≥ 1")
     wrk = shutil.which("wrk")
     if wrk is None:
         raise SystemExit("falta wrk: apt install wrk")
@@ -267,6 +271,8 @@ def _workers(pid_file: Path) -> int:
         except OSError:
             continue
         hijos += campos[1] == master
+    if hijos == 0:
+        raise SystemExit("nginx no tiene procesos worker")
     return hijos
 
 
