@@ -83,14 +83,17 @@ def test_a_station_follows_the_promoted_node_and_never_the_old_primary(base: Pat
         assert station.store.highest_timeline() == 2
         assert _records(b, ident) == (20, 20)
 
-        # The promoted node stops; the replaced primary comes back at that address. It
-        # still names its standby as synchronous, so it cannot even finish starting
-        # (its «central_started» waits for a standby that is now the primary); it
-        # answers requests meanwhile, and the station sends it nothing.
+        # The promoted node stops; the replaced primary comes back at that address. As
+        # it still names its standby as synchronous it could not even start (its first
+        # audit row would wait for a standby that is now the primary): someone makes it
+        # asynchronous by hand and serves it. The station sends it nothing.
         serve_b.send_signal(signal.SIGTERM)
         serve_b.wait(30)
+        _prep("standby", "asincrono", "--data-dir", str(a), "--motivo",
+              "alguien reinició el servidor A")
         serve_old, out = _background(base, "serve-old", "serve", "--data-dir", str(a),
                                      "--port", port)
+        _first_line(serve_old, out)
         for i in range(20, 30):
             station.acopio(clave(i), acopiador)
         assert wait_until(lambda: agent.state().last_error_code == OLD_PRIMARY, 60), \
