@@ -6,26 +6,20 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from tests.harness.netns_targets import TlsIdentity
+from tests.harness.tools import require_tool
 
 CONF = Path(__file__).parents[2] / "installer" / "nginx" / "prep-difusor.conf"
 
 
 def _nginx() -> str:
-    found = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx")
-                                      else None)
-    if found is None:
-        pytest.skip("nginx no está instalado (scripts/bootstrap.sh --test lo instala)")
-    return found
+    return require_tool("nginx", "nginx", "/usr/sbin/nginx")
 
 
 def _free_port() -> int:

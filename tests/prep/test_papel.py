@@ -7,7 +7,6 @@ expected results identical and explains a changed number, a pending and a lost a
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from dataclasses import replace
 from datetime import UTC, timedelta
@@ -43,13 +42,14 @@ from prep.sintetico.acta_image import acta_qr_text, numero_en_letras
 from prep.sintetico.capturas import Caso
 from prep.sintetico.plan import corte_de_referencia, truth
 from prep.values import Captura
+from tests.harness.tools import require_tool
 
 SEED = 11
 LETTER = (612, 792)
 
-needs_pdftoppm = pytest.mark.skipif(shutil.which("pdftoppm") is None,
-                                    reason="pdftoppm (poppler-utils) no instalado: "
-                                           "scripts/bootstrap.sh --test lo instala")
+@pytest.fixture
+def needs_pdftoppm() -> str:
+    return require_tool("pdftoppm", "poppler-utils")
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +164,7 @@ def test_prefilled_actas_carry_the_expected_numbers_in_words(esperados: Esperado
     assert "ciento" not in blank.pages[plan.primera - 1].extract_text()
 
 
-@needs_pdftoppm
+@pytest.mark.usefixtures("needs_pdftoppm")
 def test_the_printed_qr_scans_as_the_actas_code_at_200_dpi(
         small: Catalog, esperados: Esperados, salida: Path, tmp_path: Path) -> None:
     codec = ActaCodec(small)

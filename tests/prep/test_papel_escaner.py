@@ -19,11 +19,13 @@ from prep.papel.esperados import preparar
 from prep.station.scan.hotfolder import PROCESADAS, RECHAZADAS, Disposition
 from prep.station.scan.service import DigitalizacionResult, DigitalizacionService
 from prep.station.station import Station
+from tests.harness.tools import require_tool
 from tests.prep.station.scan_support import station_with_catalog
 
-pytestmark = pytest.mark.skipif(shutil.which("pdftoppm") is None,
-                                reason="pdftoppm (poppler-utils) no instalado: "
-                                       "scripts/bootstrap.sh --test lo instala")
+
+@pytest.fixture(autouse=True)
+def _pdftoppm() -> str:
+    return require_tool("pdftoppm", "poppler-utils")
 
 
 @pytest.fixture
