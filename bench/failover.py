@@ -51,6 +51,7 @@ from central.db.embedded import start_server
 from central.operators import add_operator
 from prep.station.station import Station, wait_until
 from prep.station.sync import SyncOptions
+from simulacro.nodo import kill_postmaster
 
 REPO = Path(__file__).resolve().parents[1]
 OPTIONS = SyncOptions(batch_records=20, backoff_base=0.2, backoff_cap=1.0, poll_interval=0.2,
@@ -80,17 +81,6 @@ def wait_line(base: Path, name: str, process: subprocess.Popen[bytes]) -> None:
         if process.poll() is not None or time.monotonic() > deadline:
             raise SystemExit(f"{name} did not start: {(base / f'{name}.err').read_text()}")
         time.sleep(0.02)
-
-
-def kill_postmaster(pgdata: Path) -> None:
-    pid = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
-    os.kill(pid, signal.SIGKILL)
-    while True:
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            return
-        time.sleep(0.01)
 
 
 def drain(station: Station) -> bool:

@@ -207,7 +207,7 @@ class Nodo:
             # The intake watcher is stopped in order (its counts so far kept) and started
             # again against the promoted node: PostgreSQL and serve are what is lost.
             self.intake_before = self.intake_counts()
-        _kill_postmaster(self.data_dir / "pgdata")
+        kill_postmaster(self.data_dir / "pgdata")
         self.cli("promote", "--motivo", "simulacro: se perdió la máquina del primario",
                  data_dir=self.standby_dir)
         self.data_dir, self.standby_dir = self.standby_dir, None
@@ -312,7 +312,7 @@ def _added(before: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _kill_postmaster(pgdata: Path) -> None:
+def kill_postmaster(pgdata: Path) -> None:
     """SIGKILL the PostgreSQL of ``pgdata`` (its postmaster; the backends die with it)
     and wait until it is gone."""
     try:

@@ -19,10 +19,10 @@ from central.db.embedded import start_server
 from central.operators import add_operator
 from prep.station.client import OLD_PRIMARY
 from prep.station.station import Station, wait_until
+from simulacro.nodo import kill_postmaster
 from tests.central.test_standby_cli import (
     _background,
     _first_line,
-    _kill_postmaster,
     _prep,
     base,  # noqa: F401  (the fixture)
 )
@@ -72,7 +72,7 @@ def test_a_station_follows_the_promoted_node_and_never_the_old_primary(base: Pat
         # The primary's machine is lost; the standby is promoted at the same address.
         serve_a.kill()
         serve_a.wait(30)
-        _kill_postmaster(a / "pgdata")
+        kill_postmaster(a / "pgdata")
         _prep("promote", "--data-dir", str(b), "--motivo", "se perdió el primario")
         serve_b, out = _background(base, "serve-b", "serve", "--data-dir", str(b),
                                    "--port", port)

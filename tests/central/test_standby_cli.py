@@ -6,7 +6,6 @@ served by ``prep central serve``, the standby's kept up by ``prep central standb
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import stat
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from simulacro.nodo import kill_postmaster
 from tests.harness.central import REPO
 
 TIMEOUT = 120
@@ -38,7 +38,7 @@ def base() -> Iterator[Path]:
                 process.wait(30)
         _STARTED.clear()
         for pid_file in path.glob("*/pgdata/postmaster.pid"):
-            _kill_postmaster(pid_file.parent)
+            kill_postmaster(pid_file.parent)
         shutil.rmtree(path, ignore_errors=True)
 
 
@@ -69,21 +69,6 @@ def _first_line(process: subprocess.Popen[bytes], out: Path) -> dict[str, object
         assert process.poll() is None, (out.with_suffix(".err")).read_text()
         time.sleep(0.05)
     raise AssertionError("no line in time")
-
-
-def _kill_postmaster(pgdata: Path) -> None:
-    try:
-        pid = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
-        os.kill(pid, signal.SIGKILL)
-    except (OSError, ValueError):
-        return
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            return
-        time.sleep(0.05)
 
 
 def test_standby_sync_async_and_promote(base: Path) -> None:
@@ -128,7 +113,7 @@ def test_standby_sync_async_and_promote(base: Path) -> None:
     # promoted and serves, with the audit chain continued from the primary's.
     serve.kill()
     serve.wait(30)
-    _kill_postmaster(a / "pgdata")
+    kill_postmaster(a / "pgdata")
     promoted = _prep("promote", "--data-dir", str(b), "--motivo", "se perdió el primario")
     state = json.loads(promoted.stdout)
     assert state["rol"] == "primario" and state["timeline"] == 2
