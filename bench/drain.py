@@ -30,19 +30,21 @@ sys.path.insert(0, str(REPO))
 from prep.station.station import Station  # noqa: E402
 from prep.station.sync import SyncOptions  # noqa: E402
 from tests.harness.central import running_central  # noqa: E402
+from tests.harness.images import padded_jpeg  # noqa: E402
 from tests.harness.postgres import server_dsn  # noqa: E402
+from tests.harness.work import site_account  # noqa: E402
 
-JPEG_HEADER = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
 
-
-def build_backlog(station: Station, actas: int, image_bytes: int) -> int:
-    """Acopio and image of ``actas`` actas; returns the images' total bytes."""
+def build_backlog(station: Station, actas: int, image_bytes: int, acopiador: str,
+                  digitalizador: str) -> int:
+    """Acopio and image (a whole JPEG: the central stores nothing else) of ``actas``
+    actas by real accounts of the station's CATD; returns the images' total bytes."""
     total = 0
     for i in range(actas):
         clave = f"{i // 1000:06d}B{i % 1000:06d}"
-        station.acopio(clave, "acopiador")
-        image = JPEG_HEADER + os.urandom(image_bytes - len(JPEG_HEADER) - 2) + b"\xff\xd9"
-        station.imagen(clave, image, "image/jpeg", "digitalizador")
+        station.acopio(clave, acopiador)
+        image = padded_jpeg(image_bytes)
+        station.imagen(clave, image, "image/jpeg", digitalizador)
         total += len(image)
     return total
 
@@ -62,7 +64,9 @@ def main() -> None:
             station = Station.open(base / "station")
             identity = station.enroll(node.url, node.enroll_code(catd=7), node.cert_sha256)
             started = time.perf_counter()
-            blob_bytes = build_backlog(station, args.actas, args.image_kb * 1000)
+            blob_bytes = build_backlog(station, args.actas, args.image_kb * 1000,
+                                       site_account(node, "acopiador", "07"),
+                                       site_account(node, "digitalizador", "07"))
             backlog_seconds = time.perf_counter() - started
             records = station.status().backlog_records
 
