@@ -11,7 +11,9 @@ Phases of an acta, counted per CATD (the acta's distrito) and elección, cumulat
   (``redigitalizacion`` waits for a new image, so it is not counted);
 - ``capturadas``: at least one capture counted (``captura_1`` onwards);
 - ``validadas``: values settled; ``publicadas``: validated before the last corte's
-  snapshot (its ``corte_at``), i.e. with data in the last published corte.
+  snapshot (its ``corte_at``), i.e. with data in the last published corte. An acta in a
+  correction round (a cotejo found a difference) keeps its published data while it is
+  captured again: it stays validated (and published), not "in capture".
 
 A CATD is *behind* (``rezagado``) when its % validadas is below the state's % validadas
 by more than ``Settings.rezago_puntos`` points, *far behind* (``muy_rezagado``) past
@@ -259,17 +261,25 @@ class Overview:
 
 # --- the statements -----------------------------------------------------------------
 
+# An acta in a correction round (a cotejo found a difference) is back in capture while
+# its validated data stays published: it counts as validated, never as an acta still in
+# capture; and as published when its first validation or the cotejo that opened the
+# round came before the last corte (a cotejo needs validated data, which every corte
+# publishes, even during the round).
 _PROGRESS = """
     SELECT lpad(s.distrito::text, 2, '0'), s.eleccion, count(*),
            count(*) FILTER (WHERE s.acopio_record IS NOT NULL
                               OR s.sin_acta_record IS NOT NULL),
            count(*) FILTER (WHERE s.estado IN ('digitalizada', 'captura_1', 'captura_2',
-                                               'verificacion', 'validada')),
+                                               'verificacion', 'validada')
+                              OR s.validada_record IS NOT NULL),
            count(*) FILTER (WHERE s.estado IN ('captura_1', 'captura_2', 'verificacion',
-                                               'validada')),
-           count(*) FILTER (WHERE s.estado = 'validada'),
-           count(*) FILTER (WHERE s.estado = 'validada'
-                              AND s.validada_received_at <= %(corte)s)
+                                               'validada')
+                              OR s.validada_record IS NOT NULL),
+           count(*) FILTER (WHERE s.validada_record IS NOT NULL),
+           count(*) FILTER (WHERE s.validada_record IS NOT NULL
+                              AND (s.validada_received_at <= %(corte)s
+                                   OR s.correccion_received_at <= %(corte)s))
     FROM acta_states AS s
     WHERE s.en_catalogo AND s.distrito IS NOT NULL
     GROUP BY 1, 2

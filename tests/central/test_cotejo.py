@@ -12,6 +12,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
+from central.controlroom.overview import Counts, read_overview
 from prep.catalog import Acta, Catalog
 from prep.corte.package import slug
 from prep.corte.reader import read_eleccion_csv
@@ -44,6 +47,12 @@ def _anomalies(node: CentralNode, type_: str) -> list[dict[str, Any]]:
 def _audit(node: CentralNode, event: str) -> list[dict[str, Any]]:
     return [r[0] for r in query(node.dsn, "SELECT detail FROM audit_log WHERE event = %s "
                                 "ORDER BY id", event)]
+
+
+def _tablero(node: CentralNode) -> Counts:
+    """What the control room shows for CATD 01 (every elección)."""
+    with psycopg.connect(node.dsn) as conn:
+        return read_overview(conn).counts("01")
 
 
 def _rebuild_agrees(node: CentralNode) -> None:
@@ -149,6 +158,10 @@ def test_a_cotejo_confirms_and_a_difference_is_corrected_in_the_open(
     assert rows[confirmada.clave]["COTEJADA"] == "1"
     assert rows[corregida.clave][campo] == str(truth(corregida)[campo])
     assert rows[corregida.clave]["COTEJADA"] == "0"
+    # The control room counts the acta in correction as validated and published (its
+    # data is), not as one more acta in capture.
+    tablero = _tablero(node)
+    assert (tablero.capturadas, tablero.validadas, tablero.publicadas) == (2, 2, 2)
 
     async def second_capture() -> None:
         async with WorkStation.enroll(node, 1) as s5:
@@ -159,6 +172,8 @@ def test_a_cotejo_confirms_and_a_difference_is_corrected_in_the_open(
     asyncio.run(second_capture())
     state = _state(node, corregida.clave)
     assert state["estado"] == "validada" and state["valores"] == papel
+    # Corrected after the last corte: still published (with the old data) until the next.
+    assert _tablero(node).publicadas == 2
     corte, rows = _corte(node, publicacion, eleccion)
     assert rows[corregida.clave][campo] == str(papel[campo])
     assert rows[confirmada.clave]["COTEJADA"] == "1"
