@@ -346,6 +346,10 @@ class ActaStateRow(Base):
     correccion_campos: Mapped[list[str] | None] = mapped_column(JSONB)
     correccion_motivo: Mapped[str | None] = mapped_column(String(300))
     correccion_ronda: Mapped[int | None] = mapped_column(Integer)
+    #: Every cotejo the fold accepted, in order, as ``[record, ronda]`` pairs: ``ronda``
+    #: is the correction round the cotejo opened, null for one that confirmed the data
+    #: (revision 0021; the two columns above keep only the last of each).
+    cotejos: Mapped[list[list[Any]]] = mapped_column(JSONB, server_default=text("'[]'"))
 
 
 class ActaImage(Base):

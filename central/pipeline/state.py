@@ -190,6 +190,15 @@ class Correccion:
 
 
 @dataclass(frozen=True, slots=True)
+class Cotejado:
+    """A cotejo the fold accepted, kept for the acta's public history: ``ronda`` is the
+    correction round it opened, ``None`` when it confirmed the published data."""
+
+    record: str
+    ronda: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class ActaState:
     """One acta's state. ``ronda`` counts the images that have been the one captured
     from: a re-digitalización starts a new round and earlier captures stop counting."""
@@ -209,6 +218,7 @@ class ActaState:
     contribuciones: tuple[Contribucion, ...] = ()
     cotejo: Cotejo | None = None  # the published data matched the paper acta
     correccion: Correccion | None = None  # the last correction round, open or not
+    cotejos: tuple[Cotejado, ...] = ()  # every accepted cotejo, in order
 
     @property
     def en_correccion(self) -> bool:
@@ -240,7 +250,8 @@ class ActaState:
             or any(i.record == record for i in self.imagenes) \
             or any(c.record == record for c in self.contribuciones) \
             or (self.cotejo is not None and self.cotejo.record == record) \
-            or (self.correccion is not None and self.correccion.record == record)
+            or (self.correccion is not None and self.correccion.record == record) \
+            or any(c.record == record for c in self.cotejos)
 
 
 @dataclass(frozen=True, slots=True)
@@ -544,13 +555,15 @@ def _cotejo(acta: ActaState, event: RecordEvent, info: ActaInfo) -> Step:
         if acta.cotejo is not None:
             return acta, (_note(COTEJO_REPETIDO, event, primero=acta.cotejo.record),)
         return replace(acta, cotejo=Cotejo(event.id, event.station, event.operator,
-                                           event.at, event.received_at)), ()
+                                           event.at, event.received_at),
+                       cotejos=(*acta.cotejos, Cotejado(event.id, None))), ()
     motivo = event.body.get("motivo")
     correccion = Correccion(event.id, event.station, event.operator, event.at,
                             event.received_at, campos,
                             None if motivo is None else str(motivo), acta.ronda + 1)
     return replace(acta, estado=Estado.DIGITALIZADA, ronda=correccion.ronda, cotejo=None,
-                   correccion=correccion), ()
+                   correccion=correccion,
+                   cotejos=(*acta.cotejos, Cotejado(event.id, correccion.ronda))), ()
 
 
 def _acopio_of(event: RecordEvent) -> Acopio:

@@ -22,6 +22,7 @@ from central.pipeline.state import (
     ActaState,
     Contribucion,
     Correccion,
+    Cotejado,
     Cotejo,
     Estado,
     Fuera,
@@ -182,7 +183,8 @@ def state_from_rows(r: Any, images: Iterable[Any], captures: Iterable[Any]) -> A
                                           _str(c.lease_id), c.operator, c.station,
                                           dict(c.valores), _str(c.image_record), c.at,
                                           c.received_at) for c in captures),
-        cotejo=cotejo, correccion=correccion)
+        cotejo=cotejo, correccion=correccion,
+        cotejos=tuple(Cotejado(str(record), ronda) for record, ronda in r.cotejos or ()))
 
 
 def _str(value: object) -> str | None:
@@ -255,6 +257,7 @@ def state_row(a: ActaState) -> dict[str, Any]:
         "correccion_received_at": fix and fix.received_at,
         "correccion_campos": None if fix is None else list(fix.campos),
         "correccion_motivo": fix and fix.motivo, "correccion_ronda": fix and fix.ronda,
+        "cotejos": [[c.record, c.ronda] for c in a.cotejos],
     }
 
 

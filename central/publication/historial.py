@@ -12,10 +12,8 @@ asked for, are not in them either):
   station;
 - images: ``acta_images`` (every image the fold kept, in arrival order);
 - captures and verifications: ``acta_captures`` (the ones that counted, with their round);
-- cotejos: the two the fold keeps in ``acta_states`` (revision 0015): the cotejo that
-  confirmed the published data and the one that opened the last correction round (an
-  earlier correction round of the same acta is not kept by the fold, so its cotejo is
-  not listed; its captures still are, by round);
+- cotejos: every cotejo the fold accepted (``acta_states.cotejos``, revision 0021), with
+  the correction round each difference opened;
 - the first corte that published the acta: ``actas_publicadas``, recorded by every
   corte in the same transaction as its ``cortes`` row (:func:`registrar`). It is
   recorded rather than derived from ``cortes.corte_at`` and the validation time
@@ -84,17 +82,18 @@ _CAPTURAS = """
       AND (s.validada_record IS NOT NULL OR s.estado = 'sin_acta')
     ORDER BY c.clave_acta, c.position
 """
-# The cotejos the fold accepted and keeps (revision 0015): the one that confirmed the
-# published data, and the one that opened the last correction round with its round.
+# Every cotejo the fold accepted (revision 0021): confirmations (no round) and the ones
+# that opened a correction round, with that round.
 _COTEJOS = """
-    SELECT s.clave_acta, r.at, st.sitio, r.id = s.cotejo_record, r.received_at,
-           CASE WHEN r.id = s.correccion_record THEN s.correccion_ronda END
+    SELECT s.clave_acta, r.at, st.sitio, c->1 = 'null', r.received_at,
+           CAST(c->>1 AS integer)
     FROM acta_states AS s
-    JOIN records AS r ON r.id IN (s.cotejo_record, s.correccion_record)
+    CROSS JOIN LATERAL jsonb_array_elements(s.cotejos) AS c
+    JOIN records AS r ON r.id = CAST(c->>0 AS uuid)
     LEFT JOIN stations AS st ON st.id = r.station
     WHERE s.en_catalogo
       AND (s.validada_record IS NOT NULL OR s.estado = 'sin_acta')
-      AND (s.cotejo_record IS NOT NULL OR s.correccion_record IS NOT NULL)
+      AND s.cotejos <> '[]'
     ORDER BY s.clave_acta, r.received_at
 """
 # Few rows (one per corte), each with its actas as one text: half a million actas read

@@ -259,3 +259,62 @@ def test_who_may_cotejar_and_cotejos_that_cannot_apply(central_node: CentralNode
     assert state["campos"] == [] and state["motivo"] is None
     assert state["valores"] == truth(verificada)  # still what is published
     _rebuild_agrees(node)
+
+
+def test_the_history_keeps_every_cotejo_of_an_acta_corrected_twice(
+        central_node: CentralNode, tmp_path: Path) -> None:
+    """A confirmation, then a difference, then another difference: HISTORIAL.csv lists
+    the three cotejos and labels both rounds' captures CORRECCION (the fold used to keep
+    only the last cotejo of each kind)."""
+    node = central_node
+    catalog = load_catalog(node, scale=0.02)
+    eleccion = catalog.elecciones[0].nombre
+    [acta] = _actas(catalog, 1)
+    ana, beto, carla, dario, elena, fabio, vera, victor, wendy = add_operators(node, [
+        ("Ana", "capturista", "01"), ("Beto", "capturista", "01"),
+        ("Carla", "capturista", "01"), ("Dario", "capturista", "01"),
+        ("Elena", "capturista", "01"), ("Fabio", "capturista", "01"),
+        ("Vera", "verificador", "01"), ("Victor", "coordinador", "01"),
+        ("Wendy", "coordinador", "01")])
+    campo = acta.layout.campos[4]
+    primero = {**truth(acta), campo: truth(acta)[campo] + 7}
+    segundo = {**truth(acta), campo: truth(acta)[campo] + 3}
+
+    async def capture(pairs: list[tuple[str, dict[str, int]]]) -> None:
+        for operator, valores in pairs:  # one station per capture of a round
+            async with WorkStation.enroll(node, 1) as station:
+                [lease] = await station.next(operator)
+                assert lease["clave_acta"] == acta.clave
+                await station.capture(operator, lease, valores)
+
+    async def cotejo(operator: str, coincide: bool) -> None:
+        async with WorkStation.enroll(node, 1) as station:
+            extra = {} if coincide else {"campos": [campo], "motivo": "Otra cantidad"}
+            await station.send([_cotejo(operator, acta.clave, coincide, **extra)])
+
+    async def night() -> None:
+        async with WorkStation.enroll(node, 1) as scanner:
+            await scanner.digitize([acta])
+        await capture([(ana, truth(acta)), (beto, truth(acta))])
+        await cotejo(vera, True)
+        await cotejo(victor, False)
+        await capture([(carla, primero), (dario, primero)])
+        await cotejo(wendy, False)
+        await capture([(elena, segundo), (fabio, segundo)])
+
+    asyncio.run(night())
+    state = _state(node, acta.clave)
+    assert (state["estado"], state["ronda"], state["valores"]) == ("validada", 3, segundo)
+    corte, rows = _corte(node, tmp_path / "publicacion", eleccion)
+    assert rows[acta.clave][campo] == str(segundo[campo])
+    text = (corte / "HISTORIAL.csv").read_text(encoding="utf-8-sig")
+    eventos = [line.split(",") for line in text.splitlines()[1:]
+               if line.startswith(f"'{acta.clave}") or line.startswith(acta.clave)]
+    nombres = [e[1] for e in eventos]
+    assert nombres.count("COTEJO") == 3
+    detalles = [e[-1] for e in eventos if e[1] == "COTEJO"]
+    assert detalles[0].startswith("cotejada") and all(
+        d.startswith("cotejo con diferencias") for d in detalles[1:])
+    assert nombres.count("CAPTURA") == 2 and nombres.count("CORRECCION") == 4
+    assert {e[4] for e in eventos if e[1] == "CORRECCION"} == {"2", "3"}
+    _rebuild_agrees(node)
