@@ -56,6 +56,7 @@ from prep.station.scan.hotfolder import (
     HotFolder,
     HotFolderOptions,
     HotFolderOutcome,
+    readable,
 )
 from prep.station.scan.quality import Motivo, QualityPolicy, check_image
 
@@ -200,10 +201,11 @@ class CasillaIntake:
         self.counts.rechazadas[motivo] = self.counts.rechazadas.get(motivo, 0) + 1
         with Session(self.engine) as session, session.begin():
             add_anomaly(session, ANOMALY, self.station()[0], {
-                "archivo": result.name, "motivo": motivo, "mensaje": result.mensaje,
+                "archivo": result.shown_name, "motivo": motivo, "mensaje": result.mensaje,
                 "sha256": sha256,
-                "cuarentena": str(result.path) if result.path is not None else None})
-        log.warning("casilla file %s rejected: %s", result.name, motivo)
+                "cuarentena": readable(str(result.path)) if result.path is not None
+                else None})
+        log.warning("casilla file %s rejected: %s", result.shown_name, motivo)
 
     def folder(self, directory: Path, options: HotFolderOptions | None = None,
                on_result: Callable[[HotFileResult], None] | None = None) -> HotFolder:

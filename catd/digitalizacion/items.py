@@ -91,13 +91,13 @@ class Check:
 def item_from(item_id: int, result: HotFileResult, detail: DigitalizacionResult | None,
                now: datetime) -> ScanItem:
     if detail is not None:
-        return item_from_result(item_id, result.name, now, detail, result.path,
+        return item_from_result(item_id, result.shown_name, now, detail, result.path,
                                  result.disposition)
     # Rejected before the service saw it: the file is not a whole image, or too large.
     problem = result.detail
     motivo = problem.motivo.value if isinstance(problem, Problem) else "archivo"
-    return ScanItem(item_id, result.name, now, Tone.ERROR, TITLES.get(motivo, TITLES["archivo"]),
-                    result.mensaje, motivo, result.path)
+    return ScanItem(item_id, result.shown_name, now, Tone.ERROR,
+                    TITLES.get(motivo, TITLES["archivo"]), result.mensaje, motivo, result.path)
 
 
 def item_from_result(item_id: int, name: str, at: datetime, result: DigitalizacionResult,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -272,3 +273,28 @@ def test_non_images_and_planted_links_never_get_through_nor_written_through(
     assert "«rechazadas» es un enlace simbólico" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
     assert (second / "notas.txt").exists() and list(elsewhere.iterdir()) == []
+
+
+def test_file_names_that_are_not_utf8(central_node: CentralNode, catalog: Catalog,
+                                      tmp_path: Path) -> None:
+    """A phone or a USB stick may name a file in another encoding (Latin-1 «ñ» is the
+    byte 0xF1): the file is taken or refused like any other, its rejection stored with
+    the name readable, and nothing is left behind."""
+    node = central_node
+    acta = next(iter(catalog.iter_actas()))
+    inbox = tmp_path / "casilla"
+    inbox.mkdir()
+    good, bad = os.fsdecode(b"foto-compa\xf1ero.jpg"), os.fsdecode(b"notas-a\xf1o.txt")
+    (inbox / good).write_bytes(_photo(acta))
+    (inbox / bad).write_bytes(b"no es una imagen")
+
+    counts = _run(node, str(inbox))
+
+    assert (counts["recibidas"], counts["aceptadas"]) == (2, 1)
+    assert list(_anomalies(node).values()) == ["tipo_no_admitido"]
+    [archivo] = _anomalies(node)
+    assert archivo.startswith("notas-a") and archivo.endswith("o.txt")
+    assert os.listdir(os.fsencode(inbox / "procesadas")) == [os.fsencode(good)]
+    assert sorted(os.listdir(os.fsencode(inbox / "rechazadas"))) == sorted(
+        [os.fsencode(bad), os.fsencode(bad) + b".motivo.txt"])
+    assert list(inbox.glob("*.*")) == []

@@ -101,6 +101,23 @@ class HotFileResult:
     path: Path | None
     detail: object = None
 
+    @property
+    def shown_name(self) -> str:
+        """:attr:`name` as text that can be stored and shown (:func:`readable`)."""
+        return readable(self.name)
+
+
+def readable(name: str) -> str:
+    """A file name or path as valid text: the bytes of a name that is not UTF-8 (a
+    phone or USB stick naming «año» in Latin-1 gives ``os.listdir`` lone surrogates,
+    which no database, JSON or screen takes) written as ``\\xf1``; other names as
+    they are."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
+    return name
+
 
 @dataclass(frozen=True)
 class HotFolderOptions:
