@@ -7,8 +7,10 @@ takes outside input.
 Targets: ``qr`` (scanned codes), ``canonical`` (JSON request bodies), ``records``,
 ``batches``, ``catalog`` (a catalog directory an institute filled), ``image`` (files
 handed over as acta images), ``casilla_names`` (PREP Casilla file names), ``settings``
-(reglas.toml, the station's scanner settings), ``http`` (the central's real aiohttp app
-on a real PostgreSQL: bodies and headers of every station endpoint).
+(reglas.toml, the station's scanner settings), ``responses`` (what a station reads from
+the central: receipts, bundles, the enrollment answer, error answers), ``operators``
+(operadores.csv), ``http`` (the central's real aiohttp app on a real PostgreSQL: bodies
+and headers of every station endpoint).
 
 The property is the same everywhere: never an unhandled exception (nor a 5xx), only the
 documented refusal (a ValueError subclass with a Spanish message for what operators and
@@ -34,10 +36,11 @@ from bench.fuzzing.core import Target, run_target
 
 def targets() -> dict[str, Target]:
     """Every target by name, in the order ``all`` runs them."""
-    from bench.fuzzing import files, http, parsers
+    from bench.fuzzing import files, http, parsers, replies
 
     found = (parsers.QR, parsers.CANONICAL, parsers.RECORDS, parsers.BATCHES,
-             files.CATALOG, files.IMAGE, parsers.NAMES, parsers.SETTINGS, http.HTTP)
+             files.CATALOG, files.IMAGE, parsers.NAMES, parsers.SETTINGS, replies.RESPONSES,
+             replies.OPERATORS, http.HTTP)
     return {t.name: t for t in found}
 
 

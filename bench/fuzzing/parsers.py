@@ -254,7 +254,15 @@ def _names_strategy(catalog: Catalog) -> st.SearchStrategy[str]:
 def _names_check(catalog: Catalog, name: str) -> None:
     from central.intake import _clave_in_name
     from prep.image_check import EXTENSIONS, declared_by_name
+    from prep.station.scan.hotfolder import readable
 
+    shown = readable(name)  # what the anomaly stores and the screens show
+    try:
+        shown.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Violation("a file name cannot be stored or shown as text") from None
+    if name and not shown:
+        raise Violation("a file name shows as nothing")
     declared = declared_by_name(name)
     if declared not in (None, "", *EXTENSIONS.values()):
         raise Violation("declared_by_name answered an unknown type")
@@ -263,10 +271,16 @@ def _names_check(catalog: Catalog, name: str) -> None:
         raise Violation("a file name resolved to no catalog acta")
 
 
-NAMES = Target("casilla_names", "central.intake._clave_in_name and prep.image_check."
-               "declared_by_name on PREP Casilla file names (str, and bytes that are not "
-               "UTF-8 as os.listdir gives them)", _names_strategy, _names_check,
-               setup=lambda: _given(small_catalog()))
+def _names_setup() -> Any:
+    import central.intake  # noqa: F401  (its import is not a case's time)
+
+    return _given(small_catalog())
+
+
+NAMES = Target("casilla_names", "central.intake._clave_in_name, prep.image_check."
+               "declared_by_name and the name stored and shown (hotfolder.readable) of PREP "
+               "Casilla file names (str, and bytes that are not UTF-8 as os.listdir gives "
+               "them)", _names_strategy, _names_check, setup=_names_setup)
 
 
 # the rules TOML and the scanner settings ------------------------------------------------
@@ -296,6 +310,9 @@ def _settings_strategy(_: Any) -> st.SearchStrategy[tuple[str, bytes]]:
 
 @contextmanager
 def _temporary_dir() -> Iterator[Path]:
+    import prep.rules  # their import is not a case's time
+    import prep.station.digitalizacion  # noqa: F401
+
     with tempfile.TemporaryDirectory(prefix="fuzz-settings-") as tmp:
         yield Path(tmp)
 

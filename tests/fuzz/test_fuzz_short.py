@@ -14,7 +14,8 @@ from bench.fuzzing import http
 from bench.fuzzing.core import run_target
 
 CASES = {"qr": 300, "canonical": 300, "records": 300, "batches": 300, "catalog": 150,
-         "image": 200, "casilla_names": 300, "settings": 150, "http": 200}
+         "image": 200, "casilla_names": 300, "settings": 150, "responses": 300,
+         "operators": 300, "http": 200}
 
 
 @pytest.fixture
