@@ -115,7 +115,8 @@ def _check(_: Any, case: tuple[str, Any]) -> None:
         if not isinstance(code, str) or not isinstance(message, str):
             raise Violation("central_error answered something other than two texts")
     else:
-        from prep.station.enroll import EnrollmentError, _parse_answer
+        from prep.station.enroll import _parse_answer
+        from prep.station.errors import EnrollmentError
 
         try:
             enrollment = _parse_answer(data, "https://10.0.0.5:8443", "PEM", CERT_SHA)
