@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 #: Failed attempts of one source, and of all sources, within the window.
 PER_SOURCE = 10
-TOTAL = 60
+TOTAL = 600
 WINDOW_SECONDS = 600.0
 #: Sources remembered at once; failures from more share the source ``*``.
 MAX_SOURCES = 4096
