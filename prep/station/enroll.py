@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from typing import Any
 import aiohttp
 
 from prep.crypto import SignatureError, SigningKey, VerifyKey
+from prep.errors_es import describe_os_error
 from prep.station.errors import EnrollmentError
 from prep.station.tls import (
     SPOOF_CODE,
@@ -33,6 +35,7 @@ from prep.station.tls import (
 )
 
 ENROLL_PATH = "/v1/enroll"
+log = logging.getLogger("prep.station.enroll")
 MIN_PREFIX_DIGITS = 10
 """Fewest hex digits of the fingerprint a technician may type to choose a central found
 with mDNS (``--expect-cert``): an impostor can make certificates until one matches, and
@@ -97,9 +100,10 @@ async def _post(url: str, cert_pem: str, payload: dict[str, str],
         if is_certificate_failure(exc):
             raise EnrollmentError(SPOOF_CODE, spoof_message(url, pem_fingerprint(cert_pem))
                                   ) from exc
+        log.warning("enrollment request to %s failed: %r", url, exc)  # detail: log only
         raise EnrollmentError("unreachable", f"No se pudo completar el alta con el nodo "
-                                             f"central en {url}: {exc or type(exc).__name__}."
-                                             " Revise la red y vuelva a intentarlo.") from exc
+                                             f"central en {url}: {describe_os_error(exc)}. "
+                                             "Revise la red y vuelva a intentarlo.") from exc
 
 
 def _refusal(status: int, answer: Any, retry_after: str | None = None) -> EnrollmentError:
