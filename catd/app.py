@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prep import cli_es
+from prep.errors_es import describe_os_error, os_error_advice
 from prep.logsetup import setup_logging
 from prep.memory import keep_freed_memory
 from prep.station.store import default_data_dir
@@ -98,6 +99,16 @@ def prepare_application(application: str) -> QApplication:
     return app
 
 
+def startup_error(exc: BaseException) -> str:
+    """What the technician reads when the station cannot start; an operating-system
+    error's English text and traceback go to the log."""
+    if isinstance(exc, OSError):
+        log.error("the station cannot start", exc_info=exc)
+        return (f"No se puede iniciar la estación: su carpeta de datos o la impresora no se "
+                f"pueden usar ({describe_os_error(exc)}). {os_error_advice(exc)}")
+    return f"No se puede iniciar la estación: {exc}"
+
+
 def run(args: argparse.Namespace, application: str = "PREP CATD") -> int:
     """Start the Qt application; returns its exit status. ``application`` names it
     (``ccv`` runs this very program as "PREP CCV")."""
@@ -123,8 +134,7 @@ def run(args: argparse.Namespace, application: str = "PREP CATD") -> int:
         printer = open_printer_from(args.impresora)
         station = Station.open(args.data_dir)
     except (StationError, PrinterError, OSError, ValueError) as exc:
-        QMessageBox.critical(None, application.replace(" ", " · "),
-                             f"No se puede iniciar la estación: {exc}")
+        QMessageBox.critical(None, application.replace(" ", " · "), startup_error(exc))
         return 2
     collector = GarbageCollector()
     tasks = TaskManager()

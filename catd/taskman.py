@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
 from typing import TypeVar
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -85,8 +86,7 @@ class TaskManager(QObject):
         if on_error is not None:
             on_error(error)
             return
-        log.error("background task failed", exc_info=error)
-        self.task_did_fail.emit(describe_error(error))
+        self.task_did_fail.emit(describe_error(error))  # which logs it
 
     @Slot()
     def _run_closures(self) -> None:
@@ -103,12 +103,17 @@ class TaskManager(QObject):
 
 
 def describe_error(error: BaseException) -> str:
-    """What to tell the operator about ``error``: station errors carry their Spanish
-    message; anything else is a defect to report."""
+    """What to tell the operator about ``error``, which goes to the log: station errors
+    carry their Spanish message; anything else is a defect to report, whose detail
+    (type, text, traceback) is for support, in the log, never on the screen."""
     from prep.station.errors import StationError
 
     if isinstance(error, StationError):
+        log.warning("%s: %s", type(error).__name__, error)
         return str(error)
-    return (f"Error inesperado ({type(error).__name__}: {error}). Lo ya registrado está a "
-            "salvo; avise a soporte técnico con la hora en que ocurrió.")
+    log.error("unexpected error shown to the operator", exc_info=error)
+    return ("Ocurrió un error inesperado en la estación. Lo ya registrado está a salvo. "
+            "Vuelva a intentarlo; si se repite, avise a soporte técnico con la hora en que "
+            f"ocurrió ({datetime.now().strftime('%H:%M:%S')}): el detalle quedó en el "
+            "registro de la estación.")
 

@@ -20,6 +20,7 @@ from central.auth import RecentKeys
 from central.blobs import BlobStore
 from central.config import DataDir, Identity
 from central.connections import ConnectionLimits
+from central.enroll_limit import EnrollmentLimiter, EnrollmentLimits
 from central.errors import ApiError
 from central.ingest import Ingestor
 from central.leases import DEFAULT_LEASE_TIME
@@ -49,6 +50,8 @@ class Central:
     recent_keys: RecentKeys = field(default_factory=RecentKeys)  # image uploads' keys
     limits: ConnectionLimits = field(default_factory=ConnectionLimits)  # connections
     refusals: UnsignedRefusals = field(default_factory=UnsignedRefusals)  # by source
+    #: Failed enrollment attempts per source and in all (central.enroll_limit).
+    enroll_limiter: EnrollmentLimiter = field(default_factory=EnrollmentLimiter)
     #: The PostgreSQL timeline of the database served, on every answer
     #: (:data:`prep.protocol.TIMELINE_HEADER`; 0: not said): stations never send to a
     #: node of an older timeline than one they worked with (a replaced primary).
@@ -58,14 +61,16 @@ class Central:
     def open(cls, data_dir: DataDir, identity: Identity, engine: Engine,
              lease_time: timedelta = DEFAULT_LEASE_TIME,
              limits: ConnectionLimits | None = None,
-             refusal_window: float = WINDOW_SECONDS, timeline: int = 0) -> Central:
+             refusal_window: float = WINDOW_SECONDS, timeline: int = 0,
+             enroll_limits: EnrollmentLimits | None = None) -> Central:
         blobs = BlobStore(data_dir.blobs, engine=engine)  # images replicated too (0018)
         waiters = WorkWaiters()
         return cls(identity, engine, blobs,
                    Ingestor(engine, identity, blobs, on_work=waiters.wake_threadsafe),
                    ThreadPoolExecutor(WORKERS, thread_name_prefix="central-db"), waiters,
                    lease_time, limits=limits or ConnectionLimits(),
-                   refusals=UnsignedRefusals(refusal_window), timeline=timeline)
+                   refusals=UnsignedRefusals(refusal_window), timeline=timeline,
+                   enroll_limiter=EnrollmentLimiter(enroll_limits))
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run blocking ``fn`` (database work) in the worker pool."""

@@ -25,7 +25,7 @@ from zeroconf import InterfaceChoice
 
 from central import audit, ratelog
 from central.advertise import AdvertiseError, CentralAdvertiser, Interfaces
-from central.anomalies import record_refusal
+from central.anomalies import record_refusal, source_actor
 from central.auth import (
     SIGNATURE_HEADER,
     STATION_HEADER,
@@ -38,10 +38,12 @@ from central.bundle import etag, parse_etag, station_bundle
 from central.config import DataDir, Identity
 from central.connections import GuardedSite
 from central.db.locks import DatabaseBusy
+from central.enroll_limit import GLOBAL, Blocked
 from central.enrollment import enroll
 from central.errors import ApiError, Refused
 from central.http_common import CENTRAL, Central, body_chunks, read_body
 from central.ingest import read_cursor
+from central.refusals import source_of
 from prep.bundle import BUNDLE_PATH
 from prep.canonical import CanonicalError, parse_json, sha256_hex
 from prep.crypto import SignatureError, VerifyKey
@@ -250,6 +252,23 @@ def _ping(engine: Engine) -> None:
 
 async def _enroll(request: web.Request) -> web.Response:
     central = request.app[CENTRAL]
+    admitted = central.enroll_limiter.admit(source_of(request.remote))
+    if isinstance(admitted, Blocked):
+        return await _enroll_blocked(central, admitted)
+    try:
+        response = await _enroll_admitted(request, central)
+    except ApiError as error:
+        if error.status >= 500:
+            central.enroll_limiter.forgive(admitted)
+        raise
+    except BaseException:  # a database error, a dropped link: not the sender's failure
+        central.enroll_limiter.forgive(admitted)
+        raise
+    central.enroll_limiter.forgive(admitted)
+    return response
+
+
+async def _enroll_admitted(request: web.Request, central: Central) -> web.Response:
     body = await read_body(request, MAX_ENROLL_BYTES)
     try:
         data = parse_json(body, MAX_ENROLL_BYTES)
@@ -266,6 +285,44 @@ async def _enroll(request: web.Request) -> web.Response:
                               "sitio": enrolled.sitio, "node": identity.node,
                               "central_key": identity.key.public.b64(),
                               "cert_sha256": identity.cert_sha256})
+
+
+async def _enroll_blocked(central: Central, blocked: Blocked) -> web.Response:
+    """The 429 of an enrollment attempt past a limit (:mod:`central.enroll_limit`),
+    audited once per block."""
+    minutes = _minutes(blocked.retry_after)
+    if blocked.scope == GLOBAL:
+        message = (f"El nodo central está recibiendo demasiados intentos de alta fallidos y "
+                   f"por ahora no acepta más. Espere {minutes} y vuelva a intentarlo; si se "
+                   "repite, avise al coordinador.")
+    else:
+        message = (f"Hubo demasiados intentos de alta fallidos desde este equipo o su red. "
+                   f"Espere {minutes} y vuelva a intentarlo con el código completo; si no "
+                   "lo tiene o ya venció, pida uno nuevo al coordinador.")
+    if blocked.audit:
+        limits = central.enroll_limiter.limits
+        detail = {"scope": "global" if blocked.scope == GLOBAL else "origen",
+                  "source": blocked.scope, "failures": blocked.failures,
+                  "limit": limits.total if blocked.scope == GLOBAL else limits.per_source,
+                  "window_seconds": round(limits.window), "retry_after": blocked.retry_after,
+                  "refused_before": blocked.refused_before}
+        log.warning("altas limitadas (%s): %d intentos fallidos en %.0f s; se rechazan "
+                    "por %d s", blocked.scope, blocked.failures, limits.window,
+                    blocked.retry_after)
+        try:
+            await central.run(_audit, central.engine, lambda session: audit.emit(
+                session, "enrollment_rate_limited", actor=source_actor(blocked.scope),
+                detail=detail))
+        except SQLAlchemyError:
+            log.error("no se pudo registrar en la bitácora el límite de intentos de alta")
+    response = _error_response(ApiError(429, "too_many_attempts", message))
+    response.headers["Retry-After"] = str(blocked.retry_after)
+    return response
+
+
+def _minutes(seconds: int) -> str:
+    minutes = max(1, -(-seconds // 60))
+    return "1 minuto" if minutes == 1 else f"{minutes} minutos"
 
 
 async def _put_blob(request: web.Request) -> web.Response:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from prep import __version__, cli_es
+from prep.errors_es import describe_os_error, os_error_advice
 from prep.logsetup import setup_logging
 from prep.memory import keep_freed_memory
 
@@ -75,7 +76,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli_es.quiet_libraries(args.verbose)
     try:
         code: int = args.func(args)
-    except (OSError, ValueError) as exc:
+    except OSError as exc:  # Python's text is English: Spanish here, the detail with -v
+        logging.getLogger("prep.cli").debug("error del sistema", exc_info=exc)
+        print(f"error: {describe_os_error(exc)}. {os_error_advice(exc)} Con -v se muestra "
+              "el detalle.", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # the PREP's own checks: Spanish messages
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return code

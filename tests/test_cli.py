@@ -87,3 +87,33 @@ def test_a_mistyped_station_data_dir_is_refused_not_created(tmp_path: Path) -> N
         assert done.returncode == 2, done.stdout
         assert f"No hay una estación en {typo}" in done.stderr
         assert not typo.exists()
+
+
+def test_a_system_error_is_spanish_and_the_detail_waits_for_v(tmp_path: Path) -> None:
+    """Issue 33: «error: [Errno 13] Permission denied: '…'» was Python's English."""
+    blocked = tmp_path / "solo-lectura"
+    blocked.mkdir()
+    blocked.chmod(0o500)
+    target = blocked / "catalogo"
+    try:
+        done = _prep("catalog", "generate", "--seed", "1", "--scale", "0.001",
+                     "--out", str(target))
+        verbose = _prep("-v", "catalog", "generate", "--seed", "1", "--scale", "0.001",
+                        "--out", str(target))
+    finally:
+        blocked.chmod(0o700)
+    if done.returncode == 0:  # root ignores the mode: make the path a file's child instead
+        (tmp_path / "archivo").write_text("x")
+        target = tmp_path / "archivo" / "catalogo"
+        done = _prep("catalog", "generate", "--seed", "1", "--scale", "0.001",
+                     "--out", str(target))
+        verbose = _prep("-v", "catalog", "generate", "--seed", "1", "--scale", "0.001",
+                        "--out", str(target))
+        reason = "parte de la ruta es un archivo, no una carpeta"
+    else:
+        reason = "este usuario no tiene permiso"
+    assert done.returncode == 2
+    assert done.stderr == (f"error: {target}: {reason}. Revise la ruta, el espacio en disco "
+                           "y los permisos, y vuelva a intentarlo. Con -v se muestra el "
+                           "detalle.\n")
+    assert "Errno" in verbose.stderr and "Traceback" in verbose.stderr  # for support

@@ -54,6 +54,7 @@ def _central() -> Iterator[_Central]:
 
     from central.config import DataDir, load_identity
     from central.db import make_engine
+    from central.enroll_limit import EnrollmentLimits
     from central.enrollment import Site, create_code
     from central.operators import add_operator
     from central.server import Central, build_app
@@ -71,7 +72,11 @@ def _central() -> Iterator[_Central]:
         engine = make_engine(dsn)
         stack.callback(engine.dispose)
         data_dir = DataDir(node.data_dir)
-        central = Central.open(data_dir, load_identity(data_dir), engine)
+        # Every case reaches the enrollment parser, not the 429 of the failed-attempt
+        # limit (tests/central/test_enroll_limit.py tests that).
+        unlimited = EnrollmentLimits(per_source=10**12, total=10**12)
+        central = Central.open(data_dir, load_identity(data_dir), engine,
+                               enroll_limits=unlimited)
         stack.callback(central.executor.shutdown)
         loop = asyncio.new_event_loop()
         stack.callback(loop.close)

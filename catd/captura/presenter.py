@@ -329,10 +329,11 @@ class WorkPresenter(QObject):
         self._store_decoded(item, _Decoded(image, error))
 
     def _did_fail_to_decode(self, item: WorkItem, error: BaseException) -> None:
-        log.warning("image of %s unreadable: %s", item.clave_acta, error)
+        # The detail is for support (the log); the operator reads what to do.
+        log.warning("image of %s unreadable", item.clave_acta, exc_info=error)
         self._store_decoded(item, _Decoded(None, self.tr(
-            "No se pudo leer la imagen de esta acta en la estación ({e}). Márquela como "
-            "imagen ilegible con F2 y avise a soporte técnico.").format(e=_describe(error))))
+            "No se pudo leer la imagen de esta acta en la estación. Márquela como imagen "
+            "ilegible con F2 y avise a soporte técnico.")))
 
     def _store_decoded(self, item: WorkItem, decoded: _Decoded) -> None:
         self._decoding.discard(item.lease_id)

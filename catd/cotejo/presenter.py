@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from PySide6.QtGui import QImage
 
-from catd.captura.presenter import WorkPresenter, _Decoded, _describe
+from catd.captura.presenter import WorkPresenter, _Decoded
 from prep.records import MAX_COTEJO_MOTIVO
 from prep.station.captura import FieldSpec, valor_text
 from prep.station.formatting import count
@@ -120,7 +120,8 @@ class CotejoPresenter(WorkPresenter):
         self._store_decoded(item, _Decoded(image, error))
 
     def _did_fail_to_decode(self, item: WorkItem, error: BaseException) -> None:
-        log.warning("image of %s unreadable: %s", item.clave_acta, error)
+        # The detail is for support (the log); the operator reads what to do.
+        log.warning("image of %s unreadable", item.clave_acta, exc_info=error)
         self._store_decoded(item, _Decoded(None, self.tr(
-            "No se pudo leer la imagen de esta acta en la estación ({e}). Coteje con el "
-            "acta en papel y avise a soporte técnico.").format(e=_describe(error))))
+            "No se pudo leer la imagen de esta acta en la estación. Coteje con el acta en "
+            "papel y avise a soporte técnico.")))

@@ -17,6 +17,7 @@ of notifications, and a change never goes unseen.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -112,7 +113,7 @@ class Listener:
                         self._listen(conn)
             except psycopg.Error as exc:
                 log.warning("sin LISTEN (%s); reintento en %.0f s", exc, RECONNECT_SECONDS)
-                self.on_link(False, str(exc).strip(), False)
+                self.on_link(False, _describe(exc) + ".", False)
                 self._stop.wait(RECONNECT_SECONDS)
 
     def _listen(self, conn: psycopg.Connection[Any]) -> None:
@@ -373,7 +374,9 @@ class DashboardController(QObject):
             failed(_first_upper(str(error)))
         else:
             log.error("acción fallida: %s", error, exc_info=error)
-            failed(f"No se pudo completar la acción: {_describe(error)}")
+            failed(f"No se pudo completar la acción: {_describe(error)}. Revise en el tablero "
+                   "si se aplicó y vuelva a intentarlo; si se repite, avise a soporte técnico "
+                   "(el detalle quedó en el registro del tablero).")
 
 
 NO_ACTIONS = ("Las acciones requieren la conexión del nodo central (--acciones-dsn).")
@@ -383,8 +386,39 @@ def _first_upper(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+#: libpq's English reasons for a failed connection → what the coordinator reads.
+_CONNECTION_PROBLEMS = (
+    (re.compile(r'database "([^"]*)" does not exist'), "la base de datos «{}» no existe"),
+    (re.compile(r'password authentication failed for user "([^"]*)"'),
+     "la contraseña del usuario «{}» no es correcta"),
+    (re.compile(r'role "([^"]*)" does not exist'), "el usuario «{}» no existe"),
+    (re.compile(r"too many connections|remaining connection slots"),
+     "el servidor no acepta más conexiones de este usuario; cierre otros tableros"),
+    (re.compile(r"Connection refused|No such file or directory"),
+     "el servidor no acepta conexiones en esa dirección (¿está detenido?)"),
+    (re.compile(r"timeout expired|timed out"), "el servidor no respondió a tiempo"),
+)
+
+
 def _describe(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    first = text[0] if text else type(error).__name__
-    return first[:300]
+    """What went wrong, in Spanish, for the coordinator; PostgreSQL's and Python's own
+    texts are English and go to the log (where the callers write them)."""
+    if isinstance(error, psycopg.errors.InsufficientPrivilege):
+        return "el usuario de la base de datos no tiene permiso para esto"
+    if isinstance(error, psycopg.errors.QueryCanceled):
+        return "la base de datos tardó demasiado en responder y se canceló la consulta"
+    if isinstance(error, psycopg.errors.LockNotAvailable):
+        return "la base de datos está ocupada con otra operación"
+    if isinstance(error, psycopg.OperationalError):
+        text = str(error)
+        for pattern, spanish in _CONNECTION_PROBLEMS:
+            found = pattern.search(text)
+            if found:
+                return "no hay conexión con la base de datos del nodo central: " + \
+                    spanish.format(*(g[:100] for g in found.groups()))
+        return ("no hay conexión con la base de datos del nodo central (no responde o la "
+                "dirección no es correcta)")
+    if isinstance(error, psycopg.Error):
+        return "la base de datos respondió con un error inesperado"
+    return "error inesperado del tablero"
 

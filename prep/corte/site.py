@@ -47,7 +47,14 @@ from prep.corte.summary import RESUMEN_COLUMNS, Fila, TablaEleccion
 
 SITE_DIR = "sitio"
 FORMATO = 3
-ASSETS: tuple[str, ...] = ("estilo.css", "app.js", "votos.js", "sha256.js")
+ASSETS: tuple[str, ...] = ("estilo.css", "app.js", "votos.js", "sha256.js", "icono.svg")
+#: The Content Security Policy of the site (docs/sitio.md): only its own files (scripts,
+#: styles, images, data), no inline script or style, nothing from another host. In a
+#: ``<meta>`` of every page so it holds from ``file://`` and behind any difusor's server,
+#: and sent as a header by the shipped nginx configuration too (installer/nginx).
+CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; "
+                           "img-src 'self'; connect-src 'self'; base-uri 'none'; "
+                           "form-action 'none'")
 DATA_PREFIX = "PREP.recibir("
 DATA_SUFFIX = ");\n"
 #: The member of every data file naming its corte: the page checks it (docs/sitio.md).
@@ -485,7 +492,8 @@ def _index_html(catalog: Catalog, corte_text: str, archivos: list[dict[str, str]
     enlaces = "\n".join(
         f'          <li><a href="../{html.escape(a["archivo"])}">{html.escape(a["titulo"])}'
         f"</a></li>" for a in archivos)
-    page = (template.replace("{{ENTIDAD}}", html.escape(_titulo(catalog.entidad)))
+    page = (template.replace("{{CSP}}", html.escape(CONTENT_SECURITY_POLICY, quote=False))
+            .replace("{{ENTIDAD}}", html.escape(_titulo(catalog.entidad)))
             .replace("{{ANIO}}", html.escape(catalog.fecha_eleccion[:4]))
             .replace("{{CORTE}}", html.escape(corte_text))
             .replace("{{DESCARGAS}}", enlaces))

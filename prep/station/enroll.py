@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from typing import Any
 import aiohttp
 
 from prep.crypto import SignatureError, SigningKey, VerifyKey
+from prep.errors_es import describe_os_error
 from prep.station.errors import EnrollmentError
 from prep.station.tls import (
     SPOOF_CODE,
@@ -33,6 +35,7 @@ from prep.station.tls import (
 )
 
 ENROLL_PATH = "/v1/enroll"
+log = logging.getLogger("prep.station.enroll")
 MIN_PREFIX_DIGITS = 10
 """Fewest hex digits of the fingerprint a technician may type to choose a central found
 with mDNS (``--expect-cert``): an impostor can make certificates until one matches, and
@@ -74,41 +77,76 @@ def enroll(url: str, code: str, key: SigningKey, expected_cert_sha256: str,
         raise EnrollmentError(SPOOF_CODE, spoof_message(url, expected))
     payload = {"code": code.strip(), "public_key": key.public.b64(),
                "hostname": hostname or socket.gethostname()}
-    status, answer = asyncio.run(_post(url, cert_pem, payload, timeout))
+    status, answer, retry_after = asyncio.run(_post(url, cert_pem, payload, timeout))
     if status != 200:
-        raise _refusal(status, answer)
+        raise _refusal(status, answer, retry_after)
     return _parse_answer(answer, url, cert_pem, cert_sha256)
 
 
 async def _post(url: str, cert_pem: str, payload: dict[str, str],
-                timeout: float) -> tuple[int, Any]:
+                timeout: float) -> tuple[int, Any, str | None]:
     connector = aiohttp.TCPConnector(ssl=pinned_context(cert_pem))
     try:
         async with aiohttp.ClientSession(
                 connector=connector, timeout=aiohttp.ClientTimeout(total=timeout)) as http:
             async with http.post(url + ENROLL_PATH, json=payload) as response:
                 raw = await response.read()
+                retry_after = response.headers.get("Retry-After")
                 try:
-                    return response.status, json.loads(raw)
+                    return response.status, json.loads(raw), retry_after
                 except ValueError:
-                    return response.status, None
+                    return response.status, None, retry_after
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
         if is_certificate_failure(exc):
             raise EnrollmentError(SPOOF_CODE, spoof_message(url, pem_fingerprint(cert_pem))
                                   ) from exc
+        log.warning("enrollment request to %s failed: %r", url, exc)  # detail: log only
         raise EnrollmentError("unreachable", f"No se pudo completar el alta con el nodo "
-                                             f"central en {url}: {exc or type(exc).__name__}."
-                                             " Revise la red y vuelva a intentarlo.") from exc
+                                             f"central en {url}: {describe_os_error(exc)}. "
+                                             "Revise la red y vuelva a intentarlo.") from exc
 
 
-def _refusal(status: int, answer: Any) -> EnrollmentError:
+def _refusal(status: int, answer: Any, retry_after: str | None = None) -> EnrollmentError:
     detail = answer.get("message", "") if isinstance(answer, dict) else ""
+    if status == 429:
+        return TooManyAttempts(_seconds(retry_after), detail)
     if status == 403:
         return EnrollmentError("rejected", "El nodo central rechazó el código de alta: no "
                                            "existe, ya se usó o expiró. Pida un código nuevo "
                                            "a su coordinador." + _also(detail))
     return EnrollmentError("rejected", f"El nodo central rechazó el alta (HTTP {status})."
                                        + _also(detail))
+
+
+class TooManyAttempts(EnrollmentError):
+    """The central refuses enrollment attempts for a while (too many failed ones from
+    this address or in all); ``retry_after``: seconds to wait."""
+
+    def __init__(self, retry_after: int, detail: str = "") -> None:
+        minutes = max(1, -(-retry_after // 60))
+        wait = "1 minuto" if minutes == 1 else f"{minutes} minutos"
+        # The central's own text says which limit (this address or all); it is pinned
+        # by now, so its words are the central's.
+        super().__init__(RATE_LIMITED, detail or (
+            f"El nodo central no acepta más intentos de alta por ahora: hubo demasiados "
+            f"intentos fallidos. Espere {wait} y vuelva a intentarlo con el código "
+            "completo; si no lo tiene o ya venció, pida uno nuevo a su coordinador."))
+        self.retry_after = retry_after
+
+
+RATE_LIMITED = "rate_limited"
+#: What a missing or unreadable Retry-After is taken as (the central's window).
+DEFAULT_RETRY_SECONDS = 600
+MAX_RETRY_SECONDS = 24 * 3600
+
+
+def _seconds(retry_after: str | None) -> int:
+    """Retry-After in seconds (a number; an HTTP date or garbage: the default)."""
+    try:
+        seconds = int((retry_after or "").strip())
+    except ValueError:
+        return DEFAULT_RETRY_SECONDS
+    return min(max(seconds, 1), MAX_RETRY_SECONDS)
 
 
 def _also(detail: str) -> str:

@@ -10,11 +10,13 @@ other certificate fails the handshake, which the station reports as
 
 from __future__ import annotations
 
+import logging
 import re
 import ssl
 from urllib.parse import urlsplit
 
 from prep.crypto import cert_fingerprint
+from prep.errors_es import describe_os_error
 from prep.station.errors import EnrollmentError
 
 SPOOF_CODE = "possible_spoof"
@@ -103,6 +105,8 @@ def fetch_certificate(url: str, timeout: float = 10.0) -> str:
     try:
         return ssl.get_server_certificate((host, port), timeout=timeout)
     except (OSError, ssl.SSLError) as exc:
+        logging.getLogger("prep.station.enroll").warning(
+            "no certificate from %s: %r", url, exc)  # the detail, for the log only
         raise EnrollmentError("unreachable", f"No se pudo conectar con el nodo central en "
-                                             f"{url}: {exc}. Revise la red y la dirección."
-                              ) from exc
+                                             f"{url}: {describe_os_error(exc)}. Revise la "
+                                             "red y la dirección.") from exc

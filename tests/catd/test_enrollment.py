@@ -64,6 +64,10 @@ def test_an_unreachable_address_says_what_to_do(window: MainWindow, qtbot: QtBot
     assert view.message.text().startswith("No se pudo conectar con el nodo central en "
                                           "https://127.0.0.1:9")
     assert "Revise la red y la dirección" in view.message.text()
+    # Issue 33: Python's English reason («[Errno 111] Connection refused») stays in the log.
+    assert "nadie atiende en esa dirección y puerto (conexión rechazada)" in \
+        view.message.text()
+    assert "Errno" not in view.message.text() and "refused" not in view.message.text()
     assert not view.confirm.isEnabled()
 
 

@@ -165,7 +165,9 @@ def test_an_unreachable_database_is_an_error_state(qtbot: QtBot, pg_dsn: str) ->
         qtbot.waitUntil(lambda: controller.state == "error", timeout=WAIT_MS)
         assert "No se pudo leer la base de datos" in win.banner_text.text()
         assert win.stack.currentWidget() is win.loading
-        assert "no_existe_tablero" in win.loading.text()
+        # Issue 33: libpq's English («database … does not exist») stays in the log.
+        assert "la base de datos «no_existe_tablero» no existe" in win.loading.text()
+        assert "does not exist" not in win.banner_text.text() + win.loading.text()
         assert not win.anomalias.ack_button.isEnabled()
     finally:
         controller.close()

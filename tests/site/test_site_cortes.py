@@ -28,7 +28,7 @@ from prep.catalog import generate_catalog
 from prep.corte.anexo import TZ, format_corte_time
 from prep.corte.package import corte_dirname, slug
 from prep.corte.reader import CsvEleccion, read_eleccion_csv
-from prep.corte.site import NOMBRE_CORTE, parse_data_file
+from prep.corte.site import CONTENT_SECURITY_POLICY, NOMBRE_CORTE, parse_data_file
 from tests.difusor.nginx import nginx_serving
 from tests.difusor.origen import identidad
 from tests.site.corte_sitio import SCALE, SEED, CorteSitio, build_corte_sitio
@@ -278,7 +278,9 @@ def test_through_nginx_with_the_shipped_configuration(
 
         page.on("console", on_console)
         page.clock.install()
-        page.goto(f"{base}/")
+        response = page.goto(f"{base}/")
+        assert response is not None  # the page, after the redirect to latest/
+        assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
         expect(page.locator("main h1")).to_have_text("Jefatura de Gobierno")
         expect(page).to_have_url(f"{base}/{uno.nombre}/sitio/#/e/01")
         expect(page.locator("#corte time")).to_have_text(uno.hora)
