@@ -38,14 +38,16 @@ def base_url(corte_sitio: CorteSitio) -> Iterator[str]:
         yield f"{url}/sitio/index.html"
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running on the main thread
+# while it lives, and tests collected after tests/site that call asyncio.run would fail.
+@pytest.fixture(scope="package")
 def playwright_session() -> Iterator[Playwright]:
     assert CHROMIUM.exists(), "falta /usr/bin/chromium: ejecute scripts/bootstrap.sh --test"
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_session: Playwright) -> Iterator[Browser]:
     b = playwright_session.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
     yield b
