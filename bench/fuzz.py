@@ -15,7 +15,9 @@ and headers of every station endpoint).
 The property is the same everywhere: never an unhandled exception (nor a 5xx), only the
 documented refusal (a ValueError subclass with a Spanish message for what operators and
 files bring; a 4xx JSON ``{"error","message"}`` for HTTP), each case under its time
-bound, and the process's peak memory bounded. Inputs start from valid seeds (real
+bound (CPU seconds of this process: on a shared machine wall time also counts waiting
+for a core; the slowest wall time is reported too), and the process's peak memory
+bounded. Inputs start from valid seeds (real
 records and a batch, real PNG/JPEG/TIFF, the synthetic acta image, a generated catalog)
 and are mutated.
 
