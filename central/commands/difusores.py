@@ -11,7 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from datetime import timedelta
+
+from sqlalchemy import Engine
 
 from central.commands.common import command_actor, database_errors, open_engine
 from central.config import DataDir, load_identity
@@ -67,11 +70,11 @@ def _codigo(args: argparse.Namespace) -> int:
                                                       ttl=_ttl(args.vigencia_horas)))
 
 
-def _mostrar(args: argparse.Namespace, make: object) -> int:
+def _mostrar(args: argparse.Namespace, make: Callable[[Engine], Alta]) -> int:
     data_dir = DataDir(args.data_dir)
     try:
         with open_engine(args, data_dir) as engine:
-            hecho: Alta = make(engine)  # type: ignore[operator]
+            hecho = make(engine)
     except DifusorInvalido as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -126,7 +126,8 @@ def test_a_registered_difusor_reports_the_corte_it_serves_and_is_listed(
     baja = central_cli(node, "difusor", "baja", difusor_id, "--motivo", "dejó de replicar")
     assert baja.returncode == 0, baja.stderr
     status, body = _reporte(node, difusor_id, llave(datos), {
-        "corte": segundo.name, "manifiesto_sha256": manifest, "hora": "2027-06-07T05:01:00.000000Z"})
+        "corte": segundo.name, "manifiesto_sha256": manifest,
+        "hora": "2027-06-07T05:01:00.000000Z"})
     assert status == 403 and error_of(body)[0] == "unknown_station"
     assert not (make_corte(node, publicacion) / DIFUSORES).exists()
 
