@@ -271,14 +271,11 @@ def _corte_ajeno(difusor_id: str, reporte: Reporte, stored: str | None) -> Refus
     """A difusor says it serves a corte the central did not publish, or with another
     manifest: what it serves is not the institute's (or it reports wrong): the
     coordinator must know."""
-    if stored is None:
-        code, message = "difusor_corte_desconocido", (
-            f"El nodo central no publicó el corte {reporte.corte}.")
-    else:
-        code, message = "difusor_corte_desconocido", (
-            f"El manifiesto del corte {reporte.corte} que reporta no es el que publicó el "
-            "nodo central.")
-    return Refused(409, code, message, event="difusor_reporte_rechazado", actor=difusor_id,
+    message = (f"El nodo central no publicó el corte {reporte.corte}." if stored is None
+               else f"El manifiesto del corte {reporte.corte} que reporta no es el que "
+                    "publicó el nodo central.")
+    return Refused(409, "difusor_corte_desconocido", message,
+                   event="difusor_reporte_rechazado", actor=difusor_id,
                    detail={"corte": reporte.corte,
                            "manifiesto_sha256": reporte.manifiesto_sha256,
                            "manifiesto_publicado": stored, "difusor": difusor_id},
