@@ -1,7 +1,7 @@
 """The dashboard's main window: a banner for the connection's state, the pages in tabs,
 the coordinators' session and actions in menus, and keyboard shortcuts for all of it.
 
-Shortcuts: F5 refresh now; Ctrl+1…6 the pages; Alt+E the elección; Ctrl+L log in;
+Shortcuts: F5 refresh now; Ctrl+1…7 the pages; Alt+E the elección; Ctrl+L log in;
 Ctrl+Intro acknowledge the selected anomaly; Ctrl+Shift+A enrollment code; Ctrl+Shift+O
 operator; Ctrl+Shift+E disable/enable the selected station; Ctrl+Shift+C corte now
 (outside the Consejo's window only with a reason); Ctrl+Shift+U the último corte; Ctrl+Q
