@@ -9,7 +9,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from prep.corte.difusores import DIFUSORES, leer, problemas
+from prep.corte.difusores import DIFUSORES, difusores_csv, leer, problemas
+from prep.corte.simulacro import PREFIJO
 from tests.site.corte_sitio import CorteSitio
 
 
@@ -45,3 +46,10 @@ def test_verify_corte_checks_the_list_and_the_site_agree(corte_sitio: CorteSitio
     found = problemas(copia, names)
     assert any("fila 2: dirección inválida «javascript:alert(1)»" in p for p in found), found
     assert any("no lista los mismos difusores" in p for p in found), found
+
+
+def test_a_drills_list_says_simulacro_on_its_first_line() -> None:
+    filas = [("Universidad de Prueba", "https://prep.prueba.example/")]
+    data = difusores_csv(filas, simulacro=True)
+    assert data.decode("utf-8-sig").startswith(f"{PREFIJO}DIFUSORES OFICIALES DEL PREP\r\n")
+    assert leer(data) == filas
