@@ -13,6 +13,7 @@ from pathlib import Path
 from central.commands.admin import register_admin
 from central.commands.audited_builds import register_audited_builds
 from central.commands.catd_distritos import register_catd_distritos
+from central.commands.difusores import register_difusores
 from central.commands.node import register_node
 from central.commands.pipeline import register_pipeline
 from central.commands.readonly import register_readonly
@@ -45,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     register_readonly(sub, common)  # read-only-user (issue 36)
     register_pipeline(sub, common)  # rebuild-state (issue 4)
     register_catd_distritos(sub, common)  # issue 36
+    register_difusores(sub, common)  # issue 30
     from central.publication.salud_catd import register_catd_estado  # issue 29
 
     register_catd_estado(sub, common)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from central import audit
 from central.db.models import EnrollmentCode, Station
 from central.errors import ApiError, Refused
-from prep.canonical import sha256_hex
+from prep.canonical import JsonValue, sha256_hex
 from prep.records import format_time
 
 ROLES = ("catd", "ccv")
@@ -76,20 +76,55 @@ def code_sha256(code: str) -> str:
     return sha256_hex(normalize_code(code).encode("utf-8"))
 
 
+def new_code() -> tuple[str, str]:
+    """A fresh one-time code as shown to the coordinator (``XXXX-XXXX-XXXX``) and its
+    SHA-256, the only form stored."""
+    symbols = "".join(secrets.choice(_ALPHABET) for _ in range(_GROUPS * _GROUP_LEN))
+    code = "-".join(symbols[i:i + _GROUP_LEN] for i in range(0, len(symbols), _GROUP_LEN))
+    return code, code_sha256(code)
+
+
+def add_code(session: Session, role: str, sitio: str, *, actor: str,
+             ttl: timedelta = DEFAULT_TTL) -> tuple[str, str]:
+    """Store a new code for ``role`` at ``sitio`` in ``session``'s transaction, audited;
+    the code in clear (to show once) and its SHA-256."""
+    code, digest = new_code()
+    now = datetime.now(UTC)
+    session.add(EnrollmentCode(code_sha256=digest, role=role, sitio=sitio,
+                               created_at=now, created_by=actor, expires_at=now + ttl))
+    audit.emit(session, "enrollment_code_created", actor=actor,
+               detail={"role": role, "sitio": sitio, "code_sha256": digest,
+                       "expires_at": format_time(now + ttl)})
+    return code, digest
+
+
 def create_code(engine: Engine, site: Site, *, actor: str, ttl: timedelta = DEFAULT_TTL) -> str:
     """Make a one-time code for ``site``; the only time it exists in clear is the return
     value (to show the coordinator once)."""
-    symbols = "".join(secrets.choice(_ALPHABET) for _ in range(_GROUPS * _GROUP_LEN))
-    code = "-".join(symbols[i:i + _GROUP_LEN] for i in range(0, len(symbols), _GROUP_LEN))
-    now = datetime.now(UTC)
-    digest = code_sha256(code)
     with Session(engine) as session, session.begin():
-        session.add(EnrollmentCode(code_sha256=digest, role=site.role, sitio=site.sitio,
-                                   created_at=now, created_by=actor, expires_at=now + ttl))
-        audit.emit(session, "enrollment_code_created", actor=actor,
-                   detail={"role": site.role, "sitio": site.sitio,
-                           "code_sha256": digest, "expires_at": format_time(now + ttl)})
+        code, _digest = add_code(session, site.role, site.sitio, actor=actor, ttl=ttl)
     return code
+
+
+def claim_code(session: Session, code: str, roles: tuple[str, ...], now: datetime, *,
+               actor: str, detail: dict[str, JsonValue]) -> EnrollmentCode:
+    """The unspent, unexpired code ``code`` for one of ``roles``, locked and marked used
+    at ``now`` in ``session``'s transaction; else :class:`Refused` (403, counted as an
+    unsigned refusal): a code made for another kind of enrollment is as unknown here as
+    one never made."""
+    digest = code_sha256(code)
+    row = session.scalars(select(EnrollmentCode)
+                          .where(EnrollmentCode.code_sha256 == digest)
+                          .with_for_update()).one_or_none()
+    if row is not None and row.role not in roles:
+        row = None
+    reason = _refusal_reason(row, now)
+    if reason is not None:
+        raise Refused(403, reason, _MESSAGES[reason], event="enrollment_refused",
+                      actor=actor, detail={"code_sha256": digest, **detail})
+    assert row is not None
+    row.used_at = now
+    return row
 
 
 def enroll(engine: Engine, code: str, public_key: bytes, hostname: str, *,
@@ -101,18 +136,11 @@ def enroll(engine: Engine, code: str, public_key: bytes, hostname: str, *,
     (:mod:`central.pipeline.authorize`)."""
     if not _HOSTNAME.fullmatch(hostname):
         raise ApiError(400, "malformed", "El nombre del equipo no es válido.")
-    digest = code_sha256(code)
     now = datetime.now(UTC)
     with Session(engine) as session, session.begin():
-        row = session.scalars(select(EnrollmentCode)
-                              .where(EnrollmentCode.code_sha256 == digest)
-                              .with_for_update()).one_or_none()
-        reason = _refusal_reason(row, now)
-        if reason is not None:
-            raise Refused(403, reason, _MESSAGES[reason], event="enrollment_refused",
-                          actor=f"equipo:{hostname[:100]}",
-                          detail={"code_sha256": digest, "hostname": hostname})
-        assert row is not None
+        row = claim_code(session, code, ROLES, now, actor=f"equipo:{hostname[:100]}",
+                         detail={"hostname": hostname})
+        digest = row.code_sha256
         if session.scalar(select(Station.id).where(Station.public_key == public_key)):
             raise ApiError(409, "key_in_use", "Esta llave pública ya está dada de alta en "
                                               "otro equipo; genere una nueva.")
@@ -124,7 +152,7 @@ def enroll(engine: Engine, code: str, public_key: bytes, hostname: str, *,
                             public_key=public_key, hostname=hostname, enrolled_at=now,
                             intake=intake))
         session.flush()
-        row.used_at, row.station_id = now, station_id
+        row.station_id = station_id
         audit.emit(session, "station_enrolled", actor=station_id,
                    detail={"role": site.role, "sitio": site.sitio, "hostname": hostname,
                            "code_sha256": digest,

@@ -77,6 +77,9 @@ def build_app(central: Central) -> web.Application:
     from central.intake_api import add_intake_routes  # the CCV's intake panel (issue 6)
 
     add_intake_routes(app)
+    from central.difusores_api import add_difusor_routes  # difusores' reports (issue 30)
+
+    add_difusor_routes(app)
     return app
 
 

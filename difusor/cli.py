@@ -48,6 +48,16 @@ def register(subparsers: Any) -> None:
                      help="una sola consulta (sale con 1 si ningún origen dio un corte válido)")
     run.set_defaults(func=_errors(_run))
 
+    registrar = sub.add_parser("registrar", parents=[common], help="registro opcional ante "
+                               "el nodo central del instituto, con el código que le dio")
+    registrar.add_argument("--central", required=True, metavar="URL",
+                           help="https://servidor:puerto del nodo central (la da el instituto)")
+    registrar.add_argument("--codigo", required=True, help="código de registro de un solo uso")
+    registrar.add_argument("--cert-sha256", required=True, metavar="HUELLA",
+                           help="huella SHA-256 del certificado del nodo central (la da el "
+                                "instituto con el código); sin ella no se envía el código")
+    registrar.set_defaults(func=_errors(_registrar))
+
     status = sub.add_parser("status", parents=[common], help="corte servido, origen y "
                             "último error")
     status.add_argument("--json", action="store_true", help="el estado en JSON")
@@ -93,6 +103,16 @@ def _run(args: argparse.Namespace) -> int:
         return 0
 
 
+def _registrar(args: argparse.Namespace) -> int:
+    from difusor.registro import registrar
+
+    registro = registrar(_datos(args), args.central, args.codigo, args.cert_sha256)
+    print(f"registrado como {registro.difusor}: «{registro.nombre}», {registro.url}")
+    print(f"nodo central {registro.central} (certificado {registro.cert_sha256}); "
+          "«prep difusor run» le reportará cada corte que publique")
+    return 0
+
+
 def _status(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
@@ -118,9 +138,24 @@ def _status(args: argparse.Namespace) -> int:
               "reutilizados")
     if estado.rechazos:
         print(f"Rechazos (firma, huella, reversión, ruta o tamaño): {estado.rechazos}")
+    _registro(datos, estado)
     if estado.error:
         print(f"ERROR en la última consulta: {estado.error}")
     elif estado.errores:
         ultimo = estado.errores[-1]
         print(f"Último aviso ({ultimo['hora']}, {ultimo['origen']}): {ultimo['mensaje']}")
     return 0 if estado.error is None else 1
+
+
+def _registro(datos: Path, estado: Any) -> None:
+    from difusor.registro import cargar as cargar_registro
+
+    registro = cargar_registro(datos)
+    if registro is None:
+        print("Registro ante el nodo central: no (opcional, «prep difusor registrar»)")
+        return
+    print(f"Registrado como {registro.difusor} ante {registro.central}; último reporte "
+          f"aceptado: {estado.reporte_en or '-'} (corte {estado.reporte_corte or '-'}); "
+          f"último corte del nodo central: {estado.ultimo_corte_central or '-'}")
+    if estado.reporte_falla:
+        print(f"AVISO: {estado.reporte_falla}")

@@ -36,6 +36,14 @@ class Estado:
     #: Everything refused since the difusor started (a signature, a hash, a path, a size,
     #: a rollback): ``errores`` keeps only the last few, and mixes in an origin down.
     rechazos: int = 0
+    #: The last report the central accepted (registered difusores only): what it said
+    #: and when; ``reporte_falla``: why the last attempt failed (None: it did not).
+    reporte_corte: str | None = None
+    reporte_error: str | None = None
+    reporte_en: str | None = None
+    reporte_falla: str | None = None
+    #: The central's latest corte, as its answer to the last report said.
+    ultimo_corte_central: str | None = None
 
     def anotar_error(self, origen: str, mensaje: str) -> None:
         self.errores = [*self.errores, {"hora": ahora(), "origen": origen,

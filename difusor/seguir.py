@@ -22,6 +22,7 @@ from difusor.errores import CorteInvalido, DifusorError, Rechazo
 from difusor.estado import Estado, ahora, cargar, guardar
 from difusor.indice import leer_indice, orden
 from difusor.raiz import Raiz
+from difusor.reporte import informar
 from prep.corte.verify import verify_corte
 from prep.rules import DEFAULT_RULES, RuleSet
 
@@ -49,6 +50,7 @@ def consultar(config: Config, datos: Path) -> Consulta:
             raise DifusorError(f"otro «prep difusor run» usa {datos}") from None
         estado = cargar(datos)
         resultado = _consultar(config, estado)
+        informar(datos, estado, Raiz(config.raiz))
         guardar(datos, estado)
         return resultado
 

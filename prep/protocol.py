@@ -30,6 +30,12 @@ CLOCK_HEADER = "X-Prep-Clock"
 #: never sends to a node of a lower one: that is a primary that was replaced
 #: (docs/continuidad.md, fencing).
 TIMELINE_HEADER = "X-Prep-Linea"
+#: A registered difusor's requests (issue 30, docs/difusores.md): its registration with a
+#: one-time code, and its reports signed as a station signs (:func:`request_message`),
+#: naming itself in this header instead of ``X-Prep-Station``.
+DIFUSOR_REGISTRO_PATH = "/v1/difusores/registro"
+DIFUSOR_REPORTE_PATH = "/v1/difusores/reporte"
+DIFUSOR_HEADER = "X-Prep-Difusor"
 GENESIS = "0" * 64
 MAX_BATCH_RECORDS = 500
 MAX_BATCH_BYTES = 8 * 1024 * 1024

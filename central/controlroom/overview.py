@@ -139,6 +139,38 @@ class StationRow:
 
 
 @dataclass(frozen=True)
+class DifusorRow:
+    """A difusor given alta and what it last reported (issue 30): the corte it serves,
+    and how far that is behind the central's latest (``atraso_cortes``: cortes published
+    since; ``atraso_minutos``: between the two cortes' times), or its error."""
+
+    id: str
+    nombre: str
+    url: str
+    enabled: bool
+    registrado: datetime | None
+    corte: str | None
+    reportado: datetime | None
+    error: str | None
+    atraso_cortes: int | None  # None: it serves no corte the central knows
+    atraso_minutos: float | None
+
+    @property
+    def estado(self) -> str:
+        """``de_baja``, ``sin_registrar``, ``sin_reporte``, ``con_error``, ``al_dia`` or
+        ``atrasado``."""
+        if not self.enabled:
+            return "de_baja"
+        if self.registrado is None:
+            return "sin_registrar"
+        if self.reportado is None:
+            return "sin_reporte"
+        if self.error:
+            return "con_error"
+        return "al_dia" if self.atraso_cortes == 0 else "atrasado"
+
+
+@dataclass(frozen=True)
 class AnomalyRow:
     """One anomaly and, once acknowledged, who did it, when and with which note."""
 
@@ -202,6 +234,7 @@ class Overview:
     cortes: tuple[CorteInfo, ...]
     settings: Settings = field(default_factory=Settings)
     simulacro: bool = False  # a drill's central (prep central init --simulacro)
+    difusores: tuple[DifusorRow, ...] = ()
 
     @property
     def last_corte(self) -> CorteInfo | None:
@@ -358,6 +391,17 @@ _CAPTURISTAS = """
     FROM per AS p LEFT JOIN operators AS o ON o.id = p.operator
     ORDER BY p.d DESC, p.n DESC, p.operator
 """
+# Each difusor's last report against the cortes: how many were published after the one
+# it serves, and the minutes between that corte and the latest.
+_DIFUSORES = """
+    SELECT d.id, d.nombre, d.url, d.enabled, d.registrado_at, d.corte, d.reportado_at,
+           d.error,
+           CASE WHEN c.id IS NOT NULL
+                THEN (SELECT count(*) FROM cortes AS n WHERE n.id > c.id) END,
+           extract(epoch FROM (SELECT max(corte_at) FROM cortes) - c.corte_at) / 60
+    FROM difusores AS d LEFT JOIN cortes AS c ON c.directorio = d.corte
+    ORDER BY d.enabled DESC, d.creado_at, d.id
+"""
 _CORTES = """
     SELECT id, corte_at, directorio, manifiesto_sha256, motivo, ultimo, actas_esperadas,
            actas_capturadas, actas_contabilizadas, seconds
@@ -393,10 +437,11 @@ def read_overview(conn: psycopg.Connection[Any], settings: Settings | None = Non
             cur.execute(_CORTES, {"limit": CORTE_LIMIT})
             cortes = tuple(CorteInfo(*row) for row in cur.fetchall())
             simulacro = _simulacro(cur)
+            difusores = _difusores(cur)
     finally:
         conn.rollback()
     return Overview(now, version, catalog[1], catalog[2], progress, throughput, stations,
-                    anomalies, types, capturistas, cortes, settings, simulacro)
+                    anomalies, types, capturistas, cortes, settings, simulacro, difusores)
 
 
 def _simulacro(cur: psycopg.Cursor[Any]) -> bool:
@@ -407,6 +452,20 @@ def _simulacro(cur: psycopg.Cursor[Any]) -> bool:
                      "to_regclass('installation')::oid, 'SELECT'), false)"):
         return False
     return bool(_one(cur, "SELECT coalesce(bool_or(simulacro), false) FROM installation"))
+
+
+def _difusores(cur: psycopg.Cursor[Any]) -> tuple[DifusorRow, ...]:
+    """The difusores, if this login may read them (granted by revision 0020; a login
+    made by hand before it sees none)."""
+    if not _one(cur, "SELECT coalesce(has_table_privilege("
+                     "to_regclass('difusores')::oid, 'SELECT'), false)"):
+        return ()
+    cur.execute(_DIFUSORES)
+    return tuple(DifusorRow(did, nombre, url, enabled, registrado, corte, reportado, error,
+                            None if corte is None or atraso is None else int(atraso),
+                            None if minutos is None else float(minutos))
+                 for did, nombre, url, enabled, registrado, corte, reportado, error, atraso,
+                 minutos in cur.fetchall())
 
 
 def catalog_names(cur: psycopg.Cursor[Any], version: int

@@ -1,7 +1,7 @@
 """The dashboard's main window: a banner for the connection's state, the pages in tabs,
 the coordinators' session and actions in menus, and keyboard shortcuts for all of it.
 
-Shortcuts: F5 refresh now; Ctrl+1…6 the pages; Alt+E the elección; Ctrl+L log in;
+Shortcuts: F5 refresh now; Ctrl+1…7 the pages; Alt+E the elección; Ctrl+L log in;
 Ctrl+Intro acknowledge the selected anomaly; Ctrl+Shift+A enrollment code; Ctrl+Shift+O
 operator; Ctrl+Shift+E disable/enable the selected station; Ctrl+Shift+C corte now
 (outside the Consejo's window only with a reason); Ctrl+Shift+U the último corte; Ctrl+Q
@@ -44,6 +44,7 @@ from central.dashboard.dialogs import (
     confirm,
     inform,
 )
+from central.dashboard.difusores import DifusoresView
 from central.dashboard.stations import site_name
 from central.dashboard.views import (
     AnomaliasView,
@@ -56,7 +57,8 @@ from central.operators import OperatorInfo
 from central.publication.ventana import EstadoPublicacion
 from qtkit.style import set_tone
 
-PAGES = ("Resumen", "Ritmo", "Estaciones", "Anomalías", "Capturistas", "Cortes")
+PAGES = ("Resumen", "Ritmo", "Estaciones", "Anomalías", "Capturistas", "Cortes",
+         "Difusores")
 DEFAULT_SIZE = (1440, 860)
 #: The smallest screen the control room's PCs have: everything must fit it.
 MIN_SIZE = (1024, 700)
@@ -91,9 +93,11 @@ class DashboardWindow(QMainWindow):
         self.anomalias = AnomaliasView()
         self.capturistas = CapturistasView()
         self.cortes = CortesView()
+        self.difusores = DifusoresView()
         self.tabs = QTabWidget()
         for widget, title in zip((self.resumen, self.ritmo, self.estaciones, self.anomalias,
-                                  self.capturistas, self.cortes), PAGES, strict=True):
+                                  self.capturistas, self.cortes, self.difusores), PAGES,
+                                 strict=True):
             self.tabs.addTab(widget, title)
         self.loading = QLabel("Cargando datos del nodo central…")
         self.loading.setObjectName("empty")
@@ -213,7 +217,7 @@ class DashboardWindow(QMainWindow):
         if ov is None:
             return
         for page in (self.resumen, self.ritmo, self.estaciones, self.anomalias,
-                     self.capturistas, self.cortes):
+                     self.capturistas, self.cortes, self.difusores):
             page.show_overview(ov)
         pending = ov.pending_anomalies
         self.tabs.setTabText(PAGES.index("Anomalías"),

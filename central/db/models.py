@@ -582,3 +582,36 @@ class CatdDistrito(Base):
     catd: Mapped[int] = mapped_column(Integer)
     assigned_at: Mapped[datetime]
     assigned_by: Mapped[str] = mapped_column(String(128))
+
+
+class Difusor(Base):
+    """An official difusor the institute gave alta (revision 0020;
+    :mod:`central.difusores`): name and public URL, the one-time code it enrolls with
+    (``enrollment_codes``, role ``difusor``), its Ed25519 key once enrolled, and what it
+    last reported, signed: the corte it serves or the error that keeps it from serving a
+    newer one."""
+
+    __tablename__ = "difusores"
+    __table_args__ = (
+        CheckConstraint("public_key IS NULL OR length(public_key) = 32",
+                        name="public_key_length"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    nombre: Mapped[str] = mapped_column(String(120))
+    url: Mapped[str] = mapped_column(String(300))
+    codigo_sha256: Mapped[str] = mapped_column(ForeignKey("enrollment_codes.code_sha256"))
+    creado_por: Mapped[str] = mapped_column(String(128))
+    creado_at: Mapped[datetime]
+    enabled: Mapped[bool] = mapped_column(server_default=true())
+    public_key: Mapped[bytes | None] = mapped_column(unique=True)
+    hostname: Mapped[str | None] = mapped_column(String(255))
+    registrado_at: Mapped[datetime | None]
+    #: The last report: the corte served (``cortes.directorio``), the error if any, the
+    #: difusor's own clock when it made the report (a replayed older one is refused) and
+    #: the central's when it arrived.
+    corte: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(String(500))
+    reporte_hora: Mapped[datetime | None]
+    reportado_at: Mapped[datetime | None]
+    version: Mapped[str | None] = mapped_column(String(64))

@@ -9,6 +9,7 @@
         <ELECCION>.csv, <ELECCION>_CANDIDATURAS.csv, LEEME.txt
         HISTORIAL.csv                every event of every published acta (issue 29)
         AVANCE_CATD.csv              the pipeline's progress per CATD (issue 29)
+        DIFUSORES.csv                the official difusores, if any (issue 30)
         PREP_20270606_2305.zip       the CSVs and LEEME (PREP_SIMULACRO_… in a drill)
         diferencias.json             vs the previous corte
         imagenes/<sha256>.<ext>      every published acta image, by its hash
@@ -54,6 +55,7 @@ from central.publication.diferencias import diferencias
 from central.publication.snapshot import Snapshot
 from prep.corte import simulacro
 from prep.corte.anexo import TZ, TimeFormatter
+from prep.corte.difusores import DIFUSORES, difusores_csv
 from prep.corte.historial import HISTORIAL, encabezado_csv, eventos_de, lineas_csv
 from prep.corte.leeme import leeme_text
 from prep.corte.package import LEEME, MANIFEST, build_corte_files, corte_dirname
@@ -149,6 +151,8 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
                                           rules, ultimo_corte, snap.simulacro)
         del files[MANIFEST]  # this package's manifest covers every file, below
         salud = snap.salud is not None
+        if snap.difusores:
+            files[DIFUSORES] = difusores_csv(snap.difusores, snap.simulacro)
         top = sorted([*files, HISTORIAL, *([AVANCE_CATD] if salud else []), zip_name,
                       DIFERENCIAS, PUBLIC_KEY, MANIFEST, SIGNATURE])
         files[LEEME] = _leeme(snap, top, key, rules, ultimo_corte).encode("utf-8")
@@ -164,7 +168,8 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
             files[AVANCE_CATD] = salud_csv(filas_salud, snap.simulacro)
             clock.lap("avance_catd")
         csvs = {n: d for n, d in files.items() if n.endswith(".csv")
-                and not n.endswith("_CANDIDATURAS.csv") and n not in (HISTORIAL, AVANCE_CATD)}
+                and not n.endswith("_CANDIDATURAS.csv")
+                and n not in (HISTORIAL, AVANCE_CATD, DIFUSORES)}
         diff = json.dumps({
             "corte": name, **({"simulacro": True} if snap.simulacro else {}),
             "corte_anterior": anterior.name if anterior is not None else None,
@@ -179,8 +184,9 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
         staging.put(DIFERENCIAS, diff)
         staging.put(PUBLIC_KEY, _public_pem(key))
         if site_files is not None:
+            descargas = (zip_name, *((DIFUSORES,) if snap.difusores else ()))
             extra: dict[str, Any] = (
-                {"descargas": (zip_name,)}
+                {"descargas": descargas}
                 if "descargas" in inspect.signature(site_files).parameters else {})
             if snap.simulacro:  # a site that cannot stamp it is refused (TypeError)
                 extra["simulacro"] = True
@@ -198,6 +204,10 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
                 if PurePosixPath(path).parts[0] != SITIO:
                     raise CorteError(f"el sitio público devolvió {path!r}, fuera de {SITIO}/")
                 staging.put(path, data)
+            if snap.difusores:
+                site = importlib.import_module("prep.corte.site")
+                for path, data in site.difusores_files(snap.difusores, name).items():
+                    staging.put(path, data)
             clock.lap("sitio")
         resumenes = tuple(t.resumen for t in tablas)
         del tablas

@@ -47,6 +47,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from central import catalog_store
+from central.difusores import oficiales
 from central.publication import historial as historial_db
 from central.publication import salud_catd as salud_db
 from prep.catalog import Catalog
@@ -91,6 +92,8 @@ class Snapshot:
     historial: Historial = field(default_factory=Historial)
     #: What AVANCE_CATD.csv needs beyond the tables (issue 29); ``None``: no such file.
     salud: LecturaCatd | None = None
+    #: The official difusores (name, URL) for DIFUSORES.csv (issue 30); none: no file.
+    difusores: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +202,7 @@ def read_snapshot(engine: Engine) -> Snapshot:
         with raw.cursor() as cur:  # still the snapshot's transaction
             historial = historial_db.leer(cur, estado, frozenset(verificadas))
             salud = salud_db.leer(cur, estado)
+            difusores = oficiales(cur)
     # An election code the catalog does not hold names no election: published as not
     # identified («No se sabe»), in every election's file (prep.corte.summary.tabulate).
     codigos = catalog.eleccion_por_codigo
@@ -206,7 +210,7 @@ def read_snapshot(engine: Engine) -> Snapshot:
                                   at)
                   for codigo, eleccion, at in fuera_rows if at is not None)
     return Snapshot(corte, version, catalog, estado, fuera, imagenes, simulacro,
-                    frozenset(verificadas), corregidas, historial, salud)
+                    frozenset(verificadas), corregidas, historial, salud, difusores)
 
 
 def _batches(raw: psycopg.Connection[Any]) -> Iterator[list[Any]]:

@@ -28,6 +28,7 @@ from prep.corte.anexo import (
     SIN_DATO,
     format_corte_time,
 )
+from prep.corte.difusores import DIFUSORES, leeme_difusores
 from prep.corte.historial import HISTORIAL
 from prep.corte.historial_leeme import leeme_historial
 from prep.corte.leeme_reglas import ULTIMO_CORTE, descripcion
@@ -175,6 +176,8 @@ def leeme_text(catalog: Catalog, corte: datetime, files: Sequence[str],
         out += ["", leeme_historial(simulacro)]
     if AVANCE_CATD in files:
         out += ["", leeme_salud(simulacro)]
+    if DIFUSORES in files:
+        out += ["", leeme_difusores(simulacro)]
     for e in catalog.elecciones:
         out += ["", f"{e.nombre} (código {e.codigo}) {_AMBITO[e.ambito]}",
                 "  Asociaciones (columnas de votos):"]

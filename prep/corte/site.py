@@ -36,6 +36,10 @@ from prep.corte.anexo import (
     columns,
     format_corte_time,
 )
+from prep.corte.difusores import DATOS as DIFUSORES_DATOS
+from prep.corte.difusores import DIFUSORES
+from prep.corte.difusores import RUTA as RUTA_DIFUSORES
+from prep.corte.difusores import datos_sitio as datos_difusores
 from prep.corte.historial import COLUMNS as HISTORIAL_COLUMNS
 from prep.corte.historial import HISTORIAL
 from prep.corte.package import LEEME, MANIFEST, corte_dirname, slug
@@ -103,6 +107,8 @@ def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: dat
     shown as they are by the page ``#/catd`` (``datos/catd.js``) and offered for download.
     ``nombre``: the corte's directory name (default :func:`corte_dirname` of ``corte``),
     which every data file carries so a page never mixes two cortes (docs/sitio.md).
+    DIFUSORES.csv among ``descargas`` adds the page ``#/difusores``, which lists what
+    :func:`difusores_files` wrote.
     Returns {path relative to the corte root, always under ``sitio/``: bytes}.
     """
     return dict(iter_site_files(catalog, tablas, corte, imagenes, descargas, simulacro,
@@ -153,6 +159,14 @@ def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte
     for name in ASSETS:
         out[f"{SITE_DIR}/{name}"] = assets.joinpath(name).read_bytes()
     yield from _stamped(out, simulacro)
+
+
+def difusores_files(difusores: Sequence[tuple[str, str]], nombre: str) -> dict[str, bytes]:
+    """The site's list of the official difusores (name, URL) of DIFUSORES.csv
+    (:mod:`prep.corte.difusores`), ``datos/difusores.js``, shown by the page
+    ``#/difusores`` when DIFUSORES.csv is among the downloads of :func:`site_files`."""
+    return {f"{SITE_DIR}/{DIFUSORES_DATOS}": data_file(
+        RUTA_DIFUSORES, datos_difusores(difusores), corte=nombre)}
 
 
 def _stamped(files: Mapping[str, bytes], simulacro: bool) -> Iterator[tuple[str, bytes]]:
@@ -423,6 +437,10 @@ def _indice(catalog: Catalog, tablas: Iterable[TablaEleccion], corte: datetime,
         if name == HISTORIAL:
             archivos.append({"archivo": name, "titulo": "Historial de cada acta publicada: "
                              "acopio, digitalización, capturas, cotejo y publicación (CSV)"})
+            continue
+        if name == DIFUSORES:
+            archivos.append({"archivo": name, "titulo": "Difusores oficiales del PREP: "
+                             "nombre y dirección de cada sitio que replica los cortes (CSV)"})
             continue
         if name == AVANCE_CATD:
             archivos.append({"archivo": name, "titulo": "Avance por centro de acopio (CATD): "

@@ -14,7 +14,8 @@ Checks, in order, and reports every problem found (Spanish):
    HISTORIAL.csv, if there, lists only actas the CSVs publish with data, with their
    image and acopio time (:mod:`prep.corte.verify_historial`); AVANCE_CATD.csv, if
    there, agrees per CATD and in its sums with the election CSVs
-   (:mod:`prep.corte.verify_salud_catd`);
+   (:mod:`prep.corte.verify_salud_catd`); DIFUSORES.csv, if there, is well formed
+   and the site lists the same difusores (:mod:`prep.corte.difusores`);
 6. SIMULACRO: a manifest that opens with the drill's line (:mod:`prep.corte.simulacro`)
    needs the stamp on line 1 of every CSV and of LEEME, in the zip's name and on every
    page of the site; a manifest without it, none of them.
@@ -36,6 +37,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from prep.corte import simulacro as marca
+from prep.corte.difusores import DIFUSORES
+from prep.corte.difusores import problemas as problemas_difusores
 from prep.corte.historial import HISTORIAL
 from prep.corte.package import LEEME, MANIFEST
 from prep.corte.reader import (
@@ -142,6 +145,8 @@ def verify_corte(directory: Path, llave: Path | None = None,
         result.problemas += problemas_historial(directory, result.tablas)
     if AVANCE_CATD in digests:
         result.problemas += problemas_salud(directory, result.tablas)
+    if DIFUSORES in digests:
+        result.problemas += problemas_difusores(directory, sorted(digests))
     _check_zip(result, directory, digests)
     result.problemas += marca.problemas(directory, digests, result.simulacro)
     return result
@@ -288,7 +293,7 @@ def _check_elecciones(result: Verificacion, directory: Path, digests: dict[str, 
               if n.partition("/")[0] == IMAGENES}
     for name in sorted(digests):
         if "/" in name or not name.endswith(".csv") or name.endswith("_CANDIDATURAS.csv") \
-                or name in (HISTORIAL, AVANCE_CATD):
+                or name in (HISTORIAL, AVANCE_CATD, DIFUSORES):
             continue
         try:
             parsed = read_eleccion_csv((directory / name).read_bytes())

@@ -23,11 +23,12 @@ from PIL import Image, ImageDraw, ImageFont
 
 from prep.catalog import Acta, Catalog, generate_catalog
 from prep.corte.anexo import TZ
+from prep.corte.difusores import DIFUSORES, difusores_csv
 from prep.corte.historial import HISTORIAL, filas_por_acta, historial_csv
 from prep.corte.model import ActaEnCorte
 from prep.corte.package import build_corte_files, corte_dirname
 from prep.corte.salud_catd import AVANCE_CATD, LecturaCatd, filas_catd, salud_csv
-from prep.corte.site import site_files
+from prep.corte.site import difusores_files, site_files
 from prep.corte.summary import TablaEleccion
 from prep.sintetico.capturas import simulate
 from prep.values import Captura, format_valor
@@ -35,6 +36,8 @@ from tests.harness.corte_data import historial_simulado
 
 SEED = 2027
 SCALE = 0.01  # 140 casillas, 420 actas
+DIFUSORES_OFICIALES = (("Universidad Autónoma de Ciudad de México", "https://prep.uacm.example/"),
+                       ("Diario «La Jornada de Prueba»", "https://prep.jornada.example/2027/"))
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ class CorteSitio:
     historial: dict[str, list[tuple[str, ...]]]
     #: The rows of AVANCE_CATD.csv, as given to site_files (issue 29).
     salud: list[tuple[str, ...]] = field(default_factory=list)
+    #: The official difusores of DIFUSORES.csv (issue 30).
+    difusores: tuple[tuple[str, str], ...] = ()
 
 
 def corte_time(catalog: Catalog) -> datetime:
@@ -98,14 +103,17 @@ def build_corte_sitio(root: Path, seed: int = SEED, scale: float = SCALE,
         ocultos=frozenset({"02"}))
     salud = filas_catd(catalog, tablas, lectura, {}, corte)
     paquete[AVANCE_CATD] = salud_csv(salud, simulacro)
+    # Two official difusores (issue 30).
+    paquete[DIFUSORES] = difusores_csv(DIFUSORES_OFICIALES, simulacro)
     sitio = site_files(catalog, por_codigo, corte, imagenes, simulacro=simulacro,
-                       historial=historial, salud_catd=salud)
+                       historial=historial, salud_catd=salud, descargas=(DIFUSORES,))
+    sitio.update(difusores_files(DIFUSORES_OFICIALES, corte_dirname(corte)))
     for name, data in {**paquete, **pngs, **sitio}.items():
         dest = root / name
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(data)
     return CorteSitio(root, catalog, corte, por_codigo, paquete, sitio, imagenes, historial,
-                      salud)
+                      salud, DIFUSORES_OFICIALES)
 
 
 @functools.cache

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from prep.corte.difusores import DIFUSORES
+from prep.corte.package import corte_dirname
 from prep.corte.reader import CsvEleccion, resumen_desde_filas
 from prep.corte.site import (
     ASSETS,
@@ -16,6 +18,7 @@ from prep.corte.site import (
     OMITTED_COLUMNS,
     data_file,
     demarcacion_file,
+    difusores_files,
     distrito_file,
     election_file,
     historial_file,
@@ -59,6 +62,7 @@ def test_every_file_is_listed_under_sitio(corte_sitio: CorteSitio) -> None:
     catalog = corte_sitio.catalog
     expected = {"sitio/index.html", "sitio/datos/indice.js", "sitio/datos/secciones.js",
                 "sitio/datos/catd.js",  # the rows of AVANCE_CATD.csv (issue 29)
+                "sitio/datos/difusores.js",  # DIFUSORES.csv's difusores (issue 30)
                 *(f"sitio/{a}" for a in ASSETS)}
     for e in catalog.elecciones:
         expected.add(election_file(e.codigo))
@@ -79,6 +83,8 @@ def test_site_needs_nothing_from_outside(corte_sitio: CorteSitio) -> None:
         target = ref[3:] if ref.startswith("../") else f"sitio/{ref}"
         assert target in corte_sitio.sitio or target in corte_sitio.paquete, ref
     for name, data in corte_sitio.sitio.items():
+        if name == "sitio/datos/difusores.js":
+            continue  # the official difusores' addresses: links a reader may follow, not loaded
         # An SVG names its XML namespace by URL: a name, never fetched.
         text = data.decode().replace('xmlns="http://www.w3.org/2000/svg"', "")
         assert "http://" not in text and "https://" not in text, name
@@ -211,7 +217,8 @@ def test_secciones_index_finds_the_distrito_of_every_seccion(corte_sitio: CorteS
 def test_same_corte_gives_the_same_bytes(corte_sitio: CorteSitio) -> None:
     again = site_files(corte_sitio.catalog, corte_sitio.tablas, corte_sitio.corte,
                        corte_sitio.imagenes, historial=corte_sitio.historial,
-                       salud_catd=corte_sitio.salud)
+                       salud_catd=corte_sitio.salud, descargas=(DIFUSORES,))
+    again.update(difusores_files(corte_sitio.difusores, corte_dirname(corte_sitio.corte)))
     assert again == corte_sitio.sitio
 
 

@@ -12,6 +12,7 @@
  *          #/buscar/<texto>               search by sección, CLAVE_CASILLA or CLAVE_ACTA
  *          #/descargas                    downloads and how to verify them
  *          #/catd                         progress and connection per CATD (AVANCE_CATD.csv)
+ *          #/difusores                    the official difusores (DIFUSORES.csv), if any
  *
  * One corte per page: every data file names its corte (nombre_corte) and the page shows
  * none of another corte than its indice's. Served from a publication directory
@@ -876,6 +877,37 @@
     });
   }
 
+  /* ---- official difusores: DIFUSORES.csv's rows (datos/difusores.js) ------------- */
+
+  function hayDifusores() {
+    return (indice.descargas || []).some(function (d) { return d.archivo === "DIFUSORES.csv"; });
+  }
+
+  function vistaDifusores() {
+    return cargar("difusores").then(function (c) {
+      var lista = h("ul", { "class": "difusores", id: "lista-difusores" },
+        c.difusores.map(function (d) {
+          // Only https addresses become links (verify-corte refuses any other).
+          var enlace = /^https:\/\//.test(d.url)
+            ? h("a", { href: d.url, rel: "noopener noreferrer", texto: d.url }) : d.url;
+          return h("li", null, h("strong", { texto: d.nombre }), " ", enlace);
+        }));
+      return {
+        titulo: "Difusores oficiales", pestana: "difusores",
+        nodos: [encabezado("Difusores oficiales", "Corte de información: " + indice.corte),
+          h("section", { "class": "bloque" },
+            h("p", { texto: "Estas instituciones replican cada corte del PREP en sus propios sitios, " +
+              "registradas ante el instituto. Si este sitio no responde, puede consultar los resultados " +
+              "en cualquiera de ellas: publican exactamente los mismos archivos, firmados por el instituto." }),
+            lista,
+            h("p", { texto: "Para comprobar que un corte descargado de un difusor es el del instituto: " +
+              "«prep verify-corte CARPETA --huella HUELLA», con la huella de la llave pública que publica " +
+              "el instituto (ver Descargas)." }),
+            h("p", null, h("a", { href: "../DIFUSORES.csv", download: "", texto: "Descargar DIFUSORES.csv" })))]
+      };
+    });
+  }
+
   function noEncontrado(mensaje) {
     return { titulo: "No encontrado", nodos: [encabezado("No encontramos lo que busca"),
       h("p", { texto: mensaje }), h("p", null, h("a", { href: "#/", texto: "Ir al inicio" }))] };
@@ -901,6 +933,7 @@
     if (partes[0] === "buscar") { return vistaBuscar(partes.slice(1).join("/")); }
     if (partes[0] === "descargas") { return vistaDescargas(); }
     if (partes[0] === "catd" && partes.length === 1 && indice.catd) { return vistaCatd(); }
+    if (partes[0] === "difusores" && partes.length === 1 && hayDifusores()) { return vistaDifusores(); }
     return Promise.resolve(noEncontrado("La dirección no corresponde a ninguna página de este sitio."));
   }
 
@@ -969,6 +1002,10 @@
     if (ind.catd) {
       pestanas.appendChild(h("li", null, h("a", { href: "#/catd", "data-clave": "catd",
                                                   texto: "Centros de acopio" })));
+    }
+    if (hayDifusores()) {
+      pestanas.appendChild(h("li", null, h("a", { href: "#/difusores", "data-clave": "difusores",
+                                                  texto: "Difusores oficiales" })));
     }
     pestanas.appendChild(h("li", null, h("a", { href: "#/descargas", "data-clave": "descargas",
                                                 texto: "Descargas" })));

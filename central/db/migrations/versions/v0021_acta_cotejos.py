@@ -11,7 +11,7 @@ Existing rows get the two cotejos those columns hold, in the order they were rec
 ``prep central rebuild-state`` recovers any earlier ones from the records.
 
 Revision ID: 0021
-Revises: 0018
+Revises: 0020
 Create Date: 2027-04-09
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision: str = "0021"
-down_revision: str | None = "0018"
+down_revision: str | None = "0020"
 branch_labels: str | None = None
 depends_on: str | None = None
 

@@ -1,0 +1,297 @@
+"""Registered difusores (issue 30; docs/difusores.md, «Registro de difusores»).
+
+A coordinator gives an official difusor alta with its name and public URL
+(:func:`alta`): that makes a one-time code, the same kind of code a station enrolls with
+(:mod:`central.enrollment`, role ``difusor``). The difusor spends it with its Ed25519
+public key (:func:`registrar`, ``POST /v1/difusores/registro``), then reports, signed
+with that key, the corte it serves after each one it publishes and the error of each
+refusal (:func:`reportar`, ``POST /v1/difusores/reporte``). The central checks the
+signature, that the corte is one it published with that very manifest, and keeps the
+last report (for the dashboard) and every one in the audit log.
+
+A difusor enrolled and not given baja is *official*: each corte lists it, by name and
+URL, in DIFUSORES.csv and on the public site (:func:`oficiales`).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from central import audit
+from central.auth import SignedRequest
+from central.db.models import CorteRow, Difusor, Station
+from central.enrollment import DEFAULT_TTL, add_code, claim_code
+from central.errors import ApiError, Refused, bounded
+from prep.canonical import CanonicalError, parse_json, sha256_hex
+from prep.corte.difusores import nombre_valido, url_valida
+from prep.crypto import SignatureError, VerifyKey
+from prep.records import RecordError, format_time, parse_time
+
+ROLE = "difusor"
+SITIO = "DIFUSOR"
+MAX_ERROR = 500
+MAX_REPORTE_BYTES = 4 * 1024
+MAX_REGISTRO_BYTES = 4 * 1024
+MAX_MOTIVO = 300
+
+_HOSTNAME = re.compile(r"[\w.-]{1,255}")
+_CORTE = re.compile(r"\d{8}_\d{4}(_[1-9]\d*)?")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_VERSION = re.compile(r"[\w.+-]{1,64}")
+
+
+class DifusorInvalido(ValueError):
+    """A coordinator's input the central does not accept (Spanish message)."""
+
+
+@dataclass(frozen=True)
+class Alta:
+    """A difusor given alta: its id and the one-time code to hand it (shown once)."""
+
+    id: str
+    nombre: str
+    url: str
+    codigo: str
+    vence: datetime
+
+
+@dataclass(frozen=True)
+class Registrado:
+    """What the central tells a difusor that spent its code."""
+
+    id: str
+    nombre: str
+    url: str
+
+
+def validar_nombre(nombre: str) -> str:
+    """The institution's name as published (:func:`prep.corte.difusores.nombre_valido`)."""
+    try:
+        return nombre_valido(nombre)
+    except ValueError as exc:
+        raise DifusorInvalido(str(exc)) from None
+
+
+def validar_url(url: str) -> str:
+    """The difusor's public address (:func:`prep.corte.difusores.url_valida`)."""
+    try:
+        return url_valida(url)
+    except ValueError as exc:
+        raise DifusorInvalido(str(exc)) from None
+
+
+def alta(engine: Engine, nombre: str, url: str, *, actor: str,
+         ttl: timedelta = DEFAULT_TTL) -> Alta:
+    """Give an official difusor alta: its row and a one-time code, audited."""
+    nombre, url = validar_nombre(nombre), validar_url(url)
+    now = datetime.now(UTC)
+    with Session(engine) as session, session.begin():
+        if session.scalar(select(Difusor.id).where(Difusor.url == url, Difusor.enabled)):
+            raise DifusorInvalido(f"ya hay un difusor activo con la dirección {url}; para "
+                                  "darle un código nuevo use «prep central difusor codigo»")
+        difusor_id = _nuevo_id(session)
+        codigo, digest = add_code(session, ROLE, SITIO, actor=actor, ttl=ttl)
+        session.add(Difusor(id=difusor_id, nombre=nombre, url=url, codigo_sha256=digest,
+                            creado_por=actor, creado_at=now))
+        audit.emit(session, "difusor_alta", actor=actor, detail={
+            "difusor": difusor_id, "nombre": nombre, "url": url, "code_sha256": digest})
+    return Alta(difusor_id, nombre, url, codigo, now + ttl)
+
+
+def nuevo_codigo(engine: Engine, difusor_id: str, *, actor: str,
+                 ttl: timedelta = DEFAULT_TTL) -> Alta:
+    """A new one-time code for a difusor given alta (its code expired, or it lost its
+    key: registering again replaces the key, and the old one stops working then)."""
+    now = datetime.now(UTC)
+    with Session(engine) as session, session.begin():
+        difusor = session.get(Difusor, difusor_id, with_for_update=True)
+        if difusor is None or not difusor.enabled:
+            raise DifusorInvalido(f"no hay un difusor activo {difusor_id!r} («prep central "
+                                  "difusor lista» los muestra)")
+        codigo, digest = add_code(session, ROLE, SITIO, actor=actor, ttl=ttl)
+        difusor.codigo_sha256 = digest
+        audit.emit(session, "difusor_codigo", actor=actor, detail={
+            "difusor": difusor_id, "code_sha256": digest})
+        return Alta(difusor.id, difusor.nombre, difusor.url, codigo, now + ttl)
+
+
+def baja(engine: Engine, difusor_id: str, motivo: str, *, actor: str) -> bool:
+    """Take a difusor off the official list: its reports are refused from now on and
+    the next corte no longer lists it. False if it already was."""
+    motivo = " ".join(motivo.split())
+    if not motivo or len(motivo) > MAX_MOTIVO:
+        raise DifusorInvalido(f"escriba el motivo de la baja (hasta {MAX_MOTIVO} "
+                              "caracteres): queda en la bitácora")
+    with Session(engine) as session, session.begin():
+        difusor = session.get(Difusor, difusor_id, with_for_update=True)
+        if difusor is None:
+            raise DifusorInvalido(f"no hay un difusor {difusor_id!r} («prep central "
+                                  "difusor lista» los muestra)")
+        if not difusor.enabled:
+            return False
+        difusor.enabled = False
+        audit.emit(session, "difusor_baja", actor=actor, detail={
+            "difusor": difusor_id, "nombre": difusor.nombre, "motivo": motivo})
+    return True
+
+
+def lista(engine: Engine) -> list[dict[str, Any]]:
+    """Every difusor given alta, for ``prep central difusor lista`` (JSON-ready)."""
+    with Session(engine) as session:
+        rows = session.scalars(select(Difusor).order_by(Difusor.creado_at, Difusor.id))
+        return [{"id": d.id, "nombre": d.nombre, "url": d.url, "activo": d.enabled,
+                 "registrado": format_time(d.registrado_at) if d.registrado_at else None,
+                 "corte": d.corte, "error": d.error,
+                 "reportado": format_time(d.reportado_at) if d.reportado_at else None}
+                for d in rows]
+
+
+def registrar(engine: Engine, body: bytes) -> Registrado:
+    """``POST /v1/difusores/registro``: spend a difusor's code to register its key.
+
+    ``body``: ``{"codigo", "public_key", "hostname"}``. A code unknown, used, expired or
+    made for a station → 403 (as a station's enrollment); a key already registered →
+    409."""
+    try:
+        data = parse_json(body, MAX_REGISTRO_BYTES)
+        codigo, hostname = data["codigo"], data["hostname"]
+        public_key = VerifyKey.from_b64(data["public_key"]).raw()
+        if not isinstance(codigo, str) or not isinstance(hostname, str):
+            raise TypeError("codigo and hostname are texts")
+    except (CanonicalError, SignatureError, ValueError, KeyError, TypeError):
+        raise ApiError(400, "malformed", "La solicitud de registro del difusor está "
+                                         "incompleta o mal formada.") from None
+    if not _HOSTNAME.fullmatch(hostname):
+        raise ApiError(400, "malformed", "El nombre del equipo del difusor no es válido.")
+    now = datetime.now(UTC)
+    with Session(engine) as session, session.begin():
+        code = claim_code(session, codigo, (ROLE,), now, actor=f"difusor:{hostname[:100]}",
+                          detail={"hostname": hostname})
+        difusor = session.scalars(select(Difusor)
+                                  .where(Difusor.codigo_sha256 == code.code_sha256)
+                                  .with_for_update()).one_or_none()
+        if difusor is None or not difusor.enabled:
+            raise Refused(403, "difusor_de_baja", "Este difusor fue dado de baja: el código "
+                          "ya no sirve. Hable con el instituto.", event="enrollment_refused",
+                          actor=f"difusor:{hostname[:100]}",
+                          detail={"code_sha256": code.code_sha256, "hostname": hostname},
+                          unsigned=True)
+        if session.scalar(select(Difusor.id).where(Difusor.public_key == public_key,
+                                                   Difusor.id != difusor.id)) \
+                or session.scalar(select(Station.id).where(Station.public_key == public_key)):
+            raise ApiError(409, "key_in_use", "Esta llave pública ya está registrada; genere "
+                                              "una nueva.")
+        anterior = difusor.public_key
+        difusor.public_key, difusor.hostname, difusor.registrado_at = \
+            public_key, hostname, now
+        audit.emit(session, "difusor_registrado", actor=difusor.id, detail={
+            "hostname": hostname, "code_sha256": code.code_sha256,
+            "public_key_sha256": sha256_hex(public_key),
+            "reemplaza_sha256": sha256_hex(anterior) if anterior else None})
+        return Registrado(difusor.id, difusor.nombre, difusor.url)
+
+
+@dataclass(frozen=True)
+class Reporte:
+    """A difusor's report as read from its signed body."""
+
+    corte: str | None
+    manifiesto_sha256: str | None
+    error: str | None
+    hora: datetime
+    version: str | None
+
+
+def leer_reporte(body: bytes) -> Reporte:
+    """Parse a report body (``{"corte", "manifiesto_sha256", "error", "hora",
+    "version"}``); anything else → 400."""
+    malformed = ApiError(400, "malformed", "El reporte del difusor está incompleto o mal "
+                                           "formado.")
+    try:
+        data = parse_json(body, MAX_REPORTE_BYTES)
+        corte, manifiesto, error = data.get("corte"), data.get("manifiesto_sha256"), \
+            data.get("error")
+        hora, version = parse_time(str(data["hora"])), data.get("version")
+    except (CanonicalError, RecordError, ValueError, KeyError, TypeError, AttributeError):
+        raise malformed from None
+    if corte is not None and not (isinstance(corte, str) and _CORTE.fullmatch(corte)
+                                  and isinstance(manifiesto, str)
+                                  and _SHA256.fullmatch(manifiesto)):
+        raise malformed
+    if corte is None and manifiesto is not None:
+        raise malformed
+    if error is not None and not isinstance(error, str):
+        raise malformed
+    if version is not None and not (isinstance(version, str) and _VERSION.fullmatch(version)):
+        raise malformed
+    if error is not None:
+        # Kept and shown as one line: control characters become spaces.
+        error = bounded(" ".join("".join(c if c.isprintable() else " " for c in error)
+                                 .split()), MAX_ERROR) or None
+    return Reporte(corte, manifiesto, error, hora, version)
+
+
+def reportar(engine: Engine, signed: SignedRequest, body: bytes) -> dict[str, Any]:
+    """``POST /v1/difusores/reporte``: check the difusor's signature (``signed``, made
+    with :data:`DIFUSOR_HEADER`), that the corte it serves is one the central published
+    with that manifest, and keep the report; answer with the central's latest corte."""
+    difusor_id = signed.station_id()  # same shape and refusals as a station's id
+    with Session(engine) as session, session.begin():
+        difusor = session.get(Difusor, difusor_id, with_for_update=True)
+        signed.verify(difusor.public_key if difusor is not None else None,
+                      difusor is not None and difusor.enabled)
+        assert difusor is not None
+        reporte = leer_reporte(body)
+        if reporte.corte is not None:
+            stored = session.scalar(select(CorteRow.manifiesto_sha256)
+                                    .where(CorteRow.directorio == reporte.corte))
+            if stored != reporte.manifiesto_sha256:
+                raise _corte_ajeno(difusor_id, reporte, stored)
+        now = datetime.now(UTC)
+        difusor.corte, difusor.error = reporte.corte, reporte.error
+        difusor.reporte_hora, difusor.reportado_at = reporte.hora, now
+        difusor.version = reporte.version
+        audit.emit(session, "difusor_reporte", actor=difusor_id, detail={
+            "corte": reporte.corte, "manifiesto_sha256": reporte.manifiesto_sha256,
+            "error": reporte.error, "hora": format_time(reporte.hora),
+            "version": reporte.version})
+        ultimo = session.scalar(select(CorteRow.directorio)
+                                .order_by(CorteRow.id.desc()).limit(1))
+    return {"difusor": difusor_id, "recibido": format_time(now), "ultimo_corte": ultimo}
+
+
+def _corte_ajeno(difusor_id: str, reporte: Reporte, stored: str | None) -> Refused:
+    """A difusor says it serves a corte the central did not publish, or with another
+    manifest: what it serves is not the institute's (or it reports wrong): the
+    coordinator must know."""
+    message = (f"El nodo central no publicó el corte {reporte.corte}." if stored is None
+               else f"El manifiesto del corte {reporte.corte} que reporta no es el que "
+                    "publicó el nodo central.")
+    return Refused(409, "difusor_corte_desconocido", message,
+                   event="difusor_reporte_rechazado", actor=difusor_id,
+                   detail={"corte": reporte.corte,
+                           "manifiesto_sha256": reporte.manifiesto_sha256,
+                           "manifiesto_publicado": stored, "difusor": difusor_id},
+                   anomaly=True, unsigned=False)
+
+
+def oficiales(cur: Any) -> tuple[tuple[str, str], ...]:
+    """(nombre, url) of every official difusor (enrolled, not given baja), in the order
+    they were given alta: read with the corte's snapshot cursor (psycopg)."""
+    cur.execute("SELECT nombre, url FROM difusores WHERE enabled AND public_key IS NOT NULL "
+                "ORDER BY creado_at, id")
+    return tuple((str(n), str(u)) for n, u in cur.fetchall())
+
+
+def _nuevo_id(session: Session) -> str:
+    while True:
+        difusor_id = f"difusor-{secrets.token_hex(3)}"
+        if session.get(Difusor, difusor_id) is None:
+            return difusor_id

@@ -1,0 +1,40 @@
+"""The difusores' two requests (issue 30; docs/difusores.md, «Registro de difusores»):
+``POST /v1/difusores/registro`` spends a one-time code with the difusor's public key,
+``POST /v1/difusores/reporte`` takes its signed report of the corte it serves. The work
+is :mod:`central.difusores`; this module only reads the bodies and answers."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from central.auth import SIGNATURE_HEADER, SignedRequest
+from central.difusores import MAX_REGISTRO_BYTES, MAX_REPORTE_BYTES, registrar, reportar
+from central.http_common import CENTRAL, read_body
+from prep.canonical import sha256_hex
+from prep.protocol import DIFUSOR_HEADER, DIFUSOR_REGISTRO_PATH, DIFUSOR_REPORTE_PATH
+
+
+def add_difusor_routes(app: web.Application) -> None:
+    app.router.add_post(DIFUSOR_REGISTRO_PATH, _registro)
+    app.router.add_post(DIFUSOR_REPORTE_PATH, _reporte)
+
+
+async def _registro(request: web.Request) -> web.Response:
+    central = request.app[CENTRAL]
+    body = await read_body(request, MAX_REGISTRO_BYTES)
+    registrado = await central.run(registrar, central.engine, body)
+    identity = central.identity
+    return web.json_response({"difusor": registrado.id, "nombre": registrado.nombre,
+                              "url": registrado.url, "node": identity.node,
+                              "central_key": identity.key.public.b64(),
+                              "cert_sha256": identity.cert_sha256})
+
+
+async def _reporte(request: web.Request) -> web.Response:
+    central = request.app[CENTRAL]
+    body = await read_body(request, MAX_REPORTE_BYTES)
+    signed = SignedRequest(request.headers.get(DIFUSOR_HEADER),
+                           request.headers.get(SIGNATURE_HEADER), "POST", request.path,
+                           sha256_hex(body))
+    answer = await central.run(reportar, central.engine, signed, body)
+    return web.json_response(answer)

@@ -1,0 +1,156 @@
+"""DIFUSORES.csv: the official difusores a corte lists (issue 30; docs/difusores.md).
+
+A difusor the institute gave alta and that registered its key with the central
+(``prep central difusor alta``, ``prep difusor registrar``) and was not given baja is
+*official*: each corte lists it by name and public URL, in this file (signed in the
+manifest like every file, in the zip with the other CSVs) and on the site's page
+``#/difusores``, so a reader who cannot reach the institute knows where else the PREP
+is, and that what those sites serve can be checked with ``prep verify-corte``. A corte
+made while no difusor is official carries no such file.
+
+:func:`problemas` is what ``prep verify-corte`` checks: the file is well formed, every
+URL is an ``https://`` address, none repeats, and the site's ``datos/difusores.js``
+lists the very same.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from prep.corte.simulacro import PREFIJO
+from prep.corte.simulacro import titulo as marca_simulacro
+
+DIFUSORES = "DIFUSORES.csv"
+COLUMNS = ("NOMBRE", "URL")
+TITULO = "DIFUSORES OFICIALES DEL PREP"
+#: The site's data file (under ``sitio/``) and its route name.
+DATOS = "datos/difusores.js"
+RUTA = "difusores"
+MAX_NOMBRE = 120
+MAX_URL = 300
+_DATA = re.compile(r'PREP\.recibir\("difusores",(.*)\);\s*', re.DOTALL)
+
+
+def nombre_valido(nombre: str) -> str:
+    """The institution's name as published: spaces folded, 1–120 printable characters
+    (``ValueError`` otherwise)."""
+    nombre = " ".join(nombre.split())
+    if not nombre or len(nombre) > MAX_NOMBRE or not nombre.isprintable():
+        raise ValueError(f"el nombre del difusor debe tener de 1 a {MAX_NOMBRE} caracteres "
+                         "visibles")
+    return nombre
+
+
+def url_valida(url: str) -> str:
+    """A difusor's public address: ``https://host[:port][/path]`` in plain ASCII, no user,
+    query nor fragment, at most 300 characters (``ValueError`` otherwise): the site
+    shows it as a link."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+        parts = urlsplit("")
+    if (not port_ok or len(url) > MAX_URL or parts.scheme != "https" or not parts.hostname
+            or parts.username or parts.password or parts.query or parts.fragment
+            or not url.isascii() or not url.isprintable()
+            or any(c in url for c in ' "\'<>\\`')):
+        shown = url[:80] if url.isprintable() else ascii(url[:80])
+        raise ValueError(f"dirección inválida «{shown}»: debe ser https://servidor[/ruta], "
+                         f"sin usuario, consulta ni fragmento, de hasta {MAX_URL} caracteres")
+    return url
+
+
+def difusores_csv(filas: Sequence[tuple[str, str]], simulacro: bool = False) -> bytes:
+    """DIFUSORES.csv (UTF-8 with BOM, CRLF; a drill's opens with a SIMULACRO line)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    if simulacro:
+        w.writerow((marca_simulacro(TITULO, True),))
+    w.writerow(COLUMNS)
+    w.writerows(filas)
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def datos_sitio(filas: Sequence[tuple[str, str]]) -> dict[str, object]:
+    """The site's ``datos/difusores.js``: each difusor's name and URL, in the CSV's order."""
+    return {"difusores": [{"nombre": n, "url": u} for n, u in filas]}
+
+
+def leeme_difusores(simulacro: bool = False) -> str:
+    """The LEEME section that describes DIFUSORES.csv."""
+    linea = (f"la línea 1 dice «SIMULACRO — {TITULO}»; el encabezado va en la línea 2"
+             if simulacro else "el encabezado va en la línea 1")
+    return f"""\
+{DIFUSORES}: los difusores oficiales del PREP al momento de este corte (universidades y
+medios que replican cada corte en sus propios sitios, registrados ante el instituto).
+Una fila por difusor, en el orden en que se dieron de alta. UTF-8 con BOM, CRLF; {linea}.
+  Columnas: {", ".join(COLUMNS)}.
+  NOMBRE: la institución. URL: la dirección https:// de su sitio.
+  Lo que sirve un difusor es este mismo corte: compruébelo con «prep verify-corte
+  CARPETA --huella HUELLA» y la huella de la llave pública que publica el instituto."""
+
+
+def leer(data: bytes) -> list[tuple[str, str]]:
+    """The rows of a DIFUSORES.csv (``ValueError`` with the problem otherwise)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueError("no es UTF-8") from None
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    if rows and len(rows[0]) == 1 and rows[0][0].startswith(PREFIJO):
+        rows = rows[1:]
+    if not rows or tuple(rows[0]) != COLUMNS:
+        raise ValueError(f"el encabezado no es {','.join(COLUMNS)}")
+    out = []
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) != len(COLUMNS):
+            raise ValueError(f"línea {number}: {len(row)} campos en vez de {len(COLUMNS)}")
+        out.append((row[0], row[1]))
+    return out
+
+
+def problemas(directory: Path, names: Sequence[str]) -> list[str]:
+    """What is wrong with DIFUSORES.csv in ``directory`` and the site's list of it
+    (``names``: the manifest's files), one Spanish line each."""
+    out: list[str] = []
+    try:
+        filas = leer((directory / DIFUSORES).read_bytes())
+    except (OSError, ValueError) as exc:
+        return [f"{DIFUSORES}: {exc}"]
+    vistas: set[str] = set()
+    for number, (nombre, url) in enumerate(filas, start=2):
+        for check, value in ((nombre_valido, nombre), (url_valida, url)):
+            try:
+                if check(value) != value:
+                    raise ValueError(f"«{value[:80]}» no está escrito como se publica")
+            except ValueError as exc:
+                out.append(f"{DIFUSORES}, fila {number}: {exc}")
+        if url in vistas:
+            out.append(f"{DIFUSORES}, fila {number}: la dirección {url[:80]} se repite")
+        vistas.add(url)
+    sitio = next((n for n in names if n.endswith("/" + DATOS)), None)
+    if sitio is not None:
+        out += _sitio(directory / sitio, sitio, filas)
+    return out
+
+
+def _sitio(path: Path, name: str, filas: list[tuple[str, str]]) -> list[str]:
+    match = _DATA.fullmatch(path.read_text(encoding="utf-8", errors="replace"))
+    try:
+        data = json.loads(match.group(1)) if match else None
+        listed = [(d["nombre"], d["url"]) for d in data["difusores"]] if data else None
+    except (ValueError, KeyError, TypeError):
+        listed = None
+    if listed is None:
+        return [f"{name}: no es un archivo de datos del sitio con la lista de difusores"]
+    if listed != filas:
+        return [f"{name}: no lista los mismos difusores que {DIFUSORES}"]
+    return []

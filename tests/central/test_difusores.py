@@ -1,0 +1,153 @@
+"""Registered difusores (issue 30): a coordinator gives a difusor alta, the difusor
+registers with the one-time code (a real ``prep difusor registrar`` process), follows
+the central's cortes and reports, signed, the one it serves; the central refuses a
+report signed by another key or naming a corte it never published; each corte lists
+the official difusores in DIFUSORES.csv, which verify-corte checks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from central.publication.feed import INDICE
+from difusor.config import Config
+from difusor.estado import cargar as cargar_estado
+from difusor.registro import cargar as cargar_registro
+from difusor.registro import llave
+from difusor.seguir import consultar
+from prep.corte.difusores import DIFUSORES, leer
+from prep.corte.package import MANIFEST
+from prep.corte.verify import verify_corte
+from prep.crypto import SigningKey, VerifyKey, b64encode
+from prep.protocol import DIFUSOR_HEADER, DIFUSOR_REPORTE_PATH, request_message
+from tests.central.publication_night import corte as make_corte
+from tests.central.station import REPO, central_cli, error_of, query
+from tests.difusor.origen import OrigenHttps, identidad
+from tests.harness.central import CentralNode
+from tests.harness.work import load_catalog
+
+
+def _alta(node: CentralNode, nombre: str, url: str) -> tuple[str, str]:
+    done = central_cli(node, "difusor", "alta", "--nombre", nombre, "--url", url)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert "un solo uso" in done.stderr and node.cert_sha256 in done.stderr
+    return answer["difusor"], answer["codigo"]
+
+
+def _registrar(node: CentralNode, datos: Path, codigo: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "prep", "difusor", "registrar", "--datos",
+                           str(datos), "--central", node.url, "--codigo", codigo,
+                           "--cert-sha256", node.cert_sha256], cwd=REPO,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def _reporte(node: CentralNode, difusor: str, key: SigningKey,
+             body: dict[str, object]) -> tuple[int, bytes]:
+    data = json.dumps(body).encode()
+    signature = key.sign(request_message("POST", DIFUSOR_REPORTE_PATH,
+                                         hashlib.sha256(data).hexdigest()))
+    return node.request("POST", DIFUSOR_REPORTE_PATH, data, {
+        DIFUSOR_HEADER: difusor, "X-Prep-Signature": b64encode(signature)})
+
+
+def test_a_registered_difusor_reports_the_corte_it_serves_and_is_listed(
+        central_node: CentralNode, tmp_path: Path) -> None:
+    node = central_node
+    load_catalog(node, scale=0.02)
+    assert central_cli(node, "ventana", "--inicio", "ahora").returncode == 0
+    publicacion = tmp_path / "publicacion"
+    primero = make_corte(node, publicacion)
+    assert not (primero / DIFUSORES).exists()  # no official difusor yet: no list
+
+    difusor_id, codigo = _alta(node, "Universidad  Autónoma de Prueba", "https://prep.uap.mx/")
+    datos = tmp_path / "difusor"
+    done = _registrar(node, datos, codigo)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"registrado como {difusor_id}" in done.stdout
+    registro = cargar_registro(datos)
+    assert registro is not None and registro.difusor == difusor_id
+    assert registro.nombre == "Universidad Autónoma de Prueba"
+    assert query(node.dsn, "SELECT public_key FROM difusores WHERE id = %s",
+                 difusor_id) == [(llave(datos).public.raw(),)]
+
+    # The code served once: a second registration with it is refused, the key kept.
+    again = _registrar(node, tmp_path / "otro", codigo)
+    assert again.returncode == 2 and "ya se usó" in again.stdout, again.stdout
+    assert query(node.dsn, "SELECT public_key FROM difusores WHERE id = %s",
+                 difusor_id) == [(llave(datos).public.raw(),)]
+
+    segundo = make_corte(node, publicacion)
+    assert leer((segundo / DIFUSORES).read_bytes()) == [
+        ("Universidad Autónoma de Prueba", "https://prep.uap.mx/")]
+    llave_central = VerifyKey.from_b64(json.loads((publicacion / INDICE).read_bytes())["llave"])
+    verificacion = verify_corte(segundo, huella=llave_central.fingerprint())
+    assert verificacion.ok, verificacion.problemas
+
+    identity = identidad(tmp_path / "tls")
+    origen = OrigenHttps(publicacion, identity)
+    try:
+        config = Config(origenes=(origen.url,), huella=llave_central.fingerprint(),
+                        raiz=tmp_path / "www", ca=identity.cert_file)
+        hecho = consultar(config, datos)
+    finally:
+        origen.stop()
+    assert hecho.ok and hecho.corte == segundo.name, hecho.mensaje
+    estado = cargar_estado(datos)
+    assert estado.reporte_falla is None and estado.reporte_corte == segundo.name
+    assert estado.ultimo_corte_central == segundo.name
+    manifest = hashlib.sha256((segundo / MANIFEST).read_bytes()).hexdigest()
+    assert query(node.dsn, "SELECT corte, error, reportado_at IS NOT NULL FROM difusores "
+                 "WHERE id = %s", difusor_id) == [(segundo.name, None, True)]
+    assert query(node.dsn, "SELECT detail->>'corte', detail->>'manifiesto_sha256' FROM "
+                 "audit_log WHERE event = 'difusor_reporte' AND actor = %s",
+                 difusor_id) == [(segundo.name, manifest)]
+
+    # A report signed by another key changes nothing.
+    status, body = _reporte(node, difusor_id, SigningKey.generate(), {
+        "corte": primero.name, "manifiesto_sha256": manifest, "error": None,
+        "hora": "2027-06-07T05:00:00.000000Z"})
+    assert status == 401 and error_of(body)[0] == "bad_signature"
+    # Signed by the difusor, but a corte the central never published: refused, an
+    # anomaly for the coordinator.
+    status, body = _reporte(node, difusor_id, llave(datos), {
+        "corte": "20991231_2359", "manifiesto_sha256": manifest, "error": None,
+        "hora": "2027-06-07T05:00:00.000000Z"})
+    assert status == 409 and error_of(body)[0] == "difusor_corte_desconocido", body
+    assert query(node.dsn, "SELECT corte FROM difusores WHERE id = %s",
+                 difusor_id) == [(segundo.name,)]
+    assert query(node.dsn, "SELECT detail->>'corte' FROM anomalies WHERE type = "
+                 "'difusor_corte_desconocido'") == [("20991231_2359",)]
+
+    # Given baja: its reports are refused and the next corte no longer lists it.
+    baja = central_cli(node, "difusor", "baja", difusor_id, "--motivo", "dejó de replicar")
+    assert baja.returncode == 0, baja.stderr
+    status, body = _reporte(node, difusor_id, llave(datos), {
+        "corte": segundo.name, "manifiesto_sha256": manifest,
+        "hora": "2027-06-07T05:01:00.000000Z"})
+    assert status == 403 and error_of(body)[0] == "unknown_station"
+    assert not (make_corte(node, publicacion) / DIFUSORES).exists()
+
+
+def test_a_station_code_does_not_register_a_difusor_nor_a_difusor_code_a_station(
+        shared_central: CentralNode, tmp_path: Path) -> None:
+    node = shared_central
+    done = _registrar(node, tmp_path / "d", node.enroll_code(catd=9))
+    assert done.returncode == 2 and "no existe" in done.stdout, done.stdout
+    _difusor, codigo = _alta(node, "Diario de Prueba", "https://prep.diario.example/")
+    status, body = node.request("POST", "/v1/enroll", json.dumps({
+        "code": codigo, "public_key": SigningKey.generate().public.b64(),
+        "hostname": "estacion"}).encode(), source="127.0.0.41")
+    assert status == 403 and error_of(body)[0] == "unknown_code"
+    assert _registrar(node, tmp_path / "d", codigo).returncode == 0  # still unspent
+
+
+def test_the_coordinator_gets_a_clear_message_for_a_bad_address(
+        shared_central: CentralNode) -> None:
+    done = central_cli(shared_central, "difusor", "alta", "--nombre", "X", "--url",
+                       "javascript:alert(1)")
+    assert done.returncode == 2
+    assert "dirección inválida" in done.stderr and "https://" in done.stderr

@@ -1,0 +1,73 @@
+"""The «Difusores» page (issue 30): each difusor given alta, the corte it reports it
+serves, and how far behind the central's latest corte that is, as the coordinator reads
+it; a difusor that never registered says so."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import psycopg
+from pytestqt.qtbot import QtBot
+
+from central.config import DataDir, load_identity
+from central.controlroom.overview import read_overview
+from central.dashboard.difusores import DifusoresView
+from central.dashboard.window import PAGES
+from central.db import make_engine
+from central.difusores import alta
+from central.publication.corte import A_PEDIDO, CorteSettings, make_corte
+from difusor import registro
+from prep.corte.package import MANIFEST
+from tests.dashboard.conftest import Scenario
+from tests.dashboard.keys import close_window, open_window
+
+
+def test_the_page_shows_each_difusor_its_corte_and_its_lag(qtbot: QtBot, scenario: Scenario,
+                                                           tmp_path: Path) -> None:
+    node = scenario.node
+    engine = make_engine(node.dsn, pool_size=1)
+    try:
+        uni = alta(engine, "Universidad Nacional de Prueba", "https://prep.unp.mx/",
+                   actor="pruebas")
+        diario = alta(engine, "El Diario de la Tarde", "https://prep.diariotarde.mx/",
+                      actor="pruebas")
+        datos = tmp_path / "difusor"
+        inscrito = registro.registrar(datos, node.url, uni.codigo, node.cert_sha256)
+        servido = scenario.publicacion / str(scenario.scalar(
+            "SELECT directorio FROM cortes ORDER BY id DESC LIMIT 1"))
+        manifiesto = hashlib.sha256((servido / MANIFEST).read_bytes()).hexdigest()
+        registro.reportar(datos, inscrito, servido.name, manifiesto, None)
+        data_dir = DataDir(node.data_dir)
+        make_corte(engine, load_identity(data_dir).key,
+                   CorteSettings(scenario.publicacion, data_dir.blobs), motivo=A_PEDIDO,
+                   actor="pruebas")
+    finally:
+        engine.dispose()
+    with psycopg.connect(scenario.reader_dsn) as conn:  # the dashboard's read-only login
+        overview = read_overview(conn)
+
+    view = DifusoresView()
+    qtbot.addWidget(view)
+    view.show_overview(overview)
+    table = view.table
+    assert table.cell(uni.id, 0) == "Universidad Nacional de Prueba"
+    assert table.cell(uni.id, 1) == "https://prep.unp.mx/"
+    assert table.cell(uni.id, 2) == servido.name
+    assert table.cell(uni.id, 3).endswith("min · 1 corte")  # one corte published since
+    assert table.cell(uni.id, 4) != "nunca"
+    assert table.cell(uni.id, 5) == "Atrasado"
+    assert table.cell(diario.id, 2) == "—"
+    assert table.cell(diario.id, 5) == "Sin registrar"
+    assert "0 de 1 difusor registrado sirven el último corte" in view.summary.text()
+
+    win = open_window(qtbot, scenario)
+    try:
+        win.show_page(PAGES.index("Difusores"))
+        qtbot.waitUntil(lambda: win.difusores.table.model.rowCount() >= 2)
+        assert win.difusores.table.cell(uni.id, 5) == "Atrasado"
+        if where := os.environ.get("PREP_SCREENS"):
+            win.grab().save(str(Path(where) / "dashboard_difusores.png"))
+    finally:
+        close_window(win)
