@@ -62,6 +62,11 @@ _SHORT = {Health.ONLINE: "En línea", Health.OFFLINE: "Sin conexión",
 def describe_status(status: StationStatus) -> StatusLine:
     """What the status bar says about ``status``."""
     sync = status.sync
+    if status.capacitacion:
+        return StatusLine(Health.UNKNOWN, "CAPACITACIÓN: sin nodo central, nada se envía",
+                          "Estación de práctica: sus registros se quedan en este equipo "
+                          "para el puntaje del capacitador.",
+                          f"Registros de práctica: {status.records}", "Último envío: —")
     if not status.enrolled:
         return StatusLine(Health.UNKNOWN, "Estación sin dar de alta", "", "Por enviar: —",
                           "Último envío: —")
