@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from catd.app import open_training_station
+from catd.captura.presenter import WorkPresenter
 from catd.captura.view import CapturaView, WorkView
 from catd.captura.widgets import ValueEdit
 from catd.casilla.view import IntakePanel
@@ -50,6 +52,7 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return prepare_practice(tmp_path_factory.mktemp("practica"), actas=4)
 
 
+@contextmanager
 def open_training_window(station: TrainingStation, clock: FakeClock, qapp: QApplication,
                          qtbot: QtBot) -> Iterator[MainWindow]:
     """The workstation as ``catd --capacitacion`` builds it (``catd.app.run``)."""
@@ -70,6 +73,14 @@ def open_training_window(station: TrainingStation, clock: FakeClock, qapp: QAppl
     try:
         yield win
     finally:
+        # pytest-qt closed the window already: a closed window keeps its leases for the
+        # restart (catd.captura.view), so its screens are stopped here, before the
+        # task manager they run on.
+        tabs = win.workspace.tabs
+        for index in range(tabs.count()):
+            presenter = getattr(tabs.widget(index), "presenter", None)
+            if isinstance(presenter, WorkPresenter):
+                presenter.stop()
         win.log_out()
         win.status_presenter.stop()
         tasks.shutdown(wait=True)
@@ -87,7 +98,8 @@ def training(prepared: Path, tmp_path: Path) -> Iterator[TrainingStation]:
 @pytest.fixture
 def window(training: TrainingStation, clock: FakeClock, qapp: QApplication,
            qtbot: QtBot) -> Iterator[MainWindow]:
-    yield from open_training_window(training, clock, qapp, qtbot)
+    with open_training_window(training, clock, qapp, qtbot) as win:
+        yield win
 
 
 def save_screen(qtbot: QtBot, window: MainWindow, name: str) -> None:
@@ -154,7 +166,8 @@ def test_a_trainee_types_practice_actas_and_gets_her_score(
     # The real captura screen, with the first practice acta and its image.
     first, second = practica.actas[:2]
     assert view.header.clave.text() == first.clave
-    assert isinstance(window.menuWidget(), TrainingBanner) and window.menuWidget().isVisible()
+    banner = window.menuWidget()
+    assert isinstance(banner, TrainingBanner) and banner.isVisible()
     # She gets one field wrong in the first acta.
     wrong = dict(first.verdad)
     campo = next(c for c, v in wrong.items() if v.isdigit() and v != "0")
@@ -213,7 +226,7 @@ def test_a_training_station_never_reaches_the_real_central(
         records = query(central.node.dsn, "SELECT count(*) FROM records")
         code = central.node.enroll_code(catd=CATD)
         with TrainingStation.open(practice_dir(data)) as station:
-            for screen in open_training_window(station, clock, qapp, qtbot):
+            with open_training_window(station, clock, qapp, qtbot) as screen:
                 log_in(qtbot, screen, CAPTURISTA, PRACTICE_PASSWORD)
                 view = work_view(qtbot, screen)
                 type_acta(view, station.practica.actas[0].verdad)
@@ -238,7 +251,7 @@ def test_ccv_capacitacion_shows_the_ccv_screens_over_the_practice(
     the practice central (no photos arrive in practice) instead of a central."""
     data = prepare_practice(tmp_path / "ccv", actas=2, role="ccv")
     with TrainingStation.open(practice_dir(data)) as station:
-        for window in open_training_window(station, clock, qapp, qtbot):
+        with open_training_window(station, clock, qapp, qtbot) as window:
             qtbot.waitUntil(lambda: window.pages.currentWidget() is window.login)
             assert window.windowTitle() == "CAPACITACIÓN · PREP · CCV"
             log_in(qtbot, window, CAPTURISTA, PRACTICE_PASSWORD)
@@ -257,7 +270,7 @@ def test_ccv_capacitacion_shows_the_ccv_screens_over_the_practice(
 
 def test_a_ccv_practice_is_refused_by_catd_and_a_catd_one_by_ccv(
         prepared: Path, tmp_path: Path) -> None:
-    with pytest.raises(TrainingError, match="es de CATD.*preparar --ccv"):
+    with pytest.raises(TrainingError, match=r"es de CATD.*preparar --ccv"):
         open_training_station(prepared, "PREP CCV")
     ccv = prepare_practice(tmp_path / "ccv", actas=1, role="ccv")
     with pytest.raises(TrainingError, match="es de CCV"):
