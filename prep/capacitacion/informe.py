@@ -6,17 +6,21 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
 
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
 
 from prep.capacitacion.practica import Practica
 from prep.capacitacion.puntaje import Puntaje
-from prep.papel.pdf import BAD, SMALL, TITLE, gap, paragraph, table, write
+from prep.papel.pdf import BAD, INK, SMALL, TITLE, gap, paragraph, table, write
 from prep.station.formatting import local_datetime
 
 AVISO = "Documento de capacitación: sus actas son de práctica, no de ninguna elección."
 COLUMNAS = ("Operador", "Rol", "Actas", "Tiempo", "Actas/h", "Campos", "Errores",
             "Err./campo", "Ilegibles", "Teclas/acta", "Más errores en")
+CELDA = ParagraphStyle("celda", parent=SMALL, fontSize=6.5, leading=8, textColor=INK)
 #: A trainee whose errors per field pass this share is shaded for the trainer.
 UMBRAL_ERRORES = Decimal("0.02")
 
@@ -25,14 +29,17 @@ def write_informe(practica: Practica, scores: Sequence[Puntaje], path: Path,
                   now: datetime | None = None) -> None:
     """The PDF at ``path``."""
     now = now or datetime.now(UTC)
-    rows: list[list[str]] = [list(COLUMNAS)]
+    rows: list[list[Any]] = [list(COLUMNAS)]
     tones = {}
     for i, s in enumerate(scores, start=1):
-        rows.append([f"{s.nombre} ({s.operador})", s.rol, str(s.actas), _duration(s.segundos),
-                     _number(s.actas_por_hora), str(s.campos), str(s.errores),
-                     _percent(s.errores_por_campo), str(s.ilegibles),
-                     _number(s.teclas_por_acta),
-                     ", ".join(f"{c} ({n})" for c, n in s.por_campo.most_common(2)) or "—"])
+        # The name and the fields wrap inside their cells; the numbers never need to.
+        rows.append([paragraph(escape(f"{s.nombre} ({s.operador})"), CELDA), s.rol,
+                     str(s.actas), _duration(s.segundos), _number(s.actas_por_hora),
+                     str(s.campos), str(s.errores), _percent(s.errores_por_campo),
+                     str(s.ilegibles), _number(s.teclas_por_acta),
+                     paragraph(escape(", ".join(f"{c} ({n})" for c, n
+                                                in s.por_campo.most_common(2)) or "—"),
+                               CELDA)])
         if s.errores_por_campo is not None and s.errores_por_campo > UMBRAL_ERRORES:
             tones[i] = BAD
     where = ("CCV" if practica.role == "ccv" else f"CATD {practica.sitio}")
