@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
 
     from prep.station.printing import Printer
+    from prep.station.station import Station
 
 log = logging.getLogger("catd")
 
@@ -40,6 +41,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sin-mdns", action="store_true",
                         help="no buscar el nodo central en la red local; usar solo la "
                              "dirección con que se dio de alta")
+    parser.add_argument("--capacitacion", action="store_true",
+                        help="modo de capacitación: las pantallas reales con las actas de "
+                             "práctica de DATA_DIR/capacitacion (prep capacitacion "
+                             "preparar), sin nodo central: nada se envía")
     parser.add_argument("--self-test", action="store_true",
                         help="autoprueba sin pantalla (Qt, almacén, lectores e impresoras, "
                              "huella de la compilación); termina con 0 o un código de falla")
@@ -81,6 +86,24 @@ def open_printer_from(spec: str | None) -> Printer | None:
     from prep.station.printing import open_printer
 
     return open_printer(spec)
+
+
+def open_training_station(data_dir: Path | None, application: str) -> Station:
+    """The practice store of ``data_dir`` (``prep.capacitacion``), refused unless it was
+    prepared for this program (a CCV practice for ``ccv``, a CATD one for ``catd``).
+    Raises :class:`~prep.station.errors.StationError` or ``PracticeError``."""
+    from prep.capacitacion.estacion import TrainingError, TrainingStation
+    from prep.capacitacion.practica import practice_dir
+
+    station = TrainingStation.open(practice_dir(data_dir or default_data_dir()))
+    wanted = "ccv" if application == "PREP CCV" else "catd"
+    if station.practica.role != wanted:
+        station.close()
+        raise TrainingError(f"La práctica preparada es de {station.practica.role.upper()}; "
+                            f"para {wanted.upper()} prepare otra con «prep capacitacion "
+                            f"preparar{' --ccv' if wanted == 'ccv' else ''}» en otro "
+                            "directorio de datos.")
+    return station
 
 
 def prepare_application(application: str) -> QApplication:
@@ -132,7 +155,8 @@ def run(args: argparse.Namespace, application: str = "PREP CATD") -> int:
     app = prepare_application(application)
     try:
         printer = open_printer_from(args.impresora)
-        station = Station.open(args.data_dir)
+        station = (open_training_station(args.data_dir, application) if args.capacitacion
+                   else Station.open(args.data_dir))
     except (StationError, PrinterError, OSError, ValueError) as exc:
         QMessageBox.critical(None, application.replace(" ", " · "), startup_error(exc))
         return 2
@@ -140,7 +164,13 @@ def run(args: argparse.Namespace, application: str = "PREP CATD") -> int:
     tasks = TaskManager()
     detector = WedgeDetector()
     detector.install(app)
-    context = AppContext(station, tasks, detector, printer, discover=not args.sin_mdns)
+    if args.capacitacion:
+        from qtkit.capacitacion import install_training_marks
+
+        install_training_marks(app)
+    context = AppContext(station, tasks, detector, printer,
+                         discover=not args.sin_mdns and not args.capacitacion,
+                         capacitacion=args.capacitacion)
     window = MainWindow(context)
     window.resize(1366, 768)
     window.start()

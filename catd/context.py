@@ -25,3 +25,6 @@ class AppContext:
     discover: bool = True
     locate: Locate = locate_with_mdns
     sync_options: SyncOptions | None = None
+    #: A training station (``--capacitacion``): practice actas, no central, every
+    #: window marked CAPACITACIÓN (``prep.capacitacion``, ``qtkit.capacitacion``).
+    capacitacion: bool = False

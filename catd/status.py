@@ -36,6 +36,7 @@ class Health(enum.StrEnum):
     OFFLINE = "warn"
     BLOCKED = "error"
     UNKNOWN = "idle"
+    TRAINING = "pending"  # blue: a practice station, no central at all
 
 
 @dataclass(frozen=True)
@@ -56,12 +57,17 @@ class StatusLine:
 
 #: What the indicator says when the whole sentence does not fit.
 _SHORT = {Health.ONLINE: "En línea", Health.OFFLINE: "Sin conexión",
-          Health.UNKNOWN: "Conectando…"}
+          Health.UNKNOWN: "Conectando…", Health.TRAINING: "CAPACITACIÓN"}
 
 
 def describe_status(status: StationStatus) -> StatusLine:
     """What the status bar says about ``status``."""
     sync = status.sync
+    if status.capacitacion:
+        return StatusLine(Health.TRAINING, "CAPACITACIÓN: sin nodo central, nada se envía",
+                          "Estación de práctica: sus registros se quedan en este equipo "
+                          "para el puntaje del capacitador.",
+                          f"Registros de práctica: {status.records}", "Último envío: —")
     if not status.enrolled:
         return StatusLine(Health.UNKNOWN, "Estación sin dar de alta", "", "Por enviar: —",
                           "Último envío: —")

@@ -146,6 +146,23 @@ class MainWindow(QMainWindow):
         self.workspace.logout.clicked.connect(self.request_log_out)
         QShortcut(QKeySequence("Ctrl+Q"), self.workspace, self.request_log_out)
         context.tasks.task_did_fail.connect(self._show_failure)
+        if context.capacitacion:
+            self._count_keys()
+
+    def _count_keys(self) -> None:
+        """Training: every key the logged-in operator presses goes to their score."""
+        from prep.capacitacion.estacion import TrainingStation
+        from qtkit.capacitacion import KeyCounter
+
+        station = self.context.station
+        assert isinstance(station, TrainingStation)
+
+        def pressed() -> None:
+            if self.operator is not None:
+                station.note_key(self.operator.id)
+        app = QApplication.instance()
+        assert app is not None
+        app.installEventFilter(KeyCounter(pressed, self))  # removed with the window
 
     def _title(self) -> str:
         identity = self.context.station.identity
@@ -165,6 +182,8 @@ class MainWindow(QMainWindow):
             self.show_login()
 
     def _start_sync(self) -> None:
+        if self.context.capacitacion:
+            return  # a training station has no central to send to (prep.capacitacion)
         station, options, discover = (self.context.station, self.context.sync_options,
                                       self.context.discover)
         # Opening the agent reads the outbox: not on the GUI thread.
@@ -228,6 +247,9 @@ class MainWindow(QMainWindow):
         if self.operator is None:
             return
         log.info("operator %s logged out", self.operator.id)
+        forget_keys = getattr(self.context.station, "forget_keys", None)
+        if callable(forget_keys):  # training: keys never filed with a record
+            forget_keys(self.operator.id)
         self.operator = None
         self.workspace.close_screens()
         self.status_presenter.set_operator(None)

@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 _PLUGINS = ("simulacro.cli", "central.cli", "prep.station.cli", "catd.app", "ccv.app",
-            "central.dashboard.cli", "difusor.cli", "prep.auditoria.cli")
+            "central.dashboard.cli", "difusor.cli", "prep.auditoria.cli", "prep.capacitacion.cli")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

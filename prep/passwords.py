@@ -8,9 +8,11 @@ absurd parameters is refused rather than letting it exhaust the station's memory
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import hmac
 import secrets
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,6 +89,20 @@ def check_new_password(password: str) -> None:
                             "caracteres")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise PasswordError(f"la contraseña no debe pasar de {MAX_PASSWORD_LENGTH} caracteres")
+
+
+def read_new_password(from_stdin: bool, prompt: str = "Contraseña del operador: ") -> str:
+    """A new password for a command line: one line of stdin, or typed twice without
+    echo; refused (:class:`PasswordError`) if too short or long."""
+    if from_stdin:
+        password = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    else:
+        password = getpass.getpass(prompt)
+        check_new_password(password)
+        if getpass.getpass("Repita la contraseña: ") != password:
+            raise PasswordError("las contraseñas no coinciden")
+    check_new_password(password)
+    return password
 
 
 def hash_password(password: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P,

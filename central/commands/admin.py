@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import getpass
 import json
 import os
 import sys
@@ -46,7 +45,7 @@ from central.operators import (
 from central.pipeline.rebuild import load_catalog
 from prep.catalog import CatalogError
 from prep.durable import create_private, fsync_dir
-from prep.passwords import PasswordError, check_new_password
+from prep.passwords import read_new_password
 
 
 def register_admin(sub: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -132,7 +131,7 @@ def _operator_add(args: argparse.Namespace) -> int:
     sitio = site_of(args.catd, args.ccv, args.central)
     with open_engine(args, DataDir(args.data_dir)) as engine:
         check_sites(engine, [sitio])  # before the password is typed twice
-        password = _read_password(args.password_stdin)
+        password = read_new_password(args.password_stdin)
         info = add_operator(engine, args.name, args.role, sitio, password, actor=command_actor())
     _print(info.to_json())
     print(f"Operador {info.id} ({info.role}, sitio {info.sitio}) dado de alta; las "
@@ -216,7 +215,7 @@ def _operator_enabled(args: argparse.Namespace) -> int:
 
 
 def _operator_password(args: argparse.Namespace) -> int:
-    new = _read_password(args.password_stdin)
+    new = read_new_password(args.password_stdin)
     with open_engine(args, DataDir(args.data_dir)) as engine:
         info = set_password(engine, args.operator_id, new, actor=command_actor())
     _print(info.to_json())
@@ -258,19 +257,6 @@ def _stations(args: argparse.Namespace) -> int:
     with open_engine(args, DataDir(args.data_dir)) as engine, Session(engine) as session:
         _print(station_table(session))
     return 0
-
-
-def _read_password(from_stdin: bool) -> str:
-    """The new password: one line of stdin, or typed twice without echo."""
-    if from_stdin:
-        password = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
-    else:
-        password = getpass.getpass("Contraseña del operador: ")
-        check_new_password(password)
-        if getpass.getpass("Repita la contraseña: ") != password:
-            raise PasswordError("las contraseñas no coinciden")
-    check_new_password(password)
-    return password
 
 
 def _print(value: Any) -> None:

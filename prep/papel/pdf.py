@@ -66,25 +66,29 @@ def gap(height: float = 0.3) -> Spacer:
     return Spacer(1, height * cm)
 
 
-def write(path: Path, title: str, story: list[Flowable], subtitle: str = "") -> None:
-    """Lay out ``story`` into ``path``, SIMULACRO in the header of every page."""
+SIMULACRO_AVISO = "Documento de un simulacro: sus datos no son resultados de ninguna elección."
+
+
+def write(path: Path, title: str, story: list[Flowable], subtitle: str = "",
+          marca: str = "SIMULACRO", aviso: str = SIMULACRO_AVISO,
+          author: str = "PREP, simulacro con papel") -> None:
+    """Lay out ``story`` into ``path``, ``marca`` (SIMULACRO; CAPACITACIÓN for the
+    training reports) in the header of every page and ``aviso`` in its footer."""
     path.parent.mkdir(parents=True, exist_ok=True)
 
     def decorate(canvas: Any, doc: Any) -> None:
         canvas.saveState()
         canvas.setFillColor(SIMULACRO)
         canvas.setFont("Helvetica-Bold", 8)
-        canvas.drawString(1.8 * cm, letter[1] - 1.2 * cm, f"SIMULACRO · PREP · {title}")
+        canvas.drawString(1.8 * cm, letter[1] - 1.2 * cm, f"{marca} · PREP · {title}")
         canvas.setFillColor(MUTED)
         canvas.setFont("Helvetica", 7.5)
         canvas.drawRightString(letter[0] - 1.8 * cm, letter[1] - 1.2 * cm, subtitle)
-        canvas.drawString(1.8 * cm, 1.0 * cm, "Documento de un simulacro: sus datos no son "
-                          "resultados de ninguna elección.")
+        canvas.drawString(1.8 * cm, 1.0 * cm, aviso)
         canvas.drawRightString(letter[0] - 1.8 * cm, 1.0 * cm, f"Página {doc.page}")
         canvas.restoreState()
 
     doc = SimpleDocTemplate(str(path), pagesize=letter, leftMargin=1.8 * cm,
                             rightMargin=1.8 * cm, topMargin=1.8 * cm, bottomMargin=1.6 * cm,
-                            title=f"SIMULACRO · PREP · {title}",
-                            author="PREP, simulacro con papel")
+                            title=f"{marca} · PREP · {title}", author=author)
     doc.build(story, onFirstPage=decorate, onLaterPages=decorate)

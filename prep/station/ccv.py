@@ -7,7 +7,6 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from prep.station.client import CentralClient
 from prep.station.errors import SyncError
 from prep.station.station import Station
 
@@ -47,8 +46,7 @@ def fetch_intake(station: Station, timeout: float = 10.0) -> IntakeCounts:
     url = station.status().central_url or identity.central_url
 
     async def ask() -> tuple[int, Any]:
-        async with CentralClient(identity, station.key(), url, timeout,
-                                 clock=station.store.clock) as client:
+        async with station.work_client(timeout, url) as client:
             return await client.get_json(INTAKE_PATH)
     status, data = asyncio.run(ask())
     if status != 200 or not isinstance(data, dict):

@@ -16,7 +16,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol, Self
 
 import aiohttp
 
@@ -40,6 +40,24 @@ OLD_PRIMARY = "old_primary"  # a central of an older timeline answered (Timeline
 # (a request cancelled when the agent stops) outlives the event loop; aiohttp then
 # aborts such transports when the session closes.
 _SSL_CLOSE_LEAKS = sys.version_info < (3, 12, 8) or (3, 13, 0) <= sys.version_info < (3, 13, 1)
+
+
+class WorkApi(Protocol):
+    """What an operator's work needs from a central (:mod:`prep.station.work`, the CCV
+    intake panel): a :class:`CentralClient`, or a training station's in-process
+    practice central (:mod:`prep.capacitacion.central`), which no network reaches."""
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None: ...
+
+    async def work(self, path: str, payload: dict[str, Any] | None = None,
+                   longer: float = 0.0) -> tuple[int, Any]: ...
+
+    async def get_json(self, path: str) -> tuple[int, Any]: ...
+
+    async def get_blob(self, sha256: str) -> tuple[int, bytes]: ...
 
 
 class CentralClient:

@@ -42,7 +42,7 @@ from prep.station.accounts import (
 )
 from prep.station.batches import Outbox
 from prep.station.blobs import BlobStore
-from prep.station.client import CentralClient
+from prep.station.client import CentralClient, WorkApi
 from prep.station.enroll import NOT_CONFIRMED, enroll
 from prep.station.errors import (
     DISABLED_MESSAGE,
@@ -101,6 +101,8 @@ class StationStatus:
     """Why nothing is sent, when the central refuses this station (a coordinator
     disabled it): the Spanish message; ``None`` while it is accepted."""
     disabled_since: str | None = None
+    capacitacion: bool = False
+    """A training station (``prep.capacitacion``): it has no central and sends nothing."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -238,6 +240,13 @@ class Station:
                                      clock=self.store.clock) as client:
                 return await refresh_bundle(client, self.store)
         return asyncio.run(fetch())
+
+    def work_client(self, timeout: float, url: str | None = None) -> WorkApi:
+        """A session with the central for an operator's work (leases, their images, the
+        CCV intake counts) at ``url`` (default: the enrolled address), not opened yet."""
+        identity = self.store.require_identity()
+        return CentralClient(identity, self.key(), url or identity.central_url, timeout,
+                             clock=self.store.clock)
 
     def bundle_info(self) -> BundleInfo | None:
         """The bundle held (versions, catalog digest, accounts), or ``None``."""

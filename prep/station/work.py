@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from prep.protocol import MAX_BLOB_BYTES, MAX_ESPERA
 from prep.records import Record, format_time, parse_time
-from prep.station.client import CentralClient, central_error
+from prep.station.client import WorkApi, central_error
 from prep.station.errors import STATION_DISABLED, SyncError
 from prep.station.models import WorkLeaseRow
 from prep.station.station import Station
@@ -258,7 +258,7 @@ class WorkQueue:
         if look.ran_out:
             self._expire_local()
 
-        async def talk(client: CentralClient) -> int:
+        async def talk(client: WorkApi) -> int:
             await self._send_releases(client, look.leaving)
             await self._renew(client, look.renew)
             return await self._top_up(client, look.done, max(0, min(espera, MAX_ESPERA)))
@@ -294,13 +294,12 @@ class WorkQueue:
         and refuse later ones, as if offline (the program is stopping)."""
         self._session.abort()
 
-    def _talk(self, work: Callable[[CentralClient], Awaitable[T]]) -> T:
+    def _talk(self, work: Callable[[WorkApi], Awaitable[T]]) -> T:
         identity = self.station.store.require_identity()
-        return self._session.run(identity, lambda: CentralClient(
-            identity, self.station.key(), identity.central_url, self.timeout,
-            clock=self.station.store.clock), work)
+        return self._session.run(
+            identity, lambda: self.station.work_client(self.timeout), work)
 
-    async def _top_up(self, client: CentralClient, done: Sequence[str], espera: int = 0) -> int:
+    async def _top_up(self, client: WorkApi, done: Sequence[str], espera: int = 0) -> int:
         # A fresh nonce per ask: the central refuses the same signed ask twice (a replay
         # must never get new leases); a retry after a lost answer is a new ask and gets
         # the leases held again.
@@ -319,7 +318,7 @@ class WorkQueue:
                 await self._fetch_image(client, item)
         return granted
 
-    async def _fetch_image(self, client: CentralClient, item: WorkItem) -> None:
+    async def _fetch_image(self, client: WorkApi, item: WorkItem) -> None:
         status, data = await client.get_blob(item.image_sha256)
         if status != 200:
             raise WorkError(f"No se pudo descargar la imagen del acta {item.clave_acta} "
@@ -330,7 +329,7 @@ class WorkQueue:
                             "su código de integridad; no se usará. Avise a su coordinador.")
         self.station.blobs.put(data)
 
-    async def _renew(self, client: CentralClient, due: Sequence[str]) -> None:
+    async def _renew(self, client: WorkApi, due: Sequence[str]) -> None:
         for lease_id in due:
             status, answer = await client.work(f"/v1/work/{lease_id}/renew")
             with self.station.store.write() as session:
@@ -341,7 +340,7 @@ class WorkQueue:
                 elif status in (404, 409):  # ended at the central: someone else has it
                     self._set_state(session, lease_id, EXPIRED, expected=PENDING)
 
-    async def _send_releases(self, client: CentralClient,
+    async def _send_releases(self, client: WorkApi,
                              leaving: Sequence[str] | None = None) -> None:
         if leaving is None:
             leaving = self._look().leaving
@@ -451,13 +450,13 @@ class _Session:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._client: CentralClient | None = None
+        self._client: WorkApi | None = None
         self._target: tuple[str, str] | None = None  # (url, pinned certificate)
         self._call: asyncio.Task[Any] | None = None  # the call in flight
         self._aborted = False
 
-    def run(self, identity: StationIdentity, connect: Callable[[], CentralClient],
-            work: Callable[[CentralClient], Awaitable[T]]) -> T:
+    def run(self, identity: StationIdentity, connect: Callable[[], WorkApi],
+            work: Callable[[WorkApi], Awaitable[T]]) -> T:
         with self._lock:
             if self._loop is None:
                 self._loop = asyncio.new_event_loop()
@@ -481,8 +480,8 @@ class _Session:
         if loop is not None and call is not None and not loop.is_closed():
             loop.call_soon_threadsafe(call.cancel)
 
-    async def _over(self, identity: StationIdentity, connect: Callable[[], CentralClient],
-                    work: Callable[[CentralClient], Awaitable[T]]) -> T:
+    async def _over(self, identity: StationIdentity, connect: Callable[[], WorkApi],
+                    work: Callable[[WorkApi], Awaitable[T]]) -> T:
         target = (identity.central_url, identity.cert_sha256)
         if self._client is not None and self._target != target:
             await self._drop()  # re-enrolled, or the central moved
