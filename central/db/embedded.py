@@ -45,6 +45,7 @@ import signal
 import stat
 import subprocess
 import tempfile
+import threading
 import time
 import warnings
 from functools import cache
@@ -65,6 +66,8 @@ ORPHAN_GRACE_SECONDS = 10.0
 #: How long a start waits for the dead postmaster to be reaped (a zombie keeps its pid,
 #: which the new postmaster would take for a live one).
 REAP_SECONDS = 30.0
+#: How often ``serve`` checks that its embedded server is alive (:class:`Watchdog`).
+WATCH_SECONDS = 2.0
 
 HBA = f"""\
 # Written by PREP (central/db/embedded.py) at every start of the embedded server.
@@ -106,6 +109,42 @@ def start_server(pgdata: Path) -> Any:
     except BaseException:
         server._instances.pop(pgdata, None)  # pgserver keeps even a failed one
         raise
+
+
+class Watchdog:
+    """While ``serve`` runs on the embedded server, start it again whenever its postmaster
+    dies (the OOM killer's pick, a ``kill -9``): ``serve`` outlives it, so nothing else
+    would (systemd restarts ``serve`` only when ``serve`` itself ends). Checked every
+    :data:`WATCH_SECONDS`; a failed start is logged and tried again."""
+
+    def __init__(self, server: Any, every: float = WATCH_SECONDS) -> None:
+        self.server = server
+        self.every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="central-pg-vigia",
+                                        daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            started = time.monotonic()
+            try:
+                revived = self.server.revive()
+            except Exception as exc:  # logged; the next check tries again
+                log.error("no se pudo arrancar de nuevo el PostgreSQL integrado de %s (%s); "
+                          "se reintenta en %.0f s", self.server.pgdata, exc, self.every)
+                continue
+            if revived:
+                log.warning("PostgreSQL integrado de %s de nuevo en marcha (%.1f s); el "
+                            "nodo central sigue atendiendo", self.server.pgdata,
+                            time.monotonic() - started)
 
 
 def socket_dir_for(pgdata: Path) -> Path:
@@ -255,9 +294,23 @@ def _server_type() -> Any:
                 prune_handles(self.pgdata)
             super()._cleanup()  # stops the server if this process is the last one
 
+        def revive(self) -> bool:
+            """Start the server again if its postmaster died (while this process used
+            it); whether it had to."""
+            with self._lock:
+                info = PostmasterInfo.read_from_pgdata(self.pgdata)
+                if info is not None and postmaster_alive(info.pid, self.pgdata):
+                    self._postmaster_info = info
+                    return False
+                self.ensure_postgres_running()
+                return True
+
         def ensure_postgres_running(self) -> None:
             uid = self.pgdata.stat().st_uid
             info = PostmasterInfo.read_from_pgdata(self.pgdata)
+            if info is not None and not postmaster_alive(info.pid, self.pgdata):
+                clear_dead_server(self.pgdata, info.pid)  # it died without stopping
+                info = PostmasterInfo.read_from_pgdata(self.pgdata)  # None, or a new one
             if info is not None and postmaster_alive(info.pid, self.pgdata):
                 if info.socket_dir is None:
                     raise EmbeddedError(f"el PostgreSQL de {self.pgdata} está en marcha sin "
@@ -267,8 +320,6 @@ def _server_type() -> Any:
                     pg_ctl(["reload"], pgdata=self.pgdata, user=self.system_user)
                 self._postmaster_info = info
                 return
-            if info is not None:
-                clear_dead_server(self.pgdata, info.pid)
             socket_dir = socket_dir_for(self.pgdata)
             _make_private(socket_dir, uid)
             self._postmaster_info = _start(pg_ctl, PostmasterInfo, self.pgdata, self.log,
@@ -310,30 +361,32 @@ def postmaster_alive(pid: int, pgdata: Path) -> bool:
 def clear_dead_server(pgdata: Path, postmaster: int) -> None:
     """Make ``pgdata`` startable after its postmaster ``postmaster`` died: wait for it to
     be reaped and for its orphaned backends to end (ending them after
-    :data:`ORPHAN_GRACE_SECONDS`), then remove its lock file ``postmaster.pid``.
+    :data:`ORPHAN_GRACE_SECONDS`), then remove its lock file ``postmaster.pid``. Returns
+    early if another process starts a new server meanwhile (its processes are not
+    orphans: they belong to the postmaster the lock file then names).
 
-    Raises :class:`EmbeddedError` if they do not go away."""
+    Raises :class:`EmbeddedError` if the orphans do not go away."""
     started = time.monotonic()
-    orphans = leftover_processes(pgdata)
+    orphans = _orphans(pgdata, postmaster)
     zombie = _state(postmaster) in ("Z", "X")
     log.warning("el PostgreSQL integrado de %s terminó sin detenerse (su proceso principal "
                 "%d ya no existe%s); se arranca de nuevo y recupera sus datos de su "
                 "bitácora (WAL)", pgdata, postmaster,
-                f"; se espera a que terminen {len(orphans)} procesos que dejó" if orphans
-                else "")
+                f"; se espera a que terminen los procesos que dejó: {len(orphans)}"
+                if orphans else "")
     deadline = started + ORPHAN_GRACE_SECONDS
     while orphans and time.monotonic() < deadline:
         time.sleep(0.1)
-        orphans = leftover_processes(pgdata)
+        orphans = _orphans(pgdata, postmaster)
     if orphans:
-        log.warning("%d procesos del PostgreSQL anterior de %s siguen en marcha tras %.0f s: "
-                    "se terminan (kill) para arrancarlo de nuevo", len(orphans), pgdata,
-                    ORPHAN_GRACE_SECONDS)
+        log.warning("procesos del PostgreSQL anterior de %s que siguen en marcha tras "
+                    "%.0f s: %d; se terminan (kill) para arrancarlo de nuevo", pgdata,
+                    ORPHAN_GRACE_SECONDS, len(orphans))
         for pid in orphans:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + REAP_SECONDS
-    while ((orphans := leftover_processes(pgdata)) or _state(postmaster) in ("Z", "X")) \
+    while ((orphans := _orphans(pgdata, postmaster)) or _state(postmaster) in ("Z", "X")) \
             and time.monotonic() < deadline:
         time.sleep(0.1)
     if orphans:
@@ -349,6 +402,16 @@ def clear_dead_server(pgdata: Path, postmaster: int) -> None:
     if zombie or time.monotonic() - started > 1:
         log.info("los procesos del PostgreSQL anterior de %s terminaron en %.1f s", pgdata,
                  time.monotonic() - started)
+
+
+def _orphans(pgdata: Path, dead: int) -> list[int]:
+    """The processes of ``pgdata`` left by its dead postmaster ``dead``: none of a new
+    server someone else started meanwhile (its postmaster, and the children it has)."""
+    with contextlib.suppress(FileNotFoundError):
+        new = _lock_pid(pgdata / "postmaster.pid")
+        if new is not None and new != dead and postmaster_alive(new, pgdata):
+            return []
+    return leftover_processes(pgdata)
 
 
 def leftover_processes(pgdata: Path) -> list[int]:
