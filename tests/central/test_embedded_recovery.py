@@ -13,12 +13,10 @@ import os
 import shutil
 import signal
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from central.db.embedded import leftover_processes
@@ -26,6 +24,7 @@ from prep.records import Kind
 from simulacro.nodo import kill_postmaster
 from tests.central.station import PNG, Station, image_body, query
 from tests.harness.central import CentralNode
+from tests.harness.postgres import busy_backend
 
 TIMEOUT = 60.0
 
@@ -54,7 +53,7 @@ def test_serve_recovers_its_postgresql_killed_with_it_and_leaves_nothing_behind(
         _, first = station.batch(station.records(2))
         assert station.post(first)[0] == 200
         partial = _upload_half(node, station)  # serve is killed while receiving it
-        busy = _busy_backend(node.dsn)  # outlives its postmaster for a while
+        busy = busy_backend(node.dsn)  # outlives its postmaster for a while
 
         postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
         os.kill(postmaster, signal.SIGKILL)  # the OOM killer's choice
@@ -147,23 +146,3 @@ def _upload_half(node: CentralNode, station: Station) -> http.client.HTTPSConnec
             return conn
         time.sleep(0.05)
     raise AssertionError("serve never started writing the upload")
-
-
-def _busy_backend(dsn: str) -> threading.Thread:
-    """A backend busy in a loop that never checks for its postmaster's death, as a
-    long query is; returned once it runs."""
-    started = threading.Event()
-
-    def run() -> None:
-        try:
-            with psycopg.connect(dsn, autocommit=True) as conn:
-                started.set()
-                conn.execute("DO $$BEGIN LOOP END LOOP; END$$")
-        except psycopg.Error:
-            pass  # its server was killed under it
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert started.wait(TIMEOUT)
-    time.sleep(0.5)  # the statement is on its way
-    return thread
