@@ -298,19 +298,19 @@ def _server_type() -> Any:
             """Start the server again if its postmaster died (while this process used
             it); whether it had to."""
             with self._lock:
-                info = PostmasterInfo.read_from_pgdata(self.pgdata)
-                if info is not None and postmaster_alive(info.pid, self.pgdata):
-                    self._postmaster_info = info
+                if dead_postmaster(self.pgdata) is None \
+                        and (self.pgdata / "postmaster.pid").exists():
+                    self._postmaster_info = PostmasterInfo.read_from_pgdata(self.pgdata)
                     return False
                 self.ensure_postgres_running()
                 return True
 
         def ensure_postgres_running(self) -> None:
             uid = self.pgdata.stat().st_uid
+            if (dead := dead_postmaster(self.pgdata)) is not None:
+                clear_dead_server(self.pgdata, dead)  # it died without stopping
+            # None, or a live server (maybe one another process started meanwhile).
             info = PostmasterInfo.read_from_pgdata(self.pgdata)
-            if info is not None and not postmaster_alive(info.pid, self.pgdata):
-                clear_dead_server(self.pgdata, info.pid)  # it died without stopping
-                info = PostmasterInfo.read_from_pgdata(self.pgdata)  # None, or a new one
             if info is not None and postmaster_alive(info.pid, self.pgdata):
                 if info.socket_dir is None:
                     raise EmbeddedError(f"el PostgreSQL de {self.pgdata} está en marcha sin "
@@ -358,6 +358,19 @@ def postmaster_alive(pid: int, pgdata: Path) -> bool:
     return _state(pid) not in (None, "Z", "X") and _of_pgdata(pid, pgdata) is not False
 
 
+def dead_postmaster(pgdata: Path) -> int | None:
+    """The pid in ``pgdata``'s lock file when it is no live server's (a server that died
+    without stopping; 0: a lock file it left unfinished); None: no lock file, or a live
+    server's."""
+    try:
+        pid = _lock_pid(pgdata / "postmaster.pid")
+    except FileNotFoundError:
+        return None
+    if pid is None:
+        return 0
+    return None if postmaster_alive(pid, pgdata) else pid
+
+
 def clear_dead_server(pgdata: Path, postmaster: int) -> None:
     """Make ``pgdata`` startable after its postmaster ``postmaster`` died: wait for it to
     be reaped and for its orphaned backends to end (ending them after
@@ -369,9 +382,10 @@ def clear_dead_server(pgdata: Path, postmaster: int) -> None:
     started = time.monotonic()
     orphans = _orphans(pgdata, postmaster)
     zombie = _state(postmaster) in ("Z", "X")
-    log.warning("el PostgreSQL integrado de %s terminó sin detenerse (su proceso principal "
-                "%d ya no existe%s); se arranca de nuevo y recupera sus datos de su "
-                "bitácora (WAL)", pgdata, postmaster,
+    log.warning("el PostgreSQL integrado de %s terminó sin detenerse (%s%s); se arranca "
+                "de nuevo y recupera sus datos de su bitácora (WAL)", pgdata,
+                f"su proceso principal {postmaster} ya no existe" if postmaster
+                else "dejó incompleto su postmaster.pid",
                 f"; se espera a que terminen los procesos que dejó: {len(orphans)}"
                 if orphans else "")
     deadline = started + ORPHAN_GRACE_SECONDS
@@ -397,7 +411,7 @@ def clear_dead_server(pgdata: Path, postmaster: int) -> None:
     # that got its pid): with no process of the old server left, it is stale.
     lock = pgdata / "postmaster.pid"
     with contextlib.suppress(FileNotFoundError):
-        if _lock_pid(lock) == postmaster and not postmaster_alive(postmaster, pgdata):
+        if dead_postmaster(pgdata) == postmaster:
             lock.unlink()
     if zombie or time.monotonic() - started > 1:
         log.info("los procesos del PostgreSQL anterior de %s terminaron en %.1f s", pgdata,
@@ -466,7 +480,9 @@ def _of_pgdata(pid: int, pgdata: Path) -> bool | None:
 
 
 def _lock_pid(lock: Path) -> int | None:
+    """The pid on the first line of ``lock``; None if it has none (a server killed while
+    writing it). FileNotFoundError if there is no lock file."""
     try:
-        return int(lock.read_text(encoding="ascii").split("\n", 1)[0])
+        return int(lock.read_text(encoding="ascii", errors="replace").split("\n", 1)[0])
     except ValueError:
         return None

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -121,6 +122,27 @@ def test_a_running_serve_starts_its_killed_postgresql_again_and_carries_on(
         node.stop()
 
     assert node.process is not None and node.process.returncode == 0
+    assert leftover_processes(pgdata) == []
+
+
+@pytest.mark.parametrize("lock_file", ["unfinished", "pid_reused"])
+def test_a_lock_file_left_by_a_dead_server_does_not_stop_the_next_start(
+        base: Path, lock_file: str) -> None:
+    node = CentralNode(base, None)  # init started and stopped the server
+    pgdata = node.data_dir.resolve() / "pgdata"
+    stranger = subprocess.Popen(["sleep", "300"])  # now holds the dead postmaster's pid
+    try:
+        (pgdata / "postmaster.pid").write_text(
+            "" if lock_file == "unfinished" else f"{stranger.pid}\n{pgdata}\n",
+            encoding="ascii")
+        node.start()  # waits until /v1/health answers 200
+        said = node.log_path.read_text(encoding="utf-8")
+        assert "terminó sin detenerse" in said and "Traceback" not in said, said
+        assert stranger.poll() is None  # not a process of the server: left alone
+    finally:
+        stranger.kill()
+        stranger.wait()
+        node.stop()
     assert leftover_processes(pgdata) == []
 
 
