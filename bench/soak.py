@@ -14,9 +14,10 @@ Faults (one at a time; each picks a station at random where it applies):
 - ``station_kill``: SIGKILL of a station process, restarted 0.5–2 s later.
 - ``central_kill``: SIGKILL of ``serve``, restarted on the same port.
 - ``postgres_kill``: SIGKILL of the embedded PostgreSQL's postmaster (pid from
-  ``postmaster.pid``); once its orphaned backends are gone it is started again the way
-  ``serve`` starts it (``pg_ctl`` as the ``pgserver`` account when run as root:
-  ``central.db.embedded``), and ``serve`` must then carry on by itself: if no record
+  ``postmaster.pid``); ``serve``'s watchdog starts it again (``central.db.embedded``),
+  or, if the soak gets there first, the soak does, the way ``serve`` does (``pg_ctl``
+  as the ``pgserver`` account when run as root), and ``serve`` must then carry on by
+  itself: if no record
   reaches the database within ``RECOVERY_SECONDS`` it is restarted and counted in
   ``serve_restarts_after_postgres`` (that would be a defect: ``ok`` is false).
 - ``link_cut``: the station's proxy resets every connection and refuses new ones.
@@ -235,6 +236,10 @@ class Central:
         socket_dir = embedded.socket_dir_for(self.pgdata.resolve())
         deadline = time.monotonic() + timeout
         while True:
+            info = PostmasterInfo.read_from_pgdata(self.pgdata.resolve())
+            if info is not None and info.status == "ready" \
+                    and embedded.postmaster_alive(info.pid, self.pgdata.resolve()):
+                return  # serve's watchdog started it (central.db.embedded.Watchdog)
             try:
                 embedded._start(pg_ctl, PostmasterInfo, self.pgdata.resolve(),
                                 self.pgdata / "log", socket_dir, user)

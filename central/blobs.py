@@ -6,6 +6,16 @@ type and nothing more (:func:`prep.image_check.verify_image`, the check the stat
 hot folder makes too: every stored blob is published as an acta's image), is fsynced
 and linked into place, so a stored blob is always whole and correct, and an existing
 blob is never rewritten.
+
+A process killed while receiving leaves its partial file in ``tmp/`` (up to
+:data:`~prep.protocol.MAX_BLOB_BYTES` each). Temporary names start with the writing
+process's pid and a short hash of the machine's name, so :meth:`BlobStore.clean_tmp`
+(whenever a store opens: ``serve``, the intake; and when ``serve`` stops) removes
+exactly those of processes of this machine that no longer exist, and never a file
+another live process (another ``serve`` sharing the directory) is writing. A name it
+cannot judge (another machine's, an older form) goes once untouched for
+:data:`STALE_TMP_SECONDS`: no upload lasts that long without writing (``serve`` drops
+a body silent for 30 s).
 """
 
 from __future__ import annotations
@@ -15,7 +25,10 @@ import hashlib
 import logging
 import os
 import re
+import shutil
+import socket
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +42,11 @@ from prep.protocol import MAX_BLOB_BYTES
 log = logging.getLogger("central.blobs")
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+#: A temporary file or directory's name: writer's pid, machine, first digits of the blob.
+_TEMP_NAME = re.compile(r"(\d+)\.([0-9a-f]{8})\.")
+#: Age (since last written) past which any temporary file is abandoned.
+STALE_TMP_SECONDS = 3600.0
+_MACHINE = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
 
 
 class BlobTooLarge(ValueError):
@@ -80,6 +98,32 @@ class BlobStore:
         self.engine = engine
         self._tmp = root / "tmp"
         self._tmp.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.clean_tmp()
+
+    def clean_tmp(self) -> int:
+        """Remove the temporary files that no live process is writing (see the module's
+        docstring); how many."""
+        removed = 0
+        now = time.time()
+        for entry in self._tmp.iterdir():
+            match = _TEMP_NAME.match(entry.name)
+            try:
+                dead_writer = (match is not None and match.group(2) == _MACHINE
+                               and not _alive(int(match.group(1))))
+                abandoned = dead_writer or now - entry.lstat().st_mtime > STALE_TMP_SECONDS
+                if not abandoned:
+                    continue
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+            except FileNotFoundError:  # its writer finished meanwhile
+                continue
+            removed += 1
+        if removed:
+            log.info("%d archivos temporales de imágenes abandonados (de procesos que "
+                     "terminaron a medio recibir) borrados de %s", removed, self._tmp)
+        return removed
 
     def path(self, sha256: str) -> Path:
         if not is_sha256(sha256):
@@ -112,7 +156,7 @@ class BlobStore:
             return Stored(final.stat().st_size, new=False)
         digest = hashlib.sha256()
         size = 0
-        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix=sha256[:12])
+        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix=_temp_prefix(sha256))
         tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "wb") as f:
@@ -135,6 +179,20 @@ class BlobStore:
         finally:
             tmp.unlink(missing_ok=True)
         return Stored(size, new)
+
+
+def _temp_prefix(sha256: str) -> str:
+    return f"{os.getpid()}.{_MACHINE}.{sha256[:12]}."
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another account's
+        pass
+    return True
 
 
 def _check_and_settle(fd: int, tmp: Path, final: Path, declared: str | None,
@@ -218,7 +276,7 @@ def _write_back(store: BlobStore, sha256: str, data: bytes) -> None:
     if hashlib.sha256(data).hexdigest() != sha256:
         raise ValueError(f"blob {sha256} in the database does not match its SHA-256")
     final = store.path(sha256)
-    tmp = Path(tempfile.mkdtemp(dir=store.root / "tmp", prefix=sha256[:12])) / "blob"
+    tmp = Path(tempfile.mkdtemp(dir=store.root / "tmp", prefix=_temp_prefix(sha256))) / "blob"
     try:
         write_synced(tmp, data)
         final.parent.mkdir(mode=0o700, exist_ok=True)

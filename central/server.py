@@ -37,6 +37,7 @@ from central.blobs import BlobTooLarge, HashMismatch, NotAnImage, is_sha256
 from central.bundle import etag, parse_etag, station_bundle
 from central.config import DataDir, Identity
 from central.connections import GuardedSite
+from central.db.engine import database_unreachable
 from central.db.locks import DatabaseBusy
 from central.enroll_limit import GLOBAL, Blocked
 from central.enrollment import enroll
@@ -143,6 +144,7 @@ async def serve(central: Central, data_dir: DataDir, host: str, port: int,
         await runner.cleanup()
         await _last_refusals(central)
         central.executor.shutdown(wait=True)
+        central.blobs.clean_tmp()  # a sibling serve's partial uploads, if it was killed
         faulthandler.cancel_dump_traceback_later()
 
 
@@ -209,8 +211,14 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = _error_response(ApiError(503, "database_busy", str(busy)))
         response.headers["Retry-After"] = str(busy.retry_after)
         return response
-    except SQLAlchemyError:
-        log.exception("%s %s: error de base de datos", request.method, request.path)
+    except SQLAlchemyError as exc:
+        if database_unreachable(exc):
+            # PostgreSQL down or restarting (central.db.embedded.Watchdog): one line per
+            # request, not a traceback; the station retries the same request.
+            log.warning("%s %s: PostgreSQL no disponible (%s)", request.method,
+                        request.path, _first_line(getattr(exc, "orig", None) or exc))
+        else:
+            log.exception("%s %s: error de base de datos", request.method, request.path)
         return _error_response(ApiError(503, "database_unavailable", _DB_DOWN))
     except ConnectionResetError:
         # The station's link dropped mid-request (a flaky CATD line): nothing was kept
@@ -222,6 +230,11 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         log.exception("%s %s: error interno", request.method, request.path)
         return _error_response(ApiError(500, "internal", "Error interno del nodo central; "
                                                          "el equipo reintentará."))
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:300] if lines else type(exc).__name__
 
 
 _DB_DOWN = "La base de datos del nodo central no responde; el equipo reintentará."

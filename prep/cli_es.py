@@ -82,7 +82,15 @@ def install() -> None:
     argparse._VersionAction = _VersionAction  # type: ignore[misc,assignment]
 
 
+#: Libraries whose errors are transcripts too: pgserver logs a failed ``pg_ctl`` (its
+#: whole command line and output, in English) before raising, and the caller
+#: (central.db.embedded) reports the failure itself, in Spanish, with the server's log.
+TRANSCRIPT_LOGGERS = ("pgserver",)
+
+
 def quiet_libraries(verbose: bool) -> None:
-    """Libraries log only warnings unless ``verbose`` (``-v``)."""
+    """Libraries log only warnings (the transcript ones nothing) unless ``verbose``
+    (``-v``)."""
     for name in LIBRARY_LOGGERS:
-        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
+        quiet = logging.CRITICAL if name in TRANSCRIPT_LOGGERS else logging.WARNING
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else quiet)

@@ -170,7 +170,7 @@ def _serve(args: argparse.Namespace) -> int:
                   f"del certificado, para compararla en los equipos al darlos de alta:\n"
                   f"  {identity.cert_sha256}", file=sys.stderr, flush=True)
 
-    with database_dsn(args.dsn, data_dir.pgdata) as dsn:
+    with database_dsn(args.dsn, data_dir.pgdata, watch=True) as dsn:
         if _in_recovery(dsn):
             print("error: este PostgreSQL es un standby (réplica de solo lectura): no puede "
                   "recibir lotes. Si se perdió el primario, promuévalo primero con «prep "

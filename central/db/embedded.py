@@ -17,18 +17,35 @@ superuser. Here, on every start:
 
 A server already running (another process of the same node started it) is checked the
 same way and its authentication files are rewritten and reloaded if they differ.
+
+A server that died without stopping (its postmaster killed: the kernel's OOM killer, a
+``kill -9``) leaves its ``postmaster.pid`` behind, and for a moment its orphaned
+backends, still attached to its shared memory, and the postmaster itself as a zombie
+until it is reaped. The next start waits for those processes to end (saying so, in
+Spanish), ends any still there after :data:`ORPHAN_GRACE_SECONDS` (they can do nothing
+useful without their postmaster, and a new server must not share the data with them),
+then removes the stale lock file and starts the server, which recovers from its WAL.
+
+pgserver counts the processes using a server in ``.handle_pids.json`` and stops it when
+the last one leaves; a process that was killed never takes its pid out, so the server
+would never be stopped again. Pids of processes that no longer exist are dropped at
+every start and stop (:func:`prune_handles`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import logging
 import os
 import platform
 import shlex
+import signal
 import stat
 import subprocess
 import tempfile
+import threading
 import time
 import warnings
 from functools import cache
@@ -43,6 +60,14 @@ MAX_SOCKET_PATH = 107
 SOCKET_NAME = ".s.PGSQL.5432"
 IDENT_MAP = "prep_duenos"
 START_SECONDS = 60
+#: How long a dead server's orphaned backends get to end by themselves before the next
+#: start ends them (they notice their postmaster's death within a second when idle).
+ORPHAN_GRACE_SECONDS = 10.0
+#: How long a start waits for the dead postmaster to be reaped (a zombie keeps its pid,
+#: which the new postmaster would take for a live one).
+REAP_SECONDS = 30.0
+#: How often ``serve`` checks that its embedded server is alive (:class:`Watchdog`).
+WATCH_SECONDS = 2.0
 
 HBA = f"""\
 # Written by PREP (central/db/embedded.py) at every start of the embedded server.
@@ -84,6 +109,42 @@ def start_server(pgdata: Path) -> Any:
     except BaseException:
         server._instances.pop(pgdata, None)  # pgserver keeps even a failed one
         raise
+
+
+class Watchdog:
+    """While ``serve`` runs on the embedded server, start it again whenever its postmaster
+    dies (the OOM killer's pick, a ``kill -9``): ``serve`` outlives it, so nothing else
+    would (systemd restarts ``serve`` only when ``serve`` itself ends). Checked every
+    :data:`WATCH_SECONDS`; a failed start is logged and tried again."""
+
+    def __init__(self, server: Any, every: float = WATCH_SECONDS) -> None:
+        self.server = server
+        self.every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="central-pg-vigia",
+                                        daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            started = time.monotonic()
+            try:
+                revived = self.server.revive()
+            except Exception as exc:  # logged; the next check tries again
+                log.error("no se pudo arrancar de nuevo el PostgreSQL integrado de %s (%s); "
+                          "se reintenta en %.0f s", self.server.pgdata, exc, self.every)
+                continue
+            if revived:
+                log.warning("PostgreSQL integrado de %s de nuevo en marcha (%.1f s); el "
+                            "nodo central sigue atendiendo", self.server.pgdata,
+                            time.monotonic() - started)
 
 
 def socket_dir_for(pgdata: Path) -> Path:
@@ -222,14 +283,35 @@ def _server_type() -> Any:
         _auth_changed = False
 
         def ensure_pgdata_inited(self) -> None:
+            # Under pgserver's lock, before this process adds its own pid.
+            prune_handles(self.pgdata)
             super().ensure_pgdata_inited()  # initdb if new; its trust lines go below
             _check_account(self.pgdata)
             self._auth_changed = _write_auth(self.pgdata)
 
+        def _cleanup(self) -> None:
+            with self._lock:
+                prune_handles(self.pgdata)
+            super()._cleanup()  # stops the server if this process is the last one
+
+        def revive(self) -> bool:
+            """Start the server again if its postmaster died (while this process used
+            it); whether it had to."""
+            with self._lock:
+                if dead_postmaster(self.pgdata) is None \
+                        and (self.pgdata / "postmaster.pid").exists():
+                    self._postmaster_info = PostmasterInfo.read_from_pgdata(self.pgdata)
+                    return False
+                self.ensure_postgres_running()
+                return True
+
         def ensure_postgres_running(self) -> None:
             uid = self.pgdata.stat().st_uid
+            if (dead := dead_postmaster(self.pgdata)) is not None:
+                clear_dead_server(self.pgdata, dead)  # it died without stopping
+            # None, or a live server (maybe one another process started meanwhile).
             info = PostmasterInfo.read_from_pgdata(self.pgdata)
-            if info is not None and info.is_running():
+            if info is not None and postmaster_alive(info.pid, self.pgdata):
                 if info.socket_dir is None:
                     raise EmbeddedError(f"el PostgreSQL de {self.pgdata} está en marcha sin "
                                         "socket Unix; deténgalo y vuelva a intentar")
@@ -267,3 +349,140 @@ def _start(pg_ctl: Any, postmaster_info: Any, pgdata: Path, log_file: Path,
         time.sleep(0.2)
     raise EmbeddedError(f"el PostgreSQL integrado de {pgdata} no quedó listo en "
                         f"{START_SECONDS} s; vea {log_file}")
+
+
+# A server that died --------------------------------------------------------------------
+
+def postmaster_alive(pid: int, pgdata: Path) -> bool:
+    """Whether ``pid`` is a live (not zombie) PostgreSQL process of ``pgdata``."""
+    return _state(pid) not in (None, "Z", "X") and _of_pgdata(pid, pgdata) is not False
+
+
+def dead_postmaster(pgdata: Path) -> int | None:
+    """The pid in ``pgdata``'s lock file when it is no live server's (a server that died
+    without stopping; 0: a lock file it left unfinished); None: no lock file, or a live
+    server's."""
+    try:
+        pid = _lock_pid(pgdata / "postmaster.pid")
+    except FileNotFoundError:
+        return None
+    if pid is None:
+        return 0
+    return None if postmaster_alive(pid, pgdata) else pid
+
+
+def clear_dead_server(pgdata: Path, postmaster: int) -> None:
+    """Make ``pgdata`` startable after its postmaster ``postmaster`` died: wait for it to
+    be reaped and for its orphaned backends to end (ending them after
+    :data:`ORPHAN_GRACE_SECONDS`), then remove its lock file ``postmaster.pid``. Returns
+    early if another process starts a new server meanwhile (its processes are not
+    orphans: they belong to the postmaster the lock file then names).
+
+    Raises :class:`EmbeddedError` if the orphans do not go away."""
+    started = time.monotonic()
+    orphans = _orphans(pgdata, postmaster)
+    zombie = _state(postmaster) in ("Z", "X")
+    log.warning("el PostgreSQL integrado de %s terminó sin detenerse (%s%s); se arranca "
+                "de nuevo y recupera sus datos de su bitácora (WAL)", pgdata,
+                f"su proceso principal {postmaster} ya no existe" if postmaster
+                else "dejó incompleto su postmaster.pid",
+                f"; se espera a que terminen los procesos que dejó: {len(orphans)}"
+                if orphans else "")
+    deadline = started + ORPHAN_GRACE_SECONDS
+    while orphans and time.monotonic() < deadline:
+        time.sleep(0.1)
+        orphans = _orphans(pgdata, postmaster)
+    if orphans:
+        log.warning("procesos del PostgreSQL anterior de %s que siguen en marcha tras "
+                    "%.0f s: %d; se terminan (kill) para arrancarlo de nuevo", pgdata,
+                    ORPHAN_GRACE_SECONDS, len(orphans))
+        for pid in orphans:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + REAP_SECONDS
+    while ((orphans := _orphans(pgdata, postmaster)) or _state(postmaster) in ("Z", "X")) \
+            and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if orphans:
+        raise EmbeddedError(f"no terminaron los procesos {', '.join(map(str, orphans))} del "
+                            f"PostgreSQL anterior de {pgdata}; termínelos (o reinicie el "
+                            "equipo) y vuelva a intentar")
+    # The lock file names a dead postmaster (or, once reaped, maybe an unrelated process
+    # that got its pid): with no process of the old server left, it is stale.
+    lock = pgdata / "postmaster.pid"
+    with contextlib.suppress(FileNotFoundError):
+        if dead_postmaster(pgdata) == postmaster:
+            lock.unlink()
+    if zombie or time.monotonic() - started > 1:
+        log.info("los procesos del PostgreSQL anterior de %s terminaron en %.1f s", pgdata,
+                 time.monotonic() - started)
+
+
+def _orphans(pgdata: Path, dead: int) -> list[int]:
+    """The processes of ``pgdata`` left by its dead postmaster ``dead``: none of a new
+    server someone else started meanwhile (its postmaster, and the children it has)."""
+    with contextlib.suppress(FileNotFoundError):
+        new = _lock_pid(pgdata / "postmaster.pid")
+        if new is not None and new != dead and postmaster_alive(new, pgdata):
+            return []
+    return leftover_processes(pgdata)
+
+
+def leftover_processes(pgdata: Path) -> list[int]:
+    """Live PostgreSQL processes working in ``pgdata`` (their working directory), zombies
+    aside: a dead server's orphaned backends, or a live server's processes."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (pid := int(entry.name)) != os.getpid() \
+                and _state(pid) not in (None, "Z", "X") and _of_pgdata(pid, pgdata):
+            found.append(pid)
+    return found
+
+
+def prune_handles(pgdata: Path) -> list[int]:
+    """Drop from pgserver's ``.handle_pids.json`` the pids of processes that no longer
+    exist (killed users of the server); the pids kept."""
+    path = pgdata / ".handle_pids.json"
+    try:
+        pids = [int(pid) for pid in json.loads(path.read_text(encoding="ascii"))]
+    except (FileNotFoundError, ValueError, TypeError):
+        return []
+    alive = [pid for pid in pids if _state(pid) not in (None, "Z", "X")]
+    if alive != pids:
+        log.info("PostgreSQL integrado de %s: se olvidan los procesos %s, que terminaron "
+                 "sin soltarlo", pgdata, sorted(set(pids) - set(alive)))
+        path.write_text(json.dumps(alive), encoding="ascii")
+    return alive
+
+
+def _state(pid: int) -> str | None:
+    """The kernel's one-letter state of process ``pid`` (``Z``: a zombie); None: none."""
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    fields = stat_line.rsplit(")", 1)[-1].split()
+    return fields[0] if fields else None
+
+
+def _of_pgdata(pid: int, pgdata: Path) -> bool | None:
+    """Whether ``pid`` is a PostgreSQL process working in ``pgdata`` (every server
+    process changes into its data directory); None: not allowed to tell."""
+    try:
+        comm = Path(f"/proc/{pid}/comm").read_text(encoding="utf-8", errors="replace")
+        if not comm.startswith("postgres"):
+            return False
+        return Path(os.readlink(f"/proc/{pid}/cwd")) == pgdata
+    except PermissionError:
+        return None
+    except OSError:
+        return False
+
+
+def _lock_pid(lock: Path) -> int | None:
+    """The pid on the first line of ``lock``; None if it has none (a server killed while
+    writing it). FileNotFoundError if there is no lock file."""
+    try:
+        return int(lock.read_text(encoding="ascii", errors="replace").split("\n", 1)[0])
+    except ValueError:
+        return None

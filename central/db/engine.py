@@ -25,7 +25,7 @@ from sqlalchemy import Engine, create_engine
 
 from central.config import ENV_DSN
 from central.db import locks
-from central.db.embedded import start_server
+from central.db.embedded import Watchdog, start_server
 
 EMBEDDED_DATABASE = "prep_central"
 APPLICATION_NAME = "prep-central"
@@ -49,21 +49,39 @@ def configured_dsn(cli_dsn: str | None) -> str | None:
 
 
 @contextmanager
-def database_dsn(cli_dsn: str | None, pgdata: Path) -> Iterator[str]:
+def database_dsn(cli_dsn: str | None, pgdata: Path, watch: bool = False) -> Iterator[str]:
     """Yield the libpq DSN to use: the configured server, or the embedded one in
     ``pgdata`` (started here if needed and stopped on exit when this process was its
-    last user)."""
+    last user; with ``watch``, started again meanwhile if it dies: ``serve``)."""
     dsn = configured_dsn(cli_dsn)
     if dsn is not None:
         yield dsn
         return
     log.info("PostgreSQL integrado en %s", pgdata)
     server = start_server(pgdata)
+    watchdog = Watchdog(server) if watch else None
     try:
         _ensure_database(server.get_uri(), EMBEDDED_DATABASE)
+        if watchdog is not None:
+            watchdog.start()
         yield server.get_uri(EMBEDDED_DATABASE)
     finally:
+        if watchdog is not None:
+            watchdog.stop()
         server.cleanup()
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` (SQLAlchemy's or psycopg's) says PostgreSQL cannot be reached
+    right now (down, restarting, recovering from a crash), not that a statement failed:
+    a connection error without SQLSTATE, or of class 08 (connection) or 57P (shutdown,
+    crash, not yet accepting connections)."""
+    if getattr(exc, "connection_invalidated", False):
+        return True
+    orig = getattr(exc, "orig", None) or exc
+    if not isinstance(orig, psycopg.OperationalError):
+        return False
+    return orig.sqlstate is None or orig.sqlstate.startswith(("08", "57P"))
 
 
 def make_engine(dsn: str, pool_size: int = 5) -> Engine:

@@ -8,6 +8,10 @@ Use :func:`running_central` (or the ``central_node`` fixture)::
         ...  # talk HTTPS to node.url, pinning node.cert_pem
         node.kill(); node.restart()
 
+``CentralNode(base_dir, None)`` runs the node on its own embedded PostgreSQL (in
+``base_dir/central/pgdata``, as an installed node without ``--dsn`` does); ``dsn`` is
+then that server's socket, as the node's account reaches it.
+
 Also here: a TLS context that trusts exactly the node's certificate, an aiohttp session
 using it, and a synchronous request helper for simple tests.
 """
@@ -29,6 +33,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp
+from psycopg.conninfo import make_conninfo
 
 from central.config import DataDir, Identity, load_identity
 from central.db import make_engine
@@ -51,12 +56,14 @@ def pinned_ssl_context(cert_pem: bytes) -> ssl.SSLContext:
 class CentralNode:
     """A central subprocess and what a test needs to talk to it."""
 
-    def __init__(self, base_dir: Path, dsn: str, env: Mapping[str, str] | None = None,
+    def __init__(self, base_dir: Path, dsn: str | None,
+                 env: Mapping[str, str] | None = None,
                  extra_args: Sequence[str] = (),
                  preexec_fn: Callable[[], None] | None = None) -> None:
         self.base_dir = base_dir
         self.data_dir = base_dir / "central"
-        self.dsn = dsn
+        self.embedded = dsn is None
+        self._dsn_args = [] if dsn is None else ["--dsn", dsn]
         self.env = dict(env or {})
         self.extra_args = list(extra_args)
         self.preexec_fn = preexec_fn  # run in the child before serve (e.g. setrlimit)
@@ -64,7 +71,8 @@ class CentralNode:
         self.url = ""
         self.process: subprocess.Popen[bytes] | None = None
         self._starts = 0
-        identity = _init(self.data_dir, dsn)
+        identity = _init(self.data_dir, self._dsn_args)
+        self.dsn = dsn if dsn is not None else embedded_dsn(self.data_dir)
         self.node = identity.node
         self.cert_pem = identity.cert_pem
         self.cert_sha256 = identity.cert_sha256
@@ -87,7 +95,7 @@ class CentralNode:
         with stdout.open("wb") as out, self.log_path.open("wb") as err:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "prep", "central", "serve", "--data-dir",
-                 str(self.data_dir), "--dsn", self.dsn, "--host", "127.0.0.1",
+                 str(self.data_dir), *self._dsn_args, "--host", "127.0.0.1",
                  "--port", str(self.port), *self.extra_args], stdout=out, stderr=err,
                 cwd=REPO, env=env, preexec_fn=self.preexec_fn)
         info = self._read_listening_line(stdout)
@@ -191,9 +199,20 @@ def running_central(base_dir: Path, admin_dsn: str,
             node.stop()
 
 
-def _init(data_dir: Path, dsn: str) -> Identity:
+def embedded_dsn(data_dir: Path) -> str:
+    """The DSN of the embedded PostgreSQL of central data directory ``data_dir`` (its
+    owner role through its private socket: for the account that runs the node)."""
+    from central.db.embedded import socket_dir_for
+    from central.db.engine import EMBEDDED_DATABASE
+
+    pgdata = DataDir(data_dir).pgdata.resolve()
+    return make_conninfo(host=str(socket_dir_for(pgdata)), user="postgres",
+                         dbname=EMBEDDED_DATABASE)
+
+
+def _init(data_dir: Path, dsn_args: Sequence[str]) -> Identity:
     done = subprocess.run([sys.executable, "-m", "prep", "central", "init", "--data-dir",
-                           str(data_dir), "--dsn", dsn], cwd=REPO, capture_output=True,
+                           str(data_dir), *dsn_args], cwd=REPO, capture_output=True,
                           text=True, timeout=120, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"prep central init failed:\n{done.stderr}")

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -111,3 +113,25 @@ def temporary_database(admin_dsn: str, prefix: str = "prep_test") -> Iterator[st
     finally:
         with psycopg.connect(admin_dsn, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(database))
+
+
+def busy_backend(dsn: str) -> threading.Thread:
+    """A backend busy in a loop that never checks whether its postmaster is alive, as a
+    long query is (it outlives a killed postmaster until it is ended); returned once its
+    statement runs. Its thread ends when the backend does."""
+    started = threading.Event()
+
+    def run() -> None:
+        try:
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                started.set()
+                conn.execute("DO $$BEGIN LOOP END LOOP; END$$")
+        except psycopg.Error:
+            pass  # its server was killed under it
+
+    thread = threading.Thread(target=run, name="backend-ocupado", daemon=True)
+    thread.start()
+    if not started.wait(60):
+        raise RuntimeError("no connection to the server")
+    time.sleep(0.5)  # the statement is on its way
+    return thread

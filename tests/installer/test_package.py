@@ -71,7 +71,8 @@ def test_the_central_service_runs_hardened_as_its_own_user(built: Built) -> None
     lines = set(unit.splitlines())
     assert {"User=prep-central", "NoNewPrivileges=yes", "ProtectSystem=strict",
             "ReadWritePaths=/var/lib/prep-central", "PrivateTmp=yes", "ProtectHome=yes",
-            "CapabilityBoundingSet=", "LimitNOFILE=65536"} <= lines
+            "CapabilityBoundingSet=", "LimitNOFILE=65536", "Restart=on-failure",
+            "RestartSec=5", "KillMode=mixed", "RemoveIPC=no"} <= lines
     assert ("ExecStart=/opt/prep/prep central serve --data-dir /var/lib/prep-central "
             "$PREP_CENTRAL_OPTS") in lines
     postinst = subprocess.run(["dpkg-deb", "-I", str(built.deb), "postinst"],
