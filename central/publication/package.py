@@ -224,30 +224,31 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
 
 def _historial(staging: _Staging, snap: Snapshot, tablas: Sequence[TablaEleccion],
                name: str, rules: RuleSet, sitio: bool) -> None:
-    """HISTORIAL.csv and, with ``sitio``, the site's per-distrito history files: each
-    acta's rows are made once, written to both and dropped (a national corte has three
-    million of them), one election at a time."""
+    """HISTORIAL.csv and, with ``sitio``, the site's history files (one per bloque of
+    secciones): each acta's rows are made once, written to both and dropped (a national
+    corte has three million of them), one election at a time."""
     fmt = TimeFormatter()
     site = importlib.import_module("prep.corte.site") if sitio else None
     with staging.stream(HISTORIAL) as write:
         write(encabezado_csv(snap.simulacro).encode("utf-8-sig"))
         for tabla in tablas:
             lineas: list[str] = []
-            por_distrito: dict[int, list[str]] = {}
+            por_seccion: dict[tuple[int, int], list[str]] = {}
             for fila, rows in eventos_de(tabla, snap.historial, name, snap.corte, rules, fmt):
                 clave = fila.acta.clave
                 lineas.append(lineas_csv(clave, rows))
                 if site is not None:
-                    por_distrito.setdefault(fila.acta.casilla.distrito_id, []).append(
+                    casilla = fila.acta.casilla
+                    por_seccion.setdefault((casilla.distrito_id, casilla.seccion), []).append(
                         site.historial_acta(clave, rows))
                 if len(lineas) == _LINEAS:
                     write("".join(lineas).encode("utf-8"))
                     lineas.clear()
             write("".join(lineas).encode("utf-8"))
             if site is not None:
-                files = site.historial_files(snap.catalog, tabla.eleccion.codigo, por_distrito,
+                files = site.historial_files(snap.catalog, tabla.eleccion.codigo, por_seccion,
                                              name)
-                del por_distrito
+                del por_seccion
                 for path in list(files):
                     staging.put(path, files.pop(path))
 

@@ -35,6 +35,10 @@ from tests.harness.corte_data import historial_simulado
 
 SEED = 2027
 SCALE = 0.01  # 140 casillas, 420 actas
+#: Bloques of secciones (prep.corte.site.bloques) of at most 2 casillas: at this scale a
+#: distrito has about 4 casillas, so its actas are spread over two or three bloques, as a
+#: national distrito's are over dozens.
+BLOQUE_CASILLAS = 2
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class CorteSitio:
     historial: dict[str, list[tuple[str, ...]]]
     #: The rows of AVANCE_CATD.csv, as given to site_files (issue 29).
     salud: list[tuple[str, ...]] = field(default_factory=list)
+    #: The most casillas of a bloque of secciones, as given to site_files.
+    bloque_casillas: int = BLOQUE_CASILLAS
 
 
 def corte_time(catalog: Catalog) -> datetime:
@@ -99,7 +105,8 @@ def build_corte_sitio(root: Path, seed: int = SEED, scale: float = SCALE,
     salud = filas_catd(catalog, tablas, lectura, {}, corte)
     paquete[AVANCE_CATD] = salud_csv(salud, simulacro)
     sitio = site_files(catalog, por_codigo, corte, imagenes, simulacro=simulacro,
-                       historial=historial, salud_catd=salud)
+                       historial=historial, salud_catd=salud,
+                       bloque_casillas=BLOQUE_CASILLAS)
     for name, data in {**paquete, **pngs, **sitio}.items():
         dest = root / name
         dest.parent.mkdir(parents=True, exist_ok=True)
