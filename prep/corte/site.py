@@ -22,9 +22,9 @@ from __future__ import annotations
 import html
 import json
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from bisect import bisect_right
 from importlib import resources
 from operator import itemgetter
 from typing import Any
@@ -84,7 +84,9 @@ MAX_PATH = 300
 _NOMBRE_CORTE = re.compile(r"\d{8}_\d{4}(_[1-9]\d*)?")
 
 
-def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: datetime,
+# Eleven arguments (here and in iter_site_files): the corte's parts, all but the first
+# four optional.
+def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: datetime,  # noqa: PLR0913
                imagenes: Mapping[str, tuple[str, str]],
                descargas: Sequence[str] = (), simulacro: bool = False,
                historial: Mapping[str, Sequence[Sequence[str]]] | None = None,
@@ -117,7 +119,7 @@ def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: dat
                                 bloque_casillas))
 
 
-def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: datetime,
+def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: datetime,  # noqa: PLR0913
                     imagenes: Mapping[str, tuple[str, str]],
                     descargas: Sequence[str] = (), simulacro: bool = False,
                     historial: Mapping[str, Sequence[Sequence[str]]] | None = None,

@@ -218,9 +218,9 @@ def test_site_rows_that_are_not_the_csv_rows_are_reported(corte: Path) -> None:
     otro["actas"].append(fila)
     _resign(corte, f"sitio/datos/{segunda}.js", data_file(segunda, otro))
     result = verify_corte(corte)
+    seccion = fila[datos["columnas"].index("SECCION")]
     assert result.problemas == [f"sitio/datos/{segunda}.js: el acta {fila[1]} (distrito "
-                                f"{int(primera[5:8])}, sección {fila[datos['columnas'].index('SECCION')]}) "
-                                "no es de este bloque"]
+                                f"{int(primera[5:8])}, sección {seccion}) no es de este bloque"]
 
 
 def test_a_site_file_of_another_corte_or_path_is_reported(corte: Path) -> None:
