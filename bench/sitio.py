@@ -11,9 +11,11 @@ an election, a distrito, a sección of it and an acta of that sección with its 
 
   /latest/sitio/ (index.html, the header), estilo.css, sha256.js, app.js, votos.js,
   /latest.txt, datos/indice.js (from the corte latest.txt names), datos/e<EE>.js (the
-  election), datos/e<EE>/d<DDD>.js (the distrito; the sección page reuses it),
-  datos/secciones.js and any other distrito holding the sección (the acta page),
-  datos/e<EE>/h<DDD>.js (the acta's history), ../imagenes/<sha256>.png.
+  election), datos/e<EE>/d<DDD>.js (the distrito: its secciones' summaries),
+  datos/secciones.js (where each distrito's bloques of secciones start),
+  datos/e<EE>/d<DDD>/s<SSSS>.js (the bloque holding the sección: its votes and acta
+  rows; the acta page reuses it, and adds the bloque of any other distrito holding the
+  sección), datos/e<EE>/d<DDD>/h<SSSS>.js (the bloque's history), ../imagenes/<sha256>.png.
 
 ``--visitas`` visits with different elections, distritos, secciones and actas (real
 paths of the corte) are replayed in turn by a Lua script's ``request()``. Prints one
@@ -49,7 +51,7 @@ from typing import Any
 
 from bench.corte_db import scaled_catalog
 from central.publication.feed import actualizar_indice
-from central.publication.package import publish
+from central.publication.package import Publicado, publish
 from central.publication.snapshot import Imagen, Snapshot
 from prep.corte.anexo import TZ
 from prep.crypto import SigningKey
@@ -132,7 +134,8 @@ def main() -> None:
         raise SystemExit("falta wrk: apt install wrk")
     with tempfile.TemporaryDirectory(prefix="bench-sitio-") as tmp:
         base = Path(tmp)
-        corte = _corte(base, args.scale, args.seed, args.imagenes_cada)
+        corte, publicado = _corte(base, args.scale, args.seed, args.imagenes_cada)
+        sitio_datos = [f.stat().st_size for f in (corte / "sitio" / "datos").rglob("*.js")]
         visitas = _visitas(corte, args.visitas, args.seed)
         sin_comprimir = sum(_archivo(corte, r).stat().st_size for r in visitas[0][:-1])
         imagen = _archivo(corte, visitas[0][-1]).stat().st_size
@@ -164,6 +167,10 @@ def main() -> None:
                      "bytes": {r: cable[r]["bytes"] for r in visitas[0][:-1]},
                      "imagen_bytes": imagen},
         "sin_gzip": sorted(r for r, b in cable.items() if not b["gzip"]),
+        "corte": {"segundos": round(sum(publicado.seconds.values()), 2),
+                  "fases": dict(publicado.seconds), "archivos": publicado.files,
+                  "sitio_datos_archivos": len(sitio_datos),
+                  "sitio_datos_mb": round(sum(sitio_datos) / 1e6, 1)},
         "scale": args.scale, "imagenes_cada": args.imagenes_cada,
         "visitas_distintas": len(visitas), "nginx_workers": workers,
         "wrk_threads": args.hilos, "wrk_connections": args.conexiones,
@@ -176,7 +183,8 @@ def main() -> None:
         raise SystemExit(f"wrk contó errores: {errores}")
 
 
-def _corte(base: Path, scale: float, seed: int, imagenes_cada: int) -> Path:
+def _corte(base: Path, scale: float, seed: int, imagenes_cada: int
+           ) -> tuple[Path, Publicado]:
     key = SigningKey.generate()
     catalog = scaled_catalog(seed, scale)
     jornada = datetime.fromisoformat(catalog.fecha_eleccion).date()
@@ -196,7 +204,7 @@ def _corte(base: Path, scale: float, seed: int, imagenes_cada: int) -> Path:
     hecho = publish(publicacion, Snapshot(hora, 1, catalog, estado, (), imagenes), key,
                     blobs=blobs, anterior=None)
     actualizar_indice(publicacion, key)
-    return hecho.path
+    return hecho.path, hecho
 
 
 def _datos(corte: Path, ruta: str) -> dict[str, Any]:
@@ -214,7 +222,9 @@ def _visitas(corte: Path, cuantas: int, seed: int) -> list[list[str]]:
     rng = random.Random(seed)
     datos = f"/{corte.name}/sitio/datos/"
     elecciones = [e["codigo"] for e in _datos(corte, "indice")["elecciones"]]
-    secciones: dict[str, list[list[int]]] = _datos(corte, "secciones")["distritos"]
+    indice_secciones = _datos(corte, "secciones")
+    secciones: dict[str, list[list[int]]] = indice_secciones["distritos"]
+    inicios: dict[str, list[int]] = indice_secciones["bloques"]
     pendientes: dict[str, list[int]] = {}
     visitas: list[list[str]] = []
     for intento in range(100 * cuantas):
@@ -226,16 +236,21 @@ def _visitas(corte: Path, cuantas: int, seed: int) -> list[list[str]]:
                 int(f.stem[1:]) for f in (corte / "sitio" / "datos" / f"e{codigo}").glob("d*.js"))
             rng.shuffle(pendientes[codigo])
         distrito = pendientes[codigo].pop()
-        d = _datos(corte, f"e{codigo}/d{distrito:03d}")
-        col = {nombre: i for i, nombre in enumerate(d["columnas"])}
-        actas = [a for a in d["actas"] if a[col["IMAGEN"]]]
+        actas = []
+        for primera in inicios[str(distrito)]:
+            ruta = f"e{codigo}/d{distrito:03d}/s{primera:04d}"
+            if (corte / "sitio" / "datos" / f"{ruta}.js").is_file():
+                b = _datos(corte, ruta)
+                col = {nombre: i for i, nombre in enumerate(b["columnas"])}
+                actas += [(primera, a) for a in b["actas"] if a[col["IMAGEN"]]]
         if not actas:
             continue
-        acta = rng.choice(actas)
+        primera, acta = rng.choice(actas)
         seccion = int(acta[col["SECCION"]])
-        # The acta page looks the acta up in every distrito holding its sección (app.js
-        # ubicarActa); the one just visited is in the page's memory already.
-        otros = [int(k) for k, rangos in secciones.items() if int(k) != distrito
+        # The acta page looks the acta up in the bloque of every distrito holding its
+        # sección (app.js ubicarActa); the one just visited is in the page's memory.
+        otros = [(int(k), max(s for s in inicios[k] if s <= seccion))
+                 for k, rangos in secciones.items() if int(k) != distrito
                  and any(a <= seccion <= b for a, b in rangos)]
         imagen: str = acta[col["IMAGEN"]]
         assert imagen.startswith("../imagenes/"), imagen
@@ -243,8 +258,9 @@ def _visitas(corte: Path, cuantas: int, seed: int) -> list[list[str]]:
             ["/latest/sitio/", *(f"/latest/sitio/{a}" for a in _ASSETS), "/latest.txt",
              f"{datos}indice.js", f"{datos}e{codigo}.js",
              f"{datos}e{codigo}/d{distrito:03d}.js", f"{datos}secciones.js",
-             *(f"{datos}e{codigo}/d{o:03d}.js" for o in otros),
-             f"{datos}e{codigo}/h{distrito:03d}.js",
+             f"{datos}e{codigo}/d{distrito:03d}/s{primera:04d}.js",
+             *(f"{datos}e{codigo}/d{o:03d}/s{p:04d}.js" for o, p in otros),
+             f"{datos}e{codigo}/d{distrito:03d}/h{primera:04d}.js",
              f"/{corte.name}/{imagen.removeprefix('../')}"])
     if len(visitas) < cuantas:
         raise SystemExit("el corte no tiene actas con imagen para tantas visitas")

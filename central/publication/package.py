@@ -76,6 +76,8 @@ LATEST_TXT = "latest.txt"
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/tiff": "tif",
               "image/webp": "webp", "application/pdf": "pdf"}
 _CHUNK = 1024 * 1024
+#: Threads writing whole files at once (their fsyncs are committed together).
+_FILE_WRITERS = 8
 # Level 1: a tenth larger than 6, four times faster (national cortes are 125 MB of CSV
 # every few minutes, plus the history).
 _ZIP_LEVEL = 1
@@ -234,30 +236,31 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
 
 def _historial(staging: _Staging, snap: Snapshot, tablas: Sequence[TablaEleccion],
                name: str, rules: RuleSet, sitio: bool) -> None:
-    """HISTORIAL.csv and, with ``sitio``, the site's per-distrito history files: each
-    acta's rows are made once, written to both and dropped (a national corte has three
-    million of them), one election at a time."""
+    """HISTORIAL.csv and, with ``sitio``, the site's history files (one per bloque of
+    secciones): each acta's rows are made once, written to both and dropped (a national
+    corte has three million of them), one election at a time."""
     fmt = TimeFormatter()
     site = importlib.import_module("prep.corte.site") if sitio else None
     with staging.stream(HISTORIAL) as write:
         write(encabezado_csv(snap.simulacro).encode("utf-8-sig"))
         for tabla in tablas:
             lineas: list[str] = []
-            por_distrito: dict[int, list[str]] = {}
+            por_seccion: dict[tuple[int, int], list[str]] = {}
             for fila, rows in eventos_de(tabla, snap.historial, name, snap.corte, rules, fmt):
                 clave = fila.acta.clave
                 lineas.append(lineas_csv(clave, rows))
                 if site is not None:
-                    por_distrito.setdefault(fila.acta.casilla.distrito_id, []).append(
+                    casilla = fila.acta.casilla
+                    por_seccion.setdefault((casilla.distrito_id, casilla.seccion), []).append(
                         site.historial_acta(clave, rows))
                 if len(lineas) == _LINEAS:
                     write("".join(lineas).encode("utf-8"))
                     lineas.clear()
             write("".join(lineas).encode("utf-8"))
             if site is not None:
-                files = site.historial_files(snap.catalog, tabla.eleccion.codigo, por_distrito,
+                files = site.historial_files(snap.catalog, tabla.eleccion.codigo, por_seccion,
                                              name)
-                del por_distrito
+                del por_seccion
                 for path in list(files):
                     staging.put(path, files.pop(path))
 
@@ -265,8 +268,13 @@ def _historial(staging: _Staging, snap: Snapshot, tablas: Sequence[TablaEleccion
 class _Staging:
     """The hidden temporary directory a corte is written into, then renamed.
 
-    Files are hashed, written and fsynced by a thread of their own (hashing, zlib and
-    disk writes release the GIL), overlapping the Python work of the next files."""
+    Files are hashed, written and fsynced in the background (hashing, zlib and disk
+    writes release the GIL), overlapping the Python work of the next files: streams and
+    files made from earlier ones by one ordered thread, whole files given as bytes by a
+    few threads at once, since a corte writes thousands of small site files and one
+    fsync after another costs far more than concurrent ones (the file system commits
+    them together: 2,000 files of 30 KB took 6.4 s one by one and 0.9 s on 16 threads on
+    the loaded 2-core VM)."""
 
     def __init__(self, publicacion: Path, name: str) -> None:
         self.publicacion = publicacion
@@ -275,14 +283,14 @@ class _Staging:
         self.tmp.mkdir()
         self.digests: dict[str, str] = {}  # what the manifest lists
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="corte-escritura")
+        self._files = ThreadPoolExecutor(_FILE_WRITERS, thread_name_prefix="corte-archivos")
         self._pending: list[Future[None]] = []
         self._streams: list[BinaryIO] = []  # closed by their last write, or by discard
 
     def put(self, name: str, data: bytes, listed: bool = True) -> None:
         """Write ``name`` (in the background; see :meth:`wait`)."""
         path = _inside(self.tmp, name)
-        self._pending.append(self._writer.submit(self._put, name, path, lambda: data,
-                                                 listed))
+        self._pending.append(self._files.submit(self._put, name, path, lambda: data, listed))
 
     def path(self, name: str) -> Path:
         """Where ``name`` is written."""
@@ -291,9 +299,14 @@ class _Staging:
     def put_file(self, name: str, make: Callable[[Path], None]) -> None:
         """Write ``name`` with ``make(path)``, run in the background after every file
         queued before it is on disk (it may read them)."""
-        self._pending.append(self._writer.submit(self._put_file, name, self.path(name), make))
+        before = list(self._pending)
+        self._pending.append(self._writer.submit(self._put_file, name, self.path(name), make,
+                                                 before))
 
-    def _put_file(self, name: str, path: Path, make: Callable[[Path], None]) -> None:
+    def _put_file(self, name: str, path: Path, make: Callable[[Path], None],
+                  before: Sequence[Future[None]]) -> None:
+        for future in before:  # the whole files, written by the other threads
+            future.result()
         make(path)
         digest = hashlib.sha256()
         with path.open("rb") as f:
@@ -348,6 +361,7 @@ class _Staging:
     def publish(self) -> Path:
         self.wait()
         self._writer.shutdown()
+        self._files.shutdown()
         for directory, _, _ in os.walk(self.tmp, topdown=False):
             _fsync_dir(Path(directory))
         if self.final.exists():  # only one corte writer runs at a time (advisory lock)
@@ -358,6 +372,7 @@ class _Staging:
 
     def discard(self) -> None:
         self._writer.shutdown(wait=True, cancel_futures=True)
+        self._files.shutdown(wait=True, cancel_futures=True)
         for f in self._streams:
             f.close()
         shutil.rmtree(self.tmp, ignore_errors=True)

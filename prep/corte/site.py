@@ -10,8 +10,11 @@ arithmetic (truncated percentages in integers).
 
 Data go in small JavaScript files (``PREP.recibir("<ruta>", <JSON>);``) rather than
 ``.json``: a browser refuses ``fetch()`` from ``file://`` but runs ``<script>`` files, and
-a phone downloads only the election and distrito it looks at (about 100 KB per distrito
-at Ciudad de México scale, before the server's compression). Format: ``docs/sitio.md``.
+a phone downloads only what the page it opens shows: the election, the distrito (its
+summaries), and the acta rows and history of the *bloque* of secciones holding the sección
+it opens (:func:`bloques`: whole secciones, at most :data:`BLOQUE_CASILLAS` casillas, so a
+national corte's sección page loads a few kilobytes, not its distrito's ≈5,000 actas).
+Format: ``docs/sitio.md``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from importlib import resources
@@ -50,7 +54,7 @@ from prep.corte.site_candidaturas import percentages as percentages  # re-export
 from prep.corte.summary import RESUMEN_COLUMNS, Fila, TablaEleccion
 
 SITE_DIR = "sitio"
-FORMATO = 3
+FORMATO = 4
 ASSETS: tuple[str, ...] = ("estilo.css", "app.js", "votos.js", "sha256.js", "icono.svg")
 #: The Content Security Policy of the site (docs/sitio.md): only its own files (scripts,
 #: styles, images, data), no inline script or style, nothing from another host. In a
@@ -77,6 +81,13 @@ DEMARCACION_COLUMN = "ID_DEMARCACION"
 #: the acta has no image). The browser checks the image against CODIGO_INTEGRIDAD.
 EXTRA_COLUMNS: tuple[str, ...] = ("IMAGEN",)
 
+#: A distrito's acta rows and history go in files of whole secciones (*bloques*) of at most
+#: this many casillas (a sección with more is a bloque by itself): one file per sección
+#: would be ≈33,000 files per corte (5,526 secciones × 3 elections × rows and history)
+#: at any scale, each written and fsynced; bloques bound the count by the actas instead
+#: (≈840 at scale 1, ≈8,300 at national scale) and keep a sección page's download small.
+BLOQUE_CASILLAS = 128
+
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _SAFE_PATH = re.compile(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*")
 MAX_PATH = 300
@@ -84,13 +95,16 @@ MAX_PATH = 300
 _NOMBRE_CORTE = re.compile(r"\d{8}_\d{4}(_[1-9]\d*)?")
 
 
-def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: datetime,
+# Eleven arguments (here and in iter_site_files): the corte's parts, all but the first
+# four optional.
+def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: datetime,  # noqa: PLR0913
                imagenes: Mapping[str, tuple[str, str]],
                descargas: Sequence[str] = (), simulacro: bool = False,
                historial: Mapping[str, Sequence[Sequence[str]]] | None = None,
                salud_catd: Sequence[Sequence[str]] | None = None,
                historial_aparte: bool = False,
-               nombre: str | None = None) -> dict[str, bytes]:
+               nombre: str | None = None,
+               bloque_casillas: int = BLOQUE_CASILLAS) -> dict[str, bytes]:
     """Every file of the public site of one corte (``simulacro``: a drill's, every page
     opening with the SIMULACRO banner of :func:`prep.corte.simulacro.stamp_html`).
 
@@ -99,8 +113,9 @@ def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: dat
     ``imagenes/<sha>.png``); ``descargas`` names extra files at the corte root to offer
     for download (the zip of the package, say) besides the CSV package itself.
     ``historial``: CLAVE_ACTA → its HISTORIAL.csv rows without the key
-    (:func:`prep.corte.historial.filas_por_acta`), written per election and distrito
-    (``datos/e<EE>/h<DDD>.js``, loaded only by an acta's page) and offered for download;
+    (:func:`prep.corte.historial.filas_por_acta`), written per election and bloque of
+    secciones (``datos/e<EE>/d<DDD>/h<SSSS>.js``, loaded only by an acta's page) and
+    offered for download;
     ``historial_aparte``: HISTORIAL.csv is offered but the caller writes those files
     itself (:func:`historial_files`), ``historial`` then being ``None``.
     ``salud_catd``: the rows of AVANCE_CATD.csv (:func:`prep.corte.salud_catd.filas_catd`),
@@ -109,19 +124,22 @@ def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: dat
     which every data file carries so a page never mixes two cortes (docs/sitio.md).
     DIFUSORES.csv among ``descargas`` adds the page ``#/difusores``, which lists what
     :func:`difusores_files` wrote.
+    ``bloque_casillas``: the most casillas of a bloque of secciones (:func:`bloques`).
     Returns {path relative to the corte root, always under ``sitio/``: bytes}.
     """
     return dict(iter_site_files(catalog, tablas, corte, imagenes, descargas, simulacro,
-                                historial, salud_catd, historial_aparte, nombre))
+                                historial, salud_catd, historial_aparte, nombre,
+                                bloque_casillas))
 
 
-def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: datetime,
+def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: datetime,  # noqa: PLR0913
                     imagenes: Mapping[str, tuple[str, str]],
                     descargas: Sequence[str] = (), simulacro: bool = False,
                     historial: Mapping[str, Sequence[Sequence[str]]] | None = None,
                     salud_catd: Sequence[Sequence[str]] | None = None,
                     historial_aparte: bool = False,
-                    nombre: str | None = None) -> Iterator[tuple[str, bytes]]:
+                    nombre: str | None = None,
+                    bloque_casillas: int = BLOQUE_CASILLAS) -> Iterator[tuple[str, bytes]]:
     """:func:`site_files` one file at a time, as each is made (an election's files
     at once): a corte writes them out and drops them instead of holding the whole site
     (hundreds of megabytes nationally). Raises what :func:`site_files` raises, when
@@ -137,11 +155,14 @@ def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte
     corte_text = format_corte_time(corte)
     cache: dict[str, CasillaColumns] = {}
     fmt = TimeFormatter()
+    inicios = bloques(catalog, bloque_casillas)
+    bloque = bloque_de(catalog, inicios)
     for tabla in ordered:
-        yield from _stamped(_election_files(catalog, tabla, imagenes, cache, fmt, nombre),
-                            simulacro)
+        yield from _stamped(_election_files(catalog, tabla, imagenes, cache, fmt, nombre,
+                                            bloque), simulacro)
         if historial is not None:
-            yield from _historial_files(catalog, tabla, historial, nombre).items()
+            yield from _historial_files(catalog, tabla, historial, nombre,
+                                        bloque_casillas).items()
     indice = _indice(catalog, ordered, corte, corte_text,
                      (*(() if historial is None and not historial_aparte
                         else (HISTORIAL,)),
@@ -153,7 +174,9 @@ def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte
                                                      corte=nombre)
     out[f"{SITE_DIR}/datos/indice.js"] = data_file("indice", indice, corte=nombre)
     out[f"{SITE_DIR}/datos/secciones.js"] = data_file(
-        "secciones", {"distritos": _secciones(catalog)}, corte=nombre)
+        "secciones", {"distritos": _secciones(catalog),
+                      "bloques": {str(d): v for d, v in sorted(inicios.items())}},
+        corte=nombre)
     out[f"{SITE_DIR}/index.html"] = _index_html(catalog, corte_text, indice["descargas"])
     assets = resources.files("prep.corte").joinpath("site_assets")
     for name in ASSETS:
@@ -233,6 +256,49 @@ def distrito_file(codigo: str, distrito_id: int) -> str:
     return f"{SITE_DIR}/datos/e{codigo}/d{distrito_id:03d}.js"
 
 
+def bloque_file(codigo: str, distrito_id: int, primera: int) -> str:
+    """Path (relative to the corte root) of the acta rows of the bloque of secciones of a
+    distrito that starts at sección ``primera`` (:func:`bloques`)."""
+    return f"{SITE_DIR}/datos/e{codigo}/d{distrito_id:03d}/s{primera:04d}.js"
+
+
+def historial_file(codigo: str, distrito_id: int, primera: int) -> str:
+    """Path (relative to the corte root) of the history of the actas of a bloque."""
+    return f"{SITE_DIR}/datos/e{codigo}/d{distrito_id:03d}/h{primera:04d}.js"
+
+
+def bloques(catalog: Catalog, casillas: int = BLOQUE_CASILLAS) -> dict[int, list[int]]:
+    """distrito id → the first sección of each of its bloques, in order.
+
+    A bloque is a run of consecutive secciones of the distrito (in catalog order) with at
+    most ``casillas`` casillas together; a sección with more is a bloque by itself. The
+    same for every election (it depends on the catalog only), so the page finds the file
+    of any sección from ``secciones.js`` alone (``bloques``)."""
+    if casillas < 1:
+        raise ValueError("un bloque de secciones debe admitir al menos una casilla")
+    por_seccion: dict[tuple[int, int], int] = dict.fromkeys(catalog.secciones, 0)
+    for c in catalog.casillas:
+        por_seccion[(c.distrito_id, c.seccion)] += 1
+    out: dict[int, list[int]] = {}
+    llenas: dict[int, int] = {}
+    for (d, s), n in sorted(por_seccion.items()):
+        if d not in out or llenas[d] + n > casillas:
+            out.setdefault(d, []).append(s)
+            llenas[d] = 0
+        llenas[d] += n
+    return out
+
+
+def bloque_de(catalog: Catalog, inicios: Mapping[int, Sequence[int]]
+              ) -> dict[tuple[int, int], int]:
+    """(distrito, sección) → the first sección of its bloque (``inicios``: :func:`bloques`)."""
+    out: dict[tuple[int, int], int] = {}
+    for d, s in sorted(catalog.secciones):
+        starts = inicios[d]
+        out[(d, s)] = starts[bisect_right(starts, s) - 1]
+    return out
+
+
 def demarcacion_file(codigo: str, demarcacion_id: int) -> str:
     """Path (relative to the corte root) of one demarcación's data file for an election."""
     return f"{SITE_DIR}/datos/e{codigo}/m{demarcacion_id:03d}.js"
@@ -258,9 +324,11 @@ def _ordered(catalog: Catalog, tablas: Mapping[str, TablaEleccion]) -> list[Tabl
 def _election_files(catalog: Catalog, tabla: TablaEleccion,
                     imagenes: Mapping[str, tuple[str, str]],
                     cache: dict[str, CasillaColumns], fmt: TimeFormatter,
-                    nombre: str) -> dict[str, bytes]:
-    """An election's data files: the election (entidad), one per distrito (with the acta
-    rows) and one per demarcación (its secciones; their actas are in the distrito files)."""
+                    nombre: str, bloque: Mapping[tuple[int, int], int]) -> dict[str, bytes]:
+    """An election's data files: the election (entidad), one per distrito (its summary
+    and its secciones' summaries), one per bloque of secciones of a distrito (their votes
+    and acta rows) and one per demarcación (its secciones; their actas are in the
+    distritos' bloques)."""
     eleccion = tabla.eleccion
     votes = VoteIndex(eleccion)
     csv_columns = columns(eleccion)
@@ -272,7 +340,7 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
     pick = itemgetter(*keep)
     # The finest partition: (distrito, demarcación, sección); every other area adds these.
     leaves: dict[tuple[int, int, int], Area] = {}
-    rows: dict[int, list[str]] = {}
+    rows: dict[tuple[int, int], list[str]] = {}
     size = len(votes.index)
     for fila, csv_row in zip(tabla.filas, acta_rows(catalog, tabla, cache, fmt), strict=True):
         casilla = fila.acta.casilla
@@ -286,18 +354,30 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
         if add_demarcacion:
             row.append(str(casilla.demarcacion_id))
         row.append(_imagen(fila, imagenes))
-        rows.setdefault(casilla.distrito_id, []).append(_row_json(row))
+        rows.setdefault((casilla.distrito_id, bloque[(casilla.distrito_id, casilla.seccion)]),
+                        []).append(_row_json(row))
     niveles = Niveles(catalog, tabla, leaves, size)
     files: dict[str, bytes] = {}
     for distrito_id, area in niveles.distritos.items():
         distrito = catalog.distrito_por_id[distrito_id]
+        secciones = niveles.secciones(distrito_id, 0)
         files[distrito_file(eleccion.codigo, distrito_id)] = data_file(
             f"e{eleccion.codigo}/d{distrito_id:03d}", {
                 "eleccion": eleccion.codigo, "distrito": distrito_id,
                 "cabecera": distrito.cabecera, **niveles.json(area),
                 "demarcaciones": niveles.otros(distrito_id, 0),
-                "secciones": niveles.secciones(distrito_id, 0), "columnas": columnas},
-            {"actas": f"[{','.join(rows[distrito_id])}]"}, corte=nombre)
+                # What the distrito's page shows of each sección; the rest is in its bloque.
+                "secciones": [{"seccion": s["seccion"], "resumen": s["resumen"]}
+                              for s in secciones]}, corte=nombre)
+        por_bloque: dict[int, list[dict[str, Any]]] = {}
+        for s in secciones:
+            por_bloque.setdefault(bloque[(distrito_id, s["seccion"])], []).append(s)
+        for primera, items in por_bloque.items():
+            files[bloque_file(eleccion.codigo, distrito_id, primera)] = data_file(
+                f"e{eleccion.codigo}/d{distrito_id:03d}/s{primera:04d}", {
+                    "eleccion": eleccion.codigo, "distrito": distrito_id, "bloque": primera,
+                    "secciones": items, "columnas": columnas},
+                {"actas": f"[{','.join(rows[(distrito_id, primera)])}]"}, corte=nombre)
     for dem_id, area in niveles.demarcaciones.items():
         files[demarcacion_file(eleccion.codigo, dem_id)] = data_file(
             f"e{eleccion.codigo}/m{dem_id:03d}", {
@@ -320,45 +400,52 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
     return files
 
 
-def historial_file(codigo: str, distrito_id: int) -> str:
-    return f"{SITE_DIR}/datos/e{codigo}/h{distrito_id:03d}.js"
-
-
 def _historial_files(catalog: Catalog, tabla: TablaEleccion,
                      historial: Mapping[str, Sequence[Sequence[str]]],
-                     nombre: str) -> dict[str, bytes]:
-    """One file per distrito with the timeline of each of its actas with data: the
-    HISTORIAL.csv rows of the acta, without CLAVE_ACTA (``columnas``)."""
-    por_distrito: dict[int, list[str]] = {}
+                     nombre: str, bloque_casillas: int) -> dict[str, bytes]:
+    """One file per bloque of secciones with the timeline of each of its actas with
+    data: the HISTORIAL.csv rows of the acta, without CLAVE_ACTA (``columnas``)."""
+    por_seccion: dict[tuple[int, int], list[str]] = {}
     for fila in tabla.filas:
         clave = fila.acta.clave
         rows = historial.get(clave)
         if rows:
-            por_distrito.setdefault(fila.acta.casilla.distrito_id, []).append(
+            casilla = fila.acta.casilla
+            por_seccion.setdefault((casilla.distrito_id, casilla.seccion), []).append(
                 historial_acta(clave, rows))
-    return historial_files(catalog, tabla.eleccion.codigo, por_distrito, nombre)
+    return historial_files(catalog, tabla.eleccion.codigo, por_seccion, nombre,
+                           bloque_casillas)
 
 
 def historial_acta(clave: str, rows: Iterable[Sequence[str]]) -> str:
-    """One acta's entry in its distrito's history file (for :func:`historial_files`)."""
+    """One acta's entry in its bloque's history file (for :func:`historial_files`)."""
     rows = list(rows)
     if rows and _PLAIN_JSON.fullmatch("".join(map("".join, rows))):  # _row_json, at once
         return f'"{clave}":[["' + '"],["'.join(map('","'.join, rows)) + '"]]'
     return f'"{clave}":[{",".join(_row_json(r) for r in rows)}]'
 
 
-def historial_files(catalog: Catalog, codigo: str, por_distrito: Mapping[int, Sequence[str]],
-                    nombre: str | None = None) -> dict[str, bytes]:
-    """The history files of election ``codigo``, one per distrito of the catalog, from
-    the :func:`historial_acta` entries of its actas with data in CSV order. A corte
-    builds them while it writes HISTORIAL.csv (rows are made once, then dropped) and
-    calls :func:`site_files` with ``historial_aparte``. ``nombre``: the corte's
-    directory name, which each file carries (:func:`site_files`)."""
-    return {historial_file(codigo, d.id): data_file(
-        f"e{codigo}/h{d.id:03d}", {"eleccion": codigo, "distrito": d.id,
-                                   "columnas": list(HISTORIAL_COLUMNS[1:])},
-        {"actas": f"{{{','.join(por_distrito.get(d.id, ()))}}}"}, corte=nombre)
-        for d in catalog.distritos}
+def historial_files(catalog: Catalog, codigo: str,
+                    por_seccion: Mapping[tuple[int, int], Sequence[str]],
+                    nombre: str | None = None,
+                    bloque_casillas: int = BLOQUE_CASILLAS) -> dict[str, bytes]:
+    """The history files of election ``codigo``, one per bloque of secciones of the
+    catalog (:func:`bloques`), from the :func:`historial_acta` entries of the actas with
+    data of each (distrito, sección), in CSV order. A corte builds them while it writes
+    HISTORIAL.csv (rows are made once, then dropped) and calls :func:`site_files` with
+    ``historial_aparte``. ``nombre``: the corte's directory name, which each file carries
+    (:func:`site_files`); ``bloque_casillas`` as :func:`site_files` was given."""
+    inicios = bloques(catalog, bloque_casillas)
+    entradas: dict[tuple[int, int], list[str]] = {
+        (d, s): [] for d, starts in sorted(inicios.items()) for s in starts}
+    for (d, s), actas in sorted(por_seccion.items()):
+        starts = inicios[d]
+        entradas[(d, starts[bisect_right(starts, s) - 1])].extend(actas)
+    return {historial_file(codigo, d, s): data_file(
+        f"e{codigo}/d{d:03d}/h{s:04d}", {"eleccion": codigo, "distrito": d, "bloque": s,
+                                         "columnas": list(HISTORIAL_COLUMNS[1:])},
+        {"actas": f"{{{','.join(actas)}}}"}, corte=nombre)
+        for (d, s), actas in entradas.items()}
 
 
 def _check_totals(tabla: TablaEleccion, entidad: Area) -> None:

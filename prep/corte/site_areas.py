@@ -176,9 +176,10 @@ class Niveles:
         """The secciones of a distrito (nivel 0) or of a demarcación (nivel 1).
 
         A demarcación's sección that is wholly inside one distrito is the very area its
-        distrito file already describes: it carries only its summary (for the table) and
-        ``en_distrito``, and its page takes the votes from the distrito file it loads
-        anyway for the actas (this halves the site's size at Ciudad de México scale).
+        distrito's bloque file already describes: it carries only its summary (for the
+        table) and ``en_distrito``, and its page takes the votes from that bloque file,
+        which it loads anyway for the actas (this halves the site's size at Ciudad de
+        México scale).
         """
         otro = ("demarcaciones", "distritos")[nivel]
         out = []

@@ -15,7 +15,10 @@ Checks, in order, and reports every problem found (Spanish):
    image and acopio time (:mod:`prep.corte.verify_historial`); AVANCE_CATD.csv, if
    there, agrees per CATD and in its sums with the election CSVs
    (:mod:`prep.corte.verify_salud_catd`); DIFUSORES.csv, if there, is well formed
-   and the site lists the same difusores (:mod:`prep.corte.difusores`);
+   and the site lists the same difusores (:mod:`prep.corte.difusores`); the site's
+   data files, if there, are each readable by the page and of this corte, and its
+   bloques of secciones carry every acta row of the CSVs once, as the CSVs have them
+   (:mod:`prep.corte.verify_sitio`);
 6. SIMULACRO: a manifest that opens with the drill's line (:mod:`prep.corte.simulacro`)
    needs the stamp on line 1 of every CSV and of LEEME, in the zip's name and on every
    page of the site; a manifest without it, none of them.
@@ -50,6 +53,7 @@ from prep.corte.reader import (
 from prep.corte.salud_catd import AVANCE_CATD
 from prep.corte.verify_historial import problemas_historial
 from prep.corte.verify_salud_catd import problemas_salud
+from prep.corte.verify_sitio import problemas_sitio
 from prep.crypto import SignatureError, VerifyKey
 from prep.rules import DEFAULT_RULES, Base, RuleSet
 
@@ -147,6 +151,7 @@ def verify_corte(directory: Path, llave: Path | None = None,
         result.problemas += problemas_salud(directory, result.tablas)
     if DIFUSORES in digests:
         result.problemas += problemas_difusores(directory, sorted(digests))
+    result.problemas += problemas_sitio(directory, digests, result.tablas)
     _check_zip(result, directory, digests)
     result.problemas += marca.problemas(directory, digests, result.simulacro)
     return result

@@ -10,6 +10,7 @@ import shutil
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,7 @@ from prep.catalog import generate_catalog
 from prep.cli import main
 from prep.corte.anexo import TZ
 from prep.corte.package import MANIFEST
+from prep.corte.site import NOMBRE_CORTE, data_file, parse_data_file
 from prep.corte.verify import verify_corte
 from prep.crypto import SigningKey
 from prep.sintetico.capturas import simulate
@@ -178,3 +180,77 @@ def test_a_shared_hash_cache_hashes_a_linked_image_once_and_still_catches_a_swap
     assert not result.ok
     assert any(image.name in p for p in result.problemas), result.problemas
     assert verify_corte(first, hashed=hashed).ok  # its link still holds the original
+
+
+def _datos(corte: Path, ruta: str) -> dict[str, Any]:
+    found = parse_data_file((corte / "sitio" / "datos" / f"{ruta}.js").read_bytes())
+    assert found[0] == ruta
+    datos: dict[str, Any] = found[1]
+    return datos
+
+
+def _bloques(corte: Path) -> list[str]:
+    """The rutas of the site's bloques of acta rows of the first election, in order."""
+    return sorted(str(p.relative_to(corte / "sitio" / "datos"))[:-3]
+                  for p in (corte / "sitio" / "datos" / "e01").glob("d*/s*.js"))
+
+
+def test_site_rows_that_are_not_the_csv_rows_are_reported(corte: Path) -> None:
+    """A faulty central's site (re-signed) that shows other figures than the CSV, drops
+    an acta, or puts it in another sección's bloque is not a valid corte."""
+    primera, segunda = _bloques(corte)[:2]
+    datos = _datos(corte, primera)
+    col = datos["columnas"].index("TOTAL_VOTOS_CALCULADO")
+    fila = next(f for f in datos["actas"] if f[col].isdigit())
+    fila[col] = str(int(fila[col]) + 1)
+    _resign(corte, f"sitio/datos/{primera}.js", data_file(primera, datos))
+    result = verify_corte(corte)
+    assert result.problemas == [f"sitio/datos/{primera}.js: la fila del acta {fila[1]} no es "
+                                "la de JEFATURA_DE_GOBIERNO.csv"]
+    # The acta moved to another bloque: not where secciones.js sends the page.
+    datos["actas"].remove(fila)
+    _resign(corte, f"sitio/datos/{primera}.js", data_file(primera, datos))
+    result = verify_corte(corte)
+    assert any(p.startswith("sitio/datos/: 1 actas de JEFATURA_DE_GOBIERNO.csv no están en "
+                            "ningún bloque") for p in result.problemas), result.problemas
+    otro = _datos(corte, segunda)
+    fila[col] = str(int(fila[col]) - 1)
+    otro["actas"].append(fila)
+    _resign(corte, f"sitio/datos/{segunda}.js", data_file(segunda, otro))
+    result = verify_corte(corte)
+    seccion = fila[datos["columnas"].index("SECCION")]
+    assert result.problemas == [f"sitio/datos/{segunda}.js: el acta {fila[1]} (distrito "
+                                f"{int(primera[5:8])}, sección {seccion}) no es de este bloque"]
+
+
+def test_a_site_file_of_another_corte_or_path_is_reported(corte: Path) -> None:
+    """The page refuses a data file of another corte or under another name, so a site
+    holding one would show an error instead of results."""
+    ruta = _bloques(corte)[0]
+    datos = _datos(corte, ruta)
+    _resign(corte, f"sitio/datos/{ruta}.js", data_file(ruta, {
+        **datos, NOMBRE_CORTE: "20200101_0000"}))
+    result = verify_corte(corte)
+    assert result.problemas[0] == (f"sitio/datos/{ruta}.js: es del corte '20200101_0000', no "
+                                   f"del de indice.js ({corte.name!r})")
+    _resign(corte, f"sitio/datos/{ruta}.js", data_file("e01/d001", datos))
+    result = verify_corte(corte)
+    assert f"sitio/datos/{ruta}.js: dice ser 'e01/d001'; la página no lo aceptaría" in \
+        result.problemas
+
+
+def test_a_history_of_an_acta_without_data_is_reported(corte: Path) -> None:
+    ruta = _bloques(corte)[0]
+    historia = ruta.replace("/s", "/h")
+    filas = _datos(corte, ruta)
+    col = filas["columnas"].index("CONTABILIZADA")
+    pendiente = next((f[1] for b in _bloques(corte) for f in _datos(corte, b)["actas"]
+                      if f[col] == "-"), None)
+    assert pendiente is not None
+    datos = _datos(corte, historia)
+    datos["actas"][pendiente] = [["ACOPIO", "07/06/2027 20:00:00", "01", "", "", "", "", "",
+                                  ""]]
+    _resign(corte, f"sitio/datos/{historia}.js", data_file(historia, datos))
+    result = verify_corte(corte)
+    assert result.problemas[0] == (f"sitio/datos/{historia}.js: el acta {pendiente} no tiene "
+                                   "datos en JEFATURA_DE_GOBIERNO.csv")

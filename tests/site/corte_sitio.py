@@ -38,6 +38,10 @@ SEED = 2027
 SCALE = 0.01  # 140 casillas, 420 actas
 DIFUSORES_OFICIALES = (("Universidad Autónoma de Ciudad de México", "https://prep.uacm.example/"),
                        ("Diario «La Jornada de Prueba»", "https://prep.jornada.example/2027/"))
+#: Bloques of secciones (prep.corte.site.bloques) of at most 2 casillas: at this scale a
+#: distrito has about 4 casillas, so its actas are spread over two or three bloques, as a
+#: national distrito's are over dozens.
+BLOQUE_CASILLAS = 2
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,8 @@ class CorteSitio:
     salud: list[tuple[str, ...]] = field(default_factory=list)
     #: The official difusores of DIFUSORES.csv (issue 30).
     difusores: tuple[tuple[str, str], ...] = ()
+    #: The most casillas of a bloque of secciones, as given to site_files.
+    bloque_casillas: int = BLOQUE_CASILLAS
 
 
 def corte_time(catalog: Catalog) -> datetime:
@@ -106,7 +112,8 @@ def build_corte_sitio(root: Path, seed: int = SEED, scale: float = SCALE,
     # Two official difusores (issue 30).
     paquete[DIFUSORES] = difusores_csv(DIFUSORES_OFICIALES, simulacro)
     sitio = site_files(catalog, por_codigo, corte, imagenes, simulacro=simulacro,
-                       historial=historial, salud_catd=salud, descargas=(DIFUSORES,))
+                       historial=historial, salud_catd=salud, descargas=(DIFUSORES,),
+                       bloque_casillas=BLOQUE_CASILLAS)
     sitio.update(difusores_files(DIFUSORES_OFICIALES, corte_dirname(corte)))
     for name, data in {**paquete, **pngs, **sitio}.items():
         dest = root / name

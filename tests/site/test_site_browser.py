@@ -9,6 +9,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from prep.catalog.model import Ambito
 from prep.corte.reader import CsvEleccion, resumen_desde_filas
+from prep.corte.site import bloques
 from prep.corte.summary import RESUMEN_COLUMNS
 from tests.site.corte_sitio import CorteSitio
 
@@ -83,6 +84,8 @@ def assert_votos_equal(page: Page, csv: CsvEleccion, filas: tuple[dict[str, str]
 def test_keyboard_from_the_header_down_to_an_acta(page: Page, base_url: str,
                                                   corte_sitio: CorteSitio,
                                                   csvs: dict[str, CsvEleccion]) -> None:
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
     page.goto(base_url)
     expect(page.locator("main h1")).to_have_text("Jefatura de Gobierno")
     assert page.url.endswith("#/e/01")
@@ -102,6 +105,16 @@ def test_keyboard_from_the_header_down_to_an_acta(page: Page, base_url: str,
     expect(page.locator("main h1")).to_have_text("Acta de Jefatura de Gobierno")
     expect(page.locator(".acta-datos")).to_contain_text(acta.clave)
     expect(page.locator("#corte time")).to_have_text("07/06/2027 08:00 (UTC-6)")
+    # The visit loaded only what it showed: of the distrito's bloques of secciones, only
+    # the one holding the sección (its rows and, for the acta, its history).
+    primera = max(s for s in bloques(corte_sitio.catalog, corte_sitio.bloque_casillas)[
+        distrito] if s <= seccion)
+    assert len(bloques(corte_sitio.catalog, corte_sitio.bloque_casillas)[distrito]) > 1
+    d = f"e01/d{distrito:03d}"
+    assert sorted(u.split("/sitio/datos/", 1)[1] for u in requested
+                  if "/sitio/datos/" in u) == sorted([
+        "indice.js", "e01.js", f"{d}.js", "secciones.js", f"{d}/s{primera:04d}.js",
+        f"{d}/h{primera:04d}.js"])
     # The breadcrumb leads back up with clicks.
     page.get_by_role("navigation", name="Ubicación").get_by_role(
         "link", name=f"Distrito {distrito}").click()

@@ -12,12 +12,16 @@ from prep.catalog.model import (
     Ambito,
     Asociacion,
     Candidatura,
+    Catalog,
     Eleccion,
     TipoAsociacion,
 )
 from prep.corte.package import build_corte_files, slug
 from prep.corte.reader import CsvEleccion, read_eleccion_csv
 from prep.corte.site import (
+    BLOQUE_CASILLAS,
+    bloque_file,
+    bloques,
     demarcacion_file,
     distrito_file,
     election_file,
@@ -32,6 +36,15 @@ from tests.site.corte_sitio import CorteSitio
 
 def datos(corte: CorteSitio, path: str) -> Any:
     return parse_data_file(corte.sitio[path])[1]
+
+
+def seccion_en_bloque(sitio: dict[str, bytes], catalog: Catalog, codigo: str, distrito: int,
+                      seccion: int, casillas: int = BLOQUE_CASILLAS) -> Any:
+    """A sección's area as the bloque file holding it carries it (votes and candidaturas;
+    its distrito's file has only its summary)."""
+    primera = max(s for s in bloques(catalog, casillas)[distrito] if s <= seccion)
+    b = parse_data_file(sitio[bloque_file(codigo, distrito, primera)])[1]
+    return next(x for x in b["secciones"] if x["seccion"] == seccion)
 
 
 def contest_id(eleccion: Eleccion, distrito: int, demarcacion: int) -> int:
@@ -87,13 +100,13 @@ def test_every_demarcacion_and_its_secciones_recompute_from_csv_rows(
                 assert s["distritos"] == sorted({
                     c.distrito_id for c in catalog.casillas
                     if c.demarcacion_id == m_id and c.seccion == s["seccion"]})
-                if s.get("en_distrito"):  # the page takes the area from the distrito
+                if s.get("en_distrito"):  # the page takes the area from the distrito's bloque
                     (d_id,) = s["distritos"]
                     assert s["resumen"] == list(esperado.resumen(sub_s).values())
                     assert sub_s.filas == esperado.filas_de(
                         parsed, catalog, distrito=d_id, seccion=s["seccion"]).filas
-                    d = datos(corte_sitio, distrito_file(codigo, d_id))
-                    s = next(x for x in d["secciones"] if x["seccion"] == s["seccion"])
+                    s = seccion_en_bloque(corte_sitio.sitio, catalog, codigo, d_id,
+                                          s["seccion"], corte_sitio.bloque_casillas)
                     en_distrito += 1
                 check_area(s, e, sub_s, eleccion)
                 assert s["seccion"] in {c.seccion for c in catalog.casillas
@@ -111,7 +124,10 @@ def test_distrito_areas_have_candidatura_votes_too(corte_sitio: CorteSitio,
             d = datos(corte_sitio, distrito_file(codigo, distrito.id))
             sub = esperado.filas_de(parsed, catalog, distrito=distrito.id)
             check_area(d, e, sub, eleccion)
-            for s in d["secciones"]:
+            for resumen in d["secciones"]:
+                s = seccion_en_bloque(corte_sitio.sitio, catalog, codigo, distrito.id,
+                                      resumen["seccion"], corte_sitio.bloque_casillas)
+                assert resumen["resumen"] == s["resumen"]
                 check_area(s, e, esperado.filas_de(parsed, catalog, distrito=distrito.id,
                                                    seccion=s["seccion"]), eleccion)
 
@@ -242,7 +258,7 @@ def test_a_seccion_split_between_two_alcaldias_shows_both_contests(
     e = parse_data_file(sitio[election_file("03")])[1]
     d = parse_data_file(sitio[distrito_file("03", moved.distrito_id)])[1]
     assert d["contiendas"] == sorted({moved.demarcacion_id, otra}) and "votos" not in d
-    s = next(s for s in d["secciones"] if s["seccion"] == moved.seccion)
+    s = seccion_en_bloque(sitio, split, "03", moved.distrito_id, moved.seccion)
     assert s["contiendas"] == d["contiendas"] and s["demarcaciones"] == d["contiendas"]
     for m_id in (moved.demarcacion_id, otra):
         m = parse_data_file(sitio[demarcacion_file("03", m_id)])[1]

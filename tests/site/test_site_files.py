@@ -16,6 +16,8 @@ from prep.corte.site import (
     ASSETS,
     EXTRA_COLUMNS,
     OMITTED_COLUMNS,
+    bloque_file,
+    bloques,
     data_file,
     demarcacion_file,
     difusores_files,
@@ -32,6 +34,19 @@ from tests.site.corte_sitio import CorteSitio
 
 def datos(corte: CorteSitio, path: str) -> Any:
     return parse_data_file(corte.sitio[path])[1]
+
+
+def bloques_distrito(corte: CorteSitio, codigo: str, distrito: int) -> list[Any]:
+    """The bloque files (acta rows and sección votes) of a distrito, in order."""
+    return [datos(corte, bloque_file(codigo, distrito, primera))
+            for primera in bloques(corte.catalog, corte.bloque_casillas)[distrito]]
+
+
+def actas_distrito(corte: CorteSitio, codigo: str, distrito: int) -> tuple[list[str], list[Any]]:
+    """(columnas, acta rows) of a distrito, from its bloques, in order."""
+    partes = bloques_distrito(corte, codigo, distrito)
+    assert len({tuple(b["columnas"]) for b in partes}) == 1
+    return partes[0]["columnas"], [row for b in partes for row in b["actas"]]
 
 
 def por_distrito(parsed: CsvEleccion, distrito: int) -> CsvEleccion:
@@ -64,11 +79,14 @@ def test_every_file_is_listed_under_sitio(corte_sitio: CorteSitio) -> None:
                 "sitio/datos/catd.js",  # the rows of AVANCE_CATD.csv (issue 29)
                 "sitio/datos/difusores.js",  # DIFUSORES.csv's difusores (issue 30)
                 *(f"sitio/{a}" for a in ASSETS)}
+    inicios = bloques(catalog, corte_sitio.bloque_casillas)
     for e in catalog.elecciones:
         expected.add(election_file(e.codigo))
         expected |= {distrito_file(e.codigo, d.id) for d in catalog.distritos}
-        # Each distrito's timelines of its actas (HISTORIAL.csv's rows, issue 29).
-        expected |= {historial_file(e.codigo, d.id) for d in catalog.distritos}
+        # Each bloque of secciones: its actas' rows, and their timelines (HISTORIAL.csv's
+        # rows, issue 29).
+        expected |= {bloque_file(e.codigo, d, s) for d, ss in inicios.items() for s in ss}
+        expected |= {historial_file(e.codigo, d, s) for d, ss in inicios.items() for s in ss}
         expected |= {demarcacion_file(e.codigo, m.id) for m in catalog.demarcaciones}
     assert set(corte_sitio.sitio) == expected
     assert all(data for data in corte_sitio.sitio.values())
@@ -124,9 +142,12 @@ def test_distrito_and_seccion_summaries_recompute_from_csv_rows(
             assert resumen_distrito["resumen"] == esperado
             d = datos(corte_sitio, distrito_file(codigo, distrito))
             assert d["resumen"] == esperado
-            for s in d["secciones"]:
+            en_bloques = [s for b in bloques_distrito(corte_sitio, codigo, distrito)
+                          for s in b["secciones"]]
+            assert [s["seccion"] for s in en_bloques] == [s["seccion"] for s in d["secciones"]]
+            for s, en_bloque in zip(d["secciones"], en_bloques, strict=True):
                 filas = tuple(f for f in sub.filas if f["SECCION"] == str(s["seccion"]))
-                assert s["resumen"] == list(resumen_desde_filas(
+                assert s["resumen"] == en_bloque["resumen"] == list(resumen_desde_filas(
                     replace(sub, filas=filas)).values())
 
 
@@ -170,12 +191,12 @@ def test_acta_rows_are_the_csv_rows(corte_sitio: CorteSitio,
                      if f["CLAVE_ACTA"] != "-"}
         seen = set()
         for distrito in corte_sitio.catalog.distritos:
-            d = datos(corte_sitio, distrito_file(codigo, distrito.id))
+            columnas, actas = actas_distrito(corte_sitio, codigo, distrito.id)
             kept = [c for c in parsed.columnas if c not in OMITTED_COLUMNS]
             added = [] if "ID_DEMARCACION" in kept else ["ID_DEMARCACION"]
-            assert d["columnas"] == kept + added + list(EXTRA_COLUMNS)
-            for row in d["actas"]:
-                fila = dict(zip(d["columnas"], row, strict=True))
+            assert columnas == kept + added + list(EXTRA_COLUMNS)
+            for row in actas:
+                fila = dict(zip(columnas, row, strict=True))
                 csv_fila = published[fila["CLAVE_ACTA"]]
                 for columna in kept:
                     assert fila[columna] == csv_fila[columna].strip("'"), columna
@@ -192,9 +213,9 @@ def test_image_columns_point_at_the_image_with_the_published_hash(
     con_imagen = 0
     for codigo in csvs:
         for distrito in corte_sitio.catalog.distritos:
-            d = datos(corte_sitio, distrito_file(codigo, distrito.id))
-            for row in d["actas"]:
-                fila = dict(zip(d["columnas"], row, strict=True))
+            columnas, actas = actas_distrito(corte_sitio, codigo, distrito.id)
+            for row in actas:
+                fila = dict(zip(columnas, row, strict=True))
                 if not fila["IMAGEN"]:
                     assert fila["CODIGO_INTEGRIDAD"] in ("-", "N/A")
                     continue
@@ -214,10 +235,45 @@ def test_secciones_index_finds_the_distrito_of_every_seccion(corte_sitio: CorteS
         assert others == []
 
 
+def test_a_distrito_file_carries_summaries_and_its_bloques_whole_secciones(
+        corte_sitio: CorteSitio) -> None:
+    """A distrito's page loads what it shows (its secciones' summaries); a sección's
+    page loads the bloque holding it: whole, consecutive secciones of one distrito with
+    at most ``bloque_casillas`` casillas (or a single sección), found by secciones.js."""
+    catalog = corte_sitio.catalog
+    limite = corte_sitio.bloque_casillas
+    inicios = bloques(catalog, limite)
+    indice = datos(corte_sitio, "sitio/datos/secciones.js")["bloques"]
+    assert indice == {str(d): v for d, v in inicios.items()}
+    casillas: dict[tuple[int, int], int] = {}
+    for c in catalog.casillas:
+        casillas[(c.distrito_id, c.seccion)] = casillas.get((c.distrito_id, c.seccion), 0) + 1
+    assert sum(map(len, inicios.values())) > len(catalog.distritos)  # several per distrito
+    for codigo in corte_sitio.tablas:
+        for distrito in catalog.distritos:
+            d = datos(corte_sitio, distrito_file(codigo, distrito.id))
+            assert "actas" not in d and "columnas" not in d
+            assert all(set(s) == {"seccion", "resumen"} for s in d["secciones"])
+            propias = sorted(s for dd, s in catalog.secciones if dd == distrito.id)
+            starts = inicios[distrito.id]
+            assert starts[0] == propias[0]
+            for b, primera, siguiente in zip(bloques_distrito(corte_sitio, codigo, distrito.id),
+                                             starts, [*starts[1:], None], strict=True):
+                secciones = [s for s in propias
+                             if s >= primera and (siguiente is None or s < siguiente)]
+                assert (b["distrito"], b["bloque"]) == (distrito.id, primera)
+                assert [s["seccion"] for s in b["secciones"]] == secciones
+                assert len(secciones) == 1 or \
+                    sum(casillas[(distrito.id, s)] for s in secciones) <= limite
+                col = b["columnas"].index("SECCION")
+                assert {int(r[col]) for r in b["actas"]} == set(secciones)
+
+
 def test_same_corte_gives_the_same_bytes(corte_sitio: CorteSitio) -> None:
     again = site_files(corte_sitio.catalog, corte_sitio.tablas, corte_sitio.corte,
                        corte_sitio.imagenes, historial=corte_sitio.historial,
-                       salud_catd=corte_sitio.salud, descargas=(DIFUSORES,))
+                       salud_catd=corte_sitio.salud, descargas=(DIFUSORES,),
+                       bloque_casillas=corte_sitio.bloque_casillas)
     again.update(difusores_files(corte_sitio.difusores, corte_dirname(corte_sitio.corte)))
     assert again == corte_sitio.sitio
 
@@ -285,7 +341,9 @@ def test_no_image_where_the_csv_publishes_no_code(corte_sitio: CorteSitio,
     files = site_files(corte_sitio.catalog, corte_sitio.tablas, corte_sitio.corte, imagenes)
     acta = corte_sitio.catalog.acta(pendiente)
     assert acta is not None
-    d = parse_data_file(files[distrito_file("01", acta.casilla.distrito_id)])[1]
+    primera = max(s for s in bloques(corte_sitio.catalog)[acta.casilla.distrito_id]
+                  if s <= acta.casilla.seccion)
+    d = parse_data_file(files[bloque_file("01", acta.casilla.distrito_id, primera)])[1]
     row = next(r for r in d["actas"] if r[1] == pendiente)
     assert row[d["columnas"].index("IMAGEN")] == ""
     assert row[d["columnas"].index("CODIGO_INTEGRIDAD")] == "-"

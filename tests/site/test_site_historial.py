@@ -1,6 +1,7 @@
 """An acta's timeline on the public site (issue 29), in headless Chromium: every event
 and figure is HISTORIAL.csv's row, consistent with the acta's CSV row; the timeline is
-loaded from its distrito's history file only; HISTORIAL.csv is on the downloads page."""
+loaded from its bloque of secciones' history file only; HISTORIAL.csv is on the downloads
+page."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from prep.corte.historial import COLUMNS, HISTORIAL
 from prep.corte.reader import CsvEleccion
+from prep.corte.site import bloques
 from tests.site.corte_sitio import CorteSitio
 
 NOMBRES = {"ACOPIO": "Acopio", "SIN_ACTA": "Registro sin acta",
@@ -80,10 +82,15 @@ def test_acta_timeline_is_historial_csv(page: Page, base_url: str, corte_sitio: 
     assert acopio["FECHA_HORA"] == fila["FECHA_HORA_ACOPIO"]
     assert sum(e["EVENTO"] == "CAPTURA" for e in eventos) == 3
     expect(page.locator("#historial")).to_contain_text("Centro de captura y verificación")
-    # Only this distrito's history was loaded.
-    distrito = corte_sitio.catalog.acta(clave).casilla.distrito_id  # type: ignore[union-attr]
-    historias = [u for u in requested if "/datos/e01/h" in u]
-    assert [u.rsplit("/", 1)[1] for u in historias] == [f"h{distrito:03d}.js"]
+    # The page loaded only what it shows: the acta's row and history come from the
+    # bloque of secciones holding it, not from its whole distrito.
+    casilla = corte_sitio.catalog.acta(clave).casilla  # type: ignore[union-attr]
+    primera = max(s for s in bloques(corte_sitio.catalog, corte_sitio.bloque_casillas)[
+        casilla.distrito_id] if s <= casilla.seccion)
+    cargados = sorted(u.split("/sitio/datos/", 1)[1] for u in requested if "/sitio/datos/" in u)
+    assert cargados == sorted(["indice.js", "secciones.js", "e01.js",
+                               f"e01/d{casilla.distrito_id:03d}/s{primera:04d}.js",
+                               f"e01/d{casilla.distrito_id:03d}/h{primera:04d}.js"])
 
 
 def test_sin_acta_timeline_and_downloads(page: Page, base_url: str, corte_sitio: CorteSitio,

@@ -14,6 +14,11 @@
  *          #/catd                         progress and connection per CATD (AVANCE_CATD.csv)
  *          #/difusores                    the official difusores (DIFUSORES.csv), if any
  *
+ * Each page loads only what it shows: the election (e<EE>), a distrito's summaries
+ * (e<EE>/d<DDD>), and for a sección or an acta the bloque of secciones holding it
+ * (e<EE>/d<DDD>/s<SSSS>: their votes and acta rows; e<EE>/d<DDD>/h<SSSS>: their actas'
+ * history), found from secciones.js, which lists where each distrito's bloques start.
+ *
  * One corte per page: every data file names its corte (nombre_corte) and the page shows
  * none of another corte than its indice's. Served from a publication directory
  * (<raíz>/<corte>/sitio/ beside latest/ and latest.txt) it reads every file from its own
@@ -430,11 +435,11 @@
   }
 
   function cargarDistrito(codigo, id) {
-    return cargar("e" + codigo + "/d" + ("00" + id).slice(-3));
+    return cargar("e" + codigo + "/d" + tres(id));
   }
 
   function cargarDemarcacion(codigo, id) {
-    return cargar("e" + codigo + "/m" + ("00" + id).slice(-3));
+    return cargar("e" + codigo + "/m" + tres(id));
   }
 
   function vistaDemarcacion(codigo, id) {
@@ -464,15 +469,47 @@
 
   function columna(d, nombre) { return d.columnas.indexOf(nombre); }
 
+  function tres(n) { return ("00" + n).slice(-3); }
+
+  /* The bloque of secciones of distrito ``id`` holding ``seccion`` (its votes and acta
+     rows): the last bloque of the distrito starting at or before it (secciones.js). */
+  function inicioBloque(id, seccion) {
+    return cargar("secciones").then(function (sec) {
+      var inicios = sec.bloques[String(id)] || [];
+      var inicio = null;
+      for (var i = 0; i < inicios.length && inicios[i] <= seccion; i++) { inicio = inicios[i]; }
+      if (inicio === null) { throw new Error("La sección " + seccion + " no está en el distrito " + id + "."); }
+      return inicio;
+    });
+  }
+
+  function cargarBloque(codigo, id, seccion) {
+    return inicioBloque(id, seccion).then(function (inicio) {
+      return cargar("e" + codigo + "/d" + tres(id) + "/s" + ("000" + inicio).slice(-4));
+    });
+  }
+
+  function seccionDe(b, seccion) {
+    return b.secciones.filter(function (x) { return x.seccion === seccion; })[0];
+  }
+
+  function actasDe(b, seccion) {
+    var cs = columna(b, "SECCION");
+    return b.actas.filter(function (a) { return a[cs] === String(seccion); });
+  }
+
   function vistaSeccion(codigo, id, seccion) {
     return Promise.all([cargar("e" + codigo), cargarDistrito(codigo, id)]).then(function (r) {
       var e = r[0], d = r[1];
-      var s = d.secciones.filter(function (x) { return x.seccion === seccion; })[0];
-      if (!s) { return noEncontrado("La sección " + seccion + " no pertenece al distrito " + id + "."); }
-      var actas = d.actas.filter(function (a) { return a[columna(d, "SECCION")] === String(seccion); });
-      return paginaSeccion(e, s, d, actas,
-        [["Distrito " + id, "#/e/" + codigo + "/d/" + id]],
-        "Distrito local " + id + " (" + titulo(d.cabecera) + ") · " + demarcacionesTexto(s.demarcaciones));
+      if (!seccionDe(d, seccion)) {
+        return noEncontrado("La sección " + seccion + " no pertenece al distrito " + id + ".");
+      }
+      return cargarBloque(codigo, id, seccion).then(function (b) {
+        var s = seccionDe(b, seccion);
+        return paginaSeccion(e, s, b, actasDe(b, seccion),
+          [["Distrito " + id, "#/e/" + codigo + "/d/" + id]],
+          "Distrito local " + id + " (" + titulo(d.cabecera) + ") · " + demarcacionesTexto(s.demarcaciones));
+      });
     });
   }
 
@@ -488,19 +525,17 @@
         return noEncontrado("La sección " + seccion + " no pertenece a " + demarcacion().toLowerCase() +
                             " " + titulo(m.nombre) + ".");
       }
-      return Promise.all(s.distritos.map(function (d) { return cargarDistrito(codigo, d); }))
-        .then(function (ds) {
+      return Promise.all(s.distritos.map(function (d) { return cargarBloque(codigo, d, seccion); }))
+        .then(function (bs) {
           var actas = [];
-          ds.forEach(function (d) {
-            var cs = columna(d, "SECCION"), cm = columna(d, "ID_DEMARCACION");
-            actas = actas.concat(d.actas.filter(function (a) {
-              return a[cs] === String(seccion) && a[cm] === String(id);
-            }));
+          bs.forEach(function (b) {
+            var cm = columna(b, "ID_DEMARCACION");
+            actas = actas.concat(actasDe(b, seccion).filter(function (a) { return a[cm] === String(id); }));
           });
           var nombre = demarcacion() + " " + titulo(m.nombre);
-          var area = !s.en_distrito ? s : // else the same area as in its only distrito
-            ds[0].secciones.filter(function (x) { return x.seccion === seccion; })[0];
-          return paginaSeccion(e, area, ds[0], actas, [[nombre, "#/e/" + codigo + "/m/" + id]],
+          // Else the same area as in the bloque of its only distrito.
+          var area = !s.en_distrito ? s : seccionDe(bs[0], seccion);
+          return paginaSeccion(e, area, bs[0], actas, [[nombre, "#/e/" + codigo + "/m/" + id]],
             nombre + " · Distrito local " + s.distritos.join(", "));
         });
     });
@@ -550,9 +585,10 @@
     if (!/^\d{6}[A-Z]\d{6}$/.test(clave) || !e0) {
       return Promise.resolve(noEncontrado("«" + clave + "» no es una clave de acta de este corte."));
     }
+    var seccion = Number(clave.slice(2, 6));
     return ubicarActa(clave).then(function (distritos) {
       return Promise.all([cargar("e" + codigo)].concat(distritos.map(function (id) {
-        return cargarDistrito(codigo, id);
+        return cargarBloque(codigo, id, seccion);
       }))).then(function (r) {
         for (var i = 1; i < r.length; i++) {
           var d = r[i], k = columna(d, "CLAVE_ACTA");
@@ -577,12 +613,13 @@
     return TRASLADOS[codigo] ? codigo + " · " + TRASLADOS[codigo] : codigo;
   }
 
-  /* The acta's timeline (HISTORIAL.csv's rows), from its distrito's history file; a
-     corte without one (older) shows the page without it. */
-  function conHistorial(e, d, fila, clave) {
-    return cargar("e" + e.codigo + "/h" + ("00" + d.distrito).slice(-3)).then(function (hh) {
-      return paginaActa(e, d, fila, hh, hh.actas[clave] || []);
-    }, function () { return paginaActa(e, d, fila, null, []); });
+  /* The acta's timeline (HISTORIAL.csv's rows), from its bloque's history file; a
+     corte without one (no HISTORIAL.csv) shows the page without it. */
+  function conHistorial(e, b, fila, clave) {
+    return cargar("e" + e.codigo + "/d" + tres(b.distrito) + "/h" + ("000" + b.bloque).slice(-4))
+      .then(function (hh) {
+        return paginaActa(e, b, fila, hh, hh.actas[clave] || []);
+      }, function () { return paginaActa(e, b, fila, null, []); });
   }
 
   var EVENTOS = {
@@ -661,7 +698,7 @@
       nodos: [migas([[titulo(indice.entidad), "#/e/" + codigo], arriba,
                      ["Sección " + seccion, arriba[1] + "/s/" + seccion], [casilla, ""]]),
         encabezado("Acta de " + titulo(e.nombre), "Sección " + seccion + " · Casilla " + casilla +
-                   " · Distrito " + id + " (" + titulo(d.cabecera) + ") · " + demarcacion() + " " +
+                   " · Distrito " + id + " (" + titulo(distritoNombre(id)) + ") · " + demarcacion() + " " +
                    demarcacionNombre(m)),
         estadoActa(v("CONTABILIZADA"), v("OBSERVACIONES")),
         h("div", { "class": "acta-rejilla" },
