@@ -44,14 +44,22 @@ class Nodo:
     """One central node: its data directory, its ``serve`` and intake children."""
 
     def __init__(self, data_dir: Path, publicacion: Path, logs: Path,
-                 corte_every: int = CORTE_EVERY_MINUTES, reglas: Path | None = None) -> None:
+                 corte_every: int = CORTE_EVERY_MINUTES, reglas: Path | None = None,
+                 atencion: int = 1) -> None:
         self.data_dir = data_dir
+        #: How many ``serve`` nodes answer the stations at once (``--nodos 2``: two, on
+        #: the same primary, both in the stations' signed node list).
+        self.atencion = atencion
         # The same rules for scheduled and on-demand cortes (and the drill's verdict).
         self.reglas = ["--reglas", str(reglas.resolve())] if reglas is not None else []
         self.publicacion = publicacion
         self.logs = logs
         self.corte_every = corte_every
         self.serve_process: subprocess.Popen[bytes] | None = None
+        #: The second serve node (``atencion`` 2): its process, URL and port.
+        self.second_process: subprocess.Popen[bytes] | None = None
+        self.second_url = ""
+        self.second_port = 0
         self.intake_process: subprocess.Popen[bytes] | None = None
         self.url = ""
         self.cert_sha256 = ""
@@ -171,9 +179,39 @@ class Nodo:
         self.url = str(info["url"])
         self.cert_sha256 = str(info["cert_sha256"])
         self.port = urlsplit(self.url).port or 0
+        if self.atencion > 1:
+            self._serve_second()
+            if self.starts == 1:
+                # The stations' signed node list (prep central nodos, docs/continuidad.md):
+                # both nodes, each station at its own and the other when it fails.
+                for url in self.urls:
+                    self.cli("nodos", "agregar", "--url", url)
+
+    @property
+    def urls(self) -> list[str]:
+        """Every serve node answering the stations, the first one first."""
+        return [self.url, *([self.second_url] if self.second_url else [])]
+
+    def _serve_second(self) -> None:
+        """Another ``serve`` of the same central on the same primary and data directory
+        (its blobs, its certificate); the Consejo's window is the stored one, and the
+        scheduled cortes run on whichever node holds the scheduler's lock."""
+        name = f"central-b-{self.starts}"
+        stdout = self.logs / f"{name}.json"
+        with stdout.open("wb") as out, (self.logs / f"{name}.log").open("wb") as err:
+            self.second_process = subprocess.Popen(
+                [sys.executable, "-m", "prep", "central", "serve", "--data-dir",
+                 str(self.data_dir), "--host", "127.0.0.1", "--port", str(self.second_port),
+                 "--corte-every", str(self.corte_every), "--publicacion",
+                 str(self.publicacion), *self.reglas],
+                stdout=out, stderr=err, env=_env())
+        info = _first_json_line(stdout, self.second_process, self.logs / f"{name}.log")
+        self.second_url = str(info["url"])
+        self.second_port = urlsplit(self.second_url).port or 0
 
     def stop_serve(self) -> None:
         self._stop(self.serve_process, "serve")
+        self._stop(self.second_process, "serve")
 
     def restart(self) -> None:
         self.stop_serve()
@@ -196,13 +234,15 @@ class Nodo:
 
     def failover(self) -> float:
         """The primary's machine is lost: its ``serve``, its intake and its PostgreSQL
-        are SIGKILLed; the standby is promoted (``prep central promote``) and serves at
-        the same address (a floating IP), the intake with it. Seconds until it answers."""
+        are SIGKILLed (both serve nodes: they ran on that machine); the standby is
+        promoted (``prep central promote``) and serves at the same addresses (floating
+        IPs), the intake with it. Seconds until it answers."""
         if self.standby_dir is None:
             raise NodoError("no hay standby: el simulacro corre con --nodos 1")
         started = time.monotonic()
         intake = self.intake_process is not None and self.intake_process.poll() is None
         self._kill(self.serve_process, "serve")
+        self._kill(self.second_process, "serve")
         if intake:
             # The intake watcher is stopped in order (its counts so far kept) and started
             # again against the promoted node: PostgreSQL and serve are what is lost.
@@ -239,6 +279,7 @@ class Nodo:
     def close(self) -> None:
         self._stop(self.intake_process, "import_casilla")
         self._stop(self.serve_process, "serve")
+        self._stop(self.second_process, "serve")
         _terminate(self.standby_process)
 
     def _kill(self, process: subprocess.Popen[bytes] | None, name: str) -> None:
