@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -163,24 +163,28 @@ class Nodo:
     def serve(self) -> None:
         """Start ``serve`` (the previous port on a restart, so stations keep their URL)
         with cortes scheduled from now; wait for its JSON line. The first start fixes the
-        Consejo's window; a restart follows the stored one, as a technician's would."""
+        Consejo's window; a restart follows the stored one, as a technician's would.
+        With ``atencion`` 2 a second ``serve`` starts at the same time (the night's clock
+        does not wait for one start after the other)."""
         self.starts += 1
         ventana = ["--publicacion-inicio", "ahora"] if self.starts == 1 else []
-        stdout = self.logs / f"central-{self.starts}.json"
-        with stdout.open("wb") as out, (self.logs / f"central-{self.starts}.log").open("wb") as err:
-            self.serve_process = subprocess.Popen(
-                [sys.executable, "-m", "prep", "central", "serve", "--data-dir",
-                 str(self.data_dir), "--host", "127.0.0.1", "--port", str(self.port),
-                 *ventana, "--corte-every", str(self.corte_every),
-                 "--publicacion", str(self.publicacion), *self.reglas],
-                stdout=out, stderr=err, env=_env())
-        info = _first_json_line(stdout, self.serve_process,
-                                self.logs / f"central-{self.starts}.log")
+        self.serve_process, first = self._start_serve(f"central-{self.starts}", self.port,
+                                                      ventana)
+        second = None
+        if self.atencion > 1 and self.starts > 1:
+            # The window is stored since the first start: both may start together.
+            self.second_process, second = self._start_serve(f"central-b-{self.starts}",
+                                                            self.second_port, [])
+        info = first()
         self.url = str(info["url"])
         self.cert_sha256 = str(info["cert_sha256"])
         self.port = urlsplit(self.url).port or 0
-        if self.atencion > 1:
-            self._serve_second()
+        if self.atencion > 1 and second is None:
+            self.second_process, second = self._start_serve(f"central-b-{self.starts}",
+                                                            self.second_port, [])
+        if second is not None:
+            self.second_url = str(second()["url"])
+            self.second_port = urlsplit(self.second_url).port or 0
             if self.starts == 1:
                 # The stations' signed node list (prep central nodos, docs/continuidad.md):
                 # both nodes, each station at its own and the other when it fails.
@@ -192,26 +196,29 @@ class Nodo:
         """Every serve node answering the stations, the first one first."""
         return [self.url, *([self.second_url] if self.second_url else [])]
 
-    def _serve_second(self) -> None:
-        """Another ``serve`` of the same central on the same primary and data directory
-        (its blobs, its certificate); the Consejo's window is the stored one, and the
-        scheduled cortes run on whichever node holds the scheduler's lock."""
-        name = f"central-b-{self.starts}"
+    def _start_serve(self, name: str, port: int, ventana: list[str]
+                     ) -> tuple[subprocess.Popen[bytes], Callable[[], dict[str, Any]]]:
+        """Start one ``serve`` of this central (a second one shares the primary and the
+        data directory: its blobs, its certificate; the scheduled cortes run on whichever
+        node holds the scheduler's lock); and how to wait for its JSON line."""
         stdout = self.logs / f"{name}.json"
         with stdout.open("wb") as out, (self.logs / f"{name}.log").open("wb") as err:
-            self.second_process = subprocess.Popen(
+            process = subprocess.Popen(
                 [sys.executable, "-m", "prep", "central", "serve", "--data-dir",
-                 str(self.data_dir), "--host", "127.0.0.1", "--port", str(self.second_port),
-                 "--corte-every", str(self.corte_every), "--publicacion",
-                 str(self.publicacion), *self.reglas],
+                 str(self.data_dir), "--host", "127.0.0.1", "--port", str(port),
+                 *ventana, "--corte-every", str(self.corte_every),
+                 "--publicacion", str(self.publicacion), *self.reglas],
                 stdout=out, stderr=err, env=_env())
-        info = _first_json_line(stdout, self.second_process, self.logs / f"{name}.log")
-        self.second_url = str(info["url"])
-        self.second_port = urlsplit(self.second_url).port or 0
+        return process, lambda: _first_json_line(stdout, process, self.logs / f"{name}.log")
 
     def stop_serve(self) -> None:
+        # Both serve nodes told to stop before waiting for either: their orderly ways
+        # out overlap instead of adding up on the night's clock.
+        if self.second_process is not None and self.second_process.poll() is None:
+            self._count_cpu(self.second_process, "serve")
+            self.second_process.send_signal(signal.SIGTERM)
         self._stop(self.serve_process, "serve")
-        self._stop(self.second_process, "serve")
+        _terminate(self.second_process)
 
     def restart(self) -> None:
         self.stop_serve()
@@ -297,12 +304,15 @@ class Nodo:
         """Stop a long-running child, its CPU so far added to :attr:`cpu` first (once
         reaped, ``/proc`` has it no more; its way out is a fraction of a second)."""
         if process is not None and process.poll() is None:
-            try:
-                ticks = _own_ticks(_proc_stat(process.pid))  # all its threads
-            except (OSError, ValueError, IndexError):
-                ticks = 0  # ended meanwhile, or not Linux
-            self.cpu[name] += ticks / os.sysconf("SC_CLK_TCK")
+            self._count_cpu(process, name)
         _terminate(process)
+
+    def _count_cpu(self, process: subprocess.Popen[bytes], name: str) -> None:
+        try:
+            ticks = _own_ticks(_proc_stat(process.pid))  # all its threads
+        except (OSError, ValueError, IndexError):
+            ticks = 0  # ended meanwhile, or not Linux
+        self.cpu[name] += ticks / os.sysconf("SC_CLK_TCK")
 
     def postgres_cpu(self) -> float | None:
         """CPU seconds the embedded PostgreSQL has used so far: the postmaster, the
