@@ -154,7 +154,8 @@ class SyncAgent:
         """Deliver to ``url`` from now on (discovery found the central there). The TLS pin
         still decides whether it is the central."""
         self._update(central_url=url.rstrip("/"), found_via=found_via,
-                     node=self._nodes.describe(url.rstrip("/")))
+                     node=self._nodes.describe(url.rstrip("/")),
+                     own_node=url.rstrip("/") == self._nodes.home)
         self.wake()
 
     def run_until_drained(self, timeout: float) -> bool:
@@ -310,7 +311,8 @@ class SyncAgent:
 
     def _move(self, url: str, found_via: str, why: str) -> None:
         log.warning("central node now %s (%s): %s", url, found_via, why)
-        self._update(central_url=url, found_via=found_via, node=self._nodes.describe(url))
+        self._update(central_url=url, found_via=found_via, node=self._nodes.describe(url),
+                     own_node=url == self._nodes.home)
 
     def _reload_nodes(self) -> None:
         """A new bundle may bring another node list: trust exactly it from now on."""

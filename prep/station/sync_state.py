@@ -62,6 +62,9 @@ class SyncState:
     node: str = ""
     """Which central node the agent talks to, for the operator (Spanish): its URL and
     whether it is this station's own node, another of the signed list, or a reserve."""
+    own_node: bool = True
+    """Whether the agent works with this station's own node (not another one of the
+    central's signed list because its own failed)."""
     backlog_records: int = 0
     backlog_bytes: int = 0
     last_receipt_at: str | None = None
