@@ -22,7 +22,7 @@ from prep.station.accounts import Operator
 from prep.station.errors import DISABLED_MESSAGE
 from prep.station.formatting import local_time, size_label
 from prep.station.station import Station, StationStatus
-from prep.station.sync import FOUND_MDNS
+from prep.station.sync import FOUND_LIST, FOUND_MDNS
 from qtkit.polling import PollingPresenter
 from qtkit.style import set_tone
 
@@ -87,7 +87,10 @@ def describe_status(status: StationStatus) -> StatusLine:
     if sync is None or not sync.running:
         return StatusLine(Health.UNKNOWN, "Nodo central: conectando…",
                           status.central_url or "", pending, last)
-    how = "encontrado por mDNS" if sync.found_via == FOUND_MDNS else "dirección configurada"
+    how = ("encontrado por mDNS" if sync.found_via == FOUND_MDNS
+           else "dirección configurada" if sync.found_via != FOUND_LIST
+           else "nodo de esta estación" if sync.own_node
+           else "otro nodo de la lista firmada: el de esta estación no responde")
     where = sync.central_url.removeprefix("https://")
     if sync.online:
         return StatusLine(Health.ONLINE, f"Nodo central en línea · {where} ({how})",

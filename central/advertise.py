@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
+import socket
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Self
@@ -40,9 +41,24 @@ class AdvertiseError(RuntimeError):
     """The central could not be advertised (no address to announce, already started…)."""
 
 
-def instance_name(node: str) -> str:
-    """Full DNS-SD name of ``node``'s service: ``PREP central <node>._prep-central…``."""
-    return f"{INSTANCE_PREFIX}{node}.{SERVICE_TYPE}"
+def instance_name(node: str, label: str = "") -> str:
+    """Full DNS-SD name of ``node``'s service: ``PREP central <node>._prep-central…``;
+    with ``label`` (one serve node of several), ``PREP central <node> <label>…``."""
+    return f"{instance_label(node, label)}.{SERVICE_TYPE}"
+
+
+def instance_label(node: str, label: str = "") -> str:
+    """The instance label, ``label`` cut to fit one DNS label (or left out)."""
+    base = f"{INSTANCE_PREFIX}{node}"
+    room = MAX_INSTANCE_BYTES - len(base.encode()) - 1
+    cut = label.encode()[:max(room, 0)].decode(errors="ignore").strip()
+    return f"{base} {cut}" if cut else base
+
+
+def serve_label(port: int) -> str:
+    """What tells apart the serve nodes of one central on the network: the machine's
+    name and the port (two nodes on one machine, or on two)."""
+    return f"{socket.gethostname().split('.')[0][:20]}-{port}"
 
 
 def txt_properties(node: str, port: int, cert_sha256: str) -> dict[str, str]:
@@ -53,6 +69,8 @@ def txt_properties(node: str, port: int, cert_sha256: str) -> dict[str, str]:
 def _host_label(node: str) -> str:
     # A dedicated host name rather than the machine's own: announcing "<hostname>.local"
     # with only some of the machine's addresses would fight the system's mDNS responder.
+    # One per serve node (its label joins ``node``): two nodes announcing one host name
+    # with different addresses would mix their addresses.
     label = _NOT_IN_HOST_LABEL.sub("-", node.lower()).strip("-")[:50]
     return f"prep-central-{label}" if label else "prep-central"
 
@@ -89,6 +107,7 @@ class CentralAdvertiser:
         interfaces: Interfaces = InterfaceChoice.All,
         addresses: Sequence[str] | None = None,
         server: str | None = None,
+        label: str = "",
     ) -> None:
         if not node or len(f"{INSTANCE_PREFIX}{node}".encode()) > MAX_INSTANCE_BYTES:
             raise ValueError(f"node id must be 1 to {MAX_INSTANCE_BYTES - len(INSTANCE_PREFIX)}"
@@ -104,7 +123,8 @@ class CentralAdvertiser:
         self.cert_sha256 = cert_sha256
         self._interfaces = interfaces
         self._addresses = list(addresses) if addresses is not None else None
-        self._server = server or f"{_host_label(node)}.local."
+        self.label = label
+        self._server = server or f"{_host_label(f'{node}-{label}' if label else node)}.local."
         self._zeroconf: AsyncZeroconf | None = None
         self._info: ServiceInfo | None = None
 
@@ -126,7 +146,7 @@ class CentralAdvertiser:
             raise AdvertiseError("no network address to advertise the central on")
         info = ServiceInfo(
             SERVICE_TYPE,
-            instance_name(self.node),
+            instance_name(self.node, self.label),
             port=self.port,
             properties=txt_properties(self.node, self.port, self.cert_sha256),
             server=self._server,
@@ -143,10 +163,10 @@ class CentralAdvertiser:
             await zeroconf.async_close()
             raise
         self._zeroconf, self._info = zeroconf, info
-        if info.name != instance_name(self.node):
+        if info.name != instance_name(self.node, self.label):
             log.warning(
                 "another responder already announces %r (a second central or a possible "
-                "spoof); advertising as %r", instance_name(self.node), info.name,
+                "spoof); advertising as %r", instance_name(self.node, self.label), info.name,
             )
         log.info("advertising %s on %s port %d", info.name, ", ".join(addresses), self.port)
 

@@ -1,6 +1,7 @@
 """``GET /v1/station/bundle``: the signed catalog and operator accounts for one station.
 
-A station sends the version it holds in ``If-None-Match``; the same version as now
+The bundle also carries the central's serve nodes (:mod:`central.nodes`), under the
+same signature. A station sends the version it holds in ``If-None-Match``; the same version as now
 gets ``304`` without a body. Catalog, accounts and the version are read in one
 REPEATABLE READ snapshot, so a bundle never carries content newer or older than its
 version says.
@@ -19,6 +20,7 @@ from central import catalog_store
 from central.config import Identity
 from central.db.models import Operator, Station
 from central.health import note_bundle
+from central.nodes import active_nodes, nodes_version
 from central.operators import operators_of_site, operators_version
 from prep.bundle import Bundle, BundleCatalog, BundleOperator, sign_bundle
 from prep.passwords import ScryptHash
@@ -54,7 +56,8 @@ def station_bundle(engine: Engine, identity: Identity, station_id: str,
         assert station is not None
         stored = catalog_store.stored_files(session)
         ops_version = operators_version(session)
-        version = (stored.version if stored is not None else 0) + ops_version
+        node_version = nodes_version(session)
+        version = (stored.version if stored is not None else 0) + ops_version + node_version
         body = None
         if held != version:
             catalog = None if stored is None else BundleCatalog(
@@ -65,7 +68,8 @@ def station_bundle(engine: Engine, identity: Identity, station_id: str,
                 operators_version=ops_version, catalog=catalog,
                 operators=tuple(_operator(o) for o in operators_of_site(session,
                                                                         station.sitio)),
-                issued_at=datetime.now(UTC)))
+                issued_at=datetime.now(UTC), nodes_version=node_version,
+                nodes=tuple(active_nodes(session))))
     note_bundle(engine, station_id, version)
     return BundleAnswer(version, body)
 

@@ -56,6 +56,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     from central.commands.continuity import register_continuity  # standby, backup (31)
 
     register_continuity(sub, common)
+    from central.commands.nodos import register_nodos  # the stations' node list (31)
+
+    register_nodos(sub, common)
     from central.reports.cli import register_reports  # report (issue 8)
 
     register_reports(sub, common)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from zeroconf import InterfaceChoice
 
 from central import audit, ratelog
-from central.advertise import AdvertiseError, CentralAdvertiser, Interfaces
+from central.advertise import AdvertiseError, CentralAdvertiser, Interfaces, serve_label
 from central.anomalies import record_refusal, source_actor
 from central.auth import (
     SIGNATURE_HEADER,
@@ -162,8 +162,11 @@ async def _advertise(identity: Identity, host: str, port: int,
             or not all(ipaddress.ip_address(i).is_loopback for i in interfaces)):
         log.warning("se anuncia %s, donde escucha el nodo central: los equipos de otras "
                     "máquinas no podrán conectarse (use --host con la IP de la red)", host)
+    # Each serve node is its own instance (machine name and port in its label): stations
+    # see every node of the central and take those whose certificate they accept.
     advertiser = CentralAdvertiser(identity.node, port, identity.cert_sha256,
-                                   interfaces=interfaces, addresses=addresses)
+                                   interfaces=interfaces, addresses=addresses,
+                                   label=serve_label(port))
     try:
         await advertiser.start()
     except OSError as exc:  # no such interface, multicast not possible…

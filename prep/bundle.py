@@ -5,6 +5,12 @@ Both sides use this module: the central builds and signs (:func:`sign_bundle`), 
 station verifies with the key pinned at enrollment (:func:`read_bundle`) before keeping
 anything. ``version`` = catalog version + operators change counter; both parts only grow,
 so a station refuses any bundle older than the one it holds (a rollback).
+
+Format 2 adds the central's serve nodes (issue 31): each node's URL and TLS certificate,
+under the same signature, so a station pins every listed certificate and moves between
+the listed nodes (``prep central nodos``, docs/continuidad.md). The nodes change counter
+joins the version; a format-1 bundle (kept by a station before the upgrade) is read as
+one without a list.
 """
 
 from __future__ import annotations
@@ -17,12 +23,23 @@ from typing import Any
 
 from prep.canonical import CanonicalError, CodedError, canonical_bytes, parse_json
 from prep.catalog.files import FILES, files_digest
-from prep.crypto import SignatureError, SigningKey, VerifyKey, b64decode, b64encode
+from prep.crypto import (
+    SignatureError,
+    SigningKey,
+    VerifyKey,
+    b64decode,
+    b64encode,
+    pem_fingerprint,
+)
 from prep.passwords import PasswordError, ScryptHash
 from prep.protocol import SIGNATURE_BYTES
 from prep.records import RecordError, format_time, parse_time
 
-BUNDLE_FORMAT = 1
+BUNDLE_FORMAT = 2
+READABLE_FORMATS = (1, 2)
+MAX_NODES = 16
+MAX_NODE_URL = 200
+MAX_CERT_PEM = 16 * 1024
 BUNDLE_PATH = "/v1/station/bundle"
 MAX_BUNDLE_BYTES = 256 * 1024 * 1024
 OPERATOR_ROLES = ("acopiador", "digitalizador", "capturista", "verificador", "coordinador")
@@ -63,6 +80,35 @@ class BundleOperator:
 
 
 @dataclass(frozen=True)
+class BundleNode:
+    """A serve node of the central: where a station may reach it and the certificate it
+    must present there (its SHA-256 is what the station pins). ``reserva``: a node
+    stations use only when the others fail (a contingency site), never as their own."""
+
+    url: str
+    cert_sha256: str
+    cert_pem: str
+    reserva: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"url": self.url, "cert_sha256": self.cert_sha256, "cert_pem": self.cert_pem,
+                "reserva": self.reserva}
+
+    @classmethod
+    def from_json(cls, raw: Any) -> BundleNode:
+        if not isinstance(raw, dict) or set(raw) != {"url", "cert_sha256", "cert_pem",
+                                                     "reserva"}:
+            raise TypeError("node fields are url, cert_sha256, cert_pem, reserva")
+        url, cert_pem = _text(raw["url"]), _text(raw["cert_pem"])
+        if not url.startswith("https://") or len(url) > MAX_NODE_URL \
+                or len(cert_pem) > MAX_CERT_PEM or type(raw["reserva"]) is not bool:
+            raise TypeError(f"node {url[:MAX_NODE_URL]!r}: bad url, certificate or reserva")
+        if pem_fingerprint(cert_pem) != raw["cert_sha256"]:
+            raise ValueError(f"node {url!r}: the certificate does not match its SHA-256")
+        return cls(url, raw["cert_sha256"], cert_pem, raw["reserva"])
+
+
+@dataclass(frozen=True)
 class BundleCatalog:
     """One catalog version's files (exact bytes) and their digest."""
 
@@ -82,6 +128,10 @@ class Bundle:
     catalog: BundleCatalog | None
     operators: tuple[BundleOperator, ...]
     issued_at: datetime
+    nodes_version: int = 0
+    nodes: tuple[BundleNode, ...] = ()
+    """The central's serve nodes (empty: none registered; the station keeps the one it
+    enrolled with)."""
 
     @property
     def catalog_version(self) -> int:
@@ -89,7 +139,7 @@ class Bundle:
 
     @property
     def version(self) -> int:
-        return self.catalog_version + self.operators_version
+        return self.catalog_version + self.operators_version + self.nodes_version
 
     def to_json(self) -> dict[str, Any]:
         catalog = None if self.catalog is None else {
@@ -99,7 +149,9 @@ class Bundle:
                 "node": self.node, "version": self.version,
                 "operators_version": self.operators_version, "catalog": catalog,
                 "operators": [o.to_json() for o in self.operators],
-                "issued_at": format_time(self.issued_at)}
+                "issued_at": format_time(self.issued_at),
+                "nodes_version": self.nodes_version,
+                "nodes": [n.to_json() for n in self.nodes]}
 
 
 def operator_name_key(name: str) -> str:
@@ -158,10 +210,15 @@ def read_bundle(body: bytes, key: VerifyKey, station: str, sitio: str) -> Bundle
 def _parse(raw: dict[str, Any]) -> Bundle:
     fields = {"v", "station", "sitio", "node", "version", "operators_version", "catalog",
               "operators", "issued_at"}
+    if raw.get("v") not in READABLE_FORMATS:
+        raise TypeError(f"bundle format {raw.get('v')!r} not supported")
+    if raw["v"] >= 2:
+        fields |= {"nodes_version", "nodes"}
     if set(raw) != fields:
         raise TypeError(f"bundle fields are {sorted(fields)}")
-    if raw["v"] != BUNDLE_FORMAT:
-        raise TypeError(f"bundle format {raw['v']!r} not supported")
+    nodes = raw.get("nodes", [])
+    if not isinstance(nodes, list) or len(nodes) > MAX_NODES:
+        raise TypeError(f"nodes must be a list of at most {MAX_NODES}")
     catalog = None
     if raw["catalog"] is not None:
         c = raw["catalog"]
@@ -177,9 +234,12 @@ def _parse(raw: dict[str, Any]) -> Bundle:
     bundle = Bundle(_text(raw["station"]), _text(raw["sitio"]), _text(raw["node"]),
                     _count(raw["operators_version"]), catalog,
                     tuple(BundleOperator.from_json(o) for o in operators),
-                    parse_time(raw["issued_at"]))
+                    parse_time(raw["issued_at"]), _count(raw.get("nodes_version", 0)),
+                    tuple(BundleNode.from_json(n) for n in nodes))
     if bundle.version != raw["version"]:
-        raise ValueError("version is not catalog version + operators version")
+        raise ValueError("version is not catalog + operators + nodes version")
+    if len({n.url for n in bundle.nodes}) != len(bundle.nodes):
+        raise ValueError("a node url is repeated")
     if len({o.id for o in bundle.operators}) != len(bundle.operators):
         raise ValueError("an operator id is repeated")
     return bundle

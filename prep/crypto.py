@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import ssl
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -128,3 +129,12 @@ class VerifyKey:
 def cert_fingerprint(der: bytes) -> str:
     """SHA-256 (hex, lower case) of a DER certificate: what stations pin."""
     return hashlib.sha256(der).hexdigest()
+
+
+def pem_fingerprint(cert_pem: str) -> str:
+    """:func:`cert_fingerprint` of a PEM certificate; ``ValueError`` if it is not one."""
+    try:
+        der = ssl.PEM_cert_to_DER_cert(cert_pem)
+    except ValueError as exc:
+        raise ValueError(f"not a PEM certificate ({exc})") from None
+    return cert_fingerprint(der)

@@ -32,9 +32,10 @@ import random
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from prep.catalog import Catalog, generate_catalog, write_catalog
 from prep.corte.verify import HashCache
@@ -150,7 +151,8 @@ class Drill:
         self.erradas = filas_erradas(catalog, plan.sim, plan.erradas, self.rules)
         self.report.actas = catalog.total_actas
         nodo = self.nodo = Nodo(self.out / "central", self.out / "publicacion",
-                                self.out / "bitacoras", reglas=self.options.reglas)
+                                self.out / "bitacoras", reglas=self.options.reglas,
+                                atencion=self.options.nodos)
         self.cortes = Cortes(nodo)
         gui: subprocess.Popen[bytes] | None = None
         try:
@@ -162,7 +164,8 @@ class Drill:
             if self.options.nodos > 1:
                 self.say("Standby síncrono del PostgreSQL central (--nodos 2)")
                 nodo.add_standby(self.out / "central-standby")
-                self.report.metrics["continuidad"] = {"nodos": self.options.nodos}
+                self.report.metrics["continuidad"] = {"nodos": self.options.nodos,
+                                                      "nodos_atencion": nodo.urls}
             if self.difusores.lista:
                 self.say(f"Difusores: {len(self.difusores.lista)} prep difusor siguiendo "
                          "la publicación por HTTPS")
@@ -181,6 +184,9 @@ class Drill:
                 cortes=self.cortes, phones_busy=noche.phones_busy, expected=self.expected,
                 erradas=self.erradas, say=self.say, line=self._line)
             phase = self._lap("vaciado", phase)
+            if self.options.nodos > 1:
+                self.report.metrics["continuidad"]["estaciones_por_nodo"] = _por_nodo(
+                    self.estaciones.states().values())
             self.difusores.fin_de_noche()
             self.cortes.wait()  # a drain that stalled left its last on-demand corte running
             self.early = EarlyChecks(catalog, plan.sim, self.out / "publicacion", self.rules,
@@ -270,3 +276,14 @@ class Drill:
         write_metrics(self.out, self.options, self.plan, self.report,
                       self.cortes.hechos if self.cortes is not None else [],
                       CentralCosts(self.nodo.command_seconds, self.nodo.cpu, self.postgres_cpu))
+
+
+def _por_nodo(states: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """How many stations work with each serve node at the end of the night (the URL
+    their status names), and how many do not hold the two-node signed list."""
+    counts: dict[str, int] = {}
+    for state in states:
+        key = str(state.get("nodo") or "").split(" ", 1)[0] if state.get("nodos_lista") == 2 \
+            else "sin_lista"
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))

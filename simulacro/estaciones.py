@@ -58,13 +58,15 @@ class Estaciones:
         shared = self.out / "estaciones" / "compartido.json"
         shared.parent.mkdir(parents=True, exist_ok=True)
         plan.write(shared)
-        for estacion in plan.estaciones:
+        for n, estacion in enumerate(plan.estaciones):
             mine = [(role, value) for name, role, value in made if name == estacion.nombre]
             operadores = {"capturistas": [v for r, v in mine if r == "capturista"],
                           **{r: v for r, v in mine if r not in ("capturista", "codigo")}}
             config = station_config(
                 estacion, data_dir=str(self.out / "estaciones" / estacion.nombre),
-                url=nodo.url, cert_sha256=nodo.cert_sha256,
+                # With two serve nodes the stations spread over them: each enrolls at
+                # one (its own node) and holds both in its signed node list.
+                url=nodo.urls[n % len(nodo.urls)], cert_sha256=nodo.cert_sha256,
                 code=next(v for r, v in mine if r == "codigo"), operadores=operadores,
                 inicio=str(self.out / "estaciones" / START_FILE),
                 speed=speed, compartido=str(shared),

@@ -128,11 +128,7 @@ class Noche:
         next_line = 0.0
         while self.reloj.minute() < NOCHE_MINUTOS:
             now = self.reloj.minute()
-            for incidente, action in incidentes:
-                if not incidente.hecho and incidente.minuto <= now:
-                    incidente.detalle = action()
-                    incidente.hecho = True
-                    self.say(f"Incidente (minuto {now:.0f}): {incidente.detalle}")
+            self._incidents(incidentes, now)
             if now >= next_corte:
                 self.cortes.ask()
                 next_corte += self.corte_cada
@@ -141,6 +137,19 @@ class Noche:
                 self.say(self.line())
                 next_line = time.monotonic() + 3.0
             time.sleep(0.1)
+        # An incident of the night whose minute a slow one before it (a central restart
+        # on a loaded machine takes tens of seconds: hundreds of simulated minutes)
+        # carried past the end still happens, late, rather than not at all.
+        self._incidents(incidentes, NOCHE_MINUTOS)
+
+    def _incidents(self, incidentes: list[tuple[Incidente, Callable[[], str]]],
+                   now: float) -> None:
+        for incidente, action in incidentes:
+            if not incidente.hecho and incidente.minuto <= now:
+                started = self.reloj.minute()
+                incidente.detalle = action()
+                incidente.hecho = True
+                self.say(f"Incidente (minuto {started:.0f}): {incidente.detalle}")
 
     # incidents ---------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,14 +44,22 @@ class Nodo:
     """One central node: its data directory, its ``serve`` and intake children."""
 
     def __init__(self, data_dir: Path, publicacion: Path, logs: Path,
-                 corte_every: int = CORTE_EVERY_MINUTES, reglas: Path | None = None) -> None:
+                 corte_every: int = CORTE_EVERY_MINUTES, reglas: Path | None = None,
+                 atencion: int = 1) -> None:
         self.data_dir = data_dir
+        #: How many ``serve`` nodes answer the stations at once (``--nodos 2``: two, on
+        #: the same primary, both in the stations' signed node list).
+        self.atencion = atencion
         # The same rules for scheduled and on-demand cortes (and the drill's verdict).
         self.reglas = ["--reglas", str(reglas.resolve())] if reglas is not None else []
         self.publicacion = publicacion
         self.logs = logs
         self.corte_every = corte_every
         self.serve_process: subprocess.Popen[bytes] | None = None
+        #: The second serve node (``atencion`` 2): its process, URL and port.
+        self.second_process: subprocess.Popen[bytes] | None = None
+        self.second_url = ""
+        self.second_port = 0
         self.intake_process: subprocess.Popen[bytes] | None = None
         self.url = ""
         self.cert_sha256 = ""
@@ -155,25 +163,62 @@ class Nodo:
     def serve(self) -> None:
         """Start ``serve`` (the previous port on a restart, so stations keep their URL)
         with cortes scheduled from now; wait for its JSON line. The first start fixes the
-        Consejo's window; a restart follows the stored one, as a technician's would."""
+        Consejo's window; a restart follows the stored one, as a technician's would.
+        With ``atencion`` 2 a second ``serve`` starts at the same time (the night's clock
+        does not wait for one start after the other)."""
         self.starts += 1
         ventana = ["--publicacion-inicio", "ahora"] if self.starts == 1 else []
-        stdout = self.logs / f"central-{self.starts}.json"
-        with stdout.open("wb") as out, (self.logs / f"central-{self.starts}.log").open("wb") as err:
-            self.serve_process = subprocess.Popen(
-                [sys.executable, "-m", "prep", "central", "serve", "--data-dir",
-                 str(self.data_dir), "--host", "127.0.0.1", "--port", str(self.port),
-                 *ventana, "--corte-every", str(self.corte_every),
-                 "--publicacion", str(self.publicacion), *self.reglas],
-                stdout=out, stderr=err, env=_env())
-        info = _first_json_line(stdout, self.serve_process,
-                                self.logs / f"central-{self.starts}.log")
+        self.serve_process, first = self._start_serve(f"central-{self.starts}", self.port,
+                                                      ventana)
+        second = None
+        if self.atencion > 1 and self.starts > 1:
+            # The window is stored since the first start: both may start together.
+            self.second_process, second = self._start_serve(f"central-b-{self.starts}",
+                                                            self.second_port, [])
+        info = first()
         self.url = str(info["url"])
         self.cert_sha256 = str(info["cert_sha256"])
         self.port = urlsplit(self.url).port or 0
+        if self.atencion > 1 and second is None:
+            self.second_process, second = self._start_serve(f"central-b-{self.starts}",
+                                                            self.second_port, [])
+        if second is not None:
+            self.second_url = str(second()["url"])
+            self.second_port = urlsplit(self.second_url).port or 0
+            if self.starts == 1:
+                # The stations' signed node list (prep central nodos, docs/continuidad.md):
+                # both nodes, each station at its own and the other when it fails.
+                for url in self.urls:
+                    self.cli("nodos", "agregar", "--url", url)
+
+    @property
+    def urls(self) -> list[str]:
+        """Every serve node answering the stations, the first one first."""
+        return [self.url, *([self.second_url] if self.second_url else [])]
+
+    def _start_serve(self, name: str, port: int, ventana: list[str]
+                     ) -> tuple[subprocess.Popen[bytes], Callable[[], dict[str, Any]]]:
+        """Start one ``serve`` of this central (a second one shares the primary and the
+        data directory: its blobs, its certificate; the scheduled cortes run on whichever
+        node holds the scheduler's lock); and how to wait for its JSON line."""
+        stdout = self.logs / f"{name}.json"
+        with stdout.open("wb") as out, (self.logs / f"{name}.log").open("wb") as err:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "prep", "central", "serve", "--data-dir",
+                 str(self.data_dir), "--host", "127.0.0.1", "--port", str(port),
+                 *ventana, "--corte-every", str(self.corte_every),
+                 "--publicacion", str(self.publicacion), *self.reglas],
+                stdout=out, stderr=err, env=_env())
+        return process, lambda: _first_json_line(stdout, process, self.logs / f"{name}.log")
 
     def stop_serve(self) -> None:
+        # Both serve nodes told to stop before waiting for either: their orderly ways
+        # out overlap instead of adding up on the night's clock.
+        if self.second_process is not None and self.second_process.poll() is None:
+            self._count_cpu(self.second_process, "serve")
+            self.second_process.send_signal(signal.SIGTERM)
         self._stop(self.serve_process, "serve")
+        _terminate(self.second_process)
 
     def restart(self) -> None:
         self.stop_serve()
@@ -196,13 +241,15 @@ class Nodo:
 
     def failover(self) -> float:
         """The primary's machine is lost: its ``serve``, its intake and its PostgreSQL
-        are SIGKILLed; the standby is promoted (``prep central promote``) and serves at
-        the same address (a floating IP), the intake with it. Seconds until it answers."""
+        are SIGKILLed (both serve nodes: they ran on that machine); the standby is
+        promoted (``prep central promote``) and serves at the same addresses (floating
+        IPs), the intake with it. Seconds until it answers."""
         if self.standby_dir is None:
             raise NodoError("no hay standby: el simulacro corre con --nodos 1")
         started = time.monotonic()
         intake = self.intake_process is not None and self.intake_process.poll() is None
         self._kill(self.serve_process, "serve")
+        self._kill(self.second_process, "serve")
         if intake:
             # The intake watcher is stopped in order (its counts so far kept) and started
             # again against the promoted node: PostgreSQL and serve are what is lost.
@@ -239,6 +286,7 @@ class Nodo:
     def close(self) -> None:
         self._stop(self.intake_process, "import_casilla")
         self._stop(self.serve_process, "serve")
+        self._stop(self.second_process, "serve")
         _terminate(self.standby_process)
 
     def _kill(self, process: subprocess.Popen[bytes] | None, name: str) -> None:
@@ -256,12 +304,15 @@ class Nodo:
         """Stop a long-running child, its CPU so far added to :attr:`cpu` first (once
         reaped, ``/proc`` has it no more; its way out is a fraction of a second)."""
         if process is not None and process.poll() is None:
-            try:
-                ticks = _own_ticks(_proc_stat(process.pid))  # all its threads
-            except (OSError, ValueError, IndexError):
-                ticks = 0  # ended meanwhile, or not Linux
-            self.cpu[name] += ticks / os.sysconf("SC_CLK_TCK")
+            self._count_cpu(process, name)
         _terminate(process)
+
+    def _count_cpu(self, process: subprocess.Popen[bytes], name: str) -> None:
+        try:
+            ticks = _own_ticks(_proc_stat(process.pid))  # all its threads
+        except (OSError, ValueError, IndexError):
+            ticks = 0  # ended meanwhile, or not Linux
+        self.cpu[name] += ticks / os.sysconf("SC_CLK_TCK")
 
     def postgres_cpu(self) -> float | None:
         """CPU seconds the embedded PostgreSQL has used so far: the postmaster, the

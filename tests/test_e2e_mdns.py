@@ -20,6 +20,7 @@ import pytest
 from PIL import Image
 from psycopg.conninfo import conninfo_to_dict
 
+from central.advertise import instance_name, serve_label
 from tests.conftest import in_ci
 from tests.harness.e2e_targets import (
     ACOPIOS,
@@ -44,8 +45,9 @@ def _needs_unix_socket(dsn: str) -> None:
         pytest.skip(reason)
 
 
-def _service_name(node: str) -> str:
-    return f"PREP central {node}._prep-central._tcp.local."
+def _service_name(node: str, url: str) -> str:
+    # Each serve node is its own instance: the machine's name and its port (issue 31).
+    return instance_name(node, serve_label(int(url.rsplit(":", 1)[1])))
 
 
 @pytest.mark.netns
@@ -79,13 +81,13 @@ def test_station_enrolls_and_syncs_finding_the_central_with_mdns(
     assert facts["stop_exit_code"] == 0
     assert facts["removed_seen"], facts["service_events"]
     assert facts["added_again_seen"], facts["service_events"]
-    assert ["Removed", _service_name(node)] in facts["service_events"]
+    assert ["Removed", _service_name(node, central["first_url"])] in facts["service_events"]
     assert central["second_url"] != central["first_url"]
     audit = facts["db"]["audit"]
     assert [event for event, _ in audit] == ["central_started", "central_stopped",
                                              "central_started"]
     assert [detail["mdns"] for event, detail in audit if event == "central_started"] == [
-        _service_name(node), _service_name(node)]
+        _service_name(node, central["first_url"]), _service_name(node, central["second_url"])]
 
     # Sync found the moved central with mDNS, under the pin, and drained the backlog.
     station = facts["station"]

@@ -23,6 +23,7 @@ from sqlalchemy import (
     MetaData,
     SmallInteger,
     String,
+    Text,
     UniqueConstraint,
     Uuid,
     false,
@@ -615,3 +616,22 @@ class Difusor(Base):
     reporte_hora: Mapped[datetime | None]
     reportado_at: Mapped[datetime | None]
     version: Mapped[str | None] = mapped_column(String(64))
+
+
+class CentralNodeRow(Base):
+    """A serve node of this central as stations learn it from their bundle (revision
+    0019; :mod:`central.nodes`): its URL and the TLS certificate it presents there. A
+    removed node keeps its row (``removed``) so the change counter ``revision`` only
+    grows: it is the bundle's nodes version."""
+
+    __tablename__ = "central_nodes"
+    __table_args__ = (CheckConstraint("revision > 0", name="revision_positive"),)
+
+    url: Mapped[str] = mapped_column(String(200), primary_key=True)
+    cert_sha256: Mapped[str] = mapped_column(SHA256)
+    cert_pem: Mapped[str] = mapped_column(Text)
+    reserva: Mapped[bool] = mapped_column(server_default=false())
+    removed: Mapped[bool] = mapped_column(server_default=false())
+    revision: Mapped[int] = mapped_column(unique=True)
+    changed_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    changed_by: Mapped[str] = mapped_column(String(200))

@@ -36,6 +36,7 @@ from prep.station.errors import (
     SyncError,
 )
 from prep.station.models import BundleRow, LoginFailureRow, OperatorRow
+from prep.station.nodes import held_nodes, keep_nodes
 from prep.station.store import StationIdentity, Store, database_error
 
 log = logging.getLogger("prep.station.accounts")
@@ -111,7 +112,8 @@ def _keep(store: Store, bundle: Bundle, body: bytes) -> BundleOutcome:
             if held.body == body:
                 return BundleOutcome(_info(held, _count_operators(session)), changed=False)
             lower = bundle.catalog_version < held.catalog_version \
-                or bundle.operators_version < held.operators_version
+                or bundle.operators_version < held.operators_version \
+                or bundle.nodes_version < held_nodes(session)[0]
             if lower and format_time(bundle.issued_at) <= held.issued_at:
                 raise BundleRefusedError("rollback", (
                     f"El nodo central envió un paquete de catálogo y operadores más antiguo "
@@ -132,6 +134,7 @@ def _keep(store: Store, bundle: Bundle, body: bytes) -> BundleOutcome:
                         issued_at=format_time(bundle.issued_at), received_at=store.now(),
                         body=body)
         session.add(row)
+        keep_nodes(session, bundle.nodes_version, bundle.nodes)
         for o in bundle.operators:
             session.add(OperatorRow(
                 id=o.id, name=o.name, name_key=operator_name_key(o.name), role=o.role,

@@ -313,9 +313,9 @@ def _sync(station: Station, args: argparse.Namespace) -> int:
 
 @_guarded
 def _run(station: Station, args: argparse.Namespace) -> int:
-    identity = station.store.require_identity()
+    station.store.require_identity()
     agent = station.agent(_options(args, heartbeat=True),
-                          locator=mdns_locator(identity) if args.mdns else None)
+                          locator=mdns_locator(station.store) if args.mdns else None)
 
     async def main() -> None:
         task = asyncio.current_task()

@@ -28,7 +28,13 @@ from prep.records import format_time
 from prep.station.crash import armed, crash_point
 from prep.station.errors import StationDisabledError, SyncError
 from prep.station.store import StationIdentity, Store, system_clock
-from prep.station.tls import SPOOF_CODE, is_certificate_failure, pinned_context, spoof_message
+from prep.station.tls import (
+    SPOOF_CODE,
+    is_certificate_failure,
+    pinned_context,
+    spoof_list_message,
+    spoof_message,
+)
 
 BATCHES_PATH = "/v1/batches"
 UNKNOWN_STATION = "unknown_station"
@@ -61,13 +67,19 @@ class WorkApi(Protocol):
 
 
 class CentralClient:
-    """A pinned HTTPS session to one central URL."""
+    """A pinned HTTPS session to one central URL (``trust_pem``: the certificates it
+    accepts, ``pins`` of them; default the one pinned at enrollment)."""
 
     def __init__(self, identity: StationIdentity, key: SigningKey, url: str,
                  timeout: float = 30.0, connections: int = 4,
                  clock: Callable[[], datetime] = system_clock,
-                 fence: TimelineFence | None = None) -> None:
+                 fence: TimelineFence | None = None, trust_pem: str | None = None,
+                 pins: int = 1) -> None:
         self.identity = identity
+        # The certificates this station accepts: the one pinned at enrollment, or every
+        # node of the signed list (prep.station.nodes).
+        self.trust_pem = trust_pem or identity.cert_pem
+        self._pins = pins
         self.clock = clock
         self.fence = fence
         self.key = key
@@ -77,7 +89,7 @@ class CentralClient:
         self._http: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> CentralClient:
-        connector = aiohttp.TCPConnector(ssl=pinned_context(self.identity.cert_pem),
+        connector = aiohttp.TCPConnector(ssl=pinned_context(self.trust_pem),
                                          limit=self._connections + 1,
                                          enable_cleanup_closed=_SSL_CLOSE_LEAKS)
         self._http = aiohttp.ClientSession(
@@ -175,8 +187,9 @@ class CentralClient:
                 line = response.headers.get(TIMELINE_HEADER, "")
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             if is_certificate_failure(exc):
-                raise SyncError(SPOOF_CODE, spoof_message(self.url, self.identity.cert_sha256),
-                                retry=True) from exc
+                message = (spoof_message(self.url, self.identity.cert_sha256) if self._pins < 2
+                           else spoof_list_message(self.url, self._pins))
+                raise SyncError(SPOOF_CODE, message, retry=True) from exc
             raise SyncError("unreachable", f"Sin conexión con el nodo central ({self.url}: "
                                            f"{_describe(exc)}). Los registros están a salvo en "
                                            "la estación y se enviarán al volver la conexión.",

@@ -13,10 +13,11 @@ talks to it must pin the same fingerprint on its own connections.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 import ssl
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
@@ -91,11 +92,21 @@ def _host_port(url: str) -> str:
     return parts.netloc or url
 
 
-def _check_pin(pinned_sha256: str) -> str:
-    pin = pinned_sha256.strip().lower()
-    if not _FINGERPRINT.fullmatch(pin):
+Pins = str | Collection[str]
+"""One pinned certificate fingerprint, or several: every node of the signed list
+(:mod:`prep.station.nodes`); a central is taken if it presents any of them."""
+
+
+def _check_pins(pinned: Pins) -> frozenset[str]:
+    pins = frozenset(p.strip().lower() for p in ([pinned] if isinstance(pinned, str)
+                                                  else pinned))
+    if not pins or not all(_FINGERPRINT.fullmatch(pin) for pin in pins):
         raise ValueError("the pinned certificate fingerprint must be 64 hex digits (SHA-256)")
-    return pin
+    return pins
+
+
+def _shown(pins: frozenset[str]) -> str:
+    return ", ".join(sorted(pins))
 
 
 def _url(address: str, port: int) -> str:
@@ -172,25 +183,25 @@ async def browse(
     return sorted(found, key=lambda c: (c.node, c.url))
 
 
-def acceptable(candidates: Iterable[Candidate], pinned_cert_sha256: str) -> list[Candidate]:
-    """The candidates whose advertised certificate is the pinned one, in order; each
+def acceptable(candidates: Iterable[Candidate], pinned_cert_sha256: Pins) -> list[Candidate]:
+    """The candidates whose advertised certificate is a pinned one, in order; each
     other one is logged as a possible spoof."""
-    pin = _check_pin(pinned_cert_sha256)
+    pins = _check_pins(pinned_cert_sha256)
     accepted: list[Candidate] = []
     for candidate in candidates:
-        if candidate.cert_sha256 == pin:
+        if candidate.cert_sha256 in pins:
             accepted.append(candidate)
         else:
             log.warning(
                 "possible_spoof: refused central node=%r host=%s (%s): it advertises "
                 "certificate %r, not the pinned %s",
                 candidate.node, candidate.host, candidate.source, candidate.cert_sha256[:80],
-                pin,
+                _shown(pins),
             )
     return accepted
 
 
-def choose(candidates: Iterable[Candidate], pinned_cert_sha256: str) -> Candidate | None:
+def choose(candidates: Iterable[Candidate], pinned_cert_sha256: Pins) -> Candidate | None:
     """The first candidate advertising the pinned certificate, or None. TXT alone is
     not trust: check the chosen one with :func:`verify_presented_cert`."""
     accepted = acceptable(candidates, pinned_cert_sha256)
@@ -199,20 +210,21 @@ def choose(candidates: Iterable[Candidate], pinned_cert_sha256: str) -> Candidat
 
 async def verify_presented_cert(
     url: str,
-    pinned_sha256: str,
+    pinned_sha256: Pins,
     *,
     timeout: float = DEFAULT_CONNECT_TIMEOUT,
     node: str = "",
-) -> None:
-    """Make a TLS handshake with ``url`` and check the certificate it presents is the
+) -> str:
+    """Make a TLS handshake with ``url`` and check the certificate it presents is a
     pinned one.
 
     The handshake does not validate the chain (the central's certificate is
-    self-signed); the pin replaces that. Raises :class:`SpoofError` (logged as
+    self-signed); the pin replaces that. Returns the fingerprint presented. Raises
+    :class:`SpoofError` (logged as
     ``possible_spoof``) on another certificate, :class:`UnreachableError` if no
     handshake could be made within ``timeout`` seconds.
     """
-    pin = _check_pin(pinned_sha256)
+    pins = _check_pins(pinned_sha256)
     parts = urlsplit(url)
     if parts.scheme != "https" or not parts.hostname:
         raise ValueError(f"not an https:// URL: {url!r}")
@@ -239,32 +251,34 @@ async def verify_presented_cert(
         except (TimeoutError, OSError):
             writer.transport.abort()
     presented = cert_fingerprint(der) if der else ""
-    if presented != pin:
+    if presented not in pins:
         log.warning(
             "possible_spoof: refused central node=%r host=%s: its TLS handshake presents "
             "certificate %s, not the pinned %s",
-            node, parts.hostname, presented or "(none)", pin,
+            node, parts.hostname, presented or "(none)", _shown(pins),
         )
         raise SpoofError(url, presented)
+    return presented
 
 
-async def _passes_handshake(candidate: Candidate, pin: str, connect_timeout: float) -> bool:
+async def _passes_handshake(candidate: Candidate, pin: frozenset[str],
+                            connect_timeout: float) -> str | None:
+    """The pinned certificate ``candidate`` presented, or None."""
     try:
-        await verify_presented_cert(
+        return await verify_presented_cert(
             candidate.url, pin, timeout=connect_timeout, node=candidate.node
         )
     except SpoofError:
-        return False
+        return None
     except UnreachableError as error:
         log.info("central candidate %s (%s) unreachable: %s", candidate.url,
                  candidate.source, error)
-        return False
-    return True
+        return None
 
 
 async def find_central(
     configured_url: str | None,
-    pinned_cert_sha256: str,
+    pinned_cert_sha256: Pins,
     timeout: float,
     *,
     interfaces: Interfaces = InterfaceChoice.All,
@@ -273,16 +287,17 @@ async def find_central(
     """The central to talk to, or None.
 
     Tries ``configured_url`` first (source ``configurada``), then browses mDNS for
-    ``timeout`` seconds and tries each candidate advertising the pinned certificate
-    (source ``mDNS``). A candidate is returned only once its handshake presented the
+    ``timeout`` seconds and tries each candidate advertising a pinned certificate
+    (source ``mDNS``). A candidate is returned only once its handshake presented a
     pinned certificate.
     """
-    pin = _check_pin(pinned_cert_sha256)
+    pin = _check_pins(pinned_cert_sha256)
     if configured_url:
-        configured = Candidate(configured_url.rstrip("/"), "", pin, "configurada")
-        if await _passes_handshake(configured, pin, connect_timeout):
-            return configured
+        configured = Candidate(configured_url.rstrip("/"), "", "", "configurada")
+        presented = await _passes_handshake(configured, pin, connect_timeout)
+        if presented is not None:
+            return dataclasses.replace(configured, cert_sha256=presented)
     for candidate in acceptable(await browse(timeout, interfaces), pin):
-        if await _passes_handshake(candidate, pin, connect_timeout):
+        if await _passes_handshake(candidate, pin, connect_timeout) is not None:
             return candidate
     return None

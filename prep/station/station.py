@@ -51,6 +51,7 @@ from prep.station.errors import (
     StationInputError,
 )
 from prep.station.models import RecordRow
+from prep.station.nodes import node_list
 from prep.station.store import (
     BLOB_DIR,
     BlobRef,
@@ -103,6 +104,12 @@ class StationStatus:
     disabled_since: str | None = None
     capacitacion: bool = False
     """A training station (``prep.capacitacion``): it has no central and sends nothing."""
+    nodo_en_uso: str | None = None
+    """The central node the station talks to (or will, when its agent starts), in
+    Spanish: its URL and whether it is the station's own node, another one of the
+    central's signed list, or a reserve."""
+    nodos: list[dict[str, Any]] | None = None
+    """The central's serve nodes this station accepts: URL, certificate SHA-256, reserva."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -232,21 +239,27 @@ class Station:
         :mod:`prep.station.accounts`); raises :class:`SyncError` when the central cannot
         be reached and :class:`BundleRefusedError` for a bundle not to be trusted."""
         identity = self.store.require_identity()
-        url = self._agent.state().central_url if self._agent is not None \
-            else identity.central_url
+        nodes = node_list(self.store)
+        url = self._agent.state().central_url if self._agent is not None else nodes.home
 
         async def fetch() -> BundleOutcome:
             async with CentralClient(identity, self.key(), url, timeout,
-                                     clock=self.store.clock) as client:
+                                     clock=self.store.clock, trust_pem=nodes.trust_pem,
+                                     pins=len(nodes.pins)) as client:
                 return await refresh_bundle(client, self.store)
         return asyncio.run(fetch())
 
     def work_client(self, timeout: float, url: str | None = None) -> WorkApi:
         """A session with the central for an operator's work (leases, their images, the
-        CCV intake counts) at ``url`` (default: the enrolled address), not opened yet."""
+        CCV intake counts) at ``url`` (default: the node the sync agent uses now, else the
+        station's own node of the signed list), trusting every listed node's certificate;
+        not opened yet."""
         identity = self.store.require_identity()
-        return CentralClient(identity, self.key(), url or identity.central_url, timeout,
-                             clock=self.store.clock)
+        nodes = node_list(self.store)
+        if url is None:  # the node the sync agent uses now, else the station's own
+            url = self._agent.state().central_url if self._agent is not None else nodes.home
+        return CentralClient(identity, self.key(), url, timeout, clock=self.store.clock,
+                             trust_pem=nodes.trust_pem, pins=len(nodes.pins))
 
     def bundle_info(self) -> BundleInfo | None:
         """The bundle held (versions, catalog digest, accounts), or ``None``."""
@@ -407,7 +420,7 @@ class Station:
         the agent's thread with each new state. With ``discover``, a central that stops
         answering at its configured URL is looked for with mDNS."""
         if self._agent is None:
-            locator = mdns_locator(self.store.require_identity()) if discover else None
+            locator = mdns_locator(self.store) if discover else None
             self._agent = self.agent(options, on_change, locator)
         self._agent.start()
         return self._agent
@@ -434,6 +447,8 @@ class Station:
         records, last_seq = self.store.counts()
         backlog = self.outbox().backlog() if identity is not None else (0, 0)
         disabled_since = self.store.disabled_since() if identity is not None else None
+        nodes = node_list(self.store) if identity is not None else None
+        agent = self._agent.state() if self._agent is not None else None
         return StationStatus(
             data_dir=str(self.data_dir), enrolled=identity is not None,
             station_id=identity.station_id if identity else None,
@@ -451,16 +466,22 @@ class Station:
             sync=self._agent.state() if self._agent is not None else None,
             bundle=held.to_json() if (held := bundle_info(self.store)) else None,
             disabled=DISABLED_MESSAGE if disabled_since else None,
-            disabled_since=disabled_since)
+            disabled_since=disabled_since,
+            nodo_en_uso=(agent.node if agent is not None and agent.node
+                         else nodes.describe(nodes.home) if nodes is not None else None),
+            nodos=[{"url": n.url, "cert_sha256": n.cert_sha256, "reserva": n.reserva}
+                   for n in nodes.nodes] if nodes is not None else None)
 
 
-def mdns_locator(identity: StationIdentity, timeout: float = 3.0) -> Locator:
-    """A locator that tries the configured URL, then mDNS candidates advertising the
-    pinned certificate (:func:`prep.station.discovery.find_central`)."""
+def mdns_locator(store: Store, timeout: float = 3.0) -> Locator:
+    """A locator that tries the station's own node, then mDNS candidates advertising a
+    certificate it accepts: the one pinned at enrollment, or any of the central's
+    signed node list (:func:`prep.station.discovery.find_central`)."""
     async def locate() -> tuple[str, str] | None:
         from prep.station.discovery import find_central
 
-        found = await find_central(identity.central_url, identity.cert_sha256, timeout)
+        nodes = node_list(store)
+        found = await find_central(nodes.home, nodes.pins, timeout)
         return None if found is None else (found.url, found.source)
     return locate
 

@@ -38,17 +38,19 @@ from prep.station.errors import (
     StationError,
     SyncError,
 )
+from prep.station.nodes import node_list
 from prep.station.store import BlobRef, Store
 from prep.station.sync_state import (
     FOUND_CONFIGURED,
+    FOUND_LIST,
     FOUND_MDNS,
     Locator,
     SyncOptions,
     SyncState,
 )
 
-__all__ = ["FOUND_CONFIGURED", "FOUND_MDNS", "Locator", "SyncAgent", "SyncOptions",
-           "SyncState"]
+__all__ = ["FOUND_CONFIGURED", "FOUND_LIST", "FOUND_MDNS", "Locator", "SyncAgent",
+           "SyncOptions", "SyncState"]
 
 log = logging.getLogger("prep.station.sync")
 
@@ -75,11 +77,15 @@ class SyncAgent:
         self._locator = locator
         self._misses = 0
         self._lock = threading.Lock()
-        identity = store.require_identity()
         records, size = outbox.backlog()
         held = bundle_info(store)
+        self._nodes = node_list(store)
+        self._tried: set[str] = set()  # nodes that failed since the last success
         self._disabled = store.disabled_since() is not None  # as last heard, kept on disk
-        self._state = SyncState(central_url=identity.central_url, backlog_records=records,
+        self._state = SyncState(central_url=self._nodes.home,
+                                node=self._nodes.describe(self._nodes.home),
+                                found_via=FOUND_LIST if self._nodes.listed else FOUND_CONFIGURED,
+                                backlog_records=records,
                                 backlog_bytes=size, last_receipt_at=outbox.last_delivery(),
                                 bundle_version=held.version if held is not None else None,
                                 disabled=self._disabled,
@@ -94,6 +100,7 @@ class SyncAgent:
         self._next_heartbeat = 0.0
         self._next_bundle = 0.0
         self._next_cursor = 0.0
+        self._next_home = 0.0
 
     # thread-safe API ---------------------------------------------------------------
 
@@ -146,7 +153,9 @@ class SyncAgent:
     def set_central(self, url: str, found_via: str = FOUND_MDNS) -> None:
         """Deliver to ``url`` from now on (discovery found the central there). The TLS pin
         still decides whether it is the central."""
-        self._update(central_url=url.rstrip("/"), found_via=found_via)
+        self._update(central_url=url.rstrip("/"), found_via=found_via,
+                     node=self._nodes.describe(url.rstrip("/")),
+                     own_node=url.rstrip("/") == self._nodes.home)
         self.wake()
 
     def run_until_drained(self, timeout: float) -> bool:
@@ -193,13 +202,11 @@ class SyncAgent:
                 if deadline is not None and time.monotonic() >= deadline:
                     return False
                 url = self.state().central_url
-                if client is None or client.url != url:
+                if client is None or client.url != url \
+                        or client.trust_pem != self._nodes.trust_pem:
                     if client is not None:
                         await client.__aexit__(None, None, None)
-                    client = await CentralClient(
-                        self.store.require_identity(), self.outbox.key, url,
-                        self.options.request_timeout, self.options.blob_concurrency,
-                        self.store.clock, TimelineFence(self.store)).__aenter__()
+                    client = await self._client(url).__aenter__()
                 delay = self.options.poll_interval
                 self._wake.clear()  # a wake during the pass below means "go again"
                 try:
@@ -211,6 +218,8 @@ class SyncAgent:
                         await self._maybe_refresh_bundle(client)
                     if not self._stopping.is_set() and await self._maybe_check_cursor(client):
                         delay = 0  # batches the central lost: send them now
+                    if not self._stopping.is_set() and await self._maybe_return_home():
+                        delay = 0
                 except SyncError as exc:
                     self._note_error(exc)
                     if (not exc.retry and until_drained) or give_up:
@@ -237,6 +246,7 @@ class SyncAgent:
                     delay = self._backoff(attempt)
                 else:
                     attempt = self._misses = 0
+                    self._tried.clear()
                     self._note_disabled(False)
                     self._update(online=True, last_error="", last_error_code="", blocked=False)
                     if drained and until_drained:
@@ -251,19 +261,67 @@ class SyncAgent:
                 await client.__aexit__(None, None, None)
             self._update(running=False)
 
+    def _client(self, url: str) -> CentralClient:
+        return CentralClient(self.store.require_identity(), self.outbox.key, url,
+                             self.options.request_timeout, self.options.blob_concurrency,
+                             self.store.clock, TimelineFence(self.store),
+                             self._nodes.trust_pem, len(self._nodes.pins))
+
     async def _relocated(self, exc: SyncError) -> bool:
-        """After repeated failures to reach the central, ask the locator (mDNS) where it
-        is now; ``True`` if it found it somewhere else."""
+        """After ``locate_after`` consecutive failures to reach the central node: the
+        next node of the signed list; once every listed node failed, the locator (mDNS)
+        first. ``True`` if the agent moved."""
         self._misses = self._misses + 1 if exc.code in _NO_CENTRAL else 0
-        if self._locator is None or self._misses < self.options.locate_after:
+        if self._misses < self.options.locate_after:
             return False
         self._misses = 0
-        found = await self._locator()
-        if found is None or found[0].rstrip("/") == self.state().central_url:
+        current = self.state().central_url
+        self._tried.add(current)
+        following = self._nodes.after(current)
+        if following is not None and following not in self._tried:
+            self._move(following, FOUND_LIST, f"{exc.code} en {current}")
+            return True
+        self._tried.clear()  # a whole round failed: start another
+        found = await self._locator() if self._locator is not None else None
+        if found is not None and found[0].rstrip("/") != current:
+            self._move(found[0].rstrip("/"), found[1], "encontrado por el localizador")
+            return True
+        if following is not None:
+            self._move(following, FOUND_LIST, f"{exc.code} en {current}")
+            return True
+        return False
+
+    async def _maybe_return_home(self) -> bool:
+        """Working at another node: now and then, whether this station's own node
+        answers again; if it does, go back to it (stations spread over the nodes)."""
+        home = self._nodes.home
+        if self.state().central_url == home or time.monotonic() < self._next_home:
             return False
-        log.info("central found at %s (%s)", found[0], found[1])
-        self._update(central_url=found[0].rstrip("/"), found_via=found[1])
+        self._next_home = time.monotonic() + self.options.home_interval
+        try:
+            async with self._client(home) as probe:
+                status, _ = await probe.cursor()
+        except SyncError as exc:
+            log.debug("own node %s still not answering: %s", home, exc)
+            return False
+        if status != 200:
+            return False
+        self._move(home, FOUND_LIST, "volvió a responder")
         return True
+
+    def _move(self, url: str, found_via: str, why: str) -> None:
+        log.warning("central node now %s (%s): %s", url, found_via, why)
+        self._update(central_url=url, found_via=found_via, node=self._nodes.describe(url),
+                     own_node=url == self._nodes.home)
+
+    def _reload_nodes(self) -> None:
+        """A new bundle may bring another node list: trust exactly it from now on."""
+        self._nodes = node_list(self.store)
+        current = self.state().central_url
+        if self._nodes.listed and current not in self._nodes.urls:
+            self._move(self._nodes.home, FOUND_LIST, "nueva lista firmada de nodos")
+        else:
+            self._update(node=self._nodes.describe(current))
 
     async def _sleep(self, delay: float, deadline: float | None) -> None:
         if deadline is not None:
@@ -482,6 +540,7 @@ class SyncAgent:
         if outcome.changed:
             log.info("bundle version %d received (%d operators)", outcome.info.version,
                      outcome.info.operators)
+            self._reload_nodes()
         self._update(bundle_version=outcome.info.version, bundle_error="")
 
     def _refresh_backlog(self) -> None:

@@ -13,6 +13,7 @@ from prep.station.batches import DEFAULT_BATCH_RECORDS
 
 FOUND_CONFIGURED = "configurada"
 FOUND_MDNS = "mDNS"
+FOUND_LIST = "lista firmada"
 
 Locator = Callable[[], Awaitable[tuple[str, str] | None]]
 """Finds the central when the current URL fails: ``(url, found_via)`` or ``None``. The
@@ -32,7 +33,11 @@ class SyncOptions:
     request_timeout: float = 60.0
     blob_concurrency: int = 4
     locate_after: int = 3
-    """Consecutive failures to reach the central before asking the locator."""
+    """Consecutive failures to reach the central node before moving to the next node of
+    the signed list (or, after every node failed, asking the locator)."""
+    home_interval: float = 60.0
+    """Working at a node other than the station's own: seconds between checks whether
+    its own node answers again (it then goes back)."""
     bundle_interval: float = 30.0
     """Seconds between asks for a newer bundle (catalog and accounts) after successful
     passes; the first successful pass always asks."""
@@ -54,6 +59,12 @@ class SyncState:
     online: bool = False
     found_via: str = FOUND_CONFIGURED
     central_url: str = ""
+    node: str = ""
+    """Which central node the agent talks to, for the operator (Spanish): its URL and
+    whether it is this station's own node, another of the signed list, or a reserve."""
+    own_node: bool = True
+    """Whether the agent works with this station's own node (not another one of the
+    central's signed list because its own failed)."""
     backlog_records: int = 0
     backlog_bytes: int = 0
     last_receipt_at: str | None = None

@@ -15,8 +15,12 @@ import re
 import ssl
 from urllib.parse import urlsplit
 
-from prep.crypto import cert_fingerprint
+from prep.crypto import pem_fingerprint
 from prep.errors_es import describe_os_error
+
+__all__ = ["SPOOF_CODE", "fetch_certificate", "fingerprint_groups", "host_port",
+           "is_certificate_failure", "normalize_fingerprint", "pem_fingerprint",
+           "pinned_context", "spoof_list_message", "spoof_message"]
 from prep.station.errors import EnrollmentError
 
 SPOOF_CODE = "possible_spoof"
@@ -26,7 +30,8 @@ _SEPARATORS = re.compile(r"[\s:.-]+")
 
 
 def pinned_context(cert_pem: str) -> ssl.SSLContext:
-    """A client context that accepts only the server certificate ``cert_pem``."""
+    """A client context that accepts only the server certificate ``cert_pem`` (or, for
+    several concatenated PEM certificates, any of them: the central's node list)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.check_hostname = False
@@ -35,11 +40,6 @@ def pinned_context(cert_pem: str) -> ssl.SSLContext:
     context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
     context.load_verify_locations(cadata=cert_pem)
     return context
-
-
-def pem_fingerprint(cert_pem: str) -> str:
-    """SHA-256 (hex) of the DER form of a PEM certificate: what the station pins."""
-    return cert_fingerprint(ssl.PEM_cert_to_DER_cert(cert_pem))
 
 
 def normalize_fingerprint(text: str | None) -> str:
@@ -72,6 +72,14 @@ def spoof_message(url: str, pinned_sha256: str) -> str:
     return (f"El servidor en {url} no presentó el certificado del nodo central con el que "
             f"se dio de alta esta estación (huella {pinned_sha256[:16]}…): posible "
             f"suplantación. No se envió nada. Avise a su coordinador.")
+
+
+def spoof_list_message(url: str, count: int) -> str:
+    """The operator's message when ``url`` presents none of the ``count`` certificates of
+    the central's signed node list."""
+    return (f"El servidor en {url} no presentó ninguno de los {count} certificados de la "
+            f"lista firmada de nodos del nodo central: posible suplantación. No se envió "
+            f"nada. Avise a su coordinador.")
 
 
 def is_certificate_failure(exc: BaseException) -> bool:

@@ -127,6 +127,8 @@ class EstacionBase:
                         "escaneos_pendientes": len(self.scan_queue) + in_folder,
                         "backlog_records": status.backlog_records, "records": status.records,
                         "online": self.online.is_set(), "errores": self.errors[-20:],
+                        # The central node in use and how many the signed list holds.
+                        "nodo": status.nodo_en_uso, "nodos_lista": len(status.nodos or []),
                         "cotejadas": sorted(self.cotejadas),
                         "cotejos_con_diferencia": sorted(self.con_diferencia),
                         "final": final}

@@ -16,7 +16,7 @@ from central.db import make_engine
 from central.stations_admin import set_station_enabled
 from prep.station.errors import DISABLED_MESSAGE
 from prep.station.station import Station, StationStatus
-from prep.station.sync import FOUND_MDNS, SyncState
+from prep.station.sync import FOUND_LIST, FOUND_MDNS, SyncState
 from tests.catd.conftest import Central
 
 ONLINE = SyncState(running=True, online=True, central_url="https://10.0.0.5:8443")
@@ -34,6 +34,16 @@ def test_online_with_a_backlog_and_the_last_delivery_in_local_time() -> None:
     assert line.central == "Nodo central en línea · 10.0.0.5:8443 (dirección configurada)"
     assert line.backlog == "Por enviar: 3 registros (2.4 KB)"
     assert line.last_sync == "Último envío: 21:40:02"  # UTC-6
+
+
+def test_which_node_of_the_signed_list() -> None:
+    own = replace(ONLINE, found_via=FOUND_LIST)
+    assert describe_status(replace(ENROLLED, sync=own)).central == \
+        "Nodo central en línea · 10.0.0.5:8443 (nodo de esta estación)"
+    other = replace(own, central_url="https://10.0.0.6:8443", own_node=False)
+    assert describe_status(replace(ENROLLED, sync=other)).central == (
+        "Nodo central en línea · 10.0.0.6:8443 (otro nodo de la lista firmada: el de esta "
+        "estación no responde)")
 
 
 def test_found_by_mdns_offline_and_blocked() -> None:

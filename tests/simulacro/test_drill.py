@@ -146,6 +146,11 @@ def test_the_standby_took_over_and_the_audit_chain_held(
     continuidad = metrics["continuidad"]
     assert continuidad["nodos"] == 2 and continuidad["bitacora_integra"] is True
     assert 540 <= continuidad["minuto"] <= 720 and 0 < continuidad["failover_segundos"] < 120
+    # Two serve nodes at once, both in every station's signed node list, and the stations
+    # spread over them (each works with its own node at the end of the night).
+    assert len(set(continuidad["nodos_atencion"])) == 2
+    assert set(continuidad["estaciones_por_nodo"]) == set(continuidad["nodos_atencion"]), \
+        continuidad
     [lost] = [i for i in metrics["incidentes"] if i["nombre"] == "primario_perdido"]
     assert lost["hecho"] and "standby promovido" in lost["detalle"]
     # Cortes after the failover came from the promoted standby, in the same chain: the

@@ -10,7 +10,7 @@ audit log. The dashboard's read-only role may read it (revision 0006 explains th
 role); the key is public, the code only a hash.
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2027-04-10
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0020"
-down_revision: str | None = "0018"
+down_revision: str | None = "0019"
 branch_labels: str | None = None
 depends_on: str | None = None
 
