@@ -35,7 +35,8 @@ Faults:
   ``serve_restarts_after_postgres`` (that would be a defect: ``ok`` is false).
 - ``link_cut``: the station's proxy resets every connection and refuses new ones.
 - ``reset_mid_upload``: the proxy resets each connection after a few KiB more upstream
-  (mid image upload: the images are ≈19 KB), 1–3 times.
+  (mid image upload: the images are ≈19 KB), 1–3 times (one that reset nothing within 20 s is not
+  counted: ``reset_mid_upload_idle``).
 - ``slow_link``: 0.2–1 s delivery delay on every chunk, both directions.
 - ``disk_full``: every station's data directory is a tmpfs of its own (``size=``
   ``TMPFS_MB``) mounted in a private mount namespace (``unshare -m``, held by a
@@ -327,6 +328,9 @@ class Central:
         socket_dir = embedded.socket_dir_for(self.pgdata.resolve())
         deadline = time.monotonic() + timeout
         while True:
+            info = PostmasterInfo.read_from_pgdata(self.pgdata.resolve())
+            if info is not None and info.status == "ready" and self.postgres_running():
+                return  # someone else started it meanwhile (a serve starting)
             try:
                 embedded._start(pg_ctl, PostmasterInfo, self.pgdata.resolve(),
                                 self.pgdata / "log", socket_dir, user)
@@ -527,10 +531,13 @@ class Soak:
 
     def fault(self, kind: str, i: int, rng: random.Random) -> None:
         """Inject one fault of ``kind`` (on station ``i`` where it applies), hold it and
-        lift it; counted once lifted."""
+        lift it; counted once lifted, unless it did not happen (a reset rule that no
+        upload reached: noted as ``reset_mid_upload_idle``)."""
         where = "" if kind in ("central_kill", "postgres_kill") else f" {self.stations[i].name}"
         self.event(f"{kind}{where} begins")
-        getattr(self, f"fault_{kind}")(i, rng)
+        if getattr(self, f"fault_{kind}")(i, rng) is False:
+            self.count(self.notes, f"{kind}_idle")
+            return
         self.count(self.faults, kind)
         self.event(f"{kind}{where} lifted")
 
@@ -655,7 +662,7 @@ class Soak:
         self.hold(rng)
         self.proxies[i].restore()
 
-    def fault_reset_mid_upload(self, i: int, rng: random.Random) -> None:
+    def fault_reset_mid_upload(self, i: int, rng: random.Random) -> bool:
         proxy = self.proxies[i]
         times = rng.randint(1, 3)
         before = proxy.stats().resets
@@ -664,7 +671,9 @@ class Soak:
         while proxy.stats().resets < before + times and time.monotonic() < deadline:
             time.sleep(0.1)
         proxy.reset_after(None)
-        self.count(self.notes, "proxy_resets", proxy.stats().resets - before)
+        resets = proxy.stats().resets - before
+        self.count(self.notes, "proxy_resets", resets)
+        return resets > 0
 
     def fault_slow_link(self, i: int, rng: random.Random) -> None:
         self.proxies[i].delay(rng.uniform(0.2, 1.0))
