@@ -5,24 +5,39 @@ random faults of every kind on a schedule drawn from the seed; then a drain and 
 exact comparison of every station's records and images with the central's.
 
     python3 bench/soak.py --minutes 10 [--estaciones 4] [--semilla 1]
+    python3 bench/soak.py --carriles --minutes 2
+    python3 bench/soak.py --faltas-por-tipo 1000 --minutes 85 --estaciones 8
 
-Prints one JSON line: ``{"minutes", "faults_by_kind", "records", "lost", "doubled",
-"mismatched", "ok", …}``. Exit status 0 when ``ok``.
+Prints one JSON line: ``{"minutes", "faults_by_kind", "faults_total", "records",
+"blobs", "lost", "doubled", "mismatched", "ok", …}``. Exit status 0 when ``ok``.
 
-Faults (one at a time; each picks a station at random where it applies):
+By default faults come one at a time, each held 3–8 s where it lasts (each picks a
+station at random where it applies). With ``--carriles`` (implied by
+``--faltas-por-tipo``) they run concurrently on independent lanes, held 0.5–3 s
+(``bench/soak_lanes.py``): one lane per station for the station-level kinds, one for
+``central_kill`` and one for ``postgres_kill``, which overlap each other and the
+station faults. ``--faltas-por-tipo N`` runs until every kind reached ``N`` (``--minutes``
+is then the upper bound), printing a progress line to stderr every minute.
 
-- ``station_kill``: SIGKILL of a station process, restarted 0.5–2 s later.
+Faults:
+
+- ``station_kill``: SIGKILL of a station process, restarted 0.5–2 s later (0.2–1 s on
+  lanes).
 - ``central_kill``: SIGKILL of ``serve``, restarted on the same port.
 - ``postgres_kill``: SIGKILL of the embedded PostgreSQL's postmaster (pid from
-  ``postmaster.pid``); ``serve``'s watchdog starts it again (``central.db.embedded``),
-  or, if the soak gets there first, the soak does, the way ``serve`` does (``pg_ctl``
-  as the ``pgserver`` account when run as root), and ``serve`` must then carry on by
-  itself: if no record
+  ``postmaster.pid``; the soak is the child subreaper of the processes it starts, so the
+  dead postmaster is reaped at once, as systemd would, and its pid does not linger as a
+  zombie that keeps the lock file held); ``serve``'s watchdog starts it again
+  (``central.db.embedded``) or, if the soak gets there first, once its orphaned
+  backends are gone the soak does, the way ``serve`` does (``pg_ctl`` as the
+  ``pgserver`` account when run as root), and ``serve`` must then carry on by itself:
+  if no record
   reaches the database within ``RECOVERY_SECONDS`` it is restarted and counted in
   ``serve_restarts_after_postgres`` (that would be a defect: ``ok`` is false).
 - ``link_cut``: the station's proxy resets every connection and refuses new ones.
 - ``reset_mid_upload``: the proxy resets each connection after a few KiB more upstream
-  (mid image upload: the images are ≈19 KB), 1–3 times.
+  (mid image upload: the images are ≈19 KB), 1–3 times (one that reset nothing within 20 s is not
+  counted: ``reset_mid_upload_idle``).
 - ``slow_link``: 0.2–1 s delivery delay on every chunk, both directions.
 - ``disk_full``: every station's data directory is a tmpfs of its own (``size=``
   ``TMPFS_MB``) mounted in a private mount namespace (``unshare -m``, held by a
@@ -47,6 +62,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import ctypes
 import errno
 import hashlib
 import json
@@ -58,8 +74,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -70,6 +88,7 @@ if str(REPO) not in sys.path:
 
 import psycopg  # noqa: E402
 
+from bench.soak_lanes import Lanes  # noqa: E402
 from prep.catalog.files import load_catalog  # noqa: E402
 from prep.records import Kind, Record  # noqa: E402
 from tests.harness.proxy import FaultProxy  # noqa: E402
@@ -87,8 +106,18 @@ class SoakError(RuntimeError):
     pass
 
 
+#: where the children keep their bytecode (``bench/soak.py`` sets it under its work
+#: directory): with ``PYTHONDONTWRITEBYTECODE`` every serve and station restart would
+#: compile the repository's modules again (≈0.2 s of CPU each).
+PYCACHE: Path | None = None
+
+
 def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(REPO)}
+    if PYCACHE is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
+    return env
 
 
 def _run(*args: str, timeout: float = 300.0) -> str:
@@ -97,6 +126,54 @@ def _run(*args: str, timeout: float = 300.0) -> str:
     if done.returncode != 0:
         raise SoakError(f"{' '.join(args)} → {done.returncode}\n{done.stderr[-3000:]}")
     return done.stdout
+
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> bool:
+    """Make the processes this one starts that are orphaned (the postmaster, after
+    ``pg_ctl`` exits; its backends, after the postmaster is killed) its children instead
+    of init's: this machine's init reaps them only every second or two, and a killed
+    postmaster's zombie keeps its lock file held (systemd, on a real central, reaps at
+    once)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _state(pid: int) -> str | None:
+    """The state letter of ``pid`` (``Z``: a zombie), ``None`` if there is none."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[0]
+
+
+def reap_orphans() -> int:
+    """Reap this process's dead ``postgres`` children (orphans it adopted as subreaper).
+    Only those: the others are :class:`subprocess.Popen` children, waited by their owner."""
+    reaped = 0
+    me = str(os.getpid())
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm = stat[stat.find("(") + 1:stat.rfind(")")]
+        fields = stat.rsplit(")", 1)[1].split()
+        if comm == "postgres" and fields[1] == me and fields[0] == "Z":
+            try:
+                os.waitpid(int(entry.name), os.WNOHANG)
+                reaped += 1
+            except ChildProcessError:
+                pass
+    return reaped
 
 
 class MountNamespace:
@@ -152,6 +229,8 @@ class Central:
         self.url = ""
         self.cert_sha256 = ""
         self.starts = 0
+        self.ready = False  # the running ``serve`` printed its address (it listens)
+        self.on_event: Callable[[str], None] = lambda text: None
 
     def cli(self, *args: str, timeout: float = 300.0) -> str:
         return _run(sys.executable, "-m", "prep", "central", *args, "--data-dir",
@@ -159,6 +238,8 @@ class Central:
 
     def serve(self) -> None:
         self.starts += 1
+        self.ready = False
+        self.on_event(f"serve {self.starts} starting")
         stdout = self.logs / f"central-{self.starts}.json"
         with stdout.open("wb") as out, (self.logs / f"central-{self.starts}.log").open("wb") as err:
             self.proc = subprocess.Popen(
@@ -172,6 +253,8 @@ class Central:
                 info = json.loads(parts[0])
                 self.url, self.cert_sha256 = str(info["url"]), str(info["cert_sha256"])
                 self.port = urlsplit(self.url).port or 0
+                self.ready = True
+                self.on_event(f"serve {self.starts} listening")
                 return
             if self.proc.poll() is not None:
                 break
@@ -182,7 +265,11 @@ class Central:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def serving(self) -> bool:
+        return self.ready and self.alive()
+
     def kill(self) -> None:
+        self.ready = False
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
         if self.proc is not None:
@@ -207,7 +294,8 @@ class Central:
 
     def kill_postgres(self) -> bool:
         """SIGKILL the postmaster; wait (up to 10 s) until it is gone, reaped: while
-        its pid exists, even as a zombie, a new postmaster takes the lock file as held."""
+        its pid exists, even as a zombie, a new postmaster takes the lock file as held.
+        It is this process's child (:func:`become_subreaper`), reaped here."""
         pid = self.postmaster_pid()
         if pid is None:
             return False
@@ -217,8 +305,13 @@ class Central:
             return False
         deadline = time.monotonic() + 10
         while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
+            reap_orphans()
+            time.sleep(0.02)
         return True
+
+    def postgres_running(self) -> bool:
+        pid = self.postmaster_pid()
+        return pid is not None and _state(pid) not in (None, "Z")
 
     def start_postgres(self, timeout: float = 60.0) -> None:
         """Start the embedded server as ``serve`` does (``central.db.embedded``): its
@@ -247,7 +340,21 @@ class Central:
             except embedded.EmbeddedError:
                 if time.monotonic() > deadline:
                     raise
-                time.sleep(1.0)
+                reap_orphans()
+                time.sleep(0.2)
+
+    def stop_postgres(self) -> None:
+        """Stop the postmaster if one still runs (``pg_ctl stop``, fast): ``serve``'s
+        clean stop leaves it running once a ``serve`` was killed or the soak started it."""
+        if not self.postgres_running():
+            return
+        from central.db import embedded
+
+        embedded._server_type()
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
+
+        user = "pgserver" if os.geteuid() == 0 else None
+        pg_ctl(["-m", "fast", "-w", "stop"], pgdata=self.pgdata.resolve(), user=user)
 
     def connect(self) -> psycopg.Connection[Any]:
         from central.db.embedded import socket_dir_for
@@ -335,12 +442,24 @@ class Soak:
         self.logs = work / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.central = Central(work / "central", self.logs)
+        self.central.on_event = self.event
         self.ns: MountNamespace | None = MountNamespace() if MountNamespace.available() else None
         self.stations: list[StationProc] = []
         self.proxies: list[FaultProxy] = []
         self.faults: Counter[str] = Counter()
         self.notes: Counter[str] = Counter()
         self.kinds = [k for k in KINDS if k != "disk_full" or self.ns is not None]
+        self.lanes = bool(args.carriles or args.faltas_por_tipo)
+        #: how long a fault lasts, and a killed process stays down (seconds)
+        self.hold_seconds = (0.5, 3.0) if self.lanes else (3.0, 8.0)
+        self.restart_seconds = (0.2, 1.0) if self.lanes else (0.5, 2.0)
+        self.counting = threading.Lock()
+        self.events = self.logs / "soak-events.log"
+        #: held to (re)start ``serve`` and while the postmaster is killed and restarted
+        self.central_lock = threading.RLock()
+        #: cleared while postgres_kill waits for a running serve to carry on by itself
+        self.postgres_settled = threading.Event()
+        self.postgres_settled.set()
 
     # setup ---------------------------------------------------------------------------
 
@@ -406,80 +525,164 @@ class Soak:
         while first or time.monotonic() < end:
             self.keep_alive()
             kind = first.pop(0) if first else self.rng.choice(self.kinds)
-            getattr(self, f"fault_{kind}")(self.rng.randrange(len(self.stations)))
-            self.faults[kind] += 1
+            self.fault(kind, self.rng.randrange(len(self.stations)), self.rng)
             gap = self.rng.uniform(1.0, 4.0)
             if not first:
                 gap = min(gap, max(0.0, end - time.monotonic()))
             time.sleep(gap)
 
+    def fault(self, kind: str, i: int, rng: random.Random) -> None:
+        """Inject one fault of ``kind`` (on station ``i`` where it applies), hold it and
+        lift it; counted once lifted, unless it did not happen (a reset rule that no
+        upload reached: noted as ``reset_mid_upload_idle``)."""
+        where = "" if kind in ("central_kill", "postgres_kill") else f" {self.stations[i].name}"
+        self.event(f"{kind}{where} begins")
+        if getattr(self, f"fault_{kind}")(i, rng) is False:
+            self.count(self.notes, f"{kind}_idle")
+            return
+        self.count(self.faults, kind)
+        self.event(f"{kind}{where} lifted")
+
+    def count(self, counter: Counter[str], name: str, n: int = 1) -> None:
+        with self.counting:
+            counter[name] += n
+        if counter is self.notes and n:
+            self.event(f"note {name} +{n}")
+
+    def event(self, text: str) -> None:
+        """One timestamped line in ``logs/soak-events.log`` (what happened when, to
+        read a finding against the central's and the stations' logs)."""
+        line = f"{time.strftime('%H:%M:%S')}.{int(time.time() * 1000) % 1000:03d} {text}\n"
+        with self.counting, self.events.open("a", encoding="utf-8") as out:
+            out.write(line)
+
     def keep_alive(self) -> None:
         """A station or serve that died by itself is a finding: restart and count it."""
-        if not self.central.alive():
-            self.notes["serve_died"] += 1
-            self.central.serve()
+        self.keep_central_alive()
         for station in self.stations:
-            if not station.alive():
-                self.notes["station_died"] += 1
-                station.start()
-                station.wait_ready()
+            self.keep_station_alive(station)
 
-    def hold(self) -> float:
-        seconds = self.rng.uniform(3.0, 8.0)
+    def keep_central_alive(self) -> None:
+        with self.central_lock:
+            if not self.central.alive():
+                self.count(self.notes, "serve_died")
+                self.central.serve()
+
+    def keep_station_alive(self, station: StationProc) -> None:
+        if not station.alive():
+            self.count(self.notes, "station_died")
+            station.start()
+            station.wait_ready()
+
+    def hold(self, rng: random.Random) -> float:
+        seconds = rng.uniform(*self.hold_seconds)
         time.sleep(seconds)
         return seconds
 
-    def fault_station_kill(self, i: int) -> None:
+    def fault_station_kill(self, i: int, rng: random.Random) -> None:
         station = self.stations[i]
         station.kill()
-        time.sleep(self.rng.uniform(0.5, 2.0))
+        time.sleep(rng.uniform(*self.restart_seconds))
         station.start()
         station.wait_ready()
 
-    def fault_central_kill(self, i: int) -> None:
-        self.central.kill()
-        time.sleep(self.rng.uniform(0.5, 2.0))
-        self.central.serve()
+    def fault_central_kill(self, i: int, rng: random.Random) -> None:
+        """Kill ``serve`` and start it again; records must then reach the database
+        within ``RECOVERY_SECONDS`` of serving (:meth:`records_flow`)."""
+        # Not while postgres_kill waits for the serve that was running to reconnect by
+        # itself (that check would never see a serve live through a postmaster kill).
+        self.postgres_settled.wait()
+        self.central.kill()  # but even while the postmaster is down
+        time.sleep(rng.uniform(*self.restart_seconds))
+        with self.central_lock:  # but not started then (see postgres_kill)
+            if not self.central.alive():  # (postgres_kill's remedy may have started one)
+                self.central.serve()
+        if not self.records_flow(self.central.record_count()):
+            self.count(self.notes, "no_records_after_serve_restart")
 
-    def fault_postgres_kill(self, i: int) -> None:
-        if not self.central.kill_postgres():
-            raise SoakError("no postmaster to kill")
-        time.sleep(self.rng.uniform(0.5, 2.0))
-        self.central.start_postgres()
-        before = self.central.record_count()
-        deadline = time.monotonic() + RECOVERY_SECONDS
-        while time.monotonic() < deadline:
+    def fault_postgres_kill(self, i: int, rng: random.Random) -> None:
+        """Kill and restart the postmaster, then insist that records reach the database
+        again (:meth:`records_flow`): through the ``serve`` that was running (it must
+        reconnect by itself) or, when the central lane killed that one meanwhile,
+        through its successor. ``serve`` is never started while the postmaster is down
+        (``central_lock``): starting the embedded server is ``serve``'s start, not this
+        fault. If they do not, ``serve`` is restarted and that counted: a defect."""
+        with self.central_lock:
+            if not self.central.kill_postgres():
+                raise SoakError("no postmaster to kill")
+            self.event("postmaster killed")
+            time.sleep(rng.uniform(*self.restart_seconds))
+            self.central.start_postgres()
+            self.event("postmaster ready")
+            starts = self.central.starts
+            serving = self.central.serving()
+            if serving:
+                self.postgres_settled.clear()
+        try:
+            flowed = self.records_flow(self.central.record_count())
+        finally:
+            self.postgres_settled.set()
+        if flowed:
+            self.count(self.notes, "postgres_recovered_by_same_serve"
+                       if self.central.starts == starts and serving
+                       else "postgres_recovered_by_next_serve")
+            return
+        self.count(self.notes, "serve_restarts_after_postgres")
+        with self.central_lock:
+            self.central.kill()
+            self.central.serve()
+
+    def records_flow(self, before: int | None) -> bool:
+        """Whether the central's record count rises above ``before`` (``None``: as it
+        is now) within ``RECOVERY_SECONDS`` of ``serve`` and the postmaster both being
+        up: the clock starts again whenever another lane has one of them down (a
+        ``serve`` still starting counts as down), so a slow machine or an overlapping
+        fault is not mistaken for a defect; at most ``6 × RECOVERY_SECONDS`` in all."""
+        started = time.monotonic()
+        give_up = started + 6 * RECOVERY_SECONDS
+        up_since: float | None = None
+        first = before
+        while time.monotonic() < give_up:
             now = self.central.record_count()
             if before is not None and now is not None and now > before:
-                return
+                return True
             before = before if before is not None else now
+            if not (self.central.serving() and self.central.postgres_running()):
+                up_since = None
+            elif up_since is None:
+                up_since = time.monotonic()
+            elif time.monotonic() - up_since > RECOVERY_SECONDS:
+                break
             time.sleep(0.5)
-        self.notes["serve_restarts_after_postgres"] += 1
-        self.central.kill()
-        self.central.serve()
+        self.event(f"no records for {time.monotonic() - started:.1f} s (serving "
+                   f"{time.monotonic() - (up_since or time.monotonic()):.1f} s): count "
+                   f"{first} then {before}, serve start {self.central.starts}")
+        return False
 
-    def fault_link_cut(self, i: int) -> None:
+    def fault_link_cut(self, i: int, rng: random.Random) -> None:
         self.proxies[i].cut()
-        self.hold()
+        self.hold(rng)
         self.proxies[i].restore()
 
-    def fault_reset_mid_upload(self, i: int) -> None:
+    def fault_reset_mid_upload(self, i: int, rng: random.Random) -> bool:
         proxy = self.proxies[i]
-        times = self.rng.randint(1, 3)
+        times = rng.randint(1, 3)
         before = proxy.stats().resets
-        proxy.reset_after(self.rng.randint(1024, 12 * 1024), times=times)
+        proxy.reset_after(rng.randint(1024, 12 * 1024), times=times)
         deadline = time.monotonic() + 20
         while proxy.stats().resets < before + times and time.monotonic() < deadline:
             time.sleep(0.1)
-        self.notes["proxy_resets"] += proxy.stats().resets - before
         proxy.reset_after(None)
+        resets = proxy.stats().resets - before
+        self.count(self.notes, "proxy_resets", resets)
+        return resets > 0
 
-    def fault_slow_link(self, i: int) -> None:
-        self.proxies[i].delay(self.rng.uniform(0.2, 1.0))
-        self.hold()
+    def fault_slow_link(self, i: int, rng: random.Random) -> None:
+        self.proxies[i].delay(rng.uniform(0.2, 1.0))
+        self.hold(rng)
         self.proxies[i].delay(0)
 
-    def fault_disk_full(self, i: int) -> None:
+    def fault_disk_full(self, i: int, rng: random.Random) -> None:
         station = self.stations[i]
         filler = station.view / "relleno"
         before = station.estado().get("counts", {}).get("disco_lleno", 0)
@@ -492,16 +695,16 @@ class Soak:
                 except OSError as exc:
                     if exc.errno != errno.ENOSPC:
                         raise
-        self.hold()
+        self.hold(rng)
         filler.unlink()
         after = station.estado().get("counts", {}).get("disco_lleno", 0)
-        self.notes["disk_full_refusals"] += max(0, after - before)
+        self.count(self.notes, "disk_full_refusals", max(0, after - before))
 
-    def fault_clock_jump(self, i: int) -> None:
-        offset = self.rng.choice((-1, 1)) * self.rng.uniform(300, 2 * 86400)
+    def fault_clock_jump(self, i: int, rng: random.Random) -> None:
+        offset = rng.choice((-1, 1)) * rng.uniform(300, 2 * 86400)
         path = self.stations[i].ctl / "clock_offset"
         path.write_text(f"{offset:.3f}", encoding="ascii")
-        self.hold()
+        self.hold(rng)
         path.write_text("0", encoding="ascii")
 
     # drain and checks ----------------------------------------------------------------
@@ -596,30 +799,56 @@ class Soak:
         for station in self.stations:
             station.kill()
         self.central.stop()
+        self.central.stop_postgres()
         for proxy in self.proxies:
             proxy.close()
         if self.ns is not None:
             self.ns.close()
+        reap_orphans()
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    global PYCACHE
     work = Path(tempfile.mkdtemp(prefix="soak-", dir=args.dir))
+    PYCACHE = work / "pycache"
+    subreaper = become_subreaper()
     soak = Soak(args, work)
     started = time.monotonic()
     result: dict[str, Any] = {"minutes": args.minutes}
+    lanes: Lanes | None = None
     try:
         soak.setup()
-        soak.schedule(args.minutes)
+        if soak.lanes:
+            lanes = Lanes(soak, args.minutes, args.faltas_por_tipo)
+            lanes.run()
+            fault_seconds = lanes.seconds
+        else:
+            fault_started = time.monotonic()
+            soak.schedule(args.minutes)
+            fault_seconds = time.monotonic() - fault_started
         drain_seconds = soak.drain()
         compared = soak.compare()
         checks = soak.checks()
+        reached = (args.faltas_por_tipo is None
+                   or all(soak.faults[k] >= args.faltas_por_tipo for k in soak.kinds))
         ok = (all(checks.values()) and compared["backlog"] == 0 and compared["records"] > 0
               and not any(compared[k] for k in ("lost", "doubled", "mismatched", "blobs_lost",
                                                 "blobs_mismatched"))
               and soak.notes["serve_restarts_after_postgres"] == 0
-              and not soak.notes["serve_died"] and not soak.notes["station_died"])
+              and soak.notes["no_records_after_serve_restart"] == 0
+              and not soak.notes["serve_died"] and not soak.notes["station_died"]
+              and reached and not (lanes is not None and lanes.errors))
+        fault_minutes = fault_seconds / 60
         result.update({
             "faults_by_kind": dict(sorted(soak.faults.items())),
+            "faults_total": sum(soak.faults.values()),
+            "faults_per_minute": {k: round(n / fault_minutes, 2)
+                                  for k, n in sorted(soak.faults.items())},
+            "fault_minutes": round(fault_minutes, 2),
+            "mode": "carriles" if soak.lanes else "secuencial",
+            "faltas_por_tipo": args.faltas_por_tipo, "target_reached": reached,
+            "lane_errors": lanes.errors if lanes is not None else [],
+            "subreaper": subreaper,
             "records": compared["records"], "lost": compared["lost"],
             "doubled": compared["doubled"], "mismatched": compared["mismatched"],
             "ok": ok, "estaciones": args.estaciones, "semilla": args.semilla,
@@ -631,6 +860,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "central_anomalies": compared["anomalies"],
             "drain_seconds": round(drain_seconds, 1),
             "wall_seconds": round(time.monotonic() - started, 1)})
+    except Exception as exc:  # the one JSON line says what failed
+        result.update({"ok": False, "error": f"{type(exc).__name__}: {exc}"[-4000:],
+                       "faults_by_kind": dict(sorted(soak.faults.items())),
+                       "faults_total": sum(soak.faults.values())})
+        if lanes is not None:
+            result["lane_errors"] = lanes.errors
     finally:
         soak.close()
         if result.get("ok") and not args.keep:
@@ -642,7 +877,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--minutes", type=float, required=True)
+    parser.add_argument("--minutes", type=float, required=True,
+                        help="how long faults go on (with --faltas-por-tipo: at most)")
+    parser.add_argument("--carriles", action="store_true",
+                        help="faults concurrently on lanes, held 0.5-3 s (bench/soak_lanes.py)")
+    parser.add_argument("--faltas-por-tipo", type=int, default=None, metavar="N",
+                        help="on lanes until every kind reached N faults")
     parser.add_argument("--estaciones", type=int, default=4)
     parser.add_argument("--semilla", type=int, default=1)
     parser.add_argument("--intervalo", type=float, default=0.5,
