@@ -108,12 +108,25 @@ def _run(target: Target, cases: int, seed_value: int, failures: _Failures
             slowest, slowest_cpu = max(slowest, took), max(slowest_cpu, cpu)
             # The bound is on the CPU the case took in this process (parser, app, every
             # thread): wall time on a shared machine also counts the waits for a core.
+            # A case over it runs once more: a garbage collection of everything the run
+            # has allocated so far (hypothesis keeps a lot over 100,000 cases) can land
+            # in any case; only a case slow both times is the parser's.
             if cpu > target.max_seconds:
-                failures.add("slow", "lento", f"{cpu:.2f} s de CPU > {target.max_seconds} s",
-                             value)
+                again = _cpu_of(target, context, value)
+                if min(cpu, again) > target.max_seconds:
+                    failures.add("slow", "lento", f"{min(cpu, again):.2f} s de CPU > "
+                                 f"{target.max_seconds} s", value)
 
         one()
     return ran, slowest, slowest_cpu
+
+
+def _cpu_of(target: Target, context: Any, value: Any) -> float:
+    """The CPU seconds one more check of ``value`` takes (its outcome was recorded)."""
+    cpu0 = time.process_time()
+    with contextlib.suppress(Exception):
+        target.check(context, value)
+    return time.process_time() - cpu0
 
 
 def _max_rss_mb() -> float:
