@@ -29,6 +29,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp
+from psycopg.conninfo import make_conninfo
 
 from central.config import DataDir, Identity, load_identity
 from central.db import make_engine
@@ -53,10 +54,12 @@ class CentralNode:
 
     def __init__(self, base_dir: Path, dsn: str, env: Mapping[str, str] | None = None,
                  extra_args: Sequence[str] = (),
-                 preexec_fn: Callable[[], None] | None = None) -> None:
+                 preexec_fn: Callable[[], None] | None = None,
+                 serve_dsn: str | None = None) -> None:
         self.base_dir = base_dir
         self.data_dir = base_dir / "central"
-        self.dsn = dsn
+        self.dsn = dsn  # the owner's: init, migrations, the tests' own queries
+        self.serve_dsn = serve_dsn or dsn  # serve's (docs/seguridad.md: its own login)
         self.env = dict(env or {})
         self.extra_args = list(extra_args)
         self.preexec_fn = preexec_fn  # run in the child before serve (e.g. setrlimit)
@@ -87,7 +90,7 @@ class CentralNode:
         with stdout.open("wb") as out, self.log_path.open("wb") as err:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "prep", "central", "serve", "--data-dir",
-                 str(self.data_dir), "--dsn", self.dsn, "--host", "127.0.0.1",
+                 str(self.data_dir), "--dsn", self.serve_dsn, "--host", "127.0.0.1",
                  "--port", str(self.port), *self.extra_args], stdout=out, stderr=err,
                 cwd=REPO, env=env, preexec_fn=self.preexec_fn)
         info = self._read_listening_line(stdout)
@@ -177,13 +180,16 @@ def running_central(base_dir: Path, admin_dsn: str,
                     env: Mapping[str, str] | None = None,
                     crash_at: str | None = None,
                     extra_args: Sequence[str] = (),
-                    preexec_fn: Callable[[], None] | None = None) -> Iterator[CentralNode]:
+                    preexec_fn: Callable[[], None] | None = None,
+                    serve_user: str | None = None) -> Iterator[CentralNode]:
     """A central node on a fresh database of ``admin_dsn``'s server, data in
     ``base_dir/central``; stopped and its database dropped on exit. ``extra_args`` go
-    to ``prep central serve`` (e.g. ``--mdns``: only inside a network namespace)."""
+    to ``prep central serve`` (e.g. ``--mdns``: only inside a network namespace);
+    ``serve_user``: the login serve connects as (init and the tests use the owner's)."""
     base_dir.mkdir(parents=True, exist_ok=True)
     with temporary_database(admin_dsn, prefix="prep_central") as dsn:
-        node = CentralNode(base_dir, dsn, env, extra_args, preexec_fn)
+        serve_dsn = make_conninfo(dsn, user=serve_user) if serve_user else None
+        node = CentralNode(base_dir, dsn, env, extra_args, preexec_fn, serve_dsn)
         try:
             node.start(crash_at)
             yield node
