@@ -35,6 +35,7 @@ from tests.harness.central import REPO, CentralNode, running_central
 from tests.harness.work import WorkStation, add_operators, load_catalog, truth
 
 PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
+DOC = REPO / "docs" / "seguridad.md"
 
 
 @pytest.fixture
@@ -124,6 +125,19 @@ def test_every_table_has_a_decision_and_the_database_grants_exactly_it(
         FROM pg_roles r WHERE rolname = %s""", API_ROLE)
     assert role == (False, False, False, False, False, 0, False, True, False,
                     True, True, True)
+
+
+def test_the_dbas_table_in_the_docs_says_what_the_code_decides() -> None:
+    def cell(columns: tuple[str, ...]) -> str:
+        return ", ".join(f"`{c}`" for c in columns)
+
+    expected = [
+        f"| `{table}` | {', '.join(g.api)} | {cell(g.api_update) or '—'} | "
+        f"{'sí' if g.lectura is True else cell(g.lectura) if g.lectura else 'no'} | "
+        f"{g.why} |" for table, g in TABLES.items()]
+    section = DOC.read_text(encoding="utf-8").split("### Qué puede cada rol en cada tabla")[1]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    assert rows == expected
 
 
 REFUSED: list[LiteralString] = [
