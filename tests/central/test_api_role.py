@@ -30,6 +30,7 @@ from central.db.migrate import alembic_config
 from central.db.privileges import API_OPTIONS, API_ROLE, READ_ROLE, TABLES
 from prep.catalog import Catalog
 from prep.records import Kind
+from prep.selftest import EXIT_DATABASE
 from tests.central.station import Station, central_cli, query
 from tests.harness.central import REPO, CentralNode, running_central
 from tests.harness.work import WorkStation, add_operators, load_catalog, truth
@@ -280,3 +281,28 @@ def test_serve_with_the_service_login_on_an_old_schema_says_who_migrates(
          "--port", "0"], cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert "revisión 0018" in done.stderr and "prep central init" in done.stderr, done.stderr
+
+
+def test_the_self_test_says_whether_serve_can_act_as_the_api_role(
+        pg_database: str, pg_dsn: str, service_login: str, tmp_path: Path) -> None:
+    data_dir = str(tmp_path / "central")
+    init = subprocess.run([sys.executable, "-m", "prep", "central", "init", "--data-dir",
+                           data_dir, "--dsn", pg_database], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert init.returncode == 0, init.stderr
+    outsider = f"prep_ajeno_{secrets.token_hex(4)}"
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(outsider)))
+    try:
+        answers = {user: subprocess.run(
+            [sys.executable, "-m", "prep", "central", "self-test", "--data-dir", data_dir,
+             "--dsn", make_conninfo(pg_database, user=user)], cwd=REPO, capture_output=True,
+            text=True, timeout=120, check=False) for user in (service_login, outsider)}
+    finally:
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(outsider)))
+    assert f"serve atenderá como {API_ROLE}" in answers[service_login].stdout, \
+        answers[service_login].stdout
+    refused = answers[outsider]
+    assert refused.returncode == EXIT_DATABASE, refused.stdout + refused.stderr
+    assert "no podrá atender" in refused.stdout and f"GRANT {API_ROLE} TO" in refused.stdout
