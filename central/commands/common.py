@@ -65,6 +65,11 @@ def database_message(exc: Exception) -> str:
         return (f"PostgreSQL no lo permite: {first}. Si el usuario de --dsn es el del "
                 "servicio (rol prep_api), ejecute este comando con el usuario dueño del "
                 "esquema (docs/seguridad.md, «Roles de PostgreSQL»)")
+    if "permission denied to set role" in first:
+        return (f"el usuario de --dsn no puede tomar el rol con que atiende el servicio "
+                f"(prep_api): un administrador de PostgreSQL debe darle el rol (GRANT "
+                f"prep_api TO usuario; docs/seguridad.md, «Roles de PostgreSQL»). Detalle: "
+                f"{first}")
     if isinstance(exc, OperationalError | psycopg.OperationalError):
         return ("no se pudo conectar con PostgreSQL o la conexión se cortó. Revise --dsn "
                 f"(servidor, puerto, usuario, contraseña) y que el servidor esté en marcha, "

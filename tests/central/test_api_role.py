@@ -283,7 +283,7 @@ def test_serve_with_the_service_login_on_an_old_schema_says_who_migrates(
     assert "revisión 0018" in done.stderr and "prep central init" in done.stderr, done.stderr
 
 
-def test_the_self_test_says_whether_serve_can_act_as_the_api_role(
+def test_the_self_test_and_commands_say_when_the_dsn_cannot_act_as_the_api_role(
         pg_database: str, pg_dsn: str, service_login: str, tmp_path: Path) -> None:
     data_dir = str(tmp_path / "central")
     init = subprocess.run([sys.executable, "-m", "prep", "central", "init", "--data-dir",
@@ -298,6 +298,10 @@ def test_the_self_test_says_whether_serve_can_act_as_the_api_role(
             [sys.executable, "-m", "prep", "central", "self-test", "--data-dir", data_dir,
              "--dsn", make_conninfo(pg_database, user=user)], cwd=REPO, capture_output=True,
             text=True, timeout=120, check=False) for user in (service_login, outsider)}
+        corte = subprocess.run(
+            [sys.executable, "-m", "prep", "central", "corte", "--data-dir", data_dir,
+             "--dsn", make_conninfo(pg_database, user=outsider)], cwd=REPO,
+            capture_output=True, text=True, timeout=120, check=False)
     finally:
         with psycopg.connect(pg_dsn, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(outsider)))
@@ -306,3 +310,6 @@ def test_the_self_test_says_whether_serve_can_act_as_the_api_role(
     refused = answers[outsider]
     assert refused.returncode == EXIT_DATABASE, refused.stdout + refused.stderr
     assert "no podrá atender" in refused.stdout and f"GRANT {API_ROLE} TO" in refused.stdout
+    # A command that acts as prep_api says the same, not «no se pudo conectar».
+    assert corte.returncode == 2 and "Traceback" not in corte.stderr, corte.stderr
+    assert f"GRANT {API_ROLE} TO" in corte.stderr, corte.stderr

@@ -100,7 +100,9 @@ def upgrade() -> None:
                          '(docs/seguridad.md, «Roles de PostgreSQL»)';
         END IF;
       END IF;
-      IF NOT {_SUPER} AND NOT pg_has_role(current_user, '{ROLE}', 'MEMBER') THEN
+      IF NOT {_SUPER} THEN
+        -- Even if already a member: PostgreSQL 16 makes the creator of a role a member
+        -- that cannot SET it. Granting an existing membership again is only a notice.
         BEGIN
           EXECUTE 'GRANT {ROLE} TO ' || quote_ident(current_user);
         EXCEPTION WHEN insufficient_privilege OR invalid_grant_operation THEN
