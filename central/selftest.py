@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from central.config import DataDir, load_identity
 from central.db import current_revision, database_dsn, head_revision, make_engine
+from central.db.privileges import API_ROLE
 from prep.selftest import (
     EXIT_DATA_DIR,
     EXIT_DATABASE,
@@ -46,7 +47,13 @@ def self_test(args: argparse.Namespace) -> int:
                 stack.callback(engine.dispose)
                 with engine.connect() as connection:
                     version = connection.execute(text("SHOW server_version")).scalar_one()
-                current, head = current_revision(engine), head_revision()
+                cannot_serve = api_role_problem(dsn)
+                try:
+                    current, head = current_revision(engine), head_revision()
+                except SQLAlchemyError:
+                    if cannot_serve:  # a login that cannot even read the schema
+                        raise CheckFailed(cannot_serve) from None
+                    raise
         except SQLAlchemyError as exc:
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             raise CheckFailed(f"PostgreSQL no responde: {reason}") from exc
@@ -54,7 +61,26 @@ def self_test(args: argparse.Namespace) -> int:
             raise CheckFailed(f"PostgreSQL {version} responde, pero el esquema está en la "
                               f"versión {current or 'ninguna'} y debe estar en {head}: "
                               "ejecute «prep central init»")
-        return f"PostgreSQL {version} responde; esquema en la versión {head}"
+        if cannot_serve:
+            raise CheckFailed(cannot_serve)
+        return (f"PostgreSQL {version} responde; esquema en la versión {head}; serve "
+                f"atenderá como {API_ROLE}")
+
+    def api_role_problem(dsn: str) -> str | None:
+        """Why serve, given this DSN, could not serve as prep_api (docs/seguridad.md)."""
+        engine = make_engine(dsn, pool_size=1, role=API_ROLE)
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            return (f"«prep central serve» no podrá atender: el usuario del DSN no puede "
+                    f"tomar el rol {API_ROLE} ({reason}). Un administrador de PostgreSQL "
+                    f"debe darle el rol (GRANT {API_ROLE} TO usuario): docs/seguridad.md, "
+                    "«Roles de PostgreSQL»")
+        finally:
+            engine.dispose()
+        return None
 
     def libraries() -> str:
         import aiohttp

@@ -23,11 +23,12 @@ Command = Callable[[argparse.Namespace], int]
 
 @contextmanager
 def open_engine(args: argparse.Namespace, data_dir: DataDir,
-                pool_size: int = 2) -> Iterator[Engine]:
+                pool_size: int = 2, role: str | None = None) -> Iterator[Engine]:
     """An engine on the database of ``--dsn`` (or the embedded one in ``data_dir``,
-    started for the command and stopped after it), disposed of on the way out."""
+    started for the command and stopped after it), disposed of on the way out; acting
+    as ``role`` if given (which role runs which command: docs/seguridad.md)."""
     with database_dsn(args.dsn, data_dir.pgdata) as dsn:
-        engine = make_engine(dsn, pool_size=pool_size)
+        engine = make_engine(dsn, pool_size=pool_size, role=role)
         try:
             yield engine
         finally:
@@ -60,6 +61,15 @@ def database_message(exc: Exception) -> str:
         return str(exc)  # already Spanish, with what to do
     detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     first = detail[0][:300] if detail else type(exc).__name__
+    if isinstance(getattr(exc, "orig", exc), psycopg.errors.InsufficientPrivilege):
+        return (f"PostgreSQL no lo permite: {first}. Si el usuario de --dsn es el del "
+                "servicio (rol prep_api), ejecute este comando con el usuario dueño del "
+                "esquema (docs/seguridad.md, «Roles de PostgreSQL»)")
+    if "permission denied to set role" in first:
+        return (f"el usuario de --dsn no puede tomar el rol con que atiende el servicio "
+                f"(prep_api): un administrador de PostgreSQL debe darle el rol (GRANT "
+                f"prep_api TO usuario; docs/seguridad.md, «Roles de PostgreSQL»). Detalle: "
+                f"{first}")
     if isinstance(exc, OperationalError | psycopg.OperationalError):
         return ("no se pudo conectar con PostgreSQL o la conexión se cortó. Revise --dsn "
                 f"(servidor, puerto, usuario, contraseña) y que el servidor esté en marcha, "

@@ -19,17 +19,19 @@ import sys
 import threading
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import psycopg
 from sqlalchemy import Engine
+from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
 from central import audit, catalog_store, simulacro
 from central.commands.common import command_actor, database_errors, open_engine
 from central.config import DataDir, Identity, initialize, load_identity
-from central.db import database_dsn, head_revision, make_engine, upgrade
+from central.db import current_revision, database_dsn, head_revision, make_engine, upgrade
 from central.db.engine import configured_dsn
+from central.db.privileges import API_ROLE
 from central.enrollment import ROLES, Site, create_code
 
 if TYPE_CHECKING:
@@ -176,12 +178,34 @@ def _serve(args: argparse.Namespace) -> int:
                   "recibir lotes. Si se perdió el primario, promuévalo primero con «prep "
                   "central promote» (docs/continuidad.md).", file=sys.stderr)
             return 2
-        engine = make_engine(dsn, pool_size=WORKERS)
+        # The start (schema, build check, the Consejo's window) as the DSN's user; the
+        # serving itself as prep_api (central/db/privileges.py, docs/seguridad.md).
+        engine = make_engine(dsn, pool_size=2)
         try:
-            return _serve_on(args, engine, dsn, data_dir, identity, ventana, corte_settings,
-                             limits, listening, mdns)
+            ready = _before_serving(args, engine, ventana)
         finally:
             engine.dispose()
+        if ready is False:
+            return 2
+        api = make_engine(dsn, pool_size=WORKERS, role=API_ROLE)
+        try:
+            return _serve_on(args, api, dsn, data_dir, identity, ready, corte_settings,
+                             limits, listening, mdns)
+        finally:
+            api.dispose()
+
+
+def _before_serving(args: argparse.Namespace, engine: Engine,
+                    ventana: Ventana | None) -> Ventana | Literal[False] | None:
+    """The schema brought up to date, this build checked against the audited list
+    (``False``: refused, already said why) and the window to schedule."""
+    from central.publication.schedule import ventana_para_serve
+
+    _migrate(engine)
+    if not _own_build_allowed(engine, args.motivo.strip() if args.motivo else None):
+        return False
+    # The Consejo's window, in the database: checked (or fixed) before serving.
+    return ventana_para_serve(engine, args, ventana, command_actor())
 
 
 def _serve_on(args: argparse.Namespace, engine: Engine, dsn: str, data_dir: DataDir,
@@ -189,17 +213,11 @@ def _serve_on(args: argparse.Namespace, engine: Engine, dsn: str, data_dir: Data
               limits: ConnectionLimits, listening: Callable[[str], None],
               mdns: Interfaces | None) -> int:
     from central.advertise import AdvertiseError
+    from central.continuity.replication import status as replication_status
     from central.http_common import Central
-    from central.publication.schedule import Scheduler, cortes_while, ventana_para_serve
+    from central.publication.schedule import Scheduler, cortes_while
     from central.server import serve
     from central.work_wait import PeerWorkListener
-
-    upgrade(engine)
-    if not _own_build_allowed(engine, args.motivo.strip() if args.motivo else None):
-        return 2
-    # The Consejo's window, in the database: checked (or fixed) before serving.
-    ventana = ventana_para_serve(engine, args, ventana, command_actor())
-    from central.continuity.replication import status as replication_status
 
     central = Central.open(data_dir, identity, engine,
                            lease_time=timedelta(minutes=args.lease_minutes),
@@ -224,6 +242,25 @@ def _serve_on(args: argparse.Namespace, engine: Engine, dsn: str, data_dir: Data
     finally:
         peers.stop()
     return 0
+
+
+def _migrate(engine: Engine) -> None:
+    """Bring the schema to this version's head, or say who must (a ``--dsn`` that is
+    the service's own login, as docs/seguridad.md advises, cannot migrate)."""
+    current, head = current_revision(engine), head_revision()
+    if current == head:
+        return
+    try:
+        upgrade(engine)
+    except ProgrammingError as exc:
+        if not isinstance(exc.orig, psycopg.errors.InsufficientPrivilege):
+            raise
+        raise ValueError(
+            f"el esquema de la base de datos está en la revisión {current or 'ninguna'} y "
+            f"esta versión necesita la {head}; el usuario de --dsn no puede migrarlo (no "
+            "es su dueño). Ejecute «prep central init --dsn …» con el usuario dueño del "
+            "esquema y vuelva a arrancar (docs/seguridad.md, «Roles de PostgreSQL»)"
+        ) from None
 
 
 def _own_build_allowed(engine: Engine, motivo: str | None) -> bool:

@@ -9,6 +9,7 @@ import json
 import sys
 
 from central.config import DataDir
+from central.db.privileges import API_ROLE
 from central.publication.corte import A_PEDIDO, make_corte
 from central.publication.package import CorteError
 from central.publication.schedule import (
@@ -87,7 +88,8 @@ def _corte_command(args: argparse.Namespace) -> int:
     data_dir = DataDir(args.data_dir)
     identity = load_identity(data_dir)
     settings = settings_from_args(args, data_dir)
-    with _engine(args, data_dir) as engine:
+    # A corte by hand does what serve's scheduled cortes do, with serve's privileges.
+    with _engine(args, data_dir, role=API_ROLE) as engine:
         try:
             hecho = make_corte(engine, identity.key, settings, motivo=A_PEDIDO,
                                actor=_operator(), ultimo_corte=args.ultimo,

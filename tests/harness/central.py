@@ -59,11 +59,14 @@ class CentralNode:
     def __init__(self, base_dir: Path, dsn: str | None,
                  env: Mapping[str, str] | None = None,
                  extra_args: Sequence[str] = (),
-                 preexec_fn: Callable[[], None] | None = None) -> None:
+                 preexec_fn: Callable[[], None] | None = None,
+                 serve_dsn: str | None = None) -> None:
         self.base_dir = base_dir
         self.data_dir = base_dir / "central"
         self.embedded = dsn is None
         self._dsn_args = [] if dsn is None else ["--dsn", dsn]
+        # serve's DSN (docs/seguridad.md: its own login); the owner's by default
+        self._serve_dsn = serve_dsn
         self.env = dict(env or {})
         self.extra_args = list(extra_args)
         self.preexec_fn = preexec_fn  # run in the child before serve (e.g. setrlimit)
@@ -72,11 +75,17 @@ class CentralNode:
         self.process: subprocess.Popen[bytes] | None = None
         self._starts = 0
         identity = _init(self.data_dir, self._dsn_args)
-        self.dsn = dsn if dsn is not None else embedded_dsn(self.data_dir)
+        self.dsn = dsn if dsn is not None else embedded_dsn(self.data_dir)  # the owner's
+        self.serve_dsn = self._serve_dsn or self.dsn
         self.node = identity.node
         self.cert_pem = identity.cert_pem
         self.cert_sha256 = identity.cert_sha256
         self.central_key: VerifyKey = identity.key.public
+
+    @property
+    def _serve_args(self) -> list[str]:
+        """serve's ``--dsn`` (none on its own embedded server, unless a login is given)."""
+        return self._dsn_args if self._serve_dsn is None else ["--dsn", self._serve_dsn]
 
     @property
     def log_path(self) -> Path:
@@ -95,7 +104,7 @@ class CentralNode:
         with stdout.open("wb") as out, self.log_path.open("wb") as err:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "prep", "central", "serve", "--data-dir",
-                 str(self.data_dir), *self._dsn_args, "--host", "127.0.0.1",
+                 str(self.data_dir), *self._serve_args, "--host", "127.0.0.1",
                  "--port", str(self.port), *self.extra_args], stdout=out, stderr=err,
                 cwd=REPO, env=env, preexec_fn=self.preexec_fn)
         info = self._read_listening_line(stdout)
@@ -185,13 +194,16 @@ def running_central(base_dir: Path, admin_dsn: str,
                     env: Mapping[str, str] | None = None,
                     crash_at: str | None = None,
                     extra_args: Sequence[str] = (),
-                    preexec_fn: Callable[[], None] | None = None) -> Iterator[CentralNode]:
+                    preexec_fn: Callable[[], None] | None = None,
+                    serve_user: str | None = None) -> Iterator[CentralNode]:
     """A central node on a fresh database of ``admin_dsn``'s server, data in
     ``base_dir/central``; stopped and its database dropped on exit. ``extra_args`` go
-    to ``prep central serve`` (e.g. ``--mdns``: only inside a network namespace)."""
+    to ``prep central serve`` (e.g. ``--mdns``: only inside a network namespace);
+    ``serve_user``: the login serve connects as (init and the tests use the owner's)."""
     base_dir.mkdir(parents=True, exist_ok=True)
     with temporary_database(admin_dsn, prefix="prep_central") as dsn:
-        node = CentralNode(base_dir, dsn, env, extra_args, preexec_fn)
+        serve_dsn = make_conninfo(dsn, user=serve_user) if serve_user else None
+        node = CentralNode(base_dir, dsn, env, extra_args, preexec_fn, serve_dsn)
         try:
             node.start(crash_at)
             yield node
