@@ -60,6 +60,20 @@ def test_station_finds_the_advertised_central() -> None:
 
 
 @pytest.mark.netns
+def test_every_serve_node_of_a_central_is_advertised() -> None:
+    """Two serve nodes of one central on one machine (issue 31): two instances, each
+    with its own port and the central's node and certificate; a station browsing
+    finds both."""
+    result = run_in_netns(f"{TARGETS}:two_serve_nodes", "central-01")
+    cert = result["cert"]
+    assert len(set(result["names"])) == 2
+    assert sorted(c["url"] for c in result["candidates"]) == sorted(
+        f"https://127.0.0.1:{port}" for port in result["ports"])
+    assert {(c["node"], c["cert_sha256"]) for c in result["candidates"]} == {
+        ("central-01", cert)}
+
+
+@pytest.mark.netns
 def test_spoofer_with_another_certificate_is_refused_and_logged() -> None:
     result = run_in_netns(f"{TARGETS}:spoofer_with_other_cert", "central-01", "central-99")
     genuine, spoof = result["genuine"], result["spoof"]

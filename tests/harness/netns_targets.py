@@ -188,6 +188,34 @@ async def _advertise_and_find(node: str) -> dict[str, Any]:
             }
 
 
+def two_serve_nodes(node: str) -> dict[str, Any]:
+    """Two serve nodes of one central (the same node id and certificate, two ports),
+    each advertised as its own instance (issue 31); the station browses."""
+    return _run(_two_serve_nodes(node))
+
+
+async def _two_serve_nodes(node: str) -> dict[str, Any]:
+    from central.advertise import CentralAdvertiser, serve_label
+    from prep.station.discovery import browse
+
+    with tempfile.TemporaryDirectory() as tmp:
+        identity = make_identity(Path(tmp), node)
+        async with contextlib.AsyncExitStack() as stack:
+            advertisers = []
+            for _ in range(2):
+                port = await stack.enter_async_context(tls_server(identity))
+                advertiser = CentralAdvertiser(node, port, identity.sha256,
+                                               interfaces=INTERFACES, label=serve_label(port))
+                stack.push_async_callback(advertiser.stop)
+                advertisers.append(advertiser)
+            await asyncio.gather(*(a.start() for a in advertisers))
+            candidates = await browse(BROWSE_SECONDS, INTERFACES)
+            return {"ports": [a.port for a in advertisers],
+                    "names": [a.name for a in advertisers],
+                    "cert": identity.sha256,
+                    "candidates": [_as_dict(c) for c in candidates]}
+
+
 def spoofer_with_other_cert(genuine_node: str, spoof_node: str) -> dict[str, Any]:
     """A genuine central and a spoofer advertising its own node and certificate."""
     return _run(_spoofer_with_other_cert(genuine_node, spoof_node))
