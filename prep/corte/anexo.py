@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -133,14 +134,51 @@ def write_eleccion_csv(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
     w.writerow(RESUMEN_COLUMNS)
     w.writerow(tabla.resumen.values())
     w.writerow(())
-    w.writerow(columns(eleccion))
-    w.writerows(acta_rows(catalog, tabla, cache, fmt))
+    header = columns(eleccion)
+    w.writerow(header)
+    rows = acta_rows(catalog, tabla, cache, fmt)
+    lines = plain_csv_lines(rows, len(header))
+    if lines is None:
+        w.writerows(rows)
+    else:
+        buf.write(lines)
     sin_datos = (SIN_DATO,) * len(eleccion.campos_captura)
     tail_keys = (SIN_DATO,) * len(columns_before(eleccion))
     for fuera in tabla.fuera:
         etiqueta = tabla.etiqueta_fuera if fuera.eleccion else tabla.etiqueta_fuera_sin_eleccion
         w.writerow(_fuera_row(tail_keys, sin_datos, etiqueta, fuera, fmt))
     return buf.getvalue().encode("utf-8-sig")
+
+
+def plain_csv_lines(rows: Sequence[Sequence[str]], width: int) -> str | None:
+    """``rows`` as :mod:`csv` writes them (CRLF, minimal quoting), each row joined
+    directly unless one of its values needs quoting (published values are digits,
+    dates, codes and labels; a few OBSERVACIONES hold a comma): several times faster
+    than the csv module for a corte's ~40,000 rows. ``None`` when a value is not text
+    or a row is not ``width`` wide, or rows have a single value (csv quotes a lone
+    empty one): write those with csv."""
+    if width < 2:
+        return None
+    try:
+        lines = list(map(",".join, rows))
+    except TypeError:  # a value that is not text
+        return None
+    if any(len(r) != width for r in rows):
+        return None
+    n = len(lines)
+    text = "\r\n".join(lines)
+    if text.count(",") != (width - 1) * n or '"' in text \
+            or text.count("\r") != n - 1 or text.count("\n") != n - 1:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        for i, line in enumerate(lines):
+            if line.count(",") != width - 1 or '"' in line or "\r" in line or "\n" in line:
+                buf.seek(0)
+                buf.truncate()
+                writer.writerow(rows[i])
+                lines[i] = buf.getvalue()[:-2]
+        text = "\r\n".join(lines)
+    return text + "\r\n" if n else ""
 
 
 #: A casilla's own columns (:func:`_casilla_cols`).

@@ -25,7 +25,7 @@ from operator import itemgetter
 from typing import Any
 
 from prep.catalog.model import Asociacion, Candidatura, Eleccion, TipoAsociacion
-from prep.corte.summary import DECIMALS, percentage
+from prep.corte.summary import DECIMALES, DECIMALS, percentage
 
 OTRO = "otro"
 
@@ -103,7 +103,7 @@ def percentages(counts: Sequence[int]) -> list[str]:
     base = sum(counts)
     if base == 0:
         return [percentage(0, 0)] * len(counts)
-    return [f"{q}.{r:0{DECIMALS}d}"
+    return [f"{q}.{DECIMALES[r]}"
             for q, r in (divmod(c * _FACTOR // base, _SCALE) for c in counts)]
 
 

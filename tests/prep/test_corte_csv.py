@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import re
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -25,7 +26,7 @@ from prep.catalog.model import (
     TipoAsociacion,
 )
 from prep.corte import package
-from prep.corte.anexo import TimeFormatter, format_corte_time, format_time
+from prep.corte.anexo import TimeFormatter, format_corte_time, format_time, plain_csv_lines
 from prep.corte.model import ActaEnCorte, Digitalizacion, FueraDeCatalogo, Origen
 from prep.corte.package import build_corte_files, write_corte
 from prep.corte.reader import (
@@ -639,3 +640,24 @@ def test_leeme_describes_every_column(corte_dir: Path) -> None:
         lines = lines_of((corte_dir / name).read_bytes())
         for col in (*parse(lines[3]), *parse(lines[6])):
             assert col in described, f"{name}: {col} no está descrita en el LEEME"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=2, max_value=5).flatmap(lambda width: st.tuples(
+    st.just(width), st.lists(st.lists(st.text(alphabet=st.sampled_from(
+        ["1", "a", " ", ",", '"', "\r", "\n", "á", "-"]), max_size=4),
+        min_size=width, max_size=width), max_size=6))))
+def test_rows_joined_without_csv_are_the_bytes_csv_writes(case: tuple[int, list[list[str]]]
+                                                          ) -> None:
+    """The corte joins its CSV rows itself when no value needs quoting (speed); whatever
+    the values, the text is the csv module's, quotes included."""
+    width, rows = case
+    expected = io.StringIO()
+    csv.writer(expected, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).writerows(rows)
+    assert plain_csv_lines(rows, width) == expected.getvalue()
+
+
+def test_rows_of_another_width_or_not_text_are_left_to_csv() -> None:
+    assert plain_csv_lines([["1", "2"], ["1"]], 2) is None
+    assert plain_csv_lines([["1", None]], 2) is None  # type: ignore[list-item]
+    assert plain_csv_lines([[""]], 1) is None  # csv writes a lone empty value as ""
