@@ -31,7 +31,6 @@ import asyncio
 import enum
 import json
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -40,6 +39,7 @@ import psycopg
 from central.ingest import ORIGIN, WORK_CHANNEL
 from central.pipeline.apply import WorkMade
 from central.pipeline.state import CAPTURA, VERIFICACION
+from prep.background import BackgroundLoop
 
 log = logging.getLogger("central.work_wait")
 
@@ -179,27 +179,17 @@ def _ranked(waiters: list[_Waiter], site: tuple[str, str]) -> list[_Waiter]:
                   else 2)
 
 
-class PeerWorkListener:
+class PeerWorkListener(BackgroundLoop):
     """Wakes this node's waiting asks for work that another ``serve`` node (or the
     PREP Casilla intake) ingested into the same database: LISTEN on
     :data:`central.ingest.WORK_CHANNEL` in a thread of its own, reconnecting every
     :data:`RECONNECT_SECONDS` (issue 31: several serve nodes on one primary)."""
 
     def __init__(self, dsn: str, waiters: WorkWaiters) -> None:
+        super().__init__("central-trabajo-listen")
         self.dsn = dsn
         self.waiters = waiters
         self.woken = 0  # notifications from others that reached the waiters
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="central-trabajo-listen",
-                                        daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -32,6 +32,7 @@ from central.controlroom.gate import RefreshGate
 from central.controlroom.overview import Overview, Settings, read_overview
 from central.dashboard.login import CoordinatorAccount, LoginThrottle, authenticate
 from central.operators import OperatorError
+from prep.background import BackgroundLoop
 from prep.passwords import PasswordError
 
 log = logging.getLogger("central.dashboard")
@@ -72,7 +73,7 @@ class Poster(QObject):
             closure()
 
 
-class Listener:
+class Listener(BackgroundLoop):
     """LISTEN on ``prep_dashboard`` in a thread of its own; reconnects every 5 s.
 
     ``on_notify(tables)`` gets the tables that changed (one call per wake-up, however
@@ -86,21 +87,11 @@ class Listener:
     def __init__(self, dsn: str, on_notify: Callable[[frozenset[str]], None],
                  on_link: Callable[[bool, str, bool], None],
                  poll_seconds: float = POLL_SECONDS) -> None:
+        super().__init__("tablero-listen")
         self.dsn = dsn
         self.on_notify = on_notify
         self.on_link = on_link
         self.poll_seconds = poll_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="tablero-listen",
-                                        daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -45,12 +45,13 @@ import signal
 import stat
 import subprocess
 import tempfile
-import threading
 import time
 import warnings
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from prep.background import BackgroundLoop
 
 log = logging.getLogger("central.db")
 
@@ -111,26 +112,16 @@ def start_server(pgdata: Path) -> Any:
         raise
 
 
-class Watchdog:
+class Watchdog(BackgroundLoop):
     """While ``serve`` runs on the embedded server, start it again whenever its postmaster
     dies (the OOM killer's pick, a ``kill -9``): ``serve`` outlives it, so nothing else
     would (systemd restarts ``serve`` only when ``serve`` itself ends). Checked every
     :data:`WATCH_SECONDS`; a failed start is logged and tried again."""
 
     def __init__(self, server: Any, every: float = WATCH_SECONDS) -> None:
+        super().__init__("central-pg-vigia", join_seconds=None)
         self.server = server
         self.every = every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="central-pg-vigia",
-                                        daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):
