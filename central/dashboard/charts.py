@@ -7,7 +7,7 @@ from datetime import datetime
 from PySide6.QtCharts import QChart, QChartView, QDateTimeAxis, QLineSeries, QValueAxis
 from PySide6.QtCore import QDate, QDateTime, QMargins, QPointF, Qt, QTime
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
-from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QStackedWidget, QWidget
 
 from central.controlroom.overview import BUCKET, FLOW_LABELS, Overview
 from central.dashboard import theme
@@ -39,10 +39,7 @@ class ThroughputView(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        root, layout = page()
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(root)
+        layout = page(self)
         layout.addWidget(label("Ritmo: actas por cada 10 minutos", "title"))
         self.summary = label("", "muted")
         layout.addWidget(self.summary)

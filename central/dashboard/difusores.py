@@ -4,7 +4,7 @@ The rows and the state come from :class:`central.controlroom.overview.DifusorRow
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
 from central.controlroom.overview import DifusorRow, Overview
 from central.dashboard import theme
@@ -34,10 +34,7 @@ class DifusoresView(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        root, layout = page()
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(root)
+        layout = page(self)
         layout.addWidget(label("Difusores oficiales", "title"))
         self.summary = label("", "muted")
         self.summary.setWordWrap(True)

@@ -44,13 +44,17 @@ from central.dashboard.tables import Cell, Row, Table, number, text
 SITUACION = {"al_dia": ("Al día", "ok"), "rezagado": ("Rezagado", "warn"),
              "muy_rezagado": ("Muy rezagado", "error"), "sin_actas": ("Sin actas", None),
              "ccv": ("", None)}
-def page() -> tuple[QWidget, QVBoxLayout]:
+def page(owner: QWidget) -> QVBoxLayout:
+    """A page of the dashboard filling ``owner``: the layout to put its parts in."""
     widget = QWidget()
     widget.setObjectName("page")
     layout = QVBoxLayout(widget)
     layout.setContentsMargins(14, 12, 14, 12)
     layout.setSpacing(10)
-    return widget, layout
+    outer = QVBoxLayout(owner)
+    outer.setContentsMargins(0, 0, 0, 0)
+    outer.addWidget(widget)
+    return layout
 
 
 def label(value: str, name: str | None = None) -> QLabel:
@@ -90,10 +94,7 @@ class ResumenView(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        root, layout = page()
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(root)
+        layout = page(self)
         top = QHBoxLayout()
         top.addWidget(label("Avance por CATD", "title"))
         top.addStretch(1)
@@ -211,10 +212,7 @@ class EstacionesView(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        root, layout = page()
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(root)
+        layout = page(self)
         layout.addWidget(label("Salud de las estaciones", "title"))
         self.summary = label("", "muted")
         self.summary.setWordWrap(True)
@@ -313,10 +311,7 @@ class AnomaliasView(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        root, layout = page()
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(root)
+        layout = page(self)
         top = QHBoxLayout()
         top.addWidget(label("Anomalías", "title"))
         top.addStretch(1)
@@ -425,10 +420,7 @@ class CapturistasView(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        root, layout = page()
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(root)
+        layout = page(self)
         layout.addWidget(label("Calidad de captura", "title"))
         layout.addWidget(label("Capturas de actas ya validadas (de la ronda validada) que "
                                "no coincidieron con los valores validados.", "muted"))
@@ -460,10 +452,7 @@ class CortesView(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        root, layout = page()
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(root)
+        layout = page(self)
         layout.addWidget(label("Historial de cortes", "title"))
         self.summary = label("", "muted")
         layout.addWidget(self.summary)
