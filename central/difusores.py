@@ -27,11 +27,10 @@ from sqlalchemy.orm import Session
 from central import audit
 from central.auth import SignedRequest
 from central.db.models import CorteRow, Difusor, Station
-from central.enrollment import DEFAULT_TTL, add_code, claim_code
+from central.enrollment import DEFAULT_TTL, add_code, claim_code, read_enrollment
 from central.errors import ApiError, Refused, bounded
 from prep.canonical import CanonicalError, parse_json, sha256_hex
 from prep.corte.difusores import nombre_valido, url_valida
-from prep.crypto import SignatureError, VerifyKey
 from prep.records import RecordError, format_time, parse_time
 
 ROLE = "difusor"
@@ -159,15 +158,9 @@ def registrar(engine: Engine, body: bytes) -> Registrado:
     ``body``: ``{"codigo", "public_key", "hostname"}``. A code unknown, used, expired or
     made for a station → 403 (as a station's enrollment); a key already registered →
     409."""
-    try:
-        data = parse_json(body, MAX_REGISTRO_BYTES)
-        codigo, hostname = data["codigo"], data["hostname"]
-        public_key = VerifyKey.from_b64(data["public_key"]).raw()
-        if not isinstance(codigo, str) or not isinstance(hostname, str):
-            raise TypeError("codigo and hostname are texts")
-    except (CanonicalError, SignatureError, ValueError, KeyError, TypeError):
-        raise ApiError(400, "malformed", "La solicitud de registro del difusor está "
-                                         "incompleta o mal formada.") from None
+    codigo, hostname, public_key = read_enrollment(
+        body, MAX_REGISTRO_BYTES, "codigo",
+        "La solicitud de registro del difusor está incompleta o mal formada.")
     if not _HOSTNAME.fullmatch(hostname):
         raise ApiError(400, "malformed", "El nombre del equipo del difusor no es válido.")
     now = datetime.now(UTC)

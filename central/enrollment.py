@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from central import audit
 from central.db.models import EnrollmentCode, Station
 from central.errors import ApiError, Refused
-from prep.canonical import JsonValue, sha256_hex
+from prep.canonical import CanonicalError, JsonValue, parse_json, sha256_hex
+from prep.crypto import SignatureError, VerifyKey
 from prep.records import format_time
 
 ROLES = ("catd", "ccv")
@@ -177,3 +178,19 @@ _MESSAGES = {
                  "nuevo al coordinador.",
     "expired_code": "El código de alta venció. Pida uno nuevo al coordinador.",
 }
+
+
+def read_enrollment(body: bytes, limit: int, code_field: str,
+                    refused: str) -> tuple[str, str, bytes]:
+    """``(code, hostname, public key)`` of an enrollment body (a station's, with its code
+    in ``code``; a difusor's, in ``codigo``); 400 ``malformed`` with the Spanish
+    ``refused`` when it is not that."""
+    try:
+        data = parse_json(body, limit)
+        code, hostname = data[code_field], data["hostname"]
+        public_key = VerifyKey.from_b64(data["public_key"]).raw()
+        if not isinstance(code, str) or not isinstance(hostname, str):
+            raise TypeError(f"{code_field} and hostname are texts")
+    except (CanonicalError, SignatureError, ValueError, KeyError, TypeError):
+        raise ApiError(400, "malformed", refused) from None
+    return code, hostname, public_key

@@ -40,14 +40,13 @@ from central.connections import GuardedSite
 from central.db.engine import database_unreachable
 from central.db.locks import DatabaseBusy
 from central.enroll_limit import GLOBAL, Blocked
-from central.enrollment import enroll
+from central.enrollment import enroll, read_enrollment
 from central.errors import ApiError, Refused
 from central.http_common import CENTRAL, Central, body_chunks, read_body
 from central.ingest import read_cursor
 from central.refusals import source_of
 from prep.bundle import BUNDLE_PATH
-from prep.canonical import CanonicalError, parse_json, sha256_hex
-from prep.crypto import SignatureError, VerifyKey
+from prep.canonical import sha256_hex
 from prep.protocol import CLOCK_HEADER, MAX_BATCH_BYTES, PROTOCOL_VERSION, TIMELINE_HEADER
 from prep.records import RecordError, format_time, parse_time
 
@@ -289,15 +288,8 @@ async def _enroll(request: web.Request) -> web.Response:
 
 async def _enroll_admitted(request: web.Request, central: Central) -> web.Response:
     body = await read_body(request, MAX_ENROLL_BYTES)
-    try:
-        data = parse_json(body, MAX_ENROLL_BYTES)
-        code, hostname = data["code"], data["hostname"]
-        public_key = VerifyKey.from_b64(data["public_key"]).raw()
-        if not isinstance(code, str) or not isinstance(hostname, str):
-            raise TypeError("code and hostname are texts")
-    except (CanonicalError, SignatureError, ValueError, KeyError, TypeError):
-        raise ApiError(400, "malformed", "La solicitud de alta está incompleta o mal "
-                                         "formada.") from None
+    code, hostname, public_key = read_enrollment(
+        body, MAX_ENROLL_BYTES, "code", "La solicitud de alta está incompleta o mal formada.")
     enrolled = await central.run(enroll, central.engine, code, public_key, hostname)
     identity = central.identity
     return web.json_response({"station_id": enrolled.station_id, "role": enrolled.role,
