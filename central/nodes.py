@@ -103,7 +103,7 @@ def add_node(engine: Engine, url: str, cert_pem: str, *, reserva: bool,
                 "revision": revision, "reemplaza_cert_sha256": before})
         return NodeChange(node, revision, changed=True)
     except NodeError as exc:
-        _refused(engine, "agregar", url, exc, actor)
+        _audit_refusal(engine, "agregar", url, exc, actor)
         raise
 
 
@@ -131,7 +131,7 @@ def remove_node(engine: Engine, url: str, *, motivo: str, actor: str) -> NodeCha
             node = BundleNode(url, row.cert_sha256, row.cert_pem, row.reserva)
         return NodeChange(node, revision, changed=True)
     except NodeError as exc:
-        _refused(engine, "quitar", url, exc, actor)
+        _audit_refusal(engine, "quitar", url, exc, actor)
         raise
 
 
@@ -152,7 +152,7 @@ def _next_revision(session: Session) -> int:
     return nodes_version(session) + 1
 
 
-def _refused(engine: Engine, orden: str, url: str, exc: NodeError, actor: str) -> None:
+def _audit_refusal(engine: Engine, orden: str, url: str, exc: NodeError, actor: str) -> None:
     with Session(engine) as session, session.begin():
         audit.emit(session, "central_node_refused", actor=actor, detail={
             "orden": orden, "url": url[:MAX_NODE_URL], "error": exc.code, "motivo": str(exc)})
