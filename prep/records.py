@@ -23,6 +23,11 @@ from prep.values import MAX_VALOR, check_valor, parse_valor
 
 RECORD_VERSION = 1
 MAX_RECORD_BYTES = 64 * 1024
+#: The largest integer a record may carry (seq, an image's bytes, a heartbeat's backlog):
+#: PostgreSQL's bigint, where the central stores them. A larger one made the central's
+#: INSERT fail and answer 503 to a batch it could never store (a poison batch: the
+#: station would resend it forever); found by bench/fuzz.py's http target.
+MAX_INTEGER = 2**63 - 1
 
 _CLAVE_ACTA = re.compile(r"\d{6}[A-Z]\d{6}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -336,14 +341,14 @@ _KINDS = frozenset(k.value for k in Kind)
 
 
 def _positive(value: object, name: str) -> int:
-    if type(value) is not int or value < 1:
-        raise RecordError(f"{name} must be a positive integer")
+    if type(value) is not int or not 1 <= value <= MAX_INTEGER:
+        raise RecordError(f"{name} must be a positive integer (at most {MAX_INTEGER})")
     return value
 
 
 def _non_negative(value: object, name: str) -> int:
-    if type(value) is not int or value < 0:
-        raise RecordError(f"{name} must be a non-negative integer")
+    if type(value) is not int or not 0 <= value <= MAX_INTEGER:
+        raise RecordError(f"{name} must be a non-negative integer (at most {MAX_INTEGER})")
     return value
 
 
