@@ -77,6 +77,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except OSError as exc:  # Python's text is English: Spanish here, the detail with -v
+        if _raised_by_us(exc):
+            # The PREP's own OSErrors (the embedded PostgreSQL, the drill's output
+            # directory...) already say, in Spanish, what is wrong and what to do.
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         logging.getLogger("prep.cli").debug("error del sistema", exc_info=exc)
         print(f"error: {describe_os_error(exc)}. {os_error_advice(exc)} Con -v se muestra "
               "el detalle.", file=sys.stderr)
@@ -85,6 +90,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return code
+
+
+#: The programs' packages: an OSError raised there carries a Spanish message of its own.
+_OWN_PACKAGES = frozenset({"prep", "central", "simulacro", "difusor", "catd", "ccv", "qtkit"})
+
+
+def _raised_by_us(exc: OSError) -> bool:
+    """Whether ``exc`` was raised by the PREP's own code with its own message (not by
+    the operating system, which sets ``errno``, nor by a library)."""
+    if exc.errno is not None or len(exc.args) != 1 or not isinstance(exc.args[0], str):
+        return False
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return False
+    module = tb.tb_frame.f_globals.get("__name__", "")
+    return str(module).split(".")[0] in _OWN_PACKAGES
 
 
 def _scale(text: str) -> float:
