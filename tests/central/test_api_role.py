@@ -25,7 +25,7 @@ from psycopg import errors, sql
 from psycopg.conninfo import make_conninfo
 from sqlalchemy import Engine
 
-from central.db import make_engine, upgrade
+from central.db import make_engine
 from central.db.migrate import alembic_config
 from central.db.privileges import API_OPTIONS, API_ROLE, READ_ROLE, TABLES
 from prep.catalog import Catalog
@@ -37,14 +37,6 @@ from tests.harness.work import WorkStation, add_operators, load_catalog, truth
 
 PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 DOC = REPO / "docs" / "seguridad.md"
-
-
-@pytest.fixture
-def migrated(pg_database: str) -> Iterator[Engine]:
-    engine = make_engine(pg_database)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -33,14 +33,6 @@ SLACK = 8.0
 
 
 @pytest.fixture
-def migrated(pg_database: str) -> Iterator[Engine]:
-    engine = make_engine(pg_database)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def login_name(pg_dsn: str) -> Iterator[str]:
     """A fresh login name; the role (cluster-wide) is dropped afterwards."""
     name = f"tablero_{secrets.token_hex(4)}"

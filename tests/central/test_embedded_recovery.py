@@ -44,15 +44,25 @@ def base() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def test_serve_recovers_its_postgresql_killed_with_it_and_leaves_nothing_behind(
-        base: Path) -> None:
+def _serving(base: Path) -> tuple[CentralNode, Path, Station]:
+    """A node on its own embedded PostgreSQL, serving, with an enrolled station whose
+    first batch (two records) it accepted; its data directory's ``pgdata``."""
     node = CentralNode(base, None)
-    pgdata = node.data_dir.resolve() / "pgdata"
     node.start()
     try:
         station = Station.enroll(node)
         _, first = station.batch(station.records(2))
         assert station.post(first)[0] == 200
+    except BaseException:
+        node.stop()
+        raise
+    return node, node.data_dir.resolve() / "pgdata", station
+
+
+def test_serve_recovers_its_postgresql_killed_with_it_and_leaves_nothing_behind(
+        base: Path) -> None:
+    node, pgdata, station = _serving(base)
+    try:
         partial = _upload_half(node, station)  # serve is killed while receiving it
         busy = busy_backend(node.dsn)  # outlives its postmaster for a while
 
@@ -95,13 +105,8 @@ def test_serve_recovers_its_postgresql_killed_with_it_and_leaves_nothing_behind(
 
 def test_a_running_serve_starts_its_killed_postgresql_again_and_carries_on(
         base: Path) -> None:
-    node = CentralNode(base, None)
-    pgdata = node.data_dir.resolve() / "pgdata"
-    node.start()
+    node, pgdata, station = _serving(base)
     try:
-        station = Station.enroll(node)
-        _, first = station.batch(station.records(2))
-        assert station.post(first)[0] == 200
         _, second = station.batch(station.records(2))
 
         kill_postmaster(pgdata)
