@@ -22,7 +22,7 @@ import pytest
 from prep.catalog import generate_catalog, load_catalog
 from prep.corte.package import slug
 from prep.corte.reader import read_eleccion_csv
-from prep.rules import DEFAULT_RULES
+from prep.rules import RuleSet
 from prep.sintetico.plan import make_plan, typed
 from simulacro.cli import default_catds
 from simulacro.vaciado import _progress
@@ -36,6 +36,10 @@ SEED, SCALE = 11, "0.01"
 CATDS = 3
 # The drill takes about 90 s alone; on a busy CI machine, give it room.
 pytestmark = pytest.mark.timeout(900)
+# The night runs under a rules file whose «excede» label is not the default one, so that
+# the one drill of the suite also shows that a changed rule is what every corte publishes.
+REGLAS = REPO / "resources" / "reglas.toml"
+EXCEDE_DEFAULT, EXCEDE = "Excede Lista Nominal", "Rebasa la Lista Nominal"
 
 
 @pytest.fixture(scope="module")
@@ -45,16 +49,26 @@ def drill() -> Iterator[tuple[Path, subprocess.CompletedProcess[str]]]:
     base = Path(tempfile.mkdtemp(prefix="prep-drill-"))
     base.chmod(0o755)
     out = base / "sim"
+    reglas = base / "reglas.toml"
+    reglas.write_text(REGLAS.read_text(encoding="utf-8").replace(
+        f'excede = "{EXCEDE_DEFAULT}"', f'excede = "{EXCEDE}"'), encoding="utf-8")
     # With a synchronous standby that takes over when the primary's machine is lost
     # (--nodos 2, issue 31): the same night and verdict, plus the failover.
     done = subprocess.run(
         [sys.executable, "-m", "prep", "simulacro", "--scale", SCALE, "--seed", str(SEED),
-         "--catds", str(CATDS), "--nodos", "2", "--out", str(out)],
+         "--catds", str(CATDS), "--nodos", "2", "--out", str(out), "--reglas", str(reglas)],
         capture_output=True, text=True, timeout=840, cwd=REPO, check=False)
     try:
         yield out, done
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def rules(drill: tuple[Path, subprocess.CompletedProcess[str]]) -> RuleSet:
+    """The rules the drill ran under (its changed «excede» label)."""
+    out, _ = drill
+    return RuleSet.from_toml(out.parent / "reglas.toml")
 
 
 def test_drill_passes_its_verdict(drill: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
@@ -203,26 +217,39 @@ def test_cotejo_confirms_a_sample_and_corrects_what_was_published_wrong(
     assert not cotejadas & set(plan.erradas)  # corrected, and not cotejada again
 
 
+def test_a_changed_rule_label_is_what_every_corte_publishes(
+        drill: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    """``--reglas``: the drill's central published every corte under the rules file it
+    was given (an «excede» label of the Consejo's own), never the default label."""
+    out, _ = drill
+    texts = [(c / "JEFATURA_DE_GOBIERNO.csv").read_text(encoding="utf-8-sig")
+             for c in cortes_in(out / "publicacion")]
+    assert texts and EXCEDE in texts[-1]
+    assert not any(EXCEDE_DEFAULT in text for text in texts)
+
+
 def test_a_corrupted_publication_fails_the_verdict(
-        drill: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path) -> None:
+        drill: tuple[Path, subprocess.CompletedProcess[str]], rules: RuleSet,
+        tmp_path: Path) -> None:
     out, _ = drill
     copy = tmp_path / "sim"
     shutil.copytree(out / "publicacion", copy / "publicacion", symlinks=True)
     shutil.copy(out / "simulacro.json", copy / "simulacro.json")
-    assert verdict_of(copy) == []
+    assert verdict_of(copy, rules) == []
     last = cortes_in(copy / "publicacion")[-1]
     clave = _add_one_vote(last / "DIPUTACIONES_LOCALES_MR.csv")
-    failures = verdict_of(copy)
+    failures = verdict_of(copy, rules)
     assert any(clave in f and "PAN" in f for f in failures), failures[:5]
     assert any("verify-corte" in f for f in failures)  # the hashes no longer match either
     catalog = generate_catalog(SEED, float(SCALE))
     plan = make_plan(catalog, SEED, CATDS, 0.03)
-    alone = check_corte(catalog, plan.sim, last, DEFAULT_RULES, final=True, verify=False)
+    alone = check_corte(catalog, plan.sim, last, rules, final=True, verify=False)
     assert alone.mismatches == 1  # the truth check catches it without the hashes
 
 
 def test_the_early_checks_judge_each_corte_as_the_verdict_does(
-        drill: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path) -> None:
+        drill: tuple[Path, subprocess.CompletedProcess[str]], rules: RuleSet,
+        tmp_path: Path) -> None:
     """The cortes checked while the último corte is made (EarlyChecks) get the verdict
     each would get alone, a tampered one included."""
     out, _ = drill
@@ -232,10 +259,10 @@ def test_the_early_checks_judge_each_corte_as_the_verdict_does(
     clave = _add_one_vote(cortes[-2] / "DIPUTACIONES_LOCALES_MR.csv")
     catalog = generate_catalog(SEED, float(SCALE))
     plan = make_plan(catalog, SEED, CATDS, 0.03)
-    early = EarlyChecks(catalog, plan.sim, copy, DEFAULT_RULES, {}, {}).results()
+    early = EarlyChecks(catalog, plan.sim, copy, rules, {}, {}).results()
     assert list(early) == [c.name for c in cortes]
     for corte in cortes:
-        alone = check_corte(catalog, plan.sim, corte, DEFAULT_RULES, final=False)
+        alone = check_corte(catalog, plan.sim, corte, rules, final=False)
         got = early[corte.name]
         assert not got.final
         assert (got.publicadas, got.mismatches, got.failures, got.verify_ok) == (

@@ -46,7 +46,10 @@ def _walk(page: Page, start: str, clave: str) -> None:
     expect(page.locator("#hash-publicado")).to_have_count(1)
     image = page.locator("figure img")
     expect(image).to_be_visible()
-    assert image.evaluate("img => img.complete && img.naturalWidth > 0")
+    # Visible means laid out, not loaded: wait for the decoded image (a blocked or
+    # broken one never gets a natural width, and the wait fails).
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                           arg=image.element_handle())
     page.locator("#q").fill(clave)
     page.locator("#q").press("Enter")
     expect(page).to_have_url(re.compile(f"#/acta/{clave}$"))

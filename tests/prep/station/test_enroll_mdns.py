@@ -22,6 +22,7 @@ from prep.station.enroll_mdns import (
 )
 from prep.station.errors import EnrollmentError
 from tests.harness.netns import run_in_netns
+from tests.harness.netns_targets import BROWSE_SECONDS
 from tests.prep.station.support import station_cmd
 
 A, B = "a1" * 32, "b2" * 32
@@ -58,7 +59,8 @@ def test_the_station_takes_only_the_central_the_technician_names(
 
     assert result["nothing"]["error"] == "not_found"
     assert result["nothing"]["message"].startswith(
-        "No se encontró ningún nodo central en la red local (se buscó con mDNS durante 1.5 s)")
+        "No se encontró ningún nodo central en la red local (se buscó con mDNS durante "
+        f"{BROWSE_SECONDS:g} s)")
 
     alone = result["alone"]
     assert alone["chosen"] == _mdns(result["alone_port"], "central-0a", a)
