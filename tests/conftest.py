@@ -12,7 +12,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -34,6 +34,18 @@ QT_LOG_IGNORE: tuple[str, ...] = (
 """Regexes of Qt messages known to be harmless, each with its reason."""
 
 _PG_FIXTURES = frozenset({"pg_dsn", "pg_url", "pg_database", "pg_database_url"})
+
+
+#: Test packages whose tests share package- or session-scoped fixtures that cost seconds
+#: to make and that tests change as they go (the control room's scenario, the installer's
+#: build, the site's corte and browser): each runs whole on one xdist worker, in order,
+#: as it does in one process.
+ONE_WORKER_PACKAGES = ("tests/dashboard/", "tests/installer/", "tests/site/")
+#: The longest work units (a minute or more each, mostly waiting on real processes):
+#: handed out first, so that none of them starts when the others are done.
+LONG_FIRST = ("tests/soak/", "tests/simulacro/test_drill.py", "tests/installer/",
+              "tests/prep/station/test_sync_central.py", "tests/central/test_leases.py",
+              "tests/central/test_authorization.py", "tests/dashboard/", "tests/site/")
 
 
 def in_ci() -> bool:
@@ -111,3 +123,27 @@ def central_node(pg_dsn: str, tmp_path: Path) -> Iterator[CentralNode]:
 
     with running_central(tmp_path / "central-node", pg_dsn) as node:
         yield node
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """xdist's ``loadscope`` (each module on one worker, so module fixtures such as the
+    drill are made once), with :data:`ONE_WORKER_PACKAGES` kept whole and
+    :data:`LONG_FIRST` handed out first."""
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+    class Scheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            package = next((p for p in ONE_WORKER_PACKAGES if nodeid.startswith(p)), None)
+            return package or str(super()._split_scope(nodeid))
+
+        def _assign_work_unit(self, node: Any) -> None:
+            def rank(scope: str) -> int:
+                return next((i for i, p in enumerate(LONG_FIRST) if scope.startswith(p)),
+                            len(LONG_FIRST))
+            ordered = sorted(self.workqueue.items(), key=lambda unit: rank(unit[0]))
+            self.workqueue.clear()
+            self.workqueue.update(ordered)
+            super()._assign_work_unit(node)
+
+    return Scheduling(config, log)

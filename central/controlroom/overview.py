@@ -10,10 +10,10 @@ Phases of an acta, counted per CATD (the acta's distrito) and elección, cumulat
 - ``digitalizadas``: with an image to capture from, or already validated
   (``redigitalizacion`` waits for a new image, so it is not counted);
 - ``capturadas``: at least one capture counted (``captura_1`` onwards);
-- ``validadas``: values settled; ``publicadas``: validated before the last corte's
-  snapshot (its ``corte_at``), i.e. with data in the last published corte. An acta in a
-  correction round (a cotejo found a difference) keeps its published data while it is
-  captured again: it stays validated (and published), not "in capture".
+- ``validadas``: values settled; ``publicadas``: validated and published by a corte
+  (``actas_publicadas``: the first corte that did), i.e. with data in the last published
+  corte. An acta in a correction round (a cotejo found a difference) keeps its published
+  data while it is captured again: it stays validated (and published), not "in capture".
 
 A CATD is *behind* (``rezagado``) when its % validadas is below the state's % validadas
 by more than ``Settings.rezago_puntos`` points, *far behind* (``muy_rezagado``) past
@@ -296,9 +296,8 @@ class Overview:
 
 # An acta in a correction round (a cotejo found a difference) is back in capture while
 # its validated data stays published: it counts as validated, never as an acta still in
-# capture; and as published when its first validation or the cotejo that opened the
-# round came before the last corte (a cotejo needs validated data, which every corte
-# publishes, even during the round).
+# capture; and as published when a corte published it (``actas_publicadas``, the first
+# corte that did: a correction opened and validated between two cortes changes neither).
 _PROGRESS = """
     SELECT lpad(s.distrito::text, 2, '0'), s.eleccion, count(*),
            count(*) FILTER (WHERE s.acopio_record IS NOT NULL
@@ -311,9 +310,9 @@ _PROGRESS = """
                               OR s.validada_record IS NOT NULL),
            count(*) FILTER (WHERE s.validada_record IS NOT NULL),
            count(*) FILTER (WHERE s.validada_record IS NOT NULL
-                              AND (s.validada_received_at <= %(corte)s
-                                   OR s.correccion_received_at <= %(corte)s))
+                              AND p.clave_acta IS NOT NULL)
     FROM acta_states AS s
+    LEFT JOIN actas_publicadas AS p ON p.clave_acta = s.clave_acta
     WHERE s.en_catalogo AND s.distrito IS NOT NULL
     GROUP BY 1, 2
 """
@@ -328,10 +327,10 @@ _CCV = """
            count(*) FILTER (WHERE r.clave_acta IS NOT NULL),
            count(*) FILTER (WHERE c.clave_acta IS NOT NULL),
            count(*) FILTER (WHERE v.station IS NOT NULL),
-           count(*) FILTER (WHERE v.station IS NOT NULL
-                              AND s.validada_received_at <= %(corte)s)
+           count(*) FILTER (WHERE v.station IS NOT NULL AND p.clave_acta IS NOT NULL)
     FROM claves AS k
     JOIN acta_states AS s ON s.clave_acta = k.clave_acta
+    LEFT JOIN actas_publicadas AS p ON p.clave_acta = s.clave_acta
     LEFT JOIN recibidas AS r ON r.clave_acta = k.clave_acta
     LEFT JOIN capturadas AS c ON c.clave_acta = k.clave_acta
     LEFT JOIN acta_captures AS v ON v.record_id = s.validada_record AND s.estado = 'validada'
@@ -427,8 +426,7 @@ def read_overview(conn: psycopg.Connection[Any], settings: Settings | None = Non
             version = _one(cur, "SELECT coalesce(max(version), 0) FROM catalog_versions")
             if catalog is None or catalog[0] != version:
                 catalog = catalog_names(cur, version)
-            last = _one(cur, "SELECT max(corte_at) FROM cortes")
-            progress = _progress(cur, last)
+            progress = _progress(cur)
             throughput = _throughput(cur, settings)
             stations = _stations(cur, now, settings)
             anomalies, types = _anomalies(cur)
@@ -498,13 +496,12 @@ def _one(cur: psycopg.Cursor[Any], query: str) -> Any:
     return row[0] if row else None
 
 
-def _progress(cur: psycopg.Cursor[Any], last_corte: datetime | None
-              ) -> dict[tuple[str, str], Counts]:
+def _progress(cur: psycopg.Cursor[Any]) -> dict[tuple[str, str], Counts]:
     progress: dict[tuple[str, str], Counts] = {}
-    cur.execute(_PROGRESS, {"corte": last_corte})
+    cur.execute(_PROGRESS)
     for sitio, eleccion, *numbers in cur.fetchall():
         progress[(sitio, eleccion)] = Counts(*numbers)
-    cur.execute(_CCV, {"corte": last_corte})
+    cur.execute(_CCV)
     for eleccion, recibidas, capturadas, validadas, publicadas in cur.fetchall():
         progress[("CCV", eleccion)] = Counts(0, 0, recibidas, capturadas, validadas,
                                              publicadas)

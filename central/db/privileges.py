@@ -67,7 +67,8 @@ TABLES: dict[str, Grants] = {
     "work_nonces": Grants(_RI, "nonces de un solo uso de las peticiones de trabajo"),
     "cortes": Grants(_RI, "cortes publicados (el programador de cortes de serve)",
                      lectura=True),
-    "actas_publicadas": Grants(_RI, "primer corte que publicó cada acta"),
+    "actas_publicadas": Grants(_RI, "primer corte que publicó cada acta",
+                               lectura=True),
     # Rows that change while serving: only what changes.
     "acta_states": Grants(_RIU, "estado calculado de cada acta (se recalcula de los "
                                 "registros con rebuild-state)", lectura=True),

@@ -265,7 +265,8 @@ def test_the_history_keeps_every_cotejo_of_an_acta_corrected_twice(
         central_node: CentralNode, tmp_path: Path) -> None:
     """A confirmation, then a difference, then another difference: HISTORIAL.csv lists
     the three cotejos and labels both rounds' captures CORRECCION (the fold used to keep
-    only the last cotejo of each kind)."""
+    only the last cotejo of each kind). The control room counts the acta as published
+    all along: both rounds opened and validated after the corte that published it."""
     node = central_node
     catalog = load_catalog(node, scale=0.02)
     eleccion = catalog.elecciones[0].nombre
@@ -292,10 +293,16 @@ def test_the_history_keeps_every_cotejo_of_an_acta_corrected_twice(
             extra = {} if coincide else {"campos": [campo], "motivo": "Otra cantidad"}
             await station.send([_cotejo(operator, acta.clave, coincide, **extra)])
 
-    async def night() -> None:
+    async def published() -> None:
         async with WorkStation.enroll(node, 1) as scanner:
             await scanner.digitize([acta])
         await capture([(ana, truth(acta)), (beto, truth(acta))])
+
+    asyncio.run(published())
+    _corte(node, tmp_path / "publicacion", eleccion)
+    assert _tablero(node).publicadas == 1
+
+    async def night() -> None:
         await cotejo(vera, True)
         await cotejo(victor, False)
         await capture([(carla, primero), (dario, primero)])
@@ -305,6 +312,9 @@ def test_the_history_keeps_every_cotejo_of_an_acta_corrected_twice(
     asyncio.run(night())
     state = _state(node, acta.clave)
     assert (state["estado"], state["ronda"], state["valores"]) == ("validada", 3, segundo)
+    # Published by the first corte, corrected twice since: its data never left the site.
+    tablero = _tablero(node)
+    assert (tablero.validadas, tablero.publicadas) == (1, 1)
     corte, rows = _corte(node, tmp_path / "publicacion", eleccion)
     assert rows[acta.clave][campo] == str(segundo[campo])
     text = (corte / "HISTORIAL.csv").read_text(encoding="utf-8-sig")
