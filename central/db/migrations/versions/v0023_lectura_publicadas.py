@@ -38,8 +38,8 @@ def _grant(statement: str) -> None:
 
 
 def upgrade() -> None:
-    _grant(f"GRANT SELECT ON actas_publicadas TO {ROLE}")
+    _grant("GRANT SELECT ON actas_publicadas TO prep_lectura")
 
 
 def downgrade() -> None:
-    _grant(f"REVOKE SELECT ON actas_publicadas FROM {ROLE}")
+    _grant("REVOKE SELECT ON actas_publicadas FROM prep_lectura")
