@@ -137,13 +137,18 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             package = next((p for p in ONE_WORKER_PACKAGES if nodeid.startswith(p)), None)
             return package or str(super()._split_scope(nodeid))
 
+        ordered = False
+
         def _assign_work_unit(self, node: Any) -> None:
-            def rank(scope: str) -> int:
-                return next((i for i, p in enumerate(LONG_FIRST) if scope.startswith(p)),
-                            len(LONG_FIRST))
-            ordered = sorted(self.workqueue.items(), key=lambda unit: rank(unit[0]))
-            self.workqueue.clear()
-            self.workqueue.update(ordered)
+            # The queue is complete before the first unit is handed out: order it once.
+            if not self.ordered:
+                def rank(scope: str) -> int:
+                    return next((i for i, p in enumerate(LONG_FIRST)
+                                 if scope.startswith(p)), len(LONG_FIRST))
+                units = sorted(self.workqueue.items(), key=lambda unit: rank(unit[0]))
+                self.workqueue.clear()
+                self.workqueue.update(units)
+                self.ordered = True
             super()._assign_work_unit(node)
 
     return Scheduling(config, log)
