@@ -329,7 +329,7 @@ class Central:
         socket_dir = embedded.socket_dir_for(self.pgdata.resolve())
         deadline = time.monotonic() + timeout
         while True:
-            info = PostmasterInfo.read_from_pgdata(self.pgdata.resolve())
+            info = embedded.read_postmaster_info(PostmasterInfo, self.pgdata.resolve())
             if info is not None and info.status == "ready" \
                     and embedded.postmaster_alive(info.pid, self.pgdata.resolve()):
                 return  # serve's watchdog started it (central.db.embedded.Watchdog)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QWidget
@@ -58,12 +59,14 @@ def mark_window(window: QWidget) -> None:
 
 def install_training_marks(app: QCoreApplication) -> TrainingMarks:
     """Mark every window of ``app``, those open now and those to come."""
-    marks = TrainingMarks(app)
-    app.installEventFilter(marks)
     if isinstance(app, QApplication):
         for window in app.topLevelWidgets():
-            if window.isWindow():
+            # A widget whose C++ side is gone (a menu closed and deleted) can still be
+            # listed until the event loop runs its deferred deletions: skip it.
+            if shiboken6.isValid(window) and window.isWindow():
                 mark_window(window)
+    marks = TrainingMarks(app)
+    app.installEventFilter(marks)
     return marks
 
 

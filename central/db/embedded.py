@@ -257,6 +257,30 @@ def _write_auth(pgdata: Path) -> bool:
     return changed
 
 
+#: How long a half-written ``postmaster.pid`` is waited for before it counts as no server.
+LOCK_FILE_SETTLE_SECONDS = 5.0
+
+
+def read_postmaster_info(postmaster_info: Any, pgdata: Path,
+                         settle: float = LOCK_FILE_SETTLE_SECONDS) -> Any:
+    """pgserver's ``PostmasterInfo`` of ``pgdata``, or None without a lock file.
+
+    A postmaster writes ``postmaster.pid`` line by line as it starts (status last), and
+    removes it as it stops; pgserver's parser asserts on the short file and a read can
+    race the removal. Another process starting the same server (a second ``serve``, the
+    watchdog of one, the soak's restart) is seen in exactly that moment, so an incomplete
+    file is read again until it is whole, for up to ``settle`` seconds; one still
+    incomplete then (a postmaster that died starting) counts as no server."""
+    deadline = time.monotonic() + settle
+    while True:
+        try:
+            return postmaster_info.read_from_pgdata(pgdata)
+        except (AssertionError, ValueError, OSError):
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.05)
+
+
 @cache
 def _server_type() -> Any:
     """pgserver's server class with authentication and socket made private (defined on
@@ -291,7 +315,7 @@ def _server_type() -> Any:
             with self._lock:
                 if dead_postmaster(self.pgdata) is None \
                         and (self.pgdata / "postmaster.pid").exists():
-                    self._postmaster_info = PostmasterInfo.read_from_pgdata(self.pgdata)
+                    self._postmaster_info = read_postmaster_info(PostmasterInfo, self.pgdata)
                     return False
                 self.ensure_postgres_running()
                 return True
@@ -301,7 +325,7 @@ def _server_type() -> Any:
             if (dead := dead_postmaster(self.pgdata)) is not None:
                 clear_dead_server(self.pgdata, dead)  # it died without stopping
             # None, or a live server (maybe one another process started meanwhile).
-            info = PostmasterInfo.read_from_pgdata(self.pgdata)
+            info = read_postmaster_info(PostmasterInfo, self.pgdata)
             if info is not None and postmaster_alive(info.pid, self.pgdata):
                 if info.socket_dir is None:
                     raise EmbeddedError(f"el PostgreSQL de {self.pgdata} está en marcha sin "
@@ -334,7 +358,7 @@ def _start(pg_ctl: Any, postmaster_info: Any, pgdata: Path, log_file: Path,
                             f"registro dice:\n{tail}") from None
     deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline:
-        info = postmaster_info.read_from_pgdata(pgdata)
+        info = read_postmaster_info(postmaster_info, pgdata)
         if info is not None and info.is_running() and info.status == "ready":
             return info
         time.sleep(0.2)

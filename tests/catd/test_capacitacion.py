@@ -62,6 +62,20 @@ def open_training_window(station: TrainingStation, clock: FakeClock, qapp: QAppl
     detector = WedgeDetector(clock=clock)
     detector.install(qapp)
     marks = install_training_marks(qapp)
+    try:
+        with _training_window(station, tasks, detector, qtbot) as win:
+            yield win
+    finally:
+        # Whatever failed, the application-wide filters leave with this window: the next
+        # test on this worker (a real CCV login, say) must not see CAPACITACIÓN.
+        qapp.removeEventFilter(marks)
+        detector.uninstall(qapp)
+        collector.stop()
+
+
+@contextmanager
+def _training_window(station: TrainingStation, tasks: TaskManager, detector: WedgeDetector,
+                     qtbot: QtBot) -> Iterator[MainWindow]:
     win = MainWindow(AppContext(station, tasks, detector, FakePrinter(), discover=False,
                                 capacitacion=True))
     qtbot.addWidget(win)
@@ -84,9 +98,6 @@ def open_training_window(station: TrainingStation, clock: FakeClock, qapp: QAppl
         win.log_out()
         win.status_presenter.stop()
         tasks.shutdown(wait=True)
-        qapp.removeEventFilter(marks)
-        detector.uninstall(qapp)
-        collector.stop()
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +26,12 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from central.controlroom.overview import read_overview
 from central.db import database_dsn, make_engine, upgrade
-from central.db.embedded import EmbeddedError, socket_dir_for, start_server
+from central.db.embedded import (
+    EmbeddedError,
+    read_postmaster_info,
+    socket_dir_for,
+    start_server,
+)
 from tests.harness.central import REPO
 
 
@@ -150,3 +156,37 @@ def test_a_socket_directory_that_is_not_private_stops_the_start(tmp_path: Path) 
         assert not (pgdata / "postmaster.pid").exists()
     finally:
         planted.rmdir()
+
+
+def test_a_lock_file_read_while_a_postmaster_writes_it_waits_for_the_whole_file(
+        embedded: tuple[Path, str], tmp_path: Path) -> None:
+    """A second process that looks at the server while a postmaster starts (the watchdog
+    of another ``serve``, the soak's restart) finds ``postmaster.pid`` without its status
+    line: it waits for the whole file instead of failing on pgserver's assertion."""
+    data_dir, _ = embedded
+    whole = (data_dir / "pgdata" / "postmaster.pid").read_text()
+    lines = whole.splitlines(keepends=True)
+    assert len(lines) == 8 and lines[-1].strip() == "ready"
+    starting = tmp_path / "arrancando"
+    starting.mkdir()
+    (starting / "postmaster.pid").write_text("".join(lines[:6]))  # before its status line
+    finish = threading.Timer(0.4, lambda: (starting / "postmaster.pid").write_text(whole))
+    finish.start()
+    try:
+        info = read_postmaster_info(_postmaster_info_type(), starting)
+    finally:
+        finish.join()
+    assert info is not None
+    assert info.pid == int(lines[0]) and info.status == "ready"
+
+    died = tmp_path / "murio"  # a postmaster killed halfway through writing it
+    died.mkdir()
+    (died / "postmaster.pid").write_text("".join(lines[:3]))
+    assert read_postmaster_info(_postmaster_info_type(), died, settle=0.3) is None
+    assert read_postmaster_info(_postmaster_info_type(), tmp_path / "nada") is None
+
+
+def _postmaster_info_type() -> type:
+    from pgserver.utils import PostmasterInfo
+
+    return PostmasterInfo  # type: ignore[no-any-return]
