@@ -26,23 +26,20 @@ What is published (DOMAIN.md, "Rules" and "Publication"):
   catalog does not hold that was registered (acopio, else its first image).
 
 The rows are read with a few set-based statements straight from psycopg, never as ORM
-objects: a national corte is half a million rows. The acta rows come from a server-side
-cursor in batches, fetched by a thread of their own while this one turns the previous
-batch into :class:`~prep.corte.model.ActaEnCorte` (PostgreSQL and Python overlap).
+objects: a national corte is half a million rows. The acta rows, then their history's,
+come from server-side cursors in batches, fetched by a thread of their own while this
+one turns the previous batch into Python objects (PostgreSQL and Python overlap:
+:mod:`central.publication.prefetch`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from queue import Empty, Queue
 from typing import Any
 
 import orjson
-import psycopg
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -50,6 +47,7 @@ from central import catalog_store
 from central.difusores import oficiales
 from central.publication import historial as historial_db
 from central.publication import salud_catd as salud_db
+from central.publication.prefetch import Prefetch
 from prep.catalog import Catalog
 from prep.corte.historial import Historial
 from prep.corte.model import ActaEnCorte, Digitalizacion, FueraDeCatalogo, Origen
@@ -148,7 +146,7 @@ _SIMULACRO = "SELECT simulacro FROM installation WHERE id = 1"
 _MARCAS: dict[str, Valor] = {m.value: m for m in Marca}
 _CANON: dict[object, Valor] = {n: n for n in range(MAX_VALOR + 1)}
 _CANON.update(_MARCAS)
-BATCH = 20_000
+BATCH = 10_000  # rows per fetch (states and history alike)
 _ORIGENES = {o.value: o for o in Origen}
 _DIGITALIZACIONES = {d.value: d for d in Digitalizacion}
 _CAUSAS = {c.value: c for c in CausaSinActa}
@@ -197,10 +195,11 @@ def read_snapshot(engine: Engine) -> Snapshot:
         imagenes: dict[str, Imagen] = {}
         verificadas: set[str] = set()
         corregidas: dict[str, Correccion] = {}
-        for rows in _batches(raw):
-            _estado(catalog, rows, estado, imagenes, verificadas, corregidas)
+        with Prefetch(raw, [("estados", _STATES), *historial_db.CONSULTAS], BATCH) as filas:
+            for rows in filas.batches("estados"):
+                _estado(catalog, rows, estado, imagenes, verificadas, corregidas)
+            historial = historial_db.leer(filas, estado, frozenset(verificadas))
         with raw.cursor() as cur:  # still the snapshot's transaction
-            historial = historial_db.leer(cur, estado, frozenset(verificadas))
             salud = salud_db.leer(cur, estado)
             difusores = oficiales(cur)
     # An election code the catalog does not hold names no election: published as not
@@ -211,38 +210,6 @@ def read_snapshot(engine: Engine) -> Snapshot:
                   for codigo, eleccion, at in fuera_rows if at is not None)
     return Snapshot(corte, version, catalog, estado, fuera, imagenes, simulacro,
                     frozenset(verificadas), corregidas, historial, salud, difusores)
-
-
-def _batches(raw: psycopg.Connection[Any]) -> Iterator[list[Any]]:
-    """The rows of :data:`_STATES` in batches, from a server-side cursor (half a million
-    rows never sit in memory at once) read by a thread of its own: PostgreSQL makes
-    and sends the next batch while this thread turns the last one into actas."""
-    queue: Queue[list[Any] | BaseException | None] = Queue(maxsize=2)
-    stop = threading.Event()
-
-    def fetch() -> None:
-        try:
-            with raw.cursor(name="corte_actas", binary=True) as states:
-                states.execute(_STATES)
-                while not stop.is_set() and (rows := states.fetchmany(BATCH)):
-                    queue.put(rows)
-            queue.put(None)
-        except BaseException as exc:  # handed to the reading thread, raised there
-            queue.put(exc)
-
-    fetcher = threading.Thread(target=fetch, name="corte-snapshot", daemon=True)
-    fetcher.start()
-    try:
-        while (item := queue.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while fetcher.is_alive():  # unblock a fetcher waiting on a full queue
-            with contextlib.suppress(Empty):
-                queue.get(timeout=0.1)
-        fetcher.join()
 
 
 def _estado(catalog: Catalog, rows: list[Any], estado: dict[str, ActaEnCorte],
