@@ -38,13 +38,10 @@ import os
 import secrets
 import shutil
 import time
-import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
-from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
@@ -53,8 +50,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from central.publication.diferencias import diferencias
 from central.publication.snapshot import Snapshot
+from central.publication.zip_corte import ZipConHistorial
 from prep.corte import simulacro
-from prep.corte.anexo import TZ, TimeFormatter
+from prep.corte.anexo import TimeFormatter
 from prep.corte.difusores import DIFUSORES, difusores_csv
 from prep.corte.historial import HISTORIAL, encabezado_csv, eventos_de, lineas_csv
 from prep.corte.leeme import leeme_text
@@ -78,9 +76,6 @@ EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/tiff": "tif",
 _CHUNK = 1024 * 1024
 #: Threads writing whole files at once (their fsyncs are committed together).
 _FILE_WRITERS = 8
-# Level 1: a tenth larger than 6, four times faster (national cortes are 125 MB of CSV
-# every few minutes, plus the history).
-_ZIP_LEVEL = 1
 _LINEAS = 2_000  # actas of HISTORIAL.csv per piece written
 
 SiteFiles = Callable[..., Iterable[tuple[str, bytes]]]
@@ -149,9 +144,10 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
     try:
         # Files are written (and dropped) as soon as they are made, so a national corte
         # never holds its CSVs, zip and site in memory at once.
+        # This package's manifest covers every file, below.
         files, tablas = build_corte_files(snap.catalog, snap.estado, snap.fuera, snap.corte,
-                                          rules, ultimo_corte, snap.simulacro)
-        del files[MANIFEST]  # this package's manifest covers every file, below
+                                          rules, ultimo_corte, snap.simulacro,
+                                          manifiesto=False)
         salud = snap.salud is not None
         if snap.difusores:
             files[DIFUSORES] = difusores_csv(snap.difusores, snap.simulacro)
@@ -159,16 +155,20 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
                       DIFERENCIAS, PUBLIC_KEY, MANIFEST, SIGNATURE])
         files[LEEME] = _leeme(snap, top, key, rules, ultimo_corte).encode("utf-8")
         clock.lap("csv")
-        historial_sitio = site_files is not None and "historial_aparte" in \
-            inspect.signature(site_files).parameters
-        _historial(staging, snap, tablas, name, rules, historial_sitio)
-        clock.lap("historial")
         filas_salud = None
         if snap.salud is not None:
             filas_salud = filas_catd(snap.catalog, tablas, snap.salud,
                                      snap.historial.publicada_en, snap.corte)
             files[AVANCE_CATD] = salud_csv(filas_salud, snap.simulacro)
             clock.lap("avance_catd")
+        historial_sitio = site_files is not None and "historial_aparte" in \
+            inspect.signature(site_files).parameters
+        # Every other file of the zip is made: the zip is written with the history.
+        zipped = ZipConHistorial(staging.path(zip_name), files, staging.path(HISTORIAL),
+                                 snap.corte)
+        staging.run(zipped.start, zipped.close)
+        _historial(staging, snap, tablas, name, rules, historial_sitio, zipped.write)
+        clock.lap("historial")
         csvs = {n: d for n, d in files.items() if n.endswith(".csv")
                 and not n.endswith("_CANDIDATURAS.csv")
                 and n not in (HISTORIAL, AVANCE_CATD, DIFUSORES)}
@@ -179,8 +179,7 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
             ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
         del csvs
         clock.lap("diferencias")
-        staging.put_file(zip_name, partial(_zip, files=dict(files), corte=snap.corte,
-                                           en_disco={HISTORIAL: staging.path(HISTORIAL)}))
+        staging.put_file(zip_name, zipped.finish)
         for file_name in list(files):
             staging.put(file_name, files.pop(file_name))
         staging.put(DIFERENCIAS, diff)
@@ -235,13 +234,14 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
 
 
 def _historial(staging: _Staging, snap: Snapshot, tablas: Sequence[TablaEleccion],
-               name: str, rules: RuleSet, sitio: bool) -> None:
+               name: str, rules: RuleSet, sitio: bool, also: Callable[[bytes], None]) -> None:
     """HISTORIAL.csv and, with ``sitio``, the site's history files (one per bloque of
     secciones): each acta's rows are made once, written to both and dropped (a national
-    corte has three million of them), one election at a time."""
+    corte has three million of them), one election at a time. ``also``: given each piece
+    of HISTORIAL.csv after it is written (in the writing thread)."""
     fmt = TimeFormatter()
     site = importlib.import_module("prep.corte.site") if sitio else None
-    with staging.stream(HISTORIAL) as write:
+    with staging.stream(HISTORIAL, also) as write:
         write(encabezado_csv(snap.simulacro).encode("utf-8-sig"))
         for tabla in tablas:
             lineas: list[str] = []
@@ -286,6 +286,7 @@ class _Staging:
         self._files = ThreadPoolExecutor(_FILE_WRITERS, thread_name_prefix="corte-archivos")
         self._pending: list[Future[None]] = []
         self._streams: list[BinaryIO] = []  # closed by their last write, or by discard
+        self._discards: list[Callable[[], None]] = []
 
     def put(self, name: str, data: bytes, listed: bool = True) -> None:
         """Write ``name`` (in the background; see :meth:`wait`)."""
@@ -315,11 +316,18 @@ class _Staging:
             os.fsync(f.fileno())
         self.digests[name] = digest.hexdigest()
 
+    def run(self, task: Callable[[], None], on_discard: Callable[[], None]) -> None:
+        """Run ``task`` in the writing thread, in order with the streams' pieces;
+        ``on_discard`` if the corte is discarded."""
+        self._discards.append(on_discard)
+        self._pending.append(self._writer.submit(task))
+
     @contextmanager
-    def stream(self, name: str) -> Iterator[Callable[[bytes], None]]:
+    def stream(self, name: str, also: Callable[[bytes], None] | None = None
+               ) -> Iterator[Callable[[bytes], None]]:
         """Write ``name`` piece by piece: the ``with`` block gets a function that queues
-        each piece for the writing thread (hashed and written in order), so a file of
-        hundreds of megabytes never sits in memory whole."""
+        each piece for the writing thread (hashed and written in order, then given to
+        ``also``), so a file of hundreds of megabytes never sits in memory whole."""
         path = _inside(self.tmp, name)
         path.parent.mkdir(parents=True, exist_ok=True)
         f = path.open("wb")
@@ -329,6 +337,8 @@ class _Staging:
         def write(data: bytes) -> None:
             digest.update(data)
             f.write(data)
+            if also is not None:
+                also(data)
 
         def close() -> None:
             f.flush()
@@ -375,6 +385,8 @@ class _Staging:
         self._files.shutdown(wait=True, cancel_futures=True)
         for f in self._streams:
             f.close()
+        for discard in self._discards:
+            discard()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
@@ -432,29 +444,6 @@ Publicación firmada:
 - {DIFERENCIAS} dice qué actas se agregaron, cuáles cambiaron y por qué, respecto del
   corte anterior.
 """
-
-
-def _zip(path: Path, *, files: Mapping[str, bytes], en_disco: Mapping[str, Path],
-         corte: datetime) -> None:
-    """The CSVs and LEEME in one zip at ``path``, byte-identical for identical contents;
-    ``en_disco``: files already written (HISTORIAL.csv), compressed piece by piece."""
-    local = corte.astimezone(TZ)
-    stamp = (local.year, local.month, local.day, local.hour, local.minute, 0)
-    names = sorted(n for n in [*files, *en_disco] if n.endswith(".csv") or n == LEEME)
-    with zipfile.ZipFile(path, "w") as archive:
-        for name in names:
-            info = zipfile.ZipInfo(name, stamp)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            # What writestr(compresslevel=) sets; ``compress_level`` from Python 3.13.
-            info._compresslevel = _ZIP_LEVEL  # type: ignore[attr-defined]
-            info.external_attr = 0o644 << 16
-            if name in files:
-                archive.writestr(info, files[name])
-                continue
-            source = en_disco[name]
-            info.file_size = source.stat().st_size  # as writestr sets it: same header
-            with source.open("rb") as f, archive.open(info, "w") as dest:
-                shutil.copyfileobj(f, dest, _CHUNK)
 
 
 def _inside(root: Path, name: str) -> Path:

@@ -57,11 +57,13 @@ class CorteEscrito:
 def build_corte_files(catalog: Catalog, estado: Mapping[str, ActaEnCorte],
                       fuera: Sequence[FueraDeCatalogo], corte: datetime,
                       rules: RuleSet = DEFAULT_RULES, ultimo_corte: bool = False,
-                      simulacro: bool = False,
+                      simulacro: bool = False, manifiesto: bool = True,
                       ) -> tuple[dict[str, bytes], tuple[TablaEleccion, ...]]:
     """The files of a corte package in memory (name → bytes), and the tables behind them.
 
     ``simulacro``: a drill's corte, every file stamped SIMULACRO (:mod:`prep.corte.simulacro`).
+    ``manifiesto``: with its :data:`MANIFEST` (a caller that makes its own leaves it out:
+    hashing a national corte's CSVs twice costs a quarter of a second).
     """
     files: dict[str, bytes] = {}
     tablas: list[TablaEleccion] = []
@@ -76,7 +78,8 @@ def build_corte_files(catalog: Catalog, estado: Mapping[str, ActaEnCorte],
                                                              simulacro=simulacro)
     files[LEEME] = leeme_text(catalog, corte, sorted(files), simulacro, rules=rules,
                               ultimo_corte=ultimo_corte).encode("utf-8")
-    files[MANIFEST] = manifest(files, simulacro)
+    if manifiesto:
+        files[MANIFEST] = manifest(files, simulacro)
     return files, tuple(tablas)
 
 
