@@ -56,7 +56,7 @@ from prep.corte.anexo import TimeFormatter
 from prep.corte.difusores import DIFUSORES, difusores_csv
 from prep.corte.historial import HISTORIAL, encabezado_csv, eventos_de, lineas_csv
 from prep.corte.leeme import leeme_text
-from prep.corte.package import LEEME, MANIFEST, build_corte_files, corte_dirname
+from prep.corte.package import LEEME, MANIFEST, build_corte_files, corte_dirname, tabular
 from prep.corte.salud_catd import AVANCE_CATD, filas_catd, salud_csv
 from prep.corte.summary import Resumen, TablaEleccion
 from prep.crypto import SigningKey
@@ -144,25 +144,35 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
     try:
         # Files are written (and dropped) as soon as they are made, so a national corte
         # never holds its CSVs, zip and site in memory at once.
-        # This package's manifest covers every file, below.
+        tablas = tabular(snap.catalog, snap.estado, snap.fuera, rules, ultimo_corte)
+        filas_salud, salud_seconds = None, time.perf_counter()
+        if snap.salud is not None:
+            filas_salud = filas_catd(snap.catalog, tablas, snap.salud,
+                                     snap.historial.publicada_en, snap.corte)
+        salud_seconds = time.perf_counter() - salud_seconds
+        historial_sitio = site_files is not None and "historial_aparte" in \
+            inspect.signature(site_files).parameters
+        sitio_hecho = None if site_files is None else _Sitio(
+            staging, site_files, snap, tablas, imagenes, zip_name, name, historial_sitio,
+            filas_salud)
+        # This package's manifest covers every file, below. Each election's site files
+        # are made right after its CSV, from the same rows, which are then dropped (a
+        # national election's are hundreds of megabytes).
         files, tablas = build_corte_files(snap.catalog, snap.estado, snap.fuera, snap.corte,
                                           rules, ultimo_corte, snap.simulacro,
-                                          manifiesto=False)
+                                          manifiesto=False, tablas=tablas,
+                                          hecha=None if sitio_hecho is None
+                                          else sitio_hecho.eleccion)
         salud = snap.salud is not None
         if snap.difusores:
             files[DIFUSORES] = difusores_csv(snap.difusores, snap.simulacro)
         top = sorted([*files, HISTORIAL, *([AVANCE_CATD] if salud else []), zip_name,
                       DIFERENCIAS, PUBLIC_KEY, MANIFEST, SIGNATURE])
         files[LEEME] = _leeme(snap, top, key, rules, ultimo_corte).encode("utf-8")
-        clock.lap("csv")
-        filas_salud = None
-        if snap.salud is not None:
-            filas_salud = filas_catd(snap.catalog, tablas, snap.salud,
-                                     snap.historial.publicada_en, snap.corte)
+        clock.lap("csv", menos=salud_seconds + (sitio_hecho.seconds if sitio_hecho else 0.0))
+        if filas_salud is not None:
             files[AVANCE_CATD] = salud_csv(filas_salud, snap.simulacro)
-            clock.lap("avance_catd")
-        historial_sitio = site_files is not None and "historial_aparte" in \
-            inspect.signature(site_files).parameters
+            clock.lap("avance_catd", mas=salud_seconds)
         # Every other file of the zip is made: the zip is written with the history.
         zipped = ZipConHistorial(staging.path(zip_name), files, staging.path(HISTORIAL),
                                  snap.corte)
@@ -184,32 +194,9 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
             staging.put(file_name, files.pop(file_name))
         staging.put(DIFERENCIAS, diff)
         staging.put(PUBLIC_KEY, _public_pem(key))
-        if site_files is not None:
-            descargas = (zip_name, *((DIFUSORES,) if snap.difusores else ()))
-            extra: dict[str, Any] = (
-                {"descargas": descargas}
-                if "descargas" in inspect.signature(site_files).parameters else {})
-            if snap.simulacro:  # a site that cannot stamp it is refused (TypeError)
-                extra["simulacro"] = True
-            parametros = inspect.signature(site_files).parameters
-            if historial_sitio:
-                extra["historial_aparte"] = True
-            if filas_salud is not None and "salud_catd" in parametros:
-                extra["salud_catd"] = filas_salud
-            if "nombre" in parametros:  # every data file names its corte (docs/sitio.md)
-                extra["nombre"] = name
-            # Each file is written as soon as it is made (the whole site of a national
-            # corte is hundreds of megabytes).
-            for path, data in site_files(snap.catalog, {t.eleccion.codigo: t for t in tablas},
-                                         snap.corte, imagenes, **extra):
-                if PurePosixPath(path).parts[0] != SITIO:
-                    raise CorteError(f"el sitio público devolvió {path!r}, fuera de {SITIO}/")
-                staging.put(path, data)
-            if snap.difusores:
-                site = importlib.import_module("prep.corte.site")
-                for path, data in site.difusores_files(snap.difusores, name).items():
-                    staging.put(path, data)
-            clock.lap("sitio")
+        if sitio_hecho is not None:
+            sitio_hecho.resto()
+            clock.lap("sitio", mas=sitio_hecho.seconds)
         resumenes = tuple(t.resumen for t in tablas)
         del tablas
         images = dict(sorted({path: sha for sha, path in imagenes.values()}.items()))
@@ -263,6 +250,66 @@ def _historial(staging: _Staging, snap: Snapshot, tablas: Sequence[TablaEleccion
                 del por_seccion
                 for path in list(files):
                     staging.put(path, files.pop(path))
+
+
+class _Sitio:
+    """The public site's files, made as the corte goes: each election's right after its
+    CSV (:meth:`eleccion`, while its rows are at hand), then the rest (:meth:`resto`);
+    each file written as soon as it is made (a national site is hundreds of MB)."""
+
+    def __init__(self, staging: _Staging, site_files: SiteFiles, snap: Snapshot,
+                 tablas: Sequence[TablaEleccion], imagenes: Mapping[str, tuple[str, str]],
+                 zip_name: str, name: str, historial_aparte: bool,
+                 filas_salud: Sequence[Sequence[str]] | None) -> None:
+        parametros = inspect.signature(site_files).parameters
+        descargas = (zip_name, *((DIFUSORES,) if snap.difusores else ()))
+        extra: dict[str, Any] = {"descargas": descargas} if "descargas" in parametros else {}
+        if snap.simulacro:  # a site that cannot stamp it is refused (TypeError)
+            extra["simulacro"] = True
+        if historial_aparte:
+            extra["historial_aparte"] = True
+        if filas_salud is not None and "salud_catd" in parametros:
+            extra["salud_catd"] = filas_salud
+        if "nombre" in parametros:  # every data file names its corte (docs/sitio.md)
+            extra["nombre"] = name
+        self._files = iter(site_files(snap.catalog, {t.eleccion.codigo: t for t in tablas},
+                                      snap.corte, imagenes, **extra))
+        self._staging = staging
+        self._snap = snap
+        self._name = name
+        self._site = importlib.import_module("prep.corte.site")
+        self.seconds = 0.0  # spent on the elections' files, during the CSVs
+        #: How an election's last file is named (None: not known, all made at the end).
+        self._ultimo: Callable[[str], str] | None = getattr(self._site, "election_file",
+                                                            None)
+
+    def eleccion(self, tabla: TablaEleccion) -> None:
+        """Make the files of ``tabla``'s election (the site makes the elections' files in
+        catalog order, each ending with its ``election_file``), then drop its rows."""
+        if self._ultimo is None:
+            return
+        started = time.perf_counter()
+        ultimo = self._ultimo(tabla.eleccion.codigo)
+        for path, data in self._files:
+            self._put(path, data)
+            if path == ultimo:
+                break
+        tabla.derived.clear()
+        self.seconds += time.perf_counter() - started
+
+    def resto(self) -> None:
+        """Every file not made yet, and the difusores' list."""
+        for path, data in self._files:
+            self._put(path, data)
+        if self._snap.difusores:
+            for path, data in self._site.difusores_files(self._snap.difusores,
+                                                         self._name).items():
+                self._staging.put(path, data)
+
+    def _put(self, path: str, data: bytes) -> None:
+        if PurePosixPath(path).parts[0] != SITIO:
+            raise CorteError(f"el sitio público devolvió {path!r}, fuera de {SITIO}/")
+        self._staging.put(path, data)
 
 
 class _Staging:
@@ -398,9 +445,11 @@ class _Clock:
         self.laps: dict[str, float] = {}
         self._last = time.perf_counter()
 
-    def lap(self, phase: str) -> None:
+    def lap(self, phase: str, *, menos: float = 0.0, mas: float = 0.0) -> None:
+        """Close ``phase``; ``menos``: seconds of it spent on another phase, ``mas``:
+        seconds of it spent before (both reported where they belong)."""
         now = time.perf_counter()
-        self.laps[phase] = round(now - self._last, 3)
+        self.laps[phase] = round(now - self._last - menos + mas, 3)
         self._last = now
 
 
