@@ -127,14 +127,16 @@ def _child(dsn: str, publicacion: Path) -> None:
     catalog_seconds = time.perf_counter() - started
     sitio = site_module() is not None
     settings = CorteSettings(publicacion, blobs=None, sitio=sitio)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu_seconds()
     hecho = make_corte(engine, SigningKey.generate(), settings, motivo=A_PEDIDO,
                        actor="bench")
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, _cpu_seconds() - cpu
     peak_first = _peak_rss_mb()
     # Steady state: a running central has its catalog's indexes built after a first
     # corte; and the same corte without the public site.
+    cpu = _cpu_seconds()
     warm = make_corte(engine, SigningKey.generate(), settings, motivo=A_PEDIDO, actor="bench")
+    cpu_warm = _cpu_seconds() - cpu
     bare = make_corte(engine, SigningKey.generate(), replace(settings, sitio=False),
                       motivo=A_PEDIDO, actor="bench")
     engine.dispose()
@@ -148,16 +150,23 @@ def _child(dsn: str, publicacion: Path) -> None:
     copy_seconds = time.perf_counter() - started
     size = sum(p.stat().st_size for p in hecho.publicado.path.rglob("*") if p.is_file())
     print(json.dumps({
-        "seconds": round(seconds, 3), "peak_rss_mb": round(peak_first),
+        "seconds": round(seconds, 3), "cpu_seconds": round(cpu_seconds, 3),
+        "peak_rss_mb": round(peak_first),
         "peak_rss_mb_three_cortes": round(_peak_rss_mb()),
         "copy_seconds": round(copy_seconds, 3), "copy_mb": round(copy_bytes / 2**20, 1),
         "actas_con_datos": hecho.actas_capturadas, "sitio": sitio,
         "corte_mb": round(size / 2**20, 1), "files": hecho.publicado.files,
         "catalog_load_seconds": round(catalog_seconds, 3),
         "phases_first": {"snapshot": round(hecho.snapshot_seconds, 3), **hecho.publicado.seconds},
-        "seconds_warm": round(warm.seconds, 3),
+        "seconds_warm": round(warm.seconds, 3), "cpu_seconds_warm": round(cpu_warm, 3),
         "phases_warm": {"snapshot": round(warm.snapshot_seconds, 3), **warm.publicado.seconds},
         "seconds_warm_sin_sitio": round(bare.seconds, 3)}))
+
+
+def _cpu_seconds() -> float:
+    """This process's CPU time (user + system), all its threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _peak_rss_mb() -> float:

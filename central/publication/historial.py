@@ -29,14 +29,14 @@ station's site, ``01``–``33``) or ``CCV``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-import psycopg
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from central.publication.prefetch import Prefetch
 from prep.corte.historial import (
     SIN_CENTRO,
     CapturaH,
@@ -103,7 +103,11 @@ _PUBLICADA_EN = """
     FROM actas_publicadas AS p JOIN cortes AS c ON c.id = p.corte_id
     GROUP BY c.id
 """
-_LOTE = 10_000
+#: The queries :func:`leer` reads, in its order (run ahead by the snapshot's
+#: :class:`~central.publication.prefetch.Prefetch`).
+CONSULTAS: tuple[tuple[str, str], ...] = (
+    ("sitios", _SITIOS), ("imagenes", _IMAGENES), ("capturas", _CAPTURAS),
+    ("cotejos", _COTEJOS), ("publicada_en", _PUBLICADA_EN))
 _REGISTRAR = text("""
     INSERT INTO actas_publicadas (clave_acta, corte_id)
     SELECT unnest(CAST(:claves AS varchar[])), :corte_id
@@ -111,10 +115,10 @@ _REGISTRAR = text("""
 """)
 
 
-def leer(cur: psycopg.Cursor[Any], estado: Mapping[str, ActaEnCorte],
+def leer(filas: Prefetch, estado: Mapping[str, ActaEnCorte],
          verificadas: frozenset[str]) -> Historial:
-    """The history of the actas ``estado`` publishes with data, read with ``cur`` inside
-    the snapshot's transaction."""
+    """The history of the actas ``estado`` publishes with data, read from ``filas``
+    (:data:`CONSULTAS`, run in the snapshot's transaction)."""
     # Half a million actas hold a few million of these values: each distinct text (a
     # CATD, an origin, a medium, an image's SHA-256 that the acta's state already holds)
     # is kept once, and the rows are fetched in batches (iterating a cursor row by row
@@ -125,27 +129,26 @@ def leer(cur: psycopg.Cursor[Any], estado: Mapping[str, ActaEnCorte],
             texto[est.sha256] = est.sha256
     una = texto.setdefault
     sitios: dict[str, tuple[str, str]] = {}
-    for clave, acopio, sin_acta in _filas(cur, _SITIOS):
+    for clave, acopio, sin_acta in filas.rows("sitios"):
         sitios[clave] = (una(acopio, acopio), una(sin_acta, sin_acta))
     imagenes: dict[str, list[ImagenH]] = {}
-    for clave, posicion, at, sitio, sha, origen, medio, reemplaza in _filas(cur, _IMAGENES):
+    for clave, posicion, at, sitio, sha, origen, medio, reemplaza in filas.rows("imagenes"):
         catd = SIN_CENTRO if origen == "CASILLA" or sitio is None else una(sitio, sitio)
         imagenes.setdefault(clave, []).append(ImagenH(
             una(posicion, str(posicion)), at, catd, una(sha, sha), una(origen, origen),
             una(medio, medio), reemplaza))
     capturas: dict[str, list[CapturaH]] = {}
-    for clave, verificacion, ronda, slot, imagen, at, sitio, received in _filas(cur,
-                                                                                _CAPTURAS):
+    for clave, verificacion, ronda, slot, imagen, at, sitio, received in filas.rows(
+            "capturas"):
         capturas.setdefault(clave, []).append(CapturaH(
             verificacion, ronda, slot, None if imagen is None else una(imagen, str(imagen)),
             at, una(sitio, sitio), received))
     cotejos: dict[str, list[CotejoH]] = {}
-    for clave, at, sitio, coincide, received, ronda in _filas(cur, _COTEJOS):
+    for clave, at, sitio, coincide, received, ronda in filas.rows("cotejos"):
         cotejos.setdefault(clave, []).append(
             CotejoH(at, una(sitio, sitio), bool(coincide), received, ronda))
-    cur.execute(_PUBLICADA_EN)
     publicada_en: dict[str, tuple[str, datetime]] = {}
-    for directorio, corte_at, claves in cur.fetchall():
+    for directorio, corte_at, claves in filas.rows("publicada_en"):
         cuando = (directorio, corte_at)
         publicada_en.update(dict.fromkeys(claves.split(","), cuando))
     actas: dict[str, Trayectoria] = {}
@@ -158,17 +161,6 @@ def leer(cur: psycopg.Cursor[Any], estado: Mapping[str, ActaEnCorte],
                                    tuple(capturas.pop(clave, vacia)),
                                    tuple(cotejos.pop(clave, vacia)))
     return Historial(actas, publicada_en, verificadas)
-
-
-def _filas(cur: psycopg.Cursor[Any], query: str) -> Iterator[Any]:
-    """The rows of ``query`` from a server-side cursor in the same transaction, in
-    batches: a national corte's millions of images and captures never sit whole in
-    libpq's memory beside the objects made of them (binary: times arrive as numbers,
-    not text to parse)."""
-    with cur.connection.cursor(name="corte_historial", binary=True) as lotes:
-        lotes.execute(query)
-        while rows := lotes.fetchmany(_LOTE):
-            yield from rows
 
 
 def nuevas(historial: Historial, publicadas: Iterable[str]) -> list[str]:

@@ -38,13 +38,10 @@ import os
 import secrets
 import shutil
 import time
-import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
-from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
@@ -53,12 +50,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from central.publication.diferencias import diferencias
 from central.publication.snapshot import Snapshot
+from central.publication.zip_corte import ZipConHistorial
 from prep.corte import simulacro
-from prep.corte.anexo import TZ, TimeFormatter
+from prep.corte.anexo import TimeFormatter
 from prep.corte.difusores import DIFUSORES, difusores_csv
 from prep.corte.historial import HISTORIAL, encabezado_csv, eventos_de, lineas_csv
 from prep.corte.leeme import leeme_text
-from prep.corte.package import LEEME, MANIFEST, build_corte_files, corte_dirname
+from prep.corte.package import LEEME, MANIFEST, build_corte_files, corte_dirname, tabular
 from prep.corte.salud_catd import AVANCE_CATD, filas_catd, salud_csv
 from prep.corte.summary import Resumen, TablaEleccion
 from prep.crypto import SigningKey
@@ -78,9 +76,6 @@ EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/tiff": "tif",
 _CHUNK = 1024 * 1024
 #: Threads writing whole files at once (their fsyncs are committed together).
 _FILE_WRITERS = 8
-# Level 1: a tenth larger than 6, four times faster (national cortes are 125 MB of CSV
-# every few minutes, plus the history).
-_ZIP_LEVEL = 1
 _LINEAS = 2_000  # actas of HISTORIAL.csv per piece written
 
 SiteFiles = Callable[..., Iterable[tuple[str, bytes]]]
@@ -149,26 +144,41 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
     try:
         # Files are written (and dropped) as soon as they are made, so a national corte
         # never holds its CSVs, zip and site in memory at once.
+        tablas = tabular(snap.catalog, snap.estado, snap.fuera, rules, ultimo_corte)
+        filas_salud, salud_seconds = None, time.perf_counter()
+        if snap.salud is not None:
+            filas_salud = filas_catd(snap.catalog, tablas, snap.salud,
+                                     snap.historial.publicada_en, snap.corte)
+        salud_seconds = time.perf_counter() - salud_seconds
+        historial_sitio = site_files is not None and "historial_aparte" in \
+            inspect.signature(site_files).parameters
+        sitio_hecho = None if site_files is None else _Sitio(
+            staging, site_files, snap, tablas, imagenes, zip_name, name, historial_sitio,
+            filas_salud)
+        # This package's manifest covers every file, below. Each election's site files
+        # are made right after its CSV, from the same rows, which are then dropped (a
+        # national election's are hundreds of megabytes).
         files, tablas = build_corte_files(snap.catalog, snap.estado, snap.fuera, snap.corte,
-                                          rules, ultimo_corte, snap.simulacro)
-        del files[MANIFEST]  # this package's manifest covers every file, below
+                                          rules, ultimo_corte, snap.simulacro,
+                                          manifiesto=False, tablas=tablas,
+                                          hecha=None if sitio_hecho is None
+                                          else sitio_hecho.eleccion)
         salud = snap.salud is not None
         if snap.difusores:
             files[DIFUSORES] = difusores_csv(snap.difusores, snap.simulacro)
         top = sorted([*files, HISTORIAL, *([AVANCE_CATD] if salud else []), zip_name,
                       DIFERENCIAS, PUBLIC_KEY, MANIFEST, SIGNATURE])
         files[LEEME] = _leeme(snap, top, key, rules, ultimo_corte).encode("utf-8")
-        clock.lap("csv")
-        historial_sitio = site_files is not None and "historial_aparte" in \
-            inspect.signature(site_files).parameters
-        _historial(staging, snap, tablas, name, rules, historial_sitio)
-        clock.lap("historial")
-        filas_salud = None
-        if snap.salud is not None:
-            filas_salud = filas_catd(snap.catalog, tablas, snap.salud,
-                                     snap.historial.publicada_en, snap.corte)
+        clock.lap("csv", menos=salud_seconds + (sitio_hecho.seconds if sitio_hecho else 0.0))
+        if filas_salud is not None:
             files[AVANCE_CATD] = salud_csv(filas_salud, snap.simulacro)
-            clock.lap("avance_catd")
+            clock.lap("avance_catd", mas=salud_seconds)
+        # Every other file of the zip is made: the zip is written with the history.
+        zipped = ZipConHistorial(staging.path(zip_name), files, staging.path(HISTORIAL),
+                                 snap.corte)
+        staging.run(zipped.start, zipped.close)
+        _historial(staging, snap, tablas, name, rules, historial_sitio, zipped.write)
+        clock.lap("historial")
         csvs = {n: d for n, d in files.items() if n.endswith(".csv")
                 and not n.endswith("_CANDIDATURAS.csv")
                 and n not in (HISTORIAL, AVANCE_CATD, DIFUSORES)}
@@ -179,38 +189,14 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
             ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
         del csvs
         clock.lap("diferencias")
-        staging.put_file(zip_name, partial(_zip, files=dict(files), corte=snap.corte,
-                                           en_disco={HISTORIAL: staging.path(HISTORIAL)}))
+        staging.put_file(zip_name, zipped.finish)
         for file_name in list(files):
             staging.put(file_name, files.pop(file_name))
         staging.put(DIFERENCIAS, diff)
         staging.put(PUBLIC_KEY, _public_pem(key))
-        if site_files is not None:
-            descargas = (zip_name, *((DIFUSORES,) if snap.difusores else ()))
-            extra: dict[str, Any] = (
-                {"descargas": descargas}
-                if "descargas" in inspect.signature(site_files).parameters else {})
-            if snap.simulacro:  # a site that cannot stamp it is refused (TypeError)
-                extra["simulacro"] = True
-            parametros = inspect.signature(site_files).parameters
-            if historial_sitio:
-                extra["historial_aparte"] = True
-            if filas_salud is not None and "salud_catd" in parametros:
-                extra["salud_catd"] = filas_salud
-            if "nombre" in parametros:  # every data file names its corte (docs/sitio.md)
-                extra["nombre"] = name
-            # Each file is written as soon as it is made (the whole site of a national
-            # corte is hundreds of megabytes).
-            for path, data in site_files(snap.catalog, {t.eleccion.codigo: t for t in tablas},
-                                         snap.corte, imagenes, **extra):
-                if PurePosixPath(path).parts[0] != SITIO:
-                    raise CorteError(f"el sitio público devolvió {path!r}, fuera de {SITIO}/")
-                staging.put(path, data)
-            if snap.difusores:
-                site = importlib.import_module("prep.corte.site")
-                for path, data in site.difusores_files(snap.difusores, name).items():
-                    staging.put(path, data)
-            clock.lap("sitio")
+        if sitio_hecho is not None:
+            sitio_hecho.resto()
+            clock.lap("sitio", mas=sitio_hecho.seconds)
         resumenes = tuple(t.resumen for t in tablas)
         del tablas
         images = dict(sorted({path: sha for sha, path in imagenes.values()}.items()))
@@ -235,13 +221,14 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
 
 
 def _historial(staging: _Staging, snap: Snapshot, tablas: Sequence[TablaEleccion],
-               name: str, rules: RuleSet, sitio: bool) -> None:
+               name: str, rules: RuleSet, sitio: bool, also: Callable[[bytes], None]) -> None:
     """HISTORIAL.csv and, with ``sitio``, the site's history files (one per bloque of
     secciones): each acta's rows are made once, written to both and dropped (a national
-    corte has three million of them), one election at a time."""
+    corte has three million of them), one election at a time. ``also``: given each piece
+    of HISTORIAL.csv after it is written (in the writing thread)."""
     fmt = TimeFormatter()
     site = importlib.import_module("prep.corte.site") if sitio else None
-    with staging.stream(HISTORIAL) as write:
+    with staging.stream(HISTORIAL, also) as write:
         write(encabezado_csv(snap.simulacro).encode("utf-8-sig"))
         for tabla in tablas:
             lineas: list[str] = []
@@ -265,6 +252,66 @@ def _historial(staging: _Staging, snap: Snapshot, tablas: Sequence[TablaEleccion
                     staging.put(path, files.pop(path))
 
 
+class _Sitio:
+    """The public site's files, made as the corte goes: each election's right after its
+    CSV (:meth:`eleccion`, while its rows are at hand), then the rest (:meth:`resto`);
+    each file written as soon as it is made (a national site is hundreds of MB)."""
+
+    def __init__(self, staging: _Staging, site_files: SiteFiles, snap: Snapshot,
+                 tablas: Sequence[TablaEleccion], imagenes: Mapping[str, tuple[str, str]],
+                 zip_name: str, name: str, historial_aparte: bool,
+                 filas_salud: Sequence[Sequence[str]] | None) -> None:
+        parametros = inspect.signature(site_files).parameters
+        descargas = (zip_name, *((DIFUSORES,) if snap.difusores else ()))
+        extra: dict[str, Any] = {"descargas": descargas} if "descargas" in parametros else {}
+        if snap.simulacro:  # a site that cannot stamp it is refused (TypeError)
+            extra["simulacro"] = True
+        if historial_aparte:
+            extra["historial_aparte"] = True
+        if filas_salud is not None and "salud_catd" in parametros:
+            extra["salud_catd"] = filas_salud
+        if "nombre" in parametros:  # every data file names its corte (docs/sitio.md)
+            extra["nombre"] = name
+        self._files = iter(site_files(snap.catalog, {t.eleccion.codigo: t for t in tablas},
+                                      snap.corte, imagenes, **extra))
+        self._staging = staging
+        self._snap = snap
+        self._name = name
+        self._site = importlib.import_module("prep.corte.site")
+        self.seconds = 0.0  # spent on the elections' files, during the CSVs
+        #: How an election's last file is named (None: not known, all made at the end).
+        self._ultimo: Callable[[str], str] | None = getattr(self._site, "election_file",
+                                                            None)
+
+    def eleccion(self, tabla: TablaEleccion) -> None:
+        """Make the files of ``tabla``'s election (the site makes the elections' files in
+        catalog order, each ending with its ``election_file``), then drop its rows."""
+        if self._ultimo is None:
+            return
+        started = time.perf_counter()
+        ultimo = self._ultimo(tabla.eleccion.codigo)
+        for path, data in self._files:
+            self._put(path, data)
+            if path == ultimo:
+                break
+        tabla.derived.clear()
+        self.seconds += time.perf_counter() - started
+
+    def resto(self) -> None:
+        """Every file not made yet, and the difusores' list."""
+        for path, data in self._files:
+            self._put(path, data)
+        if self._snap.difusores:
+            for path, data in self._site.difusores_files(self._snap.difusores,
+                                                         self._name).items():
+                self._staging.put(path, data)
+
+    def _put(self, path: str, data: bytes) -> None:
+        if PurePosixPath(path).parts[0] != SITIO:
+            raise CorteError(f"el sitio público devolvió {path!r}, fuera de {SITIO}/")
+        self._staging.put(path, data)
+
+
 class _Staging:
     """The hidden temporary directory a corte is written into, then renamed.
 
@@ -286,6 +333,7 @@ class _Staging:
         self._files = ThreadPoolExecutor(_FILE_WRITERS, thread_name_prefix="corte-archivos")
         self._pending: list[Future[None]] = []
         self._streams: list[BinaryIO] = []  # closed by their last write, or by discard
+        self._discards: list[Callable[[], None]] = []
 
     def put(self, name: str, data: bytes, listed: bool = True) -> None:
         """Write ``name`` (in the background; see :meth:`wait`)."""
@@ -315,11 +363,18 @@ class _Staging:
             os.fsync(f.fileno())
         self.digests[name] = digest.hexdigest()
 
+    def run(self, task: Callable[[], None], on_discard: Callable[[], None]) -> None:
+        """Run ``task`` in the writing thread, in order with the streams' pieces;
+        ``on_discard`` if the corte is discarded."""
+        self._discards.append(on_discard)
+        self._pending.append(self._writer.submit(task))
+
     @contextmanager
-    def stream(self, name: str) -> Iterator[Callable[[bytes], None]]:
+    def stream(self, name: str, also: Callable[[bytes], None] | None = None
+               ) -> Iterator[Callable[[bytes], None]]:
         """Write ``name`` piece by piece: the ``with`` block gets a function that queues
-        each piece for the writing thread (hashed and written in order), so a file of
-        hundreds of megabytes never sits in memory whole."""
+        each piece for the writing thread (hashed and written in order, then given to
+        ``also``), so a file of hundreds of megabytes never sits in memory whole."""
         path = _inside(self.tmp, name)
         path.parent.mkdir(parents=True, exist_ok=True)
         f = path.open("wb")
@@ -329,6 +384,8 @@ class _Staging:
         def write(data: bytes) -> None:
             digest.update(data)
             f.write(data)
+            if also is not None:
+                also(data)
 
         def close() -> None:
             f.flush()
@@ -375,6 +432,8 @@ class _Staging:
         self._files.shutdown(wait=True, cancel_futures=True)
         for f in self._streams:
             f.close()
+        for discard in self._discards:
+            discard()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
@@ -386,9 +445,11 @@ class _Clock:
         self.laps: dict[str, float] = {}
         self._last = time.perf_counter()
 
-    def lap(self, phase: str) -> None:
+    def lap(self, phase: str, *, menos: float = 0.0, mas: float = 0.0) -> None:
+        """Close ``phase``; ``menos``: seconds of it spent on another phase, ``mas``:
+        seconds of it spent before (both reported where they belong)."""
         now = time.perf_counter()
-        self.laps[phase] = round(now - self._last, 3)
+        self.laps[phase] = round(now - self._last - menos + mas, 3)
         self._last = now
 
 
@@ -432,29 +493,6 @@ Publicación firmada:
 - {DIFERENCIAS} dice qué actas se agregaron, cuáles cambiaron y por qué, respecto del
   corte anterior.
 """
-
-
-def _zip(path: Path, *, files: Mapping[str, bytes], en_disco: Mapping[str, Path],
-         corte: datetime) -> None:
-    """The CSVs and LEEME in one zip at ``path``, byte-identical for identical contents;
-    ``en_disco``: files already written (HISTORIAL.csv), compressed piece by piece."""
-    local = corte.astimezone(TZ)
-    stamp = (local.year, local.month, local.day, local.hour, local.minute, 0)
-    names = sorted(n for n in [*files, *en_disco] if n.endswith(".csv") or n == LEEME)
-    with zipfile.ZipFile(path, "w") as archive:
-        for name in names:
-            info = zipfile.ZipInfo(name, stamp)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            # What writestr(compresslevel=) sets; ``compress_level`` from Python 3.13.
-            info._compresslevel = _ZIP_LEVEL  # type: ignore[attr-defined]
-            info.external_attr = 0o644 << 16
-            if name in files:
-                archive.writestr(info, files[name])
-                continue
-            source = en_disco[name]
-            info.file_size = source.stat().st_size  # as writestr sets it: same header
-            with source.open("rb") as f, archive.open(info, "w") as dest:
-                shutil.copyfileobj(f, dest, _CHUNK)
 
 
 def _inside(root: Path, name: str) -> Path:

@@ -26,23 +26,20 @@ What is published (DOMAIN.md, "Rules" and "Publication"):
   catalog does not hold that was registered (acopio, else its first image).
 
 The rows are read with a few set-based statements straight from psycopg, never as ORM
-objects: a national corte is half a million rows. The acta rows come from a server-side
-cursor in batches, fetched by a thread of their own while this one turns the previous
-batch into :class:`~prep.corte.model.ActaEnCorte` (PostgreSQL and Python overlap).
+objects: a national corte is half a million rows. The acta rows, then their history's,
+come from server-side cursors in batches, fetched by a thread of their own while this
+one turns the previous batch into Python objects (PostgreSQL and Python overlap:
+:mod:`central.publication.prefetch`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from queue import Empty, Queue
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
-import psycopg
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -50,6 +47,7 @@ from central import catalog_store
 from central.difusores import oficiales
 from central.publication import historial as historial_db
 from central.publication import salud_catd as salud_db
+from central.publication.prefetch import Prefetch
 from prep.catalog import Catalog
 from prep.corte.historial import Historial
 from prep.corte.model import ActaEnCorte, Digitalizacion, FueraDeCatalogo, Origen
@@ -63,9 +61,9 @@ class SnapshotError(RuntimeError):
     """The database cannot give a corte (no catalog yet, unreadable data); Spanish."""
 
 
-@dataclass(frozen=True, slots=True)
-class Imagen:
-    """The published image of an acta: its SHA-256 and media type."""
+class Imagen(NamedTuple):
+    """The published image of an acta: its SHA-256 and media type (a named tuple: one
+    per acta with data, made several times faster than a dataclass)."""
 
     sha256: str
     media_type: str
@@ -148,7 +146,7 @@ _SIMULACRO = "SELECT simulacro FROM installation WHERE id = 1"
 _MARCAS: dict[str, Valor] = {m.value: m for m in Marca}
 _CANON: dict[object, Valor] = {n: n for n in range(MAX_VALOR + 1)}
 _CANON.update(_MARCAS)
-BATCH = 20_000
+BATCH = 10_000  # rows per fetch (states and history alike)
 _ORIGENES = {o.value: o for o in Origen}
 _DIGITALIZACIONES = {d.value: d for d in Digitalizacion}
 _CAUSAS = {c.value: c for c in CausaSinActa}
@@ -162,6 +160,41 @@ def _captura(campos: tuple[str, ...], valores: tuple[Valor, ...]) -> Captura:
     object.__setattr__(captura, "campos", campos)
     object.__setattr__(captura, "valores", valores)
     return captura
+
+
+# The validated acta's ActaEnCorte, its slots set directly: its dataclass __init__ takes
+# keyword arguments and calls object.__setattr__ once per field, a second per national
+# corte. What __post_init__ checks (no sin acta cause with a capture) holds here.
+_NUEVA = object.__new__
+_PONER = {f.name: ActaEnCorte.__dict__[f.name].__set__ for f in fields(ActaEnCorte)}
+(_S_CLAVE, _S_ACOPIO, _S_CAPTURA, _S_CAUSA, _S_FECHA_CAPTURA, _S_FECHA_VERIFICACION,
+ _S_ORIGEN, _S_DIGITALIZACION, _S_SHA256, _S_TRASLADO, _S_COTEJADA, _S_TIPO_DOCUMENTO) = (
+    _PONER.pop(n) for n in (
+        "clave", "acopio", "captura", "causa_sin_acta", "fecha_captura",
+        "fecha_verificacion", "origen", "digitalizacion", "sha256", "traslado", "cotejada",
+        "tipo_documento"))
+assert not _PONER, f"ActaEnCorte fields _validada does not set: {sorted(_PONER)}"
+
+
+def _validada(clave: str, acopio: datetime | None, captura: Captura,  # noqa: PLR0913
+              fecha_captura: datetime | None, fecha_verificacion: datetime | None,
+              origen: Origen | None, digitalizacion: Digitalizacion | None,
+              sha256: str | None, traslado: str | None, cotejada: bool,
+              tipo_documento: str | None) -> ActaEnCorte:
+    acta: ActaEnCorte = _NUEVA(ActaEnCorte)
+    _S_CLAVE(acta, clave)
+    _S_ACOPIO(acta, acopio)
+    _S_CAPTURA(acta, captura)
+    _S_CAUSA(acta, None)
+    _S_FECHA_CAPTURA(acta, fecha_captura)
+    _S_FECHA_VERIFICACION(acta, fecha_verificacion)
+    _S_ORIGEN(acta, origen)
+    _S_DIGITALIZACION(acta, digitalizacion)
+    _S_SHA256(acta, sha256)
+    _S_TRASLADO(acta, traslado)
+    _S_COTEJADA(acta, cotejada)
+    _S_TIPO_DOCUMENTO(acta, tipo_documento)
+    return acta
 
 
 def read_snapshot(engine: Engine) -> Snapshot:
@@ -197,10 +230,11 @@ def read_snapshot(engine: Engine) -> Snapshot:
         imagenes: dict[str, Imagen] = {}
         verificadas: set[str] = set()
         corregidas: dict[str, Correccion] = {}
-        for rows in _batches(raw):
-            _estado(catalog, rows, estado, imagenes, verificadas, corregidas)
+        with Prefetch(raw, [("estados", _STATES), *historial_db.CONSULTAS], BATCH) as filas:
+            for rows in filas.batches("estados"):
+                _estado(catalog, rows, estado, imagenes, verificadas, corregidas)
+            historial = historial_db.leer(filas, estado, frozenset(verificadas))
         with raw.cursor() as cur:  # still the snapshot's transaction
-            historial = historial_db.leer(cur, estado, frozenset(verificadas))
             salud = salud_db.leer(cur, estado)
             difusores = oficiales(cur)
     # An election code the catalog does not hold names no election: published as not
@@ -211,38 +245,6 @@ def read_snapshot(engine: Engine) -> Snapshot:
                   for codigo, eleccion, at in fuera_rows if at is not None)
     return Snapshot(corte, version, catalog, estado, fuera, imagenes, simulacro,
                     frozenset(verificadas), corregidas, historial, salud, difusores)
-
-
-def _batches(raw: psycopg.Connection[Any]) -> Iterator[list[Any]]:
-    """The rows of :data:`_STATES` in batches, from a server-side cursor (half a million
-    rows never sit in memory at once) read by a thread of its own: PostgreSQL makes
-    and sends the next batch while this thread turns the last one into actas."""
-    queue: Queue[list[Any] | BaseException | None] = Queue(maxsize=2)
-    stop = threading.Event()
-
-    def fetch() -> None:
-        try:
-            with raw.cursor(name="corte_actas", binary=True) as states:
-                states.execute(_STATES)
-                while not stop.is_set() and (rows := states.fetchmany(BATCH)):
-                    queue.put(rows)
-            queue.put(None)
-        except BaseException as exc:  # handed to the reading thread, raised there
-            queue.put(exc)
-
-    fetcher = threading.Thread(target=fetch, name="corte-snapshot", daemon=True)
-    fetcher.start()
-    try:
-        while (item := queue.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while fetcher.is_alive():  # unblock a fetcher waiting on a full queue
-            with contextlib.suppress(Empty):
-                queue.get(timeout=0.1)
-        fetcher.join()
 
 
 def _estado(catalog: Catalog, rows: list[Any], estado: dict[str, ActaEnCorte],
@@ -277,17 +279,15 @@ def _estado(catalog: Catalog, rows: list[Any], estado: dict[str, ActaEnCorte],
             if corregida is not None:  # a correction round validated this data
                 corregidas[clave] = Correccion(str(corregida), tuple(
                     str(c) for c in loads(campos_json or "null") or ()), motivo)
-            estado[clave] = ActaEnCorte(
-                clave, acopio=acopio_at, captura=captura,
-                fecha_captura=capturada_at if verificada and capturada_at else validada_at,
+            estado[clave] = _validada(
+                clave, acopio_at, captura,
+                capturada_at if verificada and capturada_at else validada_at,
                 # Validated for publication: the verificador's decision, or the arrival
                 # of the capture that matched another (the central reconciled it then).
-                fecha_verificacion=validada_at if verificada else validada_recibida,
-                origen=_ORIGENES.get(origen), digitalizacion=_DIGITALIZACIONES.get(
-                    digitalizacion), sha256=sha256,
-                traslado=codigo_traslado(acta.casilla, traslado),
-                tipo_documento=tipo_documento_publicado(origen, documento),
-                cotejada=bool(cotejada))
+                validada_at if verificada else validada_recibida,
+                _ORIGENES.get(origen), _DIGITALIZACIONES.get(digitalizacion), sha256,
+                codigo_traslado(acta.casilla, traslado), bool(cotejada),
+                tipo_documento_publicado(origen, documento))
             if sha256 is not None:
                 imagenes[clave] = Imagen(sha256, media_types.setdefault(media_type,
                                                                        media_type))

@@ -335,9 +335,7 @@ class Catalog:
 
     @cached_property
     def _actas_por_eleccion(self) -> dict[str, tuple[Acta, ...]]:
-        return {e.codigo: tuple(Acta(c, e) for c in self.casillas_ordenadas
-                                if c.tiene_acta(e.codigo))
-                for e in self.elecciones}
+        return {e.codigo: _actas(e, self.casillas_ordenadas) for e in self.elecciones}
 
     def iter_actas(self) -> Iterator[Acta]:
         for e in self.elecciones:
@@ -363,6 +361,44 @@ def tipo_rank(tipo: str) -> int:
         return TIPO_CASILLA_ORDER.index(tipo)
     except ValueError:
         return len(TIPO_CASILLA_ORDER)
+
+
+_NUEVA = object.__new__
+_PONER_ACTA = {name: Acta.__dict__[name].__set__
+               for name in ("casilla", "eleccion", "clave", "layout", "tipo_acta")}
+assert set(_PONER_ACTA) == set(Acta.__slots__), "Acta fields _actas does not set"
+
+
+def _actas(eleccion: Eleccion, casillas: Sequence[Casilla]) -> tuple[Acta, ...]:
+    """``Acta(c, eleccion)`` for each of ``casillas`` that has one, in their order, with
+    its slots set directly: what ``Acta.__post_init__`` works out per acta depends only
+    on the casilla's tipo and ámbito, so it is worked out once for each (a national
+    catalog has half a million actas, built by its first corte)."""
+    codigo = eleccion.codigo
+    poner_casilla, poner_eleccion, poner_clave, poner_layout, poner_tipo = (
+        _PONER_ACTA["casilla"], _PONER_ACTA["eleccion"], _PONER_ACTA["clave"],
+        _PONER_ACTA["layout"], _PONER_ACTA["tipo_acta"])
+    tipos: dict[str, str] = {}
+    layouts: dict[int, Layout] = {}
+    out: list[Acta] = []
+    for c in casillas:
+        if not c.tiene_acta(codigo):
+            continue
+        tipo = tipos.get(c.tipo)
+        if tipo is None:
+            tipo = tipos[c.tipo] = eleccion.tipo_acta_de(c.tipo)
+        ambito = eleccion.ambito_id(c)
+        layout = layouts.get(ambito)
+        if layout is None:
+            layout = layouts[ambito] = eleccion.layout(ambito)
+        acta: Acta = _NUEVA(Acta)
+        poner_casilla(acta, c)
+        poner_eleccion(acta, eleccion)
+        poner_clave(acta, c.clave + codigo)
+        poner_layout(acta, layout)
+        poner_tipo(acta, tipo)
+        out.append(acta)
+    return tuple(out)
 
 
 def clave_casilla(entidad: int, seccion: int, tipo: str, id_casilla: int, ext: int) -> str:

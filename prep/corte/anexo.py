@@ -138,16 +138,25 @@ def write_eleccion_csv(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
     w.writerow(header)
     rows = acta_rows(catalog, tabla, cache, fmt)
     lines = plain_csv_lines(rows, len(header))
+    # The acta lines (tens of megabytes nationally) are encoded on their own, not copied
+    # into the buffer first: the same bytes, fewer copies in memory at once.
+    parts = [buf.getvalue().encode("utf-8-sig")]
     if lines is None:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
         w.writerows(rows)
-    else:
-        buf.write(lines)
+        lines = buf.getvalue()
+    parts.append(lines.encode("utf-8"))
+    del lines
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     sin_datos = (SIN_DATO,) * len(eleccion.campos_captura)
     tail_keys = (SIN_DATO,) * len(columns_before(eleccion))
     for fuera in tabla.fuera:
         etiqueta = tabla.etiqueta_fuera if fuera.eleccion else tabla.etiqueta_fuera_sin_eleccion
         w.writerow(_fuera_row(tail_keys, sin_datos, etiqueta, fuera, fmt))
-    return buf.getvalue().encode("utf-8-sig")
+    parts.append(buf.getvalue().encode("utf-8"))
+    return b"".join(parts)
 
 
 def plain_csv_lines(rows: Sequence[Sequence[str]], width: int) -> str | None:
@@ -177,8 +186,9 @@ def plain_csv_lines(rows: Sequence[Sequence[str]], width: int) -> str | None:
                 buf.truncate()
                 writer.writerow(rows[i])
                 lines[i] = buf.getvalue()[:-2]
-        text = "\r\n".join(lines)
-    return text + "\r\n" if n else ""
+    del text
+    lines.append("")  # the last line's end, without copying the whole text once more
+    return "\r\n".join(lines) if n else ""
 
 
 #: A casilla's own columns (:func:`_casilla_cols`).

@@ -14,7 +14,7 @@ import io
 import os
 import shutil
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -57,27 +57,44 @@ class CorteEscrito:
 def build_corte_files(catalog: Catalog, estado: Mapping[str, ActaEnCorte],
                       fuera: Sequence[FueraDeCatalogo], corte: datetime,
                       rules: RuleSet = DEFAULT_RULES, ultimo_corte: bool = False,
-                      simulacro: bool = False,
+                      simulacro: bool = False, manifiesto: bool = True,
+                      tablas: Sequence[TablaEleccion] | None = None,
+                      hecha: Callable[[TablaEleccion], None] | None = None,
                       ) -> tuple[dict[str, bytes], tuple[TablaEleccion, ...]]:
     """The files of a corte package in memory (name → bytes), and the tables behind them.
 
     ``simulacro``: a drill's corte, every file stamped SIMULACRO (:mod:`prep.corte.simulacro`).
+    ``manifiesto``: with its :data:`MANIFEST` (a caller that makes its own leaves it out:
+    hashing a national corte's CSVs twice costs a quarter of a second).
+    ``tablas``: those of :func:`tabular`, if the caller made them already; ``hecha`` is
+    called with each as soon as its CSV is made (its rows are still in ``derived``).
     """
     files: dict[str, bytes] = {}
-    tablas: list[TablaEleccion] = []
+    if tablas is None:
+        tablas = tabular(catalog, estado, fuera, rules, ultimo_corte)
     keys: dict[str, CasillaColumns] = {}
-    for eleccion in catalog.elecciones:
-        tabla = tabulate(eleccion, catalog.actas(eleccion), estado, fuera, rules, ultimo_corte)
-        tablas.append(tabla)
+    for tabla in tablas:
+        eleccion = tabla.eleccion
         name = slug(eleccion.nombre)
         files[f"{name}.csv"] = write_eleccion_csv(catalog, tabla, corte, keys,
                                                   simulacro=simulacro)
         files[f"{name}_CANDIDATURAS.csv"] = candidaturas_csv(catalog, eleccion,
                                                              simulacro=simulacro)
+        if hecha is not None:
+            hecha(tabla)
     files[LEEME] = leeme_text(catalog, corte, sorted(files), simulacro, rules=rules,
                               ultimo_corte=ultimo_corte).encode("utf-8")
-    files[MANIFEST] = manifest(files, simulacro)
+    if manifiesto:
+        files[MANIFEST] = manifest(files, simulacro)
     return files, tuple(tablas)
+
+
+def tabular(catalog: Catalog, estado: Mapping[str, ActaEnCorte],
+            fuera: Sequence[FueraDeCatalogo], rules: RuleSet = DEFAULT_RULES,
+            ultimo_corte: bool = False) -> tuple[TablaEleccion, ...]:
+    """The table of every election of the catalog, in catalog order."""
+    return tuple(tabulate(e, catalog.actas(e), estado, fuera, rules, ultimo_corte)
+                 for e in catalog.elecciones)
 
 
 def manifest(files: Mapping[str, bytes], simulacro: bool = False) -> bytes:

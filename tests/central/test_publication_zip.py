@@ -1,0 +1,75 @@
+"""The corte's zip made while HISTORIAL.csv is written is the very file made from the
+finished files (central.publication.zip_corte)."""
+
+from __future__ import annotations
+
+import random
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from central.publication.zip_corte import ZipConHistorial, write_zip
+
+CORTE = datetime(2027, 6, 7, 14, 5, tzinfo=UTC)
+
+
+def _files(rng: random.Random) -> dict[str, bytes]:
+    def texto(n: int) -> bytes:
+        return "".join(rng.choice("0123456789,'-ABCáé\r\n") for _ in range(n)).encode()
+    return {"ALCALDIAS.csv": texto(5_000), "AVANCE_CATD.csv": texto(300),
+            "JEFATURA_DE_GOBIERNO.csv": texto(7_000), "LEEME.txt": texto(900),
+            "ZZZ_CANDIDATURAS.csv": texto(200), "llave_publica.pem": b"no va en el zip"}
+
+
+def _streamed(tmp: Path, files: dict[str, bytes], historial: bytes,
+              rng: random.Random) -> bytes:
+    on_disk = tmp / "HISTORIAL.csv"
+    path = tmp / "streamed.zip"
+    zipped = ZipConHistorial(path, files, on_disk, CORTE)
+    zipped.start()
+    with on_disk.open("wb") as f:
+        at = 0
+        while at < len(historial):  # pieces of any size, as the corte writes them
+            piece = historial[at:at + rng.randint(1, 4_000)]
+            f.write(piece)
+            zipped.write(piece)
+            at += len(piece)
+    zipped.finish(path)
+    return path.read_bytes()
+
+
+def _whole(tmp: Path, files: dict[str, bytes]) -> bytes:
+    path = tmp / "whole.zip"
+    write_zip(path, files=files, en_disco={"HISTORIAL.csv": tmp / "HISTORIAL.csv"},
+              corte=CORTE)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_zip_made_with_the_history_is_the_zip_of_the_finished_files(
+        tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    files = _files(rng)
+    historial = bytes(rng.randrange(256) for _ in range(60_000)) * 3
+    streamed = _streamed(tmp_path, files, historial, rng)
+    assert streamed == _whole(tmp_path, files)
+    with zipfile.ZipFile(tmp_path / "streamed.zip") as archive:
+        assert archive.read("HISTORIAL.csv") == historial
+        assert archive.namelist() == sorted(n for n in [*files, "HISTORIAL.csv"]
+                                            if n != "llave_publica.pem")
+
+
+def test_a_history_that_needs_zip64_headers_is_zipped_again_the_same_way(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The header choice depends on the member's final size (zip64 past ~2 GB): with a
+    # small limit, a small history takes the path a huge one would.
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 50_000)
+    rng = random.Random(4)
+    files = {"A.csv": b"1,2\r\n", "LEEME.txt": b"hola", "Z.csv": b"3,4\r\n"}
+    historial = bytes(rng.randrange(256) for _ in range(80_000))
+    streamed = _streamed(tmp_path, files, historial, rng)
+    assert streamed == _whole(tmp_path, files)
+    with zipfile.ZipFile(tmp_path / "streamed.zip") as archive:
+        assert archive.read("HISTORIAL.csv") == historial
