@@ -19,10 +19,15 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from prep.catalog import generate_catalog, write_catalog
 from prep.corte.reader import read_eleccion_csv
+from prep.papel.actas import plan_catd, write_catd_pdfs
+from prep.papel.esperados import preparar, to_json
 from prep.papel.informe import CON_DIFERENCIAS, ERRONEA, resolve_corte
 from prep.station.scan.hotfolder import PROCESADAS, RECHAZADAS
+from simulacro.noche_papel import ErrorDeCaptura, NocheError, plan_papel
 from tests.harness.tools import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
@@ -91,3 +96,40 @@ def test_a_paper_night_publishes_what_was_typed_and_the_informe_finds_the_one_mi
     resumen = json.loads((noche / "simulacro.json").read_text(encoding="utf-8"))
     assert resumen["capturas"] == 2 * len(con_papel)
     assert resumen["fallas"] == [] and resumen["avisos"] == []
+
+
+def test_the_nights_stations_receive_what_was_printed_for_them(tmp_path: Path) -> None:
+    catalog = generate_catalog(2027, 0.01)
+    catalog = replace(catalog, casillas=tuple(
+        c for c in catalog.casillas if c.distrito_id in (1, 2, 3)))
+    esperados = preparar(catalog, 2027, empates=1)
+    write_catd_pdfs(esperados, tmp_path / "actas")
+    errores = [ErrorDeCaptura.parse("'090001B010001':PAN=3")]
+    assert errores[0].clave == "090001B010001"
+    datos = to_json(esperados)
+    con_papel = next(a for a in datos["actas"] if a["valores"])
+    campo = next(iter(con_papel["valores"]))
+    plan = plan_papel(datos, tmp_path / "actas",
+                      [ErrorDeCaptura(con_papel["clave"], campo, "7")])
+    assert [e.nombre for e in plan.estaciones] == ["catd01", "catd02", "catd03", "ccv"]
+    assert plan.erradas == {con_papel["clave"]: [campo, "7"]}
+    for impreso, estacion in zip(plan_catd(esperados), plan.estaciones, strict=False):
+        assert estacion.sitio == impreso.distrito
+        llegadas = {(ll.clave, ll.tipo, ll.causa) for ll in estacion.llegadas}
+        # The acopiador registers each printed acta, each sin acta with its cause, and
+        # the fuera-de-catálogo sheets as read; the digitalizador skips the control sheet.
+        assert {(p.acta.clave, "acopio", "") for p in impreso.paginas if not p.nota} | {
+            (p.qr, "fuera", "") for p in impreso.paginas if p.nota} | {
+            (clave, "sin_acta", esperados.estado[clave].causa_sin_acta.value)  # type: ignore[union-attr]
+            for clave, _ in impreso.sin_acta} == llegadas
+        assert plan.papel[estacion.nombre]["papel"]["primera"] == impreso.primera
+    assert any(ll.tipo == "sin_acta" for e in plan.estaciones for ll in e.llegadas)
+    assert set(plan.verdad) == {p.acta.clave for i in plan_catd(esperados)
+                                for p in i.paginas if not p.nota}
+    assert plan.hojas_fuera == len(esperados.fuera)
+    with pytest.raises(NocheError, match="no tiene el campo"):
+        plan_papel(datos, tmp_path / "actas", [ErrorDeCaptura(con_papel["clave"], "X", "1")])
+    with pytest.raises(NocheError, match="no es un acta con papel"):
+        plan_papel(datos, tmp_path / "actas", [ErrorDeCaptura("099999B010001", campo, "1")])
+    with pytest.raises(NocheError, match="CLAVE_ACTA:CAMPO=VALOR"):
+        ErrorDeCaptura.parse("090001B010001:PAN")
