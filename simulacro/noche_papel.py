@@ -226,12 +226,16 @@ class NochePapel:
         """Until the stations are idle (stack scanned, every acta captured twice and
         every record delivered to the central) in two looks more than a status report
         apart, so no count is older than the backlog it was read with; or ``espera_s``
-        passed (the informe then says which actas are not final)."""
+        passed (the informe then says which actas are not final); or a station reported
+        an error (there is no point in waiting for it)."""
         deadline = time.monotonic() + self.espera_s
         ociosas_desde: float | None = None
         while time.monotonic() < deadline:
             estaciones.check()
-            if not self._ociosas(estaciones.states()):
+            states = estaciones.states()
+            if any(s.get("errores") for s in states.values()):
+                return  # a station failed (e.g. pdftoppm): its errors go to the fallas
+            if not self._ociosas(states):
                 ociosas_desde = None
             elif ociosas_desde is None:
                 ociosas_desde = time.monotonic()

@@ -82,10 +82,16 @@ class Digitalizacion(EstacionBase):
         aside = self.data_dir / "papel.tmp"
         shutil.rmtree(aside, ignore_errors=True)
         aside.mkdir()
-        subprocess.run(["pdftoppm", "-r", str(int(self.config["dpi"])), "-gray", "-png",
-                        "-f", str(int(papel["primera"])), str(papel["pdf"]),
-                        str(aside / f"{self.name}-hoja")], check=True, timeout=1800,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            subprocess.run(["pdftoppm", "-r", str(int(self.config["dpi"])), "-gray", "-png",
+                            "-f", str(int(papel["primera"])), str(papel["pdf"]),
+                            str(aside / f"{self.name}-hoja")], check=True, timeout=1800,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        except (OSError, subprocess.SubprocessError) as exc:
+            detalle = getattr(exc, "stderr", None) or str(exc)
+            self.fail(f"no se pudieron escanear las actas impresas de {papel['pdf']} "
+                      f"(pdftoppm): {detalle.strip()[-300:]}")
+            return
         self.hot_dir.mkdir(parents=True, exist_ok=True)
         for hoja in sorted(aside.iterdir()):
             os.replace(hoja, self.hot_dir / hoja.name)
