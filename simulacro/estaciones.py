@@ -12,10 +12,11 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from prep.sintetico.plan import Plan, station_config
+from prep.sintetico.plan import PlanEstacion, station_config
 from simulacro.nodo import Nodo, NodoError
 from simulacro.zygote import ForkedStation, Zygote
 
@@ -24,6 +25,16 @@ ROLES_CCV = ("capturista", "capturista", "verificador")
 START_FILE = "inicio.json"
 STATIONS_READY_TIMEOUT = 600.0
 STATIONS_STOP_TIMEOUT = 180.0
+
+
+class PlanDeEstaciones(Protocol):
+    """What the stations are set up from: the drill's :class:`~prep.sintetico.plan.Plan`,
+    or the paper night's (:mod:`simulacro.noche_papel`)."""
+
+    @property
+    def estaciones(self) -> Sequence[PlanEstacion]: ...
+
+    def write(self, path: Path) -> None: ...
 
 
 class Estaciones:
@@ -39,9 +50,11 @@ class Estaciones:
 
     # setup -------------------------------------------------------------------------
 
-    def set_up(self, plan: Plan, nodo: Nodo, *, speed: float, dpi: int) -> None:
+    def set_up(self, plan: PlanDeEstaciones, nodo: Nodo, *, speed: float, dpi: int,
+               extra: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         """Operators (one ``operator import``) and enrollment codes (one
-        ``enroll-code`` for the CATDs, one for the CCV), then one process per station."""
+        ``enroll-code`` for the CATDs, one for the CCV), then one process per station;
+        ``extra``: more config for some stations, by name (the paper night's PDF)."""
         rows: list[tuple[str, str, int | None]] = []
         owners: list[tuple[str, str]] = []
         for estacion in plan.estaciones:
@@ -72,7 +85,8 @@ class Estaciones:
                 speed=speed, compartido=str(shared),
                 avisos=str(self.out / "estaciones" / "avisos"), dpi=dpi,
                 publicacion=str(self.out / "publicacion"),
-                estado=str(self.out / "estaciones" / f"{estacion.nombre}.estado.json"))
+                estado=str(self.out / "estaciones" / f"{estacion.nombre}.estado.json"),
+                **(extra or {}).get(estacion.nombre, {}))
             path = self.out / "estaciones" / f"{estacion.nombre}.json"
             path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
             self.configs[estacion.nombre] = path

@@ -1,21 +1,27 @@
-"""``prep simulacro preparar`` and ``prep simulacro informe``: the simulacro with paper
-(issue 32), subcommands of ``prep simulacro`` (which, with options only, still runs the
-automated drill). The work is in :mod:`prep.papel`."""
+"""``prep simulacro preparar``, ``prep simulacro noche`` and ``prep simulacro informe``:
+the simulacro with paper (issue 32), subcommands of ``prep simulacro`` (which, with
+options only, still runs the automated drill). The work is in :mod:`prep.papel` and,
+for the night run by virtual operators, :mod:`simulacro.noche_papel`."""
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-ACCIONES = ("preparar", "informe")
+if TYPE_CHECKING:
+    from prep.papel.informe import Informe
+
+ACCIONES = ("preparar", "noche", "informe")
 
 
 def add_subcommands(sim: argparse.ArgumentParser) -> None:
     """Add ``preparar`` and ``informe`` under ``prep simulacro``; without either,
     ``prep simulacro [opciones]`` runs the drill as always."""
     acciones = sim.add_subparsers(
-        dest="accion", metavar="{preparar,informe}",
+        dest="accion", metavar="{preparar,noche,informe}",
         title="simulacro con papel (docs/simulacro.md)",
         description="sin acción, «prep simulacro [opciones]» ejecuta el simulacro "
                     "automático")
@@ -37,6 +43,34 @@ def add_subcommands(sim: argparse.ArgumentParser) -> None:
                           help="reglas de publicación del nodo central del simulacro (ver "
                                "resources/reglas.toml); predeterminadas las de DOMAIN.md")
     preparar.set_defaults(func=preparar_command)
+    noche = acciones.add_parser(
+        "noche", help="la noche con papel, hecha por operadores virtuales",
+        description="Corre la noche de un «preparar» con el nodo central y las estaciones "
+                    "reales: cada CATD registra el acopio de sus paquetes y escanea sus "
+                    "actas impresas (cada página del PDF, convertida en imagen, entra a la "
+                    "carpeta del escáner de la estación), los capturistas virtuales teclean "
+                    "cada acta desde los resultados esperados, se publica el último corte y "
+                    "el informe lo compara. Sale con 0 solo si todo coincide.")
+    noche.add_argument("--esperados", type=Path, required=True, metavar="DIR",
+                       help="el directorio --out de «prep simulacro preparar»")
+    noche.add_argument("--out", type=Path, required=True, metavar="DIR",
+                       help="directorio de la noche: nodo central, estaciones, publicación "
+                            "e informe (uno nuevo o el de una noche anterior)")
+    noche.add_argument("--dpi", type=_dpi, default=200,
+                       help="resolución del escaneo de las páginas (predeterminada 200)")
+    noche.add_argument("--catalogo", type=Path, default=None, metavar="DIR",
+                       help="catálogo de la elección (predeterminado ESPERADOS/catalogo)")
+    noche.add_argument("--error-de-captura", action="append", default=[],
+                       metavar="CLAVE_ACTA:CAMPO=VALOR", dest="errores",
+                       help="todos los capturistas teclean VALOR en CAMPO de esa acta, para "
+                            "comprobar que el informe encuentra la diferencia (repetible)")
+    noche.add_argument("--reglas", type=Path, default=None, metavar="TOML",
+                       help="reglas de publicación del nodo central (las mismas que se "
+                            "dieron a «preparar»)")
+    noche.add_argument("--espera", type=float, default=900.0, metavar="SEG",
+                       help="segundos de espera máxima a que toda acta sea final "
+                            "(predeterminado 900)")
+    noche.set_defaults(func=noche_command)
     informe = acciones.add_parser(
         "informe", help="compara un corte publicado con los resultados esperados",
         description="El informe del simulacro (PDF y JSON): lo esperado contra lo "
@@ -55,7 +89,7 @@ def add_subcommands(sim: argparse.ArgumentParser) -> None:
 
 def preparar_command(args: argparse.Namespace) -> int:
     """Write the expected results and the printable actas."""
-    from prep.catalog import load_catalog
+    from prep.catalog import load_catalog, write_catalog
     from prep.catalog.files import CatalogError
     from prep.papel.actas import write_catd_pdfs
     from prep.papel.comite import ESPERADOS_PDF, write_esperados_pdf
@@ -80,6 +114,9 @@ def preparar_command(args: argparse.Namespace) -> int:
         return 2
     esperados = preparar(catalog, args.seed, args.empates, rules)
     archivos = write_esperados(esperados, out)
+    # The catalog the actas were printed from, for «prep simulacro noche».
+    shutil.rmtree(out / "catalogo", ignore_errors=True)
+    write_catalog(catalog, out / "catalogo")
     write_esperados_pdf(esperados, out / ESPERADOS_PDF)
     pdfs = write_catd_pdfs(esperados, out / "actas", rellenas=args.rellenas)
     empates = [c.nombre for c in esperados.contiendas.values() if c.empate]
@@ -99,13 +136,11 @@ def preparar_command(args: argparse.Namespace) -> int:
 def informe_command(args: argparse.Namespace) -> int:
     """Compare a corte with the expected results; 0 only when everything matches."""
     from prep.papel.informe import (
-        EXPLICACIONES,
         InformeError,
         compare_publicacion,
         load_esperados,
         write_informe,
     )
-    from prep.papel.tiempos import FASES, TODOS
 
     try:
         esperados = load_esperados(args.esperados)
@@ -114,7 +149,42 @@ def informe_command(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     out = args.out if args.out is not None else args.esperados / "informe"
-    pdf_json = write_informe(informe, out)
+    return _print_informe(informe, write_informe(informe, out))
+
+
+def noche_command(args: argparse.Namespace) -> int:
+    """Run the paper night and print its informe; 0 only when everything matches."""
+    from prep.papel.informe import InformeError
+    from simulacro.noche_papel import ErrorDeCaptura, NocheError, NochePapel
+
+    try:
+        noche = NochePapel(args.esperados, args.out, dpi=args.dpi, espera_s=args.espera,
+                           errores=[ErrorDeCaptura.parse(e) for e in args.errores],
+                           catalogo=args.catalogo, reglas=args.reglas,
+                           say=lambda m: print(f"· {m}", flush=True))
+    except (NocheError, InformeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    resultado = noche.run()
+    print(f"\nNoche con papel en {resultado.segundos:.1f} s: {resultado.hojas} páginas "
+          f"escaneadas ({resultado.hojas_rechazadas} rechazadas), {resultado.capturas} "
+          "capturas")
+    for aviso in resultado.avisos:
+        print(f"Aviso: {aviso}")
+    for falla in resultado.fallas[:20]:
+        print(f"Falla: {falla}", file=sys.stderr)
+    if resultado.informe is None:
+        print("Veredicto: sin informe (no se publicó ningún corte)", file=sys.stderr)
+        return 1
+    code = _print_informe(resultado.informe, resultado.archivos)
+    return code if not resultado.fallas else 1
+
+
+def _print_informe(informe: Informe, pdf_json: list[Path]) -> int:
+    """Print the informe's summary and verdict; 0 only when everything matches."""
+    from prep.papel.informe import EXPLICACIONES
+    from prep.papel.tiempos import FASES, TODOS
+
     print(f"Corte {informe.corte}: {informe.coinciden} de {informe.actas} actas coinciden "
           f"({informe.porcentaje:.2f} %); contiendas que coinciden "
           f"{sum(c.coincide for c in informe.contiendas)} de {len(informe.contiendas)}")
@@ -148,4 +218,11 @@ def _no_negativo(text: str) -> int:
     value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError("el número de empates no puede ser negativo")
+    return value
+
+
+def _dpi(text: str) -> int:
+    value = int(text)
+    if not 72 <= value <= 300:
+        raise argparse.ArgumentTypeError("la resolución va de 72 a 300 dpi")
     return value

@@ -77,7 +77,7 @@ class Acopio(EstacionBase):
                 # Registered (a write that fails writes nothing): a retry of this
                 # arrival after a busy database must not register it again.
                 self.registradas.add(clave)
-            if tipo == "acopio":
+            if tipo == "acopio" and self.papel is None:  # paper: the stack is scanned
                 self._schedule_scan(clave, float(llegada["minuto"]))
                 if clave in duplicados:
                     self._read_twice(clave, operator)

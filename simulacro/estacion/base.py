@@ -25,6 +25,8 @@ log = logging.getLogger("simulacro.estacion")
 
 SCAN_DELAY_MINUTES = (2.0, 12.0)
 RESCAN_AFTER_MINUTES = 3.0
+#: In a paper night's station data directory once every page is in the hot folder.
+PAPEL_ESCANEADO = "papel.escaneado"
 
 
 class EstacionBase:
@@ -76,6 +78,9 @@ class EstacionBase:
         self.scan_queue: list[tuple[float, str, int]] = []
         self.scan_queued = threading.Event()  # something was pushed onto scan_queue
         self.pending_arrivals = len(config["llegadas"])
+        #: A paper night (:mod:`simulacro.noche_papel`): the CATD's printed actas (its PDF,
+        #: the first acta page, the scan resolution) are scanned instead of rendered ones.
+        self.papel: dict[str, Any] | None = config.get("papel")
         self.queues: list[WorkQueue] = []  # the operators' work queues (aborted at stop)
 
     # time ------------------------------------------------------------------------
@@ -117,6 +122,7 @@ class EstacionBase:
         status = status or self.station.status()
         self.last_status = status
         in_folder = sum(1 for _ in self.hot_dir.glob("*.jpg"))
+        hojas = sum(1 for _ in self.hot_dir.glob("*.png"))  # a paper night's pages
         with self.status_lock:
             with self.lock:
                 data = {"nombre": self.name, "pid": os.getpid(), "minuto": round(self.minute(), 1),
@@ -125,6 +131,8 @@ class EstacionBase:
                         "cpu_hilos_s": thread_cpu(self.cpu_before, self.thread_seconds),
                         "llegadas_pendientes": self.pending_arrivals,
                         "escaneos_pendientes": len(self.scan_queue) + in_folder,
+                        "hojas_pendientes": hojas,
+                        "papel_escaneado": (self.data_dir / PAPEL_ESCANEADO).exists(),
                         "backlog_records": status.backlog_records, "records": status.records,
                         "online": self.online.is_set(), "errores": self.errors[-20:],
                         # The central node in use and how many the signed list holds.

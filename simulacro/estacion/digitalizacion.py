@@ -10,7 +10,10 @@ import heapq
 import logging
 import os
 import random
+import shutil
+import subprocess
 import time
+from typing import Any
 
 from prep.catalog import Acta
 from prep.sintetico.acta_image import ActaImageOptions, render_acta_image
@@ -18,7 +21,7 @@ from prep.station.scan.hotfolder import Disposition, HotFileResult, HotFolderOpt
 from prep.station.scan.quality import QualityPolicy
 from prep.station.scan.service import DigitalizacionResult, DigitalizacionService
 from prep.values import Valor, parse_valor
-from simulacro.estacion.base import EstacionBase
+from simulacro.estacion.base import PAPEL_ESCANEADO, EstacionBase
 from simulacro.proceso import listdir
 
 log = logging.getLogger("simulacro.estacion")
@@ -43,6 +46,9 @@ class Digitalizacion(EstacionBase):
         ilegibles = set(self.config["ilegibles"])
         next_look = 0.0
         try:
+            if self.papel is not None:
+                self._escanear_papel(self.papel)
+                self.stop.wait()  # the hot folder goes on with the pages until the end
             while not self.stop.is_set():
                 due = self._due_scans()
                 for clave, attempt in due:
@@ -59,6 +65,39 @@ class Digitalizacion(EstacionBase):
                     self._wait_for_scans()
         finally:
             folder.stop()
+
+    def _escanear_papel(self, papel: dict[str, Any]) -> None:
+        """A paper night: once the acopio of the stack is done, the digitalizador scans
+        the printed actas, that is the CATD's PDF rendered page by page by ``pdftoppm``
+        (gray, at the night's resolution, the control sheet left out), each page written
+        aside and then moved into the hot folder, as scanner software does. Done once:
+        after a restart the marker file says the stack went through."""
+        marker = self.data_dir / PAPEL_ESCANEADO
+        if marker.exists():
+            return
+        while self.pending_arrivals > 0 and not self.stop.is_set():
+            self.stop.wait(0.2)
+        if self.stop.is_set():
+            return
+        aside = self.data_dir / "papel.tmp"
+        shutil.rmtree(aside, ignore_errors=True)
+        aside.mkdir()
+        try:
+            subprocess.run(["pdftoppm", "-r", str(int(self.config["dpi"])), "-gray", "-png",
+                            "-f", str(int(papel["primera"])), str(papel["pdf"]),
+                            str(aside / f"{self.name}-hoja")], check=True, timeout=1800,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        except (OSError, subprocess.SubprocessError) as exc:
+            detalle = getattr(exc, "stderr", None) or str(exc)
+            self.fail(f"no se pudieron escanear las actas impresas de {papel['pdf']} "
+                      f"(pdftoppm): {detalle.strip()[-300:]}")
+            return
+        self.hot_dir.mkdir(parents=True, exist_ok=True)
+        for hoja in sorted(aside.iterdir()):
+            os.replace(hoja, self.hot_dir / hoja.name)
+            self.bump("hojas")
+        aside.rmdir()
+        marker.touch()
 
     def _wait_for_scans(self) -> None:
         """Sleep until the next scan is due, one is queued, or AVISOS_SECONDS have passed
@@ -116,6 +155,12 @@ class Digitalizacion(EstacionBase):
             motivo = detail.motivo if isinstance(detail, DigitalizacionResult) else ""
             self.bump({"reemplazo": "incidente_reescaneo", "ya_guardada": "ya_guardadas"}
                       .get(motivo, "imagenes"))
+            return
+        if result.disposition is Disposition.RECHAZADA and self.papel is not None:
+            # A printed page the station refuses (the fuera de catálogo sheets): the
+            # digitalizador sets it aside; the night counts them against the expected.
+            log.warning("%s: hoja rechazada %s: %s", self.name, result.name, result.mensaje)
+            self.bump("hojas_rechazadas")
             return
         if result.disposition is Disposition.RECHAZADA:
             # The digitalizador looks at the reason and scans again, straighter; the

@@ -148,7 +148,8 @@ class VirtualStation(Acopio, Digitalizacion, Captura, Cotejo):
     def reporter(self) -> None:
         # Every few seconds: the drill needs no more, and the status
         # queries of 34 stations add up on two cores.
-        while not self.stop.wait(REPORT_SECONDS):
+        every = float(self.config.get("reporte_s", REPORT_SECONDS))
+        while not self.stop.wait(every):
             try:
                 self.write_status(self._watch_sync(self.station.status()))
             except OperationalError:
