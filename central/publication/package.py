@@ -176,7 +176,7 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
         # Every other file of the zip is made: the zip is written with the history.
         zipped = ZipConHistorial(staging.path(zip_name), files, staging.path(HISTORIAL),
                                  snap.corte)
-        staging.run(zipped.start, zipped.close)
+        staging.run(zipped.start, zipped.abort)
         _historial(staging, snap, tablas, name, rules, historial_sitio, zipped.write)
         clock.lap("historial")
         csvs = {n: d for n, d in files.items() if n.endswith(".csv")

@@ -14,6 +14,7 @@ from the finished files.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import zipfile
 from collections.abc import Mapping
@@ -98,11 +99,18 @@ class ZipConHistorial:
         self.close()
 
     def abort(self) -> None:
-        """Drop what was written (the file stays, to be replaced or discarded)."""
-        if self._archive is not None:
-            self._archive.fp = None  # nothing more is written, not even on collection
-        self._member = None
-        self._archive = None
+        """Drop what was written (the file stays, to be replaced or discarded): the
+        history's member and the zip are closed here, their failures ignored (the file
+        is thrown away), so that neither writes into a closed file when collected."""
+        member, archive = self._member, self._archive
+        self._member = self._archive = None
+        if member is not None:
+            with contextlib.suppress(Exception):
+                member.close()  # marked closed first, even if its last write fails
+        if archive is not None:
+            with contextlib.suppress(Exception):
+                archive.close()
+            archive.fp = None  # nothing more is written, not even on collection
         self.close()
 
     def close(self) -> None:

@@ -130,8 +130,9 @@ def test_corte_and_ack_through_prep_dashboard(qtbot: QtBot, scenario: Scenario,
     cortes = scenario.scalar("SELECT count(*) FROM cortes")
     # An anomaly of its own, the newest: first in the queue.
     [(anomaly,)] = scenario.sql(
-        "INSERT INTO anomalies (type, station, detail) VALUES ('clock_skew', %s, "
-        "'{\"skew_seconds\": 42}') RETURNING id", scenario.catd2.id)
+        "INSERT INTO anomalies (type, station, detail, at) VALUES ('clock_skew', %s, "
+        "'{\"skew_seconds\": 42}', greatest(now(), (SELECT max(at) + interval '1 second' "
+        "FROM anomalies))) RETURNING id", scenario.catd2.id)
     timing: dict[str, float] = {}
 
     def steps() -> Step:
