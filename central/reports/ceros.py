@@ -34,6 +34,7 @@ import central
 import prep
 from central.reports import pdf
 from central.reports.pdf import gap, paragraph
+from prep.build_info import current_build
 from prep.canonical import canonical_bytes
 from prep.crypto import SigningKey, VerifyKey, b64decode, b64encode
 
@@ -95,7 +96,9 @@ def package_files(package_dir: Path, name: str) -> list[tuple[str, str]]:
 
 
 def software() -> dict[str, Any]:
-    """Versions and file hashes of the installed packages."""
+    """Versions and file hashes of the installed packages, and the build's fingerprint
+    (:func:`prep.build_info.current_build`): what an auditor compares with the audited
+    list and the build manifest of the evidence package (``prep auditoria verificar``)."""
     packages = {}
     for module in (prep, central):
         files = package_files(Path(module.__file__ or "").parent, module.__name__)
@@ -103,7 +106,10 @@ def software() -> dict[str, Any]:
         packages[module.__name__] = {"archivos": len(files),
                                      "sha256_conjunto": hashlib.sha256(listing).hexdigest(),
                                      "sha256": dict(files)}
+    build = current_build()
     return {"prep": prep.__version__, "python": platform.python_version(),
+            "compilacion": {"huella": build.label, "archivos": build.files,
+                            "problemas": list(build.problems)},
             "sistema": f"{platform.system()} {platform.release()} {platform.machine()}",
             "paquetes": packages}
 
@@ -191,7 +197,8 @@ def _write_pdf(path: Path, statement: dict[str, Any], statement_sha256: str,
     versions = [["Componente", "Versión"], ["PREP (prep, central)", sw["prep"]],
                 ["Python", sw["python"]], ["PostgreSQL", db["postgresql"]],
                 ["Esquema de la base de datos", db["esquema"] or "—"],
-                ["Sistema", sw["sistema"]]]
+                ["Sistema", sw["sistema"]],
+                ["Compilación (huella de su manifiesto)", sw["compilacion"]["huella"]]]
     for name, info in sw["paquetes"].items():
         versions.append([f"Paquete {name}: {info['archivos']} archivos (SHA-256 conjunto)",
                          info["sha256_conjunto"]])

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from prep.auditoria import paquete as p
-from prep.build_info import DEV_PREFIX, fingerprint_of
+from prep.build_info import DEV_PREFIX, fingerprint_of, parse_manifest
 from prep.canonical import canonical_hash
 from prep.catalog.files import FILES as CATALOG_FILES
 from prep.catalog.files import files_digest
@@ -140,7 +140,7 @@ def verificar(directory: Path, huella: str | None = None, publicacion: Path | No
         ("la compilación", lambda: auditadas.update(_check_compilacion(package, rows))),
         ("las estaciones", lambda: _check_estaciones(package, auditadas)),
         ("los cortes", lambda: _check_cortes(package, publicacion, rules)),
-        ("la puesta en ceros", lambda: _check_ceros(package, rows)),
+        ("la puesta en ceros", lambda: _check_ceros(package, rows, auditadas)),
         ("el catálogo", lambda: _check_catalogo(package)),
         ("las anomalías", lambda: _summarize_anomalias(package))]
     for what, check in checks:
@@ -412,7 +412,8 @@ def _check_published(result: Verificacion, directory: Path, manifest: bytes,
                                 "el nodo central (otro manifiesto)")
 
 
-def _check_ceros(package: _Paquete, rows: list[dict[str, Any]]) -> None:
+def _check_ceros(package: _Paquete, rows: list[dict[str, Any]], auditadas: set[str]
+                 ) -> None:
     result = package.result
     evento = package.json(p.CEROS_EVENTO)
     if evento is None:
@@ -450,9 +451,65 @@ def _check_ceros(package: _Paquete, rows: list[dict[str, Any]]) -> None:
         problemas.append("sus firmas no verifican con la llave del nodo central")
     if problemas:
         result.hallazgos.append(f"constancia de puesta en ceros: {'; '.join(problemas)}")
-    else:
-        result.comprobado.append(f"Constancia de puesta en ceros del {evento.get('at')}: "
-                                 "PDF y declaración firmados por el nodo central, en ceros")
+        return
+    result.comprobado.append(f"Constancia de puesta en ceros del {evento.get('at')}: "
+                             "PDF y declaración firmados por el nodo central, en ceros")
+    _check_ceros_build(package, declared["software"], auditadas)
+
+
+def _check_ceros_build(package: _Paquete, software: dict[str, Any],
+                       auditadas: set[str]) -> None:
+    """The build the central ran at its puesta en ceros (the certificate's signed
+    statement) against the audited list and the build it runs now (the package's
+    manifest): the software certified empty is the one audited and the one operated.
+    Each file the certificate lists is compared with the manifest's line for it."""
+    result = package.result
+    compilacion = software.get("compilacion")
+    if not isinstance(compilacion, dict):
+        result.hallazgos.append("la constancia de puesta en ceros no registra la huella "
+                                "de su compilación (la emitió una versión anterior del "
+                                "PREP): compare a mano sus huellas de archivos")
+        return
+    label = str(compilacion.get("huella"))
+    huella = package.json(p.HUELLA)
+    running = huella.get("etiqueta") if isinstance(huella, dict) else None
+    if label not in auditadas:
+        result.hallazgos.append(f"la puesta en ceros se hizo con la compilación {label}, "
+                                "que no está en la lista de auditadas")
+    if label == running:
+        result.comprobado.append(f"La puesta en ceros se hizo con la compilación que "
+                                 f"corre el nodo central ({label})")
+        return
+    result.hallazgos.append(f"la puesta en ceros se hizo con la compilación {label} y el "
+                            f"nodo central corre {running}")
+    manifest = package.read(p.MANIFIESTO_BUILD)
+    if manifest is None:
+        return
+    entries = parse_manifest(manifest.decode("utf-8", "replace"))
+    by_name: dict[str, list[tuple[str, str]]] = {}
+    for path, sha in entries.items():
+        by_name.setdefault(path.rsplit("/", 1)[-1], []).append((path, sha))
+    distintos = sorted(
+        rel for info in (software.get("paquetes") or {}).values()
+        for rel, sha in (info.get("sha256") or {}).items()
+        if (actual := _manifest_entry(by_name, rel)) is not None and actual != sha)
+    if distintos:
+        result.hallazgos.append(
+            f"archivos distintos entre la constancia de puesta en ceros y la compilación "
+            f"que corre ({len(distintos)}): {', '.join(distintos[:10])}"
+            + (" …" if len(distintos) > 10 else ""))
+
+
+def _manifest_entry(by_name: dict[str, list[tuple[str, str]]], rel: str) -> str | None:
+    """The manifest's SHA-256 of a package file the certificate names by its
+    package-relative path (a source build lists it so; a bundle under its folder), or
+    None when the manifest has no such file or more than one would fit."""
+    candidates = by_name.get(rel.rsplit("/", 1)[-1], [])
+    for path, sha in candidates:
+        if path == rel:
+            return sha
+    matches = [sha for path, sha in candidates if path.endswith("/" + rel)]
+    return matches[0] if len(matches) == 1 else None
 
 
 def _check_catalogo(package: _Paquete) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from central.config import DataDir, load_identity
 from prep.auditoria import paquete
-from prep.build_info import current_build
+from prep.build_info import SOURCE_PACKAGES, current_build
 from prep.crypto import SigningKey
 from prep.records import Kind
 from tests.central.station import Station, central_cli, query
@@ -99,6 +99,8 @@ def test_the_evidence_package_verifies_and_a_changed_byte_is_caught(
     assert "Resultado: PAQUETE ÍNTEGRO" in report
     assert "la cadena de huellas se recalculó y está íntegra" in report
     assert "Constancia de puesta en ceros" in report
+    assert ("La puesta en ceros se hizo con la compilación que corre el nodo central "
+            f"({current_build().label})") in report
     assert "manifiestos firmados por la llave del nodo central: 1" in report
     assert "verify-corte de cada corte publicado en" in report
     # What the auditor must look at: the station running a build nobody audited.
@@ -265,3 +267,43 @@ def test_serve_refuses_an_unaudited_build_of_its_own_unless_told_why(
             "(«auditoría en curso»)") in report
     assert f"arrancó 1 vez con la compilación {label}: NO auditada: se negó" in report
     assert "PAQUETE ÍNTEGRO" in report
+
+
+def test_a_puesta_en_ceros_made_by_another_build_is_a_finding(central_node: CentralNode,
+                                                               tmp_path: Path) -> None:
+    """The proof that the audited version is the one operated: the central certified
+    empty by a copy of the PREP with one file changed (run from that copy, as a machine
+    whose software was altered would) is named in the evidence of the build that runs
+    now, with the file that differs."""
+    node = central_node
+    load_catalog(node)
+    altered = tmp_path / "otra-compilacion"
+    for name in SOURCE_PACKAGES:
+        shutil.copytree(REPO / name, altered / name,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    changed = altered / "prep" / "qr.py"
+    changed.write_text(changed.read_text(encoding="utf-8") + "# cambiado\n", encoding="utf-8")
+    ceros = tmp_path / "ceros.pdf"
+    done = subprocess.run([sys.executable, "-m", "prep", "central", "report",
+                           "puesta-en-ceros", "--out", str(ceros), "--data-dir",
+                           str(node.data_dir), "--dsn", node.dsn], cwd=altered,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    statement = json.loads(ceros.with_name("ceros.pdf.json").read_bytes())
+    other = statement["software"]["compilacion"]["huella"]
+    assert other != current_build().label  # it ran the copy, not this checkout
+    done = central_cli(node, "audited-build", "add", current_build().label,
+                       "--nombre", "PREP de pruebas")
+    assert done.returncode == 0, done.stderr
+
+    package = tmp_path / "evidencia"
+    assert _evidencia(node, package, "--ceros", str(ceros)).returncode == 0
+    checked = _verificar(package, "--huella", _huella(node))
+    assert checked.returncode == 0, checked.stdout  # intact: what it shows is a finding
+    report = checked.stdout
+    assert (f"la puesta en ceros se hizo con la compilación {other}, que no está en la "
+            "lista de auditadas") in report
+    assert (f"la puesta en ceros se hizo con la compilación {other} y el nodo central "
+            f"corre {current_build().label}") in report
+    assert ("archivos distintos entre la constancia de puesta en ceros y la compilación "
+            "que corre (1): prep/qr.py") in report
