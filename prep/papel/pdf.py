@@ -10,24 +10,7 @@ from pathlib import Path
 from reportlab.lib import colors
 from reportlab.platypus import Flowable
 
-from prep.pdf_look import (
-    BAD,
-    BODY,
-    GOOD,
-    H2,
-    INK,
-    SMALL,
-    TITLE,
-    WARN,
-    WIDTH,
-    gap,
-    lay_out,
-    paragraph,
-    table,
-)
-
-__all__ = ["BAD", "BODY", "GOOD", "H2", "INK", "SIMULACRO", "SIMULACRO_AVISO", "SMALL",
-           "TITLE", "WARN", "WIDTH", "gap", "paragraph", "table", "write"]
+from prep.pdf_look import lay_out
 
 SIMULACRO = colors.HexColor("#b3261e")
 SIMULACRO_AVISO = "Documento de un simulacro: sus datos no son resultados de ninguna elección."
