@@ -1,10 +1,11 @@
-"""Pieces shared by the captura and verificación screens: the value field typed with
-digits, I and S; the acta's identity card; the explanation shown when there is no acta;
-the "imagen ilegible" panel; and the screens' own style rules."""
+"""Pieces shared by the captura, verificación and cotejo screens: the keys that walk a
+form's rows; the value field typed with digits, I and S; the acta's identity card; the
+explanation shown when there is no acta; the "imagen ilegible" panel; and the screens'
+own style rules."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal, SignalInstance
 from PySide6.QtGui import QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -60,6 +61,36 @@ def whole_words(label: QLabel) -> None:
                               + margins.left() + margins.right())
 
 
+def tab_keys(event: QEvent, tab: SignalInstance, backtab: SignalInstance) -> bool:
+    """Whether ``event`` was Tab (``tab`` emitted) or Shift+Tab (``backtab`` emitted), for
+    a row widget's ``event()``: Tab never reaches keyPressEvent (focus chain), and the
+    form, not Qt's focus chain, decides what is next."""
+    if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
+        return False
+    if event.key() == Qt.Key.Key_Tab and event.modifiers() & (
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier):
+        return False
+    return _emit_for(event, {Qt.Key.Key_Tab: tab, Qt.Key.Key_Backtab: backtab})
+
+
+def row_keys(event: QKeyEvent, advance: SignalInstance, retreat: SignalInstance) -> bool:
+    """Whether a row widget's key press was taken care of: with Ctrl or Alt ignored (it is
+    the screen's shortcut), Enter and ↓ emit ``advance``, ↑ ``retreat``."""
+    if event.modifiers() & (Qt.KeyboardModifier.ControlModifier
+                            | Qt.KeyboardModifier.AltModifier):
+        event.ignore()
+        return True
+    return _emit_for(event, {Qt.Key.Key_Return: advance, Qt.Key.Key_Enter: advance,
+                             Qt.Key.Key_Down: advance, Qt.Key.Key_Up: retreat})
+
+
+def _emit_for(event: QKeyEvent, signals: dict[int, SignalInstance]) -> bool:
+    signal = signals.get(event.key())
+    if signal is not None:
+        signal.emit()
+    return signal is not None
+
+
 class ValueEdit(QLineEdit):
     """One field of an acta, typed from the keyboard alone: digits (up to four), I for
     Ilegible, S for Sin dato; Enter, Tab or ↓ to the next field, Shift+Tab or ↑ back."""
@@ -91,29 +122,12 @@ class ValueEdit(QLineEdit):
             repolish(self)
 
     def event(self, event: QEvent) -> bool:
-        # Tab never reaches keyPressEvent (focus chain): the form decides what is next.
-        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
-            if event.key() == Qt.Key.Key_Tab and not event.modifiers() & (
-                    Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier):
-                self.advance.emit()
-                return True
-            if event.key() == Qt.Key.Key_Backtab:
-                self.retreat.emit()
-                return True
-        return super().event(event)
+        return tab_keys(event, self.advance, self.retreat) or super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        key, mods = event.key(), event.modifiers()
-        if mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier):
-            event.ignore()  # the screen's shortcuts
+        if row_keys(event, self.advance, self.retreat):
             return
-        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Down):
-            self.advance.emit()
-            return
-        if key == Qt.Key.Key_Up:
-            self.retreat.emit()
-            return
-        text = event.text()
+        key, text = event.key(), event.text()
         if text in ("i", "I"):
             self.setText(ILEGIBLE)
             self.advance.emit()

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from catd.captura.presenter import Shown
 from catd.captura.view import WorkView
-from catd.captura.widgets import clear_grid, show_grid, whole_words
+from catd.captura.widgets import clear_grid, row_keys, show_grid, tab_keys, whole_words
 from catd.cotejo.presenter import MOTIVOS_COTEJO, CotejoPresenter, Publicado, publicados
 from prep.records import MAX_COTEJO_MOTIVO
 from prep.station.formatting import count
@@ -53,29 +53,12 @@ class DifiereCheck(QCheckBox):
         repolish(self)
 
     def event(self, event: QEvent) -> bool:
-        # Tab never reaches keyPressEvent (focus chain): the table decides what is next.
-        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
-            if event.key() == Qt.Key.Key_Tab and not event.modifiers() & (
-                    Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier):
-                self.leave.emit()
-                return True
-            if event.key() == Qt.Key.Key_Backtab:
-                self.retreat.emit()
-                return True
-        return super().event(event)
+        return tab_keys(event, self.leave, self.retreat) or super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        key, mods = event.key(), event.modifiers()
-        if mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier):
-            event.ignore()  # the screen's shortcuts
+        if row_keys(event, self.advance, self.retreat):
             return
-        if key in (Qt.Key.Key_Down, Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            self.advance.emit()
-            return
-        if key == Qt.Key.Key_Up:
-            self.retreat.emit()
-            return
-        if key == Qt.Key.Key_Space:
+        if event.key() == Qt.Key.Key_Space:
             # At once on the press (a button would wait for the release): the next key,
             # however quick, sees the row marked.
             if not event.isAutoRepeat():
