@@ -42,6 +42,7 @@ from catd.captura.widgets import (
     NoticePage,
     ValueEdit,
     clear_grid,
+    narrow_label,
     show_grid,
     whole_words,
 )
@@ -351,10 +352,7 @@ class CaptureForm(QWidget):
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.grid.setHorizontalSpacing(10)
         self.grid.setVerticalSpacing(2)
-        self.sum_line = QLabel()
-        self.sum_line.setObjectName("sumLine")
-        self.sum_line.setWordWrap(True)
-        self.sum_line.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.sum_line = narrow_label("sumLine")
 
     def build(self, specs: tuple[FieldSpec, ...]) -> None:
         """Lay out ``specs``; the same fields as before keep their widgets (cleared)."""

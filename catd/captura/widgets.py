@@ -15,11 +15,19 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
-from prep.station.captura import ILEGIBLE, MAX_DIGITS, MAX_MOTIVO, MOTIVOS_ILEGIBLE, SIN_DATO
+from prep.station.captura import (
+    ILEGIBLE,
+    MAX_DIGITS,
+    MAX_MOTIVO,
+    MOTIVOS_ILEGIBLE,
+    SIN_DATO,
+    FieldSpec,
+)
 from qtkit.style import repolish, set_tone
 from qtkit.widgets import caption
 
@@ -59,6 +67,53 @@ def whole_words(label: QLabel) -> None:
         margins = label.contentsMargins()
         label.setMinimumWidth(max(metrics.horizontalAdvance(w) for w in words) + 2
                               + margins.left() + margins.right())
+
+
+def table_grid(owner: QWidget, across: int) -> QGridLayout:
+    """The grid of a table of fields (verificación, cotejo), ``across`` pixels between
+    its columns."""
+    grid = QGridLayout(owner)
+    grid.setContentsMargins(0, 0, 0, 0)
+    grid.setHorizontalSpacing(across)
+    grid.setVerticalSpacing(3)
+    return grid
+
+
+def close_table(grid: QGridLayout, rows: int) -> None:
+    """A table of fields built with ``rows`` rows under its captions: the names take the
+    width left, the rows keep to the top, and all of it shows now."""
+    grid.setColumnStretch(0, 1)
+    grid.setRowStretch(rows + 1, 1)
+    show_grid(grid)
+
+
+def field_label(spec: FieldSpec, difiere: str) -> QLabel:
+    """A field's name in a table of fields; ``difiere`` ("true", "false") its highlight."""
+    label = QLabel(spec.label)
+    label.setObjectName("fieldLabel")
+    label.setProperty("difiere", difiere)
+    label.setToolTip(spec.detail)
+    label.setWordWrap(True)  # two lines rather than a column off the screen
+    return label
+
+
+def value_label(text: str, difiere: str) -> QLabel:
+    """A value shown (not typed) in a table of fields, right-aligned."""
+    value = QLabel(text)
+    value.setObjectName("captureValue")
+    value.setProperty("difiere", difiere)
+    value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    return value
+
+
+def narrow_label(name: str) -> QLabel:
+    """A wrapped label (object name ``name``) that never widens its panel: a long
+    summary takes more lines instead."""
+    label = QLabel()
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    return label
 
 
 def tab_keys(event: QEvent, tab: SignalInstance, backtab: SignalInstance) -> bool:

@@ -14,16 +14,24 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
-    QSizePolicy,
     QWidget,
 )
 
 from catd.captura.presenter import Shown
 from catd.captura.view import WorkView
-from catd.captura.widgets import clear_grid, row_keys, show_grid, tab_keys, whole_words
+from catd.captura.widgets import (
+    clear_grid,
+    close_table,
+    field_label,
+    narrow_label,
+    row_keys,
+    tab_keys,
+    table_grid,
+    value_label,
+    whole_words,
+)
 from catd.cotejo.presenter import MOTIVOS_COTEJO, CotejoPresenter, Publicado, publicados
 from prep.records import MAX_COTEJO_MOTIVO
 from prep.station.formatting import count
@@ -78,10 +86,7 @@ class CotejoTable(QWidget):
         self.labels: list[QLabel] = []
         self.values: list[QLabel] = []
         self.heads: list[QLabel] = []
-        self.grid = QGridLayout(self)
-        self.grid.setContentsMargins(0, 0, 0, 0)
-        self.grid.setHorizontalSpacing(10)
-        self.grid.setVerticalSpacing(3)
+        self.grid = table_grid(self, 10)
 
     def build(self, rows: tuple[Publicado, ...]) -> None:
         clear_grid(self.grid)
@@ -94,18 +99,11 @@ class CotejoTable(QWidget):
                 head.setAlignment(Qt.AlignmentFlag.AlignRight)
             self.grid.addWidget(head, 0, column)
         for index, row in enumerate(rows, start=1):
-            label = QLabel(row.spec.label)
-            label.setObjectName("fieldLabel")
+            label = field_label(row.spec, "false")
             label.setProperty("grupo", row.spec.grupo.value)
-            label.setProperty("difiere", "false")
-            label.setToolTip(row.spec.detail)
-            label.setWordWrap(True)
             self.grid.addWidget(label, index, 0)
             whole_words(label)
-            value = QLabel(row.valor)
-            value.setObjectName("captureValue")
-            value.setProperty("difiere", "false")
-            value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            value = value_label(row.valor, "false")
             self.grid.addWidget(value, index, 1)
             check = DifiereCheck(row.spec.campo)
             check.setAccessibleName(row.spec.detail)
@@ -119,9 +117,7 @@ class CotejoTable(QWidget):
             self.labels.append(label)
             self.values.append(value)
             self.checks.append(check)
-        self.grid.setColumnStretch(0, 1)
-        self.grid.setRowStretch(len(rows) + 1, 1)
-        show_grid(self.grid)
+        close_table(self.grid, len(rows))
 
     def marked(self) -> list[str]:
         """The fields marked as different, in the acta's order."""
@@ -168,10 +164,7 @@ class CotejoView(WorkView):
 
     def _build_area(self) -> QWidget:
         frame, layout = card((14, 10))
-        self.summary = QLabel()
-        self.summary.setObjectName("feedback")
-        self.summary.setWordWrap(True)
-        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.summary = narrow_label("feedback")
         layout.addWidget(self.summary)
         self.motivo = QComboBox()  # before the table: its rows lead to it
         self.table = CotejoTable(self)
