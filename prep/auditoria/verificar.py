@@ -36,6 +36,7 @@ from prep.catalog.files import files_digest
 from prep.corte.package import MANIFEST
 from prep.corte.verify import SIGNATURE, HashCache, verify_corte
 from prep.crypto import SignatureError, VerifyKey, b64decode
+from prep.filehash import sha256_file
 from prep.protocol import GENESIS
 from prep.rules import DEFAULT_RULES, RuleSet
 
@@ -224,7 +225,7 @@ def _check_files(result: Verificacion, directory: Path, indice: dict[str, Any]
         elif path.is_symlink() or not path.is_file():
             result.problemas.append(f"{name}: no es un archivo regular")
         elif (path.stat().st_size != entry.get("bytes")
-              or p.sha256_file(path) != entry.get("sha256")):
+              or sha256_file(path) != entry.get("sha256")):
             result.problemas.append(f"{name}: su SHA-256 no coincide con el índice "
                                     "(archivo alterado)")
         else:
