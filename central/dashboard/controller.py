@@ -316,13 +316,9 @@ class DashboardController(QObject):
         Its message (or its error) goes to ``done`` / ``failed`` on the GUI thread, or,
         without them, out as ``action_did_finish`` / ``action_did_fail``."""
         failed = failed or self.action_did_fail.emit
-        if self.coordinator is None:
-            failed(NO_ACTIONS)
+        coordinator = self._acting(failed)
+        if coordinator is None:
             return
-        if self.account is None:
-            failed("Inicie sesión como coordinador (Ctrl+L) para actuar desde el tablero.")
-            return
-        coordinator = self.coordinator.acting_as(self.account.id)
         finished = done or self.action_did_finish.emit
 
         def succeeded(message: Any) -> None:
@@ -335,14 +331,20 @@ class DashboardController(QObject):
         """Ask the central something on the acciones lane, as the logged-in coordinator
         (what a dialog needs to know before it opens); ``done(result)`` or
         ``failed(message)`` on the GUI thread."""
+        coordinator = self._acting(failed)
+        if coordinator is not None:
+            self._submit(lambda: work(coordinator), done, failed)
+
+    def _acting(self, failed: Callable[[str], None]) -> Coordinator | None:
+        """The coordinator acting as the logged-in account; ``None`` (and why, to
+        ``failed``) without the central's actions or a login."""
         if self.coordinator is None:
             failed(NO_ACTIONS)
-            return
+            return None
         if self.account is None:
             failed("Inicie sesión como coordinador (Ctrl+L) para actuar desde el tablero.")
-            return
-        coordinator = self.coordinator.acting_as(self.account.id)
-        self._submit(lambda: work(coordinator), done, failed)
+            return None
+        return self.coordinator.acting_as(self.account.id)
 
     def _submit(self, work: Callable[[], T], done: Callable[[T], None],
                 failed: Callable[[str], None]) -> None:
