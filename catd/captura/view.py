@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSplitter,
     QStackedWidget,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -50,7 +49,7 @@ from catd.imageview import IMAGE_KEYS, ImageView
 from prep.station.captura import FieldSpec, Grupo, running_sum
 from prep.station.formatting import count
 from qtkit.style import set_tone
-from qtkit.widgets import caption, card
+from qtkit.widgets import caption, card, named_label, vbox
 
 
 class WorkView(QWidget):
@@ -71,12 +70,8 @@ class WorkView(QWidget):
         self.header = ActaHeader()
         self.ilegible = IlegiblePanel()
         self.ilegible.hide()
-        self.feedback = QLabel()
-        self.feedback.setObjectName("feedback")
-        self.feedback.setWordWrap(True)
-        self.queue_line = QLabel()
-        self.queue_line.setObjectName("queueLine")
-        self.queue_line.setWordWrap(True)
+        self.feedback = named_label("", "feedback", wrap=True)
+        self.queue_line = named_label("", "queueLine", wrap=True)
         self.save = QPushButton(self.tr(self.SUBMIT_TEXT))
         self.save.setObjectName("primary")
         self.unreadable = QPushButton(self.tr("Imagen ilegible (F2)"))
@@ -86,8 +81,7 @@ class WorkView(QWidget):
         self.pages = QStackedWidget()
         self.pages.addWidget(self.notice)
         self.pages.addWidget(self._build_work())
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout = vbox(self)
         layout.addWidget(self.pages)
 
         self.image.install_shortcuts(self)
@@ -113,15 +107,12 @@ class WorkView(QWidget):
 
     def _build_work(self) -> QWidget:
         left = QWidget()
-        column = QVBoxLayout(left)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(0)
+        column = vbox(left, spacing=0)
         bar = QFrame()
         bar.setObjectName("imageBar")
         row = QHBoxLayout(bar)
         row.setContentsMargins(10, 4, 10, 4)
-        self.zoom = QLabel()
-        self.zoom.setObjectName("keyLegend")
+        self.zoom = named_label("", "keyLegend")
         row.addWidget(QLabel(self.tr("Imagen del acta")))
         row.addStretch(1)
         row.addWidget(self.zoom)
@@ -140,15 +131,12 @@ class WorkView(QWidget):
         column.addWidget(self.image, 1)
         # Every key of the screen under the image: the form's column keeps the height
         # for the fields (a 22-field acta fits whole at 1024×768).
-        self.legend = QLabel()
-        self.legend.setObjectName("screenKeys")
+        self.legend = named_label("", "screenKeys")
         self.add_keys([])
         column.addWidget(self.legend)
 
         right = QWidget()
-        side = QVBoxLayout(right)
-        side.setContentsMargins(12, 8, 14, 8)
-        side.setSpacing(6)
+        side = vbox(right, (12, 8, 14, 8), 6)
         side.addWidget(self.header)
         side.addWidget(self._build_area(), 1)
         side.addWidget(self.ilegible)
@@ -392,8 +380,7 @@ class CaptureForm(QWidget):
             edit.textChanged.connect(lambda _text: self.view.update_sum())
 
     def _add(self, spec: FieldSpec, row: int, column: int) -> None:
-        label = QLabel(spec.label)
-        label.setObjectName("fieldLabel")
+        label = named_label(spec.label, "fieldLabel")
         label.setProperty("grupo", spec.grupo.value)
         label.setToolTip(spec.detail)
         label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSizePolicy,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -29,7 +28,7 @@ from prep.station.captura import (
     FieldSpec,
 )
 from qtkit.style import repolish, set_tone
-from qtkit.widgets import caption
+from qtkit.widgets import caption, named_label, vbox
 
 
 def clear_grid(grid: QGridLayout, keep: QWidget | None = None) -> None:
@@ -89,8 +88,7 @@ def close_table(grid: QGridLayout, rows: int) -> None:
 
 def field_label(spec: FieldSpec, difiere: str) -> QLabel:
     """A field's name in a table of fields; ``difiere`` ("true", "false") its highlight."""
-    label = QLabel(spec.label)
-    label.setObjectName("fieldLabel")
+    label = named_label(spec.label, "fieldLabel")
     label.setProperty("difiere", difiere)
     label.setToolTip(spec.detail)
     label.setWordWrap(True)  # two lines rather than a column off the screen
@@ -99,8 +97,7 @@ def field_label(spec: FieldSpec, difiere: str) -> QLabel:
 
 def value_label(text: str, difiere: str) -> QLabel:
     """A value shown (not typed) in a table of fields, right-aligned."""
-    value = QLabel(text)
-    value.setObjectName("captureValue")
+    value = named_label(text, "captureValue")
     value.setProperty("difiere", difiere)
     value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     return value
@@ -220,19 +217,14 @@ class ActaHeader(QFrame):
     def __init__(self) -> None:
         super().__init__()
         self.setObjectName("card")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(14, 8, 14, 8)
-        layout.setSpacing(2)
+        layout = vbox(self, (14, 8, 14, 8), 2)
         top = QHBoxLayout()
-        self.eleccion = QLabel()
-        self.eleccion.setObjectName("actaTitle")
-        self.slot = QLabel()
-        self.slot.setObjectName("slotBadge")
+        self.eleccion = named_label("", "actaTitle")
+        self.slot = named_label("", "slotBadge")
         top.addWidget(self.eleccion, 1)
         top.addWidget(self.slot)
         layout.addLayout(top)
-        self.clave = QLabel()
-        self.clave.setObjectName("actaClaveSmall")
+        self.clave = named_label("", "actaClaveSmall")
         self.clave.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.clave)
         self.where = QLabel()
@@ -251,22 +243,14 @@ class NoticePage(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(120, 60, 120, 60)
+        outer = vbox(self, (120, 60, 120, 60))
         self.card = QFrame()
         self.card.setObjectName("noticeCard")
-        layout = QVBoxLayout(self.card)
-        layout.setContentsMargins(36, 28, 36, 28)
-        layout.setSpacing(14)
-        self.title = QLabel()
-        self.title.setObjectName("noticeTitle")
-        self.title.setWordWrap(True)
-        self.text = QLabel()
-        self.text.setObjectName("noticeText")
-        self.text.setWordWrap(True)
-        self.detail = QLabel()  # what became of the last acta (its save, mostly)
-        self.detail.setObjectName("noticeDetail")
-        self.detail.setWordWrap(True)
+        layout = vbox(self.card, (36, 28, 36, 28), 14)
+        self.title = named_label("", "noticeTitle", wrap=True)
+        self.text = named_label("", "noticeText", wrap=True)
+        # What became of the last acta (its save, mostly).
+        self.detail = named_label("", "noticeDetail", wrap=True)
         self.detail.hide()
         self.refresh = QPushButton(self.tr("Buscar actas ahora (F5)"))
         self.refresh.setObjectName("primary")
@@ -301,8 +285,7 @@ class IlegiblePanel(QFrame):
     def __init__(self) -> None:
         super().__init__()
         self.setObjectName("card")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(14, 10, 14, 10)
+        layout = vbox(self, (14, 10, 14, 10))
         layout.addWidget(caption(self.tr("Imagen ilegible: ¿por qué?")))
         hint = QLabel(self.tr("El acta volverá a digitalización. Elija el motivo con ↑ ↓ "
                               "o escríbalo; Enter confirma, Esc regresa a la captura."))

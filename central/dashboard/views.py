@@ -40,6 +40,7 @@ from central.dashboard.stations import (
     station_lines,
 )
 from central.dashboard.tables import Cell, Row, Table, number, text
+from qtkit.widgets import vbox
 
 SITUACION = {"al_dia": ("Al día", "ok"), "rezagado": ("Rezagado", "warn"),
              "muy_rezagado": ("Muy rezagado", "error"), "sin_actas": ("Sin actas", None),
@@ -48,11 +49,8 @@ def page(owner: QWidget) -> QVBoxLayout:
     """A page of the dashboard filling ``owner``: the layout to put its parts in."""
     widget = QWidget()
     widget.setObjectName("page")
-    layout = QVBoxLayout(widget)
-    layout.setContentsMargins(14, 12, 14, 12)
-    layout.setSpacing(10)
-    outer = QVBoxLayout(owner)
-    outer.setContentsMargins(0, 0, 0, 0)
+    layout = vbox(widget, (14, 12, 14, 12), 10)
+    outer = vbox(owner)
     outer.addWidget(widget)
     return layout
 
@@ -70,9 +68,7 @@ class KpiCard(QFrame):
     def __init__(self, title: str) -> None:
         super().__init__()
         self.setObjectName("card")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(14, 10, 14, 10)
-        layout.setSpacing(2)
+        layout = vbox(self, (14, 10, 14, 10), 2)
         self.title = label(title, "cardLabel")
         self.value = label("—", "cardValue")
         self.share = label(" ", "cardPct")
