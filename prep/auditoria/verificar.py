@@ -122,6 +122,15 @@ class _Paquete:
             self.result.problemas.append(f"{name}: no es JSON válido")
             return None
 
+    def json_list(self, name: str, problema: str) -> list[Any] | None:
+        """The JSON list ``name``; ``None``, with ``problema`` among the problems, when
+        it is missing or not a list."""
+        data = self.json(name)
+        if not isinstance(data, list):
+            self.result.problemas.append(problema)
+            return None
+        return data
+
 
 def verificar(directory: Path, huella: str | None = None, publicacion: Path | None = None,
               rules: RuleSet = DEFAULT_RULES) -> Verificacion:
@@ -340,9 +349,9 @@ def _veces(n: int) -> str:
 
 def _check_estaciones(package: _Paquete, auditadas: set[str]) -> None:
     result = package.result
-    estaciones = package.json(p.ESTACIONES)
-    if not isinstance(estaciones, list):
-        result.problemas.append("no se pudo comprobar la compilación de las estaciones")
+    estaciones = package.json_list(p.ESTACIONES, "no se pudo comprobar la compilación de "
+                                                 "las estaciones")
+    if estaciones is None:
         return
     fuera = 0
     for e in estaciones:
@@ -363,9 +372,8 @@ def _check_estaciones(package: _Paquete, auditadas: set[str]) -> None:
 
 def _check_cortes(package: _Paquete, publicacion: Path | None, rules: RuleSet) -> None:
     result = package.result
-    cortes = package.json(p.CORTES)
-    if not isinstance(cortes, list):
-        result.problemas.append("no se pudieron comprobar los cortes")
+    cortes = package.json_list(p.CORTES, "no se pudieron comprobar los cortes")
+    if cortes is None:
         return
     firmados = 0
     hashed: HashCache = {}
@@ -458,9 +466,8 @@ def _check_ceros(package: _Paquete, rows: list[dict[str, Any]]) -> None:
 
 def _check_catalogo(package: _Paquete) -> None:
     result = package.result
-    versiones = package.json(p.CATALOGO)
-    if not isinstance(versiones, list):
-        result.problemas.append("no se pudieron comprobar las versiones del catálogo")
+    versiones = package.json_list(p.CATALOGO, "no se pudieron comprobar las versiones del catálogo")
+    if versiones is None:
         return
     for v in versiones:
         files = {name: package.read(f"catalogo/v{v.get('version')}/{name}")
@@ -475,9 +482,8 @@ def _check_catalogo(package: _Paquete) -> None:
 
 
 def _summarize_anomalias(package: _Paquete) -> None:
-    anomalias = package.json(p.ANOMALIAS)
-    if not isinstance(anomalias, list):
-        package.result.problemas.append("no se pudieron leer las anomalías")
+    anomalias = package.json_list(p.ANOMALIAS, "no se pudieron leer las anomalías")
+    if anomalias is None:
         return
     tipos = Counter(str(a.get("tipo")) for a in anomalias)
     pendientes = sum(1 for a in anomalias if not a.get("atendida"))
