@@ -41,6 +41,7 @@ from catd.captura.widgets import (
     NoticePage,
     ValueEdit,
     clear_grid,
+    go_to_row,
     narrow_label,
     show_grid,
     whole_words,
@@ -400,9 +401,7 @@ class CaptureForm(QWidget):
             self.view.submit()
 
     def _go(self, index: int) -> None:
-        if 0 <= index < len(self.edits):
-            self.edits[index].setFocus(Qt.FocusReason.TabFocusReason)
-            self.view.reveal(self.edits[index])
+        go_to_row(self.edits, index, self.view.reveal)
 
     def focus(self, campo: str) -> None:
         for index, edit in enumerate(self.edits):

@@ -5,6 +5,8 @@ own style rules."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from PySide6.QtCore import QEvent, QObject, Qt, Signal, SignalInstance
 from PySide6.QtGui import QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import (
@@ -112,6 +114,15 @@ def narrow_label(name: str) -> QLabel:
     label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     return label
 
+
+
+def go_to_row(widgets: Sequence[QWidget], index: int,
+              reveal: Callable[[QWidget], None]) -> None:
+    """Focus row ``index`` of a form (as Tab would) and ``reveal`` it (scrolled into
+    view); nothing before the first row or past the last."""
+    if 0 <= index < len(widgets):
+        widgets[index].setFocus(Qt.FocusReason.TabFocusReason)
+        reveal(widgets[index])
 
 def tab_keys(event: QEvent, tab: SignalInstance, backtab: SignalInstance) -> bool:
     """Whether ``event`` was Tab (``tab`` emitted) or Shift+Tab (``backtab`` emitted), for

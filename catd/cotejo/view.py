@@ -25,6 +25,7 @@ from catd.captura.widgets import (
     clear_grid,
     close_table,
     field_label,
+    go_to_row,
     narrow_label,
     row_keys,
     tab_keys,
@@ -136,9 +137,7 @@ class CotejoTable(QWidget):
             self.view.motivo.setFocus()
 
     def go(self, index: int) -> None:
-        if 0 <= index < len(self.checks):
-            self.checks[index].setFocus(Qt.FocusReason.TabFocusReason)
-            self.view.reveal(self.checks[index])
+        go_to_row(self.checks, index, self.view.reveal)
 
     def focus(self, campo: str) -> None:
         for index, check in enumerate(self.checks):

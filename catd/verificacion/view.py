@@ -28,6 +28,7 @@ from catd.captura.widgets import (
     clear_grid,
     close_table,
     field_label,
+    go_to_row,
     narrow_label,
     table_grid,
     value_label,
@@ -92,9 +93,7 @@ class DecisionTable(QWidget):
         self.view.motivo.setFocus()
 
     def _go(self, index: int) -> None:
-        if 0 <= index < len(self.edits):
-            self.edits[index].setFocus(Qt.FocusReason.TabFocusReason)
-            self.view.reveal(self.edits[index])
+        go_to_row(self.edits, index, self.view.reveal)
 
     def focus(self, campo: str) -> None:
         for index, (row, edit) in enumerate(zip(self.rows, self.edits, strict=True)):
