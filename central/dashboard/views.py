@@ -55,6 +55,17 @@ def page(owner: QWidget) -> QVBoxLayout:
     return layout
 
 
+def titled_page(owner: QWidget, title: str, wrap: bool = False) -> tuple[QVBoxLayout, QLabel]:
+    """A :func:`page` opening with ``title`` and a muted summary line under it (``wrap``:
+    a long one wraps): the page's layout and that summary."""
+    layout = page(owner)
+    layout.addWidget(label(title, "title"))
+    summary = label("", "muted")
+    summary.setWordWrap(wrap)
+    layout.addWidget(summary)
+    return layout, summary
+
+
 def label(value: str, name: str | None = None) -> QLabel:
     widget = QLabel(value)
     if name:
@@ -208,11 +219,7 @@ class EstacionesView(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        layout = page(self)
-        layout.addWidget(label("Salud de las estaciones", "title"))
-        self.summary = label("", "muted")
-        self.summary.setWordWrap(True)
-        layout.addWidget(self.summary)
+        layout, self.summary = titled_page(self, "Salud de las estaciones", wrap=True)
         self.table = Table(self.HEADERS, "Aún no hay catálogo ni equipos: cargue el "
                            "catálogo y cree un código de alta (Ctrl+Shift+A) para cada "
                            "estación.", stretch=8)
@@ -448,10 +455,7 @@ class CortesView(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        layout = page(self)
-        layout.addWidget(label("Historial de cortes", "title"))
-        self.summary = label("", "muted")
-        layout.addWidget(self.summary)
+        layout, self.summary = titled_page(self, "Historial de cortes")
         self.table = Table(self.HEADERS, "Aún no hay cortes publicados. Haga uno con "
                            "Ctrl+Shift+C o espere al primero de la ventana de "
                            "publicación.", stretch=7)
