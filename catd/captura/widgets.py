@@ -124,6 +124,19 @@ def go_to_row(widgets: Sequence[QWidget], index: int,
         widgets[index].setFocus(Qt.FocusReason.TabFocusReason)
         reveal(widgets[index])
 
+
+def motivo_combo(owner: QWidget, motivos: Sequence[str],
+                 max_length: int) -> tuple[QComboBox, QLineEdit]:
+    """The reason for a decision: one of the usual ``motivos`` (translated in ``owner``'s
+    context) or typed, up to ``max_length`` characters. The box and its line."""
+    combo = QComboBox()
+    combo.setEditable(True)
+    combo.addItems([owner.tr(m) for m in motivos])
+    line = combo.lineEdit()
+    assert line is not None
+    line.setMaxLength(max_length)
+    return combo, line
+
 def tab_keys(event: QEvent, tab: SignalInstance, backtab: SignalInstance) -> bool:
     """Whether ``event`` was Tab (``tab`` emitted) or Shift+Tab (``backtab`` emitted), for
     a row widget's ``event()``: Tab never reaches keyPressEvent (focus chain), and the
@@ -303,12 +316,7 @@ class IlegiblePanel(QFrame):
         hint.setWordWrap(True)
         hint.setObjectName("pageSubtitle")
         layout.addWidget(hint)
-        self.motivo = QComboBox()
-        self.motivo.setEditable(True)
-        self.motivo.addItems([self.tr(m) for m in MOTIVOS_ILEGIBLE])
-        line = self.motivo.lineEdit()
-        assert line is not None
-        line.setMaxLength(MAX_MOTIVO)
+        self.motivo, line = motivo_combo(self, MOTIVOS_ILEGIBLE, MAX_MOTIVO)
         layout.addWidget(self.motivo)
         row = QHBoxLayout()
         self.cancel = QPushButton(self.tr("Regresar (Esc)"))

@@ -13,7 +13,6 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QWidget,
@@ -26,6 +25,7 @@ from catd.captura.widgets import (
     close_table,
     field_label,
     go_to_row,
+    motivo_combo,
     narrow_label,
     row_keys,
     tab_keys,
@@ -165,16 +165,12 @@ class CotejoView(WorkView):
         frame, layout = card((14, 10))
         self.summary = narrow_label("feedback")
         layout.addWidget(self.summary)
-        self.motivo = QComboBox()  # before the table: its rows lead to it
+        # Before the table: its rows lead to it.
+        self.motivo, line = motivo_combo(self, MOTIVOS_COTEJO, MAX_COTEJO_MOTIVO)
         self.table = CotejoTable(self)
         layout.addWidget(self._scroll_for(self.table), 1)
         row = QHBoxLayout()
         row.addWidget(QLabel(self.tr("Motivo de la diferencia:")))
-        self.motivo.setEditable(True)
-        self.motivo.addItems([self.tr(m) for m in MOTIVOS_COTEJO])
-        line = self.motivo.lineEdit()
-        assert line is not None
-        line.setMaxLength(MAX_COTEJO_MOTIVO)
         line.setPlaceholderText(self.tr("Solo si algo difiere: ↑ ↓ o escriba; Enter envía"))
         line.returnPressed.connect(self.submit)
         line.textChanged.connect(lambda _: self.marks_did_change())

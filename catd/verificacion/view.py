@@ -15,7 +15,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QWidget,
@@ -29,6 +28,7 @@ from catd.captura.widgets import (
     close_table,
     field_label,
     go_to_row,
+    motivo_combo,
     narrow_label,
     table_grid,
     value_label,
@@ -140,12 +140,7 @@ class VerificacionView(WorkView):
         layout.addWidget(self._scroll_for(self.table), 1)
         row = QHBoxLayout()
         row.addWidget(QLabel(self.tr("Motivo:")))
-        self.motivo = QComboBox()
-        self.motivo.setEditable(True)
-        self.motivo.addItems([self.tr(m) for m in MOTIVOS_VERIFICACION])
-        line = self.motivo.lineEdit()
-        assert line is not None
-        line.setMaxLength(MAX_MOTIVO)
+        self.motivo, line = motivo_combo(self, MOTIVOS_VERIFICACION, MAX_MOTIVO)
         line.setPlaceholderText(self.tr("Elija con ↑ ↓ o escriba; Enter guarda"))
         line.returnPressed.connect(self.submit)
         row.addWidget(self.motivo, 1)
