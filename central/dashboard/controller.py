@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +33,7 @@ from central.dashboard.login import CoordinatorAccount, LoginThrottle, authentic
 from central.operators import OperatorError
 from prep.background import BackgroundLoop
 from prep.passwords import PasswordError
+from qtkit.poster import Poster
 
 log = logging.getLogger("central.dashboard")
 
@@ -47,30 +47,6 @@ T = TypeVar("T")
 
 #: Errors of a coordinator's action that are the coordinator's to fix: shown as is.
 USER_ERRORS = (ActionError, OperatorError, PasswordError, ValueError)
-
-
-class Poster(QObject):
-    """Carries closures from any thread to the GUI thread, in order."""
-
-    _did_arrive = Signal()
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._lock = threading.Lock()
-        self._closures: list[Callable[[], None]] = []
-        self._did_arrive.connect(self._run)
-
-    def post(self, closure: Callable[[], None]) -> None:
-        with self._lock:
-            self._closures.append(closure)
-        self._did_arrive.emit()
-
-    @Slot()
-    def _run(self) -> None:
-        with self._lock:
-            closures, self._closures = self._closures, []
-        for closure in closures:
-            closure()
 
 
 class Listener(BackgroundLoop):
