@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-from typing import Any
+from typing import Any, TypeAlias
 
+#: What ``add_subparsers`` returns: the parameter of every ``register…`` function that
+#: adds a command to ``prep`` (or a subcommand to one).
+Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 _ES = {
     "usage: ": "uso: ",
     "%(prog)s: error: %(message)s\n": "%(prog)s: error: %(message)s\n",

@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from prep.cli_es import Subcommands
 from simulacro.papel import add_subcommands
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subcommands) -> None:
     """Add the ``simulacro`` command to the ``prep`` parser."""
     sim = subparsers.add_parser("simulacro", help="ejecuta un simulacro completo con veredicto")
     add_arguments(sim)

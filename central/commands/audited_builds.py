@@ -17,10 +17,10 @@ from central.audited_builds import (
 )
 from central.commands.common import command_actor, database_errors, open_engine
 from central.config import DataDir
+from prep.cli_es import Subcommands
 
 
-def register_audited_builds(sub: argparse._SubParsersAction[argparse.ArgumentParser],
-                            common: argparse.ArgumentParser) -> None:
+def register_audited_builds(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     """Add ``audited-build add|list|remove`` to ``prep central``."""
     parser = sub.add_parser("audited-build", help="huellas de las compilaciones auditadas "
                             "(las estaciones con otra levantan una anomalía)")

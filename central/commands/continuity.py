@@ -42,14 +42,14 @@ from central.continuity import replication
 from central.continuity.replication import STANDBY_NAME, ContinuityError
 from central.db import database_dsn, make_engine
 from central.db.engine import configured_dsn
+from prep.cli_es import Subcommands
 from prep.corte.anexo import TZ
 
 #: How often ``backup --continuo`` copies the images that arrived since.
 BLOB_COPY_SECONDS = 30
 
 
-def register_continuity(sub: argparse._SubParsersAction[argparse.ArgumentParser],
-                        common: argparse.ArgumentParser) -> None:
+def register_continuity(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     """Add ``standby`` and ``promote`` to ``prep central``."""
     standby = sub.add_parser("standby", help="standby en caliente del PostgreSQL central "
                                              "(replicación en flujo, docs/continuidad.md)")
