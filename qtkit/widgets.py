@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
+from collections.abc import Sequence
+
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QLabel,
+    QTableWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 
 def caption(text: str) -> QLabel:
@@ -43,3 +52,13 @@ def vbox(owner: QWidget | None, margins: tuple[int, int, int, int] = (0, 0, 0, 0
     if spacing is not None:
         layout.setSpacing(spacing)
     return layout
+
+
+def read_only_table(headers: Sequence[str]) -> QTableWidget:
+    """A table with columns ``headers`` and no rows yet, to read, not edit, without row
+    numbers."""
+    table = QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(list(headers))
+    table.verticalHeader().setVisible(False)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    return table

@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSizePolicy,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -45,7 +44,7 @@ from prep.rules import CausaSinActa
 from prep.station.acopio import CAUSAS_SIN_ACTA, casilla_label
 from prep.station.formatting import eleccion_label, local_time
 from qtkit.style import repolish
-from qtkit.widgets import caption, card, named_label, vbox
+from qtkit.widgets import caption, card, named_label, read_only_table, vbox
 
 
 def _button(text: str) -> QPushButton:
@@ -212,10 +211,7 @@ class CountersPanel(QFrame):
         layout.addLayout(row)
         layout.addSpacing(6)
         layout.addWidget(caption(self.tr("Actas de este CATD")))
-        self.table = QTableWidget(0, len(self.COLUMNS))
-        self.table.setHorizontalHeaderLabels([self.tr(c) for c in self.COLUMNS])
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table = read_only_table([self.tr(c) for c in self.COLUMNS])
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         header = self.table.horizontalHeader()

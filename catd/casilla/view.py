@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -22,7 +21,7 @@ from prep.casilla_rechazos import nombre, rechazos
 from prep.records import parse_time
 from prep.station.ccv import IntakeCounts
 from prep.station.formatting import local_time
-from qtkit.widgets import named_label
+from qtkit.widgets import named_label, read_only_table
 
 #: Spanish names of the rejection reasons, as declared once in prep/casilla_rechazos.toml.
 MOTIVOS = {r.motivo: r.nombre for r in rechazos().values()}
@@ -58,13 +57,9 @@ class IntakePanel(QWidget):
         grid = QGridLayout()
         for n, figure in enumerate(self.figures.values()):
             grid.addWidget(figure, n // 3, n % 3)
-        self.table = QTableWidget(0, 2)
-        self.table.setHorizontalHeaderLabels([self.tr("Motivo de rechazo"),
-                                              self.tr("Fotografías")])
+        self.table = read_only_table([self.tr("Motivo de rechazo"), self.tr("Fotografías")])
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.setColumnWidth(1, 140)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.state = QLabel(self.tr("Consultando al nodo central…"))
         self.empty = QLabel(self.tr("Ninguna fotografía rechazada."))

@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSizePolicy,
-    QTableWidget,
     QTableWidgetItem,
     QWidget,
 )
@@ -48,7 +47,7 @@ from catd.imageview import ImageView
 from catd.theme import TONES
 from prep.station.formatting import local_time
 from qtkit.style import set_tone
-from qtkit.widgets import caption, card, named_label, vbox
+from qtkit.widgets import caption, card, named_label, read_only_table, vbox
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 
@@ -147,10 +146,7 @@ class DigitalizacionView(QWidget):
         # list, detail, preview
         list_card, list_layout = card()
         list_layout.addWidget(caption(self.tr("Imágenes recibidas (F3)")))
-        self.table = QTableWidget(0, len(self.COLUMNS))
-        self.table.setHorizontalHeaderLabels([self.tr(c) for c in self.COLUMNS])
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table = read_only_table([self.tr(c) for c in self.COLUMNS])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setShowGrid(False)
