@@ -55,6 +55,17 @@ def page(owner: QWidget) -> QVBoxLayout:
     return layout
 
 
+def page_with_bar(owner: QWidget, title: str) -> tuple[QVBoxLayout, QHBoxLayout]:
+    """A :func:`page` whose first line is ``title`` and, on the right, a bar for the
+    page's controls: the page's layout and that bar."""
+    layout = page(owner)
+    bar = QHBoxLayout()
+    bar.addWidget(label(title, "title"))
+    bar.addStretch(1)
+    layout.addLayout(bar)
+    return layout, bar
+
+
 def titled_page(owner: QWidget, title: str, wrap: bool = False) -> tuple[QVBoxLayout, QLabel]:
     """A :func:`page` opening with ``title`` and a muted summary line under it (``wrap``:
     a long one wraps): the page's layout and that summary."""
@@ -101,16 +112,12 @@ class ResumenView(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        layout = page(self)
-        top = QHBoxLayout()
-        top.addWidget(label("Avance por CATD", "title"))
-        top.addStretch(1)
+        layout, top = page_with_bar(self, "Avance por CATD")
         top.addWidget(label("Elección:"))
         self.eleccion = QComboBox()
         self.eleccion.setMinimumWidth(260)
         self.eleccion.setToolTip("Alt+E")
         top.addWidget(self.eleccion)
-        layout.addLayout(top)
         cards = QGridLayout()
         cards.setSpacing(10)
         self.cards = {p: KpiCard(PHASE_LABELS[p]) for p in PHASES}
@@ -314,14 +321,10 @@ class AnomaliasView(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        layout = page(self)
-        top = QHBoxLayout()
-        top.addWidget(label("Anomalías", "title"))
-        top.addStretch(1)
+        layout, top = page_with_bar(self, "Anomalías")
         self.only_pending = QCheckBox("Solo pendientes")
         self.only_pending.setChecked(True)
         top.addWidget(self.only_pending)
-        layout.addLayout(top)
         self.summary = label("", "muted")
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
