@@ -33,6 +33,7 @@ from prep.station.station import Station
 from prep.station.store import StationIdentity
 from prep.station.tls import fetch_certificate, fingerprint_groups, pem_fingerprint
 from qtkit.style import repolish
+from qtkit.widgets import named_label, vbox
 
 if TYPE_CHECKING:
     from prep.station.enroll_mdns import MdnsChoice
@@ -162,10 +163,8 @@ class EnrollmentPresenter(QObject):
 def _section(title: str) -> tuple[QFrame, QVBoxLayout]:
     frame = QFrame()
     frame.setObjectName("card")
-    layout = QVBoxLayout(frame)
-    layout.setContentsMargins(18, 14, 18, 14)
-    caption = QLabel(title)
-    caption.setObjectName("headerTitle")
+    layout = vbox(frame, (18, 14, 18, 14))
+    caption = named_label(title, "headerTitle")
     layout.addWidget(caption)
     return frame, layout
 
@@ -177,8 +176,7 @@ class EnrollmentView(QWidget):
         super().__init__(parent)
         self.setObjectName("page")
         self.presenter = presenter
-        title = QLabel(self.tr("Alta de la estación"))
-        title.setObjectName("pageTitle")
+        title = named_label(self.tr("Alta de la estación"), "pageTitle")
         subtitle = QLabel(self.tr(
             "Esta estación aún no está dada de alta ante el nodo central. Necesita la "
             "dirección del nodo central (o encontrarlo en la red) y un código de alta de su "
@@ -207,12 +205,9 @@ class EnrollmentView(QWidget):
         where_layout.addLayout(row)
 
         compare, compare_layout = _section(self.tr("2. Compare la huella del certificado"))
-        self.found = QLabel(self.tr("Aún no se ha consultado ningún nodo central."))
-        self.found.setObjectName("pageSubtitle")
-        self.found.setWordWrap(True)
-        self.fingerprint = QLabel("—")
-        self.fingerprint.setObjectName("fingerprint")
-        self.fingerprint.setWordWrap(True)
+        self.found = named_label(self.tr("Aún no se ha consultado ningún nodo central."),
+                                 "pageSubtitle", wrap=True)
+        self.fingerprint = named_label("—", "fingerprint", wrap=True)
         self.confirm = QCheckBox(self.tr(
             "La huella coincide con la que muestra la consola del nodo central"))
         self.confirm.setEnabled(False)
@@ -232,9 +227,7 @@ class EnrollmentView(QWidget):
         row.addWidget(self.enroll)
         code_layout.addLayout(row)
 
-        self.message = QLabel()
-        self.message.setObjectName("formMessage")
-        self.message.setWordWrap(True)
+        self.message = named_label("", "formMessage", wrap=True)
 
         column = QVBoxLayout()
         column.setSpacing(12)

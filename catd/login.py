@@ -31,6 +31,7 @@ from catd.wedge import WedgeDetector
 from prep.station.accounts import BundleInfo, Operator
 from prep.station.station import Station
 from qtkit.style import repolish
+from qtkit.widgets import named_label, vbox
 
 MAX_FIELD_CHARS = 128
 
@@ -104,15 +105,9 @@ class LoginView(QWidget):
         card = QFrame()
         card.setObjectName("card")
         card.setFixedWidth(460)
-        form = QVBoxLayout(card)
-        form.setContentsMargins(30, 26, 30, 26)
-        form.setSpacing(10)
-        self.title = QLabel(self._title_text())
-        self.title.setObjectName("pageTitle")
-        self.title.setWordWrap(True)
-        self.station_line = QLabel()
-        self.station_line.setObjectName("pageSubtitle")
-        self.station_line.setWordWrap(True)
+        form = vbox(card, (30, 26, 30, 26), 10)
+        self.title = named_label(self._title_text(), "pageTitle", wrap=True)
+        self.station_line = named_label("", "pageSubtitle", wrap=True)
         self.user = QLineEdit()
         self.user.setMaxLength(MAX_FIELD_CHARS)
         self.user.setPlaceholderText(self.tr("nombre o identificador (op-…)"))
@@ -121,9 +116,7 @@ class LoginView(QWidget):
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.submit = QPushButton(self.tr("Entrar"))
         self.submit.setObjectName("primary")
-        self.message = QLabel()
-        self.message.setObjectName("formMessage")
-        self.message.setWordWrap(True)
+        self.message = named_label("", "formMessage", wrap=True)
         user_label = QLabel(self.tr("Usuario"))
         password_label = QLabel(self.tr("Contraseña"))
         for widget in (self.title, self.station_line, user_label, self.user, password_label,

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QWidget
 
 from catd.context import AppContext
@@ -33,13 +34,18 @@ class Screen:
     switch_key: str = ""  # the key that brings it to the front, beside its companions
 
 
+def _owning(presenter: QObject, view: QWidget) -> QWidget:
+    """``view``, which from now on owns ``presenter`` (deleted with it)."""
+    presenter.setParent(view)
+    return view
+
+
 def _build_acopio(context: AppContext, operator: Operator) -> QWidget:
     from catd.acopio.presenter import AcopioPresenter
     from catd.acopio.view import AcopioView
 
     presenter = AcopioPresenter(context.station, operator, context.tasks, context.printer)
-    view = AcopioView(presenter, context.detector)
-    presenter.setParent(view)
+    view = _owning(presenter, AcopioView(presenter, context.detector))
     presenter.start()
     return view
 
@@ -49,8 +55,7 @@ def _build_digitalizacion(context: AppContext, operator: Operator) -> QWidget:
     from catd.digitalizacion.view import DigitalizacionView
 
     presenter = DigitalizacionPresenter(context.station, operator, context.tasks)
-    view = DigitalizacionView(presenter)
-    presenter.setParent(view)
+    view = _owning(presenter, DigitalizacionView(presenter))
     presenter.start()
     return view
 
@@ -60,9 +65,8 @@ def _build_captura(context: AppContext, operator: Operator) -> QWidget:
     from catd.captura.view import CapturaView
 
     presenter = CapturaPresenter(context.station, operator, context.tasks)
-    view = CapturaView(presenter)
-    presenter.setParent(view)
-    return view  # the view starts its presenter when shown and stops it when hidden
+    # The view starts its presenter when shown and stops it when hidden.
+    return _owning(presenter, CapturaView(presenter))
 
 
 def _build_verificacion(context: AppContext, operator: Operator) -> QWidget:
@@ -70,9 +74,7 @@ def _build_verificacion(context: AppContext, operator: Operator) -> QWidget:
     from catd.verificacion.view import VerificacionView
 
     presenter = VerificacionPresenter(context.station, operator, context.tasks)
-    view = VerificacionView(presenter)
-    presenter.setParent(view)
-    return view
+    return _owning(presenter, VerificacionView(presenter))
 
 
 def _build_cotejo(context: AppContext, operator: Operator) -> QWidget:
@@ -80,9 +82,8 @@ def _build_cotejo(context: AppContext, operator: Operator) -> QWidget:
     from catd.cotejo.view import CotejoView
 
     presenter = CotejoPresenter(context.station, operator, context.tasks)
-    view = CotejoView(presenter)
-    presenter.setParent(view)
-    return view  # like verificación: it asks for work only while on screen
+    # Like verificación: it asks for work only while on screen.
+    return _owning(presenter, CotejoView(presenter))
 
 
 def _build_casilla(context: AppContext, operator: Operator) -> QWidget:
@@ -90,9 +91,8 @@ def _build_casilla(context: AppContext, operator: Operator) -> QWidget:
     from catd.casilla.view import IntakePanel
 
     presenter = IntakePresenter(context.station, context.tasks)
-    view = IntakePanel(presenter)
-    presenter.setParent(view)
-    return view  # the panel asks the central only while it is on screen
+    # The panel asks the central only while it is on screen.
+    return _owning(presenter, IntakePanel(presenter))
 
 
 SCREENS: tuple[Screen, ...] = (

@@ -16,7 +16,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import TypeVar
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Signal
+
+from qtkit.poster import Poster
 
 T = TypeVar("T")
 
@@ -32,9 +34,6 @@ class TaskManager(QObject):
     ``on_error`` handler, for the window to show.
     """
 
-    # No Python object rides the queued signal (PySide mishandles their references
-    # across threads under load): closures wait in a locked list, as in Anki's taskman.
-    _closures_did_arrive = Signal()
     task_did_fail = Signal(str)
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -44,8 +43,7 @@ class TaskManager(QObject):
         self._lock = threading.Lock()
         self._pending = 0
         self._closed = False
-        self._closures: list[Callable[[], None]] = []
-        self._closures_did_arrive.connect(self._run_closures)
+        self._poster = Poster(self)  # callbacks to the GUI thread
 
     @property
     def pending(self) -> int:
@@ -66,9 +64,7 @@ class TaskManager(QObject):
 
         def finished(fut: Future[T]) -> None:
             # Runs on the worker: only hop to the GUI thread from here.
-            with self._lock:
-                self._closures.append(lambda: self._deliver(fut, on_done, on_error))
-            self._closures_did_arrive.emit()
+            self._poster.post(lambda: self._deliver(fut, on_done, on_error))
         future.add_done_callback(finished)
         return future
 
@@ -87,13 +83,6 @@ class TaskManager(QObject):
             on_error(error)
             return
         self.task_did_fail.emit(describe_error(error))  # which logs it
-
-    @Slot()
-    def _run_closures(self) -> None:
-        with self._lock:
-            closures, self._closures = self._closures, []
-        for closure in closures:
-            closure()
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop taking work; finish what runs (callbacks are dropped from now on)."""

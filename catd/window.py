@@ -12,13 +12,11 @@ from PySide6.QtWidgets import (
     QApplication,
     QFrame,
     QHBoxLayout,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QPushButton,
     QStackedWidget,
     QTabWidget,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -29,6 +27,7 @@ from catd.screens import Screen
 from catd.status import StatusBarView, StatusPresenter
 from prep.station.accounts import Operator
 from prep.station.store import StationIdentity
+from qtkit.widgets import named_label, vbox
 
 log = logging.getLogger("catd.window")
 
@@ -43,10 +42,8 @@ class Workspace(QWidget):
         header.setObjectName("header")
         row = QHBoxLayout(header)
         row.setContentsMargins(18, 8, 12, 8)
-        self.title = QLabel()
-        self.title.setObjectName("headerTitle")
-        self.detail = QLabel()
-        self.detail.setObjectName("headerDetail")
+        self.title = named_label("", "headerTitle")
+        self.detail = named_label("", "headerDetail")
         self.logout = QPushButton(self.tr("Cerrar sesión (Ctrl+Q)"))
         self.logout.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         row.addWidget(self.title)
@@ -55,9 +52,7 @@ class Workspace(QWidget):
         row.addWidget(self.logout)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
+        layout = vbox(self, spacing=0)
         layout.addWidget(header)
         layout.addWidget(self.tabs, 1)
         self._where = ""

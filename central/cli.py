@@ -19,9 +19,10 @@ from central.commands.pipeline import register_pipeline
 from central.commands.readonly import register_readonly
 from central.commands.stations import register_stations_admin
 from central.config import DEFAULT_DATA_DIR, ENV_DSN
+from prep.cli_es import Subcommands
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subcommands) -> None:
     """Add the ``central`` command and its subcommands to the ``prep`` parser."""
     central = subparsers.add_parser("central", help="nodo central: alta de equipos y "
                                     "recepción de lotes")

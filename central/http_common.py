@@ -16,7 +16,7 @@ from typing import ParamSpec, TypeVar
 from aiohttp import web
 from sqlalchemy import Engine
 
-from central.auth import RecentKeys
+from central.auth import SIGNATURE_HEADER, STATION_HEADER, RecentKeys, authenticate
 from central.blobs import BlobStore
 from central.config import DataDir, Identity
 from central.connections import ConnectionLimits
@@ -26,6 +26,7 @@ from central.ingest import Ingestor
 from central.leases import DEFAULT_LEASE_TIME
 from central.refusals import WINDOW_SECONDS, UnsignedRefusals
 from central.work_wait import WorkWaiters
+from prep.canonical import sha256_hex
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -92,6 +93,16 @@ async def read_body(request: web.Request, limit: int) -> bytes:
             raise ApiError(413, "too_large", f"La solicitud excede {limit // 1024} KiB.")
     return bytes(data)
 
+
+
+async def signed_station(request: web.Request, method: str) -> str:
+    """The station that signed ``request`` (a body of 1 KiB at most, signed as a
+    ``method`` of its path), checked; refused otherwise."""
+    central = request.app[CENTRAL]
+    return await central.run(authenticate, central.engine,
+                             request.headers.get(STATION_HEADER),
+                             request.headers.get(SIGNATURE_HEADER), method, request.path,
+                             sha256_hex(await read_body(request, 1024)))
 
 async def body_chunks(request: web.Request) -> AsyncIterator[bytes]:
     """The request body as it arrives, refusing (408) a client that sends nothing for

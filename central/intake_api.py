@@ -10,12 +10,10 @@ from aiohttp import web
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from central.auth import SIGNATURE_HEADER, STATION_HEADER, authenticate
 from central.db.models import Station
 from central.errors import ApiError
-from central.http_common import CENTRAL, read_body
+from central.http_common import CENTRAL, signed_station
 from central.intake import ANOMALY
-from prep.canonical import sha256_hex
 from prep.records import format_time
 
 INTAKE_PATH = "/v1/ccv/intake"
@@ -65,9 +63,6 @@ def _ccv_only(engine: Engine, station_id: str) -> None:
 
 async def _intake(request: web.Request) -> web.Response:
     central = request.app[CENTRAL]
-    station_id = await central.run(authenticate, central.engine,
-                                   request.headers.get(STATION_HEADER),
-                                   request.headers.get(SIGNATURE_HEADER), request.method,
-                                   request.path, sha256_hex(await read_body(request, 1024)))
+    station_id = await signed_station(request, request.method)
     await central.run(_ccv_only, central.engine, station_id)
     return web.json_response(await central.run(intake_counts, central.engine))

@@ -40,10 +40,10 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple, cast
+from typing import Any, Generic, NamedTuple, TypeVar, cast
 
 from sqlalchemy import Connection, Engine, Row, Table, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
@@ -103,6 +103,7 @@ CAPTURES = cast(Table, ActaCapture.__table__)
 STATES = cast(Table, ActaStateRow.__table__)
 
 FIELDS_EVERY = 2.0
+T = TypeVar("T")
 
 _QUEUE = {CAPTURA: "a.estado IN ('digitalizada', 'captura_1', 'captura_2')",
           VERIFICACION: "a.estado = 'verificacion'",
@@ -346,41 +347,41 @@ def release(engine: Engine, signed: SignedRequest, lease_id: str) -> dict[str, A
     return {"lease_id": lease_id, "status": status}
 
 
-_fields: tuple[float, Lookup] | None = None
-_fields_lock = threading.Lock()
+class _Recent(Generic[T]):
+    """A value read again at most every :data:`FIELDS_EVERY` seconds, shared by the
+    request threads (two threads may both read it when it is stale: no harm)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: tuple[float, T] | None = None
+
+    def get(self, read: Callable[[], T]) -> T:
+        with self._lock:
+            held = self._held
+        if held is not None and held[0] > time.monotonic():
+            return held[1]
+        value = read()
+        with self._lock:
+            self._held = (time.monotonic() + FIELDS_EVERY, value)
+        return value
+
+
+_recent_lookup: _Recent[Lookup] = _Recent()
+_recent_assigned: _Recent[dict[int, int]] = _Recent()
 
 
 def _fields_lookup(session: Session) -> Lookup:
     """The current catalog's lookup for describing leases, read at most every
     :data:`FIELDS_EVERY` seconds (one query less per ``next``; a catalog changes once or
     twice a night, and a capture is checked against the current catalog at ingest)."""
-    global _fields
-    with _fields_lock:
-        cached = _fields
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
-    lookup = current_lookup(session)
-    with _fields_lock:
-        _fields = (time.monotonic() + FIELDS_EVERY, lookup)
-    return lookup
-
-
-_assigned_at: tuple[float, dict[int, int]] | None = None
+    return _recent_lookup.get(lambda: current_lookup(session))
 
 
 def _assigned(conn: Connection) -> dict[int, int]:
     """The distritos away from their own CATD (central.catd_distritos), read at most
     every :data:`FIELDS_EVERY` seconds: they only order the queue here (ingest reads
     them in its own transaction), and change once a night if ever."""
-    global _assigned_at
-    with _fields_lock:
-        cached = _assigned_at
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
-    table = assigned(conn)
-    with _fields_lock:
-        _assigned_at = (time.monotonic() + FIELDS_EVERY, table)
-    return table
+    return _recent_assigned.get(lambda: assigned(conn))
 
 
 def _signing_station(conn: Connection, signed: SignedRequest) -> str:

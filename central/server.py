@@ -30,7 +30,6 @@ from central.auth import (
     SIGNATURE_HEADER,
     STATION_HEADER,
     SignedRequest,
-    authenticate,
     authenticated_key,
 )
 from central.blobs import BlobTooLarge, HashMismatch, NotAnImage, is_sha256
@@ -42,11 +41,10 @@ from central.db.locks import DatabaseBusy
 from central.enroll_limit import GLOBAL, Blocked
 from central.enrollment import enroll, read_enrollment
 from central.errors import ApiError, Refused
-from central.http_common import CENTRAL, Central, body_chunks, read_body
+from central.http_common import CENTRAL, Central, body_chunks, read_body, signed_station
 from central.ingest import read_cursor
 from central.refusals import source_of
 from prep.bundle import BUNDLE_PATH
-from prep.canonical import sha256_hex
 from prep.protocol import CLOCK_HEADER, MAX_BATCH_BYTES, PROTOCOL_VERSION, TIMELINE_HEADER
 from prep.records import RecordError, format_time, parse_time
 
@@ -400,10 +398,7 @@ def _station_clock(header: str | None) -> datetime | None:
 
 async def _cursor(request: web.Request) -> web.Response:
     central = request.app[CENTRAL]
-    station = await central.run(authenticate, central.engine,
-                                request.headers.get(STATION_HEADER),
-                                request.headers.get(SIGNATURE_HEADER), "GET", request.path,
-                                sha256_hex(await read_body(request, 1024)))
+    station = await signed_station(request, "GET")
     if station != request.match_info["station"]:
         raise ApiError(403, "forbidden", "Un equipo solo puede consultar su propio cursor.")
     cursor = await central.run(read_cursor, central.engine, station)
@@ -412,10 +407,7 @@ async def _cursor(request: web.Request) -> web.Response:
 
 async def _bundle(request: web.Request) -> web.Response:
     central = request.app[CENTRAL]
-    station = await central.run(authenticate, central.engine,
-                                request.headers.get(STATION_HEADER),
-                                request.headers.get(SIGNATURE_HEADER), "GET", request.path,
-                                sha256_hex(await read_body(request, 1024)))
+    station = await signed_station(request, "GET")
     answer = await central.run(station_bundle, central.engine, central.identity, station,
                                parse_etag(request.headers.get("If-None-Match")))
     headers = {"ETag": etag(answer.version)}

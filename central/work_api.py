@@ -11,10 +11,10 @@ import asyncio
 
 from aiohttp import web
 
-from central.auth import SIGNATURE_HEADER, STATION_HEADER, SignedRequest, authenticate
+from central.auth import SIGNATURE_HEADER, STATION_HEADER, SignedRequest
 from central.blobs import is_sha256
 from central.errors import ApiError
-from central.http_common import CENTRAL, read_body
+from central.http_common import CENTRAL, read_body, signed_station
 from central.leases import (
     COTEJO,
     MAX_REQUEST_BYTES,
@@ -99,9 +99,7 @@ async def _release(request: web.Request) -> web.Response:
 async def _get_blob(request: web.Request) -> web.StreamResponse:
     central = request.app[CENTRAL]
     sha256 = request.match_info["sha256"]
-    await central.run(authenticate, central.engine, request.headers.get(STATION_HEADER),
-                      request.headers.get(SIGNATURE_HEADER), request.method, request.path,
-                      sha256_hex(await read_body(request, 1024)))
+    await signed_station(request, request.method)
     if not is_sha256(sha256) or not central.blobs.exists(sha256):
         raise ApiError(404, "unknown_blob", "Esa imagen no está en el nodo central.")
     return web.FileResponse(central.blobs.path(sha256),

@@ -9,7 +9,6 @@ corte, the site's assets) is hard-linked instead of fetched.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -25,13 +24,13 @@ from difusor.errores import Rechazo
 from difusor.indice import EntradaCorte, sha256
 from difusor.raiz import MANIFEST, Raiz
 from prep.crypto import SignatureError, VerifyKey
+from prep.filehash import sha256_file
 
 FIRMA = MANIFEST + ".sig"
 SIMULACRO_PREFIJO = "# SIMULACRO"
 _LINE = re.compile(r"([0-9a-f]{64})  (\S.*)")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\\:*?\"<>|]")
 _HILOS = 4
-_BLOQUE = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -129,7 +128,7 @@ def _colocar(staging: Path, archivos: dict[str, str], tenidos: dict[str, Path]) 
     faltan: list[str] = []
     for rel, digest in archivos.items():
         dest = staging / rel
-        if dest.is_file() and not dest.is_symlink() and _sha256_file(dest) == digest:
+        if dest.is_file() and not dest.is_symlink() and sha256_file(dest) == digest:
             continue
         held = tenidos.get(digest)
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -192,14 +191,6 @@ def _bajar(origen: Origen, nombre: str, rel: str, digest: str, staging: Path,
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_BLOQUE):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from prep.filehash import sha256_file
+
 MANIFEST_NAME = "build-manifest.sha256"
 DEVELOPMENT = "desarrollo"
 PACKAGE = "paquete"
@@ -34,7 +36,6 @@ DEV_PREFIX = f"{DEVELOPMENT}:"
 LABEL = re.compile(rf"^(?:{DEV_PREFIX})?[0-9a-f]{{64}}$")
 LABEL_MAX = 80
 SOURCE_PACKAGES = ("prep", "catd", "ccv", "central")
-_CHUNK = 1 << 20
 _MAX_PROBLEMS = 20
 
 
@@ -61,15 +62,6 @@ class BuildInfo:
     def intact(self) -> bool:
         """A package whose files are exactly those of its manifest."""
         return self.origin == PACKAGE and not self.problems
-
-
-def hash_file(path: Path) -> str:
-    """The SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def manifest_text(entries: Mapping[str, str]) -> str:
@@ -102,7 +94,7 @@ def bundle_files(root: Path) -> list[Path]:
 
 def hash_tree(root: Path, files: Iterable[Path]) -> dict[str, str]:
     """Relative POSIX path → SHA-256 of each file."""
-    return {p.relative_to(root).as_posix(): hash_file(p) for p in files}
+    return {p.relative_to(root).as_posix(): sha256_file(p) for p in files}
 
 
 def write_manifest(root: Path) -> str:

@@ -12,8 +12,27 @@ from __future__ import annotations
 
 import argparse
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeAlias, TypeVar
 
+#: What ``add_subparsers`` returns: the parameter of every ``register…`` function that
+#: adds a command to ``prep`` (or a subcommand to one).
+Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+T = TypeVar("T")
+
+
+def checked(name: str, kind: Callable[[str], T], ok: Callable[[T], bool],
+            message: str) -> Callable[[str], T]:
+    """An argparse ``type``: ``kind(text)``, refused with ``message`` unless ``ok``.
+    ``name`` is the function's name, which argparse's own message gives when ``kind``
+    itself refuses the text (``invalid <name> value``)."""
+    def convert(text: str) -> T:
+        value = kind(text)
+        if not ok(value):
+            raise argparse.ArgumentTypeError(message)
+        return value
+    convert.__name__ = name
+    return convert
 _ES = {
     "usage: ": "uso: ",
     "%(prog)s: error: %(message)s\n": "%(prog)s: error: %(message)s\n",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 
@@ -39,3 +40,19 @@ def write_private(path: Path, data: bytes) -> None:
         f.flush()
         os.fsync(f.fileno())
     fsync_dir(path.parent)
+
+
+def write_temporary(directory: Path, data: bytes, prefix: str, suffix: str = "") -> Path:
+    """A new file in ``directory`` (named ``prefix``…``suffix``) holding ``data`` flushed
+    to the disk, for the caller to rename into place; nothing is left on failure."""
+    fd, name = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=suffix)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp

@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from prep.cli_es import Subcommands, checked
 from simulacro.papel import add_subcommands
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subcommands) -> None:
     """Add the ``simulacro`` command to the ``prep`` parser."""
     sim = subparsers.add_parser("simulacro", help="ejecuta un simulacro completo con veredicto")
     add_arguments(sim)
@@ -178,29 +179,9 @@ def _veredicto(ok: bool, failures: Sequence[str], why: str) -> int:
     return 1
 
 
-def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError("la escala debe estar entre 0 (excluido) y 1")
-    return value
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= 33:
-        raise argparse.ArgumentTypeError("de 1 a 33 CATD")
-    return value
-
-
-def _share(text: str) -> float:
-    value = float(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError("la fracción de cotejo va de 0 a 1")
-    return value
-
-
-def _rate(text: str) -> float:
-    value = float(text)
-    if not 0 <= value <= 0.5:
-        raise argparse.ArgumentTypeError("la tasa de errores va de 0 a 0.5")
-    return value
+# The options' argparse types: a value out of range is refused with its reason.
+_fraction = checked("_fraction", float, lambda v: 0 < v <= 1,
+                    "la escala debe estar entre 0 (excluido) y 1")
+_positive = checked("_positive", int, lambda v: 1 <= v <= 33, "de 1 a 33 CATD")
+_share = checked("_share", float, lambda v: 0 <= v <= 1, "la fracción de cotejo va de 0 a 1")
+_rate = checked("_rate", float, lambda v: 0 <= v <= 0.5, "la tasa de errores va de 0 a 0.5")

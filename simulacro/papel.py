@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from prep.cli_es import checked
+
 if TYPE_CHECKING:
     from prep.papel.informe import Informe
 
@@ -214,15 +216,7 @@ def _print_informe(informe: Informe, pdf_json: list[Path]) -> int:
     return 0 if informe.ok else 1
 
 
-def _no_negativo(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("el número de empates no puede ser negativo")
-    return value
-
-
-def _dpi(text: str) -> int:
-    value = int(text)
-    if not 72 <= value <= 300:
-        raise argparse.ArgumentTypeError("la resolución va de 72 a 300 dpi")
-    return value
+# The options' argparse types: a value out of range is refused with its reason.
+_no_negativo = checked("_no_negativo", int, lambda v: v >= 0,
+                       "el número de empates no puede ser negativo")
+_dpi = checked("_dpi", int, lambda v: 72 <= v <= 300, "la resolución va de 72 a 300 dpi")

@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSizePolicy,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -45,7 +44,7 @@ from prep.rules import CausaSinActa
 from prep.station.acopio import CAUSAS_SIN_ACTA, casilla_label
 from prep.station.formatting import eleccion_label, local_time
 from qtkit.style import repolish
-from qtkit.widgets import caption, card
+from qtkit.widgets import caption, card, named_label, read_only_table, vbox
 
 
 def _button(text: str) -> QPushButton:
@@ -65,13 +64,10 @@ class _BigField(QWidget):
 
     def __init__(self, title: str) -> None:
         super().__init__()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
+        layout = vbox(self, spacing=0)
         self.caption = caption(title)
         layout.addWidget(self.caption)
-        self.value = QLabel("—")
-        self.value.setObjectName("bigValue")
+        self.value = named_label("—", "bigValue")
         layout.addWidget(self.value)
 
     def width_at(self, points: int) -> int:
@@ -90,20 +86,13 @@ class ActaPanel(QFrame):
         super().__init__()
         self.setObjectName("actaPanel")
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 16)
-        layout.setSpacing(10)
-        self.headline = QLabel()
-        self.headline.setObjectName("actaHeadline")
-        self.headline.setWordWrap(True)
+        layout = vbox(self, (0, 0, 0, 16), 10)
+        self.headline = named_label("", "actaHeadline", wrap=True)
         layout.addWidget(self.headline)
-        body = QVBoxLayout()
-        body.setContentsMargins(22, 4, 22, 0)
+        body = vbox(None, (22, 4, 22, 0))
         self._body = body
         body.setSpacing(10)
-        self.eleccion = QLabel()
-        self.eleccion.setObjectName("actaEleccion")
-        self.eleccion.setWordWrap(True)
+        self.eleccion = named_label("", "actaEleccion", wrap=True)
         body.addWidget(self.eleccion)
         fields = QHBoxLayout()
         fields.setContentsMargins(0, 0, 0, 0)
@@ -121,13 +110,10 @@ class ActaPanel(QFrame):
         self.fields.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._points = BIG_POINTS[0]
         body.addWidget(self.fields)
-        self.clave = QLabel()
-        self.clave.setObjectName("actaClave")
+        self.clave = named_label("", "actaClave")
         self.clave.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         body.addWidget(self.clave)
-        self.message = QLabel()
-        self.message.setObjectName("actaMessage")
-        self.message.setWordWrap(True)
+        self.message = named_label("", "actaMessage", wrap=True)
         body.addWidget(self.message)
         fuera = QGridLayout()
         fuera.setContentsMargins(0, 0, 0, 0)
@@ -215,23 +201,17 @@ class CountersPanel(QFrame):
     def __init__(self) -> None:
         super().__init__()
         self.setObjectName("card")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(16, 14, 16, 14)
+        layout = vbox(self, (16, 14, 16, 14))
         layout.addWidget(caption(self.tr("Su turno")))
         row = QHBoxLayout()
-        self.shift = QLabel("0")
-        self.shift.setObjectName("shiftNumber")
-        self.shift_detail = QLabel()
-        self.shift_detail.setObjectName("pageSubtitle")
+        self.shift = named_label("0", "shiftNumber")
+        self.shift_detail = named_label("", "pageSubtitle")
         row.addWidget(self.shift)
         row.addWidget(self.shift_detail, 1, Qt.AlignmentFlag.AlignBottom)
         layout.addLayout(row)
         layout.addSpacing(6)
         layout.addWidget(caption(self.tr("Actas de este CATD")))
-        self.table = QTableWidget(0, len(self.COLUMNS))
-        self.table.setHorizontalHeaderLabels([self.tr(c) for c in self.COLUMNS])
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table = read_only_table([self.tr(c) for c in self.COLUMNS])
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         header = self.table.horizontalHeader()
@@ -247,8 +227,7 @@ class CountersPanel(QFrame):
         self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         layout.addWidget(self.table)
-        self.fuera = QLabel()
-        self.fuera.setObjectName("pageSubtitle")
+        self.fuera = named_label("", "pageSubtitle")
         layout.addWidget(self.fuera)
 
     def show_counters(self, counters: Counters) -> None:
@@ -288,8 +267,7 @@ class SinActaForm(QFrame):
     def __init__(self) -> None:
         super().__init__()
         self.setObjectName("card")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(16, 14, 16, 14)
+        layout = vbox(self, (16, 14, 16, 14))
         layout.addWidget(caption(self.tr("Paquete sin acta (F6)")))
         grid = QGridLayout()
         self.clave = QLineEdit()
@@ -311,9 +289,7 @@ class SinActaForm(QFrame):
         grid.addWidget(self.submit, 2, 1, Qt.AlignmentFlag.AlignRight)
         grid.setColumnStretch(1, 1)
         layout.addLayout(grid)
-        self.message = QLabel()
-        self.message.setObjectName("formMessage")
-        self.message.setWordWrap(True)
+        self.message = named_label("", "formMessage", wrap=True)
         layout.addWidget(self.message)
 
     def show_result(self, recorded: bool, message: str) -> None:
@@ -349,9 +325,7 @@ class AcopioView(QWidget):
 
         self.panel = ActaPanel()
         printer_row = QHBoxLayout()
-        self.printer_note = QLabel()
-        self.printer_note.setObjectName("printerNote")
-        self.printer_note.setWordWrap(True)
+        self.printer_note = named_label("", "printerNote", wrap=True)
         self.printer_note.setMargin(6)
         self.reprint = _button(self.tr("Reimprimir (F9)"))
         self.reprint.setVisible(False)

@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSplitter,
     QStackedWidget,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -42,6 +41,8 @@ from catd.captura.widgets import (
     NoticePage,
     ValueEdit,
     clear_grid,
+    go_to_row,
+    narrow_label,
     show_grid,
     whole_words,
 )
@@ -49,7 +50,7 @@ from catd.imageview import IMAGE_KEYS, ImageView
 from prep.station.captura import FieldSpec, Grupo, running_sum
 from prep.station.formatting import count
 from qtkit.style import set_tone
-from qtkit.widgets import caption, card
+from qtkit.widgets import caption, card, named_label, vbox
 
 
 class WorkView(QWidget):
@@ -70,12 +71,8 @@ class WorkView(QWidget):
         self.header = ActaHeader()
         self.ilegible = IlegiblePanel()
         self.ilegible.hide()
-        self.feedback = QLabel()
-        self.feedback.setObjectName("feedback")
-        self.feedback.setWordWrap(True)
-        self.queue_line = QLabel()
-        self.queue_line.setObjectName("queueLine")
-        self.queue_line.setWordWrap(True)
+        self.feedback = named_label("", "feedback", wrap=True)
+        self.queue_line = named_label("", "queueLine", wrap=True)
         self.save = QPushButton(self.tr(self.SUBMIT_TEXT))
         self.save.setObjectName("primary")
         self.unreadable = QPushButton(self.tr("Imagen ilegible (F2)"))
@@ -85,8 +82,7 @@ class WorkView(QWidget):
         self.pages = QStackedWidget()
         self.pages.addWidget(self.notice)
         self.pages.addWidget(self._build_work())
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout = vbox(self)
         layout.addWidget(self.pages)
 
         self.image.install_shortcuts(self)
@@ -112,15 +108,12 @@ class WorkView(QWidget):
 
     def _build_work(self) -> QWidget:
         left = QWidget()
-        column = QVBoxLayout(left)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(0)
+        column = vbox(left, spacing=0)
         bar = QFrame()
         bar.setObjectName("imageBar")
         row = QHBoxLayout(bar)
         row.setContentsMargins(10, 4, 10, 4)
-        self.zoom = QLabel()
-        self.zoom.setObjectName("keyLegend")
+        self.zoom = named_label("", "keyLegend")
         row.addWidget(QLabel(self.tr("Imagen del acta")))
         row.addStretch(1)
         row.addWidget(self.zoom)
@@ -139,15 +132,12 @@ class WorkView(QWidget):
         column.addWidget(self.image, 1)
         # Every key of the screen under the image: the form's column keeps the height
         # for the fields (a 22-field acta fits whole at 1024×768).
-        self.legend = QLabel()
-        self.legend.setObjectName("screenKeys")
+        self.legend = named_label("", "screenKeys")
         self.add_keys([])
         column.addWidget(self.legend)
 
         right = QWidget()
-        side = QVBoxLayout(right)
-        side.setContentsMargins(12, 8, 14, 8)
-        side.setSpacing(6)
+        side = vbox(right, (12, 8, 14, 8), 6)
         side.addWidget(self.header)
         side.addWidget(self._build_area(), 1)
         side.addWidget(self.ilegible)
@@ -351,10 +341,7 @@ class CaptureForm(QWidget):
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.grid.setHorizontalSpacing(10)
         self.grid.setVerticalSpacing(2)
-        self.sum_line = QLabel()
-        self.sum_line.setObjectName("sumLine")
-        self.sum_line.setWordWrap(True)
-        self.sum_line.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.sum_line = narrow_label("sumLine")
 
     def build(self, specs: tuple[FieldSpec, ...]) -> None:
         """Lay out ``specs``; the same fields as before keep their widgets (cleared)."""
@@ -394,8 +381,7 @@ class CaptureForm(QWidget):
             edit.textChanged.connect(lambda _text: self.view.update_sum())
 
     def _add(self, spec: FieldSpec, row: int, column: int) -> None:
-        label = QLabel(spec.label)
-        label.setObjectName("fieldLabel")
+        label = named_label(spec.label, "fieldLabel")
         label.setProperty("grupo", spec.grupo.value)
         label.setToolTip(spec.detail)
         label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -415,9 +401,7 @@ class CaptureForm(QWidget):
             self.view.submit()
 
     def _go(self, index: int) -> None:
-        if 0 <= index < len(self.edits):
-            self.edits[index].setFocus(Qt.FocusReason.TabFocusReason)
-            self.view.reveal(self.edits[index])
+        go_to_row(self.edits, index, self.view.reveal)
 
     def focus(self, campo: str) -> None:
         for index, edit in enumerate(self.edits):

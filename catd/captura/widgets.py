@@ -1,10 +1,13 @@
-"""Pieces shared by the captura and verificación screens: the value field typed with
-digits, I and S; the acta's identity card; the explanation shown when there is no acta;
-the "imagen ilegible" panel; and the screens' own style rules."""
+"""Pieces shared by the captura, verificación and cotejo screens: the keys that walk a
+form's rows; the value field typed with digits, I and S; the acta's identity card; the
+explanation shown when there is no acta; the "imagen ilegible" panel; and the screens'
+own style rules."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from collections.abc import Callable, Sequence
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal, SignalInstance
 from PySide6.QtGui import QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -14,13 +17,20 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QVBoxLayout,
+    QSizePolicy,
     QWidget,
 )
 
-from prep.station.captura import ILEGIBLE, MAX_DIGITS, MAX_MOTIVO, MOTIVOS_ILEGIBLE, SIN_DATO
+from prep.station.captura import (
+    ILEGIBLE,
+    MAX_DIGITS,
+    MAX_MOTIVO,
+    MOTIVOS_ILEGIBLE,
+    SIN_DATO,
+    FieldSpec,
+)
 from qtkit.style import repolish, set_tone
-from qtkit.widgets import caption
+from qtkit.widgets import caption, named_label, vbox
 
 
 def clear_grid(grid: QGridLayout, keep: QWidget | None = None) -> None:
@@ -60,6 +70,103 @@ def whole_words(label: QLabel) -> None:
                               + margins.left() + margins.right())
 
 
+def table_grid(owner: QWidget, across: int) -> QGridLayout:
+    """The grid of a table of fields (verificación, cotejo), ``across`` pixels between
+    its columns."""
+    grid = QGridLayout(owner)
+    grid.setContentsMargins(0, 0, 0, 0)
+    grid.setHorizontalSpacing(across)
+    grid.setVerticalSpacing(3)
+    return grid
+
+
+def close_table(grid: QGridLayout, rows: int) -> None:
+    """A table of fields built with ``rows`` rows under its captions: the names take the
+    width left, the rows keep to the top, and all of it shows now."""
+    grid.setColumnStretch(0, 1)
+    grid.setRowStretch(rows + 1, 1)
+    show_grid(grid)
+
+
+def field_label(spec: FieldSpec, difiere: str) -> QLabel:
+    """A field's name in a table of fields; ``difiere`` ("true", "false") its highlight."""
+    label = named_label(spec.label, "fieldLabel")
+    label.setProperty("difiere", difiere)
+    label.setToolTip(spec.detail)
+    label.setWordWrap(True)  # two lines rather than a column off the screen
+    return label
+
+
+def value_label(text: str, difiere: str) -> QLabel:
+    """A value shown (not typed) in a table of fields, right-aligned."""
+    value = named_label(text, "captureValue")
+    value.setProperty("difiere", difiere)
+    value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    return value
+
+
+def narrow_label(name: str) -> QLabel:
+    """A wrapped label (object name ``name``) that never widens its panel: a long
+    summary takes more lines instead."""
+    label = QLabel()
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    return label
+
+
+
+def go_to_row(widgets: Sequence[QWidget], index: int,
+              reveal: Callable[[QWidget], None]) -> None:
+    """Focus row ``index`` of a form (as Tab would) and ``reveal`` it (scrolled into
+    view); nothing before the first row or past the last."""
+    if 0 <= index < len(widgets):
+        widgets[index].setFocus(Qt.FocusReason.TabFocusReason)
+        reveal(widgets[index])
+
+
+def motivo_combo(owner: QWidget, motivos: Sequence[str],
+                 max_length: int) -> tuple[QComboBox, QLineEdit]:
+    """The reason for a decision: one of the usual ``motivos`` (translated in ``owner``'s
+    context) or typed, up to ``max_length`` characters. The box and its line."""
+    combo = QComboBox()
+    combo.setEditable(True)
+    combo.addItems([owner.tr(m) for m in motivos])
+    line = combo.lineEdit()
+    assert line is not None
+    line.setMaxLength(max_length)
+    return combo, line
+
+def tab_keys(event: QEvent, tab: SignalInstance, backtab: SignalInstance) -> bool:
+    """Whether ``event`` was Tab (``tab`` emitted) or Shift+Tab (``backtab`` emitted), for
+    a row widget's ``event()``: Tab never reaches keyPressEvent (focus chain), and the
+    form, not Qt's focus chain, decides what is next."""
+    if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
+        return False
+    if event.key() == Qt.Key.Key_Tab and event.modifiers() & (
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier):
+        return False
+    return _emit_for(event, {Qt.Key.Key_Tab: tab, Qt.Key.Key_Backtab: backtab})
+
+
+def row_keys(event: QKeyEvent, advance: SignalInstance, retreat: SignalInstance) -> bool:
+    """Whether a row widget's key press was taken care of: with Ctrl or Alt ignored (it is
+    the screen's shortcut), Enter and ↓ emit ``advance``, ↑ ``retreat``."""
+    if event.modifiers() & (Qt.KeyboardModifier.ControlModifier
+                            | Qt.KeyboardModifier.AltModifier):
+        event.ignore()
+        return True
+    return _emit_for(event, {Qt.Key.Key_Return: advance, Qt.Key.Key_Enter: advance,
+                             Qt.Key.Key_Down: advance, Qt.Key.Key_Up: retreat})
+
+
+def _emit_for(event: QKeyEvent, signals: dict[int, SignalInstance]) -> bool:
+    signal = signals.get(event.key())
+    if signal is not None:
+        signal.emit()
+    return signal is not None
+
+
 class ValueEdit(QLineEdit):
     """One field of an acta, typed from the keyboard alone: digits (up to four), I for
     Ilegible, S for Sin dato; Enter, Tab or ↓ to the next field, Shift+Tab or ↑ back."""
@@ -91,29 +198,12 @@ class ValueEdit(QLineEdit):
             repolish(self)
 
     def event(self, event: QEvent) -> bool:
-        # Tab never reaches keyPressEvent (focus chain): the form decides what is next.
-        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
-            if event.key() == Qt.Key.Key_Tab and not event.modifiers() & (
-                    Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier):
-                self.advance.emit()
-                return True
-            if event.key() == Qt.Key.Key_Backtab:
-                self.retreat.emit()
-                return True
-        return super().event(event)
+        return tab_keys(event, self.advance, self.retreat) or super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        key, mods = event.key(), event.modifiers()
-        if mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier):
-            event.ignore()  # the screen's shortcuts
+        if row_keys(event, self.advance, self.retreat):
             return
-        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Down):
-            self.advance.emit()
-            return
-        if key == Qt.Key.Key_Up:
-            self.retreat.emit()
-            return
-        text = event.text()
+        key, text = event.key(), event.text()
         if text in ("i", "I"):
             self.setText(ILEGIBLE)
             self.advance.emit()
@@ -151,19 +241,14 @@ class ActaHeader(QFrame):
     def __init__(self) -> None:
         super().__init__()
         self.setObjectName("card")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(14, 8, 14, 8)
-        layout.setSpacing(2)
+        layout = vbox(self, (14, 8, 14, 8), 2)
         top = QHBoxLayout()
-        self.eleccion = QLabel()
-        self.eleccion.setObjectName("actaTitle")
-        self.slot = QLabel()
-        self.slot.setObjectName("slotBadge")
+        self.eleccion = named_label("", "actaTitle")
+        self.slot = named_label("", "slotBadge")
         top.addWidget(self.eleccion, 1)
         top.addWidget(self.slot)
         layout.addLayout(top)
-        self.clave = QLabel()
-        self.clave.setObjectName("actaClaveSmall")
+        self.clave = named_label("", "actaClaveSmall")
         self.clave.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.clave)
         self.where = QLabel()
@@ -182,22 +267,14 @@ class NoticePage(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(120, 60, 120, 60)
+        outer = vbox(self, (120, 60, 120, 60))
         self.card = QFrame()
         self.card.setObjectName("noticeCard")
-        layout = QVBoxLayout(self.card)
-        layout.setContentsMargins(36, 28, 36, 28)
-        layout.setSpacing(14)
-        self.title = QLabel()
-        self.title.setObjectName("noticeTitle")
-        self.title.setWordWrap(True)
-        self.text = QLabel()
-        self.text.setObjectName("noticeText")
-        self.text.setWordWrap(True)
-        self.detail = QLabel()  # what became of the last acta (its save, mostly)
-        self.detail.setObjectName("noticeDetail")
-        self.detail.setWordWrap(True)
+        layout = vbox(self.card, (36, 28, 36, 28), 14)
+        self.title = named_label("", "noticeTitle", wrap=True)
+        self.text = named_label("", "noticeText", wrap=True)
+        # What became of the last acta (its save, mostly).
+        self.detail = named_label("", "noticeDetail", wrap=True)
         self.detail.hide()
         self.refresh = QPushButton(self.tr("Buscar actas ahora (F5)"))
         self.refresh.setObjectName("primary")
@@ -232,20 +309,14 @@ class IlegiblePanel(QFrame):
     def __init__(self) -> None:
         super().__init__()
         self.setObjectName("card")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(14, 10, 14, 10)
+        layout = vbox(self, (14, 10, 14, 10))
         layout.addWidget(caption(self.tr("Imagen ilegible: ¿por qué?")))
         hint = QLabel(self.tr("El acta volverá a digitalización. Elija el motivo con ↑ ↓ "
                               "o escríbalo; Enter confirma, Esc regresa a la captura."))
         hint.setWordWrap(True)
         hint.setObjectName("pageSubtitle")
         layout.addWidget(hint)
-        self.motivo = QComboBox()
-        self.motivo.setEditable(True)
-        self.motivo.addItems([self.tr(m) for m in MOTIVOS_ILEGIBLE])
-        line = self.motivo.lineEdit()
-        assert line is not None
-        line.setMaxLength(MAX_MOTIVO)
+        self.motivo, line = motivo_combo(self, MOTIVOS_ILEGIBLE, MAX_MOTIVO)
         layout.addWidget(self.motivo)
         row = QHBoxLayout()
         self.cancel = QPushButton(self.tr("Regresar (Esc)"))

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -22,6 +21,7 @@ from prep.casilla_rechazos import nombre, rechazos
 from prep.records import parse_time
 from prep.station.ccv import IntakeCounts
 from prep.station.formatting import local_time
+from qtkit.widgets import named_label, read_only_table
 
 #: Spanish names of the rejection reasons, as declared once in prep/casilla_rechazos.toml.
 MOTIVOS = {r.motivo: r.nombre for r in rechazos().values()}
@@ -32,8 +32,7 @@ class _Figure(QFrame):
         super().__init__()
         self.setObjectName("card")
         layout = QVBoxLayout(self)
-        self.value = QLabel("—")
-        self.value.setObjectName("bigNumber")
+        self.value = named_label("—", "bigNumber")
         label = QLabel(caption)
         label.setWordWrap(True)
         layout.addWidget(self.value)
@@ -46,8 +45,7 @@ class IntakePanel(QWidget):
     def __init__(self, presenter: IntakePresenter, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.presenter = presenter
-        title = QLabel(self.tr("Recepción de PREP Casilla"))
-        title.setObjectName("screenTitle")
+        title = named_label(self.tr("Recepción de PREP Casilla"), "screenTitle")
         self.figures = {key: _Figure(self.tr(caption)) for key, caption in (
             ("recibidas", "fotografías recibidas"),
             ("aceptadas", "actas con fotografía"),
@@ -59,13 +57,9 @@ class IntakePanel(QWidget):
         grid = QGridLayout()
         for n, figure in enumerate(self.figures.values()):
             grid.addWidget(figure, n // 3, n % 3)
-        self.table = QTableWidget(0, 2)
-        self.table.setHorizontalHeaderLabels([self.tr("Motivo de rechazo"),
-                                              self.tr("Fotografías")])
+        self.table = read_only_table([self.tr("Motivo de rechazo"), self.tr("Fotografías")])
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.setColumnWidth(1, 140)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.state = QLabel(self.tr("Consultando al nodo central…"))
         self.empty = QLabel(self.tr("Ninguna fotografía rechazada."))
@@ -76,8 +70,7 @@ class IntakePanel(QWidget):
             "vuelva a colocarlo en el directorio de recepción."))
         hint.setWordWrap(True)
         hint.setAlignment(Qt.AlignmentFlag.AlignTop)
-        rejected_title = QLabel(self.tr("Fotografías rechazadas, por motivo"))
-        rejected_title.setObjectName("sectionTitle")
+        rejected_title = named_label(self.tr("Fotografías rechazadas, por motivo"), "sectionTitle")
         top = QHBoxLayout()
         top.addWidget(title)
         top.addStretch(1)

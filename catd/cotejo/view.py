@@ -13,17 +13,26 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
-    QSizePolicy,
     QWidget,
 )
 
 from catd.captura.presenter import Shown
 from catd.captura.view import WorkView
-from catd.captura.widgets import clear_grid, show_grid, whole_words
+from catd.captura.widgets import (
+    clear_grid,
+    close_table,
+    field_label,
+    go_to_row,
+    motivo_combo,
+    narrow_label,
+    row_keys,
+    tab_keys,
+    table_grid,
+    value_label,
+    whole_words,
+)
 from catd.cotejo.presenter import MOTIVOS_COTEJO, CotejoPresenter, Publicado, publicados
 from prep.records import MAX_COTEJO_MOTIVO
 from prep.station.formatting import count
@@ -53,29 +62,12 @@ class DifiereCheck(QCheckBox):
         repolish(self)
 
     def event(self, event: QEvent) -> bool:
-        # Tab never reaches keyPressEvent (focus chain): the table decides what is next.
-        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
-            if event.key() == Qt.Key.Key_Tab and not event.modifiers() & (
-                    Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier):
-                self.leave.emit()
-                return True
-            if event.key() == Qt.Key.Key_Backtab:
-                self.retreat.emit()
-                return True
-        return super().event(event)
+        return tab_keys(event, self.leave, self.retreat) or super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        key, mods = event.key(), event.modifiers()
-        if mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier):
-            event.ignore()  # the screen's shortcuts
+        if row_keys(event, self.advance, self.retreat):
             return
-        if key in (Qt.Key.Key_Down, Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            self.advance.emit()
-            return
-        if key == Qt.Key.Key_Up:
-            self.retreat.emit()
-            return
-        if key == Qt.Key.Key_Space:
+        if event.key() == Qt.Key.Key_Space:
             # At once on the press (a button would wait for the release): the next key,
             # however quick, sees the row marked.
             if not event.isAutoRepeat():
@@ -95,10 +87,7 @@ class CotejoTable(QWidget):
         self.labels: list[QLabel] = []
         self.values: list[QLabel] = []
         self.heads: list[QLabel] = []
-        self.grid = QGridLayout(self)
-        self.grid.setContentsMargins(0, 0, 0, 0)
-        self.grid.setHorizontalSpacing(10)
-        self.grid.setVerticalSpacing(3)
+        self.grid = table_grid(self, 10)
 
     def build(self, rows: tuple[Publicado, ...]) -> None:
         clear_grid(self.grid)
@@ -111,18 +100,11 @@ class CotejoTable(QWidget):
                 head.setAlignment(Qt.AlignmentFlag.AlignRight)
             self.grid.addWidget(head, 0, column)
         for index, row in enumerate(rows, start=1):
-            label = QLabel(row.spec.label)
-            label.setObjectName("fieldLabel")
+            label = field_label(row.spec, "false")
             label.setProperty("grupo", row.spec.grupo.value)
-            label.setProperty("difiere", "false")
-            label.setToolTip(row.spec.detail)
-            label.setWordWrap(True)
             self.grid.addWidget(label, index, 0)
             whole_words(label)
-            value = QLabel(row.valor)
-            value.setObjectName("captureValue")
-            value.setProperty("difiere", "false")
-            value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            value = value_label(row.valor, "false")
             self.grid.addWidget(value, index, 1)
             check = DifiereCheck(row.spec.campo)
             check.setAccessibleName(row.spec.detail)
@@ -136,9 +118,7 @@ class CotejoTable(QWidget):
             self.labels.append(label)
             self.values.append(value)
             self.checks.append(check)
-        self.grid.setColumnStretch(0, 1)
-        self.grid.setRowStretch(len(rows) + 1, 1)
-        show_grid(self.grid)
+        close_table(self.grid, len(rows))
 
     def marked(self) -> list[str]:
         """The fields marked as different, in the acta's order."""
@@ -157,9 +137,7 @@ class CotejoTable(QWidget):
             self.view.motivo.setFocus()
 
     def go(self, index: int) -> None:
-        if 0 <= index < len(self.checks):
-            self.checks[index].setFocus(Qt.FocusReason.TabFocusReason)
-            self.view.reveal(self.checks[index])
+        go_to_row(self.checks, index, self.view.reveal)
 
     def focus(self, campo: str) -> None:
         for index, check in enumerate(self.checks):
@@ -185,21 +163,14 @@ class CotejoView(WorkView):
 
     def _build_area(self) -> QWidget:
         frame, layout = card((14, 10))
-        self.summary = QLabel()
-        self.summary.setObjectName("feedback")
-        self.summary.setWordWrap(True)
-        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.summary = narrow_label("feedback")
         layout.addWidget(self.summary)
-        self.motivo = QComboBox()  # before the table: its rows lead to it
+        # Before the table: its rows lead to it.
+        self.motivo, line = motivo_combo(self, MOTIVOS_COTEJO, MAX_COTEJO_MOTIVO)
         self.table = CotejoTable(self)
         layout.addWidget(self._scroll_for(self.table), 1)
         row = QHBoxLayout()
         row.addWidget(QLabel(self.tr("Motivo de la diferencia:")))
-        self.motivo.setEditable(True)
-        self.motivo.addItems([self.tr(m) for m in MOTIVOS_COTEJO])
-        line = self.motivo.lineEdit()
-        assert line is not None
-        line.setMaxLength(MAX_COTEJO_MOTIVO)
         line.setPlaceholderText(self.tr("Solo si algo difiere: ↑ ↓ o escriba; Enter envía"))
         line.returnPressed.connect(self.submit)
         line.textChanged.connect(lambda _: self.marks_did_change())

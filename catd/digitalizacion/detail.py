@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -23,7 +22,7 @@ from catd.digitalizacion.presenter import Association, AssociationState
 from prep.station.acopio import casilla_label
 from prep.station.formatting import eleccion_label, local_time
 from qtkit.style import repolish, set_tone
-from qtkit.widgets import caption
+from qtkit.widgets import caption, named_label, vbox
 
 _MARKS = {True: ("✓", Tone.OK), False: ("✗", Tone.ERROR), None: ("–", Tone.IDLE)}
 
@@ -33,12 +32,9 @@ class _Field(QWidget):
 
     def __init__(self, title: str) -> None:
         super().__init__()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
+        layout = vbox(self, spacing=0)
         layout.addWidget(caption(title))
-        self.value = QLabel("—")
-        self.value.setObjectName("digiValue")
+        self.value = named_label("—", "digiValue")
         layout.addWidget(self.value)
 
 
@@ -49,9 +45,7 @@ class AssociatePanel(QFrame):
     def __init__(self) -> None:
         super().__init__()
         self.setObjectName("digiAssociate")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 10, 12, 10)
-        layout.setSpacing(6)
+        layout = vbox(self, (12, 10, 12, 10), 6)
         layout.addWidget(caption(self.tr("Asociar a mano (F2)")))
         hint = QLabel(self.tr("Escriba la CLAVE_ACTA impresa en el acta y presione Enter."))
         hint.setWordWrap(True)
@@ -65,13 +59,9 @@ class AssociatePanel(QFrame):
         row.addWidget(self.clave, 1)
         row.addWidget(self.submit)
         layout.addLayout(row)
-        self.found = QLabel()
-        self.found.setObjectName("digiBanner")
-        self.found.setWordWrap(True)
+        self.found = named_label("", "digiBanner", wrap=True)
         layout.addWidget(self.found)
-        self.message = QLabel()
-        self.message.setObjectName("digiNote")
-        self.message.setWordWrap(True)
+        self.message = named_label("", "digiNote", wrap=True)
         layout.addWidget(self.message)
 
     def show_state(self, state: AssociationState) -> None:
@@ -102,12 +92,8 @@ class DetailPanel(QFrame):
     def __init__(self) -> None:
         super().__init__()
         self.setObjectName("digiDetail")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 12)
-        layout.setSpacing(8)
-        self.headline = QLabel()
-        self.headline.setObjectName("digiHeadline")
-        self.headline.setWordWrap(True)
+        layout = vbox(self, (0, 0, 0, 12), 8)
+        self.headline = named_label("", "digiHeadline", wrap=True)
         layout.addWidget(self.headline)
         # A long message scrolls inside the panel instead of growing the window.
         scroll = QScrollArea()
@@ -119,11 +105,8 @@ class DetailPanel(QFrame):
         content = QWidget()
         content.setObjectName("digiBody")
         scroll.setWidget(content)
-        body = QVBoxLayout(content)
-        body.setContentsMargins(14, 0, 14, 0)
-        body.setSpacing(7)
-        self.eleccion = QLabel()
-        self.eleccion.setObjectName("digiEleccion")
+        body = vbox(content, (14, 0, 14, 0), 7)
+        self.eleccion = named_label("", "digiEleccion")
         body.addWidget(self.eleccion)
         fields = QHBoxLayout()
         fields.setSpacing(28)
@@ -136,22 +119,17 @@ class DetailPanel(QFrame):
         self.fields = QWidget()
         self.fields.setLayout(fields)
         body.addWidget(self.fields)
-        self.clave = QLabel()
-        self.clave.setObjectName("digiClave")
+        self.clave = named_label("", "digiClave")
         self.clave.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         body.addWidget(self.clave)
-        self.banner = QLabel()
-        self.banner.setObjectName("digiBanner")
-        self.banner.setWordWrap(True)
+        self.banner = named_label("", "digiBanner", wrap=True)
         body.addWidget(self.banner)
         self.message = QLabel()
         self.message.setWordWrap(True)
         body.addWidget(self.message)
         self.review = _Review()
         body.addWidget(self.review)
-        self.file = QLabel()
-        self.file.setObjectName("digiFile")
-        self.file.setWordWrap(True)
+        self.file = named_label("", "digiFile", wrap=True)
         body.addWidget(self.file)
         self.associate = AssociatePanel()
         body.addWidget(self.associate)

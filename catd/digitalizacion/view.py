@@ -30,9 +30,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSizePolicy,
-    QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -49,7 +47,7 @@ from catd.imageview import ImageView
 from catd.theme import TONES
 from prep.station.formatting import local_time
 from qtkit.style import set_tone
-from qtkit.widgets import caption, card
+from qtkit.widgets import caption, card, named_label, read_only_table, vbox
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 
@@ -86,13 +84,9 @@ class _Tile(QWidget):
 
     def __init__(self, caption: str) -> None:
         super().__init__()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 0, 10, 0)
-        layout.setSpacing(0)
-        self.number = QLabel("—")
-        self.number.setObjectName("digiNumber")
-        self.caption = QLabel(caption)
-        self.caption.setObjectName("digiTileCaption")
+        layout = vbox(self, (10, 0, 10, 0), 0)
+        self.number = named_label("—", "digiNumber")
+        self.caption = named_label(caption, "digiTileCaption")
         layout.addWidget(self.number)
         layout.addWidget(self.caption)
 
@@ -127,9 +121,7 @@ class DigitalizacionView(QWidget):
         row.addWidget(self.change_folder)
         row.addWidget(self.open_folder)
         folder.addLayout(row)
-        self.folder_status = QLabel()
-        self.folder_status.setObjectName("digiNote")
-        self.folder_status.setWordWrap(True)
+        self.folder_status = named_label("", "digiNote", wrap=True)
         folder.addWidget(self.folder_status)
 
         counters_card, counters = card()
@@ -143,8 +135,7 @@ class DigitalizacionView(QWidget):
         for tile in (self.digitalizadas, self.rechazadas, self.pendientes, self.sin_acopio):
             tiles.addWidget(tile)
         counters.addLayout(tiles)
-        self.shift_since = QLabel()
-        self.shift_since.setObjectName("digiKeys")
+        self.shift_since = named_label("", "digiKeys")
         counters.addWidget(self.shift_since)
 
         top = QHBoxLayout()
@@ -155,10 +146,7 @@ class DigitalizacionView(QWidget):
         # list, detail, preview
         list_card, list_layout = card()
         list_layout.addWidget(caption(self.tr("Imágenes recibidas (F3)")))
-        self.table = QTableWidget(0, len(self.COLUMNS))
-        self.table.setHorizontalHeaderLabels([self.tr(c) for c in self.COLUMNS])
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table = read_only_table([self.tr(c) for c in self.COLUMNS])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setShowGrid(False)
@@ -175,8 +163,7 @@ class DigitalizacionView(QWidget):
         preview_head = QHBoxLayout()
         preview_head.addWidget(caption(self.tr("Vista previa")))
         preview_head.addStretch(1)
-        self.zoom_label = QLabel()
-        self.zoom_label.setObjectName("digiKeys")
+        self.zoom_label = named_label("", "digiKeys")
         preview_head.addWidget(self.zoom_label)
         preview.addLayout(preview_head)
         self.preview = ImageView()
@@ -199,9 +186,7 @@ class DigitalizacionView(QWidget):
         footer.setObjectName("digiKeys")
         footer.setWordWrap(True)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(18, 14, 18, 8)
-        layout.setSpacing(12)
+        layout = vbox(self, (18, 14, 18, 8), 12)
         layout.addLayout(top)
         layout.addLayout(bottom, 1)
         layout.addWidget(footer)

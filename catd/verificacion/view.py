@@ -15,11 +15,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
-    QComboBox,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
-    QSizePolicy,
     QWidget,
 )
 
@@ -28,7 +25,13 @@ from catd.captura.view import WorkView
 from catd.captura.widgets import (
     ValueEdit,
     clear_grid,
-    show_grid,
+    close_table,
+    field_label,
+    go_to_row,
+    motivo_combo,
+    narrow_label,
+    table_grid,
+    value_label,
     whole_words,
 )
 from catd.verificacion.presenter import MOTIVOS_VERIFICACION, VerificacionPresenter
@@ -46,10 +49,7 @@ class DecisionTable(QWidget):
         self.edits: list[ValueEdit] = []
         self.rows: tuple[Comparacion, ...] = ()
         self.heads: list[QLabel] = []  # the column captions
-        self.grid = QGridLayout(self)
-        self.grid.setContentsMargins(0, 0, 0, 0)
-        self.grid.setHorizontalSpacing(8)
-        self.grid.setVerticalSpacing(3)
+        self.grid = table_grid(self, 8)
 
     def build(self, rows: tuple[Comparacion, ...]) -> None:
         clear_grid(self.grid)
@@ -67,19 +67,11 @@ class DecisionTable(QWidget):
             self.heads.append(head)
         for index, row in enumerate(rows, start=1):
             flag = "true" if row.difiere else "false"
-            label = QLabel(row.spec.label)
-            label.setObjectName("fieldLabel")
-            label.setProperty("difiere", flag)
-            label.setToolTip(row.spec.detail)
-            label.setWordWrap(True)  # two lines rather than a column off the screen
+            label = field_label(row.spec, flag)
             self.grid.addWidget(label, index, 0)
             whole_words(label)
             for column, text in enumerate(row.capturas, start=1):
-                value = QLabel(text or "—")
-                value.setObjectName("captureValue")
-                value.setProperty("difiere", flag)
-                value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                self.grid.addWidget(value, index, column)
+                self.grid.addWidget(value_label(text or "—", flag), index, column)
             edit = ValueEdit(row.spec.campo)
             edit.setProperty("difiere", flag)
             edit.setAccessibleName(row.spec.detail)
@@ -90,9 +82,7 @@ class DecisionTable(QWidget):
             edit.advance.connect(lambda i=position: self._advance(i))
             edit.retreat.connect(lambda i=position: self._go(i - 1))
             self.edits.append(edit)
-        self.grid.setColumnStretch(0, 1)
-        self.grid.setRowStretch(len(rows) + 1, 1)
-        show_grid(self.grid)
+        close_table(self.grid, len(rows))
 
     def _advance(self, index: int) -> None:
         # Enter walks the rows in dispute; the agreed ones are there to review.
@@ -103,9 +93,7 @@ class DecisionTable(QWidget):
         self.view.motivo.setFocus()
 
     def _go(self, index: int) -> None:
-        if 0 <= index < len(self.edits):
-            self.edits[index].setFocus(Qt.FocusReason.TabFocusReason)
-            self.view.reveal(self.edits[index])
+        go_to_row(self.edits, index, self.view.reveal)
 
     def focus(self, campo: str) -> None:
         for index, (row, edit) in enumerate(zip(self.rows, self.edits, strict=True)):
@@ -146,29 +134,18 @@ class VerificacionView(WorkView):
 
     def _build_area(self) -> QWidget:
         frame, layout = card((14, 10))
-        self.summary = QLabel()
-        self.summary.setObjectName("feedback")
-        self.summary.setWordWrap(True)
-        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.summary = narrow_label("feedback")
         layout.addWidget(self.summary)
         self.table = DecisionTable(self)
         layout.addWidget(self._scroll_for(self.table), 1)
         row = QHBoxLayout()
         row.addWidget(QLabel(self.tr("Motivo:")))
-        self.motivo = QComboBox()
-        self.motivo.setEditable(True)
-        self.motivo.addItems([self.tr(m) for m in MOTIVOS_VERIFICACION])
-        line = self.motivo.lineEdit()
-        assert line is not None
-        line.setMaxLength(MAX_MOTIVO)
+        self.motivo, line = motivo_combo(self, MOTIVOS_VERIFICACION, MAX_MOTIVO)
         line.setPlaceholderText(self.tr("Elija con ↑ ↓ o escriba; Enter guarda"))
         line.returnPressed.connect(self.submit)
         row.addWidget(self.motivo, 1)
         layout.addLayout(row)
-        self.pending = QLabel()
-        self.pending.setObjectName("keyLegend")
-        self.pending.setWordWrap(True)
-        self.pending.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.pending = narrow_label("keyLegend")
         layout.addWidget(self.pending)
         return frame
 

@@ -44,12 +44,12 @@ from central.operators import (
 )
 from central.pipeline.rebuild import load_catalog
 from prep.catalog import CatalogError
+from prep.cli_es import Subcommands
 from prep.durable import create_private, fsync_dir
 from prep.passwords import read_new_password
 
 
-def register_admin(sub: argparse._SubParsersAction[argparse.ArgumentParser],
-                   common: argparse.ArgumentParser) -> None:
+def register_admin(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     """Add ``operator``, ``catalog`` and ``stations`` to ``prep central``."""
     operator = sub.add_parser("operator", help="cuentas de los operadores (alta, lista, "
                               "deshabilitar, contraseña)")

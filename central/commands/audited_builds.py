@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 
 from central.audited_builds import (
     AuditedBuildError,
@@ -15,12 +14,12 @@ from central.audited_builds import (
     normalize,
     remove_build,
 )
-from central.commands.common import command_actor, database_errors, open_engine
+from central.commands.common import Command, command_actor, open_engine, refusing
 from central.config import DataDir
+from prep.cli_es import Subcommands
 
 
-def register_audited_builds(sub: argparse._SubParsersAction[argparse.ArgumentParser],
-                            common: argparse.ArgumentParser) -> None:
+def register_audited_builds(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     """Add ``audited-build add|list|remove`` to ``prep central``."""
     parser = sub.add_parser("audited-build", help="huellas de las compilaciones auditadas "
                             "(las estaciones con otra levantan una anomalía)")
@@ -38,15 +37,9 @@ def register_audited_builds(sub: argparse._SubParsersAction[argparse.ArgumentPar
     remove.set_defaults(func=_command(_remove))
 
 
-def _command(action: Callable[[argparse.Namespace], int]
-             ) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return action(args)
-        except AuditedBuildError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-    return database_errors(run)
+def _command(action: Command) -> Command:
+    """Refusals of the list of audited builds with their Spanish message, exit 2."""
+    return refusing(AuditedBuildError, 2, action)
 
 
 def _add(args: argparse.Namespace) -> int:

@@ -11,10 +11,11 @@ from central.commands.common import command_actor, database_errors
 from central.config import DEFAULT_DATA_DIR, ENV_DSN, DataDir, load_identity
 from central.db import database_dsn, make_engine
 from central.evidencia import Fuentes, write_evidencia
+from prep.cli_es import Subcommands
 from prep.rules import DEFAULT_RULES, RuleSet
 
 
-def register_evidencia(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register_evidencia(actions: Subcommands) -> None:
     """Add ``evidencia`` to ``prep auditoria``."""
     evidencia = actions.add_parser(
         "evidencia", help="en el nodo central: escribe el paquete de evidencia firmado "

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from central.catd_distritos import assign, assigned
 from central.commands.common import command_actor, database_errors, open_engine
 from central.config import DataDir
+from prep.cli_es import Subcommands
 
 
-def register_catd_distritos(sub: argparse._SubParsersAction[argparse.ArgumentParser],
-                            common: argparse.ArgumentParser) -> None:
+def register_catd_distritos(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     """Add ``catd-distritos`` to ``prep central``."""
     command = sub.add_parser("catd-distritos", parents=[common],
                              help="qué CATD recibe las actas de cada distrito (sin opciones: "

@@ -54,6 +54,21 @@ def database_errors(command: Command) -> Command:
     return run
 
 
+def refusing(errors: type[Exception], exit_code: int, command: Command) -> Command:
+    """``command`` with its database failures as :func:`database_errors` reports them
+    and ``errors`` (a refusal, its message in Spanish) as one line ``error: …``, exit
+    ``exit_code``."""
+    inner = database_errors(command)
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return inner(args)
+        except errors as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return exit_code
+    return run
+
+
 def database_message(exc: Exception) -> str:
     """A database failure in Spanish, with what to do next (the library's own text, in
     English, only as the last line's detail)."""

@@ -35,21 +35,21 @@ from sqlalchemy.orm import Session
 from central import audit
 from central.blobs import BlobStore, reconcile
 from central.commands.common import command_actor as _operator
-from central.commands.common import database_errors as _database_errors
+from central.commands.common import refusing
 from central.config import DataDir
 from central.continuity import backup as respaldo
 from central.continuity import replication
 from central.continuity.replication import STANDBY_NAME, ContinuityError
 from central.db import database_dsn, make_engine
 from central.db.engine import configured_dsn
+from prep.cli_es import Subcommands
 from prep.corte.anexo import TZ
 
 #: How often ``backup --continuo`` copies the images that arrived since.
 BLOB_COPY_SECONDS = 30
 
 
-def register_continuity(sub: argparse._SubParsersAction[argparse.ArgumentParser],
-                        common: argparse.ArgumentParser) -> None:
+def register_continuity(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     """Add ``standby`` and ``promote`` to ``prep central``."""
     standby = sub.add_parser("standby", help="standby en caliente del PostgreSQL central "
                                              "(replicación en flujo, docs/continuidad.md)")
@@ -121,17 +121,9 @@ def register_continuity(sub: argparse._SubParsersAction[argparse.ArgumentParser]
 
 def _errors(command: Callable[[argparse.Namespace], int]
             ) -> Callable[[argparse.Namespace], int]:
-    """Database failures as one line (``_database_errors``) and replication refusals
-    with their Spanish message, exit 1."""
-    inner = _database_errors(command)
-
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return inner(args)
-        except ContinuityError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-    return run
+    """Database failures as one line and replication refusals with their Spanish
+    message, exit 1."""
+    return refusing(ContinuityError, 1, command)
 
 
 def _init(args: argparse.Namespace) -> int:

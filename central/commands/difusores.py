@@ -19,10 +19,10 @@ from sqlalchemy import Engine
 from central.commands.common import command_actor, database_errors, open_engine
 from central.config import DataDir, load_identity
 from central.difusores import Alta, DifusorInvalido, alta, baja, lista, nuevo_codigo
+from prep.cli_es import Subcommands
 
 
-def register_difusores(sub: argparse._SubParsersAction[argparse.ArgumentParser],
-                       common: argparse.ArgumentParser) -> None:
+def register_difusores(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     """Add ``difusor alta|codigo|baja|lista`` to ``prep central``."""
     difusor = sub.add_parser("difusor", help="difusores oficiales: alta, código de registro, "
                                              "baja y lista")

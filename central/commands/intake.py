@@ -15,11 +15,11 @@ from central.commands.common import database_errors, open_engine
 from central.config import DataDir, load_identity
 from central.db import upgrade
 from central.intake import CasillaIntake
+from prep.cli_es import Subcommands
 from prep.station.scan.hotfolder import HotFileResult, HotFolderOptions, UnsafeFolder
 
 
-def register_intake(sub: argparse._SubParsersAction[argparse.ArgumentParser],
-                    common: argparse.ArgumentParser) -> None:
+def register_intake(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     intake = sub.add_parser(
         "import-casilla", parents=[common],
         help="recibe las fotografías de actas de PREP Casilla de un directorio (una vez, "

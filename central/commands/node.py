@@ -33,6 +33,7 @@ from central.db import current_revision, database_dsn, head_revision, make_engin
 from central.db.engine import configured_dsn
 from central.db.privileges import API_ROLE
 from central.enrollment import ROLES, Site, create_code
+from prep.cli_es import Subcommands
 
 if TYPE_CHECKING:
     from central.advertise import Interfaces
@@ -44,8 +45,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("central.commands")
 
 
-def register_node(sub: argparse._SubParsersAction[argparse.ArgumentParser],
-                  common: argparse.ArgumentParser) -> None:
+def register_node(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     """Add ``init``, ``serve``, ``enroll-code`` and ``verify-audit`` to ``prep central``."""
     init = sub.add_parser("init", parents=[common], help="crea llave, certificado y esquema")
     modo = init.add_mutually_exclusive_group()

@@ -21,10 +21,10 @@ from central.commands.common import command_actor, database_errors, open_engine
 from central.config import DataDir
 from central.nodes import NodeChange, NodeError, active_nodes, add_node, nodes_version, remove_node
 from prep.bundle import MAX_CERT_PEM
+from prep.cli_es import Subcommands
 
 
-def register_nodos(sub: argparse._SubParsersAction[argparse.ArgumentParser],
-                   common: argparse.ArgumentParser) -> None:
+def register_nodos(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     """Add ``nodos agregar``, ``nodos quitar`` and ``nodos listar`` to ``prep central``."""
     nodos = sub.add_parser("nodos", help="los nodos de atención que los equipos reciben "
                                          "firmados (dirección y certificado de cada uno)")

@@ -11,10 +11,10 @@ import sys
 from central.commands.common import command_actor, database_errors, open_engine
 from central.config import DataDir
 from central.pipeline.rebuild import check, rebuild_current
+from prep.cli_es import Subcommands
 
 
-def register_pipeline(sub: argparse._SubParsersAction[argparse.ArgumentParser],
-                      common: argparse.ArgumentParser) -> None:
+def register_pipeline(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     """Add ``rebuild-state`` to ``prep central``."""
     rebuild = sub.add_parser("rebuild-state", parents=[common],
                              help="recalcula el estado de las actas desde los registros y "

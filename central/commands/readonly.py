@@ -19,10 +19,10 @@ from central.commands.common import command_actor, database_errors
 from central.config import DataDir
 from central.db import database_dsn, make_engine
 from central.db.read_only import CONNECTION_LIMIT, STATEMENT_TIMEOUT, set_read_only_login
+from prep.cli_es import Subcommands
 
 
-def register_readonly(sub: argparse._SubParsersAction[argparse.ArgumentParser],
-                      common: argparse.ArgumentParser) -> None:
+def register_readonly(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     """Add ``read-only-user`` to ``prep central``."""
     login = sub.add_parser(
         "read-only-user", parents=[common],

@@ -19,10 +19,10 @@ from central.commands.common import command_actor, database_errors, open_engine
 from central.config import DataDir
 from central.db.models import Station
 from central.stations_admin import UnknownStation, set_station_enabled
+from prep.cli_es import Subcommands
 
 
-def register_stations_admin(sub: argparse._SubParsersAction[argparse.ArgumentParser],
-                            common: argparse.ArgumentParser) -> None:
+def register_stations_admin(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     """Add ``station disable`` and ``station enable`` to ``prep central``."""
     station = sub.add_parser("station", help="deshabilitar o volver a habilitar un equipo "
                                              "(estación CATD o CCV)")

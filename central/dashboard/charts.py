@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QLabel, QStackedWidget, QWidget
 
 from central.controlroom.overview import BUCKET, FLOW_LABELS, Overview
 from central.dashboard import theme
-from central.dashboard.views import label, page
+from central.dashboard.views import titled_page
 from prep.corte.anexo import TZ
 from qtkit.palette import LINE
 
@@ -39,10 +39,7 @@ class ThroughputView(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        layout = page(self)
-        layout.addWidget(label("Ritmo: actas por cada 10 minutos", "title"))
-        self.summary = label("", "muted")
-        layout.addWidget(self.summary)
+        layout, self.summary = titled_page(self, "Ritmo: actas por cada 10 minutos")
         self.chart = QChart()
         self.chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
         self.chart.setBackgroundRoundness(6)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +33,7 @@ from central.dashboard.login import CoordinatorAccount, LoginThrottle, authentic
 from central.operators import OperatorError
 from prep.background import BackgroundLoop
 from prep.passwords import PasswordError
+from qtkit.poster import Poster
 
 log = logging.getLogger("central.dashboard")
 
@@ -47,30 +47,6 @@ T = TypeVar("T")
 
 #: Errors of a coordinator's action that are the coordinator's to fix: shown as is.
 USER_ERRORS = (ActionError, OperatorError, PasswordError, ValueError)
-
-
-class Poster(QObject):
-    """Carries closures from any thread to the GUI thread, in order."""
-
-    _did_arrive = Signal()
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._lock = threading.Lock()
-        self._closures: list[Callable[[], None]] = []
-        self._did_arrive.connect(self._run)
-
-    def post(self, closure: Callable[[], None]) -> None:
-        with self._lock:
-            self._closures.append(closure)
-        self._did_arrive.emit()
-
-    @Slot()
-    def _run(self) -> None:
-        with self._lock:
-            closures, self._closures = self._closures, []
-        for closure in closures:
-            closure()
 
 
 class Listener(BackgroundLoop):
@@ -316,13 +292,9 @@ class DashboardController(QObject):
         Its message (or its error) goes to ``done`` / ``failed`` on the GUI thread, or,
         without them, out as ``action_did_finish`` / ``action_did_fail``."""
         failed = failed or self.action_did_fail.emit
-        if self.coordinator is None:
-            failed(NO_ACTIONS)
+        coordinator = self._acting(failed)
+        if coordinator is None:
             return
-        if self.account is None:
-            failed("Inicie sesión como coordinador (Ctrl+L) para actuar desde el tablero.")
-            return
-        coordinator = self.coordinator.acting_as(self.account.id)
         finished = done or self.action_did_finish.emit
 
         def succeeded(message: Any) -> None:
@@ -335,14 +307,20 @@ class DashboardController(QObject):
         """Ask the central something on the acciones lane, as the logged-in coordinator
         (what a dialog needs to know before it opens); ``done(result)`` or
         ``failed(message)`` on the GUI thread."""
+        coordinator = self._acting(failed)
+        if coordinator is not None:
+            self._submit(lambda: work(coordinator), done, failed)
+
+    def _acting(self, failed: Callable[[str], None]) -> Coordinator | None:
+        """The coordinator acting as the logged-in account; ``None`` (and why, to
+        ``failed``) without the central's actions or a login."""
         if self.coordinator is None:
             failed(NO_ACTIONS)
-            return
+            return None
         if self.account is None:
             failed("Inicie sesión como coordinador (Ctrl+L) para actuar desde el tablero.")
-            return
-        coordinator = self.coordinator.acting_as(self.account.id)
-        self._submit(lambda: work(coordinator), done, failed)
+            return None
+        return self.coordinator.acting_as(self.account.id)
 
     def _submit(self, work: Callable[[], T], done: Callable[[T], None],
                 failed: Callable[[str], None]) -> None:

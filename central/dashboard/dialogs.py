@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from central.db.models import OPERATOR_ROLES
 from central.operators import OperatorError, check_role, clean_name
 from prep.passwords import PasswordError, check_new_password
+from qtkit.widgets import named_label
 
 MAX_CATD = 99
 CANCELAR = "Cancelar"
@@ -87,9 +88,7 @@ def _buttons(accept: str, cancel: str = CANCELAR
 
 
 def _error_label() -> QLabel:
-    label = QLabel("")
-    label.setObjectName("formError")
-    label.setWordWrap(True)
+    label = named_label("", "formError", wrap=True)
     label.hide()
     return label
 

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QWidget
 from central.controlroom.overview import DifusorRow, Overview
 from central.dashboard import theme
 from central.dashboard.tables import Cell, Row, Table, number, text
-from central.dashboard.views import label, page
+from central.dashboard.views import titled_page
 
 ESTADOS = {"al_dia": ("Al día", "ok"), "atrasado": ("Atrasado", "warn"),
            "con_error": ("Con error", "error"), "sin_reporte": ("Sin reportes", "warn"),
@@ -34,11 +34,7 @@ class DifusoresView(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        layout = page(self)
-        layout.addWidget(label("Difusores oficiales", "title"))
-        self.summary = label("", "muted")
-        self.summary.setWordWrap(True)
-        layout.addWidget(self.summary)
+        layout, self.summary = titled_page(self, "Difusores oficiales", wrap=True)
         self.table = Table(self.HEADERS, "Aún no hay difusores dados de alta: «prep central "
                            "difusor alta --nombre … --url …» crea el código de registro de "
                            "cada uno.", stretch=6)

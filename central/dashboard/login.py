@@ -32,7 +32,7 @@ from central import audit
 from central.controlroom.actions import ActionError
 from central.db.models import Operator
 from central.operators import CENTRAL
-from prep.bundle import operator_name_key
+from prep.bundle import BundleOperator, operator_name_key
 from prep.passwords import PasswordError, ScryptHash, waste_like_a_check
 
 ROLE = "coordinador"
@@ -98,8 +98,9 @@ def authenticate(engine: Engine, user: str, password: str,
         raise LoginError("Escriba su usuario (op-central-…) o su nombre, y su contraseña.")
     with Session(engine) as session:
         row = _find(session, user)
-        found = None if row is None else _Found(row.id, row.name, row.role, row.sitio,
-                                                 row.enabled, _hash_of(row))
+        # Read whole inside the session: the account as a station would hold it.
+        found = None if row is None else BundleOperator(row.id, row.name, row.role, row.sitio,
+                                                        row.enabled, _hash_of(row))
     if found is None:
         waste_like_a_check(password)  # as slow as a real check: no hint
         raise LoginError(BAD_CREDENTIALS)
@@ -123,16 +124,6 @@ def authenticate(engine: Engine, user: str, password: str,
         audit.emit(session, "dashboard_login", actor=found.id,
                    detail={"operator": found.id, "name": found.name})
     return CoordinatorAccount(found.id, found.name)
-
-
-@dataclass(frozen=True)
-class _Found:
-    id: str
-    name: str
-    role: str
-    sitio: str
-    enabled: bool
-    scrypt: ScryptHash | None
 
 
 def _find(session: Session, user: str) -> Operator | None:

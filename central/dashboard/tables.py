@@ -24,7 +24,6 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
-    QLabel,
     QStackedWidget,
     QStyleOptionViewItem,
     QTableView,
@@ -32,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from central.dashboard import theme
+from qtkit.widgets import named_label
 
 SORT_ROLE = Qt.ItemDataRole.UserRole
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -158,8 +158,7 @@ class Table(QStackedWidget):
             self.view.setWordWrap(True)
             header.sectionResized.connect(self._column_resized)
             self.proxy.layoutChanged.connect(self._fit_rows_later)  # sorted
-        self.empty = QLabel(empty)
-        self.empty.setObjectName("empty")
+        self.empty = named_label(empty, "empty")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
         self.addWidget(self.view)

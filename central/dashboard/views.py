@@ -40,6 +40,7 @@ from central.dashboard.stations import (
     station_lines,
 )
 from central.dashboard.tables import Cell, Row, Table, number, text
+from qtkit.widgets import vbox
 
 SITUACION = {"al_dia": ("Al día", "ok"), "rezagado": ("Rezagado", "warn"),
              "muy_rezagado": ("Muy rezagado", "error"), "sin_actas": ("Sin actas", None),
@@ -48,13 +49,32 @@ def page(owner: QWidget) -> QVBoxLayout:
     """A page of the dashboard filling ``owner``: the layout to put its parts in."""
     widget = QWidget()
     widget.setObjectName("page")
-    layout = QVBoxLayout(widget)
-    layout.setContentsMargins(14, 12, 14, 12)
-    layout.setSpacing(10)
-    outer = QVBoxLayout(owner)
-    outer.setContentsMargins(0, 0, 0, 0)
+    layout = vbox(widget, (14, 12, 14, 12), 10)
+    outer = vbox(owner)
     outer.addWidget(widget)
     return layout
+
+
+def page_with_bar(owner: QWidget, title: str) -> tuple[QVBoxLayout, QHBoxLayout]:
+    """A :func:`page` whose first line is ``title`` and, on the right, a bar for the
+    page's controls: the page's layout and that bar."""
+    layout = page(owner)
+    bar = QHBoxLayout()
+    bar.addWidget(label(title, "title"))
+    bar.addStretch(1)
+    layout.addLayout(bar)
+    return layout, bar
+
+
+def titled_page(owner: QWidget, title: str, wrap: bool = False) -> tuple[QVBoxLayout, QLabel]:
+    """A :func:`page` opening with ``title`` and a muted summary line under it (``wrap``:
+    a long one wraps): the page's layout and that summary."""
+    layout = page(owner)
+    layout.addWidget(label(title, "title"))
+    summary = label("", "muted")
+    summary.setWordWrap(wrap)
+    layout.addWidget(summary)
+    return layout, summary
 
 
 def label(value: str, name: str | None = None) -> QLabel:
@@ -70,9 +90,7 @@ class KpiCard(QFrame):
     def __init__(self, title: str) -> None:
         super().__init__()
         self.setObjectName("card")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(14, 10, 14, 10)
-        layout.setSpacing(2)
+        layout = vbox(self, (14, 10, 14, 10), 2)
         self.title = label(title, "cardLabel")
         self.value = label("—", "cardValue")
         self.share = label(" ", "cardPct")
@@ -94,16 +112,12 @@ class ResumenView(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        layout = page(self)
-        top = QHBoxLayout()
-        top.addWidget(label("Avance por CATD", "title"))
-        top.addStretch(1)
+        layout, top = page_with_bar(self, "Avance por CATD")
         top.addWidget(label("Elección:"))
         self.eleccion = QComboBox()
         self.eleccion.setMinimumWidth(260)
         self.eleccion.setToolTip("Alt+E")
         top.addWidget(self.eleccion)
-        layout.addLayout(top)
         cards = QGridLayout()
         cards.setSpacing(10)
         self.cards = {p: KpiCard(PHASE_LABELS[p]) for p in PHASES}
@@ -212,11 +226,7 @@ class EstacionesView(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        layout = page(self)
-        layout.addWidget(label("Salud de las estaciones", "title"))
-        self.summary = label("", "muted")
-        self.summary.setWordWrap(True)
-        layout.addWidget(self.summary)
+        layout, self.summary = titled_page(self, "Salud de las estaciones", wrap=True)
         self.table = Table(self.HEADERS, "Aún no hay catálogo ni equipos: cargue el "
                            "catálogo y cree un código de alta (Ctrl+Shift+A) para cada "
                            "estación.", stretch=8)
@@ -311,14 +321,10 @@ class AnomaliasView(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        layout = page(self)
-        top = QHBoxLayout()
-        top.addWidget(label("Anomalías", "title"))
-        top.addStretch(1)
+        layout, top = page_with_bar(self, "Anomalías")
         self.only_pending = QCheckBox("Solo pendientes")
         self.only_pending.setChecked(True)
         top.addWidget(self.only_pending)
-        layout.addLayout(top)
         self.summary = label("", "muted")
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
@@ -452,10 +458,7 @@ class CortesView(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        layout = page(self)
-        layout.addWidget(label("Historial de cortes", "title"))
-        self.summary = label("", "muted")
-        layout.addWidget(self.summary)
+        layout, self.summary = titled_page(self, "Historial de cortes")
         self.table = Table(self.HEADERS, "Aún no hay cortes publicados. Haga uno con "
                            "Ctrl+Shift+C o espere al primero de la ventana de "
                            "publicación.", stretch=7)

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QStackedWidget,
     QTabWidget,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -56,6 +55,7 @@ from central.dashboard.views import (
 from central.operators import OperatorInfo
 from central.publication.ventana import EstadoPublicacion
 from qtkit.style import set_tone
+from qtkit.widgets import named_label, vbox
 
 PAGES = ("Resumen", "Ritmo", "Estaciones", "Anomalías", "Capturistas", "Cortes",
          "Difusores")
@@ -76,9 +76,7 @@ class DashboardWindow(QMainWindow):
         self._fit_screen()
         central = QWidget()
         central.setObjectName("page")
-        outer = QVBoxLayout(central)
-        outer.setContentsMargins(10, 8, 10, 4)
-        outer.setSpacing(6)
+        outer = vbox(central, (10, 8, 10, 4), 6)
         self.banner = QFrame()
         self.banner.setObjectName("banner")
         banner_layout = QHBoxLayout(self.banner)
@@ -99,8 +97,7 @@ class DashboardWindow(QMainWindow):
                                   self.capturistas, self.cortes, self.difusores), PAGES,
                                  strict=True):
             self.tabs.addTab(widget, title)
-        self.loading = QLabel("Cargando datos del nodo central…")
-        self.loading.setObjectName("empty")
+        self.loading = named_label("Cargando datos del nodo central…", "empty")
         self.loading.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.loading.setWordWrap(True)
         self.stack = QStackedWidget()

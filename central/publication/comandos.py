@@ -26,10 +26,10 @@ from central.publication.ventana import (
     fijar_ventana,
     reabrir,
 )
+from prep.cli_es import Subcommands
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser],
-             common: argparse.ArgumentParser) -> None:
+def register(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     from central.commands.common import database_errors as _database_errors
 
     corte = sub.add_parser("corte", parents=[common],

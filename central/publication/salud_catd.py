@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from central import audit
 from central.db.models import CatdEstadoOculto
 from central.enrollment import MAX_CATD
+from prep.cli_es import Subcommands
 from prep.corte.salud_catd import CCV, EN_LINEA_MINUTOS, LecturaCatd
 
 MAX_MOTIVO = 300
@@ -135,8 +136,7 @@ def _ocultos(session: Session) -> list[str]:
     return sorted(session.scalars(select(CatdEstadoOculto.sitio)))
 
 
-def register_catd_estado(sub: argparse._SubParsersAction[argparse.ArgumentParser],
-                         common: argparse.ArgumentParser) -> None:
+def register_catd_estado(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     """Add ``catd-estado ocultar|mostrar`` to ``prep central``."""
     command = sub.add_parser(
         "catd-estado", parents=[common],

@@ -20,12 +20,12 @@ from central.config import DataDir, load_identity
 from central.controlroom.overview import Settings, read_overview
 from central.reports.ceros import Identity, NotZero, certify
 from central.reports.progreso import write_final, write_progreso
+from prep.cli_es import Subcommands
 
 KINDS = ("progreso", "final", "puesta-en-ceros")
 
 
-def register_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser],
-                     common: argparse.ArgumentParser) -> None:
+def register_reports(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     """Add ``report`` to ``prep central``."""
     from central.commands.common import database_errors as _database_errors
 

@@ -1,6 +1,6 @@
 """What every coordinators' report shares: page, styles, tables, charts (reportlab).
 
-Letter size, Helvetica (its Latin-1 covers Spanish), a header with the report's name
+The look of every PREP document (:mod:`prep.pdf_look`), a header with the report's name
 and a footer with the page number and the database time it reflects.
 """
 
@@ -9,47 +9,36 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart
 from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.charts.lineplots import LinePlot
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_LEFT
-from reportlab.lib.pagesizes import letter
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import cm
-from reportlab.platypus import (
-    Flowable,
-    Paragraph,
-    SimpleDocTemplate,
-    Spacer,
-    Table,
-    TableStyle,
-)
+from reportlab.platypus import Flowable
 
 from prep.corte.anexo import TZ
+from prep.pdf_look import (
+    BAD,
+    H2,
+    INK,
+    MONO,
+    MUTED,
+    SMALL,
+    TITLE,
+    WARN,
+    WIDTH,
+    gap,
+    lay_out,
+    paragraph,
+    table,
+)
 
-INK = colors.HexColor("#1f2933")
-MUTED = colors.HexColor("#5f6b7a")
-ACCENT = colors.HexColor("#0b5cad")
-LINE = colors.HexColor("#d5dbe3")
-HEAD = colors.HexColor("#e9edf2")
-WARN = colors.HexColor("#fff3df")
-BAD = colors.HexColor("#fdecea")
+__all__ = ["BAD", "H2", "MONO", "SMALL", "TITLE", "WARN", "WIDTH", "bar_chart", "gap",
+           "line_chart", "local", "num", "paragraph", "pct", "table", "write"]
+
 SERIES = [colors.HexColor(c) for c in ("#7a5195", "#0b5cad", "#ef8c00", "#1b7f3b")]
-WIDTH = letter[0] - 3.6 * cm
-
-_base = getSampleStyleSheet()
-TITLE = ParagraphStyle("titulo", parent=_base["Title"], fontSize=17, leading=21,
-                       alignment=TA_LEFT, textColor=INK, spaceAfter=4)
-H2 = ParagraphStyle("h2", parent=_base["Heading2"], fontSize=12, leading=15,
-                    textColor=INK, spaceBefore=10, spaceAfter=4)
-BODY = ParagraphStyle("cuerpo", parent=_base["BodyText"], fontSize=9.5, leading=12.5,
-                      textColor=INK)
-SMALL = ParagraphStyle("chico", parent=BODY, fontSize=7.5, leading=9.5, textColor=MUTED)
-MONO = ParagraphStyle("mono", parent=BODY, fontName="Courier", fontSize=7.5, leading=9.5)
 
 
 def local(value: datetime | None, seconds: bool = False) -> str:
@@ -64,27 +53,6 @@ def num(value: int | None) -> str:
 
 def pct(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f} %"
-
-
-def table(rows: Sequence[Sequence[Any]], widths: Sequence[float] | None = None,
-          numeric_from: int = 1, font_size: float = 8,
-          tones: dict[int, Any] | None = None) -> Table:
-    """A table with a shaded header row; columns from ``numeric_from`` right-aligned;
-    ``tones`` colours whole rows (row index → colour)."""
-    result = Table([list(r) for r in rows], colWidths=widths, repeatRows=1)
-    style = [("FONT", (0, 0), (-1, -1), "Helvetica", font_size),
-             ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", font_size),
-             ("BACKGROUND", (0, 0), (-1, 0), HEAD),
-             ("TEXTCOLOR", (0, 0), (-1, -1), INK),
-             ("LINEBELOW", (0, 0), (-1, -1), 0.25, LINE),
-             ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-             ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]
-    if numeric_from >= 0:
-        style.append(("ALIGN", (numeric_from, 0), (-1, -1), "RIGHT"))
-    for row, colour in (tones or {}).items():
-        style.append(("BACKGROUND", (0, row), (-1, row), colour))
-    result.setStyle(TableStyle(style))
-    return result
 
 
 def bar_chart(labels: Sequence[str], series: Sequence[Sequence[float]],
@@ -164,28 +132,7 @@ def _legend(drawing: Drawing, names: Sequence[str], height: float, offset: int =
 def write(path: Path, title: str, story: list[Flowable], taken_at: datetime,
           subtitle: str = "") -> None:
     """Lay out ``story`` into ``path`` with the header and footer."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-
-    def decorate(canvas: Any, doc: Any) -> None:
-        canvas.saveState()
-        canvas.setFont("Helvetica", 7.5)
-        canvas.setFillColor(MUTED)
-        canvas.drawString(1.8 * cm, letter[1] - 1.2 * cm, f"PREP · {title}")
-        canvas.drawRightString(letter[0] - 1.8 * cm, letter[1] - 1.2 * cm, subtitle)
-        canvas.drawString(1.8 * cm, 1.0 * cm, f"Datos al {local(taken_at, True)} "
-                          "(hora de la Ciudad de México)")
-        canvas.drawRightString(letter[0] - 1.8 * cm, 1.0 * cm, f"Página {doc.page}")
-        canvas.restoreState()
-
-    doc = SimpleDocTemplate(str(path), pagesize=letter, leftMargin=1.8 * cm,
-                            rightMargin=1.8 * cm, topMargin=1.8 * cm, bottomMargin=1.6 * cm,
-                            title=f"PREP · {title}", author="PREP, nodo central")
-    doc.build(story, onFirstPage=decorate, onLaterPages=decorate)
-
-
-def paragraph(text: str, style: ParagraphStyle = BODY) -> Paragraph:
-    return Paragraph(text, style)
-
-
-def gap(height: float = 0.3) -> Spacer:
-    return Spacer(1, height * cm)
+    heading = f"PREP · {title}"
+    lay_out(path, story, title=heading, author="PREP, nodo central", header=heading,
+            subtitle=subtitle, header_font=("Helvetica", 7.5, MUTED),
+            footer=f"Datos al {local(taken_at, True)} (hora de la Ciudad de México)")

@@ -11,10 +11,12 @@ import argparse
 import importlib
 from pathlib import Path
 
+from prep.cli_es import Subcommands
+
 _CENTRAL = "central.commands.auditoria"
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subcommands) -> None:
     """Add ``auditoria`` and its actions to the ``prep`` parser."""
     parser = subparsers.add_parser("auditoria", help="kit del auditor: paquete de evidencia "
                                    "firmado del nodo central y su verificación")

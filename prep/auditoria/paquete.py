@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from prep.crypto import SigningKey, b64encode
+from prep.filehash import sha256_file
 
 INDICE = "INDICE.json"
 FIRMA = INDICE + ".sig"
@@ -57,15 +58,6 @@ CONFIGURACION = "configuracion.json"
 #: The audit event each ``serve`` start writes after checking its own build.
 EVENTO_ARRANQUE = "central_build_checked"
 EVENTO_CEROS = "puesta_en_ceros_certified"
-_CHUNK = 1 << 20
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def walk(directory: Path) -> Iterator[tuple[str, Path]]:

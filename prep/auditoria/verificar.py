@@ -36,6 +36,7 @@ from prep.catalog.files import files_digest
 from prep.corte.package import MANIFEST
 from prep.corte.verify import SIGNATURE, HashCache, verify_corte
 from prep.crypto import SignatureError, VerifyKey, b64decode
+from prep.filehash import sha256_file
 from prep.protocol import GENESIS
 from prep.rules import DEFAULT_RULES, RuleSet
 
@@ -120,6 +121,15 @@ class _Paquete:
         except (UnicodeDecodeError, ValueError):
             self.result.problemas.append(f"{name}: no es JSON válido")
             return None
+
+    def json_list(self, name: str, problema: str) -> list[Any] | None:
+        """The JSON list ``name``; ``None``, with ``problema`` among the problems, when
+        it is missing or not a list."""
+        data = self.json(name)
+        if not isinstance(data, list):
+            self.result.problemas.append(problema)
+            return None
+        return data
 
 
 def verificar(directory: Path, huella: str | None = None, publicacion: Path | None = None,
@@ -224,7 +234,7 @@ def _check_files(result: Verificacion, directory: Path, indice: dict[str, Any]
         elif path.is_symlink() or not path.is_file():
             result.problemas.append(f"{name}: no es un archivo regular")
         elif (path.stat().st_size != entry.get("bytes")
-              or p.sha256_file(path) != entry.get("sha256")):
+              or sha256_file(path) != entry.get("sha256")):
             result.problemas.append(f"{name}: su SHA-256 no coincide con el índice "
                                     "(archivo alterado)")
         else:
@@ -339,9 +349,9 @@ def _veces(n: int) -> str:
 
 def _check_estaciones(package: _Paquete, auditadas: set[str]) -> None:
     result = package.result
-    estaciones = package.json(p.ESTACIONES)
-    if not isinstance(estaciones, list):
-        result.problemas.append("no se pudo comprobar la compilación de las estaciones")
+    estaciones = package.json_list(p.ESTACIONES, "no se pudo comprobar la compilación de "
+                                                 "las estaciones")
+    if estaciones is None:
         return
     fuera = 0
     for e in estaciones:
@@ -362,9 +372,8 @@ def _check_estaciones(package: _Paquete, auditadas: set[str]) -> None:
 
 def _check_cortes(package: _Paquete, publicacion: Path | None, rules: RuleSet) -> None:
     result = package.result
-    cortes = package.json(p.CORTES)
-    if not isinstance(cortes, list):
-        result.problemas.append("no se pudieron comprobar los cortes")
+    cortes = package.json_list(p.CORTES, "no se pudieron comprobar los cortes")
+    if cortes is None:
         return
     firmados = 0
     hashed: HashCache = {}
@@ -514,9 +523,8 @@ def _manifest_entry(by_name: dict[str, list[tuple[str, str]]], rel: str) -> str 
 
 def _check_catalogo(package: _Paquete) -> None:
     result = package.result
-    versiones = package.json(p.CATALOGO)
-    if not isinstance(versiones, list):
-        result.problemas.append("no se pudieron comprobar las versiones del catálogo")
+    versiones = package.json_list(p.CATALOGO, "no se pudieron comprobar las versiones del catálogo")
+    if versiones is None:
         return
     for v in versiones:
         files = {name: package.read(f"catalogo/v{v.get('version')}/{name}")
@@ -531,9 +539,8 @@ def _check_catalogo(package: _Paquete) -> None:
 
 
 def _summarize_anomalias(package: _Paquete) -> None:
-    anomalias = package.json(p.ANOMALIAS)
-    if not isinstance(anomalias, list):
-        package.result.problemas.append("no se pudieron leer las anomalías")
+    anomalias = package.json_list(p.ANOMALIAS, "no se pudieron leer las anomalías")
+    if anomalias is None:
         return
     tipos = Counter(str(a.get("tipo")) for a in anomalias)
     pendientes = sum(1 for a in anomalias if not a.get("atendida"))

@@ -14,7 +14,8 @@ from reportlab.lib.units import cm
 
 from prep.capacitacion.practica import Practica
 from prep.capacitacion.puntaje import Puntaje
-from prep.papel.pdf import BAD, INK, SMALL, TITLE, gap, paragraph, table, write
+from prep.papel.pdf import write
+from prep.pdf_look import BAD, INK, SMALL, TITLE, gap, paragraph, table
 from prep.station.formatting import local_datetime
 
 AVISO = "Documento de capacitación: sus actas son de práctica, no de ninguna elección."

@@ -23,8 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from prep.corte.simulacro import PREFIJO
-from prep.corte.simulacro import titulo as marca_simulacro
+from prep.corte.simulacro import PREFIJO, tabla_csv
 
 DIFUSORES = "DIFUSORES.csv"
 COLUMNS = ("NOMBRE", "URL")
@@ -70,13 +69,7 @@ def url_valida(url: str) -> str:
 
 def difusores_csv(filas: Sequence[tuple[str, str]], simulacro: bool = False) -> bytes:
     """DIFUSORES.csv (UTF-8 with BOM, CRLF; a drill's opens with a SIMULACRO line)."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    if simulacro:
-        w.writerow((marca_simulacro(TITULO, True),))
-    w.writerow(COLUMNS)
-    w.writerows(filas)
-    return buf.getvalue().encode("utf-8-sig")
+    return tabla_csv(TITULO, COLUMNS, filas, simulacro)
 
 
 def datos_sitio(filas: Sequence[tuple[str, str]]) -> dict[str, object]:

@@ -28,14 +28,12 @@ SIMULACRO line); the site shows the very same strings (:func:`datos_sitio`).
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from prep.catalog.model import Catalog
-from prep.corte.simulacro import titulo as marca_simulacro
+from prep.corte.simulacro import tabla_csv
 from prep.corte.summary import TablaEleccion, percentage
 
 AVANCE_CATD = "AVANCE_CATD.csv"
@@ -135,13 +133,7 @@ def _en_linea(sitio: str, lectura: LecturaCatd) -> str:
 
 def salud_csv(filas: Sequence[Sequence[str]], simulacro: bool = False) -> bytes:
     """AVANCE_CATD.csv (UTF-8 with BOM, CRLF; a drill's opens with a SIMULACRO line)."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    if simulacro:
-        w.writerow((marca_simulacro(TITULO, True),))
-    w.writerow(COLUMNS)
-    w.writerows(filas)
-    return buf.getvalue().encode("utf-8-sig")
+    return tabla_csv(TITULO, COLUMNS, filas, simulacro)
 
 
 def datos_sitio(filas: Sequence[Sequence[str]]) -> dict[str, object]:

@@ -13,9 +13,11 @@ manifest, either way.
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 MARCA = "SIMULACRO"
@@ -35,6 +37,19 @@ _BOM = "\ufeff"
 def titulo(texto: str, simulacro: bool) -> str:
     """``texto`` as line 1 of a file: ``SIMULACRO — texto`` in a drill."""
     return f"{PREFIJO}{texto}" if simulacro else texto
+
+
+def tabla_csv(texto: str, columnas: Sequence[str], filas: Iterable[Sequence[str]],
+              simulacro: bool) -> bytes:
+    """A table of the corte as CSV (UTF-8 with BOM, CRLF): ``columnas`` then ``filas``,
+    after a line ``SIMULACRO — texto`` in a drill (no title line in a real corte)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    if simulacro:
+        w.writerow((titulo(texto, True),))
+    w.writerow(columnas)
+    w.writerows(filas)
+    return buf.getvalue().encode("utf-8-sig")
 
 
 def zip_name(corte: str, simulacro: bool) -> str:

@@ -19,15 +19,16 @@ Format: ``docs/sitio.md``.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from importlib import resources
 from operator import itemgetter
-from typing import Any
+from typing import Any, ParamSpec
 
 import orjson
 
@@ -93,20 +94,23 @@ _SAFE_PATH = re.compile(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*")
 MAX_PATH = 300
 #: The name of a corte directory (``YYYYMMDD_HHMM``, ``_2``… for a second one that minute).
 _NOMBRE_CORTE = re.compile(r"\d{8}_\d{4}(_[1-9]\d*)?")
+P = ParamSpec("P")
 
 
-# Eleven arguments (here and in iter_site_files): the corte's parts, all but the first
-# four optional.
-def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: datetime,  # noqa: PLR0913
-               imagenes: Mapping[str, tuple[str, str]],
-               descargas: Sequence[str] = (), simulacro: bool = False,
-               historial: Mapping[str, Sequence[Sequence[str]]] | None = None,
-               salud_catd: Sequence[Sequence[str]] | None = None,
-               historial_aparte: bool = False,
-               nombre: str | None = None,
-               bloque_casillas: int = BLOQUE_CASILLAS) -> dict[str, bytes]:
+# Eleven arguments: the corte's parts, all but the first four optional.
+def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: datetime,  # noqa: PLR0913
+                    imagenes: Mapping[str, tuple[str, str]],
+                    descargas: Sequence[str] = (), simulacro: bool = False,
+                    historial: Mapping[str, Sequence[Sequence[str]]] | None = None,
+                    salud_catd: Sequence[Sequence[str]] | None = None,
+                    historial_aparte: bool = False,
+                    nombre: str | None = None,
+                    bloque_casillas: int = BLOQUE_CASILLAS) -> Iterator[tuple[str, bytes]]:
     """Every file of the public site of one corte (``simulacro``: a drill's, every page
-    opening with the SIMULACRO banner of :func:`prep.corte.simulacro.stamp_html`).
+    opening with the SIMULACRO banner of :func:`prep.corte.simulacro.stamp_html`), one
+    at a time, as each is made (an election's files at once): a corte writes them out
+    and drops them instead of holding the whole site (hundreds of megabytes
+    nationally). Raises when iterated; :func:`site_files` gives them all at once.
 
     ``tablas`` maps election code to its table (the ones the CSV was written from);
     ``imagenes`` maps CLAVE_ACTA to (SHA-256 hex, path relative to the corte root such as
@@ -125,25 +129,8 @@ def site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: dat
     DIFUSORES.csv among ``descargas`` adds the page ``#/difusores``, which lists what
     :func:`difusores_files` wrote.
     ``bloque_casillas``: the most casillas of a bloque of secciones (:func:`bloques`).
-    Returns {path relative to the corte root, always under ``sitio/``: bytes}.
+    Yields (path relative to the corte root, always under ``sitio/``, bytes).
     """
-    return dict(iter_site_files(catalog, tablas, corte, imagenes, descargas, simulacro,
-                                historial, salud_catd, historial_aparte, nombre,
-                                bloque_casillas))
-
-
-def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: datetime,  # noqa: PLR0913
-                    imagenes: Mapping[str, tuple[str, str]],
-                    descargas: Sequence[str] = (), simulacro: bool = False,
-                    historial: Mapping[str, Sequence[Sequence[str]]] | None = None,
-                    salud_catd: Sequence[Sequence[str]] | None = None,
-                    historial_aparte: bool = False,
-                    nombre: str | None = None,
-                    bloque_casillas: int = BLOQUE_CASILLAS) -> Iterator[tuple[str, bytes]]:
-    """:func:`site_files` one file at a time, as each is made (an election's files
-    at once): a corte writes them out and drops them instead of holding the whole site
-    (hundreds of megabytes nationally). Raises what :func:`site_files` raises, when
-    iterated."""
     if corte.tzinfo is None:
         raise ValueError("la hora del corte debe llevar zona horaria (UTC)")
     for name in descargas:
@@ -182,6 +169,20 @@ def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte
     for name in ASSETS:
         out[f"{SITE_DIR}/{name}"] = assets.joinpath(name).read_bytes()
     yield from _stamped(out, simulacro)
+
+
+def _all_at_once(files: Callable[P, Iterator[tuple[str, bytes]]]
+                 ) -> Callable[P, dict[str, bytes]]:
+    @functools.wraps(files)
+    def whole(*args: P.args, **kwargs: P.kwargs) -> dict[str, bytes]:
+        return dict(files(*args, **kwargs))
+    return whole
+
+
+site_files = _all_at_once(iter_site_files)
+"""Every file of the public site of one corte, at once: :func:`iter_site_files` as
+{path relative to the corte root, always under ``sitio/``: bytes}; raises before
+returning."""
 
 
 def difusores_files(difusores: Sequence[tuple[str, str]], nombre: str) -> dict[str, bytes]:

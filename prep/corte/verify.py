@@ -55,6 +55,7 @@ from prep.corte.verify_historial import problemas_historial
 from prep.corte.verify_salud_catd import problemas_salud
 from prep.corte.verify_sitio import problemas_sitio
 from prep.crypto import SignatureError, VerifyKey
+from prep.filehash import sha256_file
 from prep.rules import DEFAULT_RULES, Base, RuleSet
 
 SIGNATURE = MANIFEST + ".sig"
@@ -65,7 +66,6 @@ MAX_KEY_BYTES = 4096
 MAX_ZIP_MEMBER = 2 * 2**30
 _LINE = re.compile(r"([0-9a-f]{64})  (\S.*)")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_CHUNK = 1024 * 1024
 _MAX_REPORTED = 50
 
 
@@ -237,7 +237,7 @@ def _check_files(result: Verificacion, directory: Path, listed: dict[str, str],
         if path is None:
             result.problemas.append(f"{name}: falta (el manifiesto lo lista)")
             continue
-        actual = _sha256_file(path) if hashed is None else _sha256_cached(path, hashed)
+        actual = sha256_file(path) if hashed is None else _sha256_cached(path, hashed)
         result.archivos += 1
         if actual != expected:
             result.problemas.append(f"{name}: su SHA-256 no coincide con el manifiesto "
@@ -264,16 +264,8 @@ def _sha256_cached(path: str, hashed: HashCache) -> str:
     key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
     digest = hashed.get(key)
     if digest is None:
-        digest = hashed[key] = _sha256_file(path)
+        digest = hashed[key] = sha256_file(path)
     return digest
-
-
-def _sha256_file(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _check_images(result: Verificacion, digests: dict[str, str]) -> None:

@@ -9,8 +9,9 @@ from pathlib import Path
 from reportlab.lib.units import cm
 from reportlab.platypus import Flowable
 
-from prep.papel import pdf
+from prep import pdf_look as pdf
 from prep.papel.esperados import Esperados, sin_acta_caso
+from prep.papel.pdf import write
 from prep.sintetico.capturas import Caso
 
 ESPERADOS_PDF = "esperados.pdf"
@@ -92,4 +93,4 @@ def write_esperados_pdf(esperados: Esperados, path: Path) -> None:
                      *([""] * (5 - len(orden))), f"{c.totales.get('NULOS', 0):,}"])
     story.append(pdf.table(rows, [6.2 * cm] + [1.95 * cm] * 5 + [pdf.WIDTH - 15.95 * cm],
                            numeric_from=1, font_size=6.5, tones=tones))
-    pdf.write(path, "Resultados esperados", story, f"semilla {esperados.seed}")
+    write(path, "Resultados esperados", story, f"semilla {esperados.seed}")

@@ -7,8 +7,9 @@ from pathlib import Path
 from reportlab.lib.units import cm
 from reportlab.platypus import Flowable
 
-from prep.papel import pdf
+from prep import pdf_look as pdf
 from prep.papel.informe import ERRONEA, EXPLICACIONES, NO_LLEGO, PENDIENTE, Informe
+from prep.papel.pdf import write
 from prep.papel.tiempos import FASES
 
 #: Differences listed in the PDF (all of them are in informe.json).
@@ -77,7 +78,7 @@ def write_informe_pdf(informe: Informe, path: Path) -> None:
         if len(informe.diferencias) > MAX_FILAS:
             story.append(pdf.paragraph(f"… y {len(informe.diferencias) - MAX_FILAS} más: "
                                        "todas están en informe.json.", pdf.SMALL))
-    pdf.write(path, "Informe del simulacro", story, f"corte {informe.corte}")
+    write(path, "Informe del simulacro", story, f"corte {informe.corte}")
 
 
 def _tiempos(informe: Informe) -> list[Flowable]:

@@ -11,11 +11,10 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
-import tempfile
 import time
 from pathlib import Path
 
-from prep.durable import fsync_dir
+from prep.durable import fsync_dir, write_temporary
 from prep.protocol import MAX_BLOB_BYTES
 from prep.station.errors import StationInputError, StationStorageError
 
@@ -87,13 +86,8 @@ class BlobStore:
             if not directory.is_dir():
                 directory.mkdir(parents=True, exist_ok=True)
                 fsync_dir(directory.parent)
-        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix=target.name[:16] + ".")
-        tmp = Path(tmp_name)
+        tmp = write_temporary(self._tmp, data, prefix=target.name[:16] + ".")
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
             os.replace(tmp, target)
         except BaseException:
             tmp.unlink(missing_ok=True)

@@ -123,13 +123,7 @@ class CentralClient:
 
     async def cursor(self) -> tuple[int, Any]:
         """``GET /v1/stations/{id}/cursor``: the central's last batch of this station."""
-        path = f"/v1/stations/{self.identity.station_id}/cursor"
-        status, body = await self._request("GET", path, None,
-                                           self._signed("GET", path, sha256_hex(b"")))
-        try:
-            return status, json.loads(body)
-        except ValueError:
-            return status, None
+        return await self.get_json(f"/v1/stations/{self.identity.station_id}/cursor")
 
     async def bundle(self, held_version: int | None) -> tuple[int, bytes]:
         """``GET /v1/station/bundle``: 304 (empty) when ``held_version`` is current."""

@@ -5,6 +5,7 @@ digitalizador empties, and the status file the drill reads.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import json
 import logging
@@ -13,12 +14,16 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
+
 from prep.catalog import Catalog
+from prep.station.errors import StationError
 from prep.station.station import Station, StationStatus
-from prep.station.work import WorkQueue
+from prep.station.work import WorkError, WorkQueue
 from simulacro.proceso import previous_state, thread_cpu
 
 log = logging.getLogger("simulacro.estacion")
@@ -96,6 +101,19 @@ class EstacionBase:
                 return True
             self.stop.wait(min(left, 0.5))
         return False
+
+    @contextlib.contextmanager
+    def acta_work(self, clave: str) -> Iterator[None]:
+        """Work on the leased acta ``clave``: with the station's database busy the lease
+        stays held (the acta is retried); work the station refuses is counted and
+        logged."""
+        try:
+            yield
+        except OperationalError:
+            self.bump("reintentos_base_ocupada")
+        except (WorkError, StationError) as exc:
+            self.bump("trabajo_rechazado")
+            log.warning("%s: %s: %s", self.name, clave, exc)
 
     def bump(self, what: str, n: int = 1) -> None:
         with self.lock:

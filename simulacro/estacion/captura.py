@@ -90,7 +90,7 @@ class Captura(EstacionBase):
         seconds = CAPTURA_SEGUNDOS if item.kind == "captura" else VERIFICACION_SEGUNDOS
         self.stop.wait(seconds / self.speed)
         clave = item.clave_acta
-        try:
+        with self.acta_work(clave):
             if item.kind == "captura" and clave in self.ilegibles_globales \
                     and not (self.avisos / clave).exists() and self._claim_complaint(clave):
                 self._complain(queue, item)
@@ -120,11 +120,7 @@ class Captura(EstacionBase):
             else:
                 queue.submit(item, valores, "Se tomó lo que dice la imagen del acta.")
                 self.bump("verificaciones")
-        except OperationalError:
-            self.bump("reintentos_base_ocupada")  # the lease is still held: retried
-        except (WorkError, StationError) as exc:
-            self.bump("trabajo_rechazado")
-            log.warning("%s: %s: %s", self.name, clave, exc)
+
     def _complain(self, queue: WorkQueue, item: WorkItem) -> None:
         """Record the unreadable image (retrying while the station's database is busy),
         then leave the note that sends the digitalizador to scan it again. A complaint

@@ -13,7 +13,6 @@ from sqlalchemy.exc import OperationalError
 from prep.corte.package import slug
 from prep.corte.reader import CsvFormatError, read_eleccion_csv
 from prep.sintetico.plan import NOCHE_MINUTOS
-from prep.station.errors import StationError
 from prep.station.work import WorkError, WorkItem, WorkQueue
 from prep.values import format_valor, parse_valor
 from simulacro.estacion.base import EstacionBase
@@ -103,7 +102,7 @@ class Cotejo(EstacionBase):
 
     def _cotejar(self, queue: WorkQueue, item: WorkItem) -> None:
         clave = item.clave_acta
-        try:
+        with self.acta_work(clave):
             if clave not in self.erradas and \
                     random.Random(f"{clave}:cotejo").random() >= self.cotejo_rate:
                 queue.release(item)  # not in the sample: never offered to them again
@@ -130,11 +129,7 @@ class Cotejo(EstacionBase):
                 with self.lock:
                     self.cotejadas.add(clave)
             self.bump("cotejos")
-        except OperationalError:
-            self.bump("reintentos_base_ocupada")  # the lease is still held: retried
-        except (WorkError, StationError) as exc:
-            self.bump("trabajo_rechazado")
-            log.warning("%s: %s: %s", self.name, clave, exc)
+
 
 def _normal(valor: object) -> str:
     """A value as published or typed, in one spelling (``56``, ``"56"``, ``"Ilegible"``)."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import io
 import os
-import tempfile
 from pathlib import Path
 
 import segno
@@ -19,7 +18,7 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
-from prep.durable import fsync_dir
+from prep.durable import fsync_dir, write_temporary
 from prep.station.blobs import DISK_FULL_ERRNOS
 from prep.station.printing import MEXICO_CITY, AcopioTicket, PrinterError, local_time
 
@@ -96,13 +95,8 @@ def qr_png(text: str) -> bytes:
 
 def _write_new(directory: Path, stem: str, data: bytes) -> Path:
     """Write ``data`` durably as a new file (never over an earlier label)."""
-    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{stem}.", suffix=".tmp")
-    tmp = Path(tmp_name)
+    tmp = write_temporary(directory, data, prefix=f".{stem}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
         for n in range(1000):  # a reprint in the same second keeps the earlier label
             target = directory / (f"{stem}.pdf" if n == 0 else f"{stem}-{n}.pdf")
             if not target.exists():
