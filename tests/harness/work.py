@@ -54,6 +54,13 @@ def load_catalog(node: CentralNode, scale: float = 0.005, seed: int = 4) -> Cata
     return loaded.catalog
 
 
+def actas_of(catalog: Catalog, distrito: int, n: int) -> list[Acta]:
+    """``n`` actas of ``distrito`` (every election's), in catalog order."""
+    actas = [a for a in catalog.iter_actas() if a.casilla.distrito_id == distrito][:n]
+    assert len(actas) == n
+    return actas
+
+
 def add_operators(node: CentralNode, accounts: Iterable[tuple[str, str, str]]) -> list[str]:
     """Create ``(name, role, sitio)`` accounts; their ids."""
     engine = make_engine(node.dsn, pool_size=1)
