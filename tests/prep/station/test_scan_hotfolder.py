@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from prep.catalog import Catalog
-from prep.catalog.model import Acta
 from prep.sintetico.acta_image import blank_page
 from prep.station.scan.hotfolder import (
     PROCESADAS,
@@ -27,7 +26,7 @@ from prep.station.scan.hotfolder import (
 )
 from prep.station.scan.service import DigitalizacionResult, DigitalizacionService
 from prep.station.station import Station
-from tests.prep.station.scan_support import acta_jpeg, station_with_catalog
+from tests.prep.station.scan_support import acta_jpeg, nth_acta, station_with_catalog
 from tests.prep.station.support import offline_station
 
 OPTIONS = HotFolderOptions(stable_seconds=2.0, poll_seconds=0.05,
@@ -50,10 +49,6 @@ def station(tmp_path: Path, small: Catalog) -> Iterator[Station]:
         yield s
 
 
-def _acta(catalog: Catalog, n: int) -> Acta:
-    return list(catalog.iter_actas())[n]
-
-
 def _folder(station: Station, inbox: Path, clock: ManualClock,
             options: HotFolderOptions = OPTIONS) -> HotFolder:
     service = DigitalizacionService(station, "dora")
@@ -69,7 +64,7 @@ def _poll_at(folder: HotFolder, clock: ManualClock, t: float) -> list[HotFileRes
 
 def test_a_file_written_slowly_is_taken_only_once_complete(
         station: Station, small: Catalog, tmp_path: Path) -> None:
-    acta = _acta(small, 2)
+    acta = nth_acta(small, 2)
     station.acopio(acta.clave, "ana")
     data = acta_jpeg(acta)
     inbox, clock = tmp_path / "escaner", ManualClock()
@@ -111,7 +106,7 @@ def test_a_file_written_slowly_is_taken_only_once_complete(
 def test_bad_files_are_rejected_with_their_reason(station: Station, small: Catalog,
                                                   tmp_path: Path, name: str, make: object,
                                                   reason: str) -> None:
-    acta = _acta(small, 3)
+    acta = nth_acta(small, 3)
     inbox, clock = tmp_path / "escaner", ManualClock()
     inbox.mkdir()
     data = make(acta)  # type: ignore[operator]
@@ -130,7 +125,7 @@ def test_a_truncated_file_waits_for_the_grace_before_rejection(
         station: Station, small: Catalog, tmp_path: Path) -> None:
     inbox, clock = tmp_path / "escaner", ManualClock()
     inbox.mkdir()
-    (inbox / "a.jpg").write_bytes(acta_jpeg(_acta(small, 1))[:100_000])
+    (inbox / "a.jpg").write_bytes(acta_jpeg(nth_acta(small, 1))[:100_000])
     folder = _folder(station, inbox, clock)
     assert _poll_at(folder, clock, 0) == [] and _poll_at(folder, clock, 9) == []
     assert (inbox / "a.jpg").exists()
@@ -143,7 +138,7 @@ def test_a_reused_scanner_file_name_keeps_both_files(station: Station, small: Ca
     inbox.mkdir()
     folder = _folder(station, inbox, clock)
     for i, n in enumerate((4, 5)):
-        (inbox / "scan.jpg").write_bytes(acta_jpeg(_acta(small, n)))
+        (inbox / "scan.jpg").write_bytes(acta_jpeg(nth_acta(small, n)))
         _poll_at(folder, clock, 10 * i)
         assert len(_poll_at(folder, clock, 10 * i + 3)) == 1
     assert sorted(p.name for p in (inbox / PROCESADAS).iterdir()) == ["scan-1.jpg", "scan.jpg"]
@@ -158,7 +153,7 @@ def test_vanishing_temporary_and_oversized_files(station: Station, small: Catalo
     (inbox / "se-va.jpg").write_bytes(b"\xff\xd8\xff" + bytes(100))
     (inbox / ".oculto.jpg").write_bytes(b"x")
     (inbox / "escaneando.jpg.part").write_bytes(b"x")
-    (inbox / "enorme.jpg").write_bytes(acta_jpeg(_acta(small, 1)))
+    (inbox / "enorme.jpg").write_bytes(acta_jpeg(nth_acta(small, 1)))
     assert _poll_at(folder, clock, 0) == []
     (inbox / "se-va.jpg").unlink()
     results = _poll_at(folder, clock, 3)
@@ -173,7 +168,7 @@ def test_without_a_catalog_the_file_stays_and_is_retried(small: Catalog,
                                                         tmp_path: Path) -> None:
     inbox, clock = tmp_path / "escaner", ManualClock()
     inbox.mkdir()
-    (inbox / "a.jpg").write_bytes(acta_jpeg(_acta(small, 1)))
+    (inbox / "a.jpg").write_bytes(acta_jpeg(nth_acta(small, 1)))
     with offline_station(tmp_path / "sin-catalogo") as station:
         folder = _folder(station, inbox, clock)
         _poll_at(folder, clock, 0)
@@ -187,7 +182,7 @@ def test_without_a_catalog_the_file_stays_and_is_retried(small: Catalog,
 
 def test_running_in_a_thread_reports_each_file(station: Station, small: Catalog,
                                                tmp_path: Path) -> None:
-    acta = _acta(small, 7)
+    acta = nth_acta(small, 7)
     inbox = tmp_path / "escaner"
     got: list[HotFileResult] = []
     arrived = threading.Event()
@@ -226,7 +221,7 @@ def test_an_image_with_a_tail_or_the_wrong_extension_is_rejected_at_once(
         words: str) -> None:
     """The operator learns on the first look (no grace: the file is whole, just wrong),
     and nothing is stored that the central would refuse."""
-    acta = _acta(small, 3)
+    acta = nth_acta(small, 3)
     inbox, clock = tmp_path / "escaner", ManualClock()
     inbox.mkdir()
     data = make(acta)  # type: ignore[operator]
@@ -261,7 +256,7 @@ def test_a_link_planted_as_a_reason_file_is_never_written_through(
 
 def test_a_link_in_the_folder_is_reported_once_and_never_followed(
         station: Station, small: Catalog, tmp_path: Path) -> None:
-    acta = _acta(small, 4)
+    acta = nth_acta(small, 4)
     outside = tmp_path / "fuera" / "acta.jpg"
     outside.parent.mkdir()
     data = acta_jpeg(acta)
