@@ -54,11 +54,19 @@ def tasks(context: AppContext) -> TaskManager:
     return context.tasks
 
 
-def _open(station: Station, tasks: TaskManager, qtbot: QtBot) -> DigitalizacionView:
-    presenter = DigitalizacionPresenter(station, DORA, tasks, FAST)
+def screen(station: Station, tasks: TaskManager, qtbot: QtBot, options: HotFolderOptions
+           ) -> tuple[DigitalizacionPresenter, DigitalizacionView]:
+    """Dora's digitalización screen at ``station`` and its presenter, neither shown nor
+    started."""
+    presenter = DigitalizacionPresenter(station, DORA, tasks, options)
     view = DigitalizacionView(presenter)
     presenter.setParent(view)
     qtbot.addWidget(view)
+    return presenter, view
+
+
+def _open(station: Station, tasks: TaskManager, qtbot: QtBot) -> DigitalizacionView:
+    presenter, view = screen(station, tasks, qtbot, FAST)
     view.resize(1366, 700)
     view.show()
     qtbot.waitExposed(view)
@@ -331,10 +339,7 @@ def test_a_folder_that_cannot_be_used_is_explained(
     blocker = tmp_path / "archivo"
     blocker.write_text("no soy carpeta")
     ScannerSettings(blocker / "escaner").save(station.data_dir)
-    presenter = DigitalizacionPresenter(station, DORA, tasks, FAST)
-    view = DigitalizacionView(presenter)
-    presenter.setParent(view)
-    qtbot.addWidget(view)
+    presenter, view = screen(station, tasks, qtbot, FAST)
     presenter.start()
     qtbot.waitUntil(lambda: view.folder_status.property("tone") == "error")
     status = view.folder_status.text()
@@ -353,10 +358,7 @@ def test_a_folder_that_cannot_be_used_is_explained(
 def test_without_a_catalog_files_wait_in_the_folder_and_the_screen_says_why(
         tasks: TaskManager, catalog: Catalog, tmp_path: Path, qtbot: QtBot) -> None:
     with offline_station(tmp_path / "sin-catalogo") as bare:
-        presenter = DigitalizacionPresenter(bare, DORA, tasks, FAST)
-        view = DigitalizacionView(presenter)
-        presenter.setParent(view)
-        qtbot.addWidget(view)
+        presenter, view = screen(bare, tasks, qtbot, FAST)
         presenter.start()
         qtbot.waitUntil(lambda: view.folder_status.property("tone") == "warn")
         assert "aún no tiene el catálogo" in view.folder_status.text()
