@@ -61,11 +61,12 @@ def actas_of(catalog: Catalog, distrito: int, n: int) -> list[Acta]:
     return actas
 
 
-def add_operators(node: CentralNode, accounts: Iterable[tuple[str, str, str]]) -> list[str]:
-    """Create ``(name, role, sitio)`` accounts; their ids."""
+def add_operators(node: CentralNode, accounts: Iterable[tuple[str, str, str]],
+                  password: str = PASSWORD) -> list[str]:
+    """Create ``(name, role, sitio)`` accounts with ``password``; their ids."""
     engine = make_engine(node.dsn, pool_size=1)
     try:
-        return [add_operator(engine, name, role, sitio, PASSWORD, actor="pruebas").id
+        return [add_operator(engine, name, role, sitio, password, actor="pruebas").id
                 for name, role, sitio in accounts]
     finally:
         engine.dispose()
