@@ -21,6 +21,7 @@ from prep.catalog import Acta, Catalog
 from prep.corte.package import slug
 from prep.corte.reader import read_eleccion_csv
 from prep.records import Kind, Record
+from tests.central.publication_night import corte_in_window
 from tests.central.station import anomalies, central_cli, query, rebuild_agrees
 from tests.harness.central import CentralNode, running_central
 from tests.harness.images import padded_jpeg
@@ -96,11 +97,7 @@ def test_a_forged_batch_from_another_catd_never_validates_nor_publishes(
     assert query(node.dsn, "SELECT count(*) FROM records WHERE kind = 'captura'") == [(6,)]
 
     publicacion = tmp_path / "publicacion"
-    window = central_cli(node, "ventana", "--inicio", "ahora")  # the Consejo's window
-    assert window.returncode == 0, window.stderr
-    done = central_cli(node, "corte", "--publicacion", str(publicacion))
-    assert done.returncode == 0, done.stderr
-    corte = publicacion / json.loads(done.stdout)["corte"]
+    corte = corte_in_window(node, publicacion)  # the Consejo's window, then a corte
     eleccion = next(e for e in catalog.elecciones if e.codigo == acta.clave[-2:])
     parsed = read_eleccion_csv((corte / f"{slug(eleccion.nombre)}.csv").read_bytes())
     [row] = [r for r in parsed.filas if r["CLAVE_ACTA"].strip("'") == acta.clave]

@@ -24,7 +24,7 @@ from prep.corte.reader import read_eleccion_csv
 from prep.corte.salud_catd import AVANCE_CATD, COLUMNS, NO_PUBLICADO
 from prep.corte.site import parse_data_file
 from prep.records import Kind
-from tests.central.publication_night import basic_night, three_actas
+from tests.central.publication_night import basic_night, corte_in_window, three_actas
 from tests.central.publication_night import corte as make_corte
 from tests.central.station import central_cli, query
 from tests.harness.central import REPO, CentralNode
@@ -75,10 +75,8 @@ def test_avance_catd_is_what_the_stations_sent(central_node: CentralNode,
                     "WHERE station = %s RETURNING station", cuatro_id[0])
     query(node.dsn, "UPDATE stations SET last_seen_at = now() - interval '10 minutes' "
                     "WHERE id = %s RETURNING id", cuatro_id[0])
-    window = central_cli(node, "ventana", "--inicio", "ahora")
-    assert window.returncode == 0, window.stderr
     publicacion = tmp_path / "publicacion"
-    corte = make_corte(node, publicacion)
+    corte = corte_in_window(node, publicacion)
 
     salud = _salud(corte)
     distritos = sorted(d.id for d in catalog.distritos)
