@@ -49,6 +49,13 @@ def station(tmp_path: Path, small: Catalog) -> Iterator[Station]:
         yield s
 
 
+def _inbox(tmp_path: Path) -> tuple[Path, ManualClock]:
+    """The scanner's folder, empty, and the clock its hot folder will read."""
+    inbox = tmp_path / "escaner"
+    inbox.mkdir()
+    return inbox, ManualClock()
+
+
 def _folder(station: Station, inbox: Path, clock: ManualClock,
             options: HotFolderOptions = OPTIONS) -> HotFolder:
     service = DigitalizacionService(station, "dora")
@@ -67,8 +74,7 @@ def test_a_file_written_slowly_is_taken_only_once_complete(
     acta = nth_acta(small, 2)
     station.acopio(acta.clave, "ana")
     data = acta_jpeg(acta)
-    inbox, clock = tmp_path / "escaner", ManualClock()
-    inbox.mkdir()
+    inbox, clock = _inbox(tmp_path)
     folder = _folder(station, inbox, clock)
     target = inbox / "scan0001.jpg"
     chunks = [data[i:i + len(data) // 4 + 1] for i in range(0, len(data), len(data) // 4 + 1)]
@@ -107,8 +113,7 @@ def test_bad_files_are_rejected_with_their_reason(station: Station, small: Catal
                                                   tmp_path: Path, name: str, make: object,
                                                   reason: str) -> None:
     acta = nth_acta(small, 3)
-    inbox, clock = tmp_path / "escaner", ManualClock()
-    inbox.mkdir()
+    inbox, clock = _inbox(tmp_path)
     data = make(acta)  # type: ignore[operator]
     (inbox / name).write_bytes(data)
     folder = _folder(station, inbox, clock)
@@ -123,8 +128,7 @@ def test_bad_files_are_rejected_with_their_reason(station: Station, small: Catal
 
 def test_a_truncated_file_waits_for_the_grace_before_rejection(
         station: Station, small: Catalog, tmp_path: Path) -> None:
-    inbox, clock = tmp_path / "escaner", ManualClock()
-    inbox.mkdir()
+    inbox, clock = _inbox(tmp_path)
     (inbox / "a.jpg").write_bytes(acta_jpeg(nth_acta(small, 1))[:100_000])
     folder = _folder(station, inbox, clock)
     assert _poll_at(folder, clock, 0) == [] and _poll_at(folder, clock, 9) == []
@@ -134,8 +138,7 @@ def test_a_truncated_file_waits_for_the_grace_before_rejection(
 
 def test_a_reused_scanner_file_name_keeps_both_files(station: Station, small: Catalog,
                                                      tmp_path: Path) -> None:
-    inbox, clock = tmp_path / "escaner", ManualClock()
-    inbox.mkdir()
+    inbox, clock = _inbox(tmp_path)
     folder = _folder(station, inbox, clock)
     for i, n in enumerate((4, 5)):
         (inbox / "scan.jpg").write_bytes(acta_jpeg(nth_acta(small, n)))
@@ -146,8 +149,7 @@ def test_a_reused_scanner_file_name_keeps_both_files(station: Station, small: Ca
 
 def test_vanishing_temporary_and_oversized_files(station: Station, small: Catalog,
                                                  tmp_path: Path) -> None:
-    inbox, clock = tmp_path / "escaner", ManualClock()
-    inbox.mkdir()
+    inbox, clock = _inbox(tmp_path)
     folder = _folder(station, inbox, clock, HotFolderOptions(stable_seconds=2,
                                                              max_bytes=50_000))
     (inbox / "se-va.jpg").write_bytes(b"\xff\xd8\xff" + bytes(100))
@@ -166,8 +168,7 @@ def test_vanishing_temporary_and_oversized_files(station: Station, small: Catalo
 
 def test_without_a_catalog_the_file_stays_and_is_retried(small: Catalog,
                                                         tmp_path: Path) -> None:
-    inbox, clock = tmp_path / "escaner", ManualClock()
-    inbox.mkdir()
+    inbox, clock = _inbox(tmp_path)
     (inbox / "a.jpg").write_bytes(acta_jpeg(nth_acta(small, 1)))
     with offline_station(tmp_path / "sin-catalogo") as station:
         folder = _folder(station, inbox, clock)
@@ -222,8 +223,7 @@ def test_an_image_with_a_tail_or_the_wrong_extension_is_rejected_at_once(
     """The operator learns on the first look (no grace: the file is whole, just wrong),
     and nothing is stored that the central would refuse."""
     acta = nth_acta(small, 3)
-    inbox, clock = tmp_path / "escaner", ManualClock()
-    inbox.mkdir()
+    inbox, clock = _inbox(tmp_path)
     data = make(acta)  # type: ignore[operator]
     (inbox / name).write_bytes(data)
     folder = _folder(station, inbox, clock)
@@ -261,8 +261,7 @@ def test_a_link_in_the_folder_is_reported_once_and_never_followed(
     outside.parent.mkdir()
     data = acta_jpeg(acta)
     outside.write_bytes(data)
-    inbox, clock = tmp_path / "escaner", ManualClock()
-    inbox.mkdir()
+    inbox, clock = _inbox(tmp_path)
     (inbox / "enlace.jpg").symlink_to(outside)
     folder = _folder(station, inbox, clock)
     results = [r for t in (0, 2.5, 5, 20) for r in _poll_at(folder, clock, t)]
@@ -278,8 +277,7 @@ def test_a_linked_or_foreign_subfolder_is_refused_and_nothing_moves(
         station: Station, small: Catalog, tmp_path: Path, subdir: str) -> None:
     elsewhere = tmp_path / "otra-carpeta"
     elsewhere.mkdir()
-    inbox, clock = tmp_path / "escaner", ManualClock()
-    inbox.mkdir()
+    inbox, clock = _inbox(tmp_path)
     (inbox / subdir).symlink_to(elsewhere, target_is_directory=True)
     (inbox / "malo.jpg").write_bytes(b"no es una imagen")
     folder = _folder(station, inbox, clock)
