@@ -9,7 +9,7 @@ from typing import Any
 
 from tests.central.station import query
 from tests.harness.central import CentralNode
-from tests.harness.work import Answer, WorkStation, add_operators, nonce
+from tests.harness.work import Answer, WorkStation, nonce
 
 SHORT_LEASE_MINUTES = 0.05  # 3 s
 
@@ -27,11 +27,6 @@ def wrong_by(valores: dict[str, int], by: int) -> dict[str, int]:
     """``valores`` with the first field off by ``by`` (a capture that disagrees)."""
     first = next(iter(valores))
     return {**valores, first: valores[first] + by}
-
-
-def capturistas(node: CentralNode) -> list[str]:
-    """Two capturistas of CATD 01."""
-    return add_operators(node, [("Ana", "capturista", "01"), ("Beto", "capturista", "01")])
 
 
 def ask_for_work(station: WorkStation, operator: str, kind: str = "captura",

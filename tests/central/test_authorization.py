@@ -28,6 +28,7 @@ from tests.harness.images import padded_jpeg
 from tests.harness.work import (
     WorkStation,
     add_operators,
+    capturistas,
     image_body,
     load_catalog,
     png,
@@ -291,8 +292,7 @@ def test_two_captures_of_one_station_never_validate_even_through_live_leases(
                          extra_args=["--lease-minutes", str(SHORT_LEASE_MINUTES)]) as node:
         catalog = load_catalog(node)
         acta, otra = _acta(catalog, 1), _acta(catalog, 1, 1)
-        ana, beto = add_operators(node, [("Ana", "capturista", "01"),
-                                         ("Beto", "capturista", "01")])
+        ana, beto = capturistas(node)
         [carla] = add_operators(node, [("Carla", "capturista", "02")])
 
         async def scenario() -> tuple[list[Record], dict[str, Any]]:

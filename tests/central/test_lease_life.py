@@ -20,7 +20,7 @@ from central.leases import (
     MAX_PREFETCH,
 )
 from prep.catalog import Catalog
-from tests.central.lease_work import SHORT_LEASE_MINUTES, acta_state, capturistas
+from tests.central.lease_work import SHORT_LEASE_MINUTES, acta_state
 from tests.central.station import anomalies, query, rebuild_agrees
 from tests.harness.central import CentralNode, running_central
 from tests.harness.work import (
@@ -28,6 +28,7 @@ from tests.harness.work import (
     WorkStation,
     actas_of,
     add_operators,
+    capturistas,
     load_catalog,
     nonce,
     truth,

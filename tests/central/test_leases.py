@@ -14,13 +14,14 @@ from central.leases import (
 )
 from prep.catalog import Catalog
 from prep.records import Kind
-from tests.central.lease_work import acta_state, capturistas, wrong_by
+from tests.central.lease_work import acta_state, wrong_by
 from tests.central.station import anomalies, central_cli, query, rebuild_agrees
 from tests.harness.central import CentralNode
 from tests.harness.work import (
     WorkStation,
     actas_of,
     add_operators,
+    capturistas,
     image_body,
     nonce,
     png,

@@ -23,7 +23,7 @@ from tests.central.publication_night import basic_night, corte_in_window, three_
 from tests.central.publication_night import corte as make_corte
 from tests.central.station import query
 from tests.harness.central import REPO, CentralNode
-from tests.harness.work import WorkStation, add_operators, load_catalog, png
+from tests.harness.work import WorkStation, capturistas, load_catalog, png
 
 
 def _historial(corte: Path) -> list[dict[str, str]]:
@@ -41,8 +41,7 @@ def test_historial_is_what_the_stations_sent(central_node: CentralNode,
     catalog = load_catalog(node, scale=0.02)
     eleccion = catalog.elecciones[0]
     catd, casilla, sin = actas = three_actas(catalog)
-    ana, beto = add_operators(node, [("Ana", "capturista", "01"),
-                                     ("Beto", "capturista", "01")])
+    ana, beto = capturistas(node)
 
     async def night() -> None:
         async with WorkStation.enroll(node, 1) as station, \

@@ -20,7 +20,7 @@ from tests.central.station import central_cli, query
 from tests.harness.central import REPO, CentralNode
 from tests.harness.work import (
     WorkStation,
-    add_operators,
+    capturistas,
     load_catalog,
     png,
     site_account,
@@ -33,8 +33,7 @@ def test_a_corte_publishes_what_the_stations_sent_and_verifies(
     node = central_node
     catalog = load_catalog(node, scale=0.02)
     catd, casilla, sin = three_actas(catalog)
-    ana, beto = add_operators(node, [("Ana", "capturista", "01"),
-                                     ("Beto", "capturista", "01")])
+    ana, beto = capturistas(node)
 
     async def night() -> None:
         async with WorkStation.enroll(node, 1) as station, \

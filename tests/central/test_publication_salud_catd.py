@@ -28,7 +28,7 @@ from tests.central.publication_night import basic_night, corte_in_window, three_
 from tests.central.publication_night import corte as make_corte
 from tests.central.station import central_cli, query
 from tests.harness.central import REPO, CentralNode
-from tests.harness.work import WorkStation, add_operators, load_catalog
+from tests.harness.work import WorkStation, capturistas, load_catalog
 
 HEARTBEAT = {"version": "0.1.0", "backlog": 0, "backlog_bytes": 0, "last_error": ""}
 
@@ -53,8 +53,7 @@ def test_avance_catd_is_what_the_stations_sent(central_node: CentralNode,
     catalog = load_catalog(node, scale=0.02)
     actas = three_actas(catalog)
     catd = actas[0]
-    ana, beto = add_operators(node, [("Ana", "capturista", "01"),
-                                     ("Beto", "capturista", "01")])
+    ana, beto = capturistas(node)
 
     async def night() -> None:
         async with WorkStation.enroll(node, 1) as station, \

@@ -72,6 +72,11 @@ def add_operators(node: CentralNode, accounts: Iterable[tuple[str, str, str]],
         engine.dispose()
 
 
+def capturistas(node: CentralNode) -> list[str]:
+    """Two capturistas of CATD 01, Ana and Beto; their ids."""
+    return add_operators(node, [("Ana", "capturista", "01"), ("Beto", "capturista", "01")])
+
+
 def site_account(node: CentralNode, role: str, sitio: str) -> str:
     """The scenery's account of ``role`` at ``sitio`` (``"01"``, ``"CCV"``), made the
     first time it is asked for: the central takes records only from real operators."""
