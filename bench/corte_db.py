@@ -31,16 +31,14 @@ import sys
 import tempfile
 import time
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 
 import psycopg
 
 from prep.catalog import Casilla, Catalog, generate_catalog
-from prep.corte.anexo import TZ
 from prep.sintetico.capturas import simulate
-from tests.harness.corte_data import prepare_database, write_states
+from tests.harness.corte_data import day_after, prepare_database, write_states
 from tests.harness.postgres import embedded_server, temporary_database
 
 REPEAT_OFFSET = 7  # casilla numbers of each repetition: id + 7·k (every id stays ≤ 99)
@@ -86,8 +84,7 @@ def main() -> None:
         started = time.perf_counter()
         catalog = scaled_catalog(args.seed, args.scale)
         prepare_database(dsn, catalog)
-        jornada = datetime.fromisoformat(catalog.fecha_eleccion).date()
-        corte = datetime.combine(jornada + timedelta(days=1), dtime(8, 0), TZ).astimezone(UTC)
+        corte = day_after(catalog, dtime(8, 0))
         sim = simulate(catalog, args.seed, corte, pendientes=0.02)
         write_states(dsn, catalog, sim)
         with psycopg.connect(dsn, autocommit=True) as conn:

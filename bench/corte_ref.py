@@ -29,7 +29,6 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 
@@ -77,9 +76,8 @@ def _server(directory: Path):  # type: ignore[no-untyped-def]
 
 def _fill(directory: Path, scale: float, seed: int) -> None:
     from bench.corte_db import scaled_catalog
-    from prep.corte.anexo import TZ
     from prep.sintetico.capturas import simulate
-    from tests.harness.corte_data import prepare_database, write_states
+    from tests.harness.corte_data import day_after, prepare_database, write_states
 
     directory.mkdir(parents=True, exist_ok=True)
     with _server(directory) as admin:
@@ -90,8 +88,7 @@ def _fill(directory: Path, scale: float, seed: int) -> None:
         dsn = make_conninfo(admin, dbname=TEMPLATE)
         catalog = scaled_catalog(seed, scale)
         prepare_database(dsn, catalog)
-        jornada = datetime.fromisoformat(catalog.fecha_eleccion).date()
-        corte = datetime.combine(jornada + timedelta(days=1), dtime(8, 0), TZ).astimezone(UTC)
+        corte = day_after(catalog, dtime(8, 0))
         write_states(dsn, catalog, simulate(catalog, seed, corte, pendientes=0.02))
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE")

@@ -26,7 +26,6 @@ import statistics
 import subprocess
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 
@@ -38,9 +37,8 @@ from psycopg.conninfo import make_conninfo
 
 from central.controlroom.overview import read_overview
 from prep.catalog import generate_catalog
-from prep.corte.anexo import TZ
 from prep.sintetico.capturas import simulate
-from tests.harness.corte_data import prepare_database, write_states
+from tests.harness.corte_data import day_after, prepare_database, write_states
 from tests.harness.postgres import embedded_server, temporary_database
 
 LAGGING = (7, 19, 28)
@@ -120,8 +118,7 @@ def fill(dsn: str, seed: int, scale: float) -> int:
     """The night in progress; the number of catalog actas."""
     catalog = generate_catalog(seed, scale)
     prepare_database(dsn, catalog)
-    jornada = datetime.fromisoformat(catalog.fecha_eleccion).date()
-    corte = datetime.combine(jornada + timedelta(days=1), dtime(1, 30), TZ).astimezone(UTC)
+    corte = day_after(catalog, dtime(1, 30))
     write_states(dsn, catalog, simulate(catalog, seed, corte, pendientes=0.25))
     with psycopg.connect(dsn, autocommit=True) as conn:
         for statement in _MIX:

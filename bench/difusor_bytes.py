@@ -34,11 +34,10 @@ from bench.corte_db import scaled_catalog
 from central.publication.feed import actualizar_indice
 from central.publication.package import publish
 from central.publication.snapshot import Imagen, Snapshot
-from prep.corte.anexo import TZ
 from prep.corte.model import ActaEnCorte
 from prep.crypto import SigningKey
 from prep.sintetico.capturas import simulate
-from tests.harness.corte_data import image_bytes, image_sha256
+from tests.harness.corte_data import day_after, image_bytes, image_sha256
 
 MANIFEST = "MANIFIESTO.sha256"
 
@@ -60,8 +59,7 @@ def main() -> None:
 def _run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     key = SigningKey.generate()
     catalog = scaled_catalog(args.seed, args.scale)
-    jornada = datetime.fromisoformat(catalog.fecha_eleccion).date()
-    hora = datetime.combine(jornada + timedelta(days=1), dtime(1, 0), TZ).astimezone(UTC)
+    hora = day_after(catalog, dtime(1, 0))
     estado = simulate(catalog, args.seed, hora, pendientes=0.02).estado
     con_datos = sorted(c for c, e in estado.items() if e.captura is not None)
     nuevas = set(con_datos[:: max(1, round(1 / args.nuevas))]) if args.nuevas else set()

@@ -22,7 +22,6 @@ import os
 import platform
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 
@@ -32,10 +31,9 @@ from central.evidencia import Fuentes, write_evidencia
 from central.publication.corte import A_PEDIDO, CorteSettings, make_corte
 from prep.auditoria.verificar import verificar
 from prep.catalog import generate_catalog
-from prep.corte.anexo import TZ
 from prep.rules import DEFAULT_RULES
 from prep.sintetico.capturas import simulate
-from tests.harness.corte_data import prepare_database, write_states
+from tests.harness.corte_data import day_after, prepare_database, write_states
 from tests.harness.postgres import embedded_server, temporary_database
 
 
@@ -53,8 +51,7 @@ def main() -> None:
         identity, _ = initialize(data_dir)
         catalog = generate_catalog(args.seed, args.scale)
         prepare_database(dsn, catalog)
-        jornada = datetime.fromisoformat(catalog.fecha_eleccion).date()
-        corte = datetime.combine(jornada + timedelta(days=1), dtime(8, 0), TZ).astimezone(UTC)
+        corte = day_after(catalog, dtime(8, 0))
         write_states(dsn, catalog, simulate(catalog, args.seed, corte, pendientes=0.02),
                      blobs=data_dir.blobs)
         engine = make_engine(dsn, pool_size=2)

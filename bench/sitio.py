@@ -44,7 +44,7 @@ import subprocess
 import tempfile
 import zlib
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any
@@ -53,12 +53,11 @@ from bench.corte_db import scaled_catalog
 from central.publication.feed import actualizar_indice
 from central.publication.package import Publicado, publish
 from central.publication.snapshot import Imagen, Snapshot
-from prep.corte.anexo import TZ
 from prep.crypto import SigningKey
 from prep.sintetico.capturas import simulate
 from tests.difusor.nginx import nginx_serving
 from tests.difusor.origen import identidad
-from tests.harness.corte_data import image_bytes, image_sha256
+from tests.harness.corte_data import day_after, image_bytes, image_sha256
 from tests.harness.netns_targets import TlsIdentity
 
 _ASSETS = ("estilo.css", "sha256.js", "app.js", "votos.js")
@@ -187,8 +186,7 @@ def _corte(base: Path, scale: float, seed: int, imagenes_cada: int
            ) -> tuple[Path, Publicado]:
     key = SigningKey.generate()
     catalog = scaled_catalog(seed, scale)
-    jornada = datetime.fromisoformat(catalog.fecha_eleccion).date()
-    hora = datetime.combine(jornada + timedelta(days=1), dtime(1, 0), TZ).astimezone(UTC)
+    hora = day_after(catalog, dtime(1, 0))
     estado = simulate(catalog, seed, hora, pendientes=0.02).estado
     blobs = base / "blobs"
     imagenes: dict[str, Imagen] = {}

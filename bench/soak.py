@@ -56,18 +56,18 @@ the central's ``records`` exactly once with the same canonical bytes (rebuilt fr
 row: ``prep.records.Record``) and every blob file byte-identical in the central's blob
 store; ``prep central verify-audit`` and ``prep central rebuild-state --check`` must
 pass.
+
+The central and its PostgreSQL are driven by ``bench/soak_central.py``; the station
+processes, the mount namespace and how children are started by ``bench/soak_procs.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
-import ctypes
 import errno
 import hashlib
 import json
-import logging
-import os
 import random
 import shutil
 import signal
@@ -77,18 +77,17 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-import psycopg  # noqa: E402
-
+import bench.soak_procs as procs  # noqa: E402
+from bench.soak_central import Central, become_subreaper, reap_orphans  # noqa: E402
 from bench.soak_lanes import Lanes  # noqa: E402
+from bench.soak_procs import MountNamespace, SoakError, StationProc, run_checked  # noqa: E402
 from prep.catalog.files import load_catalog  # noqa: E402
 from prep.records import Kind, Record  # noqa: E402
 from tests.harness.proxy import FaultProxy  # noqa: E402
@@ -96,342 +95,9 @@ from tests.harness.proxy import FaultProxy  # noqa: E402
 KINDS = ("station_kill", "central_kill", "postgres_kill", "link_cut", "reset_mid_upload",
          "slow_link", "disk_full", "clock_jump")
 TMPFS_MB = 64
-START_TIMEOUT = 90.0
 RECOVERY_SECONDS = 30.0
 DRAIN_TIMEOUT = 300.0
 CATALOG_SCALE = "0.01"  # 33 distritos, 391 actas
-
-
-class SoakError(RuntimeError):
-    pass
-
-
-#: where the children keep their bytecode (``bench/soak.py`` sets it under its work
-#: directory): with ``PYTHONDONTWRITEBYTECODE`` every serve and station restart would
-#: compile the repository's modules again (≈0.2 s of CPU each).
-PYCACHE: Path | None = None
-
-
-def _env() -> dict[str, str]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(REPO)}
-    if PYCACHE is not None:
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
-    return env
-
-
-def _run(*args: str, timeout: float = 300.0) -> str:
-    done = subprocess.run(list(args), capture_output=True, text=True, timeout=timeout,
-                          check=False, env=_env(), cwd=REPO)
-    if done.returncode != 0:
-        raise SoakError(f"{' '.join(args)} → {done.returncode}\n{done.stderr[-3000:]}")
-    return done.stdout
-
-
-PR_SET_CHILD_SUBREAPER = 36
-
-
-def become_subreaper() -> bool:
-    """Make the processes this one starts that are orphaned (the postmaster, after
-    ``pg_ctl`` exits; its backends, after the postmaster is killed) its children instead
-    of init's: this machine's init reaps them only every second or two, and a killed
-    postmaster's zombie keeps its lock file held (systemd, on a real central, reaps at
-    once)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return int(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)) == 0
-    except (OSError, AttributeError):
-        return False
-
-
-def _state(pid: int) -> str | None:
-    """The state letter of ``pid`` (``Z``: a zombie), ``None`` if there is none."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()[0]
-
-
-def reap_orphans() -> int:
-    """Reap this process's dead ``postgres`` children (orphans it adopted as subreaper).
-    Only those: the others are :class:`subprocess.Popen` children, waited by their owner."""
-    reaped = 0
-    me = str(os.getpid())
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        comm = stat[stat.find("(") + 1:stat.rfind(")")]
-        fields = stat.rsplit(")", 1)[1].split()
-        if comm == "postgres" and fields[1] == me and fields[0] == "Z":
-            try:
-                os.waitpid(int(entry.name), os.WNOHANG)
-                reaped += 1
-            except ChildProcessError:
-                pass
-    return reaped
-
-
-class MountNamespace:
-    """A private mount namespace kept alive by a ``sleep``; tmpfs mounts live in it."""
-
-    def __init__(self) -> None:
-        self.proc = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sleep",
-                                      "infinity"])
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SoakError("unshare -m failed")
-            if os.readlink(f"/proc/{self.proc.pid}/ns/mnt") != os.readlink("/proc/self/ns/mnt"):
-                return
-            time.sleep(0.02)
-        raise SoakError("unshare -m did not make a namespace")
-
-    @staticmethod
-    def available() -> bool:
-        try:
-            return subprocess.run(["unshare", "-m", "true"], capture_output=True,
-                                  timeout=10, check=False).returncode == 0
-        except (OSError, subprocess.TimeoutExpired):
-            return False
-
-    def prefix(self) -> list[str]:
-        return ["nsenter", "-t", str(self.proc.pid), "-m", "--"]
-
-    def mount_tmpfs(self, path: Path, size_mb: int) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-        _run(*self.prefix(), "mount", "-t", "tmpfs", "-o", f"size={size_mb}m,mode=0700",
-             "tmpfs", str(path))
-
-    def view(self, path: Path) -> Path:
-        """``path`` as the namespace sees it, from outside."""
-        return Path(f"/proc/{self.proc.pid}/root") / path.relative_to("/")
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-
-
-class Central:
-    """``prep central`` commands and the ``serve`` child (embedded PostgreSQL)."""
-
-    def __init__(self, data_dir: Path, logs: Path) -> None:
-        self.data_dir = data_dir
-        self.pgdata = data_dir / "pgdata"
-        self.logs = logs
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.port = 0
-        self.url = ""
-        self.cert_sha256 = ""
-        self.starts = 0
-        self.ready = False  # the running ``serve`` printed its address (it listens)
-        self.on_event: Callable[[str], None] = lambda text: None
-
-    def cli(self, *args: str, timeout: float = 300.0) -> str:
-        return _run(sys.executable, "-m", "prep", "central", *args, "--data-dir",
-                    str(self.data_dir), timeout=timeout)
-
-    def serve(self) -> None:
-        self.starts += 1
-        self.ready = False
-        self.on_event(f"serve {self.starts} starting")
-        stdout = self.logs / f"central-{self.starts}.json"
-        with stdout.open("wb") as out, (self.logs / f"central-{self.starts}.log").open("wb") as err:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "prep", "central", "serve", "--data-dir",
-                 str(self.data_dir), "--host", "127.0.0.1", "--port", str(self.port)],
-                stdout=out, stderr=err, env=_env(), cwd=REPO)
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            parts = stdout.read_bytes().split(b"\n", 1)
-            if len(parts) == 2:
-                info = json.loads(parts[0])
-                self.url, self.cert_sha256 = str(info["url"]), str(info["cert_sha256"])
-                self.port = urlsplit(self.url).port or 0
-                self.ready = True
-                self.on_event(f"serve {self.starts} listening")
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        log = (self.logs / f"central-{self.starts}.log").read_text(errors="replace")
-        raise SoakError(f"serve did not start:\n{log[-3000:]}")
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def serving(self) -> bool:
-        return self.ready and self.alive()
-
-    def kill(self) -> None:
-        self.ready = False
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-        if self.proc is not None:
-            self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    # the embedded PostgreSQL ---------------------------------------------------------
-
-    def postmaster_pid(self) -> int | None:
-        try:
-            return int((self.pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
-        except (OSError, ValueError):
-            return None
-
-    def kill_postgres(self) -> bool:
-        """SIGKILL the postmaster; wait (up to 10 s) until it is gone, reaped: while
-        its pid exists, even as a zombie, a new postmaster takes the lock file as held.
-        It is this process's child (:func:`become_subreaper`), reaped here."""
-        pid = self.postmaster_pid()
-        if pid is None:
-            return False
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            return False
-        deadline = time.monotonic() + 10
-        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-            reap_orphans()
-            time.sleep(0.02)
-        return True
-
-    def postgres_running(self) -> bool:
-        pid = self.postmaster_pid()
-        return pid is not None and _state(pid) not in (None, "Z")
-
-    def start_postgres(self, timeout: float = 60.0) -> None:
-        """Start the embedded server as ``serve`` does (``central.db.embedded``): its
-        orphaned backends may hold the old shared memory for a moment, so retry."""
-        from central.db import embedded
-
-        embedded._server_type()  # imports pgserver (and makes pg_ctl)
-        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
-        from pgserver.utils import PostmasterInfo
-
-        # A failed try (the old backends still hold the shared memory) is retried here;
-        # pgserver logs each failure with its whole command line.
-        logging.getLogger("pgserver").setLevel(logging.CRITICAL)
-        user = "pgserver" if os.geteuid() == 0 else None
-        socket_dir = embedded.socket_dir_for(self.pgdata.resolve())
-        deadline = time.monotonic() + timeout
-        while True:
-            info = embedded.read_postmaster_info(PostmasterInfo, self.pgdata.resolve())
-            if info is not None and info.status == "ready" \
-                    and embedded.postmaster_alive(info.pid, self.pgdata.resolve()):
-                return  # serve's watchdog started it (central.db.embedded.Watchdog)
-            try:
-                embedded._start(pg_ctl, PostmasterInfo, self.pgdata.resolve(),
-                                self.pgdata / "log", socket_dir, user)
-                return
-            except embedded.EmbeddedError:
-                if time.monotonic() > deadline:
-                    raise
-                reap_orphans()
-                time.sleep(0.2)
-
-    def stop_postgres(self) -> None:
-        """Stop the postmaster if one still runs (``pg_ctl stop``, fast): ``serve``'s
-        clean stop leaves it running once a ``serve`` was killed or the soak started it."""
-        if not self.postgres_running():
-            return
-        from central.db import embedded
-
-        embedded._server_type()
-        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
-
-        user = "pgserver" if os.geteuid() == 0 else None
-        pg_ctl(["-m", "fast", "-w", "stop"], pgdata=self.pgdata.resolve(), user=user)
-
-    def connect(self) -> psycopg.Connection[Any]:
-        from central.db.embedded import socket_dir_for
-
-        return psycopg.connect(host=str(socket_dir_for(self.pgdata.resolve())),
-                               user="postgres", dbname="prep_central", connect_timeout=5)
-
-    def record_count(self) -> int | None:
-        try:
-            with self.connect() as conn:
-                row = conn.execute("SELECT count(*) FROM records").fetchone()
-                return int(row[0]) if row else 0
-        except psycopg.Error:
-            return None
-
-
-class StationProc:
-    def __init__(self, name: str, config_path: Path, ctl: Path, data_dir: Path,
-                 view: Path, logs: Path, prefix: list[str]) -> None:
-        self.name = name
-        self.config_path = config_path
-        self.ctl = ctl
-        self.data_dir = data_dir
-        self.view = view  # data_dir as seen from here
-        self.logs = logs
-        self.prefix = prefix
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    def start(self) -> None:
-        self.starts += 1
-        with (self.logs / f"{self.name}-{self.starts}.log").open("wb") as err:
-            self.proc = subprocess.Popen(
-                [*self.prefix, sys.executable, "-m", "bench.soak_station",
-                 str(self.config_path)], stdout=subprocess.DEVNULL, stderr=err, env=_env(),
-                cwd=REPO)
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self) -> None:
-        if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.kill()
-            self.proc.wait()
-
-    def estado(self) -> dict[str, Any]:
-        try:
-            return dict(json.loads((self.ctl / "estado.json").read_text(encoding="utf-8")))
-        except (OSError, ValueError):
-            return {}
-
-    def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.estado().get("pid") == (self.proc.pid if self.proc else None):
-                return
-            if not self.alive():
-                break
-            time.sleep(0.1)
-        log = (self.logs / f"{self.name}-{self.starts}.log").read_text(errors="replace")
-        raise SoakError(f"station {self.name} did not start:\n{log[-3000:]}")
-
-    def dump(self, full: bool = False) -> dict[str, Any]:
-        """What its SQLite holds (``bench/soak_dump.py``, run inside the namespace)."""
-        done = subprocess.run([*self.prefix, sys.executable, str(REPO / "bench" / "soak_dump.py"),
-                               str(self.data_dir), *(["--full"] if full else [])],
-                              capture_output=True, text=True, timeout=120, check=False)
-        try:
-            return dict(json.loads(done.stdout))
-        except ValueError:
-            return {"error": done.stderr[-2000:]}
-
-    def backlog(self) -> int | None:
-        """Undelivered outbox rows (``None``: not readable now)."""
-        value = self.dump().get("backlog")
-        return value if isinstance(value, int) else None
 
 
 class Soak:
@@ -466,7 +132,7 @@ class Soak:
     def setup(self) -> None:
         n = self.args.estaciones
         catalogo = self.work / "catalogo"
-        _run(sys.executable, "-m", "prep", "catalog", "generate", "--seed",
+        run_checked(sys.executable, "-m", "prep", "catalog", "generate", "--seed",
              str(self.args.semilla), "--scale", CATALOG_SCALE, "--out", str(catalogo))
         self.central.cli("init", "--simulacro")
         self.central.cli("catalog", "load", str(catalogo))
@@ -808,9 +474,8 @@ class Soak:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    global PYCACHE
     work = Path(tempfile.mkdtemp(prefix="soak-", dir=args.dir))
-    PYCACHE = work / "pycache"
+    procs.PYCACHE = work / "pycache"
     subreaper = become_subreaper()
     soak = Soak(args, work)
     started = time.monotonic()

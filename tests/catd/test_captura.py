@@ -13,6 +13,7 @@ import json
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from PySide6.QtCore import Qt
@@ -36,6 +37,8 @@ from tests.catd.conftest import CATD, Central, focused, log_in, wait_idle
 from tests.central.station import query
 from tests.harness.proxy import FaultProxy
 from tests.harness.work import WorkStation, add_operators, image_body, site_account, truth
+
+V = TypeVar("V", bound=WorkView)
 
 CECILIA = "Cecilia Captura"
 DIEGO = "Diego Captura"
@@ -148,6 +151,17 @@ def acta_of(central: Central, view: WorkView) -> Acta:
     return acta
 
 
+def work_screen(qtbot: QtBot, window: MainWindow, operator: str, kind: type[V]) -> V:
+    """Log ``operator`` in; the work screen shown, of ``kind``, once it reached the
+    central and settled."""
+    log_in(qtbot, window, operator)
+    view = window.workspace.tabs.currentWidget()
+    assert isinstance(view, kind)
+    qtbot.waitUntil(lambda: view.presenter.online is True)
+    wait_idle(qtbot, window.context.tasks)
+    return view
+
+
 def log_out(qtbot: QtBot, window: MainWindow) -> None:
     QTest.keyClick(focused(), Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: window.pages.currentWidget() is window.login)
@@ -158,11 +172,7 @@ def log_out(qtbot: QtBot, window: MainWindow) -> None:
 
 def test_with_nothing_to_capture_the_screen_says_what_to_do(
         station: Station, window: MainWindow, qtbot: QtBot) -> None:
-    log_in(qtbot, window, CECILIA)
-    view = window.workspace.tabs.currentWidget()
-    assert isinstance(view, CapturaView)
-    qtbot.waitUntil(lambda: view.presenter.online is True)
-    wait_idle(qtbot, window.context.tasks)
+    view = work_screen(qtbot, window, CECILIA, CapturaView)
     assert view.pages.currentWidget() is view.notice
     assert view.notice.title.text() == "No hay actas por capturar en este momento"
     assert "F5" in view.notice.text.text() and "coordinador" in view.notice.text.text()
@@ -243,11 +253,7 @@ def test_two_capturistas_captures_validate_the_acta(
 
     # Diego at the same station is not given it: one station (one key) never makes both
     # captures of an acta. His screen says there is nothing to capture.
-    log_in(qtbot, window, DIEGO)
-    view = window.workspace.tabs.currentWidget()
-    assert isinstance(view, CapturaView)
-    qtbot.waitUntil(lambda: view.presenter.online is True)
-    wait_idle(qtbot, window.context.tasks)
+    view = work_screen(qtbot, window, DIEGO, CapturaView)
     assert view.pages.currentWidget() is view.notice
     assert view.notice.title.text() == "No hay actas por capturar en este momento"
     assert query(central.node.dsn, "SELECT count(*) FROM leases WHERE clave_acta = %s "

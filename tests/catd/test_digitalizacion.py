@@ -22,14 +22,13 @@ from catd.digitalizacion.view import DigitalizacionView
 from catd.screens import screens_for
 from catd.taskman import TaskManager
 from prep.catalog import Catalog, generate_catalog
-from prep.catalog.model import Acta
 from prep.sintetico.acta_image import blank_page
 from prep.station.accounts import Operator
 from prep.station.digitalizacion import ScannerSettings
 from prep.station.scan.hotfolder import PROCESADAS, RECHAZADAS, HotFolderOptions
 from prep.station.station import Station
 from tests.catd.conftest import type_into
-from tests.prep.station.scan_support import acta_jpeg, station_with_catalog
+from tests.prep.station.scan_support import acta_jpeg, nth_acta, station_with_catalog
 from tests.prep.station.support import offline_station
 
 FAST = HotFolderOptions(stable_seconds=0.15, poll_seconds=0.05,
@@ -54,11 +53,19 @@ def tasks(context: AppContext) -> TaskManager:
     return context.tasks
 
 
-def _open(station: Station, tasks: TaskManager, qtbot: QtBot) -> DigitalizacionView:
-    presenter = DigitalizacionPresenter(station, DORA, tasks, FAST)
+def screen(station: Station, tasks: TaskManager, qtbot: QtBot, options: HotFolderOptions
+           ) -> tuple[DigitalizacionPresenter, DigitalizacionView]:
+    """Dora's digitalización screen at ``station`` and its presenter, neither shown nor
+    started."""
+    presenter = DigitalizacionPresenter(station, DORA, tasks, options)
     view = DigitalizacionView(presenter)
     presenter.setParent(view)
     qtbot.addWidget(view)
+    return presenter, view
+
+
+def _open(station: Station, tasks: TaskManager, qtbot: QtBot) -> DigitalizacionView:
+    presenter, view = screen(station, tasks, qtbot, FAST)
     view.resize(1366, 700)
     view.show()
     qtbot.waitExposed(view)
@@ -72,10 +79,6 @@ def view(station: Station, tasks: TaskManager, qtbot: QtBot) -> Iterator[Digital
     opened = _open(station, tasks, qtbot)
     yield opened
     opened.presenter.stop()
-
-
-def _acta(catalog: Catalog, n: int) -> Acta:
-    return list(catalog.iter_actas())[n]
 
 
 def _inbox(station: Station) -> Path:
@@ -113,7 +116,7 @@ def _select(view: DigitalizacionView, qtbot: QtBot, name: str) -> None:
 
 def test_files_in_the_hot_folder_appear_with_their_outcome(
         view: DigitalizacionView, station: Station, catalog: Catalog, qtbot: QtBot) -> None:
-    good, other = _acta(catalog, 3), _acta(catalog, 4)
+    good, other = nth_acta(catalog, 3), nth_acta(catalog, 4)
     station.acopio(good.clave, "ana")
     good_bytes = acta_jpeg(good)
     inbox = _inbox(station)
@@ -172,7 +175,7 @@ def test_files_in_the_hot_folder_appear_with_their_outcome(
 
 def test_low_resolution_says_to_set_the_scanner(view: DigitalizacionView, station: Station,
                                                 catalog: Catalog, qtbot: QtBot) -> None:
-    (_inbox(station) / "baja.jpg").write_bytes(acta_jpeg(_acta(catalog, 5), dpi=150))
+    (_inbox(station) / "baja.jpg").write_bytes(acta_jpeg(nth_acta(catalog, 5), dpi=150))
     qtbot.waitUntil(lambda: view.table.rowCount() == 1, timeout=20_000)
     assert _result_of(view, "baja.jpg") == "✗ Resolución insuficiente"
     assert view.detail.headline.text() == "Resolución insuficiente"  # newest is selected
@@ -183,10 +186,10 @@ def test_low_resolution_says_to_set_the_scanner(view: DigitalizacionView, statio
 
 def test_an_acta_without_acopio_is_stored_with_a_visible_warning(
         view: DigitalizacionView, station: Station, catalog: Catalog, qtbot: QtBot) -> None:
-    waiting = [_acta(catalog, n) for n in (10, 11)]
+    waiting = [nth_acta(catalog, n) for n in (10, 11)]
     for acta in waiting:
         station.acopio(acta.clave, "ana")
-    lone = _acta(catalog, 6)
+    lone = nth_acta(catalog, 6)
     (_inbox(station) / "sola.jpg").write_bytes(acta_jpeg(lone))
     qtbot.waitUntil(lambda: view.table.rowCount() == 1, timeout=20_000)
 
@@ -204,7 +207,7 @@ def test_an_acta_without_acopio_is_stored_with_a_visible_warning(
 
 def test_a_rescan_replaces_the_previous_image_and_says_so(
         view: DigitalizacionView, station: Station, catalog: Catalog, qtbot: QtBot) -> None:
-    acta = _acta(catalog, 7)
+    acta = nth_acta(catalog, 7)
     station.acopio(acta.clave, "ana")
     inbox = _inbox(station)
     (inbox / "scan0001.jpg").write_bytes(acta_jpeg(acta, seed=1))
@@ -230,7 +233,7 @@ def test_a_rescan_replaces_the_previous_image_and_says_so(
 
 def test_manual_association_shows_the_acta_and_needs_a_second_enter(
         view: DigitalizacionView, station: Station, catalog: Catalog, qtbot: QtBot) -> None:
-    acta, wrong = _acta(catalog, 8), _acta(catalog, 9)
+    acta, wrong = nth_acta(catalog, 8), nth_acta(catalog, 9)
     station.acopio(acta.clave, "ana")
     inbox = _inbox(station)
     (inbox / "sinqr.jpg").write_bytes(acta_jpeg(acta, qr_text=""))
@@ -265,7 +268,7 @@ def test_manual_association_shows_the_acta_and_needs_a_second_enter(
     assert associate.found.text().startswith(acta.clave)
     assert associate.submit.text() == "Guardar (Enter)"
     # The scanner goes on meanwhile: a new file is listed, the form keeps its place.
-    (inbox / "siguiente.jpg").write_bytes(acta_jpeg(_acta(catalog, 14)))
+    (inbox / "siguiente.jpg").write_bytes(acta_jpeg(nth_acta(catalog, 14)))
     qtbot.waitUntil(lambda: view.table.rowCount() == 2, timeout=20_000)
     assert _result_of(view, "siguiente.jpg").startswith("✓ ")
     assert view.table.currentRow() == _row_of(view, "sinqr.jpg")
@@ -292,7 +295,7 @@ def test_manual_association_shows_the_acta_and_needs_a_second_enter(
 def test_logging_out_while_a_file_is_processed_loses_nothing(
         station: Station, tasks: TaskManager, catalog: Catalog, qtbot: QtBot) -> None:
     view = _open(station, tasks, qtbot)
-    acta = _acta(catalog, 13)
+    acta = nth_acta(catalog, 13)
     inbox = _inbox(station)
     (inbox / "a.jpg").write_bytes(acta_jpeg(acta))
     qtbot.waitUntil(lambda: not (inbox / "a.jpg").exists(), timeout=20_000)
@@ -319,7 +322,7 @@ def test_the_folder_can_be_changed_and_is_remembered(
     elsewhere = tmp_path / "red" / "escaneos"
     view.presenter.change_folder(elsewhere)
     qtbot.waitUntil(lambda: view.folder_path.text() == str(elsewhere))
-    acta = _acta(catalog, 12)
+    acta = nth_acta(catalog, 12)
     (elsewhere / "a.jpg").write_bytes(acta_jpeg(acta))
     qtbot.waitUntil(lambda: view.table.rowCount() == 1, timeout=20_000)
     assert station.store.kinds_for(acta.clave) == ["imagen"]
@@ -331,10 +334,7 @@ def test_a_folder_that_cannot_be_used_is_explained(
     blocker = tmp_path / "archivo"
     blocker.write_text("no soy carpeta")
     ScannerSettings(blocker / "escaner").save(station.data_dir)
-    presenter = DigitalizacionPresenter(station, DORA, tasks, FAST)
-    view = DigitalizacionView(presenter)
-    presenter.setParent(view)
-    qtbot.addWidget(view)
+    presenter, view = screen(station, tasks, qtbot, FAST)
     presenter.start()
     qtbot.waitUntil(lambda: view.folder_status.property("tone") == "error")
     status = view.folder_status.text()
@@ -353,16 +353,13 @@ def test_a_folder_that_cannot_be_used_is_explained(
 def test_without_a_catalog_files_wait_in_the_folder_and_the_screen_says_why(
         tasks: TaskManager, catalog: Catalog, tmp_path: Path, qtbot: QtBot) -> None:
     with offline_station(tmp_path / "sin-catalogo") as bare:
-        presenter = DigitalizacionPresenter(bare, DORA, tasks, FAST)
-        view = DigitalizacionView(presenter)
-        presenter.setParent(view)
-        qtbot.addWidget(view)
+        presenter, view = screen(bare, tasks, qtbot, FAST)
         presenter.start()
         qtbot.waitUntil(lambda: view.folder_status.property("tone") == "warn")
         assert "aún no tiene el catálogo" in view.folder_status.text()
         inbox = bare.data_dir / "escaner"
         inbox.mkdir(exist_ok=True)
-        (inbox / "a.jpg").write_bytes(acta_jpeg(_acta(catalog, 15)))
+        (inbox / "a.jpg").write_bytes(acta_jpeg(nth_acta(catalog, 15)))
         qtbot.waitUntil(lambda: view.table.rowCount() == 1, timeout=20_000)
         assert _rows(view) == ["… En espera del catálogo"]
         assert "se reintentará" in view.detail.message.text().lower()
@@ -400,7 +397,7 @@ def test_planted_links_are_shown_and_never_followed(
     inbox = _inbox(station)
     (inbox / RECHAZADAS).mkdir(parents=True)
     outside = tmp_path / "fuera.jpg"
-    outside.write_bytes(acta_jpeg(_acta(catalog, 1)))
+    outside.write_bytes(acta_jpeg(nth_acta(catalog, 1)))
     (inbox / "enlace.jpg").symlink_to(outside)
     view = _open(station, tasks, qtbot)
     qtbot.waitUntil(lambda: any(i.name == "enlace.jpg" for i in view.presenter.items.values()))

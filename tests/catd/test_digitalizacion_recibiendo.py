@@ -11,13 +11,11 @@ from pytestqt.qtbot import QtBot
 
 from catd.context import AppContext
 from catd.digitalizacion.presenter import STABLE_SECONDS, DigitalizacionPresenter
-from catd.digitalizacion.view import DigitalizacionView
 from prep.catalog import generate_catalog
-from prep.station.accounts import Operator
 from prep.station.scan.hotfolder import HotFolderOptions
+from tests.catd.test_digitalizacion import DORA, screen
 from tests.prep.station.scan_support import acta_jpeg, station_with_catalog
 
-DORA = Operator("op-dora", "Dora Digitaliza", "digitalizador", "07")
 #: The scanner pauses mid-file for longer than the stable time: the file waits, shown.
 SLOW_WRITER = HotFolderOptions(stable_seconds=0.15, poll_seconds=0.05,
                                unreadable_grace_seconds=20.0, retry_seconds=0.5)
@@ -29,10 +27,7 @@ def test_a_file_being_written_is_shown_as_arriving(tmp_path: Path, context: AppC
     acta = next(a for a in catalog.iter_actas() if a.casilla.distrito_id == 7)
     with station_with_catalog(tmp_path / "estacion", catalog) as station:
         station.acopio(acta.clave, "op-ana")
-        presenter = DigitalizacionPresenter(station, DORA, context.tasks, SLOW_WRITER)
-        view = DigitalizacionView(presenter)
-        presenter.setParent(view)
-        qtbot.addWidget(view)
+        presenter, view = screen(station, context.tasks, qtbot, SLOW_WRITER)
         view.resize(1024, 700)
         view.show()
         qtbot.waitExposed(view)

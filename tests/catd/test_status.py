@@ -77,15 +77,21 @@ class _Signals(QObject):
     operator_did_change = Signal(str)
 
 
-def test_a_long_offline_message_never_widens_the_window(qtbot: QtBot) -> None:
+def _bar_window(qtbot: QtBot, width: int) -> tuple[QMainWindow, StatusBarView, _Signals]:
+    """A window ``width`` wide with the status bar at its foot, shown."""
     window = QMainWindow()
     qtbot.addWidget(window)
     signals = _Signals()
     bar = StatusBarView(signals)  # type: ignore[arg-type]
     window.setStatusBar(bar)
     window.setCentralWidget(QWidget())
-    window.resize(1366, 768)
+    window.resize(width, 768)
     window.show()
+    return window, bar, signals
+
+
+def test_a_long_offline_message_never_widens_the_window(qtbot: QtBot) -> None:
+    window, bar, signals = _bar_window(qtbot, 1366)
     offline = describe_status(replace(ENROLLED, sync=replace(
         ONLINE, online=False, last_error="No se pudo conectar.")))
     signals.status_did_change.emit(offline)
@@ -130,14 +136,7 @@ def _online_bar(qtbot: QtBot, qapp: QApplication,
     """The themed status bar (its labels have padding 2px 10px) in a window ``width`` wide,
     online."""
     apply_theme(qapp)
-    window = QMainWindow()
-    qtbot.addWidget(window)
-    signals = _Signals()
-    bar = StatusBarView(signals)  # type: ignore[arg-type]
-    window.setStatusBar(bar)
-    window.setCentralWidget(QWidget())
-    window.resize(width, 768)
-    window.show()
+    window, bar, signals = _bar_window(qtbot, width)
     qtbot.waitExposed(window)
     signals.status_did_change.emit(describe_status(ENROLLED))
     signals.clock_did_tick.emit("Hora de la estación: 21:43:05")

@@ -30,6 +30,7 @@ from tests.catd.test_captura import (
     station,
     type_values,
     wait_estado,
+    work_screen,
     work_view,
     workers,
 )
@@ -41,11 +42,7 @@ __all__ = ["station", "workers"]  # the fixtures, shared with the captura tests
 
 def test_with_nothing_to_verify_the_screen_says_so(
         station: Station, window: MainWindow, qtbot: QtBot) -> None:
-    log_in(qtbot, window, VERA)
-    view = window.workspace.tabs.currentWidget()
-    assert isinstance(view, VerificacionView)
-    qtbot.waitUntil(lambda: view.presenter.online is True)
-    wait_idle(qtbot, window.context.tasks)
+    view = work_screen(qtbot, window, VERA, VerificacionView)
     assert view.notice.title.text() == "No hay actas por verificar en este momento"
     assert window.workspace.title.text().endswith("Verificación")
 

@@ -44,3 +44,10 @@ def corte(node: CentralNode, publicacion: Path) -> Path:
     done = central_cli(node, "corte", "--publicacion", str(publicacion))
     assert done.returncode == 0, done.stderr
     return publicacion / str(json.loads(done.stdout)["corte"])
+
+
+def corte_in_window(node: CentralNode, publicacion: Path) -> Path:
+    """The Consejo's publication window opened now, then :func:`corte`."""
+    window = central_cli(node, "ventana", "--inicio", "ahora")
+    assert window.returncode == 0, window.stderr
+    return corte(node, publicacion)

@@ -107,3 +107,16 @@ def central_cli(node: CentralNode, *args: str) -> subprocess.CompletedProcess[st
     return subprocess.run([sys.executable, "-m", "prep", "central", *args, "--data-dir",
                            str(node.data_dir), "--dsn", node.dsn], cwd=REPO,
                           capture_output=True, text=True, timeout=60, check=False)
+
+
+def anomalies(node: CentralNode, type_: str) -> list[dict[str, Any]]:
+    """The details of the node's anomalies of ``type_``, oldest first."""
+    return [r[0] for r in query(node.dsn, "SELECT detail FROM anomalies WHERE type = %s "
+                                "ORDER BY id", type_)]
+
+
+def rebuild_agrees(node: CentralNode) -> None:
+    """``rebuild-state --check``: the state folded again from the records is the one
+    ingest keeps."""
+    done = central_cli(node, "rebuild-state", "--check")
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -33,7 +33,7 @@ from prep.records import Kind
 from prep.selftest import EXIT_DATABASE
 from tests.central.station import Station, central_cli, query
 from tests.harness.central import REPO, CentralNode, running_central
-from tests.harness.work import WorkStation, add_operators, load_catalog, truth
+from tests.harness.work import WorkStation, capturistas, load_catalog, truth
 
 PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 DOC = REPO / "docs" / "seguridad.md"
@@ -226,8 +226,7 @@ def test_the_whole_serve_path_works_with_the_service_login(
 
 def _capture_until_validated(node: CentralNode, catalog: Catalog) -> None:
     acta = next(a for a in catalog.iter_actas() if a.casilla.distrito_id == 1)
-    ana, beto = add_operators(node, [("Ana", "capturista", "01"),
-                                     ("Beto", "capturista", "01")])
+    ana, beto = capturistas(node)
 
     async def scenario() -> None:
         async with WorkStation.enroll(node, 1) as station, \

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +21,14 @@ from prep.catalog import Acta, Catalog
 from prep.corte.package import slug
 from prep.corte.reader import read_eleccion_csv
 from prep.records import Kind, Record
-from tests.central.station import central_cli, query
+from tests.central.publication_night import corte_in_window
+from tests.central.station import anomalies, central_cli, query, rebuild_agrees
 from tests.harness.central import CentralNode, running_central
 from tests.harness.images import padded_jpeg
 from tests.harness.work import (
     WorkStation,
     add_operators,
+    capturistas,
     image_body,
     load_catalog,
     png,
@@ -36,17 +37,6 @@ from tests.harness.work import (
 )
 
 SHORT_LEASE_MINUTES = 0.05  # 3 s
-
-
-@pytest.fixture
-def node(pg_dsn: str, tmp_path: Path) -> Iterator[CentralNode]:
-    with running_central(tmp_path / "central", pg_dsn) as central:
-        yield central
-
-
-@pytest.fixture
-def catalog(node: CentralNode) -> Catalog:
-    return load_catalog(node)
 
 
 def _acta(catalog: Catalog, distrito: int, n: int = 0) -> Acta:
@@ -62,16 +52,6 @@ def _estado(node: CentralNode, clave: str) -> str:
 def _quarantined(node: CentralNode) -> dict[str, str]:
     return {str(r): str(reason) for r, reason in query(
         node.dsn, "SELECT record_id, reason FROM quarantined_records")}
-
-
-def _anomalies(node: CentralNode, type_: str) -> list[dict[str, Any]]:
-    return [r[0] for r in query(node.dsn, "SELECT detail FROM anomalies WHERE type = %s "
-                                "ORDER BY id", type_)]
-
-
-def _rebuild_agrees(node: CentralNode) -> None:
-    done = central_cli(node, "rebuild-state", "--check")
-    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def _capture(acta: Acta, valores: dict[str, int], lease: str | None = None) -> dict[str, Any]:
@@ -110,26 +90,22 @@ def test_a_forged_batch_from_another_catd_never_validates_nor_publishes(
         **{r.id: "operador_desconocido" for r in nadie},
         **{r.id: "trabajo_sin_lease" for r in sin_lease},
         **{r.id: "operador_otro_sitio" for r in otro_sitio}}
-    assert [a["record"] for a in _anomalies(node, "operador_desconocido")] == [
+    assert [a["record"] for a in anomalies(node, "operador_desconocido")] == [
         r.id for r in nadie]
-    assert [a["record"] for a in _anomalies(node, "trabajo_sin_lease")] == [
+    assert [a["record"] for a in anomalies(node, "trabajo_sin_lease")] == [
         r.id for r in sin_lease]
     assert query(node.dsn, "SELECT count(*) FROM acta_captures") == [(0,)]
     assert query(node.dsn, "SELECT count(*) FROM records WHERE kind = 'captura'") == [(6,)]
 
     publicacion = tmp_path / "publicacion"
-    window = central_cli(node, "ventana", "--inicio", "ahora")  # the Consejo's window
-    assert window.returncode == 0, window.stderr
-    done = central_cli(node, "corte", "--publicacion", str(publicacion))
-    assert done.returncode == 0, done.stderr
-    corte = publicacion / json.loads(done.stdout)["corte"]
+    corte = corte_in_window(node, publicacion)  # the Consejo's window, then a corte
     eleccion = next(e for e in catalog.elecciones if e.codigo == acta.clave[-2:])
     parsed = read_eleccion_csv((corte / f"{slug(eleccion.nombre)}.csv").read_bytes())
     [row] = [r for r in parsed.filas if r["CLAVE_ACTA"].strip("'") == acta.clave]
     assert {row[campo] for campo in acta.layout.campos} == {"-"}
     assert row["CONTABILIZADA"] != "1"
     assert parsed.resumen["ACTAS_CAPTURADAS"] == "0"
-    _rebuild_agrees(node)
+    rebuild_agrees(node)
 
 
 def test_acopio_and_images_of_another_distrito_are_quarantined(
@@ -146,11 +122,11 @@ def test_acopio_and_images_of_another_distrito_are_quarantined(
     asyncio.run(scenario([own, foreign]))
     assert (_estado(node, own.clave), _estado(node, foreign.clave)) == ("digitalizada",
                                                                         "esperada")
-    refused = _anomalies(node, "acta_de_otro_catd")
+    refused = anomalies(node, "acta_de_otro_catd")
     assert [(a["clave_acta"], a["kind"], a["distrito"], a["catd"]) for a in refused] == [
         (foreign.clave, "acopio", 3, 3), (foreign.clave, "imagen", 3, 3)]
     assert sorted(_quarantined(node).values()) == ["acta_de_otro_catd"] * 2
-    _rebuild_agrees(node)
+    rebuild_agrees(node)
 
     done = central_cli(node, "catd-distritos", "--catd", "1", "--distritos", "3")
     assert done.returncode == 0, done.stderr
@@ -159,7 +135,7 @@ def test_acopio_and_images_of_another_distrito_are_quarantined(
     assert _estado(node, foreign.clave) == "digitalizada"
     assert query(node.dsn, "SELECT count(*) FROM audit_log "
                  "WHERE event = 'catd_distritos_assigned'") == [(1,)]
-    _rebuild_agrees(node)
+    rebuild_agrees(node)
 
 
 def test_disabled_operators_wrong_roles_and_sites_record_nothing(
@@ -204,11 +180,11 @@ def test_disabled_operators_wrong_roles_and_sites_record_nothing(
         records["capturista"].id: "operador_sin_rol",
         records["ccv"].id: "registro_no_admitido",
         records["intake"].id: "registro_no_admitido"}
-    assert [a["rol"] for a in _anomalies(node, "operador_sin_rol")] == [
+    assert [a["rol"] for a in anomalies(node, "operador_sin_rol")] == [
         "acopiador", "capturista"]
     # The disabled operator's lease still holds the acta until it runs out.
     assert query(node.dsn, "SELECT status FROM leases") == [("active",)]
-    _rebuild_agrees(node)
+    rebuild_agrees(node)
 
 
 def test_one_station_never_decides_an_acta_with_captures_outside_the_queue(
@@ -265,13 +241,13 @@ def test_one_station_never_decides_an_acta_with_captures_outside_the_queue(
         counted, refused, late = asyncio.run(scenario())
         assert _quarantined(node) == {refused.id: "captura_misma_estacion",
                                       late.id: "verificacion_sin_lease_vivo"}
-        assert [a["otra_captura"] for a in _anomalies(node, "captura_misma_estacion")] == [
+        assert [a["otra_captura"] for a in anomalies(node, "captura_misma_estacion")] == [
             counted.id]
-        assert [a["record"] for a in _anomalies(node, "captura_sin_lease")] == [counted.id]
+        assert [a["record"] for a in anomalies(node, "captura_sin_lease")] == [counted.id]
         [(estado, valores)] = query(node.dsn, "SELECT estado, validada_valores FROM "
                                     "acta_states WHERE clave_acta = %s", acta.clave)
         assert (estado, valores) == ("validada", truth(acta))
-        _rebuild_agrees(node)
+        rebuild_agrees(node)
 
 
 def _grant_directly(node: CentralNode, acta: Acta, operator: str, station: str,
@@ -316,8 +292,7 @@ def test_two_captures_of_one_station_never_validate_even_through_live_leases(
                          extra_args=["--lease-minutes", str(SHORT_LEASE_MINUTES)]) as node:
         catalog = load_catalog(node)
         acta, otra = _acta(catalog, 1), _acta(catalog, 1, 1)
-        ana, beto = add_operators(node, [("Ana", "capturista", "01"),
-                                         ("Beto", "capturista", "01")])
+        ana, beto = capturistas(node)
         [carla] = add_operators(node, [("Carla", "capturista", "02")])
 
         async def scenario() -> tuple[list[Record], dict[str, Any]]:
@@ -347,7 +322,7 @@ def test_two_captures_of_one_station_never_validate_even_through_live_leases(
         (first, forged, first_live, both_live), twice = asyncio.run(scenario())
         assert _quarantined(node) == {forged.id: "captura_misma_estacion",
                                       both_live.id: "captura_misma_estacion"}
-        assert [a["otra_captura"] for a in _anomalies(node, "captura_misma_estacion")] == [
+        assert [a["otra_captura"] for a in anomalies(node, "captura_misma_estacion")] == [
             first.id, first_live.id]
         assert _lease_status(node, twice) == "released"
         # Never the forged numbers: the third capture, from another station, decides.
@@ -355,7 +330,7 @@ def test_two_captures_of_one_station_never_validate_even_through_live_leases(
                                                                           "captura_2")
         assert query(node.dsn, "SELECT count(*) FROM acta_states "
                      "WHERE estado = 'validada'") == [(0,)]
-        _rebuild_agrees(node)
+        rebuild_agrees(node)
 
 
 def test_a_verification_from_a_station_that_captured_the_acta_is_quarantined(
@@ -398,7 +373,7 @@ def test_a_verification_from_a_station_that_captured_the_acta_is_quarantined(
     [(estado, valores)] = query(node.dsn, "SELECT estado, validada_valores FROM "
                                 "acta_states WHERE clave_acta = %s", acta.clave)
     assert (estado, valores) == ("validada", truth(acta))
-    _rebuild_agrees(node)
+    rebuild_agrees(node)
 
 
 def test_an_ilegible_of_a_lease_handed_to_another_station_is_quarantined(
@@ -436,7 +411,7 @@ def test_an_ilegible_of_a_lease_handed_to_another_station_is_quarantined(
         assert _quarantined(node) == {late.id: "ilegible_sin_lease_vivo"}
         assert (_estado(node, acta.clave), _estado(node, otra.clave)) == (
             "captura_1", "redigitalizacion")
-        _rebuild_agrees(node)
+        rebuild_agrees(node)
 
 
 def test_a_lease_too_long_expired_vouches_for_nothing(node: CentralNode,
@@ -464,7 +439,7 @@ def test_a_lease_too_long_expired_vouches_for_nothing(node: CentralNode,
     late = asyncio.run(scenario())
     assert _estado(node, acta.clave) == "digitalizada"
     assert _quarantined(node) == {late.id: "lease_vencido"}
-    _rebuild_agrees(node)
+    rebuild_agrees(node)
 
 
 def test_the_drills_few_catds_receive_the_other_distritos(node: CentralNode) -> None:
@@ -499,9 +474,9 @@ def test_an_image_record_must_declare_its_blobs_real_type(node: CentralNode,
 
     asyncio.run(scenario("image/png"))
     assert _estado(node, acta.clave) == "esperada"
-    [anomaly] = _anomalies(node, "imagen_tipo_distinto")
+    [anomaly] = anomalies(node, "imagen_tipo_distinto")
     assert (anomaly["declarado"], anomaly["real"]) == ("image/png", "image/jpeg")
     assert list(_quarantined(node).values()) == ["imagen_tipo_distinto"]
     asyncio.run(scenario("image/jpeg"))
     assert _estado(node, acta.clave) == "digitalizada"
-    _rebuild_agrees(node)
+    rebuild_agrees(node)

@@ -6,10 +6,8 @@ images come with it."""
 from __future__ import annotations
 
 import hashlib
-import shutil
 import signal
 import stat
-import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -22,16 +20,13 @@ from central.config import DataDir, initialize
 from central.continuity import backup as respaldo
 from central.continuity.replication import ContinuityError
 from central.db.embedded import start_server
+from tests.harness.postgres import server_base
 
 
 @pytest.fixture
 def base() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="prep-backup-"))
-    path.chmod(0o755)  # the server's own account must be able to enter it
-    try:
+    with server_base("prep-backup-") as path:
         yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def _rows(dsn: str) -> list[int]:

@@ -14,14 +14,14 @@ from central.catalog_change import changed_actas
 from prep.catalog import Catalog, generate_catalog, write_catalog
 from tests.central.station import central_cli, query
 from tests.harness.central import CentralNode
-from tests.harness.work import WorkStation, add_operators, load_catalog, truth
+from tests.harness.work import WorkStation, capturistas, load_catalog, truth
 
 
 def _validate_one(node: CentralNode, catalog: Catalog) -> str:
     """Take one acta of CATD 01 to *validada* the honest way (acopio, image, two blind
     captures through leases, each at its own station of the CATD); its clave."""
     acta = next(a for a in catalog.iter_actas() if a.casilla.distrito_id == 1)
-    ana, beto = add_operators(node, [("Ana", "capturista", "01"), ("Beto", "capturista", "01")])
+    ana, beto = capturistas(node)
 
     async def scenario() -> None:
         async with WorkStation.enroll(node, 1) as station, \

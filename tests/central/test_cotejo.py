@@ -19,7 +19,7 @@ from prep.catalog import Acta, Catalog
 from prep.corte.package import slug
 from prep.corte.reader import read_eleccion_csv
 from prep.records import Kind
-from tests.central.station import central_cli, query
+from tests.central.station import anomalies, central_cli, query, rebuild_agrees
 from tests.harness.central import CentralNode
 from tests.harness.work import WorkStation, add_operators, load_catalog, truth
 
@@ -39,11 +39,6 @@ def _state(node: CentralNode, clave: str) -> dict[str, Any]:
     return dict(zip(keys, row, strict=True))
 
 
-def _anomalies(node: CentralNode, type_: str) -> list[dict[str, Any]]:
-    return [r[0] for r in query(node.dsn, "SELECT detail FROM anomalies WHERE type = %s "
-                                "ORDER BY id", type_)]
-
-
 def _audit(node: CentralNode, event: str) -> list[dict[str, Any]]:
     return [r[0] for r in query(node.dsn, "SELECT detail FROM audit_log WHERE event = %s "
                                 "ORDER BY id", event)]
@@ -53,11 +48,6 @@ def _tablero(node: CentralNode) -> Counts:
     """What the control room shows for CATD 01 (every elección)."""
     with psycopg.connect(node.dsn) as conn:
         return read_overview(conn).counts("01")
-
-
-def _rebuild_agrees(node: CentralNode) -> None:
-    done = central_cli(node, "rebuild-state", "--check")
-    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def _corte(node: CentralNode, publicacion: Path,
@@ -195,7 +185,7 @@ def test_a_cotejo_confirms_and_a_difference_is_corrected_in_the_open(
     [publicada] = _audit(node, "correccion_publicada")
     assert (publicada["clave_acta"], publicada["corte"]) == (corregida.clave, corte.name)
     assert publicada["cotejo"] == abierta["record"]
-    _rebuild_agrees(node)
+    rebuild_agrees(node)
 
 
 def test_who_may_cotejar_and_cotejos_that_cannot_apply(central_node: CentralNode) -> None:
@@ -243,13 +233,13 @@ def test_who_may_cotejar_and_cotejos_that_cannot_apply(central_node: CentralNode
                 assert verificada.clave not in {x["clave_acta"] for x in offered}
 
     asyncio.run(night())
-    [quarantined] = _anomalies(node, "cotejo_operador_del_acta")
+    [quarantined] = anomalies(node, "cotejo_operador_del_acta")
     assert quarantined["clave_acta"] == verificada.clave and quarantined["operator"] == vera
-    assert [a["operator"] for a in _anomalies(node, "operador_sin_rol")] == [ana]
-    assert [(a["clave_acta"], a["estado"]) for a in _anomalies(node, "cotejo_sin_publicar")
+    assert [a["operator"] for a in anomalies(node, "operador_sin_rol")] == [ana]
+    assert [(a["clave_acta"], a["estado"]) for a in anomalies(node, "cotejo_sin_publicar")
             ] == [(pendiente.clave, "digitalizada")]
-    assert _anomalies(node, "cotejo_campos_invalidos")[0]["campos"] == ["NO_ES_UN_CAMPO"]
-    assert [a["clave_acta"] for a in _anomalies(node, "cotejo_en_correccion")] == [
+    assert anomalies(node, "cotejo_campos_invalidos")[0]["campos"] == ["NO_ES_UN_CAMPO"]
+    assert [a["clave_acta"] for a in anomalies(node, "cotejo_en_correccion")] == [
         verificada.clave]
     reasons = {r[0] for r in query(node.dsn, "SELECT reason FROM quarantined_records "
                                    "WHERE kind = 'cotejo'")}
@@ -258,7 +248,7 @@ def test_who_may_cotejar_and_cotejos_that_cannot_apply(central_node: CentralNode
     assert state["estado"] == "digitalizada" and state["cotejo"] is None
     assert state["campos"] == [] and state["motivo"] is None
     assert state["valores"] == truth(verificada)  # still what is published
-    _rebuild_agrees(node)
+    rebuild_agrees(node)
 
 
 def test_the_history_keeps_every_cotejo_of_an_acta_corrected_twice(
@@ -327,4 +317,4 @@ def test_the_history_keeps_every_cotejo_of_an_acta_corrected_twice(
         d.startswith("cotejo con diferencias") for d in detalles[1:])
     assert nombres.count("CAPTURA") == 2 and nombres.count("CORRECCION") == 4
     assert {e[4] for e in eventos if e[1] == "CORRECCION"} == {"2", "3"}
-    _rebuild_agrees(node)
+    rebuild_agrees(node)

@@ -8,27 +8,29 @@ import signal
 
 import pytest
 
-from prep.protocol import verify_receipt
+from prep.protocol import Batch, verify_receipt
 from tests.central.station import Station, query
 from tests.harness.central import CentralNode
 
 
-def _post_until_killed(node: CentralNode, station: Station, request: bytes,
-                       point: str) -> None:
+def _killed_at(node: CentralNode, point: str) -> tuple[Station, Batch, bytes]:
+    """A station's batch of four records posted to ``node`` set to crash at ``point``:
+    killed there (SIGKILL, as the log says), then started again. The station, its batch
+    and the request's bytes."""
+    station = Station.enroll(node)
+    batch, request = station.batch(station.records(4))
+    node.restart(crash_at=point)
     with pytest.raises((ConnectionError, http.client.RemoteDisconnected)):
         station.post(request)
     assert node.wait_exit() == -signal.SIGKILL
     assert f"PREP_CRASH_AT={point}" in node.log_path.read_text()
+    node.start()
+    return station, batch, request
 
 
 def test_killed_mid_transaction_applies_nothing_and_the_retry_succeeds(
         central_node: CentralNode) -> None:
-    station = Station.enroll(central_node)
-    batch, request = station.batch(station.records(4))
-    central_node.restart(crash_at="mid_ingest_transaction")
-
-    _post_until_killed(central_node, station, request, "mid_ingest_transaction")
-    central_node.start()
+    station, batch, request = _killed_at(central_node, "mid_ingest_transaction")
 
     assert query(central_node.dsn, "SELECT count(*) FROM records WHERE station = %s",
                  station.id) == [(0,)]
@@ -42,12 +44,7 @@ def test_killed_mid_transaction_applies_nothing_and_the_retry_succeeds(
 
 def test_killed_after_commit_the_retry_gets_the_stored_receipt(
         central_node: CentralNode) -> None:
-    station = Station.enroll(central_node)
-    batch, request = station.batch(station.records(4))
-    central_node.restart(crash_at="after_commit_before_response")
-
-    _post_until_killed(central_node, station, request, "after_commit_before_response")
-    central_node.start()
+    station, batch, request = _killed_at(central_node, "after_commit_before_response")
 
     status, body = station.post(request)
     assert status == 200

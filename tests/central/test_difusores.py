@@ -24,6 +24,7 @@ from prep.corte.verify import verify_corte
 from prep.crypto import SigningKey, VerifyKey, b64encode
 from prep.protocol import DIFUSOR_HEADER, DIFUSOR_REPORTE_PATH, request_message
 from tests.central.publication_night import corte as make_corte
+from tests.central.publication_night import corte_in_window
 from tests.central.station import REPO, central_cli, error_of, query
 from tests.difusor.origen import OrigenHttps, identidad
 from tests.harness.central import CentralNode
@@ -58,9 +59,8 @@ def test_a_registered_difusor_reports_the_corte_it_serves_and_is_listed(
         central_node: CentralNode, tmp_path: Path) -> None:
     node = central_node
     load_catalog(node, scale=0.02)
-    assert central_cli(node, "ventana", "--inicio", "ahora").returncode == 0
     publicacion = tmp_path / "publicacion"
-    primero = make_corte(node, publicacion)
+    primero = corte_in_window(node, publicacion)
     assert not (primero / DIFUSORES).exists()  # no official difusor yet: no list
 
     difusor_id, codigo = _alta(node, "Universidad  Autónoma de Prueba", "https://prep.uap.mx/")

@@ -10,10 +10,8 @@ import hashlib
 import http.client
 import json
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +23,7 @@ from prep.records import Kind
 from simulacro.nodo import kill_postmaster
 from tests.central.station import PNG, Station, image_body, query
 from tests.harness.central import CentralNode
-from tests.harness.postgres import busy_backend
+from tests.harness.postgres import busy_backend, server_base
 
 TIMEOUT = 60.0
 
@@ -34,14 +32,12 @@ TIMEOUT = 60.0
 def base() -> Iterator[Path]:
     """A directory the embedded server's own account can enter (outside pytest's
     basetemp, whose modes other pytest sessions reset)."""
-    path = Path(tempfile.mkdtemp(prefix="prep-recuperacion-"))
-    path.chmod(0o755)
-    try:
-        yield path
-    finally:
-        for pid_file in path.glob("**/pgdata/postmaster.pid"):
-            kill_postmaster(pid_file.parent)
-        shutil.rmtree(path, ignore_errors=True)
+    with server_base("prep-recuperacion-") as path:
+        try:
+            yield path
+        finally:
+            for pid_file in path.glob("**/pgdata/postmaster.pid"):
+                kill_postmaster(pid_file.parent)
 
 
 def _serving(base: Path) -> tuple[CentralNode, Path, Station]:

@@ -13,7 +13,7 @@ import psycopg
 
 from central.auth import KEY_CACHE_SECONDS
 from prep.crypto import SigningKey
-from prep.protocol import MAX_BLOB_BYTES, make_batch, verify_receipt
+from prep.protocol import MAX_BLOB_BYTES, Batch, make_batch, verify_receipt
 from prep.records import Kind, Record
 from tests.central.station import CLAVE, PNG, Station, error_of, image_body, query
 from tests.harness.central import CentralNode
@@ -123,12 +123,18 @@ def test_a_station_that_never_enrolled_is_refused(shared_central: CentralNode) -
     assert _anomalies(shared_central, station.id, "unknown_station") == []
 
 
-def test_other_content_under_a_used_number_goes_to_quarantine(
-        shared_central: CentralNode) -> None:
-    node = shared_central
+def _enrolled_with_one_batch(node: CentralNode) -> tuple[Station, Batch]:
+    """A new station whose first batch (two records) ``node`` accepted; that batch."""
     station = Station.enroll(node)
     first, request = station.batch(station.records(2))
     assert station.post(request)[0] == 200
+    return station, first
+
+
+def test_other_content_under_a_used_number_goes_to_quarantine(
+        shared_central: CentralNode) -> None:
+    node = shared_central
+    station, first = _enrolled_with_one_batch(node)
     # The same number again with other records (say, a station restored from a backup).
     station.number, station.prev, station.seq = 0, first.prev, 0
     _, impostor = station.batch(station.records(2))
@@ -147,9 +153,7 @@ def test_other_content_under_a_used_number_goes_to_quarantine(
 def test_a_forged_batch_under_a_used_number_is_refused_not_quarantined(
         shared_central: CentralNode) -> None:
     node = shared_central
-    station = Station.enroll(node)
-    first, request = station.batch(station.records(2))
-    assert station.post(request)[0] == 200
+    station, first = _enrolled_with_one_batch(node)
     # Someone who only knows the station id signs batch 1 again with another key: its
     # body must not take space in the quarantine.
     forger = Station(node, station.id, SigningKey.generate())

@@ -15,7 +15,7 @@ from difusor.seguir import consultar
 from prep.corte.package import MANIFEST
 from prep.crypto import VerifyKey
 from tests.central.publication_night import corte as make_corte
-from tests.central.station import central_cli
+from tests.central.publication_night import corte_in_window
 from tests.difusor.cortes import KEY, Publicacion
 from tests.difusor.origen import OrigenHttps, identidad
 from tests.harness.central import CentralNode
@@ -34,9 +34,8 @@ def test_each_corte_of_the_central_enters_its_signed_index_and_a_difusor_follows
         central_node: CentralNode, tmp_path: Path) -> None:
     node = central_node
     load_catalog(node, scale=0.02)
-    assert central_cli(node, "ventana", "--inicio", "ahora").returncode == 0
     publicacion = tmp_path / "publicacion"
-    primero = make_corte(node, publicacion)
+    primero = corte_in_window(node, publicacion)
     segundo = make_corte(node, publicacion)
     indice, key = _indice(publicacion)
     assert f"Huella SHA-256 de la llave pública del nodo central: {key.fingerprint()}" in \

@@ -19,11 +19,11 @@ from prep.corte.anexo import format_time
 from prep.corte.historial import COLUMNS, HISTORIAL
 from prep.corte.package import slug
 from prep.corte.reader import read_eleccion_csv
-from tests.central.publication_night import basic_night, three_actas
+from tests.central.publication_night import basic_night, corte_in_window, three_actas
 from tests.central.publication_night import corte as make_corte
-from tests.central.station import central_cli, query
+from tests.central.station import query
 from tests.harness.central import REPO, CentralNode
-from tests.harness.work import WorkStation, add_operators, load_catalog, png
+from tests.harness.work import WorkStation, capturistas, load_catalog, png
 
 
 def _historial(corte: Path) -> list[dict[str, str]]:
@@ -41,8 +41,7 @@ def test_historial_is_what_the_stations_sent(central_node: CentralNode,
     catalog = load_catalog(node, scale=0.02)
     eleccion = catalog.elecciones[0]
     catd, casilla, sin = actas = three_actas(catalog)
-    ana, beto = add_operators(node, [("Ana", "capturista", "01"),
-                                     ("Beto", "capturista", "01")])
+    ana, beto = capturistas(node)
 
     async def night() -> None:
         async with WorkStation.enroll(node, 1) as station, \
@@ -52,10 +51,8 @@ def test_historial_is_what_the_stations_sent(central_node: CentralNode,
                               (ana, beto))
 
     asyncio.run(night())
-    window = central_cli(node, "ventana", "--inicio", "ahora")
-    assert window.returncode == 0, window.stderr
     publicacion = tmp_path / "publicacion"
-    corte = make_corte(node, publicacion)
+    corte = corte_in_window(node, publicacion)
 
     parsed = read_eleccion_csv((corte / f"{slug(eleccion.nombre)}.csv").read_bytes())
     csv_rows = {r["CLAVE_ACTA"].strip("'"): r for r in parsed.filas}

@@ -12,15 +12,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from prep.catalog import Acta, Catalog
 from prep.corte.package import slug
 from prep.corte.reader import read_eleccion_csv
 from prep.records import Kind
+from tests.central.publication_night import three_actas
 from tests.central.station import central_cli, query
 from tests.harness.central import REPO, CentralNode
 from tests.harness.work import (
     WorkStation,
-    add_operators,
+    capturistas,
     load_catalog,
     png,
     site_account,
@@ -28,19 +28,12 @@ from tests.harness.work import (
 )
 
 
-def _actas(catalog: Catalog) -> tuple[Acta, Acta, Acta]:
-    eleccion = catalog.elecciones[0]
-    a, b, c = [a for a in catalog.actas(eleccion) if a.casilla.distrito_id == 1][:3]
-    return a, b, c
-
-
 def test_a_corte_publishes_what_the_stations_sent_and_verifies(
         central_node: CentralNode, tmp_path: Path) -> None:
     node = central_node
     catalog = load_catalog(node, scale=0.02)
-    catd, casilla, sin = _actas(catalog)
-    ana, beto = add_operators(node, [("Ana", "capturista", "01"),
-                                     ("Beto", "capturista", "01")])
+    catd, casilla, sin = three_actas(catalog)
+    ana, beto = capturistas(node)
 
     async def night() -> None:
         async with WorkStation.enroll(node, 1) as station, \

@@ -9,7 +9,7 @@ import json
 import os
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 import psycopg
@@ -22,13 +22,13 @@ from central.publication.corte import A_PEDIDO, CorteHecho, CorteSettings, make_
 from central.publication.feed import INDICE, INDICE_FIRMA
 from central.publication.package import CorteError
 from prep.catalog import Catalog, generate_catalog
-from prep.corte.anexo import TZ
 from prep.corte.package import MANIFEST, slug
 from prep.corte.reader import read_eleccion_csv
 from prep.corte.verify import verify_corte
 from prep.crypto import SigningKey
 from prep.sintetico.capturas import simulate
 from tests.harness.corte_data import (
+    day_after,
     image_bytes,
     image_sha256,
     prepare_database,
@@ -48,8 +48,7 @@ def catalog() -> Catalog:
 @pytest.fixture
 def engine(pg_database: str, catalog: Catalog, tmp_path: Path) -> Iterator[Engine]:
     prepare_database(pg_database, catalog)
-    jornada = datetime.fromisoformat(catalog.fecha_eleccion).date()
-    corte = datetime.combine(jornada + timedelta(days=1), time(6, 0), TZ).astimezone(UTC)
+    corte = day_after(catalog, time(6, 0))
     write_states(pg_database, catalog, simulate(catalog, SEED, corte, pendientes=0.1),
                  tmp_path / "blobs")
     engine = make_engine(pg_database)

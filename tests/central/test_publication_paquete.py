@@ -17,6 +17,7 @@ from prep.corte.anexo import format_time
 from prep.corte.package import slug
 from prep.corte.reader import read_eleccion_csv
 from prep.records import Kind
+from tests.central.publication_night import corte_in_window
 from tests.central.station import central_cli, query
 from tests.harness.central import CentralNode
 from tests.harness.work import WorkStation, add_operators, load_catalog, site_account, truth
@@ -91,11 +92,7 @@ def test_the_corte_publishes_the_traslado_the_document_and_the_validation_time(
 
     asyncio.run(night())
     publicacion = tmp_path / "publicacion"
-    window = central_cli(node, "ventana", "--inicio", "ahora")  # the Consejo's window
-    assert window.returncode == 0, window.stderr
-    done = central_cli(node, "corte", "--publicacion", str(publicacion))
-    assert done.returncode == 0, done.stderr
-    corte = publicacion / json.loads(done.stdout)["corte"]
+    corte = corte_in_window(node, publicacion)  # the Consejo's window, then a corte
     eleccion = catalog.elecciones[0]
     parsed = read_eleccion_csv((corte / f"{slug(eleccion.nombre)}.csv").read_bytes())
     rows: dict[str, dict[str, Any]] = {r["CLAVE_ACTA"].strip("'"): r for r in parsed.filas}

@@ -24,11 +24,11 @@ from prep.corte.reader import read_eleccion_csv
 from prep.corte.salud_catd import AVANCE_CATD, COLUMNS, NO_PUBLICADO
 from prep.corte.site import parse_data_file
 from prep.records import Kind
-from tests.central.publication_night import basic_night, three_actas
+from tests.central.publication_night import basic_night, corte_in_window, three_actas
 from tests.central.publication_night import corte as make_corte
 from tests.central.station import central_cli, query
 from tests.harness.central import REPO, CentralNode
-from tests.harness.work import WorkStation, add_operators, load_catalog
+from tests.harness.work import WorkStation, capturistas, load_catalog
 
 HEARTBEAT = {"version": "0.1.0", "backlog": 0, "backlog_bytes": 0, "last_error": ""}
 
@@ -53,8 +53,7 @@ def test_avance_catd_is_what_the_stations_sent(central_node: CentralNode,
     catalog = load_catalog(node, scale=0.02)
     actas = three_actas(catalog)
     catd = actas[0]
-    ana, beto = add_operators(node, [("Ana", "capturista", "01"),
-                                     ("Beto", "capturista", "01")])
+    ana, beto = capturistas(node)
 
     async def night() -> None:
         async with WorkStation.enroll(node, 1) as station, \
@@ -75,10 +74,8 @@ def test_avance_catd_is_what_the_stations_sent(central_node: CentralNode,
                     "WHERE station = %s RETURNING station", cuatro_id[0])
     query(node.dsn, "UPDATE stations SET last_seen_at = now() - interval '10 minutes' "
                     "WHERE id = %s RETURNING id", cuatro_id[0])
-    window = central_cli(node, "ventana", "--inicio", "ahora")
-    assert window.returncode == 0, window.stderr
     publicacion = tmp_path / "publicacion"
-    corte = make_corte(node, publicacion)
+    corte = corte_in_window(node, publicacion)
 
     salud = _salud(corte)
     distritos = sorted(d.id for d in catalog.distritos)

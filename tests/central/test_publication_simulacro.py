@@ -10,7 +10,7 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,6 @@ from central.db import make_engine
 from central.publication.corte import A_PEDIDO, CorteSettings, make_corte
 from central.simulacro import set_simulacro
 from prep.catalog import Catalog, generate_catalog
-from prep.corte.anexo import TZ
 from prep.corte.package import LEEME, MANIFEST
 from prep.corte.reader import read_eleccion_csv
 from prep.corte.simulacro import BANNER_ID, LINEA_MANIFIESTO, PREFIJO
@@ -29,7 +28,7 @@ from prep.corte.verify import verify_corte
 from prep.crypto import SigningKey
 from prep.sintetico.capturas import simulate
 from tests.harness.central import REPO
-from tests.harness.corte_data import prepare_database, write_states
+from tests.harness.corte_data import day_after, prepare_database, write_states
 
 SEED = 5
 KEY = SigningKey.generate()
@@ -46,8 +45,7 @@ def _central(dsn: str, catalog: Catalog, tmp_path: Path, simulacro: bool) -> Eng
     engine = make_engine(dsn)
     with Session(engine) as session, session.begin():
         set_simulacro(session, simulacro)
-    jornada = datetime.fromisoformat(catalog.fecha_eleccion).date()
-    corte = datetime.combine(jornada + timedelta(days=1), time(6, 0), TZ).astimezone(UTC)
+    corte = day_after(catalog, time(6, 0))
     write_states(dsn, catalog, simulate(catalog, SEED, corte, pendientes=0.1),
                  tmp_path / "blobs")
     return engine

@@ -6,24 +6,25 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import psycopg
 import pytest
+from sqlalchemy import Engine
 
 from central.db import make_engine
 from central.publication.corte import A_PEDIDO, CorteSettings, make_corte
 from central.publication.snapshot import read_snapshot
 from prep.catalog import Catalog, generate_catalog
-from prep.corte.anexo import TZ, columns
+from prep.corte.anexo import columns
 from prep.corte.package import build_corte_files, slug
 from prep.corte.reader import read_eleccion_csv
 from prep.corte.summary import RESUMEN_COLUMNS
 from prep.crypto import SigningKey
 from prep.sintetico.capturas import simulate
-from tests.harness.corte_data import prepare_database, write_states
+from tests.harness.corte_data import day_after, prepare_database, write_states
 
 SEED = 11
 
@@ -33,9 +34,16 @@ def catalog() -> Catalog:
     return generate_catalog(SEED, 0.02)
 
 
+def _corte(engine: Engine, tmp_path: Path) -> Path:
+    """A corte on request (no site); the directory it published."""
+    hecho = make_corte(engine, SigningKey.generate(),
+                       CorteSettings(tmp_path / "publicacion", tmp_path / "blobs", sitio=False),
+                       motivo=A_PEDIDO, actor="pruebas")
+    return hecho.publicado.path
+
+
 def corte_time(catalog: Catalog) -> datetime:
-    jornada = datetime.fromisoformat(catalog.fecha_eleccion).date()
-    return datetime.combine(jornada + timedelta(days=1), time(6, 0), TZ).astimezone(UTC)
+    return day_after(catalog, time(6, 0))
 
 
 def test_the_csvs_of_a_corte_from_postgresql_are_those_of_the_stored_states(
@@ -46,10 +54,7 @@ def test_the_csvs_of_a_corte_from_postgresql_are_those_of_the_stored_states(
     engine = make_engine(pg_database)
     try:
         snap = read_snapshot(engine)
-        hecho = make_corte(engine, SigningKey.generate(),
-                           CorteSettings(tmp_path / "publicacion", tmp_path / "blobs",
-                                         sitio=False),
-                           motivo=A_PEDIDO, actor="pruebas")
+        directory = _corte(engine, tmp_path)
     finally:
         engine.dispose()
 
@@ -58,7 +63,6 @@ def test_the_csvs_of_a_corte_from_postgresql_are_those_of_the_stored_states(
         written.fuera, key=lambda f: f.codigo_leido)
     # The same bytes the core writes from the same facts: every column of every row.
     expected, _ = build_corte_files(catalog, written.estado, written.fuera, snap.corte)
-    directory = hecho.publicado.path
     for eleccion in catalog.elecciones:
         name = f"{slug(eleccion.nombre)}.csv"
         assert (directory / name).read_bytes() == expected[name], name
@@ -71,14 +75,11 @@ def test_the_layout_is_that_of_domain_md_line_by_line(
     write_states(pg_database, catalog, sim, tmp_path / "blobs")
     engine = make_engine(pg_database)
     try:
-        hecho = make_corte(engine, SigningKey.generate(),
-                           CorteSettings(tmp_path / "publicacion", tmp_path / "blobs",
-                                         sitio=False),
-                           motivo=A_PEDIDO, actor="pruebas")
+        published = _corte(engine, tmp_path)
     finally:
         engine.dispose()
     eleccion = catalog.elecciones[0]
-    data = (hecho.publicado.path / f"{slug(eleccion.nombre)}.csv").read_bytes()
+    data = (published / f"{slug(eleccion.nombre)}.csv").read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")
     lines = data[3:].decode("utf-8").split("\r\n")
     assert lines[0] == eleccion.nombre
@@ -114,7 +115,7 @@ def test_the_layout_is_that_of_domain_md_line_by_line(
             assert r["CODIGO_INTEGRIDAD"] == "N/A"
         if r["CONTABILIZADA"] == "1":
             assert len(r["CODIGO_INTEGRIDAD"]) == 64
-            assert (hecho.publicado.path / "imagenes"
+            assert (published / "imagenes"
                     / f"{r['CODIGO_INTEGRIDAD']}.png").is_file()
     pendientes = [r for r in rows[:len(actas)] if r["CONTABILIZADA"] == "-"]
     assert pendientes and all(r["OBSERVACIONES"] == "-" and r["CODIGO_INTEGRIDAD"] == "-"
@@ -149,14 +150,11 @@ def test_percentages_are_truncated_to_four_decimals(
                      (eleccion.codigo, keep))
     engine = make_engine(pg_database)
     try:
-        hecho = make_corte(engine, SigningKey.generate(),
-                           CorteSettings(tmp_path / "publicacion", tmp_path / "blobs",
-                                         sitio=False),
-                           motivo=A_PEDIDO, actor="pruebas")
+        published = _corte(engine, tmp_path)
     finally:
         engine.dispose()
     parsed = read_eleccion_csv(
-        (hecho.publicado.path / f"{slug(eleccion.nombre)}.csv").read_bytes())
+        (published / f"{slug(eleccion.nombre)}.csv").read_bytes())
     exact = Decimal(k * 100) / Decimal(n)
     assert parsed.resumen["ACTAS_CAPTURADAS"] == str(k)
     assert parsed.resumen["PORCENTAJE_ACTAS_CAPTURADAS"] == str(

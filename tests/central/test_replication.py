@@ -11,10 +11,8 @@ central's identity; the primary that was lost stays on the old timeline.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import stat
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -27,17 +25,13 @@ import pytest
 from central.config import DataDir, initialize
 from central.continuity import replication
 from central.db.embedded import start_server
+from tests.harness.postgres import server_base
 
 
 @pytest.fixture
 def base() -> Iterator[Path]:
-    # Outside pytest's basetemp: the server's own account must be able to enter it.
-    path = Path(tempfile.mkdtemp(prefix="prep-repl-"))
-    path.chmod(0o755)
-    try:
+    with server_base("prep-repl-") as path:
         yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def _dsn(server: Any) -> str:

@@ -21,20 +21,9 @@ from central.db.migrate import upgrade
 from central.publication.corte import CorteSettings
 from central.publication.schedule import Scheduler, Ventana
 from prep.catalog import Catalog
-from tests.central.test_leases import _actas, _ask
-from tests.harness.central import CentralNode, running_central
-from tests.harness.work import WorkStation, add_operators, load_catalog
-
-
-@pytest.fixture
-def node(pg_dsn: str, tmp_path: Path) -> Iterator[CentralNode]:
-    with running_central(tmp_path / "a", pg_dsn) as central:
-        yield central
-
-
-@pytest.fixture
-def catalog(node: CentralNode) -> Catalog:
-    return load_catalog(node)
+from tests.central.lease_work import ask_for_work
+from tests.harness.central import CentralNode
+from tests.harness.work import WorkStation, actas_of, add_operators
 
 
 @pytest.fixture
@@ -56,14 +45,14 @@ def second(node: CentralNode, tmp_path: Path) -> Iterator[CentralNode]:
 
 def test_a_wait_at_one_node_is_woken_by_a_batch_at_another(
         node: CentralNode, second: CentralNode, catalog: Catalog) -> None:
-    [acta] = _actas(catalog, 1, 1)
+    [acta] = actas_of(catalog, 1, 1)
     [ana] = add_operators(node, [("Ana", "capturista", "01")])
 
     async def scenario() -> None:
         async with WorkStation.enroll(node, 1) as waiting, \
                 WorkStation.enroll(second, 1) as sending:
             started = time.monotonic()
-            ask = _ask(waiting, ana, espera=40)
+            ask = ask_for_work(waiting, ana, espera=40)
             await asyncio.sleep(1.0)
             assert not ask.done()  # nothing yet: it waits at node A
             await sending.digitize([acta])  # ingested by node B

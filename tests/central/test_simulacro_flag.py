@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import UTC, datetime, time, timedelta
+from datetime import time
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from prep.catalog import Catalog, generate_catalog
-from prep.corte.anexo import TZ
 from prep.sintetico.capturas import simulate
 from tests.harness.central import REPO
-from tests.harness.corte_data import prepare_database, write_states
+from tests.harness.corte_data import day_after, prepare_database, write_states
 
 SEED = 5
 
@@ -42,8 +41,7 @@ def _flag(dsn: str) -> bool:
 def _results(dsn: str, catalog: Catalog, tmp_path: Path) -> None:
     """An election night's data: acopios, sin acta, captured actas with their images,
     fuera de catálogo (as the pipeline stores them)."""
-    jornada = datetime.fromisoformat(catalog.fecha_eleccion).date()
-    corte = datetime.combine(jornada + timedelta(days=1), time(6, 0), TZ).astimezone(UTC)
+    corte = day_after(catalog, time(6, 0))
     write_states(dsn, catalog, simulate(catalog, SEED, corte, pendientes=0.1),
                  tmp_path / "blobs")
 

@@ -6,12 +6,10 @@ served by ``prep central serve``, the standby's kept up by ``prep central standb
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import stat
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +18,7 @@ import pytest
 
 from simulacro.nodo import kill_postmaster
 from tests.harness.central import REPO
+from tests.harness.postgres import server_base
 
 TIMEOUT = 120
 _STARTED: list[subprocess.Popen[bytes]] = []  # killed at the end of each test
@@ -27,19 +26,17 @@ _STARTED: list[subprocess.Popen[bytes]] = []  # killed at the end of each test
 
 @pytest.fixture
 def base() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="prep-standby-"))
-    path.chmod(0o755)  # the server's own account must be able to enter it
-    try:
-        yield path
-    finally:
-        for process in _STARTED:
-            if process.poll() is None:
-                process.kill()
-                process.wait(30)
-        _STARTED.clear()
-        for pid_file in path.glob("*/pgdata/postmaster.pid"):
-            kill_postmaster(pid_file.parent)
-        shutil.rmtree(path, ignore_errors=True)
+    with server_base("prep-standby-") as path:
+        try:
+            yield path
+        finally:
+            for process in _STARTED:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait(30)
+            _STARTED.clear()
+            for pid_file in path.glob("*/pgdata/postmaster.pid"):
+                kill_postmaster(pid_file.parent)
 
 
 def _prep(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

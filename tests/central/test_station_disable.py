@@ -26,7 +26,7 @@ from prep.protocol import make_batch
 from prep.records import Kind, new_record
 from tests.central.station import central_cli, query
 from tests.harness.central import CentralNode
-from tests.harness.work import Answer, WorkStation, add_operators, load_catalog, png
+from tests.harness.work import Answer, WorkStation, capturistas, load_catalog, png
 
 
 def _audit(node: CentralNode, event: str) -> list[tuple[str, dict[str, Any]]]:
@@ -38,7 +38,7 @@ def test_a_disabled_station_is_refused_wherever_it_signs_until_enabled(
         central_node: CentralNode) -> None:
     node = central_node
     catalog = load_catalog(node)
-    ana, beto = add_operators(node, [("Ana", "capturista", "01"), ("Beto", "capturista", "01")])
+    ana, beto = capturistas(node)
     actas = [a for a in catalog.iter_actas() if a.casilla.distrito_id == 1][:3]
 
     async def before() -> tuple[WorkStation, WorkStation, dict[str, Any]]:

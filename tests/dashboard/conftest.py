@@ -30,6 +30,7 @@ from psycopg.conninfo import make_conninfo
 from PySide6.QtWidgets import QApplication
 
 from central.config import DataDir, load_identity
+from central.dashboard import theme
 from central.db import make_engine
 from central.operators import add_operator
 from central.publication.corte import A_PEDIDO, CorteSettings, make_corte
@@ -173,6 +174,12 @@ def restore_theme(qapp: QApplication) -> Iterator[None]:
     yield
     qapp.setStyleSheet(style)
     qapp.setFont(font)
+
+
+@pytest.fixture
+def themed(qapp: QApplication, restore_theme: None) -> None:
+    """The dashboard's theme applied, as ``prep dashboard`` runs it (put back after)."""
+    theme.apply(qapp)
 
 
 #: ASCII, so QTest can type it (it sends no key events for other characters).

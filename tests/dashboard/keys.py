@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from PySide6.QtCore import Qt
@@ -14,7 +16,7 @@ from central.dashboard.controller import DashboardController
 from central.dashboard.dialogs import LoginDialog
 from central.dashboard.window import DashboardWindow
 from central.db import make_engine
-from tests.dashboard.conftest import Scenario
+from tests.dashboard.conftest import COORDINATOR_PASSWORD, Scenario, reader_login
 
 WAIT_MS = 30_000
 W = TypeVar("W", bound=QWidget)
@@ -45,6 +47,34 @@ def close_window(win: DashboardWindow) -> None:
     win.controller.close()
     if win.controller.coordinator is not None:
         win.controller.coordinator.engine.dispose()
+
+
+@contextmanager
+def coordinator_window(qtbot: QtBot, scenario: Scenario) -> Iterator[DashboardWindow]:
+    """:func:`open_window` with the scenario's coordinator logged in; closed on exit."""
+    win = open_window(qtbot, scenario)
+    try:
+        log_in(qtbot, win, scenario.coordinador, COORDINATOR_PASSWORD)
+        yield win
+    finally:
+        close_window(win)
+
+
+@contextmanager
+def reader_window(qtbot: QtBot, dsn: str) -> Iterator[DashboardWindow]:
+    """The dashboard of the central at ``dsn`` through a login holding only
+    ``prep_lectura`` (as in the control room), started and loaded; nobody logged in."""
+    with reader_login(dsn) as reader:
+        controller = DashboardController(reader)
+        win = DashboardWindow(controller)
+        qtbot.addWidget(win)
+        win.show()
+        controller.start()
+        try:
+            qtbot.waitUntil(lambda: controller.overview is not None, timeout=WAIT_MS)
+            yield win
+        finally:
+            controller.close()
 
 
 def focused() -> QWidget:

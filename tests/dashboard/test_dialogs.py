@@ -14,16 +14,14 @@ from pytestqt.qtbot import QtBot
 
 from central.dashboard.dialogs import OperatorDialog, StationDialog
 from central.dashboard.window import DashboardWindow
-from tests.dashboard.conftest import COORDINATOR_PASSWORD, Scenario
+from tests.dashboard.conftest import Scenario
 from tests.dashboard.keys import (
     ALT,
     CTRL,
     SHIFT,
     WAIT_MS,
-    close_window,
+    coordinator_window,
     focused,
-    log_in,
-    open_window,
     press,
     shortcut,
     type_text,
@@ -34,10 +32,8 @@ from tests.dashboard.keys import (
 
 @pytest.fixture
 def window(qtbot: QtBot, scenario: Scenario) -> Iterator[DashboardWindow]:
-    win = open_window(qtbot, scenario)
-    log_in(qtbot, win, scenario.coordinador, COORDINATOR_PASSWORD)
-    yield win
-    close_window(win)
+    with coordinator_window(qtbot, scenario) as win:
+        yield win
 
 
 def _box_buttons(box: QMessageBox) -> dict[str, bool]:

@@ -12,14 +12,13 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QModelIndex, QSize
-from PySide6.QtWidgets import QApplication, QStyleOptionViewItem, QTableView
+from PySide6.QtWidgets import QStyleOptionViewItem, QTableView
 from pytestqt.qtbot import QtBot
 
 from central.controlroom.overview import PHASES, Counts, Overview
-from central.dashboard import theme
 from central.dashboard.window import DashboardWindow
-from tests.dashboard.conftest import COORDINATOR_PASSWORD, Scenario
-from tests.dashboard.keys import close_window, log_in, open_window
+from tests.dashboard.conftest import Scenario
+from tests.dashboard.keys import coordinator_window
 
 #: CDMX's cabeceras as the catalog names them (upper case; the page shows them titled).
 CABECERAS = ("LA MAGDALENA CONTRERAS", "CUAJIMALPA DE MORELOS", "GUSTAVO A. MADERO",
@@ -29,17 +28,11 @@ NOTE = ("Se llamó al responsable del CATD: el reloj del equipo se corrigió a m
 
 
 @pytest.fixture
-def small_window(qtbot: QtBot, scenario: Scenario,
-                 restore_theme: None) -> Iterator[DashboardWindow]:
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    theme.apply(app)  # as `prep dashboard` runs it
-    win = open_window(qtbot, scenario)
-    log_in(qtbot, win, scenario.coordinador, COORDINATOR_PASSWORD)
-    win.resize(1024, 768)
-    qtbot.waitUntil(lambda: (win.width(), win.height()) == (1024, 768))
-    yield win
-    close_window(win)
+def small_window(qtbot: QtBot, scenario: Scenario, themed: None) -> Iterator[DashboardWindow]:
+    with coordinator_window(qtbot, scenario) as win:
+        win.resize(1024, 768)
+        qtbot.waitUntil(lambda: (win.width(), win.height()) == (1024, 768))
+        yield win
 
 
 def _night(ov: Overview) -> Overview:
@@ -60,6 +53,15 @@ def _night(ov: Overview) -> Overview:
                           ack_note=NOTE) for i in range(3)]
     return replace(ov, distritos=distritos, progress=grown,
                    anomalies=(*anomalies, *ov.anomalies))
+
+
+def _show_night(win: DashboardWindow, page: int) -> None:
+    """Page ``page`` of the window, showing the night at CDMX scale (:func:`_night`)."""
+    ov = win.controller.overview
+    assert ov is not None
+    win.controller.overview = _night(ov)
+    win.controller.overview_did_load.emit()
+    win.show_page(page)
 
 
 def _cut_cells(view: QTableView, columns: range | list[int]) -> list[tuple[int, int, str]]:
@@ -94,11 +96,7 @@ def _save(win: DashboardWindow, name: str) -> None:
 
 def test_cabeceras_are_whole_at_1024(qtbot: QtBot, small_window: DashboardWindow) -> None:
     win = small_window
-    ov = win.controller.overview
-    assert ov is not None
-    win.controller.overview = _night(ov)
-    win.controller.overview_did_load.emit()
-    win.show_page(0)
+    _show_night(win, 0)
     qtbot.wait(50)
     view = win.resumen.table.view
     assert view.horizontalScrollBar().maximum() == 0
@@ -111,11 +109,7 @@ def test_cabeceras_are_whole_at_1024(qtbot: QtBot, small_window: DashboardWindow
 def test_anomaly_details_and_notes_are_whole_at_1024(
         qtbot: QtBot, small_window: DashboardWindow) -> None:
     win = small_window
-    ov = win.controller.overview
-    assert ov is not None
-    win.controller.overview = _night(ov)
-    win.controller.overview_did_load.emit()
-    win.show_page(3)
+    _show_night(win, 3)
     view = win.anomalias.table.view
     for pending_only in (True, False):
         win.anomalias.only_pending.setChecked(pending_only)

@@ -9,7 +9,6 @@ from dataclasses import replace
 import psycopg
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from central.controlroom.overview import (
@@ -24,8 +23,8 @@ from central.dashboard import theme
 from central.dashboard.tables import Table
 from central.dashboard.views import AnomaliasView, CapturistasView, CortesView, EstacionesView
 from central.dashboard.window import PAGES, DashboardWindow
-from tests.dashboard.conftest import COORDINATOR_PASSWORD, Scenario
-from tests.dashboard.keys import close_window, log_in, open_window
+from tests.dashboard.conftest import Scenario
+from tests.dashboard.keys import coordinator_window
 
 
 @pytest.fixture
@@ -135,14 +134,9 @@ def test_a_station_backlog_is_amber_past_the_setting(qtbot: QtBot, scenario: Sce
 
 @pytest.fixture
 def small_screen_window(qtbot: QtBot, scenario: Scenario,
-                        restore_theme: None) -> Iterator[DashboardWindow]:
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    theme.apply(app)  # as `prep dashboard` runs it
-    win = open_window(qtbot, scenario)
-    log_in(qtbot, win, scenario.coordinador, COORDINATOR_PASSWORD)
-    yield win
-    close_window(win)
+                        themed: None) -> Iterator[DashboardWindow]:
+    with coordinator_window(qtbot, scenario) as win:
+        yield win
 
 
 def _wide(ov: Overview) -> Overview:

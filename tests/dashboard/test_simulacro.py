@@ -9,12 +9,10 @@ from contextlib import contextmanager
 from pytestqt.qtbot import QtBot
 from sqlalchemy.orm import Session
 
-from central.dashboard.controller import DashboardController
 from central.dashboard.window import DashboardWindow
 from central.db import make_engine, upgrade
 from central.simulacro import set_simulacro
-from tests.dashboard.conftest import reader_login
-from tests.dashboard.keys import WAIT_MS
+from tests.dashboard.keys import reader_window
 
 
 @contextmanager
@@ -24,17 +22,8 @@ def _window(qtbot: QtBot, dsn: str, simulacro: bool) -> Iterator[DashboardWindow
     with Session(engine) as session, session.begin():
         set_simulacro(session, simulacro)
     engine.dispose()
-    with reader_login(dsn) as reader:  # only prep_lectura, as in the control room
-        controller = DashboardController(reader)
-        win = DashboardWindow(controller)
-        qtbot.addWidget(win)
-        win.show()
-        controller.start()
-        try:
-            qtbot.waitUntil(lambda: controller.overview is not None, timeout=WAIT_MS)
-            yield win
-        finally:
-            controller.close()
+    with reader_window(qtbot, dsn) as win:  # only prep_lectura, as in the control room
+        yield win
 
 
 def test_a_drill_central_says_simulacro(qtbot: QtBot, pg_database: str) -> None:

@@ -15,17 +15,19 @@ from central.dashboard.controller import DashboardController
 from central.dashboard.window import DashboardWindow
 from central.db import make_engine, upgrade
 from prep.records import Kind
-from tests.dashboard.conftest import COORDINATOR_PASSWORD, Scenario, actas_of, reader_login
-from tests.dashboard.keys import WAIT_MS, close_window, log_in, open_window
+from tests.dashboard.conftest import Scenario, actas_of
+from tests.dashboard.keys import (
+    WAIT_MS,
+    coordinator_window,
+    reader_window,
+)
 from tests.harness.work import site_account
 
 
 @pytest.fixture
 def window(qtbot: QtBot, scenario: Scenario) -> Iterator[DashboardWindow]:
-    win = open_window(qtbot, scenario)
-    log_in(qtbot, win, scenario.coordinador, COORDINATOR_PASSWORD)
-    yield win
-    close_window(win)
+    with coordinator_window(qtbot, scenario) as win:
+        yield win
 
 
 def _settle(qtbot: QtBot, win: DashboardWindow) -> None:
@@ -177,20 +179,11 @@ def test_an_empty_central_shows_what_to_do(qtbot: QtBot, pg_database: str) -> No
     engine = make_engine(pg_database, pool_size=1)
     upgrade(engine)
     engine.dispose()
-    with reader_login(pg_database) as dsn:
-        controller = DashboardController(dsn)
-        win = DashboardWindow(controller)
-        qtbot.addWidget(win)
-        win.show()
-        controller.start()
-        try:
-            qtbot.waitUntil(lambda: controller.overview is not None, timeout=WAIT_MS)
-            table = win.resumen.table
-            assert table.currentWidget() is table.empty
-            assert "catalog load" in table.empty.text()
-            assert win.anomalias.table.empty.text() == "Sin anomalías registradas."
-            assert win.cortes.table.currentWidget() is win.cortes.table.empty
-            assert win.ritmo.stack.currentWidget() is win.ritmo.empty
-            assert "Solo lectura" in win.acting.text()
-        finally:
-            controller.close()
+    with reader_window(qtbot, pg_database) as win:
+        table = win.resumen.table
+        assert table.currentWidget() is table.empty
+        assert "catalog load" in table.empty.text()
+        assert win.anomalias.table.empty.text() == "Sin anomalías registradas."
+        assert win.cortes.table.currentWidget() is win.cortes.table.empty
+        assert win.ritmo.stack.currentWidget() is win.ritmo.empty
+        assert "Solo lectura" in win.acting.text()

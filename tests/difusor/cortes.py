@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import time, timedelta
 from pathlib import Path
 
 from central.publication.feed import INDICE, INDICE_FIRMA, actualizar_indice
 from central.publication.package import publish
 from central.publication.snapshot import Imagen, Snapshot
 from prep.catalog import generate_catalog
-from prep.corte.anexo import TZ
 from prep.corte.model import ActaEnCorte
 from prep.corte.package import MANIFEST
 from prep.crypto import SigningKey
 from prep.sintetico.capturas import simulate
-from tests.harness.corte_data import image_bytes, image_sha256
+from tests.harness.corte_data import day_after, image_bytes, image_sha256
 
 KEY = SigningKey.generate()
 HUELLA = KEY.public.fingerprint()
@@ -32,9 +31,7 @@ class Publicacion:
         self.blobs = base / "blobs"
         self.key = key
         self.catalog = generate_catalog(3, 0.005)
-        jornada = datetime.fromisoformat(self.catalog.fecha_eleccion).date()
-        self.hora = datetime.combine(jornada + timedelta(days=1), time(0, 0), TZ)
-        self.hora = self.hora.astimezone(UTC)
+        self.hora = day_after(self.catalog, time(0, 0))
         self.estado = simulate(self.catalog, 3, self.hora, pendientes=0.1).estado
         self.version = 0
         self.ultimo: Path | None = None

@@ -17,7 +17,7 @@ import tempfile
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import psycopg
@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from central import catalog_store
 from central.db import make_engine, upgrade
 from prep.catalog import Casilla, Catalog, write_catalog
+from prep.corte.anexo import TZ
 from prep.corte.historial import CapturaH, Historial, ImagenH, Trayectoria
 from prep.corte.model import ActaEnCorte, FueraDeCatalogo
 from prep.paquete import codigo_traslado
@@ -51,6 +52,13 @@ _CAPTURE_COLUMNS = ("record_id", "clave_acta", "position", "kind", "ronda", "slo
                     "received_at")
 _FUERA_COLUMNS = ("record_id", "station", "operator", "codigo_leido", "eleccion", "at",
                   "received_at")
+
+
+def day_after(catalog: Catalog, hora: time) -> datetime:
+    """``hora`` (Mexico City) of the day after ``catalog``'s election, in UTC: the night's
+    cortes are made then."""
+    jornada = datetime.fromisoformat(catalog.fecha_eleccion).date()
+    return datetime.combine(jornada + timedelta(days=1), hora, TZ).astimezone(UTC)
 
 
 def image_bytes(clave: str, version: int = 1) -> bytes:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import tempfile
 import threading
 import time
 import warnings
@@ -82,6 +84,19 @@ def embedded_server(base_dir: Path) -> Iterator[str]:
         yield normalize_dsn(server.get_uri())
     finally:
         server.cleanup()
+
+
+@contextmanager
+def server_base(prefix: str) -> Iterator[Path]:
+    """A fresh directory for servers' data that their own account can enter: outside
+    pytest's basetemp (another pytest session resets that tree to 0700); removed on
+    exit."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @contextmanager

@@ -54,14 +54,27 @@ def load_catalog(node: CentralNode, scale: float = 0.005, seed: int = 4) -> Cata
     return loaded.catalog
 
 
-def add_operators(node: CentralNode, accounts: Iterable[tuple[str, str, str]]) -> list[str]:
-    """Create ``(name, role, sitio)`` accounts; their ids."""
+def actas_of(catalog: Catalog, distrito: int, n: int) -> list[Acta]:
+    """``n`` actas of ``distrito`` (every election's), in catalog order."""
+    actas = [a for a in catalog.iter_actas() if a.casilla.distrito_id == distrito][:n]
+    assert len(actas) == n
+    return actas
+
+
+def add_operators(node: CentralNode, accounts: Iterable[tuple[str, str, str]],
+                  password: str = PASSWORD) -> list[str]:
+    """Create ``(name, role, sitio)`` accounts with ``password``; their ids."""
     engine = make_engine(node.dsn, pool_size=1)
     try:
-        return [add_operator(engine, name, role, sitio, PASSWORD, actor="pruebas").id
+        return [add_operator(engine, name, role, sitio, password, actor="pruebas").id
                 for name, role, sitio in accounts]
     finally:
         engine.dispose()
+
+
+def capturistas(node: CentralNode) -> list[str]:
+    """Two capturistas of CATD 01, Ana and Beto; their ids."""
+    return add_operators(node, [("Ana", "capturista", "01"), ("Beto", "capturista", "01")])
 
 
 def site_account(node: CentralNode, role: str, sitio: str) -> str:

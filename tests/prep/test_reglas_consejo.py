@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,6 @@ from central.publication.package import publish
 from central.publication.snapshot import Snapshot
 from prep.catalog import generate_catalog
 from prep.cli import main
-from prep.corte.anexo import TZ
 from prep.corte.historial import COLUMNS, HISTORIAL
 from prep.corte.package import slug, write_corte
 from prep.corte.reader import read_eleccion_csv, resumen_desde_filas
@@ -27,6 +26,7 @@ from prep.corte.verify_historial import problemas_historial
 from prep.crypto import SigningKey
 from prep.rules import DEFAULT_RULES, Base, RuleSet
 from prep.sintetico.capturas import simulate
+from tests.harness.corte_data import day_after
 from tests.prep.test_corte_csv import CATALOG, CORTE, ESTADO, FUERA, lines_of
 
 REGLAS = Path(__file__).resolve().parents[2] / "resources" / "reglas.toml"
@@ -110,8 +110,7 @@ def test_a_whole_corte_with_custom_rules_verifies_with_them(
     reglas = custom_rules(tmp_path)
     rules = RuleSet.from_toml(reglas)
     catalog = generate_catalog(3, 0.005)
-    jornada = datetime.fromisoformat(catalog.fecha_eleccion).date()
-    corte = datetime.combine(jornada + timedelta(days=1), time(6, 0), TZ).astimezone(UTC)
+    corte = day_after(catalog, time(6, 0))
     sim = simulate(catalog, 3, corte, pendientes=0.1)
     estado = {clave: replace(est, sha256=None) for clave, est in sim.estado.items()}
     snap = Snapshot(corte, 1, catalog, estado, tuple(sim.fuera), {})
@@ -152,8 +151,7 @@ def test_the_history_check_accepts_actas_without_image_and_catches_a_wrong_hash(
     says '-': verify-corte took that for a contradiction. A hash that differs from
     CODIGO_INTEGRIDAD is still one."""
     catalog = generate_catalog(3, 0.005)
-    jornada = datetime.fromisoformat(catalog.fecha_eleccion).date()
-    corte = datetime.combine(jornada + timedelta(days=1), time(6, 0), TZ).astimezone(UTC)
+    corte = day_after(catalog, time(6, 0))
     sim = simulate(catalog, 3, corte, pendientes=0.1)
     estado = {clave: replace(est, sha256=None) for clave, est in sim.estado.items()}
     snap = Snapshot(corte, 1, catalog, estado, tuple(sim.fuera), {})

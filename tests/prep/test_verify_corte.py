@@ -8,7 +8,7 @@ import hashlib
 import os
 import shutil
 from dataclasses import replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import time
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +18,12 @@ from central.publication.package import publish
 from central.publication.snapshot import Imagen, Snapshot
 from prep.catalog import generate_catalog
 from prep.cli import main
-from prep.corte.anexo import TZ
 from prep.corte.package import MANIFEST
 from prep.corte.site import NOMBRE_CORTE, data_file, parse_data_file
 from prep.corte.verify import verify_corte
 from prep.crypto import SigningKey
 from prep.sintetico.capturas import simulate
-from tests.harness.corte_data import image_bytes, image_sha256
+from tests.harness.corte_data import day_after, image_bytes, image_sha256
 
 KEY = SigningKey.generate()
 
@@ -35,8 +34,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
     simulated election, made by the central's packager without a database."""
     base = tmp_path_factory.mktemp("corte")
     catalog = generate_catalog(3, 0.005)
-    jornada = datetime.fromisoformat(catalog.fecha_eleccion).date()
-    corte = datetime.combine(jornada + timedelta(days=1), time(6, 0), TZ).astimezone(UTC)
+    corte = day_after(catalog, time(6, 0))
     sim = simulate(catalog, 3, corte, pendientes=0.1)
     blobs = base / "blobs"
     estado, imagenes = {}, {}

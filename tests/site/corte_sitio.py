@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -28,7 +29,7 @@ from prep.corte.historial import HISTORIAL, filas_por_acta, historial_csv
 from prep.corte.model import ActaEnCorte
 from prep.corte.package import build_corte_files, corte_dirname
 from prep.corte.salud_catd import AVANCE_CATD, LecturaCatd, filas_catd, salud_csv
-from prep.corte.site import difusores_files, site_files
+from prep.corte.site import difusores_files, parse_data_file, site_files
 from prep.corte.summary import TablaEleccion
 from prep.sintetico.capturas import simulate
 from prep.values import Captura, format_valor
@@ -63,6 +64,11 @@ class CorteSitio:
     difusores: tuple[tuple[str, str], ...] = ()
     #: The most casillas of a bloque of secciones, as given to site_files.
     bloque_casillas: int = BLOQUE_CASILLAS
+
+
+def datos(corte: CorteSitio, path: str) -> Any:
+    """The data of the site's file ``path`` (the JSON after its signature line)."""
+    return parse_data_file(corte.sitio[path])[1]
 
 
 def corte_time(catalog: Catalog) -> datetime:
@@ -158,16 +164,16 @@ def _ascii(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         """Tests read the page, not the access log."""
 
 
 @contextmanager
-def serve(root: Path) -> Iterator[str]:
+def serve(root: Path, handler_class: type[QuietHandler] = QuietHandler) -> Iterator[str]:
     """Serve ``root`` over HTTP on 127.0.0.1 (a secure context for WebCrypto); yields the
     base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(root))
+    handler = functools.partial(handler_class, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

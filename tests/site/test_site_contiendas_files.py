@@ -31,11 +31,7 @@ from prep.corte.site import (
 from prep.corte.site_candidaturas import contienda
 from prep.sintetico.capturas import simulate
 from tests.site import esperado
-from tests.site.corte_sitio import CorteSitio
-
-
-def datos(corte: CorteSitio, path: str) -> Any:
-    return parse_data_file(corte.sitio[path])[1]
+from tests.site.corte_sitio import CorteSitio, datos
 
 
 def seccion_en_bloque(sitio: dict[str, bytes], catalog: Catalog, codigo: str, distrito: int,

@@ -9,13 +9,9 @@ The cortes are served the way they are published: ``publicacion/<corte>/`` direc
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import re
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,7 +27,7 @@ from prep.corte.reader import CsvEleccion, read_eleccion_csv
 from prep.corte.site import CONTENT_SECURITY_POLICY, NOMBRE_CORTE, parse_data_file
 from tests.difusor.nginx import nginx_serving
 from tests.difusor.origen import identidad
-from tests.site.corte_sitio import SCALE, SEED, CorteSitio, build_corte_sitio
+from tests.site.corte_sitio import SCALE, SEED, CorteSitio, QuietHandler, build_corte_sitio, serve
 from tests.site.esperado import filas_de, resumen
 from tests.site.test_site_browser import assert_resumen_equals, fila_de, shown
 
@@ -101,7 +97,7 @@ def publicacion(cortes: DosCortes, tmp_path: Path) -> Path:
 _CORTE_PATH = re.compile(r"/\d{8}_\d{4}(_\d+)?/")
 
 
-class _NginxLikeHandler(http.server.SimpleHTTPRequestHandler):
+class _NginxLikeHandler(QuietHandler):
     """The cache headers of installer/nginx/prep-difusor.conf: a corte is immutable,
     latest/ lives 5 s, latest.txt is revalidated every time."""
 
@@ -114,27 +110,10 @@ class _NginxLikeHandler(http.server.SimpleHTTPRequestHandler):
             self.send_header("Cache-Control", "no-cache")
         super().end_headers()
 
-    def log_message(self, format: str, *args: object) -> None:
-        """Tests read the page, not the access log."""
-
-
-@contextmanager
-def serve_publicacion(root: Path) -> Iterator[str]:
-    handler = functools.partial(_NginxLikeHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
 
 @pytest.fixture
 def url(publicacion: Path) -> Iterator[str]:
-    with serve_publicacion(publicacion) as base:
+    with serve(publicacion, _NginxLikeHandler) as base:
         yield base
 
 

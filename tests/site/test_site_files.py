@@ -29,11 +29,7 @@ from prep.corte.site import (
     site_files,
 )
 from prep.corte.summary import RESUMEN_COLUMNS, percentage
-from tests.site.corte_sitio import CorteSitio
-
-
-def datos(corte: CorteSitio, path: str) -> Any:
-    return parse_data_file(corte.sitio[path])[1]
+from tests.site.corte_sitio import CorteSitio, datos
 
 
 def bloques_distrito(corte: CorteSitio, codigo: str, distrito: int) -> list[Any]:

@@ -1,4 +1,4 @@
-"""The soak reaps a killed postmaster at once (``bench.soak.become_subreaper`` and
+"""The soak reaps a killed postmaster at once (``bench.soak_central.become_subreaper`` and
 ``reap_orphans``): this machine's init reaps orphans only every second or two, and a
 killed postmaster's zombie keeps ``postmaster.pid``'s lock held, so every
 ``postgres_kill`` waited 1.5–1.9 s for nothing."""
@@ -17,7 +17,7 @@ from bench.soak import REPO
 CHILD = r"""
 import json, os, signal, subprocess, sys, time
 from pathlib import Path
-from bench.soak import become_subreaper, reap_orphans, _state
+from bench.soak_central import become_subreaper, reap_orphans, _state
 
 fake = sys.argv[1]  # a copy of sleep named postgres, as the postmaster's comm is
 assert become_subreaper()

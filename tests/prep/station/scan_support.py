@@ -23,6 +23,11 @@ from tests.prep.station.support import STATION_ID, UNREACHABLE_URL, self_signed_
 SITIO = "07"
 
 
+def nth_acta(catalog: Catalog, n: int = 0) -> Acta:
+    """The ``n``-th acta of ``catalog`` (every election's, in catalog order)."""
+    return list(catalog.iter_actas())[n]
+
+
 def station_with_catalog(data_dir: Path, catalog: Catalog) -> Station:
     """An enrolled-looking station (no central running) that holds ``catalog``."""
     station = Station.open(data_dir)

@@ -16,8 +16,6 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from central.db import make_engine
-from central.operators import add_operator
 from prep import __version__
 from prep.bundle import read_bundle, sign_bundle
 from prep.catalog import catalog_digest, generate_catalog, write_catalog
@@ -29,6 +27,7 @@ from prep.station.station import Station
 from prep.station.sync import SyncOptions
 from tests.central.station import central_cli
 from tests.harness.central import CentralNode, running_central
+from tests.harness.work import add_operators
 from tests.prep.station.support import offline_station, station_cmd
 
 PASSWORD = "clave-de-prueba-7"
@@ -50,14 +49,9 @@ def node(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cent
     with running_central(base, pg_dsn) as central:
         write_catalog(generate_catalog(1, 0.01), base / "catalogo-1")
         assert _central(central, "catalog", "load", str(base / "catalogo-1"))["version"] == 1
-        engine = make_engine(central.dsn, pool_size=1)
-        try:
-            for name, role, sitio in (("Ana Acopio", "acopiador", "07"),
-                                      ("Carlos Captura", "capturista", "07"),
-                                      ("Vera CCV", "verificador", "CCV")):
-                add_operator(engine, name, role, sitio, PASSWORD, actor="pruebas")
-        finally:
-            engine.dispose()
+        add_operators(central, [("Ana Acopio", "acopiador", "07"),
+                                ("Carlos Captura", "capturista", "07"),
+                                ("Vera CCV", "verificador", "CCV")], PASSWORD)
         yield central
 
 
@@ -118,12 +112,7 @@ def test_without_a_bundle_there_is_no_login_and_no_catalog(tmp_path: Path) -> No
 
 def test_a_disabled_operator_cannot_log_in_after_the_next_bundle(node: CentralNode,
                                                                  tmp_path: Path) -> None:
-    engine = make_engine(node.dsn, pool_size=1)
-    try:
-        operator = add_operator(engine, "Dora Deshabilitada", "digitalizador", "07", PASSWORD,
-                                actor="pruebas").id
-    finally:
-        engine.dispose()
+    [operator] = add_operators(node, [("Dora Deshabilitada", "digitalizador", "07")], PASSWORD)
     with _enrolled(node, tmp_path / "st") as station:
         assert station.login("Dora Deshabilitada", PASSWORD).id == operator
         assert not station.fetch_bundle().changed  # nothing new: 304
@@ -215,12 +204,7 @@ def test_the_agents_heartbeats_reach_the_health_table(node: CentralNode,
 
 def test_repeated_wrong_passwords_make_the_name_wait_and_a_new_password_arrives(
         node: CentralNode, tmp_path: Path) -> None:
-    engine = make_engine(node.dsn, pool_size=1)
-    try:
-        operator = add_operator(engine, "Olga Olvido", "capturista", "07", PASSWORD,
-                                actor="pruebas").id
-    finally:
-        engine.dispose()
+    [operator] = add_operators(node, [("Olga Olvido", "capturista", "07")], PASSWORD)
     now = [datetime.now(UTC)]
     station = Station.open(tmp_path / "st", clock=lambda: now[0])
     station.enroll(node.url, node.enroll_code(7), node.cert_sha256)

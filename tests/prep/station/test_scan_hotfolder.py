@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from prep.catalog import Catalog
-from prep.catalog.model import Acta
 from prep.sintetico.acta_image import blank_page
 from prep.station.scan.hotfolder import (
     PROCESADAS,
@@ -27,7 +26,7 @@ from prep.station.scan.hotfolder import (
 )
 from prep.station.scan.service import DigitalizacionResult, DigitalizacionService
 from prep.station.station import Station
-from tests.prep.station.scan_support import acta_jpeg, station_with_catalog
+from tests.prep.station.scan_support import acta_jpeg, nth_acta, station_with_catalog
 from tests.prep.station.support import offline_station
 
 OPTIONS = HotFolderOptions(stable_seconds=2.0, poll_seconds=0.05,
@@ -50,8 +49,11 @@ def station(tmp_path: Path, small: Catalog) -> Iterator[Station]:
         yield s
 
 
-def _acta(catalog: Catalog, n: int) -> Acta:
-    return list(catalog.iter_actas())[n]
+def _inbox(tmp_path: Path) -> tuple[Path, ManualClock]:
+    """The scanner's folder, empty, and the clock its hot folder will read."""
+    inbox = tmp_path / "escaner"
+    inbox.mkdir()
+    return inbox, ManualClock()
 
 
 def _folder(station: Station, inbox: Path, clock: ManualClock,
@@ -69,11 +71,10 @@ def _poll_at(folder: HotFolder, clock: ManualClock, t: float) -> list[HotFileRes
 
 def test_a_file_written_slowly_is_taken_only_once_complete(
         station: Station, small: Catalog, tmp_path: Path) -> None:
-    acta = _acta(small, 2)
+    acta = nth_acta(small, 2)
     station.acopio(acta.clave, "ana")
     data = acta_jpeg(acta)
-    inbox, clock = tmp_path / "escaner", ManualClock()
-    inbox.mkdir()
+    inbox, clock = _inbox(tmp_path)
     folder = _folder(station, inbox, clock)
     target = inbox / "scan0001.jpg"
     chunks = [data[i:i + len(data) // 4 + 1] for i in range(0, len(data), len(data) // 4 + 1)]
@@ -111,9 +112,8 @@ def test_a_file_written_slowly_is_taken_only_once_complete(
 def test_bad_files_are_rejected_with_their_reason(station: Station, small: Catalog,
                                                   tmp_path: Path, name: str, make: object,
                                                   reason: str) -> None:
-    acta = _acta(small, 3)
-    inbox, clock = tmp_path / "escaner", ManualClock()
-    inbox.mkdir()
+    acta = nth_acta(small, 3)
+    inbox, clock = _inbox(tmp_path)
     data = make(acta)  # type: ignore[operator]
     (inbox / name).write_bytes(data)
     folder = _folder(station, inbox, clock)
@@ -128,9 +128,8 @@ def test_bad_files_are_rejected_with_their_reason(station: Station, small: Catal
 
 def test_a_truncated_file_waits_for_the_grace_before_rejection(
         station: Station, small: Catalog, tmp_path: Path) -> None:
-    inbox, clock = tmp_path / "escaner", ManualClock()
-    inbox.mkdir()
-    (inbox / "a.jpg").write_bytes(acta_jpeg(_acta(small, 1))[:100_000])
+    inbox, clock = _inbox(tmp_path)
+    (inbox / "a.jpg").write_bytes(acta_jpeg(nth_acta(small, 1))[:100_000])
     folder = _folder(station, inbox, clock)
     assert _poll_at(folder, clock, 0) == [] and _poll_at(folder, clock, 9) == []
     assert (inbox / "a.jpg").exists()
@@ -139,11 +138,10 @@ def test_a_truncated_file_waits_for_the_grace_before_rejection(
 
 def test_a_reused_scanner_file_name_keeps_both_files(station: Station, small: Catalog,
                                                      tmp_path: Path) -> None:
-    inbox, clock = tmp_path / "escaner", ManualClock()
-    inbox.mkdir()
+    inbox, clock = _inbox(tmp_path)
     folder = _folder(station, inbox, clock)
     for i, n in enumerate((4, 5)):
-        (inbox / "scan.jpg").write_bytes(acta_jpeg(_acta(small, n)))
+        (inbox / "scan.jpg").write_bytes(acta_jpeg(nth_acta(small, n)))
         _poll_at(folder, clock, 10 * i)
         assert len(_poll_at(folder, clock, 10 * i + 3)) == 1
     assert sorted(p.name for p in (inbox / PROCESADAS).iterdir()) == ["scan-1.jpg", "scan.jpg"]
@@ -151,14 +149,13 @@ def test_a_reused_scanner_file_name_keeps_both_files(station: Station, small: Ca
 
 def test_vanishing_temporary_and_oversized_files(station: Station, small: Catalog,
                                                  tmp_path: Path) -> None:
-    inbox, clock = tmp_path / "escaner", ManualClock()
-    inbox.mkdir()
+    inbox, clock = _inbox(tmp_path)
     folder = _folder(station, inbox, clock, HotFolderOptions(stable_seconds=2,
                                                              max_bytes=50_000))
     (inbox / "se-va.jpg").write_bytes(b"\xff\xd8\xff" + bytes(100))
     (inbox / ".oculto.jpg").write_bytes(b"x")
     (inbox / "escaneando.jpg.part").write_bytes(b"x")
-    (inbox / "enorme.jpg").write_bytes(acta_jpeg(_acta(small, 1)))
+    (inbox / "enorme.jpg").write_bytes(acta_jpeg(nth_acta(small, 1)))
     assert _poll_at(folder, clock, 0) == []
     (inbox / "se-va.jpg").unlink()
     results = _poll_at(folder, clock, 3)
@@ -171,9 +168,8 @@ def test_vanishing_temporary_and_oversized_files(station: Station, small: Catalo
 
 def test_without_a_catalog_the_file_stays_and_is_retried(small: Catalog,
                                                         tmp_path: Path) -> None:
-    inbox, clock = tmp_path / "escaner", ManualClock()
-    inbox.mkdir()
-    (inbox / "a.jpg").write_bytes(acta_jpeg(_acta(small, 1)))
+    inbox, clock = _inbox(tmp_path)
+    (inbox / "a.jpg").write_bytes(acta_jpeg(nth_acta(small, 1)))
     with offline_station(tmp_path / "sin-catalogo") as station:
         folder = _folder(station, inbox, clock)
         _poll_at(folder, clock, 0)
@@ -187,7 +183,7 @@ def test_without_a_catalog_the_file_stays_and_is_retried(small: Catalog,
 
 def test_running_in_a_thread_reports_each_file(station: Station, small: Catalog,
                                                tmp_path: Path) -> None:
-    acta = _acta(small, 7)
+    acta = nth_acta(small, 7)
     inbox = tmp_path / "escaner"
     got: list[HotFileResult] = []
     arrived = threading.Event()
@@ -226,9 +222,8 @@ def test_an_image_with_a_tail_or_the_wrong_extension_is_rejected_at_once(
         words: str) -> None:
     """The operator learns on the first look (no grace: the file is whole, just wrong),
     and nothing is stored that the central would refuse."""
-    acta = _acta(small, 3)
-    inbox, clock = tmp_path / "escaner", ManualClock()
-    inbox.mkdir()
+    acta = nth_acta(small, 3)
+    inbox, clock = _inbox(tmp_path)
     data = make(acta)  # type: ignore[operator]
     (inbox / name).write_bytes(data)
     folder = _folder(station, inbox, clock)
@@ -261,13 +256,12 @@ def test_a_link_planted_as_a_reason_file_is_never_written_through(
 
 def test_a_link_in_the_folder_is_reported_once_and_never_followed(
         station: Station, small: Catalog, tmp_path: Path) -> None:
-    acta = _acta(small, 4)
+    acta = nth_acta(small, 4)
     outside = tmp_path / "fuera" / "acta.jpg"
     outside.parent.mkdir()
     data = acta_jpeg(acta)
     outside.write_bytes(data)
-    inbox, clock = tmp_path / "escaner", ManualClock()
-    inbox.mkdir()
+    inbox, clock = _inbox(tmp_path)
     (inbox / "enlace.jpg").symlink_to(outside)
     folder = _folder(station, inbox, clock)
     results = [r for t in (0, 2.5, 5, 20) for r in _poll_at(folder, clock, t)]
@@ -283,8 +277,7 @@ def test_a_linked_or_foreign_subfolder_is_refused_and_nothing_moves(
         station: Station, small: Catalog, tmp_path: Path, subdir: str) -> None:
     elsewhere = tmp_path / "otra-carpeta"
     elsewhere.mkdir()
-    inbox, clock = tmp_path / "escaner", ManualClock()
-    inbox.mkdir()
+    inbox, clock = _inbox(tmp_path)
     (inbox / subdir).symlink_to(elsewhere, target_is_directory=True)
     (inbox / "malo.jpg").write_bytes(b"no es una imagen")
     folder = _folder(station, inbox, clock)

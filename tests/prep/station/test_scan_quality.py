@@ -13,7 +13,6 @@ import zxingcpp
 from PIL import Image
 
 from prep.catalog import Catalog
-from prep.catalog.model import Acta
 from prep.qr import ActaCodec
 from prep.sintetico.acta_image import acta_qr_text, blank_page
 from prep.station.scan.quality import (
@@ -24,15 +23,11 @@ from prep.station.scan.quality import (
     check_image,
     decode_problem,
 )
-from tests.prep.station.scan_support import acta_jpeg
-
-
-def _acta(catalog: Catalog, n: int = 0) -> Acta:
-    return list(catalog.iter_actas())[n]
+from tests.prep.station.scan_support import acta_jpeg, nth_acta
 
 
 def test_a_good_scan_passes_and_names_its_acta(small: Catalog) -> None:
-    acta = _acta(small, 4)
+    acta = nth_acta(small, 4)
     report = check_image(acta_jpeg(acta, skew_degrees=-2.0), codec=ActaCodec(small))
     assert report.ok, report.mensaje
     assert report.acta is acta and report.media_type == "image/jpeg"
@@ -46,7 +41,7 @@ def test_a_file_checked_after_another_was_looked_at_is_read_for_itself(
     decoded by the first question serves the check of those same bytes only, never
     another file's (a check of the wrong page would store an image under the wrong
     acta), and a policy's size limit still applies to it."""
-    first, second = _acta(small, 1), _acta(small, 3)
+    first, second = nth_acta(small, 1), nth_acta(small, 3)
     codec = ActaCodec(small)
     a, b = acta_jpeg(first), acta_jpeg(second)
     assert decode_problem(a) is None
@@ -65,7 +60,7 @@ def test_a_colour_phone_photo_is_read_and_one_cut_short_is_incomplete(
     """A PREP Casilla photo (colour JPEG, perspective, uneven light) is checked on its
     luminance: its QR is read and its ink measured as on the colour image; the same
     photo cut short is still found incomplete."""
-    acta = _acta(small, 5)
+    acta = nth_acta(small, 5)
     photo = acta_jpeg(acta, photo=True)
     with Image.open(io.BytesIO(photo)) as colour:
         assert colour.mode == "RGB"
@@ -97,7 +92,7 @@ def test_a_colour_phone_photo_is_read_and_one_cut_short_is_incomplete(
 ])
 def test_each_bad_image_fails_with_its_reason(small: Catalog, name: str, make: object,
                                               motivo: Motivo, words: str) -> None:
-    acta = _acta(small, 2)
+    acta = nth_acta(small, 2)
     data = make(acta)  # type: ignore[operator]
     report = check_image(data, codec=ActaCodec(small))
     assert not report.ok
@@ -107,14 +102,14 @@ def test_each_bad_image_fails_with_its_reason(small: Catalog, name: str, make: o
 
 
 def test_a_qr_of_another_acta_than_the_one_expected(small: Catalog) -> None:
-    acta, other = _acta(small, 1), _acta(small, 2)
+    acta, other = nth_acta(small, 1), nth_acta(small, 2)
     report = check_image(acta_jpeg(other), codec=ActaCodec(small), expected_clave=acta.clave)
     assert report.motivos == {Motivo.QR_OTRA_ACTA}
     assert f"del acta {other.clave}, no de la {acta.clave}" in report.mensaje
 
 
 def test_two_qr_of_different_actas_are_refused(small: Catalog) -> None:
-    first, second = _acta(small, 1), _acta(small, 2)
+    first, second = nth_acta(small, 1), nth_acta(small, 2)
     page = Image.open(io.BytesIO(acta_jpeg(first, image_format="PNG")))
     other = Image.open(io.BytesIO(acta_jpeg(second, image_format="PNG")))
     qr_box = (other.width - 420, 0, other.width, 420)  # the other acta's QR corner
@@ -152,7 +147,7 @@ def _png(page: Image.Image, dpi: int) -> bytes:
 def test_a_qr_found_only_on_a_downscaled_page_is_still_read(small: Catalog) -> None:
     """A page whose QR full resolution cannot read (coarse modules under grain, as a
     phone takes) is read on zxing-cpp's downscaled copies, and names its acta."""
-    acta = _acta(small, 2)
+    acta = nth_acta(small, 2)
     page = Image.new("L", (850, 1100), 255)
     page.paste(_coarse_grained_qr(acta_qr_text(acta)), (160, 200))
     assert _full_resolution_qrs(page) == []
@@ -166,7 +161,7 @@ def test_a_second_qr_read_only_downscaled_still_refuses_the_page(small: Catalog)
     """An acta whose own QR reads at full resolution, with another acta's code stuck on
     it that only the downscaled copies read: both are reported and the page refused,
     not stored under the first."""
-    first, second = _acta(small, 1), _acta(small, 2)
+    first, second = nth_acta(small, 1), nth_acta(small, 2)
     page = Image.open(io.BytesIO(acta_jpeg(first, dpi=100, image_format="PNG"))).convert("L")
     page.paste(_coarse_grained_qr(acta_qr_text(second)), (120, 450))
     assert _full_resolution_qrs(page) == [acta_qr_text(first)]
@@ -177,7 +172,7 @@ def test_a_second_qr_read_only_downscaled_still_refuses_the_page(small: Catalog)
 
 
 def test_resolution_without_metadata_is_estimated_from_a_letter_page(small: Catalog) -> None:
-    acta = _acta(small)
+    acta = nth_acta(small)
     image = Image.open(io.BytesIO(acta_jpeg(acta, image_format="PNG")))
     small_copy = image.resize((image.width * 3 // 4, image.height * 3 // 4))
     for size, expected_ok in ((image, True), (small_copy, False)):
@@ -197,7 +192,7 @@ def test_an_all_black_page_is_refused() -> None:
 
 
 def test_a_tiff_scan_is_accepted(small: Catalog) -> None:
-    acta = _acta(small, 6)
+    acta = nth_acta(small, 6)
     out = io.BytesIO()
     Image.open(io.BytesIO(acta_jpeg(acta, image_format="PNG"))).save(
         out, "TIFF", compression="tiff_lzw", dpi=(300, 300))
@@ -207,7 +202,7 @@ def test_a_tiff_scan_is_accepted(small: Catalog) -> None:
 
 
 def test_a_site_may_tighten_the_policy(small: Catalog) -> None:
-    data = acta_jpeg(_acta(small), skew_degrees=2.0)
+    data = acta_jpeg(nth_acta(small), skew_degrees=2.0)
     strict = QualityPolicy(min_dpi=300, max_skew_degrees=1.0, max_bytes=100_000)
     assert check_image(data, policy=strict).motivos == {Motivo.DEMASIADO_GRANDE}
     report = check_image(data, policy=QualityPolicy(min_dpi=300, max_skew_degrees=1.0))

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 
 from prep.catalog import Catalog
-from prep.catalog.model import Acta
 from prep.station.scan.service import DigitalizacionService
 from prep.station.station import Station
-from tests.prep.station.scan_support import acta_jpeg, station_with_catalog
+from tests.prep.station.scan_support import acta_jpeg, nth_acta, station_with_catalog
 from tests.prep.station.support import offline_station
 
 
@@ -25,17 +24,13 @@ def station(tmp_path: Path, small: Catalog) -> Iterator[Station]:
         yield s
 
 
-def _acta(catalog: Catalog, n: int) -> Acta:
-    return list(catalog.iter_actas())[n]
-
-
 def _stored(station: Station, sha256: str) -> bytes:
     return station.blobs.read(sha256)
 
 
 def test_a_scanned_acta_with_acopio_is_stored_as_its_original_bytes(
         station: Station, small: Catalog) -> None:
-    acta = _acta(small, 3)
+    acta = nth_acta(small, 3)
     station.acopio(acta.clave, "ana")
     data = acta_jpeg(acta, skew_degrees=1.0)
     result = DigitalizacionService(station, "dora").digitalizar(data)
@@ -51,7 +46,7 @@ def test_a_scanned_acta_with_acopio_is_stored_as_its_original_bytes(
 
 def test_an_acta_without_acopio_is_stored_with_a_warning(station: Station,
                                                           small: Catalog) -> None:
-    acta = _acta(small, 4)
+    acta = nth_acta(small, 4)
     result = DigitalizacionService(station, "dora").digitalizar(acta_jpeg(acta))
     assert result.ok and result.sin_acopio
     assert "no tiene acopio registrado en esta estación" in result.mensaje
@@ -60,7 +55,7 @@ def test_an_acta_without_acopio_is_stored_with_a_warning(station: Station,
 
 def test_a_rescan_replaces_and_the_same_file_again_records_nothing(
         station: Station, small: Catalog) -> None:
-    acta = _acta(small, 5)
+    acta = nth_acta(small, 5)
     station.acopio(acta.clave, "ana")
     service = DigitalizacionService(station, "dora")
     first = service.digitalizar(acta_jpeg(acta, seed=1))
@@ -78,7 +73,7 @@ def test_a_rescan_replaces_and_the_same_file_again_records_nothing(
 
 
 def test_a_bad_image_is_not_stored(station: Station, small: Catalog) -> None:
-    acta = _acta(small, 6)
+    acta = nth_acta(small, 6)
     service = DigitalizacionService(station, "dora")
     for data, motivo in ((acta_jpeg(acta)[:90_000], "incompleta"),
                          (acta_jpeg(acta, dpi=150), "resolucion_baja"),
@@ -91,7 +86,7 @@ def test_a_bad_image_is_not_stored(station: Station, small: Catalog) -> None:
 
 def test_a_rescan_of_a_chosen_acta_refuses_another_actas_paper(station: Station,
                                                                 small: Catalog) -> None:
-    chosen, other = _acta(small, 7), _acta(small, 8)
+    chosen, other = nth_acta(small, 7), nth_acta(small, 8)
     result = DigitalizacionService(station, "dora").digitalizar(acta_jpeg(other),
                                                                 expected_clave=chosen.clave)
     assert not result.ok and result.motivo == "qr_otra_acta"
@@ -100,7 +95,7 @@ def test_a_rescan_of_a_chosen_acta_refuses_another_actas_paper(station: Station,
 
 def test_manual_association_when_the_qr_cannot_be_read(station: Station,
                                                        small: Catalog) -> None:
-    acta = _acta(small, 9)
+    acta = nth_acta(small, 9)
     service = DigitalizacionService(station, "dora")
     no_qr = acta_jpeg(acta, qr_text="")
     assert service.digitalizar(no_qr).motivo == "sin_qr"
@@ -111,7 +106,7 @@ def test_manual_association_when_the_qr_cannot_be_read(station: Station,
 
 def test_manual_association_still_checks_the_clave_and_the_image(station: Station,
                                                                  small: Catalog) -> None:
-    acta, other = _acta(small, 10), _acta(small, 11)
+    acta, other = nth_acta(small, 10), nth_acta(small, 11)
     service = DigitalizacionService(station, "dora")
     unknown = service.asociar_manual(acta_jpeg(acta, qr_text=""), "099999B0100" + "01")
     assert unknown.motivo == "clave_no_valida" and "no está en el catálogo" in unknown.mensaje
@@ -125,6 +120,6 @@ def test_manual_association_still_checks_the_clave_and_the_image(station: Statio
 def test_without_a_catalog_the_image_waits(tmp_path: Path, small: Catalog) -> None:
     with offline_station(tmp_path / "sin-catalogo") as station:
         result = DigitalizacionService(station, "dora").digitalizar(
-            acta_jpeg(_acta(small, 0)))
+            acta_jpeg(nth_acta(small, 0)))
     assert not result.ok and result.retry and result.motivo == "sin_catalogo"
     assert "aún no tiene el catálogo" in result.mensaje

@@ -27,7 +27,7 @@ from prep.station.work import WorkError, WorkQueue
 from tests.central.station import central_cli, query
 from tests.harness.central import CentralNode, running_central
 from tests.harness.proxy import FaultProxy
-from tests.harness.work import WorkStation, add_operators, load_catalog, png, truth
+from tests.harness.work import WorkStation, actas_of, add_operators, load_catalog, png, truth
 
 FAST = SyncOptions(backoff_base=0.05, backoff_cap=0.5, poll_interval=0.1,
                    heartbeat_interval=0.01, bundle_interval=0)
@@ -42,12 +42,6 @@ def node(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cent
 @pytest.fixture(scope="module")
 def catalog(node: CentralNode) -> Catalog:
     return load_catalog(node)
-
-
-def _actas(catalog: Catalog, distrito: int, n: int) -> list[Acta]:
-    actas = [a for a in catalog.iter_actas() if a.casilla.distrito_id == distrito][:n]
-    assert len(actas) == n
-    return actas
 
 
 def _digitize(node: CentralNode, actas: list[Acta]) -> None:
@@ -79,7 +73,7 @@ def _station(node: CentralNode, data_dir: Path, url: str | None = None,
 
 def test_an_operator_captures_through_an_outage_and_a_restart(
         node: CentralNode, catalog: Catalog, tmp_path: Path) -> None:
-    actas = _actas(catalog, 2, 3)
+    actas = actas_of(catalog, 2, 3)
     _digitize(node, actas)
     ana, beto = add_operators(node, [("Ana Work", "capturista", "02"),
                                      ("Beto Work", "capturista", "02")])
@@ -140,7 +134,7 @@ def test_an_operator_captures_through_an_outage_and_a_restart(
 
 def test_unreadable_image_and_release(node: CentralNode, catalog: Catalog,
                                       tmp_path: Path) -> None:
-    unreadable, given_back = _actas(catalog, 3, 2)
+    unreadable, given_back = actas_of(catalog, 3, 2)
     _digitize(node, [unreadable, given_back])
     carla, dario = add_operators(node, [("Carla Work", "capturista", "03"),
                                         ("Dario Work", "capturista", "03")])
@@ -188,7 +182,7 @@ def test_a_kept_session_survives_a_central_restart(node: CentralNode, catalog: C
     """The queue keeps its HTTPS connection between asks for work; when the central
     restarts in between, the next ask still works (the operator never sees «sin
     conexión» for a connection the central closed)."""
-    first, second = _actas(catalog, 4, 2)
+    first, second = actas_of(catalog, 4, 2)
     _digitize(node, [first])
     [elena] = add_operators(node, [("Elena Work", "capturista", "04")])
     station = _station(node, tmp_path / "st", catd=4)
@@ -208,7 +202,7 @@ def test_a_renewed_lease_stays_on_screen_past_its_first_expiry(
         node: CentralNode, catalog: Catalog, tmp_path: Path) -> None:
     """A lease renewed at the central keeps showing after the time it was first given
     for (the renewal moves the row's expiry; the lease text keeps the first one)."""
-    [acta] = _actas(catalog, 5, 1)
+    [acta] = actas_of(catalog, 5, 1)
     _digitize(node, [acta])
     [fausto] = add_operators(node, [("Fausto Work", "capturista", "05")])
     station = _station(node, tmp_path / "st", catd=5)
@@ -234,7 +228,7 @@ def test_an_operator_gets_the_next_actas_before_the_finished_ones_are_delivered(
     """Captures finished at the station wait in its outbox; the operator asking for more
     meanwhile gets the next actas at once (the station tells the central which leases
     are done here), and every capture counts when the outbox delivers."""
-    actas = _actas(catalog, 7, 4)
+    actas = actas_of(catalog, 7, 4)
     _digitize_catd(node, actas, 7)
     [gil] = add_operators(node, [("Gil Work", "capturista", "07")])
     station = _station(node, tmp_path / "st", catd=7)
@@ -262,7 +256,7 @@ def test_an_idle_operator_waits_at_the_central_until_the_program_stops(
     # A central of its own: the module's shared one has other tests' actas in its queue.
     with running_central(tmp_path / "central", pg_dsn) as node:
         catalog = load_catalog(node)
-        [acta] = _actas(catalog, 8, 1)
+        [acta] = actas_of(catalog, 8, 1)
         [hugo] = add_operators(node, [("Hugo Work", "capturista", "08")])
         station = _station(node, tmp_path / "st", catd=8)
         queue = WorkQueue(station, hugo, prefetch=2)
