@@ -198,7 +198,7 @@ def _write_pdf(path: Path, statement: dict[str, Any], statement_sha256: str,
                 ["Python", sw["python"]], ["PostgreSQL", db["postgresql"]],
                 ["Esquema de la base de datos", db["esquema"] or "—"],
                 ["Sistema", sw["sistema"]],
-                ["Compilación (huella de su manifiesto)", sw["compilacion"]["huella"]]]
+                _build_row(sw["compilacion"]["huella"])]
     for name, info in sw["paquetes"].items():
         versions.append([f"Paquete {name}: {info['archivos']} archivos (SHA-256 conjunto)",
                          info["sha256_conjunto"]])
@@ -233,6 +233,14 @@ def _write_pdf(path: Path, statement: dict[str, Any], statement_sha256: str,
         story += [pdf.table(rows, [7.2 * cm, pdf.WIDTH - 7.2 * cm], numeric_from=-1,
                             font_size=6.2), gap(0.3)]
     pdf.write(path, "Puesta en ceros", story, at, "Constancia")
+
+
+def _build_row(label: str) -> list[str]:
+    """The build's line: a source checkout's ``desarrollo:`` said in the first column,
+    so the 64 hexadecimal digits fit in the second."""
+    origin, _, fingerprint = label.rpartition(":")
+    what = "Compilación (huella de su manifiesto" + (f", {origin})" if origin else ")")
+    return [what, fingerprint]
 
 
 def _signatures() -> Flowable:
