@@ -40,7 +40,7 @@ Faults:
   counted: ``reset_mid_upload_idle``).
 - ``slow_link``: 0.2–1 s delivery delay on every chunk, both directions.
 - ``disk_full``: every station's data directory is a tmpfs of its own (``size=``
-  ``TMPFS_MB``) mounted in a private mount namespace (``unshare -m``, held by a
+  :func:`tmpfs_mb`) mounted in a private mount namespace (``unshare -m``, held by a
   ``sleep`` process; the stations run in it through ``nsenter``; the soak reads their
   files through ``/proc/PID/root``): the fault fills it with a file until ``ENOSPC``,
   then deletes it. Needs root (or ``unshare -m`` permission); without it the stations
@@ -95,6 +95,16 @@ from tests.harness.proxy import FaultProxy  # noqa: E402
 KINDS = ("station_kill", "central_kill", "postgres_kill", "link_cut", "reset_mid_upload",
          "slow_link", "disk_full", "clock_jump")
 TMPFS_MB = 64
+#: What a station keeps grows by ≈2 MB a minute (every image is a new blob, kept after its
+#: receipt): an 8-station run of 66 minutes filled 64 MB disks after ≈35 minutes, and the
+#: lanes then found nothing to fault but «disco lleno» (2026-11-26).
+TMPFS_MB_PER_MINUTE = 4
+
+
+def tmpfs_mb(minutes: float) -> int:
+    """Each station's disk: room for the whole run besides what ``disk_full`` fills."""
+    return TMPFS_MB + int(TMPFS_MB_PER_MINUTE * minutes)
+
 RECOVERY_SECONDS = 30.0
 DRAIN_TIMEOUT = 300.0
 CATALOG_SCALE = "0.01"  # 33 distritos, 391 actas
@@ -161,7 +171,7 @@ class Soak:
             ctl.mkdir(parents=True)
             data_dir = self.work / "estaciones" / name
             if self.ns is not None:
-                self.ns.mount_tmpfs(data_dir, TMPFS_MB)
+                self.ns.mount_tmpfs(data_dir, tmpfs_mb(self.args.minutes))
                 view, prefix = self.ns.view(data_dir), self.ns.prefix()
             else:
                 data_dir.mkdir(parents=True)
