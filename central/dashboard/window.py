@@ -195,11 +195,16 @@ class DashboardWindow(QMainWindow):
         return action
 
     def show_page(self, index: int) -> None:
-        """Page ``index`` with the keyboard in its list (arrows move at once)."""
+        """Page ``index`` with the keyboard in its list and its first row chosen when
+        none was (the newest pending anomaly is one Tab from its note; the arrows move
+        from there). Qt alone would make the first row current unselected, and the first
+        Down would skip it."""
         self.tabs.setCurrentIndex(index)
         page = self.tabs.currentWidget()
         table = getattr(page, "table", None)
         if table is not None and table.currentWidget() is table.view:
+            if table.selected_key() is None and table.proxy.rowCount():
+                table.view.selectRow(0)
             table.view.setFocus()
 
     def _focus_eleccion(self) -> None:

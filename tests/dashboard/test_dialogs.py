@@ -114,9 +114,9 @@ def test_a_station_is_disabled_and_enabled_from_the_dashboard(
     view = window.estaciones.table.view
     assert focused() is view
     for _ in range(window.estaciones.table.proxy.rowCount()):
-        press(qtbot, Qt.Key.Key_Down)
         if window.estaciones.table.selected_key() == station:
             break
+        press(qtbot, Qt.Key.Key_Down)
     assert window.estaciones.toggle.text().startswith("Deshabilitar equipo")
     press(qtbot, Qt.Key.Key_E, CTRL | SHIFT)
     dialog = wait_for(qtbot, StationDialog)
