@@ -114,11 +114,11 @@ async def _work(election: Election, stations: list[WorkStation], operators: list
         mine: dict[WorkStation, list[Acta]] = defaultdict(list)
         casilla: list[Acta] = []
         for i, acta in enumerate(election.actas.values()):
-            station = by_catd.get(acta.casilla.distrito_id)
-            if station is None or i % 10 == 5:
+            own = by_catd.get(acta.casilla.distrito_id)
+            if own is None or i % 10 == 5:
                 casilla.append(acta)  # photographed at the casilla, sent by the CCV
-            if station is not None:
-                mine[station].append(acta)
+            if own is not None:
+                mine[own].append(acta)
         # The photos come in through the central's own intake station.
         async with WorkStation.enroll_intake(ccv[0].node) as intake:
             await asyncio.gather(*(s.digitize(a) for s, a in mine.items()),
@@ -173,8 +173,8 @@ def _check(node: CentralNode, election: Election, started: float) -> None:
     # Every abandoned lease expired and its acta went to someone else.
     status = {row[0]: row for row in leases}
     assert len(election.abandoned) == ABANDONERS
-    for lease in election.abandoned:
-        row = status[lease["lease_id"]]
+    for walked in election.abandoned:
+        row = status[walked["lease_id"]]
         assert row[3] == "expired"
         assert any(other[4] >= row[5] for other in by_acta[row[1]] if other[0] != row[0])
     assert election.releases["completed"] >= len(election.actas) * 2
