@@ -28,6 +28,11 @@ REPO = Path(__file__).resolve().parents[2]
 #: Memory a target may add to the process's peak (a decompression bomb, a quadratic
 #: parser) before that is a failure.
 MAX_RSS_GROWTH_MB = 512
+#: Cases of one hypothesis run: a long run is made of runs of this many, each seeded
+#: anew. Hypothesis remembers every choice of every case of a run (to tell new inputs
+#: from tried ones), so one run of 100,000 cases of a target that draws many choices
+#: (the http target: about 200 a case) grew by over a gigabyte of its own bookkeeping.
+CHUNK_CASES = 10_000
 
 
 class Violation(AssertionError):
@@ -86,39 +91,62 @@ def _run(target: Target, cases: int, seed_value: int, failures: _Failures
     slowest = slowest_cpu = 0.0
     with target.setup() as context:
         strategy = target.strategy(context)
-
-        @seed(seed_value)
-        @settings(max_examples=cases, database=None, deadline=None, derandomize=False,
-                  phases=(Phase.explicit, Phase.generate), print_blob=False,
-                  suppress_health_check=list(HealthCheck))
-        @given(strategy)
-        def one(value: Any) -> None:
-            nonlocal ran, slowest, slowest_cpu
-            ran += 1
-            t0, cpu0 = time.perf_counter(), time.process_time()
-            try:
-                target.check(context, value)
-            except Violation as exc:
-                failures.add(f"violation:{exc}"[:200], "propiedad", str(exc), value)
-            except Exception as exc:  # an unhandled exception is what we look for
-                where = _where(exc)
-                failures.add(f"{type(exc).__name__}:{where}", "excepcion",
-                             f"{type(exc).__name__}: {exc} at {where}", value)
-            took, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-            slowest, slowest_cpu = max(slowest, took), max(slowest_cpu, cpu)
-            # The bound is on the CPU the case took in this process (parser, app, every
-            # thread): wall time on a shared machine also counts the waits for a core.
-            # A case over it runs once more: a garbage collection of everything the run
-            # has allocated so far (hypothesis keeps a lot over 100,000 cases) can land
-            # in any case; only a case slow both times is the parser's.
-            if cpu > target.max_seconds:
-                again = _cpu_of(target, context, value)
-                if min(cpu, again) > target.max_seconds:
-                    failures.add("slow", "lento", f"{min(cpu, again):.2f} s de CPU > "
-                                 f"{target.max_seconds} s", value)
-
-        one()
+        chunk = 0
+        while ran < cases:
+            asked = min(CHUNK_CASES, cases - ran)
+            counts = _Counts()
+            _chunk(target, context, strategy, asked, seed_value + chunk, failures, counts)
+            ran += counts.ran
+            slowest, slowest_cpu = max(slowest, counts.slowest), max(slowest_cpu,
+                                                                     counts.slowest_cpu)
+            chunk += 1
+            if counts.ran < asked:
+                break  # hypothesis ran out of new inputs: a small strategy, all tried
     return ran, slowest, slowest_cpu
+
+
+@dataclass
+class _Counts:
+    ran: int = 0
+    slowest: float = 0.0
+    slowest_cpu: float = 0.0
+
+
+def _chunk(target: Target, context: Any, strategy: st.SearchStrategy[Any], cases: int,
+           seed_value: int, failures: _Failures, counts: _Counts) -> None:
+    """One hypothesis run of ``cases`` inputs, counted into ``counts``."""
+
+    @seed(seed_value)
+    @settings(max_examples=cases, database=None, deadline=None, derandomize=False,
+              phases=(Phase.explicit, Phase.generate), print_blob=False,
+              suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def one(value: Any) -> None:
+        counts.ran += 1
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        try:
+            target.check(context, value)
+        except Violation as exc:
+            failures.add(f"violation:{exc}"[:200], "propiedad", str(exc), value)
+        except Exception as exc:  # an unhandled exception is what we look for
+            where = _where(exc)
+            failures.add(f"{type(exc).__name__}:{where}", "excepcion",
+                         f"{type(exc).__name__}: {exc} at {where}", value)
+        took, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        counts.slowest = max(counts.slowest, took)
+        counts.slowest_cpu = max(counts.slowest_cpu, cpu)
+        # The bound is on the CPU the case took in this process (parser, app, every
+        # thread): wall time on a shared machine also counts the waits for a core. A
+        # case over it runs once more: a garbage collection of everything the run has
+        # allocated so far can land in any case; only a case slow both times is the
+        # parser's.
+        if cpu > target.max_seconds:
+            again = _cpu_of(target, context, value)
+            if min(cpu, again) > target.max_seconds:
+                failures.add("slow", "lento", f"{min(cpu, again):.2f} s de CPU > "
+                             f"{target.max_seconds} s", value)
+
+    one()
 
 
 def _cpu_of(target: Target, context: Any, value: Any) -> float:

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from hypothesis import strategies as st
 
 from bench.fuzz import targets
-from bench.fuzzing import http
-from bench.fuzzing.core import run_target
+from bench.fuzzing import core, http
+from bench.fuzzing.core import Target, run_target
 
 CASES = {"qr": 300, "canonical": 300, "records": 300, "batches": 300, "catalog": 150,
          "image": 200, "casilla_names": 300, "settings": 150, "responses": 300,
@@ -43,3 +45,29 @@ def test_the_http_api_never_answers_5xx(central_server: None) -> None:
     result = run_target(targets()["http"], CASES["http"], seed_value=33)
     assert result["ok"], json.dumps(result["failures"], ensure_ascii=False, indent=1)
     assert result["cases"] >= CASES["http"] // 2
+
+
+def test_a_long_run_is_several_hypothesis_runs_counted_whole(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every case of every run is checked and counted; a strategy with fewer inputs than
+    asked ends the run instead of trying the same few again run after run."""
+    monkeypatch.setattr(core, "CHUNK_CASES", 40)
+    runs: list[int] = []
+    one_run = core._chunk
+
+    def counted(*args: Any) -> None:
+        runs.append(args[3])  # the cases asked of it
+        one_run(*args)
+    monkeypatch.setattr(core, "_chunk", counted)
+    seen: list[int] = []
+    numbers = Target("numeros", "integers", lambda _: st.integers(),
+                     lambda _c, value: seen.append(value))
+    result = run_target(numbers, 100, seed_value=5)
+    assert runs == [40, 40, 20]
+    assert result["ok"] and result["cases"] == len(seen) >= 100
+    assert len(set(seen)) > 40  # the later runs are not the first one again
+
+    flags: list[bool] = []
+    few = Target("pocos", "booleans", lambda _: st.booleans(),
+                 lambda _c, value: flags.append(value))
+    assert run_target(few, 100, seed_value=5)["cases"] == len(flags) <= 2
