@@ -229,6 +229,11 @@ class Difusores:
         raise IncidenteFallido("el nodo central no publicó ningún índice firmado")
 
     def _origen_caido(self) -> str:
+        if (self.publicacion / INDICE).is_file():
+            # The incident shows a difusor serving its corte through the outage: on a
+            # slow machine the first corte may still be downloading at this minute.
+            self._esperar(lambda d, _e: d.sirve() is not None,
+                          "no sirvió ningún corte antes de la caída del origen")
         antes = {d.nombre: d.estado().ultimo_intento for d in self.lista}
         self.origen.stop()
         self._caido_desde = time.monotonic()

@@ -76,7 +76,13 @@ def test_run_keeps_following_until_stopped(publicacion: Publicacion, origen: Ori
                       and (www / "latest.txt").read_text() == f"{n}\n")
     finally:
         runner.send_signal(signal.SIGINT)
-        _, err = runner.communicate(timeout=60)
+        try:
+            _, err = runner.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            runner.kill()  # and read its pipes to the end, so none is left open
+            _, err = runner.communicate()
+            raise AssertionError(f"«prep difusor run» no terminó 60 s después de Ctrl+C:"
+                                 f"\n{err[-3000:]}") from None
     assert runner.returncode == 0, err
     assert "verificado y publicado" in err  # the log
     assert sorted(n for n in os.listdir(www) if n[0].isdigit())[-1] == nuevo
