@@ -17,7 +17,7 @@ documented refusal (a ValueError subclass with a Spanish message for what operat
 files bring; a 4xx JSON ``{"error","message"}`` for HTTP), each case under its time
 bound (CPU seconds of this process: on a shared machine wall time also counts waiting
 for a core; the slowest wall time is reported too), and the process's peak memory
-bounded. A long run is made of hypothesis runs of 10,000 cases each, seeded one after
+bounded. A long run is made of hypothesis runs of 2,000 cases each, seeded one after
 another from ``--seed`` (hypothesis keeps every choice of a run's cases in memory).
 Inputs start from valid seeds (real
 records and a batch, real PNG/JPEG/TIFF, the synthetic acta image, a generated catalog)
