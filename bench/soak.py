@@ -100,14 +100,14 @@ TMPFS_MB = 64
 #: lanes then found nothing to fault but «disco lleno» (2026-11-26).
 TMPFS_MB_PER_MINUTE = 4
 
+RECOVERY_SECONDS = 30.0
+DRAIN_TIMEOUT = 300.0
+CATALOG_SCALE = "0.01"  # 33 distritos, 391 actas
+
 
 def tmpfs_mb(minutes: float) -> int:
     """Each station's disk: room for the whole run besides what ``disk_full`` fills."""
     return TMPFS_MB + int(TMPFS_MB_PER_MINUTE * minutes)
-
-RECOVERY_SECONDS = 30.0
-DRAIN_TIMEOUT = 300.0
-CATALOG_SCALE = "0.01"  # 33 distritos, 391 actas
 
 
 class Soak:

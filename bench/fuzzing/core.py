@@ -87,22 +87,17 @@ def run_target(target: Target, cases: int, seed_value: int) -> dict[str, Any]:
 
 def _run(target: Target, cases: int, seed_value: int, failures: _Failures
          ) -> tuple[int, float, float]:
-    ran = 0
-    slowest = slowest_cpu = 0.0
+    counts = _Counts()
     with target.setup() as context:
         strategy = target.strategy(context)
         chunk = 0
-        while ran < cases:
-            asked = min(CHUNK_CASES, cases - ran)
-            counts = _Counts()
+        while counts.ran < cases:
+            before, asked = counts.ran, min(CHUNK_CASES, cases - counts.ran)
             _chunk(target, context, strategy, asked, seed_value + chunk, failures, counts)
-            ran += counts.ran
-            slowest, slowest_cpu = max(slowest, counts.slowest), max(slowest_cpu,
-                                                                     counts.slowest_cpu)
             chunk += 1
-            if counts.ran < asked:
+            if counts.ran - before < asked:
                 break  # hypothesis ran out of new inputs: a small strategy, all tried
-    return ran, slowest, slowest_cpu
+    return counts.ran, counts.slowest, counts.slowest_cpu
 
 
 @dataclass
@@ -114,7 +109,7 @@ class _Counts:
 
 def _chunk(target: Target, context: Any, strategy: st.SearchStrategy[Any], cases: int,
            seed_value: int, failures: _Failures, counts: _Counts) -> None:
-    """One hypothesis run of ``cases`` inputs, counted into ``counts``."""
+    """One hypothesis run of ``cases`` inputs, added to ``counts`` (the whole run's)."""
 
     @seed(seed_value)
     @settings(max_examples=cases, database=None, deadline=None, derandomize=False,
