@@ -18,6 +18,9 @@ station at random where it applies). With ``--carriles`` (implied by
 ``central_kill`` and one for ``postgres_kill``, which overlap each other and the
 station faults. ``--faltas-por-tipo N`` runs until every kind reached ``N`` (``--minutes``
 is then the upper bound), printing a progress line to stderr every minute.
+``--nice-estaciones N`` runs the stations at nice ``N``: on a real night they are other
+machines, and on one small box their work would otherwise slow every ``serve`` restart
+(a long run's ``central_kill`` rate halved once the load doubled).
 
 Faults:
 
@@ -176,6 +179,8 @@ class Soak:
             else:
                 data_dir.mkdir(parents=True)
                 view, prefix = data_dir, []
+            if self.args.nice_estaciones:
+                prefix = [*prefix, "nice", "-n", str(self.args.nice_estaciones)]
             config = {"name": name, "catd": i + 1, "catds": n, "data_dir": str(data_dir),
                       "ctl_dir": str(ctl), "url": proxy.url_for(self.central.url),
                       "acopiador": operators[2 * i], "digitalizador": operators[2 * i + 1],
@@ -562,6 +567,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--semilla", type=int, default=1)
     parser.add_argument("--intervalo", type=float, default=0.5,
                         help="seconds between a station's records (default 0.5)")
+    parser.add_argument("--nice-estaciones", type=int, default=0, metavar="N",
+                        help="run the stations at nice N: they stand for other machines, "
+                             "so on one box they should not slow serve's restarts")
     parser.add_argument("--dir", default="/tmp",
                         help="where the work directory goes (short: PostgreSQL's socket)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
