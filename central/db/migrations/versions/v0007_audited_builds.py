@@ -18,6 +18,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from central.db.migration_sql import if_role_exists
+
 revision: str = "0007"
 down_revision: str | None = "0006"
 branch_labels: str | None = None
@@ -37,16 +39,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("fingerprint", name=op.f("pk_audited_builds")),
     )
     op.add_column("station_health", sa.Column("build", sa.String(80), nullable=True))
-    # Constant names only; the role may be missing (revision 0006 explains why).
-    op.execute(f"""
-    DO $$
-    BEGIN
-      IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{ROLE}') THEN
-        EXECUTE 'GRANT SELECT ON audited_builds TO {ROLE}';
-      END IF;
-    END
-    $$;
-    """)
+    op.execute(if_role_exists(ROLE, f"GRANT SELECT ON audited_builds TO {ROLE}"))
 
 
 def downgrade() -> None:

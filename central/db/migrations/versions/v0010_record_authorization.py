@@ -25,6 +25,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from central.db.migration_sql import if_role_exists
+
 revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | None = None
@@ -77,16 +79,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_leases_station_active", "leases", ["station"],
                     postgresql_where=sa.text("status = 'active'"))
-    # Constant names only; the role may be missing (revision 0006 explains why).
-    op.execute(f"""
-    DO $$
-    BEGIN
-      IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{ROLE}') THEN
-        EXECUTE 'GRANT SELECT ON quarantined_records, catd_distritos TO {ROLE}';
-      END IF;
-    END
-    $$;
-    """)
+    op.execute(if_role_exists(
+        ROLE, f"GRANT SELECT ON quarantined_records, catd_distritos TO {ROLE}"))
 
 
 def downgrade() -> None:

@@ -24,6 +24,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from central.db.migration_sql import if_role_exists
+
 revision: str = "0012"
 down_revision: str | None = "0011"
 branch_labels: str | None = None
@@ -77,16 +79,7 @@ def upgrade() -> None:
                "FOR EACH ROW EXECUTE FUNCTION prep_installation_guard()")
     op.execute("CREATE TRIGGER installation_no_truncate BEFORE TRUNCATE ON installation "
                "FOR EACH STATEMENT EXECUTE FUNCTION prep_installation_guard()")
-    # Constant names only; the role may be missing (revision 0006 explains why).
-    op.execute(f"""
-    DO $$
-    BEGIN
-      IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{ROLE}') THEN
-        EXECUTE 'GRANT SELECT ON installation TO {ROLE}';
-      END IF;
-    END
-    $$;
-    """)
+    op.execute(if_role_exists(ROLE, f"GRANT SELECT ON installation TO {ROLE}"))
 
 
 def downgrade() -> None:

@@ -24,6 +24,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from central.db.migration_sql import if_role_exists
+
 revision: str = "0014"
 down_revision: str | None = "0013"
 branch_labels: str | None = None
@@ -50,16 +52,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_publicacion")),
     )
     op.execute("INSERT INTO publicacion (id) VALUES (1)")
-    # Constant names only; the role may be missing (revision 0006 explains why).
-    op.execute(f"""
-    DO $$
-    BEGIN
-      IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{ROLE}') THEN
-        EXECUTE 'GRANT SELECT ON publicacion TO {ROLE}';
-      END IF;
-    END
-    $$;
-    """)
+    op.execute(if_role_exists(ROLE, f"GRANT SELECT ON publicacion TO {ROLE}"))
 
 
 def downgrade() -> None:

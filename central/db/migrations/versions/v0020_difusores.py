@@ -19,6 +19,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from central.db.migration_sql import if_role_exists
+
 revision: str = "0020"
 down_revision: str | None = "0019"
 branch_labels: str | None = None
@@ -53,16 +55,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_difusores")),
         sa.UniqueConstraint("public_key", name=op.f("uq_difusores_public_key")),
     )
-    # Constant names only; the role may be missing (revision 0006 explains why).
-    op.execute(f"""
-    DO $$
-    BEGIN
-      IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{ROLE}') THEN
-        EXECUTE 'GRANT SELECT ON difusores TO {ROLE}';
-      END IF;
-    END
-    $$;
-    """)
+    op.execute(if_role_exists(ROLE, f"GRANT SELECT ON difusores TO {ROLE}"))
 
 
 def downgrade() -> None:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from alembic import op
 
+from central.db.migration_sql import if_role_exists
+
 revision: str = "0023"
 down_revision: str | None = "0022"
 branch_labels: str | None = None
@@ -24,22 +26,9 @@ depends_on: str | None = None
 ROLE = "prep_lectura"
 
 
-def _grant(statement: str) -> None:
-    # Constant names only; the role may be missing (revision 0006 explains why).
-    op.execute(f"""
-    DO $$
-    BEGIN
-      IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{ROLE}') THEN
-        EXECUTE '{statement}';
-      END IF;
-    END
-    $$;
-    """)
-
-
 def upgrade() -> None:
-    _grant("GRANT SELECT ON actas_publicadas TO prep_lectura")
+    op.execute(if_role_exists(ROLE, "GRANT SELECT ON actas_publicadas TO prep_lectura"))
 
 
 def downgrade() -> None:
-    _grant("REVOKE SELECT ON actas_publicadas FROM prep_lectura")
+    op.execute(if_role_exists(ROLE, "REVOKE SELECT ON actas_publicadas FROM prep_lectura"))
