@@ -4,11 +4,13 @@ few hundred generated inputs, with a fixed seed. The long runs and their results
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from aiohttp import ClientResponse
 from hypothesis import strategies as st
 
 from bench.fuzz import targets
@@ -45,6 +47,20 @@ def test_the_http_api_never_answers_5xx(central_server: None) -> None:
     result = run_target(targets()["http"], CASES["http"], seed_value=33)
     assert result["ok"], json.dumps(result["failures"], ensure_ascii=False, indent=1)
     assert result["cases"] >= CASES["http"] // 2
+
+
+def test_the_http_target_keeps_no_answer_between_cases(central_server: None) -> None:
+    """A long http run stays within its memory bound: the answers of earlier cases are
+    not kept (aiohttp's test client keeps every response it made until it closes, which
+    grew a 100,000-case run by ≈4 KB a case)."""
+    plan = {"endpoint": "get", "get": "/v1/health", "sign": "good",
+            "content_type": "application/json", "headers": {}, "text": ""}
+    with http.HTTP.setup() as context:
+        for _ in range(60):
+            http.HTTP.check(context, plan)
+        gc.collect()
+        kept = sum(isinstance(o, ClientResponse) for o in gc.get_objects())
+    assert kept < 5, f"{kept} answers of earlier cases are still in memory"
 
 
 def test_a_long_run_is_several_hypothesis_runs_counted_whole(
