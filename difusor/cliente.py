@@ -7,9 +7,11 @@ proxies). gzip, which nginx applies to text, is undone as it arrives.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import os
+import socket
 import ssl
 import threading
 import zlib
@@ -132,6 +134,19 @@ class Origen:
             abiertas, self._abiertas = self._abiertas, []
         for conn in abiertas:
             conn.close()
+
+    def abort(self) -> None:
+        """End every download in progress now (Ctrl+C, or another file refused the
+        corte): each thread's read fails at once instead of at its timeout. The
+        connections stay listed, so :meth:`close_all` still closes them."""
+        with self._lock:
+            abiertas = list(self._abiertas)
+        for conn in abiertas:
+            if conn.sock is not None:
+                # The plain socket's shutdown: the TLS layer's own would also drop its
+                # state under a thread that is reading through it.
+                with contextlib.suppress(OSError):
+                    socket.socket.shutdown(conn.sock, socket.SHUT_RDWR)
 
     def _open(self, rel: str, limite: int) -> http.client.HTTPResponse:
         path = self.base + quote(rel)

@@ -77,8 +77,10 @@ def descargar(origen: Origen, entrada: EntradaCorte, llave: VerifyKey, raiz: Rai
         try:
             for future in futures:
                 future.result()
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)  # one refusal refuses the corte
+        except BaseException:  # one refusal refuses the corte; Ctrl+C stops it now
+            pool.shutdown(wait=False, cancel_futures=True)
+            origen.abort()  # the files in flight end at once, not at their timeout
+            pool.shutdown(wait=True)
             raise
     return Descarga(total, len(faltan), contador.bytes, origen.bytes_red - red,
                     total - len(faltan),

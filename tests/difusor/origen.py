@@ -24,7 +24,9 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
     def do_GET(self) -> None:
         """Serve the file, unless the test set a misbehaviour for this path: a redirect
         (``("redirigir", location)``) or an answer cut halfway through its body
-        (``("cortar", "")``: the full Content-Length, half the bytes, connection closed)."""
+        (``("cortar", "")``: the full Content-Length, half the bytes, connection closed),
+        or one that stalls there (``("detener", "")``: half the bytes, then nothing until
+        the test sets :attr:`OrigenHttps.liberar`, two minutes at most)."""
         rule = getattr(self.server, "reglas", {}).get(self.path)
         if rule is None:
             super().do_GET()
@@ -41,6 +43,10 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data[: len(data) // 2])
+        if kind == "detener":
+            self.wfile.flush()
+            self.server.detenido.set()  # type: ignore[attr-defined]
+            self.server.liberar.wait(120)  # type: ignore[attr-defined]
         self.close_connection = True
 
 
@@ -56,6 +62,11 @@ class OrigenHttps:
         #: URL path → misbehaviour (see ``_Quiet.do_GET``), changed by tests at will.
         self.reglas: dict[str, tuple[str, str]] = {}
         self._server.reglas = self.reglas  # type: ignore[attr-defined]
+        #: Set when a ``detener`` answer stalls; set ``liberar`` to let it end.
+        self.detenido = threading.Event()
+        self.liberar = threading.Event()
+        self._server.detenido = self.detenido  # type: ignore[attr-defined]
+        self._server.liberar = self.liberar  # type: ignore[attr-defined]
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(identity.cert_file, identity.key_file)
         self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
@@ -68,6 +79,7 @@ class OrigenHttps:
         """Down: the port refuses connections from now on."""
         if not self._thread.is_alive():
             return
+        self.liberar.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from difusor.raiz import MANIFEST
 from tests.difusor.cortes import HUELLA, Publicacion
 from tests.difusor.origen import OrigenHttps
 from tests.harness.netns_targets import TlsIdentity
@@ -86,6 +87,38 @@ def test_run_keeps_following_until_stopped(publicacion: Publicacion, origen: Ori
     assert runner.returncode == 0, err
     assert "verificado y publicado" in err  # the log
     assert sorted(n for n in os.listdir(www) if n[0].isdigit())[-1] == nuevo
+
+
+def test_ctrl_c_stops_a_download_in_flight_at_once(
+        publicacion: Publicacion, origen: OrigenHttps, identity: TlsIdentity,
+        tmp_path: Path) -> None:
+    """An operator's Ctrl+C while a file of the corte hangs halfway (the origin under
+    attack, say) stops the difusor then, not when that read times out (30 s): the file
+    in flight is dropped and nothing half-downloaded is served."""
+    datos, www = tmp_path / "datos", tmp_path / "www"
+    assert prep("init", "--datos", str(datos), "--origen", origen.url, "--huella", HUELLA,
+                "--raiz", str(www), "--ca", str(identity.cert_file)).returncode == 0
+    corte = publicacion.corte()
+    mayor = max((p for p in corte.rglob("*") if p.is_file()  # not what the poll reads
+                 and not p.name.startswith(MANIFEST)), key=lambda p: p.stat().st_size)
+    origen.reglas[f"/{publicacion.path.name}/{mayor.relative_to(publicacion.path)}"] = (
+        "detener", "")
+    runner = subprocess.Popen([sys.executable, "-m", "prep", "difusor", "run", "--datos",
+                               str(datos)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        assert origen.detenido.wait(90), "el difusor no llegó a pedir el archivo detenido"
+        runner.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        _, err = runner.communicate(timeout=60)
+        took = time.monotonic() - sent
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+            runner.communicate()
+    assert runner.returncode == 0, err
+    assert took < 20, f"terminó {took:.0f} s después de Ctrl+C, al vencer la lectura"
+    assert not (www / "latest").exists()  # the corte was not published half-downloaded
 
 
 def _wait_for(condition: object, seconds: float = 90.0) -> None:
