@@ -28,6 +28,7 @@ import re
 import shutil
 import socket
 import tempfile
+import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from central.db.engine import database_unreachable
 from prep.durable import fsync_dir, write_synced
 from prep.image_check import ImageRejected, sniff_media_type, verify_image
 from prep.protocol import MAX_BLOB_BYTES
@@ -234,6 +236,10 @@ _INSERT_CONTENT = text("INSERT INTO blob_contents (sha256, data) VALUES (:sha256
                        "ON CONFLICT (sha256) DO NOTHING")
 
 
+#: How often a reconciliation that found PostgreSQL unreachable tries again.
+RECONCILE_RETRY_SECONDS = 5.0
+
+
 @dataclass(frozen=True)
 class Reconciled:
     """What :func:`reconcile` did: files written back from PostgreSQL, rows stored from
@@ -270,6 +276,31 @@ def reconcile(engine: Engine, store: BlobStore) -> Reconciled:
         store_contents(engine, sha256, data)
         stored += 1
     return Reconciled(written, stored)
+
+
+def reconcile_when_reachable(engine: Engine, store: BlobStore,
+                             retry_seconds: float = RECONCILE_RETRY_SECONDS,
+                             stop: threading.Event | None = None) -> Reconciled | None:
+    """:func:`reconcile`, tried again every ``retry_seconds`` while PostgreSQL cannot be
+    reached (a ``serve`` that starts while its PostgreSQL restarts), which is said once,
+    as a warning without a traceback; ``None`` if ``stop`` was set first. Any other
+    error is raised."""
+    stop = stop or threading.Event()
+    said = False
+    while True:
+        try:
+            return reconcile(engine, store)
+        except Exception as exc:
+            if not database_unreachable(exc):
+                raise
+            if not said:
+                cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+                log.warning("imágenes: PostgreSQL no está disponible para conciliarlas con "
+                            "la base de datos (%s); se reintenta cada %g s",
+                            cause[0] if cause else type(exc).__name__, retry_seconds)
+                said = True
+        if stop.wait(retry_seconds):
+            return None
 
 
 def _write_back(store: BlobStore, sha256: str, data: bytes) -> None:

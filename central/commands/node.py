@@ -297,14 +297,14 @@ def _in_recovery(dsn: str) -> bool:
 
 
 def _reconcile_blobs(central: Central) -> None:
-    from central.blobs import reconcile
+    from central.blobs import reconcile_when_reachable
 
-    try:
-        done = reconcile(central.engine, central.blobs)
+    try:  # while PostgreSQL is down (restarting, say), tried again until it is up
+        done = reconcile_when_reachable(central.engine, central.blobs)
     except Exception:  # serving must outlive it; the next start tries again
         log.exception("no se pudieron conciliar las imágenes con la base de datos")
         return
-    if done.files_written or done.rows_stored:
+    if done is not None and (done.files_written or done.rows_stored):
         log.info("imágenes: %d restituidas desde la base de datos, %d guardadas en ella",
                  done.files_written, done.rows_stored)
 

@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
+import os
+import tempfile
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from sqlalchemy import Engine, text
 
-from central.blobs import BlobStore, reconcile
+from central.blobs import BlobStore, reconcile, reconcile_when_reachable
 from central.db import make_engine
 from central.db.migrate import upgrade
 from tests.harness.images import padded_jpeg, tiny_png
@@ -86,3 +92,46 @@ def test_a_damaged_file_is_not_stored(engine: Engine, tmp_path: Path) -> None:
     old.path(sha).write_bytes(image[:-10])  # the disk damaged it afterwards
     done = reconcile(engine, BlobStore(tmp_path / "blobs", engine=engine))
     assert done.rows_stored == 0 and _rows(engine) == {}
+
+
+def test_reconciliation_waits_for_postgresql_without_a_traceback(
+        engine: Engine, pg_database: str, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A ``serve`` that starts while its PostgreSQL restarts (the soak killed the
+    postmaster at that moment) reconciles once the server is back, instead of logging a
+    traceback and leaving a promoted node's images unwritten until its next start."""
+    store = BlobStore(tmp_path / "blobs", engine=engine)
+    image = padded_jpeg(20_000)
+    sha = hashlib.sha256(image).hexdigest()
+    asyncio.run(store.receive(sha, _chunks(image), "image/jpeg"))
+    promoted = BlobStore(tmp_path / "promovido")
+    # The same server through a socket directory that is empty until the server is
+    # "back": then it holds a link to the server's real socket.
+    params = conninfo_to_dict(pg_database)
+    socket_name = f".s.PGSQL.{params.get('port') or 5432}"
+    with tempfile.TemporaryDirectory(prefix="pg-") as sockets:  # short: a socket path
+        down = make_engine(make_conninfo(pg_database, host=sockets), pool_size=1)
+        result: list[object] = []
+        caplog.set_level(logging.WARNING, logger="central.blobs")
+        stop = threading.Event()
+        worker = threading.Thread(target=lambda: result.append(
+            reconcile_when_reachable(down, promoted, retry_seconds=0.05, stop=stop)),
+            daemon=True)
+        worker.start()
+        try:
+            deadline = time.monotonic() + 30
+            while not caplog.records and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.2)  # a few more tries while it is down
+            assert worker.is_alive()
+            os.symlink(Path(str(params["host"])) / socket_name, Path(sockets) / socket_name)
+            worker.join(30)
+        finally:
+            stop.set()
+            worker.join(10)
+            down.dispose()
+    assert not worker.is_alive()
+    assert len(result) == 1 and getattr(result[0], "files_written", None) == 1
+    assert promoted.path(sha).read_bytes() == image
+    [said] = caplog.records  # once, however many tries
+    assert said.exc_info is None and "no está disponible" in said.getMessage()
