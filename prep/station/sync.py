@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import logging
 import random
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -39,7 +40,7 @@ from prep.station.errors import (
     SyncError,
 )
 from prep.station.nodes import node_list
-from prep.station.store import BlobRef, Store
+from prep.station.store import BlobRef, Store, database_error
 from prep.station.sync_state import (
     FOUND_CONFIGURED,
     FOUND_LIST,
@@ -235,10 +236,8 @@ class SyncAgent:
                     # A store write the disk refused or that waited too long for the lock
                     # (a busy station under load): nothing was lost; try again later
                     # instead of stopping the agent.
-                    message = str(exc) if isinstance(exc, StationError) else (
-                        "La base de datos de la estación estuvo ocupada; se reintentará el "
-                        "envío en unos segundos.")
-                    log.warning("sync pass interrupted by the store: %s", exc)
+                    message = store_problem(exc)
+                    log.warning("sync: %s", message)
                     self._note_error(SyncError("storage", message, retry=True))
                     if give_up:
                         return False
@@ -581,3 +580,19 @@ class SyncAgent:
 def _said(detail: str) -> str:
     return f": {detail}" if detail else ""
 
+
+#: What the operator reads when the station's database was busy during a sync pass.
+STORE_BUSY_MESSAGE = ("La base de datos de la estación estuvo ocupada; se reintentará el "
+                      "envío en unos segundos.")
+
+
+def store_problem(exc: StationError | DBAPIError) -> str:
+    """The operator's message for a sync pass the station's own store interrupted: a
+    full disk says so (not that the database was busy), a busy or locked database that
+    it will try again, any other write error what failed."""
+    if isinstance(exc, StationError):
+        return str(exc)
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    if isinstance(code, int) and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return STORE_BUSY_MESSAGE
+    return str(database_error(exc, "el avance del envío"))
