@@ -24,6 +24,7 @@ from central.enroll_limit import EnrollmentLimiter, EnrollmentLimits
 from central.errors import ApiError
 from central.ingest import Ingestor
 from central.leases import DEFAULT_LEASE_TIME
+from central.ratelog import Throttle
 from central.refusals import WINDOW_SECONDS, UnsignedRefusals
 from central.work_wait import WorkWaiters
 from prep.canonical import sha256_hex
@@ -57,6 +58,10 @@ class Central:
     #: (:data:`prep.protocol.TIMELINE_HEADER`; 0: not said): stations never send to a
     #: node of an older timeline than one they worked with (a replaced primary).
     timeline: int = 0
+    #: When a request answered 503 because PostgreSQL cannot be reached gets a log line:
+    #: the first, then one a minute with how many were not logged (an outage of a few
+    #: seconds, every station retrying, wrote thousands of identical lines).
+    database_down_log: Throttle = field(default_factory=Throttle)
 
     @classmethod
     def open(cls, data_dir: DataDir, identity: Identity, engine: Engine,

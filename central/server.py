@@ -213,10 +213,15 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return response
     except SQLAlchemyError as exc:
         if database_unreachable(exc):
-            # PostgreSQL down or restarting (central.db.embedded.Watchdog): one line per
-            # request, not a traceback; the station retries the same request.
-            log.warning("%s %s: PostgreSQL no disponible (%s)", request.method,
-                        request.path, _first_line(getattr(exc, "orig", None) or exc))
+            # PostgreSQL down or restarting (central.db.embedded.Watchdog): a line, not a
+            # traceback, and not one per request; the station retries the same request.
+            throttle = request.app[CENTRAL].database_down_log
+            skipped = throttle.due("postgresql")
+            if skipped is not None:
+                log.warning("%s", ratelog.quieted(
+                    f"{request.method} {request.path}: PostgreSQL no disponible "
+                    f"({_first_line(getattr(exc, 'orig', None) or exc)}); se responde 503 y "
+                    f"los equipos reintentan", skipped, throttle.interval))
         else:
             log.exception("%s %s: error de base de datos", request.method, request.path)
         return _error_response(ApiError(503, "database_unavailable", _DB_DOWN))

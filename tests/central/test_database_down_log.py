@@ -1,0 +1,69 @@
+"""While PostgreSQL cannot be reached, the central answers every request 503 (the
+stations retry) and says so in its log once a minute, with how many it left out, not
+once per request: the soak's outages of a few seconds wrote thousands of identical
+lines. The real aiohttp app on a real PostgreSQL, reached through a socket directory
+that loses its link to the server's socket and gets it back."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from central.config import DataDir, load_identity
+from central.db import make_engine
+from central.enroll_limit import EnrollmentLimits
+from central.http_common import Central
+from central.server import build_app
+from prep.crypto import SigningKey
+from tests.harness.central import CentralNode
+
+ENROLL = {"code": "ABCD-EFGH-JKLM", "hostname": "catd-prueba"}
+
+
+def test_an_outage_is_one_log_line_and_every_request_a_503(
+        pg_database: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    node = CentralNode(tmp_path / "nodo", pg_database)  # `prep central init`, not started
+    params = conninfo_to_dict(pg_database)
+    name = f".s.PGSQL.{params.get('port') or 5432}"
+    with tempfile.TemporaryDirectory(prefix="pg-") as sockets:  # short: a socket path
+        link = Path(sockets) / name
+        os.symlink(Path(str(params["host"])) / name, link)
+        engine = make_engine(make_conninfo(pg_database, host=sockets))
+        data_dir = DataDir(node.data_dir)
+        central = Central.open(data_dir, load_identity(data_dir), engine,
+                               enroll_limits=EnrollmentLimits(per_source=10**9, total=10**9))
+        body = json.dumps({**ENROLL, "public_key": SigningKey.generate().public.b64()})
+
+        async def answers(count: int) -> list[tuple[int, str]]:
+            async with TestClient(TestServer(build_app(central))) as client:
+                said = []
+                for _ in range(count):
+                    async with client.post("/v1/enroll", data=body) as response:
+                        said.append((response.status, (await response.json())["error"]))
+                return said
+        try:
+            [(status, _)] = asyncio.run(answers(1))
+            assert status < 500  # the database answers: an unknown code is refused
+            caplog.set_level(logging.WARNING, logger="central.server")
+            link.unlink()  # PostgreSQL out of reach
+            engine.dispose()
+            down = asyncio.run(answers(40))
+            os.symlink(Path(str(params["host"])) / name, link)  # back
+            [(status, _)] = asyncio.run(answers(1))
+        finally:
+            central.executor.shutdown()
+            engine.dispose()
+    assert down == [(503, "database_unavailable")] * 40
+    lines = [r.getMessage() for r in caplog.records if "PostgreSQL no disponible" in
+             r.getMessage()]
+    assert len(lines) == 1, lines
+    assert "/v1/enroll" in lines[0] and "se responde 503" in lines[0]
+    assert status < 500  # serving again as soon as PostgreSQL is back
