@@ -355,12 +355,18 @@ class Store:
                                         .order_by(RecordRow.seq)))
 
 
+def sqlite_code(exc: DBAPIError) -> int | None:
+    """SQLite's primary result code behind ``exc`` (``sqlite3.SQLITE_FULL``…), if any."""
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
 def database_error(exc: DBAPIError, que: str) -> StationStorageError:
     """The operator's message for a failed SQLite write of ``que``."""
-    code = getattr(exc.orig, "sqlite_errorcode", None)
-    if isinstance(code, int) and code & 0xFF == sqlite3.SQLITE_FULL:
+    code = sqlite_code(exc)
+    if code == sqlite3.SQLITE_FULL:
         return StationStorageError(DISK_FULL_MESSAGE.format(que=que))
-    if isinstance(code, int) and code & 0xFF == sqlite3.SQLITE_BUSY:
+    if code == sqlite3.SQLITE_BUSY:
         return StationStorageError(
             f"La base de datos de la estación está ocupada por otro programa: no se guardó "
             f"{que}. Vuelva a intentarlo; si persiste, cierre los otros programas PREP de "

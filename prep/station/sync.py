@@ -40,7 +40,7 @@ from prep.station.errors import (
     SyncError,
 )
 from prep.station.nodes import node_list
-from prep.station.store import BlobRef, Store, database_error
+from prep.station.store import BlobRef, Store, database_error, sqlite_code
 from prep.station.sync_state import (
     FOUND_CONFIGURED,
     FOUND_LIST,
@@ -592,7 +592,6 @@ def store_problem(exc: StationError | DBAPIError) -> str:
     it will try again, any other write error what failed."""
     if isinstance(exc, StationError):
         return str(exc)
-    code = getattr(exc.orig, "sqlite_errorcode", None)
-    if isinstance(code, int) and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+    if sqlite_code(exc) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
         return STORE_BUSY_MESSAGE
     return str(database_error(exc, "el avance del envío"))

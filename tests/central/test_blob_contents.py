@@ -8,21 +8,19 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
-import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from sqlalchemy import Engine, text
 
 from central.blobs import BlobStore, reconcile, reconcile_when_reachable
 from central.db import make_engine
 from central.db.migrate import upgrade
 from tests.harness.images import padded_jpeg, tiny_png
+from tests.harness.postgres import socket_link
 
 
 @pytest.fixture
@@ -107,10 +105,8 @@ def test_reconciliation_waits_for_postgresql_without_a_traceback(
     promoted = BlobStore(tmp_path / "promovido")
     # The same server through a socket directory that is empty until the server is
     # "back": then it holds a link to the server's real socket.
-    params = conninfo_to_dict(pg_database)
-    socket_name = f".s.PGSQL.{params.get('port') or 5432}"
-    with tempfile.TemporaryDirectory(prefix="pg-") as sockets:  # short: a socket path
-        down = make_engine(make_conninfo(pg_database, host=sockets), pool_size=1)
+    with socket_link(pg_database, linked=False) as link:
+        down = make_engine(link.dsn, pool_size=1)
         result: list[object] = []
         caplog.set_level(logging.WARNING, logger="central.blobs")
         stop = threading.Event()
@@ -124,7 +120,7 @@ def test_reconciliation_waits_for_postgresql_without_a_traceback(
                 time.sleep(0.05)
             time.sleep(0.2)  # a few more tries while it is down
             assert worker.is_alive()
-            os.symlink(Path(str(params["host"])) / socket_name, Path(sockets) / socket_name)
+            link.restore()
             worker.join(30)
         finally:
             stop.set()

@@ -2,20 +2,18 @@
 stations retry) and says so in its log once a minute, with how many it left out, not
 once per request: the soak's outages of a few seconds wrote thousands of identical
 lines. The real aiohttp app on a real PostgreSQL, reached through a socket directory
-that loses its link to the server's socket and gets it back."""
+that loses its link to the server's socket and gets it back
+(``tests.harness.postgres.socket_link``)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from central.config import DataDir, load_identity
 from central.db import make_engine
@@ -24,6 +22,7 @@ from central.http_common import Central
 from central.server import build_app
 from prep.crypto import SigningKey
 from tests.harness.central import CentralNode
+from tests.harness.postgres import socket_link
 
 ENROLL = {"code": "ABCD-EFGH-JKLM", "hostname": "catd-prueba"}
 
@@ -31,12 +30,8 @@ ENROLL = {"code": "ABCD-EFGH-JKLM", "hostname": "catd-prueba"}
 def test_an_outage_is_one_log_line_and_every_request_a_503(
         pg_database: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     node = CentralNode(tmp_path / "nodo", pg_database)  # `prep central init`, not started
-    params = conninfo_to_dict(pg_database)
-    name = f".s.PGSQL.{params.get('port') or 5432}"
-    with tempfile.TemporaryDirectory(prefix="pg-") as sockets:  # short: a socket path
-        link = Path(sockets) / name
-        os.symlink(Path(str(params["host"])) / name, link)
-        engine = make_engine(make_conninfo(pg_database, host=sockets))
+    with socket_link(pg_database) as link:
+        engine = make_engine(link.dsn)
         data_dir = DataDir(node.data_dir)
         central = Central.open(data_dir, load_identity(data_dir), engine,
                                enroll_limits=EnrollmentLimits(per_source=10**9, total=10**9))
@@ -53,10 +48,10 @@ def test_an_outage_is_one_log_line_and_every_request_a_503(
             [(status, _)] = asyncio.run(answers(1))
             assert status < 500  # the database answers: an unknown code is refused
             caplog.set_level(logging.WARNING, logger="central.server")
-            link.unlink()  # PostgreSQL out of reach
+            link.cut()  # PostgreSQL out of reach
             engine.dispose()
             down = asyncio.run(answers(40))
-            os.symlink(Path(str(params["host"])) / name, link)  # back
+            link.restore()  # back
             [(status, _)] = asyncio.run(answers(1))
         finally:
             central.executor.shutdown()

@@ -76,14 +76,7 @@ def test_run_keeps_following_until_stopped(publicacion: Publicacion, origen: Ori
             _wait_for(lambda n=nuevo: (www / "latest.txt").is_file()
                       and (www / "latest.txt").read_text() == f"{n}\n")
     finally:
-        runner.send_signal(signal.SIGINT)
-        try:
-            _, err = runner.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            runner.kill()  # and read its pipes to the end, so none is left open
-            _, err = runner.communicate()
-            raise AssertionError(f"«prep difusor run» no terminó 60 s después de Ctrl+C:"
-                                 f"\n{err[-3000:]}") from None
+        err, _ = _ctrl_c(runner)
     assert runner.returncode == 0, err
     assert "verificado y publicado" in err  # the log
     assert sorted(n for n in os.listdir(www) if n[0].isdigit())[-1] == nuevo
@@ -108,17 +101,27 @@ def test_ctrl_c_stops_a_download_in_flight_at_once(
                               text=True)
     try:
         assert origen.detenido.wait(90), "el difusor no llegó a pedir el archivo detenido"
-        runner.send_signal(signal.SIGINT)
-        sent = time.monotonic()
-        _, err = runner.communicate(timeout=60)
-        took = time.monotonic() - sent
     finally:
-        if runner.poll() is None:
-            runner.kill()
-            runner.communicate()
+        err, took = _ctrl_c(runner)
     assert runner.returncode == 0, err
     assert took < 20, f"terminó {took:.0f} s después de Ctrl+C, al vencer la lectura"
     assert not (www / "latest").exists()  # the corte was not published half-downloaded
+
+
+def _ctrl_c(runner: subprocess.Popen[str]) -> tuple[str, float]:
+    """Ctrl+C to a running ``prep difusor run``: its log and how long it took to end.
+    One that outlives it by 60 s is killed, its pipes read to the end (none is left
+    open for the next test), and the test fails with the end of its log."""
+    runner.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    try:
+        _, err = runner.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        runner.kill()
+        _, err = runner.communicate()
+        raise AssertionError(f"«prep difusor run» no terminó 60 s después de Ctrl+C:"
+                             f"\n{err[-3000:]}") from None
+    return err, time.monotonic() - sent
 
 
 def _wait_for(condition: object, seconds: float = 90.0) -> None:

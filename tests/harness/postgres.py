@@ -150,3 +150,32 @@ def busy_backend(dsn: str) -> threading.Thread:
         raise RuntimeError("no connection to the server")
     time.sleep(0.5)  # the statement is on its way
     return thread
+
+
+class SocketLink:
+    """A Unix-socket PostgreSQL reached through a socket directory of its own (``dsn``),
+    whose link to the server's real socket can be taken away (the server out of reach,
+    as when it restarts) and put back: a real server, a real connection failure."""
+
+    def __init__(self, server_dsn: str, directory: Path) -> None:
+        params = conninfo_to_dict(server_dsn)
+        name = f".s.PGSQL.{params.get('port') or 5432}"
+        self._target = Path(str(params["host"])) / name
+        self._link = directory / name
+        self.dsn = make_conninfo(server_dsn, host=str(directory))
+
+    def cut(self) -> None:
+        self._link.unlink()
+
+    def restore(self) -> None:
+        os.symlink(self._target, self._link)
+
+
+@contextmanager
+def socket_link(server_dsn: str, linked: bool = True) -> Iterator[SocketLink]:
+    """A :class:`SocketLink` to ``server_dsn`` (linked at first, or not)."""
+    with tempfile.TemporaryDirectory(prefix="pg-") as directory:  # short: a socket path
+        link = SocketLink(server_dsn, Path(directory))
+        if linked:
+            link.restore()
+        yield link
