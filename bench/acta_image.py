@@ -16,7 +16,8 @@ import time
 
 from prep.catalog import generate_catalog
 from prep.qr import ActaCodec
-from prep.sintetico.acta_image import ActaImageOptions, render_acta_image
+from prep.sintetico.acta_image import ActaImageOptions
+from prep.sintetico.acta_image import render_acta_image
 from prep.station.scan.quality import check_image
 
 VARIANTS: dict[str, ActaImageOptions] = {

@@ -22,9 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from prep.canonical import canonical_bytes, parse_json
+from prep.canonical import canonical_bytes
+from prep.canonical import parse_json
 from prep.protocol import MAX_BATCH_BYTES
-from prep.records import Kind, new_record
+from prep.records import Kind
+from prep.records import new_record
 
 FIELDS = 22
 

@@ -16,7 +16,9 @@ import os
 import platform
 import statistics
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 
 from prep.catalog import generate_catalog
 from prep.corte.anexo import TZ

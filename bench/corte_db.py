@@ -36,10 +36,15 @@ from pathlib import Path
 
 import psycopg
 
-from prep.catalog import Casilla, Catalog, generate_catalog
+from prep.catalog import Casilla
+from prep.catalog import Catalog
+from prep.catalog import generate_catalog
 from prep.sintetico.capturas import simulate
-from tests.harness.corte_data import day_after, prepare_database, write_states
-from tests.harness.postgres import embedded_server, temporary_database
+from tests.harness.corte_data import day_after
+from tests.harness.corte_data import prepare_database
+from tests.harness.corte_data import write_states
+from tests.harness.postgres import embedded_server
+from tests.harness.postgres import temporary_database
 
 REPEAT_OFFSET = 7  # casilla numbers of each repetition: id + 7·k (every id stays ≤ 99)
 
@@ -112,9 +117,12 @@ def _child(dsn: str, publicacion: Path) -> None:
 
     from central import catalog_store
     from central.db import make_engine
-    from central.publication.corte import A_PEDIDO, CorteSettings, make_corte
+    from central.publication.corte import A_PEDIDO
+    from central.publication.corte import CorteSettings
+    from central.publication.corte import make_corte
     from central.publication.package import site_module
-    from central.publication.snapshot import _FUERA, _STATES
+    from central.publication.snapshot import _FUERA
+    from central.publication.snapshot import _STATES
     from prep.crypto import SigningKey
 
     engine = make_engine(dsn)

@@ -77,7 +77,9 @@ def _server(directory: Path):  # type: ignore[no-untyped-def]
 def _fill(directory: Path, scale: float, seed: int) -> None:
     from bench.corte_db import scaled_catalog
     from prep.sintetico.capturas import simulate
-    from tests.harness.corte_data import day_after, prepare_database, write_states
+    from tests.harness.corte_data import day_after
+    from tests.harness.corte_data import prepare_database
+    from tests.harness.corte_data import write_states
 
     directory.mkdir(parents=True, exist_ok=True)
     with _server(directory) as admin:
@@ -132,7 +134,9 @@ def _child(dsn: str, out: Path, sin_sitio: bool, profile: Path | None) -> None:
 
     from central import catalog_store
     from central.db import make_engine
-    from central.publication.corte import A_PEDIDO, CorteSettings, make_corte
+    from central.publication.corte import A_PEDIDO
+    from central.publication.corte import CorteSettings
+    from central.publication.corte import make_corte
     from prep.crypto import SigningKey
 
     set_now(dsn, INSTANTS[0])  # before any session of the engine starts

@@ -38,8 +38,11 @@ from psycopg.conninfo import make_conninfo
 from central.controlroom.overview import read_overview
 from prep.catalog import generate_catalog
 from prep.sintetico.capturas import simulate
-from tests.harness.corte_data import day_after, prepare_database, write_states
-from tests.harness.postgres import embedded_server, temporary_database
+from tests.harness.corte_data import day_after
+from tests.harness.corte_data import prepare_database
+from tests.harness.corte_data import write_states
+from tests.harness.postgres import embedded_server
+from tests.harness.postgres import temporary_database
 
 LAGGING = (7, 19, 28)
 
@@ -180,7 +183,8 @@ def measure(dsn: str, runs: int, screens: Path | None) -> dict[str, float]:
 def _screens(app: object, window: object, out: Path) -> None:
     from PySide6.QtWidgets import QApplication
 
-    from central.dashboard.window import PAGES, DashboardWindow
+    from central.dashboard.window import PAGES
+    from central.dashboard.window import DashboardWindow
 
     assert isinstance(app, QApplication) and isinstance(window, DashboardWindow)
     out.mkdir(parents=True, exist_ok=True)
@@ -197,7 +201,8 @@ def _screens(app: object, window: object, out: Path) -> None:
 
 def report_pages(dsn: str, out: Path, data_dir: Path | None) -> None:
     """Render the first page of the progress report to PNG (QtPdf)."""
-    from central.reports.progreso import write_final, write_progreso
+    from central.reports.progreso import write_final
+    from central.reports.progreso import write_progreso
 
     with psycopg.connect(dsn) as conn:
         ov = read_overview(conn)
@@ -221,9 +226,11 @@ def ceros_page(admin_dsn: str, seed: int, out: Path) -> None:
     """The puesta en ceros certificate of a fresh database with the catalog loaded."""
     from sqlalchemy.orm import Session
 
-    from central.db import make_engine, upgrade
+    from central.db import make_engine
+    from central.db import upgrade
     from central.pipeline.rebuild import load_catalog
-    from central.reports.ceros import Identity, certify
+    from central.reports.ceros import Identity
+    from central.reports.ceros import certify
     from prep.catalog import write_catalog
     from prep.crypto import SigningKey
 

@@ -25,19 +25,24 @@ import platform
 import tempfile
 import time
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
 from datetime import time as dtime
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from bench.corte_db import scaled_catalog
 from central.publication.feed import actualizar_indice
 from central.publication.package import publish
-from central.publication.snapshot import Imagen, Snapshot
+from central.publication.snapshot import Imagen
+from central.publication.snapshot import Snapshot
 from prep.corte.model import ActaEnCorte
 from prep.crypto import SigningKey
 from prep.sintetico.capturas import simulate
-from tests.harness.corte_data import day_after, image_bytes, image_sha256
+from tests.harness.corte_data import day_after
+from tests.harness.corte_data import image_bytes
+from tests.harness.corte_data import image_sha256
 
 MANIFEST = "MANIFIESTO.sha256"
 
@@ -119,7 +124,8 @@ class _Difusor:
 
     def __init__(self, tmp: Path, publicacion: Path, key: SigningKey) -> None:
         from difusor.config import Config
-        from tests.difusor.origen import OrigenHttps, identidad
+        from tests.difusor.origen import OrigenHttps
+        from tests.difusor.origen import identidad
 
         identity = identidad(tmp / "tls")
         self.origen = OrigenHttps(publicacion, identity)

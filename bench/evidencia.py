@@ -25,16 +25,23 @@ import time
 from datetime import time as dtime
 from pathlib import Path
 
-from central.config import DataDir, initialize
+from central.config import DataDir
+from central.config import initialize
 from central.db import make_engine
-from central.evidencia import Fuentes, write_evidencia
-from central.publication.corte import A_PEDIDO, CorteSettings, make_corte
+from central.evidencia import Fuentes
+from central.evidencia import write_evidencia
+from central.publication.corte import A_PEDIDO
+from central.publication.corte import CorteSettings
+from central.publication.corte import make_corte
 from prep.auditoria.verificar import verificar
 from prep.catalog import generate_catalog
 from prep.rules import DEFAULT_RULES
 from prep.sintetico.capturas import simulate
-from tests.harness.corte_data import day_after, prepare_database, write_states
-from tests.harness.postgres import embedded_server, temporary_database
+from tests.harness.corte_data import day_after
+from tests.harness.corte_data import prepare_database
+from tests.harness.corte_data import write_states
+from tests.harness.postgres import embedded_server
+from tests.harness.postgres import temporary_database
 
 
 def main() -> None:

@@ -35,12 +35,16 @@ import json
 import sys
 from typing import Any
 
-from bench.fuzzing.core import Target, run_target
+from bench.fuzzing.core import Target
+from bench.fuzzing.core import run_target
 
 
 def targets() -> dict[str, Target]:
     """Every target by name, in the order ``all`` runs them."""
-    from bench.fuzzing import files, http, parsers, replies
+    from bench.fuzzing import files
+    from bench.fuzzing import http
+    from bench.fuzzing import parsers
+    from bench.fuzzing import replies
 
     found = (parsers.QR, parsers.CANONICAL, parsers.RECORDS, parsers.BATCHES,
              files.CATALOG, files.IMAGE, parsers.NAMES, parsers.SETTINGS, replies.RESPONSES,

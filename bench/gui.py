@@ -39,23 +39,29 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from cryptography import x509  # noqa: E402
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+from cryptography.hazmat.primitives import hashes  # noqa: E402
+from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from cryptography.x509.oid import NameOID  # noqa: E402
 
-from prep.bundle import Bundle, BundleCatalog, BundleOperator, sign_bundle  # noqa: E402
-from prep.catalog import (  # noqa: E402
-    Catalog,
-    catalog_files,
-    files_digest,
-    generate_catalog,
-    write_catalog,
-)
+from prep.bundle import Bundle  # noqa: E402
+from prep.bundle import BundleCatalog  # noqa: E402
+from prep.bundle import BundleOperator  # noqa: E402
+from prep.bundle import sign_bundle  # noqa: E402
+from prep.catalog import Catalog  # noqa: E402
+from prep.catalog import catalog_files  # noqa: E402
+from prep.catalog import files_digest  # noqa: E402
+from prep.catalog import generate_catalog  # noqa: E402
+from prep.catalog import write_catalog  # noqa: E402
 from prep.crypto import SigningKey  # noqa: E402
 from prep.passwords import hash_password  # noqa: E402
-from prep.station.accounts import Operator, save_bundle  # noqa: E402
+from prep.station.accounts import Operator  # noqa: E402
+from prep.station.accounts import save_bundle  # noqa: E402
 from prep.station.station import Station  # noqa: E402
-from prep.station.store import Clock, StationIdentity, key_path, system_clock  # noqa: E402
+from prep.station.store import Clock  # noqa: E402
+from prep.station.store import StationIdentity  # noqa: E402
+from prep.station.store import key_path  # noqa: E402
+from prep.station.store import system_clock  # noqa: E402
 from prep.station.tls import pem_fingerprint  # noqa: E402
 
 DEMO_PASSWORD = "acopio-distrito-07"
@@ -106,7 +112,8 @@ def demo_station(data_dir: Path, scale: float = 1.0, clock: Clock = system_clock
 
 def acopio_latencies(actas: int, scale: float) -> list[float]:
     """Milliseconds from the suffix key to the acopio recorded and drawn, per scan."""
-    from PySide6.QtCore import QEvent, Qt
+    from PySide6.QtCore import QEvent
+    from PySide6.QtCore import Qt
     from PySide6.QtGui import QKeyEvent
     from PySide6.QtWidgets import QApplication
 
@@ -165,7 +172,8 @@ def next_acta_latencies(capturas: int, scale: float) -> list[float]:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from bench.work_demo import lease_work, written_values
+    from bench.work_demo import lease_work
+    from bench.work_demo import written_values
     from catd.captura.presenter import CapturaPresenter
     from catd.captura.view import CapturaView
     from catd.taskman import TaskManager

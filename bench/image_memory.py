@@ -22,7 +22,8 @@ def measure(images: int, keep: bool) -> dict[str, float]:
     from prep.catalog import generate_catalog
     from prep.memory import keep_freed_memory
     from prep.qr import ActaCodec
-    from prep.sintetico.acta_image import ActaImageOptions, render_acta_image
+    from prep.sintetico.acta_image import ActaImageOptions
+    from prep.sintetico.acta_image import render_acta_image
     from prep.station.scan.quality import check_image
 
     if keep and not keep_freed_memory():

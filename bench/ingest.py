@@ -23,7 +23,8 @@ import os
 import platform
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +33,15 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from prep.crypto import SigningKey
-from prep.protocol import GENESIS, Batch, make_batch, verify_receipt
-from prep.records import Kind, Record, new_record
-from tests.harness.central import CentralNode, running_central
+from prep.protocol import GENESIS
+from prep.protocol import Batch
+from prep.protocol import make_batch
+from prep.protocol import verify_receipt
+from prep.records import Kind
+from prep.records import Record
+from prep.records import new_record
+from tests.harness.central import CentralNode
+from tests.harness.central import running_central
 from tests.harness.postgres import embedded_server
 
 RECORDS_PER_ACTA = 5

@@ -30,7 +30,10 @@ from pathlib import Path
 from prep.catalog import Acta
 from tests.harness.central import running_central
 from tests.harness.postgres import embedded_server
-from tests.harness.work import WorkStation, add_operators, load_catalog, truth
+from tests.harness.work import WorkStation
+from tests.harness.work import add_operators
+from tests.harness.work import load_catalog
+from tests.harness.work import truth
 
 STATIONS = 20
 CATDS = 14

@@ -30,7 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from central.db.embedded import ORPHAN_GRACE_SECONDS, WATCH_SECONDS
+from central.db.embedded import ORPHAN_GRACE_SECONDS
+from central.db.embedded import WATCH_SECONDS
 from tests.central.station import Station
 from tests.harness.central import CentralNode
 from tests.harness.postgres import busy_backend

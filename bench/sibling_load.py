@@ -38,7 +38,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from prep.catalog import generate_catalog
-from prep.sintetico.acta_image import ActaImageOptions, render_acta_image
+from prep.sintetico.acta_image import ActaImageOptions
+from prep.sintetico.acta_image import render_acta_image
 from simulacro.calibracion import interpreter_round
 
 REPO = Path(__file__).resolve().parents[1]

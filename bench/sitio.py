@@ -44,20 +44,25 @@ import subprocess
 import tempfile
 import zlib
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 
 from bench.corte_db import scaled_catalog
 from central.publication.feed import actualizar_indice
-from central.publication.package import Publicado, publish
-from central.publication.snapshot import Imagen, Snapshot
+from central.publication.package import Publicado
+from central.publication.package import publish
+from central.publication.snapshot import Imagen
+from central.publication.snapshot import Snapshot
 from prep.crypto import SigningKey
 from prep.sintetico.capturas import simulate
 from tests.difusor.nginx import nginx_serving
 from tests.difusor.origen import identidad
-from tests.harness.corte_data import day_after, image_bytes, image_sha256
+from tests.harness.corte_data import day_after
+from tests.harness.corte_data import image_bytes
+from tests.harness.corte_data import image_sha256
 from tests.harness.netns_targets import TlsIdentity
 
 _ASSETS = ("estilo.css", "sha256.js", "app.js", "votos.js")

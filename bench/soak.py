@@ -88,11 +88,17 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import bench.soak_procs as procs  # noqa: E402
-from bench.soak_central import Central, become_subreaper, reap_orphans  # noqa: E402
+from bench.soak_central import Central  # noqa: E402
+from bench.soak_central import become_subreaper  # noqa: E402
+from bench.soak_central import reap_orphans  # noqa: E402
 from bench.soak_lanes import Lanes  # noqa: E402
-from bench.soak_procs import MountNamespace, SoakError, StationProc, run_checked  # noqa: E402
+from bench.soak_procs import MountNamespace  # noqa: E402
+from bench.soak_procs import SoakError  # noqa: E402
+from bench.soak_procs import StationProc  # noqa: E402
+from bench.soak_procs import run_checked  # noqa: E402
 from prep.catalog.files import load_catalog  # noqa: E402
-from prep.records import Kind, Record  # noqa: E402
+from prep.records import Kind  # noqa: E402
+from prep.records import Record  # noqa: E402
 from tests.harness.proxy import FaultProxy  # noqa: E402
 
 KINDS = ("station_kill", "central_kill", "postgres_kill", "link_cut", "reset_mid_upload",

@@ -20,7 +20,11 @@ from urllib.parse import urlsplit
 
 import psycopg
 
-from bench.soak_procs import REPO, START_TIMEOUT, SoakError, child_env, run_checked
+from bench.soak_procs import REPO
+from bench.soak_procs import START_TIMEOUT
+from bench.soak_procs import SoakError
+from bench.soak_procs import child_env
+from bench.soak_procs import run_checked
 
 PR_SET_CHILD_SUBREAPER = 36
 

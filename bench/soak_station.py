@@ -32,7 +32,8 @@ import sys
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -43,7 +44,8 @@ from sqlalchemy.exc import OperationalError
 
 from prep.logsetup import setup_logging
 from prep.records import Kind
-from prep.station.errors import StationError, StationStorageError
+from prep.station.errors import StationError
+from prep.station.errors import StationStorageError
 from prep.station.models import RecordRow
 from prep.station.station import Station
 from prep.station.store import system_clock

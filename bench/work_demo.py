@@ -11,14 +11,18 @@ import json
 import uuid
 import zlib
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 
 from prep.catalog import Acta
 from prep.records import format_time
-from prep.sintetico.acta_image import ActaImageOptions, render_acta_image
+from prep.sintetico.acta_image import ActaImageOptions
+from prep.sintetico.acta_image import render_acta_image
 from prep.station.models import WorkLeaseRow
 from prep.station.station import Station
-from prep.values import Marca, Valor
+from prep.values import Marca
+from prep.values import Valor
 
 
 def written_values(acta: Acta) -> dict[str, Valor]:

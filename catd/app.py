@@ -12,10 +12,12 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+from typing import Any
 
 from prep import cli_es
-from prep.errors_es import describe_os_error, os_error_advice
+from prep.errors_es import describe_os_error
+from prep.errors_es import os_error_advice
 from prep.logsetup import setup_logging
 from prep.memory import keep_freed_memory
 from prep.station.store import default_data_dir
@@ -92,7 +94,8 @@ def open_training_station(data_dir: Path | None, application: str) -> Station:
     """The practice store of ``data_dir`` (``prep.capacitacion``), refused unless it was
     prepared for this program (a CCV practice for ``ccv``, a CATD one for ``catd``).
     Raises :class:`~prep.station.errors.StationError` or ``PracticeError``."""
-    from prep.capacitacion.estacion import TrainingError, TrainingStation
+    from prep.capacitacion.estacion import TrainingError
+    from prep.capacitacion.estacion import TrainingStation
     from prep.capacitacion.practica import practice_dir
 
     station = TrainingStation.open(practice_dir(data_dir or default_data_dir()))

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from catd.enrollment import Locate, locate_with_mdns
+from catd.enrollment import Locate
+from catd.enrollment import locate_with_mdns
 from catd.taskman import TaskManager
 from catd.wedge import WedgeDetector
 from prep.station.printing import Printer

@@ -14,26 +14,29 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QFrame,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QObject
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QCheckBox
+from PySide6.QtWidgets import QFrame
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
-from catd.taskman import TaskManager, describe_error
+from catd.taskman import TaskManager
+from catd.taskman import describe_error
 from prep.station.enroll import MIN_PREFIX_DIGITS
 from prep.station.errors import EnrollmentError
 from prep.station.station import Station
 from prep.station.store import StationIdentity
-from prep.station.tls import fetch_certificate, fingerprint_groups, pem_fingerprint
+from prep.station.tls import fetch_certificate
+from prep.station.tls import fingerprint_groups
+from prep.station.tls import pem_fingerprint
 from qtkit.style import repolish
-from qtkit.widgets import named_label, vbox
+from qtkit.widgets import named_label
+from qtkit.widgets import vbox
 
 if TYPE_CHECKING:
     from prep.station.enroll_mdns import MdnsChoice

@@ -13,25 +13,30 @@ logging in.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QHideEvent, QShowEvent
-from PySide6.QtWidgets import (
-    QFrame,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QObject
+from PySide6.QtCore import Qt
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QHideEvent
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import QFrame
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
-from catd.screens import Screen, screens_for
-from catd.taskman import TaskManager, describe_error
+from catd.screens import Screen
+from catd.screens import screens_for
+from catd.taskman import TaskManager
+from catd.taskman import describe_error
 from catd.wedge import WedgeDetector
-from prep.station.accounts import BundleInfo, Operator
+from prep.station.accounts import BundleInfo
+from prep.station.accounts import Operator
 from prep.station.station import Station
 from qtkit.style import repolish
-from qtkit.widgets import named_label, vbox
+from qtkit.widgets import named_label
+from qtkit.widgets import vbox
 
 MAX_FIELD_CHARS = 128
 

@@ -13,7 +13,8 @@ and the screen's key legend say so (``catd.window.Workspace``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QWidget

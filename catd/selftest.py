@@ -12,7 +12,12 @@ import os
 from contextlib import ExitStack
 from pathlib import Path
 
-from prep.selftest import EXIT_QT, Check, CheckFailed, build_check, run_checks, station_checks
+from prep.selftest import EXIT_QT
+from prep.selftest import Check
+from prep.selftest import CheckFailed
+from prep.selftest import build_check
+from prep.selftest import run_checks
+from prep.selftest import station_checks
 
 
 def run_self_test(program: str, data_dir: Path | None) -> int:
@@ -27,7 +32,8 @@ def run_self_test(program: str, data_dir: Path | None) -> int:
 def _qt() -> str:
     from PySide6 import __version__ as pyside_version
     from PySide6.QtCore import QLibraryInfo
-    from PySide6.QtWidgets import QApplication, QLabel
+    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QLabel
 
     plugins = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath)) / "platforms"
     if not any(plugins.glob("*qoffscreen*")):

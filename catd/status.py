@@ -12,17 +12,31 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
-from PySide6.QtGui import QPainter, QPaintEvent, QPalette, QResizeEvent
-from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QWidget
+from PySide6.QtCore import QEvent
+from PySide6.QtCore import QObject
+from PySide6.QtCore import QSize
+from PySide6.QtCore import Qt
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QPainter
+from PySide6.QtGui import QPaintEvent
+from PySide6.QtGui import QPalette
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QSizePolicy
+from PySide6.QtWidgets import QStatusBar
+from PySide6.QtWidgets import QWidget
 
-from catd.taskman import TaskManager, describe_error
+from catd.taskman import TaskManager
+from catd.taskman import describe_error
 from prep.records import parse_time
 from prep.station.accounts import Operator
 from prep.station.errors import DISABLED_MESSAGE
-from prep.station.formatting import local_time, size_label
-from prep.station.station import Station, StationStatus
-from prep.station.sync import FOUND_LIST, FOUND_MDNS
+from prep.station.formatting import local_time
+from prep.station.formatting import size_label
+from prep.station.station import Station
+from prep.station.station import StationStatus
+from prep.station.sync import FOUND_LIST
+from prep.station.sync import FOUND_MDNS
 from qtkit.polling import PollingPresenter
 from qtkit.style import set_tone
 

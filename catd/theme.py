@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QApplication
 
-from qtkit.palette import ACCENT, CARD, INK, LINE, MONO_FAMILY, MUTED, PAPER, tones
+from qtkit.palette import ACCENT
+from qtkit.palette import CARD
+from qtkit.palette import INK
+from qtkit.palette import LINE
+from qtkit.palette import MONO_FAMILY
+from qtkit.palette import MUTED
+from qtkit.palette import PAPER
+from qtkit.palette import tones
 from qtkit.style import apply_style
 
 TONES = tones("pending", idle_soft="#ffffff")

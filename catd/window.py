@@ -7,27 +7,31 @@ import logging
 
 import shiboken6
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QApplication,
-    QFrame,
-    QHBoxLayout,
-    QMainWindow,
-    QMessageBox,
-    QPushButton,
-    QStackedWidget,
-    QTabWidget,
-    QWidget,
-)
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QShortcut
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QFrame
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QMainWindow
+from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QStackedWidget
+from PySide6.QtWidgets import QTabWidget
+from PySide6.QtWidgets import QWidget
 
 from catd.context import AppContext
-from catd.enrollment import EnrollmentPresenter, EnrollmentView
-from catd.login import LoginPresenter, LoginView
+from catd.enrollment import EnrollmentPresenter
+from catd.enrollment import EnrollmentView
+from catd.login import LoginPresenter
+from catd.login import LoginView
 from catd.screens import Screen
-from catd.status import StatusBarView, StatusPresenter
+from catd.status import StatusBarView
+from catd.status import StatusPresenter
 from prep.station.accounts import Operator
 from prep.station.store import StationIdentity
-from qtkit.widgets import named_label, vbox
+from qtkit.widgets import named_label
+from qtkit.widgets import vbox
 
 log = logging.getLogger("catd.window")
 

@@ -12,7 +12,8 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
-from catd.app import add_arguments, parse_command_line
+from catd.app import add_arguments
+from catd.app import parse_command_line
 from catd.app import run as run_workstation
 
 

@@ -18,10 +18,12 @@ from types import TracebackType
 from typing import Self
 
 import ifaddr
-from zeroconf import InterfaceChoice, ServiceInfo
+from zeroconf import InterfaceChoice
+from zeroconf import ServiceInfo
 from zeroconf.asyncio import AsyncZeroconf
 
-from prep.protocol import PROTOCOL_VERSION, SERVICE_TYPE
+from prep.protocol import PROTOCOL_VERSION
+from prep.protocol import SERVICE_TYPE
 
 """DNS-SD type of the central's API (same value as ``prep.station.discovery``)."""
 

@@ -19,8 +19,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from central import audit
-from central.db.models import Anomaly, QuarantinedBatch
-from central.errors import Refused, bounded
+from central.db.models import Anomaly
+from central.db.models import QuarantinedBatch
+from central.errors import Refused
+from central.errors import bounded
 from prep.canonical import JsonValue
 
 ANOMALY_TYPES_FILE = Path(__file__).with_name("anomaly_types.toml")

@@ -16,14 +16,17 @@ import functools
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.db.models import AuditEntry
-from prep.canonical import JsonValue, canonical_hash
+from prep.canonical import JsonValue
+from prep.canonical import canonical_hash
 from prep.protocol import GENESIS
 from prep.records import format_time
 

@@ -13,13 +13,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, delete, exists, select
+from sqlalchemy import Engine
+from sqlalchemy import delete
+from sqlalchemy import exists
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central import audit
 from central.anomalies import add_anomaly
-from central.db.models import Anomaly, AuditedBuild
-from prep.build_info import LABEL, LABEL_MAX
+from central.db.models import Anomaly
+from central.db.models import AuditedBuild
+from prep.build_info import LABEL
+from prep.build_info import LABEL_MAX
 from prep.records import format_time
 
 ANOMALY = "unaudited_build"

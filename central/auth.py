@@ -7,14 +7,24 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, text
+from sqlalchemy import Connection
+from sqlalchemy import Engine
+from sqlalchemy import Row
+from sqlalchemy import text
 
-from central.errors import ApiError, Refused, bounded
-from prep.crypto import SignatureError, VerifyKey, b64decode
-from prep.protocol import SIGNATURE_BYTES, request_message
+from central.errors import ApiError
+from central.errors import Refused
+from central.errors import bounded
+from prep.crypto import SignatureError
+from prep.crypto import VerifyKey
+from prep.crypto import b64decode
+from prep.protocol import SIGNATURE_BYTES
+from prep.protocol import request_message
 
 STATION_HEADER = "X-Prep-Station"
 SIGNATURE_HEADER = "X-Prep-Signature"

@@ -34,11 +34,15 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
+from sqlalchemy import text
 
 from central.db.engine import database_unreachable
-from prep.durable import fsync_dir, write_synced
-from prep.image_check import ImageRejected, sniff_media_type, verify_image
+from prep.durable import fsync_dir
+from prep.durable import write_synced
+from prep.image_check import ImageRejected
+from prep.image_check import sniff_media_type
+from prep.image_check import verify_image
 from prep.protocol import MAX_BLOB_BYTES
 
 log = logging.getLogger("central.blobs")

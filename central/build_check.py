@@ -12,7 +12,8 @@ builds served and under which decision; emptying the list again is itself audite
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central import audit

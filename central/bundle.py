@@ -11,18 +11,25 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from central import catalog_store
 from central.config import Identity
-from central.db.models import Operator, Station
+from central.db.models import Operator
+from central.db.models import Station
 from central.health import note_bundle
-from central.nodes import active_nodes, nodes_version
-from central.operators import operators_of_site, operators_version
-from prep.bundle import Bundle, BundleCatalog, BundleOperator, sign_bundle
+from central.nodes import active_nodes
+from central.nodes import nodes_version
+from central.operators import operators_of_site
+from central.operators import operators_version
+from prep.bundle import Bundle
+from prep.bundle import BundleCatalog
+from prep.bundle import BundleOperator
+from prep.bundle import sign_bundle
 from prep.passwords import ScryptHash
 
 

@@ -20,13 +20,19 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 
-from sqlalchemy import case, exists, select
+from sqlalchemy import case
+from sqlalchemy import exists
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central.db.models import ActaStateRow, StoredRecord
-from prep.catalog import Acta, Catalog, CatalogError
+from central.db.models import ActaStateRow
+from central.db.models import StoredRecord
+from prep.catalog import Acta
+from prep.catalog import Catalog
+from prep.catalog import CatalogError
 
 #: States whose data a corte publishes (the acta's row carries votes or a sin acta cause).
 PUBLISHED = frozenset({"validada", "sin_acta"})

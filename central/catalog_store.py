@@ -12,17 +12,25 @@ from __future__ import annotations
 
 import base64
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central import audit, catalog_change
+from central import audit
+from central import catalog_change
 from central.db.models import CatalogVersion
-from prep.catalog import Catalog, CatalogError, catalog_files, files_digest, load_catalog_files
+from prep.catalog import Catalog
+from prep.catalog import CatalogError
+from prep.catalog import catalog_files
+from prep.catalog import files_digest
+from prep.catalog import load_catalog_files
 
 CATALOG_LOCK = (0x50524550, 3)  # "PREP", 3: one catalog load at a time
 _CACHE_SIZE = 2

@@ -18,7 +18,8 @@ from central.commands.node import register_node
 from central.commands.pipeline import register_pipeline
 from central.commands.readonly import register_readonly
 from central.commands.stations import register_stations_admin
-from central.config import DEFAULT_DATA_DIR, ENV_DSN
+from central.config import DEFAULT_DATA_DIR
+from central.config import ENV_DSN
 from prep.cli_es import Subcommands
 
 

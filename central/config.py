@@ -21,16 +21,21 @@ import secrets
 import socket
 import tomllib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
 import platformdirs
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID
+from cryptography.x509.oid import NameOID
 
-from prep.crypto import SigningKey, cert_fingerprint
+from prep.crypto import SigningKey
+from prep.crypto import cert_fingerprint
 from prep.durable import write_private
 
 DEFAULT_DATA_DIR = Path(platformdirs.user_data_dir("prep-central"))

@@ -38,8 +38,10 @@ from typing import cast
 
 from aiohttp import web
 
-from central.ratelog import Throttle, quieted
-from central.refusals import WINDOW_SECONDS, source_of
+from central.ratelog import Throttle
+from central.ratelog import quieted
+from central.refusals import WINDOW_SECONDS
+from central.refusals import source_of
 
 #: Descriptors kept for everything but client sockets: the database pool, blob and log
 #: files, the listening sockets, mDNS, the cortes.

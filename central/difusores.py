@@ -18,20 +18,35 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central import audit
 from central.auth import SignedRequest
-from central.db.models import CorteRow, Difusor, Station
-from central.enrollment import DEFAULT_TTL, add_code, claim_code, read_enrollment
-from central.errors import ApiError, Refused, bounded
-from prep.canonical import CanonicalError, parse_json, sha256_hex
-from prep.corte.difusores import nombre_valido, url_valida
-from prep.records import RecordError, format_time, parse_time
+from central.db.models import CorteRow
+from central.db.models import Difusor
+from central.db.models import Station
+from central.enrollment import DEFAULT_TTL
+from central.enrollment import add_code
+from central.enrollment import claim_code
+from central.enrollment import read_enrollment
+from central.errors import ApiError
+from central.errors import Refused
+from central.errors import bounded
+from prep.canonical import CanonicalError
+from prep.canonical import parse_json
+from prep.canonical import sha256_hex
+from prep.corte.difusores import nombre_valido
+from prep.corte.difusores import url_valida
+from prep.records import RecordError
+from prep.records import format_time
+from prep.records import parse_time
 
 ROLE = "difusor"
 SITIO = "DIFUSOR"

@@ -7,11 +7,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from central.auth import SIGNATURE_HEADER, SignedRequest
-from central.difusores import MAX_REGISTRO_BYTES, MAX_REPORTE_BYTES, registrar, reportar
-from central.http_common import CENTRAL, read_body
+from central.auth import SIGNATURE_HEADER
+from central.auth import SignedRequest
+from central.difusores import MAX_REGISTRO_BYTES
+from central.difusores import MAX_REPORTE_BYTES
+from central.difusores import registrar
+from central.difusores import reportar
+from central.http_common import CENTRAL
+from central.http_common import read_body
 from prep.canonical import sha256_hex
-from prep.protocol import DIFUSOR_HEADER, DIFUSOR_REGISTRO_PATH, DIFUSOR_REPORTE_PATH
+from prep.protocol import DIFUSOR_HEADER
+from prep.protocol import DIFUSOR_REGISTRO_PATH
+from prep.protocol import DIFUSOR_REPORTE_PATH
 
 
 def add_difusor_routes(app: web.Application) -> None:

@@ -30,7 +30,8 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 
 #: Failed attempts of one source, and of all sources, within the window.
 PER_SOURCE = 10

@@ -11,16 +11,25 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central import audit
-from central.db.models import EnrollmentCode, Station
-from central.errors import ApiError, Refused
-from prep.canonical import CanonicalError, JsonValue, parse_json, sha256_hex
-from prep.crypto import SignatureError, VerifyKey
+from central.db.models import EnrollmentCode
+from central.db.models import Station
+from central.errors import ApiError
+from central.errors import Refused
+from prep.canonical import CanonicalError
+from prep.canonical import JsonValue
+from prep.canonical import parse_json
+from prep.canonical import sha256_hex
+from prep.crypto import SignatureError
+from prep.crypto import VerifyKey
 from prep.records import format_time
 
 ROLES = ("catd", "ccv")

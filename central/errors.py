@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from prep.canonical import CodedError, JsonValue
+from prep.canonical import CodedError
+from prep.canonical import JsonValue
 
 
 class ApiError(Exception):

@@ -23,40 +23,42 @@ import secrets
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from psycopg.conninfo import conninfo_to_dict
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine
+from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 import prep
 from central import audit
-from central.config import DataDir, Identity
-from central.db.models import (
-    Anomaly,
-    AuditedBuild,
-    AuditEntry,
-    CatalogVersion,
-    CatdDistrito,
-    CatdEstadoOculto,
-    CorteRow,
-    Installation,
-    Publicacion,
-    Station,
-    StationHealth,
-)
+from central.config import DataDir
+from central.config import Identity
+from central.db.models import Anomaly
+from central.db.models import AuditedBuild
+from central.db.models import AuditEntry
+from central.db.models import CatalogVersion
+from central.db.models import CatdDistrito
+from central.db.models import CatdEstadoOculto
+from central.db.models import CorteRow
+from central.db.models import Installation
+from central.db.models import Publicacion
+from central.db.models import Station
+from central.db.models import StationHealth
 from prep.auditoria import paquete as p
-from prep.build_info import (
-    DEV_PREFIX,
-    DEVELOPMENT,
-    current_build,
-    fingerprint_of,
-    running_manifest,
-)
+from prep.build_info import DEV_PREFIX
+from prep.build_info import DEVELOPMENT
+from prep.build_info import current_build
+from prep.build_info import fingerprint_of
+from prep.build_info import running_manifest
 from prep.corte.package import MANIFEST
-from prep.corte.verify import SIGNATURE, HashCache, verify_corte
+from prep.corte.verify import SIGNATURE
+from prep.corte.verify import HashCache
+from prep.corte.verify import verify_corte
 from prep.records import format_time
 from prep.rules import RuleSet
 

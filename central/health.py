@@ -11,19 +11,26 @@ version the station holds (:func:`note_bundle`). ``prep central stations`` print
 from __future__ import annotations
 
 import functools
-from datetime import UTC, datetime
-from typing import Any, cast
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+from typing import cast
 
-from sqlalchemy import Engine, Table, select
-from sqlalchemy.dialects.postgresql import Insert, insert
+from sqlalchemy import Engine
+from sqlalchemy import Table
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import Insert
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from central import catalog_store
 from central.audited_builds import check_station_build
-from central.db.models import Station, StationHealth
+from central.db.models import Station
+from central.db.models import StationHealth
 from central.operators import operators_version
 from prep.protocol import Batch
-from prep.records import Kind, format_time
+from prep.records import Kind
+from prep.records import format_time
 
 _HEALTH = cast(Table, StationHealth.__table__)
 

@@ -7,25 +7,34 @@ modules (:mod:`central.work_api`, :mod:`central.intake_api`) add their routes to
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import timedelta
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec
+from typing import TypeVar
 
 from aiohttp import web
 from sqlalchemy import Engine
 
-from central.auth import SIGNATURE_HEADER, STATION_HEADER, RecentKeys, authenticate
+from central.auth import SIGNATURE_HEADER
+from central.auth import STATION_HEADER
+from central.auth import RecentKeys
+from central.auth import authenticate
 from central.blobs import BlobStore
-from central.config import DataDir, Identity
+from central.config import DataDir
+from central.config import Identity
 from central.connections import ConnectionLimits
-from central.enroll_limit import EnrollmentLimiter, EnrollmentLimits
+from central.enroll_limit import EnrollmentLimiter
+from central.enroll_limit import EnrollmentLimits
 from central.errors import ApiError
 from central.ingest import Ingestor
 from central.leases import DEFAULT_LEASE_TIME
 from central.ratelog import Throttle
-from central.refusals import WINDOW_SECONDS, UnsignedRefusals
+from central.refusals import WINDOW_SECONDS
+from central.refusals import UnsignedRefusals
 from central.work_wait import WorkWaiters
 from prep.canonical import sha256_hex
 

@@ -15,10 +15,21 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple, cast
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+from typing import NamedTuple
+from typing import cast
 
-from sqlalchemy import Engine, String, Table, bindparam, func, or_, select, update
+from sqlalchemy import Engine
+from sqlalchemy import String
+from sqlalchemy import Table
+from sqlalchemy import bindparam
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -26,28 +37,30 @@ from central.anomalies import add_anomaly
 from central.blobs import BlobStore
 from central.config import Identity
 from central.crash import crash_point
-from central.db.models import Anomaly, Station, StoredBatch, StoredRecord
-from central.errors import Quarantine, Refused, unparsed_batch
+from central.db.models import Anomaly
+from central.db.models import Station
+from central.db.models import StoredBatch
+from central.db.models import StoredRecord
+from central.errors import Quarantine
+from central.errors import Refused
+from central.errors import unparsed_batch
 from central.health import note_batch
-from central.pipeline.apply import (
-    NO_WORK,
-    WorkMade,
-    apply_batch,
-    audit_contradicciones,
-    audit_cotejos,
-)
+from central.pipeline.apply import NO_WORK
+from central.pipeline.apply import WorkMade
+from central.pipeline.apply import apply_batch
+from central.pipeline.apply import audit_contradicciones
+from central.pipeline.apply import audit_cotejos
 from central.pipeline.authorize import Sender
 from prep.canonical import sha256_hex
 from prep.crypto import VerifyKey
-from prep.protocol import (
-    Batch,
-    ProtocolError,
-    Receipt,
-    SignedBatch,
-    read_signed_batch,
-    sign_receipt,
-)
-from prep.records import Kind, format_time
+from prep.protocol import Batch
+from prep.protocol import ProtocolError
+from prep.protocol import Receipt
+from prep.protocol import SignedBatch
+from prep.protocol import read_signed_batch
+from prep.protocol import sign_receipt
+from prep.records import Kind
+from prep.records import format_time
 
 CLOCK_SKEW_LIMIT = timedelta(minutes=2)
 CLOCK_SKEW_REPEAT = timedelta(hours=1)

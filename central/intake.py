@@ -27,38 +27,51 @@ import json
 import logging
 import os
 import re
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, exists, select
+from sqlalchemy import Engine
+from sqlalchemy import exists
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.anomalies import add_anomaly
-from central.blobs import BlobStore, NotAnImage
+from central.blobs import BlobStore
+from central.blobs import NotAnImage
 from central.catalog_store import current as current_catalog
-from central.config import DataDir, Identity
+from central.config import DataDir
+from central.config import Identity
 from central.db.models import ActaImage
-from central.enrollment import Site, create_code, enroll
+from central.enrollment import Site
+from central.enrollment import create_code
+from central.enrollment import enroll
 from central.errors import Refused
-from central.ingest import Ingestor, read_cursor
+from central.ingest import Ingestor
+from central.ingest import read_cursor
 from prep.catalog import Catalog
 from prep.crypto import SigningKey
 from prep.image_check import declared_by_name
 from prep.protocol import make_batch
 from prep.qr import ActaCodec
-from prep.records import Kind, new_record
-from prep.station.scan.hotfolder import (
-    Disposition,
-    HotFileResult,
-    HotFolder,
-    HotFolderOptions,
-    HotFolderOutcome,
-    readable,
-)
-from prep.station.scan.quality import Motivo, QualityPolicy, check_image
+from prep.records import Kind
+from prep.records import new_record
+from prep.station.scan.hotfolder import Disposition
+from prep.station.scan.hotfolder import HotFileResult
+from prep.station.scan.hotfolder import HotFolder
+from prep.station.scan.hotfolder import HotFolderOptions
+from prep.station.scan.hotfolder import HotFolderOutcome
+from prep.station.scan.hotfolder import readable
+from prep.station.scan.quality import Motivo
+from prep.station.scan.quality import QualityPolicy
+from prep.station.scan.quality import check_image
 
 log = logging.getLogger("central.intake")
 

@@ -3,16 +3,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from central.db.models import Station
 from central.errors import ApiError
-from central.http_common import CENTRAL, signed_station
+from central.http_common import CENTRAL
+from central.http_common import signed_station
 from central.intake import ANOMALY
 from prep.records import format_time
 

@@ -40,32 +40,53 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, Generic, NamedTuple, TypeVar, cast
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+from typing import Generic
+from typing import NamedTuple
+from typing import TypeVar
+from typing import cast
 
-from sqlalchemy import Connection, Engine, Row, Table, func, select, text, update
+from sqlalchemy import Connection
+from sqlalchemy import Engine
+from sqlalchemy import Row
+from sqlalchemy import Table
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import text
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from central.anomalies import add_anomaly
-from central.auth import STATION_ROW, SignedRequest, verified_station
-from central.catd_distritos import assigned, distritos_of
-from central.db.models import ActaCapture, ActaImage, ActaStateRow, Anomaly, Lease
+from central.auth import STATION_ROW
+from central.auth import SignedRequest
+from central.auth import verified_station
+from central.catd_distritos import assigned
+from central.catd_distritos import distritos_of
+from central.db.models import ActaCapture
+from central.db.models import ActaImage
+from central.db.models import ActaStateRow
+from central.db.models import Anomaly
+from central.db.models import Lease
 from central.errors import ApiError
 from central.pipeline.apply import current_lookup
-from central.pipeline.state import (
-    CAPTURA,
-    SLOT,
-    VERIFICACION,
-    Estado,
-    Lookup,
-)
-from prep.canonical import CanonicalError, parse_json
+from central.pipeline.state import CAPTURA
+from central.pipeline.state import SLOT
+from central.pipeline.state import VERIFICACION
+from central.pipeline.state import Estado
+from central.pipeline.state import Lookup
+from prep.canonical import CanonicalError
+from prep.canonical import parse_json
 from prep.protocol import MAX_ESPERA
 from prep.records import format_time
-from prep.values import Captura, conciliar
+from prep.values import Captura
+from prep.values import conciliar
 
 DEFAULT_LEASE_TIME = timedelta(minutes=10)
 MAX_PREFETCH = 10

@@ -15,12 +15,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central import audit
 from central.db.models import CentralNodeRow
-from prep.bundle import MAX_CERT_PEM, MAX_NODE_URL, MAX_NODES, BundleNode
+from prep.bundle import MAX_CERT_PEM
+from prep.bundle import MAX_NODE_URL
+from prep.bundle import MAX_NODES
+from prep.bundle import BundleNode
 from prep.canonical import CodedError
 from prep.crypto import pem_fingerprint
 

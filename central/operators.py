@@ -17,22 +17,29 @@ import os
 import re
 import secrets
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central import audit, catalog_store
-from central.db.models import OPERATOR_ROLES, Operator
+from central import audit
+from central import catalog_store
+from central.db.models import OPERATOR_ROLES
+from central.db.models import Operator
 from central.enrollment import MAX_CATD
 from prep.bundle import operator_name_key
 from prep.catalog.cells import spreadsheet_safe
-from prep.passwords import ScryptHash, hash_password
+from prep.passwords import ScryptHash
+from prep.passwords import hash_password
 from prep.records import format_time
 
 OPERATORS_LOCK = (0x50524550, 2)  # "PREP", 2: serializes operator changes

@@ -35,17 +35,23 @@ import ipaddress
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Awaitable
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from central.anomalies import record_unsigned, record_unsigned_summary
-from central.errors import Refused, bounded
-from central.ratelog import Throttle, quieted
+from central.anomalies import record_unsigned
+from central.anomalies import record_unsigned_summary
+from central.errors import Refused
+from central.errors import bounded
+from central.ratelog import Throttle
+from central.ratelog import quieted
 from prep.records import format_time
 
 WINDOW_SECONDS = 60.0

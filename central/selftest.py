@@ -14,18 +14,20 @@ from contextlib import ExitStack
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from central.config import DataDir, load_identity
-from central.db import current_revision, database_dsn, head_revision, make_engine
+from central.config import DataDir
+from central.config import load_identity
+from central.db import current_revision
+from central.db import database_dsn
+from central.db import head_revision
+from central.db import make_engine
 from central.db.privileges import API_ROLE
-from prep.selftest import (
-    EXIT_DATA_DIR,
-    EXIT_DATABASE,
-    EXIT_DEPENDENCIES,
-    Check,
-    CheckFailed,
-    build_check,
-    run_checks,
-)
+from prep.selftest import EXIT_DATA_DIR
+from prep.selftest import EXIT_DATABASE
+from prep.selftest import EXIT_DEPENDENCIES
+from prep.selftest import Check
+from prep.selftest import CheckFailed
+from prep.selftest import build_check
+from prep.selftest import run_checks
 
 
 def self_test(args: argparse.Namespace) -> int:

@@ -14,39 +14,63 @@ import json
 import logging
 import signal
 import ssl
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from collections.abc import Awaitable
+from collections.abc import Callable
+from datetime import UTC
+from datetime import datetime
 
 from aiohttp import web
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from zeroconf import InterfaceChoice
 
-from central import audit, ratelog
-from central.advertise import AdvertiseError, CentralAdvertiser, Interfaces, serve_label
-from central.anomalies import record_refusal, source_actor
-from central.auth import (
-    SIGNATURE_HEADER,
-    STATION_HEADER,
-    SignedRequest,
-    authenticated_key,
-)
-from central.blobs import BlobTooLarge, HashMismatch, NotAnImage, is_sha256
-from central.bundle import etag, parse_etag, station_bundle
-from central.config import DataDir, Identity
+from central import audit
+from central import ratelog
+from central.advertise import AdvertiseError
+from central.advertise import CentralAdvertiser
+from central.advertise import Interfaces
+from central.advertise import serve_label
+from central.anomalies import record_refusal
+from central.anomalies import source_actor
+from central.auth import SIGNATURE_HEADER
+from central.auth import STATION_HEADER
+from central.auth import SignedRequest
+from central.auth import authenticated_key
+from central.blobs import BlobTooLarge
+from central.blobs import HashMismatch
+from central.blobs import NotAnImage
+from central.blobs import is_sha256
+from central.bundle import etag
+from central.bundle import parse_etag
+from central.bundle import station_bundle
+from central.config import DataDir
+from central.config import Identity
 from central.connections import GuardedSite
 from central.db.engine import database_unreachable
 from central.db.locks import DatabaseBusy
-from central.enroll_limit import GLOBAL, Blocked
-from central.enrollment import enroll, read_enrollment
-from central.errors import ApiError, Refused
-from central.http_common import CENTRAL, Central, body_chunks, read_body, signed_station
+from central.enroll_limit import GLOBAL
+from central.enroll_limit import Blocked
+from central.enrollment import enroll
+from central.enrollment import read_enrollment
+from central.errors import ApiError
+from central.errors import Refused
+from central.http_common import CENTRAL
+from central.http_common import Central
+from central.http_common import body_chunks
+from central.http_common import read_body
+from central.http_common import signed_station
 from central.ingest import read_cursor
 from central.refusals import source_of
 from prep.bundle import BUNDLE_PATH
-from prep.protocol import CLOCK_HEADER, MAX_BATCH_BYTES, PROTOCOL_VERSION, TIMELINE_HEADER
-from prep.records import RecordError, format_time, parse_time
+from prep.protocol import CLOCK_HEADER
+from prep.protocol import MAX_BATCH_BYTES
+from prep.protocol import PROTOCOL_VERSION
+from prep.protocol import TIMELINE_HEADER
+from prep.records import RecordError
+from prep.records import format_time
+from prep.records import parse_time
 
 #: On SIGTERM, requests in progress get this long to finish (then they are cancelled;
 #: a station repeats what got no answer). aiohttp's default is 60 s.

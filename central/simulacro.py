@@ -9,7 +9,10 @@ rule is checked first to say it in the operator's words).
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select, text, update
+from sqlalchemy import Connection
+from sqlalchemy import select
+from sqlalchemy import text
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from central.db.models import Installation

@@ -15,11 +15,14 @@ out. Every change is audited in that transaction (``station_disabled`` /
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, func, update
+from sqlalchemy import Engine
+from sqlalchemy import func
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from central import audit
-from central.db.models import Lease, Station
+from central.db.models import Lease
+from central.db.models import Station
 
 MAX_REASON = 500
 """Characters of a reason kept in the audit log (it is written by a person)."""

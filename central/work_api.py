@@ -11,18 +11,20 @@ import asyncio
 
 from aiohttp import web
 
-from central.auth import SIGNATURE_HEADER, STATION_HEADER, SignedRequest
+from central.auth import SIGNATURE_HEADER
+from central.auth import STATION_HEADER
+from central.auth import SignedRequest
 from central.blobs import is_sha256
 from central.errors import ApiError
-from central.http_common import CENTRAL, read_body, signed_station
-from central.leases import (
-    COTEJO,
-    MAX_REQUEST_BYTES,
-    WorkRequest,
-    next_work,
-    release,
-    renew,
-)
+from central.http_common import CENTRAL
+from central.http_common import read_body
+from central.http_common import signed_station
+from central.leases import COTEJO
+from central.leases import MAX_REQUEST_BYTES
+from central.leases import WorkRequest
+from central.leases import next_work
+from central.leases import release
+from central.leases import renew
 from central.work_wait import Waited
 from prep.canonical import sha256_hex
 

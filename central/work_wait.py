@@ -32,13 +32,16 @@ import enum
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 
 import psycopg
 
-from central.ingest import ORIGIN, WORK_CHANNEL
+from central.ingest import ORIGIN
+from central.ingest import WORK_CHANNEL
 from central.pipeline.apply import WorkMade
-from central.pipeline.state import CAPTURA, VERIFICACION
+from central.pipeline.state import CAPTURA
+from central.pipeline.state import VERIFICACION
 from prep.background import BackgroundLoop
 
 log = logging.getLogger("central.work_wait")

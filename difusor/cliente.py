@@ -18,9 +18,13 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote
+from urllib.parse import urljoin
+from urllib.parse import urlsplit
 
-from difusor.errores import DifusorError, OrigenNoDisponible, Rechazo
+from difusor.errores import DifusorError
+from difusor.errores import OrigenNoDisponible
+from difusor.errores import Rechazo
 from prep import __version__
 
 _CHUNK = 256 * 1024

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from platformdirs import user_data_dir
 
 from difusor.errores import DifusorError
-from prep.durable import fsync_dir, write_synced
+from prep.durable import fsync_dir
+from prep.durable import write_synced
 
 CONFIG = "difusor.toml"
 MiB = 2**20

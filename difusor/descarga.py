@@ -21,9 +21,12 @@ from pathlib import Path
 from difusor.cliente import Origen
 from difusor.config import Limites
 from difusor.errores import Rechazo
-from difusor.indice import EntradaCorte, sha256
-from difusor.raiz import MANIFEST, Raiz
-from prep.crypto import SignatureError, VerifyKey
+from difusor.indice import EntradaCorte
+from difusor.indice import sha256
+from difusor.raiz import MANIFEST
+from difusor.raiz import Raiz
+from prep.crypto import SignatureError
+from prep.crypto import VerifyKey
 from prep.filehash import sha256_file
 
 FIRMA = MANIFEST + ".sig"

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import asdict
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from prep.durable import fsync_dir, write_synced
+from prep.durable import fsync_dir
+from prep.durable import write_synced
 
 ESTADO = "estado.json"
 _GUARDADOS = 20

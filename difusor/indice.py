@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from difusor.cliente import Origen
 from difusor.errores import Rechazo
-from prep.crypto import SignatureError, VerifyKey
+from prep.crypto import SignatureError
+from prep.crypto import VerifyKey
 
 INDICE = "indice.json"
 INDICE_FIRMA = INDICE + ".sig"

@@ -20,8 +20,10 @@ import secrets
 import shutil
 from pathlib import Path
 
-from difusor.indice import es_corte, orden
-from prep.durable import fsync_dir, write_synced
+from difusor.indice import es_corte
+from difusor.indice import orden
+from prep.durable import fsync_dir
+from prep.durable import write_synced
 
 STAGING = ".staging"
 LATEST = "latest"

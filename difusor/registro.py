@@ -21,31 +21,30 @@ import json
 import socket
 import ssl
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from difusor.errores import DifusorError
 from prep import __version__
-from prep.crypto import SigningKey, b64encode
-from prep.durable import fsync_dir, write_synced
-from prep.protocol import (
-    DIFUSOR_HEADER,
-    DIFUSOR_REGISTRO_PATH,
-    DIFUSOR_REPORTE_PATH,
-    request_message,
-)
+from prep.crypto import SigningKey
+from prep.crypto import b64encode
+from prep.durable import fsync_dir
+from prep.durable import write_synced
+from prep.protocol import DIFUSOR_HEADER
+from prep.protocol import DIFUSOR_REGISTRO_PATH
+from prep.protocol import DIFUSOR_REPORTE_PATH
+from prep.protocol import request_message
 from prep.records import format_time
 from prep.station.errors import EnrollmentError
-from prep.station.tls import (
-    fetch_certificate,
-    host_port,
-    is_certificate_failure,
-    normalize_fingerprint,
-    pem_fingerprint,
-    pinned_context,
-    spoof_message,
-)
+from prep.station.tls import fetch_certificate
+from prep.station.tls import host_port
+from prep.station.tls import is_certificate_failure
+from prep.station.tls import normalize_fingerprint
+from prep.station.tls import pem_fingerprint
+from prep.station.tls import pinned_context
+from prep.station.tls import spoof_message
 
 KEY = "difusor.key"
 REGISTRO = "registro.json"

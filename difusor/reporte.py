@@ -9,12 +9,14 @@ next poll; it never changes what is served.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
 from difusor import registro
 from difusor.errores import DifusorError
-from difusor.estado import Estado, ahora
+from difusor.estado import Estado
+from difusor.estado import ahora
 from difusor.raiz import Raiz
 
 log = logging.getLogger("difusor.reporte")

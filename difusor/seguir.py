@@ -15,16 +15,24 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from difusor.cliente import Origen, ssl_context
+from difusor.cliente import Origen
+from difusor.cliente import ssl_context
 from difusor.config import Config
 from difusor.descarga import descargar
-from difusor.errores import CorteInvalido, DifusorError, Rechazo
-from difusor.estado import Estado, ahora, cargar, guardar
-from difusor.indice import leer_indice, orden
+from difusor.errores import CorteInvalido
+from difusor.errores import DifusorError
+from difusor.errores import Rechazo
+from difusor.estado import Estado
+from difusor.estado import ahora
+from difusor.estado import cargar
+from difusor.estado import guardar
+from difusor.indice import leer_indice
+from difusor.indice import orden
 from difusor.raiz import Raiz
 from difusor.reporte import informar
 from prep.corte.verify import verify_corte
-from prep.rules import DEFAULT_RULES, RuleSet
+from prep.rules import DEFAULT_RULES
+from prep.rules import RuleSet
 
 log = logging.getLogger("difusor")
 LOCK = "difusor.lock"

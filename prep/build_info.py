@@ -21,8 +21,10 @@ import hashlib
 import importlib.util
 import re
 import sys
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
 from functools import cache
 from pathlib import Path
 

@@ -17,23 +17,29 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 from typing import Any
 
-from prep.canonical import CanonicalError, CodedError, canonical_bytes, parse_json
-from prep.catalog.files import FILES, files_digest
-from prep.crypto import (
-    SignatureError,
-    SigningKey,
-    VerifyKey,
-    b64decode,
-    b64encode,
-    pem_fingerprint,
-)
-from prep.passwords import PasswordError, ScryptHash
+from prep.canonical import CanonicalError
+from prep.canonical import CodedError
+from prep.canonical import canonical_bytes
+from prep.canonical import parse_json
+from prep.catalog.files import FILES
+from prep.catalog.files import files_digest
+from prep.crypto import SignatureError
+from prep.crypto import SigningKey
+from prep.crypto import VerifyKey
+from prep.crypto import b64decode
+from prep.crypto import b64encode
+from prep.crypto import pem_fingerprint
+from prep.passwords import PasswordError
+from prep.passwords import ScryptHash
 from prep.protocol import SIGNATURE_BYTES
-from prep.records import RecordError, format_time, parse_time
+from prep.records import RecordError
+from prep.records import format_time
+from prep.records import parse_time
 
 BUNDLE_FORMAT = 2
 READABLE_FORMATS = (1, 2)

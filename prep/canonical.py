@@ -11,7 +11,8 @@ import hashlib
 import json
 import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from collections.abc import Iterable
 from typing import Any
 
 JsonValue = Any  # dict[str, JsonValue] | list[JsonValue] | str | int | bool | None

@@ -9,8 +9,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from prep import __version__, cli_es
-from prep.errors_es import describe_os_error, os_error_advice
+from prep import __version__
+from prep import cli_es
+from prep.errors_es import describe_os_error
+from prep.errors_es import os_error_advice
 from prep.logsetup import setup_logging
 from prep.memory import keep_freed_memory
 
@@ -118,7 +120,9 @@ def _scale(text: str) -> float:
 
 
 def _catalog_generate(args: argparse.Namespace) -> int:
-    from prep.catalog import catalog_digest, generate_catalog, write_catalog
+    from prep.catalog import catalog_digest
+    from prep.catalog import generate_catalog
+    from prep.catalog import write_catalog
 
     catalog = generate_catalog(args.seed, args.scale)
     write_catalog(catalog, args.out)
@@ -131,7 +135,8 @@ def _catalog_generate(args: argparse.Namespace) -> int:
 
 
 def _catalog_check(args: argparse.Namespace) -> int:
-    from prep.catalog import catalog_digest, load_catalog
+    from prep.catalog import catalog_digest
+    from prep.catalog import load_catalog
 
     catalog = load_catalog(args.directory)
     print(f"{args.directory}: válido; {len(catalog.casillas)} casillas, "
@@ -141,7 +146,8 @@ def _catalog_check(args: argparse.Namespace) -> int:
 
 def _verify_corte(args: argparse.Namespace) -> int:
     from prep.corte.verify import verify_corte
-    from prep.rules import DEFAULT_RULES, RuleSet
+    from prep.rules import DEFAULT_RULES
+    from prep.rules import RuleSet
 
     rules = RuleSet.from_toml(args.reglas) if args.reglas else DEFAULT_RULES
     result = verify_corte(args.directory, args.llave, args.huella, rules=rules)

@@ -13,7 +13,9 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Callable
-from typing import Any, TypeAlias, TypeVar
+from typing import Any
+from typing import TypeAlias
+from typing import TypeVar
 
 #: What ``add_subparsers`` returns: the parameter of every ``register…`` function that
 #: adds a command to ``prep`` (or a subcommand to one).

@@ -32,7 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
+from PIL import UnidentifiedImageError
 
 #: A letter page at 600 dpi is 34 Mpx; more is a mistake or a decompression bomb.
 MAX_PIXELS = 60_000_000

@@ -16,7 +16,8 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from prep.crypto import b64decode, b64encode
+from prep.crypto import b64decode
+from prep.crypto import b64encode
 
 SCRYPT_N = 2**14
 SCRYPT_R = 8

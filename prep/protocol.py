@@ -6,19 +6,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import TypeVar
 
-from prep.canonical import (
-    CanonicalError,
-    CodedError,
-    JsonValue,
-    canonical_bytes,
-    parse_json,
-    sha256_hex,
-)
-from prep.crypto import SignatureError, SigningKey, VerifyKey, b64decode, b64encode
-from prep.records import STATION_ID, Record, RecordError, format_time, parse_time
+from prep.canonical import CanonicalError
+from prep.canonical import CodedError
+from prep.canonical import JsonValue
+from prep.canonical import canonical_bytes
+from prep.canonical import parse_json
+from prep.canonical import sha256_hex
+from prep.crypto import SignatureError
+from prep.crypto import SigningKey
+from prep.crypto import VerifyKey
+from prep.crypto import b64decode
+from prep.crypto import b64encode
+from prep.records import STATION_ID
+from prep.records import Record
+from prep.records import RecordError
+from prep.records import format_time
+from prep.records import parse_time
 
 PROTOCOL_VERSION = 1
 #: The mDNS service the central advertises and stations browse (docs/protocol.md).

@@ -27,7 +27,9 @@ from typing import Protocol
 
 import segno
 
-from prep.catalog.model import Acta, Catalog, clave_casilla
+from prep.catalog.model import Acta
+from prep.catalog.model import Catalog
+from prep.catalog.model import clave_casilla
 
 MAX_CODE_CHARS = 256
 LABEL_PREFIX = "PREP1"

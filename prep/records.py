@@ -10,16 +10,24 @@ from __future__ import annotations
 import enum
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 
 from prep.build_info import LABEL as BUILD_LABEL
-from prep.canonical import CanonicalError, JsonValue, canonical_bytes, sha256_hex
-from prep.paquete import TipoDocumento, Traslado
+from prep.canonical import CanonicalError
+from prep.canonical import JsonValue
+from prep.canonical import canonical_bytes
+from prep.canonical import sha256_hex
+from prep.paquete import TipoDocumento
+from prep.paquete import Traslado
 from prep.rules import CausaSinActa
-from prep.values import MAX_VALOR, check_valor, parse_valor
+from prep.values import MAX_VALOR
+from prep.values import check_valor
+from prep.values import parse_valor
 
 RECORD_VERSION = 1
 MAX_RECORD_BYTES = 64 * 1024

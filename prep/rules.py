@@ -18,13 +18,21 @@ import enum
 import functools
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import fields
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, cast
+from typing import Any
+from typing import cast
 
-from prep.catalog.model import Casilla, Eleccion, Layout
-from prep.values import Captura, Marca, Valor
+from prep.catalog.model import Casilla
+from prep.catalog.model import Eleccion
+from prep.catalog.model import Layout
+from prep.values import Captura
+from prep.values import Marca
+from prep.values import Valor
 
 
 class CausaSinActa(enum.StrEnum):

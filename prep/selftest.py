@@ -11,14 +11,16 @@ from __future__ import annotations
 import io
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from prep import __version__
-from prep.build_info import PACKAGE, current_build
+from prep.build_info import PACKAGE
+from prep.build_info import current_build
 
 # Exit codes, one per kind of failure.
 EXIT_BUILD = 10  # the bundle's files are not those of its manifest

@@ -9,7 +9,10 @@ drives the double-blind reconciliation (DOMAIN.md, "The acta lifecycle").
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable
+from collections.abc import Iterator
+from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 MAX_VALOR = 9999

@@ -6,7 +6,10 @@ from Qt and would otherwise say «OK» and «Cancel» (issue 35).
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QLibraryInfo
+from PySide6.QtCore import QLocale
+from PySide6.QtCore import QTranslator
 
 TRANSLATOR_NAME = "prep-qt-es"
 """The installed translator's object name (a child of the application): installed once."""

@@ -21,17 +21,21 @@ import sys
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
 from offscreen import REPO
 
 from prep.capacitacion.estacion import TrainingStation
 from prep.capacitacion.informe import write_informe
-from prep.capacitacion.practica import practice_dir, prepare
+from prep.capacitacion.practica import practice_dir
+from prep.capacitacion.practica import prepare
 from prep.capacitacion.puntaje import puntajes
 from prep.station.work import WorkQueue
-from prep.values import Marca, parse_valor
+from prep.values import Marca
+from prep.values import parse_valor
 
 PASSWORD = "practica-segura-1"
 CATD = 10

@@ -13,7 +13,9 @@ import sys
 from pathlib import Path
 from typing import cast
 
-from offscreen import REPO, application, save_grab
+from offscreen import REPO
+from offscreen import application
+from offscreen import save_grab
 
 from catd.casilla.presenter import IntakePresenter
 from catd.casilla.view import IntakePanel

@@ -22,7 +22,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from offscreen import REPO, application, save_grab, spin
+from offscreen import REPO
+from offscreen import application
+from offscreen import save_grab
+from offscreen import spin
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -37,7 +40,9 @@ from catd.taskman import TaskManager
 from catd.wedge import WedgeDetector
 from catd.window import MainWindow
 from prep.catalog import Acta
-from prep.sintetico.acta_image import ActaImageOptions, blank_page, render_acta_image
+from prep.sintetico.acta_image import ActaImageOptions
+from prep.sintetico.acta_image import blank_page
+from prep.sintetico.acta_image import render_acta_image
 from prep.station.accounts import Operator
 from prep.station.sync import SyncState
 

@@ -26,10 +26,15 @@ from offscreen import REPO
 from prep.catalog import generate_catalog
 from prep.corte.model import ActaEnCorte
 from prep.corte.package import write_corte
-from prep.papel.actas import catd_pdf_name, plan_catd, write_catd_pdfs
+from prep.papel.actas import catd_pdf_name
+from prep.papel.actas import plan_catd
+from prep.papel.actas import write_catd_pdfs
 from prep.papel.comite import write_esperados_pdf
-from prep.papel.esperados import Esperados, preparar, to_json
-from prep.papel.informe import compare, write_informe
+from prep.papel.esperados import Esperados
+from prep.papel.esperados import preparar
+from prep.papel.esperados import to_json
+from prep.papel.informe import compare
+from prep.papel.informe import write_informe
 from prep.sintetico.plan import corte_de_referencia
 from prep.values import Captura
 

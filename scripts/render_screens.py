@@ -20,11 +20,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from offscreen import REPO, application, save_grab
-from PySide6.QtCore import QEventLoop, QTimer
-from PySide6.QtWidgets import QApplication, QWidget
+from offscreen import REPO
+from offscreen import application
+from offscreen import save_grab
+from PySide6.QtCore import QEventLoop
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QWidget
 
-from bench.gui import DEMO_PASSWORD, demo_station
+from bench.gui import DEMO_PASSWORD
+from bench.gui import demo_station
 from catd.acopio.view import AcopioView
 from catd.collector import GarbageCollector
 from catd.context import AppContext

@@ -20,13 +20,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from offscreen import REPO, application, save_grab, spin
+from offscreen import REPO
+from offscreen import application
+from offscreen import save_grab
+from offscreen import spin
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from bench.gui import demo_station
-from bench.work_demo import lease_work, written_values
+from bench.work_demo import lease_work
+from bench.work_demo import written_values
 from catd.captura.view import WorkView
 from catd.context import AppContext
 from catd.screens import SCREENS

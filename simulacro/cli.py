@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from prep.cli_es import Subcommands, checked
+from prep.cli_es import Subcommands
+from prep.cli_es import checked
 from simulacro.papel import add_subcommands
 
 
@@ -78,12 +79,14 @@ def default_catds(scale: float) -> int:
 
 def command(args: argparse.Namespace) -> int:
     """Run the drill; exit 0 only on an APROBADO verdict."""
-    from prep.rules import DEFAULT_RULES, RuleSet
+    from prep.rules import DEFAULT_RULES
+    from prep.rules import RuleSet
 
     rules = RuleSet.from_toml(args.reglas) if args.reglas else DEFAULT_RULES
     if args.rapido:
         return _rapido(args, rules)
-    from simulacro.drill import Drill, DrillOptions
+    from simulacro.drill import Drill
+    from simulacro.drill import DrillOptions
 
     if args.speed <= 0 or not 72 <= args.dpi <= 300:
         print("error: --speed debe ser mayor que 0 y --dpi de 72 a 300", file=sys.stderr)
@@ -151,7 +154,8 @@ def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
 
 def _rapido(args: argparse.Namespace, rules: object) -> int:
     from prep.rules import RuleSet
-    from simulacro.run import Options, run
+    from simulacro.run import Options
+    from simulacro.run import run
 
     assert isinstance(rules, RuleSet)
     report = run(Options(out=args.out, seed=args.seed, scale=args.scale), rules,

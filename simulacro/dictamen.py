@@ -22,19 +22,20 @@ from prep.corte.verify import HashCache
 from prep.rules import RuleSet
 from prep.sintetico.plan import Plan
 from simulacro.estaciones import Estaciones
-from simulacro.informe import DrillReport, station_totals, warnings
-from simulacro.revision import lineas, revisar
-from simulacro.veredicto import (
-    CorteVerdict,
-    EarlyChecks,
-    ErradaRows,
-    ExpectedRows,
-    check_correcciones,
-    check_corte,
-    check_cotejadas,
-    cortes_in,
-    cotejos_de,
-)
+from simulacro.informe import DrillReport
+from simulacro.informe import station_totals
+from simulacro.informe import warnings
+from simulacro.revision import lineas
+from simulacro.revision import revisar
+from simulacro.veredicto import CorteVerdict
+from simulacro.veredicto import EarlyChecks
+from simulacro.veredicto import ErradaRows
+from simulacro.veredicto import ExpectedRows
+from simulacro.veredicto import check_correcciones
+from simulacro.veredicto import check_corte
+from simulacro.veredicto import check_cotejadas
+from simulacro.veredicto import cortes_in
+from simulacro.veredicto import cotejos_de
 
 
 @dataclass

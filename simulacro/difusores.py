@@ -32,14 +32,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from difusor.estado import Estado, cargar
+from difusor.estado import Estado
+from difusor.estado import cargar
 from prep.corte.package import MANIFEST
-from prep.corte.verify import HashCache, verify_corte
+from prep.corte.verify import HashCache
+from prep.corte.verify import verify_corte
 from prep.crypto import SigningKey
-from prep.rules import DEFAULT_RULES, RuleSet
+from prep.rules import DEFAULT_RULES
+from prep.rules import RuleSet
 from simulacro.informe import Incidente
-from simulacro.nodo import NodoError, _terminate
-from simulacro.origen import INDICE, INDICE_FIRMA, Origen
+from simulacro.nodo import NodoError
+from simulacro.nodo import _terminate
+from simulacro.origen import INDICE
+from simulacro.origen import INDICE_FIRMA
+from simulacro.origen import Origen
 from simulacro.progreso import Reloj
 from simulacro.veredicto import cortes_in
 

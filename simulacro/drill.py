@@ -32,26 +32,45 @@ import random
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from prep.catalog import Catalog, generate_catalog, write_catalog
+from prep.catalog import Catalog
+from prep.catalog import generate_catalog
+from prep.catalog import write_catalog
 from prep.corte.verify import HashCache
-from prep.rules import DEFAULT_RULES, RuleSet
-from prep.sintetico.plan import COTEJO_RATE, Plan, make_plan
+from prep.rules import DEFAULT_RULES
+from prep.rules import RuleSet
+from prep.sintetico.plan import COTEJO_RATE
+from prep.sintetico.plan import Plan
+from prep.sintetico.plan import make_plan
 from simulacro.calibracion import python_loop_ms
 from simulacro.dictamen import Dictamen
 from simulacro.difusores import Difusores
 from simulacro.estaciones import Estaciones
-from simulacro.informe import CentralCosts, DrillReport, station_totals, write_metrics
-from simulacro.noche import Ajustes, Cortes, Noche
-from simulacro.nodo import Nodo, NodoError
-from simulacro.progreso import Reloj, progress_line
-from simulacro.salida import MARKER, prepare_out, space_needed
+from simulacro.informe import CentralCosts
+from simulacro.informe import DrillReport
+from simulacro.informe import station_totals
+from simulacro.informe import write_metrics
+from simulacro.noche import Ajustes
+from simulacro.noche import Cortes
+from simulacro.noche import Noche
+from simulacro.nodo import Nodo
+from simulacro.nodo import NodoError
+from simulacro.progreso import Reloj
+from simulacro.progreso import progress_line
+from simulacro.salida import MARKER
+from simulacro.salida import prepare_out
+from simulacro.salida import space_needed
 from simulacro.vaciado import drain
-from simulacro.veredicto import EarlyChecks, ErradaRows, ExpectedRows, cortes_in, filas_erradas
+from simulacro.veredicto import EarlyChecks
+from simulacro.veredicto import ErradaRows
+from simulacro.veredicto import ExpectedRows
+from simulacro.veredicto import cortes_in
+from simulacro.veredicto import filas_erradas
 
 log = logging.getLogger("simulacro")
 

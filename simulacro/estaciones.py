@@ -12,13 +12,18 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
+from typing import Protocol
 
-from prep.sintetico.plan import PlanEstacion, station_config
-from simulacro.nodo import Nodo, NodoError
-from simulacro.zygote import ForkedStation, Zygote
+from prep.sintetico.plan import PlanEstacion
+from prep.sintetico.plan import station_config
+from simulacro.nodo import Nodo
+from simulacro.nodo import NodoError
+from simulacro.zygote import ForkedStation
+from simulacro.zygote import Zygote
 
 ROLES_CATD = ("acopiador", "digitalizador", "capturista", "capturista", "verificador")
 ROLES_CCV = ("capturista", "capturista", "verificador")

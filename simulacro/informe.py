@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import resource
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+from typing import Any
 
 from prep.sintetico.plan import Plan
 from simulacro.revision import Revision

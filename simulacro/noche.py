@@ -20,12 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from prep.catalog import Catalog
-from prep.sintetico.acta_image import ActaImageOptions, render_acta_image
-from prep.sintetico.plan import NOCHE_MINUTOS, Plan, PlanEstacion
+from prep.sintetico.acta_image import ActaImageOptions
+from prep.sintetico.acta_image import render_acta_image
+from prep.sintetico.plan import NOCHE_MINUTOS
+from prep.sintetico.plan import Plan
+from prep.sintetico.plan import PlanEstacion
 from simulacro.difusores import Difusores
 from simulacro.estaciones import Estaciones
-from simulacro.informe import DrillReport, Incidente
-from simulacro.nodo import Nodo, NodoError
+from simulacro.informe import DrillReport
+from simulacro.informe import Incidente
+from simulacro.nodo import Nodo
+from simulacro.nodo import NodoError
 from simulacro.progreso import Reloj
 
 log = logging.getLogger("simulacro")

@@ -20,24 +20,30 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
-from prep.papel.actas import catd_pdf_name, paginas_de_control
+from prep.papel.actas import catd_pdf_name
+from prep.papel.actas import paginas_de_control
 from prep.papel.esperados import sin_acta_caso
-from prep.papel.informe import (
-    Informe,
-    compare_publicacion,
-    load_esperados,
-    write_informe,
-)
-from prep.sintetico.capturas import SIN_ACTA_CASOS, Caso
-from prep.sintetico.plan import Llegada, PlanEstacion
+from prep.papel.informe import Informe
+from prep.papel.informe import compare_publicacion
+from prep.papel.informe import load_esperados
+from prep.papel.informe import write_informe
+from prep.sintetico.capturas import SIN_ACTA_CASOS
+from prep.sintetico.capturas import Caso
+from prep.sintetico.plan import Llegada
+from prep.sintetico.plan import PlanEstacion
 from simulacro.estaciones import Estaciones
-from simulacro.nodo import Nodo, NodoError
-from simulacro.salida import MARKER, prepare_out
+from simulacro.nodo import Nodo
+from simulacro.nodo import NodoError
+from simulacro.salida import MARKER
+from simulacro.salida import prepare_out
 
 log = logging.getLogger("simulacro")
 

@@ -24,13 +24,17 @@ import re
 import ssl
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
+from urllib.parse import urlsplit
 
-from simulacro.nodo import _first_json_line, _terminate
+from simulacro.nodo import _first_json_line
+from simulacro.nodo import _terminate
 
 INDICE = "indice.json"
 INDICE_FIRMA = "indice.json.sig"
@@ -88,7 +92,8 @@ class Origen:
 def _self_signed(cert_file: Path, key_file: Path) -> None:
     """A fresh self-signed P-256 certificate valid for 127.0.0.1."""
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 

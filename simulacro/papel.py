@@ -91,12 +91,17 @@ def add_subcommands(sim: argparse.ArgumentParser) -> None:
 
 def preparar_command(args: argparse.Namespace) -> int:
     """Write the expected results and the printable actas."""
-    from prep.catalog import load_catalog, write_catalog
+    from prep.catalog import load_catalog
+    from prep.catalog import write_catalog
     from prep.catalog.files import CatalogError
     from prep.papel.actas import write_catd_pdfs
-    from prep.papel.comite import ESPERADOS_PDF, write_esperados_pdf
-    from prep.papel.esperados import ESPERADOS_JSON, preparar, write_esperados
-    from prep.rules import DEFAULT_RULES, RuleSet
+    from prep.papel.comite import ESPERADOS_PDF
+    from prep.papel.comite import write_esperados_pdf
+    from prep.papel.esperados import ESPERADOS_JSON
+    from prep.papel.esperados import preparar
+    from prep.papel.esperados import write_esperados
+    from prep.rules import DEFAULT_RULES
+    from prep.rules import RuleSet
 
     out: Path = args.out
     if out.exists() and any(out.iterdir()) and not (out / ESPERADOS_JSON).exists():
@@ -137,12 +142,10 @@ def preparar_command(args: argparse.Namespace) -> int:
 
 def informe_command(args: argparse.Namespace) -> int:
     """Compare a corte with the expected results; 0 only when everything matches."""
-    from prep.papel.informe import (
-        InformeError,
-        compare_publicacion,
-        load_esperados,
-        write_informe,
-    )
+    from prep.papel.informe import InformeError
+    from prep.papel.informe import compare_publicacion
+    from prep.papel.informe import load_esperados
+    from prep.papel.informe import write_informe
 
     try:
         esperados = load_esperados(args.esperados)
@@ -157,7 +160,9 @@ def informe_command(args: argparse.Namespace) -> int:
 def noche_command(args: argparse.Namespace) -> int:
     """Run the paper night and print its informe; 0 only when everything matches."""
     from prep.papel.informe import InformeError
-    from simulacro.noche_papel import ErrorDeCaptura, NocheError, NochePapel
+    from simulacro.noche_papel import ErrorDeCaptura
+    from simulacro.noche_papel import NocheError
+    from simulacro.noche_papel import NochePapel
 
     try:
         noche = NochePapel(args.esperados, args.out, dpi=args.dpi, espera_s=args.espera,
@@ -185,7 +190,8 @@ def noche_command(args: argparse.Namespace) -> int:
 def _print_informe(informe: Informe, pdf_json: list[Path]) -> int:
     """Print the informe's summary and verdict; 0 only when everything matches."""
     from prep.papel.informe import EXPLICACIONES
-    from prep.papel.tiempos import FASES, TODOS
+    from prep.papel.tiempos import FASES
+    from prep.papel.tiempos import TODOS
 
     print(f"Corte {informe.corte}: {informe.coinciden} de {informe.actas} actas coinciden "
           f"({informe.porcentaje:.2f} %); contiendas que coinciden "

@@ -27,16 +27,25 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 
 from prep.catalog import Catalog
-from prep.catalog.model import Ambito, Eleccion
+from prep.catalog.model import Ambito
+from prep.catalog.model import Eleccion
 from prep.corte.model import FueraDeCatalogo
-from prep.corte.package import LEEME, MANIFEST, slug
-from prep.corte.reader import CsvEleccion, CsvFormatError, read_eleccion_csv
-from prep.rules import CausaSinActa, RuleSet
+from prep.corte.package import LEEME
+from prep.corte.package import MANIFEST
+from prep.corte.package import slug
+from prep.corte.reader import CsvEleccion
+from prep.corte.reader import CsvFormatError
+from prep.corte.reader import read_eleccion_csv
+from prep.rules import CausaSinActa
+from prep.rules import RuleSet
 
 MARCA = "SIMULACRO"
 #: Examples a check names before it just counts the rest.

@@ -14,20 +14,37 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
-from prep.catalog import Acta, Catalog, generate_catalog, write_catalog
+from prep.catalog import Acta
+from prep.catalog import Catalog
+from prep.catalog import generate_catalog
+from prep.catalog import write_catalog
 from prep.corte.anexo import TZ
-from prep.corte.package import MANIFEST, CorteEscrito, slug, write_corte
-from prep.corte.reader import CsvFormatError, read_eleccion_csv, resumen_desde_filas
-from prep.corte.simulacro import LINEA_MANIFIESTO, problemas
+from prep.corte.package import MANIFEST
+from prep.corte.package import CorteEscrito
+from prep.corte.package import slug
+from prep.corte.package import write_corte
+from prep.corte.reader import CsvFormatError
+from prep.corte.reader import read_eleccion_csv
+from prep.corte.reader import resumen_desde_filas
+from prep.corte.simulacro import LINEA_MANIFIESTO
+from prep.corte.simulacro import problemas
 from prep.corte.summary import RESUMEN_COLUMNS
-from prep.rules import DEFAULT_RULES, RuleSet
-from prep.sintetico.capturas import SIN_ACTA_CASOS, Caso, Simulacion, simulate
+from prep.rules import DEFAULT_RULES
+from prep.rules import RuleSet
+from prep.sintetico.capturas import SIN_ACTA_CASOS
+from prep.sintetico.capturas import Caso
+from prep.sintetico.capturas import Simulacion
+from prep.sintetico.capturas import simulate
 from prep.values import format_valor
-from simulacro.salida import MARKER, prepare_out
+from simulacro.salida import MARKER
+from simulacro.salida import prepare_out
 
 log = logging.getLogger("simulacro")
 

@@ -16,7 +16,10 @@ from prep.rules import RuleSet
 from prep.sintetico.plan import Plan
 from simulacro.estaciones import Estaciones
 from simulacro.noche import Cortes
-from simulacro.veredicto import VERDAD, ErradaRows, ExpectedRows, check_corte
+from simulacro.veredicto import VERDAD
+from simulacro.veredicto import ErradaRows
+from simulacro.veredicto import ExpectedRows
+from simulacro.veredicto import check_corte
 
 DRAIN_STALL = 300.0  # seconds without any progress before the drain gives up
 #: Station counters that move while nothing gets done (idle operators asking for work).

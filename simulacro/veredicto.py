@@ -22,18 +22,28 @@ import json
 import logging
 import threading
 from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Collection
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
 from pathlib import Path
 
 from prep.catalog import Catalog
 from prep.corte.package import slug
-from prep.corte.reader import CsvEleccion, CsvFormatError, read_eleccion_csv
-from prep.corte.verify import HashCache, verify_corte
+from prep.corte.reader import CsvEleccion
+from prep.corte.reader import CsvFormatError
+from prep.corte.reader import read_eleccion_csv
+from prep.corte.verify import HashCache
+from prep.corte.verify import verify_corte
 from prep.rules import RuleSet
 from prep.sintetico.capturas import Simulacion
-from prep.values import Captura, format_valor, parse_valor
-from simulacro.revision import lineas, revisar
+from prep.values import Captura
+from prep.values import format_valor
+from prep.values import parse_valor
+from simulacro.revision import lineas
+from simulacro.revision import revisar
 from simulacro.run import expected_row
 
 #: Columns that describe the casilla, published from the first corte on.

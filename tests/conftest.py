@@ -12,12 +12,15 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+from typing import Any
 
 import pytest
 
 from tests.harness.netns import netns_available
-from tests.harness.postgres import server_dsn, temporary_database, to_sqlalchemy_url
+from tests.harness.postgres import server_dsn
+from tests.harness.postgres import temporary_database
+from tests.harness.postgres import to_sqlalchemy_url
 
 if TYPE_CHECKING:
     from tests.harness.central import CentralNode

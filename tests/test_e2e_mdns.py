@@ -20,15 +20,14 @@ import pytest
 from PIL import Image
 from psycopg.conninfo import conninfo_to_dict
 
-from central.advertise import instance_name, serve_label
+from central.advertise import instance_name
+from central.advertise import serve_label
 from tests.conftest import in_ci
-from tests.harness.e2e_targets import (
-    ACOPIOS,
-    EXPECT_CERT_DIGITS,
-    IMAGES,
-    SIN_ACTA,
-    enroll_and_sync_via_mdns,
-)
+from tests.harness.e2e_targets import ACOPIOS
+from tests.harness.e2e_targets import EXPECT_CERT_DIGITS
+from tests.harness.e2e_targets import IMAGES
+from tests.harness.e2e_targets import SIN_ACTA
+from tests.harness.e2e_targets import enroll_and_sync_via_mdns
 from tests.harness.netns import run_in_netns
 
 TARGET = f"{enroll_and_sync_via_mdns.__module__}:{enroll_and_sync_via_mdns.__name__}"

@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
-from tests.harness.netns import NetnsError, interface_names, run_in_netns
+from tests.harness.netns import NetnsError
+from tests.harness.netns import interface_names
+from tests.harness.netns import run_in_netns
 
 SERVICE_TYPE = "_prep-smoke._tcp.local."
 
@@ -20,7 +22,10 @@ SERVICE_TYPE = "_prep-smoke._tcp.local."
 def zeroconf_round_trip(name: str, port: int, properties: dict[str, str]) -> dict[str, Any]:
     """Register ``name`` with one Zeroconf instance, then browse and resolve it from a
     second one. Runs inside the namespace."""
-    from zeroconf import ServiceBrowser, ServiceInfo, ServiceStateChange, Zeroconf
+    from zeroconf import ServiceBrowser
+    from zeroconf import ServiceInfo
+    from zeroconf import ServiceStateChange
+    from zeroconf import Zeroconf
 
     full_name = f"{name}.{SERVICE_TYPE}"
     seen = threading.Event()

@@ -15,12 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from prep.catalog import generate_catalog, load_catalog
-from prep.corte.package import MANIFEST, manifest, write_corte
+from prep.catalog import generate_catalog
+from prep.catalog import load_catalog
+from prep.corte.package import MANIFEST
+from prep.corte.package import manifest
+from prep.corte.package import write_corte
 from prep.corte.reader import read_eleccion_csv
 from prep.rules import DEFAULT_RULES
 from prep.sintetico.capturas import simulate
-from simulacro.run import _corte_time, verify
+from simulacro.run import _corte_time
+from simulacro.run import verify
 
 REPO = Path(__file__).resolve().parents[1]
 ELECTION_CSVS = ("JEFATURA_DE_GOBIERNO.csv", "DIPUTACIONES_LOCALES_MR.csv", "ALCALDIAS.csv")

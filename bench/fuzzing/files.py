@@ -16,9 +16,14 @@ from typing import Any
 from hypothesis import strategies as st
 from PIL import Image
 
-from bench.fuzzing.core import Target, Violation, mutated, spanish
+from bench.fuzzing.core import Target
+from bench.fuzzing.core import Violation
+from bench.fuzzing.core import mutated
+from bench.fuzzing.core import spanish
 from bench.fuzzing.parsers import small_catalog
-from prep.catalog import CatalogError, load_catalog, write_catalog
+from prep.catalog import CatalogError
+from prep.catalog import load_catalog
+from prep.catalog import write_catalog
 from prep.catalog.files import FILES
 
 # catalog ----------------------------------------------------------------------------
@@ -120,7 +125,8 @@ def _png_bomb(width: int, height: int) -> bytes:
 def image_seeds() -> list[bytes]:
     """Real images: the synthetic acta (a JPEG scan at 72 dpi and a PNG), small
     Pillow-made PNG, JPEG and TIFF, and crafted bombs."""
-    from prep.sintetico.acta_image import ActaImageOptions, render_acta_image
+    from prep.sintetico.acta_image import ActaImageOptions
+    from prep.sintetico.acta_image import render_acta_image
 
     acta = next(iter(small_catalog().iter_actas()))
     valores = dict.fromkeys(acta.layout.campos, 7)
@@ -149,7 +155,10 @@ def _image_strategy(_: Any) -> st.SearchStrategy[tuple[bytes, str | None]]:
 
 
 def _image_check(_: Any, case: tuple[bytes, str | None]) -> None:
-    from prep.image_check import MAX_PIXELS, ImageRejected, sniff_media_type, verify_image
+    from prep.image_check import MAX_PIXELS
+    from prep.image_check import ImageRejected
+    from prep.image_check import sniff_media_type
+    from prep.image_check import verify_image
 
     data, declared = case
     try:

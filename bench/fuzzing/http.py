@@ -13,20 +13,30 @@ import json
 import tempfile
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, replace
+from contextlib import ExitStack
+from contextlib import contextmanager
+from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from hypothesis import strategies as st
 
-from bench.fuzzing.core import HOSTILE_TEXTS, Target, Violation, json_mutated, mutated, spanish
+from bench.fuzzing.core import HOSTILE_TEXTS
+from bench.fuzzing.core import Target
+from bench.fuzzing.core import Violation
+from bench.fuzzing.core import json_mutated
+from bench.fuzzing.core import mutated
+from bench.fuzzing.core import spanish
 from bench.fuzzing.files import image_seeds
 from bench.fuzzing.parsers import sample_records
 from prep.canonical import canonical_bytes
-from prep.crypto import SigningKey, b64encode
-from prep.protocol import GENESIS, make_batch, request_message
+from prep.crypto import SigningKey
+from prep.crypto import b64encode
+from prep.protocol import GENESIS
+from prep.protocol import make_batch
+from prep.protocol import request_message
 
 #: The admin DSN of a PostgreSQL server to make the target's database on (the CI test
 #: sets its session server); else ``PREP_TEST_DSN`` or an embedded server.
@@ -50,17 +60,23 @@ class _Central:
 
 @contextmanager
 def _central() -> Iterator[_Central]:
-    from aiohttp.test_utils import TestClient, TestServer
+    from aiohttp.test_utils import TestClient
+    from aiohttp.test_utils import TestServer
 
-    from central.config import DataDir, load_identity
+    from central.config import DataDir
+    from central.config import load_identity
     from central.db import make_engine
     from central.enroll_limit import EnrollmentLimits
-    from central.enrollment import Site, create_code
+    from central.enrollment import Site
+    from central.enrollment import create_code
     from central.operators import add_operator
-    from central.server import Central, build_app
+    from central.server import Central
+    from central.server import build_app
     from tests.harness.central import CentralNode
-    from tests.harness.postgres import server_dsn, temporary_database
-    from tests.harness.work import PASSWORD, load_catalog
+    from tests.harness.postgres import server_dsn
+    from tests.harness.postgres import temporary_database
+    from tests.harness.work import PASSWORD
+    from tests.harness.work import load_catalog
 
     with ExitStack() as stack:
         base = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fuzz-http-")))

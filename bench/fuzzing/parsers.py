@@ -9,26 +9,39 @@ import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
 
-from bench.fuzzing.core import (
-    HOSTILE_TEXTS,
-    Target,
-    Violation,
-    json_mutated,
-    mutated,
-    spanish,
-)
-from prep.canonical import CanonicalError, canonical_bytes, parse_json
-from prep.catalog import Catalog, generate_catalog
+from bench.fuzzing.core import HOSTILE_TEXTS
+from bench.fuzzing.core import Target
+from bench.fuzzing.core import Violation
+from bench.fuzzing.core import json_mutated
+from bench.fuzzing.core import mutated
+from bench.fuzzing.core import spanish
+from prep.canonical import CanonicalError
+from prep.canonical import canonical_bytes
+from prep.canonical import parse_json
+from prep.catalog import Catalog
+from prep.catalog import generate_catalog
 from prep.crypto import SigningKey
-from prep.protocol import GENESIS, MAX_BATCH_BYTES, ProtocolError, make_batch, read_signed_batch
-from prep.qr import ActaCodec, CodeRejected, is_acta_code, label_payload, parse_code
-from prep.records import Kind, Record, RecordError, new_record
+from prep.protocol import GENESIS
+from prep.protocol import MAX_BATCH_BYTES
+from prep.protocol import ProtocolError
+from prep.protocol import make_batch
+from prep.protocol import read_signed_batch
+from prep.qr import ActaCodec
+from prep.qr import CodeRejected
+from prep.qr import is_acta_code
+from prep.qr import label_payload
+from prep.qr import parse_code
+from prep.records import Kind
+from prep.records import Record
+from prep.records import RecordError
+from prep.records import new_record
 
 _CLAVE = re.compile(r"[0-9]{6}[A-Z][0-9]{6}")
 SHA = "ab" * 32
@@ -253,7 +266,8 @@ def _names_strategy(catalog: Catalog) -> st.SearchStrategy[str]:
 
 def _names_check(catalog: Catalog, name: str) -> None:
     from central.intake import _clave_in_name
-    from prep.image_check import EXTENSIONS, declared_by_name
+    from prep.image_check import EXTENSIONS
+    from prep.image_check import declared_by_name
     from prep.station.scan.hotfolder import readable
 
     shown = readable(name)  # what the anomaly stores and the screens show
@@ -331,7 +345,8 @@ def _settings_check(directory: Path, case: tuple[str, bytes]) -> None:
                 raise Violation(f"reglas refused without a Spanish message naming the file: "
                                 f"{exc}") from None
         return
-    from prep.station.digitalizacion import SETTINGS_FILE, ScannerSettings
+    from prep.station.digitalizacion import SETTINGS_FILE
+    from prep.station.digitalizacion import ScannerSettings
 
     (directory / SETTINGS_FILE).write_bytes(data)
     settings = ScannerSettings.load(directory)

@@ -13,15 +13,26 @@ import functools
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 
 from hypothesis import strategies as st
 
-from bench.fuzzing.core import HOSTILE_TEXTS, Target, Violation, json_mutated, mutated, spanish
-from prep.canonical import CanonicalError, canonical_bytes
-from prep.crypto import SigningKey, b64encode
-from prep.protocol import BatchRef, ProtocolError, Receipt, verify_receipt
+from bench.fuzzing.core import HOSTILE_TEXTS
+from bench.fuzzing.core import Target
+from bench.fuzzing.core import Violation
+from bench.fuzzing.core import json_mutated
+from bench.fuzzing.core import mutated
+from bench.fuzzing.core import spanish
+from prep.canonical import CanonicalError
+from prep.canonical import canonical_bytes
+from prep.crypto import SigningKey
+from prep.crypto import b64encode
+from prep.protocol import BatchRef
+from prep.protocol import ProtocolError
+from prep.protocol import Receipt
+from prep.protocol import verify_receipt
 
 STATION = "catd-07-a1b2"
 SITIO = "07"
@@ -42,7 +53,8 @@ def _receipt_raw() -> dict[str, Any]:
 
 
 def _bundle_raw() -> dict[str, Any]:
-    from prep.bundle import Bundle, BundleOperator
+    from prep.bundle import Bundle
+    from prep.bundle import BundleOperator
     from prep.passwords import hash_password
 
     operators = (
@@ -97,7 +109,8 @@ def _check(_: Any, case: tuple[str, Any]) -> None:
         if receipt.station != STATION or receipt.number != 4:
             raise Violation("a receipt for another batch was accepted")
     elif which == "bundle":
-        from prep.bundle import BundleError, read_bundle
+        from prep.bundle import BundleError
+        from prep.bundle import read_bundle
 
         try:
             bundle = read_bundle(data, _central_key().public, STATION, SITIO)
@@ -161,7 +174,8 @@ def _operators_strategy(_: Any) -> st.SearchStrategy[bytes]:
 
 
 def _operators_check(_: Any, data: bytes) -> None:
-    from central.operators import OperatorFileError, parse_operator_file
+    from central.operators import OperatorFileError
+    from central.operators import parse_operator_file
 
     try:
         rows = parse_operator_file(data)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QCoreApplication
 
-from prep.paquete import TipoDocumento, Traslado
+from prep.paquete import TipoDocumento
+from prep.paquete import Traslado
 
 #: F3 goes through these, in order: the catalog's default (``None``), then each one.
 CICLO_TRASLADO: tuple[Traslado | None, ...] = (None, *Traslado)

@@ -14,32 +14,47 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
 from datetime import datetime
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject
+from PySide6.QtCore import Signal
 
-from catd.acopio.paquete import Paquete, PaqueteShown, describe_paquete, next_traslado
-from catd.taskman import TaskManager, describe_error
-from prep.catalog import Acta, Casilla
-from prep.paquete import TipoDocumento, Traslado, traslado_de_casilla
-from prep.qr import CodeRejected, Motivo, is_acta_code, printable_code
-from prep.records import Kind, Record
+from catd.acopio.paquete import Paquete
+from catd.acopio.paquete import PaqueteShown
+from catd.acopio.paquete import describe_paquete
+from catd.acopio.paquete import next_traslado
+from catd.taskman import TaskManager
+from catd.taskman import describe_error
+from prep.catalog import Acta
+from prep.catalog import Casilla
+from prep.paquete import TipoDocumento
+from prep.paquete import Traslado
+from prep.paquete import traslado_de_casilla
+from prep.qr import CodeRejected
+from prep.qr import Motivo
+from prep.qr import is_acta_code
+from prep.qr import printable_code
+from prep.records import Kind
+from prep.records import Record
 from prep.rules import CausaSinActa
 from prep.station.accounts import Operator
-from prep.station.acopio import (
-    CAUSAS_DE_CASILLA,
-    CAUSAS_SIN_ACTA,
-    AcopioService,
-    AcopioState,
-    SinActaCasilla,
-    Tally,
-    causa_label,
-)
+from prep.station.acopio import CAUSAS_DE_CASILLA
+from prep.station.acopio import CAUSAS_SIN_ACTA
+from prep.station.acopio import AcopioService
+from prep.station.acopio import AcopioState
+from prep.station.acopio import SinActaCasilla
+from prep.station.acopio import Tally
+from prep.station.acopio import causa_label
 from prep.station.errors import StationInputError
-from prep.station.formatting import eleccion_label, local_time
+from prep.station.formatting import eleccion_label
+from prep.station.formatting import local_time
 from prep.station.ledger import Arrival
-from prep.station.printing import AcopioTicket, Printer, PrinterError
+from prep.station.printing import AcopioTicket
+from prep.station.printing import Printer
+from prep.station.printing import PrinterError
 from prep.station.station import Station
 
 log = logging.getLogger("catd.acopio")

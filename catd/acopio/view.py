@@ -12,39 +12,44 @@ Laid out for 1024×768 and up.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import (
-    QFont,
-    QFontMetrics,
-    QHideEvent,
-    QKeySequence,
-    QResizeEvent,
-    QShortcut,
-    QShowEvent,
-)
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QComboBox,
-    QFrame,
-    QGridLayout,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QSizePolicy,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtGui import QFont
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtGui import QHideEvent
+from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QShortcut
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import QAbstractItemView
+from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QFrame
+from PySide6.QtWidgets import QGridLayout
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QHeaderView
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QSizePolicy
+from PySide6.QtWidgets import QTableWidgetItem
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
 from catd.acopio.paquete import PaqueteShown
-from catd.acopio.presenter import AcopioPresenter, Counters, Shown, Tone
+from catd.acopio.presenter import AcopioPresenter
+from catd.acopio.presenter import Counters
+from catd.acopio.presenter import Shown
+from catd.acopio.presenter import Tone
 from catd.wedge import WedgeDetector
 from prep.rules import CausaSinActa
-from prep.station.acopio import CAUSAS_SIN_ACTA, casilla_label
-from prep.station.formatting import eleccion_label, local_time
+from prep.station.acopio import CAUSAS_SIN_ACTA
+from prep.station.acopio import casilla_label
+from prep.station.formatting import eleccion_label
+from prep.station.formatting import local_time
 from qtkit.style import repolish
-from qtkit.widgets import caption, card, named_label, read_only_table, vbox
+from qtkit.widgets import caption
+from qtkit.widgets import card
+from qtkit.widgets import named_label
+from qtkit.widgets import read_only_table
+from qtkit.widgets import vbox
 
 
 def _button(text: str) -> QPushButton:

@@ -13,30 +13,36 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject
+from PySide6.QtCore import QTimer
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QImage
 
 from catd.imageview import decode_image
-from catd.taskman import TaskManager, describe_error
+from catd.taskman import TaskManager
+from catd.taskman import describe_error
 from prep.catalog import Catalog
 from prep.records import Record
 from prep.station.accounts import Operator
-from prep.station.captura import (
-    MAX_MOTIVO,
-    ActaInfo,
-    Comparacion,
-    FieldSpec,
-    compare,
-    describe_item,
-    field_specs,
-    read_form,
-)
-from prep.station.errors import NoCatalogError, StationError
+from prep.station.captura import MAX_MOTIVO
+from prep.station.captura import ActaInfo
+from prep.station.captura import Comparacion
+from prep.station.captura import FieldSpec
+from prep.station.captura import compare
+from prep.station.captura import describe_item
+from prep.station.captura import field_specs
+from prep.station.captura import read_form
+from prep.station.errors import NoCatalogError
+from prep.station.errors import StationError
 from prep.station.station import Station
-from prep.station.work import RefillOutcome, WorkError, WorkItem, WorkQueue
+from prep.station.work import RefillOutcome
+from prep.station.work import WorkError
+from prep.station.work import WorkItem
+from prep.station.work import WorkQueue
 
 log = logging.getLogger("catd.captura")
 

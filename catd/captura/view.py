@@ -18,39 +18,49 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import shiboken6
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QHideEvent, QImage, QKeySequence, QShortcut, QShowEvent
-from PySide6.QtWidgets import (
-    QApplication,
-    QFrame,
-    QGridLayout,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
-    QScrollArea,
-    QSizePolicy,
-    QSplitter,
-    QStackedWidget,
-    QWidget,
-)
+from PySide6.QtCore import Qt
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QHideEvent
+from PySide6.QtGui import QImage
+from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QShortcut
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QFrame
+from PySide6.QtWidgets import QGridLayout
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QScrollArea
+from PySide6.QtWidgets import QSizePolicy
+from PySide6.QtWidgets import QSplitter
+from PySide6.QtWidgets import QStackedWidget
+from PySide6.QtWidgets import QWidget
 
-from catd.captura.presenter import Notice, QueueRow, Shown, WorkPresenter
-from catd.captura.widgets import (
-    ActaHeader,
-    IlegiblePanel,
-    NoticePage,
-    ValueEdit,
-    clear_grid,
-    go_to_row,
-    narrow_label,
-    show_grid,
-    whole_words,
-)
-from catd.imageview import IMAGE_KEYS, ImageView
-from prep.station.captura import FieldSpec, Grupo, running_sum
+from catd.captura.presenter import Notice
+from catd.captura.presenter import QueueRow
+from catd.captura.presenter import Shown
+from catd.captura.presenter import WorkPresenter
+from catd.captura.widgets import ActaHeader
+from catd.captura.widgets import IlegiblePanel
+from catd.captura.widgets import NoticePage
+from catd.captura.widgets import ValueEdit
+from catd.captura.widgets import clear_grid
+from catd.captura.widgets import go_to_row
+from catd.captura.widgets import narrow_label
+from catd.captura.widgets import show_grid
+from catd.captura.widgets import whole_words
+from catd.imageview import IMAGE_KEYS
+from catd.imageview import ImageView
+from prep.station.captura import FieldSpec
+from prep.station.captura import Grupo
+from prep.station.captura import running_sum
 from prep.station.formatting import count
 from qtkit.style import set_tone
-from qtkit.widgets import caption, card, named_label, vbox
+from qtkit.widgets import caption
+from qtkit.widgets import card
+from qtkit.widgets import named_label
+from qtkit.widgets import vbox
 
 
 class WorkView(QWidget):

@@ -5,32 +5,37 @@ own style rules."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from collections.abc import Sequence
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal, SignalInstance
-from PySide6.QtGui import QFocusEvent, QKeyEvent
-from PySide6.QtWidgets import (
-    QComboBox,
-    QFrame,
-    QGridLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QSizePolicy,
-    QWidget,
-)
+from PySide6.QtCore import QEvent
+from PySide6.QtCore import QObject
+from PySide6.QtCore import Qt
+from PySide6.QtCore import Signal
+from PySide6.QtCore import SignalInstance
+from PySide6.QtGui import QFocusEvent
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QFrame
+from PySide6.QtWidgets import QGridLayout
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QSizePolicy
+from PySide6.QtWidgets import QWidget
 
-from prep.station.captura import (
-    ILEGIBLE,
-    MAX_DIGITS,
-    MAX_MOTIVO,
-    MOTIVOS_ILEGIBLE,
-    SIN_DATO,
-    FieldSpec,
-)
-from qtkit.style import repolish, set_tone
-from qtkit.widgets import caption, named_label, vbox
+from prep.station.captura import ILEGIBLE
+from prep.station.captura import MAX_DIGITS
+from prep.station.captura import MAX_MOTIVO
+from prep.station.captura import MOTIVOS_ILEGIBLE
+from prep.station.captura import SIN_DATO
+from prep.station.captura import FieldSpec
+from qtkit.style import repolish
+from qtkit.style import set_tone
+from qtkit.widgets import caption
+from qtkit.widgets import named_label
+from qtkit.widgets import vbox
 
 
 def clear_grid(grid: QGridLayout, keep: QWidget | None = None) -> None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject
+from PySide6.QtCore import Signal
 
-from catd.taskman import TaskManager, describe_error
-from prep.station.ccv import IntakeCounts, fetch_intake
+from catd.taskman import TaskManager
+from catd.taskman import describe_error
+from prep.station.ccv import IntakeCounts
+from prep.station.ccv import fetch_intake
 from prep.station.station import Station
 from qtkit.polling import PollingPresenter
 

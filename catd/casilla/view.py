@@ -4,24 +4,25 @@ actas waiting for capture and validated, as :class:`IntakePresenter` reads them.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QHideEvent, QShowEvent
-from PySide6.QtWidgets import (
-    QFrame,
-    QGridLayout,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtGui import QHideEvent
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import QFrame
+from PySide6.QtWidgets import QGridLayout
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QHeaderView
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QTableWidgetItem
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
 from catd.casilla.presenter import IntakePresenter
-from prep.casilla_rechazos import nombre, rechazos
+from prep.casilla_rechazos import nombre
+from prep.casilla_rechazos import rechazos
 from prep.records import parse_time
 from prep.station.ccv import IntakeCounts
 from prep.station.formatting import local_time
-from qtkit.widgets import named_label, read_only_table
+from qtkit.widgets import named_label
+from qtkit.widgets import read_only_table
 
 #: Spanish names of the rejection reasons, as declared once in prep/casilla_rechazos.toml.
 MOTIVOS = {r.motivo: r.nombre for r in rechazos().values()}

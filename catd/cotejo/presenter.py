@@ -10,14 +10,17 @@ and a short reason (the central opens a correction round: the acta is captured a
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from PySide6.QtGui import QImage
 
-from catd.captura.presenter import WorkPresenter, _Decoded
+from catd.captura.presenter import WorkPresenter
+from catd.captura.presenter import _Decoded
 from prep.records import MAX_COTEJO_MOTIVO
-from prep.station.captura import FieldSpec, valor_text
+from prep.station.captura import FieldSpec
+from prep.station.captura import valor_text
 from prep.station.formatting import count
 from prep.station.work import WorkItem
 from prep.values import parse_valor

@@ -9,35 +9,37 @@ acta (one key); with rows marked it sends them as a difference, with the reason.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent
+from PySide6.QtCore import Qt
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QHBoxLayout,
-    QLabel,
-    QWidget,
-)
+from PySide6.QtWidgets import QCheckBox
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QWidget
 
 from catd.captura.presenter import Shown
 from catd.captura.view import WorkView
-from catd.captura.widgets import (
-    clear_grid,
-    close_table,
-    field_label,
-    go_to_row,
-    motivo_combo,
-    narrow_label,
-    row_keys,
-    tab_keys,
-    table_grid,
-    value_label,
-    whole_words,
-)
-from catd.cotejo.presenter import MOTIVOS_COTEJO, CotejoPresenter, Publicado, publicados
+from catd.captura.widgets import clear_grid
+from catd.captura.widgets import close_table
+from catd.captura.widgets import field_label
+from catd.captura.widgets import go_to_row
+from catd.captura.widgets import motivo_combo
+from catd.captura.widgets import narrow_label
+from catd.captura.widgets import row_keys
+from catd.captura.widgets import tab_keys
+from catd.captura.widgets import table_grid
+from catd.captura.widgets import value_label
+from catd.captura.widgets import whole_words
+from catd.cotejo.presenter import MOTIVOS_COTEJO
+from catd.cotejo.presenter import CotejoPresenter
+from catd.cotejo.presenter import Publicado
+from catd.cotejo.presenter import publicados
 from prep.records import MAX_COTEJO_MOTIVO
 from prep.station.formatting import count
 from qtkit.style import repolish
-from qtkit.widgets import caption, card
+from qtkit.widgets import caption
+from qtkit.widgets import card
 
 
 class DifiereCheck(QCheckBox):

@@ -5,24 +5,28 @@ the image) and, for an image whose QR cannot be used, the manual association for
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QFrame,
-    QGridLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QScrollArea,
-    QWidget,
-)
+from PySide6.QtWidgets import QFrame
+from PySide6.QtWidgets import QGridLayout
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QScrollArea
+from PySide6.QtWidgets import QWidget
 
 from catd.acopio.presenter import Tone
-from catd.digitalizacion.items import Check, ScanItem
-from catd.digitalizacion.presenter import Association, AssociationState
+from catd.digitalizacion.items import Check
+from catd.digitalizacion.items import ScanItem
+from catd.digitalizacion.presenter import Association
+from catd.digitalizacion.presenter import AssociationState
 from prep.station.acopio import casilla_label
-from prep.station.formatting import eleccion_label, local_time
-from qtkit.style import repolish, set_tone
-from qtkit.widgets import caption, named_label, vbox
+from prep.station.formatting import eleccion_label
+from prep.station.formatting import local_time
+from qtkit.style import repolish
+from qtkit.style import set_tone
+from qtkit.widgets import caption
+from qtkit.widgets import named_label
+from qtkit.widgets import vbox
 
 _MARKS = {True: ("✓", Tone.OK), False: ("✗", Tone.ERROR), None: ("–", Tone.IDLE)}
 

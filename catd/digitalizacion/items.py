@@ -13,9 +13,14 @@ from pathlib import Path
 from catd.acopio.presenter import Tone
 from prep.catalog import Acta
 from prep.station.formatting import size_label
-from prep.station.scan.hotfolder import Disposition, HotFileResult
-from prep.station.scan.quality import Motivo, Problem, QualityPolicy, QualityReport
-from prep.station.scan.service import MANUAL_OVERRIDES, DigitalizacionResult
+from prep.station.scan.hotfolder import Disposition
+from prep.station.scan.hotfolder import HotFileResult
+from prep.station.scan.quality import Motivo
+from prep.station.scan.quality import Problem
+from prep.station.scan.quality import QualityPolicy
+from prep.station.scan.quality import QualityReport
+from prep.station.scan.service import MANUAL_OVERRIDES
+from prep.station.scan.service import DigitalizacionResult
 
 #: Short titles of each outcome (the service's ``mensaje`` says what to do).
 TITLES: dict[str, str] = {

@@ -18,46 +18,47 @@ import enum
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject
+from PySide6.QtCore import QTimer
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QImage
 from shiboken6 import isValid
 
 from catd.acopio.presenter import Tone
-from catd.digitalizacion.items import (
-    Check,
-    ScanItem,
-    item_from,
-    item_from_result,
-    quality_checks,
-)
+from catd.digitalizacion.items import Check
+from catd.digitalizacion.items import ScanItem
+from catd.digitalizacion.items import item_from
+from catd.digitalizacion.items import item_from_result
+from catd.digitalizacion.items import quality_checks
 from catd.imageview import decode_image
-from catd.taskman import TaskManager, describe_error
+from catd.taskman import TaskManager
+from catd.taskman import describe_error
 from prep.catalog import Acta
-from prep.qr import ActaCodec, CodeRejected
+from prep.qr import ActaCodec
+from prep.qr import CodeRejected
 from prep.station.accounts import Operator
-from prep.station.digitalizacion import (
-    ImageTally,
-    ScannerSettings,
-    folder_problem,
-    image_tally,
-    settle_associated,
-)
+from prep.station.digitalizacion import ImageTally
+from prep.station.digitalizacion import ScannerSettings
+from prep.station.digitalizacion import folder_problem
+from prep.station.digitalizacion import image_tally
+from prep.station.digitalizacion import settle_associated
 from prep.station.errors import StationError
-from prep.station.scan.hotfolder import (
-    MOTIVO_SUFFIX,
-    TEMPORARY_SUFFIXES,
-    Disposition,
-    HotFileResult,
-    HotFolder,
-    HotFolderOptions,
-)
+from prep.station.scan.hotfolder import MOTIVO_SUFFIX
+from prep.station.scan.hotfolder import TEMPORARY_SUFFIXES
+from prep.station.scan.hotfolder import Disposition
+from prep.station.scan.hotfolder import HotFileResult
+from prep.station.scan.hotfolder import HotFolder
+from prep.station.scan.hotfolder import HotFolderOptions
 from prep.station.scan.quality import decode_problem
-from prep.station.scan.service import DigitalizacionResult, DigitalizacionService
+from prep.station.scan.service import DigitalizacionResult
+from prep.station.scan.service import DigitalizacionService
 from prep.station.station import Station
 
 log = logging.getLogger("catd.digitalizacion")

@@ -12,42 +12,42 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import (
-    QColor,
-    QDesktopServices,
-    QImage,
-    QKeySequence,
-    QResizeEvent,
-    QShortcut,
-    QShowEvent,
-)
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QFileDialog,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QPushButton,
-    QSizePolicy,
-    QTableWidgetItem,
-    QWidget,
-)
+from PySide6.QtCore import Qt
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QColor
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QImage
+from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QShortcut
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import QAbstractItemView
+from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QHeaderView
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QSizePolicy
+from PySide6.QtWidgets import QTableWidgetItem
+from PySide6.QtWidgets import QWidget
 
 from catd.acopio.presenter import Tone
 from catd.digitalizacion.detail import DetailPanel
-from catd.digitalizacion.items import ScanItem, result_text
-from catd.digitalizacion.presenter import (
-    Association,
-    Counters,
-    DigitalizacionPresenter,
-    FolderState,
-)
+from catd.digitalizacion.items import ScanItem
+from catd.digitalizacion.items import result_text
+from catd.digitalizacion.presenter import Association
+from catd.digitalizacion.presenter import Counters
+from catd.digitalizacion.presenter import DigitalizacionPresenter
+from catd.digitalizacion.presenter import FolderState
 from catd.imageview import ImageView
 from catd.theme import TONES
 from prep.station.formatting import local_time
 from qtkit.style import set_tone
-from qtkit.widgets import caption, card, named_label, read_only_table, vbox
+from qtkit.widgets import caption
+from qtkit.widgets import card
+from qtkit.widgets import named_label
+from qtkit.widgets import read_only_table
+from qtkit.widgets import vbox
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 

@@ -12,7 +12,8 @@ import logging
 from collections.abc import Mapping
 
 from catd.captura.presenter import WorkPresenter
-from prep.station.captura import MAX_MOTIVO, read_form
+from prep.station.captura import MAX_MOTIVO
+from prep.station.captura import read_form
 
 log = logging.getLogger("catd.verificacion")
 

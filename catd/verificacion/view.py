@@ -12,32 +12,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QApplication,
-    QHBoxLayout,
-    QLabel,
-    QWidget,
-)
+from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QShortcut
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QWidget
 
-from catd.captura.presenter import QueueRow, Shown
+from catd.captura.presenter import QueueRow
+from catd.captura.presenter import Shown
 from catd.captura.view import WorkView
-from catd.captura.widgets import (
-    ValueEdit,
-    clear_grid,
-    close_table,
-    field_label,
-    go_to_row,
-    motivo_combo,
-    narrow_label,
-    table_grid,
-    value_label,
-    whole_words,
-)
-from catd.verificacion.presenter import MOTIVOS_VERIFICACION, VerificacionPresenter
-from prep.station.captura import MAX_MOTIVO, Comparacion
+from catd.captura.widgets import ValueEdit
+from catd.captura.widgets import clear_grid
+from catd.captura.widgets import close_table
+from catd.captura.widgets import field_label
+from catd.captura.widgets import go_to_row
+from catd.captura.widgets import motivo_combo
+from catd.captura.widgets import narrow_label
+from catd.captura.widgets import table_grid
+from catd.captura.widgets import value_label
+from catd.captura.widgets import whole_words
+from catd.verificacion.presenter import MOTIVOS_VERIFICACION
+from catd.verificacion.presenter import VerificacionPresenter
+from prep.station.captura import MAX_MOTIVO
+from prep.station.captura import Comparacion
 from prep.station.formatting import count
-from qtkit.widgets import caption, card
+from qtkit.widgets import caption
+from qtkit.widgets import card
 
 
 class DecisionTable(QWidget):

@@ -23,29 +23,30 @@ from sqlalchemy.orm import Session
 
 from central import audit
 from central.catalog_change import CatalogChangeRefused
-from central.commands.common import command_actor, database_errors, open_engine
+from central.commands.common import command_actor
+from central.commands.common import database_errors
+from central.commands.common import open_engine
 from central.config import DataDir
 from central.db.models import OPERATOR_ROLES
 from central.health import station_table
-from central.operators import (
-    CREDENTIALS_COLUMNS,
-    OperatorError,
-    OperatorFileError,
-    OperatorInfo,
-    add_operator,
-    check_sites,
-    credentials_rows,
-    import_operators,
-    list_operators,
-    read_operator_file,
-    set_enabled,
-    set_password,
-    site_of,
-)
+from central.operators import CREDENTIALS_COLUMNS
+from central.operators import OperatorError
+from central.operators import OperatorFileError
+from central.operators import OperatorInfo
+from central.operators import add_operator
+from central.operators import check_sites
+from central.operators import credentials_rows
+from central.operators import import_operators
+from central.operators import list_operators
+from central.operators import read_operator_file
+from central.operators import set_enabled
+from central.operators import set_password
+from central.operators import site_of
 from central.pipeline.rebuild import load_catalog
 from prep.catalog import CatalogError
 from prep.cli_es import Subcommands
-from prep.durable import create_private, fsync_dir
+from prep.durable import create_private
+from prep.durable import fsync_dir
 from prep.passwords import read_new_password
 
 

@@ -7,14 +7,15 @@ import argparse
 import json
 import sys
 
-from central.audited_builds import (
-    AuditedBuildError,
-    add_build,
-    list_builds,
-    normalize,
-    remove_build,
-)
-from central.commands.common import Command, command_actor, open_engine, refusing
+from central.audited_builds import AuditedBuildError
+from central.audited_builds import add_build
+from central.audited_builds import list_builds
+from central.audited_builds import normalize
+from central.audited_builds import remove_build
+from central.commands.common import Command
+from central.commands.common import command_actor
+from central.commands.common import open_engine
+from central.commands.common import refusing
 from central.config import DataDir
 from prep.cli_es import Subcommands
 

@@ -7,12 +7,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from central.commands.common import command_actor, database_errors
-from central.config import DEFAULT_DATA_DIR, ENV_DSN, DataDir, load_identity
-from central.db import database_dsn, make_engine
-from central.evidencia import Fuentes, write_evidencia
+from central.commands.common import command_actor
+from central.commands.common import database_errors
+from central.config import DEFAULT_DATA_DIR
+from central.config import ENV_DSN
+from central.config import DataDir
+from central.config import load_identity
+from central.db import database_dsn
+from central.db import make_engine
+from central.evidencia import Fuentes
+from central.evidencia import write_evidencia
 from prep.cli_es import Subcommands
-from prep.rules import DEFAULT_RULES, RuleSet
+from prep.rules import DEFAULT_RULES
+from prep.rules import RuleSet
 
 
 def register_evidencia(actions: Subcommands) -> None:

@@ -9,8 +9,11 @@ import sys
 
 from sqlalchemy.orm import Session
 
-from central.catd_distritos import assign, assigned
-from central.commands.common import command_actor, database_errors, open_engine
+from central.catd_distritos import assign
+from central.catd_distritos import assigned
+from central.commands.common import command_actor
+from central.commands.common import database_errors
+from central.commands.common import open_engine
 from central.config import DataDir
 from prep.cli_es import Subcommands
 

@@ -7,15 +7,18 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 
 from central.config import DataDir
-from central.db import database_dsn, make_engine
+from central.db import database_dsn
+from central.db import make_engine
 from central.db.locks import DatabaseBusy
 
 Command = Callable[[argparse.Namespace], int]

@@ -25,7 +25,8 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -33,14 +34,17 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from central import audit
-from central.blobs import BlobStore, reconcile
+from central.blobs import BlobStore
+from central.blobs import reconcile
 from central.commands.common import command_actor as _operator
 from central.commands.common import refusing
 from central.config import DataDir
 from central.continuity import backup as respaldo
 from central.continuity import replication
-from central.continuity.replication import STANDBY_NAME, ContinuityError
-from central.db import database_dsn, make_engine
+from central.continuity.replication import STANDBY_NAME
+from central.continuity.replication import ContinuityError
+from central.db import database_dsn
+from central.db import make_engine
 from central.db.engine import configured_dsn
 from prep.cli_es import Subcommands
 from prep.corte.anexo import TZ

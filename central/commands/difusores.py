@@ -16,9 +16,17 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from central.commands.common import command_actor, database_errors, open_engine
-from central.config import DataDir, load_identity
-from central.difusores import Alta, DifusorInvalido, alta, baja, lista, nuevo_codigo
+from central.commands.common import command_actor
+from central.commands.common import database_errors
+from central.commands.common import open_engine
+from central.config import DataDir
+from central.config import load_identity
+from central.difusores import Alta
+from central.difusores import DifusorInvalido
+from central.difusores import alta
+from central.difusores import baja
+from central.difusores import lista
+from central.difusores import nuevo_codigo
 from prep.cli_es import Subcommands
 
 

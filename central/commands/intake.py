@@ -11,12 +11,16 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from central.commands.common import database_errors, open_engine
-from central.config import DataDir, load_identity
+from central.commands.common import database_errors
+from central.commands.common import open_engine
+from central.config import DataDir
+from central.config import load_identity
 from central.db import upgrade
 from central.intake import CasillaIntake
 from prep.cli_es import Subcommands
-from prep.station.scan.hotfolder import HotFileResult, HotFolderOptions, UnsafeFolder
+from prep.station.scan.hotfolder import HotFileResult
+from prep.station.scan.hotfolder import HotFolderOptions
+from prep.station.scan.hotfolder import UnsafeFolder
 
 
 def register_intake(sub: Subcommands, common: argparse.ArgumentParser) -> None:

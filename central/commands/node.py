@@ -19,20 +19,34 @@ import sys
 import threading
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
+from typing import Literal
 
 import psycopg
 from sqlalchemy import Engine
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
-from central import audit, catalog_store, simulacro
-from central.commands.common import command_actor, database_errors, open_engine
-from central.config import DataDir, Identity, initialize, load_identity
-from central.db import current_revision, database_dsn, head_revision, make_engine, upgrade
+from central import audit
+from central import catalog_store
+from central import simulacro
+from central.commands.common import command_actor
+from central.commands.common import database_errors
+from central.commands.common import open_engine
+from central.config import DataDir
+from central.config import Identity
+from central.config import initialize
+from central.config import load_identity
+from central.db import current_revision
+from central.db import database_dsn
+from central.db import head_revision
+from central.db import make_engine
+from central.db import upgrade
 from central.db.engine import configured_dsn
 from central.db.privileges import API_ROLE
-from central.enrollment import ROLES, Site, create_code
+from central.enrollment import ROLES
+from central.enrollment import Site
+from central.enrollment import create_code
 from prep.cli_es import Subcommands
 
 if TYPE_CHECKING:
@@ -152,7 +166,8 @@ def _serve(args: argparse.Namespace) -> int:
         raise ValueError("--build-no-auditado y --motivo van juntos: el motivo de atender "
                          "con una compilación no auditada queda en la bitácora")
     mdns = (args.mdns_interface or InterfaceChoice.All) if args.mdns else None
-    from central.publication.schedule import settings_from_args, ventana_from_args
+    from central.publication.schedule import settings_from_args
+    from central.publication.schedule import ventana_from_args
 
     ventana = ventana_from_args(args)  # bad corte options refused before anything starts
     from central.connections import limits_from_args
@@ -215,7 +230,8 @@ def _serve_on(args: argparse.Namespace, engine: Engine, dsn: str, data_dir: Data
     from central.advertise import AdvertiseError
     from central.continuity.replication import status as replication_status
     from central.http_common import Central
-    from central.publication.schedule import Scheduler, cortes_while
+    from central.publication.schedule import Scheduler
+    from central.publication.schedule import cortes_while
     from central.server import serve
     from central.work_wait import PeerWorkListener
 
@@ -266,7 +282,10 @@ def _migrate(engine: Engine) -> None:
 def _own_build_allowed(engine: Engine, motivo: str | None) -> bool:
     """The start check of docs/auditoria.md: this central's own build against the
     audited list (an empty list warns; a non-empty one is enforced)."""
-    from central.build_check import AUDITADA, RECHAZADA, SIN_LISTA, check_own_build
+    from central.build_check import AUDITADA
+    from central.build_check import RECHAZADA
+    from central.build_check import SIN_LISTA
+    from central.build_check import check_own_build
     from prep.build_info import current_build
 
     build = current_build()

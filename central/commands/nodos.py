@@ -17,9 +17,16 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from central.commands.common import command_actor, database_errors, open_engine
+from central.commands.common import command_actor
+from central.commands.common import database_errors
+from central.commands.common import open_engine
 from central.config import DataDir
-from central.nodes import NodeChange, NodeError, active_nodes, add_node, nodes_version, remove_node
+from central.nodes import NodeChange
+from central.nodes import NodeError
+from central.nodes import active_nodes
+from central.nodes import add_node
+from central.nodes import nodes_version
+from central.nodes import remove_node
 from prep.bundle import MAX_CERT_PEM
 from prep.cli_es import Subcommands
 

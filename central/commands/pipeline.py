@@ -8,9 +8,12 @@ import argparse
 import json
 import sys
 
-from central.commands.common import command_actor, database_errors, open_engine
+from central.commands.common import command_actor
+from central.commands.common import database_errors
+from central.commands.common import open_engine
 from central.config import DataDir
-from central.pipeline.rebuild import check, rebuild_current
+from central.pipeline.rebuild import check
+from central.pipeline.rebuild import rebuild_current
 from prep.cli_es import Subcommands
 
 

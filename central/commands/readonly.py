@@ -15,10 +15,14 @@ import sys
 from sqlalchemy.orm import Session
 
 from central import audit
-from central.commands.common import command_actor, database_errors
+from central.commands.common import command_actor
+from central.commands.common import database_errors
 from central.config import DataDir
-from central.db import database_dsn, make_engine
-from central.db.read_only import CONNECTION_LIMIT, STATEMENT_TIMEOUT, set_read_only_login
+from central.db import database_dsn
+from central.db import make_engine
+from central.db.read_only import CONNECTION_LIMIT
+from central.db.read_only import STATEMENT_TIMEOUT
+from central.db.read_only import set_read_only_login
 from prep.cli_es import Subcommands
 
 

@@ -15,10 +15,13 @@ import sys
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central.commands.common import command_actor, database_errors, open_engine
+from central.commands.common import command_actor
+from central.commands.common import database_errors
+from central.commands.common import open_engine
 from central.config import DataDir
 from central.db.models import Station
-from central.stations_admin import UnknownStation, set_station_enabled
+from central.stations_admin import UnknownStation
+from central.stations_admin import set_station_enabled
 from prep.cli_es import Subcommands
 
 

@@ -35,19 +35,18 @@ import subprocess
 import tarfile
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
 from psycopg.conninfo import make_conninfo
 
 from central.config import DataDir
-from central.continuity.replication import (
-    ContinuityError,
-    _bin,
-    _copy_identity,
-    server_account,
-)
+from central.continuity.replication import ContinuityError
+from central.continuity.replication import _bin
+from central.continuity.replication import _copy_identity
+from central.continuity.replication import server_account
 from prep.durable import write_private
 
 BACKUP_SLOT = "prep_respaldo"

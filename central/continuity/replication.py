@@ -39,7 +39,8 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import make_conninfo
 
 from central.config import DataDir
 from prep.durable import write_private

@@ -13,19 +13,24 @@ identical forever. The acknowledgement's note lives in its audit event
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central import audit
 from central.db.models import Anomaly
-from central.enrollment import Site, create_code
-from central.operators import OperatorInfo, add_operator
-from central.stations_admin import UnknownStation, set_station_enabled
+from central.enrollment import Site
+from central.enrollment import create_code
+from central.operators import OperatorInfo
+from central.operators import add_operator
+from central.stations_admin import UnknownStation
+from central.stations_admin import set_station_enabled
 from prep.crypto import SigningKey
 
 if TYPE_CHECKING:
@@ -146,8 +151,11 @@ class Coordinator:
         if self.corte_config is None:
             raise ActionError("Para hacer un corte desde el tablero, arránquelo con "
                               "--data-dir del nodo central (su llave firma el corte).")
-        from central.publication.corte import A_PEDIDO, CorteSettings, make_corte
-        from central.publication.ventana import Peticion, PublicacionRechazada
+        from central.publication.corte import A_PEDIDO
+        from central.publication.corte import CorteSettings
+        from central.publication.corte import make_corte
+        from central.publication.ventana import Peticion
+        from central.publication.ventana import PublicacionRechazada
 
         actor = self.who
         try:

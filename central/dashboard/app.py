@@ -7,7 +7,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from central.controlroom.actions import Coordinator, CorteConfig
+from central.controlroom.actions import Coordinator
+from central.controlroom.actions import CorteConfig
 from central.controlroom.overview import Settings
 from central.dashboard import theme
 from central.dashboard.controller import DashboardController
@@ -19,7 +20,8 @@ def coordinator_for(actions_dsn: str | None, data_dir: Path | None) -> Coordinat
     """The writer for actions, if the central's connection was given."""
     if not actions_dsn:
         return None
-    from central.config import DataDir, load_identity
+    from central.config import DataDir
+    from central.config import load_identity
     from central.db import make_engine
 
     corte = None

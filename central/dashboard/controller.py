@@ -21,15 +21,24 @@ import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any
+from typing import TypeVar
 
 import psycopg
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QObject
+from PySide6.QtCore import QTimer
+from PySide6.QtCore import Signal
+from PySide6.QtCore import Slot
 
-from central.controlroom.actions import ActionError, Coordinator
+from central.controlroom.actions import ActionError
+from central.controlroom.actions import Coordinator
 from central.controlroom.gate import RefreshGate
-from central.controlroom.overview import Overview, Settings, read_overview
-from central.dashboard.login import CoordinatorAccount, LoginThrottle, authenticate
+from central.controlroom.overview import Overview
+from central.controlroom.overview import Settings
+from central.controlroom.overview import read_overview
+from central.dashboard.login import CoordinatorAccount
+from central.dashboard.login import LoginThrottle
+from central.dashboard.login import authenticate
 from central.operators import OperatorError
 from prep.background import BackgroundLoop
 from prep.passwords import PasswordError

@@ -10,17 +10,17 @@ button (Alt+H) stays disabled until a reason is written.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QWidget,
-)
+from PySide6.QtWidgets import QDialog
+from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QFormLayout
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QWidget
 
-from central.publication.ventana import MAX_MOTIVO, EstadoPublicacion, local
+from central.publication.ventana import MAX_MOTIVO
+from central.publication.ventana import EstadoPublicacion
+from central.publication.ventana import local
 
 CANCELAR = "Cancelar"
 

@@ -6,9 +6,14 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QWidget
 
-from central.controlroom.overview import DifusorRow, Overview
+from central.controlroom.overview import DifusorRow
+from central.controlroom.overview import Overview
 from central.dashboard import theme
-from central.dashboard.tables import Cell, Row, Table, number, text
+from central.dashboard.tables import Cell
+from central.dashboard.tables import Row
+from central.dashboard.tables import Table
+from central.dashboard.tables import number
+from central.dashboard.tables import text
 from central.dashboard.views import titled_page
 
 ESTADOS = {"al_dia": ("Al día", "ok"), "atrasado": ("Atrasado", "warn"),

@@ -25,15 +25,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central import audit
 from central.controlroom.actions import ActionError
 from central.db.models import Operator
 from central.operators import CENTRAL
-from prep.bundle import BundleOperator, operator_name_key
-from prep.passwords import PasswordError, ScryptHash, waste_like_a_check
+from prep.bundle import BundleOperator
+from prep.bundle import operator_name_key
+from prep.passwords import PasswordError
+from prep.passwords import ScryptHash
+from prep.passwords import waste_like_a_check
 
 ROLE = "coordinador"
 FREE_FAILURES = 5

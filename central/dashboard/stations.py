@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from central.controlroom.overview import Overview, StationRow
+from central.controlroom.overview import Overview
+from central.controlroom.overview import StationRow
 
 CCV = "CCV"
 

@@ -13,7 +13,13 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication
 
 from prep.corte.anexo import TZ
-from qtkit.palette import ACCENT, CARD, INK, LINE, MUTED, PAPER, tones
+from qtkit.palette import ACCENT
+from qtkit.palette import CARD
+from qtkit.palette import INK
+from qtkit.palette import LINE
+from qtkit.palette import MUTED
+from qtkit.palette import PAPER
+from qtkit.palette import tones
 from qtkit.style import apply_style
 
 TONES = tones("live", idle_soft="#eef1f5")

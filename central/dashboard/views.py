@@ -6,40 +6,40 @@ from __future__ import annotations
 
 import json
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QFrame,
-    QGridLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Qt
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QCheckBox
+from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QFrame
+from PySide6.QtWidgets import QGridLayout
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 
-from central.controlroom.anomaly_text import anomaly_label, describe
-from central.controlroom.overview import (
-    PHASE_LABELS,
-    PHASES,
-    AnomalyRow,
-    Overview,
-    SiteRow,
-    StationRow,
-    operator_sites,
-)
+from central.controlroom.anomaly_text import anomaly_label
+from central.controlroom.anomaly_text import describe
+from central.controlroom.overview import PHASE_LABELS
+from central.controlroom.overview import PHASES
+from central.controlroom.overview import AnomalyRow
+from central.controlroom.overview import Overview
+from central.controlroom.overview import SiteRow
+from central.controlroom.overview import StationRow
+from central.controlroom.overview import operator_sites
 from central.dashboard import theme
-from central.dashboard.stations import (
-    CCV,
-    StationLine,
-    expected_sites,
-    site_name,
-    sites_without_station,
-    station_lines,
-)
-from central.dashboard.tables import Cell, Row, Table, number, text
+from central.dashboard.stations import CCV
+from central.dashboard.stations import StationLine
+from central.dashboard.stations import expected_sites
+from central.dashboard.stations import site_name
+from central.dashboard.stations import sites_without_station
+from central.dashboard.stations import station_lines
+from central.dashboard.tables import Cell
+from central.dashboard.tables import Row
+from central.dashboard.tables import Table
+from central.dashboard.tables import number
+from central.dashboard.tables import text
 from qtkit.widgets import vbox
 
 SITUACION = {"al_dia": ("Al día", "ok"), "rezagado": ("Rezagado", "warn"),

@@ -16,46 +16,46 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QFrame,
-    QHBoxLayout,
-    QLabel,
-    QMainWindow,
-    QMenu,
-    QStackedWidget,
-    QTabWidget,
-    QWidget,
-)
+from PySide6.QtCore import Qt
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QAction
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QShortcut
+from PySide6.QtWidgets import QFrame
+from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QMainWindow
+from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QStackedWidget
+from PySide6.QtWidgets import QTabWidget
+from PySide6.QtWidgets import QWidget
 
 from central.dashboard import theme
 from central.dashboard.charts import ThroughputView
 from central.dashboard.controller import DashboardController
 from central.dashboard.corte_dialog import CorteDialog
-from central.dashboard.dialogs import (
-    Done,
-    EnrollmentCodeDialog,
-    Failed,
-    LoginDialog,
-    OperatorDialog,
-    StationDialog,
-    confirm,
-    inform,
-)
+from central.dashboard.dialogs import Done
+from central.dashboard.dialogs import EnrollmentCodeDialog
+from central.dashboard.dialogs import Failed
+from central.dashboard.dialogs import LoginDialog
+from central.dashboard.dialogs import OperatorDialog
+from central.dashboard.dialogs import StationDialog
+from central.dashboard.dialogs import confirm
+from central.dashboard.dialogs import inform
 from central.dashboard.difusores import DifusoresView
 from central.dashboard.stations import site_name
-from central.dashboard.views import (
-    AnomaliasView,
-    CapturistasView,
-    CortesView,
-    EstacionesView,
-    ResumenView,
-)
+from central.dashboard.views import AnomaliasView
+from central.dashboard.views import CapturistasView
+from central.dashboard.views import CortesView
+from central.dashboard.views import EstacionesView
+from central.dashboard.views import ResumenView
 from central.operators import OperatorInfo
 from central.publication.ventana import EstadoPublicacion
 from qtkit.style import set_tone
-from qtkit.widgets import named_label, vbox
+from qtkit.widgets import named_label
+from qtkit.widgets import vbox
 
 PAGES = ("Resumen", "Ritmo", "Estaciones", "Anomalías", "Capturistas", "Cortes",
          "Difusores")

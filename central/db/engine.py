@@ -21,11 +21,13 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
+from sqlalchemy import create_engine
 
 from central.config import ENV_DSN
 from central.db import locks
-from central.db.embedded import Watchdog, start_server
+from central.db.embedded import Watchdog
+from central.db.embedded import start_server
 
 EMBEDDED_DATABASE = "prep_central"
 APPLICATION_NAME = "prep-central"

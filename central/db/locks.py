@@ -21,7 +21,12 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import psycopg.errors
-from sqlalchemy import Connection, Engine, event, func, select, text
+from sqlalchemy import Connection
+from sqlalchemy import Engine
+from sqlalchemy import event
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import SQLAlchemyError
 

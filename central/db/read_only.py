@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import make_conninfo
 
 ROLE = "prep_lectura"
 STATEMENT_TIMEOUT = "15s"

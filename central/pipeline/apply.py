@@ -14,42 +14,47 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime
-from typing import NamedTuple, cast
+from typing import NamedTuple
+from typing import cast
 
-from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy import Table
+from sqlalchemy import bindparam
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from central import audit, catalog_store
+from central import audit
+from central import catalog_store
 from central.anomalies import add_anomaly
 from central.db.models import PipelineJournal
-from central.pipeline.authorize import CHECKED_KINDS, Gate, Sender
-from central.pipeline.casilla import (
-    CASILLA_SIN_ACTA_CON_DATOS,
-    Contradiccion,
-    claves_to_lock,
-    contradicciones,
-    siblings_in,
-)
-from central.pipeline.cotejo import (
-    ABIERTA,
-    CONFIRMADO,
-    CotejoStep,
-    cotejo_steps,
-    end_cotejo_leases,
-)
-from central.pipeline.state import (
-    EN_CAPTURA,
-    PIPELINE_KINDS,
-    ActaState,
-    Estado,
-    Lookup,
-    RecordEvent,
-    fold,
-)
-from central.pipeline.store import catalog_lookup, lock_actas, save, save_fuera
+from central.pipeline.authorize import CHECKED_KINDS
+from central.pipeline.authorize import Gate
+from central.pipeline.authorize import Sender
+from central.pipeline.casilla import CASILLA_SIN_ACTA_CON_DATOS
+from central.pipeline.casilla import Contradiccion
+from central.pipeline.casilla import claves_to_lock
+from central.pipeline.casilla import contradicciones
+from central.pipeline.casilla import siblings_in
+from central.pipeline.cotejo import ABIERTA
+from central.pipeline.cotejo import CONFIRMADO
+from central.pipeline.cotejo import CotejoStep
+from central.pipeline.cotejo import cotejo_steps
+from central.pipeline.cotejo import end_cotejo_leases
+from central.pipeline.state import EN_CAPTURA
+from central.pipeline.state import PIPELINE_KINDS
+from central.pipeline.state import ActaState
+from central.pipeline.state import Estado
+from central.pipeline.state import Lookup
+from central.pipeline.state import RecordEvent
+from central.pipeline.state import fold
+from central.pipeline.store import catalog_lookup
+from central.pipeline.store import lock_actas
+from central.pipeline.store import save
+from central.pipeline.store import save_fuera
 from prep.protocol import Batch
-from prep.records import Kind, Record
+from prep.records import Kind
+from prep.records import Record
 
 #: Ingest and the ilegible request hold it shared; rebuilding the states (and seeding
 #: them for a new catalog) holds it exclusively, so it sees no fold half-done.

@@ -26,29 +26,37 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, cast
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+from typing import cast
 
-from sqlalchemy import Table, select, text
+from sqlalchemy import Table
+from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from central.anomalies import add_anomaly
-from central.catd_distritos import assigned, catd_of
-from central.db.models import Lease, Operator, QuarantinedRecord
-from central.pipeline.state import (
-    EN_CAPTURA,
-    LEGIBLE_PENDIENTE,
-    ActaState,
-    Estado,
-    Lookup,
-    RecordEvent,
-)
+from central.catd_distritos import assigned
+from central.catd_distritos import catd_of
+from central.db.models import Lease
+from central.db.models import Operator
+from central.db.models import QuarantinedRecord
+from central.pipeline.state import EN_CAPTURA
+from central.pipeline.state import LEGIBLE_PENDIENTE
+from central.pipeline.state import ActaState
+from central.pipeline.state import Estado
+from central.pipeline.state import Lookup
+from central.pipeline.state import RecordEvent
 from prep.canonical import JsonValue
 from prep.qr import is_acta_code
-from prep.records import Kind, Record
+from prep.records import Kind
+from prep.records import Record
 
 log = logging.getLogger("central.pipeline")
 

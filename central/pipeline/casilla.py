@@ -19,13 +19,17 @@ casilla and batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from central.pipeline.state import ActaState, Estado
+from central.pipeline.state import ActaState
+from central.pipeline.state import Estado
 from prep.canonical import JsonValue
 from prep.catalog import Catalog
-from prep.records import Kind, Record
+from prep.records import Kind
+from prep.records import Record
 from prep.rules import CausaSinActa
 
 #: Anomaly type (central.anomalies; at most 32 characters).

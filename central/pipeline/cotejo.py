@@ -13,13 +13,16 @@ active cotejo lease at that station on that acta.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from central.pipeline.state import ActaState, Estado, RecordEvent
+from central.pipeline.state import ActaState
+from central.pipeline.state import Estado
+from central.pipeline.state import RecordEvent
 from prep.canonical import JsonValue
 
 CONFIRMADO = "cotejo_confirmado"

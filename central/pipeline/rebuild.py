@@ -12,38 +12,44 @@ acta the change moved in or out.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Iterator
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, String, any_, bindparam, delete, func, select, text
+from sqlalchemy import Engine
+from sqlalchemy import String
+from sqlalchemy import any_
+from sqlalchemy import bindparam
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from central import audit, catalog_store
+from central import audit
+from central import catalog_store
 from central.catalog_store import LoadedCatalog
 from central.pipeline.apply import PIPELINE_LOCK
-from central.pipeline.state import (
-    PIPELINE_KINDS,
-    ActaState,
-    Folded,
-    Fuera,
-    RecordEvent,
-    fold,
-    initial,
-)
-from central.pipeline.store import (
-    CAPTURES,
-    FUERA,
-    IMAGES,
-    STATES,
-    catalog_lookup,
-    load_all,
-    load_fuera,
-    save,
-    save_fuera,
-)
+from central.pipeline.state import PIPELINE_KINDS
+from central.pipeline.state import ActaState
+from central.pipeline.state import Folded
+from central.pipeline.state import Fuera
+from central.pipeline.state import RecordEvent
+from central.pipeline.state import fold
+from central.pipeline.state import initial
+from central.pipeline.store import CAPTURES
+from central.pipeline.store import FUERA
+from central.pipeline.store import IMAGES
+from central.pipeline.store import STATES
+from central.pipeline.store import catalog_lookup
+from central.pipeline.store import load_all
+from central.pipeline.store import load_fuera
+from central.pipeline.store import save
+from central.pipeline.store import save_fuera
 from prep.catalog import Catalog
 from prep.records import Kind
 

@@ -16,13 +16,19 @@ facts) and the fold returns a :class:`Note`, which ingest raises as an anomaly.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from prep.records import Kind
-from prep.values import Captura, Resultado, conciliar
+from prep.values import Captura
+from prep.values import Resultado
+from prep.values import conciliar
 
 
 class Estado(enum.StrEnum):

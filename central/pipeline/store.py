@@ -7,31 +7,40 @@ inserts whatever images or captures it gained.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection
+from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, cast
+from typing import Any
+from typing import cast
 
-from sqlalchemy import BindParameter, Row, Table, bindparam, select, text
+from sqlalchemy import BindParameter
+from sqlalchemy import Row
+from sqlalchemy import Table
+from sqlalchemy import bindparam
+from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from central.db.models import ActaCapture, ActaImage, ActaStateRow, FueraDeCatalogoRow
-from central.pipeline.state import (
-    Acopio,
-    ActaInfo,
-    ActaState,
-    Contribucion,
-    Correccion,
-    Cotejado,
-    Cotejo,
-    Estado,
-    Fuera,
-    Imagen,
-    Lookup,
-    SinActa,
-    Validacion,
-    initial,
-)
+from central.db.models import ActaCapture
+from central.db.models import ActaImage
+from central.db.models import ActaStateRow
+from central.db.models import FueraDeCatalogoRow
+from central.pipeline.state import Acopio
+from central.pipeline.state import ActaInfo
+from central.pipeline.state import ActaState
+from central.pipeline.state import Contribucion
+from central.pipeline.state import Correccion
+from central.pipeline.state import Cotejado
+from central.pipeline.state import Cotejo
+from central.pipeline.state import Estado
+from central.pipeline.state import Fuera
+from central.pipeline.state import Imagen
+from central.pipeline.state import Lookup
+from central.pipeline.state import SinActa
+from central.pipeline.state import Validacion
+from central.pipeline.state import initial
 from prep.catalog import Catalog
 
 STATES = cast(Table, ActaStateRow.__table__)

@@ -10,22 +10,19 @@ import sys
 
 from central.config import DataDir
 from central.db.privileges import API_ROLE
-from central.publication.corte import A_PEDIDO, make_corte
+from central.publication.corte import A_PEDIDO
+from central.publication.corte import make_corte
 from central.publication.package import CorteError
-from central.publication.schedule import (
-    MAX_HOURS,
-    add_corte_options,
-    parse_inicio,
-    settings_from_args,
-)
+from central.publication.schedule import MAX_HOURS
+from central.publication.schedule import add_corte_options
+from central.publication.schedule import parse_inicio
+from central.publication.schedule import settings_from_args
 from central.publication.snapshot import SnapshotError
-from central.publication.ventana import (
-    Peticion,
-    PublicacionRechazada,
-    estado,
-    fijar_ventana,
-    reabrir,
-)
+from central.publication.ventana import Peticion
+from central.publication.ventana import PublicacionRechazada
+from central.publication.ventana import estado
+from central.publication.ventana import fijar_ventana
+from central.publication.ventana import reabrir
 from prep.cli_es import Subcommands
 
 

@@ -19,19 +19,30 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection
+from sqlalchemy import Engine
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from central import audit
 from central.db import locks
 from central.db.models import CorteRow
-from central.publication import feed, historial, ventana
-from central.publication.package import DIFERENCIAS, CorteError, Publicado, publish
-from central.publication.snapshot import SnapshotError, read_snapshot
-from central.publication.ventana import Peticion, PublicacionRechazada
+from central.publication import feed
+from central.publication import historial
+from central.publication import ventana
+from central.publication.package import DIFERENCIAS
+from central.publication.package import CorteError
+from central.publication.package import Publicado
+from central.publication.package import publish
+from central.publication.snapshot import SnapshotError
+from central.publication.snapshot import read_snapshot
+from central.publication.ventana import Peticion
+from central.publication.ventana import PublicacionRechazada
 from prep.crypto import SigningKey
-from prep.rules import DEFAULT_RULES, RuleSet
+from prep.rules import DEFAULT_RULES
+from prep.rules import RuleSet
 
 log = logging.getLogger("central.publication")
 

@@ -24,14 +24,16 @@ import logging
 import os
 import re
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from prep.corte.anexo import TZ
 from prep.corte.package import MANIFEST
 from prep.crypto import SigningKey
-from prep.durable import fsync_dir, write_synced
+from prep.durable import fsync_dir
+from prep.durable import write_synced
 
 log = logging.getLogger("central.publication")
 

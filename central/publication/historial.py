@@ -29,7 +29,8 @@ station's site, ``01``–``33``) or ``CCV``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -37,14 +38,12 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from central.publication.prefetch import Prefetch
-from prep.corte.historial import (
-    SIN_CENTRO,
-    CapturaH,
-    CotejoH,
-    Historial,
-    ImagenH,
-    Trayectoria,
-)
+from prep.corte.historial import SIN_CENTRO
+from prep.corte.historial import CapturaH
+from prep.corte.historial import CotejoH
+from prep.corte.historial import Historial
+from prep.corte.historial import ImagenH
+from prep.corte.historial import Trayectoria
 from prep.corte.model import ActaEnCorte
 
 # Every query reads the actas a corte publishes with data, as _STATES in snapshot.py

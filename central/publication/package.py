@@ -38,12 +38,19 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Iterator
+from collections.abc import Mapping
+from collections.abc import Sequence
+from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from pathlib import Path
+from pathlib import PurePosixPath
+from typing import Any
+from typing import BinaryIO
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -53,16 +60,28 @@ from central.publication.snapshot import Snapshot
 from central.publication.zip_corte import ZipConHistorial
 from prep.corte import simulacro
 from prep.corte.anexo import TimeFormatter
-from prep.corte.difusores import DIFUSORES, difusores_csv
-from prep.corte.historial import HISTORIAL, encabezado_csv, eventos_de, lineas_csv
+from prep.corte.difusores import DIFUSORES
+from prep.corte.difusores import difusores_csv
+from prep.corte.historial import HISTORIAL
+from prep.corte.historial import encabezado_csv
+from prep.corte.historial import eventos_de
+from prep.corte.historial import lineas_csv
 from prep.corte.leeme import leeme_text
-from prep.corte.package import LEEME, MANIFEST, build_corte_files, corte_dirname, tabular
-from prep.corte.salud_catd import AVANCE_CATD, filas_catd, salud_csv
-from prep.corte.summary import Resumen, TablaEleccion
+from prep.corte.package import LEEME
+from prep.corte.package import MANIFEST
+from prep.corte.package import build_corte_files
+from prep.corte.package import corte_dirname
+from prep.corte.package import tabular
+from prep.corte.salud_catd import AVANCE_CATD
+from prep.corte.salud_catd import filas_catd
+from prep.corte.salud_catd import salud_csv
+from prep.corte.summary import Resumen
+from prep.corte.summary import TablaEleccion
 from prep.crypto import SigningKey
 from prep.durable import fsync_dir as _fsync_dir
 from prep.durable import write_synced as _write_synced
-from prep.rules import DEFAULT_RULES, RuleSet
+from prep.rules import DEFAULT_RULES
+from prep.rules import RuleSet
 
 SIGNATURE = MANIFEST + ".sig"
 PUBLIC_KEY = "llave_publica.pem"

@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator
+from collections.abc import Iterator
+from collections.abc import Sequence
 from contextlib import closing
 from itertools import islice
-from queue import Empty, Queue
+from queue import Empty
+from queue import Queue
 from types import TracebackType
-from typing import Any, cast
+from typing import Any
+from typing import cast
 
 import psycopg
 

@@ -23,11 +23,14 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine
+from sqlalchemy import delete
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -35,7 +38,9 @@ from central import audit
 from central.db.models import CatdEstadoOculto
 from central.enrollment import MAX_CATD
 from prep.cli_es import Subcommands
-from prep.corte.salud_catd import CCV, EN_LINEA_MINUTOS, LecturaCatd
+from prep.corte.salud_catd import CCV
+from prep.corte.salud_catd import EN_LINEA_MINUTOS
+from prep.corte.salud_catd import LecturaCatd
 
 MAX_MOTIVO = 300
 

@@ -26,25 +26,37 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
+from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy import Connection
+from sqlalchemy import Engine
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from central.config import DataDir
 from central.publication import ventana as publicacion
-from central.publication.corte import PROGRAMADO, CorteSettings, make_corte
+from central.publication.corte import PROGRAMADO
+from central.publication.corte import CorteSettings
+from central.publication.corte import make_corte
 from central.publication.package import CorteError
 from central.publication.snapshot import SnapshotError
-from central.publication.ventana import Peticion, PublicacionRechazada
+from central.publication.ventana import Peticion
+from central.publication.ventana import PublicacionRechazada
 from prep.corte.anexo import TZ
 from prep.crypto import SigningKey
-from prep.rules import DEFAULT_RULES, RuleSet
+from prep.rules import DEFAULT_RULES
+from prep.rules import RuleSet
 
 log = logging.getLogger("central.publication")
 

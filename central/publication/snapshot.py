@@ -35,9 +35,12 @@ one turns the previous batch into Python objects (PostgreSQL and Python overlap:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import fields
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
+from typing import NamedTuple
 
 import orjson
 from sqlalchemy import Engine
@@ -50,11 +53,18 @@ from central.publication import salud_catd as salud_db
 from central.publication.prefetch import Prefetch
 from prep.catalog import Catalog
 from prep.corte.historial import Historial
-from prep.corte.model import ActaEnCorte, Digitalizacion, FueraDeCatalogo, Origen
+from prep.corte.model import ActaEnCorte
+from prep.corte.model import Digitalizacion
+from prep.corte.model import FueraDeCatalogo
+from prep.corte.model import Origen
 from prep.corte.salud_catd import LecturaCatd
-from prep.paquete import codigo_traslado, tipo_documento_publicado
+from prep.paquete import codigo_traslado
+from prep.paquete import tipo_documento_publicado
 from prep.rules import CausaSinActa
-from prep.values import MAX_VALOR, Captura, Marca, Valor
+from prep.values import MAX_VALOR
+from prep.values import Captura
+from prep.values import Marca
+from prep.values import Valor
 
 
 class SnapshotError(RuntimeError):

@@ -23,13 +23,18 @@ follows is recorded against.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central import audit
-from central.db.models import CorteRow, Publicacion
+from central.db.models import CorteRow
+from central.db.models import Publicacion
 from central.publication.package import CorteError
 from prep.corte.anexo import TZ
 

@@ -28,15 +28,21 @@ from typing import Any
 
 import psycopg
 from reportlab.lib.units import cm
-from reportlab.platypus import Flowable, KeepTogether, PageBreak
+from reportlab.platypus import Flowable
+from reportlab.platypus import KeepTogether
+from reportlab.platypus import PageBreak
 
 import central
 import prep
 from central.reports import pdf
-from central.reports.pdf import gap, paragraph
+from central.reports.pdf import gap
+from central.reports.pdf import paragraph
 from prep.build_info import current_build
 from prep.canonical import canonical_bytes
-from prep.crypto import SigningKey, VerifyKey, b64decode, b64encode
+from prep.crypto import SigningKey
+from prep.crypto import VerifyKey
+from prep.crypto import b64decode
+from prep.crypto import b64encode
 
 #: What must be empty: label → statement (constant SQL).
 ZERO_CHECKS = {

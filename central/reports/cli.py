@@ -16,10 +16,15 @@ import psycopg
 from sqlalchemy.orm import Session
 
 from central import audit
-from central.config import DataDir, load_identity
-from central.controlroom.overview import Settings, read_overview
-from central.reports.ceros import Identity, NotZero, certify
-from central.reports.progreso import write_final, write_progreso
+from central.config import DataDir
+from central.config import load_identity
+from central.controlroom.overview import Settings
+from central.controlroom.overview import read_overview
+from central.reports.ceros import Identity
+from central.reports.ceros import NotZero
+from central.reports.ceros import certify
+from central.reports.progreso import write_final
+from central.reports.progreso import write_progreso
 from prep.cli_es import Subcommands
 
 KINDS = ("progreso", "final", "puesta-en-ceros")
@@ -41,7 +46,8 @@ def register_reports(sub: Subcommands, common: argparse.ArgumentParser) -> None:
 
 def _report(args: argparse.Namespace) -> int:
     from central.commands.common import command_actor as _operator
-    from central.db import database_dsn, make_engine
+    from central.db import database_dsn
+    from central.db import make_engine
 
     if args.out.suffix.lower() != ".pdf":
         raise ValueError("--out debe ser un archivo .pdf")

@@ -6,34 +6,34 @@ and a footer with the page number and the database time it reflects.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart
 from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.charts.lineplots import LinePlot
-from reportlab.graphics.shapes import Drawing, String
+from reportlab.graphics.shapes import Drawing
+from reportlab.graphics.shapes import String
 from reportlab.lib import colors
 from reportlab.lib.units import cm
 from reportlab.platypus import Flowable
 
 from prep.corte.anexo import TZ
-from prep.pdf_look import (
-    BAD,
-    H2,
-    INK,
-    MONO,
-    MUTED,
-    SMALL,
-    TITLE,
-    WARN,
-    WIDTH,
-    gap,
-    lay_out,
-    paragraph,
-    table,
-)
+from prep.pdf_look import BAD
+from prep.pdf_look import H2
+from prep.pdf_look import INK
+from prep.pdf_look import MONO
+from prep.pdf_look import MUTED
+from prep.pdf_look import SMALL
+from prep.pdf_look import TITLE
+from prep.pdf_look import WARN
+from prep.pdf_look import WIDTH
+from prep.pdf_look import gap
+from prep.pdf_look import lay_out
+from prep.pdf_look import paragraph
+from prep.pdf_look import table
 
 __all__ = ["BAD", "H2", "MONO", "SMALL", "TITLE", "WARN", "WIDTH", "bar_chart", "gap",
            "line_chart", "local", "num", "paragraph", "pct", "table", "write"]

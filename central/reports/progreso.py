@@ -9,18 +9,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from reportlab.lib.units import cm
-from reportlab.platypus import Flowable, KeepTogether, PageBreak
+from reportlab.platypus import Flowable
+from reportlab.platypus import KeepTogether
+from reportlab.platypus import PageBreak
 
-from central.controlroom.overview import (
-    FLOW_LABELS,
-    PHASE_LABELS,
-    PHASES,
-    Overview,
-    anomaly_label,
-    operator_sites,
-)
+from central.controlroom.overview import FLOW_LABELS
+from central.controlroom.overview import PHASE_LABELS
+from central.controlroom.overview import PHASES
+from central.controlroom.overview import Overview
+from central.controlroom.overview import anomaly_label
+from central.controlroom.overview import operator_sites
 from central.reports import pdf
-from central.reports.pdf import gap, num, paragraph, pct
+from central.reports.pdf import gap
+from central.reports.pdf import num
+from central.reports.pdf import paragraph
+from central.reports.pdf import pct
 
 SITUACION = {"al_dia": "Al día", "rezagado": "Rezagado", "muy_rezagado": "Muy rezagado",
              "sin_actas": "Sin actas", "ccv": ""}

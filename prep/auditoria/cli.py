@@ -49,7 +49,8 @@ def register(subparsers: Subcommands) -> None:
 
 def _verificar(args: argparse.Namespace) -> int:
     from prep.auditoria.verificar import verificar
-    from prep.rules import DEFAULT_RULES, RuleSet
+    from prep.rules import DEFAULT_RULES
+    from prep.rules import RuleSet
 
     rules = RuleSet.from_toml(args.reglas) if args.reglas else DEFAULT_RULES
     result = verificar(args.directory, args.huella, args.publicacion, rules)

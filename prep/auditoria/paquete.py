@@ -33,7 +33,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from prep.crypto import SigningKey, b64encode
+from prep.crypto import SigningKey
+from prep.crypto import b64encode
 from prep.filehash import sha256_file
 
 INDICE = "INDICE.json"

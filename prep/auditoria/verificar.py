@@ -24,21 +24,29 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from prep.auditoria import paquete as p
-from prep.build_info import DEV_PREFIX, fingerprint_of, parse_manifest
+from prep.build_info import DEV_PREFIX
+from prep.build_info import fingerprint_of
+from prep.build_info import parse_manifest
 from prep.canonical import canonical_hash
 from prep.catalog.files import FILES as CATALOG_FILES
 from prep.catalog.files import files_digest
 from prep.corte.package import MANIFEST
-from prep.corte.verify import SIGNATURE, HashCache, verify_corte
-from prep.crypto import SignatureError, VerifyKey, b64decode
+from prep.corte.verify import SIGNATURE
+from prep.corte.verify import HashCache
+from prep.corte.verify import verify_corte
+from prep.crypto import SignatureError
+from prep.crypto import VerifyKey
+from prep.crypto import b64decode
 from prep.filehash import sha256_file
 from prep.protocol import GENESIS
-from prep.rules import DEFAULT_RULES, RuleSet
+from prep.rules import DEFAULT_RULES
+from prep.rules import RuleSet
 
 MAX_INDICE_BYTES = 64 * 2**20
 _MAX_LISTED = 50

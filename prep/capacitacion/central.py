@@ -16,12 +16,16 @@ import threading
 import uuid
 from datetime import timedelta
 from types import TracebackType
-from typing import Any, Self
+from typing import Any
+from typing import Self
 
 from sqlalchemy import select
 
-from prep.capacitacion.practica import LEASE_MINUTES, ActaPractica, Practica
-from prep.records import Kind, format_time
+from prep.capacitacion.practica import LEASE_MINUTES
+from prep.capacitacion.practica import ActaPractica
+from prep.capacitacion.practica import Practica
+from prep.records import Kind
+from prep.records import format_time
 from prep.station.blobs import BlobStore
 from prep.station.ccv import INTAKE_PATH
 from prep.station.models import WorkLeaseRow

@@ -10,8 +10,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from prep.capacitacion.practica import DEFAULT_ACTAS, PracticeError, parse_alumno, practice_dir
-from prep.passwords import PasswordError, read_new_password
+from prep.capacitacion.practica import DEFAULT_ACTAS
+from prep.capacitacion.practica import PracticeError
+from prep.capacitacion.practica import parse_alumno
+from prep.capacitacion.practica import practice_dir
+from prep.passwords import PasswordError
+from prep.passwords import read_new_password
 from prep.station.errors import StationError
 from prep.station.store import default_data_dir
 

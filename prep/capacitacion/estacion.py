@@ -18,19 +18,31 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
+from typing import NoReturn
 
-from prep.capacitacion.central import PracticeCentral, PracticeClient
+from prep.capacitacion.central import PracticeCentral
+from prep.capacitacion.central import PracticeClient
 from prep.capacitacion.practica import Practica
-from prep.records import Kind, Record
+from prep.records import Kind
+from prep.records import Record
 from prep.station.blobs import BlobStore
 from prep.station.client import WorkApi
 from prep.station.errors import StationError
-from prep.station.station import Station, StationStatus
-from prep.station.store import BLOB_DIR, BlobRef, Clock, Guard, Store, system_clock
-from prep.station.sync import SyncAgent, SyncOptions, SyncState
+from prep.station.station import Station
+from prep.station.station import StationStatus
+from prep.station.store import BLOB_DIR
+from prep.station.store import BlobRef
+from prep.station.store import Clock
+from prep.station.store import Guard
+from prep.station.store import Store
+from prep.station.store import system_clock
+from prep.station.sync import SyncAgent
+from prep.station.sync import SyncOptions
+from prep.station.sync import SyncState
 
 KEYS_LOG = "teclas.jsonl"
 NO_CENTRAL = ("Estación de CAPACITACIÓN: no se conecta a ningún nodo central ni envía "

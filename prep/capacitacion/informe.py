@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,13 @@ from reportlab.lib.units import cm
 from prep.capacitacion.practica import Practica
 from prep.capacitacion.puntaje import Puntaje
 from prep.papel.pdf import write
-from prep.pdf_look import BAD, INK, SMALL, TITLE, gap, paragraph, table
+from prep.pdf_look import BAD
+from prep.pdf_look import INK
+from prep.pdf_look import SMALL
+from prep.pdf_look import TITLE
+from prep.pdf_look import gap
+from prep.pdf_look import paragraph
+from prep.pdf_look import table
 from prep.station.formatting import local_datetime
 
 AVISO = "Documento de capacitación: sus actas son de práctica, no de ninguna elección."

@@ -22,24 +22,42 @@ import random
 import tempfile
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from dataclasses import asdict
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from prep.bundle import OPERATOR_ROLES, Bundle, BundleCatalog, BundleOperator, sign_bundle
-from prep.catalog import Acta, Catalog, catalog_files, files_digest, generate_catalog
+from prep.bundle import OPERATOR_ROLES
+from prep.bundle import Bundle
+from prep.bundle import BundleCatalog
+from prep.bundle import BundleOperator
+from prep.bundle import sign_bundle
+from prep.catalog import Acta
+from prep.catalog import Catalog
+from prep.catalog import catalog_files
+from prep.catalog import files_digest
+from prep.catalog import generate_catalog
 from prep.catalog.files import write_catalog
 from prep.crypto import SigningKey
 from prep.durable import fsync_dir
 from prep.passwords import hash_password
 from prep.records import format_time
-from prep.sintetico.acta_image import ActaImageOptions, render_acta_image
+from prep.sintetico.acta_image import ActaImageOptions
+from prep.sintetico.acta_image import render_acta_image
 from prep.sintetico.capturas import Simulacion
-from prep.sintetico.plan import OMITIDO, TRANSPUESTO, truth, typed
+from prep.sintetico.plan import OMITIDO
+from prep.sintetico.plan import TRANSPUESTO
+from prep.sintetico.plan import truth
+from prep.sintetico.plan import typed
 from prep.station.accounts import save_bundle
 from prep.station.blobs import BlobStore
-from prep.station.store import BLOB_DIR, DB_NAME, StationIdentity, Store, key_path
+from prep.station.store import BLOB_DIR
+from prep.station.store import DB_NAME
+from prep.station.store import StationIdentity
+from prep.station.store import Store
+from prep.station.store import key_path
 from prep.values import format_valor
 
 #: The practice store inside a station's data directory.

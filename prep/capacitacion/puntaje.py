@@ -11,17 +11,24 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
-from prep.capacitacion.estacion import TrainingStation, read_keys
-from prep.records import Kind, parse_time
+from prep.capacitacion.estacion import TrainingStation
+from prep.capacitacion.estacion import read_keys
+from prep.records import Kind
+from prep.records import parse_time
 from prep.station.models import WorkLeaseRow
-from prep.values import check_valor, format_valor, parse_valor
+from prep.values import check_valor
+from prep.values import format_valor
+from prep.values import parse_valor
 
 #: The record kinds that count as an acta done, per role.
 _ACTAS = {Kind.CAPTURA.value, Kind.VERIFICACION.value, Kind.ACOPIO.value,

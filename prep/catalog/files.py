@@ -20,29 +20,32 @@ import json
 import re
 import tempfile
 import tomllib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Iterator
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
+from typing import TypeVar
 
-from prep.catalog.cells import describe_start, formula_start
-from prep.catalog.model import (
-    MAX_LISTA_NOMINAL_CASILLA,
-    MECANISMOS_TRASLADO,
-    TIPO_CASILLA_ORDER,
-    TIPOS_CASILLA,
-    TIPOS_SIN_TRASLADO,
-    TRASLADO_DIRECTO,
-    UBICACION_NO_APLICA,
-    Ambito,
-    Asociacion,
-    Candidatura,
-    Casilla,
-    Catalog,
-    Demarcacion,
-    Distrito,
-    Eleccion,
-    TipoAsociacion,
-)
+from prep.catalog.cells import describe_start
+from prep.catalog.cells import formula_start
+from prep.catalog.model import MAX_LISTA_NOMINAL_CASILLA
+from prep.catalog.model import MECANISMOS_TRASLADO
+from prep.catalog.model import TIPO_CASILLA_ORDER
+from prep.catalog.model import TIPOS_CASILLA
+from prep.catalog.model import TIPOS_SIN_TRASLADO
+from prep.catalog.model import TRASLADO_DIRECTO
+from prep.catalog.model import UBICACION_NO_APLICA
+from prep.catalog.model import Ambito
+from prep.catalog.model import Asociacion
+from prep.catalog.model import Candidatura
+from prep.catalog.model import Casilla
+from prep.catalog.model import Catalog
+from prep.catalog.model import Demarcacion
+from prep.catalog.model import Distrito
+from prep.catalog.model import Eleccion
+from prep.catalog.model import TipoAsociacion
 
 FORMATO = 1
 MAX_FILE_BYTES = 64 * 1024 * 1024

@@ -17,19 +17,17 @@ import math
 import random
 from dataclasses import replace
 
-from prep.catalog.model import (
-    MAX_LISTA_NOMINAL_CASILLA,
-    UBICACION_NO_APLICA,
-    Ambito,
-    Asociacion,
-    Candidatura,
-    Casilla,
-    Catalog,
-    Demarcacion,
-    Distrito,
-    Eleccion,
-    TipoAsociacion,
-)
+from prep.catalog.model import MAX_LISTA_NOMINAL_CASILLA
+from prep.catalog.model import UBICACION_NO_APLICA
+from prep.catalog.model import Ambito
+from prep.catalog.model import Asociacion
+from prep.catalog.model import Candidatura
+from prep.catalog.model import Casilla
+from prep.catalog.model import Catalog
+from prep.catalog.model import Demarcacion
+from prep.catalog.model import Distrito
+from prep.catalog.model import Eleccion
+from prep.catalog.model import TipoAsociacion
 
 ENTIDAD_ID = 9
 ENTIDAD = "CIUDAD DE MÉXICO"

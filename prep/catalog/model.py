@@ -8,8 +8,12 @@ need (acta by CLAVE_ACTA, actas of an election in publication order) are built o
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from collections.abc import Iterator
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
 from functools import cached_property
 from operator import itemgetter
 from typing import Any

@@ -18,15 +18,26 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime
+from datetime import timedelta
+from datetime import tzinfo
 from zoneinfo import ZoneInfo
 
-from prep.catalog.model import UBICACION_NO_APLICA, Acta, Ambito, Casilla, Catalog, Eleccion
-from prep.corte.model import ActaEnCorte, FueraDeCatalogo
+from prep.catalog.model import UBICACION_NO_APLICA
+from prep.catalog.model import Acta
+from prep.catalog.model import Ambito
+from prep.catalog.model import Casilla
+from prep.catalog.model import Catalog
+from prep.catalog.model import Eleccion
+from prep.corte.model import ActaEnCorte
+from prep.corte.model import FueraDeCatalogo
 from prep.corte.simulacro import titulo as marca_simulacro
-from prep.corte.summary import RESUMEN_COLUMNS, Fila, TablaEleccion
+from prep.corte.summary import RESUMEN_COLUMNS
+from prep.corte.summary import Fila
+from prep.corte.summary import TablaEleccion
 from prep.rules import CausaSinActa
-from prep.values import Captura, format_valor
+from prep.values import Captura
+from prep.values import format_valor
 
 TZ = ZoneInfo("America/Mexico_City")
 SIN_DATO = "-"

@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from prep.corte.simulacro import PREFIJO, tabla_csv
+from prep.corte.simulacro import PREFIJO
+from prep.corte.simulacro import tabla_csv
 
 DIFUSORES = "DIFUSORES.csv"
 COLUMNS = ("NOMBRE", "URL")

@@ -27,18 +27,25 @@ from __future__ import annotations
 import csv
 import enum
 import io
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from collections.abc import Iterator
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 from operator import itemgetter
 from typing import NamedTuple
 
 from prep.corte.anexo import TimeFormatter
-from prep.corte.model import ActaEnCorte, Digitalizacion, Origen
+from prep.corte.model import ActaEnCorte
+from prep.corte.model import Digitalizacion
+from prep.corte.model import Origen
 from prep.corte.simulacro import titulo as marca_simulacro
 from prep.corte.summary import Fila as FilaEleccion
 from prep.corte.summary import TablaEleccion
-from prep.rules import DEFAULT_RULES, RuleSet
+from prep.rules import DEFAULT_RULES
+from prep.rules import RuleSet
 
 HISTORIAL = "HISTORIAL.csv"
 COLUMNS: tuple[str, ...] = ("CLAVE_ACTA", "EVENTO", "FECHA_HORA", "CATD", "RONDA",

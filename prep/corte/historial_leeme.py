@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from prep.corte.historial import (
-    CCV,
-    COLUMNS,
-    COTEJO_COINCIDE,
-    COTEJO_DIFERENCIAS,
-    HISTORIAL,
-    Evento,
-)
-from prep.corte.model import Digitalizacion, Origen
+from prep.corte.historial import CCV
+from prep.corte.historial import COLUMNS
+from prep.corte.historial import COTEJO_COINCIDE
+from prep.corte.historial import COTEJO_DIFERENCIAS
+from prep.corte.historial import HISTORIAL
+from prep.corte.historial import Evento
+from prep.corte.model import Digitalizacion
+from prep.corte.model import Origen
 
 _EVENTOS = {
     Evento.ACOPIO: "se recibió el paquete con el acta en el centro de acopio (FECHA_HORA "

@@ -11,34 +11,37 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from prep.catalog.model import (
-    MECANISMOS_TRASLADO,
-    TIPO_CASILLA_ORDER,
-    TIPOS_CASILLA,
-    TIPOS_SIN_TRASLADO,
-    Ambito,
-    Catalog,
-    Eleccion,
-)
-from prep.corte.anexo import (
-    COLUMNS_AFTER,
-    COLUMNS_BEFORE,
-    COLUMNS_DEMARCACION,
-    NO_APLICA,
-    SIN_DATO,
-    format_corte_time,
-)
-from prep.corte.difusores import DIFUSORES, leeme_difusores
+from prep.catalog.model import MECANISMOS_TRASLADO
+from prep.catalog.model import TIPO_CASILLA_ORDER
+from prep.catalog.model import TIPOS_CASILLA
+from prep.catalog.model import TIPOS_SIN_TRASLADO
+from prep.catalog.model import Ambito
+from prep.catalog.model import Catalog
+from prep.catalog.model import Eleccion
+from prep.corte.anexo import COLUMNS_AFTER
+from prep.corte.anexo import COLUMNS_BEFORE
+from prep.corte.anexo import COLUMNS_DEMARCACION
+from prep.corte.anexo import NO_APLICA
+from prep.corte.anexo import SIN_DATO
+from prep.corte.anexo import format_corte_time
+from prep.corte.difusores import DIFUSORES
+from prep.corte.difusores import leeme_difusores
 from prep.corte.historial import HISTORIAL
 from prep.corte.historial_leeme import leeme_historial
-from prep.corte.leeme_reglas import ULTIMO_CORTE, descripcion
-from prep.corte.model import Digitalizacion, Origen
-from prep.corte.salud_catd import AVANCE_CATD, leeme_salud
-from prep.corte.simulacro import AVISO, LINEA_MANIFIESTO, ZIP_PREFIJO
+from prep.corte.leeme_reglas import ULTIMO_CORTE
+from prep.corte.leeme_reglas import descripcion
+from prep.corte.model import Digitalizacion
+from prep.corte.model import Origen
+from prep.corte.salud_catd import AVANCE_CATD
+from prep.corte.salud_catd import leeme_salud
+from prep.corte.simulacro import AVISO
+from prep.corte.simulacro import LINEA_MANIFIESTO
+from prep.corte.simulacro import ZIP_PREFIJO
 from prep.corte.simulacro import titulo as marca_simulacro
 from prep.corte.summary import RESUMEN_COLUMNS
 from prep.paquete import TipoDocumento
-from prep.rules import DEFAULT_RULES, RuleSet
+from prep.rules import DEFAULT_RULES
+from prep.rules import RuleSet
 
 DESCRIPCIONES: dict[str, str] = {
     "ACTAS_ESPERADAS": "Número de actas de las casillas aprobadas por el Consejo para esta "

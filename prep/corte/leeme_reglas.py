@@ -9,7 +9,9 @@ with which rules to do it.
 
 from __future__ import annotations
 
-from prep.rules import CATEGORIAS, Base, RuleSet
+from prep.rules import CATEGORIAS
+from prep.rules import Base
+from prep.rules import RuleSet
 
 ULTIMO_CORTE = ("ÚLTIMO CORTE: con este corte terminó la publicación del PREP; no se "
                 "publicará otro salvo que se reabra por acuerdo del Consejo.")

@@ -14,21 +14,30 @@ import io
 import os
 import shutil
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from prep.catalog.model import Ambito, Catalog, Eleccion
-from prep.corte.anexo import TZ, CasillaColumns, write_eleccion_csv
+from prep.catalog.model import Ambito
+from prep.catalog.model import Catalog
+from prep.catalog.model import Eleccion
+from prep.corte.anexo import TZ
+from prep.corte.anexo import CasillaColumns
+from prep.corte.anexo import write_eleccion_csv
 from prep.corte.leeme import leeme_text
-from prep.corte.model import ActaEnCorte, FueraDeCatalogo
+from prep.corte.model import ActaEnCorte
+from prep.corte.model import FueraDeCatalogo
 from prep.corte.simulacro import LINEA_MANIFIESTO
 from prep.corte.simulacro import titulo as marca_simulacro
-from prep.corte.summary import TablaEleccion, tabulate
+from prep.corte.summary import TablaEleccion
+from prep.corte.summary import tabulate
 from prep.durable import fsync_dir as _fsync_dir
 from prep.durable import write_synced as _write_synced
-from prep.rules import DEFAULT_RULES, RuleSet
+from prep.rules import DEFAULT_RULES
+from prep.rules import RuleSet
 
 MANIFEST = "MANIFIESTO.sha256"
 LEEME = "LEEME.txt"

@@ -12,8 +12,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from prep.corte.summary import RESUMEN_COLUMNS, Resumen
-from prep.rules import DEFAULT_RULES, Base, RuleSet
+from prep.corte.summary import RESUMEN_COLUMNS
+from prep.corte.summary import Resumen
+from prep.rules import DEFAULT_RULES
+from prep.rules import Base
+from prep.rules import RuleSet
 
 BOM = b"\xef\xbb\xbf"
 _MAX_HEAD_LINE = 4096  # bytes: a line of the header is far shorter

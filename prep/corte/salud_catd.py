@@ -28,13 +28,17 @@ SIMULACRO line); the site shows the very same strings (:func:`datos_sitio`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+from datetime import timedelta
 
 from prep.catalog.model import Catalog
 from prep.corte.simulacro import tabla_csv
-from prep.corte.summary import TablaEleccion, percentage
+from prep.corte.summary import TablaEleccion
+from prep.corte.summary import percentage
 
 AVANCE_CATD = "AVANCE_CATD.csv"
 CCV = "CCV"

@@ -24,35 +24,50 @@ import html
 import json
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Iterator
+from collections.abc import Mapping
+from collections.abc import Sequence
 from datetime import datetime
 from importlib import resources
 from operator import itemgetter
-from typing import Any, ParamSpec
+from typing import Any
+from typing import ParamSpec
 
 import orjson
 
-from prep.catalog.model import Ambito, Catalog, Eleccion
+from prep.catalog.model import Ambito
+from prep.catalog.model import Catalog
+from prep.catalog.model import Eleccion
+from prep.corte.anexo import TZ
+from prep.corte.anexo import CasillaColumns
+from prep.corte.anexo import TimeFormatter
 from prep.corte.anexo import (
-    TZ,
-    CasillaColumns,
-    TimeFormatter,
     acta_rows,  # the CSV rows themselves: the site can never show other figures
-    columns,
-    format_corte_time,
 )
+from prep.corte.anexo import columns
+from prep.corte.anexo import format_corte_time
 from prep.corte.difusores import DATOS as DIFUSORES_DATOS
 from prep.corte.difusores import DIFUSORES
 from prep.corte.difusores import RUTA as RUTA_DIFUSORES
 from prep.corte.difusores import datos_sitio as datos_difusores
 from prep.corte.historial import COLUMNS as HISTORIAL_COLUMNS
 from prep.corte.historial import HISTORIAL
-from prep.corte.package import LEEME, MANIFEST, corte_dirname, slug
-from prep.corte.salud_catd import AVANCE_CATD, datos_sitio
+from prep.corte.package import LEEME
+from prep.corte.package import MANIFEST
+from prep.corte.package import corte_dirname
+from prep.corte.package import slug
+from prep.corte.salud_catd import AVANCE_CATD
+from prep.corte.salud_catd import datos_sitio
 from prep.corte.simulacro import stamp_html
-from prep.corte.site_areas import Area, Niveles, VoteIndex
+from prep.corte.site_areas import Area
+from prep.corte.site_areas import Niveles
+from prep.corte.site_areas import VoteIndex
 from prep.corte.site_candidaturas import percentages as percentages  # re-exported
-from prep.corte.summary import RESUMEN_COLUMNS, Fila, TablaEleccion
+from prep.corte.summary import RESUMEN_COLUMNS
+from prep.corte.summary import Fila
+from prep.corte.summary import TablaEleccion
 
 SITE_DIR = "sitio"
 FORMATO = 4

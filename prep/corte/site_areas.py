@@ -8,14 +8,24 @@ belong to: a page shows votes only for an area inside one contest (see ``docs/si
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
 from operator import add
 from typing import Any
 
-from prep.catalog.model import Ambito, Catalog, Eleccion
-from prep.corte.site_candidaturas import Contienda, contienda, percentages, registradas
-from prep.corte.summary import Fila, Resumen, TablaEleccion
+from prep.catalog.model import Ambito
+from prep.catalog.model import Catalog
+from prep.catalog.model import Eleccion
+from prep.corte.site_candidaturas import Contienda
+from prep.corte.site_candidaturas import contienda
+from prep.corte.site_candidaturas import percentages
+from prep.corte.site_candidaturas import registradas
+from prep.corte.summary import Fila
+from prep.corte.summary import Resumen
+from prep.corte.summary import TablaEleccion
 
 
 class VoteIndex:

@@ -19,13 +19,20 @@ candidatura's votes are a plain sum of CSV columns of the same rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from prep.catalog.model import Asociacion, Candidatura, Eleccion, TipoAsociacion
-from prep.corte.summary import DECIMALES, DECIMALS, percentage
+from prep.catalog.model import Asociacion
+from prep.catalog.model import Candidatura
+from prep.catalog.model import Eleccion
+from prep.catalog.model import TipoAsociacion
+from prep.corte.summary import DECIMALES
+from prep.corte.summary import DECIMALS
+from prep.corte.summary import percentage
 
 OTRO = "otro"
 

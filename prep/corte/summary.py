@@ -7,13 +7,22 @@ on luck, and a published figure must be reproducible by anyone with the rows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
-from prep.catalog.model import Acta, Eleccion
-from prep.corte.model import ActaEnCorte, FueraDeCatalogo
-from prep.rules import DEFAULT_RULES, ActaResult, Base, RuleSet, evaluate, sin_acta
+from prep.catalog.model import Acta
+from prep.catalog.model import Eleccion
+from prep.corte.model import ActaEnCorte
+from prep.corte.model import FueraDeCatalogo
+from prep.rules import DEFAULT_RULES
+from prep.rules import ActaResult
+from prep.rules import Base
+from prep.rules import RuleSet
+from prep.rules import evaluate
+from prep.rules import sin_acta
 
 DECIMALS = 4
 #: ``FueraDeCatalogo.eleccion`` of a registration whose election was not identified.

@@ -33,7 +33,8 @@ import os
 import re
 import zipfile
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -43,20 +44,22 @@ from prep.corte import simulacro as marca
 from prep.corte.difusores import DIFUSORES
 from prep.corte.difusores import problemas as problemas_difusores
 from prep.corte.historial import HISTORIAL
-from prep.corte.package import LEEME, MANIFEST
-from prep.corte.reader import (
-    CsvEleccion,
-    CsvFormatError,
-    read_eleccion_csv,
-    resumen_desde_filas,
-)
+from prep.corte.package import LEEME
+from prep.corte.package import MANIFEST
+from prep.corte.reader import CsvEleccion
+from prep.corte.reader import CsvFormatError
+from prep.corte.reader import read_eleccion_csv
+from prep.corte.reader import resumen_desde_filas
 from prep.corte.salud_catd import AVANCE_CATD
 from prep.corte.verify_historial import problemas_historial
 from prep.corte.verify_salud_catd import problemas_salud
 from prep.corte.verify_sitio import problemas_sitio
-from prep.crypto import SignatureError, VerifyKey
+from prep.crypto import SignatureError
+from prep.crypto import VerifyKey
 from prep.filehash import sha256_file
-from prep.rules import DEFAULT_RULES, Base, RuleSet
+from prep.rules import DEFAULT_RULES
+from prep.rules import Base
+from prep.rules import RuleSet
 
 SIGNATURE = MANIFEST + ".sig"
 PUBLIC_KEY = "llave_publica.pem"

@@ -10,7 +10,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from prep.corte.anexo import SIN_DATO
-from prep.corte.historial import COLUMNS, HISTORIAL, Evento
+from prep.corte.historial import COLUMNS
+from prep.corte.historial import HISTORIAL
+from prep.corte.historial import Evento
 from prep.corte.reader import CsvEleccion
 from prep.corte.simulacro import PREFIJO
 

@@ -18,7 +18,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from prep.corte.reader import CsvEleccion
-from prep.corte.salud_catd import AVANCE_CATD, CCV, COLUMNS, CONTEOS, NO_APLICA, NO_PUBLICADO
+from prep.corte.salud_catd import AVANCE_CATD
+from prep.corte.salud_catd import CCV
+from prep.corte.salud_catd import COLUMNS
+from prep.corte.salud_catd import CONTEOS
+from prep.corte.salud_catd import NO_APLICA
+from prep.corte.salud_catd import NO_PUBLICADO
 from prep.corte.simulacro import PREFIJO
 from prep.corte.summary import percentage
 

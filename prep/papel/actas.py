@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,10 +29,18 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen.canvas import Canvas
 
-from prep.catalog.model import TIPOS_CASILLA, Acta, Asociacion, Casilla, Catalog, Eleccion
-from prep.papel.esperados import Esperados, sin_acta_caso
+from prep.catalog.model import TIPOS_CASILLA
+from prep.catalog.model import Acta
+from prep.catalog.model import Asociacion
+from prep.catalog.model import Casilla
+from prep.catalog.model import Catalog
+from prep.catalog.model import Eleccion
+from prep.papel.esperados import Esperados
+from prep.papel.esperados import sin_acta_caso
 from prep.qr import parse_code
-from prep.sintetico.acta_image import CAMPO_ETIQUETAS, acta_qr_text, numero_en_letras
+from prep.sintetico.acta_image import CAMPO_ETIQUETAS
+from prep.sintetico.acta_image import acta_qr_text
+from prep.sintetico.acta_image import numero_en_letras
 
 PAGE_W, PAGE_H = letter
 MARGIN = 36.0  # points: half an inch, inside every printer's margin

@@ -10,7 +10,8 @@ from reportlab.lib.units import cm
 from reportlab.platypus import Flowable
 
 from prep import pdf_look as pdf
-from prep.papel.esperados import Esperados, sin_acta_caso
+from prep.papel.esperados import Esperados
+from prep.papel.esperados import sin_acta_caso
 from prep.papel.pdf import write
 from prep.sintetico.capturas import Caso
 

@@ -17,18 +17,30 @@ import csv
 import io
 import json
 import random
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from prep.catalog.model import Acta, Ambito, Catalog, Eleccion
-from prep.corte.model import ActaEnCorte, FueraDeCatalogo
+from prep.catalog.model import Acta
+from prep.catalog.model import Ambito
+from prep.catalog.model import Catalog
+from prep.catalog.model import Eleccion
+from prep.corte.model import ActaEnCorte
+from prep.corte.model import FueraDeCatalogo
 from prep.corte.package import slug
-from prep.rules import DEFAULT_RULES, RuleSet, evaluate, sin_acta
-from prep.sintetico.capturas import SIN_ACTA_CASOS, Caso
+from prep.rules import DEFAULT_RULES
+from prep.rules import RuleSet
+from prep.rules import evaluate
+from prep.rules import sin_acta
+from prep.sintetico.capturas import SIN_ACTA_CASOS
+from prep.sintetico.capturas import Caso
 from prep.sintetico.plan import truth
-from prep.values import Captura, format_valor
+from prep.values import Captura
+from prep.values import format_valor
 
 #: File names in the ``--out`` directory of ``prep simulacro preparar``.
 ESPERADOS_JSON = "esperados.json"

@@ -18,14 +18,20 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from prep.corte.package import MANIFEST
-from prep.corte.reader import CsvFormatError, read_eleccion_csv
-from prep.papel.esperados import ESPERADOS_JSON, FORMATO, sumar
-from prep.papel.tiempos import Tiempos, leer_tiempos
+from prep.corte.reader import CsvFormatError
+from prep.corte.reader import read_eleccion_csv
+from prep.papel.esperados import ESPERADOS_JSON
+from prep.papel.esperados import FORMATO
+from prep.papel.esperados import sumar
+from prep.papel.tiempos import Tiempos
+from prep.papel.tiempos import leer_tiempos
 
 INFORME_JSON = "informe.json"
 INFORME_PDF = "informe.pdf"

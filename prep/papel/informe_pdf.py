@@ -8,7 +8,11 @@ from reportlab.lib.units import cm
 from reportlab.platypus import Flowable
 
 from prep import pdf_look as pdf
-from prep.papel.informe import ERRONEA, EXPLICACIONES, NO_LLEGO, PENDIENTE, Informe
+from prep.papel.informe import ERRONEA
+from prep.papel.informe import EXPLICACIONES
+from prep.papel.informe import NO_LLEGO
+from prep.papel.informe import PENDIENTE
+from prep.papel.informe import Informe
 from prep.papel.pdf import write
 from prep.papel.tiempos import FASES
 

@@ -17,7 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from prep.corte.historial import COLUMNS, COTEJO_DIFERENCIAS, HISTORIAL, Evento
+from prep.corte.historial import COLUMNS
+from prep.corte.historial import COTEJO_DIFERENCIAS
+from prep.corte.historial import HISTORIAL
+from prep.corte.historial import Evento
 
 FORMATO_HORA = "%d/%m/%Y %H:%M:%S"
 #: (name, from event, to event); the informe shows them in this order.

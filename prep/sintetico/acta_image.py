@@ -18,15 +18,22 @@ from __future__ import annotations
 import functools
 import io
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import zxingcpp
-from PIL import Image, ImageChops, ImageDraw, ImageFont
+from PIL import Image
+from PIL import ImageChops
+from PIL import ImageDraw
+from PIL import ImageFont
 
-from prep.catalog.model import TIPOS_CASILLA, Acta, Catalog
-from prep.values import Marca, Valor
+from prep.catalog.model import TIPOS_CASILLA
+from prep.catalog.model import Acta
+from prep.catalog.model import Catalog
+from prep.values import Marca
+from prep.values import Valor
 
 LETTER_INCHES = (8.5, 11.0)
 MIN_DPI, MAX_DPI = 72, 600

@@ -17,13 +17,25 @@ from __future__ import annotations
 import enum
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
 
-from prep.catalog.model import Acta, Casilla, Catalog, Eleccion, TipoAsociacion
+from prep.catalog.model import Acta
+from prep.catalog.model import Casilla
+from prep.catalog.model import Catalog
+from prep.catalog.model import Eleccion
+from prep.catalog.model import TipoAsociacion
 from prep.corte.anexo import TZ
-from prep.corte.model import ActaEnCorte, Digitalizacion, FueraDeCatalogo, Origen
+from prep.corte.model import ActaEnCorte
+from prep.corte.model import Digitalizacion
+from prep.corte.model import FueraDeCatalogo
+from prep.corte.model import Origen
 from prep.rules import CausaSinActa
-from prep.values import Captura, Marca, Valor
+from prep.values import Captura
+from prep.values import Marca
+from prep.values import Valor
 
 
 class Caso(enum.StrEnum):

@@ -23,14 +23,21 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, time, timedelta
+from dataclasses import asdict
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from prep.catalog import Catalog
 from prep.corte.anexo import TZ
-from prep.sintetico.capturas import SIN_ACTA_CASOS, Caso, Simulacion, simulate
+from prep.sintetico.capturas import SIN_ACTA_CASOS
+from prep.sintetico.capturas import Caso
+from prep.sintetico.capturas import Simulacion
+from prep.sintetico.capturas import simulate
 from prep.values import format_valor
 
 #: Minutes of simulated night: polls close at minute 0; the last actas arrive by 840.

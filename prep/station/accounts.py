@@ -19,25 +19,39 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from prep.bundle import Bundle, BundleError, operator_name_key, read_bundle
-from prep.catalog import Catalog, CatalogError, load_catalog_files
-from prep.passwords import PasswordError, ScryptHash, waste_like_a_check
-from prep.records import format_time, parse_time
-from prep.station.client import CentralClient, central_error
-from prep.station.errors import (
-    BundleRefusedError,
-    LoginError,
-    NoCatalogError,
-    StationStorageError,
-    SyncError,
-)
-from prep.station.models import BundleRow, LoginFailureRow, OperatorRow
-from prep.station.nodes import held_nodes, keep_nodes
-from prep.station.store import StationIdentity, Store, database_error
+from prep.bundle import Bundle
+from prep.bundle import BundleError
+from prep.bundle import operator_name_key
+from prep.bundle import read_bundle
+from prep.catalog import Catalog
+from prep.catalog import CatalogError
+from prep.catalog import load_catalog_files
+from prep.passwords import PasswordError
+from prep.passwords import ScryptHash
+from prep.passwords import waste_like_a_check
+from prep.records import format_time
+from prep.records import parse_time
+from prep.station.client import CentralClient
+from prep.station.client import central_error
+from prep.station.errors import BundleRefusedError
+from prep.station.errors import LoginError
+from prep.station.errors import NoCatalogError
+from prep.station.errors import StationStorageError
+from prep.station.errors import SyncError
+from prep.station.models import BundleRow
+from prep.station.models import LoginFailureRow
+from prep.station.models import OperatorRow
+from prep.station.nodes import held_nodes
+from prep.station.nodes import keep_nodes
+from prep.station.store import StationIdentity
+from prep.station.store import Store
+from prep.station.store import database_error
 
 log = logging.getLogger("prep.station.accounts")
 

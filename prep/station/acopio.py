@@ -13,17 +13,26 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 
-from prep.catalog import Acta, Casilla, Catalog, Eleccion
-from prep.paquete import TipoDocumento, Traslado
-from prep.qr import ActaCodec, label_payload
-from prep.records import Kind, Record
+from prep.catalog import Acta
+from prep.catalog import Casilla
+from prep.catalog import Catalog
+from prep.catalog import Eleccion
+from prep.paquete import TipoDocumento
+from prep.paquete import Traslado
+from prep.qr import ActaCodec
+from prep.qr import label_payload
+from prep.records import Kind
+from prep.records import Record
 from prep.rules import CausaSinActa
 from prep.station.errors import StationInputError
-from prep.station.formatting import eleccion_label, local_time
-from prep.station.ledger import Arrival, read_ledger
+from prep.station.formatting import eleccion_label
+from prep.station.formatting import local_time
+from prep.station.ledger import Arrival
+from prep.station.ledger import read_ledger
 from prep.station.printing import AcopioTicket
 from prep.station.station import Station
 

@@ -13,25 +13,32 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam
+from sqlalchemy import func
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 
 from prep.canonical import sha256_hex
 from prep.crypto import SigningKey
-from prep.protocol import (
-    GENESIS,
-    MAX_BATCH_BYTES,
-    MAX_BATCH_RECORDS,
-    Batch,
-    batch_canonical,
-    read_batch,
-    signed_body,
-)
+from prep.protocol import GENESIS
+from prep.protocol import MAX_BATCH_BYTES
+from prep.protocol import MAX_BATCH_RECORDS
+from prep.protocol import Batch
+from prep.protocol import batch_canonical
+from prep.protocol import read_batch
+from prep.protocol import signed_body
 from prep.records import Kind
 from prep.station.crash import crash_point
 from prep.station.errors import StationError
-from prep.station.models import BatchRow, BlobRow, OutboxRow, RecordRow
-from prep.station.store import BlobRef, Store, database_error
+from prep.station.models import BatchRow
+from prep.station.models import BlobRow
+from prep.station.models import OutboxRow
+from prep.station.models import RecordRow
+from prep.station.store import BlobRef
+from prep.station.store import Store
+from prep.station.store import database_error
 
 DEFAULT_BATCH_RECORDS = 200
 

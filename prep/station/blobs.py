@@ -14,9 +14,11 @@ import os
 import time
 from pathlib import Path
 
-from prep.durable import fsync_dir, write_temporary
+from prep.durable import fsync_dir
+from prep.durable import write_temporary
 from prep.protocol import MAX_BLOB_BYTES
-from prep.station.errors import StationInputError, StationStorageError
+from prep.station.errors import StationInputError
+from prep.station.errors import StationStorageError
 
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 

@@ -9,15 +9,19 @@ Everything here is pure and fast: the presenters call it on the GUI thread.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from prep.catalog import Catalog, TipoAsociacion
+from prep.catalog import Catalog
+from prep.catalog import TipoAsociacion
 from prep.catalog.model import TIPOS_CASILLA
 from prep.station.acopio import casilla_label
 from prep.station.formatting import eleccion_label
 from prep.station.work import WorkItem
-from prep.values import MAX_VALOR, Marca, parse_valor
+from prep.values import MAX_VALOR
+from prep.values import Marca
+from prep.values import parse_valor
 
 ILEGIBLE = Marca.ILEGIBLE.value
 SIN_DATO = Marca.SIN_DATO.value

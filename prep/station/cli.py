@@ -19,12 +19,20 @@ from typing import Any
 
 from prep.image_check import sniff_media_type
 from prep.rules import CausaSinActa
-from prep.station.enroll import MIN_PREFIX_DIGITS, NOT_CONFIRMED
-from prep.station.errors import EnrollmentError, StationError, StationInputError
-from prep.station.station import Station, mdns_locator
-from prep.station.store import DB_NAME, StationIdentity, default_data_dir
+from prep.station.enroll import MIN_PREFIX_DIGITS
+from prep.station.enroll import NOT_CONFIRMED
+from prep.station.errors import EnrollmentError
+from prep.station.errors import StationError
+from prep.station.errors import StationInputError
+from prep.station.station import Station
+from prep.station.station import mdns_locator
+from prep.station.store import DB_NAME
+from prep.station.store import StationIdentity
+from prep.station.store import default_data_dir
 from prep.station.sync import SyncOptions
-from prep.station.tls import fetch_certificate, fingerprint_groups, pem_fingerprint
+from prep.station.tls import fetch_certificate
+from prep.station.tls import fingerprint_groups
+from prep.station.tls import pem_fingerprint
 
 URL_FINGERPRINT_REQUIRED = (
     "Indique la huella completa del certificado del nodo central con --cert-sha256 (los 64 "
@@ -201,7 +209,9 @@ def _confirm_url_fingerprint(station: Station, url: str) -> str:
 
 
 def _enroll_mdns(station: Station, args: argparse.Namespace) -> int:
-    from prep.station.enroll_mdns import MdnsChoice, choice_message, listing
+    from prep.station.enroll_mdns import MdnsChoice
+    from prep.station.enroll_mdns import choice_message
+    from prep.station.enroll_mdns import listing
 
     if args.cert_sha256:
         raise StationInputError("Con --mdns indique la huella esperada con --expect-cert.")

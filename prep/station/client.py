@@ -13,28 +13,36 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
+from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any
+from typing import Protocol
+from typing import Self
 
 import aiohttp
 
 from prep.bundle import BUNDLE_PATH
 from prep.canonical import sha256_hex
-from prep.crypto import SigningKey, b64encode
-from prep.protocol import CLOCK_HEADER, TIMELINE_HEADER, request_message
+from prep.crypto import SigningKey
+from prep.crypto import b64encode
+from prep.protocol import CLOCK_HEADER
+from prep.protocol import TIMELINE_HEADER
+from prep.protocol import request_message
 from prep.records import format_time
-from prep.station.crash import armed, crash_point
-from prep.station.errors import StationDisabledError, SyncError
-from prep.station.store import StationIdentity, Store, system_clock
-from prep.station.tls import (
-    SPOOF_CODE,
-    is_certificate_failure,
-    pinned_context,
-    spoof_list_message,
-    spoof_message,
-)
+from prep.station.crash import armed
+from prep.station.crash import crash_point
+from prep.station.errors import StationDisabledError
+from prep.station.errors import SyncError
+from prep.station.store import StationIdentity
+from prep.station.store import Store
+from prep.station.store import system_clock
+from prep.station.tls import SPOOF_CODE
+from prep.station.tls import is_certificate_failure
+from prep.station.tls import pinned_context
+from prep.station.tls import spoof_list_message
+from prep.station.tls import spoof_message
 
 BATCHES_PATH = "/v1/batches"
 UNKNOWN_STATION = "unknown_station"

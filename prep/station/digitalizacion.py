@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prep.station.ledger import read_ledger
-from prep.station.scan.hotfolder import MOTIVO_SUFFIX, PROCESADAS, safe_subdir
+from prep.station.scan.hotfolder import MOTIVO_SUFFIX
+from prep.station.scan.hotfolder import PROCESADAS
+from prep.station.scan.hotfolder import safe_subdir
 from prep.station.station import Station
 
 log = logging.getLogger("prep.station.digitalizacion")

@@ -17,16 +17,24 @@ import dataclasses
 import logging
 import re
 import ssl
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection
+from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from zeroconf import InterfaceChoice, IPVersion, ServiceStateChange, Zeroconf
-from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
+from zeroconf import InterfaceChoice
+from zeroconf import IPVersion
+from zeroconf import ServiceStateChange
+from zeroconf import Zeroconf
+from zeroconf.asyncio import AsyncServiceBrowser
+from zeroconf.asyncio import AsyncServiceInfo
+from zeroconf.asyncio import AsyncZeroconf
 
 from prep.crypto import cert_fingerprint
-from prep.protocol import PROTOCOL_VERSION, SERVICE_TYPE
+from prep.protocol import PROTOCOL_VERSION
+from prep.protocol import SERVICE_TYPE
 
 """DNS-SD type the central advertises (same value as ``central.advertise``)."""
 

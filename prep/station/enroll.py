@@ -21,18 +21,18 @@ from typing import Any
 
 import aiohttp
 
-from prep.crypto import SignatureError, SigningKey, VerifyKey
+from prep.crypto import SignatureError
+from prep.crypto import SigningKey
+from prep.crypto import VerifyKey
 from prep.errors_es import describe_os_error
 from prep.station.errors import EnrollmentError
-from prep.station.tls import (
-    SPOOF_CODE,
-    fetch_certificate,
-    is_certificate_failure,
-    normalize_fingerprint,
-    pem_fingerprint,
-    pinned_context,
-    spoof_message,
-)
+from prep.station.tls import SPOOF_CODE
+from prep.station.tls import fetch_certificate
+from prep.station.tls import is_certificate_failure
+from prep.station.tls import normalize_fingerprint
+from prep.station.tls import pem_fingerprint
+from prep.station.tls import pinned_context
+from prep.station.tls import spoof_message
 
 ENROLL_PATH = "/v1/enroll"
 log = logging.getLogger("prep.station.enroll")

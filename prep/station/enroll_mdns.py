@@ -30,18 +30,17 @@ from dataclasses import dataclass
 
 from zeroconf import InterfaceChoice
 
-from prep.station.discovery import (
-    DEFAULT_CONNECT_TIMEOUT,
-    Candidate,
-    Interfaces,
-    SpoofError,
-    UnreachableError,
-    browse,
-    verify_presented_cert,
-)
+from prep.station.discovery import DEFAULT_CONNECT_TIMEOUT
+from prep.station.discovery import Candidate
+from prep.station.discovery import Interfaces
+from prep.station.discovery import SpoofError
+from prep.station.discovery import UnreachableError
+from prep.station.discovery import browse
+from prep.station.discovery import verify_presented_cert
 from prep.station.enroll import MIN_PREFIX_DIGITS
 from prep.station.errors import EnrollmentError
-from prep.station.tls import SPOOF_CODE, fingerprint_groups
+from prep.station.tls import SPOOF_CODE
+from prep.station.tls import fingerprint_groups
 
 DEFAULT_BROWSE_SECONDS = 3.0
 

@@ -10,10 +10,13 @@ holds a few thousand rows at most.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 
-from sqlalchemy import case, or_, select
+from sqlalchemy import case
+from sqlalchemy import or_
+from sqlalchemy import select
 
 from prep.records import Kind
 from prep.station.models import RecordRow

@@ -10,8 +10,14 @@ from __future__ import annotations
 
 from typing import cast
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Table
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import LargeBinary
+from sqlalchemy import String
+from sqlalchemy import Table
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
 
 SCHEMA_VERSION = 1
 

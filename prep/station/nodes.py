@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from prep.bundle import BundleNode
 from prep.station.models import Meta
-from prep.station.store import StationIdentity, Store
+from prep.station.store import StationIdentity
+from prep.station.store import Store
 
 META_KEY = "central_nodes"
 """The store's meta key holding ``{"version": n, "nodes": [...]}`` (the bundle's list)."""

@@ -15,55 +15,65 @@ import logging
 import re
 import socket
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import asdict
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection
+from sqlalchemy import bindparam
+from sqlalchemy import select
 
 from prep.catalog import Catalog
 from prep.crypto import SigningKey
 from prep.durable import fsync_dir
 from prep.image_check import sniff_media_type
-from prep.paquete import TipoDocumento, Traslado
-from prep.qr import ActaCodec, CodeRejected, is_acta_code, printable_code
-from prep.records import Kind, Record
+from prep.paquete import TipoDocumento
+from prep.paquete import Traslado
+from prep.qr import ActaCodec
+from prep.qr import CodeRejected
+from prep.qr import is_acta_code
+from prep.qr import printable_code
+from prep.records import Kind
+from prep.records import Record
 from prep.rules import CausaSinActa
-from prep.station.accounts import (
-    BundleInfo,
-    BundleOutcome,
-    CatalogCache,
-    Operator,
-    bundle_info,
-    login,
-    refresh_bundle,
-)
+from prep.station.accounts import BundleInfo
+from prep.station.accounts import BundleOutcome
+from prep.station.accounts import CatalogCache
+from prep.station.accounts import Operator
+from prep.station.accounts import bundle_info
+from prep.station.accounts import login
+from prep.station.accounts import refresh_bundle
 from prep.station.batches import Outbox
 from prep.station.blobs import BlobStore
-from prep.station.client import CentralClient, WorkApi
-from prep.station.enroll import NOT_CONFIRMED, enroll
-from prep.station.errors import (
-    DISABLED_MESSAGE,
-    EnrollmentError,
-    StationError,
-    StationInputError,
-)
+from prep.station.client import CentralClient
+from prep.station.client import WorkApi
+from prep.station.enroll import NOT_CONFIRMED
+from prep.station.enroll import enroll
+from prep.station.errors import DISABLED_MESSAGE
+from prep.station.errors import EnrollmentError
+from prep.station.errors import StationError
+from prep.station.errors import StationInputError
 from prep.station.models import RecordRow
 from prep.station.nodes import node_list
-from prep.station.store import (
-    BLOB_DIR,
-    BlobRef,
-    Clock,
-    Guard,
-    StationIdentity,
-    Store,
-    default_data_dir,
-    key_path,
-    system_clock,
-)
-from prep.station.sync import Locator, SyncAgent, SyncOptions, SyncState
+from prep.station.store import BLOB_DIR
+from prep.station.store import BlobRef
+from prep.station.store import Clock
+from prep.station.store import Guard
+from prep.station.store import StationIdentity
+from prep.station.store import Store
+from prep.station.store import default_data_dir
+from prep.station.store import key_path
+from prep.station.store import system_clock
+from prep.station.sync import Locator
+from prep.station.sync import SyncAgent
+from prep.station.sync import SyncOptions
+from prep.station.sync import SyncState
 
 if TYPE_CHECKING:
     from prep.station.discovery import Interfaces
@@ -195,11 +205,9 @@ class Station:
         sent: anyone on the LAN can advertise a central."""
         from zeroconf import InterfaceChoice
 
-        from prep.station.enroll_mdns import (
-            PREFIX_REQUIRED,
-            locate_for_enrollment,
-            normalize_prefix,
-        )
+        from prep.station.enroll_mdns import PREFIX_REQUIRED
+        from prep.station.enroll_mdns import locate_for_enrollment
+        from prep.station.enroll_mdns import normalize_prefix
 
         self._refuse_if_enrolled()
         prefix = None if expected_cert_prefix is None else normalize_prefix(expected_cert_prefix)

@@ -11,35 +11,55 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
+from collections.abc import Iterator
+from collections.abc import Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from dataclasses import replace
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
+from typing import cast
 
 import platformdirs
-from sqlalchemy import Connection, Engine, Table, create_engine, event, func, insert, select
+from sqlalchemy import Connection
+from sqlalchemy import Engine
+from sqlalchemy import Table
+from sqlalchemy import create_engine
+from sqlalchemy import event
+from sqlalchemy import func
+from sqlalchemy import insert
+from sqlalchemy import select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from prep.canonical import sha256_hex
 from prep.crypto import VerifyKey
-from prep.records import Kind, Record, RecordError, check_size, format_time, new_record
-from prep.station.blobs import DISK_ERROR_MESSAGE, DISK_FULL_MESSAGE, storage_error
+from prep.records import Kind
+from prep.records import Record
+from prep.records import RecordError
+from prep.records import check_size
+from prep.records import format_time
+from prep.records import new_record
+from prep.station.blobs import DISK_ERROR_MESSAGE
+from prep.station.blobs import DISK_FULL_MESSAGE
+from prep.station.blobs import storage_error
 from prep.station.crash import crash_point
-from prep.station.errors import NotEnrolledError, StationInputError, StationStorageError
-from prep.station.models import (
-    LATER_INDEXES,
-    SCHEMA_VERSION,
-    Base,
-    BlobRow,
-    Identity,
-    Meta,
-    OutboxRow,
-    RecordRow,
-)
+from prep.station.errors import NotEnrolledError
+from prep.station.errors import StationInputError
+from prep.station.errors import StationStorageError
+from prep.station.models import LATER_INDEXES
+from prep.station.models import SCHEMA_VERSION
+from prep.station.models import Base
+from prep.station.models import BlobRow
+from prep.station.models import Identity
+from prep.station.models import Meta
+from prep.station.models import OutboxRow
+from prep.station.models import RecordRow
 
 Clock = Callable[[], datetime]
 """Where the station reads the time (UTC, timezone-aware); tests inject a skewed one."""

@@ -25,30 +25,38 @@ from sqlalchemy.exc import DBAPIError
 
 from prep import __version__
 from prep.build_info import current_build
-from prep.protocol import GENESIS, BatchRef, ProtocolError, verify_receipt
-from prep.records import Kind, without_controls
-from prep.station.accounts import bundle_info, refresh_bundle
-from prep.station.batches import FrozenBatch, Outbox
+from prep.protocol import GENESIS
+from prep.protocol import BatchRef
+from prep.protocol import ProtocolError
+from prep.protocol import verify_receipt
+from prep.records import Kind
+from prep.records import without_controls
+from prep.station.accounts import bundle_info
+from prep.station.accounts import refresh_bundle
+from prep.station.batches import FrozenBatch
+from prep.station.batches import Outbox
 from prep.station.blobs import BlobStore
-from prep.station.client import OLD_PRIMARY, CentralClient, TimelineFence, central_error
+from prep.station.client import OLD_PRIMARY
+from prep.station.client import CentralClient
+from prep.station.client import TimelineFence
+from prep.station.client import central_error
 from prep.station.crash import crash_point
-from prep.station.errors import (
-    DISABLED_MESSAGE,
-    STATION_DISABLED,
-    StationDisabledError,
-    StationError,
-    SyncError,
-)
+from prep.station.errors import DISABLED_MESSAGE
+from prep.station.errors import STATION_DISABLED
+from prep.station.errors import StationDisabledError
+from prep.station.errors import StationError
+from prep.station.errors import SyncError
 from prep.station.nodes import node_list
-from prep.station.store import BlobRef, Store, database_error, sqlite_code
-from prep.station.sync_state import (
-    FOUND_CONFIGURED,
-    FOUND_LIST,
-    FOUND_MDNS,
-    Locator,
-    SyncOptions,
-    SyncState,
-)
+from prep.station.store import BlobRef
+from prep.station.store import Store
+from prep.station.store import database_error
+from prep.station.store import sqlite_code
+from prep.station.sync_state import FOUND_CONFIGURED
+from prep.station.sync_state import FOUND_LIST
+from prep.station.sync_state import FOUND_MDNS
+from prep.station.sync_state import Locator
+from prep.station.sync_state import SyncOptions
+from prep.station.sync_state import SyncState
 
 __all__ = ["FOUND_CONFIGURED", "FOUND_LIST", "FOUND_MDNS", "Locator", "SyncAgent",
            "SyncOptions", "SyncState"]

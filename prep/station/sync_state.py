@@ -6,7 +6,8 @@ central was found, the backlog, the last receipt and the last error in Spanish.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from prep.station.batches import DEFAULT_BATCH_RECORDS

@@ -25,23 +25,39 @@ import logging
 import threading
 import uuid
 import weakref
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import replace
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+from typing import TypeVar
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection
+from sqlalchemy import bindparam
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from prep.protocol import MAX_BLOB_BYTES, MAX_ESPERA
-from prep.records import Record, format_time, parse_time
-from prep.station.client import WorkApi, central_error
-from prep.station.errors import STATION_DISABLED, SyncError
+from prep.protocol import MAX_BLOB_BYTES
+from prep.protocol import MAX_ESPERA
+from prep.records import Record
+from prep.records import format_time
+from prep.records import parse_time
+from prep.station.client import WorkApi
+from prep.station.client import central_error
+from prep.station.errors import STATION_DISABLED
+from prep.station.errors import SyncError
 from prep.station.models import WorkLeaseRow
 from prep.station.station import Station
-from prep.station.store import Guard, StationIdentity
-from prep.values import check_valor, parse_valor
+from prep.station.store import Guard
+from prep.station.store import StationIdentity
+from prep.values import check_valor
+from prep.values import parse_valor
 
 log = logging.getLogger("prep.station.work")
 

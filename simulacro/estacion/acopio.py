@@ -11,8 +11,12 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 
 from prep.catalog import Catalog
-from prep.paquete import TipoDocumento, Traslado, traslado_de_casilla
-from prep.station.errors import StationError, StationInputError, StationStorageError
+from prep.paquete import TipoDocumento
+from prep.paquete import Traslado
+from prep.paquete import traslado_de_casilla
+from prep.station.errors import StationError
+from prep.station.errors import StationInputError
+from prep.station.errors import StationStorageError
 from simulacro.estacion.base import EstacionBase
 
 log = logging.getLogger("simulacro.estacion")

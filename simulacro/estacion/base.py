@@ -22,9 +22,12 @@ from sqlalchemy.exc import OperationalError
 
 from prep.catalog import Catalog
 from prep.station.errors import StationError
-from prep.station.station import Station, StationStatus
-from prep.station.work import WorkError, WorkQueue
-from simulacro.proceso import previous_state, thread_cpu
+from prep.station.station import Station
+from prep.station.station import StationStatus
+from prep.station.work import WorkError
+from prep.station.work import WorkQueue
+from simulacro.proceso import previous_state
+from simulacro.proceso import thread_cpu
 
 log = logging.getLogger("simulacro.estacion")
 

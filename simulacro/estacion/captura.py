@@ -12,9 +12,14 @@ import time
 from sqlalchemy.exc import OperationalError
 
 from prep.sintetico.plan import typed
-from prep.station.errors import StationError, StationStorageError
-from prep.station.work import MAX_PREFETCH, WorkError, WorkItem, WorkQueue
-from prep.values import Marca, parse_valor
+from prep.station.errors import StationError
+from prep.station.errors import StationStorageError
+from prep.station.work import MAX_PREFETCH
+from prep.station.work import WorkError
+from prep.station.work import WorkItem
+from prep.station.work import WorkQueue
+from prep.values import Marca
+from prep.values import parse_valor
 from simulacro.estacion.base import EstacionBase
 from simulacro.proceso import claim_complaint
 

@@ -11,12 +11,19 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError
 
 from prep.corte.package import slug
-from prep.corte.reader import CsvFormatError, read_eleccion_csv
+from prep.corte.reader import CsvFormatError
+from prep.corte.reader import read_eleccion_csv
 from prep.sintetico.plan import NOCHE_MINUTOS
-from prep.station.work import WorkError, WorkItem, WorkQueue
-from prep.values import format_valor, parse_valor
+from prep.station.work import WorkError
+from prep.station.work import WorkItem
+from prep.station.work import WorkQueue
+from prep.values import format_valor
+from prep.values import parse_valor
 from simulacro.estacion.base import EstacionBase
-from simulacro.estacion.captura import IDLE_FIRST, IDLE_MAX, PREFETCH, VERIFICACION_SEGUNDOS
+from simulacro.estacion.captura import IDLE_FIRST
+from simulacro.estacion.captura import IDLE_MAX
+from simulacro.estacion.captura import PREFETCH
+from simulacro.estacion.captura import VERIFICACION_SEGUNDOS
 
 log = logging.getLogger("simulacro.estacion")
 

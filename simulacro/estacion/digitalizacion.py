@@ -16,12 +16,18 @@ import time
 from typing import Any
 
 from prep.catalog import Acta
-from prep.sintetico.acta_image import ActaImageOptions, render_acta_image
-from prep.station.scan.hotfolder import Disposition, HotFileResult, HotFolderOptions
+from prep.sintetico.acta_image import ActaImageOptions
+from prep.sintetico.acta_image import render_acta_image
+from prep.station.scan.hotfolder import Disposition
+from prep.station.scan.hotfolder import HotFileResult
+from prep.station.scan.hotfolder import HotFolderOptions
 from prep.station.scan.quality import QualityPolicy
-from prep.station.scan.service import DigitalizacionResult, DigitalizacionService
-from prep.values import Valor, parse_valor
-from simulacro.estacion.base import PAPEL_ESCANEADO, EstacionBase
+from prep.station.scan.service import DigitalizacionResult
+from prep.station.scan.service import DigitalizacionService
+from prep.values import Valor
+from prep.values import parse_valor
+from simulacro.estacion.base import PAPEL_ESCANEADO
+from simulacro.estacion.base import EstacionBase
 from simulacro.proceso import listdir
 
 log = logging.getLogger("simulacro.estacion")

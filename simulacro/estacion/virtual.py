@@ -23,7 +23,8 @@ from simulacro.estacion.acopio import Acopio
 from simulacro.estacion.captura import Captura
 from simulacro.estacion.cotejo import Cotejo
 from simulacro.estacion.digitalizacion import Digitalizacion
-from simulacro.proceso import listdir, settle_claims
+from simulacro.proceso import listdir
+from simulacro.proceso import settle_claims
 
 log = logging.getLogger("simulacro.estacion")
 

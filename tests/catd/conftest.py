@@ -4,16 +4,19 @@ real window driven by keys, with the wedge detector on a clock the test moves.""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import cast
 
 import pytest
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import QEvent
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from catd.collector import GarbageCollector
@@ -22,12 +25,16 @@ from catd.taskman import TaskManager
 from catd.theme import apply_theme
 from catd.wedge import WedgeDetector
 from catd.window import MainWindow
-from prep.catalog import Acta, Catalog
+from prep.catalog import Acta
+from prep.catalog import Catalog
 from prep.station.printing import FakePrinter
 from prep.station.station import Station
 from prep.station.sync import SyncOptions
-from tests.harness.central import CentralNode, running_central
-from tests.harness.work import PASSWORD, add_operators, load_catalog
+from tests.harness.central import CentralNode
+from tests.harness.central import running_central
+from tests.harness.work import PASSWORD
+from tests.harness.work import add_operators
+from tests.harness.work import load_catalog
 
 CATD = 7
 ACOPIADOR = "Ana Acopio"

@@ -20,16 +20,14 @@ from prep.qr import label_payload
 from prep.records import Kind
 from prep.station.printing import FakePrinter
 from prep.station.station import Station
-from tests.catd.conftest import (
-    ACOPIADOR,
-    PERSON_GAP_MS,
-    Central,
-    FakeClock,
-    log_in,
-    scan,
-    type_as,
-    wait_idle,
-)
+from tests.catd.conftest import ACOPIADOR
+from tests.catd.conftest import PERSON_GAP_MS
+from tests.catd.conftest import Central
+from tests.catd.conftest import FakeClock
+from tests.catd.conftest import log_in
+from tests.catd.conftest import scan
+from tests.catd.conftest import type_as
+from tests.catd.conftest import wait_idle
 
 
 @pytest.fixture

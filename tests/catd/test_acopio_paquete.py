@@ -14,24 +14,24 @@ from pytestqt.qtbot import QtBot
 
 from catd.acopio.view import AcopioView
 from catd.window import MainWindow
-from prep.catalog import Acta, Casilla
+from prep.catalog import Acta
+from prep.catalog import Casilla
 from prep.paquete import traslado_de_casilla
 from prep.station.station import Station
-from tests.catd.conftest import (
-    ACOPIADOR,
-    PERSON_GAP_MS,
-    Central,
-    FakeClock,
-    focused,
-    log_in,
-    scan,
-    type_as,
-    wait_idle,
-)
+from tests.catd.conftest import ACOPIADOR
+from tests.catd.conftest import PERSON_GAP_MS
+from tests.catd.conftest import Central
+from tests.catd.conftest import FakeClock
+from tests.catd.conftest import focused
+from tests.catd.conftest import log_in
+from tests.catd.conftest import scan
+from tests.catd.conftest import type_as
+from tests.catd.conftest import wait_idle
 from tests.catd.test_captura import SYNC_TIMEOUT_MS
 from tests.central.station import query
 from tests.harness.central import running_central
-from tests.harness.work import add_operators, load_catalog
+from tests.harness.work import add_operators
+from tests.harness.work import load_catalog
 
 
 @pytest.fixture(scope="module")

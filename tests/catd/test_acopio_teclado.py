@@ -24,24 +24,24 @@ from prep.qr import is_acta_code
 from prep.station.errors import StationInputError
 from prep.station.printing import FakePrinter
 from prep.station.station import Station
-from tests.catd.conftest import (
-    ACOPIADOR,
-    CAPTURISTA,
-    COORDINADORA,
-    PASSWORD,
-    PERSON_GAP_MS,
-    Central,
-    FakeClock,
-    focused,
-    log_in,
-    scan,
-    type_as,
-    wait_idle,
-)
-from tests.catd.test_captura import SYNC_TIMEOUT_MS, estado
+from tests.catd.conftest import ACOPIADOR
+from tests.catd.conftest import CAPTURISTA
+from tests.catd.conftest import COORDINADORA
+from tests.catd.conftest import PASSWORD
+from tests.catd.conftest import PERSON_GAP_MS
+from tests.catd.conftest import Central
+from tests.catd.conftest import FakeClock
+from tests.catd.conftest import focused
+from tests.catd.conftest import log_in
+from tests.catd.conftest import scan
+from tests.catd.conftest import type_as
+from tests.catd.conftest import wait_idle
+from tests.catd.test_captura import SYNC_TIMEOUT_MS
+from tests.catd.test_captura import estado
 from tests.central.station import query
 from tests.harness.central import running_central
-from tests.harness.work import add_operators, load_catalog
+from tests.harness.work import add_operators
+from tests.harness.work import load_catalog
 
 SIZES = [(1366, 768), (1024, 768)]
 

@@ -7,19 +7,22 @@ never makes a single connection to it, even when asked to enroll with it."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
+from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from catd.app import open_training_station
 from catd.captura.presenter import WorkPresenter
-from catd.captura.view import CapturaView, WorkView
+from catd.captura.view import CapturaView
+from catd.captura.view import WorkView
 from catd.captura.widgets import ValueEdit
 from catd.casilla.view import IntakePanel
 from catd.collector import GarbageCollector
@@ -28,22 +31,27 @@ from catd.taskman import TaskManager
 from catd.theme import apply_theme
 from catd.wedge import WedgeDetector
 from catd.window import MainWindow
-from prep.capacitacion.estacion import TrainingError, TrainingStation
+from prep.capacitacion.estacion import TrainingError
+from prep.capacitacion.estacion import TrainingStation
 from prep.capacitacion.practica import practice_dir
 from prep.capacitacion.puntaje import puntajes
 from prep.records import Kind
 from prep.station.printing import FakePrinter
 from prep.station.station import Station
-from qtkit.capacitacion import TrainingBanner, install_training_marks
-from tests.catd.conftest import CATD, Central, FakeClock, focused, log_in, wait_idle
+from qtkit.capacitacion import TrainingBanner
+from qtkit.capacitacion import install_training_marks
+from tests.catd.conftest import CATD
+from tests.catd.conftest import Central
+from tests.catd.conftest import FakeClock
+from tests.catd.conftest import focused
+from tests.catd.conftest import log_in
+from tests.catd.conftest import wait_idle
 from tests.central.station import query
-from tests.harness.capacitacion import (
-    CAPTURISTA,
-    PRACTICE_PASSWORD,
-    account,
-    copy_practice,
-    prepare_practice,
-)
+from tests.harness.capacitacion import CAPTURISTA
+from tests.harness.capacitacion import PRACTICE_PASSWORD
+from tests.harness.capacitacion import account
+from tests.harness.capacitacion import copy_practice
+from tests.harness.capacitacion import prepare_practice
 from tests.harness.proxy import FaultProxy
 
 

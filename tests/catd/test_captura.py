@@ -11,7 +11,9 @@ import asyncio
 import hashlib
 import json
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -21,22 +23,33 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from catd.captura.presenter import CapturaPresenter, Notice
-from catd.captura.view import CapturaView, WorkView
+from catd.captura.presenter import CapturaPresenter
+from catd.captura.presenter import Notice
+from catd.captura.view import CapturaView
+from catd.captura.view import WorkView
 from catd.captura.widgets import ValueEdit
 from catd.imageview import decode_image
 from catd.taskman import TaskManager
 from catd.window import MainWindow
 from prep.catalog import Acta
 from prep.records import Kind
-from prep.sintetico.acta_image import ActaImageOptions, render_acta_image
+from prep.sintetico.acta_image import ActaImageOptions
+from prep.sintetico.acta_image import render_acta_image
 from prep.station.accounts import Operator
 from prep.station.station import Station
 from prep.values import parse_valor
-from tests.catd.conftest import CATD, Central, focused, log_in, wait_idle
+from tests.catd.conftest import CATD
+from tests.catd.conftest import Central
+from tests.catd.conftest import focused
+from tests.catd.conftest import log_in
+from tests.catd.conftest import wait_idle
 from tests.central.station import query
 from tests.harness.proxy import FaultProxy
-from tests.harness.work import WorkStation, add_operators, image_body, site_account, truth
+from tests.harness.work import WorkStation
+from tests.harness.work import add_operators
+from tests.harness.work import image_body
+from tests.harness.work import site_account
+from tests.harness.work import truth
 
 V = TypeVar("V", bound=WorkView)
 

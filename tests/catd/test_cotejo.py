@@ -15,25 +15,27 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
-from catd.cotejo.view import CotejoView, DifiereCheck
+from catd.cotejo.view import CotejoView
+from catd.cotejo.view import DifiereCheck
 from catd.verificacion.view import VerificacionView
 from catd.window import MainWindow
 from prep.catalog import Acta
 from prep.station.station import Station
-from tests.catd.conftest import Central, focused, log_in, wait_idle
-from tests.catd.test_captura import (
-    CECILIA,
-    DIEGO,
-    VERA,
-    capture_on_screen,
-    digitize,
-    fresh_actas,
-    log_out,
-    station,
-    wait_estado,
-    work_view,
-    workers,
-)
+from tests.catd.conftest import Central
+from tests.catd.conftest import focused
+from tests.catd.conftest import log_in
+from tests.catd.conftest import wait_idle
+from tests.catd.test_captura import CECILIA
+from tests.catd.test_captura import DIEGO
+from tests.catd.test_captura import VERA
+from tests.catd.test_captura import capture_on_screen
+from tests.catd.test_captura import digitize
+from tests.catd.test_captura import fresh_actas
+from tests.catd.test_captura import log_out
+from tests.catd.test_captura import station
+from tests.catd.test_captura import wait_estado
+from tests.catd.test_captura import work_view
+from tests.catd.test_captura import workers
 from tests.catd.work_forms import assert_fits
 from tests.central.station import query
 from tests.harness.work import truth

@@ -17,18 +17,24 @@ from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from catd.context import AppContext
-from catd.digitalizacion.presenter import Association, DigitalizacionPresenter
+from catd.digitalizacion.presenter import Association
+from catd.digitalizacion.presenter import DigitalizacionPresenter
 from catd.digitalizacion.view import DigitalizacionView
 from catd.screens import screens_for
 from catd.taskman import TaskManager
-from prep.catalog import Catalog, generate_catalog
+from prep.catalog import Catalog
+from prep.catalog import generate_catalog
 from prep.sintetico.acta_image import blank_page
 from prep.station.accounts import Operator
 from prep.station.digitalizacion import ScannerSettings
-from prep.station.scan.hotfolder import PROCESADAS, RECHAZADAS, HotFolderOptions
+from prep.station.scan.hotfolder import PROCESADAS
+from prep.station.scan.hotfolder import RECHAZADAS
+from prep.station.scan.hotfolder import HotFolderOptions
 from prep.station.station import Station
 from tests.catd.conftest import type_into
-from tests.prep.station.scan_support import acta_jpeg, nth_acta, station_with_catalog
+from tests.prep.station.scan_support import acta_jpeg
+from tests.prep.station.scan_support import nth_acta
+from tests.prep.station.scan_support import station_with_catalog
 from tests.prep.station.support import offline_station
 
 FAST = HotFolderOptions(stable_seconds=0.15, poll_seconds=0.05,

@@ -10,11 +10,14 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 
 from catd.context import AppContext
-from catd.digitalizacion.presenter import STABLE_SECONDS, DigitalizacionPresenter
+from catd.digitalizacion.presenter import STABLE_SECONDS
+from catd.digitalizacion.presenter import DigitalizacionPresenter
 from prep.catalog import generate_catalog
 from prep.station.scan.hotfolder import HotFolderOptions
-from tests.catd.test_digitalizacion import DORA, screen
-from tests.prep.station.scan_support import acta_jpeg, station_with_catalog
+from tests.catd.test_digitalizacion import DORA
+from tests.catd.test_digitalizacion import screen
+from tests.prep.station.scan_support import acta_jpeg
+from tests.prep.station.scan_support import station_with_catalog
 
 #: The scanner pauses mid-file for longer than the stable time: the file waits, shown.
 SLOW_WRITER = HotFolderOptions(stable_seconds=0.15, poll_seconds=0.05,

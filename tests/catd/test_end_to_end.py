@@ -17,18 +17,24 @@ from catd.acopio.view import AcopioView
 from catd.digitalizacion.view import DigitalizacionView
 from catd.window import MainWindow
 from prep.qr import label_payload
-from prep.sintetico.acta_image import ActaImageOptions, render_acta_image
+from prep.sintetico.acta_image import ActaImageOptions
+from prep.sintetico.acta_image import render_acta_image
 from prep.station.station import Station
-from tests.catd.conftest import ACOPIADOR, Central, FakeClock, focused, log_in, scan
-from tests.catd.test_captura import (
-    fresh_actas,
-    log_out,
-    type_values,
-    wait_estado,
-    work_view,
-)
+from tests.catd.conftest import ACOPIADOR
+from tests.catd.conftest import Central
+from tests.catd.conftest import FakeClock
+from tests.catd.conftest import focused
+from tests.catd.conftest import log_in
+from tests.catd.conftest import scan
+from tests.catd.test_captura import fresh_actas
+from tests.catd.test_captura import log_out
+from tests.catd.test_captura import type_values
+from tests.catd.test_captura import wait_estado
+from tests.catd.test_captura import work_view
 from tests.central.station import query
-from tests.harness.work import PASSWORD, add_operators, truth
+from tests.harness.work import PASSWORD
+from tests.harness.work import add_operators
+from tests.harness.work import truth
 
 DIGITALIZADORA, CAPTURISTA_1, CAPTURISTA_2 = "Dalia E2E", "Ciro E2E", "Dina E2E"
 TIMEOUT_MS = 30_000

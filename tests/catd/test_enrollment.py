@@ -12,13 +12,19 @@ from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from catd.context import AppContext
-from catd.enrollment import EnrollmentPresenter, ResolvedCentral
+from catd.enrollment import EnrollmentPresenter
+from catd.enrollment import ResolvedCentral
 from catd.window import MainWindow
-from prep.station.discovery import Candidate, verify_presented_cert
-from prep.station.enroll_mdns import MdnsChoice, normalize_prefix, select_for_enrollment
+from prep.station.discovery import Candidate
+from prep.station.discovery import verify_presented_cert
+from prep.station.enroll_mdns import MdnsChoice
+from prep.station.enroll_mdns import normalize_prefix
+from prep.station.enroll_mdns import select_for_enrollment
 from prep.station.station import Station
 from prep.station.tls import fingerprint_groups
-from tests.catd.conftest import Central, type_into, wait_idle
+from tests.catd.conftest import Central
+from tests.catd.conftest import type_into
+from tests.catd.conftest import wait_idle
 from tests.harness.spoof import SpoofCentral
 
 

@@ -11,8 +11,12 @@ from pytestqt.qtbot import QtBot
 
 from catd.context import AppContext
 from catd.window import MainWindow
-from prep.station.enroll_mdns import MdnsChoice, normalize_prefix, select_for_enrollment
-from tests.catd.conftest import focused, type_into, wait_idle
+from prep.station.enroll_mdns import MdnsChoice
+from prep.station.enroll_mdns import normalize_prefix
+from prep.station.enroll_mdns import select_for_enrollment
+from tests.catd.conftest import focused
+from tests.catd.conftest import type_into
+from tests.catd.conftest import wait_idle
 
 
 def nothing_on_the_network(prefix: str | None) -> MdnsChoice:

@@ -12,10 +12,14 @@ from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from catd.window import MainWindow
-from central.enroll_limit import EnrollmentLimiter, EnrollmentLimits
+from central.enroll_limit import EnrollmentLimiter
+from central.enroll_limit import EnrollmentLimits
 from prep.station.station import Station
-from tests.catd.conftest import type_into, wait_idle
-from tests.harness.inprocess_central import Clock, InProcessCentral, inprocess_central
+from tests.catd.conftest import type_into
+from tests.catd.conftest import wait_idle
+from tests.harness.inprocess_central import Clock
+from tests.harness.inprocess_central import InProcessCentral
+from tests.harness.inprocess_central import inprocess_central
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from catd.app import startup_error
-from catd.taskman import TaskManager, describe_error
+from catd.taskman import TaskManager
+from catd.taskman import describe_error
 from prep.station.errors import StationStorageError
 
 

@@ -15,22 +15,21 @@ from catd import screens
 from catd.acopio.view import AcopioView
 from catd.window import MainWindow
 from prep.qr import label_payload
-from prep.station.models import LoginFailureRow, OperatorRow
+from prep.station.models import LoginFailureRow
+from prep.station.models import OperatorRow
 from prep.station.station import Station
-from tests.catd.conftest import (
-    ACOPIADOR,
-    CAPTURISTA,
-    COORDINADORA,
-    PASSWORD,
-    PERSON_GAP_MS,
-    Central,
-    FakeClock,
-    focused,
-    log_in,
-    scan,
-    type_as,
-    wait_idle,
-)
+from tests.catd.conftest import ACOPIADOR
+from tests.catd.conftest import CAPTURISTA
+from tests.catd.conftest import COORDINADORA
+from tests.catd.conftest import PASSWORD
+from tests.catd.conftest import PERSON_GAP_MS
+from tests.catd.conftest import Central
+from tests.catd.conftest import FakeClock
+from tests.catd.conftest import focused
+from tests.catd.conftest import log_in
+from tests.catd.conftest import scan
+from tests.catd.conftest import type_as
+from tests.catd.conftest import wait_idle
 
 
 def test_a_good_password_opens_the_screens_of_the_role(

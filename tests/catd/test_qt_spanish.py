@@ -7,20 +7,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QTimer, QTranslator
-from PySide6.QtWidgets import (
-    QApplication,
-    QDialogButtonBox,
-    QFileDialog,
-    QLineEdit,
-    QMessageBox,
-    QPushButton,
-)
+from PySide6.QtCore import QTimer
+from PySide6.QtCore import QTranslator
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 
 from catd.app import prepare_application
 from catd.window import MainWindow
-from qtkit.qt_es import TRANSLATOR_NAME, install_qt_spanish
+from qtkit.qt_es import TRANSLATOR_NAME
+from qtkit.qt_es import install_qt_spanish
 
 
 def _remove_spanish(app: QApplication) -> bool:

@@ -6,15 +6,14 @@ in, with the longest texts those states show."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QPoint, QRect
-from PySide6.QtWidgets import (
-    QAbstractButton,
-    QComboBox,
-    QLabel,
-    QLineEdit,
-    QTableWidget,
-    QWidget,
-)
+from PySide6.QtCore import QPoint
+from PySide6.QtCore import QRect
+from PySide6.QtWidgets import QAbstractButton
+from PySide6.QtWidgets import QComboBox
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QTableWidget
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from catd.acopio.view import AcopioView
@@ -23,16 +22,14 @@ from catd.window import MainWindow
 from prep.station.acopio import casilla_label
 from prep.station.printing import FakePrinter
 from prep.station.station import Station
-from tests.catd.conftest import (
-    ACOPIADOR,
-    PERSON_GAP_MS,
-    Central,
-    FakeClock,
-    log_in,
-    scan,
-    type_as,
-    wait_idle,
-)
+from tests.catd.conftest import ACOPIADOR
+from tests.catd.conftest import PERSON_GAP_MS
+from tests.catd.conftest import Central
+from tests.catd.conftest import FakeClock
+from tests.catd.conftest import log_in
+from tests.catd.conftest import scan
+from tests.catd.conftest import type_as
+from tests.catd.conftest import wait_idle
 
 SMALL = (1024, 768)
 MIN_FIELD_PX = 200

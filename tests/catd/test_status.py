@@ -5,18 +5,27 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QApplication, QMainWindow, QWidget
+from PySide6.QtCore import QObject
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QMainWindow
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
-from catd.status import ElidedLabel, Health, StatusBarView, describe_status
+from catd.status import ElidedLabel
+from catd.status import Health
+from catd.status import StatusBarView
+from catd.status import describe_status
 from catd.theme import apply_theme
 from catd.window import MainWindow
 from central.db import make_engine
 from central.stations_admin import set_station_enabled
 from prep.station.errors import DISABLED_MESSAGE
-from prep.station.station import Station, StationStatus
-from prep.station.sync import FOUND_LIST, FOUND_MDNS, SyncState
+from prep.station.station import Station
+from prep.station.station import StationStatus
+from prep.station.sync import FOUND_LIST
+from prep.station.sync import FOUND_MDNS
+from prep.station.sync import SyncState
 from tests.catd.conftest import Central
 
 ONLINE = SyncState(running=True, online=True, central_url="https://10.0.0.5:8443")

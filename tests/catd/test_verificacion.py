@@ -18,24 +18,28 @@ from catd.captura.widgets import ValueEdit
 from catd.verificacion.view import VerificacionView
 from catd.window import MainWindow
 from prep.station.station import Station
-from tests.catd.conftest import CATD, Central, focused, log_in, wait_idle
-from tests.catd.test_captura import (
-    CECILIA,
-    DIEGO,
-    VERA,
-    digitize,
-    estado,
-    fresh_actas,
-    log_out,
-    station,
-    type_values,
-    wait_estado,
-    work_screen,
-    work_view,
-    workers,
-)
+from tests.catd.conftest import CATD
+from tests.catd.conftest import Central
+from tests.catd.conftest import focused
+from tests.catd.conftest import log_in
+from tests.catd.conftest import wait_idle
+from tests.catd.test_captura import CECILIA
+from tests.catd.test_captura import DIEGO
+from tests.catd.test_captura import VERA
+from tests.catd.test_captura import digitize
+from tests.catd.test_captura import estado
+from tests.catd.test_captura import fresh_actas
+from tests.catd.test_captura import log_out
+from tests.catd.test_captura import station
+from tests.catd.test_captura import type_values
+from tests.catd.test_captura import wait_estado
+from tests.catd.test_captura import work_screen
+from tests.catd.test_captura import work_view
+from tests.catd.test_captura import workers
 from tests.central.station import query
-from tests.harness.work import WorkStation, add_operators, truth
+from tests.harness.work import WorkStation
+from tests.harness.work import add_operators
+from tests.harness.work import truth
 
 __all__ = ["station", "workers"]  # the fixtures, shared with the captura tests
 

@@ -9,11 +9,19 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QVBoxLayout
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from catd.wedge import WedgeDetector
-from tests.catd.conftest import PERSON_GAP_MS, READER_GAP_MS, FakeClock, scan, type_as
+from tests.catd.conftest import PERSON_GAP_MS
+from tests.catd.conftest import READER_GAP_MS
+from tests.catd.conftest import FakeClock
+from tests.catd.conftest import scan
+from tests.catd.conftest import type_as
 
 
 class Form(QWidget):

@@ -8,40 +8,49 @@ Ctrl+Q with typed values asks first and stays by default."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
+from collections.abc import Mapping
+from collections.abc import Sequence
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
-from catd.captura.view import CapturaView, WorkView
+from catd.captura.view import CapturaView
+from catd.captura.view import WorkView
 from catd.verificacion.view import VerificacionView
 from catd.window import MainWindow
 from prep.catalog import Acta
 from prep.station.station import Station
-from tests.catd.conftest import Central, focused, log_in, wait_idle
-from tests.catd.test_captura import estado, log_out, wait_estado
-from tests.catd.work_forms import (
-    ALCALDIAS,
-    CATD_FORMS,
-    DIPUTACIONES,
-    JEFATURA,
-    SCALE,
-    SEED,
-    SITIO,
-    SIZES,
-    assert_fits,
-    assert_focus_on,
-    digitize_here,
-    disputed,
-    fresh_in_order,
-    to_verificacion,
-)
+from tests.catd.conftest import Central
+from tests.catd.conftest import focused
+from tests.catd.conftest import log_in
+from tests.catd.conftest import wait_idle
+from tests.catd.test_captura import estado
+from tests.catd.test_captura import log_out
+from tests.catd.test_captura import wait_estado
+from tests.catd.work_forms import ALCALDIAS
+from tests.catd.work_forms import CATD_FORMS
+from tests.catd.work_forms import DIPUTACIONES
+from tests.catd.work_forms import JEFATURA
+from tests.catd.work_forms import SCALE
+from tests.catd.work_forms import SEED
+from tests.catd.work_forms import SITIO
+from tests.catd.work_forms import SIZES
+from tests.catd.work_forms import assert_fits
+from tests.catd.work_forms import assert_focus_on
+from tests.catd.work_forms import digitize_here
+from tests.catd.work_forms import disputed
+from tests.catd.work_forms import fresh_in_order
+from tests.catd.work_forms import to_verificacion
 from tests.central.station import query
 from tests.harness.central import running_central
-from tests.harness.work import add_operators, load_catalog, truth
+from tests.harness.work import add_operators
+from tests.harness.work import load_catalog
+from tests.harness.work import truth
 
 CAPTURISTA = "Camila Formas"
 VERIFICADOR = "Víctor Formas"

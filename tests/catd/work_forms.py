@@ -8,21 +8,31 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
+from collections.abc import Mapping
+from collections.abc import Sequence
 
-from PySide6.QtCore import QEvent, QPoint, QRect
+from PySide6.QtCore import QEvent
+from PySide6.QtCore import QPoint
+from PySide6.QtCore import QRect
 from PySide6.QtGui import QFontMetrics
-from PySide6.QtWidgets import QApplication, QLabel, QWidget
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QWidget
 
 from catd.captura.view import WorkView
 from catd.captura.widgets import ValueEdit
 from catd.window import MainWindow
 from prep.catalog import Acta
 from prep.records import Kind
-from tests.catd.conftest import Central, focused
-from tests.catd.test_captura import acta_image, estado
+from tests.catd.conftest import Central
+from tests.catd.conftest import focused
+from tests.catd.test_captura import acta_image
+from tests.catd.test_captura import estado
 from tests.central.station import query
-from tests.harness.work import WorkStation, image_body, truth
+from tests.harness.work import WorkStation
+from tests.harness.work import image_body
+from tests.harness.work import truth
 
 SITIO = "26"
 CATD_FORMS = int(SITIO)

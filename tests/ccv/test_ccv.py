@@ -13,12 +13,22 @@ from pytestqt.qtbot import QtBot
 
 from catd.casilla.view import IntakePanel
 from catd.window import MainWindow
-from prep.sintetico.acta_image import ActaImageOptions, blank_page, render_acta_image
+from prep.sintetico.acta_image import ActaImageOptions
+from prep.sintetico.acta_image import blank_page
+from prep.sintetico.acta_image import render_acta_image
 from prep.station.station import Station
-from tests.catd.conftest import Central, focused, log_in, wait_idle
-from tests.catd.test_captura import captures, type_values, wait_estado, work_view
-from tests.central.station import central_cli, query
-from tests.harness.work import add_operators, truth
+from tests.catd.conftest import Central
+from tests.catd.conftest import focused
+from tests.catd.conftest import log_in
+from tests.catd.conftest import wait_idle
+from tests.catd.test_captura import captures
+from tests.catd.test_captura import type_values
+from tests.catd.test_captura import wait_estado
+from tests.catd.test_captura import work_view
+from tests.central.station import central_cli
+from tests.central.station import query
+from tests.harness.work import add_operators
+from tests.harness.work import truth
 
 CAPTURISTA_CCV = "Ceci CCV"
 

@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from central.db import make_engine, upgrade
+from central.db import make_engine
+from central.db import upgrade
 from prep.catalog import Catalog
-from tests.harness.central import CentralNode, running_central
+from tests.harness.central import CentralNode
+from tests.harness.central import running_central
 from tests.harness.work import load_catalog
 
 

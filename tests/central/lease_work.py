@@ -9,7 +9,9 @@ from typing import Any
 
 from tests.central.station import query
 from tests.harness.central import CentralNode
-from tests.harness.work import Answer, WorkStation, nonce
+from tests.harness.work import Answer
+from tests.harness.work import WorkStation
+from tests.harness.work import nonce
 
 SHORT_LEASE_MINUTES = 0.05  # 3 s
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from prep.catalog.model import Acta, Catalog
+from prep.catalog.model import Acta
+from prep.catalog.model import Catalog
 from prep.records import Kind
 from tests.central.station import central_cli
 from tests.harness.central import CentralNode
-from tests.harness.work import WorkStation, site_account, truth
+from tests.harness.work import WorkStation
+from tests.harness.work import site_account
+from tests.harness.work import truth
 
 
 def three_actas(catalog: Catalog) -> tuple[Acta, Acta, Acta]:

@@ -8,15 +8,26 @@ import json
 import subprocess
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any, LiteralString
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+from typing import LiteralString
 
 import psycopg
 
-from prep.crypto import SigningKey, b64encode
-from prep.protocol import CLOCK_HEADER, GENESIS, Batch, make_batch, request_message
-from prep.records import Kind, Record, format_time, new_record
-from tests.harness.central import REPO, CentralNode
+from prep.crypto import SigningKey
+from prep.crypto import b64encode
+from prep.protocol import CLOCK_HEADER
+from prep.protocol import GENESIS
+from prep.protocol import Batch
+from prep.protocol import make_batch
+from prep.protocol import request_message
+from prep.records import Kind
+from prep.records import Record
+from prep.records import format_time
+from prep.records import new_record
+from tests.harness.central import REPO
+from tests.harness.central import CentralNode
 from tests.harness.images import tiny_png
 
 CLAVE = "090001B010001"

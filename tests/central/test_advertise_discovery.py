@@ -16,9 +16,15 @@ import pytest
 from zeroconf.asyncio import AsyncServiceInfo
 
 from central.advertise import SERVICE_TYPE as ADVERTISED_TYPE
-from central.advertise import CentralAdvertiser, instance_name, txt_properties
-from prep.station.discovery import SERVICE_TYPE, Candidate, candidates_from_info, choose
-from tests.central.station import central_cli, query
+from central.advertise import CentralAdvertiser
+from central.advertise import instance_name
+from central.advertise import txt_properties
+from prep.station.discovery import SERVICE_TYPE
+from prep.station.discovery import Candidate
+from prep.station.discovery import candidates_from_info
+from prep.station.discovery import choose
+from tests.central.station import central_cli
+from tests.central.station import query
 from tests.harness.central import CentralNode
 from tests.harness.netns import run_in_netns
 

@@ -16,24 +16,36 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, LiteralString
+from typing import Any
+from typing import LiteralString
 
 import psycopg
 import pytest
 from alembic import command
-from psycopg import errors, sql
+from psycopg import errors
+from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from sqlalchemy import Engine
 
 from central.db import make_engine
 from central.db.migrate import alembic_config
-from central.db.privileges import API_OPTIONS, API_ROLE, READ_ROLE, TABLES
+from central.db.privileges import API_OPTIONS
+from central.db.privileges import API_ROLE
+from central.db.privileges import READ_ROLE
+from central.db.privileges import TABLES
 from prep.catalog import Catalog
 from prep.records import Kind
 from prep.selftest import EXIT_DATABASE
-from tests.central.station import Station, central_cli, query
-from tests.harness.central import REPO, CentralNode, running_central
-from tests.harness.work import WorkStation, capturistas, load_catalog, truth
+from tests.central.station import Station
+from tests.central.station import central_cli
+from tests.central.station import query
+from tests.harness.central import REPO
+from tests.harness.central import CentralNode
+from tests.harness.central import running_central
+from tests.harness.work import WorkStation
+from tests.harness.work import capturistas
+from tests.harness.work import load_catalog
+from tests.harness.work import truth
 
 PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 DOC = REPO / "docs" / "seguridad.md"

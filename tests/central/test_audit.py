@@ -13,8 +13,11 @@ import pytest
 from prep.canonical import canonical_hash
 from prep.protocol import GENESIS
 from prep.records import format_time
-from tests.central.station import Station, central_cli, query
-from tests.harness.central import REPO, CentralNode
+from tests.central.station import Station
+from tests.central.station import central_cli
+from tests.central.station import query
+from tests.harness.central import REPO
+from tests.harness.central import CentralNode
 
 CENTRAL = REPO / "central"
 

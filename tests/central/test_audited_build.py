@@ -5,16 +5,21 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from prep.build_info import current_build
-from prep.records import Kind, RecordError, validate_body
+from prep.records import Kind
+from prep.records import RecordError
+from prep.records import validate_body
 from prep.station.station import Station as RealStation
 from prep.station.sync import SyncOptions
-from tests.central.station import Station, central_cli, query
+from tests.central.station import Station
+from tests.central.station import central_cli
+from tests.central.station import query
 from tests.harness.central import CentralNode
 
 HEARTBEATS = SyncOptions(backoff_base=0.05, backoff_cap=0.5, poll_interval=0.1,

@@ -11,16 +11,22 @@ import json
 import shutil
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
-from central.config import DataDir, load_identity
+from central.config import DataDir
+from central.config import load_identity
 from prep.auditoria import paquete
-from prep.build_info import SOURCE_PACKAGES, current_build
+from prep.build_info import SOURCE_PACKAGES
+from prep.build_info import current_build
 from prep.crypto import SigningKey
 from prep.records import Kind
-from tests.central.station import Station, central_cli, query
-from tests.harness.central import REPO, CentralNode
+from tests.central.station import Station
+from tests.central.station import central_cli
+from tests.central.station import query
+from tests.harness.central import REPO
+from tests.harness.central import CentralNode
 from tests.harness.work import load_catalog
 
 STRANGER_BUILD = "b" * 64

@@ -17,24 +17,28 @@ import pytest
 
 from central.catd_distritos import assign
 from central.db import make_engine
-from prep.catalog import Acta, Catalog
+from prep.catalog import Acta
+from prep.catalog import Catalog
 from prep.corte.package import slug
 from prep.corte.reader import read_eleccion_csv
-from prep.records import Kind, Record
+from prep.records import Kind
+from prep.records import Record
 from tests.central.publication_night import corte_in_window
-from tests.central.station import anomalies, central_cli, query, rebuild_agrees
-from tests.harness.central import CentralNode, running_central
+from tests.central.station import anomalies
+from tests.central.station import central_cli
+from tests.central.station import query
+from tests.central.station import rebuild_agrees
+from tests.harness.central import CentralNode
+from tests.harness.central import running_central
 from tests.harness.images import padded_jpeg
-from tests.harness.work import (
-    WorkStation,
-    add_operators,
-    capturistas,
-    image_body,
-    load_catalog,
-    png,
-    site_account,
-    truth,
-)
+from tests.harness.work import WorkStation
+from tests.harness.work import add_operators
+from tests.harness.work import capturistas
+from tests.harness.work import image_body
+from tests.harness.work import load_catalog
+from tests.harness.work import png
+from tests.harness.work import site_account
+from tests.harness.work import truth
 
 SHORT_LEASE_MINUTES = 0.05  # 3 s
 

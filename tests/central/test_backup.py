@@ -10,13 +10,15 @@ import signal
 import stat
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from central.config import DataDir, initialize
+from central.config import DataDir
+from central.config import initialize
 from central.continuity import backup as respaldo
 from central.continuity.replication import ContinuityError
 from central.db.embedded import start_server

@@ -10,16 +10,21 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
+from sqlalchemy import text
 
-from central.blobs import BlobStore, reconcile, reconcile_when_reachable
+from central.blobs import BlobStore
+from central.blobs import reconcile
+from central.blobs import reconcile_when_reachable
 from central.db import make_engine
 from central.db.migrate import upgrade
-from tests.harness.images import padded_jpeg, tiny_png
+from tests.harness.images import padded_jpeg
+from tests.harness.images import tiny_png
 from tests.harness.postgres import socket_link
 
 

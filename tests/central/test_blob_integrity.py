@@ -11,9 +11,13 @@ from typing import Any
 
 from central.blobs import BlobStore
 from prep.records import Kind
-from tests.central.station import Station, error_of, image_body, query
+from tests.central.station import Station
+from tests.central.station import error_of
+from tests.central.station import image_body
+from tests.central.station import query
 from tests.harness.central import CentralNode
-from tests.harness.images import padded_jpeg, tiny_png
+from tests.harness.images import padded_jpeg
+from tests.harness.images import tiny_png
 
 HTML_TAIL = b"<html><body><script>document.location='https://example.invalid/'</script>"
 

@@ -8,12 +8,15 @@ import hashlib
 import os
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from central.blobs import STALE_TMP_SECONDS, BlobStore, _temp_prefix
+from central.blobs import STALE_TMP_SECONDS
+from central.blobs import BlobStore
+from central.blobs import _temp_prefix
 from tests.central.station import PNG
 
 

@@ -8,7 +8,8 @@ import ast
 from pathlib import Path
 
 from central import intake
-from prep.casilla_rechazos import nombre, rechazos
+from prep.casilla_rechazos import nombre
+from prep.casilla_rechazos import rechazos
 from prep.station.scan.quality import Motivo
 
 INTAKE = Path(intake.__file__)

@@ -9,19 +9,36 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 
 import pytest
 
-from central.controlroom.anomaly_text import anomaly_label, describe
-from central.pipeline.casilla import CASILLA_SIN_ACTA_CON_DATOS, contradicciones, siblings_in
-from central.pipeline.state import ActaInfo, Estado, RecordEvent, fold, initial
-from prep.catalog import Acta, Casilla, Catalog, generate_catalog
+from central.controlroom.anomaly_text import anomaly_label
+from central.controlroom.anomaly_text import describe
+from central.pipeline.casilla import CASILLA_SIN_ACTA_CON_DATOS
+from central.pipeline.casilla import contradicciones
+from central.pipeline.casilla import siblings_in
+from central.pipeline.state import ActaInfo
+from central.pipeline.state import Estado
+from central.pipeline.state import RecordEvent
+from central.pipeline.state import fold
+from central.pipeline.state import initial
+from prep.catalog import Acta
+from prep.catalog import Casilla
+from prep.catalog import Catalog
+from prep.catalog import generate_catalog
 from prep.records import Kind
-from tests.central.station import central_cli, query
-from tests.harness.central import CentralNode, running_central
-from tests.harness.work import WorkStation, add_operators, load_catalog, site_account, truth
+from tests.central.station import central_cli
+from tests.central.station import query
+from tests.harness.central import CentralNode
+from tests.harness.central import running_central
+from tests.harness.work import WorkStation
+from tests.harness.work import add_operators
+from tests.harness.work import load_catalog
+from tests.harness.work import site_account
+from tests.harness.work import truth
 
 
 @pytest.fixture(scope="module")

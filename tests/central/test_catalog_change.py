@@ -11,10 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from central.catalog_change import changed_actas
-from prep.catalog import Catalog, generate_catalog, write_catalog
-from tests.central.station import central_cli, query
+from prep.catalog import Catalog
+from prep.catalog import generate_catalog
+from prep.catalog import write_catalog
+from tests.central.station import central_cli
+from tests.central.station import query
 from tests.harness.central import CentralNode
-from tests.harness.work import WorkStation, capturistas, load_catalog, truth
+from tests.harness.work import WorkStation
+from tests.harness.work import capturistas
+from tests.harness.work import load_catalog
+from tests.harness.work import truth
 
 
 def _validate_one(node: CentralNode, catalog: Catalog) -> str:

@@ -3,7 +3,8 @@ code needs no ``--role`` that ``--catd``/``--ccv`` already decide (issue 35)."""
 
 from __future__ import annotations
 
-from tests.central.station import central_cli, query
+from tests.central.station import central_cli
+from tests.central.station import query
 from tests.harness.central import CentralNode
 from tests.harness.work import load_catalog
 

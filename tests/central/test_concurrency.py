@@ -16,10 +16,16 @@ from typing import Any
 
 import psycopg
 
-from prep.catalog import Acta, Catalog
-from tests.central.station import central_cli, query
-from tests.harness.central import CentralNode, running_central
-from tests.harness.work import WorkStation, add_operators, load_catalog, truth
+from prep.catalog import Acta
+from prep.catalog import Catalog
+from tests.central.station import central_cli
+from tests.central.station import query
+from tests.harness.central import CentralNode
+from tests.harness.central import running_central
+from tests.harness.work import WorkStation
+from tests.harness.work import add_operators
+from tests.harness.work import load_catalog
+from tests.harness.work import truth
 
 LEASE_MINUTES = 0.04  # 2.4 s
 CATDS = 14  # CATD stations for distritos 1-14; the other 6 stations are at the CCV

@@ -16,9 +16,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from central.connections import DEFAULT_MAX_CONNECTIONS, RESERVED_DESCRIPTORS
+from central.connections import DEFAULT_MAX_CONNECTIONS
+from central.connections import RESERVED_DESCRIPTORS
 from tests.central.station import Station
-from tests.harness.central import REPO, CentralNode, running_central
+from tests.harness.central import REPO
+from tests.harness.central import CentralNode
+from tests.harness.central import running_central
 
 FILES = 1024  # the default of a systemd unit without LimitNOFILE
 IDLE_SOCKETS = 1100

@@ -14,14 +14,22 @@ from typing import Any
 
 import psycopg
 
-from central.controlroom.overview import Counts, read_overview
-from prep.catalog import Acta, Catalog
+from central.controlroom.overview import Counts
+from central.controlroom.overview import read_overview
+from prep.catalog import Acta
+from prep.catalog import Catalog
 from prep.corte.package import slug
 from prep.corte.reader import read_eleccion_csv
 from prep.records import Kind
-from tests.central.station import anomalies, central_cli, query, rebuild_agrees
+from tests.central.station import anomalies
+from tests.central.station import central_cli
+from tests.central.station import query
+from tests.central.station import rebuild_agrees
 from tests.harness.central import CentralNode
-from tests.harness.work import WorkStation, add_operators, load_catalog, truth
+from tests.harness.work import WorkStation
+from tests.harness.work import add_operators
+from tests.harness.work import load_catalog
+from tests.harness.work import truth
 
 
 def _actas(catalog: Catalog, n: int) -> list[Acta]:

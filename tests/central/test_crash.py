@@ -8,8 +8,10 @@ import signal
 
 import pytest
 
-from prep.protocol import Batch, verify_receipt
-from tests.central.station import Station, query
+from prep.protocol import Batch
+from prep.protocol import verify_receipt
+from tests.central.station import Station
+from tests.central.station import query
 from tests.harness.central import CentralNode
 
 

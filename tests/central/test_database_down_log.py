@@ -13,9 +13,11 @@ import logging
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestServer
 
-from central.config import DataDir, load_identity
+from central.config import DataDir
+from central.config import load_identity
 from central.db import make_engine
 from central.enroll_limit import EnrollmentLimits
 from central.http_common import Central

@@ -14,18 +14,28 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import errors, sql
-from sqlalchemy import Engine, text
+from psycopg import errors
+from psycopg import sql
+from sqlalchemy import Engine
+from sqlalchemy import text
 
 from central.audit import AUDIT_LOCK
-from central.db import make_engine, upgrade
-from central.db.locks import LOCK_TIMEOUT, DatabaseBusy, lock_wait
-from central.db.read_only import STATEMENT_TIMEOUT, set_read_only_login
+from central.db import make_engine
+from central.db import upgrade
+from central.db.locks import LOCK_TIMEOUT
+from central.db.locks import DatabaseBusy
+from central.db.locks import lock_wait
+from central.db.read_only import STATEMENT_TIMEOUT
+from central.db.read_only import set_read_only_login
 from central.pipeline.apply import PIPELINE_LOCK
-from central.publication.corte import CORTE_LOCK, CorteSettings, make_corte
+from central.publication.corte import CORTE_LOCK
+from central.publication.corte import CorteSettings
+from central.publication.corte import make_corte
 from central.publication.package import CorteError
 from prep.crypto import SigningKey
-from tests.central.station import Station, error_of, query
+from tests.central.station import Station
+from tests.central.station import error_of
+from tests.central.station import query
 from tests.harness.central import CentralNode
 
 #: Slack over a bound for a loaded 2-core machine (process start, TLS, scheduling).

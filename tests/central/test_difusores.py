@@ -18,15 +18,24 @@ from difusor.estado import cargar as cargar_estado
 from difusor.registro import cargar as cargar_registro
 from difusor.registro import llave
 from difusor.seguir import consultar
-from prep.corte.difusores import DIFUSORES, leer
+from prep.corte.difusores import DIFUSORES
+from prep.corte.difusores import leer
 from prep.corte.package import MANIFEST
 from prep.corte.verify import verify_corte
-from prep.crypto import SigningKey, VerifyKey, b64encode
-from prep.protocol import DIFUSOR_HEADER, DIFUSOR_REPORTE_PATH, request_message
+from prep.crypto import SigningKey
+from prep.crypto import VerifyKey
+from prep.crypto import b64encode
+from prep.protocol import DIFUSOR_HEADER
+from prep.protocol import DIFUSOR_REPORTE_PATH
+from prep.protocol import request_message
 from tests.central.publication_night import corte as make_corte
 from tests.central.publication_night import corte_in_window
-from tests.central.station import REPO, central_cli, error_of, query
-from tests.difusor.origen import OrigenHttps, identidad
+from tests.central.station import REPO
+from tests.central.station import central_cli
+from tests.central.station import error_of
+from tests.central.station import query
+from tests.difusor.origen import OrigenHttps
+from tests.difusor.origen import identidad
 from tests.harness.central import CentralNode
 from tests.harness.work import load_catalog
 

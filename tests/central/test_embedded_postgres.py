@@ -22,16 +22,17 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import make_conninfo
 
 from central.controlroom.overview import read_overview
-from central.db import database_dsn, make_engine, upgrade
-from central.db.embedded import (
-    EmbeddedError,
-    read_postmaster_info,
-    socket_dir_for,
-    start_server,
-)
+from central.db import database_dsn
+from central.db import make_engine
+from central.db import upgrade
+from central.db.embedded import EmbeddedError
+from central.db.embedded import read_postmaster_info
+from central.db.embedded import socket_dir_for
+from central.db.embedded import start_server
 from tests.harness.central import REPO
 
 

@@ -21,9 +21,13 @@ import pytest
 from central.db.embedded import leftover_processes
 from prep.records import Kind
 from simulacro.nodo import kill_postmaster
-from tests.central.station import PNG, Station, image_body, query
+from tests.central.station import PNG
+from tests.central.station import Station
+from tests.central.station import image_body
+from tests.central.station import query
 from tests.harness.central import CentralNode
-from tests.harness.postgres import busy_backend, server_base
+from tests.harness.postgres import busy_backend
+from tests.harness.postgres import server_base
 
 TIMEOUT = 60.0
 

@@ -12,12 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from central.enroll_limit import EnrollmentLimiter, EnrollmentLimits
+from central.enroll_limit import EnrollmentLimiter
+from central.enroll_limit import EnrollmentLimits
 from prep.crypto import SigningKey
-from prep.station.enroll import RATE_LIMITED, TooManyAttempts, enroll
+from prep.station.enroll import RATE_LIMITED
+from prep.station.enroll import TooManyAttempts
+from prep.station.enroll import enroll
 from prep.station.errors import EnrollmentError
-from tests.central.station import error_of, query
-from tests.harness.inprocess_central import Clock, InProcessCentral, inprocess_central
+from tests.central.station import error_of
+from tests.central.station import query
+from tests.harness.inprocess_central import Clock
+from tests.harness.inprocess_central import InProcessCentral
+from tests.harness.inprocess_central import inprocess_central
 
 PER_SOURCE, TOTAL, WINDOW = 4, 9, 600.0
 

@@ -9,7 +9,9 @@ import psycopg
 
 from central.enrollment import code_sha256
 from prep.crypto import SigningKey
-from tests.central.station import central_cli, error_of, query
+from tests.central.station import central_cli
+from tests.central.station import error_of
+from tests.central.station import query
 from tests.harness.central import CentralNode
 
 

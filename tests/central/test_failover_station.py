@@ -13,19 +13,19 @@ from pathlib import Path
 
 import psycopg
 
-from central.config import DataDir, load_identity
+from central.config import DataDir
+from central.config import load_identity
 from central.db import make_engine
 from central.db.embedded import start_server
 from central.operators import add_operator
 from prep.station.client import OLD_PRIMARY
-from prep.station.station import Station, wait_until
+from prep.station.station import Station
+from prep.station.station import wait_until
 from simulacro.nodo import kill_postmaster
-from tests.central.test_standby_cli import (
-    _background,
-    _first_line,
-    _prep,
-    base,  # noqa: F401  (the fixture)
-)
+from tests.central.test_standby_cli import _background
+from tests.central.test_standby_cli import _first_line
+from tests.central.test_standby_cli import _prep
+from tests.central.test_standby_cli import base  # noqa: F401  (the fixture)
 from tests.prep.station.support import clave
 from tests.prep.station.test_network_faults import FAST
 

@@ -12,8 +12,11 @@ import http.client
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable
+from collections.abc import Iterator
+from collections.abc import Mapping
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
@@ -22,11 +25,17 @@ import pytest
 from central.refusals import BURST
 from prep.crypto import SigningKey
 from prep.protocol import make_batch
-from prep.records import Kind, Record
+from prep.records import Kind
+from prep.records import Record
 from prep.station.errors import StationInputError
 from prep.station.station import Station as RealStation
-from tests.central.station import CLAVE, Station, central_cli, error_of, query
-from tests.harness.central import CentralNode, running_central
+from tests.central.station import CLAVE
+from tests.central.station import Station
+from tests.central.station import central_cli
+from tests.central.station import error_of
+from tests.central.station import query
+from tests.harness.central import CentralNode
+from tests.harness.central import running_central
 
 MiB = 1024 * 1024
 

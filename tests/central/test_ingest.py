@@ -7,15 +7,26 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 
 import psycopg
 
 from central.auth import KEY_CACHE_SECONDS
 from prep.crypto import SigningKey
-from prep.protocol import MAX_BLOB_BYTES, Batch, make_batch, verify_receipt
-from prep.records import Kind, Record
-from tests.central.station import CLAVE, PNG, Station, error_of, image_body, query
+from prep.protocol import MAX_BLOB_BYTES
+from prep.protocol import Batch
+from prep.protocol import make_batch
+from prep.protocol import verify_receipt
+from prep.records import Kind
+from prep.records import Record
+from tests.central.station import CLAVE
+from tests.central.station import PNG
+from tests.central.station import Station
+from tests.central.station import error_of
+from tests.central.station import image_body
+from tests.central.station import query
 from tests.harness.central import CentralNode
 from tests.harness.images import tiny_png
 

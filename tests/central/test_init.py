@@ -20,10 +20,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from psycopg import sql
 
-from central.db import current_revision, head_revision, make_engine
-from central.db.engine import EMBEDDED_SETTINGS, database_dsn
+from central.db import current_revision
+from central.db import head_revision
+from central.db import make_engine
+from central.db.engine import EMBEDDED_SETTINGS
+from central.db.engine import database_dsn
 from central.db.models import Base
-from prep.crypto import SigningKey, cert_fingerprint
+from prep.crypto import SigningKey
+from prep.crypto import cert_fingerprint
 from tests.harness.central import REPO
 
 

@@ -18,19 +18,22 @@ from typing import Any
 
 import pytest
 
-from prep.catalog import Acta, Catalog
-from prep.sintetico.acta_image import ActaImageOptions, blank_page, render_acta_image
+from prep.catalog import Acta
+from prep.catalog import Catalog
+from prep.sintetico.acta_image import ActaImageOptions
+from prep.sintetico.acta_image import blank_page
+from prep.sintetico.acta_image import render_acta_image
 from prep.station.ccv import fetch_intake
 from prep.station.errors import SyncError
 from prep.station.station import Station
-from tests.central.station import central_cli, query
-from tests.harness.central import CentralNode, running_central
-from tests.harness.work import (
-    WorkStation,
-    add_operators,
-    load_catalog,
-    truth,
-)
+from tests.central.station import central_cli
+from tests.central.station import query
+from tests.harness.central import CentralNode
+from tests.harness.central import running_central
+from tests.harness.work import WorkStation
+from tests.harness.work import add_operators
+from tests.harness.work import load_catalog
+from tests.harness.work import truth
 
 
 def _photo(acta: Acta, **options: Any) -> bytes:

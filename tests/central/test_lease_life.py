@@ -13,26 +13,26 @@ import pytest
 
 from central.catd_distritos import assign
 from central.db import make_engine
-from central.leases import (
-    MAX_LEASES_PER_OPERATOR,
-    MAX_LEASES_PER_STATION,
-    MAX_LIFE_FACTOR,
-    MAX_PREFETCH,
-)
+from central.leases import MAX_LEASES_PER_OPERATOR
+from central.leases import MAX_LEASES_PER_STATION
+from central.leases import MAX_LIFE_FACTOR
+from central.leases import MAX_PREFETCH
 from prep.catalog import Catalog
-from tests.central.lease_work import SHORT_LEASE_MINUTES, acta_state
-from tests.central.station import anomalies, query, rebuild_agrees
-from tests.harness.central import CentralNode, running_central
-from tests.harness.work import (
-    Answer,
-    WorkStation,
-    actas_of,
-    add_operators,
-    capturistas,
-    load_catalog,
-    nonce,
-    truth,
-)
+from tests.central.lease_work import SHORT_LEASE_MINUTES
+from tests.central.lease_work import acta_state
+from tests.central.station import anomalies
+from tests.central.station import query
+from tests.central.station import rebuild_agrees
+from tests.harness.central import CentralNode
+from tests.harness.central import running_central
+from tests.harness.work import Answer
+from tests.harness.work import WorkStation
+from tests.harness.work import actas_of
+from tests.harness.work import add_operators
+from tests.harness.work import capturistas
+from tests.harness.work import load_catalog
+from tests.harness.work import nonce
+from tests.harness.work import truth
 
 
 def test_an_expired_lease_returns_to_the_queue_and_a_renewed_one_does_not(

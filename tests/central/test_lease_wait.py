@@ -8,15 +8,14 @@ import asyncio
 import time
 
 from prep.catalog import Catalog
-from tests.central.lease_work import ask_for_work, wrong_by
+from tests.central.lease_work import ask_for_work
+from tests.central.lease_work import wrong_by
 from tests.harness.central import CentralNode
-from tests.harness.work import (
-    WorkStation,
-    actas_of,
-    add_operators,
-    nonce,
-    truth,
-)
+from tests.harness.work import WorkStation
+from tests.harness.work import actas_of
+from tests.harness.work import add_operators
+from tests.harness.work import nonce
+from tests.harness.work import truth
 
 
 def test_an_operator_waiting_at_the_central_gets_each_acta_as_a_batch_makes_it(

@@ -9,25 +9,25 @@ from __future__ import annotations
 import asyncio
 import hashlib
 
-from central.leases import (
-    MAX_PREFETCH,
-)
+from central.leases import MAX_PREFETCH
 from prep.catalog import Catalog
 from prep.records import Kind
-from tests.central.lease_work import acta_state, wrong_by
-from tests.central.station import anomalies, central_cli, query, rebuild_agrees
+from tests.central.lease_work import acta_state
+from tests.central.lease_work import wrong_by
+from tests.central.station import anomalies
+from tests.central.station import central_cli
+from tests.central.station import query
+from tests.central.station import rebuild_agrees
 from tests.harness.central import CentralNode
-from tests.harness.work import (
-    WorkStation,
-    actas_of,
-    add_operators,
-    capturistas,
-    image_body,
-    nonce,
-    png,
-    site_account,
-    truth,
-)
+from tests.harness.work import WorkStation
+from tests.harness.work import actas_of
+from tests.harness.work import add_operators
+from tests.harness.work import capturistas
+from tests.harness.work import image_body
+from tests.harness.work import nonce
+from tests.harness.work import png
+from tests.harness.work import site_account
+from tests.harness.work import truth
 
 
 def test_a_capture_lease_shows_image_and_fields_never_another_capture(

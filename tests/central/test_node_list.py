@@ -21,16 +21,19 @@ from central.config import _self_signed_certificate
 from central.db import make_engine
 from central.operators import add_operator
 from prep.bundle import BundleNode
-from prep.canonical import canonical_bytes, parse_json
+from prep.canonical import canonical_bytes
+from prep.canonical import parse_json
 from prep.crypto import pem_fingerprint
 from prep.station.accounts import save_bundle
 from prep.station.errors import BundleRefusedError
 from prep.station.models import BundleRow
 from prep.station.nodes import node_list
-from prep.station.station import Station, wait_until
+from prep.station.station import Station
+from prep.station.station import wait_until
 from prep.station.tls import SPOOF_CODE
 from tests.central.station import central_cli
-from tests.harness.central import CentralNode, running_central
+from tests.harness.central import CentralNode
+from tests.harness.central import running_central
 from tests.prep.station.support import clave
 from tests.prep.station.test_network_faults import FAST
 

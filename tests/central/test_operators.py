@@ -9,25 +9,31 @@ import json
 import stat
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from central.db import make_engine
-from central.operators import (
-    MAX_FILE_BYTES,
-    MAX_FILE_ROWS,
-    OperatorFileError,
-    add_operator,
-    parse_operator_file,
-)
-from prep.bundle import BUNDLE_PATH, read_bundle
-from prep.catalog import generate_catalog, write_catalog
+from central.operators import MAX_FILE_BYTES
+from central.operators import MAX_FILE_ROWS
+from central.operators import OperatorFileError
+from central.operators import add_operator
+from central.operators import parse_operator_file
+from prep.bundle import BUNDLE_PATH
+from prep.bundle import read_bundle
+from prep.catalog import generate_catalog
+from prep.catalog import write_catalog
 from prep.passwords import ScryptHash
 from prep.records import Kind
-from tests.central.station import Station, central_cli, error_of, query
-from tests.harness.central import REPO, CentralNode
+from tests.central.station import Station
+from tests.central.station import central_cli
+from tests.central.station import error_of
+from tests.central.station import query
+from tests.harness.central import REPO
+from tests.harness.central import CentralNode
 
 PASSWORD = "contraseña-larga-1"
 

@@ -7,17 +7,28 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
-from central.pipeline.state import ActaInfo, Estado, Event, RecordEvent, fold
-from prep.catalog import generate_catalog, write_catalog
+from central.pipeline.state import ActaInfo
+from central.pipeline.state import Estado
+from central.pipeline.state import Event
+from central.pipeline.state import RecordEvent
+from central.pipeline.state import fold
+from prep.catalog import generate_catalog
+from prep.catalog import write_catalog
 from prep.records import Kind
-from tests.central.station import PNG, Station, central_cli, image_body, query
+from tests.central.station import PNG
+from tests.central.station import Station
+from tests.central.station import central_cli
+from tests.central.station import image_body
+from tests.central.station import query
 from tests.harness.central import CentralNode
 from tests.harness.work import site_account
 

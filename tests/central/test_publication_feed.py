@@ -9,15 +9,19 @@ import json
 import os
 from pathlib import Path
 
-from central.publication.feed import INDICE, INDICE_FIRMA, actualizar_indice
+from central.publication.feed import INDICE
+from central.publication.feed import INDICE_FIRMA
+from central.publication.feed import actualizar_indice
 from difusor.config import Config
 from difusor.seguir import consultar
 from prep.corte.package import MANIFEST
 from prep.crypto import VerifyKey
 from tests.central.publication_night import corte as make_corte
 from tests.central.publication_night import corte_in_window
-from tests.difusor.cortes import KEY, Publicacion
-from tests.difusor.origen import OrigenHttps, identidad
+from tests.difusor.cortes import KEY
+from tests.difusor.cortes import Publicacion
+from tests.difusor.origen import OrigenHttps
+from tests.difusor.origen import identidad
 from tests.harness.central import CentralNode
 from tests.harness.work import load_catalog
 

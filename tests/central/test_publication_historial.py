@@ -16,14 +16,21 @@ from pathlib import Path
 from typing import Any
 
 from prep.corte.anexo import format_time
-from prep.corte.historial import COLUMNS, HISTORIAL
+from prep.corte.historial import COLUMNS
+from prep.corte.historial import HISTORIAL
 from prep.corte.package import slug
 from prep.corte.reader import read_eleccion_csv
-from tests.central.publication_night import basic_night, corte_in_window, three_actas
+from tests.central.publication_night import basic_night
 from tests.central.publication_night import corte as make_corte
+from tests.central.publication_night import corte_in_window
+from tests.central.publication_night import three_actas
 from tests.central.station import query
-from tests.harness.central import REPO, CentralNode
-from tests.harness.work import WorkStation, capturistas, load_catalog, png
+from tests.harness.central import REPO
+from tests.harness.central import CentralNode
+from tests.harness.work import WorkStation
+from tests.harness.work import capturistas
+from tests.harness.work import load_catalog
+from tests.harness.work import png
 
 
 def _historial(corte: Path) -> list[dict[str, str]]:

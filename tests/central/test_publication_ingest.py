@@ -16,16 +16,16 @@ from prep.corte.package import slug
 from prep.corte.reader import read_eleccion_csv
 from prep.records import Kind
 from tests.central.publication_night import three_actas
-from tests.central.station import central_cli, query
-from tests.harness.central import REPO, CentralNode
-from tests.harness.work import (
-    WorkStation,
-    capturistas,
-    load_catalog,
-    png,
-    site_account,
-    truth,
-)
+from tests.central.station import central_cli
+from tests.central.station import query
+from tests.harness.central import REPO
+from tests.harness.central import CentralNode
+from tests.harness.work import WorkStation
+from tests.harness.work import capturistas
+from tests.harness.work import load_catalog
+from tests.harness.work import png
+from tests.harness.work import site_account
+from tests.harness.work import truth
 
 
 def test_a_corte_publishes_what_the_stations_sent_and_verifies(

@@ -9,7 +9,9 @@ import json
 import os
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, time
+from datetime import UTC
+from datetime import datetime
+from datetime import time
 from pathlib import Path
 
 import psycopg
@@ -18,22 +20,26 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import Engine
 
 from central.db import make_engine
-from central.publication.corte import A_PEDIDO, CorteHecho, CorteSettings, make_corte
-from central.publication.feed import INDICE, INDICE_FIRMA
+from central.publication.corte import A_PEDIDO
+from central.publication.corte import CorteHecho
+from central.publication.corte import CorteSettings
+from central.publication.corte import make_corte
+from central.publication.feed import INDICE
+from central.publication.feed import INDICE_FIRMA
 from central.publication.package import CorteError
-from prep.catalog import Catalog, generate_catalog
-from prep.corte.package import MANIFEST, slug
+from prep.catalog import Catalog
+from prep.catalog import generate_catalog
+from prep.corte.package import MANIFEST
+from prep.corte.package import slug
 from prep.corte.reader import read_eleccion_csv
 from prep.corte.verify import verify_corte
 from prep.crypto import SigningKey
 from prep.sintetico.capturas import simulate
-from tests.harness.corte_data import (
-    day_after,
-    image_bytes,
-    image_sha256,
-    prepare_database,
-    write_states,
-)
+from tests.harness.corte_data import day_after
+from tests.harness.corte_data import image_bytes
+from tests.harness.corte_data import image_sha256
+from tests.harness.corte_data import prepare_database
+from tests.harness.corte_data import write_states
 
 SEED = 5
 KEY = SigningKey.generate()

@@ -12,15 +12,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from prep.catalog import Acta, Catalog
+from prep.catalog import Acta
+from prep.catalog import Catalog
 from prep.corte.anexo import format_time
 from prep.corte.package import slug
 from prep.corte.reader import read_eleccion_csv
 from prep.records import Kind
 from tests.central.publication_night import corte_in_window
-from tests.central.station import central_cli, query
+from tests.central.station import central_cli
+from tests.central.station import query
 from tests.harness.central import CentralNode
-from tests.harness.work import WorkStation, add_operators, load_catalog, site_account, truth
+from tests.harness.work import WorkStation
+from tests.harness.work import add_operators
+from tests.harness.work import load_catalog
+from tests.harness.work import site_account
+from tests.harness.work import truth
 
 
 def _actas(catalog: Catalog) -> list[Acta]:

@@ -21,14 +21,22 @@ from prep.corte.anexo import TZ
 from prep.corte.historial import HISTORIAL
 from prep.corte.package import slug
 from prep.corte.reader import read_eleccion_csv
-from prep.corte.salud_catd import AVANCE_CATD, COLUMNS, NO_PUBLICADO
+from prep.corte.salud_catd import AVANCE_CATD
+from prep.corte.salud_catd import COLUMNS
+from prep.corte.salud_catd import NO_PUBLICADO
 from prep.corte.site import parse_data_file
 from prep.records import Kind
-from tests.central.publication_night import basic_night, corte_in_window, three_actas
+from tests.central.publication_night import basic_night
 from tests.central.publication_night import corte as make_corte
-from tests.central.station import central_cli, query
-from tests.harness.central import REPO, CentralNode
-from tests.harness.work import WorkStation, capturistas, load_catalog
+from tests.central.publication_night import corte_in_window
+from tests.central.publication_night import three_actas
+from tests.central.station import central_cli
+from tests.central.station import query
+from tests.harness.central import REPO
+from tests.harness.central import CentralNode
+from tests.harness.work import WorkStation
+from tests.harness.work import capturistas
+from tests.harness.work import load_catalog
 
 HEARTBEAT = {"version": "0.1.0", "backlog": 0, "backlog_bytes": 0, "last_error": ""}
 

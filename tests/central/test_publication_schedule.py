@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import time as clock
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,10 @@ from sqlalchemy import Engine
 
 from central.db import make_engine
 from central.publication.corte import CorteSettings
-from central.publication.schedule import Scheduler, Ventana, cortes_while, parse_inicio
+from central.publication.schedule import Scheduler
+from central.publication.schedule import Ventana
+from central.publication.schedule import cortes_while
+from central.publication.schedule import parse_inicio
 from central.publication.ventana import fijar_ventana
 from prep.catalog import generate_catalog
 from prep.cli import main
@@ -25,7 +30,8 @@ from prep.crypto import SigningKey
 from prep.sintetico.capturas import simulate
 from tests.central.station import query
 from tests.harness.central import running_central
-from tests.harness.corte_data import prepare_database, write_states
+from tests.harness.corte_data import prepare_database
+from tests.harness.corte_data import write_states
 from tests.harness.work import load_catalog
 
 START = datetime(2027, 6, 7, 2, 0, tzinfo=UTC)  # 20:00 in Mexico City

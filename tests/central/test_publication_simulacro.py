@@ -18,17 +18,25 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from central.db import make_engine
-from central.publication.corte import A_PEDIDO, CorteSettings, make_corte
+from central.publication.corte import A_PEDIDO
+from central.publication.corte import CorteSettings
+from central.publication.corte import make_corte
 from central.simulacro import set_simulacro
-from prep.catalog import Catalog, generate_catalog
-from prep.corte.package import LEEME, MANIFEST
+from prep.catalog import Catalog
+from prep.catalog import generate_catalog
+from prep.corte.package import LEEME
+from prep.corte.package import MANIFEST
 from prep.corte.reader import read_eleccion_csv
-from prep.corte.simulacro import BANNER_ID, LINEA_MANIFIESTO, PREFIJO
+from prep.corte.simulacro import BANNER_ID
+from prep.corte.simulacro import LINEA_MANIFIESTO
+from prep.corte.simulacro import PREFIJO
 from prep.corte.verify import verify_corte
 from prep.crypto import SigningKey
 from prep.sintetico.capturas import simulate
 from tests.harness.central import REPO
-from tests.harness.corte_data import day_after, prepare_database, write_states
+from tests.harness.corte_data import day_after
+from tests.harness.corte_data import prepare_database
+from tests.harness.corte_data import write_states
 
 SEED = 5
 KEY = SigningKey.generate()

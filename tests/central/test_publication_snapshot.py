@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, time
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from datetime import datetime
+from datetime import time
+from decimal import ROUND_DOWN
+from decimal import ROUND_HALF_UP
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
@@ -15,16 +18,22 @@ import pytest
 from sqlalchemy import Engine
 
 from central.db import make_engine
-from central.publication.corte import A_PEDIDO, CorteSettings, make_corte
+from central.publication.corte import A_PEDIDO
+from central.publication.corte import CorteSettings
+from central.publication.corte import make_corte
 from central.publication.snapshot import read_snapshot
-from prep.catalog import Catalog, generate_catalog
+from prep.catalog import Catalog
+from prep.catalog import generate_catalog
 from prep.corte.anexo import columns
-from prep.corte.package import build_corte_files, slug
+from prep.corte.package import build_corte_files
+from prep.corte.package import slug
 from prep.corte.reader import read_eleccion_csv
 from prep.corte.summary import RESUMEN_COLUMNS
 from prep.crypto import SigningKey
 from prep.sintetico.capturas import simulate
-from tests.harness.corte_data import day_after, prepare_database, write_states
+from tests.harness.corte_data import day_after
+from tests.harness.corte_data import prepare_database
+from tests.harness.corte_data import write_states
 
 SEED = 11
 

@@ -9,15 +9,20 @@ import asyncio
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
+from sqlalchemy import text
 
 from central.db import make_engine
 from central.publication.corte import CorteSettings
-from central.publication.schedule import Scheduler, Ventana, cortes_while
+from central.publication.schedule import Scheduler
+from central.publication.schedule import Ventana
+from central.publication.schedule import cortes_while
 from central.publication.ventana import fijar_ventana
 from prep.catalog import generate_catalog
 from prep.cli import main

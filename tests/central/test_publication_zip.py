@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import random
 import zipfile
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from central.publication.zip_corte import ZipConHistorial, write_zip
+from central.publication.zip_corte import ZipConHistorial
+from central.publication.zip_corte import write_zip
 
 CORTE = datetime(2027, 6, 7, 14, 5, tzinfo=UTC)
 

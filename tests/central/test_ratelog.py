@@ -8,7 +8,9 @@ import logging
 
 import pytest
 
-from central.ratelog import Throttle, ThrottleFilter, loop_exception_handler
+from central.ratelog import Throttle
+from central.ratelog import ThrottleFilter
+from central.ratelog import loop_exception_handler
 
 
 class Clock:

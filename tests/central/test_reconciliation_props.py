@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from itertools import pairwise
 from types import SimpleNamespace
 from typing import Any
@@ -16,17 +18,20 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from central.pipeline.state import (
-    ActaInfo,
-    ActaState,
-    Estado,
-    Event,
-    RecordEvent,
-    fold,
-)
-from central.pipeline.store import capture_row, image_row, state_from_rows, state_row
+from central.pipeline.state import ActaInfo
+from central.pipeline.state import ActaState
+from central.pipeline.state import Estado
+from central.pipeline.state import Event
+from central.pipeline.state import RecordEvent
+from central.pipeline.state import fold
+from central.pipeline.store import capture_row
+from central.pipeline.store import image_row
+from central.pipeline.store import state_from_rows
+from central.pipeline.store import state_row
 from prep.records import Kind
-from prep.values import Captura, Resultado, conciliar
+from prep.values import Captura
+from prep.values import Resultado
+from prep.values import conciliar
 
 CLAVE = "090001B010001"
 CAMPOS = ("A", "B", "C")

@@ -22,7 +22,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from central.config import DataDir, initialize
+from central.config import DataDir
+from central.config import initialize
 from central.continuity import replication
 from central.db.embedded import start_server
 from tests.harness.postgres import server_base

@@ -12,11 +12,14 @@ from pathlib import Path
 import psycopg
 from pypdf import PdfReader
 
-from central.config import DataDir, load_identity
+from central.config import DataDir
+from central.config import load_identity
 from central.reports.ceros import verify
-from prep.catalog import generate_catalog, write_catalog
+from prep.catalog import generate_catalog
+from prep.catalog import write_catalog
 from prep.crypto import b64decode
-from tests.dashboard.conftest import Scenario, scenario  # noqa: F401  (the fixture)
+from tests.dashboard.conftest import Scenario
+from tests.dashboard.conftest import scenario  # noqa: F401  (the fixture)
 from tests.harness.central import REPO
 
 

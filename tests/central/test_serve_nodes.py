@@ -9,21 +9,27 @@ import asyncio
 import shutil
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from central.config import DataDir, load_identity
+from central.config import DataDir
+from central.config import load_identity
 from central.db import make_engine
 from central.db.migrate import upgrade
 from central.publication.corte import CorteSettings
-from central.publication.schedule import Scheduler, Ventana
+from central.publication.schedule import Scheduler
+from central.publication.schedule import Ventana
 from prep.catalog import Catalog
 from tests.central.lease_work import ask_for_work
 from tests.harness.central import CentralNode
-from tests.harness.work import WorkStation, actas_of, add_operators
+from tests.harness.work import WorkStation
+from tests.harness.work import actas_of
+from tests.harness.work import add_operators
 
 
 @pytest.fixture

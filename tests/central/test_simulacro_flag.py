@@ -12,10 +12,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from prep.catalog import Catalog, generate_catalog
+from prep.catalog import Catalog
+from prep.catalog import generate_catalog
 from prep.sintetico.capturas import simulate
 from tests.harness.central import REPO
-from tests.harness.corte_data import day_after, prepare_database, write_states
+from tests.harness.corte_data import day_after
+from tests.harness.corte_data import prepare_database
+from tests.harness.corte_data import write_states
 
 SEED = 5
 

@@ -12,7 +12,8 @@ import hashlib
 import json
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +21,20 @@ import pytest
 
 from central.auth import KEY_CACHE_SECONDS
 from central.db import make_engine
-from central.stations_admin import UnknownStation, set_station_enabled
+from central.stations_admin import UnknownStation
+from central.stations_admin import set_station_enabled
 from prep.bundle import BUNDLE_PATH
 from prep.protocol import make_batch
-from prep.records import Kind, new_record
-from tests.central.station import central_cli, query
+from prep.records import Kind
+from prep.records import new_record
+from tests.central.station import central_cli
+from tests.central.station import query
 from tests.harness.central import CentralNode
-from tests.harness.work import Answer, WorkStation, capturistas, load_catalog, png
+from tests.harness.work import Answer
+from tests.harness.work import WorkStation
+from tests.harness.work import capturistas
+from tests.harness.work import load_catalog
+from tests.harness.work import png
 
 
 def _audit(node: CentralNode, event: str) -> list[tuple[str, dict[str, Any]]]:

@@ -9,7 +9,8 @@ import asyncio
 import threading
 
 from central.pipeline.apply import WorkMade
-from central.work_wait import Waited, WorkWaiters
+from central.work_wait import Waited
+from central.work_wait import WorkWaiters
 
 CATD_01, CATD_02, CCV = ("catd", "01"), ("catd", "02"), ("ccv", "CCV")
 

@@ -20,7 +20,9 @@ import zlib
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -29,16 +31,24 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from PySide6.QtWidgets import QApplication
 
-from central.config import DataDir, load_identity
+from central.config import DataDir
+from central.config import load_identity
 from central.dashboard import theme
 from central.db import make_engine
 from central.operators import add_operator
-from central.publication.corte import A_PEDIDO, CorteSettings, make_corte
+from central.publication.corte import A_PEDIDO
+from central.publication.corte import CorteSettings
+from central.publication.corte import make_corte
 from central.publication.ventana import fijar_ventana
-from prep.catalog import Acta, Catalog
+from prep.catalog import Acta
+from prep.catalog import Catalog
 from prep.records import Kind
-from tests.harness.central import CentralNode, running_central
-from tests.harness.work import WorkStation, add_operators, load_catalog, truth
+from tests.harness.central import CentralNode
+from tests.harness.central import running_central
+from tests.harness.work import WorkStation
+from tests.harness.work import add_operators
+from tests.harness.work import load_catalog
+from tests.harness.work import truth
 
 
 @dataclass

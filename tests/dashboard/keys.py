@@ -7,16 +7,21 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
-from central.config import DataDir, load_identity
-from central.controlroom.actions import Coordinator, CorteConfig
+from central.config import DataDir
+from central.config import load_identity
+from central.controlroom.actions import Coordinator
+from central.controlroom.actions import CorteConfig
 from central.dashboard.controller import DashboardController
 from central.dashboard.dialogs import LoginDialog
 from central.dashboard.window import DashboardWindow
 from central.db import make_engine
-from tests.dashboard.conftest import COORDINATOR_PASSWORD, Scenario, reader_login
+from tests.dashboard.conftest import COORDINATOR_PASSWORD
+from tests.dashboard.conftest import Scenario
+from tests.dashboard.conftest import reader_login
 
 WAIT_MS = 30_000
 W = TypeVar("W", bound=QWidget)

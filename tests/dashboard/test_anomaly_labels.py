@@ -9,7 +9,8 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-from central.controlroom.anomaly_text import ANOMALY_LABELS, anomaly_label
+from central.controlroom.anomaly_text import ANOMALY_LABELS
+from central.controlroom.anomaly_text import anomaly_label
 from central.pipeline.authorize import REASONS
 
 REPO = Path(__file__).resolve().parents[2]

@@ -14,22 +14,30 @@ from __future__ import annotations
 import secrets
 import time
 import traceback
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable
+from collections.abc import Generator
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import Qt
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from central.dashboard.dialogs import LoginDialog
 from central.dashboard.window import DashboardWindow
 from central.db.read_only import set_read_only_login
 from prep.cli import main
-from tests.dashboard.conftest import COORDINATOR_PASSWORD, Scenario
-from tests.dashboard.keys import ALT, CTRL, SHIFT, visible
+from tests.dashboard.conftest import COORDINATOR_PASSWORD
+from tests.dashboard.conftest import Scenario
+from tests.dashboard.keys import ALT
+from tests.dashboard.keys import CTRL
+from tests.dashboard.keys import SHIFT
+from tests.dashboard.keys import visible
 
 CORTE_LIMIT_S = 20.0  # on a loaded 2-core machine a small corte takes well under 2 s
 ACK_LIMIT_S = 5.0

@@ -7,34 +7,38 @@ the publication ended and makes nothing."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine
 
 from central.dashboard.corte_dialog import CorteDialog
 from central.dashboard.window import DashboardWindow
 from central.db import make_engine
-from central.publication.ventana import estado, fijar_ventana, reabrir
-from tests.dashboard.conftest import COORDINATOR_PASSWORD, Scenario
-from tests.dashboard.keys import (
-    ALT,
-    CTRL,
-    SHIFT,
-    WAIT_MS,
-    close_window,
-    focused,
-    log_in,
-    open_window,
-    press,
-    shortcut,
-    type_text,
-    visible,
-    wait_for,
-)
+from central.publication.ventana import estado
+from central.publication.ventana import fijar_ventana
+from central.publication.ventana import reabrir
+from tests.dashboard.conftest import COORDINATOR_PASSWORD
+from tests.dashboard.conftest import Scenario
+from tests.dashboard.keys import ALT
+from tests.dashboard.keys import CTRL
+from tests.dashboard.keys import SHIFT
+from tests.dashboard.keys import WAIT_MS
+from tests.dashboard.keys import close_window
+from tests.dashboard.keys import focused
+from tests.dashboard.keys import log_in
+from tests.dashboard.keys import open_window
+from tests.dashboard.keys import press
+from tests.dashboard.keys import shortcut
+from tests.dashboard.keys import type_text
+from tests.dashboard.keys import visible
+from tests.dashboard.keys import wait_for
 
 MOTIVO = "Acuerdo CG-11: cifras para la conferencia de prensa"  # ASCII for QTest
 

@@ -7,7 +7,9 @@ from dataclasses import replace
 import psycopg
 import pytest
 
-from central.controlroom.overview import Overview, Settings, read_overview
+from central.controlroom.overview import Overview
+from central.controlroom.overview import Settings
+from central.controlroom.overview import read_overview
 from tests.dashboard.conftest import Scenario
 
 

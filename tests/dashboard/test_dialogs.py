@@ -9,25 +9,25 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
-from central.dashboard.dialogs import OperatorDialog, StationDialog
+from central.dashboard.dialogs import OperatorDialog
+from central.dashboard.dialogs import StationDialog
 from central.dashboard.window import DashboardWindow
 from tests.dashboard.conftest import Scenario
-from tests.dashboard.keys import (
-    ALT,
-    CTRL,
-    SHIFT,
-    WAIT_MS,
-    coordinator_window,
-    focused,
-    press,
-    shortcut,
-    type_text,
-    visible,
-    wait_for,
-)
+from tests.dashboard.keys import ALT
+from tests.dashboard.keys import CTRL
+from tests.dashboard.keys import SHIFT
+from tests.dashboard.keys import WAIT_MS
+from tests.dashboard.keys import coordinator_window
+from tests.dashboard.keys import focused
+from tests.dashboard.keys import press
+from tests.dashboard.keys import shortcut
+from tests.dashboard.keys import type_text
+from tests.dashboard.keys import visible
+from tests.dashboard.keys import wait_for
 
 
 @pytest.fixture

@@ -11,17 +11,21 @@ from pathlib import Path
 import psycopg
 from pytestqt.qtbot import QtBot
 
-from central.config import DataDir, load_identity
+from central.config import DataDir
+from central.config import load_identity
 from central.controlroom.overview import read_overview
 from central.dashboard.difusores import DifusoresView
 from central.dashboard.window import PAGES
 from central.db import make_engine
 from central.difusores import alta
-from central.publication.corte import A_PEDIDO, CorteSettings, make_corte
+from central.publication.corte import A_PEDIDO
+from central.publication.corte import CorteSettings
+from central.publication.corte import make_corte
 from difusor import registro
 from prep.corte.package import MANIFEST
 from tests.dashboard.conftest import Scenario
-from tests.dashboard.keys import close_window, open_window
+from tests.dashboard.keys import close_window
+from tests.dashboard.keys import open_window
 
 
 def test_the_page_shows_each_difusor_its_corte_and_its_lag(qtbot: QtBot, scenario: Scenario,

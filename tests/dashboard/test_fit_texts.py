@@ -11,11 +11,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QModelIndex, QSize
-from PySide6.QtWidgets import QStyleOptionViewItem, QTableView
+from PySide6.QtCore import QModelIndex
+from PySide6.QtCore import QSize
+from PySide6.QtWidgets import QStyleOptionViewItem
+from PySide6.QtWidgets import QTableView
 from pytestqt.qtbot import QtBot
 
-from central.controlroom.overview import PHASES, Counts, Overview
+from central.controlroom.overview import PHASES
+from central.controlroom.overview import Counts
+from central.controlroom.overview import Overview
 from central.dashboard.window import DashboardWindow
 from tests.dashboard.conftest import Scenario
 from tests.dashboard.keys import coordinator_window

@@ -11,18 +11,20 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from central.controlroom.overview import (
-    PHASES,
-    Counts,
-    OperatorErrors,
-    Overview,
-    Settings,
-    read_overview,
-)
+from central.controlroom.overview import PHASES
+from central.controlroom.overview import Counts
+from central.controlroom.overview import OperatorErrors
+from central.controlroom.overview import Overview
+from central.controlroom.overview import Settings
+from central.controlroom.overview import read_overview
 from central.dashboard import theme
 from central.dashboard.tables import Table
-from central.dashboard.views import AnomaliasView, CapturistasView, CortesView, EstacionesView
-from central.dashboard.window import PAGES, DashboardWindow
+from central.dashboard.views import AnomaliasView
+from central.dashboard.views import CapturistasView
+from central.dashboard.views import CortesView
+from central.dashboard.views import EstacionesView
+from central.dashboard.window import PAGES
+from central.dashboard.window import DashboardWindow
 from tests.dashboard.conftest import Scenario
 from tests.dashboard.keys import coordinator_window
 

@@ -22,7 +22,8 @@ from central.dashboard.controller import DashboardController
 from central.dashboard.window import DashboardWindow
 from central.db import make_engine
 from central.db.migrate import upgrade
-from tests.harness.standby import Replicated, primary_with_standby
+from tests.harness.standby import Replicated
+from tests.harness.standby import primary_with_standby
 
 POLL = 0.5
 WAIT_MS = 20_000

@@ -8,28 +8,32 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from central.dashboard.dialogs import LoginDialog
-from central.dashboard.login import FREE_FAILURES, LoginError, LoginThrottle, authenticate
+from central.dashboard.login import FREE_FAILURES
+from central.dashboard.login import LoginError
+from central.dashboard.login import LoginThrottle
+from central.dashboard.login import authenticate
 from central.dashboard.window import DashboardWindow
 from central.db import make_engine
-from tests.dashboard.conftest import COORDINATOR_PASSWORD, Scenario, add_coordinator
-from tests.dashboard.keys import (
-    CTRL,
-    SHIFT,
-    WAIT_MS,
-    close_window,
-    focused,
-    log_in,
-    open_window,
-    press,
-    shortcut,
-    type_text,
-    visible,
-    wait_for,
-)
+from tests.dashboard.conftest import COORDINATOR_PASSWORD
+from tests.dashboard.conftest import Scenario
+from tests.dashboard.conftest import add_coordinator
+from tests.dashboard.keys import CTRL
+from tests.dashboard.keys import SHIFT
+from tests.dashboard.keys import WAIT_MS
+from tests.dashboard.keys import close_window
+from tests.dashboard.keys import focused
+from tests.dashboard.keys import log_in
+from tests.dashboard.keys import open_window
+from tests.dashboard.keys import press
+from tests.dashboard.keys import shortcut
+from tests.dashboard.keys import type_text
+from tests.dashboard.keys import visible
+from tests.dashboard.keys import wait_for
 
 
 @pytest.fixture

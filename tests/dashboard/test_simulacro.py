@@ -10,7 +10,8 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy.orm import Session
 
 from central.dashboard.window import DashboardWindow
-from central.db import make_engine, upgrade
+from central.db import make_engine
+from central.db import upgrade
 from central.simulacro import set_simulacro
 from tests.dashboard.keys import reader_window
 

@@ -13,14 +13,14 @@ from pytestqt.qtbot import QtBot
 
 from central.dashboard.controller import DashboardController
 from central.dashboard.window import DashboardWindow
-from central.db import make_engine, upgrade
+from central.db import make_engine
+from central.db import upgrade
 from prep.records import Kind
-from tests.dashboard.conftest import Scenario, actas_of
-from tests.dashboard.keys import (
-    WAIT_MS,
-    coordinator_window,
-    reader_window,
-)
+from tests.dashboard.conftest import Scenario
+from tests.dashboard.conftest import actas_of
+from tests.dashboard.keys import WAIT_MS
+from tests.dashboard.keys import coordinator_window
+from tests.dashboard.keys import reader_window
 from tests.harness.work import site_account
 
 

@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from difusor.config import Config, Limites
-from tests.difusor.cortes import HUELLA, Publicacion
-from tests.difusor.origen import OrigenHttps, identidad
+from difusor.config import Config
+from difusor.config import Limites
+from tests.difusor.cortes import HUELLA
+from tests.difusor.cortes import Publicacion
+from tests.difusor.origen import OrigenHttps
+from tests.difusor.origen import identidad
 from tests.harness.netns_targets import TlsIdentity
 
 

@@ -6,18 +6,24 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
-from datetime import time, timedelta
+from datetime import time
+from datetime import timedelta
 from pathlib import Path
 
-from central.publication.feed import INDICE, INDICE_FIRMA, actualizar_indice
+from central.publication.feed import INDICE
+from central.publication.feed import INDICE_FIRMA
+from central.publication.feed import actualizar_indice
 from central.publication.package import publish
-from central.publication.snapshot import Imagen, Snapshot
+from central.publication.snapshot import Imagen
+from central.publication.snapshot import Snapshot
 from prep.catalog import generate_catalog
 from prep.corte.model import ActaEnCorte
 from prep.corte.package import MANIFEST
 from prep.crypto import SigningKey
 from prep.sintetico.capturas import simulate
-from tests.harness.corte_data import day_after, image_bytes, image_sha256
+from tests.harness.corte_data import day_after
+from tests.harness.corte_data import image_bytes
+from tests.harness.corte_data import image_sha256
 
 KEY = SigningKey.generate()
 HUELLA = KEY.public.fingerprint()

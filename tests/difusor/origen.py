@@ -11,7 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from tests.harness.netns_targets import TlsIdentity, make_identity
+from tests.harness.netns_targets import TlsIdentity
+from tests.harness.netns_targets import make_identity
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 from difusor.raiz import MANIFEST
-from tests.difusor.cortes import HUELLA, Publicacion
+from tests.difusor.cortes import HUELLA
+from tests.difusor.cortes import Publicacion
 from tests.difusor.origen import OrigenHttps
 from tests.harness.netns_targets import TlsIdentity
 

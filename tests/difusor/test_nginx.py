@@ -18,7 +18,8 @@ from difusor.estado import cargar
 from difusor.seguir import consultar
 from prep.corte.verify import verify_corte
 from tests.difusor.conftest import config_para
-from tests.difusor.cortes import HUELLA, Publicacion
+from tests.difusor.cortes import HUELLA
+from tests.difusor.cortes import Publicacion
 from tests.difusor.nginx import nginx_serving
 from tests.harness.netns_targets import TlsIdentity
 

@@ -12,10 +12,13 @@ from pathlib import Path
 import pytest
 
 from central.publication.feed import actualizar_indice
-from difusor.config import Config, Limites
+from difusor.config import Config
+from difusor.config import Limites
 from difusor.estado import cargar
-from difusor.indice import es_corte, orden
-from difusor.seguir import Consulta, consultar
+from difusor.indice import es_corte
+from difusor.indice import orden
+from difusor.seguir import Consulta
+from difusor.seguir import consultar
 from prep.corte.package import MANIFEST
 from prep.crypto import SigningKey
 from tests.difusor.conftest import config_para

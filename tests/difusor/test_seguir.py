@@ -11,8 +11,10 @@ from difusor.config import Config
 from difusor.estado import cargar
 from difusor.seguir import consultar
 from prep.corte.package import MANIFEST
-from prep.corte.verify import SIGNATURE, verify_corte
-from tests.difusor.cortes import HUELLA, Publicacion
+from prep.corte.verify import SIGNATURE
+from prep.corte.verify import verify_corte
+from tests.difusor.cortes import HUELLA
+from tests.difusor.cortes import Publicacion
 
 
 def test_a_new_corte_is_served_verified_and_the_next_fetches_only_what_is_new(

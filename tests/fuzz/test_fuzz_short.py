@@ -14,8 +14,10 @@ from aiohttp import ClientResponse
 from hypothesis import strategies as st
 
 from bench.fuzz import targets
-from bench.fuzzing import core, http
-from bench.fuzzing.core import Target, run_target
+from bench.fuzzing import core
+from bench.fuzzing import http
+from bench.fuzzing.core import Target
+from bench.fuzzing.core import run_target
 
 CASES = {"qr": 300, "canonical": 300, "records": 300, "batches": 300, "catalog": 150,
          "image": 200, "casilla_names": 300, "settings": 150, "responses": 300,

@@ -6,7 +6,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from prep.capacitacion.practica import Practica, practice_dir, prepare
+from prep.capacitacion.practica import Practica
+from prep.capacitacion.practica import practice_dir
+from prep.capacitacion.practica import prepare
 
 PRACTICE_PASSWORD = "practica-segura-1"
 CAPTURISTA = "Ana López"

@@ -26,7 +26,10 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable
+from collections.abc import Iterator
+from collections.abc import Mapping
+from collections.abc import Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -35,9 +38,12 @@ from urllib.parse import urlsplit
 import aiohttp
 from psycopg.conninfo import make_conninfo
 
-from central.config import DataDir, Identity, load_identity
+from central.config import DataDir
+from central.config import Identity
+from central.config import load_identity
 from central.db import make_engine
-from central.enrollment import Site, create_code
+from central.enrollment import Site
+from central.enrollment import create_code
 from prep.crypto import VerifyKey
 from tests.harness.postgres import temporary_database
 

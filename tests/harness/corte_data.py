@@ -15,9 +15,14 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import uuid
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, time, timedelta
+from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import replace
+from datetime import UTC
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -25,11 +30,18 @@ from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
 from central import catalog_store
-from central.db import make_engine, upgrade
-from prep.catalog import Casilla, Catalog, write_catalog
+from central.db import make_engine
+from central.db import upgrade
+from prep.catalog import Casilla
+from prep.catalog import Catalog
+from prep.catalog import write_catalog
 from prep.corte.anexo import TZ
-from prep.corte.historial import CapturaH, Historial, ImagenH, Trayectoria
-from prep.corte.model import ActaEnCorte, FueraDeCatalogo
+from prep.corte.historial import CapturaH
+from prep.corte.historial import Historial
+from prep.corte.historial import ImagenH
+from prep.corte.historial import Trayectoria
+from prep.corte.model import ActaEnCorte
+from prep.corte.model import FueraDeCatalogo
 from prep.paquete import codigo_traslado
 from prep.rules import CausaSinActa
 from prep.sintetico.capturas import Simulacion

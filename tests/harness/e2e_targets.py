@@ -39,7 +39,8 @@ def enroll_and_sync_via_mdns(admin_dsn: str, work_dir: str) -> dict[str, Any]:
     old advertisement withdrawn, a new one made) and the station's sync agent, started
     with discovery, must find it through mDNS and deliver everything."""
     from prep.canonical import parse_json
-    from prep.station.station import Station, wait_until
+    from prep.station.station import Station
+    from prep.station.station import wait_until
     from prep.station.sync import SyncOptions
     from tests.harness.central import running_central
 
@@ -171,7 +172,9 @@ def _central_facts(dsn: str, station_id: str) -> dict[str, Any]:
 @contextmanager
 def _service_events() -> Iterator[list[list[Any]]]:
     """Watch ``_prep-central._tcp.local.`` on loopback: ``[change, name]`` as it happens."""
-    from zeroconf import ServiceBrowser, ServiceStateChange, Zeroconf
+    from zeroconf import ServiceBrowser
+    from zeroconf import ServiceStateChange
+    from zeroconf import Zeroconf
 
     from prep.protocol import SERVICE_TYPE
 

@@ -12,18 +12,22 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 from aiohttp import web
 
-from central.config import DataDir, load_identity
+from central.config import DataDir
+from central.config import load_identity
 from central.db import make_engine
 from central.enroll_limit import EnrollmentLimiter
 from central.http_common import Central
-from central.server import build_app, server_ssl_context
+from central.server import build_app
+from central.server import server_ssl_context
 from prep.crypto import SigningKey
-from tests.harness.central import CentralNode, pinned_ssl_context
+from tests.harness.central import CentralNode
+from tests.harness.central import pinned_ssl_context
 from tests.harness.postgres import temporary_database
 
 

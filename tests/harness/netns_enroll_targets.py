@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from tests.harness.netns import interface_names
-from tests.harness.netns_targets import BROWSE_SECONDS, INTERFACES, LOOPBACK
+from tests.harness.netns_targets import BROWSE_SECONDS
+from tests.harness.netns_targets import INTERFACES
+from tests.harness.netns_targets import LOOPBACK
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -13,14 +13,19 @@ import logging
 import ssl
 import tempfile
 import time
-from collections.abc import AsyncIterator, Coroutine, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
+from collections.abc import Coroutine
+from collections.abc import Iterator
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
@@ -164,7 +169,9 @@ def advertise_and_find(node: str) -> dict[str, Any]:
 async def _advertise_and_find(node: str) -> dict[str, Any]:
     from zeroconf.asyncio import AsyncZeroconf
 
-    from prep.station.discovery import SERVICE_TYPE, browse, find_central
+    from prep.station.discovery import SERVICE_TYPE
+    from prep.station.discovery import browse
+    from prep.station.discovery import find_central
 
     with tempfile.TemporaryDirectory() as tmp:
         identity = make_identity(Path(tmp), node)
@@ -197,7 +204,8 @@ def two_serve_nodes(node: str) -> dict[str, Any]:
 
 
 async def _two_serve_nodes(node: str) -> dict[str, Any]:
-    from central.advertise import CentralAdvertiser, serve_label
+    from central.advertise import CentralAdvertiser
+    from central.advertise import serve_label
     from prep.station.discovery import browse
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -224,7 +232,9 @@ def spoofer_with_other_cert(genuine_node: str, spoof_node: str) -> dict[str, Any
 
 
 async def _spoofer_with_other_cert(genuine_node: str, spoof_node: str) -> dict[str, Any]:
-    from prep.station.discovery import browse, choose, find_central
+    from prep.station.discovery import browse
+    from prep.station.discovery import choose
+    from prep.station.discovery import find_central
 
     with tempfile.TemporaryDirectory() as tmp:
         genuine = make_identity(Path(tmp), genuine_node)
@@ -270,13 +280,11 @@ def spoofer_copying_fingerprint(node: str, other_node: str) -> dict[str, Any]:
 
 
 async def _spoofer_copying_fingerprint(node: str, other_node: str) -> dict[str, Any]:
-    from prep.station.discovery import (
-        SpoofError,
-        browse,
-        choose,
-        find_central,
-        verify_presented_cert,
-    )
+    from prep.station.discovery import SpoofError
+    from prep.station.discovery import browse
+    from prep.station.discovery import choose
+    from prep.station.discovery import find_central
+    from prep.station.discovery import verify_presented_cert
 
     with tempfile.TemporaryDirectory() as tmp:
         genuine = make_identity(Path(tmp), node)
@@ -327,7 +335,8 @@ def nothing_advertised(pinned: str) -> dict[str, Any]:
 
 
 async def _nothing_advertised(pinned: str) -> dict[str, Any]:
-    from prep.station.discovery import browse, find_central
+    from prep.station.discovery import browse
+    from prep.station.discovery import find_central
 
     timeout = 1.0
     started = time.monotonic()

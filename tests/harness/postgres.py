@@ -23,7 +23,8 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import URL
 
 ENV_DSN = "PREP_TEST_DSN"

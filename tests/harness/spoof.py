@@ -26,7 +26,9 @@ from types import TracebackType
 from aiohttp import web
 
 from prep.crypto import SigningKey
-from tests.harness.netns_targets import LOOPBACK, TlsIdentity, make_identity
+from tests.harness.netns_targets import LOOPBACK
+from tests.harness.netns_targets import TlsIdentity
+from tests.harness.netns_targets import make_identity
 
 _START_TIMEOUT = 10.0
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import make_conninfo
 
 from tests.harness.postgres import embedded_server
 

@@ -14,9 +14,12 @@ import json
 import tempfile
 import uuid
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +27,26 @@ import aiohttp
 from sqlalchemy.orm import Session
 
 from central.db import make_engine
-from central.enrollment import Site, create_code
+from central.enrollment import Site
+from central.enrollment import create_code
 from central.enrollment import enroll as enroll_in_process
-from central.operators import add_operator, list_operators
+from central.operators import add_operator
+from central.operators import list_operators
 from central.pipeline.authorize import INTAKE_OPERATOR
 from central.pipeline.rebuild import load_catalog as load_and_seed
-from prep.catalog import Acta, Catalog, generate_catalog, write_catalog
-from prep.crypto import SigningKey, b64encode
-from prep.protocol import GENESIS, make_batch, request_message, verify_receipt
-from prep.records import Kind, Record, new_record
+from prep.catalog import Acta
+from prep.catalog import Catalog
+from prep.catalog import generate_catalog
+from prep.catalog import write_catalog
+from prep.crypto import SigningKey
+from prep.crypto import b64encode
+from prep.protocol import GENESIS
+from prep.protocol import make_batch
+from prep.protocol import request_message
+from prep.protocol import verify_receipt
+from prep.records import Kind
+from prep.records import Record
+from prep.records import new_record
 from tests.harness.central import CentralNode
 from tests.harness.images import tiny_png
 

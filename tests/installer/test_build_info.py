@@ -6,15 +6,13 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from prep.build_info import (
-    DEVELOPMENT,
-    MANIFEST_NAME,
-    PACKAGE,
-    current_build,
-    source_build,
-    verify_bundle,
-    write_manifest,
-)
+from prep.build_info import DEVELOPMENT
+from prep.build_info import MANIFEST_NAME
+from prep.build_info import PACKAGE
+from prep.build_info import current_build
+from prep.build_info import source_build
+from prep.build_info import verify_bundle
+from prep.build_info import write_manifest
 
 
 def _bundle(root: Path) -> str:

@@ -12,7 +12,9 @@ from typing import Any
 import psycopg
 
 from tests.harness.central import CentralNode
-from tests.installer.conftest import Built, program_env, run_program
+from tests.installer.conftest import Built
+from tests.installer.conftest import program_env
+from tests.installer.conftest import run_program
 
 
 def _health(node: CentralNode, station: str) -> Any:

@@ -12,7 +12,9 @@ import tomllib
 from pathlib import Path
 
 from central.db import head_revision
-from tests.installer.conftest import REPO, Built, run_program
+from tests.installer.conftest import REPO
+from tests.installer.conftest import Built
+from tests.installer.conftest import run_program
 
 PROGRAMS = ("prep", "catd", "ccv")
 

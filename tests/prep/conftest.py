@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from prep.catalog import Catalog, generate_catalog, write_catalog
+from prep.catalog import Catalog
+from prep.catalog import generate_catalog
+from prep.catalog import write_catalog
 
 SMALL_SEED = 7
 

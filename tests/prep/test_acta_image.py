@@ -13,15 +13,14 @@ from PIL import Image
 from prep.catalog import Catalog
 from prep.catalog.model import Acta
 from prep.qr import ActaCodec
-from prep.sintetico.acta_image import (
-    ActaImageOptions,
-    ImageFormat,
-    acta_qr_text,
-    numero_en_letras,
-    render_acta_image,
-)
+from prep.sintetico.acta_image import ActaImageOptions
+from prep.sintetico.acta_image import ImageFormat
+from prep.sintetico.acta_image import acta_qr_text
+from prep.sintetico.acta_image import numero_en_letras
+from prep.sintetico.acta_image import render_acta_image
 from prep.station.scan.quality import check_image
-from prep.values import Marca, Valor
+from prep.values import Marca
+from prep.values import Valor
 
 
 def _acta(catalog: Catalog, n: int = 0) -> Acta:

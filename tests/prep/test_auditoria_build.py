@@ -6,14 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prep.build_info import (
-    current_build,
-    fingerprint_of,
-    parse_manifest,
-    running_manifest,
-    verify_bundle,
-    write_manifest,
-)
+from prep.build_info import current_build
+from prep.build_info import fingerprint_of
+from prep.build_info import parse_manifest
+from prep.build_info import running_manifest
+from prep.build_info import verify_bundle
+from prep.build_info import write_manifest
 
 
 def test_the_running_manifest_gives_the_reported_fingerprint(tmp_path: Path) -> None:

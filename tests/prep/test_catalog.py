@@ -16,22 +16,23 @@ from pathlib import Path
 import pytest
 
 import prep.catalog.files as catalog_files
-from prep.catalog import (
-    Ambito,
-    Asociacion,
-    Casilla,
-    Catalog,
-    Demarcacion,
-    Distrito,
-    Eleccion,
-    TipoAsociacion,
-    catalog_digest,
-    generate_catalog,
-    load_catalog,
-    write_catalog,
-)
-from prep.catalog.model import clave_casilla, tipo_rank
-from tests.prep.catalog_edits import rows_of, set_cell, sin_nombre_de_entidad
+from prep.catalog import Ambito
+from prep.catalog import Asociacion
+from prep.catalog import Casilla
+from prep.catalog import Catalog
+from prep.catalog import Demarcacion
+from prep.catalog import Distrito
+from prep.catalog import Eleccion
+from prep.catalog import TipoAsociacion
+from prep.catalog import catalog_digest
+from prep.catalog import generate_catalog
+from prep.catalog import load_catalog
+from prep.catalog import write_catalog
+from prep.catalog.model import clave_casilla
+from prep.catalog.model import tipo_rank
+from tests.prep.catalog_edits import rows_of
+from tests.prep.catalog_edits import set_cell
+from tests.prep.catalog_edits import sin_nombre_de_entidad
 from tests.prep.conftest import SMALL_SEED
 
 REPO = Path(__file__).resolve().parents[2]

@@ -5,15 +5,21 @@ Read from real files as an institute writes them; every refusal names file and l
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
-from prep.catalog import Catalog, CatalogError, catalog_digest, load_catalog, write_catalog
+from prep.catalog import Catalog
+from prep.catalog import CatalogError
+from prep.catalog import catalog_digest
+from prep.catalog import load_catalog
+from prep.catalog import write_catalog
 from prep.catalog.files import CASILLAS_COLS
 from prep.catalog.model import Casilla
-from tests.prep.catalog_edits import rows_of, write_rows
+from tests.prep.catalog_edits import rows_of
+from tests.prep.catalog_edits import write_rows
 
 TOML = """\
 formato = 1

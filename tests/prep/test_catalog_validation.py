@@ -11,15 +11,16 @@ from pathlib import Path
 import pytest
 
 import prep.catalog.files as catalog_files
-from prep.catalog import (
-    Catalog,
-    CatalogError,
-    generate_catalog,
-    load_catalog,
-    write_catalog,
-)
+from prep.catalog import Catalog
+from prep.catalog import CatalogError
+from prep.catalog import generate_catalog
+from prep.catalog import load_catalog
+from prep.catalog import write_catalog
 from prep.catalog.cells import formula_start
-from tests.prep.catalog_edits import rows_of, set_cell, sin_nombre_de_entidad, write_rows
+from tests.prep.catalog_edits import rows_of
+from tests.prep.catalog_edits import set_cell
+from tests.prep.catalog_edits import sin_nombre_de_entidad
+from tests.prep.catalog_edits import write_rows
 
 # ----------------------------------------------------------------------------- validation
 

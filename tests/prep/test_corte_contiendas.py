@@ -8,25 +8,28 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from prep.catalog.model import (
-    Ambito,
-    Asociacion,
-    Candidatura,
-    Casilla,
-    Catalog,
-    Demarcacion,
-    Distrito,
-    Eleccion,
-    TipoAsociacion,
-)
-from prep.corte.model import ActaEnCorte, Digitalizacion, FueraDeCatalogo, Origen
+from prep.catalog.model import Ambito
+from prep.catalog.model import Asociacion
+from prep.catalog.model import Candidatura
+from prep.catalog.model import Casilla
+from prep.catalog.model import Catalog
+from prep.catalog.model import Demarcacion
+from prep.catalog.model import Distrito
+from prep.catalog.model import Eleccion
+from prep.catalog.model import TipoAsociacion
+from prep.corte.model import ActaEnCorte
+from prep.corte.model import Digitalizacion
+from prep.corte.model import FueraDeCatalogo
+from prep.corte.model import Origen
 from prep.corte.package import write_corte
-from prep.corte.reader import read_eleccion_csv, resumen_desde_filas
+from prep.corte.reader import read_eleccion_csv
+from prep.corte.reader import resumen_desde_filas
 from prep.rules import CausaSinActa
 from prep.values import Captura
 

@@ -7,35 +7,44 @@ import hashlib
 import io
 import re
 import subprocess
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
-from prep.catalog.model import (
-    Ambito,
-    Asociacion,
-    Casilla,
-    Catalog,
-    Demarcacion,
-    Distrito,
-    Eleccion,
-    TipoAsociacion,
-)
+from prep.catalog.model import Ambito
+from prep.catalog.model import Asociacion
+from prep.catalog.model import Casilla
+from prep.catalog.model import Catalog
+from prep.catalog.model import Demarcacion
+from prep.catalog.model import Distrito
+from prep.catalog.model import Eleccion
+from prep.catalog.model import TipoAsociacion
 from prep.corte import package
-from prep.corte.anexo import TimeFormatter, format_corte_time, format_time, plain_csv_lines
-from prep.corte.model import ActaEnCorte, Digitalizacion, FueraDeCatalogo, Origen
-from prep.corte.package import build_corte_files, write_corte
-from prep.corte.reader import (
-    read_eleccion_csv,
-    resumen_desde_filas,
-)
+from prep.corte.anexo import TimeFormatter
+from prep.corte.anexo import format_corte_time
+from prep.corte.anexo import format_time
+from prep.corte.anexo import plain_csv_lines
+from prep.corte.model import ActaEnCorte
+from prep.corte.model import Digitalizacion
+from prep.corte.model import FueraDeCatalogo
+from prep.corte.model import Origen
+from prep.corte.package import build_corte_files
+from prep.corte.package import write_corte
+from prep.corte.reader import read_eleccion_csv
+from prep.corte.reader import resumen_desde_filas
 from prep.corte.summary import percentage
 from prep.rules import CausaSinActa
-from prep.values import Captura, Marca, format_valor
+from prep.values import Captura
+from prep.values import Marca
+from prep.values import format_valor
 
 MX = ZoneInfo("America/Mexico_City")
 BOM = b"\xef\xbb\xbf"

@@ -11,8 +11,15 @@ from pathlib import Path
 import pytest
 
 from prep.corte.package import build_corte_files
-from prep.corte.reader import CsvFormatError, read_eleccion_csv, read_resumen
-from tests.prep.test_corte_csv import BOM, CATALOG, CORTE, ESTADO, FUERA, corte_dir
+from prep.corte.reader import CsvFormatError
+from prep.corte.reader import read_eleccion_csv
+from prep.corte.reader import read_resumen
+from tests.prep.test_corte_csv import BOM
+from tests.prep.test_corte_csv import CATALOG
+from tests.prep.test_corte_csv import CORTE
+from tests.prep.test_corte_csv import ESTADO
+from tests.prep.test_corte_csv import FUERA
+from tests.prep.test_corte_csv import corte_dir
 
 __all__ = ["corte_dir"]  # the fixture: the small corte of test_corte_csv, written to disk
 

@@ -5,13 +5,17 @@ ACTAS_REGISTRADAS, so that anyone recomputing a file's summary from its rows agr
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 
 from prep.catalog import generate_catalog
 from prep.corte.model import FueraDeCatalogo
-from prep.corte.package import build_corte_files, slug
-from prep.corte.reader import read_eleccion_csv, resumen_desde_filas
-from prep.rules import DEFAULT_RULES, RuleSet
+from prep.corte.package import build_corte_files
+from prep.corte.package import slug
+from prep.corte.reader import read_eleccion_csv
+from prep.corte.reader import resumen_desde_filas
+from prep.rules import DEFAULT_RULES
+from prep.rules import RuleSet
 
 CORTE = datetime(2027, 6, 7, 9, 0, tzinfo=UTC)
 ACOPIO = datetime(2027, 6, 7, 3, 15, 20, tzinfo=UTC)

@@ -7,11 +7,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from prep.corte.anexo import TimeFormatter, format_time
-from prep.corte.historial import COLUMNS, historial_csv
+from prep.corte.anexo import TimeFormatter
+from prep.corte.anexo import format_time
+from prep.corte.historial import COLUMNS
+from prep.corte.historial import historial_csv
 from prep.corte.site import historial_acta
 
 PLAIN = ("ACOPIO", "06/06/2027 20:15:03", "07", "", "", "", "", "", "")

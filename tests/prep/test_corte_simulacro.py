@@ -9,12 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from prep.catalog import Catalog, generate_catalog
-from prep.corte.package import LEEME, MANIFEST, build_corte_files, slug, write_corte
+from prep.catalog import Catalog
+from prep.catalog import generate_catalog
+from prep.corte.package import LEEME
+from prep.corte.package import MANIFEST
+from prep.corte.package import build_corte_files
+from prep.corte.package import slug
+from prep.corte.package import write_corte
 from prep.corte.reader import read_eleccion_csv
-from prep.corte.simulacro import LINEA_MANIFIESTO, PREFIJO, problemas, stamp_html
+from prep.corte.simulacro import LINEA_MANIFIESTO
+from prep.corte.simulacro import PREFIJO
+from prep.corte.simulacro import problemas
+from prep.corte.simulacro import stamp_html
 from prep.sintetico.capturas import simulate
-from simulacro.run import Options, run
+from simulacro.run import Options
+from simulacro.run import run
 from tests.site.corte_sitio import corte_time
 
 SEED = 11

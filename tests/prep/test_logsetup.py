@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from prep.logsetup import EscapingFormatter, escape_controls
+from prep.logsetup import EscapingFormatter
+from prep.logsetup import escape_controls
 from tests.harness.central import REPO
 
 

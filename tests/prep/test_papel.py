@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import subprocess
 from dataclasses import replace
-from datetime import UTC, timedelta
+from datetime import UTC
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,29 +19,40 @@ from PIL import Image
 from pypdf import PdfReader
 
 from prep.catalog import Catalog
-from prep.corte.historial import COTEJO_DIFERENCIAS, HISTORIAL, historial_csv
+from prep.corte.historial import COTEJO_DIFERENCIAS
+from prep.corte.historial import HISTORIAL
+from prep.corte.historial import historial_csv
 from prep.corte.model import ActaEnCorte
-from prep.corte.package import MANIFEST, write_corte
-from prep.papel.actas import PdfCatd, catd_pdf_name, plan_catd, write_catd_pdfs
+from prep.corte.package import MANIFEST
+from prep.corte.package import write_corte
+from prep.papel.actas import PdfCatd
+from prep.papel.actas import catd_pdf_name
+from prep.papel.actas import plan_catd
+from prep.papel.actas import write_catd_pdfs
 from prep.papel.comite import write_esperados_pdf
-from prep.papel.esperados import Esperados, preparar, write_esperados
-from prep.papel.informe import (
-    COINCIDE,
-    CON_DIFERENCIAS,
-    ERRONEA,
-    NO_LLEGO,
-    PENDIENTE,
-    compare,
-    compare_publicacion,
-    list_cortes,
-    load_esperados,
-    write_informe,
-)
-from prep.qr import ActaCodec, CodeRejected, Motivo
-from prep.rules import DEFAULT_RULES, CausaSinActa
-from prep.sintetico.acta_image import acta_qr_text, numero_en_letras
+from prep.papel.esperados import Esperados
+from prep.papel.esperados import preparar
+from prep.papel.esperados import write_esperados
+from prep.papel.informe import COINCIDE
+from prep.papel.informe import CON_DIFERENCIAS
+from prep.papel.informe import ERRONEA
+from prep.papel.informe import NO_LLEGO
+from prep.papel.informe import PENDIENTE
+from prep.papel.informe import compare
+from prep.papel.informe import compare_publicacion
+from prep.papel.informe import list_cortes
+from prep.papel.informe import load_esperados
+from prep.papel.informe import write_informe
+from prep.qr import ActaCodec
+from prep.qr import CodeRejected
+from prep.qr import Motivo
+from prep.rules import DEFAULT_RULES
+from prep.rules import CausaSinActa
+from prep.sintetico.acta_image import acta_qr_text
+from prep.sintetico.acta_image import numero_en_letras
 from prep.sintetico.capturas import Caso
-from prep.sintetico.plan import corte_de_referencia, truth
+from prep.sintetico.plan import corte_de_referencia
+from prep.sintetico.plan import truth
 from prep.values import Captura
 from tests.harness.tools import require_tool
 

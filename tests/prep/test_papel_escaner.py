@@ -14,10 +14,15 @@ from pathlib import Path
 import pytest
 
 from prep.catalog import Catalog
-from prep.papel.actas import catd_pdf_name, plan_catd, write_catd_pdfs
+from prep.papel.actas import catd_pdf_name
+from prep.papel.actas import plan_catd
+from prep.papel.actas import write_catd_pdfs
 from prep.papel.esperados import preparar
-from prep.station.scan.hotfolder import PROCESADAS, RECHAZADAS, Disposition
-from prep.station.scan.service import DigitalizacionResult, DigitalizacionService
+from prep.station.scan.hotfolder import PROCESADAS
+from prep.station.scan.hotfolder import RECHAZADAS
+from prep.station.scan.hotfolder import Disposition
+from prep.station.scan.service import DigitalizacionResult
+from prep.station.scan.service import DigitalizacionService
 from prep.station.station import Station
 from tests.harness.tools import require_tool
 from tests.prep.station.scan_support import station_with_catalog

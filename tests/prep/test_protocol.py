@@ -3,28 +3,35 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
-from prep.canonical import CanonicalError, canonical_bytes, parse_json
-from prep.crypto import SigningKey, b64encode
-from prep.protocol import (
-    GENESIS,
-    Batch,
-    BatchRef,
-    ProtocolError,
-    Receipt,
-    batch_canonical,
-    make_batch,
-    read_batch,
-    sign_receipt,
-    verify_batch,
-    verify_receipt,
-)
-from prep.records import Kind, Record, RecordError, new_record
+from prep.canonical import CanonicalError
+from prep.canonical import canonical_bytes
+from prep.canonical import parse_json
+from prep.crypto import SigningKey
+from prep.crypto import b64encode
+from prep.protocol import GENESIS
+from prep.protocol import Batch
+from prep.protocol import BatchRef
+from prep.protocol import ProtocolError
+from prep.protocol import Receipt
+from prep.protocol import batch_canonical
+from prep.protocol import make_batch
+from prep.protocol import read_batch
+from prep.protocol import sign_receipt
+from prep.protocol import verify_batch
+from prep.protocol import verify_receipt
+from prep.records import Kind
+from prep.records import Record
+from prep.records import RecordError
+from prep.records import new_record
 
 STATION = "catd-07-ab12"
 CLAVE = "090001B010001"

@@ -11,21 +11,22 @@ from collections.abc import Callable
 import PIL.Image
 import pytest
 import zxingcpp
-from hypothesis import given, settings
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
-from prep.catalog import Acta, Catalog, generate_catalog
-from prep.qr import (
-    ActaCodec,
-    CodeRejected,
-    CompactFormat,
-    LabelFormat,
-    Motivo,
-    PipeFormat,
-    label_payload,
-    label_qr_png,
-    normalize,
-)
+from prep.catalog import Acta
+from prep.catalog import Catalog
+from prep.catalog import generate_catalog
+from prep.qr import ActaCodec
+from prep.qr import CodeRejected
+from prep.qr import CompactFormat
+from prep.qr import LabelFormat
+from prep.qr import Motivo
+from prep.qr import PipeFormat
+from prep.qr import label_payload
+from prep.qr import label_qr_png
+from prep.qr import normalize
 
 #: What a US-layout keyboard-wedge reader types for ``|`` (and ``'``) on Spanish (Spain and
 #: Latin America) OS layouts, plus plain punctuation.

@@ -8,14 +8,12 @@ from typing import Any
 
 import pytest
 
-from prep.records import (
-    MAX_COTEJO_CAMPOS,
-    MAX_COTEJO_MOTIVO,
-    Kind,
-    Record,
-    RecordError,
-    new_record,
-)
+from prep.records import MAX_COTEJO_CAMPOS
+from prep.records import MAX_COTEJO_MOTIVO
+from prep.records import Kind
+from prep.records import Record
+from prep.records import RecordError
+from prep.records import new_record
 
 STATION = "catd-07-a1b2"
 CLAVE = "090001B010001"

@@ -10,7 +10,11 @@ from typing import Any
 
 import pytest
 
-from prep.records import MAX_INTEGER, Kind, Record, RecordError, new_record
+from prep.records import MAX_INTEGER
+from prep.records import Kind
+from prep.records import Record
+from prep.records import RecordError
+from prep.records import new_record
 
 STATION = "catd-07-a1b2"
 SHA = "ab" * 32

@@ -10,9 +10,16 @@ from typing import Any
 import pytest
 
 from prep.crypto import SigningKey
-from prep.paquete import TipoDocumento, Traslado
-from prep.protocol import GENESIS, ProtocolError, make_batch, read_batch
-from prep.records import Kind, Record, RecordError, new_record
+from prep.paquete import TipoDocumento
+from prep.paquete import Traslado
+from prep.protocol import GENESIS
+from prep.protocol import ProtocolError
+from prep.protocol import make_batch
+from prep.protocol import read_batch
+from prep.records import Kind
+from prep.records import Record
+from prep.records import RecordError
+from prep.records import new_record
 
 STATION = "catd-07-a1b2"
 CLAVE = "090001B010001"

@@ -18,16 +18,25 @@ from central.publication.package import publish
 from central.publication.snapshot import Snapshot
 from prep.catalog import generate_catalog
 from prep.cli import main
-from prep.corte.historial import COLUMNS, HISTORIAL
-from prep.corte.package import slug, write_corte
-from prep.corte.reader import read_eleccion_csv, resumen_desde_filas
+from prep.corte.historial import COLUMNS
+from prep.corte.historial import HISTORIAL
+from prep.corte.package import slug
+from prep.corte.package import write_corte
+from prep.corte.reader import read_eleccion_csv
+from prep.corte.reader import resumen_desde_filas
 from prep.corte.verify import verify_corte
 from prep.corte.verify_historial import problemas_historial
 from prep.crypto import SigningKey
-from prep.rules import DEFAULT_RULES, Base, RuleSet
+from prep.rules import DEFAULT_RULES
+from prep.rules import Base
+from prep.rules import RuleSet
 from prep.sintetico.capturas import simulate
 from tests.harness.corte_data import day_after
-from tests.prep.test_corte_csv import CATALOG, CORTE, ESTADO, FUERA, lines_of
+from tests.prep.test_corte_csv import CATALOG
+from tests.prep.test_corte_csv import CORTE
+from tests.prep.test_corte_csv import ESTADO
+from tests.prep.test_corte_csv import FUERA
+from tests.prep.test_corte_csv import lines_of
 
 REGLAS = Path(__file__).resolve().parents[2] / "resources" / "reglas.toml"
 SIN_SIN_ACTA = ('"todos_ilegibles_o_sin_dato", "sin_acta"]', '"todos_ilegibles_o_sin_dato"]')

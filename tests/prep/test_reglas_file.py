@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from prep.rules import DEFAULT_RULES, RuleSet
+from prep.rules import DEFAULT_RULES
+from prep.rules import RuleSet
 
 REGLAS = Path(__file__).resolve().parents[2] / "resources" / "reglas.toml"
 

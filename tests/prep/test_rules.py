@@ -6,16 +6,19 @@ from dataclasses import dataclass
 
 import pytest
 
-from prep.catalog.model import Ambito, Asociacion, Casilla, Eleccion, TipoAsociacion
-from prep.rules import (
-    DEFAULT_RULES,
-    Base,
-    CausaSinActa,
-    RuleSet,
-    evaluate,
-    sin_acta,
-)
-from prep.values import Captura, Marca
+from prep.catalog.model import Ambito
+from prep.catalog.model import Asociacion
+from prep.catalog.model import Casilla
+from prep.catalog.model import Eleccion
+from prep.catalog.model import TipoAsociacion
+from prep.rules import DEFAULT_RULES
+from prep.rules import Base
+from prep.rules import CausaSinActa
+from prep.rules import RuleSet
+from prep.rules import evaluate
+from prep.rules import sin_acta
+from prep.values import Captura
+from prep.values import Marca
 
 IL, SD = Marca.ILEGIBLE, Marca.SIN_DATO
 

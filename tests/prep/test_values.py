@@ -4,19 +4,18 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
-from prep.values import (
-    Captura,
-    Marca,
-    Resultado,
-    check_valor,
-    conciliar,
-    diferencias,
-    format_valor,
-    parse_valor,
-)
+from prep.values import Captura
+from prep.values import Marca
+from prep.values import Resultado
+from prep.values import check_valor
+from prep.values import conciliar
+from prep.values import diferencias
+from prep.values import format_valor
+from prep.values import parse_valor
 
 CAMPOS = ("PAN", "PRI", "NO_REGISTRADAS", "NULOS")
 

@@ -15,15 +15,20 @@ from typing import Any
 import pytest
 
 from central.publication.package import publish
-from central.publication.snapshot import Imagen, Snapshot
+from central.publication.snapshot import Imagen
+from central.publication.snapshot import Snapshot
 from prep.catalog import generate_catalog
 from prep.cli import main
 from prep.corte.package import MANIFEST
-from prep.corte.site import NOMBRE_CORTE, data_file, parse_data_file
+from prep.corte.site import NOMBRE_CORTE
+from prep.corte.site import data_file
+from prep.corte.site import parse_data_file
 from prep.corte.verify import verify_corte
 from prep.crypto import SigningKey
 from prep.sintetico.capturas import simulate
-from tests.harness.corte_data import day_after, image_bytes, image_sha256
+from tests.harness.corte_data import day_after
+from tests.harness.corte_data import image_bytes
+from tests.harness.corte_data import image_sha256
 
 KEY = SigningKey.generate()
 

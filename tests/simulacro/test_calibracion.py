@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from simulacro.calibracion import interpreter_round, python_loop_ms
+from simulacro.calibracion import interpreter_round
+from simulacro.calibracion import python_loop_ms
 
 
 def test_the_loop_does_the_same_work_every_round() -> None:

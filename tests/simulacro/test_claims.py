@@ -8,7 +8,8 @@ from __future__ import annotations
 import multiprocessing
 from pathlib import Path
 
-from simulacro.proceso import claim_complaint, settle_claims
+from simulacro.proceso import claim_complaint
+from simulacro.proceso import settle_claims
 
 
 def _claim(args: tuple[str, str]) -> bool:

@@ -19,14 +19,19 @@ from pathlib import Path
 
 import pytest
 
-from prep.catalog import generate_catalog, load_catalog
+from prep.catalog import generate_catalog
+from prep.catalog import load_catalog
 from prep.corte.package import slug
 from prep.corte.reader import read_eleccion_csv
 from prep.rules import RuleSet
-from prep.sintetico.plan import make_plan, typed
+from prep.sintetico.plan import make_plan
+from prep.sintetico.plan import typed
 from simulacro.cli import default_catds
 from simulacro.vaciado import _progress
-from simulacro.veredicto import EarlyChecks, check_corte, cortes_in, verdict_of
+from simulacro.veredicto import EarlyChecks
+from simulacro.veredicto import check_corte
+from simulacro.veredicto import cortes_in
+from simulacro.veredicto import verdict_of
 
 REPO = Path(__file__).resolve().parents[2]
 SEED, SCALE = 11, "0.01"

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from prep.catalog import generate_catalog, load_catalog, write_catalog
+from prep.catalog import generate_catalog
+from prep.catalog import load_catalog
+from prep.catalog import write_catalog
 from prep.cli import build_parser
 from prep.corte.package import write_corte
 from prep.papel.esperados import preparar

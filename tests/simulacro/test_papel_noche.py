@@ -21,13 +21,21 @@ from pathlib import Path
 
 import pytest
 
-from prep.catalog import generate_catalog, write_catalog
+from prep.catalog import generate_catalog
+from prep.catalog import write_catalog
 from prep.corte.reader import read_eleccion_csv
-from prep.papel.actas import plan_catd, write_catd_pdfs
-from prep.papel.esperados import preparar, to_json
-from prep.papel.informe import CON_DIFERENCIAS, ERRONEA, resolve_corte
-from prep.station.scan.hotfolder import PROCESADAS, RECHAZADAS
-from simulacro.noche_papel import ErrorDeCaptura, NocheError, plan_papel
+from prep.papel.actas import plan_catd
+from prep.papel.actas import write_catd_pdfs
+from prep.papel.esperados import preparar
+from prep.papel.esperados import to_json
+from prep.papel.informe import CON_DIFERENCIAS
+from prep.papel.informe import ERRONEA
+from prep.papel.informe import resolve_corte
+from prep.station.scan.hotfolder import PROCESADAS
+from prep.station.scan.hotfolder import RECHAZADAS
+from simulacro.noche_papel import ErrorDeCaptura
+from simulacro.noche_papel import NocheError
+from simulacro.noche_papel import plan_papel
 from tests.harness.tools import require_tool
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,32 +10,36 @@ import csv
 import io
 import shutil
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from prep.catalog import Catalog, generate_catalog
-from prep.catalog.model import Ambito, Eleccion
+from prep.catalog import Catalog
+from prep.catalog import generate_catalog
+from prep.catalog.model import Ambito
+from prep.catalog.model import Eleccion
 from prep.corte.model import FueraDeCatalogo
-from prep.corte.package import slug, write_corte
+from prep.corte.package import slug
+from prep.corte.package import write_corte
 from prep.corte.site import demarcacion_file
 from prep.corte.summary import RESUMEN_COLUMNS
 from prep.rules import DEFAULT_RULES
-from prep.sintetico.capturas import CASOS_DE_CASILLA, simulate
-from prep.sintetico.plan import make_plan, truth
-from simulacro.revision import (
-    Publicado,
-    columnas_demarcacion,
-    documento_lleno,
-    fuera_de_catalogo,
-    marca_simulacro,
-    revisar,
-    sin_acta_por_casilla,
-    sitio_demarcacion,
-    traslado_lleno,
-    verificacion_llena,
-)
+from prep.sintetico.capturas import CASOS_DE_CASILLA
+from prep.sintetico.capturas import simulate
+from prep.sintetico.plan import make_plan
+from prep.sintetico.plan import truth
+from simulacro.revision import Publicado
+from simulacro.revision import columnas_demarcacion
+from simulacro.revision import documento_lleno
+from simulacro.revision import fuera_de_catalogo
+from simulacro.revision import marca_simulacro
+from simulacro.revision import revisar
+from simulacro.revision import sin_acta_por_casilla
+from simulacro.revision import sitio_demarcacion
+from simulacro.revision import traslado_lleno
+from simulacro.revision import verificacion_llena
 
 CATALOG = generate_catalog(4, 0.005)
 T = datetime(2027, 6, 7, 3, 0, tzinfo=UTC)

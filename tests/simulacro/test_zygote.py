@@ -8,7 +8,8 @@ import signal
 import time
 from pathlib import Path
 
-from simulacro.zygote import ForkedStation, Zygote
+from simulacro.zygote import ForkedStation
+from simulacro.zygote import Zygote
 
 
 def _blocked_station(zygote: Zygote, tmp_path: Path, name: str) -> tuple[Path, Path, ForkedStation]:

@@ -7,11 +7,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Error, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser
+from playwright.sync_api import ConsoleMessage
+from playwright.sync_api import Error
+from playwright.sync_api import Page
+from playwright.sync_api import Playwright
+from playwright.sync_api import sync_playwright
 
 from prep.corte.package import slug
-from prep.corte.reader import CsvEleccion, read_eleccion_csv
-from tests.site.corte_sitio import CorteSitio, build_corte_sitio, serve
+from prep.corte.reader import CsvEleccion
+from prep.corte.reader import read_eleccion_csv
+from tests.site.corte_sitio import CorteSitio
+from tests.site.corte_sitio import build_corte_sitio
+from tests.site.corte_sitio import serve
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

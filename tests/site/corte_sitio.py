@@ -15,24 +15,42 @@ import threading
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
+from PIL import ImageDraw
+from PIL import ImageFont
 
-from prep.catalog import Acta, Catalog, generate_catalog
+from prep.catalog import Acta
+from prep.catalog import Catalog
+from prep.catalog import generate_catalog
 from prep.corte.anexo import TZ
-from prep.corte.difusores import DIFUSORES, difusores_csv
-from prep.corte.historial import HISTORIAL, filas_por_acta, historial_csv
+from prep.corte.difusores import DIFUSORES
+from prep.corte.difusores import difusores_csv
+from prep.corte.historial import HISTORIAL
+from prep.corte.historial import filas_por_acta
+from prep.corte.historial import historial_csv
 from prep.corte.model import ActaEnCorte
-from prep.corte.package import build_corte_files, corte_dirname
-from prep.corte.salud_catd import AVANCE_CATD, LecturaCatd, filas_catd, salud_csv
-from prep.corte.site import difusores_files, parse_data_file, site_files
+from prep.corte.package import build_corte_files
+from prep.corte.package import corte_dirname
+from prep.corte.salud_catd import AVANCE_CATD
+from prep.corte.salud_catd import LecturaCatd
+from prep.corte.salud_catd import filas_catd
+from prep.corte.salud_catd import salud_csv
+from prep.corte.site import difusores_files
+from prep.corte.site import parse_data_file
+from prep.corte.site import site_files
 from prep.corte.summary import TablaEleccion
 from prep.sintetico.capturas import simulate
-from prep.values import Captura, format_valor
+from prep.values import Captura
+from prep.values import format_valor
 from tests.harness.corte_data import historial_simulado
 
 SEED = 2027

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from dataclasses import replace
 
 from prep.catalog import Catalog
-from prep.catalog.model import Ambito, Eleccion, TipoAsociacion
-from prep.corte.reader import CsvEleccion, resumen_desde_filas
+from prep.catalog.model import Ambito
+from prep.catalog.model import Eleccion
+from prep.catalog.model import TipoAsociacion
+from prep.corte.reader import CsvEleccion
+from prep.corte.reader import resumen_desde_filas
 
 
 def truncado(count: int, base: int) -> str:

@@ -11,10 +11,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page
+from playwright.sync_api import expect
+from playwright.sync_api import sync_playwright
 
-from tests.site.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.site.corte_sitio import build_corte_sitio, serve
+from tests.site.conftest import CHROMIUM
+from tests.site.conftest import CHROMIUM_ARGS
+from tests.site.corte_sitio import build_corte_sitio
+from tests.site.corte_sitio import serve
 
 SIZES = {"escritorio": (1280, 900), "telefono": (390, 844)}
 

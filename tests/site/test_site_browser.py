@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser
+from playwright.sync_api import Page
+from playwright.sync_api import expect
 
 from prep.catalog.model import Ambito
-from prep.corte.reader import CsvEleccion, resumen_desde_filas
+from prep.corte.reader import CsvEleccion
+from prep.corte.reader import resumen_desde_filas
 from prep.corte.site import bloques
 from prep.corte.summary import RESUMEN_COLUMNS
 from tests.site.corte_sitio import CorteSitio

@@ -9,10 +9,14 @@ from __future__ import annotations
 import csv
 import io
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser
+from playwright.sync_api import Page
+from playwright.sync_api import expect
 
 from prep.corte.reader import CsvEleccion
-from prep.corte.salud_catd import AVANCE_CATD, COLUMNS, NO_PUBLICADO
+from prep.corte.salud_catd import AVANCE_CATD
+from prep.corte.salud_catd import COLUMNS
+from prep.corte.salud_catd import NO_PUBLICADO
 from tests.site.conftest import _open_page
 from tests.site.corte_sitio import CorteSitio
 

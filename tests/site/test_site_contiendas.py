@@ -4,9 +4,12 @@ headless Chromium: every number on the page equals the CSV of the same corte."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator
+from playwright.sync_api import Page
+from playwright.sync_api import expect
 
-from prep.catalog.model import Eleccion, TipoAsociacion
+from prep.catalog.model import Eleccion
+from prep.catalog.model import TipoAsociacion
 from prep.corte.package import slug
 from prep.corte.reader import CsvEleccion
 from prep.corte.summary import RESUMEN_COLUMNS

@@ -8,30 +8,29 @@ from typing import Any
 
 import pytest
 
-from prep.catalog.model import (
-    Ambito,
-    Asociacion,
-    Candidatura,
-    Catalog,
-    Eleccion,
-    TipoAsociacion,
-)
-from prep.corte.package import build_corte_files, slug
-from prep.corte.reader import CsvEleccion, read_eleccion_csv
-from prep.corte.site import (
-    BLOQUE_CASILLAS,
-    bloque_file,
-    bloques,
-    demarcacion_file,
-    distrito_file,
-    election_file,
-    parse_data_file,
-    site_files,
-)
+from prep.catalog.model import Ambito
+from prep.catalog.model import Asociacion
+from prep.catalog.model import Candidatura
+from prep.catalog.model import Catalog
+from prep.catalog.model import Eleccion
+from prep.catalog.model import TipoAsociacion
+from prep.corte.package import build_corte_files
+from prep.corte.package import slug
+from prep.corte.reader import CsvEleccion
+from prep.corte.reader import read_eleccion_csv
+from prep.corte.site import BLOQUE_CASILLAS
+from prep.corte.site import bloque_file
+from prep.corte.site import bloques
+from prep.corte.site import demarcacion_file
+from prep.corte.site import distrito_file
+from prep.corte.site import election_file
+from prep.corte.site import parse_data_file
+from prep.corte.site import site_files
 from prep.corte.site_candidaturas import contienda
 from prep.sintetico.capturas import simulate
 from tests.site import esperado
-from tests.site.corte_sitio import CorteSitio, datos
+from tests.site.corte_sitio import CorteSitio
+from tests.site.corte_sitio import datos
 
 
 def seccion_en_bloque(sitio: dict[str, bytes], catalog: Catalog, codigo: str, distrito: int,

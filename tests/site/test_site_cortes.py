@@ -13,23 +13,42 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect
+from playwright.sync_api import Browser
+from playwright.sync_api import ConsoleMessage
+from playwright.sync_api import Page
+from playwright.sync_api import Route
+from playwright.sync_api import expect
 
 from central.publication.package import point_latest
 from prep.catalog import generate_catalog
-from prep.corte.anexo import TZ, format_corte_time
-from prep.corte.package import corte_dirname, slug
-from prep.corte.reader import CsvEleccion, read_eleccion_csv
-from prep.corte.site import CONTENT_SECURITY_POLICY, NOMBRE_CORTE, parse_data_file
+from prep.corte.anexo import TZ
+from prep.corte.anexo import format_corte_time
+from prep.corte.package import corte_dirname
+from prep.corte.package import slug
+from prep.corte.reader import CsvEleccion
+from prep.corte.reader import read_eleccion_csv
+from prep.corte.site import CONTENT_SECURITY_POLICY
+from prep.corte.site import NOMBRE_CORTE
+from prep.corte.site import parse_data_file
 from tests.difusor.nginx import nginx_serving
 from tests.difusor.origen import identidad
-from tests.site.corte_sitio import SCALE, SEED, CorteSitio, QuietHandler, build_corte_sitio, serve
-from tests.site.esperado import filas_de, resumen
-from tests.site.test_site_browser import assert_resumen_equals, fila_de, shown
+from tests.site.corte_sitio import SCALE
+from tests.site.corte_sitio import SEED
+from tests.site.corte_sitio import CorteSitio
+from tests.site.corte_sitio import QuietHandler
+from tests.site.corte_sitio import build_corte_sitio
+from tests.site.corte_sitio import serve
+from tests.site.esperado import filas_de
+from tests.site.esperado import resumen
+from tests.site.test_site_browser import assert_resumen_equals
+from tests.site.test_site_browser import fila_de
+from tests.site.test_site_browser import shown
 
 #: One minute of the page's clock: it asks latest.txt for a newer corte every 60 s.
 POLL_MS = 61_000

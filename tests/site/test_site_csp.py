@@ -9,7 +9,9 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser
+from playwright.sync_api import Page
+from playwright.sync_api import expect
 
 from prep.corte.site import CONTENT_SECURITY_POLICY
 from tests.difusor.nginx import CONF

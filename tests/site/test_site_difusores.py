@@ -7,9 +7,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page
+from playwright.sync_api import expect
 
-from prep.corte.difusores import DIFUSORES, difusores_csv, leer, problemas
+from prep.corte.difusores import DIFUSORES
+from prep.corte.difusores import difusores_csv
+from prep.corte.difusores import leer
+from prep.corte.difusores import problemas
 from prep.corte.simulacro import PREFIJO
 from tests.site.corte_sitio import CorteSitio
 

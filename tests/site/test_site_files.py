@@ -11,25 +11,26 @@ import pytest
 
 from prep.corte.difusores import DIFUSORES
 from prep.corte.package import corte_dirname
-from prep.corte.reader import CsvEleccion, resumen_desde_filas
-from prep.corte.site import (
-    ASSETS,
-    EXTRA_COLUMNS,
-    OMITTED_COLUMNS,
-    bloque_file,
-    bloques,
-    data_file,
-    demarcacion_file,
-    difusores_files,
-    distrito_file,
-    election_file,
-    historial_file,
-    parse_data_file,
-    percentages,
-    site_files,
-)
-from prep.corte.summary import RESUMEN_COLUMNS, percentage
-from tests.site.corte_sitio import CorteSitio, datos
+from prep.corte.reader import CsvEleccion
+from prep.corte.reader import resumen_desde_filas
+from prep.corte.site import ASSETS
+from prep.corte.site import EXTRA_COLUMNS
+from prep.corte.site import OMITTED_COLUMNS
+from prep.corte.site import bloque_file
+from prep.corte.site import bloques
+from prep.corte.site import data_file
+from prep.corte.site import demarcacion_file
+from prep.corte.site import difusores_files
+from prep.corte.site import distrito_file
+from prep.corte.site import election_file
+from prep.corte.site import historial_file
+from prep.corte.site import parse_data_file
+from prep.corte.site import percentages
+from prep.corte.site import site_files
+from prep.corte.summary import RESUMEN_COLUMNS
+from prep.corte.summary import percentage
+from tests.site.corte_sitio import CorteSitio
+from tests.site.corte_sitio import datos
 
 
 def bloques_distrito(corte: CorteSitio, codigo: str, distrito: int) -> list[Any]:

@@ -8,9 +8,11 @@ from __future__ import annotations
 import csv
 import io
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page
+from playwright.sync_api import expect
 
-from prep.corte.historial import COLUMNS, HISTORIAL
+from prep.corte.historial import COLUMNS
+from prep.corte.historial import HISTORIAL
 from prep.corte.reader import CsvEleccion
 from prep.corte.site import bloques
 from tests.site.corte_sitio import CorteSitio

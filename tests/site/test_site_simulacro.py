@@ -10,10 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser
+from playwright.sync_api import Page
+from playwright.sync_api import expect
 
 from prep.corte.simulacro import BANNER_ID
-from tests.site.corte_sitio import CorteSitio, build_corte_sitio, serve
+from tests.site.corte_sitio import CorteSitio
+from tests.site.corte_sitio import build_corte_sitio
+from tests.site.corte_sitio import serve
 
 #: Routes of one kind differ only in their numbers and claves.
 _KIND = re.compile(r"[0-9A-Z]{6,}|\d+")

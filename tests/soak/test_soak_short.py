@@ -15,7 +15,9 @@ import sys
 
 import pytest
 
-from bench.soak import KINDS, REPO, MountNamespace
+from bench.soak import KINDS
+from bench.soak import REPO
+from bench.soak import MountNamespace
 from tests.conftest import in_ci
 
 

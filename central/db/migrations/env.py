@@ -4,7 +4,10 @@ hands over, inside its transaction, with the models' metadata as the target."""
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import text
 
 from central.db.models import Base
 

@@ -18,7 +18,8 @@ station's settings:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -97,7 +98,9 @@ def open_printer(spec: str, *, timeout: float = DEFAULT_TIMEOUT,
 
         return PdfPrinter(rest)
     if kind in ("usb", "red", "windows") and rest:
-        from prep.station.printing.thermal import network_printer, usb_printer, windows_printer
+        from prep.station.printing.thermal import network_printer
+        from prep.station.printing.thermal import usb_printer
+        from prep.station.printing.thermal import windows_printer
 
         if kind == "usb":
             return usb_printer(rest, timeout=timeout, check_status=check_status)

@@ -18,9 +18,13 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
-from prep.durable import fsync_dir, write_temporary
+from prep.durable import fsync_dir
+from prep.durable import write_temporary
 from prep.station.blobs import DISK_FULL_ERRNOS
-from prep.station.printing import MEXICO_CITY, AcopioTicket, PrinterError, local_time
+from prep.station.printing import MEXICO_CITY
+from prep.station.printing import AcopioTicket
+from prep.station.printing import PrinterError
+from prep.station.printing import local_time
 
 PAGE_WIDTH = 80 * mm  # the width of a common thermal roll, so the PDF prints the same
 PAGE_HEIGHT = 110 * mm

@@ -19,11 +19,16 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from escpos.constants import QR_ECLEVEL_M, RT_STATUS_PAPER
+from escpos.constants import QR_ECLEVEL_M
+from escpos.constants import RT_STATUS_PAPER
 from escpos.exceptions import DeviceNotFoundError
-from escpos.printer import Dummy, Network, Usb
+from escpos.printer import Dummy
+from escpos.printer import Network
+from escpos.printer import Usb
 
-from prep.station.printing import AcopioTicket, PrinterError, local_time
+from prep.station.printing import AcopioTicket
+from prep.station.printing import PrinterError
+from prep.station.printing import local_time
 
 log = logging.getLogger("prep.station.printing")
 

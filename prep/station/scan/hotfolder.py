@@ -36,19 +36,18 @@ import stat
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 
 from prep.image_check import declared_by_name
-from prep.station.scan.quality import (
-    DEFAULT_POLICY,
-    MAX_IMAGE_BYTES,
-    UNREADABLE,
-    Motivo,
-    Problem,
-    QualityPolicy,
-    decode_problem,
-)
+from prep.station.scan.quality import DEFAULT_POLICY
+from prep.station.scan.quality import MAX_IMAGE_BYTES
+from prep.station.scan.quality import UNREADABLE
+from prep.station.scan.quality import Motivo
+from prep.station.scan.quality import Problem
+from prep.station.scan.quality import QualityPolicy
+from prep.station.scan.quality import decode_problem
 
 log = logging.getLogger("prep.station.scan")
 

@@ -33,7 +33,8 @@ from __future__ import annotations
 import enum
 import math
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from typing import cast
 
 import zxingcpp
@@ -41,9 +42,13 @@ from PIL import Image
 
 from prep import image_check
 from prep.catalog.model import Acta
-from prep.image_check import MAX_PIXELS, ImageRejected, sniff_media_type, verify_image
+from prep.image_check import MAX_PIXELS
+from prep.image_check import ImageRejected
+from prep.image_check import sniff_media_type
+from prep.image_check import verify_image
 from prep.protocol import MAX_BLOB_BYTES
-from prep.qr import ActaCodec, CodeRejected
+from prep.qr import ActaCodec
+from prep.qr import CodeRejected
 
 __all__ = ["MAX_PIXELS", "sniff_media_type"]  # re-exported: the station's screens use them
 

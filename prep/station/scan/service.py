@@ -30,27 +30,29 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam
+from sqlalchemy import select
 
-from prep.catalog.model import TIPOS_CASILLA, Acta
-from prep.qr import ActaCodec, CodeRejected
-from prep.records import Kind, Record
-from prep.station.errors import NoCatalogError, StationError, StationStorageError
+from prep.catalog.model import TIPOS_CASILLA
+from prep.catalog.model import Acta
+from prep.qr import ActaCodec
+from prep.qr import CodeRejected
+from prep.records import Kind
+from prep.records import Record
+from prep.station.errors import NoCatalogError
+from prep.station.errors import StationError
+from prep.station.errors import StationStorageError
 from prep.station.models import RecordRow
-from prep.station.scan.hotfolder import (
-    Disposition,
-    HotFileResult,
-    HotFolder,
-    HotFolderOptions,
-    HotFolderOutcome,
-)
-from prep.station.scan.quality import (
-    DEFAULT_POLICY,
-    Motivo,
-    QualityPolicy,
-    QualityReport,
-    check_image,
-)
+from prep.station.scan.hotfolder import Disposition
+from prep.station.scan.hotfolder import HotFileResult
+from prep.station.scan.hotfolder import HotFolder
+from prep.station.scan.hotfolder import HotFolderOptions
+from prep.station.scan.hotfolder import HotFolderOutcome
+from prep.station.scan.quality import DEFAULT_POLICY
+from prep.station.scan.quality import Motivo
+from prep.station.scan.quality import QualityPolicy
+from prep.station.scan.quality import QualityReport
+from prep.station.scan.quality import check_image
 from prep.station.station import Station
 
 log = logging.getLogger("prep.station.scan")

@@ -7,30 +7,37 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from collections.abc import Iterator
+from collections.abc import Mapping
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
-from prep.capacitacion.estacion import KEYS_LOG, TrainingError, TrainingStation
+from prep.capacitacion.estacion import KEYS_LOG
+from prep.capacitacion.estacion import TrainingError
+from prep.capacitacion.estacion import TrainingStation
 from prep.capacitacion.informe import write_informe
-from prep.capacitacion.practica import CENTRAL_URL, PracticeError, prepare
+from prep.capacitacion.practica import CENTRAL_URL
+from prep.capacitacion.practica import PracticeError
+from prep.capacitacion.practica import prepare
 from prep.capacitacion.puntaje import puntajes
 from prep.cli import main as prep_main
 from prep.records import Kind
 from prep.station.store import KEY_NAME
-from prep.station.work import WorkItem, WorkQueue
-from tests.harness.capacitacion import (
-    CAPTURISTA,
-    OTRA_CAPTURISTA,
-    PRACTICE_PASSWORD,
-    VERIFICADOR,
-    account,
-    copy_practice,
-    prepare_practice,
-)
+from prep.station.work import WorkItem
+from prep.station.work import WorkQueue
+from tests.harness.capacitacion import CAPTURISTA
+from tests.harness.capacitacion import OTRA_CAPTURISTA
+from tests.harness.capacitacion import PRACTICE_PASSWORD
+from tests.harness.capacitacion import VERIFICADOR
+from tests.harness.capacitacion import account
+from tests.harness.capacitacion import copy_practice
+from tests.harness.capacitacion import prepare_practice
 
 
 @pytest.fixture(scope="module")

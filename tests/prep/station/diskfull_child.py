@@ -14,11 +14,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from prep.canonical import parse_json, sha256_hex
+from prep.canonical import parse_json
+from prep.canonical import sha256_hex
 from prep.records import Record
 from prep.station.errors import StationStorageError
 from prep.station.station import Station
-from tests.prep.station.support import clave, jpeg_bytes, offline_station
+from tests.prep.station.support import clave
+from tests.prep.station.support import jpeg_bytes
+from tests.prep.station.support import offline_station
 
 BALLAST = 48 * 1024  # freed at the end: room for one record's WAL frames, a page split included
 SMALL_IMAGES = 4

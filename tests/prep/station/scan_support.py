@@ -4,21 +4,30 @@ and digest checked by :func:`prep.station.accounts.save_bundle`), and acta image
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
-from prep.bundle import Bundle, BundleCatalog, sign_bundle
-from prep.catalog import Catalog, catalog_files, write_catalog
+from prep.bundle import Bundle
+from prep.bundle import BundleCatalog
+from prep.bundle import sign_bundle
+from prep.catalog import Catalog
+from prep.catalog import catalog_files
+from prep.catalog import write_catalog
 from prep.catalog.files import files_digest
 from prep.catalog.model import Acta
 from prep.crypto import SigningKey
-from prep.sintetico.acta_image import ActaImageOptions, render_acta_image
+from prep.sintetico.acta_image import ActaImageOptions
+from prep.sintetico.acta_image import render_acta_image
 from prep.station.accounts import save_bundle
 from prep.station.station import Station
-from prep.station.store import StationIdentity, key_path
+from prep.station.store import StationIdentity
+from prep.station.store import key_path
 from prep.station.tls import pem_fingerprint
 from prep.values import Valor
-from tests.prep.station.support import STATION_ID, UNREACHABLE_URL, self_signed_pem
+from tests.prep.station.support import STATION_ID
+from tests.prep.station.support import UNREACHABLE_URL
+from tests.prep.station.support import self_signed_pem
 
 SITIO = "07"
 

@@ -12,13 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from prep.crypto import SigningKey
 from prep.station.station import Station
-from prep.station.store import StationIdentity, key_path
+from prep.station.store import StationIdentity
+from prep.station.store import key_path
 from prep.station.tls import pem_fingerprint
 from tests.harness.images import padded_jpeg
 

@@ -14,8 +14,11 @@ from contextlib import closing
 from pathlib import Path
 
 from prep.station.station import wait_until
-from prep.station.sync import SyncOptions, SyncState
-from tests.prep.station.support import REPO, clave, offline_station
+from prep.station.sync import SyncOptions
+from prep.station.sync import SyncState
+from tests.prep.station.support import REPO
+from tests.prep.station.support import clave
+from tests.prep.station.support import offline_station
 
 
 def test_backoff_is_exponential_with_full_jitter(tmp_path: Path) -> None:

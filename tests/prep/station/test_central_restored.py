@@ -18,17 +18,17 @@ from pathlib import Path
 
 import psycopg
 
-from prep.station.station import Station, wait_until
+from prep.station.station import Station
+from prep.station.station import wait_until
 from tests.harness.central import running_central
 from tests.harness.work import site_account
-from tests.prep.station.support import clave, jpeg_bytes
-from tests.prep.station.test_network_faults import (
-    FAST,
-    _assert_delivered_exactly_once,
-    _central_rows,
-    _local_rows,
-    _settled,
-)
+from tests.prep.station.support import clave
+from tests.prep.station.support import jpeg_bytes
+from tests.prep.station.test_network_faults import FAST
+from tests.prep.station.test_network_faults import _assert_delivered_exactly_once
+from tests.prep.station.test_network_faults import _central_rows
+from tests.prep.station.test_network_faults import _local_rows
+from tests.prep.station.test_network_faults import _settled
 
 CHECKING = dataclasses.replace(FAST, cursor_interval=0.3)
 

@@ -18,7 +18,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+from typing import Any
 
 import psycopg
 import pytest
@@ -27,7 +28,8 @@ from prep.station.station import Station
 from prep.station.tls import fingerprint_groups
 from tests.harness.netns import run_in_netns
 from tests.harness.spoof import SpoofCentral
-from tests.prep.station.support import REPO, station_cmd
+from tests.prep.station.support import REPO
+from tests.prep.station.support import station_cmd
 
 if TYPE_CHECKING:
     from tests.harness.central import CentralNode

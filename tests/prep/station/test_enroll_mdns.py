@@ -14,12 +14,10 @@ from typing import Any
 import pytest
 
 from prep.station.discovery import Candidate
-from prep.station.enroll_mdns import (
-    MdnsChoice,
-    choice_message,
-    normalize_prefix,
-    select_for_enrollment,
-)
+from prep.station.enroll_mdns import MdnsChoice
+from prep.station.enroll_mdns import choice_message
+from prep.station.enroll_mdns import normalize_prefix
+from prep.station.enroll_mdns import select_for_enrollment
 from prep.station.errors import EnrollmentError
 from tests.harness.netns import run_in_netns
 from tests.harness.netns_targets import BROWSE_SECONDS

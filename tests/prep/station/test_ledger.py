@@ -9,7 +9,9 @@ from prep.records import Kind
 from prep.rules import CausaSinActa
 from prep.station.digitalizacion import image_tally
 from prep.station.ledger import read_ledger
-from tests.prep.station.support import clave, jpeg_bytes, offline_station
+from tests.prep.station.support import clave
+from tests.prep.station.support import jpeg_bytes
+from tests.prep.station.support import offline_station
 
 
 def test_the_ledger_says_what_arrived_and_what_has_an_image(tmp_path: Path) -> None:

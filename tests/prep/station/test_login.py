@@ -10,25 +10,34 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from prep import __version__
-from prep.bundle import read_bundle, sign_bundle
-from prep.catalog import catalog_digest, generate_catalog, write_catalog
+from prep.bundle import read_bundle
+from prep.bundle import sign_bundle
+from prep.catalog import catalog_digest
+from prep.catalog import generate_catalog
+from prep.catalog import write_catalog
 from prep.crypto import SigningKey
 from prep.station.accounts import save_bundle
 from prep.station.client import CentralClient
-from prep.station.errors import BundleRefusedError, LoginError, NoCatalogError
+from prep.station.errors import BundleRefusedError
+from prep.station.errors import LoginError
+from prep.station.errors import NoCatalogError
 from prep.station.station import Station
 from prep.station.sync import SyncOptions
 from tests.central.station import central_cli
-from tests.harness.central import CentralNode, running_central
+from tests.harness.central import CentralNode
+from tests.harness.central import running_central
 from tests.harness.work import add_operators
-from tests.prep.station.support import offline_station, station_cmd
+from tests.prep.station.support import offline_station
+from tests.prep.station.support import station_cmd
 
 PASSWORD = "clave-de-prueba-7"
 FAST = SyncOptions(backoff_base=0.05, backoff_cap=0.5, poll_interval=0.1,

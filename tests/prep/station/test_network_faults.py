@@ -21,7 +21,9 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,13 +32,22 @@ import pytest
 from sqlalchemy import select
 
 from prep.crypto import b64encode
-from prep.protocol import request_message, verify_receipt
-from prep.station.models import BatchRow, BlobRow, OutboxRow, RecordRow
-from prep.station.station import Station, wait_until
-from prep.station.store import Clock, system_clock
-from prep.station.sync import SyncAgent, SyncOptions, SyncState
+from prep.protocol import request_message
+from prep.protocol import verify_receipt
+from prep.station.models import BatchRow
+from prep.station.models import BlobRow
+from prep.station.models import OutboxRow
+from prep.station.models import RecordRow
+from prep.station.station import Station
+from prep.station.station import wait_until
+from prep.station.store import Clock
+from prep.station.store import system_clock
+from prep.station.sync import SyncAgent
+from prep.station.sync import SyncOptions
+from prep.station.sync import SyncState
 from tests.harness.proxy import FaultProxy
-from tests.prep.station.support import clave, jpeg_bytes
+from tests.prep.station.support import clave
+from tests.prep.station.support import jpeg_bytes
 
 if TYPE_CHECKING:
     from tests.harness.central import CentralNode

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from central.config import _self_signed_certificate
 from prep.bundle import BundleNode
-from prep.crypto import SigningKey, pem_fingerprint
+from prep.crypto import SigningKey
+from prep.crypto import pem_fingerprint
 from prep.station.nodes import NodeList
 from prep.station.store import StationIdentity
 

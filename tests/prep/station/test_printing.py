@@ -10,7 +10,8 @@ import socket
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -18,12 +19,10 @@ import zxingcpp
 from PIL import Image
 from pypdf import PdfReader
 
-from prep.station.printing import (
-    AcopioTicket,
-    FakePrinter,
-    PrinterError,
-    open_printer,
-)
+from prep.station.printing import AcopioTicket
+from prep.station.printing import FakePrinter
+from prep.station.printing import PrinterError
+from prep.station.printing import open_printer
 from prep.station.printing.pdf import PdfPrinter
 
 PAPER_OK = b"\x12"

@@ -15,18 +15,19 @@ import pytest
 
 from prep.catalog import Catalog
 from prep.sintetico.acta_image import blank_page
-from prep.station.scan.hotfolder import (
-    PROCESADAS,
-    RECHAZADAS,
-    Disposition,
-    HotFileResult,
-    HotFolder,
-    HotFolderOptions,
-    UnsafeFolder,
-)
-from prep.station.scan.service import DigitalizacionResult, DigitalizacionService
+from prep.station.scan.hotfolder import PROCESADAS
+from prep.station.scan.hotfolder import RECHAZADAS
+from prep.station.scan.hotfolder import Disposition
+from prep.station.scan.hotfolder import HotFileResult
+from prep.station.scan.hotfolder import HotFolder
+from prep.station.scan.hotfolder import HotFolderOptions
+from prep.station.scan.hotfolder import UnsafeFolder
+from prep.station.scan.service import DigitalizacionResult
+from prep.station.scan.service import DigitalizacionService
 from prep.station.station import Station
-from tests.prep.station.scan_support import acta_jpeg, nth_acta, station_with_catalog
+from tests.prep.station.scan_support import acta_jpeg
+from tests.prep.station.scan_support import nth_acta
+from tests.prep.station.scan_support import station_with_catalog
 from tests.prep.station.support import offline_station
 
 OPTIONS = HotFolderOptions(stable_seconds=2.0, poll_seconds=0.05,

@@ -14,16 +14,16 @@ from PIL import Image
 
 from prep.catalog import Catalog
 from prep.qr import ActaCodec
-from prep.sintetico.acta_image import acta_qr_text, blank_page
-from prep.station.scan.quality import (
-    ANALYSIS_SIDE,
-    INK_LEVEL,
-    Motivo,
-    QualityPolicy,
-    check_image,
-    decode_problem,
-)
-from tests.prep.station.scan_support import acta_jpeg, nth_acta
+from prep.sintetico.acta_image import acta_qr_text
+from prep.sintetico.acta_image import blank_page
+from prep.station.scan.quality import ANALYSIS_SIDE
+from prep.station.scan.quality import INK_LEVEL
+from prep.station.scan.quality import Motivo
+from prep.station.scan.quality import QualityPolicy
+from prep.station.scan.quality import check_image
+from prep.station.scan.quality import decode_problem
+from tests.prep.station.scan_support import acta_jpeg
+from tests.prep.station.scan_support import nth_acta
 
 
 def test_a_good_scan_passes_and_names_its_acta(small: Catalog) -> None:

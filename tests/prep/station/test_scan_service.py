@@ -14,7 +14,9 @@ import pytest
 from prep.catalog import Catalog
 from prep.station.scan.service import DigitalizacionService
 from prep.station.station import Station
-from tests.prep.station.scan_support import acta_jpeg, nth_acta, station_with_catalog
+from tests.prep.station.scan_support import acta_jpeg
+from tests.prep.station.scan_support import nth_acta
+from tests.prep.station.scan_support import station_with_catalog
 from tests.prep.station.support import offline_station
 
 

@@ -18,10 +18,13 @@ from sqlalchemy import Engine
 from central.db import make_engine
 from central.stations_admin import set_station_enabled
 from prep.station.errors import DISABLED_MESSAGE
-from prep.station.station import Station, wait_until
+from prep.station.station import Station
+from prep.station.station import wait_until
 from prep.station.sync import SyncOptions
 from prep.station.work import WorkQueue
-from tests.prep.station.support import clave, jpeg_bytes, station_cmd
+from tests.prep.station.support import clave
+from tests.prep.station.support import jpeg_bytes
+from tests.prep.station.support import station_cmd
 
 if TYPE_CHECKING:
     from tests.harness.central import CentralNode

@@ -12,13 +12,23 @@ from pathlib import Path
 
 import pytest
 
-from prep.canonical import canonical_hash, parse_json
-from prep.protocol import GENESIS, MAX_BLOB_BYTES, read_batch, verify_batch
+from prep.canonical import canonical_hash
+from prep.canonical import parse_json
+from prep.protocol import GENESIS
+from prep.protocol import MAX_BLOB_BYTES
+from prep.protocol import read_batch
+from prep.protocol import verify_batch
 from prep.records import Record
 from prep.station.batches import Outbox
-from prep.station.errors import NotEnrolledError, StationError, StationInputError
+from prep.station.errors import NotEnrolledError
+from prep.station.errors import StationError
+from prep.station.errors import StationInputError
 from prep.station.station import Station
-from tests.prep.station.support import REPO, STATION_ID, clave, jpeg_bytes, offline_station
+from tests.prep.station.support import REPO
+from tests.prep.station.support import STATION_ID
+from tests.prep.station.support import clave
+from tests.prep.station.support import jpeg_bytes
+from tests.prep.station.support import offline_station
 
 
 def _db(station: Station) -> sqlite3.Connection:

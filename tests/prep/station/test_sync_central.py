@@ -9,24 +9,33 @@ import json
 import signal
 import sqlite3
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
 
-from prep.canonical import canonical_bytes, parse_json, sha256_hex
+from prep.canonical import canonical_bytes
+from prep.canonical import parse_json
+from prep.canonical import sha256_hex
 from prep.crypto import SigningKey
 from prep.protocol import verify_receipt
 from prep.station.client import CentralClient
 from prep.station.errors import EnrollmentError
-from prep.station.station import Station, wait_until
-from prep.station.store import Clock, system_clock
+from prep.station.station import Station
+from prep.station.station import wait_until
+from prep.station.store import Clock
+from prep.station.store import system_clock
 from prep.station.sync import SyncOptions
 from prep.station.tls import pem_fingerprint
 from tests.harness.work import site_account
-from tests.prep.station.support import clave, jpeg_bytes, self_signed_pem, station_cmd
+from tests.prep.station.support import clave
+from tests.prep.station.support import jpeg_bytes
+from tests.prep.station.support import self_signed_pem
+from tests.prep.station.support import station_cmd
 
 if TYPE_CHECKING:
     from tests.harness.central import CentralNode

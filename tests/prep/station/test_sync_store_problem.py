@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.exc import DBAPIError
 
-from prep.station.sync import STORE_BUSY_MESSAGE, store_problem
+from prep.station.sync import STORE_BUSY_MESSAGE
+from prep.station.sync import store_problem
 
 
 def test_a_full_disk_is_said_to_be_full(tmp_path: Path) -> None:

@@ -18,16 +18,25 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from prep.catalog import Acta, Catalog
+from prep.catalog import Acta
+from prep.catalog import Catalog
 from prep.records import parse_time
 from prep.station.models import WorkLeaseRow
 from prep.station.station import Station
 from prep.station.sync import SyncOptions
-from prep.station.work import WorkError, WorkQueue
-from tests.central.station import central_cli, query
-from tests.harness.central import CentralNode, running_central
+from prep.station.work import WorkError
+from prep.station.work import WorkQueue
+from tests.central.station import central_cli
+from tests.central.station import query
+from tests.harness.central import CentralNode
+from tests.harness.central import running_central
 from tests.harness.proxy import FaultProxy
-from tests.harness.work import WorkStation, actas_of, add_operators, load_catalog, png, truth
+from tests.harness.work import WorkStation
+from tests.harness.work import actas_of
+from tests.harness.work import add_operators
+from tests.harness.work import load_catalog
+from tests.harness.work import png
+from tests.harness.work import truth
 
 FAST = SyncOptions(backoff_base=0.05, backoff_cap=0.5, poll_interval=0.1,
                    heartbeat_interval=0.01, bundle_interval=0)

@@ -12,10 +12,15 @@ import pytest
 
 from prep.station.station import Station
 from prep.station.sync import SyncOptions
-from prep.station.work import WorkError, WorkQueue
+from prep.station.work import WorkError
+from prep.station.work import WorkQueue
 from tests.central.station import query
-from tests.harness.central import CentralNode, running_central
-from tests.harness.work import WorkStation, add_operators, load_catalog, truth
+from tests.harness.central import CentralNode
+from tests.harness.central import running_central
+from tests.harness.work import WorkStation
+from tests.harness.work import add_operators
+from tests.harness.work import load_catalog
+from tests.harness.work import truth
 
 FAST = SyncOptions(backoff_base=0.05, backoff_cap=0.5, poll_interval=0.1,
                    heartbeat_interval=0.01, bundle_interval=0)
