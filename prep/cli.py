@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -15,6 +14,7 @@ from prep.errors_es import describe_os_error
 from prep.errors_es import os_error_advice
 from prep.logsetup import setup_logging
 from prep.memory import keep_freed_memory
+from prep.plugins import optional_module
 
 log = logging.getLogger("prep")
 
@@ -52,18 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
                              "otras inconsistencias que las predeterminadas")
     verify.set_defaults(func=_verify_corte)
 
-    # Programs built on the core add their own subcommands; imported by name so the
-    # core never depends on them statically (prep ← central, never prep → central).
+    # Programs built on the core add their own subcommands, if they are installed.
     for module in _PLUGINS:
-        try:
-            plugin = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            # Not installed (the module or its package): no such subcommands. Anything
-            # else missing is a real error.
-            if exc.name is None or not module.startswith(exc.name):
-                raise
-            continue
-        plugin.register(sub)
+        plugin = optional_module(module)
+        if plugin is not None:
+            plugin.register(sub)
     return parser
 
 

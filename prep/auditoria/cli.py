@@ -8,10 +8,10 @@ imports the central statically).
 from __future__ import annotations
 
 import argparse
-import importlib
 from pathlib import Path
 
 from prep.cli_es import Subcommands
+from prep.plugins import optional_module
 
 _CENTRAL = "central.commands.auditoria"
 
@@ -37,14 +37,9 @@ def register(subparsers: Subcommands) -> None:
                        help="reglas de publicación del instituto (reglas.toml) para "
                             "verificar los cortes, si no son las predeterminadas")
     check.set_defaults(func=_verificar)
-    try:
-        central = importlib.import_module(_CENTRAL)
-    except ModuleNotFoundError as exc:
-        # No central installed: an auditor's machine has verificar only.
-        if exc.name is None or not _CENTRAL.startswith(exc.name):
-            raise
-        return
-    central.register_evidencia(actions)
+    central = optional_module(_CENTRAL)
+    if central is not None:  # an auditor's machine, without the central: verificar only
+        central.register_evidencia(actions)
 
 
 def _verificar(args: argparse.Namespace) -> int:
