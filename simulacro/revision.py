@@ -40,7 +40,8 @@ from prep.catalog.model import Eleccion
 from prep.corte.model import FueraDeCatalogo
 from prep.corte.package import LEEME
 from prep.corte.package import MANIFEST
-from prep.corte.package import slug
+from prep.corte.package import candidaturas_csv_name
+from prep.corte.package import csv_name
 from prep.corte.reader import CsvEleccion
 from prep.corte.reader import CsvFormatError
 from prep.corte.reader import read_eleccion_csv
@@ -90,10 +91,6 @@ class Publicado:
             else:
                 ok.append((eleccion, tabla))
         return ok, errores
-
-
-def csv_name(eleccion: Eleccion) -> str:
-    return f"{slug(eleccion.nombre)}.csv"
 
 
 @dataclass(frozen=True)
@@ -259,7 +256,7 @@ def _despues_del_distrito(cols: list[str]) -> int:
 
 def _candidaturas_demarcacion(directory: Path, eleccion: Eleccion,
                               nombres: dict[int, str]) -> list[str]:
-    name = f"{slug(eleccion.nombre)}_CANDIDATURAS.csv"
+    name = candidaturas_csv_name(eleccion)
     try:
         text = (directory / name).read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:

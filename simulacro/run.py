@@ -28,7 +28,7 @@ from prep.catalog import write_catalog
 from prep.corte.anexo import TZ
 from prep.corte.package import MANIFEST
 from prep.corte.package import CorteEscrito
-from prep.corte.package import slug
+from prep.corte.package import csv_name
 from prep.corte.package import write_corte
 from prep.corte.reader import CsvFormatError
 from prep.corte.reader import read_eleccion_csv
@@ -128,7 +128,7 @@ def verify(catalog: Catalog, sim: Simulacion, escrito: CorteEscrito,
         if hashlib.sha256((escrito.path / name).read_bytes()).hexdigest() != digest:
             failures.append(f"{name}: el SHA-256 no coincide con el manifiesto")
     for eleccion in catalog.elecciones:
-        name = f"{slug(eleccion.nombre)}.csv"
+        name = csv_name(eleccion)
         try:
             parsed = read_eleccion_csv((escrito.path / name).read_bytes())
         except CsvFormatError as exc:

@@ -31,7 +31,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from prep.catalog import Catalog
-from prep.corte.package import slug
+from prep.corte.package import csv_name
 from prep.corte.reader import CsvEleccion
 from prep.corte.reader import CsvFormatError
 from prep.corte.reader import read_eleccion_csv
@@ -160,7 +160,7 @@ def check_corte(catalog: Catalog, sim: Simulacion, directory: Path, rules: RuleS
         tablas = checked.tablas  # what verify-corte parsed: the same bytes
     expected_fuera = Counter(f.eleccion for f in sim.fuera)
     for eleccion in catalog.elecciones:
-        name = f"{slug(eleccion.nombre)}.csv"
+        name = csv_name(eleccion)
         try:
             parsed = tablas.get(name) or read_eleccion_csv((directory / name).read_bytes())
         except (OSError, CsvFormatError) as exc:
@@ -264,7 +264,7 @@ def check_cotejadas(directory: Path, catalog: Catalog, cotejadas: Collection[str
     was corrected is cotejada no more)."""
     con_uno: set[str] = set()
     for eleccion in catalog.elecciones:
-        name = f"{slug(eleccion.nombre)}.csv"
+        name = csv_name(eleccion)
         try:
             parsed = read_eleccion_csv((directory / name).read_bytes())
         except (OSError, CsvFormatError) as exc:

@@ -49,6 +49,16 @@ def slug(text: str) -> str:
     return "_".join("".join(ch if ch.isalnum() else " " for ch in ascii_text).upper().split())
 
 
+def csv_name(eleccion: Eleccion) -> str:
+    """The election's results CSV in a corte: ``ALCALDIAS.csv``."""
+    return f"{slug(eleccion.nombre)}.csv"
+
+
+def candidaturas_csv_name(eleccion: Eleccion) -> str:
+    """The election's candidaturas CSV in a corte: ``ALCALDIAS_CANDIDATURAS.csv``."""
+    return f"{slug(eleccion.nombre)}_CANDIDATURAS.csv"
+
+
 def corte_dirname(corte: datetime) -> str:
     """``YYYYMMDD_HHMM`` of the corte in local (America/Mexico_City) time."""
     return f"{corte.astimezone(TZ):%Y%m%d_%H%M}"
@@ -84,11 +94,10 @@ def build_corte_files(catalog: Catalog, estado: Mapping[str, ActaEnCorte],
     keys: dict[str, CasillaColumns] = {}
     for tabla in tablas:
         eleccion = tabla.eleccion
-        name = slug(eleccion.nombre)
-        files[f"{name}.csv"] = write_eleccion_csv(catalog, tabla, corte, keys,
-                                                  simulacro=simulacro)
-        files[f"{name}_CANDIDATURAS.csv"] = candidaturas_csv(catalog, eleccion,
-                                                             simulacro=simulacro)
+        files[csv_name(eleccion)] = write_eleccion_csv(catalog, tabla, corte, keys,
+                                                       simulacro=simulacro)
+        files[candidaturas_csv_name(eleccion)] = candidaturas_csv(catalog, eleccion,
+                                                                  simulacro=simulacro)
         if hecha is not None:
             hecha(tabla)
     files[LEEME] = leeme_text(catalog, corte, sorted(files), simulacro, rules=rules,

@@ -56,8 +56,9 @@ from prep.corte.historial import COLUMNS as HISTORIAL_COLUMNS
 from prep.corte.historial import HISTORIAL
 from prep.corte.package import LEEME
 from prep.corte.package import MANIFEST
+from prep.corte.package import candidaturas_csv_name
 from prep.corte.package import corte_dirname
-from prep.corte.package import slug
+from prep.corte.package import csv_name
 from prep.corte.salud_catd import AVANCE_CATD
 from prep.corte.salud_catd import datos_sitio
 from prep.corte.simulacro import stamp_html
@@ -526,12 +527,12 @@ def _indice(catalog: Catalog, tablas: Iterable[TablaEleccion], corte: datetime,
     archivos: list[dict[str, str]] = []
     for tabla in tablas:
         e = tabla.eleccion
-        name = slug(e.nombre)
+        resultados, candidaturas = csv_name(e), candidaturas_csv_name(e)
         elecciones.append({"codigo": e.codigo, "nombre": e.nombre,
-                           "csv": f"{name}.csv", "candidaturas": f"{name}_CANDIDATURAS.csv"})
-        archivos.append({"archivo": f"{name}.csv",
+                           "csv": resultados, "candidaturas": candidaturas})
+        archivos.append({"archivo": resultados,
                          "titulo": f"Resultados por acta: {_titulo(e.nombre)} (CSV)"})
-        archivos.append({"archivo": f"{name}_CANDIDATURAS.csv",
+        archivos.append({"archivo": candidaturas,
                          "titulo": f"Candidaturas: {_titulo(e.nombre)} (CSV)"})
     archivos.append({"archivo": LEEME, "titulo": "Descripción de los archivos y sus columnas"})
     archivos.append({"archivo": MANIFEST,

@@ -31,6 +31,7 @@ from prep.catalog.model import Catalog
 from prep.catalog.model import Eleccion
 from prep.corte.model import ActaEnCorte
 from prep.corte.model import FueraDeCatalogo
+from prep.corte.package import csv_name
 from prep.corte.package import slug
 from prep.rules import DEFAULT_RULES
 from prep.rules import RuleSet
@@ -313,7 +314,7 @@ def to_json(esperados: Esperados) -> dict[str, Any]:
         "entidad": catalog.entidad,
         "fecha_eleccion": catalog.fecha_eleccion,
         "elecciones": [{"codigo": e.codigo, "nombre": e.nombre, "ambito": e.ambito.value,
-                        "archivo": f"{slug(e.nombre)}.csv",
+                        "archivo": csv_name(e),
                         "campos_voto": list(e.campos_voto)} for e in catalog.elecciones],
         "actas": [{"clave": a.clave, "eleccion": a.eleccion, "contienda": a.contienda,
                    "catd": a.catd, "caso": a.caso, "valores": a.valores, "total": a.total,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
-from prep.corte.package import slug
+from prep.corte.package import csv_name
 from prep.corte.reader import CsvFormatError
 from prep.corte.reader import read_eleccion_csv
 from prep.sintetico.plan import NOCHE_MINUTOS
@@ -99,7 +99,7 @@ class Cotejo(EstacionBase):
         acta = self.catalog.acta(clave) if self.catalog is not None else None
         if acta is None:
             return True
-        path = Path(self.config["publicacion"]) / "latest" / f"{slug(acta.eleccion.nombre)}.csv"
+        path = Path(self.config["publicacion"]) / "latest" / csv_name(acta.eleccion)
         try:
             filas = read_eleccion_csv(path.read_bytes()).filas
         except (OSError, CsvFormatError):
