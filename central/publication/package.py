@@ -80,6 +80,7 @@ from prep.corte.summary import TablaEleccion
 from prep.crypto import SigningKey
 from prep.durable import fsync_dir as _fsync_dir
 from prep.durable import write_synced as _write_synced
+from prep.filehash import sha256_file
 from prep.rules import DEFAULT_RULES
 from prep.rules import RuleSet
 
@@ -531,17 +532,14 @@ def _place_image(dest: Path, sha256: str, blobs: Path, previous: Path | None) ->
         except OSError:
             pass  # another file system, or no hard links there: take it from the blob
     blob = blobs / sha256[:2] / sha256[2:]
-    digest = hashlib.sha256()
     try:
-        with blob.open("rb") as f:
-            while chunk := f.read(_CHUNK):
-                digest.update(chunk)
+        actual = sha256_file(blob)
     except FileNotFoundError:
         raise CorteError(f"falta la imagen {sha256} en el almacén del nodo central; no "
                          "se publicó el corte") from None
-    if digest.hexdigest() != sha256:
+    if actual != sha256:
         raise CorteError(f"la imagen {sha256} del almacén no coincide con su SHA-256 "
-                         f"(dañada: {digest.hexdigest()}); no se publicó el corte")
+                         f"(dañada: {actual}); no se publicó el corte")
     try:
         os.link(blob, dest)
     except OSError:
