@@ -31,6 +31,8 @@ from prep.corte.summary import RESUMEN_COLUMNS
 from prep.corte.summary import percentage
 from tests.site.corte_sitio import CorteSitio
 from tests.site.corte_sitio import datos
+from tests.site.esperado import sumas
+from tests.site.esperado import truncado
 
 
 def bloques_distrito(corte: CorteSitio, codigo: str, distrito: int) -> list[Any]:
@@ -49,25 +51,6 @@ def actas_distrito(corte: CorteSitio, codigo: str, distrito: int) -> tuple[list[
 def por_distrito(parsed: CsvEleccion, distrito: int) -> CsvEleccion:
     filas = tuple(f for f in parsed.filas if f["ID_DISTRITO_LOCAL"] == str(distrito))
     return replace(parsed, filas=filas)
-
-
-def truncado(count: int, base: int) -> str:
-    """count × 100 / base truncated to 4 decimals, written independently of the code."""
-    if base == 0:
-        return "0.0000"
-    diezmilesimas = count * 1_000_000 // base
-    return f"{diezmilesimas // 10_000}.{diezmilesimas % 10_000:04d}"
-
-
-def suma_votos(parsed: CsvEleccion, campos: list[str]) -> dict[str, int]:
-    """Votes per vote field over the contabilizadas rows of the CSV."""
-    total = dict.fromkeys(campos, 0)
-    for fila in parsed.filas:
-        if fila["CONTABILIZADA"] == "1":
-            for campo in campos:
-                if fila[campo].isdigit():
-                    total[campo] += int(fila[campo])
-    return total
 
 
 def test_every_file_is_listed_under_sitio(corte_sitio: CorteSitio) -> None:
@@ -153,17 +136,17 @@ def test_votes_per_asociacion_are_csv_column_sums(corte_sitio: CorteSitio,
     for codigo, parsed in csvs.items():
         e = datos(corte_sitio, election_file(codigo))
         campos = [a["clave"] for a in e["asociaciones"]]
-        sumas = suma_votos(parsed, campos)
-        total = sum(sumas.values())
+        por_campo = sumas(parsed, campos)
+        total = sum(por_campo.values())
         assert total == int(parsed.resumen["TOTAL_VOTOS_C_CS"])
         if e["ambito"] == "entidad":
             assert [[campos[i], v, p] for i, v, p in e["votos"]] == [
-                [c, sumas[c], truncado(sumas[c], total)] for c in campos]
+                [c, por_campo[c], truncado(por_campo[c], total)] for c in campos]
         else:  # one contest per distrito or demarcación: no state-wide sum
             assert "votos" not in e and "candidaturas" not in e
         for distrito in corte_sitio.catalog.distritos:
             d = datos(corte_sitio, distrito_file(codigo, distrito.id))
-            sub = suma_votos(por_distrito(parsed, distrito.id), campos)
+            sub = sumas(por_distrito(parsed, distrito.id), campos)
             total_d = sum(sub.values())
             if "contiendas" in d:  # a distrito over two alcaldías: no sum across them
                 assert "votos" not in d and len(d["contiendas"]) > 1
