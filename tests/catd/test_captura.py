@@ -85,14 +85,12 @@ def acta_image(acta: Acta, valores: Mapping[str, int | str]) -> bytes:
         dpi=100, seed=zlib.crc32(acta.clave.encode())))
 
 
-def digitize(central: Central, actas: Sequence[Acta]) -> None:
-    """Another station of CATD 07 records the acopio and a scanned image of each acta
-    (by its acopiador and digitalizador: the central takes records only from them)."""
-    acopiador = site_account(central.node, "acopiador", f"{CATD:02d}")
-    digitalizador = site_account(central.node, "digitalizador", f"{CATD:02d}")
-
+def scan_elsewhere(central: Central, catd: int, acopiador: str, digitalizador: str,
+                   actas: Sequence[Acta]) -> None:
+    """Another station of CATD ``catd`` records the acopio (by ``acopiador``) and a
+    scanned image (by ``digitalizador``) of each acta."""
     async def run() -> None:
-        async with WorkStation.enroll(central.node, CATD) as scanner:
+        async with WorkStation.enroll(central.node, catd) as scanner:
             specs: list[tuple[Kind, str, Mapping[str, object]]] = []
             for acta in actas:
                 data = acta_image(acta, truth(acta))
@@ -102,6 +100,13 @@ def digitize(central: Central, actas: Sequence[Acta]) -> None:
                           (Kind.IMAGEN, digitalizador, body)]
             await scanner.send(specs)
     asyncio.run(run())
+
+
+def digitize(central: Central, actas: Sequence[Acta]) -> None:
+    """Another station of CATD 07 records the acopio and a scanned image of each acta
+    (by its acopiador and digitalizador: the central takes records only from them)."""
+    scan_elsewhere(central, CATD, site_account(central.node, "acopiador", f"{CATD:02d}"),
+                   site_account(central.node, "digitalizador", f"{CATD:02d}"), actas)
 
 
 def fresh_actas(central: Central, n: int) -> list[Acta]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from collections.abc import Mapping
 from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent
@@ -24,14 +23,12 @@ from catd.captura.view import WorkView
 from catd.captura.widgets import ValueEdit
 from catd.window import MainWindow
 from prep.catalog import Acta
-from prep.records import Kind
 from tests.catd.conftest import Central
 from tests.catd.conftest import focused
-from tests.catd.test_captura import acta_image
 from tests.catd.test_captura import estado
+from tests.catd.test_captura import scan_elsewhere
 from tests.central.station import query
 from tests.harness.work import WorkStation
-from tests.harness.work import image_body
 from tests.harness.work import truth
 
 SITIO = "26"
@@ -65,17 +62,7 @@ def fresh_in_order(central: Central, elecciones: Sequence[str]) -> list[Acta]:
 def digitize_here(central: Central, coordinador: str, actas: Sequence[Acta]) -> None:
     """Another station of CATD 26 records, by its coordinador, the acopio and a
     scanned image of each acta."""
-    async def run() -> None:
-        async with WorkStation.enroll(central.node, CATD_FORMS) as scanner:
-            specs: list[tuple[Kind, str, Mapping[str, object]]] = []
-            for acta in actas:
-                data = acta_image(acta, truth(acta))
-                await scanner.put_blob(data)
-                body = {**image_body(acta.clave, data), "media_type": "image/jpeg"}
-                specs += [(Kind.ACOPIO, coordinador, {"clave_acta": acta.clave}),
-                          (Kind.IMAGEN, coordinador, body)]
-            await scanner.send(specs)
-    asyncio.run(run())
+    scan_elsewhere(central, CATD_FORMS, coordinador, coordinador, actas)
     for acta in actas:
         assert estado(central, acta.clave) == "digitalizada", acta.clave
 
