@@ -15,7 +15,6 @@ from tests.central.station import central_cli
 from tests.harness.central import CentralNode
 from tests.harness.work import WorkStation
 from tests.harness.work import site_account
-from tests.harness.work import truth
 
 
 def three_actas(catalog: Catalog) -> tuple[Acta, Acta, Acta]:
@@ -36,10 +35,7 @@ async def basic_night(node: CentralNode, catalog: Catalog, actas: tuple[Acta, Ac
     await station.send([(Kind.SIN_ACTA, acopio, {"clave_acta": sin.clave,
                                                  "causa": "paquete_no_entregado"})])
     for operator, capturing in zip(capturistas, (station, neighbour), strict=True):
-        for lease in await capturing.next(operator, prefetch=2):
-            acta = catalog.acta(lease["clave_acta"])
-            assert acta is not None
-            await capturing.capture(operator, lease, truth(acta))
+        await capturing.capture_truth(operator, catalog, prefetch=2)
 
 
 def corte(node: CentralNode, publicacion: Path) -> Path:

@@ -96,10 +96,7 @@ def test_a_cotejo_confirms_and_a_difference_is_corrected_in_the_open(
         async with WorkStation.enroll(node, 1) as s1, WorkStation.enroll(node, 1) as s2:
             await s1.digitize([confirmada, corregida])
             for operator, station in ((ana, s1), (beto, s2)):
-                for lease in await station.next(operator, prefetch=2):
-                    acta = catalog.acta(lease["clave_acta"])
-                    assert acta is not None
-                    await station.capture(operator, lease, truth(acta))
+                await station.capture_truth(operator, catalog, prefetch=2)
 
     asyncio.run(captured())
     assert _state(node, corregida.clave)["estado"] == "validada"

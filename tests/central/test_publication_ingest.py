@@ -50,10 +50,7 @@ def test_a_corte_publishes_what_the_stations_sent_and_verifies(
                                        "fuera_de_catalogo": True})])
             # Each acta's two captures from two stations of the CATD (issue 36).
             for operator, capturing in ((ana, station), (beto, neighbour)):
-                for lease in await capturing.next(operator, prefetch=2):
-                    acta = catalog.acta(lease["clave_acta"])
-                    assert acta is not None
-                    await capturing.capture(operator, lease, truth(acta))
+                await capturing.capture_truth(operator, catalog, prefetch=2)
 
     asyncio.run(night())
     publicacion = tmp_path / "publicacion"

@@ -268,6 +268,13 @@ class WorkStation:
         [record] = await self.send([(kind, operator, body)])
         return record
 
+    async def capture_truth(self, operator: str, catalog: Catalog, prefetch: int) -> None:
+        """``operator`` takes up to ``prefetch`` actas and captures each one's true values."""
+        for lease in await self.next(operator, prefetch=prefetch):
+            acta = catalog.acta(lease["clave_acta"])
+            assert acta is not None
+            await self.capture(operator, lease, truth(acta))
+
     async def ilegible(self, operator: str, lease: Mapping[str, Any],
                        motivo: str = "imagen borrosa") -> Record:
         """Declare ``lease``'s image unreadable (an ``ilegible`` record)."""
