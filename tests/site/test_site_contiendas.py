@@ -8,6 +8,7 @@ from playwright.sync_api import Locator
 from playwright.sync_api import Page
 from playwright.sync_api import expect
 
+from prep.catalog.model import Catalog
 from prep.catalog.model import Eleccion
 from prep.catalog.model import TipoAsociacion
 from prep.corte.package import slug
@@ -139,6 +140,19 @@ def assert_contest_row(row: Locator, sub: CsvEleccion, eleccion: Eleccion, ambit
     expect(cells.nth(3)).to_have_text(f"{esperado.truncado(top, total)}%")
 
 
+def assert_distrito_contests(page: Page, catalog: Catalog, csv_e: CsvEleccion,
+                             eleccion: Eleccion, distritos: list[int]) -> None:
+    """The page adds no votes up: it lists one contest per distrito of ``distritos``, in
+    order, each from all the distrito's CSV rows (the whole contest, wherever it lies)."""
+    expect(page.locator("li.voto")).to_have_count(0)
+    rows = page.locator("section.contiendas tbody tr")
+    expect(rows).to_have_count(len(distritos))
+    for i, d in enumerate(distritos):
+        sub = esperado.filas_de(csv_e, catalog, distrito=d)
+        nombre = f"Distrito {d} ({titulo(catalog.distrito_por_id[d].cabecera)})"
+        assert_contest_row(rows.nth(i), sub, eleccion, d, nombre)
+
+
 def test_alcaldias_entity_page_shows_one_contest_per_alcaldia(
         page: Page, base_url: str, corte_sitio: CorteSitio,
         csvs: dict[str, CsvEleccion]) -> None:
@@ -245,14 +259,8 @@ def test_diputaciones_show_one_contest_per_distrito_and_never_add_them_up(
     catalog, csv_e = corte_sitio.catalog, csvs["02"]
     eleccion = corte_sitio.tablas["02"].eleccion
     page.goto(f"{base_url}#/e/02")
-    expect(page.locator("li.voto")).to_have_count(0)
-    rows = page.locator("section.contiendas tbody tr")
     distritos = sorted({c.distrito_id for c in catalog.casillas})
-    expect(rows).to_have_count(len(distritos))
-    for i, d in enumerate(distritos):
-        sub = esperado.filas_de(csv_e, catalog, distrito=d)
-        nombre = f"Distrito {d} ({titulo(catalog.distrito_por_id[d].cabecera)})"
-        assert_contest_row(rows.nth(i), sub, eleccion, d, nombre)
+    assert_distrito_contests(page, catalog, csv_e, eleccion, distritos)
     # The distrito is the contest: its page has the votes, in both views.
     d = distritos[0]
     page.get_by_role("link", name=f"Distrito {d} (", exact=False).first.click()
@@ -268,13 +276,7 @@ def test_diputaciones_show_one_contest_per_distrito_and_never_add_them_up(
     page.goto(f"{base_url}#/e/02/m/{m}")
     expect(page.locator("main h1")).to_contain_text(titulo(catalog.demarcacion_por_id[m].nombre))
     assert_resumen(page, esperado.resumen(esperado.filas_de(csv_e, catalog, demarcacion=m)))
-    expect(page.locator("li.voto")).to_have_count(0)
-    rows = page.locator("section.contiendas tbody tr")
-    expect(rows).to_have_count(len(por_alcaldia[m]))
-    for i, d in enumerate(sorted(por_alcaldia[m])):
-        sub = esperado.filas_de(csv_e, catalog, distrito=d)  # the whole contest
-        nombre = f"Distrito {d} ({titulo(catalog.distrito_por_id[d].cabecera)})"
-        assert_contest_row(rows.nth(i), sub, eleccion, d, nombre)
+    assert_distrito_contests(page, catalog, csv_e, eleccion, sorted(por_alcaldia[m]))
 
 
 def test_jefatura_has_the_candidatura_view_of_the_whole_entidad_and_alcaldia_pages(
