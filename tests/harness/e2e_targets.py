@@ -11,8 +11,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.harness.netns import interface_names
+from tests.harness.station_cli import station_cmd
 
 LOOPBACK = "127.0.0.1"
 CENTRAL_MDNS_ARGS = ("--mdns", "--mdns-interface", LOOPBACK)
@@ -29,7 +28,6 @@ SIN_ACTA = ("090003B010001", "casilla_no_instalada")
 IMAGES = (("090001B010001", "PNG"), ("090001B010002", "JPEG"), ("090002B010001", "PNG"))
 EXPECT_CERT_DIGITS = 16
 SYNC_TIMEOUT = 30.0
-REPO = Path(__file__).resolve().parents[2]
 
 
 def enroll_and_sync_via_mdns(admin_dsn: str, work_dir: str) -> dict[str, Any]:
@@ -58,9 +56,9 @@ def enroll_and_sync_via_mdns(admin_dsn: str, work_dir: str) -> dict[str, Any]:
                             "first_url": node.url, "blob_dir": str(node.data_dir / "blobs"),
                             "first_log": node.log_path.read_text()}
         started = time.monotonic()
-        enrolled = _station("enroll", "--data-dir", str(station_dir), "--code",
-                            node.enroll_code(catd=7), "--mdns", "--expect-cert",
-                            node.cert_sha256[:EXPECT_CERT_DIGITS])
+        enrolled = station_cmd("enroll", "--data-dir", str(station_dir), "--code",
+                               node.enroll_code(catd=7), "--mdns", "--expect-cert",
+                               node.cert_sha256[:EXPECT_CERT_DIGITS])
         facts["enroll"] = {"returncode": enrolled.returncode, "stderr": enrolled.stderr,
                            "answer": json.loads(enrolled.stdout) if enrolled.returncode == 0
                            else None, "seconds": time.monotonic() - started}
@@ -106,15 +104,6 @@ def enroll_and_sync_via_mdns(admin_dsn: str, work_dir: str) -> dict[str, Any]:
         facts["db"] = _central_facts(node.dsn, identity.station_id)
     facts["final_exit_code"] = node.process.returncode if node.process else None
     return facts
-
-
-def _station(*args: str) -> subprocess.CompletedProcess[str]:
-    """``python3 -m prep station ARGS`` as a real process (warnings are errors)."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
-    return subprocess.run([sys.executable, "-W", "error", "-m", "prep", "station", *args],
-                          capture_output=True, text=True, timeout=60, env=env, cwd=REPO,
-                          check=False)
 
 
 def _image(kind: str) -> bytes:

@@ -11,9 +11,7 @@ namespace: it sends mDNS multicast.
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -22,8 +20,7 @@ from tests.harness.netns import interface_names
 from tests.harness.netns_targets import BROWSE_SECONDS
 from tests.harness.netns_targets import INTERFACES
 from tests.harness.netns_targets import LOOPBACK
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.harness.station_cli import station_cmd
 
 
 def enroll_with_an_advertised_impostor() -> dict[str, Any]:
@@ -49,16 +46,17 @@ async def _enroll_with_an_advertised_impostor() -> dict[str, Any]:
         try:
             # A headless technician with no --expect-cert: refused, nothing sent.
             no_prefix = await asyncio.to_thread(
-                _station, "enroll", "--data-dir", str(Path(tmp) / "a"), "--code", "CODIGO-A",
-                "--mdns", "--mdns-interface", LOOPBACK, "--mdns-timeout", str(BROWSE_SECONDS))
+                station_cmd, "enroll", "--data-dir", str(Path(tmp) / "a"), "--code", "CODIGO-A",
+                "--mdns", "--mdns-interface", LOOPBACK, "--mdns-timeout", str(BROWSE_SECONDS),
+                stdin=subprocess.DEVNULL)
             result["no_prefix"] = {"returncode": no_prefix.returncode,
                                    "stderr": no_prefix.stderr,
                                    "codes_after": spoof.codes_received()}
             # 8 digits, as an impostor could grind to match the real central's: refused.
             short = await asyncio.to_thread(
-                _station, "enroll", "--data-dir", str(Path(tmp) / "c"), "--code", "CODIGO-C",
+                station_cmd, "enroll", "--data-dir", str(Path(tmp) / "c"), "--code", "CODIGO-C",
                 "--mdns", "--mdns-interface", LOOPBACK, "--mdns-timeout", str(BROWSE_SECONDS),
-                "--expect-cert", spoof.cert_sha256[:8])
+                "--expect-cert", spoof.cert_sha256[:8], stdin=subprocess.DEVNULL)
             result["short_prefix"] = {"returncode": short.returncode, "stderr": short.stderr,
                                       "codes_after": spoof.codes_received()}
 
@@ -84,11 +82,3 @@ async def _enroll_with_an_advertised_impostor() -> dict[str, Any]:
             await advertiser.stop()
         return result
 
-
-def _station(*args: str) -> subprocess.CompletedProcess[str]:
-    """``python3 -m prep station ARGS`` as a real process with no terminal."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
-    return subprocess.run([sys.executable, "-W", "error", "-m", "prep", "station", *args],
-                          capture_output=True, text=True, timeout=60, env=env, cwd=REPO,
-                          check=False, stdin=subprocess.DEVNULL)

@@ -1,13 +1,10 @@
 """Helpers for station tests: an enrolled-looking station without a central, JPEG-ish
-bytes, and the station command as a real process."""
+bytes, and what ``prep station status`` reports."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +20,7 @@ from prep.station.store import StationIdentity
 from prep.station.store import key_path
 from prep.station.tls import pem_fingerprint
 from tests.harness.images import padded_jpeg
+from tests.harness.station_cli import station_cmd
 
 REPO = Path(__file__).resolve().parents[3]
 STATION_ID = "catd-07-test"
@@ -68,18 +66,6 @@ def jpeg_bytes(size: int) -> bytes:
 def clave(i: int) -> str:
     """A well-formed CLAVE_ACTA, distinct for each ``i``."""
     return f"{(i // 1000) % 1000000:06d}B{i % 1000000:06d}"
-
-
-def station_cmd(*args: str, env: dict[str, str] | None = None, timeout: float = 60,
-                input: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``python3 -m prep station ARGS`` as a real process (``input``: its stdin)."""
-    full_env = dict(os.environ)
-    full_env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(REPO), full_env.get("PYTHONPATH", "")) if p)
-    full_env.update(env or {})
-    return subprocess.run([sys.executable, "-W", "error", "-m", "prep", "station", *args],
-                          capture_output=True, text=True, timeout=timeout, env=full_env,
-                          cwd=REPO, check=False, input=input)
 
 
 def status_of(data_dir: Path) -> dict[str, Any]:

@@ -28,8 +28,8 @@ from prep.station.station import Station
 from prep.station.tls import fingerprint_groups
 from tests.harness.netns import run_in_netns
 from tests.harness.spoof import SpoofCentral
+from tests.harness.station_cli import station_cmd
 from tests.prep.station.support import REPO
-from tests.prep.station.support import station_cmd
 
 if TYPE_CHECKING:
     from tests.harness.central import CentralNode

@@ -21,7 +21,7 @@ from prep.station.enroll_mdns import select_for_enrollment
 from prep.station.errors import EnrollmentError
 from tests.harness.netns import run_in_netns
 from tests.harness.netns_targets import BROWSE_SECONDS
-from tests.prep.station.support import station_cmd
+from tests.harness.station_cli import station_cmd
 
 A, B = "a1" * 32, "b2" * 32
 

@@ -14,10 +14,10 @@ import pytest
 
 from prep.protocol import read_batch
 from tests.conftest import in_ci
+from tests.harness.station_cli import station_cmd
 from tests.prep.station.support import REPO
 from tests.prep.station.support import clave
 from tests.prep.station.support import offline_station
-from tests.prep.station.support import station_cmd
 from tests.prep.station.support import status_of
 
 KILLED = -signal.SIGKILL

@@ -35,9 +35,9 @@ from prep.station.sync import SyncOptions
 from tests.central.station import central_cli
 from tests.harness.central import CentralNode
 from tests.harness.central import running_central
+from tests.harness.station_cli import station_cmd
 from tests.harness.work import add_operators
 from tests.prep.station.support import offline_station
-from tests.prep.station.support import station_cmd
 
 PASSWORD = "clave-de-prueba-7"
 FAST = SyncOptions(backoff_base=0.05, backoff_cap=0.5, poll_interval=0.1,

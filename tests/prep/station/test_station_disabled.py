@@ -22,9 +22,9 @@ from prep.station.station import Station
 from prep.station.station import wait_until
 from prep.station.sync import SyncOptions
 from prep.station.work import WorkQueue
+from tests.harness.station_cli import station_cmd
 from tests.prep.station.support import clave
 from tests.prep.station.support import jpeg_bytes
-from tests.prep.station.support import station_cmd
 
 if TYPE_CHECKING:
     from tests.harness.central import CentralNode

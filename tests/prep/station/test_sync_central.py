@@ -31,11 +31,11 @@ from prep.station.store import Clock
 from prep.station.store import system_clock
 from prep.station.sync import SyncOptions
 from prep.station.tls import pem_fingerprint
+from tests.harness.station_cli import station_cmd
 from tests.harness.work import site_account
 from tests.prep.station.support import clave
 from tests.prep.station.support import jpeg_bytes
 from tests.prep.station.support import self_signed_pem
-from tests.prep.station.support import station_cmd
 
 if TYPE_CHECKING:
     from tests.harness.central import CentralNode
