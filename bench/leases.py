@@ -25,6 +25,8 @@ import os
 import platform
 import tempfile
 import time
+from collections.abc import Awaitable
+from collections.abc import Callable
 from pathlib import Path
 
 from prep.catalog import Acta
@@ -97,44 +99,46 @@ async def _bench(stations: list[WorkStation], operators: list[str], actas: dict[
                 for sitio, group in by_sitio.items()))
         of = {op: stations[i % STATIONS] for i, op in enumerate(operators)}
 
-        leases = 0
-        stop = time.monotonic() + seconds
-
-        async def lease_loop(operator: str) -> None:
-            nonlocal leases
+        async def round_trip(operator: str) -> bool:
             station = of[operator]
-            while time.monotonic() < stop:
-                [lease] = await station.next(operator)
-                answer = await station.lease_action(lease["lease_id"], "release")
-                assert answer.status == 200, answer.body
-                leases += 1
+            [lease] = await station.next(operator)
+            answer = await station.lease_action(lease["lease_id"], "release")
+            assert answer.status == 200, answer.body
+            return True
 
-        started = time.monotonic()
-        await asyncio.gather(*(lease_loop(op) for op in operators))
-        lease_seconds = time.monotonic() - started
-
-        captures = 0
-        stop = time.monotonic() + seconds
-
-        async def capture_loop(operator: str) -> None:
-            nonlocal captures
+        async def capture_cycle(operator: str) -> bool:
             station = of[operator]
-            while time.monotonic() < stop:
-                leases = await station.next(operator)
-                if not leases:
-                    return
-                [lease] = leases
-                await station.capture(operator, lease, truth(actas[lease["clave_acta"]]))
-                captures += 1
+            leases = await station.next(operator)
+            if not leases:
+                return False
+            [lease] = leases
+            await station.capture(operator, lease, truth(actas[lease["clave_acta"]]))
+            return True
 
-        started = time.monotonic()
-        await asyncio.gather(*(capture_loop(op) for op in operators))
-        capture_seconds = time.monotonic() - started
+        leases, lease_seconds = await _timed_phase(operators, seconds, round_trip)
+        captures, capture_seconds = await _timed_phase(operators, seconds, capture_cycle)
     finally:
         for station in stations:
             await station.__aexit__()
     return {"leases": leases, "lease_seconds": lease_seconds, "captures": captures,
             "capture_seconds": capture_seconds}
+
+
+async def _timed_phase(operators: list[str], seconds: float,
+                       step: Callable[[str], Awaitable[bool]]) -> tuple[int, float]:
+    """Every operator at once does ``step`` again and again for ``seconds`` (or until
+    its ``step`` finds no work: False); how many steps were done, and in how long."""
+    done = 0
+    stop = time.monotonic() + seconds
+
+    async def loop(operator: str) -> None:
+        nonlocal done
+        while time.monotonic() < stop and await step(operator):
+            done += 1
+
+    started = time.monotonic()
+    await asyncio.gather(*(loop(op) for op in operators))
+    return done, time.monotonic() - started
 
 
 if __name__ == "__main__":
