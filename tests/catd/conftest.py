@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import ExitStack
+from contextlib import contextmanager
 from pathlib import Path
 from typing import cast
 
@@ -111,20 +112,32 @@ def enrolled(station: Station, central: Central) -> Station:
     return station
 
 
-@pytest.fixture
-def context(station: Station, clock: FakeClock, printer: FakePrinter,
-            qapp: QApplication) -> Iterator[AppContext]:
+@contextmanager
+def workstation_services(qapp: QApplication,
+                         clock: FakeClock) -> Iterator[tuple[TaskManager, WedgeDetector]]:
+    """What ``catd.app.run`` sets up around its window: the theme, the GUI-thread garbage
+    collector, the worker lanes and the wedge detector (on the test's clock). The caller
+    shuts the lanes down; the detector and the collector stop here, whatever failed."""
     apply_theme(qapp)
     collector = GarbageCollector()
     tasks = TaskManager()
     detector = WedgeDetector(clock=clock)
     detector.install(qapp)
-    yield AppContext(station, tasks, detector, printer, discover=False,
-                     sync_options=FAST_SYNC)
-    tasks.shutdown(wait=True)
-    detector.uninstall(qapp)
-    station.stop_sync()
-    collector.stop()
+    try:
+        yield tasks, detector
+    finally:
+        detector.uninstall(qapp)
+        collector.stop()
+
+
+@pytest.fixture
+def context(station: Station, clock: FakeClock, printer: FakePrinter,
+            qapp: QApplication) -> Iterator[AppContext]:
+    with workstation_services(qapp, clock) as (tasks, detector):
+        yield AppContext(station, tasks, detector, printer, discover=False,
+                         sync_options=FAST_SYNC)
+        tasks.shutdown(wait=True)
+        station.stop_sync()
 
 
 @pytest.fixture
