@@ -82,6 +82,19 @@ def press(clock: FakeClock, key: Qt.Key) -> None:
     QTest.keyClick(focused(), key)
 
 
+def sin_acta_by_keys(clock: FakeClock, view: AcopioView, clave: str, key: Qt.Key,
+                     causa: str) -> None:
+    """F6, ``clave`` typed, Tab to the cause, ``key`` to choose ``causa`` (checked on the
+    screen), Shift+Tab back to the clave, Enter."""
+    press(clock, Qt.Key.Key_F6)
+    type_as(clock, clave, PERSON_GAP_MS, suffix=None)
+    press(clock, Qt.Key.Key_Tab)
+    press(clock, key)
+    assert view.sin_acta.causa.currentText() == causa
+    press(clock, Qt.Key.Key_Backtab)
+    press(clock, Qt.Key.Key_Return)
+
+
 def bodies(station: Station, kind: str) -> list[dict[str, object]]:
     rows = [json.loads(canonical) for _, _, canonical in station.store.records()]
     return [r["body"] for r in rows if r["kind"] == kind]
@@ -161,13 +174,7 @@ def test_a_casilla_no_instalada_registers_every_acta_of_the_casilla_at_once(
     wait_idle(qtbot, view.presenter.tasks)
 
     # F6, the CLAVE_CASILLA, Tab to the cause, ↓ to «Casilla no instalada», back, Enter.
-    press(clock, Qt.Key.Key_F6)
-    type_as(clock, z.clave, PERSON_GAP_MS, suffix=None)
-    press(clock, Qt.Key.Key_Tab)
-    press(clock, Qt.Key.Key_Down)
-    assert view.sin_acta.causa.currentText() == "Casilla no instalada"
-    press(clock, Qt.Key.Key_Backtab)
-    press(clock, Qt.Key.Key_Return)
+    sin_acta_by_keys(clock, view, z.clave, Qt.Key.Key_Down, "Casilla no instalada")
     wait_idle(qtbot, view.presenter.tasks)
 
     assert bodies(enrolled, "sin_acta") == [
@@ -202,13 +209,8 @@ def test_a_casilla_no_instalada_registers_every_acta_of_the_casilla_at_once(
     assert len(bodies(enrolled, "sin_acta")) == 2
 
     # A paquete not delivered, named by the CLAVE_ACTA of any of its actas: all three.
-    press(clock, Qt.Key.Key_F6)
-    type_as(clock, actas_de(central, w)[1].clave, PERSON_GAP_MS, suffix=None)
-    press(clock, Qt.Key.Key_Tab)
-    press(clock, Qt.Key.Key_Home)
-    assert view.sin_acta.causa.currentText() == "Paquete no entregado"
-    press(clock, Qt.Key.Key_Backtab)
-    press(clock, Qt.Key.Key_Return)
+    sin_acta_by_keys(clock, view, actas_de(central, w)[1].clave, Qt.Key.Key_Home,
+                     "Paquete no entregado")
     wait_idle(qtbot, view.presenter.tasks)
     assert bodies(enrolled, "sin_acta")[2:] == [
         {"clave_acta": a.clave, "causa": "paquete_no_entregado"} for a in actas_de(central, w)]
@@ -235,12 +237,7 @@ def test_a_casilla_of_another_distrito_is_not_registered(
         qtbot: QtBot) -> None:
     view = open_acopio(qtbot, window)
     other = next(c for c in central.catalog.casillas if c.distrito_id != 7)
-    press(clock, Qt.Key.Key_F6)
-    type_as(clock, other.clave, PERSON_GAP_MS, suffix=None)
-    press(clock, Qt.Key.Key_Tab)
-    press(clock, Qt.Key.Key_Down)
-    press(clock, Qt.Key.Key_Backtab)
-    press(clock, Qt.Key.Key_Return)
+    sin_acta_by_keys(clock, view, other.clave, Qt.Key.Key_Down, "Casilla no instalada")
     wait_idle(qtbot, view.presenter.tasks)
     assert view.sin_acta.message.text() == (
         f"La casilla {other.clave} pertenece al distrito {other.distrito_id:02d}, no al de "
