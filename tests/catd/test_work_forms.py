@@ -113,6 +113,14 @@ def ctrl_enter() -> None:
     QTest.keyClick(focused(), Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
 
 
+def ctrl_enter_from_the_last_field(view: CapturaView, acta: Acta) -> None:
+    """Type the true values of ``acta``'s fields, the last one not ended, and save with
+    Ctrl+Enter from there."""
+    fill(view, acta, acta.layout.campos[:-1])
+    QTest.keyClicks(focused(), str(truth(acta)[acta.layout.campos[-1]]))
+    ctrl_enter()
+
+
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_captura_keeps_the_keyboard_on_the_form_whatever_key_saved_and_fits(
         size: tuple[int, int], station: Station, window: MainWindow, central: Central,
@@ -138,9 +146,7 @@ def test_captura_keeps_the_keyboard_on_the_form_whatever_key_saved_and_fits(
     first, second, third, fourth, fifth, last = queue
     shows(first)
     # Ctrl+Enter from the last field.
-    fill(view, first, first.layout.campos[:-1])
-    QTest.keyClicks(focused(), str(truth(first)[first.layout.campos[-1]]))
-    ctrl_enter()
+    ctrl_enter_from_the_last_field(view, first)
     shows(second)
     # Enter on the last field.
     fill(view, second, second.layout.campos)
@@ -154,9 +160,7 @@ def test_captura_keeps_the_keyboard_on_the_form_whatever_key_saved_and_fits(
     assert view.ilegible.isVisible()
     QTest.keyClick(focused(), Qt.Key.Key_Return)
     shows(fifth)
-    fill(view, fifth, fifth.layout.campos[:-1])
-    QTest.keyClicks(focused(), str(truth(fifth)[fifth.layout.campos[-1]]))
-    ctrl_enter()
+    ctrl_enter_from_the_last_field(view, fifth)
     shows(last)
     fill(view, last, last.layout.campos)
 
@@ -170,9 +174,7 @@ def test_captura_keeps_the_keyboard_on_the_form_whatever_key_saved_and_fits(
     QTest.keyClick(focused(), Qt.Key.Key_F5)
     shows(later)
     qtbot.waitUntil(lambda: "1 acta por capturar, lista." in view.queue_line.text())
-    fill(view, later, later.layout.campos[:-1])
-    QTest.keyClicks(focused(), str(truth(later)[later.layout.campos[-1]]))
-    ctrl_enter()  # the shortcuts still work after every rebuild
+    ctrl_enter_from_the_last_field(view, later)  # the shortcuts still work after every rebuild
     qtbot.waitUntil(lambda: f"Acta {later.clave} guardada" in view.notice.detail.text())
 
     for acta in (first, second, third, fifth, last, later):
