@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLineEdit
 from pytestqt.qtbot import QtBot
 
 from catd.context import AppContext
@@ -34,12 +35,18 @@ def test_a_failed_check_gives_the_focus_back_to_the_field_that_failed(
     view = window.enrollment
     assert window.pages.currentWidget() is view
     qtbot.waitUntil(lambda: focused() is view.url)
-    type_into(view.url, "https://127.0.0.1:9")
-    QTest.keyClick(view.url, Qt.Key.Key_Return)
-    wait_idle(qtbot, context.tasks)
-    assert view.message.text().startswith("No se pudo conectar con el nodo central en "
-                                          "https://127.0.0.1:9")
-    assert focused() is view.url
+
+    def fails(field: QLineEdit, text: str, message: str) -> None:
+        """``text`` typed in ``field`` and Enter: the step fails with ``message`` and
+        the focus is back on ``field``."""
+        type_into(field, text)
+        QTest.keyClick(field, Qt.Key.Key_Return)
+        wait_idle(qtbot, context.tasks)
+        assert view.message.text().startswith(message)
+        assert focused() is field
+
+    fails(view.url, "https://127.0.0.1:9",
+          "No se pudo conectar con el nodo central en https://127.0.0.1:9")
     assert view.url.selectedText() == "https://127.0.0.1:9"  # typing replaces it
     type_into(view.url, "127.0.0.1:7")
     assert view.url.text() == "127.0.0.1:7" and view.code.text() == ""
@@ -47,11 +54,6 @@ def test_a_failed_check_gives_the_focus_back_to_the_field_that_failed(
     QTest.keyClick(view.url, Qt.Key.Key_Tab)  # «Verificar dirección»
     QTest.keyClick(focused(), Qt.Key.Key_Tab)
     assert focused() is view.prefix
-    type_into(view.prefix, "3f9a07c25be1")
-    QTest.keyClick(view.prefix, Qt.Key.Key_Return)
-    wait_idle(qtbot, context.tasks)
-    assert view.message.text().startswith("No se encontró ningún nodo central en la red "
-                                          "local")
-    assert focused() is view.prefix
+    fails(view.prefix, "3f9a07c25be1", "No se encontró ningún nodo central en la red local")
     assert view.code.text() == ""
     assert (window.width(), window.height()) == size
