@@ -43,6 +43,7 @@ from tests.catd.conftest import Central
 from tests.catd.conftest import FakeClock
 from tests.catd.conftest import focused
 from tests.catd.conftest import log_in
+from tests.catd.conftest import show_window
 from tests.catd.conftest import wait_idle
 from tests.catd.conftest import workstation_services
 from tests.central.station import query
@@ -77,13 +78,8 @@ def open_training_window(station: TrainingStation, clock: FakeClock, qapp: QAppl
 @contextmanager
 def _training_window(station: TrainingStation, tasks: TaskManager, detector: WedgeDetector,
                      qtbot: QtBot) -> Iterator[MainWindow]:
-    win = MainWindow(AppContext(station, tasks, detector, FakePrinter(), discover=False,
-                                capacitacion=True))
-    qtbot.addWidget(win)
-    win.resize(1024, 768)
-    win.start()
-    win.show()
-    qtbot.waitExposed(win)
+    win = show_window(qtbot, AppContext(station, tasks, detector, FakePrinter(),
+                                       discover=False, capacitacion=True), (1024, 768))
     win.activateWindow()
     try:
         yield win
