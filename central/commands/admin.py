@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 from central import audit
 from central.catalog_change import CatalogChangeRefused
 from central.commands.common import command_actor
-from central.commands.common import database_errors
 from central.commands.common import open_engine
+from central.commands.common import subcommand
 from central.config import DataDir
 from central.db.models import OPERATOR_ROLES
 from central.health import station_table
@@ -56,18 +56,18 @@ def register_admin(sub: Subcommands, common: argparse.ArgumentParser) -> None:
                               "deshabilitar, contraseña)")
     op_sub = operator.add_subparsers(dest="operator_command", required=True, metavar="ACCIÓN")
 
-    add = op_sub.add_parser("add", parents=[common], help="da de alta a un operador")
+    add = subcommand(op_sub, "add", _operator_add, parents=(common,),
+                     help="da de alta a un operador")
     add.add_argument("--name", required=True, help="nombre completo del operador")
     add.add_argument("--role", required=True, choices=OPERATOR_ROLES, help="rol del operador")
     _site_options(add, required=True)
     add.add_argument("--password-stdin", action="store_true",
                      help="leer la contraseña de la entrada estándar (una línea) en vez de "
                           "pedirla dos veces")
-    add.set_defaults(func=database_errors(_operator_add))
 
-    bulk = op_sub.add_parser("import", parents=[common],
-                             help="da de alta a todos los operadores de un archivo CSV, con "
-                                  "contraseñas generadas (todos o ninguno)")
+    bulk = subcommand(op_sub, "import", _operator_import, parents=(common,),
+                      help="da de alta a todos los operadores de un archivo CSV, con contraseñas "
+                           "generadas (todos o ninguno)")
     bulk.add_argument("file", type=Path, metavar="ARCHIVO",
                       help="CSV UTF-8 con encabezado nombre,rol,sitio (sitio: número de CATD, "
                            "CCV o CENTRAL); hasta 5000 operadores")
@@ -75,31 +75,27 @@ def register_admin(sub: Subcommands, common: argparse.ArgumentParser) -> None:
                       help="CSV nuevo (no debe existir), legible solo por usted, con "
                            "id,nombre,rol,sitio,contrasena de cada cuenta creada: para "
                            "imprimir los sobres")
-    bulk.set_defaults(func=database_errors(_operator_import))
 
-    listing = op_sub.add_parser("list", parents=[common], help="lista los operadores (JSON)")
+    listing = subcommand(op_sub, "list", _operator_list, parents=(common,),
+                         help="lista los operadores (JSON)")
     _site_options(listing, required=False)
-    listing.set_defaults(func=database_errors(_operator_list))
 
     for action, enabled, text in (("disable", False, "deshabilita"),
                                   ("enable", True, "vuelve a habilitar")):
-        change = op_sub.add_parser(action, parents=[common],
-                                   help=f"{text} a un operador en todas las estaciones")
+        change = subcommand(op_sub, action, _operator_enabled, parents=(common,),
+                            enabled=enabled, help=f"{text} a un operador en todas las estaciones")
         change.add_argument("operator_id", metavar="ID", help="identificador (op-07-…)")
-        change.set_defaults(func=database_errors(_operator_enabled), enabled=enabled)
 
-    password = op_sub.add_parser("password", parents=[common],
-                                 help="pone una contraseña nueva a un operador (la olvidó)")
+    password = subcommand(op_sub, "password", _operator_password, parents=(common,),
+                          help="pone una contraseña nueva a un operador (la olvidó)")
     password.add_argument("operator_id", metavar="ID", help="identificador (op-07-…)")
     password.add_argument("--password-stdin", action="store_true",
                           help="leer la contraseña de la entrada estándar (una línea)")
-    password.set_defaults(func=database_errors(_operator_password))
 
     catalog = sub.add_parser("catalog", help="catálogo electoral que reciben las estaciones")
     cat_sub = catalog.add_subparsers(dest="catalog_command", required=True, metavar="ACCIÓN")
-    load = cat_sub.add_parser("load", parents=[common],
-                              help="valida un directorio de catálogo y lo guarda como nueva "
-                                   "versión")
+    load = subcommand(cat_sub, "load", _catalog_load, parents=(common,),
+                      help="valida un directorio de catálogo y lo guarda como nueva versión")
     load.add_argument("directory", type=Path, metavar="DIR")
     load.add_argument("--confirmar", action="store_true",
                       help="cargarlo aunque el nodo ya tenga resultados (después de revisar "
@@ -108,16 +104,14 @@ def register_admin(sub: Subcommands, common: argparse.ArgumentParser) -> None:
                       help="cargarlo aunque saque del catálogo actas ya publicadas "
                            "(requiere --motivo)")
     load.add_argument("--motivo", help="por qué se fuerza la carga (queda en la bitácora)")
-    load.set_defaults(func=database_errors(_catalog_load))
 
     from central.commands.intake import register_intake  # import-casilla (issue 6)
 
     register_intake(sub, common)
 
-    stations = sub.add_parser("stations", parents=[common],
-                              help="estado de los equipos: último contacto, versión, "
-                                   "pendientes, reloj, último error (JSON)")
-    stations.set_defaults(func=database_errors(_stations))
+    subcommand(sub, "stations", _stations, parents=(common,),
+               help="estado de los equipos: último contacto, versión, pendientes, "
+                    "reloj, último error (JSON)")
 
 
 def _site_options(parser: argparse.ArgumentParser, required: bool) -> None:

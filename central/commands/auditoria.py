@@ -8,7 +8,7 @@ import argparse
 from pathlib import Path
 
 from central.commands.common import command_actor
-from central.commands.common import database_errors
+from central.commands.common import subcommand
 from central.config import DEFAULT_DATA_DIR
 from central.config import ENV_DSN
 from central.config import DataDir
@@ -24,10 +24,10 @@ from prep.rules import RuleSet
 
 def register_evidencia(actions: Subcommands) -> None:
     """Add ``evidencia`` to ``prep auditoria``."""
-    evidencia = actions.add_parser(
-        "evidencia", help="en el nodo central: escribe el paquete de evidencia firmado "
-        "(compilación, estaciones, bitácora, cortes, puesta en ceros, anomalías, catálogo, "
-        "configuración sin secretos)")
+    evidencia = subcommand(actions, "evidencia", _evidencia,
+                           help="en el nodo central: escribe el paquete de evidencia firmado "
+                                "(compilación, estaciones, bitácora, cortes, puesta en ceros, "
+                                "anomalías, catálogo, configuración sin secretos)")
     evidencia.add_argument("--out", type=Path, required=True, metavar="DIR",
                            help="directorio nuevo (o vacío) donde escribir el paquete")
     evidencia.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
@@ -45,7 +45,6 @@ def register_evidencia(actions: Subcommands) -> None:
     evidencia.add_argument("--reglas", type=Path, default=None,
                            help="reglas de publicación (reglas.toml) con que se hicieron "
                                 "los cortes, si no son las predeterminadas")
-    evidencia.set_defaults(func=database_errors(_evidencia))
 
 
 def _evidencia(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 from sqlalchemy import Engine
@@ -20,6 +21,7 @@ from central.config import DataDir
 from central.db import database_dsn
 from central.db import make_engine
 from central.db.locks import DatabaseBusy
+from prep.cli_es import Subcommands
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -44,6 +46,17 @@ def command_actor() -> str:
         return f"coordinador:{getpass.getuser()}"
     except (KeyError, OSError):
         return "coordinador"
+
+
+def subcommand(actions: Subcommands, name: str, command: Command, *,
+               parents: tuple[argparse.ArgumentParser, ...] = (), help: str | None = None,
+               **defaults: Any) -> argparse.ArgumentParser:
+    """Subcommand ``name`` of ``actions``, running ``command`` with a database failure
+    reported as one Spanish line (:func:`database_errors`); ``parents``: the options it
+    shares with the others, ``defaults``: more attributes of its arguments."""
+    parser = actions.add_parser(name, parents=list(parents), help=help)
+    parser.set_defaults(func=database_errors(command), **defaults)
+    return parser
 
 
 def database_errors(command: Command) -> Command:

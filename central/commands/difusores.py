@@ -17,8 +17,8 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from central.commands.common import command_actor
-from central.commands.common import database_errors
 from central.commands.common import open_engine
+from central.commands.common import subcommand
 from central.config import DataDir
 from central.config import load_identity
 from central.difusores import Alta
@@ -36,28 +36,26 @@ def register_difusores(sub: Subcommands, common: argparse.ArgumentParser) -> Non
                                              "baja y lista")
     actions = difusor.add_subparsers(dest="difusor_admin_command", required=True,
                                      metavar="ACCIÓN")
-    nuevo = actions.add_parser("alta", parents=[common], help="da de alta un difusor oficial "
-                               "y crea su código de registro de un solo uso")
+    nuevo = subcommand(actions, "alta", _alta, parents=(common,),
+                       help="da de alta un difusor oficial y crea su código de registro de un solo "
+                            "uso")
     nuevo.add_argument("--nombre", required=True, help="nombre de la institución (se publica)")
     nuevo.add_argument("--url", required=True,
                        help="dirección https:// donde publicará el PREP (se publica)")
     nuevo.add_argument("--vigencia-horas", type=float, default=24.0,
                        help="vigencia del código en horas (predeterminado 24)")
-    nuevo.set_defaults(func=database_errors(_alta))
-    codigo = actions.add_parser("codigo", parents=[common], help="un código de registro nuevo "
-                                "para un difusor ya dado de alta")
+    codigo = subcommand(actions, "codigo", _codigo, parents=(common,),
+                        help="un código de registro nuevo para un difusor ya dado de alta")
     codigo.add_argument("difusor_id", metavar="ID", help="identificador (difusor-…)")
     codigo.add_argument("--vigencia-horas", type=float, default=24.0,
                         help="vigencia del código en horas (predeterminado 24)")
-    codigo.set_defaults(func=database_errors(_codigo))
-    quitar = actions.add_parser("baja", parents=[common], help="quita un difusor de la lista "
-                                "oficial; sus reportes se rechazan desde ahora")
+    quitar = subcommand(actions, "baja", _baja, parents=(common,),
+                        help="quita un difusor de la lista oficial; sus reportes se rechazan desde "
+                             "ahora")
     quitar.add_argument("difusor_id", metavar="ID", help="identificador (difusor-…)")
     quitar.add_argument("--motivo", required=True, help="por qué (queda en la bitácora)")
-    quitar.set_defaults(func=database_errors(_baja))
-    ver = actions.add_parser("lista", parents=[common], help="los difusores y su último "
-                             "reporte, en JSON")
-    ver.set_defaults(func=database_errors(_lista))
+    subcommand(actions, "lista", _lista, parents=(common,),
+               help="los difusores y su último reporte, en JSON")
 
 
 def _ttl(hours: float) -> timedelta:

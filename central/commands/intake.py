@@ -11,8 +11,8 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from central.commands.common import database_errors
 from central.commands.common import open_engine
+from central.commands.common import subcommand
 from central.config import DataDir
 from central.config import load_identity
 from central.db import upgrade
@@ -24,11 +24,10 @@ from prep.station.scan.hotfolder import UnsafeFolder
 
 
 def register_intake(sub: Subcommands, common: argparse.ArgumentParser) -> None:
-    intake = sub.add_parser(
-        "import-casilla", parents=[common],
-        help="recibe las fotografías de actas de PREP Casilla de un directorio (una vez, "
-             "o vigilándolo con --watch); las rechazadas quedan en DIR/rechazadas con su "
-             "motivo")
+    intake = subcommand(sub, "import-casilla", _import_casilla, parents=(common,),
+                        help="recibe las fotografías de actas de PREP Casilla de un directorio "
+                             "(una vez, o vigilándolo con --watch); las rechazadas quedan en "
+                             "DIR/rechazadas con su motivo")
     intake.add_argument("directory", type=Path, metavar="DIR")
     intake.add_argument("--watch", action="store_true",
                         help="seguir vigilando el directorio hasta Ctrl+C")
@@ -36,7 +35,6 @@ def register_intake(sub: Subcommands, common: argparse.ArgumentParser) -> None:
                         help="cada cuánto revisar el directorio con --watch (predeterminado 1)")
     intake.add_argument("--stable", type=float, default=2.0, metavar="SEGUNDOS",
                         help="con --watch, segundos sin cambios antes de tomar un archivo")
-    intake.set_defaults(func=database_errors(_import_casilla))
 
 
 def _import_casilla(args: argparse.Namespace) -> int:

@@ -31,8 +31,8 @@ from central import audit
 from central import catalog_store
 from central import simulacro
 from central.commands.common import command_actor
-from central.commands.common import database_errors
 from central.commands.common import open_engine
+from central.commands.common import subcommand
 from central.config import DataDir
 from central.config import Identity
 from central.config import initialize
@@ -61,7 +61,8 @@ log = logging.getLogger("central.commands")
 
 def register_node(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     """Add ``init``, ``serve``, ``enroll-code`` and ``verify-audit`` to ``prep central``."""
-    init = sub.add_parser("init", parents=[common], help="crea llave, certificado y esquema")
+    init = subcommand(sub, "init", _init, parents=(common,), simulacro=None,
+                      help="crea llave, certificado y esquema")
     modo = init.add_mutually_exclusive_group()
     modo.add_argument("--simulacro", action="store_const", const=True, dest="simulacro",
                       help="nodo de un simulacro: cada corte que publique dirá SIMULACRO en "
@@ -71,9 +72,9 @@ def register_node(sub: Subcommands, common: argparse.ArgumentParser) -> None:
                       help="quita el indicador SIMULACRO de una base de datos que aún no "
                            "tiene resultados (sin --simulacro ni --real se conserva el que "
                            "tenga)")
-    init.set_defaults(func=database_errors(_init), simulacro=None)
 
-    serve = sub.add_parser("serve", parents=[common], help="atiende a los equipos por HTTPS")
+    serve = subcommand(sub, "serve", _serve, parents=(common,),
+                       help="atiende a los equipos por HTTPS")
     serve.add_argument("--host", default="127.0.0.1", help="dirección de escucha")
     serve.add_argument("--port", type=int, default=8443,
                        help="puerto (0 = cualquiera libre; se informa al arrancar)")
@@ -99,11 +100,9 @@ def register_node(sub: Subcommands, common: argparse.ArgumentParser) -> None:
                             "lista de auditadas (queda en la bitácora); requiere --motivo")
     build.add_argument("--motivo", default=None,
                        help="por qué se atiende con una compilación no auditada")
-    serve.set_defaults(func=database_errors(_serve))
 
-    code = sub.add_parser("enroll-code", parents=[common],
-                          help="crea un código de alta de un solo uso (uno por CATD si se "
-                               "dan varios)")
+    code = subcommand(sub, "enroll-code", _enroll_code, parents=(common,),
+                      help="crea un código de alta de un solo uso (uno por CATD si se dan varios)")
     site = code.add_mutually_exclusive_group(required=True)
     site.add_argument("--catd", type=int, nargs="+", metavar="N",
                       help="número del CATD (distrito local); con varios, un código por "
@@ -112,11 +111,9 @@ def register_node(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     code.add_argument("--role", choices=ROLES, default=None,
                       help="rol del equipo (opcional: --catd da catd y --ccv da ccv)")
     code.add_argument("--ttl-hours", type=float, default=24.0, help="vigencia en horas")
-    code.set_defaults(func=database_errors(_enroll_code))
 
-    verify = sub.add_parser("verify-audit", parents=[common],
-                            help="recalcula la cadena de huellas de la bitácora")
-    verify.set_defaults(func=database_errors(_verify_audit))
+    subcommand(sub, "verify-audit", _verify_audit, parents=(common,),
+               help="recalcula la cadena de huellas de la bitácora")
 
 
 def _init(args: argparse.Namespace) -> int:

@@ -18,8 +18,8 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from central.commands.common import command_actor
-from central.commands.common import database_errors
 from central.commands.common import open_engine
+from central.commands.common import subcommand
 from central.config import DataDir
 from central.nodes import NodeChange
 from central.nodes import NodeError
@@ -36,9 +36,9 @@ def register_nodos(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     nodos = sub.add_parser("nodos", help="los nodos de atención que los equipos reciben "
                                          "firmados (dirección y certificado de cada uno)")
     actions = nodos.add_subparsers(dest="nodos_command", required=True, metavar="ACCIÓN")
-    agregar = actions.add_parser("agregar", parents=[common],
-                                 help="agrega (o cambia) un nodo: los equipos aceptarán su "
-                                      "certificado desde su siguiente paquete")
+    agregar = subcommand(actions, "agregar", _agregar, parents=(common,),
+                         help="agrega (o cambia) un nodo: los equipos aceptarán su certificado "
+                              "desde su siguiente paquete")
     agregar.add_argument("--url", required=True,
                          help="https://servidor:puerto donde los equipos encuentran al nodo")
     agregar.add_argument("--certificado", type=Path, metavar="PEM",
@@ -47,16 +47,13 @@ def register_nodos(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     agregar.add_argument("--reserva", action="store_true",
                          help="nodo de contingencia: los equipos lo usan solo si los demás "
                               "no responden")
-    agregar.set_defaults(func=database_errors(_agregar))
-    quitar = actions.add_parser("quitar", parents=[common],
-                                help="quita un nodo: los equipos dejan de aceptar su "
-                                     "certificado desde su siguiente paquete")
+    quitar = subcommand(actions, "quitar", _quitar, parents=(common,),
+                        help="quita un nodo: los equipos dejan de aceptar su certificado desde su "
+                             "siguiente paquete")
     quitar.add_argument("--url", required=True, help="la dirección con que se agregó")
     quitar.add_argument("--motivo", required=True, help="por qué (queda en la bitácora)")
-    quitar.set_defaults(func=database_errors(_quitar))
-    listar = actions.add_parser("listar", parents=[common], help="la lista vigente")
+    listar = subcommand(actions, "listar", _listar, parents=(common,), help="la lista vigente")
     listar.add_argument("--json", action="store_true", help="en JSON")
-    listar.set_defaults(func=database_errors(_listar))
 
 
 def _agregar(args: argparse.Namespace) -> int:

@@ -9,8 +9,8 @@ import json
 import sys
 
 from central.commands.common import command_actor
-from central.commands.common import database_errors
 from central.commands.common import open_engine
+from central.commands.common import subcommand
 from central.config import DataDir
 from central.pipeline.rebuild import check
 from central.pipeline.rebuild import rebuild_current
@@ -19,13 +19,12 @@ from prep.cli_es import Subcommands
 
 def register_pipeline(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     """Add ``rebuild-state`` to ``prep central``."""
-    rebuild = sub.add_parser("rebuild-state", parents=[common],
-                             help="recalcula el estado de las actas desde los registros y "
-                                  "lo compara con el guardado")
+    rebuild = subcommand(sub, "rebuild-state", _rebuild_state, parents=(common,),
+                         help="recalcula el estado de las actas desde los registros y lo compara "
+                              "con el guardado")
     rebuild.add_argument("--check", action="store_true",
                          help="solo comparar (sale con 1 si hay diferencias); sin esta "
                               "opción se reescriben las actas que difieran")
-    rebuild.set_defaults(func=database_errors(_rebuild_state))
 
 
 def _rebuild_state(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from central import audit
 from central.commands.common import command_actor
-from central.commands.common import database_errors
+from central.commands.common import subcommand
 from central.config import DataDir
 from central.db import database_dsn
 from central.db import make_engine
@@ -28,14 +28,12 @@ from prep.cli_es import Subcommands
 
 def register_readonly(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     """Add ``read-only-user`` to ``prep central``."""
-    login = sub.add_parser(
-        "read-only-user", parents=[common],
-        help="crea (o renueva) el usuario de PostgreSQL de solo lectura del tablero e "
-             "imprime su DSN para «prep dashboard --dsn»")
+    login = subcommand(sub, "read-only-user", _read_only_user, parents=(common,),
+                       help="crea (o renueva) el usuario de PostgreSQL de solo lectura del tablero "
+                            "e imprime su DSN para «prep dashboard --dsn»")
     login.add_argument("usuario", metavar="USUARIO",
                        help="nombre del usuario de PostgreSQL (p. ej. tablero): minúsculas, "
                             "dígitos y «_»")
-    login.set_defaults(func=database_errors(_read_only_user))
 
 
 def _read_only_user(args: argparse.Namespace) -> int:

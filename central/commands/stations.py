@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.commands.common import command_actor
-from central.commands.common import database_errors
 from central.commands.common import open_engine
+from central.commands.common import subcommand
 from central.config import DataDir
 from central.db.models import Station
 from central.stations_admin import UnknownStation
@@ -31,21 +31,18 @@ def register_stations_admin(sub: Subcommands, common: argparse.ArgumentParser) -
                                              "(estación CATD o CCV)")
     actions = station.add_subparsers(dest="station_admin_command", required=True,
                                      metavar="ACCIÓN")
-    disable = actions.add_parser("disable", parents=[common],
-                                 help="el nodo central deja de aceptar lo que firme el equipo "
-                                      "(llave robada, equipo perdido); el equipo conserva lo "
-                                      "que tiene")
+    disable = subcommand(actions, "disable", _set_enabled, parents=(common,), enabled=False,
+                         help="el nodo central deja de aceptar lo que firme el equipo (llave "
+                              "robada, equipo perdido); el equipo conserva lo que tiene")
     disable.add_argument("station_id", metavar="ID", help="identificador (catd-07-…); "
                          "«prep central stations» los lista")
     disable.add_argument("--motivo", required=True,
                          help="por qué se deshabilita (queda en la bitácora)")
-    disable.set_defaults(func=database_errors(_set_enabled), enabled=False)
-    enable = actions.add_parser("enable", parents=[common],
-                                help="vuelve a aceptar al equipo: envía lo que guardó")
+    enable = subcommand(actions, "enable", _set_enabled, parents=(common,), enabled=True,
+                        help="vuelve a aceptar al equipo: envía lo que guardó")
     enable.add_argument("station_id", metavar="ID", help="identificador (catd-07-…)")
     enable.add_argument("--motivo", default="",
                         help="por qué se vuelve a habilitar (queda en la bitácora)")
-    enable.set_defaults(func=database_errors(_set_enabled), enabled=True)
 
 
 def _set_enabled(args: argparse.Namespace) -> int:

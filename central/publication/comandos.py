@@ -27,10 +27,10 @@ from prep.cli_es import Subcommands
 
 
 def register(sub: Subcommands, common: argparse.ArgumentParser) -> None:
-    from central.commands.common import database_errors as _database_errors
+    from central.commands.common import subcommand
 
-    corte = sub.add_parser("corte", parents=[common],
-                           help="hace y publica un corte ahora (directorio publicacion/)")
+    corte = subcommand(sub, "corte", _corte_command, parents=(common,),
+                       help="hace y publica un corte ahora (directorio publicacion/)")
     add_corte_options(corte)
     corte.add_argument("--ultimo", action="store_true",
                        help="es el último corte: después no se publica ningún corte, ni "
@@ -41,11 +41,9 @@ def register(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     corte.add_argument("--motivo", default=None,
                        help="por qué se publica fuera de la ventana, o por qué es el último "
                             "corte (queda en la bitácora)")
-    corte.set_defaults(func=_database_errors(_corte_command))
 
-    ventana = sub.add_parser("ventana", parents=[common],
-                             help="muestra o fija la ventana de publicación que acordó el "
-                                  "Consejo")
+    ventana = subcommand(sub, "ventana", _ventana_command, parents=(common,),
+                         help="muestra o fija la ventana de publicación que acordó el Consejo")
     ventana.add_argument("--inicio", default=None, metavar="FECHA_HORA",
                          help="inicio, p. ej. 2027-06-06T20:00 (hora del centro de México si "
                               "no lleva zona) o «ahora»; sin esta opción solo se muestra")
@@ -54,14 +52,12 @@ def register(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     ventana.add_argument("--motivo", default=None,
                          help="el acuerdo del Consejo (obligatorio para cambiar una ventana "
                               "ya fijada; queda en la bitácora)")
-    ventana.set_defaults(func=_database_errors(_ventana_command))
 
-    reabre = sub.add_parser("reabrir-publicacion", parents=[common],
-                            help="vuelve a permitir cortes públicos después del último corte "
-                                 "(con motivo, queda en la bitácora)")
+    reabre = subcommand(sub, "reabrir-publicacion", _reabrir_command, parents=(common,),
+                        help="vuelve a permitir cortes públicos después del último corte (con "
+                             "motivo, queda en la bitácora)")
     reabre.add_argument("--motivo", required=True,
                         help="por qué se reabre: el acuerdo del Consejo")
-    reabre.set_defaults(func=_database_errors(_reabrir_command))
 
 
 def _peticion(args: argparse.Namespace) -> Peticion:
