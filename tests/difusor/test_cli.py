@@ -8,13 +8,29 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from difusor.raiz import MANIFEST
 from tests.difusor.cortes import HUELLA
 from tests.difusor.cortes import Publicacion
 from tests.difusor.origen import OrigenHttps
 from tests.harness.netns_targets import TlsIdentity
+
+
+@pytest.fixture(autouse=True)
+def ctrl_c_as_at_a_terminal() -> Iterator[None]:
+    """The programs these tests start get SIGINT as an operator's terminal gives it.
+    A test run started in the background (``pytest … &`` from a script) ignores SIGINT,
+    and a process inherits an ignored signal: its Ctrl+C would never arrive. One the
+    test process handles is reset to the default in its children."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def prep(*args: str) -> subprocess.CompletedProcess[str]:
