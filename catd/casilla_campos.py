@@ -4,6 +4,8 @@ how the acopio and digitalización screens show which casilla an acta is of."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Generic
+from typing import TypeVar
 
 from PySide6.QtWidgets import QHBoxLayout
 from PySide6.QtWidgets import QWidget
@@ -12,12 +14,14 @@ from prep.catalog import Casilla
 from prep.station.acopio import casilla_label
 from qtkit.widgets import CaptionedValue
 
+Campo = TypeVar("Campo", bound=CaptionedValue)
 
-class CasillaCampos(QWidget):
+
+class CasillaCampos(QWidget, Generic[Campo]):
     """The three fields in a row, ``spacing`` apart from the left; ``make`` builds each
     field from its caption (the screen's own size of value)."""
 
-    def __init__(self, make: Callable[[str], CaptionedValue], spacing: int) -> None:
+    def __init__(self, make: Callable[[str], Campo], spacing: int) -> None:
         super().__init__()
         self.distrito = make(self.tr("Distrito"))
         self.seccion = make(self.tr("Sección"))

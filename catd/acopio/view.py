@@ -11,8 +11,6 @@ Laid out for 1024×768 and up.
 
 from __future__ import annotations
 
-from typing import cast
-
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtGui import QFontMetrics
@@ -154,7 +152,7 @@ class ActaPanel(QFrame):
         printer note under the panel, 48 pt leaves no room for a long message)."""
         if self.fields.isHidden():
             return
-        fields = cast("tuple[_BigField, ...]", self.fields.campos)
+        fields = self.fields.campos
         margins = self._body.contentsMargins()
         available = self.contentsRect().width() - margins.left() - margins.right()
         across = [p for p in BIG_POINTS
