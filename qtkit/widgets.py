@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from PySide6.QtWidgets import QAbstractItemView
 from PySide6.QtWidgets import QFrame
+from PySide6.QtWidgets import QHBoxLayout
 from PySide6.QtWidgets import QLabel
 from PySide6.QtWidgets import QTableWidget
 from PySide6.QtWidgets import QVBoxLayout
@@ -74,3 +75,16 @@ class CaptionedValue(QWidget):
         self.value = named_label("—", value_name)
         layout.addWidget(self.value)
 
+
+def captioned_row(fields: Sequence[QWidget], spacing: int) -> QWidget:
+    """``fields`` side by side from the left, ``spacing`` apart, in a widget of their
+    own."""
+    layout = QHBoxLayout()
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(spacing)
+    for field in fields:
+        layout.addWidget(field)
+    layout.addStretch(1)
+    row = QWidget()
+    row.setLayout(layout)
+    return row

@@ -38,15 +38,16 @@ from catd.acopio.presenter import AcopioPresenter
 from catd.acopio.presenter import Counters
 from catd.acopio.presenter import Shown
 from catd.acopio.presenter import Tone
-from catd.casilla_campos import CasillaCampos
 from catd.wedge import WedgeDetector
 from prep.rules import CausaSinActa
 from prep.station.acopio import CAUSAS_SIN_ACTA
+from prep.station.acopio import casilla_label
 from prep.station.formatting import eleccion_label
 from prep.station.formatting import local_time
 from qtkit.style import repolish
 from qtkit.widgets import CaptionedValue
 from qtkit.widgets import caption
+from qtkit.widgets import captioned_row
 from qtkit.widgets import card
 from qtkit.widgets import named_label
 from qtkit.widgets import read_only_table
@@ -95,7 +96,11 @@ class ActaPanel(QFrame):
         body.setSpacing(10)
         self.eleccion = named_label("", "actaEleccion", wrap=True)
         body.addWidget(self.eleccion)
-        self.fields = CasillaCampos(_BigField, FIELD_SPACING)
+        self.distrito = _BigField(self.tr("Distrito"))
+        self.seccion = _BigField(self.tr("Sección"))
+        self.casilla = _BigField(self.tr("Casilla"))
+        self.fields = captioned_row((self.distrito, self.seccion, self.casilla),
+                                    FIELD_SPACING)
         # The values shrink to the panel (E01C01 at 48 pt does not fit 1024 px), so the
         # panel never asks the window for more width than it has.
         self.fields.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -137,7 +142,9 @@ class ActaPanel(QFrame):
         if acta is not None:
             self.eleccion.setText(self.tr("Todas las actas de la casilla")
                                   if shown.casilla_entera else eleccion_label(acta.eleccion))
-            self.fields.show_casilla(acta.casilla)
+            self.distrito.value.setText(f"{acta.casilla.distrito_id:02d}")
+            self.seccion.value.setText(f"{acta.casilla.seccion:04d}")
+            self.casilla.value.setText(casilla_label(acta.casilla))
             self.clave.setText(acta.casilla.clave if shown.casilla_entera else acta.clave)
         self.fuera.setVisible(shown.codigo_fuera is not None)
         self.corregir.setVisible(shown.sin_acta_corregible)
@@ -152,7 +159,7 @@ class ActaPanel(QFrame):
         printer note under the panel, 48 pt leaves no room for a long message)."""
         if self.fields.isHidden():
             return
-        fields = self.fields.campos
+        fields = (self.distrito, self.seccion, self.casilla)
         margins = self._body.contentsMargins()
         available = self.contentsRect().width() - margins.left() - margins.right()
         across = [p for p in BIG_POINTS
@@ -172,7 +179,7 @@ class ActaPanel(QFrame):
         if points != self._points:
             self._points = points
             style = "" if points == BIG_POINTS[0] else f"font-size: {points}pt;"
-            for field in self.fields.campos:
+            for field in (self.distrito, self.seccion, self.casilla):
                 field.value.setStyleSheet(style)
                 field.updateGeometry()  # the new size counts now, not after a layout pass
             self.fields.updateGeometry()

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import QScrollArea
 from PySide6.QtWidgets import QWidget
 
 from catd.acopio.presenter import Tone
-from catd.casilla_campos import CasillaCampos
 from catd.digitalizacion.items import Check
 from catd.digitalizacion.items import ScanItem
 from catd.digitalizacion.presenter import Association
@@ -27,6 +26,7 @@ from qtkit.style import repolish
 from qtkit.style import set_tone
 from qtkit.widgets import CaptionedValue
 from qtkit.widgets import caption
+from qtkit.widgets import captioned_row
 from qtkit.widgets import named_label
 from qtkit.widgets import vbox
 
@@ -103,7 +103,10 @@ class DetailPanel(QFrame):
         body = vbox(content, (14, 0, 14, 0), 7)
         self.eleccion = named_label("", "digiEleccion")
         body.addWidget(self.eleccion)
-        self.fields = CasillaCampos(lambda title: CaptionedValue(title, "digiValue"), 28)
+        self.distrito = CaptionedValue(self.tr("Distrito"), "digiValue")
+        self.seccion = CaptionedValue(self.tr("Sección"), "digiValue")
+        self.casilla = CaptionedValue(self.tr("Casilla"), "digiValue")
+        self.fields = captioned_row((self.distrito, self.seccion, self.casilla), 28)
         body.addWidget(self.fields)
         self.clave = named_label("", "digiClave")
         self.clave.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -144,7 +147,9 @@ class DetailPanel(QFrame):
             widget.setVisible(acta is not None)
         if acta is not None:
             self.eleccion.setText(eleccion_label(acta.eleccion))
-            self.fields.show_casilla(acta.casilla)
+            self.distrito.value.setText(f"{acta.casilla.distrito_id:02d}")
+            self.seccion.value.setText(f"{acta.casilla.seccion:04d}")
+            self.casilla.value.setText(casilla_label(acta.casilla))
             self.clave.setText(acta.clave)
         banner = self._banner(item)
         self.banner.setVisible(banner is not None)

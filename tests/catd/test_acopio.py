@@ -64,8 +64,8 @@ def test_a_scan_is_recorded_and_shown_big_wherever_the_focus_is(
     assert panel.property("tone") == "ok"
     assert panel.headline.text().startswith("Acopiada a las ")
     assert panel.eleccion.text() == "Jefatura de Gobierno"
-    assert panel.fields.distrito.value.text() == "07"
-    assert panel.fields.seccion.value.text() == f"{first.casilla.seccion:04d}"
+    assert panel.distrito.value.text() == "07"
+    assert panel.seccion.value.text() == f"{first.casilla.seccion:04d}"
     assert panel.clave.text() == first.clave
     assert [t.clave_acta for t in printer.printed] == [first.clave]
     assert printer.printed[0].operator == ACOPIADOR

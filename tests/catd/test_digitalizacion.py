@@ -147,7 +147,7 @@ def test_files_in_the_hot_folder_appear_with_their_outcome(
     assert detail.headline.text() == "Imagen guardada"
     assert detail.property("tone") == "ok"
     assert detail.eleccion.text() == "Jefatura de Gobierno"
-    assert detail.fields.seccion.value.text() == f"{good.casilla.seccion:04d}"
+    assert detail.seccion.value.text() == f"{good.casilla.seccion:04d}"
     assert detail.clave.text() == good.clave
     assert not detail.banner.isVisible() and not detail.associate.isVisible()
     assert detail.file.text().startswith("scan0001.jpg · ")
