@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
 from typing import cast
 
 import pytest
@@ -211,18 +210,6 @@ def log_in(qtbot: QtBot, window: MainWindow, user: str, password: str = PASSWORD
     type_as(clock, user, PERSON_GAP_MS)  # over what a failed try left there
     type_as(clock, password, PERSON_GAP_MS)
     wait_idle(qtbot, window.context.tasks)
-
-
-View = TypeVar("View", bound=QWidget)
-
-
-def log_in_to(qtbot: QtBot, window: MainWindow, user: str, kind: type[View]) -> View:
-    """Log ``user`` in (:func:`log_in`) and return the screen they land on, checked to
-    be a ``kind``."""
-    log_in(qtbot, window, user)
-    view = window.workspace.tabs.currentWidget()
-    assert isinstance(view, kind)
-    return view
 
 
 def focused() -> QWidget:

@@ -24,7 +24,7 @@ from tests.catd.conftest import ACOPIADOR
 from tests.catd.conftest import PERSON_GAP_MS
 from tests.catd.conftest import Central
 from tests.catd.conftest import FakeClock
-from tests.catd.conftest import log_in_to
+from tests.catd.conftest import log_in
 from tests.catd.conftest import scan
 from tests.catd.conftest import type_as
 from tests.catd.conftest import wait_idle
@@ -33,7 +33,9 @@ from tests.catd.conftest import wait_idle
 @pytest.fixture
 def acopio(enrolled: Station, window: MainWindow, qtbot: QtBot) -> Iterator[AcopioView]:
     """Ana Acopio logged in: the acopio screen, catalog loaded."""
-    view = log_in_to(qtbot, window, ACOPIADOR, AcopioView)
+    log_in(qtbot, window, ACOPIADOR)
+    view = window.workspace.tabs.currentWidget()
+    assert isinstance(view, AcopioView)
     qtbot.waitUntil(lambda: view.presenter.ready)
     assert view.panel.headline.text() == "Listo para recibir actas"
     yield view

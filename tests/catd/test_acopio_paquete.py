@@ -23,7 +23,7 @@ from tests.catd.conftest import PERSON_GAP_MS
 from tests.catd.conftest import Central
 from tests.catd.conftest import FakeClock
 from tests.catd.conftest import focused
-from tests.catd.conftest import log_in_to
+from tests.catd.conftest import log_in
 from tests.catd.conftest import scan
 from tests.catd.conftest import type_as
 from tests.catd.conftest import wait_idle
@@ -70,7 +70,9 @@ def actas_de(central: Central, casilla: Casilla) -> list[Acta]:
 
 def open_acopio(qtbot: QtBot, window: MainWindow) -> AcopioView:
     window.resize(1024, 768)
-    view = log_in_to(qtbot, window, ACOPIADOR, AcopioView)
+    log_in(qtbot, window, ACOPIADOR)
+    view = window.workspace.tabs.currentWidget()
+    assert isinstance(view, AcopioView)
     qtbot.waitUntil(lambda: view.presenter.ready)
     return view
 

@@ -32,7 +32,7 @@ from tests.catd.conftest import PERSON_GAP_MS
 from tests.catd.conftest import Central
 from tests.catd.conftest import FakeClock
 from tests.catd.conftest import focused
-from tests.catd.conftest import log_in_to
+from tests.catd.conftest import log_in
 from tests.catd.conftest import scan
 from tests.catd.conftest import type_as
 from tests.catd.conftest import wait_idle
@@ -79,7 +79,9 @@ def fresh(central: Central, n: int = 1) -> list[Acta]:
 
 def open_acopio(qtbot: QtBot, window: MainWindow, size: tuple[int, int]) -> AcopioView:
     window.resize(*size)
-    view = log_in_to(qtbot, window, ACOPIADOR, AcopioView)
+    log_in(qtbot, window, ACOPIADOR)
+    view = window.workspace.tabs.currentWidget()
+    assert isinstance(view, AcopioView)
     qtbot.waitUntil(lambda: view.presenter.ready)
     assert (window.width(), window.height()) == size
     return view

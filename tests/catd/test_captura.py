@@ -42,7 +42,6 @@ from tests.catd.conftest import CATD
 from tests.catd.conftest import Central
 from tests.catd.conftest import focused
 from tests.catd.conftest import log_in
-from tests.catd.conftest import log_in_to
 from tests.catd.conftest import wait_idle
 from tests.central.station import query
 from tests.harness.proxy import FaultProxy
@@ -173,7 +172,9 @@ def acta_of(central: Central, view: WorkView) -> Acta:
 def work_screen(qtbot: QtBot, window: MainWindow, operator: str, kind: type[V]) -> V:
     """Log ``operator`` in; the work screen shown, of ``kind``, once it reached the
     central and settled."""
-    view = log_in_to(qtbot, window, operator, kind)
+    log_in(qtbot, window, operator)
+    view = window.workspace.tabs.currentWidget()
+    assert isinstance(view, kind)
     qtbot.waitUntil(lambda: view.presenter.online is True)
     wait_idle(qtbot, window.context.tasks)
     return view

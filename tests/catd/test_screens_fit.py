@@ -26,7 +26,7 @@ from tests.catd.conftest import ACOPIADOR
 from tests.catd.conftest import PERSON_GAP_MS
 from tests.catd.conftest import Central
 from tests.catd.conftest import FakeClock
-from tests.catd.conftest import log_in_to
+from tests.catd.conftest import log_in
 from tests.catd.conftest import scan
 from tests.catd.conftest import type_as
 from tests.catd.conftest import wait_idle
@@ -109,7 +109,9 @@ def test_the_acopio_screen_fits_1024_in_every_state(
         enrolled: Station, window: MainWindow, central: Central, clock: FakeClock,
         printer: FakePrinter, qtbot: QtBot) -> None:
     window.resize(*SMALL)
-    view = log_in_to(qtbot, window, ACOPIADOR, AcopioView)
+    log_in(qtbot, window, ACOPIADOR)
+    view = window.workspace.tabs.currentWidget()
+    assert isinstance(view, AcopioView)
     qtbot.waitUntil(lambda: view.presenter.ready)
     assert_fits(window, view, qtbot)  # ready
     assert_table_whole(view.counters.table)
@@ -149,7 +151,9 @@ def test_the_acopio_screen_fits_1024_in_every_state(
 def test_the_sin_acta_field_is_wide_enough_for_a_clave(
         width: int, enrolled: Station, window: MainWindow, qtbot: QtBot) -> None:
     window.resize(width, 768)
-    view = log_in_to(qtbot, window, ACOPIADOR, AcopioView)
+    log_in(qtbot, window, ACOPIADOR)
+    view = window.workspace.tabs.currentWidget()
+    assert isinstance(view, AcopioView)
     qtbot.wait(50)
     field = view.sin_acta.clave
     assert field.width() >= MIN_FIELD_PX

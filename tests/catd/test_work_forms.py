@@ -27,7 +27,7 @@ from prep.catalog import Acta
 from prep.station.station import Station
 from tests.catd.conftest import Central
 from tests.catd.conftest import focused
-from tests.catd.conftest import log_in_to
+from tests.catd.conftest import log_in
 from tests.catd.conftest import wait_idle
 from tests.catd.test_captura import estado
 from tests.catd.test_captura import log_out
@@ -131,7 +131,9 @@ def test_captura_keeps_the_keyboard_on_the_form_whatever_key_saved_and_fits(
     assert [len(a.layout.campos) for a in queue[:3]] == [22, 14, 18]  # three forms
     digitize_here(central, people[COORDINADOR], queue)
     at_size(qtbot, window, size)
-    view = log_in_to(qtbot, window, CAPTURISTA, CapturaView)
+    log_in(qtbot, window, CAPTURISTA)
+    view = window.workspace.tabs.currentWidget()
+    assert isinstance(view, CapturaView)
 
     def shows(acta: Acta) -> None:
         if view.shown is not None and view.shown.item.clave_acta == acta.clave:
@@ -191,7 +193,9 @@ def test_verificacion_keeps_the_keyboard_on_the_dispute_whatever_key_saved_and_f
     queue, later = actas[:-1], actas[-1]
     to_verificacion(central, people[COORDINADOR], others, queue)
     at_size(qtbot, window, size)
-    view = log_in_to(qtbot, window, VERIFICADOR, VerificacionView)
+    log_in(qtbot, window, VERIFICADOR)
+    view = window.workspace.tabs.currentWidget()
+    assert isinstance(view, VerificacionView)
 
     def shows(acta: Acta) -> None:
         if view.shown is not None and view.shown.item.clave_acta == acta.clave:
@@ -262,7 +266,9 @@ def test_ctrl_q_with_typed_values_asks_first_and_stays_by_default(
         qtbot: QtBot) -> None:
     [acta] = fresh_in_order(central, (ALCALDIAS,))
     digitize_here(central, people[COORDINADOR], [acta])
-    view = log_in_to(qtbot, window, CAPTURISTA, CapturaView)
+    log_in(qtbot, window, CAPTURISTA)
+    view = window.workspace.tabs.currentWidget()
+    assert isinstance(view, CapturaView)
     next_acta(qtbot, view, acta)
     campos = acta.layout.campos
     fill(view, acta, campos[:3])
@@ -297,7 +303,9 @@ def test_ctrl_q_with_typed_values_asks_first_and_stays_by_default(
                                   acta.clave) == [("released",)], timeout=30_000)
 
     # Nothing typed: Ctrl+Q logs out at once, no question.
-    view = log_in_to(qtbot, window, CAPTURISTA, CapturaView)
+    log_in(qtbot, window, CAPTURISTA)
+    view = window.workspace.tabs.currentWidget()
+    assert isinstance(view, CapturaView)
     qtbot.waitUntil(lambda: view.presenter.online is not None)
     QTest.keyClick(focused(), Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
     assert QApplication.activeModalWidget() is None
