@@ -103,18 +103,12 @@ def station(tmp_path: Path) -> Iterator[Station]:
         yield opened
 
 
-def enroll_here(station: Station, central: Central) -> None:
-    """Enroll ``station`` with the central as a CATD 07 station (it receives the catalog
-    and the accounts)."""
-    station.enroll(central.node.url, central.node.enroll_code(catd=CATD),
-                   central.node.cert_sha256)
-    assert station.bundle_info() is not None
-
-
 @pytest.fixture
 def enrolled(station: Station, central: Central) -> Station:
     """The station enrolled with the central (it received the catalog and accounts)."""
-    enroll_here(station, central)
+    station.enroll(central.node.url, central.node.enroll_code(catd=CATD),
+                   central.node.cert_sha256)
+    assert station.bundle_info() is not None
     return station
 
 
@@ -146,21 +140,14 @@ def context(station: Station, clock: FakeClock, printer: FakePrinter,
         station.stop_sync()
 
 
-def show_window(qtbot: QtBot, context: AppContext,
-                size: tuple[int, int] = (1366, 768)) -> MainWindow:
-    """The workstation's real window on ``context``, started and shown at ``size``."""
+@pytest.fixture
+def window(context: AppContext, qtbot: QtBot) -> Iterator[MainWindow]:
     win = MainWindow(context)
     qtbot.addWidget(win)
-    win.resize(*size)
+    win.resize(1366, 768)
     win.start()
     win.show()
     qtbot.waitExposed(win)
-    return win
-
-
-@pytest.fixture
-def window(context: AppContext, qtbot: QtBot) -> Iterator[MainWindow]:
-    win = show_window(qtbot, context)
     win.activateWindow()
     yield win
     win.status_presenter.stop()
@@ -178,10 +165,17 @@ def another_window(central: Central, context: AppContext, tmp_path: Path,
         def open_window() -> MainWindow:
             station = stack.enter_context(
                 Station.open(tmp_path / f"station-{len(opened) + 2}"))
-            enroll_here(station, central)
-            win = show_window(qtbot, AppContext(station, TaskManager(), context.detector,
-                                                FakePrinter(), discover=False,
-                                                sync_options=FAST_SYNC))
+            station.enroll(central.node.url, central.node.enroll_code(catd=CATD),
+                           central.node.cert_sha256)
+            assert station.bundle_info() is not None
+            win = MainWindow(AppContext(station, TaskManager(), context.detector,
+                                        FakePrinter(), discover=False,
+                                        sync_options=FAST_SYNC))
+            qtbot.addWidget(win)
+            win.resize(1366, 768)
+            win.start()
+            win.show()
+            qtbot.waitExposed(win)
             opened.append(win)
             return win
         yield open_window

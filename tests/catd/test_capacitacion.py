@@ -43,7 +43,6 @@ from tests.catd.conftest import Central
 from tests.catd.conftest import FakeClock
 from tests.catd.conftest import focused
 from tests.catd.conftest import log_in
-from tests.catd.conftest import show_window
 from tests.catd.conftest import wait_idle
 from tests.catd.conftest import workstation_services
 from tests.central.station import query
@@ -78,8 +77,13 @@ def open_training_window(station: TrainingStation, clock: FakeClock, qapp: QAppl
 @contextmanager
 def _training_window(station: TrainingStation, tasks: TaskManager, detector: WedgeDetector,
                      qtbot: QtBot) -> Iterator[MainWindow]:
-    win = show_window(qtbot, AppContext(station, tasks, detector, FakePrinter(),
-                                       discover=False, capacitacion=True), (1024, 768))
+    win = MainWindow(AppContext(station, tasks, detector, FakePrinter(), discover=False,
+                                capacitacion=True))
+    qtbot.addWidget(win)
+    win.resize(1024, 768)
+    win.start()
+    win.show()
+    qtbot.waitExposed(win)
     win.activateWindow()
     try:
         yield win
