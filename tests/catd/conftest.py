@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import ExitStack
-from contextlib import contextmanager
 from pathlib import Path
 from typing import cast
 
@@ -112,32 +111,20 @@ def enrolled(station: Station, central: Central) -> Station:
     return station
 
 
-@contextmanager
-def workstation_services(qapp: QApplication,
-                         clock: FakeClock) -> Iterator[tuple[TaskManager, WedgeDetector]]:
-    """What ``catd.app.run`` sets up around its window: the theme, the GUI-thread garbage
-    collector, the worker lanes and the wedge detector (on the test's clock). The caller
-    shuts the lanes down; the detector and the collector stop here, whatever failed."""
+@pytest.fixture
+def context(station: Station, clock: FakeClock, printer: FakePrinter,
+            qapp: QApplication) -> Iterator[AppContext]:
     apply_theme(qapp)
     collector = GarbageCollector()
     tasks = TaskManager()
     detector = WedgeDetector(clock=clock)
     detector.install(qapp)
-    try:
-        yield tasks, detector
-    finally:
-        detector.uninstall(qapp)
-        collector.stop()
-
-
-@pytest.fixture
-def context(station: Station, clock: FakeClock, printer: FakePrinter,
-            qapp: QApplication) -> Iterator[AppContext]:
-    with workstation_services(qapp, clock) as (tasks, detector):
-        yield AppContext(station, tasks, detector, printer, discover=False,
-                         sync_options=FAST_SYNC)
-        tasks.shutdown(wait=True)
-        station.stop_sync()
+    yield AppContext(station, tasks, detector, printer, discover=False,
+                     sync_options=FAST_SYNC)
+    tasks.shutdown(wait=True)
+    detector.uninstall(qapp)
+    station.stop_sync()
+    collector.stop()
 
 
 @pytest.fixture

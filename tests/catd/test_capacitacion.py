@@ -25,8 +25,10 @@ from catd.captura.view import CapturaView
 from catd.captura.view import WorkView
 from catd.captura.widgets import ValueEdit
 from catd.casilla.view import IntakePanel
+from catd.collector import GarbageCollector
 from catd.context import AppContext
 from catd.taskman import TaskManager
+from catd.theme import apply_theme
 from catd.wedge import WedgeDetector
 from catd.window import MainWindow
 from prep.capacitacion.estacion import TrainingError
@@ -44,7 +46,6 @@ from tests.catd.conftest import FakeClock
 from tests.catd.conftest import focused
 from tests.catd.conftest import log_in
 from tests.catd.conftest import wait_idle
-from tests.catd.conftest import workstation_services
 from tests.central.station import query
 from tests.harness.capacitacion import CAPTURISTA
 from tests.harness.capacitacion import PRACTICE_PASSWORD
@@ -63,15 +64,21 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def open_training_window(station: TrainingStation, clock: FakeClock, qapp: QApplication,
                          qtbot: QtBot) -> Iterator[MainWindow]:
     """The workstation as ``catd --capacitacion`` builds it (``catd.app.run``)."""
-    with workstation_services(qapp, clock) as (tasks, detector):
-        marks = install_training_marks(qapp)
-        try:
-            with _training_window(station, tasks, detector, qtbot) as win:
-                yield win
-        finally:
-            # Whatever failed, the application-wide filters leave with this window: the
-            # next test on this worker (a real CCV login, say) must not see CAPACITACIÓN.
-            qapp.removeEventFilter(marks)
+    apply_theme(qapp)
+    collector = GarbageCollector()
+    tasks = TaskManager()
+    detector = WedgeDetector(clock=clock)
+    detector.install(qapp)
+    marks = install_training_marks(qapp)
+    try:
+        with _training_window(station, tasks, detector, qtbot) as win:
+            yield win
+    finally:
+        # Whatever failed, the application-wide filters leave with this window: the next
+        # test on this worker (a real CCV login, say) must not see CAPACITACIÓN.
+        qapp.removeEventFilter(marks)
+        detector.uninstall(qapp)
+        collector.stop()
 
 
 @contextmanager
