@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 from PySide6.QtWidgets import QAbstractItemView
 from PySide6.QtWidgets import QFrame
-from PySide6.QtWidgets import QHBoxLayout
 from PySide6.QtWidgets import QLabel
 from PySide6.QtWidgets import QTableWidget
 from PySide6.QtWidgets import QVBoxLayout
@@ -61,30 +60,3 @@ def read_only_table(headers: Sequence[str]) -> QTableWidget:
     table.verticalHeader().setVisible(False)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     return table
-
-
-class CaptionedValue(QWidget):
-    """A caption over a value (DISTRITO 07); the value label is styled by its object
-    name."""
-
-    def __init__(self, title: str, value_name: str) -> None:
-        super().__init__()
-        layout = vbox(self, spacing=0)
-        self.caption = caption(title)
-        layout.addWidget(self.caption)
-        self.value = named_label("—", value_name)
-        layout.addWidget(self.value)
-
-
-def captioned_row(fields: Sequence[QWidget], spacing: int) -> QWidget:
-    """``fields`` side by side from the left, ``spacing`` apart, in a widget of their
-    own."""
-    layout = QHBoxLayout()
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.setSpacing(spacing)
-    for field in fields:
-        layout.addWidget(field)
-    layout.addStretch(1)
-    row = QWidget()
-    row.setLayout(layout)
-    return row

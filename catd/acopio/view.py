@@ -45,9 +45,7 @@ from prep.station.acopio import casilla_label
 from prep.station.formatting import eleccion_label
 from prep.station.formatting import local_time
 from qtkit.style import repolish
-from qtkit.widgets import CaptionedValue
 from qtkit.widgets import caption
-from qtkit.widgets import captioned_row
 from qtkit.widgets import card
 from qtkit.widgets import named_label
 from qtkit.widgets import read_only_table
@@ -66,11 +64,16 @@ BIG_POINTS = (48, 40, 34, 28)
 FIELD_SPACING = 32
 
 
-class _BigField(CaptionedValue):
+class _BigField(QWidget):
     """A caption over a big value (DISTRITO 07)."""
 
     def __init__(self, title: str) -> None:
-        super().__init__(title, "bigValue")
+        super().__init__()
+        layout = vbox(self, spacing=0)
+        self.caption = caption(title)
+        layout.addWidget(self.caption)
+        self.value = named_label("—", "bigValue")
+        layout.addWidget(self.value)
 
     def width_at(self, points: int) -> int:
         """The width this field needs with its value at ``points``."""
@@ -96,11 +99,17 @@ class ActaPanel(QFrame):
         body.setSpacing(10)
         self.eleccion = named_label("", "actaEleccion", wrap=True)
         body.addWidget(self.eleccion)
+        fields = QHBoxLayout()
+        fields.setContentsMargins(0, 0, 0, 0)
+        fields.setSpacing(FIELD_SPACING)
         self.distrito = _BigField(self.tr("Distrito"))
         self.seccion = _BigField(self.tr("Sección"))
         self.casilla = _BigField(self.tr("Casilla"))
-        self.fields = captioned_row((self.distrito, self.seccion, self.casilla),
-                                    FIELD_SPACING)
+        for field in (self.distrito, self.seccion, self.casilla):
+            fields.addWidget(field)
+        fields.addStretch(1)
+        self.fields = QWidget()
+        self.fields.setLayout(fields)
         # The values shrink to the panel (E01C01 at 48 pt does not fit 1024 px), so the
         # panel never asks the window for more width than it has.
         self.fields.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)

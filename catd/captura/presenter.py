@@ -328,26 +328,18 @@ class WorkPresenter(QObject):
         return decode_image(self.queue.image(item))  # a worker: read and decode
 
     def _did_decode(self, item: WorkItem, image: QImage | None) -> None:
-        error = "" if image is not None else self._undisplayable_message()
+        error = "" if image is not None else self.tr(
+            "La imagen de esta acta no se puede mostrar (el archivo está dañado o no es "
+            "una imagen). Márquela como imagen ilegible con F2 para que se vuelva a "
+            "digitalizar.")
         self._store_decoded(item, _Decoded(image, error))
 
     def _did_fail_to_decode(self, item: WorkItem, error: BaseException) -> None:
         # The detail is for support (the log); the operator reads what to do.
         log.warning("image of %s unreadable", item.clave_acta, exc_info=error)
-        self._store_decoded(item, _Decoded(None, self._unreadable_message()))
-
-    def _undisplayable_message(self) -> str:
-        """What the operator reads when the acta's image is not an image it can show."""
-        return self.tr(
-            "La imagen de esta acta no se puede mostrar (el archivo está dañado o no es "
-            "una imagen). Márquela como imagen ilegible con F2 para que se vuelva a "
-            "digitalizar.")
-
-    def _unreadable_message(self) -> str:
-        """What the operator reads when the station could not read the image at all."""
-        return self.tr(
+        self._store_decoded(item, _Decoded(None, self.tr(
             "No se pudo leer la imagen de esta acta en la estación. Márquela como imagen "
-            "ilegible con F2 y avise a soporte técnico.")
+            "ilegible con F2 y avise a soporte técnico.")))
 
     def _store_decoded(self, item: WorkItem, decoded: _Decoded) -> None:
         self._decoding.discard(item.lease_id)

@@ -9,17 +9,23 @@ and a short reason (the central opens a correction round: the acta is captured a
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from PySide6.QtGui import QImage
+
 from catd.captura.presenter import WorkPresenter
+from catd.captura.presenter import _Decoded
 from prep.records import MAX_COTEJO_MOTIVO
 from prep.station.captura import FieldSpec
 from prep.station.captura import valor_text
 from prep.station.formatting import count
 from prep.station.work import WorkItem
 from prep.values import parse_valor
+
+log = logging.getLogger("catd.cotejo")
 
 MOTIVOS_COTEJO: tuple[str, ...] = (
     "El acta en papel dice otra cantidad",
@@ -110,10 +116,15 @@ class CotejoPresenter(WorkPresenter):
     # A cotejo is made against the paper acta: an image that cannot be shown does not
     # stop it, and there is no «imagen ilegible» here.
 
-    def _undisplayable_message(self) -> str:
-        return self.tr("La imagen de esta acta no se puede mostrar. Coteje con el acta en "
-                       "papel y avise a soporte técnico.")
+    def _did_decode(self, item: WorkItem, image: QImage | None) -> None:
+        error = "" if image is not None else self.tr(
+            "La imagen de esta acta no se puede mostrar. Coteje con el acta en papel y "
+            "avise a soporte técnico.")
+        self._store_decoded(item, _Decoded(image, error))
 
-    def _unreadable_message(self) -> str:
-        return self.tr("No se pudo leer la imagen de esta acta en la estación. Coteje con el "
-                       "acta en papel y avise a soporte técnico.")
+    def _did_fail_to_decode(self, item: WorkItem, error: BaseException) -> None:
+        # The detail is for support (the log); the operator reads what to do.
+        log.warning("image of %s unreadable", item.clave_acta, exc_info=error)
+        self._store_decoded(item, _Decoded(None, self.tr(
+            "No se pudo leer la imagen de esta acta en la estación. Coteje con el acta en "
+            "papel y avise a soporte técnico.")))

@@ -24,13 +24,22 @@ from prep.station.formatting import eleccion_label
 from prep.station.formatting import local_time
 from qtkit.style import repolish
 from qtkit.style import set_tone
-from qtkit.widgets import CaptionedValue
 from qtkit.widgets import caption
-from qtkit.widgets import captioned_row
 from qtkit.widgets import named_label
 from qtkit.widgets import vbox
 
 _MARKS = {True: ("✓", Tone.OK), False: ("✗", Tone.ERROR), None: ("–", Tone.IDLE)}
+
+
+class _Field(QWidget):
+    """A caption over a big value (SECCIÓN 0123)."""
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        layout = vbox(self, spacing=0)
+        layout.addWidget(caption(title))
+        self.value = named_label("—", "digiValue")
+        layout.addWidget(self.value)
 
 
 class AssociatePanel(QFrame):
@@ -103,10 +112,16 @@ class DetailPanel(QFrame):
         body = vbox(content, (14, 0, 14, 0), 7)
         self.eleccion = named_label("", "digiEleccion")
         body.addWidget(self.eleccion)
-        self.distrito = CaptionedValue(self.tr("Distrito"), "digiValue")
-        self.seccion = CaptionedValue(self.tr("Sección"), "digiValue")
-        self.casilla = CaptionedValue(self.tr("Casilla"), "digiValue")
-        self.fields = captioned_row((self.distrito, self.seccion, self.casilla), 28)
+        fields = QHBoxLayout()
+        fields.setSpacing(28)
+        self.distrito = _Field(self.tr("Distrito"))
+        self.seccion = _Field(self.tr("Sección"))
+        self.casilla = _Field(self.tr("Casilla"))
+        for field in (self.distrito, self.seccion, self.casilla):
+            fields.addWidget(field)
+        fields.addStretch(1)
+        self.fields = QWidget()
+        self.fields.setLayout(fields)
         body.addWidget(self.fields)
         self.clave = named_label("", "digiClave")
         self.clave.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
