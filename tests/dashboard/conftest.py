@@ -29,6 +29,8 @@ import psycopg
 import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 
 from central.config import DataDir
@@ -143,6 +145,19 @@ async def _stage(node: CentralNode, catalog: Catalog, catd1: WorkStation,
     desks = list(zip((catd1, *catd1_capture), capturistas, strict=True))
     await _capture(desks, by_clave, limit=len(d1), mistaken=capturistas[1])
 
+
+
+@pytest.fixture(autouse=True)
+def no_window_outlives_its_test(qapp: QApplication) -> Iterator[None]:
+    """Every top-level widget a dashboard test leaves (pytest-qt closes its windows but
+    does not delete them) is deleted when the test ends. Two closed dashboard windows
+    kept alive crashed a later module's ``app.setStyleSheet`` on the same worker
+    (a segmentation fault while it re-polished them)."""
+    yield
+    for widget in QApplication.topLevelWidgets():
+        widget.close()
+        widget.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 @pytest.fixture(scope="package")
 def scenario(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
