@@ -81,6 +81,7 @@ from prep.crypto import SigningKey
 from prep.durable import fsync_dir as _fsync_dir
 from prep.durable import write_synced as _write_synced
 from prep.filehash import sha256_file
+from prep.plugins import optional_module
 from prep.rules import DEFAULT_RULES
 from prep.rules import RuleSet
 
@@ -129,11 +130,8 @@ def image_name(sha256: str, media_type: str) -> str:
 
 def site_module() -> SiteFiles | None:
     """``prep.corte.site.iter_site_files`` if the public site is installed."""
-    try:
-        module = importlib.import_module("prep.corte.site")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("prep.corte.site", "prep.corte"):
-            raise
+    module = optional_module("prep.corte.site")
+    if module is None:
         return None
     site_files: SiteFiles = module.iter_site_files
     return site_files
