@@ -32,6 +32,7 @@ from central.db.models import CorteRow
 from central.publication import feed
 from central.publication import historial
 from central.publication import ventana
+from central.publication.memo import CorteMemo
 from central.publication.package import DIFERENCIAS
 from central.publication.package import CorteError
 from central.publication.package import Publicado
@@ -63,6 +64,9 @@ class CorteSettings:
     blobs: Path | None  # None: no images (benchmarks)
     rules: RuleSet = DEFAULT_RULES
     sitio: bool = True
+    #: What a running central keeps between its cortes (None: read and render every
+    #: acta, as a corte in a process of its own does).
+    memo: CorteMemo | None = None
 
 
 @dataclass(frozen=True)
@@ -123,9 +127,13 @@ def make_corte(engine: Engine, key: SigningKey, settings: CorteSettings, *, moti
             return _make(engine, key, settings, motivo, actor, ultimo_corte, started,
                          peticion, fuera)
         except PublicacionRechazada:
-            raise  # audited as a refusal, not as a failure
+            raise  # audited as a refusal, not as a failure (nothing was read)
         except (CorteError, SnapshotError, OSError, SQLAlchemyError) as exc:
+            _forget(settings)
             _failed(engine, actor, motivo, str(exc))
+            raise
+        except BaseException:
+            _forget(settings)
             raise
         finally:
             if collecting:
@@ -133,6 +141,12 @@ def make_corte(engine: Engine, key: SigningKey, settings: CorteSettings, *, moti
             lock.execute(select(func.pg_advisory_unlock(*CORTE_LOCK)))
     finally:
         lock.close()
+
+
+def _forget(settings: CorteSettings) -> None:
+    """After a failed corte the next one reads and renders everything again."""
+    if settings.memo is not None:
+        settings.memo.clear()
 
 
 def _take_lock(lock: Connection, wait: timedelta, engine: Engine, actor: str,
@@ -167,7 +181,8 @@ def _make(engine: Engine, key: SigningKey, settings: CorteSettings, motivo: str,
     snapshot_seconds = time.perf_counter() - snapshot_started
     publicado = publish(settings.publicacion, snap, key, blobs=settings.blobs,
                         anterior=anterior, rules=settings.rules, ultimo_corte=ultimo_corte,
-                        sitio=settings.sitio, taken=frozenset(recorded))
+                        sitio=settings.sitio, taken=frozenset(recorded),
+                        memo=None if settings.memo is None else settings.memo.render)
     esperadas = sum(r.esperadas for r in publicado.resumenes)
     capturadas = sum(r.capturadas for r in publicado.resumenes)
     contabilizadas = sum(r.contabilizadas for r in publicado.resumenes)

@@ -67,6 +67,7 @@ from prep.corte.historial import encabezado_csv
 from prep.corte.historial import eventos_de
 from prep.corte.historial import lineas_csv
 from prep.corte.leeme import leeme_text
+from prep.corte.memo import RenderMemo
 from prep.corte.package import LEEME
 from prep.corte.package import MANIFEST
 from prep.corte.package import build_corte_files
@@ -139,14 +140,17 @@ def site_module() -> SiteFiles | None:
 
 def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path | None,
             anterior: Path | None, rules: RuleSet = DEFAULT_RULES, ultimo_corte: bool = False,
-            sitio: bool = True, taken: frozenset[str] = frozenset()) -> Publicado:
+            sitio: bool = True, taken: frozenset[str] = frozenset(),
+            memo: RenderMemo | None = None) -> Publicado:
     """Write the corte of ``snap`` under ``publicacion`` and point ``latest`` at it.
 
     ``blobs`` is the central's blob store (images are hard-linked or copied from it,
     each new one re-hashed first); ``None`` publishes no images (benchmarks).
     ``anterior`` is the previous corte's directory, for ``diferencias.json``.
     ``sitio`` requires the public site module and adds its files. ``taken``: names
-    already used by recorded cortes (even if their directory is gone).
+    already used by recorded cortes (even if their directory is gone). ``memo``: the
+    per-acta renders of this process's previous cortes, reused where the snapshot's
+    objects are the same (:mod:`prep.corte.memo`); the bytes are the same without it.
     """
     site_files = site_module() if sitio else None
     if sitio and site_files is None:

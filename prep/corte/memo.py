@@ -1,0 +1,35 @@
+"""What one process keeps between its cortes so that the next renders only the actas
+that changed (issues 28–30: a corte every few minutes over half a million actas).
+
+A corte's per-acta output (its CSV row, HISTORIAL lines, site rows) is a pure function
+of the acta's state, its history, the catalog and the rules. The snapshot of a running
+central reuses the very objects of the previous corte for every acta that did not
+change (:mod:`central.publication.snapshot`), so a render kept here is reused when the
+objects it was made from are the same objects (``is``), and made again otherwise.
+Every store is emptied when anything the renders depend on as a whole changes
+(catalog, rules, the SIMULACRO flag, …: the store's *context*).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RenderMemo:
+    """Named stores of per-acta renders, each valid for one context."""
+
+    def __init__(self) -> None:
+        self._stores: dict[str, tuple[Any, dict[Any, Any]]] = {}
+
+    def store(self, name: str, context: Any) -> dict[Any, Any]:
+        """The store ``name``, emptied first if it was filled under another
+        ``context`` (compared with ``==``; hold objects, not ids, in it)."""
+        held = self._stores.get(name)
+        if held is None or held[0] != context:
+            held = (context, {})
+            self._stores[name] = held
+        return held[1]
+
+    def clear(self) -> None:
+        """Forget every render (a corte failed: the next one makes everything)."""
+        self._stores.clear()
