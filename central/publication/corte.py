@@ -81,6 +81,8 @@ class CorteHecho:
     actas_capturadas: int
     actas_contabilizadas: int
     fuera: int
+    #: Actas read again since this process's previous corte (None: all were read).
+    releidas: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"corte": self.publicado.name, "directorio": str(self.publicado.path),
@@ -92,7 +94,8 @@ class CorteHecho:
                 "archivos": self.publicado.files, "segundos": round(self.seconds, 3),
                 "segundos_por_fase": {"snapshot": round(self.snapshot_seconds, 3),
                                       **self.publicado.seconds},
-                "diferencias": dict(self.publicado.diferencias)}
+                "diferencias": dict(self.publicado.diferencias),
+                "actas_releidas": self.releidas}
 
 
 def make_corte(engine: Engine, key: SigningKey, settings: CorteSettings, *, motivo: str,
@@ -177,7 +180,7 @@ def _make(engine: Engine, key: SigningKey, settings: CorteSettings, motivo: str,
                     anterior.name, settings.publicacion)
         anterior = None
     snapshot_started = time.perf_counter()
-    snap = read_snapshot(engine)
+    snap = read_snapshot(engine, settings.memo)
     snapshot_seconds = time.perf_counter() - snapshot_started
     publicado = publish(settings.publicacion, snap, key, blobs=settings.blobs,
                         anterior=anterior, rules=settings.rules, ultimo_corte=ultimo_corte,
@@ -215,7 +218,7 @@ def _make(engine: Engine, key: SigningKey, settings: CorteSettings, motivo: str,
     feed.publicar_indice(settings.publicacion, key)  # issue 30: what difusores follow
     log.info("corte %s publicado en %.2f s", publicado.name, seconds)
     return CorteHecho(publicado, corte_id, seconds, snapshot_seconds, esperadas, capturadas,
-                      contabilizadas, fuera)
+                      contabilizadas, fuera, snap.releidas)
 
 
 def _corregidas(publicado: Publicado) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ station's site, ``01``–``33``) or ``CCV``.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from collections.abc import Iterable
 from collections.abc import Mapping
 from datetime import datetime
@@ -55,7 +56,7 @@ _SITIOS = """
     LEFT JOIN stations AS n ON n.id = s.sin_acta_station
     WHERE s.en_catalogo
       AND (s.validada_record IS NOT NULL OR s.estado = 'sin_acta')
-      AND (a.sitio IS NOT NULL OR n.sitio IS NOT NULL)
+      AND (a.sitio IS NOT NULL OR n.sitio IS NOT NULL){solo}
 """
 # An image is named by its position among the acta's images (how the captures below
 # name theirs too): a small number instead of a record UUID per image and capture.
@@ -66,7 +67,7 @@ _IMAGENES = """
     JOIN acta_states AS s ON s.clave_acta = i.clave_acta
     LEFT JOIN stations AS st ON st.id = i.station
     WHERE s.en_catalogo
-      AND (s.validada_record IS NOT NULL OR s.estado = 'sin_acta')
+      AND (s.validada_record IS NOT NULL OR s.estado = 'sin_acta'){solo}
     ORDER BY i.clave_acta, i.position
 """
 _CAPTURAS = """
@@ -78,7 +79,7 @@ _CAPTURAS = """
                                AND ci.clave_acta = c.clave_acta
     LEFT JOIN stations AS st ON st.id = c.station
     WHERE s.en_catalogo
-      AND (s.validada_record IS NOT NULL OR s.estado = 'sin_acta')
+      AND (s.validada_record IS NOT NULL OR s.estado = 'sin_acta'){solo}
     ORDER BY c.clave_acta, c.position
 """
 # Every cotejo the fold accepted (revision 0021): confirmations (no round) and the ones
@@ -92,7 +93,7 @@ _COTEJOS = """
     LEFT JOIN stations AS st ON st.id = r.station
     WHERE s.en_catalogo
       AND (s.validada_record IS NOT NULL OR s.estado = 'sin_acta')
-      AND s.cotejos <> '[]'
+      AND s.cotejos <> '[]'{solo}
     ORDER BY s.clave_acta, r.received_at
 """
 # Few rows (one per corte), each with its actas as one text: half a million actas read
@@ -102,11 +103,21 @@ _PUBLICADA_EN = """
     FROM actas_publicadas AS p JOIN cortes AS c ON c.id = p.corte_id
     GROUP BY c.id
 """
-#: The queries :func:`leer` reads, in its order (run ahead by the snapshot's
-#: :class:`~central.publication.prefetch.Prefetch`).
-CONSULTAS: tuple[tuple[str, str], ...] = (
-    ("sitios", _SITIOS), ("imagenes", _IMAGENES), ("capturas", _CAPTURAS),
-    ("cotejos", _COTEJOS), ("publicada_en", _PUBLICADA_EN))
+#: Only the actas a corte reads again (the ones that changed since the previous corte
+#: of a running central, :mod:`central.publication.memo`), given as ``claves``.
+SOLO = " AND s.clave_acta = ANY(%(claves)s)"
+
+
+def consultas(solo: str = "") -> tuple[tuple[str, str], ...]:
+    """The queries :func:`leer` reads, in its order (run ahead by the snapshot's
+    :class:`~central.publication.prefetch.Prefetch`): of every acta, or with
+    :data:`SOLO` only of the actas given as the ``claves`` parameter."""
+    return (("sitios", _SITIOS.format(solo=solo)), ("imagenes", _IMAGENES.format(solo=solo)),
+            ("capturas", _CAPTURAS.format(solo=solo)),
+            ("cotejos", _COTEJOS.format(solo=solo)), ("publicada_en", _PUBLICADA_EN))
+
+
+CONSULTAS = consultas()
 _REGISTRAR = text("""
     INSERT INTO actas_publicadas (clave_acta, corte_id)
     SELECT unnest(CAST(:claves AS varchar[])), :corte_id
@@ -115,17 +126,23 @@ _REGISTRAR = text("""
 
 
 def leer(filas: Prefetch, estado: Mapping[str, ActaEnCorte],
-         verificadas: frozenset[str]) -> Historial:
+         verificadas: frozenset[str], claves: Collection[str] | None = None,
+         previas: Mapping[str, Trayectoria] | None = None) -> Historial:
     """The history of the actas ``estado`` publishes with data, read from ``filas``
-    (:data:`CONSULTAS`, run in the snapshot's transaction)."""
+    (:func:`consultas`, run in the snapshot's transaction).
+
+    ``claves``: read only these actas' history (``consultas(SOLO)``); every other acta
+    keeps its trajectory in ``previas`` (the previous corte's, the very same objects)."""
     # Half a million actas hold a few million of these values: each distinct text (a
     # CATD, an origin, a medium, an image's SHA-256 that the acta's state already holds)
     # is kept once, and the rows are fetched in batches (iterating a cursor row by row
     # costs more than building the rows).
     texto: dict[Any, Any] = {SIN_CENTRO: SIN_CENTRO, None: SIN_CENTRO}
-    for est in estado.values():
-        if est.sha256 is not None:
-            texto[est.sha256] = est.sha256
+    leidas = list(estado) if claves is None else [c for c in claves if c in estado]
+    for clave in leidas:
+        sha = estado[clave].sha256
+        if sha is not None:
+            texto[sha] = sha
     una = texto.setdefault
     sitios: dict[str, tuple[str, str]] = {}
     for clave, acopio, sin_acta in filas.rows("sitios"):
@@ -147,12 +164,17 @@ def leer(filas: Prefetch, estado: Mapping[str, ActaEnCorte],
         cotejos.setdefault(clave, []).append(
             CotejoH(at, una(sitio, sitio), bool(coincide), received, ronda))
     publicada_en: dict[str, tuple[str, datetime]] = {}
-    for directorio, corte_at, claves in filas.rows("publicada_en"):
+    for directorio, corte_at, publicadas in filas.rows("publicada_en"):
         cuando = (directorio, corte_at)
-        publicada_en.update(dict.fromkeys(claves.split(","), cuando))
+        publicada_en.update(dict.fromkeys(publicadas.split(","), cuando))
     actas: dict[str, Trayectoria] = {}
+    if claves is not None and previas is not None:
+        actas.update(previas)
+        for clave in claves:
+            actas.pop(clave, None)
     vacia = ()
-    for clave, est in estado.items():
+    for clave in leidas:
+        est = estado[clave]
         if not est.publicada:
             continue
         acopio, sin_acta = sitios.get(clave, (SIN_CENTRO, SIN_CENTRO))

@@ -15,6 +15,7 @@ import contextlib
 import threading
 from collections.abc import Generator
 from collections.abc import Iterator
+from collections.abc import Mapping
 from collections.abc import Sequence
 from contextlib import closing
 from itertools import islice
@@ -35,16 +36,18 @@ _END = object()  # the last batch of one query has been handed over
 
 
 class Prefetch:
-    """Run ``queries`` (name, SQL) in order on ``raw`` (inside its open transaction),
-    in a background thread; read them, in the same order, with :meth:`batches` or
-    :meth:`rows`. Use as a context manager: leaving it stops the thread, and the
-    connection is free again (for further statements of the same transaction)."""
+    """Run ``queries`` (name, SQL; ``params`` bound to each, by name) in order on ``raw``
+    (inside its open transaction), in a background thread; read them, in the same
+    order, with :meth:`batches` or :meth:`rows`. Use as a context manager: leaving it
+    stops the thread, and the connection is free again (for further statements of the
+    same transaction)."""
 
     def __init__(self, raw: psycopg.Connection[Any], queries: Sequence[tuple[str, str]],
-                 batch: int) -> None:
+                 batch: int, params: Mapping[str, Any] | None = None) -> None:
         self._raw = raw
         self._queries = tuple(queries)
         self._batch = batch
+        self._params = params  # bound to every query (named placeholders)
         self._queue: Queue[Any] = Queue(maxsize=AHEAD)
         self._stop = threading.Event()
         self._next = 0  # index of the query the reader is to read next
@@ -70,7 +73,8 @@ class Prefetch:
                     # Streamed in chunks: the server sends on while this thread makes
                     # rows of what arrived (socket buffers bound how far it gets ahead).
                     stream = cast(Generator[Any, None, None],
-                                  cur.stream(query, binary=True, size=_CHUNK))
+                                  cur.stream(query, self._params, binary=True,
+                                             size=_CHUNK))
                     with closing(stream):  # an early stop ends the query at once
                         while not self._stop.is_set() and (
                                 rows := list(islice(stream, self._batch))):

@@ -49,6 +49,7 @@ from central.publication import ventana as publicacion
 from central.publication.corte import PROGRAMADO
 from central.publication.corte import CorteSettings
 from central.publication.corte import make_corte
+from central.publication.memo import CorteMemo
 from central.publication.package import CorteError
 from central.publication.snapshot import SnapshotError
 from central.publication.ventana import Peticion
@@ -195,8 +196,9 @@ def parse_inicio(text: str, now: datetime | None = None) -> datetime:
 
 def settings_from_args(args: argparse.Namespace, data_dir: DataDir) -> CorteSettings:
     rules = RuleSet.from_toml(args.reglas) if args.reglas else DEFAULT_RULES
+    # serve's cortes read and render only what changed since the previous one
     return CorteSettings(args.publicacion or data_dir.root / "publicacion", data_dir.blobs,
-                         rules)
+                         rules, memo=CorteMemo())
 
 
 #: Held (a session advisory lock) by the one ``serve`` node that makes the scheduled

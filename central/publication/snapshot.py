@@ -50,6 +50,7 @@ from central import catalog_store
 from central.difusores import oficiales
 from central.publication import historial as historial_db
 from central.publication import salud_catd as salud_db
+from central.publication.memo import CorteMemo
 from central.publication.prefetch import Prefetch
 from prep.catalog import Catalog
 from prep.corte.historial import Historial
@@ -102,6 +103,9 @@ class Snapshot:
     salud: LecturaCatd | None = None
     #: The official difusores (name, URL) for DIFUSORES.csv (issue 30); none: no file.
     difusores: tuple[tuple[str, str], ...] = ()
+    #: How many actas were read again since the previous snapshot of a running central
+    #: (central.publication.memo); None: every acta was read.
+    releidas: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +156,41 @@ _FUERA = """
 """
 # Whether this is a drill's central (revision 0012): its cortes say SIMULACRO.
 _SIMULACRO = "SELECT simulacro FROM installation WHERE id = 1"
+
+# --- reading only what changed (a running central's cortes, central.publication.memo) --
+#
+# The snapshot's own instant: its oldest transaction still running (xid8, as bigint),
+# the newest it can see (xmax), and the last audit event it sees.
+_INSTANTE = """
+    SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint,
+           pg_snapshot_xmax(pg_current_snapshot())::text::bigint,
+           coalesce((SELECT max(id) FROM audit_log), 0)
+"""
+# The actas with a row written by a transaction the previous snapshot may not have seen:
+# every transaction from its xmin on (rows are stamped with a 32-bit xid; its distance
+# below this snapshot's xmax says how recent it is). The acta's state, images and
+# captures are every row a corte reads of it; the records and stations they join are
+# never rewritten (a station's sitio is compared apart, _SITIOS_ESTACIONES).
+_CAMBIADAS = """
+    SELECT clave_acta FROM acta_states
+    WHERE ((%(xmax)s - xmin::text::bigint) & 4294967295) <= %(distancia)s
+    UNION
+    SELECT clave_acta FROM acta_images
+    WHERE ((%(xmax)s - xmin::text::bigint) & 4294967295) <= %(distancia)s
+    UNION
+    SELECT clave_acta FROM acta_captures
+    WHERE ((%(xmax)s - xmin::text::bigint) & 4294967295) <= %(distancia)s
+"""
+# rebuild-state and a catalog load delete rows (central.pipeline.rebuild): an acta whose
+# rows were deleted leaves no recent row behind, so after one everything is read again.
+# Audit events are appended under one lock, in id order (central.audit.emit).
+_REESCRITAS = """
+    SELECT EXISTS (SELECT 1 FROM audit_log
+                   WHERE id > %(auditoria)s AND event = 'acta_states_rebuilt')
+"""
+_SITIOS_ESTACIONES = "SELECT id::text, sitio FROM stations"
+#: Past this share of the actas changed, reading everything is as fast.
+_PARTE_MAXIMA = 0.25
 
 _MARCAS: dict[str, Valor] = {m.value: m for m in Marca}
 _CANON: dict[object, Valor] = {n: n for n in range(MAX_VALOR + 1)}
@@ -207,8 +246,24 @@ def _validada(clave: str, acopio: datetime | None, captura: Captura,  # noqa: PL
     return acta
 
 
-def read_snapshot(engine: Engine) -> Snapshot:
-    """Read the corte's data in one REPEATABLE READ, read-only transaction."""
+@dataclass(frozen=True)
+class Previo:
+    """What a running central keeps of its previous snapshot (``CorteMemo.previo``)."""
+
+    snapshot: Snapshot
+    xmin: int  # its transaction's oldest running transaction (xid8)
+    auditoria: int  # the last audit event it saw
+    sitios: Mapping[str, str | None]  # station id → sitio, as it saw them
+
+
+def read_snapshot(engine: Engine, memo: CorteMemo | None = None) -> Snapshot:
+    """Read the corte's data in one REPEATABLE READ, read-only transaction.
+
+    With ``memo`` (a running central's, :mod:`central.publication.memo`) only the actas
+    whose rows changed since the previous snapshot are read again; every other acta keeps
+    the previous snapshot's objects (which lets the corte reuse their renders). The
+    result equals a whole read's (tests/central/test_snapshot_memo.py). The new snapshot
+    becomes the memo's previous one."""
     snapshot = engine.execution_options(isolation_level="REPEATABLE READ",
                                         postgresql_readonly=True)
     with snapshot.connect() as conn, conn.begin():
@@ -236,14 +291,43 @@ def read_snapshot(engine: Engine) -> Snapshot:
                                     "administrador de la base de datos debe restaurarla "
                                     "(docs/simulacro.md)")
             simulacro = bool(modo[0])
+            cur.execute(_INSTANTE)
+            instante = cur.fetchone()
+            assert instante is not None
+            xmin, xmax, auditoria = (int(v) for v in instante)
+            cur.execute(_SITIOS_ESTACIONES)
+            sitios = dict(cur.fetchall())
+            previo = memo.previo if memo is not None else None
+            cambiadas = None if not isinstance(previo, Previo) else _cambiadas(
+                cur, previo, version, catalog, xmax, sitios)
         estado: dict[str, ActaEnCorte] = {}
         imagenes: dict[str, Imagen] = {}
         verificadas: set[str] = set()
         corregidas: dict[str, Correccion] = {}
-        with Prefetch(raw, [("estados", _STATES), *historial_db.CONSULTAS], BATCH) as filas:
+        if cambiadas is None:
+            if memo is not None:  # no render of the old objects can be reused: drop them
+                memo.clear()     # before reading the new ones (not both in memory)
+            consultas, params, previas = [("estados", _STATES), *historial_db.CONSULTAS], None, None
+        else:
+            assert isinstance(previo, Previo)
+            antes = previo.snapshot
+            estado.update(antes.estado)
+            imagenes.update(antes.imagenes)
+            verificadas.update(antes.verificadas)
+            corregidas.update(antes.corregidas)
+            for clave in cambiadas:
+                estado.pop(clave, None)
+                imagenes.pop(clave, None)
+                verificadas.discard(clave)
+                corregidas.pop(clave, None)
+            consultas = [("estados", _STATES + historial_db.SOLO),
+                         *historial_db.consultas(historial_db.SOLO)]
+            params, previas = {"claves": cambiadas}, antes.historial.actas
+        with Prefetch(raw, consultas, BATCH, params) as filas:
             for rows in filas.batches("estados"):
                 _estado(catalog, rows, estado, imagenes, verificadas, corregidas)
-            historial = historial_db.leer(filas, estado, frozenset(verificadas))
+            historial = historial_db.leer(filas, estado, frozenset(verificadas), cambiadas,
+                                          previas)
         with raw.cursor() as cur:  # still the snapshot's transaction
             salud = salud_db.leer(cur, estado)
             difusores = oficiales(cur)
@@ -253,8 +337,35 @@ def read_snapshot(engine: Engine) -> Snapshot:
     fuera = tuple(FueraDeCatalogo(str(codigo), str(eleccion) if eleccion in codigos else "",
                                   at)
                   for codigo, eleccion, at in fuera_rows if at is not None)
-    return Snapshot(corte, version, catalog, estado, fuera, imagenes, simulacro,
-                    frozenset(verificadas), corregidas, historial, salud, difusores)
+    snap = Snapshot(corte, version, catalog, estado, fuera, imagenes, simulacro,
+                    frozenset(verificadas), corregidas, historial, salud, difusores,
+                    None if cambiadas is None else len(cambiadas))
+    if memo is not None:
+        memo.previo = Previo(snap, xmin, auditoria, sitios)
+    return snap
+
+
+def _cambiadas(cur: Any, previo: Previo, version: int, catalog: Catalog, xmax: int,
+               sitios: Mapping[str, str | None]) -> list[str] | None:
+    """The actas to read again since ``previo`` (None: read every acta): another catalog,
+    a station whose sitio changed, a rebuild since, or too many changes."""
+    antes = previo.snapshot
+    if antes.catalog_version != version or antes.catalog is not catalog:
+        return None
+    if any(sitios.get(estacion, sitio) != sitio for estacion, sitio in previo.sitios.items()):
+        return None
+    distancia = xmax - previo.xmin
+    if not 0 <= distancia < 2**31:  # a 32-bit xid says nothing that far
+        return None
+    cur.execute(_REESCRITAS, {"auditoria": previo.auditoria})
+    reescritas = cur.fetchone()
+    if reescritas is None or reescritas[0]:
+        return None
+    cur.execute(_CAMBIADAS, {"xmax": xmax, "distancia": distancia})
+    cambiadas = [str(r[0]) for r in cur]
+    if len(cambiadas) > _PARTE_MAXIMA * len(catalog.actas_por_clave):
+        return None
+    return cambiadas
 
 
 def _estado(catalog: Catalog, rows: list[Any], estado: dict[str, ActaEnCorte],
