@@ -160,9 +160,10 @@ def test_each_snapshot_reads_only_what_changed_and_equals_a_whole_read(
     snap = lector.leer()
     assert snap.releidas == 3  # the cotejada, the corrected and the new acta
     assert snap.estado[primera.clave].cotejada
-    assert snap.estado[segunda.clave].captura is not None
-    assert dict(zip(segunda.layout.campos, snap.estado[segunda.clave].captura.valores,
-                    strict=True))[campo] == papel[campo]
+    corregida = snap.estado[segunda.clave].captura
+    assert corregida is not None
+    assert dict(zip(segunda.layout.campos, corregida.valores, strict=True))[campo] == \
+        papel[campo]
     assert segunda.clave in snap.corregidas
 
     # rebuild-state rewrites (deletes and writes again) what differs: read everything.
