@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Collection
 from collections.abc import Iterable
 from datetime import UTC
 from datetime import datetime
@@ -59,6 +60,15 @@ _CON_CAPTURA = """
       AND (s.validada_record IS NOT NULL
            OR EXISTS (SELECT 1 FROM acta_captures AS c WHERE c.clave_acta = s.clave_acta))
 """
+# The same two facts, of the actas a running central's corte reads again only.
+_DE_CAMBIADAS = """
+    SELECT s.clave_acta,
+           EXISTS (SELECT 1 FROM acta_images AS i WHERE i.clave_acta = s.clave_acta),
+           s.validada_record IS NOT NULL
+           OR EXISTS (SELECT 1 FROM acta_captures AS c WHERE c.clave_acta = s.clave_acta)
+    FROM acta_states AS s
+    WHERE s.en_catalogo AND s.clave_acta = ANY(%(claves)s)
+"""
 _EN_LINEA = """
     SELECT DISTINCT st.sitio
     FROM stations AS st LEFT JOIN station_health AS h ON h.station = st.id
@@ -68,20 +78,35 @@ _EN_LINEA = """
 _OCULTOS = "SELECT sitio FROM catd_estado_oculto"
 
 
-def leer(cur: psycopg.Cursor[Any], conocidas: Iterable[str] = ()) -> LecturaCatd:
+def leer(cur: psycopg.Cursor[Any], conocidas: Iterable[str] = (),
+         previa: LecturaCatd | None = None,
+         cambiadas: Collection[str] | None = None) -> LecturaCatd:
     """Read with ``cur`` inside the snapshot's transaction (``now()`` is the corte).
     ``conocidas``: CLAVE_ACTA strings already in memory (the snapshot's), reused rather
-    than held twice (half a million actas per set nationally)."""
+    than held twice (half a million actas per set nationally). With ``previa`` and
+    ``cambiadas`` (a running central's corte, :mod:`central.publication.memo`), only
+    the actas ``cambiadas`` are read again; the others keep what ``previa`` said."""
     cur.execute(_ASIGNADOS)
     asignados = {int(d): int(c) for d, c in cur}
-    mismas = {clave: clave for clave in conocidas}
     claves: list[frozenset[str]] = []
-    for sql in (_DIGITALIZADAS, _CON_CAPTURA):
-        cur.execute(sql)
-        row = cur.fetchone()
-        texto = row[0] if row is not None else None
-        claves.append(frozenset(mismas.get(clave) or clave for clave in texto.split(","))
-                      if texto else frozenset())
+    if previa is not None and cambiadas is not None:
+        digitalizadas = set(previa.digitalizadas).difference(cambiadas)
+        con_captura = set(previa.con_captura).difference(cambiadas)
+        cur.execute(_DE_CAMBIADAS, {"claves": list(cambiadas)})
+        for clave, imagen, captura in cur:
+            if imagen:
+                digitalizadas.add(clave)
+            if captura:
+                con_captura.add(clave)
+        claves = [frozenset(digitalizadas), frozenset(con_captura)]
+    else:
+        mismas = {clave: clave for clave in conocidas}
+        for sql in (_DIGITALIZADAS, _CON_CAPTURA):
+            cur.execute(sql)
+            row = cur.fetchone()
+            texto = row[0] if row is not None else None
+            claves.append(frozenset(mismas.get(clave) or clave for clave in texto.split(","))
+                          if texto else frozenset())
     cur.execute(_EN_LINEA, (EN_LINEA_MINUTOS,))
     en_linea = frozenset(str(r[0]) for r in cur)
     cur.execute(_OCULTOS)

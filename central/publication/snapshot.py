@@ -329,7 +329,8 @@ def read_snapshot(engine: Engine, memo: CorteMemo | None = None) -> Snapshot:
             historial = historial_db.leer(filas, estado, frozenset(verificadas), cambiadas,
                                           previas)
         with raw.cursor() as cur:  # still the snapshot's transaction
-            salud = salud_db.leer(cur, estado)
+            salud = salud_db.leer(cur, estado, None if previo is None or cambiadas is None
+                                  else previo.snapshot.salud, cambiadas)
             difusores = oficiales(cur)
     # An election code the catalog does not hold names no election: published as not
     # identified («No se sabe»), in every election's file (prep.corte.summary.tabulate).
