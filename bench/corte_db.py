@@ -1,17 +1,43 @@
-"""Benchmark: a corte from PostgreSQL to a finished directory, against raw COPY.
+"""Benchmark: cortes from PostgreSQL to a finished directory, cold and on election
+night's steady state, against raw COPY.
 
 Fills an embedded PostgreSQL (pgserver) with the generated catalog (``--scale``; above 1
 the scale-1 CDMX-like catalog is repeated with other casilla numbers until it holds
 ``scale`` times as many casillas: 12.9 ≈ the national 510,000 actas) and realistic
 validated states (the drill's simulation: every category, verifications, sin acta,
-pending actas, fuera de catálogo), written set-based with COPY. Then, in a fresh child
-process (so its peak RSS is the corte's, not the filling's), with the catalog already
-parsed as a running central has it:
+pending actas, fuera de catálogo), written set-based with COPY. ``--delta`` (default
+0.02: 2 % of the actas, about what a national PREP receives in 5–10 minutes at its
+peak) of the actas are kept apart (tests/harness/corte_data.py, ``plan_delta``): most
+are validated actas the fill leaves only received, the rest published actas that change
+(a new image, a cotejo confirming the data, a correction round that validated new
+values); their rows, made by the pipeline's own fold, wait in a schema of their own.
+Then, in a fresh child process (so its peak RSS is the cortes', not the filling's),
+with the catalog already parsed as a running central has it, and one
+``CorteSettings.memo`` kept across its cortes as ``prep central serve`` keeps it:
 
-- ``seconds``: one whole corte (``make_corte``: lock, REPEATABLE READ snapshot, rules,
-  CSVs, LEEME, zip, site if installed, diff, manifest, signature, fsynced atomic
-  publication, ``cortes`` row and audit event); images excluded;
+- ``seconds``: (a) the first, cold corte (``make_corte``: lock, REPEATABLE READ
+  snapshot, rules, CSVs, LEEME, zip, site if installed, diff, manifest, signature,
+  fsynced atomic publication, ``cortes`` row and audit event); images excluded;
+- ``delta_apply_seconds``: (b) the delta moved into the central's tables, in one
+  transaction (SQL only: the child holds none of it);
+- ``seconds_steady``: (c) the next corte, after the delta, with the memo of (a): what
+  election night does every few minutes;
+- ``seconds_warm``: (d) the same corte again, nothing changed since (c);
+- ``seconds_warm_sin_sitio``: a corte without the public site and without memo;
 - ``copy_seconds``: ``COPY (the snapshot's rows) TO STDOUT`` of the same rows, raw.
+
+Each of (a), (c), (d) reports wall ``seconds*``, ``cpu_seconds*``, ``phases_*`` and
+its own peak RSS ``peak_rss_mb*`` (the peak is reset before each corte: Linux
+``clear_refs``; what the memo keeps between cortes counts in the later ones).
+``rss_mb_between`` is the child's resident size after (a), while it waits for the
+next corte. ``delta_actas`` and ``delta`` say what the delta held; ``diferencias_steady``
+what corte (c) found changed.
+
+Changed from before the delta (for comparing with older results): ``seconds_warm`` and
+``phases_warm`` were the second corte right after the first; now they are (d), after a
+steady corte and with a memo. ``peak_rss_mb_three_cortes`` is gone (each corte has its
+own peak now; ``peak_rss_mb_max`` is the largest). ``copy_*`` read the rows after the
+delta. ``--delta 0`` keeps nothing apart ((c) is then a corte on unchanged data too).
 
 Prints one JSON line. Targets (issue 7): scale 1 (≈40,000 actas) ``seconds`` ≤ 2;
 scale 12.9 ``seconds`` ≤ 20 with ``peak_rss_mb`` ≤ 1,500; issue 30 asks ≤ 10 s and
@@ -33,6 +59,7 @@ import time
 from dataclasses import replace
 from datetime import time as dtime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -41,12 +68,15 @@ from prep.catalog import Catalog
 from prep.catalog import generate_catalog
 from prep.sintetico.capturas import simulate
 from tests.harness.corte_data import day_after
+from tests.harness.corte_data import plan_delta
 from tests.harness.corte_data import prepare_database
+from tests.harness.corte_data import stage_delta
 from tests.harness.corte_data import write_states
 from tests.harness.postgres import embedded_server
 from tests.harness.postgres import temporary_database
 
 REPEAT_OFFSET = 7  # casilla numbers of each repetition: id + 7·k (every id stays ≤ 99)
+DELTA = 0.02  # share of the actas a delta changes (a peak's 5–10 minutes, nationally)
 
 
 def scaled_catalog(seed: int, scale: float) -> Catalog:
@@ -78,6 +108,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=2027)
+    parser.add_argument("--delta", type=float, default=DELTA,
+                        help="share of the actas changed between the first corte and the "
+                             "steady one (default %(default)s)")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -91,7 +124,9 @@ def main() -> None:
         prepare_database(dsn, catalog)
         corte = day_after(catalog, dtime(8, 0))
         sim = simulate(catalog, args.seed, corte, pendientes=0.02)
-        write_states(dsn, catalog, sim)
+        plan = plan_delta(catalog, sim, args.delta, args.seed)
+        write_states(dsn, catalog, sim, delta=plan)
+        stage_delta(dsn, catalog, sim, plan, corte)
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE")
         actas, casillas = catalog.total_actas, len(catalog.casillas)
@@ -105,7 +140,8 @@ def main() -> None:
         result = json.loads(done.stdout.strip().splitlines()[-1])
     print(json.dumps({
         "benchmark": "corte_db", "scale": args.scale, "actas": actas, "casillas": casillas,
-        **result, "fill_seconds": round(fill_seconds, 1),
+        "delta_actas": plan.actas, "delta": plan.to_json(), **result,
+        "fill_seconds": round(fill_seconds, 1),
         "targets": {"seconds": 2 if args.scale <= 1 else 20, "peak_rss_mb": 1500},
         **({"targets_issue_30": {"seconds": 10, "peak_rss_mb": 1000}} if args.scale > 1
            else {}),
@@ -118,12 +154,15 @@ def _child(dsn: str, publicacion: Path) -> None:
     from central import catalog_store
     from central.db import make_engine
     from central.publication.corte import A_PEDIDO
+    from central.publication.corte import CorteHecho
     from central.publication.corte import CorteSettings
     from central.publication.corte import make_corte
+    from central.publication.memo import CorteMemo
     from central.publication.package import site_module
     from central.publication.snapshot import _FUERA
     from central.publication.snapshot import _STATES
     from prep.crypto import SigningKey
+    from tests.harness.corte_data import apply_delta
 
     engine = make_engine(dsn)
     started = time.perf_counter()
@@ -131,18 +170,28 @@ def _child(dsn: str, publicacion: Path) -> None:
         catalog_store.current(session)  # what a running central keeps in memory
     catalog_seconds = time.perf_counter() - started
     sitio = site_module() is not None
-    settings = CorteSettings(publicacion, blobs=None, sitio=sitio)
-    started, cpu = time.perf_counter(), _cpu_seconds()
-    hecho = make_corte(engine, SigningKey.generate(), settings, motivo=A_PEDIDO,
-                       actor="bench")
-    seconds, cpu_seconds = time.perf_counter() - started, _cpu_seconds() - cpu
-    peak_first = _peak_rss_mb()
-    # Steady state: a running central has its catalog's indexes built after a first
-    # corte; and the same corte without the public site.
-    cpu = _cpu_seconds()
-    warm = make_corte(engine, SigningKey.generate(), settings, motivo=A_PEDIDO, actor="bench")
-    cpu_warm = _cpu_seconds() - cpu
-    bare = make_corte(engine, SigningKey.generate(), replace(settings, sitio=False),
+    settings = CorteSettings(publicacion, blobs=None, sitio=sitio, memo=CorteMemo())
+
+    def corte(settings: CorteSettings) -> tuple[CorteHecho, dict[str, Any]]:
+        """One corte, and its seconds, CPU seconds, phases and own peak RSS."""
+        _reset_peak_rss()
+        started, cpu = time.perf_counter(), _cpu_seconds()
+        hecho = make_corte(engine, SigningKey.generate(), settings, motivo=A_PEDIDO,
+                           actor="bench")
+        seconds, cpu_seconds = time.perf_counter() - started, _cpu_seconds() - cpu
+        return hecho, {"seconds": round(seconds, 3), "cpu_seconds": round(cpu_seconds, 3),
+                       "peak_rss_mb": round(_peak_rss_mb()),
+                       "phases": {"snapshot": round(hecho.snapshot_seconds, 3),
+                                  **hecho.publicado.seconds}}
+
+    hecho, cold = corte(settings)  # (a)
+    between = _rss_mb()
+    started = time.perf_counter()
+    apply_delta(dsn)  # (b)
+    delta_seconds = time.perf_counter() - started
+    steady_hecho, steady = corte(settings)  # (c)
+    _, warm = corte(settings)  # (d)
+    bare = make_corte(engine, SigningKey.generate(), replace(settings, sitio=False, memo=None),
                       motivo=A_PEDIDO, actor="bench")
     engine.dispose()
     copy_bytes = 0
@@ -154,17 +203,24 @@ def _child(dsn: str, publicacion: Path) -> None:
                     copy_bytes += len(block)
     copy_seconds = time.perf_counter() - started
     size = sum(p.stat().st_size for p in hecho.publicado.path.rglob("*") if p.is_file())
+    diferencias = {k: sum(int(e.get(k, 0)) for e in steady_hecho.publicado.diferencias.values())
+                   for k in ("agregadas", "modificadas", "retiradas")}
     print(json.dumps({
-        "seconds": round(seconds, 3), "cpu_seconds": round(cpu_seconds, 3),
-        "peak_rss_mb": round(peak_first),
-        "peak_rss_mb_three_cortes": round(_peak_rss_mb()),
+        "seconds": cold["seconds"], "cpu_seconds": cold["cpu_seconds"],
+        "peak_rss_mb": cold["peak_rss_mb"], "rss_mb_between": round(between),
         "copy_seconds": round(copy_seconds, 3), "copy_mb": round(copy_bytes / 2**20, 1),
         "actas_con_datos": hecho.actas_capturadas, "sitio": sitio,
         "corte_mb": round(size / 2**20, 1), "files": hecho.publicado.files,
         "catalog_load_seconds": round(catalog_seconds, 3),
-        "phases_first": {"snapshot": round(hecho.snapshot_seconds, 3), **hecho.publicado.seconds},
-        "seconds_warm": round(warm.seconds, 3), "cpu_seconds_warm": round(cpu_warm, 3),
-        "phases_warm": {"snapshot": round(warm.snapshot_seconds, 3), **warm.publicado.seconds},
+        "phases_first": cold["phases"],
+        "delta_apply_seconds": round(delta_seconds, 3),
+        "seconds_steady": steady["seconds"], "cpu_seconds_steady": steady["cpu_seconds"],
+        "peak_rss_mb_steady": steady["peak_rss_mb"], "phases_steady": steady["phases"],
+        "actas_con_datos_steady": steady_hecho.actas_capturadas,
+        "diferencias_steady": diferencias,
+        "seconds_warm": warm["seconds"], "cpu_seconds_warm": warm["cpu_seconds"],
+        "peak_rss_mb_warm": warm["peak_rss_mb"], "phases_warm": warm["phases"],
+        "peak_rss_mb_max": max(r["peak_rss_mb"] for r in (cold, steady, warm)),
         "seconds_warm_sin_sitio": round(bare.seconds, 3)}))
 
 
@@ -172,6 +228,21 @@ def _cpu_seconds() -> float:
     """This process's CPU time (user + system), all its threads."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def _reset_peak_rss() -> None:
+    """Start this process's peak RSS (VmHWM) again from its current size."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def _peak_rss_mb() -> float:

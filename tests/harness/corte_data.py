@@ -7,16 +7,28 @@ pending actas, fuera de catálogo) and are written the way the pipeline stores t
 ``acta_states`` with the validated values and the image they were captured on,
 ``acta_images``, the captures of verified actas in ``acta_captures``, and
 ``fuera_de_catalogo``. Everything goes through COPY, so half a million actas load in
-seconds. :func:`expected_estado` is what a corte must publish for them.
+seconds.
+
+A *delta* (:func:`plan_delta`) is what reaches the central between two cortes of the
+night: actas validated meanwhile (held back by :func:`write_states`, which leaves them
+*acopiada*) and a few already published actas changed (a new image, a cotejo that
+confirms the data, a correction round that validated new values).
+:func:`stage_delta` makes its rows with the real fold (:func:`central.pipeline.state.fold`
+over the stored states, :func:`central.pipeline.store.lock_actas`, written with the
+store's own row shapes) and COPYs them into the schema ``corte_delta``, apart;
+:func:`apply_delta` moves them into the central's tables in one transaction, as ingest
+would have.
 """
 
 from __future__ import annotations
 
 import hashlib
+import random
 import tempfile
 import uuid
 from collections.abc import Iterable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import replace
 from datetime import UTC
@@ -24,14 +36,33 @@ from datetime import datetime
 from datetime import time
 from datetime import timedelta
 from pathlib import Path
+from typing import cast
 
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
+from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from central import catalog_store
 from central.db import make_engine
 from central.db import upgrade
+from central.db.models import Station
+from central.db.models import StoredBatch
+from central.db.models import StoredRecord
+from central.pipeline.state import ActaState
+from central.pipeline.state import RecordEvent
+from central.pipeline.state import fold
+from central.pipeline.store import CAPTURES
+from central.pipeline.store import IMAGES
+from central.pipeline.store import STATES
+from central.pipeline.store import capture_row
+from central.pipeline.store import catalog_lookup
+from central.pipeline.store import image_row
+from central.pipeline.store import lock_actas
+from central.pipeline.store import state_row
+from prep.canonical import canonical_bytes
 from prep.catalog import Casilla
 from prep.catalog import Catalog
 from prep.catalog import write_catalog
@@ -42,9 +73,14 @@ from prep.corte.historial import ImagenH
 from prep.corte.historial import Trayectoria
 from prep.corte.model import ActaEnCorte
 from prep.corte.model import FueraDeCatalogo
+from prep.corte.model import Origen
 from prep.paquete import codigo_traslado
+from prep.records import Kind
+from prep.records import Record
 from prep.rules import CausaSinActa
 from prep.sintetico.capturas import Simulacion
+from prep.values import MAX_VALOR
+from prep.values import Captura
 
 STATION = "catd-01-pruebas"
 OPERATOR = "op-01-pruebas"
@@ -104,9 +140,12 @@ class Written:
 
 
 def write_states(dsn: str, catalog: Catalog, sim: Simulacion,
-                 blobs: Path | None = None) -> Written:
+                 blobs: Path | None = None, delta: PlanDelta | None = None) -> Written:
     """Seed every catalog acta and write the simulated states; with ``blobs``, also put
-    each image in the blob store directory (``ab/cdef…``)."""
+    each image in the blob store directory (``ab/cdef…``). The actas ``delta`` holds
+    back (:attr:`PlanDelta.nuevas`) are written as only received (*acopiada*): their
+    images and captures come with the delta (:func:`stage_delta`)."""
+    retenidas = frozenset() if delta is None else delta.nuevas
     actas = catalog.actas_por_clave
     estado: dict[str, ActaEnCorte] = {}
     states: list[dict[str, object]] = []
@@ -119,6 +158,8 @@ def write_states(dsn: str, catalog: Catalog, sim: Simulacion,
                                   "eleccion": acta.eleccion.codigo, "estado": "esperada",
                                   "ronda": 0}
         if est is not None:
+            if clave in retenidas:
+                est = ActaEnCorte(clave, acopio=est.acopio)
             est = _fill(row, images, captures, est, blobs, acta.casilla)
             estado[clave] = est
         states.append(row)
@@ -220,3 +261,300 @@ def historial_simulado(estado: Mapping[str, ActaEnCorte], catd: str = "01") -> H
                                      est.fecha_verificacion))
         actas[clave] = Trayectoria(catd, catd, (imagen,), tuple(capturas))
     return Historial(actas, {}, frozenset(verificadas))
+
+
+# --- the delta: what reaches the central between two cortes ----------------------------
+
+#: Shares of a delta's actas that are already published actas changed (the rest are
+#: newly validated actas): a new image, a cotejo that confirms the data, a correction.
+DELTA_CAMBIOS = {"imagenes": 0.05, "cotejadas": 0.08, "corregidas": 0.02}
+DELTA_SCHEMA = "corte_delta"  # where stage_delta keeps the rows until apply_delta
+CCV_STATION = "ccv-01-pruebas"
+CCV_OPERATOR = "op-ccv-pruebas"
+VERIFICADOR = "op-ver-pruebas"
+MOTIVO_CORRECCION = "El valor capturado no coincide con el acta en papel"
+PASO = timedelta(seconds=20)  # between one acta's successive records in a delta
+STATIONS = cast(Table, Station.__table__)
+BATCHES = cast(Table, StoredBatch.__table__)
+RECORDS = cast(Table, StoredRecord.__table__)
+_JSONB = {t.name: frozenset(c.name for c in t.columns if isinstance(c.type, JSONB))
+          for t in (STATES, IMAGES, CAPTURES, RECORDS)}
+
+
+@dataclass(frozen=True)
+class PlanDelta:
+    """Which actas a delta touches (disjoint sets of CLAVE_ACTA)."""
+
+    #: Validated in the simulation; held back by :func:`write_states` (written only
+    #: *acopiada*), validated by the delta: an image, two captures (three differing ones
+    #: and a verificador's decision for the simulation's verified actas).
+    nuevas: frozenset[str]
+    #: Published: one more image (the CATD scan of an acta published from its PREP
+    #: Casilla photo; otherwise a CATD re-scan replacing the image); the data stays.
+    imagenes: frozenset[str]
+    #: Published: a cotejo confirms the data (COTEJADA becomes 1).
+    cotejadas: frozenset[str]
+    #: Published: a cotejo found one field different; two new blind captures validate the
+    #: corrected value (diferencias.json «modificadas» with its «correccion»).
+    corregidas: frozenset[str]
+
+    @property
+    def claves(self) -> frozenset[str]:
+        return self.nuevas | self.imagenes | self.cotejadas | self.corregidas
+
+    @property
+    def actas(self) -> int:
+        return len(self.claves)
+
+    def to_json(self) -> dict[str, int]:
+        return {"nuevas": len(self.nuevas), "imagenes": len(self.imagenes),
+                "cotejadas": len(self.cotejadas), "corregidas": len(self.corregidas)}
+
+
+def plan_delta(catalog: Catalog, sim: Simulacion, share: float, seed: int = 0) -> PlanDelta:
+    """``share`` of ``catalog``'s actas to change between two cortes: mostly newly
+    validated ones, :data:`DELTA_CAMBIOS` of them published actas that change (at least
+    one of each kind when any). Only actas the simulation validated are chosen; the
+    changed ones among those validated without a verificador."""
+    total = round(share * catalog.total_actas)
+    if total <= 0:
+        return PlanDelta(frozenset(), frozenset(), frozenset(), frozenset())
+    rng = random.Random(f"corte-delta:{seed}")
+    orden = sorted(c for c, e in sim.estado.items() if e.captura is not None)
+    rng.shuffle(orden)
+    cuantas = {k: max(1, round(total * p)) for k, p in DELTA_CAMBIOS.items()}
+    nuevas = orden[:max(0, total - sum(cuantas.values()))]
+    verificada = {c for c in orden if sim.estado[c].fecha_verificacion is not None}
+    if nuevas and not verificada & set(nuevas):  # at least one verification, if any
+        nuevas[-1] = next((c for c in orden[len(nuevas):] if c in verificada), nuevas[-1])
+    tomadas = set(nuevas)
+    resto = [c for c in orden if c not in tomadas and c not in verificada]
+    partes: dict[str, frozenset[str]] = {}
+    for kind, n in cuantas.items():
+        partes[kind], resto = frozenset(resto[:n]), resto[n:]
+    return PlanDelta(frozenset(nuevas), **partes)
+
+
+def write_delta(dsn: str, catalog: Catalog, sim: Simulacion, plan: PlanDelta,
+                desde: datetime, hasta: datetime | None = None,
+                blobs: Path | None = None) -> dict[str, ActaEnCorte]:
+    """:func:`stage_delta` then :func:`apply_delta`; what the next corte must publish
+    for the delta's actas."""
+    esperado = stage_delta(dsn, catalog, sim, plan, desde, hasta, blobs)
+    apply_delta(dsn)
+    return esperado
+
+
+def stage_delta(dsn: str, catalog: Catalog, sim: Simulacion, plan: PlanDelta,
+                desde: datetime, hasta: datetime | None = None,
+                blobs: Path | None = None) -> dict[str, ActaEnCorte]:
+    """Make the delta's records (times between ``desde`` and ``hasta``, five minutes
+    later by default), fold them over the stored states of their actas with the
+    pipeline's own fold and COPY the resulting rows into :data:`DELTA_SCHEMA` (nothing
+    the corte reads changes yet). Returns what a corte after :func:`apply_delta` must
+    publish for those actas. Raises ``ValueError`` if the fold refuses any record."""
+    hasta = hasta or desde + timedelta(minutes=5)
+    lookup = catalog_lookup(catalog)
+    claves = sorted(plan.claves)
+    engine = make_engine(dsn, pool_size=1)
+    try:
+        with Session(engine) as session, session.begin():
+            antes = lock_actas(session, claves, lookup)  # all exist: nothing inserted
+    finally:
+        engine.dispose()
+    rng = random.Random(f"corte-delta:{desde.isoformat()}")
+    margen = max(1.0, (hasta - desde - 6 * PASO).total_seconds())
+    events: list[RecordEvent] = []
+    esperado: dict[str, ActaEnCorte] = {}
+    for clave in claves:
+        acta = catalog.actas_por_clave[clave]
+        est = sim.estado[clave]
+        start = desde + timedelta(seconds=rng.uniform(1.0, margen))
+        if clave in plan.nuevas:
+            esperado[clave] = _nueva(events, est, acta.casilla, start, blobs)
+        else:
+            esperado[clave] = _cambio(events, plan, antes[clave], est, acta.casilla, start,
+                                      blobs)
+    folded = fold(events, lookup, antes)
+    if folded.notes:
+        raise ValueError(f"the fold refused {len(folded.notes)} delta records: "
+                         f"{folded.notes[:3]}")
+    states, images, captures = [], [], []
+    for clave in claves:
+        old, new = antes[clave], folded.actas[clave]
+        if new == old:
+            raise ValueError(f"{clave}: the delta does not change it")
+        states.append(state_row(new))
+        known = {i.record for i in old.imagenes}
+        images += [image_row(clave, n, i) for n, i in enumerate(new.imagenes, 1)
+                   if i.record not in known]
+        contributed = {c.record for c in old.contribuciones}
+        captures += [capture_row(clave, n, c) for n, c in enumerate(new.contribuciones, 1)
+                     if c.record not in contributed]
+    stations, batches, records = _cotejo_records(
+        [e for e in events if e.kind is Kind.COTEJO], desde, hasta)
+    with psycopg.connect(dsn) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+            sql.Identifier(DELTA_SCHEMA)))
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(DELTA_SCHEMA)))
+        for table, rows in ((STATIONS, stations), (BATCHES, batches), (RECORDS, records),
+                            (STATES, states), (IMAGES, images), (CAPTURES, captures)):
+            conn.execute(sql.SQL("CREATE TABLE {} (LIKE {})").format(
+                sql.Identifier(DELTA_SCHEMA, table.name), sql.Identifier(table.name)))
+            columns = tuple(c.name for c in table.columns)
+            jsonb = _JSONB.get(table.name, frozenset())
+            _copy(conn, f"{DELTA_SCHEMA}.{table.name}", columns,
+                  ({k: Jsonb(v) if k in jsonb and v is not None else v
+                    for k, v in row.items()} for row in rows))
+    return esperado
+
+
+# Into the central's tables, in the order their foreign keys want; one transaction.
+_APPLY_ORDER = (STATIONS, BATCHES, RECORDS, IMAGES, CAPTURES)
+
+
+def apply_delta(dsn: str) -> int:
+    """Move the rows :func:`stage_delta` kept apart into the central's tables, in one
+    transaction (a corte sees all of the delta or none of it); how many actas changed.
+    Once per database: the staged records cannot be inserted twice."""
+    with psycopg.connect(dsn) as conn:
+        for table in _APPLY_ORDER:
+            columns = sql.SQL(", ").join(sql.Identifier(c.name) for c in table.columns)
+            conn.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
+                sql.Identifier(table.name), columns, columns,
+                sql.Identifier(DELTA_SCHEMA, table.name)))
+        names = [c.name for c in STATES.columns if c.name != "clave_acta"]
+        changed = conn.execute(sql.SQL(
+            "UPDATE acta_states AS s SET ({}) = ({}) FROM {} AS d "
+            "WHERE s.clave_acta = d.clave_acta").format(
+                sql.SQL(", ").join(sql.Identifier(n) for n in names),
+                sql.SQL(", ").join(sql.Identifier("d", n) for n in names),
+                sql.Identifier(DELTA_SCHEMA, STATES.name))).rowcount
+    return changed
+
+
+def _event(events: list[RecordEvent], kind: Kind, at: datetime, body: dict[str, object],
+           station: str = STATION, operator: str = OPERATOR,
+           replaces: str | None = None) -> RecordEvent:
+    """A record as ingest stores it (arrived the instant it was made), appended."""
+    event = RecordEvent(str(uuid.uuid4()), station, operator, kind, at, at, body, replaces)
+    events.append(event)
+    return event
+
+
+def _image(events: list[RecordEvent], clave: str, version: int, at: datetime,
+           origen: str, digitalizacion: str, blobs: Path | None,
+           replaces: str | None = None) -> str:
+    data = image_bytes(clave, version)
+    sha = hashlib.sha256(data).hexdigest()
+    if blobs is not None:
+        path = blobs / sha[:2] / sha[2:]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    _event(events, Kind.IMAGEN, at, {
+        "clave_acta": clave, "sha256": sha, "bytes": len(data), "media_type": "image/png",
+        "origen": origen, "digitalizacion": digitalizacion}, replaces=replaces)
+    return sha
+
+
+def _captures(events: list[RecordEvent], clave: str, sha: str,
+              valores: Sequence[Mapping[str, int | str]], operators: Sequence[str],
+              at: datetime) -> RecordEvent:
+    """Blind captures of ``sha``, one per ``PASO`` after ``at``; the last one."""
+    last = None
+    for n, (values, operator) in enumerate(zip(valores, operators, strict=True), 1):
+        last = _event(events, Kind.CAPTURA, at + n * PASO, {
+            "clave_acta": clave, "valores": dict(values), "imagen_sha256": sha,
+            "lease": str(uuid.uuid4())}, operator=operator)
+    assert last is not None
+    return last
+
+
+def _otro(valores: Mapping[str, int | str], k: int) -> dict[str, int | str]:
+    """``valores`` with its first field read differently (``k`` = 1, 2…: distinct)."""
+    out = dict(valores)
+    campo = next(iter(out))
+    valor = out[campo]
+    out[campo] = (valor + k) % (MAX_VALOR + 1) if isinstance(valor, int) else k
+    return out
+
+
+def _nueva(events: list[RecordEvent], est: ActaEnCorte, casilla: Casilla, start: datetime,
+           blobs: Path | None) -> ActaEnCorte:
+    """An acta received before and validated in the delta: digitized, captured twice
+    (three differing captures and a verification when the simulation verified it)."""
+    assert est.captura is not None and est.origen and est.digitalizacion
+    clave = est.clave
+    sha = _image(events, clave, 1, start, est.origen.value, est.digitalizacion.value, blobs)
+    valores = est.captura.to_json()
+    verificada = est.fecha_verificacion is not None
+    capturas = [valores, _otro(valores, 1), _otro(valores, 2)] if verificada \
+        else [valores, valores]
+    last = _captures(events, clave, sha, capturas,
+                     [f"{OPERATOR}-{n}" for n in range(1, len(capturas) + 1)], start)
+    validada = last.received_at
+    if verificada:
+        validada = _event(events, Kind.VERIFICACION, last.at + PASO, {
+            "clave_acta": clave, "valores": valores, "imagen_sha256": sha,
+            "lease": str(uuid.uuid4()), "motivo": "Se leyó el acta"},
+            operator=VERIFICADOR).at
+    return replace(est, fecha_captura=last.at, fecha_verificacion=validada, sha256=sha,
+                   traslado=codigo_traslado(casilla, None))
+
+
+def _cambio(events: list[RecordEvent], plan: PlanDelta, acta: ActaState,
+            est: ActaEnCorte, casilla: Casilla, start: datetime,
+            blobs: Path | None) -> ActaEnCorte:
+    """A published acta (validated by two captures) changed by the delta."""
+    clave, v = acta.clave, acta.validacion
+    imagen = acta.imagen(acta.imagen_actual)
+    assert v is not None and imagen is not None and est.captura is not None
+    publicada = replace(est, fecha_captura=v.at, fecha_verificacion=v.received_at,
+                        sha256=imagen.sha256, traslado=codigo_traslado(
+                            casilla, acta.acopio.traslado if acta.acopio else None))
+    if clave in plan.imagenes:
+        movil = v.origen == Origen.CASILLA.value  # the CATD's scan comes after the photo
+        _image(events, clave, 2, start, Origen.CATD.value, "Escáner", blobs,
+               replaces=None if movil else acta.imagen_actual)
+        return publicada
+    if clave in plan.cotejadas:
+        _event(events, Kind.COTEJO, start, {"clave_acta": clave, "coincide": True},
+               station=CCV_STATION, operator=CCV_OPERATOR)
+        return replace(publicada, cotejada=True)
+    publicados = est.captura.to_json()  # in the catalog's order (JSONB keeps its own)
+    assert publicados == v.valores, clave
+    campo = next(iter(publicados))
+    _event(events, Kind.COTEJO, start, {"clave_acta": clave, "coincide": False,
+                                        "campos": [campo], "motivo": MOTIVO_CORRECCION},
+           station=CCV_STATION, operator=CCV_OPERATOR)
+    corregidos = _otro(publicados, 1)
+    last = _captures(events, clave, imagen.sha256, [corregidos, corregidos],
+                     [f"{OPERATOR}-4", f"{OPERATOR}-5"], start)
+    return replace(publicada, captura=Captura.from_json(corregidos), fecha_captura=last.at,
+                   fecha_verificacion=last.received_at)
+
+
+def _cotejo_records(cotejos: list[RecordEvent], desde: datetime, hasta: datetime
+                    ) -> tuple[list[dict[str, object]], ...]:
+    """The CCV station, its batch and its records of ``cotejos``: the corte's history
+    reads a cotejo's time and centre from its record (the other kinds it reads from
+    the acta tables, and the fill writes no records for them)."""
+    if not cotejos:
+        return [], [], []
+    records = [Record(e.id, e.station, n, e.kind, e.operator, e.at, e.body)
+               for n, e in enumerate(cotejos, 1)]
+    body = canonical_bytes([r.to_json() for r in records])
+    batch = hashlib.sha256(body).hexdigest()
+    station = {"id": CCV_STATION, "role": "ccv", "sitio": "CCV",
+               "public_key": hashlib.sha256(CCV_STATION.encode()).digest(),
+               "hostname": "ccv-pruebas", "enabled": True,
+               "enrolled_at": desde - timedelta(days=1), "last_seen_at": None,
+               "last_batch": 1, "last_batch_sha256": batch, "last_seq": len(records),
+               "intake": False}
+    return [station], [
+        {"station": CCV_STATION, "number": 1, "sha256": batch, "body": body,
+         "receipt": b"", "records": len(records), "received_at": hasta}], [
+        {"id": r.id, "station": r.station, "seq": r.seq, "kind": r.kind.value,
+         "operator": r.operator, "at": r.at, "replaces": None, "body": dict(r.body),
+         "sha256": r.sha256, "batch_number": 1, "received_at": e.received_at}
+        for r, e in zip(records, cotejos, strict=True)]
