@@ -18,12 +18,16 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Collection
+from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
+from itertools import compress
+from operator import ne
 from pathlib import Path
 from typing import Any
 
 from central.publication.snapshot import Correccion
+from prep.corte.summary import Fila
 from prep.corte.summary import TablaEleccion
 
 HEADER_LINES = 7
@@ -73,23 +77,50 @@ def diferencias(tablas: Sequence[TablaEleccion], nuevos: Mapping[str, bytes],
     return out
 
 
+def _alineadas(filas: int, new_lines: Sequence[str], old_lines: Sequence[str]
+               ) -> list[int] | None:
+    """The positions of the acta lines that differ, when the previous corte listed the
+    same actas in the same order (the same catalog: every line's key where it was, the
+    fuera-de-catálogo rows after them); ``None`` otherwise. Most lines are the same from
+    one corte to the next: they are compared in one C-level pass, and only the few that
+    differ are read."""
+    if len(new_lines) < filas or len(old_lines) < filas \
+            or any(_key(line) != SIN_DATO for line in old_lines[filas:]) \
+            or (filas and _key(old_lines[filas - 1]) == SIN_DATO):
+        return None
+    distintas = list(compress(range(filas), map(ne, new_lines[:filas], old_lines[:filas])))
+    if any(_key(new_lines[i]) != _key(old_lines[i]) for i in distintas):
+        return None
+    return distintas
+
+
 def _eleccion(tabla: TablaEleccion, new: bytes, old: bytes, verificadas: Collection[str],
               corregidas: Mapping[str, Correccion]) -> dict[str, Any]:
     new_columns, new_lines = csv_lines(new)
     old_columns, old_lines = csv_lines(old)
     previous: dict[str, str] = {}
     fuera_antes = 0
-    for line in old_lines:
-        key = _key(line)
-        if key == SIN_DATO:
-            fuera_antes += 1
-        else:
-            previous[key] = line
+    filas = tabla.filas
+    pares: Iterable[tuple[Fila, str]]
+    distintas = _alineadas(len(filas), new_lines, old_lines) \
+        if new_columns == old_columns and len(new_lines) >= len(filas) else None
+    if distintas is None:  # another catalog: matched by CLAVE_ACTA
+        for line in old_lines:
+            key = _key(line)
+            if key == SIN_DATO:
+                fuera_antes += 1
+            else:
+                previous[key] = line
+        pares = zip(filas, new_lines, strict=False)
+    else:
+        fuera_antes = len(old_lines) - len(filas)
+        previous = {_key(old_lines[i]): old_lines[i] for i in distintas}
+        pares = ((filas[i], new_lines[i]) for i in distintas)
     agregadas: list[str] = []
     modificadas: list[dict[str, Any]] = []
     retiradas: list[dict[str, str]] = []
     acopiadas = 0
-    for fila, line in zip(tabla.filas, new_lines, strict=False):
+    for fila, line in pares:
         key = _key(line)
         before = previous.pop(key, None)
         if before == line:
