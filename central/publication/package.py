@@ -64,10 +64,12 @@ from prep.corte.anexo import TimeFormatter
 from prep.corte.difusores import DIFUSORES
 from prep.corte.difusores import difusores_csv
 from prep.corte.historial import HISTORIAL
+from prep.corte.historial import cuerpos_de
 from prep.corte.historial import encabezado_csv
-from prep.corte.historial import eventos_de
 from prep.corte.historial import lineas_csv
+from prep.corte.historial import lineas_de_cuerpo
 from prep.corte.leeme import leeme_text
+from prep.corte.memo import Mismo
 from prep.corte.memo import RenderMemo
 from prep.corte.package import LEEME
 from prep.corte.package import MANIFEST
@@ -218,7 +220,7 @@ def _publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path 
         zipped = ZipConHistorial(staging.path(zip_name), files, staging.path(HISTORIAL),
                                  snap.corte)
         staging.run(zipped.start, zipped.abort)
-        _historial(staging, snap, tablas, name, rules, historial_sitio, zipped.write)
+        _historial(staging, snap, tablas, name, rules, historial_sitio, zipped.write, memo)
         clock.lap("historial")
         csvs = {n: d for n, d in files.items() if n.endswith(".csv")
                 and not n.endswith("_CANDIDATURAS.csv")
@@ -262,25 +264,38 @@ def _publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path 
 
 
 def _historial(staging: _Staging, snap: Snapshot, tablas: Sequence[TablaEleccion],
-               name: str, rules: RuleSet, sitio: bool, also: Callable[[bytes], None]) -> None:
+               name: str, rules: RuleSet, sitio: bool, also: Callable[[bytes], None],
+               memo: RenderMemo | None = None) -> None:
     """HISTORIAL.csv and, with ``sitio``, the site's history files (one per bloque of
     secciones): each acta's rows are made once, written to both and dropped (a national
     corte has three million of them), one election at a time. ``also``: given each piece
-    of HISTORIAL.csv after it is written (in the writing thread)."""
+    of HISTORIAL.csv after it is written (in the writing thread). ``memo``: each acta's
+    rows of earlier cortes, reused where made from the same objects."""
     fmt = TimeFormatter()
     site = importlib.import_module("prep.corte.site") if sitio else None
+    # Each acta's history is a function of its state, trajectory, publication and
+    # verification (the memo's key, prep.corte.historial.cuerpos_de) and of the rules.
+    store = None if memo is None else memo.store(
+        "historial", (Mismo(snap.catalog), rules))
     with staging.stream(HISTORIAL, also) as write:
         write(encabezado_csv(snap.simulacro).encode("utf-8-sig"))
         for tabla in tablas:
             lineas: list[str] = []
             por_seccion: dict[tuple[int, int], list[str]] = {}
-            for fila, rows in eventos_de(tabla, snap.historial, name, snap.corte, rules, fmt):
+            for fila, hecho in cuerpos_de(tabla, snap.historial, name, snap.corte, rules,
+                                          fmt, store):
                 clave = fila.acta.clave
-                lineas.append(lineas_csv(clave, rows))
-                if site is not None:
+                if isinstance(hecho, str):
+                    lineas.append(lineas_de_cuerpo(clave, hecho))
+                    entrada = None if site is None else site.historial_acta_de_cuerpo(
+                        clave, hecho)
+                else:  # a value CSV or JSON escapes: from the rows, as they escape it
+                    lineas.append(lineas_csv(clave, hecho))
+                    entrada = None if site is None else site.historial_acta(clave, hecho)
+                if entrada is not None:
                     casilla = fila.acta.casilla
                     por_seccion.setdefault((casilla.distrito_id, casilla.seccion), []).append(
-                        site.historial_acta(clave, rows))
+                        entrada)
                 if len(lineas) == _LINEAS:
                     write("".join(lineas).encode("utf-8"))
                     lineas.clear()

@@ -33,3 +33,20 @@ class RenderMemo:
     def clear(self) -> None:
         """Forget every render (a corte failed: the next one makes everything)."""
         self._stores.clear()
+
+
+class Mismo:
+    """A part of a store's context compared by identity: the catalog (a national one is
+    half a million actas; comparing it by value every corte would cost what the memo
+    saves). Holds the object, so its id cannot be reused while the store lives."""
+
+    __slots__ = ("objeto",)
+
+    def __init__(self, objeto: object) -> None:
+        self.objeto = objeto
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mismo) and other.objeto is self.objeto
+
+    def __hash__(self) -> int:
+        return id(self.objeto)

@@ -442,6 +442,12 @@ def historial_acta(clave: str, rows: Iterable[Sequence[str]]) -> str:
     return f'"{clave}":[{",".join(_row_json(r) for r in rows)}]'
 
 
+def historial_acta_de_cuerpo(clave: str, cuerpo: str) -> str:
+    """:func:`historial_acta` of the rows whose :func:`prep.corte.historial.cuerpo` is
+    ``cuerpo`` (no value in it needs escaping, in CSV or JSON)."""
+    return f'"{clave}":[["' + cuerpo.replace(",", '","').replace("\r\n", '"],["') + '"]]'
+
+
 def historial_files(catalog: Catalog, codigo: str,
                     por_seccion: Mapping[tuple[int, int], Sequence[str]],
                     nombre: str | None = None,
