@@ -187,7 +187,9 @@ def _publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path 
     try:
         # Files are written (and dropped) as soon as they are made, so a national corte
         # never holds its CSVs, zip and site in memory at once.
-        tablas = tabular(snap.catalog, snap.estado, snap.fuera, rules, ultimo_corte)
+        # Each acta's row is a function of its state, the catalog and the rules.
+        actas = None if memo is None else memo.store("actas", (Mismo(snap.catalog), rules))
+        tablas = tabular(snap.catalog, snap.estado, snap.fuera, rules, ultimo_corte, actas)
         filas_salud, salud_seconds = None, time.perf_counter()
         if snap.salud is not None:
             filas_salud = filas_catd(snap.catalog, tablas, snap.salud,
@@ -205,7 +207,7 @@ def _publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path 
                                           rules, ultimo_corte, snap.simulacro,
                                           manifiesto=False, tablas=tablas,
                                           hecha=None if sitio_hecho is None
-                                          else sitio_hecho.eleccion)
+                                          else sitio_hecho.eleccion, memo=actas)
         salud = snap.salud is not None
         if snap.difusores:
             files[DIFUSORES] = difusores_csv(snap.difusores, snap.simulacro)

@@ -40,6 +40,7 @@ import orjson
 from prep.catalog.model import Ambito
 from prep.catalog.model import Catalog
 from prep.catalog.model import Eleccion
+from prep.corte.anexo import SEP
 from prep.corte.anexo import TZ
 from prep.corte.anexo import CasillaColumns
 from prep.corte.anexo import TimeFormatter
@@ -47,7 +48,10 @@ from prep.corte.anexo import (
     acta_rows,  # the CSV rows themselves: the site can never show other figures
 )
 from prep.corte.anexo import columns
+from prep.corte.anexo import columns_before
 from prep.corte.anexo import format_corte_time
+from prep.corte.anexo import full_row
+from prep.corte.anexo import key_values
 from prep.corte.difusores import DATOS as DIFUSORES_DATOS
 from prep.corte.difusores import DIFUSORES
 from prep.corte.difusores import RUTA as RUTA_DIFUSORES
@@ -359,13 +363,21 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
     leaves: dict[tuple[int, int, int], Area] = {}
     rows: dict[tuple[int, int], list[str]] = {}
     size = len(votes.index)
-    for fila, csv_row in zip(tabla.filas, acta_rows(catalog, tabla, cache, fmt), strict=True):
+    textos: list[str | tuple[str, ...]] | None = tabla.derived.get("acta_textos")
+    if textos is not None:  # the CSV's rows were made as texts (a corte with a memo)
+        filas = _textos_json(catalog, tabla, textos, imagenes, cache, keep, add_demarcacion)
+    for fila, csv_row in zip(tabla.filas, acta_rows(catalog, tabla, cache, fmt)
+                             if textos is None else filas, strict=True):
         casilla = fila.acta.casilla
         key = (casilla.distrito_id, casilla.demarcacion_id, casilla.seccion)
         area = leaves.get(key)
         if area is None:
             area = leaves[key] = Area([0] * size)
         area.add(fila, votes, eleccion.ambito_id(casilla))
+        if type(csv_row) is str:  # its JSON already
+            rows.setdefault((casilla.distrito_id,
+                             bloque[(casilla.distrito_id, casilla.seccion)]), []).append(csv_row)
+            continue
         row = list(pick(csv_row))
         row[0], row[1] = row[0].strip("'"), row[1].strip("'")  # quotes are for spreadsheets
         if add_demarcacion:
@@ -415,6 +427,54 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
         "demarcaciones": niveles.lista(niveles.demarcaciones, Ambito.DEMARCACION, lambda i: {
             "nombre": catalog.demarcacion_por_id[i].nombre})}, corte=nombre)
     return files
+
+
+def _textos_json(catalog: Catalog, tabla: TablaEleccion,
+                 textos: Sequence[str | tuple[str, ...]],
+                 imagenes: Mapping[str, tuple[str, str]], cache: dict[str, CasillaColumns],
+                 keep: Sequence[int], add_demarcacion: bool) -> Iterator[str | tuple[str, ...]]:
+    """Each acta's row on the site from its text (:func:`prep.corte.anexo.acta_textos`):
+    the JSON :func:`_election_files` makes of its CSV row, when no value needs escaping;
+    the CSV row otherwise."""
+    n = len(columns_before(tabla.eleccion))  # the key columns, TIPO_ACTA the last
+    width = len(columns(tabla.eleccion))
+    claves = [i for i in keep if i < n]
+    # The layout this takes: both claves first and TIPO_ACTA last of the key columns
+    # shown, then every column after them.
+    directo = claves[:2] == [0, 1] and claves[-1:] == [n - 1] \
+        and list(keep[len(claves):]) == list(range(n, width))
+    ubicacion = itemgetter(*claves[2:-1]) if len(claves) > 3 else None
+    # casilla → (CLAVE_CASILLA, its shown columns between CLAVE_ACTA and TIPO_ACTA, each
+    # after '","'), or None when one needs escaping
+    partes: dict[str, tuple[str, str] | None] = {}
+    for fila, texto in zip(tabla.filas, textos, strict=True):
+        acta = fila.acta
+        if directo and ubicacion is not None and isinstance(texto, str) \
+                and _PLAIN_TEXTO.fullmatch(texto):
+            casilla = acta.casilla
+            if casilla.clave in partes:
+                parte = partes[casilla.clave]
+            else:
+                key = key_values(catalog, tabla, fila, cache)
+                valores = [key[0].strip("'"), *ubicacion(key)]
+                parte = partes[casilla.clave] = (
+                    valores[0], "".join(f'","{v}' for v in valores[1:])) \
+                    if _PLAIN_JSON.fullmatch("".join(valores)) else None
+            clave = f"'{acta.clave}'".strip("'")
+            fin = (*((str(casilla.demarcacion_id),) if add_demarcacion else ()),
+                   _imagen(fila, imagenes))
+            if parte is not None and _PLAIN_JSON.fullmatch(
+                    "".join((clave, acta.tipo_acta, *fin))):
+                yield (f'["{parte[0]}","{clave}{parte[1]}","{acta.tipo_acta}",'
+                       f'"{texto.replace(SEP, _COMA_JSON)}","{_COMA_JSON.join(fin)}"]')
+                continue
+        yield full_row(catalog, tabla, fila, texto, cache)
+
+
+#: Text of an acta row's values (joined by :data:`prep.corte.anexo.SEP`) that goes
+#: between JSON quotes as is.
+_PLAIN_TEXTO = re.compile(r'[^"\\\x00-\x1e]*')
+_COMA_JSON = '","'
 
 
 def _historial_files(catalog: Catalog, tabla: TablaEleccion,

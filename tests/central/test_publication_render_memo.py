@@ -18,12 +18,14 @@ from central.publication.package import publish
 from central.publication.snapshot import Imagen
 from central.publication.snapshot import Snapshot
 from prep.catalog import generate_catalog
+from prep.corte import anexo
 from prep.corte import historial as historial_mod
 from prep.corte.historial import CotejoH
 from prep.corte.historial import Historial
 from prep.corte.memo import RenderMemo
 from prep.corte.model import ActaEnCorte
 from prep.corte.package import corte_dirname
+from prep.corte.summary import Fila
 from prep.crypto import SigningKey
 from prep.rules import DEFAULT_RULES
 from prep.rules import CausaSinActa
@@ -107,18 +109,36 @@ def renders(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     yield hechas
 
 
+@pytest.fixture
+def filas(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The actas whose CSV row was made (not taken from the memo)."""
+    hechas: list[str] = []
+    row = anexo._row
+
+    def contadas(catalog: object, eleccion: object, fila: Fila, *args: object) -> object:
+        hechas.append(fila.acta.clave)
+        return row(catalog, eleccion, fila, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(anexo, "_row", contadas)
+    yield hechas
+
+
 def test_the_same_snapshot_twice_gives_the_same_bytes_and_renders_nothing_again(
-        primero: tuple[Snapshot, Path], tmp_path: Path, renders: list[str]) -> None:
+        primero: tuple[Snapshot, Path], tmp_path: Path, renders: list[str],
+        filas: list[str]) -> None:
     snap, blobs = primero
     publicar = Publicador(tmp_path, blobs)
     sin = publicar(snap, memo=False)
     renders.clear()
+    filas.clear()
     _same(publicar(snap, memo=True), sin)
     publicadas = sum(1 for e in snap.estado.values() if e.publicada)
     assert len(renders) == publicadas > 0
+    assert len(filas) == snap.catalog.total_actas
     renders.clear()
+    filas.clear()
     _same(publicar(snap, memo=True), sin)
-    assert renders == []  # everything came from the memo, to the same bytes
+    assert renders == filas == []  # everything came from the memo, to the same bytes
 
 
 def _cambiado(snap: Snapshot, blobs: Path) -> tuple[Snapshot, set[str]]:
@@ -131,7 +151,7 @@ def _cambiado(snap: Snapshot, blobs: Path) -> tuple[Snapshot, set[str]]:
     actas = dict(snap.historial.actas)
     validadas = sorted(c for c, e in estado.items() if e.captura is not None)
     pendientes = sorted(c for c, e in estado.items() if not e.publicada)
-    assert len(validadas) > 10 and pendientes
+    assert len(validadas) > 10 and len(pendientes) > 1
     cambiadas: set[str] = set()
     # New times of the same values (CSV row and the history's VALIDACION).
     clave = validadas[0]
@@ -175,6 +195,9 @@ def _cambiado(snap: Snapshot, blobs: Path) -> tuple[Snapshot, set[str]]:
     estado[clave] = ActaEnCorte(clave, acopio=snap.corte - timedelta(hours=1),
                                 causa_sin_acta=CausaSinActa.PAQUETE_NO_ENTREGADO)
     cambiadas.add(clave)
+    # An acopio no longer known (its row back to no data at all).
+    del estado[pendientes[1]]
+    cambiadas.add(pendientes[1])
     siguiente = snap.corte + timedelta(minutes=5)
     anterior = (corte_dirname(snap.corte), snap.corte)
     publicada_en = {c: anterior for c, e in snap.estado.items() if e.publicada}
@@ -184,17 +207,32 @@ def _cambiado(snap: Snapshot, blobs: Path) -> tuple[Snapshot, set[str]]:
 
 
 def test_changed_actas_are_rendered_again_and_the_rest_reused(
-        primero: tuple[Snapshot, Path], tmp_path: Path, renders: list[str]) -> None:
+        primero: tuple[Snapshot, Path], tmp_path: Path, renders: list[str],
+        filas: list[str]) -> None:
     snap, blobs = primero
     publicar = Publicador(tmp_path, blobs)
     publicar(snap, memo=True)
     segundo, cambiadas = _cambiado(snap, blobs)
     sin = publicar(segundo, memo=False)
     renders.clear()
+    filas.clear()
     _same(publicar(segundo, memo=True), sin)
     # Only the changed ones were rendered again (the pending one and the new sin acta
-    # included); the others' PUBLICACION, now read from publicada_en, is the same.
-    assert set(renders) == cambiadas
+    # included); the others' PUBLICACION, now read from publicada_en, is the same. A
+    # trajectory is not in the CSV row.
+    assert set(renders) == cambiadas - {_pendiente_sin_datos(snap, segundo)}
+    assert set(filas) == cambiadas - {_con_cotejo(snap, segundo)}
+
+
+def _pendiente_sin_datos(antes: Snapshot, ahora: Snapshot) -> str:
+    (clave,) = set(antes.estado) - set(ahora.estado)
+    return clave
+
+
+def _con_cotejo(antes: Snapshot, ahora: Snapshot) -> str:
+    (clave,) = [c for c, t in ahora.historial.actas.items()
+                if t is not antes.historial.actas.get(c)]
+    return clave
 
 
 def test_an_acta_published_by_a_corte_that_was_not_recorded_says_this_corte(
