@@ -237,6 +237,8 @@ def acta_rows(catalog: Catalog, tabla: TablaEleccion,
 SEP = "\x1f"
 #: A value of a row text that csv quotes (a comma, a quote mark, a line break).
 _CSV_ESPECIAL = re.compile(r'[,"\r\n]')
+#: A row text whose values go between JSON quotes as they are (SEP aside).
+_TEXTO_JSON = re.compile(r'[^"\\\x00-\x1e]*')
 
 
 def acta_textos(catalog: Catalog, tabla: TablaEleccion,
@@ -245,8 +247,9 @@ def acta_textos(catalog: Catalog, tabla: TablaEleccion,
                 memo: MutableMapping[str, Any] | None = None) -> list[str | tuple[str, ...]]:
     """Per acta of ``tabla`` (``tabla.filas`` order) its CSV row after the key columns
     (the captured values to COTEJADA) as one text, the values joined by :data:`SEP`
-    (the whole row, a tuple, when a value holds it); computed once per table (the CSV
-    and the site publish the very same rows).
+    (the whole row, a tuple, when a value holds it or anything JSON escapes: a quote
+    mark, a backslash, a control character); computed once per table (the CSV and the
+    site publish the very same rows).
 
     ``memo`` (by CLAVE_ACTA, filled under the same catalog object and rules; shared
     with :func:`prep.corte.summary.tabulate`): each acta's text of earlier cortes,
@@ -274,7 +277,7 @@ def acta_textos(catalog: Catalog, tabla: TablaEleccion,
             continue
         row = _row(catalog, eleccion, fila, cache, fmt, keys)
         texto = SEP.join(row[n:])
-        if texto.count(SEP) != separadores:
+        if texto.count(SEP) != separadores or not _TEXTO_JSON.fullmatch(texto):
             textos.append(row)
             if memo is not None:
                 memo.pop(clave, None)
@@ -335,6 +338,14 @@ def acta_lines(catalog: Catalog, tabla: TablaEleccion, textos: Sequence[str | tu
         buf.truncate()
         writer.writerow(full_row(catalog, tabla, fila, texto, cache))
         yield buf.getvalue()
+
+
+def casilla_columns(catalog: Catalog, casilla: Casilla,
+                    cache: dict[str, CasillaColumns]) -> CasillaColumns:
+    """The casilla's own columns (kept in ``cache``), as its acta rows carry them:
+    (quoted CLAVE_CASILLA, ID_ENTIDAD…UBICACION_CASILLA, the same with ID_DEMARCACION
+    and DEMARCACION, LISTA_NOMINAL, REPRESENTANTES, default MECANISMOS_TRASLADO)."""
+    return cache.get(casilla.clave) or _casilla_cols(catalog, casilla, cache)
 
 
 def _casilla_cols(catalog: Catalog, casilla: Casilla,
