@@ -237,6 +237,9 @@ def acta_rows(catalog: Catalog, tabla: TablaEleccion,
 SEP = "\x1f"
 #: A value of a row text that csv quotes (a comma, a quote mark, a line break).
 _CSV_ESPECIAL = re.compile(r'[,"\r\n]')
+#: Stands for the acta's CODIGO_INTEGRIDAD in the memo's row texts (a control
+#: character: no text holds one).
+IMAGEN_PUBLICADA = "\x1e"
 #: A row text whose values go between JSON quotes as they are (SEP aside).
 _TEXTO_JSON = re.compile(r'[^"\\\x00-\x1e]*')
 
@@ -271,9 +274,11 @@ def acta_textos(catalog: Catalog, tabla: TablaEleccion,
         est, res = fila.estado, fila.resultado
         clave = fila.acta.clave
         hecho = memo_.get(clave)
+        sha256 = None if est is None else est.sha256
         if hecho is not None and hecho[0] is est and hecho[2] is not None \
                 and (hecho[1] is res or hecho[1] == res):
-            textos.append(hecho[2])
+            textos.append(hecho[2] if sha256 is None
+                          else hecho[2].replace(IMAGEN_PUBLICADA, sha256))
             continue
         row = _row(catalog, eleccion, fila, cache, fmt, keys)
         texto = SEP.join(row[n:])
@@ -283,8 +288,9 @@ def acta_textos(catalog: Catalog, tabla: TablaEleccion,
                 memo.pop(clave, None)
             continue
         textos.append(texto)
-        if memo is not None:
-            memo[clave] = (est, res, texto)
+        if memo is not None:  # the image's SHA-256 is in the state: not kept twice
+            memo[clave] = (est, res, texto if sha256 is None
+                           else texto.replace(sha256, IMAGEN_PUBLICADA))
     tabla.derived["acta_textos"] = textos
     return textos
 

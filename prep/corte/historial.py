@@ -183,7 +183,8 @@ def cuerpos_de(tabla: TablaEleccion, historial: Historial, corte: str, corte_at:
     CLAVE_ACTA (:class:`prep.corte.memo.RenderMemo`, filled under these ``rules``),
     reused where the acta's state and trajectory are the same objects and its
     publication and verification the same (the PUBLICACION event of an acta not
-    published before is this corte's)."""
+    published before is this corte's). The memo holds each body with the published
+    image's SHA-256 as :data:`IMAGEN_PUBLICADA`."""
     fmt = fmt or TimeFormatter()
     actas, publicada_en = historial.actas, historial.publicada_en
     verificadas = historial.verificadas
@@ -196,11 +197,13 @@ def cuerpos_de(tabla: TablaEleccion, historial: Historial, corte: str, corte_at:
         t = actas.get(clave, _VACIA)
         publicada = publicada_en.get(clave, cuando)
         verificada = clave in verificadas
+        sha256 = est.sha256
         if memo is not None:
             hecho = memo.get(clave)
             if hecho is not None and hecho[0] is est and hecho[1] is t \
                     and hecho[2] == publicada and hecho[3] is verificada:
-                yield fila, hecho[4]
+                yield fila, hecho[4] if sha256 is None else hecho[4].replace(
+                    IMAGEN_PUBLICADA, sha256)
                 continue
         rows = _eventos(est, t, publicada, verificada, fmt, rules)
         texto = cuerpo(clave, rows)
@@ -210,9 +213,14 @@ def cuerpos_de(tabla: TablaEleccion, historial: Historial, corte: str, corte_at:
             yield fila, rows
             continue
         if memo is not None:
-            memo[clave] = (est, t, publicada, verificada, texto)
+            memo[clave] = (est, t, publicada, verificada, texto if sha256 is None
+                           else texto.replace(sha256, IMAGEN_PUBLICADA))
         yield fila, texto
 
+
+#: Stands for the published image's SHA-256 in the memo's texts (twice in most actas'
+#: history: a third of its text); a control character, which no :func:`cuerpo` holds.
+IMAGEN_PUBLICADA = "\x1e"
 
 #: What would make a value need escaping in CSV (a comma, a quote, a line break) or in
 #: JSON (a quote, a backslash, a control character).
