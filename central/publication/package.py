@@ -279,6 +279,7 @@ def _historial(staging: _Staging, snap: Snapshot, tablas: Sequence[TablaEleccion
     # verification (the memo's key, prep.corte.historial.cuerpos_de) and of the rules.
     store = None if memo is None else memo.store(
         "historial", (Mismo(snap.catalog), rules))
+    publicadas = 0
     with staging.stream(HISTORIAL, also) as write:
         write(encabezado_csv(snap.simulacro).encode("utf-8-sig"))
         for tabla in tablas:
@@ -286,6 +287,7 @@ def _historial(staging: _Staging, snap: Snapshot, tablas: Sequence[TablaEleccion
             por_seccion: dict[tuple[int, int], list[str]] = {}
             for fila, hecho in cuerpos_de(tabla, snap.historial, name, snap.corte, rules,
                                           fmt, store):
+                publicadas += 1
                 clave = fila.acta.clave
                 if isinstance(hecho, str):
                     lineas.append(lineas_de_cuerpo(clave, hecho))
@@ -308,6 +310,11 @@ def _historial(staging: _Staging, snap: Snapshot, tablas: Sequence[TablaEleccion
                 del por_seccion
                 for path in list(files):
                     staging.put(path, files.pop(path))
+    if store is not None and len(store) > publicadas:
+        # An acta no longer published (or no longer in the snapshot) would keep its old
+        # state and trajectory alive in the memo: forgotten.
+        for clave in [c for c, hecho in store.items() if hecho[0] is not snap.estado.get(c)]:
+            del store[clave]
 
 
 class _Sitio:

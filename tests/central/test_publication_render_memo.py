@@ -195,6 +195,11 @@ def _cambiado(snap: Snapshot, blobs: Path) -> tuple[Snapshot, set[str]]:
     estado[clave] = ActaEnCorte(clave, acopio=snap.corte - timedelta(hours=1),
                                 causa_sin_acta=CausaSinActa.PAQUETE_NO_ENTREGADO)
     cambiadas.add(clave)
+    # Published data no longer published (only its acopio left).
+    clave = validadas[7]
+    estado[clave] = ActaEnCorte(clave, acopio=estado[clave].acopio)
+    imagenes.pop(clave, None)
+    cambiadas.add(clave)
     # An acopio no longer known (its row back to no data at all).
     del estado[pendientes[1]]
     cambiadas.add(pendientes[1])
@@ -220,13 +225,13 @@ def test_changed_actas_are_rendered_again_and_the_rest_reused(
     # Only the changed ones were rendered again (the pending one and the new sin acta
     # included); the others' PUBLICACION, now read from publicada_en, is the same. A
     # trajectory is not in the CSV row.
-    assert set(renders) == cambiadas - {_pendiente_sin_datos(snap, segundo)}
+    assert set(renders) == {c for c in cambiadas if c in segundo.estado
+                            and segundo.estado[c].publicada}
     assert set(filas) == cambiadas - {_con_cotejo(snap, segundo)}
-
-
-def _pendiente_sin_datos(antes: Snapshot, ahora: Snapshot) -> str:
-    (clave,) = set(antes.estado) - set(ahora.estado)
-    return clave
+    # The memo holds the states of this corte only (none of an acta no longer published).
+    (historial,) = [s for n, (_, s) in publicar.memo._stores.items() if n == "historial"]
+    assert len(historial) == sum(1 for e in segundo.estado.values() if e.publicada)
+    assert all(h[0] is segundo.estado[c] for c, h in historial.items())
 
 
 def _con_cotejo(antes: Snapshot, ahora: Snapshot) -> str:
