@@ -8,13 +8,13 @@ replaced by equal-valued new objects), or without a memo.
     python3 -m bench.render_memo --dir /tmp/cref-1 --out /tmp/rm-memo
     python3 -m bench.render_memo --dir /tmp/cref-1 --out /tmp/rm-sin --sin-memo
     diff -r /tmp/rm-memo /tmp/rm-sin        # the same bytes
-    python3 -m bench.render_memo --dir /tmp/cref-1 --out /tmp/rm-ab --ab
+    python3 -m bench.render_memo --dir /tmp/cref-1 --out /tmp/rm-ab --ab 5
 
 Prints one JSON line per publish: wall and CPU seconds, the phases, the RSS before it
 and its peak (VmHWM is reset before each publish), and the memo's size (entries, MB,
 bytes per entry, counting its tuples, texts and results, not the snapshot's objects
-they share). ``--ab`` alternates publishes with and without a (warm) memo of the same
-snapshot, for a comparison under the same load. The template database is copied into
+they share). ``--ab N`` fills a memo, then alternates N publishes without and N with
+it of the same snapshot, for a comparison under the same load. The template database is copied into
 a database of this bench's own (``render_memo_run``) and dropped once read.
 """
 
@@ -50,7 +50,8 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--sin-memo", action="store_true")
-    parser.add_argument("--ab", action="store_true")
+    parser.add_argument("--ab", type=int, default=0, metavar="N",
+                        help="N publishes without and N with a warm memo, alternating")
     args = parser.parse_args()
     if args.out.exists():
         shutil.rmtree(args.out)
@@ -83,7 +84,7 @@ def _snapshot(directory: Path) -> Any:
                     sql.Identifier(RUN)))
 
 
-def _run(snap: Any, out: Path, memo: bool, ab: bool) -> None:
+def _run(snap: Any, out: Path, memo: bool, ab: int) -> None:
     from central.publication.package import publish
     from prep.corte.memo import RenderMemo
     from prep.crypto import SigningKey
@@ -95,7 +96,7 @@ def _run(snap: Any, out: Path, memo: bool, ab: bool) -> None:
     third = dataclasses.replace(snap, estado={
         c: dataclasses.replace(e) if c in changed else e for c, e in snap.estado.items()})
     if ab:
-        plan = [(snap, m) for _ in range(3) for m in (None, render)]
+        plan = [(snap, render)] + [(snap, m) for _ in range(ab) for m in (None, render)]
     else:
         m = render if memo else None
         plan = [(snap, m), (snap, m), (third, m)]
@@ -105,12 +106,13 @@ def _run(snap: Any, out: Path, memo: bool, ab: bool) -> None:
     for n, (s, m) in enumerate(plan, 1):
         Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM
         before = _memory()["VmRSS"]
-        cpu, started = _cpu(), time.perf_counter()
+        cpu, started, main = _cpu(), time.perf_counter(), time.thread_time()
         publicado = publish(out / f"p{n}", s, key, blobs=None, anterior=anterior, memo=m)
         line: dict[str, Any] = {
             "publish": n, "memo": m is not None,
             "seconds": round(time.perf_counter() - started, 3),
-            "cpu_seconds": round(_cpu() - cpu, 3), "phases": publicado.seconds,
+            "cpu_seconds": round(_cpu() - cpu, 3),
+            "main_thread_cpu": round(time.thread_time() - main, 3), "phases": publicado.seconds,
             "rss_before_mb": round(before), "peak_rss_mb": round(_memory()["VmHWM"])}
         if m is not None:
             line["memo_size"] = _memo_size(m)

@@ -133,12 +133,14 @@ class TimeFormatter:
 def write_eleccion_csv(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
                        cache: dict[str, CasillaColumns] | None = None,
                        simulacro: bool = False,
-                       memo: MutableMapping[str, Any] | None = None) -> bytes:
+                       memo: MutableMapping[str, Any] | None = None,
+                       claves: ClavesCsv | None = None) -> bytes:
     """The whole CSV file of one election for the corte at ``corte`` (UTC).
 
     ``cache`` keeps each casilla's key columns between the elections of one corte;
     ``simulacro`` stamps line 1 ``SIMULACRO — <elección>`` (:mod:`prep.corte.simulacro`);
-    ``memo``: the acta rows of earlier cortes (:func:`acta_textos`), the same bytes.
+    ``memo``: the acta rows of earlier cortes (:func:`acta_textos`), the same bytes;
+    ``claves``: with it, the casillas' key columns of the corte's other elections.
     """
     cache = {} if cache is None else cache
     fmt = TimeFormatter()
@@ -156,7 +158,8 @@ def write_eleccion_csv(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
     if memo is not None:
         rows = []
         lines: str | None = "".join(
-            acta_lines(catalog, tabla, acta_textos(catalog, tabla, cache, fmt, memo), cache))
+            acta_lines(catalog, tabla, acta_textos(catalog, tabla, cache, fmt, memo), cache,
+                       claves))
     else:
         rows = acta_rows(catalog, tabla, cache, fmt)
         lines = plain_csv_lines(rows, len(header))
@@ -313,26 +316,30 @@ def full_row(catalog: Catalog, tabla: TablaEleccion, fila: Fila, texto: str | tu
     return (*key_values(catalog, tabla, fila, cache), *texto.split(SEP))
 
 
+#: casilla and whether with the demarcación's columns → (quoted CLAVE_CASILLA, its key
+#: columns after CLAVE_ACTA joined by commas), or None when csv quotes one of them.
+ClavesCsv = dict[tuple[str, bool], tuple[str, str] | None]
+
+
 def acta_lines(catalog: Catalog, tabla: TablaEleccion, textos: Sequence[str | tuple[str, ...]],
-               cache: dict[str, CasillaColumns]) -> Iterator[str]:
+               cache: dict[str, CasillaColumns], claves: ClavesCsv | None = None,
+               ) -> Iterator[str]:
     """The CSV lines (CRLF) of ``tabla``'s actas from their :func:`acta_textos`: what
-    :func:`plain_csv_lines` (or :mod:`csv`) writes of :func:`acta_rows`."""
+    :func:`plain_csv_lines` (or :mod:`csv`) writes of :func:`acta_rows`. ``claves``:
+    the casillas' key columns as text, kept between the elections of one corte."""
     demarcacion = tabla.eleccion.ambito is Ambito.DEMARCACION
-    # casilla → (quoted CLAVE_CASILLA, its columns after CLAVE_ACTA joined), or None
-    # when one of them is quoted by csv
-    claves: dict[str, tuple[str, str] | None] = {}
+    claves = {} if claves is None else claves
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     for fila, texto in zip(tabla.filas, textos, strict=True):
         acta = fila.acta
         if isinstance(texto, str) and not _CSV_ESPECIAL.search(texto):
             casilla = acta.casilla
-            if casilla.clave in claves:
-                ubicacion = claves[casilla.clave]
-            else:
+            ubicacion = claves.get((casilla.clave, demarcacion), _FALTA)
+            if ubicacion is _FALTA:
                 cols = cache.get(casilla.clave) or _casilla_cols(catalog, casilla, cache)
                 valores = cols[2] if demarcacion else cols[1]
-                ubicacion = claves[casilla.clave] = None \
+                ubicacion = claves[(casilla.clave, demarcacion)] = None \
                     if _CSV_ESPECIAL.search("".join((cols[0], *valores))) \
                     else (cols[0], ",".join(valores))
             if ubicacion is not None and not _CSV_ESPECIAL.search(acta.clave) \
@@ -344,6 +351,9 @@ def acta_lines(catalog: Catalog, tabla: TablaEleccion, textos: Sequence[str | tu
         buf.truncate()
         writer.writerow(full_row(catalog, tabla, fila, texto, cache))
         yield buf.getvalue()
+
+
+_FALTA = ("", "")  # not looked up yet
 
 
 def casilla_columns(catalog: Catalog, casilla: Casilla,

@@ -28,6 +28,7 @@ from prep.catalog.model import Catalog
 from prep.catalog.model import Eleccion
 from prep.corte.anexo import TZ
 from prep.corte.anexo import CasillaColumns
+from prep.corte.anexo import ClavesCsv
 from prep.corte.anexo import write_eleccion_csv
 from prep.corte.leeme import leeme_text
 from prep.corte.model import ActaEnCorte
@@ -98,10 +99,12 @@ def build_corte_files(catalog: Catalog, estado: Mapping[str, ActaEnCorte],  # no
     if tablas is None:
         tablas = tabular(catalog, estado, fuera, rules, ultimo_corte, memo)
     keys: dict[str, CasillaColumns] = {}
+    claves: ClavesCsv = {}
     for tabla in tablas:
         eleccion = tabla.eleccion
         files[csv_name(eleccion)] = write_eleccion_csv(catalog, tabla, corte, keys,
-                                                       simulacro=simulacro, memo=memo)
+                                                       simulacro=simulacro, memo=memo,
+                                                       claves=claves)
         files[candidaturas_csv_name(eleccion)] = candidaturas_csv(catalog, eleccion,
                                                                   simulacro=simulacro)
         if hecha is not None:
