@@ -50,6 +50,8 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--sin-memo", action="store_true")
+    parser.add_argument("--filas", action="store_true",
+                        help="the memo keeps the acta rows too (RenderMemo(filas=True))")
     parser.add_argument("--ab", type=int, default=0, metavar="N",
                         help="N publishes without and N with a warm memo, alternating")
     args = parser.parse_args()
@@ -57,7 +59,7 @@ def main() -> None:
         shutil.rmtree(args.out)
     args.out.mkdir(parents=True)
     snap = _snapshot(args.dir)
-    _run(snap, args.out, not args.sin_memo, args.ab)
+    _run(snap, args.out, not args.sin_memo, args.ab, args.filas)
 
 
 def _snapshot(directory: Path) -> Any:
@@ -84,13 +86,13 @@ def _snapshot(directory: Path) -> Any:
                     sql.Identifier(RUN)))
 
 
-def _run(snap: Any, out: Path, memo: bool, ab: int) -> None:
+def _run(snap: Any, out: Path, memo: bool, ab: int, filas: bool) -> None:
     from central.publication.package import publish
     from prep.corte.memo import RenderMemo
     from prep.crypto import SigningKey
 
     key = SigningKey.from_raw(KEY)
-    render = RenderMemo()
+    render = RenderMemo(filas=filas)
     claves = sorted(snap.estado)
     changed = set(random.Random(7).sample(claves, len(claves) // CHANGED))
     third = dataclasses.replace(snap, estado={

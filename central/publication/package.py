@@ -188,7 +188,8 @@ def _publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path 
         # Files are written (and dropped) as soon as they are made, so a national corte
         # never holds its CSVs, zip and site in memory at once.
         # Each acta's row is a function of its state, the catalog and the rules.
-        actas = None if memo is None else memo.store("actas", (Mismo(snap.catalog), rules))
+        actas = None if memo is None or not memo.filas else memo.store(
+            "actas", (Mismo(snap.catalog), rules))
         tablas = tabular(snap.catalog, snap.estado, snap.fuera, rules, ultimo_corte, actas)
         filas_salud, salud_seconds = None, time.perf_counter()
         if snap.salud is not None:

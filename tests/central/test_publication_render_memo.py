@@ -75,10 +75,10 @@ class Publicador:
     """Publishes each snapshot into a directory of its own (same name, same bytes if
     the renders are the same), with one memo kept across its cortes."""
 
-    def __init__(self, base: Path, blobs: Path) -> None:
+    def __init__(self, base: Path, blobs: Path, filas: bool = True) -> None:
         self.base = base
         self.blobs = blobs
-        self.memo = RenderMemo()
+        self.memo = RenderMemo(filas=filas)
         self.n = 0
 
     def __call__(self, snap: Snapshot, memo: bool, **kwargs: object) -> dict[str, bytes]:
@@ -123,11 +123,12 @@ def filas(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     yield hechas
 
 
+@pytest.mark.parametrize("con_filas", [True, False])
 def test_the_same_snapshot_twice_gives_the_same_bytes_and_renders_nothing_again(
         primero: tuple[Snapshot, Path], tmp_path: Path, renders: list[str],
-        filas: list[str]) -> None:
+        filas: list[str], con_filas: bool) -> None:
     snap, blobs = primero
-    publicar = Publicador(tmp_path, blobs)
+    publicar = Publicador(tmp_path, blobs, con_filas)
     sin = publicar(snap, memo=False)
     renders.clear()
     filas.clear()
@@ -138,7 +139,8 @@ def test_the_same_snapshot_twice_gives_the_same_bytes_and_renders_nothing_again(
     renders.clear()
     filas.clear()
     _same(publicar(snap, memo=True), sin)
-    assert renders == filas == []  # everything came from the memo, to the same bytes
+    assert renders == []  # everything came from the memo, to the same bytes
+    assert len(filas) == (0 if con_filas else snap.catalog.total_actas)
 
 
 def _cambiado(snap: Snapshot, blobs: Path) -> tuple[Snapshot, set[str]]:
@@ -211,11 +213,12 @@ def _cambiado(snap: Snapshot, blobs: Path) -> tuple[Snapshot, set[str]]:
                    historial=historial), cambiadas
 
 
+@pytest.mark.parametrize("con_filas", [True, False])
 def test_changed_actas_are_rendered_again_and_the_rest_reused(
         primero: tuple[Snapshot, Path], tmp_path: Path, renders: list[str],
-        filas: list[str]) -> None:
+        filas: list[str], con_filas: bool) -> None:
     snap, blobs = primero
-    publicar = Publicador(tmp_path, blobs)
+    publicar = Publicador(tmp_path, blobs, con_filas)
     publicar(snap, memo=True)
     segundo, cambiadas = _cambiado(snap, blobs)
     sin = publicar(segundo, memo=False)
@@ -227,7 +230,10 @@ def test_changed_actas_are_rendered_again_and_the_rest_reused(
     # trajectory is not in the CSV row.
     assert set(renders) == {c for c in cambiadas if c in segundo.estado
                             and segundo.estado[c].publicada}
-    assert set(filas) == cambiadas - {_con_cotejo(snap, segundo)}
+    if con_filas:
+        assert set(filas) == cambiadas - {_con_cotejo(snap, segundo)}
+    else:
+        assert len(filas) == snap.catalog.total_actas
     # The memo holds the states of this corte only (none of an acta no longer published).
     (historial,) = [s for n, (_, s) in publicar.memo._stores.items() if n == "historial"]
     assert len(historial) == sum(1 for e in segundo.estado.values() if e.publicada)
@@ -240,12 +246,13 @@ def _con_cotejo(antes: Snapshot, ahora: Snapshot) -> str:
     return clave
 
 
+@pytest.mark.parametrize("con_filas", [True, False])
 def test_an_acta_published_by_a_corte_that_was_not_recorded_says_this_corte(
-        primero: tuple[Snapshot, Path], tmp_path: Path) -> None:
+        primero: tuple[Snapshot, Path], tmp_path: Path, con_filas: bool) -> None:
     """The same objects, but no earlier corte recorded: every PUBLICACION event is the
     new corte's (the memo's renders of the first corte name the first)."""
     snap, blobs = primero
-    publicar = Publicador(tmp_path, blobs)
+    publicar = Publicador(tmp_path, blobs, con_filas)
     publicar(snap, memo=True)
     otro = replace(snap, corte=snap.corte + timedelta(minutes=5))
     _same(publicar(otro, memo=True), publicar(otro, memo=False))
@@ -277,15 +284,16 @@ def test_a_corte_wide_change_gives_the_bytes_of_a_corte_without_memo(
     _same(publicar(otro, memo=True, **kwargs), publicar(otro, memo=False, **kwargs))
 
 
+@pytest.mark.parametrize("con_filas", [True, False])
 def test_an_escaped_value_is_rendered_as_without_memo(
-        primero: tuple[Snapshot, Path], tmp_path: Path) -> None:
+        primero: tuple[Snapshot, Path], tmp_path: Path, con_filas: bool) -> None:
     """A value CSV quotes and JSON escapes (a rules label with a quote and a comma)
     is never cut into the memo's plain text."""
     snap, blobs = primero
     assert any(e.causa_sin_acta is not None for e in snap.estado.values())
     rules = replace(DEFAULT_RULES, sin_acta={c: f'{t}: "urna",\\sin sobre'
                                              for c, t in DEFAULT_RULES.sin_acta.items()})
-    publicar = Publicador(tmp_path, blobs)
+    publicar = Publicador(tmp_path, blobs, con_filas)
     for _ in range(2):
         _same(publicar(snap, memo=True, rules=rules), publicar(snap, memo=False,
                                                                 rules=rules))
