@@ -17,10 +17,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from collections.abc import Iterator
+from collections.abc import MutableMapping
 from collections.abc import Sequence
 from datetime import datetime
 from datetime import timedelta
 from datetime import tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from prep.catalog.model import UBICACION_NO_APLICA
@@ -128,11 +132,15 @@ class TimeFormatter:
 
 def write_eleccion_csv(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
                        cache: dict[str, CasillaColumns] | None = None,
-                       simulacro: bool = False) -> bytes:
+                       simulacro: bool = False,
+                       memo: MutableMapping[str, Any] | None = None,
+                       claves: ClavesCsv | None = None) -> bytes:
     """The whole CSV file of one election for the corte at ``corte`` (UTC).
 
     ``cache`` keeps each casilla's key columns between the elections of one corte;
-    ``simulacro`` stamps line 1 ``SIMULACRO — <elección>`` (:mod:`prep.corte.simulacro`).
+    ``simulacro`` stamps line 1 ``SIMULACRO — <elección>`` (:mod:`prep.corte.simulacro`);
+    ``memo``: the acta rows of earlier cortes (:func:`acta_textos`), the same bytes;
+    ``claves``: with it, the casillas' key columns of the corte's other elections.
     """
     cache = {} if cache is None else cache
     fmt = TimeFormatter()
@@ -147,8 +155,14 @@ def write_eleccion_csv(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
     w.writerow(())
     header = columns(eleccion)
     w.writerow(header)
-    rows = acta_rows(catalog, tabla, cache, fmt)
-    lines = plain_csv_lines(rows, len(header))
+    if memo is not None:
+        rows = []
+        lines: str | None = "".join(
+            acta_lines(catalog, tabla, acta_textos(catalog, tabla, cache, fmt, memo), cache,
+                       claves))
+    else:
+        rows = acta_rows(catalog, tabla, cache, fmt)
+        lines = plain_csv_lines(rows, len(header))
     # The acta lines (tens of megabytes nationally) are encoded on their own, not copied
     # into the buffer first: the same bytes, fewer copies in memory at once.
     parts = [buf.getvalue().encode("utf-8-sig")]
@@ -219,6 +233,135 @@ def acta_rows(catalog: Catalog, tabla: TablaEleccion,
         rows = [_row(catalog, tabla.eleccion, fila, cache, fmt, keys) for fila in tabla.filas]
         tabla.derived["acta_rows"] = rows
     return rows
+
+
+#: Joins the values of an acta's row after its key columns in its memo text
+#: (:func:`acta_textos`); a row with a value holding it is not kept as text.
+SEP = "\x1f"
+#: A value of a row text that csv quotes (a comma, a quote mark, a line break).
+_CSV_ESPECIAL = re.compile(r'[,"\r\n]')
+#: Stands for the acta's CODIGO_INTEGRIDAD in the memo's row texts (a control
+#: character: no text holds one).
+IMAGEN_PUBLICADA = "\x1e"
+#: A row text whose values go between JSON quotes as they are (SEP aside).
+_TEXTO_JSON = re.compile(r'[^"\\\x00-\x1e]*')
+
+
+def acta_textos(catalog: Catalog, tabla: TablaEleccion,
+                cache: dict[str, CasillaColumns] | None = None,
+                fmt: TimeFormatter | None = None,
+                memo: MutableMapping[str, Any] | None = None) -> list[str | tuple[str, ...]]:
+    """Per acta of ``tabla`` (``tabla.filas`` order) its CSV row after the key columns
+    (the captured values to COTEJADA) as one text, the values joined by :data:`SEP`
+    (the whole row, a tuple, when a value holds it or anything JSON escapes: a quote
+    mark, a backslash, a control character); computed once per table (the CSV and the
+    site publish the very same rows).
+
+    ``memo`` (by CLAVE_ACTA, filled under the same catalog object and rules; shared
+    with :func:`prep.corte.summary.tabulate`): each acta's text of earlier cortes,
+    reused where the acta's state is the same object and the rules said the same of
+    it; a row is a function of those and the catalog alone. One text per acta, kept by
+    a running central between its cortes (≈230 bytes at Ciudad de México scale)."""
+    textos: list[str | tuple[str, ...]] | None = tabla.derived.get("acta_textos")
+    if textos is not None:
+        return textos
+    cache = {} if cache is None else cache
+    fmt = TimeFormatter() if fmt is None else fmt
+    eleccion = tabla.eleccion
+    keys = 2 if eleccion.ambito is Ambito.DEMARCACION else 1
+    n = len(columns_before(eleccion))  # to TIPO_ACTA
+    separadores = len(columns(eleccion)) - n - 1
+    textos = []
+    memo_: MutableMapping[str, Any] = {} if memo is None else memo
+    for fila in tabla.filas:
+        est, res = fila.estado, fila.resultado
+        clave = fila.acta.clave
+        hecho = memo_.get(clave)
+        sha256 = None if est is None else est.sha256
+        if hecho is not None and hecho[0] is est and hecho[2] is not None \
+                and (hecho[1] is res or hecho[1] == res):
+            textos.append(hecho[2] if sha256 is None
+                          else hecho[2].replace(IMAGEN_PUBLICADA, sha256))
+            continue
+        row = _row(catalog, eleccion, fila, cache, fmt, keys)
+        texto = SEP.join(row[n:])
+        if texto.count(SEP) != separadores or not _TEXTO_JSON.fullmatch(texto):
+            textos.append(row)
+            if memo is not None:
+                memo.pop(clave, None)
+            continue
+        textos.append(texto)
+        if memo is not None:  # the image's SHA-256 is in the state: not kept twice
+            memo[clave] = (est, res, texto if sha256 is None
+                           else texto.replace(sha256, IMAGEN_PUBLICADA))
+    tabla.derived["acta_textos"] = textos
+    return textos
+
+
+def key_values(catalog: Catalog, tabla: TablaEleccion, fila: Fila,
+               cache: dict[str, CasillaColumns]) -> tuple[str, ...]:
+    """The key columns of ``fila``'s CSV row (CLAVE_CASILLA to TIPO_ACTA)."""
+    acta = fila.acta
+    clave_casilla, sin_dem, con_dem, *_ = (
+        cache.get(acta.casilla.clave) or _casilla_cols(catalog, acta.casilla, cache))
+    ubicacion = con_dem if tabla.eleccion.ambito is Ambito.DEMARCACION else sin_dem
+    return (clave_casilla, f"'{acta.clave}'", *ubicacion, acta.tipo_acta)
+
+
+def full_row(catalog: Catalog, tabla: TablaEleccion, fila: Fila, texto: str | tuple[str, ...],
+             cache: dict[str, CasillaColumns]) -> tuple[str, ...]:
+    """The CSV row of ``fila`` from its :func:`acta_textos` entry."""
+    if isinstance(texto, tuple):
+        return texto
+    return (*key_values(catalog, tabla, fila, cache), *texto.split(SEP))
+
+
+#: casilla and whether with the demarcación's columns → (quoted CLAVE_CASILLA, its key
+#: columns after CLAVE_ACTA joined by commas), or None when csv quotes one of them.
+ClavesCsv = dict[tuple[str, bool], tuple[str, str] | None]
+
+
+def acta_lines(catalog: Catalog, tabla: TablaEleccion, textos: Sequence[str | tuple[str, ...]],
+               cache: dict[str, CasillaColumns], claves: ClavesCsv | None = None,
+               ) -> Iterator[str]:
+    """The CSV lines (CRLF) of ``tabla``'s actas from their :func:`acta_textos`: what
+    :func:`plain_csv_lines` (or :mod:`csv`) writes of :func:`acta_rows`. ``claves``:
+    the casillas' key columns as text, kept between the elections of one corte."""
+    demarcacion = tabla.eleccion.ambito is Ambito.DEMARCACION
+    claves = {} if claves is None else claves
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    for fila, texto in zip(tabla.filas, textos, strict=True):
+        acta = fila.acta
+        if isinstance(texto, str) and not _CSV_ESPECIAL.search(texto):
+            casilla = acta.casilla
+            ubicacion = claves.get((casilla.clave, demarcacion), _FALTA)
+            if ubicacion is _FALTA:
+                cols = cache.get(casilla.clave) or _casilla_cols(catalog, casilla, cache)
+                valores = cols[2] if demarcacion else cols[1]
+                ubicacion = claves[(casilla.clave, demarcacion)] = None \
+                    if _CSV_ESPECIAL.search("".join((cols[0], *valores))) \
+                    else (cols[0], ",".join(valores))
+            if ubicacion is not None and not _CSV_ESPECIAL.search(acta.clave) \
+                    and not _CSV_ESPECIAL.search(acta.tipo_acta):
+                yield (f"{ubicacion[0]},'{acta.clave}',{ubicacion[1]},{acta.tipo_acta},"
+                       f"{texto.replace(SEP, ',')}\r\n")
+                continue
+        buf.seek(0)
+        buf.truncate()
+        writer.writerow(full_row(catalog, tabla, fila, texto, cache))
+        yield buf.getvalue()
+
+
+_FALTA = ("", "")  # not looked up yet
+
+
+def casilla_columns(catalog: Catalog, casilla: Casilla,
+                    cache: dict[str, CasillaColumns]) -> CasillaColumns:
+    """The casilla's own columns (kept in ``cache``), as its acta rows carry them:
+    (quoted CLAVE_CASILLA, ID_ENTIDAD…UBICACION_CASILLA, the same with ID_DEMARCACION
+    and DEMARCACION, LISTA_NOMINAL, REPRESENTANTES, default MECANISMOS_TRASLADO)."""
+    return cache.get(casilla.clave) or _casilla_cols(catalog, casilla, cache)
 
 
 def _casilla_cols(catalog: Catalog, casilla: Casilla,

@@ -27,14 +27,17 @@ from __future__ import annotations
 import csv
 import enum
 import io
+import re
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
+from collections.abc import MutableMapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
 from operator import itemgetter
+from typing import Any
 from typing import NamedTuple
 
 from prep.corte.anexo import TimeFormatter
@@ -164,6 +167,82 @@ def eventos_de(tabla: TablaEleccion, historial: Historial, corte: str, corte_at:
         clave = est.clave
         yield fila, _eventos(est, actas.get(clave, vacia), publicada_en.get(clave, cuando),
                              clave in verificadas, fmt, rules)
+
+
+#: The history of an acta with no trajectory (one object, so that a render made from it
+#: is known to be made from it again: :func:`cuerpos_de`).
+_VACIA = Trayectoria()
+
+
+def cuerpos_de(tabla: TablaEleccion, historial: Historial, corte: str, corte_at: datetime,
+               rules: RuleSet = DEFAULT_RULES, fmt: TimeFormatter | None = None,
+               memo: MutableMapping[str, Any] | None = None,
+               ) -> Iterator[tuple[FilaEleccion, str | list[Fila]]]:
+    """:func:`eventos_de`, each acta's rows given as its :func:`cuerpo` when they have
+    one (the rows themselves otherwise). ``memo``: the bodies of earlier cortes by
+    CLAVE_ACTA (:class:`prep.corte.memo.RenderMemo`, filled under these ``rules``),
+    reused where the acta's state and trajectory are the same objects and its
+    publication and verification the same (the PUBLICACION event of an acta not
+    published before is this corte's). The memo holds each body with the published
+    image's SHA-256 as :data:`IMAGEN_PUBLICADA`."""
+    fmt = fmt or TimeFormatter()
+    actas, publicada_en = historial.actas, historial.publicada_en
+    verificadas = historial.verificadas
+    cuando = (corte, corte_at)
+    for fila in tabla.filas:
+        est = fila.estado
+        if est is None or not est.publicada:
+            continue
+        clave = est.clave
+        t = actas.get(clave, _VACIA)
+        publicada = publicada_en.get(clave, cuando)
+        verificada = clave in verificadas
+        sha256 = est.sha256
+        if memo is not None:
+            hecho = memo.get(clave)
+            if hecho is not None and hecho[0] is est and hecho[1] is t \
+                    and hecho[2] == publicada and hecho[3] is verificada:
+                yield fila, hecho[4] if sha256 is None else hecho[4].replace(
+                    IMAGEN_PUBLICADA, sha256)
+                continue
+        rows = _eventos(est, t, publicada, verificada, fmt, rules)
+        texto = cuerpo(clave, rows)
+        if texto is None:
+            if memo is not None:
+                memo.pop(clave, None)
+            yield fila, rows
+            continue
+        if memo is not None:
+            memo[clave] = (est, t, publicada, verificada, texto if sha256 is None
+                           else texto.replace(sha256, IMAGEN_PUBLICADA))
+        yield fila, texto
+
+
+#: Stands for the published image's SHA-256 in the memo's texts (twice in most actas'
+#: history: a third of its text); a control character, which no :func:`cuerpo` holds.
+IMAGEN_PUBLICADA = "\x1e"
+
+#: What would make a value need escaping in CSV (a comma, a quote, a line break) or in
+#: JSON (a quote, a backslash, a control character).
+_ESCAPAR = re.compile(r'[,"\\\x00-\x1f]')
+
+
+def cuerpo(clave: str, rows: Sequence[Fila]) -> str | None:
+    """One acta's HISTORIAL rows as one compact text: the values of each row joined by
+    commas, the rows by CRLF, without CLAVE_ACTA; ``None`` when there are no rows or a
+    value (or the clave) holds anything CSV or JSON would escape. Its CSV lines are
+    :func:`lineas_de_cuerpo`, its entry in the site's history
+    ``prep.corte.site.historial_acta_de_cuerpo``: the same text :func:`lineas_csv` and
+    ``historial_acta`` make from the rows, at a fraction of the memory of the rows."""
+    if not rows or _ESCAPAR.search("".join(map("".join, rows))) or _ESCAPAR.search(clave):
+        return None
+    return "\r\n".join(map(",".join, rows))
+
+
+def lineas_de_cuerpo(clave: str, texto: str) -> str:
+    """:func:`lineas_csv` of the rows whose :func:`cuerpo` is ``texto``."""
+    key = f"'{clave}',"
+    return key + texto.replace("\r\n", "\r\n" + key) + "\r\n"
 
 
 def encabezado_csv(simulacro: bool = False) -> str:

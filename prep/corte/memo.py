@@ -16,10 +16,17 @@ from typing import Any
 
 
 class RenderMemo:
-    """Named stores of per-acta renders, each valid for one context."""
+    """Named stores of per-acta renders, each valid for one context.
 
-    def __init__(self) -> None:
+    ``filas``: keep each acta's CSV row (and what the rules say of it) too, not only its
+    history. Off by default: at Ciudad de México scale it held 393 bytes per acta
+    (≈200 MB nationally) and a corte with it took no less time than one with the
+    histories alone (the rows it saves are cheap next to the site's use of them:
+    ``python3 -m bench.render_memo --ab``)."""
+
+    def __init__(self, filas: bool = False) -> None:
         self._stores: dict[str, tuple[Any, dict[Any, Any]]] = {}
+        self.filas = filas
 
     def store(self, name: str, context: Any) -> dict[Any, Any]:
         """The store ``name``, emptied first if it was filled under another
@@ -33,3 +40,20 @@ class RenderMemo:
     def clear(self) -> None:
         """Forget every render (a corte failed: the next one makes everything)."""
         self._stores.clear()
+
+
+class Mismo:
+    """A part of a store's context compared by identity: the catalog (a national one is
+    half a million actas; comparing it by value every corte would cost what the memo
+    saves). Holds the object, so its id cannot be reused while the store lives."""
+
+    __slots__ = ("objeto",)
+
+    def __init__(self, objeto: object) -> None:
+        self.objeto = objeto
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mismo) and other.objeto is self.objeto
+
+    def __hash__(self) -> int:
+        return id(self.objeto)

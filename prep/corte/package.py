@@ -16,16 +16,19 @@ import shutil
 import unicodedata
 from collections.abc import Callable
 from collections.abc import Mapping
+from collections.abc import MutableMapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from prep.catalog.model import Ambito
 from prep.catalog.model import Catalog
 from prep.catalog.model import Eleccion
 from prep.corte.anexo import TZ
 from prep.corte.anexo import CasillaColumns
+from prep.corte.anexo import ClavesCsv
 from prep.corte.anexo import write_eleccion_csv
 from prep.corte.leeme import leeme_text
 from prep.corte.model import ActaEnCorte
@@ -73,12 +76,14 @@ class CorteEscrito:
     files: Mapping[str, str]  # relative path → SHA-256
 
 
-def build_corte_files(catalog: Catalog, estado: Mapping[str, ActaEnCorte],
+# Eleven arguments: the corte's parts, all but the first four optional.
+def build_corte_files(catalog: Catalog, estado: Mapping[str, ActaEnCorte],  # noqa: PLR0913
                       fuera: Sequence[FueraDeCatalogo], corte: datetime,
                       rules: RuleSet = DEFAULT_RULES, ultimo_corte: bool = False,
                       simulacro: bool = False, manifiesto: bool = True,
                       tablas: Sequence[TablaEleccion] | None = None,
                       hecha: Callable[[TablaEleccion], None] | None = None,
+                      memo: MutableMapping[str, Any] | None = None,
                       ) -> tuple[dict[str, bytes], tuple[TablaEleccion, ...]]:
     """The files of a corte package in memory (name → bytes), and the tables behind them.
 
@@ -87,15 +92,19 @@ def build_corte_files(catalog: Catalog, estado: Mapping[str, ActaEnCorte],
     hashing a national corte's CSVs twice costs a quarter of a second).
     ``tablas``: those of :func:`tabular`, if the caller made them already; ``hecha`` is
     called with each as soon as its CSV is made (its rows are still in ``derived``).
+    ``memo``: the per-acta store of :func:`tabular` and
+    :func:`prep.corte.anexo.acta_textos` (the same bytes).
     """
     files: dict[str, bytes] = {}
     if tablas is None:
-        tablas = tabular(catalog, estado, fuera, rules, ultimo_corte)
+        tablas = tabular(catalog, estado, fuera, rules, ultimo_corte, memo)
     keys: dict[str, CasillaColumns] = {}
+    claves: ClavesCsv = {}
     for tabla in tablas:
         eleccion = tabla.eleccion
         files[csv_name(eleccion)] = write_eleccion_csv(catalog, tabla, corte, keys,
-                                                       simulacro=simulacro)
+                                                       simulacro=simulacro, memo=memo,
+                                                       claves=claves)
         files[candidaturas_csv_name(eleccion)] = candidaturas_csv(catalog, eleccion,
                                                                   simulacro=simulacro)
         if hecha is not None:
@@ -109,9 +118,11 @@ def build_corte_files(catalog: Catalog, estado: Mapping[str, ActaEnCorte],
 
 def tabular(catalog: Catalog, estado: Mapping[str, ActaEnCorte],
             fuera: Sequence[FueraDeCatalogo], rules: RuleSet = DEFAULT_RULES,
-            ultimo_corte: bool = False) -> tuple[TablaEleccion, ...]:
-    """The table of every election of the catalog, in catalog order."""
-    return tuple(tabulate(e, catalog.actas(e), estado, fuera, rules, ultimo_corte)
+            ultimo_corte: bool = False, memo: MutableMapping[str, Any] | None = None,
+            ) -> tuple[TablaEleccion, ...]:
+    """The table of every election of the catalog, in catalog order (``memo``: as
+    :func:`prep.corte.summary.tabulate` takes it)."""
+    return tuple(tabulate(e, catalog.actas(e), estado, fuera, rules, ultimo_corte, memo)
                  for e in catalog.elecciones)
 
 

@@ -40,14 +40,18 @@ import orjson
 from prep.catalog.model import Ambito
 from prep.catalog.model import Catalog
 from prep.catalog.model import Eleccion
+from prep.corte.anexo import SEP
 from prep.corte.anexo import TZ
 from prep.corte.anexo import CasillaColumns
 from prep.corte.anexo import TimeFormatter
 from prep.corte.anexo import (
     acta_rows,  # the CSV rows themselves: the site can never show other figures
 )
+from prep.corte.anexo import casilla_columns
 from prep.corte.anexo import columns
+from prep.corte.anexo import columns_before
 from prep.corte.anexo import format_corte_time
+from prep.corte.anexo import full_row
 from prep.corte.difusores import DATOS as DIFUSORES_DATOS
 from prep.corte.difusores import DIFUSORES
 from prep.corte.difusores import RUTA as RUTA_DIFUSORES
@@ -157,12 +161,13 @@ def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte
     ordered = _ordered(catalog, tablas)
     corte_text = format_corte_time(corte)
     cache: dict[str, CasillaColumns] = {}
+    partes: dict[tuple[str, bool], tuple[str, str] | None] = {}  # _textos_json's
     fmt = TimeFormatter()
     inicios = bloques(catalog, bloque_casillas)
     bloque = bloque_de(catalog, inicios)
     for tabla in ordered:
         yield from _stamped(_election_files(catalog, tabla, imagenes, cache, fmt, nombre,
-                                            bloque), simulacro)
+                                            bloque, partes), simulacro)
         if historial is not None:
             yield from _historial_files(catalog, tabla, historial, nombre,
                                         bloque_casillas).items()
@@ -341,7 +346,9 @@ def _ordered(catalog: Catalog, tablas: Mapping[str, TablaEleccion]) -> list[Tabl
 def _election_files(catalog: Catalog, tabla: TablaEleccion,
                     imagenes: Mapping[str, tuple[str, str]],
                     cache: dict[str, CasillaColumns], fmt: TimeFormatter,
-                    nombre: str, bloque: Mapping[tuple[int, int], int]) -> dict[str, bytes]:
+                    nombre: str, bloque: Mapping[tuple[int, int], int],
+                    partes: dict[tuple[str, bool], tuple[str, str] | None] | None = None,
+                    ) -> dict[str, bytes]:
     """An election's data files: the election (entidad), one per distrito (its summary
     and its secciones' summaries), one per bloque of secciones of a distrito (their votes
     and acta rows) and one per demarcación (its secciones; their actas are in the
@@ -359,13 +366,22 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
     leaves: dict[tuple[int, int, int], Area] = {}
     rows: dict[tuple[int, int], list[str]] = {}
     size = len(votes.index)
-    for fila, csv_row in zip(tabla.filas, acta_rows(catalog, tabla, cache, fmt), strict=True):
+    textos: list[str | tuple[str, ...]] | None = tabla.derived.get("acta_textos")
+    if textos is not None:  # the CSV's rows were made as texts (a corte with a memo)
+        filas = _textos_json(catalog, tabla, textos, imagenes, cache, keep, add_demarcacion,
+                             {} if partes is None else partes)
+    for fila, csv_row in zip(tabla.filas, acta_rows(catalog, tabla, cache, fmt)
+                             if textos is None else filas, strict=True):
         casilla = fila.acta.casilla
         key = (casilla.distrito_id, casilla.demarcacion_id, casilla.seccion)
         area = leaves.get(key)
         if area is None:
             area = leaves[key] = Area([0] * size)
         area.add(fila, votes, eleccion.ambito_id(casilla))
+        if type(csv_row) is str:  # its JSON already
+            rows.setdefault((casilla.distrito_id,
+                             bloque[(casilla.distrito_id, casilla.seccion)]), []).append(csv_row)
+            continue
         row = list(pick(csv_row))
         row[0], row[1] = row[0].strip("'"), row[1].strip("'")  # quotes are for spreadsheets
         if add_demarcacion:
@@ -417,6 +433,56 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
     return files
 
 
+def _textos_json(catalog: Catalog, tabla: TablaEleccion,
+                 textos: Sequence[str | tuple[str, ...]],
+                 imagenes: Mapping[str, tuple[str, str]], cache: dict[str, CasillaColumns],
+                 keep: Sequence[int], add_demarcacion: bool,
+                 partes: dict[tuple[str, bool], tuple[str, str] | None],
+                 ) -> Iterator[str | tuple[str, ...]]:
+    """Each acta's row on the site from its text (:func:`prep.corte.anexo.acta_textos`,
+    which holds no value JSON escapes): the JSON :func:`_election_files` makes of its
+    CSV row, when no key column needs escaping either; the CSV row otherwise.
+    ``partes``: each casilla's shown key columns, kept for the corte's elections."""
+    n = len(columns_before(tabla.eleccion))  # the key columns, TIPO_ACTA the last
+    width = len(columns(tabla.eleccion))
+    claves = [i for i in keep if i < n]
+    # The layout this takes: both claves first and TIPO_ACTA last of the key columns
+    # shown, some between them, then every column after them.
+    if claves[:2] != [0, 1] or claves[-1:] != [n - 1] or len(claves) < 4 \
+            or list(keep[len(claves):]) != list(range(n, width)):
+        for fila, texto in zip(tabla.filas, textos, strict=True):
+            yield full_row(catalog, tabla, fila, texto, cache)
+        return
+    demarcacion = tabla.eleccion.ambito is Ambito.DEMARCACION
+    # The shown ones between CLAVE_ACTA and TIPO_ACTA, in the casilla's columns (those
+    # after CLAVE_ACTA).
+    ubicacion = [i - 2 for i in claves[2:-1]]
+    for fila, texto in zip(tabla.filas, textos, strict=True):
+        acta = fila.acta
+        if isinstance(texto, str):
+            casilla = acta.casilla
+            parte = partes.get((casilla.clave, demarcacion), _FALTA)
+            if parte is _FALTA:
+                cols = casilla_columns(catalog, casilla, cache)
+                lugar = cols[2] if demarcacion else cols[1]
+                valores = [cols[0].strip("'"), *(lugar[i] for i in ubicacion)]
+                parte = partes[(casilla.clave, demarcacion)] = (
+                    valores[0], "".join(f'","{v}' for v in valores[1:])) \
+                    if _PLAIN_JSON.fullmatch("".join(valores)) else None
+            clave = f"'{acta.clave}'".strip("'")
+            imagen = _imagen(fila, imagenes)
+            fin = f'{casilla.demarcacion_id}","{imagen}' if add_demarcacion else imagen
+            if parte is not None and _PLAIN_JSON.fullmatch(clave + acta.tipo_acta + imagen):
+                yield (f'["{parte[0]}","{clave}{parte[1]}","{acta.tipo_acta}",'
+                       f'"{texto.replace(SEP, _COMA_JSON)}","{fin}"]')
+                continue
+        yield full_row(catalog, tabla, fila, texto, cache)
+
+
+_COMA_JSON = '","'
+_FALTA = ("", "")  # not looked up yet
+
+
 def _historial_files(catalog: Catalog, tabla: TablaEleccion,
                      historial: Mapping[str, Sequence[Sequence[str]]],
                      nombre: str, bloque_casillas: int) -> dict[str, bytes]:
@@ -440,6 +506,12 @@ def historial_acta(clave: str, rows: Iterable[Sequence[str]]) -> str:
     if rows and _PLAIN_JSON.fullmatch("".join(map("".join, rows))):  # _row_json, at once
         return f'"{clave}":[["' + '"],["'.join(map('","'.join, rows)) + '"]]'
     return f'"{clave}":[{",".join(_row_json(r) for r in rows)}]'
+
+
+def historial_acta_de_cuerpo(clave: str, cuerpo: str) -> str:
+    """:func:`historial_acta` of the rows whose :func:`prep.corte.historial.cuerpo` is
+    ``cuerpo`` (no value in it needs escaping, in CSV or JSON)."""
+    return f'"{clave}":[["' + cuerpo.replace(",", '","').replace("\r\n", '"],["') + '"]]'
 
 
 def historial_files(catalog: Catalog, codigo: str,

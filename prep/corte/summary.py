@@ -8,6 +8,7 @@ on luck, and a published figure must be reproducible by anyone with the rows.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import MutableMapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
@@ -114,11 +115,15 @@ class TablaEleccion:
 
 def tabulate(eleccion: Eleccion, actas: Sequence[Acta], estado: Mapping[str, ActaEnCorte],
              fuera: Sequence[FueraDeCatalogo], rules: RuleSet = DEFAULT_RULES,
-             ultimo_corte: bool = False) -> TablaEleccion:
+             ultimo_corte: bool = False,
+             memo: MutableMapping[str, Any] | None = None) -> TablaEleccion:
     """Apply the rules to every acta of ``eleccion`` and compute the summary.
 
     ``actas`` are the catalog actas of the election in publication order; ``estado`` maps
-    CLAVE_ACTA to what is known of it (absent: nothing yet).
+    CLAVE_ACTA to what is known of it (absent: nothing yet). ``memo``: what the rules
+    said of each acta in earlier cortes (by CLAVE_ACTA; filled under the same catalog
+    object and ``rules``, shared with :func:`prep.corte.anexo.acta_textos`), reused
+    where its state is the same object.
     """
     filas: list[Fila] = []
     capturadas = contabilizadas = inconsistencias = lista = c_cs = s_cs = 0
@@ -126,10 +131,16 @@ def tabulate(eleccion: Eleccion, actas: Sequence[Acta], estado: Mapping[str, Act
         est = estado.get(acta.clave)
         res: ActaResult | None = None
         if est is not None:
-            if est.captura is not None:
-                res = evaluate(eleccion, acta.casilla, est.captura, rules, acta.layout)
-            elif est.causa_sin_acta is not None:
-                res = sin_acta(est.causa_sin_acta, rules)
+            hecho = None if memo is None else memo.get(acta.clave)
+            if hecho is not None and hecho[0] is est:
+                res = hecho[1]
+            else:
+                if est.captura is not None:
+                    res = evaluate(eleccion, acta.casilla, est.captura, rules, acta.layout)
+                elif est.causa_sin_acta is not None:
+                    res = sin_acta(est.causa_sin_acta, rules)
+                if memo is not None:  # its row is made again (anexo.acta_textos)
+                    memo[acta.clave] = (est, res, None)
         if res is not None:
             capturadas += 1
             if res.inconsistente:  # the Consejo's categories (RuleSet.inconsistencias)
