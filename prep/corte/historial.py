@@ -148,6 +148,11 @@ def filas_por_acta(tablas: Sequence[TablaEleccion], historial: Historial, corte:
             for fila, rows in eventos_de(tabla, historial, corte, corte_at, rules, fmt)}
 
 
+#: The history of an acta with no trajectory (one object, so that a render made from it
+#: is known to be made from it again: :func:`cuerpos_de`).
+_VACIA = Trayectoria()
+
+
 def eventos_de(tabla: TablaEleccion, historial: Historial, corte: str, corte_at: datetime,
                rules: RuleSet = DEFAULT_RULES, fmt: TimeFormatter | None = None
                ) -> Iterator[tuple[FilaEleccion, list[Fila]]]:
@@ -156,7 +161,17 @@ def eventos_de(tabla: TablaEleccion, historial: Historial, corte: str, corte_at:
     rows out (:func:`lineas_csv`, the site's per-distrito files) and drops them, never
     holding three million rows at once."""
     fmt = fmt or TimeFormatter()
-    vacia = Trayectoria()
+    for fila, est, t, publicada, verificada in _publicadas(tabla, historial, corte, corte_at):
+        yield fila, _eventos(est, t, publicada, verificada, fmt, rules)
+
+
+def _publicadas(tabla: TablaEleccion, historial: Historial, corte: str, corte_at: datetime
+                ) -> Iterator[tuple[FilaEleccion, ActaEnCorte, Trayectoria,
+                                    tuple[str, datetime], bool]]:
+    """What each acta of ``tabla`` with published data has its history made from, in
+    CSV order: its row, state, trajectory, first publication (this corte's, ``corte``
+    at ``corte_at``, for an acta no earlier corte published) and whether a verificador
+    decided it."""
     actas, publicada_en = historial.actas, historial.publicada_en
     verificadas = historial.verificadas
     cuando = (corte, corte_at)
@@ -165,13 +180,8 @@ def eventos_de(tabla: TablaEleccion, historial: Historial, corte: str, corte_at:
         if est is None or not est.publicada:
             continue
         clave = est.clave
-        yield fila, _eventos(est, actas.get(clave, vacia), publicada_en.get(clave, cuando),
-                             clave in verificadas, fmt, rules)
-
-
-#: The history of an acta with no trajectory (one object, so that a render made from it
-#: is known to be made from it again: :func:`cuerpos_de`).
-_VACIA = Trayectoria()
+        yield (fila, est, actas.get(clave, _VACIA), publicada_en.get(clave, cuando),
+               clave in verificadas)
 
 
 def cuerpos_de(tabla: TablaEleccion, historial: Historial, corte: str, corte_at: datetime,
@@ -186,17 +196,8 @@ def cuerpos_de(tabla: TablaEleccion, historial: Historial, corte: str, corte_at:
     published before is this corte's). The memo holds each body with the published
     image's SHA-256 as :data:`IMAGEN_PUBLICADA`."""
     fmt = fmt or TimeFormatter()
-    actas, publicada_en = historial.actas, historial.publicada_en
-    verificadas = historial.verificadas
-    cuando = (corte, corte_at)
-    for fila in tabla.filas:
-        est = fila.estado
-        if est is None or not est.publicada:
-            continue
+    for fila, est, t, publicada, verificada in _publicadas(tabla, historial, corte, corte_at):
         clave = est.clave
-        t = actas.get(clave, _VACIA)
-        publicada = publicada_en.get(clave, cuando)
-        verificada = clave in verificadas
         sha256 = est.sha256
         if memo is not None:
             hecho = memo.get(clave)

@@ -29,6 +29,7 @@ from tests.harness.central import CentralNode
 from tests.harness.work import WorkStation
 from tests.harness.work import add_operators
 from tests.harness.work import load_catalog
+from tests.harness.work import off
 from tests.harness.work import truth
 
 
@@ -201,11 +202,6 @@ def test_who_may_cotejar_and_cotejos_that_cannot_apply(central_node: CentralNode
         ("Ana", "capturista", "01"), ("Beto", "capturista", "01"),
         ("Carla", "capturista", "01"), ("Vera", "verificador", "01"),
         ("Victor", "coordinador", "01")])
-
-    def off(acta: Acta, by: int) -> dict[str, int]:
-        valores = truth(acta)
-        first = next(iter(valores))
-        return {**valores, first: valores[first] + by}
 
     async def night() -> None:
         async with WorkStation.enroll(node, 1) as s1, WorkStation.enroll(node, 1) as s2, \

@@ -28,6 +28,7 @@ from tests.harness.central import CentralNode
 from tests.harness.work import WorkStation
 from tests.harness.work import add_operators
 from tests.harness.work import load_catalog
+from tests.harness.work import off
 from tests.harness.work import site_account
 from tests.harness.work import truth
 
@@ -106,11 +107,6 @@ def test_each_snapshot_reads_only_what_changed_and_equals_a_whole_read(
 
     asyncio.run(scanned())
     assert lector.leer().releidas == 4  # three acopios with their images, one sin acta
-
-    def off(acta: Acta, by: int) -> dict[str, int]:
-        valores = truth(acta)
-        first = next(iter(valores))
-        return {**valores, first: valores[first] + by}
 
     async def captured() -> None:
         async with WorkStation.enroll(node, 1) as s1, WorkStation.enroll(node, 1) as s2, \

@@ -127,6 +127,13 @@ def truth(acta: Acta) -> dict[str, int]:
             for campo in acta.layout.campos}
 
 
+def off(acta: Acta, by: int) -> dict[str, int]:
+    """:func:`truth` with its first field ``by`` more: a capture that differs."""
+    valores = truth(acta)
+    first = next(iter(valores))
+    return {**valores, first: valores[first] + by}
+
+
 @dataclass
 class Answer:
     status: int
