@@ -44,6 +44,7 @@ from central.config import load_identity
 from central.db import make_engine
 from central.enrollment import Site
 from central.enrollment import create_code
+from central.server import SHUTDOWN_SECONDS
 from prep.crypto import VerifyKey
 from tests.harness.postgres import temporary_database
 
@@ -145,11 +146,14 @@ class CentralNode:
         self.wait_exit()
 
     def stop(self) -> None:
-        """Stop the node in an orderly way (SIGTERM), SIGKILL after 10 s."""
+        """Stop the node in an orderly way (SIGTERM), SIGKILL if it has not ended once its
+        own budget for requests in progress (``SHUTDOWN_SECONDS``) and a margin for the
+        rest of its stop (mDNS goodbye, audit, threads) are over: a loaded machine made
+        a 10 s wait kill a node that was stopping in order."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(10)
+                self.process.wait(SHUTDOWN_SECONDS + 20)
             except subprocess.TimeoutExpired:
                 self.process.kill()
         self.wait_exit()
