@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import json
 import random
 import resource
@@ -46,6 +47,7 @@ CHANGED = 50  # one acta state in this many is a new object in the third publish
 
 
 def main() -> None:
+    gc.disable()  # as make_corte does around the snapshot and publish
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dir", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)

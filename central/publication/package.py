@@ -30,7 +30,6 @@ starting with a dot. Two cortes in the same minute get ``<YYYYMMDD_HHMM>_2``, ``
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import importlib
 import inspect
@@ -154,25 +153,10 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
     already used by recorded cortes (even if their directory is gone). ``memo``: the
     per-acta renders of this process's previous cortes, reused where the snapshot's
     objects are the same (:mod:`prep.corte.memo`); the bytes are the same without it.
+    The caller pauses the cyclic garbage collector around it, as ``make_corte`` does for
+    the snapshot and the files alike (each full collection would walk millions of
+    objects).
     """
-    # The cyclic collector is paused while the corte is made: it allocates millions of
-    # small objects over a snapshot of millions more, and each full collection walks
-    # them all (at scale 1 a third of the site's and a tenth of the whole corte's time
-    # went to it, 5.1 → 3.7 s). A corte makes next to no reference cycles; those it
-    # makes are collected after it.
-    pausado = gc.isenabled()
-    gc.disable()
-    try:
-        return _publish(publicacion, snap, key, blobs=blobs, anterior=anterior, rules=rules,
-                        ultimo_corte=ultimo_corte, sitio=sitio, taken=taken, memo=memo)
-    finally:
-        if pausado:
-            gc.enable()
-
-
-def _publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path | None,
-             anterior: Path | None, rules: RuleSet, ultimo_corte: bool, sitio: bool,
-             taken: frozenset[str], memo: RenderMemo | None) -> Publicado:
     site_files = site_module() if sitio else None
     if sitio and site_files is None:
         raise CorteError("el sitio público (módulo prep.corte.site) no está instalado; "
