@@ -244,7 +244,7 @@ def _child(dsn: str, out: Path, sin_sitio: bool, profile: Path | None) -> None:
         _reset_peak_rss()
         cpu = _cpu()
         started = time.perf_counter()
-        if profile is not None and n == 1:
+        if profile is not None and n == len(INSTANTS):  # the next corte: what matters
             import cProfile
             profiler = cProfile.Profile()
             hecho = profiler.runcall(make_corte, engine, key, settings, motivo=A_PEDIDO,

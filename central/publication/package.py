@@ -80,6 +80,8 @@ from prep.corte.salud_catd import filas_catd
 from prep.corte.salud_catd import salud_csv
 from prep.corte.summary import Resumen
 from prep.corte.summary import TablaEleccion
+from prep.corte.tramos import Secciones
+from prep.corte.tramos import Tramos
 from prep.crypto import SigningKey
 from prep.durable import fsync_dir as _fsync_dir
 from prep.durable import write_synced as _write_synced
@@ -174,7 +176,17 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
         # Each acta's row is a function of its state, the catalog and the rules.
         actas = None if memo is None or not memo.filas else memo.store(
             "actas", (Mismo(snap.catalog), rules))
-        tablas = tabular(snap.catalog, snap.estado, snap.fuera, rules, ultimo_corte, actas)
+        # Or each sección's work of the previous corte, reused whole where none of its
+        # actas changed; the rest of the context is the store's (prep.corte.tramos).
+        secciones: Secciones | None = None
+        if memo is not None and not memo.filas:
+            secciones = memo.store("secciones", (
+                Mismo(snap.catalog), rules, ultimo_corte, snap.simulacro, blobs is None,
+                site_files is not None)).setdefault("secciones", Secciones())
+        tramos = None if secciones is None else secciones.preparar(
+            snap.catalog, snap.estado, snap.historial, snap.imagenes)
+        tablas = tabular(snap.catalog, snap.estado, snap.fuera, rules, ultimo_corte, actas,
+                         tramos)
         filas_salud, salud_seconds = None, time.perf_counter()
         if snap.salud is not None:
             filas_salud = filas_catd(snap.catalog, tablas, snap.salud,
@@ -207,7 +219,8 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
         zipped = ZipConHistorial(staging.path(zip_name), files, staging.path(HISTORIAL),
                                  snap.corte)
         staging.run(zipped.start, zipped.abort)
-        _historial(staging, snap, tablas, name, rules, historial_sitio, zipped.write, memo)
+        _historial(staging, snap, tablas, name, rules, historial_sitio, zipped.write, memo,
+                   tramos)
         clock.lap("historial")
         csvs = {n: d for n, d in files.items() if n.endswith(".csv")
                 and not n.endswith("_CANDIDATURAS.csv")
@@ -245,6 +258,8 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
         staging.discard()
         raise
     point_latest(publicacion, name)
+    if secciones is not None and tramos is not None:
+        secciones.cerrar(tramos, name, snap.corte)  # what the next corte may reuse
     clock.lap("publicacion")
     return Publicado(final, hashlib.sha256(manifest).hexdigest(), resumenes,
                      len(staging.digests) + 2, len(images), files_summary(diff), clock.laps)
@@ -252,17 +267,20 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
 
 def _historial(staging: _Staging, snap: Snapshot, tablas: Sequence[TablaEleccion],
                name: str, rules: RuleSet, sitio: bool, also: Callable[[bytes], None],
-               memo: RenderMemo | None = None) -> None:
+               memo: RenderMemo | None = None,
+               tramos: Mapping[str, Tramos] | None = None) -> None:
     """HISTORIAL.csv and, with ``sitio``, the site's history files (one per bloque of
     secciones): each acta's rows are made once, written to both and dropped (a national
     corte has three million of them), one election at a time. ``also``: given each piece
     of HISTORIAL.csv after it is written (in the writing thread). ``memo``: each acta's
-    rows of earlier cortes, reused where made from the same objects."""
+    rows of earlier cortes, reused where made from the same objects; ``tramos``: per
+    election, its secciones' text of the previous corte, reused where none of their
+    actas changed (:mod:`prep.corte.tramos`; the per-acta memo is then not used)."""
     fmt = TimeFormatter()
     site = importlib.import_module("prep.corte.site") if sitio else None
     # Each acta's history is a function of its state, trajectory, publication and
     # verification (the memo's key, prep.corte.historial.cuerpos_de) and of the rules.
-    store = None if memo is None else memo.store(
+    store = None if memo is None or tramos is not None else memo.store(
         "historial", (Mismo(snap.catalog), rules))
     publicadas = 0
     with staging.stream(HISTORIAL, also) as write:
@@ -270,8 +288,13 @@ def _historial(staging: _Staging, snap: Snapshot, tablas: Sequence[TablaEleccion
         for tabla in tablas:
             lineas: list[str] = []
             por_seccion: dict[tuple[int, int], list[str]] = {}
-            for fila, hecho in cuerpos_de(tabla, snap.historial, name, snap.corte, rules,
-                                          fmt, store):
+            if tramos is not None:
+                _historial_tramos(tabla, tramos[tabla.eleccion.codigo], snap, name, rules,
+                                  fmt, site, lineas, por_seccion)
+                write("".join(lineas).encode("utf-8"))
+                lineas.clear()
+            for fila, hecho in () if tramos is not None else cuerpos_de(
+                    tabla, snap.historial, name, snap.corte, rules, fmt, store):
                 publicadas += 1
                 clave = fila.acta.clave
                 if isinstance(hecho, str):
@@ -300,6 +323,36 @@ def _historial(staging: _Staging, snap: Snapshot, tablas: Sequence[TablaEleccion
         # state and trajectory alive in the memo: forgotten.
         for clave in [c for c, hecho in store.items() if hecho[0] is not snap.estado.get(c)]:
             del store[clave]
+
+
+def _historial_tramos(tabla: TablaEleccion, tramos: Tramos, snap: Snapshot, name: str,
+                      rules: RuleSet, fmt: TimeFormatter, site: Any, lineas: list[str],
+                      por_seccion: dict[tuple[int, int], list[str]]) -> None:
+    """``tabla``'s HISTORIAL.csv text (appended to ``lineas``) and, with ``site``, its
+    site history entries per sección, tramo by tramo: a tramo's of the previous corte
+    where none of its actas changed, made again (and kept in its piece) otherwise."""
+    for i, pieza in enumerate(tramos.nuevas):
+        if pieza is None:
+            raise CorteError("un tramo sin filas: la tabla no se hizo con sus tramos")
+        if pieza.historial is None or (site is not None and pieza.historial_sitio is None):
+            textos: list[str] = []
+            entradas: list[str] = []
+            for fila, hecho in cuerpos_de(tabla, snap.historial, name, snap.corte, rules,
+                                          fmt, None, pieza.filas):
+                clave = fila.acta.clave
+                if isinstance(hecho, str):
+                    textos.append(lineas_de_cuerpo(clave, hecho))
+                    if site is not None:
+                        entradas.append(site.historial_acta_de_cuerpo(clave, hecho))
+                else:  # a value CSV or JSON escapes: from the rows, as they escape it
+                    textos.append(lineas_csv(clave, hecho))
+                    if site is not None:
+                        entradas.append(site.historial_acta(clave, hecho))
+            pieza.historial = "".join(textos)
+            pieza.historial_sitio = entradas if site is not None else None
+        lineas.append(pieza.historial)
+        if site is not None and pieza.historial_sitio:
+            por_seccion[tramos.rangos.secciones[i]] = pieza.historial_sitio
 
 
 class _Sitio:

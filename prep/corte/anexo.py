@@ -39,6 +39,7 @@ from prep.corte.simulacro import titulo as marca_simulacro
 from prep.corte.summary import RESUMEN_COLUMNS
 from prep.corte.summary import Fila
 from prep.corte.summary import TablaEleccion
+from prep.corte.tramos import Tramos
 from prep.rules import CausaSinActa
 from prep.values import Captura
 from prep.values import format_valor
@@ -155,9 +156,14 @@ def write_eleccion_csv(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
     w.writerow(())
     header = columns(eleccion)
     w.writerow(header)
-    if memo is not None:
+    tramos: Tramos | None = tabla.derived.get("tramos")
+    rows: list[tuple[str, ...]]
+    if tramos is not None and memo is None:
         rows = []
-        lines: str | None = "".join(
+        lines: str | None = "".join(tramo_lines(catalog, tabla, tramos, cache, fmt))
+    elif memo is not None:
+        rows = []
+        lines = "".join(
             acta_lines(catalog, tabla, acta_textos(catalog, tabla, cache, fmt, memo), cache,
                        claves))
     else:
@@ -182,6 +188,38 @@ def write_eleccion_csv(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
         w.writerow(_fuera_row(tail_keys, sin_datos, etiqueta, fuera, fmt))
     parts.append(buf.getvalue().encode("utf-8"))
     return b"".join(parts)
+
+
+def tramo_lines(catalog: Catalog, tabla: TablaEleccion, tramos: Tramos,
+                cache: dict[str, CasillaColumns], fmt: TimeFormatter) -> Iterator[str]:
+    """The CSV lines of ``tabla``'s actas tramo by tramo (:mod:`prep.corte.tramos`): a
+    tramo's lines of the previous corte where none of its actas changed, made again
+    otherwise (and kept in its piece); the rows made again are left in
+    ``tabla.derived["filas_tramo"]`` (tramo → rows) for the site."""
+    width = len(columns(tabla.eleccion))
+    hechas: dict[int, list[tuple[str, ...]]] = {}
+    tabla.derived["filas_tramo"] = hechas
+    for i, pieza in enumerate(tramos.nuevas):
+        if pieza is None:
+            raise ValueError("un tramo sin filas: la tabla no se hizo con sus tramos")
+        if pieza.csv is None:
+            rows = filas_csv(catalog, tabla.eleccion, pieza.filas, cache, fmt)
+            hechas[i] = rows
+            text = plain_csv_lines(rows, width)
+            if text is None:
+                buf = io.StringIO()
+                csv.writer(buf, lineterminator="\r\n",
+                           quoting=csv.QUOTE_MINIMAL).writerows(rows)
+                text = buf.getvalue()
+            pieza.csv = text
+        yield pieza.csv
+
+
+def filas_csv(catalog: Catalog, eleccion: Eleccion, filas: Sequence[Fila],
+              cache: dict[str, CasillaColumns], fmt: TimeFormatter) -> list[tuple[str, ...]]:
+    """The CSV rows of ``filas`` (some of an election's, :func:`acta_rows` of all)."""
+    keys = 2 if eleccion.ambito is Ambito.DEMARCACION else 1
+    return [_row(catalog, eleccion, fila, cache, fmt, keys) for fila in filas]
 
 
 def plain_csv_lines(rows: Sequence[Sequence[str]], width: int) -> str | None:

@@ -165,17 +165,18 @@ def eventos_de(tabla: TablaEleccion, historial: Historial, corte: str, corte_at:
         yield fila, _eventos(est, t, publicada, verificada, fmt, rules)
 
 
-def _publicadas(tabla: TablaEleccion, historial: Historial, corte: str, corte_at: datetime
+def _publicadas(tabla: TablaEleccion, historial: Historial, corte: str, corte_at: datetime,
+                filas: Sequence[FilaEleccion] | None = None,
                 ) -> Iterator[tuple[FilaEleccion, ActaEnCorte, Trayectoria,
                                     tuple[str, datetime], bool]]:
-    """What each acta of ``tabla`` with published data has its history made from, in
-    CSV order: its row, state, trajectory, first publication (this corte's, ``corte``
-    at ``corte_at``, for an acta no earlier corte published) and whether a verificador
-    decided it."""
+    """What each acta of ``tabla`` (or of its rows ``filas``) with published data has
+    its history made from, in CSV order: its row, state, trajectory, first publication
+    (this corte's, ``corte`` at ``corte_at``, for an acta no earlier corte published)
+    and whether a verificador decided it."""
     actas, publicada_en = historial.actas, historial.publicada_en
     verificadas = historial.verificadas
     cuando = (corte, corte_at)
-    for fila in tabla.filas:
+    for fila in tabla.filas if filas is None else filas:
         est = fila.estado
         if est is None or not est.publicada:
             continue
@@ -187,6 +188,7 @@ def _publicadas(tabla: TablaEleccion, historial: Historial, corte: str, corte_at
 def cuerpos_de(tabla: TablaEleccion, historial: Historial, corte: str, corte_at: datetime,
                rules: RuleSet = DEFAULT_RULES, fmt: TimeFormatter | None = None,
                memo: MutableMapping[str, Any] | None = None,
+               filas: Sequence[FilaEleccion] | None = None,
                ) -> Iterator[tuple[FilaEleccion, str | list[Fila]]]:
     """:func:`eventos_de`, each acta's rows given as its :func:`cuerpo` when they have
     one (the rows themselves otherwise). ``memo``: the bodies of earlier cortes by
@@ -194,9 +196,11 @@ def cuerpos_de(tabla: TablaEleccion, historial: Historial, corte: str, corte_at:
     reused where the acta's state and trajectory are the same objects and its
     publication and verification the same (the PUBLICACION event of an acta not
     published before is this corte's). The memo holds each body with the published
-    image's SHA-256 as :data:`IMAGEN_PUBLICADA`."""
+    image's SHA-256 as :data:`IMAGEN_PUBLICADA`. ``filas``: only those rows of
+    ``tabla`` (a tramo's, :mod:`prep.corte.tramos`)."""
     fmt = fmt or TimeFormatter()
-    for fila, est, t, publicada, verificada in _publicadas(tabla, historial, corte, corte_at):
+    for fila, est, t, publicada, verificada in _publicadas(tabla, historial, corte, corte_at,
+                                                           filas):
         clave = est.clave
         sha256 = est.sha256
         if memo is not None:

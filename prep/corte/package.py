@@ -37,6 +37,7 @@ from prep.corte.simulacro import LINEA_MANIFIESTO
 from prep.corte.simulacro import titulo as marca_simulacro
 from prep.corte.summary import TablaEleccion
 from prep.corte.summary import tabulate
+from prep.corte.tramos import Tramos
 from prep.durable import fsync_dir as _fsync_dir
 from prep.durable import write_synced as _write_synced
 from prep.rules import DEFAULT_RULES
@@ -119,10 +120,11 @@ def build_corte_files(catalog: Catalog, estado: Mapping[str, ActaEnCorte],  # no
 def tabular(catalog: Catalog, estado: Mapping[str, ActaEnCorte],
             fuera: Sequence[FueraDeCatalogo], rules: RuleSet = DEFAULT_RULES,
             ultimo_corte: bool = False, memo: MutableMapping[str, Any] | None = None,
-            ) -> tuple[TablaEleccion, ...]:
-    """The table of every election of the catalog, in catalog order (``memo``: as
-    :func:`prep.corte.summary.tabulate` takes it)."""
-    return tuple(tabulate(e, catalog.actas(e), estado, fuera, rules, ultimo_corte, memo)
+            tramos: Mapping[str, Tramos] | None = None) -> tuple[TablaEleccion, ...]:
+    """The table of every election of the catalog, in catalog order (``memo``, and
+    ``tramos`` per election code: as :func:`prep.corte.summary.tabulate` takes them)."""
+    return tuple(tabulate(e, catalog.actas(e), estado, fuera, rules, ultimo_corte, memo,
+                          None if tramos is None else tramos[e.codigo])
                  for e in catalog.elecciones)
 
 

@@ -50,6 +50,7 @@ from prep.corte.anexo import (
 from prep.corte.anexo import casilla_columns
 from prep.corte.anexo import columns
 from prep.corte.anexo import columns_before
+from prep.corte.anexo import filas_csv
 from prep.corte.anexo import format_corte_time
 from prep.corte.anexo import full_row
 from prep.corte.difusores import DATOS as DIFUSORES_DATOS
@@ -73,6 +74,7 @@ from prep.corte.site_candidaturas import percentages as percentages  # re-export
 from prep.corte.summary import RESUMEN_COLUMNS
 from prep.corte.summary import Fila
 from prep.corte.summary import TablaEleccion
+from prep.corte.tramos import Tramos
 
 SITE_DIR = "sitio"
 FORMATO = 4
@@ -367,11 +369,10 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
     rows: dict[tuple[int, int], list[str]] = {}
     size = len(votes.index)
     textos: list[str | tuple[str, ...]] | None = tabla.derived.get("acta_textos")
-    if textos is not None:  # the CSV's rows were made as texts (a corte with a memo)
-        filas = _textos_json(catalog, tabla, textos, imagenes, cache, keep, add_demarcacion,
-                             {} if partes is None else partes)
-    for fila, csv_row in zip(tabla.filas, acta_rows(catalog, tabla, cache, fmt)
-                             if textos is None else filas, strict=True):
+    tramos: Tramos | None = tabla.derived.get("tramos")
+
+    def add(fila: Fila, csv_row: str | Sequence[str],
+            leaves: dict[tuple[int, int, int], Area], rows: list[str]) -> None:
         casilla = fila.acta.casilla
         key = (casilla.distrito_id, casilla.demarcacion_id, casilla.seccion)
         area = leaves.get(key)
@@ -379,16 +380,43 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
             area = leaves[key] = Area([0] * size)
         area.add(fila, votes, eleccion.ambito_id(casilla))
         if type(csv_row) is str:  # its JSON already
-            rows.setdefault((casilla.distrito_id,
-                             bloque[(casilla.distrito_id, casilla.seccion)]), []).append(csv_row)
-            continue
+            rows.append(csv_row)
+            return
         row = list(pick(csv_row))
         row[0], row[1] = row[0].strip("'"), row[1].strip("'")  # quotes are for spreadsheets
         if add_demarcacion:
             row.append(str(casilla.demarcacion_id))
         row.append(_imagen(fila, imagenes))
-        rows.setdefault((casilla.distrito_id, bloque[(casilla.distrito_id, casilla.seccion)]),
-                        []).append(_row_json(row))
+        rows.append(_row_json(row))
+
+    if tramos is not None and textos is None:
+        # Tramo by tramo (prep.corte.tramos): the previous corte's totals and rows of a
+        # sección none of whose actas changed, made again (and kept) otherwise.
+        hechas: Mapping[int, Sequence[Sequence[str]]] = tabla.derived.get("filas_tramo", {})
+        for i, pieza in enumerate(tramos.nuevas):
+            if pieza is None:
+                raise ValueError("un tramo sin filas: la tabla no se hizo con sus tramos")
+            if pieza.hojas is None or pieza.sitio is None:
+                hojas: dict[tuple[int, int, int], Area] = {}
+                json_rows: list[str] = []
+                csv_rows = hechas.get(i)
+                for fila, csv_row in zip(pieza.filas, filas_csv(
+                        catalog, eleccion, pieza.filas, cache, fmt) if csv_rows is None
+                        else csv_rows, strict=True):
+                    add(fila, csv_row, hojas, json_rows)
+                pieza.hojas, pieza.sitio = hojas, ",".join(json_rows)
+            leaves.update(pieza.hojas)
+            seccion = tramos.rangos.secciones[i]
+            rows.setdefault((seccion[0], bloque[seccion]), []).append(pieza.sitio)
+    else:
+        if textos is not None:  # the CSV's rows were made as texts (a corte with a memo)
+            filas = _textos_json(catalog, tabla, textos, imagenes, cache, keep,
+                                 add_demarcacion, {} if partes is None else partes)
+        for fila, csv_row in zip(tabla.filas, acta_rows(catalog, tabla, cache, fmt)
+                                 if textos is None else filas, strict=True):
+            casilla = fila.acta.casilla
+            add(fila, csv_row, leaves, rows.setdefault(
+                (casilla.distrito_id, bloque[(casilla.distrito_id, casilla.seccion)]), []))
     niveles = Niveles(catalog, tabla, leaves, size)
     files: dict[str, bytes] = {}
     for distrito_id, area in niveles.distritos.items():

@@ -18,6 +18,8 @@ from prep.catalog.model import Acta
 from prep.catalog.model import Eleccion
 from prep.corte.model import ActaEnCorte
 from prep.corte.model import FueraDeCatalogo
+from prep.corte.tramos import Pieza
+from prep.corte.tramos import Tramos
 from prep.rules import DEFAULT_RULES
 from prep.rules import ActaResult
 from prep.rules import Base
@@ -116,15 +118,54 @@ class TablaEleccion:
 def tabulate(eleccion: Eleccion, actas: Sequence[Acta], estado: Mapping[str, ActaEnCorte],
              fuera: Sequence[FueraDeCatalogo], rules: RuleSet = DEFAULT_RULES,
              ultimo_corte: bool = False,
-             memo: MutableMapping[str, Any] | None = None) -> TablaEleccion:
+             memo: MutableMapping[str, Any] | None = None,
+             tramos: Tramos | None = None) -> TablaEleccion:
     """Apply the rules to every acta of ``eleccion`` and compute the summary.
 
     ``actas`` are the catalog actas of the election in publication order; ``estado`` maps
     CLAVE_ACTA to what is known of it (absent: nothing yet). ``memo``: what the rules
     said of each acta in earlier cortes (by CLAVE_ACTA; filled under the same catalog
     object and ``rules``, shared with :func:`prep.corte.anexo.acta_textos`), reused
-    where its state is the same object.
+    where its state is the same object. ``tramos``: the previous corte's rows and counts
+    of each sección none of whose actas changed (:mod:`prep.corte.tramos`), reused
+    whole; the table keeps them (``derived["tramos"]``) for the files made from it.
     """
+    if tramos is None:
+        filas, cuentas = _filas(eleccion, actas, estado, rules, memo)
+    else:
+        filas, partes = [], []
+        for i, (a, b) in enumerate(tramos.rangos.limites):
+            pieza = tramos.previa(i)
+            if pieza is None:
+                propias, suyas = _filas(eleccion, actas[a:b], estado, rules, None)
+                pieza = Pieza(tuple(propias), (suyas[0], suyas[1], suyas[2], suyas[3],
+                                               suyas[4], suyas[5]))
+                tramos.poner(i, pieza)
+            filas.extend(pieza.filas)
+            partes.append(pieza.cuentas)
+        cuentas = [sum(columna) for columna in zip(*partes, strict=True)] or [0] * 6
+        if len(filas) != len(actas):
+            raise ValueError(f"{eleccion.nombre}: los tramos no cubren las actas")
+    capturadas, contabilizadas, inconsistencias, lista, c_cs, s_cs = cuentas
+    # A registration whose election nobody could tell («No se sabe», eleccion "") may be
+    # an acta of any election: listed and counted in every election's file, so that no
+    # registered acta vanishes from the publication (docs/publicacion.md).
+    fuera_e = tuple(f for f in fuera if f.eleccion in (eleccion.codigo, SIN_ELECCION))
+    base = rules.participacion_ultimo_corte if ultimo_corte else rules.participacion
+    resumen = Resumen(len(filas), len(fuera_e), capturadas, contabilizadas, inconsistencias,
+                      lista, c_cs, s_cs, base)
+    tabla = TablaEleccion(eleccion, tuple(filas), fuera_e, resumen, rules.fuera_de_catalogo,
+                          rules.fuera_de_catalogo + rules.separador
+                          + rules.eleccion_no_identificada)
+    if tramos is not None:
+        tabla.derived["tramos"] = tramos
+    return tabla
+
+
+def _filas(eleccion: Eleccion, actas: Sequence[Acta], estado: Mapping[str, ActaEnCorte],
+           rules: RuleSet, memo: MutableMapping[str, Any] | None) -> tuple[list[Fila], list[int]]:
+    """The rows of ``actas`` and their counts: capturadas, contabilizadas,
+    inconsistencias, lista nominal, votos con and sin casillas especiales."""
     filas: list[Fila] = []
     capturadas = contabilizadas = inconsistencias = lista = c_cs = s_cs = 0
     for acta in actas:
@@ -153,13 +194,4 @@ def tabulate(eleccion: Eleccion, actas: Sequence[Acta], estado: Mapping[str, Act
                 if not acta.casilla.especial:
                     s_cs += total
         filas.append(Fila(acta, est, res))
-    # A registration whose election nobody could tell («No se sabe», eleccion "") may be
-    # an acta of any election: listed and counted in every election's file, so that no
-    # registered acta vanishes from the publication (docs/publicacion.md).
-    fuera_e = tuple(f for f in fuera if f.eleccion in (eleccion.codigo, SIN_ELECCION))
-    base = rules.participacion_ultimo_corte if ultimo_corte else rules.participacion
-    resumen = Resumen(len(filas), len(fuera_e), capturadas, contabilizadas, inconsistencias,
-                      lista, c_cs, s_cs, base)
-    return TablaEleccion(eleccion, tuple(filas), fuera_e, resumen, rules.fuera_de_catalogo,
-                         rules.fuera_de_catalogo + rules.separador
-                         + rules.eleccion_no_identificada)
+    return filas, [capturadas, contabilizadas, inconsistencias, lista, c_cs, s_cs]

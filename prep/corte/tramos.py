@@ -1,0 +1,184 @@
+"""A running central's corte reuses its previous corte's work per sección (issues 28–30).
+
+A corte publishes, per election, one CSV row, a few HISTORIAL lines and the site's rows
+of every acta, in catalog order: distrito, sección, casilla. Between two cortes a few
+percent of the actas change (at the peak of a national night ≈2 % in five minutes),
+about one sección in twenty. So a corte is cut into *tramos*: the run of an election's
+actas in one (distrito, sección). A tramo's published text is a function of what its
+actas' rows are made from (:data:`Insumos`) and of the corte's context (catalog,
+rules…, the caller's store context): when none of its actas changed, the previous
+corte's text of the tramo is this corte's, byte for byte, and is reused whole; only the
+tramos with a changed acta are made again. The summary's counts are kept per tramo too.
+
+What an acta's rows are made from, compared with the previous corte:
+- its state (``ActaEnCorte``) and trajectory (``Trayectoria``), by identity: the
+  snapshot of a running central keeps the very objects of an acta that did not change
+  (:mod:`central.publication.snapshot`), and any other object counts as a change;
+- the corte that first published it, whether a verificador decided it, and its
+  image (SHA-256 and media type), by value.
+An acta published for the first time has its history made with the corte being made
+as its publication: that is the input kept for the next corte to compare with what it
+reads from the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import compress
+from itertools import repeat
+from operator import is_
+from operator import is_not
+from operator import ne
+from typing import TYPE_CHECKING
+from typing import Any
+
+if TYPE_CHECKING:
+    from prep.catalog.model import Acta
+    from prep.catalog.model import Catalog
+    from prep.catalog.model import Eleccion
+    from prep.corte.historial import Historial
+    from prep.corte.summary import Fila
+
+
+@dataclass(slots=True)
+class Pieza:
+    """What one corte made of one tramo: its rows (the summary's ``Fila``), their
+    counts for the summary, and its published text as each file needs it (``None``:
+    not made by this corte, e.g. without the site)."""
+
+    filas: tuple[Fila, ...]
+    #: capturadas, contabilizadas, inconsistencias, lista nominal, votos c/cs, s/cs
+    cuentas: tuple[int, int, int, int, int, int]
+    csv: str | None = None  # its lines of the election's CSV
+    historial: str | None = None  # its lines of HISTORIAL.csv
+    historial_sitio: list[str] | None = None  # its actas' entries in the site's history
+    #: The site's running totals of its (distrito, demarcación, sección) areas.
+    hojas: dict[tuple[int, int, int], Any] | None = None
+    sitio: str | None = None  # its actas' rows on the site, JSON arrays joined by commas
+
+
+@dataclass(frozen=True)
+class Rangos:
+    """An election's tramos in the catalog: (distrito, sección) and [start, end) of
+    each in ``catalog.actas(eleccion)``, and each acta's tramo."""
+
+    secciones: tuple[tuple[int, int], ...]
+    limites: tuple[tuple[int, int], ...]
+    tramo_de: tuple[int, ...]  # per acta, the index of its tramo
+    claves: tuple[str, ...]  # per acta, its CLAVE_ACTA
+
+
+def rangos(actas: Sequence[Acta]) -> Rangos:
+    """The tramos of an election whose actas (in publication order) are ``actas``."""
+    secciones: list[tuple[int, int]] = []
+    limites: list[tuple[int, int]] = []
+    tramo_de: list[int] = []
+    inicio = 0
+    previa: tuple[int, int] | None = None
+    for i, acta in enumerate(actas):
+        casilla = acta.casilla
+        seccion = (casilla.distrito_id, casilla.seccion)
+        if seccion != previa:
+            if previa is not None:
+                limites.append((inicio, i))
+            secciones.append(seccion)
+            inicio, previa = i, seccion
+        tramo_de.append(len(secciones) - 1)
+    if previa is not None:
+        limites.append((inicio, len(actas)))
+    if len(set(secciones)) != len(secciones):
+        raise ValueError("las actas de una sección no son contiguas en el catálogo")
+    return Rangos(tuple(secciones), tuple(limites), tuple(tramo_de),
+                  tuple(a.clave for a in actas))
+
+
+#: Per acta of an election, in publication order: state, trajectory, first publication,
+#: verified, image.
+Insumos = tuple[list[Any], list[Any], list[Any], list[bool], list[Any]]
+
+
+class Tramos:
+    """One election's tramos in the corte being made: which can take the previous
+    corte's :class:`Pieza` (:meth:`previa`), and this corte's pieces as they are made
+    (:meth:`poner`), kept for the next corte only once the corte is published
+    (:meth:`cerrar`)."""
+
+    def __init__(self, eleccion: Eleccion, r: Rangos, insumos: Insumos,
+                 previas: list[Pieza | None]) -> None:
+        self.eleccion = eleccion
+        self.rangos = r
+        self.insumos = insumos
+        self._previas = previas
+        self.nuevas: list[Pieza | None] = list(previas)
+
+    def previa(self, i: int) -> Pieza | None:
+        """The previous corte's piece of tramo ``i`` when none of its actas changed."""
+        return self._previas[i]
+
+    def poner(self, i: int, pieza: Pieza) -> None:
+        self.nuevas[i] = pieza
+
+    @property
+    def reusados(self) -> int:
+        return sum(p is not None for p in self._previas)
+
+
+class Secciones:
+    """What a process keeps of its cortes per election (in a
+    :class:`prep.corte.memo.RenderMemo` store, whose context holds the catalog, rules and
+    everything else a tramo's text depends on as a whole)."""
+
+    def __init__(self) -> None:
+        self._rangos: dict[str, Rangos] = {}
+        self._insumos: dict[str, Insumos] = {}
+        self._piezas: dict[str, list[Pieza | None]] = {}
+
+    def preparar(self, catalog: Catalog, estado: Mapping[str, Any], historial: Historial,
+                 imagenes: Mapping[str, Any]) -> dict[str, Tramos]:
+        """Per election code, its :class:`Tramos` for this corte: a tramo takes its
+        previous piece when every input of every acta of it is the same."""
+        out: dict[str, Tramos] = {}
+        verificadas = historial.verificadas
+        for eleccion in catalog.elecciones:
+            codigo = eleccion.codigo
+            r = self._rangos.get(codigo)
+            if r is None:
+                r = self._rangos[codigo] = rangos(catalog.actas(eleccion))
+            claves = r.claves
+            insumos: Insumos = (
+                list(map(estado.get, claves)), list(map(historial.actas.get, claves)),
+                list(map(historial.publicada_en.get, claves)),
+                list(map(verificadas.__contains__, claves)),
+                list(map(imagenes.get, claves)))
+            antes = self._insumos.get(codigo)
+            piezas = self._piezas.get(codigo)
+            if antes is None or piezas is None:
+                previas: list[Pieza | None] = [None] * len(r.limites)
+            else:
+                previas = list(piezas)
+                n = range(len(claves))
+                tramo_de = r.tramo_de
+                for ahora, antes_, cambia in zip(insumos, antes, (is_not, is_not, ne, is_not,
+                                                                  ne), strict=True):
+                    for i in compress(n, map(cambia, ahora, antes_)):
+                        previas[tramo_de[i]] = None
+            out[codigo] = Tramos(eleccion, r, insumos, previas)
+        return out
+
+    def cerrar(self, tramos: Mapping[str, Tramos], nombre: str, corte: datetime) -> None:
+        """The corte ``nombre`` made at ``corte`` was published: its pieces and inputs
+        are the next corte's previous ones. An acta it published for the first time has
+        its history made with this corte as its publication, which the next corte reads
+        from the database (``actas_publicadas``): that is the input kept for it."""
+        esta = (nombre, corte)
+        for codigo, t in tramos.items():
+            estados, _, publicadas, _, _ = t.insumos
+            for i in compress(range(len(publicadas)), map(is_, publicadas, repeat(None))):
+                est = estados[i]
+                if est is not None and est.publicada:
+                    publicadas[i] = esta
+            self._insumos[codigo] = t.insumos
+            self._piezas[codigo] = t.nuevas
