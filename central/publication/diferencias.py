@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from central.publication.snapshot import Correccion
+from prep.corte.anexo import columns
 from prep.corte.summary import Fila
 from prep.corte.summary import TablaEleccion
 
@@ -60,16 +61,31 @@ def _key(line: str) -> str:
     return line.split(",", 2)[1]
 
 
+#: An election's acta lines that differ from the previous corte's, already known (a
+#: running central's tramos, prep.corte.tramos): their positions, the lines now and
+#: before, and the fuera-de-catálogo rows before.
+Cambios = tuple[list[int], list[str], list[str], int]
+
+
 def diferencias(tablas: Sequence[TablaEleccion], nuevos: Mapping[str, bytes],
                 anterior: Path | None,
                 verificadas: Collection[str] = frozenset(),
-                corregidas: Mapping[str, Correccion] | None = None) -> dict[str, Any]:
+                corregidas: Mapping[str, Correccion] | None = None,
+                cambios: Mapping[str, Cambios] | None = None) -> dict[str, Any]:
     """The difference per election between the CSVs ``nuevos`` (file name → bytes,
     ``tablas`` in the same order as their rows) and those of the corte in ``anterior``.
     ``verificadas``: the actas whose data now published a verificador decided;
-    ``corregidas``: those whose data now published a correction round validated."""
+    ``corregidas``: those whose data now published a correction round validated;
+    ``cambios``: per election code, its lines that differ from ``anterior``'s, when the
+    caller made both cortes from the same catalog and knows them (the files are then
+    not read)."""
     out: dict[str, Any] = {}
     for tabla, (name, data) in zip(tablas, nuevos.items(), strict=True):
+        conocidos = None if cambios is None else cambios.get(tabla.eleccion.codigo)
+        if conocidos is not None:
+            out[tabla.eleccion.nombre] = _eleccion(tabla, b"", b"", verificadas,
+                                                   corregidas or {}, conocidos)
+            continue
         old_path = anterior / name if anterior is not None else None
         old = old_path.read_bytes() if old_path is not None and old_path.is_file() else b""
         out[tabla.eleccion.nombre] = _eleccion(tabla, data, old, verificadas,
@@ -95,27 +111,34 @@ def _alineadas(filas: int, new_lines: Sequence[str], old_lines: Sequence[str]
 
 
 def _eleccion(tabla: TablaEleccion, new: bytes, old: bytes, verificadas: Collection[str],
-              corregidas: Mapping[str, Correccion]) -> dict[str, Any]:
-    new_columns, new_lines = csv_lines(new)
-    old_columns, old_lines = csv_lines(old)
+              corregidas: Mapping[str, Correccion], conocidos: Cambios | None = None,
+              ) -> dict[str, Any]:
     previous: dict[str, str] = {}
     fuera_antes = 0
     filas = tabla.filas
     pares: Iterable[tuple[Fila, str]]
-    distintas = _alineadas(len(filas), new_lines, old_lines) \
-        if new_columns == old_columns and len(new_lines) >= len(filas) else None
-    if distintas is None:  # another catalog: matched by CLAVE_ACTA
-        for line in old_lines:
-            key = _key(line)
-            if key == SIN_DATO:
-                fuera_antes += 1
-            else:
-                previous[key] = line
-        pares = zip(filas, new_lines, strict=False)
+    if conocidos is not None:  # the differing lines known: the same catalog
+        new_columns = old_columns = list(columns(tabla.eleccion))
+        posiciones, lineas_ahora, lineas_antes, fuera_antes = conocidos
+        previous = {_key(line): line for line in lineas_antes}
+        pares = ((filas[i], line) for i, line in zip(posiciones, lineas_ahora, strict=True))
     else:
-        fuera_antes = len(old_lines) - len(filas)
-        previous = {_key(old_lines[i]): old_lines[i] for i in distintas}
-        pares = ((filas[i], new_lines[i]) for i in distintas)
+        new_columns, new_lines = csv_lines(new)
+        old_columns, old_lines = csv_lines(old)
+        distintas = _alineadas(len(filas), new_lines, old_lines) \
+            if new_columns == old_columns and len(new_lines) >= len(filas) else None
+        if distintas is None:  # another catalog: matched by CLAVE_ACTA
+            for line in old_lines:
+                key = _key(line)
+                if key == SIN_DATO:
+                    fuera_antes += 1
+                else:
+                    previous[key] = line
+            pares = zip(filas, new_lines, strict=False)
+        else:
+            fuera_antes = len(old_lines) - len(filas)
+            previous = {_key(old_lines[i]): old_lines[i] for i in distintas}
+            pares = ((filas[i], new_lines[i]) for i in distintas)
     agregadas: list[str] = []
     modificadas: list[dict[str, Any]] = []
     retiradas: list[dict[str, str]] = []

@@ -55,6 +55,7 @@ from typing import BinaryIO
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from central.publication.diferencias import Cambios
 from central.publication.diferencias import diferencias
 from central.publication.snapshot import Snapshot
 from central.publication.zip_corte import ZipConHistorial
@@ -228,7 +229,8 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
         diff = json.dumps({
             "corte": name, **({"simulacro": True} if snap.simulacro else {}),
             "corte_anterior": anterior.name if anterior is not None else None,
-            "elecciones": diferencias(tablas, csvs, anterior, snap.verificadas, snap.corregidas)},
+            "elecciones": diferencias(tablas, csvs, anterior, snap.verificadas, snap.corregidas,
+                                      _cambios(secciones, tramos, anterior))},
             ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
         del csvs
         clock.lap("diferencias")
@@ -241,6 +243,7 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
             sitio_hecho.resto()
             clock.lap("sitio", mas=sitio_hecho.seconds)
         resumenes = tuple(t.resumen for t in tablas)
+        fuera = {t.eleccion.codigo: len(t.fuera) for t in tablas}
         del tablas
         images = dict(sorted({path: sha for sha, path in imagenes.values()}.items()))
         if images:
@@ -259,7 +262,7 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
         raise
     point_latest(publicacion, name)
     if secciones is not None and tramos is not None:
-        secciones.cerrar(tramos, name, snap.corte)  # what the next corte may reuse
+        secciones.cerrar(tramos, name, snap.corte, fuera)  # what the next corte reuses
     clock.lap("publicacion")
     return Publicado(final, hashlib.sha256(manifest).hexdigest(), resumenes,
                      len(staging.digests) + 2, len(images), files_summary(diff), clock.laps)
@@ -325,6 +328,23 @@ def _historial(staging: _Staging, snap: Snapshot, tablas: Sequence[TablaEleccion
             del store[clave]
 
 
+def _cambios(secciones: Secciones | None, tramos: Mapping[str, Tramos] | None,
+             anterior: Path | None) -> dict[str, Cambios] | None:
+    """Per election, the CSV lines that differ from ``anterior``'s, when ``anterior`` is
+    the corte the tramos' previous pieces were published in (otherwise the files are
+    compared)."""
+    if secciones is None or tramos is None or anterior is None \
+            or secciones.nombre != anterior.name:
+        return None
+    out: dict[str, Cambios] = {}
+    for codigo, t in tramos.items():
+        lineas = t.lineas_cambiadas()
+        if lineas is None or codigo not in secciones.fuera:
+            return None
+        out[codigo] = (*lineas, secciones.fuera[codigo])
+    return out
+
+
 def _historial_tramos(tabla: TablaEleccion, tramos: Tramos, snap: Snapshot, name: str,
                       rules: RuleSet, fmt: TimeFormatter, site: Any, lineas: list[str],
                       por_seccion: dict[tuple[int, int], list[str]]) -> None:
@@ -349,10 +369,11 @@ def _historial_tramos(tabla: TablaEleccion, tramos: Tramos, snap: Snapshot, name
                     if site is not None:
                         entradas.append(site.historial_acta(clave, hecho))
             pieza.historial = "".join(textos)
-            pieza.historial_sitio = entradas if site is not None else None
+            pieza.historial_sitio = ",".join(entradas) if site is not None else None
         lineas.append(pieza.historial)
         if site is not None and pieza.historial_sitio:
-            por_seccion[tramos.rangos.secciones[i]] = pieza.historial_sitio
+            por_seccion.setdefault(tramos.rangos.secciones[i], []).append(
+                pieza.historial_sitio)
 
 
 class _Sitio:

@@ -70,10 +70,12 @@ from prep.corte.simulacro import stamp_html
 from prep.corte.site_areas import Area
 from prep.corte.site_areas import Niveles
 from prep.corte.site_areas import VoteIndex
+from prep.corte.site_areas import combine
 from prep.corte.site_candidaturas import percentages as percentages  # re-exported
 from prep.corte.summary import RESUMEN_COLUMNS
 from prep.corte.summary import Fila
 from prep.corte.summary import TablaEleccion
+from prep.corte.tramos import Combinada
 from prep.corte.tramos import Tramos
 
 SITE_DIR = "sitio"
@@ -389,25 +391,10 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
         row.append(_imagen(fila, imagenes))
         rows.append(_row_json(row))
 
+    area_textos: dict[int, tuple[str, str]] = {}
     if tramos is not None and textos is None:
-        # Tramo by tramo (prep.corte.tramos): the previous corte's totals and rows of a
-        # sección none of whose actas changed, made again (and kept) otherwise.
-        hechas: Mapping[int, Sequence[Sequence[str]]] = tabla.derived.get("filas_tramo", {})
-        for i, pieza in enumerate(tramos.nuevas):
-            if pieza is None:
-                raise ValueError("un tramo sin filas: la tabla no se hizo con sus tramos")
-            if pieza.hojas is None or pieza.sitio is None:
-                hojas: dict[tuple[int, int, int], Area] = {}
-                json_rows: list[str] = []
-                csv_rows = hechas.get(i)
-                for fila, csv_row in zip(pieza.filas, filas_csv(
-                        catalog, eleccion, pieza.filas, cache, fmt) if csv_rows is None
-                        else csv_rows, strict=True):
-                    add(fila, csv_row, hojas, json_rows)
-                pieza.hojas, pieza.sitio = hojas, ",".join(json_rows)
-            leaves.update(pieza.hojas)
-            seccion = tramos.rangos.secciones[i]
-            rows.setdefault((seccion[0], bloque[seccion]), []).append(pieza.sitio)
+        area_textos = _por_tramos(tramos, tabla, lambda filas: filas_csv(
+            catalog, eleccion, filas, cache, fmt), add, size, bloque, leaves, rows)
     else:
         if textos is not None:  # the CSV's rows were made as texts (a corte with a memo)
             filas = _textos_json(catalog, tabla, textos, imagenes, cache, keep,
@@ -417,35 +404,39 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
             casilla = fila.acta.casilla
             add(fila, csv_row, leaves, rows.setdefault(
                 (casilla.distrito_id, bloque[(casilla.distrito_id, casilla.seccion)]), []))
-    niveles = Niveles(catalog, tabla, leaves, size)
+    niveles = Niveles(catalog, tabla, leaves, size, area_textos)
     files: dict[str, bytes] = {}
+    columnas_json = _json(columnas)
     for distrito_id, area in niveles.distritos.items():
         distrito = catalog.distrito_por_id[distrito_id]
-        secciones = niveles.secciones(distrito_id, 0)
+        secciones = niveles.secciones_texto(distrito_id, 0)
+        # What the distrito's page shows of each sección; the rest is in its bloque.
+        resumenes = niveles.secciones_texto(distrito_id, 0, resumen=True)
         files[distrito_file(eleccion.codigo, distrito_id)] = data_file(
             f"e{eleccion.codigo}/d{distrito_id:03d}", {
                 "eleccion": eleccion.codigo, "distrito": distrito_id,
                 "cabecera": distrito.cabecera, **niveles.json(area),
-                "demarcaciones": niveles.otros(distrito_id, 0),
-                # What the distrito's page shows of each sección; the rest is in its bloque.
-                "secciones": [{"seccion": s["seccion"], "resumen": s["resumen"]}
-                              for s in secciones]}, corte=nombre)
-        por_bloque: dict[int, list[dict[str, Any]]] = {}
-        for s in secciones:
-            por_bloque.setdefault(bloque[(distrito_id, s["seccion"])], []).append(s)
+                "demarcaciones": niveles.otros(distrito_id, 0)},
+            {"secciones": f"[{','.join(resumenes.values())}]"}, corte=nombre)
+        por_bloque: dict[int, list[str]] = {}
+        for s, item in secciones.items():
+            por_bloque.setdefault(bloque[(distrito_id, s)], []).append(item)
         for primera, items in por_bloque.items():
             files[bloque_file(eleccion.codigo, distrito_id, primera)] = data_file(
                 f"e{eleccion.codigo}/d{distrito_id:03d}/s{primera:04d}", {
-                    "eleccion": eleccion.codigo, "distrito": distrito_id, "bloque": primera,
-                    "secciones": items, "columnas": columnas},
-                {"actas": f"[{','.join(rows[(distrito_id, primera)])}]"}, corte=nombre)
+                    "eleccion": eleccion.codigo, "distrito": distrito_id, "bloque": primera},
+                {"secciones": f"[{','.join(items)}]", "columnas": columnas_json,
+                 "actas": f"[{','.join(rows[(distrito_id, primera)])}]"}, corte=nombre)
     for dem_id, area in niveles.demarcaciones.items():
         files[demarcacion_file(eleccion.codigo, dem_id)] = data_file(
             f"e{eleccion.codigo}/m{dem_id:03d}", {
                 "eleccion": eleccion.codigo, "demarcacion": dem_id,
                 "nombre": catalog.demarcacion_por_id[dem_id].nombre, **niveles.json(area),
-                "distritos": niveles.otros(dem_id, 1),
-                "secciones": niveles.secciones(dem_id, 1)}, corte=nombre)
+                "distritos": niveles.otros(dem_id, 1)},
+            {"secciones": f"[{','.join(niveles.secciones_texto(dem_id, 1).values())}]"},
+            corte=nombre)
+    if tramos is not None and textos is None:
+        _guardar_textos(tramos, niveles.textos)
     _check_totals(tabla, niveles.entidad)
     claves = eleccion.campos_voto
     files[election_file(eleccion.codigo)] = data_file(f"e{eleccion.codigo}", {
@@ -459,6 +450,67 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
         "demarcaciones": niveles.lista(niveles.demarcaciones, Ambito.DEMARCACION, lambda i: {
             "nombre": catalog.demarcacion_por_id[i].nombre})}, corte=nombre)
     return files
+
+
+Hoja = tuple[int, int, int]  # (distrito, demarcación, sección): a leaf area's key
+
+
+def _por_tramos(tramos: Tramos, tabla: TablaEleccion,
+                hacer: Callable[[Sequence[Fila]], Sequence[Sequence[str]]],
+                add: Callable[[Fila, str | Sequence[str], dict[Hoja, Area], list[str]], None],
+                size: int, bloque: Mapping[tuple[int, int], int], leaves: dict[Hoja, Area],
+                rows: dict[tuple[int, int], list[str]]) -> dict[int, tuple[str, str]]:
+    """:func:`_election_files`' leaves and acta rows tramo by tramo
+    (:mod:`prep.corte.tramos`): the previous corte's of a tramo none of whose actas
+    changed, made again (and kept in its piece) otherwise, from the CSV rows the CSV
+    made (``hacer`` makes them where it did not). Returns the JSON texts of the leaf
+    areas kept from earlier cortes (``site_areas.Niveles``' ``textos``)."""
+    hechas: Mapping[int, Sequence[Sequence[str]]] = tabla.derived.get("filas_tramo", {})
+    partes: dict[Hoja, list[Area]] = {}
+    textos: dict[int, tuple[str, str]] = {}
+    for i, pieza in enumerate(tramos.nuevas):
+        if pieza is None:
+            raise ValueError("un tramo sin filas: la tabla no se hizo con sus tramos")
+        if pieza.hojas is None or pieza.sitio is None:
+            hojas: dict[Hoja, Area] = {}
+            json_rows: list[str] = []
+            csv_rows = hechas.get(i)
+            for fila, csv_row in zip(pieza.filas, hacer(pieza.filas) if csv_rows is None
+                                     else csv_rows, strict=True):
+                add(fila, csv_row, hojas, json_rows)
+            pieza.hojas, pieza.sitio, pieza.textos = hojas, ",".join(json_rows), None
+        for key, area in pieza.hojas.items():
+            partes.setdefault(key, []).append(area)
+            if pieza.textos is not None and key in pieza.textos:
+                textos[id(area)] = pieza.textos[key]
+        seccion = tramos.rangos.secciones[i]
+        rows.setdefault((seccion[0], bloque[seccion]), []).append(pieza.sitio)
+    for key, areas in partes.items():
+        if len(areas) == 1:
+            leaves[key] = areas[0]
+            continue
+        # A sección in several tramos: its sum of the previous corte if made from the
+        # very same parts.
+        hecha = tramos.combinadas.get(key)
+        if hecha is None or len(hecha.partes) != len(areas) \
+                or any(a is not b for a, b in zip(hecha.partes, areas, strict=True)):
+            hecha = tramos.combinadas[key] = Combinada(areas, combine(areas, size))
+        elif hecha.texto is not None:
+            textos[id(hecha.suma)] = hecha.texto
+        leaves[key] = hecha.suma
+    return textos
+
+
+def _guardar_textos(tramos: Tramos, textos: Mapping[int, tuple[str, str]]) -> None:
+    """Keep the JSON texts of the leaf areas made by this corte (``textos``, by id) in
+    their pieces, for the next corte."""
+    for pieza in tramos.nuevas:
+        if pieza is not None and pieza.hojas is not None and pieza.textos is None:
+            pieza.textos = {key: textos[id(area)] for key, area in pieza.hojas.items()
+                            if id(area) in textos}
+    for hecha in tramos.combinadas.values():
+        if hecha.texto is None:
+            hecha.texto = textos.get(id(hecha.suma))
 
 
 def _textos_json(catalog: Catalog, tabla: TablaEleccion,

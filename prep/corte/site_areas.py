@@ -16,6 +16,8 @@ from dataclasses import field
 from operator import add
 from typing import Any
 
+import orjson
+
 from prep.catalog.model import Ambito
 from prep.catalog.model import Catalog
 from prep.catalog.model import Eleccion
@@ -129,6 +131,11 @@ class Area:
         return out
 
 
+def _json(data: Any) -> str:
+    """Compact JSON as the site writes it (``prep.corte.site``'s)."""
+    return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def combine(areas: Iterable[Area], size: int) -> Area:
     """One area adding up ``areas``; a single area is returned as is (it is not changed
     afterwards), which is the usual case of a sección, inside one distrito and one
@@ -148,8 +155,12 @@ class Niveles:
     its demarcación)."""
 
     def __init__(self, catalog: Catalog, tabla: TablaEleccion,
-                 leaves: Mapping[tuple[int, int, int], Area], size: int) -> None:
+                 leaves: Mapping[tuple[int, int, int], Area], size: int,
+                 textos: dict[int, tuple[str, str]] | None = None) -> None:
+        """``textos``: :meth:`texto` of areas already known (by ``id``; areas the
+        caller keeps alive), filled with the ones this makes."""
         self.tabla = tabla
+        self.textos = {} if textos is None else textos
         eleccion = tabla.eleccion
         nombres = registradas(catalog.candidaturas, eleccion)
         por: tuple[dict[int, dict[int, list[Area]]], ...] = ({}, {})
@@ -176,6 +187,33 @@ class Niveles:
         if known is None:
             known = self._json[id(area)] = area.json(self.tabla.resumen, self.contiendas)
         return known if resumen else {k: v for k, v in known.items() if k != "resumen"}
+
+    def texto(self, area: Area) -> tuple[str, str]:
+        """The area's :meth:`json` as JSON text without its braces, and its summary's."""
+        known = self.textos.get(id(area))
+        if known is None:
+            data = self.json(area)
+            known = self.textos[id(area)] = (_json(data)[1:-1], _json(data["resumen"]))
+        return known
+
+    def secciones_texto(self, area_id: int, nivel: int, resumen: bool = False
+                        ) -> dict[int, str]:
+        """:meth:`secciones` as JSON text, each sección's item by its number;
+        ``resumen``: only its number and summary (what a distrito's page shows)."""
+        otro = ("demarcaciones", "distritos")[nivel]
+        out = {}
+        for s, area in self._secciones[nivel][area_id].items():
+            interior, suma = self.texto(area)
+            if resumen:
+                out[s] = f'{{"seccion":{s},"resumen":{suma}}}'
+                continue
+            otros = sorted(self._sec_otros[nivel][(area_id, s)])
+            cabeza = f'{{"seccion":{s},"{otro}":{_json(otros)},'
+            if nivel == 1 and len(otros) == 1 and self._secciones[0][otros[0]][s] is area:
+                out[s] = f'{cabeza}"resumen":{suma},"en_distrito":true}}'
+            else:
+                out[s] = f"{cabeza}{interior}}}"
+        return out
 
     def otros(self, area_id: int, nivel: int) -> list[int]:
         """The demarcaciones a distrito touches (nivel 0), the distritos of a

@@ -54,16 +54,30 @@ class Pieza:
     cuentas: tuple[int, int, int, int, int, int]
     csv: str | None = None  # its lines of the election's CSV
     historial: str | None = None  # its lines of HISTORIAL.csv
-    historial_sitio: list[str] | None = None  # its actas' entries in the site's history
-    #: The site's running totals of its (distrito, demarcación, sección) areas.
+    #: Its actas' entries in the site's history, joined by commas ("": none).
+    historial_sitio: str | None = None
+    #: The site's running totals of its actas, per (distrito, demarcación, sección).
     hojas: dict[tuple[int, int, int], Any] | None = None
     sitio: str | None = None  # its actas' rows on the site, JSON arrays joined by commas
+    #: Per area of ``hojas``, its JSON text on the site (``site_areas.Niveles.texto``).
+    textos: dict[tuple[int, int, int], tuple[str, str]] | None = None
+
+
+@dataclass(slots=True)
+class Combinada:
+    """The site's area of a (distrito, demarcación, sección) cut in several tramos: the
+    tramos' areas it adds up, the sum, and the sum's JSON text once made."""
+
+    partes: list[Any]
+    suma: Any
+    texto: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
 class Rangos:
     """An election's tramos in the catalog: (distrito, sección) and [start, end) of
-    each in ``catalog.actas(eleccion)``, and each acta's tramo."""
+    each in ``catalog.actas(eleccion)`` (a sección's tramos one after the other), and
+    each acta's tramo."""
 
     secciones: tuple[tuple[int, int], ...]
     limites: tuple[tuple[int, int], ...]
@@ -71,26 +85,41 @@ class Rangos:
     claves: tuple[str, ...]  # per acta, its CLAVE_ACTA
 
 
-def rangos(actas: Sequence[Acta]) -> Rangos:
-    """The tramos of an election whose actas (in publication order) are ``actas``."""
+#: The most actas of one tramo. A sección of Ciudad de México has two or three casillas,
+#: one acta each per election; a catalog with larger secciones (the benchmarks'
+#: national one repeats the Ciudad de México secciones with twelve times the casillas)
+#: is cut in runs of this many, so that one changed acta makes a few actas again, not
+#: its whole sección. Smaller costs more per tramo; larger, more actas made again.
+TRAMO_ACTAS = 3
+
+
+def rangos(actas: Sequence[Acta], tamano: int = TRAMO_ACTAS) -> Rangos:
+    """The tramos of an election whose actas (in publication order) are ``actas``: each
+    run of at most ``tamano`` actas of one (distrito, sección)."""
+    if tamano < 1:
+        raise ValueError("un tramo debe admitir al menos un acta")
     secciones: list[tuple[int, int]] = []
     limites: list[tuple[int, int]] = []
     tramo_de: list[int] = []
     inicio = 0
     previa: tuple[int, int] | None = None
+    vistas: set[tuple[int, int]] = set()
     for i, acta in enumerate(actas):
         casilla = acta.casilla
         seccion = (casilla.distrito_id, casilla.seccion)
-        if seccion != previa:
+        if seccion != previa or i - inicio == tamano:
             if previa is not None:
                 limites.append((inicio, i))
+            if seccion != previa:
+                if seccion in vistas:
+                    raise ValueError("las actas de una sección no son contiguas en el "
+                                     "catálogo")
+                vistas.add(seccion)
             secciones.append(seccion)
             inicio, previa = i, seccion
         tramo_de.append(len(secciones) - 1)
     if previa is not None:
         limites.append((inicio, len(actas)))
-    if len(set(secciones)) != len(secciones):
-        raise ValueError("las actas de una sección no son contiguas en el catálogo")
     return Rangos(tuple(secciones), tuple(limites), tuple(tramo_de),
                   tuple(a.clave for a in actas))
 
@@ -107,12 +136,45 @@ class Tramos:
     (:meth:`cerrar`)."""
 
     def __init__(self, eleccion: Eleccion, r: Rangos, insumos: Insumos,
-                 previas: list[Pieza | None]) -> None:
+                 previas: list[Pieza | None],
+                 antiguas: Sequence[Pieza | None] | None = None) -> None:
         self.eleccion = eleccion
         self.rangos = r
         self.insumos = insumos
         self._previas = previas
+        self._antiguas = antiguas
         self.nuevas: list[Pieza | None] = list(previas)
+        #: The site's areas of a sección (and demarcación) cut in several tramos.
+        self.combinadas: dict[tuple[int, int, int], Combinada] = {}
+
+    def lineas_cambiadas(self) -> tuple[list[int], list[str], list[str]] | None:
+        """The CSV lines this corte made differently from the previous one: (their
+        positions among the election's acta lines, now, before); ``None`` when that
+        is not known (no previous corte, a piece without its lines, a tramo whose line
+        count changed)."""
+        if self._antiguas is None:
+            return None
+        posiciones: list[int] = []
+        ahora: list[str] = []
+        antes: list[str] = []
+        for i, (nueva, antigua) in enumerate(zip(self.nuevas, self._antiguas, strict=True)):
+            if nueva is antigua:
+                continue
+            if nueva is None or antigua is None or nueva.csv is None or antigua.csv is None:
+                return None
+            if nueva.csv == antigua.csv:
+                continue
+            inicio, fin = self.rangos.limites[i]
+            nuevas = nueva.csv.split("\r\n")[:-1]
+            viejas = antigua.csv.split("\r\n")[:-1]
+            if not len(nuevas) == len(viejas) == fin - inicio:
+                return None
+            for k, (n, v) in enumerate(zip(nuevas, viejas, strict=True)):
+                if n != v:
+                    posiciones.append(inicio + k)
+                    ahora.append(n)
+                    antes.append(v)
+        return posiciones, ahora, antes
 
     def previa(self, i: int) -> Pieza | None:
         """The previous corte's piece of tramo ``i`` when none of its actas changed."""
@@ -135,6 +197,11 @@ class Secciones:
         self._rangos: dict[str, Rangos] = {}
         self._insumos: dict[str, Insumos] = {}
         self._piezas: dict[str, list[Pieza | None]] = {}
+        self._combinadas: dict[str, dict[tuple[int, int, int], Combinada]] = {}
+        #: The corte those pieces were published in, and its fuera-de-catálogo rows per
+        #: election.
+        self.nombre: str | None = None
+        self.fuera: dict[str, int] = {}
 
     def preparar(self, catalog: Catalog, estado: Mapping[str, Any], historial: Historial,
                  imagenes: Mapping[str, Any]) -> dict[str, Tramos]:
@@ -165,12 +232,15 @@ class Secciones:
                                                                   ne), strict=True):
                     for i in compress(n, map(cambia, ahora, antes_)):
                         previas[tramo_de[i]] = None
-            out[codigo] = Tramos(eleccion, r, insumos, previas)
+            out[codigo] = t = Tramos(eleccion, r, insumos, previas, piezas)
+            t.combinadas = dict(self._combinadas.get(codigo, {}))
         return out
 
-    def cerrar(self, tramos: Mapping[str, Tramos], nombre: str, corte: datetime) -> None:
-        """The corte ``nombre`` made at ``corte`` was published: its pieces and inputs
-        are the next corte's previous ones. An acta it published for the first time has
+    def cerrar(self, tramos: Mapping[str, Tramos], nombre: str, corte: datetime,
+               fuera: Mapping[str, int]) -> None:
+        """The corte ``nombre`` made at ``corte`` was published (with ``fuera`` rows
+        fuera de catálogo per election): its pieces and inputs are the next corte's
+        previous ones. An acta it published for the first time has
         its history made with this corte as its publication, which the next corte reads
         from the database (``actas_publicadas``): that is the input kept for it."""
         esta = (nombre, corte)
@@ -182,3 +252,6 @@ class Secciones:
                     publicadas[i] = esta
             self._insumos[codigo] = t.insumos
             self._piezas[codigo] = t.nuevas
+            self._combinadas[codigo] = t.combinadas
+        self.nombre = nombre
+        self.fuera = dict(fuera)

@@ -5,6 +5,7 @@ between the cortes (prep.corte.memo)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from central.publication import diferencias as diferencias_mod
 from central.publication.package import publish
 from central.publication.snapshot import Imagen
 from central.publication.snapshot import Snapshot
@@ -73,19 +75,26 @@ def _files(root: Path) -> dict[str, bytes]:
 
 class Publicador:
     """Publishes each snapshot into a directory of its own (same name, same bytes if
-    the renders are the same), with one memo kept across its cortes."""
+    the renders are the same), with one memo kept across its cortes; ``comparar``:
+    each corte, with or without the memo, is compared (diferencias.json) with the last
+    one published with the memo, as a running central's next corte is."""
 
-    def __init__(self, base: Path, blobs: Path, filas: bool = True) -> None:
+    def __init__(self, base: Path, blobs: Path, filas: bool = True,
+                 comparar: bool = False) -> None:
         self.base = base
         self.blobs = blobs
         self.memo = RenderMemo(filas=filas)
         self.n = 0
+        self.comparar = comparar
+        self.anterior: Path | None = None
 
     def __call__(self, snap: Snapshot, memo: bool, **kwargs: object) -> dict[str, bytes]:
         self.n += 1
         publicado = publish(self.base / f"p{self.n}", snap, KEY, blobs=self.blobs,
-                            anterior=None, memo=self.memo if memo else None,
+                            anterior=self.anterior, memo=self.memo if memo else None,
                             **kwargs)  # type: ignore[arg-type]
+        if memo and self.comparar:
+            self.anterior = publicado.path
         return _files(publicado.path)
 
 
@@ -223,18 +232,31 @@ def _cambiado(snap: Snapshot, blobs: Path) -> tuple[Snapshot, set[str]]:
 @pytest.mark.parametrize("con_filas", [True, False])
 def test_changed_actas_are_rendered_again_and_the_rest_reused(
         primero: tuple[Snapshot, Path], tmp_path: Path, renders: list[str],
-        filas: list[str], con_filas: bool) -> None:
+        filas: list[str], con_filas: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     snap, blobs = primero
-    publicar = Publicador(tmp_path, blobs, con_filas)
+    publicar = Publicador(tmp_path, blobs, con_filas, comparar=True)
     publicar(snap, memo=True)
     segundo, cambiadas = _cambiado(snap, blobs)
     sin = publicar(segundo, memo=False)
     renders.clear()
     filas.clear()
+    leidos: list[bytes] = []  # CSVs diferencias.json read and split into lines
+    csv_lines = diferencias_mod.csv_lines
+    monkeypatch.setattr(diferencias_mod, "csv_lines",
+                        lambda data: leidos.append(data) or csv_lines(data))
     _same(publicar(segundo, memo=True), sin)
+    # Per sección, the lines that differ are known: no CSV is read again (the per-acta
+    # memo compares the files).
+    assert (leidos != []) is con_filas
     # Only the changed ones were rendered again (the pending one and the new sin acta
     # included); the others' PUBLICACION, now read from publicada_en, is the same. A
     # trajectory is not in the CSV row.
+    diff = json.loads(sin["diferencias.json"])
+    assert diff["corte_anterior"] == corte_dirname(snap.corte)
+    cambios = [m for e in diff["elecciones"].values() for m in e["modificadas"]]
+    agregadas = [c for e in diff["elecciones"].values() for c in e["agregadas"]]
+    retiradas = [r for e in diff["elecciones"].values() for r in e["retiradas"]]
+    assert cambios and agregadas and retiradas  # what the memo's lines must give as well
     if not con_filas:
         # Per sección: every acta of a sección (of an election) with a changed acta is
         # made again, once, and nothing else.
