@@ -185,13 +185,15 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
                 Mismo(snap.catalog), rules, ultimo_corte, snap.simulacro, blobs is None,
                 site_files is not None)).setdefault("secciones", Secciones())
         tramos = None if secciones is None else secciones.preparar(
-            snap.catalog, snap.estado, snap.historial, snap.imagenes)
+            snap.catalog, snap.estado, snap.historial, snap.imagenes,
+            *(() if snap.salud is None else (snap.salud.digitalizadas,
+                                             snap.salud.con_captura)))
         tablas = tabular(snap.catalog, snap.estado, snap.fuera, rules, ultimo_corte, actas,
                          tramos)
         filas_salud, salud_seconds = None, time.perf_counter()
         if snap.salud is not None:
             filas_salud = filas_catd(snap.catalog, tablas, snap.salud,
-                                     snap.historial.publicada_en, snap.corte)
+                                     snap.historial.publicada_en, snap.corte, tramos)
         salud_seconds = time.perf_counter() - salud_seconds
         historial_sitio = site_files is not None and "historial_aparte" in \
             inspect.signature(site_files).parameters

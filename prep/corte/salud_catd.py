@@ -34,11 +34,14 @@ from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
 from datetime import timedelta
+from operator import add
 
 from prep.catalog.model import Catalog
 from prep.corte.simulacro import tabla_csv
+from prep.corte.summary import Fila
 from prep.corte.summary import TablaEleccion
 from prep.corte.summary import percentage
+from prep.corte.tramos import Tramos
 
 AVANCE_CATD = "AVANCE_CATD.csv"
 CCV = "CCV"
@@ -82,18 +85,70 @@ def duracion(segundos: int | None) -> str:
     return f"{horas}:{resto // 60:02d}:{resto % 60:02d}"
 
 
+#: What AVANCE_CATD takes from some actas (a tramo's, prep.corte.tramos): their counts
+#: (:data:`CONTEOS`) and, per acta published with an acopio, the time of the corte that
+#: first published it and its acopio's, in seconds.
+Avance = tuple[tuple[int, ...], tuple[tuple[datetime, int], ...]]
+
+
+def avance_de(filas: Sequence[Fila], lectura: LecturaCatd,
+              publicada_en: Mapping[str, tuple[str, datetime]], corte_at: datetime
+              ) -> Avance:
+    """The :data:`Avance` of ``filas`` in the corte made at ``corte_at`` (the first
+    publication of an acta absent from ``publicada_en``)."""
+    c = [0] * len(CONTEOS)
+    publicadas: list[tuple[datetime, int]] = []
+    ahora = ("", corte_at)
+    digitalizadas, con_captura = lectura.digitalizadas, lectura.con_captura
+    for fila in filas:
+        clave = fila.acta.clave
+        c[0] += 1
+        est = fila.estado
+        if est is not None and est.acopio is not None:
+            c[1] += 1
+        if clave in digitalizadas:
+            c[2] += 1
+        if clave in con_captura:
+            c[3] += 1
+        if fila.resultado is None or est is None:
+            continue
+        c[4] += 1
+        if est.captura is None or est.acopio is None:  # sin acta, or no acopio
+            continue
+        publicadas.append((publicada_en.get(clave, ahora)[1], int(est.acopio.timestamp())))
+    return tuple(c), tuple(publicadas)
+
+
 def filas_catd(catalog: Catalog, tablas: Sequence[TablaEleccion], lectura: LecturaCatd,
-               publicada_en: Mapping[str, tuple[str, datetime]], corte_at: datetime
-               ) -> list[tuple[str, ...]]:
+               publicada_en: Mapping[str, tuple[str, datetime]], corte_at: datetime,
+               tramos: Mapping[str, Tramos] | None = None) -> list[tuple[str, ...]]:
     """The rows of AVANCE_CATD.csv (without its header), CATDs by number, then the CCV.
 
     ``publicada_en``: the earlier corte that first published each acta (an acta with
-    data absent from it is first published by this corte, at ``corte_at``)."""
+    data absent from it is first published by this corte, at ``corte_at``).
+    ``tramos``: per election, what the previous corte took from each tramo none of
+    whose actas changed (:mod:`prep.corte.tramos`), reused; the rest taken again."""
     catd_de = {d.id: lectura.asignados.get(d.id, d.id) for d in catalog.distritos}
     conteos: dict[int, list[int]] = {c: [0] * len(CONTEOS) for c in sorted(set(catd_de.values()))}
     duraciones: dict[int, list[int]] = {c: [] for c in conteos}
     desde = corte_at - timedelta(minutes=VENTANA_MINUTOS)
     corte_s = int(corte_at.timestamp())
+    if tramos is not None:
+        for tabla in tablas:
+            t = tramos[tabla.eleccion.codigo]
+            for i, pieza in enumerate(t.nuevas):
+                if pieza is None:
+                    raise ValueError("un tramo sin filas: la tabla no se hizo con sus tramos")
+                if pieza.avance is None:
+                    pieza.avance = avance_de(pieza.filas, lectura, publicada_en, corte_at)
+                catd = catd_de[t.rangos.secciones[i][0]]
+                cuentas, publicadas = pieza.avance
+                conteos[catd] = list(map(add, conteos[catd], cuentas))
+                tiempos = duraciones[catd]
+                for primera, acopio_s in publicadas:
+                    if primera > desde:  # published within the window
+                        tiempos.append(max(0, int(primera.timestamp()) - acopio_s))
+        return _filas(catd_de, conteos, duraciones, lectura)
     digitalizadas, con_captura = lectura.digitalizadas, lectura.con_captura
     for tabla in tablas:
         for fila in tabla.filas:
@@ -117,6 +172,12 @@ def filas_catd(catalog: Catalog, tablas: Sequence[TablaEleccion], lectura: Lectu
             publicada_s = corte_s if primera is None else int(primera[1].timestamp())
             if primera is None or primera[1] > desde:
                 duraciones[catd].append(max(0, publicada_s - int(est.acopio.timestamp())))
+    return _filas(catd_de, conteos, duraciones, lectura)
+
+
+def _filas(catd_de: Mapping[int, int], conteos: Mapping[int, Sequence[int]],
+           duraciones: Mapping[int, Sequence[int]], lectura: LecturaCatd
+           ) -> list[tuple[str, ...]]:
     filas: list[tuple[str, ...]] = []
     for catd, c in conteos.items():
         sitio = f"{catd:02d}"

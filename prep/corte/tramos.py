@@ -23,6 +23,7 @@ reads from the database.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -59,6 +60,8 @@ class Pieza:
     #: The site's running totals of its actas, per (distrito, demarcación, sección).
     hojas: dict[tuple[int, int, int], Any] | None = None
     sitio: str | None = None  # its actas' rows on the site, JSON arrays joined by commas
+    #: What AVANCE_CATD.csv takes from its actas (``salud_catd.avance_de``).
+    avance: Any = None
     #: Per area of ``hojas``, its JSON text on the site (``site_areas.Niveles.texto``).
     textos: dict[tuple[int, int, int], tuple[str, str]] | None = None
 
@@ -125,8 +128,9 @@ def rangos(actas: Sequence[Acta], tamano: int = TRAMO_ACTAS) -> Rangos:
 
 
 #: Per acta of an election, in publication order: state, trajectory, first publication,
-#: verified, image.
-Insumos = tuple[list[Any], list[Any], list[Any], list[bool], list[Any]]
+#: verified, image, digitalized and with a capture (AVANCE_CATD).
+Insumos = tuple[list[Any], list[Any], list[Any], list[bool], list[Any], list[bool],
+                list[bool]]
 
 
 class Tramos:
@@ -204,9 +208,11 @@ class Secciones:
         self.fuera: dict[str, int] = {}
 
     def preparar(self, catalog: Catalog, estado: Mapping[str, Any], historial: Historial,
-                 imagenes: Mapping[str, Any]) -> dict[str, Tramos]:
+                 imagenes: Mapping[str, Any], digitalizadas: Collection[str] = frozenset(),
+                 con_captura: Collection[str] = frozenset()) -> dict[str, Tramos]:
         """Per election code, its :class:`Tramos` for this corte: a tramo takes its
-        previous piece when every input of every acta of it is the same."""
+        previous piece when every input of every acta of it is the same
+        (``digitalizadas``, ``con_captura``: AVANCE_CATD's sets of actas)."""
         out: dict[str, Tramos] = {}
         verificadas = historial.verificadas
         for eleccion in catalog.elecciones:
@@ -219,7 +225,8 @@ class Secciones:
                 list(map(estado.get, claves)), list(map(historial.actas.get, claves)),
                 list(map(historial.publicada_en.get, claves)),
                 list(map(verificadas.__contains__, claves)),
-                list(map(imagenes.get, claves)))
+                list(map(imagenes.get, claves)), list(map(digitalizadas.__contains__, claves)),
+                list(map(con_captura.__contains__, claves)))
             antes = self._insumos.get(codigo)
             piezas = self._piezas.get(codigo)
             if antes is None or piezas is None:
@@ -228,8 +235,8 @@ class Secciones:
                 previas = list(piezas)
                 n = range(len(claves))
                 tramo_de = r.tramo_de
-                for ahora, antes_, cambia in zip(insumos, antes, (is_not, is_not, ne, is_not,
-                                                                  ne), strict=True):
+                for ahora, antes_, cambia in zip(insumos, antes, (
+                        is_not, is_not, ne, is_not, ne, is_not, is_not), strict=True):
                     for i in compress(n, map(cambia, ahora, antes_)):
                         previas[tramo_de[i]] = None
             out[codigo] = t = Tramos(eleccion, r, insumos, previas, piezas)
@@ -245,7 +252,7 @@ class Secciones:
         from the database (``actas_publicadas``): that is the input kept for it."""
         esta = (nombre, corte)
         for codigo, t in tramos.items():
-            estados, _, publicadas, _, _ = t.insumos
+            estados, _, publicadas, *_ = t.insumos
             for i in compress(range(len(publicadas)), map(is_, publicadas, repeat(None))):
                 est = estados[i]
                 if est is not None and est.publicada:

@@ -1,0 +1,120 @@
+"""A running central's next corte reuses its previous corte's work per tramo
+(prep.corte.tramos) and publishes the very bytes a fresh process publishes: a real
+PostgreSQL filled with a night, a corte, the delta of tests/harness/corte_data.py
+applied by the pipeline's own fold (newly validated actas, new images, cotejos, a
+correction round), then the next corte with the memo of the first, against the same
+corte made from a copy of the database by a central without memo, at the same instant
+with the same key: every file of both directories (CSVs, HISTORIAL, AVANCE_CATD, the
+zip, diferencias.json, the site, the manifest and its signature) is the same."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import time
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import make_conninfo
+
+from bench.corte_ref import set_now
+from bench.corte_ref import tree_differences
+from central.db import make_engine
+from central.publication.corte import A_PEDIDO
+from central.publication.corte import CorteHecho
+from central.publication.corte import CorteSettings
+from central.publication.corte import make_corte
+from central.publication.memo import CorteMemo
+from central.publication.package import DIFERENCIAS
+from prep.catalog import Catalog
+from prep.catalog import generate_catalog
+from prep.corte import summary
+from prep.corte.salud_catd import AVANCE_CATD
+from prep.crypto import SigningKey
+from prep.sintetico.capturas import simulate
+from tests.harness.corte_data import apply_delta
+from tests.harness.corte_data import day_after
+from tests.harness.corte_data import plan_delta
+from tests.harness.corte_data import prepare_database
+from tests.harness.corte_data import stage_delta
+from tests.harness.corte_data import write_states
+
+SEED = 29
+INSTANTES = ("2027-06-07 14:00:00+00", "2027-06-07 14:05:00+00")
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return generate_catalog(SEED, 0.03)
+
+
+def _corte(dsn: str, key: SigningKey, settings: CorteSettings) -> CorteHecho:
+    engine = make_engine(dsn)
+    try:
+        return make_corte(engine, key, settings, motivo=A_PEDIDO, actor="pruebas")
+    finally:
+        engine.dispose()  # no session left: the database can be copied
+
+
+def test_the_next_corte_with_the_memo_is_the_bytes_of_a_fresh_one(
+        pg_dsn: str, pg_database: str, catalog: Catalog, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    prepare_database(pg_database, catalog)
+    instante = day_after(catalog, time(8, 0))
+    sim = simulate(catalog, SEED, instante, pendientes=0.02)
+    plan = plan_delta(catalog, sim, 0.03, seed=SEED)
+    blobs = tmp_path / "blobs"
+    write_states(pg_database, catalog, sim, blobs, delta=plan)
+    stage_delta(pg_database, catalog, sim, plan, instante, blobs=blobs)
+    key = SigningKey.generate()
+    memo = CorteMemo()
+    corriendo = CorteSettings(tmp_path / "publicacion", blobs, sitio=True, memo=memo)
+    set_now(pg_database, INSTANTES[0])
+    primero = _corte(pg_database, key, corriendo)
+    assert apply_delta(pg_database) == plan.actas
+    set_now(pg_database, INSTANTES[1])
+
+    # The same database and publication for a central without memo.
+    copia = f"{conninfo_to_dict(pg_database)['dbname']}_copia"
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            sql.Identifier(copia), sql.Identifier(str(conninfo_to_dict(pg_database)["dbname"]))))
+    try:
+        copia_dsn = make_conninfo(pg_dsn, dbname=copia)
+        set_now(copia_dsn, INSTANTES[1])
+        shutil.copytree(tmp_path / "publicacion", tmp_path / "publicacion_fresca",
+                        symlinks=True)
+        hechas: list[int] = []  # actas whose row the rules were applied to again
+        filas = summary._filas
+
+        def contadas(eleccion, actas, *args):  # type: ignore[no-untyped-def]
+            hechas.append(len(actas))
+            return filas(eleccion, actas, *args)
+
+        monkeypatch.setattr(summary, "_filas", contadas)
+        segundo = _corte(pg_database, key, corriendo)
+        hechas_memo = sum(hechas)
+        fresco = _corte(copia_dsn, key, CorteSettings(tmp_path / "publicacion_fresca", blobs,
+                                                      sitio=True))
+    finally:
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(copia)))
+
+    assert segundo.publicado.name == fresco.publicado.name != primero.publicado.name
+    assert tree_differences(segundo.publicado.path, fresco.publicado.path) == []
+    assert segundo.publicado.manifest_sha256 == fresco.publicado.manifest_sha256
+    # What the comparison covered: every kind of change of the delta, and AVANCE_CATD.
+    data = json.loads((segundo.publicado.path / DIFERENCIAS).read_bytes())
+    elecciones = data["elecciones"].values()
+    assert sorted(c for e in elecciones for c in e["agregadas"]) == sorted(plan.nuevas)
+    assert {m["clave_acta"] for e in elecciones for m in e["modificadas"]} \
+        == plan.cotejadas | plan.corregidas
+    assert (segundo.publicado.path / AVANCE_CATD).is_file()
+    # And the memo's corte made again only the tramos with a changed acta.
+    assert segundo.releidas is not None and 0 < segundo.releidas < catalog.total_actas / 4
+    assert 0 < hechas_memo <= 3 * plan.actas < catalog.total_actas
+    assert sum(hechas) - hechas_memo == catalog.total_actas  # the fresh corte: all
