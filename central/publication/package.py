@@ -294,10 +294,8 @@ def _historial(staging: _Staging, snap: Snapshot, tablas: Sequence[TablaEleccion
             lineas: list[str] = []
             por_seccion: dict[tuple[int, int], list[str]] = {}
             if tramos is not None:
-                _historial_tramos(tabla, tramos[tabla.eleccion.codigo], snap, name, rules,
-                                  fmt, site, lineas, por_seccion)
-                write("".join(lineas).encode("utf-8"))
-                lineas.clear()
+                write(b"".join(_historial_tramos(tabla, tramos[tabla.eleccion.codigo], snap,
+                                                 name, rules, fmt, site, por_seccion)))
             for fila, hecho in () if tramos is not None else cuerpos_de(
                     tabla, snap.historial, name, snap.corte, rules, fmt, store):
                 publicadas += 1
@@ -348,11 +346,13 @@ def _cambios(secciones: Secciones | None, tramos: Mapping[str, Tramos] | None,
 
 
 def _historial_tramos(tabla: TablaEleccion, tramos: Tramos, snap: Snapshot, name: str,
-                      rules: RuleSet, fmt: TimeFormatter, site: Any, lineas: list[str],
-                      por_seccion: dict[tuple[int, int], list[str]]) -> None:
-    """``tabla``'s HISTORIAL.csv text (appended to ``lineas``) and, with ``site``, its
-    site history entries per sección, tramo by tramo: a tramo's of the previous corte
-    where none of its actas changed, made again (and kept in its piece) otherwise."""
+                      rules: RuleSet, fmt: TimeFormatter, site: Any,
+                      por_seccion: dict[tuple[int, int], list[str]]) -> list[bytes]:
+    """``tabla``'s HISTORIAL.csv lines (UTF-8, returned) and, with ``site``, its site
+    history entries per sección (added to ``por_seccion``), tramo by tramo: a tramo's
+    of the previous corte where none of its actas changed, made again (and kept in its
+    piece) otherwise."""
+    lineas: list[bytes] = []
     for i, pieza in enumerate(tramos.nuevas):
         if pieza is None:
             raise CorteError("un tramo sin filas: la tabla no se hizo con sus tramos")
@@ -370,12 +370,13 @@ def _historial_tramos(tabla: TablaEleccion, tramos: Tramos, snap: Snapshot, name
                     textos.append(lineas_csv(clave, hecho))
                     if site is not None:
                         entradas.append(site.historial_acta(clave, hecho))
-            pieza.historial = "".join(textos)
+            pieza.historial = "".join(textos).encode("utf-8")
             pieza.historial_sitio = ",".join(entradas) if site is not None else None
         lineas.append(pieza.historial)
         if site is not None and pieza.historial_sitio:
             por_seccion.setdefault(tramos.rangos.secciones[i], []).append(
                 pieza.historial_sitio)
+    return lineas
 
 
 class _Sitio:

@@ -158,9 +158,12 @@ def write_eleccion_csv(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
     w.writerow(header)
     tramos: Tramos | None = tabla.derived.get("tramos")
     rows: list[tuple[str, ...]]
+    cuerpo: bytes | None = None
+    lines: str | None
     if tramos is not None and memo is None:
         rows = []
-        lines: str | None = "".join(tramo_lines(catalog, tabla, tramos, cache, fmt))
+        cuerpo = b"".join(tramo_lines(catalog, tabla, tramos, cache, fmt))
+        lines = ""
     elif memo is not None:
         rows = []
         lines = "".join(
@@ -177,8 +180,8 @@ def write_eleccion_csv(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
         w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
         w.writerows(rows)
         lines = buf.getvalue()
-    parts.append(lines.encode("utf-8"))
-    del lines
+    parts.append(lines.encode("utf-8") if cuerpo is None else cuerpo)
+    del lines, cuerpo
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     sin_datos = (SIN_DATO,) * len(eleccion.campos_captura)
@@ -191,8 +194,8 @@ def write_eleccion_csv(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
 
 
 def tramo_lines(catalog: Catalog, tabla: TablaEleccion, tramos: Tramos,
-                cache: dict[str, CasillaColumns], fmt: TimeFormatter) -> Iterator[str]:
-    """The CSV lines of ``tabla``'s actas tramo by tramo (:mod:`prep.corte.tramos`): a
+                cache: dict[str, CasillaColumns], fmt: TimeFormatter) -> Iterator[bytes]:
+    """The CSV lines of ``tabla``'s actas (UTF-8) tramo by tramo (:mod:`prep.corte.tramos`): a
     tramo's lines of the previous corte where none of its actas changed, made again
     otherwise (and kept in its piece); the rows made again are left in
     ``tabla.derived["filas_tramo"]`` (tramo → rows) for the site."""
@@ -211,7 +214,7 @@ def tramo_lines(catalog: Catalog, tabla: TablaEleccion, tramos: Tramos,
                 csv.writer(buf, lineterminator="\r\n",
                            quoting=csv.QUOTE_MINIMAL).writerows(rows)
                 text = buf.getvalue()
-            pieza.csv = text
+            pieza.csv = text.encode("utf-8")
         yield pieza.csv
 
 

@@ -478,6 +478,8 @@ def _por_tramos(tramos: Tramos, tabla: TablaEleccion,
             for fila, csv_row in zip(pieza.filas, hacer(pieza.filas) if csv_rows is None
                                      else csv_rows, strict=True):
                 add(fila, csv_row, hojas, json_rows)
+            for area in hojas.values():
+                area.congelar(tramos.conjuntos)
             pieza.hojas, pieza.sitio, pieza.textos = hojas, ",".join(json_rows), None
         for key, area in pieza.hojas.items():
             partes.setdefault(key, []).append(area)

@@ -92,6 +92,14 @@ class Area:
                 if type(valor) is int:  # Ilegible and Sin dato count 0
                     acc[i] += valor
 
+    def congelar(self, comunes: dict[frozenset[int], frozenset[int]]) -> None:
+        """No more actas are added: its sets become frozen ones shared through
+        ``comunes`` with every other area holding the same (a running central keeps
+        hundreds of thousands of areas between its cortes, prep.corte.tramos)."""
+        for nombre in ("campos", "contiendas"):
+            fijo = frozenset(getattr(self, nombre))
+            setattr(self, nombre, comunes.setdefault(fijo, fijo))
+
     def merge(self, other: Area) -> None:
         self.votos = list(map(add, self.votos, other.votos))
         self.campos |= other.campos

@@ -53,8 +53,8 @@ class Pieza:
     filas: tuple[Fila, ...]
     #: capturadas, contabilizadas, inconsistencias, lista nominal, votos c/cs, s/cs
     cuentas: tuple[int, int, int, int, int, int]
-    csv: str | None = None  # its lines of the election's CSV
-    historial: str | None = None  # its lines of HISTORIAL.csv
+    csv: bytes | None = None  # its lines of the election's CSV (UTF-8, as published)
+    historial: bytes | None = None  # its lines of HISTORIAL.csv (UTF-8)
     #: Its actas' entries in the site's history, joined by commas ("": none).
     historial_sitio: str | None = None
     #: The site's running totals of its actas, per (distrito, demarcación, sección).
@@ -150,6 +150,8 @@ class Tramos:
         self.nuevas: list[Pieza | None] = list(previas)
         #: The site's areas of a sección (and demarcación) cut in several tramos.
         self.combinadas: dict[tuple[int, int, int], Combinada] = {}
+        #: The sets the pieces' areas hold, one object each (``Area.congelar``).
+        self.conjuntos: dict[frozenset[int], frozenset[int]] = {}
 
     def lineas_cambiadas(self) -> tuple[list[int], list[str], list[str]] | None:
         """The CSV lines this corte made differently from the previous one: (their
@@ -169,8 +171,8 @@ class Tramos:
             if nueva.csv == antigua.csv:
                 continue
             inicio, fin = self.rangos.limites[i]
-            nuevas = nueva.csv.split("\r\n")[:-1]
-            viejas = antigua.csv.split("\r\n")[:-1]
+            nuevas = nueva.csv.decode("utf-8").split("\r\n")[:-1]
+            viejas = antigua.csv.decode("utf-8").split("\r\n")[:-1]
             if not len(nuevas) == len(viejas) == fin - inicio:
                 return None
             for k, (n, v) in enumerate(zip(nuevas, viejas, strict=True)):
@@ -202,6 +204,7 @@ class Secciones:
         self._insumos: dict[str, Insumos] = {}
         self._piezas: dict[str, list[Pieza | None]] = {}
         self._combinadas: dict[str, dict[tuple[int, int, int], Combinada]] = {}
+        self._conjuntos: dict[frozenset[int], frozenset[int]] = {}
         #: The corte those pieces were published in, and its fuera-de-catálogo rows per
         #: election.
         self.nombre: str | None = None
@@ -241,6 +244,7 @@ class Secciones:
                         previas[tramo_de[i]] = None
             out[codigo] = t = Tramos(eleccion, r, insumos, previas, piezas)
             t.combinadas = dict(self._combinadas.get(codigo, {}))
+            t.conjuntos = self._conjuntos
         return out
 
     def cerrar(self, tramos: Mapping[str, Tramos], nombre: str, corte: datetime,
