@@ -200,8 +200,7 @@ def _make(engine: Engine, key: SigningKey, settings: CorteSettings, motivo: str,
                        ultimo=ultimo_corte, motivo=motivo, seconds=seconds)
         session.add(row)
         session.flush()
-        historial.registrar(session, historial.nuevas(
-            snap.historial, (c for c, e in snap.estado.items() if e.publicada)), row.id)
+        historial.registrar(session, historial.nuevas(snap.historial, snap.estado), row.id)
         audit.emit(session, "corte_published", actor=actor, detail={
             "corte": publicado.name, "corte_at": snap.corte.isoformat(),
             "manifiesto_sha256": publicado.manifest_sha256, "motivo": motivo,
