@@ -87,8 +87,9 @@ def duracion(segundos: int | None) -> str:
 
 #: What AVANCE_CATD takes from some actas (a tramo's, prep.corte.tramos): their counts
 #: (:data:`CONTEOS`) and, per acta published with an acopio, the time of the corte that
-#: first published it and its acopio's, in seconds.
-Avance = tuple[tuple[int, ...], tuple[tuple[datetime, int], ...]]
+#: first published it and its acopio's, in seconds; and the latest of those times
+#: (None: none), so that a corte skips the tramos none of whose actas is in its window.
+Avance = tuple[tuple[int, ...], tuple[tuple[datetime, int], ...], datetime | None]
 
 
 def avance_de(filas: Sequence[Fila], lectura: LecturaCatd,
@@ -116,7 +117,7 @@ def avance_de(filas: Sequence[Fila], lectura: LecturaCatd,
         if est.captura is None or est.acopio is None:  # sin acta, or no acopio
             continue
         publicadas.append((publicada_en.get(clave, ahora)[1], int(est.acopio.timestamp())))
-    return tuple(c), tuple(publicadas)
+    return tuple(c), tuple(publicadas), max((p for p, _ in publicadas), default=None)
 
 
 def filas_catd(catalog: Catalog, tablas: Sequence[TablaEleccion], lectura: LecturaCatd,
@@ -142,8 +143,10 @@ def filas_catd(catalog: Catalog, tablas: Sequence[TablaEleccion], lectura: Lectu
                 if pieza.avance is None:
                     pieza.avance = avance_de(pieza.filas, lectura, publicada_en, corte_at)
                 catd = catd_de[t.rangos.secciones[i][0]]
-                cuentas, publicadas = pieza.avance
+                cuentas, publicadas, ultima = pieza.avance
                 conteos[catd] = list(map(add, conteos[catd], cuentas))
+                if ultima is None or ultima <= desde:
+                    continue  # none published within the window
                 tiempos = duraciones[catd]
                 for primera, acopio_s in publicadas:
                     if primera > desde:  # published within the window

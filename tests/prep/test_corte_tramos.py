@@ -1,0 +1,80 @@
+"""The tramos of prep.corte.tramos: how a catalog is cut, which tramos a corte takes from
+the previous one, and AVANCE_CATD made per tramo across cortes whose window leaves
+earlier publications out, the same rows as made from every acta."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
+
+import pytest
+
+from prep.catalog import generate_catalog
+from prep.corte.historial import Historial
+from prep.corte.model import ActaEnCorte
+from prep.corte.package import corte_dirname
+from prep.corte.package import tabular
+from prep.corte.salud_catd import VENTANA_MINUTOS
+from prep.corte.salud_catd import LecturaCatd
+from prep.corte.salud_catd import filas_catd
+from prep.corte.tramos import TRAMO_ACTAS
+from prep.corte.tramos import Secciones
+from prep.corte.tramos import rangos
+from prep.sintetico.capturas import simulate
+from tests.harness.corte_data import day_after
+
+
+def test_tramos_are_runs_of_one_seccion_of_at_most_three_actas() -> None:
+    catalog = generate_catalog(5, 0.02)
+    eleccion = catalog.elecciones[0]
+    actas = catalog.actas(eleccion)
+    r = rangos(actas)
+    assert r.limites[0][0] == 0 and r.limites[-1][1] == len(actas)
+    assert all(a[1] == b[0] for a, b in zip(r.limites, r.limites[1:], strict=False))
+    for (inicio, fin), seccion in zip(r.limites, r.secciones, strict=True):
+        assert 0 < fin - inicio <= TRAMO_ACTAS
+        assert {(a.casilla.distrito_id, a.casilla.seccion) for a in actas[inicio:fin]} \
+            == {seccion}
+    assert [r.tramo_de[i] for i in range(len(actas))] == [
+        t for t, (inicio, fin) in enumerate(r.limites) for _ in range(inicio, fin)]
+    with pytest.raises(ValueError, match="no son contiguas"):
+        rangos([*actas[:5], *actas[-3:], *actas[5:8]], 1000)
+
+
+def test_avance_catd_per_tramo_is_the_same_across_cortes_and_windows() -> None:
+    catalog = generate_catalog(11, 0.05)
+    primero = day_after(catalog, time(6, 0))
+    sim = simulate(catalog, 11, primero, pendientes=0.2)
+    con_datos = sorted(c for c, e in sim.estado.items() if e.publicada)
+    # Five captured actas are only acopiadas until the last corte.
+    tarde = [c for c in con_datos if sim.estado[c].captura is not None][:5]
+    estado = {**sim.estado, **{c: ActaEnCorte(c, acopio=sim.estado[c].acopio) for c in tarde}}
+    lectura = LecturaCatd(digitalizadas=frozenset(con_datos[::2]),
+                          con_captura=frozenset(con_datos[::3]))
+    secciones = Secciones()
+    # Three cortes: the first publishes everything; the next, 5 minutes later, has the
+    # first's publications in its window; the last, two hours later, none of them.
+    publicada_en: dict[str, tuple[str, datetime]] = {}
+    cortes = (primero, primero + timedelta(minutes=5),
+              primero + timedelta(minutes=VENTANA_MINUTOS + 125))
+    for n, corte in enumerate(cortes):
+        if n == 2:  # a few actas published only now, among the old ones
+            estado.update({c: sim.estado[c] for c in tarde})
+        historial = Historial({}, dict(publicada_en), frozenset())
+        tramos = secciones.preparar(catalog, estado, historial, {},
+                                    lectura.digitalizadas, lectura.con_captura)
+        con = tabular(catalog, estado, sim.fuera, tramos=tramos)
+        sin = tabular(catalog, estado, sim.fuera)
+        esperadas = filas_catd(catalog, sin, lectura, publicada_en, corte)
+        assert filas_catd(catalog, con, lectura, publicada_en, corte,
+                          tramos) == esperadas
+        if n == 1:
+            assert all(t.reusados == len(t.rangos.limites) for t in tramos.values())
+        secciones.cerrar(tramos, corte_dirname(corte), corte,
+                         {t.eleccion.codigo: len(t.fuera) for t in con})
+        for clave, e in estado.items():
+            if e.publicada:
+                publicada_en.setdefault(clave, (corte_dirname(corte), corte))
+    # The premise: the last corte's window holds the five new ones, and only them.
+    assert sum(int(f[8]) for f in esperadas[:-1]) == len(tarde)
