@@ -372,17 +372,21 @@ def _casilla_cols(catalog: Catalog, casilla: Casilla,
     MECANISMOS_TRASLADO or N/A where it does not apply)."""
     cols = cache.get(casilla.clave)
     if cols is None:
-        distrito = catalog.distrito_por_id[casilla.distrito_id]
-        head = (str(casilla.entidad_id), catalog.entidad, str(casilla.distrito_id),
-                distrito.cabecera)
-        tail = (str(casilla.seccion), str(casilla.id_casilla), casilla.tipo,
-                str(casilla.ext_contigua),
-                NO_APLICA if casilla.ubicacion == UBICACION_NO_APLICA
-                else str(casilla.ubicacion))
+        # f-strings, not str(): the same text for these ints, without a call each.
+        entidad_id, entidad = f"{casilla.entidad_id}", catalog.entidad
+        distrito_id = f"{casilla.distrito_id}"
+        cabecera = catalog.distrito_por_id[casilla.distrito_id].cabecera
+        seccion, id_casilla, tipo = f"{casilla.seccion}", f"{casilla.id_casilla}", casilla.tipo
+        ext_contigua = f"{casilla.ext_contigua}"
+        ubicacion = NO_APLICA if casilla.ubicacion == UBICACION_NO_APLICA \
+            else f"{casilla.ubicacion}"
         demarcacion = catalog.demarcacion_por_id[casilla.demarcacion_id]
-        cols = (f"'{casilla.clave}'", (*head, *tail),
-                (*head, str(demarcacion.id), demarcacion.nombre, *tail),
-                str(casilla.lista_nominal), str(casilla.representantes),
+        cols = (f"'{casilla.clave}'",
+                (entidad_id, entidad, distrito_id, cabecera, seccion, id_casilla, tipo,
+                 ext_contigua, ubicacion),
+                (entidad_id, entidad, distrito_id, cabecera, f"{demarcacion.id}",
+                 demarcacion.nombre, seccion, id_casilla, tipo, ext_contigua, ubicacion),
+                f"{casilla.lista_nominal}", f"{casilla.representantes}",
                 casilla.traslado or NO_APLICA)
         cache[casilla.clave] = cols
     return cols
