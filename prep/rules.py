@@ -25,7 +25,6 @@ from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
-from typing import cast
 
 from prep.catalog.model import Casilla
 from prep.catalog.model import Eleccion
@@ -236,7 +235,7 @@ def evaluate(eleccion: Eleccion, casilla: Casilla, captura: Captura,
                       if c in eleccion.campos_voto_set)
     try:
         # The common case, every vote field a number; a Marca raises TypeError.
-        total = sum(cast("tuple[int, ...]", votos))
+        total: int = sum(votos)  # type: ignore[arg-type]
         ilegibles = vacios = 0
     except TypeError:
         numeros = [v for v in votos if type(v) is int]
@@ -252,15 +251,18 @@ def evaluate(eleccion: Eleccion, casilla: Casilla, captura: Captura,
                 key = "todos_ilegibles_o_sin_dato"
             return ActaResult(total, getattr(rules, key), False,
                               key in rules.inconsistencias)
+    ceiling = casilla.max_votos if rules.excede_suma_representantes or casilla.especial \
+        else casilla.lista_nominal
     parts: list[str] = []
     inconsistente = False
     contabilizada = True
-    ceiling = casilla.max_votos if rules.excede_suma_representantes or casilla.especial \
-        else casilla.lista_nominal
     if total > ceiling:
         parts.append(rules.excede)
         inconsistente = "excede" in rules.inconsistencias
         contabilizada = False
+    elif not ilegibles and not vacios:
+        # A clean acta (the vast majority): no observation under any rules.
+        return _LIMPIAS.get(total) or _limpia(total)
     if ilegibles:
         parts.append(rules.ilegible)
         inconsistente = inconsistente or "ilegible" in rules.inconsistencias
@@ -270,6 +272,18 @@ def evaluate(eleccion: Eleccion, casilla: Casilla, captura: Captura,
         inconsistente = inconsistente or "sin_dato" in rules.inconsistencias
         contabilizada = contabilizada and rules.contabiliza_sin_dato
     return ActaResult(total, rules.separador.join(parts), contabilizada, inconsistente)
+
+
+#: The result of a clean acta (every vote a number, within its ceiling) by its total:
+#: the same under any rules, and immutable, so one object per total serves every acta
+#: (a corte keeps tens of thousands of results; fewer objects, less for the collector).
+#: Totals within a ceiling are bounded by the largest casilla, and so is this table.
+_LIMPIAS: dict[int, ActaResult] = {}
+
+
+def _limpia(total: int) -> ActaResult:
+    result = _LIMPIAS[total] = ActaResult(total, "", True, False)
+    return result
 
 
 def sin_acta(causa: CausaSinActa, rules: RuleSet = DEFAULT_RULES) -> ActaResult:

@@ -413,17 +413,21 @@ def _casilla_cols(catalog: Catalog, casilla: Casilla,
     MECANISMOS_TRASLADO or N/A where it does not apply)."""
     cols = cache.get(casilla.clave)
     if cols is None:
-        distrito = catalog.distrito_por_id[casilla.distrito_id]
-        head = (str(casilla.entidad_id), catalog.entidad, str(casilla.distrito_id),
-                distrito.cabecera)
-        tail = (str(casilla.seccion), str(casilla.id_casilla), casilla.tipo,
-                str(casilla.ext_contigua),
-                NO_APLICA if casilla.ubicacion == UBICACION_NO_APLICA
-                else str(casilla.ubicacion))
+        # f-strings, not str(): the same text for these ints, without a call each.
+        entidad_id, entidad = f"{casilla.entidad_id}", catalog.entidad
+        distrito_id = f"{casilla.distrito_id}"
+        cabecera = catalog.distrito_por_id[casilla.distrito_id].cabecera
+        seccion, id_casilla, tipo = f"{casilla.seccion}", f"{casilla.id_casilla}", casilla.tipo
+        ext_contigua = f"{casilla.ext_contigua}"
+        ubicacion = NO_APLICA if casilla.ubicacion == UBICACION_NO_APLICA \
+            else f"{casilla.ubicacion}"
         demarcacion = catalog.demarcacion_por_id[casilla.demarcacion_id]
-        cols = (f"'{casilla.clave}'", (*head, *tail),
-                (*head, str(demarcacion.id), demarcacion.nombre, *tail),
-                str(casilla.lista_nominal), str(casilla.representantes),
+        cols = (f"'{casilla.clave}'",
+                (entidad_id, entidad, distrito_id, cabecera, seccion, id_casilla, tipo,
+                 ext_contigua, ubicacion),
+                (entidad_id, entidad, distrito_id, cabecera, f"{demarcacion.id}",
+                 demarcacion.nombre, seccion, id_casilla, tipo, ext_contigua, ubicacion),
+                f"{casilla.lista_nominal}", f"{casilla.representantes}",
                 casilla.traslado or NO_APLICA)
         cache[casilla.clave] = cols
     return cols
@@ -434,13 +438,31 @@ def _row(catalog: Catalog, eleccion: Eleccion, fila: Fila, cache: dict[str, Casi
     """One acta's row; ``keys`` picks the casilla's key columns: 1 without, 2 with the
     demarcación's."""
     acta = fila.acta
-    # traslado: the catalog's default, N/A where none applies
-    clave_casilla, sin_dem, con_dem, ln, rep, traslado = (
-        cache.get(acta.casilla.clave) or _casilla_cols(catalog, acta.casilla, cache))
-    ubicacion = sin_dem if keys == 1 else con_dem
-    clave_acta, tipo_acta = f"'{acta.clave}'", acta.tipo_acta
+    casilla = acta.casilla
+    cols = cache.get(casilla.clave) or _casilla_cols(catalog, casilla, cache)
     est: ActaEnCorte | None = fila.estado
     res = fila.resultado
+    if res is not None and est is not None and (captura := est.captura) is not None:
+        # A captured acta, nearly every row: built in one go. ORIGEN and DIGITALIZACION
+        # as plain text, not their enums: a row of plain texts is one the garbage
+        # collector stops tracking, and a corte keeps ~40,000 rows.
+        layout = acta.layout
+        origen, digitalizacion = est.origen, est.digitalizacion
+        return (cols[0], f"'{acta.clave}'", *(cols[1] if keys == 1 else cols[2]),
+                acta.tipo_acta,
+                *(layout.columnas([*map(format_valor, captura.valores), NO_APLICA])
+                  if captura.campos is layout.campos else _valores(acta, captura)),
+                str(res.total_calculado), cols[3], cols[4],
+                res.observaciones or SIN_DATO, "1" if res.contabilizada else "0",
+                est.traslado or cols[5], est.sha256 or SIN_DATO, fmt(est.acopio),
+                fmt(est.fecha_captura), fmt(est.fecha_verificacion, NO_APLICA),
+                str(origen) if origen else SIN_DATO,
+                str(digitalizacion) if digitalizacion else SIN_DATO,
+                est.tipo_documento or TIPO_DOCUMENTO, "1" if est.cotejada else "0")
+    # traslado: the catalog's default, N/A where none applies
+    clave_casilla, sin_dem, con_dem, ln, rep, traslado = cols
+    ubicacion = sin_dem if keys == 1 else con_dem
+    clave_acta, tipo_acta = f"'{acta.clave}'", acta.tipo_acta
     if res is None or est is None:
         if est is None or est.acopio is None:
             traslado = SIN_DATO  # the paquete has not arrived
@@ -450,23 +472,15 @@ def _row(catalog: Catalog, eleccion: Eleccion, fila: Fila, cache: dict[str, Casi
                 SIN_DATO, ln, rep,
                 SIN_DATO, SIN_DATO, traslado, SIN_DATO, fmt(est.acopio if est else None),
                 SIN_DATO, SIN_DATO, SIN_DATO, SIN_DATO, SIN_DATO, SIN_DATO)
-    acopio = fmt(est.acopio)
-    if est.captura is None:  # sin acta: there is no document, image nor capture
-        if est.causa_sin_acta in SIN_PAQUETE:
-            traslado = NO_APLICA  # no paquete travelled
-        elif est.traslado:
-            traslado = est.traslado
-        return (clave_casilla, clave_acta, *ubicacion, tipo_acta, *_sin_valores(acta),
-                SIN_DATO, ln, rep,
-                res.observaciones, "0", traslado, NO_APLICA, acopio,
-                NO_APLICA, NO_APLICA, NO_APLICA, NO_APLICA, NO_APLICA, "0")
-    return (clave_casilla, clave_acta, *ubicacion, tipo_acta,
-            *_valores(acta, est.captura), str(res.total_calculado), ln, rep,
-            res.observaciones or SIN_DATO, "1" if res.contabilizada else "0",
-            est.traslado or traslado, est.sha256 or SIN_DATO, acopio,
-            fmt(est.fecha_captura), fmt(est.fecha_verificacion, NO_APLICA),
-            est.origen or SIN_DATO, est.digitalizacion or SIN_DATO,
-            est.tipo_documento or TIPO_DOCUMENTO, "1" if est.cotejada else "0")
+    # sin acta: there is no document, image nor capture
+    if est.causa_sin_acta in SIN_PAQUETE:
+        traslado = NO_APLICA  # no paquete travelled
+    elif est.traslado:
+        traslado = est.traslado
+    return (clave_casilla, clave_acta, *ubicacion, tipo_acta, *_sin_valores(acta),
+            SIN_DATO, ln, rep,
+            res.observaciones, "0", traslado, NO_APLICA, fmt(est.acopio),
+            NO_APLICA, NO_APLICA, NO_APLICA, NO_APLICA, NO_APLICA, "0")
 
 
 def _valores(acta: Acta, captura: Captura) -> tuple[str, ...]:
