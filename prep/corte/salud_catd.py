@@ -28,12 +28,14 @@ SIMULACRO line); the site shows the very same strings (:func:`datos_sitio`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
 from datetime import timedelta
+from itertools import groupby
 from operator import add
 
 from prep.catalog.model import Catalog
@@ -133,49 +135,38 @@ def filas_catd(catalog: Catalog, tablas: Sequence[TablaEleccion], lectura: Lectu
     conteos: dict[int, list[int]] = {c: [0] * len(CONTEOS) for c in sorted(set(catd_de.values()))}
     duraciones: dict[int, list[int]] = {c: [] for c in conteos}
     desde = corte_at - timedelta(minutes=VENTANA_MINUTOS)
-    corte_s = int(corte_at.timestamp())
+    partes: Iterator[tuple[int, Avance]]
     if tramos is not None:
-        for tabla in tablas:
-            t = tramos[tabla.eleccion.codigo]
-            for i, pieza in enumerate(t.nuevas):
-                if pieza is None:
-                    raise ValueError("un tramo sin filas: la tabla no se hizo con sus tramos")
-                if pieza.avance is None:
-                    pieza.avance = avance_de(pieza.filas, lectura, publicada_en, corte_at)
-                catd = catd_de[t.rangos.secciones[i][0]]
-                cuentas, publicadas, ultima = pieza.avance
-                conteos[catd] = list(map(add, conteos[catd], cuentas))
-                if ultima is None or ultima <= desde:
-                    continue  # none published within the window
-                tiempos = duraciones[catd]
-                for primera, acopio_s in publicadas:
-                    if primera > desde:  # published within the window
-                        tiempos.append(max(0, int(primera.timestamp()) - acopio_s))
-        return _filas(catd_de, conteos, duraciones, lectura)
-    digitalizadas, con_captura = lectura.digitalizadas, lectura.con_captura
-    for tabla in tablas:
-        for fila in tabla.filas:
-            catd = catd_de[fila.acta.casilla.distrito_id]
-            c = conteos[catd]
-            clave = fila.acta.clave
-            c[0] += 1
-            est = fila.estado
-            if est is not None and est.acopio is not None:
-                c[1] += 1
-            if clave in digitalizadas:
-                c[2] += 1
-            if clave in con_captura:
-                c[3] += 1
-            if fila.resultado is None or est is None:
-                continue
-            c[4] += 1
-            if est.captura is None or est.acopio is None:  # sin acta, or no acopio
-                continue
-            primera = publicada_en.get(clave)
-            publicada_s = corte_s if primera is None else int(primera[1].timestamp())
-            if primera is None or primera[1] > desde:
-                duraciones[catd].append(max(0, publicada_s - int(est.acopio.timestamp())))
+        partes = _por_tramos(tablas, tramos, lectura, publicada_en, corte_at)
+    else:  # each distrito's run of actas (the CSV is in distrito order)
+        partes = ((distrito, avance_de(list(filas), lectura, publicada_en, corte_at))
+                  for tabla in tablas for distrito, filas in groupby(
+                      tabla.filas, key=lambda f: f.acta.casilla.distrito_id))
+    for distrito, (cuentas, publicadas, ultima) in partes:
+        catd = catd_de[distrito]
+        conteos[catd] = list(map(add, conteos[catd], cuentas))
+        if ultima is None or ultima <= desde:
+            continue  # none published within the window
+        tiempos = duraciones[catd]
+        for primera, acopio_s in publicadas:
+            if primera > desde:  # published within the window
+                tiempos.append(max(0, int(primera.timestamp()) - acopio_s))
     return _filas(catd_de, conteos, duraciones, lectura)
+
+
+def _por_tramos(tablas: Sequence[TablaEleccion], tramos: Mapping[str, Tramos],
+                lectura: LecturaCatd, publicada_en: Mapping[str, tuple[str, datetime]],
+                corte_at: datetime) -> Iterator[tuple[int, Avance]]:
+    """Each tramo's distrito and :data:`Avance`: the previous corte's where none of its
+    actas changed, taken again (and kept in its piece) otherwise."""
+    for tabla in tablas:
+        t = tramos[tabla.eleccion.codigo]
+        for i, pieza in enumerate(t.nuevas):
+            if pieza is None:
+                raise ValueError("un tramo sin filas: la tabla no se hizo con sus tramos")
+            if pieza.avance is None:
+                pieza.avance = avance_de(pieza.filas, lectura, publicada_en, corte_at)
+            yield t.rangos.secciones[i][0], pieza.avance
 
 
 def _filas(catd_de: Mapping[int, int], conteos: Mapping[int, Sequence[int]],
