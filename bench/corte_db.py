@@ -111,10 +111,12 @@ def main() -> None:
     parser.add_argument("--delta", type=float, default=DELTA,
                         help="share of the actas changed between the first corte and the "
                              "steady one (default %(default)s)")
+    parser.add_argument("--profile", default=None, metavar="FILE",
+                        help="write a cProfile of the steady corte (c) to FILE (pstats)")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        _child(args.child, Path(os.environ["BENCH_PUBLICACION"]))
+        _child(args.child, Path(os.environ["BENCH_PUBLICACION"]), args.profile)
         return
     with tempfile.TemporaryDirectory(prefix="bench-corte-db-") as tmp, \
             embedded_server(Path(tmp)) as admin_dsn, \
@@ -132,7 +134,8 @@ def main() -> None:
         actas, casillas = catalog.total_actas, len(catalog.casillas)
         del catalog, sim
         fill_seconds = time.perf_counter() - started
-        done = subprocess.run([sys.executable, "-m", "bench.corte_db", "--child", dsn],
+        profile = [] if args.profile is None else ["--profile", str(Path(args.profile).resolve())]
+        done = subprocess.run([sys.executable, "-m", "bench.corte_db", "--child", dsn, *profile],
                               capture_output=True, text=True, check=False,
                               env={**os.environ, "BENCH_PUBLICACION": str(Path(tmp) / "pub")})
         if done.returncode != 0:
@@ -148,7 +151,7 @@ def main() -> None:
         "python": platform.python_version(), "cpus": os.cpu_count()}))
 
 
-def _child(dsn: str, publicacion: Path) -> None:
+def _child(dsn: str, publicacion: Path, profile: str | None = None) -> None:
     from sqlalchemy.orm import Session
 
     from central import catalog_store
@@ -172,13 +175,22 @@ def _child(dsn: str, publicacion: Path) -> None:
     sitio = site_module() is not None
     settings = CorteSettings(publicacion, blobs=None, sitio=sitio, memo=CorteMemo())
 
-    def corte(settings: CorteSettings) -> tuple[CorteHecho, dict[str, Any]]:
+    def corte(settings: CorteSettings, profile: str | None = None,
+              ) -> tuple[CorteHecho, dict[str, Any]]:
         """One corte, and its seconds, CPU seconds, phases and own peak RSS."""
         _reset_peak_rss()
+        profiler = None
+        if profile is not None:
+            import cProfile
+            profiler = cProfile.Profile()
+            profiler.enable()
         started, cpu = time.perf_counter(), _cpu_seconds()
         hecho = make_corte(engine, SigningKey.generate(), settings, motivo=A_PEDIDO,
                            actor="bench")
         seconds, cpu_seconds = time.perf_counter() - started, _cpu_seconds() - cpu
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile)
         return hecho, {"seconds": round(seconds, 3), "cpu_seconds": round(cpu_seconds, 3),
                        "peak_rss_mb": round(_peak_rss_mb()),
                        "phases": {"snapshot": round(hecho.snapshot_seconds, 3),
@@ -189,7 +201,7 @@ def _child(dsn: str, publicacion: Path) -> None:
     started = time.perf_counter()
     apply_delta(dsn)  # (b)
     delta_seconds = time.perf_counter() - started
-    steady_hecho, steady = corte(settings)  # (c)
+    steady_hecho, steady = corte(settings, profile)  # (c)
     _, warm = corte(settings)  # (d)
     bare = make_corte(engine, SigningKey.generate(), replace(settings, sitio=False, memo=None),
                       motivo=A_PEDIDO, actor="bench")
