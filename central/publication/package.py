@@ -48,10 +48,13 @@ from concurrent.futures import Future
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import repeat
+from operator import is_
 from pathlib import Path
 from pathlib import PurePosixPath
 from typing import Any
 from typing import BinaryIO
+from typing import cast
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -82,6 +85,7 @@ from prep.corte.salud_catd import filas_catd
 from prep.corte.salud_catd import salud_csv
 from prep.corte.summary import Resumen
 from prep.corte.summary import TablaEleccion
+from prep.corte.tramos import Pieza
 from prep.corte.tramos import Secciones
 from prep.corte.tramos import Tramos
 from prep.crypto import SigningKey
@@ -188,7 +192,8 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
         tramos = None if secciones is None else secciones.preparar(
             snap.catalog, snap.estado, snap.historial, snap.imagenes,
             *(() if snap.salud is None else (snap.salud.digitalizadas,
-                                             snap.salud.con_captura)))
+                                             snap.salud.con_captura)),
+            cambios=snap.cambios)
         tablas = tabular(snap.catalog, snap.estado, snap.fuera, rules, ultimo_corte, actas,
                          tramos)
         filas_salud, salud_seconds = None, time.perf_counter()
@@ -353,10 +358,11 @@ def _historial_tramos(tabla: TablaEleccion, tramos: Tramos, snap: Snapshot, name
     history entries per sección (added to ``por_seccion``), tramo by tramo: a tramo's
     of the previous corte where none of its actas changed, made again (and kept in its
     piece) otherwise."""
-    lineas: list[bytes] = []
-    for i, pieza in enumerate(tramos.nuevas):
-        if pieza is None:
-            raise CorteError("un tramo sin filas: la tabla no se hizo con sus tramos")
+    nuevas = tramos.nuevas
+    if any(map(is_, nuevas, repeat(None))):
+        raise CorteError("un tramo sin filas: la tabla no se hizo con sus tramos")
+    piezas = cast("list[Pieza]", nuevas)
+    for pieza in piezas:
         if pieza.historial is None or (site is not None and pieza.historial_sitio is None):
             textos: list[str] = []
             entradas: list[str] = []
@@ -373,11 +379,13 @@ def _historial_tramos(tabla: TablaEleccion, tramos: Tramos, snap: Snapshot, name
                         entradas.append(site.historial_acta(clave, hecho))
             pieza.historial = "".join(textos).encode("utf-8")
             pieza.historial_sitio = ",".join(entradas) if site is not None else None
-        lineas.append(pieza.historial)
-        if site is not None and pieza.historial_sitio:
-            por_seccion.setdefault(tramos.rangos.secciones[i], []).append(
-                pieza.historial_sitio)
-    return lineas
+    if site is not None:
+        agregar = por_seccion.setdefault
+        for seccion, entrada in zip(tramos.rangos.secciones,
+                                    [p.historial_sitio for p in piezas], strict=True):
+            if entrada:
+                agregar(seccion, []).append(entrada)
+    return [p.historial for p in piezas]  # type: ignore[misc]
 
 
 class _Sitio:

@@ -59,6 +59,7 @@ from prep.corte.model import Digitalizacion
 from prep.corte.model import FueraDeCatalogo
 from prep.corte.model import Origen
 from prep.corte.salud_catd import LecturaCatd
+from prep.corte.tramos import Cambios
 from prep.paquete import codigo_traslado
 from prep.paquete import tipo_documento_publicado
 from prep.rules import CausaSinActa
@@ -106,6 +107,9 @@ class Snapshot:
     #: How many actas were read again since the previous snapshot of a running central
     #: (central.publication.memo); None: every acta was read.
     releidas: int | None = field(default=None, compare=False)
+    #: Which actas this snapshot read again since which snapshot (None: made by hand),
+    #: for the corte's reuse of its previous pieces (prep.corte.tramos).
+    cambios: Cambios | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,9 +342,12 @@ def read_snapshot(engine: Engine, memo: CorteMemo | None = None) -> Snapshot:
     fuera = tuple(FueraDeCatalogo(str(codigo), str(eleccion) if eleccion in codigos else "",
                                   at)
                   for codigo, eleccion, at in fuera_rows if at is not None)
+    base = None if cambiadas is None or previo is None or previo.snapshot.cambios is None \
+        else previo.snapshot.cambios.ficha
     snap = Snapshot(corte, version, catalog, estado, fuera, imagenes, simulacro,
                     frozenset(verificadas), corregidas, historial, salud, difusores,
-                    None if cambiadas is None else len(cambiadas))
+                    None if cambiadas is None else len(cambiadas),
+                    Cambios(object(), base, frozenset(cambiadas or ())))
     if memo is not None:
         memo.previo = Previo(snap, xmin, auditoria, sitios)
     return snap

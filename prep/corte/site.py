@@ -68,6 +68,7 @@ from prep.corte.salud_catd import AVANCE_CATD
 from prep.corte.salud_catd import datos_sitio
 from prep.corte.simulacro import stamp_html
 from prep.corte.site_areas import Area
+from prep.corte.site_areas import Memoria
 from prep.corte.site_areas import Niveles
 from prep.corte.site_areas import VoteIndex
 from prep.corte.site_areas import combine
@@ -404,7 +405,12 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
             casilla = fila.acta.casilla
             add(fila, csv_row, leaves, rows.setdefault(
                 (casilla.distrito_id, bloque[(casilla.distrito_id, casilla.seccion)]), []))
-    niveles = Niveles(catalog, tabla, leaves, size, area_textos)
+    memoria = None
+    if tramos is not None and textos is None:
+        if tramos.niveles is None:
+            tramos.niveles = Memoria()
+        memoria = tramos.niveles
+    niveles = Niveles(catalog, tabla, leaves, size, area_textos, memoria)
     files: dict[str, bytes] = {}
     columnas_json = _json(columnas)
     for distrito_id, area in niveles.distritos.items():
@@ -468,7 +474,8 @@ def _por_tramos(tramos: Tramos, tabla: TablaEleccion,
     hechas: Mapping[int, Sequence[Sequence[str]]] = tabla.derived.get("filas_tramo", {})
     partes: dict[Hoja, list[Area]] = {}
     textos: dict[int, tuple[str, str]] = {}
-    for i, pieza in enumerate(tramos.nuevas):
+    nuevas = tramos.nuevas
+    for i, pieza in enumerate(nuevas):
         if pieza is None:
             raise ValueError("un tramo sin filas: la tabla no se hizo con sus tramos")
         if pieza.hojas is None or pieza.sitio is None:
@@ -481,12 +488,31 @@ def _por_tramos(tramos: Tramos, tabla: TablaEleccion,
             for area in hojas.values():
                 area.congelar(tramos.conjuntos)
             pieza.hojas, pieza.sitio, pieza.textos = hojas, ",".join(json_rows), None
-        for key, area in pieza.hojas.items():
-            partes.setdefault(key, []).append(area)
-            if pieza.textos is not None and key in pieza.textos:
-                textos[id(area)] = pieza.textos[key]
-        seccion = tramos.rangos.secciones[i]
-        rows.setdefault((seccion[0], bloque[seccion]), []).append(pieza.sitio)
+    # Every piece is made: gather them (one loop of few operations, half a million
+    # actas' tramos nationally).
+    parte = partes.get
+    for pieza in nuevas:
+        ya = pieza.textos  # type: ignore[union-attr]
+        for key, area in pieza.hojas.items():  # type: ignore[union-attr]
+            lista = parte(key)
+            if lista is None:
+                partes[key] = [area]
+            else:
+                lista.append(area)
+            if ya:
+                texto = ya.get(key)
+                if texto is not None:
+                    textos[id(area)] = texto
+    # The tramos of a bloque are consecutive: one list per run.
+    previo: tuple[int, int] | None = None
+    destino: list[str] = []
+    for seccion, sitio in zip(tramos.rangos.secciones,
+                              [p.sitio for p in nuevas],  # type: ignore[union-attr]
+                              strict=True):
+        if seccion != previo:
+            destino = rows.setdefault((seccion[0], bloque[seccion]), [])
+            previo = seccion
+        destino.append(sitio)  # type: ignore[arg-type]
     for key, areas in partes.items():
         if len(areas) == 1:
             leaves[key] = areas[0]

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from operator import add
+from operator import sub
 from typing import Any
 
 import orjson
@@ -112,6 +113,23 @@ class Area:
         self.c_cs += other.c_cs
         self.s_cs += other.s_cs
 
+    def quitar(self, other: Area) -> None:
+        """Undo :meth:`merge` of ``other`` (its counts and votes; the sets stay: the
+        caller replaces it with an area of the same actas, whose sets are the same)."""
+        self.votos = list(map(sub, self.votos, other.votos))
+        self.esperadas -= other.esperadas
+        self.capturadas -= other.capturadas
+        self.contabilizadas -= other.contabilizadas
+        self.inconsistencias -= other.inconsistencias
+        self.lista -= other.lista
+        self.c_cs -= other.c_cs
+        self.s_cs -= other.s_cs
+
+    def copia(self) -> Area:
+        return Area(list(self.votos), set(self.campos), set(self.contiendas), self.esperadas,
+                    self.capturadas, self.contabilizadas, self.inconsistencias, self.lista,
+                    self.c_cs, self.s_cs)
+
     def resumen(self, model: Resumen) -> list[str]:
         """CSV line 5 as it would read for this area alone (no fuera de catálogo)."""
         return list(Resumen(self.esperadas, 0, self.capturadas, self.contabilizadas,
@@ -157,6 +175,51 @@ def combine(areas: Iterable[Area], size: int) -> Area:
     return total
 
 
+@dataclass
+class Memoria:
+    """What an election's :class:`Niveles` keep for the next corte's (a running
+    central's, :mod:`prep.corte.tramos`): each sum of several areas with its parts, and
+    each sección's JSON text with what it was made of. Both are reused only where made
+    of the very same objects."""
+
+    sumas: dict[tuple[int, int], tuple[tuple[Area, ...], Area]] = field(default_factory=dict)
+    secciones: dict[tuple[int, int, int, bool], tuple[Any, ...]] = field(
+        default_factory=dict)
+
+    def copia(self) -> Memoria:
+        return Memoria(dict(self.sumas), dict(self.secciones))
+
+
+def _iguales(a: Area, b: Area) -> bool:
+    """Areas of the same actas (one may replace the other in a sum)."""
+    return a.esperadas == b.esperadas and a.campos == b.campos \
+        and a.contiendas == b.contiendas and len(a.votos) == len(b.votos)
+
+
+def sumar(clave: tuple[int, int], partes: list[Area], size: int,
+          memoria: Memoria | None) -> Area:
+    """:func:`combine` of ``partes``, from the previous corte's sum under ``clave`` where
+    only a few parts are other objects (their old counts taken out, the new added)."""
+    if memoria is None or len(partes) == 1:
+        return combine(partes, size)
+    previa = memoria.sumas.get(clave)
+    suma: Area | None = None
+    if previa is not None and len(previa[0]) == len(partes):
+        antes, hecha = previa
+        cambios = [(a, b) for a, b in zip(antes, partes, strict=True) if a is not b]
+        if not cambios:
+            suma = hecha
+        elif len(cambios) * 4 <= len(partes) and all(_iguales(a, b) for a, b in cambios):
+            suma = hecha.copia()
+            for a, b in cambios:
+                suma.quitar(a)
+                suma.merge(b)
+    if suma is None:
+        suma = combine(partes, size)
+    memoria.sumas[clave] = (tuple(partes), suma)
+    return suma
+
+
 class Niveles:
     """The areas of one election at every level, built from the leaves, and their JSON
     (each area's JSON made once: a sección is the same area under its distrito and under
@@ -164,10 +227,14 @@ class Niveles:
 
     def __init__(self, catalog: Catalog, tabla: TablaEleccion,
                  leaves: Mapping[tuple[int, int, int], Area], size: int,
-                 textos: dict[int, tuple[str, str]] | None = None) -> None:
+                 textos: dict[int, tuple[str, str]] | None = None,
+                 memoria: Memoria | None = None) -> None:
         """``textos``: :meth:`texto` of areas already known (by ``id``; areas the
-        caller keeps alive), filled with the ones this makes."""
+        caller keeps alive), filled with the ones this makes. ``memoria``: the previous
+        corte's sums and sección texts, reused where made of the same objects (and
+        updated with this corte's)."""
         self.tabla = tabla
+        self._memoria = memoria
         self.textos = {} if textos is None else textos
         eleccion = tabla.eleccion
         nombres = registradas(catalog.candidaturas, eleccion)
@@ -183,8 +250,8 @@ class Niveles:
             {a: {s: combine(parts, size) for s, parts in sorted(secs.items())}
              for a, secs in sorted(p.items())} for p in por)
         self.distritos, self.demarcaciones = (
-            {a: combine(secs.values(), size) for a, secs in nivel.items()}
-            for nivel in self._secciones)
+            {a: sumar((n, a), list(secs.values()), size, memoria) for a, secs in nivel.items()}
+            for n, nivel in enumerate(self._secciones))
         self.entidad = combine(self.distritos.values(), size)
         self.contiendas: dict[int, Contienda] = {
             c: contienda(eleccion, c, nombres) for c in sorted(self.entidad.contiendas)}
@@ -210,17 +277,30 @@ class Niveles:
         ``resumen``: only its number and summary (what a distrito's page shows)."""
         otro = ("demarcaciones", "distritos")[nivel]
         out = {}
+        hechas = None if self._memoria is None else self._memoria.secciones
+        sec_otros = self._sec_otros[nivel]
         for s, area in self._secciones[nivel][area_id].items():
-            interior, suma = self.texto(area)
+            texto = self.texto(area)
+            otros_set = sec_otros[(area_id, s)]
+            en_distrito = nivel == 1 and len(otros_set) == 1 \
+                and self._secciones[0][next(iter(otros_set))][s] is area
+            if hechas is not None:  # the previous corte's text, if of the same things
+                clave = (nivel, area_id, s, resumen)
+                hecha = hechas.get(clave)
+                if hecha is not None and hecha[0] is texto and hecha[1] == otros_set \
+                        and hecha[2] is en_distrito:
+                    out[s] = hecha[3]
+                    continue
+            interior, suma = texto
             if resumen:
-                out[s] = f'{{"seccion":{s},"resumen":{suma}}}'
-                continue
-            otros = sorted(self._sec_otros[nivel][(area_id, s)])
-            cabeza = f'{{"seccion":{s},"{otro}":{_json(otros)},'
-            if nivel == 1 and len(otros) == 1 and self._secciones[0][otros[0]][s] is area:
-                out[s] = f'{cabeza}"resumen":{suma},"en_distrito":true}}'
+                item = f'{{"seccion":{s},"resumen":{suma}}}'
             else:
-                out[s] = f"{cabeza}{interior}}}"
+                cabeza = f'{{"seccion":{s},"{otro}":{_json(sorted(otros_set))},'
+                item = f'{cabeza}"resumen":{suma},"en_distrito":true}}' if en_distrito \
+                    else f"{cabeza}{interior}}}"
+            out[s] = item
+            if hechas is not None:
+                hechas[clave] = (texto, otros_set, en_distrito, item)
         return out
 
     def otros(self, area_id: int, nivel: int) -> list[int]:

@@ -133,6 +133,18 @@ Insumos = tuple[list[Any], list[Any], list[Any], list[bool], list[Any], list[boo
                 list[bool]]
 
 
+@dataclass(frozen=True)
+class Cambios:
+    """What a snapshot says of itself for :meth:`Secciones.preparar`: a token of its own
+    (``ficha``), the token of the snapshot it was read from (``base``, None: read whole)
+    and the actas it read again since that one (every other acta's objects are that
+    snapshot's very own)."""
+
+    ficha: object
+    base: object | None = None
+    releidas: Collection[str] = ()
+
+
 class Tramos:
     """One election's tramos in the corte being made: which can take the previous
     corte's :class:`Pieza` (:meth:`previa`), and this corte's pieces as they are made
@@ -152,6 +164,9 @@ class Tramos:
         self.combinadas: dict[tuple[int, int, int], Combinada] = {}
         #: The sets the pieces' areas hold, one object each (``Area.congelar``).
         self.conjuntos: dict[frozenset[int], frozenset[int]] = {}
+        #: The site's sums and sección texts of the previous corte
+        #: (``site_areas.Memoria``; None: none yet, the site makes one).
+        self.niveles: Any = None
 
     def lineas_cambiadas(self) -> tuple[list[int], list[str], list[str]] | None:
         """The CSV lines this corte made differently from the previous one: (their
@@ -204,46 +219,92 @@ class Secciones:
         self._insumos: dict[str, Insumos] = {}
         self._piezas: dict[str, list[Pieza | None]] = {}
         self._combinadas: dict[str, dict[tuple[int, int, int], Combinada]] = {}
+        self._niveles: dict[str, Any] = {}
         self._conjuntos: dict[frozenset[int], frozenset[int]] = {}
         #: The corte those pieces were published in, and its fuera-de-catálogo rows per
         #: election.
         self.nombre: str | None = None
         self.fuera: dict[str, int] = {}
+        #: The snapshot (its :attr:`Cambios.ficha`) the kept inputs were read from, and
+        #: the one the corte being made reads.
+        self._ficha: object | None = None
+        self._pendiente: object | None = None
+        self._posiciones: dict[str, dict[str, int]] = {}  # per election: CLAVE → index
 
     def preparar(self, catalog: Catalog, estado: Mapping[str, Any], historial: Historial,
                  imagenes: Mapping[str, Any], digitalizadas: Collection[str] = frozenset(),
-                 con_captura: Collection[str] = frozenset()) -> dict[str, Tramos]:
+                 con_captura: Collection[str] = frozenset(),
+                 cambios: Cambios | None = None) -> dict[str, Tramos]:
         """Per election code, its :class:`Tramos` for this corte: a tramo takes its
         previous piece when every input of every acta of it is the same
-        (``digitalizadas``, ``con_captura``: AVANCE_CATD's sets of actas)."""
+        (``digitalizadas``, ``con_captura``: AVANCE_CATD's sets of actas).
+
+        ``cambios``: the snapshot's (:class:`Cambios`). When it was read from the
+        snapshot of the last corte these pieces were published in, only the actas it
+        read again are looked at for every input but the first publication (which is
+        read whole every time, and compared for every acta)."""
         out: dict[str, Tramos] = {}
         verificadas = historial.verificadas
+        publicada_en = historial.publicada_en
+        releidas = None if cambios is None or cambios.base is None \
+            or cambios.base is not self._ficha else cambios.releidas
+        self._pendiente = None if cambios is None else cambios.ficha
         for eleccion in catalog.elecciones:
             codigo = eleccion.codigo
             r = self._rangos.get(codigo)
             if r is None:
                 r = self._rangos[codigo] = rangos(catalog.actas(eleccion))
             claves = r.claves
-            insumos: Insumos = (
-                list(map(estado.get, claves)), list(map(historial.actas.get, claves)),
-                list(map(historial.publicada_en.get, claves)),
-                list(map(verificadas.__contains__, claves)),
-                list(map(imagenes.get, claves)), list(map(digitalizadas.__contains__, claves)),
-                list(map(con_captura.__contains__, claves)))
             antes = self._insumos.get(codigo)
             piezas = self._piezas.get(codigo)
+            publicadas = list(map(publicada_en.get, claves))
             if antes is None or piezas is None:
                 previas: list[Pieza | None] = [None] * len(r.limites)
             else:
                 previas = list(piezas)
-                n = range(len(claves))
-                tramo_de = r.tramo_de
-                for ahora, antes_, cambia in zip(insumos, antes, (
-                        is_not, is_not, ne, is_not, ne, is_not, is_not), strict=True):
-                    for i in compress(n, map(cambia, ahora, antes_)):
-                        previas[tramo_de[i]] = None
+            tramo_de = r.tramo_de
+            insumos: Insumos
+            if releidas is not None and antes is not None and piezas is not None:
+                # The snapshot kept every other acta's very objects: only its re-read
+                # actas' inputs can differ from what the previous corte was made of.
+                posicion = self._posiciones.get(codigo)
+                if posicion is None:
+                    posicion = self._posiciones[codigo] = {c: i for i, c in enumerate(claves)}
+                insumos = (list(antes[0]), list(antes[1]), publicadas, list(antes[3]),
+                           list(antes[4]), list(antes[5]), list(antes[6]))
+                fuentes = (estado.get, historial.actas.get, None, verificadas.__contains__,
+                           imagenes.get, digitalizadas.__contains__, con_captura.__contains__)
+                for clave in releidas:
+                    i = posicion.get(clave)
+                    if i is None:
+                        continue
+                    for k, (lista, fuente) in enumerate(zip(insumos, fuentes, strict=True)):
+                        if fuente is None:
+                            continue
+                        valor = fuente(clave)
+                        viejo = lista[i]
+                        if (valor != viejo) if k == 4 else (valor is not viejo):
+                            lista[i] = valor
+                            previas[tramo_de[i]] = None
+                for i in compress(range(len(claves)), map(ne, publicadas, antes[2])):
+                    previas[tramo_de[i]] = None
+            else:
+                insumos = (
+                    list(map(estado.get, claves)), list(map(historial.actas.get, claves)),
+                    publicadas, list(map(verificadas.__contains__, claves)),
+                    list(map(imagenes.get, claves)),
+                    list(map(digitalizadas.__contains__, claves)),
+                    list(map(con_captura.__contains__, claves)))
+                if antes is not None and piezas is not None:
+                    n = range(len(claves))
+                    for ahora, antes_, cambia in zip(insumos, antes, (
+                            is_not, is_not, ne, is_not, ne, is_not, is_not), strict=True):
+                        for i in compress(n, map(cambia, ahora, antes_)):
+                            previas[tramo_de[i]] = None
             out[codigo] = t = Tramos(eleccion, r, insumos, previas, piezas)
             t.combinadas = dict(self._combinadas.get(codigo, {}))
+            niveles = self._niveles.get(codigo)
+            t.niveles = None if niveles is None else niveles.copia()
             t.conjuntos = self._conjuntos
         return out
 
@@ -264,5 +325,8 @@ class Secciones:
             self._insumos[codigo] = t.insumos
             self._piezas[codigo] = t.nuevas
             self._combinadas[codigo] = t.combinadas
+            if t.niveles is not None:
+                self._niveles[codigo] = t.niveles
         self.nombre = nombre
         self.fuera = dict(fuera)
+        self._ficha = self._pendiente
