@@ -209,9 +209,8 @@ def _make(engine: Engine, key: SigningKey, settings: CorteSettings, motivo: str,
             "actas_contabilizadas": contabilizadas, "fuera_de_catalogo": fuera,
             "imagenes": publicado.imagenes,
             "diferencias": {k: dict(v) for k, v in publicado.diferencias.items()}})
-        for corregida in _corregidas(publicado):
-            audit.emit(session, "correccion_publicada", actor=actor,
-                       detail={"corte": publicado.name, **corregida})
+        audit.emit_many(session, "correccion_publicada", actor=actor, details=[
+            {"corte": publicado.name, **corregida} for corregida in _corregidas(publicado)])
         ventana.registrar(session, row, peticion, fuera_de_ventana, actor=actor)
         corte_id = row.id
     feed.publicar_indice(settings.publicacion, key)  # issue 30: what difusores follow

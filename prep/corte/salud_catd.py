@@ -28,7 +28,7 @@ SIMULACRO line); the site shows the very same strings (:func:`datos_sitio`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,13 +36,14 @@ from dataclasses import field
 from datetime import datetime
 from datetime import timedelta
 from itertools import groupby
-from operator import add
+from operator import itemgetter
 
 from prep.catalog.model import Catalog
 from prep.corte.simulacro import tabla_csv
 from prep.corte.summary import Fila
 from prep.corte.summary import TablaEleccion
 from prep.corte.summary import percentage
+from prep.corte.tramos import Pieza
 from prep.corte.tramos import Tramos
 
 AVANCE_CATD = "AVANCE_CATD.csv"
@@ -87,20 +88,44 @@ def duracion(segundos: int | None) -> str:
     return f"{horas}:{resto // 60:02d}:{resto % 60:02d}"
 
 
-#: What AVANCE_CATD takes from some actas (a tramo's, prep.corte.tramos): their counts
-#: (:data:`CONTEOS`) and, per acta published with an acopio, the time of the corte that
-#: first published it and its acopio's, in seconds; and the latest of those times
-#: (None: none), so that a corte skips the tramos none of whose actas is in its window.
-Avance = tuple[tuple[int, ...], tuple[tuple[datetime, int], ...], datetime | None]
+@dataclass(frozen=True, slots=True)
+class Avance:
+    """What AVANCE_CATD takes from some actas (a tramo's, :mod:`prep.corte.tramos`, kept
+    in its piece for the next corte): their counts (:data:`CONTEOS`) and, per acta
+    published with an acopio, the time of the corte that first published it and the
+    duration it adds to the median if that time is in a corte's window.
+
+    The durations are taken once, when the actas are: a corte whose window holds every
+    one of them (``desde``) adds them in one step, one whose window holds none
+    (``hasta``) skips them, and only a tramo the window's start falls in is looked at
+    acta by acta. The times stay datetimes so that the window's test is exactly
+    ``primera > desde``, sub-second parts included."""
+
+    cuentas: tuple[int, ...]
+    primeras: tuple[datetime, ...]  # per acta, the time of its first publication
+    #: Per acta, in the same order: from FECHA_HORA_ACOPIO to that time in whole
+    #: seconds of both (0 when the acopio is later: a station's clock ahead).
+    duraciones: tuple[int, ...]
+    desde: datetime | None  # the earliest of ``primeras`` (None: no acta)
+    hasta: datetime | None  # the latest
+
+    def en_ventana(self, desde: datetime) -> list[int]:
+        """The durations of the actas first published after ``desde``."""
+        return [d for p, d in zip(self.primeras, self.duraciones, strict=True) if p > desde]
 
 
 def avance_de(filas: Sequence[Fila], lectura: LecturaCatd,
-              publicada_en: Mapping[str, tuple[str, datetime]], corte_at: datetime
-              ) -> Avance:
-    """The :data:`Avance` of ``filas`` in the corte made at ``corte_at`` (the first
-    publication of an acta absent from ``publicada_en``)."""
+              publicada_en: Mapping[str, tuple[str, datetime]], corte_at: datetime,
+              segundos: dict[datetime, int] | None = None) -> Avance:
+    """The :class:`Avance` of ``filas`` in the corte made at ``corte_at`` (the first
+    publication of an acta absent from ``publicada_en``). ``segundos``: the whole
+    seconds of publication times already taken, shared by the calls of one corte (its
+    actas were first published by a few cortes only)."""
+    if segundos is None:
+        segundos = {}
     c = [0] * len(CONTEOS)
-    publicadas: list[tuple[datetime, int]] = []
+    primeras: list[datetime] = []
+    duraciones: list[int] = []
     ahora = ("", corte_at)
     digitalizadas, con_captura = lectura.digitalizadas, lectura.con_captura
     for fila in filas:
@@ -118,8 +143,14 @@ def avance_de(filas: Sequence[Fila], lectura: LecturaCatd,
         c[4] += 1
         if est.captura is None or est.acopio is None:  # sin acta, or no acopio
             continue
-        publicadas.append((publicada_en.get(clave, ahora)[1], int(est.acopio.timestamp())))
-    return tuple(c), tuple(publicadas), max((p for p, _ in publicadas), default=None)
+        primera = publicada_en.get(clave, ahora)[1]
+        primera_s = segundos.get(primera)
+        if primera_s is None:
+            primera_s = segundos[primera] = int(primera.timestamp())
+        primeras.append(primera)
+        duraciones.append(max(0, primera_s - int(est.acopio.timestamp())))
+    return Avance(tuple(c), tuple(primeras), tuple(duraciones),
+                  min(primeras, default=None), max(primeras, default=None))
 
 
 def filas_catd(catalog: Catalog, tablas: Sequence[TablaEleccion], lectura: LecturaCatd,
@@ -132,41 +163,52 @@ def filas_catd(catalog: Catalog, tablas: Sequence[TablaEleccion], lectura: Lectu
     ``tramos``: per election, what the previous corte took from each tramo none of
     whose actas changed (:mod:`prep.corte.tramos`), reused; the rest taken again."""
     catd_de = {d.id: lectura.asignados.get(d.id, d.id) for d in catalog.distritos}
-    conteos: dict[int, list[int]] = {c: [0] * len(CONTEOS) for c in sorted(set(catd_de.values()))}
-    duraciones: dict[int, list[int]] = {c: [] for c in conteos}
+    catds = sorted(set(catd_de.values()))
+    cuentas: dict[int, list[tuple[int, ...]]] = {c: [] for c in catds}
+    duraciones: dict[int, list[int]] = {c: [] for c in catds}
     desde = corte_at - timedelta(minutes=VENTANA_MINUTOS)
-    partes: Iterator[tuple[int, Avance]]
-    if tramos is not None:
-        partes = _por_tramos(tablas, tramos, lectura, publicada_en, corte_at)
-    else:  # each distrito's run of actas (the CSV is in distrito order)
-        partes = ((distrito, avance_de(list(filas), lectura, publicada_en, corte_at))
-                  for tabla in tablas for distrito, filas in groupby(
-                      tabla.filas, key=lambda f: f.acta.casilla.distrito_id))
-    for distrito, (cuentas, publicadas, ultima) in partes:
-        catd = catd_de[distrito]
-        conteos[catd] = list(map(add, conteos[catd], cuentas))
-        if ultima is None or ultima <= desde:
-            continue  # none published within the window
-        tiempos = duraciones[catd]
-        for primera, acopio_s in publicadas:
-            if primera > desde:  # published within the window
-                tiempos.append(max(0, int(primera.timestamp()) - acopio_s))
+    segundos: dict[datetime, int] = {}
+    for tabla in tablas:
+        partes: Iterable[tuple[int, Avance]]
+        if tramos is not None:
+            t = tramos[tabla.eleccion.codigo]
+            partes = zip(map(itemgetter(0), t.rangos.secciones),
+                         _avances(t, lectura, publicada_en, corte_at, segundos), strict=True)
+        else:  # each distrito's run of actas (the CSV is in distrito order)
+            partes = [(distrito, avance_de(list(filas), lectura, publicada_en, corte_at,
+                                           segundos))
+                      for distrito, filas in groupby(
+                          tabla.filas, key=lambda f: f.acta.casilla.distrito_id)]
+        for distrito, avance in partes:
+            catd = catd_de[distrito]
+            cuentas[catd].append(avance.cuentas)
+            primera, ultima = avance.desde, avance.hasta
+            if primera is None or ultima is None or ultima <= desde:
+                continue  # none published within the window
+            if primera > desde:  # all of them
+                duraciones[catd].extend(avance.duraciones)
+            else:
+                duraciones[catd].extend(avance.en_ventana(desde))
+    conteos = {c: [sum(columna) for columna in zip(*cuentas[c], strict=True)]
+               if cuentas[c] else [0] * len(CONTEOS) for c in catds}
     return _filas(catd_de, conteos, duraciones, lectura)
 
 
-def _por_tramos(tablas: Sequence[TablaEleccion], tramos: Mapping[str, Tramos],
-                lectura: LecturaCatd, publicada_en: Mapping[str, tuple[str, datetime]],
-                corte_at: datetime) -> Iterator[tuple[int, Avance]]:
-    """Each tramo's distrito and :data:`Avance`: the previous corte's where none of its
-    actas changed, taken again (and kept in its piece) otherwise."""
-    for tabla in tablas:
-        t = tramos[tabla.eleccion.codigo]
-        for i, pieza in enumerate(t.nuevas):
-            if pieza is None:
-                raise ValueError("un tramo sin filas: la tabla no se hizo con sus tramos")
-            if pieza.avance is None:
-                pieza.avance = avance_de(pieza.filas, lectura, publicada_en, corte_at)
-            yield t.rangos.secciones[i][0], pieza.avance
+def _avances(t: Tramos, lectura: LecturaCatd, publicada_en: Mapping[str, tuple[str, datetime]],
+             corte_at: datetime, segundos: dict[datetime, int]) -> list[Avance]:
+    """Each tramo's :class:`Avance`: the previous corte's where none of its actas
+    changed, taken again (and kept in its piece) otherwise."""
+    return [p.avance if p is not None and p.avance is not None
+            else _tomar(p, lectura, publicada_en, corte_at, segundos) for p in t.nuevas]
+
+
+def _tomar(pieza: Pieza | None, lectura: LecturaCatd,
+           publicada_en: Mapping[str, tuple[str, datetime]], corte_at: datetime,
+           segundos: dict[datetime, int]) -> Avance:
+    if pieza is None:
+        raise ValueError("un tramo sin filas: la tabla no se hizo con sus tramos")
+    avance = pieza.avance = avance_de(pieza.filas, lectura, publicada_en, corte_at, segundos)
+    return avance
 
 
 def _filas(catd_de: Mapping[int, int], conteos: Mapping[int, Sequence[int]],

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from prep.catalog.model import Catalog
     from prep.catalog.model import Eleccion
     from prep.corte.historial import Historial
+    from prep.corte.salud_catd import Avance
     from prep.corte.summary import Fila
 
 
@@ -61,7 +62,7 @@ class Pieza:
     hojas: dict[tuple[int, int, int], Any] | None = None
     sitio: str | None = None  # its actas' rows on the site, JSON arrays joined by commas
     #: What AVANCE_CATD.csv takes from its actas (``salud_catd.avance_de``).
-    avance: Any = None
+    avance: Avance | None = None
     #: Per area of ``hojas``, its JSON text on the site (``site_areas.Niveles.texto``).
     textos: dict[tuple[int, int, int], tuple[str, str]] | None = None
 

@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import ast
 import tomllib
+from itertools import pairwise
 from pathlib import Path
 
 import psycopg
 import pytest
+from sqlalchemy import Engine
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from central import audit
+from central.db.models import AuditEntry
 from prep.canonical import canonical_hash
 from prep.protocol import GENESIS
 from prep.records import format_time
@@ -40,6 +46,41 @@ def test_every_row_hash_recomputes_and_chains(shared_central: CentralNode) -> No
 
     done = central_cli(node, "verify-audit")
     assert done.returncode == 0 and f"{len(rows)} eventos" in done.stdout, done.stderr
+
+
+def test_a_batch_chains_as_the_same_events_one_by_one(migrated: Engine) -> None:
+    """A corte records the corrected actas it publishes in one batch
+    (``audit.emit_many``): the rows come between the single events in the order given,
+    each linked to the one before, and the whole chain verifies."""
+    corte = "20270607_2300"
+    actas = [{"corte": corte, "clave_acta": f"GUB-{n:04d}", "motivo": "cotejo"}
+             for n in range(5)]
+    with Session(migrated) as session, session.begin():
+        audit.emit(session, "corte_published", actor="pruebas", detail={"corte": "antes"})
+    with Session(migrated) as session, session.begin():
+        primero = audit.emit(session, "corte_published", actor="pruebas",
+                             detail={"corte": corte})
+        lote = audit.emit_many(session, "correccion_publicada", actor="pruebas", details=actas)
+        ultimo = audit.emit(session, "corte_published", actor="pruebas",
+                            detail={"corte": "despues"})
+        ids = [primero.id, *(e.id for e in lote), ultimo.id]  # flushed: in order
+        assert audit.emit_many(session, "correccion_publicada", actor="pruebas",
+                               details=[]) == []
+        with pytest.raises(ValueError, match="not declared"):
+            audit.emit_many(session, "correccion_inventada", actor="pruebas", details=actas)
+
+    with Session(migrated) as session:
+        rows = session.scalars(select(AuditEntry).where(AuditEntry.id >= ids[0])
+                               .order_by(AuditEntry.id)).all()
+        check = audit.verify_chain(session)
+    assert check.ok, check.reason
+    assert [r.id for r in rows] == ids
+    assert [(r.event, r.detail) for r in rows] == [
+        ("corte_published", {"corte": corte}),
+        *(("correccion_publicada", a) for a in actas),
+        ("corte_published", {"corte": "despues"})]
+    assert all(r.prev_sha256 == antes.sha256 for antes, r in pairwise(rows))
+    assert [r.at for r in rows] == sorted(r.at for r in rows)
 
 
 @pytest.mark.parametrize("statement, count", [
@@ -93,8 +134,9 @@ def test_every_emitted_event_is_declared_once_and_used() -> None:
 
 
 def _emitted_events(path: Path) -> list[tuple[str, str]]:
-    """Event names at ``emit(session, "name", …)`` calls and at ``Refused(…,
-    event="name")`` (refusals, emitted by central.anomalies.record_refusal)."""
+    """Event names at ``emit(session, "name", …)`` and ``emit_many(session, "name", …)``
+    calls and at ``Refused(…, event="name")`` (refusals, emitted by
+    central.anomalies.record_refusal)."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if not isinstance(node, ast.Call):
@@ -103,7 +145,7 @@ def _emitted_events(path: Path) -> list[tuple[str, str]]:
         name = node.func.attr if isinstance(node.func, ast.Attribute) else \
             getattr(node.func, "id", "")
         candidates = [k.value for k in node.keywords if k.arg == "event" and name == "Refused"]
-        if name == "emit" and len(node.args) >= 2:
+        if name in ("emit", "emit_many") and len(node.args) >= 2:
             candidates.append(node.args[1])
         for value in candidates:
             if isinstance(value, ast.Constant) and isinstance(value.value, str):

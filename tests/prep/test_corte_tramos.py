@@ -53,13 +53,20 @@ def test_avance_catd_per_tramo_is_the_same_across_cortes_and_windows() -> None:
     lectura = LecturaCatd(digitalizadas=frozenset(con_datos[::2]),
                           con_captura=frozenset(con_datos[::3]))
     secciones = Secciones()
-    # Three cortes: the first publishes everything; the next, 5 minutes later, has the
-    # first's publications in its window; the last, two hours later, none of them.
+    # The first corte publishes everything (at a time with a fraction of a second); the
+    # next, 5 minutes later, has those publications in its window; so has one a tenth
+    # of a second before the window leaves them, and not one that starts just at
+    # them (the window's test is exact, not in whole seconds); the last, two hours
+    # later, has none of them.
     publicada_en: dict[str, tuple[str, datetime]] = {}
-    cortes = (primero, primero + timedelta(minutes=5),
-              primero + timedelta(minutes=VENTANA_MINUTOS + 125))
+    primera = primero + timedelta(milliseconds=250)
+    ventana = timedelta(minutes=VENTANA_MINUTOS)
+    cortes = (primera, primera + timedelta(minutes=5),
+              primera + ventana - timedelta(milliseconds=100), primera + ventana,
+              primera + ventana + timedelta(minutes=125))
+    ultima_hora: list[int] = []
     for n, corte in enumerate(cortes):
-        if n == 2:  # a few actas published only now, among the old ones
+        if n == len(cortes) - 1:  # a few actas published only now, among the old ones
             estado.update({c: sim.estado[c] for c in tarde})
         historial = Historial({}, dict(publicada_en), frozenset())
         tramos = secciones.preparar(catalog, estado, historial, {},
@@ -69,12 +76,15 @@ def test_avance_catd_per_tramo_is_the_same_across_cortes_and_windows() -> None:
         esperadas = filas_catd(catalog, sin, lectura, publicada_en, corte)
         assert filas_catd(catalog, con, lectura, publicada_en, corte,
                           tramos) == esperadas
-        if n == 1:
+        if n > 0 and n != len(cortes) - 1:
             assert all(t.reusados == len(t.rangos.limites) for t in tramos.values())
+        ultima_hora.append(sum(int(f[8]) for f in esperadas[:-1]))
         secciones.cerrar(tramos, corte_dirname(corte), corte,
                          {t.eleccion.codigo: len(t.fuera) for t in con})
         for clave, e in estado.items():
             if e.publicada:
                 publicada_en.setdefault(clave, (corte_dirname(corte), corte))
-    # The premise: the last corte's window holds the five new ones, and only them.
-    assert sum(int(f[8]) for f in esperadas[:-1]) == len(tarde)
+    # The premise: the first publications are in the first three windows, not in the
+    # fourth; the last corte's window holds the five new ones, and only them.
+    assert ultima_hora[0] == ultima_hora[1] == ultima_hora[2] > 0
+    assert ultima_hora[3:] == [0, len(tarde)]
