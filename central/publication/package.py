@@ -191,8 +191,8 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
                 site_files is not None)).setdefault("secciones", Secciones())
         tramos = None if secciones is None else secciones.preparar(
             snap.catalog, snap.estado, snap.historial, snap.imagenes,
-            *(() if snap.salud is None else (snap.salud.digitalizadas,
-                                             snap.salud.con_captura)),
+            **({} if snap.salud is None else {"digitalizadas": snap.salud.digitalizadas,
+                                              "con_captura": snap.salud.con_captura}),
             cambios=snap.cambios)
         tablas = tabular(snap.catalog, snap.estado, snap.fuera, rules, ultimo_corte, actas,
                          tramos)
