@@ -485,24 +485,25 @@ class _Staging:
         """Where ``name`` is written."""
         return _inside(self.tmp, name)
 
-    def put_file(self, name: str, make: Callable[[Path], None]) -> None:
+    def put_file(self, name: str, make: Callable[[Path], str | None]) -> None:
         """Write ``name`` with ``make(path)``, run in the background after every file
-        queued before it is on disk (it may read them)."""
+        queued before it is on disk (it may read them); ``make`` returns the file's
+        SHA-256 if it hashed what it wrote (else the file is read again to hash it)."""
         before = list(self._pending)
         self._pending.append(self._writer.submit(self._put_file, name, self.path(name), make,
                                                  before))
 
-    def _put_file(self, name: str, path: Path, make: Callable[[Path], None],
+    def _put_file(self, name: str, path: Path, make: Callable[[Path], str | None],
                   before: Sequence[Future[None]]) -> None:
         for future in before:  # the whole files, written by the other threads
             future.result()
-        make(path)
+        hecho = make(path)
         digest = hashlib.sha256()
         with path.open("rb") as f:
-            while chunk := f.read(_CHUNK):
+            while hecho is None and (chunk := f.read(_CHUNK)):
                 digest.update(chunk)
             os.fsync(f.fileno())
-        self.digests[name] = digest.hexdigest()
+        self.digests[name] = digest.hexdigest() if hecho is None else hecho
 
     def run(self, task: Callable[[], None], on_discard: Callable[[], None]) -> None:
         """Run ``task`` in the writing thread, in order with the streams' pieces;

@@ -1,23 +1,33 @@
 """The corte's zip (``PREP_<corte>.zip``): its CSVs and LEEME, byte-identical for
 identical contents.
 
-HISTORIAL.csv is most of a national zip (hundreds of megabytes to deflate). It is made
-piece by piece while the corte builds it (:class:`ZipConHistorial`): the zip is opened
-with every member that sorts before it, each piece of the history is deflated into its
-member as it is written to disk, and the members after it are added at the end. The
-result is the very file :func:`write_zip` makes from the finished files (deflate's
-output does not depend on how its input is divided among calls when nothing is
-flushed); the one header choice that depends on the member's final size (zip64, for a
-history over ~2 GB) is checked at the end and, should it differ, the zip is made again
-from the finished files.
+HISTORIAL.csv is most of a national zip (hundreds of megabytes to deflate), and the
+CSVs of the elections another hundred and fifty: deflating them one after another was,
+after the Python work, what a national corte waited for. So the zip is made while the
+corte goes on (:class:`ZipConHistorial`): its first member is the history, each piece
+deflated into the zip as it is written to disk (its sizes and CRC in a data descriptor
+after it, so the zip is written from start to end and hashed as it is written), while
+every other member is deflated at once in threads of its own (zlib releases the GIL);
+they follow the history, in name order, at the end. :func:`write_zip` makes the very
+same bytes from the finished files (deflate's output does not depend on how its input
+is divided among calls when nothing is flushed; tests/central/test_publication_zip.py).
+
+This writer knows no zip64: a zip that could reach 4 GB (a history of gigabytes) is
+written with :mod:`zipfile` instead, by both paths (the choice depends on the sizes
+alone: still the same bytes for the same contents).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import shutil
+import struct
 import zipfile
+import zlib
 from collections.abc import Mapping
+from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import IO
@@ -29,98 +39,228 @@ from prep.corte.package import LEEME
 # every few minutes, plus the history).
 ZIP_LEVEL = 1
 _CHUNK = 1024 * 1024
+#: Threads deflating the members other than the history.
+_DEFLATERS = 2
+#: Past this many bytes of members (uncompressed), the zip is written by zipfile (zip64).
+LIMITE = 0xFFFFFFFF // 2
+_LOCAL = struct.Struct("<4s2B4HL2L2H")
+_DESCRIPTOR = struct.Struct("<4sLLL")
+_CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
+_END = struct.Struct("<4s4H2LH")
+_FLAG_DESCRIPTOR = 0x08  # sizes and CRC after the data
+_VERSION = 20  # 2.0: deflate
+_UNIX = 3
+_ATTRS = 0o644 << 16
+
+
+def _deflate(data: bytes) -> tuple[int, bytes]:
+    """(CRC-32, raw deflate at :data:`ZIP_LEVEL`) of ``data``."""
+    compressor = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
+    return zlib.crc32(data), compressor.compress(data) + compressor.flush()
+
+
+class _Escritor:
+    """A zip written from start to end into ``fp`` (hashed as it is written)."""
+
+    def __init__(self, fp: IO[bytes], corte: datetime) -> None:
+        self._fp = fp
+        self.sha256 = hashlib.sha256()
+        self._at = 0
+        self._central: list[bytes] = []
+        local = corte.astimezone(TZ)
+        self._date = (local.year - 1980) << 9 | local.month << 5 | local.day
+        self._time = local.hour << 11 | local.minute << 5
+
+    def _write(self, data: bytes) -> None:
+        self._fp.write(data)
+        self.sha256.update(data)
+        self._at += len(data)
+
+    def _entrada(self, name: bytes, flags: int, crc: int, csize: int, size: int,
+                 offset: int) -> None:
+        self._central.append(_CENTRAL.pack(
+            b"PK\x01\x02", _VERSION, _UNIX, _VERSION, 0, flags, zipfile.ZIP_DEFLATED,
+            self._time, self._date, crc, csize, size, len(name), 0, 0, 0, 0, _ATTRS,
+            offset) + name)
+
+    def miembro(self, name: str, crc: int, deflated: bytes, size: int) -> None:
+        """A member whose deflated bytes are known."""
+        encoded = name.encode("ascii")
+        offset = self._at
+        self._write(_LOCAL.pack(b"PK\x03\x04", _VERSION, 0, 0, zipfile.ZIP_DEFLATED,
+                                self._time, self._date, crc, len(deflated), size,
+                                len(encoded), 0) + encoded)
+        self._write(deflated)
+        self._entrada(encoded, 0, crc, len(deflated), size, offset)
+
+    def abrir(self, name: str) -> _Flujo:
+        """A member written piece by piece (:meth:`_Flujo.write`, then ``close``)."""
+        encoded = name.encode("ascii")
+        offset = self._at
+        self._write(_LOCAL.pack(b"PK\x03\x04", _VERSION, 0, _FLAG_DESCRIPTOR,
+                                zipfile.ZIP_DEFLATED, self._time, self._date, 0, 0, 0,
+                                len(encoded), 0) + encoded)
+        return _Flujo(self, encoded, offset)
+
+    def cerrar(self) -> None:
+        """The central directory and its end."""
+        start = self._at
+        for entry in self._central:
+            self._write(entry)
+        count = len(self._central)
+        self._write(_END.pack(b"PK\x05\x06", 0, 0, count, count, self._at - start, start, 0))
+
+
+class _Flujo:
+    def __init__(self, escritor: _Escritor, name: bytes, offset: int) -> None:
+        self._escritor = escritor
+        self._name = name
+        self._offset = offset
+        self._compressor = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
+        self._crc = 0
+        self._size = 0
+        self._csize = 0
+
+    def write(self, data: bytes) -> None:
+        self._crc = zlib.crc32(data, self._crc)
+        self._size += len(data)
+        deflated = self._compressor.compress(data)
+        if deflated:
+            self._csize += len(deflated)
+            self._escritor._write(deflated)
+
+    def close(self) -> None:
+        deflated = self._compressor.flush()
+        self._csize += len(deflated)
+        self._escritor._write(deflated)
+        self._escritor._write(_DESCRIPTOR.pack(b"PK\x07\x08", self._crc, self._csize,
+                                               self._size))
+        self._escritor._entrada(self._name, _FLAG_DESCRIPTOR, self._crc, self._csize,
+                                self._size, self._offset)
+
+
+def _grande(files: Mapping[str, bytes], en_disco: int) -> bool:
+    """Whether the members (``files`` plus ``en_disco`` bytes on disk) could need zip64."""
+    return sum(map(len, files.values())) + en_disco > LIMITE or len(files) > 0xFFF0
 
 
 def write_zip(path: Path, *, files: Mapping[str, bytes], en_disco: Mapping[str, Path],
-              corte: datetime) -> None:
-    """The CSVs and LEEME in one zip at ``path``; ``en_disco``: files already written
-    (HISTORIAL.csv), compressed piece by piece."""
-    with zipfile.ZipFile(path, "w") as archive:
-        for name in _names(files, en_disco):
+              corte: datetime) -> str:
+    """The CSVs and LEEME in one zip at ``path``, the files on disk (``en_disco``:
+    HISTORIAL.csv) first; returns its SHA-256."""
+    miembros = _miembros(files)
+    tamanos = {name: source.stat().st_size for name, source in en_disco.items()}
+    if _grande(miembros, sum(tamanos.values())):
+        return _write_zip64(path, miembros, en_disco, corte)
+    with path.open("wb") as fp:
+        escritor = _Escritor(fp, corte)
+        for name in sorted(en_disco):
+            flujo = escritor.abrir(name)
+            with en_disco[name].open("rb") as f:
+                while chunk := f.read(_CHUNK):
+                    flujo.write(chunk)
+            flujo.close()
+        for name in sorted(miembros):
+            crc, deflated = _deflate(miembros[name])
+            escritor.miembro(name, crc, deflated, len(miembros[name]))
+        escritor.cerrar()
+    return escritor.sha256.hexdigest()
+
+
+def _miembros(files: Mapping[str, bytes]) -> dict[str, bytes]:
+    """What of ``files`` goes in the zip: the CSVs and LEEME."""
+    return {n: d for n, d in files.items() if n.endswith(".csv") or n == LEEME}
+
+
+def _write_zip64(path: Path, files: Mapping[str, bytes], en_disco: Mapping[str, Path],
+                 corte: datetime) -> str:
+    """:func:`write_zip` of a zip too large for this module's writer: by zipfile."""
+    with zipfile.ZipFile(path, "w", allowZip64=True) as archive:
+        for name in sorted(en_disco):
             info = _info(name, corte)
-            if name in files:
-                archive.writestr(info, files[name])
-                continue
-            source = en_disco[name]
-            info.file_size = source.stat().st_size  # as writestr sets it: same header
-            with source.open("rb") as f, archive.open(info, "w") as dest:
+            info.file_size = en_disco[name].stat().st_size
+            with en_disco[name].open("rb") as f, archive.open(info, "w",
+                                                                force_zip64=True) as dest:
                 shutil.copyfileobj(f, dest, _CHUNK)
+        for name in sorted(files):
+            archive.writestr(_info(name, corte), files[name])
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 class ZipConHistorial:
     """:func:`write_zip` of ``files`` plus ``historial`` (a file being written), made
     while it is written: :meth:`start`, :meth:`write` each piece, :meth:`finish`; all
-    in one thread, in that order."""
+    in one thread, in that order (the other members are deflated meanwhile by threads of
+    their own, started by :meth:`start`)."""
 
     def __init__(self, path: Path, files: Mapping[str, bytes], historial: Path,
                  corte: datetime) -> None:
         self.path = path
-        self._files = dict(files)
+        self._files = _miembros(files)
         self._historial = historial
         self._corte = corte
         self._fp: IO[bytes] | None = None
-        self._archive: zipfile.ZipFile | None = None
-        self._member: IO[bytes] | None = None
+        self._escritor: _Escritor | None = None
+        self._flujo: _Flujo | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._deflated: dict[str, Future[tuple[int, bytes]]] = {}
         self._size = 0
 
     def start(self) -> None:
-        """Open the zip and write the members before the history's."""
-        self._fp = self.path.open("w+b")
-        self._archive = zipfile.ZipFile(self._fp, "w")
-        for name in _names(self._files, {self._historial.name: self._historial}):
-            if name == self._historial.name:
-                break
-            self._archive.writestr(_info(name, self._corte), self._files[name])
-        # Its final size is not known yet: what the header says is rewritten on close.
-        self._member = self._archive.open(_info(self._historial.name, self._corte), "w")
+        """Open the zip and its history's member; start deflating the other members."""
+        self._pool = ThreadPoolExecutor(_DEFLATERS, thread_name_prefix="corte-zip")
+        # The largest first: the threads end together.
+        for name in sorted(self._files, key=lambda n: -len(self._files[n])):
+            self._deflated[name] = self._pool.submit(_deflate, self._files[name])
+        self._fp = self.path.open("wb")
+        self._escritor = _Escritor(self._fp, self._corte)
+        self._flujo = self._escritor.abrir(self._historial.name)
 
     def write(self, data: bytes) -> None:
         """One more piece of the history, as written to its file."""
-        assert self._member is not None
-        self._member.write(data)
+        assert self._flujo is not None
+        self._flujo.write(data)
         self._size += len(data)
 
-    def finish(self, path: Path) -> None:
-        """Close the history's member and write the rest (``path``: this zip's)."""
-        assert self._archive is not None and self._member is not None and path == self.path
-        if self._size * 1.05 > zipfile.ZIP64_LIMIT:  # write_zip would say zip64
+    def finish(self, path: Path) -> str:
+        """Write the other members and the directory (``path``: this zip's); return the
+        zip's SHA-256."""
+        assert self._escritor is not None and self._flujo is not None and path == self.path
+        if _grande(self._files, self._size):  # write_zip would use zipfile
             self.abort()
-            write_zip(path, files=self._files, en_disco={self._historial.name:
-                                                         self._historial},
-                      corte=self._corte)
-            return
-        self._member.close()
-        after = False
-        for name in _names(self._files, {self._historial.name: self._historial}):
-            if after:
-                self._archive.writestr(_info(name, self._corte), self._files[name])
-            after = after or name == self._historial.name
-        self._archive.close()
+            return write_zip(path, files=self._files,
+                             en_disco={self._historial.name: self._historial},
+                             corte=self._corte)
+        self._flujo.close()
+        for name in sorted(self._files):
+            crc, deflated = self._deflated.pop(name).result()
+            self._escritor.miembro(name, crc, deflated, len(self._files[name]))
+        self._escritor.cerrar()
+        digest = self._escritor.sha256.hexdigest()
         self.close()
+        return digest
 
     def abort(self) -> None:
-        """Drop what was written (the file stays, to be replaced or discarded): the
-        history's member and the zip are closed here, their failures ignored (the file
-        is thrown away), so that neither writes into a closed file when collected."""
-        member, archive = self._member, self._archive
-        self._member = self._archive = None
-        if member is not None:
-            with contextlib.suppress(Exception):
-                member.close()  # marked closed first, even if its last write fails
-        if archive is not None:
-            with contextlib.suppress(Exception):
-                archive.close()
-            archive.fp = None  # nothing more is written, not even on collection
+        """Drop what was written (the file stays, to be replaced or discarded)."""
+        self._flujo = None
+        self._escritor = None
+        for future in self._deflated.values():
+            future.cancel()
+        self._deflated.clear()
         self.close()
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
         if self._fp is not None:
-            self._fp.close()
+            with contextlib.suppress(OSError):
+                self._fp.close()
             self._fp = None
-
-
-def _names(files: Mapping[str, bytes], en_disco: Mapping[str, Path]) -> list[str]:
-    return sorted(n for n in [*files, *en_disco] if n.endswith(".csv") or n == LEEME)
 
 
 def _info(name: str, corte: datetime) -> zipfile.ZipInfo:

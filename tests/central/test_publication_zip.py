@@ -3,6 +3,7 @@ finished files (central.publication.zip_corte)."""
 
 from __future__ import annotations
 
+import hashlib
 import random
 import zipfile
 from datetime import UTC
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from central.publication import zip_corte
 from central.publication.zip_corte import ZipConHistorial
 from central.publication.zip_corte import write_zip
 
@@ -38,15 +40,19 @@ def _streamed(tmp: Path, files: dict[str, bytes], historial: bytes,
             f.write(piece)
             zipped.write(piece)
             at += len(piece)
-    zipped.finish(path)
-    return path.read_bytes()
+    digest = zipped.finish(path)
+    data = path.read_bytes()
+    assert digest == hashlib.sha256(data).hexdigest()
+    return data
 
 
 def _whole(tmp: Path, files: dict[str, bytes]) -> bytes:
     path = tmp / "whole.zip"
-    write_zip(path, files=files, en_disco={"HISTORIAL.csv": tmp / "HISTORIAL.csv"},
-              corte=CORTE)
-    return path.read_bytes()
+    digest = write_zip(path, files=files, en_disco={"HISTORIAL.csv": tmp / "HISTORIAL.csv"},
+                       corte=CORTE)
+    data = path.read_bytes()
+    assert digest == hashlib.sha256(data).hexdigest()
+    return data
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -59,15 +65,21 @@ def test_the_zip_made_with_the_history_is_the_zip_of_the_finished_files(
     assert streamed == _whole(tmp_path, files)
     with zipfile.ZipFile(tmp_path / "streamed.zip") as archive:
         assert archive.read("HISTORIAL.csv") == historial
-        assert archive.namelist() == sorted(n for n in [*files, "HISTORIAL.csv"]
-                                            if n != "llave_publica.pem")
+        assert archive.testzip() is None
+        # The history first (written as the corte makes it), then by name.
+        assert archive.namelist() == ["HISTORIAL.csv", *sorted(
+            n for n in files if n != "llave_publica.pem")]
+        assert archive.testzip() is None  # every member's CRC
+        for name in files:
+            if name != "llave_publica.pem":
+                assert archive.read(name) == files[name]
 
 
 def test_a_history_that_needs_zip64_headers_is_zipped_again_the_same_way(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The header choice depends on the member's final size (zip64 past ~2 GB): with a
-    # small limit, a small history takes the path a huge one would.
-    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 50_000)
+    # The writer depends on the members' final size (zipfile's zip64 past ~2 GB): with
+    # a small limit, a small history takes the path a huge one would.
+    monkeypatch.setattr(zip_corte, "LIMITE", 50_000)
     rng = random.Random(4)
     files = {"A.csv": b"1,2\r\n", "LEEME.txt": b"hola", "Z.csv": b"3,4\r\n"}
     historial = bytes(rng.randrange(256) for _ in range(80_000))
@@ -75,3 +87,4 @@ def test_a_history_that_needs_zip64_headers_is_zipped_again_the_same_way(
     assert streamed == _whole(tmp_path, files)
     with zipfile.ZipFile(tmp_path / "streamed.zip") as archive:
         assert archive.read("HISTORIAL.csv") == historial
+        assert archive.testzip() is None
