@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from operator import add
@@ -203,20 +204,29 @@ def sumar(clave: tuple[int, int], partes: list[Area], size: int,
     if memoria is None or len(partes) == 1:
         return combine(partes, size)
     previa = memoria.sumas.get(clave)
-    suma: Area | None = None
-    if previa is not None and len(previa[0]) == len(partes):
-        antes, hecha = previa
-        cambios = [(a, b) for a, b in zip(antes, partes, strict=True) if a is not b]
-        if not cambios:
-            suma = hecha
-        elif len(cambios) * 4 <= len(partes) and all(_iguales(a, b) for a, b in cambios):
-            suma = hecha.copia()
-            for a, b in cambios:
-                suma.quitar(a)
-                suma.merge(b)
+    suma = None if previa is None else ajustar(previa[0], previa[1], partes)
     if suma is None:
         suma = combine(partes, size)
     memoria.sumas[clave] = (tuple(partes), suma)
+    return suma
+
+
+def ajustar(antes: Sequence[Area], hecha: Area, partes: Sequence[Area]) -> Area | None:
+    """The sum of ``partes`` from ``hecha``, the sum of ``antes``, where only a few parts
+    are other objects (their old counts taken out, the new added): ``hecha`` itself if
+    none is, ``None`` where adding them all again is as cheap (or the parts differ in
+    more than their counts)."""
+    if len(antes) != len(partes):
+        return None
+    cambios = [(a, b) for a, b in zip(antes, partes, strict=True) if a is not b]
+    if not cambios:
+        return hecha
+    if len(cambios) * 4 > len(partes) or not all(_iguales(a, b) for a, b in cambios):
+        return None
+    suma = hecha.copia()
+    for a, b in cambios:
+        suma.quitar(a)
+        suma.merge(b)
     return suma
 
 

@@ -23,6 +23,7 @@ reads from the database.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Collection
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -87,6 +88,7 @@ class Rangos:
     limites: tuple[tuple[int, int], ...]
     tramo_de: tuple[int, ...]  # per acta, the index of its tramo
     claves: tuple[str, ...]  # per acta, its CLAVE_ACTA
+    posicion: Mapping[str, int]  # CLAVE_ACTA → its index in ``claves``
 
 
 #: The most actas of one tramo. A sección of Ciudad de México has two or three casillas,
@@ -124,8 +126,9 @@ def rangos(actas: Sequence[Acta], tamano: int = TRAMO_ACTAS) -> Rangos:
         tramo_de.append(len(secciones) - 1)
     if previa is not None:
         limites.append((inicio, len(actas)))
-    return Rangos(tuple(secciones), tuple(limites), tuple(tramo_de),
-                  tuple(a.clave for a in actas))
+    claves = tuple(a.clave for a in actas)
+    return Rangos(tuple(secciones), tuple(limites), tuple(tramo_de), claves,
+                  {c: i for i, c in enumerate(claves)})
 
 
 #: Per acta of an election, in publication order: state, trajectory, first publication,
@@ -230,7 +233,6 @@ class Secciones:
         #: the one the corte being made reads.
         self._ficha: object | None = None
         self._pendiente: object | None = None
-        self._posiciones: dict[str, dict[str, int]] = {}  # per election: CLAVE → index
 
     def preparar(self, catalog: Catalog, estado: Mapping[str, Any], historial: Historial,
                  imagenes: Mapping[str, Any], digitalizadas: Collection[str] = frozenset(),
@@ -268,18 +270,18 @@ class Secciones:
             if releidas is not None and antes is not None and piezas is not None:
                 # The snapshot kept every other acta's very objects: only its re-read
                 # actas' inputs can differ from what the previous corte was made of.
-                posicion = self._posiciones.get(codigo)
-                if posicion is None:
-                    posicion = self._posiciones[codigo] = {c: i for i, c in enumerate(claves)}
+                posicion = r.posicion
                 insumos = (list(antes[0]), list(antes[1]), publicadas, list(antes[3]),
                            list(antes[4]), list(antes[5]), list(antes[6]))
-                fuentes = (estado.get, historial.actas.get, None, verificadas.__contains__,
-                           imagenes.get, digitalizadas.__contains__, con_captura.__contains__)
+                fuentes: tuple[Callable[[str], Any] | None, ...] = (
+                    estado.get, historial.actas.get, None, verificadas.__contains__,
+                    imagenes.get, digitalizadas.__contains__, con_captura.__contains__)
+                listas: tuple[list[Any], ...] = insumos
                 for clave in releidas:
                     i = posicion.get(clave)
                     if i is None:
                         continue
-                    for k, (lista, fuente) in enumerate(zip(insumos, fuentes, strict=True)):
+                    for k, (lista, fuente) in enumerate(zip(listas, fuentes, strict=True)):
                         if fuente is None:
                             continue
                         valor = fuente(clave)
@@ -287,7 +289,8 @@ class Secciones:
                         if (valor != viejo) if k == 4 else (valor is not viejo):
                             lista[i] = valor
                             previas[tramo_de[i]] = None
-                for i in compress(range(len(claves)), map(ne, publicadas, antes[2])):
+                antes_publicadas: list[Any] = antes[2]
+                for i in compress(range(len(claves)), map(ne, publicadas, antes_publicadas)):
                     previas[tramo_de[i]] = None
             else:
                 insumos = (
