@@ -10,6 +10,7 @@ list; the next corte compares itself with the last corte the table lists.
 
 from __future__ import annotations
 
+import atexit
 import gc
 import json
 import logging
@@ -165,6 +166,7 @@ class Recolector:
 
     def __init__(self) -> None:
         self.cortes = 0
+        self._al_salir = False
 
     def antes(self) -> None:
         self.cortes += 1
@@ -174,6 +176,9 @@ class Recolector:
         gc.collect()
 
     def despues(self) -> None:
+        if not self._al_salir:  # the interpreter's last collection sees them too
+            atexit.register(gc.unfreeze)
+            self._al_salir = True
         gc.freeze()
         gc.enable()
 
