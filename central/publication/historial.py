@@ -99,21 +99,27 @@ _COTEJOS = """
 # as a few strings instead of half a million rows.
 _PUBLICADA_EN = """
     SELECT c.directorio, c.corte_at, string_agg(p.clave_acta, ',')
-    FROM actas_publicadas AS p JOIN cortes AS c ON c.id = p.corte_id
+    FROM actas_publicadas AS p JOIN cortes AS c ON c.id = p.corte_id{desde}
     GROUP BY c.id
 """
+#: Only the cortes after the ``ultimo_corte`` parameter (an id): ``actas_publicadas`` is
+#: append-only and each corte writes its rows with its own ``cortes`` row, under the
+#: corte lock, so a snapshot taken under that lock that saw cortes up to an id has seen
+#: every row of theirs, and no later row belongs to them.
+DESDE = " WHERE c.id > %(ultimo_corte)s"
 #: Only the actas a corte reads again (the ones that changed since the previous corte
 #: of a running central, :mod:`central.publication.memo`), given as ``claves``.
 SOLO = " AND s.clave_acta = ANY(%(claves)s)"
 
 
-def consultas(solo: str = "") -> tuple[tuple[str, str], ...]:
+def consultas(solo: str = "", desde: str = "") -> tuple[tuple[str, str], ...]:
     """The queries :func:`leer` reads, in its order (run ahead by the snapshot's
     :class:`~central.publication.prefetch.Prefetch`): of every acta, or with
     :data:`SOLO` only of the actas given as the ``claves`` parameter."""
     return (("sitios", _SITIOS.format(solo=solo)), ("imagenes", _IMAGENES.format(solo=solo)),
             ("capturas", _CAPTURAS.format(solo=solo)),
-            ("cotejos", _COTEJOS.format(solo=solo)), ("publicada_en", _PUBLICADA_EN))
+            ("cotejos", _COTEJOS.format(solo=solo)),
+            ("publicada_en", _PUBLICADA_EN.format(desde=desde)))
 
 
 CONSULTAS = consultas()
@@ -126,12 +132,15 @@ _REGISTRAR = text("""
 
 def leer(filas: Prefetch, estado: Mapping[str, ActaEnCorte],
          verificadas: frozenset[str], claves: Collection[str] | None = None,
-         previas: Mapping[str, Trayectoria] | None = None) -> Historial:
+         previas: Mapping[str, Trayectoria] | None = None,
+         publicadas_previas: Mapping[str, tuple[str, datetime]] | None = None) -> Historial:
     """The history of the actas ``estado`` publishes with data, read from ``filas``
     (:func:`consultas`, run in the snapshot's transaction).
 
     ``claves``: read only these actas' history (``consultas(SOLO)``); every other acta
-    keeps its trajectory in ``previas`` (the previous corte's, the very same objects)."""
+    keeps its trajectory in ``previas`` (the previous corte's, the very same objects).
+    ``publicadas_previas``: the first publications a previous snapshot read, to which
+    the rows read are added (``consultas(desde=DESDE)``: the cortes recorded since)."""
     # Half a million actas hold a few million of these values: each distinct text (a
     # CATD, an origin, a medium, an image's SHA-256 that the acta's state already holds)
     # is kept once, and the rows are fetched in batches (iterating a cursor row by row
@@ -162,7 +171,7 @@ def leer(filas: Prefetch, estado: Mapping[str, ActaEnCorte],
     for clave, at, sitio, coincide, received, ronda in filas.rows("cotejos"):
         cotejos.setdefault(clave, []).append(
             CotejoH(at, una(sitio, sitio), bool(coincide), received, ronda))
-    publicada_en: dict[str, tuple[str, datetime]] = {}
+    publicada_en: dict[str, tuple[str, datetime]] = dict(publicadas_previas or {})
     for directorio, corte_at, publicadas in filas.rows("publicada_en"):
         cuando = (directorio, corte_at)
         publicada_en.update(dict.fromkeys(publicadas.split(","), cuando))

@@ -168,7 +168,8 @@ _SIMULACRO = "SELECT simulacro FROM installation WHERE id = 1"
 _INSTANTE = """
     SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint,
            pg_snapshot_xmax(pg_current_snapshot())::text::bigint,
-           coalesce((SELECT max(id) FROM audit_log), 0)
+           coalesce((SELECT max(id) FROM audit_log), 0),
+           coalesce((SELECT max(id) FROM cortes), 0)
 """
 # The actas with a row written by a transaction the previous snapshot may not have seen:
 # every transaction from its xmin on (rows are stamped with a 32-bit xid; its distance
@@ -258,6 +259,7 @@ class Previo:
     xmin: int  # its transaction's oldest running transaction (xid8)
     auditoria: int  # the last audit event it saw
     sitios: Mapping[str, str | None]  # station id → sitio, as it saw them
+    ultimo_corte: int = 0  # the last corte recorded it saw (0: none)
 
 
 def read_snapshot(engine: Engine, memo: CorteMemo | None = None) -> Snapshot:
@@ -298,7 +300,7 @@ def read_snapshot(engine: Engine, memo: CorteMemo | None = None) -> Snapshot:
             cur.execute(_INSTANTE)
             instante = cur.fetchone()
             assert instante is not None
-            xmin, xmax, auditoria = (int(v) for v in instante)
+            xmin, xmax, auditoria, ultimo_corte = (int(v) for v in instante)
             cur.execute(_SITIOS_ESTACIONES)
             sitios = dict(cur.fetchall())
             previo = memo.previo if memo is not None else None
@@ -312,6 +314,7 @@ def read_snapshot(engine: Engine, memo: CorteMemo | None = None) -> Snapshot:
             if memo is not None:  # no render of the old objects can be reused: drop them
                 memo.clear()     # before reading the new ones (not both in memory)
             consultas, params, previas = [("estados", _STATES), *historial_db.CONSULTAS], None, None
+            publicadas = None
         else:
             assert isinstance(previo, Previo)
             antes = previo.snapshot
@@ -325,13 +328,14 @@ def read_snapshot(engine: Engine, memo: CorteMemo | None = None) -> Snapshot:
                 verificadas.discard(clave)
                 corregidas.pop(clave, None)
             consultas = [("estados", _STATES + historial_db.SOLO),
-                         *historial_db.consultas(historial_db.SOLO)]
-            params, previas = {"claves": cambiadas}, antes.historial.actas
+                         *historial_db.consultas(historial_db.SOLO, historial_db.DESDE)]
+            params = {"claves": cambiadas, "ultimo_corte": previo.ultimo_corte}
+            previas, publicadas = antes.historial.actas, antes.historial.publicada_en
         with Prefetch(raw, consultas, BATCH, params) as filas:
             for rows in filas.batches("estados"):
                 _estado(catalog, rows, estado, imagenes, verificadas, corregidas)
-            historial = historial_db.leer(filas, estado, frozenset(verificadas), cambiadas,
-                                          previas)
+            historial = historial_db.leer(
+                filas, estado, frozenset(verificadas), cambiadas, previas, publicadas)
         with raw.cursor() as cur:  # still the snapshot's transaction
             salud = salud_db.leer(cur, estado, None if previo is None or cambiadas is None
                                   else previo.snapshot.salud, cambiadas)
@@ -349,7 +353,7 @@ def read_snapshot(engine: Engine, memo: CorteMemo | None = None) -> Snapshot:
                     None if cambiadas is None else len(cambiadas),
                     Cambios(object(), base, frozenset(cambiadas or ())))
     if memo is not None:
-        memo.previo = Previo(snap, xmin, auditoria, sitios)
+        memo.previo = Previo(snap, xmin, auditoria, sitios, ultimo_corte)
     return snap
 
 
