@@ -48,13 +48,10 @@ from concurrent.futures import Future
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import repeat
-from operator import is_
 from pathlib import Path
 from pathlib import PurePosixPath
 from typing import Any
 from typing import BinaryIO
-from typing import cast
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -85,7 +82,6 @@ from prep.corte.salud_catd import filas_catd
 from prep.corte.salud_catd import salud_csv
 from prep.corte.summary import Resumen
 from prep.corte.summary import TablaEleccion
-from prep.corte.tramos import Pieza
 from prep.corte.tramos import Secciones
 from prep.corte.tramos import Tramos
 from prep.crypto import SigningKey
@@ -358,10 +354,10 @@ def _historial_tramos(tabla: TablaEleccion, tramos: Tramos, snap: Snapshot, name
     history entries per sección (added to ``por_seccion``), tramo by tramo: a tramo's
     of the previous corte where none of its actas changed, made again (and kept in its
     piece) otherwise."""
-    nuevas = tramos.nuevas
-    if any(map(is_, nuevas, repeat(None))):
-        raise CorteError("un tramo sin filas: la tabla no se hizo con sus tramos")
-    piezas = cast("list[Pieza]", nuevas)
+    try:
+        piezas = tramos.hechas()
+    except ValueError as exc:
+        raise CorteError(str(exc)) from None
     for pieza in piezas:
         if pieza.historial is None or (site is not None and pieza.historial_sitio is None):
             textos: list[str] = []

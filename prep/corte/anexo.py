@@ -202,9 +202,7 @@ def tramo_lines(catalog: Catalog, tabla: TablaEleccion, tramos: Tramos,
     width = len(columns(tabla.eleccion))
     hechas: dict[int, list[tuple[str, ...]]] = {}
     tabla.derived["filas_tramo"] = hechas
-    for i, pieza in enumerate(tramos.nuevas):
-        if pieza is None:
-            raise ValueError("un tramo sin filas: la tabla no se hizo con sus tramos")
+    for i, pieza in enumerate(tramos.hechas()):
         if pieza.csv is None:
             rows = filas_csv(catalog, tabla.eleccion, pieza.filas, cache, fmt)
             hechas[i] = rows

@@ -198,15 +198,13 @@ def _avances(t: Tramos, lectura: LecturaCatd, publicada_en: Mapping[str, tuple[s
              corte_at: datetime, segundos: dict[datetime, int]) -> list[Avance]:
     """Each tramo's :class:`Avance`: the previous corte's where none of its actas
     changed, taken again (and kept in its piece) otherwise."""
-    return [p.avance if p is not None and p.avance is not None
-            else _tomar(p, lectura, publicada_en, corte_at, segundos) for p in t.nuevas]
+    return [p.avance if p.avance is not None
+            else _tomar(p, lectura, publicada_en, corte_at, segundos) for p in t.hechas()]
 
 
-def _tomar(pieza: Pieza | None, lectura: LecturaCatd,
+def _tomar(pieza: Pieza, lectura: LecturaCatd,
            publicada_en: Mapping[str, tuple[str, datetime]], corte_at: datetime,
            segundos: dict[datetime, int]) -> Avance:
-    if pieza is None:
-        raise ValueError("un tramo sin filas: la tabla no se hizo con sus tramos")
     avance = pieza.avance = avance_de(pieza.filas, lectura, publicada_en, corte_at, segundos)
     return avance
 

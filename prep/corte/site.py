@@ -491,10 +491,8 @@ def _por_tramos(tramos: Tramos, tabla: TablaEleccion,
     hechas: Mapping[int, Sequence[Sequence[str]]] = tabla.derived.get("filas_tramo", {})
     partes: dict[Hoja, list[Area]] = {}
     textos: dict[int, tuple[str, str]] = {}
-    nuevas = tramos.nuevas
+    nuevas = tramos.hechas()
     for i, pieza in enumerate(nuevas):
-        if pieza is None:
-            raise ValueError("un tramo sin filas: la tabla no se hizo con sus tramos")
         if pieza.hojas is None or pieza.sitio is None:
             hojas: dict[Hoja, Area] = {}
             json_rows: list[str] = []
@@ -509,7 +507,7 @@ def _por_tramos(tramos: Tramos, tabla: TablaEleccion,
     # actas' tramos nationally).
     parte = partes.get
     for pieza in nuevas:
-        ya = pieza.textos  # type: ignore[union-attr]
+        ya = pieza.textos
         for key, area in pieza.hojas.items():  # type: ignore[union-attr]
             lista = parte(key)
             if lista is None:
@@ -524,7 +522,7 @@ def _por_tramos(tramos: Tramos, tabla: TablaEleccion,
     previo: tuple[int, int] | None = None
     destino: list[str] = []
     for seccion, sitio in zip(tramos.rangos.secciones,
-                              [p.sitio for p in nuevas],  # type: ignore[union-attr]
+                              [p.sitio for p in nuevas],
                               strict=True):
         if seccion != previo:
             destino = rows.setdefault((seccion[0], bloque[seccion]), [])

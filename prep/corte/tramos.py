@@ -36,6 +36,7 @@ from operator import is_not
 from operator import ne
 from typing import TYPE_CHECKING
 from typing import Any
+from typing import cast
 
 if TYPE_CHECKING:
     from prep.catalog.model import Acta
@@ -132,10 +133,15 @@ def rangos(actas: Sequence[Acta], tamano: int = TRAMO_ACTAS) -> Rangos:
 
 
 #: Per acta of an election, in publication order: state, trajectory, first publication,
-#: verified, image, digitalized and with a capture (AVANCE_CATD).
+#: verified, image, digitalized and with a capture (AVANCE_CATD). :data:`_CAMBIA` says
+#: how each input is compared with the previous corte's.
 Insumos = tuple[list[Any], list[Any], list[Any], list[bool], list[Any], list[bool],
                 list[bool]]
 
+#: How each input of :data:`Insumos` is compared: the snapshot's objects by identity
+#: (an unchanged acta keeps its very objects), the first publication and the image by
+#: value (read again each time).
+_CAMBIA = (is_not, is_not, ne, is_not, ne, is_not, is_not)
 
 @dataclass(frozen=True)
 class Cambios:
@@ -171,6 +177,14 @@ class Tramos:
         #: The site's sums and sección texts of the previous corte
         #: (``site_areas.Memoria``; None: none yet, the site makes one).
         self.niveles: Any = None
+
+    def hechas(self) -> list[Pieza]:
+        """Every tramo's piece of this corte, once the summary made them all
+        (ValueError, Spanish, if one is missing: the table was not made with these
+        tramos)."""
+        if any(map(is_, self.nuevas, repeat(None))):
+            raise ValueError("un tramo sin filas: la tabla no se hizo con sus tramos")
+        return cast("list[Pieza]", self.nuevas)
 
     def lineas_cambiadas(self) -> tuple[list[int], list[str], list[str]] | None:
         """The CSV lines this corte made differently from the previous one: (their
@@ -285,8 +299,7 @@ class Secciones:
                         if fuente is None:
                             continue
                         valor = fuente(clave)
-                        viejo = lista[i]
-                        if (valor != viejo) if k == 4 else (valor is not viejo):
+                        if _CAMBIA[k](valor, lista[i]):
                             lista[i] = valor
                             previas[tramo_de[i]] = None
                 antes_publicadas: list[Any] = antes[2]
@@ -301,8 +314,7 @@ class Secciones:
                     list(map(con_captura.__contains__, claves)))
                 if antes is not None and piezas is not None:
                     n = range(len(claves))
-                    for ahora, antes_, cambia in zip(insumos, antes, (
-                            is_not, is_not, ne, is_not, ne, is_not, is_not), strict=True):
+                    for ahora, antes_, cambia in zip(insumos, antes, _CAMBIA, strict=True):
                         for i in compress(n, map(cambia, ahora, antes_)):
                             previas[tramo_de[i]] = None
             out[codigo] = t = Tramos(eleccion, r, insumos, previas, piezas)
