@@ -62,6 +62,7 @@ from central.publication.snapshot import Snapshot
 from central.publication.zip_corte import ZipConHistorial
 from prep.corte import simulacro
 from prep.corte.anexo import TimeFormatter
+from prep.corte.anexo import time_formatter
 from prep.corte.difusores import DIFUSORES
 from prep.corte.difusores import difusores_csv
 from prep.corte.historial import HISTORIAL
@@ -283,7 +284,7 @@ def _historial(staging: _Staging, snap: Snapshot, tablas: Sequence[TablaEleccion
     rows of earlier cortes, reused where made from the same objects; ``tramos``: per
     election, its secciones' text of the previous corte, reused where none of their
     actas changed (:mod:`prep.corte.tramos`; the per-acta memo is then not used)."""
-    fmt = TimeFormatter()
+    fmt = time_formatter()
     site = importlib.import_module("prep.corte.site") if sitio else None
     # Each acta's history is a function of its state, trajectory, publication and
     # verification (the memo's key, prep.corte.historial.cuerpos_de) and of the rules.

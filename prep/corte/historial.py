@@ -41,6 +41,7 @@ from typing import Any
 from typing import NamedTuple
 
 from prep.corte.anexo import TimeFormatter
+from prep.corte.anexo import time_formatter
 from prep.corte.model import ActaEnCorte
 from prep.corte.model import Digitalizacion
 from prep.corte.model import Origen
@@ -143,7 +144,7 @@ def filas_por_acta(tablas: Sequence[TablaEleccion], historial: Historial, corte:
                    ) -> dict[str, list[Fila]]:
     """CLAVE_ACTA → its HISTORIAL rows (without the key), for every acta with published
     data, in the order of the election CSVs."""
-    fmt = TimeFormatter()
+    fmt = time_formatter()
     return {fila.acta.clave: rows for tabla in tablas
             for fila, rows in eventos_de(tabla, historial, corte, corte_at, rules, fmt)}
 
@@ -160,7 +161,7 @@ def eventos_de(tabla: TablaEleccion, historial: Historial, corte: str, corte_at:
     HISTORIAL rows (without the key). A generator: a national corte writes each acta's
     rows out (:func:`lineas_csv`, the site's per-distrito files) and drops them, never
     holding three million rows at once."""
-    fmt = fmt or TimeFormatter()
+    fmt = fmt or time_formatter()
     for fila, est, t, publicada, verificada in _publicadas(tabla, historial, corte, corte_at):
         yield fila, _eventos(est, t, publicada, verificada, fmt, rules)
 
@@ -198,7 +199,7 @@ def cuerpos_de(tabla: TablaEleccion, historial: Historial, corte: str, corte_at:
     published before is this corte's). The memo holds each body with the published
     image's SHA-256 as :data:`IMAGEN_PUBLICADA`. ``filas``: only those rows of
     ``tabla`` (a tramo's, :mod:`prep.corte.tramos`)."""
-    fmt = fmt or TimeFormatter()
+    fmt = fmt or time_formatter()
     for fila, est, t, publicada, verificada in _publicadas(tabla, historial, corte, corte_at,
                                                            filas):
         clave = est.clave

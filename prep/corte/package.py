@@ -18,6 +18,8 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import MutableMapping
 from collections.abc import Sequence
+from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -101,20 +103,35 @@ def build_corte_files(catalog: Catalog, estado: Mapping[str, ActaEnCorte],  # no
         tablas = tabular(catalog, estado, fuera, rules, ultimo_corte, memo)
     keys: dict[str, CasillaColumns] = {}
     claves: ClavesCsv = {}
-    for tabla in tablas:
-        eleccion = tabla.eleccion
-        files[csv_name(eleccion)] = write_eleccion_csv(catalog, tabla, corte, keys,
-                                                       simulacro=simulacro, memo=memo,
-                                                       claves=claves)
-        files[candidaturas_csv_name(eleccion)] = candidaturas_csv(catalog, eleccion,
-                                                                  simulacro=simulacro)
-        if hecha is not None:
-            hecha(tabla)
-    files[LEEME] = leeme_text(catalog, corte, sorted(files), simulacro, rules=rules,
-                              ultimo_corte=ultimo_corte).encode("utf-8")
-    if manifiesto:
-        files[MANIFEST] = manifest(files, simulacro)
+    # Each election's CSV is hashed for the manifest by another thread while the next
+    # one is made (hashlib lets go of the interpreter lock): the same digests, sooner.
+    pool = ThreadPoolExecutor(1, "manifiesto") if manifiesto else None
+    huellas: dict[str, Future[str]] = {}
+    try:
+        for tabla in tablas:
+            eleccion = tabla.eleccion
+            name = csv_name(eleccion)
+            files[name] = write_eleccion_csv(catalog, tabla, corte, keys,
+                                             simulacro=simulacro, memo=memo, claves=claves)
+            if pool is not None:
+                huellas[name] = pool.submit(_hexdigest, files[name])
+            files[candidaturas_csv_name(eleccion)] = candidaturas_csv(catalog, eleccion,
+                                                                      simulacro=simulacro)
+            if hecha is not None:
+                hecha(tabla)
+        files[LEEME] = leeme_text(catalog, corte, sorted(files), simulacro, rules=rules,
+                                  ultimo_corte=ultimo_corte).encode("utf-8")
+        if manifiesto:
+            files[MANIFEST] = manifest(files, simulacro,
+                                       {n: h.result() for n, h in huellas.items()})
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     return files, tuple(tablas)
+
+
+def _hexdigest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def tabular(catalog: Catalog, estado: Mapping[str, ActaEnCorte],
@@ -128,11 +145,14 @@ def tabular(catalog: Catalog, estado: Mapping[str, ActaEnCorte],
                  for e in catalog.elecciones)
 
 
-def manifest(files: Mapping[str, bytes], simulacro: bool = False) -> bytes:
+def manifest(files: Mapping[str, bytes], simulacro: bool = False,
+             huellas: Mapping[str, str] | None = None) -> bytes:
     """``sha256sum``-compatible lines for every file, so anyone can run ``sha256sum -c``;
-    a drill's opens with a ``#`` line saying SIMULACRO (``sha256sum`` skips it)."""
+    a drill's opens with a ``#`` line saying SIMULACRO (``sha256sum`` skips it).
+    ``huellas``: the hex SHA-256 of some of ``files``, computed already."""
+    huellas = huellas or {}
     lines = [f"{LINEA_MANIFIESTO}\n"] if simulacro else []
-    lines += [f"{hashlib.sha256(data).hexdigest()}  {name}\n"
+    lines += [f"{huellas.get(name) or _hexdigest(data)}  {name}\n"
               for name, data in sorted(files.items()) if name != MANIFEST]
     return "".join(lines).encode("utf-8")
 

@@ -54,6 +54,7 @@ from prep.corte.anexo import columns_before
 from prep.corte.anexo import filas_csv
 from prep.corte.anexo import format_corte_time
 from prep.corte.anexo import full_row
+from prep.corte.anexo import time_formatter
 from prep.corte.difusores import DATOS as DIFUSORES_DATOS
 from prep.corte.difusores import DIFUSORES
 from prep.corte.difusores import RUTA as RUTA_DIFUSORES
@@ -169,7 +170,7 @@ def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte
     corte_text = format_corte_time(corte)
     cache: dict[str, CasillaColumns] = {}
     partes: dict[tuple[str, bool], tuple[str, str] | None] = {}  # _textos_json's
-    fmt = TimeFormatter()
+    fmt = time_formatter()
     inicios = bloques(catalog, bloque_casillas)
     bloque = bloque_de(catalog, inicios)
     for tabla in ordered:

@@ -28,10 +28,10 @@ from prep.catalog.model import Distrito
 from prep.catalog.model import Eleccion
 from prep.catalog.model import TipoAsociacion
 from prep.corte import package
-from prep.corte.anexo import TimeFormatter
 from prep.corte.anexo import format_corte_time
 from prep.corte.anexo import format_time
 from prep.corte.anexo import plain_csv_lines
+from prep.corte.anexo import time_formatter
 from prep.corte.model import ActaEnCorte
 from prep.corte.model import Digitalizacion
 from prep.corte.model import FueraDeCatalogo
@@ -399,7 +399,7 @@ def test_reader_accepts_our_output(corte_dir: Path) -> None:
 ])
 def test_format_time(utc: datetime, expected: str) -> None:
     assert format_time(utc) == expected
-    assert TimeFormatter()(utc) == expected
+    assert time_formatter()(utc) == expected
 
 
 def test_format_time_missing_and_naive() -> None:
@@ -418,7 +418,7 @@ def test_format_corte_time() -> None:
 @given(st.lists(st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1),
                              timezones=st.just(UTC)), min_size=1, max_size=20))
 def test_memoized_time_formatter_matches_format_time(times: list[datetime]) -> None:
-    fmt = TimeFormatter()
+    fmt = time_formatter()
     for t in times:
         for u in (t, t + timedelta(seconds=1), t - timedelta(seconds=59)):
             assert fmt(u) == format_time(u) == local(u)

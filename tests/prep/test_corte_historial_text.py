@@ -12,8 +12,8 @@ from datetime import datetime
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from prep.corte.anexo import TimeFormatter
 from prep.corte.anexo import format_time
+from prep.corte.anexo import time_formatter
 from prep.corte.historial import COLUMNS
 from prep.corte.historial import historial_csv
 from prep.corte.site import historial_acta
@@ -59,7 +59,7 @@ def test_site_timeline_entry_is_json_of_the_rows() -> None:
 
 
 def test_times_are_published_in_mexico_city_whatever_zone_they_arrive_in() -> None:
-    fmt = TimeFormatter()
+    fmt = time_formatter()
     start = datetime(2027, 6, 6, 23, 59, 58, tzinfo=UTC)
     for seconds in range(0, 4 * 3600, 37):
         when = start + timedelta(seconds=seconds)
