@@ -228,20 +228,42 @@ def _stamped(files: Mapping[str, bytes], simulacro: bool) -> Iterator[tuple[str,
         yield name, stamp_html(data, simulacro) if name.endswith(".html") else data
 
 
+#: An ``encoded`` member of :func:`data_file`: its JSON text, or (opening, JSON texts,
+#: closing), e.g. ``("[", rows, "]")``: the texts joined by commas between the two.
+Codificado = str | tuple[str, Sequence[str], str]
+
+
 def data_file(ruta: str, data: Mapping[str, Any],
-              encoded: Mapping[str, str] | None = None, *, corte: str | None = None) -> bytes:
+              encoded: Mapping[str, Codificado] | None = None, *,
+              corte: str | None = None) -> bytes:
     """A data file of the site: ``PREP.recibir("<ruta>", <JSON object>);``.
 
     ``encoded`` adds members whose values are already JSON text (the acta rows);
-    ``corte`` (the corte's directory name) goes first as ``nombre_corte``.
+    ``corte`` (the corte's directory name) goes first as ``nombre_corte``. The file is
+    put together as UTF-8 pieces: a national corte's bloque files hold hundreds of
+    megabytes of rows, each copy of which costs (a text made whole, then encoded,
+    was copied six times).
     """
     if corte is not None:
         data = {NOMBRE_CORTE: corte, **data}
-    payload = _json(data)
-    if encoded:
-        extra = ",".join(f"{_json(k)}:{v}" for k, v in encoded.items())
-        payload = f"{payload[:-1]}{',' if data else ''}{extra}}}"
-    return f"{DATA_PREFIX}{_json(ruta)},{payload}{DATA_SUFFIX}".encode()
+    payload = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+    if not encoded:
+        return b"".join((_PREFIJO, orjson.dumps(ruta), b",", payload, _SUFIJO))
+    parts = [_PREFIJO, orjson.dumps(ruta), b",", payload[:-1]]
+    coma = b"," if data else b""
+    for key, value in encoded.items():
+        parts += (coma, orjson.dumps(key), b":")
+        if isinstance(value, str):
+            parts.append(value.encode())
+        else:
+            abre, textos, cierra = value
+            parts += (abre.encode(), ",".join(textos).encode(), cierra.encode())
+        coma = b","
+    parts += (b"}", _SUFIJO)
+    return b"".join(parts)
+
+
+_PREFIJO, _SUFIJO = DATA_PREFIX.encode(), DATA_SUFFIX.encode()
 
 
 def _json(data: Any) -> str:
@@ -441,7 +463,7 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
                 "eleccion": eleccion.codigo, "distrito": distrito_id,
                 "cabecera": distrito.cabecera, **niveles.json(area),
                 "demarcaciones": niveles.otros(distrito_id, 0)},
-            {"secciones": f"[{','.join(resumenes.values())}]"}, corte=nombre)
+            {"secciones": ("[", list(resumenes.values()), "]")}, corte=nombre)
         por_bloque: dict[int, list[str]] = {}
         for s, item in secciones.items():
             por_bloque.setdefault(bloque[(distrito_id, s)], []).append(item)
@@ -449,15 +471,15 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
             files[bloque_file(eleccion.codigo, distrito_id, primera)] = data_file(
                 f"e{eleccion.codigo}/d{distrito_id:03d}/s{primera:04d}", {
                     "eleccion": eleccion.codigo, "distrito": distrito_id, "bloque": primera},
-                {"secciones": f"[{','.join(items)}]", "columnas": columnas_json,
-                 "actas": f"[{','.join(rows[(distrito_id, primera)])}]"}, corte=nombre)
+                {"secciones": ("[", items, "]"), "columnas": columnas_json,
+                 "actas": ("[", rows[(distrito_id, primera)], "]")}, corte=nombre)
     for dem_id, area in niveles.demarcaciones.items():
         files[demarcacion_file(eleccion.codigo, dem_id)] = data_file(
             f"e{eleccion.codigo}/m{dem_id:03d}", {
                 "eleccion": eleccion.codigo, "demarcacion": dem_id,
                 "nombre": catalog.demarcacion_por_id[dem_id].nombre, **niveles.json(area),
                 "distritos": niveles.otros(dem_id, 1)},
-            {"secciones": f"[{','.join(niveles.secciones_texto(dem_id, 1).values())}]"},
+            {"secciones": ("[", list(niveles.secciones_texto(dem_id, 1).values()), "]")},
             corte=nombre)
     if tramos is not None and textos is None:
         _guardar_textos(tramos, niveles.textos)
