@@ -297,8 +297,10 @@ def _historial(staging: _Staging, snap: Snapshot, tablas: Sequence[TablaEleccion
             lineas: list[str] = []
             por_seccion: dict[tuple[int, int], list[str]] = {}
             if tramos is not None:
-                write(b"".join(_historial_tramos(tabla, tramos[tabla.eleccion.codigo], snap,
-                                                 name, rules, fmt, site, por_seccion)))
+                for trozo in _trozos(_historial_tramos(tabla, tramos[tabla.eleccion.codigo],
+                                                       snap, name, rules, fmt, site,
+                                                       por_seccion)):
+                    write(trozo)
             for fila, hecho in () if tramos is not None else cuerpos_de(
                     tabla, snap.historial, name, snap.corte, rules, fmt, store):
                 publicadas += 1
@@ -329,6 +331,23 @@ def _historial(staging: _Staging, snap: Snapshot, tablas: Sequence[TablaEleccion
         # state and trajectory alive in the memo: forgotten.
         for clave in [c for c, hecho in store.items() if hecho[0] is not snap.estado.get(c)]:
             del store[clave]
+
+
+def _trozos(piezas: Sequence[bytes], tamano: int = _CHUNK) -> Iterator[bytes]:
+    """``piezas`` joined in runs of about ``tamano`` bytes: a national election's history
+    is a hundred megabytes, which joined whole would sit in memory twice (and a fresh
+    block that size is paid for page by page)."""
+    run: list[bytes] = []
+    size = 0
+    for pieza in piezas:
+        run.append(pieza)
+        size += len(pieza)
+        if size >= tamano:
+            yield b"".join(run)
+            run.clear()
+            size = 0
+    if run:
+        yield b"".join(run)
 
 
 def _cambios(secciones: Secciones | None, tramos: Mapping[str, Tramos] | None,
