@@ -12,18 +12,18 @@ Data go in small JavaScript files (``PREP.recibir("<ruta>", <JSON>);``) rather t
 ``.json``: a browser refuses ``fetch()`` from ``file://`` but runs ``<script>`` files, and
 a phone downloads only what the page it opens shows: the election, the distrito (its
 summaries), and the acta rows and history of the *bloque* of secciones holding the sección
-it opens (:func:`bloques`: whole secciones, at most :data:`BLOQUE_CASILLAS` casillas, so a
-national corte's sección page loads a few kilobytes, not its distrito's ≈5,000 actas).
-Format: ``docs/sitio.md``.
+it opens (:func:`~prep.corte.site_datos.bloques`: whole secciones, at most
+:data:`~prep.corte.site_datos.BLOQUE_CASILLAS` casillas, so a national corte's sección
+page loads a few kilobytes, not its distrito's ≈5,000 actas). Format: ``docs/sitio.md``.
+
+How a data file is written and read, and the bloques, are in :mod:`prep.corte.site_datos`.
 """
 
 from __future__ import annotations
 
 import functools
 import html
-import json
 import re
-import weakref
 from bisect import bisect_right
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -35,8 +35,6 @@ from importlib import resources
 from operator import itemgetter
 from typing import Any
 from typing import ParamSpec
-
-import orjson
 
 from prep.catalog.model import Ambito
 from prep.catalog.model import Catalog
@@ -76,13 +74,22 @@ from prep.corte.site_areas import VoteIndex
 from prep.corte.site_areas import ajustar
 from prep.corte.site_areas import combine
 from prep.corte.site_candidaturas import percentages as percentages  # re-exported
+from prep.corte.site_datos import BLOQUE_CASILLAS
+from prep.corte.site_datos import PLAIN_JSON
+from prep.corte.site_datos import SITE_DIR
+from prep.corte.site_datos import bloque_de
+from prep.corte.site_datos import bloques
+from prep.corte.site_datos import check_path
+from prep.corte.site_datos import compact_json
+from prep.corte.site_datos import data_file
+from prep.corte.site_datos import image_column
+from prep.corte.site_datos import row_json
 from prep.corte.summary import RESUMEN_COLUMNS
 from prep.corte.summary import Fila
 from prep.corte.summary import TablaEleccion
 from prep.corte.tramos import Combinada
 from prep.corte.tramos import Tramos
 
-SITE_DIR = "sitio"
 FORMATO = 4
 ASSETS: tuple[str, ...] = ("estilo.css", "app.js", "votos.js", "sha256.js", "icono.svg")
 #: The Content Security Policy of the site (docs/sitio.md): only its own files (scripts,
@@ -92,10 +99,6 @@ ASSETS: tuple[str, ...] = ("estilo.css", "app.js", "votos.js", "sha256.js", "ico
 CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; "
                            "img-src 'self'; connect-src 'self'; base-uri 'none'; "
                            "form-action 'none'")
-DATA_PREFIX = "PREP.recibir("
-DATA_SUFFIX = ");\n"
-#: The member of every data file naming its corte: the page checks it (docs/sitio.md).
-NOMBRE_CORTE = "nombre_corte"
 
 #: CSV columns the acta rows of the site leave out: the same for every row of a file, or
 #: shown elsewhere (the entidad, the distrito's and demarcación's names). TIPO_ACTA and
@@ -110,16 +113,6 @@ DEMARCACION_COLUMN = "ID_DEMARCACION"
 #: the acta has no image). The browser checks the image against CODIGO_INTEGRIDAD.
 EXTRA_COLUMNS: tuple[str, ...] = ("IMAGEN",)
 
-#: A distrito's acta rows and history go in files of whole secciones (*bloques*) of at most
-#: this many casillas (a sección with more is a bloque by itself): one file per sección
-#: would be ≈33,000 files per corte (5,526 secciones × 3 elections × rows and history)
-#: at any scale, each written and fsynced; bloques bound the count by the actas instead
-#: (≈840 at scale 1, ≈8,300 at national scale) and keep a sección page's download small.
-BLOQUE_CASILLAS = 128
-
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-_SAFE_PATH = re.compile(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*")
-MAX_PATH = 300
 #: The name of a corte directory (``YYYYMMDD_HHMM``, ``_2``… for a second one that minute).
 _NOMBRE_CORTE = re.compile(r"\d{8}_\d{4}(_[1-9]\d*)?")
 P = ParamSpec("P")
@@ -162,7 +155,7 @@ def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte
     if corte.tzinfo is None:
         raise ValueError("la hora del corte debe llevar zona horaria (UTC)")
     for name in descargas:
-        _check_path(name, "descarga")
+        check_path(name, "descarga")
     nombre = corte_dirname(corte) if nombre is None else nombre
     if not _NOMBRE_CORTE.fullmatch(nombre):
         raise ValueError(f"nombre de corte no válido: {nombre!r}")
@@ -228,54 +221,6 @@ def _stamped(files: Mapping[str, bytes], simulacro: bool) -> Iterator[tuple[str,
         yield name, stamp_html(data, simulacro) if name.endswith(".html") else data
 
 
-def data_file(ruta: str, data: Mapping[str, Any],
-              encoded: Mapping[str, str] | None = None, *, corte: str | None = None) -> bytes:
-    """A data file of the site: ``PREP.recibir("<ruta>", <JSON object>);``.
-
-    ``encoded`` adds members whose values are already JSON text (the acta rows);
-    ``corte`` (the corte's directory name) goes first as ``nombre_corte``.
-    """
-    if corte is not None:
-        data = {NOMBRE_CORTE: corte, **data}
-    payload = _json(data)
-    if encoded:
-        extra = ",".join(f"{_json(k)}:{v}" for k, v in encoded.items())
-        payload = f"{payload[:-1]}{',' if data else ''}{extra}}}"
-    return f"{DATA_PREFIX}{_json(ruta)},{payload}{DATA_SUFFIX}".encode()
-
-
-def _json(data: Any) -> str:
-    """Compact JSON, UTF-8 text as is; the same text :func:`json.dumps` with
-    ``separators=(",", ":"), ensure_ascii=False`` writes (integer keys as strings), about
-    seven times faster on a corte's ~150 data files."""
-    return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS).decode()
-
-
-#: Text that can go between JSON quotes as is: no quote, backslash or control character.
-_PLAIN_JSON = re.compile(r'[^"\\\x00-\x1f]*')
-
-
-def _row_json(values: Sequence[str]) -> str:
-    """A row of strings as a JSON array. Published values are plain text (digits, dates,
-    labels), so joining them is exact and several times faster than :func:`json.dumps`
-    for the ~40,000 rows of a corte; anything else goes through :func:`json.dumps`."""
-    if _PLAIN_JSON.fullmatch("".join(values)):
-        return '["' + '","'.join(values) + '"]'
-    return _json(list(values))
-
-
-def parse_data_file(data: bytes) -> tuple[str, Any]:
-    """The (ruta, JSON data) of a file written by :func:`data_file`."""
-    text = data.decode("utf-8")
-    if not text.startswith(DATA_PREFIX) or not text.endswith(DATA_SUFFIX):
-        raise ValueError("no es un archivo de datos del sitio del PREP")
-    body = text[len(DATA_PREFIX):-len(DATA_SUFFIX)]
-    ruta, end = json.JSONDecoder().raw_decode(body)
-    if not isinstance(ruta, str) or body[end:end + 1] != ",":
-        raise ValueError("archivo de datos del sitio sin ruta")
-    return ruta, json.loads(body[end + 1:])
-
-
 def election_file(codigo: str) -> str:
     """Path (relative to the corte root) of an election's data file."""
     return f"{SITE_DIR}/datos/e{codigo}.js"
@@ -295,53 +240,6 @@ def bloque_file(codigo: str, distrito_id: int, primera: int) -> str:
 def historial_file(codigo: str, distrito_id: int, primera: int) -> str:
     """Path (relative to the corte root) of the history of the actas of a bloque."""
     return f"{SITE_DIR}/datos/e{codigo}/d{distrito_id:03d}/h{primera:04d}.js"
-
-
-def bloques(catalog: Catalog, casillas: int = BLOQUE_CASILLAS) -> dict[int, list[int]]:
-    """distrito id → the first sección of each of its bloques, in order.
-
-    A bloque is a run of consecutive secciones of the distrito (in catalog order) with at
-    most ``casillas`` casillas together; a sección with more is a bloque by itself. The
-    same for every election (it depends on the catalog only), so the page finds the file
-    of any sección from ``secciones.js`` alone (``bloques``)."""
-    if casillas < 1:
-        raise ValueError("un bloque de secciones debe admitir al menos una casilla")
-    # A running central's cortes ask it of the same catalog again and again (a national
-    # catalog's half a million casillas: a third of a second each time).
-    hecho = _BLOQUES.get(id(catalog))
-    if hecho is not None and hecho[0]() is catalog and hecho[1] == casillas:
-        return hecho[2]
-    out = _bloques(catalog, casillas)
-    _BLOQUES.clear()  # one catalog at a time
-    _BLOQUES[id(catalog)] = (weakref.ref(catalog), casillas, out)
-    return out
-
-
-_BLOQUES: dict[int, tuple[weakref.ref[Catalog], int, dict[int, list[int]]]] = {}
-
-
-def _bloques(catalog: Catalog, casillas: int) -> dict[int, list[int]]:
-    por_seccion: dict[tuple[int, int], int] = dict.fromkeys(catalog.secciones, 0)
-    for c in catalog.casillas:
-        por_seccion[(c.distrito_id, c.seccion)] += 1
-    out: dict[int, list[int]] = {}
-    llenas: dict[int, int] = {}
-    for (d, s), n in sorted(por_seccion.items()):
-        if d not in out or llenas[d] + n > casillas:
-            out.setdefault(d, []).append(s)
-            llenas[d] = 0
-        llenas[d] += n
-    return out
-
-
-def bloque_de(catalog: Catalog, inicios: Mapping[int, Sequence[int]]
-              ) -> dict[tuple[int, int], int]:
-    """(distrito, sección) → the first sección of its bloque (``inicios``: :func:`bloques`)."""
-    out: dict[tuple[int, int], int] = {}
-    for d, s in sorted(catalog.secciones):
-        starts = inicios[d]
-        out[(d, s)] = starts[bisect_right(starts, s) - 1]
-    return out
 
 
 def demarcacion_file(codigo: str, demarcacion_id: int) -> str:
@@ -407,8 +305,8 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
         row[0], row[1] = row[0].strip("'"), row[1].strip("'")  # quotes are for spreadsheets
         if add_demarcacion:
             row.append(str(casilla.demarcacion_id))
-        row.append(_imagen(fila, imagenes))
-        rows.append(_row_json(row))
+        row.append(image_column(fila, imagenes))
+        rows.append(row_json(row))
 
     area_textos: dict[int, tuple[str, str]] = {}
     if tramos is not None and textos is None:
@@ -430,7 +328,7 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
         memoria = tramos.niveles
     niveles = Niveles(catalog, tabla, leaves, size, area_textos, memoria)
     files: dict[str, bytes] = {}
-    columnas_json = _json(columnas)
+    columnas_json = compact_json(columnas)
     for distrito_id, area in niveles.distritos.items():
         distrito = catalog.distrito_por_id[distrito_id]
         secciones = niveles.secciones_texto(distrito_id, 0)
@@ -593,11 +491,11 @@ def _textos_json(catalog: Catalog, tabla: TablaEleccion,
                 valores = [cols[0].strip("'"), *(lugar[i] for i in ubicacion)]
                 parte = partes[(casilla.clave, demarcacion)] = (
                     valores[0], "".join(f'","{v}' for v in valores[1:])) \
-                    if _PLAIN_JSON.fullmatch("".join(valores)) else None
+                    if PLAIN_JSON.fullmatch("".join(valores)) else None
             clave = f"'{acta.clave}'".strip("'")
-            imagen = _imagen(fila, imagenes)
+            imagen = image_column(fila, imagenes)
             fin = f'{casilla.demarcacion_id}","{imagen}' if add_demarcacion else imagen
-            if parte is not None and _PLAIN_JSON.fullmatch(clave + acta.tipo_acta + imagen):
+            if parte is not None and PLAIN_JSON.fullmatch(clave + acta.tipo_acta + imagen):
                 yield (f'["{parte[0]}","{clave}{parte[1]}","{acta.tipo_acta}",'
                        f'"{texto.replace(SEP, _COMA_JSON)}","{fin}"]')
                 continue
@@ -628,9 +526,9 @@ def _historial_files(catalog: Catalog, tabla: TablaEleccion,
 def historial_acta(clave: str, rows: Iterable[Sequence[str]]) -> str:
     """One acta's entry in its bloque's history file (for :func:`historial_files`)."""
     rows = list(rows)
-    if rows and _PLAIN_JSON.fullmatch("".join(map("".join, rows))):  # _row_json, at once
+    if rows and PLAIN_JSON.fullmatch("".join(map("".join, rows))):  # row_json, at once
         return f'"{clave}":[["' + '"],["'.join(map('","'.join, rows)) + '"]]'
-    return f'"{clave}":[{",".join(_row_json(r) for r in rows)}]'
+    return f'"{clave}":[{",".join(row_json(r) for r in rows)}]'
 
 
 def historial_acta_de_cuerpo(clave: str, cuerpo: str) -> str:
@@ -673,38 +571,6 @@ def _check_totals(tabla: TablaEleccion, entidad: Area) -> None:
     if mine != theirs:
         raise ValueError(f"{tabla.eleccion.nombre}: las sumas por distrito {mine} no "
                          f"coinciden con el resumen del CSV {theirs}")
-
-
-def _imagen(fila: Fila, imagenes: Mapping[str, tuple[str, str]]) -> str:
-    """The IMAGEN column of an acta row.
-
-    The site shows an image only beside the SHA-256 the CSV publishes for it as
-    CODIGO_INTEGRIDAD: an acta the CSV gives no code for (no published data yet, sin acta)
-    gets no image, and an image whose hash is not the published one is an error, since
-    the site would contradict the CSV.
-    """
-    clave = fila.acta.clave
-    imagen = imagenes.get(clave)
-    if imagen is None:
-        return ""
-    sha, path = imagen
-    if not _SHA256.fullmatch(sha):
-        raise ValueError(f"{clave}: el SHA-256 de la imagen no es de 64 dígitos "
-                         f"hexadecimales en minúsculas: {sha!r}")
-    _check_path(path, f"{clave}: imagen")
-    estado = fila.estado
-    if fila.resultado is None or estado is None or estado.captura is None or \
-            estado.sha256 is None:
-        return ""
-    if estado.sha256 != sha:
-        raise ValueError(f"{clave}: la imagen ({sha}) no es la del CODIGO_INTEGRIDAD "
-                         f"publicado ({estado.sha256})")
-    return f"../{path}"
-
-
-def _check_path(path: str, what: str) -> None:
-    if len(path) > MAX_PATH or not _SAFE_PATH.fullmatch(path) or ".." in path.split("/"):
-        raise ValueError(f"{what}: ruta no válida dentro del corte: {path!r}")
 
 
 def _asociaciones(eleccion: Eleccion) -> list[dict[str, Any]]:
