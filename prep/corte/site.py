@@ -16,7 +16,8 @@ it opens (:func:`~prep.corte.site_datos.bloques`: whole secciones, at most
 :data:`~prep.corte.site_datos.BLOQUE_CASILLAS` casillas, so a national corte's sección
 page loads a few kilobytes, not its distrito's ≈5,000 actas). Format: ``docs/sitio.md``.
 
-How a data file is written and read, and the bloques, are in :mod:`prep.corte.site_datos`.
+How a data file is written and read, and the bloques, are in :mod:`prep.corte.site_datos`;
+the acta histories' files in :mod:`prep.corte.site_historial`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from __future__ import annotations
 import functools
 import html
 import re
-from bisect import bisect_right
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
@@ -57,7 +57,6 @@ from prep.corte.difusores import DATOS as DIFUSORES_DATOS
 from prep.corte.difusores import DIFUSORES
 from prep.corte.difusores import RUTA as RUTA_DIFUSORES
 from prep.corte.difusores import datos_sitio as datos_difusores
-from prep.corte.historial import COLUMNS as HISTORIAL_COLUMNS
 from prep.corte.historial import HISTORIAL
 from prep.corte.package import LEEME
 from prep.corte.package import MANIFEST
@@ -84,6 +83,7 @@ from prep.corte.site_datos import compact_json
 from prep.corte.site_datos import data_file
 from prep.corte.site_datos import image_column
 from prep.corte.site_datos import row_json
+from prep.corte.site_historial import historial_files_from_rows
 from prep.corte.summary import RESUMEN_COLUMNS
 from prep.corte.summary import Fila
 from prep.corte.summary import TablaEleccion
@@ -142,7 +142,8 @@ def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte
     secciones (``datos/e<EE>/d<DDD>/h<SSSS>.js``, loaded only by an acta's page) and
     offered for download;
     ``historial_aparte``: HISTORIAL.csv is offered but the caller writes those files
-    itself (:func:`historial_files`), ``historial`` then being ``None``.
+    itself (:func:`prep.corte.site_historial.historial_files`), ``historial`` then being
+    ``None``.
     ``salud_catd``: the rows of AVANCE_CATD.csv (:func:`prep.corte.salud_catd.filas_catd`),
     shown as they are by the page ``#/catd`` (``datos/catd.js``) and offered for download.
     ``nombre``: the corte's directory name (default :func:`corte_dirname` of ``corte``),
@@ -170,8 +171,8 @@ def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte
         yield from _stamped(_election_files(catalog, tabla, imagenes, cache, fmt, nombre,
                                             bloque, partes), simulacro)
         if historial is not None:
-            yield from _historial_files(catalog, tabla, historial, nombre,
-                                        bloque_casillas).items()
+            yield from historial_files_from_rows(catalog, tabla, historial, nombre,
+                                                 bloque_casillas).items()
     indice = _indice(catalog, ordered, corte, corte_text,
                      (*(() if historial is None and not historial_aparte
                         else (HISTORIAL,)),
@@ -235,11 +236,6 @@ def bloque_file(codigo: str, distrito_id: int, primera: int) -> str:
     """Path (relative to the corte root) of the acta rows of the bloque of secciones of a
     distrito that starts at sección ``primera`` (:func:`bloques`)."""
     return f"{SITE_DIR}/datos/e{codigo}/d{distrito_id:03d}/s{primera:04d}.js"
-
-
-def historial_file(codigo: str, distrito_id: int, primera: int) -> str:
-    """Path (relative to the corte root) of the history of the actas of a bloque."""
-    return f"{SITE_DIR}/datos/e{codigo}/d{distrito_id:03d}/h{primera:04d}.js"
 
 
 def demarcacion_file(codigo: str, demarcacion_id: int) -> str:
@@ -504,60 +500,6 @@ def _textos_json(catalog: Catalog, tabla: TablaEleccion,
 
 _COMA_JSON = '","'
 _FALTA = ("", "")  # not looked up yet
-
-
-def _historial_files(catalog: Catalog, tabla: TablaEleccion,
-                     historial: Mapping[str, Sequence[Sequence[str]]],
-                     nombre: str, bloque_casillas: int) -> dict[str, bytes]:
-    """One file per bloque of secciones with the timeline of each of its actas with
-    data: the HISTORIAL.csv rows of the acta, without CLAVE_ACTA (``columnas``)."""
-    por_seccion: dict[tuple[int, int], list[str]] = {}
-    for fila in tabla.filas:
-        clave = fila.acta.clave
-        rows = historial.get(clave)
-        if rows:
-            casilla = fila.acta.casilla
-            por_seccion.setdefault((casilla.distrito_id, casilla.seccion), []).append(
-                historial_acta(clave, rows))
-    return historial_files(catalog, tabla.eleccion.codigo, por_seccion, nombre,
-                           bloque_casillas)
-
-
-def historial_acta(clave: str, rows: Iterable[Sequence[str]]) -> str:
-    """One acta's entry in its bloque's history file (for :func:`historial_files`)."""
-    rows = list(rows)
-    if rows and PLAIN_JSON.fullmatch("".join(map("".join, rows))):  # row_json, at once
-        return f'"{clave}":[["' + '"],["'.join(map('","'.join, rows)) + '"]]'
-    return f'"{clave}":[{",".join(row_json(r) for r in rows)}]'
-
-
-def historial_acta_de_cuerpo(clave: str, cuerpo: str) -> str:
-    """:func:`historial_acta` of the rows whose :func:`prep.corte.historial.cuerpo` is
-    ``cuerpo`` (no value in it needs escaping, in CSV or JSON)."""
-    return f'"{clave}":[["' + cuerpo.replace(",", '","').replace("\r\n", '"],["') + '"]]'
-
-
-def historial_files(catalog: Catalog, codigo: str,
-                    por_seccion: Mapping[tuple[int, int], Sequence[str]],
-                    nombre: str | None = None,
-                    bloque_casillas: int = BLOQUE_CASILLAS) -> dict[str, bytes]:
-    """The history files of election ``codigo``, one per bloque of secciones of the
-    catalog (:func:`bloques`), from the :func:`historial_acta` entries of the actas with
-    data of each (distrito, sección), in CSV order. A corte builds them while it writes
-    HISTORIAL.csv (rows are made once, then dropped) and calls :func:`site_files` with
-    ``historial_aparte``. ``nombre``: the corte's directory name, which each file carries
-    (:func:`site_files`); ``bloque_casillas`` as :func:`site_files` was given."""
-    inicios = bloques(catalog, bloque_casillas)
-    entradas: dict[tuple[int, int], list[str]] = {
-        (d, s): [] for d, starts in sorted(inicios.items()) for s in starts}
-    for (d, s), actas in sorted(por_seccion.items()):
-        starts = inicios[d]
-        entradas[(d, starts[bisect_right(starts, s) - 1])].extend(actas)
-    return {historial_file(codigo, d, s): data_file(
-        f"e{codigo}/d{d:03d}/h{s:04d}", {"eleccion": codigo, "distrito": d, "bloque": s,
-                                         "columnas": list(HISTORIAL_COLUMNS[1:])},
-        {"actas": f"{{{','.join(actas)}}}"}, corte=nombre)
-        for (d, s), actas in entradas.items()}
 
 
 def _check_totals(tabla: TablaEleccion, entidad: Area) -> None:

@@ -21,12 +21,12 @@ from prep.corte.site import demarcacion_file
 from prep.corte.site import difusores_files
 from prep.corte.site import distrito_file
 from prep.corte.site import election_file
-from prep.corte.site import historial_file
 from prep.corte.site import percentages
 from prep.corte.site import site_files
 from prep.corte.site_datos import bloques
 from prep.corte.site_datos import data_file
 from prep.corte.site_datos import parse_data_file
+from prep.corte.site_historial import historial_file
 from prep.corte.summary import RESUMEN_COLUMNS
 from prep.corte.summary import percentage
 from tests.site.corte_sitio import CorteSitio
