@@ -17,7 +17,10 @@ it opens (:func:`~prep.corte.site_datos.bloques`: whole secciones, at most
 page loads a few kilobytes, not its distrito's ≈5,000 actas). Format: ``docs/sitio.md``.
 
 How a data file is written and read, and the bloques, are in :mod:`prep.corte.site_datos`;
-the acta histories' files in :mod:`prep.corte.site_historial`.
+the acta histories' files in :mod:`prep.corte.site_historial`; the acta rows and areas
+taken from what the CSV already made (a running central's tramos, a render memo's texts) in
+:mod:`prep.corte.site_tramos`; the territories' sums in :mod:`prep.corte.site_areas` and
+their candidaturas in :mod:`prep.corte.site_candidaturas`.
 """
 
 from __future__ import annotations
@@ -39,19 +42,15 @@ from typing import ParamSpec
 from prep.catalog.model import Ambito
 from prep.catalog.model import Catalog
 from prep.catalog.model import Eleccion
-from prep.corte.anexo import SEP
 from prep.corte.anexo import TZ
 from prep.corte.anexo import CasillaColumns
 from prep.corte.anexo import TimeFormatter
 from prep.corte.anexo import (
     acta_rows,  # the CSV rows themselves: the site can never show other figures
 )
-from prep.corte.anexo import casilla_columns
 from prep.corte.anexo import columns
-from prep.corte.anexo import columns_before
 from prep.corte.anexo import filas_csv
 from prep.corte.anexo import format_corte_time
-from prep.corte.anexo import full_row
 from prep.corte.anexo import time_formatter
 from prep.corte.difusores import DATOS as DIFUSORES_DATOS
 from prep.corte.difusores import DIFUSORES
@@ -70,11 +69,8 @@ from prep.corte.site_areas import Area
 from prep.corte.site_areas import Memoria
 from prep.corte.site_areas import Niveles
 from prep.corte.site_areas import VoteIndex
-from prep.corte.site_areas import ajustar
-from prep.corte.site_areas import combine
 from prep.corte.site_candidaturas import percentages as percentages  # re-exported
 from prep.corte.site_datos import BLOQUE_CASILLAS
-from prep.corte.site_datos import PLAIN_JSON
 from prep.corte.site_datos import SITE_DIR
 from prep.corte.site_datos import bloque_de
 from prep.corte.site_datos import bloques
@@ -84,10 +80,12 @@ from prep.corte.site_datos import data_file
 from prep.corte.site_datos import image_column
 from prep.corte.site_datos import row_json
 from prep.corte.site_historial import historial_files_from_rows
+from prep.corte.site_tramos import guardar_textos
+from prep.corte.site_tramos import por_tramos
+from prep.corte.site_tramos import textos_json
 from prep.corte.summary import RESUMEN_COLUMNS
 from prep.corte.summary import Fila
 from prep.corte.summary import TablaEleccion
-from prep.corte.tramos import Combinada
 from prep.corte.tramos import Tramos
 
 FORMATO = 4
@@ -163,7 +161,7 @@ def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte
     ordered = _ordered(catalog, tablas)
     corte_text = format_corte_time(corte)
     cache: dict[str, CasillaColumns] = {}
-    partes: dict[tuple[str, bool], tuple[str, str] | None] = {}  # _textos_json's
+    partes: dict[tuple[str, bool], tuple[str, str] | None] = {}  # textos_json's
     fmt = time_formatter()
     inicios = bloques(catalog, bloque_casillas)
     bloque = bloque_de(catalog, inicios)
@@ -306,11 +304,11 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
 
     area_textos: dict[int, tuple[str, str]] = {}
     if tramos is not None and textos is None:
-        area_textos = _por_tramos(tramos, tabla, lambda filas: filas_csv(
+        area_textos = por_tramos(tramos, tabla, lambda filas: filas_csv(
             catalog, eleccion, filas, cache, fmt), add, size, bloque, leaves, rows)
     else:
         if textos is not None:  # the CSV's rows were made as texts (a corte with a memo)
-            filas = _textos_json(catalog, tabla, textos, imagenes, cache, keep,
+            filas = textos_json(catalog, tabla, textos, imagenes, cache, keep,
                                  add_demarcacion, {} if partes is None else partes)
         for fila, csv_row in zip(tabla.filas, acta_rows(catalog, tabla, cache, fmt)
                                  if textos is None else filas, strict=True):
@@ -354,7 +352,7 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
             {"secciones": f"[{','.join(niveles.secciones_texto(dem_id, 1).values())}]"},
             corte=nombre)
     if tramos is not None and textos is None:
-        _guardar_textos(tramos, niveles.textos)
+        guardar_textos(tramos, niveles.textos)
     _check_totals(tabla, niveles.entidad)
     claves = eleccion.campos_voto
     files[election_file(eleccion.codigo)] = data_file(f"e{eleccion.codigo}", {
@@ -368,138 +366,6 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
         "demarcaciones": niveles.lista(niveles.demarcaciones, Ambito.DEMARCACION, lambda i: {
             "nombre": catalog.demarcacion_por_id[i].nombre})}, corte=nombre)
     return files
-
-
-Hoja = tuple[int, int, int]  # (distrito, demarcación, sección): a leaf area's key
-
-
-def _por_tramos(tramos: Tramos, tabla: TablaEleccion,
-                hacer: Callable[[Sequence[Fila]], Sequence[Sequence[str]]],
-                add: Callable[[Fila, str | Sequence[str], dict[Hoja, Area], list[str]], None],
-                size: int, bloque: Mapping[tuple[int, int], int], leaves: dict[Hoja, Area],
-                rows: dict[tuple[int, int], list[str]]) -> dict[int, tuple[str, str]]:
-    """:func:`_election_files`' leaves and acta rows tramo by tramo
-    (:mod:`prep.corte.tramos`): the previous corte's of a tramo none of whose actas
-    changed, made again (and kept in its piece) otherwise, from the CSV rows the CSV
-    made (``hacer`` makes them where it did not). Returns the JSON texts of the leaf
-    areas kept from earlier cortes (``site_areas.Niveles``' ``textos``)."""
-    hechas: Mapping[int, Sequence[Sequence[str]]] = tabla.derived.get("filas_tramo", {})
-    partes: dict[Hoja, list[Area]] = {}
-    textos: dict[int, tuple[str, str]] = {}
-    nuevas = tramos.hechas()
-    for i, pieza in enumerate(nuevas):
-        if pieza.hojas is None or pieza.sitio is None:
-            hojas: dict[Hoja, Area] = {}
-            json_rows: list[str] = []
-            csv_rows = hechas.get(i)
-            for fila, csv_row in zip(pieza.filas, hacer(pieza.filas) if csv_rows is None
-                                     else csv_rows, strict=True):
-                add(fila, csv_row, hojas, json_rows)
-            for area in hojas.values():
-                area.congelar(tramos.conjuntos)
-            pieza.hojas, pieza.sitio, pieza.textos = hojas, ",".join(json_rows), None
-    # Every piece is made: gather them (one loop of few operations, half a million
-    # actas' tramos nationally).
-    parte = partes.get
-    for pieza in nuevas:
-        ya = pieza.textos
-        for key, area in pieza.hojas.items():  # type: ignore[union-attr]
-            lista = parte(key)
-            if lista is None:
-                partes[key] = [area]
-            else:
-                lista.append(area)
-            if ya:
-                texto = ya.get(key)
-                if texto is not None:
-                    textos[id(area)] = texto
-    # The tramos of a bloque are consecutive: one list per run.
-    previo: tuple[int, int] | None = None
-    destino: list[str] = []
-    for seccion, sitio in zip(tramos.rangos.secciones,
-                              [p.sitio for p in nuevas],
-                              strict=True):
-        if seccion != previo:
-            destino = rows.setdefault((seccion[0], bloque[seccion]), [])
-            previo = seccion
-        destino.append(sitio)  # type: ignore[arg-type]
-    for key, areas in partes.items():
-        if len(areas) == 1:
-            leaves[key] = areas[0]
-            continue
-        # A sección in several tramos: its sum of the previous corte if made from the
-        # very same parts.
-        hecha = tramos.combinadas.get(key)
-        suma = None if hecha is None else ajustar(hecha.partes, hecha.suma, areas)
-        if hecha is None or suma is not hecha.suma:
-            hecha = tramos.combinadas[key] = Combinada(
-                areas, combine(areas, size) if suma is None else suma)
-        elif hecha.texto is not None:
-            textos[id(hecha.suma)] = hecha.texto
-        leaves[key] = hecha.suma
-    return textos
-
-
-def _guardar_textos(tramos: Tramos, textos: Mapping[int, tuple[str, str]]) -> None:
-    """Keep the JSON texts of the leaf areas made by this corte (``textos``, by id) in
-    their pieces, for the next corte."""
-    for pieza in tramos.nuevas:
-        if pieza is not None and pieza.hojas is not None and pieza.textos is None:
-            pieza.textos = {key: textos[id(area)] for key, area in pieza.hojas.items()
-                            if id(area) in textos}
-    for hecha in tramos.combinadas.values():
-        if hecha.texto is None:
-            hecha.texto = textos.get(id(hecha.suma))
-
-
-def _textos_json(catalog: Catalog, tabla: TablaEleccion,
-                 textos: Sequence[str | tuple[str, ...]],
-                 imagenes: Mapping[str, tuple[str, str]], cache: dict[str, CasillaColumns],
-                 keep: Sequence[int], add_demarcacion: bool,
-                 partes: dict[tuple[str, bool], tuple[str, str] | None],
-                 ) -> Iterator[str | tuple[str, ...]]:
-    """Each acta's row on the site from its text (:func:`prep.corte.anexo.acta_textos`,
-    which holds no value JSON escapes): the JSON :func:`_election_files` makes of its
-    CSV row, when no key column needs escaping either; the CSV row otherwise.
-    ``partes``: each casilla's shown key columns, kept for the corte's elections."""
-    n = len(columns_before(tabla.eleccion))  # the key columns, TIPO_ACTA the last
-    width = len(columns(tabla.eleccion))
-    claves = [i for i in keep if i < n]
-    # The layout this takes: both claves first and TIPO_ACTA last of the key columns
-    # shown, some between them, then every column after them.
-    if claves[:2] != [0, 1] or claves[-1:] != [n - 1] or len(claves) < 4 \
-            or list(keep[len(claves):]) != list(range(n, width)):
-        for fila, texto in zip(tabla.filas, textos, strict=True):
-            yield full_row(catalog, tabla, fila, texto, cache)
-        return
-    demarcacion = tabla.eleccion.ambito is Ambito.DEMARCACION
-    # The shown ones between CLAVE_ACTA and TIPO_ACTA, in the casilla's columns (those
-    # after CLAVE_ACTA).
-    ubicacion = [i - 2 for i in claves[2:-1]]
-    for fila, texto in zip(tabla.filas, textos, strict=True):
-        acta = fila.acta
-        if isinstance(texto, str):
-            casilla = acta.casilla
-            parte = partes.get((casilla.clave, demarcacion), _FALTA)
-            if parte is _FALTA:
-                cols = casilla_columns(catalog, casilla, cache)
-                lugar = cols[2] if demarcacion else cols[1]
-                valores = [cols[0].strip("'"), *(lugar[i] for i in ubicacion)]
-                parte = partes[(casilla.clave, demarcacion)] = (
-                    valores[0], "".join(f'","{v}' for v in valores[1:])) \
-                    if PLAIN_JSON.fullmatch("".join(valores)) else None
-            clave = f"'{acta.clave}'".strip("'")
-            imagen = image_column(fila, imagenes)
-            fin = f'{casilla.demarcacion_id}","{imagen}' if add_demarcacion else imagen
-            if parte is not None and PLAIN_JSON.fullmatch(clave + acta.tipo_acta + imagen):
-                yield (f'["{parte[0]}","{clave}{parte[1]}","{acta.tipo_acta}",'
-                       f'"{texto.replace(SEP, _COMA_JSON)}","{fin}"]')
-                continue
-        yield full_row(catalog, tabla, fila, texto, cache)
-
-
-_COMA_JSON = '","'
-_FALTA = ("", "")  # not looked up yet
 
 
 def _check_totals(tabla: TablaEleccion, entidad: Area) -> None:
