@@ -285,7 +285,7 @@ def _historial(staging: _Staging, snap: Snapshot, tablas: Sequence[TablaEleccion
     election, its secciones' text of the previous corte, reused where none of their
     actas changed (:mod:`prep.corte.tramos`; the per-acta memo is then not used)."""
     fmt = time_formatter()
-    site = importlib.import_module("prep.corte.site") if sitio else None
+    site = importlib.import_module("prep.corte.site_historial") if sitio else None
     # Each acta's history is a function of its state, trajectory, publication and
     # verification (the memo's key, prep.corte.historial.cuerpos_de) and of the rules.
     store = None if memo is None or tramos is not None else memo.store(

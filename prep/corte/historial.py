@@ -238,7 +238,7 @@ def cuerpo(clave: str, rows: Sequence[Fila]) -> str | None:
     commas, the rows by CRLF, without CLAVE_ACTA; ``None`` when there are no rows or a
     value (or the clave) holds anything CSV or JSON would escape. Its CSV lines are
     :func:`lineas_de_cuerpo`, its entry in the site's history
-    ``prep.corte.site.historial_acta_de_cuerpo``: the same text :func:`lineas_csv` and
+    ``prep.corte.site_historial.historial_acta_de_cuerpo``: the same text :func:`lineas_csv` and
     ``historial_acta`` make from the rows, at a fraction of the memory of the rows."""
     if not rows or _ESCAPAR.search("".join(map("".join, rows))) or _ESCAPAR.search(clave):
         return None

@@ -12,19 +12,22 @@ Data go in small JavaScript files (``PREP.recibir("<ruta>", <JSON>);``) rather t
 ``.json``: a browser refuses ``fetch()`` from ``file://`` but runs ``<script>`` files, and
 a phone downloads only what the page it opens shows: the election, the distrito (its
 summaries), and the acta rows and history of the *bloque* of secciones holding the sección
-it opens (:func:`bloques`: whole secciones, at most :data:`BLOQUE_CASILLAS` casillas, so a
-national corte's sección page loads a few kilobytes, not its distrito's ≈5,000 actas).
-Format: ``docs/sitio.md``.
+it opens (:func:`~prep.corte.site_datos.bloques`: whole secciones, at most
+:data:`~prep.corte.site_datos.BLOQUE_CASILLAS` casillas, so a national corte's sección
+page loads a few kilobytes, not its distrito's ≈5,000 actas). Format: ``docs/sitio.md``.
+
+How a data file is written and read, and the bloques, are in :mod:`prep.corte.site_datos`;
+the acta histories' files in :mod:`prep.corte.site_historial`; the acta rows and areas
+taken from what the CSV already made (a running central's tramos, a render memo's texts) in
+:mod:`prep.corte.site_tramos`; the territories' sums in :mod:`prep.corte.site_areas` and
+their candidaturas in :mod:`prep.corte.site_candidaturas`.
 """
 
 from __future__ import annotations
 
 import functools
 import html
-import json
 import re
-import weakref
-from bisect import bisect_right
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
@@ -36,30 +39,23 @@ from operator import itemgetter
 from typing import Any
 from typing import ParamSpec
 
-import orjson
-
 from prep.catalog.model import Ambito
 from prep.catalog.model import Catalog
 from prep.catalog.model import Eleccion
-from prep.corte.anexo import SEP
 from prep.corte.anexo import TZ
 from prep.corte.anexo import CasillaColumns
 from prep.corte.anexo import TimeFormatter
 from prep.corte.anexo import (
     acta_rows,  # the CSV rows themselves: the site can never show other figures
 )
-from prep.corte.anexo import casilla_columns
 from prep.corte.anexo import columns
-from prep.corte.anexo import columns_before
 from prep.corte.anexo import filas_csv
 from prep.corte.anexo import format_corte_time
-from prep.corte.anexo import full_row
 from prep.corte.anexo import time_formatter
 from prep.corte.difusores import DATOS as DIFUSORES_DATOS
 from prep.corte.difusores import DIFUSORES
 from prep.corte.difusores import RUTA as RUTA_DIFUSORES
 from prep.corte.difusores import datos_sitio as datos_difusores
-from prep.corte.historial import COLUMNS as HISTORIAL_COLUMNS
 from prep.corte.historial import HISTORIAL
 from prep.corte.package import LEEME
 from prep.corte.package import MANIFEST
@@ -73,16 +69,25 @@ from prep.corte.site_areas import Area
 from prep.corte.site_areas import Memoria
 from prep.corte.site_areas import Niveles
 from prep.corte.site_areas import VoteIndex
-from prep.corte.site_areas import ajustar
-from prep.corte.site_areas import combine
 from prep.corte.site_candidaturas import percentages as percentages  # re-exported
+from prep.corte.site_datos import BLOQUE_CASILLAS
+from prep.corte.site_datos import SITE_DIR
+from prep.corte.site_datos import bloque_de
+from prep.corte.site_datos import bloques
+from prep.corte.site_datos import check_path
+from prep.corte.site_datos import compact_json
+from prep.corte.site_datos import data_file
+from prep.corte.site_datos import image_column
+from prep.corte.site_datos import row_json
+from prep.corte.site_historial import historial_files_from_rows
+from prep.corte.site_tramos import guardar_textos
+from prep.corte.site_tramos import por_tramos
+from prep.corte.site_tramos import textos_json
 from prep.corte.summary import RESUMEN_COLUMNS
 from prep.corte.summary import Fila
 from prep.corte.summary import TablaEleccion
-from prep.corte.tramos import Combinada
 from prep.corte.tramos import Tramos
 
-SITE_DIR = "sitio"
 FORMATO = 4
 ASSETS: tuple[str, ...] = ("estilo.css", "app.js", "votos.js", "sha256.js", "icono.svg")
 #: The Content Security Policy of the site (docs/sitio.md): only its own files (scripts,
@@ -92,10 +97,6 @@ ASSETS: tuple[str, ...] = ("estilo.css", "app.js", "votos.js", "sha256.js", "ico
 CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; "
                            "img-src 'self'; connect-src 'self'; base-uri 'none'; "
                            "form-action 'none'")
-DATA_PREFIX = "PREP.recibir("
-DATA_SUFFIX = ");\n"
-#: The member of every data file naming its corte: the page checks it (docs/sitio.md).
-NOMBRE_CORTE = "nombre_corte"
 
 #: CSV columns the acta rows of the site leave out: the same for every row of a file, or
 #: shown elsewhere (the entidad, the distrito's and demarcación's names). TIPO_ACTA and
@@ -110,16 +111,6 @@ DEMARCACION_COLUMN = "ID_DEMARCACION"
 #: the acta has no image). The browser checks the image against CODIGO_INTEGRIDAD.
 EXTRA_COLUMNS: tuple[str, ...] = ("IMAGEN",)
 
-#: A distrito's acta rows and history go in files of whole secciones (*bloques*) of at most
-#: this many casillas (a sección with more is a bloque by itself): one file per sección
-#: would be ≈33,000 files per corte (5,526 secciones × 3 elections × rows and history)
-#: at any scale, each written and fsynced; bloques bound the count by the actas instead
-#: (≈840 at scale 1, ≈8,300 at national scale) and keep a sección page's download small.
-BLOQUE_CASILLAS = 128
-
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-_SAFE_PATH = re.compile(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*")
-MAX_PATH = 300
 #: The name of a corte directory (``YYYYMMDD_HHMM``, ``_2``… for a second one that minute).
 _NOMBRE_CORTE = re.compile(r"\d{8}_\d{4}(_[1-9]\d*)?")
 P = ParamSpec("P")
@@ -149,7 +140,8 @@ def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte
     secciones (``datos/e<EE>/d<DDD>/h<SSSS>.js``, loaded only by an acta's page) and
     offered for download;
     ``historial_aparte``: HISTORIAL.csv is offered but the caller writes those files
-    itself (:func:`historial_files`), ``historial`` then being ``None``.
+    itself (:func:`prep.corte.site_historial.historial_files`), ``historial`` then being
+    ``None``.
     ``salud_catd``: the rows of AVANCE_CATD.csv (:func:`prep.corte.salud_catd.filas_catd`),
     shown as they are by the page ``#/catd`` (``datos/catd.js``) and offered for download.
     ``nombre``: the corte's directory name (default :func:`corte_dirname` of ``corte``),
@@ -162,14 +154,14 @@ def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte
     if corte.tzinfo is None:
         raise ValueError("la hora del corte debe llevar zona horaria (UTC)")
     for name in descargas:
-        _check_path(name, "descarga")
+        check_path(name, "descarga")
     nombre = corte_dirname(corte) if nombre is None else nombre
     if not _NOMBRE_CORTE.fullmatch(nombre):
         raise ValueError(f"nombre de corte no válido: {nombre!r}")
     ordered = _ordered(catalog, tablas)
     corte_text = format_corte_time(corte)
     cache: dict[str, CasillaColumns] = {}
-    partes: dict[tuple[str, bool], tuple[str, str] | None] = {}  # _textos_json's
+    partes: dict[tuple[str, bool], tuple[str, str] | None] = {}  # textos_json's
     fmt = time_formatter()
     inicios = bloques(catalog, bloque_casillas)
     bloque = bloque_de(catalog, inicios)
@@ -177,8 +169,8 @@ def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte
         yield from _stamped(_election_files(catalog, tabla, imagenes, cache, fmt, nombre,
                                             bloque, partes), simulacro)
         if historial is not None:
-            yield from _historial_files(catalog, tabla, historial, nombre,
-                                        bloque_casillas).items()
+            yield from historial_files_from_rows(catalog, tabla, historial, nombre,
+                                                 bloque_casillas).items()
     indice = _indice(catalog, ordered, corte, corte_text,
                      (*(() if historial is None and not historial_aparte
                         else (HISTORIAL,)),
@@ -228,76 +220,6 @@ def _stamped(files: Mapping[str, bytes], simulacro: bool) -> Iterator[tuple[str,
         yield name, stamp_html(data, simulacro) if name.endswith(".html") else data
 
 
-#: An ``encoded`` member of :func:`data_file`: its JSON text, or (opening, JSON texts,
-#: closing), e.g. ``("[", rows, "]")``: the texts joined by commas between the two.
-Codificado = str | tuple[str, Sequence[str], str]
-
-
-def data_file(ruta: str, data: Mapping[str, Any],
-              encoded: Mapping[str, Codificado] | None = None, *,
-              corte: str | None = None) -> bytes:
-    """A data file of the site: ``PREP.recibir("<ruta>", <JSON object>);``.
-
-    ``encoded`` adds members whose values are already JSON text (the acta rows);
-    ``corte`` (the corte's directory name) goes first as ``nombre_corte``. The file is
-    put together as UTF-8 pieces: a national corte's bloque files hold hundreds of
-    megabytes of rows, each copy of which costs (a text made whole, then encoded,
-    was copied six times).
-    """
-    if corte is not None:
-        data = {NOMBRE_CORTE: corte, **data}
-    payload = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
-    if not encoded:
-        return b"".join((_PREFIJO, orjson.dumps(ruta), b",", payload, _SUFIJO))
-    parts = [_PREFIJO, orjson.dumps(ruta), b",", payload[:-1]]
-    coma = b"," if data else b""
-    for key, value in encoded.items():
-        parts += (coma, orjson.dumps(key), b":")
-        if isinstance(value, str):
-            parts.append(value.encode())
-        else:
-            abre, textos, cierra = value
-            parts += (abre.encode(), ",".join(textos).encode(), cierra.encode())
-        coma = b","
-    parts += (b"}", _SUFIJO)
-    return b"".join(parts)
-
-
-_PREFIJO, _SUFIJO = DATA_PREFIX.encode(), DATA_SUFFIX.encode()
-
-
-def _json(data: Any) -> str:
-    """Compact JSON, UTF-8 text as is; the same text :func:`json.dumps` with
-    ``separators=(",", ":"), ensure_ascii=False`` writes (integer keys as strings), about
-    seven times faster on a corte's ~150 data files."""
-    return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS).decode()
-
-
-#: Text that can go between JSON quotes as is: no quote, backslash or control character.
-_PLAIN_JSON = re.compile(r'[^"\\\x00-\x1f]*')
-
-
-def _row_json(values: Sequence[str]) -> str:
-    """A row of strings as a JSON array. Published values are plain text (digits, dates,
-    labels), so joining them is exact and several times faster than :func:`json.dumps`
-    for the ~40,000 rows of a corte; anything else goes through :func:`json.dumps`."""
-    if _PLAIN_JSON.fullmatch("".join(values)):
-        return '["' + '","'.join(values) + '"]'
-    return _json(list(values))
-
-
-def parse_data_file(data: bytes) -> tuple[str, Any]:
-    """The (ruta, JSON data) of a file written by :func:`data_file`."""
-    text = data.decode("utf-8")
-    if not text.startswith(DATA_PREFIX) or not text.endswith(DATA_SUFFIX):
-        raise ValueError("no es un archivo de datos del sitio del PREP")
-    body = text[len(DATA_PREFIX):-len(DATA_SUFFIX)]
-    ruta, end = json.JSONDecoder().raw_decode(body)
-    if not isinstance(ruta, str) or body[end:end + 1] != ",":
-        raise ValueError("archivo de datos del sitio sin ruta")
-    return ruta, json.loads(body[end + 1:])
-
-
 def election_file(codigo: str) -> str:
     """Path (relative to the corte root) of an election's data file."""
     return f"{SITE_DIR}/datos/e{codigo}.js"
@@ -312,58 +234,6 @@ def bloque_file(codigo: str, distrito_id: int, primera: int) -> str:
     """Path (relative to the corte root) of the acta rows of the bloque of secciones of a
     distrito that starts at sección ``primera`` (:func:`bloques`)."""
     return f"{SITE_DIR}/datos/e{codigo}/d{distrito_id:03d}/s{primera:04d}.js"
-
-
-def historial_file(codigo: str, distrito_id: int, primera: int) -> str:
-    """Path (relative to the corte root) of the history of the actas of a bloque."""
-    return f"{SITE_DIR}/datos/e{codigo}/d{distrito_id:03d}/h{primera:04d}.js"
-
-
-def bloques(catalog: Catalog, casillas: int = BLOQUE_CASILLAS) -> dict[int, list[int]]:
-    """distrito id → the first sección of each of its bloques, in order.
-
-    A bloque is a run of consecutive secciones of the distrito (in catalog order) with at
-    most ``casillas`` casillas together; a sección with more is a bloque by itself. The
-    same for every election (it depends on the catalog only), so the page finds the file
-    of any sección from ``secciones.js`` alone (``bloques``)."""
-    if casillas < 1:
-        raise ValueError("un bloque de secciones debe admitir al menos una casilla")
-    # A running central's cortes ask it of the same catalog again and again (a national
-    # catalog's half a million casillas: a third of a second each time).
-    hecho = _BLOQUES.get(id(catalog))
-    if hecho is not None and hecho[0]() is catalog and hecho[1] == casillas:
-        return hecho[2]
-    out = _bloques(catalog, casillas)
-    _BLOQUES.clear()  # one catalog at a time
-    _BLOQUES[id(catalog)] = (weakref.ref(catalog), casillas, out)
-    return out
-
-
-_BLOQUES: dict[int, tuple[weakref.ref[Catalog], int, dict[int, list[int]]]] = {}
-
-
-def _bloques(catalog: Catalog, casillas: int) -> dict[int, list[int]]:
-    por_seccion: dict[tuple[int, int], int] = dict.fromkeys(catalog.secciones, 0)
-    for c in catalog.casillas:
-        por_seccion[(c.distrito_id, c.seccion)] += 1
-    out: dict[int, list[int]] = {}
-    llenas: dict[int, int] = {}
-    for (d, s), n in sorted(por_seccion.items()):
-        if d not in out or llenas[d] + n > casillas:
-            out.setdefault(d, []).append(s)
-            llenas[d] = 0
-        llenas[d] += n
-    return out
-
-
-def bloque_de(catalog: Catalog, inicios: Mapping[int, Sequence[int]]
-              ) -> dict[tuple[int, int], int]:
-    """(distrito, sección) → the first sección of its bloque (``inicios``: :func:`bloques`)."""
-    out: dict[tuple[int, int], int] = {}
-    for d, s in sorted(catalog.secciones):
-        starts = inicios[d]
-        out[(d, s)] = starts[bisect_right(starts, s) - 1]
-    return out
 
 
 def demarcacion_file(codigo: str, demarcacion_id: int) -> str:
@@ -429,16 +299,16 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
         row[0], row[1] = row[0].strip("'"), row[1].strip("'")  # quotes are for spreadsheets
         if add_demarcacion:
             row.append(str(casilla.demarcacion_id))
-        row.append(_imagen(fila, imagenes))
-        rows.append(_row_json(row))
+        row.append(image_column(fila, imagenes))
+        rows.append(row_json(row))
 
     area_textos: dict[int, tuple[str, str]] = {}
     if tramos is not None and textos is None:
-        area_textos = _por_tramos(tramos, tabla, lambda filas: filas_csv(
+        area_textos = por_tramos(tramos, tabla, lambda filas: filas_csv(
             catalog, eleccion, filas, cache, fmt), add, size, bloque, leaves, rows)
     else:
         if textos is not None:  # the CSV's rows were made as texts (a corte with a memo)
-            filas = _textos_json(catalog, tabla, textos, imagenes, cache, keep,
+            filas = textos_json(catalog, tabla, textos, imagenes, cache, keep,
                                  add_demarcacion, {} if partes is None else partes)
         for fila, csv_row in zip(tabla.filas, acta_rows(catalog, tabla, cache, fmt)
                                  if textos is None else filas, strict=True):
@@ -452,7 +322,7 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
         memoria = tramos.niveles
     niveles = Niveles(catalog, tabla, leaves, size, area_textos, memoria)
     files: dict[str, bytes] = {}
-    columnas_json = _json(columnas)
+    columnas_json = compact_json(columnas)
     for distrito_id, area in niveles.distritos.items():
         distrito = catalog.distrito_por_id[distrito_id]
         secciones = niveles.secciones_texto(distrito_id, 0)
@@ -482,7 +352,7 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
             {"secciones": ("[", list(niveles.secciones_texto(dem_id, 1).values()), "]")},
             corte=nombre)
     if tramos is not None and textos is None:
-        _guardar_textos(tramos, niveles.textos)
+        guardar_textos(tramos, niveles.textos)
     _check_totals(tabla, niveles.entidad)
     claves = eleccion.campos_voto
     files[election_file(eleccion.codigo)] = data_file(f"e{eleccion.codigo}", {
@@ -498,192 +368,6 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
     return files
 
 
-Hoja = tuple[int, int, int]  # (distrito, demarcación, sección): a leaf area's key
-
-
-def _por_tramos(tramos: Tramos, tabla: TablaEleccion,
-                hacer: Callable[[Sequence[Fila]], Sequence[Sequence[str]]],
-                add: Callable[[Fila, str | Sequence[str], dict[Hoja, Area], list[str]], None],
-                size: int, bloque: Mapping[tuple[int, int], int], leaves: dict[Hoja, Area],
-                rows: dict[tuple[int, int], list[str]]) -> dict[int, tuple[str, str]]:
-    """:func:`_election_files`' leaves and acta rows tramo by tramo
-    (:mod:`prep.corte.tramos`): the previous corte's of a tramo none of whose actas
-    changed, made again (and kept in its piece) otherwise, from the CSV rows the CSV
-    made (``hacer`` makes them where it did not). Returns the JSON texts of the leaf
-    areas kept from earlier cortes (``site_areas.Niveles``' ``textos``)."""
-    hechas: Mapping[int, Sequence[Sequence[str]]] = tabla.derived.get("filas_tramo", {})
-    partes: dict[Hoja, list[Area]] = {}
-    textos: dict[int, tuple[str, str]] = {}
-    nuevas = tramos.hechas()
-    for i, pieza in enumerate(nuevas):
-        if pieza.hojas is None or pieza.sitio is None:
-            hojas: dict[Hoja, Area] = {}
-            json_rows: list[str] = []
-            csv_rows = hechas.get(i)
-            for fila, csv_row in zip(pieza.filas, hacer(pieza.filas) if csv_rows is None
-                                     else csv_rows, strict=True):
-                add(fila, csv_row, hojas, json_rows)
-            for area in hojas.values():
-                area.congelar(tramos.conjuntos)
-            pieza.hojas, pieza.sitio, pieza.textos = hojas, ",".join(json_rows), None
-    # Every piece is made: gather them (one loop of few operations, half a million
-    # actas' tramos nationally).
-    parte = partes.get
-    for pieza in nuevas:
-        ya = pieza.textos
-        for key, area in pieza.hojas.items():  # type: ignore[union-attr]
-            lista = parte(key)
-            if lista is None:
-                partes[key] = [area]
-            else:
-                lista.append(area)
-            if ya:
-                texto = ya.get(key)
-                if texto is not None:
-                    textos[id(area)] = texto
-    # The tramos of a bloque are consecutive: one list per run.
-    previo: tuple[int, int] | None = None
-    destino: list[str] = []
-    for seccion, sitio in zip(tramos.rangos.secciones,
-                              [p.sitio for p in nuevas],
-                              strict=True):
-        if seccion != previo:
-            destino = rows.setdefault((seccion[0], bloque[seccion]), [])
-            previo = seccion
-        destino.append(sitio)  # type: ignore[arg-type]
-    for key, areas in partes.items():
-        if len(areas) == 1:
-            leaves[key] = areas[0]
-            continue
-        # A sección in several tramos: its sum of the previous corte if made from the
-        # very same parts.
-        hecha = tramos.combinadas.get(key)
-        suma = None if hecha is None else ajustar(hecha.partes, hecha.suma, areas)
-        if hecha is None or suma is not hecha.suma:
-            hecha = tramos.combinadas[key] = Combinada(
-                areas, combine(areas, size) if suma is None else suma)
-        elif hecha.texto is not None:
-            textos[id(hecha.suma)] = hecha.texto
-        leaves[key] = hecha.suma
-    return textos
-
-
-def _guardar_textos(tramos: Tramos, textos: Mapping[int, tuple[str, str]]) -> None:
-    """Keep the JSON texts of the leaf areas made by this corte (``textos``, by id) in
-    their pieces, for the next corte."""
-    for pieza in tramos.nuevas:
-        if pieza is not None and pieza.hojas is not None and pieza.textos is None:
-            pieza.textos = {key: textos[id(area)] for key, area in pieza.hojas.items()
-                            if id(area) in textos}
-    for hecha in tramos.combinadas.values():
-        if hecha.texto is None:
-            hecha.texto = textos.get(id(hecha.suma))
-
-
-def _textos_json(catalog: Catalog, tabla: TablaEleccion,
-                 textos: Sequence[str | tuple[str, ...]],
-                 imagenes: Mapping[str, tuple[str, str]], cache: dict[str, CasillaColumns],
-                 keep: Sequence[int], add_demarcacion: bool,
-                 partes: dict[tuple[str, bool], tuple[str, str] | None],
-                 ) -> Iterator[str | tuple[str, ...]]:
-    """Each acta's row on the site from its text (:func:`prep.corte.anexo.acta_textos`,
-    which holds no value JSON escapes): the JSON :func:`_election_files` makes of its
-    CSV row, when no key column needs escaping either; the CSV row otherwise.
-    ``partes``: each casilla's shown key columns, kept for the corte's elections."""
-    n = len(columns_before(tabla.eleccion))  # the key columns, TIPO_ACTA the last
-    width = len(columns(tabla.eleccion))
-    claves = [i for i in keep if i < n]
-    # The layout this takes: both claves first and TIPO_ACTA last of the key columns
-    # shown, some between them, then every column after them.
-    if claves[:2] != [0, 1] or claves[-1:] != [n - 1] or len(claves) < 4 \
-            or list(keep[len(claves):]) != list(range(n, width)):
-        for fila, texto in zip(tabla.filas, textos, strict=True):
-            yield full_row(catalog, tabla, fila, texto, cache)
-        return
-    demarcacion = tabla.eleccion.ambito is Ambito.DEMARCACION
-    # The shown ones between CLAVE_ACTA and TIPO_ACTA, in the casilla's columns (those
-    # after CLAVE_ACTA).
-    ubicacion = [i - 2 for i in claves[2:-1]]
-    for fila, texto in zip(tabla.filas, textos, strict=True):
-        acta = fila.acta
-        if isinstance(texto, str):
-            casilla = acta.casilla
-            parte = partes.get((casilla.clave, demarcacion), _FALTA)
-            if parte is _FALTA:
-                cols = casilla_columns(catalog, casilla, cache)
-                lugar = cols[2] if demarcacion else cols[1]
-                valores = [cols[0].strip("'"), *(lugar[i] for i in ubicacion)]
-                parte = partes[(casilla.clave, demarcacion)] = (
-                    valores[0], "".join(f'","{v}' for v in valores[1:])) \
-                    if _PLAIN_JSON.fullmatch("".join(valores)) else None
-            clave = f"'{acta.clave}'".strip("'")
-            imagen = _imagen(fila, imagenes)
-            fin = f'{casilla.demarcacion_id}","{imagen}' if add_demarcacion else imagen
-            if parte is not None and _PLAIN_JSON.fullmatch(clave + acta.tipo_acta + imagen):
-                yield (f'["{parte[0]}","{clave}{parte[1]}","{acta.tipo_acta}",'
-                       f'"{texto.replace(SEP, _COMA_JSON)}","{fin}"]')
-                continue
-        yield full_row(catalog, tabla, fila, texto, cache)
-
-
-_COMA_JSON = '","'
-_FALTA = ("", "")  # not looked up yet
-
-
-def _historial_files(catalog: Catalog, tabla: TablaEleccion,
-                     historial: Mapping[str, Sequence[Sequence[str]]],
-                     nombre: str, bloque_casillas: int) -> dict[str, bytes]:
-    """One file per bloque of secciones with the timeline of each of its actas with
-    data: the HISTORIAL.csv rows of the acta, without CLAVE_ACTA (``columnas``)."""
-    por_seccion: dict[tuple[int, int], list[str]] = {}
-    for fila in tabla.filas:
-        clave = fila.acta.clave
-        rows = historial.get(clave)
-        if rows:
-            casilla = fila.acta.casilla
-            por_seccion.setdefault((casilla.distrito_id, casilla.seccion), []).append(
-                historial_acta(clave, rows))
-    return historial_files(catalog, tabla.eleccion.codigo, por_seccion, nombre,
-                           bloque_casillas)
-
-
-def historial_acta(clave: str, rows: Iterable[Sequence[str]]) -> str:
-    """One acta's entry in its bloque's history file (for :func:`historial_files`)."""
-    rows = list(rows)
-    if rows and _PLAIN_JSON.fullmatch("".join(map("".join, rows))):  # _row_json, at once
-        return f'"{clave}":[["' + '"],["'.join(map('","'.join, rows)) + '"]]'
-    return f'"{clave}":[{",".join(_row_json(r) for r in rows)}]'
-
-
-def historial_acta_de_cuerpo(clave: str, cuerpo: str) -> str:
-    """:func:`historial_acta` of the rows whose :func:`prep.corte.historial.cuerpo` is
-    ``cuerpo`` (no value in it needs escaping, in CSV or JSON)."""
-    return f'"{clave}":[["' + cuerpo.replace(",", '","').replace("\r\n", '"],["') + '"]]'
-
-
-def historial_files(catalog: Catalog, codigo: str,
-                    por_seccion: Mapping[tuple[int, int], Sequence[str]],
-                    nombre: str | None = None,
-                    bloque_casillas: int = BLOQUE_CASILLAS) -> dict[str, bytes]:
-    """The history files of election ``codigo``, one per bloque of secciones of the
-    catalog (:func:`bloques`), from the :func:`historial_acta` entries of the actas with
-    data of each (distrito, sección), in CSV order. A corte builds them while it writes
-    HISTORIAL.csv (rows are made once, then dropped) and calls :func:`site_files` with
-    ``historial_aparte``. ``nombre``: the corte's directory name, which each file carries
-    (:func:`site_files`); ``bloque_casillas`` as :func:`site_files` was given."""
-    inicios = bloques(catalog, bloque_casillas)
-    entradas: dict[tuple[int, int], list[str]] = {
-        (d, s): [] for d, starts in sorted(inicios.items()) for s in starts}
-    for (d, s), actas in sorted(por_seccion.items()):
-        starts = inicios[d]
-        entradas[(d, starts[bisect_right(starts, s) - 1])].extend(actas)
-    return {historial_file(codigo, d, s): data_file(
-        f"e{codigo}/d{d:03d}/h{s:04d}", {"eleccion": codigo, "distrito": d, "bloque": s,
-                                         "columnas": list(HISTORIAL_COLUMNS[1:])},
-        {"actas": f"{{{','.join(actas)}}}"}, corte=nombre)
-        for (d, s), actas in entradas.items()}
-
-
 def _check_totals(tabla: TablaEleccion, entidad: Area) -> None:
     """The areas add up to the CSV's summary, or the site would contradict the CSV."""
     r = tabla.resumen
@@ -695,38 +379,6 @@ def _check_totals(tabla: TablaEleccion, entidad: Area) -> None:
     if mine != theirs:
         raise ValueError(f"{tabla.eleccion.nombre}: las sumas por distrito {mine} no "
                          f"coinciden con el resumen del CSV {theirs}")
-
-
-def _imagen(fila: Fila, imagenes: Mapping[str, tuple[str, str]]) -> str:
-    """The IMAGEN column of an acta row.
-
-    The site shows an image only beside the SHA-256 the CSV publishes for it as
-    CODIGO_INTEGRIDAD: an acta the CSV gives no code for (no published data yet, sin acta)
-    gets no image, and an image whose hash is not the published one is an error, since
-    the site would contradict the CSV.
-    """
-    clave = fila.acta.clave
-    imagen = imagenes.get(clave)
-    if imagen is None:
-        return ""
-    sha, path = imagen
-    if not _SHA256.fullmatch(sha):
-        raise ValueError(f"{clave}: el SHA-256 de la imagen no es de 64 dígitos "
-                         f"hexadecimales en minúsculas: {sha!r}")
-    _check_path(path, f"{clave}: imagen")
-    estado = fila.estado
-    if fila.resultado is None or estado is None or estado.captura is None or \
-            estado.sha256 is None:
-        return ""
-    if estado.sha256 != sha:
-        raise ValueError(f"{clave}: la imagen ({sha}) no es la del CODIGO_INTEGRIDAD "
-                         f"publicado ({estado.sha256})")
-    return f"../{path}"
-
-
-def _check_path(path: str, what: str) -> None:
-    if len(path) > MAX_PATH or not _SAFE_PATH.fullmatch(path) or ".." in path.split("/"):
-        raise ValueError(f"{what}: ruta no válida dentro del corte: {path!r}")
 
 
 def _asociaciones(eleccion: Eleccion) -> list[dict[str, Any]]:

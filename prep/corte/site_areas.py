@@ -18,8 +18,6 @@ from operator import add
 from operator import sub
 from typing import Any
 
-import orjson
-
 from prep.catalog.model import Ambito
 from prep.catalog.model import Catalog
 from prep.catalog.model import Eleccion
@@ -27,6 +25,7 @@ from prep.corte.site_candidaturas import Contienda
 from prep.corte.site_candidaturas import contienda
 from prep.corte.site_candidaturas import percentages
 from prep.corte.site_candidaturas import registradas
+from prep.corte.site_datos import compact_json
 from prep.corte.summary import Fila
 from prep.corte.summary import Resumen
 from prep.corte.summary import TablaEleccion
@@ -158,11 +157,6 @@ class Area:
         return out
 
 
-def _json(data: Any) -> str:
-    """Compact JSON as the site writes it (``prep.corte.site``'s)."""
-    return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS).decode()
-
-
 def combine(areas: Iterable[Area], size: int) -> Area:
     """One area adding up ``areas``; a single area is returned as is (it is not changed
     afterwards), which is the usual case of a sección, inside one distrito and one
@@ -278,7 +272,8 @@ class Niveles:
         known = self.textos.get(id(area))
         if known is None:
             data = self.json(area)
-            known = self.textos[id(area)] = (_json(data)[1:-1], _json(data["resumen"]))
+            known = self.textos[id(area)] = (compact_json(data)[1:-1],
+                                             compact_json(data["resumen"]))
         return known
 
     def secciones_texto(self, area_id: int, nivel: int, resumen: bool = False
@@ -305,7 +300,7 @@ class Niveles:
             if resumen:
                 item = f'{{"seccion":{s},"resumen":{suma}}}'
             else:
-                cabeza = f'{{"seccion":{s},"{otro}":{_json(sorted(otros_set))},'
+                cabeza = f'{{"seccion":{s},"{otro}":{compact_json(sorted(otros_set))},'
                 item = f'{cabeza}"resumen":{suma},"en_distrito":true}}' if en_distrito \
                     else f"{cabeza}{interior}}}"
             out[s] = item

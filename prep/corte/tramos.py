@@ -314,7 +314,11 @@ class Secciones:
                     list(map(con_captura.__contains__, claves)))
                 if antes is not None and piezas is not None:
                     n = range(len(claves))
-                    for ahora, antes_, cambia in zip(insumos, antes, _CAMBIA, strict=True):
+                    # Typed as lists: mypy's join of Insumos' item types varies with the hash seed.
+                    ahoras: tuple[list[Any], ...] = insumos
+                    antes_listas: tuple[list[Any], ...] = antes
+                    for ahora, antes_, cambia in zip(ahoras, antes_listas, _CAMBIA,
+                                                     strict=True):
                         for i in compress(n, map(cambia, ahora, antes_)):
                             previas[tramo_de[i]] = None
             out[codigo] = t = Tramos(eleccion, r, insumos, previas, piezas)

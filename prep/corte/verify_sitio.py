@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from prep.corte.reader import CsvEleccion
-from prep.corte.site import NOMBRE_CORTE
-from prep.corte.site import SITE_DIR
-from prep.corte.site import parse_data_file
+from prep.corte.site_datos import NOMBRE_CORTE
+from prep.corte.site_datos import SITE_DIR
+from prep.corte.site_datos import parse_data_file
 
 DATOS = f"{SITE_DIR}/datos/"
 _MAX = 50

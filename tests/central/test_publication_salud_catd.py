@@ -24,7 +24,7 @@ from prep.corte.reader import read_eleccion_csv
 from prep.corte.salud_catd import AVANCE_CATD
 from prep.corte.salud_catd import COLUMNS
 from prep.corte.salud_catd import NO_PUBLICADO
-from prep.corte.site import parse_data_file
+from prep.corte.site_datos import parse_data_file
 from prep.records import Kind
 from tests.central.publication_night import basic_night
 from tests.central.publication_night import corte as make_corte

@@ -16,7 +16,7 @@ from prep.corte.anexo import format_time
 from prep.corte.anexo import time_formatter
 from prep.corte.historial import COLUMNS
 from prep.corte.historial import historial_csv
-from prep.corte.site import historial_acta
+from prep.corte.site_historial import historial_acta
 
 PLAIN = ("ACOPIO", "06/06/2027 20:15:03", "07", "", "", "", "", "", "")
 AWKWARD = (

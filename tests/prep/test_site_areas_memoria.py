@@ -9,12 +9,12 @@ from dataclasses import astuple
 from dataclasses import replace
 
 from prep.catalog import generate_catalog
-from prep.corte.site import bloques
 from prep.corte.site_areas import Area
 from prep.corte.site_areas import Memoria
 from prep.corte.site_areas import ajustar
 from prep.corte.site_areas import combine
 from prep.corte.site_areas import sumar
+from prep.corte.site_datos import bloques
 
 SIZE = 6
 

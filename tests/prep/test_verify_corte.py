@@ -20,9 +20,9 @@ from central.publication.snapshot import Snapshot
 from prep.catalog import generate_catalog
 from prep.cli import main
 from prep.corte.package import MANIFEST
-from prep.corte.site import NOMBRE_CORTE
-from prep.corte.site import data_file
-from prep.corte.site import parse_data_file
+from prep.corte.site_datos import NOMBRE_CORTE
+from prep.corte.site_datos import data_file
+from prep.corte.site_datos import parse_data_file
 from prep.corte.verify import verify_corte
 from prep.crypto import SigningKey
 from prep.sintetico.capturas import simulate

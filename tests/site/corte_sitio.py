@@ -45,8 +45,8 @@ from prep.corte.salud_catd import LecturaCatd
 from prep.corte.salud_catd import filas_catd
 from prep.corte.salud_catd import salud_csv
 from prep.corte.site import difusores_files
-from prep.corte.site import parse_data_file
 from prep.corte.site import site_files
+from prep.corte.site_datos import parse_data_file
 from prep.corte.summary import TablaEleccion
 from prep.sintetico.capturas import simulate
 from prep.values import Captura
@@ -57,7 +57,7 @@ SEED = 2027
 SCALE = 0.01  # 140 casillas, 420 actas
 DIFUSORES_OFICIALES = (("Universidad Autónoma de Ciudad de México", "https://prep.uacm.example/"),
                        ("Diario «La Jornada de Prueba»", "https://prep.jornada.example/2027/"))
-#: Bloques of secciones (prep.corte.site.bloques) of at most 2 casillas: at this scale a
+#: Bloques of secciones (prep.corte.site_datos.bloques) of at most 2 casillas: at this scale a
 #: distrito has about 4 casillas, so its actas are spread over two or three bloques, as a
 #: national distrito's are over dozens.
 BLOQUE_CASILLAS = 2

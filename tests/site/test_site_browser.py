@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from prep.catalog.model import Ambito
 from prep.corte.reader import CsvEleccion
 from prep.corte.reader import resumen_desde_filas
-from prep.corte.site import bloques
+from prep.corte.site_datos import bloques
 from prep.corte.summary import RESUMEN_COLUMNS
 from tests.site.corte_sitio import CorteSitio
 

@@ -34,8 +34,8 @@ from prep.corte.package import slug
 from prep.corte.reader import CsvEleccion
 from prep.corte.reader import read_eleccion_csv
 from prep.corte.site import CONTENT_SECURITY_POLICY
-from prep.corte.site import NOMBRE_CORTE
-from prep.corte.site import parse_data_file
+from prep.corte.site_datos import NOMBRE_CORTE
+from prep.corte.site_datos import parse_data_file
 from tests.difusor.nginx import nginx_serving
 from tests.difusor.origen import identidad
 from tests.site.corte_sitio import SCALE

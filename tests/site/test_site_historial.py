@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from prep.corte.historial import COLUMNS
 from prep.corte.historial import HISTORIAL
 from prep.corte.reader import CsvEleccion
-from prep.corte.site import bloques
+from prep.corte.site_datos import bloques
 from tests.site.corte_sitio import CorteSitio
 
 NOMBRES = {"ACOPIO": "Acopio", "SIN_ACTA": "Registro sin acta",
