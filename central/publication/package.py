@@ -295,7 +295,7 @@ def _historial(staging: _Staging, snap: Snapshot, tablas: Sequence[TablaEleccion
         write(encabezado_csv(snap.simulacro).encode("utf-8-sig"))
         for tabla in tablas:
             lineas: list[str] = []
-            por_seccion: dict[tuple[int, int], list[str]] = {}
+            por_seccion: dict[tuple[int, int], list[bytes]] = {}
             if tramos is not None:
                 for trozo in _trozos(_historial_tramos(tabla, tramos[tabla.eleccion.codigo],
                                                        snap, name, rules, fmt, site,
@@ -315,7 +315,7 @@ def _historial(staging: _Staging, snap: Snapshot, tablas: Sequence[TablaEleccion
                 if entrada is not None:
                     casilla = fila.acta.casilla
                     por_seccion.setdefault((casilla.distrito_id, casilla.seccion), []).append(
-                        entrada)
+                        entrada.encode())
                 if len(lineas) == _LINEAS:
                     write("".join(lineas).encode("utf-8"))
                     lineas.clear()
@@ -369,7 +369,7 @@ def _cambios(secciones: Secciones | None, tramos: Mapping[str, Tramos] | None,
 
 def _historial_tramos(tabla: TablaEleccion, tramos: Tramos, snap: Snapshot, name: str,
                       rules: RuleSet, fmt: TimeFormatter, site: Any,
-                      por_seccion: dict[tuple[int, int], list[str]]) -> list[bytes]:
+                      por_seccion: dict[tuple[int, int], list[bytes]]) -> list[bytes]:
     """``tabla``'s HISTORIAL.csv lines (UTF-8, returned) and, with ``site``, its site
     history entries per sección (added to ``por_seccion``), tramo by tramo: a tramo's
     of the previous corte where none of its actas changed, made again (and kept in its
@@ -394,7 +394,7 @@ def _historial_tramos(tabla: TablaEleccion, tramos: Tramos, snap: Snapshot, name
                     if site is not None:
                         entradas.append(site.historial_acta(clave, hecho))
             pieza.historial = "".join(textos).encode("utf-8")
-            pieza.historial_sitio = ",".join(entradas) if site is not None else None
+            pieza.historial_sitio = ",".join(entradas).encode() if site is not None else None
     if site is not None:
         agregar = por_seccion.setdefault
         for seccion, entrada in zip(tramos.rangos.secciones,

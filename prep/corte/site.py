@@ -280,6 +280,7 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
     # The finest partition: (distrito, demarcación, sección); every other area adds these.
     leaves: dict[tuple[int, int, int], Area] = {}
     rows: dict[tuple[int, int], list[str]] = {}
+    piezas: dict[tuple[int, int], list[bytes]] = {}  # the tramos' rows instead, UTF-8
     size = len(votes.index)
     textos: list[str | tuple[str, ...]] | None = tabla.derived.get("acta_textos")
     tramos: Tramos | None = tabla.derived.get("tramos")
@@ -305,7 +306,7 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
     area_textos: dict[int, tuple[str, str]] = {}
     if tramos is not None and textos is None:
         area_textos = por_tramos(tramos, tabla, lambda filas: filas_csv(
-            catalog, eleccion, filas, cache, fmt), add, size, bloque, leaves, rows)
+            catalog, eleccion, filas, cache, fmt), add, size, bloque, leaves, piezas)
     else:
         if textos is not None:  # the CSV's rows were made as texts (a corte with a memo)
             filas = textos_json(catalog, tabla, textos, imagenes, cache, keep,
@@ -342,7 +343,8 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
                 f"e{eleccion.codigo}/d{distrito_id:03d}/s{primera:04d}", {
                     "eleccion": eleccion.codigo, "distrito": distrito_id, "bloque": primera},
                 {"secciones": ("[", items, "]"), "columnas": columnas_json,
-                 "actas": ("[", rows[(distrito_id, primera)], "]")}, corte=nombre)
+                 "actas": ("[", piezas[(distrito_id, primera)] if piezas
+                           else rows[(distrito_id, primera)], "]")}, corte=nombre)
     for dem_id, area in niveles.demarcaciones.items():
         files[demarcacion_file(eleccion.codigo, dem_id)] = data_file(
             f"e{eleccion.codigo}/m{dem_id:03d}", {

@@ -37,14 +37,14 @@ def historial_files_from_rows(catalog: Catalog, tabla: TablaEleccion,
                                nombre: str, bloque_casillas: int) -> dict[str, bytes]:
     """One file per bloque of secciones with the timeline of each of its actas with
     data: the HISTORIAL.csv rows of the acta, without CLAVE_ACTA (``columnas``)."""
-    por_seccion: dict[tuple[int, int], list[str]] = {}
+    por_seccion: dict[tuple[int, int], list[bytes]] = {}
     for fila in tabla.filas:
         clave = fila.acta.clave
         rows = historial.get(clave)
         if rows:
             casilla = fila.acta.casilla
             por_seccion.setdefault((casilla.distrito_id, casilla.seccion), []).append(
-                historial_acta(clave, rows))
+                historial_acta(clave, rows).encode())
     return historial_files(catalog, tabla.eleccion.codigo, por_seccion, nombre,
                            bloque_casillas)
 
@@ -64,18 +64,19 @@ def historial_acta_de_cuerpo(clave: str, cuerpo: str) -> str:
 
 
 def historial_files(catalog: Catalog, codigo: str,
-                    por_seccion: Mapping[tuple[int, int], Sequence[str]],
+                    por_seccion: Mapping[tuple[int, int], Sequence[bytes]],
                     nombre: str | None = None,
                     bloque_casillas: int = BLOQUE_CASILLAS) -> dict[str, bytes]:
     """The history files of election ``codigo``, one per bloque of secciones of the
     catalog (:func:`~prep.corte.site_datos.bloques`), from the :func:`historial_acta`
-    entries of the actas with data of each (distrito, sección), in CSV order. A corte
+    entries (UTF-8) of the actas with data of each (distrito, sección), in CSV order
+    (several actas' entries may come as one, joined by commas). A corte
     builds them while it writes HISTORIAL.csv (rows are made once, then dropped) and calls
     :func:`prep.corte.site.site_files` with ``historial_aparte``. ``nombre``: the corte's
     directory name, which each file carries; ``bloque_casillas`` as ``site_files`` was
     given."""
     inicios = bloques(catalog, bloque_casillas)
-    entradas: dict[tuple[int, int], list[str]] = {
+    entradas: dict[tuple[int, int], list[bytes]] = {
         (d, s): [] for d, starts in sorted(inicios.items()) for s in starts}
     for (d, s), actas in sorted(por_seccion.items()):
         starts = inicios[d]

@@ -42,7 +42,7 @@ def por_tramos(tramos: Tramos, tabla: TablaEleccion,
                hacer: Callable[[Sequence[Fila]], Sequence[Sequence[str]]],
                add: Callable[[Fila, str | Sequence[str], dict[Hoja, Area], list[str]], None],
                size: int, bloque: Mapping[tuple[int, int], int], leaves: dict[Hoja, Area],
-               rows: dict[tuple[int, int], list[str]]) -> dict[int, tuple[str, str]]:
+               rows: dict[tuple[int, int], list[bytes]]) -> dict[int, tuple[str, str]]:
     """The leaves and acta rows of an election's site files (:mod:`prep.corte.site`,
     whose ``add`` adds an acta to them) tramo by tramo (:mod:`prep.corte.tramos`): the
     previous corte's of a tramo none of whose actas changed, made again (and kept in its
@@ -63,7 +63,7 @@ def por_tramos(tramos: Tramos, tabla: TablaEleccion,
                 add(fila, csv_row, hojas, json_rows)
             for area in hojas.values():
                 area.congelar(tramos.conjuntos)
-            pieza.hojas, pieza.sitio, pieza.textos = hojas, ",".join(json_rows), None
+            pieza.hojas, pieza.sitio, pieza.textos = hojas, ",".join(json_rows).encode(), None
     # Every piece is made: gather them (one loop of few operations, half a million
     # actas' tramos nationally).
     parte = partes.get
@@ -81,7 +81,7 @@ def por_tramos(tramos: Tramos, tabla: TablaEleccion,
                     textos[id(area)] = texto
     # The tramos of a bloque are consecutive: one list per run.
     previo: tuple[int, int] | None = None
-    destino: list[str] = []
+    destino: list[bytes] = []
     for seccion, sitio in zip(tramos.rangos.secciones,
                               [p.sitio for p in nuevas],
                               strict=True):

@@ -58,11 +58,12 @@ class Pieza:
     cuentas: tuple[int, int, int, int, int, int]
     csv: bytes | None = None  # its lines of the election's CSV (UTF-8, as published)
     historial: bytes | None = None  # its lines of HISTORIAL.csv (UTF-8)
-    #: Its actas' entries in the site's history, joined by commas ("": none).
-    historial_sitio: str | None = None
+    #: Its actas' entries in the site's history, joined by commas (UTF-8; b"": none).
+    historial_sitio: bytes | None = None
     #: The site's running totals of its actas, per (distrito, demarcación, sección).
     hojas: dict[tuple[int, int, int], Any] | None = None
-    sitio: str | None = None  # its actas' rows on the site, JSON arrays joined by commas
+    #: Its actas' rows on the site, JSON arrays joined by commas (UTF-8, as published).
+    sitio: bytes | None = None
     #: What AVANCE_CATD.csv takes from its actas (``salud_catd.avance_de``).
     avance: Avance | None = None
     #: Per area of ``hojas``, its JSON text on the site (``site_areas.Niveles.texto``).
