@@ -198,8 +198,10 @@ def _write_zip64(path: Path, files: Mapping[str, bytes], en_disco: Mapping[str, 
 class ZipConHistorial:
     """:func:`write_zip` of ``files`` plus ``historial`` (a file being written), made
     while it is written: :meth:`start`, :meth:`write` each piece, :meth:`finish`; all
-    in one thread, in that order (the other members are deflated meanwhile by threads of
-    their own, started by :meth:`start`)."""
+    in one thread, in that order. The history's pieces are deflated into the zip by a
+    thread of its own, in order, while the caller hashes and writes the next ones (one
+    thread doing both was what a national corte waited for at its end); the other
+    members are deflated meanwhile by threads of their own, started by :meth:`start`."""
 
     def __init__(self, path: Path, files: Mapping[str, bytes], historial: Path,
                  corte: datetime) -> None:
@@ -211,6 +213,8 @@ class ZipConHistorial:
         self._escritor: _Escritor | None = None
         self._flujo: _Flujo | None = None
         self._pool: ThreadPoolExecutor | None = None
+        self._historia: ThreadPoolExecutor | None = None  # deflates the history's pieces
+        self._pendientes: list[Future[None]] = []
         self._deflated: dict[str, Future[tuple[int, bytes]]] = {}
         self._size = 0
 
@@ -223,17 +227,21 @@ class ZipConHistorial:
         self._fp = self.path.open("wb")
         self._escritor = _Escritor(self._fp, self._corte)
         self._flujo = self._escritor.abrir(self._historial.name)
+        self._historia = ThreadPoolExecutor(1, thread_name_prefix="corte-zip-historial")
 
     def write(self, data: bytes) -> None:
         """One more piece of the history, as written to its file."""
-        assert self._flujo is not None
-        self._flujo.write(data)
+        assert self._flujo is not None and self._historia is not None
+        self._pendientes.append(self._historia.submit(self._flujo.write, data))
         self._size += len(data)
 
     def finish(self, path: Path) -> str:
         """Write the other members and the directory (``path``: this zip's); return the
         zip's SHA-256."""
         assert self._escritor is not None and self._flujo is not None and path == self.path
+        pendientes, self._pendientes = self._pendientes, []
+        for future in pendientes:  # the history deflated (raises what that raised)
+            future.result()
         if _grande(self._files, self._size):  # write_zip would use zipfile
             self.abort()
             return write_zip(path, files=self._files,
@@ -258,6 +266,10 @@ class ZipConHistorial:
         self.close()
 
     def close(self) -> None:
+        if self._historia is not None:  # nothing writes to the file any more
+            self._historia.shutdown(wait=True, cancel_futures=True)
+            self._historia = None
+        self._pendientes.clear()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
