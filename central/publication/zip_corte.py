@@ -240,8 +240,12 @@ class ZipConHistorial:
         zip's SHA-256."""
         assert self._escritor is not None and self._flujo is not None and path == self.path
         pendientes, self._pendientes = self._pendientes, []
-        for future in pendientes:  # the history deflated (raises what that raised)
-            future.result()
+        try:
+            for future in pendientes:  # the history deflated (raises what that raised)
+                future.result()
+        except BaseException:
+            self.abort()
+            raise
         if _grande(self._files, self._size):  # write_zip would use zipfile
             self.abort()
             return write_zip(path, files=self._files,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import threading
 import zipfile
 from datetime import UTC
 from datetime import datetime
@@ -88,3 +89,26 @@ def test_a_history_that_needs_zip64_headers_is_zipped_again_the_same_way(
     with zipfile.ZipFile(tmp_path / "streamed.zip") as archive:
         assert archive.read("HISTORIAL.csv") == historial
         assert archive.testzip() is None
+
+
+def test_a_failure_deflating_the_history_fails_the_zip_and_leaves_no_thread(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The history is deflated into the zip by a thread of its own: a full disk there
+    # must fail the corte at finish, not vanish with the thread.
+    escribir = zip_corte._Escritor._write
+    escrito = [0]
+
+    def lleno(self: zip_corte._Escritor, data: bytes) -> None:
+        escrito[0] += len(data)
+        # Only the history's thread meets the full disk: its error alone must surface.
+        if escrito[0] > 20_000 and threading.current_thread().name.startswith(
+                "corte-zip-historial"):
+            raise OSError(28, "No space left on device")
+        escribir(self, data)
+
+    monkeypatch.setattr(zip_corte._Escritor, "_write", lleno)
+    rng = random.Random(5)
+    historial = bytes(rng.randrange(256) for _ in range(100_000))
+    with pytest.raises(OSError, match="No space left"):
+        _streamed(tmp_path, _files(rng), historial, rng)
+    assert not [t for t in threading.enumerate() if t.name.startswith("corte-zip-historial")]
