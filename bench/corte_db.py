@@ -168,8 +168,10 @@ def _child(dsn: str, publicacion: Path, profile: str | None = None) -> None:
     from central.publication.package import site_module
     from central.publication.snapshot import _FUERA
     from central.publication.snapshot import _STATES
+    from prep.corte.memo import RenderMemo
     from prep.crypto import SigningKey
     from tests.harness.corte_data import apply_delta
+    from tests.harness.descriptores import abiertos
 
     engine = make_engine(dsn)
     started = time.perf_counter()
@@ -177,7 +179,10 @@ def _child(dsn: str, publicacion: Path, profile: str | None = None) -> None:
         catalog_store.current(session)  # what a running central keeps in memory
     catalog_seconds = time.perf_counter() - started
     sitio = site_module() is not None
-    settings = CorteSettings(publicacion, blobs=None, sitio=sitio, memo=CorteMemo())
+    # The tramos' texts between cortes: in the data directory's disk, as serve keeps them.
+    carrete = publicacion.parent
+    memo = CorteMemo(render=RenderMemo(carrete=carrete))
+    settings = CorteSettings(publicacion, blobs=None, sitio=sitio, memo=memo)
 
     def corte(settings: CorteSettings, profile: str | None = None,
               ) -> tuple[CorteHecho, dict[str, Any]]:
@@ -201,7 +206,10 @@ def _child(dsn: str, publicacion: Path, profile: str | None = None) -> None:
                                   **hecho.publicado.seconds}}
 
     hecho, cold = corte(settings)  # (a)
+    memo.render.carrete.esperar()  # as a central waiting for its next corte
     between = _rss_mb()
+    # what the tramos' texts kept for the next corte take on disk (prep.corte.carrete)
+    carrete_mb = round(sum(e.st_blocks * 512 for _, e in abiertos(carrete)) / 2**20, 1)
     started = time.perf_counter()
     apply_delta(dsn)  # (b)
     delta_seconds = time.perf_counter() - started
@@ -224,6 +232,7 @@ def _child(dsn: str, publicacion: Path, profile: str | None = None) -> None:
     print(json.dumps({
         "seconds": cold["seconds"], "cpu_seconds": cold["cpu_seconds"],
         "peak_rss_mb": cold["peak_rss_mb"], "rss_mb_between": round(between),
+        "carrete_mb_between": carrete_mb,
         "copy_seconds": round(copy_seconds, 3), "copy_mb": round(copy_bytes / 2**20, 1),
         "actas_con_datos": hecho.actas_capturadas, "sitio": sitio,
         "corte_mb": round(size / 2**20, 1), "files": hecho.publicado.files,

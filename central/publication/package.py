@@ -174,7 +174,7 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
         if memo is not None and not memo.filas:
             secciones = memo.store("secciones", (
                 Mismo(snap.catalog), rules, ultimo_corte, snap.simulacro, blobs is None,
-                site_files is not None)).setdefault("secciones", Secciones())
+                site_files is not None)).setdefault("secciones", Secciones(memo.carrete))
         tramos = None if secciones is None else secciones.preparar(
             snap.catalog, snap.estado, snap.historial, snap.imagenes,
             **({} if snap.salud is None else {"digitalizadas": snap.salud.digitalizadas,
@@ -322,7 +322,7 @@ def _historial(staging: Staging, snap: Snapshot, tablas: Sequence[TablaEleccion]
             del store[clave]
 
 
-def _trozos(piezas: Sequence[bytes], tamano: int = CHUNK) -> Iterator[bytes]:
+def _trozos(piezas: Iterable[bytes], tamano: int = CHUNK) -> Iterator[bytes]:
     """``piezas`` joined in runs of about ``tamano`` bytes: a national election's history
     is a hundred megabytes, which joined whole would sit in memory twice (and a fresh
     block that size is paid for page by page)."""
@@ -358,11 +358,11 @@ def _cambios(secciones: Secciones | None, tramos: Mapping[str, Tramos] | None,
 
 def _historial_tramos(tabla: TablaEleccion, tramos: Tramos, snap: Snapshot, name: str,
                       rules: RuleSet, fmt: TimeFormatter, site: Any,
-                      por_seccion: dict[tuple[int, int], list[bytes]]) -> list[bytes]:
+                      por_seccion: dict[tuple[int, int], list[bytes]]) -> Iterator[bytes]:
     """``tabla``'s HISTORIAL.csv lines (UTF-8, returned) and, with ``site``, its site
     history entries per sección (added to ``por_seccion``), tramo by tramo: a tramo's
     of the previous corte where none of its actas changed, made again (and kept in its
-    piece) otherwise."""
+    piece, then in the carrete: ``Tramos.guardar``) otherwise."""
     try:
         piezas = tramos.hechas()
     except ValueError as exc:
@@ -385,12 +385,14 @@ def _historial_tramos(tabla: TablaEleccion, tramos: Tramos, snap: Snapshot, name
             pieza.historial = "".join(textos).encode("utf-8")
             pieza.historial_sitio = ",".join(entradas).encode() if site is not None else None
     if site is not None:
-        agregar = por_seccion.setdefault
-        for seccion, entrada in zip(tramos.rangos.secciones,
-                                    [p.historial_sitio for p in piezas], strict=True):
-            if entrada:
-                agregar(seccion, []).append(entrada)
-    return [p.historial for p in piezas]  # type: ignore[misc]
+        # A sección's tramos are consecutive: read at once.
+        for seccion, entradas_ in tramos.grupos("historial_sitio", tramos.rangos.secciones):
+            if entradas_:
+                por_seccion.setdefault(seccion, []).extend(entradas_)
+        tramos.guardar("historial_sitio")
+    lineas = tramos.partes("historial", CHUNK)
+    tramos.guardar("historial")
+    return lineas
 
 
 class _Sitio:

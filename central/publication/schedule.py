@@ -55,6 +55,7 @@ from central.publication.snapshot import SnapshotError
 from central.publication.ventana import Peticion
 from central.publication.ventana import PublicacionRechazada
 from prep.corte.anexo import TZ
+from prep.corte.memo import RenderMemo
 from prep.crypto import SigningKey
 from prep.rules import DEFAULT_RULES
 from prep.rules import RuleSet
@@ -197,8 +198,9 @@ def parse_inicio(text: str, now: datetime | None = None) -> datetime:
 def settings_from_args(args: argparse.Namespace, data_dir: DataDir) -> CorteSettings:
     rules = RuleSet.from_toml(args.reglas) if args.reglas else DEFAULT_RULES
     # serve's cortes read and render only what changed since the previous one
+    # and keep the texts they reuse in files without a name in the data directory
     return CorteSettings(args.publicacion or data_dir.root / "publicacion", data_dir.blobs,
-                         rules, memo=CorteMemo())
+                         rules, memo=CorteMemo(render=RenderMemo(carrete=data_dir.root)))
 
 
 #: Held (a session advisory lock) by the one ``serve`` node that makes the scheduled

@@ -206,8 +206,9 @@ def tramo_lines(catalog: Catalog, tabla: TablaEleccion, tramos: Tramos,
                 cache: dict[str, CasillaColumns], fmt: TimeFormatter) -> Iterator[bytes]:
     """The CSV lines of ``tabla``'s actas (UTF-8) tramo by tramo (:mod:`prep.corte.tramos`): a
     tramo's lines of the previous corte where none of its actas changed, made again
-    otherwise (and kept in its piece); the rows made again are left in
-    ``tabla.derived["filas_tramo"]`` (tramo → rows) for the site."""
+    otherwise (and kept in its piece, then in the carrete: ``Tramos.guardar``); the rows
+    made again are left in ``tabla.derived["filas_tramo"]`` (tramo → rows) for the
+    site."""
     width = len(columns(tabla.eleccion))
     hechas: dict[int, list[tuple[str, ...]]] = {}
     tabla.derived["filas_tramo"] = hechas
@@ -222,7 +223,8 @@ def tramo_lines(catalog: Catalog, tabla: TablaEleccion, tramos: Tramos,
                            quoting=csv.QUOTE_MINIMAL).writerows(rows)
                 text = buf.getvalue()
             pieza.csv = text.encode("utf-8")
-        yield pieza.csv
+    yield from tramos.partes("csv")
+    tramos.guardar("csv")
 
 
 def filas_csv(catalog: Catalog, eleccion: Eleccion, filas: Sequence[Fila],

@@ -12,7 +12,10 @@ Every store is emptied when anything the renders depend on as a whole changes
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+from prep.corte.carrete import Carrete
 
 
 class RenderMemo:
@@ -22,11 +25,17 @@ class RenderMemo:
     history. Off by default: at Ciudad de México scale it held 393 bytes per acta
     (≈200 MB nationally) and a corte with it took no less time than one with the
     histories alone (the rows it saves are cheap next to the site's use of them:
-    ``python3 -m bench.render_memo --ab``)."""
+    ``python3 -m bench.render_memo --ab``).
 
-    def __init__(self, filas: bool = False) -> None:
+    ``carrete``: the directory of the files without a name that hold the tramos' texts
+    between cortes (``prep central serve``: its data directory)."""
+
+    def __init__(self, filas: bool = False, carrete: Path | str | None = None) -> None:
         self._stores: dict[str, tuple[Any, dict[Any, Any]]] = {}
         self.filas = filas
+        #: Where the tramos' texts wait for the next corte (:mod:`prep.corte.carrete`;
+        #: a directory, None: the system's temporary one).
+        self.carrete = Carrete(carrete)
 
     def store(self, name: str, context: Any) -> dict[Any, Any]:
         """The store ``name``, emptied first if it was filled under another

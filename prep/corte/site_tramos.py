@@ -79,16 +79,11 @@ def por_tramos(tramos: Tramos, tabla: TablaEleccion,
                 texto = ya.get(key)
                 if texto is not None:
                     textos[id(area)] = texto
-    # The tramos of a bloque are consecutive: one list per run.
-    previo: tuple[int, int] | None = None
-    destino: list[bytes] = []
-    for seccion, sitio in zip(tramos.rangos.secciones,
-                              [p.sitio for p in nuevas],
-                              strict=True):
-        if seccion != previo:
-            destino = rows.setdefault((seccion[0], bloque[seccion]), [])
-            previo = seccion
-        destino.append(sitio)  # type: ignore[arg-type]
+    # The tramos of a bloque are consecutive: one list per run, read at once.
+    for clave, textos_ in tramos.grupos("sitio", [(d, bloque[(d, s)])
+                                                  for d, s in tramos.rangos.secciones]):
+        rows.setdefault(clave, []).extend(textos_)
+    tramos.guardar("sitio")
     for key, areas in partes.items():
         if len(areas) == 1:
             leaves[key] = areas[0]

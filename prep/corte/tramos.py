@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Collection
+from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,7 +37,14 @@ from operator import is_not
 from operator import ne
 from typing import TYPE_CHECKING
 from typing import Any
+from typing import TypeVar
 from typing import cast
+
+from prep.corte.carrete import Carrete
+from prep.corte.carrete import Generacion
+from prep.corte.carrete import Texto
+from prep.corte.carrete import partes
+from prep.corte.carrete import texto
 
 if TYPE_CHECKING:
     from prep.catalog.model import Acta
@@ -47,23 +55,29 @@ if TYPE_CHECKING:
     from prep.corte.summary import Fila
 
 
+K = TypeVar("K")
+
+
 @dataclass(slots=True)
 class Pieza:
     """What one corte made of one tramo: its rows (the summary's ``Fila``), their
     counts for the summary, and its published text as each file needs it (``None``:
-    not made by this corte, e.g. without the site)."""
+    not made by this corte, e.g. without the site). Each text is its bytes, or, once
+    every tramo of the election has it, the :class:`~prep.corte.carrete.Generacion`
+    holding it (:meth:`Tramos.guardar`; read it with :meth:`Tramos.texto` or
+    :meth:`Tramos.partes`)."""
 
     filas: tuple[Fila, ...]
     #: capturadas, contabilizadas, inconsistencias, lista nominal, votos c/cs, s/cs
     cuentas: tuple[int, int, int, int, int, int]
-    csv: bytes | None = None  # its lines of the election's CSV (UTF-8, as published)
-    historial: bytes | None = None  # its lines of HISTORIAL.csv (UTF-8)
+    csv: Texto = None  # its lines of the election's CSV (UTF-8, as published)
+    historial: Texto = None  # its lines of HISTORIAL.csv (UTF-8)
     #: Its actas' entries in the site's history, joined by commas (UTF-8; b"": none).
-    historial_sitio: bytes | None = None
+    historial_sitio: Texto = None
     #: The site's running totals of its actas, per (distrito, demarcación, sección).
     hojas: dict[tuple[int, int, int], Any] | None = None
     #: Its actas' rows on the site, JSON arrays joined by commas (UTF-8, as published).
-    sitio: bytes | None = None
+    sitio: Texto = None
     #: What AVANCE_CATD.csv takes from its actas (``salud_catd.avance_de``).
     avance: Avance | None = None
     #: Per area of ``hojas``, its JSON text on the site (``site_areas.Niveles.texto``).
@@ -91,6 +105,11 @@ class Rangos:
     tramo_de: tuple[int, ...]  # per acta, the index of its tramo
     claves: tuple[str, ...]  # per acta, its CLAVE_ACTA
     posicion: Mapping[str, int]  # CLAVE_ACTA → its index in ``claves``
+
+
+#: What goes between two tramos' texts of each field of :class:`Pieza` when they are
+#: read together: the site's texts are lists joined by commas.
+SEPARADORES = {"csv": b"", "historial": b"", "historial_sitio": b",", "sitio": b","}
 
 
 #: The most actas of one tramo. A sección of Ciudad de México has two or three casillas,
@@ -164,8 +183,10 @@ class Tramos:
 
     def __init__(self, eleccion: Eleccion, r: Rangos, insumos: Insumos,
                  previas: list[Pieza | None],
-                 antiguas: Sequence[Pieza | None] | None = None) -> None:
+                 antiguas: Sequence[Pieza | None] | None = None,
+                 carrete: Carrete | None = None) -> None:
         self.eleccion = eleccion
+        self.carrete = carrete
         self.rangos = r
         self.insumos = insumos
         self._previas = previas
@@ -202,11 +223,14 @@ class Tramos:
                 continue
             if nueva is None or antigua is None or nueva.csv is None or antigua.csv is None:
                 return None
-            if nueva.csv == antigua.csv:
+            if nueva.csv is antigua.csv:
+                continue
+            ahora_csv, antes_csv = texto(nueva.csv, i), texto(antigua.csv, i)
+            if ahora_csv == antes_csv:
                 continue
             inicio, fin = self.rangos.limites[i]
-            nuevas = nueva.csv.decode("utf-8").split("\r\n")[:-1]
-            viejas = antigua.csv.decode("utf-8").split("\r\n")[:-1]
+            nuevas = ahora_csv.decode("utf-8").split("\r\n")[:-1]
+            viejas = antes_csv.decode("utf-8").split("\r\n")[:-1]
             if not len(nuevas) == len(viejas) == fin - inicio:
                 return None
             for k, (n, v) in enumerate(zip(nuevas, viejas, strict=True)):
@@ -223,6 +247,35 @@ class Tramos:
     def poner(self, i: int, pieza: Pieza) -> None:
         self.nuevas[i] = pieza
 
+    def texto(self, campo: str, i: int) -> bytes:
+        """Tramo ``i``'s text ``campo`` (a field of :class:`Pieza`; made)."""
+        return texto(getattr(self.hechas()[i], campo), i)
+
+    def partes(self, campo: str, tope: int | None = None) -> Iterator[bytes]:
+        """Every tramo's text ``campo``, in order, in few pieces (``carrete.partes``;
+        a site text's pieces are lists to join by commas)."""
+        return partes([getattr(p, campo) for p in self.hechas()], 0, tope)
+
+    def grupos(self, campo: str, claves: Sequence[K]) -> Iterator[tuple[K, list[bytes]]]:
+        """Per run of consecutive tramos with the same key (``claves``: each tramo's),
+        the key and the run's texts ``campo`` in few pieces (none: every text empty)."""
+        valores: list[bytes | Generacion] = [getattr(p, campo) for p in self.hechas()]
+        n = len(valores)
+        k = 0
+        while k < n:
+            clave = claves[k]
+            fin = k + 1
+            while fin < n and claves[fin] == clave:
+                fin += 1
+            yield clave, list(partes(valores[k:fin], k))
+            k = fin
+
+    def guardar(self, campo: str) -> None:
+        """Every tramo has its text ``campo``: to the carrete, which the pieces then
+        point at instead of holding it (without a carrete, they keep it)."""
+        if self.carrete is not None:
+            self.carrete.guardar(self.hechas(), campo, SEPARADORES[campo])
+
     @property
     def reusados(self) -> int:
         return sum(p is not None for p in self._previas)
@@ -233,7 +286,9 @@ class Secciones:
     :class:`prep.corte.memo.RenderMemo` store, whose context holds the catalog, rules and
     everything else a tramo's text depends on as a whole)."""
 
-    def __init__(self) -> None:
+    def __init__(self, carrete: Carrete | None = None) -> None:
+        #: Where the pieces' texts go once made (None: they stay in memory).
+        self.carrete = carrete
         self._rangos: dict[str, Rangos] = {}
         self._insumos: dict[str, Insumos] = {}
         self._piezas: dict[str, list[Pieza | None]] = {}
@@ -261,6 +316,8 @@ class Secciones:
         snapshot of the last corte these pieces were published in, only the actas it
         read again are looked at for every input but the first publication (which is
         read whole every time, and compared for every acta)."""
+        if self.carrete is not None:
+            self.carrete.esperar()  # the previous corte's texts are in their generaciones
         out: dict[str, Tramos] = {}
         verificadas = historial.verificadas
         publicada_en = historial.publicada_en
@@ -322,7 +379,7 @@ class Secciones:
                                                      strict=True):
                         for i in compress(n, map(cambia, ahora, antes_)):
                             previas[tramo_de[i]] = None
-            out[codigo] = t = Tramos(eleccion, r, insumos, previas, piezas)
+            out[codigo] = t = Tramos(eleccion, r, insumos, previas, piezas, self.carrete)
             t.combinadas = dict(self._combinadas.get(codigo, {}))
             niveles = self._niveles.get(codigo)
             t.niveles = None if niveles is None else niveles.copia()

@@ -9,7 +9,9 @@ zip, diferencias.json, the site, the manifest and its signature) is the same."""
 
 from __future__ import annotations
 
+import gc
 import json
+import os
 import shutil
 from datetime import time
 from pathlib import Path
@@ -32,6 +34,7 @@ from central.publication.package import DIFERENCIAS
 from prep.catalog import Catalog
 from prep.catalog import generate_catalog
 from prep.corte import summary
+from prep.corte.memo import RenderMemo
 from prep.corte.salud_catd import AVANCE_CATD
 from prep.crypto import SigningKey
 from prep.sintetico.capturas import simulate
@@ -41,6 +44,7 @@ from tests.harness.corte_data import plan_delta
 from tests.harness.corte_data import prepare_database
 from tests.harness.corte_data import stage_delta
 from tests.harness.corte_data import write_states
+from tests.harness.descriptores import abiertos
 
 SEED = 29
 INSTANTES = ("2027-06-07 14:00:00+00", "2027-06-07 14:05:00+00")
@@ -70,7 +74,9 @@ def test_the_next_corte_with_the_memo_is_the_bytes_of_a_fresh_one(
     write_states(pg_database, catalog, sim, blobs, delta=plan)
     stage_delta(pg_database, catalog, sim, plan, instante, blobs=blobs)
     key = SigningKey.generate()
-    memo = CorteMemo()
+    estado = tmp_path / "estado"  # the central's data directory: its tramos' texts
+    estado.mkdir()
+    memo = CorteMemo(render=RenderMemo(carrete=estado))
     corriendo = CorteSettings(tmp_path / "publicacion", blobs, sitio=True, memo=memo)
     set_now(pg_database, INSTANTES[0])
     primero = _corte(pg_database, key, corriendo)
@@ -118,3 +124,16 @@ def test_the_next_corte_with_the_memo_is_the_bytes_of_a_fresh_one(
     assert segundo.releidas is not None and 0 < segundo.releidas < catalog.total_actas / 4
     assert 0 < hechas_memo <= 3 * plan.actas < catalog.total_actas
     assert sum(hechas) - hechas_memo == catalog.total_actas  # the fresh corte: all
+
+    # Between cortes the tramos' texts are in files without a name that only this
+    # process holds open: one per text of each election (the first corte's were closed
+    # once the second's copied them), and none once the memo is forgotten.
+    memo.render.carrete.esperar()
+    assert memo.render.carrete.fallos == 0
+    assert os.listdir(estado) == []
+    archivos = abiertos(estado)
+    assert len(archivos) == 4 * len(catalog.elecciones)
+    assert all(d.endswith("(deleted)") and e.st_mode & 0o777 == 0o600 for d, e in archivos)
+    memo.clear()
+    gc.collect()
+    assert abiertos(estado) == []

@@ -1,0 +1,239 @@
+"""Where a running central keeps its tramos' published text between cortes (issue 30: a
+national corte in 1 GB).
+
+A tramo's piece (:class:`prep.corte.tramos.Pieza`) carries four texts: its lines of the
+election's CSV and of HISTORIAL.csv, its rows on the site and its entries in the site's
+history. Nationally they are about a gigabyte, and a corte reuses almost all of them as
+they are. So once a corte has made one of those texts for every tramo of an election,
+the texts go to a *generación*: a file holding every tramo's text in tramo order, and
+each piece then points at it instead of holding bytes. A later corte reads a run of
+unchanged tramos back with one read; its own generación copies those runs in the kernel
+(``copy_file_range``) and writes the texts it made again, so the runs stay contiguous
+and the file never needs compacting. An old generación is closed when no piece points
+at it any more.
+
+A generación is a file without a name (``O_TMPFILE``, mode 0600) in the directory the
+process was given (``prep central serve``: its data directory): nothing else can open
+it, and it disappears with the process, as the rest of the memo does. It is not the
+published files: whoever could alter those on disk would have their bytes re-signed in
+the next corte. Writing happens in a thread of its own while the corte goes on; the next
+corte waits for it (:meth:`Carrete.esperar`). If it fails (a full disk), the pieces keep
+their bytes: the cortes are the same, the memory is what it was before.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from array import array
+from bisect import bisect_right
+from collections.abc import Iterator
+from collections.abc import Sequence
+from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import IO
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: Buffers per ``pwritev`` (Linux's IOV_MAX is 1024).
+_IOV = 1000
+
+
+class Generacion:
+    """One text of one election's tramos, as a corte made them all: tramo ``i``'s text is
+    the file's bytes ``[limites[i], limites[i + 1])``, followed by ``sep`` when it is not
+    empty (texts a reader joins by commas are stored with their comma, so that a run of
+    tramos read at once is itself such a list)."""
+
+    __slots__ = ("__weakref__", "_archivo", "_fd", "limites", "sep")
+
+    def __init__(self, archivo: IO[bytes], limites: array[int], sep: bytes) -> None:
+        self._archivo = archivo
+        self._fd = archivo.fileno()
+        self.limites = limites
+        self.sep = sep
+
+    def leer(self, a: int, b: int) -> bytes:
+        """The texts of tramos ``[a, b)``, each but the last followed by ``sep``."""
+        inicio, fin = self.limites[a], self.limites[b]
+        if fin > inicio:
+            fin -= len(self.sep)
+        return _pread(self._fd, fin - inicio, inicio)
+
+    def __del__(self) -> None:  # no piece points here any more: the space goes back
+        self._archivo.close()
+
+
+#: A piece's text: its bytes, the generación holding it (at the piece's tramo), or None
+#: (not made).
+Texto = bytes | Generacion | None
+
+
+def texto(valor: bytes | Generacion, i: int) -> bytes:
+    """Tramo ``i``'s text, given its piece's value."""
+    return valor if isinstance(valor, bytes) else valor.leer(i, i + 1)
+
+
+def partes(valores: Sequence[bytes | Generacion], inicio: int = 0,
+           tope: int | None = None) -> Iterator[bytes]:
+    """The non-empty texts of tramos ``inicio, inicio + 1, …`` (``valores[k]`` is the
+    value of tramo ``inicio + k``), in order, in few pieces: a run of tramos in one
+    generación comes as one read (of at most about ``tope`` bytes, cut between tramos),
+    each tramo but the run's last followed by its generación's ``sep``."""
+    n = len(valores)
+    k = 0
+    while k < n:
+        valor = valores[k]
+        if isinstance(valor, bytes):
+            if valor:
+                yield valor
+            k += 1
+            continue
+        fin = k + 1
+        while fin < n and valores[fin] is valor:
+            fin += 1
+        a, b = inicio + k, inicio + fin
+        if tope is None:
+            leido = valor.leer(a, b)
+            if leido:
+                yield leido
+        else:
+            limites = valor.limites
+            while a < b:
+                # the last tramo ending within ``tope`` bytes of ``a``, at least one
+                corte = min(b, max(a + 1, bisect_right(limites, limites[a] + tope, a, b + 1) - 1))
+                leido = valor.leer(a, corte)
+                if leido:
+                    yield leido
+                a = corte
+        k = fin
+
+
+def escribir(directorio: Path | str | None, valores: Sequence[bytes | Generacion],
+             sep: bytes) -> Generacion:
+    """A new generación of ``valores`` (tramo ``i``'s value at ``i``): each text given
+    as bytes written, each run held by a generación copied from it by the kernel."""
+    archivo = tempfile.TemporaryFile(dir=directorio)
+    try:
+        fd = archivo.fileno()
+        limites = array("q", [0])
+        pos = desde_bufs = 0
+        bufs: list[bytes] = []
+        k, n = 0, len(valores)
+        while k < n:
+            valor = valores[k]
+            if isinstance(valor, bytes):
+                if valor:
+                    bufs += (valor, sep) if sep else (valor,)
+                    pos += len(valor) + len(sep)
+                limites.append(pos)
+                if len(bufs) >= _IOV:
+                    _pwritev(fd, bufs, desde_bufs)
+                    bufs.clear()
+                    desde_bufs = pos
+                k += 1
+                continue
+            if bufs:
+                _pwritev(fd, bufs, desde_bufs)
+                bufs.clear()
+            fin = k + 1
+            while fin < n and valores[fin] is valor:
+                fin += 1
+            origen = valor.limites
+            desde = origen[k]
+            _copiar(valor._fd, fd, origen[fin] - desde, desde, pos)
+            limites.extend(pos + origen[i] - desde for i in range(k + 1, fin + 1))
+            pos += origen[fin] - desde
+            desde_bufs = pos
+            k = fin
+        if bufs:
+            _pwritev(fd, bufs, desde_bufs)
+        return Generacion(archivo, limites, sep)
+    except BaseException:
+        archivo.close()
+        raise
+
+
+def _pread(fd: int, n: int, offset: int) -> bytes:
+    leido = os.pread(fd, n, offset)
+    if len(leido) == n:
+        return leido
+    partes_ = [leido]
+    falta = n - len(leido)
+    while falta:
+        mas = os.pread(fd, falta, offset + n - falta)
+        if not mas:
+            raise OSError(f"el carrete terminó antes de lo esperado ({falta} bytes)")
+        partes_.append(mas)
+        falta -= len(mas)
+    return b"".join(partes_)
+
+
+def _pwritev(fd: int, bufs: list[bytes], offset: int) -> None:
+    escrito = os.pwritev(fd, bufs, offset)
+    total = sum(map(len, bufs))
+    if escrito < total:  # a short write: the rest, plainly
+        resto = memoryview(b"".join(bufs))[escrito:]
+        offset += escrito
+        while resto:
+            hecho = os.pwrite(fd, resto, offset)
+            resto, offset = resto[hecho:], offset + hecho
+
+
+def _copiar(origen: int, destino: int, n: int, desde: int, hacia: int) -> None:
+    while n > 0:
+        try:
+            hecho = os.copy_file_range(origen, destino, n, desde, hacia)
+        except OSError:  # a file system that cannot: through this process
+            hecho = os.pwrite(destino, _pread(origen, min(n, 1 << 24), desde), hacia)
+        if hecho <= 0:
+            raise OSError(f"el carrete no pudo copiar {n} bytes")
+        n, desde, hacia = n - hecho, desde + hecho, hacia + hecho
+
+
+class Carrete:
+    """A process's generaciones: where they go (``directorio``; None: the system's
+    temporary directory) and the thread that writes them."""
+
+    def __init__(self, directorio: Path | str | None = None) -> None:
+        self.directorio = directorio
+        self._hilo: ThreadPoolExecutor | None = None
+        self._pendientes: list[Future[None]] = []
+        #: Generaciones that could not be written since the process started (logged).
+        self.fallos = 0
+
+    def guardar(self, piezas: Sequence[Any], campo: str, sep: bytes) -> None:
+        """Write the text ``campo`` of every piece of ``piezas`` (an election's, in tramo
+        order) to a new generación, in the background, and point the pieces at it. Not
+        when a piece lacks it (None: that text was not made)."""
+        valores = [getattr(p, campo) for p in piezas]
+        if any(v is None for v in valores):
+            return
+        if all(v is valores[0] for v in valores) and isinstance(valores[0], Generacion):
+            return  # every piece is in one generación already
+        if self._hilo is None:
+            self._hilo = ThreadPoolExecutor(1, thread_name_prefix="carrete")
+        self._pendientes.append(self._hilo.submit(
+            self._guardar, list(piezas), campo, valores, sep))
+
+    def _guardar(self, piezas: list[Any], campo: str, valores: list[bytes | Generacion],
+                 sep: bytes) -> None:
+        generacion = escribir(self.directorio, valores, sep)
+        for pieza, valor in zip(piezas, valores, strict=True):
+            if getattr(pieza, campo) is valor:
+                setattr(pieza, campo, generacion)
+
+    def esperar(self) -> None:
+        """Wait for the generaciones being written. One that failed is logged and left:
+        its pieces keep their bytes."""
+        pendientes, self._pendientes = self._pendientes, []
+        for futuro in pendientes:
+            error = futuro.exception()
+            if error is not None:
+                self.fallos += 1
+                log.warning("no se pudo guardar el texto de los tramos en %s (%s); el "
+                            "nodo lo conserva en memoria", self.directorio
+                            or tempfile.gettempdir(), error)
