@@ -229,6 +229,7 @@ def _child(dsn: str, out: Path, sin_sitio: bool, profile: Path | None) -> None:
     from central.publication.corte import CorteSettings
     from central.publication.corte import make_corte
     from central.publication.memo import CorteMemo
+    from prep.corte.memo import RenderMemo
     from prep.crypto import SigningKey
 
     set_now(dsn, INSTANTS[0])  # before any session of the engine starts
@@ -236,8 +237,9 @@ def _child(dsn: str, out: Path, sin_sitio: bool, profile: Path | None) -> None:
     with Session(engine) as session:
         catalog_store.current(session)  # what a running central keeps in memory
     key = SigningKey.from_raw(KEY)
+    # The tramos' texts between cortes on the output's disk, as serve keeps them.
     settings = CorteSettings(out / "publicacion", blobs=None, sitio=not sin_sitio,
-                             memo=CorteMemo())
+                             memo=CorteMemo(render=RenderMemo(carrete=out)))
     result: dict[str, object] = {}
     for n, instant in enumerate(INSTANTS, 1):
         set_now(dsn, instant)
