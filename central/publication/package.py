@@ -310,11 +310,10 @@ def _historial(staging: Staging, snap: Snapshot, tablas: Sequence[TablaEleccion]
                     lineas.clear()
             write("".join(lineas).encode("utf-8"))
             if site is not None:
-                files = site.historial_files(snap.catalog, tabla.eleccion.codigo, por_seccion,
-                                             name)
+                for path, data in site.historial_archivos(snap.catalog, tabla.eleccion.codigo,
+                                                          por_seccion, name):
+                    staging.put(path, data)
                 del por_seccion
-                for path in list(files):
-                    staging.put(path, files.pop(path))
     if store is not None and len(store) > publicadas:
         # An acta no longer published (or no longer in the snapshot) would keep its old
         # state and trajectory alive in the memo: forgotten.

@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 import shutil
+import threading
 from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -31,6 +32,33 @@ IMAGENES = "imagenes"
 CHUNK = 1024 * 1024
 #: Threads writing whole files at once (their fsyncs are committed together).
 _FILE_WRITERS = 8
+#: Bytes a corte queues for its writing threads at most; past it, the corte waits for
+#: them. A national corte makes its files faster than they are hashed, written and
+#: fsynced (its tramos' texts are read back, not made), and every queued byte is
+#: memory: unbounded, the queues held hundreds of megabytes at its peak.
+EN_VUELO = 64 * 1024 * 1024
+
+
+class Cupo:
+    """Bytes handed to other threads and not yet done with: :meth:`tomar` waits while
+    more than ``limite`` are out (a piece larger than that goes when nothing else is
+    out); the thread done with them calls :meth:`soltar`."""
+
+    def __init__(self, limite: int) -> None:
+        self.limite = limite
+        self._fuera = 0
+        self._cambio = threading.Condition()
+
+    def tomar(self, n: int) -> None:
+        with self._cambio:
+            while self._fuera and self._fuera + n > self.limite:
+                self._cambio.wait()
+            self._fuera += n
+
+    def soltar(self, n: int) -> None:
+        with self._cambio:
+            self._fuera -= n
+            self._cambio.notify_all()
 
 
 class CorteError(RuntimeError):
@@ -61,14 +89,18 @@ class Staging:
         self._discards: list[Callable[[], None]] = []
         self._raiz = str(self.tmp)
         self._directorios: set[str] = set()  # made already
+        self._cupo = Cupo(EN_VUELO)  # what the threads have yet to write
 
     def put(self, name: str, data: bytes, listed: bool = True) -> None:
-        """Write ``name`` (in the background; see :meth:`wait`)."""
+        """Write ``name`` (in the background; see :meth:`wait`). Waits while the threads
+        have more than :data:`EN_VUELO` bytes yet to write."""
         if _NOMBRE_LLANO.fullmatch(name) and ".." not in name.split("/"):
             path = f"{self._raiz}/{name}"  # ten thousand site files: checked as text
         else:
             path = str(_inside(self.tmp, name))
-        self._pending.append(self._files.submit(self._put, name, path, lambda: data, listed))
+        self._cupo.tomar(len(data))
+        self._pending.append(self._files.submit(self._put, name, path, lambda: data, listed,
+                                                len(data)))
 
     def path(self, name: str) -> Path:
         """Where ``name`` is written."""
@@ -105,7 +137,8 @@ class Staging:
                ) -> Iterator[Callable[[bytes], None]]:
         """Write ``name`` piece by piece: the ``with`` block gets a function that queues
         each piece for the writing thread (hashed and written in order, then given to
-        ``also``), so a file of hundreds of megabytes never sits in memory whole."""
+        ``also``), so a file of hundreds of megabytes never sits in memory whole (nor
+        queued whole: the function waits as :meth:`put` does)."""
         path = _inside(self.tmp, name)
         path.parent.mkdir(parents=True, exist_ok=True)
         f = path.open("wb")
@@ -113,10 +146,17 @@ class Staging:
         digest = hashlib.sha256()
 
         def write(data: bytes) -> None:
-            digest.update(data)
-            f.write(data)
-            if also is not None:
-                also(data)
+            try:
+                digest.update(data)
+                f.write(data)
+                if also is not None:
+                    also(data)
+            finally:
+                self._cupo.soltar(len(data))
+
+        def queue(data: bytes) -> None:
+            self._cupo.tomar(len(data))
+            self._pending.append(self._writer.submit(write, data))
 
         def close() -> None:
             f.flush()
@@ -124,18 +164,22 @@ class Staging:
             f.close()
             self.digests[name] = digest.hexdigest()
 
-        yield lambda data: self._pending.append(self._writer.submit(write, data))
+        yield queue
         self._pending.append(self._writer.submit(close))
 
-    def _put(self, name: str, path: str, make: Callable[[], bytes], listed: bool) -> None:
-        data = make()
-        directorio = os.path.dirname(path)
-        if directorio not in self._directorios:
-            os.makedirs(directorio, exist_ok=True)
-            self._directorios.add(directorio)
-        _write_synced(path, data)
-        if listed:
-            self.digests[name] = hashlib.sha256(data).hexdigest()
+    def _put(self, name: str, path: str, make: Callable[[], bytes], listed: bool,
+             tomados: int = 0) -> None:
+        try:
+            data = make()
+            directorio = os.path.dirname(path)
+            if directorio not in self._directorios:
+                os.makedirs(directorio, exist_ok=True)
+                self._directorios.add(directorio)
+            _write_synced(path, data)
+            if listed:
+                self.digests[name] = hashlib.sha256(data).hexdigest()
+        finally:
+            self._cupo.soltar(tomados)
 
     def wait(self) -> None:
         """Every file written so far is on disk (raises what a write raised)."""

@@ -33,6 +33,8 @@ from typing import IO
 
 from zlib_ng import zlib_ng as zlib
 
+from central.publication.staging import EN_VUELO
+from central.publication.staging import Cupo
 from prep.corte.anexo import TZ
 from prep.corte.package import LEEME
 
@@ -217,6 +219,7 @@ class ZipConHistorial:
         self._pendientes: list[Future[None]] = []
         self._deflated: dict[str, Future[tuple[int, bytes]]] = {}
         self._size = 0
+        self._cupo = Cupo(EN_VUELO)  # the history's pieces not deflated yet
 
     def start(self) -> None:
         """Open the zip and its history's member; start deflating the other members."""
@@ -230,10 +233,18 @@ class ZipConHistorial:
         self._historia = ThreadPoolExecutor(1, thread_name_prefix="corte-zip-historial")
 
     def write(self, data: bytes) -> None:
-        """One more piece of the history, as written to its file."""
+        """One more piece of the history, as written to its file (waits while more than
+        :data:`~central.publication.staging.EN_VUELO` bytes wait to be deflated)."""
         assert self._flujo is not None and self._historia is not None
-        self._pendientes.append(self._historia.submit(self._flujo.write, data))
+        self._cupo.tomar(len(data))
+        self._pendientes.append(self._historia.submit(self._deflate, self._flujo, data))
         self._size += len(data)
+
+    def _deflate(self, flujo: _Flujo, data: bytes) -> None:
+        try:
+            flujo.write(data)
+        finally:
+            self._cupo.soltar(len(data))
 
     def finish(self, path: Path) -> str:
         """Write the other members and the directory (``path``: this zip's); return the

@@ -189,7 +189,7 @@ def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte
     assets = resources.files("prep.corte").joinpath("site_assets")
     for name in ASSETS:
         out[f"{SITE_DIR}/{name}"] = assets.joinpath(name).read_bytes()
-    yield from _stamped(out, simulacro)
+    yield from _stamped(out.items(), simulacro)
 
 
 def _all_at_once(files: Callable[P, Iterator[tuple[str, bytes]]]
@@ -214,9 +214,10 @@ def difusores_files(difusores: Sequence[tuple[str, str]], nombre: str) -> dict[s
         RUTA_DIFUSORES, datos_difusores(difusores), corte=nombre)}
 
 
-def _stamped(files: Mapping[str, bytes], simulacro: bool) -> Iterator[tuple[str, bytes]]:
+def _stamped(files: Iterable[tuple[str, bytes]], simulacro: bool
+             ) -> Iterator[tuple[str, bytes]]:
     """Every page, whoever made it, with the SIMULACRO banner of a drill's."""
-    for name, data in files.items():
+    for name, data in files:
         yield name, stamp_html(data, simulacro) if name.endswith(".html") else data
 
 
@@ -263,11 +264,12 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
                     cache: dict[str, CasillaColumns], fmt: TimeFormatter,
                     nombre: str, bloque: Mapping[tuple[int, int], int],
                     partes: dict[tuple[str, bool], tuple[str, str] | None] | None = None,
-                    ) -> dict[str, bytes]:
+                    ) -> Iterator[tuple[str, bytes]]:
     """An election's data files: the election (entidad), one per distrito (its summary
     and its secciones' summaries), one per bloque of secciones of a distrito (their votes
     and acta rows) and one per demarcación (its secciones; their actas are in the
-    distritos' bloques)."""
+    distritos' bloques). Each is yielded as soon as it is made (a national election's
+    bloques are hundreds of megabytes); the election's own file comes last."""
     eleccion = tabla.eleccion
     votes = VoteIndex(eleccion)
     csv_columns = columns(eleccion)
@@ -322,14 +324,16 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
             tramos.niveles = Memoria()
         memoria = tramos.niveles
     niveles = Niveles(catalog, tabla, leaves, size, area_textos, memoria)
-    files: dict[str, bytes] = {}
     columnas_json = compact_json(columnas)
+    # Each bloque's rows, dropped once its file is made.
+    por_filas: dict[tuple[int, int], list[str]] | dict[tuple[int, int], list[bytes]] = \
+        piezas if piezas else rows
     for distrito_id, area in niveles.distritos.items():
         distrito = catalog.distrito_por_id[distrito_id]
         secciones = niveles.secciones_texto(distrito_id, 0)
         # What the distrito's page shows of each sección; the rest is in its bloque.
         resumenes = niveles.secciones_texto(distrito_id, 0, resumen=True)
-        files[distrito_file(eleccion.codigo, distrito_id)] = data_file(
+        yield distrito_file(eleccion.codigo, distrito_id), data_file(
             f"e{eleccion.codigo}/d{distrito_id:03d}", {
                 "eleccion": eleccion.codigo, "distrito": distrito_id,
                 "cabecera": distrito.cabecera, **niveles.json(area),
@@ -339,14 +343,14 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
         for s, item in secciones.items():
             por_bloque.setdefault(bloque[(distrito_id, s)], []).append(item)
         for primera, items in por_bloque.items():
-            files[bloque_file(eleccion.codigo, distrito_id, primera)] = data_file(
+            yield bloque_file(eleccion.codigo, distrito_id, primera), data_file(
                 f"e{eleccion.codigo}/d{distrito_id:03d}/s{primera:04d}", {
                     "eleccion": eleccion.codigo, "distrito": distrito_id, "bloque": primera},
                 {"secciones": ("[", items, "]"), "columnas": columnas_json,
-                 "actas": ("[", piezas[(distrito_id, primera)] if piezas
-                           else rows[(distrito_id, primera)], "]")}, corte=nombre)
+                 "actas": ("[", por_filas.pop((distrito_id, primera)), "]")},
+                corte=nombre)
     for dem_id, area in niveles.demarcaciones.items():
-        files[demarcacion_file(eleccion.codigo, dem_id)] = data_file(
+        yield demarcacion_file(eleccion.codigo, dem_id), data_file(
             f"e{eleccion.codigo}/m{dem_id:03d}", {
                 "eleccion": eleccion.codigo, "demarcacion": dem_id,
                 "nombre": catalog.demarcacion_por_id[dem_id].nombre, **niveles.json(area),
@@ -357,7 +361,7 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
         guardar_textos(tramos, niveles.textos)
     _check_totals(tabla, niveles.entidad)
     claves = eleccion.campos_voto
-    files[election_file(eleccion.codigo)] = data_file(f"e{eleccion.codigo}", {
+    yield election_file(eleccion.codigo), data_file(f"e{eleccion.codigo}", {
         "codigo": eleccion.codigo, "nombre": eleccion.nombre, "ambito": str(eleccion.ambito),
         "campos": list(eleccion.campos_captura), "asociaciones": _asociaciones(eleccion),
         "contendientes": {str(k): [c.json(claves) for c in v.candidaturas]
@@ -367,7 +371,6 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
             "cabecera": catalog.distrito_por_id[i].cabecera}),
         "demarcaciones": niveles.lista(niveles.demarcaciones, Ambito.DEMARCACION, lambda i: {
             "nombre": catalog.demarcacion_por_id[i].nombre})}, corte=nombre)
-    return files
 
 
 def _check_totals(tabla: TablaEleccion, entidad: Area) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 
@@ -67,6 +68,14 @@ def historial_files(catalog: Catalog, codigo: str,
                     por_seccion: Mapping[tuple[int, int], Sequence[bytes]],
                     nombre: str | None = None,
                     bloque_casillas: int = BLOQUE_CASILLAS) -> dict[str, bytes]:
+    """:func:`historial_archivos`, all at once."""
+    return dict(historial_archivos(catalog, codigo, por_seccion, nombre, bloque_casillas))
+
+
+def historial_archivos(catalog: Catalog, codigo: str,
+                       por_seccion: Mapping[tuple[int, int], Sequence[bytes]],
+                       nombre: str | None = None, bloque_casillas: int = BLOQUE_CASILLAS
+                       ) -> Iterator[tuple[str, bytes]]:
     """The history files of election ``codigo``, one per bloque of secciones of the
     catalog (:func:`~prep.corte.site_datos.bloques`), from the :func:`historial_acta`
     entries (UTF-8) of the actas with data of each (distrito, sección), in CSV order
@@ -74,15 +83,17 @@ def historial_files(catalog: Catalog, codigo: str,
     builds them while it writes HISTORIAL.csv (rows are made once, then dropped) and calls
     :func:`prep.corte.site.site_files` with ``historial_aparte``. ``nombre``: the corte's
     directory name, which each file carries; ``bloque_casillas`` as ``site_files`` was
-    given."""
+    given. Each file is yielded as soon as it is made, and its entries then dropped (a
+    national election's history is a hundred megabytes)."""
     inicios = bloques(catalog, bloque_casillas)
     entradas: dict[tuple[int, int], list[bytes]] = {
         (d, s): [] for d, starts in sorted(inicios.items()) for s in starts}
     for (d, s), actas in sorted(por_seccion.items()):
         starts = inicios[d]
         entradas[(d, starts[bisect_right(starts, s) - 1])].extend(actas)
-    return {historial_file(codigo, d, s): data_file(
-        f"e{codigo}/d{d:03d}/h{s:04d}", {"eleccion": codigo, "distrito": d, "bloque": s,
-                                         "columnas": list(HISTORIAL_COLUMNS[1:])},
-        {"actas": ("{", actas, "}")}, corte=nombre)
-        for (d, s), actas in entradas.items()}
+    for d, s in list(entradas):
+        actas = entradas.pop((d, s))
+        yield historial_file(codigo, d, s), data_file(
+            f"e{codigo}/d{d:03d}/h{s:04d}", {"eleccion": codigo, "distrito": d, "bloque": s,
+                                             "columnas": list(HISTORIAL_COLUMNS[1:])},
+            {"actas": ("{", actas, "}")}, corte=nombre)

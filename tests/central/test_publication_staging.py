@@ -1,0 +1,105 @@
+"""The staging directory a corte is written into (central.publication.staging): what it
+queues for its writing threads is bounded, so a corte that makes its files faster than
+the disk takes them waits instead of holding them all in memory; and a write that fails
+neither loses the error nor leaves the corte waiting forever. Real files, real threads."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from central.publication import staging as staging_module
+from central.publication.staging import Cupo
+from central.publication.staging import Staging
+
+
+def test_a_cupo_lets_out_at_most_its_limit_and_a_large_piece_alone() -> None:
+    cupo = Cupo(100)
+    cupo.tomar(60)
+    cupo.tomar(40)  # exactly the limit
+    paso = threading.Event()
+
+    def otro() -> None:
+        cupo.tomar(30)
+        paso.set()
+
+    hilo = threading.Thread(target=otro)
+    hilo.start()
+    assert not paso.wait(0.3)  # 130 > 100: it waits
+    cupo.soltar(60)
+    assert paso.wait(5)
+    hilo.join()
+    cupo.soltar(40)
+    cupo.soltar(30)
+    cupo.tomar(500)  # larger than the limit, with nothing else out: it goes
+    cupo.soltar(500)
+
+
+def test_staging_queues_no_more_than_its_limit(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(staging_module, "EN_VUELO", 10_000)
+    staging = Staging(tmp_path, "corte")
+    lento = threading.Event()
+    escribir = staging_module._write_synced
+    en_cola: list[int] = []
+
+    def despacio(path: str, data: bytes) -> None:
+        lento.wait(5)
+        escribir(path, data)
+
+    monkeypatch.setattr(staging_module, "_write_synced", despacio)
+    hecho = threading.Event()
+
+    def hacer() -> None:
+        for i in range(20):
+            staging.put(f"sitio/datos/a{i}.js", bytes([i]) * 3_000)
+            en_cola.append(i)
+        with staging.stream("HISTORIAL.csv") as write:
+            for _ in range(10):
+                write(b"x" * 3_000)
+        hecho.set()
+
+    hilo = threading.Thread(target=hacer)
+    hilo.start()
+    time.sleep(0.5)
+    # The disk is stalled: the corte stopped after three files (9,000 bytes), not 20.
+    assert len(en_cola) == 3 and not hecho.is_set()
+    lento.set()
+    assert hecho.wait(10)
+    hilo.join()
+    staging.wait()
+    final = staging.publish()
+    assert all((final / f"sitio/datos/a{i}.js").read_bytes() == bytes([i]) * 3_000
+               for i in range(20))
+    assert (final / "HISTORIAL.csv").read_bytes() == b"x" * 30_000
+    assert len(staging.digests) == 21
+
+
+def test_a_failed_write_releases_its_bytes_and_is_raised(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(staging_module, "EN_VUELO", 10_000)
+    staging = Staging(tmp_path, "corte")
+    escribir = staging_module._write_synced
+
+    def lleno(path: str, data: bytes) -> None:
+        if path.endswith("a1.js"):
+            raise OSError(28, "No space left on device")
+        escribir(path, data)
+
+    monkeypatch.setattr(staging_module, "_write_synced", lleno)
+
+    def hacer() -> None:
+        for i in range(10):
+            staging.put(f"a{i}.js", b"y" * 6_000)
+
+    hilo = threading.Thread(target=hacer, daemon=True)
+    hilo.start()
+    hilo.join(10)
+    assert not hilo.is_alive()  # the failed write let its 6,000 bytes go
+    with pytest.raises(OSError, match="No space left"):
+        staging.wait()
+    staging.discard()
+    assert not any(tmp_path.iterdir())
