@@ -30,7 +30,9 @@ Each of (a), (c), (d) reports wall ``seconds*``, ``cpu_seconds*``, ``phases_*`` 
 its own peak RSS ``peak_rss_mb*`` (the peak is reset before each corte: Linux
 ``clear_refs``; what the memo keeps between cortes counts in the later ones).
 ``rss_mb_between`` is the child's resident size after (a), while it waits for the
-next corte. ``delta_actas`` and ``delta`` say what the delta held; ``diferencias_steady``
+next corte; ``carrete_mb_between`` what its tramos' texts take on disk meanwhile
+(prep.corte.carrete), written to disk (``sync``) before (b), as minutes between cortes
+would. ``delta_actas`` and ``delta`` say what the delta held; ``diferencias_steady``
 what corte (c) found changed.
 
 Changed from before the delta (for comparing with older results): ``seconds_warm`` and
@@ -210,6 +212,9 @@ def _child(dsn: str, publicacion: Path, profile: str | None = None) -> None:
     between = _rss_mb()
     # what the tramos' texts kept for the next corte take on disk (prep.corte.carrete)
     carrete_mb = round(sum(e.st_blocks * 512 for _, e in abiertos(carrete)) / 2**20, 1)
+    # Cortes are minutes apart: the disk has written what the previous one left in the
+    # page cache (its own files are fsynced; the carrete's are not) before the next.
+    os.sync()
     started = time.perf_counter()
     apply_delta(dsn)  # (b)
     delta_seconds = time.perf_counter() - started
