@@ -7,10 +7,12 @@ history. Nationally they are about a gigabyte, and a corte reuses almost all of 
 they are. So once a corte has made one of those texts for every tramo of an election,
 the texts go to a *generación*: a file holding every tramo's text in tramo order, and
 each piece then points at it instead of holding bytes. A later corte reads a run of
-unchanged tramos back with one read; its own generación copies those runs in the kernel
-(``copy_file_range``) and writes the texts it made again, so the runs stay contiguous
-and the file never needs compacting. An old generación is closed when no piece points
-at it any more.
+unchanged tramos back with one read, and writes a generación of only the texts it made
+again (a few percent); the other pieces keep pointing where they did. Every so often
+(:func:`completa`: when the tramos are spread over :data:`GENERACIONES` generaciones,
+or cut in too many runs) the new generación holds every tramo again, copying the
+unchanged runs in the kernel (``copy_file_range``), and the old ones close as no piece
+points at them any more.
 
 A generación is a file without a name (``O_TMPFILE``, mode 0600) in the directory the
 process was given (``prep central serve``: its data directory): nothing else can open
@@ -27,6 +29,7 @@ import logging
 import os
 import tempfile
 from array import array
+from bisect import bisect_left
 from bisect import bisect_right
 from collections.abc import Iterator
 from collections.abc import Sequence
@@ -43,22 +46,37 @@ _IOV = 1000
 
 
 class Generacion:
-    """One text of one election's tramos, as a corte made them all: tramo ``i``'s text is
-    the file's bytes ``[limites[i], limites[i + 1])``, followed by ``sep`` when it is not
-    empty (texts a reader joins by commas are stored with their comma, so that a run of
-    tramos read at once is itself such a list)."""
+    """One text of one election's tramos, written by one corte: the file's bytes
+    ``[limites[j], limites[j + 1])`` are the text of its ``j``-th tramo, followed by
+    ``sep`` when it is not empty (texts a reader joins by commas are stored with their
+    comma, so that a run of tramos read at once is itself such a list). A generación
+    holds every tramo (``tramos`` None: its ``j``-th is tramo ``j``) or only those a
+    corte made again (``tramos``: which, in order; the others stay in earlier ones)."""
 
-    __slots__ = ("__weakref__", "_archivo", "_fd", "limites", "sep")
+    __slots__ = ("__weakref__", "_archivo", "_fd", "limites", "sep", "tramos")
 
-    def __init__(self, archivo: IO[bytes], limites: array[int], sep: bytes) -> None:
+    def __init__(self, archivo: IO[bytes], limites: array[int], sep: bytes,
+                 tramos: array[int] | None = None) -> None:
         self._archivo = archivo
         self._fd = archivo.fileno()
         self.limites = limites
         self.sep = sep
+        self.tramos = tramos
+
+    def indice(self, a: int) -> int:
+        """Where tramo ``a`` is in :attr:`limites` (it must be here)."""
+        if self.tramos is None:
+            return a
+        j = bisect_left(self.tramos, a)
+        if j == len(self.tramos) or self.tramos[j] != a:
+            raise KeyError(f"el tramo {a} no está en esta generación del carrete")
+        return j
 
     def leer(self, a: int, b: int) -> bytes:
-        """The texts of tramos ``[a, b)``, each but the last followed by ``sep``."""
-        inicio, fin = self.limites[a], self.limites[b]
+        """The texts of tramos ``[a, b)`` (all in this generación, so one after the
+        other in it), each but the last followed by ``sep``."""
+        j = self.indice(a)
+        inicio, fin = self.limites[j], self.limites[j + b - a]
         if fin > inicio:
             fin -= len(self.sep)
         return _pread(self._fd, fin - inicio, inicio)
@@ -102,9 +120,11 @@ def partes(valores: Sequence[bytes | Generacion], inicio: int = 0,
                 yield leido
         else:
             limites = valor.limites
+            d = valor.indice(a) - a  # tramo t's text starts at limites[t + d]
             while a < b:
                 # the last tramo ending within ``tope`` bytes of ``a``, at least one
-                corte = min(b, max(a + 1, bisect_right(limites, limites[a] + tope, a, b + 1) - 1))
+                corte = bisect_right(limites, limites[a + d] + tope, a + d, b + d + 1) - 1 - d
+                corte = min(b, max(a + 1, corte))
                 leido = valor.leer(a, corte)
                 if leido:
                     yield leido
@@ -113,13 +133,15 @@ def partes(valores: Sequence[bytes | Generacion], inicio: int = 0,
 
 
 def escribir(directorio: Path | str | None, valores: Sequence[bytes | Generacion],
-             sep: bytes) -> Generacion:
+             sep: bytes, completa: bool = True) -> Generacion:
     """A new generación of ``valores`` (tramo ``i``'s value at ``i``): each text given
-    as bytes written, each run held by a generación copied from it by the kernel."""
+    as bytes written; ``completa``: every tramo, each run held by a generación copied
+    from it by the kernel; otherwise only the texts given as bytes."""
     archivo = tempfile.TemporaryFile(dir=directorio)
     try:
         fd = archivo.fileno()
         limites = array("q", [0])
+        tramos = None if completa else array("q")
         pos = desde_bufs = 0
         bufs: list[bytes] = []
         k, n = 0, len(valores)
@@ -130,31 +152,72 @@ def escribir(directorio: Path | str | None, valores: Sequence[bytes | Generacion
                     bufs += (valor, sep) if sep else (valor,)
                     pos += len(valor) + len(sep)
                 limites.append(pos)
+                if tramos is not None:
+                    tramos.append(k)
                 if len(bufs) >= _IOV:
                     _pwritev(fd, bufs, desde_bufs)
                     bufs.clear()
                     desde_bufs = pos
                 k += 1
                 continue
-            if bufs:
-                _pwritev(fd, bufs, desde_bufs)
-                bufs.clear()
             fin = k + 1
             while fin < n and valores[fin] is valor:
                 fin += 1
+            if tramos is not None:  # left where it is
+                k = fin
+                continue
+            if bufs:
+                _pwritev(fd, bufs, desde_bufs)
+                bufs.clear()
             origen = valor.limites
-            desde = origen[k]
-            _copiar(valor._fd, fd, origen[fin] - desde, desde, pos)
-            limites.extend(pos + origen[i] - desde for i in range(k + 1, fin + 1))
-            pos += origen[fin] - desde
+            j = valor.indice(k)
+            desde = origen[j]
+            _copiar(valor._fd, fd, origen[j + fin - k] - desde, desde, pos)
+            limites.extend(pos + origen[i] - desde for i in range(j + 1, j + fin - k + 1))
+            pos += origen[j + fin - k] - desde
             desde_bufs = pos
             k = fin
         if bufs:
             _pwritev(fd, bufs, desde_bufs)
-        return Generacion(archivo, limites, sep)
+        return Generacion(archivo, limites, sep, tramos)
     except BaseException:
         archivo.close()
         raise
+
+
+#: When the next generación of a text holds every tramo again (the others stay where they
+#: are): once its tramos would be in more than this many generaciones (each open, and
+#: each holding the texts later ones replaced), in more runs than a ``1/RACHAS`` of
+#: the tramos (each run is one read in every corte), or once the generaciones of only
+#: some tramos would take more than the last one of them all (so the disk holds at most
+#: twice the texts).
+GENERACIONES = 8
+RACHAS = 8
+
+
+def completa(valores: Sequence[bytes | Generacion]) -> bool:
+    """Whether the next generación of ``valores`` should hold every tramo (see
+    :data:`GENERACIONES`): a corte that made few tramos again writes only those."""
+    vivas: dict[int, Generacion] = {}
+    rachas = 0
+    nuevos = 0
+    previa: object = None
+    for valor in valores:
+        if type(valor) is bytes:
+            clave: object = bytes  # the new ones, one after the other in the new one
+            nuevos += len(valor)
+        else:
+            clave = valor
+            vivas[id(valor)] = valor  # type: ignore[assignment]
+        if clave is not previa:
+            rachas += 1
+            previa = clave
+    if not vivas or len(vivas) >= GENERACIONES or rachas > max(64, len(valores) // RACHAS):
+        return True
+    # And before the texts written since the last whole one take more than it does.
+    enteras = sum(g.limites[-1] for g in vivas.values() if g.tramos is None)
+    return nuevos + sum(g.limites[-1] for g in vivas.values() if g.tramos is not None) \
+        > enteras
 
 
 def _pread(fd: int, n: int, offset: int) -> bytes:
@@ -221,9 +284,10 @@ class Carrete:
 
     def _guardar(self, piezas: list[Any], campo: str, valores: list[bytes | Generacion],
                  sep: bytes) -> None:
-        generacion = escribir(self.directorio, valores, sep)
+        todas = completa(valores)
+        generacion = escribir(self.directorio, valores, sep, todas)
         for pieza, valor in zip(piezas, valores, strict=True):
-            if getattr(pieza, campo) is valor:
+            if (todas or type(valor) is bytes) and getattr(pieza, campo) is valor:
                 setattr(pieza, campo, generacion)
 
     def esperar(self) -> None:

@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from prep.corte.carrete import GENERACIONES
 from prep.corte.carrete import Carrete
 from prep.corte.carrete import Generacion
+from prep.corte.carrete import completa
 from prep.corte.carrete import escribir
 from prep.corte.carrete import partes
 from prep.corte.carrete import texto
@@ -58,6 +60,49 @@ def test_texts_come_back_as_given_across_generaciones(tmp_path: Path, sep: bytes
                 assert len(leidas) > 10
         # From the middle: what a bloque of tramos reads.
         assert sep.join(partes(valores[40:90], 40)) == sep.join(t for t in textos[40:90] if t)
+
+
+def test_a_corte_that_made_few_tramos_again_writes_only_those(tmp_path: Path) -> None:
+    # What a running central's carrete does corte after corte: the tramos made again go
+    # to a generación of their own while they are few; every so often one holds every
+    # tramo again, and the older ones close.
+    rng = random.Random(31)
+    n = 2_000
+    textos = _textos(rng, n)
+    piezas = _piezas(textos)
+    carrete = Carrete(tmp_path)
+    escritos: list[tuple[int, int, bool]] = []  # (texts made again, bytes written, every)
+    for corte in range(30):
+        if corte:
+            cambiados = rng.sample(range(n), 2 if corte % 7 else 60)  # now and then more
+            for i in cambiados:
+                textos[i] = _textos(rng, 1)[0]
+                piezas[i].sitio = textos[i]
+        nuevos = sum(type(p.sitio) is bytes for p in piezas)
+        todas = completa([p.sitio for p in piezas])  # type: ignore[misc]
+        carrete.guardar(piezas, "sitio", b",")
+        carrete.esperar()
+        generaciones = {id(p.sitio): p.sitio for p in piezas}
+        assert all(isinstance(g, Generacion) for g in generaciones.values())
+        assert len(generaciones) <= GENERACIONES
+        if todas:  # one generación holds every tramo, the others closed
+            assert len(generaciones) == 1
+            ultima = next(iter(generaciones.values()))
+        else:  # the new one holds only the texts made again
+            ultima = next(g for g in generaciones.values() if g.tramos is not None
+                          and len(g.tramos) == nuevos)
+        escritos.append((nuevos, os.fstat(ultima._fd).st_size, todas))
+        # Every text reads back as given, one by one and in runs.
+        assert [texto(p.sitio, i) for i, p in enumerate(piezas)] == textos  # type: ignore[arg-type]
+        assert b",".join(partes([p.sitio for p in piezas], 0, 300)) \
+            == b",".join(t for t in textos if t)  # type: ignore[misc]
+    assert escritos[0][2]  # the first corte: every tramo
+    pocos = [e for e in escritos[1:] if not e[2]]
+    assert len(pocos) > 15 and all(e[1] < 60 * 70 for e in pocos)  # only what changed
+    assert 1 < sum(e[2] for e in escritos) < 10
+    del piezas, generaciones, ultima
+    gc.collect()
+    assert abiertos(tmp_path) == []
 
 
 def test_a_generacion_has_no_name_and_closes_when_nothing_points_at_it(
