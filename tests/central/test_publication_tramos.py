@@ -126,13 +126,14 @@ def test_the_next_corte_with_the_memo_is_the_bytes_of_a_fresh_one(
     assert sum(hechas) - hechas_memo == catalog.total_actas  # the fresh corte: all
 
     # Between cortes the tramos' texts are in files without a name that only this
-    # process holds open: one per text of each election (the first corte's were closed
-    # once the second's copied them), and none once the memo is forgotten.
+    # process holds open: per text of each election, the first corte's with every tramo
+    # and the second's with the tramos it made again (unless it wrote them all again);
+    # none once the memo is forgotten.
     memo.render.carrete.esperar()
     assert memo.render.carrete.fallos == 0
     assert os.listdir(estado) == []
     archivos = abiertos(estado)
-    assert len(archivos) == 4 * len(catalog.elecciones)
+    assert 4 * len(catalog.elecciones) <= len(archivos) <= 2 * 4 * len(catalog.elecciones)
     assert all(d.endswith("(deleted)") and e.st_mode & 0o777 == 0o600 for d, e in archivos)
     memo.clear()
     gc.collect()
