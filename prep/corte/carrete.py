@@ -15,8 +15,8 @@ unchanged runs in the kernel (``copy_file_range``), and the old ones close as no
 points at them any more.
 
 A generación is a file without a name (``O_TMPFILE``, mode 0600) in the directory the
-process was given (``prep central serve``: its data directory): nothing else can open
-it, and it disappears with the process, as the rest of the memo does. It is not the
+process was given (``prep central serve``: its data directory): no other process can
+open it by a name, and it disappears with the process, as the rest of the memo does. It is not the
 published files: whoever could alter those on disk would have their bytes re-signed in
 the next corte. Writing happens in a thread of its own while the corte goes on; the next
 corte waits for it (:meth:`Carrete.esperar`). If it fails (a full disk), the pieces keep
