@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import weakref
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +60,24 @@ def test_garbage_made_between_cortes_is_collected_before_the_next(
     gc.disable()  # no automatic pass may take it first
     recolector.antes()
     assert muerto() is None
+
+
+def _rss_mb() -> float:
+    for linea in Path("/proc/self/status").read_text().splitlines():
+        if linea.startswith("VmRSS:"):
+            return int(linea.split()[1]) / 1024
+    raise AssertionError("sin VmRSS")
+
+
+def test_what_a_corte_freed_goes_back_to_the_system(recolector: Recolector) -> None:
+    # A corte's transient rows and texts: hundreds of thousands of blocks from the C
+    # allocator, freed at its end between the ones it keeps (the memo), so glibc cannot
+    # give them back by itself.
+    gc.disable()
+    hechos = [bytes(1500) for _ in range(150_000)]  # ~230 MB, each past pymalloc
+    guardados = hechos[::50]  # what the memo keeps, spread over the whole heap
+    del hechos
+    antes = _rss_mb()
+    recolector.despues()
+    assert _rss_mb() < antes - 150  # most of the freed 225 MB is the system's again
+    assert len(guardados) == 3_000
