@@ -16,11 +16,11 @@ points at them any more.
 
 A generación is a file without a name (``O_TMPFILE``, mode 0600) in the directory the
 process was given (``prep central serve``: its data directory): no other process can
-open it by a name, and it disappears with the process, as the rest of the memo does. It is not the
-published files: whoever could alter those on disk would have their bytes re-signed in
-the next corte. Writing happens in a thread of its own while the corte goes on; the next
-corte waits for it (:meth:`Carrete.esperar`). If it fails (a full disk), the pieces keep
-their bytes: the cortes are the same, the memory is what it was before.
+open it by a name, and it disappears with the process, as the rest of the memo does. It
+is not the published files: whoever could alter those on disk would have their bytes
+re-signed in the next corte. Writing happens in a thread of its own while the corte goes
+on; the next corte waits for it (:meth:`Carrete.esperar`). If it fails (a full disk),
+the pieces keep their bytes: the cortes are the same, the memory is what it was before.
 """
 
 from __future__ import annotations
@@ -101,34 +101,41 @@ def partes(valores: Sequence[bytes | Generacion], inicio: int = 0,
     value of tramo ``inicio + k``), in order, in few pieces: a run of tramos in one
     generación comes as one read (of at most about ``tope`` bytes, cut between tramos),
     each tramo but the run's last followed by its generación's ``sep``."""
-    n = len(valores)
-    k = 0
-    while k < n:
-        valor = valores[k]
+    for k, fin, valor in _rachas(valores):
         if isinstance(valor, bytes):
             if valor:
                 yield valor
-            k += 1
             continue
-        fin = k + 1
-        while fin < n and valores[fin] is valor:
-            fin += 1
         a, b = inicio + k, inicio + fin
         if tope is None:
             leido = valor.leer(a, b)
             if leido:
                 yield leido
-        else:
-            limites = valor.limites
-            d = valor.indice(a) - a  # tramo t's text starts at limites[t + d]
-            while a < b:
-                # the last tramo ending within ``tope`` bytes of ``a``, at least one
-                corte = bisect_right(limites, limites[a + d] + tope, a + d, b + d + 1) - 1 - d
-                corte = min(b, max(a + 1, corte))
-                leido = valor.leer(a, corte)
-                if leido:
-                    yield leido
-                a = corte
+            continue
+        limites = valor.limites
+        d = valor.indice(a) - a  # tramo t's text starts at limites[t + d]
+        while a < b:
+            # the last tramo ending within ``tope`` bytes of ``a``, at least one
+            corte = bisect_right(limites, limites[a + d] + tope, a + d, b + d + 1) - 1 - d
+            corte = min(b, max(a + 1, corte))
+            leido = valor.leer(a, corte)
+            if leido:
+                yield leido
+            a = corte
+
+
+def _rachas(valores: Sequence[bytes | Generacion]
+            ) -> Iterator[tuple[int, int, bytes | Generacion]]:
+    """``valores`` as runs ``[k, fin)``: each text given as bytes alone, each run of
+    consecutive tramos in one generación together (one read, one copy)."""
+    k, n = 0, len(valores)
+    while k < n:
+        valor = valores[k]
+        fin = k + 1
+        if not isinstance(valor, bytes):
+            while fin < n and valores[fin] is valor:
+                fin += 1
+        yield k, fin, valor
         k = fin
 
 
@@ -144,9 +151,7 @@ def escribir(directorio: Path | str | None, valores: Sequence[bytes | Generacion
         tramos = None if completa else array("q")
         pos = desde_bufs = 0
         bufs: list[bytes] = []
-        k, n = 0, len(valores)
-        while k < n:
-            valor = valores[k]
+        for k, fin, valor in _rachas(valores):
             if isinstance(valor, bytes):
                 if valor:
                     bufs += (valor, sep) if sep else (valor,)
@@ -158,25 +163,19 @@ def escribir(directorio: Path | str | None, valores: Sequence[bytes | Generacion
                     _pwritev(fd, bufs, desde_bufs)
                     bufs.clear()
                     desde_bufs = pos
-                k += 1
                 continue
-            fin = k + 1
-            while fin < n and valores[fin] is valor:
-                fin += 1
             if tramos is not None:  # left where it is
-                k = fin
                 continue
             if bufs:
                 _pwritev(fd, bufs, desde_bufs)
                 bufs.clear()
             origen = valor.limites
             j = valor.indice(k)
-            desde = origen[j]
-            _copiar(valor._fd, fd, origen[j + fin - k] - desde, desde, pos)
+            desde, hasta = origen[j], origen[j + fin - k]
+            _copiar(valor._fd, fd, hasta - desde, desde, pos)
             limites.extend(pos + origen[i] - desde for i in range(j + 1, j + fin - k + 1))
-            pos += origen[j + fin - k] - desde
+            pos += hasta - desde
             desde_bufs = pos
-            k = fin
         if bufs:
             _pwritev(fd, bufs, desde_bufs)
         return Generacion(archivo, limites, sep, tramos)
@@ -203,12 +202,12 @@ def completa(valores: Sequence[bytes | Generacion]) -> bool:
     nuevos = 0
     previa: object = None
     for valor in valores:
-        if type(valor) is bytes:
+        if isinstance(valor, bytes):
             clave: object = bytes  # the new ones, one after the other in the new one
             nuevos += len(valor)
         else:
             clave = valor
-            vivas[id(valor)] = valor  # type: ignore[assignment]
+            vivas[id(valor)] = valor
         if clave is not previa:
             rachas += 1
             previa = clave

@@ -64,7 +64,7 @@ class Pieza:
     counts for the summary, and its published text as each file needs it (``None``:
     not made by this corte, e.g. without the site). Each text is its bytes, or, once
     every tramo of the election has it, the :class:`~prep.corte.carrete.Generacion`
-    holding it (:meth:`Tramos.guardar`; read it with :meth:`Tramos.texto` or
+    holding it (:meth:`Tramos.guardar`; read with :func:`~prep.corte.carrete.texto` or
     :meth:`Tramos.partes`)."""
 
     filas: tuple[Fila, ...]
@@ -246,10 +246,6 @@ class Tramos:
 
     def poner(self, i: int, pieza: Pieza) -> None:
         self.nuevas[i] = pieza
-
-    def texto(self, campo: str, i: int) -> bytes:
-        """Tramo ``i``'s text ``campo`` (a field of :class:`Pieza`; made)."""
-        return texto(getattr(self.hechas()[i], campo), i)
 
     def partes(self, campo: str, tope: int | None = None) -> Iterator[bytes]:
         """Every tramo's text ``campo``, in order, in few pieces (``carrete.partes``;
