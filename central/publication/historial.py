@@ -39,11 +39,9 @@ from sqlalchemy.orm import Session
 
 from central.publication.prefetch import Prefetch
 from prep.corte.historial import SIN_CENTRO
-from prep.corte.historial import CapturaH
-from prep.corte.historial import CotejoH
+from prep.corte.historial import Guardada
 from prep.corte.historial import Historial
-from prep.corte.historial import ImagenH
-from prep.corte.historial import Trayectoria
+from prep.corte.historial import empacar
 from prep.corte.model import ActaEnCorte
 
 # Every query reads the actas a corte publishes with data, as _STATES in snapshot.py
@@ -59,8 +57,11 @@ _SITIOS = """
 """
 # An image is named by its position among the acta's images (how the captures below
 # name theirs too): a small number instead of a record UUID per image and capture.
+# Times are read as whole microseconds since 1970 (:func:`_us`): the trajectories keep
+# them so (prep.corte.historial.empacar), and half a million actas' datetimes are
+# neither made nor kept.
 _IMAGENES = """
-    SELECT i.clave_acta, i.position, i.at, st.sitio, i.sha256, i.origen,
+    SELECT i.clave_acta, i.position, {i_at}, st.sitio, i.sha256, i.origen,
            i.digitalizacion, i.replaces IS NOT NULL
     FROM acta_images AS i
     JOIN acta_states AS s ON s.clave_acta = i.clave_acta
@@ -71,7 +72,7 @@ _IMAGENES = """
 """
 _CAPTURAS = """
     SELECT c.clave_acta, c.kind = 'verificacion', c.ronda, c.slot, ci.position,
-           c.at, st.sitio, c.received_at
+           {c_at}, st.sitio, {c_received_at}
     FROM acta_captures AS c
     JOIN acta_states AS s ON s.clave_acta = c.clave_acta
     LEFT JOIN acta_images AS ci ON ci.record_id = c.image_record
@@ -84,7 +85,7 @@ _CAPTURAS = """
 # Every cotejo the fold accepted (revision 0021): confirmations (no round) and the ones
 # that opened a correction round, with that round.
 _COTEJOS = """
-    SELECT s.clave_acta, r.at, st.sitio, c->1 = 'null', r.received_at,
+    SELECT s.clave_acta, {r_at}, st.sitio, c->1 = 'null', {r_received_at},
            CAST(c->>1 AS integer)
     FROM acta_states AS s
     CROSS JOIN LATERAL jsonb_array_elements(s.cotejos) AS c
@@ -112,13 +113,24 @@ DESDE = " WHERE c.id > %(ultimo_corte)s"
 SOLO = " AND s.clave_acta = ANY(%(claves)s)"
 
 
+def _us(columna: str) -> str:
+    """A timestamptz column as whole microseconds since 1970 (exact: EXTRACT gives a
+    numeric since PostgreSQL 14, and before it a double within 0.3 µs, rounded)."""
+    return f"CAST(EXTRACT(EPOCH FROM {columna}) * 1000000 AS bigint)"
+
+
+_TIEMPOS = {f"{t}_{c}": _us(f"{t}.{c}") for t, c in (
+    ("i", "at"), ("c", "at"), ("c", "received_at"), ("r", "at"), ("r", "received_at"))}
+
+
 def consultas(solo: str = "", desde: str = "") -> tuple[tuple[str, str], ...]:
     """The queries :func:`leer` reads, in its order (run ahead by the snapshot's
     :class:`~central.publication.prefetch.Prefetch`): of every acta, or with
     :data:`SOLO` only of the actas given as the ``claves`` parameter."""
-    return (("sitios", _SITIOS.format(solo=solo)), ("imagenes", _IMAGENES.format(solo=solo)),
-            ("capturas", _CAPTURAS.format(solo=solo)),
-            ("cotejos", _COTEJOS.format(solo=solo)),
+    return (("sitios", _SITIOS.format(solo=solo)),
+            ("imagenes", _IMAGENES.format(solo=solo, **_TIEMPOS)),
+            ("capturas", _CAPTURAS.format(solo=solo, **_TIEMPOS)),
+            ("cotejos", _COTEJOS.format(solo=solo, **_TIEMPOS)),
             ("publicada_en", _PUBLICADA_EN.format(desde=desde)))
 
 
@@ -132,7 +144,7 @@ _REGISTRAR = text("""
 
 def leer(filas: Prefetch, estado: Mapping[str, ActaEnCorte],
          verificadas: frozenset[str], claves: Collection[str] | None = None,
-         previas: Mapping[str, Trayectoria] | None = None,
+         previas: Mapping[str, Guardada] | None = None,
          publicadas_previas: Mapping[str, tuple[str, datetime]] | None = None) -> Historial:
     """The history of the actas ``estado`` publishes with data, read from ``filas``
     (:func:`consultas`, run in the snapshot's transaction).
@@ -141,54 +153,49 @@ def leer(filas: Prefetch, estado: Mapping[str, ActaEnCorte],
     keeps its trajectory in ``previas`` (the previous corte's, the very same objects).
     ``publicadas_previas``: the first publications a previous snapshot read, to which
     the rows read are added (``consultas(desde=DESDE)``: the cortes recorded since)."""
-    # Half a million actas hold a few million of these values: each distinct text (a
-    # CATD, an origin, a medium, an image's SHA-256 that the acta's state already holds)
-    # is kept once, and the rows are fetched in batches (iterating a cursor row by row
-    # costs more than building the rows).
+    # Half a million actas read a few million of these values: each distinct text (a
+    # CATD, an origin, a medium) is made once, and the rows are fetched in batches
+    # (iterating a cursor row by row costs more than building the rows).
     texto: dict[Any, Any] = {SIN_CENTRO: SIN_CENTRO, None: SIN_CENTRO}
     leidas = list(estado) if claves is None else [c for c in claves if c in estado]
-    for clave in leidas:
-        sha = estado[clave].sha256
-        if sha is not None:
-            texto[sha] = sha
     una = texto.setdefault
     sitios: dict[str, tuple[str, str]] = {}
     for clave, acopio, sin_acta in filas.rows("sitios"):
         sitios[clave] = (una(acopio, acopio), una(sin_acta, sin_acta))
-    imagenes: dict[str, list[ImagenH]] = {}
+    # Each trajectory's fields as prep.corte.historial.empacar takes them.
+    imagenes: dict[str, list[tuple[Any, ...]]] = {}
     for clave, posicion, at, sitio, sha, origen, medio, reemplaza in filas.rows("imagenes"):
         catd = SIN_CENTRO if origen == "CASILLA" or sitio is None else una(sitio, sitio)
-        imagenes.setdefault(clave, []).append(ImagenH(
-            una(posicion, str(posicion)), at, catd, una(sha, sha), una(origen, origen),
+        imagenes.setdefault(clave, []).append((
+            una(posicion, str(posicion)), at, catd, bytes.fromhex(sha), una(origen, origen),
             una(medio, medio), reemplaza))
-    capturas: dict[str, list[CapturaH]] = {}
+    capturas: dict[str, list[tuple[Any, ...]]] = {}
     for clave, verificacion, ronda, slot, imagen, at, sitio, received in filas.rows(
             "capturas"):
-        capturas.setdefault(clave, []).append(CapturaH(
+        capturas.setdefault(clave, []).append((
             verificacion, ronda, slot, None if imagen is None else una(imagen, str(imagen)),
             at, una(sitio, sitio), received))
-    cotejos: dict[str, list[CotejoH]] = {}
+    cotejos: dict[str, list[tuple[Any, ...]]] = {}
     for clave, at, sitio, coincide, received, ronda in filas.rows("cotejos"):
         cotejos.setdefault(clave, []).append(
-            CotejoH(at, una(sitio, sitio), bool(coincide), received, ronda))
+            (at, una(sitio, sitio), bool(coincide), received, ronda))
     publicada_en: dict[str, tuple[str, datetime]] = dict(publicadas_previas or {})
     for directorio, corte_at, publicadas in filas.rows("publicada_en"):
         cuando = (directorio, corte_at)
         publicada_en.update(dict.fromkeys(publicadas.split(","), cuando))
-    actas: dict[str, Trayectoria] = {}
+    actas: dict[str, Guardada] = {}
     if claves is not None and previas is not None:
         actas.update(previas)
         for clave in claves:
             actas.pop(clave, None)
-    vacia = ()
+    vacia: list[tuple[Any, ...]] = []
     for clave in leidas:
         est = estado[clave]
         if not est.publicada:
             continue
         acopio, sin_acta = sitios.get(clave, (SIN_CENTRO, SIN_CENTRO))
-        actas[clave] = Trayectoria(acopio, sin_acta, tuple(imagenes.pop(clave, vacia)),
-                                   tuple(capturas.pop(clave, vacia)),
-                                   tuple(cotejos.pop(clave, vacia)))
+        actas[clave] = empacar(acopio, sin_acta, imagenes.pop(clave, vacia),
+                               capturas.pop(clave, vacia), cotejos.pop(clave, vacia))
     return Historial(actas, publicada_en, verificadas)
 
 

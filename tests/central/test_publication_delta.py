@@ -75,9 +75,9 @@ def test_a_corte_after_the_delta_publishes_exactly_its_actas(
         c for c in plan.nuevas if sim.estado[c].fecha_verificacion is not None}
     assert set(snap.corregidas) == plan.corregidas
     for clave in plan.imagenes:
-        assert len(snap.historial.actas[clave].imagenes) == 2
+        assert len(snap.historial.trayectoria(clave).imagenes) == 2
     for clave in plan.cotejadas | plan.corregidas:
-        (cotejo,) = snap.historial.actas[clave].cotejos
+        (cotejo,) = snap.historial.trayectoria(clave).cotejos
         assert cotejo.catd == "CCV"
         assert cotejo.coincide == (clave in plan.cotejadas)
 

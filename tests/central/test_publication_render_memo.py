@@ -204,7 +204,7 @@ def _cambiado(snap: Snapshot, blobs: Path) -> tuple[Snapshot, set[str]]:
     cambiadas.add(clave)
     # A trajectory with a cotejo (the state is the same object).
     clave = validadas[6]
-    t = actas[clave]
+    t = snap.historial.trayectoria(clave)
     actas[clave] = t._replace(cotejos=(CotejoH(
         estado[clave].fecha_verificacion or snap.corte, "01", True, snap.corte),))
     cambiadas.add(clave)
