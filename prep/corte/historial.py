@@ -43,6 +43,7 @@ from operator import itemgetter
 from typing import Any
 from typing import NamedTuple
 
+from prep.corte.anexo import TZ
 from prep.corte.anexo import TimeFormatter
 from prep.corte.anexo import time_formatter
 from prep.corte.model import ActaEnCorte
@@ -218,8 +219,9 @@ def filas_por_acta(tablas: Sequence[TablaEleccion], historial: Historial, corte:
             for fila, rows in eventos_de(tabla, historial, corte, corte_at, rules, fmt)}
 
 
-#: The history of an acta with no trajectory.
+#: The history of an acta with no trajectory, and its fields as packed.
 _VACIA = Trayectoria()
+_CRUDA_VACIA = (SIN_CENTRO, SIN_CENTRO, (), (), ())
 
 
 def eventos_de(tabla: TablaEleccion, historial: Historial, corte: str, corte_at: datetime,
@@ -352,7 +354,7 @@ def _csv_text(rows: Iterable[Sequence[str]]) -> str:
     return buf.getvalue()
 
 
-_Ev = tuple[datetime, int, Fila]
+_Ev = tuple[int, int, Fila]  # (microseconds, place in the lifecycle, row)
 # (EVENTO, its place in the lifecycle) of each event, and the small numbers as text:
 # made once, not for each of the three million events of a national corte.
 _E = {e: (e.value, _ORDEN[e]) for e in Evento}
@@ -377,81 +379,104 @@ def _numero(n: int) -> str:
 
 def _eventos(est: ActaEnCorte, guardada: Guardada | None, publicada: tuple[str, datetime],
              verificada: bool, fmt: TimeFormatter, rules: RuleSet) -> list[Fila]:
-    t = desempacar(guardada)
+    # From the packed trajectory as it unpacks (:func:`empacar`'s fields, times in
+    # microseconds): no named tuple nor datetime is made for its events.
+    acopio_catd, sin_acta_catd, imagenes, capturas, cotejos = _crudo(guardada)
+    hora = _hora
+    us = microsegundos
     evs: list[_Ev] = []
     add = evs.append
     acopio = est.acopio
     if est.causa_sin_acta is not None:
         assert acopio is not None  # a sin acta always has its registration time
         nombre, orden = _SIN_ACTA
-        add((acopio, orden, (nombre, fmt(acopio), t.sin_acta_catd, "", "", "", "",
-                             "", rules.sin_acta[est.causa_sin_acta])))
+        add((us(acopio), orden, (nombre, fmt(acopio), sin_acta_catd, "", "", "", "",
+                                 "", rules.sin_acta[est.causa_sin_acta])))
     elif acopio is not None:
         nombre, orden = _ACOPIO
-        add((acopio, orden, (nombre, fmt(acopio), t.acopio_catd, "", "", "", "", "", "")))
+        add((us(acopio), orden, (nombre, fmt(acopio), acopio_catd, "", "", "", "", "", "")))
     numero: dict[str, str] = {}
+    publicada_sha = est.sha256
+    imagen_publicada = ""
     nombre, orden = _DIGITALIZACION
-    for n, i in enumerate(t.imagenes, start=1):
-        numero[i.record] = imagen = _numero(n)
-        add((i.at, orden, (nombre, fmt(i.at), i.catd, "", imagen, i.sha256, i.origen,
-                           i.digitalizacion, _DETALLE_REEMPLAZA if i.reemplaza else "")))
-    cotejos = t.cotejos
-    correcciones = [c.ronda for c in cotejos if not c.coincide and c.ronda is not None]
+    for n, (record, at, catd, sha, origen, medio, reemplaza) in enumerate(imagenes, start=1):
+        numero[record] = imagen = _numero(n)
+        sha256 = sha.hex()
+        if sha256 == publicada_sha:
+            imagen_publicada = str(n)
+        add((at, orden, (nombre, hora(at), catd, "", imagen, sha256, origen, medio,
+                         _DETALLE_REEMPLAZA if reemplaza else "")))
+    correcciones = [ronda for _, _, coincide, _, ronda in cotejos
+                    if not coincide and ronda is not None]
     desde = min(correcciones) if correcciones else None
-    for c in t.capturas:
-        imagen = numero.get(c.imagen or "", "")
-        if c.verificacion:
+    for es_verificacion, ronda, slot, imagen_record, at, catd, _ in capturas:
+        imagen = numero.get(imagen_record or "", "")
+        if es_verificacion:
             nombre, orden = _VERIFICACION
             detalle = _DETALLE_VERIFICADOR
         else:
-            nombre, orden = _CORRECCION if desde is not None and c.ronda >= desde \
+            nombre, orden = _CORRECCION if desde is not None and ronda >= desde \
                 else _CAPTURA
-            slot = c.slot
             detalle = _DETALLE_CAPTURA[slot] if 0 <= slot < len(_DETALLE_CAPTURA) \
                 else f"captura {slot}"
-        ronda = c.ronda
-        add((c.at, orden, (nombre, fmt(c.at), c.catd,
-                           _NUMEROS[ronda] if 0 <= ronda < len(_NUMEROS) else str(ronda),
-                           imagen, "", "", "", detalle)))
+        add((at, orden, (nombre, hora(at), catd,
+                         _NUMEROS[ronda] if 0 <= ronda < len(_NUMEROS) else str(ronda),
+                         imagen, "", "", "", detalle)))
     validada = est.fecha_verificacion
     if est.captura is not None and validada is not None:
         nombre, orden = _VALIDACION
-        add((validada, orden, (
-            nombre, fmt(validada), "", _ronda_validada(t, validada),
-            _imagen_publicada(t, est.sha256), est.sha256 or "", _TEXTO[est.origen],
-            _TEXTO[est.digitalizacion], _como_se_valido(t, verificada))))
+        validada_us = us(validada)
+        rondas = [c[1] for c in capturas if c[4] <= validada_us]
+        add((validada_us, orden, (
+            nombre, fmt(validada), "", str(max(rondas)) if rondas else "",
+            imagen_publicada, publicada_sha or "", _TEXTO[est.origen],
+            _TEXTO[est.digitalizacion], _como_se_valido(capturas, verificada))))
     if cotejos:
         nombre, orden = _COTEJO
-        for cotejo in cotejos:
-            add((cotejo.at, orden, (nombre, fmt(cotejo.at), cotejo.catd, "", "", "", "", "",
-                                    COTEJO_COINCIDE if cotejo.coincide
-                                    else COTEJO_DIFERENCIAS)))
+        for at, catd, coincide, _, _ in cotejos:
+            add((at, orden, (nombre, hora(at), catd, "", "", "", "", "",
+                             COTEJO_COINCIDE if coincide else COTEJO_DIFERENCIAS)))
     corte, corte_at = publicada
     nombre, orden = _PUBLICACION
-    add((corte_at, orden, (nombre, fmt(corte_at), "", "", "", "", "", "", corte)))
+    add((us(corte_at), orden, (nombre, fmt(corte_at), "", "", "", "", "", "", corte)))
     evs.sort(key=_by_time)  # stable: ties keep the order above
     return [row for _, _, row in evs]
 
 
-def _ronda_validada(t: Trayectoria, at: datetime) -> str:
-    rondas = [c.ronda for c in t.capturas if c.at <= at]
-    return str(max(rondas)) if rondas else ""
+def _crudo(guardada: Guardada | None) -> tuple[Any, ...]:
+    """The fields of a trajectory as :func:`empacar` packs them."""
+    if guardada is None:
+        return _CRUDA_VACIA
+    if isinstance(guardada, Trayectoria):
+        guardada = empacada(guardada)
+    return marshal.loads(guardada)  # type: ignore[no-any-return]
 
 
-def _imagen_publicada(t: Trayectoria, sha256: str | None) -> str:
-    found = ""
-    for n, i in enumerate(t.imagenes, start=1):
-        if i.sha256 == sha256:
-            found = str(n)
-    return found
-
-
-def _como_se_valido(t: Trayectoria, verificada: bool) -> str:
+def _como_se_valido(capturas: Sequence[tuple[Any, ...]], verificada: bool) -> str:
     if verificada:
         return "decidió un verificador"
-    if not t.capturas:
+    if not capturas:
         return "coincidieron dos capturas"
-    rondas = [c.ronda for c in t.capturas if not c.verificacion]
+    rondas = [c[1] for c in capturas if not c[0]]
     if rondas and rondas.count(max(rondas)) >= 3:
         return "la tercera captura coincidió con una de las anteriores"
     return "coincidieron dos capturas"
+
+
+#: A time in microseconds since 1970 as HISTORIAL writes it (:func:`anexo.format_time`):
+#: the local ``dd/mm/YYYY HH:MM:`` of each minute made once (zone offsets are whole
+#: minutes, so the seconds are the UTC ones), then the seconds appended.
+_PREFIJOS: dict[int, str] = {}
+_SEGUNDOS = tuple(f"{s:02d}" for s in range(60))
+
+
+def _hora(us: int) -> str:
+    segundos = us // 1_000_000
+    minuto = segundos // 60
+    prefijo = _PREFIJOS.get(minuto)
+    if prefijo is None:
+        if len(_PREFIJOS) > 100_000:  # a long-running central's years of minutes
+            _PREFIJOS.clear()
+        cuando = datetime.fromtimestamp(minuto * 60, UTC).astimezone(TZ)
+        prefijo = _PREFIJOS[minuto] = f"{cuando:%d/%m/%Y %H:%M}:"
+    return prefijo + _SEGUNDOS[segundos % 60]
