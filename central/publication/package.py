@@ -192,6 +192,21 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
         sitio_hecho = None if site_files is None else _Sitio(
             staging, site_files, snap, tablas, imagenes, zip_name, name, historial_sitio,
             filas_salud)
+        # The zip is written with the history; each election's CSV is deflated into it,
+        # written and dropped as soon as it is made (three national CSVs are 160 MB).
+        zipped = ZipConHistorial(staging.path(zip_name), {}, staging.path(HISTORIAL),
+                                 snap.corte)
+        # diferencias.json compares the CSVs' lines that the tramos know changed; without
+        # them (a first corte, another catalog…), the files themselves.
+        comparar_archivos = secciones is None or tramos is None or anterior is None \
+            or secciones.nombre != anterior.name
+        entregados: dict[str, bytes] = {}  # each election's CSV, if compared whole
+
+        def entregar(csv_file: str, data: bytes) -> None:
+            zipped.agregar(csv_file, data)
+            staging.put(csv_file, data)
+            entregados[csv_file] = data if comparar_archivos else b""
+
         # This package's manifest covers every file, below. Each election's site files
         # are made right after its CSV, from the same rows, which are then dropped (a
         # national election's are hundreds of megabytes).
@@ -199,38 +214,43 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
                                           rules, ultimo_corte, snap.simulacro,
                                           manifiesto=False, tablas=tablas,
                                           hecha=None if sitio_hecho is None
-                                          else sitio_hecho.eleccion, memo=actas)
+                                          else sitio_hecho.eleccion, memo=actas,
+                                          entregar=entregar)
         salud = snap.salud is not None
         if snap.difusores:
             files[DIFUSORES] = difusores_csv(snap.difusores, snap.simulacro)
-        top = sorted([*files, HISTORIAL, *([AVANCE_CATD] if salud else []), zip_name,
-                      DIFERENCIAS, PUBLIC_KEY, MANIFEST, SIGNATURE])
+        top = sorted([*files, *entregados, HISTORIAL, *([AVANCE_CATD] if salud else []),
+                      zip_name, DIFERENCIAS, PUBLIC_KEY, MANIFEST, SIGNATURE])
         files[LEEME] = _leeme(snap, top, key, rules, ultimo_corte).encode("utf-8")
         clock.lap("csv", menos=salud_seconds + (sitio_hecho.seconds if sitio_hecho else 0.0))
         if filas_salud is not None:
             files[AVANCE_CATD] = salud_csv(filas_salud, snap.simulacro)
             clock.lap("avance_catd", mas=salud_seconds)
-        # Every other file of the zip is made: the zip is written with the history.
-        zipped = ZipConHistorial(staging.path(zip_name), files, staging.path(HISTORIAL),
-                                 snap.corte)
+        # Every other file of the zip is made: written now, beside the CSVs (the zip is
+        # finished after them and may read them back: zip_corte.ZipConHistorial).
+        for file_name in list(files):
+            data = files.pop(file_name)
+            zipped.agregar(file_name, data)
+            staging.put(file_name, data)
         staging.run(zipped.start, zipped.abort)
         _historial(staging, snap, tablas, name, rules, historial_sitio, zipped.write, memo,
                    tramos)
         clock.lap("historial")
-        csvs = {n: d for n, d in files.items() if n.endswith(".csv")
-                and not n.endswith("_CANDIDATURAS.csv")
-                and n not in (HISTORIAL, AVANCE_CATD, DIFUSORES)}
+        conocidos = None if comparar_archivos else _cambios(secciones, tramos, anterior)
+        csvs = entregados
+        if conocidos is None and not comparar_archivos:  # the tramos could not say: read
+            staging.wait()
+            csvs = {n: staging.path(n).read_bytes() for n in entregados}
         diff = json.dumps({
             "corte": name, **({"simulacro": True} if snap.simulacro else {}),
             "corte_anterior": anterior.name if anterior is not None else None,
             "elecciones": diferencias(tablas, csvs, anterior, snap.verificadas, snap.corregidas,
-                                      _cambios(secciones, tramos, anterior))},
+                                      conocidos)},
             ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
         del csvs
+        entregados.clear()
         clock.lap("diferencias")
         staging.put_file(zip_name, zipped.finish)
-        for file_name in list(files):
-            staging.put(file_name, files.pop(file_name))
         staging.put(DIFERENCIAS, diff)
         staging.put(PUBLIC_KEY, _public_pem(key))
         if sitio_hecho is not None:

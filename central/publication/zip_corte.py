@@ -145,9 +145,10 @@ class _Flujo:
                                 self._size, self._offset)
 
 
-def _grande(files: Mapping[str, bytes], en_disco: int) -> bool:
-    """Whether the members (``files`` plus ``en_disco`` bytes on disk) could need zip64."""
-    return sum(map(len, files.values())) + en_disco > LIMITE or len(files) > 0xFFF0
+def _grande(tamanos: Mapping[str, int], en_disco: int) -> bool:
+    """Whether the members (of these sizes, plus ``en_disco`` bytes on disk) could need
+    zip64."""
+    return sum(tamanos.values()) + en_disco > LIMITE or len(tamanos) > 0xFFF0
 
 
 def write_zip(path: Path, *, files: Mapping[str, bytes], en_disco: Mapping[str, Path],
@@ -156,7 +157,7 @@ def write_zip(path: Path, *, files: Mapping[str, bytes], en_disco: Mapping[str, 
     HISTORIAL.csv) first; returns its SHA-256."""
     miembros = _miembros(files)
     tamanos = {name: source.stat().st_size for name, source in en_disco.items()}
-    if _grande(miembros, sum(tamanos.values())):
+    if _grande({n: len(d) for n, d in miembros.items()}, sum(tamanos.values())):
         return _write_zip64(path, miembros, en_disco, corte)
     with path.open("wb") as fp:
         escritor = _Escritor(fp, corte)
@@ -203,12 +204,20 @@ class ZipConHistorial:
     in one thread, in that order. The history's pieces are deflated into the zip by a
     thread of its own, in order, while the caller hashes and writes the next ones (one
     thread doing both was what a national corte waited for at its end); the other
-    members are deflated meanwhile by threads of their own, started by :meth:`start`."""
+    members are deflated meanwhile by threads of their own, started by :meth:`start`.
+
+    A member can also be given before :meth:`start`, as soon as it is made
+    (:meth:`agregar`): it is deflated at once and its bytes are not kept, for a file the
+    caller writes beside the history before :meth:`finish` (a national election's CSV
+    is fifty megabytes; zipfile's path reads it back from there)."""
 
     def __init__(self, path: Path, files: Mapping[str, bytes], historial: Path,
                  corte: datetime) -> None:
         self.path = path
         self._files = _miembros(files)
+        #: Every member's size, and those given by agregar (on disk by finish).
+        self._tamanos = {n: len(d) for n, d in self._files.items()}
+        self._en_disco: list[str] = []
         self._historial = historial
         self._corte = corte
         self._fp: IO[bytes] | None = None
@@ -221,12 +230,29 @@ class ZipConHistorial:
         self._size = 0
         self._cupo = Cupo(EN_VUELO)  # the history's pieces not deflated yet
 
+    def agregar(self, name: str, data: bytes) -> None:
+        """Deflate ``data`` as member ``name`` now (if the zip holds such a file), keeping
+        only the result: the caller writes it to ``name`` beside the history before
+        :meth:`finish`. Called before :meth:`start`, from the thread that calls it."""
+        if name not in _miembros({name: data}):
+            return
+        if name in self._tamanos:
+            raise ValueError(f"{name} ya está en el zip")
+        self._tamanos[name] = len(data)
+        self._en_disco.append(name)
+        self._deflated[name] = self._deflaters().submit(_deflate, data)
+
+    def _deflaters(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(_DEFLATERS, thread_name_prefix="corte-zip")
+        return self._pool
+
     def start(self) -> None:
         """Open the zip and its history's member; start deflating the other members."""
-        self._pool = ThreadPoolExecutor(_DEFLATERS, thread_name_prefix="corte-zip")
+        pool = self._deflaters()
         # The largest first: the threads end together.
         for name in sorted(self._files, key=lambda n: -len(self._files[n])):
-            self._deflated[name] = self._pool.submit(_deflate, self._files[name])
+            self._deflated[name] = pool.submit(_deflate, self._files[name])
         self._fp = self.path.open("wb")
         self._escritor = _Escritor(self._fp, self._corte)
         self._flujo = self._escritor.abrir(self._historial.name)
@@ -257,15 +283,16 @@ class ZipConHistorial:
         except BaseException:
             self.abort()
             raise
-        if _grande(self._files, self._size):  # write_zip would use zipfile
+        if _grande(self._tamanos, self._size):  # write_zip would use zipfile
             self.abort()
-            return write_zip(path, files=self._files,
-                             en_disco={self._historial.name: self._historial},
-                             corte=self._corte)
+            carpeta = self._historial.parent
+            return write_zip(path, files={**self._files, **{
+                n: (carpeta / n).read_bytes() for n in self._en_disco}},
+                en_disco={self._historial.name: self._historial}, corte=self._corte)
         self._flujo.close()
-        for name in sorted(self._files):
+        for name in sorted(self._tamanos):
             crc, deflated = self._deflated.pop(name).result()
-            self._escritor.miembro(name, crc, deflated, len(self._files[name]))
+            self._escritor.miembro(name, crc, deflated, self._tamanos[name])
         self._escritor.cerrar()
         digest = self._escritor.sha256.hexdigest()
         self.close()

@@ -87,6 +87,7 @@ def build_corte_files(catalog: Catalog, estado: Mapping[str, ActaEnCorte],  # no
                       tablas: Sequence[TablaEleccion] | None = None,
                       hecha: Callable[[TablaEleccion], None] | None = None,
                       memo: MutableMapping[str, Any] | None = None,
+                      entregar: Callable[[str, bytes], None] | None = None,
                       ) -> tuple[dict[str, bytes], tuple[TablaEleccion, ...]]:
     """The files of a corte package in memory (name → bytes), and the tables behind them.
 
@@ -97,8 +98,14 @@ def build_corte_files(catalog: Catalog, estado: Mapping[str, ActaEnCorte],  # no
     called with each as soon as its CSV is made (its rows are still in ``derived``).
     ``memo``: the per-acta store of :func:`tabular` and
     :func:`prep.corte.anexo.acta_textos` (the same bytes).
+    ``entregar``: given each election's CSV (name, bytes) as soon as it is made, instead
+    of returning it among the files (a national election's is fifty megabytes); the
+    LEEME still lists it. Not with ``manifiesto``.
     """
+    if entregar is not None and manifiesto:
+        raise ValueError("un paquete con manifiesto no entrega sus CSV aparte")
     files: dict[str, bytes] = {}
+    entregados: list[str] = []
     if tablas is None:
         tablas = tabular(catalog, estado, fuera, rules, ultimo_corte, memo)
     keys: dict[str, CasillaColumns] = {}
@@ -111,16 +118,22 @@ def build_corte_files(catalog: Catalog, estado: Mapping[str, ActaEnCorte],  # no
         for tabla in tablas:
             eleccion = tabla.eleccion
             name = csv_name(eleccion)
-            files[name] = write_eleccion_csv(catalog, tabla, corte, keys,
-                                             simulacro=simulacro, memo=memo, claves=claves)
+            data = write_eleccion_csv(catalog, tabla, corte, keys, simulacro=simulacro,
+                                      memo=memo, claves=claves)
+            if entregar is not None:
+                entregar(name, data)
+                entregados.append(name)
+            else:
+                files[name] = data
+            del data
             if pool is not None:
                 huellas[name] = pool.submit(_hexdigest, files[name])
             files[candidaturas_csv_name(eleccion)] = candidaturas_csv(catalog, eleccion,
                                                                       simulacro=simulacro)
             if hecha is not None:
                 hecha(tabla)
-        files[LEEME] = leeme_text(catalog, corte, sorted(files), simulacro, rules=rules,
-                                  ultimo_corte=ultimo_corte).encode("utf-8")
+        files[LEEME] = leeme_text(catalog, corte, sorted([*files, *entregados]), simulacro,
+                                  rules=rules, ultimo_corte=ultimo_corte).encode("utf-8")
         if manifiesto:
             files[MANIFEST] = manifest(files, simulacro,
                                        {n: h.result() for n, h in huellas.items()})

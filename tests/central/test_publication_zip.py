@@ -29,10 +29,16 @@ def _files(rng: random.Random) -> dict[str, bytes]:
 
 
 def _streamed(tmp: Path, files: dict[str, bytes], historial: bytes,
-              rng: random.Random) -> bytes:
+              rng: random.Random, agregados: frozenset[str] = frozenset()) -> bytes:
+    """The zip made as a corte makes it; ``agregados``: the members given as soon as
+    they are made (``agregar``) and written beside the history, their bytes not kept."""
     on_disk = tmp / "HISTORIAL.csv"
     path = tmp / "streamed.zip"
-    zipped = ZipConHistorial(path, files, on_disk, CORTE)
+    zipped = ZipConHistorial(path, {n: d for n, d in files.items() if n not in agregados},
+                             on_disk, CORTE)
+    for name in sorted(agregados):
+        zipped.agregar(name, files[name])
+        (tmp / name).write_bytes(files[name])
     zipped.start()
     with on_disk.open("wb") as f:
         at = 0
@@ -89,6 +95,33 @@ def test_a_history_that_needs_zip64_headers_is_zipped_again_the_same_way(
     with zipfile.ZipFile(tmp_path / "streamed.zip") as archive:
         assert archive.read("HISTORIAL.csv") == historial
         assert archive.testzip() is None
+
+
+@pytest.mark.parametrize("limite", [None, 50_000])
+def test_members_given_as_they_are_made_give_the_same_zip(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limite: int | None) -> None:
+    # The election CSVs are handed over as each is made and not kept: deflated at once
+    # (the zip's own path), or read back from beside the history (zipfile's, zip64).
+    if limite is not None:
+        monkeypatch.setattr(zip_corte, "LIMITE", limite)
+    rng = random.Random(6)
+    files = _files(rng)
+    historial = bytes(rng.randrange(256) for _ in range(80_000))
+    agregados = frozenset({"ALCALDIAS.csv", "JEFATURA_DE_GOBIERNO.csv", "llave_publica.pem"})
+    streamed = _streamed(tmp_path, files, historial, rng, agregados)
+    assert streamed == _whole(tmp_path, files)
+    with zipfile.ZipFile(tmp_path / "streamed.zip") as archive:
+        assert archive.namelist() == ["HISTORIAL.csv", *sorted(
+            n for n in files if n != "llave_publica.pem")]
+        for name in agregados - {"llave_publica.pem"}:
+            assert archive.read(name) == files[name]
+
+
+def test_a_member_given_twice_is_refused(tmp_path: Path) -> None:
+    zipped = ZipConHistorial(tmp_path / "z.zip", {"A.csv": b"1"}, tmp_path / "H.csv", CORTE)
+    with pytest.raises(ValueError, match="ya está en el zip"):
+        zipped.agregar("A.csv", b"2")
+    zipped.close()
 
 
 def test_a_failure_deflating_the_history_fails_the_zip_and_leaves_no_thread(
