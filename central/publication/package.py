@@ -196,16 +196,12 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
         # written and dropped as soon as it is made (three national CSVs are 160 MB).
         zipped = ZipConHistorial(staging.path(zip_name), {}, staging.path(HISTORIAL),
                                  snap.corte)
-        # diferencias.json compares the CSVs' lines that the tramos know changed; without
-        # them (a first corte, another catalog…), the files themselves.
-        comparar_archivos = secciones is None or tramos is None or anterior is None \
-            or secciones.nombre != anterior.name
-        entregados: dict[str, bytes] = {}  # each election's CSV, if compared whole
+        entregados: list[str] = []  # each election's CSV, in order
 
         def entregar(csv_file: str, data: bytes) -> None:
             zipped.agregar(csv_file, data)
             staging.put(csv_file, data)
-            entregados[csv_file] = data if comparar_archivos else b""
+            entregados.append(csv_file)
 
         # This package's manifest covers every file, below. Each election's site files
         # are made right after its CSV, from the same rows, which are then dropped (a
@@ -236,11 +232,14 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
         _historial(staging, snap, tablas, name, rules, historial_sitio, zipped.write, memo,
                    tramos)
         clock.lap("historial")
-        conocidos = None if comparar_archivos else _cambios(secciones, tramos, anterior)
-        csvs = entregados
-        if conocidos is None and not comparar_archivos:  # the tramos could not say: read
+        # diferencias.json compares the CSVs' lines that the tramos know changed; without
+        # them (a first corte, another catalog…), the files themselves, read back one at a
+        # time once written.
+        conocidos = _cambios(secciones, tramos, anterior)
+        if conocidos is None:
             staging.wait()
-            csvs = {n: staging.path(n).read_bytes() for n in entregados}
+        csvs: Mapping[str, bytes] = dict.fromkeys(entregados, b"") if conocidos is not None \
+            else _Escritos(staging, entregados)
         diff = json.dumps({
             "corte": name, **({"simulacro": True} if snap.simulacro else {}),
             "corte_anterior": anterior.name if anterior is not None else None,
@@ -248,7 +247,6 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
                                       conocidos)},
             ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
         del csvs
-        entregados.clear()
         clock.lap("diferencias")
         staging.put_file(zip_name, zipped.finish)
         staging.put(DIFERENCIAS, diff)
@@ -308,7 +306,7 @@ def _historial(staging: Staging, snap: Snapshot, tablas: Sequence[TablaEleccion]
             if tramos is not None:
                 for trozo in _trozos(_historial_tramos(tabla, tramos[tabla.eleccion.codigo],
                                                        snap, name, rules, fmt, site,
-                                                       por_seccion)):
+                                                       staging.put)):
                     write(trozo)
             for fila, hecho in () if tramos is not None else cuerpos_de(
                     tabla, snap.historial, name, snap.corte, rules, fmt, store):
@@ -329,7 +327,7 @@ def _historial(staging: Staging, snap: Snapshot, tablas: Sequence[TablaEleccion]
                     write("".join(lineas).encode("utf-8"))
                     lineas.clear()
             write("".join(lineas).encode("utf-8"))
-            if site is not None:
+            if site is not None and tramos is None:
                 for path, data in site.historial_archivos(snap.catalog, tabla.eleccion.codigo,
                                                           por_seccion, name):
                     staging.put(path, data)
@@ -339,6 +337,26 @@ def _historial(staging: Staging, snap: Snapshot, tablas: Sequence[TablaEleccion]
         # state and trajectory alive in the memo: forgotten.
         for clave in [c for c, hecho in store.items() if hecho[0] is not snap.estado.get(c)]:
             del store[clave]
+
+
+class _Escritos(Mapping[str, bytes]):
+    """Files of the corte already written, each read when asked for (diferencias.json
+    compares one election's CSV at a time; three national ones are 160 MB)."""
+
+    def __init__(self, staging: Staging, nombres: Sequence[str]) -> None:
+        self._staging = staging
+        self._nombres = nombres
+
+    def __getitem__(self, nombre: str) -> bytes:
+        if nombre not in self._nombres:
+            raise KeyError(nombre)
+        return self._staging.path(nombre).read_bytes()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._nombres)
+
+    def __len__(self) -> int:
+        return len(self._nombres)
 
 
 def _trozos(piezas: Iterable[bytes], tamano: int = CHUNK) -> Iterator[bytes]:
@@ -377,11 +395,12 @@ def _cambios(secciones: Secciones | None, tramos: Mapping[str, Tramos] | None,
 
 def _historial_tramos(tabla: TablaEleccion, tramos: Tramos, snap: Snapshot, name: str,
                       rules: RuleSet, fmt: TimeFormatter, site: Any,
-                      por_seccion: dict[tuple[int, int], list[bytes]]) -> Iterator[bytes]:
+                      poner: Callable[[str, bytes], None]) -> Iterator[bytes]:
     """``tabla``'s HISTORIAL.csv lines (UTF-8, returned) and, with ``site``, its site
-    history entries per sección (added to ``por_seccion``), tramo by tramo: a tramo's
-    of the previous corte where none of its actas changed, made again (and kept in its
-    piece, then in the carrete: ``Tramos.guardar``) otherwise."""
+    history files (given to ``poner`` first, each bloque's as soon as its secciones are
+    read), tramo by tramo: a tramo's of the previous corte where none of its actas
+    changed, made again (and kept in its piece, then in the carrete:
+    ``Tramos.guardar``) otherwise."""
     try:
         piezas = tramos.hechas()
     except ValueError as exc:
@@ -404,10 +423,13 @@ def _historial_tramos(tabla: TablaEleccion, tramos: Tramos, snap: Snapshot, name
             pieza.historial = "".join(textos).encode("utf-8")
             pieza.historial_sitio = ",".join(entradas).encode() if site is not None else None
     if site is not None:
-        # A sección's tramos are consecutive: read at once.
-        for seccion, entradas_ in tramos.grupos("historial_sitio", tramos.rangos.secciones):
-            if entradas_:
-                por_seccion.setdefault(seccion, []).extend(entradas_)
+        # A sección's tramos are consecutive: read at once. The catalog lists them in
+        # order, and each bloque's file is made as soon as its secciones are read.
+        grupos = ((seccion, entradas_) for seccion, entradas_ in tramos.grupos(
+            "historial_sitio", tramos.rangos.secciones) if entradas_)
+        for path, data in site.historial_archivos_en_orden(
+                snap.catalog, tabla.eleccion.codigo, grupos, name):
+            poner(path, data)
         tramos.guardar("historial_sitio")
     lineas = tramos.partes("historial", CHUNK)
     tramos.guardar("historial")

@@ -85,15 +85,41 @@ def historial_archivos(catalog: Catalog, codigo: str,
     directory name, which each file carries; ``bloque_casillas`` as ``site_files`` was
     given. Each file is yielded as soon as it is made, and its entries then dropped (a
     national election's history is a hundred megabytes)."""
+    return historial_archivos_en_orden(catalog, codigo, sorted(por_seccion.items()), nombre,
+                                       bloque_casillas)
+
+
+def historial_archivos_en_orden(
+        catalog: Catalog, codigo: str,
+        secciones: Iterable[tuple[tuple[int, int], Sequence[bytes]]],
+        nombre: str | None = None, bloque_casillas: int = BLOQUE_CASILLAS,
+        ) -> Iterator[tuple[str, bytes]]:
+    """:func:`historial_archivos` of the entries of each (distrito, sección) given in
+    ascending order (as a corte's tramos come: ValueError otherwise), each bloque's file
+    yielded as soon as its secciones were given: an election's entries are never held
+    together."""
     inicios = bloques(catalog, bloque_casillas)
-    entradas: dict[tuple[int, int], list[bytes]] = {
-        (d, s): [] for d, starts in sorted(inicios.items()) for s in starts}
-    for (d, s), actas in sorted(por_seccion.items()):
-        starts = inicios[d]
-        entradas[(d, starts[bisect_right(starts, s) - 1])].extend(actas)
-    for d, s in list(entradas):
-        actas = entradas.pop((d, s))
-        yield historial_file(codigo, d, s), data_file(
-            f"e{codigo}/d{d:03d}/h{s:04d}", {"eleccion": codigo, "distrito": d, "bloque": s,
-                                             "columnas": list(HISTORIAL_COLUMNS[1:])},
-            {"actas": ("{", actas, "}")}, corte=nombre)
+    entradas = iter(secciones)
+    pendiente = next(entradas, None)
+    previa: tuple[int, int] | None = None
+    for d, starts in sorted(inicios.items()):
+        for s in starts:
+            actas: list[bytes] = []
+            while pendiente is not None:
+                seccion, de_seccion = pendiente
+                if previa is not None and seccion <= previa:
+                    raise ValueError("las secciones del historial no vienen en orden")
+                pd, ps = seccion
+                inicio = inicios[pd]
+                if (pd, inicio[bisect_right(inicio, ps) - 1]) != (d, s):
+                    break
+                actas.extend(de_seccion)
+                previa = seccion
+                pendiente = next(entradas, None)
+            yield historial_file(codigo, d, s), data_file(
+                f"e{codigo}/d{d:03d}/h{s:04d}",
+                {"eleccion": codigo, "distrito": d, "bloque": s,
+                 "columnas": list(HISTORIAL_COLUMNS[1:])},
+                {"actas": ("{", actas, "}")}, corte=nombre)
+    if pendiente is not None:
+        raise ValueError("las secciones del historial no vienen en orden")

@@ -26,6 +26,8 @@ from prep.corte.site import site_files
 from prep.corte.site_datos import bloques
 from prep.corte.site_datos import data_file
 from prep.corte.site_datos import parse_data_file
+from prep.corte.site_historial import historial_archivos
+from prep.corte.site_historial import historial_archivos_en_orden
 from prep.corte.site_historial import historial_file
 from prep.corte.summary import RESUMEN_COLUMNS
 from prep.corte.summary import percentage
@@ -327,3 +329,43 @@ def test_no_image_where_the_csv_publishes_no_code(corte_sitio: CorteSitio,
     row = next(r for r in d["actas"] if r[1] == pendiente)
     assert row[d["columnas"].index("IMAGEN")] == ""
     assert row[d["columnas"].index("CODIGO_INTEGRIDAD")] == "-"
+
+
+def test_history_files_made_as_secciones_come_are_the_same_files(
+        corte_sitio: CorteSitio) -> None:
+    # A corte hands each sección's history entries over in catalog order and gets each
+    # bloque's file as soon as its secciones are in (never an election's entries at once):
+    # the same files as from all of them together, and out of order it refuses.
+    catalog = corte_sitio.catalog
+    inicios = bloques(catalog, corte_sitio.bloque_casillas)
+    # Two of every three secciones with actas' entries (made up: only where they go
+    # matters), two per sección.
+    secciones = [sec for k, sec in enumerate(sorted(catalog.secciones)) if k % 3]
+    por_seccion = {sec: [f'"A{sec[0]}-{sec[1]}-{k}":[]'.encode() for k in range(2)]
+                   for sec in secciones}
+    codigo = catalog.elecciones[0].codigo
+    todas = list(historial_archivos(catalog, codigo, por_seccion, "20270607_2000",
+                                    corte_sitio.bloque_casillas))
+    vistos: list[tuple[int, int]] = []
+
+    def en_orden() -> Any:
+        for seccion, entradas in sorted(por_seccion.items()):
+            vistos.append(seccion)
+            yield seccion, entradas
+
+    archivos = historial_archivos_en_orden(catalog, codigo, en_orden(), "20270607_2000",
+                                           corte_sitio.bloque_casillas)
+    primero = next(archivos)
+    assert len(vistos) < len(por_seccion)  # the first file before every sección was read
+    assert [primero, *archivos] == todas
+    assert len(todas) == sum(map(len, inicios.values()))
+    # Every entry is in one file, and a file per bloque even with none.
+    claves = [c for _, data in todas for c in parse_data_file(data)[1]["actas"]]
+    assert len({d for d, _ in por_seccion}) > 1
+    assert sum(bool(parse_data_file(data)[1]["actas"]) for _, data in todas) > 2
+    assert sorted(claves) == sorted(e.decode().split('"')[1]
+                                    for entradas in por_seccion.values() for e in entradas)
+    desordenadas = list(reversed(sorted(por_seccion.items())))
+    with pytest.raises(ValueError, match="no vienen en orden"):
+        list(historial_archivos_en_orden(catalog, codigo, desordenadas, "20270607_2000",
+                                         corte_sitio.bloque_casillas))
