@@ -80,17 +80,28 @@ def diferencias(tablas: Sequence[TablaEleccion], nuevos: Mapping[str, bytes],
     caller made both cortes from the same catalog and knows them (the files are then
     not read)."""
     out: dict[str, Any] = {}
-    for tabla, (name, data) in zip(tablas, nuevos.items(), strict=True):
+    for tabla, name in zip(tablas, nuevos, strict=True):
         conocidos = None if cambios is None else cambios.get(tabla.eleccion.codigo)
         if conocidos is not None:
             out[tabla.eleccion.nombre] = _eleccion(tabla, b"", b"", verificadas,
                                                    corregidas or {}, conocidos)
             continue
         old_path = anterior / name if anterior is not None else None
-        old = old_path.read_bytes() if old_path is not None and old_path.is_file() else b""
-        out[tabla.eleccion.nombre] = _eleccion(tabla, data, old, verificadas,
-                                               corregidas or {})
+        if old_path is None or not old_path.is_file():
+            # Nothing to compare with: every acta with data is new (the new CSV's lines
+            # are not needed; nuevos may read them from disk).
+            out[tabla.eleccion.nombre] = _sin_anterior(tabla)
+            continue
+        out[tabla.eleccion.nombre] = _eleccion(tabla, nuevos[name], old_path.read_bytes(),
+                                               verificadas, corregidas or {})
     return out
+
+
+def _sin_anterior(tabla: TablaEleccion) -> dict[str, Any]:
+    """:func:`_eleccion` against no previous CSV."""
+    return {"agregadas": [f.acta.clave for f in tabla.filas if f.resultado is not None],
+            "modificadas": [], "retiradas": [], "acopiadas_sin_datos": 0,
+            "fuera_de_catalogo": {"antes": 0, "ahora": len(tabla.fuera)}}
 
 
 def _alineadas(filas: int, new_lines: Sequence[str], old_lines: Sequence[str]
