@@ -51,7 +51,7 @@ class VoteIndex:
         return known
 
 
-@dataclass
+@dataclass(slots=True)
 class Area:
     """Running totals of one territory for one election."""
 
