@@ -23,6 +23,8 @@ reads from the database.
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
 from collections.abc import Callable
 from collections.abc import Collection
 from collections.abc import Iterator
@@ -31,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import compress
+from itertools import pairwise
 from itertools import repeat
 from operator import is_
 from operator import is_not
@@ -39,6 +42,7 @@ from typing import TYPE_CHECKING
 from typing import Any
 from typing import TypeVar
 from typing import cast
+from typing import overload
 
 from prep.corte.carrete import Carrete
 from prep.corte.carrete import Generacion
@@ -98,13 +102,57 @@ class Combinada:
 class Rangos:
     """An election's tramos in the catalog: (distrito, sección) and [start, end) of
     each in ``catalog.actas(eleccion)`` (a sección's tramos one after the other), and
-    each acta's tramo."""
+    each acta's tramo. A national central keeps them for half a million actas: numbers
+    in arrays, not one int object each (:class:`Limites`, :class:`Posiciones`)."""
 
-    secciones: tuple[tuple[int, int], ...]
-    limites: tuple[tuple[int, int], ...]
-    tramo_de: tuple[int, ...]  # per acta, the index of its tramo
+    secciones: tuple[tuple[int, int], ...]  # one tuple per sección, repeated per tramo
+    limites: Limites
+    tramo_de: Sequence[int]  # per acta, the index of its tramo
     claves: tuple[str, ...]  # per acta, its CLAVE_ACTA
-    posicion: Mapping[str, int]  # CLAVE_ACTA → its index in ``claves``
+    posicion: Posiciones  # CLAVE_ACTA → its index in ``claves``
+
+
+class Limites(Sequence[tuple[int, int]]):
+    """Per tramo its [start, end): ``inicios[i]``, ``inicios[i + 1]``."""
+
+    def __init__(self, inicios: array[int]) -> None:
+        self._inicios = inicios
+
+    @overload
+    def __getitem__(self, i: int) -> tuple[int, int]: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[tuple[int, int]]: ...
+
+    def __getitem__(self, i: int | slice) -> tuple[int, int] | list[tuple[int, int]]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._inicios[i], self._inicios[i + 1]
+
+    def __len__(self) -> int:
+        return len(self._inicios) - 1
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        return pairwise(self._inicios)
+
+
+class Posiciones:
+    """CLAVE_ACTA → its index among ``claves``: found by bisection in the indexes
+    sorted by clave (an array), instead of a dict of half a million entries."""
+
+    def __init__(self, claves: Sequence[str]) -> None:
+        self._claves = claves
+        self._orden = array("q", sorted(range(len(claves)), key=claves.__getitem__))
+
+    def get(self, clave: str, default: int | None = None) -> int | None:
+        orden = self._orden
+        k = bisect_left(orden, clave, key=self._claves.__getitem__)
+        if k < len(orden) and self._claves[orden[k]] == clave:
+            return orden[k]
+        return default
 
 
 #: What goes between two tramos' texts of each field of :class:`Pieza` when they are
@@ -126,8 +174,8 @@ def rangos(actas: Sequence[Acta], tamano: int = TRAMO_ACTAS) -> Rangos:
     if tamano < 1:
         raise ValueError("un tramo debe admitir al menos un acta")
     secciones: list[tuple[int, int]] = []
-    limites: list[tuple[int, int]] = []
-    tramo_de: list[int] = []
+    inicios = array("q")
+    tramo_de = array("q")
     inicio = 0
     previa: tuple[int, int] | None = None
     vistas: set[tuple[int, int]] = set()
@@ -135,21 +183,19 @@ def rangos(actas: Sequence[Acta], tamano: int = TRAMO_ACTAS) -> Rangos:
         casilla = acta.casilla
         seccion = (casilla.distrito_id, casilla.seccion)
         if seccion != previa or i - inicio == tamano:
-            if previa is not None:
-                limites.append((inicio, i))
             if seccion != previa:
                 if seccion in vistas:
                     raise ValueError("las actas de una sección no son contiguas en el "
                                      "catálogo")
                 vistas.add(seccion)
-            secciones.append(seccion)
-            inicio, previa = i, seccion
+                previa = seccion
+            secciones.append(previa)  # one tuple per sección
+            inicios.append(i)
+            inicio = i
         tramo_de.append(len(secciones) - 1)
-    if previa is not None:
-        limites.append((inicio, len(actas)))
+    inicios.append(len(actas))
     claves = tuple(a.clave for a in actas)
-    return Rangos(tuple(secciones), tuple(limites), tuple(tramo_de), claves,
-                  {c: i for i, c in enumerate(claves)})
+    return Rangos(tuple(secciones), Limites(inicios), tramo_de, claves, Posiciones(claves))
 
 
 #: Per acta of an election, in publication order: state, trajectory, first publication,

@@ -38,6 +38,10 @@ def test_tramos_are_runs_of_one_seccion_of_at_most_three_actas() -> None:
             == {seccion}
     assert [r.tramo_de[i] for i in range(len(actas))] == [
         t for t, (inicio, fin) in enumerate(r.limites) for _ in range(inicio, fin)]
+    assert list(r.limites) == [r.limites[i] for i in range(len(r.limites))]
+    # Each acta found by its clave (by bisection), and a clave of no acta not found.
+    assert [r.posicion.get(a.clave) for a in actas] == list(range(len(actas)))
+    assert r.posicion.get("99ZZZ") is None and r.posicion.get("") is None
     with pytest.raises(ValueError, match="no son contiguas"):
         rangos([*actas[:5], *actas[-3:], *actas[5:8]], 1000)
 
