@@ -15,8 +15,20 @@ from zoneinfo import ZoneInfo
 from prep.corte.anexo import format_time
 from prep.corte.anexo import time_formatter
 from prep.corte.historial import COLUMNS
+from prep.corte.historial import CapturaH
+from prep.corte.historial import CotejoH
+from prep.corte.historial import ImagenH
+from prep.corte.historial import Trayectoria
+from prep.corte.historial import _eventos
+from prep.corte.historial import desempacar
+from prep.corte.historial import empacada
 from prep.corte.historial import historial_csv
+from prep.corte.model import ActaEnCorte
+from prep.corte.model import Digitalizacion
+from prep.corte.model import Origen
 from prep.corte.site_historial import historial_acta
+from prep.rules import DEFAULT_RULES
+from prep.values import Captura
 
 PLAIN = ("ACOPIO", "06/06/2027 20:15:03", "07", "", "", "", "", "", "")
 AWKWARD = (
@@ -67,3 +79,38 @@ def test_times_are_published_in_mexico_city_whatever_zone_they_arrive_in() -> No
                      ZoneInfo("Asia/Kolkata")):
             local = when.astimezone(zone)
             assert fmt(local) == format_time(when)
+
+
+def test_trajectory_events_are_the_same_packed_or_not() -> None:
+    # A corte keeps each acta's trajectory packed (times in microseconds, SHA-256 as its
+    # bytes) and makes its history from the packed fields: the same rows as from the
+    # named tuples, whatever the zone and sub-second part of each time.
+    t0 = datetime(2027, 6, 6, 23, 59, 59, 999_999, tzinfo=ZoneInfo("America/Mexico_City"))
+    sha = "c0" * 32
+    t = Trayectoria("07", "", (
+        ImagenH("1", t0, "07", "ab" * 32, "CATD", "Escáner"),
+        ImagenH("2", t0 + timedelta(minutes=3, microseconds=1), "", sha, "CASILLA", "Móvil",
+                True)), (
+        CapturaH(False, 1, 1, "1", t0 + timedelta(seconds=61), "07",
+                 t0 + timedelta(seconds=62)),
+        CapturaH(False, 2, 1, "2", (t0 + timedelta(minutes=5)).astimezone(UTC), "07",
+                 t0 + timedelta(minutes=5, seconds=1)),
+        CapturaH(True, 2, 0, "2", t0 + timedelta(minutes=7), "CCV",
+                 t0 + timedelta(minutes=7))), (
+        CotejoH(t0 + timedelta(hours=1), "07", False, t0 + timedelta(hours=1), 3),))
+    empacada_ = empacada(t)
+    assert desempacar(empacada_) == t and desempacar(None) == Trayectoria()
+    # The same trajectory packs to the same bytes (snapshots are compared by value).
+    assert empacada(Trayectoria(*t)) == empacada_ and len(empacada_) < 450
+    est = ActaEnCorte("090010001B01", acopio=t0 - timedelta(hours=1),
+                      captura=Captura(("A",), (3,)), fecha_captura=t0 + timedelta(minutes=7),
+                      fecha_verificacion=t0 + timedelta(minutes=7, seconds=2),
+                      origen=Origen.CASILLA, digitalizacion=Digitalizacion.MOVIL, sha256=sha)
+    publicada = ("20270607_0100", t0 + timedelta(hours=2))
+    fmt = time_formatter()
+    a_mano = _eventos(est, t, publicada, True, fmt, DEFAULT_RULES)
+    assert _eventos(est, empacada_, publicada, True, fmt, DEFAULT_RULES) == a_mano
+    assert [r[0] for r in a_mano] == ["ACOPIO", "DIGITALIZACION", "CAPTURA", "DIGITALIZACION",
+                                      "CAPTURA", "VERIFICACION", "VALIDACION", "COTEJO",
+                                      "PUBLICACION"]
+    assert a_mano[1][1] == format_time(t0) and a_mano[6][3:5] == ("2", "2")
