@@ -192,15 +192,20 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
         sitio_hecho = None if site_files is None else _Sitio(
             staging, site_files, snap, tablas, imagenes, zip_name, name, historial_sitio,
             filas_salud)
-        # The zip is written with the history; each election's CSV is deflated into it,
-        # written and dropped as soon as it is made (three national CSVs are 160 MB).
+        # The zip is written with the history; each election's CSV is written and
+        # deflated into it as it is made (three national CSVs are 160 MB).
         zipped = ZipConHistorial(staging.path(zip_name), {}, staging.path(HISTORIAL),
                                  snap.corte)
+        staging.al_descartar(zipped.abort)  # its threads start with the first CSV
         entregados: list[str] = []  # each election's CSV, in order
 
-        def entregar(csv_file: str, data: bytes) -> None:
-            zipped.agregar(csv_file, data)
-            staging.put(csv_file, data)
+        def entregar(csv_file: str, partes: Iterator[bytes]) -> None:
+            # Written, hashed and deflated piece by piece, in order, as its tramos are
+            # read: never whole in memory.
+            with staging.stream(csv_file, zipped.abrir(csv_file)) as write:
+                for trozo in _trozos(partes):
+                    write(trozo)
+            staging.run(lambda: zipped.cerrar(csv_file), lambda: None)
             entregados.append(csv_file)
 
         # This package's manifest covers every file, below. Each election's site files
@@ -228,7 +233,7 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
             data = files.pop(file_name)
             zipped.agregar(file_name, data)
             staging.put(file_name, data)
-        staging.run(zipped.start, zipped.abort)
+        staging.run(zipped.start, lambda: None)
         _historial(staging, snap, tablas, name, rules, historial_sitio, zipped.write, memo,
                    tramos)
         clock.lap("historial")

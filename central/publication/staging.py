@@ -126,6 +126,11 @@ class Staging:
             os.fsync(f.fileno())
         self.digests[name] = digest.hexdigest() if hecho is None else hecho
 
+    def al_descartar(self, on_discard: Callable[[], None]) -> None:
+        """Call ``on_discard`` if the corte is discarded (after the writing threads
+        stop)."""
+        self._discards.append(on_discard)
+
     def run(self, task: Callable[[], None], on_discard: Callable[[], None]) -> None:
         """Run ``task`` in the writing thread, in order with the streams' pieces;
         ``on_discard`` if the corte is discarded."""

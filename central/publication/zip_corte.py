@@ -24,6 +24,7 @@ import hashlib
 import shutil
 import struct
 import zipfile
+from collections.abc import Callable
 from collections.abc import Mapping
 from concurrent.futures import Future
 from concurrent.futures import ThreadPoolExecutor
@@ -218,6 +219,9 @@ class ZipConHistorial:
         #: Every member's size, and those given by agregar (on disk by finish).
         self._tamanos = {n: len(d) for n, d in self._files.items()}
         self._en_disco: list[str] = []
+        self._en_partes_miembros: dict[str, _EnPartes] = {}
+        self._abiertos: set[str] = set()  # abrir members not closed yet
+        self._en_partes: ThreadPoolExecutor | None = None  # deflates the abrir members
         self._historial = historial
         self._corte = corte
         self._fp: IO[bytes] | None = None
@@ -241,6 +245,31 @@ class ZipConHistorial:
         self._tamanos[name] = len(data)
         self._en_disco.append(name)
         self._deflated[name] = self._deflaters().submit(_deflate, data)
+
+    def abrir(self, name: str) -> Callable[[bytes], None]:
+        """Member ``name`` given piece by piece before :meth:`start` (each election's CSV
+        as its tramos are read): a function that queues each piece to be deflated, in
+        order, by a thread of its own (waiting while more than
+        :data:`~central.publication.staging.EN_VUELO` bytes wait), and :meth:`cerrar`
+        after the last one. The caller writes the same pieces to ``name`` beside the
+        history before :meth:`finish`; nothing of them is kept but their deflate."""
+        if name in self._tamanos:
+            raise ValueError(f"{name} ya está en el zip")
+        if self._en_partes is None:
+            self._en_partes = ThreadPoolExecutor(1, thread_name_prefix="corte-zip-csv")
+        miembro = _EnPartes(self._en_partes, self._cupo)
+        self._tamanos[name] = 0
+        self._en_disco.append(name)
+        self._en_partes_miembros[name] = miembro
+        self._abiertos.add(name)
+        self._deflated[name] = miembro.resultado
+        return miembro.write
+
+    def cerrar(self, name: str) -> None:
+        """After the last piece of member ``name`` was queued (:meth:`abrir`), from the
+        thread that queued them."""
+        self._abiertos.remove(name)
+        self._en_partes_miembros[name].cerrar()
 
     def _deflaters(self) -> ThreadPoolExecutor:
         if self._pool is None:
@@ -283,6 +312,16 @@ class ZipConHistorial:
         except BaseException:
             self.abort()
             raise
+        try:
+            if self._abiertos:  # a member never closed would be cut short
+                raise RuntimeError(f"miembros del zip sin cerrar: {sorted(self._abiertos)}")
+            for hecho in self._deflated.values():  # every member deflated, sizes known
+                hecho.result()
+            for name, miembro in self._en_partes_miembros.items():
+                self._tamanos[name] = miembro.size
+        except BaseException:
+            self.abort()
+            raise
         if _grande(self._tamanos, self._size):  # write_zip would use zipfile
             self.abort()
             carpeta = self._historial.parent
@@ -315,10 +354,65 @@ class ZipConHistorial:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+        if self._en_partes is not None:
+            self._en_partes.shutdown(wait=True, cancel_futures=True)
+            self._en_partes = None
         if self._fp is not None:
             with contextlib.suppress(OSError):
                 self._fp.close()
             self._fp = None
+
+
+class _EnPartes:
+    """One member deflated piece by piece in ``hilo`` (one thread: in order); the same
+    bytes as :func:`_deflate` of the whole (nothing is flushed between pieces). Its
+    ``resultado``: (CRC-32, deflate, size), or what deflating raised."""
+
+    def __init__(self, hilo: ThreadPoolExecutor, cupo: Cupo) -> None:
+        self._hilo = hilo
+        self._cupo = cupo
+        self._compressor = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
+        self._crc = 0
+        self._size = 0
+        self._partes: list[bytes] = []
+        self._pendientes: list[Future[None]] = []
+        self.resultado: Future[tuple[int, bytes]] = Future()
+
+    def write(self, data: bytes) -> None:
+        self._cupo.tomar(len(data))
+        try:
+            self._pendientes.append(self._hilo.submit(self._comprimir, data))
+        except BaseException:
+            self._cupo.soltar(len(data))
+            raise
+
+    def _comprimir(self, data: bytes) -> None:
+        try:
+            self._crc = zlib.crc32(data, self._crc)
+            self._size += len(data)
+            deflated = self._compressor.compress(data)
+            if deflated:
+                self._partes.append(deflated)
+        finally:
+            self._cupo.soltar(len(data))
+
+    def cerrar(self) -> None:
+        self._hilo.submit(self._final)
+
+    def _final(self) -> None:
+        try:
+            for future in self._pendientes:  # done (one thread, in order): what it raised
+                future.result()
+            self._partes.append(self._compressor.flush())
+            self.resultado.set_result((self._crc, b"".join(self._partes)))
+        except BaseException as exc:
+            self.resultado.set_exception(exc)
+        finally:
+            self._partes = []
+
+    @property
+    def size(self) -> int:
+        return self._size
 
 
 def _info(name: str, corte: datetime) -> zipfile.ZipInfo:

@@ -152,6 +152,19 @@ def write_eleccion_csv(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
     ``memo``: the acta rows of earlier cortes (:func:`acta_textos`), the same bytes;
     ``claves``: with it, the casillas' key columns of the corte's other elections.
     """
+    return b"".join(eleccion_csv_partes(catalog, tabla, corte, cache, simulacro, memo,
+                                        claves))
+
+
+def eleccion_csv_partes(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
+                        cache: dict[str, CasillaColumns] | None = None,
+                        simulacro: bool = False,
+                        memo: MutableMapping[str, Any] | None = None,
+                        claves: ClavesCsv | None = None,
+                        tope: int | None = None) -> Iterator[bytes]:
+    """:func:`write_eleccion_csv` in pieces, to be written as they come (a national
+    election's CSV is fifty megabytes): with tramos, their lines as the carrete gives
+    them, at most ``tope`` bytes each (``None``: any size). Consume it whole."""
     cache = {} if cache is None else cache
     fmt = time_formatter()
     eleccion = tabla.eleccion
@@ -165,32 +178,24 @@ def write_eleccion_csv(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
     w.writerow(())
     header = columns(eleccion)
     w.writerow(header)
+    yield buf.getvalue().encode("utf-8-sig")
     tramos: Tramos | None = tabla.derived.get("tramos")
-    rows: list[tuple[str, ...]]
-    cuerpo: bytes | None = None
-    lines: str | None
     if tramos is not None and memo is None:
-        rows = []
-        cuerpo = b"".join(tramo_lines(catalog, tabla, tramos, cache, fmt))
-        lines = ""
+        yield from tramo_lines(catalog, tabla, tramos, cache, fmt, tope)
     elif memo is not None:
-        rows = []
-        lines = "".join(
+        yield "".join(
             acta_lines(catalog, tabla, acta_textos(catalog, tabla, cache, fmt, memo), cache,
-                       claves))
+                       claves)).encode("utf-8")
     else:
         rows = acta_rows(catalog, tabla, cache, fmt)
         lines = plain_csv_lines(rows, len(header))
-    # The acta lines (tens of megabytes nationally) are encoded on their own, not copied
-    # into the buffer first: the same bytes, fewer copies in memory at once.
-    parts = [buf.getvalue().encode("utf-8-sig")]
-    if lines is None:
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-        w.writerows(rows)
-        lines = buf.getvalue()
-    parts.append(lines.encode("utf-8") if cuerpo is None else cuerpo)
-    del lines, cuerpo
+        if lines is None:
+            buf = io.StringIO()
+            csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).writerows(rows)
+            lines = buf.getvalue()
+        del rows
+        yield lines.encode("utf-8")
+        del lines
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     sin_datos = (SIN_DATO,) * len(eleccion.campos_captura)
@@ -198,17 +203,17 @@ def write_eleccion_csv(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
     for fuera in tabla.fuera:
         etiqueta = tabla.etiqueta_fuera if fuera.eleccion else tabla.etiqueta_fuera_sin_eleccion
         w.writerow(_fuera_row(tail_keys, sin_datos, etiqueta, fuera, fmt))
-    parts.append(buf.getvalue().encode("utf-8"))
-    return b"".join(parts)
+    yield buf.getvalue().encode("utf-8")
 
 
 def tramo_lines(catalog: Catalog, tabla: TablaEleccion, tramos: Tramos,
-                cache: dict[str, CasillaColumns], fmt: TimeFormatter) -> Iterator[bytes]:
+                cache: dict[str, CasillaColumns], fmt: TimeFormatter,
+                tope: int | None = None) -> Iterator[bytes]:
     """The CSV lines of ``tabla``'s actas (UTF-8) tramo by tramo (:mod:`prep.corte.tramos`): a
     tramo's lines of the previous corte where none of its actas changed, made again
     otherwise (and kept in its piece, then in the carrete: ``Tramos.guardar``); the rows
     made again are left in ``tabla.derived["filas_tramo"]`` (tramo → rows) for the
-    site."""
+    site. ``tope``: the most bytes of one piece (``Tramos.partes``)."""
     width = len(columns(tabla.eleccion))
     hechas: dict[int, list[tuple[str, ...]]] = {}
     tabla.derived["filas_tramo"] = hechas
@@ -223,7 +228,7 @@ def tramo_lines(catalog: Catalog, tabla: TablaEleccion, tramos: Tramos,
                            quoting=csv.QUOTE_MINIMAL).writerows(rows)
                 text = buf.getvalue()
             pieza.csv = text.encode("utf-8")
-    yield from tramos.partes("csv")
+    yield from tramos.partes("csv", tope)
     tramos.guardar("csv")
 
 

@@ -15,6 +15,7 @@ import os
 import shutil
 import unicodedata
 from collections.abc import Callable
+from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import MutableMapping
 from collections.abc import Sequence
@@ -31,6 +32,7 @@ from prep.catalog.model import Eleccion
 from prep.corte.anexo import TZ
 from prep.corte.anexo import CasillaColumns
 from prep.corte.anexo import ClavesCsv
+from prep.corte.anexo import eleccion_csv_partes
 from prep.corte.anexo import write_eleccion_csv
 from prep.corte.leeme import leeme_text
 from prep.corte.model import ActaEnCorte
@@ -47,6 +49,8 @@ from prep.rules import RuleSet
 
 MANIFEST = "MANIFIESTO.sha256"
 LEEME = "LEEME.txt"
+#: The largest piece of an election's CSV handed over at once (``build_corte_files``).
+TROZO = 1024 * 1024
 
 
 def slug(text: str) -> str:
@@ -87,7 +91,7 @@ def build_corte_files(catalog: Catalog, estado: Mapping[str, ActaEnCorte],  # no
                       tablas: Sequence[TablaEleccion] | None = None,
                       hecha: Callable[[TablaEleccion], None] | None = None,
                       memo: MutableMapping[str, Any] | None = None,
-                      entregar: Callable[[str, bytes], None] | None = None,
+                      entregar: Callable[[str, Iterator[bytes]], None] | None = None,
                       ) -> tuple[dict[str, bytes], tuple[TablaEleccion, ...]]:
     """The files of a corte package in memory (name → bytes), and the tables behind them.
 
@@ -98,9 +102,10 @@ def build_corte_files(catalog: Catalog, estado: Mapping[str, ActaEnCorte],  # no
     called with each as soon as its CSV is made (its rows are still in ``derived``).
     ``memo``: the per-acta store of :func:`tabular` and
     :func:`prep.corte.anexo.acta_textos` (the same bytes).
-    ``entregar``: given each election's CSV (name, bytes) as soon as it is made, instead
-    of returning it among the files (a national election's is fifty megabytes); the
-    LEEME still lists it. Not with ``manifiesto``.
+    ``entregar``: given each election's CSV (name, its pieces of at most :data:`TROZO`
+    bytes, to consume whole before returning) instead of returning it among the files
+    (a national election's is fifty megabytes); the LEEME still lists it. Not with
+    ``manifiesto``.
     """
     if entregar is not None and manifiesto:
         raise ValueError("un paquete con manifiesto no entrega sus CSV aparte")
@@ -118,14 +123,14 @@ def build_corte_files(catalog: Catalog, estado: Mapping[str, ActaEnCorte],  # no
         for tabla in tablas:
             eleccion = tabla.eleccion
             name = csv_name(eleccion)
-            data = write_eleccion_csv(catalog, tabla, corte, keys, simulacro=simulacro,
-                                      memo=memo, claves=claves)
             if entregar is not None:
-                entregar(name, data)
+                entregar(name, eleccion_csv_partes(catalog, tabla, corte, keys, simulacro,
+                                                   memo, claves, TROZO))
                 entregados.append(name)
             else:
-                files[name] = data
-            del data
+                files[name] = write_eleccion_csv(catalog, tabla, corte, keys,
+                                                 simulacro=simulacro, memo=memo,
+                                                 claves=claves)
             if pool is not None:
                 huellas[name] = pool.submit(_hexdigest, files[name])
             files[candidaturas_csv_name(eleccion)] = candidaturas_csv(catalog, eleccion,

@@ -29,16 +29,28 @@ def _files(rng: random.Random) -> dict[str, bytes]:
 
 
 def _streamed(tmp: Path, files: dict[str, bytes], historial: bytes,
-              rng: random.Random, agregados: frozenset[str] = frozenset()) -> bytes:
+              rng: random.Random, agregados: frozenset[str] = frozenset(),
+              en_partes: frozenset[str] = frozenset()) -> bytes:
     """The zip made as a corte makes it; ``agregados``: the members given as soon as
-    they are made (``agregar``) and written beside the history, their bytes not kept."""
+    they are made (``agregar``), ``en_partes`` piece by piece (``abrir``), both
+    written beside the history, their bytes not kept."""
     on_disk = tmp / "HISTORIAL.csv"
     path = tmp / "streamed.zip"
-    zipped = ZipConHistorial(path, {n: d for n, d in files.items() if n not in agregados},
-                             on_disk, CORTE)
+    zipped = ZipConHistorial(path, {n: d for n, d in files.items()
+                                    if n not in agregados | en_partes}, on_disk, CORTE)
     for name in sorted(agregados):
         zipped.agregar(name, files[name])
         (tmp / name).write_bytes(files[name])
+    for name in sorted(en_partes):
+        write, data = zipped.abrir(name), files[name]
+        with (tmp / name).open("wb") as f:
+            at = 0
+            while at < len(data):
+                piece = data[at:at + rng.randint(1, 1_500)]
+                f.write(piece)
+                write(piece)
+                at += len(piece)
+        zipped.cerrar(name)
     zipped.start()
     with on_disk.open("wb") as f:
         at = 0
@@ -107,20 +119,33 @@ def test_members_given_as_they_are_made_give_the_same_zip(
     rng = random.Random(6)
     files = _files(rng)
     historial = bytes(rng.randrange(256) for _ in range(80_000))
-    agregados = frozenset({"ALCALDIAS.csv", "JEFATURA_DE_GOBIERNO.csv", "llave_publica.pem"})
-    streamed = _streamed(tmp_path, files, historial, rng, agregados)
+    agregados = frozenset({"AVANCE_CATD.csv", "LEEME.txt", "llave_publica.pem"})
+    en_partes = frozenset({"ALCALDIAS.csv", "JEFATURA_DE_GOBIERNO.csv"})
+    streamed = _streamed(tmp_path, files, historial, rng, agregados, en_partes)
     assert streamed == _whole(tmp_path, files)
     with zipfile.ZipFile(tmp_path / "streamed.zip") as archive:
         assert archive.namelist() == ["HISTORIAL.csv", *sorted(
             n for n in files if n != "llave_publica.pem")]
-        for name in agregados - {"llave_publica.pem"}:
+        for name in (agregados | en_partes) - {"llave_publica.pem"}:
             assert archive.read(name) == files[name]
+
+
+def test_a_member_given_in_pieces_and_never_closed_fails_the_zip(tmp_path: Path) -> None:
+    zipped = ZipConHistorial(tmp_path / "z.zip", {}, tmp_path / "HISTORIAL.csv", CORTE)
+    zipped.abrir("A.csv")(b"1,2\r\n")
+    zipped.start()
+    (tmp_path / "HISTORIAL.csv").write_bytes(b"")
+    with pytest.raises(RuntimeError, match="sin cerrar"):
+        zipped.finish(tmp_path / "z.zip")
+    assert not [t for t in threading.enumerate() if t.name.startswith("corte-zip")]
 
 
 def test_a_member_given_twice_is_refused(tmp_path: Path) -> None:
     zipped = ZipConHistorial(tmp_path / "z.zip", {"A.csv": b"1"}, tmp_path / "H.csv", CORTE)
     with pytest.raises(ValueError, match="ya está en el zip"):
         zipped.agregar("A.csv", b"2")
+    with pytest.raises(ValueError, match="ya está en el zip"):
+        zipped.abrir("A.csv")
     zipped.close()
 
 
