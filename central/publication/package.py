@@ -163,6 +163,11 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
     clock = _Clock()
     staging = Staging(publicacion, name)
     try:
+        # The images go in first, by a thread of their own, while the corte goes on.
+        images = dict(sorted({path: sha for sha, path in imagenes.values()}.items()))
+        if images:
+            assert blobs is not None
+            staging.images(images, blobs, anterior)
         # Files are written (and dropped) as soon as they are made, so a national corte
         # never holds its CSVs, zip and site in memory at once.
         # Each acta's row is a function of its state, the catalog and the rules.
@@ -262,10 +267,6 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
         resumenes = tuple(t.resumen for t in tablas)
         fuera = {t.eleccion.codigo: len(t.fuera) for t in tablas}
         del tablas
-        images = dict(sorted({path: sha for sha, path in imagenes.values()}.items()))
-        if images:
-            assert blobs is not None
-            staging.images(images, blobs, anterior)
         staging.wait()
         clock.lap("escritura")
         manifest = "".join([*([f"{simulacro.LINEA_MANIFIESTO}\n"] if snap.simulacro else []),

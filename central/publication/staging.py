@@ -37,6 +37,8 @@ _FILE_WRITERS = 8
 #: fsynced (its tramos' texts are read back, not made), and every queued byte is
 #: memory: unbounded, the queues held hundreds of megabytes at its peak.
 EN_VUELO = 64 * 1024 * 1024
+#: Images placed per task of the images' thread (a discarded corte stops between them).
+_IMAGENES_POR_TAREA = 5_000
 
 
 class Cupo:
@@ -90,6 +92,7 @@ class Staging:
         self._raiz = str(self.tmp)
         self._directorios: set[str] = set()  # made already
         self._cupo = Cupo(EN_VUELO)  # what the threads have yet to write
+        self._imagenes: ThreadPoolExecutor | None = None  # places the images (images)
 
     def put(self, name: str, data: bytes, listed: bool = True) -> None:
         """Write ``name`` (in the background; see :meth:`wait`). Waits while the threads
@@ -193,8 +196,20 @@ class Staging:
             future.result()
 
     def images(self, images: Mapping[str, str], blobs: Path, anterior: Path | None) -> None:
-        (self.tmp / IMAGENES).mkdir()
-        for name, sha in images.items():
+        """Place ``images`` (path → SHA-256) in the corte, by a thread of its own, while
+        the corte goes on (a national corte links half a million: seconds of system
+        calls); :meth:`wait` waits for them and raises what placing one raised."""
+        (self.tmp / IMAGENES).mkdir(exist_ok=True)
+        if self._imagenes is None:
+            self._imagenes = ThreadPoolExecutor(1, thread_name_prefix="corte-imagenes")
+        items = list(images.items())
+        for k in range(0, len(items), _IMAGENES_POR_TAREA):  # a discard stops between
+            self._pending.append(self._imagenes.submit(
+                self._place_images, items[k:k + _IMAGENES_POR_TAREA], blobs, anterior))
+
+    def _place_images(self, items: Sequence[tuple[str, str]], blobs: Path,
+                      anterior: Path | None) -> None:
+        for name, sha in items:
             _place_image(self.tmp / name, sha, blobs, anterior / name if anterior else None)
             self.digests[name] = sha
 
@@ -202,6 +217,8 @@ class Staging:
         self.wait()
         self._writer.shutdown()
         self._files.shutdown()
+        if self._imagenes is not None:
+            self._imagenes.shutdown()
         for directory, _, _ in os.walk(self.tmp, topdown=False):
             _fsync_dir(Path(directory))
         if self.final.exists():  # only one corte writer runs at a time (advisory lock)
@@ -213,6 +230,8 @@ class Staging:
     def discard(self) -> None:
         self._writer.shutdown(wait=True, cancel_futures=True)
         self._files.shutdown(wait=True, cancel_futures=True)
+        if self._imagenes is not None:
+            self._imagenes.shutdown(wait=True, cancel_futures=True)
         for f in self._streams:
             f.close()
         for discard in self._discards:

@@ -103,3 +103,56 @@ def test_a_failed_write_releases_its_bytes_and_is_raised(
         staging.wait()
     staging.discard()
     assert not any(tmp_path.iterdir())
+
+
+def _blobs(tmp_path: Path, n: int) -> dict[str, str]:
+    """``n`` images in a blob store under ``tmp_path/blobs``: path in the corte → SHA-256."""
+    import hashlib
+    images: dict[str, str] = {}
+    for k in range(n):
+        data = f"imagen {k}".encode()
+        sha = hashlib.sha256(data).hexdigest()
+        blob = tmp_path / "blobs" / sha[:2] / sha[2:]
+        blob.parent.mkdir(parents=True, exist_ok=True)
+        blob.write_bytes(data)
+        images[f"imagenes/{sha}.jpg"] = sha
+    return images
+
+
+def test_images_are_placed_by_a_thread_of_their_own_and_stop_with_a_discard(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A national corte links half a million images: they go in while the corte goes on,
+    # in tasks a discarded corte stops between.
+    monkeypatch.setattr(staging_module, "_IMAGENES_POR_TAREA", 3)
+    hilos: set[str] = set()
+    colocar = staging_module._place_image
+
+    def en_hilo(*args: object) -> None:
+        hilos.add(threading.current_thread().name)
+        colocar(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(staging_module, "_place_image", en_hilo)
+    images = _blobs(tmp_path, 10)
+    (tmp_path / "publicacion").mkdir()
+    staging = Staging(tmp_path / "publicacion", "20270607_2000")
+    staging.images(images, tmp_path / "blobs", None)
+    staging.wait()
+    for name, sha in images.items():
+        assert (staging.tmp / name).read_bytes() == f"imagen {list(images).index(name)}".encode()
+        assert staging.digests[name] == sha
+    assert {h.rsplit("_", 1)[0] for h in hilos} == {"corte-imagenes"}
+    final = staging.publish()
+    assert (final / next(iter(images))).is_file()
+    assert not [t for t in threading.enumerate() if t.name.startswith("corte-imagenes")]
+
+    # A damaged blob fails the corte at wait(), with its message; the discard leaves
+    # neither the directory nor the thread.
+    otro = Staging(tmp_path / "publicacion", "20270607_2005")
+    name, sha = next(iter(images.items()))
+    (tmp_path / "blobs" / sha[:2] / sha[2:]).write_bytes(b"otra cosa")
+    otro.images(images, tmp_path / "blobs", None)
+    with pytest.raises(staging_module.CorteError, match="no coincide con su SHA-256"):
+        otro.wait()
+    otro.discard()
+    assert not otro.tmp.exists()
+    assert not [t for t in threading.enumerate() if t.name.startswith("corte-imagenes")]
