@@ -243,10 +243,10 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
                    tramos)
         clock.lap("historial")
         # diferencias.json compares the CSVs' lines that the tramos know changed; without
-        # them (a first corte, another catalog…), the files themselves, read back one at a
-        # time once written.
+        # them (another catalog, a new process…), the files themselves, read back one at
+        # a time once written; a first corte has nothing to compare with.
         conocidos = _cambios(secciones, tramos, anterior)
-        if conocidos is None:
+        if conocidos is None and anterior is not None:
             staging.wait()
         csvs: Mapping[str, bytes] = dict.fromkeys(entregados, b"") if conocidos is not None \
             else _Escritos(staging, entregados)
