@@ -138,7 +138,8 @@ class Trayectoria(NamedTuple):
 Guardada = bytes | Trayectoria
 _EPOCA = datetime(1970, 1, 1, tzinfo=UTC)
 #: marshal's format 2: the same trajectory always packs to the same bytes (later formats
-#: refer back to an object seen twice, which depends on who else holds it).
+#: refer back to an object seen twice, which depends on who else holds it). The packed
+#: bytes never leave the process: marshal is not for data from outside.
 _MARSHAL = 2
 _UN_US = timedelta(microseconds=1)
 
