@@ -366,7 +366,8 @@ class ZipConHistorial:
 class _EnPartes:
     """One member deflated piece by piece in ``hilo`` (one thread: in order); the same
     bytes as :func:`_deflate` of the whole (nothing is flushed between pieces). Its
-    ``resultado``: (CRC-32, deflate, size), or what deflating raised."""
+    ``resultado``: (CRC-32, deflate), or what deflating raised; ``size``: the bytes
+    given."""
 
     def __init__(self, hilo: ThreadPoolExecutor, cupo: Cupo) -> None:
         self._hilo = hilo
