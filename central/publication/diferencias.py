@@ -17,6 +17,7 @@ exactly what a reader of both cortes would see:
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from collections.abc import Collection
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -67,20 +68,21 @@ def _key(line: str) -> str:
 Cambios = tuple[list[int], list[str], list[str], int]
 
 
-def diferencias(tablas: Sequence[TablaEleccion], nuevos: Mapping[str, bytes],
-                anterior: Path | None,
+def diferencias(tablas: Sequence[TablaEleccion], nombres: Sequence[str],
+                leer: Callable[[str], bytes], anterior: Path | None,
                 verificadas: Collection[str] = frozenset(),
                 corregidas: Mapping[str, Correccion] | None = None,
                 cambios: Mapping[str, Cambios] | None = None) -> dict[str, Any]:
-    """The difference per election between the CSVs ``nuevos`` (file name → bytes,
-    ``tablas`` in the same order as their rows) and those of the corte in ``anterior``.
+    """The difference per election between the new CSVs (file ``nombres``, ``tablas``
+    in the same order; ``leer(nombre)`` gives one's bytes, asked for one at a time and
+    only when compared whole) and those of the corte in ``anterior``.
     ``verificadas``: the actas whose data now published a verificador decided;
     ``corregidas``: those whose data now published a correction round validated;
     ``cambios``: per election code, its lines that differ from ``anterior``'s, when the
     caller made both cortes from the same catalog and knows them (the files are then
     not read)."""
     out: dict[str, Any] = {}
-    for tabla, name in zip(tablas, nuevos, strict=True):
+    for tabla, name in zip(tablas, nombres, strict=True):
         conocidos = None if cambios is None else cambios.get(tabla.eleccion.codigo)
         if conocidos is not None:
             out[tabla.eleccion.nombre] = _eleccion(tabla, b"", b"", verificadas,
@@ -89,10 +91,10 @@ def diferencias(tablas: Sequence[TablaEleccion], nuevos: Mapping[str, bytes],
         old_path = anterior / name if anterior is not None else None
         if old_path is None or not old_path.is_file():
             # Nothing to compare with: every acta with data is new (the new CSV's lines
-            # are not needed; nuevos may read them from disk).
+            # are not needed).
             out[tabla.eleccion.nombre] = _sin_anterior(tabla)
             continue
-        out[tabla.eleccion.nombre] = _eleccion(tabla, nuevos[name], old_path.read_bytes(),
+        out[tabla.eleccion.nombre] = _eleccion(tabla, leer(name), old_path.read_bytes(),
                                                verificadas, corregidas or {})
     return out
 

@@ -210,7 +210,7 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
             with staging.stream(csv_file, zipped.abrir(csv_file)) as write:
                 for trozo in _trozos(partes):
                     write(trozo)
-            staging.run(lambda: zipped.cerrar(csv_file), lambda: None)
+            staging.run(lambda: zipped.cerrar(csv_file))
             entregados.append(csv_file)
 
         # This package's manifest covers every file, below. Each election's site files
@@ -238,7 +238,7 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
             data = files.pop(file_name)
             zipped.agregar(file_name, data)
             staging.put(file_name, data)
-        staging.run(zipped.start, lambda: None)
+        staging.run(zipped.start)
         _historial(staging, snap, tablas, name, rules, historial_sitio, zipped.write, memo,
                    tramos)
         clock.lap("historial")
@@ -248,15 +248,14 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
         conocidos = _cambios(secciones, tramos, anterior)
         if conocidos is None and anterior is not None:
             staging.wait()
-        csvs: Mapping[str, bytes] = dict.fromkeys(entregados, b"") if conocidos is not None \
-            else _Escritos(staging, entregados)
         diff = json.dumps({
             "corte": name, **({"simulacro": True} if snap.simulacro else {}),
             "corte_anterior": anterior.name if anterior is not None else None,
-            "elecciones": diferencias(tablas, csvs, anterior, snap.verificadas, snap.corregidas,
+            "elecciones": diferencias(tablas, entregados,
+                                      lambda csv_file: staging.path(csv_file).read_bytes(),
+                                      anterior, snap.verificadas, snap.corregidas,
                                       conocidos)},
             ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
-        del csvs
         clock.lap("diferencias")
         staging.put_file(zip_name, zipped.finish)
         staging.put(DIFERENCIAS, diff)
@@ -343,26 +342,6 @@ def _historial(staging: Staging, snap: Snapshot, tablas: Sequence[TablaEleccion]
         # state and trajectory alive in the memo: forgotten.
         for clave in [c for c, hecho in store.items() if hecho[0] is not snap.estado.get(c)]:
             del store[clave]
-
-
-class _Escritos(Mapping[str, bytes]):
-    """Files of the corte already written, each read when asked for (diferencias.json
-    compares one election's CSV at a time; three national ones are 160 MB)."""
-
-    def __init__(self, staging: Staging, nombres: Sequence[str]) -> None:
-        self._staging = staging
-        self._nombres = nombres
-
-    def __getitem__(self, nombre: str) -> bytes:
-        if nombre not in self._nombres:
-            raise KeyError(nombre)
-        return self._staging.path(nombre).read_bytes()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._nombres)
-
-    def __len__(self) -> int:
-        return len(self._nombres)
 
 
 def _trozos(piezas: Iterable[bytes], tamano: int = CHUNK) -> Iterator[bytes]:

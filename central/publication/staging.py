@@ -134,10 +134,12 @@ class Staging:
         stop)."""
         self._discards.append(on_discard)
 
-    def run(self, task: Callable[[], None], on_discard: Callable[[], None]) -> None:
+    def run(self, task: Callable[[], None],
+            on_discard: Callable[[], None] | None = None) -> None:
         """Run ``task`` in the writing thread, in order with the streams' pieces;
         ``on_discard`` if the corte is discarded."""
-        self._discards.append(on_discard)
+        if on_discard is not None:
+            self.al_descartar(on_discard)
         self._pending.append(self._writer.submit(task))
 
     @contextmanager

@@ -216,9 +216,9 @@ class ZipConHistorial:
                  corte: datetime) -> None:
         self.path = path
         self._files = _miembros(files)
-        #: Every member's size, and those given by agregar (on disk by finish).
+        #: Every member's size: those not in ``_files`` were given by agregar or abrir
+        #: (on disk beside the history by finish).
         self._tamanos = {n: len(d) for n, d in self._files.items()}
-        self._en_disco: list[str] = []
         self._en_partes_miembros: dict[str, _EnPartes] = {}
         self._abiertos: set[str] = set()  # abrir members not closed yet
         self._en_partes: ThreadPoolExecutor | None = None  # deflates the abrir members
@@ -243,7 +243,6 @@ class ZipConHistorial:
         if name in self._tamanos:
             raise ValueError(f"{name} ya está en el zip")
         self._tamanos[name] = len(data)
-        self._en_disco.append(name)
         self._deflated[name] = self._deflaters().submit(_deflate, data)
 
     def abrir(self, name: str) -> Callable[[bytes], None]:
@@ -259,7 +258,6 @@ class ZipConHistorial:
             self._en_partes = ThreadPoolExecutor(1, thread_name_prefix="corte-zip-csv")
         miembro = _EnPartes(self._en_partes, self._cupo)
         self._tamanos[name] = 0
-        self._en_disco.append(name)
         self._en_partes_miembros[name] = miembro
         self._abiertos.add(name)
         self._deflated[name] = miembro.resultado
@@ -326,7 +324,7 @@ class ZipConHistorial:
             self.abort()
             carpeta = self._historial.parent
             return write_zip(path, files={**self._files, **{
-                n: (carpeta / n).read_bytes() for n in self._en_disco}},
+                n: (carpeta / n).read_bytes() for n in self._tamanos if n not in self._files}},
                 en_disco={self._historial.name: self._historial}, corte=self._corte)
         self._flujo.close()
         for name in sorted(self._tamanos):

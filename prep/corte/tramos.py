@@ -133,7 +133,7 @@ class Limites(Sequence[tuple[int, int]]):
         return self._inicios[i], self._inicios[i + 1]
 
     def __len__(self) -> int:
-        return len(self._inicios) - 1
+        return max(0, len(self._inicios) - 1)
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         return pairwise(self._inicios)
@@ -193,7 +193,8 @@ def rangos(actas: Sequence[Acta], tamano: int = TRAMO_ACTAS) -> Rangos:
             inicios.append(i)
             inicio = i
         tramo_de.append(len(secciones) - 1)
-    inicios.append(len(actas))
+    if previa is not None:  # the last tramo's end (no acta: no tramo)
+        inicios.append(len(actas))
     claves = tuple(a.clave for a in actas)
     return Rangos(tuple(secciones), Limites(inicios), tramo_de, claves, Posiciones(claves))
 
