@@ -23,6 +23,7 @@ import contextlib
 import hashlib
 import shutil
 import struct
+import tempfile
 import zipfile
 from collections.abc import Callable
 from collections.abc import Mapping
@@ -90,15 +91,25 @@ class _Escritor:
             self._time, self._date, crc, csize, size, len(name), 0, 0, 0, 0, _ATTRS,
             offset) + name)
 
-    def miembro(self, name: str, crc: int, deflated: bytes, size: int) -> None:
-        """A member whose deflated bytes are known."""
+    def miembro(self, name: str, crc: int, deflated: bytes | IO[bytes], size: int) -> None:
+        """A member whose deflated bytes are known: given, or in a file (from its start to
+        its end)."""
         encoded = name.encode("ascii")
         offset = self._at
+        if isinstance(deflated, bytes):
+            csize = len(deflated)
+        else:
+            csize = deflated.seek(0, 2)
+            deflated.seek(0)
         self._write(_LOCAL.pack(b"PK\x03\x04", _VERSION, 0, 0, zipfile.ZIP_DEFLATED,
-                                self._time, self._date, crc, len(deflated), size,
+                                self._time, self._date, crc, csize, size,
                                 len(encoded), 0) + encoded)
-        self._write(deflated)
-        self._entrada(encoded, 0, crc, len(deflated), size, offset)
+        if isinstance(deflated, bytes):
+            self._write(deflated)
+        else:
+            while chunk := deflated.read(_CHUNK):
+                self._write(chunk)
+        self._entrada(encoded, 0, crc, csize, size, offset)
 
     def abrir(self, name: str) -> _Flujo:
         """A member written piece by piece (:meth:`_Flujo.write`, then ``close``)."""
@@ -230,7 +241,7 @@ class ZipConHistorial:
         self._pool: ThreadPoolExecutor | None = None
         self._historia: ThreadPoolExecutor | None = None  # deflates the history's pieces
         self._pendientes: list[Future[None]] = []
-        self._deflated: dict[str, Future[tuple[int, bytes]]] = {}
+        self._deflated: dict[str, Future[tuple[int, bytes | IO[bytes]]]] = {}
         self._size = 0
         self._cupo = Cupo(EN_VUELO)  # the history's pieces not deflated yet
 
@@ -256,7 +267,7 @@ class ZipConHistorial:
             raise ValueError(f"{name} ya está en el zip")
         if self._en_partes is None:
             self._en_partes = ThreadPoolExecutor(1, thread_name_prefix="corte-zip-csv")
-        miembro = _EnPartes(self._en_partes, self._cupo)
+        miembro = _EnPartes(self._en_partes, self._cupo, self._historial.parent)
         self._tamanos[name] = 0
         self._en_partes_miembros[name] = miembro
         self._abiertos.add(name)
@@ -330,6 +341,8 @@ class ZipConHistorial:
         for name in sorted(self._tamanos):
             crc, deflated = self._deflated.pop(name).result()
             self._escritor.miembro(name, crc, deflated, self._tamanos[name])
+            if not isinstance(deflated, bytes):
+                deflated.close()
         self._escritor.cerrar()
         digest = self._escritor.sha256.hexdigest()
         self.close()
@@ -355,6 +368,8 @@ class ZipConHistorial:
         if self._en_partes is not None:
             self._en_partes.shutdown(wait=True, cancel_futures=True)
             self._en_partes = None
+        for miembro in self._en_partes_miembros.values():
+            miembro.descartar()
         if self._fp is not None:
             with contextlib.suppress(OSError):
                 self._fp.close()
@@ -364,18 +379,20 @@ class ZipConHistorial:
 class _EnPartes:
     """One member deflated piece by piece in ``hilo`` (one thread: in order); the same
     bytes as :func:`_deflate` of the whole (nothing is flushed between pieces). Its
-    ``resultado``: (CRC-32, deflate), or what deflating raised; ``size``: the bytes
-    given."""
+    ``resultado``: (CRC-32, a file holding the deflate), or what deflating raised;
+    ``size``: the bytes given. The file is anonymous, in ``carpeta``: a national
+    election's deflated CSV (tens of megabytes) waits there for the history, not in
+    memory."""
 
-    def __init__(self, hilo: ThreadPoolExecutor, cupo: Cupo) -> None:
+    def __init__(self, hilo: ThreadPoolExecutor, cupo: Cupo, carpeta: Path) -> None:
         self._hilo = hilo
         self._cupo = cupo
         self._compressor = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
         self._crc = 0
         self._size = 0
-        self._partes: list[bytes] = []
+        self._deflate: IO[bytes] = tempfile.TemporaryFile(dir=carpeta)
         self._pendientes: list[Future[None]] = []
-        self.resultado: Future[tuple[int, bytes]] = Future()
+        self.resultado: Future[tuple[int, bytes | IO[bytes]]] = Future()
 
     def write(self, data: bytes) -> None:
         self._cupo.tomar(len(data))
@@ -391,7 +408,7 @@ class _EnPartes:
             self._size += len(data)
             deflated = self._compressor.compress(data)
             if deflated:
-                self._partes.append(deflated)
+                self._deflate.write(deflated)
         finally:
             self._cupo.soltar(len(data))
 
@@ -402,12 +419,15 @@ class _EnPartes:
         try:
             for future in self._pendientes:  # done (one thread, in order): what it raised
                 future.result()
-            self._partes.append(self._compressor.flush())
-            self.resultado.set_result((self._crc, b"".join(self._partes)))
+            self._deflate.write(self._compressor.flush())
+            self._deflate.flush()
+            self.resultado.set_result((self._crc, self._deflate))
         except BaseException as exc:
             self.resultado.set_exception(exc)
-        finally:
-            self._partes = []
+
+    def descartar(self) -> None:
+        """Close its file (the zip was written or abandoned)."""
+        self._deflate.close()
 
     @property
     def size(self) -> int:
