@@ -28,9 +28,11 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import weakref
 from array import array
 from bisect import bisect_left
 from bisect import bisect_right
+from collections import deque
 from collections.abc import Iterator
 from collections.abc import Sequence
 from concurrent.futures import Future
@@ -43,6 +45,11 @@ log = logging.getLogger(__name__)
 
 #: Buffers per ``pwritev`` (Linux's IOV_MAX is 1024).
 _IOV = 1000
+#: A read shorter than this reads this much of its generación, and the next reads are
+#: taken from those bytes while they fall within them.
+BLOQUE = 1 << 20
+#: How many generaciones keep their last block read (the others' are dropped).
+_BLOQUES = 8
 
 
 class Generacion:
@@ -53,7 +60,7 @@ class Generacion:
     holds every tramo (``tramos`` None: its ``j``-th is tramo ``j``) or only those a
     corte made again (``tramos``: which, in order; the others stay in earlier ones)."""
 
-    __slots__ = ("__weakref__", "_archivo", "_fd", "limites", "sep", "tramos")
+    __slots__ = ("__weakref__", "_archivo", "_bloque", "_fd", "limites", "sep", "tramos")
 
     def __init__(self, archivo: IO[bytes], limites: array[int], sep: bytes,
                  tramos: array[int] | None = None) -> None:
@@ -62,6 +69,8 @@ class Generacion:
         self.limites = limites
         self.sep = sep
         self.tramos = tramos
+        #: Its last block read (offset, bytes), or None.
+        self._bloque: tuple[int, bytes] | None = None
 
     def indice(self, a: int) -> int:
         """Where tramo ``a`` is in :attr:`limites` (it must be here)."""
@@ -79,7 +88,25 @@ class Generacion:
         inicio, fin = self.limites[j], self.limites[j + b - a]
         if fin > inicio:
             fin -= len(self.sep)
-        return _pread(self._fd, fin - inicio, inicio)
+        bloque = self._bloque
+        if bloque is not None and bloque[0] <= inicio and fin <= bloque[0] + len(bloque[1]):
+            desde = inicio - bloque[0]
+            return bloque[1][desde:desde + fin - inicio]
+        if fin - inicio >= BLOQUE:
+            return _pread(self._fd, fin - inicio, inicio)
+        # A corte reads a generación's runs in order, between the texts it made again:
+        # tens of thousands of short reads. Each system call lets the corte's other
+        # threads take the GIL, which the main thread then waited for (up to the switch
+        # interval, 5 ms): 3 of a national corte's 14 s. So a short read reads a block,
+        # and the next reads within it are slices of it.
+        datos = _pread(self._fd, min(inicio + BLOQUE, self.limites[-1]) - inicio, inicio)
+        self._bloque = (inicio, datos)
+        _recordar(self)
+        return datos[:fin - inicio]
+
+    def soltar(self) -> None:
+        """Drop its block."""
+        self._bloque = None
 
     def __del__(self) -> None:  # no piece points here any more: the space goes back
         self._archivo.close()
@@ -217,6 +244,29 @@ def completa(valores: Sequence[bytes | Generacion]) -> bool:
     enteras = sum(g.limites[-1] for g in vivas.values() if g.tramos is None)
     return nuevos + sum(g.limites[-1] for g in vivas.values() if g.tramos is not None) \
         > enteras
+
+
+_CON_BLOQUE: deque[weakref.ref[Generacion]] = deque()
+
+
+def _recordar(generacion: Generacion) -> None:
+    """``generacion`` holds a block: the oldest holder beyond :data:`_BLOQUES` drops
+    its."""
+    _CON_BLOQUE.append(weakref.ref(generacion))
+    while len(_CON_BLOQUE) > _BLOQUES:
+        vieja = _CON_BLOQUE.popleft()()
+        if vieja is not None and vieja is not generacion \
+                and not any(r() is vieja for r in _CON_BLOQUE):
+            vieja.soltar()
+
+
+def soltar_bloques() -> None:
+    """Every generación drops its block (a corte is over: nothing is read until the
+    next)."""
+    while _CON_BLOQUE:
+        generacion = _CON_BLOQUE.popleft()()
+        if generacion is not None:
+            generacion.soltar()
 
 
 def _pread(fd: int, n: int, offset: int) -> bytes:

@@ -48,6 +48,7 @@ from prep.corte.carrete import Carrete
 from prep.corte.carrete import Generacion
 from prep.corte.carrete import Texto
 from prep.corte.carrete import partes
+from prep.corte.carrete import soltar_bloques
 from prep.corte.carrete import texto
 
 if TYPE_CHECKING:
@@ -451,3 +452,4 @@ class Secciones:
         self.nombre = nombre
         self.fuera = dict(fuera)
         self._ficha = self._pendiente
+        soltar_bloques()  # nothing is read again before the next corte

@@ -17,12 +17,14 @@ from pathlib import Path
 
 import pytest
 
+from prep.corte import carrete
 from prep.corte.carrete import GENERACIONES
 from prep.corte.carrete import Carrete
 from prep.corte.carrete import Generacion
 from prep.corte.carrete import completa
 from prep.corte.carrete import escribir
 from prep.corte.carrete import partes
+from prep.corte.carrete import soltar_bloques
 from prep.corte.carrete import texto
 from prep.corte.tramos import Pieza
 from tests.harness.descriptores import abiertos
@@ -60,6 +62,39 @@ def test_texts_come_back_as_given_across_generaciones(tmp_path: Path, sep: bytes
                 assert len(leidas) > 10
         # From the middle: what a bloque of tramos reads.
         assert sep.join(partes(valores[40:90], 40)) == sep.join(t for t in textos[40:90] if t)
+
+
+def test_short_reads_come_from_blocks_and_each_text_is_still_its_own(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tens of thousands of short reads a corte makes become a few block reads (each
+    # system call let the other threads take the GIL); each text is still its own, in
+    # any order, and only a few generaciones hold a block, none after the corte.
+    monkeypatch.setattr(carrete, "BLOQUE", 256)
+    lecturas: list[int] = []
+    pread = os.pread
+
+    def contar(fd: int, n: int, offset: int) -> bytes:
+        lecturas.append(n)
+        return pread(fd, n, offset)
+
+    monkeypatch.setattr(carrete.os, "pread", contar)
+    rng = random.Random(31)
+    generaciones = []
+    for _ in range(12):
+        textos = _textos(rng, 200)
+        generacion = escribir(tmp_path, textos, b",")
+        assert [texto(generacion, i) for i in range(200)] == textos
+        generaciones.append((generacion, textos))
+    assert len(lecturas) < 12 * 200 / 4
+    assert all(n <= 256 for n in lecturas)
+    con_bloque = [g for g, _ in generaciones if g._bloque is not None]
+    assert 0 < len(con_bloque) <= 8
+    for generacion, textos in generaciones:  # out of order, across blocks
+        orden = list(range(200))
+        rng.shuffle(orden)
+        assert [texto(generacion, i) for i in orden] == [textos[i] for i in orden]
+    soltar_bloques()
+    assert all(g._bloque is None for g, _ in generaciones)
 
 
 def test_a_corte_that_made_few_tramos_again_writes_only_those(tmp_path: Path) -> None:
