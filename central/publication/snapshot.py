@@ -37,7 +37,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
-from dataclasses import fields
 from datetime import datetime
 from typing import Any
 from typing import NamedTuple
@@ -54,10 +53,13 @@ from central.publication.memo import CorteMemo
 from central.publication.prefetch import Prefetch
 from prep.catalog import Catalog
 from prep.corte.historial import Historial
+from prep.corte.model import NINGUNA
 from prep.corte.model import ActaEnCorte
 from prep.corte.model import Digitalizacion
 from prep.corte.model import FueraDeCatalogo
 from prep.corte.model import Origen
+from prep.corte.model import de_partes
+from prep.corte.model import empacar
 from prep.corte.salud_catd import LecturaCatd
 from prep.corte.tramos import Cambios
 from prep.paquete import codigo_traslado
@@ -128,13 +130,15 @@ class Correccion:
 # Validated data stays published through a correction round (the acta is captured
 # again while its estado is a capture state): what is published is the validation,
 # whatever the estado. The verified acta's capture time is that of its validated round.
-_STATES = """
-    SELECT s.clave_acta, s.estado, s.acopio_at, s.sin_acta_at, s.sin_acta_causa,
-           s.validada_fuente, s.validada_at, s.validada_received_at,
+# Its times as whole microseconds (historial.en_microsegundos), as the packed states keep
+# them (prep.corte.model.empacar).
+_ESTADOS = """
+    SELECT s.clave_acta, s.estado, {acopio_at}, {sin_acta_at}, s.sin_acta_causa,
+           s.validada_fuente, {validada_at}, {validada_received_at},
            s.validada_valores::text, s.validada_origen, s.validada_digitalizacion,
            s.acopio_traslado, s.acopio_tipo_documento, i.sha256, i.media_type,
            CASE WHEN s.validada_fuente = 'verificacion' THEN
-               (SELECT max(c.at) FROM acta_captures AS c
+               (SELECT {max_at} FROM acta_captures AS c
                 WHERE c.clave_acta = s.clave_acta AND c.kind = 'captura'
                   AND c.ronda = coalesce((SELECT v.ronda FROM acta_captures AS v
                                           WHERE v.record_id = s.validada_record),
@@ -148,6 +152,9 @@ _STATES = """
     WHERE s.en_catalogo AND (s.estado IN ('validada', 'sin_acta')
                              OR s.validada_record IS NOT NULL OR s.acopio_at IS NOT NULL)
 """
+_STATES = _ESTADOS.format(max_at=historial_db.en_microsegundos("max(c.at)"), **{
+    c: historial_db.en_microsegundos(f"s.{c}")
+    for c in ("acopio_at", "sin_acta_at", "validada_at", "validada_received_at")})
 # Outside the catalog: acopios whose code resolved to nothing, and acta states of codes
 # the catalog does not hold, registered by their acopio or else their first image.
 _FUERA = """
@@ -214,41 +221,6 @@ def _captura(campos: tuple[str, ...], valores: tuple[Valor, ...]) -> Captura:
     object.__setattr__(captura, "campos", campos)
     object.__setattr__(captura, "valores", valores)
     return captura
-
-
-# The validated acta's ActaEnCorte, its slots set directly: its dataclass __init__ takes
-# keyword arguments and calls object.__setattr__ once per field, a second per national
-# corte. What __post_init__ checks (no sin acta cause with a capture) holds here.
-_NUEVA = object.__new__
-_PONER = {f.name: ActaEnCorte.__dict__[f.name].__set__ for f in fields(ActaEnCorte)}
-(_S_CLAVE, _S_ACOPIO, _S_CAPTURA, _S_CAUSA, _S_FECHA_CAPTURA, _S_FECHA_VERIFICACION,
- _S_ORIGEN, _S_DIGITALIZACION, _S_SHA256, _S_TRASLADO, _S_COTEJADA, _S_TIPO_DOCUMENTO) = (
-    _PONER.pop(n) for n in (
-        "clave", "acopio", "captura", "causa_sin_acta", "fecha_captura",
-        "fecha_verificacion", "origen", "digitalizacion", "sha256", "traslado", "cotejada",
-        "tipo_documento"))
-assert not _PONER, f"ActaEnCorte fields _validada does not set: {sorted(_PONER)}"
-
-
-def _validada(clave: str, acopio: datetime | None, captura: Captura,  # noqa: PLR0913
-              fecha_captura: datetime | None, fecha_verificacion: datetime | None,
-              origen: Origen | None, digitalizacion: Digitalizacion | None,
-              sha256: str | None, traslado: str | None, cotejada: bool,
-              tipo_documento: str | None) -> ActaEnCorte:
-    acta: ActaEnCorte = _NUEVA(ActaEnCorte)
-    _S_CLAVE(acta, clave)
-    _S_ACOPIO(acta, acopio)
-    _S_CAPTURA(acta, captura)
-    _S_CAUSA(acta, None)
-    _S_FECHA_CAPTURA(acta, fecha_captura)
-    _S_FECHA_VERIFICACION(acta, fecha_verificacion)
-    _S_ORIGEN(acta, origen)
-    _S_DIGITALIZACION(acta, digitalizacion)
-    _S_SHA256(acta, sha256)
-    _S_TRASLADO(acta, traslado)
-    _S_COTEJADA(acta, cotejada)
-    _S_TIPO_DOCUMENTO(acta, tipo_documento)
-    return acta
 
 
 @dataclass(frozen=True)
@@ -329,7 +301,8 @@ def read_snapshot(engine: Engine, memo: CorteMemo | None = None) -> Snapshot:
                 corregidas.pop(clave, None)
             consultas = [("estados", _STATES + historial_db.SOLO),
                          *historial_db.consultas(historial_db.SOLO, historial_db.DESDE)]
-            params = {"claves": cambiadas, "ultimo_corte": previo.ultimo_corte}
+            params = {"claves": historial_db.arreglo(cambiadas),
+                      "ultimo_corte": previo.ultimo_corte}
             previas, publicadas = antes.historial.actas, antes.historial.publicada_en
         with Prefetch(raw, consultas, BATCH, params) as filas:
             for rows in filas.batches("estados"):
@@ -412,15 +385,22 @@ def _estado(catalog: Catalog, rows: list[Any], estado: dict[str, ActaEnCorte],
             if corregida is not None:  # a correction round validated this data
                 corregidas[clave] = Correccion(str(corregida), tuple(
                     str(c) for c in loads(campos_json or "null") or ()), motivo)
-            estado[clave] = _validada(
-                clave, acopio_at, captura,
-                capturada_at if verificada and capturada_at else validada_at,
-                # Validated for publication: the verificador's decision, or the arrival
-                # of the capture that matched another (the central reconciled it then).
-                validada_at if verificada else validada_recibida,
-                _ORIGENES.get(origen), _DIGITALIZACIONES.get(digitalizacion), sha256,
-                codigo_traslado(acta.casilla, traslado), bool(cotejada),
-                tipo_documento_publicado(origen, documento))
+            # Its fields set directly, the times as read (microseconds): the class's
+            # constructor converts and checks each, half a million times per national
+            # corte.
+            capturada = capturada_at if verificada and capturada_at is not None \
+                else validada_at
+            # Validated for publication: the verificador's decision, or the arrival of
+            # the capture that matched another (the central reconciled it then).
+            validada = validada_at if verificada else validada_recibida
+            estado[clave] = de_partes(
+                clave, captura, sha256, codigo_traslado(acta.casilla, traslado),
+                tipo_documento_publicado(origen, documento), empacar(
+                    NINGUNA if acopio_at is None else acopio_at,
+                    NINGUNA if capturada is None else capturada,
+                    NINGUNA if validada is None else validada,
+                    _ORIGENES.get(origen), _DIGITALIZACIONES.get(digitalizacion), None,
+                    bool(cotejada)))
             if sha256 is not None:
                 imagenes[clave] = Imagen(sha256, media_types.setdefault(media_type,
                                                                        media_type))
@@ -430,9 +410,12 @@ def _estado(catalog: Catalog, rows: list[Any], estado: dict[str, ActaEnCorte],
             except KeyError:
                 raise SnapshotError(f"{clave}: causa de sin acta desconocida {causa!r}"
                                     ) from None
-            estado[clave] = ActaEnCorte(
-                clave, acopio=acopio_at or sin_acta_at, causa_sin_acta=cause,
-                traslado=codigo_traslado(acta.casilla, None)
-                if cause is CausaSinActa.PAQUETE_SIN_SOBRE else None)
+            acopio = acopio_at if acopio_at is not None else sin_acta_at
+            estado[clave] = de_partes(
+                clave, None, None, codigo_traslado(acta.casilla, None)
+                if cause is CausaSinActa.PAQUETE_SIN_SOBRE else None, None, empacar(
+                    NINGUNA if acopio is None else acopio, NINGUNA, NINGUNA, None, None,
+                    cause, False))
         elif acopio_at is not None:
-            estado[clave] = ActaEnCorte(clave, acopio=acopio_at)
+            estado[clave] = de_partes(clave, None, None, None, None, empacar(
+                acopio_at, NINGUNA, NINGUNA, None, None, None, False))

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Engine
 
 from central.db import make_engine
+from central.publication import historial as historial_db
 from central.publication.memo import CorteMemo
 from central.publication.snapshot import Snapshot
 from central.publication.snapshot import read_snapshot
@@ -167,3 +168,20 @@ def test_each_snapshot_reads_only_what_changed_and_equals_a_whole_read(
     assert done.returncode == 0, done.stdout + done.stderr
     assert lector.leer().releidas is None
     assert lector.leer().releidas == 0
+
+
+def test_the_claves_given_as_one_array_literal_come_back_as_given(migrated: Engine) -> None:
+    # The actas a corte reads again, and those it records as first published, go to
+    # PostgreSQL as one array literal (psycopg's list dumper took half a second of a
+    # national corte): any text comes back as it was, none becomes NULL or splits.
+    textos = ["090010001B01", 'comilla"doble', "diagonal\\inversa", "coma,en medio",
+              "{llaves}", " espacios ", "ñandú", "NULL", "", "'simple'"]
+    with migrated.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        for binario in (False, True):
+            fila = raw.execute("SELECT CAST(%s AS text[])", (historial_db.arreglo(textos),),
+                               binary=binario).fetchone()
+            assert fila is not None and fila[0] == textos
+        vacio = raw.execute("SELECT CAST(%s AS text[])", (historial_db.arreglo([]),)).fetchone()
+        assert vacio is not None and vacio[0] == []
