@@ -75,6 +75,12 @@ class ActaEnCorte:
         return _hora(_HORAS.unpack_from(self._datos)[0])
 
     @property
+    def acopio_us(self) -> int | None:
+        """:attr:`acopio` as whole microseconds since 1970 (no datetime made)."""
+        us: int = _HORAS.unpack_from(self._datos)[0]
+        return None if us == NINGUNA else us
+
+    @property
     def fecha_captura(self) -> datetime | None:
         return _hora(_HORAS.unpack_from(self._datos)[1])
 

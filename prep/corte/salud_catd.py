@@ -132,7 +132,8 @@ def avance_de(filas: Sequence[Fila], lectura: LecturaCatd,
         clave = fila.acta.clave
         c[0] += 1
         est = fila.estado
-        if est is not None and est.acopio is not None:
+        acopio = None if est is None else est.acopio_us  # no datetime made
+        if acopio is not None:
             c[1] += 1
         if clave in digitalizadas:
             c[2] += 1
@@ -141,14 +142,14 @@ def avance_de(filas: Sequence[Fila], lectura: LecturaCatd,
         if fila.resultado is None or est is None:
             continue
         c[4] += 1
-        if est.captura is None or est.acopio is None:  # sin acta, or no acopio
+        if est.captura is None or acopio is None:  # sin acta, or no acopio
             continue
         primera = publicada_en.get(clave, ahora)[1]
         primera_s = segundos.get(primera)
         if primera_s is None:
             primera_s = segundos[primera] = int(primera.timestamp())
         primeras.append(primera)
-        duraciones.append(max(0, primera_s - int(est.acopio.timestamp())))
+        duraciones.append(max(0, primera_s - acopio // 1_000_000))
     return Avance(tuple(c), tuple(primeras), tuple(duraciones),
                   min(primeras, default=None), max(primeras, default=None))
 

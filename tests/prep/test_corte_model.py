@@ -46,7 +46,10 @@ def test_every_field_comes_back_as_given() -> None:
     for causa in CausaSinActa:
         sin = ActaEnCorte("X", causa_sin_acta=causa)
         assert sin.causa_sin_acta is causa and sin.publicada and sin.acopio is None
+    assert ActaEnCorte("X", acopio=T).acopio_us == (T - datetime(1970, 1, 1, tzinfo=UTC)) \
+        // timedelta(microseconds=1)
     nada = ActaEnCorte("X")
+    assert nada.acopio_us is None
     assert not nada.publicada
     assert (nada.acopio, nada.fecha_captura, nada.fecha_verificacion) == (None, None, None)
 
