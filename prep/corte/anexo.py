@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterator
 from collections.abc import MutableMapping
 from collections.abc import Sequence
+from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from datetime import tzinfo
@@ -34,6 +35,7 @@ from prep.catalog.model import Ambito
 from prep.catalog.model import Casilla
 from prep.catalog.model import Catalog
 from prep.catalog.model import Eleccion
+from prep.corte.model import NINGUNA
 from prep.corte.model import ActaEnCorte
 from prep.corte.model import FueraDeCatalogo
 from prep.corte.simulacro import titulo as marca_simulacro
@@ -138,6 +140,28 @@ def time_formatter() -> TimeFormatter:
         return prefix + _SEGUNDOS[when.second]
 
     return fmt
+
+
+#: Each minute's local ``dd/mm/YYYY HH:MM:`` for :func:`hora_us`.
+_PREFIJOS: dict[int, str] = {}
+
+
+def hora_us(us: int, missing: str = SIN_DATO) -> str:
+    """:func:`format_time` of a time in microseconds since 1970 (:data:`NINGUNA`:
+    ``missing``), as the packed states and trajectories keep them: the local
+    ``dd/mm/YYYY HH:MM:`` of each minute made once (zone offsets are whole minutes, so
+    the seconds are the UTC ones), then the seconds appended; no datetime made."""
+    if us == NINGUNA:
+        return missing
+    segundos = us // 1_000_000
+    minuto = segundos // 60
+    prefijo = _PREFIJOS.get(minuto)
+    if prefijo is None:
+        if len(_PREFIJOS) > 100_000:  # a long-running central's years of minutes
+            _PREFIJOS.clear()
+        cuando = datetime.fromtimestamp(minuto * 60, UTC).astimezone(TZ)
+        prefijo = _PREFIJOS[minuto] = f"{cuando:%d/%m/%Y %H:%M}:"
+    return prefijo + _SEGUNDOS[segundos % 60]
 
 
 def write_eleccion_csv(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
@@ -463,14 +487,15 @@ def _row(catalog: Catalog, eleccion: Eleccion, fila: Fila, cache: dict[str, Casi
         # collector stops tracking, and a corte keeps ~40,000 rows.
         layout = acta.layout
         origen, digitalizacion = est.origen, est.digitalizacion
+        acopio, capturada, verificada = est.horas_us
         return (cols[0], f"'{acta.clave}'", *(cols[1] if keys == 1 else cols[2]),
                 acta.tipo_acta,
                 *(layout.columnas([*map(format_valor, captura.valores), NO_APLICA])
                   if captura.campos is layout.campos else _valores(acta, captura)),
                 str(res.total_calculado), cols[3], cols[4],
                 res.observaciones or SIN_DATO, "1" if res.contabilizada else "0",
-                est.traslado or cols[5], est.sha256 or SIN_DATO, fmt(est.acopio),
-                fmt(est.fecha_captura), fmt(est.fecha_verificacion, NO_APLICA),
+                est.traslado or cols[5], est.sha256 or SIN_DATO, hora_us(acopio),
+                hora_us(capturada), hora_us(verificada, NO_APLICA),
                 str(origen) if origen else SIN_DATO,
                 str(digitalizacion) if digitalizacion else SIN_DATO,
                 est.tipo_documento or TIPO_DOCUMENTO, "1" if est.cotejada else "0")

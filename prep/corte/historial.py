@@ -43,9 +43,10 @@ from operator import itemgetter
 from typing import Any
 from typing import NamedTuple
 
-from prep.corte.anexo import TZ
 from prep.corte.anexo import TimeFormatter
+from prep.corte.anexo import hora_us
 from prep.corte.anexo import time_formatter
+from prep.corte.model import NINGUNA
 from prep.corte.model import ActaEnCorte
 from prep.corte.model import Digitalizacion
 from prep.corte.model import Origen
@@ -383,19 +384,18 @@ def _eventos(est: ActaEnCorte, guardada: Guardada | None, publicada: tuple[str, 
     # From the packed trajectory as it unpacks (:func:`empacar`'s fields, times in
     # microseconds): no named tuple nor datetime is made for its events.
     acopio_catd, sin_acta_catd, imagenes, capturas, cotejos = _crudo(guardada)
-    hora = _hora
-    us = microsegundos
+    hora = hora_us
     evs: list[_Ev] = []
     add = evs.append
-    acopio = est.acopio
+    acopio, _, validada = est.horas_us
     if est.causa_sin_acta is not None:
-        assert acopio is not None  # a sin acta always has its registration time
+        assert acopio != NINGUNA  # a sin acta always has its registration time
         nombre, orden = _SIN_ACTA
-        add((us(acopio), orden, (nombre, fmt(acopio), sin_acta_catd, "", "", "", "",
-                                 "", rules.sin_acta[est.causa_sin_acta])))
-    elif acopio is not None:
+        add((acopio, orden, (nombre, hora(acopio), sin_acta_catd, "", "", "", "",
+                             "", rules.sin_acta[est.causa_sin_acta])))
+    elif acopio != NINGUNA:
         nombre, orden = _ACOPIO
-        add((us(acopio), orden, (nombre, fmt(acopio), acopio_catd, "", "", "", "", "", "")))
+        add((acopio, orden, (nombre, hora(acopio), acopio_catd, "", "", "", "", "", "")))
     numero: dict[str, str] = {}
     publicada_sha = est.sha256
     imagen_publicada = ""
@@ -423,13 +423,11 @@ def _eventos(est: ActaEnCorte, guardada: Guardada | None, publicada: tuple[str, 
         add((at, orden, (nombre, hora(at), catd,
                          _NUMEROS[ronda] if 0 <= ronda < len(_NUMEROS) else str(ronda),
                          imagen, "", "", "", detalle)))
-    validada = est.fecha_verificacion
-    if est.captura is not None and validada is not None:
+    if est.captura is not None and validada != NINGUNA:
         nombre, orden = _VALIDACION
-        validada_us = us(validada)
-        rondas = [c[1] for c in capturas if c[4] <= validada_us]
-        add((validada_us, orden, (
-            nombre, fmt(validada), "", str(max(rondas)) if rondas else "",
+        rondas = [c[1] for c in capturas if c[4] <= validada]
+        add((validada, orden, (
+            nombre, hora(validada), "", str(max(rondas)) if rondas else "",
             imagen_publicada, publicada_sha or "", _TEXTO[est.origen],
             _TEXTO[est.digitalizacion], _como_se_valido(capturas, verificada))))
     if cotejos:
@@ -439,7 +437,8 @@ def _eventos(est: ActaEnCorte, guardada: Guardada | None, publicada: tuple[str, 
                              COTEJO_COINCIDE if coincide else COTEJO_DIFERENCIAS)))
     corte, corte_at = publicada
     nombre, orden = _PUBLICACION
-    add((us(corte_at), orden, (nombre, fmt(corte_at), "", "", "", "", "", "", corte)))
+    add((microsegundos(corte_at), orden, (nombre, fmt(corte_at), "", "", "", "", "", "",
+                                          corte)))
     evs.sort(key=_by_time)  # stable: ties keep the order above
     return [row for _, _, row in evs]
 
@@ -464,20 +463,3 @@ def _como_se_valido(capturas: Sequence[tuple[Any, ...]], verificada: bool) -> st
     return "coincidieron dos capturas"
 
 
-#: A time in microseconds since 1970 as HISTORIAL writes it (:func:`anexo.format_time`):
-#: the local ``dd/mm/YYYY HH:MM:`` of each minute made once (zone offsets are whole
-#: minutes, so the seconds are the UTC ones), then the seconds appended.
-_PREFIJOS: dict[int, str] = {}
-_SEGUNDOS = tuple(f"{s:02d}" for s in range(60))
-
-
-def _hora(us: int) -> str:
-    segundos = us // 1_000_000
-    minuto = segundos // 60
-    prefijo = _PREFIJOS.get(minuto)
-    if prefijo is None:
-        if len(_PREFIJOS) > 100_000:  # a long-running central's years of minutes
-            _PREFIJOS.clear()
-        cuando = datetime.fromtimestamp(minuto * 60, UTC).astimezone(TZ)
-        prefijo = _PREFIJOS[minuto] = f"{cuando:%d/%m/%Y %H:%M}:"
-    return prefijo + _SEGUNDOS[segundos % 60]

@@ -81,6 +81,13 @@ class ActaEnCorte:
         return None if us == NINGUNA else us
 
     @property
+    def horas_us(self) -> tuple[int, int, int]:
+        """:attr:`acopio`, :attr:`fecha_captura` and :attr:`fecha_verificacion` as whole
+        microseconds since 1970 (:data:`NINGUNA`: none), no datetime made."""
+        horas: tuple[int, int, int] = _HORAS.unpack_from(self._datos)
+        return horas
+
+    @property
     def fecha_captura(self) -> datetime | None:
         return _hora(_HORAS.unpack_from(self._datos)[1])
 
