@@ -25,6 +25,7 @@ from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from datetime import tzinfo
+from sys import intern
 from typing import Any
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -142,26 +143,35 @@ def time_formatter() -> TimeFormatter:
     return fmt
 
 
-#: Each minute's local ``dd/mm/YYYY HH:MM:`` for :func:`hora_us`.
+#: Each minute's local ``dd/mm/YYYY HH:MM:``, and each second's whole text, for
+#: :func:`hora_us`.
 _PREFIJOS: dict[int, str] = {}
+_TEXTOS: dict[int, str] = {}
 
 
 def hora_us(us: int, missing: str = SIN_DATO) -> str:
     """:func:`format_time` of a time in microseconds since 1970 (:data:`NINGUNA`:
-    ``missing``), as the packed states and trajectories keep them: the local
-    ``dd/mm/YYYY HH:MM:`` of each minute made once (zone offsets are whole minutes, so
-    the seconds are the UTC ones), then the seconds appended; no datetime made."""
+    ``missing``), as the packed states and trajectories keep them, with no datetime
+    made: the local ``dd/mm/YYYY HH:MM:`` of each minute made once (zone offsets are
+    whole minutes, so the seconds are the UTC ones), then the seconds appended. Each
+    second's text is one string: half a million actas arrive over a night's thirty
+    thousand seconds, and their rows are kept while the site is made from them."""
     if us == NINGUNA:
         return missing
     segundos = us // 1_000_000
+    texto = _TEXTOS.get(segundos)
+    if texto is not None:
+        return texto
+    if len(_TEXTOS) > 100_000:  # a long-running central's days of seconds
+        _TEXTOS.clear()
+        _PREFIJOS.clear()
     minuto = segundos // 60
     prefijo = _PREFIJOS.get(minuto)
     if prefijo is None:
-        if len(_PREFIJOS) > 100_000:  # a long-running central's years of minutes
-            _PREFIJOS.clear()
         cuando = datetime.fromtimestamp(minuto * 60, UTC).astimezone(TZ)
         prefijo = _PREFIJOS[minuto] = f"{cuando:%d/%m/%Y %H:%M}:"
-    return prefijo + _SEGUNDOS[segundos % 60]
+    texto = _TEXTOS[segundos] = prefijo + _SEGUNDOS[segundos % 60]
+    return texto
 
 
 def write_eleccion_csv(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
@@ -452,21 +462,24 @@ def _casilla_cols(catalog: Catalog, casilla: Casilla,
     MECANISMOS_TRASLADO or N/A where it does not apply)."""
     cols = cache.get(casilla.clave)
     if cols is None:
-        # f-strings, not str(): the same text for these ints, without a call each.
-        entidad_id, entidad = f"{casilla.entidad_id}", catalog.entidad
-        distrito_id = f"{casilla.distrito_id}"
+        # f-strings, not str(): the same text for these ints, without a call each;
+        # interned: a national corte keeps 171,000 casillas' columns, and these few
+        # values (a distrito's number, a sección's…) were one string each, 74 MB.
+        entidad_id, entidad = intern(f"{casilla.entidad_id}"), catalog.entidad
+        distrito_id = intern(f"{casilla.distrito_id}")
         cabecera = catalog.distrito_por_id[casilla.distrito_id].cabecera
-        seccion, id_casilla, tipo = f"{casilla.seccion}", f"{casilla.id_casilla}", casilla.tipo
-        ext_contigua = f"{casilla.ext_contigua}"
+        seccion, tipo = intern(f"{casilla.seccion}"), casilla.tipo
+        id_casilla = intern(f"{casilla.id_casilla}")
+        ext_contigua = intern(f"{casilla.ext_contigua}")
         ubicacion = NO_APLICA if casilla.ubicacion == UBICACION_NO_APLICA \
-            else f"{casilla.ubicacion}"
+            else intern(f"{casilla.ubicacion}")
         demarcacion = catalog.demarcacion_por_id[casilla.demarcacion_id]
         cols = (f"'{casilla.clave}'",
                 (entidad_id, entidad, distrito_id, cabecera, seccion, id_casilla, tipo,
                  ext_contigua, ubicacion),
-                (entidad_id, entidad, distrito_id, cabecera, f"{demarcacion.id}",
+                (entidad_id, entidad, distrito_id, cabecera, intern(f"{demarcacion.id}"),
                  demarcacion.nombre, seccion, id_casilla, tipo, ext_contigua, ubicacion),
-                f"{casilla.lista_nominal}", f"{casilla.representantes}",
+                intern(f"{casilla.lista_nominal}"), intern(f"{casilla.representantes}"),
                 casilla.traslado or NO_APLICA)
         cache[casilla.clave] = cols
     return cols
