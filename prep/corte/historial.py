@@ -50,6 +50,7 @@ from prep.corte.model import NINGUNA
 from prep.corte.model import ActaEnCorte
 from prep.corte.model import Digitalizacion
 from prep.corte.model import Origen
+from prep.corte.model import microsegundos
 from prep.corte.simulacro import titulo as marca_simulacro
 from prep.corte.summary import Fila as FilaEleccion
 from prep.corte.summary import TablaEleccion
@@ -143,12 +144,6 @@ _EPOCA = datetime(1970, 1, 1, tzinfo=UTC)
 #: bytes never leave the process: marshal is not for data from outside.
 _MARSHAL = 2
 _UN_US = timedelta(microseconds=1)
-
-
-def microsegundos(when: datetime) -> int:
-    """``when`` (timezone-aware) as whole microseconds since 1970 (UTC)."""
-    return (when - _EPOCA) // _UN_US
-
 
 def empacar(acopio_catd: str, sin_acta_catd: str,
             imagenes: Sequence[tuple[str, int, str, bytes, str, str, bool]],
