@@ -189,14 +189,17 @@ class Recolector:
 RECOLECTOR = Recolector()
 
 
-def _libc_malloc_trim() -> Callable[[int], int] | None:
-    try:  # the C library this process runs on: glibc's has it, others may not
-        return getattr(ctypes.CDLL(None), "malloc_trim", None)
+def _libc(nombre: str) -> Callable[..., int] | None:
+    """Function ``nombre`` of the C library this process runs on (glibc's malloc
+    functions: other C libraries may not have them; None then)."""
+    try:
+        funcion: Callable[..., int] | None = getattr(ctypes.CDLL(None), nombre, None)
     except OSError:
         return None
+    return funcion
 
 
-_MALLOC_TRIM = _libc_malloc_trim()
+_MALLOC_TRIM = _libc("malloc_trim")
 # glibc's mallopt parameters (malloc.h).
 _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
@@ -213,10 +216,7 @@ def _ajustar_malloc() -> None:
     eight per core), which the others cannot reuse: measured on the national benchmark,
     the next corte's peak was about 140 MB higher and its time the same. Other C
     libraries are left as they are."""
-    try:
-        mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
-    except OSError:
-        return
+    mallopt = _libc("mallopt")
     if mallopt is not None:
         mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
         mallopt(_M_ARENA_MAX, 2)
