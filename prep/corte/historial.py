@@ -29,6 +29,7 @@ import enum
 import io
 import marshal
 import re
+import struct
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -133,17 +134,62 @@ class Trayectoria(NamedTuple):
 
 # A national central keeps half a million trajectories between cortes, and a corte makes
 # the history of only the few thousand actas around the ones that changed: each is kept
-# packed (:func:`empacar`, about 270 bytes instead of 840 as named tuples with their
+# packed (:func:`empacar`, about 110 bytes instead of 840 as named tuples with their
 # datetimes) and unpacked when its history is made (:func:`desempacar`). Its times are
-# whole microseconds since 1970 (UTC), its images' SHA-256 the 32 bytes.
+# whole microseconds since 1970 (UTC), its images' SHA-256 the 32 bytes, its texts (CATD,
+# image number, origin, medium: a few hundred distinct in a night) numbers in a table
+# of this process (:class:`_Textos`).
 #: A trajectory as a :class:`Historial` holds it: packed, or as given (tests, tools).
 Guardada = bytes | Trayectoria
 _EPOCA = datetime(1970, 1, 1, tzinfo=UTC)
-#: marshal's format 2: the same trajectory always packs to the same bytes (later formats
-#: refer back to an object seen twice, which depends on who else holds it). The packed
-#: bytes never leave the process: marshal is not for data from outside.
-_MARSHAL = 2
 _UN_US = timedelta(microseconds=1)
+
+
+class _Textos:
+    """The texts of the packed trajectories, each a number (0–65534) in the order first
+    seen. Only grows, so a trajectory packs to the same bytes all the process long (the
+    corte compares them); the bytes never leave the process."""
+
+    TOPE = 0xFFFF  # the number that says "no text" (a capture's image: none)
+
+    def __init__(self) -> None:
+        self.textos: list[str] = []
+        self.numeros: dict[str, int] = {}
+
+    def numero(self, texto: str) -> int:
+        n = self.numeros.get(texto)
+        if n is None:
+            n = len(self.textos)
+            if n >= self.TOPE:
+                raise OverflowError("demasiados textos distintos en las trayectorias")
+            self.textos.append(texto)
+            self.numeros[texto] = n
+        return n
+
+
+_TEXTOS = _Textos()
+#: The packed form's first byte (marshal's first byte is never 0: see :func:`empacar`).
+_COMPACTA = 0
+_P_CABEZA = "<BHHBBB"  # form, acopio CATD, sin acta CATD, number of images/captures/cotejos
+_P_IMAGEN = "HqH32sHH?"  # record, at, CATD, SHA-256, origin, medium, replaces
+_P_CAPTURA = "?iiHqHq"  # verificación, round, slot, image (TOPE: none), at, CATD, received
+_P_COTEJO = "qH?qi"  # at, CATD, coincides, received, round (-1: none)
+_SIN_RONDA = -1
+#: The struct of a trajectory per (images, captures, cotejos).
+_FORMAS: dict[tuple[int, int, int], struct.Struct] = {}
+#: marshal's format 2 (no references back): what a trajectory that does not fit the
+#: compact form (a count past 255, a text past the table, a number past its field)
+#: packs to instead, always the same bytes for the same trajectory.
+_MARSHAL = 2
+
+
+def _forma(ni: int, nc: int, nk: int) -> struct.Struct:
+    forma = _FORMAS.get((ni, nc, nk))
+    if forma is None:
+        forma = _FORMAS[(ni, nc, nk)] = struct.Struct(
+            _P_CABEZA + _P_IMAGEN * ni + _P_CAPTURA * nc + _P_COTEJO * nk)
+    return forma
+
 
 def empacar(acopio_catd: str, sin_acta_catd: str,
             imagenes: Sequence[tuple[str, int, str, bytes, str, str, bool]],
@@ -151,8 +197,52 @@ def empacar(acopio_catd: str, sin_acta_catd: str,
             cotejos: Sequence[tuple[int, str, bool, int, int | None]]) -> bytes:
     """A trajectory packed, from its fields as :func:`desempacar` gives them back, each
     time in :func:`microsegundos` and each image's SHA-256 as its 32 bytes."""
-    return marshal.dumps((acopio_catd, sin_acta_catd, tuple(imagenes), tuple(capturas),
-                          tuple(cotejos)), _MARSHAL)
+    try:
+        n = _TEXTOS.numero
+        campos: list[Any] = [_COMPACTA, n(acopio_catd), n(sin_acta_catd), len(imagenes),
+                             len(capturas), len(cotejos)]
+        for record, at, catd, sha, origen, medio, reemplaza in imagenes:
+            if len(sha) != 32:
+                raise ValueError("SHA-256 de otro tamaño")
+            campos += (n(record), at, n(catd), sha, n(origen), n(medio), reemplaza)
+        for verificacion, ronda, slot, imagen, at, catd, recibida in capturas:
+            campos += (verificacion, ronda, slot, _TEXTOS.TOPE if imagen is None
+                       else n(imagen), at, n(catd), recibida)
+        for at, catd, coincide, recibido, ronda_ in cotejos:
+            campos += (at, n(catd), coincide, recibido,
+                       _SIN_RONDA if ronda_ is None else ronda_)
+        return _forma(len(imagenes), len(capturas), len(cotejos)).pack(*campos)
+    except (struct.error, OverflowError, ValueError):
+        return marshal.dumps((acopio_catd, sin_acta_catd, tuple(imagenes), tuple(capturas),
+                              tuple(cotejos)), _MARSHAL)
+
+
+def _desempacar_crudo(guardada: bytes) -> tuple[Any, ...]:
+    """:func:`empacar`'s fields back, as it took them."""
+    if guardada[0] != _COMPACTA:
+        return marshal.loads(guardada)  # type: ignore[no-any-return]
+    _, acopio, sin_acta, ni, nc, nk = struct.unpack_from(_P_CABEZA, guardada)
+    v = _forma(ni, nc, nk).unpack(guardada)
+    t = _TEXTOS.textos
+    k = 6
+    imagenes = []
+    for _ in range(ni):
+        record, at, catd, sha, origen, medio, reemplaza = v[k:k + 7]
+        imagenes.append((t[record], at, t[catd], sha, t[origen], t[medio], reemplaza))
+        k += 7
+    capturas = []
+    for _ in range(nc):
+        verificacion, ronda, slot, imagen, at, catd, recibida = v[k:k + 7]
+        capturas.append((verificacion, ronda, slot, None if imagen == _TEXTOS.TOPE
+                         else t[imagen], at, t[catd], recibida))
+        k += 7
+    cotejos = []
+    for _ in range(nk):
+        at, catd, coincide, recibido, ronda_ = v[k:k + 5]
+        cotejos.append((at, t[catd], coincide, recibido,
+                        None if ronda_ == _SIN_RONDA else ronda_))
+        k += 5
+    return t[acopio], t[sin_acta], tuple(imagenes), tuple(capturas), tuple(cotejos)
 
 
 def empacada(t: Trayectoria) -> bytes:
@@ -174,7 +264,7 @@ def desempacar(guardada: Guardada | None) -> Trayectoria:
         return _VACIA
     if isinstance(guardada, Trayectoria):
         return guardada
-    acopio, sin_acta, imagenes, capturas, cotejos = marshal.loads(guardada)
+    acopio, sin_acta, imagenes, capturas, cotejos = _desempacar_crudo(guardada)
     epoca, un_us = _EPOCA, _UN_US
     return Trayectoria(
         acopio, sin_acta,
@@ -444,7 +534,7 @@ def _crudo(guardada: Guardada | None) -> tuple[Any, ...]:
         return _CRUDA_VACIA
     if isinstance(guardada, Trayectoria):
         guardada = empacada(guardada)
-    return marshal.loads(guardada)  # type: ignore[no-any-return]
+    return _desempacar_crudo(guardada)
 
 
 def _como_se_valido(capturas: Sequence[tuple[Any, ...]], verificada: bool) -> str:

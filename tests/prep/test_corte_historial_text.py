@@ -101,7 +101,7 @@ def test_trajectory_events_are_the_same_packed_or_not() -> None:
     empacada_ = empacada(t)
     assert desempacar(empacada_) == t and desempacar(None) == Trayectoria()
     # The same trajectory packs to the same bytes (snapshots are compared by value).
-    assert empacada(Trayectoria(*t)) == empacada_ and len(empacada_) < 450
+    assert empacada(Trayectoria(*t)) == empacada_ and len(empacada_) < 250
     est = ActaEnCorte("090010001B01", acopio=t0 - timedelta(hours=1),
                       captura=Captura(("A",), (3,)), fecha_captura=t0 + timedelta(minutes=7),
                       fecha_verificacion=t0 + timedelta(minutes=7, seconds=2),
@@ -114,3 +114,22 @@ def test_trajectory_events_are_the_same_packed_or_not() -> None:
                                       "CAPTURA", "VERIFICACION", "VALIDACION", "COTEJO",
                                       "PUBLICACION"]
     assert a_mano[1][1] == format_time(t0) and a_mano[6][3:5] == ("2", "2")
+
+
+def test_a_trajectory_past_the_compact_form_packs_and_comes_back_whole() -> None:
+    # The compact form has fields of fixed size (a count of images up to 255, a round of
+    # 32 bits, a SHA-256 of 32 bytes): what does not fit is packed another way and still
+    # comes back as given, the same bytes each time.
+    t0 = datetime(2027, 6, 6, 20, 0, tzinfo=UTC)
+    imagen = ImagenH("1", t0, "07", "ab" * 32, "CATD", "Escáner")
+    muchas = Trayectoria("07", "", tuple(imagen._replace(record=str(n)) for n in range(300)))
+    ronda_enorme = Trayectoria("07", "", (imagen,), (
+        CapturaH(False, 2**40, 1, "1", t0, "07", t0),))
+    compacta = Trayectoria("CCV", "07", (imagen,), (
+        CapturaH(True, 3, 0, None, t0, "CCV", t0 + timedelta(microseconds=1)),), (
+        CotejoH(t0, "07", True, t0, None), CotejoH(t0, "07", False, t0, 2)))
+    for t in (muchas, ronda_enorme, compacta):
+        empacada_ = empacada(t)
+        assert desempacar(empacada_) == t
+        assert empacada(Trayectoria(*t)) == empacada_
+    assert len(empacada(compacta)) < len(empacada(muchas)) / 100
