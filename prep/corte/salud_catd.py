@@ -28,6 +28,7 @@ SIMULACRO line); the site shows the very same strings (:func:`datos_sitio`).
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -37,6 +38,7 @@ from datetime import datetime
 from datetime import timedelta
 from itertools import groupby
 from operator import itemgetter
+from typing import Any
 
 from prep.catalog.model import Catalog
 from prep.corte.simulacro import tabla_csv
@@ -99,13 +101,17 @@ class Avance:
     one of them (``desde``) adds them in one step, one whose window holds none
     (``hasta``) skips them, and only a tramo the window's start falls in is looked at
     acta by acta. The times stay datetimes so that the window's test is exactly
-    ``primera > desde``, sub-second parts included."""
+    ``primera > desde``, sub-second parts included.
+
+    A national central keeps one per tramo (176,000): the counts and the first
+    publications are tuples shared by every tramo with the same ones (a few cortes
+    published them all), the durations an array (no int object each)."""
 
     cuentas: tuple[int, ...]
     primeras: tuple[datetime, ...]  # per acta, the time of its first publication
     #: Per acta, in the same order: from FECHA_HORA_ACOPIO to that time in whole
     #: seconds of both (0 when the acopio is later: a station's clock ahead).
-    duraciones: tuple[int, ...]
+    duraciones: Sequence[int]
     desde: datetime | None  # the earliest of ``primeras`` (None: no acta)
     hasta: datetime | None  # the latest
 
@@ -150,8 +156,23 @@ def avance_de(filas: Sequence[Fila], lectura: LecturaCatd,
             primera_s = segundos[primera] = int(primera.timestamp())
         primeras.append(primera)
         duraciones.append(max(0, primera_s - acopio // 1_000_000))
-    return Avance(tuple(c), tuple(primeras), tuple(duraciones),
+    return Avance(_comun(tuple(c)), _comun(tuple(primeras)), array("q", duraciones),
                   min(primeras, default=None), max(primeras, default=None))
+
+
+#: The tuples of counts and first publications already made, each kept once (bounded:
+#: past it, the next ones are simply not shared).
+_COMUNES: dict[tuple[object, ...], tuple[object, ...]] = {}
+_COMUNES_MAX = 100_000
+
+
+def _comun(t: tuple[Any, ...]) -> tuple[Any, ...]:
+    comun = _COMUNES.get(t)
+    if comun is None:
+        if len(_COMUNES) >= _COMUNES_MAX:
+            return t
+        comun = _COMUNES[t] = t
+    return comun
 
 
 def filas_catd(catalog: Catalog, tablas: Sequence[TablaEleccion], lectura: LecturaCatd,
