@@ -63,20 +63,21 @@ def por_tramos(tramos: Tramos, tabla: TablaEleccion,
                 add(fila, csv_row, hojas, json_rows)
             for area in hojas.values():
                 area.congelar(tramos.conjuntos)
-            pieza.hojas, pieza.sitio, pieza.textos = hojas, ",".join(json_rows).encode(), None
+            pieza.hojas, pieza.sitio, pieza.textos = (tuple(hojas.items()),
+                                                      ",".join(json_rows).encode(), None)
     # Every piece is made: gather them (one loop of few operations, half a million
     # actas' tramos nationally).
     parte = partes.get
     for pieza in nuevas:
         ya = pieza.textos
-        for key, area in pieza.hojas.items():  # type: ignore[union-attr]
+        for k, (key, area) in enumerate(pieza.hojas):  # type: ignore[arg-type]
             lista = parte(key)
             if lista is None:
                 partes[key] = [area]
             else:
                 lista.append(area)
             if ya:
-                texto = ya.get(key)
+                texto = ya[k]
                 if texto is not None:
                     textos[id(area)] = texto
     # The tramos of a bloque are consecutive: one list per run, read at once.
@@ -106,8 +107,8 @@ def guardar_textos(tramos: Tramos, textos: Mapping[int, tuple[str, str]]) -> Non
     their pieces, for the next corte."""
     for pieza in tramos.nuevas:
         if pieza is not None and pieza.hojas is not None and pieza.textos is None:
-            pieza.textos = {key: textos[id(area)] for key, area in pieza.hojas.items()
-                            if id(area) in textos}
+            hechos = tuple(textos.get(id(area)) for _, area in pieza.hojas)
+            pieza.textos = hechos if any(hechos) else ()
     for hecha in tramos.combinadas.values():
         if hecha.texto is None:
             hecha.texto = textos.get(id(hecha.suma))

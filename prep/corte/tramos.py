@@ -80,13 +80,15 @@ class Pieza:
     #: Its actas' entries in the site's history, joined by commas (UTF-8; b"": none).
     historial_sitio: Texto = None
     #: The site's running totals of its actas, per (distrito, demarcación, sección).
-    hojas: dict[tuple[int, int, int], Any] | None = None
+    #: (A tuple of pairs, not a dict: a national central keeps 176,000 pieces.)
+    hojas: tuple[tuple[tuple[int, int, int], Any], ...] | None = None
     #: Its actas' rows on the site, JSON arrays joined by commas (UTF-8, as published).
     sitio: Texto = None
     #: What AVANCE_CATD.csv takes from its actas (``salud_catd.avance_de``).
     avance: Avance | None = None
-    #: Per area of ``hojas``, its JSON text on the site (``site_areas.Niveles.texto``).
-    textos: dict[tuple[int, int, int], tuple[str, str]] | None = None
+    #: Per area of ``hojas``, in its order, its JSON text on the site
+    #: (``site_areas.Niveles.texto``; None: not made; an empty tuple: none made).
+    textos: tuple[tuple[str, str] | None, ...] | None = None
 
 
 @dataclass(slots=True)
