@@ -34,6 +34,7 @@ one turns the previous batch into Python objects (PostgreSQL and Python overlap:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -81,6 +82,49 @@ class Imagen(NamedTuple):
 
     sha256: str
     media_type: str
+
+
+class Imagenes(Mapping[str, Imagen]):
+    """CLAVE_ACTA → :class:`Imagen`, for every acta of ``estado`` with a published image:
+    its SHA-256 is the state's own (``ActaEnCorte.sha256``), its media type the one
+    most images share (``comun``) or, where it differs, the acta's in ``otros``. A
+    national central keeps half a million images between cortes: one named tuple each,
+    and the dict of them, were 45 MB (tracemalloc); this view makes each when asked."""
+
+    __slots__ = ("_estado", "_n", "comun", "otros")
+
+    def __init__(self, estado: Mapping[str, ActaEnCorte], comun: str | None,
+                 otros: Mapping[str, str]) -> None:
+        self._estado = estado
+        self.comun = comun
+        self.otros = otros
+        self._n: int | None = None
+
+    def get(self, clave: str, default: Any = None) -> Any:
+        est = self._estado.get(clave)
+        sha256 = None if est is None else est.sha256
+        if sha256 is None:
+            return default
+        tipo = self.otros.get(clave, self.comun)
+        assert tipo is not None  # comun is set once any acta has an image
+        return Imagen(sha256, tipo)
+
+    def __getitem__(self, clave: str) -> Imagen:
+        imagen: Imagen | None = self.get(clave)
+        if imagen is None:
+            raise KeyError(clave)
+        return imagen
+
+    def __iter__(self) -> Iterator[str]:
+        return (clave for clave, est in self._estado.items() if est.sha256 is not None)
+
+    def __len__(self) -> int:
+        if self._n is None:
+            self._n = sum(1 for _ in self)
+        return self._n
+
+    def __repr__(self) -> str:
+        return f"Imagenes({dict(self)!r})"
 
 
 @dataclass(frozen=True)
@@ -279,7 +323,8 @@ def read_snapshot(engine: Engine, memo: CorteMemo | None = None) -> Snapshot:
             cambiadas = None if not isinstance(previo, Previo) else _cambiadas(
                 cur, previo, version, catalog, xmax, sitios)
         estado: dict[str, ActaEnCorte] = {}
-        imagenes: dict[str, Imagen] = {}
+        # The images' media types: the first one read, and the actas with another.
+        tipos = _Tipos()
         verificadas: set[str] = set()
         corregidas: dict[str, Correccion] = {}
         if cambiadas is None:
@@ -291,12 +336,12 @@ def read_snapshot(engine: Engine, memo: CorteMemo | None = None) -> Snapshot:
             assert isinstance(previo, Previo)
             antes = previo.snapshot
             estado.update(antes.estado)
-            imagenes.update(antes.imagenes)
+            tipos.desde(antes.imagenes)
             verificadas.update(antes.verificadas)
             corregidas.update(antes.corregidas)
             for clave in cambiadas:
                 estado.pop(clave, None)
-                imagenes.pop(clave, None)
+                tipos.otros.pop(clave, None)
                 verificadas.discard(clave)
                 corregidas.pop(clave, None)
             consultas = [("estados", _STATES + historial_db.SOLO),
@@ -306,7 +351,7 @@ def read_snapshot(engine: Engine, memo: CorteMemo | None = None) -> Snapshot:
             previas, publicadas = antes.historial.actas, antes.historial.publicada_en
         with Prefetch(raw, consultas, BATCH, params) as filas:
             for rows in filas.batches("estados"):
-                _estado(catalog, rows, estado, imagenes, verificadas, corregidas)
+                _estado(catalog, rows, estado, tipos, verificadas, corregidas)
             historial = historial_db.leer(
                 filas, estado, frozenset(verificadas), cambiadas, previas, publicadas)
         with raw.cursor() as cur:  # still the snapshot's transaction
@@ -321,13 +366,40 @@ def read_snapshot(engine: Engine, memo: CorteMemo | None = None) -> Snapshot:
                   for codigo, eleccion, at in fuera_rows if at is not None)
     base = None if cambiadas is None or previo is None or previo.snapshot.cambios is None \
         else previo.snapshot.cambios.ficha
-    snap = Snapshot(corte, version, catalog, estado, fuera, imagenes, simulacro,
+    snap = Snapshot(corte, version, catalog, estado, fuera,
+                    Imagenes(estado, tipos.comun, tipos.otros), simulacro,
                     frozenset(verificadas), corregidas, historial, salud, difusores,
                     None if cambiadas is None else len(cambiadas),
                     Cambios(object(), base, frozenset(cambiadas or ())))
     if memo is not None:
         memo.previo = Previo(snap, xmin, auditoria, sitios, ultimo_corte)
     return snap
+
+
+class _Tipos:
+    """The media types of a snapshot's images as :class:`Imagenes` holds them."""
+
+    __slots__ = ("comun", "otros")
+
+    def __init__(self) -> None:
+        self.comun: str | None = None
+        self.otros: dict[str, str] = {}
+
+    def desde(self, imagenes: Mapping[str, Imagen]) -> None:
+        """Start from a previous snapshot's."""
+        if isinstance(imagenes, Imagenes):
+            self.comun, self.otros = imagenes.comun, dict(imagenes.otros)
+            return
+        for clave, imagen in imagenes.items():
+            self.poner(clave, imagen.media_type)
+
+    def poner(self, clave: str, tipo: str) -> None:
+        if self.comun is None:
+            self.comun = tipo
+        elif tipo != self.comun:
+            self.otros[clave] = tipo
+        else:
+            self.otros.pop(clave, None)
 
 
 def _cambiadas(cur: Any, previo: Previo, version: int, catalog: Catalog, xmax: int,
@@ -354,7 +426,7 @@ def _cambiadas(cur: Any, previo: Previo, version: int, catalog: Catalog, xmax: i
 
 
 def _estado(catalog: Catalog, rows: list[Any], estado: dict[str, ActaEnCorte],
-            imagenes: dict[str, Imagen], verificadas: set[str],
+            tipos: _Tipos, verificadas: set[str],
             corregidas: dict[str, Correccion]) -> None:
     actas = catalog.actas_por_clave
     media_types: dict[str, str] = {}
@@ -402,8 +474,7 @@ def _estado(catalog: Catalog, rows: list[Any], estado: dict[str, ActaEnCorte],
                     _ORIGENES.get(origen), _DIGITALIZACIONES.get(digitalizacion), None,
                     bool(cotejada)))
             if sha256 is not None:
-                imagenes[clave] = Imagen(sha256, media_types.setdefault(media_type,
-                                                                       media_type))
+                tipos.poner(clave, media_types.setdefault(media_type, media_type))
         elif est == "sin_acta" and causa is not None:
             try:
                 cause = _CAUSAS[causa]

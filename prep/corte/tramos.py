@@ -15,7 +15,7 @@ What an acta's rows are made from, compared with the previous corte:
   snapshot of a running central keeps the very objects of an acta that did not change
   (:mod:`central.publication.snapshot`), and any other object counts as a change;
 - the corte that first published it, whether a verificador decided it, and its
-  image (SHA-256 and media type), by value.
+  image's media type, by value (its SHA-256 is the state's: ``ActaEnCorte.sha256``).
 An acta published for the first time has its history made with the corte being made
 as its publication: that is the input kept for the next corte to compare with what it
 reads from the database.
@@ -203,7 +203,7 @@ def rangos(actas: Sequence[Acta], tamano: int = TRAMO_ACTAS) -> Rangos:
 
 
 #: Per acta of an election, in publication order: state, trajectory, first publication,
-#: verified, image, digitalized and with a capture (AVANCE_CATD). :data:`_CAMBIA` says
+#: verified, image's media type, digitalized and with a capture (AVANCE_CATD). :data:`_CAMBIA` says
 #: how each input is compared with the previous corte's.
 Insumos = tuple[list[Any], list[Any], list[Any], list[bool], list[Any], list[bool],
                 list[bool]]
@@ -212,6 +212,19 @@ Insumos = tuple[list[Any], list[Any], list[Any], list[bool], list[Any], list[boo
 #: (an unchanged acta keeps its very objects), the first publication and the image by
 #: value (read again each time).
 _CAMBIA = (is_not, is_not, ne, is_not, ne, is_not, is_not)
+
+
+def _tipo_de(imagenes: Mapping[str, Any]) -> Callable[[str], str | None]:
+    """CLAVE_ACTA → its image's media type (``imagenes``: SHA-256 and media type per
+    acta; None: no image). Only the type is kept: a national central keeps one per acta
+    between cortes, and a shared text is 8 bytes where the pair was 64."""
+    get = imagenes.get
+
+    def tipo(clave: str) -> str | None:
+        imagen = get(clave)
+        return None if imagen is None else str(imagen[1])
+    return tipo
+
 
 @dataclass(frozen=True)
 class Cambios:
@@ -349,6 +362,9 @@ class Secciones:
         #: the one the corte being made reads.
         self._ficha: object | None = None
         self._pendiente: object | None = None
+        #: A corte was prepared and not published (it failed): the kept inputs may have
+        #: been changed in place by it, so the next corte keeps nothing.
+        self._a_medias = False
 
     def preparar(self, catalog: Catalog, estado: Mapping[str, Any], historial: Historial,
                  imagenes: Mapping[str, Any], digitalizadas: Collection[str] = frozenset(),
@@ -364,9 +380,17 @@ class Secciones:
         read whole every time, and compared for every acta)."""
         if self.carrete is not None:
             self.carrete.esperar()  # the previous corte's texts are in their generaciones
+        if self._a_medias:
+            self._insumos.clear()
+            self._piezas.clear()
+            self._combinadas.clear()
+            self._niveles.clear()
+            self._ficha = None
+        self._a_medias = True
         out: dict[str, Tramos] = {}
         verificadas = historial.verificadas
         publicada_en = historial.publicada_en
+        tipo = _tipo_de(imagenes)
         releidas = None if cambios is None or cambios.base is None \
             or cambios.base is not self._ficha else cambios.releidas
         self._pendiente = None if cambios is None else cambios.ficha
@@ -388,12 +412,14 @@ class Secciones:
             if releidas is not None and antes is not None and piezas is not None:
                 # The snapshot kept every other acta's very objects: only its re-read
                 # actas' inputs can differ from what the previous corte was made of.
+                # They are changed in place (six lists of every acta, 25 MB nationally,
+                # not copied): a corte that fails leaves them to be dropped.
                 posicion = r.posicion
-                insumos = (list(antes[0]), list(antes[1]), publicadas, list(antes[3]),
-                           list(antes[4]), list(antes[5]), list(antes[6]))
+                insumos = (antes[0], antes[1], publicadas, antes[3], antes[4], antes[5],
+                           antes[6])
                 fuentes: tuple[Callable[[str], Any] | None, ...] = (
                     estado.get, historial.actas.get, None, verificadas.__contains__,
-                    imagenes.get, digitalizadas.__contains__, con_captura.__contains__)
+                    tipo, digitalizadas.__contains__, con_captura.__contains__)
                 listas: tuple[list[Any], ...] = insumos
                 for clave in releidas:
                     i = posicion.get(clave)
@@ -413,7 +439,7 @@ class Secciones:
                 insumos = (
                     list(map(estado.get, claves)), list(map(historial.actas.get, claves)),
                     publicadas, list(map(verificadas.__contains__, claves)),
-                    list(map(imagenes.get, claves)),
+                    list(map(tipo, claves)),
                     list(map(digitalizadas.__contains__, claves)),
                     list(map(con_captura.__contains__, claves)))
                 if antes is not None and piezas is not None:
@@ -454,4 +480,5 @@ class Secciones:
         self.nombre = nombre
         self.fuera = dict(fuera)
         self._ficha = self._pendiente
+        self._a_medias = False
         soltar_bloques()  # nothing is read again before the next corte

@@ -19,6 +19,7 @@ from prep.corte.salud_catd import VENTANA_MINUTOS
 from prep.corte.salud_catd import LecturaCatd
 from prep.corte.salud_catd import filas_catd
 from prep.corte.tramos import TRAMO_ACTAS
+from prep.corte.tramos import Cambios
 from prep.corte.tramos import Secciones
 from prep.corte.tramos import rangos
 from prep.sintetico.capturas import simulate
@@ -92,3 +93,39 @@ def test_avance_catd_per_tramo_is_the_same_across_cortes_and_windows() -> None:
     # fourth; the last corte's window holds the five new ones, and only them.
     assert ultima_hora[0] == ultima_hora[1] == ultima_hora[2] > 0
     assert ultima_hora[3:] == [0, len(tarde)]
+
+
+def test_a_corte_prepared_and_not_published_leaves_nothing_to_reuse() -> None:
+    # A corte changes the kept inputs in place as it prepares its tramos; if it is not
+    # published (it failed), the next corte must not take the previous pieces against
+    # inputs that are no longer theirs: it makes every tramo again.
+    catalog = generate_catalog(5, 0.05)
+    primero = day_after(catalog, time(6, 0))
+    sim = simulate(catalog, 5, primero, pendientes=0.2)
+    historial = Historial({}, {}, frozenset())
+    secciones = Secciones()
+    ficha = object()
+    tramos = secciones.preparar(catalog, sim.estado, historial, {}, cambios=Cambios(ficha))
+    tablas = tabular(catalog, sim.estado, sim.fuera, tramos=tramos)
+    secciones.cerrar(tramos, corte_dirname(primero), primero,
+                     {t.eleccion.codigo: len(t.fuera) for t in tablas})
+    total = sum(len(t.rangos.limites) for t in tramos.values())
+    historial = Historial({}, {c: (corte_dirname(primero), primero)
+                               for c, e in sim.estado.items() if e.publicada}, frozenset())
+    # The next corte reads one acta again (its data withdrawn) and is not published.
+    clave = next(c for c, e in sorted(sim.estado.items()) if e.captura is not None)
+    estado = {**sim.estado, clave: ActaEnCorte(clave, acopio=sim.estado[clave].acopio)}
+    tramos = secciones.preparar(catalog, estado, historial, {},
+                                cambios=Cambios(object(), ficha, frozenset({clave})))
+    assert sum(t.reusados for t in tramos.values()) == total - 1
+    tabular(catalog, estado, sim.fuera, tramos=tramos)
+    # The one after it sees the same state as read from the published corte's snapshot
+    # with nothing read again: every tramo is made again, and the rows are the state's.
+    tramos = secciones.preparar(catalog, estado, historial, {},
+                                cambios=Cambios(object(), ficha, frozenset()))
+    assert all(t.reusados == 0 for t in tramos.values())
+    con = tabular(catalog, estado, sim.fuera, tramos=tramos)
+    sin = tabular(catalog, estado, sim.fuera)
+    assert [t.resumen for t in con] == [t.resumen for t in sin]
+    assert [[f.estado for f in t.filas] for t in con] == [[f.estado for f in t.filas]
+                                                           for t in sin]
