@@ -52,6 +52,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from central.publication.diferencias import Cambios
 from central.publication.diferencias import diferencias
+from central.publication.snapshot import Imagen
+from central.publication.snapshot import Imagenes
 from central.publication.snapshot import Snapshot
 from central.publication.staging import CHUNK
 from central.publication.staging import IMAGENES
@@ -125,6 +127,13 @@ def image_name(sha256: str, media_type: str) -> str:
     return f"{IMAGENES}/{sha256}.{EXTENSIONS.get(media_type, 'bin')}"
 
 
+def _imagenes(imagenes: Mapping[str, Imagen]) -> Iterator[tuple[str, str, str]]:
+    """(CLAVE_ACTA, SHA-256, media type) of each image of a snapshot."""
+    if isinstance(imagenes, Imagenes):
+        return imagenes.tipos()
+    return ((clave, i.sha256, i.media_type) for clave, i in imagenes.items())
+
+
 def site_module() -> SiteFiles | None:
     """``prep.corte.site.iter_site_files`` if the public site is installed."""
     module = optional_module("prep.corte.site")
@@ -157,8 +166,8 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
                          "no se publicó el corte")
     publicacion.mkdir(parents=True, exist_ok=True)
     name = _free_name(publicacion, corte_dirname(snap.corte), taken)
-    imagenes = {clave: (i.sha256, image_name(i.sha256, i.media_type))
-                for clave, i in snap.imagenes.items()} if blobs is not None else {}
+    imagenes = {clave: (sha256, image_name(sha256, tipo))
+                for clave, sha256, tipo in _imagenes(snap.imagenes)} if blobs is not None else {}
     zip_name = simulacro.zip_name(name, snap.simulacro)
     clock = _Clock()
     staging = Staging(publicacion, name)

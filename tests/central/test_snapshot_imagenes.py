@@ -35,6 +35,8 @@ def test_images_are_the_states_hashes_with_their_media_types() -> None:
     esperadas = {"A1": Imagen("a" * 64, "image/png"), "A2": Imagen("b" * 64, "image/jpeg"),
                  "A4": Imagen("c" * 64, "image/png")}
     assert dict(imagenes) == esperadas and imagenes == esperadas and len(imagenes) == 3
+    assert list(imagenes.items()) == list(esperadas.items())
+    assert imagenes.items() == esperadas.items()  # a set of pairs, as a dict's
     assert tipos.otros == {"A2": "image/jpeg"}  # only the one that differs is kept
     assert imagenes.get("A3") is None and imagenes.get("ZZ", 0) == 0 and "A3" not in imagenes
     with pytest.raises(KeyError):
