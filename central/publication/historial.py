@@ -193,7 +193,13 @@ def leer(filas: Prefetch, estado: Mapping[str, ActaEnCorte],
     publicada_en: dict[str, tuple[str, datetime]] = dict(publicadas_previas or {})
     for directorio, corte_at, publicadas in filas.rows("publicada_en"):
         cuando = (directorio, corte_at)
-        publicada_en.update(dict.fromkeys(publicadas.split(","), cuando))
+        # Keyed by the states' own CLAVE_ACTA strings (the catalog's), not by the ones
+        # split from the text: over a night every acta is first published once, and a
+        # central would otherwise keep a second copy of half a million keys.
+        partes = publicadas.split(",")
+        publicada_en.update(dict.fromkeys(
+            [clave if est is None else est.clave
+             for clave, est in zip(partes, map(estado.get, partes), strict=True)], cuando))
     actas: dict[str, Guardada] = {}
     if claves is not None and previas is not None:
         actas.update(previas)

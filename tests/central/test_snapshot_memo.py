@@ -139,6 +139,9 @@ def test_each_snapshot_reads_only_what_changed_and_equals_a_whole_read(
     assert snap.releidas == 0
     assert set(snap.historial.publicada_en) == {primera.clave, segunda.clave,
                                                 verificada.clave, sin.clave}
+    # Keyed by the states' own strings: a night's first publications keep no second
+    # copy of every CLAVE_ACTA.
+    assert all(clave is snap.estado[clave].clave for clave in snap.historial.publicada_en)
 
     async def corrected() -> None:
         async with WorkStation.enroll(node, 1) as s3:
