@@ -9,11 +9,13 @@ drives the double-blind reconciliation (DOMAIN.md, "The acta lifecycle").
 from __future__ import annotations
 
 import enum
+import struct
 from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 MAX_VALOR = 9999
 
@@ -105,6 +107,95 @@ class Captura(Mapping[str, Valor]):
         def conv(v: object) -> Valor:
             return parse_valor(v) if isinstance(v, str) else check_valor(v)
         return cls(tuple(data), tuple(conv(v) for v in data.values()))
+
+
+#: A value as :class:`CapturaCompacta` keeps it: 0–9999 itself, a mark past them.
+_CODIGOS: dict[Valor, int] = {**{n: n for n in range(MAX_VALOR + 1)},
+                              **{m: MAX_VALOR + 1 + i for i, m in enumerate(Marca)}}
+#: Each code's value: the same int objects (0–9999) and marks every time.
+_VALORES: tuple[Valor, ...] = tuple(sorted(_CODIGOS, key=_CODIGOS.__getitem__))
+_FORMAS: dict[int, struct.Struct] = {}
+
+
+def _forma(n: int) -> struct.Struct:
+    forma = _FORMAS.get(n)
+    if forma is None:
+        forma = _FORMAS[n] = struct.Struct(f"<{n}H")
+    return forma
+
+
+class CapturaCompacta(Captura):
+    """A :class:`Captura` that keeps its values as two bytes each (:data:`_CODIGOS`; one
+    byte more when one is a mark):
+    what a corte's snapshot holds for each acta with data. Half a million of them live
+    in a national central between its cortes: the values as a tuple were 200 bytes an
+    acta (tracemalloc), as bytes 80. Equal to (and hashed as) a :class:`Captura` of the
+    same fields and values; ``valores`` gives them back as a tuple of the same objects
+    each time it is read (made then: read it once where it is used many times)."""
+
+    __slots__ = ("_codigos",)
+    _codigos: bytes
+
+    def __init__(self, campos: tuple[str, ...], valores: Sequence[Valor]) -> None:
+        object.__setattr__(self, "campos", campos)
+        object.__setattr__(self, "_codigos", empacar_valores(valores))
+        if len(set(campos)) != len(campos):
+            raise ValueError("campo repetido en la captura")
+        if len(campos) != len(self._codigos) // 2:
+            raise ValueError("campos y valores de distinta longitud")
+
+    @classmethod
+    def de_codigos(cls, campos: tuple[str, ...], codigos: bytes) -> CapturaCompacta:
+        """One from values already packed (:func:`empacar_valores`), not checked again."""
+        captura = object.__new__(cls)
+        object.__setattr__(captura, "campos", campos)
+        object.__setattr__(captura, "_codigos", codigos)
+        return captura
+
+    @property
+    def valores(self) -> tuple[Valor, ...]:
+        codigos = self._codigos
+        numeros: tuple[int, ...] = _forma(len(codigos) // 2).unpack_from(codigos)
+        if len(codigos) & 1:  # with a mark (empacar_valores): each code to its value
+            return tuple(map(_VALORES.__getitem__, numeros))
+        return numeros
+
+    def __getitem__(self, campo: str) -> Valor:
+        try:
+            i = self.campos.index(campo)
+        except ValueError:
+            raise KeyError(campo) from None
+        return _VALORES[int.from_bytes(self._codigos[2 * i:2 * i + 2], "little")]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, CapturaCompacta):
+            return self.campos == other.campos and self._codigos == other._codigos
+        if isinstance(other, Captura):
+            return self.campos == other.campos and self.valores == other.valores
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.campos, self.valores))  # as a frozen dataclass's
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"una captura es inmutable: no se puede asignar {name!r}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Captura, (self.campos, self.valores)
+
+
+def empacar_valores(valores: Sequence[Valor]) -> bytes:
+    """Values as :class:`CapturaCompacta` keeps them (ValueError: one is not 0–9999,
+    Ilegible nor Sin dato)."""
+    try:
+        codigos = [_CODIGOS[v] for v in valores]
+    except (KeyError, TypeError):
+        for v in valores:
+            check_valor(v)
+        raise
+    empacados = _forma(len(codigos)).pack(*codigos)
+    # One byte more says that a value is a mark: reading the rest needs no look-up.
+    return empacados + b"\x01" if any(c > MAX_VALOR for c in codigos) else empacados
 
 
 def diferencias(a: Captura, b: Captura) -> tuple[str, ...]:
