@@ -63,6 +63,8 @@ def por_tramos(tramos: Tramos, tabla: TablaEleccion,
                 add(fila, csv_row, hojas, json_rows)
             for area in hojas.values():
                 area.congelar(tramos.conjuntos)
+            if len(hojas) == 1:
+                _compartir(next(iter(hojas.values())), pieza.cuentas)
             pieza.hojas, pieza.sitio, pieza.textos = (tuple(hojas.items()),
                                                       ",".join(json_rows).encode(), None)
     # Every piece is made: gather them (one loop of few operations, half a million
@@ -100,6 +102,15 @@ def por_tramos(tramos: Tramos, tabla: TablaEleccion,
             textos[id(hecha.suma)] = hecha.texto
         leaves[key] = hecha.suma
     return textos
+
+
+def _compartir(area: Area, cuentas: tuple[int, ...]) -> None:
+    """A tramo's only area holds the very numbers of its piece's counts (lista nominal,
+    votes with and without casillas especiales) where they are equal: the same actas'
+    sums, three int objects fewer per tramo kept between cortes (176,000 nationally)."""
+    _, _, _, lista, c_cs, s_cs = cuentas
+    if area.lista == lista and area.c_cs == c_cs and area.s_cs == s_cs:
+        area.lista, area.c_cs, area.s_cs = lista, c_cs, s_cs
 
 
 def guardar_textos(tramos: Tramos, textos: Mapping[int, tuple[str, str]]) -> None:
