@@ -23,7 +23,7 @@ import argparse
 import json
 import sys
 from collections.abc import Collection
-from collections.abc import Iterable
+from collections.abc import Mapping
 from datetime import UTC
 from datetime import datetime
 from typing import Any
@@ -38,9 +38,11 @@ from sqlalchemy.orm import Session
 from central import audit
 from central.db.models import CatdEstadoOculto
 from central.enrollment import MAX_CATD
+from central.publication.historial import arreglo
 from prep.cli_es import Subcommands
 from prep.corte.salud_catd import CCV
 from prep.corte.salud_catd import EN_LINEA_MINUTOS
+from prep.corte.salud_catd import Claves
 from prep.corte.salud_catd import LecturaCatd
 
 MAX_MOTIVO = 300
@@ -67,7 +69,7 @@ _DE_CAMBIADAS = """
            s.validada_record IS NOT NULL
            OR EXISTS (SELECT 1 FROM acta_captures AS c WHERE c.clave_acta = s.clave_acta)
     FROM acta_states AS s
-    WHERE s.en_catalogo AND s.clave_acta = ANY(%(claves)s)
+    WHERE s.en_catalogo AND s.clave_acta = ANY(CAST(%(claves)s AS text[]))
 """
 _EN_LINEA = """
     SELECT DISTINCT st.sitio
@@ -78,35 +80,38 @@ _EN_LINEA = """
 _OCULTOS = "SELECT sitio FROM catd_estado_oculto"
 
 
-def leer(cur: psycopg.Cursor[Any], conocidas: Iterable[str] = (),
+def leer(cur: psycopg.Cursor[Any], actas: Mapping[str, Any] | None = None,
          previa: LecturaCatd | None = None,
          cambiadas: Collection[str] | None = None) -> LecturaCatd:
     """Read with ``cur`` inside the snapshot's transaction (``now()`` is the corte).
-    ``conocidas``: CLAVE_ACTA strings already in memory (the snapshot's), reused rather
-    than held twice (half a million actas per set nationally). With ``previa`` and
+    ``actas``: the catalog's actas by CLAVE_ACTA, whose strings the sets hold rather
+    than a second copy (half a million actas per set nationally), and which they are
+    kept against (:class:`~prep.corte.salud_catd.Claves`). With ``previa`` and
     ``cambiadas`` (a running central's corte, :mod:`central.publication.memo`), only
     the actas ``cambiadas`` are read again; the others keep what ``previa`` said."""
     cur.execute(_ASIGNADOS)
     asignados = {int(d): int(c) for d, c in cur}
-    claves: list[frozenset[str]] = []
+    claves: list[Claves] = []
     if previa is not None and cambiadas is not None:
-        digitalizadas = set(previa.digitalizadas).difference(cambiadas)
-        con_captura = set(previa.con_captura).difference(cambiadas)
-        cur.execute(_DE_CAMBIADAS, {"claves": list(cambiadas)})
+        imagenes = dict.fromkeys(cambiadas, False)
+        capturas = dict.fromkeys(cambiadas, False)
+        cur.execute(_DE_CAMBIADAS, {"claves": arreglo(cambiadas)})
         for clave, imagen, captura in cur:
-            if imagen:
-                digitalizadas.add(clave)
-            if captura:
-                con_captura.add(clave)
-        claves = [frozenset(digitalizadas), frozenset(con_captura)]
+            imagenes[clave], capturas[clave] = bool(imagen), bool(captura)
+        for antes, cambios in ((previa.digitalizadas, imagenes),
+                               (previa.con_captura, capturas)):
+            claves.append(antes.cambiada(cambios) if isinstance(antes, Claves)
+                          else Claves(antes, actas).cambiada(cambios))
     else:
-        mismas = {clave: clave for clave in conocidas}
         for sql in (_DIGITALIZADAS, _CON_CAPTURA):
             cur.execute(sql)
             row = cur.fetchone()
             texto = row[0] if row is not None else None
-            claves.append(frozenset(mismas.get(clave) or clave for clave in texto.split(","))
-                          if texto else frozenset())
+            leidas = texto.split(",") if texto else []
+            if actas is not None:  # the catalog's strings
+                leidas = [clave if acta is None else acta.clave
+                          for clave, acta in zip(leidas, map(actas.get, leidas), strict=True)]
+            claves.append(Claves(leidas, actas))
     cur.execute(_EN_LINEA, (EN_LINEA_MINUTOS,))
     en_linea = frozenset(str(r[0]) for r in cur)
     cur.execute(_OCULTOS)

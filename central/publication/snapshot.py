@@ -363,7 +363,8 @@ def read_snapshot(engine: Engine, memo: CorteMemo | None = None) -> Snapshot:
             historial = historial_db.leer(
                 filas, estado, frozenset(verificadas), cambiadas, previas, publicadas)
         with raw.cursor() as cur:  # still the snapshot's transaction
-            salud = salud_db.leer(cur, estado, None if previo is None or cambiadas is None
+            salud = salud_db.leer(cur, catalog.actas_por_clave,
+                                  None if previo is None or cambiadas is None
                                   else previo.snapshot.salud, cambiadas)
             difusores = oficiales(cur)
     # An election code the catalog does not hold names no election: published as not
