@@ -188,14 +188,14 @@ def empacar_valores(valores: Sequence[Valor]) -> bytes:
     """Values as :class:`CapturaCompacta` keeps them (ValueError: one is not 0–9999,
     Ilegible nor Sin dato)."""
     try:
-        codigos = [_CODIGOS[v] for v in valores]
+        codigos = list(map(_CODIGOS.__getitem__, valores))
     except (KeyError, TypeError):
         for v in valores:
             check_valor(v)
         raise
     empacados = _forma(len(codigos)).pack(*codigos)
     # One byte more says that a value is a mark: reading the rest needs no look-up.
-    return empacados + b"\x01" if any(c > MAX_VALOR for c in codigos) else empacados
+    return empacados + b"\x01" if codigos and max(codigos) > MAX_VALOR else empacados
 
 
 def diferencias(a: Captura, b: Captura) -> tuple[str, ...]:
