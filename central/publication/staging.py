@@ -35,8 +35,9 @@ _FILE_WRITERS = 8
 #: Bytes a corte queues for its writing threads at most; past it, the corte waits for
 #: them. A national corte makes its files faster than they are hashed, written and
 #: fsynced (its tramos' texts are read back, not made), and every queued byte is
-#: memory: unbounded, the queues held hundreds of megabytes at its peak.
-EN_VUELO = 64 * 1024 * 1024
+#: memory: unbounded, the queues held hundreds of megabytes at its peak. The corte's
+#: history is queued twice (its file, and its deflate into the zip), each up to this.
+EN_VUELO = 32 * 1024 * 1024
 #: Images placed per task of the images' thread (a discarded corte stops between them).
 _IMAGENES_POR_TAREA = 5_000
 
