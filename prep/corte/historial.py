@@ -30,6 +30,7 @@ import io
 import marshal
 import re
 import struct
+import threading
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -155,15 +156,19 @@ class _Textos:
     def __init__(self) -> None:
         self.textos: list[str] = []
         self.numeros: dict[str, int] = {}
+        self._nuevo = threading.Lock()  # two snapshots read at once number apart
 
     def numero(self, texto: str) -> int:
         n = self.numeros.get(texto)
         if n is None:
-            n = len(self.textos)
-            if n >= self.TOPE:
-                raise OverflowError("demasiados textos distintos en las trayectorias")
-            self.textos.append(texto)
-            self.numeros[texto] = n
+            with self._nuevo:
+                n = self.numeros.get(texto)
+                if n is None:
+                    n = len(self.textos)
+                    if n >= self.TOPE:
+                        raise OverflowError("demasiados textos distintos en las trayectorias")
+                    self.textos.append(texto)
+                    self.numeros[texto] = n
         return n
 
 
