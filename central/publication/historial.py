@@ -124,6 +124,14 @@ def arreglo(textos: Iterable[str]) -> str:
                           for t in textos) + "}"
 
 
+def las_mismas(claves: list[str], por_clave: Mapping[str, Any]) -> list[str]:
+    """``claves`` (split from a text PostgreSQL gave) as the strings ``por_clave``'s
+    objects hold (their ``clave``: the catalog's), where it has them: a running central
+    keeps half a million of these keys, and a second copy of each for nothing."""
+    return [clave if objeto is None else objeto.clave
+            for clave, objeto in zip(claves, map(por_clave.get, claves), strict=True)]
+
+
 def en_microsegundos(columna: str) -> str:
     """A timestamptz column as whole microseconds since 1970 (exact: EXTRACT gives a
     numeric since PostgreSQL 14, and before it a double within 0.3 µs, rounded)."""
@@ -193,13 +201,9 @@ def leer(filas: Prefetch, estado: Mapping[str, ActaEnCorte],
     publicada_en: dict[str, tuple[str, datetime]] = dict(publicadas_previas or {})
     for directorio, corte_at, publicadas in filas.rows("publicada_en"):
         cuando = (directorio, corte_at)
-        # Keyed by the states' own CLAVE_ACTA strings (the catalog's), not by the ones
-        # split from the text: over a night every acta is first published once, and a
-        # central would otherwise keep a second copy of half a million keys.
-        partes = publicadas.split(",")
-        publicada_en.update(dict.fromkeys(
-            [clave if est is None else est.clave
-             for clave, est in zip(partes, map(estado.get, partes), strict=True)], cuando))
+        # Keyed by the states' own strings: over a night every acta is first published
+        # once.
+        publicada_en.update(dict.fromkeys(las_mismas(publicadas.split(","), estado), cuando))
     actas: dict[str, Guardada] = {}
     if claves is not None and previas is not None:
         actas.update(previas)

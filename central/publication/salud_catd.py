@@ -39,6 +39,7 @@ from central import audit
 from central.db.models import CatdEstadoOculto
 from central.enrollment import MAX_CATD
 from central.publication.historial import arreglo
+from central.publication.historial import las_mismas
 from prep.cli_es import Subcommands
 from prep.corte.salud_catd import CCV
 from prep.corte.salud_catd import EN_LINEA_MINUTOS
@@ -108,10 +109,8 @@ def leer(cur: psycopg.Cursor[Any], actas: Mapping[str, Any] | None = None,
             row = cur.fetchone()
             texto = row[0] if row is not None else None
             leidas = texto.split(",") if texto else []
-            if actas is not None:  # the catalog's strings
-                leidas = [clave if acta is None else acta.clave
-                          for clave, acta in zip(leidas, map(actas.get, leidas), strict=True)]
-            claves.append(Claves(leidas, actas))
+            claves.append(Claves(leidas if actas is None else las_mismas(leidas, actas),
+                                 actas))
     cur.execute(_EN_LINEA, (EN_LINEA_MINUTOS,))
     en_linea = frozenset(str(r[0]) for r in cur)
     cur.execute(_OCULTOS)
