@@ -215,13 +215,13 @@ def eleccion_csv_partes(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
     yield buf.getvalue().encode("utf-8-sig")
     tramos: Tramos | None = tabla.derived.get("tramos")
     if tramos is not None and memo is None:
-        yield from tramo_lines(catalog, tabla, tramos, cache, fmt, tope)
+        yield from tramo_lines(catalog, tabla, tramos, cache, tope)
     elif memo is not None:
         yield "".join(
-            acta_lines(catalog, tabla, acta_textos(catalog, tabla, cache, fmt, memo), cache,
+            acta_lines(catalog, tabla, acta_textos(catalog, tabla, cache, memo), cache,
                        claves)).encode("utf-8")
     else:
-        rows = acta_rows(catalog, tabla, cache, fmt)
+        rows = acta_rows(catalog, tabla, cache)
         lines = plain_csv_lines(rows, len(header))
         if lines is None:
             buf = io.StringIO()
@@ -241,8 +241,8 @@ def eleccion_csv_partes(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
 
 
 def tramo_lines(catalog: Catalog, tabla: TablaEleccion, tramos: Tramos,
-                cache: dict[str, CasillaColumns], fmt: TimeFormatter,
-                tope: int | None = None) -> Iterator[bytes]:
+                cache: dict[str, CasillaColumns], tope: int | None = None
+                ) -> Iterator[bytes]:
     """The CSV lines of ``tabla``'s actas (UTF-8) tramo by tramo (:mod:`prep.corte.tramos`): a
     tramo's lines of the previous corte where none of its actas changed, made again
     otherwise (and kept in its piece, then in the carrete: ``Tramos.guardar``); the rows
@@ -253,7 +253,7 @@ def tramo_lines(catalog: Catalog, tabla: TablaEleccion, tramos: Tramos,
     tabla.derived["filas_tramo"] = hechas
     for i, pieza in enumerate(tramos.hechas()):
         if pieza.csv is None:
-            rows = filas_csv(catalog, tabla.eleccion, pieza.filas, cache, fmt)
+            rows = filas_csv(catalog, tabla.eleccion, pieza.filas, cache)
             hechas[i] = rows
             text = plain_csv_lines(rows, width)
             if text is None:
@@ -267,10 +267,10 @@ def tramo_lines(catalog: Catalog, tabla: TablaEleccion, tramos: Tramos,
 
 
 def filas_csv(catalog: Catalog, eleccion: Eleccion, filas: Sequence[Fila],
-              cache: dict[str, CasillaColumns], fmt: TimeFormatter) -> list[tuple[str, ...]]:
+              cache: dict[str, CasillaColumns]) -> list[tuple[str, ...]]:
     """The CSV rows of ``filas`` (some of an election's, :func:`acta_rows` of all)."""
     keys = 2 if eleccion.ambito is Ambito.DEMARCACION else 1
-    return [_row(catalog, eleccion, fila, cache, fmt, keys) for fila in filas]
+    return [_row(catalog, eleccion, fila, cache, keys) for fila in filas]
 
 
 def plain_csv_lines(rows: Sequence[Sequence[str]], width: int) -> str | None:
@@ -311,16 +311,14 @@ CasillaColumns = tuple[str, tuple[str, ...], tuple[str, ...], str, str, str]
 
 
 def acta_rows(catalog: Catalog, tabla: TablaEleccion,
-              cache: dict[str, CasillaColumns] | None = None,
-              fmt: TimeFormatter | None = None) -> list[tuple[str, ...]]:
+              cache: dict[str, CasillaColumns] | None = None) -> list[tuple[str, ...]]:
     """The CSV row of every acta of ``tabla`` (``tabla.filas`` order), computed once per
     table: the CSV and the public site publish the very same rows."""
     rows: list[tuple[str, ...]] | None = tabla.derived.get("acta_rows")
     if rows is None:
         cache = {} if cache is None else cache
-        fmt = time_formatter() if fmt is None else fmt
         keys = 2 if tabla.eleccion.ambito is Ambito.DEMARCACION else 1
-        rows = [_row(catalog, tabla.eleccion, fila, cache, fmt, keys) for fila in tabla.filas]
+        rows = [_row(catalog, tabla.eleccion, fila, cache, keys) for fila in tabla.filas]
         tabla.derived["acta_rows"] = rows
     return rows
 
@@ -339,7 +337,6 @@ _TEXTO_JSON = re.compile(r'[^"\\\x00-\x1e]*')
 
 def acta_textos(catalog: Catalog, tabla: TablaEleccion,
                 cache: dict[str, CasillaColumns] | None = None,
-                fmt: TimeFormatter | None = None,
                 memo: MutableMapping[str, Any] | None = None) -> list[str | tuple[str, ...]]:
     """Per acta of ``tabla`` (``tabla.filas`` order) its CSV row after the key columns
     (the captured values to COTEJADA) as one text, the values joined by :data:`SEP`
@@ -356,7 +353,6 @@ def acta_textos(catalog: Catalog, tabla: TablaEleccion,
     if textos is not None:
         return textos
     cache = {} if cache is None else cache
-    fmt = time_formatter() if fmt is None else fmt
     eleccion = tabla.eleccion
     keys = 2 if eleccion.ambito is Ambito.DEMARCACION else 1
     n = len(columns_before(eleccion))  # to TIPO_ACTA
@@ -373,7 +369,7 @@ def acta_textos(catalog: Catalog, tabla: TablaEleccion,
             textos.append(hecho[2] if sha256 is None
                           else hecho[2].replace(IMAGEN_PUBLICADA, sha256))
             continue
-        row = _row(catalog, eleccion, fila, cache, fmt, keys)
+        row = _row(catalog, eleccion, fila, cache, keys)
         texto = SEP.join(row[n:])
         if texto.count(SEP) != separadores or not _TEXTO_JSON.fullmatch(texto):
             textos.append(row)
@@ -486,7 +482,7 @@ def _casilla_cols(catalog: Catalog, casilla: Casilla,
 
 
 def _row(catalog: Catalog, eleccion: Eleccion, fila: Fila, cache: dict[str, CasillaColumns],
-         fmt: TimeFormatter, keys: int = 1) -> tuple[str, ...]:
+         keys: int = 1) -> tuple[str, ...]:
     """One acta's row; ``keys`` picks the casilla's key columns: 1 without, 2 with the
     demarcación's."""
     acta = fila.acta
@@ -517,13 +513,14 @@ def _row(catalog: Catalog, eleccion: Eleccion, fila: Fila, cache: dict[str, Casi
     ubicacion = sin_dem if keys == 1 else con_dem
     clave_acta, tipo_acta = f"'{acta.clave}'", acta.tipo_acta
     if res is None or est is None:
-        if est is None or est.acopio is None:
+        acopio = NINGUNA if est is None else est.horas_us[0]
+        if est is None or acopio == NINGUNA:
             traslado = SIN_DATO  # the paquete has not arrived
         elif est.traslado:
             traslado = est.traslado
         return (clave_casilla, clave_acta, *ubicacion, tipo_acta, *_sin_valores(acta),
                 SIN_DATO, ln, rep,
-                SIN_DATO, SIN_DATO, traslado, SIN_DATO, fmt(est.acopio if est else None),
+                SIN_DATO, SIN_DATO, traslado, SIN_DATO, hora_us(acopio),
                 SIN_DATO, SIN_DATO, SIN_DATO, SIN_DATO, SIN_DATO, SIN_DATO)
     # sin acta: there is no document, image nor capture
     if est.causa_sin_acta in SIN_PAQUETE:
@@ -532,7 +529,7 @@ def _row(catalog: Catalog, eleccion: Eleccion, fila: Fila, cache: dict[str, Casi
         traslado = est.traslado
     return (clave_casilla, clave_acta, *ubicacion, tipo_acta, *_sin_valores(acta),
             SIN_DATO, ln, rep,
-            res.observaciones, "0", traslado, NO_APLICA, fmt(est.acopio),
+            res.observaciones, "0", traslado, NO_APLICA, hora_us(est.horas_us[0]),
             NO_APLICA, NO_APLICA, NO_APLICA, NO_APLICA, NO_APLICA, "0")
 
 

@@ -44,14 +44,12 @@ from prep.catalog.model import Catalog
 from prep.catalog.model import Eleccion
 from prep.corte.anexo import TZ
 from prep.corte.anexo import CasillaColumns
-from prep.corte.anexo import TimeFormatter
 from prep.corte.anexo import (
     acta_rows,  # the CSV rows themselves: the site can never show other figures
 )
 from prep.corte.anexo import columns
 from prep.corte.anexo import filas_csv
 from prep.corte.anexo import format_corte_time
-from prep.corte.anexo import time_formatter
 from prep.corte.difusores import DATOS as DIFUSORES_DATOS
 from prep.corte.difusores import DIFUSORES
 from prep.corte.difusores import RUTA as RUTA_DIFUSORES
@@ -162,11 +160,10 @@ def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte
     corte_text = format_corte_time(corte)
     cache: dict[str, CasillaColumns] = {}
     partes: dict[tuple[str, bool], tuple[str, str] | None] = {}  # textos_json's
-    fmt = time_formatter()
     inicios = bloques(catalog, bloque_casillas)
     bloque = bloque_de(catalog, inicios)
     for tabla in ordered:
-        yield from _stamped(_election_files(catalog, tabla, imagenes, cache, fmt, nombre,
+        yield from _stamped(_election_files(catalog, tabla, imagenes, cache, nombre,
                                             bloque, partes), simulacro)
         if historial is not None:
             yield from historial_files_from_rows(catalog, tabla, historial, nombre,
@@ -261,7 +258,7 @@ def _ordered(catalog: Catalog, tablas: Mapping[str, TablaEleccion]) -> list[Tabl
 
 def _election_files(catalog: Catalog, tabla: TablaEleccion,
                     imagenes: Mapping[str, tuple[str, str]],
-                    cache: dict[str, CasillaColumns], fmt: TimeFormatter,
+                    cache: dict[str, CasillaColumns],
                     nombre: str, bloque: Mapping[tuple[int, int], int],
                     partes: dict[tuple[str, bool], tuple[str, str] | None] | None = None,
                     ) -> Iterator[tuple[str, bytes]]:
@@ -308,12 +305,12 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
     area_textos: dict[int, tuple[str, str]] = {}
     if tramos is not None and textos is None:
         area_textos = por_tramos(tramos, tabla, lambda filas: filas_csv(
-            catalog, eleccion, filas, cache, fmt), add, size, bloque, leaves, piezas)
+            catalog, eleccion, filas, cache), add, size, bloque, leaves, piezas)
     else:
         if textos is not None:  # the CSV's rows were made as texts (a corte with a memo)
             filas = textos_json(catalog, tabla, textos, imagenes, cache, keep,
                                  add_demarcacion, {} if partes is None else partes)
-        for fila, csv_row in zip(tabla.filas, acta_rows(catalog, tabla, cache, fmt)
+        for fila, csv_row in zip(tabla.filas, acta_rows(catalog, tabla, cache)
                                  if textos is None else filas, strict=True):
             casilla = fila.acta.casilla
             add(fila, csv_row, leaves, rows.setdefault(
