@@ -63,6 +63,7 @@ from central.publication.zip_corte import ZipConHistorial
 from prep.corte import simulacro
 from prep.corte.anexo import TimeFormatter
 from prep.corte.anexo import time_formatter
+from prep.corte.carrete import texto
 from prep.corte.difusores import DIFUSORES
 from prep.corte.difusores import difusores_csv
 from prep.corte.historial import HISTORIAL
@@ -70,6 +71,7 @@ from prep.corte.historial import cuerpos_de
 from prep.corte.historial import encabezado_csv
 from prep.corte.historial import lineas_csv
 from prep.corte.historial import lineas_de_cuerpo
+from prep.corte.historial import lineas_por_acta
 from prep.corte.leeme import leeme_text
 from prep.corte.memo import Mismo
 from prep.corte.memo import RenderMemo
@@ -399,23 +401,40 @@ def _historial_tramos(tabla: TablaEleccion, tramos: Tramos, snap: Snapshot, name
         piezas = tramos.hechas()
     except ValueError as exc:
         raise CorteError(str(exc)) from None
-    for pieza in piezas:
+    for i, pieza in enumerate(piezas):
         if pieza.historial is None or (site is not None and pieza.historial_sitio is None):
-            textos: list[str] = []
-            entradas: list[str] = []
-            for fila, hecho in cuerpos_de(tabla, snap.historial, name, snap.corte, rules,
-                                          fmt, None, pieza.filas):
+            previos = _historial_previo(tramos, i, site)
+            hechos: dict[str, tuple[str, str]] = {}
+            for fila, hecho in cuerpos_de(
+                    tabla, snap.historial, name, snap.corte, rules, fmt, None,
+                    pieza.filas if not previos else
+                    [f for f in pieza.filas if f.acta.clave not in previos]):
                 clave = fila.acta.clave
                 if isinstance(hecho, str):
-                    textos.append(lineas_de_cuerpo(clave, hecho))
-                    if site is not None:
-                        entradas.append(site.historial_acta_de_cuerpo(clave, hecho))
+                    hechos[clave] = (lineas_de_cuerpo(clave, hecho), "" if site is None
+                                     else site.historial_acta_de_cuerpo(clave, hecho))
                 else:  # a value CSV or JSON escapes: from the rows, as they escape it
-                    textos.append(lineas_csv(clave, hecho))
-                    if site is not None:
-                        entradas.append(site.historial_acta(clave, hecho))
-            pieza.historial = "".join(textos).encode("utf-8")
-            pieza.historial_sitio = ",".join(entradas).encode() if site is not None else None
+                    hechos[clave] = (lineas_csv(clave, hecho), "" if site is None
+                                     else site.historial_acta(clave, hecho))
+            if not previos:
+                pieza.historial = "".join(t for t, _ in hechos.values()).encode("utf-8")
+                pieza.historial_sitio = None if site is None else ",".join(
+                    e for _, e in hechos.values()).encode()
+                continue
+            textos: list[bytes] = []
+            entradas: list[bytes] = []
+            for fila in pieza.filas:  # in order: an unchanged acta's text as it was
+                clave = fila.acta.clave
+                previo = previos.get(clave)
+                if previo is not None:
+                    textos.append(previo[0])
+                    entradas.append(previo[1])
+                elif clave in hechos:
+                    suyas, entrada = hechos[clave]
+                    textos.append(suyas.encode("utf-8"))
+                    entradas.append(entrada.encode())
+            pieza.historial = b"".join(textos)
+            pieza.historial_sitio = None if site is None else b",".join(entradas)
     if site is not None:
         # A sección's tramos are consecutive: read at once. The catalog lists them in
         # order, and each bloque's file is made as soon as its secciones are read.
@@ -428,6 +447,35 @@ def _historial_tramos(tabla: TablaEleccion, tramos: Tramos, snap: Snapshot, name
     lineas = tramos.partes("historial", CHUNK)
     tramos.guardar("historial")
     return lineas
+
+
+def _historial_previo(tramos: Tramos, i: int, site: Any) -> dict[str, tuple[bytes, bytes]]:
+    """Per acta of tramo ``i`` whose inputs did not change since the previous corte
+    (``Tramos.cambiadas``) and that had history there, its HISTORIAL.csv lines and (with
+    ``site``) its site entry of that corte, which are this corte's: a tramo is made
+    again for one changed acta, its other actas' history is taken as it was (about two
+    in three of the actas a national corte would make again). Empty when the previous
+    texts are not at hand or cannot be cut per acta."""
+    antigua = tramos.antigua(i)
+    cambiadas = tramos.cambiadas
+    if antigua is None or cambiadas is None or antigua.historial is None \
+            or (site is not None and antigua.historial_sitio is None):
+        return {}
+    inicio, fin = tramos.rangos.limites[i]
+    claves = tramos.rangos.claves[inicio:fin]
+    quedan = [c for k, c in enumerate(claves, inicio) if k not in cambiadas]
+    if not quedan:
+        return {}
+    lineas = lineas_por_acta(texto(antigua.historial, i), claves)
+    if lineas is None:
+        return {}
+    if site is None:
+        return {c: (lineas[c], b"") for c in quedan if c in lineas}
+    assert antigua.historial_sitio is not None
+    entradas = site.entradas_por_acta(texto(antigua.historial_sitio, i), claves)
+    if entradas is None or entradas.keys() != lineas.keys():
+        return {}
+    return {c: (lineas[c], entradas[c]) for c in quedan if c in lineas}
 
 
 class _Sitio:

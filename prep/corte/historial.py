@@ -413,6 +413,65 @@ def lineas_de_cuerpo(clave: str, texto: str) -> str:
     return key + texto.replace("\r\n", "\r\n" + key) + "\r\n"
 
 
+#: A CLAVE_ACTA that CSV and JSON write as it is (the catalog's are digits and letters).
+_CLAVE_LLANA = re.compile(r"[0-9A-Za-z_.-]+")
+
+
+def lineas_por_acta(texto: bytes, claves: Sequence[str]) -> dict[str, bytes] | None:
+    """A tramo's HISTORIAL.csv lines (``texto``, UTF-8, as :func:`lineas_csv` or
+    :func:`lineas_de_cuerpo` made them for its actas ``claves``, in order) cut per acta:
+    CLAVE_ACTA → its lines (an acta without lines: absent). None when the text cannot
+    be cut safely: a value quoted (which could hold a line break), or a line that is not
+    one of these actas'. A tramo made again takes an unchanged acta's lines from here
+    instead of making them (:mod:`prep.corte.tramos`)."""
+    if b'"' in texto:
+        return None
+    marcas = [(c, f"'{c}',".encode()) for c in claves]
+    out = por_acta(texto, marcas, b"\r\n", b"")
+    if out is None:
+        return None
+    for clave, marca in marcas:  # every line of an acta's text is one of its rows
+        lineas = out.get(clave)
+        if lineas is not None and (not lineas.endswith(b"\r\n") or lineas.count(
+                b"\r\n" + marca) != lineas.count(b"\r\n") - 1):
+            return None
+    return out
+
+
+def por_acta(texto: bytes, marcas: Sequence[tuple[str, bytes]], corte: bytes,
+             sep: bytes) -> dict[str, bytes] | None:
+    """``texto``, the texts of some of the actas of ``marcas`` (key, how its text
+    starts) in that order, each one after ``corte`` (the first at the start) and joined
+    by ``sep``, cut per acta (None: it is not that). Each acta's text runs from its
+    start to the next one's: :func:`lineas_por_acta` and the site's
+    ``entradas_por_acta`` check what may be in it."""
+    if not texto:
+        return {}
+    if not all(_CLAVE_LLANA.fullmatch(clave) for clave, _ in marcas):
+        return None  # a key CSV or JSON would escape: written otherwise than its mark
+    inicios: list[tuple[int, str]] = []
+    for clave, marca in marcas:
+        if texto.startswith(marca):
+            inicio = 0
+        else:
+            inicio = texto.find(corte + marca)
+            if inicio < 0:
+                continue
+            inicio += len(corte)
+        if inicios and inicio <= inicios[-1][0]:
+            return None  # not in the actas' order
+        inicios.append((inicio, clave))
+    if not inicios or inicios[0][0] != 0:
+        return None
+    out: dict[str, bytes] = {}
+    fines = [i for i, _ in inicios[1:]]
+    for (inicio, clave), fin in zip(inicios, [*fines, len(texto) + len(sep)], strict=True):
+        if texto[fin - len(sep):fin] != sep and fin <= len(texto):
+            return None
+        out[clave] = texto[inicio:fin - len(sep)]
+    return out
+
+
 def encabezado_csv(simulacro: bool = False) -> str:
     """The first lines of HISTORIAL.csv (the SIMULACRO line of a drill, the columns);
     the file is UTF-8 with BOM, CRLF."""

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from prep.catalog.model import Catalog
 from prep.corte.historial import COLUMNS as HISTORIAL_COLUMNS
+from prep.corte.historial import por_acta
 from prep.corte.site_datos import BLOQUE_CASILLAS
 from prep.corte.site_datos import PLAIN_JSON
 from prep.corte.site_datos import SITE_DIR
@@ -62,6 +63,14 @@ def historial_acta_de_cuerpo(clave: str, cuerpo: str) -> str:
     """:func:`historial_acta` of the rows whose :func:`prep.corte.historial.cuerpo` is
     ``cuerpo`` (no value in it needs escaping, in CSV or JSON)."""
     return f'"{clave}":[["' + cuerpo.replace(",", '","').replace("\r\n", '"],["') + '"]]'
+
+
+def entradas_por_acta(texto: bytes, claves: Sequence[str]) -> dict[str, bytes] | None:
+    """A tramo's entries (``texto``: :func:`historial_acta` of its actas ``claves`` with
+    history, in order, UTF-8, joined by commas) cut per acta: CLAVE_ACTA → its entry
+    (None: the text is not that). A JSON string holds a quote only escaped, so
+    ``,"CLAVE":[`` starts an entry wherever it is."""
+    return por_acta(texto, [(c, f'"{c}":['.encode()) for c in claves], b",", b",")
 
 
 def historial_files(catalog: Catalog, codigo: str,

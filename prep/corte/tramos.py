@@ -247,13 +247,18 @@ class Tramos:
     def __init__(self, eleccion: Eleccion, r: Rangos, insumos: Insumos,
                  previas: list[Pieza | None],
                  antiguas: Sequence[Pieza | None] | None = None,
-                 carrete: Carrete | None = None) -> None:
+                 carrete: Carrete | None = None,
+                 cambiadas: Collection[int] | None = None) -> None:
         self.eleccion = eleccion
         self.carrete = carrete
         self.rangos = r
         self.insumos = insumos
         self._previas = previas
         self._antiguas = antiguas
+        #: The actas (their positions in ``rangos.claves``) with an input that differs
+        #: from ``antiguas``' corte (None: not known). A tramo made again takes each
+        #: other acta's text from its previous piece where it can (:meth:`antigua`).
+        self.cambiadas = cambiadas
         self.nuevas: list[Pieza | None] = list(previas)
         #: The site's areas of a sección (and demarcación) cut in several tramos.
         self.combinadas: dict[tuple[int, int, int], Combinada] = {}
@@ -306,6 +311,13 @@ class Tramos:
     def previa(self, i: int) -> Pieza | None:
         """The previous corte's piece of tramo ``i`` when none of its actas changed."""
         return self._previas[i]
+
+    def antigua(self, i: int) -> Pieza | None:
+        """The previous corte's piece of tramo ``i`` (None: there was none), whether or
+        not its actas changed: with :attr:`cambiadas`, what an acta that did not change
+        takes again."""
+        return None if self._antiguas is None or self.cambiadas is None \
+            else self._antiguas[i]
 
     def poner(self, i: int, pieza: Pieza) -> None:
         self.nuevas[i] = pieza
@@ -409,6 +421,7 @@ class Secciones:
                 previas = list(piezas)
             tramo_de = r.tramo_de
             insumos: Insumos
+            cambiadas: set[int] = set()  # the actas with an input that differs
             if releidas is not None and antes is not None and piezas is not None:
                 # The snapshot kept every other acta's very objects: only its re-read
                 # actas' inputs can differ from what the previous corte was made of.
@@ -432,9 +445,11 @@ class Secciones:
                         if _CAMBIA[k](valor, lista[i]):
                             lista[i] = valor
                             previas[tramo_de[i]] = None
+                            cambiadas.add(i)
                 antes_publicadas: list[Any] = antes[2]
                 for i in compress(range(len(claves)), map(ne, publicadas, antes_publicadas)):
                     previas[tramo_de[i]] = None
+                    cambiadas.add(i)
             else:
                 insumos = (
                     list(map(estado.get, claves)), list(map(historial.actas.get, claves)),
@@ -451,7 +466,9 @@ class Secciones:
                                                      strict=True):
                         for i in compress(n, map(cambia, ahora, antes_)):
                             previas[tramo_de[i]] = None
-            out[codigo] = t = Tramos(eleccion, r, insumos, previas, piezas, self.carrete)
+                            cambiadas.add(i)
+            out[codigo] = t = Tramos(eleccion, r, insumos, previas, piezas, self.carrete,
+                                     None if antes is None or piezas is None else cambiadas)
             t.combinadas = dict(self._combinadas.get(codigo, {}))
             niveles = self._niveles.get(codigo)
             t.niveles = None if niveles is None else niveles.copia()

@@ -33,6 +33,7 @@ from central.publication.memo import CorteMemo
 from central.publication.package import DIFERENCIAS
 from prep.catalog import Catalog
 from prep.catalog import generate_catalog
+from prep.corte import historial
 from prep.corte import summary
 from prep.corte.memo import RenderMemo
 from prep.corte.salud_catd import AVANCE_CATD
@@ -101,8 +102,17 @@ def test_the_next_corte_with_the_memo_is_the_bytes_of_a_fresh_one(
             return filas(eleccion, actas, *args)
 
         monkeypatch.setattr(summary, "_filas", contadas)
+        historias: list[str] = []  # actas whose history was made again
+        eventos = historial._eventos
+
+        def contados(est, *args):  # type: ignore[no-untyped-def]
+            historias.append(est.clave)
+            return eventos(est, *args)
+
+        monkeypatch.setattr(historial, "_eventos", contados)
         segundo = _corte(pg_database, key, corriendo)
         hechas_memo = sum(hechas)
+        historias_memo = len(historias)
         fresco = _corte(copia_dsn, key, CorteSettings(tmp_path / "publicacion_fresca", blobs,
                                                       sitio=True))
     finally:
@@ -124,6 +134,10 @@ def test_the_next_corte_with_the_memo_is_the_bytes_of_a_fresh_one(
     assert segundo.releidas is not None and 0 < segundo.releidas < catalog.total_actas / 4
     assert 0 < hechas_memo <= 3 * plan.actas < catalog.total_actas
     assert sum(hechas) - hechas_memo == catalog.total_actas  # the fresh corte: all
+    # Of a tramo made again, only the changed actas' history was made again (an acta
+    # of the delta is in one election); the others' came from the first corte's text.
+    assert 0 < historias_memo <= plan.actas < hechas_memo
+    assert len(historias) - historias_memo > catalog.total_actas / 2  # fresh: every one
 
     # Between cortes the tramos' texts are in files without a name that only this
     # process holds open: per text of each election, the first corte's with every tramo

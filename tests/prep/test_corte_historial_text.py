@@ -23,9 +23,12 @@ from prep.corte.historial import _eventos
 from prep.corte.historial import desempacar
 from prep.corte.historial import empacada
 from prep.corte.historial import historial_csv
+from prep.corte.historial import lineas_csv
+from prep.corte.historial import lineas_por_acta
 from prep.corte.model import ActaEnCorte
 from prep.corte.model import Digitalizacion
 from prep.corte.model import Origen
+from prep.corte.site_historial import entradas_por_acta
 from prep.corte.site_historial import historial_acta
 from prep.rules import DEFAULT_RULES
 from prep.values import Captura
@@ -133,3 +136,27 @@ def test_a_trajectory_past_the_compact_form_packs_and_comes_back_whole() -> None
         assert desempacar(empacada_) == t
         assert empacada(Trayectoria(*t)) == empacada_
     assert len(empacada(compacta)) < len(empacada(muchas)) / 100
+
+
+def test_a_tramo_history_is_cut_per_acta_only_where_that_is_safe() -> None:
+    """A tramo made again takes its unchanged actas' history from the previous corte's
+    text, cut per acta: the cut gives back each acta's exact lines and site entry, and
+    refuses (None) a text it could cut wrongly."""
+    filas = {"A1": [PLAIN, (*PLAIN[:-1], "detalle")], "A3": [PLAIN]}
+    claves = ["A1", "A2", "A3"]  # A2: no history (not published)
+    texto = b"".join(lineas_csv(c, r).encode() for c, r in filas.items())
+    assert lineas_por_acta(texto, claves) == {c: lineas_csv(c, r).encode()
+                                              for c, r in filas.items()}
+    entradas = b",".join(historial_acta(c, r).encode() for c, r in filas.items())
+    assert entradas_por_acta(entradas, claves) == {c: historial_acta(c, r).encode()
+                                                   for c, r in filas.items()}
+    assert lineas_por_acta(b"", claves) == {} == entradas_por_acta(b"", claves)
+    # A quoted value could hold a line break that looks like another acta's line.
+    raro = lineas_csv("A1", [AWKWARD[1]]).encode() + lineas_csv("A3", [PLAIN]).encode()
+    assert b'"' in raro and lineas_por_acta(raro, claves) is None
+    # A line of an acta not in the tramo, or the actas out of order: not cut.
+    assert lineas_por_acta(texto + lineas_csv("B9", [PLAIN]).encode(), claves) is None
+    assert lineas_por_acta(texto, ["A3", "A2", "A1"]) is None
+    assert entradas_por_acta(entradas, ["A3", "A1"]) is None
+    # A key CSV or JSON would write otherwise than its mark.
+    assert lineas_por_acta(texto, ["A1", 'A"2', "A3"]) is None
