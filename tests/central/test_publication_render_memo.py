@@ -257,18 +257,22 @@ def test_changed_actas_are_rendered_again_and_the_rest_reused(
     agregadas = [c for e in diff["elecciones"].values() for c in e["agregadas"]]
     retiradas = [r for e in diff["elecciones"].values() for r in e["retiradas"]]
     assert cambios and agregadas and retiradas  # what the memo's lines must give as well
+    publicadas_cambiadas = {c for c in cambiadas if c in segundo.estado
+                            and segundo.estado[c].publicada}
     if not con_filas:
-        # Per sección: every acta of a sección (of an election) with a changed acta is
-        # made again, once, and nothing else.
+        # Per tramo: every acta of a tramo (of an election) with a changed acta has its
+        # row made again, once, and nothing else; of those, only the changed actas have
+        # their history made again (the others' is cut from the first corte's text).
         tocadas = _tramos(snap, cambiadas)
-        assert set(renders) == {c for c, e in segundo.estado.items()
-                                if e.publicada and _tramo(snap, c) in tocadas}
+        assert set(renders) == publicadas_cambiadas
+        assert len(renders) == len(set(renders))
+        assert publicadas_cambiadas < {c for c, e in segundo.estado.items()
+                                       if e.publicada and _tramo(snap, c) in tocadas}
         assert sorted(filas) == sorted(a.clave for a in snap.catalog.iter_actas()
                                        if _tramo(snap, a.clave) in tocadas)
         assert 0 < len(filas) < snap.catalog.total_actas / 2
         return
-    assert set(renders) == {c for c in cambiadas if c in segundo.estado
-                            and segundo.estado[c].publicada}
+    assert set(renders) == publicadas_cambiadas
     assert set(filas) == cambiadas - {_con_cotejo(snap, segundo)}
     # The memo holds the states of this corte only (none of an acta no longer published).
     (historial,) = [s for n, (_, s) in publicar.memo._stores.items() if n == "historial"]
