@@ -453,9 +453,9 @@ def _historial_previo(tramos: Tramos, i: int, site: Any) -> dict[str, tuple[byte
     """Per acta of tramo ``i`` whose inputs did not change since the previous corte
     (``Tramos.cambiadas``) and that had history there, its HISTORIAL.csv lines and (with
     ``site``) its site entry of that corte, which are this corte's: a tramo is made
-    again for one changed acta, its other actas' history is taken as it was (about two
-    in three of the actas a national corte would make again). Empty when the previous
-    texts are not at hand or cannot be cut per acta."""
+    again for one changed acta, its other actas' history is taken as it was (two of a
+    tramo of three with one changed acta). Empty when the previous texts are not at
+    hand or cannot be cut per acta."""
     antigua = tramos.antigua(i)
     cambiadas = tramos.cambiadas
     if antigua is None or cambiadas is None or antigua.historial is None \
