@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import tempfile
 from pathlib import Path
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+#: Linux's syncfs(2), or None where the C library has none.
+_SYNCFS = getattr(_LIBC, "syncfs", None)
 
 
 def write_synced(path: Path | str, data: bytes) -> None:
@@ -22,6 +27,31 @@ def fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def sync_tree(fd: int, directory: Path) -> None:
+    """Flush to the disk every file and directory written under ``directory`` (``fd``:
+    a descriptor of it, opened before they were written).
+
+    On Linux, one ``syncfs(2)`` of the file system holding it: the kernel writes every
+    dirty page and commits the journal once, where an fsync per file commits it once per
+    file (a national corte writes ten thousand files). As with fsync, a write-back error
+    since ``fd`` was opened is raised (Linux 5.8 and later report them to syncfs; this
+    is PostgreSQL's ``recovery_init_sync_method = syncfs``). Elsewhere, every file and
+    then every directory is fsynced."""
+    if _SYNCFS is not None:
+        if _SYNCFS(fd) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"syncfs {directory}: {os.strerror(err)}")
+        return
+    for parent, _, files in os.walk(directory, topdown=False):
+        for name in files:
+            file_fd = os.open(os.path.join(parent, name), os.O_RDONLY)
+            try:
+                os.fsync(file_fd)
+            finally:
+                os.close(file_fd)
+        fsync_dir(Path(parent))
 
 
 def create_private(path: Path) -> int:

@@ -2,7 +2,8 @@
 (:class:`Staging`), and the images it links from the previous corte or the blob store.
 
 Split from :mod:`central.publication.package`, which decides what a corte holds; this
-module only writes it: hashed, fsynced, in background threads, published atomically.
+module only writes it: hashed, in background threads, flushed to the disk once, published
+atomically.
 """
 
 from __future__ import annotations
@@ -25,12 +26,12 @@ from pathlib import PurePosixPath
 from typing import BinaryIO
 
 from prep.durable import fsync_dir as _fsync_dir
-from prep.durable import write_synced as _write_synced
+from prep.durable import sync_tree
 from prep.filehash import sha256_file
 
 IMAGENES = "imagenes"
 CHUNK = 1024 * 1024
-#: Threads writing whole files at once (their fsyncs are committed together).
+#: Threads writing whole files at once.
 _FILE_WRITERS = 8
 #: Bytes a corte queues for its writing threads at most; past it, the corte waits for
 #: them. A national corte makes its files faster than they are hashed, written and
@@ -71,19 +72,22 @@ class CorteError(RuntimeError):
 class Staging:
     """The hidden temporary directory a corte is written into, then renamed.
 
-    Files are hashed, written and fsynced in the background (hashing, zlib and disk
-    writes release the GIL), overlapping the Python work of the next files: streams and
-    files made from earlier ones by one ordered thread, whole files given as bytes by a
-    few threads at once, since a corte writes thousands of small site files and one
-    fsync after another costs far more than concurrent ones (the file system commits
-    them together: 2,000 files of 30 KB took 6.4 s one by one and 0.9 s on 16 threads on
-    the loaded 2-core VM)."""
+    Files are hashed and written in the background (hashing, zlib and disk writes
+    release the GIL), overlapping the Python work of the next files: streams and files
+    made from earlier ones by one ordered thread, whole files given as bytes by a few
+    threads at once. None is fsynced alone: :meth:`publish` flushes the whole directory
+    to the disk in one call (:func:`prep.durable.sync_tree`) before renaming it into
+    place. A corte writes ten thousand files, and one fsync each kept its writing
+    threads behind the corte: each fsync commits the file system's journal."""
 
     def __init__(self, publicacion: Path, name: str) -> None:
         self.publicacion = publicacion
         self.final = publicacion / name
         self.tmp = publicacion / f".{name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
         self.tmp.mkdir()
+        # Opened before anything is written in it: publish's flush reports every
+        # write-back error from here on (prep.durable.sync_tree).
+        self._fd = os.open(self.tmp, os.O_RDONLY | os.O_DIRECTORY)
         self.digests: dict[str, str] = {}  # what the manifest lists
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="corte-escritura")
         self._files = ThreadPoolExecutor(_FILE_WRITERS, thread_name_prefix="corte-archivos")
@@ -123,12 +127,13 @@ class Staging:
         for future in before:  # the whole files, written by the other threads
             future.result()
         hecho = make(path)
-        digest = hashlib.sha256()
-        with path.open("rb") as f:
-            while hecho is None and (chunk := f.read(CHUNK)):
-                digest.update(chunk)
-            os.fsync(f.fileno())
-        self.digests[name] = digest.hexdigest() if hecho is None else hecho
+        if hecho is None:
+            digest = hashlib.sha256()
+            with path.open("rb") as f:
+                while chunk := f.read(CHUNK):
+                    digest.update(chunk)
+            hecho = digest.hexdigest()
+        self.digests[name] = hecho
 
     def al_descartar(self, on_discard: Callable[[], None]) -> None:
         """Call ``on_discard`` if the corte is discarded (after the writing threads
@@ -170,8 +175,6 @@ class Staging:
             self._pending.append(self._writer.submit(write, data))
 
         def close() -> None:
-            f.flush()
-            os.fsync(f.fileno())
             f.close()
             self.digests[name] = digest.hexdigest()
 
@@ -186,7 +189,7 @@ class Staging:
             if directorio not in self._directorios:
                 os.makedirs(directorio, exist_ok=True)
                 self._directorios.add(directorio)
-            _write_synced(path, data)
+            _escribir(path, data)
             if listed:
                 self.digests[name] = hashlib.sha256(data).hexdigest()
         finally:
@@ -222,13 +225,20 @@ class Staging:
         self._files.shutdown()
         if self._imagenes is not None:
             self._imagenes.shutdown()
-        for directory, _, _ in os.walk(self.tmp, topdown=False):
-            _fsync_dir(Path(directory))
+        try:
+            sync_tree(self._fd, self.tmp)  # every file and directory on disk
+        finally:
+            self._cerrar()
         if self.final.exists():  # only one corte writer runs at a time (advisory lock)
             raise CorteError(f"el corte {self.final.name} ya existe; no se sobrescribe")
         os.rename(self.tmp, self.final)
         _fsync_dir(self.publicacion)
         return self.final
+
+    def _cerrar(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
     def discard(self) -> None:
         self._writer.shutdown(wait=True, cancel_futures=True)
@@ -237,9 +247,16 @@ class Staging:
             self._imagenes.shutdown(wait=True, cancel_futures=True)
         for f in self._streams:
             f.close()
+        self._cerrar()
         for discard in self._discards:
             discard()
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _escribir(path: str, data: bytes) -> None:
+    """Write ``path`` (to the kernel: Staging.publish flushes them all to the disk)."""
+    with open(path, "wb") as f:  # a str path: ten thousand per corte
+        f.write(data)
 
 
 #: A file name inside a corte made of plain parts (as every name the corte makes is).

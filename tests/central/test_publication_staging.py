@@ -43,14 +43,14 @@ def test_staging_queues_no_more_than_its_limit(tmp_path: Path,
     monkeypatch.setattr(staging_module, "EN_VUELO", 10_000)
     staging = Staging(tmp_path, "corte")
     lento = threading.Event()
-    escribir = staging_module._write_synced
+    escribir = staging_module._escribir
     en_cola: list[int] = []
 
     def despacio(path: str, data: bytes) -> None:
         lento.wait(5)
         escribir(path, data)
 
-    monkeypatch.setattr(staging_module, "_write_synced", despacio)
+    monkeypatch.setattr(staging_module, "_escribir", despacio)
     hecho = threading.Event()
 
     def hacer() -> None:
@@ -82,14 +82,14 @@ def test_a_failed_write_releases_its_bytes_and_is_raised(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(staging_module, "EN_VUELO", 10_000)
     staging = Staging(tmp_path, "corte")
-    escribir = staging_module._write_synced
+    escribir = staging_module._escribir
 
     def lleno(path: str, data: bytes) -> None:
         if path.endswith("a1.js"):
             raise OSError(28, "No space left on device")
         escribir(path, data)
 
-    monkeypatch.setattr(staging_module, "_write_synced", lleno)
+    monkeypatch.setattr(staging_module, "_escribir", lleno)
 
     def hacer() -> None:
         for i in range(10):
