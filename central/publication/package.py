@@ -22,8 +22,9 @@ A drill's central (``installation.simulacro``) stamps SIMULACRO on every one of 
 files that can carry it (:mod:`prep.corte.simulacro`); a real central on none.
 
 Everything is written into a hidden ``.<name>.tmp-…`` directory beside the final one,
-every file and directory fsynced, then renamed into place in one step and only then
-pointed at by ``latest``: a reader sees a whole corte or none. Readers ignore names
+flushed to the disk at once (one syncfs: :meth:`Staging.publish`), then renamed into
+place in one step and only then pointed at by ``latest``: a reader sees a whole corte
+or none. Readers ignore names
 starting with a dot. Two cortes in the same minute get ``<YYYYMMDD_HHMM>_2``, ``_3``…
 (a published corte is never replaced).
 """

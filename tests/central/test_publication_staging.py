@@ -105,6 +105,26 @@ def test_a_failed_write_releases_its_bytes_and_is_raised(
     assert not any(tmp_path.iterdir())
 
 
+def test_a_failed_flush_publishes_nothing(tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The disk refuses the corte's data as publish flushes it (write-back error): the
+    corte is not renamed into place, and discarding it leaves nothing."""
+    staging = Staging(tmp_path, "corte")
+    staging.put("a.csv", b"x" * 1_000)
+    with staging.stream("HISTORIAL.csv") as write:
+        write(b"y" * 1_000)
+
+    def falla(fd: int, directory: Path) -> None:
+        raise OSError(5, f"syncfs {directory}: Input/output error")
+
+    monkeypatch.setattr(staging_module, "sync_tree", falla)
+    with pytest.raises(OSError, match="Input/output error"):
+        staging.publish()
+    assert not (tmp_path / "corte").exists()
+    staging.discard()
+    assert not any(tmp_path.iterdir())
+
+
 def _blobs(tmp_path: Path, n: int) -> dict[str, str]:
     """``n`` images in a blob store under ``tmp_path/blobs``: path in the corte → SHA-256."""
     import hashlib
