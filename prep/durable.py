@@ -10,6 +10,12 @@ from pathlib import Path
 _LIBC = ctypes.CDLL(None, use_errno=True)
 #: Linux's syncfs(2), or None where the C library has none.
 _SYNCFS = getattr(_LIBC, "syncfs", None)
+#: Linux's sync_file_range(2), or None.
+_SYNC_FILE_RANGE = getattr(_LIBC, "sync_file_range", None)
+if _SYNC_FILE_RANGE is not None:
+    _SYNC_FILE_RANGE.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
+    _SYNC_FILE_RANGE.restype = ctypes.c_int
+_SYNC_FILE_RANGE_WRITE = 2
 
 
 def write_synced(path: Path | str, data: bytes) -> None:
@@ -27,6 +33,16 @@ def fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def start_writeback(fd: int) -> None:
+    """Have the kernel start writing ``fd``'s data to the disk now, without waiting for
+    it (Linux's ``sync_file_range(SYNC_FILE_RANGE_WRITE)``, as PostgreSQL's
+    ``backend_flush_after`` does), so that a later :func:`sync_tree` finds little left
+    to write. It makes nothing durable: that is :func:`sync_tree`'s. Nothing elsewhere,
+    and an error is ignored (the later flush raises what matters)."""
+    if _SYNC_FILE_RANGE is not None:
+        _SYNC_FILE_RANGE(fd, 0, 0, _SYNC_FILE_RANGE_WRITE)
 
 
 def sync_tree(fd: int, directory: Path) -> None:

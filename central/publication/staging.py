@@ -26,6 +26,7 @@ from pathlib import PurePosixPath
 from typing import BinaryIO
 
 from prep.durable import fsync_dir as _fsync_dir
+from prep.durable import start_writeback
 from prep.durable import sync_tree
 from prep.filehash import sha256_file
 
@@ -127,13 +128,12 @@ class Staging:
         for future in before:  # the whole files, written by the other threads
             future.result()
         hecho = make(path)
-        if hecho is None:
-            digest = hashlib.sha256()
-            with path.open("rb") as f:
-                while chunk := f.read(CHUNK):
-                    digest.update(chunk)
-            hecho = digest.hexdigest()
-        self.digests[name] = hecho
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            start_writeback(f.fileno())
+            while hecho is None and (chunk := f.read(CHUNK)):
+                digest.update(chunk)
+        self.digests[name] = digest.hexdigest() if hecho is None else hecho
 
     def al_descartar(self, on_discard: Callable[[], None]) -> None:
         """Call ``on_discard`` if the corte is discarded (after the writing threads
@@ -165,6 +165,7 @@ class Staging:
             try:
                 digest.update(data)
                 f.write(data)
+                start_writeback(f.fileno())  # its pieces are about a megabyte
                 if also is not None:
                     also(data)
             finally:
@@ -175,6 +176,8 @@ class Staging:
             self._pending.append(self._writer.submit(write, data))
 
         def close() -> None:
+            f.flush()
+            start_writeback(f.fileno())
             f.close()
             self.digests[name] = digest.hexdigest()
 
@@ -257,6 +260,8 @@ def _escribir(path: str, data: bytes) -> None:
     """Write ``path`` (to the kernel: Staging.publish flushes them all to the disk)."""
     with open(path, "wb") as f:  # a str path: ten thousand per corte
         f.write(data)
+        f.flush()
+        start_writeback(f.fileno())  # publish's flush then finds it written
 
 
 #: A file name inside a corte made of plain parts (as every name the corte makes is).
