@@ -7,10 +7,11 @@ after the Python work, what a national corte waited for. So the zip is made whil
 corte goes on (:class:`ZipConHistorial`): its first member is the history, each piece
 deflated into the zip as it is written to disk (its sizes and CRC in a data descriptor
 after it, so the zip is written from start to end and hashed as it is written), while
-every other member is deflated at once in threads of its own (zlib releases the GIL);
-they follow the history, in name order, at the end. :func:`write_zip` makes the very
-same bytes from the finished files (deflate's output does not depend on how its input
-is divided among calls when nothing is flushed; tests/central/test_publication_zip.py).
+every other member is deflated at once in threads of its own (deflate releases the
+GIL); they follow the history, in name order, at the end. :func:`write_zip` makes the
+very same bytes from the finished files: every member is given to the deflater in
+blocks of :data:`BLOQUE_DEFLATE` bytes whatever pieces it came in, since ISA-L's output
+depends on how its input is divided among calls (tests/central/test_publication_zip.py).
 
 This writer knows no zip64: a zip that could reach 4 GB (a history of gigabytes) is
 written with :mod:`zipfile` instead, by both paths (the choice depends on the sizes
@@ -33,19 +34,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
-from zlib_ng import zlib_ng as zlib
+from isal import isal_zlib
 
 from central.publication.staging import EN_VUELO
 from central.publication.staging import Cupo
 from prep.corte.anexo import TZ
 from prep.corte.package import LEEME
 
-# zlib-ng's level 2 (national cortes deflate 165 MB of CSV and 270 MB of history every
-# few minutes): on the national benchmark's history 1.3 s and 17.4 % of its size,
-# against 1.9 s and 19.0 % with zlib's level 1, which this zip used before (zlib-ng's
-# level 1: 0.9 s, 24 %). Any deflate reader reads it; its bytes are zlib-ng's own, the
-# same for the same contents.
-ZIP_LEVEL = 2
+# ISA-L's level 1 (python-isal; national cortes deflate 165 MB of CSV and 270 MB of
+# history every few minutes): on the scale-1 corte's HISTORIAL.csv 583 MB/s and 5.83
+# times smaller, against zlib-ng's level 2, which this zip used before, 217 MB/s and
+# 5.82 (an election CSV: 335 MB/s and 3.09 against 101 MB/s and 3.07). Any deflate
+# reader reads it; its bytes are ISA-L's own, the same for the same contents.
+ZIP_LEVEL = 1
+#: What the deflater is given at a time (the last block of a member may be shorter).
+BLOQUE_DEFLATE = 1024 * 1024
 _CHUNK = 1024 * 1024
 #: Threads deflating the members other than the history.
 _DEFLATERS = 2
@@ -61,10 +64,47 @@ _UNIX = 3
 _ATTRS = 0o644 << 16
 
 
+class _Deflate:
+    """Raw deflate at :data:`ZIP_LEVEL` of the pieces given, and their CRC-32 and size:
+    the same bytes however the same content is cut into pieces (the deflater gets
+    blocks of :data:`BLOQUE_DEFLATE`)."""
+
+    def __init__(self) -> None:
+        self._compressor = isal_zlib.compressobj(ZIP_LEVEL, isal_zlib.DEFLATED, -15)
+        self._resto = bytearray()  # less than a block, not given to the deflater yet
+        self.crc = 0
+        self.size = 0
+
+    def compress(self, data: bytes) -> bytes:
+        self.crc = isal_zlib.crc32(data, self.crc)
+        self.size += len(data)
+        vista = memoryview(data)
+        salida = []
+        if self._resto:
+            falta = BLOQUE_DEFLATE - len(self._resto)
+            self._resto += vista[:falta]
+            vista = vista[falta:]
+            if len(self._resto) < BLOQUE_DEFLATE:
+                return b""
+            salida.append(self._compressor.compress(self._resto))
+            self._resto.clear()
+        completos = len(vista) - len(vista) % BLOQUE_DEFLATE
+        for k in range(0, completos, BLOQUE_DEFLATE):
+            salida.append(self._compressor.compress(vista[k:k + BLOQUE_DEFLATE]))
+        self._resto += vista[completos:]
+        return b"".join(salida)
+
+    def flush(self) -> bytes:
+        resto = self._compressor.compress(self._resto) if self._resto else b""
+        self._resto.clear()
+        return resto + self._compressor.flush()
+
+
 def _deflate(data: bytes) -> tuple[int, bytes]:
     """(CRC-32, raw deflate at :data:`ZIP_LEVEL`) of ``data``."""
-    compressor = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
-    return zlib.crc32(data), compressor.compress(data) + compressor.flush()
+    deflate = _Deflate()
+    comprimido = deflate.compress(data) + deflate.flush()
+    return deflate.crc, comprimido
 
 
 class _Escritor:
@@ -134,27 +174,23 @@ class _Flujo:
         self._escritor = escritor
         self._name = name
         self._offset = offset
-        self._compressor = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
-        self._crc = 0
-        self._size = 0
+        self._deflate = _Deflate()
         self._csize = 0
 
     def write(self, data: bytes) -> None:
-        self._crc = zlib.crc32(data, self._crc)
-        self._size += len(data)
-        deflated = self._compressor.compress(data)
+        deflated = self._deflate.compress(data)
         if deflated:
             self._csize += len(deflated)
             self._escritor._write(deflated)
 
     def close(self) -> None:
-        deflated = self._compressor.flush()
+        deflated = self._deflate.flush()
         self._csize += len(deflated)
         self._escritor._write(deflated)
-        self._escritor._write(_DESCRIPTOR.pack(b"PK\x07\x08", self._crc, self._csize,
-                                               self._size))
-        self._escritor._entrada(self._name, _FLAG_DESCRIPTOR, self._crc, self._csize,
-                                self._size, self._offset)
+        crc, size = self._deflate.crc, self._deflate.size
+        self._escritor._write(_DESCRIPTOR.pack(b"PK\x07\x08", crc, self._csize, size))
+        self._escritor._entrada(self._name, _FLAG_DESCRIPTOR, crc, self._csize, size,
+                                self._offset)
 
 
 def _grande(tamanos: Mapping[str, int], en_disco: int) -> bool:
@@ -387,9 +423,7 @@ class _EnPartes:
     def __init__(self, hilo: ThreadPoolExecutor, cupo: Cupo, carpeta: Path) -> None:
         self._hilo = hilo
         self._cupo = cupo
-        self._compressor = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)
-        self._crc = 0
-        self._size = 0
+        self._compresor = _Deflate()
         self._deflate: IO[bytes] = tempfile.TemporaryFile(dir=carpeta)
         self._pendientes: list[Future[None]] = []
         self.resultado: Future[tuple[int, bytes | IO[bytes]]] = Future()
@@ -404,9 +438,7 @@ class _EnPartes:
 
     def _comprimir(self, data: bytes) -> None:
         try:
-            self._crc = zlib.crc32(data, self._crc)
-            self._size += len(data)
-            deflated = self._compressor.compress(data)
+            deflated = self._compresor.compress(data)
             if deflated:
                 self._deflate.write(deflated)
         finally:
@@ -419,9 +451,9 @@ class _EnPartes:
         try:
             for future in self._pendientes:  # done (one thread, in order): what it raised
                 future.result()
-            self._deflate.write(self._compressor.flush())
+            self._deflate.write(self._compresor.flush())
             self._deflate.flush()
-            self.resultado.set_result((self._crc, self._deflate))
+            self.resultado.set_result((self._compresor.crc, self._deflate))
         except BaseException as exc:
             self.resultado.set_exception(exc)
 
@@ -431,7 +463,7 @@ class _EnPartes:
 
     @property
     def size(self) -> int:
-        return self._size
+        return self._compresor.size
 
 
 def _info(name: str, corte: datetime) -> zipfile.ZipInfo:
@@ -439,7 +471,8 @@ def _info(name: str, corte: datetime) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, (local.year, local.month, local.day, local.hour,
                                   local.minute, 0))
     info.compress_type = zipfile.ZIP_DEFLATED
-    # What writestr(compresslevel=) sets; ``compress_level`` from Python 3.13.
+    # What writestr(compresslevel=) sets; ``compress_level`` from Python 3.13 (zipfile
+    # deflates with zlib: only a zip of gigabytes, both paths alike).
     info._compresslevel = ZIP_LEVEL  # type: ignore[attr-defined]
     info.external_attr = 0o644 << 16
     return info
