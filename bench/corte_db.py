@@ -17,7 +17,7 @@ with the catalog already parsed as a running central has it, and one
 
 - ``seconds``: (a) the first, cold corte (``make_corte``: lock, REPEATABLE READ
   snapshot, rules, CSVs, LEEME, zip, site if installed, diff, manifest, signature,
-  fsynced atomic publication, ``cortes`` row and audit event); images excluded;
+  flushed (syncfs) atomic publication, ``cortes`` row and audit event); images excluded;
 - ``delta_apply_seconds``: (b) the delta moved into the central's tables, in one
   transaction (SQL only: the child holds none of it);
 - ``seconds_steady``: (c) the next corte, after the delta, with the memo of (a): what
@@ -213,7 +213,8 @@ def _child(dsn: str, publicacion: Path, profile: str | None = None) -> None:
     # what the tramos' texts kept for the next corte take on disk (prep.corte.carrete)
     carrete_mb = round(sum(e.st_blocks * 512 for _, e in abiertos(carrete)) / 2**20, 1)
     # Cortes are minutes apart: the disk has written what the previous one left in the
-    # page cache (its own files are fsynced; the carrete's are not) before the next.
+    # page cache (its own files are flushed at its end; the carrete's are not) before
+    # the next.
     os.sync()
     started = time.perf_counter()
     apply_delta(dsn)  # (b)
