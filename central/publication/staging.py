@@ -78,8 +78,10 @@ class Staging:
     made from earlier ones by one ordered thread, whole files given as bytes by a few
     threads at once. None is fsynced alone: :meth:`publish` flushes the whole directory
     to the disk in one call (:func:`prep.durable.sync_tree`) before renaming it into
-    place. A corte writes ten thousand files, and one fsync each kept its writing
-    threads behind the corte: each fsync commits the file system's journal."""
+    place: a national corte writes ten thousand files, and an fsync each committed the
+    file system's journal ten thousand times where one flush commits it once. Each
+    file's write-back is started as it is written (:func:`prep.durable.start_writeback`),
+    so that little is left for that flush."""
 
     def __init__(self, publicacion: Path, name: str) -> None:
         self.publicacion = publicacion
