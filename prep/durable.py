@@ -7,7 +7,10 @@ import os
 import tempfile
 from pathlib import Path
 
-_LIBC = ctypes.CDLL(None, use_errno=True)
+try:  # the process's C library; Windows (the stations' other system) has none by None
+    _LIBC: ctypes.CDLL | None = ctypes.CDLL(None, use_errno=True)
+except (OSError, TypeError):
+    _LIBC = None
 #: Linux's syncfs(2), or None where the C library has none.
 _SYNCFS = getattr(_LIBC, "syncfs", None)
 #: Linux's sync_file_range(2), or None.
