@@ -297,7 +297,8 @@ def _make(engine: Engine, key: SigningKey, settings: CorteSettings, motivo: str,
                        ultimo=ultimo_corte, motivo=motivo, seconds=seconds)
         session.add(row)
         session.flush()
-        historial.registrar(session, historial.nuevas(snap.historial, snap.estado), row.id)
+        historial.registrar(session, list(snap.primeras) if snap.primeras is not None
+                            else historial.nuevas(snap.historial, snap.estado), row.id)
         audit.emit(session, "corte_published", actor=actor, detail={
             "corte": publicado.name, "corte_at": snap.corte.isoformat(),
             "manifiesto_sha256": publicado.manifest_sha256, "motivo": motivo,

@@ -177,6 +177,10 @@ class Snapshot:
     #: Which actas this snapshot read again since which snapshot (None: made by hand),
     #: for the corte's reuse of its previous pieces (prep.corte.tramos).
     cambios: Cambios | None = field(default=None, compare=False, repr=False)
+    #: The actas published with data that no recorded corte published yet, in order:
+    #: the corte made of this snapshot records them as first published there (None:
+    #: not worked out; ``historial.nuevas`` of the whole state then).
+    primeras: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,7 +347,10 @@ def read_snapshot(engine: Engine, memo: CorteMemo | None = None) -> Snapshot:
         else:
             assert isinstance(previo, Previo)
             antes = previo.snapshot
-            estado.update(antes.estado)
+            # A copy of a dict is a copy of its table (a few milliseconds for half a
+            # million actas); update() into an empty one inserts each key again.
+            estado = antes.estado.copy() if isinstance(antes.estado, dict) \
+                else dict(antes.estado)
             tipos.desde(antes.imagenes)
             verificadas.update(antes.verificadas)
             corregidas.update(antes.corregidas)
@@ -375,11 +382,16 @@ def read_snapshot(engine: Engine, memo: CorteMemo | None = None) -> Snapshot:
                   for codigo, eleccion, at in fuera_rows if at is not None)
     base = None if cambiadas is None or previo is None or previo.snapshot.cambios is None \
         else previo.snapshot.cambios.ficha
+    # An acta not read again is as the previous snapshot saw it: recorded since, or
+    # among that snapshot's new ones (its corte may have failed before recording them).
+    primeras = historial_db.nuevas(historial, estado, None if cambiadas is None or not (
+        isinstance(previo, Previo) and previo.snapshot.primeras is not None) else
+        [*cambiadas, *previo.snapshot.primeras])
     snap = Snapshot(corte, version, catalog, estado, fuera,
                     Imagenes(estado, tipos.comun, tipos.otros), simulacro,
                     frozenset(verificadas), corregidas, historial, salud, difusores,
                     None if cambiadas is None else len(cambiadas),
-                    Cambios(object(), base, frozenset(cambiadas or ())))
+                    Cambios(object(), base, frozenset(cambiadas or ())), tuple(primeras))
     if memo is not None:
         memo.previo = Previo(snap, xmin, auditoria, sitios, ultimo_corte)
     return snap

@@ -50,6 +50,11 @@ class Lector:
         # The same data; only the instant of the two reads differs.
         assert replace(snap, corte=entera.corte, salud=entera.salud) == entera
         assert snap.historial == entera.historial
+        # The actas a corte would record as first published: worked out from what was
+        # read again and the previous snapshot's (most steps make no corte, so those
+        # stay unrecorded from one snapshot to the next), as from the whole state.
+        assert entera.primeras == tuple(historial_db.nuevas(entera.historial, entera.estado))
+        assert snap.primeras == entera.primeras
         assert snap.salud is not None and entera.salud is not None
         assert (snap.salud.digitalizadas, snap.salud.con_captura) == (
             entera.salud.digitalizadas, entera.salud.con_captura)
@@ -133,10 +138,15 @@ def test_each_snapshot_reads_only_what_changed_and_equals_a_whole_read(
     assert {c for c, e in snap.estado.items() if e.captura is not None} == {
         primera.clave, segunda.clave, verificada.clave}
     assert snap.verificadas == {verificada.clave}
+    # What a corte would record as first published now: the sin acta was not read
+    # again, and is among them as the previous snapshot's (no corte recorded it since).
+    assert snap.primeras == tuple(sorted((primera.clave, segunda.clave, verificada.clave,
+                                          sin.clave)))
 
     corte_in_window(node, tmp_path / "publicacion")  # actas_publicadas: no acta changed
     snap = lector.leer()
     assert snap.releidas == 0
+    assert snap.primeras == ()  # the corte recorded them
     assert set(snap.historial.publicada_en) == {primera.clave, segunda.clave,
                                                 verificada.clave, sin.clave}
     # Keyed by the states' own strings: a night's first publications keep no second
