@@ -301,6 +301,7 @@ class ActaStateRow(Base):
         # The cotejo queue (central.leases): validated actas not cotejada yet.
         Index("ix_acta_states_cotejo", "distrito", "validada_received_at", "clave_acta",
               postgresql_where=text(COTEJO_QUEUE_SQL)),
+        Index("ix_acta_states_cambio", "cambio"),
     )
 
     clave_acta: Mapped[str] = mapped_column(CLAVE_ACTA, primary_key=True)
@@ -352,6 +353,10 @@ class ActaStateRow(Base):
     #: is the correction round the cotejo opened, null for one that confirmed the data
     #: (revision 0021; the two columns above keep only the last of each).
     cotejos: Mapped[list[list[Any]]] = mapped_column(JSONB, server_default=text("'[]'"))
+    #: The transaction that last wrote the row (set by a trigger on every write,
+    #: revision 0024): a running central's corte reads again the actas with a row
+    #: written since its previous snapshot (central.publication.snapshot).
+    cambio: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
 
 
 class ActaImage(Base):
@@ -359,7 +364,8 @@ class ActaImage(Base):
 
     __tablename__ = "acta_images"
     __table_args__ = (Index("ix_acta_images_clave_acta", "clave_acta", "position"),
-                      Index("ix_acta_images_sha256", "sha256"))
+                      Index("ix_acta_images_sha256", "sha256"),
+                      Index("ix_acta_images_cambio", "cambio"))
 
     record_id: Mapped[str] = mapped_column(Uuid(as_uuid=False), primary_key=True)
     clave_acta: Mapped[str] = mapped_column(CLAVE_ACTA)
@@ -374,6 +380,8 @@ class ActaImage(Base):
     at: Mapped[datetime]
     received_at: Mapped[datetime]
     replaces: Mapped[str | None] = mapped_column(Uuid(as_uuid=False))
+    #: The transaction that wrote the row (revision 0024; see ActaStateRow.cambio).
+    cambio: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
 
 
 class ActaCapture(Base):
@@ -386,6 +394,7 @@ class ActaCapture(Base):
         Index("ix_acta_captures_clave_acta", "clave_acta", "position"),
         # Lease grants leave out what the operator already captured (migration 0009).
         Index("ix_acta_captures_operator", "operator", "clave_acta"),
+        Index("ix_acta_captures_cambio", "cambio"),
     )
 
     record_id: Mapped[str] = mapped_column(Uuid(as_uuid=False), primary_key=True)
@@ -401,6 +410,8 @@ class ActaCapture(Base):
     image_record: Mapped[str | None] = mapped_column(Uuid(as_uuid=False))
     at: Mapped[datetime]
     received_at: Mapped[datetime]
+    #: The transaction that wrote the row (revision 0024; see ActaStateRow.cambio).
+    cambio: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
 
 
 class FueraDeCatalogoRow(Base):

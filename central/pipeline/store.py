@@ -63,7 +63,9 @@ _CAPTURES_OF = (select(CAPTURES).where(CAPTURES.c.clave_acta.in_(_claves()))
 _UPSERT = insert(STATES)
 _SAVE_STATES = _UPSERT.on_conflict_do_update(
     index_elements=[STATES.c.clave_acta],
-    set_={c.name: _UPSERT.excluded[c.name] for c in STATES.columns if c.name != "clave_acta"})
+    # cambio: the trigger of revision 0024 sets it on every write.
+    set_={c.name: _UPSERT.excluded[c.name] for c in STATES.columns
+          if c.name not in ("clave_acta", "cambio")})
 _INSERT_IMAGES = insert(IMAGES)
 _INSERT_CAPTURES = insert(CAPTURES)
 

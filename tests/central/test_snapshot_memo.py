@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy import text
 
 from central.db import make_engine
 from central.publication import historial as historial_db
@@ -198,3 +199,42 @@ def test_the_claves_given_as_one_array_literal_come_back_as_given(migrated: Engi
             assert fila is not None and fila[0] == textos
         vacio = raw.execute("SELECT CAST(%s AS text[])", (historial_db.arreglo([]),)).fetchone()
         assert vacio is not None and vacio[0] == []
+
+
+def test_every_write_marks_its_rows_with_its_transaction(migrated: Engine) -> None:
+    # How a running central finds what changed (revision 0024): a row inserted, copied
+    # or updated, whatever value of ``cambio`` its writer gave, carries the id of the
+    # transaction that wrote it, on each of the three tables of an acta.
+    def xid(conn: Any) -> int:
+        return int(conn.execute(text("SELECT pg_current_xact_id()::text::bigint"))
+                   .scalar_one())
+
+    def cambio(conn: Any) -> int:
+        return int(conn.execute(text("SELECT cambio FROM acta_states WHERE clave_acta = "
+                                     "'090001B0101'")).scalar_one())
+
+    with migrated.begin() as conn:
+        primera = xid(conn)
+        conn.execute(text("INSERT INTO acta_states (clave_acta, en_catalogo, eleccion, "
+                          "estado, ronda, cambio) VALUES ('090001B0101', false, '01', "
+                          "'esperada', 0, 0)"))
+        assert cambio(conn) == primera
+    with migrated.begin() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        copiada = xid(conn)
+        conn.execute(text("DELETE FROM acta_states"))
+        with raw.cursor() as cur, cur.copy("COPY acta_states (clave_acta, en_catalogo, "
+                                           "eleccion, estado, ronda, cambio) FROM STDIN"
+                                           ) as copy:
+            copy.write_row(("090001B0101", False, "01", "esperada", 0, 1))
+        assert cambio(conn) == copiada > primera
+    with migrated.begin() as conn:
+        segunda = xid(conn)
+        conn.execute(text("UPDATE acta_states SET ronda = 1, cambio = 7 "
+                          "WHERE clave_acta = '090001B0101'"))
+        assert cambio(conn) == segunda > copiada
+        disparadores = set(conn.execute(text(
+            "SELECT tgrelid::regclass::text FROM pg_trigger WHERE tgname LIKE '%\\_cambio' "
+            "AND tgenabled = 'O'")).scalars())
+    assert disparadores == {"acta_states", "acta_images", "acta_captures"}
