@@ -399,9 +399,10 @@ def stage_delta(dsn: str, catalog: Catalog, sim: Simulacion, plan: PlanDelta,
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(DELTA_SCHEMA)))
         for table, rows in ((STATIONS, stations), (BATCHES, batches), (RECORDS, records),
                             (STATES, states), (IMAGES, images), (CAPTURES, captures)):
-            conn.execute(sql.SQL("CREATE TABLE {} (LIKE {})").format(
+            conn.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(
                 sql.Identifier(DELTA_SCHEMA, table.name), sql.Identifier(table.name)))
-            columns = tuple(c.name for c in table.columns)
+            # What the pipeline writes (a row's ``cambio`` is set by a trigger).
+            columns = tuple(c.name for c in table.columns if c.name != "cambio")
             jsonb = _JSONB.get(table.name, frozenset())
             _copy(conn, f"{DELTA_SCHEMA}.{table.name}", columns,
                   ({k: Jsonb(v) if k in jsonb and v is not None else v
