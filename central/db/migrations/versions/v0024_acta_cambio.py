@@ -10,7 +10,10 @@ snapshot's own xmin is read), set by a trigger on every INSERT and UPDATE (COPY 
 so no writer can leave it behind; its index gives the changed actas in milliseconds.
 
 Existing rows get 0: a central is migrated stopped, and its next process reads every
-acta once before it follows changes.
+acta once before it follows changes. Only a write with triggers off
+(``session_replication_role = replica``, as logical replication applies rows) would
+leave ``cambio`` behind; nothing in this system writes so (a standby is physical, and
+a promoted one starts a new process, which reads everything).
 
 Revision ID: 0024
 Revises: 0023
