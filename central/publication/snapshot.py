@@ -342,13 +342,11 @@ def read_snapshot(engine: Engine, memo: CorteMemo | None = None) -> Snapshot:
                 memo.clear()     # before reading the new ones (not both in memory)
             consultas, params, previas = [("estados", _STATES), *historial_db.CONSULTAS], None, None
             publicadas = None
+            candidatas = None
         else:
             assert isinstance(previo, Previo)
             antes = previo.snapshot
-            # A copy of a dict is a copy of its table (a few milliseconds for half a
-            # million actas); update() into an empty one inserts each key again.
-            estado = antes.estado.copy() if isinstance(antes.estado, dict) \
-                else dict(antes.estado)
+            estado = historial_db.copia(antes.estado)
             tipos.desde(antes.imagenes)
             verificadas.update(antes.verificadas)
             corregidas.update(antes.corregidas)
@@ -362,6 +360,10 @@ def read_snapshot(engine: Engine, memo: CorteMemo | None = None) -> Snapshot:
             params = {"claves": historial_db.arreglo(cambiadas),
                       "ultimo_corte": previo.ultimo_corte}
             previas, publicadas = antes.historial.actas, antes.historial.publicada_en
+            # An acta not read again is as the previous snapshot saw it: recorded since,
+            # or among that snapshot's new ones (its corte may have failed before
+            # recording them).
+            candidatas = None if antes.primeras is None else [*cambiadas, *antes.primeras]
         with Prefetch(raw, consultas, BATCH, params) as filas:
             for rows in filas.batches("estados"):
                 _estado(catalog, rows, estado, tipos, verificadas, corregidas)
@@ -380,11 +382,7 @@ def read_snapshot(engine: Engine, memo: CorteMemo | None = None) -> Snapshot:
                   for codigo, eleccion, at in fuera_rows if at is not None)
     base = None if cambiadas is None or previo is None or previo.snapshot.cambios is None \
         else previo.snapshot.cambios.ficha
-    # An acta not read again is as the previous snapshot saw it: recorded since, or
-    # among that snapshot's new ones (its corte may have failed before recording them).
-    primeras = historial_db.nuevas(historial, estado, None if cambiadas is None or not (
-        isinstance(previo, Previo) and previo.snapshot.primeras is not None) else
-        [*cambiadas, *previo.snapshot.primeras])
+    primeras = historial_db.nuevas(historial, estado, candidatas)
     snap = Snapshot(corte, version, catalog, estado, fuera,
                     Imagenes(estado, tipos.comun, tipos.otros), simulacro,
                     frozenset(verificadas), corregidas, historial, salud, difusores,

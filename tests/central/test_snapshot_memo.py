@@ -202,9 +202,10 @@ def test_the_claves_given_as_one_array_literal_come_back_as_given(migrated: Engi
 
 
 def test_every_write_marks_its_rows_with_its_transaction(migrated: Engine) -> None:
-    # How a running central finds what changed (revision 0024): a row inserted, copied
-    # or updated, whatever value of ``cambio`` its writer gave, carries the id of the
-    # transaction that wrote it, on each of the three tables of an acta.
+    # How a running central finds what changed (revision 0024): a state inserted,
+    # copied or updated, whatever value of ``cambio`` its writer gave, carries the id of
+    # the transaction that wrote it; the same trigger is enabled on the images and the
+    # captures (their writes are the ingest's, followed by the memo test above).
     def xid(conn: Any) -> int:
         return int(conn.execute(text("SELECT pg_current_xact_id()::text::bigint"))
                    .scalar_one())
