@@ -26,7 +26,8 @@ with the catalog already parsed as a running central has it, and one
 - ``seconds_warm_sin_sitio``: a corte without the public site and without memo;
 - ``copy_seconds``: ``COPY (the snapshot's rows) TO STDOUT`` of the same rows, raw.
 
-Each of (a), (c), (d) reports wall ``seconds*``, ``cpu_seconds*``, ``phases_*`` and
+Each of (a), (c), (d) reports wall ``seconds*``, ``cpu_seconds*`` (the process's and
+its file-writing process's, central.publication.escritor), ``phases_*`` and
 its own peak RSS ``peak_rss_mb*`` (the peak is reset before each corte: Linux
 ``clear_refs``; what the memo keeps between cortes counts in the later ones).
 ``rss_mb_between`` is the child's resident size after (a), while it waits for the
@@ -252,13 +253,21 @@ def _child(dsn: str, publicacion: Path, profile: str | None = None) -> None:
         "seconds_warm": warm["seconds"], "cpu_seconds_warm": warm["cpu_seconds"],
         "peak_rss_mb_warm": warm["peak_rss_mb"], "phases_warm": warm["phases"],
         "peak_rss_mb_max": max(r["peak_rss_mb"] for r in (cold, steady, warm)),
-        "seconds_warm_sin_sitio": round(bare.seconds, 3)}))
+        "seconds_warm_sin_sitio": round(bare.seconds, 3),
+        # the cortes' file-writing processes' largest peak RSS (the ring they share with
+        # the corte is counted in the corte's too)
+        "peak_rss_mb_escritor": round(
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)}))
 
 
 def _cpu_seconds() -> float:
-    """This process's CPU time (user + system), all its threads."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    """This process's CPU time (user + system), all its threads, and its children's that
+    ended (each corte's file-writing process, central.publication.escritor)."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
 
 
 def _reset_peak_rss() -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
+from central.publication.escritor import Escritor
 from prep.durable import fsync_dir as _fsync_dir
 from prep.durable import start_writeback
 from prep.durable import sync_tree
@@ -83,7 +84,7 @@ class Staging:
     file's write-back is started as it is written (:func:`prep.durable.start_writeback`),
     so that little is left for that flush."""
 
-    def __init__(self, publicacion: Path, name: str) -> None:
+    def __init__(self, publicacion: Path, name: str, proceso: bool = True) -> None:
         self.publicacion = publicacion
         self.final = publicacion / name
         self.tmp = publicacion / f".{name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
@@ -101,6 +102,9 @@ class Staging:
         self._directorios: set[str] = set()  # made already
         self._cupo = Cupo(EN_VUELO)  # what the threads have yet to write
         self._imagenes: ThreadPoolExecutor | None = None  # places the images (images)
+        #: The process writing the whole files (None: the threads above write them).
+        self._escritor = _escritor(self.tmp) if proceso else None
+        self._no_listados: set[str] = set()
 
     def put(self, name: str, data: bytes, listed: bool = True) -> None:
         """Write ``name`` (in the background; see :meth:`wait`). Waits while the threads
@@ -109,6 +113,11 @@ class Staging:
             path = f"{self._raiz}/{name}"  # ten thousand site files: checked as text
         else:
             path = str(_inside(self.tmp, name))
+        if self._escritor is not None and self._escritor.cabe(len(data)):
+            if not listed:
+                self._no_listados.add(name)
+            self._escritor.put(name, data)
+            return
         self._cupo.tomar(len(data))
         self._pending.append(self._files.submit(self._put, name, path, lambda: data, listed,
                                                 len(data)))
@@ -122,13 +131,17 @@ class Staging:
         queued before it is on disk (it may read them); ``make`` returns the file's
         SHA-256 if it hashed what it wrote (else the file is read again to hash it)."""
         before = list(self._pending)
+        enviados = None if self._escritor is None else self._escritor.enviados
         self._pending.append(self._writer.submit(self._put_file, name, self.path(name), make,
-                                                 before))
+                                                 before, enviados))
 
     def _put_file(self, name: str, path: Path, make: Callable[[Path], str | None],
-                  before: Sequence[Future[None]]) -> None:
+                  before: Sequence[Future[None]], enviados: int | None) -> None:
         for future in before:  # the whole files, written by the other threads
             future.result()
+        if enviados is not None:  # and by the writing process
+            assert self._escritor is not None
+            self._escritor.wait(enviados)
         hecho = make(path)
         digest = hashlib.sha256()
         with path.open("rb") as f:
@@ -205,6 +218,12 @@ class Staging:
         pending, self._pending = self._pending, []
         for future in pending:
             future.result()
+        if self._escritor is not None:
+            self._escritor.wait()
+            for name, digest in self._escritor.digests.items():
+                if name not in self._no_listados:
+                    self.digests[name] = digest
+            self._escritor.digests.clear()
 
     def images(self, images: Mapping[str, str], blobs: Path, anterior: Path | None) -> None:
         """Place ``images`` (path → SHA-256) in the corte, by a thread of its own, while
@@ -230,6 +249,8 @@ class Staging:
         self._files.shutdown()
         if self._imagenes is not None:
             self._imagenes.shutdown()
+        if self._escritor is not None:
+            self._escritor.close()
         try:
             sync_tree(self._fd, self.tmp)  # every file and directory on disk
         finally:
@@ -250,12 +271,22 @@ class Staging:
         self._files.shutdown(wait=True, cancel_futures=True)
         if self._imagenes is not None:
             self._imagenes.shutdown(wait=True, cancel_futures=True)
+        if self._escritor is not None:
+            self._escritor.kill()
         for f in self._streams:
             f.close()
         self._cerrar()
         for discard in self._discards:
             discard()
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _escritor(root: Path) -> Escritor | None:
+    """A process writing ``root``'s whole files, where the system can share memory with
+    one (Linux); None: the corte's threads write them."""
+    if not hasattr(os, "memfd_create"):
+        return None
+    return Escritor(root)
 
 
 def _escribir(path: str, data: bytes) -> None:

@@ -41,7 +41,7 @@ def test_a_cupo_lets_out_at_most_its_limit_and_a_large_piece_alone() -> None:
 def test_staging_queues_no_more_than_its_limit(tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(staging_module, "EN_VUELO", 10_000)
-    staging = Staging(tmp_path, "corte")
+    staging = Staging(tmp_path, "corte", proceso=False)  # the threads' way
     lento = threading.Event()
     escribir = staging_module._escribir
     en_cola: list[int] = []
@@ -81,7 +81,7 @@ def test_staging_queues_no_more_than_its_limit(tmp_path: Path,
 def test_a_failed_write_releases_its_bytes_and_is_raised(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(staging_module, "EN_VUELO", 10_000)
-    staging = Staging(tmp_path, "corte")
+    staging = Staging(tmp_path, "corte", proceso=False)  # the threads' way
     escribir = staging_module._escribir
 
     def lleno(path: str, data: bytes) -> None:
