@@ -79,6 +79,8 @@ class Escritor:
                  str(orden_r), str(respuesta_w), str(anillo)],
                 pass_fds=(self._memoria, orden_r, respuesta_w), stdin=subprocess.DEVNULL)
         except BaseException:
+            if hasattr(self, "_mapa"):
+                self._mapa.close()
             for fd in cerrar:
                 os.close(fd)
             raise

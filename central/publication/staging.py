@@ -9,6 +9,7 @@ atomically.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import secrets
@@ -30,6 +31,8 @@ from prep.durable import fsync_dir as _fsync_dir
 from prep.durable import start_writeback
 from prep.durable import sync_tree
 from prep.filehash import sha256_file
+
+log = logging.getLogger(__name__)
 
 IMAGENES = "imagenes"
 CHUNK = 1024 * 1024
@@ -286,7 +289,12 @@ def _escritor(root: Path) -> Escritor | None:
     one (Linux); None: the corte's threads write them."""
     if not hasattr(os, "memfd_create"):
         return None
-    return Escritor(root)
+    try:
+        return Escritor(root)
+    except OSError as exc:  # no process or shared memory to be had: the threads write
+        log.warning("no se pudo iniciar el proceso que escribe los archivos del corte "
+                    "(%s); los escriben los hilos del nodo central", exc)
+        return None
 
 
 def _escribir(path: str, data: bytes) -> None:

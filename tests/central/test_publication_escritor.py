@@ -117,3 +117,21 @@ def test_names_outside_the_corte_are_refused_by_the_process_too(tmp_path: Path) 
     finally:
         escritor.kill()
     assert not (tmp_path / "fuera.js").exists()
+
+
+def test_without_a_writing_process_the_threads_write_the_corte(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        ) -> None:
+    """A system that cannot start the process (out of memory or processes) still
+    publishes: the corte's threads write the files, and the log says why."""
+    def sin_procesos(*args: object, **kwargs: object) -> None:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(escritor_module.subprocess, "Popen", sin_procesos)
+    staging = Staging(tmp_path, "20270607_2000")
+    assert staging._escritor is None
+    staging.put("sitio/a.js", b"uno")
+    final = staging.publish()
+    assert (final / "sitio/a.js").read_bytes() == b"uno"
+    assert staging.digests["sitio/a.js"] == hashlib.sha256(b"uno").hexdigest()
+    assert "no se pudo iniciar el proceso que escribe" in caplog.text
