@@ -93,9 +93,38 @@ def self_test(args: argparse.Namespace) -> int:
         return (f"aiohttp {aiohttp.__version__}, psycopg {psycopg.__version__}, "
                 f"cryptography {cryptography.__version__}, reportlab {reportlab.Version}")
 
+    def corte_writer() -> str:
+        """The process a corte writes its files with starts and writes (its command
+        differs in the installed bundle: central.publication.escritor)."""
+        import hashlib
+        import tempfile
+        from pathlib import Path
+
+        from central.publication.escritor import Escritor
+
+        datos = b"prep central self-test\n"
+        with tempfile.TemporaryDirectory(prefix=".self-test-corte-") as carpeta:
+            try:
+                escritor = Escritor(Path(carpeta), 64 * 1024)
+            except OSError as exc:
+                raise CheckFailed(f"no se pudo iniciar el proceso que escribe los cortes: "
+                                  f"{exc}") from exc
+            try:
+                escritor.put("sitio/prueba.js", datos)
+                escritor.close()
+            except OSError as exc:
+                escritor.kill()
+                raise CheckFailed(f"el proceso que escribe los cortes falló: {exc}") from exc
+            escrito = (Path(carpeta) / "sitio/prueba.js").read_bytes()
+        if escrito != datos or escritor.digests.get("sitio/prueba.js") != \
+                hashlib.sha256(datos).hexdigest():
+            raise CheckFailed("el proceso que escribe los cortes escribió otra cosa")
+        return "el proceso que escribe los archivos de cada corte inicia y escribe"
+
     return run_checks("PREP nodo central", [
         build_check(),
         Check("Directorio de datos", EXIT_DATA_DIR, identity),
         Check("Base de datos", EXIT_DATABASE, database),
         Check("Bibliotecas del nodo", EXIT_DEPENDENCIES, libraries),
+        Check("Escritura de cortes", EXIT_DEPENDENCIES, corte_writer),
     ])

@@ -75,8 +75,8 @@ class Escritor:
                     pass  # the system's limit: smaller pipes only wait more often
             os.set_blocking(self._respuestas, False)
             self._proceso = subprocess.Popen(
-                [sys.executable, "-m", __name__, str(root), str(self._memoria),
-                 str(orden_r), str(respuesta_w), str(anillo)],
+                [*_programa(), str(root), str(self._memoria), str(orden_r),
+                 str(respuesta_w), str(anillo)],
                 pass_fds=(self._memoria, orden_r, respuesta_w), stdin=subprocess.DEVNULL)
         except BaseException:
             if hasattr(self, "_mapa"):
@@ -221,6 +221,25 @@ class Escritor:
         self._recibido = datos[k:]
 
 
+#: How the frozen program (installer/launcher.py) is told to be this process.
+ARGUMENTO = "--escritor-de-corte"
+
+
+def _programa() -> list[str]:
+    """The command that starts this process: this module run by this Python, or the
+    frozen bundle's one executable with :data:`ARGUMENTO` (``prep central serve`` of an
+    installed central)."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, ARGUMENTO]
+    return [sys.executable, "-m", __name__]
+
+
+def main(argv: list[str]) -> int:
+    """The writing process: ``ROOT RING_FD ORDERS_FD ANSWERS_FD RING_SIZE``."""
+    _escribir(argv[0], *map(int, argv[1:5]))
+    return 0
+
+
 def _escribir(raiz: str, memoria: int, orden: int, respuesta: int, anillo: int) -> None:
     mapa = mmap.mmap(memoria, anillo, prot=mmap.PROT_READ)
     vista = memoryview(mapa)
@@ -267,4 +286,4 @@ def _dentro(raiz: str, nombre: str) -> str:
 
 
 if __name__ == "__main__":
-    _escribir(sys.argv[1], *map(int, sys.argv[2:6]))
+    sys.exit(main(sys.argv[1:]))
