@@ -253,11 +253,7 @@ def _child(dsn: str, publicacion: Path, profile: str | None = None) -> None:
         "seconds_warm": warm["seconds"], "cpu_seconds_warm": warm["cpu_seconds"],
         "peak_rss_mb_warm": warm["peak_rss_mb"], "phases_warm": warm["phases"],
         "peak_rss_mb_max": max(r["peak_rss_mb"] for r in (cold, steady, warm)),
-        "seconds_warm_sin_sitio": round(bare.seconds, 3),
-        # the cortes' file-writing processes' largest peak RSS (the ring they share with
-        # the corte is counted in the corte's too)
-        "peak_rss_mb_escritor": round(
-            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)}))
+        "seconds_warm_sin_sitio": round(bare.seconds, 3)}))
 
 
 def _cpu_seconds() -> float:
