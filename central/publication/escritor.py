@@ -4,11 +4,11 @@ A national corte writes about ten thousand files (the public site's), each with 
 dozen system calls. Written by threads of the corte's own process, every one of those
 calls gave up Python's lock and took it back, taking it from the thread that makes the
 files: measured on the national corte, the writing threads spent about ten seconds of
-CPU per corte and the thread making the corte ran for less than half of its time. So
-the corte hands each file to this process instead (:class:`Escritor`): it copies the
-bytes into memory both processes share, sends their place and name down a pipe, and
-goes on; this process writes the file, starts its write-back to the disk, hashes it and
-answers with its SHA-256, in order. The corte's
+CPU per corte, and the thread making the corte ran for half of a corte's time (a third
+when almost nothing changed). So the corte hands each file to this process instead
+(:class:`Escritor`): it copies the bytes into memory both processes share, sends their
+place and name down a pipe, and goes on; this process writes the file, starts its
+write-back to the disk, hashes it and answers with its SHA-256, in order. The corte's
 :meth:`~central.publication.staging.Staging.publish` still flushes the whole directory
 to the disk once and renames it into place: nothing is published unless every file was
 written and flushed.
@@ -269,7 +269,7 @@ def _escribir(raiz: str, memoria: int, orden: int, respuesta: int, anillo: int) 
                 os.close(fd)
             respuesta_ = _RESPUESTA.pack(0, hashlib.sha256(datos).digest())
         except OSError as exc:
-            mensaje = f"{nombre}: {exc.strerror or exc}".encode()[:60_000]
+            mensaje = f"{nombre}: {exc.strerror or exc}".encode()[:1_000]
             respuesta_ = _RESPUESTA.pack(exc.errno or errno.EIO,
                                          len(mensaje).to_bytes(2, "little")) + mensaje
         finally:
