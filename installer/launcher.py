@@ -19,16 +19,16 @@ def main() -> int:
     # Nothing may be written into the installed bundle (Alembic imports its migrations
     # from files): a __pycache__ there would be a file the build manifest does not list.
     sys.dont_write_bytecode = True
-    from central.publication.escritor import ARGUMENTO
-    if sys.argv[1:2] == [ARGUMENTO]:  # a central's corte started it to write its files
-        from central.publication.escritor import main as escritor
-        return escritor(sys.argv[2:])
     name = Path(sys.argv[0]).stem.lower()
     if name == "catd":
         from catd.app import main as program
     elif name == "ccv":
         from ccv.app import main as program
     else:
+        from central.publication.escritor import ARGUMENTO
+        if sys.argv[1:2] == [ARGUMENTO]:  # a central's corte started it to write its files
+            from central.publication.escritor import main as escritor
+            return escritor(sys.argv[2:])
         from prep.cli import main as program
     return program()
 

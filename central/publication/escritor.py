@@ -21,7 +21,6 @@ and is killed if the corte is discarded.
 from __future__ import annotations
 
 import errno
-import fcntl
 import hashlib
 import mmap
 import os
@@ -45,7 +44,8 @@ _ORDEN = struct.Struct("<QIH")
 #: length, the message following).
 _RESPUESTA = struct.Struct("<i32s")
 _TUBO = 1024 * 1024  # each pipe's capacity (F_SETPIPE_SZ), as Linux allows
-_CREAR = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+# (getattr: this module is imported by the frozen bundle's launcher on Windows too)
+_CREAR = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
 _MAXIMO_NOMBRE = 1024
 
 
@@ -57,7 +57,10 @@ class Escritor:
     """The corte's side: :meth:`put` a file (waits while the ring is full), :meth:`wait`
     for every answer (raises the first failed write), :meth:`close` or :meth:`kill`."""
 
-    def __init__(self, root: Path, anillo: int | None = None) -> None:
+    def __init__(self, root: Path, anillo: int | None = None,
+                 digests: dict[str, str] | None = None) -> None:
+        import fcntl  # Linux's (the central's); not on the stations' Windows
+
         self.anillo = anillo = ANILLO if anillo is None else anillo
         self._memoria = os.memfd_create("corte-anillo", os.MFD_CLOEXEC)
         cerrar: list[int] = [self._memoria]
@@ -88,11 +91,12 @@ class Escritor:
         os.close(respuesta_w)
         self._lock = threading.Lock()
         self._puesto = 0  # bytes placed in the ring since the start (wraps included)
-        self._pendientes: deque[tuple[str, int]] = deque()  # (name, start) per file sent
+        #: (name, None if not listed; start in the ring) per file sent, not yet answered
+        self._pendientes: deque[tuple[str | None, int]] = deque()
         self._recibido = b""  # answers read and not yet whole
-        self.digests: dict[str, str] = {}
+        #: SHA-256 of each listed file written (``digests``: the caller's, filled in place).
+        self.digests: dict[str, str] = {} if digests is None else digests
         self.error: OSError | None = None
-        self._enviados = 0
         self._respondidos = 0
         self._cerrado = False
 
@@ -100,9 +104,10 @@ class Escritor:
         """Whether a file of ``n`` bytes goes through the ring."""
         return n <= self.anillo // 4
 
-    def put(self, name: str, data: bytes) -> None:
+    def put(self, name: str, data: bytes, listed: bool = True) -> None:
         """Queue ``data`` to be written as ``name`` (relative to the root), waiting while
-        the ring has no room for it. From one thread at a time."""
+        the ring has no room for it; ``listed``: its SHA-256 goes in :attr:`digests`.
+        From one thread at a time."""
         nombre = name.encode()
         n = len(data)
         with self._lock:
@@ -113,16 +118,16 @@ class Escritor:
         self._esperar(lambda: self._puesto + n - self._hecho() <= self.anillo)
         with self._lock:
             self._mapa[inicio:inicio + n] = data
-            self._pendientes.append((name, self._puesto))
+            self._pendientes.append((name if listed else None, self._puesto))
             self._puesto += n
-            self._enviados += 1
             self._enviar(_ORDEN.pack(inicio, n, len(nombre)) + nombre)
             self._leer()
 
     @property
     def enviados(self) -> int:
         """How many files were sent so far."""
-        return self._enviados
+        with self._lock:
+            return self._respondidos + len(self._pendientes)
 
     def wait(self, hasta: int | None = None) -> None:
         """Every file sent is written (``hasta``: the first ``hasta`` files sent); raises
@@ -214,7 +219,8 @@ class Escritor:
                 fin += largo
             else:
                 name, _ = self._pendientes[0]
-                self.digests[name] = resto.hex()
+                if name is not None:
+                    self.digests[name] = resto.hex()
             self._pendientes.popleft()
             self._respondidos += 1
             k = fin

@@ -106,8 +106,7 @@ class Staging:
         self._cupo = Cupo(EN_VUELO)  # what the threads have yet to write
         self._imagenes: ThreadPoolExecutor | None = None  # places the images (images)
         #: The process writing the whole files (None: the threads above write them).
-        self._escritor = _escritor(self.tmp) if proceso else None
-        self._no_listados: set[str] = set()
+        self._escritor = _escritor(self.tmp, self.digests) if proceso else None
 
     def put(self, name: str, data: bytes, listed: bool = True) -> None:
         """Write ``name`` (in the background; see :meth:`wait`). Waits while the threads
@@ -117,9 +116,7 @@ class Staging:
         else:
             path = str(_inside(self.tmp, name))
         if self._escritor is not None and self._escritor.cabe(len(data)):
-            if not listed:
-                self._no_listados.add(name)
-            self._escritor.put(name, data)
+            self._escritor.put(name, data, listed)
             return
         self._cupo.tomar(len(data))
         self._pending.append(self._files.submit(self._put, name, path, lambda: data, listed,
@@ -222,11 +219,7 @@ class Staging:
         for future in pending:
             future.result()
         if self._escritor is not None:
-            self._escritor.wait()
-            for name, digest in self._escritor.digests.items():
-                if name not in self._no_listados:
-                    self.digests[name] = digest
-            self._escritor.digests.clear()
+            self._escritor.wait()  # its answers put their digests in self.digests
 
     def images(self, images: Mapping[str, str], blobs: Path, anterior: Path | None) -> None:
         """Place ``images`` (path → SHA-256) in the corte, by a thread of its own, while
@@ -284,13 +277,13 @@ class Staging:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def _escritor(root: Path) -> Escritor | None:
-    """A process writing ``root``'s whole files, where the system can share memory with
-    one (Linux); None: the corte's threads write them."""
+def _escritor(root: Path, digests: dict[str, str]) -> Escritor | None:
+    """A process writing ``root``'s whole files (their SHA-256 into ``digests``), where
+    the system can share memory with one (Linux); None: the corte's threads write them."""
     if not hasattr(os, "memfd_create"):
         return None
     try:
-        return Escritor(root)
+        return Escritor(root, digests=digests)
     except OSError as exc:  # no process or shared memory to be had: the threads write
         log.warning("no se pudo iniciar el proceso que escribe los archivos del corte "
                     "(%s); los escriben los hilos del nodo central", exc)

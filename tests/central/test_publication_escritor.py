@@ -135,3 +135,17 @@ def test_without_a_writing_process_the_threads_write_the_corte(
     assert (final / "sitio/a.js").read_bytes() == b"uno"
     assert staging.digests["sitio/a.js"] == hashlib.sha256(b"uno").hexdigest()
     assert "no se pudo iniciar el proceso que escribe" in caplog.text
+
+
+def test_the_module_imports_where_there_is_no_fcntl() -> None:
+    """The frozen bundle's launcher imports it in ``prep`` on the stations' Windows too,
+    where fcntl and O_CLOEXEC do not exist: only a central's corte needs them."""
+    import subprocess
+    import sys
+
+    codigo = ("import os, sys; sys.modules['fcntl'] = None; del os.O_CLOEXEC; "
+              "import central.publication.escritor as e; print(e.ARGUMENTO)")
+    hecho = subprocess.run([sys.executable, "-c", codigo], capture_output=True, text=True,
+                           check=False, cwd=Path(__file__).parents[2])
+    assert hecho.returncode == 0, hecho.stderr
+    assert hecho.stdout.strip() == escritor_module.ARGUMENTO
