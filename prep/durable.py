@@ -48,6 +48,40 @@ def start_writeback(fd: int) -> None:
         _SYNC_FILE_RANGE(fd, 0, 0, _SYNC_FILE_RANGE_WRITE)
 
 
+def soltar_cache(fd: int, inicio: int = 0, largo: int = 0) -> None:
+    """Let the kernel drop from memory the cached pages of ``fd`` from ``inicio``
+    (``largo`` bytes; 0: to the end) that are on the disk already
+    (``posix_fadvise(POSIX_FADV_DONTNEED)``); nothing where the system has no such
+    call. It changes no data: the file is read from the disk next time. An error is
+    ignored (only memory was at stake)."""
+    fadvise = getattr(os, "posix_fadvise", None)
+    if fadvise is not None:
+        try:
+            fadvise(fd, inicio, largo, os.POSIX_FADV_DONTNEED)
+        except OSError:
+            pass
+
+
+def abrir_para_soltar(path: str) -> int | None:
+    """``path`` opened to drop its cache (:func:`soltar_cache`), or None if it is not a
+    regular file that can be opened (a link is not followed)."""
+    try:
+        return os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+                       | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+
+
+def soltar_archivo(path: str) -> None:
+    """:func:`soltar_cache` of the whole file ``path``, if it exists."""
+    fd = abrir_para_soltar(path)
+    if fd is not None:
+        try:
+            soltar_cache(fd)
+        finally:
+            os.close(fd)
+
+
 def sync_tree(fd: int, directory: Path) -> None:
     """Flush to the disk every file and directory written under ``directory`` (``fd``:
     a descriptor of it, opened before they were written).

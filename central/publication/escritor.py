@@ -33,6 +33,7 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
+from prep.durable import soltar_archivo
 from prep.durable import start_writeback
 
 #: Bytes shared with the writing process: files wait there to be written. A file larger
@@ -58,7 +59,8 @@ class Escritor:
     for every answer (raises the first failed write), :meth:`close` or :meth:`kill`."""
 
     def __init__(self, root: Path, anillo: int | None = None,
-                 digests: dict[str, str] | None = None) -> None:
+                 digests: dict[str, str] | None = None, anterior: Path | None = None
+                 ) -> None:
         import fcntl  # Linux's (the central's); not on the stations' Windows
 
         self.anillo = anillo = ANILLO if anillo is None else anillo
@@ -79,7 +81,7 @@ class Escritor:
             os.set_blocking(self._respuestas, False)
             self._proceso = subprocess.Popen(
                 [*_programa(), str(root), str(self._memoria), str(orden_r),
-                 str(respuesta_w), str(anillo)],
+                 str(respuesta_w), str(anillo), "" if anterior is None else str(anterior)],
                 pass_fds=(self._memoria, orden_r, respuesta_w), stdin=subprocess.DEVNULL)
         except BaseException:
             if hasattr(self, "_mapa"):
@@ -241,12 +243,15 @@ def _programa() -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    """The writing process: ``ROOT RING_FD ORDERS_FD ANSWERS_FD RING_SIZE``."""
-    _escribir(argv[0], *map(int, argv[1:5]))
+    """The writing process: ``ROOT RING_FD ORDERS_FD ANSWERS_FD RING_SIZE [PREVIOUS]``
+    (PREVIOUS: the previous corte's directory, or empty)."""
+    memoria, orden, respuesta, anillo = map(int, argv[1:5])
+    _escribir(argv[0], memoria, orden, respuesta, anillo, argv[5] if len(argv) > 5 else "")
     return 0
 
 
-def _escribir(raiz: str, memoria: int, orden: int, respuesta: int, anillo: int) -> None:
+def _escribir(raiz: str, memoria: int, orden: int, respuesta: int, anillo: int,
+              anterior: str = "") -> None:
     mapa = mmap.mmap(memoria, anillo, prot=mmap.PROT_READ)
     vista = memoryview(mapa)
     directorios: set[str] = set()
@@ -261,6 +266,8 @@ def _escribir(raiz: str, memoria: int, orden: int, respuesta: int, anillo: int) 
         datos = vista[inicio:inicio + n]
         try:
             path = _dentro(raiz, nombre)
+            if anterior:  # its pages go to this corte's file (Staging.anterior)
+                soltar_archivo(f"{anterior}/{nombre}")
             directorio = os.path.dirname(path)
             if directorio not in directorios:
                 os.makedirs(directorio, exist_ok=True)

@@ -173,7 +173,7 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
                 for clave, sha256, tipo in _imagenes(snap.imagenes)} if blobs is not None else {}
     zip_name = simulacro.zip_name(name, snap.simulacro)
     clock = _Clock()
-    staging = Staging(publicacion, name)
+    staging = Staging(publicacion, name, anterior=anterior)
     try:
         # The images go in first, by a thread of their own, while the corte goes on.
         images = dict(sorted({path: sha for sha, path in imagenes.values()}.items()))

@@ -27,7 +27,10 @@ from pathlib import PurePosixPath
 from typing import BinaryIO
 
 from central.publication.escritor import Escritor
+from prep.durable import abrir_para_soltar
 from prep.durable import fsync_dir as _fsync_dir
+from prep.durable import soltar_archivo
+from prep.durable import soltar_cache
 from prep.durable import start_writeback
 from prep.durable import sync_tree
 from prep.filehash import sha256_file
@@ -87,8 +90,13 @@ class Staging:
     file's write-back is started as it is written (:func:`prep.durable.start_writeback`),
     so that little is left for that flush."""
 
-    def __init__(self, publicacion: Path, name: str, proceso: bool = True) -> None:
+    def __init__(self, publicacion: Path, name: str, proceso: bool = True,
+                 anterior: Path | None = None) -> None:
         self.publicacion = publicacion
+        #: The previous corte: the cached pages of each of its files are dropped as
+        #: this corte writes the file of the same name (``prep.durable.soltar_cache``),
+        #: and the kernel gives them to this corte's file.
+        self.anterior = anterior
         self.final = publicacion / name
         self.tmp = publicacion / f".{name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
         self.tmp.mkdir()
@@ -106,7 +114,8 @@ class Staging:
         self._cupo = Cupo(EN_VUELO)  # what the threads have yet to write
         self._imagenes: ThreadPoolExecutor | None = None  # places the images (images)
         #: The process writing the whole files (None: the threads above write them).
-        self._escritor = _escritor(self.tmp, self.digests) if proceso else None
+        self._escritor = _escritor(self.tmp, self.digests, anterior) if proceso else None
+        self._viejos: list[int] = []  # the previous corte's streams, open to drop theirs
 
     def put(self, name: str, data: bytes, listed: bool = True) -> None:
         """Write ``name`` (in the background; see :meth:`wait`). Waits while the threads
@@ -175,10 +184,16 @@ class Staging:
         f = path.open("wb")
         self._streams.append(f)
         digest = hashlib.sha256()
+        viejo = self._abrir_anterior(name)
+        escritos = 0
 
         def write(data: bytes) -> None:
+            nonlocal escritos
             try:
                 digest.update(data)
+                escritos += len(data)
+                if viejo is not None:  # as much of the previous corte's file (from its
+                    soltar_cache(viejo, 0, escritos)  # start: pages cut at the ends)
                 f.write(data)
                 start_writeback(f.fileno())  # its pieces are about a megabyte
                 if also is not None:
@@ -194,15 +209,29 @@ class Staging:
             f.flush()
             start_writeback(f.fileno())
             f.close()
+            if viejo is not None:
+                soltar_cache(viejo)
             self.digests[name] = digest.hexdigest()
 
         yield queue
         self._pending.append(self._writer.submit(close))
 
+    def _abrir_anterior(self, name: str) -> int | None:
+        """The previous corte's file ``name``, open to drop its cached pages (closed
+        by :meth:`publish` or :meth:`discard`), or None."""
+        if self.anterior is None:
+            return None
+        fd = abrir_para_soltar(f"{self.anterior}/{name}")
+        if fd is not None:
+            self._viejos.append(fd)
+        return fd
+
     def _put(self, name: str, path: str, make: Callable[[], bytes], listed: bool,
              tomados: int = 0) -> None:
         try:
             data = make()
+            if self.anterior is not None:
+                soltar_archivo(f"{self.anterior}/{name}")
             directorio = os.path.dirname(path)
             if directorio not in self._directorios:
                 os.makedirs(directorio, exist_ok=True)
@@ -258,6 +287,9 @@ class Staging:
         return self.final
 
     def _cerrar(self) -> None:
+        viejos, self._viejos = self._viejos, []
+        for fd in viejos:
+            os.close(fd)
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
@@ -277,13 +309,14 @@ class Staging:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def _escritor(root: Path, digests: dict[str, str]) -> Escritor | None:
+def _escritor(root: Path, digests: dict[str, str], anterior: Path | None
+              ) -> Escritor | None:
     """A process writing ``root``'s whole files (their SHA-256 into ``digests``), where
     the system can share memory with one (Linux); None: the corte's threads write them."""
     if not hasattr(os, "memfd_create"):
         return None
     try:
-        return Escritor(root, digests=digests)
+        return Escritor(root, digests=digests, anterior=anterior)
     except OSError as exc:  # no process or shared memory to be had: the threads write
         log.warning("no se pudo iniciar el proceso que escribe los archivos del corte "
                     "(%s); los escriben los hilos del nodo central", exc)

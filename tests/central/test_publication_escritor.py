@@ -149,3 +149,63 @@ def test_the_module_imports_where_there_is_no_fcntl() -> None:
                            check=False, cwd=Path(__file__).parents[2])
     assert hecho.returncode == 0, hecho.stderr
     assert hecho.stdout.strip() == escritor_module.ARGUMENTO
+
+
+def _residentes(path: Path) -> int:
+    """How many of ``path``'s pages are in the system's memory (mincore(2))."""
+    import ctypes
+    import mmap
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_int, ctypes.c_long)
+    libc.munmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t)
+    libc.mincore.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p)
+    tamano = path.stat().st_size
+    vector = (ctypes.c_ubyte * ((tamano + mmap.PAGESIZE - 1) // mmap.PAGESIZE))()
+    with path.open("rb") as f:
+        direccion = libc.mmap(None, tamano, mmap.PROT_READ, mmap.MAP_SHARED, f.fileno(), 0)
+        assert direccion not in (None, ctypes.c_void_p(-1).value), os.strerror(ctypes.get_errno())
+        try:
+            assert libc.mincore(direccion, tamano, vector) == 0, os.strerror(ctypes.get_errno())
+        finally:
+            libc.munmap(direccion, tamano)
+    return sum(v & 1 for v in vector)
+
+
+@pytest.mark.parametrize("proceso", [True, False], ids=["proceso", "hilos"])
+def test_the_previous_cortes_pages_go_to_the_new_corte_and_its_files_stay(
+        tmp_path: Path, proceso: bool) -> None:
+    """A corte writing over a previous one drops from memory the cached pages of the
+    previous corte's file of each name as it writes its own (the kernel reuses them),
+    and changes nothing in that corte: its files keep their bytes, read from disk."""
+    publicacion = tmp_path / "publicacion"
+    publicacion.mkdir()
+    previos = {"sitio/datos/h0001.js": os.urandom(12_000),  # by the process (ring 64 KiB)
+               "sitio/datos/s0001.js": os.urandom(300_000),  # too large: by threads
+               "HISTORIAL.csv": os.urandom(3_000_000)}  # a stream
+    primero = Staging(publicacion, "20270607_2000", proceso=proceso)
+    for name in ("sitio/datos/h0001.js", "sitio/datos/s0001.js"):
+        primero.put(name, previos[name])
+    with primero.stream("HISTORIAL.csv") as write:
+        for k in range(0, 3_000_000, 1_000_000):
+            write(previos["HISTORIAL.csv"][k:k + 1_000_000])
+    anterior = primero.publish()  # flushed to the disk: its pages can be dropped
+    for name, data in previos.items():
+        assert (anterior / name).read_bytes() == data  # and in memory again
+        assert _residentes(anterior / name) > 0
+    nuevos = {name: os.urandom(len(data)) for name, data in previos.items()}
+    staging = Staging(publicacion, "20270607_2005", proceso=proceso, anterior=anterior)
+    for name in ("sitio/datos/h0001.js", "sitio/datos/s0001.js"):
+        staging.put(name, nuevos[name])
+    with staging.stream("HISTORIAL.csv") as write:
+        for k in range(0, 3_000_000, 1_000_000):
+            write(nuevos["HISTORIAL.csv"][k:k + 1_000_000])
+    final = staging.publish()
+    for name, data in previos.items():
+        assert _residentes(anterior / name) == 0, name
+        assert (anterior / name).read_bytes() == data, name
+        assert (final / name).read_bytes() == nuevos[name]
+        assert staging.digests[name] == hashlib.sha256(nuevos[name]).hexdigest()
+    assert not staging._viejos  # the previous corte's files it held open are closed
