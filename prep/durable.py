@@ -62,24 +62,18 @@ def soltar_cache(fd: int, inicio: int = 0, largo: int = 0) -> None:
             pass
 
 
-def abrir_para_soltar(path: str) -> int | None:
-    """``path`` opened to drop its cache (:func:`soltar_cache`), or None if it is not a
-    regular file that can be opened (a link is not followed)."""
+def soltar_archivo(path: str, largo: int = 0) -> None:
+    """:func:`soltar_cache` of the file ``path`` from its start (``largo`` bytes; 0: all
+    of it), if it can be opened (a link is not followed)."""
     try:
-        return os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
-                       | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+                     | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError:
-        return None
-
-
-def soltar_archivo(path: str) -> None:
-    """:func:`soltar_cache` of the whole file ``path``, if it exists."""
-    fd = abrir_para_soltar(path)
-    if fd is not None:
-        try:
-            soltar_cache(fd)
-        finally:
-            os.close(fd)
+        return
+    try:
+        soltar_cache(fd, 0, largo)
+    finally:
+        os.close(fd)
 
 
 def sync_tree(fd: int, directory: Path) -> None:

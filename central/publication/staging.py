@@ -27,10 +27,8 @@ from pathlib import PurePosixPath
 from typing import BinaryIO
 
 from central.publication.escritor import Escritor
-from prep.durable import abrir_para_soltar
 from prep.durable import fsync_dir as _fsync_dir
 from prep.durable import soltar_archivo
-from prep.durable import soltar_cache
 from prep.durable import start_writeback
 from prep.durable import sync_tree
 from prep.filehash import sha256_file
@@ -115,7 +113,6 @@ class Staging:
         self._imagenes: ThreadPoolExecutor | None = None  # places the images (images)
         #: The process writing the whole files (None: the threads above write them).
         self._escritor = _escritor(self.tmp, self.digests, anterior) if proceso else None
-        self._viejos: list[int] = []  # the previous corte's streams, open to drop theirs
 
     def put(self, name: str, data: bytes, listed: bool = True) -> None:
         """Write ``name`` (in the background; see :meth:`wait`). Waits while the threads
@@ -184,7 +181,7 @@ class Staging:
         f = path.open("wb")
         self._streams.append(f)
         digest = hashlib.sha256()
-        viejo = self._abrir_anterior(name)
+        viejo = None if self.anterior is None else f"{self.anterior}/{name}"
         escritos = 0
 
         def write(data: bytes) -> None:
@@ -193,7 +190,7 @@ class Staging:
                 digest.update(data)
                 escritos += len(data)
                 if viejo is not None:  # as much of the previous corte's file (from its
-                    soltar_cache(viejo, 0, escritos)  # start: pages cut at the ends)
+                    soltar_archivo(viejo, escritos)  # start: pages cut at the ends)
                 f.write(data)
                 start_writeback(f.fileno())  # its pieces are about a megabyte
                 if also is not None:
@@ -210,21 +207,11 @@ class Staging:
             start_writeback(f.fileno())
             f.close()
             if viejo is not None:
-                soltar_cache(viejo)
+                soltar_archivo(viejo)
             self.digests[name] = digest.hexdigest()
 
         yield queue
         self._pending.append(self._writer.submit(close))
-
-    def _abrir_anterior(self, name: str) -> int | None:
-        """The previous corte's file ``name``, open to drop its cached pages (closed
-        by :meth:`publish` or :meth:`discard`), or None."""
-        if self.anterior is None:
-            return None
-        fd = abrir_para_soltar(f"{self.anterior}/{name}")
-        if fd is not None:
-            self._viejos.append(fd)
-        return fd
 
     def _put(self, name: str, path: str, make: Callable[[], bytes], listed: bool,
              tomados: int = 0) -> None:
@@ -287,9 +274,6 @@ class Staging:
         return self.final
 
     def _cerrar(self) -> None:
-        viejos, self._viejos = self._viejos, []
-        for fd in viejos:
-            os.close(fd)
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1

@@ -208,4 +208,5 @@ def test_the_previous_cortes_pages_go_to_the_new_corte_and_its_files_stay(
         assert (anterior / name).read_bytes() == data, name
         assert (final / name).read_bytes() == nuevos[name]
         assert staging.digests[name] == hashlib.sha256(nuevos[name]).hexdigest()
-    assert not staging._viejos  # the previous corte's files it held open are closed
+    abiertos = {os.path.realpath(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")}
+    assert not {str(anterior / name) for name in previos} & abiertos  # none held open
