@@ -36,6 +36,8 @@ def test_the_ccv_login_card_names_the_ccv(size: tuple[int, int], qtbot: QtBot,
     qtbot.waitUntil(lambda: window.login.station_line.text().startswith("CCV · estación "))
     assert window.login.station_line.text().endswith(  # one account: singular
         "· catálogo versión 1, 1 cuenta de operador")
-    # The whole title is on the card at either size (wrapped, never cut).
-    assert title.height() >= title.heightForWidth(title.width())
+    # The whole title is on the card at either size (wrapped, never cut), once the
+    # layout has applied the page (a posted event: the station line's text just changed).
+    qtbot.waitUntil(lambda: title.height() >= title.heightForWidth(title.width()),
+                    timeout=3000)
     assert (window.width(), window.height()) == size
