@@ -42,7 +42,9 @@ steady corte and with a memo. ``peak_rss_mb_three_cortes`` is gone (each corte h
 own peak now; ``peak_rss_mb_max`` is the largest). ``copy_*`` read the rows after the
 delta. ``--delta 0`` keeps nothing apart ((c) is then a corte on unchanged data too).
 
-Prints one JSON line. Targets: issue 7 set scale 1 (≈40,000 actas) ``seconds`` ≤ 2 and
+Prints one JSON line, with ``calibracion.bucle_python_ms`` (the drill's interpreter loop,
+:mod:`simulacro.calibracion`, before the fill and after the cortes: how fast the machine
+was). Targets: issue 7 set scale 1 (≈40,000 actas) ``seconds`` ≤ 2 and
 scale 12.9 ≤ 20 s with ≤ 1,500 MB, for a corte that then read and made everything. Since
 a running central reads and makes again only what changed (issues 28–30), the corte of
 election night is (c): the targets apply to ``seconds_steady`` (scale 1: ≤ 2 s; scale
@@ -74,6 +76,7 @@ from prep.catalog import Casilla
 from prep.catalog import Catalog
 from prep.catalog import generate_catalog
 from prep.sintetico.capturas import simulate
+from simulacro.calibracion import python_loop_ms
 from tests.harness.corte_data import day_after
 from tests.harness.corte_data import plan_delta
 from tests.harness.corte_data import prepare_database
@@ -125,6 +128,7 @@ def main() -> None:
     if args.child:
         _child(args.child, Path(os.environ["BENCH_PUBLICACION"]), args.profile)
         return
+    bucle_inicio = python_loop_ms()
     with tempfile.TemporaryDirectory(prefix="bench-corte-db-") as tmp, \
             embedded_server(Path(tmp)) as admin_dsn, \
             temporary_database(admin_dsn, "bench_corte") as dsn:
@@ -155,7 +159,12 @@ def main() -> None:
         "targets": {"seconds_steady": 2 if args.scale <= 1 else 12, "peak_rss_mb_max": 1500},
         **({"goals_issue_30": {"seconds_steady": 10, "peak_rss_mb_max": 1000}}
            if args.scale > 1 else {}),
-        "python": platform.python_version(), "cpus": os.cpu_count()}))
+        "python": platform.python_version(), "cpus": os.cpu_count(),
+        # How fast the machine was (the drill's loop, simulacro.calibracion), before the
+        # fill and after the cortes: seconds measured on different machines, or on one
+        # virtual machine at different times, compare only beside it.
+        "calibracion": {"bucle_python_ms": {"inicio": bucle_inicio,
+                                            "fin": python_loop_ms()}}}))
 
 
 def _child(dsn: str, publicacion: Path, profile: str | None = None) -> None:
