@@ -7,17 +7,13 @@ import os
 import tempfile
 from pathlib import Path
 
-try:  # the process's C library; Windows (the stations' other system) has none by None
-    _LIBC: ctypes.CDLL | None = ctypes.CDLL(None, use_errno=True)
-except (OSError, TypeError):
-    _LIBC = None
+from prep.libc import c_function
+
 #: Linux's syncfs(2), or None where the C library has none.
-_SYNCFS = getattr(_LIBC, "syncfs", None)
+_SYNCFS = c_function("syncfs")
 #: Linux's sync_file_range(2), or None.
-_SYNC_FILE_RANGE = getattr(_LIBC, "sync_file_range", None)
-if _SYNC_FILE_RANGE is not None:
-    _SYNC_FILE_RANGE.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
-    _SYNC_FILE_RANGE.restype = ctypes.c_int
+_SYNC_FILE_RANGE = c_function("sync_file_range", (ctypes.c_int, ctypes.c_int64,
+                                                  ctypes.c_int64, ctypes.c_uint))
 _SYNC_FILE_RANGE_WRITE = 2
 
 

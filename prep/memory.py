@@ -15,9 +15,9 @@ rather than returning it: tens of MB, for programs that run all night anyway.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
+
+from prep.libc import c_function
 
 log = logging.getLogger("prep.memory")
 
@@ -41,15 +41,10 @@ def keep_freed_memory() -> bool:
     if _applied is not None:
         return _applied
     _applied = False
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError, TypeError):
-        log.debug("no mallopt in the C library (%s); allocator left as it is", name)
+    mallopt = c_function("mallopt")
+    if mallopt is None:
+        log.debug("no mallopt in the C library; allocator left as it is")
         return False
-    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-    mallopt.restype = ctypes.c_int
     _applied = bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) \
         and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
     return _applied

@@ -11,13 +11,11 @@ list; the next corte compares itself with the last corte the table lists.
 from __future__ import annotations
 
 import atexit
-import ctypes
 import gc
 import json
 import logging
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -46,6 +44,7 @@ from central.publication.snapshot import read_snapshot
 from central.publication.ventana import Peticion
 from central.publication.ventana import PublicacionRechazada
 from prep.crypto import SigningKey
+from prep.libc import c_function
 from prep.rules import DEFAULT_RULES
 from prep.rules import RuleSet
 
@@ -199,17 +198,7 @@ class Recolector:
 RECOLECTOR = Recolector()
 
 
-def _libc(nombre: str) -> Callable[..., int] | None:
-    """Function ``nombre`` of the C library this process runs on (glibc's malloc
-    functions: other C libraries may not have them; None then)."""
-    try:
-        funcion: Callable[..., int] | None = getattr(ctypes.CDLL(None), nombre, None)
-    except OSError:
-        return None
-    return funcion
-
-
-_MALLOC_TRIM = _libc("malloc_trim")
+_MALLOC_TRIM = c_function("malloc_trim")
 # glibc's mallopt parameters (malloc.h).
 _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
@@ -226,7 +215,7 @@ def _ajustar_malloc() -> None:
     eight per core), which the others cannot reuse: measured on the national benchmark,
     the next corte's peak was about 140 MB higher and its time the same. Other C
     libraries are left as they are."""
-    mallopt = _libc("mallopt")
+    mallopt = c_function("mallopt")
     if mallopt is not None:
         mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
         mallopt(_M_ARENA_MAX, 2)
