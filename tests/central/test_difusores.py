@@ -18,8 +18,10 @@ from difusor.estado import cargar as cargar_estado
 from difusor.registro import cargar as cargar_registro
 from difusor.registro import llave
 from difusor.seguir import consultar
+from prep.corte.difusores import DATOS as DATOS_SITIO
 from prep.corte.difusores import DIFUSORES
 from prep.corte.difusores import leer
+from prep.corte.difusores import problemas
 from prep.corte.package import MANIFEST
 from prep.corte.verify import verify_corte
 from prep.crypto import SigningKey
@@ -92,6 +94,11 @@ def test_a_registered_difusor_reports_the_corte_it_serves_and_is_listed(
     segundo = make_corte(node, publicacion)
     assert leer((segundo / DIFUSORES).read_bytes()) == [
         ("Universidad Autónoma de Prueba", "https://prep.uap.mx/")]
+    # The public site lists them too, from the same rows (the page «Difusores oficiales»).
+    lista = segundo / "sitio" / DATOS_SITIO
+    assert lista.is_file(), "el corte de la central no trae la lista de difusores del sitio"
+    assert problemas(segundo, [f"sitio/{DATOS_SITIO}"]) == []
+    assert "Universidad Autónoma de Prueba" in lista.read_text(encoding="utf-8")
     llave_central = VerifyKey.from_b64(json.loads((publicacion / INDICE).read_bytes())["llave"])
     verificacion = verify_corte(segundo, huella=llave_central.fingerprint())
     assert verificacion.ok, verificacion.problemas

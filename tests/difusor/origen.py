@@ -5,6 +5,7 @@ behind TLS with a self-signed certificate the difusor is given as its CA."""
 from __future__ import annotations
 
 import functools
+import gzip
 import http.server
 import ssl
 import threading
@@ -27,12 +28,17 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         (``("redirigir", location)``) or an answer cut halfway through its body
         (``("cortar", "")``: the full Content-Length, half the bytes, connection closed),
         or one that stalls there (``("detener", "")``: half the bytes, then nothing until
-        the test sets :attr:`OrigenHttps.liberar`, two minutes at most)."""
+        the test sets :attr:`OrigenHttps.liberar`, two minutes at most), or the whole
+        file with no Content-Length, in chunks (``("trozos", "")``, as nginx answers what
+        it compresses on the fly; ``("gzip", "")``: the same, gzip-compressed)."""
         rule = getattr(self.server, "reglas", {}).get(self.path)
         if rule is None:
             super().do_GET()
             return
         kind, value = rule
+        if kind in ("trozos", "gzip"):
+            self._chunked(Path(self.translate_path(self.path)).read_bytes(), kind == "gzip")
+            return
         if kind == "redirigir":
             self.send_response(302)
             self.send_header("Location", value)
@@ -49,6 +55,19 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
             self.server.detenido.set()  # type: ignore[attr-defined]
             self.server.liberar.wait(120)  # type: ignore[attr-defined]
         self.close_connection = True
+
+
+    def _chunked(self, data: bytes, comprimir: bool) -> None:
+        self.send_response(200)
+        if comprimir:
+            data = gzip.compress(data, mtime=0)
+            self.send_header("Content-Encoding", "gzip")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for k in range(0, len(data), 4096):
+            part = data[k:k + 4096]
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+        self.wfile.write(b"0\r\n\r\n")
 
 
 class OrigenHttps:

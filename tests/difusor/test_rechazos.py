@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from central.publication.feed import INDICE
 from central.publication.feed import actualizar_indice
 from difusor.config import Config
 from difusor.config import Limites
@@ -134,6 +136,63 @@ def test_an_oversized_file_is_refused(publicacion: Publicacion, identity: TlsIde
     limites = Limites(archivo=largest - 1, segundos=10.0)
     config = config_para(tmp_path, identity, origen.url, limites=limites)
     refused(config, datos, servido, "excede el límite", f"{largest - 1:,} bytes")
+
+
+@pytest.mark.parametrize("respuesta", ["trozos", "gzip"])
+def test_an_oversized_file_sent_without_its_length_is_refused_as_it_arrives(
+        respuesta: str, publicacion: Publicacion, identity: TlsIdentity, origen: OrigenHttps,
+        datos: Path, tmp_path: Path, servido: str) -> None:
+    """An origin that does not announce a file's size (chunked, or compressed on the
+    fly: nginx's gzip) is stopped by the bytes it sends, however few on the wire."""
+    ultimo = publicacion.ultimo
+    assert ultimo is not None
+    held = _manifest(config_para(tmp_path, identity, origen.url).raiz / servido)
+    new = {rel: (ultimo / rel).stat().st_size for rel, digest in _manifest(ultimo).items()
+           if digest not in held.values()}
+    limite = max(new.values()) - 1
+    for rel, size in new.items():
+        if size > limite:
+            origen.reglas[f"/publicacion/{ultimo.name}/{rel}"] = (respuesta, "")
+    config = config_para(tmp_path, identity, origen.url,
+                         limites=Limites(archivo=limite, segundos=10.0))
+    hecho = refused(config, datos, servido, "excede el límite", f"{limite:,} bytes")
+    assert "el origen anuncia" not in hecho.mensaje  # stopped by what arrived
+    # Nothing past the limit stays on the difusor's disk.
+    staging = config.raiz / ".staging" / ultimo.name
+    for rel, size in new.items():
+        if size > limite:
+            assert not (staging / rel).exists() or (staging / rel).stat().st_size <= limite
+    origen.reglas.clear()
+    hecho = consultar(config_para(tmp_path, identity, origen.url), datos)
+    assert hecho.ok and hecho.corte == ultimo.name, hecho.mensaje
+
+
+@pytest.mark.parametrize("limite", ["indice", "manifiesto", "corte", "archivos"])
+def test_each_limit_of_the_difusor_refuses_a_corte_just_over_it(
+        limite: str, publicacion: Publicacion, identity: TlsIdentity, origen: OrigenHttps,
+        datos: Path, tmp_path: Path, servido: str) -> None:
+    """docs/difusores.md, «Límites»: the signed index's size, the manifest's, the bytes a
+    corte makes the difusor fetch and the files it lists; one less than this corte needs
+    refuses it, saying which limit, and the corte served stays online. Within them it is
+    taken."""
+    ultimo = publicacion.ultimo
+    assert ultimo is not None
+    held = _manifest(config_para(tmp_path, identity, origen.url).raiz / servido)
+    listed = _manifest(ultimo)
+    needs = {"indice": (publicacion.path / INDICE).stat().st_size,
+             "manifiesto": (ultimo / MANIFEST).stat().st_size,
+             "corte": sum((ultimo / rel).stat().st_size for rel, digest in listed.items()
+                          if digest not in held.values()),
+             "archivos": len(listed)}[limite]
+    said = {"indice": f"excede el límite de {needs - 1:,} bytes",
+            "manifiesto": f"excede el límite de {needs - 1:,} bytes",
+            "corte": f"excede el límite de {needs - 1:,} bytes por corte",
+            "archivos": f"más de {needs - 1:,} archivos"}[limite]
+    justo = replace(Limites(segundos=10.0), **{limite: needs - 1})
+    refused(config_para(tmp_path, identity, origen.url, limites=justo), datos, servido, said)
+    cabe = replace(Limites(segundos=10.0), **{limite: needs})
+    hecho = consultar(config_para(tmp_path, identity, origen.url, limites=cabe), datos)
+    assert hecho.ok and hecho.corte == ultimo.name, hecho.mensaje
 
 
 def test_a_corte_that_fails_verification_is_never_served_nor_fetched_again(
