@@ -18,6 +18,8 @@ COTEJADA is 1 exactly for the actas whose cotejo confirmed them
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
 import threading
@@ -31,6 +33,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from prep.catalog import Catalog
+from prep.corte.historial import COLUMNS
+from prep.corte.historial import HISTORIAL
 from prep.corte.package import csv_name
 from prep.corte.reader import CsvEleccion
 from prep.corte.reader import CsvFormatError
@@ -214,10 +218,13 @@ def check_correcciones(cortes: Sequence[Path], verdicts: Sequence[CorteVerdict],
                        verdad: Mapping[str, Mapping[str, str]]) -> tuple[int, list[str]]:
     """Each acta published wrong on purpose: published wrong first, then corrected in a
     later corte for good, and that corte's ``diferencias.json`` lists it among
-    ``modificadas`` with the change of its field and the ``correccion`` of the cotejo.
+    ``modificadas`` with the change of its field and the ``correccion`` of the cotejo;
+    that corte's public history and the last one's say the correction was published in
+    it, naming the field (HISTORIAL.csv, ``CORRECCION_PUBLICADA``).
     ``verdicts``: those of ``cortes``, in the same order. (Corrections seen, problems.)"""
     problemas: list[str] = []
     vistas = 0
+    historiales = _Historiales()
     for clave, (campo, valor) in sorted(erradas.items()):
         estados = [v.erradas.get(clave, PENDIENTE) for v in verdicts]
         if VERDAD not in estados:
@@ -253,9 +260,36 @@ def check_correcciones(cortes: Sequence[Path], verdicts: Sequence[CorteVerdict],
         elif m.get("cambios", {}).get(campo) != [valor, verdadero]:
             problemas.append(f"{corte.name}/diferencias.json: el acta {clave} debía cambiar "
                              f"{campo} de {valor} a {verdadero}: {m.get('cambios')!r}")
+        elif faltan := [c.name for c in (corte, cortes[-1]) if not any(
+                d.startswith(f"{corte.name}: ") and campo in d
+                for d in historiales.de(c).get(clave, ()))]:
+            problemas.append(f"{', '.join(sorted(set(faltan)))}/{HISTORIAL}: el acta {clave} "
+                             f"no dice que su corrección (campo {campo}) se publicó en "
+                             f"{corte.name}")
         else:
             vistas += 1
     return vistas, problemas
+
+
+class _Historiales:
+    """Per corte, the DETALLE of each acta's CORRECCION_PUBLICADA rows in its
+    HISTORIAL.csv (read once; an unreadable file has none)."""
+
+    def __init__(self) -> None:
+        self._leidos: dict[Path, dict[str, list[str]]] = {}
+
+    def de(self, corte: Path) -> dict[str, list[str]]:
+        if corte not in self._leidos:
+            found: dict[str, list[str]] = {}
+            try:
+                text = (corte / HISTORIAL).read_text(encoding="utf-8-sig")
+            except (OSError, UnicodeDecodeError):
+                text = ""
+            for row in csv.reader(io.StringIO(text, newline="")):
+                if len(row) == len(COLUMNS) and row[1] == "CORRECCION_PUBLICADA":
+                    found.setdefault(row[0].strip("'"), []).append(row[-1])
+            self._leidos[corte] = found
+        return self._leidos[corte]
 
 
 def check_cotejadas(directory: Path, catalog: Catalog, cotejadas: Collection[str]) -> list[str]:

@@ -515,6 +515,20 @@ class ActaPublicada(Base):
     corte_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("cortes.id"))
 
 
+class CorreccionPublicada(Base):
+    """A correction round whose validated data a corte published for the first time
+    (revision 0025): the acta, the cotejo that opened the round, its fields and reason;
+    inserted with that corte's row, never changed; the public history says it."""
+
+    __tablename__ = "correcciones_publicadas"
+
+    clave_acta: Mapped[str] = mapped_column(CLAVE_ACTA, primary_key=True)
+    cotejo_record: Mapped[str] = mapped_column(Uuid(as_uuid=False), primary_key=True)
+    corte_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("cortes.id"))
+    campos: Mapped[list[str]] = mapped_column(JSONB)
+    motivo: Mapped[str | None] = mapped_column(Text)
+
+
 class Publicacion(Base):
     """The Consejo's publication window and the *último corte* in force: one row, ``id``
     1 (revision 0014). ``inicio``/``fin`` NULL: no window fixed yet; ``ultimo_corte``

@@ -69,6 +69,8 @@ TABLES: dict[str, Grants] = {
                      lectura=True),
     "actas_publicadas": Grants(_RI, "primer corte que publicó cada acta",
                                lectura=True),
+    "correcciones_publicadas": Grants(_RI, "corte que publicó cada corrección de un acta",
+                                      lectura=True),
     # Rows that change while serving: only what changes.
     "acta_states": Grants(_RIU, "estado calculado de cada acta (se recalcula de los "
                                 "registros con rebuild-state)", lectura=True),

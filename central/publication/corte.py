@@ -288,6 +288,7 @@ def _make(engine: Engine, key: SigningKey, settings: CorteSettings, motivo: str,
         session.flush()
         historial.registrar(session, list(snap.primeras) if snap.primeras is not None
                             else historial.nuevas(snap.historial, snap.estado), row.id)
+        historial.registrar_correcciones(session, snap.historial, row.id)
         audit.emit(session, "corte_published", actor=actor, detail={
             "corte": publicado.name, "corte_at": snap.corte.isoformat(),
             "manifiesto_sha256": publicado.manifest_sha256, "motivo": motivo,

@@ -22,6 +22,10 @@ asked for, are not in them either):
   not in that corte; a re-validation, a *sin acta* corrected into an acopio or a
   catalog change would move it too. Only what a recorded corte actually published
   counts.
+- every correction a corte published (the cotejo, its fields and reason, the corte):
+  ``correcciones_publicadas`` (revision 0025), recorded the same way
+  (:func:`registrar_correcciones`); the corte being made publishes the corrections no
+  corte recorded yet (the snapshot's ``pendientes``).
 
 Operators and station ids are never read into the history: only the CATD number (the
 station's site, ``01``–``33``) or ``CCV``.
@@ -29,6 +33,7 @@ station's site, ``01``–``33``) or ``CCV``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -41,6 +46,7 @@ from sqlalchemy.orm import Session
 
 from central.publication.prefetch import Prefetch
 from prep.corte.historial import SIN_CENTRO
+from prep.corte.historial import CorreccionPublicada
 from prep.corte.historial import Guardada
 from prep.corte.historial import Historial
 from prep.corte.historial import empacar
@@ -100,6 +106,14 @@ _COTEJOS = """
       AND (s.validada_record IS NOT NULL OR s.estado = 'sin_acta')
       AND s.cotejos <> '[]'{solo}
     ORDER BY s.clave_acta, r.received_at
+"""
+# Every correction a corte published (few: a share of the actas cotejadas), read whole
+# each corte, in the order they were published.
+_CORRECCIONES = """
+    SELECT p.clave_acta, c.directorio, c.corte_at, CAST(p.cotejo_record AS text),
+           CAST(p.campos AS text), p.motivo
+    FROM correcciones_publicadas AS p JOIN cortes AS c ON c.id = p.corte_id
+    ORDER BY c.id, p.clave_acta
 """
 # Few rows (one per corte), each with its actas as one text: half a million actas read
 # as a few strings instead of half a million rows.
@@ -162,7 +176,8 @@ def consultas(solo: str = "", desde: str = "") -> tuple[tuple[str, str], ...]:
             ("imagenes", _IMAGENES.format(solo=solo, **_TIEMPOS)),
             ("capturas", _CAPTURAS.format(solo=solo, **_TIEMPOS)),
             ("cotejos", _COTEJOS.format(solo=solo, **_TIEMPOS)),
-            ("publicada_en", _PUBLICADA_EN.format(desde=desde)))
+            ("publicada_en", _PUBLICADA_EN.format(desde=desde)),
+            ("correcciones", _CORRECCIONES))
 
 
 CONSULTAS = consultas()
@@ -170,6 +185,11 @@ _REGISTRAR = text("""
     INSERT INTO actas_publicadas (clave_acta, corte_id)
     SELECT unnest(CAST(:claves AS varchar[])), :corte_id
     ON CONFLICT (clave_acta) DO NOTHING
+""")
+_REGISTRAR_CORRECCION = text("""
+    INSERT INTO correcciones_publicadas (clave_acta, cotejo_record, corte_id, campos, motivo)
+    VALUES (:clave, CAST(:cotejo AS uuid), :corte_id, CAST(:campos AS jsonb), :motivo)
+    ON CONFLICT (clave_acta, cotejo_record) DO NOTHING
 """)
 
 
@@ -216,6 +236,12 @@ def leer(filas: Prefetch, estado: Mapping[str, ActaEnCorte],
         # Keyed by the states' own strings: over a night every acta is first published
         # once.
         publicada_en.update(dict.fromkeys(las_mismas(publicadas.split(","), estado), cuando))
+    correcciones: dict[str, tuple[CorreccionPublicada, ...]] = {}
+    for clave, directorio, corte_at, cotejo, campos, motivo in filas.rows("correcciones"):
+        est = estado.get(clave)
+        clave = clave if est is None else est.clave
+        correcciones[clave] = (*correcciones.get(clave, ()), CorreccionPublicada(
+            directorio, corte_at, cotejo, tuple(str(c) for c in json.loads(campos)), motivo))
     actas: dict[str, Guardada] = {}
     if claves is not None and previas is not None:
         actas = copia(previas)
@@ -229,7 +255,7 @@ def leer(filas: Prefetch, estado: Mapping[str, ActaEnCorte],
         acopio, sin_acta = sitios.get(clave, (SIN_CENTRO, SIN_CENTRO))
         actas[clave] = empacar(acopio, sin_acta, imagenes.pop(clave, vacia),
                                capturas.pop(clave, vacia), cotejos.pop(clave, vacia))
-    return Historial(actas, publicada_en, verificadas)
+    return Historial(actas, publicada_en, verificadas, correcciones)
 
 
 def nuevas(historial: Historial, estado: Mapping[str, ActaEnCorte],
@@ -245,6 +271,28 @@ def nuevas(historial: Historial, estado: Mapping[str, ActaEnCorte],
         return sorted(c for c in estado.keys() - antes.keys() if estado[c].publicada)
     return sorted({c for c in candidatas
                    if c not in antes and (est := estado.get(c)) is not None and est.publicada})
+
+
+def pendientes(historial: Historial, corregidas: Mapping[str, Any]
+               ) -> dict[str, tuple[str, tuple[str, ...], str | None]]:
+    """Of ``corregidas`` (per acta, the correction its published data comes from:
+    ``cotejo``, ``campos``, ``motivo``), the ones no corte recorded yet: the corte being
+    made publishes them."""
+    hechas = historial.correcciones
+    return {clave: (c.cotejo, tuple(c.campos), c.motivo)
+            for clave, c in sorted(corregidas.items())
+            if all(p.cotejo != c.cotejo for p in hechas.get(clave, ()))}
+
+
+def registrar_correcciones(session: Session, historial: Historial, corte_id: int) -> None:
+    """Record that corte ``corte_id`` published the corrections of ``historial`` no
+    corte had published (its ``pendientes``; in the transaction that records the corte
+    itself)."""
+    filas = [{"clave": clave, "cotejo": cotejo, "corte_id": corte_id,
+              "campos": json.dumps(list(campos), ensure_ascii=False), "motivo": motivo}
+             for clave, (cotejo, campos, motivo) in historial.pendientes.items()]
+    if filas:
+        session.execute(_REGISTRAR_CORRECCION, filas)
 
 
 def registrar(session: Session, claves: list[str], corte_id: int) -> None:

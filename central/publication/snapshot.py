@@ -39,6 +39,7 @@ from collections.abc import Iterator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from typing import NamedTuple
@@ -383,6 +384,7 @@ def read_snapshot(engine: Engine, memo: CorteMemo | None = None) -> Snapshot:
     base = None if cambiadas is None or previo is None or previo.snapshot.cambios is None \
         else previo.snapshot.cambios.ficha
     primeras = historial_db.nuevas(historial, estado, candidatas)
+    historial = replace(historial, pendientes=historial_db.pendientes(historial, corregidas))
     snap = Snapshot(corte, version, catalog, estado, fuera,
                     Imagenes(estado, tipos.comun, tipos.otros), simulacro,
                     frozenset(verificadas), corregidas, historial, salud, difusores,

@@ -13,7 +13,10 @@ One row per event of every acta with published data (ACTAS_CAPTURADAS: validated
 - ``VALIDACION``: when the published data was validated (FECHA_HORA_VERIFICACION) and on
   which image (CODIGO_INTEGRIDAD);
 - ``COTEJO``: a check of the published data against the paper acta;
-- ``PUBLICACION``: the corte in which the acta was first published.
+- ``PUBLICACION``: the corte in which the acta was first published;
+- ``CORRECCION_PUBLICADA``: each correction of its published data (a correction round
+  opened by a cotejo with differences, validated), in the corte that first published it,
+  with the fields the cotejo named and its reason.
 
 Nobody is named: no operator, no station; only the CATD number (or ``CCV``). The events
 come from the central's fold (:class:`Trayectoria`, read by
@@ -78,12 +81,36 @@ class Evento(enum.StrEnum):
     VALIDACION = "VALIDACION"
     COTEJO = "COTEJO"
     PUBLICACION = "PUBLICACION"
+    CORRECCION_PUBLICADA = "CORRECCION_PUBLICADA"
 
 
 #: Ties in time keep the lifecycle's order.
 _ORDEN = {e: i for i, e in enumerate(Evento)}
 COTEJO_COINCIDE = "cotejada: coincide con el acta en papel"
 COTEJO_DIFERENCIAS = "cotejo con diferencias: se abre una corrección"
+
+
+class CorreccionPublicada(NamedTuple):
+    """A correction of an acta's published data and the corte that first published it
+    (``central.publication.historial``: recorded by that corte, or the corte being made
+    for one no corte recorded yet)."""
+
+    corte: str  # the corte's directory name
+    corte_at: datetime
+    cotejo: str  # the record of the cotejo that opened the round
+    campos: tuple[str, ...]  # the fields the cotejo named
+    motivo: str | None  # its reason (None: it gave none)
+
+
+def detalle_correccion(c: CorreccionPublicada) -> str:
+    """DETALLE of a ``CORRECCION_PUBLICADA`` row: the corte's name, then why (the fields
+    the cotejo named and its reason), as the LEEME says."""
+    texto = f"{c.corte}: corregida tras el cotejo contra el acta en papel"
+    if c.campos:
+        texto += " (campos señalados: " + ", ".join(c.campos) + ")"
+    if c.motivo:
+        texto += f"; motivo: {c.motivo}"
+    return texto
 
 
 # The history's records are named tuples, not dataclasses: a national corte reads a
@@ -292,6 +319,24 @@ class Historial:
     actas: Mapping[str, Guardada] = field(default_factory=dict)
     publicada_en: Mapping[str, tuple[str, datetime]] = field(default_factory=dict)
     verificadas: frozenset[str] = frozenset()
+    #: Per acta, the corrections of its published data that earlier cortes published,
+    #: oldest first.
+    correcciones: Mapping[str, tuple[CorreccionPublicada, ...]] = field(
+        default_factory=dict)
+    #: Per acta, the correction its published data comes from when no corte published it
+    #: yet (the cotejo's record, fields and reason): the corte being made publishes it.
+    pendientes: Mapping[str, tuple[str, tuple[str, ...], str | None]] = field(
+        default_factory=dict)
+
+    def correcciones_de(self, clave: str, corte: str, corte_at: datetime
+                        ) -> tuple[CorreccionPublicada, ...]:
+        """The corrections of ``clave`` a corte named ``corte`` (made at ``corte_at``)
+        shows: the recorded ones and, last, its own."""
+        hechas = self.correcciones.get(clave, ())
+        pendiente = self.pendientes.get(clave)
+        if pendiente is None:
+            return hechas
+        return (*hechas, CorreccionPublicada(corte, corte_at, *pendiente))
 
     def trayectoria(self, clave: str) -> Trayectoria:
         """The trajectory of ``clave`` (an empty one if it has none)."""
@@ -324,20 +369,23 @@ def eventos_de(tabla: TablaEleccion, historial: Historial, corte: str, corte_at:
     rows out (:func:`lineas_csv`, the site's per-distrito files) and drops them, never
     holding three million rows at once."""
     fmt = fmt or time_formatter()
-    for fila, est, t, publicada, verificada in _publicadas(tabla, historial, corte, corte_at):
-        yield fila, _eventos(est, t, publicada, verificada, fmt, rules)
+    for fila, est, t, publicada, verificada, corregida in _publicadas(
+            tabla, historial, corte, corte_at):
+        yield fila, _eventos(est, t, publicada, verificada, fmt, rules, corregida)
 
 
 def _publicadas(tabla: TablaEleccion, historial: Historial, corte: str, corte_at: datetime,
                 filas: Sequence[FilaEleccion] | None = None,
                 ) -> Iterator[tuple[FilaEleccion, ActaEnCorte, Guardada | None,
-                                    tuple[str, datetime], bool]]:
+                                    tuple[str, datetime], bool,
+                                    tuple[CorreccionPublicada, ...]]]:
     """What each acta of ``tabla`` (or of its rows ``filas``) with published data has
     its history made from, in CSV order: its row, state, trajectory, first publication
-    (this corte's, ``corte`` at ``corte_at``, for an acta no earlier corte published)
-    and whether a verificador decided it."""
+    (this corte's, ``corte`` at ``corte_at``, for an acta no earlier corte published),
+    whether a verificador decided it, and its published corrections."""
     actas, publicada_en = historial.actas, historial.publicada_en
     verificadas = historial.verificadas
+    hechas, pendientes = historial.correcciones, historial.pendientes
     cuando = (corte, corte_at)
     for fila in tabla.filas if filas is None else filas:
         est = fila.estado
@@ -345,7 +393,9 @@ def _publicadas(tabla: TablaEleccion, historial: Historial, corte: str, corte_at
             continue
         clave = est.clave
         yield (fila, est, actas.get(clave), publicada_en.get(clave, cuando),
-               clave in verificadas)
+               clave in verificadas,
+               historial.correcciones_de(clave, corte, corte_at)
+               if clave in hechas or clave in pendientes else ())
 
 
 def cuerpos_de(tabla: TablaEleccion, historial: Historial, corte: str, corte_at: datetime,
@@ -362,18 +412,19 @@ def cuerpos_de(tabla: TablaEleccion, historial: Historial, corte: str, corte_at:
     image's SHA-256 as :data:`IMAGEN_PUBLICADA`. ``filas``: only those rows of
     ``tabla`` (a tramo's, :mod:`prep.corte.tramos`)."""
     fmt = fmt or time_formatter()
-    for fila, est, t, publicada, verificada in _publicadas(tabla, historial, corte, corte_at,
-                                                           filas):
+    for fila, est, t, publicada, verificada, corregida in _publicadas(
+            tabla, historial, corte, corte_at, filas):
         clave = est.clave
         sha256 = est.sha256
         if memo is not None:
             hecho = memo.get(clave)
             if hecho is not None and hecho[0] is est and hecho[1] is t \
-                    and hecho[2] == publicada and hecho[3] is verificada:
+                    and hecho[2] == publicada and hecho[3] is verificada \
+                    and hecho[5] == corregida:
                 yield fila, hecho[4] if sha256 is None else hecho[4].replace(
                     IMAGEN_PUBLICADA, sha256)
                 continue
-        rows = _eventos(est, t, publicada, verificada, fmt, rules)
+        rows = _eventos(est, t, publicada, verificada, fmt, rules, corregida)
         texto = cuerpo(clave, rows)
         if texto is None:
             if memo is not None:
@@ -382,7 +433,7 @@ def cuerpos_de(tabla: TablaEleccion, historial: Historial, corte: str, corte_at:
             continue
         if memo is not None:
             memo[clave] = (est, t, publicada, verificada, texto if sha256 is None
-                           else texto.replace(sha256, IMAGEN_PUBLICADA))
+                           else texto.replace(sha256, IMAGEN_PUBLICADA), corregida)
         yield fila, texto
 
 
@@ -515,10 +566,10 @@ _DETALLE_VERIFICADOR = "decisión de un verificador"
 _DETALLE_CAPTURA = tuple(f"captura {n}" for n in range(10))
 _by_time = itemgetter(0, 1)
 _SIN_ACTA, _ACOPIO, _DIGITALIZACION, _CAPTURA, _CORRECCION, _VERIFICACION, _VALIDACION, \
-    _COTEJO, _PUBLICACION = (_E[e] for e in (
+    _COTEJO, _PUBLICACION, _CORRECCION_PUBLICADA = (_E[e] for e in (
         Evento.SIN_ACTA, Evento.ACOPIO, Evento.DIGITALIZACION, Evento.CAPTURA,
         Evento.CORRECCION, Evento.VERIFICACION, Evento.VALIDACION, Evento.COTEJO,
-        Evento.PUBLICACION))
+        Evento.PUBLICACION, Evento.CORRECCION_PUBLICADA))
 #: ORIGEN and DIGITALIZACION as text (an enum's ``value`` is a slow property).
 _TEXTO: dict[object, str] = {None: "", **{o: o.value for o in Origen},
                              **{d: d.value for d in Digitalizacion}}
@@ -529,7 +580,8 @@ def _numero(n: int) -> str:
 
 
 def _eventos(est: ActaEnCorte, guardada: Guardada | None, publicada: tuple[str, datetime],
-             verificada: bool, fmt: TimeFormatter, rules: RuleSet) -> list[Fila]:
+             verificada: bool, fmt: TimeFormatter, rules: RuleSet,
+             corregida: Sequence[CorreccionPublicada] = ()) -> list[Fila]:
     # From the packed trajectory as it unpacks (:func:`empacar`'s fields, times in
     # microseconds): no named tuple nor datetime is made for its events.
     acopio_catd, sin_acta_catd, imagenes, capturas, cotejos = _crudo(guardada)
@@ -588,6 +640,10 @@ def _eventos(est: ActaEnCorte, guardada: Guardada | None, publicada: tuple[str, 
     nombre, orden = _PUBLICACION
     add((microsegundos(corte_at), orden, (nombre, fmt(corte_at), "", "", "", "", "", "",
                                           corte)))
+    nombre, orden = _CORRECCION_PUBLICADA
+    for c in corregida:
+        add((microsegundos(c.corte_at), orden, (nombre, fmt(c.corte_at), "", "", "", "", "",
+                                                "", detalle_correccion(c))))
     evs.sort(key=_by_time)  # stable: ties keep the order above
     return [row for _, _, row in evs]
 

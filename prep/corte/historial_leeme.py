@@ -36,6 +36,13 @@ _EVENTOS = {
                    f"«{COTEJO_COINCIDE}» o «{COTEJO_DIFERENCIAS}».",
     Evento.PUBLICACION: "el corte en que el acta se publicó por primera vez: FECHA_HORA es "
                         "la hora de ese corte y DETALLE su nombre (AAAAMMDD_HHMM).",
+    Evento.CORRECCION_PUBLICADA: "una corrección de los datos publicados del acta (un "
+                                 "cotejo encontró diferencias y la ronda de corrección "
+                                 "quedó validada): FECHA_HORA es la hora del corte que la "
+                                 "publicó por primera vez; DETALLE empieza con el nombre "
+                                 "de ese corte y dos puntos, y sigue con la razón: los "
+                                 "campos que señaló el cotejo y su motivo. Hay una fila "
+                                 "por cada corrección del acta.",
 }
 
 

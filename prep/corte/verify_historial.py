@@ -1,11 +1,13 @@
 """``prep verify-corte``'s check of HISTORIAL.csv (:mod:`prep.corte.historial`): every
 acta it lists is in the election CSVs with data, its validation names the published
-image (CODIGO_INTEGRIDAD) and its acopio or sin acta is the row's FECHA_HORA_ACOPIO."""
+image (CODIGO_INTEGRIDAD), its acopio or sin acta is the row's FECHA_HORA_ACOPIO, and
+each published correction names a corte no later than this one."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -17,6 +19,10 @@ from prep.corte.reader import CsvEleccion
 from prep.corte.simulacro import PREFIJO
 
 _MAX = 50
+#: DETALLE of a CORRECCION_PUBLICADA: the corte that published it (AAAAMMDD_HHMM, maybe
+#: with its number in that minute), a colon, the reason.
+_CORRECCION = re.compile(r"\d{8}_\d{4}(?:_\d+)?: \S")
+_NOMBRE = re.compile(r"\d{8}_\d{4}(?:_\d+)?")  # a corte's directory, as published
 
 
 def problemas_historial(directory: Path, tablas: Mapping[str, CsvEleccion]) -> list[str]:
@@ -64,4 +70,11 @@ def problemas_historial(directory: Path, tablas: Mapping[str, CsvEleccion]) -> l
             out.append(f"{HISTORIAL}, fila {number}: {clave}: {evento} a las "
                        f"{r['FECHA_HORA']}, pero FECHA_HORA_ACOPIO dice "
                        f"{acta.get('FECHA_HORA_ACOPIO')}")
+        elif evento == Evento.CORRECCION_PUBLICADA and (
+                _CORRECCION.match(r["DETALLE"]) is None
+                or (_NOMBRE.fullmatch(directory.name) is not None
+                    and r["DETALLE"][:13] > directory.name[:13])):
+            out.append(f"{HISTORIAL}, fila {number}: {clave}: una corrección publicada debe "
+                       "empezar con el nombre de un corte no posterior a este y dos puntos "
+                       f"(dice {r['DETALLE'][:80]!r})")
     return out

@@ -8,7 +8,10 @@ Who may cotejar, the notes of cotejos that cannot apply, and rebuild-state."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +74,22 @@ def _corte(node: CentralNode, publicacion: Path,
     corte = publicacion / json.loads(done.stdout)["corte"]
     parsed = read_eleccion_csv((corte / f"{slug(eleccion)}.csv").read_bytes())
     return corte, {r["CLAVE_ACTA"].strip("'"): r for r in parsed.filas}
+
+
+def _correcciones_publicadas(corte: Path) -> dict[str, list[tuple[str, str, str]]]:
+    """Per acta, its CORRECCION_PUBLICADA rows of ``corte``'s HISTORIAL.csv: (the corte
+    named, the fields named, the reason), read as a CSV reader reads them."""
+    text = (corte / "HISTORIAL.csv").read_text(encoding="utf-8-sig")
+    found: dict[str, list[tuple[str, str, str]]] = {}
+    for row in csv.DictReader(io.StringIO(text, newline="")):
+        if row["EVENTO"] == "CORRECCION_PUBLICADA":
+            nombre, razon = row["DETALLE"].split(": ", 1)
+            match = re.fullmatch(r"corregida tras el cotejo contra el acta en papel "
+                                 r"\(campos señalados: (.+)\); motivo: (.+)", razon)
+            assert match is not None, razon
+            found.setdefault(row["CLAVE_ACTA"].strip("'"), []).append(
+                (nombre, match.group(1), match.group(2)))
+    return found
 
 
 def _cotejo(operator: str, clave: str, coincide: bool,
@@ -181,6 +200,14 @@ def test_a_cotejo_confirms_and_a_difference_is_corrected_in_the_open(
     assert cambio["correccion"]["motivo"] == "En el papel el campo dice otra cantidad"
     assert "cotejo" in cambio["motivo"] and campo in cambio["motivo"]
     assert diff["corte"] == corte.name
+    # The acta's public history says the correction, why, and in which corte it
+    # appeared; the next corte says the same (the corte is recorded), and an acta only
+    # confirmed has no such row.
+    publicadas = _correcciones_publicadas(corte)
+    assert publicadas == {corregida.clave: [(corte.name, campo,
+                                             "En el papel el campo dice otra cantidad")]}
+    siguiente, _ = _corte(node, publicacion, eleccion)
+    assert _correcciones_publicadas(siguiente) == publicadas
 
     [confirmado] = _audit(node, "cotejo_confirmado")
     assert confirmado["clave_acta"] == confirmada.clave
@@ -313,6 +340,10 @@ def test_the_history_keeps_every_cotejo_of_an_acta_corrected_twice(
                if line.startswith(f"'{acta.clave}") or line.startswith(acta.clave)]
     nombres = [e[1] for e in eventos]
     assert nombres.count("COTEJO") == 3
+    # Only the data published is a published correction: the first round's values were
+    # replaced before any corte.
+    assert _correcciones_publicadas(corte) == {acta.clave: [(corte.name, campo,
+                                                             "Otra cantidad")]}
     detalles = [e[-1] for e in eventos if e[1] == "COTEJO"]
     assert detalles[0].startswith("cotejada") and all(
         d.startswith("cotejo con diferencias") for d in detalles[1:])

@@ -179,3 +179,35 @@ def test_the_history_check_accepts_actas_without_image_and_catches_a_wrong_hash(
     historial.write_bytes("\r\n".join(lines).encode("utf-8-sig"))
     [problema] = problemas_historial(directory, tablas)
     assert "no es el CODIGO_INTEGRIDAD publicado" in problema
+
+
+def test_the_history_check_catches_a_correction_of_a_later_corte(tmp_path: Path) -> None:
+    """A CORRECCION_PUBLICADA names the corte that published it: one no later than the
+    corte holding it, then why; a later corte, or a DETALLE without a corte, is a
+    contradiction verify-corte reports."""
+    catalog = generate_catalog(3, 0.005)
+    corte = day_after(catalog, time(6, 0))
+    sim = simulate(catalog, 3, corte, pendientes=0.1)
+    snap = Snapshot(corte, 1, catalog, sim.estado, tuple(sim.fuera), {})
+    directory = publish(tmp_path / "pub", snap, SigningKey.generate(), blobs=None,
+                        anterior=None).path
+    tablas = {e.codigo: read_eleccion_csv((directory / f"{slug(e.nombre)}.csv").read_bytes())
+              for e in catalog.elecciones}
+    historial = directory / HISTORIAL
+    lines = historial.read_bytes().decode("utf-8-sig").split("\r\n")
+    i = next(n for n, line in enumerate(lines) if ",PUBLICACION," in line)
+    clave = lines[i].split(",")[0]
+
+    def con(detalle: str) -> list[str]:
+        row = [clave, "CORRECCION_PUBLICADA", lines[i].split(",")[2], "", "", "", "", "", "",
+               detalle]
+        historial.write_bytes("\r\n".join([*lines[:i + 1], ",".join(row), *lines[i + 1:]])
+                              .encode("utf-8-sig"))
+        return problemas_historial(directory, tablas)
+
+    assert con(f"{directory.name}: corregida tras el cotejo") == []
+    assert con("20000101_0000: corregida tras el cotejo") == []
+    [tarde] = con("29991231_2359: corregida tras el cotejo")
+    assert clave in tarde and "no posterior a este" in tarde
+    [sin_corte] = con("corregida tras el cotejo")
+    assert "el nombre de un corte" in sin_corte

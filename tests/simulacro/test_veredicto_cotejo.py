@@ -35,6 +35,7 @@ from central.publication.corte import make_corte
 from central.publication.package import DIFERENCIAS
 from prep.catalog import Catalog
 from prep.catalog import generate_catalog
+from prep.corte.historial import HISTORIAL
 from prep.corte.package import csv_name
 from prep.corte.reader import BOM
 from prep.corte.reader import read_eleccion_csv
@@ -291,3 +292,24 @@ def test_a_correction_listed_without_its_reason_fails(
     vistas, problemas = _correcciones(noche, copia)
     assert vistas == len(noche.corregidas) - 1
     assert len(problemas) == 1 and clave in problemas[0], problemas
+
+
+@pytest.mark.parametrize("donde", ["corte_que_la_publico", "ultimo"])
+def test_a_correction_missing_from_the_public_history_fails(
+        noche: Noche, copia: Path, donde: str) -> None:
+    """HISTORIAL.csv of the corte that published the correction, and of the last corte,
+    say it (CORRECCION_PUBLICADA, naming that corte and the field): a history without
+    that row fails, naming the acta."""
+    clave = sorted(noche.corregidas)[0]
+    cortes = cortes_in(copia / "publicacion")
+    corte = cortes[1] if donde == "corte_que_la_publico" else cortes[-1]
+    historial = corte / HISTORIAL
+    lines = historial.read_bytes().decode("utf-8-sig").split("\r\n")
+    quedan = [line for line in lines
+              if not (line.startswith(f"'{clave}',CORRECCION_PUBLICADA,"))]
+    assert len(quedan) == len(lines) - 1
+    historial.write_bytes("\r\n".join(quedan).encode("utf-8-sig"))
+    vistas, problemas = _correcciones(noche, copia)
+    assert vistas == len(noche.corregidas) - 1
+    assert len(problemas) == 1 and clave in problemas[0] and HISTORIAL in problemas[0], \
+        problemas

@@ -14,6 +14,7 @@ import io
 import threading
 import unicodedata
 from collections.abc import Iterator
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field
@@ -35,6 +36,10 @@ from prep.corte.anexo import TZ
 from prep.corte.difusores import DIFUSORES
 from prep.corte.difusores import difusores_csv
 from prep.corte.historial import HISTORIAL
+from prep.corte.historial import CapturaH
+from prep.corte.historial import CorreccionPublicada
+from prep.corte.historial import CotejoH
+from prep.corte.historial import Historial
 from prep.corte.historial import filas_por_acta
 from prep.corte.historial import historial_csv
 from prep.corte.model import ActaEnCorte
@@ -122,8 +127,8 @@ def build_corte_sitio(root: Path, seed: int = SEED, scale: float = SCALE,
                                         simulacro=simulacro)
     por_codigo = {t.eleccion.codigo: t for t in tablas}
     # The history a central would publish beside it (HISTORIAL.csv and the timelines).
-    historial = filas_por_acta(tablas, historial_simulado(estado), corte_dirname(corte),
-                               corte)
+    historial = filas_por_acta(tablas, _con_correccion(historial_simulado(estado), tablas,
+                                                      corte), corte_dirname(corte), corte)
     paquete[HISTORIAL] = historial_csv(historial, simulacro)
     # The progress per CATD (issue 29): CATD 02's status hidden by the coordinator, 04
     # offline, the others and the CCV online.
@@ -210,3 +215,33 @@ def serve(root: Path, handler_class: type[QuietHandler] = QuietHandler) -> Itera
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+#: The acta of the first election corrected after a cotejo (issue 29), and why.
+CORRECCION_CAMPOS = ("PAN", "MORENA")
+CORRECCION_MOTIVO = "En el acta en papel los votos de PAN y MORENA están al revés"
+CORTE_ANTERIOR = "20270606_2300"
+
+
+def _con_correccion(historial: Historial, tablas: Sequence[TablaEleccion],
+                    corte: datetime) -> Historial:
+    """``historial`` with the first validated acta of the first election (not decided by
+    a verificador) cotejada with differences: a correction round of two captures, and
+    its correction published by an earlier corte (``CORTE_ANTERIOR``), as a central
+    records it."""
+    clave = next(f.acta.clave for f in tablas[0].filas
+                 if f.estado is not None and f.estado.captura is not None
+                 and f.estado.fecha_captura is not None
+                 and f.acta.clave not in historial.verificadas)
+    t = historial.trayectoria(clave)
+    at = corte - timedelta(minutes=30)
+    [primera] = t.imagenes
+    cotejo = CotejoH(at, t.acopio_catd, False, at, 2)
+    capturas = tuple(CapturaH(False, 2, slot, primera.record, at + timedelta(minutes=slot),
+                              t.acopio_catd, at) for slot in (1, 2))
+    actas = {**historial.actas,
+             clave: t._replace(capturas=(*t.capturas, *capturas), cotejos=(cotejo,))}
+    publicada = CorreccionPublicada(CORTE_ANTERIOR, corte - timedelta(minutes=5),
+                                    "c0a1e5c0-0000-4000-8000-000000000001",
+                                    CORRECCION_CAMPOS, CORRECCION_MOTIVO)
+    return replace(historial, actas=actas, correcciones={clave: (publicada,)})

@@ -12,16 +12,20 @@ from playwright.sync_api import Page
 from playwright.sync_api import expect
 
 from prep.corte.historial import COLUMNS
+from prep.corte.historial import COTEJO_DIFERENCIAS
 from prep.corte.historial import HISTORIAL
 from prep.corte.reader import CsvEleccion
 from prep.corte.site_datos import bloques
+from tests.site.corte_sitio import CORRECCION_CAMPOS
+from tests.site.corte_sitio import CORRECCION_MOTIVO
+from tests.site.corte_sitio import CORTE_ANTERIOR
 from tests.site.corte_sitio import CorteSitio
 
 NOMBRES = {"ACOPIO": "Acopio", "SIN_ACTA": "Registro sin acta",
            "DIGITALIZACION": "Digitalización", "CAPTURA": "Captura",
            "CORRECCION": "Corrección", "VERIFICACION": "Verificación",
            "VALIDACION": "Datos validados", "COTEJO": "Cotejo",
-           "PUBLICACION": "Publicación"}
+           "PUBLICACION": "Publicación", "CORRECCION_PUBLICADA": "Corrección publicada"}
 
 
 def _historial(corte_sitio: CorteSitio) -> dict[str, list[dict[str, str]]]:
@@ -108,3 +112,27 @@ def test_sin_acta_timeline_and_downloads(page: Page, base_url: str, corte_sitio:
         f"Publicada por primera vez en el corte {eventos[-1]['DETALLE']}")
     page.goto(f"{base_url}#/descargas")
     expect(page.locator(f'ul.descargas a[href$="{HISTORIAL}"]')).to_have_count(1)
+
+
+def test_a_corrected_actas_timeline_says_why_and_in_which_corte(
+        page: Page, base_url: str, corte_sitio: CorteSitio,
+        csvs: dict[str, CsvEleccion]) -> None:
+    """The cotejo that found differences, the correction round's captures, and the
+    correction published: in which corte, which fields and why (HISTORIAL.csv's row)."""
+    historial = _historial(corte_sitio)
+    clave, _ = _acta(csvs["01"], historial, "CORRECCION_PUBLICADA")
+    eventos = historial[clave]
+    page.goto(f"{base_url}#/acta/{clave}")
+    _assert_timeline(page, eventos)
+    [publicada] = [e for e in eventos if e["EVENTO"] == "CORRECCION_PUBLICADA"]
+    assert publicada["DETALLE"] == (
+        f"{CORTE_ANTERIOR}: corregida tras el cotejo contra el acta en papel (campos "
+        f"señalados: {', '.join(CORRECCION_CAMPOS)}); motivo: {CORRECCION_MOTIVO}")
+    [cotejo] = [e["DETALLE"] for e in eventos if e["EVENTO"] == "COTEJO"]
+    assert cotejo == COTEJO_DIFERENCIAS
+    assert sum(e["EVENTO"] == "CORRECCION" for e in eventos) == 2
+    item = page.locator('#historial li.hist-evento:has([data-evento="CORRECCION_PUBLICADA"])')
+    expect(item).to_contain_text(f"Publicada en el corte {CORTE_ANTERIOR}: ")
+    expect(item).to_contain_text(CORRECCION_MOTIVO)
+    expect(page.locator('#historial li.hist-evento:has([data-evento="COTEJO"])')
+           ).to_contain_text(COTEJO_DIFERENCIAS)

@@ -625,7 +625,8 @@
   var EVENTOS = {
     ACOPIO: "Acopio", SIN_ACTA: "Registro sin acta", DIGITALIZACION: "Digitalización",
     CAPTURA: "Captura", CORRECCION: "Corrección", VERIFICACION: "Verificación",
-    VALIDACION: "Datos validados", COTEJO: "Cotejo", PUBLICACION: "Publicación"
+    VALIDACION: "Datos validados", COTEJO: "Cotejo", PUBLICACION: "Publicación",
+    CORRECCION_PUBLICADA: "Corrección publicada"
   };
 
   function historialActa(hh, eventos) {
@@ -641,6 +642,7 @@
       if (c(ev, "DIGITALIZACION")) { partes.push(c(ev, "DIGITALIZACION")); }
       var detalle = c(ev, "DETALLE");
       if (c(ev, "EVENTO") === "PUBLICACION") { detalle = "Publicada por primera vez en el corte " + detalle; }
+      if (c(ev, "EVENTO") === "CORRECCION_PUBLICADA") { detalle = "Publicada en el corte " + detalle; }
       var nodos = [h("span", { "class": "hist-fecha", "data-historial": "FECHA_HORA", texto: c(ev, "FECHA_HORA") }),
         h("strong", { "data-historial": "EVENTO", "data-evento": c(ev, "EVENTO"),
                       texto: EVENTOS[c(ev, "EVENTO")] || c(ev, "EVENTO") })];
