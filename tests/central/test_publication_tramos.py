@@ -9,7 +9,9 @@ zip, diferencias.json, the site, the manifest and its signature) is the same."""
 
 from __future__ import annotations
 
+import csv
 import gc
+import io
 import json
 import os
 import shutil
@@ -48,7 +50,7 @@ from tests.harness.corte_data import write_states
 from tests.harness.descriptores import abiertos
 
 SEED = 29
-INSTANTES = ("2027-06-07 14:00:00+00", "2027-06-07 14:05:00+00")
+INSTANTES = ("2027-06-07 14:00:00+00", "2027-06-07 14:05:00+00", "2027-06-07 14:10:00+00")
 
 
 @pytest.fixture(scope="module")
@@ -152,3 +154,52 @@ def test_the_next_corte_with_the_memo_is_the_bytes_of_a_fresh_one(
     memo.clear()
     gc.collect()
     assert abiertos(estado) == []
+
+
+def test_a_correction_published_by_the_previous_corte_reads_the_same_with_the_memo(
+        pg_dsn: str, pg_database: str, catalog: Catalog, tmp_path: Path) -> None:
+    """The corte after the one that published the delta's corrections: the memo's
+    (which takes the corrected actas' history from its previous corte's text, where
+    the correction was the corte's own) and a fresh central's (which reads it from
+    ``correcciones_publicadas``) are the same bytes, and both name the corte that
+    published each correction."""
+    prepare_database(pg_database, catalog)
+    instante = day_after(catalog, time(8, 0))
+    sim = simulate(catalog, SEED, instante, pendientes=0.02)
+    plan = plan_delta(catalog, sim, 0.03, seed=SEED)
+    write_states(pg_database, catalog, sim, None, delta=plan)
+    stage_delta(pg_database, catalog, sim, plan, instante)
+    key = SigningKey.generate()
+    estado = tmp_path / "estado"
+    estado.mkdir()
+    corriendo = CorteSettings(tmp_path / "publicacion", None, sitio=True,
+                              memo=CorteMemo(render=RenderMemo(carrete=estado)))
+    set_now(pg_database, INSTANTES[0])
+    _corte(pg_database, key, corriendo)
+    assert apply_delta(pg_database) == plan.actas
+    set_now(pg_database, INSTANTES[1])
+    segundo = _corte(pg_database, key, corriendo)
+    set_now(pg_database, INSTANTES[2])
+    copia = f"{conninfo_to_dict(pg_database)['dbname']}_copia3"
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            sql.Identifier(copia), sql.Identifier(str(conninfo_to_dict(pg_database)["dbname"]))))
+    try:
+        copia_dsn = make_conninfo(pg_dsn, dbname=copia)
+        set_now(copia_dsn, INSTANTES[2])
+        shutil.copytree(tmp_path / "publicacion", tmp_path / "publicacion_fresca",
+                        symlinks=True)
+        tercero = _corte(pg_database, key, corriendo)
+        fresco = _corte(copia_dsn, key, CorteSettings(tmp_path / "publicacion_fresca", None,
+                                                      sitio=True))
+    finally:
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(copia)))
+    assert tercero.releidas == 0
+    assert tree_differences(tercero.publicado.path, fresco.publicado.path) == []
+    text = (tercero.publicado.path / "HISTORIAL.csv").read_text(encoding="utf-8-sig")
+    publicadas = {row[0].strip("'"): row[-1] for row in csv.reader(io.StringIO(text))
+                  if len(row) > 1 and row[1] == "CORRECCION_PUBLICADA"}
+    assert publicadas.keys() == plan.corregidas
+    assert all(d.startswith(f"{segundo.publicado.name}: ") for d in publicadas.values())
