@@ -4,8 +4,9 @@ GUI thread.
 Three worker threads, none of them the GUI's: the *listener* holds one autocommit
 connection LISTENing on ``prep_dashboard`` (on a hot standby, where PostgreSQL refuses
 LISTEN, it asks for a refresh every :data:`POLL_SECONDS` instead); the *lectura* lane
-runs each refresh (one snapshot, :func:`central.controlroom.overview.read_overview`) on its
-own read-only connection; the *acciones* lane checks a coordinator's login
+runs each refresh (one snapshot, :func:`central.controlroom.overview.read_overview`) and
+each acta's history (:mod:`central.controlroom.historial_acta`) on its own read-only
+connection; the *acciones* lane checks a coordinator's login
 (:mod:`central.dashboard.login`) and runs their writes, as them, through the
 :class:`~central.controlroom.actions.Coordinator`. Results come back to the GUI thread as
 closures posted through one queued signal (no Python object rides a cross-thread
@@ -33,6 +34,11 @@ from PySide6.QtCore import Slot
 from central.controlroom.actions import ActionError
 from central.controlroom.actions import Coordinator
 from central.controlroom.gate import RefreshGate
+from central.controlroom.historial_acta import ClaveInvalida
+from central.controlroom.historial_acta import HistorialActa
+from central.controlroom.historial_acta import no_existe
+from central.controlroom.historial_acta import read_historial_acta
+from central.controlroom.historial_acta import validar_clave
 from central.controlroom.overview import Overview
 from central.controlroom.overview import Settings
 from central.controlroom.overview import read_overview
@@ -145,6 +151,8 @@ class DashboardController(QObject):
         self.message = ""
         self.refreshes = 0
         self.pending_actions = 0
+        #: Acta histories asked for and not yet shown (tests wait for none).
+        self.pending_lookups = 0
         self.account: CoordinatorAccount | None = None
         self._throttle = LoginThrottle()
         self._gate = RefreshGate(min_interval)
@@ -265,6 +273,50 @@ class DashboardController(QObject):
         if self.state in ("en_vivo", "sin_aviso"):
             self._set_state("en_vivo" if ok else "sin_aviso",
                             "" if ok else f"Sin avisos en vivo: {message}")
+
+    # --- one acta's history -----------------------------------------------------------
+
+    def lookup_acta(self, texto: str, done: Callable[[HistorialActa], None],
+                    failed: Callable[[str], None]) -> None:
+        """Read the history of the acta whose CLAVE_ACTA is ``texto`` on the lectura
+        lane (the read-only login: it needs no session); ``done(historial)`` or
+        ``failed(message)`` on the GUI thread. A malformed key fails at once, without
+        asking the database."""
+        try:
+            clave = validar_clave(texto)
+        except ClaveInvalida as exc:
+            failed(str(exc))
+            return
+        if self._closed:
+            return
+        self.pending_lookups += 1
+        future = self._lectura.submit(self._read_acta, clave)
+        future.add_done_callback(
+            lambda f: self._poster.post(lambda: self._acta_read(f, clave, done, failed)))
+
+    def _read_acta(self, clave: str) -> HistorialActa | None:
+        # The lectura lane, as _read: the same connection, never the GUI thread.
+        try:
+            if self._conn is None or self._conn.closed:
+                self._conn = psycopg.connect(self.dsn, application_name=APPLICATION_NAME)
+            return read_historial_acta(self._conn, clave)
+        except psycopg.Error:
+            self._close_connection()
+            raise
+
+    def _acta_read(self, future: Any, clave: str, done: Callable[[HistorialActa], None],
+                   failed: Callable[[str], None]) -> None:
+        self.pending_lookups -= 1
+        if self._closed:
+            return
+        error = future.exception()
+        if error is not None:
+            log.error("no se pudo leer el historial de %s: %s", clave, error)
+            failed(f"No se pudo leer el historial del acta {clave}: {_describe(error)}.")
+        elif future.result() is None:
+            failed(no_existe(clave))
+        else:
+            done(future.result())
 
     # --- actions ----------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """The dashboard's main window: a banner for the connection's state, the pages in tabs,
 the coordinators' session and actions in menus, and keyboard shortcuts for all of it.
 
-Shortcuts: F5 refresh now; Ctrl+1…7 the pages; Alt+E the elección; Ctrl+L log in;
+Shortcuts: F5 refresh now; Ctrl+1…8 the pages; Ctrl+H one acta's history (its
+CLAVE_ACTA field); Alt+E the elección; Ctrl+L log in;
 Ctrl+Intro acknowledge the selected anomaly; Ctrl+Shift+A enrollment code; Ctrl+Shift+O
 operator; Ctrl+Shift+E disable/enable the selected station; Ctrl+Shift+C corte now
 (outside the Consejo's window only with a reason); Ctrl+Shift+U the último corte; Ctrl+Q
@@ -45,6 +46,7 @@ from central.dashboard.dialogs import StationDialog
 from central.dashboard.dialogs import confirm
 from central.dashboard.dialogs import inform
 from central.dashboard.difusores import DifusoresView
+from central.dashboard.historial import HistorialView
 from central.dashboard.stations import site_name
 from central.dashboard.views import AnomaliasView
 from central.dashboard.views import CapturistasView
@@ -58,7 +60,7 @@ from qtkit.widgets import named_label
 from qtkit.widgets import vbox
 
 PAGES = ("Resumen", "Ritmo", "Estaciones", "Anomalías", "Capturistas", "Cortes",
-         "Difusores")
+         "Difusores", "Historial")
 DEFAULT_SIZE = (1440, 860)
 #: The smallest screen the control room's PCs have: everything must fit it.
 MIN_SIZE = (1024, 700)
@@ -92,10 +94,11 @@ class DashboardWindow(QMainWindow):
         self.capturistas = CapturistasView()
         self.cortes = CortesView()
         self.difusores = DifusoresView()
+        self.historial = HistorialView()
         self.tabs = QTabWidget()
         for widget, title in zip((self.resumen, self.ritmo, self.estaciones, self.anomalias,
-                                  self.capturistas, self.cortes, self.difusores), PAGES,
-                                 strict=True):
+                                  self.capturistas, self.cortes, self.difusores,
+                                  self.historial), PAGES, strict=True):
             self.tabs.addTab(widget, title)
         self.loading = named_label("Cargando datos del nodo central…", "empty")
         self.loading.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -119,6 +122,7 @@ class DashboardWindow(QMainWindow):
         self.estaciones.set_can_act(controller.can_act)
         self.anomalias.ack_requested.connect(self._ack)
         self.estaciones.station_action_requested.connect(self.station_action)
+        self.historial.lookup_requested.connect(self._lookup_acta)
         controller.overview_did_load.connect(self._show_overview)
         controller.state_did_change.connect(self._show_state)
         controller.session_did_change.connect(self._show_session)
@@ -180,6 +184,11 @@ class DashboardWindow(QMainWindow):
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             ack = QShortcut(QKeySequence(keys), self)
             ack.activated.connect(self.anomalias.request_ack)
+        historial = QAction("Historial de un acta…", self)
+        historial.setShortcut(QKeySequence("Ctrl+H"))
+        historial.triggered.connect(self.show_historial)
+        view.insertAction(quit_action, historial)
+        view.insertSeparator(quit_action)
         combo = QShortcut(QKeySequence("Alt+E"), self)
         combo.activated.connect(self._focus_eleccion)
 
@@ -201,11 +210,22 @@ class DashboardWindow(QMainWindow):
         Down would skip it."""
         self.tabs.setCurrentIndex(index)
         page = self.tabs.currentWidget()
+        if page is self.historial:
+            self.historial.focus_clave()
+            return
         table = getattr(page, "table", None)
         if table is not None and table.currentWidget() is table.view:
             if table.selected_key() is None and table.proxy.rowCount():
                 table.view.selectRow(0)
             table.view.setFocus()
+
+    def show_historial(self) -> None:
+        """Ctrl+H: the «Historial» page, the keyboard in its CLAVE_ACTA field."""
+        self.show_page(PAGES.index("Historial"))
+
+    def _lookup_acta(self, clave: str) -> None:
+        self.controller.lookup_acta(clave, self.historial.show_historial,
+                                    self.historial.show_error)
 
     def _focus_eleccion(self) -> None:
         self.tabs.setCurrentWidget(self.resumen)
