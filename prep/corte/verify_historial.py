@@ -1,7 +1,8 @@
 """``prep verify-corte``'s check of HISTORIAL.csv (:mod:`prep.corte.historial`): every
 acta it lists is in the election CSVs with data, its validation names the published
 image (CODIGO_INTEGRIDAD), its acopio or sin acta is the row's FECHA_HORA_ACOPIO, and
-each published correction names a corte no later than this one."""
+each published correction names a corte no later than this one; every acta with data
+has its history, and an acta published as cotejada a last cotejo that coincided."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from prep.corte.anexo import SIN_DATO
 from prep.corte.historial import COLUMNS
+from prep.corte.historial import COTEJO_COINCIDE
 from prep.corte.historial import HISTORIAL
 from prep.corte.historial import Evento
 from prep.corte.reader import CsvEleccion
@@ -45,6 +47,9 @@ def problemas_historial(directory: Path, tablas: Mapping[str, CsvEleccion]) -> l
         return [f"{HISTORIAL}: el encabezado no es {','.join(COLUMNS)}"]
     out: list[str] = []
     eventos = {e.value for e in Evento}
+    #: Per acta, whether it has a PUBLICACION row and what its last COTEJO said.
+    publicadas: set[str] = set()
+    ultimo_cotejo: dict[str, str] = {}
     for number, row in enumerate(reader, start=2):
         if len(out) >= _MAX:
             out.append(f"{HISTORIAL}: … y quizá más problemas")
@@ -54,6 +59,10 @@ def problemas_historial(directory: Path, tablas: Mapping[str, CsvEleccion]) -> l
             continue
         r = dict(zip(COLUMNS, row, strict=True))
         clave, evento = r["CLAVE_ACTA"], r["EVENTO"]
+        if evento == Evento.PUBLICACION:
+            publicadas.add(clave)
+        elif evento == Evento.COTEJO:
+            ultimo_cotejo[clave] = r["DETALLE"]
         acta = filas.get(clave)
         if evento not in eventos:
             out.append(f"{HISTORIAL}, fila {number}: evento desconocido {evento!r}")
@@ -77,4 +86,26 @@ def problemas_historial(directory: Path, tablas: Mapping[str, CsvEleccion]) -> l
             out.append(f"{HISTORIAL}, fila {number}: {clave}: una corrección publicada debe "
                        "empezar con el nombre de un corte no posterior a este y dos puntos "
                        f"(dice {r['DETALLE'][:80]!r})")
+    if len(out) < _MAX:
+        out += _sin_historial(filas, publicadas, ultimo_cotejo)
+    return out
+
+
+def _sin_historial(filas: Mapping[str, Mapping[str, str]], publicadas: set[str],
+                   ultimo_cotejo: Mapping[str, str]) -> list[str]:
+    """Every acta with data in the CSVs has its history (its PUBLICACION row at least),
+    and an acta published as cotejada (COTEJADA 1) has, as its last cotejo, one that
+    found the data as the paper says."""
+    out: list[str] = []
+    faltan = sorted(c for c, f in filas.items()
+                    if f.get("CONTABILIZADA", "-") != "-" and c not in publicadas)
+    if faltan:
+        out.append(f"{HISTORIAL}: {len(faltan)} actas con datos en los CSV no tienen "
+                   f"historial (su evento PUBLICACION), por ejemplo {', '.join(faltan[:3])}")
+    sin_cotejo = sorted(c for c, f in filas.items() if f.get("COTEJADA") == "1"
+                        and ultimo_cotejo.get(c) != COTEJO_COINCIDE)
+    if sin_cotejo:
+        out.append(f"{HISTORIAL}: {len(sin_cotejo)} actas publicadas como cotejadas "
+                   "(COTEJADA 1) no tienen como último cotejo uno que coincide con el "
+                   f"acta en papel, por ejemplo {', '.join(sin_cotejo[:3])}")
     return out

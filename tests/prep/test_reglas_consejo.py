@@ -211,3 +211,33 @@ def test_the_history_check_catches_a_correction_of_a_later_corte(tmp_path: Path)
     assert clave in tarde and "no posterior a este" in tarde
     [sin_corte] = con("corregida tras el cotejo")
     assert "el nombre de un corte" in sin_corte
+
+
+def test_the_history_check_finds_an_acta_without_history_and_a_cotejada_without_cotejo(
+        tmp_path: Path) -> None:
+    """Every acta with data in the CSVs has its history, and COTEJADA 1 has a cotejo that
+    coincided behind it: a history that leaves an acta out, or a CSV that says cotejada
+    without one, is reported with the acta."""
+    catalog = generate_catalog(3, 0.005)
+    corte = day_after(catalog, time(6, 0))
+    sim = simulate(catalog, 3, corte, pendientes=0.1)
+    snap = Snapshot(corte, 1, catalog, sim.estado, tuple(sim.fuera), {})
+    directory = publish(tmp_path / "pub", snap, SigningKey.generate(), blobs=None,
+                        anterior=None).path
+    tablas = {e.codigo: read_eleccion_csv((directory / f"{slug(e.nombre)}.csv").read_bytes())
+              for e in catalog.elecciones}
+    assert problemas_historial(directory, tablas) == []
+    fila = next(f for t in tablas.values() for f in t.filas
+                if f.get("CONTABILIZADA", "-") != "-" and f.get("COTEJADA") == "0")
+    clave = fila["CLAVE_ACTA"]
+    fila["COTEJADA"] = "1"
+    [cotejada] = problemas_historial(directory, tablas)
+    assert "COTEJADA 1" in cotejada and clave in cotejada
+    fila["COTEJADA"] = "0"
+    historial = directory / HISTORIAL
+    lines = historial.read_bytes().decode("utf-8-sig").split("\r\n")
+    historial.write_bytes("\r\n".join(line for line in lines
+                                      if not line.startswith(f"{clave},"))
+                          .encode("utf-8-sig"))
+    [sin] = problemas_historial(directory, tablas)
+    assert "no tienen historial" in sin and clave in sin
