@@ -143,7 +143,8 @@ def command(args: argparse.Namespace) -> int:
           f" reporte: {args.out / 'reporte_final.pdf'}")
     return _veredicto(report.ok, report.failures, "cada acta publicada coincide con la "
                       "verdad, cada acta una sola vez, cada incidente superado, cada "
-                      "corrección por cotejo publicada, prep verify-corte aprueba cada "
+                      "corrección por cotejo publicada con su historial, el estado de cada "
+                      "acta se deriva de sus registros, prep verify-corte aprueba cada "
                       "corte, la revisión del último corte aprueba, cada difusor sirve el "
                       "último corte idéntico y nunca uno sin verificar")
 

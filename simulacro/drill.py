@@ -220,6 +220,7 @@ class Drill:
                 self.say("Difusores: hasta que sirvan el último corte")
                 self.report.failures += self.difusores.alcanzar(ultimos[-1].name)
             self._check_audit(nodo)
+            self._check_estado(nodo)
             self._lap("ultimo_corte_y_reporte", phase)
         except (NodoError, OSError, subprocess.SubprocessError) as exc:
             self.report.failures.append(f"el simulacro se interrumpió: {exc}")
@@ -264,6 +265,18 @@ class Drill:
             self.report.failures.append(f"la bitácora no verifica: {exc}")
             return
         self.report.metrics.setdefault("continuidad", {})["bitacora_integra"] = True
+
+    def _check_estado(self, nodo: Nodo) -> None:
+        """Every acta's state (and so what the cortes published and its public history,
+        made from it) is what its records give, folded again from nothing (``prep central
+        rebuild-state --check``): cotejos and corrections included."""
+        try:
+            nodo.cli("rebuild-state", "--check")
+        except NodoError as exc:
+            self.report.failures.append(f"el estado de las actas no es el que dan sus "
+                                        f"registros: {exc}")
+            return
+        self.report.metrics["estado_derivable"] = True
 
     def _gui(self, nodo: Nodo) -> subprocess.Popen[bytes] | None:
         """``prep dashboard`` over the drill's database, as a login that holds only the

@@ -21,6 +21,7 @@ import pytest
 
 from prep.catalog import generate_catalog
 from prep.catalog import load_catalog
+from prep.corte.historial import HISTORIAL
 from prep.corte.package import slug
 from prep.corte.reader import read_eleccion_csv
 from prep.rules import RuleSet
@@ -215,6 +216,14 @@ def test_cotejo_confirms_a_sample_and_corrects_what_was_published_wrong(
         assert modificada["correccion"]["campos"] == [campo]
         assert modificada["correccion"]["cotejo"] and "cotejo" in modificada["motivo"]
         assert name != cortes[0].name
+        # Its public history says it, from that corte on, naming that corte and field.
+        for corte in cortes[[c.name for c in cortes].index(name):]:
+            text = (corte / HISTORIAL).read_text(encoding="utf-8-sig")
+            [detalle] = [r[-1] for r in csv.reader(io.StringIO(text, newline=""))
+                         if r[:2] == [f"'{clave}'", "CORRECCION_PUBLICADA"]]
+            assert detalle.startswith(f"{name}: ") and campo in detalle
+    # Every acta's state is what its records give (rebuild-state --check, cotejos too).
+    assert metrics["estado_derivable"] is True
     cotejadas: set[str] = set()
     for eleccion in catalog.elecciones:
         parsed = read_eleccion_csv((cortes[-1] / f"{slug(eleccion.nombre)}.csv").read_bytes())
