@@ -111,6 +111,27 @@ def _pending_stays_published(node: CentralNode, publicacion: Path, eleccion: str
     assert "CORRECCION_PUBLICADA" not in eventos and "VALIDACION" in eventos
 
 
+
+def _corregida_publicada(node: CentralNode, publicacion: Path, eleccion: str, acta: Acta,
+                         campo: str, papel: dict[str, int], fuente: str
+                         ) -> tuple[Path, dict[str, Any]]:
+    """The round validated ``papel`` from ``fuente`` (audited), and the next corte
+    publishes it: its row, and its diferencias.json entry with the cotejo's field and
+    reason (returned with the corte)."""
+    state = _state(node, acta.clave)
+    assert (state["estado"], state["ronda"], state["valores"]) == ("validada", 2, papel)
+    [validada] = _audit(node, "correccion_validada")
+    assert (validada["clave_acta"], validada["fuente"], validada["ronda"]) == (
+        acta.clave, fuente, 2)
+    corte, rows = _corte(node, publicacion, eleccion)
+    assert rows[acta.clave][campo] == str(papel[campo])
+    [cambio] = _diferencia(corte, eleccion, acta.clave)
+    assert cambio["cambios"][campo] == [str(truth(acta)[campo]), str(papel[campo])]
+    assert cambio["correccion"]["campos"] == [campo]
+    assert cambio["correccion"]["motivo"] == MOTIVO
+    assert "cotejo" in cambio["motivo"] and campo in cambio["motivo"]
+    return corte, cambio
+
 def test_a_third_capture_settles_a_correction_round_whose_two_captures_differ(
         central_node: CentralNode, tmp_path: Path) -> None:
     node = central_node
@@ -144,19 +165,8 @@ def test_a_third_capture_settles_a_correction_round_whose_two_captures_differ(
         await _round_capture(node, acta, elena, 3, papel, (ana, beto, carla, dario))
 
     asyncio.run(third_capture())
-    state = _state(node, acta.clave)
-    assert (state["estado"], state["ronda"], state["valores"]) == ("validada", 2, papel)
-    [validada] = _audit(node, "correccion_validada")
-    assert (validada["clave_acta"], validada["fuente"], validada["ronda"]) == (
-        acta.clave, "captura", 2)
-
-    corte, rows = _corte(node, publicacion, eleccion)
-    assert rows[acta.clave][campo] == str(papel[campo])
-    [cambio] = _diferencia(corte, eleccion, acta.clave)
-    assert cambio["cambios"][campo] == [str(truth(acta)[campo]), str(papel[campo])]
-    assert cambio["correccion"]["campos"] == [campo]
-    assert cambio["correccion"]["motivo"] == MOTIVO
-    assert "cotejo" in cambio["motivo"] and campo in cambio["motivo"]
+    corte, cambio = _corregida_publicada(node, publicacion, eleccion, acta, campo, papel,
+                                         "captura")
     assert "verificación" not in cambio["motivo"]
 
     historial = _historial(corte, acta.clave)
@@ -211,19 +221,8 @@ def test_a_verificador_settles_a_correction_round_whose_three_captures_differ(
             await station.capture(wendy, lease, papel)
 
     asyncio.run(verificacion())
-    state = _state(node, acta.clave)
-    assert (state["estado"], state["ronda"], state["valores"]) == ("validada", 2, papel)
-    [validada] = _audit(node, "correccion_validada")
-    assert (validada["clave_acta"], validada["fuente"], validada["ronda"]) == (
-        acta.clave, "verificacion", 2)
-
-    corte, rows = _corte(node, publicacion, eleccion)
-    assert rows[acta.clave][campo] == str(papel[campo])
-    [cambio] = _diferencia(corte, eleccion, acta.clave)
-    assert cambio["cambios"][campo] == [str(truth(acta)[campo]), str(papel[campo])]
-    assert cambio["correccion"]["campos"] == [campo]
-    assert cambio["correccion"]["motivo"] == MOTIVO
-    assert "cotejo" in cambio["motivo"] and campo in cambio["motivo"]
+    corte, cambio = _corregida_publicada(node, publicacion, eleccion, acta, campo, papel,
+                                         "verificacion")
     assert "el acta pasó por verificación" in cambio["motivo"]
 
     historial = _historial(corte, acta.clave)

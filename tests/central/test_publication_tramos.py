@@ -15,6 +15,8 @@ import io
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import time
 from pathlib import Path
 
@@ -66,6 +68,28 @@ def _corte(dsn: str, key: SigningKey, settings: CorteSettings) -> CorteHecho:
         engine.dispose()  # no session left: the database can be copied
 
 
+@contextmanager
+def _sin_memo(pg_dsn: str, pg_database: str, tmp_path: Path, instante: str) -> Iterator[str]:
+    """A copy of ``pg_database`` at ``instante`` (its DSN) and of the publication
+    (``publicacion_fresca``), for the same corte made by a central without memo;
+    the copy is dropped after."""
+    nombre = str(conninfo_to_dict(pg_database)["dbname"])
+    copia = f"{nombre}_copia"
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            sql.Identifier(copia), sql.Identifier(nombre)))
+    try:
+        copia_dsn = make_conninfo(pg_dsn, dbname=copia)
+        set_now(copia_dsn, instante)
+        shutil.copytree(tmp_path / "publicacion", tmp_path / "publicacion_fresca",
+                        symlinks=True)
+        yield copia_dsn
+    finally:
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(copia)))
+
+
 def test_the_next_corte_with_the_memo_is_the_bytes_of_a_fresh_one(
         pg_dsn: str, pg_database: str, catalog: Catalog, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -87,15 +111,7 @@ def test_the_next_corte_with_the_memo_is_the_bytes_of_a_fresh_one(
     set_now(pg_database, INSTANTES[1])
 
     # The same database and publication for a central without memo.
-    copia = f"{conninfo_to_dict(pg_database)['dbname']}_copia"
-    with psycopg.connect(pg_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-            sql.Identifier(copia), sql.Identifier(str(conninfo_to_dict(pg_database)["dbname"]))))
-    try:
-        copia_dsn = make_conninfo(pg_dsn, dbname=copia)
-        set_now(copia_dsn, INSTANTES[1])
-        shutil.copytree(tmp_path / "publicacion", tmp_path / "publicacion_fresca",
-                        symlinks=True)
+    with _sin_memo(pg_dsn, pg_database, tmp_path, INSTANTES[1]) as copia_dsn:
         hechas: list[int] = []  # actas whose row the rules were applied to again
         filas = summary._filas
 
@@ -117,10 +133,6 @@ def test_the_next_corte_with_the_memo_is_the_bytes_of_a_fresh_one(
         historias_memo = len(historias)
         fresco = _corte(copia_dsn, key, CorteSettings(tmp_path / "publicacion_fresca", blobs,
                                                       sitio=True))
-    finally:
-        with psycopg.connect(pg_dsn, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(copia)))
 
     assert segundo.publicado.name == fresco.publicado.name != primero.publicado.name
     assert tree_differences(segundo.publicado.path, fresco.publicado.path) == []
@@ -180,22 +192,10 @@ def test_a_correction_published_by_the_previous_corte_reads_the_same_with_the_me
     set_now(pg_database, INSTANTES[1])
     segundo = _corte(pg_database, key, corriendo)
     set_now(pg_database, INSTANTES[2])
-    copia = f"{conninfo_to_dict(pg_database)['dbname']}_copia3"
-    with psycopg.connect(pg_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-            sql.Identifier(copia), sql.Identifier(str(conninfo_to_dict(pg_database)["dbname"]))))
-    try:
-        copia_dsn = make_conninfo(pg_dsn, dbname=copia)
-        set_now(copia_dsn, INSTANTES[2])
-        shutil.copytree(tmp_path / "publicacion", tmp_path / "publicacion_fresca",
-                        symlinks=True)
+    with _sin_memo(pg_dsn, pg_database, tmp_path, INSTANTES[2]) as copia_dsn:
         tercero = _corte(pg_database, key, corriendo)
         fresco = _corte(copia_dsn, key, CorteSettings(tmp_path / "publicacion_fresca", None,
                                                       sitio=True))
-    finally:
-        with psycopg.connect(pg_dsn, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(copia)))
     assert tercero.releidas == 0
     assert tree_differences(tercero.publicado.path, fresco.publicado.path) == []
     text = (tercero.publicado.path / "HISTORIAL.csv").read_text(encoding="utf-8-sig")

@@ -22,6 +22,7 @@ from prep.corte.historial import COLUMNS
 from prep.corte.historial import HISTORIAL
 from prep.corte.package import slug
 from prep.corte.package import write_corte
+from prep.corte.reader import CsvEleccion
 from prep.corte.reader import read_eleccion_csv
 from prep.corte.reader import resumen_desde_filas
 from prep.corte.verify import verify_corte
@@ -154,20 +155,28 @@ def test_bad_inconsistencias_are_refused(tmp_path: Path, toml: str, message: str
         RuleSet.from_toml(path)
 
 
+def _corte_publicado(tmp_path: Path, sin_imagenes: bool = False
+                     ) -> tuple[Path, dict[str, CsvEleccion]]:
+    """A small simulated corte published by the central's packager (no image hashes
+    with ``sin_imagenes``), and its election CSVs as verify-corte parses them."""
+    catalog = generate_catalog(3, 0.005)
+    corte = day_after(catalog, time(6, 0))
+    sim = simulate(catalog, 3, corte, pendientes=0.1)
+    estado = {clave: replace(est, sha256=None) for clave, est in sim.estado.items()} \
+        if sin_imagenes else sim.estado
+    snap = Snapshot(corte, 1, catalog, estado, tuple(sim.fuera), {})
+    directory = publish(tmp_path / "pub", snap, SigningKey.generate(), blobs=None,
+                        anterior=None).path
+    return directory, {e.codigo: read_eleccion_csv(
+        (directory / f"{slug(e.nombre)}.csv").read_bytes()) for e in catalog.elecciones}
+
+
 def test_the_history_check_accepts_actas_without_image_and_catches_a_wrong_hash(
         tmp_path: Path) -> None:
     """HISTORIAL.csv leaves the hash of an acta without image empty where the election CSV
     says '-': verify-corte took that for a contradiction. A hash that differs from
     CODIGO_INTEGRIDAD is still one."""
-    catalog = generate_catalog(3, 0.005)
-    corte = day_after(catalog, time(6, 0))
-    sim = simulate(catalog, 3, corte, pendientes=0.1)
-    estado = {clave: replace(est, sha256=None) for clave, est in sim.estado.items()}
-    snap = Snapshot(corte, 1, catalog, estado, tuple(sim.fuera), {})
-    directory = publish(tmp_path / "pub", snap, SigningKey.generate(), blobs=None,
-                        anterior=None).path
-    tablas = {e.codigo: read_eleccion_csv((directory / f"{slug(e.nombre)}.csv").read_bytes())
-              for e in catalog.elecciones}
+    directory, tablas = _corte_publicado(tmp_path, sin_imagenes=True)
     assert tablas and problemas_historial(directory, tablas) == []
     historial = directory / HISTORIAL
     text = historial.read_bytes().decode("utf-8-sig")
@@ -185,14 +194,7 @@ def test_the_history_check_catches_a_correction_of_a_later_corte(tmp_path: Path)
     """A CORRECCION_PUBLICADA names the corte that published it: one no later than the
     corte holding it, then why; a later corte, or a DETALLE without a corte, is a
     contradiction verify-corte reports."""
-    catalog = generate_catalog(3, 0.005)
-    corte = day_after(catalog, time(6, 0))
-    sim = simulate(catalog, 3, corte, pendientes=0.1)
-    snap = Snapshot(corte, 1, catalog, sim.estado, tuple(sim.fuera), {})
-    directory = publish(tmp_path / "pub", snap, SigningKey.generate(), blobs=None,
-                        anterior=None).path
-    tablas = {e.codigo: read_eleccion_csv((directory / f"{slug(e.nombre)}.csv").read_bytes())
-              for e in catalog.elecciones}
+    directory, tablas = _corte_publicado(tmp_path)
     historial = directory / HISTORIAL
     lines = historial.read_bytes().decode("utf-8-sig").split("\r\n")
     i = next(n for n, line in enumerate(lines) if ",PUBLICACION," in line)
@@ -218,14 +220,7 @@ def test_the_history_check_finds_an_acta_without_history_and_a_cotejada_without_
     """Every acta with data in the CSVs has its history, and COTEJADA 1 has a cotejo that
     coincided behind it: a history that leaves an acta out, or a CSV that says cotejada
     without one, is reported with the acta."""
-    catalog = generate_catalog(3, 0.005)
-    corte = day_after(catalog, time(6, 0))
-    sim = simulate(catalog, 3, corte, pendientes=0.1)
-    snap = Snapshot(corte, 1, catalog, sim.estado, tuple(sim.fuera), {})
-    directory = publish(tmp_path / "pub", snap, SigningKey.generate(), blobs=None,
-                        anterior=None).path
-    tablas = {e.codigo: read_eleccion_csv((directory / f"{slug(e.nombre)}.csv").read_bytes())
-              for e in catalog.elecciones}
+    directory, tablas = _corte_publicado(tmp_path)
     assert problemas_historial(directory, tablas) == []
     fila = next(f for t in tablas.values() for f in t.filas
                 if f.get("CONTABILIZADA", "-") != "-" and f.get("COTEJADA") == "0")
