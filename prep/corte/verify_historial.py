@@ -1,8 +1,8 @@
 """``prep verify-corte``'s check of HISTORIAL.csv (:mod:`prep.corte.historial`): every
 acta it lists is in the election CSVs with data, its validation names the published
 image (CODIGO_INTEGRIDAD), its acopio or sin acta is the row's FECHA_HORA_ACOPIO, and
-each published correction names a corte no later than this one; every acta with data
-has its history, and an acta published as cotejada a last cotejo that coincided."""
+each published correction names the corte that published it; every acta with data
+has its history, and an acta published as cotejada a cotejo that coincided."""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ _MAX = 50
 #: DETALLE of a CORRECCION_PUBLICADA: the corte that published it (AAAAMMDD_HHMM, maybe
 #: with its number in that minute), a colon, the reason.
 _CORRECCION = re.compile(r"\d{8}_\d{4}(?:_\d+)?: \S")
-_NOMBRE = re.compile(r"\d{8}_\d{4}(?:_\d+)?")  # a corte's directory, as published
 
 
 def problemas_historial(directory: Path, tablas: Mapping[str, CsvEleccion]) -> list[str]:
@@ -47,9 +46,9 @@ def problemas_historial(directory: Path, tablas: Mapping[str, CsvEleccion]) -> l
         return [f"{HISTORIAL}: el encabezado no es {','.join(COLUMNS)}"]
     out: list[str] = []
     eventos = {e.value for e in Evento}
-    #: Per acta, whether it has a PUBLICACION row and what its last COTEJO said.
+    #: The actas with a PUBLICACION row, and those with a cotejo that coincided.
     publicadas: set[str] = set()
-    ultimo_cotejo: dict[str, str] = {}
+    coincidieron: set[str] = set()
     for number, row in enumerate(reader, start=2):
         if len(out) >= _MAX:
             out.append(f"{HISTORIAL}: … y quizá más problemas")
@@ -61,8 +60,8 @@ def problemas_historial(directory: Path, tablas: Mapping[str, CsvEleccion]) -> l
         clave, evento = r["CLAVE_ACTA"], r["EVENTO"]
         if evento == Evento.PUBLICACION:
             publicadas.add(clave)
-        elif evento == Evento.COTEJO:
-            ultimo_cotejo[clave] = r["DETALLE"]
+        elif evento == Evento.COTEJO and r["DETALLE"] == COTEJO_COINCIDE:
+            coincidieron.add(clave)
         acta = filas.get(clave)
         if evento not in eventos:
             out.append(f"{HISTORIAL}, fila {number}: evento desconocido {evento!r}")
@@ -79,23 +78,23 @@ def problemas_historial(directory: Path, tablas: Mapping[str, CsvEleccion]) -> l
             out.append(f"{HISTORIAL}, fila {number}: {clave}: {evento} a las "
                        f"{r['FECHA_HORA']}, pero FECHA_HORA_ACOPIO dice "
                        f"{acta.get('FECHA_HORA_ACOPIO')}")
-        elif evento == Evento.CORRECCION_PUBLICADA and (
-                _CORRECCION.match(r["DETALLE"]) is None
-                or (_NOMBRE.fullmatch(directory.name) is not None
-                    and r["DETALLE"][:13] > directory.name[:13])):
+        elif evento == Evento.CORRECCION_PUBLICADA and \
+                _CORRECCION.match(r["DETALLE"]) is None:
             out.append(f"{HISTORIAL}, fila {number}: {clave}: una corrección publicada debe "
-                       "empezar con el nombre de un corte no posterior a este y dos puntos "
+                       "empezar con el nombre del corte que la publicó y dos puntos "
                        f"(dice {r['DETALLE'][:80]!r})")
     if len(out) < _MAX:
-        out += _sin_historial(filas, publicadas, ultimo_cotejo)
+        out += _sin_historial(filas, publicadas, coincidieron)
     return out
 
 
 def _sin_historial(filas: Mapping[str, Mapping[str, str]], publicadas: set[str],
-                   ultimo_cotejo: Mapping[str, str]) -> list[str]:
+                   coincidieron: set[str]) -> list[str]:
     """Every acta with data in the CSVs has its history (its PUBLICACION row at least),
-    and an acta published as cotejada (COTEJADA 1) has, as its last cotejo, one that
-    found the data as the paper says."""
+    and an acta published as cotejada (COTEJADA 1) a cotejo that found the data as the
+    paper says. Not that it is the last in the file: the history orders cotejos by the
+    clocks of the stations that made them, the fold by their arrival, and a station's
+    clock may be behind another's."""
     out: list[str] = []
     faltan = sorted(c for c, f in filas.items()
                     if f.get("CONTABILIZADA", "-") != "-" and c not in publicadas)
@@ -103,9 +102,9 @@ def _sin_historial(filas: Mapping[str, Mapping[str, str]], publicadas: set[str],
         out.append(f"{HISTORIAL}: {len(faltan)} actas con datos en los CSV no tienen "
                    f"historial (su evento PUBLICACION), por ejemplo {', '.join(faltan[:3])}")
     sin_cotejo = sorted(c for c, f in filas.items() if f.get("COTEJADA") == "1"
-                        and ultimo_cotejo.get(c) != COTEJO_COINCIDE)
+                        and c not in coincidieron)
     if sin_cotejo:
         out.append(f"{HISTORIAL}: {len(sin_cotejo)} actas publicadas como cotejadas "
-                   "(COTEJADA 1) no tienen como último cotejo uno que coincide con el "
+                   "(COTEJADA 1) no tienen en su historial un cotejo que coincide con el "
                    f"acta en papel, por ejemplo {', '.join(sin_cotejo[:3])}")
     return out
