@@ -44,6 +44,7 @@ from prep.canonical import parse_json
 from prep.canonical import sha256_hex
 from prep.corte.difusores import nombre_valido
 from prep.corte.difusores import url_valida
+from prep.corte.package import NOMBRE_CORTE
 from prep.records import RecordError
 from prep.records import format_time
 from prep.records import parse_time
@@ -56,7 +57,6 @@ MAX_REGISTRO_BYTES = 4 * 1024
 MAX_MOTIVO = 300
 
 _HOSTNAME = re.compile(r"[\w.-]{1,255}")
-_CORTE = re.compile(r"\d{8}_\d{4}(_[1-9]\d*)?")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _VERSION = re.compile(r"[\w.+-]{1,64}")
 
@@ -229,7 +229,7 @@ def leer_reporte(body: bytes) -> Reporte:
         hora, version = parse_time(str(data["hora"])), data.get("version")
     except (CanonicalError, RecordError, ValueError, KeyError, TypeError, AttributeError):
         raise malformed from None
-    if corte is not None and not (isinstance(corte, str) and _CORTE.fullmatch(corte)
+    if corte is not None and not (isinstance(corte, str) and NOMBRE_CORTE.fullmatch(corte)
                                   and isinstance(manifiesto, str)
                                   and _SHA256.fullmatch(manifiesto)):
         raise malformed

@@ -37,7 +37,8 @@ MAX_RECORD_BYTES = 64 * 1024
 #: station would resend it forever); found by bench/fuzz.py's http target.
 MAX_INTEGER = 2**63 - 1
 
-_CLAVE_ACTA = re.compile(r"\d{6}[A-Z]\d{6}")
+#: A CLAVE_ACTA: entidad and distrito, the casilla's type, its sección and number.
+CLAVE_ACTA = re.compile(r"\d{6}[A-Z]\d{6}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 STATION_ID = re.compile(r"[a-z0-9][a-z0-9-]{2,63}")
 _CAMPO = re.compile(r"[A-Z][A-Z0-9_]{0,39}")
@@ -309,7 +310,7 @@ def _exact(b: Mapping[str, JsonValue], keys: set[str]) -> None:
 
 
 def _clave(value: object) -> None:
-    if not isinstance(value, str) or not _CLAVE_ACTA.fullmatch(value):
+    if not isinstance(value, str) or not CLAVE_ACTA.fullmatch(value):
         raise RecordError("clave_acta is not a 13-character CLAVE_ACTA")
 
 

@@ -23,17 +23,14 @@ Qt-free: :mod:`central.dashboard.historial` shows it.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import psycopg
 
-#: What a CLAVE_ACTA is (prep.records): entidad and distrito, the casilla's type, its
-#: section and number.
-CLAVE_ACTA = re.compile(r"\d{6}[A-Z]\d{6}")
-CLAVE_LARGO = 13
+from prep.records import CLAVE_ACTA
+
 #: Longer input is not echoed whole in a message.
 _ECO = 20
 
@@ -49,7 +46,7 @@ def validar_clave(texto: str) -> str:
     if not clave:
         raise ClaveInvalida("Escriba la clave del acta (CLAVE_ACTA), por ejemplo "
                             "090123B010001, y pulse Intro.")
-    if len(clave) != CLAVE_LARGO or not CLAVE_ACTA.fullmatch(clave):
+    if not CLAVE_ACTA.fullmatch(clave):
         eco = clave if len(clave) <= _ECO else clave[:_ECO] + "…"
         raise ClaveInvalida(f"«{eco}» no es una clave de acta: son 13 caracteres, seis "
                             "dígitos, una letra y seis dígitos (por ejemplo "

@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import os
+import re
 import shutil
 import unicodedata
 from collections.abc import Callable
@@ -67,6 +68,11 @@ def csv_name(eleccion: Eleccion) -> str:
 def candidaturas_csv_name(eleccion: Eleccion) -> str:
     """The election's candidaturas CSV in a corte: ``ALCALDIAS_CANDIDATURAS.csv``."""
     return f"{slug(eleccion.nombre)}_CANDIDATURAS.csv"
+
+
+#: A corte's directory name: :func:`corte_dirname`, then ``_2``, ``_3``… for a second
+#: and later corte of the same minute.
+NOMBRE_CORTE = re.compile(r"\d{8}_\d{4}(_[1-9]\d*)?")
 
 
 def corte_dirname(corte: datetime) -> str:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import functools
 import html
-import re
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
@@ -57,6 +56,7 @@ from prep.corte.difusores import datos_sitio as datos_difusores
 from prep.corte.historial import HISTORIAL
 from prep.corte.package import LEEME
 from prep.corte.package import MANIFEST
+from prep.corte.package import NOMBRE_CORTE
 from prep.corte.package import candidaturas_csv_name
 from prep.corte.package import corte_dirname
 from prep.corte.package import csv_name
@@ -110,7 +110,6 @@ DEMARCACION_COLUMN = "ID_DEMARCACION"
 EXTRA_COLUMNS: tuple[str, ...] = ("IMAGEN",)
 
 #: The name of a corte directory (``YYYYMMDD_HHMM``, ``_2``… for a second one that minute).
-_NOMBRE_CORTE = re.compile(r"\d{8}_\d{4}(_[1-9]\d*)?")
 P = ParamSpec("P")
 
 
@@ -154,7 +153,7 @@ def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte
     for name in descargas:
         check_path(name, "descarga")
     nombre = corte_dirname(corte) if nombre is None else nombre
-    if not _NOMBRE_CORTE.fullmatch(nombre):
+    if not NOMBRE_CORTE.fullmatch(nombre):
         raise ValueError(f"nombre de corte no válido: {nombre!r}")
     ordered = _ordered(catalog, tablas)
     corte_text = format_corte_time(corte)

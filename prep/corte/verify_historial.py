@@ -17,13 +17,14 @@ from prep.corte.historial import COLUMNS
 from prep.corte.historial import COTEJO_COINCIDE
 from prep.corte.historial import HISTORIAL
 from prep.corte.historial import Evento
+from prep.corte.package import NOMBRE_CORTE
 from prep.corte.reader import CsvEleccion
 from prep.corte.simulacro import PREFIJO
 
 _MAX = 50
 #: DETALLE of a CORRECCION_PUBLICADA: the corte that published it (AAAAMMDD_HHMM, maybe
 #: with its number in that minute), a colon, the reason.
-_CORRECCION = re.compile(r"\d{8}_\d{4}(?:_\d+)?: \S")
+_CORRECCION = re.compile(NOMBRE_CORTE.pattern + r": \S")
 
 
 def problemas_historial(directory: Path, tablas: Mapping[str, CsvEleccion]) -> list[str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import socket
 import time
 from collections.abc import Callable
@@ -39,6 +38,7 @@ from prep.qr import ActaCodec
 from prep.qr import CodeRejected
 from prep.qr import is_acta_code
 from prep.qr import printable_code
+from prep.records import CLAVE_ACTA
 from prep.records import Kind
 from prep.records import Record
 from prep.rules import CausaSinActa
@@ -80,7 +80,6 @@ if TYPE_CHECKING:
     from prep.station.enroll_mdns import MdnsChoice
 
 _STALE_TEMPORARY_SECONDS = 3600.0
-_CLAVE_ACTA = re.compile(r"\d{6}[A-Z]\d{6}")
 
 log = logging.getLogger("prep.station")
 
@@ -510,7 +509,7 @@ def _work_body(clave_acta: str, imagen_sha256: str, lease: str | None,
 
 
 def _check_clave(clave_acta: str) -> None:
-    if not isinstance(clave_acta, str) or not _CLAVE_ACTA.fullmatch(clave_acta):
+    if not isinstance(clave_acta, str) or not CLAVE_ACTA.fullmatch(clave_acta):
         raise StationInputError(f"La clave de acta «{clave_acta}» no es válida: son 13 "
                                 "caracteres, 6 dígitos, una letra mayúscula y 6 dígitos "
                                 "(por ejemplo 090001B010001).")
