@@ -217,11 +217,15 @@ class DashboardController(QObject):
         future.add_done_callback(lambda f: self._poster.post(lambda: self._loaded(f)))
 
     def _read(self, catalog: Any) -> Overview:
-        # Runs on the lectura lane: the connection is only ever used from there.
+        return self._on_lectura(lambda conn: read_overview(conn, self.settings, catalog))
+
+    def _on_lectura(self, read: Callable[[psycopg.Connection[Any]], T]) -> T:
+        """``read`` on the lectura lane's connection (only ever used from that lane),
+        opened if need be and dropped after a database error."""
         try:
             if self._conn is None or self._conn.closed:
                 self._conn = psycopg.connect(self.dsn, application_name=APPLICATION_NAME)
-            return read_overview(self._conn, self.settings, catalog)
+            return read(self._conn)
         except psycopg.Error:
             self._close_connection()
             raise
@@ -295,14 +299,7 @@ class DashboardController(QObject):
             lambda f: self._poster.post(lambda: self._acta_read(f, clave, done, failed)))
 
     def _read_acta(self, clave: str) -> HistorialActa | None:
-        # The lectura lane, as _read: the same connection, never the GUI thread.
-        try:
-            if self._conn is None or self._conn.closed:
-                self._conn = psycopg.connect(self.dsn, application_name=APPLICATION_NAME)
-            return read_historial_acta(self._conn, clave)
-        except psycopg.Error:
-            self._close_connection()
-            raise
+        return self._on_lectura(lambda conn: read_historial_acta(conn, clave))
 
     def _acta_read(self, future: Any, clave: str, done: Callable[[HistorialActa], None],
                    failed: Callable[[str], None]) -> None:
