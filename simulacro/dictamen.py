@@ -124,12 +124,13 @@ class Dictamen:
 
     def _cotejo(self, cortes: list[Path]) -> None:
         """Each planned correction published after its error, with its ``correccion`` in
-        diferencias.json; COTEJADA=1 in the last corte exactly for the confirmed actas."""
+        diferencias.json; COTEJADA=1 in the last corte exactly for the confirmed actas
+        and the corrected ones."""
         plan = self.plan
         publicadas, problemas = check_correcciones(cortes, self.report.cortes, plan.erradas,
                                                    plan.verdad())
         confirmadas, diferentes = cotejos_de(self.out / "estaciones")
-        problemas += check_cotejadas(cortes[-1], self.catalog, confirmadas)
+        problemas += check_cotejadas(cortes[-1], self.catalog, confirmadas, diferentes)
         self.report.failures += problemas
         self.report.metrics["cotejo"] = {
             "tasa": self.cotejo_rate, "cotejos": len(confirmadas) + len(diferentes),

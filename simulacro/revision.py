@@ -18,8 +18,12 @@ failed and why:
   every election;
 - ``MECANISMOS_TRASLADO``, ``TIPO_DOCUMENTO``, ``FECHA_HORA_VERIFICACION``: filled with a
   value of their domain wherever they apply, never a placeholder;
-- ``marca SIMULACRO``: line 1 of every CSV and of the LEEME, the manifest, the zip's
-  name and every page of the site say SIMULACRO.
+- ``marca SIMULACRO``: line 1 of every CSV and of the LEEME, the manifest and every page
+  of the site say SIMULACRO;
+- ``forma de la noche real``: the drill's files have the real night's shape: the zip is
+  ``PREP_<corte>.zip``, each election CSV's line 7 and each other CSV's line 2 is its
+  header (the mark only in line 1's title), so that a parser tuned in the simulacros
+  reads the real night's files.
 """
 
 from __future__ import annotations
@@ -53,7 +57,9 @@ MARCA = "SIMULACRO"
 MUESTRA = 3
 SIN_DATO, NO_APLICA = "-", "N/A"
 #: MECANISMOS_TRASLADO codes (docs/publicacion.md): CRyT fijo, itinerante, DAT, directo.
-CODIGOS_TRASLADO = frozenset({"F", "I", "D", "E"})
+#: MECANISMOS_TRASLADO in Anexo 18.5's domain; N/A for a paquete delivered directly
+#: (the institute's own code E: prep.corte.anexo.traslado_publicado).
+CODIGOS_TRASLADO = frozenset({"F", "I", "D", "N/A"})
 #: Casillas whose paquete always travels to the CATD: their MECANISMOS_TRASLADO applies.
 TIPOS_CON_PAQUETE = frozenset({"B", "C", "E", "S"})
 DOCUMENTOS = frozenset({"Acta PREP", "Acta de Escrutinio y Cómputo"})
@@ -129,6 +135,7 @@ def revisar(directory: Path, catalog: Catalog, rules: RuleSet,
     ]
     if simulacro:
         checks.append(("marca SIMULACRO", lambda: marca_simulacro(directory)))
+    checks.append(("forma de la noche real", lambda: forma_real(directory)))
     out = []
     for nombre, check in checks:
         try:
@@ -313,9 +320,11 @@ def _capturada(fila: dict[str, str]) -> bool:
 
 
 def traslado_lleno(pub: Publicado, rules: RuleSet) -> list[str]:
-    """MECANISMOS_TRASLADO: a code (F, I, D, E) for every captured acta of a casilla
-    whose paquete travels, and for a paquete that came without its sobre (the other
-    sin acta causes: no paquete travelled)."""
+    """MECANISMOS_TRASLADO: a value of Anexo 18.5's domain (F, I, D; N/A for a paquete
+    delivered directly) for every captured acta of a casilla whose paquete travels, and
+    for a paquete that came without its sobre (the other sin acta causes: no paquete
+    travelled); ``-`` while the paquete has not arrived (FECHA_HORA_ACOPIO ``-``: an acta
+    captured from its PREP Casilla photo), and then only."""
     sin_sobre = rules.sin_acta[CausaSinActa.PAQUETE_SIN_SOBRE]
 
     def mala(f: dict[str, str]) -> str | None:
@@ -324,6 +333,11 @@ def traslado_lleno(pub: Publicado, rules: RuleSet) -> list[str]:
             return "no tiene la columna MECANISMOS_TRASLADO"
         aplica = f["OBSERVACIONES"] == sin_sobre or (
             _capturada(f) and f["TIPO_CASILLA"] in TIPOS_CON_PAQUETE)
+        sin_acopio = f.get("FECHA_HORA_ACOPIO") == SIN_DATO
+        if aplica and sin_acopio:
+            return None if valor == SIN_DATO else (
+                f"tiene MECANISMOS_TRASLADO {valor!r} sin que su paquete haya llegado "
+                "(FECHA_HORA_ACOPIO '-'); se espera '-'")
         if not aplica or valor in CODIGOS_TRASLADO:
             return None
         return (f"tiene MECANISMOS_TRASLADO {valor!r}; se espera el código del mecanismo "
@@ -360,8 +374,8 @@ def verificacion_llena(pub: Publicado) -> list[str]:
 # --- SIMULACRO --------------------------------------------------------------------------
 
 def marca_simulacro(directory: Path) -> list[str]:
-    """SIMULACRO on line 1 of every CSV and of the LEEME, on the manifest's first line,
-    in the zip's name and on every page of the site (in its body, before anything else)."""
+    """SIMULACRO on line 1 of every CSV and of the LEEME, on the manifest's first line
+    and on every page of the site (in its body, before anything else)."""
     problemas: list[str] = []
     top = sorted(p for p in directory.iterdir() if p.is_file())
     for path in top:
@@ -372,15 +386,31 @@ def marca_simulacro(directory: Path) -> list[str]:
         problemas.append(f"falta {LEEME}")
     if not (directory / MANIFEST).is_file():
         problemas.append(f"falta {MANIFEST}")
-    zips = [p.name for p in top if p.suffix == ".zip"]
-    if not zips:
-        problemas.append(f"no hay zip del corte (su nombre debe decir {MARCA})")
-    problemas += [f"{z}: el nombre del zip no dice {MARCA}" for z in zips if MARCA not in z]
     pages = sorted(directory.rglob("*.html"))
     if not pages:
         problemas.append(f"el sitio no tiene páginas que marcar con {MARCA}")
     problemas += _muestra([f"{p.relative_to(directory)}: la página no abre con el aviso "
                            f"{MARCA}" for p in pages if not _pagina_marcada(p)], "páginas")
+    return problemas
+
+
+def forma_real(directory: Path) -> list[str]:
+    """The files have the real night's shape: the zip ``PREP_<corte>.zip``, and the header
+    of each CSV where a real corte has it (line 7 of an election's, line 2 of the
+    others', after their title line)."""
+    problemas: list[str] = []
+    zip_real = f"PREP_{directory.name}.zip"
+    zips = sorted(p.name for p in directory.iterdir() if p.suffix == ".zip")
+    if zips != [zip_real]:
+        problemas.append(f"el zip del corte debe llamarse {zip_real} (hay: "
+                         f"{', '.join(zips) or 'ninguno'})")
+    for path in sorted(directory.glob("*.csv")):
+        lines = path.read_bytes().removeprefix(b"\xef\xbb\xbf").split(b"\r\n", 8)
+        eleccion = len(lines) > 3 and lines[3].startswith(b"ACTAS_ESPERADAS,")
+        donde = 6 if eleccion else 1
+        if len(lines) <= donde or b"," not in lines[donde] or b"," in lines[0]:
+            problemas.append(f"{path.name}: el encabezado no está en la línea {donde + 1} "
+                             "tras una línea de título, como en los cortes de la noche")
     return problemas
 
 

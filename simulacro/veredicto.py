@@ -12,7 +12,7 @@ Cotejo (issue 29): an acta the plan publishes wrong on purpose (``Plan.erradas``
 show exactly its planned wrong row until its correction is published, and the truth from
 then on (:func:`check_correcciones`: the first corte that shows it right lists it in its
 ``diferencias.json`` among ``modificadas`` with its ``correccion``); in the last corte
-COTEJADA is 1 exactly for the actas whose cotejo confirmed them
+COTEJADA is 1 exactly for the actas whose cotejo confirmed them or whose correction was published
 (:func:`check_cotejadas`).
 """
 
@@ -292,10 +292,15 @@ class _Historiales:
         return self._leidos[corte]
 
 
-def check_cotejadas(directory: Path, catalog: Catalog, cotejadas: Collection[str]) -> list[str]:
-    """COTEJADA is 1 in the corte at ``directory`` exactly for the actas ``cotejadas``
-    (a cotejo confirmed their published data; an acta a cotejo found different and that
-    was corrected is cotejada no more)."""
+def check_cotejadas(directory: Path, catalog: Catalog, confirmadas: Collection[str],
+                    diferentes: Collection[str] = ()) -> list[str]:
+    """COTEJADA is 1 in the corte at ``directory`` exactly for the actas cotejadas: those
+    a cotejo confirmed (``confirmadas``), and those a cotejo found different
+    (``diferentes``) whose correction this corte publishes (its HISTORIAL.csv's
+    CORRECCION_PUBLICADA row: the figures then come from the paper acta); one whose
+    correction has not validated yet is not cotejada."""
+    corregidas = set(diferentes) & set(_Historiales().de(directory))
+    cotejadas = set(confirmadas) | corregidas
     con_uno: set[str] = set()
     for eleccion in catalog.elecciones:
         name = csv_name(eleccion)
@@ -306,10 +311,10 @@ def check_cotejadas(directory: Path, catalog: Catalog, cotejadas: Collection[str
         con_uno |= {f["CLAVE_ACTA"].strip("'") for f in parsed.filas
                     if f.get("COTEJADA") == "1"}
     problemas: list[str] = []
-    for conjunto, que in ((con_uno - set(cotejadas), "con COTEJADA=1 sin un cotejo que las "
-                                                     "confirmara"),
-                          (set(cotejadas) - con_uno, "cotejadas y confirmadas sin "
-                                                     "COTEJADA=1")):
+    for conjunto, que in ((con_uno - cotejadas, "con COTEJADA=1 sin un cotejo que las "
+                                                "confirmara ni una corrección publicada"),
+                          (cotejadas - con_uno, "cotejadas (confirmadas o corregidas) sin "
+                                                "COTEJADA=1")):
         if conjunto:
             muestra = ", ".join(sorted(conjunto)[:3])
             problemas.append(f"{directory.name}: {len(conjunto)} actas {que} ({muestra}…)")

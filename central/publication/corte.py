@@ -25,6 +25,7 @@ from sqlalchemy import Connection
 from sqlalchemy import Engine
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -260,6 +261,7 @@ def _make(engine: Engine, key: SigningKey, settings: CorteSettings, motivo: str,
     with Session(engine) as session:
         recorded = list(session.scalars(select(CorteRow.directorio)
                                         .order_by(CorteRow.id)))
+        _segundo_propio(session)
     anterior = settings.publicacion / recorded[-1] if recorded else None
     if anterior is not None and not anterior.is_dir():
         log.warning("el corte anterior %s ya no está en %s; diferencias contra nada",
@@ -305,6 +307,18 @@ def _make(engine: Engine, key: SigningKey, settings: CorteSettings, motivo: str,
     log.info("corte %s publicado en %.2f s", publicado.name, seconds)
     return CorteHecho(publicado, corte_id, seconds, snapshot_seconds, esperadas, capturadas,
                       contabilizadas, fuera, snap.releidas)
+
+
+def _segundo_propio(session: Session) -> None:
+    """Wait, if needed, until the database's clock is past the second of the last corte:
+    each corte publishes its time to the second (line 2, the LEEME, the site), and two
+    cortes of one second would claim the same time. The snapshot, taken after this under
+    the corte lock, is then of a later second. At most one second's wait."""
+    falta = session.execute(text(
+        "SELECT extract(epoch FROM date_trunc('second', max(corte_at)) "
+        "+ interval '1 second' - clock_timestamp()) FROM cortes")).scalar()
+    if falta is not None and float(falta) > 0:
+        time.sleep(min(float(falta), 1.0) + 0.001)
 
 
 def _corregidas(publicado: Publicado) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@
         HISTORIAL.csv                every event of every published acta (issue 29)
         AVANCE_CATD.csv              the pipeline's progress per CATD (issue 29)
         DIFUSORES.csv                the official difusores, if any (issue 30)
-        PREP_20270606_2305.zip       the CSVs and LEEME (PREP_SIMULACRO_… in a drill)
+        PREP_20270606_2305.zip       the CSVs and LEEME (the same name in a drill)
         diferencias.json             vs the previous corte
         imagenes/<sha256>.<ext>      every published acta image, by its hash
         sitio/…                      the static public site (prep.corte.site)
@@ -76,8 +76,11 @@ from prep.corte.historial import lineas_por_acta
 from prep.corte.leeme import leeme_text
 from prep.corte.memo import Mismo
 from prep.corte.memo import RenderMemo
+from prep.corte.package import DIFERENCIAS
 from prep.corte.package import LEEME
 from prep.corte.package import MANIFEST
+from prep.corte.package import PUBLIC_KEY
+from prep.corte.package import SIGNATURE
 from prep.corte.package import build_corte_files
 from prep.corte.package import corte_dirname
 from prep.corte.package import tabular
@@ -95,9 +98,6 @@ from prep.plugins import optional_module
 from prep.rules import DEFAULT_RULES
 from prep.rules import RuleSet
 
-SIGNATURE = MANIFEST + ".sig"
-PUBLIC_KEY = "llave_publica.pem"
-DIFERENCIAS = "diferencias.json"
 SITIO = "sitio"
 LATEST = "latest"
 LATEST_TXT = "latest.txt"
@@ -171,7 +171,7 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
     name = _free_name(publicacion, corte_dirname(snap.corte), taken)
     imagenes = {clave: (sha256, image_name(sha256, tipo))
                 for clave, sha256, tipo in _imagenes(snap.imagenes)} if blobs is not None else {}
-    zip_name = simulacro.zip_name(name, snap.simulacro)
+    zip_name = simulacro.zip_name(name)
     clock = _Clock()
     staging = Staging(publicacion, name, anterior=anterior)
     try:
@@ -489,7 +489,8 @@ class _Sitio:
                  zip_name: str, name: str, historial_aparte: bool,
                  filas_salud: Sequence[Sequence[str]] | None) -> None:
         parametros = inspect.signature(site_files).parameters
-        descargas = (zip_name, *((DIFUSORES,) if snap.difusores else ()))
+        descargas = (zip_name, DIFERENCIAS, PUBLIC_KEY, SIGNATURE,
+                     *((DIFUSORES,) if snap.difusores else ()))
         extra: dict[str, Any] = {"descargas": descargas} if "descargas" in parametros else {}
         if snap.simulacro:  # a site that cannot stamp it is refused (TypeError)
             extra["simulacro"] = True

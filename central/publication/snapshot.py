@@ -199,7 +199,9 @@ class Correccion:
 
 # Validated data stays published through a correction round (the acta is captured
 # again while its estado is a capture state): what is published is the validation,
-# whatever the estado. The verified acta's capture time is that of its validated round.
+# whatever the estado. COTEJADA: a cotejo confirmed the data, or a correction a cotejo
+# opened has validated (its figures then come from the paper acta: DOMAIN.md). The verified
+# acta's capture time is that of its validated round.
 # Its times as whole microseconds (historial.en_microsegundos), as the packed states keep
 # them (prep.corte.model.empacar).
 _ESTADOS = """
@@ -213,7 +215,9 @@ _ESTADOS = """
                   AND c.ronda = coalesce((SELECT v.ronda FROM acta_captures AS v
                                           WHERE v.record_id = s.validada_record),
                                          s.ronda)) END AS capturada_at,
-           s.validada_record IS NOT NULL AS con_datos, s.cotejo_record IS NOT NULL,
+           s.validada_record IS NOT NULL AS con_datos,
+           s.cotejo_record IS NOT NULL
+               OR (s.estado = 'validada' AND s.correccion_record IS NOT NULL),
            CASE WHEN s.estado = 'validada' THEN s.correccion_record END,
            s.correccion_campos::text, s.correccion_motivo
     FROM acta_states AS s

@@ -30,6 +30,7 @@ from typing import Any
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from prep.catalog.model import TRASLADO_DIRECTO
 from prep.catalog.model import UBICACION_NO_APLICA
 from prep.catalog.model import Acta
 from prep.catalog.model import Ambito
@@ -44,6 +45,7 @@ from prep.corte.summary import RESUMEN_COLUMNS
 from prep.corte.summary import Fila
 from prep.corte.summary import TablaEleccion
 from prep.corte.tramos import Tramos
+from prep.rules import Base
 from prep.rules import CausaSinActa
 from prep.values import Captura
 from prep.values import format_valor
@@ -86,15 +88,35 @@ def columns_before(eleccion: Eleccion) -> tuple[str, ...]:
     return (*COLUMNS_BEFORE[:cut], *COLUMNS_DEMARCACION, *COLUMNS_BEFORE[cut:])
 
 
+#: What line 2 adds after the time in the último corte (:func:`linea_corte`).
+ULTIMO_CORTE = "ÚLTIMO CORTE"
+#: ...and, when that corte's participación divides the votes with casillas especiales.
+CON_ESPECIALES = "participación de la entidad con casillas especiales"
+
+
+def linea_corte(when: datetime, ultimo: bool = False,
+                base: Base = Base.SIN_ESPECIALES) -> str:
+    """Line 2: the corte's time to the second (:func:`format_corte_time`); in the último
+    corte followed by `` — ÚLTIMO CORTE`` and, where its participación counts the
+    casillas especiales (``base``), ``(participación de la entidad con casillas
+    especiales)``: a downloaded file says which corte it is and what its line 5 means."""
+    text = format_corte_time(when)
+    if not ultimo:
+        return text
+    nota = f" ({CON_ESPECIALES})" if base is Base.CON_ESPECIALES else ""
+    return f"{text} — {ULTIMO_CORTE}{nota}"
+
+
 def format_corte_time(when: datetime, tz: tzinfo = TZ) -> str:
-    """Line 2: ``dd/mm/YYYY HH:MM (UTC-6)``."""
+    """The corte's time as line 2 and the LEEME give it: ``dd/mm/YYYY HH:MM:SS (UTC-6)``,
+    to the second (two cortes of one minute never claim the same time)."""
     local = when.astimezone(tz)
     offset = local.utcoffset() or timedelta(0)
     minutes = int(offset.total_seconds()) // 60
     sign = "-" if minutes < 0 else "+"
     hours, mins = divmod(abs(minutes), 60)
     label = f"UTC{sign}{hours}" + (f":{mins:02d}" if mins else "")
-    return f"{local:%d/%m/%Y %H:%M} ({label})"
+    return f"{local:%d/%m/%Y %H:%M:%S} ({label})"
 
 
 def format_time(when: datetime | None, missing: str = SIN_DATO) -> str:
@@ -205,7 +227,7 @@ def eleccion_csv_partes(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     w.writerow((marca_simulacro(eleccion.nombre, simulacro),))
-    w.writerow((format_corte_time(corte),))
+    w.writerow((linea_corte(corte, tabla.ultimo_corte, tabla.resumen.participacion_base),))
     w.writerow(())
     w.writerow(RESUMEN_COLUMNS)
     w.writerow(tabla.resumen.values())
@@ -476,9 +498,17 @@ def _casilla_cols(catalog: Catalog, casilla: Casilla,
                 (entidad_id, entidad, distrito_id, cabecera, intern(f"{demarcacion.id}"),
                  demarcacion.nombre, seccion, id_casilla, tipo, ext_contigua, ubicacion),
                 intern(f"{casilla.lista_nominal}"), intern(f"{casilla.representantes}"),
-                casilla.traslado or NO_APLICA)
+                traslado_publicado(casilla.traslado) if casilla.traslado else NO_APLICA)
         cache[casilla.clave] = cols
     return cols
+
+
+def traslado_publicado(codigo: str) -> str:
+    """MECANISMOS_TRASLADO as published: Anexo 18.5's codes (``F``, ``I``, ``D``) as they
+    are; the institute's own ``E`` (:data:`TRASLADO_DIRECTO`: the paquete came straight
+    to the sede, no mechanism) as ``N/A``, since INE's domain has no code for it (its
+    files leave the cell empty, which here would read as no data)."""
+    return NO_APLICA if codigo == TRASLADO_DIRECTO else codigo
 
 
 def _row(catalog: Catalog, eleccion: Eleccion, fila: Fila, cache: dict[str, CasillaColumns],
@@ -503,7 +533,11 @@ def _row(catalog: Catalog, eleccion: Eleccion, fila: Fila, cache: dict[str, Casi
                   if captura.campos is layout.campos else _valores(acta, captura)),
                 str(res.total_calculado), cols[3], cols[4],
                 res.observaciones or SIN_DATO, "1" if res.contabilizada else "0",
-                est.traslado or cols[5], est.sha256 or SIN_DATO, hora_us(acopio),
+                # A PREP Casilla photo captured before its paquete reached the CATD:
+                # no traslado happened yet ('-' until the acopio).
+                SIN_DATO if acopio == NINGUNA and cols[5] != NO_APLICA
+                else traslado_publicado(est.traslado) if est.traslado else cols[5],
+                est.sha256 or SIN_DATO, hora_us(acopio),
                 hora_us(capturada), hora_us(verificada, NO_APLICA),
                 str(origen) if origen else SIN_DATO,
                 str(digitalizacion) if digitalizacion else SIN_DATO,
@@ -517,7 +551,7 @@ def _row(catalog: Catalog, eleccion: Eleccion, fila: Fila, cache: dict[str, Casi
         if est is None or acopio == NINGUNA:
             traslado = SIN_DATO  # the paquete has not arrived
         elif est.traslado:
-            traslado = est.traslado
+            traslado = traslado_publicado(est.traslado)
         return (clave_casilla, clave_acta, *ubicacion, tipo_acta, *_sin_valores(acta),
                 SIN_DATO, ln, rep,
                 SIN_DATO, SIN_DATO, traslado, SIN_DATO, hora_us(acopio),
@@ -526,7 +560,7 @@ def _row(catalog: Catalog, eleccion: Eleccion, fila: Fila, cache: dict[str, Casi
     if est.causa_sin_acta in SIN_PAQUETE:
         traslado = NO_APLICA  # no paquete travelled
     elif est.traslado:
-        traslado = est.traslado
+        traslado = traslado_publicado(est.traslado)
     return (clave_casilla, clave_acta, *ubicacion, tipo_acta, *_sin_valores(acta),
             SIN_DATO, ln, rep,
             res.observaciones, "0", traslado, NO_APLICA, hora_us(est.horas_us[0]),

@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from prep.corte.simulacro import PREFIJO
+from prep.corte.simulacro import linea_titulo
+from prep.corte.simulacro import sin_titulo
 from prep.corte.simulacro import tabla_csv
 
 DIFUSORES = "DIFUSORES.csv"
@@ -80,8 +81,7 @@ def datos_sitio(filas: Sequence[tuple[str, str]]) -> dict[str, object]:
 
 def leeme_difusores(simulacro: bool = False) -> str:
     """The LEEME section that describes DIFUSORES.csv."""
-    linea = (f"la línea 1 dice «SIMULACRO — {TITULO}»; el encabezado va en la línea 2"
-             if simulacro else "el encabezado va en la línea 1")
+    linea = linea_titulo(TITULO, simulacro)
     return f"""\
 {DIFUSORES}: los difusores oficiales del PREP al momento de este corte (universidades y
 medios que replican cada corte en sus propios sitios, registrados ante el instituto).
@@ -98,13 +98,11 @@ def leer(data: bytes) -> list[tuple[str, str]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValueError("no es UTF-8") from None
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    if rows and len(rows[0]) == 1 and rows[0][0].startswith(PREFIJO):
-        rows = rows[1:]
+    rows = list(sin_titulo(list(csv.reader(io.StringIO(text, newline=""))), TITULO))
     if not rows or tuple(rows[0]) != COLUMNS:
         raise ValueError(f"el encabezado no es {','.join(COLUMNS)}")
     out = []
-    for number, row in enumerate(rows[1:], start=2):
+    for number, row in enumerate(rows[1:], start=3):
         if len(row) != len(COLUMNS):
             raise ValueError(f"línea {number}: {len(row)} campos en vez de {len(COLUMNS)}")
         out.append((row[0], row[1]))

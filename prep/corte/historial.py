@@ -523,11 +523,14 @@ def por_acta(texto: bytes, marcas: Sequence[tuple[str, bytes]], corte: bytes,
     return out
 
 
+#: Line 1 of HISTORIAL.csv (``SIMULACRO — …`` in a drill).
+TITULO = "HISTORIAL DE LAS ACTAS"
+
+
 def encabezado_csv(simulacro: bool = False) -> str:
-    """The first lines of HISTORIAL.csv (the SIMULACRO line of a drill, the columns);
-    the file is UTF-8 with BOM, CRLF."""
-    return _csv_text([*([(marca_simulacro("HISTORIAL DE LAS ACTAS", True),)]
-                        if simulacro else []), COLUMNS])
+    """The first lines of HISTORIAL.csv (its title line, with the SIMULACRO mark in a
+    drill, then the columns); the file is UTF-8 with BOM, CRLF."""
+    return _csv_text([(marca_simulacro(TITULO, simulacro),), COLUMNS])
 
 
 def lineas_csv(clave: str, rows: Sequence[Fila]) -> str:
@@ -544,7 +547,8 @@ def lineas_csv(clave: str, rows: Sequence[Fila]) -> str:
 
 
 def historial_csv(filas: Mapping[str, Sequence[Fila]], simulacro: bool = False) -> bytes:
-    """HISTORIAL.csv (UTF-8 with BOM, CRLF; a drill's opens with a SIMULACRO line)."""
+    """HISTORIAL.csv (UTF-8 with BOM, CRLF; :func:`encabezado_csv`, then one acta's
+    lines after another)."""
     return (encabezado_csv(simulacro)
             + "".join(lineas_csv(clave, rows) for clave, rows in filas.items())
             ).encode("utf-8-sig")

@@ -7,9 +7,11 @@ from prep.corte.historial import COLUMNS
 from prep.corte.historial import COTEJO_COINCIDE
 from prep.corte.historial import COTEJO_DIFERENCIAS
 from prep.corte.historial import HISTORIAL
+from prep.corte.historial import TITULO
 from prep.corte.historial import Evento
 from prep.corte.model import Digitalizacion
 from prep.corte.model import Origen
+from prep.corte.simulacro import linea_titulo
 
 _EVENTOS = {
     Evento.ACOPIO: "se recibió el paquete con el acta en el centro de acopio (FECHA_HORA "
@@ -48,8 +50,7 @@ _EVENTOS = {
 
 def leeme_historial(simulacro: bool = False) -> str:
     """The description of HISTORIAL.csv: lines, columns and the values of each."""
-    linea = ("la línea 1 dice «SIMULACRO — HISTORIAL DE LAS ACTAS»; el encabezado va en "
-             "la línea 2" if simulacro else "el encabezado va en la línea 1")
+    linea = linea_titulo(TITULO, simulacro)
     eventos = "\n".join(f"    {e.value}: {texto}" for e, texto in _EVENTOS.items())
     return f"""\
 {HISTORIAL}: cómo se llegó a los datos de cada acta publicada. Una fila por evento de

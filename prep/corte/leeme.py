@@ -23,12 +23,13 @@ from prep.corte.anexo import COLUMNS_BEFORE
 from prep.corte.anexo import COLUMNS_DEMARCACION
 from prep.corte.anexo import NO_APLICA
 from prep.corte.anexo import SIN_DATO
-from prep.corte.anexo import format_corte_time
+from prep.corte.anexo import linea_corte
 from prep.corte.difusores import DIFUSORES
 from prep.corte.difusores import leeme_difusores
 from prep.corte.historial import HISTORIAL
 from prep.corte.historial_leeme import leeme_historial
 from prep.corte.leeme_reglas import ULTIMO_CORTE
+from prep.corte.leeme_reglas import definiciones
 from prep.corte.leeme_reglas import descripcion
 from prep.corte.model import Digitalizacion
 from prep.corte.model import Origen
@@ -36,7 +37,6 @@ from prep.corte.salud_catd import AVANCE_CATD
 from prep.corte.salud_catd import leeme_salud
 from prep.corte.simulacro import AVISO
 from prep.corte.simulacro import LINEA_MANIFIESTO
-from prep.corte.simulacro import ZIP_PREFIJO
 from prep.corte.simulacro import titulo as marca_simulacro
 from prep.corte.summary import RESUMEN_COLUMNS
 from prep.paquete import TipoDocumento
@@ -118,7 +118,10 @@ DESCRIPCIONES: dict[str, str] = {
     "ORIGEN": "Dónde se digitalizó la imagen publicada (valores abajo).",
     "DIGITALIZACION": "Con qué se digitalizó la imagen publicada (valores abajo).",
     "TIPO_DOCUMENTO": "Documento del que se capturaron los datos (valores abajo).",
-    "COTEJADA": "1 si el acta ya se cotejó contra el papel, 0 si no.",
+    "COTEJADA": "1 si el acta ya se cotejó contra el papel: un cotejo confirmó sus datos, "
+                "o encontró una diferencia y la corrección que abrió quedó validada (sus "
+                "cifras vienen entonces del acta en papel); 0 si no, también mientras una "
+                "corrección está en curso.",
 }
 
 _CONVENCIONES = """\
@@ -138,12 +141,14 @@ Convenciones:
 
 _SIMULACRO = f"""\
 AVISO: SIMULACRO. {AVISO}
-Lo dicen la línea 1 de cada archivo CSV («SIMULACRO — …»; en los de candidaturas esa
-línea va antes del encabezado, que pasa a la línea 2), la línea 1 de este LEEME y la
-línea 1 del manifiesto firmado:
+Lo dicen la línea 1 de cada archivo CSV (su título, que en un simulacro empieza con
+«SIMULACRO — »), la línea 1 de este LEEME y la línea 1 del manifiesto firmado:
   {LINEA_MANIFIESTO}
-y, en el corte publicado por el nodo central, el nombre del zip ({ZIP_PREFIJO}…),
-diferencias.json («"simulacro": true») y un aviso al inicio de cada página del sitio.
+y, en el corte publicado por el nodo central, diferencias.json («"simulacro": true») y un
+aviso al inicio de cada página del sitio. Fuera de esa marca, los archivos de un
+simulacro tienen exactamente la forma de los de la noche de la elección: los mismos
+nombres, las mismas líneas antes del encabezado y las mismas columnas, para que un
+programa probado en los simulacros lea los cortes reales sin cambios.
 'prep verify-corte' lo informa y rechaza un corte cuyos archivos no concuerdan con su
 manifiesto."""
 
@@ -153,8 +158,8 @@ def leeme_text(catalog: Catalog, corte: datetime, files: Sequence[str],
                ultimo_corte: bool = False) -> str:
     """The LEEME text: files, conventions, and every column of every CSV (a drill's
     says SIMULACRO on line 1 and explains the stamp: :mod:`prep.corte.simulacro`)."""
-    out = [marca_simulacro(f"PREP {catalog.entidad} — corte del {format_corte_time(corte)}",
-                           simulacro), ""]
+    out = [marca_simulacro(f"PREP {catalog.entidad} — corte del "
+                           f"{linea_corte(corte, ultimo_corte)}", simulacro), ""]
     if simulacro:
         out += [_SIMULACRO, ""]
     if ultimo_corte:  # the Consejo's rules: prep.corte.leeme_reglas
@@ -191,7 +196,10 @@ def leeme_text(catalog: Catalog, corte: datetime, files: Sequence[str],
 _LINEAS = """\
 Cada CSV de elección (<ELECCIÓN>.csv), línea por línea:
 - Línea 1: nombre de la elección.
-- Línea 2: fecha y hora del corte (dd/mm/aaaa hh:mm), con su diferencia respecto de UTC.
+- Línea 2: fecha y hora del corte al segundo (dd/mm/aaaa hh:mm:ss), con su diferencia
+  respecto de UTC; dos cortes nunca dicen la misma hora. En el último corte le sigue
+  « — ÚLTIMO CORTE» y, si la participación de ese corte cuenta las casillas especiales,
+  «(participación de la entidad con casillas especiales)».
 - Línea 3: vacía.
 - Línea 4: encabezado del resumen; línea 5: sus valores (abajo).
 - Línea 6: vacía.
@@ -212,8 +220,9 @@ _AMBITO = {
 }
 
 _CANDIDATURAS = (
-    "Archivos de candidaturas (<ELECCIÓN>_CANDIDATURAS.csv): el encabezado en la línea 1 "
-    "y una fila por candidatura registrada, ordenadas por contienda y asociación.",
+    "Archivos de candidaturas (<ELECCIÓN>_CANDIDATURAS.csv): la línea 1 es el título "
+    "«CANDIDATURAS DE <ELECCIÓN>», el encabezado va en la línea 2 y sigue una fila por "
+    "candidatura registrada, ordenadas por contienda y asociación.",
     "  ID_ENTIDAD, ENTIDAD: la entidad, como en el CSV de la elección.",
     "  ID_DISTRITO_LOCAL, DISTRITO_LOCAL: solo en las elecciones por distrito: la "
     "contienda de la candidatura.",
@@ -222,7 +231,10 @@ _CANDIDATURAS = (
     "  PARTIDO_CI: la asociación que la postula; es el nombre de una columna de votos del "
     "CSV de la elección.",
     "  CANDIDATURA_PROPIETARIA: nombre de la persona propietaria.",
-    "  CANDIDATURA_SUPLENTE: nombre de la persona suplente (vacío si no se registró).",
+    "  CANDIDATURA_SUPLENTE: nombre de la persona suplente; vacío donde el cargo no tiene "
+    "suplente (en la Ciudad de México, Jefatura de Gobierno y alcaldías).",
+    "  Una coalición o candidatura común registra una sola persona por contienda: la fila "
+    "de cada partido que la forma nombra a la misma persona.",
     "  Para unir resultados y candidaturas: en una elección de toda la entidad, por "
     "PARTIDO_CI; por distrito, por ID_DISTRITO_LOCAL y PARTIDO_CI; por demarcación, por "
     "ID_DEMARCACION y PARTIDO_CI. Una combinación de coalición no tiene fila propia: sus "
@@ -271,9 +283,11 @@ def _valores(catalog: Catalog, rules: RuleSet) -> list[str]:
         f"{Origen.CASILLA} (la tomó el PREP Casilla en la casilla).",
         f"  DIGITALIZACION: {Digitalizacion.ESCANER}, {Digitalizacion.MOVIL}.",
         f"  TIPO_DOCUMENTO: {documentos}.",
-        "  COTEJADA: 1 cotejada contra el papel; 0 aún no.",
+        "  COTEJADA: 1 cotejada contra el papel (confirmada, o corregida y validada); 0 "
+        "aún no.",
         f"  OBSERVACIONES: {'; '.join(_observaciones(rules))}. Varias se separan con "
-        f"«{rules.separador}»; '-' si no tiene.",
+        f"«{rules.separador}»; '-' si no tiene. Qué quiere decir cada una:",
+        *definiciones(rules),
     ]
     return out
 

@@ -8,9 +8,7 @@ A published corte is never overwritten.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import os
 import re
 import shutil
@@ -39,7 +37,7 @@ from prep.corte.leeme import leeme_text
 from prep.corte.model import ActaEnCorte
 from prep.corte.model import FueraDeCatalogo
 from prep.corte.simulacro import LINEA_MANIFIESTO
-from prep.corte.simulacro import titulo as marca_simulacro
+from prep.corte.simulacro import tabla_csv
 from prep.corte.summary import TablaEleccion
 from prep.corte.summary import tabulate
 from prep.corte.tramos import Tramos
@@ -49,6 +47,11 @@ from prep.rules import DEFAULT_RULES
 from prep.rules import RuleSet
 
 MANIFEST = "MANIFIESTO.sha256"
+#: The manifest's Ed25519 signature, and the public key that checks it.
+SIGNATURE = MANIFEST + ".sig"
+PUBLIC_KEY = "llave_publica.pem"
+#: What changed since the previous corte (central.publication.diferencias).
+DIFERENCIAS = "diferencias.json"
 LEEME = "LEEME.txt"
 #: The largest piece of an election's CSV handed over at once (``build_corte_files``).
 TROZO = 1024 * 1024
@@ -222,22 +225,24 @@ CANDIDATURAS_DATOS = ("PARTIDO_CI", "CANDIDATURA_PROPIETARIA", "CANDIDATURA_SUPL
 
 def candidaturas_csv(catalog: Catalog, eleccion: Eleccion, simulacro: bool = False) -> bytes:
     """The candidaturas of ``eleccion``, one row per asociación and ámbito, each row with
-    the columns of its contest (:data:`CANDIDATURAS_AMBITO`); a drill's file opens with a
-    ``SIMULACRO — …`` line before the header."""
+    the columns of its contest (:data:`CANDIDATURAS_AMBITO`), after the title line
+    ``CANDIDATURAS DE <ELECCIÓN>`` (``SIMULACRO — …`` in a drill)."""
     names = {Ambito.ENTIDAD: {0: catalog.entidad},
              Ambito.DISTRITO: {d.id: d.cabecera for d in catalog.distritos},
              Ambito.DEMARCACION: {d.id: d.nombre for d in catalog.demarcaciones},
              }[eleccion.ambito]
     por_contienda = eleccion.ambito is not Ambito.ENTIDAD
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    if simulacro:
-        w.writerow((marca_simulacro(f"CANDIDATURAS DE {eleccion.nombre}", True),))
-    w.writerow(("ID_ENTIDAD", "ENTIDAD", *CANDIDATURAS_AMBITO[eleccion.ambito],
-                *CANDIDATURAS_DATOS))
+    filas = []
     for c in sorted((c for c in catalog.candidaturas if c.eleccion == eleccion.codigo),
                     key=lambda c: (c.ambito_id, c.asociacion)):
         contienda = (c.ambito_id, names[c.ambito_id]) if por_contienda else ()
-        w.writerow((catalog.entidad_id, catalog.entidad, *contienda,
-                    c.asociacion, c.propietaria, c.suplente))
-    return buf.getvalue().encode("utf-8-sig")
+        filas.append((catalog.entidad_id, catalog.entidad, *contienda,
+                      c.asociacion, c.propietaria, c.suplente))
+    return tabla_csv(titulo_candidaturas(eleccion),
+                     ("ID_ENTIDAD", "ENTIDAD", *CANDIDATURAS_AMBITO[eleccion.ambito],
+                      *CANDIDATURAS_DATOS), filas, simulacro)
+
+
+def titulo_candidaturas(eleccion: Eleccion) -> str:
+    """Line 1 of ``eleccion``'s candidaturas file (without the SIMULACRO mark)."""
+    return f"CANDIDATURAS DE {eleccion.nombre}"

@@ -45,6 +45,7 @@ from operator import itemgetter
 from typing import Any
 
 from prep.catalog.model import Catalog
+from prep.corte.simulacro import linea_titulo
 from prep.corte.simulacro import tabla_csv
 from prep.corte.summary import Fila
 from prep.corte.summary import TablaEleccion
@@ -330,8 +331,7 @@ def datos_sitio(filas: Sequence[Sequence[str]]) -> dict[str, object]:
 
 def leeme_salud(simulacro: bool = False) -> str:
     """The LEEME section that describes AVANCE_CATD.csv: lines, columns, values."""
-    linea = (f"la línea 1 dice «SIMULACRO — {TITULO}»; el encabezado va en la línea 2"
-             if simulacro else "el encabezado va en la línea 1")
+    linea = linea_titulo(TITULO, simulacro)
     return f"""\
 {AVANCE_CATD}: el avance de cada centro de acopio y transmisión de datos (CATD) al momento
 de este corte. Una fila por CATD, en orden de número, y al final una del centro de captura

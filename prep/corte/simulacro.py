@@ -1,11 +1,15 @@
 """The SIMULACRO stamp of a drill's corte (issue 28; docs/simulacro.md).
 
 A corte of a drill's central (``prep central init --simulacro``) must never be taken for
-results, wherever one of its files ends up: line 1 of every CSV starts with
-``SIMULACRO — ``, so does the LEEME's, the zip is ``PREP_SIMULACRO_<corte>.zip``, the
-signed manifest opens with a ``#`` line saying so (``sha256sum -c`` skips lines that
-start with ``#``), ``diferencias.json`` says ``"simulacro": true``, and every page of
-the site carries a banner before anything else. A real corte carries none of them.
+results, wherever one of its files ends up, and must have exactly the shape of the real
+night's, so that what difusores, media and parties program against during the simulacros
+reads the real cortes unchanged (issue 61). So the mark goes only where the format has
+room in both modes: every CSV opens with a title line in both (the election's name, or
+the table's title, :func:`tabla_csv`), which a drill's starts with ``SIMULACRO — ``; so
+does the LEEME's first line; the signed manifest opens with a ``#`` line saying so
+(``sha256sum -c`` skips lines that start with ``#``), ``diferencias.json`` says
+``"simulacro": true``, and every page of the site carries a banner before anything
+else. File names (the zip's included) and line counts are the same in both modes.
 
 :func:`problemas` is what ``prep verify-corte`` checks: the files agree with the
 manifest, either way.
@@ -27,7 +31,6 @@ AVISO = ("Este corte es de un simulacro: sus datos no son resultados de ninguna 
          "elección.")
 #: Line 1 of a drill's manifest (without its line end).
 LINEA_MANIFIESTO = f"# {PREFIJO}{AVISO}"
-ZIP_PREFIJO = f"PREP_{MARCA}_"
 #: The banner's element id: what :func:`problemas` looks for in every page.
 BANNER_ID = "aviso-simulacro"
 _BODY = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
@@ -42,20 +45,35 @@ def titulo(texto: str, simulacro: bool) -> str:
 
 def tabla_csv(texto: str, columnas: Sequence[str], filas: Iterable[Sequence[str]],
               simulacro: bool) -> bytes:
-    """A table of the corte as CSV (UTF-8 with BOM, CRLF): ``columnas`` then ``filas``,
-    after a line ``SIMULACRO — texto`` in a drill (no title line in a real corte)."""
+    """A table of the corte as CSV (UTF-8 with BOM, CRLF): the title line ``texto``
+    (``SIMULACRO — texto`` in a drill), then ``columnas`` and ``filas``."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    if simulacro:
-        w.writerow((titulo(texto, True),))
+    w.writerow((titulo(texto, simulacro),))
     w.writerow(columnas)
     w.writerows(filas)
     return buf.getvalue().encode("utf-8-sig")
 
 
-def zip_name(corte: str, simulacro: bool) -> str:
-    """The name of the corte's zip: ``PREP_<corte>.zip``, ``PREP_SIMULACRO_<corte>.zip``."""
-    return f"{ZIP_PREFIJO if simulacro else 'PREP_'}{corte}.zip"
+def linea_titulo(texto: str, simulacro: bool) -> str:
+    """What a LEEME says of the first lines of a table :func:`tabla_csv` wrote."""
+    return (f"la línea 1 es el título «{titulo(texto, simulacro)}» y el encabezado va en "
+            "la línea 2")
+
+
+def sin_titulo(rows: Sequence[Sequence[str]], texto: str) -> Sequence[Sequence[str]]:
+    """``rows`` of a table :func:`tabla_csv` wrote, after its title line ``texto``
+    (with or without the SIMULACRO mark: :func:`problemas` checks the mark against the
+    manifest); ``ValueError`` in Spanish when line 1 is not that title."""
+    if not rows or len(rows[0]) != 1 or rows[0][0].removeprefix(PREFIJO) != texto:
+        raise ValueError(f"la línea 1 no es el título «{texto}»")
+    return rows[1:]
+
+
+def zip_name(corte: str) -> str:
+    """The name of the corte's zip, ``PREP_<corte>.zip``, in a drill too: a drill
+    publishes the real night's file names."""
+    return f"PREP_{corte}.zip"
 
 
 def banner_html() -> str:
@@ -92,8 +110,6 @@ def problemas(directory: Path, names: Iterable[str], simulacro: bool) -> list[st
         if top and (name.endswith(".csv") or name.endswith(".txt")):
             marked = _first_line(directory / name).startswith(PREFIJO)
             where = f"{name}, línea 1"
-        elif top and name.endswith(".zip"):
-            marked, where = name.startswith(ZIP_PREFIJO), f"{name} (nombre del zip)"
         elif name.endswith(".html"):
             page = (directory / name).read_text(encoding="utf-8", errors="replace")
             marked, where = f'id="{BANNER_ID}"' in page, f"{name} (aviso de la página)"

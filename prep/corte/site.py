@@ -54,9 +54,12 @@ from prep.corte.difusores import DIFUSORES
 from prep.corte.difusores import RUTA as RUTA_DIFUSORES
 from prep.corte.difusores import datos_sitio as datos_difusores
 from prep.corte.historial import HISTORIAL
+from prep.corte.package import DIFERENCIAS
 from prep.corte.package import LEEME
 from prep.corte.package import MANIFEST
 from prep.corte.package import NOMBRE_CORTE
+from prep.corte.package import PUBLIC_KEY
+from prep.corte.package import SIGNATURE
 from prep.corte.package import candidaturas_csv_name
 from prep.corte.package import corte_dirname
 from prep.corte.package import csv_name
@@ -85,6 +88,7 @@ from prep.corte.summary import RESUMEN_COLUMNS
 from prep.corte.summary import Fila
 from prep.corte.summary import TablaEleccion
 from prep.corte.tramos import Tramos
+from prep.rules import Base
 
 FORMATO = 4
 ASSETS: tuple[str, ...] = ("estilo.css", "app.js", "votos.js", "sha256.js", "icono.svg")
@@ -171,6 +175,11 @@ def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte
                      (*(() if historial is None and not historial_aparte
                         else (HISTORIAL,)),
                       *(() if salud_catd is None else (AVANCE_CATD,)), *descargas))
+    ultimo = any(t.ultimo_corte for t in ordered)
+    if ultimo:
+        indice["ultimo_corte"] = True
+        if any(t.resumen.participacion_base is Base.CON_ESPECIALES for t in ordered):
+            indice["nota_participacion"] = NOTA_PARTICIPACION
     out: dict[str, bytes] = {}
     if salud_catd is not None:
         indice["catd"] = True
@@ -181,7 +190,8 @@ def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte
         "secciones", {"distritos": _secciones(catalog),
                       "bloques": {str(d): v for d, v in sorted(inicios.items())}},
         corte=nombre)
-    out[f"{SITE_DIR}/index.html"] = _index_html(catalog, corte_text, indice["descargas"])
+    out[f"{SITE_DIR}/index.html"] = _index_html(catalog, corte_text, indice["descargas"],
+                                                ultimo)
     assets = resources.files("prep.corte").joinpath("site_assets")
     for name in ASSETS:
         out[f"{SITE_DIR}/{name}"] = assets.joinpath(name).read_bytes()
@@ -418,6 +428,10 @@ def _indice(catalog: Catalog, tablas: Iterable[TablaEleccion], corte: datetime,
             archivos.append({"archivo": name, "titulo": "Difusores oficiales del PREP: "
                              "nombre y dirección de cada sitio que replica los cortes (CSV)"})
             continue
+        titulo = _TITULOS_DESCARGA.get(name)
+        if titulo is not None:
+            archivos.append({"archivo": name, "titulo": titulo})
+            continue
         if name == AVANCE_CATD:
             archivos.append({"archivo": name, "titulo": "Avance por centro de acopio (CATD): "
                              "actas acopiadas, digitalizadas, capturadas y publicadas, "
@@ -435,6 +449,22 @@ def _indice(catalog: Catalog, tablas: Iterable[TablaEleccion], corte: datetime,
         "demarcacion": _etiqueta_demarcacion(catalog),
         "descargas": archivos,
     }
+
+
+#: Under the entidad's participación in the último corte, when it counts the especiales.
+NOTA_PARTICIPACION = (
+    "Último corte: la participación ciudadana de la entidad cuenta los votos de las "
+    "casillas especiales (TOTAL_VOTOS_C_CS). La de cada distrito, alcaldía y sección no "
+    "los cuenta: una casilla especial no tiene lista nominal propia.")
+
+#: What the downloads page says of the files that let anyone check a corte.
+_TITULOS_DESCARGA = {
+    DIFERENCIAS: "Diferencias con el corte anterior: actas nuevas, modificadas y "
+                 "corregidas por cotejo (JSON)",
+    PUBLIC_KEY: "Llave pública del instituto, para verificar la firma del manifiesto (PEM)",
+    SIGNATURE: "Firma Ed25519 del manifiesto de códigos de integridad (prep verify-corte "
+               "la comprueba con la llave pública)",
+}
 
 
 def _etiqueta_demarcacion(catalog: Catalog) -> dict[str, str]:
@@ -479,7 +509,8 @@ def _secciones(catalog: Catalog) -> dict[str, list[list[int]]]:
     return out
 
 
-def _index_html(catalog: Catalog, corte_text: str, archivos: list[dict[str, str]]) -> bytes:
+def _index_html(catalog: Catalog, corte_text: str, archivos: list[dict[str, str]],
+                ultimo: bool = False) -> bytes:
     """The page shell; corte time and downloads are in the HTML so they show without JS."""
     template = resources.files("prep.corte").joinpath("site_assets/index.html").read_text(
         encoding="utf-8")
@@ -490,5 +521,7 @@ def _index_html(catalog: Catalog, corte_text: str, archivos: list[dict[str, str]
             .replace("{{ENTIDAD}}", html.escape(_titulo(catalog.entidad)))
             .replace("{{ANIO}}", html.escape(catalog.fecha_eleccion[:4]))
             .replace("{{CORTE}}", html.escape(corte_text))
+            .replace("{{ULTIMO}}", '\n        <strong class="corte-ultimo">Último corte</strong>'
+                     if ultimo else "")
             .replace("{{DESCARGAS}}", enlaces))
     return page.encode("utf-8")

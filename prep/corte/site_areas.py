@@ -29,6 +29,7 @@ from prep.corte.site_datos import compact_json
 from prep.corte.summary import Fila
 from prep.corte.summary import Resumen
 from prep.corte.summary import TablaEleccion
+from prep.rules import Base
 
 
 class VoteIndex:
@@ -130,11 +131,17 @@ class Area:
                     self.capturadas, self.contabilizadas, self.inconsistencias, self.lista,
                     self.c_cs, self.s_cs)
 
-    def resumen(self, model: Resumen) -> list[str]:
-        """CSV line 5 as it would read for this area alone (no fuera de catálogo)."""
+    def resumen(self) -> list[str]:
+        """CSV line 5 as it would read for this area alone (no fuera de catálogo).
+
+        Its participación always divides the votes *without* casillas especiales
+        (the último corte's base is the entity's alone): an especial has no lista nominal of
+        its own, so at the último corte's base its votes would push a distrito's,
+        demarcación's or sección's figure over what its voters could cast (over 100 %),
+        as INE's generator keeps that base for the entity total only."""
         return list(Resumen(self.esperadas, 0, self.capturadas, self.contabilizadas,
                             self.inconsistencias, self.lista, self.c_cs, self.s_cs,
-                            model.participacion_base).values())
+                            Base.SIN_ESPECIALES).values())
 
     def votos_json(self) -> list[list[int | str]]:
         """[[vote field index, votes, % of the area's votes], ...] in ballot order."""
@@ -142,10 +149,10 @@ class Area:
         votos = [self.votos[i] for i in campos]
         return [[i, v, p] for i, v, p in zip(campos, votos, percentages(votos), strict=True)]
 
-    def json(self, model: Resumen, contiendas: Mapping[int, Contienda]) -> dict[str, Any]:
+    def json(self, contiendas: Mapping[int, Contienda]) -> dict[str, Any]:
         """The area as the site shows it: its summary and, inside one contest, its votes
         per asociación and per candidatura; across several, only which contests."""
-        out: dict[str, Any] = {"resumen": self.resumen(model)}
+        out: dict[str, Any] = {"resumen": self.resumen()}
         if len(self.contiendas) == 1:
             (c,) = self.contiendas
             out["contienda"] = c
@@ -264,7 +271,7 @@ class Niveles:
     def json(self, area: Area, resumen: bool = True) -> dict[str, Any]:
         known = self._json.get(id(area))
         if known is None:
-            known = self._json[id(area)] = area.json(self.tabla.resumen, self.contiendas)
+            known = self._json[id(area)] = area.json(self.contiendas)
         return known if resumen else {k: v for k, v in known.items() if k != "resumen"}
 
     def texto(self, area: Area) -> tuple[str, str]:
@@ -341,8 +348,7 @@ class Niveles:
         the election's contests, who leads each."""
         out = []
         for i, area in areas.items():
-            item: dict[str, Any] = {"id": i, **nombre(i), "resumen": area.resumen(
-                self.tabla.resumen)}
+            item: dict[str, Any] = {"id": i, **nombre(i), "resumen": area.resumen()}
             if self.tabla.eleccion.ambito is ambito and area.contiendas == {i}:
                 item["encabeza"] = self.contiendas[i].encabeza(area.votos)
             out.append(item)

@@ -118,6 +118,8 @@ class TablaEleccion:
     etiqueta_fuera: str  # OBSERVACIONES of the fuera-de-catálogo rows
     #: OBSERVACIONES of a fuera-de-catálogo row whose election was not identified.
     etiqueta_fuera_sin_eleccion: str
+    #: The table is the último corte's (line 2 and the site say so).
+    ultimo_corte: bool = False
     #: Work derived once from this table and shared by its readers (the CSV rows the
     #: package and the public site both publish: prep.corte.anexo.acta_rows).
     derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -164,7 +166,7 @@ def tabulate(eleccion: Eleccion, actas: Sequence[Acta], estado: Mapping[str, Act
                       lista, c_cs, s_cs, base)
     tabla = TablaEleccion(eleccion, tuple(filas), fuera_e, resumen, rules.fuera_de_catalogo,
                           rules.fuera_de_catalogo + rules.separador
-                          + rules.eleccion_no_identificada)
+                          + rules.eleccion_no_identificada, ultimo_corte)
     if tramos is not None:
         tabla.derived["tramos"] = tramos
     return tabla

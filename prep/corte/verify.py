@@ -9,7 +9,9 @@ Checks, in order, and reports every problem found (Spanish):
    the manifest does not list;
 3. every acta image ``imagenes/<sha256>.<ext>`` hashes to its name, and every
    CODIGO_INTEGRIDAD of the election CSVs has its image;
-4. each election CSV is well formed and its summary (line 5) is what its rows give;
+4. each election CSV is well formed and its summary (line 5) is what its rows give; no
+   participación over 100 % in it, in any territory its rows give, nor in the site
+   (:mod:`prep.corte.verify_participacion`);
 5. the zip holds exactly the CSVs and LEEME of the directory;
    HISTORIAL.csv, if there, lists only actas the CSVs publish with data, with their
    image and acopio time (:mod:`prep.corte.verify_historial`); AVANCE_CATD.csv, if
@@ -46,12 +48,15 @@ from prep.corte.difusores import problemas as problemas_difusores
 from prep.corte.historial import HISTORIAL
 from prep.corte.package import LEEME
 from prep.corte.package import MANIFEST
+from prep.corte.package import PUBLIC_KEY
+from prep.corte.package import SIGNATURE
 from prep.corte.reader import CsvEleccion
 from prep.corte.reader import CsvFormatError
 from prep.corte.reader import read_eleccion_csv
 from prep.corte.reader import resumen_desde_filas
 from prep.corte.salud_catd import AVANCE_CATD
 from prep.corte.verify_historial import problemas_historial
+from prep.corte.verify_participacion import problemas_csv as problemas_participacion
 from prep.corte.verify_salud_catd import problemas_salud
 from prep.corte.verify_sitio import problemas_sitio
 from prep.crypto import SignatureError
@@ -61,8 +66,6 @@ from prep.rules import DEFAULT_RULES
 from prep.rules import Base
 from prep.rules import RuleSet
 
-SIGNATURE = MANIFEST + ".sig"
-PUBLIC_KEY = "llave_publica.pem"
 IMAGENES = "imagenes"
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 MAX_KEY_BYTES = 4096
@@ -302,6 +305,7 @@ def _check_elecciones(result: Verificacion, directory: Path, digests: dict[str, 
             continue
         result.tablas[name] = parsed
         verdict = _check_resumen(result, name, parsed)
+        result.problemas += problemas_participacion(name, parsed)
         faltan = 0
         for fila in parsed.filas:
             code = fila.get("CODIGO_INTEGRIDAD", "-")

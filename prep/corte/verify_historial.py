@@ -16,6 +16,7 @@ from prep.corte.anexo import SIN_DATO
 from prep.corte.historial import COLUMNS
 from prep.corte.historial import COTEJO_COINCIDE
 from prep.corte.historial import HISTORIAL
+from prep.corte.historial import TITULO
 from prep.corte.historial import Evento
 from prep.corte.package import NOMBRE_CORTE
 from prep.corte.reader import CsvEleccion
@@ -40,9 +41,10 @@ def problemas_historial(directory: Path, tablas: Mapping[str, CsvEleccion]) -> l
         return [f"{HISTORIAL}: no es UTF-8"]
     lines = io.StringIO(text, newline="")
     reader = csv.reader(lines)
+    titulo = next(reader, None)
+    if titulo is None or len(titulo) != 1 or titulo[0].removeprefix(PREFIJO) != TITULO:
+        return [f"{HISTORIAL}: la línea 1 no es el título «{TITULO}»"]
     header = next(reader, None)
-    if header and len(header) == 1 and header[0].startswith(PREFIJO):
-        header = next(reader, None)
     if header is None or tuple(header) != COLUMNS:
         return [f"{HISTORIAL}: el encabezado no es {','.join(COLUMNS)}"]
     out: list[str] = []
@@ -50,7 +52,7 @@ def problemas_historial(directory: Path, tablas: Mapping[str, CsvEleccion]) -> l
     #: The actas with a PUBLICACION row, and those with a cotejo that coincided.
     publicadas: set[str] = set()
     coincidieron: set[str] = set()
-    for number, row in enumerate(reader, start=2):
+    for number, row in enumerate(reader, start=3):
         if len(out) >= _MAX:
             out.append(f"{HISTORIAL}: … y quizá más problemas")
             break
@@ -61,8 +63,9 @@ def problemas_historial(directory: Path, tablas: Mapping[str, CsvEleccion]) -> l
         clave, evento = r["CLAVE_ACTA"], r["EVENTO"]
         if evento == Evento.PUBLICACION:
             publicadas.add(clave)
-        elif evento == Evento.COTEJO and r["DETALLE"] == COTEJO_COINCIDE:
-            coincidieron.add(clave)
+        elif (evento == Evento.COTEJO and r["DETALLE"] == COTEJO_COINCIDE) \
+                or evento == Evento.CORRECCION_PUBLICADA:
+            coincidieron.add(clave)  # confirmed, or corrected from the paper: cotejada
         acta = filas.get(clave)
         if evento not in eventos:
             out.append(f"{HISTORIAL}, fila {number}: evento desconocido {evento!r}")
@@ -93,7 +96,8 @@ def _sin_historial(filas: Mapping[str, Mapping[str, str]], publicadas: set[str],
                    coincidieron: set[str]) -> list[str]:
     """Every acta with data in the CSVs has its history (its PUBLICACION row at least),
     and an acta published as cotejada (COTEJADA 1) a cotejo that found the data as the
-    paper says. Not that it is the last in the file: the history orders cotejos by the
+    paper says, or a published correction (its figures come from the paper acta). Not that it
+    is the last in the file: the history orders cotejos by the
     clocks of the stations that made them, the fold by their arrival, and a station's
     clock may be behind another's."""
     out: list[str] = []
@@ -107,5 +111,6 @@ def _sin_historial(filas: Mapping[str, Mapping[str, str]], publicadas: set[str],
     if sin_cotejo:
         out.append(f"{HISTORIAL}: {len(sin_cotejo)} actas publicadas como cotejadas "
                    "(COTEJADA 1) no tienen en su historial un cotejo que coincide con el "
-                   f"acta en papel, por ejemplo {', '.join(sin_cotejo[:3])}")
+                   "acta en papel ni una corrección publicada, por ejemplo"
+                   f" {', '.join(sin_cotejo[:3])}")
     return out

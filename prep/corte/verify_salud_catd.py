@@ -24,7 +24,8 @@ from prep.corte.salud_catd import COLUMNS
 from prep.corte.salud_catd import CONTEOS
 from prep.corte.salud_catd import NO_APLICA
 from prep.corte.salud_catd import NO_PUBLICADO
-from prep.corte.simulacro import PREFIJO
+from prep.corte.salud_catd import TITULO
+from prep.corte.simulacro import sin_titulo
 from prep.corte.summary import percentage
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -41,9 +42,10 @@ def problemas_salud(directory: Path, tablas: Mapping[str, CsvEleccion]) -> list[
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
         return [f"{AVANCE_CATD}: no es UTF-8"]
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    if rows and len(rows[0]) == 1 and rows[0][0].startswith(PREFIJO):
-        rows = rows[1:]
+    try:
+        rows = list(sin_titulo(list(csv.reader(io.StringIO(text, newline=""))), TITULO))
+    except ValueError as exc:
+        return [f"{AVANCE_CATD}: {exc}"]
     if not rows or tuple(rows[0]) != COLUMNS:
         return [f"{AVANCE_CATD}: el encabezado no es {','.join(COLUMNS)}"]
     # distrito → [esperadas, acopiadas, publicadas, con imagen], from the election CSVs.

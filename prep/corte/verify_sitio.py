@@ -22,6 +22,7 @@ from prep.corte.reader import CsvEleccion
 from prep.corte.site_datos import NOMBRE_CORTE
 from prep.corte.site_datos import SITE_DIR
 from prep.corte.site_datos import parse_data_file
+from prep.corte.verify_participacion import problemas_datos
 
 DATOS = f"{SITE_DIR}/datos/"
 _MAX = 50
@@ -60,6 +61,7 @@ def problemas_sitio(directory: Path, digests: Mapping[str, str],
         data = _leer(directory, name, out)
         if not isinstance(data, dict):
             continue
+        out += problemas_datos(name, data)
         if data.get(NOMBRE_CORTE) != corte:
             out.append(f"{name}: es del corte {data.get(NOMBRE_CORTE)!r}, no del de "
                        f"indice.js ({corte!r})")

@@ -37,8 +37,9 @@ def _historial(corte: Path) -> list[dict[str, str]]:
     data = (corte / HISTORIAL).read_bytes()
     assert data.startswith(b"\xef\xbb\xbf") and b"\r\n" in data
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
-    assert tuple(rows[0]) == COLUMNS
-    return [dict(zip(COLUMNS, r, strict=True)) for r in rows[1:]]
+    assert rows[0] == ["HISTORIAL DE LAS ACTAS"]  # its title line, as in a drill
+    assert tuple(rows[1]) == COLUMNS
+    return [dict(zip(COLUMNS, r, strict=True)) for r in rows[2:]]
 
 
 

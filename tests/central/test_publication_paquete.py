@@ -15,6 +15,7 @@ from typing import Any
 from prep.catalog import Acta
 from prep.catalog import Catalog
 from prep.corte.anexo import format_time
+from prep.corte.anexo import traslado_publicado
 from prep.corte.package import slug
 from prep.corte.reader import read_eleccion_csv
 from prep.records import Kind
@@ -112,13 +113,15 @@ def test_the_corte_publishes_the_traslado_the_document_and_the_validation_time(
     assert fuente == "captura"
     assert published(elegida) == ("D", "Acta de Escrutinio y Cómputo", format_time(recibida))
     _, recibida, _ = _validated(node, antigua.clave)
-    assert published(antigua) == (antigua.casilla.traslado, "Acta PREP",
+    assert published(antigua) == (traslado_publicado(antigua.casilla.traslado), "Acta PREP",
                                   format_time(recibida))
     decidida, _, fuente = _validated(node, verificada.clave)
     assert fuente == "verificacion"
-    assert published(verificada) == ("E", "Acta PREP", format_time(decidida))
+    # Delivered directly (the institute's E): N/A in Anexo 18.5's domain.
+    assert published(verificada) == ("N/A", "Acta PREP", format_time(decidida))
     # A paquete without its sobre travelled; one never delivered did not.
-    assert rows[sin_sobre.clave]["MECANISMOS_TRASLADO"] == sin_sobre.casilla.traslado
+    assert rows[sin_sobre.clave]["MECANISMOS_TRASLADO"] == traslado_publicado(
+        sin_sobre.casilla.traslado)
     assert rows[no_entregado.clave]["MECANISMOS_TRASLADO"] == "N/A"
     # Every published acta with data says when it was validated.
     con_datos = [r for r in parsed.filas if r["CONTABILIZADA"] in ("0", "1")

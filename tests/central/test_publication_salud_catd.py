@@ -45,8 +45,9 @@ def _salud(corte: Path) -> dict[str, dict[str, str]]:
     data = (corte / AVANCE_CATD).read_bytes()
     assert data.startswith(b"\xef\xbb\xbf") and data.endswith(b"\r\n")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
-    assert tuple(rows[0]) == COLUMNS
-    return {r[0]: dict(zip(COLUMNS, r, strict=True)) for r in rows[1:]}
+    assert rows[0] == ["AVANCE POR CENTRO DE ACOPIO (CATD)"]  # its title line
+    assert tuple(rows[1]) == COLUMNS
+    return {r[0]: dict(zip(COLUMNS, r, strict=True)) for r in rows[2:]}
 
 
 
@@ -116,8 +117,9 @@ def test_avance_catd_is_what_the_stations_sent(central_node: CentralNode,
         int(p.resumen["ACTAS_ESPERADAS"]) for p in parsed)
     assert sum(int(r["ACTAS_PUBLICADAS"]) for r in catds) == sum(
         int(p.resumen["ACTAS_CAPTURADAS"]) for p in parsed) == 3
-    historial = list(csv.DictReader(io.StringIO(
-        (corte / HISTORIAL).read_bytes().decode("utf-8-sig"), newline="")))
+    historial = list(csv.DictReader(io.StringIO(  # after its title line
+        (corte / HISTORIAL).read_bytes().decode("utf-8-sig").split("\r\n", 1)[1],
+        newline="")))
     eventos = {(r["CLAVE_ACTA"].strip("'"), r["EVENTO"]): r["FECHA_HORA"] for r in historial}
     segundos = (_segundos(eventos[(catd.clave, "PUBLICACION")])
                 - _segundos(eventos[(catd.clave, "ACOPIO")]))

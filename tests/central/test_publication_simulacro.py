@@ -1,11 +1,13 @@
 """A drill's central stamps SIMULACRO on every file of every corte it publishes, a real
-central on none, and ``prep verify-corte`` reports it and refuses a corte whose files
-disagree with its signed manifest."""
+central on none, the drill's files have exactly the real night's shape (names, lines
+before each header, headers), and ``prep verify-corte`` reports it and refuses a corte
+whose files disagree with its signed manifest."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -37,6 +39,7 @@ from tests.harness.central import REPO
 from tests.harness.corte_data import day_after
 from tests.harness.corte_data import prepare_database
 from tests.harness.corte_data import write_states
+from tests.harness.postgres import temporary_database
 
 SEED = 5
 KEY = SigningKey.generate()
@@ -103,7 +106,7 @@ def test_every_file_of_a_drill_corte_says_simulacro(drill: list[Path]) -> None:
                 assert "<title>SIMULACRO · " in page, name
                 seen["html"] += 1
             elif path.suffix == ".zip":
-                assert path.name == f"PREP_SIMULACRO_{corte.name}.zip"
+                assert path.name == f"PREP_{corte.name}.zip"  # the real night's name
                 with zipfile.ZipFile(path) as archive:
                     for member in archive.namelist():
                         data = archive.read(member).removeprefix(BOM)
@@ -129,6 +132,45 @@ def test_every_file_of_a_drill_corte_says_simulacro(drill: list[Path]) -> None:
         assert result.ok, result.report()
         assert result.simulacro
         assert "CORTE ÍNTEGRO DE UN SIMULACRO" in result.report()
+
+
+def _shape(corte: Path) -> dict[str, object]:
+    """What a parser programmed against a corte relies on: every file's name, and for
+    each CSV its lines up to its column header with the title's SIMULACRO mark and the
+    corte's time taken out (the time differs between any two cortes)."""
+    out: dict[str, object] = {}
+    for path in _files(corte):
+        name = path.relative_to(corte).as_posix().replace(corte.name, "<corte>")
+        if name.startswith(("imagenes/", "sitio/")):
+            continue
+        if path.suffix != ".csv":
+            out[name] = None
+            continue
+        lines = path.read_bytes().removeprefix(BOM).decode("utf-8").split("\r\n")
+        election = lines[3].startswith("ACTAS_ESPERADAS,")
+        head = lines[:7] if election else lines[:2]
+        head[0] = head[0].removeprefix(PREFIJO)
+        if election:  # line 2 is the time; line 5 the figures
+            head[1], head[4] = re.sub(r"\d", "9", head[1]), "<valores>"
+        out[name] = head
+    return out
+
+
+def test_a_drill_publishes_the_real_nights_format(
+        pg_dsn: str, catalog: Catalog, tmp_path: Path) -> None:
+    """The same night published by a drill's central and a real one: the same files,
+    the same lines before each header and the same headers; only the mark differs."""
+    shapes = []
+    for simulacro in (True, False):
+        with temporary_database(pg_dsn) as dsn:
+            engine = _central(dsn, catalog, tmp_path / str(simulacro), simulacro)
+            try:
+                shapes.append(_shape(_cortes(engine, tmp_path / str(simulacro), 1)[0]))
+            finally:
+                engine.dispose()
+    drill, real = shapes
+    assert sorted(drill) == sorted(real)
+    assert drill == real
 
 
 def test_verify_corte_says_simulacro(drill: list[Path]) -> None:
@@ -198,7 +240,7 @@ def test_a_drill_corte_passed_off_as_real_fails(drill: list[Path]) -> None:
     assert not result.simulacro and not result.ok
     assert len([p for p in result.problemas if "dice SIMULACRO pero el manifiesto no es de "
                 "un simulacro" in p]) == len([p for p in _files(corte) if p.suffix in (
-                    ".csv", ".html", ".zip") or p.name == LEEME])
+                    ".csv", ".html") or p.name == LEEME])
 
 
 def test_a_real_corte_with_a_drill_manifest_fails(real: list[Path]) -> None:
@@ -210,4 +252,4 @@ def test_a_real_corte_with_a_drill_manifest_fails(real: list[Path]) -> None:
     assert result.simulacro and not result.ok
     unmarked = {p.split(":")[0].split(",")[0].split(" (")[0] for p in result.problemas}
     assert unmarked == {p.relative_to(corte).as_posix() for p in _files(corte)
-                        if p.suffix in (".csv", ".html", ".zip") or p.name == LEEME}
+                        if p.suffix in (".csv", ".html") or p.name == LEEME}

@@ -531,8 +531,9 @@ def _cambio(events: list[RecordEvent], plan: PlanDelta, acta: ActaState,
     corregidos = _otro(publicados, 1)
     last = _captures(events, clave, imagen.sha256, [corregidos, corregidos],
                      [f"{OPERATOR}-4", f"{OPERATOR}-5"], start)
+    # Corrected from the paper acta and validated: cotejada (COTEJADA 1, issue 61).
     return replace(publicada, captura=Captura.from_json(corregidos), fecha_captura=last.at,
-                   fecha_verificacion=last.received_at)
+                   fecha_verificacion=last.received_at, cotejada=True)
 
 
 def _cotejo_records(cotejos: list[RecordEvent], desde: datetime, hasta: datetime

@@ -151,6 +151,13 @@ def lines(path: Path) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text, newline=""), strict=True))
 
 
+def table(path: Path) -> list[list[str]]:
+    """A candidaturas file's header and rows, after its title line."""
+    titulo, *rest = lines(path)
+    assert len(titulo) == 1 and titulo[0].startswith("CANDIDATURAS DE "), titulo
+    return rest
+
+
 def rows(path: Path) -> dict[str, dict[str, str]]:
     """Line 7 as the header of every later line, by CLAVE_ACTA ('-' for fuera)."""
     all_lines = lines(path)
@@ -206,7 +213,7 @@ def test_the_reader_and_the_summary_follow_the_new_layout(corte: Path) -> None:
 # --- candidaturas ---------------------------------------------------------------------------
 
 def test_candidaturas_of_the_entity_wide_election_name_each_column_once(corte: Path) -> None:
-    header, *filas = lines(corte / "JEFATURA_DE_GOBIERNO_CANDIDATURAS.csv")
+    header, *filas = table(corte / "JEFATURA_DE_GOBIERNO_CANDIDATURAS.csv")
     assert header == ["ID_ENTIDAD", "ENTIDAD", "PARTIDO_CI", "CANDIDATURA_PROPIETARIA",
                       "CANDIDATURA_SUPLENTE"]
     assert filas == [["9", "CIUDAD DE MÉXICO", "MORENA", "Luis Ruiz Reyes", ""],
@@ -214,7 +221,7 @@ def test_candidaturas_of_the_entity_wide_election_name_each_column_once(corte: P
 
 
 def test_candidaturas_per_contest_join_to_the_results(corte: Path) -> None:
-    header, *filas = lines(corte / "ALCALDIAS_CANDIDATURAS.csv")
+    header, *filas = table(corte / "ALCALDIAS_CANDIDATURAS.csv")
     assert header == ["ID_ENTIDAD", "ENTIDAD", "ID_DEMARCACION", "DEMARCACION", "PARTIDO_CI",
                       "CANDIDATURA_PROPIETARIA", "CANDIDATURA_SUPLENTE"]
     candidatos = {(f[2], f[4]): f[5] for f in filas}
@@ -232,7 +239,7 @@ def test_candidaturas_per_contest_join_to_the_results(corte: Path) -> None:
                 unidos.add(candidatos[(fila["ID_DEMARCACION"], columna)])
     assert unidos == {"Claudia Reyes Vega", "Héctor Ramírez Paz", "Daniela Aguilar Mora",
                       "Fernando Mendoza Gil"}
-    distrito = lines(corte / "DIPUTACIONES_LOCALES_MR_CANDIDATURAS.csv")
+    distrito = table(corte / "DIPUTACIONES_LOCALES_MR_CANDIDATURAS.csv")
     assert distrito[0][2:4] == ["ID_DISTRITO_LOCAL", "DISTRITO_LOCAL"]
     assert distrito[1][:5] == ["9", "CIUDAD DE MÉXICO", "1", "COYOACÁN", "PAN"]
 
@@ -244,12 +251,15 @@ def test_mecanismos_traslado(corte: Path) -> None:
     alc = rows(corte / "ALCALDIAS.csv")
     traslado = {clave: f["MECANISMOS_TRASLADO"] for clave, f in (*jg.items(), *alc.items())}
     assert traslado[B10.clave + "01"] == "F"  # the catalog's default
-    assert traslado[S10.clave + "01"] == "E"  # no mechanism approved: delivered directly
+    # No mechanism approved: delivered directly (the institute's own code E), published
+    # in Anexo 18.5's domain, which has no code for it: N/A (issue 61).
+    assert traslado[S10.clave + "01"] == "N/A"
     assert traslado[B12.clave + "01"] == "D"  # the acopio recorded another one
     assert traslado[B12.clave + "03"] == "I"
-    assert traslado[B11.clave + "01"] == "E"  # received, data not published yet
-    assert traslado[U12.clave + "01"] == "E"  # contingencia: the paquete did arrive
-    assert traslado[B11.clave + "03"] == "E"  # paquete sin sobre: it arrived
+    assert traslado[B11.clave + "01"] == "N/A"  # received, data not published yet
+    assert traslado[U12.clave + "01"] == "N/A"  # contingencia: the paquete did arrive
+    assert traslado[B11.clave + "03"] == "N/A"  # paquete sin sobre: it arrived
+    assert "E" not in traslado.values()
     assert traslado[B20.clave + "01"] == "N/A"  # casilla no instalada: no paquete
     assert traslado[B20.clave + "03"] == "N/A"  # paquete no entregado
     assert traslado[A11.clave + "01"] == traslado[M11.clave + "01"] == "N/A"  # counted at the sede

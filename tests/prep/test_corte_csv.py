@@ -223,9 +223,10 @@ def test_header_lines(corte_dir: Path) -> None:
     assert b"\r\n" in data and data.count(b"\n") == data.count(b"\r\n")
     lines = lines_of(data)
     assert lines[0] == "JEFATURA DE GOBIERNO"
-    assert re.fullmatch(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2} \(UTC-6\)", lines[1])
-    assert lines[1] == f"{CORTE.astimezone(MX):%d/%m/%Y %H:%M} (UTC-6)"
-    assert lines[1] == "07/06/2027 08:05 (UTC-6)"
+    # The corte's time to the second: two cortes of one minute never claim one time.
+    assert re.fullmatch(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2} \(UTC-6\)", lines[1])
+    assert lines[1] == f"{CORTE.astimezone(MX):%d/%m/%Y %H:%M:%S} (UTC-6)"
+    assert lines[1] == "07/06/2027 08:05:00 (UTC-6)"
     assert lines[2] == ""
     assert lines[3] == LINE_4
     # 7 actas, 5 capturadas (incl. sin acta), 1 fuera, 3 contabilizadas (C1, C2, C4),
@@ -381,7 +382,7 @@ def test_reader_accepts_our_output(corte_dir: Path) -> None:
         assert parsed.resumen == resumen_desde_filas(parsed)
     parsed = read_eleccion_csv((corte_dir / "JEFATURA_DE_GOBIERNO.csv").read_bytes())
     assert parsed.eleccion == "JEFATURA DE GOBIERNO"
-    assert parsed.corte == "07/06/2027 08:05 (UTC-6)"
+    assert parsed.corte == "07/06/2027 08:05:00 (UTC-6)"
     assert ",".join(parsed.columnas) == LINE_7.replace("<asociaciones...>",
                                                        "PAN,PRI,MORENA,PAN_PRI")
 
@@ -410,7 +411,7 @@ def test_format_time_missing_and_naive() -> None:
 
 def test_format_corte_time() -> None:
     assert format_corte_time(datetime(2027, 6, 7, 2, 0, tzinfo=UTC)) == (
-        "06/06/2027 20:00 (UTC-6)")
+        "06/06/2027 20:00:00 (UTC-6)")
     assert package.corte_dirname(datetime(2027, 6, 7, 2, 0, tzinfo=UTC)) == "20270606_2000"
 
 

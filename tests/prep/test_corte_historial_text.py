@@ -50,6 +50,7 @@ def _read(data: bytes) -> list[list[str]]:
 def _as_csv_module(filas: dict[str, list[tuple[str, ...]]]) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    w.writerow(("HISTORIAL DE LAS ACTAS",))  # its title line, in a real corte too
     w.writerow(COLUMNS)
     for clave, rows in filas.items():
         w.writerows((f"'{clave}'", *row) for row in rows)
@@ -62,9 +63,9 @@ def test_historial_rows_read_back_whatever_they_hold() -> None:
     data = historial_csv(filas)
     assert data == _as_csv_module(filas)
     rows = _read(data)
-    assert rows[0] == list(COLUMNS)
+    assert rows[:2] == [["HISTORIAL DE LAS ACTAS"], list(COLUMNS)]
     expected = [[f"'{clave}'", *row] for clave, acta in filas.items() for row in acta]
-    assert rows[1:] == expected
+    assert rows[2:] == expected
 
 
 def test_site_timeline_entry_is_json_of_the_rows() -> None:

@@ -58,11 +58,12 @@ def test_a_drill_package_says_simulacro_on_line_1_of_every_file(catalog: Catalog
         name = f"{slug(e.nombre)}.csv"
         parsed = read_eleccion_csv(files[name])
         assert parsed.eleccion == f"{PREFIJO}{e.nombre}" and parsed.filas
-        # Only line 1 differs from a real corte's CSV; candidaturas gain a line 1.
-        assert files[name].split(b"\r\n")[1:] == real[name].split(b"\r\n")[1:]
-        cand = f"{slug(e.nombre)}_CANDIDATURAS.csv"
-        assert files[cand].split(b"\r\n")[1:] == real[cand].removeprefix(
-            BOM.encode()).split(b"\r\n")
+        # Only line 1 differs from a real corte's CSV, candidaturas included: the drill
+        # publishes the real night's format (issue 61).
+        for archivo in (name, f"{slug(e.nombre)}_CANDIDATURAS.csv"):
+            drill, noche = files[archivo].split(b"\r\n"), real[archivo].split(b"\r\n")
+            assert drill[1:] == noche[1:], archivo
+            assert drill[0].decode("utf-8-sig") == PREFIJO + noche[0].decode("utf-8-sig")
 
 
 def test_a_real_package_never_says_it(catalog: Catalog) -> None:

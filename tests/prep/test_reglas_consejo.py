@@ -83,8 +83,10 @@ def test_a_custom_reglas_toml_changes_the_published_inconsistencias(tmp_path: Pa
             "Ilegible; Sin dato; Excede Lista Nominal;") in leeme
     assert "Sin Acta por" not in leeme.split("PORCENTAJE_ACTAS_INCONSISTENCIAS:")[1] \
         .split("\n")[0]
-    assert "Actas con cualquier OBSERVACIONES (Sin Acta incluida" in (
-        default / "LEEME.txt").read_text(encoding="utf-8")
+    leeme = (default / "LEEME.txt").read_text(encoding="utf-8")
+    assert "Actas del catálogo con cualquier OBSERVACIONES, Sin Acta incluida (regla " \
+        "«inconsistencias» del instituto)" in leeme
+    assert "INE" not in leeme.split("PORCENTAJE_ACTAS_INCONSISTENCIAS:")[1].split("\n")[0]
 
 
 def test_the_ultimo_corte_says_so_and_uses_its_participacion_base(tmp_path: Path) -> None:
@@ -97,11 +99,17 @@ def test_the_ultimo_corte_says_so_and_uses_its_participacion_base(tmp_path: Path
     text = (ultimo / "LEEME.txt").read_text(encoding="utf-8")
     assert "ÚLTIMO CORTE: con este corte terminó la publicación del PREP" in text
     assert ("PORCENTAJE_PARTICIPACION_CIUDADANA: TOTAL_VOTOS_C_CS (con casillas especiales) "
-            "× 100 / LISTA_NOMINAL_ACTAS_CONTABILIZADAS en este corte (el último)") in text
+            "× 100 / LISTA_NOMINAL_ACTAS_CONTABILIZADAS de la entidad en este corte (el "
+            "último)") in text
+    assert "la de cada distrito, alcaldía y sección divide siempre TOTAL_VOTOS_S_CS" in text
+    assert lines_of((ultimo / "JEFATURA_DE_GOBIERNO.csv").read_bytes())[1].endswith(
+        " — ÚLTIMO CORTE (participación de la entidad con casillas especiales)")
     text = (normal / "LEEME.txt").read_text(encoding="utf-8")
-    assert "ÚLTIMO CORTE" not in text
+    assert "ÚLTIMO CORTE" not in text.splitlines()[0]
+    assert "ÚLTIMO CORTE: con este corte terminó" not in text
     assert ("TOTAL_VOTOS_S_CS (sin casillas especiales) × 100 / "
-            "LISTA_NOMINAL_ACTAS_CONTABILIZADAS en este corte; en el último corte se usa "
+            "LISTA_NOMINAL_ACTAS_CONTABILIZADAS de la entidad en este corte; en el último "
+            "corte se usa "
             "TOTAL_VOTOS_C_CS (con casillas especiales)") in text
     # The alternative, S_CS throughout, is one line of reglas.toml.
     path = tmp_path / "reglas.toml"

@@ -33,6 +33,7 @@ from prep.sintetico.plan import truth
 from simulacro.revision import Publicado
 from simulacro.revision import columnas_demarcacion
 from simulacro.revision import documento_lleno
+from simulacro.revision import forma_real
 from simulacro.revision import fuera_de_catalogo
 from simulacro.revision import marca_simulacro
 from simulacro.revision import revisar
@@ -120,7 +121,7 @@ def good(tmp_path: Path) -> Path:
     (d / "LEEME.txt").write_text("SIMULACRO — LEEME\nDescripción\n", encoding="utf-8")
     (d / "MANIFIESTO.sha256").write_text("# SIMULACRO — Este corte es de un simulacro\n",
                                          encoding="utf-8")
-    (d / "PREP_SIMULACRO_20270607_0800.zip").write_bytes(b"PK")
+    (d / "PREP_20270607_0800.zip").write_bytes(b"PK")
     (d / "sitio" / "index.html").write_text(
         "<html><head><title>SIMULACRO · PREP</title></head><body>\n"
         '<div id="aviso-simulacro">SIMULACRO</div><h1>PREP</h1><p>datos</p></body></html>',
@@ -152,7 +153,7 @@ def test_a_right_corte_passes_every_check(good: Path) -> None:
     assert [r.nombre for r in revisiones] == [
         "sin acta por casilla", "fuera de catálogo", "columnas de demarcación",
         "nivel de demarcación del sitio", "MECANISMOS_TRASLADO", "TIPO_DOCUMENTO",
-        "FECHA_HORA_VERIFICACION", "marca SIMULACRO"]
+        "FECHA_HORA_VERIFICACION", "marca SIMULACRO", "forma de la noche real"]
     assert {r.nombre: r.problemas for r in revisiones if not r.ok} == {}
     assert all(r.linea().startswith("  ✓ ") for r in revisiones)
 
@@ -237,8 +238,8 @@ def test_site_without_a_demarcacion_level(good: Path) -> None:
 
 
 @pytest.mark.parametrize(("check", "column", "placeholder", "reason"), [
-    (lambda p: traslado_lleno(p, DEFAULT_RULES), "MECANISMOS_TRASLADO", "N/A",
-     "tiene MECANISMOS_TRASLADO 'N/A'; se espera el código del mecanismo (D, E, F, I)"),
+    (lambda p: traslado_lleno(p, DEFAULT_RULES), "MECANISMOS_TRASLADO", "E",
+     "tiene MECANISMOS_TRASLADO 'E'; se espera el código del mecanismo (D, F, I, N/A)"),
     (documento_lleno, "TIPO_DOCUMENTO", "-",
      "tiene TIPO_DOCUMENTO '-'; se espera 'Acta PREP' o 'Acta de Escrutinio y Cómputo'"),
     (verificacion_llena, "FECHA_HORA_VERIFICACION", "N/A",
@@ -254,11 +255,11 @@ def test_placeholder_columns(good: Path, check: Callable[[Publicado], list[str]]
 
 
 def test_placeholders_everywhere_are_summarised(good: Path) -> None:
-    """A column that is N/A in every row (as MECANISMOS_TRASLADO was) gives a few
+    """A column that is wrong in every row (as MECANISMOS_TRASLADO once was) gives a few
     examples and a count, not one line per acta."""
     e = CATALOG.elecciones[0]
     for acta in CATALOG.actas(e)[:6]:
-        _set(_csv(good, e), acta.clave, MECANISMOS_TRASLADO="N/A")
+        _set(_csv(good, e), acta.clave, MECANISMOS_TRASLADO="E")
     problemas = traslado_lleno(Publicado(good, CATALOG), DEFAULT_RULES)
     assert len(problemas) == 4 and problemas[-1].startswith("… y ")
 
@@ -266,7 +267,7 @@ def test_placeholders_everywhere_are_summarised(good: Path) -> None:
 def test_sin_sobre_needs_its_traslado(good: Path) -> None:
     e = CATALOG.elecciones[0]
     _set(_csv(good, e), _captured(e), TOTAL_VOTOS_CALCULADO="-", CONTABILIZADA="0",
-         OBSERVACIONES="Sin Acta por paquete entregado sin sobre", MECANISMOS_TRASLADO="N/A")
+         OBSERVACIONES="Sin Acta por paquete entregado sin sobre", MECANISMOS_TRASLADO="E")
     assert traslado_lleno(Publicado(good, CATALOG), DEFAULT_RULES)
     _set(_csv(good, e), _captured(e), MECANISMOS_TRASLADO="I")
     assert traslado_lleno(Publicado(good, CATALOG), DEFAULT_RULES) == []
@@ -281,8 +282,6 @@ def test_sin_sobre_needs_its_traslado(good: Path) -> None:
      "LEEME.txt: la línea 1 no dice SIMULACRO"),
     (lambda d: (d / "MANIFIESTO.sha256").write_text("abc  X.csv\n", encoding="utf-8"),
      "MANIFIESTO.sha256: la línea 1 no dice SIMULACRO"),
-    (lambda d: (d / "PREP_SIMULACRO_20270607_0800.zip").rename(d / "PREP_20270607_0800.zip"),
-     "PREP_20270607_0800.zip: el nombre del zip no dice SIMULACRO"),
     (lambda d: (d / "sitio" / "index.html").write_text(
         "<html><body><h1>PREP</h1><p>SIMULACRO</p></body></html>", encoding="utf-8"),
      "sitio/index.html: la página no abre con el aviso SIMULACRO"),
@@ -291,6 +290,23 @@ def test_simulacro_mark_missing(good: Path, damage: Callable[[Path], object],
                                 reason: str) -> None:
     damage(good)
     assert marca_simulacro(good) == [reason]
+
+
+@pytest.mark.parametrize(("damage", "reason"), [
+    (lambda d: (d / "PREP_20270607_0800.zip").rename(d / "PREP_SIMULACRO_20270607_0800.zip"),
+     "el zip del corte debe llamarse PREP_20270607_0800.zip (hay: "
+     "PREP_SIMULACRO_20270607_0800.zip)"),
+    (lambda d: _write_csv(_csv(d, CATALOG.elecciones[0]).with_name(
+        f"{slug(CATALOG.elecciones[0].nombre)}_CANDIDATURAS.csv"),
+        [["SIMULACRO — AVISO"], ["SIMULACRO — CANDIDATURAS"], ["ID_ENTIDAD", "ENTIDAD"]]),
+     f"{slug(CATALOG.elecciones[0].nombre)}_CANDIDATURAS.csv: el encabezado no está en la "
+     "línea 2 tras una línea de título, como en los cortes de la noche"),
+])
+def test_a_drill_file_shaped_unlike_the_real_nights_fails(
+        good: Path, damage: Callable[[Path], object], reason: str) -> None:
+    assert forma_real(good) == []
+    damage(good)
+    assert forma_real(good) == [reason]
 
 
 def test_an_unreadable_file_is_a_reason_not_a_crash(good: Path) -> None:

@@ -92,7 +92,7 @@ def test_keyboard_from_the_header_down_to_an_acta(page: Page, base_url: str,
     page.goto(base_url)
     expect(page.locator("main h1")).to_have_text("Jefatura de Gobierno")
     assert page.url.endswith("#/e/01")
-    expect(page.locator("#corte time")).to_have_text("07/06/2027 08:00 (UTC-6)")
+    expect(page.locator("#corte time")).to_have_text("07/06/2027 08:00:00 (UTC-6)")
     acta = corte_sitio.catalog.acta(clave_con(csvs["01"], CONTABILIZADA="1"))
     assert acta is not None
     distrito, seccion = acta.casilla.distrito_id, acta.casilla.seccion
@@ -107,7 +107,7 @@ def test_keyboard_from_the_header_down_to_an_acta(page: Page, base_url: str,
     page.keyboard.press("Enter")
     expect(page.locator("main h1")).to_have_text("Acta de Jefatura de Gobierno")
     expect(page.locator(".acta-datos")).to_contain_text(acta.clave)
-    expect(page.locator("#corte time")).to_have_text("07/06/2027 08:00 (UTC-6)")
+    expect(page.locator("#corte time")).to_have_text("07/06/2027 08:00:00 (UTC-6)")
     # The visit loaded only what it showed: of the distrito's bloques of secciones, only
     # the one holding the sección (its rows and, for the acta, its history).
     primera = max(s for s in bloques(corte_sitio.catalog, corte_sitio.bloque_casillas)[
@@ -190,7 +190,7 @@ def test_acta_page_shows_the_csv_row(page: Page, base_url: str, corte_sitio: Cor
     traslado = {"F": "Centro de Recepción y Traslado fijo",
                 "I": "Centro de Recepción y Traslado itinerante",
                 "D": "Dispositivo de Apoyo para el Traslado",
-                "E": "Entrega directa en la sede"}[fila["MECANISMOS_TRASLADO"]]
+                "N/A": "Sin mecanismo de traslado"}[fila["MECANISMOS_TRASLADO"]]
     assert f'{fila["MECANISMOS_TRASLADO"]} · {traslado}' in datos
     expect(page.locator("#hash-publicado")).to_have_text(fila["CODIGO_INTEGRIDAD"])
     image = page.locator("figure img")

@@ -27,8 +27,9 @@ ESTADOS = {"1": "En línea", "0": "Sin conexión",
 def _salud(corte_sitio: CorteSitio) -> list[dict[str, str]]:
     text = corte_sitio.paquete[AVANCE_CATD].decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text, newline="")))
-    assert tuple(rows[0]) == COLUMNS
-    return [dict(zip(COLUMNS, r, strict=True)) for r in rows[1:]]
+    assert rows[0] == ["AVANCE POR CENTRO DE ACOPIO (CATD)"]  # its title line
+    assert tuple(rows[1]) == COLUMNS
+    return [dict(zip(COLUMNS, r, strict=True)) for r in rows[2:]]
 
 
 def test_catd_page_is_avance_catd_csv(page: Page, base_url: str, corte_sitio: CorteSitio,

@@ -94,7 +94,7 @@ def test_site_needs_nothing_from_outside(corte_sitio: CorteSitio) -> None:
 def test_page_shell_carries_corte_time_and_downloads_without_javascript(
         corte_sitio: CorteSitio) -> None:
     html = corte_sitio.sitio["sitio/index.html"].decode()
-    assert "07/06/2027 08:00 (UTC-6)" in html
+    assert "07/06/2027 08:00:00 (UTC-6)" in html
     assert "Ciudad de México" in html
     noscript = html[html.index("<noscript>"):html.index("</noscript>")]
     for name in corte_sitio.paquete:
@@ -105,7 +105,7 @@ def test_entidad_summary_is_csv_line_5(corte_sitio: CorteSitio,
                                        csvs: dict[str, CsvEleccion]) -> None:
     indice = datos(corte_sitio, "sitio/datos/indice.js")
     assert indice["resumen_columnas"] == list(RESUMEN_COLUMNS)
-    assert indice["corte"] == "07/06/2027 08:00 (UTC-6)"
+    assert indice["corte"] == "07/06/2027 08:00:00 (UTC-6)"
     for codigo, parsed in csvs.items():
         e = datos(corte_sitio, election_file(codigo))
         assert dict(zip(RESUMEN_COLUMNS, e["resumen"], strict=True)) == parsed.resumen

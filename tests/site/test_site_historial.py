@@ -31,9 +31,10 @@ NOMBRES = {"ACOPIO": "Acopio", "SIN_ACTA": "Registro sin acta",
 def _historial(corte_sitio: CorteSitio) -> dict[str, list[dict[str, str]]]:
     text = corte_sitio.paquete[HISTORIAL].decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text, newline="")))
-    assert tuple(rows[0]) == COLUMNS
+    assert rows[0] == ["HISTORIAL DE LAS ACTAS"]  # the title line, in a real corte too
+    assert tuple(rows[1]) == COLUMNS
     out: dict[str, list[dict[str, str]]] = {}
-    for r in rows[1:]:
+    for r in rows[2:]:
         row = dict(zip(COLUMNS, r, strict=True))
         out.setdefault(row["CLAVE_ACTA"].strip("'"), []).append(row)
     return out

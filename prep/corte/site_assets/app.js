@@ -297,6 +297,8 @@
                 "destacada"),
         tarjeta("Lista nominal de las actas contabilizadas", "LISTA_NOMINAL_ACTAS_CONTABILIZADAS",
                 valores)),
+      entidad && indice.nota_participacion ?
+        h("p", { "class": "nota-participacion", texto: indice.nota_participacion }) : null,
       h("div", { "class": "avance", role: "img", "aria-label": "Actas contabilizadas: " +
                  porcentaje(resumen(valores, "PORCENTAJE_ACTAS_CONTABILIZADAS")) }, avance),
       h("dl", { "class": "detalle" }, detalle.map(function (d) {
@@ -601,12 +603,13 @@
     });
   }
 
-  /* MECANISMOS_TRASLADO's codes (prep/paquete.py, LEEME) as a citizen reads them. */
+  /* MECANISMOS_TRASLADO as published (Anexo 18.5's codes, N/A: no mechanism;
+     prep.corte.anexo.traslado_publicado, LEEME) as a citizen reads them. */
   var TRASLADOS = {
     F: "Centro de Recepción y Traslado fijo",
     I: "Centro de Recepción y Traslado itinerante",
     D: "Dispositivo de Apoyo para el Traslado",
-    E: "Entrega directa en la sede"
+    "N/A": "Sin mecanismo de traslado"
   };
 
   function traslado(codigo) {

@@ -1,0 +1,172 @@
+"""Participación ciudadana in the último corte: the entity's counts the casillas especiales
+(INE's rule, line 5), every distrito's and sección's on the site does not (an especial has
+no lista nominal of its own, so its votes would push them over 100 %), the files say it is
+the último corte, and ``prep verify-corte`` rejects any participación over 100 %."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from central.publication.package import publish
+from central.publication.snapshot import Snapshot
+from prep.catalog import generate_catalog
+from prep.corte.package import MANIFEST
+from prep.corte.reader import read_eleccion_csv
+from prep.corte.site_datos import data_file
+from prep.corte.site_datos import parse_data_file
+from prep.corte.summary import percentage
+from prep.corte.verify import verify_corte
+from prep.crypto import SigningKey
+from prep.sintetico.capturas import simulate
+from tests.harness.corte_data import day_after
+
+KEY = SigningKey.generate()
+CSV = "JEFATURA_DE_GOBIERNO.csv"
+
+
+@pytest.fixture(scope="module")
+def ultimo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The último corte of a small simulated night whose casillas especiales voted."""
+    base = tmp_path_factory.mktemp("ultimo")
+    catalog = generate_catalog(7, 0.02)
+    corte = day_after(catalog, time(6, 0))
+    sim = simulate(catalog, 7, corte, pendientes=0.0)
+    snap = Snapshot(corte, 1, catalog, dict(sim.estado), tuple(sim.fuera), {})
+    return publish(base / "publicacion", snap, KEY, blobs=None, anterior=None,
+                   ultimo_corte=True).path
+
+
+@pytest.fixture
+def corte(ultimo: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(ultimo, tmp_path / ultimo.name))
+
+
+def _datos(corte: Path, ruta: str) -> dict[str, Any]:
+    found = parse_data_file((corte / "sitio" / "datos" / f"{ruta}.js").read_bytes())
+    datos: dict[str, Any] = found[1]
+    return datos
+
+
+def _por_distrito(corte: Path) -> dict[int, tuple[str, str, bool]]:
+    """distrito → (participación sin especiales, con ellas, holds a counted especial with
+    votes), from the CSV rows."""
+    sumas: dict[int, list[int]] = {}
+    for fila in read_eleccion_csv((corte / CSV).read_bytes()).filas:
+        if fila["CLAVE_ACTA"] == "-" or fila["CONTABILIZADA"] != "1":
+            continue
+        s = sumas.setdefault(int(fila["ID_DISTRITO_LOCAL"]), [0, 0, 0])
+        votos = int(fila["TOTAL_VOTOS_CALCULADO"])
+        s[1] += votos
+        s[2] += int(fila["LISTA_NOMINAL"])
+        if fila["TIPO_CASILLA"] != "S":
+            s[0] += votos
+    return {d: (percentage(s, ln), percentage(c, ln), c != s)
+            for d, (s, c, ln) in sumas.items()}
+
+
+def test_below_the_entity_the_ultimo_corte_never_counts_especiales(ultimo: Path) -> None:
+    esperado = _por_distrito(ultimo)
+    assert any(con for _, _, con in esperado.values()), "no especial voted: nothing to see"
+    for distrito, (sin, con, _) in esperado.items():
+        resumen = _datos(ultimo, f"e01/d{distrito:03d}")["resumen"]
+        assert resumen[-1] == sin, (distrito, resumen[-1], sin, con)
+    # The entity keeps INE's rule, and line 2 says which corte this is and why.
+    lines = (ultimo / CSV).read_bytes().decode("utf-8-sig").split("\r\n")
+    assert lines[1].endswith(" — ÚLTIMO CORTE (participación de la entidad con casillas "
+                             "especiales)")
+    parsed = read_eleccion_csv((ultimo / CSV).read_bytes())
+    assert parsed.resumen["PORCENTAJE_PARTICIPACION_CIUDADANA"] == percentage(
+        int(parsed.resumen["TOTAL_VOTOS_C_CS"]),
+        int(parsed.resumen["LISTA_NOMINAL_ACTAS_CONTABILIZADAS"]))
+    indice = _datos(ultimo, "indice")
+    assert indice["ultimo_corte"] is True
+    assert "casillas especiales" in indice["nota_participacion"]
+    assert "Último corte" in (ultimo / "sitio" / "index.html").read_text(encoding="utf-8")
+    leeme = (ultimo / "LEEME.txt").read_text(encoding="utf-8")
+    assert "ÚLTIMO CORTE" in leeme.splitlines()[0]
+    assert verify_corte(ultimo).ok
+
+
+def _resign(corte: Path, name: str, data: bytes) -> None:
+    (corte / name).write_bytes(data)
+    digest = hashlib.sha256(data).hexdigest()
+    lines = (corte / MANIFEST).read_text(encoding="utf-8").splitlines(keepends=True)
+    manifest = "".join(f"{digest}  {name}\n" if line.endswith(f"  {name}\n") else line
+                       for line in lines).encode("utf-8")
+    (corte / MANIFEST).write_bytes(manifest)
+    (corte / f"{MANIFEST}.sig").write_bytes(KEY.sign(manifest))
+
+
+def test_verify_corte_rejects_a_site_participacion_over_100(corte: Path) -> None:
+    """A central that divided a distrito's votes with especiales (re-signed: every hash
+    and the signature fine) is caught from the files alone."""
+    ruta = "e01/d001"
+    datos = _datos(corte, ruta)
+    datos["resumen"][-1] = "106.0501"
+    _resign(corte, f"sitio/datos/{ruta}.js", data_file(ruta, datos))
+    result = verify_corte(corte)
+    assert f"sitio/datos/{ruta}.js: la participación ciudadana de la entidad es 106.0501 %, " \
+        "más de 100 %" in result.problemas, result.problemas
+
+
+def test_verify_corte_rejects_rows_whose_seccion_passes_100(corte: Path) -> None:
+    """Rows that make a sección's participación pass 100 % (its lista nominal published
+    lower than its votes, the summary recomputed to match) are reported by territory."""
+    text = (corte / CSV).read_bytes().decode("utf-8-sig")
+    lines = text.split("\r\n")
+    cols = lines[6].split(",")
+    col = {c: cols.index(c) for c in ("CONTABILIZADA", "TIPO_CASILLA", "SECCION",
+                                      "TOTAL_VOTOS_CALCULADO", "LISTA_NOMINAL")}
+    contadas = [(n, line.split(",")) for n, line in enumerate(lines[7:], start=7)
+                if line.count(",") == len(cols) - 1]
+    contadas = [(n, r) for n, r in contadas
+                if r[col["CONTABILIZADA"]] == "1" and r[col["TIPO_CASILLA"]] != "S"]
+    por_seccion: dict[str, list[int]] = {}
+    for _, r in contadas:
+        suma = por_seccion.setdefault(r[col["SECCION"]], [0, 0])
+        suma[0] += int(r[col["TOTAL_VOTOS_CALCULADO"]])
+        suma[1] += int(r[col["LISTA_NOMINAL"]])
+    # The lista nominal of one acta lowered just enough for its sección to pass 100 %.
+    i, row, nueva = next(
+        (n, r, nueva) for n, r in contadas
+        if (nueva := int(r[col["LISTA_NOMINAL"]])
+            - (por_seccion[r[col["SECCION"]]][1] - por_seccion[r[col["SECCION"]]][0])
+            - 1) >= 0)
+    antes = int(row[col["LISTA_NOMINAL"]])
+    row[col["LISTA_NOMINAL"]] = str(nueva)
+    lines[i] = ",".join(row)
+    resumen = lines[4].split(",")
+    lista = int(resumen[9]) - antes + nueva
+    resumen[9] = str(lista)
+    resumen[12] = percentage(int(resumen[10]), lista)
+    lines[4] = ",".join(resumen)
+    _resign(corte, CSV, ("\ufeff" + "\r\n".join(lines)).encode("utf-8"))
+    problemas = verify_corte(corte).problemas
+    seccion = row[cols.index("SECCION")]
+    assert any(p.startswith(f"{CSV}: la participación ciudadana de sección {seccion} sería ")
+               and p.endswith("más de 100 %") for p in problemas), problemas
+
+
+def test_a_line_5_over_100_is_rejected_even_when_the_rows_agree(corte: Path) -> None:
+    text = (corte / CSV).read_bytes().decode("utf-8-sig")
+    lines = text.split("\r\n")
+    resumen = lines[4].split(",")
+    resumen[12] = "100.0001"
+    lines[4] = ",".join(resumen)
+    _resign(corte, CSV, ("\ufeff" + "\r\n".join(lines)).encode("utf-8"))
+    assert f"{CSV}: la participación ciudadana de la entidad (línea 5) es 100.0001 %, más " \
+        "de 100 %" in verify_corte(corte).problemas
+
+
+def test_two_cortes_never_share_line_2(ultimo: Path) -> None:
+    """Line 2 gives the corte's time to the second (a corte a few seconds after another
+    of the same minute must not claim its time)."""
+    line2 = (ultimo / CSV).read_bytes().decode("utf-8-sig").split("\r\n")[1]
+    fecha, hora = line2.split(" ")[:2]
+    assert len(fecha) == 10 and len(hora) == 8 and hora.count(":") == 2, line2
