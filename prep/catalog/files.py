@@ -128,8 +128,11 @@ def load_catalog(directory: Path) -> Catalog:
         raise CatalogError(f"asociaciones.csv: elección desconocida {sorted(unknown)[0]!r}")
 
     by_code = {e.codigo: e for e in elecciones}
-    candidaturas = tuple(_rows(directory / "candidaturas.csv", CANDIDATURAS_COLS,
-                               lambda r: _candidatura(r, by_code, ambitos)))
+    nombres = _NombresContienda(distritos, demarcaciones)
+    filas = list(_numbered_rows(directory / "candidaturas.csv", CANDIDATURAS_COLS,
+                                lambda r: _candidatura(r, by_code, ambitos, nombres)))
+    _check_una_persona(filas, by_code, nombres)
+    candidaturas = tuple(c for _, c in filas)
     return Catalog(
         entidad_id=entidad_id,
         entidad=entidad_nombre,
@@ -220,6 +223,7 @@ def _toml(catalog: Catalog) -> str:
         out += ["", "[[elecciones]]", f"codigo = {q(e.codigo)}",
                 f"nombre = {q(e.nombre, ensure_ascii=False)}",
                 f"tipo_acta = {q(e.tipo_acta)}", f"ambito = {q(e.ambito.value)}"]
+        out.append(f"suplente = {'true' if e.suplente else 'false'}")
         if e.tipos_acta:
             pares = ", ".join(f"{tipo} = {q(valor)}" for tipo, valor in e.tipos_acta)
             out.append(f"tipo_acta_casilla = {{ {pares} }}")
@@ -256,6 +260,13 @@ def _load_toml(path: Path) -> dict[str, Any]:
 
 def _rows(path: Path, columns: tuple[str, ...],
           build: Callable[[dict[str, str]], T]) -> Iterator[T]:
+    for _, item in _numbered_rows(path, columns, build):
+        yield item
+
+
+def _numbered_rows(path: Path, columns: tuple[str, ...],
+                   build: Callable[[dict[str, str]], T]) -> Iterator[tuple[int, T]]:
+    """Each data row of a CSV built by ``build``, with its line number in the file."""
     reader = csv.reader(io.StringIO(_read_limited(path), newline=""), strict=True)
     try:
         header = next(reader)
@@ -283,7 +294,7 @@ def _rows(path: Path, columns: tuple[str, ...],
             row = dict(zip(header, values, strict=True))
             for column in texts:
                 _check_text(column, row[column].strip())
-            yield build(row)
+            yield reader.line_num, build(row)
         except CatalogError as exc:
             raise CatalogError(f"{path.name}: línea {reader.line_num}: {exc}") from None
 
@@ -448,7 +459,8 @@ def _eleccion(meta: dict[str, Any], asociaciones: dict[str, list[Asociacion]],
         ambito = Ambito(meta["ambito"])
         eleccion = Eleccion(codigo, str(meta["nombre"]), str(meta["tipo_acta"]), ambito,
                             tuple(asociaciones.get(codigo, ())),
-                            _tipos_acta(codigo, meta.get("tipo_acta_casilla", {})))
+                            _tipos_acta(codigo, meta.get("tipo_acta_casilla", {})),
+                            _suplente(codigo, meta.get("suplente")))
     except KeyError as exc:
         raise CatalogError(f"catalogo.toml: a una elección le falta {exc}") from None
     except ValueError as exc:
@@ -466,6 +478,14 @@ def _eleccion(meta: dict[str, Any], asociaciones: dict[str, list[Asociacion]],
                                f"compite en un ámbito inexistente "
                                f"{sorted(a.ambitos - valid)[0]}")
     return eleccion
+
+
+def _suplente(codigo: str, value: object) -> bool | None:
+    """``suplente``: whether the office has one; absent, the default of its ámbito."""
+    if value is None or isinstance(value, bool):
+        return value
+    raise CatalogError(f"catalogo.toml: elección {codigo}: suplente = {value!r} debe ser "
+                       "true o false (sin comillas)")
 
 
 def _tipos_acta(codigo: str, value: object) -> tuple[tuple[str, str], ...]:
@@ -486,8 +506,27 @@ def _tipos_acta(codigo: str, value: object) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(out, key=lambda p: TIPO_CASILLA_ORDER.index(p[0])))
 
 
+class _NombresContienda:
+    """How a message names a contest: the entidad, a distrito or a demarcación."""
+
+    def __init__(self, distritos: Iterable[Distrito],
+                 demarcaciones: Iterable[Demarcacion]) -> None:
+        self._distritos = {d.id: d.cabecera for d in distritos}
+        self._demarcaciones = {d.id: d.nombre for d in demarcaciones}
+
+    def __call__(self, eleccion: Eleccion, ambito_id: int) -> str:
+        donde = f"{eleccion.nombre} (elección {eleccion.codigo})"
+        if eleccion.ambito is Ambito.DISTRITO:
+            return f"{donde}, distrito {ambito_id} ({self._distritos.get(ambito_id, '')})"
+        if eleccion.ambito is Ambito.DEMARCACION:
+            return (f"{donde}, demarcación {ambito_id} "
+                    f"({self._demarcaciones.get(ambito_id, '')})")
+        return f"{donde}, toda la entidad"
+
+
 def _candidatura(r: dict[str, str], elecciones: dict[str, Eleccion],
-                 valid_ambitos: dict[Ambito, set[int]]) -> Candidatura:
+                 valid_ambitos: dict[Ambito, set[int]],
+                 contienda: _NombresContienda) -> Candidatura:
     codigo = r["ID_ELECCION"].strip()
     if codigo not in elecciones:
         raise CatalogError(f"elección desconocida {codigo!r}")
@@ -501,7 +540,56 @@ def _candidatura(r: dict[str, str], elecciones: dict[str, Eleccion],
         raise CatalogError(f"ID_AMBITO {ambito} no es un {eleccion.ambito.value} del catálogo")
     if not asociacion.compite_en(ambito):
         raise CatalogError(f"{clave} no compite en el ámbito {ambito} de la elección {codigo}")
-    return Candidatura(codigo, ambito, clave, r["PROPIETARIA"].strip(), r["SUPLENTE"].strip())
+    suplente = r["SUPLENTE"].strip()
+    if suplente and not eleccion.suplente:
+        raise CatalogError(f"SUPLENTE {suplente!r} en la candidatura de {clave} a "
+                           f"{contienda(eleccion, ambito)}: ese cargo no tiene suplente "
+                           f"(catalogo.toml: suplente = false en la elección {codigo}). "
+                           "Deje la celda vacía.")
+    return Candidatura(codigo, ambito, clave, r["PROPIETARIA"].strip(), suplente)
+
+
+def _check_una_persona(filas: list[tuple[int, Candidatura]], elecciones: dict[str, Eleccion],
+                       contienda: _NombresContienda) -> None:
+    """One candidatura per asociación and contest, and one person per coalition (or
+    candidatura común) in a contest: every party and combination of it names the same
+    propietaria and suplente (docs/catalogo.md)."""
+    por_contienda: dict[tuple[str, int], dict[str, tuple[int, Candidatura]]] = {}
+    for line, c in filas:
+        registradas = por_contienda.setdefault((c.eleccion, c.ambito_id), {})
+        if c.asociacion in registradas:
+            raise CatalogError(
+                f"candidaturas.csv: línea {line}: {c.asociacion} ya tiene una candidatura en "
+                f"{contienda(elecciones[c.eleccion], c.ambito_id)} (línea "
+                f"{registradas[c.asociacion][0]}): registre una sola por asociación y "
+                "contienda")
+        registradas[c.asociacion] = (line, c)
+    for (codigo, ambito), registradas in por_contienda.items():
+        eleccion = elecciones[codigo]
+        for coalicion in eleccion.coaliciones(ambito):
+            suyas = [(a.clave, *registradas[a.clave]) for a in coalicion
+                     if a.clave in registradas]
+            if len({(c.propietaria, c.suplente) for _, _, c in suyas}) <= 1:
+                continue
+            partidos = [a.clave for a in coalicion if a.tipo is TipoAsociacion.PARTIDO]
+            mayor = max((a for a in coalicion if a.tipo is TipoAsociacion.COALICION),
+                        key=lambda a: len(a.partidos))
+            personas = "; ".join(
+                f"{clave} (línea {line}): «{c.propietaria}»"
+                + (f", suplente «{c.suplente}»" if eleccion.suplente else "")
+                for clave, line, c in suyas)
+            raise CatalogError(
+                f"candidaturas.csv: {contienda(eleccion, ambito)}: la coalición "
+                f"«{mayor.nombre}» de {_lista(partidos or list(mayor.partidos))} registra "
+                f"personas distintas: {personas}. Una coalición o candidatura común registra "
+                "una sola persona por contienda: escriba la misma "
+                + ("propietaria y suplente" if eleccion.suplente else "persona")
+                + " en el renglón de cada uno de sus partidos y combinaciones.")
+
+
+def _lista(nombres: list[str]) -> str:
+    """``PAN, PRI y PRD``."""
+    return nombres[0] if len(nombres) == 1 else f"{', '.join(nombres[:-1])} y {nombres[-1]}"
 
 
 def _unique(values: Iterable[object], message: str) -> None:
