@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 from typing import TypeVar
 
+from prep.catalog.candidaturas import NombresContienda
+from prep.catalog.candidaturas import problema_de_personas
 from prep.catalog.cells import describe_start
 from prep.catalog.cells import formula_start
 from prep.catalog.model import MAX_LISTA_NOMINAL_CASILLA
@@ -128,10 +130,12 @@ def load_catalog(directory: Path) -> Catalog:
         raise CatalogError(f"asociaciones.csv: elección desconocida {sorted(unknown)[0]!r}")
 
     by_code = {e.codigo: e for e in elecciones}
-    nombres = _NombresContienda(distritos, demarcaciones)
+    nombres = NombresContienda(distritos, demarcaciones)
     filas = list(_numbered_rows(directory / "candidaturas.csv", CANDIDATURAS_COLS,
                                 lambda r: _candidatura(r, by_code, ambitos, nombres)))
-    _check_una_persona(filas, by_code, nombres)
+    problema = problema_de_personas(filas, by_code, nombres)
+    if problema is not None:
+        raise CatalogError(f"candidaturas.csv: {problema}")
     candidaturas = tuple(c for _, c in filas)
     return Catalog(
         entidad_id=entidad_id,
@@ -506,27 +510,9 @@ def _tipos_acta(codigo: str, value: object) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(out, key=lambda p: TIPO_CASILLA_ORDER.index(p[0])))
 
 
-class _NombresContienda:
-    """How a message names a contest: the entidad, a distrito or a demarcación."""
-
-    def __init__(self, distritos: Iterable[Distrito],
-                 demarcaciones: Iterable[Demarcacion]) -> None:
-        self._distritos = {d.id: d.cabecera for d in distritos}
-        self._demarcaciones = {d.id: d.nombre for d in demarcaciones}
-
-    def __call__(self, eleccion: Eleccion, ambito_id: int) -> str:
-        donde = f"{eleccion.nombre} (elección {eleccion.codigo})"
-        if eleccion.ambito is Ambito.DISTRITO:
-            return f"{donde}, distrito {ambito_id} ({self._distritos.get(ambito_id, '')})"
-        if eleccion.ambito is Ambito.DEMARCACION:
-            return (f"{donde}, demarcación {ambito_id} "
-                    f"({self._demarcaciones.get(ambito_id, '')})")
-        return f"{donde}, toda la entidad"
-
-
 def _candidatura(r: dict[str, str], elecciones: dict[str, Eleccion],
                  valid_ambitos: dict[Ambito, set[int]],
-                 contienda: _NombresContienda) -> Candidatura:
+                 contienda: NombresContienda) -> Candidatura:
     codigo = r["ID_ELECCION"].strip()
     if codigo not in elecciones:
         raise CatalogError(f"elección desconocida {codigo!r}")
@@ -547,49 +533,6 @@ def _candidatura(r: dict[str, str], elecciones: dict[str, Eleccion],
                            f"(catalogo.toml: suplente = false en la elección {codigo}). "
                            "Deje la celda vacía.")
     return Candidatura(codigo, ambito, clave, r["PROPIETARIA"].strip(), suplente)
-
-
-def _check_una_persona(filas: list[tuple[int, Candidatura]], elecciones: dict[str, Eleccion],
-                       contienda: _NombresContienda) -> None:
-    """One candidatura per asociación and contest, and one person per coalition (or
-    candidatura común) in a contest: every party and combination of it names the same
-    propietaria and suplente (docs/catalogo.md)."""
-    por_contienda: dict[tuple[str, int], dict[str, tuple[int, Candidatura]]] = {}
-    for line, c in filas:
-        registradas = por_contienda.setdefault((c.eleccion, c.ambito_id), {})
-        if c.asociacion in registradas:
-            raise CatalogError(
-                f"candidaturas.csv: línea {line}: {c.asociacion} ya tiene una candidatura en "
-                f"{contienda(elecciones[c.eleccion], c.ambito_id)} (línea "
-                f"{registradas[c.asociacion][0]}): registre una sola por asociación y "
-                "contienda")
-        registradas[c.asociacion] = (line, c)
-    for (codigo, ambito), registradas in por_contienda.items():
-        eleccion = elecciones[codigo]
-        for coalicion in eleccion.coaliciones(ambito):
-            suyas = [(a.clave, *registradas[a.clave]) for a in coalicion
-                     if a.clave in registradas]
-            if len({(c.propietaria, c.suplente) for _, _, c in suyas}) <= 1:
-                continue
-            partidos = [a.clave for a in coalicion if a.tipo is TipoAsociacion.PARTIDO]
-            mayor = max((a for a in coalicion if a.tipo is TipoAsociacion.COALICION),
-                        key=lambda a: len(a.partidos))
-            personas = "; ".join(
-                f"{clave} (línea {line}): «{c.propietaria}»"
-                + (f", suplente «{c.suplente}»" if eleccion.suplente else "")
-                for clave, line, c in suyas)
-            raise CatalogError(
-                f"candidaturas.csv: {contienda(eleccion, ambito)}: la coalición "
-                f"«{mayor.nombre}» de {_lista(partidos or list(mayor.partidos))} registra "
-                f"personas distintas: {personas}. Una coalición o candidatura común registra "
-                "una sola persona por contienda: escriba la misma "
-                + ("propietaria y suplente" if eleccion.suplente else "persona")
-                + " en el renglón de cada uno de sus partidos y combinaciones.")
-
-
-def _lista(nombres: list[str]) -> str:
-    """``PAN, PRI y PRD``."""
-    return nombres[0] if len(nombres) == 1 else f"{', '.join(nombres[:-1])} y {nombres[-1]}"
 
 
 def _unique(values: Iterable[object], message: str) -> None:
