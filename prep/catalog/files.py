@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 from typing import TypeVar
 
+from prep.catalog.candidaturas import NombresContienda
+from prep.catalog.candidaturas import problema_de_personas
 from prep.catalog.cells import describe_start
 from prep.catalog.cells import formula_start
 from prep.catalog.model import MAX_LISTA_NOMINAL_CASILLA
@@ -128,8 +130,13 @@ def load_catalog(directory: Path) -> Catalog:
         raise CatalogError(f"asociaciones.csv: elección desconocida {sorted(unknown)[0]!r}")
 
     by_code = {e.codigo: e for e in elecciones}
-    candidaturas = tuple(_rows(directory / "candidaturas.csv", CANDIDATURAS_COLS,
-                               lambda r: _candidatura(r, by_code, ambitos)))
+    nombres = NombresContienda(distritos, demarcaciones)
+    filas = list(_numbered_rows(directory / "candidaturas.csv", CANDIDATURAS_COLS,
+                                lambda r: _candidatura(r, by_code, ambitos, nombres)))
+    problema = problema_de_personas(filas, by_code, nombres)
+    if problema is not None:
+        raise CatalogError(f"candidaturas.csv: {problema}")
+    candidaturas = tuple(c for _, c in filas)
     return Catalog(
         entidad_id=entidad_id,
         entidad=entidad_nombre,
@@ -220,6 +227,7 @@ def _toml(catalog: Catalog) -> str:
         out += ["", "[[elecciones]]", f"codigo = {q(e.codigo)}",
                 f"nombre = {q(e.nombre, ensure_ascii=False)}",
                 f"tipo_acta = {q(e.tipo_acta)}", f"ambito = {q(e.ambito.value)}"]
+        out.append(f"suplente = {'true' if e.suplente else 'false'}")
         if e.tipos_acta:
             pares = ", ".join(f"{tipo} = {q(valor)}" for tipo, valor in e.tipos_acta)
             out.append(f"tipo_acta_casilla = {{ {pares} }}")
@@ -256,6 +264,13 @@ def _load_toml(path: Path) -> dict[str, Any]:
 
 def _rows(path: Path, columns: tuple[str, ...],
           build: Callable[[dict[str, str]], T]) -> Iterator[T]:
+    for _, item in _numbered_rows(path, columns, build):
+        yield item
+
+
+def _numbered_rows(path: Path, columns: tuple[str, ...],
+                   build: Callable[[dict[str, str]], T]) -> Iterator[tuple[int, T]]:
+    """Each data row of a CSV built by ``build``, with its line number in the file."""
     reader = csv.reader(io.StringIO(_read_limited(path), newline=""), strict=True)
     try:
         header = next(reader)
@@ -283,7 +298,7 @@ def _rows(path: Path, columns: tuple[str, ...],
             row = dict(zip(header, values, strict=True))
             for column in texts:
                 _check_text(column, row[column].strip())
-            yield build(row)
+            yield reader.line_num, build(row)
         except CatalogError as exc:
             raise CatalogError(f"{path.name}: línea {reader.line_num}: {exc}") from None
 
@@ -448,7 +463,8 @@ def _eleccion(meta: dict[str, Any], asociaciones: dict[str, list[Asociacion]],
         ambito = Ambito(meta["ambito"])
         eleccion = Eleccion(codigo, str(meta["nombre"]), str(meta["tipo_acta"]), ambito,
                             tuple(asociaciones.get(codigo, ())),
-                            _tipos_acta(codigo, meta.get("tipo_acta_casilla", {})))
+                            _tipos_acta(codigo, meta.get("tipo_acta_casilla", {})),
+                            _suplente(codigo, meta.get("suplente")))
     except KeyError as exc:
         raise CatalogError(f"catalogo.toml: a una elección le falta {exc}") from None
     except ValueError as exc:
@@ -466,6 +482,14 @@ def _eleccion(meta: dict[str, Any], asociaciones: dict[str, list[Asociacion]],
                                f"compite en un ámbito inexistente "
                                f"{sorted(a.ambitos - valid)[0]}")
     return eleccion
+
+
+def _suplente(codigo: str, value: object) -> bool | None:
+    """``suplente``: whether the office has one; absent, the default of its ámbito."""
+    if value is None or isinstance(value, bool):
+        return value
+    raise CatalogError(f"catalogo.toml: elección {codigo}: suplente = {value!r} debe ser "
+                       "true o false (sin comillas)")
 
 
 def _tipos_acta(codigo: str, value: object) -> tuple[tuple[str, str], ...]:
@@ -487,7 +511,8 @@ def _tipos_acta(codigo: str, value: object) -> tuple[tuple[str, str], ...]:
 
 
 def _candidatura(r: dict[str, str], elecciones: dict[str, Eleccion],
-                 valid_ambitos: dict[Ambito, set[int]]) -> Candidatura:
+                 valid_ambitos: dict[Ambito, set[int]],
+                 contienda: NombresContienda) -> Candidatura:
     codigo = r["ID_ELECCION"].strip()
     if codigo not in elecciones:
         raise CatalogError(f"elección desconocida {codigo!r}")
@@ -501,7 +526,13 @@ def _candidatura(r: dict[str, str], elecciones: dict[str, Eleccion],
         raise CatalogError(f"ID_AMBITO {ambito} no es un {eleccion.ambito.value} del catálogo")
     if not asociacion.compite_en(ambito):
         raise CatalogError(f"{clave} no compite en el ámbito {ambito} de la elección {codigo}")
-    return Candidatura(codigo, ambito, clave, r["PROPIETARIA"].strip(), r["SUPLENTE"].strip())
+    suplente = r["SUPLENTE"].strip()
+    if suplente and not eleccion.suplente:
+        raise CatalogError(f"SUPLENTE {suplente!r} en la candidatura de {clave} a "
+                           f"{contienda(eleccion, ambito)}: ese cargo no tiene suplente "
+                           f"(catalogo.toml: suplente = false en la elección {codigo}). "
+                           "Deje la celda vacía.")
+    return Candidatura(codigo, ambito, clave, r["PROPIETARIA"].strip(), suplente)
 
 
 def _unique(values: Iterable[object], message: str) -> None:

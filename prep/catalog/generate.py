@@ -267,11 +267,11 @@ def _elecciones(rng: random.Random, distritos: tuple[Distrito, ...],
     dem_ids = [d.id for d in demarcaciones]
     return (
         Eleccion("01", "JEFATURA DE GOBIERNO", "1", Ambito.ENTIDAD,
-                 _asociaciones(rng, [0], 1.0, 0), _tipos_acta(1)),
+                 _asociaciones(rng, [0], 1.0, 0), _tipos_acta(1), suplente=False),
         Eleccion("02", "DIPUTACIONES LOCALES MR", "2", Ambito.DISTRITO,
-                 _asociaciones(rng, dist_ids, 0.85, 3), _tipos_acta(2)),
+                 _asociaciones(rng, dist_ids, 0.85, 3), _tipos_acta(2), suplente=True),
         Eleccion("03", "ALCALDÍAS", "3", Ambito.DEMARCACION,
-                 _asociaciones(rng, dem_ids, 0.9, 2), _tipos_acta(3)),
+                 _asociaciones(rng, dem_ids, 0.9, 2), _tipos_acta(3), suplente=False),
     )
 
 
@@ -286,17 +286,36 @@ def _tipos_acta(tipo_acta: int) -> tuple[tuple[str, str], ...]:
 def _candidaturas(rng: random.Random, elecciones: tuple[Eleccion, ...],
                   distritos: tuple[Distrito, ...],
                   demarcaciones: tuple[Demarcacion, ...]) -> tuple[Candidatura, ...]:
+    """One candidatura per party and independent in each contest. A coalition registers
+    one person per contest, so each of its parties' rows names the same one; the
+    Jefatura de Gobierno and the alcaldías have no suplente."""
     out: list[Candidatura] = []
     for e in elecciones:
         ambito_ids = {Ambito.ENTIDAD: [0], Ambito.DISTRITO: [d.id for d in distritos],
                       Ambito.DEMARCACION: [d.id for d in demarcaciones]}[e.ambito]
         for ambito in ambito_ids:
+            coalicion = {a.clave: k for k, grupo in enumerate(e.coaliciones(ambito))
+                         for a in grupo}
+            personas: dict[int, tuple[str, str]] = {}
+            usados: set[str] = set()  # one person is one candidatura of a contest
             for a in e.asociaciones:
                 if a.tipo is TipoAsociacion.COALICION or not a.compite_en(ambito):
                     continue
-                out.append(Candidatura(e.codigo, ambito, a.clave, _nombre(rng), _nombre(rng)))
+                k = coalicion.get(a.clave)
+                persona = personas.get(k) if k is not None else None
+                if persona is None:
+                    persona = (_nombre(rng, usados),
+                               _nombre(rng, usados) if e.suplente else "")
+                    if k is not None:
+                        personas[k] = persona
+                out.append(Candidatura(e.codigo, ambito, a.clave, *persona))
     return tuple(out)
 
 
-def _nombre(rng: random.Random) -> str:
-    return f"{rng.choice(NOMBRES)} {rng.choice(APELLIDOS)} {rng.choice(APELLIDOS)}"
+def _nombre(rng: random.Random, usados: set[str]) -> str:
+    """A person's name not yet in ``usados`` (which it joins)."""
+    while True:
+        nombre = f"{rng.choice(NOMBRES)} {rng.choice(APELLIDOS)} {rng.choice(APELLIDOS)}"
+        if nombre not in usados:
+            usados.add(nombre)
+            return nombre

@@ -61,6 +61,16 @@ class Ambito(enum.StrEnum):
     DEMARCACION = "demarcacion"
 
 
+#: Whether an election's office has a suplente when its catalog does not say: CDMX's
+#: Jefatura de Gobierno (entidad) and alcaldías (demarcación) have none; its diputaciones
+#: de mayoría relativa (distrito) register a propietaria and a suplente.
+SUPLENTE_POR_AMBITO: Mapping[Ambito, bool] = {
+    Ambito.ENTIDAD: False,
+    Ambito.DISTRITO: True,
+    Ambito.DEMARCACION: False,
+}
+
+
 class TipoAsociacion(enum.StrEnum):
     """What a vote column on the acta stands for."""
 
@@ -187,6 +197,14 @@ class Eleccion:
     #: (TIPO_CASILLA, TIPO_ACTA) where a kind of casilla uses another form than
     #: ``tipo_acta`` (the especiales' acta, the one an urna electrónica prints).
     tipos_acta: tuple[tuple[str, str], ...] = ()
+    #: Whether the office has a suplente (a candidatura then registers two persons);
+    #: ``None`` becomes the default of the election's ámbito (:data:`SUPLENTE_POR_AMBITO`),
+    #: so after construction it is always a bool.
+    suplente: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.suplente is None:
+            object.__setattr__(self, "suplente", SUPLENTE_POR_AMBITO[self.ambito])
 
     def tipo_acta_de(self, tipo_casilla: str) -> str:
         """The TIPO_ACTA of this election's acta in a casilla of ``tipo_casilla``."""
@@ -243,6 +261,37 @@ class Eleccion:
     @cached_property
     def _por_clave(self) -> dict[str, Asociacion]:
         return {a.clave: a for a in self.asociaciones}
+
+    def coaliciones(self, ambito_id: int) -> tuple[tuple[Asociacion, ...], ...]:
+        """The coalitions (or candidaturas comunes) competing in ``ambito_id``, each as its
+        asociaciones in ballot order: its parties and every combination column of them.
+
+        Parties joined by any combination column that competes there are one coalition:
+        one candidatura, which registers one person for the contest."""
+        padre: dict[str, str] = {}
+
+        def raiz(p: str) -> str:
+            while padre.setdefault(p, p) != p:
+                p = padre[p]
+            return p
+
+        combinaciones = [a for a in self.asociaciones if a.tipo is TipoAsociacion.COALICION
+                         and a.partidos and a.compite_en(ambito_id)]
+        for a in combinaciones:
+            primero = raiz(a.partidos[0])
+            for p in a.partidos[1:]:
+                otro = raiz(p)
+                if otro != primero:
+                    padre[otro] = primero
+        grupos: dict[str, list[Asociacion]] = {}
+        for a in self.asociaciones:
+            if not a.compite_en(ambito_id):
+                continue
+            if a.tipo is TipoAsociacion.PARTIDO and a.clave in padre:
+                grupos.setdefault(raiz(a.clave), []).append(a)
+            elif a.tipo is TipoAsociacion.COALICION and a.partidos:
+                grupos.setdefault(raiz(a.partidos[0]), []).append(a)
+        return tuple(tuple(g) for g in grupos.values())
 
 
 class Layout:

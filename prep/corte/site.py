@@ -369,7 +369,8 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
     claves = eleccion.campos_voto
     yield election_file(eleccion.codigo), data_file(f"e{eleccion.codigo}", {
         "codigo": eleccion.codigo, "nombre": eleccion.nombre, "ambito": str(eleccion.ambito),
-        "campos": list(eleccion.campos_captura), "asociaciones": _asociaciones(eleccion),
+        "suplente": bool(eleccion.suplente), "campos": list(eleccion.campos_captura),
+        "asociaciones": _asociaciones(eleccion),
         "contendientes": {str(k): [c.json(claves) for c in v.candidaturas]
                        for k, v in sorted(niveles.contiendas.items())},
         "resumen": list(tabla.resumen.values()), **niveles.json(niveles.entidad, resumen=False),

@@ -19,14 +19,12 @@ candidatura's votes are a plain sum of CSV columns of the same rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from prep.catalog.model import Asociacion
 from prep.catalog.model import Candidatura
 from prep.catalog.model import Eleccion
 from prep.catalog.model import TipoAsociacion
@@ -126,16 +124,12 @@ def contienda(eleccion: Eleccion, ambito_id: int,
     """The candidaturas competing in ``ambito_id`` (0 for the entidad), in ballot order:
     each in the place of its first vote column, then NO_REGISTRADAS and NULOS."""
     compiten = [(i, a) for i, a in enumerate(eleccion.asociaciones) if a.compite_en(ambito_id)]
-    grupo = _coaliciones(a for _, a in compiten)
+    grupo = {a.clave: f"coalicion:{k}"
+             for k, miembros in enumerate(eleccion.coaliciones(ambito_id)) for a in miembros}
     campos: dict[str, list[int]] = {}
     orden: list[str] = []
     for i, a in compiten:
-        if a.tipo is TipoAsociacion.PARTIDO:
-            key = grupo.get(a.clave, a.clave)
-        elif a.tipo is TipoAsociacion.COALICION and a.partidos:
-            key = grupo[a.partidos[0]]
-        else:
-            key = a.clave
+        key = grupo.get(a.clave, a.clave)
         if key not in campos:
             campos[key] = []
             orden.append(key)
@@ -163,30 +157,13 @@ def contienda(eleccion: Eleccion, ambito_id: int,
     return Contienda(tuple(out))
 
 
-def _coaliciones(asociaciones: Iterable[Asociacion]) -> dict[str, str]:
-    """party clave → the key of its coalition in this contest (its parties joined), for
-    every party in a combination that competes here; the rest compete alone."""
-    padre: dict[str, str] = {}
-
-    def raiz(p: str) -> str:
-        while padre.setdefault(p, p) != p:
-            p = padre[p]
-        return p
-
-    for a in asociaciones:
-        if a.tipo is TipoAsociacion.COALICION and a.partidos:
-            first = raiz(a.partidos[0])
-            for p in a.partidos[1:]:
-                padre[raiz(p)] = first
-    return {p: f"coalicion:{raiz(p)}" for p in padre}
-
-
 def _personas(nombres: Mapping[tuple[int, str], Candidatura], ambito_id: int,
               combinaciones: Sequence[str],
               partidos: Sequence[str]) -> tuple[tuple[str, str, str], ...]:
     """The registered names of a candidatura: those registered for the coalition's
-    combinations (the largest first) if any, else its parties'; one entry when they all
-    agree, else one per asociación (the catalog does not say who the coalition's is)."""
+    combinations (the largest first) if any, else its parties'. A loaded catalog names one
+    person per coalition and contest (:mod:`prep.catalog.files` refuses anything else), so
+    this is one entry; one per asociación only for a catalog built in code that disagrees."""
     for claves in (combinaciones, partidos):
         rows = [(k, nombres[(ambito_id, k)]) for k in claves if (ambito_id, k) in nombres]
         if rows:

@@ -371,6 +371,32 @@ def test_a_catalog_name_that_would_start_a_formula_is_refused_at_load(
     assert "empieza con «=»" in done.stderr
 
 
+def test_a_coalition_with_three_persons_is_refused_at_load_and_audited(
+        shared_central: CentralNode, tmp_path: Path) -> None:
+    """Issue 61: the central's catalog load refuses, as «prep catalog check» does, a
+    coalition whose parties name different persons in one contest."""
+    directory = tmp_path / "cat"
+    write_catalog(generate_catalog(7, 0.01), directory)
+    path = directory / "candidaturas.csv"
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    for row, nombre in zip([r for r in rows if r[0] == "01" and r[2] in ("PRI", "PRD")],
+                           ("Elena Torres Ríos", "Jorge Flores Cruz"), strict=True):
+        row[3] = nombre
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+
+    done = central_cli(shared_central, "catalog", "load", str(directory))
+
+    assert done.returncode == 2, done.stderr
+    assert ("JEFATURA DE GOBIERNO (elección 01), toda la entidad: la coalición "
+            "«Va por la Ciudad de México (PAN-PRI-PRD)» de PAN, PRI y PRD registra "
+            "personas distintas") in done.stderr, done.stderr
+    [(reason,)] = query(shared_central.dsn, "SELECT detail->>'reason' FROM audit_log WHERE "
+                        "event = 'catalog_refused' AND detail->>'source' = %s", str(directory))
+    assert "«Elena Torres Ríos»" in reason and "«Jorge Flores Cruz»" in reason
+
+
 def test_the_envelopes_file_shows_formula_like_names_and_never_runs_them(
         shared_central: CentralNode, tmp_path: Path) -> None:
     """Issue 36: an operator named like a formula in operadores.csv is created with that

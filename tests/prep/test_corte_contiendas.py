@@ -92,14 +92,14 @@ CATALOG = Catalog(
     casillas=(B10, S10, B12, U12, B11, A11, M11, B20),
     elecciones=(JG, DIP, ALC),
     candidaturas=(
-        Candidatura("01", 0, "PAN", "Ana Pérez López", "Rosa Díaz Cruz"),
+        Candidatura("01", 0, "PAN", "Ana Pérez López", ""),
         Candidatura("01", 0, "MORENA", "Luis Ruiz Reyes", ""),
         Candidatura("02", 1, "PAN", "María Gómez Ortiz", "Elena Torres Ríos"),
         Candidatura("02", 2, "MORENA", "Jorge Flores Cruz", "Raúl Juárez Díaz"),
-        Candidatura("03", 1, "PAN", "Claudia Reyes Vega", "Laura Rivera Soto"),
-        Candidatura("03", 1, "MORENA", "Héctor Ramírez Paz", "Sofía Castillo Luna"),
-        Candidatura("03", 2, "MORENA", "Daniela Aguilar Mora", "Gabriela Cruz Ruiz"),
-        Candidatura("03", 2, "CAND_IND_1", "Fernando Mendoza Gil", "Verónica Ortiz Sanz"),
+        Candidatura("03", 1, "PAN", "Claudia Reyes Vega", ""),
+        Candidatura("03", 1, "MORENA", "Héctor Ramírez Paz", ""),
+        Candidatura("03", 2, "MORENA", "Daniela Aguilar Mora", ""),
+        Candidatura("03", 2, "CAND_IND_1", "Fernando Mendoza Gil", ""),
     ),
 )
 
@@ -217,7 +217,7 @@ def test_candidaturas_of_the_entity_wide_election_name_each_column_once(corte: P
     assert header == ["ID_ENTIDAD", "ENTIDAD", "PARTIDO_CI", "CANDIDATURA_PROPIETARIA",
                       "CANDIDATURA_SUPLENTE"]
     assert filas == [["9", "CIUDAD DE MÉXICO", "MORENA", "Luis Ruiz Reyes", ""],
-                     ["9", "CIUDAD DE MÉXICO", "PAN", "Ana Pérez López", "Rosa Díaz Cruz"]]
+                     ["9", "CIUDAD DE MÉXICO", "PAN", "Ana Pérez López", ""]]
 
 
 def test_candidaturas_per_contest_join_to_the_results(corte: Path) -> None:

@@ -141,7 +141,14 @@ def personas(cand: Candidatura, ambito_id: int, eleccion: Eleccion,
         filas = [(k, nombres[(ambito_id, k)]) for k in claves if (ambito_id, k) in nombres]
         if filas:
             if len({n for _, n in filas}) == 1:
-                p, s = filas[0][1]
-                return [f"Propietaria: {p} · Suplente: {s or '—'}"]
-            return [f"{k}: Propietaria: {p} · Suplente: {s or '—'}" for k, (p, s) in filas]
+                return [persona(eleccion, *filas[0][1])]
+            return [f"{k}: {persona(eleccion, p, s)}" for k, (p, s) in filas]
     return ["Sin nombres en el registro de candidaturas"]
+
+
+def persona(eleccion: Eleccion, propietaria: str, suplente: str) -> str:
+    """How the candidatura view names a registered person: «Propietario(a)» and
+    «Suplente» where the office has a suplente, «Candidato(a)» alone where it has none."""
+    if eleccion.suplente:
+        return f"Propietario(a): {propietaria} · Suplente: {suplente or '—'}"
+    return f"Candidato(a): {propietaria}"

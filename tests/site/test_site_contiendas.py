@@ -315,3 +315,68 @@ def test_alcaldia_routes_fit_a_phone(phone: Page, base_url: str, corte_sitio: Co
         width, viewport = phone.evaluate(
             "[document.documentElement.scrollWidth, window.innerWidth]")
         assert width <= viewport, f"{route}: {width} px de ancho en {viewport} px"
+
+
+@pytest.mark.parametrize("codigo", ["02", "03"])
+def test_a_coalition_leading_a_contest_shows_its_one_candidate(
+        page: Page, base_url: str, corte_sitio: CorteSitio, nombres: dict[str, Nombres],
+        codigo: str) -> None:
+    """Issue 61: «Encabeza» names the person of a coalition that leads, once: every party
+    of the coalition registered that same person in the published candidaturas file."""
+    eleccion = corte_sitio.tablas[codigo].eleccion
+    page.goto(f"{base_url}#/e/{codigo}")
+    rows = page.locator("section.contiendas tbody tr")
+    expect(rows.first).to_be_visible()
+    coaliciones = 0
+    for i in range(rows.count()):
+        row = rows.nth(i)
+        lider = row.locator(".lider")
+        if lider.count() != 1:  # nobody counted yet, or a tie
+            continue
+        ambito = int(str(row.get_attribute("data-contienda")))
+        clave = lider.get_attribute("data-candidatura")
+        cand = next(c for c in esperado.candidaturas(eleccion, ambito) if c.clave == clave)
+        if cand.tipo != "coalicion":
+            continue
+        registradas = {nombres[codigo][(ambito, k)][0] for k in cand.campos
+                       if (ambito, k) in nombres[codigo]}
+        assert len(registradas) == 1, (ambito, registradas)  # one person per coalition
+        (persona,) = registradas
+        expect(lider.locator(".lider-persona")).to_have_text(persona)
+        assert row.inner_text().count(persona) == 1
+        coaliciones += 1
+    assert coaliciones > 0
+
+
+def test_candidates_are_labelled_by_their_office(page: Page, base_url: str,
+                                                 corte_sitio: CorteSitio,
+                                                 nombres: dict[str, Nombres]) -> None:
+    """The Jefatura de Gobierno has no suplente: each candidatura names its one person as
+    «Candidato(a)» and never a suplente; a diputación names «Propietario(a)» and
+    «Suplente». A coalition's person is one line, not one per party."""
+    page.goto(f"{base_url}#/e/01")
+    page.get_by_role("button", name="Por candidatura").click()
+    cands = esperado.candidaturas(corte_sitio.tablas["01"].eleccion, 0)
+    items = page.locator("#votos-candidatura li.voto")
+    expect(items).to_have_count(len(cands))
+    coalicion = next(c for c in cands if c.tipo == "coalicion")
+    [persona] = {nombres["01"][(0, k)][0] for k in coalicion.campos if (0, k) in nombres["01"]}
+    lineas = page.locator(f'#votos-candidatura li[data-candidatura="{coalicion.clave}"] '
+                          ".voto-personas")
+    expect(lineas).to_have_count(1)
+    expect(lineas).to_have_text(f"Candidato(a): {persona}")
+    expect(page.locator("#votos-candidatura")).not_to_contain_text("Suplente")
+    expect(page.locator("#votos-candidatura")).not_to_contain_text("Propietari")
+
+    d = sorted({c.distrito_id for c in corte_sitio.catalog.casillas})[0]
+    page.goto(f"{base_url}#/e/02/d/{d}")
+    expect(page.locator("main h1")).to_have_text(f"Diputaciones Locales MR · Distrito {d}")
+    page.get_by_role("button", name="Por candidatura").click()
+    cands = esperado.candidaturas(corte_sitio.tablas["02"].eleccion, d)
+    coalicion = next(c for c in cands if c.tipo == "coalicion")
+    [(propietaria, suplente)] = {nombres["02"][(d, k)] for k in coalicion.campos
+                                 if (d, k) in nombres["02"]}
+    lineas = page.locator(f'#votos-candidatura li[data-candidatura="{coalicion.clave}"] '
+                          ".voto-personas")
+    expect(lineas).to_have_count(1)
+    expect(lineas).to_have_text(f"Propietario(a): {propietaria} · Suplente: {suplente}")

@@ -180,13 +180,14 @@ def test_candidatura_names_are_the_published_candidaturas(corte_sitio: CorteSiti
         nombres = esperado.leer_candidaturas(
             corte_sitio.paquete[f"{slug(eleccion.nombre)}_CANDIDATURAS.csv"], eleccion)
         e = datos(corte_sitio, election_file(codigo))
+        assert e["suplente"] is eleccion.suplente
         con_nombres = 0
         for ambito, cands in e["contendientes"].items():
             for cand, mine in zip(esperado.candidaturas(eleccion, int(ambito)), cands,
                                   strict=True):
                 lines = [(f"{p['asociacion']}: " if p["asociacion"] else "")
-                         + f"Propietaria: {p['propietaria']} · Suplente: "
-                         + (p["suplente"] or "—") for p in mine["personas"]]
+                         + esperado.persona(eleccion, p["propietaria"], p["suplente"])
+                         for p in mine["personas"]]
                 expected = esperado.personas(cand, int(ambito), eleccion, nombres)
                 if lines or expected != ["Sin nombres en el registro de candidaturas"]:
                     assert lines == expected

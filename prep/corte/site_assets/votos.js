@@ -74,21 +74,36 @@
 
   /* ---- candidaturas -------------------------------------------------------------- */
 
-  function personas(cand) {
+  /* The registered person of a candidatura, labelled without assuming who they are:
+   * «Propietario(a)» and «Suplente» where the office has a suplente (diputaciones),
+   * «Candidato(a)» alone where it has none (Jefatura de Gobierno, alcaldías). */
+  function personas(e, cand) {
     var h = u().h;
     if (cand.tipo === "otro") { return null; }
     if (!cand.personas.length) {
       return h("span", { "class": "voto-personas", texto: "Sin nombres en el registro de candidaturas" });
     }
+    var conSuplente = e.suplente !== false;
     return cand.personas.map(function (p) {
       return h("span", { "class": "voto-personas", "data-asociacion": p.asociacion || null,
-                         texto: (p.asociacion ? p.asociacion + ": " : "") + "Propietaria: " +
-                           p.propietaria + " · Suplente: " + (p.suplente || "—") });
+                         texto: (p.asociacion ? p.asociacion + ": " : "") +
+                           (conSuplente ? "Propietario(a): " : "Candidato(a): ") + p.propietaria +
+                           (conSuplente ? " · Suplente: " + (p.suplente || "—") : "") });
     });
   }
 
-  function detalleCandidatura(cand) {
-    var lista = [personas(cand)];
+  /* The one person a candidatura registered (a coalition's parties all name the same
+   * one), or "" when the register has none or, in a catalog that disagrees, several. */
+  function personaUnica(cand) {
+    var nombres = [];
+    cand.personas.forEach(function (p) {
+      if (p.propietaria && nombres.indexOf(p.propietaria) < 0) { nombres.push(p.propietaria); }
+    });
+    return nombres.length === 1 ? nombres[0] : "";
+  }
+
+  function detalleCandidatura(e, cand) {
+    var lista = [personas(e, cand)];
     if (cand.tipo === "coalicion") {
       lista.push(u().h("span", { "class": "voto-detalle",
                                  texto: "Suma de: " + cand.campos.join(" + ") }));
@@ -111,7 +126,7 @@
       area.candidaturas.map(function (v) {
         var cand = cands[v[0]];
         return renglon(cand, cand.asociaciones[0], v[1], v[2], { "data-candidatura": cand.clave },
-                       detalleCandidatura(cand));
+                       detalleCandidatura(e, cand));
       }));
     var titulo = h("h2", { id: "t-votos" });
     var explicacion = h("span");
@@ -173,7 +188,7 @@
     }
     var nombres = lider.candidaturas.map(function (k) {
       var c = cands[k];
-      var persona = c.personas.length === 1 ? c.personas[0].propietaria : "";
+      var persona = personaUnica(c);
       return h("span", { "class": "lider", "data-candidatura": c.clave },
         h("strong", { texto: c.nombre }), persona ? h("span", { "class": "lider-persona", texto: persona }) : null);
     });
