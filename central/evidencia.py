@@ -56,7 +56,7 @@ from prep.build_info import current_build
 from prep.build_info import fingerprint_of
 from prep.build_info import running_manifest
 from prep.corte.package import MANIFEST
-from prep.corte.verify import SIGNATURE
+from prep.corte.package import SIGNATURE
 from prep.corte.verify import HashCache
 from prep.corte.verify import verify_corte
 from prep.records import format_time

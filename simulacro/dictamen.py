@@ -34,6 +34,7 @@ from simulacro.veredicto import ExpectedRows
 from simulacro.veredicto import check_correcciones
 from simulacro.veredicto import check_corte
 from simulacro.veredicto import check_cotejadas
+from simulacro.veredicto import check_historial_creciente
 from simulacro.veredicto import cortes_in
 from simulacro.veredicto import cotejos_de
 
@@ -131,6 +132,7 @@ class Dictamen:
                                                    plan.verdad())
         confirmadas, diferentes = cotejos_de(self.out / "estaciones")
         problemas += check_cotejadas(cortes[-1], self.catalog, confirmadas, diferentes)
+        problemas += check_historial_creciente(cortes)
         self.report.failures += problemas
         self.report.metrics["cotejo"] = {
             "tasa": self.cotejo_rate, "cotejos": len(confirmadas) + len(diferentes),

@@ -41,6 +41,7 @@ from pathlib import Path
 from prep.catalog import Catalog
 from prep.catalog.model import Ambito
 from prep.catalog.model import Eleccion
+from prep.corte.anexo import es_fuera
 from prep.corte.model import FueraDeCatalogo
 from prep.corte.package import LEEME
 from prep.corte.package import MANIFEST
@@ -155,7 +156,7 @@ def _muestra(problemas: list[str], que: str) -> list[str]:
 
 def _actas(tabla: CsvEleccion) -> list[dict[str, str]]:
     """The catalog rows (the fuera-de-catálogo ones have ``-`` keys)."""
-    return [f for f in tabla.filas if f["CLAVE_ACTA"] != SIN_DATO]
+    return [f for f in tabla.filas if not es_fuera(f)]
 
 
 def _clave(fila: dict[str, str]) -> str:
@@ -206,7 +207,7 @@ def fuera_de_catalogo(pub: Publicado, registrados: Sequence[FueraDeCatalogo]) ->
     tablas, problemas = pub.tablas()
     for eleccion, tabla in tablas:
         want = sum(1 for f in registrados if f.eleccion == eleccion.codigo) + sin_eleccion
-        filas = sum(1 for f in tabla.filas if f["CLAVE_ACTA"] == SIN_DATO)
+        filas = sum(1 for f in tabla.filas if es_fuera(f))
         contadas = tabla.resumen.get("ACTAS_FUERA_CATALOGO", "")
         if filas != want or contadas != str(want):
             problemas.append(

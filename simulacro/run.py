@@ -26,6 +26,7 @@ from prep.catalog import Catalog
 from prep.catalog import generate_catalog
 from prep.catalog import write_catalog
 from prep.corte.anexo import TZ
+from prep.corte.anexo import es_fuera
 from prep.corte.package import MANIFEST
 from prep.corte.package import CorteEscrito
 from prep.corte.package import csv_name
@@ -143,7 +144,7 @@ def verify(catalog: Catalog, sim: Simulacion, escrito: CorteEscrito,
                 failures.append(f"{acta.clave}: falta en {name}")
                 continue
             failures += _check_row(acta, fila, sim, rules)
-        fuera = sum(1 for f in parsed.filas if f["CLAVE_ACTA"] == "-")
+        fuera = sum(1 for f in parsed.filas if es_fuera(f))
         # Those of no known election («No se sabe») are in every election's file.
         expected = sum(1 for f in sim.fuera if f.eleccion in (eleccion.codigo, ""))
         if fuera != expected:

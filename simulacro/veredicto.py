@@ -33,6 +33,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from prep.catalog import Catalog
+from prep.corte.anexo import es_fuera
 from prep.corte.historial import COLUMNS
 from prep.corte.historial import HISTORIAL
 from prep.corte.package import csv_name
@@ -171,7 +172,7 @@ def check_corte(catalog: Catalog, sim: Simulacion, directory: Path, rules: RuleS
             verdict.failures.append(f"{directory.name}/{name}: {exc}")
             continue
         claves = Counter(f["CLAVE_ACTA"].strip("'") for f in parsed.filas
-                         if f["CLAVE_ACTA"] != "-")
+                         if not es_fuera(f))
         verdict.failures += [f"{directory.name}/{name}: el acta {c} aparece {n} veces"
                              for c, n in claves.items() if n > 1]
         rows = {f["CLAVE_ACTA"].strip("'"): f for f in parsed.filas}
@@ -203,7 +204,7 @@ def check_corte(catalog: Catalog, sim: Simulacion, directory: Path, rules: RuleS
             if problems:
                 verdict.mismatches += 1
                 verdict.failures += [f"{directory.name}/{name}: {p}" for p in problems]
-        fuera = sum(1 for f in parsed.filas if f["CLAVE_ACTA"] == "-")
+        fuera = sum(1 for f in parsed.filas if es_fuera(f))
         want = expected_fuera[eleccion.codigo] + expected_fuera[""]  # "": in every file
         if fuera > want or (final and fuera != want):
             verdict.failures.append(f"{directory.name}/{name}: {fuera} actas fuera de "
@@ -261,14 +262,35 @@ def check_correcciones(cortes: Sequence[Path], verdicts: Sequence[CorteVerdict],
             problemas.append(f"{corte.name}/diferencias.json: el acta {clave} debía cambiar "
                              f"{campo} de {valor} a {verdadero}: {m.get('cambios')!r}")
         elif faltan := [c.name for c in (corte, cortes[-1]) if not any(
-                d.startswith(f"{corte.name}: ") and campo in d
+                d.startswith(f"{corte.name}: ") and f"{campo}: {valor} → {verdadero}" in d
                 for d in historiales.de(c).get(clave, ()))]:
             problemas.append(f"{', '.join(sorted(set(faltan)))}/{HISTORIAL}: el acta {clave} "
-                             f"no dice que su corrección (campo {campo}) se publicó en "
-                             f"{corte.name}")
+                             f"no dice que su corrección ({campo}: {valor} → {verdadero}) "
+                             f"se publicó en {corte.name}")
         else:
             vistas += 1
     return vistas, problemas
+
+
+def check_historial_creciente(cortes: Sequence[Path]) -> list[str]:
+    """The public history only grows: every row of each corte's HISTORIAL.csv is in the
+    next corte's (DOMAIN.md: no later corte drops a row); the first dropped row of each
+    pair of cortes is named."""
+    problemas: list[str] = []
+    anteriores: set[bytes] | None = None
+    for corte in cortes:
+        try:
+            lineas = set((corte / HISTORIAL).read_bytes().split(b"\r\n")[2:])
+        except OSError:
+            anteriores = None
+            continue
+        if anteriores is not None and not anteriores <= lineas:
+            faltan = sorted(anteriores - lineas)
+            problemas.append(f"{corte.name}/{HISTORIAL}: faltan {len(faltan)} filas que el "
+                             f"corte anterior publicó, por ejemplo "
+                             f"{faltan[0].decode('utf-8', 'replace')[:160]}")
+        anteriores = lineas
+    return problemas
 
 
 class _Historiales:

@@ -17,6 +17,7 @@ import pytest
 
 from prep.catalog import generate_catalog
 from prep.catalog import load_catalog
+from prep.corte.anexo import es_fuera
 from prep.corte.package import MANIFEST
 from prep.corte.package import manifest
 from prep.corte.package import write_corte
@@ -112,7 +113,7 @@ def test_every_category_is_published(drill: tuple[Path, str]) -> None:
         seen |= {f["OBSERVACIONES"] for f in parsed.filas}
         tipos |= {f["TIPO_CASILLA"] for f in parsed.filas}
         # Each election shows the fuera-de-catálogo rows last.
-        fuera = [i for i, f in enumerate(parsed.filas) if f["CLAVE_ACTA"] == "-"]
+        fuera = [i for i, f in enumerate(parsed.filas) if es_fuera(f)]
         assert fuera and fuera == list(range(len(parsed.filas) - len(fuera),
                                              len(parsed.filas)))
     missing = [c for c in CATEGORIES if c not in seen]

@@ -527,6 +527,10 @@ class CorreccionPublicada(Base):
     corte_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("cortes.id"))
     campos: Mapped[list[str]] = mapped_column(JSONB)
     motivo: Mapped[str | None] = mapped_column(Text)
+    #: [[campo, antes, después], ...] and the HISTORIAL rows the previous corte published
+    #: of the acta (revision 0026).
+    cambios: Mapped[list[list[str]]] = mapped_column(JSONB, server_default=text("'[]'"))
+    previas: Mapped[list[list[str]]] = mapped_column(JSONB, server_default=text("'[]'"))
 
 
 class Publicacion(Base):

@@ -35,8 +35,8 @@ from central.db.models import CorteRow
 from central.publication import feed
 from central.publication import historial
 from central.publication import ventana
+from central.publication.correcciones import con_antes
 from central.publication.memo import CorteMemo
-from central.publication.package import DIFERENCIAS
 from central.publication.package import CorteError
 from central.publication.package import Publicado
 from central.publication.package import publish
@@ -44,6 +44,7 @@ from central.publication.snapshot import SnapshotError
 from central.publication.snapshot import read_snapshot
 from central.publication.ventana import Peticion
 from central.publication.ventana import PublicacionRechazada
+from prep.corte.package import DIFERENCIAS
 from prep.crypto import SigningKey
 from prep.libc import c_function
 from prep.rules import DEFAULT_RULES
@@ -268,7 +269,8 @@ def _make(engine: Engine, key: SigningKey, settings: CorteSettings, motivo: str,
                     anterior.name, settings.publicacion)
         anterior = None
     snapshot_started = time.perf_counter()
-    snap = read_snapshot(engine, settings.memo)
+    # What each correction published now changed, from the previous corte's files.
+    snap = con_antes(read_snapshot(engine, settings.memo), anterior)
     snapshot_seconds = time.perf_counter() - snapshot_started
     publicado = publish(settings.publicacion, snap, key, blobs=settings.blobs,
                         anterior=anterior, rules=settings.rules, ultimo_corte=ultimo_corte,

@@ -58,8 +58,14 @@ def csv_lines(data: bytes) -> tuple[list[str], list[str]]:
 
 def _key(line: str) -> str:
     # CLAVE_CASILLA and CLAVE_ACTA come first and never hold a comma or a quote mark
-    # that csv would need; '-' for the fuera-de-catálogo rows.
+    # that csv would need.
     return line.split(",", 2)[1]
+
+
+def _fuera(line: str) -> bool:
+    """A fuera-de-catálogo row: CLAVE_CASILLA '-' (its CLAVE_ACTA is the code as read,
+    prep.corte.anexo.es_fuera)."""
+    return line.startswith(SIN_DATO + ",")
 
 
 #: An election's acta lines that differ from the previous corte's, already known (a
@@ -114,8 +120,8 @@ def _alineadas(filas: int, new_lines: Sequence[str], old_lines: Sequence[str]
     one corte to the next: they are compared in one C-level pass, and only the few that
     differ are read."""
     if len(new_lines) < filas or len(old_lines) < filas \
-            or any(_key(line) != SIN_DATO for line in old_lines[filas:]) \
-            or (filas and _key(old_lines[filas - 1]) == SIN_DATO):
+            or not all(map(_fuera, old_lines[filas:])) \
+            or (filas and _fuera(old_lines[filas - 1])):
         return None
     distintas = list(compress(range(filas), map(ne, new_lines[:filas], old_lines[:filas])))
     if any(_key(new_lines[i]) != _key(old_lines[i]) for i in distintas):
@@ -142,11 +148,10 @@ def _eleccion(tabla: TablaEleccion, new: bytes, old: bytes, verificadas: Collect
             if new_columns == old_columns and len(new_lines) >= len(filas) else None
         if distintas is None:  # another catalog: matched by CLAVE_ACTA
             for line in old_lines:
-                key = _key(line)
-                if key == SIN_DATO:
+                if _fuera(line):
                     fuera_antes += 1
                 else:
-                    previous[key] = line
+                    previous[_key(line)] = line
             pares = zip(filas, new_lines, strict=False)
         else:
             fuera_antes = len(old_lines) - len(filas)

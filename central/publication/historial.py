@@ -49,6 +49,7 @@ from prep.corte.historial import SIN_CENTRO
 from prep.corte.historial import CorreccionPublicada
 from prep.corte.historial import Guardada
 from prep.corte.historial import Historial
+from prep.corte.historial import Pendiente
 from prep.corte.historial import empacar
 from prep.corte.model import ActaEnCorte
 
@@ -111,7 +112,8 @@ _COTEJOS = """
 # each corte, in the order they were published.
 _CORRECCIONES = """
     SELECT p.clave_acta, c.directorio, c.corte_at, CAST(p.cotejo_record AS text),
-           CAST(p.campos AS text), p.motivo
+           CAST(p.campos AS text), p.motivo, CAST(p.cambios AS text),
+           CAST(p.previas AS text)
     FROM correcciones_publicadas AS p JOIN cortes AS c ON c.id = p.corte_id
     ORDER BY c.id, p.clave_acta
 """
@@ -187,8 +189,10 @@ _REGISTRAR = text("""
     ON CONFLICT (clave_acta) DO NOTHING
 """)
 _REGISTRAR_CORRECCION = text("""
-    INSERT INTO correcciones_publicadas (clave_acta, cotejo_record, corte_id, campos, motivo)
-    VALUES (:clave, CAST(:cotejo AS uuid), :corte_id, CAST(:campos AS jsonb), :motivo)
+    INSERT INTO correcciones_publicadas (clave_acta, cotejo_record, corte_id, campos, motivo,
+                                         cambios, previas)
+    VALUES (:clave, CAST(:cotejo AS uuid), :corte_id, CAST(:campos AS jsonb), :motivo,
+            CAST(:cambios AS jsonb), CAST(:previas AS jsonb))
     ON CONFLICT (clave_acta, cotejo_record) DO NOTHING
 """)
 
@@ -237,11 +241,14 @@ def leer(filas: Prefetch, estado: Mapping[str, ActaEnCorte],
         # once.
         publicada_en.update(dict.fromkeys(las_mismas(publicadas.split(","), estado), cuando))
     correcciones: dict[str, tuple[CorreccionPublicada, ...]] = {}
-    for clave, directorio, corte_at, cotejo, campos, motivo in filas.rows("correcciones"):
+    for clave, directorio, corte_at, cotejo, campos, motivo, cambios_json, previas_json \
+            in filas.rows("correcciones"):
         est = estado.get(clave)
         clave = clave if est is None else est.clave
         correcciones[clave] = (*correcciones.get(clave, ()), CorreccionPublicada(
-            directorio, corte_at, cotejo, tuple(str(c) for c in json.loads(campos)), motivo))
+            directorio, corte_at, cotejo, tuple(str(c) for c in json.loads(campos)), motivo,
+            tuple((str(c), str(a), str(d)) for c, a, d in json.loads(cambios_json or "[]")),
+            tuple(tuple(str(v) for v in r) for r in json.loads(previas_json or "[]"))))
     actas: dict[str, Guardada] = {}
     if claves is not None and previas is not None:
         actas = copia(previas)
@@ -274,7 +281,7 @@ def nuevas(historial: Historial, estado: Mapping[str, ActaEnCorte],
 
 
 def pendientes(historial: Historial, corregidas: Mapping[str, Any]
-               ) -> dict[str, tuple[str, tuple[str, ...], str | None]]:
+               ) -> dict[str, Pendiente]:
     """Of ``corregidas`` (per acta, the correction its published data comes from:
     ``cotejo``, ``campos``, ``motivo``), the ones no corte recorded yet: the corte being
     made publishes them."""
@@ -288,9 +295,15 @@ def registrar_correcciones(session: Session, historial: Historial, corte_id: int
     """Record that corte ``corte_id`` published the corrections of ``historial`` no
     corte had published (its ``pendientes``; in the transaction that records the corte
     itself)."""
-    filas = [{"clave": clave, "cotejo": cotejo, "corte_id": corte_id,
-              "campos": json.dumps(list(campos), ensure_ascii=False), "motivo": motivo}
-             for clave, (cotejo, campos, motivo) in historial.pendientes.items()]
+    filas = []
+    for clave, pendiente in historial.pendientes.items():
+        cotejo, campos, motivo = pendiente[:3]
+        cambios, previas = pendiente[3:5] if len(pendiente) == 5 else ((), ())
+        filas.append({"clave": clave, "cotejo": cotejo, "corte_id": corte_id,
+                      "campos": json.dumps(list(campos), ensure_ascii=False),
+                      "motivo": motivo,
+                      "cambios": json.dumps([list(c) for c in cambios], ensure_ascii=False),
+                      "previas": json.dumps([list(r) for r in previas], ensure_ascii=False)})
     if filas:
         session.execute(_REGISTRAR_CORRECCION, filas)
 

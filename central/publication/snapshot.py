@@ -232,11 +232,14 @@ _STATES = _ESTADOS.format(max_at=historial_db.en_microsegundos("max(c.at)"), **{
 # Outside the catalog: acopios whose code resolved to nothing, and acta states of codes
 # the catalog does not hold, registered by their acopio or else their first image.
 _FUERA = """
-    SELECT codigo_leido, eleccion, at FROM fuera_de_catalogo
+    SELECT codigo_leido, eleccion, at, 'CATD' FROM fuera_de_catalogo
     UNION ALL
     SELECT s.clave_acta, s.eleccion,
            coalesce(s.acopio_at, (SELECT min(i.at) FROM acta_images AS i
-                                  WHERE i.clave_acta = s.clave_acta))
+                                  WHERE i.clave_acta = s.clave_acta)),
+           CASE WHEN s.acopio_at IS NOT NULL THEN 'CATD'
+                ELSE (SELECT i.origen FROM acta_images AS i
+                      WHERE i.clave_acta = s.clave_acta ORDER BY i.position LIMIT 1) END
     FROM acta_states AS s WHERE NOT s.en_catalogo
 """
 # Whether this is a drill's central (revision 0012): its cortes say SIMULACRO.
@@ -383,8 +386,8 @@ def read_snapshot(engine: Engine, memo: CorteMemo | None = None) -> Snapshot:
     # identified («No se sabe»), in every election's file (prep.corte.summary.tabulate).
     codigos = catalog.eleccion_por_codigo
     fuera = tuple(FueraDeCatalogo(str(codigo), str(eleccion) if eleccion in codigos else "",
-                                  at)
-                  for codigo, eleccion, at in fuera_rows if at is not None)
+                                  at, str(origen or ""))
+                  for codigo, eleccion, at, origen in fuera_rows if at is not None)
     base = None if cambiadas is None or previo is None or previo.snapshot.cambios is None \
         else previo.snapshot.cambios.ficha
     primeras = historial_db.nuevas(historial, estado, candidatas)

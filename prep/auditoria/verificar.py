@@ -37,7 +37,7 @@ from prep.canonical import canonical_hash
 from prep.catalog.files import FILES as CATALOG_FILES
 from prep.catalog.files import files_digest
 from prep.corte.package import MANIFEST
-from prep.corte.verify import SIGNATURE
+from prep.corte.package import SIGNATURE
 from prep.corte.verify import HashCache
 from prep.corte.verify import verify_corte
 from prep.crypto import SignatureError

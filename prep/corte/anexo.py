@@ -19,6 +19,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from collections.abc import Mapping
 from collections.abc import MutableMapping
 from collections.abc import Sequence
 from datetime import UTC
@@ -255,10 +256,10 @@ def eleccion_csv_partes(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     sin_datos = (SIN_DATO,) * len(eleccion.campos_captura)
-    tail_keys = (SIN_DATO,) * len(columns_before(eleccion))
+    tail_keys = (SIN_DATO,) * (len(columns_before(eleccion)) - 4)
     for fuera in tabla.fuera:
         etiqueta = tabla.etiqueta_fuera if fuera.eleccion else tabla.etiqueta_fuera_sin_eleccion
-        w.writerow(_fuera_row(tail_keys, sin_datos, etiqueta, fuera, fmt))
+        w.writerow(_fuera_row(catalog, tail_keys, sin_datos, etiqueta, fuera, fmt))
     yield buf.getvalue().encode("utf-8")
 
 
@@ -583,8 +584,26 @@ def _sin_valores(acta: Acta) -> tuple[str, ...]:
     return acta.layout.columnas([*(SIN_DATO,) * len(acta.layout.campos), NO_APLICA])
 
 
-def _fuera_row(keys: tuple[str, ...], sin_datos: tuple[str, ...], etiqueta: str,
-               fuera: FueraDeCatalogo, fmt: TimeFormatter) -> tuple[str, ...]:
-    return (*keys, *sin_datos, SIN_DATO, SIN_DATO, SIN_DATO, etiqueta, "0",
-            SIN_DATO, SIN_DATO, fmt(fuera.acopio), SIN_DATO, SIN_DATO, SIN_DATO, SIN_DATO,
-            SIN_DATO, SIN_DATO)
+#: A code as read that the CSV can carry as it is (acopio accepts only acta codes).
+_CODIGO_PUBLICABLE = re.compile(r"[0-9A-Za-z]{1,32}")
+
+
+def es_fuera(fila: Mapping[str, str]) -> bool:
+    """Whether a parsed CSV row is a fuera-de-catálogo one: no casilla of the catalog
+    (CLAVE_CASILLA ``-``); its CLAVE_ACTA is the code as read."""
+    return fila.get("CLAVE_CASILLA", SIN_DATO) == SIN_DATO
+
+
+def _fuera_row(catalog: Catalog, keys: tuple[str, ...], sin_datos: tuple[str, ...],
+               etiqueta: str, fuera: FueraDeCatalogo, fmt: TimeFormatter) -> tuple[str, ...]:
+    """A fuera-de-catálogo row: what was read (the code as read in CLAVE_ACTA, the
+    entidad when the code names this one, where it was registered and when; its
+    election is the file's, or «Elección no identificada» in OBSERVACIONES), ``-`` for
+    what is not known; CLAVE_CASILLA ``-``: no casilla of the catalog."""
+    codigo = fuera.codigo_leido
+    leido = f"'{codigo}'" if _CODIGO_PUBLICABLE.fullmatch(codigo) else SIN_DATO
+    entidad = (f"{catalog.entidad_id}", catalog.entidad) \
+        if codigo[:2] == f"{catalog.entidad_id:02d}" else (SIN_DATO, SIN_DATO)
+    return (SIN_DATO, leido, *entidad, *keys, *sin_datos, SIN_DATO, SIN_DATO, SIN_DATO,
+            etiqueta, "0", SIN_DATO, SIN_DATO, fmt(fuera.acopio), SIN_DATO, SIN_DATO,
+            fuera.origen or SIN_DATO, SIN_DATO, SIN_DATO, SIN_DATO)

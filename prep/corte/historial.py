@@ -48,6 +48,7 @@ from operator import itemgetter
 from typing import Any
 from typing import NamedTuple
 
+from prep.corte.anexo import TZ
 from prep.corte.anexo import TimeFormatter
 from prep.corte.anexo import hora_us
 from prep.corte.anexo import time_formatter
@@ -100,17 +101,34 @@ class CorreccionPublicada(NamedTuple):
     cotejo: str  # the record of the cotejo that opened the round
     campos: tuple[str, ...]  # the fields the cotejo named
     motivo: str | None  # its reason (None: it gave none)
+    #: What the correction changed in the acta's row: (column, before, after), in the
+    #: CSV's column order (empty when the previous corte's files were not at hand).
+    cambios: tuple[tuple[str, str, str], ...] = ()
+    #: The acta's HISTORIAL rows (without CLAVE_ACTA) the previous corte published:
+    #: kept in every later corte, since the re-validated state no longer generates
+    #: some of them (its earlier VALIDACION): the public history only grows.
+    previas: tuple[tuple[str, ...], ...] = ()
 
 
 def detalle_correccion(c: CorreccionPublicada) -> str:
     """DETALLE of a ``CORRECCION_PUBLICADA`` row: the corte's name, then why (the fields
-    the cotejo named and its reason), as the LEEME says."""
+    the cotejo named and its reason) and what changed (``campo: antes → después``), as
+    the LEEME says."""
     texto = f"{c.corte}: corregida tras el cotejo contra el acta en papel"
     if c.campos:
         texto += " (campos señalados: " + ", ".join(c.campos) + ")"
-    if c.motivo:
+    if c.cambios:
+        texto += "; cambios: " + ", ".join(f"{campo}: {antes} → {despues}"
+                                           for campo, antes, despues in c.cambios)
+    if c.motivo:  # last: the cotejo's own words, whatever they hold
         texto += f"; motivo: {c.motivo}"
     return texto
+
+
+#: A correction no corte published yet: CorreccionPublicada's fields after corte_at.
+Pendiente = tuple[str, tuple[str, ...], str | None] | tuple[
+    str, tuple[str, ...], str | None, tuple[tuple[str, str, str], ...],
+    tuple[tuple[str, ...], ...]]
 
 
 # The history's records are named tuples, not dataclasses: a national corte reads a
@@ -324,9 +342,10 @@ class Historial:
     correcciones: Mapping[str, tuple[CorreccionPublicada, ...]] = field(
         default_factory=dict)
     #: Per acta, the correction its published data comes from when no corte published it
-    #: yet (the cotejo's record, fields and reason): the corte being made publishes it.
-    pendientes: Mapping[str, tuple[str, tuple[str, ...], str | None]] = field(
-        default_factory=dict)
+    #: yet (the cotejo's record, fields and reason; what it changed and the history the
+    #: previous corte published, where known: :class:`CorreccionPublicada`): the corte
+    #: being made publishes it.
+    pendientes: Mapping[str, Pendiente] = field(default_factory=dict)
 
     def correcciones_de(self, clave: str, corte: str, corte_at: datetime
                         ) -> tuple[CorreccionPublicada, ...]:
@@ -648,8 +667,39 @@ def _eventos(est: ActaEnCorte, guardada: Guardada | None, publicada: tuple[str, 
     for c in corregida:
         add((microsegundos(c.corte_at), orden, (nombre, fmt(c.corte_at), "", "", "", "", "",
                                                 "", detalle_correccion(c))))
+    if any(c.previas for c in corregida):
+        _previas(evs, corregida)
     evs.sort(key=_by_time)  # stable: ties keep the order above
     return [row for _, _, row in evs]
+
+
+def _previas(evs: list[_Ev], corregida: Sequence[CorreccionPublicada]) -> None:
+    """Add the rows earlier cortes published of a corrected acta that its state no
+    longer generates (its earlier validation): once published, a history row stays. A
+    CORRECCION_PUBLICADA row is always generated again, from its correction."""
+    hay = {row for _, _, row in evs}
+    for c in corregida:
+        for row in c.previas:
+            row = tuple(row)
+            if row in hay or not row or row[0] == Evento.CORRECCION_PUBLICADA:
+                continue
+            hay.add(row)
+            evento = _EVENTO_DE_TEXTO.get(row[0])
+            orden = _ORDEN[evento] if evento is not None else len(_ORDEN)
+            evs.append((_us_local(row[1]), orden, row))
+
+
+_EVENTO_DE_TEXTO = {e.value: e for e in Evento}
+
+
+def _us_local(texto: str) -> int:
+    """A published time (``dd/mm/YYYY HH:MM:SS``, Mexico City) as microseconds since
+    1970; 0 when it does not read as one (the row then sorts first)."""
+    try:
+        local = datetime.strptime(texto, "%d/%m/%Y %H:%M:%S").replace(tzinfo=TZ)
+    except ValueError:
+        return 0
+    return microsegundos(local)
 
 
 def _crudo(guardada: Guardada | None) -> tuple[Any, ...]:

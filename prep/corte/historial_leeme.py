@@ -43,8 +43,12 @@ _EVENTOS = {
                                  "quedó validada): FECHA_HORA es la hora del corte que la "
                                  "publicó por primera vez; DETALLE empieza con el nombre "
                                  "de ese corte y dos puntos, y sigue con la razón: los "
-                                 "campos que señaló el cotejo y su motivo. Hay una fila "
-                                 "por cada corrección del acta.",
+                                 "campos que señaló el cotejo, lo que cambió («cambios: "
+                                 "CAMPO: antes → después», cuando el corte anterior "
+                                 "estaba a la mano) y, al final, el motivo del cotejo. "
+                                 "Hay una fila por cada corrección del acta; las filas "
+                                 "que el acta tenía antes (su VALIDACION anterior "
+                                 "incluida) se quedan.",
 }
 
 
@@ -56,6 +60,7 @@ def leeme_historial(simulacro: bool = False) -> str:
 {HISTORIAL}: cómo se llegó a los datos de cada acta publicada. Una fila por evento de
 cada acta con datos en este corte (las de ACTAS_CAPTURADAS: validadas o Sin Acta), en el
 orden de los CSV de las elecciones; los eventos de cada acta, en orden de fecha y hora.
+El historial solo crece: toda fila que publicó un corte está en todos los siguientes.
 UTF-8 con BOM, CRLF; {linea}. Una celda vacía quiere decir que la columna no aplica a ese
 evento. No se publica quién hizo cada paso ni en qué equipo: solo el centro.
   Columnas: {", ".join(COLUMNS)}.

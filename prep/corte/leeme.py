@@ -134,7 +134,10 @@ Convenciones:
   escribió ni en letra ni en número. Cuando letra y número difieren, prevalece la letra.
 - Los porcentajes se truncan a cuatro decimales; no se redondean.
 - Las filas se ordenan por distrito, sección, tipo, número y extensión de casilla; las
-  actas fuera de catálogo van al final con '-' en sus claves.
+  actas fuera de catálogo van al final: CLAVE_CASILLA '-' (no son de ninguna casilla del
+  catálogo), CLAVE_ACTA el código tal como se leyó, ID_ENTIDAD y ENTIDAD si el código
+  nombra esta entidad, ORIGEN y FECHA_HORA_ACOPIO de su registro, y '-' en lo que no
+  se sabe.
 - MANIFIESTO.sha256 lista el SHA-256 de cada archivo; verifíquelo con
   'sha256sum -c MANIFIESTO.sha256'.
 """

@@ -257,3 +257,6 @@ class FueraDeCatalogo:
     codigo_leido: str
     eleccion: str  # election code, when the code said one; "" otherwise
     acopio: datetime
+    #: ORIGEN of what registered it: "CATD" (an acopio, or a CATD's scan), "CASILLA" (a
+    #: PREP Casilla photo); "" when not known.
+    origen: str = ""

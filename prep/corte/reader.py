@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from prep.corte.anexo import es_fuera
 from prep.corte.summary import RESUMEN_COLUMNS
 from prep.corte.summary import Resumen
 from prep.rules import DEFAULT_RULES
@@ -112,7 +113,7 @@ def resumen_desde_filas(parsed: CsvEleccion, base: Base = Base.SIN_ESPECIALES,
     esperadas = fuera = capturadas = contabilizadas = inconsistencias = 0
     lista = c_cs = s_cs = 0
     for fila in parsed.filas:
-        if fila["CLAVE_ACTA"] == "-":
+        if es_fuera(fila):
             fuera += 1
             continue
         esperadas += 1

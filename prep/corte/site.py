@@ -374,10 +374,23 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
         "contendientes": {str(k): [c.json(claves) for c in v.candidaturas]
                        for k, v in sorted(niveles.contiendas.items())},
         "resumen": list(tabla.resumen.values()), **niveles.json(niveles.entidad, resumen=False),
+        "observaciones": observaciones_por_valor(tabla),
         "distritos": niveles.lista(niveles.distritos, Ambito.DISTRITO, lambda i: {
             "cabecera": catalog.distrito_por_id[i].cabecera}),
         "demarcaciones": niveles.lista(niveles.demarcaciones, Ambito.DEMARCACION, lambda i: {
             "nombre": catalog.demarcacion_por_id[i].nombre})}, corte=nombre)
+
+
+def observaciones_por_valor(tabla: TablaEleccion) -> list[list[str | int]]:
+    """How many actas of the catalog the CSV publishes with each OBSERVACIONES value (as
+    published, combinations apart: ``Excede Lista Nominal, Sin dato``), most first:
+    the count behind PORCENTAJE_ACTAS_INCONSISTENCIAS, per category."""
+    cuenta: dict[str, int] = {}
+    for fila in tabla.filas:
+        res = fila.resultado
+        if res is not None and res.observaciones:
+            cuenta[res.observaciones] = cuenta.get(res.observaciones, 0) + 1
+    return [[valor, n] for valor, n in sorted(cuenta.items(), key=lambda p: (-p[1], p[0]))]
 
 
 def _check_totals(tabla: TablaEleccion, entidad: Area) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from prep.corte.anexo import SIN_DATO
+from prep.corte.anexo import es_fuera
 from prep.corte.historial import COLUMNS
 from prep.corte.historial import COTEJO_COINCIDE
 from prep.corte.historial import HISTORIAL
@@ -34,7 +35,7 @@ def problemas_historial(directory: Path, tablas: Mapping[str, CsvEleccion]) -> l
     if not path.is_file():
         return []
     filas = {f["CLAVE_ACTA"]: f for t in tablas.values() for f in t.filas
-             if f.get("CLAVE_ACTA", "-") != "-"}
+             if not es_fuera(f)}
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:

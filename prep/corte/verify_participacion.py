@@ -19,6 +19,7 @@ from decimal import Decimal
 from decimal import InvalidOperation
 from typing import Any
 
+from prep.corte.anexo import es_fuera
 from prep.corte.reader import CsvEleccion
 from prep.corte.summary import RESUMEN_COLUMNS
 from prep.corte.summary import percentage
@@ -51,7 +52,7 @@ def problemas_csv(name: str, parsed: CsvEleccion) -> list[str]:
     sumas: dict[tuple[str, str], list[int]] = {}
     niveles = [(n, c) for n, c in _NIVELES if c in parsed.columnas]
     for fila in parsed.filas:
-        if fila.get("CLAVE_ACTA", "-") == "-" or fila.get("CONTABILIZADA") != "1":
+        if es_fuera(fila) or fila.get("CONTABILIZADA") != "1":
             continue
         try:
             lista = int(fila["LISTA_NOMINAL"])

@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from prep.corte.anexo import es_fuera
 from prep.corte.reader import CsvEleccion
 from prep.corte.salud_catd import AVANCE_CATD
 from prep.corte.salud_catd import CCV
@@ -55,7 +56,7 @@ def problemas_salud(directory: Path, tablas: Mapping[str, CsvEleccion]) -> list[
         esperadas_csv += int(tabla.resumen.get("ACTAS_ESPERADAS", "0"))
         capturadas_csv += int(tabla.resumen.get("ACTAS_CAPTURADAS", "0"))
         for fila in tabla.filas:
-            if fila.get("CLAVE_ACTA", "-") == "-":
+            if es_fuera(fila):
                 continue
             c = por_distrito.setdefault(fila.get("ID_DISTRITO_LOCAL", ""), [0, 0, 0, 0])
             c[0] += 1

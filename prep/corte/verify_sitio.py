@@ -18,6 +18,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+from prep.corte.anexo import es_fuera
 from prep.corte.reader import CsvEleccion
 from prep.corte.site_datos import NOMBRE_CORTE
 from prep.corte.site_datos import SITE_DIR
@@ -31,6 +32,35 @@ MAX_DATOS = 64 * 1024 * 1024
 _BLOQUE = re.compile(r"e([0-9A-Za-z]{1,8})/d(\d{3})/([sh])(\d{4})")
 _IMAGEN = re.compile(r"\.\./imagenes/([0-9a-f]{64})\.[a-z0-9]{1,8}")
 _CLAVES = ("CLAVE_CASILLA", "CLAVE_ACTA")
+
+
+_ELECCION = re.compile(r"e([0-9A-Za-z]{1,8})")
+
+
+def _observaciones(name: str, data: dict[str, Any], tablas: Mapping[str, CsvEleccion],
+                   csv_de: Mapping[str, str]) -> list[str]:
+    """An election's data file counts the actas of each OBSERVACIONES value as its CSV's
+    rows do (fuera de catálogo aside)."""
+    match = _ELECCION.fullmatch(name[len(DATOS):-3])
+    publicadas = data.get("observaciones")
+    if match is None or publicadas is None:
+        return []
+    tabla = tablas.get(csv_de.get(match.group(1), ""))
+    if tabla is None:
+        return []
+    cuenta: dict[str, int] = {}
+    for fila in tabla.filas:
+        valor = fila.get("OBSERVACIONES", "-")
+        if not es_fuera(fila) and valor != "-":
+            cuenta[valor] = cuenta.get(valor, 0) + 1
+    try:
+        sitio = {str(v): int(n) for v, n in publicadas}
+    except (TypeError, ValueError):
+        return [f"{name}: «observaciones» no es una lista de [valor, actas]"]
+    if sitio != cuenta:
+        return [f"{name}: las actas por observación ({sitio}) no son las del CSV "
+                f"({cuenta})"]
+    return []
 
 
 def problemas_sitio(directory: Path, digests: Mapping[str, str],
@@ -62,6 +92,7 @@ def problemas_sitio(directory: Path, digests: Mapping[str, str],
         if not isinstance(data, dict):
             continue
         out += problemas_datos(name, data)
+        out += _observaciones(name, data, tablas, csv_de)
         if data.get(NOMBRE_CORTE) != corte:
             out.append(f"{name}: es del corte {data.get(NOMBRE_CORTE)!r}, no del de "
                        f"indice.js ({corte!r})")
@@ -122,7 +153,7 @@ class _Actas:
                 return None
             known = self._por[codigo] = {
                 f["CLAVE_ACTA"].strip("'"): f for f in parsed.filas
-                if f.get("CLAVE_ACTA", "-") != "-" and f.get("ID_DISTRITO_LOCAL", "-") != "-"}
+                if not es_fuera(f) and f.get("ID_DISTRITO_LOCAL", "-") != "-"}
             self.vistas[codigo] = set()
         return known
 

@@ -24,6 +24,7 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any
 
+from prep.corte.anexo import es_fuera
 from prep.corte.package import MANIFEST
 from prep.corte.reader import CsvFormatError
 from prep.corte.reader import read_eleccion_csv
@@ -236,8 +237,8 @@ def compare(esperados: dict[str, Any], corte: Path) -> Informe:
         else:
             fecha = fecha or parsed.corte
             filas = {f["CLAVE_ACTA"].strip("'"): f for f in parsed.filas
-                     if f["CLAVE_ACTA"] != SIN_DATO}
-            publicados_fuera = sum(1 for f in parsed.filas if f["CLAVE_ACTA"] == SIN_DATO)
+                     if not es_fuera(f)}
+            publicados_fuera = sum(1 for f in parsed.filas if es_fuera(f))
         fuera[eleccion["nombre"]] = (
             sum(1 for f in esperados["fuera"] if f["eleccion"] in (eleccion["codigo"], "")),
             publicados_fuera)

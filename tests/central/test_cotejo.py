@@ -79,13 +79,14 @@ def _corte(node: CentralNode, publicacion: Path,
 def _correcciones_publicadas(corte: Path) -> dict[str, list[tuple[str, str, str]]]:
     """Per acta, its CORRECCION_PUBLICADA rows of ``corte``'s HISTORIAL.csv: (the corte
     named, the fields named, the reason), read as a CSV reader reads them."""
-    text = (corte / "HISTORIAL.csv").read_text(encoding="utf-8-sig")
+    text = (corte / "HISTORIAL.csv").read_text(encoding="utf-8-sig").split("\r\n", 1)[1]
     found: dict[str, list[tuple[str, str, str]]] = {}
-    for row in csv.DictReader(io.StringIO(text, newline="")):
+    for row in csv.DictReader(io.StringIO(text, newline="")):  # after its title line
         if row["EVENTO"] == "CORRECCION_PUBLICADA":
             nombre, razon = row["DETALLE"].split(": ", 1)
             match = re.fullmatch(r"corregida tras el cotejo contra el acta en papel "
-                                 r"\(campos señalados: (.+)\); motivo: (.+)", razon)
+                                 r"\(campos señalados: (.+)\); cambios: .+ → .+; "
+                                 r"motivo: (.+)", razon)
             assert match is not None, razon
             found.setdefault(row["CLAVE_ACTA"].strip("'"), []).append(
                 (nombre, match.group(1), match.group(2)))

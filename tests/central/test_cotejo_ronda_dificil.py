@@ -39,8 +39,8 @@ def _with(acta: Acta, campo: str, more: int) -> dict[str, int]:
 
 def _historial(corte: Path, clave: str) -> list[dict[str, str]]:
     """``clave``'s rows of ``corte``'s HISTORIAL.csv, as a CSV reader reads them."""
-    text = (corte / "HISTORIAL.csv").read_text(encoding="utf-8-sig")
-    return [row for row in csv.DictReader(io.StringIO(text, newline=""))
+    text = (corte / "HISTORIAL.csv").read_text(encoding="utf-8-sig").split("\r\n", 1)[1]
+    return [row for row in csv.DictReader(io.StringIO(text, newline=""))  # after its title
             if row["CLAVE_ACTA"].strip("'") == clave]
 
 
@@ -93,22 +93,28 @@ def _round_rows(rows: list[dict[str, str]]) -> tuple[list[tuple[str, str]], ...]
                  for evento in ("CAPTURA", "CORRECCION", "VERIFICACION"))
 
 
-def _correccion_publicada(rows: list[dict[str, str]], corte: Path, campo: str) -> None:
+def _correccion_publicada(rows: list[dict[str, str]], corte: Path, campo: str,
+                          antes: int, despues: int) -> None:
     [publicada] = [r for r in rows if r["EVENTO"] == "CORRECCION_PUBLICADA"]
     assert publicada["DETALLE"].startswith(f"{corte.name}: "), publicada["DETALLE"]
     assert f"campos señalados: {campo})" in publicada["DETALLE"]
+    # What changed, from what to what (issue 61), before the cotejo's own words.
+    assert f"; cambios: {campo}: {antes} → {despues}; " in publicada["DETALLE"]
     assert publicada["DETALLE"].endswith(f"motivo: {MOTIVO}")  # its commas kept
 
 
 def _pending_stays_published(node: CentralNode, publicacion: Path, eleccion: str,
-                             acta: Acta, campo: str) -> None:
-    """A corte made while the round is open publishes the old data, no correction."""
+                             acta: Acta, campo: str) -> list[dict[str, str]]:
+    """A corte made while the round is open publishes the old data, no correction (its
+    history rows of the acta are returned)."""
     corte, rows = _corte(node, publicacion, eleccion)
     assert rows[acta.clave][campo] == str(truth(acta)[campo])
     assert rows[acta.clave]["COTEJADA"] == "0"
     assert _diferencia(corte, eleccion, acta.clave) == []
-    eventos = [r["EVENTO"] for r in _historial(corte, acta.clave)]
+    historial = _historial(corte, acta.clave)
+    eventos = [r["EVENTO"] for r in historial]
     assert "CORRECCION_PUBLICADA" not in eventos and "VALIDACION" in eventos
+    return historial
 
 
 
@@ -159,7 +165,7 @@ def test_a_third_capture_settles_a_correction_round_whose_two_captures_differ(
     state = _state(node, acta.clave)
     assert (state["estado"], state["ronda"], state["valores"]) == (
         "captura_2", 2, truth(acta))
-    _pending_stays_published(node, publicacion, eleccion, acta, campo)
+    antes = _pending_stays_published(node, publicacion, eleccion, acta, campo)
 
     async def third_capture() -> None:
         await _round_capture(node, acta, elena, 3, papel, (ana, beto, carla, dario))
@@ -174,10 +180,12 @@ def test_a_third_capture_settles_a_correction_round_whose_two_captures_differ(
     assert capturas == [("1", "captura 1"), ("1", "captura 2")]
     assert correcciones == [("2", "captura 1"), ("2", "captura 2"), ("2", "captura 3")]
     assert verificaciones == []
-    [validacion] = [r for r in historial if r["EVENTO"] == "VALIDACION"]
-    assert validacion["RONDA"] == "2"
+    # The public history only grows: the first validation stays, then the correction's.
+    assert all(r in historial for r in antes)
+    primera, validacion = [r for r in historial if r["EVENTO"] == "VALIDACION"]
+    assert (primera["RONDA"], validacion["RONDA"]) == ("1", "2")
     assert validacion["DETALLE"] == "la tercera captura coincidió con una de las anteriores"
-    _correccion_publicada(historial, corte, campo)
+    _correccion_publicada(historial, corte, campo, truth(acta)[campo], papel[campo])
     rebuild_agrees(node)
 
 
@@ -210,7 +218,7 @@ def test_a_verificador_settles_a_correction_round_whose_three_captures_differ(
     state = _state(node, acta.clave)
     assert (state["estado"], state["ronda"], state["valores"]) == (
         "verificacion", 2, truth(acta))
-    _pending_stays_published(node, publicacion, eleccion, acta, campo)
+    antes = _pending_stays_published(node, publicacion, eleccion, acta, campo)
 
     async def verificacion() -> None:
         async with WorkStation.enroll(node, 1) as station:
@@ -230,7 +238,9 @@ def test_a_verificador_settles_a_correction_round_whose_three_captures_differ(
     assert capturas == [("1", "captura 1"), ("1", "captura 2")]
     assert correcciones == [("2", "captura 1"), ("2", "captura 2"), ("2", "captura 3")]
     assert verificaciones == [("2", "decisión de un verificador")]
-    [validacion] = [r for r in historial if r["EVENTO"] == "VALIDACION"]
+    assert all(r in historial for r in antes)  # the public history only grows
+    primera, validacion = [r for r in historial if r["EVENTO"] == "VALIDACION"]
+    assert primera["RONDA"] == "1"
     assert (validacion["RONDA"], validacion["DETALLE"]) == ("2", "decidió un verificador")
-    _correccion_publicada(historial, corte, campo)
+    _correccion_publicada(historial, corte, campo, truth(acta)[campo], papel[campo])
     rebuild_agrees(node)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from prep.corte.anexo import es_fuera
 from prep.corte.package import slug
 from prep.corte.reader import read_eleccion_csv
 from prep.records import Kind
@@ -78,7 +79,7 @@ def test_a_corte_publishes_what_the_stations_sent_and_verifies(
     assert rows[casilla.clave]["FECHA_HORA_ACOPIO"] == "-"  # only its photo arrived
     assert rows[sin.clave]["OBSERVACIONES"] == "Sin Acta por paquete no entregado"
     assert rows[sin.clave]["CONTABILIZADA"] == "0"
-    assert [r["OBSERVACIONES"] for r in parsed.filas if r["CLAVE_ACTA"] == "-"] == [
+    assert [r["OBSERVACIONES"] for r in parsed.filas if es_fuera(r)] == [
         "Fuera de catálogo"]
     assert parsed.resumen["ACTAS_REGISTRADAS"] == "4"
 

@@ -106,7 +106,10 @@ def test_the_layout_is_that_of_domain_md_line_by_line(
     actas = catalog.actas(eleccion)
     assert [r["CLAVE_ACTA"] for r in rows[:len(actas)]] == [f"'{a.clave}'" for a in actas]
     fuera = rows[len(actas):]
-    assert fuera and all(r["CLAVE_ACTA"] == "-" and r["CLAVE_CASILLA"] == "-" for r in fuera)
+    # Fuera de catálogo: no casilla of the catalog, the code as read, where and when.
+    assert fuera and all(r["CLAVE_CASILLA"] == "-" and r["CLAVE_ACTA"].startswith("'")
+                         and r["ORIGEN"] == "CATD" and r["FECHA_HORA_ACOPIO"] != "-"
+                         for r in fuera)
     # The drill registers one of election «No se sabe»: in every election's file.
     assert [r["OBSERVACIONES"] for r in fuera].count(
         "Fuera de catálogo, Elección no identificada") == 1

@@ -257,7 +257,11 @@ def test_rows_sorted_and_fuera_last(corte_dir: Path, name: str) -> None:
     expected_fuera = 1 if name.startswith("JEFATURA") else 0
     assert len(fuera) == expected_fuera
     for r in fuera:
-        for col in LINE_7.split(",")[:12]:
+        # What was read: the code as read and the entidad it names; '-' for the rest
+        # (no casilla of the catalog: CLAVE_CASILLA '-').
+        assert (r["CLAVE_CASILLA"], r["CLAVE_ACTA"]) == ("-", "'099999B010001'")
+        assert (r["ID_ENTIDAD"], r["ENTIDAD"]) == ("9", "CIUDAD DE MÉXICO")
+        for col in LINE_7.split(",")[4:12]:
             assert r[col] == "-", col
         assert r["OBSERVACIONES"] == "Fuera de catálogo"
         assert r["FECHA_HORA_ACOPIO"] == local(T_ACOPIO)
@@ -549,7 +553,8 @@ def test_random_corte_round_trip(data: tuple[dict[str, ActaEnCorte],
                     assert fila[campo] == ("-" if campo in aplicables else "N/A")
                 assert (fila["OBSERVACIONES"], fila["CONTABILIZADA"]) == ("-", "-")
         for fila, f in zip(parsed.filas[len(actas):], mine, strict=True):
-            assert fila["CLAVE_CASILLA"] == fila["CLAVE_ACTA"] == "-"
+            assert fila["CLAVE_CASILLA"] == "-"
+            assert fila["CLAVE_ACTA"] == f"'{f.codigo_leido}'"
             assert fila["OBSERVACIONES"] == ("Fuera de catálogo" if f.eleccion else
                                              "Fuera de catálogo, Elección no identificada")
         assert parsed.resumen == resumen_desde_filas(parsed)

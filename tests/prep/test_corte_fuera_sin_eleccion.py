@@ -9,6 +9,7 @@ from datetime import UTC
 from datetime import datetime
 
 from prep.catalog import generate_catalog
+from prep.corte.anexo import es_fuera
 from prep.corte.model import FueraDeCatalogo
 from prep.corte.package import build_corte_files
 from prep.corte.package import slug
@@ -29,7 +30,7 @@ def test_an_unidentified_election_is_listed_and_counted_in_every_file() -> None:
     files, _ = build_corte_files(catalog, {}, fuera, CORTE)
     for eleccion in catalog.elecciones:
         parsed = read_eleccion_csv(files[f"{slug(eleccion.nombre)}.csv"])
-        rows = [f for f in parsed.filas if f["CLAVE_ACTA"] == "-"]
+        rows = [f for f in parsed.filas if es_fuera(f)]
         propias = 1 if eleccion is primera else 0
         assert len(rows) == propias + 1
         assert rows[-1]["OBSERVACIONES"] == "Fuera de catálogo, Elección no identificada"
@@ -48,5 +49,5 @@ def test_the_label_is_a_rule() -> None:
     files, _ = build_corte_files(catalog, {}, (FueraDeCatalogo("099998B010099", "", ACOPIO),),
                                  CORTE, rules)
     parsed = read_eleccion_csv(files[f"{slug(catalog.elecciones[-1].nombre)}.csv"])
-    [row] = [f for f in parsed.filas if f["CLAVE_ACTA"] == "-"]
+    [row] = [f for f in parsed.filas if es_fuera(f)]
     assert row["OBSERVACIONES"] == "Fuera de catálogo, Sin elección"

@@ -35,6 +35,7 @@ from central.publication.corte import make_corte
 from central.publication.package import DIFERENCIAS
 from prep.catalog import Catalog
 from prep.catalog import generate_catalog
+from prep.corte.anexo import es_fuera
 from prep.corte.historial import HISTORIAL
 from prep.corte.package import csv_name
 from prep.corte.reader import BOM
@@ -144,8 +145,9 @@ def _correcciones(noche: Noche, out: Path) -> tuple[int, list[str]]:
 
 def _cotejadas(noche: Noche, out: Path) -> list[str]:
     """The verdict's check of COTEJADA in the last corte, with the stations' tallies."""
-    confirmadas, _ = cotejos_de(out / "estaciones")
-    return check_cotejadas(cortes_in(out / "publicacion")[-1], noche.catalog, confirmadas)
+    confirmadas, diferentes = cotejos_de(out / "estaciones")
+    return check_cotejadas(cortes_in(out / "publicacion")[-1], noche.catalog, confirmadas,
+                           diferentes)
 
 
 def _columna(corte: Path, catalog: Catalog, columna: str) -> dict[str, str]:
@@ -154,7 +156,7 @@ def _columna(corte: Path, catalog: Catalog, columna: str) -> dict[str, str]:
     for eleccion in catalog.elecciones:
         parsed = read_eleccion_csv((corte / csv_name(eleccion)).read_bytes())
         out |= {f["CLAVE_ACTA"].strip("'"): f[columna] for f in parsed.filas
-                if f["CLAVE_ACTA"] != "-"}
+                if not es_fuera(f)}
     return out
 
 
@@ -214,13 +216,13 @@ def test_both_checks_pass_on_the_publication_as_it_was_made(noche: Noche) -> Non
     assert len(cortes) == 3 and len(noche.confirmadas) >= 2 and len(noche.corregidas) >= 2
     # The inputs are what the checks are for: every corte true to the data, each errada
     # shown wrong in the first corte and corrected from the second on; COTEJADA is 1 in the
-    # last corte exactly for the confirmed actas.
+    # last corte exactly for the confirmed actas and the corrected ones (issue 61).
     assert all(v.verify_ok and not v.failures for v in noche.verdicts), \
         [v.failures[:3] for v in noche.verdicts]
     for clave in noche.corregidas:
         assert [v.erradas[clave] for v in noche.verdicts] == [ERRADA, VERDAD, VERDAD]
     cotejada = _columna(cortes[-1], noche.catalog, "COTEJADA")
-    assert {c for c, v in cotejada.items() if v == "1"} == noche.confirmadas
+    assert {c for c, v in cotejada.items() if v == "1"} == noche.confirmadas | noche.corregidas
     assert cotejos_de(noche.out / "estaciones") == (noche.confirmadas, noche.corregidas)
 
     assert _correcciones(noche, noche.out) == (len(noche.corregidas), [])
@@ -230,22 +232,23 @@ def test_both_checks_pass_on_the_publication_as_it_was_made(noche: Noche) -> Non
 # --- check_cotejadas ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("cual", ["sin_cotejo", "corregida"])
-def test_cotejada_one_for_an_acta_no_cotejo_confirmed_fails(
-        noche: Noche, copia: Path, cual: str) -> None:
-    """COTEJADA=1 for an acta nobody cotejó, or for one whose cotejo found a difference
-    (corrected since, so cotejada no more)."""
+def test_cotejada_one_for_an_acta_no_cotejo_confirmed_fails(noche: Noche, copia: Path) -> None:
+    """COTEJADA=1 for an acta nobody cotejó."""
     last = cortes_in(copia / "publicacion")[-1]
-    clave = _sin_cotejo(noche, last) if cual == "sin_cotejo" else sorted(noche.corregidas)[0]
+    clave = _sin_cotejo(noche, last)
     _set_cotejada(last, noche.catalog, clave, "1")
     problemas = _cotejadas(noche, copia)
     assert len(problemas) == 1 and clave in problemas[0], problemas
     assert not any(c in problemas[0] for c in noche.confirmadas)
 
 
-def test_a_confirmed_acta_shown_not_cotejada_fails(noche: Noche, copia: Path) -> None:
+@pytest.mark.parametrize("cual", ["confirmada", "corregida"])
+def test_a_cotejada_acta_shown_not_cotejada_fails(noche: Noche, copia: Path,
+                                                  cual: str) -> None:
+    """A confirmed acta, or one corrected from the paper after its cotejo (issue 61),
+    published with COTEJADA 0."""
     last = cortes_in(copia / "publicacion")[-1]
-    clave = sorted(noche.confirmadas)[-1]
+    clave = sorted(noche.confirmadas if cual == "confirmada" else noche.corregidas)[-1]
     _set_cotejada(last, noche.catalog, clave, "0")
     problemas = _cotejadas(noche, copia)
     assert len(problemas) == 1 and clave in problemas[0], problemas
@@ -260,7 +263,8 @@ def test_one_cotejada_swapped_for_another_fails_though_the_count_holds(
     _set_cotejada(last, noche.catalog, confirmada, "0")
     _set_cotejada(last, noche.catalog, intrusa, "1")
     cotejada = _columna(last, noche.catalog, "COTEJADA")
-    assert sum(v == "1" for v in cotejada.values()) == len(noche.confirmadas)
+    assert sum(v == "1" for v in cotejada.values()) == len(
+        noche.confirmadas | noche.corregidas)
     problemas = _cotejadas(noche, copia)
     assert any(intrusa in p for p in problemas), problemas
     assert any(confirmada in p for p in problemas), problemas

@@ -308,6 +308,17 @@
       })));
   }
 
+  /* How many actas carry each OBSERVACIONES value (the LEEME defines each one). */
+  function tablaObservaciones(observaciones) {
+    if (!observaciones || !observaciones.length) { return null; }
+    return h("section", { "class": "bloque", "aria-labelledby": "t-observaciones" },
+      h("h2", { id: "t-observaciones", texto: "Actas con observaciones" }),
+      tabla("Actas por observación (la descripción de cada una está en el LEEME)",
+            ["Observación", "Actas"],
+            observaciones.map(function (o) { return [o[0], miles(String(o[1]))]; }),
+            [false, true]));
+  }
+
   function avanceCeldas(valores) {
     return [
       miles(resumen(valores, "ACTAS_ESPERADAS")),
@@ -391,7 +402,7 @@
     return cargar("e" + codigo).then(function (e) {
       var nodos = [migas([[titulo(indice.entidad), ""]]),
         encabezado(titulo(e.nombre), titulo(indice.entidad) + " · Resultados de la entidad"),
-        seccionResumen(e.resumen, true)];
+        seccionResumen(e.resumen, true), tablaObservaciones(e.observaciones)];
       if (e.ambito === "entidad") {
         nodos.push(votosOContiendas(e, e, e.resumen, "toda la entidad"),
                    tablaNivel(codigo, e, e.distritos, true), tablaNivel(codigo, e, e.demarcaciones, false));

@@ -1,7 +1,8 @@
-"""Participación ciudadana in the último corte: the entity's counts the casillas especiales
-(INE's rule, line 5), every distrito's and sección's on the site does not (an especial has
-no lista nominal of its own, so its votes would push them over 100 %), the files say it is
-the último corte, and ``prep verify-corte`` rejects any participación over 100 %."""
+"""What an INE review (COTAPREP, Anexo 13 / 18.5) checks in a published corte, each
+tampered and refused by ``prep verify-corte`` where the files alone can tell: no
+participación over 100 % (the entity's último corte counts the casillas especiales, no
+territory below it does), the files say which corte they are, the site counts the actas
+per OBSERVACIONES as the CSV does, and a fuera-de-catálogo row says what was read."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 from central.publication.package import publish
 from central.publication.snapshot import Snapshot
 from prep.catalog import generate_catalog
+from prep.corte.anexo import es_fuera
 from prep.corte.package import MANIFEST
 from prep.corte.reader import read_eleccion_csv
 from prep.corte.site_datos import data_file
@@ -58,7 +60,7 @@ def _por_distrito(corte: Path) -> dict[int, tuple[str, str, bool]]:
     votes), from the CSV rows."""
     sumas: dict[int, list[int]] = {}
     for fila in read_eleccion_csv((corte / CSV).read_bytes()).filas:
-        if fila["CLAVE_ACTA"] == "-" or fila["CONTABILIZADA"] != "1":
+        if es_fuera(fila) or fila["CONTABILIZADA"] != "1":
             continue
         s = sumas.setdefault(int(fila["ID_DISTRITO_LOCAL"]), [0, 0, 0])
         votos = int(fila["TOTAL_VOTOS_CALCULADO"])
@@ -170,3 +172,33 @@ def test_two_cortes_never_share_line_2(ultimo: Path) -> None:
     line2 = (ultimo / CSV).read_bytes().decode("utf-8-sig").split("\r\n")[1]
     fecha, hora = line2.split(" ")[:2]
     assert len(fecha) == 10 and len(hora) == 8 and hora.count(":") == 2, line2
+
+
+def test_the_site_counts_actas_per_observacion_as_the_csv_and_verify_checks_it(
+        corte: Path) -> None:
+    """The count behind PORCENTAJE_ACTAS_INCONSISTENCIAS, per OBSERVACIONES value, is
+    published on the site; a count the CSV rows do not give is caught."""
+    parsed = read_eleccion_csv((corte / CSV).read_bytes())
+    esperado: dict[str, int] = {}
+    for fila in parsed.filas:
+        if not es_fuera(fila) and fila["OBSERVACIONES"] != "-":
+            esperado[fila["OBSERVACIONES"]] = esperado.get(fila["OBSERVACIONES"], 0) + 1
+    datos = _datos(corte, "e01")
+    assert {v: n for v, n in datos["observaciones"]} == esperado and esperado
+    assert verify_corte(corte).ok
+    datos["observaciones"][0][1] += 1
+    _resign(corte, "sitio/datos/e01.js", data_file("e01", datos))
+    problemas = verify_corte(corte).problemas
+    assert any(p.startswith("sitio/datos/e01.js: las actas por observación") for p in problemas)
+
+
+def test_a_fuera_de_catalogo_row_says_what_was_read(ultimo: Path) -> None:
+    parsed = read_eleccion_csv((ultimo / CSV).read_bytes())
+    fuera = [f for f in parsed.filas if es_fuera(f)]
+    assert fuera
+    for fila in fuera:
+        assert fila["CLAVE_CASILLA"] == "-"
+        assert fila["CLAVE_ACTA"].startswith("'09") and fila["CLAVE_ACTA"].endswith("'")
+        assert (fila["ID_ENTIDAD"], fila["ENTIDAD"]) == ("9", "CIUDAD DE MÉXICO")
+        assert fila["FECHA_HORA_ACOPIO"] != "-"
+        assert fila["OBSERVACIONES"].startswith("Fuera de catálogo")
