@@ -23,6 +23,7 @@ from prep.corte.reader import CsvEleccion
 from prep.corte.site_datos import NOMBRE_CORTE
 from prep.corte.site_datos import SITE_DIR
 from prep.corte.site_datos import parse_data_file
+from prep.corte.verify_candidaturas import problemas_candidaturas
 from prep.corte.verify_participacion import problemas_datos
 
 DATOS = f"{SITE_DIR}/datos/"
@@ -63,6 +64,19 @@ def _observaciones(name: str, data: dict[str, Any], tablas: Mapping[str, CsvElec
     return []
 
 
+def _candidaturas(directory: Path, name: str, data: dict[str, Any],
+                  tablas: Mapping[str, CsvEleccion], csv_de: Mapping[str, str]) -> list[str]:
+    """An election's candidaturas file against its site data's coalitions and office
+    (:mod:`prep.corte.verify_candidaturas`)."""
+    match = _ELECCION.fullmatch(name[len(DATOS):-3])
+    if match is None or "asociaciones" not in data:
+        return []
+    csv_eleccion = csv_de.get(match.group(1), "")
+    tabla = tablas.get(csv_eleccion)
+    return [] if tabla is None else problemas_candidaturas(directory, csv_eleccion, tabla,
+                                                           data)
+
+
 def problemas_sitio(directory: Path, digests: Mapping[str, str],
                     tablas: Mapping[str, CsvEleccion]) -> list[str]:
     """What the site's data files in ``directory`` (``digests``: the files the manifest
@@ -93,6 +107,7 @@ def problemas_sitio(directory: Path, digests: Mapping[str, str],
             continue
         out += problemas_datos(name, data)
         out += _observaciones(name, data, tablas, csv_de)
+        out += _candidaturas(directory, name, data, tablas, csv_de)
         if data.get(NOMBRE_CORTE) != corte:
             out.append(f"{name}: es del corte {data.get(NOMBRE_CORTE)!r}, no del de "
                        f"indice.js ({corte!r})")

@@ -202,3 +202,33 @@ def test_a_fuera_de_catalogo_row_says_what_was_read(ultimo: Path) -> None:
         assert (fila["ID_ENTIDAD"], fila["ENTIDAD"]) == ("9", "CIUDAD DE MÉXICO")
         assert fila["FECHA_HORA_ACOPIO"] != "-"
         assert fila["OBSERVACIONES"].startswith("Fuera de catálogo")
+
+
+def _candidaturas(corte: Path, nombre: str) -> tuple[list[str], list[list[str]]]:
+    lines = (corte / nombre).read_bytes().decode("utf-8-sig").split("\r\n")
+    return lines[:2], [line.split(",") for line in lines[2:] if line]
+
+
+def test_verify_corte_rejects_a_coalition_with_two_persons_or_a_suplente_too_many(
+        corte: Path) -> None:
+    """Jefatura de Gobierno: the parties of a coalition name one person, and the office has
+    no suplente. A candidaturas file that breaks either (re-signed) is not a valid corte."""
+    nombre = "JEFATURA_DE_GOBIERNO_CANDIDATURAS.csv"
+    head, rows = _candidaturas(corte, nombre)
+    assert head[1].split(",")[-3:] == ["PARTIDO_CI", "CANDIDATURA_PROPIETARIA",
+                                       "CANDIDATURA_SUPLENTE"]
+    coalicion = next(a for a in _datos(corte, "e01")["asociaciones"]
+                     if len(a["partidos"]) > 1)
+    personas = {r[-3]: r[-2] for r in rows}
+    assert len({personas[p] for p in coalicion["partidos"]}) == 1  # as generated
+    assert all(r[-1] == "" for r in rows)
+    assert verify_corte(corte).ok
+    otro = next(r for r in rows if r[-3] == coalicion["partidos"][-1])
+    otro[-2], otro[-1] = "Otra Persona Distinta", "Alguien Suplente"
+    _resign(corte, nombre, ("\ufeff" + "\r\n".join(
+        [*head, *(",".join(r) for r in rows), ""])).encode("utf-8"))
+    problemas = verify_corte(corte).problemas
+    assert any(p.startswith(f"{nombre}: la coalición {coalicion['clave']} registra a más de "
+                            "una persona") for p in problemas), problemas
+    assert f"{nombre}: {otro[-3]} tiene suplente ('Alguien Suplente') aunque el cargo no " \
+        "tiene suplente" in problemas
