@@ -209,7 +209,7 @@ def _counted(r: Row) -> bool:
 
 
 def _pending(r: Row) -> bool:
-    return r["CONTABILIZADA"] == "-" and r["CLAVE_ACTA"] != "-" and r["PAN"] == "-"
+    return r["CONTABILIZADA"] == "-" and not es_fuera(r) and r["PAN"] == "-"
 
 
 def _sin_acta(r: Row) -> bool:

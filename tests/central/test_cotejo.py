@@ -79,7 +79,7 @@ def _corte(node: CentralNode, publicacion: Path,
 def _correcciones_publicadas(corte: Path) -> dict[str, list[tuple[str, str, str]]]:
     """Per acta, its CORRECCION_PUBLICADA rows of ``corte``'s HISTORIAL.csv: (the corte
     named, the fields named, the reason), read as a CSV reader reads them."""
-    text = (corte / "HISTORIAL.csv").read_text(encoding="utf-8-sig").split("\r\n", 1)[1]
+    text = (corte / "HISTORIAL.csv").read_text(encoding="utf-8-sig").split("\n", 1)[1]
     found: dict[str, list[tuple[str, str, str]]] = {}
     for row in csv.DictReader(io.StringIO(text, newline="")):  # after its title line
         if row["EVENTO"] == "CORRECCION_PUBLICADA":

@@ -39,7 +39,7 @@ def _with(acta: Acta, campo: str, more: int) -> dict[str, int]:
 
 def _historial(corte: Path, clave: str) -> list[dict[str, str]]:
     """``clave``'s rows of ``corte``'s HISTORIAL.csv, as a CSV reader reads them."""
-    text = (corte / "HISTORIAL.csv").read_text(encoding="utf-8-sig").split("\r\n", 1)[1]
+    text = (corte / "HISTORIAL.csv").read_text(encoding="utf-8-sig").split("\n", 1)[1]
     return [row for row in csv.DictReader(io.StringIO(text, newline=""))  # after its title
             if row["CLAVE_ACTA"].strip("'") == clave]
 

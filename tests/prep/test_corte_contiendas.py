@@ -159,9 +159,10 @@ def table(path: Path) -> list[list[str]]:
 
 
 def rows(path: Path) -> dict[str, dict[str, str]]:
-    """Line 7 as the header of every later line, by CLAVE_ACTA ('-' for fuera)."""
+    """Line 7 as the header of every later line, by CLAVE_ACTA ('-' for the fuera de
+    catálogo one: CLAVE_CASILLA '-', its CLAVE_ACTA the code as read)."""
     all_lines = lines(path)
-    return {r[1].strip("'"): dict(zip(all_lines[6], r, strict=True))
+    return {"-" if r[0] == "-" else r[1].strip("'"): dict(zip(all_lines[6], r, strict=True))
             for r in all_lines[7:]}
 
 

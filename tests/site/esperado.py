@@ -13,6 +13,7 @@ from prep.catalog import Catalog
 from prep.catalog.model import Ambito
 from prep.catalog.model import Eleccion
 from prep.catalog.model import TipoAsociacion
+from prep.corte.anexo import es_fuera
 from prep.corte.reader import CsvEleccion
 from prep.corte.reader import resumen_desde_filas
 
@@ -37,7 +38,7 @@ def filas_de(csv_e: CsvEleccion, catalog: Catalog, *, distrito: int | None = Non
              demarcacion: int | None = None, seccion: int | None = None) -> CsvEleccion:
     """The CSV restricted to the catalog rows of one territory."""
     filas = tuple(
-        f for f in csv_e.filas if f["CLAVE_ACTA"] != "-"
+        f for f in csv_e.filas if not es_fuera(f)
         and (distrito is None or f["ID_DISTRITO_LOCAL"] == str(distrito))
         and (demarcacion is None or demarcacion_de(catalog, f) == demarcacion)
         and (seccion is None or f["SECCION"] == str(seccion)))

@@ -10,6 +10,7 @@ from playwright.sync_api import Page
 from playwright.sync_api import expect
 
 from prep.catalog.model import Ambito
+from prep.corte.anexo import es_fuera
 from prep.corte.reader import CsvEleccion
 from prep.corte.reader import resumen_desde_filas
 from prep.corte.site_datos import bloques
@@ -37,7 +38,7 @@ def fila_de(csv: CsvEleccion, clave: str) -> dict[str, str]:
 
 def clave_con(csv: CsvEleccion, **columnas: str) -> str:
     """The first acta of the CSV whose columns have the given values."""
-    fila = next(f for f in csv.filas if f["CLAVE_ACTA"] != "-"
+    fila = next(f for f in csv.filas if not es_fuera(f)
                 and all(f[k] == v for k, v in columnas.items()))
     return fila["CLAVE_ACTA"].strip("'")
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from prep.corte.anexo import es_fuera
 from prep.corte.difusores import DIFUSORES
 from prep.corte.package import corte_dirname
 from prep.corte.reader import CsvEleccion
@@ -170,7 +171,7 @@ def test_acta_rows_are_the_csv_rows(corte_sitio: CorteSitio,
                                     csvs: dict[str, CsvEleccion]) -> None:
     for codigo, parsed in csvs.items():
         published = {f["CLAVE_ACTA"].strip("'"): f for f in parsed.filas
-                     if f["CLAVE_ACTA"] != "-"}
+                     if not es_fuera(f)}
         seen = set()
         for distrito in corte_sitio.catalog.distritos:
             columnas, actas = actas_distrito(corte_sitio, codigo, distrito.id)
@@ -318,7 +319,7 @@ def test_no_image_where_the_csv_publishes_no_code(corte_sitio: CorteSitio,
                                                   csvs: dict[str, CsvEleccion]) -> None:
     """An image of an acta without published data is left out, as the CSV gives no code."""
     pendiente = next(f["CLAVE_ACTA"].strip("'") for f in csvs["01"].filas
-                     if f["CONTABILIZADA"] == "-" and f["CLAVE_ACTA"] != "-")
+                     if f["CONTABILIZADA"] == "-" and not es_fuera(f))
     imagenes = {**corte_sitio.imagenes, pendiente: ("a" * 64, f"imagenes/{'a' * 64}.png")}
     files = site_files(corte_sitio.catalog, corte_sitio.tablas, corte_sitio.corte, imagenes)
     acta = corte_sitio.catalog.acta(pendiente)
