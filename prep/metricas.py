@@ -15,10 +15,11 @@ import argparse
 import ipaddress
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from typing import Any
 
-from prometheus_client import CollectorRegistry
-from prometheus_client import start_http_server
+if TYPE_CHECKING:  # the library is imported only by a program that serves metrics
+    from prometheus_client import CollectorRegistry
 
 log = logging.getLogger("prep.metricas")
 
@@ -56,6 +57,8 @@ class MetricsServer:
     """A running exposition endpoint; :meth:`stop` closes it."""
 
     def __init__(self, address: MetricsAddress, registry: CollectorRegistry) -> None:
+        from prometheus_client import start_http_server
+
         try:
             self._server, self._thread = start_http_server(address.port, address.host,
                                                            registry)
