@@ -48,6 +48,7 @@ from prep.protocol import verify_receipt
 from prep.records import Kind
 from prep.records import Record
 from prep.records import new_record
+from simulacro.calibracion import python_loop_ms
 from tests.harness.central import CentralNode
 from tests.harness.central import running_central
 from tests.harness.postgres import embedded_server
@@ -72,9 +73,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.batch_records % RECORDS_PER_ACTA or not 0 < args.batch_records <= 500:
         parser.error("--batch-records must be a multiple of 5 between 5 and 500")
+    bucle_inicio = python_loop_ms()  # the machine's speed (simulacro/calibracion.py)
     common = {"clients": args.clients, "batch_records": args.batch_records,
               "actas": args.clients * args.actas, "target_actas_per_s": 1000,
-              "python": platform.python_version(), "cpus": os.cpu_count()}
+              "python": platform.python_version(), "cpus": os.cpu_count(),
+              "calibracion": {"bucle_python_ms": {"inicio": bucle_inicio}},
+              "carga_1min": os.getloadavg()[0]}
     if args.metrics != "both":
         run = _run(args, metrics=args.metrics == "on")
         print(json.dumps({"benchmark": "ingest", **run, **common, "metrics": args.metrics}))
@@ -85,9 +89,16 @@ def main() -> None:
             runs[mode].append(_run(args, metrics=mode == "on"))
     off = statistics.median(r["actas_per_s"] for r in runs["off"])
     on = statistics.median(r["actas_per_s"] for r in runs["on"])
+    cpu_off = statistics.median(r["cpu_ms_per_acta"] for r in runs["off"])
+    cpu_on = statistics.median(r["cpu_ms_per_acta"] for r in runs["on"])
     print(json.dumps({
         "benchmark": "ingest_metrics_overhead", "actas_per_s_off": off,
         "actas_per_s_on": on, "overhead_pct": round((off - on) * 100 / off, 2),
+        # CPU (serve + PostgreSQL) per acta: what a shared machine's load disturbs least
+        "cpu_ms_per_acta_off": cpu_off, "cpu_ms_per_acta_on": cpu_on,
+        "cpu_overhead_pct": round((cpu_on - cpu_off) * 100 / cpu_off, 2),
+        "runs_cpu_off": [r["cpu_ms_per_acta"] for r in runs["off"]],
+        "runs_cpu_on": [r["cpu_ms_per_acta"] for r in runs["on"]],
         "target_overhead_pct": 2, "rounds": args.rounds, "scrape_every_s": args.scrape_every,
         "scrapes": sum(r["scrapes"] for r in runs["on"]),
         "runs_off": [r["actas_per_s"] for r in runs["off"]],
@@ -103,13 +114,18 @@ def _run(args: argparse.Namespace, metrics: bool) -> dict[str, Any]:
         clients = [_Client.enroll(node, i + 1) for i in range(args.clients)]
         for client in clients:
             client.prepare(args.actas, args.batch_records)
+        assert node.process is not None
+        pgdata = Path(tmp) / "pgdata"
         scraper = _Scraper(node.metrics_url, args.scrape_every) if metrics else None
+        cpu = _cpu(node.process.pid), _postgres_cpu(pgdata)
         started = time.perf_counter()
         try:
             asyncio.run(_send_all(node, clients))
         finally:
             seconds = time.perf_counter() - started
             scrapes = scraper.stop() if scraper is not None else 0
+        serve_cpu = _cpu(node.process.pid) - cpu[0]
+        postgres_cpu = _postgres_cpu(pgdata) - cpu[1]
         records = [r for c in clients for batch in c.batches for r in batch.records]
         _check_stored(node, len(records))
         copy_seconds = _copy(node.dsn, clients)
@@ -117,7 +133,42 @@ def _run(args: argparse.Namespace, metrics: bool) -> dict[str, Any]:
     return {"actas_per_s": round(actas / seconds),
             "copy_rows_per_s": round(len(records) / copy_seconds),
             "records_per_s": round(len(records) / seconds), "seconds": round(seconds, 3),
-            "records": len(records), "scrapes": scrapes}
+            "records": len(records), "scrapes": scrapes,
+            "serve_cpu_s": round(serve_cpu, 3), "postgres_cpu_s": round(postgres_cpu, 3),
+            "cpu_ms_per_acta": round((serve_cpu + postgres_cpu) * 1000 / actas, 4)}
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str]:
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return text[text.rindex(")") + 2:].split()  # after the command name
+
+
+def _cpu(pid: int, children: bool = False) -> float:
+    """CPU seconds of ``pid`` (and of its children that ended, with ``children``)."""
+    fields = _stat(pid)
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / _TICK
+
+
+def _postgres_cpu(pgdata: Path) -> float:
+    """CPU seconds of the embedded PostgreSQL: its postmaster, its live backends and
+    those that ended (the metrics' connection is one of them)."""
+    postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
+    total = _cpu(postmaster, children=True)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = _stat(int(entry))
+            except (OSError, ValueError):
+                continue
+            if int(fields[1]) == postmaster:  # ppid
+                total += _cpu(int(entry))
+    return total
 
 
 class _Scraper:

@@ -229,9 +229,11 @@ def replication(cur: Cursor) -> Iterator[Metric]:
 def difusores(cur: Cursor) -> Iterator[Metric]:
     label = ["difusor"]
     behind = GaugeMetricFamily("prep_difusor_reported_lag_cortes", "Cortes published "
-                               "after the one each registered difusor reports serving", labels=label)
+                               "after the one each registered difusor reports serving",
+                               labels=label)
     seconds = GaugeMetricFamily("prep_difusor_reported_lag_seconds", "Seconds between "
-                                "the corte a difusor reports serving and the latest", labels=label)
+                                "the corte a difusor reports serving and the latest",
+                                labels=label)
     report = GaugeMetricFamily("prep_difusor_last_report_timestamp_seconds", "When each "
                                "difusor last reported (Unix time)", labels=label)
     failing = GaugeMetricFamily("prep_difusor_reported_error", "1 when a difusor's last "
