@@ -14,15 +14,19 @@ import json
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -349,3 +353,67 @@ def test_the_dashboard_loads_and_queries_only_exposed_metrics(night: Night) -> N
     assert not unknown, f"el tablero consulta métricas que nadie expone: {sorted(unknown)}"
     provisioning = (DASHBOARD.parent / "prep-tablero.yml").read_text(encoding="utf-8")
     assert "providers:" in provisioning
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _api(port: int, path: str, **params: str) -> dict[str, Any]:
+    query = f"?{urllib.parse.urlencode(params)}" if params else ""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/{path}{query}",
+                                timeout=30) as response:
+        return dict(json.loads(response.read()))
+
+
+def test_a_real_prometheus_scrapes_the_central_runs_the_dashboard_and_the_rules(
+        night: Night, tmp_path: Path) -> None:
+    """Debian's Prometheus scrapes the running central with the shipped rules: every
+    dashboard query is valid PromQL and answers, the rules evaluate without error."""
+    binary = shutil.which("prometheus")
+    assert binary, "prometheus (paquete de Debian) no está instalado: " \
+                   "bash scripts/bootstrap.sh --test"
+    target = urllib.parse.urlsplit(night.node.metrics_url).netloc
+    config = tmp_path / "prometheus.yml"
+    config.write_text(json.dumps({  # JSON is YAML
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": [str(RULES)],
+        "scrape_configs": [{"job_name": "prep-central",
+                            "static_configs": [{"targets": [target]}]}]}))
+    port = _free_port()
+    server = subprocess.Popen([binary, f"--config.file={config}",
+                               f"--storage.tsdb.path={tmp_path / 'datos'}",
+                               f"--web.listen-address=127.0.0.1:{port}"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def scraped() -> bool:
+            try:
+                result = _api(port, "query", query="prep_actas_published")["data"]["result"]
+            except OSError:
+                return False
+            return bool(result)
+        wait_for(scraped, what="Prometheus leyó las métricas del nodo central")
+        answer = _api(port, "query", query="max(prep_actas_published)")
+        assert float(answer["data"]["result"][0]["value"][1]) == \
+            value(night.central, "prep_actas_published")
+        dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+        for panel in dashboard["panels"]:
+            for target_ in panel.get("targets", []):
+                answer = _api(port, "query", query=target_["expr"])
+                assert answer["status"] == "success", (panel["title"], answer)
+
+        def evaluated() -> bool:
+            groups = _api(port, "rules")["data"]["groups"]
+            rules = [r for g in groups for r in g["rules"]]
+            return bool(rules) and all(r.get("lastEvaluation", "").startswith("2")
+                                       for r in rules)
+        wait_for(evaluated, what="Prometheus evaluó cada regla")
+        rules = [r for g in _api(port, "rules")["data"]["groups"] for r in g["rules"]]
+        assert len(rules) == len(re.findall(r"- alert: ", RULES.read_text()))
+        assert all(r["health"] == "ok" for r in rules), [
+            (r["name"], r.get("lastError")) for r in rules if r["health"] != "ok"]
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
