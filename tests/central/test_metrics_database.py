@@ -11,7 +11,11 @@ from prometheus_client.metrics_core import Metric
 from sqlalchemy import Engine
 from sqlalchemy import text
 
+from central.db import make_engine
+from central.db import upgrade
 from central.metrics.database import DatabaseCollector
+from tests.harness.postgres import temporary_database
+from tests.harness.standby import primary_with_standby
 
 
 def _value(families: Iterable[Metric], name: str) -> float | None:
@@ -84,3 +88,25 @@ def test_the_reading_is_read_only(migrated: Engine, pg_database: str) -> None:
         conn.rollback()
     finally:
         collector.close()
+
+
+def test_a_streaming_standby_is_seen_with_its_lag() -> None:
+    with primary_with_standby() as replicated, \
+            temporary_database(replicated.primary) as dsn:
+        engine = make_engine(dsn)
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()
+        collector = DatabaseCollector(dsn)
+        try:
+            families = list(collector.collect())
+        finally:
+            collector.close()
+    assert _value(families, "prep_database_up") == 1
+    assert _value(families, "prep_replication_standbys_streaming") == 1
+    assert _value(families, "prep_replication_synchronous") == 0  # asynchronous here
+    lags = [s for f in families for s in f.samples if s.name == "prep_replication_lag_bytes"]
+    assert len(lags) == 1 and lags[0].labels["sync"] == "async" and lags[0].value >= 0
+    assert [s.labels for f in families for s in f.samples
+            if s.name == "prep_replication_lag_seconds"] == [lags[0].labels]
