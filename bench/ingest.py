@@ -12,6 +12,11 @@ Then the same rows are COPY'd into a scratch table with the records' columns, on
 same server, for the raw rate PostgreSQL allows.
 
 Prints one JSON line. Target (issue 3): ``actas_per_s`` ≥ 1000 on the 2-core machine.
+
+``--metrics on`` runs the central with ``--metrics-port`` and scrapes it every
+``--scrape-every`` seconds while the stations send (the database collector included);
+``--metrics both --rounds N`` alternates N runs without and N with metrics, each on a
+fresh central, and prints the medians and the overhead (target, issue 68: ≤ 2 %).
 """
 
 from __future__ import annotations
@@ -21,8 +26,11 @@ import asyncio
 import json
 import os
 import platform
+import statistics
 import tempfile
+import threading
 import time
+import urllib.request
 from datetime import UTC
 from datetime import datetime
 from pathlib import Path
@@ -40,6 +48,7 @@ from prep.protocol import verify_receipt
 from prep.records import Kind
 from prep.records import Record
 from prep.records import new_record
+from simulacro.calibracion import python_loop_ms
 from tests.harness.central import CentralNode
 from tests.harness.central import running_central
 from tests.harness.postgres import embedded_server
@@ -57,38 +66,136 @@ def main() -> None:
     parser.add_argument("--actas", type=int, default=2000, help="actas per client")
     parser.add_argument("--batch-records", type=int, default=500,
                         help="records per batch (a multiple of 5, at most 500)")
+    parser.add_argument("--metrics", choices=("off", "on", "both"), default="off",
+                        help="serve's Prometheus endpoint, scraped while sending")
+    parser.add_argument("--scrape-every", type=float, default=5.0, metavar="S")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each with --metrics both")
     args = parser.parse_args()
     if args.batch_records % RECORDS_PER_ACTA or not 0 < args.batch_records <= 500:
         parser.error("--batch-records must be a multiple of 5 between 5 and 500")
+    bucle_inicio = python_loop_ms()  # the machine's speed (simulacro/calibracion.py)
+    common = {"clients": args.clients, "batch_records": args.batch_records,
+              "actas": args.clients * args.actas, "target_actas_per_s": 1000,
+              "python": platform.python_version(), "cpus": os.cpu_count(),
+              "calibracion": {"bucle_python_ms": {"inicio": bucle_inicio}},
+              "carga_1min": os.getloadavg()[0]}
+    if args.metrics != "both":
+        run = _run(args, metrics=args.metrics == "on")
+        print(json.dumps({"benchmark": "ingest", **run, **common, "metrics": args.metrics}))
+        return
+    runs: dict[str, list[dict[str, Any]]] = {"off": [], "on": []}
+    for _ in range(args.rounds):
+        for mode in ("off", "on"):
+            runs[mode].append(_run(args, metrics=mode == "on"))
+    off = statistics.median(r["actas_per_s"] for r in runs["off"])
+    on = statistics.median(r["actas_per_s"] for r in runs["on"])
+    cpu_off = statistics.median(r["cpu_ms_per_acta"] for r in runs["off"])
+    cpu_on = statistics.median(r["cpu_ms_per_acta"] for r in runs["on"])
+    print(json.dumps({
+        "benchmark": "ingest_metrics_overhead", "actas_per_s_off": off,
+        "actas_per_s_on": on, "overhead_pct": round((off - on) * 100 / off, 2),
+        # CPU (serve + PostgreSQL) per acta: what a shared machine's load disturbs least
+        "cpu_ms_per_acta_off": cpu_off, "cpu_ms_per_acta_on": cpu_on,
+        "cpu_overhead_pct": round((cpu_on - cpu_off) * 100 / cpu_off, 2),
+        "runs_cpu_off": [r["cpu_ms_per_acta"] for r in runs["off"]],
+        "runs_cpu_on": [r["cpu_ms_per_acta"] for r in runs["on"]],
+        "target_overhead_pct": 2, "rounds": args.rounds, "scrape_every_s": args.scrape_every,
+        "scrapes": sum(r["scrapes"] for r in runs["on"]),
+        "runs_off": [r["actas_per_s"] for r in runs["off"]],
+        "runs_on": [r["actas_per_s"] for r in runs["on"]], **common}))
 
+
+def _run(args: argparse.Namespace, metrics: bool) -> dict[str, Any]:
+    """One run on a fresh central: rates, and the scrapes made meanwhile."""
+    extra = ["--metrics-port", "0"] if metrics else []
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp, \
             embedded_server(Path(tmp)) as admin_dsn, \
-            running_central(Path(tmp) / "node", admin_dsn) as node:
+            running_central(Path(tmp) / "node", admin_dsn, extra_args=extra) as node:
         clients = [_Client.enroll(node, i + 1) for i in range(args.clients)]
         for client in clients:
             client.prepare(args.actas, args.batch_records)
+        assert node.process is not None
+        pgdata = Path(tmp) / "pgdata"
+        scraper = _Scraper(node.metrics_url, args.scrape_every) if metrics else None
+        cpu = _cpu(node.process.pid), _postgres_cpu(pgdata)
         started = time.perf_counter()
-        asyncio.run(_send_all(node, clients))
-        seconds = time.perf_counter() - started
+        try:
+            asyncio.run(_send_all(node, clients))
+        finally:
+            seconds = time.perf_counter() - started
+            scrapes = scraper.stop() if scraper is not None else 0
+        serve_cpu = _cpu(node.process.pid) - cpu[0]
+        postgres_cpu = _postgres_cpu(pgdata) - cpu[1]
         records = [r for c in clients for batch in c.batches for r in batch.records]
         _check_stored(node, len(records))
         copy_seconds = _copy(node.dsn, clients)
-
     actas = args.clients * args.actas
-    print(json.dumps({
-        "benchmark": "ingest",
-        "actas_per_s": round(actas / seconds),
-        "copy_rows_per_s": round(len(records) / copy_seconds),
-        "records_per_s": round(len(records) / seconds),
-        "clients": args.clients,
-        "batch_records": args.batch_records,
-        "seconds": round(seconds, 3),
-        "actas": actas,
-        "records": len(records),
-        "target_actas_per_s": 1000,
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-    }))
+    return {"actas_per_s": round(actas / seconds),
+            "copy_rows_per_s": round(len(records) / copy_seconds),
+            "records_per_s": round(len(records) / seconds), "seconds": round(seconds, 3),
+            "records": len(records), "scrapes": scrapes,
+            "serve_cpu_s": round(serve_cpu, 3), "postgres_cpu_s": round(postgres_cpu, 3),
+            "cpu_ms_per_acta": round((serve_cpu + postgres_cpu) * 1000 / actas, 4)}
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str]:
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return text[text.rindex(")") + 2:].split()  # after the command name
+
+
+def _cpu(pid: int, children: bool = False) -> float:
+    """CPU seconds of ``pid`` (and of its children that ended, with ``children``)."""
+    fields = _stat(pid)
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / _TICK
+
+
+def _postgres_cpu(pgdata: Path) -> float:
+    """CPU seconds of the embedded PostgreSQL: its postmaster, its live backends and
+    those that ended (the metrics' connection is one of them)."""
+    postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
+    total = _cpu(postmaster, children=True)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = _stat(int(entry))
+            except (OSError, ValueError):
+                continue
+            if int(fields[1]) == postmaster:  # ppid
+                total += _cpu(int(entry))
+    return total
+
+
+class _Scraper:
+    """Scrapes the central's metrics every ``every`` seconds (one right away), as a
+    Prometheus would, in a thread of its own."""
+
+    def __init__(self, url: str, every: float) -> None:
+        self.url = url
+        self.every = every
+        self.done = threading.Event()
+        self.count = 0
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while not self.done.is_set():
+            with urllib.request.urlopen(self.url, timeout=30) as response:
+                body = response.read()
+            if b"prep_database_up 1.0" not in body:
+                raise RuntimeError("the metrics scrape did not read the database")
+            self.count += 1
+            self.done.wait(self.every)
+
+    def stop(self) -> int:
+        self.done.set()
+        self.thread.join(timeout=60)
+        return self.count
 
 
 class _Client:

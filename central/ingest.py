@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -45,6 +46,7 @@ from central.errors import Quarantine
 from central.errors import Refused
 from central.errors import unparsed_batch
 from central.health import note_batch
+from central.metrics import instruments as metrics
 from central.pipeline.apply import NO_WORK
 from central.pipeline.apply import WorkMade
 from central.pipeline.apply import apply_batch
@@ -53,6 +55,7 @@ from central.pipeline.apply import audit_cotejos
 from central.pipeline.authorize import Sender
 from prep.canonical import sha256_hex
 from prep.crypto import VerifyKey
+from prep.logsetup import fields
 from prep.protocol import Batch
 from prep.protocol import ProtocolError
 from prep.protocol import Receipt
@@ -164,25 +167,38 @@ class Ingestor:
         Raises :class:`Refused` for anything the station sent that cannot be accepted.
         """
         received_at = datetime.now(UTC)
+        started = time.perf_counter()
+        incoming: _Incoming | None = None
         try:
-            signed = read_signed_batch(body)  # step 1, as far as the signature
-        except ProtocolError as exc:  # traced per source, never echoing the body
-            raise unparsed_batch(exc, len(body)) from None
-        with Session(self.engine) as session, session.begin():
-            incoming = _signed_by_station(session, signed, body, received_at, station_clock)
-            batch = incoming.batch
-            receipt, made = self._apply(session, incoming)
-            if made is not None:
-                crash_point("mid_ingest_transaction")
+            try:
+                signed = read_signed_batch(body)  # step 1, as far as the signature
+            except ProtocolError as exc:  # traced per source, never echoing the body
+                raise unparsed_batch(exc, len(body)) from None
+            with Session(self.engine) as session, session.begin():
+                incoming = _signed_by_station(session, signed, body, received_at,
+                                              station_clock)
+                batch = incoming.batch
+                receipt, made = self._apply(session, incoming)
+                if made is not None:
+                    crash_point("mid_ingest_transaction")
+        except Refused as refused:
+            _answered(metrics.REFUSED, started, incoming, refused.code)
+            raise
+        except Exception:
+            _answered(metrics.ERROR, started, incoming)
+            raise
+        _answered(metrics.REPEATED if made is None else metrics.ACCEPTED, started, incoming)
         if made is not None:
             log.info("lote %s:%d aceptado (%d registros)", batch.station, batch.number,
-                     len(batch.records))
+                     len(batch.records), extra=fields(station=batch.station,
+                                                      batch=batch.number))
             if self.on_work is not None and made.work != NO_WORK:
                 try:  # committed already: telling the waiters must not fail the batch
                     self.on_work(made.site, made.work)
                 except Exception:
                     log.exception("no se pudo avisar del trabajo nuevo del lote %s:%d",
-                                  batch.station, batch.number)
+                                  batch.station, batch.number,
+                                  extra=fields(station=batch.station, batch=batch.number))
             crash_point("after_commit_before_response")
         return receipt
 
@@ -301,6 +317,13 @@ def _signed_by_station(session: Session, signed: SignedBatch, body: bytes,
     return _Incoming(batch, signed.signature, body, sha256, received_at, station_clock)
 
 
+def _answered(outcome: str, started: float, incoming: _Incoming | None,
+              reason: str = metrics.NONE) -> None:
+    """Count a batch request answered (:mod:`central.metrics.instruments`)."""
+    records = len(incoming.batch.records) if incoming is not None else None
+    metrics.batch_answered(outcome, time.perf_counter() - started, records, reason)
+
+
 def _unsigned(signed: SignedBatch, sha256: str, status: int, code: str,
               message: str) -> Refused:
     """The refusal of a batch that no enabled station signed (counted by source,
@@ -357,7 +380,8 @@ def _check_clock(session: Session, incoming: _Incoming) -> None:
         Anomaly.at > received_at - CLOCK_SKEW_REPEAT).limit(1))
     if recent is None:
         seconds = round(skew.total_seconds())
-        log.warning("reloj de %s desfasado %+d s", batch.station, seconds)
+        log.warning("reloj de %s desfasado %+d s", batch.station, seconds,
+                    extra=fields(station=batch.station, batch=batch.number))
         add_anomaly(session, "clock_skew", batch.station, {
             "number": batch.number, "skew_seconds": seconds,
             "received_at": format_time(received_at)})

@@ -59,6 +59,7 @@ from central.ingest import read_cursor
 from prep.catalog import Catalog
 from prep.crypto import SigningKey
 from prep.image_check import declared_by_name
+from prep.logsetup import fields
 from prep.protocol import make_batch
 from prep.qr import ActaCodec
 from prep.records import Kind
@@ -196,6 +197,8 @@ class CasillaIntake:
             return HotFolderOutcome(Disposition.REINTENTAR, f"El nodo central no aceptó el "
                                     f"registro de la imagen ({exc}); se reintentará.")
         self.counts.aceptadas += 1
+        log.info("acta %s recibida de PREP Casilla (%s)", clave, sha256[:12],
+                 extra=fields(acta=clave, station=self.station()[0]))
         return HotFolderOutcome(Disposition.PROCESADA, f"Acta {clave} recibida de la "
                                 f"casilla ({sha256[:12]}…).", clave)
 

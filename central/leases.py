@@ -75,6 +75,7 @@ from central.db.models import ActaStateRow
 from central.db.models import Anomaly
 from central.db.models import Lease
 from central.errors import ApiError
+from central.metrics import instruments as metrics
 from central.pipeline.apply import current_lookup
 from central.pipeline.state import CAPTURA
 from central.pipeline.state import SLOT
@@ -316,6 +317,7 @@ def next_work(engine: Engine, signed: SignedRequest, request: WorkRequest,
                        MAX_LEASES_PER_STATION - active.station)
             wanted = min(request.prefetch - len(held), room)
             granted = _grant(conn, station, row, request, wanted, now, lease_time)
+            metrics.leases_granted(request.kind, len(granted))
             return NextWork(describe(conn, [*held, *granted], _fields_lookup(session)),
                             (str(row.role), str(row.sitio)), capped=room <= 0)
     raise ApiError(409, REPLAYED, "Esta solicitud de trabajo ya se había recibido (la "
@@ -449,7 +451,9 @@ def _grant(conn: Connection, station: str, row: Row[Any], request: WorkRequest, 
 def _reclaim_and_grant(conn: Connection, stale: list[Row[Any]],
                        params: dict[str, Any]) -> list[_Leased]:
     """The candidates whose previous lease expired: end it, then lease them."""
-    conn.execute(_RECLAIM, {"claves": [r.clave_acta for r in stale], "now": params["now"]})
+    ended = conn.execute(_RECLAIM, {"claves": [r.clave_acta for r in stale],
+                                    "now": params["now"]}).rowcount
+    metrics.leases_expired(params["kind"], ended)
     rows = [{"id": str(uuid.uuid4()), "clave_acta": r.clave_acta, "kind": params["kind"],
              "slot": SLOT.get(Estado(r.estado), 0), "ronda": r.ronda,
              "image_record": r.imagen_actual, "operator": params["operator"],

@@ -64,6 +64,7 @@ from central.http_common import signed_station
 from central.ingest import read_cursor
 from central.refusals import source_of
 from prep.bundle import BUNDLE_PATH
+from prep.logsetup import fields
 from prep.protocol import CLOCK_HEADER
 from prep.protocol import MAX_BATCH_BYTES
 from prep.protocol import PROTOCOL_VERSION
@@ -213,7 +214,8 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
             await central.refusals.refuse(refused, request.remote, central.engine,
                                           central.run)
             return _error_response(refused)
-        log.warning("%s %s rechazado: %s", request.method, request.path, refused)
+        log.warning("%s %s rechazado: %s", request.method, request.path, refused,
+                    extra=fields(station=refused.station))
         try:
             await central.run(record_refusal, central.engine, refused)
         except SQLAlchemyError:

@@ -9,6 +9,7 @@ from typing import Any
 
 from difusor import config as cfg
 from difusor.errores import DifusorError
+from prep.metricas import add_metrics_options
 
 
 def register(subparsers: Any) -> None:
@@ -46,6 +47,7 @@ def register(subparsers: Any) -> None:
                          "nuevo verificado")
     run.add_argument("--una-vez", action="store_true",
                      help="una sola consulta (sale con 1 si ningún origen dio un corte válido)")
+    add_metrics_options(run)  # issue 68: corte served, lag, rejections
     run.set_defaults(func=_errors(_run))
 
     registrar = sub.add_parser("registrar", parents=[common], help="registro opcional ante "
@@ -94,13 +96,26 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from difusor.metricas import REGISTRY
     from difusor.seguir import correr
+    from prep.metricas import metrics_address
+    from prep.metricas import start_metrics
 
     datos = _datos(args)
+    config = cfg.load(datos)
     try:
-        return correr(cfg.load(datos), datos, args.una_vez)
+        metricas = start_metrics(metrics_address(args), REGISTRY)
+    except OSError as exc:
+        raise DifusorError(str(exc)) from None
+    if metricas is not None:  # one JSON line, as «prep central serve» says its URL
+        print(json.dumps({"metrics_url": metricas.url}), flush=True)
+    try:
+        return correr(config, datos, args.una_vez)
     except KeyboardInterrupt:
         return 0
+    finally:
+        if metricas is not None:
+            metricas.stop()
 
 
 def _registrar(args: argparse.Namespace) -> int:

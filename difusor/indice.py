@@ -47,6 +47,7 @@ class Indice:
     ultimo: EntradaCorte | None
     cortes: int
     generado: str  # when the central wrote it (UTC, ISO 8601), as it says
+    nombres: tuple[str, ...] = ()  # every corte listed, oldest first (for the lag)
 
 
 def leer_indice(origen: Origen, huella: str, limite: int) -> Indice:
@@ -104,7 +105,7 @@ def _entradas(parsed: dict[str, object], llave: VerifyKey, url: str) -> Indice:
             raise Rechazo(f"{INDICE} de {url}: huella de manifiesto inválida en "
                           f"{entrada.nombre}")
     return Indice(llave, max(entradas, key=lambda e: orden(e.nombre)), len(entradas),
-                  generado)
+                  generado, tuple(sorted((e.nombre for e in entradas), key=orden)))
 
 
 def sha256(data: bytes) -> str:

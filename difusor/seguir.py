@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from difusor import metricas
 from difusor.cliente import Origen
 from difusor.cliente import ssl_context
 from difusor.config import Config
@@ -31,6 +32,7 @@ from difusor.indice import orden
 from difusor.raiz import Raiz
 from difusor.reporte import informar
 from prep.corte.verify import verify_corte
+from prep.logsetup import fields
 from prep.rules import DEFAULT_RULES
 from prep.rules import RuleSet
 
@@ -85,6 +87,7 @@ def _consultar(config: Config, estado: Estado) -> Consulta:
         try:
             resultado = _desde(origen, config, raiz, estado, rules)
         except DifusorError as exc:
+            metricas.rejected(exc)
             if isinstance(exc, CorteInvalido):
                 estado.rechazados[exc.nombre] = exc.manifiesto_sha256
             if isinstance(exc, Rechazo):
@@ -94,6 +97,7 @@ def _consultar(config: Config, estado: Estado) -> Consulta:
             fallas.append(f"{url}: {exc}")
             continue
         except OSError as exc:  # this machine's disk, not the origin: no use trying another
+            metricas.rejected(exc)
             log.error("error local al descargar o publicar desde %s: %s", url, exc)
             estado.anotar_error(url, f"error local: {exc}")
             fallas.append(f"error local al descargar o publicar: {exc}")
@@ -102,7 +106,9 @@ def _consultar(config: Config, estado: Estado) -> Consulta:
             origen.close_all()
         estado.ultimo_exito = estado.ultimo_intento
         estado.error = None
+        metricas.polled(True)
         return resultado
+    metricas.polled(False)
     servido = raiz.actual()
     estado.error = " | ".join(fallas)
     mensaje = (f"ningún origen dio un corte válido; se sigue sirviendo "
@@ -116,6 +122,7 @@ def _desde(origen: Origen, config: Config, raiz: Raiz, estado: Estado,
     estado.indice_generado = indice.generado
     ultimo = indice.ultimo
     servido = raiz.actual()
+    metricas.standing(indice, servido)
     sirviendo = servido or "(ningún corte aún)"
     tenido = max((n for n in (servido, estado.corte) if n), key=orden, default=None)
     if ultimo is None:
@@ -129,7 +136,8 @@ def _desde(origen: Origen, config: Config, raiz: Raiz, estado: Estado,
     if estado.rechazados.get(ultimo.nombre) == ultimo.manifiesto_sha256:
         raise Rechazo(f"el corte {ultimo.nombre} ya falló la verificación y no se vuelve a "
                       f"descargar; se sigue sirviendo {sirviendo}")
-    log.info("descargando el corte %s de %s", ultimo.nombre, origen.url)
+    log.info("descargando el corte %s de %s", ultimo.nombre, origen.url,
+             extra=fields(corte=ultimo.nombre))
     hecho = descargar(origen, ultimo, indice.llave, raiz, config.limites)
     verificacion = verify_corte(raiz.staging(ultimo.nombre), huella=config.huella,
                                 rules=rules)
@@ -140,6 +148,8 @@ def _desde(origen: Origen, config: Config, raiz: Raiz, estado: Estado,
                             f"verify-corte), no se publica y se sigue sirviendo {sirviendo}: "
                             + "; ".join(verificacion.problemas[:5]))
     raiz.publicar(ultimo.nombre)
+    metricas.published(hecho.bytes_descargados)
+    metricas.standing(indice, ultimo.nombre)
     podados = raiz.podar(config.conservar)
     estado.corte, estado.origen, estado.publicado_en = ultimo.nombre, origen.url, ahora()
     estado.anotar_descarga(ultimo.nombre, {
@@ -151,5 +161,5 @@ def _desde(origen: Origen, config: Config, raiz: Raiz, estado: Estado,
                f"{hecho.descargados} archivos descargados ({hecho.bytes_descargados:,} "
                f"bytes), {hecho.reutilizados} reutilizados"
                + (f"; retirados {', '.join(podados)}" if podados else ""))
-    log.info("%s", mensaje)
+    log.info("%s", mensaje, extra=fields(corte=ultimo.nombre))
     return Consulta(True, ultimo.nombre, True, mensaje)

@@ -92,6 +92,12 @@ def build_deb(bundle: Path, out: Path, name: str, version: str, description: str
     # May hold the database password: readable by root only (systemd reads it as root).
     _install(LINUX / "central.env", root / "etc/prep", 0o600)
     _install(ROOT / "docs" / "instalacion.md", root / "usr/share/doc" / name, 0o644)
+    _install(ROOT / "docs" / "monitoreo.md", root / "usr/share/doc" / name, 0o644)
+    # Prometheus rules and the Grafana dashboard (docs/instalacion.md, «Monitoreo»).
+    monitoreo = root / "usr/share" / name / "monitoreo"
+    _install(INSTALLER / "prometheus" / "prep-alertas.yml", monitoreo / "prometheus", 0o644)
+    for grafana in ("prep-central.json", "prep-tablero.yml"):
+        _install(INSTALLER / "grafana" / grafana, monitoreo / "grafana", 0o644)
     control = root / "DEBIAN"
     control.mkdir()
     for script in ("postinst", "prerm", "postrm"):

@@ -12,6 +12,10 @@ from prep import __version__
 from prep import cli_es
 from prep.errors_es import describe_os_error
 from prep.errors_es import os_error_advice
+from prep.logsetup import ENV_FORMAT
+from prep.logsetup import FORMATS
+from prep.logsetup import JSON
+from prep.logsetup import TEXTO
 from prep.logsetup import setup_logging
 from prep.memory import keep_freed_memory
 from prep.plugins import optional_module
@@ -25,6 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
                                      "preliminares (centros de acopio, nodo central, cortes).")
     parser.add_argument("--version", action="version", version=f"prep {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="bitácora detallada")
+    parser.add_argument("--log-format", choices=FORMATS, default=None,
+                        help=f"formato de la bitácora: {TEXTO} (predeterminado) o {JSON}, "
+                             f"un objeto JSON por línea para journald y recolectores "
+                             f"(también {ENV_FORMAT}=json)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMANDO")
 
     catalog = sub.add_parser("catalog", help="catálogo electoral")
@@ -67,7 +75,8 @@ _PLUGINS = ("simulacro.cli", "central.cli", "prep.station.cli", "catd.app", "ccv
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     keep_freed_memory()  # images all night in the central, the drill, the intake
-    setup_logging(logging.DEBUG if args.verbose else logging.INFO)  # escapes controls
+    setup_logging(logging.DEBUG if args.verbose else logging.INFO,  # escapes controls
+                  fmt=args.log_format)
     cli_es.quiet_libraries(args.verbose)
     try:
         code: int = args.func(args)

@@ -33,8 +33,9 @@ packages=(
 )
 if ((with_test)); then
     # nginx: tests/difusor serve a difusor's web root with installer/nginx/prep-difusor.conf;
-    # poppler-utils: tests render the simulacro's printable actas with pdftoppm
-    packages+=(chromium nginx poppler-utils)
+    # poppler-utils: tests render the simulacro's printable actas with pdftoppm;
+    # prometheus: promtool checks and unit-tests installer/prometheus/ (issue 68)
+    packages+=(chromium nginx poppler-utils prometheus)
 fi
 
 # Run a command silently; on failure show everything it printed.

@@ -12,6 +12,7 @@ from types import FrameType
 
 from prep.cli_es import Subcommands
 from prep.cli_es import checked
+from prep.metricas import add_metrics_options
 from simulacro.papel import add_subcommands
 
 
@@ -63,6 +64,7 @@ def add_arguments(sim: argparse.ArgumentParser) -> None:
                           "deben rechazar (predeterminado 1; 0: ninguno; hasta 5)")
     sim.add_argument("--rapido", action="store_true",
                      help="el simulacro en memoria, sin estaciones ni nodo central (segundos)")
+    add_metrics_options(sim)  # the central's Prometheus metrics (docs/monitoreo.md)
 
 
 #: Stations that capture in a drill: the CATDs and the CCV. An acta whose three captures
@@ -103,7 +105,9 @@ def command(args: argparse.Namespace) -> int:
                            **({} if args.cotejo_rate is None
                               else {"cotejo_rate": args.cotejo_rate}),
                            corte_cada=args.corte_cada, dpi=args.dpi, gui=args.gui,
-                           reglas=args.reglas, nodos=args.nodos, difusores=args.difusores)
+                           reglas=args.reglas, nodos=args.nodos, difusores=args.difusores,
+                           metricas=None if args.metrics_port is None
+                           else (args.metrics_host, args.metrics_port))
     # A SIGTERM (a timeout, a service manager) unwinds like Ctrl+C, so the drill stops
     # the central and the stations it started instead of leaving them behind.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)

@@ -99,6 +99,8 @@ class DrillOptions:
     nodos: int = 1
     #: ``prep difusor`` processes following the publication over HTTPS (issue 30).
     difusores: int = 1
+    #: (host, port) of the central's Prometheus metrics (issue 68; None: not served).
+    metricas: tuple[str, int] | None = None
 
 
 #: When the primary is lost in a ``--nodos 2`` night: a seeded minute in this range
@@ -171,7 +173,7 @@ class Drill:
         self.report.actas = catalog.total_actas
         nodo = self.nodo = Nodo(self.out / "central", self.out / "publicacion",
                                 self.out / "bitacoras", reglas=self.options.reglas,
-                                atencion=self.options.nodos)
+                                atencion=self.options.nodos, metricas=self.options.metricas)
         self.cortes = Cortes(nodo)
         gui: subprocess.Popen[bytes] | None = None
         try:
@@ -180,6 +182,8 @@ class Drill:
             nodo.init(self.out / "catalogo")
             nodo.catd_distritos([d.id for d in catalog.distritos], self.options.catds)
             nodo.serve()
+            if nodo.metrics_url:
+                self.say(f"Métricas de Prometheus del nodo central: {nodo.metrics_url}")
             if self.options.nodos > 1:
                 self.say("Standby síncrono del PostgreSQL central (--nodos 2)")
                 nodo.add_standby(self.out / "central-standby")

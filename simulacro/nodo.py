@@ -46,8 +46,12 @@ class Nodo:
 
     def __init__(self, data_dir: Path, publicacion: Path, logs: Path,
                  corte_every: int = CORTE_EVERY_MINUTES, reglas: Path | None = None,
-                 atencion: int = 1) -> None:
+                 atencion: int = 1, metricas: tuple[str, int] | None = None) -> None:
         self.data_dir = data_dir
+        #: ``--metrics-host/--metrics-port`` of the first serve node (issue 68); its URL
+        #: once serving (a restart keeps the port it got).
+        self.metricas = metricas
+        self.metrics_url = ""
         #: How many ``serve`` nodes answer the stations at once (``--nodos 2``: two, on
         #: the same primary, both in the stations' signed node list).
         self.atencion = atencion
@@ -170,7 +174,7 @@ class Nodo:
         self.starts += 1
         ventana = ["--publicacion-inicio", "ahora"] if self.starts == 1 else []
         self.serve_process, first = self._start_serve(f"central-{self.starts}", self.port,
-                                                      ventana)
+                                                      ventana + self._metricas())
         second = None
         if self.atencion > 1 and self.starts > 1:
             # The window is stored since the first start: both may start together.
@@ -178,6 +182,7 @@ class Nodo:
                                                             self.second_port, [])
         info = first()
         self.url = str(info["url"])
+        self.metrics_url = str(info.get("metrics_url", ""))
         self.cert_sha256 = str(info["cert_sha256"])
         self.port = urlsplit(self.url).port or 0
         if self.atencion > 1 and second is None:
@@ -196,6 +201,14 @@ class Nodo:
     def urls(self) -> list[str]:
         """Every serve node answering the stations, the first one first."""
         return [self.url, *([self.second_url] if self.second_url else [])]
+
+    def _metricas(self) -> list[str]:
+        if self.metricas is None:
+            return []
+        host, port = self.metricas
+        if self.metrics_url:  # a restart: the port the first start got
+            port = urlsplit(self.metrics_url).port or port
+        return ["--metrics-host", host, "--metrics-port", str(port)]
 
     def _start_serve(self, name: str, port: int, ventana: list[str]
                      ) -> tuple[subprocess.Popen[bytes], Callable[[], dict[str, Any]]]:

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from central.advertise import Interfaces
     from central.connections import ConnectionLimits
     from central.http_common import Central
+    from central.metrics.exporter import Exporter
     from central.publication.corte import CorteSettings
     from central.publication.schedule import Ventana
 
@@ -94,6 +95,10 @@ def register_node(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     from central.connections import add_connection_options  # issue 36
 
     add_connection_options(serve)
+    from prep.metricas import add_metrics_options  # issue 68
+
+    add_metrics_options(serve.add_argument_group("métricas de Prometheus "
+                                                 "(docs/instalacion.md, «Monitoreo»)"))
     build = serve.add_argument_group("compilación auditada (docs/auditoria.md)")
     build.add_argument("--build-no-auditado", action="store_true",
                        help="atender aunque la huella de esta compilación no esté en la "
@@ -173,12 +178,13 @@ def _serve(args: argparse.Namespace) -> int:
     data_dir = DataDir(args.data_dir)
     identity = load_identity(data_dir)
     corte_settings = settings_from_args(args, data_dir)
+    metrics: dict[str, str] = {}  # the metrics' URL, once they are served
 
     def listening(url: str) -> None:
         # One JSON line on stdout: what tests, the drill and scripts read to connect.
         print(json.dumps({"url": url, "node": identity.node,
-                          "cert_sha256": identity.cert_sha256, "pid": os.getpid()}),
-              flush=True)
+                          "cert_sha256": identity.cert_sha256, "pid": os.getpid(),
+                          **metrics}), flush=True)
         if mdns is not None:
             print(f"Nodo central {identity.node} anunciado en la red local (mDNS). Huella "
                   f"del certificado, para compararla en los equipos al darlos de alta:\n"
@@ -199,12 +205,30 @@ def _serve(args: argparse.Namespace) -> int:
             engine.dispose()
         if ready is False:
             return 2
+        exporter = _start_metrics(args, dsn, data_dir, corte_settings)
+        if exporter is not None:
+            metrics["metrics_url"] = exporter.url
         api = make_engine(dsn, pool_size=WORKERS, role=API_ROLE)
         try:
             return _serve_on(args, api, dsn, data_dir, identity, ready, corte_settings,
                              limits, listening, mdns)
         finally:
             api.dispose()
+            if exporter is not None:
+                exporter.stop()
+
+
+def _start_metrics(args: argparse.Namespace, dsn: str, data_dir: DataDir,
+                   corte_settings: CorteSettings) -> Exporter | None:
+    """``--metrics-port``: the central's Prometheus endpoint (central.metrics)."""
+    from central.metrics import instruments
+    from central.metrics.exporter import start_exporter
+    from prep.metricas import metrics_address
+
+    instruments.corte_period(args.corte_every * 60)
+    publicacion = corte_settings.publicacion
+    return start_exporter(metrics_address(args), dsn,
+                          {"datos": data_dir.root, "publicacion": publicacion}, publicacion)
 
 
 def _before_serving(args: argparse.Namespace, engine: Engine,

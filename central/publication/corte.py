@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from central import audit
 from central.db import locks
 from central.db.models import CorteRow
+from central.metrics import instruments as metrics
 from central.publication import feed
 from central.publication import historial
 from central.publication import ventana
@@ -47,6 +48,7 @@ from central.publication.ventana import PublicacionRechazada
 from prep.corte.package import DIFERENCIAS
 from prep.crypto import SigningKey
 from prep.libc import c_function
+from prep.logsetup import fields
 from prep.rules import DEFAULT_RULES
 from prep.rules import RuleSet
 
@@ -142,9 +144,13 @@ def make_corte(engine: Engine, key: SigningKey, settings: CorteSettings, *, moti
         try:
             fuera = None if peticion is None else ventana.autorizar(
                 engine, peticion, ultimo=ultimo_corte, actor=actor, motivo=motivo)
-            return _make(engine, key, settings, motivo, actor, ultimo_corte, started,
-                         peticion, fuera)
+            hecho = _make(engine, key, settings, motivo, actor, ultimo_corte, started,
+                          peticion, fuera)
+            metrics.corte_published(hecho.seconds, {"snapshot": hecho.snapshot_seconds,
+                                                    **hecho.publicado.seconds})
+            return hecho
         except PublicacionRechazada:
+            metrics.corte_refused()
             raise  # audited as a refusal, not as a failure (nothing was read)
         except (CorteError, SnapshotError, OSError, SQLAlchemyError) as exc:
             _forget(settings)
@@ -306,7 +312,8 @@ def _make(engine: Engine, key: SigningKey, settings: CorteSettings, motivo: str,
         ventana.registrar(session, row, peticion, fuera_de_ventana, actor=actor)
         corte_id = row.id
     feed.publicar_indice(settings.publicacion, key)  # issue 30: what difusores follow
-    log.info("corte %s publicado en %.2f s", publicado.name, seconds)
+    log.info("corte %s publicado en %.2f s", publicado.name, seconds,
+             extra=fields(corte=publicado.name))
     return CorteHecho(publicado, corte_id, seconds, snapshot_seconds, esperadas, capturadas,
                       contabilizadas, fuera, snap.releidas)
 
@@ -340,6 +347,7 @@ def _corregidas(publicado: Publicado) -> list[dict[str, Any]]:
 
 def _failed(engine: Engine, actor: str, motivo: str, reason: str) -> None:
     log.error("no se publicó el corte: %s", reason)
+    metrics.corte_failed()
     try:
         with Session(engine) as session, session.begin():
             audit.emit(session, "corte_failed", actor=actor,

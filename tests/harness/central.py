@@ -79,6 +79,7 @@ class CentralNode:
         self.preexec_fn = preexec_fn  # run in the child before serve (e.g. setrlimit)
         self.port = 0
         self.url = ""
+        self.metrics_url = ""  # serve's Prometheus endpoint, with --metrics-port
         self.process: subprocess.Popen[bytes] | None = None
         self._starts = 0
         identity = _init(self.data_dir, self._dsn_args)
@@ -116,6 +117,7 @@ class CentralNode:
                 cwd=REPO, env=env, preexec_fn=self.preexec_fn)
         info = self._read_listening_line(stdout)
         self.url = info["url"]
+        self.metrics_url = info.get("metrics_url", "")
         self.port = urlsplit(self.url).port or 0
         assert info["cert_sha256"] == self.cert_sha256 and info["node"] == self.node
         status, body = self.request("GET", "/v1/health")

@@ -34,7 +34,10 @@ def test_the_package_is_named_and_versioned_from_pyproject(built: Built) -> None
                  "./usr/share/applications/prep-ccv.desktop",
                  "./usr/lib/udev/rules.d/70-prep-impresoras.rules",
                  "./usr/lib/systemd/system/prep-central.service",
-                 "./etc/prep/central.env"):
+                 "./etc/prep/central.env",
+                 "./usr/share/prep-suite/monitoreo/prometheus/prep-alertas.yml",
+                 "./usr/share/prep-suite/monitoreo/grafana/prep-central.json",
+                 "./usr/share/prep-suite/monitoreo/grafana/prep-tablero.yml"):
         assert f" {path}\n" in listing, path
     # One executable for the three programs, one copy of the libraries.
     assert " ./opt/prep/catd -> prep\n" in listing and " ./opt/prep/ccv -> prep\n" in listing
