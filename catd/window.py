@@ -244,7 +244,8 @@ class MainWindow(QMainWindow):
         self.status_presenter.set_operator(operator)
         identity = self.context.station.store.require_identity()
         where = f"CATD {identity.sitio}" if identity.sitio.isdigit() else identity.sitio
-        built = [(screen, screen.build(self.context, operator)) for screen in screens]
+        built = [(screen, screen.build(self.context, operator)) for screen in screens
+                 if screen.practice or not self.context.capacitacion]
         self.workspace.open(where, f"{operator.name} · {operator.role} · {identity.station_id}",
                             built)
         self.pages.setCurrentWidget(self.workspace)
