@@ -59,7 +59,7 @@ def _build_digitalizacion(context: AppContext, operator: Operator) -> QWidget:
     from catd.digitalizacion.view import DigitalizacionView
 
     presenter = DigitalizacionPresenter(context.station, operator, context.tasks)
-    view = _owning(presenter, DigitalizacionView(presenter))
+    view = _owning(presenter, DigitalizacionView(presenter, context.detector))
     presenter.start()
     return view
 

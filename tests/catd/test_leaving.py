@@ -7,7 +7,11 @@ does), and Shift+Tab from the reason goes back to the rows."""
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
+from PySide6.QtCore import QPoint
+from PySide6.QtCore import QRect
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -16,12 +20,15 @@ from pytestqt.qtbot import QtBot
 from catd.captura.widgets import ValueEdit
 from catd.cotejo.view import CotejoView
 from catd.cotejo.view import DifiereCheck
+from catd.digitalizacion.view import DigitalizacionView
 from catd.verificacion.view import VerificacionView
 from catd.window import MainWindow
 from prep.station.station import Station
 from tests.catd.conftest import Central
+from tests.catd.conftest import FakeClock
 from tests.catd.conftest import focused
 from tests.catd.conftest import log_in
+from tests.catd.conftest import scan
 from tests.catd.conftest import wait_idle
 from tests.catd.test_captura import log_out
 from tests.catd.test_captura import wait_estado
@@ -42,6 +49,7 @@ from tests.catd.work_forms import assert_fits
 from tests.catd.work_forms import assert_focus_on
 from tests.catd.work_forms import disputed
 from tests.catd.work_forms import fresh_in_order
+from tests.catd.work_forms import label_cut
 from tests.catd.work_forms import to_validada
 from tests.catd.work_forms import to_verificacion
 from tests.central.station import query
@@ -208,4 +216,35 @@ def test_shift_tab_in_the_verificacion_reason_goes_back_to_the_rows(
     QTest.keyClick(focused(), Qt.Key.Key_Down)
     ctrl_enter()
     wait_estado(qtbot, central, acta.clave, "validada")
+    log_out(qtbot, window)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_jefe_s_screens_say_ctrl_tab_and_a_scan_on_digitalizacion_is_explained(
+        size: tuple[int, int], station: Station, window: MainWindow, central: Central,
+        people: dict[str, str], qtbot: QtBot) -> None:
+    at_size(qtbot, window, size)
+    log_in(qtbot, window, COORDINADOR)
+    tabs = window.workspace.tabs
+    assert [tabs.tabText(i) for i in range(tabs.count())] == ["Acopio", "Digitalización"]
+    hint = window.workspace.cycle_hint
+    assert hint.isVisible() and hint.text() == "Ctrl+Tab: otra pantalla"
+    assert window.rect().contains(QRect(hint.mapTo(window, QPoint(0, 0)), hint.size()))
+    assert label_cut(hint) == ""
+    QTest.keyClick(focused(), Qt.Key.Key_Tab, Qt.KeyboardModifier.ControlModifier)
+    digitalizacion = tabs.currentWidget()
+    assert isinstance(digitalizacion, DigitalizacionView)
+    assert not digitalizacion.scan_note.isVisible()
+    # A QR read here says where it goes instead of vanishing into the list.
+    [acta] = fresh_in_order(central, (DIPUTACIONES,))
+    clock = cast(FakeClock, window.context.detector.clock)
+    scan(clock, acta.clave)
+    qtbot.waitUntil(digitalizacion.scan_note.isVisible, timeout=2_000)
+    assert acta.clave in digitalizacion.scan_note.text()
+    assert "Acopio" in digitalizacion.scan_note.text()
+    assert label_cut(digitalizacion.scan_note) == ""
+    QTest.keyClick(focused(), Qt.Key.Key_Tab, Qt.KeyboardModifier.ControlModifier
+                   | Qt.KeyboardModifier.ShiftModifier)
+    assert tabs.currentIndex() == 0
+    wait_idle(qtbot, window.context.tasks)
     log_out(qtbot, window)
