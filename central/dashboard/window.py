@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction
@@ -24,6 +25,7 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtGui import QKeySequence
 from PySide6.QtGui import QShortcut
+from PySide6.QtWidgets import QApplication
 from PySide6.QtWidgets import QFrame
 from PySide6.QtWidgets import QHBoxLayout
 from PySide6.QtWidgets import QLabel
@@ -388,7 +390,18 @@ class DashboardWindow(QMainWindow):
                                 done=changed, failed=failed)
         dialog = StationDialog(station, site_name(sitio), enabled, submit, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        back = QApplication.focusWidget()
+        dialog.finished.connect(lambda _result: self._focus_back(back))
         dialog.open()
+
+    def _focus_back(self, widget: QWidget | None) -> None:
+        """A dialog closed: the keyboard goes back where it was (the list it was
+        opened from), never nowhere."""
+        self.activateWindow()
+        if widget is not None and shiboken6.isValid(widget) and widget.isVisible():
+            widget.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
+        elif (page := self.tabs.currentWidget()) is not None:
+            page.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
 
     def corte_now(self) -> None:
         self._corte_request(ultimo=False)
