@@ -17,6 +17,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from catd.captura.view import CapturaView
 from catd.captura.widgets import ValueEdit
 from catd.cotejo.view import CotejoView
 from catd.cotejo.view import DifiereCheck
@@ -32,6 +33,7 @@ from tests.catd.conftest import scan
 from tests.catd.conftest import wait_idle
 from tests.catd.test_captura import log_out
 from tests.catd.test_captura import wait_estado
+from tests.catd.test_work_forms import CAPTURISTA
 from tests.catd.test_work_forms import COORDINADOR
 from tests.catd.test_work_forms import OTROS
 from tests.catd.test_work_forms import VERIFICADOR
@@ -44,9 +46,11 @@ from tests.catd.test_work_forms import people
 from tests.catd.test_work_forms import station
 from tests.catd.work_forms import ALCALDIAS
 from tests.catd.work_forms import DIPUTACIONES
+from tests.catd.work_forms import JEFATURA
 from tests.catd.work_forms import SIZES
 from tests.catd.work_forms import assert_fits
 from tests.catd.work_forms import assert_focus_on
+from tests.catd.work_forms import digitize_here
 from tests.catd.work_forms import disputed
 from tests.catd.work_forms import fresh_in_order
 from tests.catd.work_forms import label_cut
@@ -247,4 +251,41 @@ def test_the_jefe_s_screens_say_ctrl_tab_and_a_scan_on_digitalizacion_is_explain
                    | Qt.KeyboardModifier.ShiftModifier)
     assert tabs.currentIndex() == 0
     wait_idle(qtbot, window.context.tasks)
+    log_out(qtbot, window)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_zoom_the_capturista_chose_holds_for_the_next_acta(
+        size: tuple[int, int], station: Station, window: MainWindow, central: Central,
+        people: dict[str, str], qtbot: QtBot) -> None:
+    """Issue 63: a width fit at 1024×768 shows the digits about 9 px tall; whoever zooms
+    in once (Ctrl++) keeps that zoom for the next acta, from its top-left corner."""
+    first, second = fresh_in_order(central, (JEFATURA, JEFATURA))
+    digitize_here(central, people[COORDINADOR], [first, second])
+    at_size(qtbot, window, size)
+    log_in(qtbot, window, CAPTURISTA)
+    view = window.workspace.tabs.currentWidget()
+    assert isinstance(view, CapturaView)
+    next_acta(qtbot, view, first)
+    fitted = view.image.zoom
+    QTest.keyClick(focused(), Qt.Key.Key_Plus, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClick(focused(), Qt.Key.Key_Plus, Qt.KeyboardModifier.ControlModifier)
+    chosen = view.image.zoom
+    assert chosen > fitted * 1.5
+    assert view.zoom.text() == f"{round(chosen * 100)} %"
+    for campo in first.layout.campos:
+        edit = assert_focus_on(view, campo)
+        QTest.keyClicks(edit, str(truth(first)[campo]))
+        QTest.keyClick(edit, Qt.Key.Key_Return)
+    next_acta(qtbot, view, second)
+    assert view.image.zoom == chosen and view.zoom.text() == f"{round(chosen * 100)} %"
+    assert view.image.verticalScrollBar().value() == view.image.verticalScrollBar().minimum()
+    QTest.keyClick(focused(), Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)  # width
+    assert view.image.zoom == pytest.approx(fitted, rel=0.05)
+    for campo in second.layout.campos:
+        edit = assert_focus_on(view, campo)
+        QTest.keyClicks(edit, str(truth(second)[campo]))
+        QTest.keyClick(edit, Qt.Key.Key_Return)
+    for acta in (first, second):
+        wait_estado(qtbot, central, acta.clave, "captura_1")
     log_out(qtbot, window)
