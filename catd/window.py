@@ -117,7 +117,8 @@ class Workspace(QWidget):
         target = self.tabs.widget(index)
 
         def leave() -> None:
-            if shiboken6.isValid(target) and self.tabs.indexOf(target) >= 0:
+            if target is not None and shiboken6.isValid(target) \
+                    and self.tabs.indexOf(target) >= 0:
                 self.tabs.setCurrentWidget(target)
         ask_to_leave(
             self, self.tr("¿Cambiar a {pantalla}?").format(pantalla=title),

@@ -17,7 +17,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction
@@ -398,9 +397,13 @@ class DashboardWindow(QMainWindow):
         """A dialog closed: the keyboard goes back where it was (the list it was
         opened from), never nowhere."""
         self.activateWindow()
-        if widget is not None and shiboken6.isValid(widget) and widget.isVisible():
-            widget.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
-        elif (page := self.tabs.currentWidget()) is not None:
+        try:
+            if widget is not None and widget.isVisible():
+                widget.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
+                return
+        except RuntimeError:  # deleted meanwhile (the page was rebuilt)
+            pass
+        if (page := self.tabs.currentWidget()) is not None:
             page.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
 
     def corte_now(self) -> None:
