@@ -462,7 +462,7 @@ class Lease(Base):
         Index("ix_leases_station_active", "station",
               postgresql_where=text("status = 'active'")),
         # Never the same operator twice on one acta, unless they gave it back
-        # unfinished when they left the screen (``returned``, revision 0026).
+        # unfinished when they left the screen (``returned``, revision 0027).
         Index("uq_leases_acta_operator", "clave_acta", "operator", unique=True,
               postgresql_where=text("status <> 'returned'")),
     )

@@ -9,8 +9,8 @@ a record refused at ingest): its unique index now leaves ``returned`` rows out, 
 operator who walked away can be offered the acta again (at a CATD with one verificador,
 nobody else could take it).
 
-Revision ID: 0026
-Revises: 0025
+Revision ID: 0027
+Revises: 0026
 Create Date: 2026-11-29
 """
 
@@ -19,8 +19,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0026"
-down_revision: str | None = "0025"
+revision: str = "0027"
+down_revision: str | None = "0026"
 branch_labels: str | None = None
 depends_on: str | None = None
 
