@@ -54,7 +54,8 @@ def decode_image(data: bytes) -> QImage | None:
 
 
 class ImageView(QGraphicsView):
-    """Shows one image; starts fitted to its width, scrolled to the top."""
+    """Shows one image at a time; starts fitted to its width, scrolled to the top, and
+    keeps a zoom the operator chose (or a page fit) for the next image."""
 
     zoom_did_change = Signal(float)
 
@@ -99,13 +100,22 @@ class ImageView(QGraphicsView):
         return pixmap.width(), pixmap.height()
 
     def set_image(self, image: QImage) -> None:
-        """Show ``image`` fitted to the width, from its top."""
+        """Show ``image`` from its top: fitted to the width, or at the zoom the operator
+        chose for the previous one (at 1024×768 a width fit can be too small to read:
+        whoever zoomed in once keeps that zoom from acta to acta)."""
         self.notice.hide()
         self._item.setPixmap(QPixmap.fromImage(image))
         scene = self.scene()
         assert scene is not None
         scene.setSceneRect(self._item.boundingRect())
-        self.fit_width()
+        if self._mode is None:
+            self._apply(self._zoom)
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().minimum())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().minimum())
+        else:
+            self._refit()
+            if self._mode == "width":
+                self.verticalScrollBar().setValue(self.verticalScrollBar().minimum())
 
     def show_notice(self, text: str) -> None:
         """No image: a message in its place (loading, or why it cannot be shown)."""

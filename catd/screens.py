@@ -33,6 +33,9 @@ class Screen:
     station_roles: frozenset[str]
     build: Callable[[AppContext, Operator], QWidget] = field(compare=False)
     switch_key: str = ""  # the key that brings it to the front, beside its companions
+    #: Whether a training station (``--capacitacion``) shows it: cotejo needs data
+    #: published by a corte, which a practice has not.
+    practice: bool = True
 
 
 def _owning(presenter: QObject, view: QWidget) -> QWidget:
@@ -56,7 +59,7 @@ def _build_digitalizacion(context: AppContext, operator: Operator) -> QWidget:
     from catd.digitalizacion.view import DigitalizacionView
 
     presenter = DigitalizacionPresenter(context.station, operator, context.tasks)
-    view = _owning(presenter, DigitalizacionView(presenter))
+    view = _owning(presenter, DigitalizacionView(presenter, context.detector))
     presenter.start()
     return view
 
@@ -107,7 +110,7 @@ SCREENS: tuple[Screen, ...] = (
            frozenset({"catd", "ccv"}), _build_verificacion, "F7"),
     # Cotejo compares published data with the paper acta, which only a CATD holds.
     Screen("cotejo", "Cotejo", frozenset({"verificador"}), frozenset({"catd"}),
-           _build_cotejo, "F8"),
+           _build_cotejo, "F8", practice=False),
     Screen("casilla", "PREP Casilla", frozenset({"capturista", "verificador", "coordinador"}),
            frozenset({"ccv"}), _build_casilla),
 )

@@ -41,6 +41,10 @@ from qtkit.polling import PollingPresenter
 from qtkit.style import set_tone
 
 REFRESH_MS = 1000
+#: Narrower than this (a 1024 px screen), the status bar's secondary fields are short.
+COMPACT_BELOW = 1200
+COMPACT_OPERATOR = 240
+QWIDGETSIZE_MAX = (1 << 24) - 1
 
 
 class Health(enum.StrEnum):
@@ -62,6 +66,9 @@ class StatusLine:
     central_detail: str
     backlog: str
     last_sync: str
+    #: Shorter sentences that still say what to do, for a narrow window (a state that
+    #: needs action must never be cut to «El nodo central desha…»).
+    short: tuple[str, ...] = ()
 
     @property
     def central_short(self) -> str:
@@ -93,11 +100,13 @@ def describe_status(status: StationStatus) -> StatusLine:
     if status.disabled or (sync is not None and sync.disabled):
         # The central refuses the station itself: no retry, no network fix will do.
         return StatusLine(Health.BLOCKED, "El nodo central deshabilitó este equipo: llame a "
-                          "su coordinador", status.disabled or DISABLED_MESSAGE, pending, last)
+                          "su coordinador", status.disabled or DISABLED_MESSAGE, pending, last,
+                          ("Equipo deshabilitado: llame a su coordinador",
+                           "Deshabilitado: llame al coordinador"))
     if status.blocked or (sync is not None and sync.blocked):
         why = status.blocked or (sync.last_error if sync is not None else "")
         return StatusLine(Health.BLOCKED, "Envío detenido: avise a su coordinador", why,
-                          pending, last)
+                          pending, last, ("Detenido: avise al coordinador",))
     if sync is None or not sync.running:
         return StatusLine(Health.UNKNOWN, "Nodo central: conectando…",
                           status.central_url or "", pending, last)
@@ -244,16 +253,45 @@ class StatusBarView(QStatusBar):
         for label in (self.backlog, self.last_sync, self.clock, self.operator):
             self.addPermanentWidget(label)
         presenter.status_did_change.connect(self.show_status)
-        presenter.clock_did_tick.connect(self.clock.setText)
+        self._clock = ""
+        self._last_sync = ""
+        presenter.clock_did_tick.connect(self.show_clock)
         presenter.operator_did_change.connect(self.show_operator)
 
     def show_status(self, line: StatusLine) -> None:
         head = line.central.split(": ")[0].split(" · ")[0]
-        self.central.setText("● " + line.central, "● " + head, "● " + line.central_short)
+        # A state that needs action keeps the action when shortened; the others keep
+        # their first words.
+        shorter = line.short or (head, line.central_short)
+        self.central.setText("● " + line.central, *("● " + text for text in shorter))
         self.central.setToolTip(line.central_detail)
         set_tone(self.central, line.health.value, "health")
         self.backlog.setText(line.backlog)
-        self.last_sync.setText(line.last_sync)
+        self._last_sync = line.last_sync
+        self._show_compact()
+
+    def show_clock(self, text: str) -> None:
+        self._clock = text
+        self._show_compact()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._show_compact()
+
+    def _show_compact(self) -> None:
+        """Below :data:`COMPACT_BELOW` px the clock and the last delivery say only
+        their times (the words on hover): the indicator keeps the room to say what to
+        do."""
+        compact = self.width() < COMPACT_BELOW
+        clock, last = self._clock, self._last_sync
+        if compact:
+            clock = clock.rpartition(": ")[2]
+            last = last.replace(self.tr("Último envío: "), self.tr("Envío: "), 1)
+        self.clock.setText(clock)
+        self.clock.setToolTip(self._clock if compact else "")
+        self.last_sync.setText(last)
+        # A long name is shortened (whole on hover) before the indicator is.
+        self.operator.setMaximumWidth(COMPACT_OPERATOR if compact else QWIDGETSIZE_MAX)
 
     def show_operator(self, text: str) -> None:
         """«Operador: Ana Acopio (acopiador)», or without «Operador:» when narrow."""

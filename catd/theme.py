@@ -176,6 +176,7 @@ QHeaderView::section {{ background: {PAPER}; border: none; border-bottom: 1px so
 QTabWidget::pane {{ border: none; }}
 QTabBar::tab {{ padding: 8px 20px; font-size: 12pt; }}
 QTabBar::tab:selected {{ border-bottom: 3px solid {ACCENT}; font-weight: 600; }}
+QLabel#tabKeys {{ color: {MUTED}; font-size: 10pt; }}
 QStatusBar#statusBar {{ background: white; border-top: 1px solid {LINE}; }}
 QStatusBar#statusBar QLabel {{ padding: 2px 10px; font-size: 10pt; }}
 QLabel#statusCentral {{ font-weight: 600; }}

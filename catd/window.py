@@ -17,12 +17,14 @@ from PySide6.QtWidgets import QMainWindow
 from PySide6.QtWidgets import QMessageBox
 from PySide6.QtWidgets import QPushButton
 from PySide6.QtWidgets import QStackedWidget
-from PySide6.QtWidgets import QTabWidget
 from PySide6.QtWidgets import QWidget
 
 from catd.context import AppContext
 from catd.enrollment import EnrollmentPresenter
 from catd.enrollment import EnrollmentView
+from catd.leaving import ScreenTabs
+from catd.leaving import ask_to_leave
+from catd.leaving import focus_back_on
 from catd.login import LoginPresenter
 from catd.login import LoginView
 from catd.screens import Screen
@@ -54,8 +56,13 @@ class Workspace(QWidget):
         row.addSpacing(16)
         row.addWidget(self.detail, 1)
         row.addWidget(self.logout)
-        self.tabs = QTabWidget()
+        self.tabs = ScreenTabs()
         self.tabs.setDocumentMode(True)
+        self.tabs.switch_wanted.connect(self.request_switch)
+        # Screens without keys of their own (a CCV's, a jefe's) change with Ctrl+Tab.
+        self.cycle_hint = named_label(self.tr("Ctrl+Tab: otra pantalla"), "tabKeys")
+        self.cycle_hint.setContentsMargins(0, 0, 12, 0)
+        self.tabs.setCornerWidget(self.cycle_hint, Qt.Corner.TopRightCorner)
         layout = vbox(self, spacing=0)
         layout.addWidget(header)
         layout.addWidget(self.tabs, 1)
@@ -76,18 +83,51 @@ class Workspace(QWidget):
         for (screen, widget), title in zip(screens, self._titles, strict=True):
             self.tabs.addTab(widget, f"{title} ({screen.switch_key})" if keyed else title)
         if keyed:
-            for index, (screen, widget) in enumerate(screens):
+            for index, (screen, _) in enumerate(screens):
                 shortcut = QShortcut(QKeySequence(screen.switch_key), self,
-                                     lambda i=index: self.tabs.setCurrentIndex(i))
+                                     lambda i=index: self.request_switch(i))
                 shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
                 self._switches.append(shortcut)
-                add_keys = getattr(widget, "add_keys", None)
-                if callable(add_keys):
-                    add_keys([(other.switch_key, title.lower()) for (other, _), title
-                              in zip(screens, self._titles, strict=True) if other is not screen])
+        # Each screen's legend says the keys to the others: their own, or Ctrl+Tab.
+        for screen, widget in screens if len(screens) > 1 else ():
+            add_keys = getattr(widget, "add_keys", None)
+            others = [(other.switch_key, title.lower()) for (other, _), title
+                      in zip(screens, self._titles, strict=True) if other is not screen]
+            if callable(add_keys):
+                add_keys(others if keyed else
+                         [("Ctrl+Tab", " / ".join(name for _, name in others))])
         # One screen needs no tab bar.
         self.tabs.tabBar().setVisible(len(screens) > 1)
+        self.cycle_hint.setVisible(len(screens) > 1 and not keyed)
         self._name_current()
+
+    def request_switch(self, index: int) -> None:
+        """Bring screen ``index`` to the front, unless the one in front holds typed
+        values: then ask first (staying is Enter and Escape), as a logout does."""
+        current = self.tabs.currentWidget()
+        if index == self.tabs.currentIndex() or not 0 <= index < self.tabs.count() \
+                or current is None:
+            return
+        ask = getattr(current, "unsaved_work", None)
+        unsaved = str(ask()) if callable(ask) else ""
+        if not unsaved:
+            self.tabs.setCurrentIndex(index)
+            return
+        title = self._titles[index]
+        target = self.tabs.widget(index)
+
+        def leave() -> None:
+            if target is not None and shiboken6.isValid(target) \
+                    and self.tabs.indexOf(target) >= 0:
+                self.tabs.setCurrentWidget(target)
+        ask_to_leave(
+            self, self.tr("¿Cambiar a {pantalla}?").format(pantalla=title),
+            self.tr("{unsaved} Si cambia a {pantalla} ahora, se pierden y el acta vuelve "
+                    "a la fila del nodo central.").format(unsaved=unsaved, pantalla=title),
+            self.tr("Enter o Esc: seguir en el acta. Tab y Enter: ir a {pantalla} sin "
+                    "guardar.").format(pantalla=title),
+            self.tr("Ir a {pantalla} sin guardar").format(pantalla=title), leave,
+            focus_back_on(current))
 
     def _name_current(self) -> None:
         index = self.tabs.currentIndex()
@@ -109,9 +149,11 @@ class Workspace(QWidget):
             shortcut.deleteLater()
         self._switches = []
         self._titles = []
+        # The last first: the screen in front stays in front until it goes, so no other
+        # is brought forward (and started) on its way out.
         while self.tabs.count():
-            widget = self.tabs.widget(0)
-            self.tabs.removeTab(0)
+            widget = self.tabs.widget(self.tabs.count() - 1)
+            self.tabs.removeTab(self.tabs.count() - 1)
             if widget is not None:
                 widget.hide()  # hiding turns the wedge detector off
                 widget.deleteLater()
@@ -203,7 +245,8 @@ class MainWindow(QMainWindow):
         self.status_presenter.set_operator(operator)
         identity = self.context.station.store.require_identity()
         where = f"CATD {identity.sitio}" if identity.sitio.isdigit() else identity.sitio
-        built = [(screen, screen.build(self.context, operator)) for screen in screens]
+        built = [(screen, screen.build(self.context, operator)) for screen in screens
+                 if screen.practice or not self.context.capacitacion]
         self.workspace.open(where, f"{operator.name} · {operator.role} · {identity.station_id}",
                             built)
         self.pages.setCurrentWidget(self.workspace)
@@ -216,31 +259,17 @@ class MainWindow(QMainWindow):
         if self.operator is None or not unsaved:
             self.log_out()
             return
-        box = QMessageBox(QMessageBox.Icon.Question, self.tr("¿Cerrar la sesión?"),
-                          self.tr("{unsaved} Si cierra la sesión ahora, se pierden y el acta "
-                                  "vuelve a la fila del nodo central.")
-                          .format(unsaved=unsaved), QMessageBox.StandardButton.NoButton, self)
-        box.setInformativeText(self.tr("Enter o Esc: seguir en el acta. Tab y Enter: cerrar "
-                                       "la sesión sin guardar."))
-        stay = box.addButton(self.tr("Seguir en el acta"), QMessageBox.ButtonRole.RejectRole)
-        leave = box.addButton(self.tr("Cerrar sesión sin guardar"),
-                              QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(stay)
-        box.setEscapeButton(stay)
-
         back = QApplication.focusWidget()
 
-        def answered() -> None:
-            if box.clickedButton() is leave:
-                self.log_out()
-            else:  # back to the field the operator was on
-                self.activateWindow()
-                if back is not None and shiboken6.isValid(back):
-                    back.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
-            box.deleteLater()
-        box.finished.connect(answered)
-        box.open()  # window-modal, no nested event loop
-        box.activateWindow()  # the keys go to it at once
+        def refocus() -> None:  # back to the field the operator was on
+            if back is not None and shiboken6.isValid(back):
+                back.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
+        ask_to_leave(self, self.tr("¿Cerrar la sesión?"),
+                     self.tr("{unsaved} Si cierra la sesión ahora, se pierden y el acta "
+                             "vuelve a la fila del nodo central.").format(unsaved=unsaved),
+                     self.tr("Enter o Esc: seguir en el acta. Tab y Enter: cerrar la sesión "
+                             "sin guardar."), self.tr("Cerrar sesión sin guardar"),
+                     self.log_out, refocus)
 
     def log_out(self) -> None:
         if self.operator is None:

@@ -8,7 +8,10 @@ for a verificador or coordinador who never captured, verified or held a lease on
 An acta is handed out with ``SELECT … FOR UPDATE SKIP LOCKED``: a CATD station gets its
 own CATD's actas first, a CCV station any; oldest acopio first. PostgreSQL itself keeps
 the two promises: at most one active lease per acta (a partial unique index) and never
-the same operator twice on one acta (a unique index over acta and operator). Nor the
+the same operator twice on one acta (a unique index over acta and operator), unless
+they gave it back unfinished on leaving the screen (a release that says ``volver``: the
+lease ends ``returned``, the acta may come back to them; at a CATD with one verificador
+nobody else could take it). Nor the
 same station twice in one image round: a capture lease never goes to a station whose
 capture of the acta already counts in its current round, and a verification only to a
 station that made none of them, so one stolen station key and two of its site's
@@ -159,7 +162,8 @@ _GRANT_SQL = """
         WHERE {queue} {distrito}
           AND a.clave_acta <> ALL(CAST(:taken AS varchar[]))
           AND NOT EXISTS (SELECT 1 FROM leases AS mine
-                          WHERE mine.clave_acta = a.clave_acta AND mine.operator = :operator)
+                          WHERE mine.clave_acta = a.clave_acta AND mine.operator = :operator
+                            AND mine.status <> 'returned')
           AND NOT EXISTS (SELECT 1 FROM acta_captures AS done
                           WHERE done.clave_acta = a.clave_acta AND done.operator = :operator)
           AND a.correccion_operator IS DISTINCT FROM :operator {station}
@@ -357,14 +361,19 @@ def renew(engine: Engine, signed: SignedRequest, lease_id: str,
             "expires_at": format_time(row.expires_at)}
 
 
-def release(engine: Engine, signed: SignedRequest, lease_id: str) -> dict[str, Any]:
+def release(engine: Engine, signed: SignedRequest, lease_id: str,
+            volver: bool = False) -> dict[str, Any]:
     """Give the acta back to the queue now. Releasing a lease that already ended (its
-    capture arrived, it expired) is not an error: the answer says how it ended."""
+    capture arrived, it expired) is not an error: the answer says how it ended.
+    ``volver``: the operator left the screen with the acta unfinished; the lease ends
+    ``returned`` and the acta may be offered to them again (a plain release, a skip,
+    ends ``released``: never to them again)."""
     with engine.begin() as conn:
         station = _signing_station(conn, signed)
         row = conn.execute(update(LEASES).where(
             LEASES.c.id == _uuid(lease_id), LEASES.c.station == station,
-            LEASES.c.status == "active").values(status="released", ended_at=_CLOCK)
+            LEASES.c.status == "active").values(
+                status="returned" if volver else "released", ended_at=_CLOCK)
             .returning(LEASES.c.status)).one_or_none()
         status = row.status if row is not None else _status(conn, station, lease_id)
     return {"lease_id": lease_id, "status": status}
@@ -568,6 +577,26 @@ def _ended(conn: Connection, station_id: str, lease_id: str) -> ApiError:
     status = _status(conn, station_id, lease_id)
     return ApiError(409, "lease_ended", f"Esa asignación de trabajo ya terminó ({status}); "
                                         "pida trabajo nuevo.")
+
+
+def release_volver(body: bytes) -> bool:
+    """Whether a release's body (``{}``, or none: a plain release) says
+    ``{"volver": true}``: the operator left the screen and may get the acta again."""
+    if not body.strip():
+        return False
+    try:
+        data = parse_json(body, MAX_REQUEST_BYTES)
+    except CanonicalError:
+        raise _malformed_release() from None
+    if not isinstance(data, dict) or not set(data) <= {"volver"} \
+            or not isinstance(data.get("volver", False), bool):
+        raise _malformed_release()
+    return bool(data.get("volver", False))
+
+
+def _malformed_release() -> ApiError:
+    return ApiError(400, "malformed", "La devolución de trabajo está mal formada: su cuerpo "
+                    "es {} o {\"volver\": true}.")
 
 
 def _lease_ids(value: object) -> frozenset[str] | None:

@@ -24,6 +24,7 @@ from central.leases import MAX_REQUEST_BYTES
 from central.leases import WorkRequest
 from central.leases import next_work
 from central.leases import release
+from central.leases import release_volver
 from central.leases import renew
 from central.work_wait import Waited
 from prep.canonical import sha256_hex
@@ -93,9 +94,11 @@ async def _renew(request: web.Request) -> web.Response:
 
 async def _release(request: web.Request) -> web.Response:
     central = request.app[CENTRAL]
-    signed = _signed(request, await read_body(request, MAX_REQUEST_BYTES))
+    body = await read_body(request, MAX_REQUEST_BYTES)
+    signed = _signed(request, body)
     return web.json_response(await central.run(release, central.engine, signed,
-                                               request.match_info["lease"]))
+                                               request.match_info["lease"],
+                                               release_volver(body)))
 
 
 async def _get_blob(request: web.Request) -> web.StreamResponse:

@@ -13,21 +13,25 @@ class PollingPresenter(QObject):
     A subclass implements :meth:`ask` (start the work off the GUI thread and call
     :meth:`answered` or :meth:`failed` on the GUI thread when it ends) and
     :meth:`did_get` / :meth:`did_fail`; :meth:`will_ask` runs on every tick, even while
-    a request is still out.
+    a request is still out. An answer that arrives after :meth:`stop` is dropped: its
+    screen may be gone by then.
     """
 
     def __init__(self, interval_ms: int, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._asking = False
+        self._running = False
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.refresh)
 
     def start(self) -> None:
+        self._running = True
         self._timer.start()
         self.refresh()
 
     def stop(self) -> None:
+        self._running = False
         self._timer.stop()
 
     def refresh(self) -> None:
@@ -39,11 +43,13 @@ class PollingPresenter(QObject):
 
     def answered(self, result: object) -> None:
         self._asking = False
-        self.did_get(result)
+        if self._running:
+            self.did_get(result)
 
     def failed(self, error: BaseException) -> None:
         self._asking = False
-        self.did_fail(error)
+        if self._running:
+            self.did_fail(error)
 
     def will_ask(self) -> None:
         """Every tick, before asking (nothing by default)."""

@@ -140,6 +140,8 @@ class WorkPresenter(QObject):
         self._queue_text = ""
         self._queue_tone = "pending"
         self._refused = ""
+        from prep.capacitacion.estacion import TrainingStation
+        self.practice = isinstance(station, TrainingStation)  # nothing is ever sent
         self._timer = QTimer(self)
         self._timer.setInterval(refill_ms)
         self._timer.timeout.connect(self.refill)
@@ -366,7 +368,9 @@ class WorkPresenter(QObject):
                 "tiene dato.").format(campos=", ".join(labels.get(c, c) for c in faltan[:4])
                                       + ("…" if len(faltan) > 4 else "")))
             return False
-        saved = self.tr("Acta {clave} guardada; se enviará al nodo central.").format(
+        saved = (self.tr("Acta {clave} guardada en esta estación de práctica (no se envía).")
+                 if self.practice else
+                 self.tr("Acta {clave} guardada; se enviará al nodo central.")).format(
             clave=item.clave_acta)
         self._finish(item, lambda: self.queue.submit(item, valores, motivo), self.KIND, saved)
         return True

@@ -142,14 +142,46 @@ def motivo_combo(owner: QWidget, motivos: Sequence[str],
     line.setMaxLength(max_length)
     return combo, line
 
+
+class MotivoKeys(QObject):
+    """The keys of a reason box beside a table of fields: Shift+Tab goes back to the
+    rows (``back``), never out to the rest of the window; Enter (without Ctrl) calls
+    ``enter`` when given, instead of the box's own Enter."""
+
+    def __init__(self, combo: QComboBox, back: Callable[[], None],
+                 enter: Callable[[], None] | None = None) -> None:
+        super().__init__(combo)
+        self._back = back
+        self._enter = enter
+        combo.installEventFilter(self)
+        line = combo.lineEdit()
+        if line is not None:
+            line.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
+            return super().eventFilter(watched, event)
+        key, mods = event.key(), event.modifiers()
+        if key == Qt.Key.Key_Backtab or (key == Qt.Key.Key_Tab
+                                         and mods & Qt.KeyboardModifier.ShiftModifier):
+            if not mods & Qt.KeyboardModifier.ControlModifier:
+                self._back()
+                return True
+        if self._enter is not None and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) \
+                and not mods & Qt.KeyboardModifier.ControlModifier:
+            self._enter()
+            return True
+        return super().eventFilter(watched, event)
+
 def tab_keys(event: QEvent, tab: SignalInstance, backtab: SignalInstance) -> bool:
     """Whether ``event`` was Tab (``tab`` emitted) or Shift+Tab (``backtab`` emitted), for
     a row widget's ``event()``: Tab never reaches keyPressEvent (focus chain), and the
     form, not Qt's focus chain, decides what is next."""
     if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
         return False
-    if event.key() == Qt.Key.Key_Tab and event.modifiers() & (
-            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier):
+    if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+        return False  # Ctrl+Tab, Ctrl+Shift+Tab: the screens' keys (catd.leaving)
+    if event.key() == Qt.Key.Key_Tab and event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
         return False
     return _emit_for(event, {Qt.Key.Key_Tab: tab, Qt.Key.Key_Backtab: backtab})
 

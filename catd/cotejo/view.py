@@ -3,8 +3,11 @@ check against the paper acta the operator holds.
 
 Each row is a field: its label, the value published, and whether it differs from the
 paper. ↑ and ↓ walk the rows; Space marks a row as different (and back); Tab goes to the
-reason. Ctrl+Enter saves what the screen shows: with nothing marked it confirms the
-acta (one key); with rows marked it sends them as a difference, with the reason.
+reason, Shift+Tab from it back to the rows. Ctrl+Enter saves what the screen shows:
+with nothing marked it confirms the acta; with rows marked it sends them as a
+difference, with the reason. Enter never confirms (it walks the rows into the reason,
+where it sends a difference or says how to confirm): a matching cotejo is published at
+once and has no undo.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from PySide6.QtWidgets import QWidget
 
 from catd.captura.presenter import Shown
 from catd.captura.view import WorkView
+from catd.captura.widgets import MotivoKeys
 from catd.captura.widgets import clear_grid
 from catd.captura.widgets import close_table
 from catd.captura.widgets import field_label
@@ -153,7 +157,8 @@ class CotejoView(WorkView):
     """The verificador's cotejo screen."""
 
     SUBMIT_TEXT = "Coincide: confirmar (Ctrl+Enter)"
-    KEYS = (("↑/↓", "campo"), ("Espacio", "difiere / coincide"), ("Tab", "motivo"),
+    KEYS = (("↑/↓/Enter", "campo"), ("Espacio", "difiere / coincide"),
+            ("Tab/Mayús+Tab", "motivo / campos"),
             ("Ctrl+Enter", "confirmar (nada marcado) o enviar la diferencia"),
             ("F5", "buscar"))
     ILEGIBLE = False  # the paper acta is at hand: a poor image does not stop a cotejo
@@ -174,7 +179,10 @@ class CotejoView(WorkView):
         row = QHBoxLayout()
         row.addWidget(QLabel(self.tr("Motivo de la diferencia:")))
         line.setPlaceholderText(self.tr("Solo si algo difiere: ↑ ↓ o escriba; Enter envía"))
-        line.returnPressed.connect(self.submit)
+        # Enter here never confirms (that is Ctrl+Enter only): it sends a difference,
+        # or says how to confirm. Shift+Tab goes back to the last row.
+        MotivoKeys(self.motivo, lambda: self.table.go(len(self.table.checks) - 1),
+                   self._enter_on_motivo)
         line.textChanged.connect(lambda _: self.marks_did_change())
         row.addWidget(self.motivo, 1)
         layout.addLayout(row)
@@ -221,6 +229,19 @@ class CotejoView(WorkView):
     def submit(self) -> None:
         if self.shown is not None:
             self.presenter.submit_cotejo(self.table.marked(), self.motivo.currentText())
+
+    def _enter_on_motivo(self) -> None:
+        """Enter on the reason: sends the marked fields as a difference; with nothing
+        marked it confirms nothing, and says which key does."""
+        if self.shown is None:
+            return
+        if self.table.marked():
+            self.submit()
+            return
+        self._feedback("warn", self.tr(
+            "Enter no confirma el acta. Si todos los valores coinciden con el acta en "
+            "papel, borre el motivo y confirme con Ctrl+Enter; si alguno difiere, "
+            "regrese con Mayús+Tab y márquelo con Espacio."))
 
     def unsaved_work(self) -> str:
         if self.shown is None or not self.isVisible() or not self.typed_count():

@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QColor
 from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QHideEvent
 from PySide6.QtGui import QImage
 from PySide6.QtGui import QKeySequence
 from PySide6.QtGui import QResizeEvent
@@ -41,6 +42,7 @@ from catd.digitalizacion.presenter import DigitalizacionPresenter
 from catd.digitalizacion.presenter import FolderState
 from catd.imageview import ImageView
 from catd.theme import TONES
+from catd.wedge import WedgeDetector
 from prep.station.formatting import local_time
 from qtkit.style import set_tone
 from qtkit.widgets import caption
@@ -101,11 +103,16 @@ class DigitalizacionView(QWidget):
     COLUMNS = ("Hora", "Resultado")
 
     def __init__(self, presenter: DigitalizacionPresenter,
-                 parent: QWidget | None = None) -> None:
+                 detector: WedgeDetector | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("page")
         self.setProperty("screen", "digitalizacion")  # its image view looks lighter
         self.presenter = presenter
+        # A QR read here would vanish into the list's type-ahead: the detector takes
+        # it while the screen is shown, and the screen says where scans go.
+        self.detector = detector
+        self.scan_note = named_label("", "digiNote", wrap=True)
+        self.scan_note.hide()
 
         # folder and counters
         folder_card, folder = card()
@@ -189,7 +196,10 @@ class DigitalizacionView(QWidget):
         layout = vbox(self, (18, 14, 18, 8), 12)
         layout.addLayout(top)
         layout.addLayout(bottom, 1)
+        layout.addWidget(self.scan_note)
         layout.addWidget(footer)
+        if detector is not None:
+            detector.scan_did_arrive.connect(self._scanned)
 
         # wiring
         associate = self.detail.associate
@@ -338,8 +348,27 @@ class DigitalizacionView(QWidget):
         if self.presenter.folder.path is not None:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.presenter.folder.path)))
 
+    def _scanned(self, text: str) -> None:
+        if not self.isVisible():
+            return
+        self.scan_note.setText(self.tr(
+            "Se leyó un código con el lector ({codigo}), pero aquí no se registra nada "
+            "con él: las actas llegan a Digitalización como imágenes del escáner (su QR "
+            "se lee en la imagen). Para una imagen sin QR legible, selecciónela y "
+            "escriba su CLAVE_ACTA con F2; el acopio se registra en la pantalla Acopio.")
+            .format(codigo=text[:40]))
+        set_tone(self.scan_note, Tone.WARN.value)
+        self.scan_note.show()
+
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        if self.detector is not None:
+            self.detector.activate(self)
         if not self.detail.associate.clave.hasFocus():
             self.table.setFocus()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        if self.detector is not None:
+            self.detector.deactivate(self)
+        super().hideEvent(event)
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QWidget
 from catd.captura.presenter import QueueRow
 from catd.captura.presenter import Shown
 from catd.captura.view import WorkView
+from catd.captura.widgets import MotivoKeys
 from catd.captura.widgets import ValueEdit
 from catd.captura.widgets import clear_grid
 from catd.captura.widgets import close_table
@@ -81,7 +82,7 @@ class DecisionTable(QWidget):
             self.grid.addWidget(edit, index, capturas + 1)
             position = index - 1
             edit.advance.connect(lambda i=position: self._advance(i))
-            edit.retreat.connect(lambda i=position: self._go(i - 1))
+            edit.retreat.connect(lambda i=position: self.go(i - 1))
             self.edits.append(edit)
         close_table(self.grid, len(rows))
 
@@ -89,20 +90,20 @@ class DecisionTable(QWidget):
         # Enter walks the rows in dispute; the agreed ones are there to review.
         for nxt in range(index + 1, len(self.rows)):
             if self.rows[nxt].difiere or not self.edits[nxt].text():
-                self._go(nxt)
+                self.go(nxt)
                 return
         self.view.motivo.setFocus()
 
-    def _go(self, index: int) -> None:
+    def go(self, index: int) -> None:
         go_to_row(self.edits, index, self.view.reveal)
 
     def focus(self, campo: str) -> None:
         for index, (row, edit) in enumerate(zip(self.rows, self.edits, strict=True)):
             if edit.campo == campo or (not campo and (row.difiere or not edit.text())):
-                self._go(index)
+                self.go(index)
                 return
         if not campo:
-            self._go(0)
+            self.go(0)
 
     def take_capture(self, n: int) -> None:
         """The focused row's decision := capture ``n``'s value (1-based)."""
@@ -144,6 +145,7 @@ class VerificacionView(WorkView):
         self.motivo, line = motivo_combo(self, MOTIVOS_VERIFICACION, MAX_MOTIVO)
         line.setPlaceholderText(self.tr("Elija con ↑ ↓ o escriba; Enter guarda"))
         line.returnPressed.connect(self.submit)
+        MotivoKeys(self.motivo, lambda: self.table.go(len(self.table.edits) - 1))
         row.addWidget(self.motivo, 1)
         layout.addLayout(row)
         self.pending = narrow_label("keyLegend")

@@ -356,21 +356,15 @@ class StationDialog(_ActionForm):
         form.addRow("&Motivo:", self.reason)
         form.addRow(self.error)
         buttons, self.ok, self.cancel = _buttons(f"{verb} el equipo")
-        # Disabling needs a reason: the button (the default) only works once one is
-        # written, so a stray Intro does nothing.
+        # Disabling needs a reason: Intro (the default button) without one does nothing
+        # but say so, with the keyboard on the reason.
         self.ok.setDefault(True)
-        self.ok.setEnabled(not enabled)
-        self.reason.textChanged.connect(lambda _t: self._update())
         buttons.accepted.connect(self._check)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
         self._inputs = [self.reason, self.cancel]
         self._accept_button = self.ok
         self.setMinimumWidth(480)
-
-    def _update(self) -> None:
-        if not self.busy:
-            self.ok.setEnabled(not self.disabling or bool(self.reason.text().strip()))
 
     def _check(self) -> None:
         if self.busy:
@@ -387,7 +381,6 @@ class StationDialog(_ActionForm):
 
     def _failed(self, message: str) -> None:
         self.set_busy(False)
-        self._update()
         self.show_error(message, self.reason)
 
 

@@ -42,7 +42,7 @@ class DifusoresView(QWidget):
         layout, self.summary = titled_page(self, "Difusores oficiales", wrap=True)
         self.table = Table(self.HEADERS, "Aún no hay difusores dados de alta: «prep central "
                            "difusor alta --nombre … --url …» crea el código de registro de "
-                           "cada uno.", stretch=6)
+                           "cada uno.", stretch=6, wrap=True, share=(0, 1))
         layout.addWidget(self.table, 1)
 
     def show_overview(self, ov: Overview) -> None:
@@ -64,7 +64,8 @@ class DifusoresView(QWidget):
         tarde = d.reportado is not None and d.enabled and \
             (ov.taken_at - d.reportado).total_seconds() > SIN_REPORTE_MINUTOS * 60
         return Row(d.id, [
-            text(d.nombre, tip=d.id), text(d.url, tip=d.url), text(d.corte or "—"),
+            text(d.nombre, tip=f"{d.nombre} ({d.id})"), text(d.url, tip=d.url),
+            text(d.corte or "—"),
             _atraso(d),
             Cell(theme.ago(d.reportado, ov.taken_at),
                  d.reportado.timestamp() if d.reportado else 0.0,

@@ -120,10 +120,14 @@ class Table(QStackedWidget):
     """A sortable, read-only table, or a sentence when it has no rows."""
 
     def __init__(self, headers: Sequence[str], empty: str, parent: QWidget | None = None,
-                 stretch: int | None = None, wrap: bool = False) -> None:
+                 stretch: int | None = None, wrap: bool = False,
+                 share: Sequence[int] = ()) -> None:
         """``stretch``: the column that takes the width left (default: the last one);
         ``wrap``: its text wraps onto more lines and rows grow to show it whole, instead
-        of being cut with «…» on a 1024-pixel screen."""
+        of being cut with «…» on a 1024-pixel screen. ``share``: columns of free text
+        (names, addresses) that share the width left with ``stretch`` instead of taking
+        what their longest text needs, shortened with «…» (whole on hover): the
+        columns after them stay on screen, never behind a sideways scroll."""
         super().__init__(parent)
         self.model = RowsModel(headers, self)
         self.proxy = QSortFilterProxyModel(self)
@@ -143,6 +147,8 @@ class Table(QStackedWidget):
         self.view.setAlternatingRowColors(False)
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        for column in share:
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
         if stretch is not None:
             header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
         else:

@@ -24,6 +24,7 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtGui import QKeySequence
 from PySide6.QtGui import QShortcut
+from PySide6.QtWidgets import QApplication
 from PySide6.QtWidgets import QFrame
 from PySide6.QtWidgets import QHBoxLayout
 from PySide6.QtWidgets import QLabel
@@ -388,7 +389,22 @@ class DashboardWindow(QMainWindow):
                                 done=changed, failed=failed)
         dialog = StationDialog(station, site_name(sitio), enabled, submit, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        back = QApplication.focusWidget()
+        dialog.finished.connect(lambda _result: self._focus_back(back))
         dialog.open()
+
+    def _focus_back(self, widget: QWidget | None) -> None:
+        """A dialog closed: the keyboard goes back where it was (the list it was
+        opened from), never nowhere."""
+        self.activateWindow()
+        try:
+            if widget is not None and widget.isVisible():
+                widget.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
+                return
+        except RuntimeError:  # deleted meanwhile (the page was rebuilt)
+            pass
+        if (page := self.tabs.currentWidget()) is not None:
+            page.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
 
     def corte_now(self) -> None:
         self._corte_request(ultimo=False)

@@ -447,20 +447,24 @@ class PipelineJournal(Base):
 class Lease(Base):
     """Capture, verification or cotejo work handed to one operator at one station. Rows are
     never deleted: the table is the lease history; a row ends once (released, expired,
-    completed by a record, or ilegible) and is frozen from then on."""
+    completed by a record, ilegible, or returned: given back unfinished by its operator,
+    who may get the acta again) and is frozen from then on."""
 
     __tablename__ = "leases"
     __table_args__ = (
         CheckConstraint("kind IN ('captura', 'verificacion', 'cotejo')", name="kind"),
         CheckConstraint("status IN ('active', 'released', 'expired', 'completed', "
-                        "'ilegible')", name="status"),
+                        "'ilegible', 'returned')", name="status"),
         Index("uq_leases_active_acta", "clave_acta", unique=True,
               postgresql_where=text("status = 'active'")),
         Index("ix_leases_operator_active", "operator", "station",
               postgresql_where=text("status = 'active'")),
         Index("ix_leases_station_active", "station",
               postgresql_where=text("status = 'active'")),
-        UniqueConstraint("clave_acta", "operator", name="uq_leases_acta_operator"),
+        # Never the same operator twice on one acta, unless they gave it back
+        # unfinished when they left the screen (``returned``, revision 0027).
+        Index("uq_leases_acta_operator", "clave_acta", "operator", unique=True,
+              postgresql_where=text("status <> 'returned'")),
     )
 
     id: Mapped[str] = mapped_column(Uuid(as_uuid=False), primary_key=True)

@@ -73,6 +73,9 @@ RENEW_BEFORE = timedelta(minutes=4)
 
 PENDING, DONE, RELEASING, RELEASED, EXPIRED = (
     "pending", "done", "releasing", "released", "expired")
+#: Given back unfinished because the operator left the screen: the central is told
+#: ``volver`` (the acta may be offered to this operator again), then ``released``.
+RETURNING = "returning"
 
 T = TypeVar("T")
 
@@ -82,7 +85,7 @@ _PENDING = (select(WorkLeaseRow.lease_id, WorkLeaseRow.expires_at)
             .where(*_MINE, WorkLeaseRow.state == PENDING).order_by(WorkLeaseRow.received_at))
 _LEASE_TEXT = select(WorkLeaseRow.lease).where(WorkLeaseRow.lease_id == bindparam("lease"))
 _HELD_OR_LEAVING = (select(WorkLeaseRow.lease_id, WorkLeaseRow.state, WorkLeaseRow.expires_at)
-                    .where(*_MINE, WorkLeaseRow.state.in_((PENDING, RELEASING))))
+                    .where(*_MINE, WorkLeaseRow.state.in_((PENDING, RELEASING, RETURNING))))
 _DONE_RUNNING = (select(WorkLeaseRow.lease_id)
                  .where(*_MINE, WorkLeaseRow.state == DONE,
                         WorkLeaseRow.expires_at > bindparam("now"))
@@ -250,16 +253,20 @@ class WorkQueue:
                                      item.lease_id, motivo.strip() or "Imagen ilegible",
                                      guard=self._mark(item, DONE))
 
-    def release(self, item: WorkItem) -> None:
-        """Give ``item`` back (the operator leaves): it stops showing at once, and the
-        central hears at the next :meth:`refill` (until then the lease just runs out)."""
+    def release(self, item: WorkItem, volver: bool = False) -> None:
+        """Give ``item`` back: it stops showing at once, and the central hears at the
+        next :meth:`refill` (until then the lease just runs out). ``volver``: the
+        operator leaves it unfinished (logout, another screen) and may be offered it
+        again; without it the central never offers it to this operator again."""
         with self.station.store.write() as session:
-            self._set_state(session, item.lease_id, RELEASING, expected=PENDING)
+            self._set_state(session, item.lease_id, RETURNING if volver else RELEASING,
+                            expected=PENDING)
 
     def release_all(self) -> None:
-        """Give back every pending lease (logout)."""
+        """Give back every pending lease, unfinished (logout, another screen): each may
+        come back to this operator later."""
         for item in self.pending():
-            self.release(item)
+            self.release(item, volver=True)
 
     # network -------------------------------------------------------------------------
 
@@ -357,14 +364,15 @@ class WorkQueue:
                     self._set_state(session, lease_id, EXPIRED, expected=PENDING)
 
     async def _send_releases(self, client: WorkApi,
-                             leaving: Sequence[str] | None = None) -> None:
+                             leaving: Sequence[tuple[str, str]] | None = None) -> None:
         if leaving is None:
             leaving = self._look().leaving
-        for lease_id in leaving:
-            status, _ = await client.work(f"/v1/work/{lease_id}/release")
+        for lease_id, state in leaving:
+            status, _ = await client.work(f"/v1/work/{lease_id}/release",
+                                          {"volver": True} if state == RETURNING else None)
             if status in (200, 404):
                 with self.station.store.write() as session:
-                    self._set_state(session, lease_id, RELEASED, expected=RELEASING)
+                    self._set_state(session, lease_id, RELEASED, expected=state)
 
     def _keep(self, items: Sequence[WorkItem], raw: Sequence[Mapping[str, Any]]) -> int:
         """Store the leases not held yet; a lease held already keeps its local state
@@ -400,7 +408,7 @@ class WorkQueue:
         with self.station.store.query() as conn:
             rows = conn.execute(_HELD_OR_LEAVING, mine).all()
             pending = [(r.lease_id, r.expires_at) for r in rows if r.state == PENDING]
-            leaving = [r.lease_id for r in rows if r.state == RELEASING]
+            leaving = [(r.lease_id, r.state) for r in rows if r.state != PENDING]
             # Finished here, maybe not yet at the central (the outbox delivers the
             # record): named so the central does not count them as still to do.
             done = conn.scalars(_DONE_RUNNING, {**mine, "now": now}).all()
@@ -454,7 +462,7 @@ class _Look:
     """The local state a refill acts on (:meth:`WorkQueue._look`)."""
 
     ran_out: bool  # some pending lease expired by the station's clock
-    leaving: tuple[str, ...]  # given back, the central not told yet
+    leaving: tuple[tuple[str, str], ...]  # given back (id, state), the central not told yet
     renew: tuple[str, ...]  # pending, less than RENEW_BEFORE left
     done: tuple[str, ...]  # finished here while the lease still runs
 

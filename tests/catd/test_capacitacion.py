@@ -49,6 +49,7 @@ from tests.catd.conftest import wait_idle
 from tests.central.station import query
 from tests.harness.capacitacion import CAPTURISTA
 from tests.harness.capacitacion import PRACTICE_PASSWORD
+from tests.harness.capacitacion import VERIFICADOR
 from tests.harness.capacitacion import account
 from tests.harness.capacitacion import copy_practice
 from tests.harness.capacitacion import prepare_practice
@@ -285,3 +286,30 @@ def test_a_ccv_practice_is_refused_by_catd_and_a_catd_one_by_ccv(
     station = open_training_station(ccv, "PREP CCV")
     assert isinstance(station, TrainingStation)
     station.close()
+
+
+def test_practice_says_nothing_is_sent_and_has_no_cotejo(
+        window: MainWindow, training: TrainingStation, qtbot: QtBot) -> None:
+    """Issue 63: under the CAPACITACIÓN banner a saved acta never says «se enviará al
+    nodo central», and a verificador's practice has no red Cotejo tab (a cotejo needs
+    published data: the manual says it has no practice)."""
+    log_in(qtbot, window, CAPTURISTA, PRACTICE_PASSWORD)
+    view = work_view(qtbot, window)
+    first = training.practica.actas[0]
+    assert view.header.clave.text() == first.clave
+    type_acta(view, first.verdad)
+    qtbot.waitUntil(lambda: f"Acta {first.clave} guardada" in view.feedback.text()
+                    or f"Acta {first.clave} guardada" in view.notice.detail.text())
+    said = view.feedback.text() + view.notice.detail.text()
+    assert "nodo central" not in said and "práctica (no se envía)" in said
+    wait_idle(qtbot, window.context.tasks)
+    QTest.keyClick(focused(), Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.login)
+
+    log_in(qtbot, window, VERIFICADOR, PRACTICE_PASSWORD)
+    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.workspace)
+    tabs = window.workspace.tabs
+    assert [tabs.tabText(i) for i in range(tabs.count())] == ["Verificación"]
+    assert not tabs.tabBar().isVisible()
+    QTest.keyClick(focused(), Qt.Key.Key_F8)  # no cotejo to switch to
+    assert [tabs.tabText(i) for i in range(tabs.count())] == ["Verificación"]

@@ -359,7 +359,7 @@ def test_an_unreadable_image_goes_back_to_digitalizacion_and_logout_gives_work_b
     cecilia = workers[CECILIA]
     qtbot.waitUntil(lambda: query(central.node.dsn, "SELECT status FROM leases WHERE "
                                   "operator = %s AND clave_acta = %s", cecilia, other.clave)
-                    == [("released",)], timeout=SYNC_TIMEOUT_MS)
+                    == [("returned",)], timeout=SYNC_TIMEOUT_MS)
 
 
 def test_offline_the_presenter_keeps_the_work_it_holds_and_explains_an_empty_queue(
@@ -401,8 +401,8 @@ def test_offline_the_presenter_keeps_the_work_it_holds_and_explains_an_empty_que
         assert "cable de red" in notice.message and "solas" in notice.message
 
         link.restore()
-        presenter.stop()  # logout: the lease goes back to the central
+        presenter.stop()  # logout: the lease goes back to the central (hers again later)
         qtbot.waitUntil(lambda: tasks.pending == 0)
         tasks.shutdown()
     assert query(central.node.dsn, "SELECT DISTINCT status FROM leases WHERE operator = %s "
-                 "AND station = %s", operator.id, station_id) == [("released",)]
+                 "AND station = %s", operator.id, station_id) == [("returned",)]

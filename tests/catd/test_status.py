@@ -26,7 +26,9 @@ from prep.station.station import StationStatus
 from prep.station.sync import FOUND_LIST
 from prep.station.sync import FOUND_MDNS
 from prep.station.sync import SyncState
+from tests.catd.conftest import COORDINADORA
 from tests.catd.conftest import Central
+from tests.catd.conftest import log_in
 
 ONLINE = SyncState(running=True, online=True, central_url="https://10.0.0.5:8443")
 ENROLLED = StationStatus(
@@ -117,20 +119,30 @@ def test_a_long_offline_message_never_widens_the_window(qtbot: QtBot) -> None:
     assert bar.central.toolTip() == "No se pudo conectar."  # what went wrong, on hover
 
 
+@pytest.mark.parametrize("width", [1366, 1024])
 def test_a_station_the_central_disabled_says_so_and_to_call_the_coordinator(
-        enrolled: Station, central: Central, window: MainWindow, qtbot: QtBot) -> None:
+        width: int, enrolled: Station, central: Central, window: MainWindow,
+        qtbot: QtBot) -> None:
     """Issue 36: the real window over a station a coordinator disabled: the status bar
     says the central disabled this equipment, not that it is offline, and that nothing
-    is lost; enabling it brings it back online."""
+    is lost; enabling it brings it back online. Issue 63: at 1024 px too, with an
+    operator logged in, what to do is on the bar, whole (not only in the tooltip)."""
     engine = make_engine(central.node.dsn, pool_size=1)
     station_id = enrolled.store.require_identity().station_id
     bar = window.status_bar
+    window.resize(width, 768)
+    qtbot.waitUntil(lambda: window.width() == width, timeout=2_000)
+    log_in(qtbot, window, COORDINADORA)
     try:
         qtbot.waitUntil(lambda: "en línea" in bar.central.full_text, timeout=20_000)
         set_station_enabled(engine, station_id, False, actor="coordinador:pruebas",
                             reason="prueba del tablero")
         qtbot.waitUntil(lambda: bar.central.full_text == "● El nodo central deshabilitó "
                         "este equipo: llame a su coordinador", timeout=20_000)
+        qtbot.waitUntil(lambda: _fits(bar.central), timeout=2_000)
+        assert "llame a su coordinador" in bar.central.text(), bar.central.text()
+        assert "deshabilit" in bar.central.text()
+        assert window.width() == width
         assert bar.central.toolTip() == DISABLED_MESSAGE
         assert bar.central.property("health") == Health.BLOCKED.value
         assert enrolled.status().blocked is None  # no batch held against it
@@ -200,3 +212,26 @@ def test_every_width_the_indicator_can_get_shows_a_whole_text(
         if not _fits(label):
             cut.append((width, label.text()))
     assert not cut, cut
+
+
+@pytest.mark.parametrize(("disabled", "blocked"), [("x", None), (None, "lote rechazado")])
+def test_at_1024_a_state_that_needs_action_says_what_to_do_whole(
+        disabled: str | None, blocked: str | None, qtbot: QtBot, qapp: QApplication) -> None:
+    """Issue 63: a red state is shortened to words that still say what to do, even
+    beside a big backlog and a long name (the name and the clock give way first);
+    «El nodo central desha…» was all a 1024 px bar showed."""
+    window, bar, signals = _online_bar(qtbot, qapp, 1024)
+    signals.status_did_change.emit(describe_status(replace(
+        ENROLLED, disabled=disabled, blocked=blocked, backlog_records=12_345,
+        backlog_bytes=12_345 * 8_000)))
+    signals.operator_did_change.emit("Operador: María Fernanda Gutiérrez Castañeda de la "
+                                     "Garza (capturista)")
+    qtbot.waitUntil(lambda: bar.central.property("health") == Health.BLOCKED.value)
+    qtbot.waitUntil(lambda: _fits(bar.central) and "coordinador" in bar.central.text(),
+                    timeout=2_000)
+    assert not bar.central.text().endswith("…")
+    assert bar.clock.text() == "21:43:05"  # the words on hover
+    assert bar.clock.toolTip() == "Hora de la estación: 21:43:05"
+    assert window.width() == 1024
+    window.resize(1366, 768)  # room to spare: the whole sentences again
+    qtbot.waitUntil(lambda: bar.clock.text() == "Hora de la estación: 21:43:05")

@@ -300,7 +300,7 @@ def test_ctrl_q_with_typed_values_asks_first_and_stays_by_default(
     assert estado(central, acta.clave) == "digitalizada"  # nothing of it was recorded
     qtbot.waitUntil(lambda: query(central.node.dsn, "SELECT status FROM leases WHERE "
                                   "operator = %s AND clave_acta = %s", people[CAPTURISTA],
-                                  acta.clave) == [("released",)], timeout=30_000)
+                                  acta.clave) == [("returned",)], timeout=30_000)
 
     # Nothing typed: Ctrl+Q logs out at once, no question.
     log_in(qtbot, window, CAPTURISTA)

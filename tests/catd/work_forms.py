@@ -77,6 +77,21 @@ def to_verificacion(central: Central, coordinador: str, capturistas: Sequence[st
     """Digitize ``actas`` and have three capturistas, each at a station of their own,
     disagree on one field of each (the right value, +1, +2): the actas wait for
     verificación. Actas of other tests offered to them are given back untouched."""
+    _captured_elsewhere(central, coordinador, capturistas, actas, 1, "verificacion")
+
+
+def to_validada(central: Central, coordinador: str, capturistas: Sequence[str],
+                actas: Sequence[Acta]) -> None:
+    """Digitize ``actas`` and have two capturistas, each at a station of their own,
+    type them right: the actas are validated (published, waiting for cotejo)."""
+    _captured_elsewhere(central, coordinador, capturistas[:2], actas, 0, "validada")
+
+
+def _captured_elsewhere(central: Central, coordinador: str, capturistas: Sequence[str],
+                        actas: Sequence[Acta], step: int, estado: str) -> None:
+    """Digitize ``actas``; each capturista, at a station of their own, types the
+    disputed field of each right plus ``step`` times their turn; then each is in
+    ``estado``."""
     digitize_here(central, coordinador, actas)
     targets = {a.clave: a for a in actas}
 
@@ -93,14 +108,14 @@ def to_verificacion(central: Central, coordinador: str, capturistas: Sequence[st
                             await other.lease_action(lease["lease_id"], "release")
                             continue
                         campo = disputed(acta)
-                        valores = {**truth(acta), campo: truth(acta)[campo] + slip}
+                        valores = {**truth(acta), campo: truth(acta)[campo] + slip * step}
                         await other.capture(operator, lease, valores)
                         left.discard(acta.clave)
                 assert not left, f"{operator} was never offered {sorted(left)}"
     asyncio.run(run())
     for clave in targets:
         assert query(central.node.dsn, "SELECT estado FROM acta_states WHERE "
-                     "clave_acta = %s", clave) == [("verificacion",)]
+                     "clave_acta = %s", clave) == [(estado,)]
 
 
 # what the operator sees --------------------------------------------------------------

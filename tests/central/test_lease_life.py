@@ -107,6 +107,45 @@ def test_a_released_acta_goes_to_someone_else_at_once(node: CentralNode,
     asyncio.run(scenario())
 
 
+def test_an_acta_given_back_on_leaving_the_screen_comes_back_to_its_operator(
+        node: CentralNode, catalog: Catalog) -> None:
+    """Issue 63: a verificador or capturista who leaves the screen (logout, F7/F8) gives
+    the unfinished actas back saying ``volver``; at a CATD with nobody else they would
+    wait forever, so they come back to the same operator, who still never gets an acta
+    a second time once their capture of it is in."""
+    [acta] = actas_of(catalog, 1, 1)
+    ana, beto = capturistas(node)
+
+    async def scenario() -> None:
+        async with WorkStation.enroll(node, 1) as station, \
+                WorkStation.enroll(node, 1) as neighbour:
+            await station.digitize([acta])
+            [lease] = await station.next(ana)
+            bad = await station.call("POST", f"/v1/work/{lease['lease_id']}/release",
+                                     {"volver": "sí"})
+            assert bad.status == 400 and bad.body["error"] == "malformed"
+            answer = await station.call("POST", f"/v1/work/{lease['lease_id']}/release",
+                                        {"volver": True})
+            assert answer.body == {"lease_id": lease["lease_id"], "status": "returned"}
+            [again] = await station.next(ana)  # hers again, under a new lease
+            assert again["clave_acta"] == acta.clave and again["slot"] == 1
+            assert again["lease_id"] != lease["lease_id"]
+            await station.capture(ana, again, truth(acta))
+            [second] = await neighbour.next(beto)
+            assert second["clave_acta"] == acta.clave and second["slot"] == 2
+            released = await neighbour.call(
+                "POST", f"/v1/work/{second['lease_id']}/release", {"volver": True})
+            assert released.body["status"] == "returned"
+            # Her capture is in: never hers a second time, returned or not.
+            assert [x["clave_acta"] for x in await neighbour.next(ana, prefetch=10)
+                    ].count(acta.clave) == 0
+
+    asyncio.run(scenario())
+    history = query(node.dsn, "SELECT operator, status FROM leases WHERE clave_acta = %s "
+                    "ORDER BY granted_at", acta.clave)
+    assert history == [(ana, "returned"), (ana, "completed"), (beto, "returned")]
+
+
 def test_leases_finished_at_the_station_make_room_for_the_next_actas(
         node: CentralNode, catalog: Catalog) -> None:
     """A station names the leases its operator finished whose captures are still in its

@@ -121,8 +121,11 @@ def test_a_station_is_disabled_and_enabled_from_the_dashboard(
     press(qtbot, Qt.Key.Key_E, CTRL | SHIFT)
     dialog = wait_for(qtbot, StationDialog)
     assert focused() is dialog.reason
-    press(qtbot, Qt.Key.Key_Return)  # no reason yet: nothing happens
-    assert dialog.isVisible() and not dialog.ok.isEnabled()
+    press(qtbot, Qt.Key.Key_Return)  # no reason yet: nothing is done, and it says why
+    assert dialog.isVisible()
+    assert dialog.error.isVisible() and "Escriba el motivo" in dialog.error.text()
+    assert focused() is dialog.reason
+    assert scenario.scalar("SELECT enabled FROM stations WHERE id = %s", station) is True
     type_text(qtbot, "Equipo extraviado")
     press(qtbot, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: visible(StationDialog) is None, timeout=WAIT_MS)
@@ -135,8 +138,9 @@ def test_a_station_is_disabled_and_enabled_from_the_dashboard(
         assert detail["station"] == station and detail["reason"] == "Equipo extraviado"
         qtbot.waitUntil(lambda: window.estaciones.table.cell(station, 3) == "Deshabilitado",
                         timeout=WAIT_MS)
+        # Closed, the keyboard is back on the list it was opened from.
+        qtbot.waitUntil(lambda: QApplication.focusWidget() is view, timeout=WAIT_MS)
         # The same keys enable it again (no reason needed).
-        view.setFocus()
         assert window.estaciones.table.selected_key() == station
         assert window.estaciones.toggle.text().startswith("Habilitar equipo")
         shortcut(qtbot, window, Qt.Key.Key_E, CTRL | SHIFT)

@@ -9,12 +9,15 @@ import os
 from pathlib import Path
 
 import psycopg
+import pytest
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from central.config import DataDir
 from central.config import load_identity
 from central.controlroom.overview import read_overview
 from central.dashboard.difusores import DifusoresView
+from central.dashboard.tables import KEY_ROLE
 from central.dashboard.window import PAGES
 from central.db import make_engine
 from central.difusores import alta
@@ -73,5 +76,50 @@ def test_the_page_shows_each_difusor_its_corte_and_its_lag(qtbot: QtBot, scenari
         assert win.difusores.table.cell(uni.id, 5) == "Atrasado"
         if where := os.environ.get("PREP_SCREENS"):
             win.grab().save(str(Path(where) / "dashboard_difusores.png"))
+    finally:
+        close_window(win)
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1024, 768)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_every_column_is_on_screen_with_a_long_name_and_url(
+        size: tuple[int, int], qtbot: QtBot, scenario: Scenario, themed: None,
+        tmp_path: Path) -> None:
+    """Issue 63: with a difusor's realistic name, URL and error, Estado, Último reporte
+    and Último error stay on screen at 1024×768 (the manual promises every column): the
+    name and URL give way, shortened with «…» and whole on hover, the error wraps."""
+    node = scenario.node
+    engine = make_engine(node.dsn, pool_size=1)
+    try:
+        largo = alta(engine, f"Universidad Autónoma Metropolitana, Unidad Iztapalapa "
+                     f"({size[0]})", f"https://prep-resultados.izt.uam.mx/elecciones-locales/"
+                     f"cdmx-{size[0]}/", actor="pruebas")
+        datos = tmp_path / "difusor"
+        inscrito = registro.registrar(datos, node.url, largo.codigo, node.cert_sha256)
+        registro.reportar(datos, inscrito, None, None, "No se pudo descargar el corte: la "
+                          "conexión con el nodo central se cerró antes de terminar; se "
+                          "reintentará en 30 segundos.")
+    finally:
+        engine.dispose()
+    win = open_window(qtbot, scenario)
+    try:
+        win.resize(*size)
+        qtbot.waitUntil(lambda: (win.width(), win.height()) == size)
+        win.show_page(PAGES.index("Difusores"))
+        table = win.difusores.table
+        qtbot.waitUntil(lambda: largo.id in {r.key for r in table.model.rows})
+        assert table.cell(largo.id, 5) == "Con error"
+        view = table.view
+        header = view.horizontalHeader()
+        viewport = view.viewport()
+        assert viewport is not None
+        qtbot.waitUntil(lambda: not view.horizontalScrollBar().isVisible()
+                        and header.length() <= viewport.width(), timeout=2_000)
+        for column in (2, 3, 4, 5):  # corte, atraso, último reporte, estado: whole
+            assert header.sectionSize(column) >= view.sizeHintForColumn(column), column
+        row = next(r for r in range(table.proxy.rowCount())
+                   if table.proxy.index(r, 0).data(KEY_ROLE) == largo.id)
+        assert view.rowHeight(row) > view.verticalHeader().defaultSectionSize()  # wrapped
+        index = table.proxy.index(row, 0)
+        assert index.data(Qt.ItemDataRole.ToolTipRole).startswith("Universidad Autónoma")
     finally:
         close_window(win)
