@@ -694,12 +694,14 @@ _EVENTO_DE_TEXTO = {e.value: e for e in Evento}
 
 def _us_local(texto: str) -> int:
     """A published time (``dd/mm/YYYY HH:MM:SS``, Mexico City) as microseconds since
-    1970; 0 when it does not read as one (the row then sorts first)."""
+    1970, at the end of its second: the events it followed within that second (a
+    validation follows the captures it settled) keep their order; 0 when it does not
+    read as one (the row then sorts first)."""
     try:
         local = datetime.strptime(texto, "%d/%m/%Y %H:%M:%S").replace(tzinfo=TZ)
     except ValueError:
         return 0
-    return microsegundos(local)
+    return microsegundos(local) + 999_999
 
 
 def _crudo(guardada: Guardada | None) -> tuple[Any, ...]:
