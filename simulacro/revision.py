@@ -324,8 +324,8 @@ def traslado_lleno(pub: Publicado, rules: RuleSet) -> list[str]:
     """MECANISMOS_TRASLADO: a value of Anexo 18.5's domain (F, I, D; N/A for a paquete
     delivered directly) for every captured acta of a casilla whose paquete travels, and
     for a paquete that came without its sobre (the other sin acta causes: no paquete
-    travelled); ``-`` while the paquete has not arrived (FECHA_HORA_ACOPIO ``-``: an acta
-    captured from its PREP Casilla photo), and then only."""
+    travelled); ``-`` only while the paquete has not arrived (an acta published from its
+    PREP Casilla photo, whose FECHA_HORA_ACOPIO is the photo's)."""
     sin_sobre = rules.sin_acta[CausaSinActa.PAQUETE_SIN_SOBRE]
 
     def mala(f: dict[str, str]) -> str | None:
@@ -334,12 +334,11 @@ def traslado_lleno(pub: Publicado, rules: RuleSet) -> list[str]:
             return "no tiene la columna MECANISMOS_TRASLADO"
         aplica = f["OBSERVACIONES"] == sin_sobre or (
             _capturada(f) and f["TIPO_CASILLA"] in TIPOS_CON_PAQUETE)
-        sin_acopio = f.get("FECHA_HORA_ACOPIO") == SIN_DATO
-        if aplica and sin_acopio:
-            return None if valor == SIN_DATO else (
-                f"tiene MECANISMOS_TRASLADO {valor!r} sin que su paquete haya llegado "
-                "(FECHA_HORA_ACOPIO '-'); se espera '-'")
         if not aplica or valor in CODIGOS_TRASLADO:
+            return None
+        if valor == SIN_DATO and f.get("ORIGEN") == "CASILLA":
+            return None  # published from its PREP Casilla photo: the paquete may not be in
+        if valor == SIN_DATO and f.get("FECHA_HORA_ACOPIO") == SIN_DATO:
             return None
         return (f"tiene MECANISMOS_TRASLADO {valor!r}; se espera el código del mecanismo "
                 f"({', '.join(sorted(CODIGOS_TRASLADO))})")

@@ -51,6 +51,7 @@ from prep.corte.historial import Guardada
 from prep.corte.historial import Historial
 from prep.corte.historial import Pendiente
 from prep.corte.historial import empacar
+from prep.corte.model import NINGUNA
 from prep.corte.model import ActaEnCorte
 
 K = TypeVar("K")
@@ -59,7 +60,7 @@ V = TypeVar("V")
 # Every query reads the actas a corte publishes with data, as _STATES in snapshot.py
 # does (validated data stays published through a correction round, whatever the estado).
 _SITIOS = """
-    SELECT s.clave_acta, a.sitio, n.sitio
+    SELECT s.clave_acta, a.sitio, n.sitio, {s_acopio_at}
     FROM acta_states AS s
     LEFT JOIN stations AS a ON a.id = s.acopio_station
     LEFT JOIN stations AS n ON n.id = s.sin_acta_station
@@ -167,14 +168,15 @@ def en_microsegundos(columna: str) -> str:
 
 
 _TIEMPOS = {f"{t}_{c}": en_microsegundos(f"{t}.{c}") for t, c in (
-    ("i", "at"), ("c", "at"), ("c", "received_at"), ("r", "at"), ("r", "received_at"))}
+    ("i", "at"), ("c", "at"), ("c", "received_at"), ("r", "at"), ("r", "received_at"),
+    ("s", "acopio_at"))}
 
 
 def consultas(solo: str = "", desde: str = "") -> tuple[tuple[str, str], ...]:
     """The queries :func:`leer` reads, in its order (run ahead by the snapshot's
     :class:`~central.publication.prefetch.Prefetch`): of every acta, or with
     :data:`SOLO` only of the actas given as the ``claves`` parameter."""
-    return (("sitios", _SITIOS.format(solo=solo)),
+    return (("sitios", _SITIOS.format(solo=solo, **_TIEMPOS)),
             ("imagenes", _IMAGENES.format(solo=solo, **_TIEMPOS)),
             ("capturas", _CAPTURAS.format(solo=solo, **_TIEMPOS)),
             ("cotejos", _COTEJOS.format(solo=solo, **_TIEMPOS)),
@@ -214,9 +216,10 @@ def leer(filas: Prefetch, estado: Mapping[str, ActaEnCorte],
     texto: dict[Any, Any] = {SIN_CENTRO: SIN_CENTRO, None: SIN_CENTRO}
     leidas = list(estado) if claves is None else [c for c in claves if c in estado]
     una = texto.setdefault
-    sitios: dict[str, tuple[str, str]] = {}
-    for clave, acopio, sin_acta in filas.rows("sitios"):
-        sitios[clave] = (una(acopio, acopio), una(sin_acta, sin_acta))
+    sitios: dict[str, tuple[str, str, int]] = {}
+    for clave, acopio, sin_acta, acopio_at in filas.rows("sitios"):
+        sitios[clave] = (una(acopio, acopio), una(sin_acta, sin_acta),
+                         NINGUNA if acopio_at is None else acopio_at)
     # Each trajectory's fields as prep.corte.historial.empacar takes them.
     imagenes: dict[str, list[tuple[Any, ...]]] = {}
     for clave, posicion, at, sitio, sha, origen, medio, reemplaza in filas.rows("imagenes"):
@@ -259,9 +262,10 @@ def leer(filas: Prefetch, estado: Mapping[str, ActaEnCorte],
         est = estado[clave]
         if not est.publicada:
             continue
-        acopio, sin_acta = sitios.get(clave, (SIN_CENTRO, SIN_CENTRO))
+        acopio, sin_acta, acopio_at = sitios.get(clave, (SIN_CENTRO, SIN_CENTRO, NINGUNA))
         actas[clave] = empacar(acopio, sin_acta, imagenes.pop(clave, vacia),
-                               capturas.pop(clave, vacia), cotejos.pop(clave, vacia))
+                               capturas.pop(clave, vacia), cotejos.pop(clave, vacia),
+                               acopio_at)
     return Historial(actas, publicada_en, verificadas, correcciones)
 
 

@@ -55,6 +55,7 @@ from central.publication import salud_catd as salud_db
 from central.publication.memo import CorteMemo
 from central.publication.prefetch import Prefetch
 from prep.catalog import Catalog
+from prep.catalog.model import Acta
 from prep.corte.historial import Historial
 from prep.corte.model import NINGUNA
 from prep.corte.model import ActaEnCorte
@@ -208,7 +209,8 @@ _ESTADOS = """
     SELECT s.clave_acta, s.estado, {acopio_at}, {sin_acta_at}, s.sin_acta_causa,
            s.validada_fuente, {validada_at}, {validada_received_at},
            s.validada_valores::text, s.validada_origen, s.validada_digitalizacion,
-           s.acopio_traslado, s.acopio_tipo_documento, i.sha256, i.media_type,
+           CASE WHEN s.acopio_at IS NULL THEN '-' ELSE s.acopio_traslado END,
+           s.acopio_tipo_documento, i.sha256, i.media_type,
            CASE WHEN s.validada_fuente = 'verificacion' THEN
                (SELECT {max_at} FROM acta_captures AS c
                 WHERE c.clave_acta = s.clave_acta AND c.kind = 'captura'
@@ -228,7 +230,11 @@ _ESTADOS = """
 """
 _STATES = _ESTADOS.format(max_at=historial_db.en_microsegundos("max(c.at)"), **{
     c: historial_db.en_microsegundos(f"s.{c}")
-    for c in ("acopio_at", "sin_acta_at", "validada_at", "validada_received_at")})
+    for c in ("sin_acta_at", "validada_at", "validada_received_at")},
+    # FECHA_HORA_ACOPIO of an acta published from its PREP Casilla photo: the photo's
+    # time, as INE publishes it (the paquete may reach the CATD hours later).
+    acopio_at=historial_db.en_microsegundos(
+        "CASE WHEN i.origen = 'CASILLA' THEN i.at ELSE s.acopio_at END"))
 # Outside the catalog: acopios whose code resolved to nothing, and acta states of codes
 # the catalog does not hold, registered by their acopio or else their first image.
 _FUERA = """
@@ -402,6 +408,18 @@ def read_snapshot(engine: Engine, memo: CorteMemo | None = None) -> Snapshot:
     return snap
 
 
+def _traslado(acta: Acta, token: str | None) -> str | None:
+    """The published MECANISMOS_TRASLADO of an acta with data: ``-`` while its paquete has
+    not reached the CATD (the query's token ``-``: data from a PREP Casilla photo), the
+    acopio's or the catalog's code once it has, ``None`` where none applies."""
+    codigo = codigo_traslado(acta.casilla, None if token == SIN_PAQUETE else token)
+    return SIN_PAQUETE if codigo is not None and token == SIN_PAQUETE else codigo
+
+
+#: The query's traslado token of an acta whose paquete has not reached the CATD.
+SIN_PAQUETE = "-"
+
+
 class _Tipos:
     """The media types of a snapshot's images as :class:`Imagenes` holds them."""
 
@@ -492,7 +510,7 @@ def _estado(catalog: Catalog, rows: list[Any], estado: dict[str, ActaEnCorte],
             # the capture that matched another (the central reconciled it then).
             validada = validada_at if verificada else validada_recibida
             estado[clave] = de_partes(
-                clave, captura, sha256, codigo_traslado(acta.casilla, traslado),
+                clave, captura, sha256, _traslado(acta, traslado),
                 tipo_documento_publicado(origen, documento), empacar(
                     NINGUNA if acopio_at is None else acopio_at,
                     NINGUNA if capturada is None else capturada,

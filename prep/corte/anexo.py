@@ -534,10 +534,9 @@ def _row(catalog: Catalog, eleccion: Eleccion, fila: Fila, cache: dict[str, Casi
                   if captura.campos is layout.campos else _valores(acta, captura)),
                 str(res.total_calculado), cols[3], cols[4],
                 res.observaciones or SIN_DATO, "1" if res.contabilizada else "0",
-                # A PREP Casilla photo captured before its paquete reached the CATD:
-                # no traslado happened yet ('-' until the acopio).
-                SIN_DATO if acopio == NINGUNA and cols[5] != NO_APLICA
-                else traslado_publicado(est.traslado) if est.traslado else cols[5],
+                # '-' for a PREP Casilla photo captured before its paquete reached the
+                # CATD (the snapshot's traslado: no traslado happened yet).
+                traslado_publicado(est.traslado) if est.traslado else cols[5],
                 est.sha256 or SIN_DATO, hora_us(acopio),
                 hora_us(capturada), hora_us(verificada, NO_APLICA),
                 str(origen) if origen else SIN_DATO,

@@ -176,6 +176,10 @@ class Trayectoria(NamedTuple):
     imagenes: tuple[ImagenH, ...] = ()
     capturas: tuple[CapturaH, ...] = ()
     cotejos: tuple[CotejoH, ...] = ()
+    #: When the paquete was received at the CATD (None: not told; the acta's published
+    #: FECHA_HORA_ACOPIO is then its ACOPIO's time). Told apart because an acta published
+    #: from its PREP Casilla photo carries the photo's time as FECHA_HORA_ACOPIO.
+    acopio_at: datetime | None = None
 
 
 # A national central keeps half a million trajectories between cortes, and a corte makes
@@ -220,7 +224,12 @@ class _Textos:
 _TEXTOS = _Textos()
 #: The packed form's first byte (marshal's first byte is never 0: see :func:`empacar`).
 _COMPACTA = 0
-_P_CABEZA = "<BHHBBB"  # form, acopio CATD, sin acta CATD, number of images/captures/cotejos
+#: form, acopio CATD, sin acta CATD, number of images/captures/cotejos, acopio time
+#: (:data:`NINGUNA`: none; :data:`SIN_DECIR`: not told)
+_P_CABEZA = "<BHHBBBq"
+_CABEZA_CAMPOS = 7
+#: A trajectory's acopio time that was not told (Trayectoria.acopio_at None).
+SIN_DECIR = NINGUNA + 1
 _P_IMAGEN = "HqH32sHH?"  # record, at, CATD, SHA-256, origin, medium, replaces
 _P_CAPTURA = "?iiHqHq"  # verificación, round, slot, image (TOPE: none), at, CATD, received
 _P_COTEJO = "qH?qi"  # at, CATD, coincides, received, round (-1: none)
@@ -244,13 +253,16 @@ def _forma(ni: int, nc: int, nk: int) -> struct.Struct:
 def empacar(acopio_catd: str, sin_acta_catd: str,
             imagenes: Sequence[tuple[str, int, str, bytes, str, str, bool]],
             capturas: Sequence[tuple[bool, int, int, str | None, int, str, int]],
-            cotejos: Sequence[tuple[int, str, bool, int, int | None]]) -> bytes:
+            cotejos: Sequence[tuple[int, str, bool, int, int | None]],
+            acopio_us: int = SIN_DECIR) -> bytes:
     """A trajectory packed, from its fields as :func:`desempacar` gives them back, each
-    time in :func:`microsegundos` and each image's SHA-256 as its 32 bytes."""
+    time in :func:`microsegundos` and each image's SHA-256 as its 32 bytes
+    (``acopio_us``: the paquete's acopio, :data:`NINGUNA` for none, :data:`SIN_DECIR`
+    when not told)."""
     try:
         n = _TEXTOS.numero
         campos: list[Any] = [_COMPACTA, n(acopio_catd), n(sin_acta_catd), len(imagenes),
-                             len(capturas), len(cotejos)]
+                             len(capturas), len(cotejos), acopio_us]
         for record, at, catd, sha, origen, medio, reemplaza in imagenes:
             if len(sha) != 32:
                 raise ValueError("SHA-256 de otro tamaño")
@@ -264,17 +276,17 @@ def empacar(acopio_catd: str, sin_acta_catd: str,
         return _forma(len(imagenes), len(capturas), len(cotejos)).pack(*campos)
     except (struct.error, OverflowError, ValueError):
         return marshal.dumps((acopio_catd, sin_acta_catd, tuple(imagenes), tuple(capturas),
-                              tuple(cotejos)), _MARSHAL)
+                              tuple(cotejos), acopio_us), _MARSHAL)
 
 
 def _desempacar_crudo(guardada: bytes) -> tuple[Any, ...]:
     """:func:`empacar`'s fields back, as it took them."""
     if guardada[0] != _COMPACTA:
         return marshal.loads(guardada)  # type: ignore[no-any-return]
-    _, acopio, sin_acta, ni, nc, nk = struct.unpack_from(_P_CABEZA, guardada)
+    _, acopio, sin_acta, ni, nc, nk, acopio_us = struct.unpack_from(_P_CABEZA, guardada)
     v = _forma(ni, nc, nk).unpack(guardada)
     t = _TEXTOS.textos
-    k = 6
+    k = _CABEZA_CAMPOS
     imagenes = []
     for _ in range(ni):
         record, at, catd, sha, origen, medio, reemplaza = v[k:k + 7]
@@ -292,7 +304,8 @@ def _desempacar_crudo(guardada: bytes) -> tuple[Any, ...]:
         cotejos.append((at, t[catd], coincide, recibido,
                         None if ronda_ == _SIN_RONDA else ronda_))
         k += 5
-    return t[acopio], t[sin_acta], tuple(imagenes), tuple(capturas), tuple(cotejos)
+    return (t[acopio], t[sin_acta], tuple(imagenes), tuple(capturas), tuple(cotejos),
+            acopio_us)
 
 
 def empacada(t: Trayectoria) -> bytes:
@@ -305,7 +318,12 @@ def empacada(t: Trayectoria) -> bytes:
         [(c.verificacion, c.ronda, c.slot, c.imagen, us(c.at), c.catd, us(c.received_at))
          for c in t.capturas],
         [(us(c.at), c.catd, c.coincide, us(c.received_at), c.ronda)
-         for c in t.cotejos])
+         for c in t.cotejos],
+        SIN_DECIR if t.acopio_at is None else us(t.acopio_at))
+
+
+def _hora_us(us: int) -> datetime | None:
+    return None if us == NINGUNA else _EPOCA + us * _UN_US
 
 
 def desempacar(guardada: Guardada | None) -> Trayectoria:
@@ -314,7 +332,7 @@ def desempacar(guardada: Guardada | None) -> Trayectoria:
         return _VACIA
     if isinstance(guardada, Trayectoria):
         return guardada
-    acopio, sin_acta, imagenes, capturas, cotejos = _desempacar_crudo(guardada)
+    acopio, sin_acta, imagenes, capturas, cotejos, acopio_us = _desempacar_crudo(guardada)
     epoca, un_us = _EPOCA, _UN_US
     return Trayectoria(
         acopio, sin_acta,
@@ -324,7 +342,8 @@ def desempacar(guardada: Guardada | None) -> Trayectoria:
                         epoca + recibida * un_us)
                for v, ronda, slot, imagen, at, catd, recibida in capturas]),
         tuple([CotejoH(epoca + at * un_us, catd, coincide, epoca + recibido * un_us, ronda)
-               for at, catd, coincide, recibido, ronda in cotejos]))
+               for at, catd, coincide, recibido, ronda in cotejos]),
+        None if acopio_us == SIN_DECIR else _hora_us(acopio_us))
 
 
 @dataclass(frozen=True)
@@ -377,7 +396,7 @@ def filas_por_acta(tablas: Sequence[TablaEleccion], historial: Historial, corte:
 
 #: The history of an acta with no trajectory, and its fields as packed.
 _VACIA = Trayectoria()
-_CRUDA_VACIA = (SIN_CENTRO, SIN_CENTRO, (), (), ())
+_CRUDA_VACIA = (SIN_CENTRO, SIN_CENTRO, (), (), (), SIN_DECIR)
 
 
 def eventos_de(tabla: TablaEleccion, historial: Historial, corte: str, corte_at: datetime,
@@ -607,11 +626,15 @@ def _eventos(est: ActaEnCorte, guardada: Guardada | None, publicada: tuple[str, 
              corregida: Sequence[CorreccionPublicada] = ()) -> list[Fila]:
     # From the packed trajectory as it unpacks (:func:`empacar`'s fields, times in
     # microseconds): no named tuple nor datetime is made for its events.
-    acopio_catd, sin_acta_catd, imagenes, capturas, cotejos = _crudo(guardada)
+    acopio_catd, sin_acta_catd, imagenes, capturas, cotejos, paquete = _crudo(guardada)
     hora = hora_us
     evs: list[_Ev] = []
     add = evs.append
     acopio, _, validada = est.horas_us
+    if paquete != SIN_DECIR and est.causa_sin_acta is None:
+        # The paquete's own time: an acta published from its PREP Casilla photo carries
+        # the photo's as FECHA_HORA_ACOPIO (and has no ACOPIO until the paquete arrives).
+        acopio = paquete
     if est.causa_sin_acta is not None:
         assert acopio != NINGUNA  # a sin acta always has its registration time
         nombre, orden = _SIN_ACTA

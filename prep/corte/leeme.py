@@ -110,7 +110,10 @@ DESCRIPCIONES: dict[str, str] = {
     "CODIGO_INTEGRIDAD": "SHA-256 de la imagen del acta publicada; cualquiera puede "
                          "recalcularlo con la imagen descargada.",
     "FECHA_HORA_ACOPIO": "Fecha y hora de acopio del acta (dd/mm/aaaa hh:mm:ss, hora del "
-                         "centro de México).",
+                         "centro de México): la recepción del paquete en el CATD o, si "
+                         "el acta se publica de la foto del PREP Casilla (ORIGEN "
+                         "CASILLA), la hora de esa foto, aunque el paquete llegue "
+                         "después (HISTORIAL.csv tiene entonces su ACOPIO aparte).",
     "FECHA_HORA_CAPTURA": "Fecha y hora de la captura con la que se publican los datos.",
     "FECHA_HORA_VERIFICACION": "Fecha y hora en que los datos del acta quedaron validados "
                                "para su publicación: cuando coincidieron dos capturas, o "

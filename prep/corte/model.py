@@ -34,7 +34,9 @@ class ActaEnCorte:
 
     ``captura`` is the validated capture (``None`` while the acta has no published data);
     ``causa_sin_acta`` is set when the acta was registered *sin acta*. ``traslado`` is
-    the published MECANISMOS_TRASLADO code (``F``, ``I``, ``D``; ``None``: no mechanism)
+    the published MECANISMOS_TRASLADO code (``F``, ``I``, ``D``; ``-`` while the paquete of
+    an acta published from its PREP Casilla photo has not reached the CATD; ``None``: no
+    mechanism)
     and ``tipo_documento`` the published TIPO_DOCUMENTO (``None``: the Acta PREP), both
     as :mod:`prep.paquete` publishes them. ``fecha_verificacion`` is when the data was
     validated for publication. All times are timezone-aware, read back in UTC to the

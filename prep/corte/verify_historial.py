@@ -19,6 +19,7 @@ from prep.corte.historial import COTEJO_COINCIDE
 from prep.corte.historial import HISTORIAL
 from prep.corte.historial import TITULO
 from prep.corte.historial import Evento
+from prep.corte.model import Origen
 from prep.corte.package import NOMBRE_CORTE
 from prep.corte.reader import CsvEleccion
 from prep.corte.simulacro import PREFIJO
@@ -53,6 +54,10 @@ def problemas_historial(directory: Path, tablas: Mapping[str, CsvEleccion]) -> l
     #: The actas with a PUBLICACION row, and those with a cotejo that coincided.
     publicadas: set[str] = set()
     coincidieron: set[str] = set()
+    #: Per acta its last VALIDACION (row, image) and, for one published from a PREP
+    #: Casilla photo, its images' times: its FECHA_HORA_ACOPIO is the photo's.
+    validaciones: dict[str, tuple[int, str]] = {}
+    imagenes: dict[str, dict[str, str]] = {}
     for number, row in enumerate(reader, start=3):
         if len(out) >= _MAX:
             out.append(f"{HISTORIAL}: … y quizá más problemas")
@@ -73,12 +78,13 @@ def problemas_historial(directory: Path, tablas: Mapping[str, CsvEleccion]) -> l
         elif acta is None or acta.get("CONTABILIZADA", "-") == "-":
             out.append(f"{HISTORIAL}, fila {number}: el acta {clave} no tiene datos en "
                        "los CSV de las elecciones")
-        elif evento == Evento.VALIDACION and \
-                (r["CODIGO_INTEGRIDAD"] or SIN_DATO) != acta.get("CODIGO_INTEGRIDAD"):
-            # An empty cell is «no image» in HISTORIAL; the election CSV says '-'.
-            out.append(f"{HISTORIAL}, fila {number}: {clave}: la imagen validada "
-                       f"({r['CODIGO_INTEGRIDAD']}) no es el CODIGO_INTEGRIDAD publicado")
+        elif evento == Evento.VALIDACION:
+            # Its last one is what the CSV publishes (a corrected acta keeps the earlier).
+            validaciones[clave] = (number, r["CODIGO_INTEGRIDAD"])
+        elif evento == Evento.DIGITALIZACION and acta.get("ORIGEN") == Origen.CASILLA:
+            imagenes.setdefault(clave, {})[r["CODIGO_INTEGRIDAD"]] = r["FECHA_HORA"]
         elif evento in (Evento.ACOPIO, Evento.SIN_ACTA) and \
+                acta.get("ORIGEN") != Origen.CASILLA and \
                 r["FECHA_HORA"] != acta.get("FECHA_HORA_ACOPIO"):
             out.append(f"{HISTORIAL}, fila {number}: {clave}: {evento} a las "
                        f"{r['FECHA_HORA']}, pero FECHA_HORA_ACOPIO dice "
@@ -88,6 +94,17 @@ def problemas_historial(directory: Path, tablas: Mapping[str, CsvEleccion]) -> l
             out.append(f"{HISTORIAL}, fila {number}: {clave}: una corrección publicada debe "
                        "empezar con el nombre del corte que la publicó y dos puntos "
                        f"(dice {r['DETALLE'][:80]!r})")
+    for clave, (number, codigo) in validaciones.items():
+        if (codigo or SIN_DATO) != filas[clave].get("CODIGO_INTEGRIDAD"):
+            # An empty cell is «no image» in HISTORIAL; the election CSV says '-'.
+            out.append(f"{HISTORIAL}, fila {number}: {clave}: la imagen validada "
+                       f"({codigo}) no es el CODIGO_INTEGRIDAD publicado")
+    for clave, fotos in imagenes.items():
+        acta = filas[clave]
+        foto = fotos.get(acta.get("CODIGO_INTEGRIDAD", SIN_DATO))
+        if foto is not None and foto != acta.get("FECHA_HORA_ACOPIO"):
+            out.append(f"{HISTORIAL}: {clave}: publicada de la foto del PREP Casilla de las "
+                       f"{foto}, pero FECHA_HORA_ACOPIO dice {acta.get('FECHA_HORA_ACOPIO')}")
     if len(out) < _MAX:
         out += _sin_historial(filas, publicadas, coincidieron)
     return out

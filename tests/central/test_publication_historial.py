@@ -20,6 +20,7 @@ from prep.corte.historial import COLUMNS
 from prep.corte.historial import HISTORIAL
 from prep.corte.package import slug
 from prep.corte.reader import read_eleccion_csv
+from prep.records import Kind
 from tests.central.publication_night import basic_night
 from tests.central.publication_night import corte as make_corte
 from tests.central.publication_night import corte_in_window
@@ -31,6 +32,7 @@ from tests.harness.work import WorkStation
 from tests.harness.work import capturistas
 from tests.harness.work import load_catalog
 from tests.harness.work import png
+from tests.harness.work import site_account
 
 
 def _historial(corte: Path) -> list[dict[str, str]]:
@@ -107,13 +109,19 @@ def test_historial_is_what_the_stations_sent(central_node: CentralNode,
     assert (eventos[5]["DETALLE"], eventos[5]["FECHA_HORA"]) == (corte.name,
                                                                  format_time(corte_at))
 
-    # The PREP Casilla photo: no acopio, no CATD for its image.
+    # The PREP Casilla photo: no acopio, no CATD for its image. As INE publishes it, its
+    # FECHA_HORA_ACOPIO is the photo's time, and its traslado '-' until the paquete
+    # reaches the CATD (issue 61).
     eventos = por_acta[casilla.clave]
     assert [e["EVENTO"] for e in eventos] == ["DIGITALIZACION", "CAPTURA", "CAPTURA",
                                               "VALIDACION", "PUBLICACION"]
     assert (eventos[0]["CATD"], eventos[0]["ORIGEN"], eventos[0]["DIGITALIZACION"]) == (
         "", "CASILLA", "Móvil")
     assert eventos[3]["CODIGO_INTEGRIDAD"] == csv_rows[casilla.clave]["CODIGO_INTEGRIDAD"]
+    foto, historia_foto = csv_rows[casilla.clave], eventos
+    assert (foto["FECHA_HORA_ACOPIO"], foto["MECANISMOS_TRASLADO"]) == (
+        eventos[0]["FECHA_HORA"], "-")
+    assert foto["FECHA_HORA_ACOPIO"] <= foto["FECHA_HORA_CAPTURA"]
 
     # The sin acta: its registration and cause, as the CSV row says.
     eventos = por_acta[sin.clave]
@@ -138,6 +146,26 @@ def test_historial_is_what_the_stations_sent(central_node: CentralNode,
     later = [r for r in _historial(segundo) if r["EVENTO"] == "PUBLICACION"]
     assert {r["DETALLE"] for r in later} == {corte.name}
     assert query(node.dsn, "SELECT count(*) FROM actas_publicadas") == [(3,)]
+
+    # Its paquete arrives at the CATD: the history gains the ACOPIO at its own time, the
+    # row its traslado; FECHA_HORA_ACOPIO stays the photo's, and no earlier row is lost.
+    async def paquete() -> None:
+        async with WorkStation.enroll(node, 1) as station:
+            acopiador = await asyncio.to_thread(site_account, node, "acopiador", "01")
+            await station.send([(Kind.ACOPIO, acopiador, {"clave_acta": casilla.clave})])
+
+    asyncio.run(paquete())
+    tercero = make_corte(node, publicacion)
+    parsed = read_eleccion_csv((tercero / f"{slug(eleccion.nombre)}.csv").read_bytes())
+    fila = next(r for r in parsed.filas if r["CLAVE_ACTA"] == f"'{casilla.clave}'")
+    assert fila["FECHA_HORA_ACOPIO"] == foto["FECHA_HORA_ACOPIO"]
+    assert fila["MECANISMOS_TRASLADO"] not in ("-", "E")
+    ahora = [r for r in _historial(tercero) if r["CLAVE_ACTA"] == f"'{casilla.clave}'"]
+    [(acopio_at,)] = query(node.dsn, "SELECT acopio_at FROM acta_states "
+                                     "WHERE clave_acta = %s", casilla.clave)
+    assert [(r["EVENTO"], r["FECHA_HORA"], r["CATD"]) for r in ahora
+            if r["EVENTO"] == "ACOPIO"] == [("ACOPIO", format_time(acopio_at), "01")]
+    assert all(r in ahora for r in historia_foto)
 
     for directory in (corte, segundo):
         verify = subprocess.run(
