@@ -49,7 +49,9 @@ from prep.crypto import VerifyKey
 from tests.harness.postgres import temporary_database
 
 REPO = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 60.0
+#: How long ``serve`` may take to print its listening line: a few seconds alone, minutes on
+#: a machine loaded by other work (its embedded PostgreSQL starts first).
+START_TIMEOUT = 300.0
 
 
 def pinned_ssl_context(cert_pem: bytes) -> ssl.SSLContext:
@@ -133,8 +135,11 @@ class CentralNode:
             if self.process.poll() is not None:
                 break
             time.sleep(0.02)
+        ended = self.process.poll() is not None
         self.kill()
-        raise RuntimeError(f"the central did not start; its log:\n{self.log_path.read_text()}")
+        waited = "it ended first" if ended else f"still starting after {START_TIMEOUT:.0f} s"
+        raise RuntimeError(f"the central did not print its listening line ({waited}); its "
+                           f"log:\n{self.log_path.read_text()}")
 
     def restart(self, crash_at: str | None = None) -> None:
         """Stop the node if it runs (SIGTERM) and start it again."""
@@ -207,16 +212,22 @@ def running_central(base_dir: Path, admin_dsn: str,
                     crash_at: str | None = None,
                     extra_args: Sequence[str] = (),
                     preexec_fn: Callable[[], None] | None = None,
-                    serve_user: str | None = None) -> Iterator[CentralNode]:
+                    serve_user: str | None = None,
+                    before_start: Callable[[CentralNode], object] | None = None
+                    ) -> Iterator[CentralNode]:
     """A central node on a fresh database of ``admin_dsn``'s server, data in
     ``base_dir/central``; stopped and its database dropped on exit. ``extra_args`` go
     to ``prep central serve`` (e.g. ``--mdns``: only inside a network namespace);
-    ``serve_user``: the login serve connects as (init and the tests use the owner's)."""
+    ``serve_user``: the login serve connects as (init and the tests use the owner's);
+    ``before_start``: done to the initialised node before serve starts (a catalog
+    loaded, so a schedule that starts with serve finds it whatever the machine's pace)."""
     base_dir.mkdir(parents=True, exist_ok=True)
     with temporary_database(admin_dsn, prefix="prep_central") as dsn:
         serve_dsn = make_conninfo(dsn, user=serve_user) if serve_user else None
         node = CentralNode(base_dir, dsn, env, extra_args, preexec_fn, serve_dsn)
         try:
+            if before_start is not None:
+                before_start(node)
             node.start(crash_at)
             yield node
         finally:
