@@ -141,6 +141,18 @@ class CentralNode:
         raise RuntimeError(f"the central did not print its listening line ({waited}); its "
                            f"log:\n{self.log_path.read_text()}")
 
+    def wait_for_log(self, text: str, bound_s: float = 120.0) -> str:
+        """Until the latest start's log says ``text`` (a line may be written just after
+        what the test waited for); the log. Fails with its end after ``bound_s``."""
+        deadline = time.monotonic() + bound_s
+        while text not in (log := self.log_path.read_text(encoding="utf-8",
+                                                         errors="replace")):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the central's log did not say {text!r} in "
+                                     f"{bound_s:.0f} s; it ends:\n{log[-3000:]}")
+            time.sleep(0.1)
+        return log
+
     def restart(self, crash_at: str | None = None) -> None:
         """Stop the node if it runs (SIGTERM) and start it again."""
         self.stop()
