@@ -29,8 +29,9 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         (``("cortar", "")``: the full Content-Length, half the bytes, connection closed),
         or one that stalls there (``("detener", "")``: half the bytes, then nothing until
         the test sets :attr:`OrigenHttps.liberar`, :attr:`OrigenHttps.detener_s` at most),
-        or the whole file with no Content-Length, in chunks (``("trozos", "")``, as nginx answers what
-        it compresses on the fly; ``("gzip", "")``: the same, gzip-compressed)."""
+        or the whole file with no Content-Length, in chunks (``("trozos", "")``, as nginx
+        answers what it compresses on the fly; ``("gzip", "")``: the same,
+        gzip-compressed)."""
         rule = getattr(self.server, "reglas", {}).get(self.path)
         if rule is None:
             super().do_GET()
