@@ -214,9 +214,10 @@ class Difusores:
             if (error := self.listos()) is not None:
                 raise IncidenteFallido(error)
             self._revertido = self._guardar_indice()
-        except IncidenteFallido as exc:
+        except (IncidenteFallido, EsperaAgotada) as exc:
             for incidente, _ in self.incidentes:
                 incidente.detalle = str(exc)
+                incidente.agotada = isinstance(exc, EsperaAgotada)
             return
         for incidente, accion in self.incidentes:
             while reloj.minute() < incidente.minuto:
@@ -256,12 +257,9 @@ class Difusores:
             (destino / INDICE_FIRMA).write_bytes(sig)
             return True
 
-        try:
-            esperar(guardado, "el nodo central publica su primer índice firmado con un "
-                    "corte", lambda: self.corte_s(), detener=self.detener_noche,
-                    base="el siguiente corte del nodo central")
-        except EsperaAgotada as exc:
-            raise IncidenteFallido(str(exc)) from None
+        esperar(guardado, "el nodo central publica su primer índice firmado con un corte",
+                lambda: self.corte_s(), detener=self.detener_noche,
+                base="el siguiente corte del nodo central")
         return destino
 
     def _origen_caido(self) -> str:
