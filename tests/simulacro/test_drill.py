@@ -200,10 +200,10 @@ def test_cotejo_confirms_a_sample_and_corrects_what_was_published_wrong(
     assert cotejo["erradas_planeadas"] == len(plan.erradas)
     assert cotejo["correcciones"] == cotejo["correcciones_publicadas"] == len(plan.erradas)
     assert cotejo["cotejos"] == cotejo["confirmados"] + cotejo["correcciones"]
-    # A sample: about a fifth of the ≈400 published actas, never all of them. The
-    # cotejadores stop once the night is over and their erradas are found, so how many
-    # they reach depends on the machine's speed (16 confirmed on a loaded 2-core VM).
-    assert 10 <= cotejo["confirmados"] <= metrics["published"] // 2
+    # A sample, never all of them. The cotejadores stop once the night is over and
+    # their erradas are found, so how many they reach depends on the machine's speed
+    # (16 confirmed on a loaded 2-core VM, 5 under load average 10-20): some, not a count.
+    assert 1 <= cotejo["confirmados"] <= metrics["published"] // 2
     assert f"{cotejo['cotejos']} actas cotejadas" in done.stdout
     cortes = cortes_in(out / "publicacion")
     verdad = plan.verdad()
