@@ -216,6 +216,7 @@ class NochePapel:
                      f"{self.plan.con_papel} actas desde los resultados esperados")
             self._esperar(estaciones)
             self.resultado.fallas += estaciones.stop()
+            self.resultado.fallas += estaciones.esperas_agotadas  # a station that hung
             self._contar(estaciones)
             self.say("Último corte")
             nodo.corte(ultimo=True)
