@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 
 from prep.catalog import generate_catalog
@@ -69,4 +70,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from bench.requisitos import ejecutar
+
+    sys.exit(ejecutar("bench.acta_image", main))

@@ -334,4 +334,6 @@ def _peak_rss_mb() -> float:
 
 
 if __name__ == "__main__":
-    main()
+    from bench.requisitos import ejecutar
+
+    sys.exit(ejecutar("bench.corte_ref", main))

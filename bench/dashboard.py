@@ -24,6 +24,7 @@ import os
 import platform
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from datetime import time as dtime
@@ -35,6 +36,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from bench.requisitos import programas
 from central.controlroom.overview import read_overview
 from prep.catalog import generate_catalog
 from prep.sintetico.capturas import simulate
@@ -259,6 +261,8 @@ def main() -> None:
     parser.add_argument("--screens", type=Path, default=None,
                         help="also save the screens and report pages here as PNG")
     args = parser.parse_args()
+    if args.screens is not None:
+        programas(("pdftoppm", "poppler-utils"))
     with tempfile.TemporaryDirectory(prefix="bench-tablero-") as tmp, \
             embedded_server(Path(tmp)) as admin_dsn, \
             temporary_database(admin_dsn, "bench_tablero") as dsn:
@@ -285,4 +289,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from bench.requisitos import ejecutar
+
+    sys.exit(ejecutar("bench.dashboard", main))

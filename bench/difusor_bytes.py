@@ -22,6 +22,7 @@ import argparse
 import gzip
 import json
 import platform
+import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -177,4 +178,6 @@ def _mayores(corte: Path, rels: list[str]) -> dict[str, int]:
 
 
 if __name__ == "__main__":
-    main()
+    from bench.requisitos import ejecutar
+
+    sys.exit(ejecutar("bench.difusor_bytes", main))

@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import tempfile
 import time
 from datetime import time as dtime
@@ -92,4 +93,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from bench.requisitos import ejecutar
+
+    sys.exit(ejecutar("bench.evidencia", main))

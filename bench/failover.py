@@ -241,4 +241,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from bench.requisitos import ejecutar
+
+    sys.exit(ejecutar("bench.failover", main))

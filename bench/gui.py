@@ -275,4 +275,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from bench.requisitos import ejecutar
+
+    sys.exit(ejecutar("bench.gui", main))

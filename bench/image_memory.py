@@ -17,6 +17,8 @@ import resource
 import subprocess
 import sys
 
+from bench.requisitos import NoCorre
+
 
 def measure(images: int, keep: bool) -> dict[str, float]:
     from prep.catalog import generate_catalog
@@ -27,7 +29,8 @@ def measure(images: int, keep: bool) -> dict[str, float]:
     from prep.station.scan.quality import check_image
 
     if keep and not keep_freed_memory():
-        raise SystemExit("mallopt not available here")
+        raise NoCorre("mallopt no está disponible aquí (glibc): no se puede medir con la "
+                      "memoria liberada retenida")
     catalog = generate_catalog(7, 0.01)
     codec = ActaCodec(catalog)
     actas = list(catalog.iter_actas())
@@ -68,4 +71,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from bench.requisitos import ejecutar
+
+    sys.exit(ejecutar("bench.image_memory", main))

@@ -23,6 +23,7 @@ import asyncio
 import json
 import os
 import platform
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable
@@ -142,4 +143,6 @@ async def _timed_phase(operators: list[str], seconds: float,
 
 
 if __name__ == "__main__":
-    main()
+    from bench.requisitos import ejecutar
+
+    sys.exit(ejecutar("bench.leases", main))

@@ -26,6 +26,7 @@ import os
 import platform
 import signal
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -92,4 +93,6 @@ def _until_served(node: CentralNode, station: Station, restart: bool) -> float:
 
 
 if __name__ == "__main__":
-    main()
+    from bench.requisitos import ejecutar
+
+    sys.exit(ejecutar("bench.recuperacion", main))

@@ -156,4 +156,6 @@ def _memory() -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    main()
+    from bench.requisitos import ejecutar
+
+    sys.exit(ejecutar("bench.render_memo", main))

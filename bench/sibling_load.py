@@ -37,6 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.requisitos import NoCorre
 from prep.catalog import generate_catalog
 from prep.sintetico.acta_image import ActaImageOptions
 from prep.sintetico.acta_image import render_acta_image
@@ -83,7 +84,7 @@ def main() -> None:
     args = parser.parse_args()
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) < 2:
-        raise SystemExit("Se necesitan dos CPU en la máscara de afinidad.")
+        raise NoCorre("se necesitan dos CPU en la máscara de afinidad (os.sched_getaffinity)")
     here, other = cpus[0], cpus[1]
     os.sched_setaffinity(0, {here})
     workloads = _workloads(args.actas)
@@ -110,4 +111,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from bench.requisitos import ejecutar
+
+    sys.exit(ejecutar("bench.sibling_load", main))

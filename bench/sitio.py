@@ -36,11 +36,11 @@ import os
 import platform
 import random
 import re
-import shutil
 import socket
 import ssl
 import statistics
 import subprocess
+import sys
 import tempfile
 import zlib
 from dataclasses import replace
@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.corte_db import scaled_catalog
+from bench.requisitos import programas
 from central.publication.feed import actualizar_indice
 from central.publication.package import Publicado
 from central.publication.package import publish
@@ -133,9 +134,7 @@ def main() -> None:
         raise SystemExit("límites: --segundos 1..600, --conexiones 1..1024, --hilos "
                          "1..16 (no más que conexiones), --visitas 1..1000, "
                          "--imagenes-cada ≥ 1")
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        raise SystemExit("falta wrk: apt install wrk")
+    wrk = programas(("wrk", "wrk"), ("nginx", "nginx"))["wrk"]
     with tempfile.TemporaryDirectory(prefix="bench-sitio-") as tmp:
         base = Path(tmp)
         corte, publicado = _corte(base, args.scale, args.seed, args.imagenes_cada)
@@ -338,4 +337,6 @@ def _wrk(wrk: str, port: int, visitas: list[list[str]], base: Path,
 
 
 if __name__ == "__main__":
-    main()
+    from bench.requisitos import ejecutar
+
+    sys.exit(ejecutar("bench.sitio", main))

@@ -588,4 +588,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from bench.requisitos import ejecutar
+
+    sys.exit(ejecutar("bench.soak", main))

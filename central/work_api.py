@@ -18,6 +18,7 @@ from central.blobs import is_sha256
 from central.errors import ApiError
 from central.http_common import CENTRAL
 from central.http_common import read_body
+from central.http_common import send_file
 from central.http_common import signed_station
 from central.leases import COTEJO
 from central.leases import MAX_REQUEST_BYTES
@@ -104,8 +105,7 @@ async def _release(request: web.Request) -> web.Response:
 async def _get_blob(request: web.Request) -> web.StreamResponse:
     central = request.app[CENTRAL]
     sha256 = request.match_info["sha256"]
-    await signed_station(request, request.method)
+    station = await signed_station(request, request.method)
     if not is_sha256(sha256) or not central.blobs.exists(sha256):
         raise ApiError(404, "unknown_blob", "Esa imagen no está en el nodo central.")
-    return web.FileResponse(central.blobs.path(sha256),
-                            headers={"Content-Type": "application/octet-stream"})
+    return await send_file(request, central.blobs.path(sha256), f"la estación {station}")

@@ -3,16 +3,20 @@
 #
 #   bash scripts/bootstrap.sh          # runtime: Debian libraries + `pip install -e .`
 #   bash scripts/bootstrap.sh --test   # also chromium, nginx and the [test] extras
+#   bash scripts/bootstrap.sh --bench  # also wrk, nginx, pdftoppm and the [test] extras
+#                                      # (the benchmarks in bench/ reuse the tests' harness)
 #
 # apt runs only when a package is missing. Output is shown only when a step fails.
 set -euo pipefail
 
-usage() { sed -n '2,6s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,8s/^# \{0,1\}//p' "$0"; }
 
 with_test=0
+with_bench=0
 for arg in "$@"; do
     case "$arg" in
         --test) with_test=1 ;;
+        --bench) with_bench=1 ;;
         -h | --help) usage; exit 0 ;;
         *) echo "bootstrap: unknown argument: $arg" >&2; usage >&2; exit 2 ;;
     esac
@@ -36,6 +40,11 @@ if ((with_test)); then
     # poppler-utils: tests render the simulacro's printable actas with pdftoppm;
     # prometheus: promtool checks and unit-tests installer/prometheus/ (issue 68)
     packages+=(chromium nginx poppler-utils prometheus)
+fi
+if ((with_bench)); then
+    # wrk: bench.sitio replays citizen visits against nginx; poppler-utils: bench.dashboard
+    # --screens. A benchmark that still cannot run prints a JSON line saying why.
+    packages+=(wrk nginx poppler-utils)
 fi
 
 # Run a command silently; on failure show everything it printed.
@@ -71,7 +80,7 @@ if ((${#missing[@]})); then
     quietly apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
-if ((with_test)); then
+if ((with_test || with_bench)); then
     target=".[test]"
 else
     target="."

@@ -150,7 +150,13 @@ def command(args: argparse.Namespace) -> int:
                       "corrección por cotejo publicada con su historial, el estado de cada "
                       "acta se deriva de sus registros, prep verify-corte aprueba cada "
                       "corte, la revisión del último corte aprueba, cada difusor sirve el "
-                      "último corte idéntico y nunca uno sin verificar")
+                      "último corte idéntico y nunca uno sin verificar",
+                      esperas=report.esperas_agotadas)
+
+
+#: Exit status of a drill with no wrong result but an event it waited for that did not
+#: come within its bound (simulacro/espera.py): no verdict, run it again.
+INCONCLUSO = 3
 
 
 def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
@@ -177,15 +183,28 @@ def _rapido(args: argparse.Namespace, rules: object) -> int:
                       "capturado; resumen y huellas verificados")
 
 
-def _veredicto(ok: bool, failures: Sequence[str], why: str) -> int:
-    """Print the verdict line (and the first problems); the exit status."""
+def _veredicto(ok: bool, failures: Sequence[str], why: str,
+               esperas: Sequence[str] = ()) -> int:
+    """Print the verdict line (and the first problems, then the esperas agotadas apart:
+    an event that did not come is not a wrong result); the exit status."""
     if ok:
         print(f"Veredicto: APROBADO ({why})")
         return 0
-    print(f"Veredicto: REPROBADO ({len(failures)} problemas)", file=sys.stderr)
+    if failures:
+        print(f"Veredicto: REPROBADO ({len(failures)} problemas"
+              + (f"; además {len(esperas)} esperas agotadas" if esperas else "") + ")",
+              file=sys.stderr)
+    else:
+        print(f"Veredicto: INCONCLUSO ({len(esperas)} esperas agotadas: un evento que el "
+              "simulacro esperaba no llegó a tiempo; no se halló ningún resultado "
+              "equivocado)", file=sys.stderr)
     for failure in failures[:20]:
         print(f"  - {failure}", file=sys.stderr)
-    return 1
+    if esperas:
+        print("Esperas agotadas (el evento que no llegó y cuánto se esperó):", file=sys.stderr)
+        for espera in esperas[:20]:
+            print(f"  - {espera}", file=sys.stderr)
+    return 1 if failures else INCONCLUSO
 
 
 # The options' argparse types: a value out of range is refused with its reason.

@@ -107,7 +107,13 @@ class Dictamen:
         for incidente in report.incidentes:
             if incidente.minuto >= 0 and not incidente.hecho and incidente.nombre not in (
                     "sin_acta", "fuera"):
-                report.failures.append(f"el incidente {incidente.nombre} no ocurrió")
+                if incidente.agotada:
+                    report.esperas_agotadas.append(f"incidente {incidente.nombre}: "
+                                                   f"{incidente.detalle}")
+                else:
+                    report.failures.append(f"el incidente {incidente.nombre} no ocurrió"
+                                           + (f": {incidente.detalle}"
+                                              if incidente.detalle else ""))
         for what, counter in (("acta_duplicada", "incidente_duplicado_rechazado"),
                               ("reescaneo", "incidente_reescaneo"),
                               ("imagen_ilegible", "incidente_ilegible")):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import filecmp
 import json
 import logging
+import math
 import os
 import re
 import subprocess
@@ -29,17 +30,22 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from difusor.estado import Estado
 from difusor.estado import cargar
+from difusor.indice import orden
 from prep.corte.package import MANIFEST
 from prep.corte.verify import HashCache
 from prep.corte.verify import verify_corte
 from prep.crypto import SigningKey
 from prep.rules import DEFAULT_RULES
 from prep.rules import RuleSet
+from simulacro.espera import EsperaAgotada
+from simulacro.espera import esperar
+from simulacro.espera import ritmo
 from simulacro.informe import Incidente
 from simulacro.nodo import NodoError
 from simulacro.nodo import _terminate
@@ -53,10 +59,12 @@ log = logging.getLogger("simulacro")
 
 INTERVALO = 2.0  # real seconds between a difusor's polls: ≈33 simulated minutes
 CONSERVAR = 1000  # every corte stays in the difusor's root, for the verdict
-#: Real seconds an incident waits for every difusor to notice it (a poll that fails, a
-#: refusal); a flipped byte is refused only once a new corte is out (at full scale a
-#: corte takes up to a minute, and the difusor's download and check of it some more).
-ESPERA = 180.0
+#: A command's work before it answers (``prep difusor init``/``status``: an interpreter's
+#: start-up and a small file), as reference seconds for :func:`~simulacro.espera.esperar`.
+ARRANQUE_S = 30.0
+#: Reference seconds to fetch and check one file of a corte when the difusor has not yet
+#: downloaded one (a scale-1 corte, 38,619 files, came in 27.6 s: bench/RESULTS.md).
+POR_ARCHIVO_S = 0.001
 _CORTE = re.compile(r"\d{8}_\d{4}(?:_\d+)?")
 
 
@@ -121,6 +129,10 @@ class Difusores:
         self.error_arranque: str | None = None
         self._statuses: list[subprocess.Popen[str]] = []
         self._revertido: Path | None = None
+        #: Reference seconds until the central's next corte is out (the night's
+        #: :meth:`~simulacro.noche.Cortes.trabajo_s`): part of what a wait allows.
+        self.corte_s: Callable[[], float] = lambda: 0.0
+        self._archivos: tuple[str, int] = ("", 0)  # the origin's newest corte, its files
 
     # processes ------------------------------------------------------------------------
 
@@ -151,7 +163,7 @@ class Difusores:
                         [sys.executable, "-m", "prep", "difusor", "run", "--datos",
                          str(difusor.datos)], stdout=subprocess.DEVNULL, stderr=err,
                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        except (OSError, NodoError, subprocess.SubprocessError) as exc:
+        except (OSError, NodoError, EsperaAgotada, subprocess.SubprocessError) as exc:
             log.error("los difusores no arrancaron: %s", exc)
             self.error_arranque = f"los difusores no arrancaron: {exc}"
 
@@ -179,16 +191,21 @@ class Difusores:
 
     # the night ------------------------------------------------------------------------
 
-    def noche(self, reloj: Reloj, say: Callable[[str], None]) -> None:
-        """Carry out the difusores' incidents at their simulated minutes, in a thread."""
+    def noche(self, reloj: Reloj, say: Callable[[str], None],
+              corte_s: Callable[[], float] | None = None) -> None:
+        """Carry out the difusores' incidents at their simulated minutes, in a thread;
+        ``corte_s``: how long the central's next corte may take to come out."""
         if not self.incidentes:
             return
+        if corte_s is not None:
+            self.corte_s = corte_s
         self.thread = threading.Thread(target=self._noche, args=(reloj, say),
                                        name="difusores", daemon=True)
         self.thread.start()
 
     def fin_de_noche(self) -> None:
-        """Until the incidents are over (each is bounded by :data:`ESPERA`)."""
+        """Until the incidents are over (each wait is bounded by the work it waits for:
+        :mod:`simulacro.espera`)."""
         if self.thread is not None:
             self.thread.join()
 
@@ -197,9 +214,10 @@ class Difusores:
             if (error := self.listos()) is not None:
                 raise IncidenteFallido(error)
             self._revertido = self._guardar_indice()
-        except IncidenteFallido as exc:
+        except (IncidenteFallido, EsperaAgotada) as exc:
             for incidente, _ in self.incidentes:
                 incidente.detalle = str(exc)
+                incidente.agotada = isinstance(exc, EsperaAgotada)
             return
         for incidente, accion in self.incidentes:
             while reloj.minute() < incidente.minuto:
@@ -210,6 +228,9 @@ class Difusores:
                 incidente.hecho = True
             except IncidenteFallido as exc:
                 incidente.detalle = str(exc)
+            except EsperaAgotada as exc:  # no wrong result: an event that did not come
+                incidente.detalle = str(exc)
+                incidente.agotada = True
             except Exception as exc:  # a bug or this machine: the verdict must say so
                 log.exception("difusores: %s", incidente.nombre)
                 incidente.detalle = f"{incidente.nombre}: {exc!r}"
@@ -218,34 +239,41 @@ class Difusores:
             say(f"Incidente (minuto {reloj.minute():.0f}): {incidente.detalle}")
 
     def _guardar_indice(self) -> Path:
-        """A copy of the first signed index, replayed later as a rollback."""
-        deadline = time.monotonic() + ESPERA
+        """A copy of the first signed index that names a corte, replayed later as a
+        rollback."""
         destino = self.dir / "alterado" / "revertido"
         destino.mkdir(parents=True, exist_ok=True)
-        while time.monotonic() < deadline and not self.detener_noche.is_set():
+
+        def guardado() -> bool:
             indice, firma = self.publicacion / INDICE, self.publicacion / INDICE_FIRMA
-            if indice.is_file() and firma.is_file():
-                # The central replaces the index, then its signature: read both twice.
-                data, sig = indice.read_bytes(), firma.read_bytes()
-                if (data, sig) == (indice.read_bytes(), firma.read_bytes()):
-                    (destino / INDICE).write_bytes(data)
-                    (destino / INDICE_FIRMA).write_bytes(sig)
-                    return destino
-            time.sleep(0.2)
-        raise IncidenteFallido("el nodo central no publicó ningún índice firmado")
+            if not (indice.is_file() and firma.is_file()):
+                return False
+            # The central replaces the index, then its signature: read both twice.
+            data, sig = indice.read_bytes(), firma.read_bytes()
+            if (data, sig) != (indice.read_bytes(), firma.read_bytes()) or \
+                    not _ultimo_de(data):
+                return False
+            (destino / INDICE).write_bytes(data)
+            (destino / INDICE_FIRMA).write_bytes(sig)
+            return True
+
+        esperar(guardado, "el nodo central publica su primer índice firmado con un corte",
+                lambda: self.corte_s(), detener=self.detener_noche,
+                base="el siguiente corte del nodo central")
+        return destino
 
     def _origen_caido(self) -> str:
         if (self.publicacion / INDICE).is_file():
             # The incident shows a difusor serving its corte through the outage: on a
             # slow machine the first corte may still be downloading at this minute.
             self._esperar(lambda d, _e: d.sirve() is not None,
-                          "no sirvió ningún corte antes de la caída del origen")
+                          "sirve un corte antes de la caída del origen", nuevo_corte=True)
         antes = {d.nombre: d.estado().ultimo_intento for d in self.lista}
         self.origen.stop()
         self._caido_desde = time.monotonic()
         self._esperar(lambda d, e: e.error is not None
                       and e.ultimo_intento != antes[d.nombre],
-                      "no intentó consultar el origen caído")
+                      "intenta consultar el origen caído y falla", desde=time.time())
         return "el sitio de origen dejó de responder; " + "; ".join(
             f"{d.nombre} no pudo consultarlo y siguió sirviendo {d.sirve() or '(nada)'}"
             for d in self.lista)
@@ -256,6 +284,8 @@ class Difusores:
                 f"{time.monotonic() - self._caido_desde:.0f} s")
 
     def _byte_volteado(self) -> str:
+        # Refused only once a corte newer than the one served is out (the CSVs of the
+        # corte it serves are not fetched again): a wait for the central's next corte.
         return self._alterado("un byte cambiado en cada CSV de los cortes (índice y "
                               "manifiestos firmados por el instituto)", voltear=True)
 
@@ -272,6 +302,12 @@ class Difusores:
 
     def _reversion(self) -> str:
         assert self._revertido is not None
+        # A rollback only if the difusor serves a later corte than the replayed index
+        # names: on a slow machine the incidents before may have left it on that one.
+        primero = _ultimo_de((self._revertido / INDICE).read_bytes())
+        self._esperar(lambda d, _e: (s := d.sirve()) is not None and orden(s) > orden(
+            primero), f"sirve un corte posterior a {primero} antes de la reversión",
+            nuevo_corte=True)
         return self._alterado("el primer índice firmado de la noche, repetido (reversión)",
                               indice=self._revertido)
 
@@ -279,7 +315,10 @@ class Difusores:
         """Serve ``que`` until every difusor refused it; what each did."""
         antes = {d.nombre: (d.estado().rechazos, d.sirve()) for d in self.lista}
         self.origen.alterar(voltear=voltear, indice=indice)
-        self._esperar(lambda d, e: e.rechazos > antes[d.nombre][0], f"no rechazó {que}")
+        # An altered index is refused on the first poll that reads it; altered CSVs only
+        # on the download of a corte newer than the one served.
+        self._esperar(lambda d, e: e.rechazos > antes[d.nombre][0], f"rechaza {que}",
+                      desde=None if voltear else time.time(), nuevo_corte=voltear)
         partes = []
         for d in self.lista:
             estado = d.estado()
@@ -288,41 +327,95 @@ class Difusores:
                           f"{d.sirve() or '(nada)'}")
         return f"el origen sirvió {que}: " + "; ".join(partes)
 
-    def _esperar(self, listo: Callable[[Difusor, Estado], bool], si_no: str) -> None:
-        deadline = time.monotonic() + ESPERA
+    def _esperar(self, listo: Callable[[Difusor, Estado], bool], evento: str,
+                 desde: float | None = None, nuevo_corte: bool = False) -> None:
+        """Until every difusor shows ``evento`` (``listo``).
+
+        ``desde`` (``time.time()``): when the origin began answering what each must
+        notice on its next poll: a difusor whose poll began after it and ended without
+        ``evento`` is a wrong result (:class:`IncidenteFallido`), however fast the
+        machine. The wait is bounded by what is left to do (:meth:`_trabajo`);
+        :class:`~simulacro.espera.EsperaAgotada` if that runs out, naming the difusores
+        and the event."""
         pendientes = list(self.lista)
-        while pendientes:
+
+        def llego() -> bool:
+            nonlocal pendientes
             pendientes = [d for d in pendientes if not listo(d, d.estado())]
-            if not pendientes:
-                return
+            return not pendientes
+
+        def revisar() -> None:
             for d in pendientes:
                 if d.process is None or d.process.poll() is not None:
                     raise IncidenteFallido(f"{d.nombre} no está corriendo (bitácora: "
                                            f"{self.logs / d.nombre}.log)")
-            if time.monotonic() > deadline or self.detener_noche.is_set():
-                raise IncidenteFallido(f"{', '.join(d.nombre for d in pendientes)} "
-                                       f"{si_no} en {ESPERA:.0f} s")
-            time.sleep(0.25)
+                estado = d.estado()
+                inicio = _instante(estado.ultimo_intento)
+                if desde is not None and inicio is not None and inicio >= math.ceil(desde) \
+                        and not listo(d, estado):
+                    raise IncidenteFallido(
+                        f"{d.nombre} no cumplió «{evento}»: su consulta de las "
+                        f"{estado.ultimo_intento} empezó después de que el origen cambiara y "
+                        f"terminó sin hacerlo ({estado.error or 'sin error'})")
+
+        try:
+            esperar(llego, f"{', '.join(d.nombre for d in self.lista)}: {evento}",
+                    lambda: max((self._trabajo(d, nuevo_corte) for d in pendientes),
+                                default=0.0),
+                    detener=self.detener_noche, revisar=revisar,
+                    base=("la consulta en curso y la siguiente de cada difusor, con la "
+                          "descarga del corte más reciente del origen"
+                          + (" y el siguiente corte del nodo central" if nuevo_corte else "")))
+        except EsperaAgotada as exc:
+            faltan = ", ".join(f"{d.nombre} (última consulta "
+                               f"{d.estado().ultimo_intento or 'ninguna'})" for d in pendientes)
+            raise EsperaAgotada(f"{faltan}: {evento}", exc.segundos, exc.base) from None
+
+    def _trabajo(self, difusor: Difusor, nuevo_corte: bool) -> float:
+        """Seconds of what ``difusor`` may still have to do before a poll shows an event:
+        the poll under way and the next (each the origin's newest corte fetched and
+        checked, per file as long as its own last download took, or
+        :data:`POR_ARCHIVO_S`) and, with ``nuevo_corte``, the central's next corte."""
+        estado = difusor.estado()
+        ultima = list(estado.descargas.values())[-1] if estado.descargas else {}
+        por_archivo = max(POR_ARCHIVO_S, float(ultima.get("segundos", 0.0))
+                          / max(1, int(ultima.get("archivos", 0) or 0)))
+        descarga = 2 * por_archivo * self._archivos_ultimo()  # fetched, then checked
+        return 2 * (INTERVALO + descarga) + (self.corte_s() if nuevo_corte else 0.0)
+
+    def _archivos_ultimo(self) -> int:
+        """Files of the origin's newest corte (its manifest's lines), read once per corte."""
+        cortes = cortes_in(self.publicacion)
+        if not cortes:
+            return 0
+        if self._archivos[0] != cortes[-1].name:
+            try:
+                with (cortes[-1] / MANIFEST).open("rb") as manifest:
+                    self._archivos = (cortes[-1].name, sum(1 for _ in manifest))
+            except OSError:
+                return self._archivos[1]
+        return self._archivos[1]
 
     # the end --------------------------------------------------------------------------
 
-    def alcanzar(self, corte: str, timeout: float = 300.0) -> list[str]:
-        """Until every difusor serves ``corte`` (the último); the failures. Then
-        ``prep difusor status --json`` is started for each, read by :meth:`veredicto`:
-        an interpreter's start-up is most of it, so it runs meanwhile."""
+    def alcanzar(self, corte: str) -> tuple[list[str], list[str]]:
+        """Until every difusor serves ``corte`` (the último); the failures (a difusor
+        that stopped) and the esperas agotadas (one still behind when its bound, the
+        work left to it, ran out). Then ``prep difusor status --json`` is started for
+        each, read by :meth:`veredicto`: an interpreter's start-up is most of it, so it
+        runs meanwhile."""
         if (error := self.listos()) is not None:
-            return [error]
-        deadline = time.monotonic() + timeout
-        pendientes = list(self.lista)
-        while pendientes and time.monotonic() < deadline:
-            pendientes = [d for d in pendientes if d.sirve() != corte
-                          and d.process is not None and d.process.poll() is None]
-            time.sleep(0.25)
-        pendientes = [d for d in self.lista if d.sirve() != corte]
+            return [error], []
+        failures: list[str] = []
+        esperas: list[str] = []
+        try:
+            self._esperar(lambda d, _e: d.sirve() == corte, f"sirve el último corte {corte}")
+        except IncidenteFallido as exc:
+            failures.append(str(exc))
+        except EsperaAgotada as exc:
+            esperas.append(str(exc))
         self._statuses = [_status(d) for d in self.lista]
-        return [f"{d.nombre} no llegó al último corte {corte} en {timeout:.0f} s: sirve "
-                f"{d.sirve() or '(nada)'} ({d.estado().error or 'sin error'})"
-                for d in pendientes]
+        return failures, esperas
 
     def veredicto(self, hashed: HashCache) -> tuple[list[dict[str, Any]], list[str]]:
         """Each difusor's row for ``simulacro.json`` and the failures found."""
@@ -370,8 +463,12 @@ class Difusores:
 
 
 def _prep(*args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "prep", "difusor", *args],
-                          capture_output=True, text=True, timeout=120, check=False)
+    limite = ritmo().limite(ARRANQUE_S)
+    try:
+        done = subprocess.run([sys.executable, "-m", "prep", "difusor", *args],
+                              capture_output=True, text=True, timeout=limite, check=False)
+    except subprocess.TimeoutExpired:
+        raise EsperaAgotada(f"prep difusor {args[0]} termina", limite) from None
     if done.returncode != 0:
         raise OSError(f"prep difusor {args[0]} terminó con {done.returncode}: "
                       f"{(done.stdout + done.stderr)[-800:]}")
@@ -388,12 +485,29 @@ def _status(difusor: Difusor) -> subprocess.Popen[str]:
 def _status_json(command: subprocess.Popen[str]) -> dict[str, Any]:
     """What the command printed (its exit 1 only says the last poll failed)."""
     try:
-        out, _ = command.communicate(timeout=120)
+        out, _ = command.communicate(timeout=ritmo().limite(ARRANQUE_S))
         return dict(json.loads(out))
     except (ValueError, subprocess.TimeoutExpired):
         command.kill()
         command.wait()
         return {}
+
+
+def _ultimo_de(indice: bytes) -> str:
+    """The newest corte an index names ("" for none, or an index that is not one)."""
+    try:
+        nombres = [str(c["nombre"]) for c in json.loads(indice).get("cortes", [])]
+        return max(nombres, key=orden) if nombres else ""
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return ""
+
+
+def _instante(iso: str | None) -> float | None:
+    """``time.time()`` of a difusor's ISO timestamp (None for none)."""
+    try:
+        return datetime.fromisoformat(iso).timestamp() if iso else None
+    except ValueError:
+        return None
 
 
 def _mismo_arbol(a: Path, b: Path) -> bool:

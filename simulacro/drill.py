@@ -50,6 +50,8 @@ from prep.sintetico.plan import make_plan
 from simulacro.calibracion import python_loop_ms
 from simulacro.dictamen import Dictamen
 from simulacro.difusores import Difusores
+from simulacro.espera import EsperaAgotada
+from simulacro.espera import ritmo
 from simulacro.estaciones import Estaciones
 from simulacro.informe import CentralCosts
 from simulacro.informe import DrillReport
@@ -136,6 +138,8 @@ class Drill:
 
     def run(self) -> DrillReport:
         self.report.calibration["inicio"] = python_loop_ms()  # before anything of ours runs
+        # Every wait of the drill is bounded at this machine's pace (simulacro.espera).
+        ritmo().calibrar(self.report.calibration["inicio"]["median"])
         started = time.perf_counter()
         try:
             return self._run(started)
@@ -202,7 +206,7 @@ class Drill:
             noche = self._noche(plan, catalog, nodo, self.cortes)
             noche.run()
             phase = self._lap("noche", phase)
-            self.report.failures += drain(
+            self.report.esperas_agotadas += drain(
                 plan=plan, catalog=catalog, rules=self.rules, estaciones=self.estaciones,
                 cortes=self.cortes, phones_busy=noche.phones_busy, expected=self.expected,
                 erradas=self.erradas, say=self.say, line=self._line)
@@ -215,6 +219,7 @@ class Drill:
             self.early = EarlyChecks(catalog, plan.sim, self.out / "publicacion", self.rules,
                                      self.hashed, self.expected, self.erradas)
             self.report.failures += self.estaciones.stop()
+            self.report.esperas_agotadas += self.estaciones.esperas_agotadas
             self.report.metrics["casilla"] = nodo.intake_counts()
             self.say("Último corte y reporte final (PDF)")
             self.cortes.now(ultimo=True)
@@ -222,10 +227,14 @@ class Drill:
             ultimos = cortes_in(self.out / "publicacion")
             if self.difusores.lista and ultimos:
                 self.say("Difusores: hasta que sirvan el último corte")
-                self.report.failures += self.difusores.alcanzar(ultimos[-1].name)
+                failures, esperas = self.difusores.alcanzar(ultimos[-1].name)
+                self.report.failures += failures
+                self.report.esperas_agotadas += esperas
             self._check_audit(nodo)
             self._check_estado(nodo)
             self._lap("ultimo_corte_y_reporte", phase)
+        except EsperaAgotada as exc:  # an event that did not come: no wrong result seen
+            self.report.esperas_agotadas.append(f"el simulacro se interrumpió: {exc}")
         except (NodoError, OSError, subprocess.SubprocessError) as exc:
             self.report.failures.append(f"el simulacro se interrumpió: {exc}")
         finally:

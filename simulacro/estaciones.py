@@ -20,6 +20,8 @@ from typing import Protocol
 
 from prep.sintetico.plan import PlanEstacion
 from prep.sintetico.plan import station_config
+from simulacro.espera import esperar
+from simulacro.espera import ritmo
 from simulacro.nodo import Nodo
 from simulacro.nodo import NodoError
 from simulacro.zygote import ForkedStation
@@ -28,8 +30,11 @@ from simulacro.zygote import Zygote
 ROLES_CATD = ("acopiador", "digitalizador", "capturista", "capturista", "verificador")
 ROLES_CCV = ("capturista", "capturista", "verificador")
 START_FILE = "inicio.json"
-STATIONS_READY_TIMEOUT = 600.0
-STATIONS_STOP_TIMEOUT = 180.0
+#: Reference seconds per station (:mod:`simulacro.espera`) to fork, enroll and write its
+#: first status file, and to deliver its last records and end after SIGTERM: the
+#: stations share two cores, so the bound grows with how many there are.
+ESTACION_LISTA_S = 10.0
+ESTACION_PARA_S = 5.0
 
 
 class PlanDeEstaciones(Protocol):
@@ -52,6 +57,8 @@ class Estaciones:
         self.zygote: Zygote | None = None
         self.configs: dict[str, Path] = {}
         self.expected_exit: set[str] = set()
+        #: Stations that did not end within their bound after SIGTERM (:meth:`stop`).
+        self.esperas_agotadas: list[str] = []
 
     # setup -------------------------------------------------------------------------
 
@@ -102,13 +109,10 @@ class Estaciones:
         handlers set (34 processes take a while to start on two cores; a signal before
         that would kill one): each writes its status file, then waits for START_FILE.
         Returns minute 0 (``time.time()``)."""
-        deadline = time.monotonic() + STATIONS_READY_TIMEOUT
-        while len(self.states()) < len(self.processes):
-            self.check()
-            if time.monotonic() > deadline:
-                raise NodoError(f"las estaciones no quedaron listas en "
-                                f"{STATIONS_READY_TIMEOUT:.0f} s; vea {self.out / 'bitacoras'}")
-            time.sleep(0.2)
+        esperar(lambda: len(self.states()) >= len(self.processes),
+                f"las {len(self.processes)} estaciones quedan listas (cada una con su "
+                "archivo de estado)", ESTACION_LISTA_S * len(self.processes),
+                revisar=self.check, cada=0.2, base=f"vea {self.out / 'bitacoras'}")
         t0 = time.time() + 1.0
         start = self.out / "estaciones" / START_FILE
         tmp = start.with_suffix(".tmp")
@@ -168,14 +172,19 @@ class Estaciones:
         for process in self.processes.values():
             process.send_signal(signal.SIGTERM)
         # 34 stations delivering their last records at once share two cores: give them
-        # together a few minutes before calling one stuck.
-        deadline = time.monotonic() + STATIONS_STOP_TIMEOUT
+        # together time in proportion before calling one stuck.
+        started = time.monotonic()
+        limite = ritmo().limite(ESTACION_PARA_S * len(self.processes))
         for name, process in self.processes.items():
             try:
-                code = process.wait(max(1.0, deadline - time.monotonic()))
+                code = process.wait(max(1.0, started + limite - time.monotonic()))
             except subprocess.TimeoutExpired:
                 process.kill()
-                code = process.wait()
+                process.wait()
+                self.esperas_agotadas.append(
+                    f"espera agotada: la estación {name} termina tras SIGTERM; se esperó "
+                    f"{time.monotonic() - started:.0f} s (vea bitacoras/{name}.log)")
+                continue
             if code != 0:
                 failures.append(f"la estación {name} terminó con código {code} "
                                 f"(vea bitacoras/{name}.log)")

@@ -30,6 +30,9 @@ class Incidente:
     minuto: float
     hecho: bool = False
     detalle: str = ""
+    #: It did not happen because an event it waited for did not come in time
+    #: (:class:`~simulacro.espera.EsperaAgotada`), not because something went wrong.
+    agotada: bool = False
 
 
 @dataclass
@@ -42,6 +45,9 @@ class DrillReport:
     cortes: list[CorteVerdict] = field(default_factory=list)
     incidentes: list[Incidente] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    #: Events the drill waited for that did not come within their bound
+    #: (:mod:`simulacro.espera`): no wrong result, but no verdict either.
+    esperas_agotadas: list[str] = field(default_factory=list)
     phases: dict[str, float] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     avisos: list[str] = field(default_factory=list)  # survived, but worth a look
@@ -55,7 +61,7 @@ class DrillReport:
 
     @property
     def ok(self) -> bool:
-        return not self.failures
+        return not self.failures and not self.esperas_agotadas
 
 
 @dataclass(frozen=True)
@@ -117,7 +123,8 @@ def write_metrics(out: Path, options: DrillOptions, plan: Plan, report: DrillRep
                     "publicadas": c.publicadas, "discrepancias": c.mismatches}
                    for c in r.cortes],
         "incidentes": [{"nombre": i.nombre, "minuto": round(i.minuto, 1), "hecho": i.hecho,
-                        "detalle": i.detalle} for i in r.incidentes],
+                        "detalle": i.detalle, "espera_agotada": i.agotada}
+                       for i in r.incidentes],
         "tiempo": {"fases_s": r.phases,
                    "comandos_central_s": round(central.command_seconds, 2),
                    "cortes_a_pedido_s": round(sum(corte_seconds), 2),
@@ -131,6 +138,7 @@ def write_metrics(out: Path, options: DrillOptions, plan: Plan, report: DrillRep
         "avisos": r.avisos,
         "revision": {v.nombre: list(v.problemas) for v in r.revision},
         "failures": r.failures[:100],
+        "esperas_agotadas": r.esperas_agotadas[:100],
     }
     (out / MARKER).write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n",
                               encoding="utf-8")

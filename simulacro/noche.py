@@ -26,6 +26,7 @@ from prep.sintetico.plan import NOCHE_MINUTOS
 from prep.sintetico.plan import Plan
 from prep.sintetico.plan import PlanEstacion
 from simulacro.difusores import Difusores
+from simulacro.espera import EsperaAgotada
 from simulacro.estaciones import Estaciones
 from simulacro.informe import DrillReport
 from simulacro.informe import Incidente
@@ -53,7 +54,8 @@ class Cortes:
         def corte() -> None:
             try:
                 self.hechos.append(self.nodo.corte())
-            except NodoError as exc:  # e.g. during the central restart: retried next tick
+            except (NodoError, EsperaAgotada) as exc:  # e.g. the central restarting:
+                # retried next tick
                 log.warning("corte: %s", exc)
         self.thread = threading.Thread(target=corte, name="corte", daemon=True)
         self.thread.start()
@@ -62,6 +64,12 @@ class Cortes:
         """Until the corte asked for in the background (if any) is done."""
         if self.thread is not None:
             self.thread.join()
+
+    def trabajo_s(self) -> float:
+        """Seconds until the central's next corte is out, at most: its schedule's
+        interval (the drill may ask for none meanwhile) and the longest corte so far."""
+        longest = max((float(h.get("segundos", 0.0)) for h in self.hechos), default=0.0)
+        return self.nodo.corte_every * 60.0 + longest
 
     def now(self, ultimo: bool = False) -> dict[str, Any]:
         """A corte made now, in this thread (the *último corte* with ``ultimo``)."""
@@ -175,7 +183,7 @@ class Noche:
         self.report.incidentes = [i for i, _ in out]
         if self.difusores is not None:  # carried out on a thread of theirs (difusores.py)
             self.report.incidentes += [i for i, _ in self.difusores.incidentes]
-            self.difusores.noche(self.reloj, self.say)
+            self.difusores.noche(self.reloj, self.say, self.cortes.trabajo_s)
         for estacion in self.plan.estaciones:
             self._station_incidents(estacion)
         return out

@@ -39,6 +39,7 @@ from prep.sintetico.capturas import SIN_ACTA_CASOS
 from prep.sintetico.capturas import Caso
 from prep.sintetico.plan import Llegada
 from prep.sintetico.plan import PlanEstacion
+from simulacro.espera import EsperaAgotada
 from simulacro.estaciones import Estaciones
 from simulacro.nodo import Nodo
 from simulacro.nodo import NodoError
@@ -215,10 +216,11 @@ class NochePapel:
                      f"{self.plan.con_papel} actas desde los resultados esperados")
             self._esperar(estaciones)
             self.resultado.fallas += estaciones.stop()
+            self.resultado.fallas += estaciones.esperas_agotadas  # a station that hung
             self._contar(estaciones)
             self.say("Último corte")
             nodo.corte(ultimo=True)
-        except (NodoError, OSError) as exc:
+        except (NodoError, OSError, EsperaAgotada) as exc:
             self.resultado.fallas.append(f"la noche se interrumpió: {exc}")
         finally:
             estaciones.kill()

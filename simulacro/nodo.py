@@ -23,8 +23,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-START_TIMEOUT = 90.0
-#: The database ``prep central`` keeps in its embedded PostgreSQL (central/db/engine.py).
+from simulacro.espera import EsperaAgotada
+from simulacro.espera import esperar
+from simulacro.espera import ritmo
+
+#: Reference seconds (:mod:`simulacro.espera`) for a child to say it is up (``serve``
+#: starts its embedded PostgreSQL; the origin, the intake and the standby less).
+ARRANQUE_S = 30.0
+#: Reference seconds for a one-shot ``prep central`` command (a full-scale corte is 7.5
+#: CPU-s; ``init`` makes the schema; ``rebuild-state --check`` folds every record).
+COMANDO_S = 150.0
 
 
 class NodoError(RuntimeError):
@@ -86,15 +94,21 @@ class Nodo:
 
     # one-shot commands -------------------------------------------------------------
 
-    def cli(self, *args: str, stdin: str | None = None, timeout: float = 600.0,
-            data_dir: Path | None = None) -> str:
-        """``prep central ARGS --data-dir D``; its stdout. :class:`NodoError` on failure."""
+    def cli(self, *args: str, stdin: str | None = None, data_dir: Path | None = None) -> str:
+        """``prep central ARGS --data-dir D``; its stdout. :class:`NodoError` on failure,
+        :class:`~simulacro.espera.EsperaAgotada` if it does not end within its bound."""
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "prep", "central", *args,
-                               "--data-dir", str(data_dir or self.data_dir)],
-                              input=stdin, capture_output=True, text=True, timeout=timeout,
-                              check=False, env=_env())
-        self.command_seconds += time.perf_counter() - started
+        limite = ritmo().limite(COMANDO_S)
+        try:
+            done = subprocess.run([sys.executable, "-m", "prep", "central", *args,
+                                   "--data-dir", str(data_dir or self.data_dir)],
+                                  input=stdin, capture_output=True, text=True,
+                                  timeout=limite, check=False, env=_env())
+        except subprocess.TimeoutExpired:
+            raise EsperaAgotada(f"prep central {' '.join(args[:2])} termina",
+                                time.perf_counter() - started) from None
+        finally:
+            self.command_seconds += time.perf_counter() - started
         if done.returncode != 0:
             raise NodoError(f"prep central {' '.join(args)} terminó con {done.returncode}:\n"
                             + _tail(done.stderr))
@@ -400,17 +414,34 @@ def _env() -> dict[str, str]:
 
 def _first_json_line(stdout: Path, process: subprocess.Popen[bytes],
                      log: Path) -> dict[str, Any]:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
+    """The JSON line a child prints once it is up: :class:`NodoError` if it ended
+    first, :class:`~simulacro.espera.EsperaAgotada` if it is still starting when its
+    bound (:data:`ARRANQUE_S` at this machine's pace) runs out; both with its log."""
+    line: list[bytes] = []
+
+    def llego() -> bool:
         parts = stdout.read_bytes().split(b"\n", 1)
         if len(parts) == 2:
-            return dict(json.loads(parts[0]))
+            line.append(parts[0])
+        return bool(line)
+
+    def revisar() -> None:
         if process.poll() is not None:
-            break
-        time.sleep(0.05)
-    _terminate(process)
-    raise NodoError(f"el proceso no arrancó; su bitácora ({log}):\n"
-                    + _tail(log.read_text(encoding="utf-8", errors="replace")))
+            raise NodoError(f"el proceso {log.stem} no arrancó; su bitácora ({log}):\n"
+                            + _tail(log.read_text(encoding="utf-8", errors="replace")))
+
+    try:
+        esperar(llego, f"{log.stem} dice que está listo (su línea JSON de arranque)",
+                ARRANQUE_S, revisar=revisar, cada=0.05)
+    except EsperaAgotada as exc:
+        _terminate(process)
+        raise EsperaAgotada(exc.evento, exc.segundos, f"{exc.base}; su bitácora ({log}):\n"
+                            + _tail(log.read_text(encoding="utf-8", errors="replace"), 10)
+                            ) from None
+    except NodoError:
+        _terminate(process)
+        raise
+    return dict(json.loads(line[0]))
 
 
 def _terminate(process: subprocess.Popen[bytes] | None, timeout: float = 30.0) -> None:

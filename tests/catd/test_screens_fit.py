@@ -30,6 +30,7 @@ from tests.catd.conftest import log_in
 from tests.catd.conftest import scan
 from tests.catd.conftest import type_as
 from tests.catd.conftest import wait_idle
+from tests.harness.qt_layout import settle
 
 SMALL = (1024, 768)
 MIN_FIELD_PX = 200
@@ -39,7 +40,7 @@ MIN_FIELD_PX = 200
 def assert_fits(window: MainWindow, page: QWidget, qtbot: QtBot) -> None:
     """The window takes 1024×768 and everything on ``page`` is whole and inside it."""
     window.resize(*SMALL)
-    qtbot.wait(50)  # layouts settle
+    settle(window)
     hint = window.minimumSizeHint()
     assert hint.width() <= SMALL[0] and hint.height() <= SMALL[1], hint
     assert (window.width(), window.height()) == SMALL
@@ -154,7 +155,7 @@ def test_the_sin_acta_field_is_wide_enough_for_a_clave(
     log_in(qtbot, window, ACOPIADOR)
     view = window.workspace.tabs.currentWidget()
     assert isinstance(view, AcopioView)
-    qtbot.wait(50)
+    settle(window)
     field = view.sin_acta.clave
     assert field.width() >= MIN_FIELD_PX
     assert field.width() >= field.fontMetrics().horizontalAdvance("090123B010001") + 20

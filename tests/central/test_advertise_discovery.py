@@ -154,9 +154,11 @@ def test_nothing_advertised_finds_nothing_within_the_timeout() -> None:
     assert result["interfaces"] == ["lo"]
     assert result["candidates"] == []
     assert result["found"] is None
+    # Each listened its whole timeout; one that never returned would have run into the
+    # namespace run's own bound (how much later it returned is the machine's load).
     timeout = result["timeout"]
-    assert timeout <= result["browse_seconds"] < timeout + 1.0
-    assert timeout <= result["find_seconds"] < timeout + 1.0
+    assert timeout <= result["browse_seconds"]
+    assert timeout <= result["find_seconds"]
 
 
 # --- pure parts ----------------------------------------------------------------------

@@ -235,7 +235,7 @@ def test_serve_refuses_an_unaudited_build_of_its_own_unless_told_why(
     node = central_node
     # No audit registered yet (tests, drills, before the audit): it warned and served.
     assert _starts(node) == [("sin_lista", None)]
-    assert "aún no hay compilaciones auditadas registradas" in node.log_path.read_text()
+    node.wait_for_log("aún no hay compilaciones auditadas registradas")
 
     # Once any build is registered, the list is enforced.
     assert central_cli(node, "audited-build", "add", "a" * 64,
@@ -254,7 +254,7 @@ def test_serve_refuses_an_unaudited_build_of_its_own_unless_told_why(
     # The explicit, audited override.
     node.extra_args = ["--build-no-auditado", "--motivo", "auditoría en curso"]
     node.start()
-    assert "NO auditada" in node.log_path.read_text()
+    node.wait_for_log("NO auditada")
     # And with its own build registered, it serves without being told anything.
     assert central_cli(node, "audited-build", "add", current_build().label,
                        "--nombre", "desarrollo").returncode == 0

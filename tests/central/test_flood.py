@@ -208,7 +208,9 @@ def test_a_batch_nobody_signed_neither_waits_for_the_station_nor_is_read(
             started = time.monotonic()
             status, answer = client.request("POST", "/v1/batches", body)
             assert (status, error_of(answer)[0]) == (401, "bad_signature"), answer
-            assert time.monotonic() - started < 3.0  # the central's lock wait is 10 s
+            # Refused before the station's lock is asked for: not after the central's
+            # lock wait (10 s) ran out. The bound is that timer, not the machine's speed.
+            assert time.monotonic() - started < 9.0
     assert station.post(station.batch(station.records(1))[1])[0] == 200
 
 

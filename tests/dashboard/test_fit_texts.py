@@ -23,6 +23,7 @@ from central.controlroom.overview import Overview
 from central.dashboard.window import DashboardWindow
 from tests.dashboard.conftest import Scenario
 from tests.dashboard.keys import coordinator_window
+from tests.harness.qt_layout import settle
 
 #: CDMX's cabeceras as the catalog names them (upper case; the page shows them titled).
 CABECERAS = ("LA MAGDALENA CONTRERAS", "CUAJIMALPA DE MORELOS", "GUSTAVO A. MADERO",
@@ -101,7 +102,7 @@ def _save(win: DashboardWindow, name: str) -> None:
 def test_cabeceras_are_whole_at_1024(qtbot: QtBot, small_window: DashboardWindow) -> None:
     win = small_window
     _show_night(win, 0)
-    qtbot.wait(50)
+    settle(win)
     view = win.resumen.table.view
     assert view.horizontalScrollBar().maximum() == 0
     names = [str(view.model().index(r, 1).data()) for r in range(view.model().rowCount())]
@@ -117,7 +118,7 @@ def test_anomaly_details_and_notes_are_whole_at_1024(
     view = win.anomalias.table.view
     for pending_only in (True, False):
         win.anomalias.only_pending.setChecked(pending_only)
-        qtbot.wait(50)
+        settle(win)
         assert view.horizontalScrollBar().maximum() == 0, pending_only
         _save(win, f"dashboard_anomalias_1024_{pending_only}.png")
         assert _cut_cells(view, range(view.model().columnCount())) == [], pending_only

@@ -27,6 +27,7 @@ from central.dashboard.window import PAGES
 from central.dashboard.window import DashboardWindow
 from tests.dashboard.conftest import Scenario
 from tests.dashboard.keys import coordinator_window
+from tests.harness.qt_layout import settle
 
 
 @pytest.fixture
@@ -160,7 +161,7 @@ def test_everything_fits_1024_by_768(qtbot: QtBot,
     qtbot.waitUntil(lambda: win.size().width() == 1024 and win.size().height() == 768)
     for i, title in enumerate(PAGES):
         win.show_page(i)
-        qtbot.wait(50)
+        settle(win)
         for table in win.tabs.currentWidget().findChildren(Table):
             if table.currentWidget() is not table.view:
                 continue

@@ -28,9 +28,10 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         (``("redirigir", location)``) or an answer cut halfway through its body
         (``("cortar", "")``: the full Content-Length, half the bytes, connection closed),
         or one that stalls there (``("detener", "")``: half the bytes, then nothing until
-        the test sets :attr:`OrigenHttps.liberar`, two minutes at most), or the whole
-        file with no Content-Length, in chunks (``("trozos", "")``, as nginx answers what
-        it compresses on the fly; ``("gzip", "")``: the same, gzip-compressed)."""
+        the test sets :attr:`OrigenHttps.liberar`, :attr:`OrigenHttps.detener_s` at most),
+        or the whole file with no Content-Length, in chunks (``("trozos", "")``, as nginx
+        answers what it compresses on the fly; ``("gzip", "")``: the same,
+        gzip-compressed)."""
         rule = getattr(self.server, "reglas", {}).get(self.path)
         if rule is None:
             super().do_GET()
@@ -53,7 +54,7 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         if kind == "detener":
             self.wfile.flush()
             self.server.detenido.set()  # type: ignore[attr-defined]
-            self.server.liberar.wait(120)  # type: ignore[attr-defined]
+            self.server.liberar.wait(self.server.detener_s)  # type: ignore[attr-defined]
         self.close_connection = True
 
 
@@ -87,6 +88,7 @@ class OrigenHttps:
         self.liberar = threading.Event()
         self._server.detenido = self.detenido  # type: ignore[attr-defined]
         self._server.liberar = self.liberar  # type: ignore[attr-defined]
+        self._server.detener_s = 120.0  # type: ignore[attr-defined]
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(identity.cert_file, identity.key_file)
         self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
@@ -94,6 +96,15 @@ class OrigenHttps:
         self.url = f"https://127.0.0.1:{self.port}/{directory.name}/"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
+
+    @property
+    def detener_s(self) -> float:
+        """Seconds a ``detener`` answer stalls unless :attr:`liberar` is set first."""
+        return float(self._server.detener_s)  # type: ignore[attr-defined]
+
+    @detener_s.setter
+    def detener_s(self, seconds: float) -> None:
+        self._server.detener_s = seconds  # type: ignore[attr-defined]
 
     def stop(self) -> None:
         """Down: the port refuses connections from now on."""

@@ -93,7 +93,7 @@ def test_run_keeps_following_until_stopped(publicacion: Publicacion, origen: Ori
             _wait_for(lambda n=nuevo: (www / "latest.txt").is_file()
                       and (www / "latest.txt").read_text() == f"{n}\n")
     finally:
-        err, _ = _ctrl_c(runner)
+        err = _ctrl_c(runner)
     assert runner.returncode == 0, err
     assert "verificado y publicado" in err  # the log
     assert sorted(n for n in os.listdir(www) if n[0].isdigit())[-1] == nuevo
@@ -103,11 +103,17 @@ def test_ctrl_c_stops_a_download_in_flight_at_once(
         publicacion: Publicacion, origen: OrigenHttps, identity: TlsIdentity,
         tmp_path: Path) -> None:
     """An operator's Ctrl+C while a file of the corte hangs halfway (the origin under
-    attack, say) stops the difusor then, not when that read times out (30 s): the file
-    in flight is dropped and nothing half-downloaded is served."""
+    attack, say) stops the difusor then, not when that read times out: the file in
+    flight is dropped and nothing half-downloaded is served. The read's timeout is set
+    to a day, and the origin's stall too, so a difusor that waited for either would
+    outlast the test's bound (:data:`CTRL_C_BOUND_S`) by far:
+    no measurement of how long it took (which a loaded machine stretches)."""
     datos, www = tmp_path / "datos", tmp_path / "www"
     assert prep("init", "--datos", str(datos), "--origen", origen.url, "--huella", HUELLA,
                 "--raiz", str(www), "--ca", str(identity.cert_file)).returncode == 0
+    with (datos / "difusor.toml").open("a", encoding="utf-8") as config:
+        config.write("[limites]\nsegundos = 86400.0\n")
+    origen.detener_s = 86400.0  # the origin's stalled answer does not end on its own
     corte = publicacion.corte()
     mayor = max((p for p in corte.rglob("*") if p.is_file()  # not what the poll reads
                  and not p.name.startswith(MANIFEST)), key=lambda p: p.stat().st_size)
@@ -117,31 +123,34 @@ def test_ctrl_c_stops_a_download_in_flight_at_once(
                                str(datos)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True)
     try:
-        assert origen.detenido.wait(90), "el difusor no llegó a pedir el archivo detenido"
+        assert origen.detenido.wait(300), "el difusor no llegó a pedir el archivo detenido"
     finally:
-        err, took = _ctrl_c(runner)
+        err = _ctrl_c(runner)
     assert runner.returncode == 0, err
-    assert took < 20, f"terminó {took:.0f} s después de Ctrl+C, al vencer la lectura"
     assert not (www / "latest").exists()  # the corte was not published half-downloaded
 
 
-def _ctrl_c(runner: subprocess.Popen[str]) -> tuple[str, float]:
-    """Ctrl+C to a running ``prep difusor run``: its log and how long it took to end.
-    One that outlives it by 60 s is killed, its pipes read to the end (none is left
-    open for the next test), and the test fails with the end of its log."""
+#: How long a ``prep difusor run`` may take to end after Ctrl+C before the test calls it
+#: stuck: a fraction of a second alone, far more on a loaded machine.
+CTRL_C_BOUND_S = 300
+
+
+def _ctrl_c(runner: subprocess.Popen[str]) -> str:
+    """Ctrl+C to a running ``prep difusor run``; its log. One that outlives it by
+    :data:`CTRL_C_BOUND_S` is killed, its pipes read to the end (none is left open for
+    the next test), and the test fails with the end of its log."""
     runner.send_signal(signal.SIGINT)
-    sent = time.monotonic()
     try:
-        _, err = runner.communicate(timeout=60)
+        _, err = runner.communicate(timeout=CTRL_C_BOUND_S)
     except subprocess.TimeoutExpired:
         runner.kill()
         _, err = runner.communicate()
-        raise AssertionError(f"«prep difusor run» no terminó 60 s después de Ctrl+C:"
-                             f"\n{err[-3000:]}") from None
-    return err, time.monotonic() - sent
+        raise AssertionError(f"«prep difusor run» no terminó {CTRL_C_BOUND_S} s después de "
+                             f"Ctrl+C:\n{err[-3000:]}") from None
+    return err
 
 
-def _wait_for(condition: object, seconds: float = 90.0) -> None:
+def _wait_for(condition: object, seconds: float = 300.0) -> None:
     assert callable(condition)
     deadline = time.monotonic() + seconds
     while not condition():

@@ -49,7 +49,9 @@ from prep.crypto import VerifyKey
 from tests.harness.postgres import temporary_database
 
 REPO = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 60.0
+#: How long ``serve`` may take to print its listening line: a few seconds alone, minutes on
+#: a machine loaded by other work (its embedded PostgreSQL starts first).
+START_TIMEOUT = 300.0
 
 
 def pinned_ssl_context(cert_pem: bytes) -> ssl.SSLContext:
@@ -133,8 +135,23 @@ class CentralNode:
             if self.process.poll() is not None:
                 break
             time.sleep(0.02)
+        ended = self.process.poll() is not None
         self.kill()
-        raise RuntimeError(f"the central did not start; its log:\n{self.log_path.read_text()}")
+        waited = "it ended first" if ended else f"still starting after {START_TIMEOUT:.0f} s"
+        raise RuntimeError(f"the central did not print its listening line ({waited}); its "
+                           f"log:\n{self.log_path.read_text()}")
+
+    def wait_for_log(self, text: str, bound_s: float = 120.0) -> str:
+        """Until the latest start's log says ``text`` (a line may be written just after
+        what the test waited for); the log. Fails with its end after ``bound_s``."""
+        deadline = time.monotonic() + bound_s
+        while text not in (log := self.log_path.read_text(encoding="utf-8",
+                                                         errors="replace")):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the central's log did not say {text!r} in "
+                                     f"{bound_s:.0f} s; it ends:\n{log[-3000:]}")
+            time.sleep(0.1)
+        return log
 
     def restart(self, crash_at: str | None = None) -> None:
         """Stop the node if it runs (SIGTERM) and start it again."""
@@ -207,16 +224,22 @@ def running_central(base_dir: Path, admin_dsn: str,
                     crash_at: str | None = None,
                     extra_args: Sequence[str] = (),
                     preexec_fn: Callable[[], None] | None = None,
-                    serve_user: str | None = None) -> Iterator[CentralNode]:
+                    serve_user: str | None = None,
+                    before_start: Callable[[CentralNode], object] | None = None
+                    ) -> Iterator[CentralNode]:
     """A central node on a fresh database of ``admin_dsn``'s server, data in
     ``base_dir/central``; stopped and its database dropped on exit. ``extra_args`` go
     to ``prep central serve`` (e.g. ``--mdns``: only inside a network namespace);
-    ``serve_user``: the login serve connects as (init and the tests use the owner's)."""
+    ``serve_user``: the login serve connects as (init and the tests use the owner's);
+    ``before_start``: done to the initialised node before serve starts (a catalog
+    loaded, so a schedule that starts with serve finds it whatever the machine's pace)."""
     base_dir.mkdir(parents=True, exist_ok=True)
     with temporary_database(admin_dsn, prefix="prep_central") as dsn:
         serve_dsn = make_conninfo(dsn, user=serve_user) if serve_user else None
         node = CentralNode(base_dir, dsn, env, extra_args, preexec_fn, serve_dsn)
         try:
+            if before_start is not None:
+                before_start(node)
             node.start(crash_at)
             yield node
         finally:

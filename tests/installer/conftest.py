@@ -15,6 +15,18 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+#: The session's first installer test builds the package (PyInstaller and dpkg-deb, ≈1
+#: minute alone, many more on a loaded machine) before it starts anything from it:
+#: pytest's default timeout (300 s) is for one test, not for that.
+BUILD_TIMEOUT_S = 1800
+TEST_TIMEOUT_S = BUILD_TIMEOUT_S + 600
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(TEST_TIMEOUT_S))
 
 
 @dataclass(frozen=True)
@@ -37,8 +49,15 @@ class Built:
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     out = tmp_path_factory.mktemp("installer")
-    done = subprocess.run([sys.executable, "installer/build.py", "--out", str(out)], cwd=REPO,
-                          capture_output=True, text=True, timeout=1200, check=False)
+    try:
+        done = subprocess.run([sys.executable, "installer/build.py", "--out", str(out)],
+                              cwd=REPO, capture_output=True, text=True,
+                              timeout=BUILD_TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired as exc:
+        said = [x.decode(errors="replace") if isinstance(x, bytes) else x
+                for x in (exc.stdout or "", exc.stderr or "")]
+        pytest.fail(f"installer/build.py did not finish the package in {BUILD_TIMEOUT_S} s; "
+                    f"it said:\n{said[0][-2000:]}\n{said[1][-2000:]}", pytrace=False)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     root = out / "root"

@@ -40,8 +40,11 @@ SEED, SCALE = 11, "0.01"
 # station that made none of them (issue 36), so a drill needs four that capture; the
 # plan forces one such acta.
 CATDS = 3
-# The drill takes about 90 s alone; on a busy CI machine, give it room.
-pytestmark = pytest.mark.timeout(900)
+# The drill takes about 90 s alone and four times that with other work on two cores
+# (bench/RESULTS.md, 2026-11-29); its own waits are bounded at the machine's pace
+# (simulacro/espera.py): give it room, a bound for a stuck drill, not a measure.
+DRILL_BOUND_S = 3600
+pytestmark = pytest.mark.timeout(DRILL_BOUND_S + 300)
 # The night runs under a rules file whose «excede» label is not the default one, so that
 # the one drill of the suite also shows that a changed rule is what every corte publishes.
 REGLAS = REPO / "resources" / "reglas.toml"
@@ -63,7 +66,7 @@ def drill() -> Iterator[tuple[Path, subprocess.CompletedProcess[str]]]:
     done = subprocess.run(
         [sys.executable, "-m", "prep", "simulacro", "--scale", SCALE, "--seed", str(SEED),
          "--catds", str(CATDS), "--nodos", "2", "--out", str(out), "--reglas", str(reglas)],
-        capture_output=True, text=True, timeout=840, cwd=REPO, check=False)
+        capture_output=True, text=True, timeout=DRILL_BOUND_S, cwd=REPO, check=False)
     try:
         yield out, done
     finally:
@@ -197,10 +200,10 @@ def test_cotejo_confirms_a_sample_and_corrects_what_was_published_wrong(
     assert cotejo["erradas_planeadas"] == len(plan.erradas)
     assert cotejo["correcciones"] == cotejo["correcciones_publicadas"] == len(plan.erradas)
     assert cotejo["cotejos"] == cotejo["confirmados"] + cotejo["correcciones"]
-    # A sample: about a fifth of the ≈400 published actas, never all of them. The
-    # cotejadores stop once the night is over and their erradas are found, so how many
-    # they reach depends on the machine's speed (16 confirmed on a loaded 2-core VM).
-    assert 10 <= cotejo["confirmados"] <= metrics["published"] // 2
+    # A sample, never all of them. The cotejadores stop once the night is over and
+    # their erradas are found, so how many they reach depends on the machine's speed
+    # (16 confirmed on a loaded 2-core VM, 5 under load average 10-20): some, not a count.
+    assert 1 <= cotejo["confirmados"] <= metrics["published"] // 2
     assert f"{cotejo['cotejos']} actas cotejadas" in done.stdout
     cortes = cortes_in(out / "publicacion")
     verdad = plan.verdad()
@@ -229,8 +232,10 @@ def test_cotejo_confirms_a_sample_and_corrects_what_was_published_wrong(
         parsed = read_eleccion_csv((cortes[-1] / f"{slug(eleccion.nombre)}.csv").read_bytes())
         cotejadas |= {f["CLAVE_ACTA"].strip("'") for f in parsed.filas
                       if f["COTEJADA"] == "1"}
-    assert len(cotejadas) == cotejo["confirmados"]
-    assert not cotejadas & set(plan.erradas)  # corrected, and not cotejada again
+    # COTEJADA=1 for the confirmed ones and for the corrected ones (issue 61: their
+    # figures then come from the paper acta); every correction is published by now.
+    assert len(cotejadas) == cotejo["confirmados"] + cotejo["correcciones"]
+    assert set(plan.erradas) <= cotejadas
 
 
 def test_a_changed_rule_label_is_what_every_corte_publishes(
@@ -405,12 +410,14 @@ def test_a_stopped_drill_says_how_far_it_got(tmp_path: Path) -> None:
              "--catds", str(CATDS), "--out", str(out)], stdout=log, stderr=subprocess.STDOUT,
             cwd=REPO)
     try:
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + 900  # the set-up took over 3 minutes under load
         while not re.search(r"acopio [1-9]", (tmp_path / "simulacro.log").read_text("utf-8")):
-            assert drill.poll() is None and time.monotonic() < deadline
+            assert drill.poll() is None, (tmp_path / "simulacro.log").read_text("utf-8")
+            assert time.monotonic() < deadline, "the night had no acopio after 900 s: " + \
+                (tmp_path / "simulacro.log").read_text("utf-8")[-2000:]
             time.sleep(0.5)
         drill.send_signal(signal.SIGTERM)
-        assert drill.wait(timeout=240) == 128 + signal.SIGTERM
+        assert drill.wait(timeout=600) == 128 + signal.SIGTERM
     finally:
         if drill.poll() is None:
             drill.kill()
