@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from datetime import datetime
 from datetime import time
 from decimal import ROUND_DOWN
@@ -68,15 +69,17 @@ def test_the_csvs_of_a_corte_from_postgresql_are_those_of_the_stored_states(
         engine.dispose()
 
     assert snap.estado == written.estado
+    # Each registered at an acopio: its origin, the CATD (issue 61).
+    fuera = [replace(f, origen="CATD") for f in written.fuera]
     assert sorted(snap.fuera, key=lambda f: f.codigo_leido) == sorted(
-        written.fuera, key=lambda f: f.codigo_leido)
+        fuera, key=lambda f: f.codigo_leido)
     # The same bytes the core writes from the same facts: every column of every row. At
     # the corte's own instant (the snapshot above was read a moment earlier: a minute
-    # may have turned in between, and the CSVs' second line says the minute).
+    # may have turned in between, and the CSVs' second line says the second).
     with psycopg.connect(pg_database) as conn:
         row = conn.execute("SELECT corte_at FROM cortes ORDER BY id DESC LIMIT 1").fetchone()
     assert row is not None
-    expected, _ = build_corte_files(catalog, written.estado, written.fuera, row[0])
+    expected, _ = build_corte_files(catalog, written.estado, fuera, row[0])
     for eleccion in catalog.elecciones:
         name = f"{slug(eleccion.nombre)}.csv"
         assert (directory / name).read_bytes() == expected[name], name
