@@ -58,6 +58,7 @@ from prep.catalog import Catalog
 from prep.catalog.model import Acta
 from prep.corte.historial import Historial
 from prep.corte.model import NINGUNA
+from prep.corte.model import SIN_PAQUETE
 from prep.corte.model import ActaEnCorte
 from prep.corte.model import Digitalizacion
 from prep.corte.model import FueraDeCatalogo
@@ -415,9 +416,6 @@ def _traslado(acta: Acta, token: str | None) -> str | None:
     codigo = codigo_traslado(acta.casilla, None if token == SIN_PAQUETE else token)
     return SIN_PAQUETE if codigo is not None and token == SIN_PAQUETE else codigo
 
-
-#: The query's traslado token of an acta whose paquete has not reached the CATD.
-SIN_PAQUETE = "-"
 
 
 class _Tipos:

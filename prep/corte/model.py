@@ -191,6 +191,11 @@ _S_DATOS, _S_SHA256, _S_CAPTURA, _S_CLAVE, _S_TIPO, _S_TRASLADO = (
     _SLOTS[n] for n in ActaEnCorte.__slots__)
 
 
+#: ActaEnCorte.traslado of an acta published from its PREP Casilla photo whose paquete has
+#: not reached the CATD yet: its FECHA_HORA_ACOPIO is the photo's, no paquete arrived.
+SIN_PAQUETE = "-"
+
+
 def microsegundos(when: datetime | None) -> int:
     """``when`` as whole microseconds since the epoch (a time without zone is refused)."""
     if when is None:

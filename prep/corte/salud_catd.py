@@ -45,6 +45,7 @@ from operator import itemgetter
 from typing import Any
 
 from prep.catalog.model import Catalog
+from prep.corte.model import SIN_PAQUETE
 from prep.corte.simulacro import linea_titulo
 from prep.corte.simulacro import tabla_csv
 from prep.corte.summary import Fila
@@ -204,7 +205,9 @@ def avance_de(filas: Sequence[Fila], lectura: LecturaCatd,
         clave = fila.acta.clave
         c[0] += 1
         est = fila.estado
-        acopio = None if est is None else est.acopio_us  # no datetime made
+        # The paquete's reception (an acta published from its PREP Casilla photo carries
+        # the photo's time as its acopio until then: not one the CATD received).
+        acopio = None if est is None or est.traslado == SIN_PAQUETE else est.acopio_us
         if acopio is not None:
             c[1] += 1
         if clave in digitalizadas:

@@ -60,13 +60,16 @@ def problemas_salud(directory: Path, tablas: Mapping[str, CsvEleccion]) -> list[
                 continue
             c = por_distrito.setdefault(fila.get("ID_DISTRITO_LOCAL", ""), [0, 0, 0, 0])
             c[0] += 1
-            c[1] += fila.get("FECHA_HORA_ACOPIO", "-") != "-"
+            # Received at the CATD: an acopio, not the photo of an acta published from
+            # PREP Casilla whose paquete has not arrived (MECANISMOS_TRASLADO '-').
+            c[1] += fila.get("FECHA_HORA_ACOPIO", "-") != "-" and not (
+                fila.get("ORIGEN") == "CASILLA" and fila.get("MECANISMOS_TRASLADO") == "-")
             c[2] += fila.get("CONTABILIZADA", "-") != "-"
             c[3] += bool(_SHA256.fullmatch(fila.get("CODIGO_INTEGRIDAD", "")))
     out: list[str] = []
     vistos: dict[str, str] = {}
     sumas = [0, 0]
-    for number, row in enumerate(rows[1:], start=2):
+    for number, row in enumerate(rows[1:], start=3):
         if len(row) != len(COLUMNS):
             out.append(f"{AVANCE_CATD}, fila {number}: {len(row)} columnas")
             continue

@@ -76,7 +76,11 @@ def test_a_corte_publishes_what_the_stations_sent_and_verifies(
         assert (row["ORIGEN"], row["DIGITALIZACION"]) == (origen, medio)
         assert row["FECHA_HORA_CAPTURA"] != "-"
     assert rows[catd.clave]["FECHA_HORA_ACOPIO"] != "-"
-    assert rows[casilla.clave]["FECHA_HORA_ACOPIO"] == "-"  # only its photo arrived
+    # Only its photo arrived: FECHA_HORA_ACOPIO is the photo's (as INE publishes a PREP
+    # Casilla acta, issue 61), never after its capture; no traslado yet.
+    foto = rows[casilla.clave]
+    assert foto["FECHA_HORA_ACOPIO"] != "-" and foto["MECANISMOS_TRASLADO"] == "-"
+    assert foto["FECHA_HORA_ACOPIO"] <= foto["FECHA_HORA_CAPTURA"]
     assert rows[sin.clave]["OBSERVACIONES"] == "Sin Acta por paquete no entregado"
     assert rows[sin.clave]["CONTABILIZADA"] == "0"
     assert [r["OBSERVACIONES"] for r in parsed.filas if es_fuera(r)] == [

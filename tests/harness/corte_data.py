@@ -499,8 +499,10 @@ def _nueva(events: list[RecordEvent], est: ActaEnCorte, casilla: Casilla, start:
             "clave_acta": clave, "valores": valores, "imagen_sha256": sha,
             "lease": str(uuid.uuid4()), "motivo": "Se leyó el acta"},
             operator=VERIFICADOR).at
-    return replace(est, fecha_captura=last.at, fecha_verificacion=validada, sha256=sha,
-                   traslado=codigo_traslado(casilla, None))
+    # Published from its PREP Casilla photo: FECHA_HORA_ACOPIO is the photo's (issue 61).
+    acopio = start if est.origen is Origen.CASILLA else est.acopio
+    return replace(est, acopio=acopio, fecha_captura=last.at, fecha_verificacion=validada,
+                   sha256=sha, traslado=codigo_traslado(casilla, None))
 
 
 def _cambio(events: list[RecordEvent], plan: PlanDelta, acta: ActaState,
