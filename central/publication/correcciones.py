@@ -53,8 +53,7 @@ def con_antes(snap: Snapshot, anterior: Path | None) -> Snapshot:
     for nombre, claves in por_eleccion.items():
         filas.update(_filas_csv(anterior / nombre, claves))
     completas: dict[str, Pendiente] = {}
-    for clave, pendiente in pendientes.items():
-        cotejo, campos, motivo = pendiente[:3]
+    for clave, (cotejo, campos, motivo, _, _) in pendientes.items():
         completas[clave] = (cotejo, campos, motivo, _cambios(snap, clave, filas.get(clave)),
                             tuple(tuple(r[1:]) for r in previas.get(clave, ())))
     return replace(snap, historial=replace(snap.historial, pendientes=completas))

@@ -45,14 +45,14 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from central.publication.prefetch import Prefetch
-from prep.corte.historial import SIN_CENTRO
 from prep.corte.historial import CorreccionPublicada
-from prep.corte.historial import Guardada
 from prep.corte.historial import Historial
 from prep.corte.historial import Pendiente
-from prep.corte.historial import empacar
 from prep.corte.model import NINGUNA
 from prep.corte.model import ActaEnCorte
+from prep.corte.trayectoria import SIN_CENTRO
+from prep.corte.trayectoria import Guardada
+from prep.corte.trayectoria import empacar
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -71,7 +71,7 @@ _SITIOS = """
 # An image is named by its position among the acta's images (how the captures below
 # name theirs too): a small number instead of a record UUID per image and capture.
 # Times are read as whole microseconds since 1970 (:func:`en_microsegundos`): the trajectories keep
-# them so (prep.corte.historial.empacar), and half a million actas' datetimes are
+# them so (prep.corte.trayectoria.empacar), and half a million actas' datetimes are
 # neither made nor kept.
 _IMAGENES = """
     SELECT i.clave_acta, i.position, {i_at}, st.sitio, i.sha256, i.origen,
@@ -220,7 +220,7 @@ def leer(filas: Prefetch, estado: Mapping[str, ActaEnCorte],
     for clave, acopio, sin_acta, acopio_at in filas.rows("sitios"):
         sitios[clave] = (una(acopio, acopio), una(sin_acta, sin_acta),
                          NINGUNA if acopio_at is None else acopio_at)
-    # Each trajectory's fields as prep.corte.historial.empacar takes them.
+    # Each trajectory's fields as prep.corte.trayectoria.empacar takes them.
     imagenes: dict[str, list[tuple[Any, ...]]] = {}
     for clave, posicion, at, sitio, sha, origen, medio, reemplaza in filas.rows("imagenes"):
         catd = SIN_CENTRO if origen == "CASILLA" or sitio is None else una(sitio, sitio)
@@ -290,7 +290,7 @@ def pendientes(historial: Historial, corregidas: Mapping[str, Any]
     ``cotejo``, ``campos``, ``motivo``), the ones no corte recorded yet: the corte being
     made publishes them."""
     hechas = historial.correcciones
-    return {clave: (c.cotejo, tuple(c.campos), c.motivo)
+    return {clave: (c.cotejo, tuple(c.campos), c.motivo, (), ())
             for clave, c in sorted(corregidas.items())
             if all(p.cotejo != c.cotejo for p in hechas.get(clave, ()))}
 
@@ -299,15 +299,12 @@ def registrar_correcciones(session: Session, historial: Historial, corte_id: int
     """Record that corte ``corte_id`` published the corrections of ``historial`` no
     corte had published (its ``pendientes``; in the transaction that records the corte
     itself)."""
-    filas = []
-    for clave, pendiente in historial.pendientes.items():
-        cotejo, campos, motivo = pendiente[:3]
-        cambios, previas = pendiente[3:5] if len(pendiente) == 5 else ((), ())
-        filas.append({"clave": clave, "cotejo": cotejo, "corte_id": corte_id,
-                      "campos": json.dumps(list(campos), ensure_ascii=False),
-                      "motivo": motivo,
-                      "cambios": json.dumps([list(c) for c in cambios], ensure_ascii=False),
-                      "previas": json.dumps([list(r) for r in previas], ensure_ascii=False)})
+    filas = [{"clave": clave, "cotejo": cotejo, "corte_id": corte_id,
+              "campos": json.dumps(list(campos), ensure_ascii=False), "motivo": motivo,
+              "cambios": json.dumps([list(c) for c in cambios], ensure_ascii=False),
+              "previas": json.dumps([list(r) for r in previas], ensure_ascii=False)}
+             for clave, (cotejo, campos, motivo, cambios, previas)
+             in historial.pendientes.items()]
     if filas:
         session.execute(_REGISTRAR_CORRECCION, filas)
 

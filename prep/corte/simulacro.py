@@ -61,11 +61,17 @@ def linea_titulo(texto: str, simulacro: bool) -> str:
             "la línea 2")
 
 
+def es_titulo(fila: Sequence[str] | None, texto: str) -> bool:
+    """Whether ``fila`` is the title line ``texto`` of a table :func:`tabla_csv` wrote,
+    with or without the SIMULACRO mark (:func:`problemas` checks the mark against the
+    manifest)."""
+    return fila is not None and len(fila) == 1 and fila[0].removeprefix(PREFIJO) == texto
+
+
 def sin_titulo(rows: Sequence[Sequence[str]], texto: str) -> Sequence[Sequence[str]]:
-    """``rows`` of a table :func:`tabla_csv` wrote, after its title line ``texto``
-    (with or without the SIMULACRO mark: :func:`problemas` checks the mark against the
-    manifest); ``ValueError`` in Spanish when line 1 is not that title."""
-    if not rows or len(rows[0]) != 1 or rows[0][0].removeprefix(PREFIJO) != texto:
+    """``rows`` of a table :func:`tabla_csv` wrote, after its title line ``texto``;
+    ``ValueError`` in Spanish when line 1 is not that title."""
+    if not rows or not es_titulo(rows[0], texto):
         raise ValueError(f"la línea 1 no es el título «{texto}»")
     return rows[1:]
 

@@ -20,12 +20,15 @@ from typing import Any
 
 from prep.corte.anexo import NO_APLICA
 from prep.corte.anexo import es_fuera
+from prep.corte.package import CANDIDATURAS_AMBITO
 from prep.corte.reader import CsvEleccion
 from prep.corte.simulacro import PREFIJO
+from prep.corte.simulacro import sin_titulo
 
-#: The column of each ámbito's contest, in the election CSV and the candidaturas file.
-_CONTIENDA = {"entidad": None, "distrito": "ID_DISTRITO_LOCAL",
-              "demarcacion": "ID_DEMARCACION"}
+#: The column of each ámbito's contest, in the election CSV and the candidaturas file
+#: (the first of the candidaturas file's contest columns; none for the entidad).
+_CONTIENDA = {str(ambito): columnas[0] if columnas else None
+              for ambito, columnas in CANDIDATURAS_AMBITO.items()}
 _MAX = 20
 
 
@@ -34,8 +37,9 @@ def problemas_candidaturas(directory: Path, csv_eleccion: str, tabla: CsvEleccio
     """What ``csv_eleccion``'s candidaturas file breaks of the one-person-per-coalition and
     no-suplente rules (``datos``: the election's site data)."""
     nombre = csv_eleccion.removesuffix(".csv") + "_CANDIDATURAS.csv"
+    titulo = f"CANDIDATURAS DE {tabla.eleccion.removeprefix(PREFIJO)}"
     try:
-        filas = _filas(directory / nombre)
+        filas = _filas(directory / nombre, titulo)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         return [f"{nombre}: no se pudo leer ({exc})"]
     columna = _CONTIENDA.get(str(datos.get("ambito")))
@@ -68,13 +72,12 @@ def problemas_candidaturas(directory: Path, csv_eleccion: str, tabla: CsvEleccio
     return out
 
 
-def _filas(path: Path) -> list[dict[str, str]]:
-    rows = list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"), newline="")))
-    if len(rows) < 2 or len(rows[0]) != 1 or not rows[0][0].removeprefix(PREFIJO) \
-            .startswith("CANDIDATURAS DE "):
-        raise ValueError("la línea 1 no es su título «CANDIDATURAS DE …»")
-    header = rows[1]
-    return [dict(zip(header, r, strict=False)) for r in rows[2:]]
+def _filas(path: Path, titulo: str) -> list[dict[str, str]]:
+    rows = sin_titulo(list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"),
+                                                  newline=""))), titulo)
+    if not rows:
+        raise ValueError("no tiene encabezado")
+    return [dict(zip(rows[0], r, strict=False)) for r in rows[1:]]
 
 
 def _compiten(tabla: CsvEleccion, columna: str | None, claves: list[str]

@@ -22,7 +22,7 @@ from prep.corte.historial import Evento
 from prep.corte.model import Origen
 from prep.corte.package import NOMBRE_CORTE
 from prep.corte.reader import CsvEleccion
-from prep.corte.simulacro import PREFIJO
+from prep.corte.simulacro import es_titulo
 
 _MAX = 50
 #: DETALLE of a CORRECCION_PUBLICADA: the corte that published it (AAAAMMDD_HHMM, maybe
@@ -43,8 +43,7 @@ def problemas_historial(directory: Path, tablas: Mapping[str, CsvEleccion]) -> l
         return [f"{HISTORIAL}: no es UTF-8"]
     lines = io.StringIO(text, newline="")
     reader = csv.reader(lines)
-    titulo = next(reader, None)
-    if titulo is None or len(titulo) != 1 or titulo[0].removeprefix(PREFIJO) != TITULO:
+    if not es_titulo(next(reader, None), TITULO):
         return [f"{HISTORIAL}: la línea 1 no es el título «{TITULO}»"]
     header = next(reader, None)
     if header is None or tuple(header) != COLUMNS:

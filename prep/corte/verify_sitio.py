@@ -38,16 +38,26 @@ _CLAVES = ("CLAVE_CASILLA", "CLAVE_ACTA")
 _ELECCION = re.compile(r"e([0-9A-Za-z]{1,8})")
 
 
-def _observaciones(name: str, data: dict[str, Any], tablas: Mapping[str, CsvEleccion],
-                   csv_de: Mapping[str, str]) -> list[str]:
-    """An election's data file counts the actas of each OBSERVACIONES value as its CSV's
-    rows do (fuera de catálogo aside)."""
+def _eleccion(directory: Path, name: str, data: dict[str, Any],
+              tablas: Mapping[str, CsvEleccion], csv_de: Mapping[str, str]) -> list[str]:
+    """An election's data file (``e<EE>.js``) against its CSV: the actas per
+    OBSERVACIONES value, and its candidaturas file against the coalitions and office it
+    describes (:mod:`prep.corte.verify_candidaturas`)."""
     match = _ELECCION.fullmatch(name[len(DATOS):-3])
-    publicadas = data.get("observaciones")
-    if match is None or publicadas is None:
-        return []
-    tabla = tablas.get(csv_de.get(match.group(1), ""))
+    csv_eleccion = "" if match is None else csv_de.get(match.group(1), "")
+    tabla = tablas.get(csv_eleccion)
     if tabla is None:
+        return []
+    out = _observaciones(name, data.get("observaciones"), tabla)
+    if "asociaciones" in data:
+        out += problemas_candidaturas(directory, csv_eleccion, tabla, data)
+    return out
+
+
+def _observaciones(name: str, publicadas: Any, tabla: CsvEleccion) -> list[str]:
+    """The actas of each OBSERVACIONES value, as the election's data file counts them
+    and as its CSV's rows do (fuera de catálogo aside)."""
+    if publicadas is None:
         return []
     cuenta: dict[str, int] = {}
     for fila in tabla.filas:
@@ -62,19 +72,6 @@ def _observaciones(name: str, data: dict[str, Any], tablas: Mapping[str, CsvElec
         return [f"{name}: las actas por observación ({sitio}) no son las del CSV "
                 f"({cuenta})"]
     return []
-
-
-def _candidaturas(directory: Path, name: str, data: dict[str, Any],
-                  tablas: Mapping[str, CsvEleccion], csv_de: Mapping[str, str]) -> list[str]:
-    """An election's candidaturas file against its site data's coalitions and office
-    (:mod:`prep.corte.verify_candidaturas`)."""
-    match = _ELECCION.fullmatch(name[len(DATOS):-3])
-    if match is None or "asociaciones" not in data:
-        return []
-    csv_eleccion = csv_de.get(match.group(1), "")
-    tabla = tablas.get(csv_eleccion)
-    return [] if tabla is None else problemas_candidaturas(directory, csv_eleccion, tabla,
-                                                           data)
 
 
 def problemas_sitio(directory: Path, digests: Mapping[str, str],
@@ -106,8 +103,7 @@ def problemas_sitio(directory: Path, digests: Mapping[str, str],
         if not isinstance(data, dict):
             continue
         out += problemas_datos(name, data)
-        out += _observaciones(name, data, tablas, csv_de)
-        out += _candidaturas(directory, name, data, tablas, csv_de)
+        out += _eleccion(directory, name, data, tablas, csv_de)
         if data.get(NOMBRE_CORTE) != corte:
             out.append(f"{name}: es del corte {data.get(NOMBRE_CORTE)!r}, no del de "
                        f"indice.js ({corte!r})")

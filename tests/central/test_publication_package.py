@@ -18,8 +18,11 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 from sqlalchemy import Engine
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from central.db import make_engine
+from central.db.models import CorteRow
 from central.publication.corte import A_PEDIDO
 from central.publication.corte import CorteHecho
 from central.publication.corte import CorteSettings
@@ -270,3 +273,18 @@ def test_a_missing_or_damaged_image_publishes_nothing(
     assert len(reasons) == 2 and sha in reasons[0] and sha in reasons[1]
     assert image_sha256(clave, 3) == sha
 
+
+
+def test_cortes_back_to_back_never_claim_the_same_second(engine: Engine,
+                                                          tmp_path: Path) -> None:
+    """Line 2 gives a corte's time to the second (issue 61): cortes made one right after
+    another (a small one takes a fraction of a second) each claim a second of their own,
+    in the CSVs' line 2 and in the table."""
+    cortes = [_corte(engine, tmp_path) for _ in range(3)]
+    lineas = [(c.publicado.path / "JEFATURA_DE_GOBIERNO.csv").read_bytes()
+              .decode("utf-8-sig").split("\r\n")[1] for c in cortes]
+    assert len(set(lineas)) == 3, lineas
+    with Session(engine) as session:
+        segundos = [at.replace(microsecond=0) for at in session.scalars(
+            select(CorteRow.corte_at).order_by(CorteRow.id))]
+    assert segundos == sorted(set(segundos)), segundos

@@ -22,12 +22,12 @@ from central.publication.snapshot import Snapshot
 from prep.catalog import generate_catalog
 from prep.corte import anexo
 from prep.corte import historial as historial_mod
-from prep.corte.historial import CotejoH
 from prep.corte.historial import Historial
 from prep.corte.memo import RenderMemo
 from prep.corte.model import ActaEnCorte
 from prep.corte.package import corte_dirname
 from prep.corte.summary import Fila
+from prep.corte.trayectoria import CotejoH
 from prep.crypto import SigningKey
 from prep.rules import DEFAULT_RULES
 from prep.rules import CausaSinActa

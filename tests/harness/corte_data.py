@@ -67,13 +67,13 @@ from prep.catalog import Casilla
 from prep.catalog import Catalog
 from prep.catalog import write_catalog
 from prep.corte.anexo import TZ
-from prep.corte.historial import CapturaH
 from prep.corte.historial import Historial
-from prep.corte.historial import ImagenH
-from prep.corte.historial import Trayectoria
 from prep.corte.model import ActaEnCorte
 from prep.corte.model import FueraDeCatalogo
 from prep.corte.model import Origen
+from prep.corte.trayectoria import CapturaH
+from prep.corte.trayectoria import ImagenH
+from prep.corte.trayectoria import Trayectoria
 from prep.paquete import codigo_traslado
 from prep.records import Kind
 from prep.records import Record

@@ -3,13 +3,14 @@ parser (never by hand)."""
 
 from __future__ import annotations
 
-import time
 import urllib.request
 from collections.abc import Callable
 from collections.abc import Mapping
 
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
+
+from tests.harness.espera import esperar
 
 Scrape = Mapping[str, Metric]
 
@@ -39,9 +40,5 @@ def samples(families: Scrape, sample: str) -> dict[tuple[tuple[str, str], ...], 
 
 
 def wait_for(check: Callable[[], bool], seconds: float = 120.0, what: str = "") -> None:
-    """Poll ``check`` until true; fail after a generous bound."""
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no ocurrió en {seconds:g} s: {what}")
-        time.sleep(0.2)
+    """Poll ``check`` until true; fail after a generous bound (:func:`esperar`)."""
+    esperar(check, seconds, what)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
 from tests.harness.central import CentralNode
+from tests.harness.espera import esperar
 from tests.installer.conftest import Built
 from tests.installer.conftest import program_env
 from tests.installer.conftest import run_program
@@ -51,13 +51,9 @@ def _installed_station(built: Built, node: CentralNode, tmp_path: Path, name: st
                                  env=program_env(tmp_path), stdout=subprocess.DEVNULL,
                                  stderr=stderr)
         try:
-            deadline = time.monotonic() + HEARTBEAT_WAIT_S
-            while (row := _health(node, station)) is None or row[0] is None:
-                assert agent.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, (
-                    f"the central held no heartbeat of the packaged station after "
-                    f"{HEARTBEAT_WAIT_S} s; its log:\n{log.read_text()}")
-                time.sleep(0.2)
+            esperar(lambda: (row := _health(node, station)) is not None and row[0] is not None,
+                    HEARTBEAT_WAIT_S, "the central held no heartbeat of the packaged station",
+                    vivo=lambda: None if agent.poll() is None else log.read_text())
         finally:
             agent.send_signal(signal.SIGTERM)
             agent.wait(30)

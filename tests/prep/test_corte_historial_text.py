@@ -15,13 +15,7 @@ from zoneinfo import ZoneInfo
 from prep.corte.anexo import format_time
 from prep.corte.anexo import time_formatter
 from prep.corte.historial import COLUMNS
-from prep.corte.historial import CapturaH
-from prep.corte.historial import CotejoH
-from prep.corte.historial import ImagenH
-from prep.corte.historial import Trayectoria
 from prep.corte.historial import _eventos
-from prep.corte.historial import desempacar
-from prep.corte.historial import empacada
 from prep.corte.historial import historial_csv
 from prep.corte.historial import lineas_csv
 from prep.corte.historial import lineas_por_acta
@@ -30,6 +24,12 @@ from prep.corte.model import Digitalizacion
 from prep.corte.model import Origen
 from prep.corte.site_historial import entradas_por_acta
 from prep.corte.site_historial import historial_acta
+from prep.corte.trayectoria import CapturaH
+from prep.corte.trayectoria import CotejoH
+from prep.corte.trayectoria import ImagenH
+from prep.corte.trayectoria import Trayectoria
+from prep.corte.trayectoria import desempacar
+from prep.corte.trayectoria import empacada
 from prep.rules import DEFAULT_RULES
 from prep.values import Captura
 

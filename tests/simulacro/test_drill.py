@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from simulacro.veredicto import EarlyChecks
 from simulacro.veredicto import check_corte
 from simulacro.veredicto import cortes_in
 from simulacro.veredicto import verdict_of
+from tests.harness.espera import esperar
 
 REPO = Path(__file__).resolve().parents[2]
 SEED, SCALE = 11, "0.01"
@@ -410,12 +410,13 @@ def test_a_stopped_drill_says_how_far_it_got(tmp_path: Path) -> None:
              "--catds", str(CATDS), "--out", str(out)], stdout=log, stderr=subprocess.STDOUT,
             cwd=REPO)
     try:
-        deadline = time.monotonic() + 900  # the set-up took over 3 minutes under load
-        while not re.search(r"acopio [1-9]", (tmp_path / "simulacro.log").read_text("utf-8")):
-            assert drill.poll() is None, (tmp_path / "simulacro.log").read_text("utf-8")
-            assert time.monotonic() < deadline, "the night had no acopio after 900 s: " + \
-                (tmp_path / "simulacro.log").read_text("utf-8")[-2000:]
-            time.sleep(0.5)
+        def dicho() -> str:
+            return (tmp_path / "simulacro.log").read_text("utf-8")
+
+        # The set-up took over 3 minutes under load: a bound for a stuck night.
+        esperar(lambda: re.search(r"acopio [1-9]", dicho()), 900,
+                "the night had no acopio", vivo=lambda: None if drill.poll() is None
+                else dicho(), cada_s=0.5)
         drill.send_signal(signal.SIGTERM)
         assert drill.wait(timeout=600) == 128 + signal.SIGTERM
     finally:

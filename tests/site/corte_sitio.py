@@ -36,9 +36,7 @@ from prep.corte.anexo import TZ
 from prep.corte.difusores import DIFUSORES
 from prep.corte.difusores import difusores_csv
 from prep.corte.historial import HISTORIAL
-from prep.corte.historial import CapturaH
 from prep.corte.historial import CorreccionPublicada
-from prep.corte.historial import CotejoH
 from prep.corte.historial import Historial
 from prep.corte.historial import filas_por_acta
 from prep.corte.historial import historial_csv
@@ -53,6 +51,8 @@ from prep.corte.site import difusores_files
 from prep.corte.site import site_files
 from prep.corte.site_datos import parse_data_file
 from prep.corte.summary import TablaEleccion
+from prep.corte.trayectoria import CapturaH
+from prep.corte.trayectoria import CotejoH
 from prep.sintetico.capturas import simulate
 from prep.values import Captura
 from prep.values import format_valor
