@@ -227,7 +227,7 @@ def evaluate(eleccion: Eleccion, casilla: Casilla, captura: Captura,
     ``layout`` is the acta's (``Acta.layout``), passed by callers that have it at hand.
     """
     if layout is None:
-        layout = eleccion.layout(eleccion.ambito_id(casilla))
+        layout = eleccion.layout_de(casilla)
     if captura.campos is layout.campos or captura.campos == layout.campos:
         votos: tuple[Valor, ...] = layout.votos(captura.valores)
     else:  # a capture laid out some other way: pick the vote fields by name

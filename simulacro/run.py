@@ -176,9 +176,12 @@ def expected_row(acta: Acta, sim: Simulacion, rules: RuleSet) -> dict[str, str]:
     OBSERVACIONES, CONTABILIZADA and the casilla's own columns."""
     casilla = acta.casilla
     aplicables = set(acta.eleccion.campos_aplicables(casilla))
-    row = {"CLAVE_CASILLA": f"'{casilla.clave}'", "SECCION": str(casilla.seccion),
+    # A mesa (voto anticipado, prisión preventiva, extranjero) is in no sección and has
+    # no representantes: DOMAIN.md.
+    row = {"CLAVE_CASILLA": f"'{casilla.clave}'",
+           "SECCION": "N/A" if casilla.mesa else str(casilla.seccion),
            "TIPO_CASILLA": casilla.tipo, "LISTA_NOMINAL": str(casilla.lista_nominal),
-           "REPRESENTANTES_PP_CI": str(casilla.representantes)}
+           "REPRESENTANTES_PP_CI": "N/A" if casilla.mesa else str(casilla.representantes)}
     captura = sim.estado[acta.clave].captura if acta.clave in sim.estado else None
     for campo in acta.eleccion.campos_captura:
         if campo not in aplicables:

@@ -36,6 +36,7 @@ from prep.catalog.model import MAX_LISTA_NOMINAL_CASILLA
 from prep.catalog.model import MECANISMOS_TRASLADO
 from prep.catalog.model import TIPO_CASILLA_ORDER
 from prep.catalog.model import TIPOS_CASILLA
+from prep.catalog.model import TIPOS_MESA
 from prep.catalog.model import TIPOS_SIN_TRASLADO
 from prep.catalog.model import TRASLADO_DIRECTO
 from prep.catalog.model import UBICACION_NO_APLICA
@@ -388,6 +389,10 @@ def _casilla(r: dict[str, str], entidad: int, dist_ids: set[int],
     boletas = _int_in(r["BOLETAS"] or "0", 0, 9999, "BOLETAS")
     if tipo == "S" and (lista != 0 or boletas == 0):
         raise CatalogError("una casilla especial lleva LISTA_NOMINAL 0 y sus BOLETAS")
+    representantes = _int_in(r["REPRESENTANTES_PP_CI"], 0, 99, "REPRESENTANTES_PP_CI")
+    if tipo in TIPOS_MESA and representantes:
+        raise CatalogError(f"una mesa de tipo {tipo} no tiene representantes que voten en "
+                           "ella: REPRESENTANTES_PP_CI debe ser 0")
     ubicacion = r["UBICACION_CASILLA"].strip()
     if not ubicacion and tipo not in TIPOS_SIN_TRASLADO:
         raise CatalogError(f"UBICACION_CASILLA vacía: solo puede quedar vacía en las mesas "
@@ -398,8 +403,7 @@ def _casilla(r: dict[str, str], entidad: int, dist_ids: set[int],
         id_casilla=_int_in(r["ID_CASILLA"], 1, 99, "ID_CASILLA"),
         ext_contigua=_int_in(r["EXT_CONTIGUA"], 0, 99, "EXT_CONTIGUA"),
         lista_nominal=lista,
-        representantes=_int_in(r["REPRESENTANTES_PP_CI"], 0, 99, "REPRESENTANTES_PP_CI"),
-        boletas=boletas,
+        representantes=representantes, boletas=boletas,
         ubicacion=(_int_in(ubicacion, 1, 2, "UBICACION_CASILLA") if ubicacion
                    else UBICACION_NO_APLICA),
         traslado=_traslado(r.get("MECANISMOS_TRASLADO", ""), tipo),

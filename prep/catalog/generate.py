@@ -171,12 +171,15 @@ def _otras_casillas(rng: random.Random, scale: float,
     urbanas = [s for s in secciones if not ALCALDIAS[s[0].demarcacion_id - 1][2]]
     out = [_casilla(rng, distrito, sec, "U", 1, 0, rng.randint(300, MAX_LISTA_NOMINAL_CASILLA),
                     1) for distrito, sec in rng.sample(urbanas, _scaled(FULL_URNAS, scale))]
+    # A mesa has no representantes voting in it: 0 (after the draw, which keeps the
+    # generator's sequence, hence every other casilla, as it was).
     for distrito, sec in rng.sample(secciones, _scaled(FULL_ANTICIPADO, scale)):
-        out.append(_casilla(rng, distrito, sec, "A", 1, 0, rng.randint(20, 150),
-                            UBICACION_NO_APLICA))
+        out.append(replace(_casilla(rng, distrito, sec, "A", 1, 0, rng.randint(20, 150),
+                                    UBICACION_NO_APLICA), representantes=0))
     for distrito, sec in rng.sample(secciones, _scaled(FULL_EXTRANJERO, scale)):
         out.append(replace(_casilla(rng, distrito, sec, "M", 1, 0, rng.randint(300, 750),
-                                    UBICACION_NO_APLICA), elecciones=ELECCIONES_EXTRANJERO))
+                                    UBICACION_NO_APLICA), elecciones=ELECCIONES_EXTRANJERO,
+                           representantes=0))
     return out
 
 

@@ -49,6 +49,14 @@ TRASLADO_DIRECTO = "E"
 #: preventiva, mexicanos en el extranjero): no paquete travels from a casilla, so
 #: MECANISMOS_TRASLADO does not apply, nor, unless the catalog gives it, UBICACION_CASILLA.
 TIPOS_SIN_TRASLADO = frozenset({"A", "P", "M"})
+#: The same mesas: they belong to no sección (DOMAIN.md), so the CSV publishes their SECCION
+#: as ``N/A`` and the site counts them only in their contest (the entity for an election
+#: decided there, their distrito or demarcación for one decided per distrito or
+#: demarcación), never in the territories below it.
+TIPOS_MESA = TIPOS_SIN_TRASLADO
+#: What a mesa's acta does not have: its votes come in envelopes, not from boletas handed
+#: out at a casilla (no boletas sobrantes), and no representantes vote there.
+CAMPOS_SIN_MESA = frozenset({"TOTAL_BOLETAS_SOBRANTES", "TOTAL_REP_PARTIDO_CI_VOTARON"})
 #: UBICACION_CASILLA of a mesa that is not in one place of a sección (published N/A).
 UBICACION_NO_APLICA = 0
 
@@ -150,6 +158,12 @@ class Casilla:
     def especial(self) -> bool:
         return self.tipo == "S"
 
+    @property
+    def mesa(self) -> bool:
+        """A mesa of voto anticipado, prisión preventiva or en el extranjero
+        (:data:`TIPOS_MESA`): in no sección, without boletas nor representantes."""
+        return self.tipo in TIPOS_MESA
+
     def sort_key(self) -> tuple[int, int, int, int, int]:
         """Publication order: distrito, sección, tipo, id, ext."""
         return (self.distrito_id, self.seccion, tipo_rank(self.tipo), self.id_casilla,
@@ -237,25 +251,30 @@ class Eleccion:
 
     def campos_aplicables(self, casilla: Casilla) -> tuple[str, ...]:
         """The captured fields that exist on this casilla's acta."""
-        return self.campos_en_ambito(self.ambito_id(casilla))
+        return self.layout_de(casilla).campos
+
+    def layout_de(self, casilla: Casilla) -> Layout:
+        """The field layout of this election's acta in ``casilla``."""
+        return self.layout(self.ambito_id(casilla), casilla.mesa)
 
     def campos_en_ambito(self, ambito_id: int) -> tuple[str, ...]:
         """The captured fields of an acta in ``ambito_id`` (computed once per ámbito)."""
         return self.layout(ambito_id).campos
 
-    def layout(self, ambito_id: int) -> Layout:
-        """The field layout of the actas of ``ambito_id``, built once per ámbito."""
-        cached = self._layouts.get(ambito_id)
+    def layout(self, ambito_id: int, mesa: bool = False) -> Layout:
+        """The field layout of the actas of ``ambito_id`` (of a mesa's,
+        :data:`CAMPOS_SIN_MESA` left out), built once per ámbito."""
+        cached = self._layouts.get((ambito_id, mesa))
         if cached is None:
             campos = tuple(c for c in self.campos_captura
-                           if c not in self._por_clave or self._por_clave[c].compite_en(
-                               ambito_id))
+                           if (c not in self._por_clave or self._por_clave[c].compite_en(
+                               ambito_id)) and not (mesa and c in CAMPOS_SIN_MESA))
             cached = Layout(campos, self.campos_captura, self.campos_voto_set)
-            self._layouts[ambito_id] = cached
+            self._layouts[(ambito_id, mesa)] = cached
         return cached
 
     @cached_property
-    def _layouts(self) -> dict[int, Layout]:
+    def _layouts(self) -> dict[tuple[int, bool], Layout]:
         return {}
 
     @cached_property
@@ -340,8 +359,7 @@ class Acta:
     def __post_init__(self) -> None:
         object.__setattr__(self, "clave", self.casilla.clave + self.eleccion.codigo)
         object.__setattr__(self, "tipo_acta", self.eleccion.tipo_acta_de(self.casilla.tipo))
-        object.__setattr__(self, "layout", self.eleccion.layout(
-            self.eleccion.ambito_id(self.casilla)))
+        object.__setattr__(self, "layout", self.eleccion.layout_de(self.casilla))
 
 
 @dataclass(frozen=True)
@@ -432,7 +450,7 @@ def _actas(eleccion: Eleccion, casillas: Sequence[Casilla]) -> tuple[Acta, ...]:
         _PONER_ACTA["casilla"], _PONER_ACTA["eleccion"], _PONER_ACTA["clave"],
         _PONER_ACTA["layout"], _PONER_ACTA["tipo_acta"])
     tipos: dict[str, str] = {}
-    layouts: dict[int, Layout] = {}
+    layouts: dict[tuple[int, bool], Layout] = {}
     out: list[Acta] = []
     for c in casillas:
         if not c.tiene_acta(codigo):
@@ -440,10 +458,10 @@ def _actas(eleccion: Eleccion, casillas: Sequence[Casilla]) -> tuple[Acta, ...]:
         tipo = tipos.get(c.tipo)
         if tipo is None:
             tipo = tipos[c.tipo] = eleccion.tipo_acta_de(c.tipo)
-        ambito = eleccion.ambito_id(c)
+        ambito = (eleccion.ambito_id(c), c.tipo in TIPOS_MESA)
         layout = layouts.get(ambito)
         if layout is None:
-            layout = layouts[ambito] = eleccion.layout(ambito)
+            layout = layouts[ambito] = eleccion.layout(*ambito)
         acta: Acta = _NUEVA(Acta)
         poner_casilla(acta, c)
         poner_eleccion(acta, eleccion)

@@ -487,7 +487,10 @@ def _casilla_cols(catalog: Catalog, casilla: Casilla,
         entidad_id, entidad = intern(f"{casilla.entidad_id}"), catalog.entidad
         distrito_id = intern(f"{casilla.distrito_id}")
         cabecera = catalog.distrito_por_id[casilla.distrito_id].cabecera
-        seccion, tipo = intern(f"{casilla.seccion}"), casilla.tipo
+        # A mesa (voto anticipado, prisión preventiva, extranjero) is in no sección and
+        # no representantes vote in it: N/A (its distrito stays: the CATD that counts it).
+        seccion = NO_APLICA if casilla.mesa else intern(f"{casilla.seccion}")
+        tipo = casilla.tipo
         id_casilla = intern(f"{casilla.id_casilla}")
         ext_contigua = intern(f"{casilla.ext_contigua}")
         ubicacion = NO_APLICA if casilla.ubicacion == UBICACION_NO_APLICA \
@@ -498,7 +501,8 @@ def _casilla_cols(catalog: Catalog, casilla: Casilla,
                  ext_contigua, ubicacion),
                 (entidad_id, entidad, distrito_id, cabecera, intern(f"{demarcacion.id}"),
                  demarcacion.nombre, seccion, id_casilla, tipo, ext_contigua, ubicacion),
-                intern(f"{casilla.lista_nominal}"), intern(f"{casilla.representantes}"),
+                intern(f"{casilla.lista_nominal}"),
+                NO_APLICA if casilla.mesa else intern(f"{casilla.representantes}"),
                 traslado_publicado(casilla.traslado) if casilla.traslado else NO_APLICA)
         cache[casilla.clave] = cols
     return cols

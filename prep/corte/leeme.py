@@ -80,7 +80,8 @@ DESCRIPCIONES: dict[str, str] = {
                       "en la que cuenta el acta.",
     "DEMARCACION": "Solo en las elecciones que se deciden por demarcación: nombre de la "
                    "demarcación (alcaldía).",
-    "SECCION": "Sección electoral.",
+    "SECCION": "Sección electoral; N/A en las mesas de voto anticipado, prisión "
+               "preventiva y en el extranjero, que no pertenecen a ninguna sección.",
     "ID_CASILLA": "Número de la casilla.",
     "TIPO_CASILLA": "Tipo de casilla (valores abajo).",
     "EXT_CONTIGUA": "Número de la casilla contigua a una extraordinaria (0 si no aplica).",
@@ -88,10 +89,13 @@ DESCRIPCIONES: dict[str, str] = {
     "TIPO_ACTA": "Formato de acta de la elección que usa ese tipo de casilla (valores "
                  "abajo): las casillas especiales, las de urna electrónica y las mesas de "
                  "voto anticipado y en el extranjero usan otro formato.",
-    "TOTAL_BOLETAS_SOBRANTES": "Boletas sobrantes anotadas en el acta.",
+    "TOTAL_BOLETAS_SOBRANTES": "Boletas sobrantes anotadas en el acta (N/A en las mesas de "
+                               "voto anticipado, prisión preventiva y en el extranjero, "
+                               "cuyos votos llegan en sobres).",
     "TOTAL_PERSONAS_VOTARON": "Personas que votaron, anotadas en el acta.",
     "TOTAL_REP_PARTIDO_CI_VOTARON": "Representantes de partidos y candidaturas independientes "
-                                    "que votaron sin estar en la lista nominal.",
+                                    "que votaron sin estar en la lista nominal (N/A en las "
+                                    "mesas, donde no votan representantes).",
     "TOTAL_VOTOS_SACADOS": "Votos sacados de la urna, anotados en el acta.",
     "NO_REGISTRADAS": "Votos por candidaturas no registradas.",
     "NULOS": "Votos nulos.",
@@ -101,7 +105,8 @@ DESCRIPCIONES: dict[str, str] = {
     "LISTA_NOMINAL": "Personas en la lista nominal de la casilla (0 en casillas especiales; "
                      "en las mesas de voto anticipado y en el extranjero, las personas "
                      "registradas para votar así).",
-    "REPRESENTANTES_PP_CI": "Representantes acreditados que pueden votar en la casilla.",
+    "REPRESENTANTES_PP_CI": "Representantes acreditados que pueden votar en la casilla "
+                            "(N/A en las mesas).",
     "OBSERVACIONES": "Por qué el acta tiene algo que advertir o no se contabiliza (valores "
                      "abajo); '-' si no tiene.",
     "CONTABILIZADA": "1 si sus votos se suman a los resultados, 0 si no; '-' sin datos aún.",
@@ -255,6 +260,12 @@ Cómo se publican algunos casos:
   instalada, paquete no entregado, y las mesas de voto anticipado, prisión preventiva y
   en el extranjero, cuyos votos se cuentan en la sede.
 - UBICACION_CASILLA es '{NO_APLICA}' en esas mesas, salvo que el catálogo la indique.
+- Esas mesas no pertenecen a ninguna sección: SECCION, REPRESENTANTES_PP_CI,
+  TOTAL_BOLETAS_SOBRANTES y TOTAL_REP_PARTIDO_CI_VOTARON son '{NO_APLICA}'.
+  ID_DISTRITO_LOCAL es el distrito cuyo CATD cuenta la mesa. Sus votos cuentan en la
+  contienda de la elección (la entidad, o su distrito o demarcación en las elecciones
+  que se deciden así) y en ningún resultado por debajo de ella: el sitio las lista
+  aparte.
 - Una mesa de voto en el extranjero solo tiene actas de las elecciones en que ese voto
   cuenta; en las demás elecciones no hay fila suya ni se espera su acta.
 - TIPO_ACTA distingue el formato del acta: el de las casillas especiales, el que imprime

@@ -66,6 +66,7 @@ from prep.corte.package import csv_name
 from prep.corte.salud_catd import AVANCE_CATD
 from prep.corte.salud_catd import datos_sitio
 from prep.corte.simulacro import stamp_html
+from prep.corte.site_areas import MESAS
 from prep.corte.site_areas import Area
 from prep.corte.site_areas import Memoria
 from prep.corte.site_areas import Niveles
@@ -296,7 +297,8 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
     def add(fila: Fila, csv_row: str | Sequence[str],
             leaves: dict[tuple[int, int, int], Area], rows: list[str]) -> None:
         casilla = fila.acta.casilla
-        key = (casilla.distrito_id, casilla.demarcacion_id, casilla.seccion)
+        key = (casilla.distrito_id, casilla.demarcacion_id,
+               MESAS if casilla.mesa else casilla.seccion)
         area = leaves.get(key)
         if area is None:
             area = leaves[key] = Area([0] * size)
@@ -378,7 +380,20 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
         "distritos": niveles.lista(niveles.distritos, Ambito.DISTRITO, lambda i: {
             "cabecera": catalog.distrito_por_id[i].cabecera}),
         "demarcaciones": niveles.lista(niveles.demarcaciones, Ambito.DEMARCACION, lambda i: {
-            "nombre": catalog.demarcacion_por_id[i].nombre})}, corte=nombre)
+            "nombre": catalog.demarcacion_por_id[i].nombre}),
+        "mesas": mesas_json(tabla, niveles)}, corte=nombre)
+
+
+def mesas_json(tabla: TablaEleccion, niveles: Niveles) -> dict[str, Any]:
+    """The election's mesas (voto anticipado, prisión preventiva, extranjero), which are
+    in no sección: each acta as [CLAVE_ACTA, TIPO_CASILLA, distrito, demarcación], and,
+    in an election decided in the whole entity, their summary (they count there alone)."""
+    actas = [[f.acta.clave, f.acta.casilla.tipo, f.acta.casilla.distrito_id,
+              f.acta.casilla.demarcacion_id] for f in tabla.filas if f.acta.casilla.mesa]
+    out: dict[str, Any] = {"actas": actas}
+    if niveles.mesas is not None:
+        out["resumen"] = niveles.mesas.resumen()
+    return out
 
 
 def observaciones_por_valor(tabla: TablaEleccion) -> list[list[str | int]]:

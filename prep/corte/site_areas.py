@@ -231,6 +231,12 @@ def ajustar(antes: Sequence[Area], hecha: Area, partes: Sequence[Area]) -> Area 
     return suma
 
 
+#: The sección of the leaves holding a distrito's and demarcación's mesas (voto
+#: anticipado, prisión preventiva, extranjero: :data:`prep.catalog.model.TIPOS_MESA`),
+#: which belong to no sección (no sección is numbered 0).
+MESAS = 0
+
+
 class Niveles:
     """The areas of one election at every level, built from the leaves, and their JSON
     (each area's JSON made once: a sección is the same area under its distrito and under
@@ -252,7 +258,18 @@ class Niveles:
         por: tuple[dict[int, dict[int, list[Area]]], ...] = ({}, {})
         self._otros: tuple[dict[int, set[int]], ...] = ({}, {})
         self._sec_otros: tuple[dict[tuple[int, int], set[int]], ...] = ({}, {})
+        # The mesas count only in their contest: in the distrito (nivel 0) or demarcación
+        # (nivel 1) that is one, else in the entity alone; in no sección.
+        mesas: tuple[dict[int, list[Area]], ...] = ({}, {})
+        de_entidad: list[Area] = []
+        nivel_contienda = {Ambito.DISTRITO: 0, Ambito.DEMARCACION: 1}.get(eleccion.ambito)
         for (d, m, s), area in sorted(leaves.items()):
+            if s == MESAS:
+                if nivel_contienda is None:
+                    de_entidad.append(area)
+                else:
+                    mesas[nivel_contienda].setdefault((d, m)[nivel_contienda], []).append(area)
+                continue
             for nivel, (a, b) in enumerate(((d, m), (m, d))):
                 por[nivel].setdefault(a, {}).setdefault(s, []).append(area)
                 self._otros[nivel].setdefault(a, set()).add(b)
@@ -261,9 +278,16 @@ class Niveles:
             {a: {s: combine(parts, size) for s, parts in sorted(secs.items())}
              for a, secs in sorted(p.items())} for p in por)
         self.distritos, self.demarcaciones = (
-            {a: sumar((n, a), list(secs.values()), size, memoria) for a, secs in nivel.items()}
+            {a: sumar((n, a), [*nivel.get(a, {}).values(), *mesas[n].get(a, ())], size,
+                      memoria)
+             for a in sorted(nivel.keys() | mesas[n].keys())}
             for n, nivel in enumerate(self._secciones))
-        self.entidad = combine(self.distritos.values(), size)
+        #: The mesas of an election decided in the whole entity: counted there alone.
+        self.mesas = combine(de_entidad, size) if de_entidad else None
+        # The distritos, and the mesas they do not count (of an election decided in the
+        # whole entity, or per demarcación).
+        self.entidad = combine([*self.distritos.values(), *de_entidad,
+                                *(a for partes in mesas[1].values() for a in partes)], size)
         self.contiendas: dict[int, Contienda] = {
             c: contienda(eleccion, c, nombres) for c in sorted(self.entidad.contiendas)}
         self._json: dict[int, dict[str, Any]] = {}

@@ -56,6 +56,7 @@ from prep.corte.reader import read_eleccion_csv
 from prep.corte.reader import resumen_desde_filas
 from prep.corte.salud_catd import AVANCE_CATD
 from prep.corte.verify_historial import problemas_historial
+from prep.corte.verify_mesas import problemas_mesas
 from prep.corte.verify_participacion import problemas_csv as problemas_participacion
 from prep.corte.verify_salud_catd import problemas_salud
 from prep.corte.verify_sitio import problemas_sitio
@@ -306,6 +307,7 @@ def _check_elecciones(result: Verificacion, directory: Path, digests: dict[str, 
         result.tablas[name] = parsed
         verdict = _check_resumen(result, name, parsed)
         result.problemas += problemas_participacion(name, parsed)
+        result.problemas += problemas_mesas(name, parsed)
         faltan = 0
         for fila in parsed.filas:
             code = fila.get("CODIGO_INTEGRIDAD", "-")

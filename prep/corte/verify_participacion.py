@@ -19,6 +19,7 @@ from decimal import Decimal
 from decimal import InvalidOperation
 from typing import Any
 
+from prep.corte.anexo import NO_APLICA
 from prep.corte.anexo import es_fuera
 from prep.corte.reader import CsvEleccion
 from prep.corte.summary import RESUMEN_COLUMNS
@@ -60,6 +61,8 @@ def problemas_csv(name: str, parsed: CsvEleccion) -> list[str]:
         except (KeyError, ValueError):
             continue  # a row the summary check cannot read either
         for nivel, columna in niveles:
+            if fila[columna] == NO_APLICA:
+                continue  # a mesa's sección: it is in none
             suma = sumas.setdefault((nivel, fila[columna]), [0, 0])
             suma[0] += votos
             suma[1] += lista

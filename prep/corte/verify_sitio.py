@@ -18,6 +18,8 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+from prep.catalog.model import TIPOS_MESA
+from prep.corte.anexo import NO_APLICA
 from prep.corte.anexo import es_fuera
 from prep.corte.reader import CsvEleccion
 from prep.corte.site_datos import NOMBRE_CORTE
@@ -49,9 +51,27 @@ def _eleccion(directory: Path, name: str, data: dict[str, Any],
     if tabla is None:
         return []
     out = _observaciones(name, data.get("observaciones"), tabla)
+    out += _mesas(name, data.get("mesas"), tabla)
     if "asociaciones" in data:
         out += problemas_candidaturas(directory, csv_eleccion, tabla, data)
     return out
+
+
+def _mesas(name: str, publicadas: Any, tabla: CsvEleccion) -> list[str]:
+    """The election's mesas the site lists apart (they are in no sección) are the CSV's
+    rows of mesas, each once."""
+    if publicadas is None:
+        return []
+    csv_mesas = sorted(f["CLAVE_ACTA"].strip("'") for f in tabla.filas
+                       if not es_fuera(f) and f.get("TIPO_CASILLA") in TIPOS_MESA)
+    try:
+        sitio = sorted(str(a[0]) for a in publicadas["actas"])
+    except (KeyError, TypeError, IndexError):
+        return [f"{name}: «mesas» no tiene la lista de sus actas"]
+    if sitio != csv_mesas:
+        return [f"{name}: las actas de mesas que lista el sitio ({len(sitio)}) no son las "
+                f"del CSV ({len(csv_mesas)})"]
+    return []
 
 
 def _observaciones(name: str, publicadas: Any, tabla: CsvEleccion) -> list[str]:
@@ -147,6 +167,21 @@ def _leer(directory: Path, name: str, out: list[str]) -> Any:
     return data
 
 
+def seccion_bloque(fila: Mapping[str, str], seccion: str) -> int:
+    """The sección whose bloque of the site carries the row: its SECCION; a mesa's (voto
+    anticipado, prisión preventiva, extranjero: SECCION ``N/A``, in no sección) is
+    carried beside the sección its CLAVE_CASILLA names, where it is counted. -1 if
+    neither is a number."""
+    if seccion.isdigit():
+        return int(seccion)
+    clave = fila.get("CLAVE_CASILLA", "").strip("'")
+    return int(clave[2:6]) if seccion == NO_APLICA and clave[2:6].isdigit() else -1
+
+
+def _en_bloque(s: int, primera: int, siguiente: int | None) -> bool:
+    return primera <= s and (siguiente is None or s < siguiente)
+
+
 class _Actas:
     """The CSVs' actas per election, and which ones the site's bloques carried."""
 
@@ -206,9 +241,8 @@ class _Actas:
             if row[0] != fila["CLAVE_CASILLA"].strip("'") or sitio(row) != del_csv(fila):
                 out.append(f"{name}: la fila del acta {clave} no es la de "
                            f"{self.csv_de[codigo]}")
-            elif fila["ID_DISTRITO_LOCAL"] != str(distrito) or not row[seccion].isdigit() \
-                    or not (primera <= int(row[seccion])
-                            and (siguiente is None or int(row[seccion]) < siguiente)):
+            elif fila["ID_DISTRITO_LOCAL"] != str(distrito) or \
+                    not _en_bloque(seccion_bloque(fila, row[seccion]), primera, siguiente):
                 out.append(f"{name}: el acta {clave} (distrito {fila['ID_DISTRITO_LOCAL']}, "
                            f"sección {row[seccion]}) no es de este bloque")
             elif imagen is not None and row[imagen]:
@@ -232,9 +266,8 @@ class _Actas:
                 out.append(f"{name}: el acta {clave} no tiene datos en "
                            f"{self.csv_de.get(codigo)}")
                 continue
-            s = int(fila["SECCION"]) if fila["SECCION"].isdigit() else -1
-            if fila["ID_DISTRITO_LOCAL"] != str(distrito) or s < primera or \
-                    (siguiente is not None and s >= siguiente):
+            if fila["ID_DISTRITO_LOCAL"] != str(distrito) or \
+                    not _en_bloque(seccion_bloque(fila, fila["SECCION"]), primera, siguiente):
                 out.append(f"{name}: el historial del acta {clave} no es de este bloque")
 
     def faltan(self) -> list[str]:

@@ -28,6 +28,7 @@ from prep.catalog import catalog_digest
 from prep.catalog import generate_catalog
 from prep.catalog import load_catalog
 from prep.catalog import write_catalog
+from prep.catalog.model import CAMPOS_SIN_MESA
 from prep.catalog.model import clave_casilla
 from prep.catalog.model import tipo_rank
 from tests.prep.catalog_edits import rows_of
@@ -334,7 +335,10 @@ def test_entidad_wide_election_applies_every_field_everywhere(small: Catalog) ->
     jefatura = small.elecciones[0]
     assert all(a.ambitos is None for a in jefatura.asociaciones)
     for c in small.casillas:
-        assert jefatura.campos_aplicables(c) == jefatura.campos_captura
+        # A mesa's acta has no boletas sobrantes nor representantes that voted (DOMAIN.md).
+        assert jefatura.campos_aplicables(c) == tuple(
+            f for f in jefatura.campos_captura if not (c.mesa and f in CAMPOS_SIN_MESA))
+    assert any(c.mesa for c in small.casillas)
 
 
 @pytest.mark.parametrize("indice", [1, 2], ids=["distrito", "demarcacion"])
@@ -356,8 +360,8 @@ def test_asociacion_restricted_by_ambitos(small: Catalog, indice: int) -> None:
             assert a.clave not in campos
             # The rest keep their order.
             assert campos == tuple(x for x in e.campos_captura if x in campos)
-            assert {"TOTAL_BOLETAS_SOBRANTES", "PAN", "NO_REGISTRADAS", "NULOS",
-                    "TOTAL_VOTOS_ASENTADO"} <= set(campos)
+            assert {"PAN", "NO_REGISTRADAS", "NULOS", "TOTAL_VOTOS_ASENTADO"} <= set(campos)
+            assert ("TOTAL_BOLETAS_SOBRANTES" in campos) is not c.mesa
 
 
 def test_ambitos_survive_the_files(small_dir: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from dataclasses import replace
 from datetime import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from prep.catalog import generate_catalog
 from prep.corte.anexo import es_fuera
 from prep.corte.package import MANIFEST
 from prep.corte.reader import read_eleccion_csv
+from prep.corte.reader import resumen_desde_filas
 from prep.corte.site_datos import data_file
 from prep.corte.site_datos import parse_data_file
 from prep.corte.summary import percentage
@@ -60,7 +62,8 @@ def _por_distrito(corte: Path) -> dict[int, tuple[str, str, bool]]:
     votes), from the CSV rows."""
     sumas: dict[int, list[int]] = {}
     for fila in read_eleccion_csv((corte / CSV).read_bytes()).filas:
-        if es_fuera(fila) or fila["CONTABILIZADA"] != "1":
+        # A mesa's (SECCION N/A) counts in the entity alone in Jefatura de Gobierno.
+        if es_fuera(fila) or fila["CONTABILIZADA"] != "1" or fila["SECCION"] == "N/A":
             continue
         s = sumas.setdefault(int(fila["ID_DISTRITO_LOCAL"]), [0, 0, 0])
         votos = int(fila["TOTAL_VOTOS_CALCULADO"])
@@ -128,7 +131,8 @@ def test_verify_corte_rejects_rows_whose_seccion_passes_100(corte: Path) -> None
     contadas = [(n, line.split(",")) for n, line in enumerate(lines[7:], start=7)
                 if line.count(",") == len(cols) - 1]
     contadas = [(n, r) for n, r in contadas
-                if r[col["CONTABILIZADA"]] == "1" and r[col["TIPO_CASILLA"]] != "S"]
+                if r[col["CONTABILIZADA"]] == "1" and r[col["TIPO_CASILLA"]] != "S"
+                and r[col["SECCION"]] != "N/A"]  # a mesa is in no sección
     por_seccion: dict[str, list[int]] = {}
     for _, r in contadas:
         suma = por_seccion.setdefault(r[col["SECCION"]], [0, 0])
@@ -232,3 +236,108 @@ def test_verify_corte_rejects_a_coalition_with_two_persons_or_a_suplente_too_man
                             "una persona") for p in problemas), problemas
     assert f"{nombre}: {otro[-3]} tiene suplente ('Alguien Suplente') aunque el cargo no " \
         "tiene suplente" in problemas
+
+
+# Mesas de voto anticipado, prisión preventiva and en el extranjero (DOMAIN.md: they
+# belong to no sección; INE publishes N/A for it and for the fields they do not have).
+MESA = {"A", "P", "M"}
+SIN_MESA = ("SECCION", "REPRESENTANTES_PP_CI", "TOTAL_BOLETAS_SOBRANTES",
+            "TOTAL_REP_PARTIDO_CI_VOTARON")
+
+
+def _csvs(corte: Path) -> dict[str, Any]:
+    return {p.name: read_eleccion_csv(p.read_bytes()) for p in sorted(corte.glob("*.csv"))
+            if p.name not in ("HISTORIAL.csv", "AVANCE_CATD.csv", "DIFUSORES.csv")
+            and not p.name.endswith("_CANDIDATURAS.csv")}
+
+
+def test_a_mesa_is_published_in_no_seccion_without_boletas_nor_representantes(
+        ultimo: Path) -> None:
+    mesas = 0
+    for name, parsed in _csvs(ultimo).items():
+        for fila in parsed.filas:
+            if es_fuera(fila):
+                continue
+            if fila["TIPO_CASILLA"] in MESA:
+                mesas += 1
+                assert [fila[c] for c in SIN_MESA] == ["N/A"] * 4, (name, fila)
+                assert fila["ID_DISTRITO_LOCAL"].isdigit()  # the CATD that counts it
+                if fila["CONTABILIZADA"] == "1":
+                    assert fila["TOTAL_PERSONAS_VOTARON"].isdigit(), fila
+            else:
+                assert fila["SECCION"].isdigit() and fila["REPRESENTANTES_PP_CI"].isdigit()
+    assert mesas, "the catalog has no mesa: nothing to see"
+    assert verify_corte(ultimo).ok
+
+
+def test_a_mesa_counts_in_its_contest_and_in_no_territory_below_it(ultimo: Path) -> None:
+    """Jefatura de Gobierno (one contest, the entity): a distrito's summary leaves the
+    mesas out and the election's page lists them apart with their own summary;
+    Diputaciones (a contest per distrito): the mesa counts in its distrito, not in the
+    sección of its sede."""
+    csvs = _csvs(ultimo)
+    for name, codigo in ((CSV, "01"), ("DIPUTACIONES_LOCALES_MR.csv", "02")):
+        parsed = csvs[name]
+        filas = [f for f in parsed.filas if not es_fuera(f)]
+        mesas = [f for f in filas if f["TIPO_CASILLA"] in MESA]
+        assert mesas, name
+        e = _datos(ultimo, f"e{codigo}")
+        assert sorted(a[0] for a in e["mesas"]["actas"]) == sorted(
+            f["CLAVE_ACTA"].strip("'") for f in mesas)
+        for distrito in {int(f["ID_DISTRITO_LOCAL"]) for f in mesas}:
+            de_distrito = [f for f in filas if f["ID_DISTRITO_LOCAL"] == str(distrito)]
+            if codigo == "01":
+                de_distrito = [f for f in de_distrito if f["TIPO_CASILLA"] not in MESA]
+            esperado = list(resumen_desde_filas(replace(parsed, filas=tuple(de_distrito)))
+                            .values())
+            d = _datos(ultimo, f"e{codigo}/d{distrito:03d}")
+            assert d["resumen"] == esperado, (name, distrito)
+            # Every sección's summary counts only the casillas of that sección.
+            for s in d["secciones"]:
+                propias = [f for f in de_distrito if f["SECCION"] == str(s["seccion"])]
+                assert s["resumen"] == list(resumen_desde_filas(
+                    replace(parsed, filas=tuple(propias))).values())
+        if codigo == "01":
+            assert e["mesas"]["resumen"] == list(resumen_desde_filas(
+                replace(parsed, filas=tuple(mesas))).values())
+        else:
+            assert "resumen" not in e["mesas"]  # they count in their distritos
+
+
+def _tamper_row(corte: Path, name: str, pick: Any, column: str, value: str) -> str:
+    """Sets ``column`` of the first row ``pick`` accepts (re-signed); its CLAVE_ACTA."""
+    lines = (corte / name).read_bytes().decode("utf-8-sig").split("\r\n")
+    cols = lines[6].split(",")
+    for n, line in enumerate(lines[7:], start=7):
+        row = line.split(",")
+        if len(row) == len(cols) and pick(dict(zip(cols, row, strict=True))):
+            row[cols.index(column)] = value
+            lines[n] = ",".join(row)
+            _resign(corte, name, ("\ufeff" + "\r\n".join(lines)).encode("utf-8"))
+            return row[cols.index("CLAVE_ACTA")].strip("'")
+    raise AssertionError(f"no row to tamper in {name}")
+
+
+def test_verify_corte_rejects_a_mesa_placed_in_a_seccion(corte: Path) -> None:
+    clave = _tamper_row(corte, CSV, lambda f: f["TIPO_CASILLA"] in MESA, "SECCION",
+                        "11")
+    problemas = verify_corte(corte).problemas
+    assert any(p.startswith(f"{CSV}: el acta {clave} es de una mesa") and "SECCION '11'" in p
+               for p in problemas), problemas
+
+
+def test_verify_corte_rejects_a_casilla_published_in_no_seccion(corte: Path) -> None:
+    clave = _tamper_row(corte, CSV, lambda f: f["TIPO_CASILLA"] == "B", "SECCION", "N/A")
+    problemas = verify_corte(corte).problemas
+    assert f"{CSV}: el acta {clave} es de una casilla de tipo 'B', que está en una sección, " \
+        "pero publica SECCION N/A" in problemas, problemas
+
+
+def test_verify_corte_rejects_a_site_that_hides_a_mesa(corte: Path) -> None:
+    ruta = "e01"
+    datos = _datos(corte, ruta)
+    datos["mesas"]["actas"] = datos["mesas"]["actas"][1:]
+    _resign(corte, f"sitio/datos/{ruta}.js", data_file(ruta, datos))
+    problemas = verify_corte(corte).problemas
+    assert any(p.startswith(f"sitio/datos/{ruta}.js: las actas de mesas que lista el sitio")
+               for p in problemas), problemas

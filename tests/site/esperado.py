@@ -34,14 +34,32 @@ def demarcacion_de(catalog: Catalog, fila: dict[str, str]) -> int:
     return acta.casilla.demarcacion_id
 
 
+def es_mesa(fila: dict[str, str]) -> bool:
+    """A mesa's row (voto anticipado, prisión preventiva, extranjero): in no sección."""
+    return fila["SECCION"] == "N/A"
+
+
+def en_contienda(catalog: Catalog, fila: dict[str, str], nivel: Ambito) -> bool:
+    """Whether a mesa's row counts in a territory of ``nivel``: only where that territory
+    is the contest of its election (DOMAIN.md: the mesas belong to no sección)."""
+    acta = catalog.acta(fila["CLAVE_ACTA"].strip("'"))
+    assert acta is not None
+    return acta.eleccion.ambito is nivel
+
+
 def filas_de(csv_e: CsvEleccion, catalog: Catalog, *, distrito: int | None = None,
              demarcacion: int | None = None, seccion: int | None = None) -> CsvEleccion:
-    """The CSV restricted to the catalog rows of one territory."""
+    """The CSV restricted to the catalog rows of one territory (a mesa's only in the
+    territory that is its contest)."""
     filas = tuple(
         f for f in csv_e.filas if not es_fuera(f)
         and (distrito is None or f["ID_DISTRITO_LOCAL"] == str(distrito))
         and (demarcacion is None or demarcacion_de(catalog, f) == demarcacion)
-        and (seccion is None or f["SECCION"] == str(seccion)))
+        and (seccion is None or f["SECCION"] == str(seccion))
+        and not (es_mesa(f) and (
+            (distrito is not None and not en_contienda(catalog, f, Ambito.DISTRITO))
+            or (demarcacion is not None
+                and not en_contienda(catalog, f, Ambito.DEMARCACION)))))
     return replace(csv_e, filas=filas)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from prep.catalog import Catalog
 from prep.corte.anexo import es_fuera
 from prep.corte.difusores import DIFUSORES
 from prep.corte.package import corte_dirname
@@ -34,6 +35,7 @@ from prep.corte.summary import RESUMEN_COLUMNS
 from prep.corte.summary import percentage
 from tests.site.corte_sitio import CorteSitio
 from tests.site.corte_sitio import datos
+from tests.site.esperado import filas_de
 from tests.site.esperado import sumas
 from tests.site.esperado import truncado
 
@@ -51,9 +53,9 @@ def actas_distrito(corte: CorteSitio, codigo: str, distrito: int) -> tuple[list[
     return partes[0]["columnas"], [row for b in partes for row in b["actas"]]
 
 
-def por_distrito(parsed: CsvEleccion, distrito: int) -> CsvEleccion:
-    filas = tuple(f for f in parsed.filas if f["ID_DISTRITO_LOCAL"] == str(distrito))
-    return replace(parsed, filas=filas)
+def por_distrito(parsed: CsvEleccion, catalog: Catalog, distrito: int) -> CsvEleccion:
+    """A distrito's rows: its mesas only where the distrito is the election's contest."""
+    return filas_de(parsed, catalog, distrito=distrito)
 
 
 def test_every_file_is_listed_under_sitio(corte_sitio: CorteSitio) -> None:
@@ -120,7 +122,7 @@ def test_distrito_and_seccion_summaries_recompute_from_csv_rows(
             d.id for d in corte_sitio.catalog.distritos)
         for resumen_distrito in e["distritos"]:
             distrito = resumen_distrito["id"]
-            sub = por_distrito(parsed, distrito)
+            sub = por_distrito(parsed, corte_sitio.catalog, distrito)
             esperado = list(resumen_desde_filas(sub).values())
             assert resumen_distrito["resumen"] == esperado
             d = datos(corte_sitio, distrito_file(codigo, distrito))
@@ -149,7 +151,7 @@ def test_votes_per_asociacion_are_csv_column_sums(corte_sitio: CorteSitio,
             assert "votos" not in e and "candidaturas" not in e
         for distrito in corte_sitio.catalog.distritos:
             d = datos(corte_sitio, distrito_file(codigo, distrito.id))
-            sub = sumas(por_distrito(parsed, distrito.id), campos)
+            sub = sumas(por_distrito(parsed, corte_sitio.catalog, distrito.id), campos)
             total_d = sum(sub.values())
             if "contiendas" in d:  # a distrito over two alcaldías: no sum across them
                 assert "votos" not in d and len(d["contiendas"]) > 1
@@ -249,7 +251,10 @@ def test_a_distrito_file_carries_summaries_and_its_bloques_whole_secciones(
                 assert len(secciones) == 1 or \
                     sum(casillas[(distrito.id, s)] for s in secciones) <= limite
                 col = b["columnas"].index("SECCION")
-                assert {int(r[col]) for r in b["actas"]} == set(secciones)
+                # A mesa (SECCION N/A, in no sección) rides with the sección its
+                # CLAVE_CASILLA names, where it is counted.
+                assert {int(r[col]) if r[col] != "N/A" else int(r[0][2:6])
+                        for r in b["actas"]} == set(secciones)
 
 
 def test_same_corte_gives_the_same_bytes(corte_sitio: CorteSitio) -> None:

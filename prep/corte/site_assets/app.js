@@ -418,8 +418,40 @@
             "contienda; su página tiene los votos por partido y por candidatura."),
           tablaNivel(codigo, e, porDistrito ? e.demarcaciones : e.distritos, !porDistrito));
       }
+      if (e.mesas && e.mesas.actas.length) { nodos.push(tablaMesas(e)); }
       return { titulo: titulo(e.nombre), eleccion: codigo, nodos: nodos };
     });
+  }
+
+  /* Where a mesa's votes count: the contest of the election (DOMAIN.md: a mesa of voto
+     anticipado, prisión preventiva or en el extranjero belongs to no sección). */
+  function contiendaMesa(e, distrito, m) {
+    if (e.ambito === "distrito") { return "Distrito " + distrito; }
+    if (e.ambito === "demarcacion") { return demarcacion() + " " + demarcacionNombre(m); }
+    return "Toda la entidad";
+  }
+
+  function tablaMesas(e) {
+    var filas = e.mesas.actas.map(function (a) {
+      return [h("a", { href: "#/acta/" + a[0], texto: a[0] }), TIPOS[a[1]] || a[1],
+              contiendaMesa(e, a[2], a[3])];
+    });
+    var nodos = [h("h2", { texto: "Mesas de voto anticipado, prisión preventiva y en el extranjero" }),
+      h("p", { "class": "nota", texto: "Estas mesas no pertenecen a ninguna sección: sus votos " +
+               "cuentan en el resultado de " + (e.ambito === "entidad" ? "la entidad"
+               : "su " + (e.ambito === "distrito" ? "distrito" : demarcacion().toLowerCase())) +
+               ", no en el de las secciones" + (e.ambito === "entidad"
+               ? ", distritos ni " + demarcacion().toLowerCase() + "s." : ".") }),
+      tabla("Actas de las mesas", ["Clave de acta", "Tipo", "Sus votos cuentan en"], filas,
+            [false, false, false])];
+    if (e.mesas.resumen) { nodos.splice(2, 0, avanceMesas(e.mesas.resumen)); }
+    return h("section", { "class": "bloque", id: "mesas" }, nodos);
+  }
+
+  function avanceMesas(r) {
+    return tabla("Avance de las mesas", ["Actas esperadas", "Actas capturadas",
+                 "Actas contabilizadas", "Participación ciudadana"], [avanceCeldas(r)],
+                 [true, true, true, true]);
   }
 
   function vistaDistrito(codigo, id) {
@@ -709,13 +741,20 @@
     var arriba = e.ambito === "demarcacion"
       ? [demarcacion() + " " + demarcacionNombre(m), "#/e/" + codigo + "/m/" + m]
       : ["Distrito " + id, "#/e/" + codigo + "/d/" + id];
+    var camino = [[titulo(indice.entidad), "#/e/" + codigo], arriba,
+                  ["Sección " + seccion, arriba[1] + "/s/" + seccion], [casilla, ""]];
+    var subtitulo = "Sección " + seccion + " · Casilla " + casilla + " · Distrito " + id + " (" +
+      titulo(distritoNombre(id)) + ") · " + demarcacion() + " " + demarcacionNombre(m);
+    if (seccion === "N/A") {  // a mesa: in no sección, counted in its contest only
+      camino = [[titulo(indice.entidad), "#/e/" + codigo]].concat(
+        e.ambito === "entidad" ? [] : [arriba], [[casilla, ""]]);
+      subtitulo = casilla + " · no pertenece a ninguna sección · sus votos cuentan en: " +
+        contiendaMesa(e, id, Number(v("ID_DEMARCACION")) || 0);
+    }
     return {
       titulo: "Acta " + clave, eleccion: codigo,
-      nodos: [migas([[titulo(indice.entidad), "#/e/" + codigo], arriba,
-                     ["Sección " + seccion, arriba[1] + "/s/" + seccion], [casilla, ""]]),
-        encabezado("Acta de " + titulo(e.nombre), "Sección " + seccion + " · Casilla " + casilla +
-                   " · Distrito " + id + " (" + titulo(distritoNombre(id)) + ") · " + demarcacion() + " " +
-                   demarcacionNombre(m)),
+      nodos: [migas(camino),
+        encabezado("Acta de " + titulo(e.nombre), subtitulo),
         estadoActa(v("CONTABILIZADA"), v("OBSERVACIONES")),
         h("div", { "class": "acta-rejilla" },
           h("div", { "class": "acta-imagen" }, imagenActa(clave, v("IMAGEN"), v("CODIGO_INTEGRIDAD"))),
