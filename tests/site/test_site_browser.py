@@ -354,3 +354,30 @@ def test_with_javascript_the_search_box_is_shown(page: Page, base_url: str) -> N
     page.goto(base_url)
     expect(page.locator("form#buscar")).to_be_visible()
     expect(page.get_by_text("Cargando resultados…")).to_be_hidden()  # loaded
+
+
+def test_the_mesas_are_listed_apart_and_their_acta_is_in_no_seccion(
+        page: Page, base_url: str, csvs: dict[str, CsvEleccion]) -> None:
+    """A mesa of voto anticipado or en el extranjero belongs to no sección: the
+    election's page lists it apart, with its contest, and its acta page leads up to the
+    contest, not to a sección."""
+    csv = csvs["01"]
+    mesas = [f for f in csv.filas if not es_fuera(f) and f["TIPO_CASILLA"] in ("A", "P", "M")]
+    assert mesas
+    page.goto(f"{base_url}#/e/01")
+    seccion = page.locator("#mesas")
+    expect(seccion.locator("h2")).to_have_text(
+        "Mesas de voto anticipado, prisión preventiva y en el extranjero")
+    # Their own summary (they count in the entity alone), then one row per acta.
+    expect(seccion.locator("table")).to_have_count(2)
+    expect(seccion.locator("table").last.locator("tbody tr")).to_have_count(len(mesas))
+    expect(seccion).to_contain_text("no pertenecen a ninguna sección")
+    expect(seccion.locator("table").last.locator("tbody tr").first).to_contain_text(
+        "Toda la entidad")
+    clave = mesas[0]["CLAVE_ACTA"].strip("'")
+    seccion.locator(f'a[href="#/acta/{clave}"]').click()
+    expect(page.locator("main h1")).to_have_text("Acta de Jefatura de Gobierno")
+    expect(page.locator("main .subtitulo")).to_contain_text(
+        "no pertenece a ninguna sección · sus votos cuentan en: Toda la entidad")
+    assert "Sección" not in page.locator("nav.migas").inner_text()
+    expect(page.locator('.acta-datos [data-campo="TOTAL_BOLETAS_SOBRANTES"]')).to_have_count(0)
