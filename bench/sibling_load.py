@@ -19,6 +19,11 @@ On the development VM (2 vCPUs, KVM, "AMD EPYC") the loop takes either ≈40–4
 shared with whatever else the host runs. The busy/idle ratio of the medians was 0.93–0.96
 in some runs and 1.77–1.94 in others, minutes apart; the same full drill took 1,080 to
 1,846 s over the sessions.
+
+``--carga N`` measures nothing: it keeps N of those loops running (unpinned, as other
+work on a shared machine would be) until SIGTERM or Ctrl+C, printing one JSON line with
+their pids when they start and one with the load average when they stop. It is the load
+the suite and the drill are run beside to show they hold on a busy machine (issue 64).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import json
 import os
 import platform
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -77,11 +83,41 @@ def _spread(work: Callable[[], None], units: int, repeat: int) -> dict[str, floa
             "max": round(max(runs), 3)}
 
 
+def _interrumpir(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops the loops as Ctrl+C does
+
+
+def _carga(n: int) -> None:
+    """Keep ``n`` sibling loops running until SIGTERM or Ctrl+C; then stop them."""
+    loops = [subprocess.Popen([sys.executable, "-c", SIBLING_LOOP]) for _ in range(n)]
+    signal.signal(signal.SIGTERM, _interrumpir)
+    started = time.time()
+    print(json.dumps({"benchmark": "sibling_load", "carga": n,
+                      "pids": [p.pid for p in loops], "loadavg": os.getloadavg()}), flush=True)
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for loop in loops:
+            loop.kill()
+            loop.wait()
+    print(json.dumps({"benchmark": "sibling_load", "carga": n, "stopped": True,
+                      "held_s": round(time.time() - started), "loadavg": os.getloadavg()}),
+          flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--actas", type=int, default=60)
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--carga", type=int, default=0, metavar="N",
+                        help="no measurement: keep N CPU-bound loops running until "
+                             "SIGTERM or Ctrl+C (the load the suite and drill are run beside)")
     args = parser.parse_args()
+    if args.carga > 0:
+        _carga(args.carga)
+        return
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) < 2:
         raise NoCorre("se necesitan dos CPU en la máscara de afinidad (os.sched_getaffinity)")
