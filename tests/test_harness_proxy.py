@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from prep.station.station import wait_until
+from tests.harness.espera import holgado
 from tests.harness.proxy import FaultProxy
 
 
@@ -82,7 +83,7 @@ def test_forwards_cuts_and_restores(echo: _Echo) -> None:
             client.sendall(b"de nuevo")
             assert client.recv(100) == b"de nuevo"
         forwarded = len(b"acta 090001B010001de nuevo")
-        assert wait_until(lambda: proxy.stats().bytes_down == forwarded, 5)
+        assert wait_until(lambda: proxy.stats().bytes_down == forwarded, holgado(60))
         stats = proxy.stats()
         assert (stats.connections, stats.cut, stats.refused) == (2, 1, 1)
         assert stats.bytes_up == stats.bytes_down == forwarded
@@ -126,7 +127,7 @@ def test_reset_after_n_bytes_mid_stream(echo: _Echo) -> None:
         assert proxy.stats().resets == 1 and proxy.stats().bytes_up == 100_000
         assert len(received) <= 100_000
         # The target saw the connection reset, not closed: an upload cut short.
-        assert wait_until(lambda: len(echo.endings) == 1, 5)
+        assert wait_until(lambda: len(echo.endings) == 1, holgado(60))
         ending, got = echo.endings[0]
         assert ending == "reset" and got <= 100_000
         # The rule lifted after one reset: the next connection goes through.

@@ -28,6 +28,7 @@ from tests.catd.conftest import focused
 from tests.catd.test_captura import estado
 from tests.catd.test_captura import scan_elsewhere
 from tests.central.station import query
+from tests.harness.espera import holgado
 from tests.harness.work import WorkStation
 from tests.harness.work import truth
 
@@ -156,10 +157,11 @@ def area_widgets(view: WorkView) -> Iterator[QWidget]:
 def assert_fits(window: MainWindow, view: WorkView, size: tuple[int, int]) -> None:
     """Everything of the work screen is inside the window, every column of the form is
     inside the work area (no sideways scrolling) and no label is cut, once the layout
-    has settled (within 2 s, as an operator sees it: a message or the queue line set by
-    a queued signal reaches its new height a layout pass later; on a busy machine one
-    pass left a two-line message 18 px high and a three-line queue 34 px)."""
-    deadline = time.monotonic() + 2.0
+    has settled (as an operator sees it: a message or the queue line set by a queued
+    signal reaches its new height a layout pass later; on a busy machine one pass left a
+    two-line message 18 px high and a three-line queue 34 px). A layout that never fits
+    fails after a bound a few passes would never need, even on a loaded machine."""
+    deadline = time.monotonic() + holgado(10)
     while True:
         QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
         QApplication.processEvents()

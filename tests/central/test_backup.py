@@ -22,6 +22,8 @@ from central.config import initialize
 from central.continuity import backup as respaldo
 from central.continuity.replication import ContinuityError
 from central.db.embedded import start_server
+from tests.harness.espera import esperar
+from tests.harness.espera import holgado
 from tests.harness.postgres import server_base
 
 
@@ -34,6 +36,13 @@ def base() -> Iterator[Path]:
 def _rows(dsn: str) -> list[int]:
     with psycopg.connect(dsn, autocommit=True) as conn:
         return [int(r[0]) for r in conn.execute("SELECT n FROM recibos ORDER BY n")]
+
+
+def _flushed(dsn: str, lsn: str) -> bool:
+    """Whether a WAL receiver reports ``lsn`` flushed (pg_stat_replication)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return bool(conn.execute("SELECT count(*) FROM pg_stat_replication "
+                                 "WHERE flush_lsn >= %s::pg_lsn", (lsn,)).fetchone()[0])
 
 
 def _blob(data_dir: DataDir, data: bytes) -> str:
@@ -65,9 +74,12 @@ def test_restore_to_a_point_in_time(base: Path) -> None:
         time.sleep(1.1)
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("INSERT INTO recibos SELECT generate_series(21, 31 - 1)")
+            [(written,)] = conn.execute("SELECT pg_current_wal_lsn()::text").fetchall()
         second = _blob(central, b"imagen dos")
         assert respaldo.copy_blobs(central.blobs, copy.blobs) == 1
-        time.sleep(1.0)  # pg_receivewal --synchronous flushes what it receives
+        # pg_receivewal --synchronous has flushed the last rows' WAL to the copy.
+        esperar(lambda: _flushed(dsn, written), holgado(60),
+                f"pg_receivewal no guardó el WAL hasta {written}")
     finally:
         receiver.send_signal(signal.SIGTERM)
         receiver.wait(30)

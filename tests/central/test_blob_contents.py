@@ -23,6 +23,8 @@ from central.blobs import reconcile
 from central.blobs import reconcile_when_reachable
 from central.db import make_engine
 from central.db.migrate import upgrade
+from tests.harness.espera import esperar
+from tests.harness.espera import holgado
 from tests.harness.images import padded_jpeg
 from tests.harness.images import tiny_png
 from tests.harness.postgres import socket_link
@@ -120,13 +122,12 @@ def test_reconciliation_waits_for_postgresql_without_a_traceback(
             daemon=True)
         worker.start()
         try:
-            deadline = time.monotonic() + 30
-            while not caplog.records and time.monotonic() < deadline:
-                time.sleep(0.05)
+            esperar(lambda: caplog.records, holgado(60),
+                    "la conciliación no dijo que el nodo no responde", cada_s=0.05)
             time.sleep(0.2)  # a few more tries while it is down
             assert worker.is_alive()
             link.restore()
-            worker.join(30)
+            worker.join(holgado(60))
         finally:
             stop.set()
             worker.join(10)

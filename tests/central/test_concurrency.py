@@ -22,6 +22,7 @@ from tests.central.station import central_cli
 from tests.central.station import query
 from tests.harness.central import CentralNode
 from tests.harness.central import running_central
+from tests.harness.espera import holgado
 from tests.harness.work import WorkStation
 from tests.harness.work import add_operators
 from tests.harness.work import load_catalog
@@ -85,7 +86,7 @@ class Election:
                 self.releases[answer.body["status"]] += 1
 
     async def watch(self, total: int) -> None:
-        deadline = time.monotonic() + TIMEOUT
+        deadline = time.monotonic() + holgado(TIMEOUT)
         while time.monotonic() < deadline:
             [(validadas,)] = await asyncio.to_thread(
                 query, self.node.dsn, "SELECT count(*) FROM acta_states "

@@ -26,6 +26,7 @@ from tests.central.station import Station
 from tests.central.station import image_body
 from tests.central.station import query
 from tests.harness.central import CentralNode
+from tests.harness.espera import holgado
 from tests.harness.postgres import busy_backend
 from tests.harness.postgres import server_base
 
@@ -110,7 +111,7 @@ def test_a_running_serve_starts_its_killed_postgresql_again_and_carries_on(
         _, second = station.batch(station.records(2))
 
         kill_postmaster(pgdata)
-        deadline = time.monotonic() + TIMEOUT
+        deadline = time.monotonic() + holgado(TIMEOUT)
         status, body = station.post(second)
         while status != 200 and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -172,7 +173,7 @@ def _upload_half(node: CentralNode, station: Station) -> http.client.HTTPSConnec
     conn.endheaders()
     conn.send(data[:len(data) // 2])
     tmp = node.data_dir / "blobs" / "tmp"
-    deadline = time.monotonic() + TIMEOUT
+    deadline = time.monotonic() + holgado(TIMEOUT)
     while time.monotonic() < deadline:
         if any(f.stat().st_size >= 64 * 1024 for f in tmp.iterdir()):
             return conn

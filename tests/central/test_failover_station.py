@@ -26,6 +26,7 @@ from tests.central.test_standby_cli import _background
 from tests.central.test_standby_cli import _first_line
 from tests.central.test_standby_cli import _prep
 from tests.central.test_standby_cli import base  # noqa: F401  (the fixture)
+from tests.harness.espera import holgado
 from tests.prep.station.support import clave
 from tests.prep.station.test_network_faults import FAST
 
@@ -66,7 +67,7 @@ def test_a_station_follows_the_promoted_node_and_never_the_old_primary(base: Pat
         agent = station.start_sync(dataclasses.replace(FAST, cursor_interval=0.5))
         for i in range(10):
             station.acopio(clave(i), acopiador)
-        assert wait_until(lambda: station.status().backlog_records == 0, 30)
+        assert wait_until(lambda: station.status().backlog_records == 0, holgado(60))
         assert station.store.highest_timeline() == 1
 
         # The primary's machine is lost; the standby is promoted at the same address.
@@ -79,7 +80,7 @@ def test_a_station_follows_the_promoted_node_and_never_the_old_primary(base: Pat
         _first_line(serve_b, out)
         for i in range(10, 20):
             station.acopio(clave(i), acopiador)
-        assert wait_until(lambda: station.status().backlog_records == 0, 60), agent.state()
+        assert wait_until(lambda: station.status().backlog_records == 0, holgado(60)), agent.state()
         assert station.store.highest_timeline() == 2
         assert _records(b, ident) == (20, 20)
 
@@ -96,7 +97,7 @@ def test_a_station_follows_the_promoted_node_and_never_the_old_primary(base: Pat
         _first_line(serve_old, out)
         for i in range(20, 30):
             station.acopio(clave(i), acopiador)
-        assert wait_until(lambda: agent.state().last_error_code == OLD_PRIMARY, 60), \
+        assert wait_until(lambda: agent.state().last_error_code == OLD_PRIMARY, holgado(60)), \
             agent.state()
         assert "línea de tiempo anterior" in agent.state().last_error
         assert station.status().backlog_records > 0  # nothing counted as delivered there
@@ -111,6 +112,6 @@ def test_a_station_follows_the_promoted_node_and_never_the_old_primary(base: Pat
         serve_b, out = _background(base, "serve-b2", "serve", "--data-dir", str(b),
                                    "--port", port)
         _first_line(serve_b, out)
-        assert wait_until(lambda: station.status().backlog_records == 0, 60), agent.state()
+        assert wait_until(lambda: station.status().backlog_records == 0, holgado(60)), agent.state()
         station.stop_sync()
     assert _records(b, ident) == (30, 30)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
-import time
 import uuid
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -205,12 +204,11 @@ def test_a_batch_nobody_signed_neither_waits_for_the_station_nor_is_read(
     with psycopg.connect(node.dsn, autocommit=True) as holder:
         holder.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (station.id,))
         for body in (forged, unreadable):
-            started = time.monotonic()
+            # Refused before the station's lock is asked for: a batch that asked for it
+            # would wait for this holder, who never lets go, until the central's lock
+            # wait (10 s) ran out, and be answered 503 database_busy, not 401.
             status, answer = client.request("POST", "/v1/batches", body)
             assert (status, error_of(answer)[0]) == (401, "bad_signature"), answer
-            # Refused before the station's lock is asked for: not after the central's
-            # lock wait (10 s) ran out. The bound is that timer, not the machine's speed.
-            assert time.monotonic() - started < 9.0
     assert station.post(station.batch(station.records(1))[1])[0] == 200
 
 

@@ -30,6 +30,8 @@ from tests.central.station import central_cli
 from tests.central.station import query
 from tests.harness.central import CentralNode
 from tests.harness.central import running_central
+from tests.harness.espera import esperar
+from tests.harness.espera import holgado
 from tests.harness.work import WorkStation
 from tests.harness.work import add_operators
 from tests.harness.work import load_catalog
@@ -208,10 +210,9 @@ def test_a_watched_directory_takes_files_as_they_arrive(pg_dsn: str, tmp_path: P
                 assert not (inbox / "procesadas").exists() or not list(
                     (inbox / "procesadas").iterdir())
                 f.write(data[len(data) // 2:])
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and not query(
-                    node.dsn, "SELECT 1 FROM acta_images WHERE clave_acta = %s", acta.clave):
-                time.sleep(0.1)
+            esperar(lambda: query(node.dsn, "SELECT 1 FROM acta_images WHERE clave_acta = %s",
+                                  acta.clave), holgado(60),
+                    "la imagen, completa, no llegó al nodo central", cada_s=0.1)
             assert (inbox / "procesadas" / "llegando.jpg").read_bytes() == data
         finally:
             watcher.terminate()

@@ -34,6 +34,7 @@ from prep.station.tls import SPOOF_CODE
 from tests.central.station import central_cli
 from tests.harness.central import CentralNode
 from tests.harness.central import running_central
+from tests.harness.espera import holgado
 from tests.prep.station.support import clave
 from tests.prep.station.test_network_faults import FAST
 
@@ -100,7 +101,8 @@ def test_a_station_moves_to_the_other_listed_node_and_refuses_an_unlisted_one(
             for i in range(10):
                 station.acopio(clave(i), acopiador)
             assert wait_until(lambda: station.status().backlog_records == 0
-                              and len(station.status().nodos or []) == 2, 30), agent.state()
+                              and len(station.status().nodos or []) == 2,
+                              holgado(60)), agent.state()
             status = station.status()
             assert {n["url"] for n in status.nodos or []} == {node_a.url, node_b.url}
             assert status.nodo_en_uso == f"{node_a.url} (el nodo de esta estación; " \
@@ -111,7 +113,7 @@ def test_a_station_moves_to_the_other_listed_node_and_refuses_an_unlisted_one(
             node_a.kill()
             for i in range(10, 20):
                 station.acopio(clave(i), acopiador)
-            assert wait_until(lambda: station.status().backlog_records == 0, 60), \
+            assert wait_until(lambda: station.status().backlog_records == 0, holgado(60)), \
                 agent.state()
             assert agent.state().central_url == node_b.url
             assert agent.state().found_via == "lista firmada"
@@ -125,7 +127,7 @@ def test_a_station_moves_to_the_other_listed_node_and_refuses_an_unlisted_one(
             node_b.stop()
             for i in range(20, 25):
                 station.acopio(clave(i), acopiador)
-            assert wait_until(lambda: agent.state().last_error_code == SPOOF_CODE, 60), \
+            assert wait_until(lambda: agent.state().last_error_code == SPOOF_CODE, holgado(60)), \
                 agent.state()
             assert "lista firmada" in agent.state().last_error
             assert station.status().backlog_records == 5
@@ -134,7 +136,7 @@ def test_a_station_moves_to_the_other_listed_node_and_refuses_an_unlisted_one(
             # Node A back at its address: the station goes home and delivers the rest.
             impostor.kill()
             node_a.start()
-            assert wait_until(lambda: station.status().backlog_records == 0, 60), \
+            assert wait_until(lambda: station.status().backlog_records == 0, holgado(60)), \
                 agent.state()
             assert agent.state().central_url == node_a.url
             status = station.status()

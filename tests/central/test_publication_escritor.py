@@ -17,6 +17,8 @@ import pytest
 from central.publication import escritor as escritor_module
 from central.publication.escritor import EscritorError
 from central.publication.staging import Staging
+from tests.harness.espera import esperar
+from tests.harness.espera import holgado
 
 ANILLO = 64 * 1024  # a small ring: files up to 16 KiB go through it, larger by threads
 
@@ -95,11 +97,12 @@ def test_the_corte_waits_while_the_ring_is_full(tmp_path: Path) -> None:
 
     hilo = threading.Thread(target=poner)
     hilo.start()
-    time.sleep(0.5)
     # 64 KiB hold six files of 10,000 bytes (the seventh would pass the ring's end)
+    esperar(lambda: len(puestos) >= 6, holgado(60), "no se pusieron seis archivos")
+    time.sleep(0.5)  # and no more while the writer is stopped
     assert len(puestos) == 6 and hilo.is_alive()
     os.kill(pid, signal.SIGCONT)
-    hilo.join(10)
+    hilo.join(holgado(60))
     assert not hilo.is_alive() and len(puestos) == 20
     final = staging.publish()
     assert all((final / f"sitio/s{k}.js").read_bytes() == bytes([k]) * 10_000

@@ -14,6 +14,8 @@ import pytest
 from central.publication import staging as staging_module
 from central.publication.staging import Cupo
 from central.publication.staging import Staging
+from tests.harness.espera import esperar
+from tests.harness.espera import holgado
 
 
 def test_a_cupo_lets_out_at_most_its_limit_and_a_large_piece_alone() -> None:
@@ -30,7 +32,7 @@ def test_a_cupo_lets_out_at_most_its_limit_and_a_large_piece_alone() -> None:
     hilo.start()
     assert not paso.wait(0.3)  # 130 > 100: it waits
     cupo.soltar(60)
-    assert paso.wait(5)
+    assert paso.wait(holgado(60))
     hilo.join()
     cupo.soltar(40)
     cupo.soltar(30)
@@ -64,11 +66,12 @@ def test_staging_queues_no_more_than_its_limit(tmp_path: Path,
 
     hilo = threading.Thread(target=hacer)
     hilo.start()
-    time.sleep(0.5)
     # The disk is stalled: the corte stopped after three files (9,000 bytes), not 20.
+    esperar(lambda: len(en_cola) >= 3, holgado(60), "no se encolaron tres archivos")
+    time.sleep(0.5)  # and no more while the disk is stalled
     assert len(en_cola) == 3 and not hecho.is_set()
     lento.set()
-    assert hecho.wait(10)
+    assert hecho.wait(holgado(60))
     hilo.join()
     staging.wait()
     final = staging.publish()

@@ -39,8 +39,6 @@ from tests.dashboard.keys import CTRL
 from tests.dashboard.keys import SHIFT
 from tests.dashboard.keys import visible
 
-CORTE_LIMIT_S = 20.0  # on a loaded 2-core machine a small corte takes well under 2 s
-ACK_LIMIT_S = 5.0
 SCRIPT_LIMIT_S = 240.0
 
 Step = Generator[Callable[[], bool], None, None]
@@ -141,7 +139,6 @@ def test_corte_and_ack_through_prep_dashboard(qtbot: QtBot, scenario: Scenario,
         "INSERT INTO anomalies (type, station, detail, at) VALUES ('clock_skew', %s, "
         "'{\"skew_seconds\": 42}', greatest(now(), (SELECT max(at) + interval '1 second' "
         "FROM anomalies))) RETURNING id", scenario.catd2.id)
-    timing: dict[str, float] = {}
 
     def steps() -> Step:
         win = window()
@@ -159,12 +156,10 @@ def test_corte_and_ack_through_prep_dashboard(qtbot: QtBot, scenario: Scenario,
         yield from activate(win)
         later(qtbot, Qt.Key.Key_C, CTRL | SHIFT)
         yield lambda: visible(QMessageBox) is not None
-        started = time.monotonic()
         later(qtbot, Qt.Key.Key_H, ALT)
         yield lambda: win.corte_started is not None
         assert win.acting.text().startswith("Haciendo el corte")
         yield lambda: win.corte_started is None
-        timing["corte"] = time.monotonic() - started
         assert win.statusBar().currentMessage().startswith("Corte "), \
             win.statusBar().currentMessage()
         # Ctrl+4 chooses the first pending anomaly; its note (Tab), Ctrl+Intro.
@@ -176,10 +171,8 @@ def test_corte_and_ack_through_prep_dashboard(qtbot: QtBot, scenario: Scenario,
         assert win.anomalias.selected().id == anomaly  # type: ignore[union-attr]
         later(qtbot, Qt.Key.Key_Tab)
         yield lambda: QApplication.focusWidget() is win.anomalias.note
-        started = time.monotonic()
         later(qtbot, Qt.Key.Key_Return, CTRL, text="Revisado en la sala de control")
         yield lambda: c.pending_actions == 0 and not win.anomalias.note.text()
-        timing["ack"] = time.monotonic() - started
         yield from activate(win)
         later(qtbot, Qt.Key.Key_Q, CTRL)
 
@@ -189,9 +182,6 @@ def test_corte_and_ack_through_prep_dashboard(qtbot: QtBot, scenario: Scenario,
                    scenario.node.dsn, "--data-dir", str(scenario.node.data_dir)])
     assert script.error is None, script.error
     assert script.done and status == 0
-    print(f"prep dashboard: corte {timing['corte']:.2f} s, anomalía {timing['ack']:.2f} s")
-    assert timing["corte"] < CORTE_LIMIT_S, timing
-    assert timing["ack"] < ACK_LIMIT_S, timing
     # The corte is published (its directory, its row) while the dashboard was open...
     new = {p.name for p in set(publicacion.iterdir()) - before if p.is_dir()}
     [(directorio, actor)] = scenario.sql(

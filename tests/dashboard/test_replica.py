@@ -6,7 +6,6 @@ promoted."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import psycopg
@@ -22,6 +21,8 @@ from central.dashboard.controller import DashboardController
 from central.dashboard.window import DashboardWindow
 from central.db import make_engine
 from central.db.migrate import upgrade
+from tests.harness.espera import esperar
+from tests.harness.espera import holgado
 from tests.harness.standby import Replicated
 from tests.harness.standby import primary_with_standby
 
@@ -42,17 +43,18 @@ def replicated() -> Iterator[Replicated]:
         finally:
             engine.dispose()
         standby = make_conninfo(servers.standby, dbname="central")
-        deadline = time.monotonic() + 30
-        while True:  # the schema has reached the standby
-            try:
-                with psycopg.connect(standby) as conn:
-                    conn.execute("SELECT count(*) FROM anomalies")
-                break
-            except psycopg.Error:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        esperar(lambda: _has_schema(standby), holgado(60),
+                "el esquema no llegó a la réplica")
         yield Replicated(primary, standby, servers.standby_data)
+
+
+def _has_schema(dsn: str) -> bool:
+    try:
+        with psycopg.connect(dsn) as conn:
+            conn.execute("SELECT count(*) FROM anomalies")
+    except psycopg.Error:
+        return False
+    return True
 
 
 def _raise_anomaly(dsn: str, station: str) -> None:

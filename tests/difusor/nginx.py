@@ -8,10 +8,11 @@ import contextlib
 import os
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.harness.espera import esperar
+from tests.harness.espera import holgado
 from tests.harness.netns_targets import TlsIdentity
 from tests.harness.tools import require_tool
 
@@ -67,18 +68,18 @@ def nginx_serving(root: Path, identity: TlsIdentity, work: Path) -> Iterator[int
     assert "syntax is ok" in test.stderr
     server = subprocess.Popen([*command, "-g", "daemon off;"], stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert server.poll() is None, (work / "error.log").read_text()
-                assert time.monotonic() < deadline, "nginx no empezó a escuchar"
-                time.sleep(0.1)
+        esperar(lambda: _listens(port), holgado(60), "nginx no empezó a escuchar",
+                vivo=lambda: None if server.poll() is None
+                else (work / "error.log").read_text(), cada_s=0.1)
         yield port
     finally:
         server.terminate()
         server.communicate(timeout=30)
 
 
+def _listens(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from difusor.raiz import MANIFEST
 from tests.difusor.cortes import HUELLA
 from tests.difusor.cortes import Publicacion
 from tests.difusor.origen import OrigenHttps
+from tests.harness.espera import esperar
 from tests.harness.netns_targets import TlsIdentity
 
 
@@ -152,10 +152,7 @@ def _ctrl_c(runner: subprocess.Popen[str]) -> str:
 
 def _wait_for(condition: object, seconds: float = 300.0) -> None:
     assert callable(condition)
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "el difusor no publicó el corte nuevo"
-        time.sleep(0.1)
+    esperar(condition, seconds, "el difusor no publicó el corte nuevo", cada_s=0.1)
 
 
 def test_the_difusor_loads_neither_qt_nor_the_central() -> None:

@@ -21,6 +21,7 @@ import psycopg
 from prep.station.station import Station
 from prep.station.station import wait_until
 from tests.harness.central import running_central
+from tests.harness.espera import holgado
 from tests.harness.work import site_account
 from tests.prep.station.support import clave
 from tests.prep.station.support import jpeg_bytes
@@ -51,7 +52,7 @@ def test_station_resends_what_a_restored_central_lacks(pg_dsn: str, tmp_path: Pa
             for i in range(20):
                 station.acopio(clave(i), acopiador)
             station.imagen(clave(3), jpeg_bytes(200_000), "image/jpeg", digitalizador)
-            assert wait_until(lambda: _settled(station, agent), 30), agent.state()
+            assert wait_until(lambda: _settled(station, agent), holgado(60)), agent.state()
 
             # The backup: the database and the blobs as they are now.
             dump = tmp_path / "central.dump"
@@ -65,7 +66,7 @@ def test_station_resends_what_a_restored_central_lacks(pg_dsn: str, tmp_path: Pa
             for i in range(20, 45):  # the night goes on: more batches receipted
                 station.acopio(clave(i), acopiador)
             station.imagen(clave(30), jpeg_bytes(250_000), "image/jpeg", digitalizador)
-            assert wait_until(lambda: _settled(station, agent), 30), agent.state()
+            assert wait_until(lambda: _settled(station, agent), holgado(60)), agent.state()
             batches_after = station.status().batches
             total = len(_local_rows(station))
             assert len(_central_rows(node, identity.station_id)) == total > before
@@ -84,9 +85,9 @@ def test_station_resends_what_a_restored_central_lacks(pg_dsn: str, tmp_path: Pa
 
             # Nothing new is recorded at the station: it finds out by itself.
             assert wait_until(
-                lambda: len(_central_rows(node, identity.station_id)) == total, 60), \
+                lambda: len(_central_rows(node, identity.station_id)) == total, holgado(60)), \
                 agent.state()
-            assert wait_until(lambda: _settled(station, agent), 30), agent.state()
+            assert wait_until(lambda: _settled(station, agent), holgado(60)), agent.state()
             station.stop_sync()
             done = _assert_delivered_exactly_once(node, station)
             assert (done.records, done.batches, done.images) == (total, batches_after, 2)

@@ -45,6 +45,7 @@ from prep.station.store import system_clock
 from prep.station.sync import SyncAgent
 from prep.station.sync import SyncOptions
 from prep.station.sync import SyncState
+from tests.harness.espera import holgado
 from tests.harness.proxy import FaultProxy
 from tests.prep.station.support import clave
 from tests.prep.station.support import jpeg_bytes
@@ -229,8 +230,8 @@ def test_connections_cut_again_and_again(central: CentralNode, proxy: FaultProxy
                                    OPERATOR["digitalizador"])
                     images += 1
                 time.sleep(0.03)
-            assert wait_until(lambda: flapping.cuts >= 20, 30)
-        assert wait_until(lambda: _settled(station, agent), 30), agent.state()
+            assert wait_until(lambda: flapping.cuts >= 20, holgado(60))
+        assert wait_until(lambda: _settled(station, agent), holgado(60)), agent.state()
         station.stop_sync()
         done = _assert_delivered_exactly_once(central, station)
     stats = proxy.stats()
@@ -257,7 +258,7 @@ def test_a_slow_link_still_drains(central: CentralNode, proxy: FaultProxy,
         agent = station.start_sync(SyncOptions(batch_records=25, backoff_base=0.05,
                                                backoff_cap=0.3, heartbeat_interval=0,
                                                request_timeout=15), on_change=note)
-        assert wait_until(lambda: _settled(station, agent), 40), agent.state()
+        assert wait_until(lambda: _settled(station, agent), holgado(60)), agent.state()
         elapsed = time.monotonic() - started
         assert errors == []  # slow is not offline: not one failed attempt
         station.stop_sync()
@@ -293,7 +294,7 @@ def test_reset_mid_upload_leaves_no_half_image(central: CentralNode, proxy: Faul
             assert "Sin conexión con el nodo central" in agent.state().last_error
             # The central kept nothing of it: no blob, no temporary file, no record.
             assert not _central_blob(central, sha256).exists()
-            assert wait_until(lambda: _central_leftovers(central) == [], 5)
+            assert wait_until(lambda: _central_leftovers(central) == [], holgado(60))
             assert _central_rows(central, station_id) == []
             status = station.status()
             assert status.backlog_records == 2 and status.backlog_bytes > len(image)
@@ -319,13 +320,13 @@ def test_a_receipt_lost_on_the_wire(central: CentralNode, proxy: FaultProxy,
             station.acopio(clave(i), OPERATOR["acopiador"])
         proxy.delay(0.5)  # the central's answers linger on the wire…
         agent = station.start_sync(dataclasses.replace(FAST, batch_records=50))
-        assert wait_until(lambda: len(_central_rows(central, station_id)) == 20, 20, 0.01)
+        assert wait_until(lambda: len(_central_rows(central, station_id)) == 20, holgado(60), 0.01)
         proxy.cut()  # …so cutting now loses the receipt of a batch the central committed
         assert station.status().batches_delivered == 0
-        assert wait_until(lambda: agent.state().last_error_code == "unreachable", 10)
+        assert wait_until(lambda: agent.state().last_error_code == "unreachable", holgado(60))
         proxy.delay(0)
         proxy.restore()
-        assert wait_until(lambda: _settled(station, agent), 20), agent.state()
+        assert wait_until(lambda: _settled(station, agent), holgado(60)), agent.state()
         station.stop_sync()
         done = _assert_delivered_exactly_once(central, station)
         with station.store.read() as session:
@@ -453,7 +454,8 @@ def test_a_thirty_minute_outage_at_peak_rate(central: CentralNode, proxy: FaultP
             station.imagen(clave(i), jpeg_bytes(image_size), "image/jpeg",
                            OPERATOR["digitalizador"])
             if i == 0:
-                assert wait_until(lambda: agent.state().last_error_code == "unreachable", 10)
+                assert wait_until(lambda: agent.state().last_error_code == "unreachable",
+                                  holgado(60))
             if i % 15 == 14:
                 samples.append(station.status())
         last_at = clock()
@@ -476,7 +478,7 @@ def test_a_thirty_minute_outage_at_peak_rate(central: CentralNode, proxy: FaultP
 
         proxy.restore()
         restored = time.monotonic()
-        assert wait_until(lambda: _settled(station, agent), 40), agent.state()
+        assert wait_until(lambda: _settled(station, agent), holgado(60)), agent.state()
         drain = time.monotonic() - restored
         station.stop_sync()
         # The records are up to 30 minutes old but the station's clock is right: no

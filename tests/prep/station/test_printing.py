@@ -24,6 +24,7 @@ from prep.station.printing import FakePrinter
 from prep.station.printing import PrinterError
 from prep.station.printing import open_printer
 from prep.station.printing.pdf import PdfPrinter
+from tests.harness.espera import holgado
 
 PAPER_OK = b"\x12"
 PAPER_OUT = b"\x72"
@@ -125,7 +126,7 @@ def test_a_network_printer_receives_the_text_and_a_native_qr(
     printer = open_printer(f"red:127.0.0.1:{emulator.port}")
     assert printer.name == f"red:127.0.0.1:{emulator.port}"
     printer.print_acopio(_ticket())
-    assert emulator.done.wait(10)
+    assert emulator.done.wait(holgado(60))
     data = bytes(emulator.received)
     assert data.startswith(STATUS_QUERY + b"\x1b@")  # status first, then ESC @ (init)
     for text in (b"090123B010001", b"JEFATURA DE GOBIERNO", b"02/06/2024 20:05:09",
@@ -143,7 +144,7 @@ def test_a_network_printer_without_paper_is_reported() -> None:
     try:
         with pytest.raises(PrinterError, match=r"no tiene papel.*Cargue un rollo nuevo"):
             open_printer(f"red:127.0.0.1:{emulator.port}").print_acopio(_ticket())
-        assert emulator.done.wait(10)
+        assert emulator.done.wait(holgado(60))
         assert b"090123B010001" not in emulator.received
     finally:
         emulator.close()

@@ -31,6 +31,7 @@ from prep.station.store import Clock
 from prep.station.store import system_clock
 from prep.station.sync import SyncOptions
 from prep.station.tls import pem_fingerprint
+from tests.harness.espera import holgado
 from tests.harness.station_cli import station_cmd
 from tests.harness.work import site_account
 from tests.prep.station.support import clave
@@ -218,20 +219,20 @@ def test_station_drains_after_the_central_comes_back(central_node: CentralNode,
         def drained() -> bool:
             return station.status().backlog_records == agent.state().backlog_records == 0
 
-        assert wait_until(drained, 20), agent.state()
+        assert wait_until(drained, holgado(60)), agent.state()
         assert agent.state().online and agent.state().found_via == "configurada"
 
         central_node.kill()
         for i in range(10, 40):
             station.acopio(clave(i), ACOPIADOR)  # acopio never waits for the central
         assert wait_until(lambda: agent.state().last_error_code == "unreachable"
-                          and agent.state().backlog_records >= 30, 10), agent.state()
+                          and agent.state().backlog_records >= 30, holgado(60)), agent.state()
         state = agent.state()
         assert not state.online
         assert "Sin conexión con el nodo central" in state.last_error
 
         central_node.restart()
-        assert wait_until(drained, 30), agent.state()
+        assert wait_until(drained, holgado(60)), agent.state()
         state = agent.state()
         assert state.online and state.last_error == "" and state.last_receipt_at is not None
         station.stop_sync()
@@ -383,13 +384,13 @@ def test_a_store_busy_past_its_timeout_delays_delivery_but_never_stops_the_agent
         holder.execute("BEGIN EXCLUSIVE")
         agent = station.start_sync(FAST)
         try:
-            assert wait_until(lambda: agent.state().last_error_code == "storage", 20)
+            assert wait_until(lambda: agent.state().last_error_code == "storage", holgado(60))
             assert agent.state().running
             assert "ocupada" in agent.state().last_error
         finally:
             holder.rollback()
             holder.close()
-        assert wait_until(lambda: station.status().backlog_records == 0, 30)
+        assert wait_until(lambda: station.status().backlog_records == 0, holgado(60))
         assert agent.state().running
         station_id = station.store.require_identity().station_id
         assert _central_records(central_node, station_id) == _local_records(station)
@@ -437,7 +438,7 @@ def test_a_steady_trickle_goes_out_in_few_batches(central_node: CentralNode,
         for i in range(150):
             station.acopio(clave(i), ACOPIADOR)
             time.sleep(0.02)
-        assert wait_until(lambda: station.status().backlog_records == 0, 30)
+        assert wait_until(lambda: station.status().backlog_records == 0, holgado(60))
         station.stop_sync()
         station_id = station.store.require_identity().station_id
         assert _central_records(central_node, station_id) == _local_records(station)
