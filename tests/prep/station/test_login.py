@@ -207,7 +207,8 @@ def test_the_agents_heartbeats_reach_the_health_table(node: CentralNode,
     assert done.returncode == 0, done.stderr
     [row] = [r for r in json.loads(done.stdout) if r["station"] == station_id]
     assert row["version"] == __version__ and row["backlog"] is not None
-    assert 590 < row["clock_skew_seconds"] < 610
+    # Its ten minutes ahead, give or take the way of a request through a loaded machine.
+    assert 540 < row["clock_skew_seconds"] < 660
     assert row["bundle_current"] is True
 
 
