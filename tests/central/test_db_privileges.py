@@ -92,7 +92,7 @@ def test_a_read_only_statement_is_cut_by_its_timeout(
         # An hour's statement, cut by the timeout (not by the test's bound).
         with pytest.raises(errors.QueryCanceled, match="statement timeout"):
             sin_colgarse(lambda: conn.execute("SELECT pg_sleep(3600)"), 60,
-                         "la consulta de una hora no se cortó")
+                         "la consulta de una hora no se cortó", al_colgarse=conn.cancel)
     assert STATEMENT_TIMEOUT == "15s"
     assert query(pg_database, "SELECT rolconnlimit FROM pg_roles WHERE rolname = %s",
                  login_name) == [(10,)]
@@ -129,7 +129,9 @@ def test_a_lock_wait_that_runs_out_is_a_spanish_busy_error(migrated: Engine,
                 with lock_wait(conn, timedelta(seconds=0.3)):
                     conn.execute(text("SELECT pg_advisory_lock(1347568976, 1)"))
             with pytest.raises(DatabaseBusy) as busy:
-                sin_colgarse(wait_briefly, 60, "lock_wait no cortó la espera del candado")
+                sin_colgarse(wait_briefly, 60, "lock_wait no cortó la espera del candado",
+                             al_colgarse=lambda: holder.execute(
+                                 "SELECT pg_advisory_unlock_all()"))
             assert "está ocupada" in str(busy.value) and "0.3 s" in str(busy.value)
             # Back to the connection's own value, not the one it had when it started.
             assert conn.execute(text("SHOW lock_timeout")).scalar() == "10s"

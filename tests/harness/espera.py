@@ -46,11 +46,15 @@ def holgado(base_s: float, tope_s: float | None = None) -> float:
 
 
 def sin_colgarse(llamada: Callable[[], T], base_s: float, que: str,
-                 tope_s: float | None = None) -> T:
+                 tope_s: float | None = None,
+                 al_colgarse: Callable[[], object] | None = None) -> T:
     """``llamada()`` run in a thread of its own: what it returns, or what it raised.
     If it has not returned within :func:`holgado` of ``base_s`` (never more than
     ``tope_s``: the timer the test tells "at once" from), an AssertionError naming
-    ``que`` (the call is left running in its daemon thread)."""
+    ``que``. ``al_colgarse`` then ends the hung call (cancels its query, lets go of the
+    lock it waits for), so that the test fails instead of hanging in its clean-up on
+    the connection the call still holds; otherwise the call is left in its daemon
+    thread."""
     hecho: list[T] = []
     fallo: list[BaseException] = []
 
@@ -65,6 +69,9 @@ def sin_colgarse(llamada: Callable[[], T], base_s: float, que: str,
     bound = holgado(base_s, tope_s)
     hilo.join(bound)
     if hilo.is_alive():
+        if al_colgarse is not None:
+            al_colgarse()
+            hilo.join(holgado(30))
         raise AssertionError(f"no volvió en {bound:.0f} s: {que}")
     if fallo:
         raise fallo[0]
