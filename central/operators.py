@@ -400,7 +400,8 @@ def _insert(session: Session, name: str, role: str, sitio: str, scrypt: ScryptHa
     """Add one checked account under the operators lock, and audit it."""
     base = f"op-{sitio.lower()}-{slug(name) or 'operador'}"[:58]
     operator_id, n = base, 1
-    while session.get(Operator, operator_id) is not None:
+    # Ids only: the dashboard's role (prep_coordinador) may not read password hashes.
+    while session.scalar(select(Operator.id).where(Operator.id == operator_id)) is not None:
         n += 1
         operator_id = f"{base}-{n}"
     row = Operator(id=operator_id, name=name, role=role, sitio=sitio,
@@ -417,7 +418,9 @@ def _insert(session: Session, name: str, role: str, sitio: str, scrypt: ScryptHa
 def _names_of_site(session: Session, sitio: str) -> dict[str, str]:
     """The ids of a site's accounts by name, compared as stations look names up at
     login (:func:`prep.bundle.operator_name_key`), not by the database's collation."""
-    return {operator_name_key(o.name): o.id for o in operators_of_site(session, sitio)}
+    rows = session.execute(select(Operator.name, Operator.id).where(Operator.sitio == sitio)
+                           .order_by(Operator.id))
+    return {operator_name_key(name): operator_id for name, operator_id in rows}
 
 
 def _repeated(rows: Sequence[OperatorRow]) -> list[tuple[int, str]]:

@@ -77,6 +77,11 @@ class ScryptHash:
         if len(self.salt) < SALT_BYTES or not 16 <= len(self.hash) <= 64:
             raise PasswordError("sal o hash de scrypt de longitud inválida")
 
+    def derive(self, password: str) -> bytes:
+        """The key ``password`` derives with this salt and parameters, as long as
+        ``hash`` (the dashboard's login sends it for the database to compare)."""
+        return _derive(password, self.salt, self.n, self.r, self.p, len(self.hash))
+
     def matches(self, password: str) -> bool:
         """Whether ``password`` derives this hash (constant-time comparison)."""
         return hmac.compare_digest(_derive(password, self.salt, self.n, self.r, self.p,

@@ -251,6 +251,7 @@ def _serve_on(args: argparse.Namespace, engine: Engine, dsn: str, data_dir: Data
     from central.advertise import AdvertiseError
     from central.continuity.replication import status as replication_status
     from central.http_common import Central
+    from central.publication.peticiones import AtiendePeticiones
     from central.publication.schedule import Scheduler
     from central.publication.schedule import cortes_while
     from central.server import serve
@@ -266,6 +267,9 @@ def _serve_on(args: argparse.Namespace, engine: Engine, dsn: str, data_dir: Data
                      daemon=True).start()
     peers = PeerWorkListener(dsn, central.waiters)  # other serve nodes' batches
     peers.start()
+    # Cortes the dashboard asks for: made here, with this node's key (issue 62).
+    pedidos = AtiendePeticiones(dsn, engine, identity.key, corte_settings)
+    pedidos.start()
     scheduler = (Scheduler(engine, identity.key, corte_settings, ventana)
                  if ventana is not None else None)
     try:
@@ -278,6 +282,7 @@ def _serve_on(args: argparse.Namespace, engine: Engine, dsn: str, data_dir: Data
         return 2
     finally:
         peers.stop()
+        pedidos.stop()
     return 0
 
 

@@ -20,6 +20,7 @@ from central.commands.common import subcommand
 from central.config import DataDir
 from central.db import database_dsn
 from central.db import make_engine
+from central.db.privileges import COORDINATOR_ROLE
 from central.db.read_only import CONNECTION_LIMIT
 from central.db.read_only import STATEMENT_TIMEOUT
 from central.db.read_only import set_read_only_login
@@ -34,6 +35,31 @@ def register_readonly(sub: Subcommands, common: argparse.ArgumentParser) -> None
     login.add_argument("usuario", metavar="USUARIO",
                        help="nombre del usuario de PostgreSQL (p. ej. tablero): minúsculas, "
                             "dígitos y «_»")
+    acciones = subcommand(sub, "usuario-coordinacion", _coordination_user, parents=(common,),
+                          help="crea (o renueva) el usuario de PostgreSQL de las acciones del "
+                               "tablero (rol prep_coordinador) e imprime su DSN para «prep "
+                               "dashboard --acciones-dsn»")
+    acciones.add_argument("usuario", metavar="USUARIO",
+                          help="nombre del usuario de PostgreSQL (p. ej. tablero_acciones)")
+
+
+def _coordination_user(args: argparse.Namespace) -> int:
+    with database_dsn(args.dsn, DataDir(args.data_dir).pgdata) as dsn:
+        login = set_read_only_login(dsn, args.usuario, COORDINATOR_ROLE)
+        engine = make_engine(dsn, pool_size=1)
+        try:
+            with Session(engine) as session, session.begin():
+                audit.emit(session, "read_only_user_set", actor=command_actor(),
+                           detail={"login": login.name, "created": login.created,
+                                   "rol": COORDINATOR_ROLE})
+        finally:
+            engine.dispose()
+    print(login.dsn, flush=True)
+    print(f"Usuario «{login.name}» del rol {COORDINATOR_ROLE}: arriba, su DSN para «prep "
+          "dashboard --acciones-dsn»; lleva la contraseña, que no se guarda ni se volverá a "
+          "mostrar. Solo hace lo que hace un coordinador desde el tablero, y solo con la "
+          "sesión de un coordinador (usuario y contraseña de su cuenta).", file=sys.stderr)
+    return 0
 
 
 def _read_only_user(args: argparse.Namespace) -> int:

@@ -2,21 +2,27 @@
 (Qt-free).
 
 The dashboard reads through the read-only role; every write goes through a *second*
-connection, with the central's own database user, and through the same Python
-functions the command line uses, so each one lands in the hash-chained audit log. A
-SECURITY DEFINER function was considered for acknowledging anomalies and rejected: the
-audit chain's hashes are canonical JSON computed in Python (:mod:`central.audit`), and
-a second implementation in PL/pgSQL would be a second writer of the chain to keep
-identical forever. The acknowledgement's note lives in its audit event
-(``anomaly_acknowledged``), which is also where the dashboard reads it back.
+connection, a login holding only ``prep_coordinador`` (revision 0030), whose connections
+carry the logged-in coordinator's session token (:mod:`central.dashboard.login`): the
+database refuses the role's writes without an open session and audit events whose actor
+is not that session's coordinator. The writes go through the same Python functions the
+command line uses, so each one lands in the hash-chained audit log. A SECURITY DEFINER
+function was considered for acknowledging anomalies and rejected: the audit chain's
+hashes are canonical JSON computed in Python (:mod:`central.audit`), and a second
+implementation in PL/pgSQL would be a second writer of the chain to keep identical
+forever.
+
+The dashboard never holds the central's signing key: a corte it asks for is a row of
+``corte_peticiones`` that ``serve`` makes with its own key
+(:mod:`central.publication.peticiones`), and whose outcome it writes back.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -24,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central import audit
+from central.db import make_engine
 from central.db.models import Anomaly
 from central.enrollment import Site
 from central.enrollment import create_code
@@ -31,12 +38,14 @@ from central.operators import OperatorInfo
 from central.operators import add_operator
 from central.stations_admin import UnknownStation
 from central.stations_admin import set_station_enabled
-from prep.crypto import SigningKey
 
 if TYPE_CHECKING:
     from central.publication.ventana import EstadoPublicacion
 
 MAX_NOTE = 500
+#: A corte of a full CDMX night takes a minute or two; past this the dashboard stops
+#: waiting (the request stays with the central's service).
+CORTE_WAIT = timedelta(minutes=10)
 
 
 class ActionError(ValueError):
@@ -73,28 +82,24 @@ def ack_anomaly(engine: Engine, anomaly_id: int, note: str, *, actor: str) -> No
 
 
 @dataclass(frozen=True)
-class CorteConfig:
-    """What a corte needs besides the database: the central's key and where cortes go
-    (``None`` when the dashboard runs without the central's data directory)."""
-
-    key: SigningKey
-    publicacion: Path
-    blobs: Path
-
-
-@dataclass(frozen=True)
 class Coordinator:
-    """The dashboard's writer: the central's engine (never the read-only one), and who
-    acts (the logged-in coordinator's account id; see :mod:`central.dashboard.login`).
-    Without an ``actor`` every action is refused: nothing is written anonymously."""
+    """The dashboard's writer: ``engine`` on a login holding only ``prep_coordinador``,
+    and who acts (``actor``, the logged-in coordinator's account id, with the ``token`` of
+    their session: see :mod:`central.dashboard.login`). Without a session every action
+    is refused, here and by the database: nothing is written anonymously."""
 
     engine: Engine
-    corte_config: CorteConfig | None = None
+    dsn: str = ""
     actor: str | None = None
+    token: str | None = field(default=None, repr=False)
+    #: How long a corte asked for may take before the dashboard stops waiting.
+    corte_wait: timedelta = CORTE_WAIT
 
-    def acting_as(self, actor: str) -> Coordinator:
-        """The same writer, acting as ``actor``."""
-        return replace(self, actor=actor)
+    def acting_as(self, actor: str, token: str) -> Coordinator:
+        """The same login, acting in ``actor``'s session ``token`` (a new engine whose
+        connections carry it: dispose of it on logout)."""
+        return replace(self, engine=make_engine(self.dsn, pool_size=1, sesion=token),
+                       actor=actor, token=token)
 
     @property
     def who(self) -> str:
@@ -142,35 +147,38 @@ class Coordinator:
         return estado(self.engine)
 
     def corte(self, fuera_de_ventana: str | None = None, ultimo: bool = False,
-              motivo: str | None = None) -> str:
-        """A corte now (``a_pedido``), under the Consejo's rules: outside its window only
-        with ``fuera_de_ventana`` (the coordinator's reason), never after the último
-        corte; ``ultimo`` ends the publication (``motivo``: why). Audited
-        ``corte_published`` (with ``corte_outside_window`` / ``publication_closed``),
-        ``corte_refused`` or ``corte_failed``."""
-        if self.corte_config is None:
-            raise ActionError("Para hacer un corte desde el tablero, arránquelo con "
-                              "--data-dir del nodo central (su llave firma el corte).")
-        from central.publication.corte import A_PEDIDO
-        from central.publication.corte import CorteSettings
-        from central.publication.corte import make_corte
+              motivo: str | None = None, segundo_token: str | None = None) -> str:
+        """Ask the central's service for a corte now (``a_pedido``), under the Consejo's
+        rules: outside its window only with ``fuera_de_ventana`` (a reason of substance)
+        and a second coordinator's open session (``segundo_token``), never after the
+        último corte; ``ultimo`` ends the publication (``motivo``: why). ``serve`` makes
+        it with its key and audits it as the coordinator (``corte_published``, with
+        ``corte_outside_window`` / ``publication_closed``, or ``corte_refused``); this
+        waits for its outcome (on the dashboard's actions worker)."""
+        from central.publication.peticiones import pedir_corte
+        from central.publication.peticiones import resultado
         from central.publication.ventana import Peticion
-        from central.publication.ventana import PublicacionRechazada
 
         actor = self.who
         try:
-            peticion = Peticion(fuera_de_ventana=fuera_de_ventana,
-                                motivo_ultimo=motivo if ultimo else None)
+            Peticion(fuera_de_ventana=fuera_de_ventana,
+                     motivo_ultimo=motivo if ultimo else None, segundo=segundo_token)
         except ValueError as exc:
             raise ActionError(f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from None
-        config = self.corte_config
-        try:
-            hecho = make_corte(self.engine, config.key,
-                               CorteSettings(config.publicacion, config.blobs),
-                               motivo=A_PEDIDO, actor=actor, ultimo_corte=ultimo,
-                               peticion=peticion)
-        except PublicacionRechazada as exc:
-            raise ActionError(f"Corte rechazado: {exc}.") from None
-        final = " Es el último corte: la publicación terminó." if ultimo else ""
-        return (f"Corte {hecho.publicado.name} publicado: {hecho.actas_capturadas} de "
-                f"{hecho.actas_esperadas} actas con datos.{final}")
+        if fuera_de_ventana is not None and not segundo_token:
+            raise ActionError("Un corte fuera de la ventana necesita que un segundo "
+                              "coordinador lo confirme con su usuario y contraseña.")
+        peticion_id = pedir_corte(self.engine, actor=actor, ultimo=ultimo,
+                                  motivo=motivo if ultimo else None,
+                                  fuera_de_ventana=fuera_de_ventana,
+                                  segundo_token=segundo_token)
+        estado, mensaje = resultado(self.engine, peticion_id, self.corte_wait)
+        if estado == "hecho":
+            return mensaje
+        if estado == "rechazado":
+            raise ActionError(f"Corte rechazado: {mensaje}")
+        if estado == "fallido":
+            raise ActionError(f"El corte falló en el nodo central: {mensaje}")
+        raise ActionError("El nodo central no terminó el corte pedido a tiempo: revise que "
+                          "«prep central serve» esté en marcha; el corte se hará en cuanto "
+                          "lo atienda (o no, si ya no procede) y quedará en el tablero.")

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
 from central.controlroom.actions import Coordinator
-from central.controlroom.actions import CorteConfig
 from central.controlroom.overview import Settings
 from central.dashboard import theme
 from central.dashboard.controller import DashboardController
@@ -16,27 +14,22 @@ from central.dashboard.window import DashboardWindow
 from qtkit.qt_es import install_qt_spanish
 
 
-def coordinator_for(actions_dsn: str | None, data_dir: Path | None) -> Coordinator | None:
-    """The writer for actions, if the central's connection was given."""
+def coordinator_for(actions_dsn: str | None) -> Coordinator | None:
+    """The writer for actions, if a ``prep_coordinador`` login was given (checked at the
+    first login, on the actions worker: :func:`central.dashboard.login.check_actions_login`).
+    It holds no key: cortes are made by the central's service."""
     if not actions_dsn:
         return None
-    from central.config import DataDir
-    from central.config import load_identity
     from central.db import make_engine
 
-    corte = None
-    if data_dir is not None:
-        directory = DataDir(data_dir)
-        identity = load_identity(directory)
-        corte = CorteConfig(identity.key, directory.root / "publicacion", directory.blobs)
-    return Coordinator(make_engine(actions_dsn, pool_size=1), corte)
+    return Coordinator(make_engine(actions_dsn, pool_size=1), dsn=actions_dsn)
 
 
-def open_dashboard(dsn: str, settings: Settings, actions_dsn: str | None,
-                   data_dir: Path | None) -> DashboardWindow:
+def open_dashboard(dsn: str, settings: Settings, actions_dsn: str | None
+                   ) -> DashboardWindow:
     """The application, the writer for actions and the window, shown and started (what
     ``prep dashboard`` runs before its event loop; tests drive it from here)."""
-    coordinator = coordinator_for(actions_dsn, data_dir)
+    coordinator = coordinator_for(actions_dsn)
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("PREP Tablero")
@@ -57,10 +50,9 @@ def close_dashboard(window: DashboardWindow) -> None:
         controller.coordinator.engine.dispose()
 
 
-def run_app(dsn: str, settings: Settings, actions_dsn: str | None,
-            data_dir: Path | None) -> int:
+def run_app(dsn: str, settings: Settings, actions_dsn: str | None) -> int:
     """Show the dashboard until it is closed; the exit status."""
-    window = open_dashboard(dsn, settings, actions_dsn, data_dir)
+    window = open_dashboard(dsn, settings, actions_dsn)
     try:
         return QApplication.exec()
     finally:

@@ -2,8 +2,9 @@
 the command runs, so ``prep --help`` never loads Qt).
 
 ``--dsn`` (or ``PREP_DASHBOARD_DSN``) is a login user holding only the ``prep_lectura``
-role (docs/dashboard.md). Actions need ``--acciones-dsn`` (the central's own database
-user) and, for a corte, ``--data-dir`` (the central's key signs it).
+role (docs/dashboard.md). Actions need ``--acciones-dsn``, a login holding only
+``prep_coordinador`` (``prep central usuario-coordinacion``); the dashboard never holds
+the central's key (a corte it asks for is made by ``serve``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from central.controlroom.overview import Settings
@@ -27,13 +27,11 @@ def register(subparsers: Any) -> None:
                         help=f"PostgreSQL con un usuario de solo lectura (rol prep_lectura); "
                              f"también {ENV_DSN}")
     parser.add_argument("--acciones-dsn", default=None,
-                        help="conexión del nodo central para las acciones (atender "
-                             "anomalías, códigos de alta, operadores, habilitar o "
-                             "deshabilitar equipos, corte), que un coordinador del nodo "
-                             "central hace tras iniciar sesión; sin ella el tablero solo lee")
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="directorio de datos del nodo central (su llave firma el corte "
-                             "que se pida desde el tablero)")
+                        help="conexión para las acciones (atender anomalías, códigos de "
+                             "alta, operadores, habilitar o deshabilitar equipos, pedir un "
+                             "corte) con un usuario del rol prep_coordinador (prep central "
+                             "usuario-coordinacion), que un coordinador del nodo central "
+                             "usa tras iniciar sesión; sin ella el tablero solo lee")
     parser.add_argument("--rezago-puntos", type=float, default=10.0,
                         help="un CATD está rezagado si su %% de actas validadas queda más de "
                              "estos puntos debajo del promedio estatal (predeterminado 10)")
@@ -83,4 +81,4 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     from central.dashboard.app import run_app  # PySide6 from here on
 
-    return run_app(dsn, settings, args.acciones_dsn, args.data_dir)
+    return run_app(dsn, settings, args.acciones_dsn)

@@ -45,6 +45,7 @@ from central.controlroom.overview import read_overview
 from central.dashboard.login import CoordinatorAccount
 from central.dashboard.login import LoginThrottle
 from central.dashboard.login import authenticate
+from central.dashboard.login import close_session
 from central.operators import OperatorError
 from prep.background import BackgroundLoop
 from prep.passwords import PasswordError
@@ -154,6 +155,8 @@ class DashboardController(QObject):
         #: Acta histories asked for and not yet shown (tests wait for none).
         self.pending_lookups = 0
         self.account: CoordinatorAccount | None = None
+        #: The coordinator's writer in their session (made at login, ended at logout).
+        self._bound: Coordinator | None = None
         self._throttle = LoginThrottle()
         self._gate = RefreshGate(min_interval)
         self._poster = Poster(self)
@@ -185,6 +188,7 @@ class DashboardController(QObject):
         self._closed = True
         self._timer.stop()
         self._listener.stop()
+        self._end_session()
         self._lectura.submit(self._close_connection)
         self._lectura.shutdown(wait=True)
         self._acciones.shutdown(wait=True)
@@ -329,19 +333,52 @@ class DashboardController(QObject):
         if self.coordinator is None:
             failed(NO_ACTIONS)
             return
-        engine, throttle = self.coordinator.engine, self._throttle
+        coordinator, throttle = self.coordinator, self._throttle
 
         def logged_in(account: CoordinatorAccount) -> None:
+            self._end_session()
             self.account = account
+            self._bound = coordinator.acting_as(account.id, account.token)
             self.session_did_change.emit()
             done()
-        self._submit(lambda: authenticate(engine, user, password, throttle), logged_in,
-                     failed)
+        self._submit(lambda: authenticate(coordinator.engine, user, password, throttle,
+                                          dsn=coordinator.dsn), logged_in, failed)
+
+    def second_login(self, user: str, password: str,
+                     done: Callable[[CoordinatorAccount], None],
+                     failed: Callable[[str], None]) -> None:
+        """A second coordinator's login, for a corte outside the window: their own
+        session (audited ``dashboard_login``), ended once the corte is asked for."""
+        if self.coordinator is None:
+            failed(NO_ACTIONS)
+            return
+        coordinator, throttle = self.coordinator, self._throttle
+        self._submit(lambda: authenticate(coordinator.engine, user, password, throttle,
+                                          dsn=coordinator.dsn), done, failed)
+
+    def end_second(self, account: CoordinatorAccount) -> None:
+        """End a second coordinator's session (on the acciones lane)."""
+        if self.coordinator is not None and not self._closed:
+            engine = self.coordinator.engine
+            self._acciones.submit(lambda: _quietly_close(engine, account))
 
     def logout(self) -> None:
         if self.account is not None:
+            self._end_session()
             self.account = None
             self.session_did_change.emit()
+
+    def _end_session(self) -> None:
+        """Close the session in the database and its connections (acciones lane)."""
+        bound, account, self._bound = self._bound, self.account, None
+        if bound is None or account is None or self.coordinator is None:
+            return
+        engine = self.coordinator.engine
+
+        def end() -> None:
+            _quietly_close(engine, account)
+            bound.engine.dispose()
+        self._acciones.submit(end)
 
     def act(self, work: Callable[[Coordinator], str], *,
             done: Callable[[str], None] | None = None,
@@ -378,7 +415,7 @@ class DashboardController(QObject):
         if self.account is None:
             failed("Inicie sesión como coordinador (Ctrl+L) para actuar desde el tablero.")
             return None
-        return self.coordinator.acting_as(self.account.id)
+        return self._bound
 
     def _submit(self, work: Callable[[], T], done: Callable[[T], None],
                 failed: Callable[[str], None]) -> None:
@@ -404,6 +441,15 @@ class DashboardController(QObject):
             failed(f"No se pudo completar la acción: {_describe(error)}. Revise en el tablero "
                    "si se aplicó y vuelva a intentarlo; si se repite, avise a soporte técnico "
                    "(el detalle quedó en el registro del tablero).")
+
+
+def _quietly_close(engine: Any, account: CoordinatorAccount) -> None:
+    """End ``account``'s session; a database that cannot be reached ends it anyway
+    when it expires."""
+    try:
+        close_session(engine, account)
+    except Exception as exc:
+        log.warning("no se pudo cerrar la sesión de %s: %s", account.id, exc)
 
 
 NO_ACTIONS = ("Las acciones requieren la conexión del nodo central (--acciones-dsn).")

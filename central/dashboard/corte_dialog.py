@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QWidget
 from central.publication.ventana import MAX_MOTIVO
 from central.publication.ventana import EstadoPublicacion
 from central.publication.ventana import local
+from central.publication.ventana import motivo_sustancial
 
 CANCELAR = "Cancelar"
 
@@ -45,6 +46,23 @@ class CorteDialog(QDialog):
         self.reason.setPlaceholderText("El acuerdo del Consejo o qué se vio y quién lo pidió "
                                        "(queda en la bitácora)")
         form.addRow("&Motivo:", self.reason)
+        # Outside the window a second coordinator confirms with their own login (their
+        # own session in the database: issue 62).
+        self.second_user = QLineEdit()
+        self.second_user.setMaxLength(128)
+        self.second_user.setPlaceholderText("usuario o nombre de otro coordinador")
+        self.second_password = QLineEdit()
+        self.second_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.second_password.setMaxLength(256)
+        if self.fuera:
+            form.addRow("&Segundo coordinador:", self.second_user)
+            form.addRow("Su &contraseña:", self.second_password)
+        self.error = QLabel()
+        self.error.setWordWrap(True)
+        self.error.setTextFormat(Qt.TextFormat.PlainText)
+        self.error.setObjectName("error")
+        self.error.hide()
+        form.addRow(self.error)
         buttons = QDialogButtonBox()
         accept = "&Hacer el último corte" if ultimo else "&Hacer el corte fuera de la ventana"
         ok = buttons.addButton(accept, QDialogButtonBox.ButtonRole.AcceptRole)
@@ -56,8 +74,8 @@ class CorteDialog(QDialog):
         self.cancel.setDefault(True)
         self.ok.setAutoDefault(False)
         self.ok.setEnabled(False)
-        self.reason.textChanged.connect(
-            lambda text: self.ok.setEnabled(bool(text.strip())))
+        for field in (self.reason, self.second_user, self.second_password):
+            field.textChanged.connect(self._enable)
         buttons.accepted.connect(self._check)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
@@ -82,11 +100,36 @@ class CorteDialog(QDialog):
                          f"publicación que fijó el Consejo ({ventana}).")
         return (f"{situacion} Un corte fuera de ella se publica para todo el público solo "
                 "con el motivo de un coordinador, que queda en la bitácora a su nombre.\n\n"
-                "Escriba el motivo. Intro o Esc: cancelar · Alt+H: hacer el corte.")
+                "Escriba el motivo (qué acuerdo o qué se vio y quién lo pidió); otro "
+                "coordinador lo confirma con su usuario y contraseña. Intro o Esc: "
+                "cancelar · Alt+H: hacer el corte.")
 
     def motivo(self) -> str:
         return " ".join(self.reason.text().split())
 
+    def segundo(self) -> tuple[str, str]:
+        """The second coordinator's user and password (outside the window)."""
+        return self.second_user.text().strip(), self.second_password.text()
+
+    def _complete(self) -> bool:
+        if not self.motivo():
+            return False
+        user, password = self.segundo()
+        return not self.fuera or bool(user and password)
+
+    def _enable(self) -> None:
+        self.ok.setEnabled(self._complete())
+        self.error.hide()
+
     def _check(self) -> None:
-        if self.motivo():  # the button is disabled meanwhile; a mnemonic cannot bypass
-            self.accept()
+        if not self._complete():  # the button is disabled meanwhile; a mnemonic cannot
+            return                # bypass it
+        if self.fuera:
+            try:
+                motivo_sustancial(self.motivo())
+            except ValueError as exc:
+                self.error.setText(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+                self.error.show()
+                self.reason.setFocus()
+                return
+        self.accept()

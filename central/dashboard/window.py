@@ -48,6 +48,7 @@ from central.dashboard.dialogs import confirm
 from central.dashboard.dialogs import inform
 from central.dashboard.difusores import DifusoresView
 from central.dashboard.historial import HistorialView
+from central.dashboard.login import CoordinatorAccount
 from central.dashboard.stations import site_name
 from central.dashboard.views import AnomaliasView
 from central.dashboard.views import CapturistasView
@@ -444,11 +445,15 @@ class DashboardWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         fuera = dialog.fuera
         dialog.accepted.connect(lambda: self._start_corte(
-            dialog.motivo() if fuera else None, ultimo, dialog.motivo()))
+            dialog.motivo() if fuera else None, ultimo, dialog.motivo(),
+            dialog.segundo() if fuera else None))
         dialog.open()
 
     def _start_corte(self, fuera_de_ventana: str | None = None, ultimo: bool = False,
-                     motivo: str | None = None) -> None:
+                     motivo: str | None = None,
+                     segundo: tuple[str, str] | None = None) -> None:
+        """Ask the central for a corte; outside the window, once the second coordinator
+        (``segundo``: user and password) has logged in with their own session."""
         if self.corte_started is not None:  # two boxes answered: one corte
             return
         self.corte_started = time.monotonic()
@@ -456,8 +461,29 @@ class DashboardWindow(QMainWindow):
         self.ultimo_action.setEnabled(False)
         self._corte_timer.start()
         self._show_state()
-        self.controller.act(lambda c: c.corte(fuera_de_ventana, ultimo, motivo),
-                            done=self._corte_done, failed=self._corte_failed)
+        if segundo is None:
+            self._ask_corte(fuera_de_ventana, ultimo, motivo, None)
+            return
+        self.statusBar().showMessage("Comprobando la sesión del segundo coordinador…", 5_000)
+        user, password = segundo
+        self.controller.second_login(
+            user, password, lambda second: self._ask_corte(fuera_de_ventana, ultimo, motivo,
+                                                           second),
+            lambda message: self._corte_failed(f"El segundo coordinador no pudo confirmar "
+                                               f"el corte: {message}"))
+
+    def _ask_corte(self, fuera_de_ventana: str | None, ultimo: bool, motivo: str | None,
+                   second: CoordinatorAccount | None) -> None:
+        token = second.token if second is not None else None
+
+        def ended(then: Callable[[str], None]) -> Callable[[str], None]:
+            def finish(message: str) -> None:
+                if second is not None:
+                    self.controller.end_second(second)
+                then(message)
+            return finish
+        self.controller.act(lambda c: c.corte(fuera_de_ventana, ultimo, motivo, token),
+                            done=ended(self._corte_done), failed=ended(self._corte_failed))
 
     def _corte_ended(self) -> None:
         self.corte_started = None

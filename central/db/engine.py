@@ -86,13 +86,20 @@ def database_unreachable(exc: BaseException) -> bool:
     return orig.sqlstate is None or orig.sqlstate.startswith(("08", "57P"))
 
 
-def make_engine(dsn: str, pool_size: int = 5, role: str | None = None) -> Engine:
+def make_engine(dsn: str, pool_size: int = 5, role: str | None = None,
+                sesion: str | None = None) -> Engine:
     """A SQLAlchemy engine over psycopg 3 for a libpq ``dsn``, its lock waits bounded
     (:data:`central.db.locks.LOCK_TIMEOUT`; a DSN's own ``options`` may say otherwise).
     ``role``: every connection acts as that role from its start (``SET ROLE``; the
-    DSN's user must be a member), e.g. :data:`central.db.privileges.API_ROLE`."""
+    DSN's user must be a member), e.g. :data:`central.db.privileges.API_ROLE`.
+    ``sesion``: a coordinator's session token (hex), as ``prep.sesion`` on every
+    connection (what the dashboard's role needs to act: revision 0030)."""
     own = str(conninfo_to_dict(dsn).get("options") or os.environ.get("PGOPTIONS", ""))
     options = f"{locks.session_options()} {own}".strip()
+    if sesion is not None:
+        if not sesion.isalnum() or not sesion.isascii():
+            raise ValueError("session token must be ASCII letters and digits")
+        options += f" -c prep.sesion={sesion}"
     if role is not None:
         options += f" -c role={role}"  # last: the DSN's own options cannot undo it
     connect = partial(psycopg.connect, dsn, application_name=APPLICATION_NAME,

@@ -11,6 +11,9 @@ table's grants are decided (docs/seguridad.md, «Roles de PostgreSQL», shows th
   It owns nothing, so it cannot alter the schema, drop a trigger or truncate.
 - ``prep_lectura``: the dashboard's read-only role (revisions 0006 and 0011,
   :mod:`central.db.read_only`).
+- ``prep_coordinador`` (:data:`COORDINATOR_ROLE`): the dashboard's actions (revision
+  0030, :data:`COORDINADOR`): only a coordinator's actions, each while the connection
+  carries the token of an open coordinator session (:mod:`central.dashboard.login`).
 
 A new table gets its decision here **and** its ``GRANT`` in its own migration (the
 revision that creates it: ``GRANT SELECT, INSERT ON nueva TO prep_api``, and
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 
 API_ROLE = "prep_api"
 READ_ROLE = "prep_lectura"
+COORDINATOR_ROLE = "prep_coordinador"
 #: libpq ``options`` that make a connection act as :data:`API_ROLE` from its start
 #: (``RESET ROLE`` goes back to it too: it is the session's default).
 API_OPTIONS = f"-c role={API_ROLE}"
@@ -111,5 +115,32 @@ TABLES: dict[str, Grants] = {
     "installation": Grants(_R, "indicador SIMULACRO (dueño, en init)", lectura=True),
     "alembic_version": Grants(_R, "serve comprueba que el esquema esté al día; migrar: "
                                   "dueño"),
+    # The dashboard's actions (revision 0030): kept by functions of the owner.
+    "coordinador_sesiones": Grants((), "sesiones de coordinador del tablero (solo el hash "
+                                       "de su ficha; las abre la función de inicio de "
+                                       "sesión)"),
+    "coordinador_intentos": Grants((), "contraseñas equivocadas seguidas por cuenta de "
+                                       "coordinador (la función de inicio de sesión)"),
+    "corte_peticiones": Grants(_R, "cortes que pide el tablero: serve los hace con su "
+                                   "llave y anota el resultado",
+                               api_update=("estado", "mensaje", "atendido_at")),
+}
+
+#: What ``prep_coordinador`` may do, table by table (revision 0030; docs/seguridad.md,
+#: «El rol del tablero para acciones»): privilege → columns (``()``: the whole table).
+#: Every write also needs an open coordinator session (trigger ``prep_exige_sesion``).
+COORDINADOR: dict[str, dict[str, tuple[str, ...]]] = {
+    "anomalies": {"SELECT": (), "UPDATE": ("acknowledged",)},
+    "audit_log": {"SELECT": (), "INSERT": ()},
+    "stations": {"SELECT": (), "UPDATE": ("enabled",)},
+    "leases": {"SELECT": ("station", "status"), "UPDATE": ("status", "ended_at")},
+    "operators": {"SELECT": ("id", "name", "role", "sitio", "enabled", "revision"),
+                  "INSERT": ()},
+    "enrollment_codes": {"INSERT": ()},
+    "corte_peticiones": {"SELECT": (), "INSERT": ()},
+    "publicacion": {"SELECT": ()},
+    "cortes": {"SELECT": ()},
+    "catalog_versions": {"SELECT": ()},
+    "catd_distritos": {"SELECT": ()},
 }
 

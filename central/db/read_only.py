@@ -54,24 +54,28 @@ class ReadOnlyLogin:
     dsn: str
 
 
-def set_read_only_login(central_dsn: str, name: str) -> ReadOnlyLogin:
-    """Create login ``name`` holding only ``prep_lectura`` (or give the existing one a
-    new password and the bounds again), through the central's own ``central_dsn``;
-    return it with the DSN that reaches the same database as that login."""
+def set_read_only_login(central_dsn: str, name: str, role: str = ROLE) -> ReadOnlyLogin:
+    """Create login ``name`` holding only ``role`` (``prep_lectura``; or
+    ``prep_coordinador``, the dashboard's actions: then its transactions are not
+    read-only), or give the existing one a new password and the bounds again, through
+    the central's own ``central_dsn``; return it with the DSN that reaches the same
+    database as that login."""
     if not _NAME.fullmatch(name) or name.startswith("pg_") or name.startswith("prep_"):
         raise ReadOnlyLoginError(
             f"«{name}» no sirve como usuario de solo lectura: use minúsculas, dígitos y "
             "«_» (hasta 63, empezando con letra; no «pg_» ni «prep_»)")
     password = secrets.token_urlsafe(24)
     with psycopg.connect(central_dsn, autocommit=True) as conn, conn.transaction():
-        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (ROLE,)).fetchone() is None:
-            raise ReadOnlyLoginError(f"no existe el rol {ROLE}; ejecute «prep central init» "
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone() is None:
+            raise ReadOnlyLoginError(f"no existe el rol {role}; ejecute «prep central init» "
                                      "(o créelo como indica docs/dashboard.md)")
-        created = _create_or_check(conn, name)
+        created = _create_or_check(conn, name, role)
         role = sql.Identifier(name)
         conn.execute(sql.SQL("ALTER ROLE {} LOGIN PASSWORD {} CONNECTION LIMIT {}").format(
             role, sql.Literal(scram_verifier(password)), sql.Literal(CONNECTION_LIMIT)))
         for setting, value in LOGIN_SETTINGS:
+            if role != ROLE and setting == "default_transaction_read_only":
+                continue
             conn.execute(sql.SQL("ALTER ROLE {} SET {} = {}").format(
                 role, sql.Identifier(setting), sql.Literal(value)))
     return ReadOnlyLogin(name, created, login_dsn(central_dsn, name, password))
@@ -84,10 +88,11 @@ def login_dsn(central_dsn: str, name: str, password: str) -> str:
     return make_conninfo("", **params, user=name, password=password)
 
 
-def _create_or_check(conn: psycopg.Connection[tuple[object, ...]], name: str) -> bool:
-    """Create ``name`` in ``prep_lectura``; or, if it exists, make sure it is nothing but
-    a read-only login (never turn the central's own user or an administrator into one).
-    Whether it was created."""
+def _create_or_check(conn: psycopg.Connection[tuple[object, ...]], name: str,
+                     role: str = ROLE) -> bool:
+    """Create ``name`` in ``role``; or, if it exists, make sure it is nothing but a
+    login of that role (never turn the central's own user or an administrator into
+    one). Whether it was created."""
     row = conn.execute(
         "SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls, "
         "pg_has_role(oid, %s, 'MEMBER'), "
@@ -95,10 +100,10 @@ def _create_or_check(conn: psycopg.Connection[tuple[object, ...]], name: str) ->
         " WHERE m.member = r.oid AND g.rolname <> %s), "
         "(SELECT count(*) FROM pg_database WHERE datdba = r.oid) "
         "+ (SELECT count(*) FROM pg_class WHERE relowner = r.oid) "
-        "FROM pg_roles r WHERE rolname = %s", (ROLE, ROLE, name)).fetchone()
+        "FROM pg_roles r WHERE rolname = %s", (role, role, name)).fetchone()
     if row is None:
         conn.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE {}").format(
-            sql.Identifier(name), sql.Identifier(ROLE)))
+            sql.Identifier(name), sql.Identifier(role)))
         return True
     powerful, member, other_roles, owns = row
     if powerful or not member or other_roles or owns:

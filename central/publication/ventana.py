@@ -22,6 +22,8 @@ follows is recorded against.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
@@ -43,6 +45,7 @@ MAX_HORAS = 24.0
 SIN_VENTANA = "sin_ventana"
 FUERA_DE_VENTANA = "fuera_de_ventana"
 CERRADA = "publicacion_cerrada"
+SIN_SEGUNDO = "sin_segundo_coordinador"
 #: How a coordinator gives the reason, said in every refusal that an override can lift.
 COMO_FORZAR = ("Si un coordinador debe publicarlo de todos modos, dé el motivo (queda en la "
                "bitácora): prep central corte --fuera-de-ventana --motivo «…», o el diálogo "
@@ -121,6 +124,9 @@ class Peticion:
     programado_para: datetime | None = None
     fuera_de_ventana: str | None = None
     motivo_ultimo: str | None = None
+    #: The second coordinator who confirmed a corte outside the window (their account
+    #: id, from their own login: issue 62).
+    segundo: str | None = None
 
     def __post_init__(self) -> None:
         # A bad reason is the coordinator's to fix before any corte starts (ValueError).
@@ -128,6 +134,8 @@ class Peticion:
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, clean_motivo(value))
+        if self.fuera_de_ventana is not None:
+            motivo_sustancial(self.fuera_de_ventana)
 
 
 def clean_motivo(text: str | None, *, what: str = "el motivo") -> str:
@@ -137,6 +145,33 @@ def clean_motivo(text: str | None, *, what: str = "el motivo") -> str:
         raise ValueError(f"escriba {what}: queda en la bitácora de auditoría")
     if len(motivo) > MAX_MOTIVO or not motivo.isprintable():
         raise ValueError(f"{what} debe ser texto de hasta {MAX_MOTIVO} caracteres")
+    return motivo
+
+
+#: Reasons that say nothing (compared without accents, case or punctuation).
+TRIVIALES = frozenset({"prueba", "pruebas", "test", "asdf", "qwerty", "ok", "si", "no",
+                       "na", "n a", "nada", "corte", "urgente", "porque si", "ya",
+                       "xxx", "x", "motivo", "sin motivo", "ninguno", "otro"})
+MIN_MOTIVO_PALABRAS = 3
+MIN_MOTIVO_LETRAS = 12
+
+
+def motivo_sustancial(motivo: str) -> str:
+    """``motivo`` if it can explain a corte outside the window to an auditor; else a
+    Spanish :class:`ValueError`: at least :data:`MIN_MOTIVO_PALABRAS` words and
+    :data:`MIN_MOTIVO_LETRAS` letters, not one of :data:`TRIVIALES`, not one character
+    repeated."""
+    plano = "".join(c for c in unicodedata.normalize("NFKD", motivo.lower())
+                    if not unicodedata.combining(c))
+    palabras = re.findall(r"[a-z]{2,}", plano)
+    letras = [c for c in plano if c.isalpha()]
+    if (" ".join(re.findall(r"[a-z0-9]+", plano)) in TRIVIALES
+            or len(palabras) < MIN_MOTIVO_PALABRAS or len(letras) < MIN_MOTIVO_LETRAS
+            or len(set(letras)) < 5):
+        raise ValueError(
+            f"el motivo «{motivo[:80]}» no explica el corte fuera de la ventana: escriba "
+            "qué acuerdo del Consejo lo permite o qué se vio y quién lo pidió (al menos "
+            f"{MIN_MOTIVO_PALABRAS} palabras; queda en la bitácora a su nombre)")
     return motivo
 
 
@@ -179,6 +214,10 @@ def regla(estado: EstadoPublicacion, peticion: Peticion) -> str | None:
             f"el corte programado de las {local(at)} cae fuera de la ventana de "
             f"publicación ({estado.ventana_texto()}); no se hizo"))
     if peticion.fuera_de_ventana is not None:
+        if peticion.segundo is None:
+            raise PublicacionRechazada(SIN_SEGUNDO, (
+                "un corte fuera de la ventana de publicación necesita que un segundo "
+                "coordinador lo confirme con su propia sesión; no se hizo el corte"))
         return peticion.fuera_de_ventana
     if estado.inicio is None:
         raise PublicacionRechazada(SIN_VENTANA, (
@@ -219,6 +258,7 @@ def registrar(session: Session, row: CorteRow, peticion: Peticion | None,
         audit.emit(session, "corte_outside_window", actor=actor, detail={
             "corte": row.directorio, "corte_at": _iso(row.corte_at),
             "reason": fuera_de_ventana, "ultimo": row.ultimo,
+            "segundo": peticion.segundo if peticion else None,
             "inicio": _iso(pub.inicio if pub else None),
             "fin": _iso(pub.fin if pub else None)})
     if not row.ultimo:

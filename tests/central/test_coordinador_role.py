@@ -1,0 +1,212 @@
+"""The dashboard's actions run as ``prep_coordinador`` and only inside a coordinator's
+login (issue 62, «The dashboard's action lane is the schema owner…»).
+
+The audit found the action lane connected as the schema owner and that the
+:class:`~central.controlroom.actions.Coordinator` object acted as any coordinator with no
+password and no login record. Over a real PostgreSQL, with the login ``prep central
+usuario-coordinacion`` makes: nothing is written without a session, a session writes only
+as its own coordinator, the role reads no password hash, and the owner's DSN is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import psycopg
+import pytest
+from psycopg import errors
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from central.controlroom.actions import ActionError
+from central.controlroom.actions import Coordinator
+from central.dashboard.login import LoginError
+from central.dashboard.login import LoginThrottle
+from central.dashboard.login import authenticate
+from central.db import make_engine
+from central.db.migrate import upgrade
+from central.db.models import Anomaly
+from central.db.privileges import COORDINATOR_ROLE
+from central.db.read_only import set_read_only_login
+from central.operators import add_operator
+
+PASSWORD = "sala-de-control-7"
+
+
+@pytest.fixture
+def central(pg_database: str) -> Iterator[tuple[str, str, dict[str, str], int]]:
+    """(owner DSN, actions DSN, accounts by name, an open anomaly's id)."""
+    owner = make_engine(pg_database, pool_size=1)
+    try:
+        upgrade(owner)
+        accounts = {name: add_operator(owner, name, role, sitio, PASSWORD, actor="pruebas").id
+                    for name, role, sitio in (("Olga Rivas", "coordinador", "CENTRAL"),
+                                              ("Pablo Mena", "coordinador", "CENTRAL"),
+                                              ("Ana Robles", "capturista", "01"))}
+        with Session(owner) as session, session.begin():
+            anomaly = Anomaly(type="conflicting_batch", station=None, detail={})
+            session.add(anomaly)
+            session.flush()
+            anomaly_id = anomaly.id
+    finally:
+        owner.dispose()
+    login = set_read_only_login(pg_database, "tablero_acciones", COORDINATOR_ROLE)
+    yield pg_database, login.dsn, accounts, anomaly_id
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute("DROP OWNED BY tablero_acciones")
+        conn.execute("DROP ROLE tablero_acciones")
+
+
+def _state(dsn: str, anomaly_id: int) -> tuple[object, ...]:
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("SELECT (SELECT acknowledged FROM anomalies WHERE id = %s), "
+                           "(SELECT count(*) FROM audit_log)", (anomaly_id,)).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def _coordinator(dsn: str) -> Coordinator:
+    return Coordinator(make_engine(dsn, pool_size=1), dsn=dsn)
+
+
+def _refused(call: object) -> str:
+    with pytest.raises(DBAPIError) as refused:
+        call()  # type: ignore[operator]
+    assert isinstance(refused.value.orig, errors.InsufficientPrivilege), refused.value
+    return str(refused.value.orig)
+
+
+def test_without_a_login_the_actions_role_acts_as_nobody(
+        central: tuple[str, str, dict[str, str], int]) -> None:
+    owner, actions, accounts, anomaly_id = central
+    before = _state(owner, anomaly_id)
+    bare = _coordinator(actions)
+    try:
+        # The audit's attack: the object told it is a coordinator, with no password.
+        posing = replace(bare, actor=accounts["Olga Rivas"])
+        assert "sin sesión de coordinador" in _refused(lambda: posing.ack(anomaly_id, "x"))
+        # A made-up session token is no session either.
+        forged = bare.acting_as(accounts["Olga Rivas"], "ab" * 32)
+        try:
+            _refused(lambda: forged.ack(anomaly_id, "revisado"))
+            _refused(lambda: forged.enrollment_code(1, "catd"))
+        finally:
+            forged.engine.dispose()
+        # Nor by hand, as the login itself.
+        with psycopg.connect(actions) as conn:
+            with pytest.raises(errors.InsufficientPrivilege):
+                conn.execute("UPDATE anomalies SET acknowledged = true")
+            conn.rollback()
+            with pytest.raises(errors.InsufficientPrivilege):  # no password hash to replay
+                conn.execute("SELECT scrypt_hash FROM operators")
+            conn.rollback()
+            with pytest.raises(errors.InsufficientPrivilege):
+                conn.execute("SELECT * FROM coordinador_sesiones")
+        assert _state(owner, anomaly_id) == before
+    finally:
+        bare.engine.dispose()
+
+
+def test_a_login_acts_only_as_its_own_coordinator_and_is_in_the_audit_log(
+        central: tuple[str, str, dict[str, str], int]) -> None:
+    owner, actions, accounts, anomaly_id = central
+    bare = _coordinator(actions)
+    throttle = LoginThrottle()
+    try:
+        with pytest.raises(LoginError, match="incorrectos"):
+            authenticate(bare.engine, "Olga Rivas", "no-es-la-clave", throttle, dsn=actions)
+        olga = authenticate(bare.engine, "Olga Rivas", PASSWORD, throttle, dsn=actions)
+        before = _state(owner, anomaly_id)
+        as_olga = bare.acting_as(olga.id, olga.token)
+        try:
+            # Olga's session cannot write as Pablo.
+            as_pablo = replace(as_olga, actor=accounts["Pablo Mena"])
+            assert "la sesión abierta es de" in _refused(
+                lambda: as_pablo.ack(anomaly_id, "revisado por Pablo"))
+            assert _state(owner, anomaly_id) == before
+            # Nor make a coordinator account (a second coordinator of her own).
+            _refused(lambda: as_olga.operator("Otro Yo", "coordinador", "CENTRAL",
+                                              "clave-larga-123"))
+            # As herself, it works, and the log says so.
+            as_olga.ack(anomaly_id, "revisado: lote repetido de la estación")
+        finally:
+            as_olga.engine.dispose()
+        with psycopg.connect(owner) as conn:
+            rows = conn.execute(
+                "SELECT event, actor, detail->>'sesion' FROM audit_log "
+                "WHERE event IN ('dashboard_login', 'anomaly_acknowledged') ORDER BY id"
+            ).fetchall()
+            [(opened, operator)] = conn.execute(
+                "SELECT abierta_at IS NOT NULL, operator FROM coordinador_sesiones").fetchall()
+        assert rows == [("dashboard_login", olga.id, olga.sesion_id),
+                        ("anomaly_acknowledged", olga.id, None)]
+        assert (opened, operator) == (True, olga.id)
+        assert _state(owner, anomaly_id)[0] is True
+        # Logged out, the token is worth nothing.
+        from central.dashboard.login import close_session
+        close_session(bare.engine, olga)
+        closed = bare.acting_as(olga.id, olga.token)
+        try:
+            _refused(lambda: closed.enrollment_code(1, "catd"))
+        finally:
+            closed.engine.dispose()
+    finally:
+        bare.engine.dispose()
+
+
+def test_the_owner_and_non_coordinators_are_refused_at_login(
+        central: tuple[str, str, dict[str, str], int]) -> None:
+    owner, actions, _accounts, _anomaly = central
+    engine: Engine = make_engine(owner, pool_size=1)
+    try:
+        with pytest.raises(LoginError, match="dueño del esquema o de un superusuario"):
+            authenticate(engine, "Olga Rivas", PASSWORD, LoginThrottle(), dsn=owner)
+    finally:
+        engine.dispose()
+    bare = _coordinator(actions)
+    try:
+        with pytest.raises(LoginError, match="solo para coordinadores"):
+            authenticate(bare.engine, "op-01-ana-robles", PASSWORD, LoginThrottle(),
+                         dsn=actions)
+    finally:
+        bare.engine.dispose()
+
+
+def test_a_corte_outside_the_window_needs_a_reason_and_another_coordinators_session(
+        central: tuple[str, str, dict[str, str], int]) -> None:
+    owner, actions, _accounts, _anomaly = central
+    bare = _coordinator(actions)
+    throttle = LoginThrottle()
+    try:
+        olga = authenticate(bare.engine, "Olga Rivas", PASSWORD, throttle, dsn=actions)
+        pablo = authenticate(bare.engine, "Pablo Mena", PASSWORD, throttle, dsn=actions)
+        as_olga = bare.acting_as(olga.id, olga.token)
+        try:
+            for trivial in ("prueba", "x", "ok ok ok", "   "):
+                with pytest.raises(ActionError, match="(?i)motivo"):
+                    as_olga.corte(fuera_de_ventana=trivial, segundo_token=pablo.token)
+            reason = "Acuerdo del Consejo: se repite el corte por falla de la red"
+            with pytest.raises(ActionError, match="segundo coordinador"):
+                as_olga.corte(fuera_de_ventana=reason)
+            # Her own session is not a second coordinator, in the database either.
+            from central.publication.peticiones import pedir_corte
+            assert "otra persona" in _refused(lambda: pedir_corte(
+                as_olga.engine, actor=olga.id, ultimo=False, motivo=None,
+                fuera_de_ventana=reason, segundo_token=olga.token))
+            assert "segundo" in _refused(lambda: pedir_corte(
+                as_olga.engine, actor=olga.id, ultimo=False, motivo=None,
+                fuera_de_ventana=reason, segundo_token="cd" * 32))
+            pedido = pedir_corte(as_olga.engine, actor="lo que sea", ultimo=False,
+                                 motivo=None, fuera_de_ventana=reason,
+                                 segundo_token=pablo.token)
+        finally:
+            as_olga.engine.dispose()
+        with psycopg.connect(owner) as conn:
+            row = conn.execute("SELECT actor, segundo, segundo_token, estado FROM "
+                               "corte_peticiones WHERE id = %s", (pedido,)).fetchone()
+        # The database names who asked and who confirmed; the token is not kept.
+        assert row == (olga.id, pablo.id, None, "pendiente")
+    finally:
+        bare.engine.dispose()
