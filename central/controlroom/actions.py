@@ -25,8 +25,10 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+import psycopg
 from sqlalchemy import Engine
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from central import audit
@@ -168,10 +170,17 @@ class Coordinator:
         if fuera_de_ventana is not None and not segundo_token:
             raise ActionError("Un corte fuera de la ventana necesita que un segundo "
                               "coordinador lo confirme con su usuario y contraseña.")
-        peticion_id = pedir_corte(self.engine, actor=actor, ultimo=ultimo,
-                                  motivo=motivo if ultimo else None,
-                                  fuera_de_ventana=fuera_de_ventana,
-                                  segundo_token=segundo_token)
+        try:
+            peticion_id = pedir_corte(self.engine, actor=actor, ultimo=ultimo,
+                                      motivo=motivo if ultimo else None,
+                                      fuera_de_ventana=fuera_de_ventana,
+                                      segundo_token=segundo_token)
+        except DBAPIError as exc:
+            if not isinstance(exc.orig, psycopg.errors.InsufficientPrivilege):
+                raise
+            # The database's own refusal (revision 0030), already in Spanish.
+            reason = str(exc.orig).splitlines()[0]
+            raise ActionError(f"El nodo central no aceptó el corte: {reason}.") from None
         estado, mensaje = resultado(self.engine, peticion_id, self.corte_wait)
         if estado == "hecho":
             return mensaje

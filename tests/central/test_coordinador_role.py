@@ -185,7 +185,7 @@ def test_a_corte_outside_the_window_needs_a_reason_and_another_coordinators_sess
         as_olga = bare.acting_as(olga.id, olga.token)
         try:
             for trivial in ("prueba", "x", "ok ok ok", "   "):
-                with pytest.raises(ActionError, match="(?i)motivo"):
+                with pytest.raises(ActionError, match=r"(?i)motivo"):
                     as_olga.corte(fuera_de_ventana=trivial, segundo_token=pablo.token)
             reason = "Acuerdo del Consejo: se repite el corte por falla de la red"
             with pytest.raises(ActionError, match="segundo coordinador"):

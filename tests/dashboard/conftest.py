@@ -19,6 +19,7 @@ import secrets
 import zlib
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
@@ -37,6 +38,8 @@ from central.config import DataDir
 from central.config import load_identity
 from central.dashboard import theme
 from central.db import make_engine
+from central.db.privileges import COORDINATOR_ROLE
+from central.db.read_only import set_read_only_login
 from central.operators import add_operator
 from central.publication.corte import A_PEDIDO
 from central.publication.corte import CorteSettings
@@ -70,6 +73,11 @@ class Scenario:
     coordinador: str  # a coordinator's account at the central (password COORDINATOR_PASSWORD)
     #: CATD 01's other two workstations, where the second and third capturistas work.
     catd1_capture: tuple[WorkStation, ...] = ()
+    #: The dashboard's actions login: only prep_coordinador (``usuario-coordinacion``).
+    actions_dsn: str = ""
+    #: A second coordinator at the central (password COORDINATOR_PASSWORD), who confirms
+    #: a corte outside the window.
+    segundo: str = ""
 
     @property
     def stations(self) -> tuple[WorkStation, ...]:
@@ -187,9 +195,11 @@ def scenario(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
                        motivo=A_PEDIDO, actor="pruebas")
         finally:
             engine.dispose()
-        with reader_login(node.dsn) as reader:
+        segundo = add_coordinator(node.dsn, "Pablo Mena")
+        with reader_login(node.dsn) as reader, actions_login(node.dsn) as actions:
             yield Scenario(node, catalog, reader, catd1, catd2, ccv, intake, capturistas,
-                           acopiador, publicacion, coordinador, catd1_capture)
+                           acopiador, publicacion, coordinador, catd1_capture, actions,
+                           segundo)
 
 
 @pytest.fixture
@@ -249,3 +259,14 @@ class _ReaderLogin:
     def __exit__(self, *exc: object) -> None:
         with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(self.name)))
+
+
+@contextmanager
+def actions_login(admin_dsn: str) -> Iterator[str]:
+    """The dashboard's actions login, made as ``prep central usuario-coordinacion`` makes
+    it (only ``prep_coordinador``); its DSN, dropped on exit."""
+    name = f"acciones_{secrets.token_hex(4)}"
+    yield set_read_only_login(admin_dsn, name, COORDINATOR_ROLE).dsn
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))

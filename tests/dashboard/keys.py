@@ -11,14 +11,10 @@ from PySide6.QtWidgets import QApplication
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
-from central.config import DataDir
-from central.config import load_identity
-from central.controlroom.actions import Coordinator
-from central.controlroom.actions import CorteConfig
+from central.dashboard.app import coordinator_for
 from central.dashboard.controller import DashboardController
 from central.dashboard.dialogs import LoginDialog
 from central.dashboard.window import DashboardWindow
-from central.db import make_engine
 from tests.dashboard.conftest import COORDINATOR_PASSWORD
 from tests.dashboard.conftest import Scenario
 from tests.dashboard.conftest import reader_login
@@ -31,13 +27,10 @@ ALT = Qt.KeyboardModifier.AltModifier
 
 
 def open_window(qtbot: QtBot, scenario: Scenario) -> DashboardWindow:
-    """The window as ``prep dashboard`` makes it (read-only login, the central's own for
-    actions, its data directory), started and loaded; nobody logged in yet (the login
-    dialog is open)."""
-    engine = make_engine(scenario.node.dsn, pool_size=1)
-    data_dir = DataDir(scenario.node.data_dir)
-    coordinator = Coordinator(engine, CorteConfig(load_identity(data_dir).key,
-                                                  scenario.publicacion, data_dir.blobs))
+    """The window as ``prep dashboard`` makes it (read-only login, the prep_coordinador
+    login for actions; no key: serve makes the cortes), started and loaded; nobody
+    logged in yet (the login dialog is open)."""
+    coordinator = coordinator_for(scenario.actions_dsn)
     controller = DashboardController(scenario.reader_dsn, coordinator=coordinator)
     win = DashboardWindow(controller)
     qtbot.addWidget(win)

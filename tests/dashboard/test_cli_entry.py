@@ -179,7 +179,7 @@ def test_corte_and_ack_through_prep_dashboard(qtbot: QtBot, scenario: Scenario,
     script = KeyScript(steps)
     script.start()
     status = main(["dashboard", "--dsn", bounded_reader, "--acciones-dsn",
-                   scenario.node.dsn, "--data-dir", str(scenario.node.data_dir)])
+                   scenario.actions_dsn])
     assert script.error is None, script.error
     assert script.done and status == 0
     # The corte is published (its directory, its row) while the dashboard was open...

@@ -71,6 +71,16 @@ def window(qtbot: QtBot, scenario: Scenario, future_window: Engine
     close_window(win)
 
 
+def _second(qtbot: QtBot, dialog: CorteDialog, account: str) -> None:
+    """Tab to the second coordinator's fields and fill them in."""
+    press(qtbot, Qt.Key.Key_Tab)
+    assert focused() is dialog.second_user
+    type_text(qtbot, account)
+    press(qtbot, Qt.Key.Key_Tab)
+    type_text(qtbot, COORDINATOR_PASSWORD)
+    assert dialog.ok.isEnabled()
+
+
 def _dialog(qtbot: QtBot, win: DashboardWindow, key: Qt.Key) -> CorteDialog:
     shortcut(qtbot, win, key, CTRL | SHIFT)
     dialog = wait_for(qtbot, CorteDialog)
@@ -92,25 +102,52 @@ def test_outside_the_window_a_corte_needs_a_reason_and_the_ultimo_ends_publicati
     press(qtbot, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: visible(CorteDialog) is None, timeout=WAIT_MS)
     assert scenario.scalar("SELECT count(*) FROM cortes") == cortes
-    # With the reason, Alt+H publishes it, audited under the coordinator's account.
+    # A reason alone is not enough: a second coordinator confirms, with their password.
+    dialog = _dialog(qtbot, window, Qt.Key.Key_C)
+    type_text(qtbot, "prueba")
+    assert focused() is dialog.reason and not dialog.ok.isEnabled()
+    _second(qtbot, dialog, scenario.segundo)
+    # A trivial reason is refused in place, in Spanish, and nothing is asked for.
+    press(qtbot, Qt.Key.Key_H, ALT)
+    qtbot.waitUntil(lambda: dialog.error.isVisible(), timeout=WAIT_MS)
+    assert "no explica el corte" in dialog.error.text()
+    assert visible(CorteDialog) is dialog and window.corte_started is None
+    # The coordinator's own account is not a second coordinator.
+    dialog.reason.setFocus()
+    dialog.reason.selectAll()
+    type_text(qtbot, MOTIVO)
+    dialog.second_user.clear()
+    dialog.second_password.clear()
+    _second(qtbot, dialog, scenario.coordinador)
+    press(qtbot, Qt.Key.Key_H, ALT)
+    box = wait_for(qtbot, QMessageBox)
+    assert "otra persona" in box.text(), box.text()
+    press(qtbot, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: window.corte_started is None, timeout=WAIT_MS)
+    assert scenario.scalar("SELECT count(*) FROM cortes") == cortes
+    # With the reason and the second coordinator, Alt+H asks the central's service for
+    # it, which publishes it audited under both accounts.
     dialog = _dialog(qtbot, window, Qt.Key.Key_C)
     type_text(qtbot, MOTIVO)
-    assert focused() is dialog.reason and dialog.ok.isEnabled()
+    _second(qtbot, dialog, scenario.segundo)
     press(qtbot, Qt.Key.Key_H, ALT)
     qtbot.waitUntil(lambda: window.corte_started is not None, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: window.corte_started is None, timeout=WAIT_MS)
     assert window.statusBar().currentMessage().startswith("Corte "), \
         window.statusBar().currentMessage()
     assert scenario.scalar("SELECT count(*) FROM cortes") == cortes + 1
-    actor, reason, corte = scenario.sql(
-        "SELECT actor, detail->>'reason', detail->>'corte' FROM audit_log "
-        "WHERE event = 'corte_outside_window' ORDER BY id DESC LIMIT 1")[0]
-    assert (actor, reason) == (scenario.coordinador, MOTIVO)
+    actor, reason, segundo, corte = scenario.sql(
+        "SELECT actor, detail->>'reason', detail->>'segundo', detail->>'corte' FROM "
+        "audit_log WHERE event = 'corte_outside_window' ORDER BY id DESC LIMIT 1")[0]
+    assert (actor, reason, segundo) == (scenario.coordinador, MOTIVO, scenario.segundo)
     assert corte == scenario.scalar("SELECT directorio FROM cortes ORDER BY id DESC LIMIT 1")
+    assert scenario.sql("SELECT actor, segundo, estado FROM corte_peticiones ORDER BY id "
+                        "DESC LIMIT 1") == [(scenario.coordinador, scenario.segundo, "hecho")]
     # The último corte (Ctrl+Shift+U) needs its reason too, then ends the publication.
     dialog = _dialog(qtbot, window, Qt.Key.Key_U)
     assert dialog.windowTitle() == "Último corte" and not dialog.ok.isEnabled()
-    type_text(qtbot, "100 por ciento de las actas")
+    type_text(qtbot, "100 por ciento de las actas capturadas")
+    _second(qtbot, dialog, scenario.segundo)
     press(qtbot, Qt.Key.Key_H, ALT)
     qtbot.waitUntil(lambda: window.corte_started is not None, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: window.corte_started is None, timeout=WAIT_MS)
@@ -118,7 +155,7 @@ def test_outside_the_window_a_corte_needs_a_reason_and_the_ultimo_ends_publicati
     assert scenario.sql("SELECT ultimo FROM cortes ORDER BY id DESC LIMIT 1") == [(True,)]
     assert scenario.sql(
         "SELECT actor, detail->>'reason' FROM audit_log WHERE event = 'publication_closed'"
-    ) == [(scenario.coordinador, "100 por ciento de las actas")]
+    ) == [(scenario.coordinador, "100 por ciento de las actas capturadas")]
     # After it, «Corte ahora» only says so.
     cortes = scenario.scalar("SELECT count(*) FROM cortes")
     shortcut(qtbot, window, Qt.Key.Key_C, CTRL | SHIFT)

@@ -64,7 +64,11 @@ def test_the_dashboard_asks_for_a_login_and_acts_as_that_coordinator(
         "SELECT actor, detail FROM audit_log WHERE event = 'dashboard_login' "
         "ORDER BY id DESC LIMIT 1")
     assert actor == scenario.coordinador
-    assert detail == {"operator": scenario.coordinador, "name": "Olga Rivas"}
+    assert detail == {"operator": scenario.coordinador, "name": "Olga Rivas",
+                      "sesion": window.controller.account.sesion_id}
+    # The session is in the database (its token only as a hash), until logout.
+    assert scenario.sql("SELECT count(*) FROM coordinador_sesiones WHERE operator = %s "
+                        "AND cerrada_at IS NULL", scenario.coordinador) >= [(1,)]
 
 
 def test_a_wrong_password_is_refused_in_place_keeping_the_user(
@@ -96,22 +100,31 @@ def test_failures_count_per_account_by_id_or_by_name(scenario: Scenario) -> None
     account = add_coordinator(scenario.node.dsn, name)
     now = [1000.0]
     throttle = LoginThrottle(clock=lambda: now[0])
-    engine = make_engine(scenario.node.dsn, pool_size=1)
+    engine = make_engine(scenario.actions_dsn, pool_size=1)
     try:
         for i in range(FREE_FAILURES):  # alternating its id and its name
             with pytest.raises(LoginError, match="Usuario o contraseña incorrectos"):
                 authenticate(engine, account if i % 2 else name.upper(), "equivocada-1",
-                             throttle)
+                             throttle, dsn=scenario.actions_dsn)
         # Locked: even the right password waits, typed either way.
         for user in (account, name):
             with pytest.raises(LoginError, match="espere 30 segundos"):
-                authenticate(engine, user, COORDINATOR_PASSWORD, throttle)
+                authenticate(engine, user, COORDINATOR_PASSWORD, throttle,
+                             dsn=scenario.actions_dsn)
         now[0] += 31
-        assert authenticate(engine, name, COORDINATOR_PASSWORD, throttle).id == account
+        # The database counts too, whoever asks and from whatever process: still locked
+        # there until its own 30 s pass (made to pass here by the owner).
+        with pytest.raises(LoginError, match="espere"):
+            authenticate(engine, name, COORDINATOR_PASSWORD, throttle,
+                         dsn=scenario.actions_dsn)
+        assert scenario.sql("UPDATE coordinador_intentos SET hasta = now() WHERE operator "
+                            "= %s RETURNING fallos", account) == [(FREE_FAILURES,)]
+        assert authenticate(engine, name, COORDINATOR_PASSWORD, throttle,
+                            dsn=scenario.actions_dsn).id == account
         motivos = [m for (m,) in scenario.sql(
             "SELECT detail->>'motivo' FROM audit_log WHERE event = "
             "'dashboard_login_refused' AND actor = %s ORDER BY id", account)]
-        assert motivos == ["contraseña"] * FREE_FAILURES + ["bloqueada"] * 2
+        assert motivos == ["contraseña"] * FREE_FAILURES + ["bloqueada"] * 3
     finally:
         engine.dispose()
 
@@ -121,13 +134,14 @@ def test_only_the_centrals_coordinators_act(scenario: Scenario, role: str,
                                             sitio: str) -> None:
     account = add_coordinator(scenario.node.dsn, f"Otra Cuenta {secrets.token_hex(2)}",
                               role, sitio)
-    engine = make_engine(scenario.node.dsn, pool_size=1)
+    engine = make_engine(scenario.actions_dsn, pool_size=1)
     try:
         with pytest.raises(LoginError, match="solo para coordinadores del nodo central"):
-            authenticate(engine, account, COORDINATOR_PASSWORD, LoginThrottle())
+            authenticate(engine, account, COORDINATOR_PASSWORD, LoginThrottle(),
+                         dsn=scenario.actions_dsn)
         with pytest.raises(LoginError, match="Usuario o contraseña incorrectos"):
             authenticate(engine, "nadie-con-ese-nombre", COORDINATOR_PASSWORD,
-                         LoginThrottle())
+                         LoginThrottle(), dsn=scenario.actions_dsn)
     finally:
         engine.dispose()
 
