@@ -137,7 +137,7 @@ def test_the_dbas_table_in_the_docs_says_what_the_code_decides() -> None:
         return ", ".join(f"`{c}`" for c in columns)
 
     expected = [
-        f"| `{table}` | {', '.join(g.api)} | {cell(g.api_update) or '—'} | "
+        f"| `{table}` | {', '.join(g.api) or '—'} | {cell(g.api_update) or '—'} | "
         f"{'sí' if g.lectura is True else cell(g.lectura) if g.lectura else 'no'} | "
         f"{g.why} |" for table, g in TABLES.items()]
     section = DOC.read_text(encoding="utf-8").split("### Qué puede cada rol en cada tabla")[1]

@@ -28,6 +28,7 @@ from central.dashboard.login import authenticate
 from central.db import make_engine
 from central.db.migrate import upgrade
 from central.db.models import Anomaly
+from central.db.privileges import COORDINADOR
 from central.db.privileges import COORDINATOR_ROLE
 from central.db.read_only import set_read_only_login
 from central.operators import add_operator
@@ -210,3 +211,34 @@ def test_a_corte_outside_the_window_needs_a_reason_and_another_coordinators_sess
         assert row == (olga.id, pablo.id, None, "pendiente")
     finally:
         bare.engine.dispose()
+
+
+def test_the_role_holds_exactly_what_privileges_py_decides(
+        central: tuple[str, str, dict[str, str], int]) -> None:
+    owner = central[0]
+    wrong = []
+    with psycopg.connect(owner) as conn:
+        tables = [t for (t,) in conn.execute(
+            "SELECT relname::text FROM pg_class WHERE relkind = 'r' "
+            "AND relnamespace = current_schema()::regnamespace")]
+        for table in tables:
+            columns = {c for (c,) in conn.execute(
+                "SELECT attname::text FROM pg_attribute WHERE attrelid = %s::regclass "
+                "AND attnum > 0 AND NOT attisdropped", (table,))}
+            decided = COORDINADOR.get(table, {})
+            for privilege in ("SELECT", "INSERT", "UPDATE"):
+                held = {c for (c,) in conn.execute(
+                    "SELECT attname::text FROM pg_attribute WHERE attrelid = %s::regclass "
+                    "AND attnum > 0 AND NOT attisdropped "
+                    "AND has_column_privilege(%s, attrelid, attnum, %s)",
+                    (table, COORDINATOR_ROLE, privilege))}
+                expected = (set() if privilege not in decided
+                            else set(decided[privilege]) or columns)
+                if held != expected:
+                    wrong.append(f"{table} {privilege}: {sorted(held)}")
+            for privilege in ("DELETE", "TRUNCATE", "TRIGGER", "REFERENCES"):
+                [(has,)] = conn.execute("SELECT has_table_privilege(%s, %s, %s)",
+                                        (COORDINATOR_ROLE, table, privilege)).fetchall()
+                if has:
+                    wrong.append(f"{table} {privilege}")
+    assert wrong == []
