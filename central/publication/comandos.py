@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 
 from central.config import DataDir
 from central.db.privileges import API_ROLE
@@ -41,6 +42,9 @@ def register(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     corte.add_argument("--motivo", default=None,
                        help="por qué se publica fuera de la ventana, o por qué es el último "
                             "corte (queda en la bitácora)")
+    from central.commands.login import add_login_options
+
+    add_login_options(corte, second=True)
 
     ventana = subcommand(sub, "ventana", _ventana_command, parents=(common,),
                          help="muestra o fija la ventana de publicación que acordó el Consejo")
@@ -75,6 +79,8 @@ def _peticion(args: argparse.Namespace) -> Peticion:
 def _corte_command(args: argparse.Namespace) -> int:
     from central.commands.common import command_actor as _operator
     from central.commands.common import open_engine as _engine
+    from central.commands.login import CoordinatorLoginError
+    from central.commands.login import logins
     from central.config import load_identity
 
     peticion = _peticion(args)
@@ -84,8 +90,15 @@ def _corte_command(args: argparse.Namespace) -> int:
     # A corte by hand does what serve's scheduled cortes do, with serve's privileges.
     with _engine(args, data_dir, role=API_ROLE) as engine:
         try:
+            actor, segundo = logins(engine, args,
+                                    need_second=peticion.fuera_de_ventana is not None)
+        except CoordinatorLoginError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        peticion = replace(peticion, segundo=segundo)
+        try:
             hecho = make_corte(engine, identity.key, settings, motivo=A_PEDIDO,
-                               actor=_operator(), ultimo_corte=args.ultimo,
+                               actor=actor or _operator(), ultimo_corte=args.ultimo,
                                peticion=peticion)
         except PublicacionRechazada as exc:
             print(f"error: corte rechazado: {exc}", file=sys.stderr)

@@ -6,6 +6,7 @@ are refused, an audited reopening, and ``serve`` checked against the window."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy import text
 
 from central.db import make_engine
+from central.operators import add_operator
 from central.publication.corte import CorteSettings
 from central.publication.schedule import Scheduler
 from central.publication.schedule import Ventana
@@ -71,8 +73,18 @@ def nodo(pg_database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     engine.dispose()
 
 
+PASSWORD = "sala-de-control-7"
+
+
+def _coordinators(nodo: Nodo) -> tuple[str, str]:
+    return tuple(add_operator(nodo.engine, name, "coordinador", "CENTRAL", PASSWORD,
+                              actor="pruebas").id
+                 for name in ("Olga Rivas", "Pablo Mena"))  # type: ignore[return-value]
+
+
 def test_an_on_demand_corte_outside_the_window_needs_a_coordinator_s_reason(
-        nodo: Nodo, capsys: pytest.CaptureFixture[str]) -> None:
+        nodo: Nodo, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     # No window fixed: refused, saying how to fix it or give the reason.
     assert nodo.prep("corte") == 1
     err = capsys.readouterr().err
@@ -97,19 +109,33 @@ def test_an_on_demand_corte_outside_the_window_needs_a_coordinator_s_reason(
     assert nodo.prep("corte", "--fuera-de-ventana", "--motivo", "   ") == 2
     assert "escriba el motivo" in capsys.readouterr().err
     assert len(nodo.events("corte_refused")) == 2 and nodo.cortes() == []
-    # With the reason it is published, and the reason is audited with the corte.
-    assert nodo.prep("corte", "--fuera-de-ventana", "--motivo", MOTIVO) == 0
+    # A trivial reason is refused (issue 62), and so is one coordinator alone.
+    assert nodo.prep("corte", "--fuera-de-ventana", "--motivo", "prueba") == 2
+    assert "no explica el corte fuera de la ventana" in capsys.readouterr().err
+    assert nodo.prep("corte", "--fuera-de-ventana", "--motivo", MOTIVO) == 2
+    assert "lo piden dos coordinadores" in capsys.readouterr().err
+    olga, pablo = _coordinators(nodo)
+    override = ["corte", "--fuera-de-ventana", "--motivo", MOTIVO, "--coordinador", olga,
+                "--segundo-coordinador", pablo, "--password-stdin"]
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{PASSWORD}\nno-es-la-suya\n"))
+    assert nodo.prep(*override) == 2
+    assert f"usuario o contraseña incorrectos ({pablo})" in capsys.readouterr().err
+    assert len(nodo.events("corte_refused")) == 2 and nodo.cortes() == []
+    # With the reason and two coordinators' passwords it is published, audited with both.
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{PASSWORD}\n{PASSWORD}\n"))
+    assert nodo.prep(*override) == 0
     hecho = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert nodo.publicados() == [hecho["corte"]]
     [outside] = nodo.events("corte_outside_window")
-    assert (outside["corte"], outside["reason"], outside["ultimo"]) == (
-        hecho["corte"], MOTIVO, False)
+    assert (outside["corte"], outside["reason"], outside["ultimo"], outside["segundo"]) == (
+        hecho["corte"], MOTIVO, False, pablo)
     [published] = nodo.events("corte_published")
     assert published["corte"] == hecho["corte"]
 
 
 def test_the_ultimo_corte_ends_public_cortes_until_an_audited_reopening(
-        nodo: Nodo, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+        nodo: Nodo, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     inicio = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)
     assert nodo.prep("ventana", "--inicio", inicio.isoformat()) == 0
     assert json.loads(capsys.readouterr().out)["dentro"] is True
@@ -122,9 +148,13 @@ def test_the_ultimo_corte_ends_public_cortes_until_an_audited_reopening(
     [closed] = nodo.events("publication_closed")
     assert (closed["corte"], closed["reason"], closed["motivo"]) == (
         ultimo, "100 % de las actas publicadas", "a_pedido")
-    # Exactly one último corte: nothing public after it, not even with a reason...
+    # Exactly one último corte: nothing public after it, not even with a reason and two
+    # coordinators...
+    olga, pablo = _coordinators(nodo)
     for args in (["corte"], ["corte", "--ultimo"],
-                 ["corte", "--fuera-de-ventana", "--motivo", MOTIVO]):
+                 ["corte", "--fuera-de-ventana", "--motivo", MOTIVO, "--coordinador", olga,
+                  "--segundo-coordinador", pablo, "--password-stdin"]):
+        monkeypatch.setattr("sys.stdin", io.StringIO(f"{PASSWORD}\n{PASSWORD}\n"))
         assert nodo.prep(*args) == 1
         err = capsys.readouterr().err
         assert f"la publicación terminó con el último corte {ultimo}" in err
