@@ -6,7 +6,12 @@ The payload of the official acta QR is not public, so formats are pluggable
 - the public simulacro generator's pipe form
   ``ID_ENTIDAD|ID_DISTRITO|TIPO_ACTA|SECCION|ID_CASILLA|TIPO_CASILLA|EXT_CONTIGUA|ID_TIPO_CANDIDATURA``;
 - the compact CLAVE_ACTA (``090123B010001``), optionally quoted as in the published CSV;
-- our acopio label ``PREP1|<CLAVE_ACTA>``.
+- our acopio label ``PREP1|<CLAVE_ACTA>``;
+- a *practice* acta's QR (training mode, :mod:`prep.capacitacion`):
+  ``CAPACITACION|`` before the pipe form, for an acta of the practice catalog, whose
+  entidad :data:`ENTIDAD_CAPACITACION` no real catalog has. Only a training station's
+  codec (over a practice catalog) accepts it; every other refuses it (issue 62: a
+  practice image dropped in a real scanner folder became a real acta's image).
 
 Keyboard-wedge readers emulate a US keyboard; on a Spanish (Spain or Latin America) OS
 the separator keys arrive as other characters (``|`` as ``Ç`` or ``]``, ``'`` as ``{``...)
@@ -23,6 +28,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import replace
 from typing import Protocol
 
 import segno
@@ -33,6 +39,11 @@ from prep.catalog.model import clave_casilla
 
 MAX_CODE_CHARS = 256
 LABEL_PREFIX = "PREP1"
+#: The training mark that starts a practice acta's QR.
+TRAINING_PREFIX = "CAPACITACION"
+#: The entidad of every practice catalog: no entidad of Mexico (01–32) has it, so a
+#: practice CLAVE_ACTA never names a real acta.
+ENTIDAD_CAPACITACION = 99
 
 
 class Motivo(enum.StrEnum):
@@ -46,6 +57,8 @@ class Motivo(enum.StrEnum):
     TIPO_ACTA_NO_CORRESPONDE = "tipo_acta_no_corresponde"
     DISTRITO_NO_CORRESPONDE = "distrito_no_corresponde"
     FUERA_DE_CATALOGO = "fuera_de_catalogo"
+    CAPACITACION = "acta_de_capacitacion"
+    NO_ES_DE_CAPACITACION = "no_es_de_capacitacion"
 
 
 class CodeRejected(ValueError):
@@ -74,6 +87,8 @@ class ParsedCode:
     eleccion: str
     distrito: int | None = None
     tipo_acta: str | None = None
+    #: It carries the training mark (or names the practice entidad).
+    capacitacion: bool = False
 
     @property
     def clave_acta(self) -> str:
@@ -136,7 +151,37 @@ class LabelFormat:
         return CompactFormat().parse((), tokens[1])
 
 
-DEFAULT_FORMATS: tuple[CodeFormat, ...] = (LabelFormat(), PipeFormat(), CompactFormat())
+class TrainingFormat:
+    """A practice acta's QR: :data:`TRAINING_PREFIX` and then the pipe form (or a
+    CLAVE_ACTA), marked ``capacitacion`` whatever entidad it names."""
+
+    name = "capacitacion"
+
+    def parse(self, tokens: Sequence[str], compact: str) -> ParsedCode | None:
+        if not tokens or tokens[0] != TRAINING_PREFIX:
+            return None
+        parsed = (PipeFormat().parse(tokens[1:], compact) if len(tokens) == 9
+                  else CompactFormat().parse((), compact.removeprefix(TRAINING_PREFIX)))
+        return None if parsed is None else replace(parsed, capacitacion=True)
+
+
+DEFAULT_FORMATS: tuple[CodeFormat, ...] = (TrainingFormat(), LabelFormat(), PipeFormat(),
+                                           CompactFormat())
+
+
+def es_de_capacitacion(parsed: ParsedCode) -> bool:
+    """A practice acta: the training mark, or the practice entidad."""
+    return parsed.capacitacion or parsed.entidad == ENTIDAD_CAPACITACION
+
+
+def training_qr_text(pipe: str) -> str:
+    """The QR of a practice acta whose pipe form is ``pipe``."""
+    return f"{TRAINING_PREFIX}|{pipe}"
+
+
+ACTA_DE_CAPACITACION = ("Es un acta de CAPACITACIÓN (de práctica), no un acta de la "
+                        "elección: no se registra. Apártela y avise al coordinador; las "
+                        "actas de práctica solo sirven en una estación de capacitación.")
 
 
 def normalize(raw: str) -> tuple[list[str], str]:
@@ -210,6 +255,15 @@ class ActaCodec:
         p = self.parse(raw)
         cat = self.catalog
         clave = p.clave_acta
+        training = cat.entidad_id == ENTIDAD_CAPACITACION
+        if es_de_capacitacion(p) and not training:
+            # Never offered as fuera de catálogo either: no clave_leida.
+            raise CodeRejected(Motivo.CAPACITACION, ACTA_DE_CAPACITACION)
+        if training and not es_de_capacitacion(p):
+            raise CodeRejected(Motivo.NO_ES_DE_CAPACITACION,
+                               "Esta es una estación de CAPACITACIÓN: solo acepta las actas "
+                               "de práctica (con la marca CAPACITACIÓN). Un acta de la "
+                               "elección se procesa en una estación real; apártela.")
         if p.entidad != cat.entidad_id:
             raise CodeRejected(Motivo.OTRA_ENTIDAD,
                                f"El acta es de la entidad {p.entidad:02d}, no de "

@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import asdict
 from dataclasses import dataclass
+from dataclasses import replace
 from datetime import UTC
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +44,7 @@ from prep.catalog.files import write_catalog
 from prep.crypto import SigningKey
 from prep.durable import fsync_dir
 from prep.passwords import hash_password
+from prep.qr import ENTIDAD_CAPACITACION
 from prep.records import format_time
 from prep.sintetico.acta_image import ActaImageOptions
 from prep.sintetico.acta_image import render_acta_image
@@ -76,6 +78,8 @@ MAX_ACTAS = 500
 MAX_ALUMNOS = 200
 LEASE_MINUTES = 10
 CCV = "CCV"
+#: The practice catalog's entidad name (its id is ENTIDAD_CAPACITACION).
+ENTIDAD_NOMBRE = "CAPACITACIÓN"
 
 
 class PracticeError(ValueError):
@@ -180,7 +184,7 @@ def prepare(directory: Path, alumnos: Sequence[tuple[str, str]], password: str, 
     if (directory / MANIFEST).exists() or (directory / DB_NAME).exists():
         raise PracticeError(f"{directory} ya tiene una práctica o una estación; use otro "
                             "directorio de datos.")
-    catalog = generate_catalog(semilla, CATALOG_SCALE)
+    catalog = practice_catalog(semilla)
     sim = truth(catalog, semilla)
     chosen = _choose_actas(catalog, sim, role, catd, actas)
     sitio = CCV if role == "ccv" else f"{chosen[0].casilla.distrito_id:02d}"
@@ -214,6 +218,17 @@ def prepare(directory: Path, alumnos: Sequence[tuple[str, str]], password: str, 
     temporary.replace(path)
     fsync_dir(directory)
     return practica
+
+
+def practice_catalog(semilla: int) -> Catalog:
+    """The drill generator's catalog moved to the practice entidad
+    (:data:`prep.qr.ENTIDAD_CAPACITACION`, no entidad of Mexico): no practice
+    CLAVE_ACTA is ever a real acta's, and every practice acta's QR carries the training
+    mark (:func:`prep.sintetico.acta_image.acta_qr_text`)."""
+    catalog = generate_catalog(semilla, CATALOG_SCALE)
+    return replace(catalog, entidad_id=ENTIDAD_CAPACITACION, entidad=ENTIDAD_NOMBRE,
+                   casillas=tuple(replace(c, entidad_id=ENTIDAD_CAPACITACION)
+                                  for c in catalog.casillas))
 
 
 def _choose_actas(catalog: Catalog, sim: Simulacion, role: str, catd: int | None,

@@ -32,6 +32,8 @@ from PIL import ImageFont
 from prep.catalog.model import TIPOS_CASILLA
 from prep.catalog.model import Acta
 from prep.catalog.model import Catalog
+from prep.qr import ENTIDAD_CAPACITACION
+from prep.qr import training_qr_text
 from prep.values import Marca
 from prep.values import Valor
 
@@ -81,9 +83,11 @@ def acta_qr_text(acta: Acta) -> str:
     ``ID_ENTIDAD|ID_DISTRITO|TIPO_ACTA|SECCION|ID_CASILLA|TIPO_CASILLA|EXT_CONTIGUA|
     ID_TIPO_CANDIDATURA``."""
     c, e = acta.casilla, acta.eleccion
-    return "|".join((f"{c.entidad_id:02d}", f"{c.distrito_id:03d}", acta.tipo_acta,
+    pipe = "|".join((f"{c.entidad_id:02d}", f"{c.distrito_id:03d}", acta.tipo_acta,
                      f"{c.seccion:04d}", f"{c.id_casilla:02d}", c.tipo,
                      f"{c.ext_contigua:02d}", e.codigo))
+    # A practice acta's QR carries the training mark (issue 62).
+    return training_qr_text(pipe) if c.entidad_id == ENTIDAD_CAPACITACION else pipe
 
 
 def render_acta_image(acta: Acta, valores: Mapping[str, Valor],
@@ -212,6 +216,35 @@ def _draw_form(acta: Acta, valores: Mapping[str, Valor], options: ActaImageOptio
         qr = _qr_image(qr_text, module_px=max(2, round(dpi / 28)))
         page.paste(qr, (w - margin - qr.width, margin))
     _fill_fields(page, form, valores, u, rng)
+    if c.entidad_id == ENTIDAD_CAPACITACION:
+        page = _training_mark(page, u)
+    return page
+
+
+TRAINING_MARK = "CAPACITACIÓN"
+TRAINING_BANNER = "CAPACITACIÓN · ACTA DE PRÁCTICA SIN VALIDEZ"
+
+
+def _training_mark(page: Image.Image, u: float) -> Image.Image:
+    """A practice acta says CAPACITACIÓN so that a person and a scanner see it: large
+    grey letters across the page (under the ink, clear of the QR) and a banner along
+    its foot."""
+    w, h = page.size
+    font = _font(round(80 * u), True)
+    probe = ImageDraw.Draw(page)
+    left, top, right, bottom = probe.textbbox((0, 0), TRAINING_MARK, font=font)
+    pad = round(10 * u)
+    letters = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad), 255)
+    ImageDraw.Draw(letters).text((pad - left, pad - top), TRAINING_MARK, font=font,
+                                 fill=160)
+    turned = letters.rotate(30, expand=True, resample=Image.Resampling.BICUBIC,
+                            fillcolor=255)
+    layer = Image.new("L", (w, h), 255)
+    layer.paste(turned, ((w - turned.width) // 2, (h - turned.height) // 2 + round(60 * u)))
+    page = ImageChops.darker(page, layer)
+    # Along the foot, below the last row of the form.
+    _text(page, (round(50 * u), h - round(30 * u)), TRAINING_BANNER, round(14 * u), True,
+          INK)
     return page
 
 
