@@ -1,4 +1,4 @@
-"""``prep capacitacion preparar|puntaje|informe``: the trainer's commands
+"""``prep capacitacion preparar|imprimir|puntaje|informe``: the trainer's commands
 (``docs/capacitacion.md``). The trainees work at ``catd --capacitacion`` or
 ``ccv --capacitacion`` with the same ``--data-dir``."""
 
@@ -52,6 +52,12 @@ def register(subparsers: Any) -> None:
                            help="puntaje de cada alumno (JSON)")
     score.set_defaults(func=_score)
 
+    imprimir = sub.add_parser("imprimir", parents=[common],
+                              help="las actas de práctica en PDF para imprimir (cada página "
+                                   "dice CAPACITACIÓN)")
+    imprimir.add_argument("--out", type=Path, required=True, help="archivo PDF a escribir")
+    imprimir.set_defaults(func=_print)
+
     report = sub.add_parser("informe", parents=[common],
                             help="resumen por alumno para el capacitador (PDF)")
     report.add_argument("--out", type=Path, required=True, help="archivo PDF a escribir")
@@ -94,6 +100,21 @@ def _score(args: argparse.Namespace) -> int:
         print(f"prep capacitacion: {exc}", file=sys.stderr)
         return 2
     print(json.dumps([s.to_json() for s in scores], ensure_ascii=False, indent=1))
+    return 0
+
+
+def _print(args: argparse.Namespace) -> int:
+    from prep.capacitacion.impresion import write_actas_pdf
+    from prep.capacitacion.practica import Practica
+
+    try:
+        directory = _directory(args)
+        pages = write_actas_pdf(directory, Practica.load(directory), args.out)
+    except (PracticeError, OSError) as exc:
+        print(f"prep capacitacion: {exc}", file=sys.stderr)
+        return 2
+    print(f"Actas de práctica: {args.out} ({pages} páginas, cada una dice CAPACITACIÓN)",
+          file=sys.stderr)
     return 0
 
 

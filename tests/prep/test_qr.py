@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from prep.catalog import Acta
 from prep.catalog import Catalog
 from prep.catalog import generate_catalog
+from prep.qr import ENTIDAD_CAPACITACION
 from prep.qr import ActaCodec
 from prep.qr import CodeRejected
 from prep.qr import CompactFormat
@@ -354,6 +355,8 @@ def test_property_compact_codes_resolve_exactly_or_say_why(
     raw = _random_case(data, before + clave + after)
 
     motivos: set[Motivo] = set()
+    if ent == f"{ENTIDAD_CAPACITACION:02d}":
+        motivos.add(Motivo.CAPACITACION)
     if ent != "09":
         motivos.add(Motivo.OTRA_ENTIDAD)
     if elec not in catalog.eleccion_por_codigo:
@@ -390,6 +393,8 @@ def test_property_pipe_codes_resolve_exactly_or_say_why(
     tipo_acta_mal = eleccion is not None and tipo_acta != int(
         acta.tipo_acta if acta is not None else eleccion.tipo_acta)
     motivos: set[Motivo] = set()
+    if ent == ENTIDAD_CAPACITACION:
+        motivos.add(Motivo.CAPACITACION)
     if ent != catalog.entidad_id:
         motivos.add(Motivo.OTRA_ENTIDAD)
     if eleccion is None:
@@ -443,7 +448,41 @@ def _assert_accepted_iff_valid(codec: ActaCodec, raw: str, motivos: set[Motivo],
         found = codec.decode(raw)
     except CodeRejected as error:
         assert error.motivo in motivos, (raw, error.motivo)
-        assert error.clave_leida == clave
+        # A practice acta's code is never offered as fuera de catálogo (issue 62).
+        assert error.clave_leida == (None if error.motivo is Motivo.CAPACITACION else clave)
         return
     assert not motivos, (raw, found.clave)
     assert found is expected
+
+
+# ----------------------------------------------------------------- practice actas (62)
+
+
+def test_a_practice_actas_qr_is_refused_by_a_real_catalog_and_only_accepted_in_training(
+        catalog: Catalog) -> None:
+    from prep.capacitacion.practica import practice_catalog
+    from prep.sintetico.acta_image import acta_qr_text
+
+    practica = practice_catalog(2027)
+    acta = next(iter(practica.iter_actas()))
+    qr = acta_qr_text(acta)
+    assert qr.startswith("CAPACITACION|99|")
+    assert ActaCodec(practica).decode(qr) is acta
+    # As a keyboard wedge on a Spanish OS types it, lower-cased: still a practice acta.
+    for raw in (qr, qr.replace("|", "Ç").lower(), qr.removeprefix("CAPACITACION|"),
+                f"'{acta.clave}'"):
+        with pytest.raises(CodeRejected) as refused:
+            ActaCodec(catalog).decode(raw)
+        assert refused.value.motivo is Motivo.CAPACITACION
+        assert "CAPACITACIÓN" in refused.value.mensaje and refused.value.clave_leida is None
+    # The mark on a real acta's code does not make it a practice one in a real catalog...
+    real = next(iter(catalog.iter_actas()))
+    with pytest.raises(CodeRejected) as refused:
+        ActaCodec(catalog).decode(f"CAPACITACION|{acta_qr_text(real)}")
+    assert refused.value.motivo is Motivo.CAPACITACION
+    # ...and a training station takes no real acta.
+    with pytest.raises(CodeRejected) as refused:
+        ActaCodec(practica).decode(acta_qr_text(real))
+    assert refused.value.motivo is Motivo.NO_ES_DE_CAPACITACION
+    # No practice CLAVE_ACTA is a real one.
+    assert not set(practica.actas_por_clave) & set(catalog.actas_por_clave)

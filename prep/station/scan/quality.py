@@ -49,6 +49,7 @@ from prep.image_check import verify_image
 from prep.protocol import MAX_BLOB_BYTES
 from prep.qr import ActaCodec
 from prep.qr import CodeRejected
+from prep.qr import Motivo as QrMotivo
 
 __all__ = ["MAX_PIXELS", "sniff_media_type"]  # re-exported: the station's screens use them
 
@@ -79,6 +80,7 @@ class Motivo(enum.StrEnum):
     QR_NO_ES_ACTA = "qr_no_es_acta"
     QR_VARIAS_ACTAS = "qr_varias_actas"
     QR_OTRA_ACTA = "qr_otra_acta"
+    ACTA_DE_CAPACITACION = "acta_de_capacitacion"  # a practice acta (issue 62)
     INCLINADA = "inclinada"
     ENLACE_SIMBOLICO = "enlace_simbolico"  # the hot folder's: it never follows one
 
@@ -344,6 +346,9 @@ def _resolve(codec: ActaCodec, texts: tuple[str, ...],
             rejected.append(exc)
             continue
         actas[acta.clave] = acta
+    training = [r for r in rejected if r.motivo is QrMotivo.CAPACITACION]
+    if training:  # whatever else the page holds: practice material is never stored
+        return None, Problem(Motivo.ACTA_DE_CAPACITACION, f"No se guardó: {training[0].mensaje}")
     if not actas:
         return None, Problem(Motivo.QR_NO_ES_ACTA, f"El QR leído no es el de un acta de este "
                              f"PREP: {rejected[0].mensaje}")

@@ -125,6 +125,12 @@ class DigitalizacionService:
         except NoCatalogError as exc:
             return DigitalizacionResult(False, "sin_catalogo", str(exc), retry=True)
         if not report.ok:
+            if report.problems[0].motivo is Motivo.ACTA_DE_CAPACITACION:
+                # The station's audit trail (its log, kept with the station's data).
+                log.warning("evento=acta_de_capacitacion_rechazada operador=%s "
+                            "sha256=%s: imagen de un acta de práctica fuera del modo de "
+                            "capacitación; no se guardó", self.operator,
+                            hashlib.sha256(data).hexdigest())
             return _rejected(report)
         assert report.acta is not None and report.media_type is not None
         return self._store(report.acta, data, report.media_type, report, manual=False)
