@@ -31,6 +31,7 @@ from prep.catalog import CatalogError
 from prep.catalog import catalog_files
 from prep.catalog import files_digest
 from prep.catalog import load_catalog_files
+from prep.qr import ENTIDAD_CAPACITACION
 
 CATALOG_LOCK = (0x50524550, 3)  # "PREP", 3: one catalog load at a time
 _CACHE_SIZE = 2
@@ -73,6 +74,12 @@ def load(session: Session, directory: Path, *, actor: str, confirmed: bool = Fal
     """
     files = catalog_files(directory)
     catalog = load_catalog_files(files)  # the very bytes stored are the ones validated
+    if catalog.entidad_id == ENTIDAD_CAPACITACION:
+        # A practice catalog is never a central's (issue 62): its actas are training
+        # material, refused by every real station and by ingest.
+        raise CatalogError(f"el catálogo de {directory} es de CAPACITACIÓN (entidad "
+                           f"{ENTIDAD_CAPACITACION}): un nodo central no carga actas de "
+                           "práctica. Cargue el catálogo de la elección")
     digest = files_digest(files)
     session.execute(select(func.pg_advisory_xact_lock(*CATALOG_LOCK)))
     latest = session.execute(select(CatalogVersion.version, CatalogVersion.digest)

@@ -54,7 +54,11 @@ from central.pipeline.state import Estado
 from central.pipeline.state import Lookup
 from central.pipeline.state import RecordEvent
 from prep.canonical import JsonValue
+from prep.qr import ENTIDAD_CAPACITACION
+from prep.qr import CodeRejected
+from prep.qr import es_de_capacitacion
 from prep.qr import is_acta_code
+from prep.qr import parse_code
 from prep.records import Kind
 from prep.records import Record
 
@@ -83,13 +87,16 @@ VERIFICACION_SIN_LEASE_VIVO = "verificacion_sin_lease_vivo"
 ILEGIBLE_SIN_LEASE_VIVO = "ilegible_sin_lease_vivo"
 CODIGO_NO_ES_ACTA = "codigo_no_es_acta"  # a misread registered fuera de catálogo
 IMAGEN_TIPO_DISTINTO = "imagen_tipo_distinto"  # the record's media_type is not the blob's
+#: A practice acta (training mode, issue 62): its CLAVE_ACTA names the practice entidad
+#: or the code it was read from carries the training mark. Never a real acta's record.
+ACTA_DE_CAPACITACION = "acta_de_capacitacion"
 #: A cotejo by an operator who captured or verified the acta: nobody checks their own work.
 COTEJO_OPERADOR_DEL_ACTA = "cotejo_operador_del_acta"
 REASONS = (OPERADOR_DESCONOCIDO, OPERADOR_DESHABILITADO, OPERADOR_OTRO_SITIO,
            OPERADOR_SIN_ROL, REGISTRO_NO_ADMITIDO, ACTA_DE_OTRO_CATD, TRABAJO_SIN_LEASE,
            LEASE_VENCIDO, CAPTURA_MISMA_ESTACION, VERIFICACION_MISMA_ESTACION,
            VERIFICACION_SIN_LEASE_VIVO, ILEGIBLE_SIN_LEASE_VIVO, CODIGO_NO_ES_ACTA,
-           IMAGEN_TIPO_DISTINTO, COTEJO_OPERADOR_DEL_ACTA)
+           IMAGEN_TIPO_DISTINTO, COTEJO_OPERADOR_DEL_ACTA, ACTA_DE_CAPACITACION)
 #: Raised (not quarantined) for a capture (or an ilegible of an image already replaced)
 #: admitted under a lease that was no longer live: made offline on a lease that expired,
 #: or ended, meanwhile.
@@ -196,7 +203,9 @@ class Gate:
         used: set[str] = set()
         for r in records:
             self.records[r.id] = r
-            self.verdicts[r.id] = self._verdict(r, operators, leases, table, used)
+            # Practice material is refused whoever sends it (issue 62).
+            self.verdicts[r.id] = (_refuse(ACTA_DE_CAPACITACION) if _de_capacitacion(r)
+                                   else self._verdict(r, operators, leases, table, used))
 
     def _verdict(self, r: Record, operators: Mapping[str, Any], leases: Mapping[str, Any],
                  table: Mapping[int, int], used: set[str]) -> Verdict:
@@ -367,3 +376,18 @@ def _about(r: Record) -> dict[str, JsonValue]:
     clave = r.body.get("clave_acta")
     return {"record": r.id, "clave_acta": clave if isinstance(clave, str) else None,
             "operator": r.operator, "kind": r.kind.value}
+
+
+def _de_capacitacion(r: Record) -> bool:
+    """Whether ``r`` is about a practice acta (:mod:`prep.qr`: the practice entidad, or
+    the training mark on the code read)."""
+    clave = r.body.get("clave_acta")
+    if isinstance(clave, str) and clave.startswith(f"{ENTIDAD_CAPACITACION:02d}"):
+        return True
+    codigo = r.body.get("codigo_leido")
+    if not isinstance(codigo, str):
+        return False
+    try:
+        return es_de_capacitacion(parse_code(codigo))
+    except CodeRejected:
+        return False
