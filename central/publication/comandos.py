@@ -42,7 +42,7 @@ def register(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     corte.add_argument("--motivo", default=None,
                        help="por qué se publica fuera de la ventana, o por qué es el último "
                             "corte (queda en la bitácora)")
-    from central.commands.login import add_login_options
+    from central.coordinator_login import add_login_options
 
     add_login_options(corte, second=True)
 
@@ -79,9 +79,9 @@ def _peticion(args: argparse.Namespace) -> Peticion:
 def _corte_command(args: argparse.Namespace) -> int:
     from central.commands.common import command_actor as _operator
     from central.commands.common import open_engine as _engine
-    from central.commands.login import CoordinatorLoginError
-    from central.commands.login import logins
     from central.config import load_identity
+    from central.coordinator_login import CoordinatorLoginError
+    from central.coordinator_login import logins
 
     peticion = _peticion(args)
     data_dir = DataDir(args.data_dir)
