@@ -70,14 +70,14 @@ def set_read_only_login(central_dsn: str, name: str, role: str = ROLE) -> ReadOn
             raise ReadOnlyLoginError(f"no existe el rol {role}; ejecute «prep central init» "
                                      "(o créelo como indica docs/dashboard.md)")
         created = _create_or_check(conn, name, role)
-        role = sql.Identifier(name)
+        login = sql.Identifier(name)
         conn.execute(sql.SQL("ALTER ROLE {} LOGIN PASSWORD {} CONNECTION LIMIT {}").format(
-            role, sql.Literal(scram_verifier(password)), sql.Literal(CONNECTION_LIMIT)))
+            login, sql.Literal(scram_verifier(password)), sql.Literal(CONNECTION_LIMIT)))
         for setting, value in LOGIN_SETTINGS:
             if role != ROLE and setting == "default_transaction_read_only":
                 continue
             conn.execute(sql.SQL("ALTER ROLE {} SET {} = {}").format(
-                role, sql.Identifier(setting), sql.Literal(value)))
+                login, sql.Identifier(setting), sql.Literal(value)))
     return ReadOnlyLogin(name, created, login_dsn(central_dsn, name, password))
 
 

@@ -232,7 +232,8 @@ def _training_mark(page: Image.Image, u: float) -> Image.Image:
     w, h = page.size
     font = _font(round(80 * u), True)
     probe = ImageDraw.Draw(page)
-    left, top, right, bottom = probe.textbbox((0, 0), TRAINING_MARK, font=font)
+    left, top, right, bottom = (round(v) for v in probe.textbbox((0, 0), TRAINING_MARK,
+                                                                font=font))
     pad = round(10 * u)
     letters = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad), 255)
     ImageDraw.Draw(letters).text((pad - left, pad - top), TRAINING_MARK, font=font,

@@ -242,3 +242,23 @@ def test_the_role_holds_exactly_what_privileges_py_decides(
                 if has:
                     wrong.append(f"{table} {privilege}")
     assert wrong == []
+
+
+def test_each_dashboard_login_keeps_its_own_bounds(
+        central: tuple[str, str, dict[str, str], int]) -> None:
+    """The read-only login stays read-only; the actions login may write (in a session)."""
+    owner = central[0]
+    set_read_only_login(owner, "tablero_lectura")
+    try:
+        with psycopg.connect(owner) as conn:
+            settings = dict(conn.execute(
+                "SELECT r.rolname::text, s.setconfig FROM pg_db_role_setting s "
+                "JOIN pg_roles r ON r.oid = s.setrole "
+                "WHERE r.rolname IN ('tablero_lectura', 'tablero_acciones')").fetchall())
+    finally:
+        with psycopg.connect(owner, autocommit=True) as conn:
+            conn.execute("DROP ROLE tablero_lectura")
+    assert "default_transaction_read_only=on" in settings["tablero_lectura"]
+    assert not any(s.startswith("default_transaction_read_only")
+                   for s in settings["tablero_acciones"])
+    assert "statement_timeout=15s" in settings["tablero_acciones"]
