@@ -19,6 +19,9 @@ from central.commands.common import command_actor
 from central.commands.common import open_engine
 from central.commands.common import subcommand
 from central.config import DataDir
+from central.coordinator_login import CoordinatorLoginError
+from central.coordinator_login import add_login_options
+from central.coordinator_login import logins
 from central.db.models import Station
 from central.stations_admin import UnknownStation
 from central.stations_admin import set_station_enabled
@@ -38,11 +41,13 @@ def register_stations_admin(sub: Subcommands, common: argparse.ArgumentParser) -
                          "«prep central stations» los lista")
     disable.add_argument("--motivo", required=True,
                          help="por qué se deshabilita (queda en la bitácora)")
+    add_login_options(disable)
     enable = subcommand(actions, "enable", _set_enabled, parents=(common,), enabled=True,
                         help="vuelve a aceptar al equipo: envía lo que guardó")
     enable.add_argument("station_id", metavar="ID", help="identificador (catd-07-…)")
     enable.add_argument("--motivo", default="",
                         help="por qué se vuelve a habilitar (queda en la bitácora)")
+    add_login_options(enable)
 
 
 def _set_enabled(args: argparse.Namespace) -> int:
@@ -51,9 +56,10 @@ def _set_enabled(args: argparse.Namespace) -> int:
             before = session.scalar(select(Station.enabled)
                                     .where(Station.id == args.station_id))
         try:
-            set_station_enabled(engine, args.station_id, args.enabled, actor=command_actor(),
-                                reason=args.motivo)
-        except UnknownStation as exc:
+            actor, _ = logins(engine, args, need_second=False)
+            set_station_enabled(engine, args.station_id, args.enabled,
+                                actor=actor or command_actor(), reason=args.motivo)
+        except (UnknownStation, CoordinatorLoginError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
     print(json.dumps({"station": args.station_id, "enabled": args.enabled},

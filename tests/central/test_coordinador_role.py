@@ -10,8 +10,10 @@ as its own coordinator, the role reads no password hash, and the owner's DSN is 
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -32,6 +34,7 @@ from central.db.privileges import COORDINADOR
 from central.db.privileges import COORDINATOR_ROLE
 from central.db.read_only import set_read_only_login
 from central.operators import add_operator
+from prep.cli import main
 
 PASSWORD = "sala-de-control-7"
 
@@ -262,3 +265,29 @@ def test_each_dashboard_login_keeps_its_own_bounds(
     assert not any(s.startswith("default_transaction_read_only")
                    for s in settings["tablero_acciones"])
     assert "statement_timeout=15s" in settings["tablero_acciones"]
+
+
+def test_station_disable_at_the_console_acts_as_the_coordinator_who_logs_in(
+        central: tuple[str, str, dict[str, str], int], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """``prep central station disable --coordinador``: the audit log names the account
+    whose password was given, never the desktop's LOGNAME; a wrong password changes
+    nothing."""
+    owner, _actions, accounts, _anomaly = central
+    with psycopg.connect(owner) as conn:
+        conn.execute("INSERT INTO stations (id, role, sitio, public_key, hostname, "
+                     "enrolled_at) VALUES ('catd-07-x', 'catd', '07', %s, 'h', now())",
+                     (bytes(32),))
+    monkeypatch.setenv("LOGNAME", "alguien")
+    command = ["central", "station", "disable", "catd-07-x", "--motivo", "llave robada",
+               "--coordinador", "Olga Rivas", "--password-stdin", "--data-dir",
+               str(tmp_path / "central"), "--dsn", owner]
+    monkeypatch.setattr("sys.stdin", io.StringIO("no-es-la-suya\n"))
+    assert main(command) == 2
+    assert "usuario o contraseña incorrectos" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{PASSWORD}\n"))
+    assert main(command) == 0
+    with psycopg.connect(owner) as conn:
+        assert conn.execute("SELECT enabled FROM stations").fetchall() == [(False,)]
+        assert conn.execute("SELECT actor FROM audit_log WHERE event = 'station_disabled'"
+                            ).fetchall() == [(accounts["Olga Rivas"],)]
