@@ -19,6 +19,7 @@ The dashboard never holds the central's signing key: a corte it asks for is a ro
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import replace
@@ -96,6 +97,8 @@ class Coordinator:
     token: str | None = field(default=None, repr=False)
     #: How long a corte asked for may take before the dashboard stops waiting.
     corte_wait: timedelta = CORTE_WAIT
+    #: Set when the dashboard closes: stop waiting for a corte's outcome.
+    stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def acting_as(self, actor: str, token: str) -> Coordinator:
         """The same login, acting in ``actor``'s session ``token`` (a new engine whose
@@ -181,7 +184,7 @@ class Coordinator:
             # The database's own refusal (revision 0030), already in Spanish.
             reason = str(exc.orig).splitlines()[0]
             raise ActionError(f"El nodo central no aceptó el corte: {reason}.") from None
-        estado, mensaje = resultado(self.engine, peticion_id, self.corte_wait)
+        estado, mensaje = resultado(self.engine, peticion_id, self.corte_wait, self.stop)
         if estado == "hecho":
             return mensaje
         if estado == "rechazado":

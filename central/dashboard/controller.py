@@ -188,6 +188,8 @@ class DashboardController(QObject):
         self._closed = True
         self._timer.stop()
         self._listener.stop()
+        if self.coordinator is not None:
+            self.coordinator.stop.set()  # a corte asked for is not waited for any more
         self._end_session()
         self._lectura.submit(self._close_connection)
         self._lectura.shutdown(wait=True)

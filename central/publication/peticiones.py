@@ -15,6 +15,7 @@ reads.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from datetime import timedelta
 
@@ -60,16 +61,20 @@ def pedir_corte(engine: Engine, *, actor: str, ultimo: bool, motivo: str | None,
         return int(row.id)
 
 
-def resultado(engine: Engine, peticion_id: int, wait: timedelta) -> tuple[str, str]:
-    """(estado, mensaje) of the request once final, or its state when ``wait`` ran out."""
+def resultado(engine: Engine, peticion_id: int, wait: timedelta,
+              stop: threading.Event | None = None) -> tuple[str, str]:
+    """(estado, mensaje) of the request once final, or its state when ``wait`` ran out
+    or ``stop`` was set (the dashboard closing)."""
     deadline = time.monotonic() + wait.total_seconds()
+    stop = stop or threading.Event()
     while True:
         with Session(engine) as session:
             row = session.execute(select(CortePeticion.estado, CortePeticion.mensaje)
                                   .where(CortePeticion.id == peticion_id)).one()
         if row.estado in FINAL or time.monotonic() >= deadline:
             return str(row.estado), str(row.mensaje or "")
-        time.sleep(RESULT_POLL_SECONDS)
+        if stop.wait(RESULT_POLL_SECONDS):
+            return str(row.estado), str(row.mensaje or "")
 
 
 _CLAIM = text("""
