@@ -132,7 +132,19 @@ class Practica:
     @classmethod
     def load(cls, directory: Path) -> Practica:
         """Read the practice set of ``directory``; :class:`PracticeError` if there is
-        none (the message says how to prepare one)."""
+        none (the message says how to prepare one), or if its actas carry no training
+        mark (prepared before issue 62: real-format actas)."""
+        practica = cls._read(directory)
+        marca = f"{ENTIDAD_CAPACITACION:02d}"
+        if any(not a.clave.startswith(marca) for a in practica.actas):
+            raise PracticeError(
+                f"La práctica de {directory} se preparó sin la marca de CAPACITACIÓN (sus "
+                "actas tienen el formato de actas reales): prepárela de nuevo en otro "
+                "directorio con «prep capacitacion preparar».")
+        return practica
+
+    @classmethod
+    def _read(cls, directory: Path) -> Practica:
         path = directory / MANIFEST
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
