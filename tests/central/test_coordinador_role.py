@@ -254,7 +254,7 @@ def test_each_dashboard_login_keeps_its_own_bounds(
     set_read_only_login(owner, "tablero_lectura")
     try:
         with psycopg.connect(owner) as conn:
-            settings = dict(conn.execute(
+            settings: dict[str, list[str]] = dict(conn.execute(
                 "SELECT r.rolname::text, s.setconfig FROM pg_db_role_setting s "
                 "JOIN pg_roles r ON r.oid = s.setrole "
                 "WHERE r.rolname IN ('tablero_lectura', 'tablero_acciones')").fetchall())
