@@ -227,3 +227,23 @@ def test_a_gzip_bomb_costs_the_difusor_little_memory(
     pico = fin["pico_kib"] / 1024
     assert pico < 200, f"pico de memoria del difusor: {pico:.0f} MiB"
     assert not os.path.exists(www / "latest")
+
+
+def test_after_the_ultimo_corte_an_index_that_stops_changing_is_not_stale(
+        publicacion: Publicacion, origen: OrigenHttps, hostil: OrigenHttps,
+        identity: TlsIdentity, tmp_path: Path) -> None:
+    """The central writes no index after the último corte: hours later the difusor
+    serving it is still «al día» (status 0), while the same old index naming an
+    ordinary corte is stale."""
+    publicacion.corte()
+    ultimo = publicacion.corte(ultimo=True)
+    datos, www = tmp_path / "datos", tmp_path / "www"
+    _init(datos, www, identity, hostil.url)
+    _envejecer(publicacion, hostil.directory, horas=0)
+    assert prep("run", "--datos", str(datos), "--una-vez").returncode == 0
+    assert os.readlink(www / "latest") == ultimo.name
+    _envejecer(publicacion, hostil.directory, horas=3)
+    done = prep("run", "--datos", str(datos), "--una-vez")
+    assert done.returncode == 0, done.stdout
+    assert f"al día: se sirve {ultimo.name}" in done.stdout
+    assert _status(datos)[0] == 0
