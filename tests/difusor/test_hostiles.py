@@ -247,3 +247,35 @@ def test_after_the_ultimo_corte_an_index_that_stops_changing_is_not_stale(
     assert done.returncode == 0, done.stdout
     assert f"al día: se sirve {ultimo.name}" in done.stdout
     assert _status(datos)[0] == 0
+
+
+ARABES = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+def test_a_corte_name_in_other_digits_is_refused_by_every_pattern(
+        publicacion: Publicacion, origen: OrigenHttps, hostil: OrigenHttps,
+        identity: TlsIdentity, tmp_path: Path) -> None:
+    """``\\d`` takes Arabic-Indic digits too: a signed index (a central with a bug, or a
+    stolen key) naming «٢٠٢٧٠٦٠٧_٠٠١٠» passed as a corte name. The difusor refuses it and
+    follows the contingency; the central's own patterns (its index, its packager, a
+    difusor's report) refuse it as well."""
+    from central.publication.feed import orden as orden_central
+    from prep.corte.package import NOMBRE_CORTE
+
+    corte = publicacion.corte()
+    otro = corte.name.translate(ARABES)
+    assert otro != corte.name and not NOMBRE_CORTE.fullmatch(otro)
+    assert orden_central(otro) is None and orden_central(corte.name) is not None
+    shutil.copytree(publicacion.path, hostil.directory, dirs_exist_ok=True)
+    indice = json.loads((publicacion.path / INDICE).read_bytes())
+    indice["cortes"][-1]["nombre"] = otro
+    data = json.dumps(indice, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
+    (hostil.directory / INDICE).write_bytes(data)
+    (hostil.directory / INDICE_FIRMA).write_bytes(KEY.sign(data))
+    datos, www = tmp_path / "datos", tmp_path / "www"
+    _init(datos, www, identity, hostil.url, origen.url)
+    done = prep("run", "--datos", str(datos), "--una-vez")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"publicado desde {origen.url}" in done.stdout
+    assert os.readlink(www / "latest") == corte.name
+    assert "nombre de corte inválido" in str(_status(datos)[1]["errores"])
