@@ -43,6 +43,7 @@ from prep.canonical import CanonicalError
 from prep.canonical import parse_json
 from prep.canonical import sha256_hex
 from prep.corte.difusores import nombre_valido
+from prep.corte.difusores import publicable
 from prep.corte.difusores import url_valida
 from prep.corte.package import NOMBRE_CORTE
 from prep.records import RecordError
@@ -295,7 +296,7 @@ def oficiales(cur: Any) -> tuple[tuple[str, str], ...]:
     they were given alta: read with the corte's snapshot cursor (psycopg)."""
     cur.execute("SELECT nombre, url FROM difusores WHERE enabled AND public_key IS NOT NULL "
                 "ORDER BY creado_at, id")
-    return tuple((str(n), str(u)) for n, u in cur.fetchall())
+    return tuple((publicable(str(n)), str(u)) for n, u in cur.fetchall())
 
 
 def _nuevo_id(session: Session) -> str:

@@ -167,3 +167,34 @@ def test_the_coordinator_gets_a_clear_message_for_a_bad_address(
                        "javascript:alert(1)")
     assert done.returncode == 2
     assert "dirección inválida" in done.stderr and "https://" in done.stderr
+
+
+def test_a_name_that_a_spreadsheet_reads_as_a_formula_is_never_published_as_one(
+        central_node: CentralNode, tmp_path: Path) -> None:
+    """Issue 62: «=HYPERLINK(…)» as a difusor's name was published as is in
+    DIFUSORES.csv, where a spreadsheet runs it. The alta refuses such a name, and one
+    given alta before that is published after an apostrophe (text), in the CSV and the
+    site alike, and the corte still verifies."""
+    node = central_node
+    load_catalog(node, scale=0.02)
+    publicacion = tmp_path / "publicacion"
+    corte_in_window(node, publicacion)
+    formula = '=HYPERLINK("https://malo.example/","Clic")'
+    for nombre in (formula, "+1+1", "-2+3", "@SUM(A1)"):
+        done = central_cli(node, "difusor", "alta", f"--nombre={nombre}", "--url",
+                           "https://prep.malo.example/")
+        assert done.returncode == 2, (nombre, done.stdout, done.stderr)
+        assert "fórmula" in done.stderr
+    assert query(node.dsn, "SELECT count(*) FROM difusores") == [(0,)]
+
+    difusor_id, codigo = _alta(node, "Diario Anterior", "https://prep.anterior.example/")
+    assert query(node.dsn, "UPDATE difusores SET nombre = %s WHERE id = %s RETURNING id",
+                 formula, difusor_id) == [(difusor_id,)]  # as a central before the fix kept it
+    assert _registrar(node, tmp_path / "d", codigo).returncode == 0
+    corte = make_corte(node, publicacion)
+    assert leer((corte / DIFUSORES).read_bytes()) == [
+        ("'" + formula, "https://prep.anterior.example/")]
+    assert problemas(corte, [f"sitio/{DATOS_SITIO}"]) == []
+    llave_central = VerifyKey.from_b64(json.loads((publicacion / INDICE).read_bytes())["llave"])
+    verificacion = verify_corte(corte, huella=llave_central.fingerprint())
+    assert verificacion.ok, verificacion.problemas
