@@ -5,6 +5,9 @@ is :mod:`central.difusores`; this module only reads the bodies and answers."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from collections.abc import Callable
+
 from aiohttp import web
 
 from central.auth import SIGNATURE_HEADER
@@ -20,9 +23,13 @@ from prep.protocol import DIFUSOR_HEADER
 from prep.protocol import DIFUSOR_REGISTRO_PATH
 from prep.protocol import DIFUSOR_REPORTE_PATH
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-def add_difusor_routes(app: web.Application) -> None:
-    app.router.add_post(DIFUSOR_REGISTRO_PATH, _registro)
+
+def add_difusor_routes(app: web.Application, limited: Callable[[Handler], Handler]) -> None:
+    """The difusores' routes; ``limited`` puts the registration behind the limits on
+    failed attempts that a station's enrollment has (:mod:`central.enroll_limit`)."""
+    app.router.add_post(DIFUSOR_REGISTRO_PATH, limited(_registro))
     app.router.add_post(DIFUSOR_REPORTE_PATH, _reporte)
 
 
