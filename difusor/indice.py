@@ -93,7 +93,7 @@ def _leer(origen: Origen, huella: str, limite: int) -> Indice:
         parsed = parse_json(data, limite)
         if not isinstance(parsed, dict):
             raise TypeError
-        llave = VerifyKey.from_b64(parsed["llave"])  # type: ignore[arg-type]
+        llave = VerifyKey.from_b64(parsed["llave"])
     except (CanonicalError, ValueError, KeyError, TypeError, SignatureError):
         raise Rechazo(f"{INDICE} de {origen.url} no es un índice válido") from None
     if llave.fingerprint() != huella:
