@@ -208,7 +208,8 @@ def test_the_read_only_login_cannot_flood_the_serve_nodes_log_through_notify(
 
     login = set_read_only_login(central_node.dsn, login_name)
     esperar(lambda: query(central_node.dsn, "SELECT count(*) FROM pg_stat_activity WHERE "
-                          "application_name = 'prep-central-trabajo'") == [(1,)], 60,
+                          "application_name = 'prep-central-trabajo' "
+                          "AND datname = current_database()") == [(1,)], 60,
             "el nodo escucha los avisos de trabajo de otros nodos")
     with _as_attacker(login.dsn) as conn:
         for number in range(300):
