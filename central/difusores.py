@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
@@ -39,10 +42,12 @@ from central.enrollment import read_enrollment
 from central.errors import ApiError
 from central.errors import Refused
 from central.errors import bounded
+from central.ratelog import Throttle
 from prep.canonical import CanonicalError
 from prep.canonical import parse_json
 from prep.canonical import sha256_hex
 from prep.corte.difusores import nombre_valido
+from prep.corte.difusores import publicable
 from prep.corte.difusores import url_valida
 from prep.corte.package import NOMBRE_CORTE
 from prep.records import RecordError
@@ -59,6 +64,31 @@ MAX_MOTIVO = 300
 _HOSTNAME = re.compile(r"[\w.-]{1,255}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _VERSION = re.compile(r"[\w.+-]{1,64}")
+
+
+#: Seconds between two of a difusor's accepted reports that reach the audit log.
+AUDITAR_CADA = 60.0
+
+
+class AuditoriaReportes:
+    """Which of a difusor's reports reach the audit log: of those accepted, its first,
+    then at most one per :data:`AUDITAR_CADA` seconds, saying how many came meanwhile
+    (``no_auditados``; each of them still updated the difusor's row); the same, apart,
+    for those refused (each audited one raises an anomaly). A difusor reports
+    when what it serves changes, or every five minutes; its key (stolen, or a difusor
+    with a bug) must not fill the append-only log. Per ``serve`` process, as the limits
+    of unsigned refusals (:mod:`central.refusals`); worker threads share it."""
+
+    def __init__(self, interval: float = AUDITAR_CADA,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._throttle = Throttle(interval, clock)
+        self._lock = threading.Lock()
+
+    def due(self, difusor_id: str) -> int | None:
+        """None: do not audit this one (it is counted); else audit it, with this many
+        accepted since the last one audited."""
+        with self._lock:
+            return self._throttle.due(difusor_id)
 
 
 class DifusorInvalido(ValueError):
@@ -246,10 +276,12 @@ def leer_reporte(body: bytes) -> Reporte:
     return Reporte(corte, manifiesto, error, hora, version)
 
 
-def reportar(engine: Engine, signed: SignedRequest, body: bytes) -> dict[str, Any]:
+def reportar(engine: Engine, signed: SignedRequest, body: bytes,
+             auditoria: AuditoriaReportes | None = None) -> dict[str, Any]:
     """``POST /v1/difusores/reporte``: check the difusor's signature (``signed``, made
     with :data:`DIFUSOR_HEADER`), that the corte it serves is one the central published
-    with that manifest, and keep the report; answer with the central's latest corte."""
+    with that manifest, and keep the report (in the audit log as ``auditoria`` allows);
+    answer with the central's latest corte."""
     difusor_id = signed.station_id()  # same shape and refusals as a station's id
     with Session(engine) as session, session.begin():
         difusor = session.get(Difusor, difusor_id, with_for_update=True)
@@ -261,32 +293,40 @@ def reportar(engine: Engine, signed: SignedRequest, body: bytes) -> dict[str, An
             stored = session.scalar(select(CorteRow.manifiesto_sha256)
                                     .where(CorteRow.directorio == reporte.corte))
             if stored != reporte.manifiesto_sha256:
-                raise _corte_ajeno(difusor_id, reporte, stored)
+                raise _corte_ajeno(difusor_id, reporte, stored, auditoria)
         now = datetime.now(UTC)
         difusor.corte, difusor.error = reporte.corte, reporte.error
         difusor.reporte_hora, difusor.reportado_at = reporte.hora, now
         difusor.version = reporte.version
-        audit.emit(session, "difusor_reporte", actor=difusor_id, detail={
-            "corte": reporte.corte, "manifiesto_sha256": reporte.manifiesto_sha256,
-            "error": reporte.error, "hora": format_time(reporte.hora),
-            "version": reporte.version})
+        omitidos = 0 if auditoria is None else auditoria.due(difusor_id)
+        if omitidos is not None:
+            audit.emit(session, "difusor_reporte", actor=difusor_id, detail={
+                "corte": reporte.corte, "manifiesto_sha256": reporte.manifiesto_sha256,
+                "error": reporte.error, "hora": format_time(reporte.hora),
+                "version": reporte.version, "no_auditados": omitidos})
         ultimo = session.scalar(select(CorteRow.directorio)
                                 .order_by(CorteRow.id.desc()).limit(1))
     return {"difusor": difusor_id, "recibido": format_time(now), "ultimo_corte": ultimo}
 
 
-def _corte_ajeno(difusor_id: str, reporte: Reporte, stored: str | None) -> Refused:
+def _corte_ajeno(difusor_id: str, reporte: Reporte, stored: str | None,
+                 auditoria: AuditoriaReportes | None) -> ApiError:
     """A difusor says it serves a corte the central did not publish, or with another
     manifest: what it serves is not the institute's (or it reports wrong): the
-    coordinator must know."""
+    coordinator must know, once a minute per difusor (its audit row and anomaly say how
+    many more came meanwhile), not once per request."""
     message = (f"El nodo central no publicó el corte {reporte.corte}." if stored is None
                else f"El manifiesto del corte {reporte.corte} que reporta no es el que "
                     "publicó el nodo central.")
+    omitidos = 0 if auditoria is None else auditoria.due(f"{difusor_id}\0rechazo")
+    if omitidos is None:
+        return ApiError(409, "difusor_corte_desconocido", message)
     return Refused(409, "difusor_corte_desconocido", message,
                    event="difusor_reporte_rechazado", actor=difusor_id,
                    detail={"corte": reporte.corte,
                            "manifiesto_sha256": reporte.manifiesto_sha256,
-                           "manifiesto_publicado": stored, "difusor": difusor_id},
+                           "manifiesto_publicado": stored, "difusor": difusor_id,
+                           "no_auditados": omitidos},
                    anomaly=True, unsigned=False)
 
 
@@ -295,7 +335,7 @@ def oficiales(cur: Any) -> tuple[tuple[str, str], ...]:
     they were given alta: read with the corte's snapshot cursor (psycopg)."""
     cur.execute("SELECT nombre, url FROM difusores WHERE enabled AND public_key IS NOT NULL "
                 "ORDER BY creado_at, id")
-    return tuple((str(n), str(u)) for n, u in cur.fetchall())
+    return tuple((publicable(str(n)), str(u)) for n, u in cur.fetchall())
 
 
 def _nuevo_id(session: Session) -> str:

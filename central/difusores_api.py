@@ -5,12 +5,16 @@ is :mod:`central.difusores`; this module only reads the bodies and answers."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from collections.abc import Callable
+
 from aiohttp import web
 
 from central.auth import SIGNATURE_HEADER
 from central.auth import SignedRequest
 from central.difusores import MAX_REGISTRO_BYTES
 from central.difusores import MAX_REPORTE_BYTES
+from central.difusores import AuditoriaReportes
 from central.difusores import registrar
 from central.difusores import reportar
 from central.http_common import CENTRAL
@@ -20,9 +24,16 @@ from prep.protocol import DIFUSOR_HEADER
 from prep.protocol import DIFUSOR_REGISTRO_PATH
 from prep.protocol import DIFUSOR_REPORTE_PATH
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: Which accepted reports reach the audit log (one per difusor and minute).
+AUDITORIA = web.AppKey("difusores_auditoria", AuditoriaReportes)
 
-def add_difusor_routes(app: web.Application) -> None:
-    app.router.add_post(DIFUSOR_REGISTRO_PATH, _registro)
+
+def add_difusor_routes(app: web.Application, limited: Callable[[Handler], Handler]) -> None:
+    """The difusores' routes; ``limited`` puts the registration behind the limits on
+    failed attempts that a station's enrollment has (:mod:`central.enroll_limit`)."""
+    app[AUDITORIA] = AuditoriaReportes()
+    app.router.add_post(DIFUSOR_REGISTRO_PATH, limited(_registro))
     app.router.add_post(DIFUSOR_REPORTE_PATH, _reporte)
 
 
@@ -43,5 +54,6 @@ async def _reporte(request: web.Request) -> web.Response:
     signed = SignedRequest(request.headers.get(DIFUSOR_HEADER),
                            request.headers.get(SIGNATURE_HEADER), "POST", request.path,
                            sha256_hex(body))
-    answer = await central.run(reportar, central.engine, signed, body)
+    answer = await central.run(reportar, central.engine, signed, body,
+                               request.app[AUDITORIA])
     return web.json_response(answer)

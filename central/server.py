@@ -89,7 +89,7 @@ def build_app(central: Central) -> web.Application:
     if central.timeline:
         app.on_response_prepare.append(_timeline_header)
     app.router.add_get("/v1/health", _health)
-    app.router.add_post("/v1/enroll", _enroll)
+    app.router.add_post("/v1/enroll", _limited(_enroll))
     app.router.add_put("/v1/blobs/{sha256}", _put_blob)
     app.router.add_post("/v1/batches", _post_batch)
     app.router.add_get("/v1/stations/{station}/cursor", _cursor)
@@ -102,7 +102,7 @@ def build_app(central: Central) -> web.Application:
     add_intake_routes(app)
     from central.difusores_api import add_difusor_routes  # difusores' reports (issue 30)
 
-    add_difusor_routes(app)
+    add_difusor_routes(app, _limited)  # its registration spends a code: same limits
     return app
 
 
@@ -297,25 +297,31 @@ def _ping(engine: Engine) -> None:
         connection.execute(text("SELECT 1"))
 
 
+def _limited(handler: Handler) -> Handler:
+    """``handler`` behind the limits on failed attempts (:mod:`central.enroll_limit`): a
+    station's enrollment and a difusor's registration spend the same kind of one-time
+    code, so their failures count together, per source and in all."""
+    async def limited(request: web.Request) -> web.StreamResponse:
+        central = request.app[CENTRAL]
+        admitted = central.enroll_limiter.admit(source_of(request.remote))
+        if isinstance(admitted, Blocked):
+            return await _enroll_blocked(central, admitted)
+        try:
+            response = await handler(request)
+        except ApiError as error:
+            if error.status >= 500:
+                central.enroll_limiter.forgive(admitted)
+            raise
+        except BaseException:  # a database error, a dropped link: not the sender's failure
+            central.enroll_limiter.forgive(admitted)
+            raise
+        central.enroll_limiter.forgive(admitted)
+        return response
+    return limited
+
+
 async def _enroll(request: web.Request) -> web.Response:
     central = request.app[CENTRAL]
-    admitted = central.enroll_limiter.admit(source_of(request.remote))
-    if isinstance(admitted, Blocked):
-        return await _enroll_blocked(central, admitted)
-    try:
-        response = await _enroll_admitted(request, central)
-    except ApiError as error:
-        if error.status >= 500:
-            central.enroll_limiter.forgive(admitted)
-        raise
-    except BaseException:  # a database error, a dropped link: not the sender's failure
-        central.enroll_limiter.forgive(admitted)
-        raise
-    central.enroll_limiter.forgive(admitted)
-    return response
-
-
-async def _enroll_admitted(request: web.Request, central: Central) -> web.Response:
     body = await read_body(request, MAX_ENROLL_BYTES)
     code, hostname, public_key = read_enrollment(
         body, MAX_ENROLL_BYTES, "code", "La solicitud de alta está incompleta o mal formada.")

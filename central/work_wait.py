@@ -42,6 +42,8 @@ from central.ingest import WORK_CHANNEL
 from central.pipeline.apply import WorkMade
 from central.pipeline.state import CAPTURA
 from central.pipeline.state import VERIFICACION
+from central.ratelog import Throttle
+from central.ratelog import quieted
 from prep.background import BackgroundLoop
 
 log = logging.getLogger("central.work_wait")
@@ -193,6 +195,10 @@ class PeerWorkListener(BackgroundLoop):
         self.dsn = dsn
         self.waiters = waiters
         self.woken = 0  # notifications from others that reached the waiters
+        # Any login may NOTIFY any channel (the dashboard's read-only one too: NOTIFY is
+        # a command, not a function whose EXECUTE can be revoked): a flood of unreadable
+        # payloads gets one log line per kind of problem and minute, saying how many.
+        self._ilegibles = Throttle()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -215,8 +221,12 @@ class PeerWorkListener(BackgroundLoop):
                 return  # this process's own batch: already woken in process
             site = (str(made["r"]), str(made["s"]))
             work = WorkMade(int(made["c"]), int(made["v"]))
-        except (ValueError, KeyError, TypeError):
-            log.warning("aviso de trabajo ilegible: %.200r", payload)
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
+            skipped = self._ilegibles.due(type(exc).__name__)
+            if skipped is not None:
+                log.warning("%s", quieted(f"aviso de trabajo ilegible en {WORK_CHANNEL}: "
+                                          f"{payload[:200]!r}", skipped,
+                                          self._ilegibles.interval))
             return
         self.woken += 1
         self.waiters.wake_threadsafe(site, work)

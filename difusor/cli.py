@@ -35,6 +35,11 @@ def register(subparsers: Any) -> None:
                       help="cuántos cortes conservar en línea (predeterminado 3)")
     init.add_argument("--intervalo", type=float, default=30.0, metavar="SEGUNDOS",
                       help="cada cuánto consultar el origen (predeterminado 30)")
+    init.add_argument("--periodo", type=float, default=20.0, metavar="MINUTOS",
+                      help="cada cuántos minutos publica cortes el instituto (predeterminado "
+                           "20, el máximo): un índice firmado con más del doble de "
+                           "antigüedad se considera desactualizado y se prueba el origen "
+                           "siguiente")
     init.add_argument("--ca", type=Path, default=None,
                       help="certificados de CA para el TLS del origen (predeterminado: los "
                            "del sistema)")
@@ -61,9 +66,19 @@ def register(subparsers: Any) -> None:
     registrar.set_defaults(func=_errors(_registrar))
 
     status = sub.add_parser("status", parents=[common], help="corte servido, origen y "
-                            "último error")
+                            "último error; sale con 0 si está al día, 1 si la última "
+                            "consulta falló, 3 si no hay consulta con éxito reciente",
+                            epilog=f"Códigos de salida: {AL_DIA} al día; {FALLA} la última "
+                            "consulta falló (ningún origen dio un índice firmado vigente); "
+                            f"{DETENIDO} ninguna consulta con éxito en el doble del periodo "
+                            "de cortes (difusor detenido o colgado) o aún ninguna; 2 error "
+                            "de configuración.")
     status.add_argument("--json", action="store_true", help="el estado en JSON")
     status.set_defaults(func=_errors(_status))
+
+
+#: ``prep difusor status``'s exit codes (docs/difusores.md, «Estado y monitoreo»).
+AL_DIA, FALLA, DETENIDO = 0, 1, 3
 
 
 def _datos(args: argparse.Namespace) -> Path:
@@ -84,7 +99,7 @@ def _errors(func: Any) -> Any:
 def _init(args: argparse.Namespace) -> int:
     config = cfg.Config(origenes=tuple(args.origen), huella=cfg.normalize_huella(args.huella),
                         raiz=args.raiz.resolve(), conservar=args.conservar,
-                        intervalo=args.intervalo,
+                        intervalo=args.intervalo, periodo=args.periodo,
                         ca=args.ca.resolve() if args.ca else None,
                         reglas=args.reglas.resolve() if args.reglas else None)
     path = cfg.save(config, _datos(args))
@@ -136,9 +151,11 @@ def _status(args: argparse.Namespace) -> int:
     datos = _datos(args)
     config = cfg.load(datos)
     estado = cargar(datos)
+    codigo, veredicto = _veredicto(config, estado)
     if args.json:
-        print(json.dumps(asdict(estado), ensure_ascii=False, indent=1))
-        return 0 if estado.error is None else 1
+        print(json.dumps({**asdict(estado), "salida": codigo, "veredicto": veredicto},
+                         ensure_ascii=False, indent=1))
+        return codigo
     print(f"Corte servido: {estado.corte or '(ninguno aún)'} en {config.raiz}")
     print(f"Origen: {estado.origen or '-'} (configurados: {', '.join(config.origenes)})")
     print(f"Llave del instituto (SHA-256): {config.huella}")
@@ -159,7 +176,30 @@ def _status(args: argparse.Namespace) -> int:
     elif estado.errores:
         ultimo = estado.errores[-1]
         print(f"Último aviso ({ultimo['hora']}, {ultimo['origen']}): {ultimo['mensaje']}")
-    return 0 if estado.error is None else 1
+    print(f"Estado: {veredicto}")
+    return codigo
+
+
+def _veredicto(config: cfg.Config, estado: Any) -> tuple[int, str]:
+    """The exit code of ``status`` and its words: a monitor alerts on non-zero."""
+    from datetime import UTC
+    from datetime import datetime
+
+    limite = f"{config.vigencia / 60:g} min"
+    try:
+        exito = datetime.fromisoformat(estado.ultimo_exito) if estado.ultimo_exito else None
+    except ValueError:
+        exito = None
+    if exito is None:
+        return DETENIDO, "SIN CONSULTA CON ÉXITO aún: ¿se inició «prep difusor run»?"
+    edad = (datetime.now(UTC) - exito).total_seconds()
+    if edad > config.vigencia:
+        return DETENIDO, (f"DESACTUALIZADO: ninguna consulta con éxito en {edad / 60:.0f} "
+                          f"min (más de {limite}): «prep difusor run» detenido o colgado")
+    if estado.error is not None:
+        return FALLA, ("FALLA: la última consulta no encontró un índice firmado vigente en "
+                       "ningún origen")
+    return AL_DIA, f"al día (índice firmado vigente: de menos de {limite})"
 
 
 def _registro(datos: Path, estado: Any) -> None:

@@ -24,11 +24,14 @@ from urllib.parse import urlsplit
 
 from difusor.errores import DifusorError
 from difusor.errores import OrigenNoDisponible
+from difusor.errores import PlazoVencido
 from difusor.errores import Rechazo
 from prep import __version__
 
 _CHUNK = 256 * 1024
 _MAX_REDIRECTS = 3
+#: Bytes a gzip answer may reach whatever its ratio (a small file compresses well).
+_HOLGURA = 1024 * 1024
 
 
 class NoEncontrado(DifusorError):
@@ -43,7 +46,8 @@ def ssl_context(ca: Path | None) -> ssl.SSLContext:
 class Origen:
     """``https://host[:port]/base/``: every path asked is relative to ``base``."""
 
-    def __init__(self, url: str, context: ssl.SSLContext, timeout: float) -> None:
+    def __init__(self, url: str, context: ssl.SSLContext, timeout: float,
+                 expansion: int = 100) -> None:
         parts = urlsplit(url)
         if parts.scheme != "https" or not parts.hostname:
             raise DifusorError(f"origen inválido {url!r}")
@@ -53,11 +57,38 @@ class Origen:
         self.base = urlsplit(self.url).path or "/"
         self._context = context
         self._timeout = timeout
+        self._expansion = expansion
+        #: Why every request to this origin now fails at once (a deadline passed).
+        self._vencido: str | None = None
         self._local = threading.local()
         self._lock = threading.Lock()
         self._abiertas: list[http.client.HTTPSConnection] = []
         #: Bytes received from this origin (compressed, as they crossed the network).
         self.bytes_red = 0
+
+    @contextlib.contextmanager
+    def plazo(self, segundos: float, que: str) -> Iterator[None]:
+        """What is asked of the origin inside ends within ``segundos``, however slowly
+        the origin sends its bytes (each read's timeout alone lets one byte every few
+        seconds hold a poll for ever): past it, every read in flight fails at once with
+        :class:`PlazoVencido` and no request starts."""
+        timer = threading.Timer(segundos, self._vencer,
+                                (f"{self.url}: {que} tardó más de {segundos:g} s "
+                                 "(plazo de la consulta); se deja este origen",))
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+
+    def _vencer(self, mensaje: str) -> None:
+        self._vencido = mensaje
+        self.abort()
+
+    def _vigente(self) -> None:
+        if self._vencido is not None:
+            raise PlazoVencido(self._vencido)
 
     def get(self, rel: str, limite: int) -> bytes:
         """The whole body of ``rel``, at most ``limite`` bytes (else :class:`Rechazo`)."""
@@ -82,6 +113,8 @@ class Origen:
         ``limite`` bytes of it however small the compressed answer; adds the bytes that
         crossed the network to :attr:`bytes_red`."""
         size = wire = 0
+        bomba = (f"{rel}: su compresión gzip crece más de {self._expansion} veces al "
+                 "deshacerla (posible bomba de compresión); se rechaza")
         try:
             with self._open(rel, limite) as response:
                 encoding = (response.getheader("Content-Encoding") or "identity").lower()
@@ -91,15 +124,29 @@ class Origen:
                     if encoding == "gzip" else None
                 while chunk := self._read(response, rel):
                     wire += len(chunk)
-                    if decoder is not None:
+                    if decoder is None:
+                        size += len(chunk)
+                        if size > limite:
+                            raise Rechazo(excede)
+                        yield chunk
+                        continue
+                    # Undone a piece at a time, never more than the file's limit nor
+                    # than the ratio allows for the bytes received so far: a bomb is
+                    # stopped before its output is made, not after.
+                    tope = min(limite, self._expansion * wire + _HOLGURA)
+                    while chunk:
                         try:
-                            chunk = decoder.decompress(chunk, limite + 1 - size)
+                            out = decoder.decompress(chunk, min(tope + 1 - size, _CHUNK))
                         except zlib.error:
                             raise Rechazo(f"{rel}: gzip inválido") from None
-                    size += len(chunk)
-                    if size > limite:
-                        raise Rechazo(excede)
-                    yield chunk
+                        chunk = decoder.unconsumed_tail
+                        size += len(out)
+                        if size > limite:
+                            raise Rechazo(excede)
+                        if size > tope:
+                            raise Rechazo(bomba)
+                        yield out
+                self._vigente()  # a deadline ends a read as an end of file would
                 if decoder is not None:
                     tail = decoder.flush()
                     size += len(tail)
@@ -110,8 +157,12 @@ class Origen:
                     if tail:
                         yield tail
                 _check_complete(response, wire, rel)
-        except BaseException:
+        except (DifusorError, OSError, http.client.HTTPException):
             self.close()  # an answer left half read cannot carry the next request
+            self._vigente()  # the deadline is why, whatever the read said
+            raise
+        except BaseException:
+            self.close()
             raise
         finally:
             with self._lock:
@@ -122,6 +173,7 @@ class Origen:
             return response.read(_CHUNK)
         except (OSError, http.client.HTTPException) as exc:
             self.close()
+            self._vigente()
             raise OrigenNoDisponible(f"{rel}: la descarga se interrumpió "
                                      f"({exc or type(exc).__name__})") from None
 
@@ -198,6 +250,7 @@ class Origen:
                                          f"{exc.verify_message}") from None
             except (OSError, http.client.HTTPException) as exc:
                 self.close()
+                self._vigente()
                 # A kept-alive connection the server closed meanwhile: one new try.
                 if attempt == 2 or not isinstance(
                         exc, http.client.RemoteDisconnected | ConnectionResetError
@@ -207,6 +260,7 @@ class Origen:
         raise AssertionError("unreachable")
 
     def _connection(self) -> http.client.HTTPSConnection:
+        self._vigente()
         conn: http.client.HTTPSConnection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = http.client.HTTPSConnection(self.host, self.port, timeout=self._timeout,

@@ -38,6 +38,15 @@ class Limites:
     corte: int = 256 * 1024 * MiB  # a national corte first fetched whole, scans included
     archivos: int = 2_000_000
     segundos: float = 30.0  # to connect, and between two reads of an answer
+    #: Seconds to read an origin's signed index (and its signature), however the origin
+    #: paces its bytes: past it, the next origin is tried.
+    plazo_indice: float = 60.0
+    #: Seconds one origin may take for a whole poll, the corte's download included. A
+    #: download cut by it keeps the files already whole; the next poll goes on from there.
+    plazo: float = 600.0
+    #: How many times its size on the wire a gzip answer may grow when undone (text
+    #: compresses at most ~20 times at nginx's level; a gzip bomb ~1,000).
+    expansion: int = 100
 
 
 @dataclass(frozen=True)
@@ -51,7 +60,15 @@ class Config:
     intervalo: float = 30.0
     ca: Path | None = None  # CA bundle for the origins' TLS; default: the system's
     reglas: Path | None = None  # the institute's reglas.toml, as prep verify-corte --reglas
+    #: Minutes between two of the institute's cortes (its schedule; at most 20): an index
+    #: older than twice this is stale (docs/difusores.md, «Índice desactualizado»).
+    periodo: float = 20.0
     limites: Limites = field(default_factory=Limites)
+
+    @property
+    def vigencia(self) -> float:
+        """Seconds a signed index (and a successful poll) stays current."""
+        return 2 * self.periodo * 60
 
     def __post_init__(self) -> None:
         if not self.origenes:
@@ -68,6 +85,8 @@ class Config:
             raise DifusorError("conserve al menos 2 cortes (el que se sirve y el anterior)")
         if self.intervalo <= 0:
             raise DifusorError("el intervalo de consulta debe ser positivo")
+        if not 0 < self.periodo <= 24 * 60:
+            raise DifusorError("el periodo de los cortes debe estar entre 0 y 1440 minutos")
 
 
 def normalize_huella(text: str) -> str:
@@ -82,7 +101,8 @@ def save(config: Config, datos: Path) -> Path:
              f"huella = {json.dumps(config.huella)}",
              f"raiz = {json.dumps(str(config.raiz))}",
              f"conservar = {config.conservar}",
-             f"intervalo = {config.intervalo}"]
+             f"intervalo = {config.intervalo}",
+             f"periodo = {config.periodo}"]
     if config.ca is not None:
         lines.append(f"ca = {json.dumps(str(config.ca))}")
     if config.reglas is not None:
@@ -109,6 +129,7 @@ def load(datos: Path) -> Config:
         return Config(origenes=tuple(data["origenes"]), huella=data["huella"],
                       raiz=Path(data["raiz"]), conservar=int(data.get("conservar", 3)),
                       intervalo=float(data.get("intervalo", 30.0)),
+                      periodo=float(data.get("periodo", 20.0)),
                       ca=Path(data["ca"]) if "ca" in data else None,
                       reglas=Path(data["reglas"]) if "reglas" in data else None,
                       limites=limites)

@@ -54,7 +54,12 @@ def descargar(origen: Origen, entrada: EntradaCorte, llave: VerifyKey, raiz: Rai
     started = time.monotonic()
     red = origen.bytes_red
     nombre = entrada.nombre
-    manifest = origen.get(f"{nombre}/{MANIFEST}", limites.manifiesto)
+    # The signed index says how big the manifest (and the whole corte) is: no answer,
+    # compressed or not, makes the difusor hold more than that (a gzip bomb).
+    manifest = origen.get(f"{nombre}/{MANIFEST}", min(
+        limites.manifiesto, entrada.bytes,
+        limites.manifiesto if entrada.manifiesto_bytes is None
+        else entrada.manifiesto_bytes))
     if sha256(manifest) != entrada.manifiesto_sha256:
         raise Rechazo(f"{nombre}/{MANIFEST} no es el que anuncia el índice firmado "
                       "(alterado o reemplazado)")

@@ -22,3 +22,12 @@ class CorteInvalido(Rechazo):
         super().__init__(mensaje)
         self.nombre = nombre
         self.manifiesto_sha256 = manifiesto_sha256
+
+
+class PlazoVencido(OrigenNoDisponible):
+    """The origin took longer than the poll's deadline (however it paced its bytes)."""
+
+
+class Desactualizado(DifusorError):
+    """A validly signed index older than the institute's corte period allows: frozen,
+    replayed, or a mirror that stopped following: try the next origin."""

@@ -4,19 +4,23 @@ pinned key fingerprint before anything in it is used."""
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import time
 from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
 
 from difusor.cliente import Origen
 from difusor.errores import Rechazo
+from prep.canonical import CanonicalError
+from prep.canonical import parse_json
 from prep.crypto import SignatureError
 from prep.crypto import VerifyKey
 
 INDICE = "indice.json"
 INDICE_FIRMA = INDICE + ".sig"
-_NOMBRE = re.compile(r"(\d{8})_(\d{4})(?:_([1-9]\d{0,3}))?")
+# [0-9], never \d: a corte's name is ASCII (\d also takes other scripts' digits).
+_NOMBRE = re.compile(r"([0-9]{8})_([0-9]{4})(?:_([1-9][0-9]{0,3}))?")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -37,6 +41,9 @@ class EntradaCorte:
     nombre: str
     manifiesto_sha256: str
     bytes: int
+    #: The manifest's exact size, where the index says it (centrals since issue 62): no
+    #: answer for the manifest may grow beyond it, however it is compressed.
+    manifiesto_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,16 @@ class Indice:
     cortes: int
     generado: str  # when the central wrote it (UTC, ISO 8601), as it says
     nombres: tuple[str, ...] = ()  # every corte listed, oldest first (for the lag)
+
+    def edad(self, ahora: datetime | None = None) -> float | None:
+        """Seconds since the central wrote this index (None: it does not say when)."""
+        try:
+            generado = datetime.fromisoformat(self.generado)
+        except ValueError:
+            return None
+        if generado.tzinfo is None:
+            return None
+        return ((ahora or datetime.now(UTC)) - generado).total_seconds()
 
 
 def leer_indice(origen: Origen, huella: str, limite: int) -> Indice:
@@ -71,9 +88,13 @@ def _leer(origen: Origen, huella: str, limite: int) -> Indice:
     data = origen.get(INDICE, limite)
     firma = origen.get(INDICE_FIRMA, 1024)
     try:
-        parsed = json.loads(data)
+        # Bounded before the signature can be checked (the key is inside): size by the
+        # read, nesting and numbers by the parser; "[[[[…" is refused, not a crash.
+        parsed = parse_json(data, limite)
+        if not isinstance(parsed, dict):
+            raise TypeError
         llave = VerifyKey.from_b64(parsed["llave"])
-    except (ValueError, KeyError, TypeError, SignatureError):
+    except (CanonicalError, ValueError, KeyError, TypeError, SignatureError):
         raise Rechazo(f"{INDICE} de {origen.url} no es un índice válido") from None
     if llave.fingerprint() != huella:
         raise Rechazo(f"{INDICE} de {origen.url} está firmado con otra llave "
@@ -96,8 +117,9 @@ def _entradas(parsed: dict[str, object], llave: VerifyKey, url: str) -> Indice:
         return Indice(llave, None, 0, generado)
     try:
         entradas = [EntradaCorte(str(c["nombre"]), str(c["manifiesto_sha256"]),
-                                 int(c["bytes"])) for c in cortes]
-    except (KeyError, TypeError, ValueError):
+                                 int(c["bytes"]), _tamano(c.get("manifiesto_bytes")))
+                    for c in cortes]
+    except (KeyError, TypeError, ValueError, AttributeError):
         raise Rechazo(f"{INDICE} de {url}: entrada de corte inválida") from None
     for entrada in entradas:
         orden(entrada.nombre)
@@ -106,6 +128,14 @@ def _entradas(parsed: dict[str, object], llave: VerifyKey, url: str) -> Indice:
                           f"{entrada.nombre}")
     return Indice(llave, max(entradas, key=lambda e: orden(e.nombre)), len(entradas),
                   generado, tuple(sorted((e.nombre for e in entradas), key=orden)))
+
+
+def _tamano(value: object) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or value < 0:
+        raise TypeError
+    return value
 
 
 def sha256(data: bytes) -> str:

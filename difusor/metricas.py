@@ -14,6 +14,7 @@ from prometheus_client import Gauge
 from prometheus_client import ProcessCollector
 
 from difusor.errores import CorteInvalido
+from difusor.errores import Desactualizado
 from difusor.errores import OrigenNoDisponible
 from difusor.errores import Rechazo
 from difusor.indice import Indice
@@ -30,7 +31,9 @@ _PUBLISHED = Counter("prep_difusor_cortes_published", "Cortes downloaded, verifi
 _REJECTIONS = Counter(
     "prep_difusor_rejections", "What the difusor refused or could not do, by reason: "
     "corte_invalido (failed verify-corte), rechazo (signature, fingerprint, rollback, path "
-    "or size), origen_no_disponible, local (this machine's disk), otro", ["reason"],
+    "or size), origen_no_disponible (down, or past the poll's deadline), desactualizado "
+    "(a signed index older than twice the corte period), local (this machine's disk), "
+    "otro", ["reason"],
     registry=REGISTRY)
 _DOWNLOADED = Counter("prep_difusor_download_bytes", "Bytes of corte files downloaded",
                       registry=REGISTRY)
@@ -40,12 +43,18 @@ _LAG_CORTES = Gauge("prep_difusor_lag_cortes", "Cortes in the origin's signed in
                     "than the one served", registry=REGISTRY)
 _LAG_SECONDS = Gauge("prep_difusor_lag_seconds", "Time between the corte served and the "
                      "newest in the origin's signed index", registry=REGISTRY)
+_UP_TO_DATE = Gauge("prep_difusor_up_to_date", "1 when the last poll found a current "
+                    "signed index at some origin; 0 when every origin failed or was "
+                    "stale (alert on it: docs/difusores.md)", registry=REGISTRY)
+_INDEX_TIME = Gauge("prep_difusor_index_generated_timestamp_seconds", "When the central "
+                    "wrote the last signed index read (Unix time)", registry=REGISTRY)
 _LAST_OK = Gauge("prep_difusor_last_success_timestamp_seconds", "When an origin last gave "
                  "a valid index (Unix time)", registry=REGISTRY)
 
 #: Every reason, so each series exists (at 0) from the start: a rate over a series
 #: that appears only at its first increment misses that increment.
-REASONS = ("corte_invalido", "rechazo", "origen_no_disponible", "local", "otro")
+REASONS = ("corte_invalido", "rechazo", "origen_no_disponible", "desactualizado", "local",
+           "otro")
 for _reason in REASONS:
     _REJECTIONS.labels(_reason)
 for _outcome in ("ok", "failed"):
@@ -60,6 +69,8 @@ def rejected(exc: BaseException) -> None:
         reason = "rechazo"
     elif isinstance(exc, OrigenNoDisponible):
         reason = "origen_no_disponible"
+    elif isinstance(exc, Desactualizado):
+        reason = "desactualizado"
     elif isinstance(exc, OSError):
         reason = "local"
     else:
@@ -71,6 +82,19 @@ def polled(ok: bool) -> None:
     _POLLS.labels("ok" if ok else "failed").inc()
     if ok:
         _LAST_OK.set(time.time())
+
+
+def al_dia(ok: bool) -> None:
+    """Whether the last poll followed a current signed index."""
+    _UP_TO_DATE.set(1 if ok else 0)
+
+
+def indice(leido: Indice) -> None:
+    """A verified index was read: when the central wrote it."""
+    try:
+        _INDEX_TIME.set(datetime.fromisoformat(leido.generado).timestamp())
+    except ValueError:
+        pass
 
 
 def published(downloaded_bytes: int) -> None:

@@ -22,6 +22,8 @@ from pathlib import Path
 
 from difusor.indice import es_corte
 from difusor.indice import orden
+from prep.corte.anexo import ULTIMO_CORTE
+from prep.corte.package import LEEME
 from prep.durable import fsync_dir
 from prep.durable import write_synced
 
@@ -38,6 +40,17 @@ class Raiz:
 
     def preparar(self) -> None:
         (self.path / STAGING).mkdir(parents=True, exist_ok=True)
+
+    def es_ultimo(self, nombre: str) -> bool:
+        """Whether the served corte ``nombre`` is the *último corte* (its LEEME, verified
+        with the corte, says so on its title lines): after it the institute publishes
+        nothing, so its index stops changing and is not stale."""
+        try:
+            with (self.path / nombre / LEEME).open("rb") as leeme:
+                cabeza = leeme.read(4096).decode("utf-8", "replace").splitlines()[:4]
+        except OSError:
+            return False
+        return any(ULTIMO_CORTE in linea for linea in cabeza)
 
     def cortes(self) -> list[str]:
         """The cortes served, oldest first."""

@@ -3,8 +3,10 @@
 Origins are tried in the order configured (the institute's site, then its contingency
 site): the first that serves a valid signed index is followed, and a new corte is
 downloaded from it, verified with ``prep verify-corte``'s code, and only then served.
-Whatever fails, the corte already served stays online; the failure is logged and kept
-for ``prep difusor status``.
+Any failure of an origin (it is down, slow past the poll's deadline, serves something
+refused, a signed index older than twice the institute's corte period, or anything
+unexpected) moves on to the next origin. Whatever fails, the corte already served stays
+online; the failure is logged and kept for ``prep difusor status``.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ from difusor.cliente import ssl_context
 from difusor.config import Config
 from difusor.descarga import descargar
 from difusor.errores import CorteInvalido
+from difusor.errores import Desactualizado
 from difusor.errores import DifusorError
 from difusor.errores import Rechazo
 from difusor.estado import Estado
 from difusor.estado import ahora
 from difusor.estado import cargar
 from difusor.estado import guardar
+from difusor.indice import Indice
 from difusor.indice import leer_indice
 from difusor.indice import orden
 from difusor.raiz import Raiz
@@ -83,9 +87,10 @@ def _consultar(config: Config, estado: Estado) -> Consulta:
     rules = RuleSet.from_toml(config.reglas) if config.reglas else DEFAULT_RULES
     fallas: list[str] = []
     for url in config.origenes:
-        origen = Origen(url, context, config.limites.segundos)
+        origen = Origen(url, context, config.limites.segundos, config.limites.expansion)
         try:
-            resultado = _desde(origen, config, raiz, estado, rules)
+            with origen.plazo(config.limites.plazo, "la consulta"):
+                resultado = _desde(origen, config, raiz, estado, rules)
         except DifusorError as exc:
             metricas.rejected(exc)
             if isinstance(exc, CorteInvalido):
@@ -102,13 +107,22 @@ def _consultar(config: Config, estado: Estado) -> Consulta:
             estado.anotar_error(url, f"error local: {exc}")
             fallas.append(f"error local al descargar o publicar: {exc}")
             break
+        except Exception as exc:  # a fault of ours must not stop the failover
+            metricas.rejected(exc)
+            log.exception("error inesperado con %s", url)
+            mensaje = f"error inesperado: {type(exc).__name__}: {str(exc)[:200]}"
+            estado.anotar_error(url, mensaje)
+            fallas.append(f"{url}: {mensaje}")
+            continue
         finally:
             origen.close_all()
         estado.ultimo_exito = estado.ultimo_intento
         estado.error = None
         metricas.polled(True)
+        metricas.al_dia(True)
         return resultado
     metricas.polled(False)
+    metricas.al_dia(False)
     servido = raiz.actual()
     estado.error = " | ".join(fallas)
     mensaje = (f"ningún origen dio un corte válido; se sigue sirviendo "
@@ -118,8 +132,10 @@ def _consultar(config: Config, estado: Estado) -> Consulta:
 
 def _desde(origen: Origen, config: Config, raiz: Raiz, estado: Estado,
            rules: RuleSet) -> Consulta:
-    indice = leer_indice(origen, config.huella, config.limites.indice)
+    with origen.plazo(config.limites.plazo_indice, f"leer {origen.url}indice.json"):
+        indice = leer_indice(origen, config.huella, config.limites.indice)
     estado.indice_generado = indice.generado
+    metricas.indice(indice)
     ultimo = indice.ultimo
     servido = raiz.actual()
     metricas.standing(indice, servido)
@@ -131,6 +147,7 @@ def _desde(origen: Origen, config: Config, raiz: Raiz, estado: Estado,
         raise Rechazo(f"el índice anuncia como último el corte {ultimo.nombre}, anterior "
                       f"al {tenido} que ya se sirvió: se rechaza la reversión y se sigue "
                       f"sirviendo {sirviendo}")
+    _vigente(indice, config, raiz, servido, origen.url)
     if ultimo.nombre == servido:
         return Consulta(True, servido, False, f"al día: se sirve {servido} ({origen.url})")
     if estado.rechazados.get(ultimo.nombre) == ultimo.manifiesto_sha256:
@@ -163,3 +180,23 @@ def _desde(origen: Origen, config: Config, raiz: Raiz, estado: Estado,
                + (f"; retirados {', '.join(podados)}" if podados else ""))
     log.info("%s", mensaje, extra=fields(corte=ultimo.nombre))
     return Consulta(True, ultimo.nombre, True, mensaje)
+
+
+def _vigente(indice: Indice, config: Config, raiz: Raiz, servido: str | None,
+             url: str) -> None:
+    """Refuse an index older than twice the institute's corte period: a frozen site or a
+    replayed index would otherwise pass for «al día» with the cortes it names. After the
+    último corte the index stops changing by design: not stale then."""
+    edad = indice.edad()
+    if edad is not None and edad <= config.vigencia:
+        return
+    if indice.ultimo is not None and indice.ultimo.nombre == servido \
+            and raiz.es_ultimo(servido):
+        return
+    cuando = f"escrito hace {edad / 60:.0f} min" if edad is not None \
+        else f"sin fecha válida ({indice.generado!r})"
+    raise Desactualizado(
+        f"el índice firmado de {url} está desactualizado ({cuando}; el instituto publica "
+        f"un corte cada {config.periodo:g} min y se acepta hasta {config.vigencia / 60:g} "
+        f"min): origen detenido o reproduciendo un índice viejo; se sigue sirviendo "
+        f"{servido or '(ningún corte aún)'}")

@@ -65,7 +65,7 @@ ARRANQUE_S = 30.0
 #: Reference seconds to fetch and check one file of a corte when the difusor has not yet
 #: downloaded one (a scale-1 corte, 38,619 files, came in 27.6 s: bench/RESULTS.md).
 POR_ARCHIVO_S = 0.001
-_CORTE = re.compile(r"\d{8}_\d{4}(?:_\d+)?")
+_CORTE = re.compile(r"[0-9]{8}_[0-9]{4}(?:_[0-9]+)?")
 
 
 class IncidenteFallido(RuntimeError):

@@ -38,7 +38,7 @@ from simulacro.nodo import _terminate
 
 INDICE = "indice.json"
 INDICE_FIRMA = "indice.json.sig"
-_CSV_DE_CORTE = re.compile(r"\d{8}_\d{4}(?:_\d+)?/[^/]+\.csv")
+_CSV_DE_CORTE = re.compile(r"[0-9]{8}_[0-9]{4}(?:_[0-9]+)?/[^/]+\.csv")
 
 
 class Origen:

@@ -5,7 +5,8 @@
     publicacion/
       indice.json        {"formato": 1, "llave": <Ed25519 public key, base64>,
                           "generado": <UTC>, "cortes": [{"nombre", "hora",
-                          "manifiesto_sha256", "bytes", "archivos", "anterior"}, …]}
+                          "manifiesto_sha256", "manifiesto_bytes", "bytes", "archivos",
+                          "anterior"}, …]}
       indice.json.sig    Ed25519 signature of indice.json's exact bytes (64 raw bytes)
 
 It lists every complete corte directory (one with a signed manifest) in publication
@@ -42,7 +43,7 @@ INDICE_FIRMA = INDICE + ".sig"
 FORMATO = 1
 #: Enough for four days of cortes every five minutes; a difusor follows the last one.
 MAX_CORTES = 1000
-_NOMBRE = re.compile(r"(\d{8})_(\d{4})(?:_(\d+))?")
+_NOMBRE = re.compile(r"([0-9]{8})_([0-9]{4})(?:_([0-9]+))?")  # ASCII digits only
 _LINE = re.compile(r"([0-9a-f]{64})  (\S.*)")
 
 
@@ -116,6 +117,7 @@ def _entrada(directorio: Path) -> dict[str, Any]:
     local = datetime.strptime(key[0] + key[1], "%Y%m%d%H%M").replace(tzinfo=TZ)
     return {"nombre": directorio.name, "hora": local.isoformat(),
             "manifiesto_sha256": hashlib.sha256(manifest).hexdigest(),
+            "manifiesto_bytes": len(manifest),  # a difusor reads no more of it (issue 62)
             "bytes": total, "archivos": archivos}
 
 

@@ -38,14 +38,29 @@ MAX_URL = 300
 _DATA = re.compile(r'PREP\.recibir\("difusores",(.*)\);\s*', re.DOTALL)
 
 
+#: What makes a spreadsheet read a cell as a formula (CSV injection): a name may not
+#: start with one.
+FORMULA = ("=", "+", "-", "@")
+
+
 def nombre_valido(nombre: str) -> str:
-    """The institution's name as published: spaces folded, 1–120 printable characters
-    (``ValueError`` otherwise)."""
+    """The institution's name as published: spaces folded, 1–120 printable characters,
+    not starting as a spreadsheet formula does (``ValueError`` otherwise)."""
     nombre = " ".join(nombre.split())
     if not nombre or len(nombre) > MAX_NOMBRE or not nombre.isprintable():
         raise ValueError(f"el nombre del difusor debe tener de 1 a {MAX_NOMBRE} caracteres "
                          "visibles")
+    if nombre.startswith(FORMULA):
+        raise ValueError(f"el nombre del difusor no puede empezar con {' '.join(FORMULA)}: "
+                         "una hoja de cálculo lo tomaría como fórmula al abrir "
+                         f"{DIFUSORES}")
     return nombre
+
+
+def publicable(nombre: str) -> str:
+    """``nombre`` as a corte lists it: one given alta before names were checked for
+    formulas is published after an apostrophe (what a spreadsheet shows as text)."""
+    return "'" + nombre if nombre.startswith(FORMULA) else nombre
 
 
 def url_valida(url: str) -> str:

@@ -75,7 +75,7 @@ def candidaturas_csv_name(eleccion: Eleccion) -> str:
 
 #: A corte's directory name: :func:`corte_dirname`, then ``_2``, ``_3``… for a second
 #: and later corte of the same minute.
-NOMBRE_CORTE = re.compile(r"\d{8}_\d{4}(_[1-9]\d*)?")
+NOMBRE_CORTE = re.compile(r"[0-9]{8}_[0-9]{4}(_[1-9][0-9]*)?")  # [0-9]: \d takes any script's
 
 
 def corte_dirname(corte: datetime) -> str:

@@ -51,7 +51,7 @@ EXPLICACIONES: dict[str, str] = {
 }
 COINCIDE, CON_DIFERENCIAS = "COINCIDE", "CON DIFERENCIAS"
 #: A corte directory's name: its local time, and a number when a minute had several.
-_CORTE = re.compile(r"\d{8}_\d{4}(?:_\d+)?")
+_CORTE = re.compile(r"[0-9]{8}_[0-9]{4}(?:_[0-9]+)?")
 
 
 class InformeError(ValueError):

@@ -206,3 +206,29 @@ def test_a_stuck_lock_holder_no_longer_freezes_ingest_nor_health(
     for station, body in zip(stations, bodies, strict=True):
         status, answer = station.post(body)
         assert status == 200, answer
+
+
+def test_the_read_only_login_cannot_flood_the_serve_nodes_log_through_notify(
+        central_node: CentralNode, login_name: str) -> None:
+    """Issue 62: NOTIFY is a command every login may send on any channel; 300 unreadable
+    payloads on ``prep_trabajo`` from the dashboard's read-only login wrote 300 lines in
+    every serve node's log. Now one line per kind of problem and minute."""
+    from central.ingest import WORK_CHANNEL
+    from tests.harness.espera import esperar
+
+    login = set_read_only_login(central_node.dsn, login_name)
+    esperar(lambda: query(central_node.dsn, "SELECT count(*) FROM pg_stat_activity WHERE "
+                          "application_name = 'prep-central-trabajo' "
+                          "AND datname = current_database()") == [(1,)], 60,
+            "el nodo escucha los avisos de trabajo de otros nodos")
+    with _as_attacker(login.dsn) as conn:
+        for number in range(300):
+            conn.execute(sql.SQL("NOTIFY {}, {}").format(
+                sql.Identifier(WORK_CHANNEL), sql.Literal(f"relleno {number} " + "x" * 200)))
+        # Another kind of problem, sent last: once it is in the log, so are the others
+        # (a listener gets notifications in the order they were sent).
+        conn.execute(sql.SQL("NOTIFY {}, {}").format(sql.Identifier(WORK_CHANNEL),
+                                                     sql.Literal('{"fin": 1}')))
+    log = central_node.wait_for_log('"fin"')
+    lines = [line for line in log.splitlines() if "aviso de trabajo ilegible" in line]
+    assert len(lines) == 2, lines[:5]

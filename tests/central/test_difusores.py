@@ -167,3 +167,80 @@ def test_the_coordinator_gets_a_clear_message_for_a_bad_address(
                        "javascript:alert(1)")
     assert done.returncode == 2
     assert "dirección inválida" in done.stderr and "https://" in done.stderr
+
+
+def test_a_name_that_a_spreadsheet_reads_as_a_formula_is_never_published_as_one(
+        central_node: CentralNode, tmp_path: Path) -> None:
+    """Issue 62: «=HYPERLINK(…)» as a difusor's name was published as is in
+    DIFUSORES.csv, where a spreadsheet runs it. The alta refuses such a name, and one
+    given alta before that is published after an apostrophe (text), in the CSV and the
+    site alike, and the corte still verifies."""
+    node = central_node
+    load_catalog(node, scale=0.02)
+    publicacion = tmp_path / "publicacion"
+    corte_in_window(node, publicacion)
+    formula = '=HYPERLINK("https://malo.example/","Clic")'
+    for nombre in (formula, "+1+1", "-2+3", "@SUM(A1)"):
+        done = central_cli(node, "difusor", "alta", f"--nombre={nombre}", "--url",
+                           "https://prep.malo.example/")
+        assert done.returncode == 2, (nombre, done.stdout, done.stderr)
+        assert "fórmula" in done.stderr
+    assert query(node.dsn, "SELECT count(*) FROM difusores") == [(0,)]
+
+    difusor_id, codigo = _alta(node, "Diario Anterior", "https://prep.anterior.example/")
+    assert query(node.dsn, "UPDATE difusores SET nombre = %s WHERE id = %s RETURNING id",
+                 formula, difusor_id) == [(difusor_id,)]  # as a central before the fix kept it
+    assert _registrar(node, tmp_path / "d", codigo).returncode == 0
+    corte = make_corte(node, publicacion)
+    assert leer((corte / DIFUSORES).read_bytes()) == [
+        ("'" + formula, "https://prep.anterior.example/")]
+    assert problemas(corte, [f"sitio/{DATOS_SITIO}"]) == []
+    llave_central = VerifyKey.from_b64(json.loads((publicacion / INDICE).read_bytes())["llave"])
+    verificacion = verify_corte(corte, huella=llave_central.fingerprint())
+    assert verificacion.ok, verificacion.problemas
+
+
+def test_a_difusors_key_cannot_flood_the_audit_log_nor_the_anomalies(
+        shared_central: CentralNode, tmp_path: Path) -> None:
+    """Issue 62: every signed report wrote an audit row, and every report naming a corte
+    the central never published an audit row and an anomaly, without limit. Now the
+    accepted ones reach the log once a minute per difusor (saying how many came
+    meanwhile; the difusor's row still shows the last), and the refused ones are
+    audited (with an anomaly) once a minute per difusor as well."""
+    node = shared_central
+    difusor_id, codigo = _alta(node, "Radio de Prueba", "https://prep.radio.example/")
+    datos = tmp_path / "difusor"
+    assert _registrar(node, datos, codigo).returncode == 0
+    key = llave(datos)
+    for number in range(40):
+        status, body = _reporte(node, difusor_id, key, {
+            "corte": None, "manifiesto_sha256": None, "error": f"aviso {number}",
+            "hora": "2027-06-07T05:00:00.000000Z"})
+        assert status == 200, body
+    assert query(node.dsn, "SELECT error FROM difusores WHERE id = %s",
+                 difusor_id) == [("aviso 39",)]
+    auditados = query(node.dsn, "SELECT detail->>'error' FROM audit_log WHERE event = "
+                      "'difusor_reporte' AND actor = %s", difusor_id)
+    assert len(auditados) <= 2 and auditados[0] == ("aviso 0",), auditados
+
+    for _ in range(40):
+        status, body = node.request("POST", DIFUSOR_REPORTE_PATH, *_firmado(
+            difusor_id, key, {"corte": "20991231_2358", "manifiesto_sha256": "0" * 64,
+                              "error": None, "hora": "2027-06-07T05:00:00.000000Z"}),
+            source="127.0.0.61")
+        assert status == 409 and error_of(body)[0] == "difusor_corte_desconocido", body
+    # One a minute: two if the forty straddled a minute on a loaded machine.
+    anomalias = query(node.dsn, "SELECT count(*) FROM anomalies WHERE type = "
+                      "'difusor_corte_desconocido' AND detail->>'difusor' = %s", difusor_id)
+    assert 1 <= anomalias[0][0] <= 2, anomalias
+    filas = query(node.dsn, "SELECT count(*) FROM audit_log WHERE event = "
+                  "'difusor_reporte_rechazado' AND detail->>'difusor' = %s", difusor_id)
+    assert filas == anomalias
+
+
+def _firmado(difusor: str, key: SigningKey, body: dict[str, object]
+             ) -> tuple[bytes, dict[str, str]]:
+    data = json.dumps(body).encode()
+    signature = key.sign(request_message("POST", DIFUSOR_REPORTE_PATH,
+                                         hashlib.sha256(data).hexdigest()))
+    return data, {DIFUSOR_HEADER: difusor, "X-Prep-Signature": b64encode(signature)}

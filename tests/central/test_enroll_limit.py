@@ -139,3 +139,27 @@ def test_the_station_says_to_wait_in_spanish(central: Limited) -> None:
     assert isinstance(raised.value, TooManyAttempts)
     assert raised.value.code == RATE_LIMITED and raised.value.retry_after == 570
     assert "Espere 10 minutos y vuelva a intentarlo" in str(raised.value)
+
+
+def test_a_difusors_registration_has_the_same_limit_on_failed_attempts(
+        central: Limited) -> None:
+    """Issue 62: ``/v1/difusores/registro`` took failed codes without limit. Its failures
+    count with those of a station's enrollment (the same kind of one-time code): past
+    the limit even a valid difusor code gets 429, and another address still registers."""
+    from central.difusores import alta
+    from prep.protocol import DIFUSOR_REGISTRO_PATH
+
+    registro = {"path": DIFUSOR_REGISTRO_PATH, "field": "codigo"}
+    central.enroll("ABCD-EFGH-JKLM", "127.0.0.51")  # a station's failed enrollment
+    for _ in range(PER_SOURCE - 1):
+        status, body, _ = central.enroll("ABCD-EFGH-JKLM", "127.0.0.51", **registro)
+        assert status == 403 and error_of(body)[0] == "unknown_code", body
+    hecho = alta(central.central.engine, "Diario de Prueba", "https://prep.diario.example/",
+                 actor="coordinador")
+    status, body, retry_after = central.enroll(hecho.codigo, "127.0.0.51", **registro)
+    assert status == 429 and retry_after == "600", body
+    assert error_of(body)[0] == "too_many_attempts"
+    assert query(central.node.dsn, "SELECT public_key IS NULL FROM difusores") == [(True,)]
+    status, body, _ = central.enroll(hecho.codigo, "127.0.0.52", **registro)
+    assert status == 200, body
+    assert [e[0] for e in central.rate_limited_events()] == ["origen:127.0.0.51"]

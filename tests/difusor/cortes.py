@@ -42,9 +42,10 @@ class Publicacion:
         self.version = 0
         self.ultimo: Path | None = None
 
-    def corte(self, nuevas: int = 3) -> Path:
+    def corte(self, nuevas: int = 3, ultimo: bool = False) -> Path:
         """Publish the next corte (five minutes later), where ``nuevas`` actas got a new
-        image since the previous one; write the index; the corte's directory."""
+        image since the previous one (``ultimo``: the último corte); write the index;
+        the corte's directory."""
         self.version += 1
         self.hora += timedelta(minutes=5)
         con_captura = [c for c, e in sorted(self.estado.items()) if e.captura is not None]
@@ -61,7 +62,7 @@ class Publicacion:
         self.estado = estado
         snap = Snapshot(self.hora, 1, self.catalog, estado, (), imagenes)
         self.ultimo = publish(self.path, snap, self.key, blobs=self.blobs,
-                              anterior=self.ultimo).path
+                              anterior=self.ultimo, ultimo_corte=ultimo).path
         actualizar_indice(self.path, self.key)
         return self.ultimo
 

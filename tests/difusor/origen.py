@@ -37,6 +37,12 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
             super().do_GET()
             return
         kind, value = rule
+        if kind == "crudo":  # bytes and headers as the test gives them (a gzip bomb)
+            self._crudo(*self.server.crudos[self.path])  # type: ignore[attr-defined]
+            return
+        if kind == "goteo":
+            self._goteo()
+            return
         if kind in ("trozos", "gzip"):
             self._chunked(Path(self.translate_path(self.path)).read_bytes(), kind == "gzip")
             return
@@ -57,6 +63,29 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
             self.server.liberar.wait(self.server.detener_s)  # type: ignore[attr-defined]
         self.close_connection = True
 
+
+    def _crudo(self, headers: dict[str, str], body: bytes) -> None:
+        self.send_response(200)
+        for name, value in {"Content-Length": str(len(body)), **headers}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _goteo(self) -> None:
+        """A megabyte announced, then one byte every :attr:`OrigenHttps.goteo_s`, each
+        within any read timeout, until the client leaves or the test sets ``liberar``."""
+        self.send_response(200)
+        self.send_header("Content-Length", str(2**20))
+        self.end_headers()
+        self.wfile.flush()
+        self.server.goteando.set()  # type: ignore[attr-defined]
+        try:
+            while not self.server.liberar.wait(self.server.goteo_s):  # type: ignore[attr-defined]
+                self.wfile.write(b" ")
+                self.wfile.flush()
+        except OSError:
+            pass  # the client gave up: what the test expects
+        self.close_connection = True
 
     def _chunked(self, data: bytes, comprimir: bool) -> None:
         self.send_response(200)
@@ -89,6 +118,13 @@ class OrigenHttps:
         self._server.detenido = self.detenido  # type: ignore[attr-defined]
         self._server.liberar = self.liberar  # type: ignore[attr-defined]
         self._server.detener_s = 120.0  # type: ignore[attr-defined]
+        #: URL path → (headers, body) of a ``crudo`` answer.
+        self.crudos: dict[str, tuple[dict[str, str], bytes]] = {}
+        self._server.crudos = self.crudos  # type: ignore[attr-defined]
+        #: Set when a ``goteo`` answer started; seconds between its bytes.
+        self.goteando = threading.Event()
+        self._server.goteando = self.goteando  # type: ignore[attr-defined]
+        self._server.goteo_s = 1.0  # type: ignore[attr-defined]
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(identity.cert_file, identity.key_file)
         self._server.socket = context.wrap_socket(self._server.socket, server_side=True)

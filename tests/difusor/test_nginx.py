@@ -90,3 +90,21 @@ def test_a_difusor_follows_an_nginx_origin_and_text_crosses_the_network_compress
     assert verify_corte(config.raiz / "latest", huella=HUELLA).ok
     descarga = cargar(datos).descargas[segundo.name]
     assert descarga["bytes_red"] < descarga["bytes_descargados"] / 2
+
+
+def test_nginx_serves_no_hidden_file_and_every_answer_carries_hsts_and_no_framing(
+        publicacion: Publicacion, identity: TlsIdentity, nginx: int) -> None:
+    """Issue 62: ``/latest/`` (a ``^~`` prefix, which skips the regular expressions) served
+    hidden files, such as a temporary file left in a corte's directory; and no answer
+    told browsers to keep to HTTPS (HSTS) nor forbade framing the site."""
+    corte = publicacion.corte()
+    (corte / ".borrador.tmp").write_text("no")
+    (corte / "sitio" / ".oculto").write_text("no")
+    for path in ("/latest/.borrador.tmp", "/latest/sitio/.oculto",
+                 f"/{corte.name}/.borrador.tmp", f"/{corte.name}/sitio/.oculto"):
+        assert _get(nginx, identity, path)[0] == 404, path
+    for path in ("/", "/latest/sitio/index.html", f"/{corte.name}/LEEME.txt",
+                 "/indice.json", "/latest.txt", "/no-existe", "/latest/.borrador.tmp"):
+        status, headers, _ = _get(nginx, identity, path)
+        assert headers.get("strict-transport-security") == "max-age=31536000", (path, status)
+        assert headers.get("x-frame-options") == "DENY", (path, status)

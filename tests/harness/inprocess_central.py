@@ -53,16 +53,17 @@ class InProcessCentral:
     def url(self) -> str:
         return f"https://127.0.0.1:{self.port}"
 
-    def enroll(self, code: str, source: str, hostname: str = "equipo-prueba"
+    def enroll(self, code: str, source: str, hostname: str = "equipo-prueba",
+               path: str = "/v1/enroll", field: str = "code"
                ) -> tuple[int, bytes, str | None]:
         """``POST /v1/enroll`` from the loopback address ``source``: (status, body,
-        Retry-After)."""
+        Retry-After). A difusor's registration: ``path`` and ``field`` (``codigo``)."""
         conn = http.client.HTTPSConnection(
             "127.0.0.1", self.port, timeout=30,
             context=pinned_ssl_context(self.node.cert_pem), source_address=(source, 0))
         try:
-            conn.request("POST", "/v1/enroll", body=json.dumps({
-                "code": code, "public_key": SigningKey.generate().public.b64(),
+            conn.request("POST", path, body=json.dumps({
+                field: code, "public_key": SigningKey.generate().public.b64(),
                 "hostname": hostname}).encode(), headers={"Content-Type": "application/json"})
             response = conn.getresponse()
             return response.status, response.read(), response.getheader("Retry-After")
