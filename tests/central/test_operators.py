@@ -67,7 +67,7 @@ def _import_cli(node: CentralNode, rows: str | bytes, tmp_path: Path
                        str(out)), out
 
 
-def _bundle(station: Station, held: int | None = None) -> tuple[int, bytes]:
+def _bundle(station: Station, held: str | None = None) -> tuple[int, bytes]:
     headers = station.signed("GET", BUNDLE_PATH, hashlib.sha256().hexdigest())
     if held is not None:
         headers["If-None-Match"] = f'"{held}"'
@@ -141,8 +141,8 @@ def test_a_stations_bundle_holds_only_its_sites_operators(shared_central: Centra
     assert boss not in {o.id for o in ccv_bundle.operators}
     assert {o.sitio for o in ccv_bundle.operators} == {"CCV"}
 
-    # The version held → 304 and no body; an unsigned request → 401.
-    assert _bundle(catd, held=bundle.version) == (304, b"")
+    # The content held (its hash) → 304 and no body; an unsigned request → 401.
+    assert _bundle(catd, held=bundle.etag) == (304, b"")
     status, body = shared_central.request("GET", BUNDLE_PATH)
     assert status == 401 and error_of(body)[0] == "unauthenticated"
     [(held,)] = query(shared_central.dsn, "SELECT bundle_version FROM station_health "
@@ -158,7 +158,7 @@ def test_disabling_an_operator_bumps_the_bundle_version(shared_central: CentralN
     done = central_cli(shared_central, "operator", "disable", operator)
 
     assert done.returncode == 0, done.stderr
-    status, body = _bundle(station, held=before.version)
+    status, body = _bundle(station, held=before.etag)
     assert status == 200
     after = read_bundle(body, shared_central.central_key, station.id, "11")
     assert after.version > before.version
