@@ -168,6 +168,31 @@ def test_disabling_an_operator_bumps_the_bundle_version(shared_central: CentralN
                  "'operator_disabled' AND detail->>'id' = %s", operator) == [(1,)]
 
 
+def test_a_bundle_with_other_content_never_gets_304_for_the_held_version(
+        shared_central: CentralNode) -> None:
+    """Issue 62: the bundle's version is a sum of counters, and after a restore to an
+    earlier point other content reaches the same sum. The ETag is the content's hash:
+    the station gets the bundle that disables the operator, not a 304."""
+    operator = _add(shared_central, "Capturista doce", "capturista", "12")
+    station = Station.enroll(shared_central, catd=12)
+    elsewhere = _add(shared_central, "Acopiador trece", "acopiador", "13")
+    held = read_bundle(_bundle(station)[1], shared_central.central_key, station.id, "12")
+    # The restore to before «elsewhere» was created: its row, and the counter with it,
+    # are gone (the database's owner does what the restore does).
+    assert query(shared_central.dsn, "DELETE FROM operators WHERE id = %s RETURNING id",
+                 elsewhere) == [(elsewhere,)]
+    done = central_cli(shared_central, "operator", "disable", operator)
+    assert done.returncode == 0, done.stderr
+
+    status, body = _bundle(station, held=held.etag)
+
+    assert status == 200, "304: the station would keep an operator the central disabled"
+    now = read_bundle(body, shared_central.central_key, station.id, "12")
+    assert now.version == held.version and now.etag != held.etag  # same sum, other content
+    [disabled] = [o for o in now.operators if o.id == operator]
+    assert not disabled.enabled and disabled.scrypt is None
+
+
 def test_an_invalid_catalog_is_refused_and_audited(shared_central: CentralNode,
                                                    tmp_path: Path) -> None:
     write_catalog(generate_catalog(7, 0.01), tmp_path / "cat")
