@@ -12,7 +12,10 @@ Two kinds of outcome, reported apart:
   verify, no puesta en ceros certificate). The package is still intact.
 
 What can be re-run offline is re-run: every file's SHA-256, the index's signature, the
-audit log's hash chain recomputed from its exported rows, the build fingerprint from
+audit log's hash chain recomputed from its exported rows and held against the chain's
+heads the signed corte manifests published (:mod:`prep.cadena`: a chain whose owner
+deleted events and linked the rest again verifies on its own, not against those), the
+build fingerprint from
 its manifest, each corte manifest's signature and hash, the puesta en ceros
 certificate's signatures, each catalog version's digest; and, with ``--publicacion``,
 ``verify-corte`` of every corte on the auditor's own copy of the publication.
