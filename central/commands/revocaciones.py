@@ -50,6 +50,9 @@ def register_revocaciones(sub: Subcommands, common: argparse.ArgumentParser) -> 
         action = subcommand(actions, name, command, parents=(common,), help=what)
         action.add_argument("--motivo", required=True,
                             help="por qué (queda en la bitácora con cada una)")
+        action.add_argument("--sujeto", action="append", default=[], metavar="ID",
+                            help="solo la de este equipo, operador, difusor o nodo (su id o "
+                                 "URL; se puede repetir); sin ella, todas")
 
 
 def _pendientes(args: argparse.Namespace) -> int:
@@ -73,6 +76,12 @@ def _motivo(args: argparse.Namespace) -> str | None:
     return motivo
 
 
+def _elegidas(pendientes: list[ancla.Revocacion], args: argparse.Namespace
+              ) -> list[ancla.Revocacion]:
+    """The pending revocations ``--sujeto`` names (all without it)."""
+    return [r for r in pendientes if not args.sujeto or r.sujeto in args.sujeto]
+
+
 def _reaplicar(args: argparse.Namespace) -> int:
     motivo = _motivo(args)
     if motivo is None:
@@ -81,7 +90,7 @@ def _reaplicar(args: argparse.Namespace) -> int:
     fallas = 0
     with open_engine(args, data_dir) as engine:
         with Session(engine) as session:
-            pendientes = ancla.pendientes(session, data_dir.ancla)
+            pendientes = _elegidas(ancla.pendientes(session, data_dir.ancla), args)
         for r in pendientes:
             error = _aplicar(engine, r, motivo, actor)
             if error:
@@ -128,7 +137,7 @@ def _confirmar(args: argparse.Namespace) -> int:
     data_dir, actor = DataDir(args.data_dir), command_actor()
     with open_engine(args, data_dir) as engine, Session(engine) as session, \
             session.begin():
-        pendientes = ancla.pendientes(session, data_dir.ancla)
+        pendientes = _elegidas(ancla.pendientes(session, data_dir.ancla), args)
         for r in pendientes:
             audit.emit(session, "revocacion_confirmada", actor=actor, detail={
                 "tipo": r.tipo, "sujeto": r.sujeto, "evento": r.event, "at": r.at,

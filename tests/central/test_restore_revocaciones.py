@@ -150,13 +150,25 @@ def _after_restore(again: CentralNode, station: Station, operator: str) -> None:
     assert _one(dsn, "SELECT count(*) FROM audit_log WHERE event = "
                 "'revocaciones_pendientes'") == 2
 
-    done = _central(again.data_dir, "revocaciones", "reaplicar", "--motivo",
-                    "restauración de las 23:10, acta de la coordinación")
+    # The coordinator re-applies the station's and confirms that the operator's no
+    # longer holds (the institute decided so): each audited.
+    done = _central(again.data_dir, "revocaciones", "reaplicar", "--sujeto", station.id,
+                    "--motivo", "restauración de las 23:10, acta de la coordinación")
     assert done.returncode == 0, done.stderr
     assert _one(dsn, "SELECT enabled FROM stations WHERE id = %s", station.id) is False
-    assert _one(dsn, "SELECT enabled FROM operators WHERE id = %s", operator) is False
+    assert _one(dsn, "SELECT count(*) FROM audit_log WHERE event = 'station_disabled' "
+                "AND detail->>'reason' LIKE '%%llave robada%%'") == 1
+    done = _central(again.data_dir, "revocaciones", "pendientes")
+    assert done.returncode == 1 and [r["sujeto"] for r in json.loads(done.stdout)] == [
+        operator], done.stdout
+    done = _central(again.data_dir, "revocaciones", "confirmar", "--motivo",
+                    "la coordinación la volvió a habilitar en papel")
+    assert done.returncode == 0, done.stderr
+    assert _one(dsn, "SELECT enabled FROM operators WHERE id = %s", operator) is True
     assert _one(dsn, "SELECT count(*) FROM audit_log WHERE event = "
-                "'revocacion_reaplicada'") == 2
+                "'revocacion_reaplicada'") == 1
+    assert _one(dsn, "SELECT detail->>'sujeto' FROM audit_log WHERE event = "
+                "'revocacion_confirmada'") == operator
     done = _central(again.data_dir, "revocaciones", "pendientes")
     assert done.returncode == 0 and json.loads(done.stdout) == [], done.stderr
 
