@@ -149,7 +149,8 @@ class _Difusor:
 
 def _manifest(corte: Path) -> dict[str, str]:
     lines = (corte / MANIFEST).read_text(encoding="utf-8").splitlines()
-    return {line[66:]: line[:64] for line in lines if len(line) > 66}
+    return {line[66:]: line[:64] for line in lines
+            if len(line) > 66 and not line.startswith("#")}
 
 
 def _bytes(corte: Path, rels: list[str]) -> int:

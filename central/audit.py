@@ -131,3 +131,10 @@ def verify_chain(session: Session) -> ChainCheck:
             return ChainCheck(rows, entry.id, "el contenido no coincide con su huella")
         prev = entry.sha256
     return ChainCheck(rows)
+
+
+def chain_rows(session: Session) -> list[tuple[int, str]]:
+    """Every row's id and hash, in chain order: what published heads are held
+    against (:func:`prep.cadena.contrastar`)."""
+    query = select(AuditEntry.id, AuditEntry.sha256).order_by(AuditEntry.id)
+    return [(int(i), str(h)) for i, h in session.execute(query)]

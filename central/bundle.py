@@ -1,16 +1,19 @@
 """``GET /v1/station/bundle``: the signed catalog and operator accounts for one station.
 
 The bundle also carries the central's serve nodes (:mod:`central.nodes`), under the
-same signature. A station sends the version it holds in ``If-None-Match``; the same version as now
-gets ``304`` without a body. Catalog, accounts and the version are read in one
-REPEATABLE READ snapshot, so a bundle never carries content newer or older than its
-version says.
+same signature. Its ETag is its content hash (:attr:`prep.bundle.Bundle.etag`): a
+station sends the one it holds in ``If-None-Match`` and gets ``304`` without a body
+only when the content now is exactly that. (It was the bundle's version, a sum of
+counters: after a restore to an earlier point other content could reach the same sum,
+and a station kept an operator the central had disabled, issue 62.) Catalog, accounts
+and the ETag are read in one REPEATABLE READ snapshot.
 """
 
 from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from dataclasses import replace
 from datetime import UTC
 from datetime import datetime
 
@@ -35,50 +38,55 @@ from prep.passwords import ScryptHash
 
 @dataclass(frozen=True)
 class BundleAnswer:
-    """The version now current and, unless the station already holds it, the body."""
+    """The version and ETag now current and, unless the station already holds that
+    content, the body."""
 
     version: int
     body: bytes | None
+    etag: str = ""
 
 
-def parse_etag(header: str | None) -> int | None:
-    """The version in ``If-None-Match: "17"`` (``None`` if absent or unreadable)."""
+def parse_etag(header: str | None) -> str | None:
+    """The content hash in ``If-None-Match: "<64 hex>"`` (``None`` if absent or not
+    one: a station of an earlier version sends a number, and gets the bundle)."""
     if header is None:
         return None
     text = header.strip().removeprefix("W/").strip('"')
-    return int(text) if text.isdigit() and len(text) <= 18 else None
+    return text if len(text) == 64 and all(c in "0123456789abcdef" for c in text) else None
 
 
-def etag(version: int) -> str:
-    return f'"{version}"'
+def etag(value: str) -> str:
+    return f'"{value}"'
 
 
 def station_bundle(engine: Engine, identity: Identity, station_id: str,
-                   held: int | None) -> BundleAnswer:
-    """The bundle for ``station_id`` (authenticated already), or only its version when
-    the station holds it (``held``)."""
+                   held: str | None) -> BundleAnswer:
+    """The bundle for ``station_id`` (authenticated already), or only its ETag when the
+    station holds that content (``held``)."""
     snapshot = engine.execution_options(isolation_level="REPEATABLE READ")
     with Session(snapshot) as session, session.begin():
         station = session.get(Station, station_id)
         assert station is not None
         stored = catalog_store.stored_files(session)
-        ops_version = operators_version(session)
-        node_version = nodes_version(session)
-        version = (stored.version if stored is not None else 0) + ops_version + node_version
+        # Everything but the catalog's files (hashed by their digest) and the time:
+        # enough for the ETag, without decoding the catalog for a 304.
+        bundle = Bundle(
+            station=station.id, sitio=station.sitio, node=identity.node,
+            operators_version=operators_version(session),
+            catalog=None if stored is None else BundleCatalog(stored.version,
+                                                              stored.digest, {}),
+            operators=tuple(_operator(o) for o in operators_of_site(session,
+                                                                    station.sitio)),
+            issued_at=datetime.now(UTC), nodes_version=nodes_version(session),
+            nodes=tuple(active_nodes(session)))
         body = None
-        if held != version:
+        if held != bundle.etag:
             catalog = None if stored is None else BundleCatalog(
                 stored.version, stored.digest,
                 {name: base64.b64decode(text) for name, text in stored.files_b64.items()})
-            body = sign_bundle(identity.key, Bundle(
-                station=station.id, sitio=station.sitio, node=identity.node,
-                operators_version=ops_version, catalog=catalog,
-                operators=tuple(_operator(o) for o in operators_of_site(session,
-                                                                        station.sitio)),
-                issued_at=datetime.now(UTC), nodes_version=node_version,
-                nodes=tuple(active_nodes(session))))
-    note_bundle(engine, station_id, version)
-    return BundleAnswer(version, body)
+            body = sign_bundle(identity.key, replace(bundle, catalog=catalog))
+    note_bundle(engine, station_id, bundle.version)
+    return BundleAnswer(bundle.version, body, bundle.etag)
 
 
 def _operator(row: Operator) -> BundleOperator:

@@ -61,6 +61,9 @@ def register(subparsers: Subcommands) -> None:
     from central.commands.nodos import register_nodos  # the stations' node list (31)
 
     register_nodos(sub, common)
+    from central.commands.revocaciones import register_revocaciones  # issue 62
+
+    register_revocaciones(sub, common)
     from central.reports.cli import register_reports  # report (issue 8)
 
     register_reports(sub, common)

@@ -8,6 +8,8 @@ Layout (everything private to the owner)::
     tls/cert.pem        self-signed certificate (ECDSA P-256) the stations pin
     tls/key.pem         its private key, mode 0600
     blobs/ab/cdef…      image blobs by SHA-256 (see central.blobs)
+    ancla/              the audit chain's head and revocations, outside the database
+                        (append-only JSON lines, central.ancla)
     pgdata/             embedded PostgreSQL, only without --dsn / PREP_CENTRAL_DSN
 
 Nothing here is ever replaced once made: stations pin the certificate and trust the key
@@ -72,6 +74,10 @@ class DataDir:
     @property
     def blobs(self) -> Path:
         return self.root / "blobs"
+
+    @property
+    def ancla(self) -> Path:
+        return self.root / "ancla"
 
     @property
     def pgdata(self) -> Path:

@@ -447,7 +447,7 @@ async def _bundle(request: web.Request) -> web.Response:
     station = await signed_station(request, "GET")
     answer = await central.run(station_bundle, central.engine, central.identity, station,
                                parse_etag(request.headers.get("If-None-Match")))
-    headers = {"ETag": etag(answer.version)}
+    headers = {"ETag": etag(answer.etag)}
     if answer.body is None:
         return web.Response(status=304, headers=headers)
     response = web.Response(body=answer.body, content_type="application/json", headers=headers)

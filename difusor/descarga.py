@@ -25,6 +25,7 @@ from difusor.indice import EntradaCorte
 from difusor.indice import sha256
 from difusor.raiz import MANIFEST
 from difusor.raiz import Raiz
+from prep import cadena
 from prep.crypto import SignatureError
 from prep.crypto import VerifyKey
 from prep.filehash import sha256_file
@@ -105,6 +106,13 @@ def leer_manifiesto(manifest: bytes, nombre: str, limites: Limites) -> dict[str,
     archivos: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if number == 1 and line.startswith(SIMULACRO_PREFIJO):
+            continue
+        if line.startswith(cadena.PREFIJO):  # the audit chain's head (prep.cadena)
+            try:
+                cadena.leer_linea(line)
+            except ValueError:
+                raise Rechazo(f"{nombre}/{MANIFEST}, línea {number}: cabeza de la "
+                              "bitácora mal formada") from None
             continue
         match = _LINE.fullmatch(line)
         if match is None:

@@ -25,6 +25,7 @@ from typing import Any
 from prep.canonical import CanonicalError
 from prep.canonical import CodedError
 from prep.canonical import canonical_bytes
+from prep.canonical import canonical_hash
 from prep.canonical import parse_json
 from prep.catalog.files import FILES
 from prep.catalog.files import files_digest
@@ -147,6 +148,20 @@ class Bundle:
     def version(self) -> int:
         return self.catalog_version + self.operators_version + self.nodes_version
 
+    @property
+    def etag(self) -> str:
+        """The bundle's content hash (the catalog by its digest, the signing time left
+        out): its HTTP ETag. Unlike :attr:`version`, a sum of counters that a restore
+        to an earlier point can bring back with other content (issue 62), no two
+        different bundles share it."""
+        return canonical_hash({
+            "station": self.station, "sitio": self.sitio, "node": self.node,
+            "catalog": None if self.catalog is None else [self.catalog.version,
+                                                          self.catalog.digest],
+            "operators_version": self.operators_version,
+            "operators": [o.to_json() for o in self.operators],
+            "nodes_version": self.nodes_version, "nodes": [n.to_json() for n in self.nodes]})
+
     def to_json(self) -> dict[str, Any]:
         catalog = None if self.catalog is None else {
             "version": self.catalog.version, "digest": self.catalog.digest,
@@ -211,6 +226,17 @@ def read_bundle(body: bytes, key: VerifyKey, station: str, sitio: str) -> Bundle
         raise BundleError("bad_digest", "Los archivos del catálogo no coinciden con su huella: "
                                         "se descartó el paquete.")
     return bundle
+
+
+def held_etag(body: bytes) -> str | None:
+    """The :attr:`Bundle.etag` of a bundle body the station verified when it kept it
+    (``None`` if it cannot be read: the central then sends the bundle again)."""
+    try:
+        data = parse_json(body, MAX_BUNDLE_BYTES)
+        return _parse(data["bundle"]).etag if isinstance(data, dict) else None
+    except (CanonicalError, KeyError, TypeError, ValueError, RecordError, SignatureError,
+            PasswordError):
+        return None
 
 
 def _parse(raw: dict[str, Any]) -> Bundle:

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import SQLAlchemyError
 
+from central import ancla
 from central.config import DataDir
 from central.db import database_dsn
 from central.db import make_engine
@@ -31,11 +32,17 @@ def open_engine(args: argparse.Namespace, data_dir: DataDir,
                 pool_size: int = 2, role: str | None = None) -> Iterator[Engine]:
     """An engine on the database of ``--dsn`` (or the embedded one in ``data_dir``,
     started for the command and stopped after it), disposed of on the way out; acting
-    as ``role`` if given (which role runs which command: docs/seguridad.md)."""
+    as ``role`` if given (which role runs which command: docs/seguridad.md).
+
+    On the way out of a command that ended well, the audit chain's head and the
+    revocations it made are copied to ``data_dir``'s anchor (:mod:`central.ancla`):
+    a disabled station or operator is kept outside the database at once."""
     with database_dsn(args.dsn, data_dir.pgdata) as dsn:
         engine = make_engine(dsn, pool_size=pool_size, role=role)
         try:
             yield engine
+            if data_dir.root.is_dir():
+                ancla.sincronizar_sin_fallar(engine, data_dir.ancla)
         finally:
             engine.dispose()
 

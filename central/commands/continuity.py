@@ -33,6 +33,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from central import ancla
 from central import audit
 from central.blobs import BlobStore
 from central.blobs import reconcile
@@ -104,7 +105,11 @@ def register_continuity(sub: Subcommands, common: argparse.ArgumentParser) -> No
                              "llave)")
     backup.add_argument("--continuo", action="store_true",
                         help="después de la copia base, recibir el WAL y copiar imágenes "
-                             "nuevas hasta SIGTERM o Ctrl+C")
+                             "nuevas y la copia de la bitácora (ancla) hasta SIGTERM o "
+                             "Ctrl+C")
+    backup.add_argument("--cada", type=float, default=BLOB_COPY_SECONDS, metavar="S",
+                        help="con --continuo, cada cuántos segundos se copian las imágenes "
+                             f"nuevas y el ancla (predeterminado {BLOB_COPY_SECONDS:g})")
     backup.set_defaults(func=_errors(_backup))
 
     restore = sub.add_parser("restore", parents=[common],
@@ -114,6 +119,10 @@ def register_continuity(sub: Subcommands, common: argparse.ArgumentParser) -> No
     restore.add_argument("--hasta", type=_moment, default=None, metavar="FECHA_HORA",
                          help="AAAA-MM-DDTHH:MM[:SS] (hora del centro de México si no lleva "
                               "zona)")
+    restore.add_argument("--ancla", type=Path, action="append", default=[], metavar="DIR",
+                         help="otra copia de la bitácora fuera de la base de datos (el "
+                              "directorio «ancla» del nodo perdido, si su disco se salvó); "
+                              "se puede repetir")
     restore.set_defaults(func=_errors(_restore))
 
     promote = sub.add_parser("promote", parents=[common],
@@ -227,13 +236,17 @@ def _backup(args: argparse.Namespace) -> int:
                           "segundos": round(taken.seconds, 2), "bytes": taken.bytes,
                           "imagenes_copiadas": taken.blobs_copied,
                           "wal_continuo": receiver is not None}), flush=True)
-        while receiver is not None and not stop.wait(BLOB_COPY_SECONDS):
+        if not 0 < args.cada <= 3600:
+            raise ContinuityError("--cada debe ser de más de 0 y hasta 3600 segundos")
+        while receiver is not None and not stop.wait(args.cada):
             if receiver.poll() is not None:
                 raise ContinuityError(f"pg_receivewal terminó (código {receiver.returncode}); "
                                       f"vea {copy.root / 'pg_receivewal.log'}")
             respaldo.copy_blobs(source.blobs, copy.blobs)
+            respaldo.copy_ancla(source.ancla, copy.ancla)
         if receiver is not None:
             respaldo.copy_blobs(source.blobs, copy.blobs)
+            respaldo.copy_ancla(source.ancla, copy.ancla)
     finally:
         if receiver is not None and receiver.poll() is None:
             receiver.send_signal(signal.SIGTERM)
@@ -243,18 +256,29 @@ def _backup(args: argparse.Namespace) -> int:
 
 def _restore(args: argparse.Namespace) -> int:
     target = DataDir(args.data_dir)
-    base = respaldo.restore(respaldo.BackupDir(args.respaldo), target, args.hasta)
+    base = respaldo.restore(respaldo.BackupDir(args.respaldo), target, args.hasta,
+                            args.ancla)
     with database_dsn(None, target.pgdata) as dsn:
         with _audit_session(dsn) as session:
             audit.emit(session, "central_restored", actor=_operator(),
                        detail={"copia_base": base.name,
                                "hasta": None if args.hasta is None else args.hasta.isoformat()})
+            # What the copy of the chain outside the database says was revoked after
+            # the restored point (issue 62): listed now, and serve refuses until then.
+            pendientes = ancla.pendientes(session, target.ancla)
+            if pendientes:
+                audit.emit(session, "revocaciones_pendientes", actor=_operator(), detail={
+                    "origen": "restore", "total": len(pendientes),
+                    "revocaciones": [r.to_json() for r in pendientes[:50]]})
         images = _reconcile(dsn, target)
     print(json.dumps({"copia_base": base.name, "hasta": args.hasta and args.hasta.isoformat(),
-                      "data_dir": str(target.root), "imagenes_restituidas": images}),
+                      "data_dir": str(target.root), "imagenes_restituidas": images,
+                      "revocaciones_pendientes": [r.to_json() for r in pendientes]}),
           flush=True)
     print("Nodo restaurado. Al arrancar «prep central serve» con este directorio, cada "
           "equipo reenvía lo que el nodo ya no tenga (docs/continuidad.md).", file=sys.stderr)
+    if pendientes:
+        print(ancla.aviso(pendientes, target.root), file=sys.stderr)
     return 0
 
 

@@ -19,6 +19,7 @@ import sys
 import threading
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Literal
 
@@ -27,6 +28,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
+from central import ancla
 from central import audit
 from central import catalog_store
 from central import simulacro
@@ -47,6 +49,7 @@ from central.db.privileges import API_ROLE
 from central.enrollment import ROLES
 from central.enrollment import Site
 from central.enrollment import create_code
+from prep import cadena
 from prep.cli_es import Subcommands
 
 if TYPE_CHECKING:
@@ -117,8 +120,13 @@ def register_node(sub: Subcommands, common: argparse.ArgumentParser) -> None:
                       help="rol del equipo (opcional: --catd da catd y --ccv da ccv)")
     code.add_argument("--ttl-hours", type=float, default=24.0, help="vigencia en horas")
 
-    subcommand(sub, "verify-audit", _verify_audit, parents=(common,),
-               help="recalcula la cadena de huellas de la bitácora")
+    verify = subcommand(sub, "verify-audit", _verify_audit, parents=(common,),
+                        help="recalcula la cadena de huellas de la bitácora y la compara "
+                             "con las cabezas publicadas en los cortes firmados y con su "
+                             "copia fuera de la base de datos")
+    verify.add_argument("--publicacion", type=Path, default=None, metavar="DIR",
+                        help="directorio de publicación cuyo índice firmado se compara "
+                             "(predeterminado <data-dir>/publicacion)")
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -240,6 +248,8 @@ def _before_serving(args: argparse.Namespace, engine: Engine,
     _migrate(engine)
     if not _own_build_allowed(engine, args.motivo.strip() if args.motivo else None):
         return False
+    if not _revocaciones_en_vigor(engine, DataDir(args.data_dir)):
+        return False
     # The Consejo's window, in the database: checked (or fixed) before serving.
     return ventana_para_serve(engine, args, ventana, command_actor())
 
@@ -270,6 +280,8 @@ def _serve_on(args: argparse.Namespace, engine: Engine, dsn: str, data_dir: Data
     # Cortes the dashboard asks for: made here, with this node's key (issue 62).
     pedidos = AtiendePeticiones(dsn, engine, identity.key, corte_settings)
     pedidos.start()
+    vigia = ancla.Vigia(engine, data_dir.ancla)  # the chain's head outside the database
+    vigia.start()
     scheduler = (Scheduler(engine, identity.key, corte_settings, ventana)
                  if ventana is not None else None)
     try:
@@ -283,7 +295,25 @@ def _serve_on(args: argparse.Namespace, engine: Engine, dsn: str, data_dir: Data
     finally:
         peers.stop()
         pedidos.stop()
+        vigia.stop()
     return 0
+
+
+def _revocaciones_en_vigor(engine: Engine, data_dir: DataDir) -> bool:
+    """No revocation the anchor kept is undone in the database (a restore to an earlier
+    point, issue 62); otherwise say which, audit it and refuse to serve until a
+    coordinator re-applies or confirms them (``prep central revocaciones``)."""
+    with Session(engine) as session, session.begin():
+        pendientes = ancla.pendientes(session, data_dir.ancla)
+        if pendientes:
+            audit.emit(session, "revocaciones_pendientes", actor="central", detail={
+                "origen": "serve", "total": len(pendientes),
+                "revocaciones": [r.to_json() for r in pendientes[:50]]})
+    if pendientes:
+        print(f"error: {ancla.aviso(pendientes, data_dir.root)}", file=sys.stderr)
+        return False
+    ancla.sincronizar_sin_fallar(engine, data_dir.ancla)
+    return True
 
 
 def _migrate(engine: Engine) -> None:
@@ -385,13 +415,29 @@ def _enroll_code(args: argparse.Namespace) -> int:
 
 
 def _verify_audit(args: argparse.Namespace) -> int:
-    with open_engine(args, DataDir(args.data_dir)) as engine, Session(engine) as session:
+    """The chain recomputed, then held against every head published outside the
+    database: the signed index of the cortes and the data directory's anchor (issue
+    62). A chain whose owner deleted events and linked the rest again still verifies
+    on its own; it no longer holds the heads published before."""
+    data_dir = DataDir(args.data_dir)
+    publicacion = args.publicacion or data_dir.root / "publicacion"
+    publicadas, problema = cadena.de_indice(publicacion, load_identity(data_dir).key.public)
+    if problema:
+        print(f"aviso: {problema}", file=sys.stderr)
+    publicadas += ancla.cabezas(data_dir.ancla)
+    with open_engine(args, data_dir) as engine, Session(engine) as session:
         check = audit.verify_chain(session)
-    if check.ok:
-        print(f"Bitácora íntegra: {check.rows} eventos encadenados.")
-        return 0
-    print(f"Bitácora ALTERADA en el evento {check.broken_id}: {check.reason}.", file=sys.stderr)
-    return 1
+        contraste = cadena.contrastar(audit.chain_rows(session), publicadas)
+    if not check.ok:
+        print(f"Bitácora ALTERADA en el evento {check.broken_id}: {check.reason}.",
+              file=sys.stderr)
+        return 1
+    if not contraste.ok:
+        print(f"Bitácora ALTERADA: {contraste.hallazgo}.", file=sys.stderr)
+        return 1
+    print(f"Bitácora íntegra: {check.rows} eventos encadenados; coincide con "
+          f"{contraste.coinciden} cabezas publicadas fuera de la base de datos.")
+    return 0
 
 
 def _ip_address(text: str) -> str:

@@ -8,6 +8,8 @@ A backup directory holds::
     wal/                                                   pg_receivewal (continuous)
     identidad/                                             node id, key, TLS (0600)
     blobs/ab/cdef…                                         the images, by SHA-256
+    ancla/bitacora*.jsonl                                  the audit chain's head and
+                                                           revocations (central.ancla)
 
 - :func:`base_backup` takes a base backup and copies the identity and the blobs not yet
   copied (content-addressed: a copied blob never changes; each is re-hashed).
@@ -15,6 +17,9 @@ A backup directory holds::
   primary keeps the WAL it has not received yet, bounded like the standby's), flushing
   every segment as it arrives, so the archive holds every committed transaction up to
   the last second.
+- :func:`copy_ancla` copies the data directory's anchor (:mod:`central.ancla`) with the
+  base backup and, with ``--continuo``, with the images: a revocation made after the
+  base backup is known to a restore from it.
 - :func:`restore` makes a new data directory from the newest base backup taken before
   the point asked for, replays the archived WAL up to that point
   (``recovery_target_time``; without one, to the end of the archive) and promotes it.
@@ -34,6 +39,7 @@ import shutil
 import subprocess
 import tarfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
@@ -77,6 +83,10 @@ class BackupDir:
     def blobs(self) -> Path:
         return self.root / "blobs"
 
+    @property
+    def ancla(self) -> Path:
+        return self.root / "ancla"
+
 
 @dataclass(frozen=True)
 class BaseTaken:
@@ -103,6 +113,7 @@ def base_backup(conninfo: str, source: DataDir, backup: BackupDir) -> BaseTaken:
     os.replace(partial, target)
     _copy_identity(source, backup.identity)
     copied = copy_blobs(source.blobs, backup.blobs)
+    copy_ancla(source.ancla, backup.ancla)
     size = sum(p.stat().st_size for p in target.iterdir())
     return BaseTaken(target, started, time.monotonic() - clock, size, copied)
 
@@ -138,15 +149,42 @@ def copy_blobs(source: Path, target: Path) -> int:
     return copied
 
 
-def restore(backup: BackupDir, target: DataDir, until: datetime | None) -> Path:
+def copy_ancla(source: Path, target: Path) -> int:
+    """Copy the anchor's files of ``source`` into ``target``, each unless ``target``
+    has it already whole (the files only grow: the longer copy holds the shorter);
+    how many were copied."""
+    if not source.is_dir():
+        return 0
+    target.mkdir(mode=0o700, parents=True, exist_ok=True)
+    copied = 0
+    for path in sorted(source.glob("bitacora*.jsonl")):
+        final = target / path.name
+        data = path.read_bytes()
+        if final.exists() and final.stat().st_size >= len(data):
+            continue
+        partial = final.with_name(f".{final.name}.parcial")
+        partial.unlink(missing_ok=True)
+        write_private(partial, data)
+        os.replace(partial, final)
+        copied += 1
+    return copied
+
+
+def restore(backup: BackupDir, target: DataDir, until: datetime | None,
+            anclas: Sequence[Path] = ()) -> Path:
     """Make ``target`` a central restored from ``backup`` as of ``until`` (None: the end
-    of the archive); the base backup used. The server is left stopped, promoted."""
+    of the archive); the base backup used. The server is left stopped, promoted.
+    The backup's anchor, and those of ``anclas`` (e.g. the lost node's data directory,
+    if its disk survived), go into ``target``'s: what ``restore`` and ``serve`` compare
+    the restored database with."""
     if (target.pgdata / "PG_VERSION").exists():
         raise ContinuityError(f"{target.pgdata} ya contiene una base de datos; restaure en "
                               "un directorio de datos nuevo")
     base = _base_before(backup, until)
     _copy_identity(backup.identity, target)
     copy_blobs(backup.blobs, target.blobs)
+    for source in (backup.ancla, *anclas):
+        copy_ancla(source, target.ancla)
     partial = target.pgdata.with_name(target.pgdata.name + ".parcial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(mode=0o700)

@@ -29,6 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from central import ancla
 from central import audit
 from central.db import locks
 from central.db.models import CorteRow
@@ -269,6 +270,9 @@ def _make(engine: Engine, key: SigningKey, settings: CorteSettings, motivo: str,
         recorded = list(session.scalars(select(CorteRow.directorio)
                                         .order_by(CorteRow.id)))
         _segundo_propio(session)
+        # The audit chain's head, signed in the manifest: a later rewrite of the chain
+        # contradicts what was published (issue 62, prep.cadena).
+        bitacora = ancla.cabeza(session)
     anterior = settings.publicacion / recorded[-1] if recorded else None
     if anterior is not None and not anterior.is_dir():
         log.warning("el corte anterior %s ya no está en %s; diferencias contra nada",
@@ -281,7 +285,8 @@ def _make(engine: Engine, key: SigningKey, settings: CorteSettings, motivo: str,
     publicado = publish(settings.publicacion, snap, key, blobs=settings.blobs,
                         anterior=anterior, rules=settings.rules, ultimo_corte=ultimo_corte,
                         sitio=settings.sitio, taken=frozenset(recorded),
-                        memo=None if settings.memo is None else settings.memo.render)
+                        memo=None if settings.memo is None else settings.memo.render,
+                        bitacora=bitacora)
     esperadas = sum(r.esperadas for r in publicado.resumenes)
     capturadas = sum(r.capturadas for r in publicado.resumenes)
     contabilizadas = sum(r.contabilizadas for r in publicado.resumenes)

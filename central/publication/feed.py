@@ -6,7 +6,7 @@
       indice.json        {"formato": 1, "llave": <Ed25519 public key, base64>,
                           "generado": <UTC>, "cortes": [{"nombre", "hora",
                           "manifiesto_sha256", "manifiesto_bytes", "bytes", "archivos",
-                          "anterior"}, …]}
+                          "anterior", "bitacora"}, …], "bitacora": {"eventos", "id", "sha256"}}
       indice.json.sig    Ed25519 signature of indice.json's exact bytes (64 raw bytes)
 
 It lists every complete corte directory (one with a signed manifest) in publication
@@ -15,6 +15,10 @@ changes once published, so its entry is computed once and carried over from the 
 index; each corte costs one read of its manifest and a ``stat`` per file. Both files are
 replaced by a rename, the index first: a reader holding the old signature for a moment
 sees a mismatch and retries on its next poll, never an unsigned index accepted.
+
+``bitacora`` (issue 62): the audit chain's head each corte's signed manifest carries
+(:mod:`prep.cadena`), and at the top the latest one: a rewrite of the chain in the
+database contradicts what the index already published.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from prep import cadena
 from prep.corte.anexo import TZ
 from prep.corte.package import MANIFEST
 from prep.crypto import SigningKey
@@ -73,6 +78,11 @@ def actualizar_indice(publicacion: Path, key: SigningKey) -> dict[str, Any]:
     indice = {"formato": FORMATO, "llave": key.public.b64(),
               "generado": datetime.now(UTC).isoformat(timespec="seconds"),
               "cortes": cortes}
+    # The audit chain's head of the latest corte that carries one (issue 62): what a
+    # rewrite of the chain would contradict, signed and mirrored by every difusor.
+    cabezas = [c["bitacora"] for c in cortes if c.get("bitacora") is not None]
+    if cabezas:
+        indice["bitacora"] = cabezas[-1]
     data = json.dumps(indice, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
     _replace(publicacion, INDICE, data)
     _replace(publicacion, INDICE_FIRMA, key.sign(data))
@@ -115,10 +125,12 @@ def _entrada(directorio: Path) -> dict[str, Any]:
     key = orden(directorio.name)
     assert key is not None
     local = datetime.strptime(key[0] + key[1], "%Y%m%d%H%M").replace(tzinfo=TZ)
+    cabeza = cadena.de_manifiesto(manifest)
     return {"nombre": directorio.name, "hora": local.isoformat(),
             "manifiesto_sha256": hashlib.sha256(manifest).hexdigest(),
             "manifiesto_bytes": len(manifest),  # a difusor reads no more of it (issue 62)
-            "bytes": total, "archivos": archivos}
+            "bytes": total, "archivos": archivos,
+            **({"bitacora": cabeza.to_json()} if cabeza is not None else {})}
 
 
 def _replace(directory: Path, name: str, data: bytes) -> None:

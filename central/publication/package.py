@@ -61,6 +61,7 @@ from central.publication.staging import IMAGENES
 from central.publication.staging import CorteError as CorteError
 from central.publication.staging import Staging
 from central.publication.zip_corte import ZipConHistorial
+from prep.cadena import Cabeza
 from prep.corte import simulacro
 from prep.corte.anexo import TimeFormatter
 from prep.corte.anexo import time_formatter
@@ -146,10 +147,11 @@ def site_module() -> SiteFiles | None:
     return site_files
 
 
-def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path | None,
+def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *,  # noqa: PLR0913
+            blobs: Path | None,
             anterior: Path | None, rules: RuleSet = DEFAULT_RULES, ultimo_corte: bool = False,
             sitio: bool = True, taken: frozenset[str] = frozenset(),
-            memo: RenderMemo | None = None) -> Publicado:
+            memo: RenderMemo | None = None, bitacora: Cabeza | None = None) -> Publicado:
     """Write the corte of ``snap`` under ``publicacion`` and point ``latest`` at it.
 
     ``blobs`` is the central's blob store (images are hard-linked or copied from it,
@@ -159,6 +161,7 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
     already used by recorded cortes (even if their directory is gone). ``memo``: the
     per-acta renders of this process's previous cortes, reused where the snapshot's
     objects are the same (:mod:`prep.corte.memo`); the bytes are the same without it.
+    ``bitacora``: the audit chain's head, signed in the manifest (:mod:`prep.cadena`).
     The caller pauses the cyclic garbage collector around it, as ``make_corte`` does for
     the snapshot and the files alike (each full collection would walk millions of
     objects).
@@ -281,7 +284,8 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *, blobs: Path |
         staging.wait()
         clock.lap("escritura")
         manifest = "".join([*([f"{simulacro.LINEA_MANIFIESTO}\n"] if snap.simulacro else []),
-                            *(f"{d}  {n}\n" for n, d in sorted(staging.digests.items()))]
+                            *(f"{d}  {n}\n" for n, d in sorted(staging.digests.items())),
+                            *([f"{bitacora.linea()}\n"] if bitacora is not None else [])]
                            ).encode("utf-8")
         staging.put(MANIFEST, manifest, listed=False)
         staging.put(SIGNATURE, key.sign(manifest), listed=False)

@@ -12,7 +12,10 @@ Two kinds of outcome, reported apart:
   verify, no puesta en ceros certificate). The package is still intact.
 
 What can be re-run offline is re-run: every file's SHA-256, the index's signature, the
-audit log's hash chain recomputed from its exported rows, the build fingerprint from
+audit log's hash chain recomputed from its exported rows and held against the chain's
+heads the signed corte manifests published (:mod:`prep.cadena`: a chain whose owner
+deleted events and linked the rest again verifies on its own, not against those), the
+build fingerprint from
 its manifest, each corte manifest's signature and hash, the puesta en ceros
 certificate's signatures, each catalog version's digest; and, with ``--publicacion``,
 ``verify-corte`` of every corte on the auditor's own copy of the publication.
@@ -29,6 +32,7 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any
 
+from prep import cadena
 from prep.auditoria import paquete as p
 from prep.build_info import DEV_PREFIX
 from prep.build_info import fingerprint_of
@@ -153,11 +157,15 @@ def verificar(directory: Path, huella: str | None = None, publicacion: Path | No
     package = _Paquete(directory, key, result, _check_files(result, directory, indice))
     rows: list[dict[str, Any]] = []
     auditadas: set[str] = set()
+    publicadas: list[cadena.Publicada] = []
     checks: list[tuple[str, Callable[[], object]]] = [
         ("la bitácora", lambda: rows.extend(_check_bitacora(package))),
         ("la compilación", lambda: auditadas.update(_check_compilacion(package, rows))),
         ("las estaciones", lambda: _check_estaciones(package, auditadas)),
-        ("los cortes", lambda: _check_cortes(package, publicacion, rules)),
+        ("los cortes", lambda: publicadas.extend(_check_cortes(package, publicacion,
+                                                               rules))),
+        ("la bitácora contra lo publicado",
+         lambda: _check_cabezas(package, rows, publicadas)),
         ("la puesta en ceros", lambda: _check_ceros(package, rows, auditadas)),
         ("el catálogo", lambda: _check_catalogo(package)),
         ("las anomalías", lambda: _summarize_anomalias(package))]
@@ -378,11 +386,15 @@ def _check_estaciones(package: _Paquete, auditadas: set[str]) -> None:
                              f"{len(estaciones) - fuera}")
 
 
-def _check_cortes(package: _Paquete, publicacion: Path | None, rules: RuleSet) -> None:
+def _check_cortes(package: _Paquete, publicacion: Path | None, rules: RuleSet
+                  ) -> list[cadena.Publicada]:
+    """Each corte's signed manifest (and, with ``publicacion``, the auditor's copy);
+    the audit chain's heads the signed manifests carry (issue 62)."""
     result = package.result
     cortes = package.json_list(p.CORTES, "no se pudieron comprobar los cortes")
+    cabezas: list[cadena.Publicada] = []
     if cortes is None:
-        return
+        return cabezas
     firmados = 0
     hashed: HashCache = {}
     for corte in cortes:
@@ -405,28 +417,55 @@ def _check_cortes(package: _Paquete, publicacion: Path | None, rules: RuleSet) -
         try:
             package.key.verify(signature[:1024], manifest)
             firmados += 1
+            if (cabeza := cadena.de_manifiesto(manifest)) is not None:
+                cabezas.append(cadena.Publicada(cabeza, f"el corte {name}"))
         except SignatureError:
             result.hallazgos.append(f"corte {name}: la firma de su manifiesto no verifica "
                                     "con la llave del nodo central")
         if publicacion is not None:
-            _check_published(result, publicacion / name, manifest, hashed, rules)
+            cabeza = _check_published(result, publicacion / name, manifest, hashed, rules)
+            if cabeza is not None:
+                cabezas.append(cadena.Publicada(cabeza, f"el corte publicado "
+                                                        f"{publicacion / name}"))
     result.comprobado.append(f"Cortes: {len(cortes)}; manifiestos firmados por la llave "
                              f"del nodo central: {firmados}")
     if publicacion is not None:
         result.comprobado.append(f"verify-corte de cada corte publicado en {publicacion} "
                                  f"({len(cortes)})")
+    return cabezas
 
 
 def _check_published(result: Verificacion, directory: Path, manifest: bytes,
-                     hashed: HashCache, rules: RuleSet) -> None:
-    """verify-corte on the auditor's copy, and the copy is the corte of the package."""
+                     hashed: HashCache, rules: RuleSet) -> cadena.Cabeza | None:
+    """verify-corte on the auditor's copy, and the copy is the corte of the package;
+    the audit chain's head the copy's signed manifest carries."""
     check = verify_corte(directory, huella=result.huella_llave, hashed=hashed, rules=rules)
     if not check.ok:
         result.hallazgos.append(f"corte publicado {directory}: NO VÁLIDO "
                                 f"({'; '.join(check.problemas[:3])})")
-    elif (directory / MANIFEST).read_bytes() != manifest:
+        return None
+    if (directory / MANIFEST).read_bytes() != manifest:
         result.hallazgos.append(f"corte publicado {directory}: no es el corte que registró "
                                 "el nodo central (otro manifiesto)")
+    return check.bitacora
+
+
+def _check_cabezas(package: _Paquete, rows: list[dict[str, Any]],
+                   publicadas: list[cadena.Publicada]) -> None:
+    """The exported audit log holds every head the signed cortes published (issue 62):
+    a chain whose owner deleted events and linked the rest again still verifies on its
+    own, but no longer holds the heads published before."""
+    result = package.result
+    if not publicadas or not rows:
+        return
+    contraste = cadena.contrastar([(int(r["id"]), str(r["sha256"])) for r in rows],
+                                  publicadas)
+    if contraste.ok:
+        result.comprobado.append(f"Bitácora contra lo publicado: contiene las "
+                                 f"{contraste.coinciden} cabezas de la bitácora que "
+                                 "publicaron los manifiestos firmados de los cortes")
+    else:
+        result.hallazgos.append(contraste.hallazgo)
 
 
 def _check_ceros(package: _Paquete, rows: list[dict[str, Any]], auditadas: set[str]

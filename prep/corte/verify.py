@@ -42,6 +42,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from prep import cadena
 from prep.corte import simulacro as marca
 from prep.corte.difusores import DIFUSORES
 from prep.corte.difusores import problemas as problemas_difusores
@@ -91,6 +92,9 @@ class Verificacion:
     tablas: dict[str, CsvEleccion] = field(default_factory=dict, repr=False)
     #: The signed manifest says the corte is a drill's (SIMULACRO).
     simulacro: bool = False
+    #: The audit chain's head the signed manifest carries (None: a corte made before
+    #: issue 62).
+    bitacora: cadena.Cabeza | None = None
     #: The publication rules the summaries are recomputed with (which OBSERVACIONES
     #: are inconsistencias: ``prep verify-corte --reglas``).
     reglas: RuleSet = DEFAULT_RULES
@@ -107,6 +111,10 @@ class Verificacion:
         out.append(f"Archivos verificados: {self.archivos}; imágenes: {self.imagenes}")
         if self.simulacro:
             out.append(f"{marca.MARCA}: {marca.AVISO} (lo dice el manifiesto firmado)")
+        if self.bitacora is not None:
+            out.append(f"Bitácora del nodo central al hacer el corte (firmada): "
+                       f"{self.bitacora.eventos} eventos, el último id {self.bitacora.id}, "
+                       f"huella {self.bitacora.sha256}")
         out += [f"  {name}: {verdict}" for name, verdict in self.elecciones.items()]
         if self.ok:
             tipo = f" DE UN {marca.MARCA}" if self.simulacro else ""
@@ -213,6 +221,17 @@ def _parse_manifest(result: Verificacion, manifest: bytes) -> dict[str, str]:
     for number, line in enumerate(text.splitlines(), start=1):
         if number == 1 and line == marca.LINEA_MANIFIESTO:
             result.simulacro = True
+            continue
+        if line.startswith(cadena.PREFIJO):
+            try:
+                cabeza = cadena.leer_linea(line)
+            except ValueError as exc:
+                result.problemas.append(f"{MANIFEST}, línea {number}: {exc}")
+                continue
+            if result.bitacora is not None:
+                result.problemas.append(f"{MANIFEST}, línea {number}: segunda cabeza de la "
+                                        "bitácora")
+            result.bitacora = cabeza
             continue
         match = _LINE.fullmatch(line)
         if match is None:

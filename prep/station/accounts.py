@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from prep.bundle import Bundle
 from prep.bundle import BundleError
+from prep.bundle import held_etag
 from prep.bundle import operator_name_key
 from prep.bundle import read_bundle
 from prep.catalog import Catalog
@@ -158,10 +159,10 @@ def _keep(store: Store, bundle: Bundle, body: bytes) -> BundleOutcome:
 
 
 async def refresh_bundle(client: CentralClient, store: Store) -> BundleOutcome:
-    """Ask the central for a newer bundle (``If-None-Match``: the version held) and keep
+    """Ask the central for a newer bundle (``If-None-Match``: the content hash held) and keep
     it; the central answers 304 when the held one is current."""
     held = bundle_info(store)
-    status, body = await client.bundle(held.version if held is not None else None)
+    status, body = await client.bundle(_held_etag(store) if held is not None else None)
     if status == 304 and held is not None:
         return BundleOutcome(held, changed=False)
     if status != 200:
@@ -170,6 +171,15 @@ async def refresh_bundle(client: CentralClient, store: Store) -> BundleOutcome:
                         f"las cuentas (HTTP {status}{': ' + detail if detail else ''}); se "
                         "reintentará.", retry=True)
     return save_bundle(store, body)
+
+
+def _held_etag(store: Store) -> str | None:
+    """The content hash of the bundle held: the central answers 304 only for exactly
+    that content (a version number could repeat after a restore, issue 62)."""
+    with store.read() as session:
+        row = session.get(BundleRow, 1)
+        body = None if row is None else row.body
+    return None if body is None else held_etag(body)
 
 
 def bundle_info(store: Store) -> BundleInfo | None:

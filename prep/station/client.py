@@ -133,11 +133,12 @@ class CentralClient:
         """``GET /v1/stations/{id}/cursor``: the central's last batch of this station."""
         return await self.get_json(f"/v1/stations/{self.identity.station_id}/cursor")
 
-    async def bundle(self, held_version: int | None) -> tuple[int, bytes]:
-        """``GET /v1/station/bundle``: 304 (empty) when ``held_version`` is current."""
+    async def bundle(self, held_etag: str | None) -> tuple[int, bytes]:
+        """``GET /v1/station/bundle``: 304 (empty) when the bundle held (its content
+        hash, ``held_etag``) is the central's now."""
         headers = self._signed("GET", BUNDLE_PATH, sha256_hex(b""))
-        if held_version is not None:
-            headers["If-None-Match"] = f'"{held_version}"'
+        if held_etag is not None:
+            headers["If-None-Match"] = f'"{held_etag}"'
         return await self._request("GET", BUNDLE_PATH, None, headers)
 
     async def work(self, path: str, payload: dict[str, Any] | None = None,

@@ -67,7 +67,7 @@ def _import_cli(node: CentralNode, rows: str | bytes, tmp_path: Path
                        str(out)), out
 
 
-def _bundle(station: Station, held: int | None = None) -> tuple[int, bytes]:
+def _bundle(station: Station, held: str | None = None) -> tuple[int, bytes]:
     headers = station.signed("GET", BUNDLE_PATH, hashlib.sha256().hexdigest())
     if held is not None:
         headers["If-None-Match"] = f'"{held}"'
@@ -141,8 +141,8 @@ def test_a_stations_bundle_holds_only_its_sites_operators(shared_central: Centra
     assert boss not in {o.id for o in ccv_bundle.operators}
     assert {o.sitio for o in ccv_bundle.operators} == {"CCV"}
 
-    # The version held → 304 and no body; an unsigned request → 401.
-    assert _bundle(catd, held=bundle.version) == (304, b"")
+    # The content held (its hash) → 304 and no body; an unsigned request → 401.
+    assert _bundle(catd, held=bundle.etag) == (304, b"")
     status, body = shared_central.request("GET", BUNDLE_PATH)
     assert status == 401 and error_of(body)[0] == "unauthenticated"
     [(held,)] = query(shared_central.dsn, "SELECT bundle_version FROM station_health "
@@ -158,7 +158,7 @@ def test_disabling_an_operator_bumps_the_bundle_version(shared_central: CentralN
     done = central_cli(shared_central, "operator", "disable", operator)
 
     assert done.returncode == 0, done.stderr
-    status, body = _bundle(station, held=before.version)
+    status, body = _bundle(station, held=before.etag)
     assert status == 200
     after = read_bundle(body, shared_central.central_key, station.id, "11")
     assert after.version > before.version
@@ -166,6 +166,31 @@ def test_disabling_an_operator_bumps_the_bundle_version(shared_central: CentralN
     assert not disabled.enabled and disabled.scrypt is None  # no hash to guess offline
     assert query(shared_central.dsn, "SELECT count(*) FROM audit_log WHERE event = "
                  "'operator_disabled' AND detail->>'id' = %s", operator) == [(1,)]
+
+
+def test_a_bundle_with_other_content_never_gets_304_for_the_held_version(
+        shared_central: CentralNode) -> None:
+    """Issue 62: the bundle's version is a sum of counters, and after a restore to an
+    earlier point other content reaches the same sum. The ETag is the content's hash:
+    the station gets the bundle that disables the operator, not a 304."""
+    operator = _add(shared_central, "Capturista doce", "capturista", "12")
+    station = Station.enroll(shared_central, catd=12)
+    elsewhere = _add(shared_central, "Acopiador trece", "acopiador", "13")
+    held = read_bundle(_bundle(station)[1], shared_central.central_key, station.id, "12")
+    # The restore to before «elsewhere» was created: its row, and the counter with it,
+    # are gone (the database's owner does what the restore does).
+    assert query(shared_central.dsn, "DELETE FROM operators WHERE id = %s RETURNING id",
+                 elsewhere) == [(elsewhere,)]
+    done = central_cli(shared_central, "operator", "disable", operator)
+    assert done.returncode == 0, done.stderr
+
+    status, body = _bundle(station, held=held.etag)
+
+    assert status == 200, "304: the station would keep an operator the central disabled"
+    now = read_bundle(body, shared_central.central_key, station.id, "12")
+    assert now.version == held.version and now.etag != held.etag  # same sum, other content
+    [disabled] = [o for o in now.operators if o.id == operator]
+    assert not disabled.enabled and disabled.scrypt is None
 
 
 def test_an_invalid_catalog_is_refused_and_audited(shared_central: CentralNode,

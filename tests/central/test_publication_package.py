@@ -75,7 +75,8 @@ def _complete(directory: Path) -> list[str]:
     """What a reader finds missing in a published corte (nothing, if complete)."""
     if not (directory / MANIFEST).is_file() or not (directory / f"{MANIFEST}.sig").is_file():
         return [f"{directory.name}: sin manifiesto firmado"]
-    lines = (directory / MANIFEST).read_text(encoding="utf-8").splitlines()
+    lines = [ln for ln in (directory / MANIFEST).read_text(encoding="utf-8").splitlines()
+             if not ln.startswith("#")]  # comments sha256sum skips (the audit chain's head)
     return [f"{directory.name}: falta {name}" for name in (ln.split("  ", 1)[1] for ln in lines)
             if not (directory / name).is_file()]
 

@@ -272,3 +272,29 @@ def test_a_central_restored_from_a_backup_is_followed_an_old_bundle_replayed_is_
         assert outcome.changed
         assert outcome.info.operators_version == genuine.operators_version - 1
         assert station.login("Ana Acopio", PASSWORD).id == "op-07-ana-acopio"
+
+
+def test_after_a_restore_a_disabled_operator_cannot_log_in_offline(node: CentralNode,
+                                                                   tmp_path: Path) -> None:
+    """Issue 62: after a restore to an earlier point, the central's bundle reached the
+    version the station held with other content (the operator disabled); with the
+    version as its ETag the station got 304 and the operator still logged in offline.
+    The ETag is the content's hash: the station takes the new bundle."""
+    [xochitl] = add_operators(node, [("Xochitl Captura", "capturista", "07")], PASSWORD)
+    with _enrolled(node, tmp_path / "st") as station:
+        [elsewhere] = add_operators(node, [("Elsa CCV", "verificador", "CCV")], PASSWORD)
+        assert station.fetch_bundle().changed  # the version with «elsewhere»
+        held = station.bundle_info()
+        assert held is not None
+        assert station.login("Xochitl Captura", PASSWORD).id == xochitl
+        # The restore to before «elsewhere» was created (its row and counter gone), then
+        # the coordinator disables Xochitl: the bundle's version is back where it was.
+        with psycopg.connect(node.dsn, autocommit=True) as conn:
+            conn.execute("DELETE FROM operators WHERE id = %s", (elsewhere,))
+        _central(node, "operator", "disable", xochitl)
+
+        outcome = station.fetch_bundle()
+
+        assert outcome.info.version == held.version and outcome.changed
+        with pytest.raises(LoginError):
+            station.login("Xochitl Captura", PASSWORD)
