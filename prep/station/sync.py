@@ -272,7 +272,8 @@ class SyncAgent:
         return CentralClient(self.store.require_identity(), self.outbox.key, url,
                              self.options.request_timeout, self.options.blob_concurrency,
                              self.store.clock, TimelineFence(self.store),
-                             self._nodes.trust_pem, len(self._nodes.pins))
+                             self._nodes.trust_pem, len(self._nodes.pins),
+                             self._nodes.pin_for(url))
 
     async def _relocated(self, exc: SyncError) -> bool:
         """After ``locate_after`` consecutive failures to reach the central node: the
@@ -373,6 +374,10 @@ class SyncAgent:
                 pending = [frozen]
                 last_for_now = frozen.took_all and not until_drained
             delivered = True
+            if any(not batch.blocked for batch in pending):
+                # Nothing goes to a node before it proved, signed, a current timeline:
+                # a replaced primary gets no batch to receipt (prep.linea).
+                await client.confirm_timeline()
             for batch in pending:
                 if batch.blocked:
                     raise SyncError("blocked", batch.blocked, retry=False)
