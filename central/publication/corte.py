@@ -77,6 +77,11 @@ PROGRAMADO = "programado"
 A_PEDIDO = "a_pedido"
 
 
+class NoEsPrimario(CorteError):
+    """This node cannot confirm it is the current primary: it publishes nothing
+    (:func:`central.continuity.fencing.corte_refusal` says why, in Spanish)."""
+
+
 @dataclass(frozen=True)
 class CorteSettings:
     """Where cortes go and what they are made with."""
@@ -156,7 +161,7 @@ def make_corte(engine: Engine, key: SigningKey, settings: CorteSettings, *, moti
             # A node that is not the current primary publishes nothing (issue 62).
             razon = fencing.corte_refusal(engine, settings.datos, key.public)
             if razon is not None:
-                raise CorteError(razon)
+                raise NoEsPrimario(razon)
             fuera = None if peticion is None else ventana.autorizar(
                 engine, peticion, ultimo=ultimo_corte, actor=actor, motivo=motivo)
             hecho = _make(engine, key, settings, motivo, actor, ultimo_corte, started,
@@ -167,6 +172,13 @@ def make_corte(engine: Engine, key: SigningKey, settings: CorteSettings, *, moti
         except PublicacionRechazada:
             metrics.corte_refused()
             raise  # audited as a refusal, not as a failure (nothing was read)
+        except NoEsPrimario as exc:
+            # Not audited in the database: a replaced primary's commits may wait for
+            # ever (its lost synchronous standby), and its chain is not the current one.
+            _forget(settings)
+            metrics.corte_failed()
+            log.error("no se publicó el corte: %s", exc)
+            raise
         except (CorteError, SnapshotError, OSError, SQLAlchemyError) as exc:
             _forget(settings)
             _failed(engine, actor, motivo, str(exc))
@@ -304,7 +316,7 @@ def _make(engine: Engine, key: SigningKey, settings: CorteSettings, motivo: str,
         # only a hidden directory, never a corte that «latest» points at.
         razon = fencing.corte_refusal(engine, settings.datos, key.public)
         if razon is not None:
-            raise CorteError(razon)
+            raise NoEsPrimario(razon)
         registro["id"] = _registrar(engine, snap, publicado, preparado, motivo, actor,
                                     ultimo_corte, started, peticion, fuera_de_ventana)
 
