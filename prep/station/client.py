@@ -243,6 +243,13 @@ class CentralClient:
         claimed = parse_header(line)  # bounded: never more than nine digits
         if self.fence is not None and claimed is not None:
             self.fence.check(claimed, self.url)
+        if status == 409 and central_error(body)[0] == OLD_PRIMARY:
+            # A node that learned it was replaced: nothing was kept there; not a refusal
+            # of what was sent (the batch is not blocked), but a node to leave.
+            raise SyncError(OLD_PRIMARY, (
+                f"El nodo central de {self.url} fue reemplazado por otro de una línea de "
+                "tiempo posterior y no recibe nada. La estación sigue buscando el nodo "
+                "central vigente; avise a su coordinador."), retry=True)
         if status == 403 and central_error(body)[0] == UNKNOWN_STATION:
             # Whatever was asked, the central refuses this station itself: say that,
             # not that one batch or image is wrong (nothing is blocked for it).

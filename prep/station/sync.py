@@ -37,6 +37,7 @@ from prep.station.batches import FrozenBatch
 from prep.station.batches import Outbox
 from prep.station.blobs import BlobStore
 from prep.station.client import OLD_PRIMARY
+from prep.station.client import UNCONFIRMED
 from prep.station.client import CentralClient
 from prep.station.client import TimelineFence
 from prep.station.client import central_error
@@ -64,7 +65,7 @@ __all__ = ["FOUND_CONFIGURED", "FOUND_LIST", "FOUND_MDNS", "Locator", "SyncAgent
 log = logging.getLogger("prep.station.sync")
 
 _RETRY_STATUSES = frozenset({408, 425, 429})
-_NO_CENTRAL = frozenset({"unreachable", "possible_spoof", OLD_PRIMARY})
+_NO_CENTRAL = frozenset({"unreachable", "possible_spoof", OLD_PRIMARY, UNCONFIRMED})
 #: At :meth:`SyncAgent.stop`, how long a request in flight may finish before it is
 #: cancelled (seconds). Before CPython 3.12.8 a TLS request cancelled mid-way can leave
 #: its connection open after the agent's loop is gone (see prep.station.client).

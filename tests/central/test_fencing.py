@@ -15,6 +15,9 @@ and serving at the same address, a real station syncing over HTTPS.
   the station's client neither crashes nor raises its timeline, cannot get the rogue's
   timeline confirmed (so would send it nothing), and delivers to the promoted node
   afterwards.
+- A corte whose row cannot commit yet (another session holds the ``cortes`` table, as
+  a commit waiting for a lost synchronous standby holds the corte back) has published
+  nothing meanwhile; once its row commits, it is published whole and verifies.
 - ``nodos agregar`` refuses a CA certificate.
 """
 
@@ -25,6 +28,8 @@ import dataclasses
 import json
 import signal
 import ssl
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -58,10 +63,12 @@ from tests.central.test_standby_cli import _background
 from tests.central.test_standby_cli import _first_line
 from tests.central.test_standby_cli import _prep
 from tests.central.test_standby_cli import base  # noqa: F401  (the fixture)
+from tests.harness.central import REPO
 from tests.harness.central import CentralNode
 from tests.harness.espera import esperar
 from tests.harness.netns_targets import TlsIdentity
 from tests.harness.spoof import SpoofCentral
+from tests.harness.work import load_catalog
 from tests.prep.station.support import clave
 from tests.prep.station.test_network_faults import FAST
 
@@ -251,3 +258,38 @@ def test_nodos_agregar_refuses_a_ca_certificate(central_node: CentralNode,
         row = conn.execute("SELECT detail FROM audit_log WHERE event = "
                            "'central_node_refused'").fetchone()
     assert row is not None and row[0]["error"] == "ca_certificate"
+
+
+def test_a_corte_is_published_only_after_its_row_commits(central_node: CentralNode,
+                                                        tmp_path: Path) -> None:
+    publicacion = tmp_path / "publicacion"
+    load_catalog(central_node)
+    window = central_cli(central_node, "ventana", "--inicio", "ahora")
+    assert window.returncode == 0, window.stderr
+    with psycopg.connect(central_node.dsn) as blocker:
+        # Reads go on; the corte's INSERT waits, as a commit waiting for a lost
+        # synchronous standby would (that is what the old primary did).
+        blocker.execute("LOCK TABLE cortes IN EXCLUSIVE MODE")
+        corte = subprocess.Popen(
+            [sys.executable, "-m", "prep", "central", "corte", "--publicacion",
+             str(publicacion), "--data-dir", str(central_node.data_dir), "--dsn",
+             central_node.dsn], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            esperar(lambda: _prepared(publicacion) or (publicacion / "latest").exists()
+                    or corte.poll() is not None, BOUND, "el corte queda preparado")
+            assert corte.poll() is None, corte.communicate()[1].decode()
+            esperar(lambda: blocker.execute(
+                "SELECT count(*) FROM pg_locks WHERE relation = 'cortes'::regclass "
+                "AND NOT granted").fetchone() != (0,), BOUND, "el corte espera su registro")
+            assert _published(publicacion) == []  # not in place, no latest, unsigned to all
+        finally:
+            blocker.rollback()  # the lock goes; the corte's row commits
+        stdout, stderr = corte.communicate(timeout=BOUND)
+    assert corte.returncode == 0, stderr.decode()
+    name = json.loads(stdout.decode().splitlines()[0])["corte"]
+    assert {name, "latest", "latest.txt"} <= set(_published(publicacion))
+    assert (publicacion / "latest").resolve().name == name
+    verified = subprocess.run([sys.executable, "-m", "prep", "verify-corte",
+                               str(publicacion / name)], cwd=REPO, capture_output=True,
+                              text=True, timeout=BOUND, check=False)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
