@@ -131,7 +131,7 @@ async def _linea(request: web.Request) -> web.Response:
     fence = central.fence
     known = request.headers.get(KNOWN_HEADER)
     if fence is not None and known is not None and len(known) <= MAX_STATEMENT_BYTES:
-        learned = fence.learn(known.encode("ascii", "replace"))
+        learned = await asyncio.to_thread(fence.learn, known.encode("ascii", "replace"))
         if learned is not None:
             log.error("%s", fence.message())
             detail = {"linea": fence.timeline, "linea_superior": learned.linea,
