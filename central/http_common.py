@@ -29,6 +29,7 @@ from central.blobs import BlobStore
 from central.config import DataDir
 from central.config import Identity
 from central.connections import ConnectionLimits
+from central.continuity.fencing import Fence
 from central.enroll_limit import EnrollmentLimiter
 from central.enroll_limit import EnrollmentLimits
 from central.errors import ApiError
@@ -70,6 +71,9 @@ class Central:
     #: (:data:`prep.protocol.TIMELINE_HEADER`; 0: not said): stations never send to a
     #: node of an older timeline than one they worked with (a replaced primary).
     timeline: int = 0
+    #: What this node knows of a higher timeline (central.continuity.fencing); None:
+    #: nothing is checked (tests that serve no PostgreSQL of their own).
+    fence: Fence | None = None
     #: When a request answered 503 because PostgreSQL cannot be reached gets a log line:
     #: the first, then one a minute with how many were not logged (an outage of a few
     #: seconds, every station retrying, wrote thousands of identical lines).
@@ -88,6 +92,8 @@ class Central:
                    ThreadPoolExecutor(WORKERS, thread_name_prefix="central-db"), waiters,
                    lease_time, limits=limits or ConnectionLimits(),
                    refusals=UnsignedRefusals(refusal_window), timeline=timeline,
+                   fence=Fence(data_dir.root, timeline, identity.key.public)
+                   if timeline else None,
                    enroll_limiter=EnrollmentLimiter(enroll_limits))
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -27,14 +27,15 @@ from prep.bundle import MAX_NODE_URL
 from prep.bundle import MAX_NODES
 from prep.bundle import BundleNode
 from prep.canonical import CodedError
+from prep.crypto import is_ca_certificate
 from prep.crypto import pem_fingerprint
 
 NODES_LOCK = (0x50524550, 5)  # "PREP", 5: serializes changes to the node list
 
 
 class NodeError(CodedError):
-    """A node change refused; codes ``bad_url``, ``bad_certificate``, ``unknown``,
-    ``last_node``, ``too_many``; the message is Spanish."""
+    """A node change refused; codes ``bad_url``, ``bad_certificate``, ``ca_certificate``,
+    ``unknown``, ``last_node``, ``too_many``; the message is Spanish."""
 
 
 @dataclass(frozen=True)
@@ -72,10 +73,20 @@ def check_certificate(cert_pem: str) -> tuple[str, str]:
                                            "exactamente un certificado PEM (tls/cert.pem del "
                                            "nodo) de menos de 16 KB.")
     try:
-        return pem, pem_fingerprint(pem)
+        sha256 = pem_fingerprint(pem)
+        ca = is_ca_certificate(pem)
     except ValueError as exc:
         raise NodeError("bad_certificate", f"El certificado del nodo no se pudo leer ({exc})."
                         ) from None
+    if ca:
+        # Stations pin each node's own certificate: an authority would make every
+        # certificate it ever issued a node of the central.
+        raise NodeError("ca_certificate", "El archivo es el certificado de una autoridad "
+                                          "certificadora (CA:TRUE), no el de un nodo: los "
+                                          "equipos confiarían en cualquier certificado que "
+                                          "esa autoridad emita. Use el tls/cert.pem del "
+                                          "propio nodo.")
+    return pem, sha256
 
 
 def add_node(engine: Engine, url: str, cert_pem: str, *, reserva: bool,

@@ -64,6 +64,12 @@ from central.http_common import signed_station
 from central.ingest import read_cursor
 from central.refusals import source_of
 from prep.bundle import BUNDLE_PATH
+from prep.linea import KNOWN_HEADER
+from prep.linea import LINEA_PATH
+from prep.linea import MAX_STATEMENT_BYTES
+from prep.linea import Linea
+from prep.linea import is_nonce
+from prep.linea import sign_linea
 from prep.logsetup import fields
 from prep.protocol import CLOCK_HEADER
 from prep.protocol import MAX_BATCH_BYTES
@@ -79,6 +85,7 @@ SHUTDOWN_SECONDS = 10.0
 #: A stop still going after this long writes every thread's stack to the log.
 STOP_REPORT_SECONDS = 25.0
 MAX_ENROLL_BYTES = 16 * 1024
+OLD_PRIMARY_CODE = "old_primary"  # prep.station.client.OLD_PRIMARY
 
 log = logging.getLogger("central.server")
 
@@ -89,6 +96,7 @@ def build_app(central: Central) -> web.Application:
     if central.timeline:
         app.on_response_prepare.append(_timeline_header)
     app.router.add_get("/v1/health", _health)
+    app.router.add_get(LINEA_PATH, _linea)
     app.router.add_post("/v1/enroll", _limited(_enroll))
     app.router.add_put("/v1/blobs/{sha256}", _put_blob)
     app.router.add_post("/v1/batches", _post_batch)
@@ -108,6 +116,38 @@ def build_app(central: Central) -> web.Application:
 
 async def _timeline_header(request: web.Request, response: web.StreamResponse) -> None:
     response.headers[TIMELINE_HEADER] = str(request.app[CENTRAL].timeline)
+
+
+async def _linea(request: web.Request) -> web.Response:
+    """The node's timeline, signed for the station's nonce (:mod:`prep.linea`): what a
+    station checks before it sends anything. A signed statement of a higher timeline
+    that the station shows fences this node (:mod:`central.continuity.fencing`)."""
+    central = request.app[CENTRAL]
+    nonce = request.query.get("nonce")
+    if not is_nonce(nonce):
+        raise ApiError(400, "bad_nonce", "La consulta de línea de tiempo necesita un nonce "
+                                         "de 32 dígitos hexadecimales.")
+    assert nonce is not None
+    fence = central.fence
+    known = request.headers.get(KNOWN_HEADER)
+    if fence is not None and known is not None and len(known) <= MAX_STATEMENT_BYTES:
+        learned = await asyncio.to_thread(fence.learn, known.encode("ascii", "replace"))
+        if learned is not None:
+            log.error("%s", fence.message())
+            detail = {"linea": fence.timeline, "linea_superior": learned.linea,
+                      "nodo": learned.nodo}
+            await central.run(_audit, central.engine, lambda session: audit.emit(
+                session, "central_fenced", actor="central", detail=detail))
+    linea = Linea(central.timeline, central.identity.node, nonce,
+                  fence is None or not fence.fenced)
+    return web.Response(body=sign_linea(central.identity.key, linea),
+                        content_type="application/json")
+
+
+def refuse_if_fenced(central: Central) -> None:
+    """409 ``old_primary`` on a node that knows it was replaced: no receipt from it."""
+    if central.fence is not None and central.fence.fenced:
+        raise ApiError(409, OLD_PRIMARY_CODE, central.fence.message())
 
 
 def server_ssl_context(data_dir: DataDir) -> ssl.SSLContext:
@@ -373,6 +413,7 @@ def _minutes(seconds: int) -> str:
 
 async def _put_blob(request: web.Request) -> web.Response:
     central = request.app[CENTRAL]
+    refuse_if_fenced(central)
     sha256 = request.match_info["sha256"]
     if not is_sha256(sha256):
         raise ApiError(400, "bad_sha256", "El identificador de la imagen no es un SHA-256 "
@@ -416,6 +457,7 @@ async def _put_blob(request: web.Request) -> web.Response:
 
 async def _post_batch(request: web.Request) -> web.Response:
     central = request.app[CENTRAL]
+    refuse_if_fenced(central)
     body = await read_body(request, MAX_BATCH_BYTES)
     receipt = await central.run(central.ingestor.ingest, body,
                                 _station_clock(request.headers.get(CLOCK_HEADER)))

@@ -13,6 +13,7 @@ import hashlib
 import ssl
 from pathlib import Path
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -136,3 +137,15 @@ def pem_fingerprint(cert_pem: str) -> str:
     except ValueError as exc:
         raise ValueError(f"not a PEM certificate ({exc})") from None
     return cert_fingerprint(der)
+
+
+def is_ca_certificate(cert_pem: str) -> bool:
+    """Whether PEM certificate ``cert_pem`` says it is a certificate authority
+    (basicConstraints CA:TRUE): trusting one trusts every certificate it issues.
+    ``ValueError`` if it is not a certificate."""
+    certificate = x509.load_pem_x509_certificate(cert_pem.encode("ascii"))
+    try:
+        constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints)
+    except x509.ExtensionNotFound:
+        return False
+    return constraints.value.ca

@@ -204,11 +204,19 @@ class Noche:
     def _failover(self) -> str:
         self.cortes.wait()
         seconds = self.nodo.failover()
+        # Someone brings the lost primary back and asks it for a corte: it must publish
+        # nothing (issue 62); its stations' fencing is tests/central/test_fencing.py's.
+        publicados = self.nodo.replaced_primary_publishes(
+            self.nodo.logs / "publicacion-primario-anterior")
         self.report.metrics.setdefault("continuidad", {}).update(
-            {"failover_segundos": round(seconds, 2), "minuto": self.failover_minute})
+            {"failover_segundos": round(seconds, 2), "minuto": self.failover_minute,
+             "primario_anterior_publico": publicados})
+        if publicados:
+            self.report.failures.append("el primario anterior publicó después de la "
+                                        f"promoción: {', '.join(publicados)}")
         return (f"se perdió la máquina del primario (serve, intake y PostgreSQL con "
                 f"SIGKILL); standby promovido y atendiendo en {self.nodo.url} en "
-                f"{seconds:.1f} s")
+                f"{seconds:.1f} s; el primario anterior, vuelto a arrancar, no publicó")
 
     def _restart_central(self) -> str:
         self.cortes.wait()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 import re
 import signal
@@ -47,6 +48,7 @@ class NodoError(RuntimeError):
 #: ``serve`` makes one as it starts (and after the central's restart), so even the
 #: shortest drill has scheduled cortes.
 CORTE_EVERY_MINUTES = 3
+log = logging.getLogger("simulacro.nodo")
 
 
 class Nodo:
@@ -84,6 +86,8 @@ class Nodo:
         self.standby_dir: Path | None = None
         self.standby_process: subprocess.Popen[bytes] | None = None
         self.intake_dir: Path | None = None
+        #: After :meth:`failover`: the lost primary's data directory (issue 62).
+        self.replaced_dir: Path | None = None
         #: What an earlier intake process counted (before a failover moved it).
         self.intake_before: dict[str, Any] = {}
         self.command_seconds = 0.0
@@ -285,11 +289,29 @@ class Nodo:
         kill_postmaster(self.data_dir / "pgdata")
         self.cli("promote", "--motivo", "simulacro: se perdió la máquina del primario",
                  data_dir=self.standby_dir)
+        self.replaced_dir = self.data_dir
         self.data_dir, self.standby_dir = self.standby_dir, None
         self.serve()
         if intake and self.intake_dir is not None:
             self.start_intake(self.intake_dir)
         return time.monotonic() - started
+
+    def replaced_primary_publishes(self, publicacion: Path) -> list[str]:
+        """The lost primary's machine comes back (still synchronous, its standby now the
+        primary) and someone runs ``prep central corte`` on it: what it published in
+        ``publicacion`` (nothing: it cannot confirm it is the primary; issue 62). Its
+        PostgreSQL, started by the command, is stopped again."""
+        if self.replaced_dir is None:
+            return []
+        try:
+            self.cli("corte", "--publicacion", str(publicacion), data_dir=self.replaced_dir)
+        except (NodoError, EsperaAgotada) as exc:  # refused, or waiting: both publish nothing
+            log.info("el primario anterior no publicó: %s", exc)
+        finally:
+            kill_postmaster(self.replaced_dir / "pgdata")
+        if not publicacion.exists():
+            return []
+        return sorted(p.name for p in publicacion.iterdir() if not p.name.startswith("."))
 
     def start_intake(self, directory: Path) -> None:
         """``import-casilla DIR --watch``: the PREP Casilla photos' way in."""

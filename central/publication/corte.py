@@ -3,9 +3,14 @@
 Only one corte is made at a time in the whole installation (a PostgreSQL session
 advisory lock, so ``prep central corte`` and the schedule of ``prep central serve`` never
 race), and its snapshot is taken after the lock is held, so cortes follow each other in
-time. The directory is published first, then its row and audit event are committed:
-a crash between the two leaves a complete, signed directory that the table does not
-list; the next corte compares itself with the last corte the table lists.
+time. The directory is prepared first (every file, the manifest and its signature, under a
+hidden name), then its row and audit event are committed, and only then is it renamed
+into place and pointed at by ``latest``: a corte the database did not record is never
+published (a replaced primary whose commit waits for its lost synchronous standby
+publishes nothing; issue 62). A crash before the commit leaves a hidden directory that
+nobody reads; a crash after it, a prepared corte that the next corte publishes first.
+A node that is not the current primary makes no corte at all
+(:mod:`central.continuity.fencing`).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from central import ancla
 from central import audit
+from central.continuity import fencing
 from central.db import locks
 from central.db.models import CorteRow
 from central.metrics import instruments as metrics
@@ -41,7 +47,9 @@ from central.publication.correcciones import con_antes
 from central.publication.memo import CorteMemo
 from central.publication.package import CorteError
 from central.publication.package import Publicado
+from central.publication.package import completar
 from central.publication.package import publish
+from central.publication.snapshot import Snapshot
 from central.publication.snapshot import SnapshotError
 from central.publication.snapshot import read_snapshot
 from central.publication.ventana import Peticion
@@ -70,6 +78,11 @@ PROGRAMADO = "programado"
 A_PEDIDO = "a_pedido"
 
 
+class NoEsPrimario(CorteError):
+    """This node cannot confirm it is the current primary: it publishes nothing
+    (:func:`central.continuity.fencing.corte_refusal` says why, in Spanish)."""
+
+
 @dataclass(frozen=True)
 class CorteSettings:
     """Where cortes go and what they are made with."""
@@ -81,6 +94,9 @@ class CorteSettings:
     #: What a running central keeps between its cortes (None: read and render every
     #: acta, as a corte in a process of its own does).
     memo: CorteMemo | None = None
+    #: The node's data directory, where a replaced node keeps the signed word of the
+    #: timeline that replaced it (central.continuity.fencing); None: not checked.
+    datos: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -143,6 +159,10 @@ def make_corte(engine: Engine, key: SigningKey, settings: CorteSettings, *, moti
         intervalo = sys.getswitchinterval()
         sys.setswitchinterval(min(intervalo, INTERVALO_HILOS))
         try:
+            # A node that is not the current primary publishes nothing (issue 62).
+            razon = fencing.corte_refusal(engine, settings.datos, key.public)
+            if razon is not None:
+                raise NoEsPrimario(razon)
             fuera = None if peticion is None else ventana.autorizar(
                 engine, peticion, ultimo=ultimo_corte, actor=actor, motivo=motivo)
             hecho = _make(engine, key, settings, motivo, actor, ultimo_corte, started,
@@ -153,6 +173,13 @@ def make_corte(engine: Engine, key: SigningKey, settings: CorteSettings, *, moti
         except PublicacionRechazada:
             metrics.corte_refused()
             raise  # audited as a refusal, not as a failure (nothing was read)
+        except NoEsPrimario as exc:
+            # Not audited in the database: a replaced primary's commits may wait for
+            # ever (its lost synchronous standby), and its chain is not the current one.
+            _forget(settings)
+            metrics.corte_failed()
+            log.error("no se publicó el corte: %s", exc)
+            raise
         except (CorteError, SnapshotError, OSError, SQLAlchemyError) as exc:
             _forget(settings)
             _failed(engine, actor, motivo, str(exc))
@@ -273,6 +300,9 @@ def _make(engine: Engine, key: SigningKey, settings: CorteSettings, motivo: str,
         # The audit chain's head, signed in the manifest: a later rewrite of the chain
         # contradicts what was published (issue 62, prep.cadena).
         bitacora = ancla.cabeza(session)
+    if recorded and completar(settings.publicacion, recorded[-1]):
+        log.warning("el corte %s estaba registrado y preparado pero no publicado (el "
+                    "proceso se detuvo entre los dos pasos); se publicó ahora", recorded[-1])
     anterior = settings.publicacion / recorded[-1] if recorded else None
     if anterior is not None and not anterior.is_dir():
         log.warning("el corte anterior %s ya no está en %s; diferencias contra nada",
@@ -282,11 +312,42 @@ def _make(engine: Engine, key: SigningKey, settings: CorteSettings, motivo: str,
     # What each correction published now changed, from the previous corte's files.
     snap = con_antes(read_snapshot(engine, settings.memo), anterior)
     snapshot_seconds = time.perf_counter() - snapshot_started
+    registro: dict[str, int] = {}
+
+    def registrar(publicado: Publicado, preparado: Path) -> None:
+        # The row commits before anything is published: a node whose commit cannot
+        # complete (a replaced primary waiting for its lost synchronous standby) leaves
+        # only a hidden directory, never a corte that «latest» points at.
+        razon = fencing.corte_refusal(engine, settings.datos, key.public)
+        if razon is not None:
+            raise NoEsPrimario(razon)
+        registro["id"] = _registrar(engine, snap, publicado, preparado, motivo, actor,
+                                    ultimo_corte, started, peticion, fuera_de_ventana)
+
     publicado = publish(settings.publicacion, snap, key, blobs=settings.blobs,
                         anterior=anterior, rules=settings.rules, ultimo_corte=ultimo_corte,
                         sitio=settings.sitio, taken=frozenset(recorded),
                         memo=None if settings.memo is None else settings.memo.render,
-                        bitacora=bitacora)
+                        bitacora=bitacora, antes_de_publicar=registrar)
+    esperadas = sum(r.esperadas for r in publicado.resumenes)
+    capturadas = sum(r.capturadas for r in publicado.resumenes)
+    contabilizadas = sum(r.contabilizadas for r in publicado.resumenes)
+    fuera = sum(r.fuera_catalogo for r in publicado.resumenes)
+    seconds = time.perf_counter() - started
+    corte_id = registro["id"]
+    feed.publicar_indice(settings.publicacion, key)  # issue 30: what difusores follow
+    log.info("corte %s publicado en %.2f s", publicado.name, seconds,
+             extra=fields(corte=publicado.name))
+    return CorteHecho(publicado, corte_id, seconds, snapshot_seconds, esperadas, capturadas,
+                      contabilizadas, fuera, snap.releidas)
+
+
+def _registrar(engine: Engine, snap: Snapshot, publicado: Publicado, preparado: Path,
+               motivo: str, actor: str, ultimo_corte: bool, started: float,
+               peticion: Peticion | None, fuera_de_ventana: str | None) -> int:
+    """The corte's row, its history and audit events, committed; the row's id.
+    ``publicado`` names the corte as it will be published; its files are still in the
+    hidden directory ``preparado``."""
     esperadas = sum(r.esperadas for r in publicado.resumenes)
     capturadas = sum(r.capturadas for r in publicado.resumenes)
     contabilizadas = sum(r.contabilizadas for r in publicado.resumenes)
@@ -313,14 +374,9 @@ def _make(engine: Engine, key: SigningKey, settings: CorteSettings, motivo: str,
             "imagenes": publicado.imagenes,
             "diferencias": {k: dict(v) for k, v in publicado.diferencias.items()}})
         audit.emit_many(session, "correccion_publicada", actor=actor, details=[
-            {"corte": publicado.name, **corregida} for corregida in _corregidas(publicado)])
+            {"corte": publicado.name, **corregida} for corregida in _corregidas(preparado)])
         ventana.registrar(session, row, peticion, fuera_de_ventana, actor=actor)
-        corte_id = row.id
-    feed.publicar_indice(settings.publicacion, key)  # issue 30: what difusores follow
-    log.info("corte %s publicado en %.2f s", publicado.name, seconds,
-             extra=fields(corte=publicado.name))
-    return CorteHecho(publicado, corte_id, seconds, snapshot_seconds, esperadas, capturadas,
-                      contabilizadas, fuera, snap.releidas)
+        return row.id
 
 
 def _segundo_propio(session: Session) -> None:
@@ -335,10 +391,10 @@ def _segundo_propio(session: Session) -> None:
         time.sleep(min(float(falta), 1.0) + 0.001)
 
 
-def _corregidas(publicado: Publicado) -> list[dict[str, Any]]:
+def _corregidas(directorio: Path) -> list[dict[str, Any]]:
     """The actas whose corrected data this corte published for the first time (each
     election's ``modificadas`` with a ``correccion`` in its diferencias.json)."""
-    data = json.loads((publicado.path / DIFERENCIAS).read_bytes())
+    data = json.loads((directorio / DIFERENCIAS).read_bytes())
     found: dict[str, dict[str, Any]] = {}
     for eleccion in data.get("elecciones", {}).values():
         for cambio in eleccion.get("modificadas", ()):

@@ -151,7 +151,8 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *,  # noqa: PLR0
             blobs: Path | None,
             anterior: Path | None, rules: RuleSet = DEFAULT_RULES, ultimo_corte: bool = False,
             sitio: bool = True, taken: frozenset[str] = frozenset(),
-            memo: RenderMemo | None = None, bitacora: Cabeza | None = None) -> Publicado:
+            memo: RenderMemo | None = None, bitacora: Cabeza | None = None,
+            antes_de_publicar: Callable[[Publicado, Path], None] | None = None) -> Publicado:
     """Write the corte of ``snap`` under ``publicacion`` and point ``latest`` at it.
 
     ``blobs`` is the central's blob store (images are hard-linked or copied from it,
@@ -165,6 +166,12 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *,  # noqa: PLR0
     The caller pauses the cyclic garbage collector around it, as ``make_corte`` does for
     the snapshot and the files alike (each full collection would walk millions of
     objects).
+
+    ``antes_de_publicar(publicado, preparado)``: called once every file, the manifest
+    and its signature are on disk in the hidden directory ``preparado`` and before the
+    corte is renamed into place and ``latest`` moves (``make_corte`` commits the corte's
+    row there: a corte the database did not record is never published). If it raises,
+    the hidden directory is removed and nothing was published.
     """
     site_files = site_module() if sitio else None
     if sitio and site_files is None:
@@ -289,7 +296,13 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *,  # noqa: PLR0
                            ).encode("utf-8")
         staging.put(MANIFEST, manifest, listed=False)
         staging.put(SIGNATURE, key.sign(manifest), listed=False)
-        final = staging.publish()
+        staging.preparar()
+        if antes_de_publicar is not None:
+            antes_de_publicar(Publicado(
+                staging.final, hashlib.sha256(manifest).hexdigest(), resumenes,
+                len(staging.digests) + 2, len(images), files_summary(diff), clock.laps),
+                staging.tmp)
+        final = staging.colocar()
     except BaseException:
         staging.discard()
         raise
@@ -600,6 +613,20 @@ Publicación firmada:
 - {DIFERENCIAS} dice qué actas se agregaron, cuáles cambiaron y por qué, respecto del
   corte anterior.
 """
+
+
+def completar(publicacion: Path, name: str) -> bool:
+    """Publish corte ``name`` if its row was committed but the process died before its
+    prepared directory was renamed into place (``antes_de_publicar``); whether it did."""
+    if (publicacion / name).exists():
+        return False
+    for staged in sorted(publicacion.glob(f".{name}.tmp-*")):
+        if (staged / SIGNATURE).is_file():
+            os.rename(staged, publicacion / name)
+            _fsync_dir(publicacion)
+            point_latest(publicacion, name)
+            return True
+    return False
 
 
 def point_latest(publicacion: Path, name: str) -> None:

@@ -200,7 +200,8 @@ def settings_from_args(args: argparse.Namespace, data_dir: DataDir) -> CorteSett
     # serve's cortes read and render only what changed since the previous one
     # and keep the texts they reuse in files without a name in the data directory
     return CorteSettings(args.publicacion or data_dir.root / "publicacion", data_dir.blobs,
-                         rules, memo=CorteMemo(render=RenderMemo(carrete=data_dir.root)))
+                         rules, memo=CorteMemo(render=RenderMemo(carrete=data_dir.root)),
+                         datos=data_dir.root)
 
 
 #: Held (a session advisory lock) by the one ``serve`` node that makes the scheduled

@@ -256,6 +256,12 @@ class Staging:
             self.digests[name] = sha
 
     def publish(self) -> Path:
+        """:meth:`preparar`, then :meth:`colocar`."""
+        self.preparar()
+        return self.colocar()
+
+    def preparar(self) -> None:
+        """Every file written and flushed to the disk, still under the hidden name."""
         self.wait()
         self._writer.shutdown()
         self._files.shutdown()
@@ -267,6 +273,10 @@ class Staging:
             sync_tree(self._fd, self.tmp)  # every file and directory on disk
         finally:
             self._cerrar()
+
+    def colocar(self) -> Path:
+        """The prepared directory renamed into place (published to whoever lists the
+        publication directory)."""
         if self.final.exists():  # only one corte writer runs at a time (advisory lock)
             raise CorteError(f"el corte {self.final.name} ya existe; no se sobrescribe")
         os.rename(self.tmp, self.final)

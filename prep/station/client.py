@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import sys
 from collections.abc import AsyncIterator
 from collections.abc import Callable
@@ -27,6 +28,13 @@ from prep.bundle import BUNDLE_PATH
 from prep.canonical import sha256_hex
 from prep.crypto import SigningKey
 from prep.crypto import b64encode
+from prep.linea import KNOWN_HEADER
+from prep.linea import LINEA_PATH
+from prep.linea import Linea
+from prep.linea import LineaError
+from prep.linea import new_nonce
+from prep.linea import parse_header
+from prep.linea import verify_linea
 from prep.protocol import CLOCK_HEADER
 from prep.protocol import TIMELINE_HEADER
 from prep.protocol import request_message
@@ -41,12 +49,14 @@ from prep.station.store import system_clock
 from prep.station.tls import SPOOF_CODE
 from prep.station.tls import is_certificate_failure
 from prep.station.tls import pinned_context
+from prep.station.tls import spoof_leaf_message
 from prep.station.tls import spoof_list_message
 from prep.station.tls import spoof_message
 
 BATCHES_PATH = "/v1/batches"
 UNKNOWN_STATION = "unknown_station"
 OLD_PRIMARY = "old_primary"  # a central of an older timeline answered (TimelineFence)
+UNCONFIRMED = "timeline_unconfirmed"  # no signed timeline from the node (prep.linea)
 """The central's error code for a request signed by a station it does not accept
 (never enrolled, or disabled by a coordinator)."""
 
@@ -82,12 +92,15 @@ class CentralClient:
                  timeout: float = 30.0, connections: int = 4,
                  clock: Callable[[], datetime] = system_clock,
                  fence: TimelineFence | None = None, trust_pem: str | None = None,
-                 pins: int = 1) -> None:
+                 pins: int = 1, leaf_sha256: str | None = None) -> None:
         self.identity = identity
         # The certificates this station accepts: the one pinned at enrollment, or every
         # node of the signed list (prep.station.nodes).
         self.trust_pem = trust_pem or identity.cert_pem
         self._pins = pins
+        # The one certificate this URL must present (the signed list pins each node's
+        # own certificate to its own URL); None: any of trust_pem (a node found by mDNS).
+        self.leaf_sha256 = leaf_sha256
         self.clock = clock
         self.fence = fence
         self.key = key
@@ -97,7 +110,10 @@ class CentralClient:
         self._http: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> CentralClient:
-        connector = aiohttp.TCPConnector(ssl=pinned_context(self.trust_pem),
+        tls: ssl.SSLContext | aiohttp.Fingerprint = (
+            aiohttp.Fingerprint(bytes.fromhex(self.leaf_sha256)) if self.leaf_sha256
+            else pinned_context(self.trust_pem))
+        connector = aiohttp.TCPConnector(ssl=tls,
                                          limit=self._connections + 1,
                                          enable_cleanup_closed=_SSL_CLOSE_LEAKS)
         self._http = aiohttp.ClientSession(
@@ -128,6 +144,32 @@ class CentralClient:
             headers["Content-Length"] = str(len(data))
             payload = _halves_then_crash(data)
         return await self._request("PUT", path, payload, headers)
+
+    async def confirm_timeline(self) -> Linea:
+        """Ask the node its timeline, signed for a fresh nonce, before sending it anything
+        (:mod:`prep.linea`); the station's :class:`TimelineFence` decides. Shows the node
+        the highest signed statement this station holds, so a replaced primary learns it
+        was replaced. Raises :class:`SyncError` when the node cannot prove a current
+        timeline."""
+        nonce = new_nonce()
+        headers: dict[str, str] = {}
+        known = self.fence.store.timeline_statement() if self.fence is not None else None
+        if known is not None:
+            headers[KNOWN_HEADER] = known.decode("ascii")
+        status, body = await self._request("GET", f"{LINEA_PATH}?nonce={nonce}", None,
+                                           headers)
+        try:
+            if status != 200:
+                raise LineaError(f"HTTP {status}")
+            linea = verify_linea(body, self.identity.central_key, nonce)
+        except LineaError as exc:
+            raise SyncError(UNCONFIRMED, (
+                f"El servidor en {self.url} no demostró con la firma del nodo central en qué "
+                f"línea de tiempo está ({exc}). La estación no le envía nada y lo reintentará; "
+                "si se repite, avise a su coordinador."), retry=True) from None
+        if self.fence is not None:
+            self.fence.confirm(linea, body, self.url)
+        return linea
 
     async def cursor(self) -> tuple[int, Any]:
         """``GET /v1/stations/{id}/cursor``: the central's last batch of this station."""
@@ -190,15 +232,25 @@ class CentralClient:
                 line = response.headers.get(TIMELINE_HEADER, "")
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             if is_certificate_failure(exc):
-                message = (spoof_message(self.url, self.identity.cert_sha256) if self._pins < 2
-                           else spoof_list_message(self.url, self._pins))
+                message = (spoof_leaf_message(self.url, self.leaf_sha256) if self.leaf_sha256
+                           and self._pins > 1
+                           else spoof_message(self.url, self.identity.cert_sha256)
+                           if self._pins < 2 else spoof_list_message(self.url, self._pins))
                 raise SyncError(SPOOF_CODE, message, retry=True) from exc
             raise SyncError("unreachable", f"Sin conexión con el nodo central ({self.url}: "
                                            f"{_describe(exc)}). Los registros están a salvo en "
                                            "la estación y se enviarán al volver la conexión.",
                             retry=True) from exc
-        if self.fence is not None and line.isascii() and line.isdigit():
-            self.fence.check(int(line), self.url)
+        claimed = parse_header(line)  # bounded: never more than nine digits
+        if self.fence is not None and claimed is not None:
+            self.fence.check(claimed, self.url)
+        if status == 409 and central_error(body)[0] == OLD_PRIMARY:
+            # A node that learned it was replaced: nothing was kept there; not a refusal
+            # of what was sent (the batch is not blocked), but a node to leave.
+            raise SyncError(OLD_PRIMARY, (
+                f"El nodo central de {self.url} fue reemplazado por otro de una línea de "
+                "tiempo posterior y no recibe nada. La estación sigue buscando el nodo "
+                "central vigente; avise a su coordinador."), retry=True)
         if status == 403 and central_error(body)[0] == UNKNOWN_STATION:
             # Whatever was asked, the central refuses this station itself: say that,
             # not that one batch or image is wrong (nothing is blocked for it).
@@ -209,22 +261,36 @@ class CentralClient:
 class TimelineFence:
     """Never send to a central node of an older PostgreSQL timeline than one this
     station already worked with: after a failover that is the replaced primary, come
-    back (docs/continuidad.md). The highest timeline is kept in the station's store."""
+    back (docs/continuidad.md). The highest timeline is kept in the station's store and
+    only a statement signed with the central's key raises it (:meth:`confirm`): a bare
+    ``X-Prep-Linea`` header can only make the station refuse a node (:meth:`check`)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.highest = store.highest_timeline()
 
     def check(self, timeline: int, url: str) -> None:
+        """A node that says it serves ``timeline``: refused if lower than the highest."""
         if timeline < self.highest:
             raise SyncError(OLD_PRIMARY, (
                 f"El nodo central de {url} responde desde una línea de tiempo anterior "
                 f"({timeline}; esta estación ya trabajó con la {self.highest}): es un "
                 "primario que ya fue reemplazado. La estación no le envía nada y sigue "
                 "buscando el nodo central vigente; avise a su coordinador."), retry=True)
-        if timeline > self.highest:
-            self.store.note_timeline(timeline)
-            self.highest = timeline
+
+    def confirm(self, linea: Linea, statement: bytes, url: str) -> None:
+        """A verified statement of the node at ``url``: refused when it is behind or
+        knows it was replaced; a higher timeline is remembered with its proof."""
+        self.check(linea.linea, url)
+        if not linea.vigente:
+            raise SyncError(OLD_PRIMARY, (
+                f"El nodo central de {url} sabe que fue reemplazado por otro de una línea de "
+                f"tiempo posterior a la suya ({linea.linea}). La estación no le envía nada "
+                "y sigue buscando el nodo central vigente; avise a su coordinador."),
+                retry=True)
+        if linea.linea > self.highest and statement.isascii():
+            self.store.note_timeline(linea.linea, statement)
+            self.highest = linea.linea
 
 
 def central_error(body: bytes) -> tuple[str, str]:

@@ -71,6 +71,15 @@ class NodeList:
         return "".join(n.cert_pem if n.cert_pem.endswith("\n") else n.cert_pem + "\n"
                        for n in dict.fromkeys(self.nodes))
 
+    def pin_for(self, url: str) -> str | None:
+        """The one certificate (SHA-256) the node at ``url`` must present: each node's own
+        certificate is pinned to its own URL. None for a URL the list does not name (a
+        node found by mDNS: any listed certificate, none of them a CA)."""
+        for node in self.nodes:
+            if node.url == url.rstrip("/"):
+                return node.cert_sha256
+        return None
+
     def after(self, url: str) -> str | None:
         """The node to try after ``url`` (wrapping), or None with a single node."""
         urls = self.urls

@@ -252,7 +252,8 @@ class Station:
         async def fetch() -> BundleOutcome:
             async with CentralClient(identity, self.key(), url, timeout,
                                      clock=self.store.clock, trust_pem=nodes.trust_pem,
-                                     pins=len(nodes.pins)) as client:
+                                     pins=len(nodes.pins),
+                                     leaf_sha256=nodes.pin_for(url)) as client:
                 return await refresh_bundle(client, self.store)
         return asyncio.run(fetch())
 
@@ -266,7 +267,8 @@ class Station:
         if url is None:  # the node the sync agent uses now, else the station's own
             url = self._agent.state().central_url if self._agent is not None else nodes.home
         return CentralClient(identity, self.key(), url, timeout, clock=self.store.clock,
-                             trust_pem=nodes.trust_pem, pins=len(nodes.pins))
+                             trust_pem=nodes.trust_pem, pins=len(nodes.pins),
+                             leaf_sha256=nodes.pin_for(url))
 
     def bundle_info(self) -> BundleInfo | None:
         """The bundle held (versions, catalog digest, accounts), or ``None``."""

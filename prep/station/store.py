@@ -79,6 +79,7 @@ _INSERT_OUTBOX = insert(_OUTBOX)
 
 _DISABLED_SINCE = "disabled_since"  # meta key: the central refuses this station
 _TIMELINE = "central_timeline"  # meta key: the highest timeline a central answered from
+_TIMELINE_STATEMENT = "central_timeline_statement"  # its signed proof (prep.linea)
 
 DB_NAME = "station.sqlite3"
 KEY_NAME = "station.key"
@@ -270,20 +271,38 @@ class Store:
                 session.delete(row)
 
     def highest_timeline(self) -> int:
-        """The highest PostgreSQL timeline a central node answered this station from
-        (0: none said one yet); kept across restarts."""
+        """The highest PostgreSQL timeline a central node proved to this station with a
+        signed statement (0: none yet); kept across restarts."""
         with self.read() as session:
             row = session.get(Meta, _TIMELINE)
-            return int(row.value) if row is not None else 0
+            value = row.value if row is not None else ""
+            # Bounded: a value from before statements were signed may be anything.
+            return int(value) if value.isascii() and value.isdigit() and len(value) <= 9 \
+                else 0
 
-    def note_timeline(self, timeline: int) -> None:
-        """Remember ``timeline`` if it is higher than the one kept."""
+    def timeline_statement(self) -> bytes | None:
+        """The signed statement of :meth:`highest_timeline` (:mod:`prep.linea`)."""
+        with self.read() as session:
+            row = session.get(Meta, _TIMELINE_STATEMENT)
+            return row.value.encode("ascii") if row is not None else None
+
+    def note_timeline(self, timeline: int, statement: bytes) -> None:
+        """Remember ``timeline`` and its signed ``statement`` if it is higher than the
+        one kept (the caller verified the statement)."""
         with self.write() as session:
             row = session.get(Meta, _TIMELINE)
+            kept = row.value if row is not None else ""
+            if kept.isdigit() and len(kept) <= 9 and int(kept) >= timeline:
+                return
             if row is None:
                 session.add(Meta(key=_TIMELINE, value=str(timeline)))
-            elif int(row.value) < timeline:
+            else:
                 row.value = str(timeline)
+            proof = session.get(Meta, _TIMELINE_STATEMENT)
+            if proof is None:
+                session.add(Meta(key=_TIMELINE_STATEMENT, value=statement.decode("ascii")))
+            else:
+                proof.value = statement.decode("ascii")
 
     # records -----------------------------------------------------------------------
 

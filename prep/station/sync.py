@@ -37,6 +37,7 @@ from prep.station.batches import FrozenBatch
 from prep.station.batches import Outbox
 from prep.station.blobs import BlobStore
 from prep.station.client import OLD_PRIMARY
+from prep.station.client import UNCONFIRMED
 from prep.station.client import CentralClient
 from prep.station.client import TimelineFence
 from prep.station.client import central_error
@@ -64,7 +65,7 @@ __all__ = ["FOUND_CONFIGURED", "FOUND_LIST", "FOUND_MDNS", "Locator", "SyncAgent
 log = logging.getLogger("prep.station.sync")
 
 _RETRY_STATUSES = frozenset({408, 425, 429})
-_NO_CENTRAL = frozenset({"unreachable", "possible_spoof", OLD_PRIMARY})
+_NO_CENTRAL = frozenset({"unreachable", "possible_spoof", OLD_PRIMARY, UNCONFIRMED})
 #: At :meth:`SyncAgent.stop`, how long a request in flight may finish before it is
 #: cancelled (seconds). Before CPython 3.12.8 a TLS request cancelled mid-way can leave
 #: its connection open after the agent's loop is gone (see prep.station.client).
@@ -272,7 +273,8 @@ class SyncAgent:
         return CentralClient(self.store.require_identity(), self.outbox.key, url,
                              self.options.request_timeout, self.options.blob_concurrency,
                              self.store.clock, TimelineFence(self.store),
-                             self._nodes.trust_pem, len(self._nodes.pins))
+                             self._nodes.trust_pem, len(self._nodes.pins),
+                             self._nodes.pin_for(url))
 
     async def _relocated(self, exc: SyncError) -> bool:
         """After ``locate_after`` consecutive failures to reach the central node: the
@@ -373,6 +375,10 @@ class SyncAgent:
                 pending = [frozen]
                 last_for_now = frozen.took_all and not until_drained
             delivered = True
+            if any(not batch.blocked for batch in pending):
+                # Nothing goes to a node before it proved, signed, a current timeline:
+                # a replaced primary gets no batch to receipt (prep.linea).
+                await client.confirm_timeline()
             for batch in pending:
                 if batch.blocked:
                     raise SyncError("blocked", batch.blocked, retry=False)

@@ -15,12 +15,26 @@ import re
 import ssl
 from urllib.parse import urlsplit
 
+from aiohttp import ServerFingerprintMismatch
+
+from prep.crypto import is_ca_certificate
 from prep.crypto import pem_fingerprint
 from prep.errors_es import describe_os_error
 
-__all__ = ["SPOOF_CODE", "fetch_certificate", "fingerprint_groups", "host_port",
-           "is_certificate_failure", "normalize_fingerprint", "pem_fingerprint",
-           "pinned_context", "spoof_list_message", "spoof_message"]
+__all__ = [
+    "SPOOF_CODE",
+    "fetch_certificate",
+    "fingerprint_groups",
+    "host_port",
+    "is_ca_certificate",
+    "is_certificate_failure",
+    "normalize_fingerprint",
+    "pem_fingerprint",
+    "pinned_context",
+    "spoof_leaf_message",
+    "spoof_list_message",
+    "spoof_message",
+]
 from prep.station.errors import EnrollmentError
 
 SPOOF_CODE = "possible_spoof"
@@ -31,15 +45,32 @@ _SEPARATORS = re.compile(r"[\s:.-]+")
 
 def pinned_context(cert_pem: str) -> ssl.SSLContext:
     """A client context that accepts only the server certificate ``cert_pem`` (or, for
-    several concatenated PEM certificates, any of them: the central's node list)."""
+    several concatenated PEM certificates, any of them: the central's node list).
+
+    A CA certificate (basicConstraints CA:TRUE) is never an anchor: it would make every
+    certificate it issued acceptable, where a station trusts node certificates only."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.check_hostname = False
     context.verify_mode = ssl.CERT_REQUIRED
     # The pinned certificate itself is the trust anchor, even if it is not a CA.
     context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
-    context.load_verify_locations(cadata=cert_pem)
+    leaves = [pem for pem in _PEM.findall(cert_pem) if not is_ca_certificate(pem)]
+    if not leaves:
+        raise ValueError("no node certificate to trust (only CA certificates)")
+    context.load_verify_locations(cadata="\n".join(leaves) + "\n")
     return context
+
+
+_PEM = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
+
+
+def spoof_leaf_message(url: str, pinned_sha256: str) -> str:
+    """The operator's message when ``url`` presents another certificate than the one the
+    signed node list pins to that address."""
+    return (f"El servidor en {url} no presentó el certificado que la lista firmada de nodos "
+            f"fija para esa dirección (huella {pinned_sha256[:16]}…): posible suplantación. "
+            "No se envió nada. Avise a su coordinador.")
 
 
 def normalize_fingerprint(text: str | None) -> str:
@@ -88,7 +119,7 @@ def is_certificate_failure(exc: BaseException) -> bool:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, ssl.SSLCertVerificationError):
+        if isinstance(current, ssl.SSLCertVerificationError | ServerFingerprintMismatch):
             return True
         certificate_error = getattr(current, "certificate_error", None)
         if isinstance(certificate_error, ssl.SSLCertVerificationError):

@@ -26,6 +26,10 @@ from types import TracebackType
 from aiohttp import web
 
 from prep.crypto import SigningKey
+from prep.linea import LINEA_PATH
+from prep.linea import Linea
+from prep.linea import sign_linea
+from prep.protocol import TIMELINE_HEADER
 from tests.harness.netns_targets import LOOPBACK
 from tests.harness.netns_targets import TlsIdentity
 from tests.harness.netns_targets import make_identity
@@ -45,12 +49,18 @@ class SpoofedRequest:
 class SpoofCentral:
     """An HTTPS server presenting its own self-signed certificate on 127.0.0.1."""
 
-    def __init__(self, directory: Path, name: str = "prep-central-impostor") -> None:
+    def __init__(self, directory: Path, name: str = "prep-central-impostor",
+                 identity: TlsIdentity | None = None) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self.identity: TlsIdentity = make_identity(directory, name)
+        # ``identity``: a TLS certificate and key it holds (one copied off a backup).
+        self.identity: TlsIdentity = identity or make_identity(directory, name)
         self.cert_sha256 = self.identity.sha256
         self.port = 0
         self._key = SigningKey.generate()
+        #: Set: the ``X-Prep-Linea`` it writes on every answer (a rogue node's claim of
+        #: a higher timeline), and its own signed one at ``/v1/linea`` (not the
+        #: institute's key: it has none); other requests get 503, as a busy node.
+        self.linea: str | None = None
         self._requests: list[SpoofedRequest] = []
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
@@ -116,4 +126,12 @@ class SpoofCentral:
                                       "sitio": "07", "node": "impostor",
                                       "central_key": self._key.public.b64(),
                                       "cert_sha256": self.cert_sha256})
-        return web.json_response({"error": "not_found", "message": ""}, status=404)
+        if self.linea is None:
+            return web.json_response({"error": "not_found", "message": ""}, status=404)
+        headers = {TIMELINE_HEADER: self.linea}
+        if request.path == LINEA_PATH:
+            claim = Linea(999_999_999, "impostor", request.query.get("nonce", ""), True)
+            return web.Response(body=sign_linea(self._key, claim), headers=headers,
+                                content_type="application/json")
+        return web.json_response({"error": "busy", "message": ""}, status=503,
+                                 headers=headers)

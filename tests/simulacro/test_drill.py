@@ -169,6 +169,8 @@ def test_the_standby_took_over_and_the_audit_chain_held(
     continuidad = metrics["continuidad"]
     assert continuidad["nodos"] == 2 and continuidad["bitacora_integra"] is True
     assert 540 <= continuidad["minuto"] <= 720 and 0 < continuidad["failover_segundos"] < 120
+    # The lost primary, brought back and asked for a corte, published nothing (issue 62).
+    assert continuidad["primario_anterior_publico"] == []
     # Two serve nodes at once, both in every station's signed node list, and the stations
     # spread over them (each works with its own node at the end of the night).
     assert len(set(continuidad["nodos_atencion"])) == 2

@@ -366,11 +366,14 @@ def test_a_receipt_not_signed_by_the_enrolled_key_delivers_nothing(
         agent = station.agent(FAST)
         assert not agent.run_until_drained(10)
         state = agent.state()
-        assert state.last_error_code == "bad_receipt" and state.blocked
-        assert "no tiene una firma válida" in state.last_error
+        # Not even sent: the node cannot sign its timeline with the enrolled key, and a
+        # station sends nothing before it did (issue 62; prep.linea).
+        assert state.last_error_code == "timeline_unconfirmed" and not state.blocked
+        assert "no demostró con la firma" in state.last_error
         status = station.status()
         assert (status.backlog_records, status.batches_delivered) == (1, 0)
-        assert status.blocked is not None
+        station_id = station.store.require_identity().station_id
+    assert _central_records(central_node, station_id) == []
 
 
 def test_a_store_busy_past_its_timeout_delays_delivery_but_never_stops_the_agent(
