@@ -2,7 +2,7 @@
 (Qt-free).
 
 The dashboard reads through the read-only role; every write goes through a *second*
-connection, a login holding only ``prep_coordinador`` (revision 0030), whose connections
+connection, a login holding only ``prep_coordinador`` (revision 0028), whose connections
 carry the logged-in coordinator's session token (:mod:`central.dashboard.login`): the
 database refuses the role's writes without an open session and audit events whose actor
 is not that session's coordinator. The writes go through the same Python functions the
@@ -181,7 +181,7 @@ class Coordinator:
         except DBAPIError as exc:
             if not isinstance(exc.orig, psycopg.errors.InsufficientPrivilege):
                 raise
-            # The database's own refusal (revision 0030), already in Spanish.
+            # The database's own refusal (revision 0028), already in Spanish.
             reason = str(exc.orig).splitlines()[0]
             raise ActionError(f"El nodo central no aceptó el corte: {reason}.") from None
         estado, mensaje = resultado(self.engine, peticion_id, self.corte_wait, self.stop)

@@ -1,7 +1,7 @@
 """Coordinators log in before acting from the dashboard (Qt-free).
 
 The dashboard's writes go through a login holding only ``prep_coordinador`` (revision
-0030; ``prep central usuario-coordinacion``), never the schema owner, and they are bound
+0028; ``prep central usuario-coordinacion``), never the schema owner, and they are bound
 in the database to a coordinator's login: the password is checked by
 ``prep_abrir_sesion`` (a function of the owner: the role cannot read password hashes),
 which returns a random token whose SHA-256 it keeps in ``coordinador_sesiones``. Every

@@ -93,7 +93,7 @@ def make_engine(dsn: str, pool_size: int = 5, role: str | None = None,
     ``role``: every connection acts as that role from its start (``SET ROLE``; the
     DSN's user must be a member), e.g. :data:`central.db.privileges.API_ROLE`.
     ``sesion``: a coordinator's session token (hex), as ``prep.sesion`` on every
-    connection (what the dashboard's role needs to act: revision 0030)."""
+    connection (what the dashboard's role needs to act: revision 0028)."""
     own = str(conninfo_to_dict(dsn).get("options") or os.environ.get("PGOPTIONS", ""))
     options = f"{locks.session_options()} {own}".strip()
     if sesion is not None:

@@ -672,7 +672,7 @@ class CentralNodeRow(Base):
 
 
 class CoordinadorSesion(Base):
-    """A coordinator's login to the dashboard (revision 0030): only the SHA-256 of its
+    """A coordinator's login to the dashboard (revision 0028): only the SHA-256 of its
     random token is kept; the dashboard's role acts only while its connection carries
     the token of an open session (``prep.sesion``), and as that session's coordinator."""
 
@@ -687,7 +687,7 @@ class CoordinadorSesion(Base):
 
 class CoordinadorIntento(Base):
     """Wrong passwords in a row of a coordinator's account and until when it waits
-    (revision 0030; kept by the login function, not by any client)."""
+    (revision 0028; kept by the login function, not by any client)."""
 
     __tablename__ = "coordinador_intentos"
 
@@ -698,7 +698,7 @@ class CoordinadorIntento(Base):
 
 
 class CortePeticion(Base):
-    """A corte a coordinator asked for from the dashboard (revision 0030): the
+    """A corte a coordinator asked for from the dashboard (revision 0028): the
     central's service makes it with its own key and writes the outcome back."""
 
     __tablename__ = "corte_peticiones"

@@ -12,7 +12,7 @@ table's grants are decided (docs/seguridad.md, «Roles de PostgreSQL», shows th
 - ``prep_lectura``: the dashboard's read-only role (revisions 0006 and 0011,
   :mod:`central.db.read_only`).
 - ``prep_coordinador`` (:data:`COORDINATOR_ROLE`): the dashboard's actions (revision
-  0030, :data:`COORDINADOR`): only a coordinator's actions, each while the connection
+  0028, :data:`COORDINADOR`): only a coordinator's actions, each while the connection
   carries the token of an open coordinator session (:mod:`central.dashboard.login`).
 
 A new table gets its decision here **and** its ``GRANT`` in its own migration (the
@@ -115,7 +115,7 @@ TABLES: dict[str, Grants] = {
     "installation": Grants(_R, "indicador SIMULACRO (dueño, en init)", lectura=True),
     "alembic_version": Grants(_R, "serve comprueba que el esquema esté al día; migrar: "
                                   "dueño"),
-    # The dashboard's actions (revision 0030): kept by functions of the owner.
+    # The dashboard's actions (revision 0028): kept by functions of the owner.
     "coordinador_sesiones": Grants((), "sesiones de coordinador del tablero (solo el hash "
                                        "de su ficha; las abre la función de inicio de "
                                        "sesión)"),
@@ -126,7 +126,7 @@ TABLES: dict[str, Grants] = {
                                api_update=("estado", "mensaje", "atendido_at")),
 }
 
-#: What ``prep_coordinador`` may do, table by table (revision 0030; docs/seguridad.md,
+#: What ``prep_coordinador`` may do, table by table (revision 0028; docs/seguridad.md,
 #: «El rol del tablero para acciones»): privilege → columns (``()``: the whole table).
 #: Every write also needs an open coordinator session (trigger ``prep_exige_sesion``).
 COORDINADOR: dict[str, dict[str, tuple[str, ...]]] = {

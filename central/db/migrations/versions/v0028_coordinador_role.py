@@ -21,7 +21,7 @@ login in the dashboard bound nothing in the database. Now:
   coordinator's open session (``corte_peticiones.segundo_token``, replaced by that
   coordinator's id and never stored).
 
-Revision ID: 0030
+Revision ID: 0028
 Revises: 0027
 Create Date: 2026-11-29
 """
@@ -31,7 +31,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0030"
+revision: str = "0028"
 down_revision: str | None = "0027"
 branch_labels: str | None = None
 depends_on: str | None = None
