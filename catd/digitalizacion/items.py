@@ -42,6 +42,7 @@ TITLES: dict[str, str] = {
     "qr_no_es_acta": "El QR no es de un acta",
     "qr_varias_actas": "QR de varias actas",
     "qr_otra_acta": "QR de otra acta",
+    "acta_de_capacitacion": "Acta de capacitación: no se toma",
     "inclinada": "Acta inclinada",
     "clave_no_valida": "CLAVE_ACTA no válida",
     "sin_catalogo": "En espera del catálogo",

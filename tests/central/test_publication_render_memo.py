@@ -27,6 +27,7 @@ from prep.corte.memo import RenderMemo
 from prep.corte.model import ActaEnCorte
 from prep.corte.package import corte_dirname
 from prep.corte.summary import Fila
+from prep.corte.tramos import rangos
 from prep.corte.trayectoria import CotejoH
 from prep.crypto import SigningKey
 from prep.rules import DEFAULT_RULES
@@ -290,12 +291,17 @@ def _registrada(snap: Snapshot) -> Snapshot:
         h.verificadas))
 
 
-def _tramo(snap: Snapshot, clave: str) -> tuple[str, int, int]:
+def _tramo(snap: Snapshot, clave: str) -> tuple[str, int]:
+    """The election and tramo of an acta: a run of at most ``TRAMO_ACTAS`` actas of one
+    sección (a sección with more actas has several tramos)."""
     acta = snap.catalog.actas_por_clave[clave]
-    return (acta.eleccion.codigo, acta.casilla.distrito_id, acta.casilla.seccion)
+    r = rangos(snap.catalog.actas(acta.eleccion))
+    pos = r.posicion.get(clave)
+    assert pos is not None
+    return (acta.eleccion.codigo, r.tramo_de[pos])
 
 
-def _tramos(snap: Snapshot, claves: set[str]) -> set[tuple[str, int, int]]:
+def _tramos(snap: Snapshot, claves: set[str]) -> set[tuple[str, int]]:
     return {_tramo(snap, c) for c in claves}
 
 

@@ -30,6 +30,22 @@ from tests.harness.espera import esperar
 from tests.harness.netns_targets import TlsIdentity
 
 MiB = 2**20
+#: ``python3 -c _CON_PICO FILE ARGS…``: ``prep ARGS…``, then the peak resident memory of
+#: its own address space (VmHWM, which starts anew at exec) written to FILE. Not wait4's
+#: ru_maxrss: that keeps the high-water mark of the address space the child was forked
+#: from, a pytest worker that may hold hundreds of MiB after a long session.
+_CON_PICO = """
+import runpy, sys
+pico_en = sys.argv.pop(1)
+sys.argv[0] = "prep"
+try:
+    runpy.run_module("prep", run_name="__main__", alter_sys=True)
+finally:
+    with open("/proc/self/status") as status:
+        pico = next(l.split()[1] for l in status if l.startswith("VmHWM:"))
+    with open(pico_en, "w") as out:
+        out.write(pico)
+"""
 
 
 def prep(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -199,32 +215,22 @@ def test_a_gzip_bomb_costs_the_difusor_little_memory(
     origen.crudos[ruta] = ({"Content-Encoding": "gzip"}, _bomba(300 * MiB))
     datos, www = tmp_path / "datos", tmp_path / "www"
     _init(datos, www, identity, origen.url)
-    salida_txt = tmp_path / "salida.txt"
+    salida_txt, pico_txt = tmp_path / "salida.txt", tmp_path / "pico.txt"
     with salida_txt.open("w") as out:
-        proceso = subprocess.Popen([sys.executable, "-m", "prep", "difusor", "run",
-                                    "--datos", str(datos), "--una-vez"], stdout=out,
-                                   stderr=subprocess.STDOUT)
-    fin: dict[str, int] = {}
-
-    def termino() -> bool:
-        # os.wait4, not Popen.wait: the kernel's peak memory of this very process.
-        pid, status, uso = os.wait4(proceso.pid, os.WNOHANG)
-        if pid:
-            fin.update(codigo=os.waitstatus_to_exitcode(status), pico_kib=uso.ru_maxrss)
-            proceso.returncode = fin["codigo"]
-        return bool(pid)
-
+        proceso = subprocess.Popen([sys.executable, "-c", _CON_PICO, str(pico_txt),
+                                    "difusor", "run", "--datos", str(datos), "--una-vez"],
+                                   stdout=out, stderr=subprocess.STDOUT)
     try:
-        esperar(termino, 180, "prep difusor run --una-vez termina")
+        esperar(lambda: proceso.poll() is not None, 180, "prep difusor run --una-vez termina")
     finally:
-        if not fin:
+        if proceso.poll() is None:
             proceso.kill()
             proceso.wait()
     salida = salida_txt.read_text()
-    assert fin["codigo"] == 1, salida
+    assert proceso.returncode == 1, salida
     assert rel in salida and ("bomba de compresión" in salida or "excede el límite" in salida)
     assert "Traceback" not in salida
-    pico = fin["pico_kib"] / 1024
+    pico = int(pico_txt.read_text()) / 1024
     assert pico < 200, f"pico de memoria del difusor: {pico:.0f} MiB"
     assert not os.path.exists(www / "latest")
 
