@@ -458,7 +458,7 @@ def _actas(eleccion: Eleccion, casillas: Sequence[Casilla]) -> tuple[Acta, ...]:
         tipo = tipos.get(c.tipo)
         if tipo is None:
             tipo = tipos[c.tipo] = eleccion.tipo_acta_de(c.tipo)
-        ambito = (eleccion.ambito_id(c), c.tipo in TIPOS_MESA)
+        ambito = (eleccion.ambito_id(c), c.mesa)
         layout = layouts.get(ambito)
         if layout is None:
             layout = layouts[ambito] = eleccion.layout(*ambito)
