@@ -35,8 +35,6 @@ from prep.corte.salud_catd import Avance
 from prep.corte.salud_catd import LecturaCatd
 from prep.corte.summary import Fila
 from prep.corte.summary import TablaEleccion
-from prep.corte.summary import filas_y_cuentas
-from prep.corte.summary import tabla_de
 from prep.corte.tramos import Pieza
 from prep.corte.tramos import Tramos
 from prep.rules import DEFAULT_RULES
@@ -54,7 +52,7 @@ def tabulate(eleccion: Eleccion, actas: Sequence[Acta], estado: Mapping[str, Act
     for i, (a, b) in enumerate(tramos.rangos.limites):
         pieza = tramos.previa(i)
         if pieza is None:
-            propias, suyas = filas_y_cuentas(eleccion, actas[a:b], estado, rules)
+            propias, suyas = summary.filas_y_cuentas(eleccion, actas[a:b], estado, rules)
             pieza = Pieza(tuple(propias), (suyas[0], suyas[1], suyas[2], suyas[3],
                                            suyas[4], suyas[5]))
             tramos.poner(i, pieza)
@@ -63,7 +61,7 @@ def tabulate(eleccion: Eleccion, actas: Sequence[Acta], estado: Mapping[str, Act
     cuentas = [sum(columna) for columna in zip(*partes, strict=True)] or [0] * 6
     if len(filas) != len(actas):
         raise ValueError(f"{eleccion.nombre}: los tramos no cubren las actas")
-    tabla = tabla_de(eleccion, filas, cuentas, fuera, rules, ultimo_corte)
+    tabla = summary.tabla_de(eleccion, filas, cuentas, fuera, rules, ultimo_corte)
     tabla.derived["tramos"] = tramos
     return tabla
 
