@@ -68,6 +68,7 @@ import time
 from dataclasses import replace
 from datetime import time as dtime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 
 import psycopg
@@ -84,6 +85,9 @@ from tests.harness.corte_data import stage_delta
 from tests.harness.corte_data import write_states
 from tests.harness.postgres import embedded_server
 from tests.harness.postgres import temporary_database
+
+if TYPE_CHECKING:
+    from central.tuning import CentralTuning
 
 REPEAT_OFFSET = 7  # casilla numbers of each repetition: id + 7·k (every id stays ≤ 99)
 DELTA = 0.02  # share of the actas a delta changes (a peak's 5–10 minutes, nationally)
@@ -126,7 +130,10 @@ def main() -> None:
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        _child(args.child, Path(os.environ["BENCH_PUBLICACION"]), args.profile)
+        from central.tuning import CentralTuning
+
+        with CentralTuning() as tuning:  # as serve's cortes run (central.tuning)
+            _child(args.child, Path(os.environ["BENCH_PUBLICACION"]), tuning, args.profile)
         return
     bucle_inicio = python_loop_ms()
     with tempfile.TemporaryDirectory(prefix="bench-corte-db-") as tmp, \
@@ -167,7 +174,8 @@ def main() -> None:
                                             "fin": python_loop_ms()}}}))
 
 
-def _child(dsn: str, publicacion: Path, profile: str | None = None) -> None:
+def _child(dsn: str, publicacion: Path, tuning: CentralTuning,
+           profile: str | None = None) -> None:
     from sqlalchemy.orm import Session
 
     from central import catalog_store
@@ -194,7 +202,7 @@ def _child(dsn: str, publicacion: Path, profile: str | None = None) -> None:
     # The tramos' texts between cortes: in the data directory's disk, as serve keeps them.
     carrete = publicacion.parent
     memo = CorteMemo(render=RenderMemo(carrete=carrete))
-    settings = CorteSettings(publicacion, blobs=None, sitio=sitio, memo=memo)
+    settings = CorteSettings(publicacion, blobs=None, sitio=sitio, memo=memo, tuning=tuning)
 
     def corte(settings: CorteSettings, profile: str | None = None,
               ) -> tuple[CorteHecho, dict[str, Any]]:

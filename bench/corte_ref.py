@@ -55,6 +55,7 @@ from psycopg.conninfo import make_conninfo
 
 if TYPE_CHECKING:
     from central.publication.corte import CorteHecho
+    from central.tuning import CentralTuning
 
 TEMPLATE = "corte_ref_tmpl"
 RUN = "corte_ref_run"
@@ -93,10 +94,14 @@ def main() -> None:
         _fill(args.dir, args.scale, args.seed, args.delta)
     elif args.command == "corte":
         _corte(args.dir, args.out, args.sin_sitio, args.profile)
-    elif args.command == "child":
-        _child(args.dsn, args.out, args.sin_sitio, args.profile)
     else:
-        _child_sin_memo(args.dsn, args.out, args.sin_sitio)
+        from central.tuning import CentralTuning
+
+        with CentralTuning() as tuning:  # as serve's cortes run (central.tuning)
+            if args.command == "child":
+                _child(args.dsn, args.out, args.sin_sitio, args.profile, tuning)
+            else:
+                _child_sin_memo(args.dsn, args.out, args.sin_sitio, tuning)
 
 
 def _server(directory: Path):  # type: ignore[no-untyped-def]
@@ -218,7 +223,8 @@ def tree_differences(a: Path, b: Path) -> list[str]:
     return sorted(p for p in left.keys() | right.keys() if left.get(p) != right.get(p))
 
 
-def _child(dsn: str, out: Path, sin_sitio: bool, profile: Path | None) -> None:
+def _child(dsn: str, out: Path, sin_sitio: bool, profile: Path | None,
+           tuning: CentralTuning) -> None:
     """corte1 (cold, filling a memo), the delta, then (after a line on stdin) corte2
     with that memo."""
     from sqlalchemy.orm import Session
@@ -239,7 +245,7 @@ def _child(dsn: str, out: Path, sin_sitio: bool, profile: Path | None) -> None:
     key = SigningKey.from_raw(KEY)
     # The tramos' texts between cortes on the output's disk, as serve keeps them.
     settings = CorteSettings(out / "publicacion", blobs=None, sitio=not sin_sitio,
-                             memo=CorteMemo(render=RenderMemo(carrete=out)))
+                             memo=CorteMemo(render=RenderMemo(carrete=out)), tuning=tuning)
     result: dict[str, object] = {}
     for n, instant in enumerate(INSTANTS, 1):
         set_now(dsn, instant)
@@ -277,7 +283,7 @@ def _apply_delta(dsn: str) -> int:
     return 0 if row is None or row[0] is None else apply_delta(dsn)
 
 
-def _child_sin_memo(dsn: str, out: Path, sin_sitio: bool) -> None:
+def _child_sin_memo(dsn: str, out: Path, sin_sitio: bool, tuning: CentralTuning) -> None:
     """corte2 again, in a fresh process without memo, on the copy of the database."""
     from sqlalchemy.orm import Session
 
@@ -292,7 +298,8 @@ def _child_sin_memo(dsn: str, out: Path, sin_sitio: bool) -> None:
     engine = make_engine(dsn)
     with Session(engine) as session:
         catalog_store.current(session)
-    settings = CorteSettings(out / "publicacion_sin_memo", blobs=None, sitio=not sin_sitio)
+    settings = CorteSettings(out / "publicacion_sin_memo", blobs=None, sitio=not sin_sitio,
+                             tuning=tuning)
     cpu = _cpu()
     started = time.perf_counter()
     hecho = make_corte(engine, SigningKey.from_raw(KEY), settings, motivo=A_PEDIDO,

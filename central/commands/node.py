@@ -18,6 +18,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,6 +50,7 @@ from central.db.privileges import API_ROLE
 from central.enrollment import ROLES
 from central.enrollment import Site
 from central.enrollment import create_code
+from central.tuning import CentralTuning
 from prep import cadena
 from prep.cli_es import Subcommands
 
@@ -198,7 +200,10 @@ def _serve(args: argparse.Namespace) -> int:
                   f"del certificado, para compararla en los equipos al darlos de alta:\n"
                   f"  {identity.cert_sha256}", file=sys.stderr, flush=True)
 
-    with database_dsn(args.dsn, data_dir.pgdata, watch=True) as dsn:
+    # The process's tuning for its cortes, from here to the end (central.tuning).
+    with CentralTuning() as tuning, database_dsn(args.dsn, data_dir.pgdata,
+                                                 watch=True) as dsn:
+        corte_settings = replace(corte_settings, tuning=tuning)
         if _in_recovery(dsn):
             print("error: este PostgreSQL es un standby (réplica de solo lectura): no puede "
                   "recibir lotes. Si se perdió el primario, promuévalo primero con «prep "

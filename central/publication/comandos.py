@@ -24,6 +24,7 @@ from central.publication.ventana import PublicacionRechazada
 from central.publication.ventana import estado
 from central.publication.ventana import fijar_ventana
 from central.publication.ventana import reabrir
+from central.tuning import CentralTuning
 from prep.cli_es import Subcommands
 
 
@@ -87,8 +88,10 @@ def _corte_command(args: argparse.Namespace) -> int:
     data_dir = DataDir(args.data_dir)
     identity = load_identity(data_dir)
     settings = settings_from_args(args, data_dir)
-    # A corte by hand does what serve's scheduled cortes do, with serve's privileges.
-    with _engine(args, data_dir, role=API_ROLE) as engine:
+    # A corte by hand does what serve's scheduled cortes do, with serve's privileges
+    # and its process tuning (central.tuning).
+    with CentralTuning() as tuning, _engine(args, data_dir, role=API_ROLE) as engine:
+        settings = replace(settings, tuning=tuning)
         try:
             actor, segundo = logins(engine, args,
                                     need_second=peticion.fuera_de_ventana is not None)

@@ -15,15 +15,14 @@ A node that is not the current primary makes no corte at all
 
 from __future__ import annotations
 
-import atexit
-import gc
 import json
 import logging
-import sys
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 
 from sqlalchemy import Connection
@@ -56,10 +55,12 @@ from central.publication.ventana import Peticion
 from central.publication.ventana import PublicacionRechazada
 from prep.corte.package import DIFERENCIAS
 from prep.crypto import SigningKey
-from prep.libc import c_function
 from prep.logsetup import fields
 from prep.rules import DEFAULT_RULES
 from prep.rules import RuleSet
+
+if TYPE_CHECKING:
+    from central.tuning import CentralTuning
 
 log = logging.getLogger("central.publication")
 
@@ -68,12 +69,6 @@ CORTE_LOCK = (0x50524550, 70)  # "PREP", 70: one corte at a time
 #: 20 s, docs/publicacion.md); longer means a stuck holder, and waiting on would hang
 #: whoever asked.
 CORTE_LOCK_WAIT = timedelta(minutes=2)
-#: The interpreter's thread switch interval during a corte (Python's default: 5 ms). A
-#: corte's own threads (deflating, hashing and writing its files, reading the
-#: snapshot's rows) take the GIL back thousands of times from its Python work, and each
-#: time waited up to the interval: a deflate beside a busy Python thread took 4 to 15
-#: times as long as alone at 5 ms, 1.3 to 2.5 times at 0.5 ms.
-INTERVALO_HILOS = 0.0005
 PROGRAMADO = "programado"
 A_PEDIDO = "a_pedido"
 
@@ -97,6 +92,10 @@ class CorteSettings:
     #: The node's data directory, where a replaced node keeps the signed word of the
     #: timeline that replaced it (central.continuity.fencing); None: not checked.
     datos: Path | None = None
+    #: The process's tuning, entered by the program that makes the cortes (``serve``,
+    #: ``corte``, the benchmarks): each corte runs in its ``corte()`` (the collector
+    #: paused, a short switch interval). None: the process is left as it is.
+    tuning: CentralTuning | None = None
 
 
 @dataclass(frozen=True)
@@ -149,123 +148,49 @@ def make_corte(engine: Engine, key: SigningKey, settings: CorteSettings, *, moti
     lock = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
     try:
         _take_lock(lock, lock_wait, engine, actor, motivo)
-        # A corte allocates millions of objects that live until it ends; the cyclic
-        # garbage collector would traverse them again and again (a quarter of a
-        # national corte's time). Reference counting still frees everything.
-        collecting = gc.isenabled()
-        if collecting:
-            RECOLECTOR.antes()
-        gc.disable()
-        intervalo = sys.getswitchinterval()
-        sys.setswitchinterval(min(intervalo, INTERVALO_HILOS))
         try:
-            # A node that is not the current primary publishes nothing (issue 62).
-            razon = fencing.corte_refusal(engine, settings.datos, key.public)
-            if razon is not None:
-                raise NoEsPrimario(razon)
-            fuera = None if peticion is None else ventana.autorizar(
-                engine, peticion, ultimo=ultimo_corte, actor=actor, motivo=motivo)
-            hecho = _make(engine, key, settings, motivo, actor, ultimo_corte, started,
-                          peticion, fuera)
-            metrics.corte_published(hecho.seconds, {"snapshot": hecho.snapshot_seconds,
-                                                    **hecho.publicado.seconds})
-            return hecho
-        except PublicacionRechazada:
-            metrics.corte_refused()
-            raise  # audited as a refusal, not as a failure (nothing was read)
-        except NoEsPrimario as exc:
-            # Not audited in the database: a replaced primary's commits may wait for
-            # ever (its lost synchronous standby), and its chain is not the current one.
-            _forget(settings)
-            metrics.corte_failed()
-            log.error("no se publicó el corte: %s", exc)
-            raise
-        except (CorteError, SnapshotError, OSError, SQLAlchemyError) as exc:
-            _forget(settings)
-            _failed(engine, actor, motivo, str(exc))
-            raise
-        except BaseException:
-            _forget(settings)
-            raise
+            with nullcontext() if settings.tuning is None else settings.tuning.corte():
+                return _make_locked(engine, key, settings, motivo, actor, ultimo_corte,
+                                    started, peticion)
         finally:
-            sys.setswitchinterval(intervalo)
-            if collecting:
-                RECOLECTOR.despues()
             lock.execute(select(func.pg_advisory_unlock(*CORTE_LOCK)))
     finally:
         lock.close()
 
 
-class Recolector:
-    """The cyclic garbage collector around a process's cortes.
-
-    What a corte keeps for the next (the memo: the snapshot, every tramo's pieces) is
-    frozen at its end (``gc.freeze``): the collector no longer walks it after every corte
-    (0.3 s of a CDMX corte's 1.8 s, seconds nationally). Reference counting still frees
-    it when the next corte replaces it, and a corte makes no reference cycles (a full
-    collection after one finds none, measured). Before each corte, what the process made
-    since (ingest, the control room) is collected; every :attr:`cada` cortes (an hour at
-    five minutes) the frozen objects are collected too, so that a cycle frozen while it
-    was alive (a request in flight during a corte) is not kept for the whole night.
-    """
-
-    cada = 12
-
-    def __init__(self) -> None:
-        self.cortes = 0
-        self._al_salir = False
-
-    def antes(self) -> None:
-        self.cortes += 1
-        if self.cortes >= self.cada:
-            self.cortes = 0
-            gc.unfreeze()
-        gc.collect()
-
-    def despues(self) -> None:
-        if not self._al_salir:  # the interpreter's last collection sees them too
-            atexit.register(gc.unfreeze)
-            self._al_salir = True
-        gc.freeze()
-        gc.enable()
-        _devolver_memoria()
-
-
-RECOLECTOR = Recolector()
-
-
-_MALLOC_TRIM = c_function("malloc_trim")
-# glibc's mallopt parameters (malloc.h).
-_M_MMAP_THRESHOLD = -3
-_M_ARENA_MAX = -8
-#: Blocks from this size on are mapped apart and given back as soon as freed: a corte's
-#: megabyte pieces, lists and tables of half a million entries.
-_MMAP_THRESHOLD = 256 * 1024
-
-
-def _ajustar_malloc() -> None:
-    """Make glibc give back a corte's large transient blocks when it frees them, and keep
-    the corte's threads to two heaps. By default glibc raises its mmap threshold up to
-    32 MB as large blocks are freed, after which blocks of that size come from its heaps
-    and stay there, and each thread that allocates may get a heap of its own (up to
-    eight per core), which the others cannot reuse: measured on the national benchmark,
-    the next corte's peak was about 140 MB higher and its time the same. Other C
-    libraries are left as they are."""
-    mallopt = c_function("mallopt")
-    if mallopt is not None:
-        mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
-        mallopt(_M_ARENA_MAX, 2)
-
-
-_ajustar_malloc()
-
-
-def _devolver_memoria() -> None:
-    """Give the system back what a corte freed: glibc keeps freed memory for the process
-    to reuse (about 300 MB after a national corte, measured), which a central waiting
-    minutes for its next corte would hold for nothing."""
-    if _MALLOC_TRIM is not None:
-        _MALLOC_TRIM(0)
+def _make_locked(engine: Engine, key: SigningKey, settings: CorteSettings, motivo: str,
+                 actor: str, ultimo_corte: bool, started: float,
+                 peticion: Peticion | None) -> CorteHecho:
+    """:func:`make_corte` once the corte lock is held."""
+    try:
+        # A node that is not the current primary publishes nothing (issue 62).
+        razon = fencing.corte_refusal(engine, settings.datos, key.public)
+        if razon is not None:
+            raise NoEsPrimario(razon)
+        fuera = None if peticion is None else ventana.autorizar(
+            engine, peticion, ultimo=ultimo_corte, actor=actor, motivo=motivo)
+        hecho = _make(engine, key, settings, motivo, actor, ultimo_corte, started,
+                      peticion, fuera)
+        metrics.corte_published(hecho.seconds, {"snapshot": hecho.snapshot_seconds,
+                                                **hecho.publicado.seconds})
+        return hecho
+    except PublicacionRechazada:
+        metrics.corte_refused()
+        raise  # audited as a refusal, not as a failure (nothing was read)
+    except NoEsPrimario as exc:
+        # Not audited in the database: a replaced primary's commits may wait for
+        # ever (its lost synchronous standby), and its chain is not the current one.
+        _forget(settings)
+        metrics.corte_failed()
+        log.error("no se publicó el corte: %s", exc)
+        raise
+    except (CorteError, SnapshotError, OSError, SQLAlchemyError) as exc:
+        _forget(settings)
+        _failed(engine, actor, motivo, str(exc))
+        raise
+    except BaseException:
+        _forget(settings)
+        raise
 
 
 def _forget(settings: CorteSettings) -> None:

@@ -84,9 +84,9 @@ from prep.corte.package import PUBLIC_KEY
 from prep.corte.package import SIGNATURE
 from prep.corte.package import build_corte_files
 from prep.corte.package import corte_dirname
-from prep.corte.package import tabular
+from prep.corte.paquete_tramos import filas_catd
+from prep.corte.paquete_tramos import tabular
 from prep.corte.salud_catd import AVANCE_CATD
-from prep.corte.salud_catd import filas_catd
 from prep.corte.salud_catd import salud_csv
 from prep.corte.summary import Resumen
 from prep.corte.summary import TablaEleccion

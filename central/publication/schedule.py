@@ -54,6 +54,7 @@ from central.publication.package import CorteError
 from central.publication.snapshot import SnapshotError
 from central.publication.ventana import Peticion
 from central.publication.ventana import PublicacionRechazada
+from central.tuning import CentralTuning
 from prep.corte.anexo import TZ
 from prep.corte.memo import RenderMemo
 from prep.crypto import SigningKey
@@ -195,13 +196,16 @@ def parse_inicio(text: str, now: datetime | None = None) -> datetime:
     return when.replace(tzinfo=TZ) if when.tzinfo is None else when
 
 
-def settings_from_args(args: argparse.Namespace, data_dir: DataDir) -> CorteSettings:
+def settings_from_args(args: argparse.Namespace, data_dir: DataDir,
+                       tuning: CentralTuning | None = None) -> CorteSettings:
+    """The cortes of ``serve`` and ``corte`` (``tuning``: the process's, which the
+    command entered; :mod:`central.tuning`)."""
     rules = RuleSet.from_toml(args.reglas) if args.reglas else DEFAULT_RULES
     # serve's cortes read and render only what changed since the previous one
     # and keep the texts they reuse in files without a name in the data directory
     return CorteSettings(args.publicacion or data_dir.root / "publicacion", data_dir.blobs,
                          rules, memo=CorteMemo(render=RenderMemo(carrete=data_dir.root)),
-                         datos=data_dir.root)
+                         datos=data_dir.root, tuning=tuning)
 
 
 #: Held (a session advisory lock) by the one ``serve`` node that makes the scheduled

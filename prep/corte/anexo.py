@@ -45,7 +45,6 @@ from prep.corte.simulacro import titulo as marca_simulacro
 from prep.corte.summary import RESUMEN_COLUMNS
 from prep.corte.summary import Fila
 from prep.corte.summary import TablaEleccion
-from prep.corte.tramos import Tramos
 from prep.rules import Base
 from prep.rules import CausaSinActa
 from prep.values import Captura
@@ -217,13 +216,33 @@ def eleccion_csv_partes(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
                         cache: dict[str, CasillaColumns] | None = None,
                         simulacro: bool = False,
                         memo: MutableMapping[str, Any] | None = None,
-                        claves: ClavesCsv | None = None,
-                        tope: int | None = None) -> Iterator[bytes]:
+                        claves: ClavesCsv | None = None) -> Iterator[bytes]:
     """:func:`write_eleccion_csv` in pieces, to be written as they come (a national
-    election's CSV is fifty megabytes): with tramos, their lines as the carrete gives
-    them, at most ``tope`` bytes each (``None``: any size). Consume it whole."""
+    election's CSV is fifty megabytes). Consume it whole. (A running central's corte
+    makes them tramo by tramo: :func:`prep.corte.paquete_tramos.eleccion_csv_partes`,
+    the same bytes.)"""
     cache = {} if cache is None else cache
-    fmt = time_formatter()
+    yield encabezado_csv(tabla, corte, simulacro)
+    if memo is not None:
+        yield "".join(
+            acta_lines(catalog, tabla, acta_textos(catalog, tabla, cache, memo), cache,
+                       claves)).encode("utf-8")
+    else:
+        rows = acta_rows(catalog, tabla, cache)
+        lines = plain_csv_lines(rows, len(columns(tabla.eleccion)))
+        if lines is None:
+            buf = io.StringIO()
+            csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).writerows(rows)
+            lines = buf.getvalue()
+        del rows
+        yield lines.encode("utf-8")
+        del lines
+    yield fuera_csv(catalog, tabla)
+
+
+def encabezado_csv(tabla: TablaEleccion, corte: datetime, simulacro: bool = False) -> bytes:
+    """An election's CSV up to its column names (UTF-8 with its BOM): its title, the
+    corte's line, the summary and the header."""
     eleccion = tabla.eleccion
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
@@ -233,26 +252,14 @@ def eleccion_csv_partes(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
     w.writerow(RESUMEN_COLUMNS)
     w.writerow(tabla.resumen.values())
     w.writerow(())
-    header = columns(eleccion)
-    w.writerow(header)
-    yield buf.getvalue().encode("utf-8-sig")
-    tramos: Tramos | None = tabla.derived.get("tramos")
-    if tramos is not None and memo is None:
-        yield from tramo_lines(catalog, tabla, tramos, cache, tope)
-    elif memo is not None:
-        yield "".join(
-            acta_lines(catalog, tabla, acta_textos(catalog, tabla, cache, memo), cache,
-                       claves)).encode("utf-8")
-    else:
-        rows = acta_rows(catalog, tabla, cache)
-        lines = plain_csv_lines(rows, len(header))
-        if lines is None:
-            buf = io.StringIO()
-            csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).writerows(rows)
-            lines = buf.getvalue()
-        del rows
-        yield lines.encode("utf-8")
-        del lines
+    w.writerow(columns(eleccion))
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def fuera_csv(catalog: Catalog, tabla: TablaEleccion) -> bytes:
+    """An election's CSV after its catalog actas: its fuera-de-catálogo rows (UTF-8)."""
+    fmt = time_formatter()
+    eleccion = tabla.eleccion
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     sin_datos = (SIN_DATO,) * len(eleccion.campos_captura)
@@ -260,33 +267,7 @@ def eleccion_csv_partes(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
     for fuera in tabla.fuera:
         etiqueta = tabla.etiqueta_fuera if fuera.eleccion else tabla.etiqueta_fuera_sin_eleccion
         w.writerow(_fuera_row(catalog, tail_keys, sin_datos, etiqueta, fuera, fmt))
-    yield buf.getvalue().encode("utf-8")
-
-
-def tramo_lines(catalog: Catalog, tabla: TablaEleccion, tramos: Tramos,
-                cache: dict[str, CasillaColumns], tope: int | None = None
-                ) -> Iterator[bytes]:
-    """The CSV lines of ``tabla``'s actas (UTF-8) tramo by tramo (:mod:`prep.corte.tramos`): a
-    tramo's lines of the previous corte where none of its actas changed, made again
-    otherwise (and kept in its piece, then in the carrete: ``Tramos.guardar``); the rows
-    made again are left in ``tabla.derived["filas_tramo"]`` (tramo → rows) for the
-    site. ``tope``: the most bytes of one piece (``Tramos.partes``)."""
-    width = len(columns(tabla.eleccion))
-    hechas: dict[int, list[tuple[str, ...]]] = {}
-    tabla.derived["filas_tramo"] = hechas
-    for i, pieza in enumerate(tramos.hechas()):
-        if pieza.csv is None:
-            rows = filas_csv(catalog, tabla.eleccion, pieza.filas, cache)
-            hechas[i] = rows
-            text = plain_csv_lines(rows, width)
-            if text is None:
-                buf = io.StringIO()
-                csv.writer(buf, lineterminator="\r\n",
-                           quoting=csv.QUOTE_MINIMAL).writerows(rows)
-                text = buf.getvalue()
-            pieza.csv = text.encode("utf-8")
-    yield from tramos.partes("csv", tope)
-    tramos.guardar("csv")
+    return buf.getvalue().encode("utf-8")
 
 
 def filas_csv(catalog: Catalog, eleccion: Eleccion, filas: Sequence[Fila],

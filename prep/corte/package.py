@@ -31,16 +31,15 @@ from prep.catalog.model import Eleccion
 from prep.corte.anexo import TZ
 from prep.corte.anexo import CasillaColumns
 from prep.corte.anexo import ClavesCsv
-from prep.corte.anexo import eleccion_csv_partes
-from prep.corte.anexo import write_eleccion_csv
 from prep.corte.leeme import leeme_text
 from prep.corte.model import ActaEnCorte
 from prep.corte.model import FueraDeCatalogo
+from prep.corte.paquete_tramos import eleccion_csv_partes
+from prep.corte.paquete_tramos import tabular
+from prep.corte.paquete_tramos import write_eleccion_csv
 from prep.corte.simulacro import LINEA_MANIFIESTO
 from prep.corte.simulacro import tabla_csv
 from prep.corte.summary import TablaEleccion
-from prep.corte.summary import tabulate
-from prep.corte.tramos import Tramos
 from prep.durable import fsync_dir as _fsync_dir
 from prep.durable import write_synced as _write_synced
 from prep.rules import DEFAULT_RULES
@@ -159,17 +158,6 @@ def build_corte_files(catalog: Catalog, estado: Mapping[str, ActaEnCorte],  # no
 
 def _hexdigest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def tabular(catalog: Catalog, estado: Mapping[str, ActaEnCorte],
-            fuera: Sequence[FueraDeCatalogo], rules: RuleSet = DEFAULT_RULES,
-            ultimo_corte: bool = False, memo: MutableMapping[str, Any] | None = None,
-            tramos: Mapping[str, Tramos] | None = None) -> tuple[TablaEleccion, ...]:
-    """The table of every election of the catalog, in catalog order (``memo``, and
-    ``tramos`` per election code: as :func:`prep.corte.summary.tabulate` takes them)."""
-    return tuple(tabulate(e, catalog.actas(e), estado, fuera, rules, ultimo_corte, memo,
-                          None if tramos is None else tramos[e.codigo])
-                 for e in catalog.elecciones)
 
 
 def manifest(files: Mapping[str, bytes], simulacro: bool = False,

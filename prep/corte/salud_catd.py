@@ -41,7 +41,6 @@ from datetime import datetime
 from datetime import timedelta
 from itertools import chain
 from itertools import groupby
-from operator import itemgetter
 from typing import Any
 
 from prep.catalog.model import Catalog
@@ -51,8 +50,6 @@ from prep.corte.simulacro import tabla_csv
 from prep.corte.summary import Fila
 from prep.corte.summary import TablaEleccion
 from prep.corte.summary import percentage
-from prep.corte.tramos import Pieza
-from prep.corte.tramos import Tramos
 
 AVANCE_CATD = "AVANCE_CATD.csv"
 CCV = "CCV"
@@ -246,31 +243,43 @@ def _comun(t: tuple[Any, ...]) -> tuple[Any, ...]:
 
 def filas_catd(catalog: Catalog, tablas: Sequence[TablaEleccion], lectura: LecturaCatd,
                publicada_en: Mapping[str, tuple[str, datetime]], corte_at: datetime,
-               tramos: Mapping[str, Tramos] | None = None) -> list[tuple[str, ...]]:
+               ) -> list[tuple[str, ...]]:
     """The rows of AVANCE_CATD.csv (without its header), CATDs by number, then the CCV.
 
     ``publicada_en``: the earlier corte that first published each acta (an acta with
-    data absent from it is first published by this corte, at ``corte_at``).
-    ``tramos``: per election, what the previous corte took from each tramo none of
-    whose actas changed (:mod:`prep.corte.tramos`), reused; the rest taken again."""
+    data absent from it is first published by this corte, at ``corte_at``). (A running
+    central's corte reuses each unchanged tramo's :class:`Avance` instead:
+    :func:`prep.corte.paquete_tramos.filas_catd`, the same rows.)"""
+    segundos: dict[datetime, int] = {}
+    return filas_de_avances(catalog, lectura, corte_at, (
+        avances_por_distrito(tabla, lectura, publicada_en, corte_at, segundos)
+        for tabla in tablas))
+
+
+def avances_por_distrito(tabla: TablaEleccion, lectura: LecturaCatd,
+                         publicada_en: Mapping[str, tuple[str, datetime]],
+                         corte_at: datetime, segundos: dict[datetime, int] | None = None,
+                         ) -> list[tuple[int, Avance]]:
+    """Each distrito's run of ``tabla``'s actas (the CSV is in distrito order) and its
+    :class:`Avance` (``segundos``: as :func:`avance_de` takes it)."""
+    return [(distrito, avance_de(list(filas), lectura, publicada_en, corte_at, segundos))
+            for distrito, filas in groupby(tabla.filas,
+                                           key=lambda f: f.acta.casilla.distrito_id)]
+
+
+def filas_de_avances(catalog: Catalog, lectura: LecturaCatd, corte_at: datetime,
+                     partes: Iterable[Iterable[tuple[int, Avance]]],
+                     ) -> list[tuple[str, ...]]:
+    """:func:`filas_catd` from the :class:`Avance` of every part of every election
+    (``partes``: per election, its parts' distrito and Avance, in any cut of its
+    actas)."""
     catd_de = {d.id: lectura.asignados.get(d.id, d.id) for d in catalog.distritos}
     catds = sorted(set(catd_de.values()))
     cuentas: dict[int, list[tuple[int, ...]]] = {c: [] for c in catds}
     duraciones: dict[int, list[int]] = {c: [] for c in catds}
     desde = corte_at - timedelta(minutes=VENTANA_MINUTOS)
-    segundos: dict[datetime, int] = {}
-    for tabla in tablas:
-        partes: Iterable[tuple[int, Avance]]
-        if tramos is not None:
-            t = tramos[tabla.eleccion.codigo]
-            partes = zip(map(itemgetter(0), t.rangos.secciones),
-                         _avances(t, lectura, publicada_en, corte_at, segundos), strict=True)
-        else:  # each distrito's run of actas (the CSV is in distrito order)
-            partes = [(distrito, avance_de(list(filas), lectura, publicada_en, corte_at,
-                                           segundos))
-                      for distrito, filas in groupby(
-                          tabla.filas, key=lambda f: f.acta.casilla.distrito_id)]
-        for distrito, avance in partes:
+    for eleccion in partes:
+        for distrito, avance in eleccion:
             catd = catd_de[distrito]
             cuentas[catd].append(avance.cuentas)
             primera, ultima = avance.desde, avance.hasta
@@ -283,21 +292,6 @@ def filas_catd(catalog: Catalog, tablas: Sequence[TablaEleccion], lectura: Lectu
     conteos = {c: [sum(columna) for columna in zip(*cuentas[c], strict=True)]
                if cuentas[c] else [0] * len(CONTEOS) for c in catds}
     return _filas(catd_de, conteos, duraciones, lectura)
-
-
-def _avances(t: Tramos, lectura: LecturaCatd, publicada_en: Mapping[str, tuple[str, datetime]],
-             corte_at: datetime, segundos: dict[datetime, int]) -> list[Avance]:
-    """Each tramo's :class:`Avance`: the previous corte's where none of its actas
-    changed, taken again (and kept in its piece) otherwise."""
-    return [p.avance if p.avance is not None
-            else _tomar(p, lectura, publicada_en, corte_at, segundos) for p in t.hechas()]
-
-
-def _tomar(pieza: Pieza, lectura: LecturaCatd,
-           publicada_en: Mapping[str, tuple[str, datetime]], corte_at: datetime,
-           segundos: dict[datetime, int]) -> Avance:
-    avance = pieza.avance = avance_de(pieza.filas, lectura, publicada_en, corte_at, segundos)
-    return avance
 
 
 def _filas(catd_de: Mapping[int, int], conteos: Mapping[int, Sequence[int]],

@@ -18,8 +18,6 @@ from prep.catalog.model import Acta
 from prep.catalog.model import Eleccion
 from prep.corte.model import ActaEnCorte
 from prep.corte.model import FueraDeCatalogo
-from prep.corte.tramos import Pieza
-from prep.corte.tramos import Tramos
 from prep.rules import DEFAULT_RULES
 from prep.rules import ActaResult
 from prep.rules import Base
@@ -68,7 +66,8 @@ class Fila:
 _NUEVA = object.__new__
 _PONER_ACTA, _PONER_ESTADO, _PONER_RESULTADO = (
     Fila.__dict__[name].__set__ for name in ("acta", "estado", "resultado"))
-assert Fila.__slots__ == ("acta", "estado", "resultado"), "Fila fields _filas does not set"
+assert Fila.__slots__ == ("acta", "estado", "resultado"), \
+    "Fila fields filas_y_cuentas does not set"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,34 +127,25 @@ class TablaEleccion:
 def tabulate(eleccion: Eleccion, actas: Sequence[Acta], estado: Mapping[str, ActaEnCorte],
              fuera: Sequence[FueraDeCatalogo], rules: RuleSet = DEFAULT_RULES,
              ultimo_corte: bool = False,
-             memo: MutableMapping[str, Any] | None = None,
-             tramos: Tramos | None = None) -> TablaEleccion:
+             memo: MutableMapping[str, Any] | None = None) -> TablaEleccion:
     """Apply the rules to every acta of ``eleccion`` and compute the summary.
 
     ``actas`` are the catalog actas of the election in publication order; ``estado`` maps
     CLAVE_ACTA to what is known of it (absent: nothing yet). ``memo``: what the rules
     said of each acta in earlier cortes (by CLAVE_ACTA; filled under the same catalog
     object and ``rules``, shared with :func:`prep.corte.anexo.acta_textos`), reused
-    where its state is the same object. ``tramos``: the previous corte's rows and counts
-    of each sección none of whose actas changed (:mod:`prep.corte.tramos`), reused
-    whole; the table keeps them (``derived["tramos"]``) for the files made from it.
+    where its state is the same object. (A running central's corte reuses whole tramos
+    instead: :func:`prep.corte.paquete_tramos.tabulate`, the same table.)
     """
-    if tramos is None:
-        filas, cuentas = _filas(eleccion, actas, estado, rules, memo)
-    else:
-        filas, partes = [], []
-        for i, (a, b) in enumerate(tramos.rangos.limites):
-            pieza = tramos.previa(i)
-            if pieza is None:
-                propias, suyas = _filas(eleccion, actas[a:b], estado, rules, None)
-                pieza = Pieza(tuple(propias), (suyas[0], suyas[1], suyas[2], suyas[3],
-                                               suyas[4], suyas[5]))
-                tramos.poner(i, pieza)
-            filas.extend(pieza.filas)
-            partes.append(pieza.cuentas)
-        cuentas = [sum(columna) for columna in zip(*partes, strict=True)] or [0] * 6
-        if len(filas) != len(actas):
-            raise ValueError(f"{eleccion.nombre}: los tramos no cubren las actas")
+    filas, cuentas = filas_y_cuentas(eleccion, actas, estado, rules, memo)
+    return tabla_de(eleccion, filas, cuentas, fuera, rules, ultimo_corte)
+
+
+def tabla_de(eleccion: Eleccion, filas: Sequence[Fila], cuentas: Sequence[int],
+             fuera: Sequence[FueraDeCatalogo], rules: RuleSet = DEFAULT_RULES,
+             ultimo_corte: bool = False) -> TablaEleccion:
+    """The table of ``eleccion`` whose actas' rows are ``filas`` (in publication order)
+    and ``cuentas`` their counts (:func:`filas_y_cuentas`, or the sums of its parts')."""
     capturadas, contabilizadas, inconsistencias, lista, c_cs, s_cs = cuentas
     # A registration whose election nobody could tell («No se sabe», eleccion "") may be
     # an acta of any election: listed and counted in every election's file, so that no
@@ -164,16 +154,15 @@ def tabulate(eleccion: Eleccion, actas: Sequence[Acta], estado: Mapping[str, Act
     base = rules.participacion_ultimo_corte if ultimo_corte else rules.participacion
     resumen = Resumen(len(filas), len(fuera_e), capturadas, contabilizadas, inconsistencias,
                       lista, c_cs, s_cs, base)
-    tabla = TablaEleccion(eleccion, tuple(filas), fuera_e, resumen, rules.fuera_de_catalogo,
-                          rules.fuera_de_catalogo + rules.separador
-                          + rules.eleccion_no_identificada, ultimo_corte)
-    if tramos is not None:
-        tabla.derived["tramos"] = tramos
-    return tabla
+    return TablaEleccion(eleccion, tuple(filas), fuera_e, resumen, rules.fuera_de_catalogo,
+                         rules.fuera_de_catalogo + rules.separador
+                         + rules.eleccion_no_identificada, ultimo_corte)
 
 
-def _filas(eleccion: Eleccion, actas: Sequence[Acta], estado: Mapping[str, ActaEnCorte],
-           rules: RuleSet, memo: MutableMapping[str, Any] | None) -> tuple[list[Fila], list[int]]:
+def filas_y_cuentas(eleccion: Eleccion, actas: Sequence[Acta],
+                    estado: Mapping[str, ActaEnCorte], rules: RuleSet,
+                    memo: MutableMapping[str, Any] | None = None,
+                    ) -> tuple[list[Fila], list[int]]:
     """The rows of ``actas`` and their counts: capturadas, contabilizadas,
     inconsistencias, lista nominal, votos con and sin casillas especiales."""
     filas: list[Fila] = []

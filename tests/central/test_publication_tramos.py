@@ -113,13 +113,13 @@ def test_the_next_corte_with_the_memo_is_the_bytes_of_a_fresh_one(
     # The same database and publication for a central without memo.
     with _sin_memo(pg_dsn, pg_database, tmp_path, INSTANTES[1]) as copia_dsn:
         hechas: list[int] = []  # actas whose row the rules were applied to again
-        filas = summary._filas
+        filas = summary.filas_y_cuentas
 
         def contadas(eleccion, actas, *args):  # type: ignore[no-untyped-def]
             hechas.append(len(actas))
             return filas(eleccion, actas, *args)
 
-        monkeypatch.setattr(summary, "_filas", contadas)
+        monkeypatch.setattr(summary, "filas_y_cuentas", contadas)
         historias: list[str] = []  # actas whose history was made again
         eventos = historial._eventos
 

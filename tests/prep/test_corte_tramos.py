@@ -1,6 +1,7 @@
 """The tramos of prep.corte.tramos: how a catalog is cut, which tramos a corte takes from
-the previous one, and AVANCE_CATD made per tramo across cortes whose window leaves
-earlier publications out, the same rows as made from every acta."""
+the previous one, and AVANCE_CATD made per tramo (prep.corte.paquete_tramos) across cortes
+whose window leaves earlier publications out, the same rows as the plain arithmetic makes
+from every acta (prep.corte.salud_catd)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from datetime import timedelta
 import pytest
 
 from prep.catalog import generate_catalog
+from prep.corte import paquete_tramos
 from prep.corte.historial import Historial
 from prep.corte.model import ActaEnCorte
 from prep.corte.package import corte_dirname
-from prep.corte.package import tabular
+from prep.corte.paquete_tramos import tabular
 from prep.corte.salud_catd import VENTANA_MINUTOS
 from prep.corte.salud_catd import LecturaCatd
 from prep.corte.salud_catd import filas_catd
@@ -79,8 +81,8 @@ def test_avance_catd_per_tramo_is_the_same_across_cortes_and_windows() -> None:
         con = tabular(catalog, estado, sim.fuera, tramos=tramos)
         sin = tabular(catalog, estado, sim.fuera)
         esperadas = filas_catd(catalog, sin, lectura, publicada_en, corte)
-        assert filas_catd(catalog, con, lectura, publicada_en, corte,
-                          tramos) == esperadas
+        assert paquete_tramos.filas_catd(catalog, con, lectura, publicada_en, corte,
+                                         tramos) == esperadas
         if n > 0 and n != len(cortes) - 1:
             assert all(t.reusados == len(t.rangos.limites) for t in tramos.values())
         ultima_hora.append(sum(int(f[8]) for f in esperadas[:-1]))

@@ -1,0 +1,162 @@
+"""The package of a running central's corte made tramo by tramo (:mod:`prep.corte.tramos`):
+the elections' tables, their CSVs' acta lines and AVANCE_CATD's counts, each tramo's
+taken from its piece of the previous corte where none of its actas changed and made
+again by the plain arithmetic otherwise.
+
+This is the engine's side: it calls :mod:`prep.corte.summary`, :mod:`prep.corte.anexo`
+and :mod:`prep.corte.salud_catd`, which never import it nor the tramos (an import
+contract in pyproject.toml keeps it so). Each function gives the same table, bytes or
+rows as its plain namesake there, which is what a corte without tramos publishes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from collections.abc import Mapping
+from collections.abc import MutableMapping
+from collections.abc import Sequence
+from datetime import datetime
+from operator import itemgetter
+from typing import Any
+
+from prep.catalog.model import Acta
+from prep.catalog.model import Catalog
+from prep.catalog.model import Eleccion
+from prep.corte import anexo
+from prep.corte import salud_catd
+from prep.corte import summary
+from prep.corte.anexo import CasillaColumns
+from prep.corte.anexo import ClavesCsv
+from prep.corte.model import ActaEnCorte
+from prep.corte.model import FueraDeCatalogo
+from prep.corte.salud_catd import Avance
+from prep.corte.salud_catd import LecturaCatd
+from prep.corte.summary import Fila
+from prep.corte.summary import TablaEleccion
+from prep.corte.tramos import Pieza
+from prep.corte.tramos import Tramos
+from prep.rules import DEFAULT_RULES
+from prep.rules import RuleSet
+
+
+def tabulate(eleccion: Eleccion, actas: Sequence[Acta], estado: Mapping[str, ActaEnCorte],
+             fuera: Sequence[FueraDeCatalogo], rules: RuleSet, ultimo_corte: bool,
+             tramos: Tramos) -> TablaEleccion:
+    """:func:`prep.corte.summary.tabulate` tramo by tramo: the previous corte's rows and
+    counts of each tramo none of whose actas changed, reused whole; the table keeps the
+    tramos (``derived["tramos"]``) for the files made from it."""
+    filas: list[Fila] = []
+    partes: list[tuple[int, ...]] = []
+    for i, (a, b) in enumerate(tramos.rangos.limites):
+        pieza = tramos.previa(i)
+        if pieza is None:
+            propias, suyas = summary.filas_y_cuentas(eleccion, actas[a:b], estado, rules)
+            pieza = Pieza(tuple(propias), (suyas[0], suyas[1], suyas[2], suyas[3],
+                                           suyas[4], suyas[5]))
+            tramos.poner(i, pieza)
+        filas.extend(pieza.filas)
+        partes.append(pieza.cuentas)
+    cuentas = [sum(columna) for columna in zip(*partes, strict=True)] or [0] * 6
+    if len(filas) != len(actas):
+        raise ValueError(f"{eleccion.nombre}: los tramos no cubren las actas")
+    tabla = summary.tabla_de(eleccion, filas, cuentas, fuera, rules, ultimo_corte)
+    tabla.derived["tramos"] = tramos
+    return tabla
+
+
+def tabular(catalog: Catalog, estado: Mapping[str, ActaEnCorte],
+            fuera: Sequence[FueraDeCatalogo], rules: RuleSet = DEFAULT_RULES,
+            ultimo_corte: bool = False, memo: MutableMapping[str, Any] | None = None,
+            tramos: Mapping[str, Tramos] | None = None) -> tuple[TablaEleccion, ...]:
+    """The table of every election of the catalog, in catalog order: per tramo
+    (:func:`tabulate`) with ``tramos`` (per election code), else
+    :func:`prep.corte.summary.tabulate` (with ``memo``)."""
+    if tramos is None:
+        return tuple(summary.tabulate(e, catalog.actas(e), estado, fuera, rules,
+                                      ultimo_corte, memo) for e in catalog.elecciones)
+    return tuple(tabulate(e, catalog.actas(e), estado, fuera, rules, ultimo_corte,
+                          tramos[e.codigo]) for e in catalog.elecciones)
+
+
+def eleccion_csv_partes(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
+                        cache: dict[str, CasillaColumns] | None = None,
+                        simulacro: bool = False,
+                        memo: MutableMapping[str, Any] | None = None,
+                        claves: ClavesCsv | None = None,
+                        tope: int | None = None) -> Iterator[bytes]:
+    """:func:`prep.corte.anexo.eleccion_csv_partes`, with a table made by tramos
+    (``derived["tramos"]``, and no ``memo``) their lines as the carrete gives them, at
+    most ``tope`` bytes each (``None``: any size). Consume it whole."""
+    tramos: Tramos | None = tabla.derived.get("tramos")
+    if tramos is None or memo is not None:
+        yield from anexo.eleccion_csv_partes(catalog, tabla, corte, cache, simulacro, memo,
+                                             claves)
+        return
+    yield anexo.encabezado_csv(tabla, corte, simulacro)
+    yield from tramo_lines(catalog, tabla, tramos, {} if cache is None else cache, tope)
+    yield anexo.fuera_csv(catalog, tabla)
+
+
+def write_eleccion_csv(catalog: Catalog, tabla: TablaEleccion, corte: datetime,
+                       cache: dict[str, CasillaColumns] | None = None,
+                       simulacro: bool = False,
+                       memo: MutableMapping[str, Any] | None = None,
+                       claves: ClavesCsv | None = None) -> bytes:
+    """:func:`prep.corte.anexo.write_eleccion_csv` of a table made by tramos or not."""
+    return b"".join(eleccion_csv_partes(catalog, tabla, corte, cache, simulacro, memo,
+                                        claves))
+
+
+def tramo_lines(catalog: Catalog, tabla: TablaEleccion, tramos: Tramos,
+                cache: dict[str, CasillaColumns], tope: int | None = None
+                ) -> Iterator[bytes]:
+    """The CSV lines of ``tabla``'s actas (UTF-8) tramo by tramo: a tramo's lines of the
+    previous corte where none of its actas changed, made again otherwise (and kept in
+    its piece, then in the carrete: ``Tramos.guardar``); the rows made again are left
+    in ``tabla.derived["filas_tramo"]`` (tramo → rows) for the site. ``tope``: the most
+    bytes of one piece (``Tramos.partes``)."""
+    width = len(anexo.columns(tabla.eleccion))
+    hechas: dict[int, list[tuple[str, ...]]] = {}
+    tabla.derived["filas_tramo"] = hechas
+    for i, pieza in enumerate(tramos.hechas()):
+        if pieza.csv is None:
+            rows = anexo.filas_csv(catalog, tabla.eleccion, pieza.filas, cache)
+            hechas[i] = rows
+            text = anexo.plain_csv_lines(rows, width)
+            if text is None:
+                buf = io.StringIO()
+                csv.writer(buf, lineterminator="\r\n",
+                           quoting=csv.QUOTE_MINIMAL).writerows(rows)
+                text = buf.getvalue()
+            pieza.csv = text.encode("utf-8")
+    yield from tramos.partes("csv", tope)
+    tramos.guardar("csv")
+
+
+def filas_catd(catalog: Catalog, tablas: Sequence[TablaEleccion], lectura: LecturaCatd,
+               publicada_en: Mapping[str, tuple[str, datetime]], corte_at: datetime,
+               tramos: Mapping[str, Tramos] | None = None) -> list[tuple[str, ...]]:
+    """:func:`prep.corte.salud_catd.filas_catd`; with ``tramos`` (per election), the
+    :class:`~prep.corte.salud_catd.Avance` the previous corte took from each tramo
+    none of whose actas changed, reused, the rest taken again (and kept in its piece)."""
+    if tramos is None:
+        return salud_catd.filas_catd(catalog, tablas, lectura, publicada_en, corte_at)
+    segundos: dict[datetime, int] = {}
+
+    def avances(t: Tramos) -> list[Avance]:
+        return [p.avance if p.avance is not None
+                else _tomar(p, lectura, publicada_en, corte_at, segundos) for p in t.hechas()]
+
+    return salud_catd.filas_de_avances(catalog, lectura, corte_at, (
+        zip(map(itemgetter(0), t.rangos.secciones), avances(t), strict=True)
+        for t in map(tramos.__getitem__, (tabla.eleccion.codigo for tabla in tablas))))
+
+
+def _tomar(pieza: Pieza, lectura: LecturaCatd,
+           publicada_en: Mapping[str, tuple[str, datetime]], corte_at: datetime,
+           segundos: dict[datetime, int]) -> Avance:
+    avance = pieza.avance = salud_catd.avance_de(pieza.filas, lectura, publicada_en,
+                                                 corte_at, segundos)
+    return avance
