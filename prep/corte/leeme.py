@@ -19,8 +19,7 @@ from prep.catalog.model import Ambito
 from prep.catalog.model import Catalog
 from prep.catalog.model import Eleccion
 from prep.corte.anexo import COLUMNS_AFTER
-from prep.corte.anexo import COLUMNS_BEFORE
-from prep.corte.anexo import COLUMNS_DEMARCACION
+from prep.corte.anexo import COLUMNS_BEFORE_DEMARCACION
 from prep.corte.anexo import NO_APLICA
 from prep.corte.anexo import SIN_DATO
 from prep.corte.anexo import linea_corte
@@ -181,9 +180,7 @@ def leeme_text(catalog: Catalog, corte: datetime, files: Sequence[str],
     out += [f"  {c}: {descripcion(c, rules, ultimo_corte) or DESCRIPCIONES[c]}"
             for c in RESUMEN_COLUMNS]
     out += ["", "Columnas de las filas de actas (línea 7 y siguientes), en este orden:"]
-    cut = COLUMNS_BEFORE.index("DISTRITO_LOCAL") + 1
-    for c in (*COLUMNS_BEFORE[:cut], *COLUMNS_DEMARCACION, *COLUMNS_BEFORE[cut:],
-              "TOTAL_BOLETAS_SOBRANTES", "TOTAL_PERSONAS_VOTARON",
+    for c in (*COLUMNS_BEFORE_DEMARCACION, "TOTAL_BOLETAS_SOBRANTES", "TOTAL_PERSONAS_VOTARON",
               "TOTAL_REP_PARTIDO_CI_VOTARON", "TOTAL_VOTOS_SACADOS"):
         out.append(f"  {c}: {DESCRIPCIONES[c]}")
     out.append("  <asociaciones>: votos de cada partido, combinación de coalición o "
