@@ -17,7 +17,6 @@ exactly what a reader of both cortes would see:
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
 from collections.abc import Collection
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -67,13 +66,13 @@ Cambios = tuple[list[int], list[str], list[str], int]
 
 
 def diferencias(tablas: Sequence[TablaEleccion], nombres: Sequence[str],
-                leer: Callable[[str], bytes], anterior: Path | None,
+                nuevo: Path, anterior: Path | None,
                 verificadas: Collection[str] = frozenset(),
                 corregidas: Mapping[str, Correccion] | None = None,
                 cambios: Mapping[str, Cambios] | None = None) -> dict[str, Any]:
-    """The difference per election between the new CSVs (file ``nombres``, ``tablas``
-    in the same order; ``leer(nombre)`` gives one's bytes, asked for one at a time and
-    only when compared whole) and those of the corte in ``anterior``.
+    """The difference per election between the new CSVs (files ``nombres`` in directory
+    ``nuevo``, ``tablas`` in the same order; each read only when compared whole, one at
+    a time) and those of the corte in ``anterior``.
     ``verificadas``: the actas whose data now published a verificador decided;
     ``corregidas``: those whose data now published a correction round validated;
     ``cambios``: per election code, its lines that differ from ``anterior``'s, when the
@@ -92,7 +91,8 @@ def diferencias(tablas: Sequence[TablaEleccion], nombres: Sequence[str],
             # are not needed).
             out[tabla.eleccion.nombre] = _sin_anterior(tabla)
             continue
-        out[tabla.eleccion.nombre] = _eleccion(tabla, leer(name), old_path.read_bytes(),
+        out[tabla.eleccion.nombre] = _eleccion(tabla, (nuevo / name).read_bytes(),
+                                               old_path.read_bytes(),
                                                verificadas, corregidas or {})
     return out
 

@@ -85,6 +85,8 @@ def test_each_anexo_column_changed_alone_is_reported_with_its_reason(
     catalog, files, tablas = corte
     assert {t.eleccion.ambito for t in tablas} == {e.ambito for e in catalog.elecciones}
     probadas: set[str] = set()
+    (tmp_path / "antes").mkdir()
+    (tmp_path / "nuevo").mkdir()
     for tabla in tablas:
         eleccion = tabla.eleccion
         name = csv_name(eleccion)
@@ -105,13 +107,14 @@ def test_each_anexo_column_changed_alone_is_reported_with_its_reason(
             if conocidos:  # a running central's tramos know the changed lines
                 cambios = {eleccion.codigo: ([i], [actas[i]], [linea_antes],
                                              len(tabla.fuera))}
-                out = diferencias([tabla], [name], lambda _: b"", tmp_path,
+                out = diferencias([tabla], [name], tmp_path / "nuevo", tmp_path / "antes",
                                   verificadas={clave}, cambios=cambios)
             else:
                 previo = [*cabeza, *actas[:i], linea_antes, *actas[i + 1:]]
-                (tmp_path / name).write_bytes(("\ufeff" + "\r\n".join(previo))
-                                              .encode("utf-8"))
-                out = diferencias([tabla], [name], lambda _, data=nuevo: data, tmp_path,
+                (tmp_path / "antes" / name).write_bytes(("\ufeff" + "\r\n".join(previo))
+                                                        .encode("utf-8"))
+                (tmp_path / "nuevo" / name).write_bytes(nuevo)
+                out = diferencias([tabla], [name], tmp_path / "nuevo", tmp_path / "antes",
                                   verificadas={clave})
             e = out[eleccion.nombre]
             assert (e["agregadas"], e["retiradas"], e["acopiadas_sin_datos"]) \
