@@ -23,17 +23,12 @@ from prep.corte.anexo import COLUMNS_BEFORE_DEMARCACION
 from prep.corte.anexo import NO_APLICA
 from prep.corte.anexo import SIN_DATO
 from prep.corte.anexo import linea_corte
-from prep.corte.difusores import DIFUSORES
-from prep.corte.difusores import leeme_difusores
-from prep.corte.historial import HISTORIAL
-from prep.corte.historial_leeme import leeme_historial
+from prep.corte.archivos import registrados
 from prep.corte.leeme_reglas import ULTIMO_CORTE
 from prep.corte.leeme_reglas import definiciones
 from prep.corte.leeme_reglas import descripcion
 from prep.corte.model import Digitalizacion
 from prep.corte.model import Origen
-from prep.corte.salud_catd import AVANCE_CATD
-from prep.corte.salud_catd import leeme_salud
 from prep.corte.simulacro import AVISO
 from prep.corte.simulacro import LINEA_MANIFIESTO
 from prep.corte.simulacro import titulo as marca_simulacro
@@ -188,12 +183,8 @@ def leeme_text(catalog: Catalog, corte: datetime, files: Sequence[str],
     for c in ("NO_REGISTRADAS", "NULOS", "TOTAL_VOTOS_ASENTADO", *COLUMNS_AFTER):
         out.append(f"  {c}: {DESCRIPCIONES[c]}")
     out += ["", *_valores(catalog, rules), "", *_CANDIDATURAS, "", _DECISIONES]
-    if HISTORIAL in files:
-        out += ["", leeme_historial(simulacro)]
-    if AVANCE_CATD in files:
-        out += ["", leeme_salud(simulacro)]
-    if DIFUSORES in files:
-        out += ["", leeme_difusores(simulacro)]
+    out += [s for archivo in registrados() if archivo.nombre in files
+            for s in ("", archivo.leeme(simulacro))]
     for e in catalog.elecciones:
         out += ["", f"{e.nombre} (código {e.codigo}) {_AMBITO[e.ambito]}",
                 "  Asociaciones (columnas de votos):"]

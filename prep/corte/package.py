@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
-import unicodedata
 from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import MutableMapping
@@ -28,12 +26,21 @@ from typing import Protocol
 from prep.catalog.model import Ambito
 from prep.catalog.model import Catalog
 from prep.catalog.model import Eleccion
-from prep.corte.anexo import TZ
 from prep.corte.anexo import CasillaColumns
 from prep.corte.anexo import ClavesCsv
 from prep.corte.leeme import leeme_text
 from prep.corte.model import ActaEnCorte
 from prep.corte.model import FueraDeCatalogo
+from prep.corte.nombres import DIFERENCIAS as DIFERENCIAS
+from prep.corte.nombres import LEEME as LEEME
+from prep.corte.nombres import MANIFEST as MANIFEST
+from prep.corte.nombres import NOMBRE_CORTE as NOMBRE_CORTE
+from prep.corte.nombres import PUBLIC_KEY as PUBLIC_KEY
+from prep.corte.nombres import SIGNATURE as SIGNATURE
+from prep.corte.nombres import candidaturas_csv_name as candidaturas_csv_name
+from prep.corte.nombres import corte_dirname as corte_dirname
+from prep.corte.nombres import csv_name as csv_name
+from prep.corte.nombres import slug as slug
 from prep.corte.paquete_tramos import eleccion_csv_partes
 from prep.corte.paquete_tramos import tabular
 from prep.corte.paquete_tramos import write_eleccion_csv
@@ -45,41 +52,8 @@ from prep.durable import write_synced as _write_synced
 from prep.rules import DEFAULT_RULES
 from prep.rules import RuleSet
 
-MANIFEST = "MANIFIESTO.sha256"
-#: The manifest's Ed25519 signature, and the public key that checks it.
-SIGNATURE = MANIFEST + ".sig"
-PUBLIC_KEY = "llave_publica.pem"
-#: What changed since the previous corte (central.publication.diferencias).
-DIFERENCIAS = "diferencias.json"
-LEEME = "LEEME.txt"
 #: The largest piece of an election's CSV handed over at once (``build_corte_files``).
 TROZO = 1024 * 1024
-
-
-def slug(text: str) -> str:
-    """File-name form of an election name: ``ALCALDÍAS`` → ``ALCALDIAS``."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return "_".join("".join(ch if ch.isalnum() else " " for ch in ascii_text).upper().split())
-
-
-def csv_name(eleccion: Eleccion) -> str:
-    """The election's results CSV in a corte: ``ALCALDIAS.csv``."""
-    return f"{slug(eleccion.nombre)}.csv"
-
-
-def candidaturas_csv_name(eleccion: Eleccion) -> str:
-    """The election's candidaturas CSV in a corte: ``ALCALDIAS_CANDIDATURAS.csv``."""
-    return f"{slug(eleccion.nombre)}_CANDIDATURAS.csv"
-
-
-#: A corte's directory name: :func:`corte_dirname`, then ``_2``, ``_3``… for a second
-#: and later corte of the same minute.
-NOMBRE_CORTE = re.compile(r"[0-9]{8}_[0-9]{4}(_[1-9][0-9]*)?")  # [0-9]: \d takes any script's
-
-
-def corte_dirname(corte: datetime) -> str:
-    """``YYYYMMDD_HHMM`` of the corte in local (America/Mexico_City) time."""
-    return f"{corte.astimezone(TZ):%Y%m%d_%H%M}"
 
 
 @dataclass(frozen=True)
