@@ -185,7 +185,6 @@ def _child(dsn: str, publicacion: Path, tuning: CentralTuning,
     from central.publication.corte import CorteSettings
     from central.publication.corte import make_corte
     from central.publication.memo import CorteMemo
-    from central.publication.package import site_module
     from central.publication.snapshot import _FUERA
     from central.publication.snapshot import _STATES
     from prep.corte.memo import RenderMemo
@@ -198,7 +197,7 @@ def _child(dsn: str, publicacion: Path, tuning: CentralTuning,
     with Session(engine) as session:
         catalog_store.current(session)  # what a running central keeps in memory
     catalog_seconds = time.perf_counter() - started
-    sitio = site_module() is not None
+    sitio = True  # the public site is part of every corte
     # The tramos' texts between cortes: in the data directory's disk, as serve keeps them.
     carrete = publicacion.parent
     memo = CorteMemo(render=RenderMemo(carrete=carrete))

@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from central.publication.diferencias import HEADER_LINES
 from central.publication.snapshot import Snapshot
+from prep.corte.anexo import LINEAS_ENCABEZADO
 from prep.corte.historial import HISTORIAL
 from prep.corte.historial import Pendiente
 from prep.corte.package import csv_name
@@ -78,7 +78,7 @@ def _filas_csv(path: Path, claves: Iterable[str]) -> dict[str, dict[str, str]]:
     """The rows of ``claves`` in the election CSV at ``path``, by column."""
     try:
         with path.open("rb") as f:
-            cabeza = [f.readline(_MAX_LINEA) for _ in range(HEADER_LINES)]
+            cabeza = [f.readline(_MAX_LINEA) for _ in range(LINEAS_ENCABEZADO)]
         columnas = next(csv.reader([cabeza[-1].decode("utf-8").rstrip("\r\n")]))
     except (OSError, UnicodeDecodeError, StopIteration, IndexError) as exc:
         log.warning("no se pudo leer %s para decir qué cambió cada corrección: %s", path, exc)

@@ -17,7 +17,6 @@ exactly what a reader of both cortes would see:
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
 from collections.abc import Collection
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -28,21 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from central.publication.snapshot import Correccion
+from prep.corte.anexo import COLUMNS_NO_CAPTURADAS
+from prep.corte.anexo import LINEAS_ENCABEZADO
 from prep.corte.anexo import columns
 from prep.corte.summary import Fila
 from prep.corte.summary import TablaEleccion
 
-HEADER_LINES = 7
 SIN_DATO = "-"
-_VALUE_EXCLUDED = frozenset({
-    "CLAVE_CASILLA", "CLAVE_ACTA", "ID_ENTIDAD", "ENTIDAD", "ID_DISTRITO_LOCAL",
-    "DISTRITO_LOCAL", "ID_DEMARCACION", "DEMARCACION", "SECCION", "ID_CASILLA",
-    "TIPO_CASILLA", "EXT_CONTIGUA",
-    "UBICACION_CASILLA", "TIPO_ACTA", "TOTAL_VOTOS_CALCULADO", "LISTA_NOMINAL",
-    "REPRESENTANTES_PP_CI", "OBSERVACIONES", "CONTABILIZADA", "MECANISMOS_TRASLADO",
-    "CODIGO_INTEGRIDAD", "FECHA_HORA_ACOPIO", "FECHA_HORA_CAPTURA",
-    "FECHA_HORA_VERIFICACION", "ORIGEN", "DIGITALIZACION", "TIPO_DOCUMENTO", "COTEJADA",
-})
 
 
 def csv_lines(data: bytes) -> tuple[list[str], list[str]]:
@@ -51,9 +42,9 @@ def csv_lines(data: bytes) -> tuple[list[str], list[str]]:
     lines = data.decode("utf-8-sig").split("\r\n")
     if lines and lines[-1] == "":
         lines.pop()
-    if len(lines) < HEADER_LINES:
+    if len(lines) < LINEAS_ENCABEZADO:
         return [], []
-    return next(csv.reader([lines[HEADER_LINES - 1]])), lines[HEADER_LINES:]
+    return next(csv.reader([lines[LINEAS_ENCABEZADO - 1]])), lines[LINEAS_ENCABEZADO:]
 
 
 def _key(line: str) -> str:
@@ -75,13 +66,13 @@ Cambios = tuple[list[int], list[str], list[str], int]
 
 
 def diferencias(tablas: Sequence[TablaEleccion], nombres: Sequence[str],
-                leer: Callable[[str], bytes], anterior: Path | None,
+                nuevo: Path, anterior: Path | None,
                 verificadas: Collection[str] = frozenset(),
                 corregidas: Mapping[str, Correccion] | None = None,
                 cambios: Mapping[str, Cambios] | None = None) -> dict[str, Any]:
-    """The difference per election between the new CSVs (file ``nombres``, ``tablas``
-    in the same order; ``leer(nombre)`` gives one's bytes, asked for one at a time and
-    only when compared whole) and those of the corte in ``anterior``.
+    """The difference per election between the new CSVs (files ``nombres`` in directory
+    ``nuevo``, ``tablas`` in the same order; each read only when compared whole, one at
+    a time) and those of the corte in ``anterior``.
     ``verificadas``: the actas whose data now published a verificador decided;
     ``corregidas``: those whose data now published a correction round validated;
     ``cambios``: per election code, its lines that differ from ``anterior``'s, when the
@@ -100,7 +91,8 @@ def diferencias(tablas: Sequence[TablaEleccion], nombres: Sequence[str],
             # are not needed).
             out[tabla.eleccion.nombre] = _sin_anterior(tabla)
             continue
-        out[tabla.eleccion.nombre] = _eleccion(tabla, leer(name), old_path.read_bytes(),
+        out[tabla.eleccion.nombre] = _eleccion(tabla, (nuevo / name).read_bytes(),
+                                               old_path.read_bytes(),
                                                verificadas, corregidas or {})
     return out
 
@@ -227,10 +219,12 @@ def motivo(antes: Mapping[str, str], ahora: Mapping[str, str],
     else:
         if "CODIGO_INTEGRIDAD" in cambios:
             razones.append("se publica otra imagen del acta")
+        # A captured field changed: any column the Anexo does not declare as another
+        # (prep.corte.anexo; a previous layout's asociación too).
+        valores = any(c not in COLUMNS_NO_CAPTURADAS for c in cambios)
         if correccion is not None:
-            razones.append(_por_cotejo(correccion, any(c not in _VALUE_EXCLUDED
-                                                       for c in cambios)))
-        elif any(c not in _VALUE_EXCLUDED for c in cambios):
+            razones.append(_por_cotejo(correccion, valores))
+        elif valores:
             razones.append("se corrigieron los datos capturados")
         if verificada and "FECHA_HORA_VERIFICACION" in cambios:
             razones.append("el acta pasó por verificación")

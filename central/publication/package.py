@@ -32,8 +32,6 @@ starting with a dot. Two cortes in the same minute get ``<YYYYMMDD_HHMM>_2``, ``
 from __future__ import annotations
 
 import hashlib
-import importlib
-import inspect
 import json
 import os
 import secrets
@@ -88,6 +86,14 @@ from prep.corte.paquete_tramos import filas_catd
 from prep.corte.paquete_tramos import tabular
 from prep.corte.salud_catd import AVANCE_CATD
 from prep.corte.salud_catd import salud_csv
+from prep.corte.site import difusores_files
+from prep.corte.site import election_file
+from prep.corte.site import iter_site_files
+from prep.corte.site_historial import entradas_por_acta
+from prep.corte.site_historial import historial_acta
+from prep.corte.site_historial import historial_acta_de_cuerpo
+from prep.corte.site_historial import historial_archivos
+from prep.corte.site_historial import historial_archivos_en_orden
 from prep.corte.summary import Resumen
 from prep.corte.summary import TablaEleccion
 from prep.corte.tramos import Secciones
@@ -95,7 +101,6 @@ from prep.corte.tramos import Tramos
 from prep.crypto import SigningKey
 from prep.durable import fsync_dir as _fsync_dir
 from prep.durable import write_synced as _write_synced
-from prep.plugins import optional_module
 from prep.rules import DEFAULT_RULES
 from prep.rules import RuleSet
 
@@ -105,8 +110,6 @@ LATEST_TXT = "latest.txt"
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/tiff": "tif",
               "image/webp": "webp", "application/pdf": "pdf"}
 _LINEAS = 2_000  # actas of HISTORIAL.csv per piece written
-
-SiteFiles = Callable[..., Iterable[tuple[str, bytes]]]
 
 
 @dataclass(frozen=True)
@@ -138,15 +141,6 @@ def _imagenes(imagenes: Mapping[str, Imagen]) -> Iterator[tuple[str, str, str]]:
     return ((clave, i.sha256, i.media_type) for clave, i in imagenes.items())
 
 
-def site_module() -> SiteFiles | None:
-    """``prep.corte.site.iter_site_files`` if the public site is installed."""
-    module = optional_module("prep.corte.site")
-    if module is None:
-        return None
-    site_files: SiteFiles = module.iter_site_files
-    return site_files
-
-
 def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *,  # noqa: PLR0913
             blobs: Path | None,
             anterior: Path | None, rules: RuleSet = DEFAULT_RULES, ultimo_corte: bool = False,
@@ -158,7 +152,7 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *,  # noqa: PLR0
     ``blobs`` is the central's blob store (images are hard-linked or copied from it,
     each new one re-hashed first); ``None`` publishes no images (benchmarks).
     ``anterior`` is the previous corte's directory, for ``diferencias.json``.
-    ``sitio`` requires the public site module and adds its files. ``taken``: names
+    ``sitio``: with the public site's files (:mod:`prep.corte.site`). ``taken``: names
     already used by recorded cortes (even if their directory is gone). ``memo``: the
     per-acta renders of this process's previous cortes, reused where the snapshot's
     objects are the same (:mod:`prep.corte.memo`); the bytes are the same without it.
@@ -173,10 +167,6 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *,  # noqa: PLR0
     row there: a corte the database did not record is never published). If it raises,
     the hidden directory is removed and nothing was published.
     """
-    site_files = site_module() if sitio else None
-    if sitio and site_files is None:
-        raise CorteError("el sitio público (módulo prep.corte.site) no está instalado; "
-                         "no se publicó el corte")
     publicacion.mkdir(parents=True, exist_ok=True)
     name = _free_name(publicacion, corte_dirname(snap.corte), taken)
     imagenes = {clave: (sha256, image_name(sha256, tipo))
@@ -201,7 +191,7 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *,  # noqa: PLR0
         if memo is not None and not memo.filas:
             secciones = memo.store("secciones", (
                 Mismo(snap.catalog), rules, ultimo_corte, snap.simulacro, blobs is None,
-                site_files is not None)).setdefault("secciones", Secciones(memo.carrete))
+                sitio)).setdefault("secciones", Secciones(memo.carrete))
         tramos = None if secciones is None else secciones.preparar(
             snap.catalog, snap.estado, snap.historial, snap.imagenes,
             **({} if snap.salud is None else {"digitalizadas": snap.salud.digitalizadas,
@@ -214,36 +204,22 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *,  # noqa: PLR0
             filas_salud = filas_catd(snap.catalog, tablas, snap.salud,
                                      snap.historial.publicada_en, snap.corte, tramos)
         salud_seconds = time.perf_counter() - salud_seconds
-        historial_sitio = site_files is not None and "historial_aparte" in \
-            inspect.signature(site_files).parameters
-        sitio_hecho = None if site_files is None else _Sitio(
-            staging, site_files, snap, tablas, imagenes, zip_name, name, historial_sitio,
-            filas_salud)
+        sitio_hecho = _Sitio(staging, snap, tablas, imagenes, zip_name, name,
+                             filas_salud) if sitio else None
         # The zip is written with the history; each election's CSV is written and
         # deflated into it as it is made (three national CSVs are 160 MB).
         zipped = ZipConHistorial(staging.path(zip_name), {}, staging.path(HISTORIAL),
                                  snap.corte)
         staging.al_descartar(zipped.abort)  # its threads start with the first CSV
-        entregados: list[str] = []  # each election's CSV, in order
-
-        def entregar(csv_file: str, partes: Iterator[bytes]) -> None:
-            # Written, hashed and deflated piece by piece, in order, as its tramos are
-            # read: never whole in memory.
-            with staging.stream(csv_file, zipped.abrir(csv_file)) as write:
-                for trozo in _trozos(partes):
-                    write(trozo)
-            staging.run(lambda: zipped.cerrar(csv_file))
-            entregados.append(csv_file)
-
+        entrega = _Entrega(staging, zipped, sitio_hecho)
         # This package's manifest covers every file, below. Each election's site files
         # are made right after its CSV, from the same rows, which are then dropped (a
         # national election's are hundreds of megabytes).
         files, tablas = build_corte_files(snap.catalog, snap.estado, snap.fuera, snap.corte,
                                           rules, ultimo_corte, snap.simulacro,
                                           manifiesto=False, tablas=tablas,
-                                          hecha=None if sitio_hecho is None
-                                          else sitio_hecho.eleccion, memo=actas,
-                                          entregar=entregar)
+                                          memo=actas, entrega=entrega)
+        entregados = entrega.nombres
         salud = snap.salud is not None
         if snap.difusores:
             files[DIFUSORES] = difusores_csv(snap.difusores, snap.simulacro)
@@ -261,7 +237,7 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *,  # noqa: PLR0
             zipped.agregar(file_name, data)
             staging.put(file_name, data)
         staging.run(zipped.start)
-        _historial(staging, snap, tablas, name, rules, historial_sitio, zipped.write, memo,
+        _historial(staging, snap, tablas, name, rules, sitio, zipped.write, memo,
                    tramos)
         clock.lap("historial")
         # diferencias.json compares the CSVs' lines that the tramos know changed; without
@@ -273,10 +249,8 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *,  # noqa: PLR0
         diff = json.dumps({
             "corte": name, **({"simulacro": True} if snap.simulacro else {}),
             "corte_anterior": anterior.name if anterior is not None else None,
-            "elecciones": diferencias(tablas, entregados,
-                                      lambda csv_file: staging.path(csv_file).read_bytes(),
-                                      anterior, snap.verificadas, snap.corregidas,
-                                      conocidos)},
+            "elecciones": diferencias(tablas, entregados, staging.tmp, anterior,
+                                      snap.verificadas, snap.corregidas, conocidos)},
             ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
         clock.lap("diferencias")
         staging.put_file(zip_name, zipped.finish)
@@ -326,7 +300,6 @@ def _historial(staging: Staging, snap: Snapshot, tablas: Sequence[TablaEleccion]
     election, its secciones' text of the previous corte, reused where none of their
     actas changed (:mod:`prep.corte.tramos`; the per-acta memo is then not used)."""
     fmt = time_formatter()
-    site = importlib.import_module("prep.corte.site_historial") if sitio else None
     # Each acta's history is a function of its state, trajectory, publication and
     # verification (the memo's key, prep.corte.historial.cuerpos_de) and of the rules.
     store = None if memo is None or tramos is not None else memo.store(
@@ -339,7 +312,7 @@ def _historial(staging: Staging, snap: Snapshot, tablas: Sequence[TablaEleccion]
             por_seccion: dict[tuple[int, int], list[bytes]] = {}
             if tramos is not None:
                 for trozo in _trozos(_historial_tramos(tabla, tramos[tabla.eleccion.codigo],
-                                                       snap, name, rules, fmt, site,
+                                                       snap, name, rules, fmt, sitio,
                                                        staging.put)):
                     write(trozo)
             for fila, hecho in () if tramos is not None else cuerpos_de(
@@ -348,11 +321,10 @@ def _historial(staging: Staging, snap: Snapshot, tablas: Sequence[TablaEleccion]
                 clave = fila.acta.clave
                 if isinstance(hecho, str):
                     lineas.append(lineas_de_cuerpo(clave, hecho))
-                    entrada = None if site is None else site.historial_acta_de_cuerpo(
-                        clave, hecho)
+                    entrada = historial_acta_de_cuerpo(clave, hecho) if sitio else None
                 else:  # a value CSV or JSON escapes: from the rows, as they escape it
                     lineas.append(lineas_csv(clave, hecho))
-                    entrada = None if site is None else site.historial_acta(clave, hecho)
+                    entrada = historial_acta(clave, hecho) if sitio else None
                 if entrada is not None:
                     casilla = fila.acta.casilla
                     por_seccion.setdefault((casilla.distrito_id, casilla.seccion), []).append(
@@ -361,9 +333,9 @@ def _historial(staging: Staging, snap: Snapshot, tablas: Sequence[TablaEleccion]
                     write("".join(lineas).encode("utf-8"))
                     lineas.clear()
             write("".join(lineas).encode("utf-8"))
-            if site is not None and tramos is None:
-                for path, data in site.historial_archivos(snap.catalog, tabla.eleccion.codigo,
-                                                          por_seccion, name):
+            if sitio and tramos is None:
+                for path, data in historial_archivos(snap.catalog, tabla.eleccion.codigo,
+                                                     por_seccion, name):
                     staging.put(path, data)
                 del por_seccion
     if store is not None and len(store) > publicadas:
@@ -408,9 +380,9 @@ def _cambios(secciones: Secciones | None, tramos: Mapping[str, Tramos] | None,
 
 
 def _historial_tramos(tabla: TablaEleccion, tramos: Tramos, snap: Snapshot, name: str,
-                      rules: RuleSet, fmt: TimeFormatter, site: Any,
+                      rules: RuleSet, fmt: TimeFormatter, sitio: bool,
                       poner: Callable[[str, bytes], None]) -> Iterator[bytes]:
-    """``tabla``'s HISTORIAL.csv lines (UTF-8, returned) and, with ``site``, its site
+    """``tabla``'s HISTORIAL.csv lines (UTF-8, returned) and, with ``sitio``, its site
     history files (given to ``poner`` first, each bloque's as soon as its secciones are
     read), tramo by tramo: a tramo's of the previous corte where none of its actas
     changed, made again (and kept in its piece, then in the carrete:
@@ -420,8 +392,8 @@ def _historial_tramos(tabla: TablaEleccion, tramos: Tramos, snap: Snapshot, name
     except ValueError as exc:
         raise CorteError(str(exc)) from None
     for i, pieza in enumerate(piezas):
-        if pieza.historial is None or (site is not None and pieza.historial_sitio is None):
-            previos = _historial_previo(tramos, i, site)
+        if pieza.historial is None or (sitio and pieza.historial_sitio is None):
+            previos = _historial_previo(tramos, i, sitio)
             hechos: dict[str, tuple[str, str]] = {}
             for fila, hecho in cuerpos_de(
                     tabla, snap.historial, name, snap.corte, rules, fmt, None,
@@ -429,15 +401,15 @@ def _historial_tramos(tabla: TablaEleccion, tramos: Tramos, snap: Snapshot, name
                     [f for f in pieza.filas if f.acta.clave not in previos]):
                 clave = fila.acta.clave
                 if isinstance(hecho, str):
-                    hechos[clave] = (lineas_de_cuerpo(clave, hecho), "" if site is None
-                                     else site.historial_acta_de_cuerpo(clave, hecho))
+                    hechos[clave] = (lineas_de_cuerpo(clave, hecho),
+                                     historial_acta_de_cuerpo(clave, hecho) if sitio else "")
                 else:  # a value CSV or JSON escapes: from the rows, as they escape it
-                    hechos[clave] = (lineas_csv(clave, hecho), "" if site is None
-                                     else site.historial_acta(clave, hecho))
+                    hechos[clave] = (lineas_csv(clave, hecho),
+                                     historial_acta(clave, hecho) if sitio else "")
             if not previos:
                 pieza.historial = "".join(t for t, _ in hechos.values()).encode("utf-8")
-                pieza.historial_sitio = None if site is None else ",".join(
-                    e for _, e in hechos.values()).encode()
+                pieza.historial_sitio = ",".join(
+                    e for _, e in hechos.values()).encode() if sitio else None
                 continue
             textos: list[bytes] = []
             entradas: list[bytes] = []
@@ -452,13 +424,13 @@ def _historial_tramos(tabla: TablaEleccion, tramos: Tramos, snap: Snapshot, name
                     textos.append(suyas.encode("utf-8"))
                     entradas.append(entrada.encode())
             pieza.historial = b"".join(textos)
-            pieza.historial_sitio = None if site is None else b",".join(entradas)
-    if site is not None:
+            pieza.historial_sitio = b",".join(entradas) if sitio else None
+    if sitio:
         # A sección's tramos are consecutive: read at once. The catalog lists them in
         # order, and each bloque's file is made as soon as its secciones are read.
         grupos = ((seccion, entradas_) for seccion, entradas_ in tramos.grupos(
             "historial_sitio", tramos.rangos.secciones) if entradas_)
-        for path, data in site.historial_archivos_en_orden(
+        for path, data in historial_archivos_en_orden(
                 snap.catalog, tabla.eleccion.codigo, grupos, name):
             poner(path, data)
         tramos.guardar("historial_sitio")
@@ -467,17 +439,17 @@ def _historial_tramos(tabla: TablaEleccion, tramos: Tramos, snap: Snapshot, name
     return lineas
 
 
-def _historial_previo(tramos: Tramos, i: int, site: Any) -> dict[str, tuple[bytes, bytes]]:
+def _historial_previo(tramos: Tramos, i: int, sitio: bool) -> dict[str, tuple[bytes, bytes]]:
     """Per acta of tramo ``i`` whose inputs did not change since the previous corte
     (``Tramos.cambiadas``) and that had history there, its HISTORIAL.csv lines and (with
-    ``site``) its site entry of that corte, which are this corte's: a tramo is made
+    ``sitio``) its site entry of that corte, which are this corte's: a tramo is made
     again for one changed acta, its other actas' history is taken as it was (two of a
     tramo of three with one changed acta). Empty when the previous texts are not at
     hand or cannot be cut per acta."""
     antigua = tramos.antigua(i)
     cambiadas = tramos.cambiadas
     if antigua is None or cambiadas is None or antigua.historial is None \
-            or (site is not None and antigua.historial_sitio is None):
+            or (sitio and antigua.historial_sitio is None):
         return {}
     inicio, fin = tramos.rangos.limites[i]
     claves = tramos.rangos.claves[inicio:fin]
@@ -487,10 +459,10 @@ def _historial_previo(tramos: Tramos, i: int, site: Any) -> dict[str, tuple[byte
     lineas = lineas_por_acta(texto(antigua.historial, i), claves)
     if lineas is None:
         return {}
-    if site is None:
+    if not sitio:
         return {c: (lineas[c], b"") for c in quedan if c in lineas}
     assert antigua.historial_sitio is not None
-    entradas = site.entradas_por_acta(texto(antigua.historial_sitio, i), claves)
+    entradas = entradas_por_acta(texto(antigua.historial_sitio, i), claves)
     if entradas is None or entradas.keys() != lineas.keys():
         return {}
     return {c: (lineas[c], entradas[c]) for c in quedan if c in lineas}
@@ -501,40 +473,28 @@ class _Sitio:
     CSV (:meth:`eleccion`, while its rows are at hand), then the rest (:meth:`resto`);
     each file written as soon as it is made (a national site is hundreds of MB)."""
 
-    def __init__(self, staging: Staging, site_files: SiteFiles, snap: Snapshot,
+    def __init__(self, staging: Staging, snap: Snapshot,
                  tablas: Sequence[TablaEleccion], imagenes: Mapping[str, tuple[str, str]],
-                 zip_name: str, name: str, historial_aparte: bool,
+                 zip_name: str, name: str,
                  filas_salud: Sequence[Sequence[str]] | None) -> None:
-        parametros = inspect.signature(site_files).parameters
         descargas = (zip_name, DIFERENCIAS, PUBLIC_KEY, SIGNATURE,
                      *((DIFUSORES,) if snap.difusores else ()))
-        extra: dict[str, Any] = {"descargas": descargas} if "descargas" in parametros else {}
-        if snap.simulacro:  # a site that cannot stamp it is refused (TypeError)
-            extra["simulacro"] = True
-        if historial_aparte:
-            extra["historial_aparte"] = True
-        if filas_salud is not None and "salud_catd" in parametros:
-            extra["salud_catd"] = filas_salud
-        if "nombre" in parametros:  # every data file names its corte (docs/sitio.md)
-            extra["nombre"] = name
-        self._files = iter(site_files(snap.catalog, {t.eleccion.codigo: t for t in tablas},
-                                      snap.corte, imagenes, **extra))
+        # HISTORIAL.csv's site files are written by _historial (historial_aparte); every
+        # data file names its corte (``nombre``, docs/sitio.md).
+        self._files = iter_site_files(snap.catalog, {t.eleccion.codigo: t for t in tablas},
+                                      snap.corte, imagenes, descargas=descargas,
+                                      simulacro=snap.simulacro, salud_catd=filas_salud,
+                                      historial_aparte=True, nombre=name)
         self._staging = staging
         self._snap = snap
         self._name = name
-        self._site = importlib.import_module("prep.corte.site")
         self.seconds = 0.0  # spent on the elections' files, during the CSVs
-        #: How an election's last file is named (None: not known, all made at the end).
-        self._ultimo: Callable[[str], str] | None = getattr(self._site, "election_file",
-                                                            None)
 
     def eleccion(self, tabla: TablaEleccion) -> None:
         """Make the files of ``tabla``'s election (the site makes the elections' files in
         catalog order, each ending with its ``election_file``), then drop its rows."""
-        if self._ultimo is None:
-            return
         started = time.perf_counter()
-        ultimo = self._ultimo(tabla.eleccion.codigo)
+        ultimo = election_file(tabla.eleccion.codigo)
         for path, data in self._files:
             self._put(path, data)
             if path == ultimo:
@@ -547,14 +507,40 @@ class _Sitio:
         for path, data in self._files:
             self._put(path, data)
         if self._snap.difusores:
-            for path, data in self._site.difusores_files(self._snap.difusores,
-                                                         self._name).items():
+            for path, data in difusores_files(self._snap.difusores, self._name).items():
                 self._staging.put(path, data)
 
     def _put(self, path: str, data: bytes) -> None:
         if PurePosixPath(path).parts[0] != SITIO:
             raise CorteError(f"el sitio público devolvió {path!r}, fuera de {SITIO}/")
         self._staging.put(path, data)
+
+
+class _Entrega:
+    """The :class:`prep.corte.package.Entrega` of a corte being staged: each election's
+    CSV written, hashed and deflated into the zip piece by piece, in order, as its
+    tramos are read (never whole in memory), and its site files made right after it,
+    from the same rows."""
+
+    def __init__(self, staging: Staging, zipped: ZipConHistorial,
+                 sitio: _Sitio | None) -> None:
+        self._staging = staging
+        self._zipped = zipped
+        self._sitio = sitio
+        self.nombres: list[str] = []  # each election's CSV, in order
+
+    def csv(self, nombre: str, partes: Iterator[bytes]) -> None:
+        """Write election CSV ``nombre`` and deflate it into the zip."""
+        with self._staging.stream(nombre, self._zipped.abrir(nombre)) as write:
+            for trozo in _trozos(partes):
+                write(trozo)
+        self._staging.run(lambda: self._zipped.cerrar(nombre))
+        self.nombres.append(nombre)
+
+    def hecha(self, tabla: TablaEleccion) -> None:
+        """Make the site's files of ``tabla``'s election, then drop its rows."""
+        if self._sitio is not None:
+            self._sitio.eleccion(tabla)
 
 
 class _Clock:

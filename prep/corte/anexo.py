@@ -73,6 +73,21 @@ COLUMNS_AFTER: tuple[str, ...] = (
 )
 
 
+#: The key columns of an election decided per demarcación (:func:`columns_before`).
+COLUMNS_BEFORE_DEMARCACION: tuple[str, ...] = (
+    *COLUMNS_BEFORE[:COLUMNS_BEFORE.index("DISTRITO_LOCAL") + 1], *COLUMNS_DEMARCACION,
+    *COLUMNS_BEFORE[COLUMNS_BEFORE.index("DISTRITO_LOCAL") + 1:])
+#: Every column of an acta row that is not a captured field (an election's
+#: ``campos_captura``): the keys, the catalog's data, what the rules decided, the image,
+#: the times and the marks. The one list of them: ``diferencias.json`` tells a
+#: correction of the captured data by a changed column outside it.
+COLUMNS_NO_CAPTURADAS: frozenset[str] = frozenset(
+    (*COLUMNS_BEFORE_DEMARCACION, *COLUMNS_AFTER))
+#: The lines of an election CSV up to line 7, the acta rows' column names
+#: (:func:`columns`); the acta rows follow.
+LINEAS_ENCABEZADO = 7
+
+
 def columns(eleccion: Eleccion) -> tuple[str, ...]:
     """Line 7: the column names of the acta rows of ``eleccion``."""
     return (*columns_before(eleccion), *eleccion.campos_captura, *COLUMNS_AFTER)
@@ -82,10 +97,8 @@ def columns_before(eleccion: Eleccion) -> tuple[str, ...]:
     """The key columns of ``eleccion``'s rows, before the captured fields:
     :data:`COLUMNS_BEFORE`, with :data:`COLUMNS_DEMARCACION` after the distrito's two
     when the election is decided per demarcación."""
-    if eleccion.ambito is not Ambito.DEMARCACION:
-        return COLUMNS_BEFORE
-    cut = COLUMNS_BEFORE.index("DISTRITO_LOCAL") + 1
-    return (*COLUMNS_BEFORE[:cut], *COLUMNS_DEMARCACION, *COLUMNS_BEFORE[cut:])
+    return COLUMNS_BEFORE_DEMARCACION if eleccion.ambito is Ambito.DEMARCACION \
+        else COLUMNS_BEFORE
 
 
 #: What line 2 adds after the time in the último corte (:func:`linea_corte`).

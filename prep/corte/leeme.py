@@ -19,22 +19,16 @@ from prep.catalog.model import Ambito
 from prep.catalog.model import Catalog
 from prep.catalog.model import Eleccion
 from prep.corte.anexo import COLUMNS_AFTER
-from prep.corte.anexo import COLUMNS_BEFORE
-from prep.corte.anexo import COLUMNS_DEMARCACION
+from prep.corte.anexo import COLUMNS_BEFORE_DEMARCACION
 from prep.corte.anexo import NO_APLICA
 from prep.corte.anexo import SIN_DATO
 from prep.corte.anexo import linea_corte
-from prep.corte.difusores import DIFUSORES
-from prep.corte.difusores import leeme_difusores
-from prep.corte.historial import HISTORIAL
-from prep.corte.historial_leeme import leeme_historial
+from prep.corte.archivos import registrados
 from prep.corte.leeme_reglas import ULTIMO_CORTE
 from prep.corte.leeme_reglas import definiciones
 from prep.corte.leeme_reglas import descripcion
 from prep.corte.model import Digitalizacion
 from prep.corte.model import Origen
-from prep.corte.salud_catd import AVANCE_CATD
-from prep.corte.salud_catd import leeme_salud
 from prep.corte.simulacro import AVISO
 from prep.corte.simulacro import LINEA_MANIFIESTO
 from prep.corte.simulacro import titulo as marca_simulacro
@@ -181,9 +175,7 @@ def leeme_text(catalog: Catalog, corte: datetime, files: Sequence[str],
     out += [f"  {c}: {descripcion(c, rules, ultimo_corte) or DESCRIPCIONES[c]}"
             for c in RESUMEN_COLUMNS]
     out += ["", "Columnas de las filas de actas (línea 7 y siguientes), en este orden:"]
-    cut = COLUMNS_BEFORE.index("DISTRITO_LOCAL") + 1
-    for c in (*COLUMNS_BEFORE[:cut], *COLUMNS_DEMARCACION, *COLUMNS_BEFORE[cut:],
-              "TOTAL_BOLETAS_SOBRANTES", "TOTAL_PERSONAS_VOTARON",
+    for c in (*COLUMNS_BEFORE_DEMARCACION, "TOTAL_BOLETAS_SOBRANTES", "TOTAL_PERSONAS_VOTARON",
               "TOTAL_REP_PARTIDO_CI_VOTARON", "TOTAL_VOTOS_SACADOS"):
         out.append(f"  {c}: {DESCRIPCIONES[c]}")
     out.append("  <asociaciones>: votos de cada partido, combinación de coalición o "
@@ -191,12 +183,8 @@ def leeme_text(catalog: Catalog, corte: datetime, files: Sequence[str],
     for c in ("NO_REGISTRADAS", "NULOS", "TOTAL_VOTOS_ASENTADO", *COLUMNS_AFTER):
         out.append(f"  {c}: {DESCRIPCIONES[c]}")
     out += ["", *_valores(catalog, rules), "", *_CANDIDATURAS, "", _DECISIONES]
-    if HISTORIAL in files:
-        out += ["", leeme_historial(simulacro)]
-    if AVANCE_CATD in files:
-        out += ["", leeme_salud(simulacro)]
-    if DIFUSORES in files:
-        out += ["", leeme_difusores(simulacro)]
+    out += [s for archivo in registrados() if archivo.nombre in files
+            for s in ("", archivo.leeme(simulacro))]
     for e in catalog.elecciones:
         out += ["", f"{e.nombre} (código {e.codigo}) {_AMBITO[e.ambito]}",
                 "  Asociaciones (columnas de votos):"]

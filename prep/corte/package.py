@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
-import unicodedata
-from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import MutableMapping
@@ -24,16 +21,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from typing import Protocol
 
 from prep.catalog.model import Ambito
 from prep.catalog.model import Catalog
 from prep.catalog.model import Eleccion
-from prep.corte.anexo import TZ
 from prep.corte.anexo import CasillaColumns
 from prep.corte.anexo import ClavesCsv
 from prep.corte.leeme import leeme_text
 from prep.corte.model import ActaEnCorte
 from prep.corte.model import FueraDeCatalogo
+from prep.corte.nombres import DIFERENCIAS as DIFERENCIAS
+from prep.corte.nombres import LEEME as LEEME
+from prep.corte.nombres import MANIFEST as MANIFEST
+from prep.corte.nombres import NOMBRE_CORTE as NOMBRE_CORTE
+from prep.corte.nombres import PUBLIC_KEY as PUBLIC_KEY
+from prep.corte.nombres import SIGNATURE as SIGNATURE
+from prep.corte.nombres import candidaturas_csv_name as candidaturas_csv_name
+from prep.corte.nombres import corte_dirname as corte_dirname
+from prep.corte.nombres import csv_name as csv_name
+from prep.corte.nombres import slug as slug
 from prep.corte.paquete_tramos import eleccion_csv_partes
 from prep.corte.paquete_tramos import tabular
 from prep.corte.paquete_tramos import write_eleccion_csv
@@ -45,41 +52,8 @@ from prep.durable import write_synced as _write_synced
 from prep.rules import DEFAULT_RULES
 from prep.rules import RuleSet
 
-MANIFEST = "MANIFIESTO.sha256"
-#: The manifest's Ed25519 signature, and the public key that checks it.
-SIGNATURE = MANIFEST + ".sig"
-PUBLIC_KEY = "llave_publica.pem"
-#: What changed since the previous corte (central.publication.diferencias).
-DIFERENCIAS = "diferencias.json"
-LEEME = "LEEME.txt"
 #: The largest piece of an election's CSV handed over at once (``build_corte_files``).
 TROZO = 1024 * 1024
-
-
-def slug(text: str) -> str:
-    """File-name form of an election name: ``ALCALDÍAS`` → ``ALCALDIAS``."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return "_".join("".join(ch if ch.isalnum() else " " for ch in ascii_text).upper().split())
-
-
-def csv_name(eleccion: Eleccion) -> str:
-    """The election's results CSV in a corte: ``ALCALDIAS.csv``."""
-    return f"{slug(eleccion.nombre)}.csv"
-
-
-def candidaturas_csv_name(eleccion: Eleccion) -> str:
-    """The election's candidaturas CSV in a corte: ``ALCALDIAS_CANDIDATURAS.csv``."""
-    return f"{slug(eleccion.nombre)}_CANDIDATURAS.csv"
-
-
-#: A corte's directory name: :func:`corte_dirname`, then ``_2``, ``_3``… for a second
-#: and later corte of the same minute.
-NOMBRE_CORTE = re.compile(r"[0-9]{8}_[0-9]{4}(_[1-9][0-9]*)?")  # [0-9]: \d takes any script's
-
-
-def corte_dirname(corte: datetime) -> str:
-    """``YYYYMMDD_HHMM`` of the corte in local (America/Mexico_City) time."""
-    return f"{corte.astimezone(TZ):%Y%m%d_%H%M}"
 
 
 @dataclass(frozen=True)
@@ -91,31 +65,43 @@ class CorteEscrito:
     files: Mapping[str, str]  # relative path → SHA-256
 
 
-# Eleven arguments: the corte's parts, all but the first four optional.
+class Entrega(Protocol):
+    """Where a publishing central takes a corte's election CSVs as :func:`build_corte_files`
+    makes them, instead of among the files it returns: a national election's CSV is
+    fifty megabytes, written, hashed and zipped piece by piece, never whole in memory;
+    and the moment each election's rows are at hand, which its public site's files are
+    made from before they are dropped (hundreds of megabytes nationally)."""
+
+    def csv(self, nombre: str, partes: Iterator[bytes]) -> None:
+        """Take election CSV ``nombre``: ``partes`` are its bytes in order, at most
+        :data:`TROZO` each, consumed whole before returning."""
+
+    def hecha(self, tabla: TablaEleccion) -> None:
+        """``tabla``'s CSV is made (and taken); its rows are still in ``tabla.derived``."""
+
+
+# Ten arguments: the corte's parts, all but the first four optional.
 def build_corte_files(catalog: Catalog, estado: Mapping[str, ActaEnCorte],  # noqa: PLR0913
                       fuera: Sequence[FueraDeCatalogo], corte: datetime,
                       rules: RuleSet = DEFAULT_RULES, ultimo_corte: bool = False,
                       simulacro: bool = False, manifiesto: bool = True,
                       tablas: Sequence[TablaEleccion] | None = None,
-                      hecha: Callable[[TablaEleccion], None] | None = None,
                       memo: MutableMapping[str, Any] | None = None,
-                      entregar: Callable[[str, Iterator[bytes]], None] | None = None,
+                      entrega: Entrega | None = None,
                       ) -> tuple[dict[str, bytes], tuple[TablaEleccion, ...]]:
     """The files of a corte package in memory (name → bytes), and the tables behind them.
 
     ``simulacro``: a drill's corte, every file stamped SIMULACRO (:mod:`prep.corte.simulacro`).
     ``manifiesto``: with its :data:`MANIFEST` (a caller that makes its own leaves it out:
     hashing a national corte's CSVs twice costs a quarter of a second).
-    ``tablas``: those of :func:`tabular`, if the caller made them already; ``hecha`` is
-    called with each as soon as its CSV is made (its rows are still in ``derived``).
+    ``tablas``: those of :func:`tabular`, if the caller made them already.
     ``memo``: the per-acta store of :func:`tabular` and
     :func:`prep.corte.anexo.acta_textos` (the same bytes).
-    ``entregar``: given each election's CSV (name, its pieces of at most :data:`TROZO`
-    bytes, to consume whole before returning) instead of returning it among the files
-    (a national election's is fifty megabytes); the LEEME still lists it. Not with
-    ``manifiesto``.
+    ``entrega``: takes each election's CSV instead of returning it among the files, and
+    is told when each table's CSV is made (:class:`Entrega`); the LEEME still lists the
+    CSVs. Not with ``manifiesto``.
     """
-    if entregar is not None and manifiesto:
+    if entrega is not None and manifiesto:
         raise ValueError("un paquete con manifiesto no entrega sus CSV aparte")
     files: dict[str, bytes] = {}
     entregados: list[str] = []
@@ -131,9 +117,9 @@ def build_corte_files(catalog: Catalog, estado: Mapping[str, ActaEnCorte],  # no
         for tabla in tablas:
             eleccion = tabla.eleccion
             name = csv_name(eleccion)
-            if entregar is not None:
-                entregar(name, eleccion_csv_partes(catalog, tabla, corte, keys, simulacro,
-                                                   memo, claves, TROZO))
+            if entrega is not None:
+                entrega.csv(name, eleccion_csv_partes(catalog, tabla, corte, keys, simulacro,
+                                                      memo, claves, TROZO))
                 entregados.append(name)
             else:
                 files[name] = write_eleccion_csv(catalog, tabla, corte, keys,
@@ -143,8 +129,8 @@ def build_corte_files(catalog: Catalog, estado: Mapping[str, ActaEnCorte],  # no
                 huellas[name] = pool.submit(_hexdigest, files[name])
             files[candidaturas_csv_name(eleccion)] = candidaturas_csv(catalog, eleccion,
                                                                       simulacro=simulacro)
-            if hecha is not None:
-                hecha(tabla)
+            if entrega is not None:
+                entrega.hecha(tabla)
         files[LEEME] = leeme_text(catalog, corte, sorted([*files, *entregados]), simulacro,
                                   rules=rules, ultimo_corte=ultimo_corte).encode("utf-8")
         if manifiesto:

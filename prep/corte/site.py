@@ -49,20 +49,20 @@ from prep.corte.anexo import (
 from prep.corte.anexo import columns
 from prep.corte.anexo import filas_csv
 from prep.corte.anexo import format_corte_time
+from prep.corte.archivos import registrado
 from prep.corte.difusores import DATOS as DIFUSORES_DATOS
-from prep.corte.difusores import DIFUSORES
 from prep.corte.difusores import RUTA as RUTA_DIFUSORES
 from prep.corte.difusores import datos_sitio as datos_difusores
 from prep.corte.historial import HISTORIAL
-from prep.corte.package import DIFERENCIAS
-from prep.corte.package import LEEME
-from prep.corte.package import MANIFEST
-from prep.corte.package import NOMBRE_CORTE
-from prep.corte.package import PUBLIC_KEY
-from prep.corte.package import SIGNATURE
-from prep.corte.package import candidaturas_csv_name
-from prep.corte.package import corte_dirname
-from prep.corte.package import csv_name
+from prep.corte.nombres import DIFERENCIAS
+from prep.corte.nombres import LEEME
+from prep.corte.nombres import MANIFEST
+from prep.corte.nombres import NOMBRE_CORTE
+from prep.corte.nombres import PUBLIC_KEY
+from prep.corte.nombres import SIGNATURE
+from prep.corte.nombres import candidaturas_csv_name
+from prep.corte.nombres import corte_dirname
+from prep.corte.nombres import csv_name
 from prep.corte.salud_catd import AVANCE_CATD
 from prep.corte.salud_catd import datos_sitio
 from prep.corte.simulacro import stamp_html
@@ -449,22 +449,10 @@ def _indice(catalog: Catalog, tablas: Iterable[TablaEleccion], corte: datetime,
     archivos.append({"archivo": MANIFEST,
                      "titulo": "Códigos de integridad (SHA-256) de todos los archivos"})
     for name in descargas:
-        if name == HISTORIAL:
-            archivos.append({"archivo": name, "titulo": "Historial de cada acta publicada: "
-                             "acopio, digitalización, capturas, cotejo y publicación (CSV)"})
-            continue
-        if name == DIFUSORES:
-            archivos.append({"archivo": name, "titulo": "Difusores oficiales del PREP: "
-                             "nombre y dirección de cada sitio que replica los cortes (CSV)"})
-            continue
-        titulo = _TITULOS_DESCARGA.get(name)
+        publicado = registrado(name)  # HISTORIAL.csv, AVANCE_CATD.csv… (prep.corte.archivos)
+        titulo = publicado.titulo if publicado is not None else _TITULOS_DESCARGA.get(name)
         if titulo is not None:
             archivos.append({"archivo": name, "titulo": titulo})
-            continue
-        if name == AVANCE_CATD:
-            archivos.append({"archivo": name, "titulo": "Avance por centro de acopio (CATD): "
-                             "actas acopiadas, digitalizadas, capturadas y publicadas, "
-                             "tiempo de publicación y conexión (CSV)"})
             continue
         kind = "ZIP" if name.lower().endswith(".zip") else name.rsplit(".", 1)[-1].upper()
         archivos.append({"archivo": name, "titulo": f"{name} ({kind})"})

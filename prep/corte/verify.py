@@ -44,22 +44,19 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from prep import cadena
 from prep.corte import simulacro as marca
-from prep.corte.difusores import DIFUSORES
-from prep.corte.difusores import problemas as problemas_difusores
-from prep.corte.historial import HISTORIAL
-from prep.corte.package import LEEME
-from prep.corte.package import MANIFEST
-from prep.corte.package import PUBLIC_KEY
-from prep.corte.package import SIGNATURE
+from prep.corte.archivos import Leido
+from prep.corte.archivos import registrado
+from prep.corte.archivos import registrados
+from prep.corte.nombres import LEEME
+from prep.corte.nombres import MANIFEST
+from prep.corte.nombres import PUBLIC_KEY
+from prep.corte.nombres import SIGNATURE
 from prep.corte.reader import CsvEleccion
 from prep.corte.reader import CsvFormatError
 from prep.corte.reader import read_eleccion_csv
 from prep.corte.reader import resumen_desde_filas
-from prep.corte.salud_catd import AVANCE_CATD
-from prep.corte.verify_historial import problemas_historial
 from prep.corte.verify_mesas import problemas_mesas
 from prep.corte.verify_participacion import problemas_csv as problemas_participacion
-from prep.corte.verify_salud_catd import problemas_salud
 from prep.corte.verify_sitio import problemas_sitio
 from prep.crypto import SignatureError
 from prep.crypto import VerifyKey
@@ -160,12 +157,10 @@ def verify_corte(directory: Path, llave: Path | None = None,
     digests = _check_files(result, directory, listed, hashed)
     _check_images(result, digests)
     _check_elecciones(result, directory, digests)
-    if HISTORIAL in digests:
-        result.problemas += problemas_historial(directory, result.tablas)
-    if AVANCE_CATD in digests:
-        result.problemas += problemas_salud(directory, result.tablas)
-    if DIFUSORES in digests:
-        result.problemas += problemas_difusores(directory, sorted(digests))
+    leido = Leido(directory, sorted(digests), result.tablas)
+    for archivo in registrados():  # HISTORIAL.csv, AVANCE_CATD.csv… (prep.corte.archivos)
+        if archivo.nombre in digests:
+            result.problemas += archivo.problemas(leido)
     result.problemas += problemas_sitio(directory, digests, result.tablas)
     _check_zip(result, directory, digests)
     result.problemas += marca.problemas(directory, digests, result.simulacro)
@@ -316,7 +311,7 @@ def _check_elecciones(result: Verificacion, directory: Path, digests: dict[str, 
               if n.partition("/")[0] == IMAGENES}
     for name in sorted(digests):
         if "/" in name or not name.endswith(".csv") or name.endswith("_CANDIDATURAS.csv") \
-                or name in (HISTORIAL, AVANCE_CATD, DIFUSORES):
+                or registrado(name) is not None:
             continue
         try:
             parsed = read_eleccion_csv((directory / name).read_bytes())

@@ -20,7 +20,7 @@ from prep.corte.historial import HISTORIAL
 from prep.corte.historial import TITULO
 from prep.corte.historial import Evento
 from prep.corte.model import Origen
-from prep.corte.package import NOMBRE_CORTE
+from prep.corte.nombres import NOMBRE_CORTE
 from prep.corte.reader import CsvEleccion
 from prep.corte.simulacro import es_titulo
 
