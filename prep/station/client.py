@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import ssl
 import sys
 from collections.abc import AsyncIterator
@@ -62,8 +61,6 @@ UNCONFIRMED = "timeline_unconfirmed"  # no signed timeline from the node (prep.l
 BEYOND_LIST = "timeline_beyond_list"  # a signed timeline the held node list does not allow
 """The central's error code for a request signed by a station it does not accept
 (never enrolled, or disabled by a coordinator)."""
-
-log = logging.getLogger("prep.station.client")
 
 # Before CPython 3.12.8/3.13.1 a TLS connection closed while its peer is slow to answer
 # (a request cancelled when the agent stops) outlives the event loop; aiohttp then
@@ -276,7 +273,6 @@ class TimelineFence:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.highest = store.highest_timeline()
-        self._refused: tuple[str, int, int] | None = None
 
     def check(self, timeline: int, url: str) -> None:
         """A node that says it serves ``timeline``: refused if lower than the highest."""
@@ -300,11 +296,6 @@ class TimelineFence:
         with self.store.read() as session:
             bound = held_linea(session)
         if linea.linea > bound:
-            if self._refused != (url, linea.linea, bound):  # once per claim, not per pass
-                self._refused = (url, linea.linea, bound)
-                log.error("timeline_beyond_list: %s claims timeline %d, the signed node list "
-                          "held allows at most %d; kept %d", url, linea.linea, bound,
-                          self.highest)
             raise SyncError(BEYOND_LIST, (
                 f"El nodo central de {url} dice estar en la línea de tiempo {linea.linea}, "
                 f"pero la lista firmada de nodos que tiene esta estación solo admite hasta "

@@ -400,10 +400,24 @@ class SyncAgent:
         signed by the promoted node's database allows its timeline."""
         try:
             await client.confirm_timeline()
+            return
         except SyncError as exc:
-            if exc.code != BEYOND_LIST or not await self._refresh_bundle(client):
+            if exc.code != BEYOND_LIST:
                 raise
-            await client.confirm_timeline()
+            refused = exc
+        if await self._refresh_bundle(client):
+            try:
+                await client.confirm_timeline()
+                return
+            except SyncError as exc:
+                if exc.code != BEYOND_LIST:
+                    raise
+                refused = exc
+        # Still beyond the signed list: a node claiming what the institute's list does
+        # not allow (a rogue with a copied key). Logged once per claim, for the audit.
+        if str(refused) != self.state().last_error:
+            log.error("timeline_beyond_list: %s", refused)
+        raise refused
 
     async def _send(self, client: CentralClient, batch: FrozenBatch) -> bool:
         """Post one batch; ``True`` when delivered, ``False`` after a cursor resync."""
