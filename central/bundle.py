@@ -60,9 +60,11 @@ def etag(value: str) -> str:
 
 
 def station_bundle(engine: Engine, identity: Identity, station_id: str,
-                   held: str | None) -> BundleAnswer:
+                   held: str | None, linea: int = 0) -> BundleAnswer:
     """The bundle for ``station_id`` (authenticated already), or only its ETag when the
-    station holds that content (``held``)."""
+    station holds that content (``held``). ``linea``: the timeline of this node's
+    database, the highest a node may claim to the station (:class:`prep.bundle.Bundle`;
+    a promotion raises it)."""
     snapshot = engine.execution_options(isolation_level="REPEATABLE READ")
     with Session(snapshot) as session, session.begin():
         station = session.get(Station, station_id)
@@ -78,7 +80,7 @@ def station_bundle(engine: Engine, identity: Identity, station_id: str,
             operators=tuple(_operator(o) for o in operators_of_site(session,
                                                                     station.sitio)),
             issued_at=datetime.now(UTC), nodes_version=nodes_version(session),
-            nodes=tuple(active_nodes(session)))
+            nodes=tuple(active_nodes(session)), linea=linea)
         body = None
         if held != bundle.etag:
             catalog = None if stored is None else BundleCatalog(

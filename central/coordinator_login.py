@@ -1,7 +1,11 @@
 """Coordinator commands that act as a coordinator take their actor from a login
 (issue 62): ``--coordinador USUARIO`` and the account's password (typed without echo, or
-one line of stdin with ``--password-stdin``), checked against the account's scrypt hash;
-never the desktop's ``LOGNAME``.
+one line of stdin with ``--password-stdin``; never on the command line), checked against
+the account's scrypt hash; never the desktop's ``LOGNAME``. Without a login such a
+command is refused before it changes anything (:func:`require_coordinator`); the
+commands of installation and upkeep record the machine's account as a technician's
+(:func:`central.commands.common.technician_actor`). Which is which: docs/seguridad.md,
+«Quién firma cada orden».
 
 A corte outside the publication window also needs ``--segundo-coordinador`` (another
 coordinator of the central, with their own password: the next line of stdin).
@@ -31,8 +35,10 @@ class CoordinatorLoginError(ValueError):
     """A coordinator's login refused on the command line (Spanish)."""
 
 
-def add_login_options(parser: argparse.ArgumentParser, second: bool = False) -> None:
-    """``--coordinador`` (and ``--segundo-coordinador``) and ``--password-stdin``."""
+def add_login_options(parser: argparse.ArgumentParser, second: bool = False,
+                      stdin: bool = True) -> None:
+    """``--coordinador`` (and ``--segundo-coordinador``) and ``--password-stdin``
+    (``stdin`` False: the command has its own, whose first line is the coordinator's)."""
     parser.add_argument("--coordinador", default=None, metavar="USUARIO",
                         help="su cuenta de coordinador del nodo central (id o nombre): la "
                              "bitácora registra la acción a su nombre tras comprobar su "
@@ -41,9 +47,10 @@ def add_login_options(parser: argparse.ArgumentParser, second: bool = False) -> 
         parser.add_argument("--segundo-coordinador", default=None, metavar="USUARIO",
                             help="otro coordinador que confirma un corte fuera de la "
                                  "ventana, con su propia contraseña")
-    parser.add_argument("--password-stdin", action="store_true",
-                        help="lee las contraseñas de stdin, una por línea (la del "
-                             "coordinador y luego la del segundo)")
+    if stdin:
+        parser.add_argument("--password-stdin", action="store_true",
+                            help="lee las contraseñas de stdin, una por línea (la del "
+                                 "coordinador y luego la del segundo)")
 
 
 def read_password(args: argparse.Namespace, user: str) -> str:
@@ -80,6 +87,22 @@ def coordinator_login(engine: Engine, user: str, password: str) -> str:
             raise CoordinatorLoginError(f"la cuenta {row.id} no es de un coordinador "
                                         "habilitado del nodo central")
         return str(row.id)
+
+
+NEED_LOGIN = ("esta orden es de un coordinador y queda en la bitácora a su nombre: "
+              "identifíquese con --coordinador USUARIO (su cuenta de coordinador del nodo "
+              "central; la contraseña se pide sin eco, o va en una línea de stdin con "
+              "--password-stdin). No se cambió nada.")
+
+
+def require_coordinator(engine: Engine, args: argparse.Namespace) -> str:
+    """The account id of the coordinator who logs in with ``args`` (the actor the audit
+    log records); :class:`CoordinatorLoginError` without a login or with a wrong one,
+    before anything is written."""
+    user = getattr(args, "coordinador", None)
+    if not user or not user.strip():
+        raise CoordinatorLoginError(NEED_LOGIN)
+    return coordinator_login(engine, user, read_password(args, user))
 
 
 def logins(engine: Engine, args: argparse.Namespace, *, need_second: bool

@@ -488,7 +488,8 @@ async def _bundle(request: web.Request) -> web.Response:
     central = request.app[CENTRAL]
     station = await signed_station(request, "GET")
     answer = await central.run(station_bundle, central.engine, central.identity, station,
-                               parse_etag(request.headers.get("If-None-Match")))
+                               parse_etag(request.headers.get("If-None-Match")),
+                               central.timeline)
     headers = {"ETag": etag(answer.etag)}
     if answer.body is None:
         return web.Response(status=304, headers=headers)

@@ -11,6 +11,14 @@ under the same signature, so a station pins every listed certificate and moves b
 the listed nodes (``prep central nodos``, docs/continuidad.md). The nodes change counter
 joins the version; a format-1 bundle (kept by a station before the upgrade) is read as
 one without a list.
+
+Format 3 adds ``linea``: the highest PostgreSQL timeline a node of the central may
+claim, the timeline of the database that signed the bundle (a promotion raises it: the
+promoted node's database is on the new timeline). A station accepts a node's signed
+timeline statement (:mod:`prep.linea`) only up to the ``linea`` of the list it holds
+(issue 62): the central's key signs both, but a statement alone (one answer, from any
+node or backup that carries the key) never raises what a station remembers beyond what
+a whole signed bundle allowed (docs/continuidad.md, «Línea de tiempo»).
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from prep.crypto import VerifyKey
 from prep.crypto import b64decode
 from prep.crypto import b64encode
 from prep.crypto import pem_fingerprint
+from prep.linea import MAX_DIGITS
 from prep.passwords import PasswordError
 from prep.passwords import ScryptHash
 from prep.protocol import SIGNATURE_BYTES
@@ -42,8 +51,8 @@ from prep.records import RecordError
 from prep.records import format_time
 from prep.records import parse_time
 
-BUNDLE_FORMAT = 2
-READABLE_FORMATS = (1, 2)
+BUNDLE_FORMAT = 3
+READABLE_FORMATS = (1, 2, 3)
 MAX_NODES = 16
 MAX_NODE_URL = 200
 MAX_CERT_PEM = 16 * 1024
@@ -139,6 +148,8 @@ class Bundle:
     nodes: tuple[BundleNode, ...] = ()
     """The central's serve nodes (empty: none registered; the station keeps the one it
     enrolled with)."""
+    linea: int = 0
+    """The highest timeline a node of the central may claim (format 3; 0 before it)."""
 
     @property
     def catalog_version(self) -> int:
@@ -160,7 +171,8 @@ class Bundle:
                                                           self.catalog.digest],
             "operators_version": self.operators_version,
             "operators": [o.to_json() for o in self.operators],
-            "nodes_version": self.nodes_version, "nodes": [n.to_json() for n in self.nodes]})
+            "nodes_version": self.nodes_version, "nodes": [n.to_json() for n in self.nodes],
+            "linea": self.linea})
 
     def to_json(self) -> dict[str, Any]:
         catalog = None if self.catalog is None else {
@@ -172,7 +184,7 @@ class Bundle:
                 "operators": [o.to_json() for o in self.operators],
                 "issued_at": format_time(self.issued_at),
                 "nodes_version": self.nodes_version,
-                "nodes": [n.to_json() for n in self.nodes]}
+                "nodes": [n.to_json() for n in self.nodes], "linea": self.linea}
 
 
 def operator_name_key(name: str) -> str:
@@ -246,6 +258,8 @@ def _parse(raw: dict[str, Any]) -> Bundle:
         raise TypeError(f"bundle format {raw.get('v')!r} not supported")
     if raw["v"] >= 2:
         fields |= {"nodes_version", "nodes"}
+    if raw["v"] >= 3:
+        fields |= {"linea"}
     if set(raw) != fields:
         raise TypeError(f"bundle fields are {sorted(fields)}")
     nodes = raw.get("nodes", [])
@@ -267,7 +281,9 @@ def _parse(raw: dict[str, Any]) -> Bundle:
                     _count(raw["operators_version"]), catalog,
                     tuple(BundleOperator.from_json(o) for o in operators),
                     parse_time(raw["issued_at"]), _count(raw.get("nodes_version", 0)),
-                    tuple(BundleNode.from_json(n) for n in nodes))
+                    tuple(BundleNode.from_json(n) for n in nodes), _count(raw.get("linea", 0)))
+    if bundle.linea >= 10 ** MAX_DIGITS:
+        raise ValueError(f"linea {bundle.linea} has more than {MAX_DIGITS} digits")
     if bundle.version != raw["version"]:
         raise ValueError("version is not catalog + operators + nodes version")
     if len({n.url for n in bundle.nodes}) != len(bundle.nodes):

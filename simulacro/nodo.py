@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -91,6 +92,9 @@ class Nodo:
         #: What an earlier intake process counted (before a failover moved it).
         self.intake_before: dict[str, Any] = {}
         self.command_seconds = 0.0
+        #: The drill's coordinator account (made on first use) and its password, kept in
+        #: memory only: the coordinator's commands log in with it on stdin (issue 62).
+        self._coordinador: tuple[str, str] | None = None
         #: CPU seconds of ``serve`` (every life: it is restarted once) and of the intake,
         #: read just before each is stopped (they are counted in the drill's children too).
         self.cpu: dict[str, float] = {"serve": 0.0, "import_casilla": 0.0}
@@ -167,10 +171,24 @@ class Nodo:
         return [codes[s] for s in sitios]
 
     def corte(self, ultimo: bool = False) -> dict[str, Any]:
-        """A corte now (the coordinator's on-demand corte); its JSON."""
+        """A corte now (the coordinator's on-demand corte, logged in: the last one ends
+        publication, a coordinator's decision); its JSON."""
+        user, password = self.coordinador()
         out = self.cli("corte", "--publicacion", str(self.publicacion), *self.reglas,
-                       *(["--ultimo"] if ultimo else []))
+                       *(["--ultimo"] if ultimo else []), "--coordinador", user,
+                       "--password-stdin", stdin=password + "\n")
         return dict(json.loads(out.strip().splitlines()[-1]))
+
+    def coordinador(self) -> tuple[str, str]:
+        """The drill's coordinator (account id, password), made on first use with
+        ``operator add`` as the installation's technician would."""
+        if self._coordinador is None:
+            password = secrets.token_urlsafe(18)
+            out = self.cli("operator", "add", "--name", "Coordinación del simulacro",
+                           "--role", "coordinador", "--central", "--password-stdin",
+                           stdin=password + "\n")
+            self._coordinador = (str(json.loads(out)["id"]), password)
+        return self._coordinador
 
     def report_final(self, out: Path) -> None:
         self.cli("report", "final", "--out", str(out))

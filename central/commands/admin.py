@@ -23,10 +23,14 @@ from sqlalchemy.orm import Session
 
 from central import audit
 from central.catalog_change import CatalogChangeRefused
-from central.commands.common import command_actor
 from central.commands.common import open_engine
+from central.commands.common import refusing
 from central.commands.common import subcommand
+from central.commands.common import technician_actor
 from central.config import DataDir
+from central.coordinator_login import CoordinatorLoginError
+from central.coordinator_login import add_login_options
+from central.coordinator_login import require_coordinator
 from central.db.models import OPERATOR_ROLES
 from central.health import station_table
 from central.operators import CREDENTIALS_COLUMNS
@@ -85,12 +89,17 @@ def register_admin(sub: Subcommands, common: argparse.ArgumentParser) -> None:
         change = subcommand(op_sub, action, _operator_enabled, parents=(common,),
                             enabled=enabled, help=f"{text} a un operador en todas las estaciones")
         change.add_argument("operator_id", metavar="ID", help="identificador (op-07-…)")
+        add_login_options(change)
+        change.set_defaults(func=refusing(CoordinatorLoginError, 2, _operator_enabled))
 
     password = subcommand(op_sub, "password", _operator_password, parents=(common,),
                           help="pone una contraseña nueva a un operador (la olvidó)")
     password.add_argument("operator_id", metavar="ID", help="identificador (op-07-…)")
     password.add_argument("--password-stdin", action="store_true",
-                          help="leer la contraseña de la entrada estándar (una línea)")
+                          help="leer las contraseñas de la entrada estándar: la del "
+                               "coordinador y luego la nueva, una por línea")
+    add_login_options(password, stdin=False)
+    password.set_defaults(func=refusing(CoordinatorLoginError, 2, _operator_password))
 
     catalog = sub.add_parser("catalog", help="catálogo electoral que reciben las estaciones")
     cat_sub = catalog.add_subparsers(dest="catalog_command", required=True, metavar="ACCIÓN")
@@ -127,7 +136,7 @@ def _operator_add(args: argparse.Namespace) -> int:
     with open_engine(args, DataDir(args.data_dir)) as engine:
         check_sites(engine, [sitio])  # before the password is typed twice
         password = read_new_password(args.password_stdin)
-        info = add_operator(engine, args.name, args.role, sitio, password, actor=command_actor())
+        info = add_operator(engine, args.name, args.role, sitio, password, actor=technician_actor())
     _print(info.to_json())
     print(f"Operador {info.id} ({info.role}, sitio {info.sitio}) dado de alta; las "
           "estaciones de su sitio lo recibirán con su siguiente paquete.", file=sys.stderr)
@@ -144,7 +153,7 @@ def _operator_import(args: argparse.Namespace) -> int:
     created: list[tuple[OperatorInfo, str]] | None = None
     try:
         with open_engine(args, DataDir(args.data_dir)) as engine:
-            created = import_operators(engine, rows, actor=command_actor())
+            created = import_operators(engine, rows, actor=technician_actor())
     except OperatorFileError as exc:
         return _file_refused(args.file, exc)
     finally:
@@ -204,15 +213,17 @@ def _operator_list(args: argparse.Namespace) -> int:
 
 def _operator_enabled(args: argparse.Namespace) -> int:
     with open_engine(args, DataDir(args.data_dir)) as engine:
-        info = set_enabled(engine, args.operator_id, args.enabled, actor=command_actor())
+        actor = require_coordinator(engine, args)
+        info = set_enabled(engine, args.operator_id, args.enabled, actor=actor)
     _print(info.to_json())
     return 0
 
 
 def _operator_password(args: argparse.Namespace) -> int:
-    new = read_new_password(args.password_stdin)
     with open_engine(args, DataDir(args.data_dir)) as engine:
-        info = set_password(engine, args.operator_id, new, actor=command_actor())
+        actor = require_coordinator(engine, args)  # the first line of stdin is theirs
+        new = read_new_password(args.password_stdin)
+        info = set_password(engine, args.operator_id, new, actor=actor)
     _print(info.to_json())
     print(f"Contraseña de {info.id} cambiada; las estaciones de su sitio la recibirán con "
           "su siguiente paquete (la anterior deja de servir entonces).", file=sys.stderr)
@@ -220,7 +231,7 @@ def _operator_password(args: argparse.Namespace) -> int:
 
 
 def _catalog_load(args: argparse.Namespace) -> int:
-    actor = command_actor()
+    actor = technician_actor()
     if args.forzar and not (args.motivo or "").strip():
         raise CatalogError("--forzar necesita --motivo \"…\": el motivo queda en la "
                            "bitácora de auditoría.")

@@ -13,9 +13,9 @@ from central.audited_builds import list_builds
 from central.audited_builds import normalize
 from central.audited_builds import remove_build
 from central.commands.common import Command
-from central.commands.common import command_actor
 from central.commands.common import open_engine
 from central.commands.common import refusing
+from central.commands.common import technician_actor
 from central.config import DataDir
 from prep.cli_es import Subcommands
 
@@ -45,7 +45,7 @@ def _command(action: Command) -> Command:
 
 def _add(args: argparse.Namespace) -> int:
     with open_engine(args, DataDir(args.data_dir)) as engine:
-        added = add_build(engine, args.fingerprint, args.nombre, command_actor())
+        added = add_build(engine, args.fingerprint, args.nombre, technician_actor())
     print(f"Huella {normalize(args.fingerprint)} "
           f"{'registrada como auditada' if added else 'ya estaba registrada'}.")
     return 0
@@ -59,7 +59,7 @@ def _list(args: argparse.Namespace) -> int:
 
 def _remove(args: argparse.Namespace) -> int:
     with open_engine(args, DataDir(args.data_dir)) as engine:
-        removed = remove_build(engine, args.fingerprint, command_actor())
+        removed = remove_build(engine, args.fingerprint, technician_actor())
     if not removed:
         print(f"error: la huella {normalize(args.fingerprint)} no está en la lista",
               file=sys.stderr)

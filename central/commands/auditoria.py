@@ -7,8 +7,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from central.commands.common import command_actor
 from central.commands.common import subcommand
+from central.commands.common import technician_actor
 from central.config import DEFAULT_DATA_DIR
 from central.config import ENV_DSN
 from central.config import DataDir
@@ -56,7 +56,7 @@ def _evidencia(args: argparse.Namespace) -> int:
         engine = make_engine(dsn, pool_size=2)
         try:
             done = write_evidencia(engine, identity, data_dir, args.out, Fuentes(
-                publicacion, args.ceros, rules, args.reglas, dsn), command_actor())
+                publicacion, args.ceros, rules, args.reglas, dsn), technician_actor())
         finally:
             engine.dispose()
     huella = identity.key.public.fingerprint()

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from central.catd_distritos import assign
 from central.catd_distritos import assigned
-from central.commands.common import command_actor
 from central.commands.common import database_errors
 from central.commands.common import open_engine
+from central.commands.common import technician_actor
 from central.config import DataDir
 from prep.cli_es import Subcommands
 
@@ -41,7 +41,7 @@ def _command(args: argparse.Namespace) -> int:
                     table = assigned(session)
             else:
                 try:
-                    table = assign(engine, args.catd, args.distritos, actor=command_actor())
+                    table = assign(engine, args.catd, args.distritos, actor=technician_actor())
                 except ValueError as exc:
                     print(f"error: {exc}", file=sys.stderr)
                     return 2

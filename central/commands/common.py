@@ -47,12 +47,16 @@ def open_engine(args: argparse.Namespace, data_dir: DataDir,
             engine.dispose()
 
 
-def command_actor() -> str:
-    """Who runs this command, for the audit log."""
+def technician_actor() -> str:
+    """Who runs a command of installation and upkeep (``init``, ``catalog load``,
+    ``backup``, ``promote``…), for the audit log: ``tecnico:<cuenta del sistema>``. It
+    says what it is, the machine's account, never a coordinator: the coordinator's
+    actions need their login (:func:`central.coordinator_login.require_coordinator`,
+    issue 62)."""
     try:
-        return f"coordinador:{getpass.getuser()}"
+        return f"tecnico:{getpass.getuser()}"
     except (KeyError, OSError):
-        return "coordinador"
+        return "tecnico"
 
 
 def subcommand(actions: Subcommands, name: str, command: Command, *,

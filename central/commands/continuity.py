@@ -37,8 +37,8 @@ from central import ancla
 from central import audit
 from central.blobs import BlobStore
 from central.blobs import reconcile
-from central.commands.common import command_actor as _operator
 from central.commands.common import refusing
+from central.commands.common import technician_actor as _operator
 from central.config import DataDir
 from central.continuity import backup as respaldo
 from central.continuity import replication

@@ -16,11 +16,14 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from central.commands.common import command_actor
 from central.commands.common import open_engine
 from central.commands.common import subcommand
+from central.commands.common import technician_actor
 from central.config import DataDir
 from central.config import load_identity
+from central.coordinator_login import CoordinatorLoginError
+from central.coordinator_login import add_login_options
+from central.coordinator_login import require_coordinator
 from central.difusores import Alta
 from central.difusores import DifusorInvalido
 from central.difusores import alta
@@ -54,6 +57,7 @@ def register_difusores(sub: Subcommands, common: argparse.ArgumentParser) -> Non
                              "ahora")
     quitar.add_argument("difusor_id", metavar="ID", help="identificador (difusor-…)")
     quitar.add_argument("--motivo", required=True, help="por qué (queda en la bitácora)")
+    add_login_options(quitar)
     subcommand(actions, "lista", _lista, parents=(common,),
                help="los difusores y su último reporte, en JSON")
 
@@ -66,13 +70,13 @@ def _ttl(hours: float) -> timedelta:
 
 def _alta(args: argparse.Namespace) -> int:
     return _mostrar(args, lambda engine: alta(engine, args.nombre, args.url,
-                                              actor=command_actor(),
+                                              actor=technician_actor(),
                                               ttl=_ttl(args.vigencia_horas)))
 
 
 def _codigo(args: argparse.Namespace) -> int:
     return _mostrar(args, lambda engine: nuevo_codigo(engine, args.difusor_id,
-                                                      actor=command_actor(),
+                                                      actor=technician_actor(),
                                                       ttl=_ttl(args.vigencia_horas)))
 
 
@@ -99,8 +103,9 @@ def _mostrar(args: argparse.Namespace, make: Callable[[Engine], Alta]) -> int:
 def _baja(args: argparse.Namespace) -> int:
     try:
         with open_engine(args, DataDir(args.data_dir)) as engine:
-            cambiado = baja(engine, args.difusor_id, args.motivo, actor=command_actor())
-    except DifusorInvalido as exc:
+            actor = require_coordinator(engine, args)
+            cambiado = baja(engine, args.difusor_id, args.motivo, actor=actor)
+    except (DifusorInvalido, CoordinatorLoginError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps({"difusor": args.difusor_id, "activo": False}), flush=True)

@@ -33,9 +33,9 @@ from central import ancla
 from central import audit
 from central import catalog_store
 from central import simulacro
-from central.commands.common import command_actor
 from central.commands.common import open_engine
 from central.commands.common import subcommand
+from central.commands.common import technician_actor
 from central.config import DataDir
 from central.config import Identity
 from central.config import initialize
@@ -149,7 +149,7 @@ def _init(args: argparse.Namespace) -> int:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
             drill = simulacro.is_simulacro(session)
-            audit.emit(session, "central_initialized", actor=command_actor(), detail={
+            audit.emit(session, "central_initialized", actor=technician_actor(), detail={
                 "node": identity.node, "cert_sha256": identity.cert_sha256,
                 "central_key_sha256": identity.key.public.fingerprint(),
                 "created": created, "schema": head_revision(), "simulacro": drill,
@@ -256,7 +256,7 @@ def _before_serving(args: argparse.Namespace, engine: Engine,
     if not _revocaciones_en_vigor(engine, DataDir(args.data_dir)):
         return False
     # The Consejo's window, in the database: checked (or fixed) before serving.
-    return ventana_para_serve(engine, args, ventana, command_actor())
+    return ventana_para_serve(engine, args, ventana, technician_actor())
 
 
 def _serve_on(args: argparse.Namespace, engine: Engine, dsn: str, data_dir: DataDir,
@@ -350,7 +350,7 @@ def _own_build_allowed(engine: Engine, motivo: str | None) -> bool:
     from prep.build_info import current_build
 
     build = current_build()
-    resultado = check_own_build(engine, build, motivo, command_actor())
+    resultado = check_own_build(engine, build, motivo, technician_actor())
     if resultado == RECHAZADA:
         print(f"error: esta compilación ({build.label}) no está en la lista de "
               "compilaciones auditadas: el nodo central no atiende. Instale la compilación "
@@ -405,7 +405,7 @@ def _enroll_code(args: argparse.Namespace) -> int:
                                  f"tiene {catalog_store.describe_catds(session)}")
         for site in sites:
             # Printed as made: should a later one fail, those shown still work.
-            print(create_code(engine, site, actor=command_actor(),
+            print(create_code(engine, site, actor=technician_actor(),
                               ttl=timedelta(hours=args.ttl_hours)), flush=True)
     if len(sites) == 1:
         [site] = sites

@@ -17,10 +17,13 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from central.commands.common import command_actor
 from central.commands.common import open_engine
 from central.commands.common import subcommand
+from central.commands.common import technician_actor
 from central.config import DataDir
+from central.coordinator_login import CoordinatorLoginError
+from central.coordinator_login import add_login_options
+from central.coordinator_login import require_coordinator
 from central.nodes import NodeChange
 from central.nodes import NodeError
 from central.nodes import active_nodes
@@ -52,6 +55,7 @@ def register_nodos(sub: Subcommands, common: argparse.ArgumentParser) -> None:
                              "siguiente paquete")
     quitar.add_argument("--url", required=True, help="la dirección con que se agregó")
     quitar.add_argument("--motivo", required=True, help="por qué (queda en la bitácora)")
+    add_login_options(quitar)
     listar = subcommand(actions, "listar", _listar, parents=(common,), help="la lista vigente")
     listar.add_argument("--json", action="store_true", help="en JSON")
 
@@ -69,7 +73,7 @@ def _agregar(args: argparse.Namespace) -> int:
     with open_engine(args, data_dir) as engine:
         try:
             change = add_node(engine, args.url, cert_pem, reserva=args.reserva,
-                              actor=command_actor())
+                              actor=technician_actor())
         except NodeError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -80,8 +84,9 @@ def _agregar(args: argparse.Namespace) -> int:
 def _quitar(args: argparse.Namespace) -> int:
     with open_engine(args, DataDir(args.data_dir)) as engine:
         try:
-            change = remove_node(engine, args.url, motivo=args.motivo, actor=command_actor())
-        except NodeError as exc:
+            actor = require_coordinator(engine, args)
+            change = remove_node(engine, args.url, motivo=args.motivo, actor=actor)
+        except (NodeError, CoordinatorLoginError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
     _report(change, "quitado")

@@ -8,9 +8,9 @@ import argparse
 import json
 import sys
 
-from central.commands.common import command_actor
 from central.commands.common import open_engine
 from central.commands.common import subcommand
+from central.commands.common import technician_actor
 from central.config import DataDir
 from central.pipeline.rebuild import check
 from central.pipeline.rebuild import rebuild_current
@@ -29,7 +29,7 @@ def register_pipeline(sub: Subcommands, common: argparse.ArgumentParser) -> None
 
 def _rebuild_state(args: argparse.Namespace) -> int:
     with open_engine(args, DataDir(args.data_dir)) as engine:
-        report = check(engine) if args.check else rebuild_current(engine, actor=command_actor())
+        report = check(engine) if args.check else rebuild_current(engine, actor=technician_actor())
     print(json.dumps(report.to_json(), ensure_ascii=False), flush=True)
     if report.ok:
         print(f"Estado de {report.actas} actas conforme con los registros.", file=sys.stderr)

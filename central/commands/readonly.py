@@ -15,8 +15,8 @@ import sys
 from sqlalchemy.orm import Session
 
 from central import audit
-from central.commands.common import command_actor
 from central.commands.common import subcommand
+from central.commands.common import technician_actor
 from central.config import DataDir
 from central.db import database_dsn
 from central.db import make_engine
@@ -49,7 +49,7 @@ def _coordination_user(args: argparse.Namespace) -> int:
         engine = make_engine(dsn, pool_size=1)
         try:
             with Session(engine) as session, session.begin():
-                audit.emit(session, "read_only_user_set", actor=command_actor(),
+                audit.emit(session, "read_only_user_set", actor=technician_actor(),
                            detail={"login": login.name, "created": login.created,
                                    "rol": COORDINATOR_ROLE})
         finally:
@@ -68,7 +68,7 @@ def _read_only_user(args: argparse.Namespace) -> int:
         engine = make_engine(dsn, pool_size=1)
         try:
             with Session(engine) as session, session.begin():
-                audit.emit(session, "read_only_user_set", actor=command_actor(),
+                audit.emit(session, "read_only_user_set", actor=technician_actor(),
                            detail={"login": login.name, "created": login.created})
         finally:
             engine.dispose()

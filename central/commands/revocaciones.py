@@ -25,10 +25,13 @@ from central import difusores
 from central import nodes
 from central import operators
 from central import stations_admin
-from central.commands.common import command_actor
 from central.commands.common import open_engine
+from central.commands.common import refusing
 from central.commands.common import subcommand
 from central.config import DataDir
+from central.coordinator_login import CoordinatorLoginError
+from central.coordinator_login import add_login_options
+from central.coordinator_login import require_coordinator
 from prep.cli_es import Subcommands
 
 MIN_MOTIVO = 5
@@ -53,6 +56,8 @@ def register_revocaciones(sub: Subcommands, common: argparse.ArgumentParser) -> 
         action.add_argument("--sujeto", action="append", default=[], metavar="ID",
                             help="solo la de este equipo, operador, difusor o nodo (su id o "
                                  "URL; se puede repetir); sin ella, todas")
+        add_login_options(action)
+        action.set_defaults(func=refusing(CoordinatorLoginError, 2, command))
 
 
 def _pendientes(args: argparse.Namespace) -> int:
@@ -86,9 +91,10 @@ def _reaplicar(args: argparse.Namespace) -> int:
     motivo = _motivo(args)
     if motivo is None:
         return 2
-    data_dir, actor = DataDir(args.data_dir), command_actor()
+    data_dir = DataDir(args.data_dir)
     fallas = 0
     with open_engine(args, data_dir) as engine:
+        actor = require_coordinator(engine, args)
         with Session(engine) as session:
             pendientes = _elegidas(ancla.pendientes(session, data_dir.ancla), args)
         for r in pendientes:
@@ -134,9 +140,10 @@ def _confirmar(args: argparse.Namespace) -> int:
     motivo = _motivo(args)
     if motivo is None:
         return 2
-    data_dir, actor = DataDir(args.data_dir), command_actor()
+    data_dir = DataDir(args.data_dir)
     with open_engine(args, data_dir) as engine, Session(engine) as session, \
             session.begin():
+        actor = require_coordinator(engine, args)
         pendientes = _elegidas(ancla.pendientes(session, data_dir.ancla), args)
         for r in pendientes:
             audit.emit(session, "revocacion_confirmada", actor=actor, detail={

@@ -15,13 +15,12 @@ import sys
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central.commands.common import command_actor
 from central.commands.common import open_engine
 from central.commands.common import subcommand
 from central.config import DataDir
 from central.coordinator_login import CoordinatorLoginError
 from central.coordinator_login import add_login_options
-from central.coordinator_login import logins
+from central.coordinator_login import require_coordinator
 from central.db.models import Station
 from central.stations_admin import UnknownStation
 from central.stations_admin import set_station_enabled
@@ -56,9 +55,9 @@ def _set_enabled(args: argparse.Namespace) -> int:
             before = session.scalar(select(Station.enabled)
                                     .where(Station.id == args.station_id))
         try:
-            actor, _ = logins(engine, args, need_second=False)
+            actor = require_coordinator(engine, args)
             set_station_enabled(engine, args.station_id, args.enabled,
-                                actor=actor or command_actor(), reason=args.motivo)
+                                actor=actor, reason=args.motivo)
         except (UnknownStation, CoordinatorLoginError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

@@ -63,6 +63,7 @@ def register(sub: Subcommands, common: argparse.ArgumentParser) -> None:
                              "motivo, queda en la bitácora)")
     reabre.add_argument("--motivo", required=True,
                         help="por qué se reabre: el acuerdo del Consejo")
+    add_login_options(reabre)
 
 
 def _peticion(args: argparse.Namespace) -> Peticion:
@@ -78,9 +79,10 @@ def _peticion(args: argparse.Namespace) -> Peticion:
 
 
 def _corte_command(args: argparse.Namespace) -> int:
-    from central.commands.common import command_actor as _operator
     from central.commands.common import open_engine as _engine
+    from central.commands.common import technician_actor
     from central.config import load_identity
+    from central.coordinator_login import NEED_LOGIN
     from central.coordinator_login import CoordinatorLoginError
     from central.coordinator_login import logins
 
@@ -93,6 +95,9 @@ def _corte_command(args: argparse.Namespace) -> int:
     with CentralTuning() as tuning, _engine(args, data_dir, role=API_ROLE) as engine:
         settings = replace(settings, tuning=tuning)
         try:
+            if args.ultimo and not args.coordinador:
+                # The last corte ends publication: a coordinator's decision.
+                raise CoordinatorLoginError(NEED_LOGIN)
             actor, segundo = logins(engine, args,
                                     need_second=peticion.fuera_de_ventana is not None)
         except CoordinatorLoginError as exc:
@@ -101,7 +106,7 @@ def _corte_command(args: argparse.Namespace) -> int:
         peticion = replace(peticion, segundo=segundo)
         try:
             hecho = make_corte(engine, identity.key, settings, motivo=A_PEDIDO,
-                               actor=actor or _operator(), ultimo_corte=args.ultimo,
+                               actor=actor or technician_actor(), ultimo_corte=args.ultimo,
                                peticion=peticion)
         except PublicacionRechazada as exc:
             print(f"error: corte rechazado: {exc}", file=sys.stderr)
@@ -118,8 +123,8 @@ def _corte_command(args: argparse.Namespace) -> int:
 
 
 def _ventana_command(args: argparse.Namespace) -> int:
-    from central.commands.common import command_actor as _operator
     from central.commands.common import open_engine as _engine
+    from central.commands.common import technician_actor as _operator
 
     if args.inicio is None and (args.horas is not None or args.motivo is not None):
         raise ValueError("--horas y --motivo van con --inicio")
@@ -137,12 +142,18 @@ def _ventana_command(args: argparse.Namespace) -> int:
 
 
 def _reabrir_command(args: argparse.Namespace) -> int:
-    from central.commands.common import command_actor as _operator
     from central.commands.common import open_engine as _engine
+    from central.coordinator_login import CoordinatorLoginError
+    from central.coordinator_login import require_coordinator
 
     data_dir = DataDir(args.data_dir)
     with _engine(args, data_dir) as engine:
-        directorio = reabrir(engine, actor=_operator(), motivo=args.motivo)
+        try:
+            actor = require_coordinator(engine, args)
+        except CoordinatorLoginError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        directorio = reabrir(engine, actor=actor, motivo=args.motivo)
     print(f"Publicación reabierta: el corte {directorio} deja de ser el último; los cortes "
           "públicos (programados y a pedido) vuelven a hacerse dentro de la ventana.",
           file=sys.stderr)

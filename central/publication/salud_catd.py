@@ -181,20 +181,24 @@ def register_catd_estado(sub: Subcommands, common: argparse.ArgumentParser) -> N
                          help=f"número del CATD (1 a {MAX_CATD}) o {CCV}")
     command.add_argument("--motivo", required=True,
                          help="por qué (obligatorio; queda en la bitácora de auditoría)")
+    from central.coordinator_login import add_login_options
+
+    add_login_options(command)
     command.set_defaults(func=_command)
 
 
 def _command(args: argparse.Namespace) -> int:
-    from central.commands.common import command_actor as _operator
     from central.commands.common import database_errors as _database_errors
     from central.commands.common import open_engine as _engine
     from central.config import DataDir
+    from central.coordinator_login import require_coordinator
 
     def run(args: argparse.Namespace) -> int:
         with _engine(args, DataDir(args.data_dir)) as engine:
             cambiar = ocultar if args.accion == "ocultar" else mostrar
             try:
-                ocultos = cambiar(engine, args.catd, args.motivo, actor=_operator())
+                actor = require_coordinator(engine, args)
+                ocultos = cambiar(engine, args.catd, args.motivo, actor=actor)
             except ValueError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2

@@ -45,7 +45,7 @@ def register_reports(sub: Subcommands, common: argparse.ArgumentParser) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from central.commands.common import command_actor as _operator
+    from central.commands.common import technician_actor as _operator
     from central.db import database_dsn
     from central.db import make_engine
 

@@ -121,11 +121,20 @@ def save_bundle(store: Store, body: bytes) -> BundleOutcome:
 
 
 def _keep(store: Store, bundle: Bundle, body: bytes) -> BundleOutcome:
+    floor = store.highest_timeline()
     with store.write() as session:
         held = session.get(BundleRow, 1)
+        if held is not None and held.body == body:
+            return BundleOutcome(_info(held, _count_operators(session)), changed=False)
+        if bundle.linea < floor:
+            # Signed by a node whose database is on an older timeline than one this
+            # station already worked with: a replaced primary's list (issue 62).
+            raise BundleRefusedError("old_primary", (
+                f"El paquete de catálogo y operadores viene de un nodo central de una línea "
+                f"de tiempo anterior ({bundle.linea}; esta estación ya trabajó con la "
+                f"{floor}): es de un primario que ya fue reemplazado y se descartó. Avise a "
+                "su coordinador."))
         if held is not None:
-            if held.body == body:
-                return BundleOutcome(_info(held, _count_operators(session)), changed=False)
             lower = bundle.catalog_version < held.catalog_version \
                 or bundle.operators_version < held.operators_version \
                 or bundle.nodes_version < held_nodes(session)[0]
@@ -149,7 +158,7 @@ def _keep(store: Store, bundle: Bundle, body: bytes) -> BundleOutcome:
                         issued_at=format_time(bundle.issued_at), received_at=store.now(),
                         body=body)
         session.add(row)
-        keep_nodes(session, bundle.nodes_version, bundle.nodes)
+        keep_nodes(session, bundle.nodes_version, bundle.nodes, bundle.linea)
         for o in bundle.operators:
             session.add(OperatorRow(
                 id=o.id, name=o.name, name_key=operator_name_key(o.name), role=o.role,

@@ -43,6 +43,7 @@ from prep.station.crash import armed
 from prep.station.crash import crash_point
 from prep.station.errors import StationDisabledError
 from prep.station.errors import SyncError
+from prep.station.nodes import held_linea
 from prep.station.store import StationIdentity
 from prep.station.store import Store
 from prep.station.store import system_clock
@@ -57,6 +58,7 @@ BATCHES_PATH = "/v1/batches"
 UNKNOWN_STATION = "unknown_station"
 OLD_PRIMARY = "old_primary"  # a central of an older timeline answered (TimelineFence)
 UNCONFIRMED = "timeline_unconfirmed"  # no signed timeline from the node (prep.linea)
+BEYOND_LIST = "timeline_beyond_list"  # a signed timeline the held node list does not allow
 """The central's error code for a request signed by a station it does not accept
 (never enrolled, or disabled by a coordinator)."""
 
@@ -262,7 +264,10 @@ class TimelineFence:
     """Never send to a central node of an older PostgreSQL timeline than one this
     station already worked with: after a failover that is the replaced primary, come
     back (docs/continuidad.md). The highest timeline is kept in the station's store and
-    only a statement signed with the central's key raises it (:meth:`confirm`): a bare
+    only a statement signed with the central's key raises it (:meth:`confirm`), never
+    beyond the ``linea`` of the signed node list the station holds (the timeline of the
+    database that signed its last bundle): one answer signed with a key every node and
+    backup carries cannot lock the station out of the genuine node (issue 62). A bare
     ``X-Prep-Linea`` header can only make the station refuse a node (:meth:`check`)."""
 
     def __init__(self, store: Store) -> None:
@@ -287,6 +292,16 @@ class TimelineFence:
                 f"El nodo central de {url} sabe que fue reemplazado por otro de una línea de "
                 f"tiempo posterior a la suya ({linea.linea}). La estación no le envía nada "
                 "y sigue buscando el nodo central vigente; avise a su coordinador."),
+                retry=True)
+        with self.store.read() as session:
+            bound = held_linea(session)
+        if linea.linea > bound:
+            raise SyncError(BEYOND_LIST, (
+                f"El nodo central de {url} dice estar en la línea de tiempo {linea.linea}, "
+                f"pero la lista firmada de nodos que tiene esta estación solo admite hasta "
+                f"la {bound}. La estación no le envía nada ni cambia la línea que recuerda "
+                f"({self.highest}); pedirá la lista vigente y, si se repite, avise a su "
+                "coordinador (posible nodo falso con una llave copiada de un respaldo)."),
                 retry=True)
         if linea.linea > self.highest and statement.isascii():
             self.store.note_timeline(linea.linea, statement)

@@ -26,7 +26,8 @@ from prep.station.store import StationIdentity
 from prep.station.store import Store
 
 META_KEY = "central_nodes"
-"""The store's meta key holding ``{"version": n, "nodes": [...]}`` (the bundle's list)."""
+"""The store's meta key holding ``{"version": n, "nodes": [...], "linea": t}`` (the
+bundle's list and the highest timeline it lets a node claim)."""
 
 
 @dataclass(frozen=True)
@@ -104,10 +105,10 @@ class NodeList:
                 "respondió)")
 
 
-def dump_nodes(version: int, nodes: tuple[BundleNode, ...]) -> str:
+def dump_nodes(version: int, nodes: tuple[BundleNode, ...], linea: int = 0) -> str:
     """The meta value kept for a bundle's list."""
-    return json.dumps({"version": version, "nodes": [n.to_json() for n in nodes]},
-                      sort_keys=True)
+    return json.dumps({"version": version, "nodes": [n.to_json() for n in nodes],
+                       "linea": linea}, sort_keys=True)
 
 
 def load_nodes(value: str | None) -> tuple[int, tuple[BundleNode, ...]]:
@@ -132,9 +133,21 @@ def held_nodes(session: Session) -> tuple[int, tuple[BundleNode, ...]]:
     return load_nodes(row.value if row is not None else None)
 
 
-def keep_nodes(session: Session, version: int, nodes: tuple[BundleNode, ...]) -> None:
-    """Hold ``nodes`` (from a verified bundle) in place of the list held."""
-    value = dump_nodes(version, nodes)
+def held_linea(session: Session) -> int:
+    """The highest timeline the signed list held lets a node claim (0: no list of format
+    3 yet, :class:`prep.bundle.Bundle`)."""
+    row = session.get(Meta, META_KEY)
+    if row is None:
+        return 0
+    linea = json.loads(row.value).get("linea", 0)
+    return linea if type(linea) is int and linea >= 0 else 0
+
+
+def keep_nodes(session: Session, version: int, nodes: tuple[BundleNode, ...],
+               linea: int = 0) -> None:
+    """Hold ``nodes`` and the timeline bound ``linea`` (from a verified bundle) in place
+    of the list held."""
+    value = dump_nodes(version, nodes, linea)
     row = session.get(Meta, META_KEY)
     if row is None:
         session.add(Meta(key=META_KEY, value=value))

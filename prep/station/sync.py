@@ -36,6 +36,7 @@ from prep.station.accounts import refresh_bundle
 from prep.station.batches import FrozenBatch
 from prep.station.batches import Outbox
 from prep.station.blobs import BlobStore
+from prep.station.client import BEYOND_LIST
 from prep.station.client import OLD_PRIMARY
 from prep.station.client import UNCONFIRMED
 from prep.station.client import CentralClient
@@ -65,7 +66,8 @@ __all__ = ["FOUND_CONFIGURED", "FOUND_LIST", "FOUND_MDNS", "Locator", "SyncAgent
 log = logging.getLogger("prep.station.sync")
 
 _RETRY_STATUSES = frozenset({408, 425, 429})
-_NO_CENTRAL = frozenset({"unreachable", "possible_spoof", OLD_PRIMARY, UNCONFIRMED})
+_NO_CENTRAL = frozenset({"unreachable", "possible_spoof", OLD_PRIMARY, UNCONFIRMED,
+                         BEYOND_LIST})
 #: At :meth:`SyncAgent.stop`, how long a request in flight may finish before it is
 #: cancelled (seconds). Before CPython 3.12.8 a TLS request cancelled mid-way can leave
 #: its connection open after the agent's loop is gone (see prep.station.client).
@@ -378,7 +380,7 @@ class SyncAgent:
             if any(not batch.blocked for batch in pending):
                 # Nothing goes to a node before it proved, signed, a current timeline:
                 # a replaced primary gets no batch to receipt (prep.linea).
-                await client.confirm_timeline()
+                await self._confirm_timeline(client)
             for batch in pending:
                 if batch.blocked:
                     raise SyncError("blocked", batch.blocked, retry=False)
@@ -390,6 +392,32 @@ class SyncAgent:
                 return True
             if self._stopping.is_set():
                 return False
+
+    async def _confirm_timeline(self, client: CentralClient) -> None:
+        """The node's signed timeline, within what the signed node list allows. A node
+        beyond the list held (after a promotion the list was signed on the old
+        timeline) is asked for its bundle first, a read that sends nothing: the list
+        signed by the promoted node's database allows its timeline."""
+        try:
+            await client.confirm_timeline()
+            return
+        except SyncError as exc:
+            if exc.code != BEYOND_LIST:
+                raise
+            refused = exc
+        if await self._refresh_bundle(client):
+            try:
+                await client.confirm_timeline()
+                return
+            except SyncError as exc:
+                if exc.code != BEYOND_LIST:
+                    raise
+                refused = exc
+        # Still beyond the signed list: a node claiming what the institute's list does
+        # not allow (a rogue with a copied key). Logged once per claim, for the audit.
+        if str(refused) != self.state().last_error:
+            log.error("timeline_beyond_list: %s", refused)
+        raise refused
 
     async def _send(self, client: CentralClient, batch: FrozenBatch) -> bool:
         """Post one batch; ``True`` when delivered, ``False`` after a cursor resync."""
@@ -541,6 +569,11 @@ class SyncAgent:
         if time.monotonic() < self._next_bundle:
             return
         self._next_bundle = time.monotonic() + self.options.bundle_interval
+        await self._refresh_bundle(client)
+
+    async def _refresh_bundle(self, client: CentralClient) -> bool:
+        """Fetch and keep a newer bundle; whether one was kept. Its failure is shown in
+        the status bar, never raised (but for a refusal of the station itself)."""
         try:
             outcome = await refresh_bundle(client, self.store)
         except StationDisabledError:
@@ -549,12 +582,13 @@ class SyncAgent:
             level = logging.DEBUG if str(exc) == self.state().bundle_error else logging.WARNING
             log.log(level, "bundle: %s", exc)
             self._update(bundle_error=str(exc))
-            return
+            return False
         if outcome.changed:
             log.info("bundle version %d received (%d operators)", outcome.info.version,
                      outcome.info.operators)
             self._reload_nodes()
         self._update(bundle_version=outcome.info.version, bundle_error="")
+        return outcome.changed
 
     def _refresh_backlog(self) -> None:
         records, size = self.outbox.backlog()

@@ -28,6 +28,9 @@ from prep.records import format_time
 from prep.records import new_record
 from tests.harness.central import REPO
 from tests.harness.central import CentralNode
+from tests.harness.coordinador import LOGIN
+from tests.harness.coordinador import STDIN
+from tests.harness.coordinador import coordinador as create_coordinator
 from tests.harness.images import tiny_png
 
 CLAVE = "090001B010001"
@@ -113,11 +116,18 @@ def error_of(body: bytes) -> tuple[str, str]:
     return data["error"], data["message"]
 
 
-def central_cli(node: CentralNode, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``prep central <args>`` on the node's data directory and database."""
-    return subprocess.run([sys.executable, "-m", "prep", "central", *args, "--data-dir",
-                           str(node.data_dir), "--dsn", node.dsn], cwd=REPO,
-                          capture_output=True, text=True, timeout=60, check=False)
+def central_cli(node: CentralNode, *args: str, coordinador: bool = False
+                ) -> subprocess.CompletedProcess[str]:
+    """Run ``prep central <args>`` on the node's data directory and database;
+    ``coordinador``: logged in as the test coordinator (a coordinator's command)."""
+    login: tuple[str, ...] = ()
+    if coordinador:
+        create_coordinator(node.dsn)
+        login = LOGIN
+    return subprocess.run([sys.executable, "-m", "prep", "central", *args, *login,
+                           "--data-dir", str(node.data_dir), "--dsn", node.dsn], cwd=REPO,
+                          capture_output=True, text=True, timeout=60, check=False,
+                          input=STDIN if coordinador else None)
 
 
 def anomalies(node: CentralNode, type_: str) -> list[dict[str, Any]]:

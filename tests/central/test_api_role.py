@@ -42,6 +42,9 @@ from tests.central.station import query
 from tests.harness.central import REPO
 from tests.harness.central import CentralNode
 from tests.harness.central import running_central
+from tests.harness.coordinador import LOGIN
+from tests.harness.coordinador import STDIN
+from tests.harness.coordinador import coordinador
 from tests.harness.work import WorkStation
 from tests.harness.work import capturistas
 from tests.harness.work import load_catalog
@@ -219,11 +222,12 @@ def test_the_whole_serve_path_works_with_the_service_login(
         # closes the publication) is the API's, as serve's scheduler makes it.
         ventana = central_cli(node, "ventana", "--inicio", "ahora")
         assert ventana.returncode == 0, ventana.stderr
+        coordinador(node.dsn)  # the último is a coordinator's (logged in)
         done = subprocess.run(
             [sys.executable, "-m", "prep", "central", "corte", "--data-dir",
              str(node.data_dir), "--dsn", node.serve_dsn, "--publicacion",
-             str(tmp_path / "publicacion"), "--ultimo"], cwd=REPO, capture_output=True,
-            text=True, timeout=120, check=False)
+             str(tmp_path / "publicacion"), "--ultimo", *LOGIN], cwd=REPO,
+            capture_output=True, text=True, timeout=120, check=False, input=STDIN)
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["actas_capturadas"] == 1
         node.stop()

@@ -158,7 +158,8 @@ def test_disabled_operators_wrong_roles_and_sites_record_nothing(
                 WorkStation.enroll(node, None) as ccv:
             await catd1.digitize([acta])
             [lease] = await catd1.next(ana)
-            done = await asyncio.to_thread(central_cli, node, "operator", "disable", ana)
+            done = await asyncio.to_thread(central_cli, node, "operator", "disable", ana,
+                                           coordinador=True)
             assert done.returncode == 0, done.stderr
             [disabled] = await catd1.send([(Kind.CAPTURA, ana, _capture(
                 acta, truth(acta), lease["lease_id"]))])

@@ -139,7 +139,8 @@ def test_a_registered_difusor_reports_the_corte_it_serves_and_is_listed(
                  "'difusor_corte_desconocido'") == [("20991231_2359",)]
 
     # Given baja: its reports are refused and the next corte no longer lists it.
-    baja = central_cli(node, "difusor", "baja", difusor_id, "--motivo", "dejó de replicar")
+    baja = central_cli(node, "difusor", "baja", difusor_id, "--motivo", "dejó de replicar",
+                       coordinador=True)
     assert baja.returncode == 0, baja.stderr
     status, body = _reporte(node, difusor_id, llave(datos), {
         "corte": segundo.name, "manifiesto_sha256": manifest,

@@ -15,6 +15,11 @@ and serving at the same address, a real station syncing over HTTPS.
   the station's client neither crashes nor raises its timeline, cannot get the rogue's
   timeline confirmed (so would send it nothing), and delivers to the promoted node
   afterwards.
+- A rogue node holding a backup's signing key too (``central.key``) signs timeline
+  999999999 at ``/v1/linea``: beyond the ``linea`` of the signed node list the station
+  holds (2, the promoted node's), so refused; the station keeps 2 and, restarted,
+  still delivers to the promoted node (it used to keep 999999999 and refuse the
+  promoted node for good).
 - A corte whose row cannot commit yet (another session holds the ``cortes`` table, as
   a commit waiting for a lost synchronous standby holds the corte back) has published
   nothing meanwhile; once its row commits, it is published whole and verifies.
@@ -49,6 +54,7 @@ from central.continuity.fencing import FENCE_FILE
 from central.db import make_engine
 from central.operators import add_operator
 from prep.linea import verify_linea
+from prep.station.client import BEYOND_LIST
 from prep.station.client import OLD_PRIMARY
 from prep.station.client import UNCONFIRMED
 from prep.station.client import CentralClient
@@ -227,7 +233,22 @@ def test_a_replaced_primary_neither_publishes_nor_receipts_and_a_rogue_header_lo
             assert refused.value.code == UNCONFIRMED
             assert "no demostró con la firma" in str(refused.value)
         assert station.store.highest_timeline() == 2
-        # The genuine promoted node is not refused.
+        # The same rogue with the central's signing key too (every backup carries it):
+        # its signed statement goes beyond what the signed node list allows.
+        backup_key = load_identity(DataDir(b)).key
+        with SpoofCentral(base / "impostor-llave", identity=stolen,
+                          signing_key=backup_key) as rogue:
+            rogue.linea = "999999999"
+            client = CentralClient(station.store.require_identity(), station.key(),
+                                   rogue.url, fence=TimelineFence(station.store))
+            with pytest.raises(SyncError) as refused:
+                asyncio.run(_ask(client, "confirm_timeline"))
+            assert refused.value.code == BEYOND_LIST
+            assert "solo admite hasta la 2" in str(refused.value)
+            assert station.store.highest_timeline() == 2
+        # The genuine promoted node is not refused, also by the station restarted.
+        station.stop_sync()
+        agent = station.start_sync(OPTIONS)
         station.acopio(clave(15), acopiador)
         esperar(lambda: station.status().backlog_records == 0, _bound(), agent.state)
         assert station.store.highest_timeline() == 2

@@ -100,7 +100,8 @@ def test_only_an_operator_of_the_station_site_and_role_gets_work(
     elsewhere, verifier, disabled_id = add_operators(node, [
         ("Elena", "capturista", "02"), ("Fabio", "verificador", "01"),
         ("Gema", "capturista", "01")])
-    assert central_cli(node, "operator", "disable", disabled_id).returncode == 0
+    assert central_cli(node, "operator", "disable", disabled_id,
+                       coordinador=True).returncode == 0
 
     async def scenario() -> None:
         async with WorkStation.enroll(node, 1) as station:

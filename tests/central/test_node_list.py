@@ -178,7 +178,8 @@ def test_the_node_commands_refuse_bad_input_and_audit_it(node_a: CentralNode) ->
     bad = central_cli(node_a, "nodos", "agregar", "--url", "http://10.0.0.1:8443")
     assert bad.returncode == 2 and "no es válida" in bad.stderr
     _nodos(node_a, "agregar", "--url", node_a.url)
-    last = central_cli(node_a, "nodos", "quitar", "--url", node_a.url, "--motivo", "prueba")
+    last = central_cli(node_a, "nodos", "quitar", "--url", node_a.url, "--motivo", "prueba",
+                       coordinador=True)
     assert last.returncode == 2 and "único nodo" in last.stderr
     with psycopg.connect(node_a.dsn) as conn:
         events = [(e, d["error"] if "error" in d else None) for e, d in conn.execute(

@@ -34,6 +34,7 @@ from tests.central.station import error_of
 from tests.central.station import query
 from tests.harness.central import REPO
 from tests.harness.central import CentralNode
+from tests.harness.coordinador import coordinador
 
 PASSWORD = "contraseña-larga-1"
 
@@ -155,7 +156,7 @@ def test_disabling_an_operator_bumps_the_bundle_version(shared_central: CentralN
     station = Station.enroll(shared_central, catd=11)
     before = read_bundle(_bundle(station)[1], shared_central.central_key, station.id, "11")
 
-    done = central_cli(shared_central, "operator", "disable", operator)
+    done = central_cli(shared_central, "operator", "disable", operator, coordinador=True)
 
     assert done.returncode == 0, done.stderr
     status, body = _bundle(station, held=before.etag)
@@ -173,6 +174,7 @@ def test_a_bundle_with_other_content_never_gets_304_for_the_held_version(
     """Issue 62: the bundle's version is a sum of counters, and after a restore to an
     earlier point other content reaches the same sum. The ETag is the content's hash:
     the station gets the bundle that disables the operator, not a 304."""
+    coordinador(shared_central.dsn)  # before the held bundle: the sum below stays
     operator = _add(shared_central, "Capturista doce", "capturista", "12")
     station = Station.enroll(shared_central, catd=12)
     elsewhere = _add(shared_central, "Acopiador trece", "acopiador", "13")
@@ -181,7 +183,7 @@ def test_a_bundle_with_other_content_never_gets_304_for_the_held_version(
     # are gone (the database's owner does what the restore does).
     assert query(shared_central.dsn, "DELETE FROM operators WHERE id = %s RETURNING id",
                  elsewhere) == [(elsewhere,)]
-    done = central_cli(shared_central, "operator", "disable", operator)
+    done = central_cli(shared_central, "operator", "disable", operator, coordinador=True)
     assert done.returncode == 0, done.stderr
 
     status, body = _bundle(station, held=held.etag)

@@ -139,10 +139,12 @@ def test_avance_catd_is_what_the_stations_sent(central_node: CentralNode,
 
     # The coordinator hides CATD 01's status: audited with the reason, then published
     # as «not published» (the reason is not); shown again, audited too.
-    sin_motivo = central_cli(node, "catd-estado", "ocultar", "--catd", "1", "--motivo", " ")
+    sin_motivo = central_cli(node, "catd-estado", "ocultar", "--catd", "1", "--motivo", " ",
+                             coordinador=True)
     assert sin_motivo.returncode == 2 and "motivo" in sin_motivo.stderr
     motivo = "Equipo del CATD en revisión por el área de seguridad"
-    oculto = central_cli(node, "catd-estado", "ocultar", "--catd", "1", "--motivo", motivo)
+    oculto = central_cli(node, "catd-estado", "ocultar", "--catd", "1", "--motivo", motivo,
+                         coordinador=True)
     assert oculto.returncode == 0, oculto.stderr
     assert json.loads(oculto.stdout) == {"ocultos": ["01"]}
     segundo = make_corte(node, publicacion)
@@ -156,7 +158,7 @@ def test_avance_catd_is_what_the_stations_sent(central_node: CentralNode,
     _, datos2 = parse_data_file((segundo / "sitio/datos/catd.js").read_bytes())
     assert datos2["filas"][0][COLUMNS.index("EN_LINEA")] == NO_PUBLICADO
     mostrado = central_cli(node, "catd-estado", "mostrar", "--catd", "01", "--motivo",
-                           "Revisión terminada")
+                           "Revisión terminada", coordinador=True)
     assert mostrado.returncode == 0, mostrado.stderr
     assert json.loads(mostrado.stdout) == {"ocultos": []}
     audit = query(node.dsn, "SELECT event, detail FROM audit_log WHERE event IN "

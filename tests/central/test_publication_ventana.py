@@ -140,7 +140,14 @@ def test_the_ultimo_corte_ends_public_cortes_until_an_audited_reopening(
     assert nodo.prep("ventana", "--inicio", inicio.isoformat()) == 0
     assert json.loads(capsys.readouterr().out)["dentro"] is True
     assert nodo.prep("corte") == 0  # inside the window: no reason needed
-    assert nodo.prep("corte", "--ultimo", "--motivo", "100 % de las actas publicadas") == 0
+    olga, pablo = _coordinators(nodo)
+    ultimo_args = ["corte", "--ultimo", "--motivo", "100 % de las actas publicadas"]
+    # The último ends publication: a coordinator's decision, refused without a login.
+    assert nodo.prep(*ultimo_args) == 2
+    assert "--coordinador" in capsys.readouterr().err
+    assert [u for _, u in nodo.cortes()] == [False]
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{PASSWORD}\n"))
+    assert nodo.prep(*ultimo_args, "--coordinador", olga, "--password-stdin") == 0
     out = capsys.readouterr()
     ultimo = json.loads(out.out.strip().splitlines()[-1])["corte"]
     assert "Es el último corte" in out.err
@@ -150,8 +157,7 @@ def test_the_ultimo_corte_ends_public_cortes_until_an_audited_reopening(
         ultimo, "100 % de las actas publicadas", "a_pedido")
     # Exactly one último corte: nothing public after it, not even with a reason and two
     # coordinators...
-    olga, pablo = _coordinators(nodo)
-    for args in (["corte"], ["corte", "--ultimo"],
+    for args in (["corte"], ["corte", "--ultimo", "--coordinador", olga, "--password-stdin"],
                  ["corte", "--fuera-de-ventana", "--motivo", MOTIVO, "--coordinador", olga,
                   "--segundo-coordinador", pablo, "--password-stdin"]):
         monkeypatch.setattr("sys.stdin", io.StringIO(f"{PASSWORD}\n{PASSWORD}\n"))
@@ -179,11 +185,17 @@ def test_the_ultimo_corte_ends_public_cortes_until_an_audited_reopening(
     assert "--motivo" in capsys.readouterr().err
     inicio = (datetime.now(UTC) - timedelta(minutes=5)).replace(microsecond=0)
     fijar_ventana(nodo.engine, inicio, 24, actor="pruebas", motivo="se amplía la ventana")
-    assert nodo.prep("reabrir-publicacion", "--motivo", "Acuerdo CG-09: faltaban actas") == 0
+    reabrir = ["reabrir-publicacion", "--motivo", "Acuerdo CG-09: faltaban actas"]
+    assert nodo.prep(*reabrir) == 2  # a coordinator's: refused without a login
+    assert "--coordinador" in capsys.readouterr().err and nodo.events("publication_reopened") == []
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{PASSWORD}\n"))
+    assert nodo.prep(*reabrir, "--coordinador", pablo, "--password-stdin") == 0
     assert f"el corte {ultimo} deja de ser el último" in capsys.readouterr().err
     [reopened] = nodo.events("publication_reopened")
     assert reopened == {"ultimo_corte": ultimo, "reason": "Acuerdo CG-09: faltaban actas"}
-    assert nodo.prep("reabrir-publicacion", "--motivo", "otra vez") == 2
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{PASSWORD}\n"))
+    assert nodo.prep("reabrir-publicacion", "--motivo", "otra vez", "--coordinador", pablo,
+                     "--password-stdin") == 2
     assert "no está cerrada" in capsys.readouterr().err
     assert nodo.prep("corte") == 0
     assert len(nodo.cortes()) == 3

@@ -31,6 +31,9 @@ from tests.central.station import Station
 from tests.harness.central import REPO
 from tests.harness.central import CentralNode
 from tests.harness.central import embedded_dsn
+from tests.harness.coordinador import LOGIN
+from tests.harness.coordinador import STDIN
+from tests.harness.coordinador import coordinador
 from tests.harness.espera import esperar
 from tests.harness.postgres import server_base
 from tests.harness.work import site_account
@@ -45,10 +48,13 @@ def base() -> Iterator[Path]:
 
 
 def _central(data_dir: Path, *args: str, dsn: str | None = None,
-             timeout: float = 300) -> subprocess.CompletedProcess[str]:
+             timeout: float = 300, login: bool = False) -> subprocess.CompletedProcess[str]:
+    """``prep central ARGS``; ``login``: as the test coordinator (made before the backup,
+    so the restored database has the account too)."""
     extra = [] if dsn is None else ["--dsn", dsn]
-    return subprocess.run([sys.executable, "-m", "prep", "central", *args, "--data-dir",
-                           str(data_dir), *extra], cwd=REPO, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "prep", "central", *args,
+                           *(LOGIN if login else ()), "--data-dir", str(data_dir), *extra],
+                          cwd=REPO, capture_output=True, input=STDIN if login else None,
                           text=True, timeout=timeout, check=False)
 
 
@@ -85,6 +91,7 @@ def test_a_restore_lists_the_revocations_it_undid_and_serve_waits_for_a_coordina
     try:
         station = Station.enroll(node, catd=7)
         operator = site_account(node, "capturista", "07")
+        coordinador(node.dsn)
         with (base / "respaldo.log").open("wb") as log:
             receiver = subprocess.Popen(
                 [sys.executable, "-m", "prep", "central", "backup", "--data-dir",
@@ -98,7 +105,7 @@ def test_a_restore_lists_the_revocations_it_undid_and_serve_waits_for_a_coordina
 
         for args in (("station", "disable", station.id, "--motivo", "llave robada"),
                      ("operator", "disable", operator)):
-            done = _central(node.data_dir, *args, dsn=node.dsn)
+            done = _central(node.data_dir, *args, dsn=node.dsn, login=True)
             assert done.returncode == 0, done.stderr
         after = _one(node.dsn, "SELECT pg_current_wal_lsn()::text")
         # The backup has the WAL of both (its slot confirmed past them) and the anchor.
@@ -154,6 +161,11 @@ def _after_restore(again: CentralNode, station: Station, operator: str) -> None:
     # longer holds (the institute decided so): each audited.
     done = _central(again.data_dir, "revocaciones", "reaplicar", "--sujeto", station.id,
                     "--motivo", "restauración de las 23:10, acta de la coordinación")
+    assert done.returncode == 2 and "--coordinador" in done.stderr  # no login: refused
+    assert _one(dsn, "SELECT enabled FROM stations WHERE id = %s", station.id) is True
+    done = _central(again.data_dir, "revocaciones", "reaplicar", "--sujeto", station.id,
+                    "--motivo", "restauración de las 23:10, acta de la coordinación",
+                    login=True)
     assert done.returncode == 0, done.stderr
     assert _one(dsn, "SELECT enabled FROM stations WHERE id = %s", station.id) is False
     assert _one(dsn, "SELECT count(*) FROM audit_log WHERE event = 'station_disabled' "
@@ -162,7 +174,7 @@ def _after_restore(again: CentralNode, station: Station, operator: str) -> None:
     assert done.returncode == 1 and [r["sujeto"] for r in json.loads(done.stdout)] == [
         operator], done.stdout
     done = _central(again.data_dir, "revocaciones", "confirmar", "--motivo",
-                    "la coordinación la volvió a habilitar en papel")
+                    "la coordinación la volvió a habilitar en papel", login=True)
     assert done.returncode == 0, done.stderr
     assert _one(dsn, "SELECT enabled FROM operators WHERE id = %s", operator) is True
     assert _one(dsn, "SELECT count(*) FROM audit_log WHERE event = "

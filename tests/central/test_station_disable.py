@@ -30,6 +30,7 @@ from prep.records import new_record
 from tests.central.station import central_cli
 from tests.central.station import query
 from tests.harness.central import CentralNode
+from tests.harness.coordinador import coordinador
 from tests.harness.work import Answer
 from tests.harness.work import WorkStation
 from tests.harness.work import capturistas
@@ -59,13 +60,13 @@ def test_a_disabled_station_is_refused_wherever_it_signs_until_enabled(
     stolen, other, lease = asyncio.run(before())
 
     done = central_cli(node, "station", "disable", stolen.id, "--motivo",
-                       "llave robada\n(equipo extraviado)")
+                       "llave robada\n(equipo extraviado)", coordinador=True)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"station": stolen.id, "enabled": False}
     assert done.stderr.startswith(f"Equipo {stolen.id} deshabilitado: desde ahora el nodo "
                                   "central rechaza todo lo que firme")
     [(actor, detail)] = _audit(node, "station_disabled")
-    assert actor.startswith("coordinador")
+    assert actor == coordinador(node.dsn)  # the account that logged in, not LOGNAME
     assert detail == {"station": stolen.id, "role": "catd", "sitio": "01",
                       "reason": "llave robada (equipo extraviado)", "leases_ended": 1}
 
@@ -99,11 +100,12 @@ def test_a_disabled_station_is_refused_wherever_it_signs_until_enabled(
                  lease["lease_id"]) == [("expired",)]
     assert not (node.data_dir / "blobs" / sha[:2] / sha[2:]).exists()
 
-    again = central_cli(node, "station", "disable", stolen.id, "--motivo", "otra vez")
+    again = central_cli(node, "station", "disable", stolen.id, "--motivo", "otra vez",
+                        coordinador=True)
     assert again.returncode == 0 and "ya estaba deshabilitado" in again.stderr
     assert len(_audit(node, "station_disabled")) == 1  # nothing changed, nothing audited
 
-    enabled = central_cli(node, "station", "enable", stolen.id)
+    enabled = central_cli(node, "station", "enable", stolen.id, coordinador=True)
     assert enabled.returncode == 0, enabled.stderr
     assert "habilitado de nuevo" in enabled.stderr
     assert [d["station"] for _, d in _audit(node, "station_enabled")] == [stolen.id]
@@ -157,6 +159,7 @@ def test_the_domain_function_refuses_an_unknown_id_and_a_disable_without_reason(
     [(_, detail)] = [(a, d) for a, d in _audit(shared_central, "station_disabled")
                      if d["station"] == station.id]
     assert detail["reason"] == "robada [2J hoy"
-    done = central_cli(shared_central, "station", "disable", "catd-99-nadie", "--motivo", "x")
+    done = central_cli(shared_central, "station", "disable", "catd-99-nadie", "--motivo", "x",
+                       coordinador=True)
     assert done.returncode == 2
     assert "error: No existe el equipo «catd-99-nadie» en el nodo central" in done.stderr

@@ -50,17 +50,21 @@ class SpoofCentral:
     """An HTTPS server presenting its own self-signed certificate on 127.0.0.1."""
 
     def __init__(self, directory: Path, name: str = "prep-central-impostor",
-                 identity: TlsIdentity | None = None) -> None:
+                 identity: TlsIdentity | None = None,
+                 signing_key: SigningKey | None = None) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         # ``identity``: a TLS certificate and key it holds (one copied off a backup).
         self.identity: TlsIdentity = identity or make_identity(directory, name)
         self.cert_sha256 = self.identity.sha256
         self.port = 0
-        self._key = SigningKey.generate()
+        # ``signing_key``: the central's key copied off a backup; by default one of its
+        # own, which no station trusts.
+        self._key = signing_key or SigningKey.generate()
         #: Set: the ``X-Prep-Linea`` it writes on every answer (a rogue node's claim of
-        #: a higher timeline), and its own signed one at ``/v1/linea`` (not the
-        #: institute's key: it has none); other requests get 503, as a busy node.
+        #: a higher timeline), and the timeline :attr:`claim` it signs at ``/v1/linea``;
+        #: other requests get 503, as a busy node.
         self.linea: str | None = None
+        self.claim = 999_999_999
         self._requests: list[SpoofedRequest] = []
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
@@ -130,7 +134,7 @@ class SpoofCentral:
             return web.json_response({"error": "not_found", "message": ""}, status=404)
         headers = {TIMELINE_HEADER: self.linea}
         if request.path == LINEA_PATH:
-            claim = Linea(999_999_999, "impostor", request.query.get("nonce", ""), True)
+            claim = Linea(self.claim, "impostor", request.query.get("nonce", ""), True)
             return web.Response(body=sign_linea(self._key, claim), headers=headers,
                                 content_type="application/json")
         return web.json_response({"error": "busy", "message": ""}, status=503,

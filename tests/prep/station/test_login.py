@@ -35,6 +35,8 @@ from prep.station.sync import SyncOptions
 from tests.central.station import central_cli
 from tests.harness.central import CentralNode
 from tests.harness.central import running_central
+from tests.harness.coordinador import STDIN
+from tests.harness.coordinador import coordinador
 from tests.harness.station_cli import station_cmd
 from tests.harness.work import add_operators
 from tests.prep.station.support import offline_station
@@ -44,8 +46,8 @@ FAST = SyncOptions(backoff_base=0.05, backoff_cap=0.5, poll_interval=0.1,
                    heartbeat_interval=0.01, bundle_interval=0)
 
 
-def _central(node: CentralNode, *args: str) -> dict[str, object]:
-    done = central_cli(node, *args)
+def _central(node: CentralNode, *args: str, coordinador: bool = False) -> dict[str, object]:
+    done = central_cli(node, *args, coordinador=coordinador)
     assert done.returncode == 0, done.stderr
     result: dict[str, object] = json.loads(done.stdout)
     return result
@@ -126,7 +128,7 @@ def test_a_disabled_operator_cannot_log_in_after_the_next_bundle(node: CentralNo
         assert station.login("Dora Deshabilitada", PASSWORD).id == operator
         assert not station.fetch_bundle().changed  # nothing new: 304
 
-        _central(node, "operator", "disable", operator)
+        _central(node, "operator", "disable", operator, coordinador=True)
         assert station.sync_until_drained(30, FAST)  # the agent brings the new bundle
 
         with pytest.raises(LoginError, match="Usuario deshabilitado"):
@@ -241,8 +243,10 @@ def test_repeated_wrong_passwords_make_the_name_wait_and_a_new_password_arrives(
         new = "otra-clave-segura-8"
         done = subprocess.run(
             [sys.executable, "-m", "prep", "central", "operator", "password", operator,
-             "--password-stdin", "--data-dir", str(node.data_dir), "--dsn", node.dsn],
-            input=new + "\n", capture_output=True, text=True, timeout=60, check=False)
+             "--coordinador", coordinador(node.dsn), "--password-stdin", "--data-dir",
+             str(node.data_dir), "--dsn", node.dsn],
+            input=STDIN + new + "\n", capture_output=True, text=True, timeout=60,
+            check=False)
         assert done.returncode == 0, done.stderr
         assert "Contraseña de " + operator in done.stderr
         assert station.fetch_bundle().changed
@@ -291,7 +295,7 @@ def test_after_a_restore_a_disabled_operator_cannot_log_in_offline(node: Central
         # the coordinator disables Xochitl: the bundle's version is back where it was.
         with psycopg.connect(node.dsn, autocommit=True) as conn:
             conn.execute("DELETE FROM operators WHERE id = %s", (elsewhere,))
-        _central(node, "operator", "disable", xochitl)
+        _central(node, "operator", "disable", xochitl, coordinador=True)
 
         outcome = station.fetch_bundle()
 
