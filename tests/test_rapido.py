@@ -53,6 +53,17 @@ def test_socket():
         sock.bind(("127.0.0.1", 0))
 
 
+@pytest.fixture
+def served():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock
+
+
+def test_fixture_socket(served):
+    assert served
+
+
 def test_database(pg_dsn):
     assert pg_dsn
 
@@ -75,7 +86,7 @@ def _run(pytester: pytest.Pytester, source: str, *, subprocess: bool = False
 @pytest.mark.rapido
 def test_impure_rapido_tests_fail_and_say_why(pytester: pytest.Pytester) -> None:
     result = _run(pytester, GUARDED)
-    result.assert_outcomes(passed=1, failed=4, errors=2)
+    result.assert_outcomes(passed=1, failed=4, errors=3)
     result.stdout.fnmatch_lines_random([
         f"*{line}*" for line in (
             "test_guarded.py::test_process is marked rapido (fast tier: pure code) but it "
@@ -83,6 +94,7 @@ def test_impure_rapido_tests_fail_and_say_why(pytester: pytest.Pytester) -> None
             "::test_process_swallowed is marked rapido*starts a process",
             "::test_process_in_thread is marked rapido*starts a process",
             "::test_socket is marked rapido*opens a network socket (socket.bind)",
+            "::test_fixture_socket is marked rapido*opens a network socket (socket.bind)",
             "::test_database is marked rapido*needs pg_dsn (the session PostgreSQL server)",
             "::test_qt is marked rapido*needs qapp (a Qt application",
         )])

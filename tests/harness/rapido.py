@@ -138,7 +138,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 @pytest.hookimpl(wrapper=True, specname="pytest_runtest_setup")
-def watch_setup(item: pytest.Item) -> Generator[None, None, None]:
+def pytest_runtest_setup_watched(item: pytest.Item) -> Generator[None, None, None]:
     """The fixtures a ``rapido`` test's setup makes are watched too."""
     with _phase(item):
         return (yield)
