@@ -25,7 +25,8 @@ from tests.harness.postgres import to_sqlalchemy_url
 if TYPE_CHECKING:
     from tests.harness.central import CentralNode
 
-pytest_plugins = ("pytester",)
+# tests.harness.rapido: the fast tier's guard (a ``rapido`` test must be pure code).
+pytest_plugins = ("pytester", "tests.harness.rapido")
 
 QT_LOG_LEVEL_FAIL = "WARNING"
 """Any Qt message at this level or above fails the test, unless listed below."""

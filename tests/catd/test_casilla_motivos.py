@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from catd.casilla.view import MOTIVOS
 from prep.station.scan.quality import Motivo
+
+pytestmark = pytest.mark.rapido
 
 
 def test_every_rejection_reason_has_a_spanish_name() -> None:

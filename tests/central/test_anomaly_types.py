@@ -5,11 +5,15 @@ search the dashboard's labels test uses."""
 
 from __future__ import annotations
 
+import pytest
+
 from central.anomalies import declared_anomaly_types
 from central.controlroom.anomaly_text import ANOMALY_LABELS
 from central.controlroom.anomaly_text import anomaly_label
 from tests.dashboard.test_anomaly_labels import REPO
 from tests.dashboard.test_anomaly_labels import raised_types
+
+pytestmark = pytest.mark.rapido
 
 
 def test_every_raised_anomaly_type_is_declared_and_every_declared_one_raised() -> None:

@@ -7,10 +7,14 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 from central import intake
 from prep.casilla_rechazos import nombre
 from prep.casilla_rechazos import rechazos
 from prep.station.scan.quality import Motivo
+
+pytestmark = pytest.mark.rapido
 
 INTAKE = Path(intake.__file__)
 

@@ -13,6 +13,8 @@ import pytest
 
 from central.tuning import Recolector
 
+pytestmark = pytest.mark.rapido
+
 
 class _Nodo:
     yo: object

@@ -174,6 +174,7 @@ TRANSITIONS: list[tuple[str, Sequence[Any], Any, Estado, tuple[str, ...]]] = [
 ]
 
 
+@pytest.mark.rapido
 @pytest.mark.parametrize("history, event, estado, notes",
                          [t[1:] for t in TRANSITIONS], ids=[t[0] for t in TRANSITIONS])
 def test_transition(history: Sequence[Any], event: Any, estado: Estado,
@@ -188,6 +189,7 @@ def test_transition(history: Sequence[Any], event: Any, estado: Estado,
     assert fold([*past, new], _lookup).actas == after.actas  # incremental = from scratch
 
 
+@pytest.mark.rapido
 def test_a_rescan_publishes_the_new_image_and_keeps_both() -> None:
     events = [acopio(), imagen(), captura(1), imagen(IMG2, replaces=IMG),
               captura(5, operator="c2", image=IMG2), captura(5, operator="c3", image=IMG2)]
@@ -198,6 +200,7 @@ def test_a_rescan_publishes_the_new_image_and_keeps_both() -> None:
     assert [i.record for i in acta.imagenes] == [IMG, IMG2]
 
 
+@pytest.mark.rapido
 def test_a_complaint_arriving_after_the_rescan_goes_on_with_the_newest_image() -> None:
     # Seen in a drill: a PREP Casilla photo was the current image; the CATD scanned the
     # acta, then scanned it again when a capturista (at another station) found the photo
@@ -214,6 +217,7 @@ def test_a_complaint_arriving_after_the_rescan_goes_on_with_the_newest_image() -
     assert done.validacion.imagen == IMG2
 
 
+@pytest.mark.rapido
 def test_an_acopio_registered_fuera_de_catalogo_is_kept_as_read() -> None:
     event = rec(Kind.ACOPIO, {"codigo_leido": "09|001|X", "eleccion": "01",
                               "fuera_de_catalogo": True})

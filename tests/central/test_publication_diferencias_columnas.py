@@ -32,6 +32,8 @@ from prep.sintetico.capturas import simulate
 from simulacro.veredicto import CASILLA_COLUMNS
 from tests.site.corte_sitio import corte_time
 
+pytestmark = pytest.mark.rapido
+
 SEED = 11
 CAPTURADOS = "se corrigieron los datos capturados"
 #: The columns whose change alone diferencias.json explains with its own reason (the

@@ -17,6 +17,8 @@ from central.publication import zip_corte
 from central.publication.zip_corte import ZipConHistorial
 from central.publication.zip_corte import write_zip
 
+pytestmark = pytest.mark.rapido
+
 CORTE = datetime(2027, 6, 7, 14, 5, tzinfo=UTC)
 
 

@@ -12,6 +12,8 @@ from central.ratelog import Throttle
 from central.ratelog import ThrottleFilter
 from central.ratelog import loop_exception_handler
 
+pytestmark = pytest.mark.rapido
+
 
 class Clock:
     def __init__(self) -> None:

@@ -15,6 +15,7 @@ from itertools import pairwise
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -32,6 +33,8 @@ from prep.records import Kind
 from prep.values import Captura
 from prep.values import Resultado
 from prep.values import conciliar
+
+pytestmark = pytest.mark.rapido
 
 CLAVE = "090001B010001"
 CAMPOS = ("A", "B", "C")

@@ -15,6 +15,8 @@ from central.publication.snapshot import _Tipos
 from prep.corte.model import ActaEnCorte
 from prep.values import Captura
 
+pytestmark = pytest.mark.rapido
+
 T = datetime(2027, 6, 6, 21, 0, tzinfo=UTC)
 
 

@@ -8,9 +8,13 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import pytest
+
 from central.pipeline.apply import WorkMade
 from central.work_wait import Waited
 from central.work_wait import WorkWaiters
+
+pytestmark = pytest.mark.rapido
 
 CATD_01, CATD_02, CCV = ("catd", "01"), ("catd", "02"), ("ccv", "CCV")
 

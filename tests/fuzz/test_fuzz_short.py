@@ -34,10 +34,12 @@ def central_server(pg_dsn: str) -> Iterator[None]:
         http.ADMIN_DSN = None
 
 
+@pytest.mark.rapido
 def test_every_target_has_a_short_run() -> None:
     assert set(CASES) == set(targets())
 
 
+@pytest.mark.rapido
 @pytest.mark.parametrize("name", [n for n in CASES if n != "http"])
 def test_parsers_hold_their_property(name: str) -> None:
     result = run_target(targets()[name], CASES[name], seed_value=33)
@@ -65,6 +67,7 @@ def test_the_http_target_keeps_no_answer_between_cases(central_server: None) -> 
     assert kept < 5, f"{kept} answers of earlier cases are still in memory"
 
 
+@pytest.mark.rapido
 def test_a_long_run_is_several_hypothesis_runs_counted_whole(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Every case of every run is checked and counted; a strategy with fewer inputs than

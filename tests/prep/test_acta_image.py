@@ -22,6 +22,8 @@ from prep.station.scan.quality import check_image
 from prep.values import Marca
 from prep.values import Valor
 
+pytestmark = pytest.mark.rapido
+
 
 def _acta(catalog: Catalog, n: int = 0) -> Acta:
     return list(catalog.iter_actas())[n]

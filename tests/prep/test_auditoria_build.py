@@ -6,12 +6,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from prep.build_info import current_build
 from prep.build_info import fingerprint_of
 from prep.build_info import parse_manifest
 from prep.build_info import running_manifest
 from prep.build_info import verify_bundle
 from prep.build_info import write_manifest
+
+pytestmark = pytest.mark.rapido
 
 
 def test_the_running_manifest_gives_the_reported_fingerprint(tmp_path: Path) -> None:

@@ -12,6 +12,8 @@ from prep.values import Captura
 from prep.values import CapturaCompacta
 from prep.values import Marca
 
+pytestmark = pytest.mark.rapido
+
 
 @pytest.mark.parametrize("valores", [(0, 256, 9999), (3, Marca.ILEGIBLE, 9999),
                                      (Marca.SIN_DATO, Marca.ILEGIBLE, 1)])

@@ -109,6 +109,7 @@ BAD = [
 ]
 
 
+@pytest.mark.rapido
 @pytest.mark.parametrize("corrupt", BAD)
 def test_a_catalog_breaking_the_rule_is_refused_naming_election_contest_and_parties(
         copia: Path, corrupt: Callable[[Path], list[str]]) -> None:
@@ -134,6 +135,7 @@ def test_catalog_check_refuses_it_in_spanish(copia: Path,
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.rapido
 def test_a_catalog_that_does_not_say_takes_cdmx_defaults(copia: Path) -> None:
     """A catalogo.toml written before issue 61 has no ``suplente``: Jefatura de Gobierno
     (entidad) and alcaldías (demarcación) have none, diputaciones (distrito) do."""
@@ -148,6 +150,7 @@ def test_a_catalog_that_does_not_say_takes_cdmx_defaults(copia: Path) -> None:
         ("01", False), ("02", True), ("03", False)]
 
 
+@pytest.mark.rapido
 def test_an_office_declared_with_suplente_accepts_one(copia: Path) -> None:
     path = copia / "catalogo.toml"
     text = path.read_text(encoding="utf-8")
@@ -177,6 +180,7 @@ def _coaliciones(catalog: Catalog, codigo: str, ambito: int) -> list[set[str]]:
     return grupos
 
 
+@pytest.mark.rapido
 @pytest.mark.parametrize(("seed", "scale"), [(2027, 1.0), (7, 0.01), (11, 0.05)])
 def test_the_generator_registers_one_person_per_coalition_and_contest(
         tmp_path: Path, seed: int, scale: float) -> None:

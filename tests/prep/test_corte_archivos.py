@@ -25,6 +25,8 @@ from prep.corte.verify import verify_corte
 from prep.sintetico.capturas import simulate
 from tests.site.corte_sitio import corte_time
 
+pytestmark = pytest.mark.rapido
+
 SEED = 11
 NOMBRE = "EJEMPLO.csv"
 

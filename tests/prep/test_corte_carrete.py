@@ -40,6 +40,7 @@ def _textos(rng: random.Random, n: int) -> list[bytes]:
             for _ in range(n)]
 
 
+@pytest.mark.rapido
 @pytest.mark.parametrize("sep", [b"", b","])
 def test_texts_come_back_as_given_across_generaciones(tmp_path: Path, sep: bytes) -> None:
     rng = random.Random(30)
@@ -64,6 +65,7 @@ def test_texts_come_back_as_given_across_generaciones(tmp_path: Path, sep: bytes
         assert sep.join(partes(valores[40:90], 40)) == sep.join(t for t in textos[40:90] if t)
 
 
+@pytest.mark.rapido
 def test_short_reads_come_from_blocks_and_each_text_is_still_its_own(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Tens of thousands of short reads a corte makes become a few block reads (each
@@ -97,6 +99,7 @@ def test_short_reads_come_from_blocks_and_each_text_is_still_its_own(
     assert all(g._bloque is None for g, _ in generaciones)
 
 
+@pytest.mark.rapido
 def test_a_corte_that_made_few_tramos_again_writes_only_those(tmp_path: Path) -> None:
     # What a running central's carrete does corte after corte: the tramos made again go
     # to a generación of their own while they are few; every so often one holds every
@@ -140,6 +143,7 @@ def test_a_corte_that_made_few_tramos_again_writes_only_those(tmp_path: Path) ->
     assert abiertos(tmp_path) == []
 
 
+@pytest.mark.rapido
 def test_a_generacion_has_no_name_and_closes_when_nothing_points_at_it(
         tmp_path: Path) -> None:
     primera = escribir(tmp_path, [b"uno", b"dos", b"tres"], b",")
@@ -162,6 +166,7 @@ def _piezas(textos: list[bytes]) -> list[Pieza]:
     return [Pieza((), (0, 0, 0, 0, 0, 0), sitio=t) for t in textos]
 
 
+@pytest.mark.rapido
 def test_pieces_point_at_their_generacion_or_keep_their_bytes(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     textos = _textos(random.Random(3), 50)

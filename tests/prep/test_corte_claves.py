@@ -7,7 +7,11 @@ from __future__ import annotations
 import random
 from collections.abc import Set as AbstractSet
 
+import pytest
+
 from prep.corte.salud_catd import Claves
+
+pytestmark = pytest.mark.rapido
 
 
 def _igual(a: AbstractSet[str], b: AbstractSet[str]) -> bool:

@@ -33,6 +33,8 @@ from prep.corte.reader import resumen_desde_filas
 from prep.rules import CausaSinActa
 from prep.values import Captura
 
+pytestmark = pytest.mark.rapido
+
 CORTE = datetime(2027, 6, 7, 14, 5, tzinfo=UTC)
 ACOPIO = datetime(2027, 6, 7, 2, 3, 4, tzinfo=UTC)
 CAPTURA = datetime(2027, 6, 7, 2, 30, 59, tzinfo=UTC)

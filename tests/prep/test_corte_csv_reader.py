@@ -21,6 +21,8 @@ from tests.prep.test_corte_csv import ESTADO
 from tests.prep.test_corte_csv import FUERA
 from tests.prep.test_corte_csv import corte_dir
 
+pytestmark = pytest.mark.rapido
+
 __all__ = ["corte_dir"]  # the fixture: the small corte of test_corte_csv, written to disk
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import UTC
 from datetime import datetime
 
+import pytest
+
 from prep.catalog import generate_catalog
 from prep.corte.anexo import es_fuera
 from prep.corte.model import FueraDeCatalogo
@@ -17,6 +19,8 @@ from prep.corte.reader import read_eleccion_csv
 from prep.corte.reader import resumen_desde_filas
 from prep.rules import DEFAULT_RULES
 from prep.rules import RuleSet
+
+pytestmark = pytest.mark.rapido
 
 CORTE = datetime(2027, 6, 7, 9, 0, tzinfo=UTC)
 ACOPIO = datetime(2027, 6, 7, 3, 15, 20, tzinfo=UTC)

@@ -12,6 +12,8 @@ from datetime import datetime
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from prep.corte.anexo import format_time
 from prep.corte.anexo import time_formatter
 from prep.corte.historial import COLUMNS
@@ -32,6 +34,8 @@ from prep.corte.trayectoria import desempacar
 from prep.corte.trayectoria import empacada
 from prep.rules import DEFAULT_RULES
 from prep.values import Captura
+
+pytestmark = pytest.mark.rapido
 
 PLAIN = ("ACOPIO", "06/06/2027 20:15:03", "07", "", "", "", "", "", "")
 AWKWARD = (

@@ -8,7 +8,11 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 import prep.corte
+
+pytestmark = pytest.mark.rapido
 
 PAQUETE = Path(prep.corte.__file__).parent
 

@@ -23,6 +23,8 @@ from prep.corte.model import Origen
 from prep.rules import CausaSinActa
 from prep.values import Captura
 
+pytestmark = pytest.mark.rapido
+
 T = datetime(2027, 6, 7, 2, 3, 4, 567_891, tzinfo=UTC)
 
 

@@ -46,6 +46,7 @@ def _line1(data: bytes) -> str:
     return data.decode("utf-8").removeprefix(BOM).splitlines()[0]
 
 
+@pytest.mark.rapido
 def test_a_drill_package_says_simulacro_on_line_1_of_every_file(catalog: Catalog) -> None:
     files = _files(catalog, simulacro=True)
     for name, data in files.items():
@@ -66,6 +67,7 @@ def test_a_drill_package_says_simulacro_on_line_1_of_every_file(catalog: Catalog
             assert drill[0].decode("utf-8-sig") == PREFIJO + noche[0].decode("utf-8-sig")
 
 
+@pytest.mark.rapido
 def test_a_real_package_never_says_it(catalog: Catalog) -> None:
     for name, data in _files(catalog, simulacro=False).items():
         assert b"SIMULACRO" not in data.upper(), name
@@ -85,6 +87,7 @@ def test_the_drill_manifest_still_checks_with_sha256sum(catalog: Catalog,
         for n in sorted(escrito.files) if n.endswith(".csv") or n == LEEME]
 
 
+@pytest.mark.rapido
 def test_pages_get_the_banner_after_body_and_the_title_a_prefix() -> None:
     page = b'<html><head><title>PREP</title></head><body class="x">\n<p>hola</p></body></html>'
     stamped = stamp_html(page, simulacro=True).decode()
@@ -95,6 +98,7 @@ def test_pages_get_the_banner_after_body_and_the_title_a_prefix() -> None:
         stamp_html(b"<p>sin cuerpo</p>", simulacro=True)
 
 
+@pytest.mark.rapido
 def test_the_rapid_drill_publishes_a_drill_corte(tmp_path: Path) -> None:
     report = run(Options(tmp_path / "out", seed=SEED, scale=0.01))
     assert report.ok, report.failures[:5]

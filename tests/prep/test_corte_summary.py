@@ -34,6 +34,8 @@ from prep.rules import RuleSet
 from prep.values import Captura
 from prep.values import Marca
 
+pytestmark = pytest.mark.rapido
+
 # --- percentage -----------------------------------------------------------------------------
 
 EXACT = Context(prec=80, rounding=ROUND_DOWN)

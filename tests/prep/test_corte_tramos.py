@@ -27,6 +27,8 @@ from prep.corte.tramos import rangos
 from prep.sintetico.capturas import simulate
 from tests.harness.corte_data import day_after
 
+pytestmark = pytest.mark.rapido
+
 
 def test_tramos_are_runs_of_one_seccion_of_at_most_three_actas() -> None:
     catalog = generate_catalog(5, 0.02)

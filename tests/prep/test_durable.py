@@ -11,6 +11,8 @@ import pytest
 
 from prep import durable
 
+pytestmark = pytest.mark.rapido
+
 
 def _tree(root: Path) -> set[str]:
     (root / "sitio" / "datos").mkdir(parents=True)

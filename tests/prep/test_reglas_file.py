@@ -12,6 +12,8 @@ import pytest
 from prep.rules import DEFAULT_RULES
 from prep.rules import RuleSet
 
+pytestmark = pytest.mark.rapido
+
 REGLAS = Path(__file__).resolve().parents[2] / "resources" / "reglas.toml"
 
 

@@ -20,6 +20,8 @@ from prep.rules import sin_acta
 from prep.values import Captura
 from prep.values import Marca
 
+pytestmark = pytest.mark.rapido
+
 IL, SD = Marca.ILEGIBLE, Marca.SIN_DATO
 
 ELECCION = Eleccion("01", "JEFATURA DE GOBIERNO", "1", Ambito.ENTIDAD, (

@@ -8,6 +8,8 @@ import random
 from dataclasses import astuple
 from dataclasses import replace
 
+import pytest
+
 from prep.catalog import generate_catalog
 from prep.corte.site_areas import Area
 from prep.corte.site_areas import Memoria
@@ -15,6 +17,8 @@ from prep.corte.site_areas import ajustar
 from prep.corte.site_areas import combine
 from prep.corte.site_areas import sumar
 from prep.corte.site_datos import bloques
+
+pytestmark = pytest.mark.rapido
 
 SIZE = 6
 

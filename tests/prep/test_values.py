@@ -17,6 +17,8 @@ from prep.values import diferencias
 from prep.values import format_valor
 from prep.values import parse_valor
 
+pytestmark = pytest.mark.rapido
+
 CAMPOS = ("PAN", "PRI", "NO_REGISTRADAS", "NULOS")
 
 valores = st.one_of(st.integers(0, 9999), st.sampled_from(list(Marca)))

@@ -7,6 +7,8 @@ import pytest
 from simulacro.calibracion import interpreter_round
 from simulacro.calibracion import python_loop_ms
 
+pytestmark = pytest.mark.rapido
+
 
 def test_the_loop_does_the_same_work_every_round() -> None:
     assert interpreter_round(5_000) == interpreter_round(5_000) == sum(range(5_000))

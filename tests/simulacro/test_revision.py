@@ -42,6 +42,8 @@ from simulacro.revision import sitio_demarcacion
 from simulacro.revision import traslado_lleno
 from simulacro.revision import verificacion_llena
 
+pytestmark = pytest.mark.rapido
+
 CATALOG = generate_catalog(4, 0.005)
 T = datetime(2027, 6, 7, 3, 0, tzinfo=UTC)
 NO_INSTALADA = "Sin Acta por casilla no instalada"

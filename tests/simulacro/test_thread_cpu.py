@@ -5,7 +5,11 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from simulacro.proceso import thread_cpu
+
+pytestmark = pytest.mark.rapido
 
 
 def _burn(seconds: float) -> None:

@@ -32,6 +32,8 @@ from tests.site import esperado
 from tests.site.corte_sitio import CorteSitio
 from tests.site.corte_sitio import datos
 
+pytestmark = pytest.mark.rapido
+
 
 def seccion_en_bloque(sitio: dict[str, bytes], catalog: Catalog, codigo: str, distrito: int,
                       seccion: int, casillas: int = BLOQUE_CASILLAS) -> Any:

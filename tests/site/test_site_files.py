@@ -39,6 +39,8 @@ from tests.site.esperado import filas_de
 from tests.site.esperado import sumas
 from tests.site.esperado import truncado
 
+pytestmark = pytest.mark.rapido
+
 
 def bloques_distrito(corte: CorteSitio, codigo: str, distrito: int) -> list[Any]:
     """The bloque files (acta rows and sección votes) of a distrito, in order."""

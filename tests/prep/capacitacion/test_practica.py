@@ -39,6 +39,8 @@ from tests.harness.capacitacion import account
 from tests.harness.capacitacion import copy_practice
 from tests.harness.capacitacion import prepare_practice
 
+pytestmark = pytest.mark.rapido
+
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from prep.records import Kind
 from prep.rules import CausaSinActa
 from prep.station.digitalizacion import image_tally
@@ -12,6 +14,8 @@ from prep.station.ledger import read_ledger
 from tests.prep.station.support import clave
 from tests.prep.station.support import jpeg_bytes
 from tests.prep.station.support import offline_station
+
+pytestmark = pytest.mark.rapido
 
 
 def test_the_ledger_says_what_arrived_and_what_has_an_image(tmp_path: Path) -> None:

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from central.config import _self_signed_certificate
 from prep.bundle import BundleNode
 from prep.crypto import SigningKey
 from prep.crypto import pem_fingerprint
 from prep.station.nodes import NodeList
 from prep.station.store import StationIdentity
+
+pytestmark = pytest.mark.rapido
 
 
 def _node(url: str, reserva: bool = False) -> BundleNode:

@@ -30,6 +30,8 @@ from tests.prep.station.scan_support import nth_acta
 from tests.prep.station.scan_support import station_with_catalog
 from tests.prep.station.support import offline_station
 
+pytestmark = pytest.mark.rapido
+
 OPTIONS = HotFolderOptions(stable_seconds=2.0, poll_seconds=0.05,
                            unreadable_grace_seconds=10.0, retry_seconds=5.0)
 

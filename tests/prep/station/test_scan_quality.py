@@ -25,6 +25,8 @@ from prep.station.scan.quality import decode_problem
 from tests.prep.station.scan_support import acta_jpeg
 from tests.prep.station.scan_support import nth_acta
 
+pytestmark = pytest.mark.rapido
+
 
 def test_a_good_scan_passes_and_names_its_acta(small: Catalog) -> None:
     acta = nth_acta(small, 4)

@@ -19,6 +19,8 @@ from tests.prep.station.scan_support import nth_acta
 from tests.prep.station.scan_support import station_with_catalog
 from tests.prep.station.support import offline_station
 
+pytestmark = pytest.mark.rapido
+
 
 @pytest.fixture
 def station(tmp_path: Path, small: Catalog) -> Iterator[Station]:

@@ -13,6 +13,8 @@ from sqlalchemy.exc import DBAPIError
 from prep.station.sync import STORE_BUSY_MESSAGE
 from prep.station.sync import store_problem
 
+pytestmark = pytest.mark.rapido
+
 
 def test_a_full_disk_is_said_to_be_full(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'estacion.db'}")
