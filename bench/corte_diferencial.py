@@ -16,7 +16,8 @@ nights, the seed range, how many cortes were compared (and how many of them the 
 made from the previous snapshot, reading again only what changed), every difference
 found (seed, corte, first differing file and line), any night that could not be made,
 the wall and CPU seconds and the machine's calibration (``simulacro.calibracion``,
-before and after). Exits 1 if any corte differed or any night failed.
+before and after). Exits 1 if any corte differed or any night failed. Interrupted
+(SIGINT or SIGTERM), it abandons the night in progress and reports the nights done.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import os
 import platform
 import resource
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -46,8 +48,12 @@ def main() -> int:
 
     from simulacro.calibracion import python_loop_ms
     from tests.harness.diferencial import comparar
+    from tests.harness.diferencial import plantilla_migrada
     from tests.harness.postgres import embedded_server
 
+    # A background job ignores SIGINT: SIGTERM stops the run too, and what ran is
+    # reported.
+    signal.signal(signal.SIGTERM, _interrumpir)
     bucle_inicio = python_loop_ms()
     shm = Path("/dev/shm")
     base = args.dir or Path(tempfile.mkdtemp(prefix="corte-diferencial-",
@@ -55,18 +61,25 @@ def main() -> int:
     base.mkdir(parents=True, exist_ok=True)
     base.chmod(0o755)  # the embedded server's own account enters it
     started, cpu = time.perf_counter(), _cpu()
-    cortes = incrementales = 0
+    cortes = incrementales = hechas = 0
+    interrumpido = False
     fallas: list[dict[str, object]] = []
     errores: list[dict[str, object]] = []
     try:
         with embedded_server(base) as admin:
+            plantilla = plantilla_migrada(admin)
             for n, semilla in enumerate(range(args.desde, args.desde + args.noches), 1):
                 try:
-                    resultado = comparar(admin, semilla, base / f"noche-{semilla}")
+                    resultado = comparar(admin, semilla, base / f"noche-{semilla}",
+                                         plantilla)
+                except KeyboardInterrupt:  # stopped: what ran so far is reported
+                    interrumpido = True
+                    break
                 except Exception as exc:  # a night that could not be made: say which
                     errores.append({"semilla": semilla, "error": repr(exc)[:500],
                                     "traza": traceback.format_exc()[-2000:]})
                     continue
+                hechas += 1
                 cortes += resultado.cortes
                 incrementales += sum(r is not None for r in resultado.releidas)
                 if resultado.diferencia is not None:
@@ -80,8 +93,9 @@ def main() -> int:
         if args.dir is None:
             shutil.rmtree(base, ignore_errors=True)
     print(json.dumps({
-        "benchmark": "corte_diferencial", "noches": args.noches,
-        "semillas": [args.desde, args.desde + args.noches - 1], "cortes": cortes,
+        "benchmark": "corte_diferencial", "noches": hechas + len(errores),
+        **({"interrumpido": True} if interrumpido else {}),
+        "semillas": [args.desde, args.desde + hechas + len(errores) - 1], "cortes": cortes,
         "cortes_incrementales": incrementales, "diferencias": len(fallas),
         "fallas": fallas, "errores": errores,
         "segundos": round(time.perf_counter() - started, 1),
@@ -93,6 +107,10 @@ def main() -> int:
                                             "fin": python_loop_ms()}}},
         ensure_ascii=False))
     return 1 if fallas or errores else 0
+
+
+def _interrumpir(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _cpu() -> float:
