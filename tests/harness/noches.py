@@ -33,7 +33,6 @@ from __future__ import annotations
 import hashlib
 import random
 import uuid
-from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,7 +55,6 @@ from central.pipeline.store import catalog_lookup
 from central.pipeline.store import lock_actas
 from central.pipeline.store import save
 from central.pipeline.store import save_fuera
-from prep.canonical import canonical_bytes
 from prep.catalog import Catalog
 from prep.catalog import generate_catalog
 from prep.catalog.model import TIPOS_MESA
@@ -65,7 +63,6 @@ from prep.corte.anexo import TZ
 from prep.corte.model import ActaEnCorte
 from prep.corte.model import Origen
 from prep.records import Kind
-from prep.records import Record
 from prep.sintetico.capturas import simulate
 from tests.harness.corte_data import BATCHES
 from tests.harness.corte_data import CCV_OPERATOR
@@ -77,7 +74,9 @@ from tests.harness.corte_data import RECORDS
 from tests.harness.corte_data import STATION
 from tests.harness.corte_data import STATIONS
 from tests.harness.corte_data import VERIFICADOR
+from tests.harness.corte_data import cotejo_records
 from tests.harness.corte_data import image_bytes
+from tests.harness.corte_data import otro_valor
 
 #: The election day of every night (in the past: see the module's doc).
 FECHA = "2026-06-07"
@@ -255,15 +254,6 @@ def _sin_acta(hacer: _Eventos, rng: random.Random, est: ActaEnCorte) -> None:
                      {"clave_acta": est.clave}, replaces=sin_acta.id)
 
 
-def _otro(valores: Mapping[str, int | str], k: int) -> dict[str, int | str]:
-    """``valores`` with its first field read differently (``k`` = 1, 2…: distinct)."""
-    out = dict(valores)
-    campo = next(iter(out))
-    valor = out[campo]
-    out[campo] = (valor + k) % 10_000 if isinstance(valor, int) else k
-    return out
-
-
 def _validada(hacer: _Eventos, rng: random.Random, est: ActaEnCorte,
               casilla: Casilla) -> str | None:
     """The records of an acta validated in the simulation, and perhaps of a later change
@@ -283,7 +273,7 @@ def _validada(hacer: _Eventos, rng: random.Random, est: ActaEnCorte,
     sha = str(imagen.body["sha256"])
     valores = est.captura.to_json()
     verificada = est.fecha_verificacion is not None
-    capturas = [valores, _otro(valores, 1), _otro(valores, 2)] if verificada \
+    capturas = [valores, otro_valor(valores, 1), otro_valor(valores, 2)] if verificada \
         else [valores, valores]
     last = hacer.capturas(clave, sha, capturas,
                           [f"{OPERATOR}-{n}" for n in range(1, len(capturas) + 1)], start)
@@ -308,7 +298,7 @@ def _validada(hacer: _Eventos, rng: random.Random, est: ActaEnCorte,
             hacer.evento(Kind.COTEJO, despues, {
                 "clave_acta": clave, "coincide": False, "campos": [next(iter(valores))],
                 "motivo": MOTIVO_CORRECCION}, station=CCV_STATION, operator=CCV_OPERATOR)
-            corregidos = _otro(valores, 1)
+            corregidos = otro_valor(valores, 1)
             hacer.capturas(clave, sha, [corregidos, corregidos],
                            [f"{OPERATOR}-4", f"{OPERATOR}-5"],
                            despues + timedelta(minutes=rng.uniform(1, 30)))
@@ -352,38 +342,14 @@ def aplicar(dsn: str, de: Noche, ventana: Ventana, diario: Diario,
                                  f"{folded.notes[:3]}")
             save(session, antes, folded.actas)
             save_fuera(session, folded.fuera.values())
-            for tabla, filas in zip((STATIONS, BATCHES, RECORDS), _cotejos(
-                    [e for e in ventana.eventos if e.kind is Kind.COTEJO], ventana.instante,
-                    diario), strict=True):
-                if filas:
-                    session.execute(insert(tabla), filas)
+            cotejos = [e for e in ventana.eventos if e.kind is Kind.COTEJO]
+            if cotejos:
+                diario.lote += 1
+                for tabla, filas in zip((STATIONS, BATCHES, RECORDS), cotejo_records(
+                        cotejos, ventana.instante, ventana.instante, diario.lote,
+                        diario.seq), strict=True):
+                    if filas:
+                        session.execute(insert(tabla), filas)
+                diario.seq += len(cotejos)
     finally:
         engine.dispose()  # no session left: the database can be copied
-
-
-def _cotejos(cotejos: list[RecordEvent], recibido: datetime,
-             diario: Diario) -> Iterator[list[dict[str, object]]]:
-    """The CCV station (with its first batch), its next batch and its records of
-    ``cotejos``."""
-    if not cotejos:
-        yield from ([], [], [])
-        return
-    records = [Record(e.id, e.station, diario.seq + n, e.kind, e.operator, e.at, e.body)
-               for n, e in enumerate(cotejos, 1)]
-    body = canonical_bytes([r.to_json() for r in records])
-    batch = hashlib.sha256(body).hexdigest()
-    diario.lote += 1
-    diario.seq += len(records)
-    yield [] if diario.lote > 1 else [{
-        "id": CCV_STATION, "role": "ccv", "sitio": "CCV",
-        "public_key": hashlib.sha256(CCV_STATION.encode()).digest(),
-        "hostname": "ccv-pruebas", "enabled": True,
-        "enrolled_at": recibido - timedelta(days=1), "last_seen_at": None,
-        "last_batch": 1, "last_batch_sha256": batch, "last_seq": len(records),
-        "intake": False}]
-    yield [{"station": CCV_STATION, "number": diario.lote, "sha256": batch, "body": body,
-            "receipt": b"", "records": len(records), "received_at": recibido}]
-    yield [{"id": r.id, "station": r.station, "seq": r.seq, "kind": r.kind.value,
-            "operator": r.operator, "at": r.at, "replaces": None, "body": dict(r.body),
-            "sha256": r.sha256, "batch_number": diario.lote, "received_at": e.at}
-           for r, e in zip(records, cotejos, strict=True)]
