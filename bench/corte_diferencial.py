@@ -1,7 +1,8 @@
 """The corte's differential over many random nights (issue 65): each night published
 corte after corte by a running central's engine (one ``CorteMemo`` for the night) and by
 the plain path (no memo: every acta read and rendered again, on a copy of the database
-taken just before the engine's corte), every file compared byte for byte
+taken just before the engine's corte; by this process, or with ``--aparte`` by a new
+process per corte), every file compared byte for byte
 (tests/harness/diferencial.py; the short run is tests/central/test_corte_diferencial.py).
 
 ::
@@ -42,6 +43,8 @@ def main() -> int:
     parser.add_argument("--desde", type=int, default=1, help="the first night's seed")
     parser.add_argument("--dir", type=Path, default=None,
                         help="the server's data and the cortes (default: /dev/shm)")
+    parser.add_argument("--aparte", action="store_true",
+                        help="the plain path's cortes each by a new process (slower)")
     parser.add_argument("--progreso", type=int, default=50,
                         help="a line on stderr every this many nights (0: none)")
     args = parser.parse_args()
@@ -71,7 +74,7 @@ def main() -> int:
             for n, semilla in enumerate(range(args.desde, args.desde + args.noches), 1):
                 try:
                     resultado = comparar(admin, semilla, base / f"noche-{semilla}",
-                                         plantilla)
+                                         plantilla, args.aparte)
                 except KeyboardInterrupt:  # stopped: what ran so far is reported
                     interrumpido = True
                     break
@@ -94,6 +97,7 @@ def main() -> int:
             shutil.rmtree(base, ignore_errors=True)
     print(json.dumps({
         "benchmark": "corte_diferencial", "noches": hechas + len(errores),
+        "plano": "un proceso nuevo por corte" if args.aparte else "este proceso, sin memoria",
         **({"interrumpido": True} if interrumpido else {}),
         "semillas": [args.desde, args.desde + hechas + len(errores) - 1], "cortes": cortes,
         "cortes_incrementales": incrementales, "diferencias": len(fallas),

@@ -1,8 +1,9 @@
 """The corte's differential (issue 65), short: a few random nights published corte after
 corte by a running central's engine (one CorteMemo for the night: the snapshot reading
 again only what changed, the tramos and renders of the previous corte reused) and by the
-plain path (no memo: every acta read and rendered again), every file of every corte the
-same bytes. The long run is ``python3 -m bench.corte_diferencial --noches 1000``.
+plain path (no memo: every acta read and rendered again, by a new process per corte),
+every file of every corte the same bytes. The long run is
+``python3 -m bench.corte_diferencial --noches 1000``.
 
 And the net has teeth: a corte engine whose reuse key leaves out an input its output
 reads publishes a stale value, and the differential says where (seed, corte, file,
@@ -19,9 +20,9 @@ from prep.corte import tramos
 from tests.harness.diferencial import comparar
 from tests.harness.noches import noche
 
-#: The short run's nights: together they hold every kind of acta and record the
+#: The short run's nights: each holds every kind of acta and record the
 #: generator makes (checked below), and cortes the engine made from the previous one.
-SEMILLAS = (1, 2, 3)
+SEMILLAS = (1, 4)
 #: What the nights must hold for the comparison to mean something.
 CASOS = ("validada", "acopiada", "sin_acta", "fuera_de_catalogo", "imagen_desconocida",
          "reescaneo", "cotejo", "correccion", "especial", "mesa_A", "mesa_P", "mesa_M")
@@ -33,7 +34,8 @@ def test_random_nights_publish_the_same_bytes_with_the_engine_and_without(
     incrementales = 0
     for semilla in SEMILLAS:
         cuentas.update(noche(semilla).cuentas)
-        resultado = comparar(pg_dsn, semilla, tmp_path / f"noche-{semilla}")
+        # The plain path by a new process per corte: nothing of this process shared.
+        resultado = comparar(pg_dsn, semilla, tmp_path / f"noche-{semilla}", aparte=True)
         assert resultado.diferencia is None, str(resultado.diferencia)
         assert resultado.cortes == len(noche(semilla).ventanas) >= 2
         # Past the first corte the engine compares with its previous corte; some

@@ -12,16 +12,20 @@ which must publish the same bytes, every file, every corte.
   publication of its own (so its ``diferencias.json`` compares with its own previous
   corte, which the differential found identical to the engine's).
 
-Both are ``make_corte``, in this process: the copy of the database and the fixed
-``now()`` are ``bench.corte_ref``'s. A difference is reported with the seed, the corte's
-number and name, the first differing file (a source file before the manifest, its
-signature and the zip, which differ whenever one does) and its first differing line.
+Both are ``make_corte``: the plain path's in this process, or (``aparte``) in a new
+process per corte, which shares not even a module's cache with the engine's. The copy of
+the database and the fixed ``now()`` are ``bench.corte_ref``'s. A difference is reported
+with the seed, the corte's number and name, the first differing file (a source file
+before the manifest, its signature and the zip, which differ whenever one does) and its
+first differing line.
 """
 
 from __future__ import annotations
 
 import secrets
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -93,25 +97,29 @@ class Resultado:
 
 
 def comparar(admin_dsn: str, semilla: int, trabajo: Path,
-             plantilla: str | None = None) -> Resultado:
+             plantilla: str | None = None, aparte: bool = False) -> Resultado:
     """Publish ``semilla``'s night both ways on ``admin_dsn``'s server (a database of
     its own, dropped after; files under ``trabajo``, removed after), corte by corte,
     stopping at the first corte that differs. ``plantilla``: a database already
-    migrated (:func:`plantilla_migrada`) to make the night's from."""
+    migrated (:func:`plantilla_migrada`) to make the night's from. ``aparte``: each
+    corte of the plain path is made by a new process (python3 -m tests.harness.diferencial
+    plano …), so not even a cache of the process's modules is shared with the engine;
+    otherwise by this process, without memo."""
     empezo = time.perf_counter()
     de = noche(semilla)
     resultado = Resultado(semilla)
     trabajo.mkdir(parents=True, exist_ok=False)
     try:
         with _base(admin_dsn, f"noche_{semilla}_{secrets.token_hex(3)}", plantilla) as dsn:
-            _noche(admin_dsn, dsn, de, trabajo, resultado)
+            _noche(admin_dsn, dsn, de, trabajo, resultado, aparte)
     finally:
         shutil.rmtree(trabajo, ignore_errors=True)
     resultado.segundos = time.perf_counter() - empezo
     return resultado
 
 
-def _noche(admin_dsn: str, dsn: str, de: Noche, trabajo: Path, resultado: Resultado) -> None:
+def _noche(admin_dsn: str, dsn: str, de: Noche, trabajo: Path, resultado: Resultado,
+           aparte: bool) -> None:
     prepare_database(dsn, de.catalog)
     blobs = trabajo / "blobs"
     blobs.mkdir()
@@ -127,16 +135,18 @@ def _noche(admin_dsn: str, dsn: str, de: Noche, trabajo: Path, resultado: Result
         set_now(dsn, ventana.instante_sql)
         with _copia(admin_dsn, dsn, ventana.instante_sql) as copia:
             hecho = _corte(dsn, key, motor)
-            llano = _corte(copia, key, plano)
+            llano = _en_otro_proceso(copia, plano) if aparte \
+                else _corte(copia, key, plano).publicado.path
         resultado.cortes = n
         resultado.releidas.append(hecho.releidas)
-        diferencia = primera_diferencia(hecho.publicado.path, llano.publicado.path)
-        if diferencia is not None or hecho.publicado.name != llano.publicado.name:
+        publicado = hecho.publicado.path
+        diferencia = primera_diferencia(publicado, llano)
+        if diferencia is not None or publicado.name != llano.name:
             archivo, linea, a, b = diferencia or ("(nombre del corte)", None,
-                                                  hecho.publicado.name, llano.publicado.name)
+                                                  publicado.name, llano.name)
             resultado.diferencia = Diferencia(
-                de.semilla, n, hecho.publicado.name, archivo, linea, a, b,
-                tuple(tree_differences(hecho.publicado.path, llano.publicado.path)[:20]))
+                de.semilla, n, publicado.name, archivo, linea, a, b,
+                tuple(tree_differences(publicado, llano)[:20]))
             return
 
 
@@ -160,6 +170,17 @@ def plantilla_migrada(admin_dsn: str) -> str:
     finally:
         engine.dispose()
     return nombre
+
+
+def _en_otro_proceso(dsn: str, settings: CorteSettings) -> Path:
+    """The plain path's corte made by a new process (:func:`main`); its directory."""
+    assert settings.blobs is not None
+    hecho = subprocess.run([sys.executable, "-m", "tests.harness.diferencial", "plano", dsn,
+                            str(settings.publicacion), str(settings.blobs)],
+                           capture_output=True, text=True, check=False)
+    if hecho.returncode != 0:
+        raise RuntimeError(f"the plain path's corte failed:\n{hecho.stderr[-3000:]}")
+    return settings.publicacion / hecho.stdout.strip().splitlines()[-1]
 
 
 @contextmanager
@@ -223,3 +244,18 @@ def _clase(path: Path) -> str:
     if path.is_dir():
         return "directory"
     return "file" if path.exists() else "missing"
+
+
+def main() -> None:
+    """``plano DSN PUBLICACION BLOBS``: one corte of the plain path (no memo) in this
+    new process; prints its directory's name."""
+    orden, dsn, publicacion, blobs = sys.argv[1:]
+    if orden != "plano":
+        sys.exit(f"uso: python3 -m tests.harness.diferencial plano DSN PUBLICACION BLOBS "
+                 f"(no {orden!r})")
+    hecho = _corte(dsn, SigningKey.from_raw(KEY), CorteSettings(Path(publicacion), Path(blobs)))
+    print(hecho.publicado.name)
+
+
+if __name__ == "__main__":
+    main()
