@@ -48,6 +48,11 @@ _TUBO = 1024 * 1024  # each pipe's capacity (F_SETPIPE_SZ), as Linux allows
 # (getattr: this module is imported by the frozen bundle's launcher on Windows too)
 _CREAR = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
 _MAXIMO_NOMBRE = 1024
+#: Seconds a wait sleeps on the answers' pipe before it looks again: another thread (the
+#: corte's puts, a file's wait) may have read the very answers it waits for between its
+#: look and its sleep, and then nothing more comes down the pipe to wake it (a corte
+#: hung so for ever, holding the corte lock: issue 65's differential).
+_VISTAZO = 0.05
 
 
 class EscritorError(OSError):
@@ -145,7 +150,7 @@ class Escritor:
                 self._leer()
                 if listo() or (self.error is not None and not self._pendientes):
                     return
-            select.select([self._respuestas], [], [])
+            select.select([self._respuestas], [], [], _VISTAZO)
 
     def close(self) -> None:
         """No more files: the process ends once it wrote every one."""

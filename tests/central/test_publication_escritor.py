@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import select
 import signal
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -213,3 +215,43 @@ def test_the_previous_cortes_pages_go_to_the_new_corte_and_its_files_stay(
         assert staging.digests[name] == hashlib.sha256(nuevos[name]).hexdigest()
     abiertos = {os.path.realpath(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")}
     assert not {str(anterior / name) for name in previos} & abiertos  # none held open
+
+
+def test_a_wait_whose_answer_another_thread_read_does_not_sleep_for_ever(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Found by the corte's differential (issue 65; bench.corte_diferencial, seed 628): a
+    # corte hung for ever, holding the corte lock. Its writing thread waited for the
+    # process's answers (Staging.put_file), looked, found them not there yet, let go of
+    # the lock, and before it slept on the answers' pipe the corte's own thread (a put)
+    # read them: nothing more came down the pipe, and nothing woke it. The interleaving
+    # is made here at the one place it can happen: the waiter's first sleep.
+    root = tmp_path / "corte"
+    root.mkdir()
+    escritor = escritor_module.Escritor(root)
+    pid = escritor._proceso.pid
+    os.kill(pid, signal.SIGSTOP)  # it answers once let go, below
+    real = select.select
+    primera: list[bool] = []
+
+    def select_(leer: list[int], escribir: list[int], errores: list[int],
+                *espera: float) -> tuple[list[int], list[int], list[int]]:
+        if not primera:
+            primera.append(True)
+            os.kill(pid, signal.SIGCONT)
+            real(leer, [], [], holgado(30))  # its answer arrived…
+            with escritor._lock:
+                escritor._leer()  # …and another thread of the corte read it first
+        return real(leer, escribir, errores, *espera)
+
+    monkeypatch.setattr(escritor_module, "select", SimpleNamespace(select=select_))
+    try:
+        escritor.put("sitio/a.js", b"uno")
+        hilo = threading.Thread(target=escritor.wait, args=(1,), daemon=True)
+        hilo.start()
+        hilo.join(holgado(30))
+        assert primera and not hilo.is_alive(), \
+            "the wait slept on a pipe that nothing more would come down"
+        assert escritor.digests["sitio/a.js"] == hashlib.sha256(b"uno").hexdigest()
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        escritor.close()  # its pipe's end wakes a wait still asleep

@@ -391,7 +391,7 @@ def stage_delta(dsn: str, catalog: Catalog, sim: Simulacion, plan: PlanDelta,
         contributed = {c.record for c in old.contribuciones}
         captures += [capture_row(clave, n, c) for n, c in enumerate(new.contribuciones, 1)
                      if c.record not in contributed]
-    stations, batches, records = _cotejo_records(
+    stations, batches, records = cotejo_records(
         [e for e in events if e.kind is Kind.COTEJO], desde, hasta)
     with psycopg.connect(dsn) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
@@ -471,7 +471,7 @@ def _captures(events: list[RecordEvent], clave: str, sha: str,
     return last
 
 
-def _otro(valores: Mapping[str, int | str], k: int) -> dict[str, int | str]:
+def otro_valor(valores: Mapping[str, int | str], k: int) -> dict[str, int | str]:
     """``valores`` with its first field read differently (``k`` = 1, 2…: distinct)."""
     out = dict(valores)
     campo = next(iter(out))
@@ -489,7 +489,7 @@ def _nueva(events: list[RecordEvent], est: ActaEnCorte, casilla: Casilla, start:
     sha = _image(events, clave, 1, start, est.origen.value, est.digitalizacion.value, blobs)
     valores = est.captura.to_json()
     verificada = est.fecha_verificacion is not None
-    capturas = [valores, _otro(valores, 1), _otro(valores, 2)] if verificada \
+    capturas = [valores, otro_valor(valores, 1), otro_valor(valores, 2)] if verificada \
         else [valores, valores]
     last = _captures(events, clave, sha, capturas,
                      [f"{OPERATOR}-{n}" for n in range(1, len(capturas) + 1)], start)
@@ -530,7 +530,7 @@ def _cambio(events: list[RecordEvent], plan: PlanDelta, acta: ActaState,
     _event(events, Kind.COTEJO, start, {"clave_acta": clave, "coincide": False,
                                         "campos": [campo], "motivo": MOTIVO_CORRECCION},
            station=CCV_STATION, operator=CCV_OPERATOR)
-    corregidos = _otro(publicados, 1)
+    corregidos = otro_valor(publicados, 1)
     last = _captures(events, clave, imagen.sha256, [corregidos, corregidos],
                      [f"{OPERATOR}-4", f"{OPERATOR}-5"], start)
     # Corrected from the paper acta and validated: cotejada (COTEJADA 1, issue 61).
@@ -538,14 +538,15 @@ def _cambio(events: list[RecordEvent], plan: PlanDelta, acta: ActaState,
                    fecha_verificacion=last.received_at, cotejada=True)
 
 
-def _cotejo_records(cotejos: list[RecordEvent], desde: datetime, hasta: datetime
-                    ) -> tuple[list[dict[str, object]], ...]:
-    """The CCV station, its batch and its records of ``cotejos``: the corte's history
-    reads a cotejo's time and centre from its record (the other kinds it reads from
-    the acta tables, and the fill writes no records for them)."""
+def cotejo_records(cotejos: list[RecordEvent], desde: datetime, hasta: datetime,
+                   numero: int = 1, seq: int = 0) -> tuple[list[dict[str, object]], ...]:
+    """The CCV station (with its first batch only), its batch ``numero`` and its records
+    of ``cotejos`` (numbered after ``seq``): the corte's history reads a cotejo's time
+    and centre from its record (the other kinds it reads from the acta tables, and the
+    fill writes no records for them)."""
     if not cotejos:
         return [], [], []
-    records = [Record(e.id, e.station, n, e.kind, e.operator, e.at, e.body)
+    records = [Record(e.id, e.station, seq + n, e.kind, e.operator, e.at, e.body)
                for n, e in enumerate(cotejos, 1)]
     body = canonical_bytes([r.to_json() for r in records])
     batch = hashlib.sha256(body).hexdigest()
@@ -555,10 +556,10 @@ def _cotejo_records(cotejos: list[RecordEvent], desde: datetime, hasta: datetime
                "enrolled_at": desde - timedelta(days=1), "last_seen_at": None,
                "last_batch": 1, "last_batch_sha256": batch, "last_seq": len(records),
                "intake": False}
-    return [station], [
-        {"station": CCV_STATION, "number": 1, "sha256": batch, "body": body,
+    return [station] if numero == 1 else [], [
+        {"station": CCV_STATION, "number": numero, "sha256": batch, "body": body,
          "receipt": b"", "records": len(records), "received_at": hasta}], [
         {"id": r.id, "station": r.station, "seq": r.seq, "kind": r.kind.value,
          "operator": r.operator, "at": r.at, "replaces": None, "body": dict(r.body),
-         "sha256": r.sha256, "batch_number": 1, "received_at": e.received_at}
+         "sha256": r.sha256, "batch_number": numero, "received_at": e.received_at}
         for r, e in zip(records, cotejos, strict=True)]
