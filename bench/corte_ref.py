@@ -5,7 +5,7 @@ cortes can be compared byte for byte (``diff -r``), and timed on one filled data
 
     python3 -m bench.corte_ref fill --scale 1 --dir /tmp/cref-1
     python3 -m bench.corte_ref corte --dir /tmp/cref-1 --out /tmp/out-a
-    diff -r /tmp/out-a /tmp/out-b
+    python3 -m bench.corte_comparar /tmp/out-a /tmp/out-b   # diff -r but the run's clock
 
 ``fill`` keeps an embedded PostgreSQL's data directory in ``--dir`` with a template
 database filled as :mod:`bench.corte_db` fills its own: ``--delta`` (default 0.02) of
