@@ -19,8 +19,8 @@ PAQUETE = Path(prep.corte.__file__).parent
 #: The regulated arithmetic: the summary's truncated percentages, the rules, each
 #: file's rows.
 ARITMETICA = ("summary", "anexo", "historial", "trayectoria", "salud_catd", "model",
-              "difusores", "candidaturas", "leeme", "site_areas", "site_candidaturas",
-              "site_datos", "site_historial")
+              "difusores", "candidaturas", "leeme", "site", "site_textos", "site_areas",
+              "site_candidaturas", "site_datos", "site_historial")
 #: ``verify-corte``, what auditors run: it shares no cache code with the publisher.
 VERIFY = ("verify", "verify_candidaturas", "verify_historial", "verify_mesas",
           "verify_participacion", "verify_salud_catd", "verify_sitio", "reader",
