@@ -33,8 +33,8 @@ from central.publication.corte import A_PEDIDO
 from central.publication.corte import CorteHecho
 from central.publication.corte import CorteSettings
 from central.publication.corte import make_corte
-from central.publication.memo import CorteMemo
-from central.publication.package import DIFERENCIAS
+from central.publication.memo_corte import CorteMemo
+from central.publication.publicar import DIFERENCIAS
 from prep.catalog import Catalog
 from prep.catalog import generate_catalog
 from prep.corte import anexo
