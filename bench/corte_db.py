@@ -184,7 +184,7 @@ def _child(dsn: str, publicacion: Path, tuning: CentralTuning,
     from central.publication.corte import CorteHecho
     from central.publication.corte import CorteSettings
     from central.publication.corte import make_corte
-    from central.publication.memo import CorteMemo
+    from central.publication.memo_corte import CorteMemo
     from central.publication.snapshot import _FUERA
     from central.publication.snapshot import _STATES
     from prep.corte.memo import RenderMemo

@@ -234,7 +234,7 @@ def _child(dsn: str, out: Path, sin_sitio: bool, profile: Path | None,
     from central.publication.corte import A_PEDIDO
     from central.publication.corte import CorteSettings
     from central.publication.corte import make_corte
-    from central.publication.memo import CorteMemo
+    from central.publication.memo_corte import CorteMemo
     from prep.corte.memo import RenderMemo
     from prep.crypto import SigningKey
 

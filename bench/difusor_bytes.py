@@ -35,7 +35,7 @@ from typing import Any
 
 from bench.corte_db import scaled_catalog
 from central.publication.feed import actualizar_indice
-from central.publication.package import publish
+from central.publication.publicar import publish
 from central.publication.snapshot import Imagen
 from central.publication.snapshot import Snapshot
 from prep.corte.model import ActaEnCorte

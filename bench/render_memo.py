@@ -89,7 +89,7 @@ def _snapshot(directory: Path) -> Any:
 
 
 def _run(snap: Any, out: Path, memo: bool, ab: int, filas: bool) -> None:
-    from central.publication.package import publish
+    from central.publication.publicar import publish
     from prep.corte.memo import RenderMemo
     from prep.crypto import SigningKey
 

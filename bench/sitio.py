@@ -53,8 +53,8 @@ from typing import Any
 from bench.corte_db import scaled_catalog
 from bench.requisitos import programas
 from central.publication.feed import actualizar_indice
-from central.publication.package import Publicado
-from central.publication.package import publish
+from central.publication.publicar import Publicado
+from central.publication.publicar import publish
 from central.publication.snapshot import Imagen
 from central.publication.snapshot import Snapshot
 from prep.crypto import SigningKey

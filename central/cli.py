@@ -49,7 +49,7 @@ def register(subparsers: Subcommands) -> None:
     register_pipeline(sub, common)  # rebuild-state (issue 4)
     register_catd_distritos(sub, common)  # issue 36
     register_difusores(sub, common)  # issue 30
-    from central.publication.salud_catd import register_catd_estado  # issue 29
+    from central.commands.catd_estado import register_catd_estado  # issue 29
 
     register_catd_estado(sub, common)
     from central.publication.comandos import register as register_corte  # issue 7

@@ -1,10 +1,11 @@
 """One acta's history for the coordinators, with who did each step (issue 29).
 
-The public history (HISTORIAL.csv, the site's timeline: :mod:`central.publication.historial`)
-names only the CATD of each step; «a coordinator sees them in the dashboard». This is
-that history read for one CLAVE_ACTA, with the station id and the operator's account and
-name added. It reads only what ``prep_lectura`` may read, in one REPEATABLE READ, READ
-ONLY transaction (the same instant for every step):
+The public history (HISTORIAL.csv, the site's timeline:
+:mod:`central.publication.snapshot_historial`) names only the CATD of each step; «a
+coordinator sees them in the dashboard». This is that history read for one CLAVE_ACTA,
+with the station id and the operator's account and name added. It reads only what
+``prep_lectura`` may read, in one REPEATABLE READ, READ ONLY transaction (the same
+instant for every step):
 
 - acopio / sin acta: ``acta_states`` (the acopio the fold kept: a second acopio is an
   anomaly, not a step; a *sin acta* keeps no operator column, so it shows none);

@@ -596,7 +596,7 @@ class WorkNonce(Base):
 class CatdEstadoOculto(Base):
     """A centre (CATD ``01``… or ``CCV``) whose online status the public AVANCE_CATD.csv
     does not publish, by a coordinator's audited decision (revision 0017;
-    :mod:`central.publication.salud_catd`). Its row is removed to publish it again."""
+    :mod:`central.publication.snapshot_salud_catd`). Its row is removed to publish it again."""
 
     __tablename__ = "catd_estado_oculto"
 

@@ -60,7 +60,7 @@ _BUILD = Gauge("prep_build_info", "The PREP version this process runs", ["versio
                registry=REGISTRY)
 _BUILD.labels(__version__).set(1)
 
-#: The phases a corte reports (:class:`central.publication.package.Publicado`) are
+#: The phases a corte reports (:class:`central.publication.publicar.Publicado`) are
 #: the package's own names; anything else is folded into ``otra`` so a new phase can
 #: never grow the series unbounded.
 _PHASES = frozenset({"snapshot", "csv", "avance_catd", "historial", "diferencias", "sitio",

@@ -13,7 +13,7 @@ from central.config import DataDir
 from central.db.privileges import API_ROLE
 from central.publication.corte import A_PEDIDO
 from central.publication.corte import make_corte
-from central.publication.package import CorteError
+from central.publication.publicar import CorteError
 from central.publication.schedule import MAX_HOURS
 from central.publication.schedule import add_corte_options
 from central.publication.schedule import parse_inicio

@@ -7,7 +7,7 @@ the earlier VALIDACION row): the public history only grows. Both come from the p
 corte's own files, exactly as they were published: the acta's row of its election CSV
 and its rows of HISTORIAL.csv. The corte records them with the correction
 (``correcciones_publicadas.cambios`` and ``.previas``, revision 0026), so every later
-corte publishes the very same rows (:mod:`central.publication.historial`).
+corte publishes the very same rows (:mod:`central.publication.snapshot_historial`).
 
 Corrections are few (a share of the actas cotejadas), so each is looked up in the
 previous corte's files by its key (memory-mapped, no parse of the whole file).

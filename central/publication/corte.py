@@ -40,14 +40,14 @@ from central.db import locks
 from central.db.models import CorteRow
 from central.metrics import instruments as metrics
 from central.publication import feed
-from central.publication import historial
+from central.publication import snapshot_historial
 from central.publication import ventana
 from central.publication.correcciones import con_antes
-from central.publication.memo import CorteMemo
-from central.publication.package import CorteError
-from central.publication.package import Publicado
-from central.publication.package import completar
-from central.publication.package import publish
+from central.publication.memo_corte import CorteMemo
+from central.publication.publicar import CorteError
+from central.publication.publicar import Publicado
+from central.publication.publicar import completar
+from central.publication.publicar import publish
 from central.publication.snapshot import Snapshot
 from central.publication.snapshot import SnapshotError
 from central.publication.snapshot import read_snapshot
@@ -287,9 +287,10 @@ def _registrar(engine: Engine, snap: Snapshot, publicado: Publicado, preparado: 
                        ultimo=ultimo_corte, motivo=motivo, seconds=seconds)
         session.add(row)
         session.flush()
-        historial.registrar(session, list(snap.primeras) if snap.primeras is not None
-                            else historial.nuevas(snap.historial, snap.estado), row.id)
-        historial.registrar_correcciones(session, snap.historial, row.id)
+        snapshot_historial.registrar(
+            session, list(snap.primeras) if snap.primeras is not None
+            else snapshot_historial.nuevas(snap.historial, snap.estado), row.id)
+        snapshot_historial.registrar_correcciones(session, snap.historial, row.id)
         audit.emit(session, "corte_published", actor=actor, detail={
             "corte": publicado.name, "corte_at": snap.corte.isoformat(),
             "manifiesto_sha256": publicado.manifest_sha256, "motivo": motivo,

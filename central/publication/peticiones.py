@@ -31,7 +31,7 @@ from central.db.models import CortePeticion
 from central.publication.corte import A_PEDIDO
 from central.publication.corte import CorteSettings
 from central.publication.corte import make_corte
-from central.publication.package import CorteError
+from central.publication.publicar import CorteError
 from central.publication.snapshot import SnapshotError
 from central.publication.ventana import Peticion
 from central.publication.ventana import PublicacionRechazada

@@ -49,8 +49,8 @@ from central.publication import ventana as publicacion
 from central.publication.corte import PROGRAMADO
 from central.publication.corte import CorteSettings
 from central.publication.corte import make_corte
-from central.publication.memo import CorteMemo
-from central.publication.package import CorteError
+from central.publication.memo_corte import CorteMemo
+from central.publication.publicar import CorteError
 from central.publication.snapshot import SnapshotError
 from central.publication.ventana import Peticion
 from central.publication.ventana import PublicacionRechazada

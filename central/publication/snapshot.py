@@ -50,9 +50,9 @@ from sqlalchemy.orm import Session
 
 from central import catalog_store
 from central.difusores import oficiales
-from central.publication import historial as historial_db
-from central.publication import salud_catd as salud_db
-from central.publication.memo import CorteMemo
+from central.publication import snapshot_historial as historial_db
+from central.publication import snapshot_salud_catd as salud_db
+from central.publication.memo_corte import CorteMemo
 from central.publication.prefetch import Prefetch
 from prep.catalog import Catalog
 from prep.catalog.model import Acta
@@ -175,7 +175,7 @@ class Snapshot:
     #: The official difusores (name, URL) for DIFUSORES.csv (issue 30); none: no file.
     difusores: tuple[tuple[str, str], ...] = ()
     #: How many actas were read again since the previous snapshot of a running central
-    #: (central.publication.memo); None: every acta was read.
+    #: (central.publication.memo_corte); None: every acta was read.
     releidas: int | None = field(default=None, compare=False)
     #: Which actas this snapshot read again since which snapshot (None: made by hand),
     #: for the corte's reuse of its previous pieces (prep.corte.tramos).
@@ -252,7 +252,7 @@ _FUERA = """
 # Whether this is a drill's central (revision 0012): its cortes say SIMULACRO.
 _SIMULACRO = "SELECT simulacro FROM installation WHERE id = 1"
 
-# --- reading only what changed (a running central's cortes, central.publication.memo) --
+# --- reading only what changed (a running central's cortes, central.publication.memo_corte) --
 #
 # The snapshot's own instant: its oldest transaction still running (xid8, as bigint),
 # the newest it can see (xmax), and the last audit event it sees.
@@ -306,7 +306,7 @@ class Previo:
 def read_snapshot(engine: Engine, memo: CorteMemo | None = None) -> Snapshot:
     """Read the corte's data in one REPEATABLE READ, read-only transaction.
 
-    With ``memo`` (a running central's, :mod:`central.publication.memo`) only the actas
+    With ``memo`` (a running central's, :mod:`central.publication.memo_corte`) only the actas
     whose rows changed since the previous snapshot are read again; every other acta keeps
     the previous snapshot's objects (which lets the corte reuse their renders). The
     result equals a whole read's (tests/central/test_snapshot_memo.py). The new snapshot

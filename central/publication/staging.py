@@ -1,7 +1,7 @@
 """The hidden directory a corte is written into, then renamed into place
 (:class:`Staging`), and the images it links from the previous corte or the blob store.
 
-Split from :mod:`central.publication.package`, which decides what a corte holds; this
+Split from :mod:`central.publication.publicar`, which decides what a corte holds; this
 module only writes it: hashed, in background threads, flushed to the disk once, published
 atomically.
 """

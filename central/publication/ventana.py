@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from central import audit
 from central.db.models import CorteRow
 from central.db.models import Publicacion
-from central.publication.package import CorteError
+from central.publication.publicar import CorteError
 from prep.corte.anexo import TZ
 
 MAX_MOTIVO = 500

@@ -1,12 +1,15 @@
-"""Cortes: the per-election summary, the Anexo 18.5 CSV package and its manifest."""
+"""Cortes: the per-election summary, the Anexo 18.5 CSV package and its manifest.
+
+This package's own names are the arithmetic's and the reader's only: importing any module
+of ``prep.corte`` runs this file first, so it must not reach the incremental engine that
+``prep.corte.package`` drives (``verify-corte`` imports no cache code; issue 65). The
+package's writer is ``prep.corte.package.build_corte_files`` / ``write_corte``.
+"""
 
 from prep.corte.model import ActaEnCorte
 from prep.corte.model import Digitalizacion
 from prep.corte.model import FueraDeCatalogo
 from prep.corte.model import Origen
-from prep.corte.package import CorteEscrito
-from prep.corte.package import build_corte_files
-from prep.corte.package import write_corte
 from prep.corte.reader import CsvEleccion
 from prep.corte.reader import CsvFormatError
 from prep.corte.reader import read_eleccion_csv
@@ -16,7 +19,6 @@ from prep.corte.summary import percentage
 from prep.corte.summary import tabulate
 
 __all__ = [
-    "ActaEnCorte", "CorteEscrito", "CsvEleccion", "CsvFormatError", "Digitalizacion",
-    "FueraDeCatalogo", "Origen", "Resumen", "TablaEleccion", "build_corte_files",
-    "percentage", "read_eleccion_csv", "tabulate", "write_corte",
+    "ActaEnCorte", "CsvEleccion", "CsvFormatError", "Digitalizacion", "FueraDeCatalogo",
+    "Origen", "Resumen", "TablaEleccion", "percentage", "read_eleccion_csv", "tabulate",
 ]

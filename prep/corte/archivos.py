@@ -6,7 +6,7 @@ one, so adding such a file is its module and one line here.
 The protocol holds, so far, what those three readers of the registry need (its name,
 its line among the site's downloads, its LEEME paragraph and its verify-corte check);
 how each is made still lives in the central's ``publish``
-(:mod:`central.publication.package`). The adapters below are thin: each file's own
+(:mod:`central.publication.publicar`). The adapters below are thin: each file's own
 module keeps its format.
 """
 

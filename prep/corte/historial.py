@@ -20,7 +20,7 @@ One row per event of every acta with published data (ACTAS_CAPTURADAS: validated
 
 Nobody is named: no operator, no station; only the CATD number (or ``CCV``). The events
 come from the central's fold (:class:`prep.corte.trayectoria.Trayectoria`, read by
-``central.publication.historial``) and from the acta's own published state, so the
+``central.publication.snapshot_historial``) and from the acta's own published state, so the
 history cannot contradict the CSV row. The public site shows the same rows
 (:func:`filas_por_acta`), so a journalist can rebuild each timeline from this file.
 """
@@ -91,7 +91,7 @@ COTEJO_DIFERENCIAS = "cotejo con diferencias: se abre una corrección"
 
 class CorreccionPublicada(NamedTuple):
     """A correction of an acta's published data and the corte that first published it
-    (``central.publication.historial``: recorded by that corte, or the corte being made
+    (``central.publication.snapshot_historial``: recorded by that corte, or the corte being made
     for one no corte recorded yet)."""
 
     corte: str  # the corte's directory name

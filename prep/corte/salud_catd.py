@@ -11,7 +11,7 @@ One row per CATD (a data centre receives the actas of its distrito, or of the di
 - ``ACTAS_DIGITALIZADAS`` (at least one image kept by the central, CATD scan or PREP
   Casilla photo) and ``ACTAS_CON_CAPTURA`` (at least one capture counted, or validated
   data): read by the
-  central in the same snapshot (``central.publication.salud_catd``);
+  central in the same snapshot (``central.publication.snapshot_salud_catd``);
 - ``MEDIANA_ACOPIO_PUBLICACION``: over the actas with an acopio first published by a
   corte of the last hour (this one included), the median of FECHA_HORA_ACOPIO → the time
   of that first corte, in whole seconds of the published times (HISTORIAL.csv's ACOPIO

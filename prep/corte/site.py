@@ -17,10 +17,16 @@ it opens (:func:`~prep.corte.site_datos.bloques`: whole secciones, at most
 page loads a few kilobytes, not its distrito's ≈5,000 actas). Format: ``docs/sitio.md``.
 
 How a data file is written and read, and the bloques, are in :mod:`prep.corte.site_datos`;
-the acta histories' files in :mod:`prep.corte.site_historial`; the acta rows and areas
-taken from what the CSV already made (a running central's tramos, a render memo's texts) in
-:mod:`prep.corte.site_tramos`; the territories' sums in :mod:`prep.corte.site_areas` and
-their candidaturas in :mod:`prep.corte.site_candidaturas`.
+the acta histories' files in :mod:`prep.corte.site_historial`; the acta rows taken from
+the texts a render memo made the CSV's rows as in :mod:`prep.corte.site_textos`; the
+territories' sums in :mod:`prep.corte.site_areas` and their candidaturas in
+:mod:`prep.corte.site_candidaturas`.
+
+This is plain rendering: it never imports the incremental engine (an import contract in
+pyproject.toml keeps it so). A running central's engine gives :func:`iter_site_files` its
+reuse of the previous corte's areas and rows (:class:`ReusoSitio`, made by
+:func:`prep.corte.site_tramos.sitio_por_tramos`), calling back into the plain rendering
+here for whatever changed; without it, the same bytes are made from the rows.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from importlib import resources
 from operator import itemgetter
 from typing import Any
 from typing import ParamSpec
+from typing import Protocol
 
 from prep.catalog.model import Ambito
 from prep.catalog.model import Catalog
@@ -82,13 +89,10 @@ from prep.corte.site_datos import data_file
 from prep.corte.site_datos import image_column
 from prep.corte.site_datos import row_json
 from prep.corte.site_historial import historial_files_from_rows
-from prep.corte.site_tramos import guardar_textos
-from prep.corte.site_tramos import por_tramos
-from prep.corte.site_tramos import textos_json
+from prep.corte.site_textos import textos_json
 from prep.corte.summary import RESUMEN_COLUMNS
 from prep.corte.summary import Fila
 from prep.corte.summary import TablaEleccion
-from prep.corte.tramos import Tramos
 from prep.rules import Base
 
 FORMATO = 4
@@ -117,8 +121,33 @@ EXTRA_COLUMNS: tuple[str, ...] = ("IMAGEN",)
 #: The name of a corte directory (``YYYYMMDD_HHMM``, ``_2``… for a second one that minute).
 P = ParamSpec("P")
 
+Hoja = tuple[int, int, int]  # (distrito, demarcación, sección): a leaf area's key
+#: Adds an acta (its row, its CSV row or the JSON of it) to the leaf areas and rows given.
+Agregar = Callable[[Fila, str | Sequence[str], dict[Hoja, Area], list[str]], None]
 
-# Eleven arguments: the corte's parts, all but the first four optional.
+
+class ReusoSitio(Protocol):
+    """The engine's reuse of an election's site work from the previous corte (a running
+    central's tramos: :class:`prep.corte.site_tramos.SitioPorTramos`): the same leaf
+    areas, acta rows and area texts the plain path makes, taken where nothing they are
+    made of changed."""
+
+    def hojas(self, hacer: Callable[[Sequence[Fila]], Sequence[Sequence[str]]],
+              add: Agregar, size: int, bloque: Mapping[tuple[int, int], int],
+              leaves: dict[Hoja, Area], rows: dict[tuple[int, int], list[bytes]],
+              ) -> dict[int, tuple[str, str]]:
+        """Fill ``leaves`` and each bloque's acta rows (``rows``, the JSON texts as
+        UTF-8), with ``add`` for the actas made again (their CSV rows by ``hacer`` where
+        the CSV did not make them); returns the leaf areas' JSON texts kept (by id)."""
+
+    def memoria(self) -> Memoria:
+        """The sums and sección texts kept from the previous corte (:class:`Niveles`)."""
+
+    def guardar(self, textos: Mapping[int, tuple[str, str]]) -> None:
+        """Keep this corte's JSON texts of the leaf areas (by id) for the next corte."""
+
+
+# Twelve arguments: the corte's parts, all but the first four optional.
 def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte: datetime,  # noqa: PLR0913
                     imagenes: Mapping[str, tuple[str, str]],
                     descargas: Sequence[str] = (), simulacro: bool = False,
@@ -126,7 +155,9 @@ def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte
                     salud_catd: Sequence[Sequence[str]] | None = None,
                     historial_aparte: bool = False,
                     nombre: str | None = None,
-                    bloque_casillas: int = BLOQUE_CASILLAS) -> Iterator[tuple[str, bytes]]:
+                    bloque_casillas: int = BLOQUE_CASILLAS,
+                    reuso: Callable[[TablaEleccion], ReusoSitio | None] | None = None,
+                    ) -> Iterator[tuple[str, bytes]]:
     """Every file of the public site of one corte (``simulacro``: a drill's, every page
     opening with the SIMULACRO banner of :func:`prep.corte.simulacro.stamp_html`), one
     at a time, as each is made (an election's files at once): a corte writes them out
@@ -151,6 +182,9 @@ def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte
     DIFUSORES.csv among ``descargas`` adds the page ``#/difusores``, which lists what
     :func:`difusores_files` wrote.
     ``bloque_casillas``: the most casillas of a bloque of secciones (:func:`bloques`).
+    ``reuso``: per table, the engine's reuse of the previous corte's work
+    (:class:`ReusoSitio`; ``None``: made from the rows), for a table whose CSV rows were
+    not made as texts (``derived["acta_textos"]``). The bytes are the same either way.
     Yields (path relative to the corte root, always under ``sitio/``, bytes).
     """
     if corte.tzinfo is None:
@@ -168,7 +202,7 @@ def iter_site_files(catalog: Catalog, tablas: Mapping[str, TablaEleccion], corte
     bloque = bloque_de(catalog, inicios)
     for tabla in ordered:
         yield from _stamped(_election_files(catalog, tabla, imagenes, cache, nombre,
-                                            bloque, partes), simulacro)
+                                            bloque, partes, reuso), simulacro)
         if historial is not None:
             yield from historial_files_from_rows(catalog, tabla, historial, nombre,
                                                  bloque_casillas).items()
@@ -271,6 +305,7 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
                     cache: dict[str, CasillaColumns],
                     nombre: str, bloque: Mapping[tuple[int, int], int],
                     partes: dict[tuple[str, bool], tuple[str, str] | None] | None = None,
+                    reuso: Callable[[TablaEleccion], ReusoSitio | None] | None = None,
                     ) -> Iterator[tuple[str, bytes]]:
     """An election's data files: the election (entidad), one per distrito (its summary
     and its secciones' summaries), one per bloque of secciones of a distrito (their votes
@@ -287,15 +322,15 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
     add_demarcacion = DEMARCACION_COLUMN not in csv_columns
     pick = itemgetter(*keep)
     # The finest partition: (distrito, demarcación, sección); every other area adds these.
-    leaves: dict[tuple[int, int, int], Area] = {}
+    leaves: dict[Hoja, Area] = {}
     rows: dict[tuple[int, int], list[str]] = {}
-    piezas: dict[tuple[int, int], list[bytes]] = {}  # the tramos' rows instead, UTF-8
+    piezas: dict[tuple[int, int], list[bytes]] = {}  # the engine's rows instead, UTF-8
     size = len(votes.index)
     textos: list[str | tuple[str, ...]] | None = tabla.derived.get("acta_textos")
-    tramos: Tramos | None = tabla.derived.get("tramos")
+    reusado = reuso(tabla) if reuso is not None and textos is None else None
 
-    def add(fila: Fila, csv_row: str | Sequence[str],
-            leaves: dict[tuple[int, int, int], Area], rows: list[str]) -> None:
+    def add(fila: Fila, csv_row: str | Sequence[str], leaves: dict[Hoja, Area],
+            rows: list[str]) -> None:
         casilla = fila.acta.casilla
         key = (casilla.distrito_id, casilla.demarcacion_id,
                MESAS if casilla.mesa else casilla.seccion)
@@ -314,9 +349,9 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
         rows.append(row_json(row))
 
     area_textos: dict[int, tuple[str, str]] = {}
-    if tramos is not None and textos is None:
-        area_textos = por_tramos(tramos, tabla, lambda filas: filas_csv(
-            catalog, eleccion, filas, cache), add, size, bloque, leaves, piezas)
+    if reusado is not None:
+        area_textos = reusado.hojas(lambda filas: filas_csv(catalog, eleccion, filas, cache),
+                                    add, size, bloque, leaves, piezas)
     else:
         if textos is not None:  # the CSV's rows were made as texts (a corte with a memo)
             filas = textos_json(catalog, tabla, textos, imagenes, cache, keep,
@@ -326,11 +361,7 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
             casilla = fila.acta.casilla
             add(fila, csv_row, leaves, rows.setdefault(
                 (casilla.distrito_id, bloque[(casilla.distrito_id, casilla.seccion)]), []))
-    memoria = None
-    if tramos is not None and textos is None:
-        if tramos.niveles is None:
-            tramos.niveles = Memoria()
-        memoria = tramos.niveles
+    memoria = None if reusado is None else reusado.memoria()
     niveles = Niveles(catalog, tabla, leaves, size, area_textos, memoria)
     columnas_json = compact_json(columnas)
     # Each bloque's rows, dropped once its file is made.
@@ -365,8 +396,8 @@ def _election_files(catalog: Catalog, tabla: TablaEleccion,
                 "distritos": niveles.otros(dem_id, 1)},
             {"secciones": ("[", list(niveles.secciones_texto(dem_id, 1).values()), "]")},
             corte=nombre)
-    if tramos is not None and textos is None:
-        guardar_textos(tramos, niveles.textos)
+    if reusado is not None:
+        reusado.guardar(niveles.textos)
     _check_totals(tabla, niveles.entidad)
     claves = eleccion.campos_voto
     yield election_file(eleccion.codigo), data_file(f"e{eleccion.codigo}", {

@@ -1,46 +1,70 @@
-"""What the public site takes from the CSV of its corte instead of making it again.
+"""What the public site of a running central's corte takes from the previous corte
+instead of making it again: the engine's side of :mod:`prep.corte.site`.
 
 A running central's corte is made tramo by tramo (:mod:`prep.corte.tramos`): a tramo none
-of whose actas changed keeps its piece of the previous corte. :func:`por_tramos` gives
-:mod:`prep.corte.site` an election's leaf areas (distrito, demarcación, sección) and acta
-rows from those pieces, making again only the changed tramos' (from the CSV rows the CSV
-made), and :func:`guardar_textos` keeps this corte's JSON texts of the leaf areas in the
-pieces for the next corte. A corte whose CSV rows were made as texts instead (a render
-memo, :func:`prep.corte.anexo.acta_textos`) gets its acta rows from those texts
-(:func:`textos_json`).
+of whose actas changed keeps its piece of the previous corte. :class:`SitioPorTramos` is
+the site's :class:`~prep.corte.site.ReusoSitio` for a table made so
+(:func:`sitio_por_tramos`, which the publishing central hands to
+:func:`prep.corte.site.iter_site_files`): :func:`por_tramos` gives the site an
+election's leaf areas (distrito, demarcación, sección) and acta rows from those pieces,
+making again only the changed tramos' with the site's own plain ``add`` (from the CSV
+rows the CSV made), and :func:`guardar_textos` keeps this corte's JSON texts of the leaf
+areas in the pieces for the next corte. The site never imports this module.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 
-from prep.catalog.model import Ambito
-from prep.catalog.model import Catalog
-from prep.corte.anexo import SEP
-from prep.corte.anexo import CasillaColumns
-from prep.corte.anexo import casilla_columns
-from prep.corte.anexo import columns
-from prep.corte.anexo import columns_before
-from prep.corte.anexo import full_row
+from prep.corte.site import Agregar
+from prep.corte.site import Hoja
 from prep.corte.site_areas import Area
+from prep.corte.site_areas import Memoria
 from prep.corte.site_areas import ajustar
 from prep.corte.site_areas import combine
-from prep.corte.site_datos import PLAIN_JSON
-from prep.corte.site_datos import image_column
 from prep.corte.summary import Fila
 from prep.corte.summary import TablaEleccion
 from prep.corte.tramos import Combinada
 from prep.corte.tramos import Tramos
 
-Hoja = tuple[int, int, int]  # (distrito, demarcación, sección): a leaf area's key
+
+class SitioPorTramos:
+    """The site's :class:`~prep.corte.site.ReusoSitio` of a table made tramo by tramo."""
+
+    def __init__(self, tabla: TablaEleccion, tramos: Tramos) -> None:
+        self._tabla = tabla
+        self._tramos = tramos
+
+    def hojas(self, hacer: Callable[[Sequence[Fila]], Sequence[Sequence[str]]],
+              add: Agregar, size: int, bloque: Mapping[tuple[int, int], int],
+              leaves: dict[Hoja, Area], rows: dict[tuple[int, int], list[bytes]],
+              ) -> dict[int, tuple[str, str]]:
+        return por_tramos(self._tramos, self._tabla, hacer, add, size, bloque, leaves,
+                          rows)
+
+    def memoria(self) -> Memoria:
+        if self._tramos.niveles is None:
+            self._tramos.niveles = Memoria()
+        memoria: Memoria = self._tramos.niveles
+        return memoria
+
+    def guardar(self, textos: Mapping[int, tuple[str, str]]) -> None:
+        guardar_textos(self._tramos, textos)
+
+
+def sitio_por_tramos(tabla: TablaEleccion) -> SitioPorTramos | None:
+    """The reuse of ``tabla``'s site work if it was made by tramos
+    (``derived["tramos"]``, :func:`prep.corte.paquete_tramos.tabulate`), else ``None``
+    (the site makes it from the rows)."""
+    tramos: Tramos | None = tabla.derived.get("tramos")
+    return None if tramos is None else SitioPorTramos(tabla, tramos)
 
 
 def por_tramos(tramos: Tramos, tabla: TablaEleccion,
                hacer: Callable[[Sequence[Fila]], Sequence[Sequence[str]]],
-               add: Callable[[Fila, str | Sequence[str], dict[Hoja, Area], list[str]], None],
+               add: Agregar,
                size: int, bloque: Mapping[tuple[int, int], int], leaves: dict[Hoja, Area],
                rows: dict[tuple[int, int], list[bytes]]) -> dict[int, tuple[str, str]]:
     """The leaves and acta rows of an election's site files (:mod:`prep.corte.site`,
@@ -123,53 +147,3 @@ def guardar_textos(tramos: Tramos, textos: Mapping[int, tuple[str, str]]) -> Non
     for hecha in tramos.combinadas.values():
         if hecha.texto is None:
             hecha.texto = textos.get(id(hecha.suma))
-
-
-def textos_json(catalog: Catalog, tabla: TablaEleccion,
-                textos: Sequence[str | tuple[str, ...]],
-                imagenes: Mapping[str, tuple[str, str]], cache: dict[str, CasillaColumns],
-                keep: Sequence[int], add_demarcacion: bool,
-                partes: dict[tuple[str, bool], tuple[str, str] | None],
-                ) -> Iterator[str | tuple[str, ...]]:
-    """Each acta's row on the site from its text (:func:`prep.corte.anexo.acta_textos`,
-    which holds no value JSON escapes): the JSON :mod:`prep.corte.site` makes of its
-    CSV row, when no key column needs escaping either; the CSV row otherwise.
-    ``partes``: each casilla's shown key columns, kept for the corte's elections."""
-    n = len(columns_before(tabla.eleccion))  # the key columns, TIPO_ACTA the last
-    width = len(columns(tabla.eleccion))
-    claves = [i for i in keep if i < n]
-    # The layout this takes: both claves first and TIPO_ACTA last of the key columns
-    # shown, some between them, then every column after them.
-    if claves[:2] != [0, 1] or claves[-1:] != [n - 1] or len(claves) < 4 \
-            or list(keep[len(claves):]) != list(range(n, width)):
-        for fila, texto in zip(tabla.filas, textos, strict=True):
-            yield full_row(catalog, tabla, fila, texto, cache)
-        return
-    demarcacion = tabla.eleccion.ambito is Ambito.DEMARCACION
-    # The shown ones between CLAVE_ACTA and TIPO_ACTA, in the casilla's columns (those
-    # after CLAVE_ACTA).
-    ubicacion = [i - 2 for i in claves[2:-1]]
-    for fila, texto in zip(tabla.filas, textos, strict=True):
-        acta = fila.acta
-        if isinstance(texto, str):
-            casilla = acta.casilla
-            parte = partes.get((casilla.clave, demarcacion), _FALTA)
-            if parte is _FALTA:
-                cols = casilla_columns(catalog, casilla, cache)
-                lugar = cols[2] if demarcacion else cols[1]
-                valores = [cols[0].strip("'"), *(lugar[i] for i in ubicacion)]
-                parte = partes[(casilla.clave, demarcacion)] = (
-                    valores[0], "".join(f'","{v}' for v in valores[1:])) \
-                    if PLAIN_JSON.fullmatch("".join(valores)) else None
-            clave = f"'{acta.clave}'".strip("'")
-            imagen = image_column(fila, imagenes)
-            fin = f'{casilla.demarcacion_id}","{imagen}' if add_demarcacion else imagen
-            if parte is not None and PLAIN_JSON.fullmatch(clave + acta.tipo_acta + imagen):
-                yield (f'["{parte[0]}","{clave}{parte[1]}","{acta.tipo_acta}",'
-                       f'"{texto.replace(SEP, _COMA_JSON)}","{fin}"]')
-                continue
-        yield full_row(catalog, tabla, fila, texto, cache)
-
-
-_COMA_JSON = '","'
-_FALTA = ("", "")  # not looked up yet

@@ -20,7 +20,7 @@ from typing import Any
 
 from prep.corte.anexo import NO_APLICA
 from prep.corte.anexo import es_fuera
-from prep.corte.package import CANDIDATURAS_AMBITO
+from prep.corte.candidaturas import CANDIDATURAS_AMBITO
 from prep.corte.reader import CsvEleccion
 from prep.corte.simulacro import PREFIJO
 from prep.corte.simulacro import sin_titulo

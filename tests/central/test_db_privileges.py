@@ -31,7 +31,7 @@ from central.pipeline.apply import PIPELINE_LOCK
 from central.publication.corte import CORTE_LOCK
 from central.publication.corte import CorteSettings
 from central.publication.corte import make_corte
-from central.publication.package import CorteError
+from central.publication.publicar import CorteError
 from prep.crypto import SigningKey
 from tests.central.station import Station
 from tests.central.station import error_of

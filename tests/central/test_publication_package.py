@@ -29,7 +29,7 @@ from central.publication.corte import CorteSettings
 from central.publication.corte import make_corte
 from central.publication.feed import INDICE
 from central.publication.feed import INDICE_FIRMA
-from central.publication.package import CorteError
+from central.publication.publicar import CorteError
 from prep.catalog import Catalog
 from prep.catalog import generate_catalog
 from prep.corte.anexo import es_fuera

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from central.publication import diferencias as diferencias_mod
-from central.publication.package import publish
+from central.publication.publicar import publish
 from central.publication.snapshot import Imagen
 from central.publication.snapshot import Snapshot
 from prep.catalog import generate_catalog

@@ -33,10 +33,11 @@ from central.publication.corte import A_PEDIDO
 from central.publication.corte import CorteHecho
 from central.publication.corte import CorteSettings
 from central.publication.corte import make_corte
-from central.publication.memo import CorteMemo
-from central.publication.package import DIFERENCIAS
+from central.publication.memo_corte import CorteMemo
+from central.publication.publicar import DIFERENCIAS
 from prep.catalog import Catalog
 from prep.catalog import generate_catalog
+from prep.corte import anexo
 from prep.corte import historial
 from prep.corte import summary
 from prep.corte.memo import RenderMemo
@@ -128,9 +129,18 @@ def test_the_next_corte_with_the_memo_is_the_bytes_of_a_fresh_one(
             return eventos(est, *args)
 
         monkeypatch.setattr(historial, "_eventos", contados)
+        renglones: list[str] = []  # actas whose CSV row (the site's too) was made again
+        renglon = anexo._row
+
+        def contado(catalog, eleccion, fila, *args):  # type: ignore[no-untyped-def]
+            renglones.append(fila.acta.clave)
+            return renglon(catalog, eleccion, fila, *args)
+
+        monkeypatch.setattr(anexo, "_row", contado)
         segundo = _corte(pg_database, key, corriendo)
         hechas_memo = sum(hechas)
         historias_memo = len(historias)
+        renglones_memo = len(renglones)
         fresco = _corte(copia_dsn, key, CorteSettings(tmp_path / "publicacion_fresca", blobs,
                                                       sitio=True))
 
@@ -148,6 +158,10 @@ def test_the_next_corte_with_the_memo_is_the_bytes_of_a_fresh_one(
     assert segundo.releidas is not None and 0 < segundo.releidas < catalog.total_actas / 4
     assert 0 < hechas_memo <= 3 * plan.actas < catalog.total_actas
     assert sum(hechas) - hechas_memo == catalog.total_actas  # the fresh corte: all
+    # The site's areas and acta rows came from the same tramos (prep.corte.site_tramos):
+    # no row made again but those of the CSV's tramos made again.
+    assert 0 < renglones_memo <= hechas_memo
+    assert len(renglones) - renglones_memo >= catalog.total_actas
     # Of a tramo made again, only the changed actas' history was made again (an acta
     # of the delta is in one election); the others' came from the first corte's text.
     assert 0 < historias_memo <= plan.actas < hechas_memo

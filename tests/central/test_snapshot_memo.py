@@ -1,5 +1,5 @@
 """A running central's snapshot reads only what changed since its previous one
-(central.publication.memo), and says exactly what a whole read says: checked after
+(central.publication.memo_corte), and says exactly what a whole read says: checked after
 every step of a night sent through real HTTPS to a real central and folded by it
 (acopio, images, captures, sin acta, a verificación, a cotejo and a correction round,
 a corte, rebuild-state), against a whole read of the same database at that moment."""
@@ -17,8 +17,8 @@ from sqlalchemy import Engine
 from sqlalchemy import text
 
 from central.db import make_engine
-from central.publication import historial as historial_db
-from central.publication.memo import CorteMemo
+from central.publication import snapshot_historial as historial_db
+from central.publication.memo_corte import CorteMemo
 from central.publication.snapshot import Snapshot
 from central.publication.snapshot import read_snapshot
 from prep.catalog import Acta

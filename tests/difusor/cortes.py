@@ -13,7 +13,7 @@ from pathlib import Path
 from central.publication.feed import INDICE
 from central.publication.feed import INDICE_FIRMA
 from central.publication.feed import actualizar_indice
-from central.publication.package import publish
+from central.publication.publicar import publish
 from central.publication.snapshot import Imagen
 from central.publication.snapshot import Snapshot
 from prep.catalog import generate_catalog

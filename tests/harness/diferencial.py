@@ -46,7 +46,7 @@ from central.publication.corte import A_PEDIDO
 from central.publication.corte import CorteHecho
 from central.publication.corte import CorteSettings
 from central.publication.corte import make_corte
-from central.publication.memo import CorteMemo
+from central.publication.memo_corte import CorteMemo
 from prep.corte.memo import RenderMemo
 from prep.crypto import SigningKey
 from tests.harness.corte_data import prepare_database

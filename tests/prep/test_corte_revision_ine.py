@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from central.publication.package import publish
+from central.publication.publicar import publish
 from central.publication.snapshot import Snapshot
 from prep.catalog import generate_catalog
 from prep.corte.anexo import es_fuera

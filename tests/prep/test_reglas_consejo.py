@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from central.publication.package import publish
+from central.publication.publicar import publish
 from central.publication.snapshot import Snapshot
 from prep.catalog import generate_catalog
 from prep.cli import main

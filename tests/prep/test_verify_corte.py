@@ -5,8 +5,11 @@ summary that does not follow from the rows) is reported and exits 1."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import time
 from pathlib import Path
@@ -14,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from central.publication.package import publish
+from central.publication.publicar import publish
 from central.publication.snapshot import Imagen
 from central.publication.snapshot import Snapshot
 from prep.catalog import generate_catalog
@@ -257,3 +260,29 @@ def test_a_history_of_an_acta_without_data_is_reported(corte: Path) -> None:
     result = verify_corte(corte)
     assert result.problemas[0] == (f"sitio/datos/{historia}.js: el acta {pendiente} no tiene "
                                    "datos en JEFATURA_DE_GOBIERNO.csv")
+
+
+_VERIFY_ALONE = """
+import json, sys
+from pathlib import Path
+from prep.corte.verify import verify_corte
+result = verify_corte(Path(sys.argv[1]))
+print(json.dumps({"ok": result.ok, "archivos": result.archivos,
+                  "modules": sorted(m for m in sys.modules
+                                    if m.startswith(("prep.corte", "central")))}))
+"""
+
+
+def test_verify_corte_runs_without_loading_the_publishers_engine(published: Path) -> None:
+    """What an auditor runs shares no code with the cache that made the corte: checking
+    a whole corte in a fresh process never loads the incremental engine (nor the
+    package writer that drives it, nor the central)."""
+    done = subprocess.run([sys.executable, "-c", _VERIFY_ALONE, str(published)],
+                          check=True, capture_output=True, text=True)
+    seen = json.loads(done.stdout)
+    assert seen["ok"] and seen["archivos"] > 0
+    assert "prep.corte.verify_sitio" in seen["modules"]
+    engine = {"prep.corte.tramos", "prep.corte.paquete_tramos", "prep.corte.site_tramos",
+              "prep.corte.memo", "prep.corte.carrete", "prep.corte.package"}
+    assert not engine & set(seen["modules"])
+    assert not [m for m in seen["modules"] if m.startswith("central")]

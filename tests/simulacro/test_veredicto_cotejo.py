@@ -32,7 +32,7 @@ from central.db import make_engine
 from central.publication.corte import A_PEDIDO
 from central.publication.corte import CorteSettings
 from central.publication.corte import make_corte
-from central.publication.package import DIFERENCIAS
+from central.publication.publicar import DIFERENCIAS
 from prep.catalog import Catalog
 from prep.catalog import generate_catalog
 from prep.corte.anexo import es_fuera

@@ -25,7 +25,7 @@ from playwright.sync_api import Page
 from playwright.sync_api import Route
 from playwright.sync_api import expect
 
-from central.publication.package import point_latest
+from central.publication.publicar import point_latest
 from prep.catalog import generate_catalog
 from prep.corte.anexo import TZ
 from prep.corte.anexo import format_corte_time

@@ -94,6 +94,7 @@ from prep.corte.site_historial import historial_acta
 from prep.corte.site_historial import historial_acta_de_cuerpo
 from prep.corte.site_historial import historial_archivos
 from prep.corte.site_historial import historial_archivos_en_orden
+from prep.corte.site_tramos import sitio_por_tramos
 from prep.corte.summary import Resumen
 from prep.corte.summary import TablaEleccion
 from prep.corte.tramos import Secciones
@@ -480,11 +481,13 @@ class _Sitio:
         descargas = (zip_name, DIFERENCIAS, PUBLIC_KEY, SIGNATURE,
                      *((DIFUSORES,) if snap.difusores else ()))
         # HISTORIAL.csv's site files are written by _historial (historial_aparte); every
-        # data file names its corte (``nombre``, docs/sitio.md).
+        # data file names its corte (``nombre``, docs/sitio.md); a table made by tramos
+        # has its areas and rows of the previous corte reused (sitio_por_tramos).
         self._files = iter_site_files(snap.catalog, {t.eleccion.codigo: t for t in tablas},
                                       snap.corte, imagenes, descargas=descargas,
                                       simulacro=snap.simulacro, salud_catd=filas_salud,
-                                      historial_aparte=True, nombre=name)
+                                      historial_aparte=True, nombre=name,
+                                      reuso=sitio_por_tramos)
         self._staging = staging
         self._snap = snap
         self._name = name

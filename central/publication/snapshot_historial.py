@@ -131,7 +131,7 @@ _PUBLICADA_EN = """
 #: every row of theirs, and no later row belongs to them.
 DESDE = " WHERE c.id > %(ultimo_corte)s"
 #: Only the actas a corte reads again (the ones that changed since the previous corte
-#: of a running central, :mod:`central.publication.memo`), given as ``claves``
+#: of a running central, :mod:`central.publication.memo_corte`), given as ``claves``
 #: (:func:`arreglo`).
 SOLO = " AND s.clave_acta = ANY(CAST(%(claves)s AS text[]))"
 

@@ -14,39 +14,23 @@ acopiadas, publicadas) are taken from the corte's tables by
   ``station_health.last_seen``, by every accepted batch: heartbeats included) is within
   :data:`~prep.corte.salud_catd.EN_LINEA_MINUTOS` minutes of the snapshot;
 - the centres whose status a coordinator hid (``catd_estado_oculto``, revision 0017),
-  changed only by :func:`ocultar` and :func:`mostrar`, each audited with its reason.
+  changed only by ``prep central catd-estado`` (:mod:`central.commands.catd_estado`),
+  each change audited with its reason.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from collections.abc import Collection
 from collections.abc import Mapping
-from datetime import UTC
-from datetime import datetime
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine
-from sqlalchemy import delete
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
 
-from central import audit
-from central.db.models import CatdEstadoOculto
-from central.enrollment import MAX_CATD
-from central.publication.historial import arreglo
-from central.publication.historial import las_mismas
-from prep.cli_es import Subcommands
-from prep.corte.salud_catd import CCV
+from central.publication.snapshot_historial import arreglo
+from central.publication.snapshot_historial import las_mismas
 from prep.corte.salud_catd import EN_LINEA_MINUTOS
 from prep.corte.salud_catd import Claves
 from prep.corte.salud_catd import LecturaCatd
-
-MAX_MOTIVO = 300
 
 _ASIGNADOS = "SELECT distrito, catd FROM catd_distritos"
 # One text of keys each (a few hundred KB nationally), not one row per acta.
@@ -88,7 +72,7 @@ def leer(cur: psycopg.Cursor[Any], actas: Mapping[str, Any] | None = None,
     ``actas``: the catalog's actas by CLAVE_ACTA, whose strings the sets hold rather
     than a second copy (half a million actas per set nationally), and which they are
     kept against (:class:`~prep.corte.salud_catd.Claves`). With ``previa`` and
-    ``cambiadas`` (a running central's corte, :mod:`central.publication.memo`), only
+    ``cambiadas`` (a running central's corte, :mod:`central.publication.memo_corte`), only
     the actas ``cambiadas`` are read again; the others keep what ``previa`` said."""
     cur.execute(_ASIGNADOS)
     asignados = {int(d): int(c) for d, c in cur}
@@ -116,92 +100,3 @@ def leer(cur: psycopg.Cursor[Any], actas: Mapping[str, Any] | None = None,
     cur.execute(_OCULTOS)
     ocultos = frozenset(str(r[0]) for r in cur)
     return LecturaCatd(asignados, claves[0], claves[1], en_linea, ocultos)
-
-
-def sitio_de(catd: str) -> str:
-    """``7``, ``07`` → ``07``; ``ccv`` → ``CCV``; anything else: ValueError (Spanish)."""
-    texto = catd.strip()
-    if texto.upper() == CCV:
-        return CCV
-    if texto.isdigit() and 1 <= int(texto) <= MAX_CATD:
-        return f"{int(texto):02d}"
-    raise ValueError(f"--catd debe ser un número de CATD de 1 a {MAX_CATD} o {CCV}: "
-                     f"{catd!r}")
-
-
-def _motivo(motivo: str) -> str:
-    texto = " ".join(motivo.split())
-    if not texto:
-        raise ValueError("indique el motivo (--motivo «…»): queda en la auditoría")
-    if len(texto) > MAX_MOTIVO:
-        raise ValueError(f"el motivo excede {MAX_MOTIVO} caracteres")
-    return texto
-
-
-def ocultar(engine: Engine, catd: str, motivo: str, *, actor: str) -> list[str]:
-    """Stop publishing ``catd``'s online status from the next corte on (audited with
-    ``motivo``); return the sitios hidden now."""
-    sitio, texto = sitio_de(catd), _motivo(motivo)
-    with Session(engine) as session, session.begin():
-        upsert = insert(CatdEstadoOculto).values(
-            sitio=sitio, motivo=texto, ocultado_por=actor, ocultado_at=datetime.now(UTC))
-        session.execute(upsert.on_conflict_do_update(
-            index_elements=[CatdEstadoOculto.sitio],
-            set_={"motivo": upsert.excluded.motivo,
-                  "ocultado_por": upsert.excluded.ocultado_por,
-                  "ocultado_at": upsert.excluded.ocultado_at}))
-        audit.emit(session, "catd_estado_ocultado", actor=actor,
-                   detail={"catd": sitio, "motivo": texto})
-        return _ocultos(session)
-
-
-def mostrar(engine: Engine, catd: str, motivo: str, *, actor: str) -> list[str]:
-    """Publish ``catd``'s online status again from the next corte on (audited)."""
-    sitio, texto = sitio_de(catd), _motivo(motivo)
-    with Session(engine) as session, session.begin():
-        gone = session.execute(delete(CatdEstadoOculto).where(
-            CatdEstadoOculto.sitio == sitio).returning(CatdEstadoOculto.sitio)).first()
-        audit.emit(session, "catd_estado_mostrado", actor=actor,
-                   detail={"catd": sitio, "motivo": texto, "estaba_oculto": gone is not None})
-        return _ocultos(session)
-
-
-def _ocultos(session: Session) -> list[str]:
-    return sorted(session.scalars(select(CatdEstadoOculto.sitio)))
-
-
-def register_catd_estado(sub: Subcommands, common: argparse.ArgumentParser) -> None:
-    """Add ``catd-estado ocultar|mostrar`` to ``prep central``."""
-    command = sub.add_parser(
-        "catd-estado", parents=[common],
-        help="oculta o vuelve a mostrar en la publicación si un CATD está en línea "
-             "(con motivo, queda en la auditoría)")
-    command.add_argument("accion", choices=("ocultar", "mostrar"))
-    command.add_argument("--catd", required=True, metavar="NN",
-                         help=f"número del CATD (1 a {MAX_CATD}) o {CCV}")
-    command.add_argument("--motivo", required=True,
-                         help="por qué (obligatorio; queda en la bitácora de auditoría)")
-    from central.coordinator_login import add_login_options
-
-    add_login_options(command)
-    command.set_defaults(func=_command)
-
-
-def _command(args: argparse.Namespace) -> int:
-    from central.commands.common import database_errors as _database_errors
-    from central.commands.common import open_engine as _engine
-    from central.config import DataDir
-    from central.coordinator_login import require_coordinator
-
-    def run(args: argparse.Namespace) -> int:
-        with _engine(args, DataDir(args.data_dir)) as engine:
-            cambiar = ocultar if args.accion == "ocultar" else mostrar
-            try:
-                actor = require_coordinator(engine, args)
-                ocultos = cambiar(engine, args.catd, args.motivo, actor=actor)
-            except ValueError as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return 2
-        print(json.dumps({"ocultos": ocultos}), flush=True)
-        return 0
-    return _database_errors(run)(args)
