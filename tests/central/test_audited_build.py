@@ -86,7 +86,7 @@ def test_a_heartbeat_fingerprint_must_be_one() -> None:
             validate_body(Kind.HEARTBEAT, {**base, "build": bad})
 
 
-def test_coordinators_add_list_and_remove_audited_builds(central_node: CentralNode) -> None:
+def test_the_technician_adds_lists_and_removes_audited_builds(central_node: CentralNode) -> None:
     bad = central_cli(central_node, "audited-build", "add", "1234", "--nombre", "x")
     assert bad.returncode == 2
     assert "64 dígitos hexadecimales" in bad.stderr
@@ -104,7 +104,9 @@ def test_coordinators_add_list_and_remove_audited_builds(central_node: CentralNo
     assert listing.returncode == 0, listing.stderr
     [entry] = json.loads(listing.stdout)
     assert (entry["fingerprint"], entry["nombre"]) == (AUDITED, "PREP 0.1.0, auditoría de mayo")
-    assert entry["added_by"].startswith("coordinador") and entry["added_at"]
+    # The installation technician's command (docs/seguridad.md, «Quién firma cada orden»):
+    # recorded as the technician's OS login, never passed off as a coordinator's.
+    assert entry["added_by"].startswith("tecnico:") and entry["added_at"]
 
     removed = central_cli(central_node, "audited-build", "remove", AUDITED)
     assert removed.returncode == 0, removed.stderr
