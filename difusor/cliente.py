@@ -83,8 +83,7 @@ class Origen:
             timer.cancel()
 
     def _vencer(self, mensaje: str) -> None:
-        self._vencido = mensaje
-        self.abort()
+        self.abort(mensaje)
 
     def _vigente(self) -> None:
         if self._vencido is not None:
@@ -191,10 +190,14 @@ class Origen:
         for conn in abiertas:
             conn.close()
 
-    def abort(self) -> None:
-        """End every download in progress now (Ctrl+C, or another file refused the
-        corte): each thread's read fails at once instead of at its timeout. The
-        connections stay listed, so :meth:`close_all` still closes them."""
+    def abort(self, mensaje: str) -> None:
+        """End every download in progress now (Ctrl+C, a deadline, or another file
+        refused the corte): each thread's read fails at once instead of at its timeout,
+        and every request after fails with ``mensaje`` (:class:`PlazoVencido`), one
+        whose connection was still opening included. The connections stay listed, so
+        :meth:`close_all` still closes them."""
+        if self._vencido is None:
+            self._vencido = mensaje
         with self._lock:
             abiertas = list(self._abiertas)
         for conn in abiertas:
@@ -243,6 +246,9 @@ class Origen:
             conn = self._connection()
             try:
                 conn.request("GET", path, headers=headers)
+                # An abort that came while this connection was opening found no socket
+                # to shut down: it is seen here, before a slow origin's answer is read.
+                self._vigente()
                 return conn.getresponse()
             except ssl.SSLCertVerificationError as exc:
                 self.close()

@@ -88,7 +88,8 @@ def descargar(origen: Origen, entrada: EntradaCorte, llave: VerifyKey, raiz: Rai
                 future.result()
         except BaseException:  # one refusal refuses the corte; Ctrl+C stops it now
             pool.shutdown(wait=False, cancel_futures=True)
-            origen.abort()  # the files in flight end at once, not at their timeout
+            # The files in flight end at once, not at their timeout; none starts after.
+            origen.abort(f"{origen.url}: descarga del corte {nombre} interrumpida")
             pool.shutdown(wait=True)
             raise
     return Descarga(total, len(faltan), contador.bytes, origen.bytes_red - red,

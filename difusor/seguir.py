@@ -11,11 +11,15 @@ online; the failure is logged and kept for ``prep difusor status``.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
+import signal
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 from difusor import metricas
 from difusor.cliente import Origen
@@ -69,14 +73,50 @@ def consultar(config: Config, datos: Path) -> Consulta:
         return resultado
 
 
+class Detenido(KeyboardInterrupt):
+    """Ctrl+C (SIGINT) or SIGTERM: ``run`` ends where it is; what is served stays."""
+
+    def __init__(self, senal: str) -> None:
+        super().__init__(senal)
+        self.senal = senal
+
+
 def correr(config: Config, datos: Path, una_vez: bool) -> int:
-    """``prep difusor run``: poll every ``config.intervalo`` seconds (or once)."""
-    while True:
-        resultado = consultar(config, datos)
-        if una_vez:
-            print(resultado.mensaje)
-            return 0 if resultado.ok else 1
-        time.sleep(config.intervalo)
+    """``prep difusor run``: poll every ``config.intervalo`` seconds (or once), until
+    SIGINT or SIGTERM (then 0, and one line in the log)."""
+    try:
+        with _al_detener():
+            while True:
+                resultado = consultar(config, datos)
+                if una_vez:
+                    print(resultado.mensaje)
+                    return 0 if resultado.ok else 1
+                time.sleep(config.intervalo)
+    except Detenido as stop:
+        log.info("difusor detenido por %s; se sigue sirviendo %s", stop.senal,
+                 Raiz(config.raiz).actual() or "(ningún corte aún)")
+        return 0
+
+
+@contextlib.contextmanager
+def _al_detener() -> Iterator[None]:
+    """SIGINT and SIGTERM raise :class:`Detenido` in the main thread, wherever the poll
+    is: a read of the index or the report to the central (a blocked read is cut by the
+    signal), the wait between polls, a download (``descargar`` aborts its threads'
+    reads), a verification. Installed here, not left to Python's default: a process
+    started where SIGINT is ignored (a script's ``prep difusor run &``, a test suite
+    launched so) inherits that, and its Ctrl+C would never arrive; and SIGTERM, a
+    service manager's stop, would kill it with no cleanup and no word in the log."""
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise Detenido(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            if handler is not None:  # None: not set from Python, nothing to put back
+                signal.signal(sig, handler)
 
 
 def _consultar(config: Config, estado: Estado) -> Consulta:

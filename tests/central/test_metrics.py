@@ -176,10 +176,22 @@ def _difusor(node: CentralNode, publicacion: Path, ultimo: str, base: Path
                      what="el difusor cuenta el corte publicado")
             return alta["difusor"], scrape(url)
         finally:
-            runner.send_signal(signal.SIGINT)
-            runner.communicate(timeout=60)
+            _ctrl_c(runner)
     finally:
         origen.stop()
+
+
+def _ctrl_c(runner: subprocess.Popen[str]) -> None:
+    """Ctrl+C to the difusor; one still running 60 s later is killed (no process left
+    for the next tests) and the fixture fails saying so."""
+    runner.send_signal(signal.SIGINT)
+    try:
+        runner.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        runner.kill()
+        runner.communicate()
+        raise AssertionError("«prep difusor run» no terminó 60 s después de Ctrl+C "
+                             "(SIGINT); se mató") from None
 
 
 def _counts(node: CentralNode) -> dict[str, int]:

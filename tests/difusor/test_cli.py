@@ -130,23 +130,66 @@ def test_ctrl_c_stops_a_download_in_flight_at_once(
     assert not (www / "latest").exists()  # the corte was not published half-downloaded
 
 
+#: ``prep difusor run`` started as a script's ``prep difusor run &`` starts it: SIGINT
+#: ignored, which the process inherits (what the full suite launched with ``&`` gave
+#: tests/central/test_metrics.py's difusor, whose Ctrl+C then never arrived).
+_COMO_EN_SEGUNDO_PLANO = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+                          "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])")
+
+
+@pytest.mark.parametrize(("senal", "lento"), [
+    (signal.SIGINT, "archivo"), (signal.SIGTERM, "archivo"), (signal.SIGINT, "indice")],
+    ids=["sigint-descarga", "sigterm-descarga", "sigint-indice"])
+def test_a_signal_stops_a_trickling_poll_whatever_the_process_inherited(
+        publicacion: Publicacion, origen: OrigenHttps, identity: TlsIdentity,
+        tmp_path: Path, senal: signal.Signals, lento: str) -> None:
+    """SIGINT to a difusor started in the background (SIGINT ignored, inherited), or a
+    service manager's SIGTERM, while a file of the corte (read by the download's
+    threads) or the signed index (read by the main thread) trickles in one byte a second
+    (each read within its timeout, the poll's deadlines set to a day): the difusor stops
+    then, with its normal code and a line in its log saying so, and serves nothing
+    half-downloaded. Before, the ignored SIGINT never arrived and SIGTERM killed it
+    with no word."""
+    datos, www = tmp_path / "datos", tmp_path / "www"
+    assert prep("init", "--datos", str(datos), "--origen", origen.url, "--huella", HUELLA,
+                "--raiz", str(www), "--ca", str(identity.cert_file)).returncode == 0
+    with (datos / "difusor.toml").open("a", encoding="utf-8") as config:
+        config.write("[limites]\nsegundos = 86400.0\nplazo_indice = 86400.0\n"
+                     "plazo = 86400.0\n")
+    corte = publicacion.corte()
+    mayor = max((p for p in corte.rglob("*") if p.is_file()
+                 and not p.name.startswith(MANIFEST)), key=lambda p: p.stat().st_size)
+    rel = mayor.relative_to(publicacion.path) if lento == "archivo" else "indice.json"
+    origen.reglas[f"/{publicacion.path.name}/{rel}"] = ("goteo", "")
+    runner = subprocess.Popen([sys.executable, "-c", _COMO_EN_SEGUNDO_PLANO, "-m", "prep",
+                               "difusor", "run", "--datos", str(datos)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert origen.goteando.wait(300), "el difusor no llegó a pedir el archivo lento"
+    finally:
+        err = _ctrl_c(runner, senal)
+    assert runner.returncode == 0, err
+    assert f"difusor detenido por {senal.name}" in err
+    assert not (www / "latest").exists()  # the corte was not published half-downloaded
+
+
 #: How long a ``prep difusor run`` may take to end after Ctrl+C before the test calls it
 #: stuck: a fraction of a second alone, far more on a loaded machine.
 CTRL_C_BOUND_S = 300
 
 
-def _ctrl_c(runner: subprocess.Popen[str]) -> str:
-    """Ctrl+C to a running ``prep difusor run``; its log. One that outlives it by
-    :data:`CTRL_C_BOUND_S` is killed, its pipes read to the end (none is left open for
-    the next test), and the test fails with the end of its log."""
-    runner.send_signal(signal.SIGINT)
+def _ctrl_c(runner: subprocess.Popen[str], senal: signal.Signals = signal.SIGINT) -> str:
+    """Ctrl+C (or ``senal``) to a running ``prep difusor run``; its log. One that
+    outlives it by :data:`CTRL_C_BOUND_S` is killed, its pipes read to the end (none is
+    left open for the next test), and the test fails with the end of its log."""
+    runner.send_signal(senal)
     try:
         _, err = runner.communicate(timeout=CTRL_C_BOUND_S)
     except subprocess.TimeoutExpired:
         runner.kill()
         _, err = runner.communicate()
         raise AssertionError(f"«prep difusor run» no terminó {CTRL_C_BOUND_S} s después de "
-                             f"Ctrl+C:\n{err[-3000:]}") from None
+                             f"{senal.name}:\n{err[-3000:]}") from None
     return err
 
 
