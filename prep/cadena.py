@@ -104,7 +104,8 @@ def contrastar(filas: Sequence[tuple[int, str]], cabezas: Sequence[Publicada]) -
     published head at its place: the ``eventos``-th row has that id and hash. A head's
     hash covers the whole chain before it, so a row deleted, added or changed at or
     before a head contradicts it. The finding names the range between the last head
-    that still holds and the first that does not."""
+    that still holds and could be on the chain the first contradicted head published
+    (:func:`_puede_preceder`), and that head."""
     ordenadas = sorted(cabezas, key=lambda p: (p.cabeza.eventos, p.origen))
     buenas: list[Publicada] = []
     malas: list[Publicada] = []
@@ -115,7 +116,7 @@ def contrastar(filas: Sequence[tuple[int, str]], cabezas: Sequence[Publicada]) -
     if not malas:
         return Contraste(len(buenas), (), "")
     primera = malas[0]
-    antes = [b for b in buenas if b.cabeza.eventos < primera.cabeza.eventos]
+    antes = [b for b in buenas if _puede_preceder(b.cabeza, primera.cabeza)]
     desde = (f"después del evento n.º {antes[-1].cabeza.eventos} (id {antes[-1].cabeza.id}, "
              f"que coincide con {antes[-1].origen})" if antes else "desde el primer evento")
     c = primera.cabeza
@@ -131,6 +132,17 @@ def contrastar(filas: Sequence[tuple[int, str]], cabezas: Sequence[Publicada]) -
                 f"{c.id}): {que}. {len(malas)} de {len(ordenadas)} cabezas publicadas no "
                 "coinciden")
     return Contraste(len(buenas), tuple(malas), hallazgo)
+
+
+def _puede_preceder(antes: Cabeza, despues: Cabeza) -> bool:
+    """``antes`` can be a head of the chain ``despues`` published, earlier in it. Ids
+    grow along the chain, so the ``despues.eventos - antes.eventos`` events after it
+    take at least as many ids up to ``despues.id``. A head that holds and fails this was
+    taken from the chain after it was rewritten (a running ``serve`` copies the head to
+    its anchor every few seconds; a corte made since): it vouches for the rewritten
+    chain, not for where the published one still holds."""
+    return (antes.eventos < despues.eventos
+            and antes.id <= despues.id - (despues.eventos - antes.eventos))
 
 
 #: The signed index's name and its signature's, in a publication directory

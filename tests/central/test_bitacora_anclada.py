@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from central import ancla
 from central import audit
 from central.db import make_engine
 from central.db.models import AuditEntry
@@ -34,6 +35,8 @@ from tests.central.publication_night import corte_in_window
 from tests.central.station import central_cli
 from tests.harness.central import REPO
 from tests.harness.central import CentralNode
+from tests.harness.espera import esperar
+from tests.harness.espera import holgado
 from tests.harness.work import load_catalog
 
 ATTACKED = 600
@@ -76,6 +79,18 @@ def _rewrite(dsn: str, ids: list[int]) -> None:
         engine.dispose()
 
 
+def _head(dsn: str) -> cadena.Cabeza:
+    """The database's chain's head now."""
+    engine = make_engine(dsn, pool_size=1)
+    try:
+        with Session(engine) as session:
+            head = ancla.cabeza(session)
+            assert head is not None
+            return head
+    finally:
+        engine.dispose()
+
+
 def _prep(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "prep", *args], cwd=REPO,
                           capture_output=True, text=True, timeout=300, check=False)
@@ -108,12 +123,23 @@ def test_a_rewritten_audit_chain_contradicts_the_published_cortes(
 
     _rewrite(node.dsn, borrados)
 
-    # verify-audit: the published index alone (no anchor) says where it changed.
-    shutil.rmtree(node.data_dir / "ancla")
+    # verify-audit: the published index says where it changed, with no anchor from
+    # before the rewrite. The running serve copies the head every few seconds: its
+    # anchor of the rewritten chain (which holds it, with fewer events than the second
+    # corte and a later id) must not be named as where the chain still held. Waited
+    # for, so the order is always this one (it was a race: a flake once).
+    rewritten = _head(node.dsn)
+    assert heads[0].eventos < rewritten.eventos < heads[1].eventos
+    # Moved away first (one rename), so the serve writing meanwhile cannot fail rmtree.
+    (node.data_dir / "ancla").rename(tmp_path / "ancla-anterior")
+    shutil.rmtree(tmp_path / "ancla-anterior")
+    esperar(lambda: rewritten in [p.cabeza for p in ancla.cabezas(node.data_dir / "ancla")],
+            holgado(60), "el serve copia al ancla la cabeza de la bitácora reescrita")
     done = central_cli(node, "verify-audit", "--publicacion", str(publicacion))
     assert done.returncode == 1, done.stdout
     assert "Bitácora ALTERADA" in done.stderr and "NO es la que se publicó" in done.stderr
     assert f"después del evento n.º {heads[0].eventos} (id {heads[0].id}" in done.stderr
+    assert "coincide con el ancla" not in done.stderr  # it held, and says nothing here
     assert f"hasta el n.º {heads[1].eventos} (id {heads[1].id})" in done.stderr
     assert f"el corte {segundo.name}" in done.stderr
 
