@@ -398,14 +398,10 @@ class SyncAgent:
         beyond the list held (after a promotion the list was signed on the old
         timeline) is asked for its bundle first, a read that sends nothing: the list
         signed by the promoted node's database allows its timeline."""
-        try:
-            await client.confirm_timeline()
-            return
-        except SyncError as exc:
-            if exc.code != BEYOND_LIST:
-                raise
-            refused = exc
-        if await self._refresh_bundle(client):
+        refused: SyncError | None = None
+        for retry in (False, True):
+            if retry and not await self._refresh_bundle(client):
+                break
             try:
                 await client.confirm_timeline()
                 return
@@ -413,6 +409,7 @@ class SyncAgent:
                 if exc.code != BEYOND_LIST:
                     raise
                 refused = exc
+        assert refused is not None
         # Still beyond the signed list: a node claiming what the institute's list does
         # not allow (a rogue with a copied key). Logged once per claim, for the audit.
         if str(refused) != self.state().last_error:
