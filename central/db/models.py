@@ -9,18 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from typing import ClassVar
 
 from sqlalchemy import BigInteger
 from sqlalchemy import CheckConstraint
-from sqlalchemy import DateTime
 from sqlalchemy import Float
 from sqlalchemy import ForeignKey
 from sqlalchemy import ForeignKeyConstraint
 from sqlalchemy import Index
 from sqlalchemy import Integer
-from sqlalchemy import LargeBinary
-from sqlalchemy import MetaData
 from sqlalchemy import SmallInteger
 from sqlalchemy import String
 from sqlalchemy import Text
@@ -31,29 +27,16 @@ from sqlalchemy import func
 from sqlalchemy import text
 from sqlalchemy import true
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-SHA256 = String(64)
-STATION_ID = String(64)
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {
-        datetime: DateTime(timezone=True),
-        dict[str, Any]: JSONB,
-        bytes: LargeBinary,
-    }
+from central.db.base import NAMING as NAMING
+from central.db.base import SHA256
+from central.db.base import STATION_ID
+from central.db.base import Base as Base
+from central.db.coordinacion import CoordinadorIntento as CoordinadorIntento
+from central.db.coordinacion import CoordinadorSesion as CoordinadorSesion
+from central.db.coordinacion import CortePeticion as CortePeticion
 
 
 class Station(Base):
@@ -669,52 +652,3 @@ class CentralNodeRow(Base):
     revision: Mapped[int] = mapped_column(unique=True)
     changed_at: Mapped[datetime] = mapped_column(server_default=func.now())
     changed_by: Mapped[str] = mapped_column(String(200))
-
-
-class CoordinadorSesion(Base):
-    """A coordinator's login to the dashboard (revision 0028): only the SHA-256 of its
-    random token is kept; the dashboard's role acts only while its connection carries
-    the token of an open session (``prep.sesion``), and as that session's coordinator."""
-
-    __tablename__ = "coordinador_sesiones"
-
-    token_sha256: Mapped[bytes] = mapped_column(primary_key=True)
-    operator: Mapped[str] = mapped_column(String(64), ForeignKey("operators.id"))
-    abierta_at: Mapped[datetime] = mapped_column(server_default=func.now())
-    expira_at: Mapped[datetime]
-    cerrada_at: Mapped[datetime | None]
-
-
-class CoordinadorIntento(Base):
-    """Wrong passwords in a row of a coordinator's account and until when it waits
-    (revision 0028; kept by the login function, not by any client)."""
-
-    __tablename__ = "coordinador_intentos"
-
-    operator: Mapped[str] = mapped_column(String(64), ForeignKey("operators.id"),
-                                          primary_key=True)
-    fallos: Mapped[int] = mapped_column(Integer)
-    hasta: Mapped[datetime | None]
-
-
-class CortePeticion(Base):
-    """A corte a coordinator asked for from the dashboard (revision 0028): the
-    central's service makes it with its own key and writes the outcome back."""
-
-    __tablename__ = "corte_peticiones"
-    __table_args__ = (
-        CheckConstraint("estado IN ('pendiente', 'en_curso', 'hecho', 'rechazado', "
-                        "'fallido')", name="estado"),
-    )
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    pedido_at: Mapped[datetime] = mapped_column(server_default=func.now())
-    actor: Mapped[str] = mapped_column(String(64))
-    ultimo: Mapped[bool] = mapped_column(server_default=false())
-    motivo: Mapped[str | None] = mapped_column(Text)
-    fuera_de_ventana: Mapped[str | None] = mapped_column(Text)
-    segundo: Mapped[str | None] = mapped_column(String(64))
-    segundo_token: Mapped[str | None] = mapped_column(Text)
-    estado: Mapped[str] = mapped_column(String(16), server_default=text("'pendiente'"))
-    mensaje: Mapped[str | None] = mapped_column(Text)
-    atendido_at: Mapped[datetime | None]
