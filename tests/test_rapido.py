@@ -3,7 +3,12 @@ fails with a message saying why, and a test outside the tier is left alone."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
 
 INI = """
 [pytest]
@@ -100,9 +105,14 @@ def test_impure_rapido_tests_fail_and_say_why(pytester: pytest.Pytester) -> None
         )])
 
 
-def test_a_qt_application_fails_a_rapido_test_only(pytester: pytest.Pytester) -> None:
+def test_a_qt_application_fails_a_rapido_test_only(pytester: pytest.Pytester,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """A fresh process (a Qt application cannot be undone in this one): a ``rapido`` test
     that makes one fails; the same test and a process outside the tier pass."""
+    # The child starts in pytester's temporary directory: the checkout must be on its path
+    # for ``-p tests.harness.rapido`` whatever this process's PYTHONPATH (CI sets none).
+    paths = [str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
     result = _run(pytester, """
 import subprocess
 import sys
