@@ -23,7 +23,9 @@ from prep.plugins import optional_module
 log = logging.getLogger("prep")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(programs: bool = True) -> argparse.ArgumentParser:
+    """The ``prep`` parser; ``programs``: with the subcommands of the programs built on
+    the core that are installed (:data:`_PLUGINS`), not only the core's own."""
     cli_es.install()  # argparse's own messages in Spanish, for every subcommand
     parser = argparse.ArgumentParser(prog="prep", description="PREP: resultados electorales "
                                      "preliminares (centros de acopio, nodo central, cortes).")
@@ -61,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.set_defaults(func=_verify_corte)
 
     # Programs built on the core add their own subcommands, if they are installed.
-    for module in _PLUGINS:
+    for module in _PLUGINS if programs else ():
         plugin = optional_module(module)
         if plugin is not None:
             plugin.register(sub)
@@ -72,8 +74,29 @@ _PLUGINS = ("simulacro.cli", "central.cli", "prep.station.cli", "catd.app", "ccv
             "central.dashboard.cli", "difusor.cli", "prep.auditoria.cli", "prep.capacitacion.cli")
 
 
+#: The core's own commands. They run without importing the programs built on the core:
+#: ``verify-corte`` on a machine where the central is installed loads neither the
+#: central nor the corte's incremental engine (issue 65), so what an auditor runs shares
+#: no code with what published the corte.
+_CORE = frozenset({"catalog", "verify-corte"})
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names (its first word that is not a top-level option);
+    ``None`` if it names none. An option it does not know ends the search: the whole
+    parser then decides."""
+    words = iter(argv)
+    for word in words:
+        if word == "--log-format":
+            next(words, None)
+        elif word not in ("-v", "--verbose") and not word.startswith("--log-format="):
+            return None if word.startswith("-") else word
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(programs=_command(argv) not in _CORE).parse_args(argv)
     keep_freed_memory()  # images all night in the central, the drill, the intake
     setup_logging(logging.DEBUG if args.verbose else logging.INFO,  # escapes controls
                   fmt=args.log_format)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from prep import cli
 from prep.plugins import optional_module
 from tests.harness.central import REPO
 
@@ -63,3 +65,26 @@ def test_without_the_central_prep_offers_the_auditors_kit_alone() -> None:
     assert "evidencia" in subprocess.run(
         [sys.executable, "-m", "prep", "auditoria", "--help"], cwd=REPO, capture_output=True,
         text=True, timeout=60).stdout
+
+
+def _ayuda(parser: argparse.ArgumentParser, *ruta: str) -> str:
+    for nombre in ruta:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = sub.choices[nombre]
+    return parser.format_help()
+
+
+@pytest.mark.rapido
+def test_the_cores_own_commands_run_without_the_programs_and_read_the_same() -> None:
+    """``prep verify-corte`` and ``prep catalog`` build the core's parser alone (nothing of
+    the central is imported for them); their help and options are the same as in the
+    whole parser, and any other command, or none, gets the whole parser."""
+    assert cli._command(["verify-corte", "x"]) == "verify-corte"
+    assert cli._command(["-v", "--log-format", "json", "verify-corte", "x"]) == "verify-corte"
+    assert cli._command(["--log-format=json", "catalog", "check", "x"]) == "catalog"
+    assert cli._command(["--log", "json", "verify-corte"]) is None  # the whole parser decides
+    assert cli._command(["-h"]) is None and cli._command([]) is None
+    assert cli._command(["central", "corte"]) == "central"
+    completo, nucleo = cli.build_parser(), cli.build_parser(programs=False)
+    for ruta in (("verify-corte",), ("catalog", "generate"), ("catalog", "check")):
+        assert _ayuda(nucleo, *ruta) == _ayuda(completo, *ruta)

@@ -263,21 +263,32 @@ def test_a_history_of_an_acta_without_data_is_reported(corte: Path) -> None:
 
 
 _VERIFY_ALONE = """
-import json, sys
+import contextlib, io, json, sys
 from pathlib import Path
-from prep.corte.verify import verify_corte
-result = verify_corte(Path(sys.argv[1]))
-print(json.dumps({"ok": result.ok, "archivos": result.archivos,
+if sys.argv[2] == "cli":  # the command an auditor types, on a machine with everything
+    from prep.cli import main
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        ok = main(["verify-corte", sys.argv[1]]) == 0
+    archivos = int("CORTE ÍNTEGRO" in out.getvalue())
+else:
+    from prep.corte.verify import verify_corte
+    result = verify_corte(Path(sys.argv[1]))
+    ok, archivos = result.ok, result.archivos
+print(json.dumps({"ok": ok, "archivos": archivos,
                   "modules": sorted(m for m in sys.modules
-                                    if m.startswith(("prep.corte", "central")))}))
+                                    if m.startswith(("prep.corte", "central", "simulacro",
+                                                     "difusor", "catd", "ccv")))}))
 """
 
 
-def test_verify_corte_runs_without_loading_the_publishers_engine(published: Path) -> None:
+@pytest.mark.parametrize("como", ["biblioteca", "cli"])
+def test_verify_corte_runs_without_loading_the_publishers_engine(published: Path,
+                                                                 como: str) -> None:
     """What an auditor runs shares no code with the cache that made the corte: checking
     a whole corte in a fresh process never loads the incremental engine (nor the
-    package writer that drives it, nor the central)."""
-    done = subprocess.run([sys.executable, "-c", _VERIFY_ALONE, str(published)],
+    package writer that drives it, nor the central), whether it calls the library or
+    types ``prep verify-corte`` where the central and the other programs are installed."""
+    done = subprocess.run([sys.executable, "-c", _VERIFY_ALONE, str(published), como],
                           check=True, capture_output=True, text=True)
     seen = json.loads(done.stdout)
     assert seen["ok"] and seen["archivos"] > 0
@@ -285,4 +296,4 @@ def test_verify_corte_runs_without_loading_the_publishers_engine(published: Path
     engine = {"prep.corte.tramos", "prep.corte.paquete_tramos", "prep.corte.site_tramos",
               "prep.corte.memo", "prep.corte.carrete", "prep.corte.package"}
     assert not engine & set(seen["modules"])
-    assert not [m for m in seen["modules"] if m.startswith("central")]
+    assert not [m for m in seen["modules"] if not m.startswith("prep.corte")]
