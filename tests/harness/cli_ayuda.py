@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -77,6 +78,16 @@ def volcar() -> str:
     for parser in _recorrer(build_parser()):
         partes.append(f"{_SEPARADOR} {parser.prog}\n{parser.format_help()}")
     return "\n".join(partes)
+
+
+def ayudas(volcado: str) -> dict[str, str]:
+    """Each parser's help text in ``volcado``, by its ``prog`` (what ``prog --help``
+    prints)."""
+    partes = re.split(rf"^{_SEPARADOR} (.+)\n", volcado, flags=re.MULTILINE)
+    textos = partes[2::2]
+    # The parts are joined by one newline: each help but the last ends with one more.
+    textos = [t[:-1] for t in textos[:-1]] + textos[-1:]
+    return dict(zip(partes[1::2], textos, strict=True))
 
 
 def volcar_aparte() -> str:
