@@ -145,9 +145,9 @@ def reader(admin_dsn: str, name: str = "tablero_banco") -> str:
 def measure(dsn: str, runs: int, screens: Path | None) -> dict[str, float]:
     from PySide6.QtWidgets import QApplication
 
-    from central.dashboard import theme
-    from central.dashboard.controller import DashboardController
-    from central.dashboard.window import DashboardWindow
+    from dashboard import theme
+    from dashboard.controller import DashboardController
+    from dashboard.window import DashboardWindow
 
     app = QApplication.instance() or QApplication([])
     assert isinstance(app, QApplication)
@@ -185,8 +185,8 @@ def measure(dsn: str, runs: int, screens: Path | None) -> dict[str, float]:
 def _screens(app: object, window: object, out: Path) -> None:
     from PySide6.QtWidgets import QApplication
 
-    from central.dashboard.window import PAGES
-    from central.dashboard.window import DashboardWindow
+    from dashboard.window import PAGES
+    from dashboard.window import DashboardWindow
 
     assert isinstance(app, QApplication) and isinstance(window, DashboardWindow)
     out.mkdir(parents=True, exist_ok=True)

@@ -11,8 +11,8 @@ disk again and rebuilds the manifest from them, so a modified, missing or added 
 gives a different fingerprint (and is listed in ``problems``); only an intact bundle
 reports the audited one. A frozen program checks its own bundle (the folder of its
 executable); from a source checkout the fingerprint covers the files of the installed
-``prep``, ``catd``, ``ccv`` and ``central`` packages and is marked ``desarrollo:`` so it
-can never pass for a package.
+``prep``, ``catd``, ``ccv``, ``central`` and ``dashboard`` packages and is marked
+``desarrollo:`` so it can never pass for a package.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ DEV_PREFIX = f"{DEVELOPMENT}:"
 # What a heartbeat carries and ``audited-build add`` accepts.
 LABEL = re.compile(rf"^(?:{DEV_PREFIX})?[0-9a-f]{{64}}$")
 LABEL_MAX = 80
-SOURCE_PACKAGES = ("prep", "catd", "ccv", "central")
+SOURCE_PACKAGES = ("prep", "catd", "ccv", "central", "dashboard")
 _MAX_PROBLEMS = 20
 
 

@@ -71,7 +71,7 @@ def build_parser(programs: bool = True) -> argparse.ArgumentParser:
 
 
 _PLUGINS = ("simulacro.cli", "central.cli", "prep.station.cli", "catd.app", "ccv.app",
-            "central.dashboard.cli", "difusor.cli", "prep.auditoria.cli", "prep.capacitacion.cli")
+            "dashboard.cli", "difusor.cli", "prep.auditoria.cli", "prep.capacitacion.cli")
 
 
 #: The core's own commands. They run without importing the programs built on the core:
@@ -120,7 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 #: The programs' packages: an OSError raised there carries a Spanish message of its own.
-_OWN_PACKAGES = frozenset({"prep", "central", "simulacro", "difusor", "catd", "ccv", "qtkit"})
+_OWN_PACKAGES = frozenset({"prep", "central", "simulacro", "difusor", "catd", "ccv", "qtkit",
+                           "dashboard"})
 
 
 def _raised_by_us(exc: OSError) -> bool:

@@ -1,5 +1,7 @@
 """The core library ``prep``, the central node and the drill are Qt-free: importing all of
-any never loads PySide6 (the workstations and the control-room dashboard are the Qt parts)."""
+any never loads PySide6 (the workstations and the control-room dashboard are the Qt parts).
+Of the dashboard, what ``prep`` imports to build its parser (``dashboard.cli``) and its
+page's Qt-free lines are Qt-free too, so ``prep --help`` never loads Qt."""
 
 from __future__ import annotations
 
@@ -14,15 +16,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 SCRIPT = """
 import importlib, json, pkgutil, sys
-QT_FREE_DASHBOARD = {"central.dashboard.cli", "central.dashboard.login",
-                     "central.dashboard.stations"}
+QT_FREE_DASHBOARD = {"dashboard.cli", "dashboard.stations"}
 package = importlib.import_module(sys.argv[1])
 names = [package.__name__]
 for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
     if info.name.rsplit(".", 1)[-1] == "__main__":
         continue  # running it would execute the command line
-    if info.name.startswith("central.dashboard.") and info.name not in QT_FREE_DASHBOARD:
-        continue  # the dashboard's Qt modules (the one exception)
+    if info.name.startswith("dashboard.") and info.name not in QT_FREE_DASHBOARD:
+        continue  # the dashboard program's Qt modules
     importlib.import_module(info.name)
     names.append(info.name)
 qt = sorted(m for m in sys.modules if m.split(".")[0] in ("PySide6", "shiboken6", "PyQt5",
@@ -38,8 +39,9 @@ MUST_IMPORT = {
              "prep.station.digitalizacion", "prep.station.ledger"),
     "central": ("central.server", "central.ingest", "central.cli", "central.db.models",
                 "central.controlroom.overview", "central.controlroom.actions",
-                "central.controlroom.gate", "central.dashboard.cli", "central.reports.cli",
-                "central.reports.ceros"),
+                "central.controlroom.gate", "central.controlroom.login",
+                "central.reports.cli", "central.reports.ceros"),
+    "dashboard": ("dashboard.cli", "dashboard.stations"),
     "simulacro": ("simulacro.cli", "simulacro.drill", "simulacro.run", "simulacro.zygote"),
 }
 

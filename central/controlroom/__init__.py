@@ -1,5 +1,5 @@
 """The control room's model (Qt-free): what it reads in one consistent snapshot
 (:mod:`~central.controlroom.overview`), what a coordinator does through the central's
 audited functions (:mod:`~central.controlroom.actions`) and when to read again
-(:mod:`~central.controlroom.gate`). The dashboard (:mod:`central.dashboard`) draws it
+(:mod:`~central.controlroom.gate`). The dashboard (:mod:`dashboard`) draws it
 with Qt; the reports (:mod:`central.reports`) print the same snapshot."""

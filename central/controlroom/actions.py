@@ -3,7 +3,7 @@
 
 The dashboard reads through the read-only role; every write goes through a *second*
 connection, a login holding only ``prep_coordinador`` (revision 0028), whose connections
-carry the logged-in coordinator's session token (:mod:`central.dashboard.login`): the
+carry the logged-in coordinator's session token (:mod:`central.controlroom.login`): the
 database refuses the role's writes without an open session and audit events whose actor
 is not that session's coordinator. The writes go through the same Python functions the
 command line uses, so each one lands in the hash-chained audit log. A SECURITY DEFINER
@@ -88,7 +88,7 @@ def ack_anomaly(engine: Engine, anomaly_id: int, note: str, *, actor: str) -> No
 class Coordinator:
     """The dashboard's writer: ``engine`` on a login holding only ``prep_coordinador``,
     and who acts (``actor``, the logged-in coordinator's account id, with the ``token`` of
-    their session: see :mod:`central.dashboard.login`). Without a session every action
+    their session: see :mod:`central.controlroom.login`). Without a session every action
     is refused, here and by the database: nothing is written anonymously."""
 
     engine: Engine

@@ -18,7 +18,7 @@ instant for every step):
 - the corte that first published the acta: ``actas_publicadas`` with ``cortes``; each
   correction a corte published: ``correcciones_publicadas`` with ``cortes``.
 
-Qt-free: :mod:`central.dashboard.historial` shows it.
+Qt-free: :mod:`dashboard.historial` shows it.
 """
 
 from __future__ import annotations

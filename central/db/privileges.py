@@ -13,7 +13,7 @@ table's grants are decided (docs/seguridad.md, «Roles de PostgreSQL», shows th
   :mod:`central.db.read_only`).
 - ``prep_coordinador`` (:data:`COORDINATOR_ROLE`): the dashboard's actions (revision
   0028, :data:`COORDINADOR`): only a coordinator's actions, each while the connection
-  carries the token of an open coordinator session (:mod:`central.dashboard.login`).
+  carries the token of an open coordinator session (:mod:`central.controlroom.login`).
 
 A new table gets its decision here **and** its ``GRANT`` in its own migration (the
 revision that creates it: ``GRANT SELECT, INSERT ON nueva TO prep_api``, and

@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 
 from central.controlroom.actions import ActionError
 from central.controlroom.actions import Coordinator
-from central.dashboard.login import LoginError
-from central.dashboard.login import LoginThrottle
-from central.dashboard.login import authenticate
+from central.controlroom.login import LoginError
+from central.controlroom.login import LoginThrottle
+from central.controlroom.login import authenticate
 from central.db import make_engine
 from central.db.migrate import upgrade
 from central.db.models import Anomaly
@@ -149,7 +149,7 @@ def test_a_login_acts_only_as_its_own_coordinator_and_is_in_the_audit_log(
         assert (opened, operator) == (True, olga.id)
         assert _state(owner, anomaly_id)[0] is True
         # Logged out, the token is worth nothing.
-        from central.dashboard.login import close_session
+        from central.controlroom.login import close_session
         close_session(bare.engine, olga)
         closed = bare.acting_as(olga.id, olga.token)
         try:

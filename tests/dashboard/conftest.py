@@ -36,7 +36,6 @@ from PySide6.QtWidgets import QApplication
 
 from central.config import DataDir
 from central.config import load_identity
-from central.dashboard import theme
 from central.db import make_engine
 from central.db.privileges import COORDINATOR_ROLE
 from central.db.read_only import set_read_only_login
@@ -45,6 +44,7 @@ from central.publication.corte import A_PEDIDO
 from central.publication.corte import CorteSettings
 from central.publication.corte import make_corte
 from central.publication.ventana import fijar_ventana
+from dashboard import theme
 from prep.catalog import Acta
 from prep.catalog import Catalog
 from prep.records import Kind

@@ -11,10 +11,10 @@ from PySide6.QtWidgets import QApplication
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
-from central.dashboard.app import coordinator_for
-from central.dashboard.controller import DashboardController
-from central.dashboard.dialogs import LoginDialog
-from central.dashboard.window import DashboardWindow
+from dashboard.app import coordinator_for
+from dashboard.controller import DashboardController
+from dashboard.dialogs import LoginDialog
+from dashboard.window import DashboardWindow
 from tests.dashboard.conftest import COORDINATOR_PASSWORD
 from tests.dashboard.conftest import Scenario
 from tests.dashboard.conftest import reader_login

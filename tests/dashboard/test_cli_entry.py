@@ -28,9 +28,9 @@ from PySide6.QtWidgets import QApplication
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
-from central.dashboard.dialogs import LoginDialog
-from central.dashboard.window import DashboardWindow
 from central.db.read_only import set_read_only_login
+from dashboard.dialogs import LoginDialog
+from dashboard.window import DashboardWindow
 from prep.cli import main
 from tests.dashboard.conftest import COORDINATOR_PASSWORD
 from tests.dashboard.conftest import Scenario

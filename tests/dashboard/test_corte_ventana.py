@@ -18,12 +18,12 @@ from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine
 
-from central.dashboard.corte_dialog import CorteDialog
-from central.dashboard.window import DashboardWindow
 from central.db import make_engine
 from central.publication.ventana import estado
 from central.publication.ventana import fijar_ventana
 from central.publication.ventana import reabrir
+from dashboard.corte_dialog import CorteDialog
+from dashboard.window import DashboardWindow
 from tests.dashboard.conftest import COORDINATOR_PASSWORD
 from tests.dashboard.conftest import Scenario
 from tests.dashboard.keys import ALT

@@ -13,9 +13,9 @@ from PySide6.QtWidgets import QApplication
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
-from central.dashboard.dialogs import OperatorDialog
-from central.dashboard.dialogs import StationDialog
-from central.dashboard.window import DashboardWindow
+from dashboard.dialogs import OperatorDialog
+from dashboard.dialogs import StationDialog
+from dashboard.window import DashboardWindow
 from tests.dashboard.conftest import Scenario
 from tests.dashboard.keys import ALT
 from tests.dashboard.keys import CTRL

@@ -16,14 +16,14 @@ from pytestqt.qtbot import QtBot
 from central.config import DataDir
 from central.config import load_identity
 from central.controlroom.overview import read_overview
-from central.dashboard.difusores import DifusoresView
-from central.dashboard.tables import KEY_ROLE
-from central.dashboard.window import PAGES
 from central.db import make_engine
 from central.difusores import alta
 from central.publication.corte import A_PEDIDO
 from central.publication.corte import CorteSettings
 from central.publication.corte import make_corte
+from dashboard.difusores import DifusoresView
+from dashboard.tables import KEY_ROLE
+from dashboard.window import PAGES
 from difusor import registro
 from prep.corte.package import MANIFEST
 from tests.dashboard.conftest import Scenario

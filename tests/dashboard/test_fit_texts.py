@@ -20,7 +20,7 @@ from pytestqt.qtbot import QtBot
 from central.controlroom.overview import PHASES
 from central.controlroom.overview import Counts
 from central.controlroom.overview import Overview
-from central.dashboard.window import DashboardWindow
+from dashboard.window import DashboardWindow
 from tests.dashboard.conftest import Scenario
 from tests.dashboard.keys import coordinator_window
 from tests.harness.qt_layout import settle

@@ -25,12 +25,12 @@ from pytestqt.qtbot import QtBot
 from central.config import DataDir
 from central.config import load_identity
 from central.controlroom.historial_acta import read_historial_acta
-from central.dashboard.window import DashboardWindow
 from central.db import make_engine
 from central.publication.corte import A_PEDIDO
 from central.publication.corte import CorteSettings
 from central.publication.corte import make_corte
 from central.publication.ventana import fijar_ventana
+from dashboard.window import DashboardWindow
 from prep.catalog import Acta
 from prep.records import Kind
 from tests.dashboard.conftest import reader_login

@@ -17,10 +17,10 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy.orm import Session
 
 from central.anomalies import add_anomaly
-from central.dashboard.controller import DashboardController
-from central.dashboard.window import DashboardWindow
 from central.db import make_engine
 from central.db.migrate import upgrade
+from dashboard.controller import DashboardController
+from dashboard.window import DashboardWindow
 from tests.harness.espera import esperar
 from tests.harness.espera import holgado
 from tests.harness.standby import Replicated

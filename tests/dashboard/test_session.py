@@ -12,13 +12,13 @@ from PySide6.QtWidgets import QApplication
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
-from central.dashboard.dialogs import LoginDialog
-from central.dashboard.login import FREE_FAILURES
-from central.dashboard.login import LoginError
-from central.dashboard.login import LoginThrottle
-from central.dashboard.login import authenticate
-from central.dashboard.window import DashboardWindow
+from central.controlroom.login import FREE_FAILURES
+from central.controlroom.login import LoginError
+from central.controlroom.login import LoginThrottle
+from central.controlroom.login import authenticate
 from central.db import make_engine
+from dashboard.dialogs import LoginDialog
+from dashboard.window import DashboardWindow
 from tests.dashboard.conftest import COORDINATOR_PASSWORD
 from tests.dashboard.conftest import Scenario
 from tests.dashboard.conftest import add_coordinator

@@ -9,10 +9,10 @@ from contextlib import contextmanager
 from pytestqt.qtbot import QtBot
 from sqlalchemy.orm import Session
 
-from central.dashboard.window import DashboardWindow
 from central.db import make_engine
 from central.db import upgrade
 from central.simulacro import set_simulacro
+from dashboard.window import DashboardWindow
 from tests.dashboard.keys import reader_window
 
 

@@ -11,10 +11,10 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from central.dashboard.controller import DashboardController
-from central.dashboard.window import DashboardWindow
 from central.db import make_engine
 from central.db import upgrade
+from dashboard.controller import DashboardController
+from dashboard.window import DashboardWindow
 from prep.records import Kind
 from tests.dashboard.conftest import Scenario
 from tests.dashboard.conftest import actas_of

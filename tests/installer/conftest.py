@@ -76,8 +76,10 @@ def program_env(tmp_path: Path) -> dict[str, str]:
 
 
 def run_program(built: Built, program: str, *args: str, tmp_path: Path,
-                timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run ``/opt/prep/<program>`` of the unpacked package."""
+                timeout: float = 120,
+                env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``/opt/prep/<program>`` of the unpacked package (``env``: variables set on
+    top of :func:`program_env`)."""
     return subprocess.run([str(built.bundle / program), *args], cwd=tmp_path,
-                          env=program_env(tmp_path), capture_output=True, text=True,
-                          timeout=timeout, check=False)
+                          env={**program_env(tmp_path), **(env or {})}, capture_output=True,
+                          text=True, timeout=timeout, check=False)

@@ -12,6 +12,9 @@ import tomllib
 from pathlib import Path
 
 from central.db import head_revision
+from tests.harness.cli_ayuda import COLUMNAS
+from tests.harness.cli_ayuda import INSTANTANEA
+from tests.harness.cli_ayuda import ayudas
 from tests.installer.conftest import REPO
 from tests.installer.conftest import Built
 from tests.installer.conftest import run_program
@@ -177,3 +180,18 @@ def test_a_modified_file_changes_the_fingerprint_the_program_reports(built: Buil
 
     shutil.rmtree(copy)
     assert (built.bundle / "_internal" / "resources" / "reglas.toml").read_bytes() == content
+
+
+def test_the_packaged_prep_offers_every_program_with_the_checkouts_help(
+        built: Built, tmp_path: Path) -> None:
+    """prep loads its programs by name and leaves out one that is not installed (an
+    auditor's machine has the core alone), and PyInstaller sees only static imports: a
+    program missing from installer/prep.spec would vanish from the package without an
+    error. Its help texts are the checkout's (tests/data/cli_ayuda.txt), the dashboard's
+    too since it became a package of its own (issue 66)."""
+    expected = ayudas(INSTANTANEA.read_text(encoding="utf-8"))
+    for prog in ("prep", "prep dashboard"):
+        done = run_program(built, "prep", *prog.split()[1:], "--help", tmp_path=tmp_path,
+                           env={"COLUMNS": str(COLUMNAS), "LC_ALL": "C.UTF-8"})
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == expected[prog], prog

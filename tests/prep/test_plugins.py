@@ -42,7 +42,7 @@ def test_without_the_central_prep_offers_the_auditors_kit_alone() -> None:
         class SinProgramas(MetaPathFinder):
             def find_spec(self, name, path=None, target=None):
                 if name.split(".")[0] in ("central", "catd", "ccv", "simulacro",
-                                          "difusor"):
+                                          "difusor", "dashboard"):
                     raise ModuleNotFoundError(f"No module named {name!r}", name=name)
                 return None
 

@@ -17,14 +17,14 @@ from PySide6.QtWidgets import QWidget
 
 from central.controlroom.historial_acta import HistorialActa
 from central.controlroom.historial_acta import Paso
-from central.dashboard import theme
-from central.dashboard.stations import site_name
-from central.dashboard.tables import Cell
-from central.dashboard.tables import Row
-from central.dashboard.tables import Table
-from central.dashboard.tables import text
-from central.dashboard.views import label
-from central.dashboard.views import titled_page
+from dashboard import theme
+from dashboard.stations import site_name
+from dashboard.tables import Cell
+from dashboard.tables import Row
+from dashboard.tables import Table
+from dashboard.tables import text
+from dashboard.views import label
+from dashboard.views import titled_page
 from qtkit.style import set_tone
 
 EVENTOS = {

@@ -8,13 +8,13 @@ from PySide6.QtWidgets import QWidget
 
 from central.controlroom.overview import DifusorRow
 from central.controlroom.overview import Overview
-from central.dashboard import theme
-from central.dashboard.tables import Cell
-from central.dashboard.tables import Row
-from central.dashboard.tables import Table
-from central.dashboard.tables import number
-from central.dashboard.tables import text
-from central.dashboard.views import titled_page
+from dashboard import theme
+from dashboard.tables import Cell
+from dashboard.tables import Row
+from dashboard.tables import Table
+from dashboard.tables import number
+from dashboard.tables import text
+from dashboard.views import titled_page
 
 ESTADOS = {"al_dia": ("Al día", "ok"), "atrasado": ("Atrasado", "warn"),
            "con_error": ("Con error", "error"), "sin_reporte": ("Sin reportes", "warn"),

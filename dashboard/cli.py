@@ -79,6 +79,6 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"indique la base de datos con --dsn o {ENV_DSN} (un usuario con "
                          "el rol prep_lectura; ver docs/dashboard.md)")
     settings = settings_from_args(args)
-    from central.dashboard.app import run_app  # PySide6 from here on
+    from dashboard.app import run_app  # PySide6 from here on
 
     return run_app(dsn, settings, args.acciones_dsn)

@@ -8,15 +8,15 @@ from PySide6.QtWidgets import QApplication
 
 from central.controlroom.actions import Coordinator
 from central.controlroom.overview import Settings
-from central.dashboard import theme
-from central.dashboard.controller import DashboardController
-from central.dashboard.window import DashboardWindow
+from dashboard import theme
+from dashboard.controller import DashboardController
+from dashboard.window import DashboardWindow
 from qtkit.qt_es import install_qt_spanish
 
 
 def coordinator_for(actions_dsn: str | None) -> Coordinator | None:
     """The writer for actions, if a ``prep_coordinador`` login was given (checked at the
-    first login, on the actions worker: :func:`central.dashboard.login.check_actions_login`).
+    first login, on the actions worker: :func:`central.controlroom.login.check_actions_login`).
     It holds no key: cortes are made by the central's service."""
     if not actions_dsn:
         return None

@@ -7,7 +7,7 @@ LISTEN, it asks for a refresh every :data:`POLL_SECONDS` instead); the *lectura*
 runs each refresh (one snapshot, :func:`central.controlroom.overview.read_overview`) and
 each acta's history (:mod:`central.controlroom.historial_acta`) on its own read-only
 connection; the *acciones* lane checks a coordinator's login
-(:mod:`central.dashboard.login`) and runs their writes, as them, through the
+(:mod:`central.controlroom.login`) and runs their writes, as them, through the
 :class:`~central.controlroom.actions.Coordinator`. Results come back to the GUI thread as
 closures posted through one queued signal (no Python object rides a cross-thread
 signal: the idea of Anki's ``taskman``). Refreshes go through a
@@ -39,19 +39,19 @@ from central.controlroom.historial_acta import HistorialActa
 from central.controlroom.historial_acta import no_existe
 from central.controlroom.historial_acta import read_historial_acta
 from central.controlroom.historial_acta import validar_clave
+from central.controlroom.login import CoordinatorAccount
+from central.controlroom.login import LoginThrottle
+from central.controlroom.login import authenticate
+from central.controlroom.login import close_session
 from central.controlroom.overview import Overview
 from central.controlroom.overview import Settings
 from central.controlroom.overview import read_overview
-from central.dashboard.login import CoordinatorAccount
-from central.dashboard.login import LoginThrottle
-from central.dashboard.login import authenticate
-from central.dashboard.login import close_session
 from central.operators import OperatorError
 from prep.background import BackgroundLoop
 from prep.passwords import PasswordError
 from qtkit.poster import Poster
 
-log = logging.getLogger("central.dashboard")
+log = logging.getLogger("dashboard")
 
 CHANNEL = "prep_dashboard"
 APPLICATION_NAME = "prep-tablero"

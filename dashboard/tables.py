@@ -26,7 +26,7 @@ from PySide6.QtWidgets import QStyleOptionViewItem
 from PySide6.QtWidgets import QTableView
 from PySide6.QtWidgets import QWidget
 
-from central.dashboard import theme
+from dashboard import theme
 from qtkit.widgets import named_label
 
 SORT_ROLE = Qt.ItemDataRole.UserRole

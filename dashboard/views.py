@@ -28,18 +28,18 @@ from central.controlroom.overview import Overview
 from central.controlroom.overview import SiteRow
 from central.controlroom.overview import StationRow
 from central.controlroom.overview import operator_sites
-from central.dashboard import theme
-from central.dashboard.stations import CCV
-from central.dashboard.stations import StationLine
-from central.dashboard.stations import expected_sites
-from central.dashboard.stations import site_name
-from central.dashboard.stations import sites_without_station
-from central.dashboard.stations import station_lines
-from central.dashboard.tables import Cell
-from central.dashboard.tables import Row
-from central.dashboard.tables import Table
-from central.dashboard.tables import number
-from central.dashboard.tables import text
+from dashboard import theme
+from dashboard.stations import CCV
+from dashboard.stations import StationLine
+from dashboard.stations import expected_sites
+from dashboard.stations import site_name
+from dashboard.stations import sites_without_station
+from dashboard.stations import station_lines
+from dashboard.tables import Cell
+from dashboard.tables import Row
+from dashboard.tables import Table
+from dashboard.tables import number
+from dashboard.tables import text
 from qtkit.widgets import vbox
 
 SITUACION = {"al_dia": ("Al día", "ok"), "rezagado": ("Rezagado", "warn"),

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import QWidget
 from central.controlroom.overview import BUCKET
 from central.controlroom.overview import FLOW_LABELS
 from central.controlroom.overview import Overview
-from central.dashboard import theme
-from central.dashboard.views import titled_page
+from dashboard import theme
+from dashboard.views import titled_page
 from prep.corte.anexo import TZ
 from qtkit.palette import LINE
 
