@@ -255,7 +255,8 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *,  # noqa: PLR0
                 continue
             valores = valores or fuentes(snap.estado, snap.historial, snap.imagenes,
                                          digitalizadas, con_captura)
-            files[archivo.nombre] = archivo_por_tramos(archivo, snap, valores, tramos)
+            files[archivo.nombre] = archivo_por_tramos(archivo, snap, (name, snap.corte),
+                                                       valores, tramos)
         top = sorted([*files, *entregados, HISTORIAL, *([AVANCE_CATD] if salud else []),
                       zip_name, DIFERENCIAS, PUBLIC_KEY, MANIFEST, SIGNATURE])
         files[LEEME] = _leeme(snap, top, key, rules, ultimo_corte).encode("utf-8")

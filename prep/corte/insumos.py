@@ -37,7 +37,9 @@ class Insumo(enum.Enum):
     ESTADO = "estado"
     #: What the fold accepted for it (``historial.actas``: a packed ``Trayectoria``).
     TRAYECTORIA = "historial.actas"
-    #: The corte that first published it (``historial.publicada_en``: name and time).
+    #: The corte that first published it (``historial.publicada_en``: name and time;
+    #: for an acta published with data that no corte recorded yet, the corte being
+    #: made: what the next corte will read).
     PUBLICADA_EN = "historial.publicada_en"
     #: Whether a verificador decided its published data (``historial.verificadas``).
     VERIFICADA = "historial.verificadas"

@@ -168,7 +168,7 @@ def _tomar(pieza: Pieza, lectura: LecturaCatd,
     return avance
 
 
-def archivo_por_tramos(archivo: Archivo, fuente: Fuente,
+def archivo_por_tramos(archivo: Archivo, fuente: Fuente, esta: tuple[str, datetime],
                        valores: Mapping[Insumo, Callable[[str], Any]],
                        tramos: Mapping[str, Tramos] | None = None) -> bytes:
     """The text of ``archivo``, a file the registry makes per tramo
@@ -176,7 +176,9 @@ def archivo_por_tramos(archivo: Archivo, fuente: Fuente,
     tramos in catalog order. With ``tramos`` (the engine's), a tramo's text of the
     previous corte is taken where the inputs the file declared did not change
     (:meth:`Tramos.texto_previo`) and the rest made from the values the engine keeps;
-    without, every tramo is made from ``valores`` (the snapshot's, per input)."""
+    without, every tramo is made from ``valores`` (the snapshot's, per input).
+    ``esta``: this corte's name and instant, the first publication of an acta published
+    now that no corte recorded yet (:data:`prep.corte.insumos.Insumo.PUBLICADA_EN`)."""
     if archivo.tramo is None:
         raise ValueError(f"{archivo.nombre} no se hace por tramos")
     partes = [archivo.cabecera(fuente)]
@@ -191,8 +193,22 @@ def archivo_por_tramos(archivo: Archivo, fuente: Fuente,
                 de: Mapping[Insumo, Sequence[Any]] = (
                     {k: v[a:b] for k, v in t.insumos.items()} if t is not None else
                     {k: [f(acta.clave) for acta in suyas] for k, f in valores.items()})
-                data = archivo.tramo(Tramo(eleccion, suyas, de))
+                data = archivo.tramo(Tramo(eleccion, suyas, _con_esta(de, esta)))
                 if t is not None:
                     t.poner_texto(archivo.nombre, i, data)
             partes.append(data)
     return b"".join(partes)
+
+
+def _con_esta(valores: Mapping[Insumo, Sequence[Any]], esta: tuple[str, datetime]
+              ) -> Mapping[Insumo, Sequence[Any]]:
+    """``valores`` with this corte (``esta``) as the first publication of each acta
+    published now that no corte recorded yet: the value the next corte reads from the
+    database, so a text made of it stays true (prep.corte.tramos.Secciones.cerrar)."""
+    publicadas = valores.get(Insumo.PUBLICADA_EN)
+    if publicadas is None:
+        return valores
+    estados = valores[Insumo.ESTADO]
+    return {**valores, Insumo.PUBLICADA_EN: [
+        esta if p is None and e is not None and e.publicada else p
+        for p, e in zip(publicadas, estados, strict=True)]}
