@@ -17,6 +17,7 @@ others are still made by ``publish`` and the engine by name (their entries say s
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Collection
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -75,12 +76,13 @@ class Tramo:
 @dataclass(frozen=True)
 class Cambio:
     """What ``diferencias.json`` counts as a change of a file: per election, its acta
-    lines compared column by column (``columnas``), the actas without data
-    (``sin_datos``: the columns they publish)."""
+    lines compared column by column (``columnas``); a changed column outside
+    ``no_capturadas`` (the keys, catalog data, rules' decisions, image, times, marks) is
+    a change of the captured data."""
 
     descripcion: str
     columnas: Callable[[Eleccion], Sequence[str]]
-    sin_datos: Sequence[str] = ()
+    no_capturadas: Collection[str] = ()
 
 
 def _sin_parrafo(simulacro: bool) -> str | None:

@@ -64,6 +64,11 @@ class ArchivoPublicado(Protocol):
 _E, _G = Insumo, Global
 _PUBLICA = "central.publication.publicar.publish"
 
+#: What diferencias.json counts as a change of an election CSV (central.publication.
+#: diferencias reads it here).
+CAMBIO_ELECCIONES = Cambio(
+    "cada acta: agregada, modificada (columnas antes y ahora, y por qué) o retirada; las "
+    "filas fuera de catálogo, contadas", columns, COLUMNS_NO_CAPTURADAS)
 #: The election CSVs (Anexo 18.5, prep.corte.anexo): the summary and one line per acta.
 #: Per tramo: its acta lines (the summary's rows, counts and the site's rows are kept
 #: with them in ``tramos.Pieza``).
@@ -72,9 +77,7 @@ ELECCIONES = Archivo(
                              _G.SIMULACRO, _G.CORTE, _G.FUERA),
     Render.POR_TRAMO,
     lee_tramo=Lee.de(_E.ESTADO, _G.CATALOGO, _G.REGLAS, _G.ULTIMO_CORTE),
-    cambio=Cambio("cada acta: agregada, modificada (columnas antes y ahora, y por qué) o "
-                  "retirada; las filas fuera de catálogo, contadas", columns,
-                  COLUMNS_NO_CAPTURADAS),
+    cambio=CAMBIO_ELECCIONES,
     hecho_por="prep.corte.package.build_corte_files (prep.corte.paquete_tramos por tramo)",
     nombres=lambda catalog: [csv_name(e) for e in catalog.elecciones])
 CANDIDATURAS = Archivo(
