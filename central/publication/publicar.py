@@ -80,6 +80,7 @@ from prep.corte.insumos import Global
 from prep.corte.insumos import Lee
 from prep.corte.insumos import contexto
 from prep.corte.insumos import fuentes
+from prep.corte.insumos import igual
 from prep.corte.insumos import valores_globales
 from prep.corte.leeme import leeme_text
 from prep.corte.memo import Mismo
@@ -376,7 +377,7 @@ def _historial(staging: Staging, snap: Snapshot, tablas: Sequence[TablaEleccion]
     if store is not None and len(store) > publicadas:
         # An acta no longer published (or no longer in the snapshot) would keep its old
         # state and trajectory alive in the memo: forgotten.
-        for clave in [c for c, hecho in store.items() if hecho[0] is not snap.estado.get(c)]:
+        for clave in [c for c, hecho in store.items() if not igual(hecho[0], snap.estado.get(c))]:
             del store[clave]
 
 
