@@ -2,8 +2,8 @@
 is one :class:`~prep.corte.archivo.Archivo` here, in the order the LEEME describes them.
 The LEEME, the public site's downloads, ``prep verify-corte`` and the central's
 ``publish`` loop over :func:`registrados` instead of naming the files one by one, so a
-new file (or a new column of one) lands by editing its module and its line here
-(docs/publicacion.md, «Para desarrolladores»).
+new file lands by editing its module and its line here (docs/publicacion.md, «Para
+quien desarrolla: un archivo o una columna nuevos»).
 
 Each entry declares the snapshot inputs its text reads (:class:`~prep.corte.insumos.Lee`)
 and how it is made (:class:`~prep.corte.insumos.Render`). What the incremental engine
@@ -13,7 +13,10 @@ Made through the registry (``publish`` loops over :func:`por_registro`): DIFUSOR
 and any file registered with ``hacer`` or ``tramo``. Made by ``publish`` and the engine
 by name, their entry saying where (``hecho_por``): the election CSVs, the candidaturas,
 HISTORIAL.csv, AVANCE_CATD.csv, LEEME.txt, the site, diferencias.json, the zip, the
-images, the key, the manifest and its signature.
+images, the key, the manifest and its signature. verify-corte runs the ``verifica`` of
+HISTORIAL.csv, AVANCE_CATD.csv, DIFUSORES.csv and the site from here; the other files'
+checks are still its own (prep.corte.verify: signature, hashes, images, election CSVs,
+zip).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from prep.corte.salud_catd import AVANCE_CATD
 from prep.corte.salud_catd import leeme_salud
 from prep.corte.verify_historial import problemas_historial
 from prep.corte.verify_salud_catd import problemas_salud
+from prep.corte.verify_sitio import problemas_sitio
 
 
 class ArchivoPublicado(Protocol):
@@ -130,8 +134,8 @@ SITIO = Archivo(
     lee_tramo=Lee.de(_E.ESTADO, _E.TRAYECTORIA, _E.PUBLICADA_EN, _E.VERIFICADA,
                      _E.TIPO_IMAGEN, _G.CATALOGO, _G.REGLAS, _G.ULTIMO_CORTE,
                      _G.SIMULACRO, _G.CON_IMAGENES, _G.CON_SITIO),
-    hecho_por="prep.corte.site.iter_site_files (prep.corte.site_tramos por tramo); "
-              "checked by prep.corte.verify_sitio")
+    verifica=lambda leido: problemas_sitio(leido.directorio, leido.archivos, leido.tablas),
+    hecho_por="prep.corte.site.iter_site_files (prep.corte.site_tramos por tramo)")
 DIFERENCIAS_JSON = Archivo(
     DIFERENCIAS, Lee.de(_E.ESTADO, _E.VERIFICADA, _G.CORTE, _G.SIMULACRO, _G.FUERA),
     Render.ENTERO,
