@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
@@ -53,6 +54,7 @@ from central.publication.snapshot import SnapshotError
 from central.publication.snapshot import read_snapshot
 from central.publication.ventana import Peticion
 from central.publication.ventana import PublicacionRechazada
+from prep.corte.archivos import ArchivoPublicado
 from prep.corte.package import DIFERENCIAS
 from prep.crypto import SigningKey
 from prep.logsetup import fields
@@ -96,6 +98,10 @@ class CorteSettings:
     #: ``corte``, the benchmarks): each corte runs in its ``corte()`` (the collector
     #: paused, a short switch interval). None: the process is left as it is.
     tuning: CentralTuning | None = None
+    #: The registry of published files (prep.corte.archivos; None: the project's). A
+    #: test passes its own to see the differential catch a file that reads an input it
+    #: did not declare (tests/central/test_corte_diferencial.py).
+    archivos: Sequence[ArchivoPublicado] | None = None
 
 
 @dataclass(frozen=True)
@@ -253,7 +259,8 @@ def _make(engine: Engine, key: SigningKey, settings: CorteSettings, motivo: str,
                         anterior=anterior, rules=settings.rules, ultimo_corte=ultimo_corte,
                         sitio=settings.sitio, taken=frozenset(recorded),
                         memo=None if settings.memo is None else settings.memo.render,
-                        bitacora=bitacora, antes_de_publicar=registrar)
+                        bitacora=bitacora, antes_de_publicar=registrar,
+                        archivos=settings.archivos)
     esperadas = sum(r.esperadas for r in publicado.resumenes)
     capturadas = sum(r.capturadas for r in publicado.resumenes)
     contabilizadas = sum(r.contabilizadas for r in publicado.resumenes)

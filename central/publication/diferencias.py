@@ -27,13 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from central.publication.snapshot import Correccion
-from prep.corte.anexo import COLUMNS_NO_CAPTURADAS
 from prep.corte.anexo import LINEAS_ENCABEZADO
-from prep.corte.anexo import columns
+from prep.corte.archivos import CAMBIO_ELECCIONES as _CAMBIO
 from prep.corte.summary import Fila
 from prep.corte.summary import TablaEleccion
 
 SIN_DATO = "-"
+#: What counts as a change of an election CSV is its file's declaration in the registry
+#: (``_CAMBIO``: prep.corte.archivos.ELECCIONES; the columns are the Anexo's).
 
 
 def csv_lines(data: bytes) -> tuple[list[str], list[str]]:
@@ -129,7 +130,7 @@ def _eleccion(tabla: TablaEleccion, new: bytes, old: bytes, verificadas: Collect
     filas = tabla.filas
     pares: Iterable[tuple[Fila, str]]
     if conocidos is not None:  # the differing lines known: the same catalog
-        new_columns = old_columns = list(columns(tabla.eleccion))
+        new_columns = old_columns = list(_CAMBIO.columnas(tabla.eleccion))
         posiciones, lineas_ahora, lineas_antes, fuera_antes = conocidos
         previous = {_key(line): line for line in lineas_antes}
         pares = ((filas[i], line) for i, line in zip(posiciones, lineas_ahora, strict=True))
@@ -221,7 +222,7 @@ def motivo(antes: Mapping[str, str], ahora: Mapping[str, str],
             razones.append("se publica otra imagen del acta")
         # A captured field changed: any column the Anexo does not declare as another
         # (prep.corte.anexo; a previous layout's asociación too).
-        valores = any(c not in COLUMNS_NO_CAPTURADAS for c in cambios)
+        valores = any(c not in _CAMBIO.no_capturadas for c in cambios)
         if correccion is not None:
             razones.append(_por_cotejo(correccion, valores))
         elif valores:

@@ -63,15 +63,25 @@ from prep.cadena import Cabeza
 from prep.corte import simulacro
 from prep.corte.anexo import TimeFormatter
 from prep.corte.anexo import time_formatter
+from prep.corte.archivos import ArchivoPublicado
+from prep.corte.archivos import lee_tramos
+from prep.corte.archivos import por_registro
+from prep.corte.archivos import por_tramo
+from prep.corte.archivos import registrados
 from prep.corte.carrete import texto
 from prep.corte.difusores import DIFUSORES
-from prep.corte.difusores import difusores_csv
 from prep.corte.historial import HISTORIAL
 from prep.corte.historial import cuerpos_de
 from prep.corte.historial import encabezado_csv
 from prep.corte.historial import lineas_csv
 from prep.corte.historial import lineas_de_cuerpo
 from prep.corte.historial import lineas_por_acta
+from prep.corte.insumos import Global
+from prep.corte.insumos import Lee
+from prep.corte.insumos import contexto
+from prep.corte.insumos import fuentes
+from prep.corte.insumos import igual
+from prep.corte.insumos import valores_globales
 from prep.corte.leeme import leeme_text
 from prep.corte.memo import Mismo
 from prep.corte.memo import RenderMemo
@@ -82,6 +92,7 @@ from prep.corte.package import PUBLIC_KEY
 from prep.corte.package import SIGNATURE
 from prep.corte.package import build_corte_files
 from prep.corte.package import corte_dirname
+from prep.corte.paquete_tramos import archivo_por_tramos
 from prep.corte.paquete_tramos import filas_catd
 from prep.corte.paquete_tramos import tabular
 from prep.corte.salud_catd import AVANCE_CATD
@@ -147,7 +158,8 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *,  # noqa: PLR0
             anterior: Path | None, rules: RuleSet = DEFAULT_RULES, ultimo_corte: bool = False,
             sitio: bool = True, taken: frozenset[str] = frozenset(),
             memo: RenderMemo | None = None, bitacora: Cabeza | None = None,
-            antes_de_publicar: Callable[[Publicado, Path], None] | None = None) -> Publicado:
+            antes_de_publicar: Callable[[Publicado, Path], None] | None = None,
+            archivos: Sequence[ArchivoPublicado] | None = None) -> Publicado:
     """Write the corte of ``snap`` under ``publicacion`` and point ``latest`` at it.
 
     ``blobs`` is the central's blob store (images are hard-linked or copied from it,
@@ -167,7 +179,13 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *,  # noqa: PLR0
     corte is renamed into place and ``latest`` moves (``make_corte`` commits the corte's
     row there: a corte the database did not record is never published). If it raises,
     the hidden directory is removed and nothing was published.
+
+    ``archivos``: the registry of published files (:mod:`prep.corte.archivos`; None:
+    the project's). The files it makes (``hacer``, ``tramo``) are made here in its
+    order; what the engine keeps of the files made per tramo is keyed by what each
+    declares it reads (:class:`prep.corte.insumos.Lee`), compared by value.
     """
+    registro = registrados() if archivos is None else tuple(archivos)
     publicacion.mkdir(parents=True, exist_ok=True)
     name = _free_name(publicacion, corte_dirname(snap.corte), taken)
     imagenes = {clave: (sha256, image_name(sha256, tipo))
@@ -183,21 +201,27 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *,  # noqa: PLR0
             staging.images(images, blobs, anterior)
         # Files are written (and dropped) as soon as they are made, so a national corte
         # never holds its CSVs, zip and site in memory at once.
+        globales = valores_globales(_catalogo(snap), rules, ultimo_corte, snap.simulacro,
+                                    blobs is not None, sitio)
         # Each acta's row is a function of its state, the catalog and the rules.
         actas = None if memo is None or not memo.filas else memo.store(
-            "actas", (Mismo(snap.catalog), rules))
-        # Or each sección's work of the previous corte, reused whole where none of its
-        # actas changed; the rest of the context is the store's (prep.corte.tramos).
+            "actas", contexto(Lee.de(Global.CATALOGO, Global.REGLAS), globales))
+        # Or each sección's work of the previous corte, reused where the inputs its
+        # files declare did not change; the store's key is what they read of the whole
+        # corte (prep.corte.tramos, prep.corte.insumos).
+        por_tramo_ = por_tramo(registro)
+        hechos = [a for a in por_tramo_ if a.tramo is None]  # by the engine, by name
+        digitalizadas, con_captura = (frozenset(), frozenset()) if snap.salud is None \
+            else (snap.salud.digitalizadas, snap.salud.con_captura)
         secciones: Secciones | None = None
         if memo is not None and not memo.filas:
-            secciones = memo.store("secciones", (
-                Mismo(snap.catalog), rules, ultimo_corte, snap.simulacro, blobs is None,
-                sitio)).setdefault("secciones", Secciones(memo.carrete))
+            secciones = memo.store("secciones", contexto(lee_tramos(por_tramo_), globales)
+                                   ).setdefault("secciones", Secciones(memo.carrete))
         tramos = None if secciones is None else secciones.preparar(
-            snap.catalog, snap.estado, snap.historial, snap.imagenes,
-            **({} if snap.salud is None else {"digitalizadas": snap.salud.digitalizadas,
-                                              "con_captura": snap.salud.con_captura}),
-            cambios=snap.cambios)
+            snap.catalog, snap.estado, snap.historial, snap.imagenes, digitalizadas,
+            con_captura, cambios=snap.cambios, pieza=lee_tramos(hechos).actas,
+            textos={a.nombre: (a.lee_tramo or a.lee).actas for a in por_tramo_
+                    if a.tramo is not None})
         tablas = tabular(snap.catalog, snap.estado, snap.fuera, rules, ultimo_corte, actas,
                          tramos)
         filas_salud, salud_seconds = None, time.perf_counter()
@@ -222,8 +246,18 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *,  # noqa: PLR0
                                           memo=actas, entrega=entrega)
         entregados = entrega.nombres
         salud = snap.salud is not None
-        if snap.difusores:
-            files[DIFUSORES] = difusores_csv(snap.difusores, snap.simulacro)
+        # The files the registry makes (DIFUSORES.csv…), in its order.
+        valores = None
+        for archivo in por_registro(registro):
+            if archivo.hacer is not None:
+                data = archivo.hacer(snap)
+                if data is not None:
+                    files[archivo.nombre] = data
+                continue
+            valores = valores or fuentes(snap.estado, snap.historial, snap.imagenes,
+                                         digitalizadas, con_captura)
+            files[archivo.nombre] = archivo_por_tramos(archivo, snap, (name, snap.corte),
+                                                       valores, tramos)
         top = sorted([*files, *entregados, HISTORIAL, *([AVANCE_CATD] if salud else []),
                       zip_name, DIFERENCIAS, PUBLIC_KEY, MANIFEST, SIGNATURE])
         files[LEEME] = _leeme(snap, top, key, rules, ultimo_corte).encode("utf-8")
@@ -304,7 +338,8 @@ def _historial(staging: Staging, snap: Snapshot, tablas: Sequence[TablaEleccion]
     # Each acta's history is a function of its state, trajectory, publication and
     # verification (the memo's key, prep.corte.historial.cuerpos_de) and of the rules.
     store = None if memo is None or tramos is not None else memo.store(
-        "historial", (Mismo(snap.catalog), rules))
+        "historial", contexto(Lee.de(Global.CATALOGO, Global.REGLAS),
+                              {Global.CATALOGO: _catalogo(snap), Global.REGLAS: rules}))
     publicadas = 0
     with staging.stream(HISTORIAL, also) as write:
         write(encabezado_csv(snap.simulacro).encode("utf-8-sig"))
@@ -342,8 +377,17 @@ def _historial(staging: Staging, snap: Snapshot, tablas: Sequence[TablaEleccion]
     if store is not None and len(store) > publicadas:
         # An acta no longer published (or no longer in the snapshot) would keep its old
         # state and trajectory alive in the memo: forgotten.
-        for clave in [c for c, hecho in store.items() if hecho[0] is not snap.estado.get(c)]:
+        for clave in [c for c, hecho in store.items() if not igual(hecho[0], snap.estado.get(c))]:
             del store[clave]
+
+
+def _catalogo(snap: Snapshot) -> object:
+    """The catalog as the memo compares it: its SHA-256 (a national catalog is half a
+    million actas; its version's digest is what comparing it by value costs). A
+    snapshot made by hand has none: then the catalog object itself, by identity
+    (:class:`prep.corte.memo.Mismo`; a catalog is never changed in place, so the same
+    object is the same value, and another object only costs a corte made whole)."""
+    return snap.catalog_huella if snap.catalog_huella is not None else Mismo(snap.catalog)
 
 
 def _trozos(piezas: Iterable[bytes], tamano: int = CHUNK) -> Iterator[bytes]:

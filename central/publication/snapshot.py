@@ -46,9 +46,11 @@ from typing import NamedTuple
 
 import orjson
 from sqlalchemy import Engine
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central import catalog_store
+from central.db.models import CatalogVersion
 from central.difusores import oficiales
 from central.publication import snapshot_historial as historial_db
 from central.publication import snapshot_salud_catd as salud_db
@@ -184,6 +186,9 @@ class Snapshot:
     #: the corte made of this snapshot records them as first published there (None:
     #: not worked out; ``historial.nuevas`` of the whole state then).
     primeras: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
+    #: The catalog's SHA-256 (its version's digest; None: made by hand), what the
+    #: corte's memo compares to know the catalog is the same (prep.corte.insumos.Global).
+    catalog_huella: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,10 +329,12 @@ def read_snapshot(engine: Engine, memo: CorteMemo | None = None) -> Snapshot:
             corte: datetime = corte_row[0]
             with Session(bind=conn) as session:
                 current = catalog_store.current(session)
-            if current is None:
-                raise SnapshotError("no hay catálogo cargado: no se puede hacer un corte "
-                                    "(«prep central catalog load»)")
-            version, catalog = current
+                if current is None:
+                    raise SnapshotError("no hay catálogo cargado: no se puede hacer un "
+                                        "corte («prep central catalog load»)")
+                version, catalog = current
+                huella = session.scalar(select(CatalogVersion.digest)
+                                        .where(CatalogVersion.version == version))
             cur.execute(_FUERA)
             fuera_rows = cur.fetchall()
             cur.execute(_SIMULACRO)
@@ -403,7 +410,8 @@ def read_snapshot(engine: Engine, memo: CorteMemo | None = None) -> Snapshot:
                     Imagenes(estado, tipos.comun, tipos.otros), simulacro,
                     frozenset(verificadas), corregidas, historial, salud, difusores,
                     None if cambiadas is None else len(cambiadas),
-                    Cambios(object(), base, frozenset(cambiadas or ())), tuple(primeras))
+                    Cambios(object(), base, frozenset(cambiadas or ())), tuple(primeras),
+                    catalog_huella=huella)
     if memo is not None:
         memo.previo = Previo(snap, xmin, auditoria, sitios, ultimo_corte)
     return snap

@@ -38,6 +38,7 @@ from prep.catalog.model import Ambito
 from prep.catalog.model import Casilla
 from prep.catalog.model import Catalog
 from prep.catalog.model import Eleccion
+from prep.corte.insumos import igual
 from prep.corte.model import NINGUNA
 from prep.corte.model import ActaEnCorte
 from prep.corte.model import FueraDeCatalogo
@@ -381,8 +382,8 @@ def acta_textos(catalog: Catalog, tabla: TablaEleccion,
         clave = fila.acta.clave
         hecho = memo_.get(clave)
         sha256 = None if est is None else est.sha256
-        if hecho is not None and hecho[0] is est and hecho[2] is not None \
-                and (hecho[1] is res or hecho[1] == res):
+        if hecho is not None and igual(hecho[0], est) and hecho[2] is not None \
+                and igual(hecho[1], res):
             textos.append(hecho[2] if sha256 is None
                           else hecho[2].replace(IMAGEN_PUBLICADA, sha256))
             continue

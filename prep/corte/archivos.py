@@ -1,109 +1,170 @@
-"""The registry of a corte's published files beside the election CSVs (issue 65): each
-one is a :class:`ArchivoPublicado`, and the LEEME, the public site's downloads and
-``prep verify-corte`` loop over :func:`registrados` instead of naming the files one by
-one, so adding such a file is its module and one line here.
+"""The registry of a corte's published files (issue 65): every file a corte publishes
+is one :class:`~prep.corte.archivo.Archivo` here, in the order the LEEME describes them.
+The LEEME, the public site's downloads, ``prep verify-corte`` and the central's
+``publish`` loop over :func:`registrados` instead of naming the files one by one, so a
+new file lands by editing its module and its line here (docs/publicacion.md, «Para
+quien desarrolla: un archivo o una columna nuevos»).
 
-The protocol holds, so far, what those three readers of the registry need (its name,
-its line among the site's downloads, its LEEME paragraph and its verify-corte check);
-how each is made still lives in the central's ``publish``
-(:mod:`central.publication.publicar`). The adapters below are thin: each file's own
-module keeps its format.
+Each entry declares the snapshot inputs its text reads (:class:`~prep.corte.insumos.Lee`)
+and how it is made (:class:`~prep.corte.insumos.Render`). What the incremental engine
+keeps between cortes is keyed by those declarations (:mod:`prep.corte.tramos`).
+
+Made through the registry (``publish`` loops over :func:`por_registro`): DIFUSORES.csv,
+and any file registered with ``hacer`` or ``tramo``. Made by ``publish`` and the engine
+by name, their entry saying where (``hecho_por``): the election CSVs, the candidaturas,
+HISTORIAL.csv, AVANCE_CATD.csv, LEEME.txt, the site, diferencias.json, the zip, the
+images, the key, the manifest and its signature. verify-corte runs the ``verifica`` of
+HISTORIAL.csv, AVANCE_CATD.csv, DIFUSORES.csv and the site from here; the other files'
+checks are still its own (prep.corte.verify: signature, hashes, images, election CSVs,
+zip).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 from prep.corte import difusores
+from prep.corte.anexo import COLUMNS_NO_CAPTURADAS
+from prep.corte.anexo import columns
+from prep.corte.archivo import Archivo
+from prep.corte.archivo import Cambio
+from prep.corte.archivo import Fuente
+from prep.corte.archivo import Leido as Leido
 from prep.corte.historial import HISTORIAL
 from prep.corte.historial_leeme import leeme_historial
-from prep.corte.reader import CsvEleccion
+from prep.corte.insumos import Global
+from prep.corte.insumos import Insumo
+from prep.corte.insumos import Lee
+from prep.corte.insumos import Render
+from prep.corte.insumos import union
+from prep.corte.nombres import DIFERENCIAS
+from prep.corte.nombres import LEEME
+from prep.corte.nombres import MANIFEST
+from prep.corte.nombres import PUBLIC_KEY
+from prep.corte.nombres import SIGNATURE
+from prep.corte.nombres import candidaturas_csv_name
+from prep.corte.nombres import csv_name
 from prep.corte.salud_catd import AVANCE_CATD
 from prep.corte.salud_catd import leeme_salud
 from prep.corte.verify_historial import problemas_historial
 from prep.corte.verify_salud_catd import problemas_salud
-
-
-@dataclass(frozen=True)
-class Leido:
-    """What ``verify-corte`` has read of a corte when it checks one of its files."""
-
-    directorio: Path
-    #: Every file the signed manifest lists and that matches it, sorted.
-    archivos: Sequence[str]
-    #: The election CSVs, parsed, by file name.
-    tablas: Mapping[str, CsvEleccion]
+from prep.corte.verify_sitio import problemas_sitio
 
 
 class ArchivoPublicado(Protocol):
-    """One published file of a corte, as the LEEME, the site and ``verify-corte`` see
-    it (only when the corte has it: a central without difusores publishes no
-    DIFUSORES.csv)."""
+    """What the LEEME, the site and ``verify-corte`` read of a registered file (every
+    :class:`~prep.corte.archivo.Archivo` is one)."""
 
     @property
-    def nombre(self) -> str:
-        """Its name at the corte's root."""
-
+    def nombre(self) -> str: ...
     @property
-    def titulo(self) -> str:
-        """Its line among the public site's downloads (Spanish)."""
-
-    def leeme(self, simulacro: bool) -> str:
-        """Its paragraph of LEEME.txt (``simulacro``: a drill's corte)."""
-
-    def problemas(self, leido: Leido) -> list[str]:
-        """What ``verify-corte`` finds wrong with it, one Spanish line each."""
+    def titulo(self) -> str | None: ...
+    def leeme(self, simulacro: bool) -> str | None: ...
+    def problemas(self, leido: Leido) -> list[str]: ...
 
 
-class _Historial:
-    """HISTORIAL.csv (:mod:`prep.corte.historial`)."""
+_E, _G = Insumo, Global
+_PUBLICA = "central.publication.publicar.publish"
 
-    nombre = HISTORIAL
-    titulo = ("Historial de cada acta publicada: acopio, digitalización, capturas, "
-              "cotejo y publicación (CSV)")
+#: What diferencias.json counts as a change of an election CSV (central.publication.
+#: diferencias reads it here).
+CAMBIO_ELECCIONES = Cambio(
+    "cada acta: agregada, modificada (columnas antes y ahora, y por qué) o retirada; las "
+    "filas fuera de catálogo, contadas", columns, COLUMNS_NO_CAPTURADAS)
+#: The election CSVs (Anexo 18.5, prep.corte.anexo): the summary and one line per acta.
+#: Per tramo: its acta lines (the summary's rows, counts and the site's rows are kept
+#: with them in ``tramos.Pieza``).
+ELECCIONES = Archivo(
+    "<ELECCION>.csv", Lee.de(_E.ESTADO, _G.CATALOGO, _G.REGLAS, _G.ULTIMO_CORTE,
+                             _G.SIMULACRO, _G.CORTE, _G.FUERA),
+    Render.POR_TRAMO,
+    lee_tramo=Lee.de(_E.ESTADO, _G.CATALOGO, _G.REGLAS, _G.ULTIMO_CORTE),
+    cambio=CAMBIO_ELECCIONES,
+    hecho_por="prep.corte.package.build_corte_files (prep.corte.paquete_tramos por tramo)",
+    nombres=lambda catalog: [csv_name(e) for e in catalog.elecciones])
+CANDIDATURAS = Archivo(
+    "<ELECCION>_CANDIDATURAS.csv", Lee.de(_G.CATALOGO, _G.SIMULACRO), Render.ENTERO,
+    hecho_por="prep.corte.package.build_corte_files",
+    nombres=lambda catalog: [candidaturas_csv_name(e) for e in catalog.elecciones])
+HISTORIAL_CSV = Archivo(
+    HISTORIAL, Lee.de(_E.ESTADO, _E.TRAYECTORIA, _E.PUBLICADA_EN, _E.VERIFICADA,
+                      _E.TIPO_IMAGEN, _G.CATALOGO, _G.REGLAS, _G.CORTE, _G.SIMULACRO),
+    Render.POR_TRAMO,
+    lee_tramo=Lee.de(_E.ESTADO, _E.TRAYECTORIA, _E.PUBLICADA_EN, _E.VERIFICADA,
+                     _E.TIPO_IMAGEN, _G.CATALOGO, _G.REGLAS),
+    titulo=("Historial de cada acta publicada: acopio, digitalización, capturas, "
+            "cotejo y publicación (CSV)"),
+    parrafo=leeme_historial,
+    verifica=lambda leido: problemas_historial(leido.directorio, leido.tablas),
+    hecho_por=f"{_PUBLICA} (_historial, _historial_tramos)")
+AVANCE = Archivo(
+    AVANCE_CATD, Lee.de(_E.ESTADO, _E.PUBLICADA_EN, _E.DIGITALIZADA, _E.CON_CAPTURA,
+                        _G.CATALOGO, _G.SALUD, _G.CORTE, _G.SIMULACRO),
+    Render.POR_TRAMO,
+    lee_tramo=Lee.de(_E.ESTADO, _E.PUBLICADA_EN, _E.DIGITALIZADA, _E.CON_CAPTURA,
+                     _G.CATALOGO),
+    titulo=("Avance por centro de acopio (CATD): actas acopiadas, digitalizadas, "
+            "capturadas y publicadas, tiempo de publicación y conexión (CSV)"),
+    parrafo=leeme_salud,
+    verifica=lambda leido: problemas_salud(leido.directorio, leido.tablas),
+    hecho_por="prep.corte.salud_catd.salud_csv (prep.corte.paquete_tramos.filas_catd)")
 
-    def leeme(self, simulacro: bool) -> str:
-        return leeme_historial(simulacro)
 
-    def problemas(self, leido: Leido) -> list[str]:
-        return problemas_historial(leido.directorio, leido.tablas)
-
-
-class _AvanceCatd:
-    """AVANCE_CATD.csv (:mod:`prep.corte.salud_catd`)."""
-
-    nombre = AVANCE_CATD
-    titulo = ("Avance por centro de acopio (CATD): actas acopiadas, digitalizadas, "
-              "capturadas y publicadas, tiempo de publicación y conexión (CSV)")
-
-    def leeme(self, simulacro: bool) -> str:
-        return leeme_salud(simulacro)
-
-    def problemas(self, leido: Leido) -> list[str]:
-        return problemas_salud(leido.directorio, leido.tablas)
+def _difusores(fuente: Fuente) -> bytes | None:
+    return difusores.difusores_csv(fuente.difusores, fuente.simulacro) \
+        if fuente.difusores else None
 
 
-class _Difusores:
-    """DIFUSORES.csv (:mod:`prep.corte.difusores`)."""
+DIFUSORES = Archivo(
+    difusores.DIFUSORES, Lee.de(_G.DIFUSORES, _G.SIMULACRO), Render.ENTERO,
+    titulo=("Difusores oficiales del PREP: nombre y dirección de cada sitio que replica "
+            "los cortes (CSV)"),
+    parrafo=difusores.leeme_difusores,
+    verifica=lambda leido: difusores.problemas(leido.directorio, leido.archivos),
+    hacer=_difusores)
+LEEME_TXT = Archivo(
+    LEEME, Lee.de(_G.CATALOGO, _G.CORTE, _G.REGLAS, _G.ULTIMO_CORTE, _G.SIMULACRO),
+    Render.ENTERO, hecho_por="prep.corte.leeme.leeme_text (the paragraphs: this registry)")
+SITIO = Archivo(
+    "sitio/", Lee.de(_E.ESTADO, _E.TRAYECTORIA, _E.PUBLICADA_EN, _E.VERIFICADA,
+                     _E.TIPO_IMAGEN, *Global),
+    Render.POR_TRAMO,
+    lee_tramo=Lee.de(_E.ESTADO, _E.TRAYECTORIA, _E.PUBLICADA_EN, _E.VERIFICADA,
+                     _E.TIPO_IMAGEN, _G.CATALOGO, _G.REGLAS, _G.ULTIMO_CORTE,
+                     _G.SIMULACRO, _G.CON_IMAGENES, _G.CON_SITIO),
+    verifica=lambda leido: problemas_sitio(leido.directorio, leido.archivos, leido.tablas),
+    hecho_por="prep.corte.site.iter_site_files (prep.corte.site_tramos por tramo)")
+DIFERENCIAS_JSON = Archivo(
+    DIFERENCIAS, Lee.de(_E.ESTADO, _E.VERIFICADA, _G.CORTE, _G.SIMULACRO, _G.FUERA),
+    Render.ENTERO,
+    titulo=("Diferencias con el corte anterior: actas nuevas, modificadas y corregidas "
+            "por cotejo (JSON)"),
+    hecho_por="central.publication.diferencias (what counts: each file's ``cambio``)")
+ZIP = Archivo(
+    "PREP_<CORTE>.zip", Lee.de(*Insumo, *Global), Render.ENTERO,
+    hecho_por="central.publication.zip_corte; checked by prep.corte.verify")
+IMAGENES = Archivo(
+    "imagenes/", Lee.de(_E.ESTADO, _E.TIPO_IMAGEN, _G.CON_IMAGENES), Render.ENTERO,
+    hecho_por="central.publication.staging.Staging.images; checked by prep.corte.verify")
+LLAVE = Archivo(
+    PUBLIC_KEY, Lee(), Render.ENTERO,
+    titulo="Llave pública del instituto, para verificar la firma del manifiesto (PEM)",
+    hecho_por=_PUBLICA)
+MANIFIESTO = Archivo(MANIFEST, Lee.de(*Insumo, *Global), Render.ENTERO,
+                     hecho_por=f"{_PUBLICA}; checked by prep.corte.verify")
+FIRMA = Archivo(
+    SIGNATURE, Lee.de(*Insumo, *Global), Render.ENTERO,
+    titulo=("Firma Ed25519 del manifiesto de códigos de integridad (prep verify-corte la "
+            "comprueba con la llave pública)"),
+    hecho_por=f"{_PUBLICA}; checked by prep.corte.verify")
 
-    nombre = difusores.DIFUSORES
-    titulo = ("Difusores oficiales del PREP: nombre y dirección de cada sitio que replica "
-              "los cortes (CSV)")
-
-    def leeme(self, simulacro: bool) -> str:
-        return difusores.leeme_difusores(simulacro)
-
-    def problemas(self, leido: Leido) -> list[str]:
-        return difusores.problemas(leido.directorio, leido.archivos)
-
-
-#: The registered files, in the order the LEEME describes them and verify-corte checks
-#: them.
-ARCHIVOS: tuple[ArchivoPublicado, ...] = (_Historial(), _AvanceCatd(), _Difusores())
+#: Every published file, in the order the LEEME describes them and verify-corte checks
+#: them (a file's paragraph and check are used only when the corte has it).
+ARCHIVOS: tuple[ArchivoPublicado, ...] = (
+    ELECCIONES, CANDIDATURAS, LEEME_TXT, HISTORIAL_CSV, AVANCE, DIFUSORES, SITIO,
+    DIFERENCIAS_JSON, ZIP, IMAGENES, LLAVE, MANIFIESTO, FIRMA)
 
 
 def registrados() -> tuple[ArchivoPublicado, ...]:
@@ -114,3 +175,22 @@ def registrados() -> tuple[ArchivoPublicado, ...]:
 def registrado(nombre: str) -> ArchivoPublicado | None:
     """The registered file called ``nombre``, if any."""
     return next((a for a in registrados() if a.nombre == nombre), None)
+
+
+def por_registro(archivos: Iterable[ArchivoPublicado] | None = None
+                 ) -> tuple[Archivo, ...]:
+    """The registered files whose text the registry makes (``hacer``: whole, ``tramo``:
+    per tramo), in order (``archivos``: another registry, e.g. a test's)."""
+    return tuple(a for a in (registrados() if archivos is None else archivos)
+                 if isinstance(a, Archivo) and (a.hacer is not None or a.tramo is not None))
+
+
+def por_tramo(archivos: Iterable[ArchivoPublicado] | None = None) -> tuple[Archivo, ...]:
+    """The registered files made per tramo (the engine keeps their tramos' texts)."""
+    return tuple(a for a in (registrados() if archivos is None else archivos)
+                 if isinstance(a, Archivo) and a.render is Render.POR_TRAMO)
+
+
+def lee_tramos(archivos: Sequence[Archivo]) -> Lee:
+    """What the tramos' texts of ``archivos`` read, all together."""
+    return union(a.lee_tramo or a.lee for a in archivos)

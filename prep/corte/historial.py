@@ -47,6 +47,7 @@ from prep.corte.anexo import TZ
 from prep.corte.anexo import TimeFormatter
 from prep.corte.anexo import hora_us
 from prep.corte.anexo import time_formatter
+from prep.corte.insumos import igual
 from prep.corte.model import NINGUNA
 from prep.corte.model import ActaEnCorte
 from prep.corte.model import Digitalizacion
@@ -224,8 +225,8 @@ def cuerpos_de(tabla: TablaEleccion, historial: Historial, corte: str, corte_at:
     """:func:`eventos_de`, each acta's rows given as its :func:`cuerpo` when they have
     one (the rows themselves otherwise). ``memo``: the bodies of earlier cortes by
     CLAVE_ACTA (:class:`prep.corte.memo.RenderMemo`, filled under these ``rules``),
-    reused where the acta's state and trajectory are the same objects and its
-    publication and verification the same (the PUBLICACION event of an acta not
+    reused where the acta's state, trajectory, publication and verification are equal
+    (by value: :func:`prep.corte.insumos.igual`) (the PUBLICACION event of an acta not
     published before is this corte's). The memo holds each body with the published
     image's SHA-256 as :data:`IMAGEN_PUBLICADA`. ``filas``: only those rows of
     ``tabla`` (a tramo's, :mod:`prep.corte.tramos`)."""
@@ -236,8 +237,8 @@ def cuerpos_de(tabla: TablaEleccion, historial: Historial, corte: str, corte_at:
         sha256 = est.sha256
         if memo is not None:
             hecho = memo.get(clave)
-            if hecho is not None and hecho[0] is est and hecho[1] is t \
-                    and hecho[2] == publicada and hecho[3] is verificada \
+            if hecho is not None and igual(hecho[0], est) and igual(hecho[1], t) \
+                    and hecho[2] == publicada and hecho[3] == verificada \
                     and hecho[5] == corregida:
                 yield fila, hecho[4] if sha256 is None else hecho[4].replace(
                     IMAGEN_PUBLICADA, sha256)

@@ -183,8 +183,9 @@ def leeme_text(catalog: Catalog, corte: datetime, files: Sequence[str],
     for c in ("NO_REGISTRADAS", "NULOS", "TOTAL_VOTOS_ASENTADO", *COLUMNS_AFTER):
         out.append(f"  {c}: {DESCRIPCIONES[c]}")
     out += ["", *_valores(catalog, rules), "", *_CANDIDATURAS, "", _DECISIONES]
-    out += [s for archivo in registrados() if archivo.nombre in files
-            for s in ("", archivo.leeme(simulacro))]
+    parrafos = (archivo.leeme(simulacro) for archivo in registrados()
+                if archivo.nombre in files)
+    out += [s for parrafo in parrafos if parrafo is not None for s in ("", parrafo)]
     for e in catalog.elecciones:
         out += ["", f"{e.nombre} (código {e.codigo}) {_AMBITO[e.ambito]}",
                 "  Asociaciones (columnas de votos):"]

@@ -2,12 +2,13 @@
 that changed (issues 28–30: a corte every few minutes over half a million actas).
 
 A corte's per-acta output (its CSV row, HISTORIAL lines, site rows) is a pure function
-of the acta's state, its history, the catalog and the rules. The snapshot of a running
-central reuses the very objects of the previous corte for every acta that did not
-change (:mod:`central.publication.snapshot`), so a render kept here is reused when the
-objects it was made from are the same objects (``is``), and made again otherwise.
-Every store is emptied when anything the renders depend on as a whole changes
-(catalog, rules, the SIMULACRO flag, …: the store's *context*).
+of the inputs its file declares (:mod:`prep.corte.insumos`): the acta's state, its
+history…, and of the whole corte's (catalog, rules…). A render kept here is reused when
+the per-acta inputs it was made from are equal by value (:func:`prep.corte.insumos.
+igual`: the identity test first, since the snapshot of a running central keeps the very
+objects of every acta that did not change, :mod:`central.publication.snapshot`), and
+made again otherwise. Every store is emptied when a whole-corte input its renders
+declare changes: the store's *context* (:func:`prep.corte.insumos.contexto`).
 """
 
 from __future__ import annotations
@@ -52,9 +53,11 @@ class RenderMemo:
 
 
 class Mismo:
-    """A part of a store's context compared by identity: the catalog (a national one is
-    half a million actas; comparing it by value every corte would cost what the memo
-    saves). Holds the object, so its id cannot be reused while the store lives."""
+    """A part of a store's context compared by identity: the catalog of a snapshot made
+    by hand, which has no digest (``Snapshot.catalog_huella``; a running central's
+    catalog is compared by its digest). A catalog is never changed in place, so the same
+    object is the same value; another object with the same value only costs a corte
+    made whole. Holds the object, so its id cannot be reused while the store lives."""
 
     __slots__ = ("objeto",)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import MutableMapping
@@ -29,6 +30,10 @@ from prep.corte import salud_catd
 from prep.corte import summary
 from prep.corte.anexo import CasillaColumns
 from prep.corte.anexo import ClavesCsv
+from prep.corte.archivo import Archivo
+from prep.corte.archivo import Fuente
+from prep.corte.archivo import Tramo
+from prep.corte.insumos import Insumo
 from prep.corte.model import ActaEnCorte
 from prep.corte.model import FueraDeCatalogo
 from prep.corte.salud_catd import Avance
@@ -37,6 +42,7 @@ from prep.corte.summary import Fila
 from prep.corte.summary import TablaEleccion
 from prep.corte.tramos import Pieza
 from prep.corte.tramos import Tramos
+from prep.corte.tramos import rangos
 from prep.rules import DEFAULT_RULES
 from prep.rules import RuleSet
 
@@ -160,3 +166,49 @@ def _tomar(pieza: Pieza, lectura: LecturaCatd,
     avance = pieza.avance = salud_catd.avance_de(pieza.filas, lectura, publicada_en,
                                                  corte_at, segundos)
     return avance
+
+
+def archivo_por_tramos(archivo: Archivo, fuente: Fuente, esta: tuple[str, datetime],
+                       valores: Mapping[Insumo, Callable[[str], Any]],
+                       tramos: Mapping[str, Tramos] | None = None) -> bytes:
+    """The text of ``archivo``, a file the registry makes per tramo
+    (:attr:`prep.corte.archivo.Archivo.tramo`): its header, then every election's
+    tramos in catalog order. With ``tramos`` (the engine's), a tramo's text of the
+    previous corte is taken where the inputs the file declared did not change
+    (:meth:`Tramos.texto_previo`) and the rest made from the values the engine keeps;
+    without, every tramo is made from ``valores`` (the snapshot's, per input).
+    ``esta``: this corte's name and instant, the first publication of an acta published
+    now that no corte recorded yet (:data:`prep.corte.insumos.Insumo.PUBLICADA_EN`)."""
+    if archivo.tramo is None:
+        raise ValueError(f"{archivo.nombre} no se hace por tramos")
+    partes = [archivo.cabecera(fuente)]
+    for eleccion in fuente.catalog.elecciones:
+        actas = fuente.catalog.actas(eleccion)
+        t = None if tramos is None else tramos[eleccion.codigo]
+        limites = rangos(actas).limites if t is None else t.rangos.limites
+        for i, (a, b) in enumerate(limites):
+            data = None if t is None else t.texto_previo(archivo.nombre, i)
+            if data is None:
+                suyas = actas[a:b]
+                de: Mapping[Insumo, Sequence[Any]] = (
+                    {k: v[a:b] for k, v in t.insumos.items()} if t is not None else
+                    {k: [f(acta.clave) for acta in suyas] for k, f in valores.items()})
+                data = archivo.tramo(Tramo(eleccion, suyas, _con_esta(de, esta)))
+                if t is not None:
+                    t.poner_texto(archivo.nombre, i, data)
+            partes.append(data)
+    return b"".join(partes)
+
+
+def _con_esta(valores: Mapping[Insumo, Sequence[Any]], esta: tuple[str, datetime]
+              ) -> Mapping[Insumo, Sequence[Any]]:
+    """``valores`` with this corte (``esta``) as the first publication of each acta
+    published now that no corte recorded yet: the value the next corte reads from the
+    database, so a text made of it stays true (prep.corte.tramos.Secciones.cerrar)."""
+    publicadas = valores.get(Insumo.PUBLICADA_EN)
+    if publicadas is None:
+        return valores
+    estados = valores[Insumo.ESTADO]
+    return {**valores, Insumo.PUBLICADA_EN: [
+        esta if p is None and e is not None and e.publicada else p
+        for p, e in zip(publicadas, estados, strict=True)]}

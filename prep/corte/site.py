@@ -61,12 +61,9 @@ from prep.corte.difusores import DATOS as DIFUSORES_DATOS
 from prep.corte.difusores import RUTA as RUTA_DIFUSORES
 from prep.corte.difusores import datos_sitio as datos_difusores
 from prep.corte.historial import HISTORIAL
-from prep.corte.nombres import DIFERENCIAS
 from prep.corte.nombres import LEEME
 from prep.corte.nombres import MANIFEST
 from prep.corte.nombres import NOMBRE_CORTE
-from prep.corte.nombres import PUBLIC_KEY
-from prep.corte.nombres import SIGNATURE
 from prep.corte.nombres import candidaturas_csv_name
 from prep.corte.nombres import corte_dirname
 from prep.corte.nombres import csv_name
@@ -481,7 +478,7 @@ def _indice(catalog: Catalog, tablas: Iterable[TablaEleccion], corte: datetime,
                      "titulo": "Códigos de integridad (SHA-256) de todos los archivos"})
     for name in descargas:
         publicado = registrado(name)  # HISTORIAL.csv, AVANCE_CATD.csv… (prep.corte.archivos)
-        titulo = publicado.titulo if publicado is not None else _TITULOS_DESCARGA.get(name)
+        titulo = None if publicado is None else publicado.titulo
         if titulo is not None:
             archivos.append({"archivo": name, "titulo": titulo})
             continue
@@ -504,16 +501,6 @@ NOTA_PARTICIPACION = (
     "Último corte: la participación ciudadana de la entidad cuenta los votos de las "
     "casillas especiales (TOTAL_VOTOS_C_CS). La de cada distrito, alcaldía y sección no "
     "los cuenta: una casilla especial no tiene lista nominal propia.")
-
-#: What the downloads page says of the files that let anyone check a corte.
-_TITULOS_DESCARGA = {
-    DIFERENCIAS: "Diferencias con el corte anterior: actas nuevas, modificadas y "
-                 "corregidas por cotejo (JSON)",
-    PUBLIC_KEY: "Llave pública del instituto, para verificar la firma del manifiesto (PEM)",
-    SIGNATURE: "Firma Ed25519 del manifiesto de códigos de integridad (prep verify-corte "
-               "la comprueba con la llave pública)",
-}
-
 
 def _etiqueta_demarcacion(catalog: Catalog) -> dict[str, str]:
     """What a demarcación is called: an alcaldía in Ciudad de México (entidad 9), a

@@ -16,6 +16,7 @@ from typing import Any
 
 from prep.catalog.model import Acta
 from prep.catalog.model import Eleccion
+from prep.corte.insumos import igual
 from prep.corte.model import ActaEnCorte
 from prep.corte.model import FueraDeCatalogo
 from prep.rules import DEFAULT_RULES
@@ -173,7 +174,7 @@ def filas_y_cuentas(eleccion: Eleccion, actas: Sequence[Acta],
         res: ActaResult | None = None
         if est is not None:
             hecho = None if memo is None else memo.get(acta.clave)
-            if hecho is not None and hecho[0] is est:
+            if hecho is not None and igual(hecho[0], est):
                 res = hecho[1]
             else:
                 if est.captura is not None:

@@ -10,12 +10,15 @@ rules…, the caller's store context): when none of its actas changed, the previ
 corte's text of the tramo is this corte's, byte for byte, and is reused whole; only the
 tramos with a changed acta are made again. The summary's counts are kept per tramo too.
 
-What an acta's rows are made from, compared with the previous corte:
-- its state (``ActaEnCorte``) and trajectory (``Trayectoria``), by identity: the
-  snapshot of a running central keeps the very objects of an acta that did not change
-  (:mod:`central.publication.snapshot`), and any other object counts as a change;
-- the corte that first published it, whether a verificador decided it, and its
-  image's media type, by value (its SHA-256 is the state's: ``ActaEnCorte.sha256``).
+What an acta's rows are made from is what the registered files declare they read
+(:class:`prep.corte.insumos.Insumo`: its state, trajectory, first publication, whether
+a verificador decided it, its image's media type, AVANCE_CATD's digitalized and
+captured), compared with the previous corte's by value (:func:`distinto`); what the
+tramos' texts read of the whole corte (catalog, rules…) is the key of the memo's store
+that keeps them (:func:`prep.corte.insumos.contexto`). The :class:`Pieza` (the summary's
+rows and counts, the CSV lines, HISTORIAL, AVANCE_CATD and the site's texts) is reused
+when every input its files declare is equal; a text the registry makes per tramo
+(:attr:`Tramos.textos`) when the inputs its own file declares are.
 An acta published for the first time has its history made with the corte being made
 as its publication: that is the input kept for the next corte to compare with what it
 reads from the database.
@@ -25,7 +28,6 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable
 from collections.abc import Collection
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -37,7 +39,6 @@ from itertools import pairwise
 from itertools import repeat
 from operator import is_
 from operator import is_not
-from operator import ne
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import TypeVar
@@ -50,6 +51,9 @@ from prep.corte.carrete import Texto
 from prep.corte.carrete import partes
 from prep.corte.carrete import soltar_bloques
 from prep.corte.carrete import texto
+from prep.corte.insumos import Insumo
+from prep.corte.insumos import fuentes
+from prep.corte.insumos import igual
 
 if TYPE_CHECKING:
     from prep.catalog.model import Acta
@@ -202,28 +206,28 @@ def rangos(actas: Sequence[Acta], tamano: int = TRAMO_ACTAS) -> Rangos:
     return Rangos(tuple(secciones), Limites(inicios), tramo_de, claves, Posiciones(claves))
 
 
-#: Per acta of an election, in publication order: state, trajectory, first publication,
-#: verified, image's media type, digitalized and with a capture (AVANCE_CATD). :data:`_CAMBIA` says
-#: how each input is compared with the previous corte's.
-Insumos = tuple[list[Any], list[Any], list[Any], list[bool], list[Any], list[bool],
-                list[bool]]
-
-#: How each input of :data:`Insumos` is compared: the snapshot's objects by identity
-#: (an unchanged acta keeps its very objects), the first publication and the image by
-#: value (read again each time).
-_CAMBIA = (is_not, is_not, ne, is_not, ne, is_not, is_not)
+#: Per acta of an election, in publication order, the value of each per-acta input the
+#: registered files declare (prep.corte.insumos.Insumo → one value per acta), compared
+#: with the previous corte's by value (:func:`distintas`).
+Insumos = dict[Insumo, list[Any]]
 
 
-def _tipo_de(imagenes: Mapping[str, Any]) -> Callable[[str], str | None]:
-    """CLAVE_ACTA → its image's media type (``imagenes``: SHA-256 and media type per
-    acta; None: no image). Only the type is kept: a national central keeps one per acta
-    between cortes, and a shared text is 8 bytes where the pair was 64."""
-    get = imagenes.get
+def distinto(ahora: object, antes: object) -> bool:
+    """Whether two values of an input differ (:func:`prep.corte.insumos.igual`: by
+    value, the identity test first)."""
+    return not igual(ahora, antes)
 
-    def tipo(clave: str) -> str | None:
-        imagen = get(clave)
-        return None if imagen is None else str(imagen[1])
-    return tipo
+
+def distintas(ahora: Sequence[Any], antes: Sequence[Any]) -> Iterator[int]:
+    """The positions where ``ahora`` and ``antes`` (as long) hold different values:
+    the lists compared whole first (C, identity before ``==`` per item), then the
+    items that are other objects compared by value."""
+    if len(ahora) != len(antes):
+        raise ValueError("las entradas de dos cortes no cubren las mismas actas")
+    if ahora == antes:
+        return iter(())
+    return (i for i in compress(range(len(ahora)), map(is_not, ahora, antes))
+            if ahora[i] != antes[i])
 
 
 @dataclass(frozen=True)
@@ -267,6 +271,10 @@ class Tramos:
         #: The site's sums and sección texts of the previous corte
         #: (``site_areas.Memoria``; None: none yet, the site makes one).
         self.niveles: Any = None
+        #: Per file the registry makes per tramo (prep.corte.archivos.por_registro), each
+        #: tramo's text: the previous corte's where the inputs the file declared did
+        #: not change for its actas, None until made (:meth:`poner_texto`).
+        self.textos: dict[str, list[bytes | None]] = {}
 
     def hechas(self) -> list[Pieza]:
         """Every tramo's piece of this corte, once the summary made them all
@@ -322,6 +330,14 @@ class Tramos:
     def poner(self, i: int, pieza: Pieza) -> None:
         self.nuevas[i] = pieza
 
+    def texto_previo(self, nombre: str, i: int) -> bytes | None:
+        """File ``nombre``'s text of tramo ``i`` in the previous corte, when none of the
+        inputs it declared changed for the tramo's actas (None: make it)."""
+        return self.textos[nombre][i]
+
+    def poner_texto(self, nombre: str, i: int, texto_: bytes) -> None:
+        self.textos[nombre][i] = texto_
+
     def partes(self, campo: str, tope: int | None = None) -> Iterator[bytes]:
         """Every tramo's text ``campo``, in order, in few pieces (``carrete.partes``;
         a site text's pieces are lists to join by commas)."""
@@ -373,6 +389,10 @@ class Secciones:
         #: The snapshot (its :attr:`Cambios.ficha`) the kept inputs were read from, and
         #: the one the corte being made reads.
         self._ficha: object | None = None
+        #: The per-acta inputs the kept ones are (``preparar``'s declarations), and per
+        #: file the registry makes per tramo, per election its tramos' texts.
+        self._lee: frozenset[Insumo] = frozenset()
+        self._textos: dict[str, dict[str, list[bytes | None]]] = {}
         self._pendiente: object | None = None
         #: A corte was prepared and not published (it failed): the kept inputs may have
         #: been changed in place by it, so the next corte keeps nothing.
@@ -381,10 +401,18 @@ class Secciones:
     def preparar(self, catalog: Catalog, estado: Mapping[str, Any], historial: Historial,
                  imagenes: Mapping[str, Any], digitalizadas: Collection[str] = frozenset(),
                  con_captura: Collection[str] = frozenset(),
-                 cambios: Cambios | None = None) -> dict[str, Tramos]:
-        """Per election code, its :class:`Tramos` for this corte: a tramo takes its
-        previous piece when every input of every acta of it is the same
-        (``digitalizadas``, ``con_captura``: AVANCE_CATD's sets of actas).
+                 cambios: Cambios | None = None, pieza: Collection[Insumo] = tuple(Insumo),
+                 textos: Mapping[str, Collection[Insumo]] | None = None
+                 ) -> dict[str, Tramos]:
+        """Per election code, its :class:`Tramos` for this corte.
+
+        ``pieza``: the per-acta inputs the :class:`Pieza`'s texts declare they read (the
+        registry's files the engine makes by name, :func:`prep.corte.archivos.
+        lee_tramos`): a tramo takes its previous piece when each of them is equal, by
+        value, for every acta of it. ``textos``: per file the registry makes per tramo,
+        the per-acta inputs it declares: its previous text of a tramo is reused when
+        those are equal (:meth:`Tramos.texto_previo`). ``digitalizadas``,
+        ``con_captura``: AVANCE_CATD's sets of actas.
 
         ``cambios``: the snapshot's (:class:`Cambios`). When it was read from the
         snapshot of the last corte these pieces were published in, only the actas it
@@ -392,17 +420,22 @@ class Secciones:
         read whole every time, and compared for every acta)."""
         if self.carrete is not None:
             self.carrete.esperar()  # the previous corte's texts are in their generaciones
-        if self._a_medias:
+        textos = {} if textos is None else textos
+        lee = frozenset(pieza).union(*textos.values())
+        if self._a_medias or lee != self._lee or textos.keys() != self._textos.keys():
+            # A failed corte may have changed the kept inputs in place; other
+            # declarations were kept of other inputs: nothing kept is used.
             self._insumos.clear()
             self._piezas.clear()
             self._combinadas.clear()
             self._niveles.clear()
+            self._textos = {nombre: {} for nombre in textos}
             self._ficha = None
+        self._lee = lee
         self._a_medias = True
         out: dict[str, Tramos] = {}
-        verificadas = historial.verificadas
-        publicada_en = historial.publicada_en
-        tipo = _tipo_de(imagenes)
+        de = {k: f for k, f in fuentes(estado, historial, imagenes, digitalizadas,
+                                       con_captura).items() if k in lee}
         releidas = None if cambios is None or cambios.base is None \
             or cambios.base is not self._ficha else cambios.releidas
         self._pendiente = None if cambios is None else cambios.ficha
@@ -414,61 +447,55 @@ class Secciones:
             claves = r.claves
             antes = self._insumos.get(codigo)
             piezas = self._piezas.get(codigo)
-            publicadas = list(map(publicada_en.get, claves))
-            if antes is None or piezas is None:
-                previas: list[Pieza | None] = [None] * len(r.limites)
-            else:
-                previas = list(piezas)
-            tramo_de = r.tramo_de
+            hay_antes = antes is not None and piezas is not None
+            # Per input, the actas (positions in ``claves``) whose value differs.
+            difieren: dict[Insumo, set[int]] = {k: set() for k in de}
             insumos: Insumos
-            cambiadas: set[int] = set()  # the actas with an input that differs
-            if releidas is not None and antes is not None and piezas is not None:
+            if releidas is not None and antes is not None and hay_antes:
                 # The snapshot kept every other acta's very objects: only its re-read
                 # actas' inputs can differ from what the previous corte was made of.
-                # They are changed in place (six lists of every acta, 25 MB nationally,
-                # not copied): a corte that fails leaves them to be dropped.
+                # They are changed in place (a list per input of every acta, 25 MB
+                # nationally, not copied): a corte that fails leaves them to be dropped.
+                insumos = antes
                 posicion = r.posicion
-                insumos = (antes[0], antes[1], publicadas, antes[3], antes[4], antes[5],
-                           antes[6])
-                fuentes: tuple[Callable[[str], Any] | None, ...] = (
-                    estado.get, historial.actas.get, None, verificadas.__contains__,
-                    tipo, digitalizadas.__contains__, con_captura.__contains__)
-                listas: tuple[list[Any], ...] = insumos
                 for clave in releidas:
                     i = posicion.get(clave)
                     if i is None:
                         continue
-                    for k, (lista, fuente) in enumerate(zip(listas, fuentes, strict=True)):
-                        if fuente is None:
-                            continue
+                    for k, fuente in de.items():
+                        if k is Insumo.PUBLICADA_EN:
+                            continue  # compared whole, below
+                        lista = insumos[k]
                         valor = fuente(clave)
-                        if _CAMBIA[k](valor, lista[i]):
+                        if distinto(valor, lista[i]):
                             lista[i] = valor
-                            previas[tramo_de[i]] = None
-                            cambiadas.add(i)
-                antes_publicadas: list[Any] = antes[2]
-                for i in compress(range(len(claves)), map(ne, publicadas, antes_publicadas)):
-                    previas[tramo_de[i]] = None
-                    cambiadas.add(i)
+                            difieren[k].add(i)
+                if Insumo.PUBLICADA_EN in de:
+                    publicadas = list(map(de[Insumo.PUBLICADA_EN], claves))
+                    difieren[Insumo.PUBLICADA_EN].update(
+                        distintas(publicadas, insumos[Insumo.PUBLICADA_EN]))
+                    insumos[Insumo.PUBLICADA_EN] = publicadas
             else:
-                insumos = (
-                    list(map(estado.get, claves)), list(map(historial.actas.get, claves)),
-                    publicadas, list(map(verificadas.__contains__, claves)),
-                    list(map(tipo, claves)),
-                    list(map(digitalizadas.__contains__, claves)),
-                    list(map(con_captura.__contains__, claves)))
-                if antes is not None and piezas is not None:
-                    n = range(len(claves))
-                    # Typed as lists: mypy's join of Insumos' item types varies with the hash seed.
-                    ahoras: tuple[list[Any], ...] = insumos
-                    antes_listas: tuple[list[Any], ...] = antes
-                    for ahora, antes_, cambia in zip(ahoras, antes_listas, _CAMBIA,
-                                                     strict=True):
-                        for i in compress(n, map(cambia, ahora, antes_)):
-                            previas[tramo_de[i]] = None
-                            cambiadas.add(i)
+                insumos = {k: list(map(fuente, claves)) for k, fuente in de.items()}
+                if antes is not None and hay_antes:
+                    for k, ahora in insumos.items():
+                        difieren[k].update(distintas(ahora, antes[k]))
+            tramo_de = r.tramo_de
+            cambiadas: set[int] = set().union(*(difieren[k] for k in pieza if k in difieren))
+            previas: list[Pieza | None] = [None] * len(r.limites) if piezas is None \
+                or not hay_antes else list(piezas)
+            for i in cambiadas:
+                previas[tramo_de[i]] = None
             out[codigo] = t = Tramos(eleccion, r, insumos, previas, piezas, self.carrete,
-                                     None if antes is None or piezas is None else cambiadas)
+                                     cambiadas if hay_antes else None)
+            for nombre, declarados in textos.items():
+                kept = self._textos[nombre].get(codigo)
+                previos: list[bytes | None] = [None] * len(r.limites) if kept is None \
+                    or not hay_antes else list(kept)
+                for k in declarados:
+                    for i in difieren.get(k, ()):
+                        previos[tramo_de[i]] = None
+                t.textos[nombre] = previos
             t.combinadas = dict(self._combinadas.get(codigo, {}))
             niveles = self._niveles.get(codigo)
             t.niveles = None if niveles is None else niveles.copia()
@@ -484,12 +511,20 @@ class Secciones:
         from the database (``actas_publicadas``): that is the input kept for it."""
         esta = (nombre, corte)
         for codigo, t in tramos.items():
-            estados, _, publicadas, *_ = t.insumos
-            for i in compress(range(len(publicadas)), map(is_, publicadas, repeat(None))):
-                est = estados[i]
-                if est is not None and est.publicada:
-                    publicadas[i] = esta
+            estados = t.insumos.get(Insumo.ESTADO)
+            publicadas = t.insumos.get(Insumo.PUBLICADA_EN)
+            if publicadas is not None:
+                if estados is None:
+                    raise ValueError("la primera publicación de un acta se guarda con su "
+                                     "estado: declare ESTADO junto con PUBLICADA_EN")
+                for i in compress(range(len(publicadas)), map(is_, publicadas,
+                                                               repeat(None))):
+                    est = estados[i]
+                    if est is not None and est.publicada:
+                        publicadas[i] = esta
             self._insumos[codigo] = t.insumos
+            for nombre_texto, hechos in t.textos.items():
+                self._textos[nombre_texto][codigo] = hechos
             self._piezas[codigo] = t.nuevas
             self._combinadas[codigo] = t.combinadas
             if t.niveles is not None:

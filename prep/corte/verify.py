@@ -57,7 +57,6 @@ from prep.corte.reader import read_eleccion_csv
 from prep.corte.reader import resumen_desde_filas
 from prep.corte.verify_mesas import problemas_mesas
 from prep.corte.verify_participacion import problemas_csv as problemas_participacion
-from prep.corte.verify_sitio import problemas_sitio
 from prep.crypto import SignatureError
 from prep.crypto import VerifyKey
 from prep.filehash import sha256_file
@@ -158,10 +157,9 @@ def verify_corte(directory: Path, llave: Path | None = None,
     _check_images(result, digests)
     _check_elecciones(result, directory, digests)
     leido = Leido(directory, sorted(digests), result.tablas)
-    for archivo in registrados():  # HISTORIAL.csv, AVANCE_CATD.csv… (prep.corte.archivos)
-        if archivo.nombre in digests:
+    for archivo in registrados():  # HISTORIAL.csv, AVANCE_CATD.csv, sitio/… (archivos)
+        if archivo.nombre in digests or archivo.nombre.endswith("/"):  # a file, a folder
             result.problemas += archivo.problemas(leido)
-    result.problemas += problemas_sitio(directory, digests, result.tablas)
     _check_zip(result, directory, digests)
     result.problemas += marca.problemas(directory, digests, result.simulacro)
     return result

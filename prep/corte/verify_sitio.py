@@ -13,6 +13,7 @@ time and dropped (a national corte's site is ≈250 MB of JSON).
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from collections.abc import Mapping
 from operator import itemgetter
 from pathlib import Path
@@ -94,7 +95,7 @@ def _observaciones(name: str, publicadas: Any, tabla: CsvEleccion) -> list[str]:
     return []
 
 
-def problemas_sitio(directory: Path, digests: Mapping[str, str],
+def problemas_sitio(directory: Path, digests: Collection[str],
                     tablas: Mapping[str, CsvEleccion]) -> list[str]:
     """What the site's data files in ``directory`` (``digests``: the files the manifest
     lists, already hashed) contradict in themselves or in the parsed election CSVs

@@ -5,18 +5,22 @@ plain path (no memo: every acta read and rendered again, by a new process per co
 every file of every corte the same bytes. The long run is
 ``python3 -m bench.corte_diferencial --noches 1000``.
 
-And the net has teeth: a corte engine whose reuse key leaves out an input its output
-reads publishes a stale value, and the differential says where (seed, corte, file,
-line)."""
+And the net has teeth: a published file whose declaration leaves out an input its
+renderer reads is reused stale by the engine (which keys what it keeps by each file's
+declared inputs), and the differential says where (seed, corte, file, line)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
-from prep.corte import tramos
+from prep.corte import archivos
+from prep.corte.archivo import Archivo
+from prep.corte.archivo import Tramo
+from prep.corte.insumos import Insumo
+from prep.corte.insumos import Lee
+from prep.corte.insumos import Render
+from prep.corte.trayectoria import desempacar
 from tests.harness.diferencial import comparar
 from tests.harness.noches import noche
 
@@ -45,23 +49,52 @@ def test_random_nights_publish_the_same_bytes_with_the_engine_and_without(
     assert not [caso for caso in CASOS if cuentas[caso] == 0], cuentas
 
 
-def test_the_differential_catches_a_reuse_key_that_leaves_out_an_input(
-        pg_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The one place the thing under test is changed on purpose (issue 65: the net must
-    # catch a stale reuse): the tramos' reuse key no longer compares each acta's state
-    # (ActaEnCorte), which the CSVs, AVANCE_CATD and the site read. A tramo whose actas'
-    # states changed and nothing else is then taken from the previous corte.
-    cambia = list(tramos._CAMBIA)
-    cambia[0] = lambda ahora, antes: False
-    monkeypatch.setattr(tramos, "_CAMBIA", tuple(cambia))
+#: A file registered by the test alone, made per tramo by the registry: one line per
+#: acta counting the images, captures and cotejos the central accepted for it. It
+#: declares only the acta's state, so the engine keeps a tramo's lines while the states
+#: are equal: a capture that validates nothing yet changes the trajectory and no state.
+NO_DECLARADO = "TRAYECTORIA_PRUEBA.csv"
+
+
+def _trayectorias(tramo: Tramo) -> bytes:
+    trayectorias = tramo.valores[Insumo.TRAYECTORIA]  # read, and not declared
+    lineas = []
+    for acta, guardada in zip(tramo.actas, trayectorias, strict=True):
+        t = desempacar(guardada)
+        lineas.append(f"{acta.clave},{len(t.imagenes)},{len(t.capturas)},{len(t.cotejos)}"
+                      "\r\n")
+    return "".join(lineas).encode()
+
+
+def test_the_differential_catches_a_file_that_reads_an_input_it_did_not_declare(
+        pg_dsn: str, tmp_path: Path) -> None:
+    # The engine is not changed: a registry of the test's own adds a file whose
+    # renderer reads an input its declaration leaves out (issue 65: the net must catch
+    # a stale reuse).
+    mal_declarado = Archivo(NO_DECLARADO, Lee.de(Insumo.ESTADO), Render.POR_TRAMO,
+                            tramo=_trayectorias)
+    registro = (*archivos.registrados(), mal_declarado)
     for semilla in range(1, 9):
-        diferencia = comparar(pg_dsn, semilla, tmp_path / f"noche-{semilla}").diferencia
+        diferencia = comparar(pg_dsn, semilla, tmp_path / f"noche-{semilla}",
+                              archivos=registro).diferencia
         if diferencia is not None:
             break
     assert diferencia is not None, "ocho noches sin que el diferencial viera el valor viejo"
+    assert diferencia.archivo == NO_DECLARADO, str(diferencia)  # the file, named
     assert diferencia.corte > 1  # the first corte has nothing to reuse
     assert diferencia.linea is not None and diferencia.motor != diferencia.plano
-    assert not diferencia.archivo.startswith("MANIFIESTO")  # the source, not the digest
     texto = str(diferencia)
     assert f"seed {diferencia.semilla}, corte {diferencia.corte}" in texto
     assert f"{diferencia.archivo}, line {diferencia.linea}" in texto
+
+
+def test_the_same_file_declaring_what_it_reads_publishes_the_same_bytes(
+        pg_dsn: str, tmp_path: Path) -> None:
+    # The control: declared, the same renderer's tramos are made again when an acta's
+    # trajectory changes, and the engine and the plain path agree.
+    bien_declarado = Archivo(NO_DECLARADO, Lee.de(Insumo.ESTADO, Insumo.TRAYECTORIA),
+                             Render.POR_TRAMO, tramo=_trayectorias)
+    for semilla in SEMILLAS:
+        resultado = comparar(pg_dsn, semilla, tmp_path / f"noche-{semilla}",
+                             archivos=(*archivos.registrados(), bien_declarado))
+        assert resultado.diferencia is None, str(resultado.diferencia)

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field
@@ -47,6 +48,7 @@ from central.publication.corte import CorteHecho
 from central.publication.corte import CorteSettings
 from central.publication.corte import make_corte
 from central.publication.memo_corte import CorteMemo
+from prep.corte.archivos import ArchivoPublicado
 from prep.corte.memo import RenderMemo
 from prep.crypto import SigningKey
 from tests.harness.corte_data import prepare_database
@@ -97,21 +99,25 @@ class Resultado:
 
 
 def comparar(admin_dsn: str, semilla: int, trabajo: Path,
-             plantilla: str | None = None, aparte: bool = False) -> Resultado:
+             plantilla: str | None = None, aparte: bool = False,
+             archivos: Sequence[ArchivoPublicado] | None = None) -> Resultado:
     """Publish ``semilla``'s night both ways on ``admin_dsn``'s server (a database of
     its own, dropped after; files under ``trabajo``, removed after), corte by corte,
     stopping at the first corte that differs. ``plantilla``: a database already
     migrated (:func:`plantilla_migrada`) to make the night's from. ``aparte``: each
     corte of the plain path is made by a new process (python3 -m tests.harness.diferencial
     plano …), so not even a cache of the process's modules is shared with the engine;
-    otherwise by this process, without memo."""
+    otherwise by this process, without memo. ``archivos``: the registry of published
+    files both publish with (None: the project's; not with ``aparte``)."""
+    if aparte and archivos is not None:
+        raise ValueError("otro registro de archivos solo en este proceso (aparte=False)")
     empezo = time.perf_counter()
     de = noche(semilla)
     resultado = Resultado(semilla)
     trabajo.mkdir(parents=True, exist_ok=False)
     try:
         with _base(admin_dsn, f"noche_{semilla}_{secrets.token_hex(3)}", plantilla) as dsn:
-            _noche(admin_dsn, dsn, de, trabajo, resultado, aparte)
+            _noche(admin_dsn, dsn, de, trabajo, resultado, aparte, archivos)
     finally:
         shutil.rmtree(trabajo, ignore_errors=True)
     resultado.segundos = time.perf_counter() - empezo
@@ -119,7 +125,7 @@ def comparar(admin_dsn: str, semilla: int, trabajo: Path,
 
 
 def _noche(admin_dsn: str, dsn: str, de: Noche, trabajo: Path, resultado: Resultado,
-           aparte: bool) -> None:
+           aparte: bool, archivos: Sequence[ArchivoPublicado] | None = None) -> None:
     prepare_database(dsn, de.catalog)
     blobs = trabajo / "blobs"
     blobs.mkdir()
@@ -127,8 +133,8 @@ def _noche(admin_dsn: str, dsn: str, de: Noche, trabajo: Path, resultado: Result
     key = SigningKey.from_raw(KEY)
     # The running central: one memo for the whole night, the tramos' texts on its disk.
     motor = CorteSettings(trabajo / "motor", blobs, memo=CorteMemo(
-        render=RenderMemo(carrete=trabajo / "carrete")))
-    plano = CorteSettings(trabajo / "plano", blobs)
+        render=RenderMemo(carrete=trabajo / "carrete")), archivos=archivos)
+    plano = CorteSettings(trabajo / "plano", blobs, archivos=archivos)
     diario = Diario()
     for n, ventana in enumerate(de.ventanas, 1):
         aplicar(dsn, de, ventana, diario, blobs)

@@ -1,7 +1,7 @@
 """The registry of a corte's published files (prep.corte.archivos, issue 65): a file
 registered there is described by the LEEME, offered by the site's downloads and checked
 by ``verify-corte``, with nothing else edited; and the registered files are the ones
-the central publishes."""
+the registry lists every file a corte publishes."""
 
 from __future__ import annotations
 
@@ -12,13 +12,17 @@ import pytest
 from prep.catalog import Catalog
 from prep.catalog import generate_catalog
 from prep.corte import archivos
+from prep.corte.archivo import Archivo
 from prep.corte.archivos import Leido
 from prep.corte.historial import HISTORIAL
+from prep.corte.insumos import Insumo
+from prep.corte.insumos import Render
 from prep.corte.leeme import leeme_text
 from prep.corte.package import LEEME
 from prep.corte.package import MANIFEST
 from prep.corte.package import build_corte_files
 from prep.corte.package import manifest
+from prep.corte.package import slug
 from prep.corte.salud_catd import AVANCE_CATD
 from prep.corte.site import iter_site_files
 from prep.corte.verify import verify_corte
@@ -85,9 +89,23 @@ def test_a_registered_file_is_in_the_leeme_the_site_and_verify_corte(
     assert not [p for p in result.problemas if p.startswith(NOMBRE) and "revisado" not in p]
 
 
-def test_the_registered_files_are_the_centrals_extra_files() -> None:
+def test_the_registry_lists_every_file_a_corte_publishes(catalog: Catalog) -> None:
     nombres = [a.nombre for a in archivos.registrados()]
-    assert nombres == [HISTORIAL, AVANCE_CATD, "DIFUSORES.csv"]
     assert len(set(nombres)) == len(nombres)
     assert all(archivos.registrado(n) is not None for n in nombres)
-    assert archivos.registrado(LEEME) is None
+    raiz = {n for a in archivos.registrados() if isinstance(a, Archivo)
+            for n in a.en(catalog)}
+    csvs = {f"{slug(e.nombre)}{sufijo}.csv" for e in catalog.elecciones
+            for sufijo in ("", "_CANDIDATURAS")}
+    assert raiz == {*csvs, LEEME, HISTORIAL, AVANCE_CATD, "DIFUSORES.csv", "sitio/",
+                    "diferencias.json", "PREP_<CORTE>.zip", "imagenes/",
+                    "llave_publica.pem", MANIFEST, f"{MANIFEST}.sig"}
+    # Each says what it reads and how it is made; the per-tramo ones what their tramos
+    # read, which the engine keys what it keeps by.
+    for archivo in archivos.registrados():
+        assert isinstance(archivo, Archivo)
+        assert archivo.hacer is not None or archivo.tramo is not None or archivo.hecho_por
+        if archivo.render is Render.POR_TRAMO:
+            assert archivo.lee_tramo is not None and archivo.lee_tramo.actas
+    assert [a.nombre for a in archivos.por_registro()] == ["DIFUSORES.csv"]
+    assert archivos.lee_tramos(archivos.por_tramo()).actas == frozenset(Insumo)

@@ -24,7 +24,7 @@ ARITMETICA = ("summary", "anexo", "historial", "trayectoria", "salud_catd", "mod
 #: ``verify-corte``, what auditors run: it shares no cache code with the publisher.
 VERIFY = ("verify", "verify_candidaturas", "verify_historial", "verify_mesas",
           "verify_participacion", "verify_salud_catd", "verify_sitio", "reader",
-          "nombres", "archivos")
+          "nombres", "archivos", "archivo", "insumos")
 #: The incremental engine: what a running central keeps between cortes.
 CACHES = ("tramos", "paquete_tramos", "site_tramos", "memo", "carrete")
 
