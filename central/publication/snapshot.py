@@ -48,12 +48,12 @@ import orjson
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from central import catalog_store
-from central.difusores import oficiales
+from central.catalog import catalog_store
 from central.publication import snapshot_historial as historial_db
 from central.publication import snapshot_salud_catd as salud_db
 from central.publication.memo_corte import CorteMemo
 from central.publication.prefetch import Prefetch
+from central.stations.difusores import oficiales
 from prep.catalog import Catalog
 from prep.catalog.model import Acta
 from prep.corte.historial import Historial
@@ -277,7 +277,7 @@ _CAMBIADAS = """
 """
 # rebuild-state and a catalog load delete rows (central.pipeline.rebuild): an acta whose
 # rows were deleted leaves no recent row behind, so after one everything is read again.
-# Audit events are appended under one lock, in id order (central.audit.emit).
+# Audit events are appended under one lock, in id order (central.audit.audit.emit).
 _REESCRITAS = """
     SELECT EXISTS (SELECT 1 FROM audit_log
                    WHERE id > %(auditoria)s AND event = 'acta_states_rebuilt')

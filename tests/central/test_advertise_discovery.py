@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from zeroconf.asyncio import AsyncServiceInfo
 
-from central.advertise import SERVICE_TYPE as ADVERTISED_TYPE
-from central.advertise import CentralAdvertiser
-from central.advertise import instance_name
-from central.advertise import txt_properties
+from central.api.advertise import SERVICE_TYPE as ADVERTISED_TYPE
+from central.api.advertise import CentralAdvertiser
+from central.api.advertise import instance_name
+from central.api.advertise import txt_properties
 from prep.station.discovery import SERVICE_TYPE
 from prep.station.discovery import Candidate
 from prep.station.discovery import candidates_from_info

@@ -1,5 +1,5 @@
 """Every anomaly type the central raises is declared once, with its Spanish name, in
-central/anomaly_types.toml (beside the audit events), and the dashboard and reports
+central/audit/anomaly_types.toml (beside the audit events), and the dashboard and reports
 show that name. The types are found in the source where anomalies are raised, by the
 search the dashboard's labels test uses."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from central.anomalies import declared_anomaly_types
+from central.audit.anomalies import declared_anomaly_types
 from central.controlroom.anomaly_text import ANOMALY_LABELS
 from central.controlroom.anomaly_text import anomaly_label
 from tests.dashboard.test_anomaly_labels import REPO

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central import audit
+from central.audit import audit
 from central.db.models import AuditEntry
 from prep.canonical import canonical_hash
 from prep.protocol import GENESIS
@@ -136,7 +136,7 @@ def test_every_emitted_event_is_declared_once_and_used() -> None:
 def _emitted_events(path: Path) -> list[tuple[str, str]]:
     """Event names at ``emit(session, "name", …)`` and ``emit_many(session, "name", …)``
     calls and at ``Refused(…, event="name")`` (refusals, emitted by
-    central.anomalies.record_refusal)."""
+    central.audit.anomalies.record_refusal)."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if not isinstance(node, ast.Call):

@@ -15,8 +15,8 @@ from datetime import UTC
 from datetime import datetime
 from pathlib import Path
 
-from central.config import DataDir
-from central.config import load_identity
+from central.node.config import DataDir
+from central.node.config import load_identity
 from prep.auditoria import paquete
 from prep.build_info import SOURCE_PACKAGES
 from prep.build_info import current_build

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from central.catd_distritos import assign
 from central.db import make_engine
+from central.stations.catd_distritos import assign
 from prep.catalog import Acta
 from prep.catalog import Catalog
 from prep.corte.package import slug

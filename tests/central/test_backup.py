@@ -17,11 +17,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from central.config import DataDir
-from central.config import initialize
 from central.continuity import backup as respaldo
 from central.continuity.replication import ContinuityError
 from central.db.embedded import start_server
+from central.node.config import DataDir
+from central.node.config import initialize
 from tests.harness.espera import esperar
 from tests.harness.espera import holgado
 from tests.harness.postgres import server_base

@@ -22,8 +22,8 @@ from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from central import ancla
-from central import audit
+from central.audit import ancla
+from central.audit import audit
 from central.db import make_engine
 from central.db.models import AuditEntry
 from prep import cadena

@@ -18,10 +18,10 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy import text
 
-from central.blobs import BlobStore
-from central.blobs import reconcile
-from central.blobs import reconcile_when_reachable
 from central.db import make_engine
+from central.db.blobs import BlobStore
+from central.db.blobs import reconcile
+from central.db.blobs import reconcile_when_reachable
 from central.db.migrate import upgrade
 from tests.harness.espera import esperar
 from tests.harness.espera import holgado

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from central.blobs import BlobStore
+from central.db.blobs import BlobStore
 from prep.records import Kind
 from tests.central.station import Station
 from tests.central.station import error_of

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from central.blobs import STALE_TMP_SECONDS
-from central.blobs import BlobStore
-from central.blobs import _temp_prefix
+from central.db.blobs import STALE_TMP_SECONDS
+from central.db.blobs import BlobStore
+from central.db.blobs import _temp_prefix
 from tests.central.station import PNG
 
 

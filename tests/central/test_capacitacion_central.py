@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from central.catalog_store import load
+from central.catalog.catalog_store import load
 from central.db import make_engine
 from prep.capacitacion.practica import practice_catalog
 from prep.catalog import Catalog

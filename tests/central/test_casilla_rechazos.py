@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from central import intake
+from central.pipeline import intake
 from prep.casilla_rechazos import nombre
 from prep.casilla_rechazos import rechazos
 from prep.station.scan.quality import Motivo

@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from central.catalog_change import changed_actas
+from central.catalog.catalog_change import changed_actas
 from prep.catalog import Catalog
 from prep.catalog import generate_catalog
 from prep.catalog import write_catalog

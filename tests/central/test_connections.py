@@ -16,8 +16,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from central.connections import DEFAULT_MAX_CONNECTIONS
-from central.connections import RESERVED_DESCRIPTORS
+from central.api.connections import DEFAULT_MAX_CONNECTIONS
+from central.api.connections import RESERVED_DESCRIPTORS
 from tests.central.station import Station
 from tests.harness.central import REPO
 from tests.harness.central import CentralNode
@@ -34,7 +34,7 @@ IDLE_SECONDS = 3.0
 #: kept; below aiohttp's own 75 s keep-alive, so a timer the central did not set still
 #: fails. A wait's bound, never a measure of how long something took.
 SETTLE_S = 45.0
-# What the central derives from FILES (central.connections.descriptor_budget).
+# What the central derives from FILES (central.api.connections.descriptor_budget).
 MAX_CONNECTIONS = (FILES - 128) // 2
 PER_SOURCE = MAX_CONNECTIONS // 4
 

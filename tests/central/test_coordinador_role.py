@@ -33,7 +33,7 @@ from central.db.models import Anomaly
 from central.db.privileges import COORDINADOR
 from central.db.privileges import COORDINATOR_ROLE
 from central.db.read_only import set_read_only_login
-from central.operators import add_operator
+from central.stations.operators import add_operator
 from prep.cli import main
 
 PASSWORD = "sala-de-control-7"

@@ -15,9 +15,9 @@ import pytest
 
 from central.db import make_engine
 from central.db.migrate import upgrade
-from central.difusores import alta
-from central.nodes import add_node
-from central.operators import add_operator
+from central.stations.difusores import alta
+from central.stations.nodes import add_node
+from central.stations.operators import add_operator
 from prep.cli import main
 from tests.harness.coordinador import CLAVE
 from tests.harness.coordinador import NOMBRE

@@ -1,4 +1,4 @@
-"""The collector around a process's cortes (central.tuning.Recolector): what a
+"""The collector around a process's cortes (central.node.tuning.Recolector): what a
 corte keeps is frozen at its end, and a cycle frozen while alive is still collected
 within the period, not kept for the whole night."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from central.tuning import Recolector
+from central.node.tuning import Recolector
 
 pytestmark = pytest.mark.rapido
 

@@ -1,7 +1,7 @@
 """Cotejo work by lease (issue 29: "the operator gets, by lease, published actas of their
 CATD, oldest first"), against a real central over HTTPS on real PostgreSQL.
 
-The queue order is the one ``central.leases._ORDER`` defines for cotejo and
+The queue order is the one ``central.pipeline.leases._ORDER`` defines for cotejo and
 ``docs/pipeline.md`` states: the oldest validation first (``validada_received_at``, the
 central's arrival time of the record that validated the acta, so the oldest published
 data first), not the acopio order capture and verification follow. Only the asking

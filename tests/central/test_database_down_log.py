@@ -16,12 +16,12 @@ import pytest
 from aiohttp.test_utils import TestClient
 from aiohttp.test_utils import TestServer
 
-from central.config import DataDir
-from central.config import load_identity
+from central.api.enroll_limit import EnrollmentLimits
+from central.api.http_common import Central
+from central.api.server import build_app
 from central.db import make_engine
-from central.enroll_limit import EnrollmentLimits
-from central.http_common import Central
-from central.server import build_app
+from central.node.config import DataDir
+from central.node.config import load_identity
 from prep.crypto import SigningKey
 from tests.harness.central import CentralNode
 from tests.harness.postgres import socket_link

@@ -19,7 +19,7 @@ from psycopg import sql
 from sqlalchemy import Engine
 from sqlalchemy import text
 
-from central.audit import AUDIT_LOCK
+from central.audit.audit import AUDIT_LOCK
 from central.db import make_engine
 from central.db import upgrade
 from central.db.locks import LOCK_TIMEOUT
@@ -213,7 +213,7 @@ def test_the_read_only_login_cannot_flood_the_serve_nodes_log_through_notify(
     """Issue 62: NOTIFY is a command every login may send on any channel; 300 unreadable
     payloads on ``prep_trabajo`` from the dashboard's read-only login wrote 300 lines in
     every serve node's log. Now one line per kind of problem and minute."""
-    from central.ingest import WORK_CHANNEL
+    from central.pipeline.ingest import WORK_CHANNEL
     from tests.harness.espera import esperar
 
     login = set_read_only_login(central_node.dsn, login_name)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from central.enroll_limit import EnrollmentLimiter
-from central.enroll_limit import EnrollmentLimits
+from central.api.enroll_limit import EnrollmentLimiter
+from central.api.enroll_limit import EnrollmentLimits
 from prep.crypto import SigningKey
 from prep.station.enroll import RATE_LIMITED
 from prep.station.enroll import TooManyAttempts
@@ -146,7 +146,7 @@ def test_a_difusors_registration_has_the_same_limit_on_failed_attempts(
     """Issue 62: ``/v1/difusores/registro`` took failed codes without limit. Its failures
     count with those of a station's enrollment (the same kind of one-time code): past
     the limit even a valid difusor code gets 429, and another address still registers."""
-    from central.difusores import alta
+    from central.stations.difusores import alta
     from prep.protocol import DIFUSOR_REGISTRO_PATH
 
     registro = {"path": DIFUSOR_REGISTRO_PATH, "field": "codigo"}

@@ -7,7 +7,7 @@ import re
 
 import psycopg
 
-from central.enrollment import code_sha256
+from central.stations.enrollment import code_sha256
 from prep.crypto import SigningKey
 from tests.central.station import central_cli
 from tests.central.station import error_of

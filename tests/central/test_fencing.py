@@ -48,11 +48,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from central.config import DataDir
-from central.config import load_identity
 from central.continuity.fencing import FENCE_FILE
 from central.db import make_engine
-from central.operators import add_operator
+from central.node.config import DataDir
+from central.node.config import load_identity
+from central.stations.operators import add_operator
 from prep.linea import verify_linea
 from prep.station.client import BEYOND_LIST
 from prep.station.client import OLD_PRIMARY

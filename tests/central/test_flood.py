@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from central.refusals import BURST
+from central.api.refusals import BURST
 from prep.crypto import SigningKey
 from prep.protocol import make_batch
 from prep.records import Kind

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import psycopg
 
-from central.auth import KEY_CACHE_SECONDS
+from central.stations.auth import KEY_CACHE_SECONDS
 from prep.crypto import SigningKey
 from prep.protocol import MAX_BLOB_BYTES
 from prep.protocol import Batch
@@ -205,7 +205,7 @@ def test_records_that_skip_a_seq_are_refused(shared_central: CentralNode) -> Non
 
 def test_malformed_batch_is_refused_with_an_audit_row(shared_central: CentralNode) -> None:
     # From an address of its own: the first unsigned refusals of a source are written
-    # one by one, by that source (central.refusals).
+    # one by one, by that source (central.api.refusals).
     before = query(shared_central.dsn, "SELECT count(*) FROM audit_log WHERE "
                    "event = 'batch_refused' AND detail->>'code' = 'malformed' AND "
                    "actor = 'origen:127.0.0.41'")[0][0]

@@ -73,7 +73,7 @@ def test_init_twice_keeps_the_key_and_the_certificate(tmp_path: Path, pg_databas
     assert again.returncode == 0, again.stderr
     assert "ya existía" in again.stdout
     after = {p: p.read_bytes() for p in data.rglob("*") if p.is_file()}
-    # The audit chain's copy outside the database only grows (central.ancla): the
+    # The audit chain's copy outside the database only grows (central.audit.ancla): the
     # second init's events are appended to it; everything else is as it was.
     anchor = data / "ancla" / "bitacora.jsonl"
     assert after.pop(anchor).startswith(before.pop(anchor))

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from central.catd_distritos import assign
 from central.db import make_engine
-from central.leases import MAX_LEASES_PER_OPERATOR
-from central.leases import MAX_LEASES_PER_STATION
-from central.leases import MAX_LIFE_FACTOR
-from central.leases import MAX_PREFETCH
+from central.pipeline.leases import MAX_LEASES_PER_OPERATOR
+from central.pipeline.leases import MAX_LEASES_PER_STATION
+from central.pipeline.leases import MAX_LIFE_FACTOR
+from central.pipeline.leases import MAX_PREFETCH
+from central.stations.catd_distritos import assign
 from prep.catalog import Catalog
 from tests.central.lease_work import SHORT_LEASE_MINUTES
 from tests.central.lease_work import acta_state

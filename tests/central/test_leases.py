@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 
-from central.leases import MAX_PREFETCH
+from central.pipeline.leases import MAX_PREFETCH
 from prep.catalog import Catalog
 from prep.records import Kind
 from tests.central.lease_work import acta_state

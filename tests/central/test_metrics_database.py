@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from central.db import make_engine
 from central.db import upgrade
-from central.metrics.database import DatabaseCollector
+from central.node.metrics.database import DatabaseCollector
 from tests.harness.postgres import temporary_database
 from tests.harness.standby import primary_with_standby
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from central.config import _self_signed_certificate
 from central.db import make_engine
-from central.operators import add_operator
+from central.node.config import _self_signed_certificate
+from central.stations.operators import add_operator
 from prep.bundle import BundleNode
 from prep.canonical import canonical_bytes
 from prep.canonical import parse_json

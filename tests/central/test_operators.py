@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from central.db import make_engine
-from central.operators import MAX_FILE_BYTES
-from central.operators import MAX_FILE_ROWS
-from central.operators import OperatorFileError
-from central.operators import add_operator
-from central.operators import parse_operator_file
+from central.stations.operators import MAX_FILE_BYTES
+from central.stations.operators import MAX_FILE_ROWS
+from central.stations.operators import OperatorFileError
+from central.stations.operators import add_operator
+from central.stations.operators import parse_operator_file
 from prep.bundle import BUNDLE_PATH
 from prep.bundle import read_bundle
 from prep.catalog import generate_catalog

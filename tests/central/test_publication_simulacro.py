@@ -20,10 +20,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from central.db import make_engine
+from central.db.simulacro import set_simulacro
 from central.publication.corte import A_PEDIDO
 from central.publication.corte import CorteSettings
 from central.publication.corte import make_corte
-from central.simulacro import set_simulacro
 from prep.catalog import Catalog
 from prep.catalog import generate_catalog
 from prep.corte.package import LEEME

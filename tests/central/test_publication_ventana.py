@@ -20,12 +20,12 @@ from sqlalchemy import Engine
 from sqlalchemy import text
 
 from central.db import make_engine
-from central.operators import add_operator
 from central.publication.corte import CorteSettings
 from central.publication.schedule import Scheduler
 from central.publication.schedule import Ventana
 from central.publication.schedule import cortes_while
 from central.publication.ventana import fijar_ventana
+from central.stations.operators import add_operator
 from prep.catalog import generate_catalog
 from prep.cli import main
 from prep.crypto import SigningKey

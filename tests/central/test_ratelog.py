@@ -1,4 +1,4 @@
-"""One log line per condition and minute (central.ratelog): what keeps a flood from
+"""One log line per condition and minute (central.node.ratelog): what keeps a flood from
 turning into 112 MB of identical tracebacks."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import logging
 
 import pytest
 
-from central.ratelog import Throttle
-from central.ratelog import ThrottleFilter
-from central.ratelog import loop_exception_handler
+from central.node.ratelog import Throttle
+from central.node.ratelog import ThrottleFilter
+from central.node.ratelog import loop_exception_handler
 
 pytestmark = pytest.mark.rapido
 

@@ -21,10 +21,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from central.config import DataDir
-from central.config import initialize
 from central.continuity import replication
 from central.db.embedded import start_server
+from central.node.config import DataDir
+from central.node.config import initialize
 from tests.harness.espera import esperar
 from tests.harness.espera import holgado
 from tests.harness.postgres import server_base

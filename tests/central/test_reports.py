@@ -12,9 +12,9 @@ from pathlib import Path
 import psycopg
 from pypdf import PdfReader
 
-from central.config import DataDir
-from central.config import load_identity
-from central.reports.ceros import verify
+from central.controlroom.reports.ceros import verify
+from central.node.config import DataDir
+from central.node.config import load_identity
 from prep.catalog import generate_catalog
 from prep.catalog import write_catalog
 from prep.crypto import b64decode

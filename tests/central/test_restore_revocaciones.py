@@ -24,8 +24,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from central.config import DataDir
 from central.db.embedded import start_server
+from central.node.config import DataDir
 from prep.bundle import BUNDLE_PATH
 from tests.central.station import Station
 from tests.harness.central import REPO

@@ -16,10 +16,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from central.config import DataDir
-from central.config import load_identity
 from central.db import make_engine
 from central.db.migrate import upgrade
+from central.node.config import DataDir
+from central.node.config import load_identity
 from central.publication.corte import CorteSettings
 from central.publication.schedule import Scheduler
 from central.publication.schedule import Ventana
@@ -101,7 +101,7 @@ def test_one_scheduler_at_a_time_and_another_takes_over(pg_database: str,
 
 
 def _identity(tmp_path: Path) -> DataDir:
-    from central.config import initialize
+    from central.node.config import initialize
 
     data_dir = DataDir(tmp_path / "central")
     initialize(data_dir)

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from central.auth import KEY_CACHE_SECONDS
 from central.db import make_engine
-from central.stations_admin import UnknownStation
-from central.stations_admin import set_station_enabled
+from central.stations.auth import KEY_CACHE_SECONDS
+from central.stations.stations_admin import UnknownStation
+from central.stations.stations_admin import set_station_enabled
 from prep.bundle import BUNDLE_PATH
 from prep.protocol import make_batch
 from prep.records import Kind

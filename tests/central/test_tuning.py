@@ -1,4 +1,4 @@
-"""The process tuning of a central that makes cortes (central.tuning): importing the
+"""The process tuning of a central that makes cortes (central.node.tuning): importing the
 corte's modules changes nothing in the process; the context that ``serve``, ``corte`` and
 the benchmarks enter sets the allocator, pauses the collector and shortens the switch
 interval around each corte only, and gives back what can be given back when left."""
@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from central.tuning import INTERVALO_HILOS
-from central.tuning import CentralTuning
+from central.node.tuning import INTERVALO_HILOS
+from central.node.tuning import CentralTuning
 
 # Run in a process of its own: the allocator's parameters cannot be set back, and the
 # test process's must stay as they are for the tests after this one.
@@ -56,7 +56,7 @@ for package in (prep.corte, central.publication):
 prep.cli.build_parser()  # every program's subcommands registered: central's corte too
 out["imported"] = state()
 out["imported_mapped"] = mapped_apart(6 << 20)
-from central.tuning import CentralTuning
+from central.node.tuning import CentralTuning
 tuning = CentralTuning()
 with tuning:
     out["entered"] = state()

@@ -1,4 +1,4 @@
-"""Who is woken when a batch makes work (central.work_wait): the sending CATD's own
+"""Who is woken when a batch makes work (central.api.work_wait): the sending CATD's own
 operators first, then the CCV's, then the rest, two per acta, only of the kind made;
 never a station that hung up; one wait per operator; a look for work that missed a
 batch (told from ingest's thread) does not wait; a stopping server answers all."""
@@ -10,9 +10,9 @@ import threading
 
 import pytest
 
+from central.api.work_wait import Waited
+from central.api.work_wait import WorkWaiters
 from central.pipeline.apply import WorkMade
-from central.work_wait import Waited
-from central.work_wait import WorkWaiters
 
 pytestmark = pytest.mark.rapido
 
