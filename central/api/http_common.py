@@ -1,12 +1,14 @@
 """What the API's route modules share: the :class:`Central` every handler reaches
-through ``request.app[CENTRAL]``, and the request body read with a size limit and an
-idle timeout. :mod:`central.api.server` builds the application and serves it; the route
-modules (:mod:`central.api.work_api`, :mod:`central.api.intake_api`) add their routes to it.
+through ``request.app[CENTRAL]``, the request body read with a size limit and an idle
+timeout, the JSON answer of a refusal and an audit event written on its own.
+:mod:`central.api.server` builds the application and serves it; the route modules
+(``central/api/*_api.py``, one per role) add their routes to it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from collections.abc import Callable
@@ -20,6 +22,7 @@ from typing import TypeVar
 
 from aiohttp import web
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from central.api.connections import ConnectionLimits
 from central.api.enroll_limit import EnrollmentLimiter
@@ -167,4 +170,19 @@ async def send_file(request: web.Request, path: Path, who: str) -> web.StreamRes
     except ConnectionError:  # aiohttp's ClientConnectionResetError is one
         log.info("%s cerró la conexión a mitad de la descarga de %s (%d de %d bytes)",
                  who, path.name, sent, size)
+    return response
+
+
+def write_audit(engine: Engine, write: Callable[[Session], object]) -> None:
+    """Run ``write`` (an audit event) in a transaction of its own."""
+    with Session(engine) as session, session.begin():
+        write(session)
+
+
+def error_response(error: ApiError) -> web.Response:
+    """The JSON answer ``{"error", "message"}`` of a refusal."""
+    response = web.json_response(error.to_json(), status=error.status,
+                                 dumps=lambda v: json.dumps(v, ensure_ascii=False))
+    if error.status == 408:  # the rest of a stalled body is not waited for
+        response.force_close()
     return response
