@@ -89,7 +89,7 @@ def _central() -> Iterator[_Central]:
         stack.callback(engine.dispose)
         data_dir = DataDir(node.data_dir)
         # Every case reaches the enrollment parser, not the 429 of the failed-attempt
-        # limit (tests/central/test_enroll_limit.py tests that).
+        # limit (tests/central/api/test_enroll_limit.py tests that).
         unlimited = EnrollmentLimits(per_source=10**12, total=10**12)
         central = Central.open(data_dir, load_identity(data_dir), engine,
                                enroll_limits=unlimited)

@@ -309,7 +309,7 @@ def read_snapshot(engine: Engine, memo: CorteMemo | None = None) -> Snapshot:
     With ``memo`` (a running central's, :mod:`central.publication.memo_corte`) only the actas
     whose rows changed since the previous snapshot are read again; every other acta keeps
     the previous snapshot's objects (which lets the corte reuse their renders). The
-    result equals a whole read's (tests/central/test_snapshot_memo.py). The new snapshot
+    result equals a whole read's (tests/central/publication/test_snapshot_memo.py). The new snapshot
     becomes the memo's previous one."""
     snapshot = engine.execution_options(isolation_level="REPEATABLE READ",
                                         postgresql_readonly=True)

@@ -1,7 +1,7 @@
 """Every anomaly type the central can raise has a Spanish name on the dashboard and in
 the reports (issue 35: ``codigo_no_es_acta`` and ``imagen_tipo_distinto`` showed as
 «Codigo no es acta»). The types are found in the source, where anomalies are raised, as
-the audit events are (tests/central/test_audit.py): a new one without a name fails."""
+the audit events are (tests/central/audit/test_audit.py): a new one without a name fails."""
 
 from __future__ import annotations
 

@@ -119,7 +119,7 @@ def test_tampering_is_detected(central_node: CentralNode) -> None:
 
 
 def test_every_emitted_event_is_declared_once_and_used() -> None:
-    with (CENTRAL / "audit_events.toml").open("rb") as f:
+    with (CENTRAL / "audit" / "audit_events.toml").open("rb") as f:
         declared = tomllib.load(f)["events"]
     for name, spec in declared.items():
         assert spec["meaning"] and spec["emitter"], name

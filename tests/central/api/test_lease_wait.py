@@ -37,7 +37,7 @@ def test_an_operator_waiting_at_the_central_gets_each_acta_as_a_batch_makes_it(
             assert not first.done() and not checking.done()  # nothing yet: they wait
             await station.digitize([acta])
             # It comes back with the acta the batch made (that the batch wakes the wait,
-            # not its timer, is tests/central/test_work_wait.py's).
+            # not its timer, is tests/central/api/test_work_wait.py's).
             answer = await asyncio.wait_for(first, holgado(120))
             assert answer.status == 200
             [lease] = answer.body["leases"]

@@ -108,7 +108,7 @@ def test_a_tampered_batch_is_refused_and_raises_an_anomaly(shared_central: Centr
     assert status == 401 and error_of(body)[0] == "bad_signature"
     assert _nothing_stored(shared_central, station)
     # Nothing proves the station sent it: traced by source, never pinned on the station
-    # (issue 36; tests/central/test_flood.py counts the trace).
+    # (issue 36; tests/central/api/test_flood.py counts the trace).
     assert _anomalies(shared_central, station.id, "bad_signature") == []
     assert _refusals(shared_central, station.id, "bad_signature") == 0
     # The genuine batch still goes through.

@@ -151,7 +151,7 @@ def test_the_module_imports_where_there_is_no_fcntl() -> None:
     codigo = ("import os, sys; sys.modules['fcntl'] = None; del os.O_CLOEXEC; "
               "import central.publication.escritor as e; print(e.ARGUMENTO)")
     hecho = subprocess.run([sys.executable, "-c", codigo], capture_output=True, text=True,
-                           check=False, cwd=Path(__file__).parents[2])
+                           check=False, cwd=Path(__file__).parents[3])
     assert hecho.returncode == 0, hecho.stderr
     assert hecho.stdout.strip() == escritor_module.ARGUMENTO
 

@@ -68,7 +68,7 @@ def _cotejo(operator: str, clave: str, coincide: bool,
 
 def _night(node: CentralNode, cotejada: Acta, corregida: Acta,
            abierta: Acta) -> tuple[str, str]:
-    """Drive the night as tests/central/test_cotejo.py does; the id of the cotejo that
+    """Drive the night as tests/central/pipeline/test_cotejo.py does; the id of the cotejo that
     first confirmed ``corregida`` and the coordinador's."""
     ana, beto, carla, dario, vera, victor = add_operators(node, [
         ("Ana", "capturista", "01"), ("Beto", "capturista", "01"),

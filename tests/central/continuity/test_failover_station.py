@@ -22,10 +22,10 @@ from prep.station.client import OLD_PRIMARY
 from prep.station.station import Station
 from prep.station.station import wait_until
 from simulacro.nodo import kill_postmaster
-from tests.central.test_standby_cli import _background
-from tests.central.test_standby_cli import _first_line
-from tests.central.test_standby_cli import _prep
-from tests.central.test_standby_cli import base  # noqa: F401  (the fixture)
+from tests.central.continuity.test_standby_cli import _background
+from tests.central.continuity.test_standby_cli import _first_line
+from tests.central.continuity.test_standby_cli import _prep
+from tests.central.continuity.test_standby_cli import base  # noqa: F401  (the fixture)
 from tests.harness.espera import holgado
 from tests.prep.station.support import clave
 from tests.prep.station.test_network_faults import FAST

@@ -16,12 +16,12 @@ from typing import Any
 
 from prep.catalog import Acta
 from prep.catalog import Catalog
+from tests.central.pipeline.test_cotejo import _actas
+from tests.central.pipeline.test_cotejo import _audit
+from tests.central.pipeline.test_cotejo import _corte
+from tests.central.pipeline.test_cotejo import _cotejo
+from tests.central.pipeline.test_cotejo import _state
 from tests.central.station import rebuild_agrees
-from tests.central.test_cotejo import _actas
-from tests.central.test_cotejo import _audit
-from tests.central.test_cotejo import _corte
-from tests.central.test_cotejo import _cotejo
-from tests.central.test_cotejo import _state
 from tests.harness.central import CentralNode
 from tests.harness.work import WorkStation
 from tests.harness.work import add_operators

@@ -62,13 +62,13 @@ from prep.station.client import TimelineFence
 from prep.station.errors import SyncError
 from prep.station.station import Station
 from simulacro.nodo import kill_postmaster
+from tests.central.continuity.test_failover_station import _dsn
+from tests.central.continuity.test_failover_station import _records
+from tests.central.continuity.test_standby_cli import _background
+from tests.central.continuity.test_standby_cli import _first_line
+from tests.central.continuity.test_standby_cli import _prep
+from tests.central.continuity.test_standby_cli import base  # noqa: F401  (the fixture)
 from tests.central.station import central_cli
-from tests.central.test_failover_station import _dsn
-from tests.central.test_failover_station import _records
-from tests.central.test_standby_cli import _background
-from tests.central.test_standby_cli import _first_line
-from tests.central.test_standby_cli import _prep
-from tests.central.test_standby_cli import base  # noqa: F401  (the fixture)
 from tests.harness.central import REPO
 from tests.harness.central import CentralNode
 from tests.harness.espera import esperar
