@@ -4,7 +4,7 @@ ignoring only what follows the wall clock of the run that made them::
     python3 -m bench.corte_comparar /tmp/out-a /tmp/out-b
 
 ``bench.corte_ref`` fixes the database's ``now()`` and the signing key, but the audit
-chain's events are stamped by the central's own clock (``central.audit``), so the
+chain's events are stamped by the central's own clock (``central.audit.audit``), so the
 ``# BITACORA`` head a corte's manifest carries (issue 62) differs from one run to the
 next once a corte has been made in the run (corte2 carries corte1's events). What it
 changes, and nothing else, is skipped:

@@ -87,7 +87,7 @@ from tests.harness.postgres import embedded_server
 from tests.harness.postgres import temporary_database
 
 if TYPE_CHECKING:
-    from central.tuning import CentralTuning
+    from central.node.tuning import CentralTuning
 
 REPEAT_OFFSET = 7  # casilla numbers of each repetition: id + 7·k (every id stays ≤ 99)
 DELTA = 0.02  # share of the actas a delta changes (a peak's 5–10 minutes, nationally)
@@ -130,9 +130,9 @@ def main() -> None:
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        from central.tuning import CentralTuning
+        from central.node.tuning import CentralTuning
 
-        with CentralTuning() as tuning:  # as serve's cortes run (central.tuning)
+        with CentralTuning() as tuning:  # as serve's cortes run (central.node.tuning)
             _child(args.child, Path(os.environ["BENCH_PUBLICACION"]), tuning, args.profile)
         return
     bucle_inicio = python_loop_ms()
@@ -178,7 +178,7 @@ def _child(dsn: str, publicacion: Path, tuning: CentralTuning,
            profile: str | None = None) -> None:
     from sqlalchemy.orm import Session
 
-    from central import catalog_store
+    from central.catalog import catalog_store
     from central.db import make_engine
     from central.publication.corte import A_PEDIDO
     from central.publication.corte import CorteHecho

@@ -2,8 +2,8 @@
 corte after corte by a running central's engine (one ``CorteMemo`` for the night) and by
 the plain path (no memo: every acta read and rendered again, on a copy of the database
 taken just before the engine's corte; by this process, or with ``--aparte`` by a new
-process per corte), every file compared byte for byte
-(tests/harness/diferencial.py; the short run is tests/central/test_corte_diferencial.py).
+process per corte), every file compared byte for byte (tests/harness/diferencial.py; the
+short run is tests/central/publication/test_corte_diferencial.py).
 
 ::
 

@@ -54,8 +54,8 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 if TYPE_CHECKING:
+    from central.node.tuning import CentralTuning
     from central.publication.corte import CorteHecho
-    from central.tuning import CentralTuning
 
 TEMPLATE = "corte_ref_tmpl"
 RUN = "corte_ref_run"
@@ -95,9 +95,9 @@ def main() -> None:
     elif args.command == "corte":
         _corte(args.dir, args.out, args.sin_sitio, args.profile)
     else:
-        from central.tuning import CentralTuning
+        from central.node.tuning import CentralTuning
 
-        with CentralTuning() as tuning:  # as serve's cortes run (central.tuning)
+        with CentralTuning() as tuning:  # as serve's cortes run (central.node.tuning)
             if args.command == "child":
                 _child(args.dsn, args.out, args.sin_sitio, args.profile, tuning)
             else:
@@ -229,7 +229,7 @@ def _child(dsn: str, out: Path, sin_sitio: bool, profile: Path | None,
     with that memo."""
     from sqlalchemy.orm import Session
 
-    from central import catalog_store
+    from central.catalog import catalog_store
     from central.db import make_engine
     from central.publication.corte import A_PEDIDO
     from central.publication.corte import CorteSettings
@@ -287,7 +287,7 @@ def _child_sin_memo(dsn: str, out: Path, sin_sitio: bool, tuning: CentralTuning)
     """corte2 again, in a fresh process without memo, on the copy of the database."""
     from sqlalchemy.orm import Session
 
-    from central import catalog_store
+    from central.catalog import catalog_store
     from central.db import make_engine
     from central.publication.corte import A_PEDIDO
     from central.publication.corte import CorteSettings

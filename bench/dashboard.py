@@ -203,8 +203,8 @@ def _screens(app: object, window: object, out: Path) -> None:
 
 def report_pages(dsn: str, out: Path, data_dir: Path | None) -> None:
     """Render the first page of the progress report to PNG (QtPdf)."""
-    from central.reports.progreso import write_final
-    from central.reports.progreso import write_progreso
+    from central.controlroom.reports.progreso import write_final
+    from central.controlroom.reports.progreso import write_progreso
 
     with psycopg.connect(dsn) as conn:
         ov = read_overview(conn)
@@ -228,11 +228,11 @@ def ceros_page(admin_dsn: str, seed: int, out: Path) -> None:
     """The puesta en ceros certificate of a fresh database with the catalog loaded."""
     from sqlalchemy.orm import Session
 
+    from central.controlroom.reports.ceros import Identity
+    from central.controlroom.reports.ceros import certify
     from central.db import make_engine
     from central.db import upgrade
     from central.pipeline.rebuild import load_catalog
-    from central.reports.ceros import Identity
-    from central.reports.ceros import certify
     from prep.catalog import write_catalog
     from prep.crypto import SigningKey
 

@@ -26,11 +26,11 @@ import time
 from datetime import time as dtime
 from pathlib import Path
 
-from central.config import DataDir
-from central.config import initialize
+from central.audit.evidencia import Fuentes
+from central.audit.evidencia import write_evidencia
 from central.db import make_engine
-from central.evidencia import Fuentes
-from central.evidencia import write_evidencia
+from central.node.config import DataDir
+from central.node.config import initialize
 from central.publication.corte import A_PEDIDO
 from central.publication.corte import CorteSettings
 from central.publication.corte import make_corte

@@ -45,11 +45,11 @@ from pathlib import Path
 
 import psycopg
 
-from central.config import DataDir
-from central.config import load_identity
 from central.db import make_engine
 from central.db.embedded import start_server
-from central.operators import add_operator
+from central.node.config import DataDir
+from central.node.config import load_identity
+from central.stations.operators import add_operator
 from prep.station.station import Station
 from prep.station.station import wait_until
 from prep.station.sync import SyncOptions

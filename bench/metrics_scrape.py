@@ -2,7 +2,7 @@
 
 An embedded PostgreSQL with the schema, a scale-1 catalog seeded (≈40,000 acta states),
 ``--anomalias`` anomalies, ``--auditoria`` audit events and 34 stations with their health;
-then ``--lecturas`` readings of :class:`central.metrics.database.DatabaseCollector` (the
+then ``--lecturas`` readings of :class:`central.node.metrics.database.DatabaseCollector` (the
 whole database part of a scrape: every statement in one read-only transaction), each one
 fresh. Prints one JSON line: wall and CPU (this process and PostgreSQL) per reading, and
 what that is at Prometheus' usual 15 s interval as a share of one core.
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from bench.ingest import _postgres_cpu
 from central.db import make_engine
 from central.db import upgrade
-from central.metrics.database import DatabaseCollector
+from central.node.metrics.database import DatabaseCollector
 from central.pipeline.rebuild import load_catalog
 from prep.catalog import generate_catalog
 from prep.catalog import write_catalog

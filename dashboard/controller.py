@@ -46,7 +46,7 @@ from central.controlroom.login import close_session
 from central.controlroom.overview import Overview
 from central.controlroom.overview import Settings
 from central.controlroom.overview import read_overview
-from central.operators import OperatorError
+from central.stations.operators import OperatorError
 from prep.background import BackgroundLoop
 from prep.passwords import PasswordError
 from qtkit.poster import Poster

@@ -28,9 +28,9 @@ from PySide6.QtWidgets import QSpinBox
 from PySide6.QtWidgets import QWidget
 
 from central.db.models import OPERATOR_ROLES
-from central.operators import OperatorError
-from central.operators import check_role
-from central.operators import clean_name
+from central.stations.operators import OperatorError
+from central.stations.operators import check_role
+from central.stations.operators import clean_name
 from prep.passwords import PasswordError
 from prep.passwords import check_new_password
 from qtkit.widgets import named_label

@@ -35,8 +35,8 @@ from PySide6.QtWidgets import QTabWidget
 from PySide6.QtWidgets import QWidget
 
 from central.controlroom.login import CoordinatorAccount
-from central.operators import OperatorInfo
 from central.publication.ventana import EstadoPublicacion
+from central.stations.operators import OperatorInfo
 from dashboard import theme
 from dashboard.charts import ThroughputView
 from dashboard.controller import DashboardController

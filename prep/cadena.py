@@ -1,6 +1,6 @@
 """The head of the central's audit chain as published outside its database (issue 62).
 
-The central's audit log is a hash chain (:mod:`central.audit`), but the database's owner
+The central's audit log is a hash chain (:mod:`central.audit.audit`), but the database's owner
 can delete rows and link the rest again: the chain alone then still verifies. So each
 signed corte's manifest carries the chain's head when the corte was made, one comment
 line that ``sha256sum -c`` skips::

@@ -1,5 +1,5 @@
 """Why the PREP Casilla intake rejects a photo: the vocabulary declared once in
-``casilla_rechazos.toml``, read by the central's intake (:mod:`central.intake`) and by
+``casilla_rechazos.toml``, read by the central's intake (:mod:`central.pipeline.intake`) and by
 whatever shows its counts to a coordinator (the CCV's intake panel)."""
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ def build_parser(programs: bool = True) -> argparse.ArgumentParser:
     return parser
 
 
-_PLUGINS = ("simulacro.cli", "central.cli", "prep.station.cli", "catd.app", "ccv.app",
+_PLUGINS = ("simulacro.cli", "central.commands.cli", "prep.station.cli", "catd.app", "ccv.app",
             "dashboard.cli", "difusor.cli", "prep.auditoria.cli", "prep.capacitacion.cli")
 
 

@@ -5,7 +5,7 @@
 metrics there, on a port of their own, never on the stations' API port. The exposition
 is the official client library's (``prometheus_client``), on its own thread: a scrape
 never runs on a program's event loop. No metric carries a secret nor a label per acta;
-what each program exposes is its own module's business (:mod:`central.metrics`,
+what each program exposes is its own module's business (:mod:`central.node.metrics`,
 :mod:`difusor.metricas`).
 """
 

@@ -205,7 +205,7 @@ class Noche:
         self.cortes.wait()
         seconds = self.nodo.failover()
         # Someone brings the lost primary back and asks it for a corte: it must publish
-        # nothing (issue 62); its stations' fencing is tests/central/test_fencing.py's.
+        # nothing (issue 62); its stations' fencing is tests/central/continuity/test_fencing.py's.
         publicados = self.nodo.replaced_primary_publishes(
             self.nodo.logs / "publicacion-primario-anterior")
         self.report.metrics.setdefault("continuidad", {}).update(

@@ -48,9 +48,11 @@ ONE_WORKER_PACKAGES = ("tests/dashboard/", "tests/installer/", "tests/site/")
 #: The longest work units (a minute or more each, mostly waiting on real processes):
 #: handed out first, so that none of them starts when the others are done.
 LONG_FIRST = ("tests/soak/", "tests/simulacro/test_drill.py", "tests/installer/",
-              "tests/prep/station/test_sync_central.py", "tests/central/test_leases.py",
-              "tests/central/test_lease_life.py", "tests/central/test_authorization.py",
-              "tests/central/test_lease_wait.py", "tests/dashboard/", "tests/site/")
+              "tests/prep/station/test_sync_central.py",
+              "tests/central/pipeline/test_leases.py",
+              "tests/central/pipeline/test_lease_life.py",
+              "tests/central/pipeline/test_authorization.py",
+              "tests/central/api/test_lease_wait.py", "tests/dashboard/", "tests/site/")
 
 
 def in_ci() -> bool:

@@ -20,8 +20,8 @@ import pytest
 from PIL import Image
 from psycopg.conninfo import conninfo_to_dict
 
-from central.advertise import instance_name
-from central.advertise import serve_label
+from central.api.advertise import instance_name
+from central.api.advertise import serve_label
 from tests.conftest import in_ci
 from tests.harness.e2e_targets import ACOPIOS
 from tests.harness.e2e_targets import EXPECT_CERT_DIGITS

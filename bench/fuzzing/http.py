@@ -1,4 +1,4 @@
-"""The central's HTTP API fuzzed through its real aiohttp app (``central.server.
+"""The central's HTTP API fuzzed through its real aiohttp app (``central.api.server.
 build_app``) on a real PostgreSQL: random and mutated bodies and headers for every
 station endpoint, signed by an enrolled station or not.
 
@@ -63,15 +63,15 @@ def _central() -> Iterator[_Central]:
     from aiohttp.test_utils import TestClient
     from aiohttp.test_utils import TestServer
 
-    from central.config import DataDir
-    from central.config import load_identity
+    from central.api.enroll_limit import EnrollmentLimits
+    from central.api.server import Central
+    from central.api.server import build_app
     from central.db import make_engine
-    from central.enroll_limit import EnrollmentLimits
-    from central.enrollment import Site
-    from central.enrollment import create_code
-    from central.operators import add_operator
-    from central.server import Central
-    from central.server import build_app
+    from central.node.config import DataDir
+    from central.node.config import load_identity
+    from central.stations.enrollment import Site
+    from central.stations.enrollment import create_code
+    from central.stations.operators import add_operator
     from tests.harness.central import CentralNode
     from tests.harness.postgres import server_dsn
     from tests.harness.postgres import temporary_database
@@ -89,7 +89,7 @@ def _central() -> Iterator[_Central]:
         stack.callback(engine.dispose)
         data_dir = DataDir(node.data_dir)
         # Every case reaches the enrollment parser, not the 429 of the failed-attempt
-        # limit (tests/central/test_enroll_limit.py tests that).
+        # limit (tests/central/api/test_enroll_limit.py tests that).
         unlimited = EnrollmentLimits(per_source=10**12, total=10**12)
         central = Central.open(data_dir, load_identity(data_dir), engine,
                                enroll_limits=unlimited)
@@ -241,6 +241,6 @@ def _check(ctx: _Central, plan: dict[str, Any]) -> None:
                             f"{answer[:200]!r}")
 
 
-HTTP = Target("http", "central.server.build_app on a real PostgreSQL via aiohttp's test "
+HTTP = Target("http", "central.api.server.build_app on a real PostgreSQL via aiohttp's test "
               "client: enrollment, batches, blob upload, work, leases, cursor, bundle",
               _strategy, _check, setup=_central, max_seconds=2.0)

@@ -265,7 +265,7 @@ def _names_strategy(catalog: Catalog) -> st.SearchStrategy[str]:
 
 
 def _names_check(catalog: Catalog, name: str) -> None:
-    from central.intake import _clave_in_name
+    from central.pipeline.intake import _clave_in_name
     from prep.image_check import EXTENSIONS
     from prep.image_check import declared_by_name
     from prep.station.scan.hotfolder import readable
@@ -286,12 +286,12 @@ def _names_check(catalog: Catalog, name: str) -> None:
 
 
 def _names_setup() -> Any:
-    import central.intake  # noqa: F401  (its import is not a case's time)
+    import central.pipeline.intake  # noqa: F401  (its import is not a case's time)
 
     return _given(small_catalog())
 
 
-NAMES = Target("casilla_names", "central.intake._clave_in_name, prep.image_check."
+NAMES = Target("casilla_names", "central.pipeline.intake._clave_in_name, prep.image_check."
                "declared_by_name and the name stored and shown (hotfolder.readable) of PREP "
                "Casilla file names (str, and bytes that are not UTF-8 as os.listdir gives "
                "them)", _names_strategy, _names_check, setup=_names_setup)

@@ -174,8 +174,8 @@ def _operators_strategy(_: Any) -> st.SearchStrategy[bytes]:
 
 
 def _operators_check(_: Any, data: bytes) -> None:
-    from central.operators import OperatorFileError
-    from central.operators import parse_operator_file
+    from central.stations.operators import OperatorFileError
+    from central.stations.operators import parse_operator_file
 
     try:
         rows = parse_operator_file(data)
@@ -193,11 +193,11 @@ def _operators_check(_: Any, data: bytes) -> None:
 
 @contextmanager
 def _imported() -> Iterator[None]:
-    import central.operators  # noqa: F401  (its import is not a case's time)
+    import central.stations.operators  # noqa: F401  (its import is not a case's time)
 
     yield
 
 
-OPERATORS = Target("operators", "central.operators.parse_operator_file (operadores.csv of "
+OPERATORS = Target("operators", "central.stations.operators.parse_operator_file (operadores.csv of "
                    "«prep central operator import»): mutated and generated files",
                    _operators_strategy, _operators_check, setup=_imported)

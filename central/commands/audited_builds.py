@@ -1,5 +1,5 @@
 """``prep central audited-build add|list|remove``: the fingerprints of the audited
-builds (:mod:`central.audited_builds`)."""
+builds (:mod:`central.audit.audited_builds`)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ import argparse
 import json
 import sys
 
-from central.audited_builds import AuditedBuildError
-from central.audited_builds import add_build
-from central.audited_builds import list_builds
-from central.audited_builds import normalize
-from central.audited_builds import remove_build
+from central.audit.audited_builds import AuditedBuildError
+from central.audit.audited_builds import add_build
+from central.audit.audited_builds import list_builds
+from central.audit.audited_builds import normalize
+from central.audit.audited_builds import remove_build
 from central.commands.common import Command
 from central.commands.common import open_engine
 from central.commands.common import refusing
 from central.commands.common import technician_actor
-from central.config import DataDir
+from central.node.config import DataDir
 from prep.cli_es import Subcommands
 
 

@@ -1,5 +1,5 @@
 """``prep auditoria evidencia --out DIR``: the central's signed evidence package for the
-auditor (:mod:`central.evidencia`); registered under ``prep auditoria`` by
+auditor (:mod:`central.audit.evidencia`); registered under ``prep auditoria`` by
 :mod:`prep.auditoria.cli`, next to ``verificar``."""
 
 from __future__ import annotations
@@ -7,16 +7,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from central.audit.evidencia import Fuentes
+from central.audit.evidencia import write_evidencia
 from central.commands.common import subcommand
 from central.commands.common import technician_actor
-from central.config import DEFAULT_DATA_DIR
-from central.config import ENV_DSN
-from central.config import DataDir
-from central.config import load_identity
 from central.db import database_dsn
 from central.db import make_engine
-from central.evidencia import Fuentes
-from central.evidencia import write_evidencia
+from central.node.config import DEFAULT_DATA_DIR
+from central.node.config import ENV_DSN
+from central.node.config import DataDir
+from central.node.config import load_identity
 from prep.cli_es import Subcommands
 from prep.rules import DEFAULT_RULES
 from prep.rules import RuleSet

@@ -1,5 +1,5 @@
 """``prep central catd-distritos [--catd N --distritos D…]``: which CATD receives each
-distrito's actas (:mod:`central.catd_distritos`). Prints the table as JSON."""
+distrito's actas (:mod:`central.stations.catd_distritos`). Prints the table as JSON."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import sys
 
 from sqlalchemy.orm import Session
 
-from central.catd_distritos import assign
-from central.catd_distritos import assigned
 from central.commands.common import database_errors
 from central.commands.common import open_engine
 from central.commands.common import technician_actor
-from central.config import DataDir
+from central.node.config import DataDir
+from central.stations.catd_distritos import assign
+from central.stations.catd_distritos import assigned
 from prep.cli_es import Subcommands
 
 

@@ -19,14 +19,14 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from central import audit
+from central.audit import audit
 from central.commands.common import database_errors
 from central.commands.common import open_engine
-from central.config import DataDir
-from central.coordinator_login import add_login_options
-from central.coordinator_login import require_coordinator
 from central.db.models import CatdEstadoOculto
-from central.enrollment import MAX_CATD
+from central.node.config import DataDir
+from central.stations.coordinator_login import add_login_options
+from central.stations.coordinator_login import require_coordinator
+from central.stations.enrollment import MAX_CATD
 from prep.cli_es import Subcommands
 from prep.corte.salud_catd import CCV
 

@@ -17,11 +17,11 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import SQLAlchemyError
 
-from central import ancla
-from central.config import DataDir
+from central.audit import ancla
 from central.db import database_dsn
 from central.db import make_engine
 from central.db.locks import DatabaseBusy
+from central.node.config import DataDir
 from prep.cli_es import Subcommands
 
 Command = Callable[[argparse.Namespace], int]
@@ -35,7 +35,7 @@ def open_engine(args: argparse.Namespace, data_dir: DataDir,
     as ``role`` if given (which role runs which command: docs/seguridad.md).
 
     On the way out of a command that ended well, the audit chain's head and the
-    revocations it made are copied to ``data_dir``'s anchor (:mod:`central.ancla`):
+    revocations it made are copied to ``data_dir``'s anchor (:mod:`central.audit.ancla`):
     a disabled station or operator is kept outside the database at once."""
     with database_dsn(args.dsn, data_dir.pgdata) as dsn:
         engine = make_engine(dsn, pool_size=pool_size, role=role)
@@ -51,7 +51,7 @@ def technician_actor() -> str:
     """Who runs a command of installation and upkeep (``init``, ``catalog load``,
     ``backup``, ``promote``…), for the audit log: ``tecnico:<cuenta del sistema>``. It
     says what it is, the machine's account, never a coordinator: the coordinator's
-    actions need their login (:func:`central.coordinator_login.require_coordinator`,
+    actions need their login (:func:`central.stations.coordinator_login.require_coordinator`,
     issue 62)."""
     try:
         return f"tecnico:{getpass.getuser()}"

@@ -33,20 +33,20 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from central import ancla
-from central import audit
-from central.blobs import BlobStore
-from central.blobs import reconcile
+from central.audit import ancla
+from central.audit import audit
 from central.commands.common import refusing
 from central.commands.common import technician_actor as _operator
-from central.config import DataDir
 from central.continuity import backup as respaldo
 from central.continuity import replication
 from central.continuity.replication import STANDBY_NAME
 from central.continuity.replication import ContinuityError
 from central.db import database_dsn
 from central.db import make_engine
+from central.db.blobs import BlobStore
+from central.db.blobs import reconcile
 from central.db.engine import configured_dsn
+from central.node.config import DataDir
 from prep.cli_es import Subcommands
 from prep.corte.anexo import TZ
 

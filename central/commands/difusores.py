@@ -3,7 +3,7 @@
 ``alta`` gives a difusor (a university, a newspaper) alta with its name and public URL
 and prints the one-time code to hand it, by a channel other than the web; ``codigo``
 makes a new one; ``baja`` takes it off the official list, with a reason; ``lista`` shows
-them and what each last reported. The work is :mod:`central.difusores`.
+them and what each last reported. The work is :mod:`central.stations.difusores`.
 """
 
 from __future__ import annotations
@@ -19,17 +19,17 @@ from sqlalchemy import Engine
 from central.commands.common import open_engine
 from central.commands.common import subcommand
 from central.commands.common import technician_actor
-from central.config import DataDir
-from central.config import load_identity
-from central.coordinator_login import CoordinatorLoginError
-from central.coordinator_login import add_login_options
-from central.coordinator_login import require_coordinator
-from central.difusores import Alta
-from central.difusores import DifusorInvalido
-from central.difusores import alta
-from central.difusores import baja
-from central.difusores import lista
-from central.difusores import nuevo_codigo
+from central.node.config import DataDir
+from central.node.config import load_identity
+from central.stations.coordinator_login import CoordinatorLoginError
+from central.stations.coordinator_login import add_login_options
+from central.stations.coordinator_login import require_coordinator
+from central.stations.difusores import Alta
+from central.stations.difusores import DifusorInvalido
+from central.stations.difusores import alta
+from central.stations.difusores import baja
+from central.stations.difusores import lista
+from central.stations.difusores import nuevo_codigo
 from prep.cli_es import Subcommands
 
 

@@ -1,5 +1,5 @@
 """``prep central import-casilla DIR [--watch]``: PREP Casilla photos into the pipeline
-(:mod:`central.intake`)."""
+(:mod:`central.pipeline.intake`)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from types import FrameType
 
 from central.commands.common import open_engine
 from central.commands.common import subcommand
-from central.config import DataDir
-from central.config import load_identity
 from central.db import upgrade
-from central.intake import CasillaIntake
+from central.node.config import DataDir
+from central.node.config import load_identity
+from central.pipeline.intake import CasillaIntake
 from prep.cli_es import Subcommands
 from prep.station.scan.hotfolder import HotFileResult
 from prep.station.scan.hotfolder import HotFolderOptions

@@ -29,36 +29,36 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
-from central import ancla
-from central import audit
-from central import catalog_store
-from central import simulacro
+from central.audit import ancla
+from central.audit import audit
+from central.catalog import catalog_store
 from central.commands.common import open_engine
 from central.commands.common import subcommand
 from central.commands.common import technician_actor
-from central.config import DataDir
-from central.config import Identity
-from central.config import initialize
-from central.config import load_identity
 from central.db import current_revision
 from central.db import database_dsn
 from central.db import head_revision
 from central.db import make_engine
+from central.db import simulacro
 from central.db import upgrade
 from central.db.engine import configured_dsn
 from central.db.privileges import API_ROLE
-from central.enrollment import ROLES
-from central.enrollment import Site
-from central.enrollment import create_code
-from central.tuning import CentralTuning
+from central.node.config import DataDir
+from central.node.config import Identity
+from central.node.config import initialize
+from central.node.config import load_identity
+from central.node.tuning import CentralTuning
+from central.stations.enrollment import ROLES
+from central.stations.enrollment import Site
+from central.stations.enrollment import create_code
 from prep import cadena
 from prep.cli_es import Subcommands
 
 if TYPE_CHECKING:
-    from central.advertise import Interfaces
-    from central.connections import ConnectionLimits
-    from central.http_common import Central
-    from central.metrics.exporter import Exporter
+    from central.api.advertise import Interfaces
+    from central.api.connections import ConnectionLimits
+    from central.api.http_common import Central
+    from central.node.metrics.exporter import Exporter
     from central.publication.corte import CorteSettings
     from central.publication.schedule import Ventana
 
@@ -97,7 +97,7 @@ def register_node(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     from central.publication.schedule import add_serve_options  # issue 7
 
     add_serve_options(serve)
-    from central.connections import add_connection_options  # issue 36
+    from central.api.connections import add_connection_options  # issue 36
 
     add_connection_options(serve)
     from prep.metricas import add_metrics_options  # issue 68
@@ -168,7 +168,7 @@ def _init(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from zeroconf import InterfaceChoice
 
-    from central.http_common import WORKERS
+    from central.api.http_common import WORKERS
 
     if args.mdns_interface and not args.mdns:
         raise ValueError("--mdns-interface requiere --mdns")
@@ -182,7 +182,7 @@ def _serve(args: argparse.Namespace) -> int:
     from central.publication.schedule import ventana_from_args
 
     ventana = ventana_from_args(args)  # bad corte options refused before anything starts
-    from central.connections import limits_from_args
+    from central.api.connections import limits_from_args
 
     limits = limits_from_args(args)
     data_dir = DataDir(args.data_dir)
@@ -200,7 +200,7 @@ def _serve(args: argparse.Namespace) -> int:
                   f"del certificado, para compararla en los equipos al darlos de alta:\n"
                   f"  {identity.cert_sha256}", file=sys.stderr, flush=True)
 
-    # The process's tuning for its cortes, from here to the end (central.tuning).
+    # The process's tuning for its cortes, from here to the end (central.node.tuning).
     with CentralTuning() as tuning, database_dsn(args.dsn, data_dir.pgdata,
                                                  watch=True) as dsn:
         corte_settings = replace(corte_settings, tuning=tuning)
@@ -233,9 +233,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _start_metrics(args: argparse.Namespace, dsn: str, data_dir: DataDir,
                    corte_settings: CorteSettings) -> Exporter | None:
-    """``--metrics-port``: the central's Prometheus endpoint (central.metrics)."""
-    from central.metrics import instruments
-    from central.metrics.exporter import start_exporter
+    """``--metrics-port``: the central's Prometheus endpoint (central.node.metrics)."""
+    from central.node.metrics import instruments
+    from central.node.metrics.exporter import start_exporter
     from prep.metricas import metrics_address
 
     instruments.corte_period(args.corte_every * 60)
@@ -263,14 +263,14 @@ def _serve_on(args: argparse.Namespace, engine: Engine, dsn: str, data_dir: Data
               identity: Identity, ventana: Ventana | None, corte_settings: CorteSettings,
               limits: ConnectionLimits, listening: Callable[[str], None],
               mdns: Interfaces | None) -> int:
-    from central.advertise import AdvertiseError
+    from central.api.advertise import AdvertiseError
+    from central.api.http_common import Central
+    from central.api.server import serve
+    from central.api.work_wait import PeerWorkListener
     from central.continuity.replication import status as replication_status
-    from central.http_common import Central
     from central.publication.peticiones import AtiendePeticiones
     from central.publication.schedule import Scheduler
     from central.publication.schedule import cortes_while
-    from central.server import serve
-    from central.work_wait import PeerWorkListener
 
     central = Central.open(data_dir, identity, engine,
                            lease_time=timedelta(minutes=args.lease_minutes),
@@ -343,10 +343,10 @@ def _migrate(engine: Engine) -> None:
 def _own_build_allowed(engine: Engine, motivo: str | None) -> bool:
     """The start check of docs/auditoria.md: this central's own build against the
     audited list (an empty list warns; a non-empty one is enforced)."""
-    from central.build_check import AUDITADA
-    from central.build_check import RECHAZADA
-    from central.build_check import SIN_LISTA
-    from central.build_check import check_own_build
+    from central.audit.build_check import AUDITADA
+    from central.audit.build_check import RECHAZADA
+    from central.audit.build_check import SIN_LISTA
+    from central.audit.build_check import check_own_build
     from prep.build_info import current_build
 
     build = current_build()
@@ -377,7 +377,7 @@ def _in_recovery(dsn: str) -> bool:
 
 
 def _reconcile_blobs(central: Central) -> None:
-    from central.blobs import reconcile_when_reachable
+    from central.db.blobs import reconcile_when_reachable
 
     try:  # while PostgreSQL is down (restarting, say), tried again until it is up
         done = reconcile_when_reachable(central.engine, central.blobs)

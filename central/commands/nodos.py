@@ -1,5 +1,5 @@
 """``prep central nodos agregar|quitar|listar``: the serve nodes stations receive, signed,
-in their bundle (:mod:`central.nodes`, docs/continuidad.md)::
+in their bundle (:mod:`central.stations.nodes`, docs/continuidad.md)::
 
     prep central nodos agregar --url https://10.0.0.1:8443              # this node's cert
     prep central nodos agregar --url https://10.0.0.2:8443 --certificado B/tls/cert.pem
@@ -20,16 +20,16 @@ from sqlalchemy.orm import Session
 from central.commands.common import open_engine
 from central.commands.common import subcommand
 from central.commands.common import technician_actor
-from central.config import DataDir
-from central.coordinator_login import CoordinatorLoginError
-from central.coordinator_login import add_login_options
-from central.coordinator_login import require_coordinator
-from central.nodes import NodeChange
-from central.nodes import NodeError
-from central.nodes import active_nodes
-from central.nodes import add_node
-from central.nodes import nodes_version
-from central.nodes import remove_node
+from central.node.config import DataDir
+from central.stations.coordinator_login import CoordinatorLoginError
+from central.stations.coordinator_login import add_login_options
+from central.stations.coordinator_login import require_coordinator
+from central.stations.nodes import NodeChange
+from central.stations.nodes import NodeError
+from central.stations.nodes import active_nodes
+from central.stations.nodes import add_node
+from central.stations.nodes import nodes_version
+from central.stations.nodes import remove_node
 from prep.bundle import MAX_CERT_PEM
 from prep.cli_es import Subcommands
 

@@ -11,7 +11,7 @@ import sys
 from central.commands.common import open_engine
 from central.commands.common import subcommand
 from central.commands.common import technician_actor
-from central.config import DataDir
+from central.node.config import DataDir
 from central.pipeline.rebuild import check
 from central.pipeline.rebuild import rebuild_current
 from prep.cli_es import Subcommands

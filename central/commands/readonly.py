@@ -14,16 +14,16 @@ import sys
 
 from sqlalchemy.orm import Session
 
-from central import audit
+from central.audit import audit
 from central.commands.common import subcommand
 from central.commands.common import technician_actor
-from central.config import DataDir
 from central.db import database_dsn
 from central.db import make_engine
 from central.db.privileges import COORDINATOR_ROLE
 from central.db.read_only import CONNECTION_LIMIT
 from central.db.read_only import STATEMENT_TIMEOUT
 from central.db.read_only import set_read_only_login
+from central.node.config import DataDir
 from prep.cli_es import Subcommands
 
 

@@ -1,5 +1,5 @@
 """``prep central revocaciones pendientes|reaplicar|confirmar``: the revocations a
-restore undid (:mod:`central.ancla`, docs/continuidad.md «Después de restaurar»).
+restore undid (:mod:`central.audit.ancla`, docs/continuidad.md «Después de restaurar»).
 
 ``pendientes`` lists them (exit 1 if any); ``reaplicar`` applies each again with the
 usual action (a station or operator disabled, a difusor taken off, a node removed),
@@ -19,19 +19,19 @@ import sys
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from central import ancla
-from central import audit
-from central import difusores
-from central import nodes
-from central import operators
-from central import stations_admin
+from central.audit import ancla
+from central.audit import audit
 from central.commands.common import open_engine
 from central.commands.common import refusing
 from central.commands.common import subcommand
-from central.config import DataDir
-from central.coordinator_login import CoordinatorLoginError
-from central.coordinator_login import add_login_options
-from central.coordinator_login import require_coordinator
+from central.node.config import DataDir
+from central.stations import difusores
+from central.stations import nodes
+from central.stations import operators
+from central.stations import stations_admin
+from central.stations.coordinator_login import CoordinatorLoginError
+from central.stations.coordinator_login import add_login_options
+from central.stations.coordinator_login import require_coordinator
 from prep.cli_es import Subcommands
 
 MIN_MOTIVO = 5

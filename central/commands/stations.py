@@ -1,7 +1,7 @@
 """``prep central station disable|enable ID``: a coordinator stops a station (a stolen
 key, a lost machine, a station sending what it should not) or lets it deliver again.
 
-The work is :func:`central.stations_admin.set_station_enabled` (the dashboard calls the
+The work is :func:`central.stations.stations_admin.set_station_enabled` (the dashboard calls the
 same function). Prints the station's new state as JSON on stdout and what it means, in
 Spanish, on stderr.
 """
@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 
 from central.commands.common import open_engine
 from central.commands.common import subcommand
-from central.config import DataDir
-from central.coordinator_login import CoordinatorLoginError
-from central.coordinator_login import add_login_options
-from central.coordinator_login import require_coordinator
 from central.db.models import Station
-from central.stations_admin import UnknownStation
-from central.stations_admin import set_station_enabled
+from central.node.config import DataDir
+from central.stations.coordinator_login import CoordinatorLoginError
+from central.stations.coordinator_login import add_login_options
+from central.stations.coordinator_login import require_coordinator
+from central.stations.stations_admin import UnknownStation
+from central.stations.stations_admin import set_station_enabled
 from prep.cli_es import Subcommands
 
 

@@ -9,7 +9,7 @@ A backup directory holds::
     identidad/                                             node id, key, TLS (0600)
     blobs/ab/cdef…                                         the images, by SHA-256
     ancla/bitacora*.jsonl                                  the audit chain's head and
-                                                           revocations (central.ancla)
+                                                           revocations (central.audit.ancla)
 
 - :func:`base_backup` takes a base backup and copies the identity and the blobs not yet
   copied (content-addressed: a copied blob never changes; each is re-hashed).
@@ -17,7 +17,7 @@ A backup directory holds::
   primary keeps the WAL it has not received yet, bounded like the standby's), flushing
   every segment as it arrives, so the archive holds every committed transaction up to
   the last second.
-- :func:`copy_ancla` copies the data directory's anchor (:mod:`central.ancla`) with the
+- :func:`copy_ancla` copies the data directory's anchor (:mod:`central.audit.ancla`) with the
   base backup and, with ``--continuo``, with the images: a revocation made after the
   base backup is known to a restore from it.
 - :func:`restore` makes a new data directory from the newest base backup taken before
@@ -48,11 +48,11 @@ from pathlib import Path
 import psycopg
 from psycopg.conninfo import make_conninfo
 
-from central.config import DataDir
 from central.continuity.replication import ContinuityError
 from central.continuity.replication import _bin
 from central.continuity.replication import _copy_identity
 from central.continuity.replication import server_account
+from central.node.config import DataDir
 from prep.durable import write_private
 
 BACKUP_SLOT = "prep_respaldo"

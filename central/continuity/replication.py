@@ -42,7 +42,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.conninfo import make_conninfo
 
-from central.config import DataDir
+from central.node.config import DataDir
 from prep.durable import write_private
 
 #: The standby's ``application_name`` and replication slot when none is given.

@@ -8,7 +8,7 @@ database refuses the role's writes without an open session and audit events whos
 is not that session's coordinator. The writes go through the same Python functions the
 command line uses, so each one lands in the hash-chained audit log. A SECURITY DEFINER
 function was considered for acknowledging anomalies and rejected: the audit chain's
-hashes are canonical JSON computed in Python (:mod:`central.audit`), and a second
+hashes are canonical JSON computed in Python (:mod:`central.audit.audit`), and a second
 implementation in PL/pgSQL would be a second writer of the chain to keep identical
 forever.
 
@@ -32,15 +32,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from central import audit
+from central.audit import audit
 from central.db import make_engine
 from central.db.models import Anomaly
-from central.enrollment import Site
-from central.enrollment import create_code
-from central.operators import OperatorInfo
-from central.operators import add_operator
-from central.stations_admin import UnknownStation
-from central.stations_admin import set_station_enabled
+from central.stations.enrollment import Site
+from central.stations.enrollment import create_code
+from central.stations.operators import OperatorInfo
+from central.stations.operators import add_operator
+from central.stations.stations_admin import UnknownStation
+from central.stations.stations_admin import set_station_enabled
 
 if TYPE_CHECKING:
     from central.publication.ventana import EstadoPublicacion
@@ -133,7 +133,7 @@ class Coordinator:
 
     def station(self, station_id: str, enabled: bool, reason: str) -> str:
         """Disable or enable an enrolled station; audited ``station_disabled`` /
-        ``station_enabled`` (:mod:`central.stations_admin`)."""
+        ``station_enabled`` (:mod:`central.stations.stations_admin`)."""
         try:
             set_station_enabled(self.engine, station_id, enabled, actor=self.who,
                                 reason=reason)

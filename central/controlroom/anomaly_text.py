@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from central.anomalies import declared_anomaly_types
+from central.audit.anomalies import declared_anomaly_types
 from prep.corte.anexo import TZ
 
-#: Each anomaly type's Spanish name, as declared once in central/anomaly_types.toml.
+#: Each anomaly type's Spanish name, as declared once in central/audit/anomaly_types.toml.
 ANOMALY_LABELS = {t: spec.label for t, spec in declared_anomaly_types().items()}
 
 #: Known keys, in the order they are told, with their Spanish name.

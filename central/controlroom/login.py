@@ -34,12 +34,12 @@ from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from central import audit
+from central.audit import audit
 from central.controlroom.actions import ActionError
 from central.db import make_engine
 from central.db.models import Operator
 from central.db.privileges import COORDINATOR_ROLE
-from central.operators import CENTRAL
+from central.stations.operators import CENTRAL
 from prep.bundle import operator_name_key
 from prep.passwords import PasswordError
 from prep.passwords import ScryptHash

@@ -24,10 +24,10 @@ from psycopg.conninfo import conninfo_to_dict
 from sqlalchemy import Engine
 from sqlalchemy import create_engine
 
-from central.config import ENV_DSN
 from central.db import locks
 from central.db.embedded import Watchdog
 from central.db.embedded import start_server
+from central.node.config import ENV_DSN
 
 EMBEDDED_DATABASE = "prep_central"
 APPLICATION_NAME = "prep-central"

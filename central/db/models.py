@@ -59,7 +59,7 @@ class Station(Base):
     last_batch: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     last_batch_sha256: Mapped[str] = mapped_column(SHA256, server_default="0" * 64)
     last_seq: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    #: The central's own PREP Casilla intake station (central.intake): set only when the
+    #: The central's own PREP Casilla intake station (central.pipeline.intake): set only when the
     #: central enrolls it in-process, never through ``POST /v1/enroll``.
     intake: Mapped[bool] = mapped_column(server_default=false())
 
@@ -281,7 +281,7 @@ class ActaStateRow(Base):
               postgresql_where=text(WORK_STATES_SQL)),
         Index("ix_acta_states_work_distrito", "distrito", "orden_at", "clave_acta",
               postgresql_where=text(WORK_STATES_SQL)),
-        # The cotejo queue (central.leases): validated actas not cotejada yet.
+        # The cotejo queue (central.pipeline.leases): validated actas not cotejada yet.
         Index("ix_acta_states_cotejo", "distrito", "validada_received_at", "clave_acta",
               postgresql_where=text(COTEJO_QUEUE_SQL)),
         Index("ix_acta_states_cambio", "cambio"),
@@ -542,7 +542,7 @@ class Publicacion(Base):
 
 class BlobContent(Base):
     """An image blob's bytes, so replication and backups carry it (revision 0018);
-    ``blobs/`` holds the same bytes as files (:mod:`central.blobs`)."""
+    ``blobs/`` holds the same bytes as files (:mod:`central.db.blobs`)."""
 
     __tablename__ = "blob_contents"
 
@@ -604,7 +604,7 @@ class CatdDistrito(Base):
 
 class Difusor(Base):
     """An official difusor the institute gave alta (revision 0020;
-    :mod:`central.difusores`): name and public URL, the one-time code it enrolls with
+    :mod:`central.stations.difusores`): name and public URL, the one-time code it enrolls with
     (``enrollment_codes``, role ``difusor``), its Ed25519 key once enrolled, and what it
     last reported, signed: the corte it serves or the error that keeps it from serving a
     newer one."""
@@ -637,7 +637,7 @@ class Difusor(Base):
 
 class CentralNodeRow(Base):
     """A serve node of this central as stations learn it from their bundle (revision
-    0019; :mod:`central.nodes`): its URL and the TLS certificate it presents there. A
+    0019; :mod:`central.stations.nodes`): its URL and the TLS certificate it presents there. A
     removed node keeps its row (``removed``) so the change counter ``revision`` only
     grows: it is the bundle's nodes version."""
 

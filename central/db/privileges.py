@@ -18,7 +18,7 @@ table's grants are decided (docs/seguridad.md, «Roles de PostgreSQL», shows th
 A new table gets its decision here **and** its ``GRANT`` in its own migration (the
 revision that creates it: ``GRANT SELECT, INSERT ON nueva TO prep_api``, and
 ``GRANT SELECT ... TO prep_lectura`` if the dashboard shows it). The test
-``tests/central/test_api_role.py`` fails for a table that has no entry here and for a
+``tests/central/db/test_api_role.py`` fails for a table that has no entry here and for a
 database whose privileges differ from these.
 """
 

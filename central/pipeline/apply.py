@@ -24,9 +24,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from central import audit
-from central import catalog_store
-from central.anomalies import add_anomaly
+from central.audit import audit
+from central.audit.anomalies import add_anomaly
+from central.catalog import catalog_store
 from central.db.models import PipelineJournal
 from central.pipeline.authorize import CHECKED_KINDS
 from central.pipeline.authorize import Gate

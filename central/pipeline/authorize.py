@@ -41,9 +41,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from central.anomalies import add_anomaly
-from central.catd_distritos import assigned
-from central.catd_distritos import catd_of
+from central.audit.anomalies import add_anomaly
 from central.db.models import Lease
 from central.db.models import Operator
 from central.db.models import QuarantinedRecord
@@ -53,6 +51,8 @@ from central.pipeline.state import ActaState
 from central.pipeline.state import Estado
 from central.pipeline.state import Lookup
 from central.pipeline.state import RecordEvent
+from central.stations.catd_distritos import assigned
+from central.stations.catd_distritos import catd_of
 from prep.canonical import JsonValue
 from prep.qr import ENTIDAD_CAPACITACION
 from prep.qr import CodeRejected
@@ -69,7 +69,7 @@ log = logging.getLogger("central.pipeline")
 #: the record is quarantined (``lease_vencido``); the acta went back to the queue when
 #: the lease expired.
 LEASE_GRACE = timedelta(hours=1)
-#: The operator of the central's own PREP Casilla intake records (central.intake.ACTOR).
+#: The operator of the central's own PREP Casilla intake records (central.pipeline.intake.ACTOR).
 INTAKE_OPERATOR = "prep central import-casilla"
 
 # Why a record is quarantined; each is also the type of the anomaly it raises.

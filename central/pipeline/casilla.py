@@ -32,7 +32,7 @@ from prep.records import Kind
 from prep.records import Record
 from prep.rules import CausaSinActa
 
-#: Anomaly type (central.anomalies; at most 32 characters).
+#: Anomaly type (central.audit.anomalies; at most 32 characters).
 CASILLA_SIN_ACTA_CON_DATOS = "casilla_sin_acta_con_datos"
 #: The *sin acta* causes that hold for every acta of the casilla.
 CAUSAS_DE_CASILLA = frozenset({CausaSinActa.CASILLA_NO_INSTALADA.value,

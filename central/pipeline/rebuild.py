@@ -30,9 +30,9 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from central import audit
-from central import catalog_store
-from central.catalog_store import LoadedCatalog
+from central.audit import audit
+from central.catalog import catalog_store
+from central.catalog.catalog_store import LoadedCatalog
 from central.pipeline.apply import PIPELINE_LOCK
 from central.pipeline.state import PIPELINE_KINDS
 from central.pipeline.state import ActaState
@@ -175,7 +175,7 @@ def seed(session: Session, catalog: Catalog, version: int, *, actor: str) -> Rep
 def load_catalog(session: Session, directory: Path, *, actor: str, confirmed: bool = False,
                  force_reason: str | None = None) -> LoadedCatalog:
     """``prep central catalog load``: store the catalog in ``directory`` as the next
-    version (:func:`central.catalog_store.load`, which checks the change against the
+    version (:func:`central.catalog.catalog_store.load`, which checks the change against the
     results already held) and seed its acta states, in ``session``'s transaction."""
     lock_exclusive(session)  # before the audit row catalog_store.load writes
     loaded = catalog_store.load(session, directory, actor=actor, confirmed=confirmed,

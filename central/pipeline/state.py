@@ -57,7 +57,7 @@ SLOT = {Estado.DIGITALIZADA: 1, Estado.CAPTURA_1: 2, Estado.CAPTURA_2: 3}
 CAPTURA = "captura"
 VERIFICACION = "verificacion"
 
-# Anomaly types a fold can raise (central.anomalies; at most 32 characters).
+# Anomaly types a fold can raise (central.audit.anomalies; at most 32 characters).
 OPERADOR_REPETIDO = "operador_repetido"
 CAPTURA_SOBRANTE = "captura_sobrante"
 CAPTURA_IMAGEN_REEMPLAZADA = "captura_imagen_reemplazada"

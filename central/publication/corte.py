@@ -34,12 +34,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from central import ancla
-from central import audit
+from central.audit import ancla
+from central.audit import audit
 from central.continuity import fencing
 from central.db import locks
 from central.db.models import CorteRow
-from central.metrics import instruments as metrics
+from central.node.metrics import instruments as metrics
 from central.publication import feed
 from central.publication import snapshot_historial
 from central.publication import ventana
@@ -62,7 +62,7 @@ from prep.rules import DEFAULT_RULES
 from prep.rules import RuleSet
 
 if TYPE_CHECKING:
-    from central.tuning import CentralTuning
+    from central.node.tuning import CentralTuning
 
 log = logging.getLogger("central.publication")
 

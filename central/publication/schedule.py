@@ -44,7 +44,8 @@ from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from central.config import DataDir
+from central.node.config import DataDir
+from central.node.tuning import CentralTuning
 from central.publication import ventana as publicacion
 from central.publication.corte import PROGRAMADO
 from central.publication.corte import CorteSettings
@@ -54,7 +55,6 @@ from central.publication.publicar import CorteError
 from central.publication.snapshot import SnapshotError
 from central.publication.ventana import Peticion
 from central.publication.ventana import PublicacionRechazada
-from central.tuning import CentralTuning
 from prep.corte.anexo import TZ
 from prep.corte.memo import RenderMemo
 from prep.crypto import SigningKey
@@ -199,7 +199,7 @@ def parse_inicio(text: str, now: datetime | None = None) -> datetime:
 def settings_from_args(args: argparse.Namespace, data_dir: DataDir,
                        tuning: CentralTuning | None = None) -> CorteSettings:
     """The cortes of ``serve`` and ``corte`` (``tuning``: the process's, which the
-    command entered; :mod:`central.tuning`)."""
+    command entered; :mod:`central.node.tuning`)."""
     rules = RuleSet.from_toml(args.reglas) if args.reglas else DEFAULT_RULES
     # serve's cortes read and render only what changed since the previous one
     # and keep the texts they reuse in files without a name in the data directory

@@ -49,13 +49,13 @@ from sqlalchemy import Engine
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central import catalog_store
+from central.catalog import catalog_store
 from central.db.models import CatalogVersion
-from central.difusores import oficiales
 from central.publication import snapshot_historial as historial_db
 from central.publication import snapshot_salud_catd as salud_db
 from central.publication.memo_corte import CorteMemo
 from central.publication.prefetch import Prefetch
+from central.stations.difusores import oficiales
 from prep.catalog import Catalog
 from prep.catalog.model import Acta
 from prep.corte.historial import Historial
@@ -282,7 +282,7 @@ _CAMBIADAS = """
 """
 # rebuild-state and a catalog load delete rows (central.pipeline.rebuild): an acta whose
 # rows were deleted leaves no recent row behind, so after one everything is read again.
-# Audit events are appended under one lock, in id order (central.audit.emit).
+# Audit events are appended under one lock, in id order (central.audit.audit.emit).
 _REESCRITAS = """
     SELECT EXISTS (SELECT 1 FROM audit_log
                    WHERE id > %(auditoria)s AND event = 'acta_states_rebuilt')
@@ -314,7 +314,7 @@ def read_snapshot(engine: Engine, memo: CorteMemo | None = None) -> Snapshot:
     With ``memo`` (a running central's, :mod:`central.publication.memo_corte`) only the actas
     whose rows changed since the previous snapshot are read again; every other acta keeps
     the previous snapshot's objects (which lets the corte reuse their renders). The
-    result equals a whole read's (tests/central/test_snapshot_memo.py). The new snapshot
+    result equals a whole read's (tests/central/publication/test_snapshot_memo.py). The new snapshot
     becomes the memo's previous one."""
     snapshot = engine.execution_options(isolation_level="REPEATABLE READ",
                                         postgresql_readonly=True)

@@ -6,7 +6,7 @@ figures are the CSVs' own instant. The counts the election CSVs also give (esper
 acopiadas, publicadas) are taken from the corte's tables by
 :func:`prep.corte.salud_catd.filas_catd`; this module reads only what they do not say:
 
-- which CATD receives each distrito (``catd_distritos``, :mod:`central.catd_distritos`);
+- which CATD receives each distrito (``catd_distritos``, :mod:`central.stations.catd_distritos`);
 - the actas with an image (``acta_images``) and with a capture that counted
   (``acta_captures``) or validated data: one text of keys each, not one row per acta;
 - the centres online: an enabled station of the sitio whose last contact (the later of

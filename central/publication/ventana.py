@@ -34,7 +34,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central import audit
+from central.audit import audit
 from central.db.models import CorteRow
 from central.db.models import Publicacion
 from central.publication.publicar import CorteError

@@ -11,7 +11,7 @@ every other member is deflated at once in threads of its own (deflate releases t
 GIL); they follow the history, in name order, at the end. :func:`write_zip` makes the
 very same bytes from the finished files: every member is given to the deflater in
 blocks of :data:`BLOQUE_DEFLATE` bytes whatever pieces it came in, since ISA-L's output
-depends on how its input is divided among calls (tests/central/test_publication_zip.py).
+depends on how its input is divided among calls (tests/central/publication/test_publication_zip.py).
 
 This writer knows no zip64: a zip that could reach 4 GB (a history of gigabytes) is
 written with :mod:`zipfile` instead, by both paths (the choice depends on the sizes

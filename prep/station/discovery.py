@@ -36,7 +36,7 @@ from prep.crypto import cert_fingerprint
 from prep.protocol import PROTOCOL_VERSION
 from prep.protocol import SERVICE_TYPE
 
-"""DNS-SD type the central advertises (same value as ``central.advertise``)."""
+"""DNS-SD type the central advertises (same value as ``central.api.advertise``)."""
 
 Source = Literal["mDNS", "configurada"]
 Interfaces = InterfaceChoice | Sequence[str]

@@ -12,5 +12,5 @@ pytestmark = pytest.mark.rapido
 
 
 def test_every_rejection_reason_has_a_spanish_name() -> None:
-    intake_only = {"acta_desconocida", "duplicado"}  # central/intake.py's own
+    intake_only = {"acta_desconocida", "duplicado"}  # central/pipeline/intake.py's own
     assert {m.value for m in Motivo} | intake_only <= MOTIVOS.keys()

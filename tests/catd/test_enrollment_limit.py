@@ -12,8 +12,8 @@ from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from catd.window import MainWindow
-from central.enroll_limit import EnrollmentLimiter
-from central.enroll_limit import EnrollmentLimits
+from central.api.enroll_limit import EnrollmentLimiter
+from central.api.enroll_limit import EnrollmentLimits
 from prep.station.station import Station
 from tests.catd.conftest import type_into
 from tests.catd.conftest import wait_idle

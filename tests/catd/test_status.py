@@ -19,7 +19,7 @@ from catd.status import describe_status
 from catd.theme import apply_theme
 from catd.window import MainWindow
 from central.db import make_engine
-from central.stations_admin import set_station_enabled
+from central.stations.stations_admin import set_station_enabled
 from prep.station.errors import DISABLED_MESSAGE
 from prep.station.station import Station
 from prep.station.station import StationStatus

@@ -34,16 +34,16 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 
-from central.config import DataDir
-from central.config import load_identity
 from central.db import make_engine
 from central.db.privileges import COORDINATOR_ROLE
 from central.db.read_only import set_read_only_login
-from central.operators import add_operator
+from central.node.config import DataDir
+from central.node.config import load_identity
 from central.publication.corte import A_PEDIDO
 from central.publication.corte import CorteSettings
 from central.publication.corte import make_corte
 from central.publication.ventana import fijar_ventana
+from central.stations.operators import add_operator
 from dashboard import theme
 from prep.catalog import Acta
 from prep.catalog import Catalog

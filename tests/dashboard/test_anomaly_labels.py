@@ -1,7 +1,7 @@
 """Every anomaly type the central can raise has a Spanish name on the dashboard and in
 the reports (issue 35: ``codigo_no_es_acta`` and ``imagen_tipo_distinto`` showed as
 «Codigo no es acta»). The types are found in the source, where anomalies are raised, as
-the audit events are (tests/central/test_audit.py): a new one without a name fails."""
+the audit events are (tests/central/audit/test_audit.py): a new one without a name fails."""
 
 from __future__ import annotations
 
@@ -19,12 +19,12 @@ CENTRAL = REPO / "central"
 #: Where an anomaly's type is not written at the call but forwarded from one that is
 #: (those calls are found too), with the types it forwards that no call names.
 FORWARDED = {
-    ("central/anomalies.py", "type_"): (),  # add_anomaly itself
-    ("central/anomalies.py", "refused.code"): (),  # Refused(…, anomaly=True) and helpers
-    ("central/anomalies.py", "anomaly_type"): (),
-    ("central/auth.py", "code"): (),  # inside _refused(status, CODE, …)
+    ("central/audit/anomalies.py", "type_"): (),  # add_anomaly itself
+    ("central/audit/anomalies.py", "refused.code"): (),  # Refused(…, anomaly=True) and helpers
+    ("central/audit/anomalies.py", "anomaly_type"): (),
+    ("central/stations/auth.py", "code"): (),  # inside _refused(status, CODE, …)
     # inside _unsigned(…, status, CODE, …): the first anomaly of a window's codes
-    ("central/ingest.py", "code"): (),
+    ("central/pipeline/ingest.py", "code"): (),
     ("central/pipeline/apply.py", "note.type"): (),  # _note(TYPE, …) in the fold
     ("central/pipeline/state.py", "type_"): (),  # inside _note itself
     ("central/pipeline/authorize.py", "str(v.reason)"): REASONS,  # a quarantine's reason
@@ -88,13 +88,13 @@ def _type_argument(call: ast.Call) -> ast.expr | None:
         return keywords.get("type")
     if name == "Refused" and isinstance(raises, ast.Constant) and raises.value is True:
         return call.args[1]
-    if name == "_refused" and len(call.args) >= 2:  # central/auth.py: always an anomaly
+    if name == "_refused" and len(call.args) >= 2:  # central/stations/auth.py: always an anomaly
         return call.args[1]
-    if name == "_unsigned" and len(call.args) >= 4:  # central/ingest.py: always one
+    if name == "_unsigned" and len(call.args) >= 4:  # central/pipeline/ingest.py: always one
         return call.args[3]
     if name == "refused" and isinstance(call.func, ast.Attribute) and \
             not (isinstance(raises, ast.Constant) and raises.value is False):
-        return call.args[1]  # central/ingest.py: an anomaly unless anomaly=False
+        return call.args[1]  # central/pipeline/ingest.py: an anomaly unless anomaly=False
     return None
 
 

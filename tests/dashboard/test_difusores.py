@@ -13,14 +13,14 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from central.config import DataDir
-from central.config import load_identity
 from central.controlroom.overview import read_overview
 from central.db import make_engine
-from central.difusores import alta
+from central.node.config import DataDir
+from central.node.config import load_identity
 from central.publication.corte import A_PEDIDO
 from central.publication.corte import CorteSettings
 from central.publication.corte import make_corte
+from central.stations.difusores import alta
 from dashboard.difusores import DifusoresView
 from dashboard.tables import KEY_ROLE
 from dashboard.window import PAGES

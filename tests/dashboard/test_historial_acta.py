@@ -22,10 +22,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from central.config import DataDir
-from central.config import load_identity
 from central.controlroom.historial_acta import read_historial_acta
 from central.db import make_engine
+from central.node.config import DataDir
+from central.node.config import load_identity
 from central.publication.corte import A_PEDIDO
 from central.publication.corte import CorteSettings
 from central.publication.corte import make_corte

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from sqlalchemy.orm import Session
 
-from central.anomalies import add_anomaly
+from central.audit.anomalies import add_anomaly
 from central.db import make_engine
 from central.db.migrate import upgrade
 from dashboard.controller import DashboardController

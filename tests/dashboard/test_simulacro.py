@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from central.db import make_engine
 from central.db import upgrade
-from central.simulacro import set_simulacro
+from central.db.simulacro import set_simulacro
 from dashboard.window import DashboardWindow
 from tests.dashboard.keys import reader_window
 

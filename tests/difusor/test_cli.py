@@ -132,7 +132,7 @@ def test_ctrl_c_stops_a_download_in_flight_at_once(
 
 #: ``prep difusor run`` started as a script's ``prep difusor run &`` starts it: SIGINT
 #: ignored, which the process inherits (what the full suite launched with ``&`` gave
-#: tests/central/test_metrics.py's difusor, whose Ctrl+C then never arrived).
+#: tests/central/node/test_metrics.py's difusor, whose Ctrl+C then never arrived).
 _COMO_EN_SEGUNDO_PLANO = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
                           "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])")
 

@@ -2,7 +2,7 @@
 another key is refused and counted by its reason, the corte served stays, and the lag
 behind the signed index shows it (one corte, five minutes); once the origin serves a
 good corte again the lag is back to zero. The end-to-end scrape of a real ``prep difusor
-run --metrics-port`` is in tests/central/test_metrics.py."""
+run --metrics-port`` is in tests/central/node/test_metrics.py."""
 
 from __future__ import annotations
 

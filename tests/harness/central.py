@@ -38,13 +38,13 @@ from urllib.parse import urlsplit
 import aiohttp
 from psycopg.conninfo import make_conninfo
 
-from central.config import DataDir
-from central.config import Identity
-from central.config import load_identity
+from central.api.server import SHUTDOWN_SECONDS
 from central.db import make_engine
-from central.enrollment import Site
-from central.enrollment import create_code
-from central.server import SHUTDOWN_SECONDS
+from central.node.config import DataDir
+from central.node.config import Identity
+from central.node.config import load_identity
+from central.stations.enrollment import Site
+from central.stations.enrollment import create_code
 from prep.crypto import VerifyKey
 from tests.harness.postgres import temporary_database
 
@@ -205,7 +205,7 @@ class CentralNode:
                 timeout: float = 30, source: str | None = None) -> tuple[int, bytes]:
         """One synchronous HTTPS request to the node: (status, body). ``source``: the
         loopback address to send from (the central counts unsigned refusals per
-        address, central.refusals)."""
+        address, central.api.refusals)."""
         conn = http.client.HTTPSConnection(
             "127.0.0.1", self.port, timeout=timeout, context=self.ssl_context(),
             source_address=(source, 0) if source else None)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from central.db import make_engine
 from central.db.models import Operator
-from central.operators import add_operator
+from central.stations.operators import add_operator
 
 NOMBRE = "Coordinadora de Pruebas"
 CLAVE = "sala-de-control-de-pruebas-7"

@@ -45,7 +45,7 @@ from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from central import catalog_store
+from central.catalog import catalog_store
 from central.db import make_engine
 from central.db import upgrade
 from central.db.models import Station

@@ -18,13 +18,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from central.config import DataDir
-from central.config import load_identity
+from central.api.enroll_limit import EnrollmentLimiter
+from central.api.http_common import Central
+from central.api.server import build_app
+from central.api.server import server_ssl_context
 from central.db import make_engine
-from central.enroll_limit import EnrollmentLimiter
-from central.http_common import Central
-from central.server import build_app
-from central.server import server_ssl_context
+from central.node.config import DataDir
+from central.node.config import load_identity
 from prep.crypto import SigningKey
 from tests.harness.central import CentralNode
 from tests.harness.central import pinned_ssl_context

@@ -29,7 +29,7 @@ def enroll_with_an_advertised_impostor() -> dict[str, Any]:
 
 
 async def _enroll_with_an_advertised_impostor() -> dict[str, Any]:
-    from central.advertise import CentralAdvertiser
+    from central.api.advertise import CentralAdvertiser
     from prep.station.enroll_mdns import MdnsChoice
     from prep.station.errors import EnrollmentError
     from prep.station.station import Station

@@ -108,7 +108,7 @@ async def centrals(*specs: tuple[TlsIdentity, str, str]) -> AsyncIterator[list[t
     """For each ``(identity, node, advertised_cert)``: a TLS server presenting
     ``identity`` and an advertiser for it whose TXT claims ``advertised_cert``. They
     start together (probing takes ~1.5 s each); yields ``[(port, advertiser), …]``."""
-    from central.advertise import CentralAdvertiser
+    from central.api.advertise import CentralAdvertiser
 
     async with contextlib.AsyncExitStack() as stack:
         started: list[tuple[int, Any]] = []
@@ -204,8 +204,8 @@ def two_serve_nodes(node: str) -> dict[str, Any]:
 
 
 async def _two_serve_nodes(node: str) -> dict[str, Any]:
-    from central.advertise import CentralAdvertiser
-    from central.advertise import serve_label
+    from central.api.advertise import CentralAdvertiser
+    from central.api.advertise import serve_label
     from prep.station.discovery import browse
 
     with tempfile.TemporaryDirectory() as tmp:

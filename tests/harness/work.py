@@ -27,13 +27,13 @@ import aiohttp
 from sqlalchemy.orm import Session
 
 from central.db import make_engine
-from central.enrollment import Site
-from central.enrollment import create_code
-from central.enrollment import enroll as enroll_in_process
-from central.operators import add_operator
-from central.operators import list_operators
 from central.pipeline.authorize import INTAKE_OPERATOR
 from central.pipeline.rebuild import load_catalog as load_and_seed
+from central.stations.enrollment import Site
+from central.stations.enrollment import create_code
+from central.stations.enrollment import enroll as enroll_in_process
+from central.stations.operators import add_operator
+from central.stations.operators import list_operators
 from prep.catalog import Acta
 from prep.catalog import Catalog
 from prep.catalog import generate_catalog

@@ -1,7 +1,7 @@
 """Where :func:`prep.cadena.contrastar` says a rewritten audit chain changed (issue 62),
 whatever heads were taken from it after the rewrite: a running ``serve`` copies the
 head to its anchor every few seconds, so the anchor holds the rewritten chain's head
-too (a flake of tests/central/test_bitacora_anclada.py showed it named that head)."""
+too (a flake of tests/central/audit/test_bitacora_anclada.py showed it named that head)."""
 
 from __future__ import annotations
 

@@ -172,7 +172,7 @@ def test_a_line_5_over_100_is_rejected_even_when_the_rows_agree(corte: Path) -> 
 
 def test_line_2_gives_the_corte_s_time_to_the_second(ultimo: Path) -> None:
     """Line 2 gives the corte's time to the second (that two cortes never claim one time
-    is tests/central/test_publication_package.py's, on a real central)."""
+    is tests/central/publication/test_publication_package.py's, on a real central)."""
     line2 = (ultimo / CSV).read_bytes().decode("utf-8-sig").split("\r\n")[1]
     fecha, hora = line2.split(" ")[:2]
     assert len(fecha) == 10 and len(hora) == 8 and hora.count(":") == 2, line2

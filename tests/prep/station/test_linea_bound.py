@@ -5,7 +5,7 @@ bundle whose list allows timeline 2 (the promoted node's database signed it): it
 refuses the statement, keeps 2 and says so in Spanish; a statement within the list is
 remembered; a bundle signed on an older timeline than the station's (a replaced
 primary's) is refused. The whole failover, with real nodes, is in
-``tests/central/test_fencing.py``."""
+``tests/central/continuity/test_fencing.py``."""
 
 from __future__ import annotations
 

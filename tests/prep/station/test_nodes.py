@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from central.config import _self_signed_certificate
+from central.node.config import _self_signed_certificate
 from prep.bundle import BundleNode
 from prep.crypto import SigningKey
 from prep.crypto import pem_fingerprint

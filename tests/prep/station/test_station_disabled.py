@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine
 
 from central.db import make_engine
-from central.stations_admin import set_station_enabled
+from central.stations.stations_admin import set_station_enabled
 from prep.station.errors import DISABLED_MESSAGE
 from prep.station.station import Station
 from prep.station.station import wait_until

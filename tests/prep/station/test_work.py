@@ -277,7 +277,7 @@ def test_an_idle_operator_waits_at_the_central_until_the_program_stops(
                 assert not waiting.done()  # nothing to do yet: the ask waits there
                 _digitize_catd(node, [acta], 8)
                 # It comes back with the scanned acta (that the scan's batch wakes the
-                # wait, not its timer, is tests/central/test_work_wait.py's).
+                # wait, not its timer, is tests/central/api/test_work_wait.py's).
                 outcome = waiting.result(holgado(120))
             assert outcome.online and outcome.granted == 1
             assert [i.clave_acta for i in outcome.ready] == [acta.clave]

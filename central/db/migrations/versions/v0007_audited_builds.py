@@ -2,7 +2,7 @@
 
 - ``audited_builds``: one row per fingerprint registered with ``prep central
   audited-build add`` (name, who, when). A station whose heartbeat reports any other
-  fingerprint raises an ``unaudited_build`` anomaly (``central/health.py``).
+  fingerprint raises an ``unaudited_build`` anomaly (``central/stations/health.py``).
 - ``station_health.build``: the fingerprint of the station's last heartbeat
   (``prep/build_info.py``), shown by ``prep central stations`` and the dashboard.
 

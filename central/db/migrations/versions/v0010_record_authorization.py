@@ -7,7 +7,7 @@ requests, and an index for the per-station lease cap.
   stores it; append-only. Records stored before this revision were never checked:
   they stay as they were folded.
 - ``stations.intake``: the PREP Casilla intake station the central enrolls for itself
-  (``central.intake``); existing ones are recognised by the code the intake made for
+  (``central.pipeline.intake``); existing ones are recognised by the code the intake made for
   itself (its actor) and the hostname it gave.
 - ``catd_distritos``: distrito → the CATD that receives its actas, when not the CATD of
   its own number.
@@ -33,8 +33,8 @@ branch_labels: str | None = None
 depends_on: str | None = None
 
 ROLE = "prep_lectura"
-INTAKE_ACTOR = "prep central import-casilla"  # central.intake.ACTOR
-INTAKE_HOSTNAME = "import-casilla"  # central.intake.HOSTNAME
+INTAKE_ACTOR = "prep central import-casilla"  # central.pipeline.intake.ACTOR
+INTAKE_HOSTNAME = "import-casilla"  # central.pipeline.intake.HOSTNAME
 
 
 def upgrade() -> None:

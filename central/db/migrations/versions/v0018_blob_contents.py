@@ -6,7 +6,7 @@ carries it: with a synchronous standby, an acknowledged image is on two machines
 backup (``pg_basebackup``, the archived WAL) holds it. The files under ``blobs/`` stay
 what ingest, the cortes and the site read; a node that lacks a file its database holds
 (a promoted standby, a restored node) writes it back from here
-(:func:`central.blobs.materialize_missing`). Storage EXTERNAL: JPEG and PNG do not
+(:func:`central.db.blobs.materialize_missing`). Storage EXTERNAL: JPEG and PNG do not
 compress, so PostgreSQL does not try.
 
 Revision ID: 0018

@@ -2,7 +2,7 @@
 
 Each row is a node stations may reach (its URL) and the TLS certificate it presents
 there; the signed bundle carries the list, so a station pins every listed certificate
-and moves to another node after failures (:mod:`central.nodes`, docs/continuidad.md).
+and moves to another node after failures (:mod:`central.stations.nodes`, docs/continuidad.md).
 Removing a node marks its row, so ``revision`` (the bundle's nodes version) only grows.
 
 Revision ID: 0019
