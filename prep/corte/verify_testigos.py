@@ -87,7 +87,8 @@ def verificar_testigos(result: Verificacion, directory: Path, *,
         lineas.append(f"  cofirmas de testigos que DIFUSORES.csv no lista (no cuentan): "
                       f"{', '.join(sorted(otros))}")
     if result.ok:
-        quienes = ", ".join(f"{nombres[t]} ({t})" for t in sorted(validas, key=nombres.get))
+        orden = sorted(validas, key=lambda t: (nombres[t], t))
+        quienes = ", ".join(f"{nombres[t]} ({t})" for t in orden)
         lineas.append(f"  verificado y firmado por {len(validas)} difusores"
                       + (f": {quienes}" if quienes else ""))
 

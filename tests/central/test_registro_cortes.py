@@ -33,11 +33,11 @@ from prep.transparencia.entrada import Entrada
 from prep.transparencia.entrada import leer_entrada
 from tests.central.publication_night import corte as make_corte
 from tests.central.publication_night import corte_in_window
-from tests.central.station import REPO
 from tests.central.station import central_cli
 from tests.central.station import query
 from tests.difusor.origen import OrigenHttps
 from tests.difusor.origen import identidad
+from tests.harness.central import REPO
 from tests.harness.central import CentralNode
 from tests.harness.work import load_catalog
 
