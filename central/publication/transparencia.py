@@ -35,6 +35,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -43,6 +44,7 @@ from central.db.transparencia import RegistroCorte
 from prep.catalog import Catalog
 from prep.crypto import SigningKey
 from prep.durable import fsync_dir
+from prep.durable import sync_tree
 from prep.durable import write_synced
 from prep.transparencia import merkle
 from prep.transparencia import nota
@@ -58,6 +60,8 @@ ENTRADAS = "entradas"
 INCLUSION = "pruebas/inclusion"
 CONSISTENCIA = "pruebas/consistencia"
 COFIRMAS = "cofirmas"
+#: Files written one fsync each; more, one syncfs (prep.durable.sync_tree).
+_POCOS = 16
 
 
 class RegistroError(RuntimeError):
@@ -103,57 +107,99 @@ def escribir(publicacion: Path, engine: Engine, key: SigningKey, origen_: str) -
             RegistroCorte.indice, RegistroCorte.corte, RegistroCorte.hora,
             RegistroCorte.manifiesto_sha256, RegistroCorte.hoja, RegistroCorte.raiz)
             .order_by(RegistroCorte.indice)).all()
-        cofirmas = session.execute(select(Cofirma.tamano, Cofirma.difusor, Cofirma.linea)
-                                   .order_by(Cofirma.tamano, Cofirma.difusor)).all()
-    if not filas:
-        return 0
+        # Per size, the bytes its cosignature lines take (each ends in one newline).
+        largos = {int(k): int(v) for k, v in session.execute(
+            select(Cofirma.tamano, func.sum(func.octet_length(func.rtrim(Cofirma.linea, "\n"))
+                                            + 1)).group_by(Cofirma.tamano))}
+        if not filas:
+            return 0
+        n = len(filas)
+        raiz_dir = publicacion / TRANSPARENCIA
+        cofirmas = _cofirmas_por_escribir(session, raiz_dir, origen_, key, n, largos)
     hojas = [bytes(f.hoja) for f in filas]
     raices = [bytes(f.raiz) for f in filas]
-    n = len(hojas)
     if [f.indice for f in filas] != list(range(n)):
         raise RegistroError("el registro de cortes tiene huecos en la base de datos")
     if merkle.raiz(hojas) != raices[-1]:
         raise RegistroError(f"la raíz guardada del registro de {n} cortes no es la de sus "
                             "hojas: no se publica el registro")
-    raiz_dir = publicacion / TRANSPARENCIA
-    escritos: set[Path] = set()
-
-    def poner(nombre: str, datos: bytes, *, cambia: bool = False) -> None:
-        path = raiz_dir / nombre
-        if path.exists() and (not cambia or _igual(path, datos)):
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _reemplazar(path, datos)
-        escritos.add(path.parent)
-
-    poner(LLAVE, (nota.llave_texto(origen_, key.public) + "\n").encode(), cambia=True)
+    # What is there already, one listing per directory (a night's log is hundreds of
+    # files per directory; a stat each, every corte, would be thousands).
+    hay = {d: _nombres(raiz_dir / d) for d in (ENTRADAS, INCLUSION, CONSISTENCIA,
+                                                CHECKPOINTS)}
+    nuevos: dict[str, bytes] = {}
+    llave = (nota.llave_texto(origen_, key.public) + "\n").encode()
+    if not _igual(raiz_dir / LLAVE, llave):
+        nuevos[LLAVE] = llave
     for i, fila in enumerate(filas):
         entrada = Entrada(fila.corte, fila.hora, fila.manifiesto_sha256)
         if entrada.hash() != hojas[i]:
             raise RegistroError(f"la hoja {i} del registro no es la de su corte {fila.corte}")
-        poner(f"{ENTRADAS}/{i}", entrada.datos())
-        if not (raiz_dir / INCLUSION / str(i)).exists():
-            poner(f"{INCLUSION}/{i}", _lineas(merkle.prueba_inclusion(i, hojas[:i + 1])))
-        if i >= 1 and not (raiz_dir / CONSISTENCIA / str(i + 1)).exists():
-            poner(f"{CONSISTENCIA}/{i + 1}",
-                  _lineas(merkle.prueba_consistencia(i, hojas[:i + 1])))
-        if not (raiz_dir / CHECKPOINTS / str(i + 1)).exists():
-            poner(f"{CHECKPOINTS}/{i + 1}", _firmado(origen_, i + 1, raices[i], key)
-                  .codificar())
-    por_tamano: dict[int, list[str]] = {}
-    for tamano, _difusor, linea in cofirmas:
-        if 1 <= tamano <= n:
-            por_tamano.setdefault(tamano, []).append(linea.rstrip("\n") + "\n")
-    for tamano in sorted({*por_tamano, n}):
-        poner(f"{COFIRMAS}/{tamano}", _con_cofirmas(
-            _firmado(origen_, tamano, raices[tamano - 1], key), por_tamano.get(tamano, [])),
-            cambia=True)
-    for directorio in escritos:
-        fsync_dir(directorio)
+        if str(i) not in hay[ENTRADAS]:
+            nuevos[f"{ENTRADAS}/{i}"] = entrada.datos()
+        if str(i) not in hay[INCLUSION]:
+            nuevos[f"{INCLUSION}/{i}"] = _lineas(merkle.prueba_inclusion(i, hojas[:i + 1]))
+        if i >= 1 and str(i + 1) not in hay[CONSISTENCIA]:
+            nuevos[f"{CONSISTENCIA}/{i + 1}"] = _lineas(
+                merkle.prueba_consistencia(i, hojas[:i + 1]))
+        if str(i + 1) not in hay[CHECKPOINTS]:
+            nuevos[f"{CHECKPOINTS}/{i + 1}"] = _firmado(origen_, i + 1, raices[i],
+                                                        key).codificar()
+    for tamano, lineas in cofirmas.items():
+        nuevos[f"{COFIRMAS}/{tamano}"] = _con_cofirmas(
+            _firmado(origen_, tamano, raices[tamano - 1], key), lineas)
+    _poner(raiz_dir, nuevos)
     # Last: the head moves only once every file it leads to is on the disk.
-    poner(CHECKPOINT, _firmado(origen_, n, raices[-1], key).codificar(), cambia=True)
-    fsync_dir(raiz_dir)
+    cabeza = _firmado(origen_, n, raices[-1], key).codificar()
+    if not _igual(raiz_dir / CHECKPOINT, cabeza):
+        _reemplazar(raiz_dir / CHECKPOINT, cabeza, sincronizar=True)
+        fsync_dir(raiz_dir)
     return n
+
+
+def _cofirmas_por_escribir(session: Session, raiz_dir: Path, origen_: str, key: SigningKey,
+                           n: int, largos: dict[int, int]) -> dict[int, list[str]]:
+    """The sizes whose ``cofirmas/<k>`` is missing or lacks cosignatures, with their
+    lines. Cosignatures are only added (an append-only table, one per witness and
+    size), so a file of the length its rows give is up to date: a stat per size, not a
+    signature nor a read."""
+    largo_firmado = len(_firmado(origen_, n, b"\0" * 32, key).codificar()) - len(str(n))
+    faltan = [k for k in sorted({*largos, n}) if 1 <= k <= n and _largo(
+        raiz_dir / COFIRMAS / str(k)) != largo_firmado + len(str(k)) + largos.get(k, 0)]
+    out: dict[int, list[str]] = {k: [] for k in faltan}
+    for desde in range(0, len(faltan), 1000):
+        for tamano, linea in session.execute(
+                select(Cofirma.tamano, Cofirma.linea)
+                .where(Cofirma.tamano.in_(faltan[desde:desde + 1000]))
+                .order_by(Cofirma.tamano, Cofirma.difusor)):
+            out[tamano].append(linea.rstrip("\n") + "\n")
+    return out
+
+
+def _poner(raiz_dir: Path, nuevos: dict[str, bytes]) -> None:
+    """Write ``nuevos`` (path under ``raiz_dir`` → bytes), each replaced by a rename,
+    and make them durable: a corte's few files one fsync each; many (a new disk, a
+    promoted standby) at once, one ``syncfs``."""
+    if not nuevos:
+        return
+    raiz_dir.mkdir(parents=True, exist_ok=True)
+    pocos = len(nuevos) <= _POCOS
+    fd = os.open(raiz_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        directorios: set[Path] = set()
+        for nombre, datos in nuevos.items():
+            path = raiz_dir / nombre
+            if path.parent not in directorios:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                directorios.add(path.parent)
+            _reemplazar(path, datos, sincronizar=pocos)
+        if pocos:
+            for directorio in directorios:
+                fsync_dir(directorio)
+        else:
+            sync_tree(fd, raiz_dir)
+    finally:
+        os.close(fd)
 
 
 def origen_publicado(publicacion: Path) -> str | None:
@@ -188,6 +234,20 @@ def _lineas(prueba: Sequence[bytes]) -> bytes:
     return b"".join(base64.b64encode(h) + b"\n" for h in prueba)
 
 
+def _nombres(directorio: Path) -> set[str]:
+    try:
+        return set(os.listdir(directorio))
+    except FileNotFoundError:
+        return set()
+
+
+def _largo(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return -1
+
+
 def _igual(path: Path, datos: bytes) -> bool:
     try:
         return path.read_bytes() == datos
@@ -195,7 +255,10 @@ def _igual(path: Path, datos: bytes) -> bool:
         return False
 
 
-def _reemplazar(path: Path, datos: bytes) -> None:
+def _reemplazar(path: Path, datos: bytes, *, sincronizar: bool) -> None:
     tmp = path.parent / f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
-    write_synced(tmp, datos)
+    if sincronizar:
+        write_synced(tmp, datos)
+    else:
+        tmp.write_bytes(datos)
     os.replace(tmp, path)

@@ -22,6 +22,8 @@ import pytest
 
 from central.config import DataDir
 from central.config import load_identity
+from central.db import make_engine
+from central.publication.transparencia import escribir
 from difusor.registro import llave as llave_difusor
 from prep.corte.package import DIFERENCIAS
 from prep.corte.package import MANIFEST
@@ -126,6 +128,16 @@ def test_the_log_of_a_night_is_checked_by_anyone_and_a_rewrite_is_caught(
         nota.checkpoint(head).origen, llave_central.public)
     assert nota.checkpoint(head).origen.startswith("prep-")
 
+    # Every file is the database's: written again on an empty disk (a promoted standby,
+    # a new origin) it is byte for byte what was published.
+    engine = make_engine(node.dsn, pool_size=1)
+    try:
+        assert escribir(tmp_path / "otra", engine, llave_central,
+                        nota.checkpoint(head).origen) == 5
+    finally:
+        engine.dispose()
+    assert _arbol(tmp_path / "otra" / T) == _arbol(raiz_t)
+
     # Anyone checks each corte: in the log, extending the kept heads, cosigned.
     kept = sorted(cabezas.glob("*.checkpoint"))
     assert len(kept) == 4
@@ -171,12 +183,18 @@ def test_the_log_of_a_night_is_checked_by_anyone_and_a_rewrite_is_caught(
     texto = path.read_text()
     linea = next(line for line in texto.splitlines() if line.startswith(f"— {difusor} "))
     b64 = linea.split(" ")[2]
-    otra = base64.b64encode(base64.b64decode(b64)[:-1] + b"\x00").decode()
+    crudo = bytearray(base64.b64decode(b64))
+    crudo[12] ^= 0x01  # the signature's first byte (after the key id and the time)
+    otra = base64.b64encode(bytes(crudo)).decode()
     path.write_text(texto.replace(b64, otra))
     done = _prep("verify-corte", danada / cortes[2].name, "--testigos")
     assert done.returncode == 1, done.stdout
     assert f"cofirmas/3: la cofirma de {difusor} no es válida para el checkpoint de 3 " \
         "cortes" in done.stdout
+
+
+def _arbol(raiz: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(raiz)): p.read_bytes() for p in raiz.rglob("*") if p.is_file()}
 
 
 def _reescribir_corte(directorio: Path, llave: SigningKey) -> None:
