@@ -123,6 +123,7 @@ def escribir(publicacion: Path, engine: Engine, key: SigningKey, origen_: str) -
     if merkle.raiz(hojas) != raices[-1]:
         raise RegistroError(f"la raíz guardada del registro de {n} cortes no es la de sus "
                             "hojas: no se publica el registro")
+    _mismo_registro(raiz_dir, origen_, raices)
     # What is there already, one listing per directory (a night's log is hundreds of
     # files per directory; a stat each, every corte, would be thousands).
     hay = {d: _nombres(raiz_dir / d) for d in (ENTRADAS, INCLUSION, CONSISTENCIA,
@@ -155,6 +156,31 @@ def escribir(publicacion: Path, engine: Engine, key: SigningKey, origen_: str) -
         _reemplazar(raiz_dir / CHECKPOINT, cabeza, sincronizar=True)
         fsync_dir(raiz_dir)
     return n
+
+
+def _mismo_registro(raiz_dir: Path, origen_: str, raices: Sequence[bytes]) -> None:
+    """Refuse to write over a published log that is not a prefix of the database's: its
+    head is of another origin, of more cortes (a database restored from an older
+    backup), or of another root (another installation's directory). Writing on would
+    publish a second history, which every witness refuses: the technician decides."""
+    try:
+        crudo = (raiz_dir / CHECKPOINT).read_bytes()
+    except FileNotFoundError:
+        return
+    try:
+        publicado = nota.checkpoint(nota.leer(crudo))
+    except nota.NotaError:
+        return  # a damaged head is replaced; the immutable files say the rest
+    n = len(raices)
+    if publicado.origen != origen_ or publicado.tamano > n \
+            or (publicado.tamano >= 1 and raices[publicado.tamano - 1] != publicado.raiz):
+        raise RegistroError(
+            f"{raiz_dir} ya publica otro registro (origen «{publicado.origen}», "
+            f"{publicado.tamano} cortes) que no es el principio del de la base de datos "
+            f"(«{origen_}», {n} cortes): ¿una base restaurada de un respaldo anterior o el "
+            "directorio de otra instalación? Publicarlo sería una segunda historia; "
+            "revise antes de mover ese directorio (docs/publicacion.md, «Registro público "
+            "de cortes»)")
 
 
 def _cofirmas_por_escribir(session: Session, raiz_dir: Path, origen_: str, key: SigningKey,

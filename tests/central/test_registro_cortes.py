@@ -23,6 +23,7 @@ import pytest
 from central.config import DataDir
 from central.config import load_identity
 from central.db import make_engine
+from central.publication.transparencia import RegistroError
 from central.publication.transparencia import escribir
 from difusor.registro import llave as llave_difusor
 from prep.corte.package import DIFERENCIAS
@@ -164,6 +165,14 @@ def test_the_log_of_a_night_is_checked_by_anyone_and_a_rewrite_is_caught(
         (raiz_t / "entradas" / str(i)).read_bytes()).hora,
         hashlib.sha256((falsa / c.name / MANIFEST).read_bytes()).hexdigest())
         for i, c in enumerate(cortes)], llave_central)
+    # The central itself never writes its log over another history (here: a database
+    # restored from an older backup, or another installation's directory, would do it).
+    engine = make_engine(node.dsn, pool_size=1)
+    try:
+        with pytest.raises(RegistroError, match="ya publica otro registro"):
+            escribir(falsa, engine, llave_central, nota.checkpoint(head).origen)
+    finally:
+        engine.dispose()
     sola = _prep("verify-corte", reescrita)
     assert sola.returncode == 0, sola.stdout  # signed by the institute: alone, it passes
     done = _prep("verify-corte", reescrita, "--testigos", "--cabeza", kept[1])
