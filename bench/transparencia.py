@@ -45,8 +45,8 @@ from central.db import make_engine
 from central.db.migrate import upgrade
 from central.db.models import CorteRow
 from central.db.transparencia import Cofirma
-from central.difusores import alta
 from central.publication import transparencia
+from central.stations.difusores import alta
 from prep.crypto import SigningKey
 from prep.transparencia import nota
 from prep.transparencia.auditoria import Registro

@@ -20,9 +20,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from central.config import DataDir
-from central.config import load_identity
 from central.db import make_engine
+from central.node.config import DataDir
+from central.node.config import load_identity
 from central.publication.transparencia import RegistroError
 from central.publication.transparencia import escribir
 from difusor.registro import llave as llave_difusor
