@@ -60,6 +60,16 @@ def build_parser(programs: bool = True) -> argparse.ArgumentParser:
     verify.add_argument("--reglas", type=Path, default=None,
                         help="reglas de publicación del instituto (reglas.toml), si cuentan "
                              "otras inconsistencias que las predeterminadas")
+    verify.add_argument("--testigos", action="store_true",
+                        help="comprueba además el registro público de cortes: que el corte "
+                             "está en él, que extiende las cabezas guardadas y las cofirmas "
+                             "de los difusores")
+    verify.add_argument("--registro", default=None, metavar="DIR_O_URL",
+                        help="dónde está el registro (transparencia/); predeterminado: el "
+                             "directorio que contiene el corte")
+    verify.add_argument("--cabeza", type=Path, action="append", default=[], metavar="ARCHIVO",
+                        help="un checkpoint guardado antes (prep testigo guardar); "
+                             "se puede repetir")
     verify.set_defaults(func=_verify_corte)
 
     # Programs built on the core add their own subcommands, if they are installed.
@@ -71,7 +81,8 @@ def build_parser(programs: bool = True) -> argparse.ArgumentParser:
 
 
 _PLUGINS = ("simulacro.cli", "central.commands.cli", "prep.station.cli", "catd.app", "ccv.app",
-            "dashboard.cli", "difusor.cli", "prep.auditoria.cli", "prep.capacitacion.cli")
+            "dashboard.cli", "difusor.cli", "prep.auditoria.cli", "prep.capacitacion.cli",
+            "prep.transparencia.testigo_cli")
 
 
 #: The core's own commands. They run without importing the programs built on the core:
@@ -177,5 +188,10 @@ def _verify_corte(args: argparse.Namespace) -> int:
 
     rules = RuleSet.from_toml(args.reglas) if args.reglas else DEFAULT_RULES
     result = verify_corte(args.directory, args.llave, args.huella, rules=rules)
+    if args.testigos or args.registro is not None or args.cabeza:
+        from prep.corte.verify_testigos import verificar_testigos
+
+        verificar_testigos(result, args.directory, registro=args.registro, llave=args.llave,
+                           cabezas=args.cabeza)
     print(result.report())
     return 0 if result.ok else 1

@@ -36,6 +36,7 @@ from prep.catalog import Catalog
 from prep.corte.anexo import es_fuera
 from prep.corte.historial import COLUMNS
 from prep.corte.historial import HISTORIAL
+from prep.corte.nombres import NOMBRE_CORTE
 from prep.corte.package import csv_name
 from prep.corte.reader import CsvEleccion
 from prep.corte.reader import CsvFormatError
@@ -81,8 +82,8 @@ def cortes_in(publicacion: Path) -> list[Path]:
     """The corte directories, oldest first (names sort by time; ``_2`` after the plain)."""
     if not publicacion.is_dir():
         return []
-    return sorted((p for p in publicacion.iterdir()
-                   if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")),
+    return sorted((p for p in publicacion.iterdir()  # not transparencia/ (issue 67)
+                   if p.is_dir() and not p.is_symlink() and NOMBRE_CORTE.fullmatch(p.name)),
                   key=lambda p: (p.name.split("_")[0], p.name.split("_")[1],
                                  int(p.name.split("_")[2]) if p.name.count("_") > 1 else 1))
 

@@ -37,6 +37,8 @@ from central.db.base import Base as Base
 from central.db.coordinacion import CoordinadorIntento as CoordinadorIntento
 from central.db.coordinacion import CoordinadorSesion as CoordinadorSesion
 from central.db.coordinacion import CortePeticion as CortePeticion
+from central.db.transparencia import Cofirma as Cofirma
+from central.db.transparencia import RegistroCorte as RegistroCorte
 
 
 class Station(Base):

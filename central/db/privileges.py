@@ -75,6 +75,10 @@ TABLES: dict[str, Grants] = {
                                lectura=True),
     "correcciones_publicadas": Grants(_RI, "corte que publicó cada corrección de un acta",
                                       lectura=True),
+    "registro_cortes": Grants(_RI, "registro público de cortes: cada corte agrega su hoja "
+                                   "con su fila en cortes", lectura=True),
+    "cofirmas": Grants(_RI, "cofirmas de los difusores (testigos) del registro de cortes, "
+                            "comprobadas antes de guardarlas", lectura=True),
     # Rows that change while serving: only what changes.
     "acta_states": Grants(_RIU, "estado calculado de cada acta (se recalcula de los "
                                 "registros con rebuild-state)", lectura=True),

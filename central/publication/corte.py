@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from central.db.models import CorteRow
 from central.node.metrics import instruments as metrics
 from central.publication import feed
 from central.publication import snapshot_historial
+from central.publication import transparencia
 from central.publication import ventana
 from central.publication.correcciones import con_antes
 from central.publication.memo_corte import CorteMemo
@@ -231,7 +233,12 @@ def _make(engine: Engine, key: SigningKey, settings: CorteSettings, motivo: str,
         # The audit chain's head, signed in the manifest: a later rewrite of the chain
         # contradicts what was published (issue 62, prep.cadena).
         bitacora = ancla.cabeza(session)
-    if recorded and completar(settings.publicacion, recorded[-1]):
+    # A corte completed here gets the log's files before «latest» moves, under the origin
+    # already published (none: the log's first corte, whose files this corte writes).
+    publicado_origen = transparencia.origen_publicado(settings.publicacion)
+    if recorded and completar(settings.publicacion, recorded[-1], None if publicado_origen
+                              is None else _registro_publico(engine, key, settings,
+                                                             publicado_origen)):
         log.warning("el corte %s estaba registrado y preparado pero no publicado (el "
                     "proceso se detuvo entre los dos pasos); se publicó ahora", recorded[-1])
     anterior = settings.publicacion / recorded[-1] if recorded else None
@@ -260,7 +267,10 @@ def _make(engine: Engine, key: SigningKey, settings: CorteSettings, motivo: str,
                         sitio=settings.sitio, taken=frozenset(recorded),
                         memo=None if settings.memo is None else settings.memo.render,
                         bitacora=bitacora, antes_de_publicar=registrar,
-                        archivos=settings.archivos)
+                        archivos=settings.archivos,
+                        antes_de_latest=_registro_publico(
+                            engine, key, settings,
+                            transparencia.origen(snap.catalog, snap.simulacro)))
     esperadas = sum(r.esperadas for r in publicado.resumenes)
     capturadas = sum(r.capturadas for r in publicado.resumenes)
     contabilizadas = sum(r.contabilizadas for r in publicado.resumenes)
@@ -294,6 +304,8 @@ def _registrar(engine: Engine, snap: Snapshot, publicado: Publicado, preparado: 
                        ultimo=ultimo_corte, motivo=motivo, seconds=seconds)
         session.add(row)
         session.flush()
+        # The public log's leaf, in this very transaction (issue 67).
+        transparencia.agregar(session, publicado.name, snap.corte, publicado.manifest_sha256)
         snapshot_historial.registrar(
             session, list(snap.primeras) if snap.primeras is not None
             else snapshot_historial.nuevas(snap.historial, snap.estado), row.id)
@@ -310,6 +322,21 @@ def _registrar(engine: Engine, snap: Snapshot, publicado: Publicado, preparado: 
             {"corte": publicado.name, **corregida} for corregida in _corregidas(preparado)])
         ventana.registrar(session, row, peticion, fuera_de_ventana, actor=actor)
         return row.id
+
+
+def _registro_publico(engine: Engine, key: SigningKey, settings: CorteSettings,
+                      origen: str) -> Callable[[], None]:
+    """What writes the public log's files once a recorded corte is in place and before
+    «latest» moves: a failure fails the corte (audited); the corte stays recorded and in
+    its directory, and the next corte writes the log and moves «latest» past it."""
+    def escribir() -> None:
+        try:
+            transparencia.escribir(settings.publicacion, engine, key, origen)
+        except (transparencia.RegistroError, OSError, SQLAlchemyError) as exc:
+            raise CorteError(f"el corte quedó registrado, pero no se pudo publicar el "
+                             f"registro público de cortes ({exc}); «latest» no se movió y el "
+                             "siguiente corte lo publicará") from exc
+    return escribir
 
 
 def _segundo_propio(session: Session) -> None:

@@ -159,7 +159,8 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *,  # noqa: PLR0
             sitio: bool = True, taken: frozenset[str] = frozenset(),
             memo: RenderMemo | None = None, bitacora: Cabeza | None = None,
             antes_de_publicar: Callable[[Publicado, Path], None] | None = None,
-            archivos: Sequence[ArchivoPublicado] | None = None) -> Publicado:
+            archivos: Sequence[ArchivoPublicado] | None = None,
+            antes_de_latest: Callable[[], None] | None = None) -> Publicado:
     """Write the corte of ``snap`` under ``publicacion`` and point ``latest`` at it.
 
     ``blobs`` is the central's blob store (images are hard-linked or copied from it,
@@ -184,6 +185,8 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *,  # noqa: PLR0
     the project's). The files it makes (``hacer``, ``tramo``) are made here in its
     order; what the engine keeps of the files made per tramo is keyed by what each
     declares it reads (:class:`prep.corte.insumos.Lee`), compared by value.
+    ``antes_de_latest()``: called once the corte is in place, before ``latest`` moves
+    (``make_corte`` writes the public log there: :mod:`central.publication.transparencia`).
     """
     registro = registrados() if archivos is None else tuple(archivos)
     publicacion.mkdir(parents=True, exist_ok=True)
@@ -315,6 +318,8 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *,  # noqa: PLR0
     except BaseException:
         staging.discard()
         raise
+    if antes_de_latest is not None:
+        antes_de_latest()
     point_latest(publicacion, name)
     if secciones is not None and tramos is not None:
         secciones.cerrar(tramos, name, snap.corte, fuera)  # what the next corte reuses
@@ -648,15 +653,19 @@ Publicación firmada:
 """
 
 
-def completar(publicacion: Path, name: str) -> bool:
+def completar(publicacion: Path, name: str,
+              antes_de_latest: Callable[[], None] | None = None) -> bool:
     """Publish corte ``name`` if its row was committed but the process died before its
-    prepared directory was renamed into place (``antes_de_publicar``); whether it did."""
+    prepared directory was renamed into place (``antes_de_publicar``); whether it did.
+    ``antes_de_latest`` as :func:`publish`'s."""
     if (publicacion / name).exists():
         return False
     for staged in sorted(publicacion.glob(f".{name}.tmp-*")):
         if (staged / SIGNATURE).is_file():
             os.rename(staged, publicacion / name)
             _fsync_dir(publicacion)
+            if antes_de_latest is not None:
+                antes_de_latest()
             point_latest(publicacion, name)
             return True
     return False

@@ -58,6 +58,7 @@ from central.publication.prefetch import Prefetch
 from central.stations.difusores import oficiales
 from prep.catalog import Catalog
 from prep.catalog.model import Acta
+from prep.corte.difusores import Fila
 from prep.corte.historial import Historial
 from prep.corte.model import NINGUNA
 from prep.corte.model import SIN_PAQUETE
@@ -175,7 +176,7 @@ class Snapshot:
     #: What AVANCE_CATD.csv needs beyond the tables (issue 29); ``None``: no such file.
     salud: LecturaCatd | None = None
     #: The official difusores (name, URL) for DIFUSORES.csv (issue 30); none: no file.
-    difusores: tuple[tuple[str, str], ...] = ()
+    difusores: tuple[Fila, ...] = ()
     #: How many actas were read again since the previous snapshot of a running central
     #: (central.publication.memo_corte); None: every acta was read.
     releidas: int | None = field(default=None, compare=False)

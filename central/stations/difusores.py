@@ -46,13 +46,17 @@ from central.stations.enrollment import read_enrollment
 from prep.canonical import CanonicalError
 from prep.canonical import parse_json
 from prep.canonical import sha256_hex
+from prep.corte.difusores import Fila
 from prep.corte.difusores import nombre_valido
 from prep.corte.difusores import publicable
 from prep.corte.difusores import url_valida
 from prep.corte.package import NOMBRE_CORTE
+from prep.crypto import VerifyKey
 from prep.records import RecordError
 from prep.records import format_time
 from prep.records import parse_time
+from prep.transparencia.nota import COFIRMA
+from prep.transparencia.nota import llave_texto
 
 ROLE = "difusor"
 SITIO = "DIFUSOR"
@@ -330,12 +334,16 @@ def _corte_ajeno(difusor_id: str, reporte: Reporte, stored: str | None,
                    anomaly=True, unsigned=False)
 
 
-def oficiales(cur: Any) -> tuple[tuple[str, str], ...]:
-    """(nombre, url) of every official difusor (enrolled, not given baja), in the order
-    they were given alta: read with the corte's snapshot cursor (psycopg)."""
-    cur.execute("SELECT nombre, url FROM difusores WHERE enabled AND public_key IS NOT NULL "
-                "ORDER BY creado_at, id")
-    return tuple((publicable(str(n)), str(u)) for n, u in cur.fetchall())
+def oficiales(cur: Any) -> tuple[Fila, ...]:
+    """(nombre, url, llave de testigo) of every official difusor (enrolled, not given
+    baja), in the order they were given alta: read with the corte's snapshot cursor
+    (psycopg). The witness key is its registered key as a cosigner named by its id
+    (issue 67, :func:`prep.transparencia.nota.llave_texto`)."""
+    cur.execute("SELECT nombre, url, id, public_key FROM difusores "
+                "WHERE enabled AND public_key IS NOT NULL ORDER BY creado_at, id")
+    return tuple((publicable(str(n)), str(u),
+                  llave_texto(str(i), VerifyKey.from_raw(bytes(k)), COFIRMA))
+                 for n, u, i, k in cur.fetchall())
 
 
 def _nuevo_id(session: Session) -> str:

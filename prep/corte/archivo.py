@@ -58,7 +58,7 @@ class Fuente(Protocol):
     @property
     def simulacro(self) -> bool: ...
     @property
-    def difusores(self) -> tuple[tuple[str, str], ...]: ...
+    def difusores(self) -> tuple[tuple[str, str, str], ...]: ...  # name, URL, witness key
 
 
 @dataclass(frozen=True)

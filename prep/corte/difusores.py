@@ -11,6 +11,12 @@ made while no difusor is official carries no such file.
 :func:`problemas` is what ``prep verify-corte`` checks: the file is well formed, every
 URL is an ``https://`` address, none repeats, and the site's ``datos/difusores.js``
 lists the very same.
+
+Since issue 67 each row also carries the difusor's witness key (``LLAVE_TESTIGO``: the
+verifier key of its cosignatures of the public log of cortes, ``<id>+<hex>+<base64>``
+as :func:`prep.transparencia.nota.llave_texto` writes it, type 0x04): ``prep
+verify-corte --testigos`` checks the cosignatures the central published against these
+keys, which the corte's own signed manifest covers.
 """
 
 from __future__ import annotations
@@ -26,9 +32,14 @@ from urllib.parse import urlsplit
 from prep.corte.simulacro import linea_titulo
 from prep.corte.simulacro import sin_titulo
 from prep.corte.simulacro import tabla_csv
+from prep.transparencia.nota import COFIRMA
+from prep.transparencia.nota import NotaError
+from prep.transparencia.nota import leer_llave_texto
 
 DIFUSORES = "DIFUSORES.csv"
-COLUMNS = ("NOMBRE", "URL")
+COLUMNS = ("NOMBRE", "URL", "LLAVE_TESTIGO")
+#: One official difusor: its name, its public URL and its witness key (one line).
+Fila = tuple[str, str, str]
 TITULO = "DIFUSORES OFICIALES DEL PREP"
 #: The site's data file (under ``sitio/``) and its route name.
 DATOS = "datos/difusores.js"
@@ -84,14 +95,27 @@ def url_valida(url: str) -> str:
     return url
 
 
-def difusores_csv(filas: Sequence[tuple[str, str]], simulacro: bool = False) -> bytes:
+def difusores_csv(filas: Sequence[Fila], simulacro: bool = False) -> bytes:
     """DIFUSORES.csv (UTF-8 with BOM, CRLF; a drill's opens with a SIMULACRO line)."""
     return tabla_csv(TITULO, COLUMNS, filas, simulacro)
 
 
-def datos_sitio(filas: Sequence[tuple[str, str]]) -> dict[str, object]:
-    """The site's ``datos/difusores.js``: each difusor's name and URL, in the CSV's order."""
-    return {"difusores": [{"nombre": n, "url": u} for n, u in filas]}
+def datos_sitio(filas: Sequence[Fila]) -> dict[str, object]:
+    """The site's ``datos/difusores.js``: each difusor's name, URL and witness key, in
+    the CSV's order."""
+    return {"difusores": [{"nombre": n, "url": u, "llave_testigo": k} for n, u, k in filas]}
+
+
+def llave_testigo(texto: str) -> str:
+    """The difusor's id a witness key names (``ValueError`` when it is not a well-formed
+    cosignature key, type 0x04)."""
+    try:
+        nombre, tipo, _ = leer_llave_texto(texto)
+    except NotaError as exc:
+        raise ValueError(f"la llave de testigo no es válida: {exc}") from None
+    if tipo != COFIRMA or texto != texto.strip():
+        raise ValueError("la llave de testigo no es una llave de cofirma (tipo 0x04)")
+    return nombre
 
 
 def leeme_difusores(simulacro: bool = False) -> str:
@@ -103,11 +127,14 @@ medios que replican cada corte en sus propios sitios, registrados ante el instit
 Una fila por difusor, en el orden en que se dieron de alta. UTF-8 con BOM, CRLF; {linea}.
   Columnas: {", ".join(COLUMNS)}.
   NOMBRE: la institución. URL: la dirección https:// de su sitio.
+  LLAVE_TESTIGO: la llave pública con que el difusor cofirma el registro público de
+  cortes (transparencia/ junto a indice.json); «prep verify-corte CARPETA --testigos»
+  comprueba con ella sus cofirmas.
   Lo que sirve un difusor es este mismo corte: compruébelo con «prep verify-corte
   CARPETA --huella HUELLA» y la huella de la llave pública que publica el instituto."""
 
 
-def leer(data: bytes) -> list[tuple[str, str]]:
+def leer(data: bytes) -> list[Fila]:
     """The rows of a DIFUSORES.csv (``ValueError`` with the problem otherwise)."""
     try:
         text = data.decode("utf-8-sig")
@@ -120,7 +147,7 @@ def leer(data: bytes) -> list[tuple[str, str]]:
     for number, row in enumerate(rows[1:], start=3):
         if len(row) != len(COLUMNS):
             raise ValueError(f"línea {number}: {len(row)} campos en vez de {len(COLUMNS)}")
-        out.append((row[0], row[1]))
+        out.append((row[0], row[1], row[2]))
     return out
 
 
@@ -133,7 +160,8 @@ def problemas(directory: Path, names: Sequence[str]) -> list[str]:
     except (OSError, ValueError) as exc:
         return [f"{DIFUSORES}: {exc}"]
     vistas: set[str] = set()
-    for number, (nombre, url) in enumerate(filas, start=2):
+    testigos: set[str] = set()
+    for number, (nombre, url, llave) in enumerate(filas, start=2):
         for check, value in ((nombre_valido, nombre), (url_valida, url)):
             try:
                 if check(value) != value:
@@ -143,17 +171,25 @@ def problemas(directory: Path, names: Sequence[str]) -> list[str]:
         if url in vistas:
             out.append(f"{DIFUSORES}, fila {number}: la dirección {url[:80]} se repite")
         vistas.add(url)
+        try:
+            testigo = llave_testigo(llave)
+            if testigo in testigos:
+                out.append(f"{DIFUSORES}, fila {number}: el testigo {testigo} se repite")
+            testigos.add(testigo)
+        except ValueError as exc:
+            out.append(f"{DIFUSORES}, fila {number}: {exc}")
     sitio = next((n for n in names if n.endswith("/" + DATOS)), None)
     if sitio is not None:
         out += _sitio(directory / sitio, sitio, filas)
     return out
 
 
-def _sitio(path: Path, name: str, filas: list[tuple[str, str]]) -> list[str]:
+def _sitio(path: Path, name: str, filas: list[Fila]) -> list[str]:
     match = _DATA.fullmatch(path.read_text(encoding="utf-8", errors="replace"))
     try:
         data = json.loads(match.group(1)) if match else None
-        listed = [(d["nombre"], d["url"]) for d in data["difusores"]] if data else None
+        listed = [(d["nombre"], d["url"], d["llave_testigo"])
+                  for d in data["difusores"]] if data else None
     except (ValueError, KeyError, TypeError):
         listed = None
     if listed is None:

@@ -59,6 +59,7 @@ from prep.corte.anexo import format_corte_time
 from prep.corte.archivos import registrado
 from prep.corte.difusores import DATOS as DIFUSORES_DATOS
 from prep.corte.difusores import RUTA as RUTA_DIFUSORES
+from prep.corte.difusores import Fila as FilaDifusor
 from prep.corte.difusores import datos_sitio as datos_difusores
 from prep.corte.historial import HISTORIAL
 from prep.corte.nombres import LEEME
@@ -244,8 +245,8 @@ site_files = _all_at_once(iter_site_files)
 returning."""
 
 
-def difusores_files(difusores: Sequence[tuple[str, str]], nombre: str) -> dict[str, bytes]:
-    """The site's list of the official difusores (name, URL) of DIFUSORES.csv
+def difusores_files(difusores: Sequence[FilaDifusor], nombre: str) -> dict[str, bytes]:
+    """The site's list of the official difusores (name, URL, witness key) of DIFUSORES.csv
     (:mod:`prep.corte.difusores`), ``datos/difusores.js``, shown by the page
     ``#/difusores`` when DIFUSORES.csv is among the downloads of :func:`site_files`."""
     return {f"{SITE_DIR}/{DIFUSORES_DATOS}": data_file(

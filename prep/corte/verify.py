@@ -94,6 +94,8 @@ class Verificacion:
     #: The publication rules the summaries are recomputed with (which OBSERVACIONES
     #: are inconsistencias: ``prep verify-corte --reglas``).
     reglas: RuleSet = DEFAULT_RULES
+    #: What ``--testigos`` found in the public log of cortes (prep.corte.verify_testigos).
+    testigos: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -112,6 +114,7 @@ class Verificacion:
                        f"{self.bitacora.eventos} eventos, el último id {self.bitacora.id}, "
                        f"huella {self.bitacora.sha256}")
         out += [f"  {name}: {verdict}" for name, verdict in self.elecciones.items()]
+        out += self.testigos
         if self.ok:
             tipo = f" DE UN {marca.MARCA}" if self.simulacro else ""
             out.append(f"Resultado: CORTE ÍNTEGRO{tipo} (firma, huellas, imágenes y "
@@ -171,7 +174,7 @@ def _check_signature(result: Verificacion, directory: Path, manifest: bytes,
     try:
         if key_path.stat().st_size > MAX_KEY_BYTES:
             raise ValueError("demasiado grande")
-        key = _load_key(key_path.read_bytes())
+        key = load_key(key_path.read_bytes())
     except (OSError, ValueError) as exc:
         result.problemas.append(f"no se pudo leer la llave pública {key_path.name}: {exc}")
         return
@@ -191,7 +194,7 @@ def _check_signature(result: Verificacion, directory: Path, manifest: bytes,
                                 "central")
 
 
-def _load_key(data: bytes) -> VerifyKey:
+def load_key(data: bytes) -> VerifyKey:
     """An Ed25519 public key in PEM (SubjectPublicKeyInfo) or raw base64."""
     if data.lstrip().startswith(b"-----BEGIN"):
         public = serialization.load_pem_public_key(data)

@@ -97,7 +97,7 @@ def llave_texto(nombre: str, llave: VerifyKey, tipo: int = ED25519) -> str:
 
 def leer_llave_texto(texto: str) -> tuple[str, int, VerifyKey]:
     """(nombre, tipo, llave) of a verifier key's one-line form."""
-    partes = texto.strip().split("+")
+    partes = texto.strip().split("+", 2)  # the base64 may hold «+» too
     if len(partes) != 3:
         raise NotaError("la llave no tiene la forma nombre+id+llave")
     nombre, id_hex, b64 = partes

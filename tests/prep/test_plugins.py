@@ -57,7 +57,7 @@ def test_without_the_central_prep_offers_the_auditors_kit_alone() -> None:
     refused = run("central", "--help")
     assert refused.returncode == 2
     assert "(elija una de: 'catalog', 'verify-corte', 'station', 'auditoria', " \
-        "'capacitacion')" in refused.stderr
+        "'capacitacion', 'testigo')" in refused.stderr  # testigo: a party's, prep alone
     kit = run("auditoria", "--help")
     assert kit.returncode == 0, kit.stderr
     assert re.findall(r"^    (\S+)", kit.stdout, re.MULTILINE) == ["verificar"]

@@ -104,6 +104,11 @@ def test_signed_note_matches_the_go_reference_example() -> None:
     nombre, tipo, publica = nota.leer_llave_texto(nota.llave_texto("PeterNeumann",
                                                                    llave.public))
     assert (nombre, tipo, publica) == ("PeterNeumann", nota.ED25519, llave.public)
+    # A key whose base64 holds «+» reads back too (the text splits at the first two).
+    con_mas = next(k for k in (SigningKey.from_raw(bytes([i]) * 32) for i in range(64))
+                   if "+" in nota.llave_texto("d", k.public, nota.COFIRMA).split("+", 2)[2])
+    assert nota.leer_llave_texto(nota.llave_texto("d", con_mas.public, nota.COFIRMA)) == \
+        ("d", nota.COFIRMA, con_mas.public)
     assert nota.firmada_por(leida, "PeterNeumann", publica)
     alterada = nota.Nota(texto.replace("problem,", "problema,"), leida.firmas)
     assert not nota.firmada_por(alterada, "PeterNeumann", publica)

@@ -34,6 +34,7 @@ from prep.catalog import Catalog
 from prep.catalog import generate_catalog
 from prep.corte.anexo import TZ
 from prep.corte.difusores import DIFUSORES
+from prep.corte.difusores import Fila as FilaDifusor
 from prep.corte.difusores import difusores_csv
 from prep.corte.historial import HISTORIAL
 from prep.corte.historial import CorreccionPublicada
@@ -53,15 +54,23 @@ from prep.corte.site_datos import parse_data_file
 from prep.corte.summary import TablaEleccion
 from prep.corte.trayectoria import CapturaH
 from prep.corte.trayectoria import CotejoH
+from prep.crypto import SigningKey
 from prep.sintetico.capturas import simulate
+from prep.transparencia.nota import COFIRMA
+from prep.transparencia.nota import llave_texto
 from prep.values import Captura
 from prep.values import format_valor
 from tests.harness.corte_data import historial_simulado
 
 SEED = 2027
 SCALE = 0.01  # 140 casillas, 420 actas
-DIFUSORES_OFICIALES = (("Universidad Autónoma de Ciudad de México", "https://prep.uacm.example/"),
-                       ("Diario «La Jornada de Prueba»", "https://prep.jornada.example/2027/"))
+#: Their witness keys (issue 67): cosigner keys of two fixed keys, named by difusor id.
+_TESTIGOS = tuple(llave_texto(f"difusor-{i}", SigningKey.from_raw(bytes([i]) * 32).public,
+                              COFIRMA) for i in (1, 2))
+DIFUSORES_OFICIALES = (("Universidad Autónoma de Ciudad de México", "https://prep.uacm.example/",
+                        _TESTIGOS[0]),
+                       ("Diario «La Jornada de Prueba»", "https://prep.jornada.example/2027/",
+                        _TESTIGOS[1]))
 #: Bloques of secciones (prep.corte.site_datos.bloques) of at most 2 casillas: at this scale a
 #: distrito has about 4 casillas, so its actas are spread over two or three bloques, as a
 #: national distrito's are over dozens.
@@ -84,7 +93,7 @@ class CorteSitio:
     #: The rows of AVANCE_CATD.csv, as given to site_files (issue 29).
     salud: list[tuple[str, ...]] = field(default_factory=list)
     #: The official difusores of DIFUSORES.csv (issue 30).
-    difusores: tuple[tuple[str, str], ...] = ()
+    difusores: tuple[FilaDifusor, ...] = ()
     #: The most casillas of a bloque of secciones, as given to site_files.
     bloque_casillas: int = BLOQUE_CASILLAS
 

@@ -15,7 +15,10 @@ from prep.corte.difusores import difusores_csv
 from prep.corte.difusores import leer
 from prep.corte.difusores import problemas
 from prep.corte.simulacro import PREFIJO
+from tests.site.corte_sitio import DIFUSORES_OFICIALES
 from tests.site.corte_sitio import CorteSitio
+
+TESTIGO = DIFUSORES_OFICIALES[0][2]
 
 
 def test_the_difusores_tab_lists_difusores_csv(page: Page, base_url: str,
@@ -27,7 +30,7 @@ def test_the_difusores_tab_lists_difusores_csv(page: Page, base_url: str,
     expect(page.locator("h1")).to_have_text("Difusores oficiales")
     items = page.locator("#lista-difusores li")
     expect(items).to_have_count(len(filas))
-    for i, (nombre, url) in enumerate(filas):
+    for i, (nombre, url, _llave) in enumerate(filas):
         expect(items.nth(i).locator("strong")).to_have_text(nombre)
         enlace = items.nth(i).locator("a")
         expect(enlace).to_have_attribute("href", url)
@@ -50,10 +53,16 @@ def test_verify_corte_checks_the_list_and_the_site_agree(corte_sitio: CorteSitio
     found = problemas(copia, names)
     assert any("fila 2: dirección inválida «javascript:alert(1)»" in p for p in found), found
     assert any("no lista los mismos difusores" in p for p in found), found
+    # A witness key that is not one (issue 67) is named by its row.
+    otra = DIFUSORES_OFICIALES[1][2]
+    (copia / DIFUSORES).write_bytes(texto.replace(otra, otra[:-6] + "AAAAA=")
+                                    .encode("utf-8-sig"))
+    found = problemas(copia, names)
+    assert any("fila 3: la llave de testigo no es válida" in p for p in found), found
 
 
 def test_a_drills_list_says_simulacro_on_its_first_line() -> None:
-    filas = [("Universidad de Prueba", "https://prep.prueba.example/")]
+    filas = [("Universidad de Prueba", "https://prep.prueba.example/", TESTIGO)]
     data = difusores_csv(filas, simulacro=True)
     assert data.decode("utf-8-sig").startswith(f"{PREFIJO}DIFUSORES OFICIALES DEL PREP\r\n")
     assert leer(data) == filas

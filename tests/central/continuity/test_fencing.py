@@ -35,6 +35,7 @@ import signal
 import ssl
 import subprocess
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -47,12 +48,16 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from sqlalchemy.orm import Session
 
 from central.continuity.fencing import FENCE_FILE
 from central.db import make_engine
 from central.node.config import DataDir
 from central.node.config import load_identity
+from central.pipeline.rebuild import load_catalog as load_and_seed
 from central.stations.operators import add_operator
+from prep.catalog import generate_catalog
+from prep.catalog import write_catalog
 from prep.linea import verify_linea
 from prep.station.client import BEYOND_LIST
 from prep.station.client import OLD_PRIMARY
@@ -101,6 +106,33 @@ def _prepared(publicacion: Path) -> bool:
         (p / "MANIFIESTO.sha256.sig").exists() for p in publicacion.glob(".*.tmp-*"))
 
 
+def _catalogo(datos: Path) -> None:
+    """A small catalog loaded as ``prep central catalog load`` does (cortes need one)."""
+    engine = make_engine(_dsn(datos), pool_size=1)
+    try:
+        with tempfile.TemporaryDirectory(prefix="catalogo-") as tmp:
+            write_catalog(generate_catalog(4, 0.005), Path(tmp))
+            with Session(engine) as session, session.begin():
+                load_and_seed(session, Path(tmp), actor="pruebas")
+    finally:
+        engine.dispose()
+
+
+def _el_registro_sigue(promovido: Path, publicacion: Path) -> None:
+    """The promoted node's log goes on from the same leaf, gapless (issue 67): its first
+    corte is entry 1, included in a head that extends the one published before."""
+    _prep("corte", "--data-dir", str(promovido), "--publicacion", str(publicacion))
+    with psycopg.connect(_dsn(promovido)) as conn:
+        filas = conn.execute("SELECT indice, corte FROM registro_cortes "
+                             "ORDER BY indice").fetchall()
+    assert [i for i, _ in filas] == [0, 1], filas
+    testigos = subprocess.run([sys.executable, "-m", "prep", "verify-corte",
+                               str(publicacion / filas[1][1]), "--testigos"], cwd=REPO,
+                              capture_output=True, text=True, timeout=_bound())
+    assert testigos.returncode == 0, testigos.stdout + testigos.stderr
+    assert "el corte es la entrada 1" in testigos.stdout
+
+
 def _post_batch(url: str) -> tuple[int, dict[str, str]]:
     """A batch from a station that never heard of the new timeline (no probe)."""
     context = ssl.create_default_context()
@@ -131,6 +163,7 @@ def test_a_replaced_primary_neither_publishes_nor_receipts_and_a_rogue_header_lo
     acopiador = add_operator(engine, "Acopiador 07", "acopiador", "07",
                              "contraseña de prueba larga", actor="pruebas").id
     engine.dispose()
+    _catalogo(a)  # for the cortes of the public log (issue 67)
     _prep("ventana", "--data-dir", str(a), "--inicio", "ahora")  # cortes may be published
     _prep("standby", "init", "--data-dir", str(b), "--primario-datos", str(a))
     run_b, out = _background(base, "standby-run", "standby", "run", "--data-dir", str(b))
@@ -147,6 +180,9 @@ def test_a_replaced_primary_neither_publishes_nor_receipts_and_a_rogue_header_lo
             station.acopio(clave(i), acopiador)
         esperar(lambda: station.status().backlog_records == 0, _bound(), agent.state)
         assert station.store.highest_timeline() == 1
+        # A corte before the failover starts the public log of cortes (issue 67).
+        pub_ok = base / "publicacion"
+        _prep("corte", "--data-dir", str(a), "--publicacion", str(pub_ok))
 
         # The primary's machine is lost; the standby is promoted at the same address.
         serve_a.kill()
@@ -160,6 +196,7 @@ def test_a_replaced_primary_neither_publishes_nor_receipts_and_a_rogue_header_lo
             station.acopio(clave(i), acopiador)
         esperar(lambda: station.status().backlog_records == 0, _bound(), agent.state)
         assert station.store.highest_timeline() == 2
+        _el_registro_sigue(b, pub_ok)
         proof = station.store.timeline_statement()
         assert proof is not None  # signed by the institute's key, for its own nonce
         assert verify_linea(proof, station.store.require_identity().central_key).linea == 2

@@ -30,6 +30,7 @@ from central.publication.corte import make_corte
 from central.publication.feed import INDICE
 from central.publication.feed import INDICE_FIRMA
 from central.publication.publicar import CorteError
+from central.publication.transparencia import TRANSPARENCIA
 from prep.catalog import Catalog
 from prep.catalog import generate_catalog
 from prep.corte.anexo import es_fuera
@@ -93,7 +94,8 @@ def test_a_reader_polling_never_sees_a_partial_corte(engine: Engine, tmp_path: P
         while not last:
             last = stop.is_set()  # one more look after the last corte
             for entry in os.listdir(publicacion):
-                if entry.startswith(".") or entry in ("latest.txt", *INDICE_FILES):
+                if entry.startswith(".") or entry in ("latest.txt", TRANSPARENCIA,
+                                                      *INDICE_FILES):
                     continue  # temporary directories are hidden, by contract
                 # A reader resolves latest once, then reads that corte.
                 path = publicacion / (os.readlink(publicacion / entry) if entry == "latest"
@@ -264,7 +266,7 @@ def test_a_missing_or_damaged_image_publishes_nothing(
         _corte(engine, tmp_path)
     publicacion = tmp_path / "publicacion"
     assert sorted(e for e in os.listdir(publicacion) if not e.startswith("latest")
-                  and e not in INDICE_FILES) == [
+                  and e not in (TRANSPARENCIA, *INDICE_FILES)) == [
         first.publicado.name]
     assert (publicacion / "latest").resolve() == first.publicado.path.resolve()
     with engine.connect() as conn:

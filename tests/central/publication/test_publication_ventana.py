@@ -28,6 +28,7 @@ from central.publication.ventana import fijar_ventana
 from central.stations.operators import add_operator
 from prep.catalog import generate_catalog
 from prep.cli import main
+from prep.corte.nombres import NOMBRE_CORTE
 from prep.crypto import SigningKey
 from tests.harness.corte_data import prepare_database
 
@@ -58,7 +59,7 @@ class Nodo:
     def publicados(self) -> list[str]:
         pub = self.data_dir / "publicacion"
         return sorted(p.name for p in pub.iterdir() if p.is_dir() and not p.is_symlink()
-                      and not p.name.startswith(".")) if pub.is_dir() else []
+                      and NOMBRE_CORTE.fullmatch(p.name)) if pub.is_dir() else []
 
 
 @pytest.fixture

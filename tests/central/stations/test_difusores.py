@@ -30,6 +30,8 @@ from prep.crypto import b64encode
 from prep.protocol import DIFUSOR_HEADER
 from prep.protocol import DIFUSOR_REPORTE_PATH
 from prep.protocol import request_message
+from prep.transparencia.nota import COFIRMA
+from prep.transparencia.nota import llave_texto
 from tests.central.publication_night import corte as make_corte
 from tests.central.publication_night import corte_in_window
 from tests.central.station import REPO
@@ -92,8 +94,10 @@ def test_a_registered_difusor_reports_the_corte_it_serves_and_is_listed(
                  difusor_id) == [(llave(datos).public.raw(),)]
 
     segundo = make_corte(node, publicacion)
+    # With its witness key: the key it registered, as a cosigner named by its id.
     assert leer((segundo / DIFUSORES).read_bytes()) == [
-        ("Universidad Autónoma de Prueba", "https://prep.uap.mx/")]
+        ("Universidad Autónoma de Prueba", "https://prep.uap.mx/",
+         llave_texto(difusor_id, llave(datos).public, COFIRMA))]
     # The public site lists them too, from the same rows (the page «Difusores oficiales»).
     lista = segundo / "sitio" / DATOS_SITIO
     assert lista.is_file(), "el corte de la central no trae la lista de difusores del sitio"
@@ -193,7 +197,7 @@ def test_a_name_that_a_spreadsheet_reads_as_a_formula_is_never_published_as_one(
                  formula, difusor_id) == [(difusor_id,)]  # as a central before the fix kept it
     assert _registrar(node, tmp_path / "d", codigo).returncode == 0
     corte = make_corte(node, publicacion)
-    assert leer((corte / DIFUSORES).read_bytes()) == [
+    assert [fila[:2] for fila in leer((corte / DIFUSORES).read_bytes())] == [
         ("'" + formula, "https://prep.anterior.example/")]
     assert problemas(corte, [f"sitio/{DATOS_SITIO}"]) == []
     llave_central = VerifyKey.from_b64(json.loads((publicacion / INDICE).read_bytes())["llave"])
