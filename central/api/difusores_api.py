@@ -55,5 +55,5 @@ async def _reporte(request: web.Request) -> web.Response:
                            request.headers.get(SIGNATURE_HEADER), "POST", request.path,
                            sha256_hex(body))
     answer = await central.run(reportar, central.engine, signed, body,
-                               request.app[AUDITORIA])
+                               request.app[AUDITORIA], central.identity.key.public)
     return web.json_response(answer)

@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.audit import audit
+from central import testigos
 from central.db.models import CorteRow
 from central.db.models import Difusor
 from central.db.models import Station
@@ -61,7 +62,7 @@ from prep.transparencia.nota import llave_texto
 ROLE = "difusor"
 SITIO = "DIFUSOR"
 MAX_ERROR = 500
-MAX_REPORTE_BYTES = 4 * 1024
+MAX_REPORTE_BYTES = 8 * 1024  # a cosignature and a fork's evidence (issue 67) fit
 MAX_REGISTRO_BYTES = 4 * 1024
 MAX_MOTIVO = 300
 
@@ -249,6 +250,9 @@ class Reporte:
     error: str | None
     hora: datetime
     version: str | None
+    #: What it says of the log of cortes as a witness (issue 67, central.testigos).
+    cofirma: testigos.CofirmaReportada | None = None
+    bifurcacion: testigos.BifurcacionReportada | None = None
 
 
 def leer_reporte(body: bytes) -> Reporte:
@@ -277,15 +281,20 @@ def leer_reporte(body: bytes) -> Reporte:
         # Kept and shown as one line: control characters become spaces.
         error = bounded(" ".join("".join(c if c.isprintable() else " " for c in error)
                                  .split()), MAX_ERROR) or None
-    return Reporte(corte, manifiesto, error, hora, version)
+    return Reporte(corte, manifiesto, error, hora, version,
+                   testigos.leer_cofirma(data.get("cofirma")),
+                   testigos.leer_bifurcacion(data.get("bifurcacion")))
 
 
 def reportar(engine: Engine, signed: SignedRequest, body: bytes,
-             auditoria: AuditoriaReportes | None = None) -> dict[str, Any]:
+             auditoria: AuditoriaReportes | None = None,
+             central_key: VerifyKey | None = None) -> dict[str, Any]:
     """``POST /v1/difusores/reporte``: check the difusor's signature (``signed``, made
     with :data:`DIFUSOR_HEADER`), that the corte it serves is one the central published
     with that manifest, and keep the report (in the audit log as ``auditoria`` allows);
-    answer with the central's latest corte."""
+    its cosignature of the log and the fork it saw go to :mod:`central.testigos`
+    (``central_key``: the central's, which signs the log's checkpoints); answer with the
+    central's latest corte and the cosignature kept."""
     difusor_id = signed.station_id()  # same shape and refusals as a station's id
     with Session(engine) as session, session.begin():
         difusor = session.get(Difusor, difusor_id, with_for_update=True)
@@ -298,6 +307,12 @@ def reportar(engine: Engine, signed: SignedRequest, body: bytes,
                                     .where(CorteRow.directorio == reporte.corte))
             if stored != reporte.manifiesto_sha256:
                 raise _corte_ajeno(difusor_id, reporte, stored, auditoria)
+        auditar = (lambda _clave: 0) if auditoria is None else auditoria.due
+        cofirmado = None if reporte.cofirma is None else \
+            testigos.registrar_cofirma(session, difusor, reporte.cofirma, auditar)
+        if reporte.bifurcacion is not None and central_key is not None:
+            testigos.registrar_bifurcacion(session, difusor, reporte.bifurcacion,
+                                           central_key, auditar)
         now = datetime.now(UTC)
         difusor.corte, difusor.error = reporte.corte, reporte.error
         difusor.reporte_hora, difusor.reportado_at = reporte.hora, now
@@ -307,10 +322,12 @@ def reportar(engine: Engine, signed: SignedRequest, body: bytes,
             audit.emit(session, "difusor_reporte", actor=difusor_id, detail={
                 "corte": reporte.corte, "manifiesto_sha256": reporte.manifiesto_sha256,
                 "error": reporte.error, "hora": format_time(reporte.hora),
-                "version": reporte.version, "no_auditados": omitidos})
+                "version": reporte.version, "cofirma": cofirmado,
+                "no_auditados": omitidos})
         ultimo = session.scalar(select(CorteRow.directorio)
                                 .order_by(CorteRow.id.desc()).limit(1))
-    return {"difusor": difusor_id, "recibido": format_time(now), "ultimo_corte": ultimo}
+    return {"difusor": difusor_id, "recibido": format_time(now), "ultimo_corte": ultimo,
+            "cofirma": cofirmado}
 
 
 def _corte_ajeno(difusor_id: str, reporte: Reporte, stored: str | None,
