@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from central.publication.feed import INDICE
@@ -112,9 +114,30 @@ def test_a_difusor_cosigns_each_checkpoint_the_central_keeps_and_publishes_them(
                      "'difusor_cofirma_rechazada'") == [(len(anomalias),)]
         assert query(node.dsn, "SELECT count(*) FROM cofirmas") == [(2,)]
 
+        # Anyone checks a corte against the log: its witness is named. The difusor's
+        # site serves the log it checked, and a corte of it checks against that mirror.
+        tercero = make_corte(node, publicacion)
+        done = _verify(segundo, "--testigos")
+        assert done.returncode == 0, done.stdout
+        assert f"verificado y firmado por 1 difusores: Universidad Testigo ({difusor_id})" \
+            in done.stdout
+        done = _verify(config.raiz / segundo.name, "--testigos")
+        assert done.returncode == 0 and "Registro público de cortes" in done.stdout, \
+            done.stdout
+        # A lying witness's cosignature, had a central published it, fails the check.
+        cofirmas = publicacion / "transparencia" / "cofirmas" / "2"
+        honesta = cofirmas.read_bytes()
+        mentira = nota.cofirmar(nota.Checkpoint(cp2.origen, 2, hashlib.sha256(
+            b"otra").digest()), difusor_id, llave(datos), 1_800_000_000)
+        cofirmas.write_bytes(honesta.replace(
+            next(f.linea() for f in nota.leer(honesta).firmas
+                 if f.nombre == difusor_id).encode(), mentira.linea().encode()))
+        done = _verify(segundo, "--testigos")
+        assert done.returncode == 1 and difusor_id in done.stdout, done.stdout
+        cofirmas.write_bytes(honesta)
+
         # The origin rewrites the past: corte 0's manifest replaced and every file of
         # the log signed again with the central's own key, a new corte on top.
-        tercero = make_corte(node, publicacion)
         forjado = _forjar(node, publicacion)
         hecho = consultar(config, datos)
         assert not hecho.ok and "BIFURCACIÓN" in hecho.mensaje, hecho.mensaje
@@ -131,8 +154,19 @@ def test_a_difusor_cosigns_each_checkpoint_the_central_keeps_and_publishes_them(
         assert query(node.dsn, "SELECT error LIKE '%%BIFURCACIÓN%%' FROM difusores "
                      "WHERE id = %s", difusor_id) == [(True,)]
         assert query(node.dsn, "SELECT max(tamano) FROM cofirmas") == [(2,)]
+        # verify-corte finds it too: the replaced corte, and the head the difusor kept
+        done = _verify(primero, "--testigos")
+        assert done.returncode == 1 and "reemplazado" in done.stdout, done.stdout
+        done = _verify(tercero, "--testigos", "--cabeza",
+                       str(config.raiz / "transparencia" / "checkpoint"))
+        assert done.returncode == 1 and "cabeza guardada" in done.stdout, done.stdout
     finally:
         origen.stop()
+
+
+def _verify(corte: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "prep", "verify-corte", str(corte), *args],
+                          capture_output=True, text=True, timeout=300, check=False)
 
 
 def _forjar(node: CentralNode, publicacion: Path) -> nota.Checkpoint:
