@@ -38,8 +38,8 @@ from central.db.transparencia import Cofirma
 from central.db.transparencia import RegistroCorte
 from central.errors import ApiError
 from central.errors import Refused
-from central.publication.transparencia import origen as origen_de
 from central.simulacro import is_simulacro
+from prep.catalog import Catalog
 from prep.crypto import VerifyKey
 from prep.transparencia import nota
 from prep.transparencia.nota import Checkpoint
@@ -48,6 +48,9 @@ from prep.transparencia.nota import NotaError
 MAX_LINEA = 400  # cofirmas.linea's bound: "— " + a 32-character id + 104 of base64
 MAX_NOTA_RECIBIDA = 2048
 ANOMALIA = "registro_bifurcado"
+#: The log's origin of a catalog and a drill's flag (central.publication.transparencia's
+#: ``origen``, handed down by the HTTP layer: publication sits above this module's users).
+OrigenDe = Callable[[Catalog, bool], str]
 _MALFORMADA = "La cofirma del reporte del difusor está incompleta o mal formada."
 
 
@@ -111,7 +114,7 @@ def _raiz(texto: Any, malformada: ApiError) -> bytes:
     return raiz
 
 
-def origen(session: Session) -> str:
+def origen(session: Session, origen_de: OrigenDe) -> str:
     """The log's origin as the cortes sign it (the current catalog's entidad and date,
     ``-simulacro`` for a drill's central)."""
     cargado = current(session)
@@ -121,13 +124,12 @@ def origen(session: Session) -> str:
 
 
 def registrar_cofirma(session: Session, difusor: Difusor, cofirma: CofirmaReportada,
-                      auditar: Callable[[str], int | None]) -> int:
+                      auditar: Callable[[str], int | None], origen_: str) -> int:
     """Keep ``difusor``'s valid cosignature (once); the size it cosigned. Raises
     :class:`~central.errors.Refused` for a head the log never had (audited, with its
     anomaly, as ``auditar(clave)`` allows: once a minute per difusor)."""
     assert difusor.public_key is not None
     llave = VerifyKey.from_raw(bytes(difusor.public_key))
-    origen_ = origen(session)
     reportado = Checkpoint(origen_, cofirma.tamano, cofirma.raiz)
     try:
         firmas = nota.leer(reportado.texto().encode() + b"\n" + cofirma.linea.encode()).firmas
@@ -170,14 +172,13 @@ def registrar_cofirma(session: Session, difusor: Difusor, cofirma: CofirmaReport
 
 def registrar_bifurcacion(session: Session, difusor: Difusor,
                           bifurcacion: BifurcacionReportada, central_key: VerifyKey,
-                          auditar: Callable[[str], int | None]) -> None:
+                          auditar: Callable[[str], int | None], origen_: str) -> None:
     """Audit a fork a difusor refused, and raise the coordinators' anomaly (in
     ``session``'s transaction: the report itself is accepted), once a minute per
     difusor as ``auditar`` allows (it reports it again every few minutes)."""
     omitidos = auditar(f"{difusor.id}\0bifurcacion")
     if omitidos is None:
         return
-    origen_ = origen(session)
     firmado = False
     recibido: Checkpoint | None = None
     try:

@@ -19,6 +19,7 @@ from central.stations.difusores import MAX_REPORTE_BYTES
 from central.stations.difusores import AuditoriaReportes
 from central.stations.difusores import registrar
 from central.stations.difusores import reportar
+from central.publication.transparencia import origen
 from prep.canonical import sha256_hex
 from prep.protocol import DIFUSOR_HEADER
 from prep.protocol import DIFUSOR_REGISTRO_PATH
@@ -55,5 +56,5 @@ async def _reporte(request: web.Request) -> web.Response:
                            request.headers.get(SIGNATURE_HEADER), "POST", request.path,
                            sha256_hex(body))
     answer = await central.run(reportar, central.engine, signed, body,
-                               request.app[AUDITORIA], central.identity.key.public)
+                               request.app[AUDITORIA], central.identity.key.public, origen)
     return web.json_response(answer)

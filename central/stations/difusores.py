@@ -288,12 +288,14 @@ def leer_reporte(body: bytes) -> Reporte:
 
 def reportar(engine: Engine, signed: SignedRequest, body: bytes,
              auditoria: AuditoriaReportes | None = None,
-             central_key: VerifyKey | None = None) -> dict[str, Any]:
+             central_key: VerifyKey | None = None,
+             origen_de: testigos.OrigenDe | None = None) -> dict[str, Any]:
     """``POST /v1/difusores/reporte``: check the difusor's signature (``signed``, made
     with :data:`DIFUSOR_HEADER`), that the corte it serves is one the central published
     with that manifest, and keep the report (in the audit log as ``auditoria`` allows);
     its cosignature of the log and the fork it saw go to :mod:`central.testigos`
-    (``central_key``: the central's, which signs the log's checkpoints); answer with the
+    (``central_key``: the central's, which signs the log's checkpoints; ``origen_de``:
+    how the log's origin is named; without them both are ignored); answer with the
     central's latest corte and the cosignature kept."""
     difusor_id = signed.station_id()  # same shape and refusals as a station's id
     with Session(engine) as session, session.begin():
@@ -307,12 +309,7 @@ def reportar(engine: Engine, signed: SignedRequest, body: bytes,
                                     .where(CorteRow.directorio == reporte.corte))
             if stored != reporte.manifiesto_sha256:
                 raise _corte_ajeno(difusor_id, reporte, stored, auditoria)
-        auditar = (lambda _clave: 0) if auditoria is None else auditoria.due
-        cofirmado = None if reporte.cofirma is None else \
-            testigos.registrar_cofirma(session, difusor, reporte.cofirma, auditar)
-        if reporte.bifurcacion is not None and central_key is not None:
-            testigos.registrar_bifurcacion(session, difusor, reporte.bifurcacion,
-                                           central_key, auditar)
+        cofirmado = _testigo(session, difusor, reporte, auditoria, central_key, origen_de)
         now = datetime.now(UTC)
         difusor.corte, difusor.error = reporte.corte, reporte.error
         difusor.reporte_hora, difusor.reportado_at = reporte.hora, now
@@ -328,6 +325,23 @@ def reportar(engine: Engine, signed: SignedRequest, body: bytes,
                                 .order_by(CorteRow.id.desc()).limit(1))
     return {"difusor": difusor_id, "recibido": format_time(now), "ultimo_corte": ultimo,
             "cofirma": cofirmado}
+
+
+def _testigo(session: Session, difusor: Difusor, reporte: Reporte,
+             auditoria: AuditoriaReportes | None, central_key: VerifyKey | None,
+             origen_de: testigos.OrigenDe | None) -> int | None:
+    """The report's cosignature (kept: its size) and fork, to :mod:`central.testigos`."""
+    if central_key is None or origen_de is None \
+            or (reporte.cofirma is None and reporte.bifurcacion is None):
+        return None
+    auditar = (lambda _clave: 0) if auditoria is None else auditoria.due
+    origen = testigos.origen(session, origen_de)
+    if reporte.bifurcacion is not None:
+        testigos.registrar_bifurcacion(session, difusor, reporte.bifurcacion, central_key,
+                                       auditar, origen)
+    if reporte.cofirma is None:
+        return None
+    return testigos.registrar_cofirma(session, difusor, reporte.cofirma, auditar, origen)
 
 
 def _corte_ajeno(difusor_id: str, reporte: Reporte, stored: str | None,
