@@ -321,6 +321,9 @@ def aceptar(testigo: Testigo, comprobado: Comprobado,
         [i, e.nombre, e.manifiesto] for i, e in comprobado.hojas]
     mismo = previo is not None and previo.tamano == cp.tamano
     cofirma = previo.cofirma if mismo and previo is not None else None
+    if cofirma is not None and cofirmante is not None \
+            and not _propia(cp, cofirma, *cofirmante):
+        cofirma = None  # registered again, with another key: cosigned again with it
     if cofirma is None and cofirmante is not None:
         nombre, llave = cofirmante
         cofirma = nota.cofirmar(cp, nombre, llave, int(reloj())).linea()
@@ -329,6 +332,16 @@ def aceptar(testigo: Testigo, comprobado: Comprobado,
     testigo.registros[cp.origen] = Registro(cp.tamano, _b64(cp.raiz), hora, cofirma,
                                             hojas[-HOJAS_GUARDADAS:])
     testigo.actual = cp.origen
+
+
+def _propia(cp: Checkpoint, linea: str, nombre: str, llave: SigningKey) -> bool:
+    """Whether ``linea`` is ``nombre``'s cosignature of ``cp`` with ``llave``."""
+    try:
+        firmas = nota.leer(cp.texto().encode() + b"\n" + linea.encode()).firmas
+    except NotaError:
+        return False
+    return len(firmas) == 1 and \
+        nota.cofirma_valida(cp, firmas[0], nombre, llave.public) is not None
 
 
 def anotar_bifurcacion(testigo: Testigo, url: str, fork: Bifurcacion) -> None:

@@ -81,6 +81,14 @@ def test_each_checkpoint_is_checked_cosigned_and_mirrored(
     # nothing new: the same checkpoint, the same cosignature
     assert not consultar(config, datos).nuevo
     assert testigos.cargar(datos).cofirma() == cofirma
+    # registered again with a new key (the old one lost): the head is cosigned again
+    (datos / inscripcion.KEY).unlink()
+    nueva = inscripcion.llave(datos).public
+    assert not consultar(config, datos).nuevo
+    otra = testigos.cargar(datos).cofirma()
+    assert otra is not None and otra["linea"] != cofirma["linea"]
+    firma = nota.leer(cp.texto().encode() + b"\n" + otra["linea"].encode()).firmas[0]
+    assert nota.cofirma_valida(cp, firma, "difusor-abc123", nueva) is not None
 
 
 def test_an_unregistered_difusor_checks_but_does_not_cosign(
