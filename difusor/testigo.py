@@ -40,6 +40,7 @@ from typing import Any
 
 from difusor.cliente import NoEncontrado
 from difusor.cliente import Origen
+from difusor.errores import DifusorError
 from difusor.errores import Rechazo
 from difusor.estado import ahora
 from prep.crypto import SigningKey
@@ -120,13 +121,19 @@ class Testigo:
 
 
 def cargar(datos: Path) -> Testigo:
+    """``testigo.json`` (empty if there is none). One that cannot be read stops the
+    difusor rather than starting over: it is the base every checkpoint must extend."""
     try:
         data = json.loads((datos / TESTIGO).read_bytes())
+        return Testigo({o: Registro(**r) for o, r in data["registros"].items()},
+                       data.get("actual"), data.get("bifurcacion"),
+                       int(data.get("bifurcaciones", 0)))
     except FileNotFoundError:
         return Testigo()
-    return Testigo({origen: Registro(**r) for origen, r in data["registros"].items()},
-                   data.get("actual"), data.get("bifurcacion"),
-                   int(data.get("bifurcaciones", 0)))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise DifusorError(f"no se pudo leer {datos / TESTIGO} ({exc}): es la base con que "
+                           "se comprueba el registro de cortes; restáurelo de un respaldo "
+                           "o avise al instituto antes de borrarlo") from None
 
 
 def guardar(datos: Path, testigo: Testigo) -> None:

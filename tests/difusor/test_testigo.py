@@ -19,6 +19,7 @@ import pytest
 from difusor import registro as inscripcion
 from difusor import testigo as testigos
 from difusor.config import Config
+from difusor.errores import DifusorError
 from difusor.metricas import REGISTRY
 from difusor.seguir import consultar
 from prep.corte.package import MANIFEST
@@ -188,3 +189,14 @@ def test_the_same_size_with_another_root_is_a_fork(
         hecho.mensaje
     assert _metric("prep_difusor_log_fork") == 1
     assert testigos.cargar(datos).bifurcaciones == 1
+
+
+def test_a_damaged_testigo_json_stops_the_difusor_rather_than_starting_over(
+        publicacion: Publicacion, config: Config, datos: Path) -> None:
+    primero = publicacion.corte()
+    assert consultar(config, datos).ok
+    (datos / testigos.TESTIGO).write_text("{dañado")
+    publicacion.corte()
+    with pytest.raises(DifusorError, match="es la base con que se comprueba"):
+        consultar(config, datos)
+    assert os.readlink(config.raiz / "latest") == primero.name
