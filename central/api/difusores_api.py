@@ -12,6 +12,7 @@ from aiohttp import web
 
 from central.api.http_common import CENTRAL
 from central.api.http_common import read_body
+from central.publication.transparencia import origen
 from central.stations.auth import SIGNATURE_HEADER
 from central.stations.auth import SignedRequest
 from central.stations.difusores import MAX_REGISTRO_BYTES
@@ -19,7 +20,6 @@ from central.stations.difusores import MAX_REPORTE_BYTES
 from central.stations.difusores import AuditoriaReportes
 from central.stations.difusores import registrar
 from central.stations.difusores import reportar
-from central.publication.transparencia import origen
 from prep.canonical import sha256_hex
 from prep.protocol import DIFUSOR_HEADER
 from prep.protocol import DIFUSOR_REGISTRO_PATH

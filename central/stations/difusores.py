@@ -31,7 +31,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.audit import audit
-from central import testigos
 from central.db.models import CorteRow
 from central.db.models import Difusor
 from central.db.models import Station
@@ -39,6 +38,7 @@ from central.node.errors import ApiError
 from central.node.errors import Refused
 from central.node.errors import bounded
 from central.node.ratelog import Throttle
+from central.stations import testigos
 from central.stations.auth import SignedRequest
 from central.stations.enrollment import DEFAULT_TTL
 from central.stations.enrollment import add_code

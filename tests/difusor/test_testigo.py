@@ -2,7 +2,7 @@
 includes the corte it serves and extends the one it accepted, cosigns it once
 registered, mirrors the log, and refuses (loudly, across restarts) a checkpoint of a
 rewritten history: a fork. The central's side (storing and publishing cosignatures, a
-lying witness) is tests/central/test_testigos.py."""
+lying witness) is tests/central/stations/test_testigos.py."""
 
 from __future__ import annotations
 

@@ -30,15 +30,15 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from central import audit
-from central.anomalies import add_anomaly
-from central.catalog_store import current
+from central.audit import audit
+from central.audit.anomalies import add_anomaly
+from central.catalog.catalog_store import current
 from central.db.models import Difusor
+from central.db.simulacro import is_simulacro
 from central.db.transparencia import Cofirma
 from central.db.transparencia import RegistroCorte
-from central.errors import ApiError
-from central.errors import Refused
-from central.simulacro import is_simulacro
+from central.node.errors import ApiError
+from central.node.errors import Refused
 from prep.catalog import Catalog
 from prep.crypto import VerifyKey
 from prep.transparencia import nota

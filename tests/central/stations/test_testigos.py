@@ -31,9 +31,9 @@ from tests.central.publication_night import corte as make_corte
 from tests.central.publication_night import corte_in_window
 from tests.central.station import error_of
 from tests.central.station import query
-from tests.central.test_difusores import _alta
-from tests.central.test_difusores import _registrar
-from tests.central.test_difusores import _reporte
+from tests.central.stations.test_difusores import _alta
+from tests.central.stations.test_difusores import _registrar
+from tests.central.stations.test_difusores import _reporte
 from tests.difusor.origen import OrigenHttps
 from tests.difusor.origen import identidad
 from tests.difusor.registro_cortes import RegistroPublicado
