@@ -147,14 +147,19 @@ def _status(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from difusor.estado import cargar
+    from difusor.testigo import cargar as cargar_testigo
 
     datos = _datos(args)
     config = cfg.load(datos)
     estado = cargar(datos)
-    codigo, veredicto = _veredicto(config, estado)
+    testigo = cargar_testigo(datos)
+    codigo, veredicto = _veredicto(config, estado, testigo.bifurcacion)
     if args.json:
-        print(json.dumps({**asdict(estado), "salida": codigo, "veredicto": veredicto},
-                         ensure_ascii=False, indent=1))
+        print(json.dumps({**asdict(estado), "testigo": {
+            "registros": {o: asdict(r) for o, r in testigo.registros.items()},
+            "actual": testigo.actual, "bifurcacion": testigo.bifurcacion,
+            "bifurcaciones": testigo.bifurcaciones},
+            "salida": codigo, "veredicto": veredicto}, ensure_ascii=False, indent=1))
         return codigo
     print(f"Corte servido: {estado.corte or '(ninguno aún)'} en {config.raiz}")
     print(f"Origen: {estado.origen or '-'} (configurados: {', '.join(config.origenes)})")
@@ -171,6 +176,7 @@ def _status(args: argparse.Namespace) -> int:
     if estado.rechazos:
         print(f"Rechazos (firma, huella, reversión, ruta o tamaño): {estado.rechazos}")
     _registro(datos, estado)
+    _testigo(testigo)
     if estado.error:
         print(f"ERROR en la última consulta: {estado.error}")
     elif estado.errores:
@@ -180,7 +186,8 @@ def _status(args: argparse.Namespace) -> int:
     return codigo
 
 
-def _veredicto(config: cfg.Config, estado: Any) -> tuple[int, str]:
+def _veredicto(config: cfg.Config, estado: Any,
+               bifurcacion: dict[str, Any] | None = None) -> tuple[int, str]:
     """The exit code of ``status`` and its words: a monitor alerts on non-zero."""
     from datetime import UTC
     from datetime import datetime
@@ -196,10 +203,30 @@ def _veredicto(config: cfg.Config, estado: Any) -> tuple[int, str]:
     if edad > config.vigencia:
         return DETENIDO, (f"DESACTUALIZADO: ninguna consulta con éxito en {edad / 60:.0f} "
                           f"min (más de {limite}): «prep difusor run» detenido o colgado")
+    if bifurcacion is not None:
+        return FALLA, (f"BIFURCACIÓN del registro de cortes en {bifurcacion['url']} "
+                       f"({bifurcacion['hora']}): no se cofirma; avise al instituto")
     if estado.error is not None:
         return FALLA, ("FALLA: la última consulta no encontró un índice firmado vigente en "
                        "ningún origen")
     return AL_DIA, f"al día (índice firmado vigente: de menos de {limite})"
+
+
+def _testigo(testigo: Any) -> None:
+    """The witness's lines (docs/difusores.md, «El difusor como testigo»)."""
+    registro = testigo.registros.get(testigo.actual or "")
+    if registro is None:
+        print("Registro de cortes: ningún checkpoint aceptado aún")
+    else:
+        hecho = "aceptado y cofirmado" if registro.cofirma else "aceptado (sin cofirma: " \
+            "difusor no registrado)"
+        print(f"Registro de cortes «{testigo.actual}»: checkpoint de {registro.tamano} "
+              f"cortes {hecho} desde {registro.hora} (raíz {registro.raiz})")
+    if testigo.bifurcacion is not None:
+        print(f"ERROR {testigo.bifurcacion['hora']}: {testigo.bifurcacion['mensaje']}")
+    elif testigo.bifurcaciones:
+        print(f"Bifurcaciones vistas antes (el origen volvió a la historia aceptada): "
+              f"{testigo.bifurcaciones}")
 
 
 def _registro(datos: Path, estado: Any) -> None:

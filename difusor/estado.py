@@ -46,6 +46,8 @@ class Estado:
     reporte_error: str | None = None
     reporte_en: str | None = None
     reporte_falla: str | None = None
+    #: The size of the log checkpoint whose cosignature the last accepted report carried.
+    reporte_cofirma: int | None = None
     #: The central's latest corte, as its answer to the last report said.
     ultimo_corte_central: str | None = None
 

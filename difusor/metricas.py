@@ -19,6 +19,7 @@ from difusor.errores import OrigenNoDisponible
 from difusor.errores import Rechazo
 from difusor.indice import Indice
 from difusor.indice import es_corte
+from difusor.testigo import Bifurcacion
 from prep.corte.anexo import TZ
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -30,7 +31,8 @@ _PUBLISHED = Counter("prep_difusor_cortes_published", "Cortes downloaded, verifi
                      "published", registry=REGISTRY)
 _REJECTIONS = Counter(
     "prep_difusor_rejections", "What the difusor refused or could not do, by reason: "
-    "corte_invalido (failed verify-corte), rechazo (signature, fingerprint, rollback, path "
+    "corte_invalido (failed verify-corte), bifurcacion (a log checkpoint that does not "
+    "extend the one accepted: a fork), rechazo (signature, fingerprint, rollback, path "
     "or size), origen_no_disponible (down, or past the poll's deadline), desactualizado "
     "(a signed index older than twice the corte period), local (this machine's disk), "
     "otro", ["reason"],
@@ -48,13 +50,19 @@ _UP_TO_DATE = Gauge("prep_difusor_up_to_date", "1 when the last poll found a cur
                     "stale (alert on it: docs/difusores.md)", registry=REGISTRY)
 _INDEX_TIME = Gauge("prep_difusor_index_generated_timestamp_seconds", "When the central "
                     "wrote the last signed index read (Unix time)", registry=REGISTRY)
+_FORK = Gauge("prep_difusor_log_fork", "1 while the last check of an origin's log of cortes "
+              "found a fork (a signed checkpoint that does not extend the one this difusor "
+              "accepted; docs/difusores.md, «El difusor como testigo»)", registry=REGISTRY)
+_COSIGNED = Gauge("prep_difusor_log_checkpoint_size", "Size (cortes) of the last log "
+                  "checkpoint this difusor checked and accepted (and cosigned, if "
+                  "registered)", registry=REGISTRY)
 _LAST_OK = Gauge("prep_difusor_last_success_timestamp_seconds", "When an origin last gave "
                  "a valid index (Unix time)", registry=REGISTRY)
 
 #: Every reason, so each series exists (at 0) from the start: a rate over a series
 #: that appears only at its first increment misses that increment.
-REASONS = ("corte_invalido", "rechazo", "origen_no_disponible", "desactualizado", "local",
-           "otro")
+REASONS = ("corte_invalido", "bifurcacion", "rechazo", "origen_no_disponible",
+           "desactualizado", "local", "otro")
 for _reason in REASONS:
     _REJECTIONS.labels(_reason)
 for _outcome in ("ok", "failed"):
@@ -65,6 +73,8 @@ def rejected(exc: BaseException) -> None:
     """One failure of a poll (the exception ``_consultar`` caught)."""
     if isinstance(exc, CorteInvalido):
         reason = "corte_invalido"
+    elif isinstance(exc, Bifurcacion):
+        reason = "bifurcacion"
     elif isinstance(exc, Rechazo):
         reason = "rechazo"
     elif isinstance(exc, OrigenNoDisponible):
@@ -95,6 +105,16 @@ def indice(leido: Indice) -> None:
         _INDEX_TIME.set(datetime.fromisoformat(leido.generado).timestamp())
     except ValueError:
         pass
+
+
+def bifurcacion(vista: bool) -> None:
+    """Whether the last check of the log found a fork."""
+    _FORK.set(1 if vista else 0)
+
+
+def cofirmado(tamano: int) -> None:
+    """A checkpoint of ``tamano`` cortes was accepted (and cosigned)."""
+    _COSIGNED.set(tamano)
 
 
 def published(downloaded_bytes: int) -> None:

@@ -132,13 +132,21 @@ def manifiesto_sha256(corte_dir: Path) -> str:
 
 
 def reportar(datos: Path, registro: Registro, corte: str | None, manifiesto: str | None,
-             error: str | None) -> dict[str, Any]:
+             error: str | None, cofirma: dict[str, Any] | None = None,
+             bifurcacion: dict[str, Any] | None = None) -> dict[str, Any]:
     """Send one signed report; the central's answer (``ultimo_corte``: its latest).
+    ``cofirma``: the last log checkpoint cosigned (``tamano``, ``raiz``, ``linea``);
+    ``bifurcacion``: a fork seen (``aceptado`` head, ``recibido`` signed checkpoint).
     Raises :class:`DifusorError` if it was not accepted."""
-    body = json.dumps({"corte": corte, "manifiesto_sha256": manifiesto,
-                       "error": error[:500] if error else None,
-                       "hora": format_time(datetime.now(UTC)), "version": __version__},
-                      ensure_ascii=False).encode()
+    contenido: dict[str, Any] = {"corte": corte, "manifiesto_sha256": manifiesto,
+                                 "error": error[:500] if error else None,
+                                 "hora": format_time(datetime.now(UTC)),
+                                 "version": __version__}
+    if cofirma is not None:
+        contenido["cofirma"] = cofirma
+    if bifurcacion is not None:
+        contenido["bifurcacion"] = bifurcacion
+    body = json.dumps(contenido, ensure_ascii=False).encode()
     signature = llave(datos).sign(request_message("POST", DIFUSOR_REPORTE_PATH,
                                                   hashlib.sha256(body).hexdigest()))
     headers = {DIFUSOR_HEADER: registro.difusor, SIGNATURE_HEADER: b64encode(signature)}

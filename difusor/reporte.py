@@ -18,14 +18,17 @@ from difusor.errores import DifusorError
 from difusor.estado import Estado
 from difusor.estado import ahora
 from difusor.raiz import Raiz
+from difusor.testigo import Testigo
 
 log = logging.getLogger("difusor.reporte")
 REPORTE_CADA = timedelta(minutes=5)
 
 
-def informar(datos: Path, estado: Estado, raiz: Raiz) -> None:
+def informar(datos: Path, estado: Estado, raiz: Raiz, testigo: Testigo) -> None:
     """Report to the central if registered and there is something to say (updates
-    ``estado``; never raises for the central's sake)."""
+    ``estado``; never raises for the central's sake). Each report carries the last
+    checkpoint the difusor cosigned (the central keeps it once) and the fork it saw,
+    if any, with the checkpoint the origin served it as evidence."""
     try:
         inscrito = registro.cargar(datos)
     except DifusorError as exc:
@@ -35,21 +38,34 @@ def informar(datos: Path, estado: Estado, raiz: Raiz) -> None:
     if inscrito is None:
         return
     corte = raiz.actual()
-    error = estado.error
-    if (corte, error) == (estado.reporte_corte, estado.reporte_error) \
+    fork = testigo.bifurcacion
+    error = estado.error or (str(fork["mensaje"]) if fork else None)
+    cofirma = testigo.cofirma()
+    tamano = cofirma["tamano"] if cofirma else None
+    if (corte, error, tamano) == (estado.reporte_corte, estado.reporte_error,
+                                  estado.reporte_cofirma) \
             and estado.reporte_falla is None and not _vencido(estado.reporte_en):
         return
     try:
         manifiesto = registro.manifiesto_sha256(raiz.path / corte) if corte else None
-        answer = registro.reportar(datos, inscrito, corte, manifiesto, error)
+        answer = registro.reportar(datos, inscrito, corte, manifiesto, error, cofirma,
+                                   _evidencia(fork))
     except (DifusorError, OSError) as exc:
         estado.reporte_falla = f"no se pudo reportar al nodo central: {exc}"
         log.error("%s", estado.reporte_falla)
         return
     estado.reporte_corte, estado.reporte_error = corte, error
+    estado.reporte_cofirma = tamano
     estado.reporte_en, estado.reporte_falla = ahora(), None
     ultimo = answer.get("ultimo_corte")
     estado.ultimo_corte_central = ultimo if isinstance(ultimo, str) else None
+
+
+def _evidencia(fork: dict[str, object] | None) -> dict[str, object] | None:
+    """The report's ``bifurcacion``: the head accepted and the signed one received."""
+    if not fork:
+        return None
+    return {"aceptado": fork["aceptado"], "recibido": fork["nota"]}
 
 
 def _vencido(cuando: str | None) -> bool:

@@ -22,6 +22,8 @@ from pathlib import Path
 from types import FrameType
 
 from difusor import metricas
+from difusor import registro as inscripcion
+from difusor import testigo as testigos
 from difusor.cliente import Origen
 from difusor.cliente import ssl_context
 from difusor.config import Config
@@ -30,6 +32,7 @@ from difusor.errores import CorteInvalido
 from difusor.errores import Desactualizado
 from difusor.errores import DifusorError
 from difusor.errores import Rechazo
+from difusor.espejo_registro import reflejar
 from difusor.estado import Estado
 from difusor.estado import ahora
 from difusor.estado import cargar
@@ -67,8 +70,9 @@ def consultar(config: Config, datos: Path) -> Consulta:
         except BlockingIOError:
             raise DifusorError(f"otro «prep difusor run» usa {datos}") from None
         estado = cargar(datos)
-        resultado = _consultar(config, estado)
-        informar(datos, estado, Raiz(config.raiz))
+        testigo = _Testigo(datos)
+        resultado = _consultar(config, estado, testigo)
+        informar(datos, estado, Raiz(config.raiz), testigo.estado)
         guardar(datos, estado)
         return resultado
 
@@ -119,7 +123,50 @@ def _al_detener() -> Iterator[None]:
                 signal.signal(sig, handler)
 
 
-def _consultar(config: Config, estado: Estado) -> Consulta:
+class _Testigo:
+    """The witness's state for one poll (:mod:`difusor.testigo`) and who cosigns: the
+    registered difusor's id and key (None: not registered; it still checks)."""
+
+    def __init__(self, datos: Path) -> None:
+        self.datos = datos
+        self.estado = testigos.cargar(datos)
+        try:
+            inscrito = inscripcion.cargar(datos)
+        except DifusorError:
+            inscrito = None  # reported by informar(); the log is still checked
+        self.cofirmante = (inscrito.difusor, inscripcion.llave(datos)) \
+            if inscrito is not None else None
+
+    def comprobar(self, origen: Origen, indice: Indice, servido: str | None
+                  ) -> testigos.Comprobado | None:
+        assert indice.ultimo is not None
+        try:
+            return testigos.comprobar(origen, indice.llave, indice.ultimo.nombre,
+                                      indice.ultimo.manifiesto_sha256, self.estado,
+                                      servido or "(ningún corte aún)")
+        except testigos.Bifurcacion as fork:
+            log.error("%s", fork)  # names both heads
+            testigos.anotar_bifurcacion(self.estado, origen.url, fork)
+            testigos.guardar(self.datos, self.estado)
+            metricas.bifurcacion(True)
+            raise
+
+    def aceptar(self, origen: Origen, raiz: Raiz,
+                comprobado: testigos.Comprobado | None) -> None:
+        """The corte is served: ``comprobado`` becomes the base and is cosigned."""
+        if comprobado is None:
+            return
+        if self.estado.bifurcacion is not None \
+                and self.estado.bifurcacion.get("url") == origen.url:
+            self.estado.bifurcacion = None  # that origin serves the history seen again
+            metricas.bifurcacion(False)
+        testigos.aceptar(self.estado, comprobado, self.cofirmante)
+        testigos.guardar(self.datos, self.estado)
+        metricas.cofirmado(comprobado.checkpoint.tamano)
+        reflejar(origen, raiz.path, comprobado)
+
+
+def _consultar(config: Config, estado: Estado, testigo: _Testigo) -> Consulta:
     estado.ultimo_intento = ahora()
     raiz = Raiz(config.raiz)
     raiz.preparar()
@@ -130,7 +177,7 @@ def _consultar(config: Config, estado: Estado) -> Consulta:
         origen = Origen(url, context, config.limites.segundos, config.limites.expansion)
         try:
             with origen.plazo(config.limites.plazo, "la consulta"):
-                resultado = _desde(origen, config, raiz, estado, rules)
+                resultado = _desde(origen, config, raiz, estado, rules, testigo)
         except DifusorError as exc:
             metricas.rejected(exc)
             if isinstance(exc, CorteInvalido):
@@ -171,7 +218,7 @@ def _consultar(config: Config, estado: Estado) -> Consulta:
 
 
 def _desde(origen: Origen, config: Config, raiz: Raiz, estado: Estado,
-           rules: RuleSet) -> Consulta:
+           rules: RuleSet, testigo: _Testigo) -> Consulta:
     with origen.plazo(config.limites.plazo_indice, f"leer {origen.url}indice.json"):
         indice = leer_indice(origen, config.huella, config.limites.indice)
     estado.indice_generado = indice.generado
@@ -188,11 +235,15 @@ def _desde(origen: Origen, config: Config, raiz: Raiz, estado: Estado,
                       f"al {tenido} que ya se sirvió: se rechaza la reversión y se sigue "
                       f"sirviendo {sirviendo}")
     _vigente(indice, config, raiz, servido, origen.url)
-    if ultimo.nombre == servido:
-        return Consulta(True, servido, False, f"al día: se sirve {servido} ({origen.url})")
-    if estado.rechazados.get(ultimo.nombre) == ultimo.manifiesto_sha256:
+    if estado.rechazados.get(ultimo.nombre) == ultimo.manifiesto_sha256 \
+            and ultimo.nombre != servido:
         raise Rechazo(f"el corte {ultimo.nombre} ya falló la verificación y no se vuelve a "
                       f"descargar; se sigue sirviendo {sirviendo}")
+    # The log first (a few small files): a corte of a forked history is not downloaded.
+    comprobado = testigo.comprobar(origen, indice, servido)
+    if ultimo.nombre == servido:
+        testigo.aceptar(origen, raiz, comprobado)
+        return Consulta(True, servido, False, f"al día: se sirve {servido} ({origen.url})")
     log.info("descargando el corte %s de %s", ultimo.nombre, origen.url,
              extra=fields(corte=ultimo.nombre))
     hecho = descargar(origen, ultimo, indice.llave, raiz, config.limites)
@@ -205,6 +256,7 @@ def _desde(origen: Origen, config: Config, raiz: Raiz, estado: Estado,
                             f"verify-corte), no se publica y se sigue sirviendo {sirviendo}: "
                             + "; ".join(verificacion.problemas[:5]))
     raiz.publicar(ultimo.nombre)
+    testigo.aceptar(origen, raiz, comprobado)
     metricas.published(hecho.bytes_descargados)
     metricas.standing(indice, ultimo.nombre)
     podados = raiz.podar(config.conservar)

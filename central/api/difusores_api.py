@@ -12,6 +12,7 @@ from aiohttp import web
 
 from central.api.http_common import CENTRAL
 from central.api.http_common import read_body
+from central.publication.transparencia import origen
 from central.stations.auth import SIGNATURE_HEADER
 from central.stations.auth import SignedRequest
 from central.stations.difusores import MAX_REGISTRO_BYTES
@@ -55,5 +56,5 @@ async def _reporte(request: web.Request) -> web.Response:
                            request.headers.get(SIGNATURE_HEADER), "POST", request.path,
                            sha256_hex(body))
     answer = await central.run(reportar, central.engine, signed, body,
-                               request.app[AUDITORIA])
+                               request.app[AUDITORIA], central.identity.key.public, origen)
     return web.json_response(answer)

@@ -38,6 +38,7 @@ from central.node.errors import ApiError
 from central.node.errors import Refused
 from central.node.errors import bounded
 from central.node.ratelog import Throttle
+from central.stations import testigos
 from central.stations.auth import SignedRequest
 from central.stations.enrollment import DEFAULT_TTL
 from central.stations.enrollment import add_code
@@ -61,7 +62,7 @@ from prep.transparencia.nota import llave_texto
 ROLE = "difusor"
 SITIO = "DIFUSOR"
 MAX_ERROR = 500
-MAX_REPORTE_BYTES = 4 * 1024
+MAX_REPORTE_BYTES = 8 * 1024  # a cosignature and a fork's evidence (issue 67) fit
 MAX_REGISTRO_BYTES = 4 * 1024
 MAX_MOTIVO = 300
 
@@ -249,6 +250,9 @@ class Reporte:
     error: str | None
     hora: datetime
     version: str | None
+    #: What it says of the log of cortes as a witness (issue 67, central.testigos).
+    cofirma: testigos.CofirmaReportada | None = None
+    bifurcacion: testigos.BifurcacionReportada | None = None
 
 
 def leer_reporte(body: bytes) -> Reporte:
@@ -277,15 +281,22 @@ def leer_reporte(body: bytes) -> Reporte:
         # Kept and shown as one line: control characters become spaces.
         error = bounded(" ".join("".join(c if c.isprintable() else " " for c in error)
                                  .split()), MAX_ERROR) or None
-    return Reporte(corte, manifiesto, error, hora, version)
+    return Reporte(corte, manifiesto, error, hora, version,
+                   testigos.leer_cofirma(data.get("cofirma")),
+                   testigos.leer_bifurcacion(data.get("bifurcacion")))
 
 
 def reportar(engine: Engine, signed: SignedRequest, body: bytes,
-             auditoria: AuditoriaReportes | None = None) -> dict[str, Any]:
+             auditoria: AuditoriaReportes | None = None,
+             central_key: VerifyKey | None = None,
+             origen_de: testigos.OrigenDe | None = None) -> dict[str, Any]:
     """``POST /v1/difusores/reporte``: check the difusor's signature (``signed``, made
     with :data:`DIFUSOR_HEADER`), that the corte it serves is one the central published
     with that manifest, and keep the report (in the audit log as ``auditoria`` allows);
-    answer with the central's latest corte."""
+    its cosignature of the log and the fork it saw go to :mod:`central.testigos`
+    (``central_key``: the central's, which signs the log's checkpoints; ``origen_de``:
+    how the log's origin is named; without them both are ignored); answer with the
+    central's latest corte and the cosignature kept."""
     difusor_id = signed.station_id()  # same shape and refusals as a station's id
     with Session(engine) as session, session.begin():
         difusor = session.get(Difusor, difusor_id, with_for_update=True)
@@ -298,6 +309,7 @@ def reportar(engine: Engine, signed: SignedRequest, body: bytes,
                                     .where(CorteRow.directorio == reporte.corte))
             if stored != reporte.manifiesto_sha256:
                 raise _corte_ajeno(difusor_id, reporte, stored, auditoria)
+        cofirmado = _testigo(session, difusor, reporte, auditoria, central_key, origen_de)
         now = datetime.now(UTC)
         difusor.corte, difusor.error = reporte.corte, reporte.error
         difusor.reporte_hora, difusor.reportado_at = reporte.hora, now
@@ -307,10 +319,29 @@ def reportar(engine: Engine, signed: SignedRequest, body: bytes,
             audit.emit(session, "difusor_reporte", actor=difusor_id, detail={
                 "corte": reporte.corte, "manifiesto_sha256": reporte.manifiesto_sha256,
                 "error": reporte.error, "hora": format_time(reporte.hora),
-                "version": reporte.version, "no_auditados": omitidos})
+                "version": reporte.version, "cofirma": cofirmado,
+                "no_auditados": omitidos})
         ultimo = session.scalar(select(CorteRow.directorio)
                                 .order_by(CorteRow.id.desc()).limit(1))
-    return {"difusor": difusor_id, "recibido": format_time(now), "ultimo_corte": ultimo}
+    return {"difusor": difusor_id, "recibido": format_time(now), "ultimo_corte": ultimo,
+            "cofirma": cofirmado}
+
+
+def _testigo(session: Session, difusor: Difusor, reporte: Reporte,
+             auditoria: AuditoriaReportes | None, central_key: VerifyKey | None,
+             origen_de: testigos.OrigenDe | None) -> int | None:
+    """The report's cosignature (kept: its size) and fork, to :mod:`central.testigos`."""
+    if central_key is None or origen_de is None \
+            or (reporte.cofirma is None and reporte.bifurcacion is None):
+        return None
+    auditar = (lambda _clave: 0) if auditoria is None else auditoria.due
+    origen = testigos.origen(session, origen_de)
+    if reporte.bifurcacion is not None:
+        testigos.registrar_bifurcacion(session, difusor, reporte.bifurcacion, central_key,
+                                       auditar, origen)
+    if reporte.cofirma is None:
+        return None
+    return testigos.registrar_cofirma(session, difusor, reporte.cofirma, auditar, origen)
 
 
 def _corte_ajeno(difusor_id: str, reporte: Reporte, stored: str | None,

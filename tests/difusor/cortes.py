@@ -21,6 +21,7 @@ from prep.corte.model import ActaEnCorte
 from prep.corte.package import MANIFEST
 from prep.crypto import SigningKey
 from prep.sintetico.capturas import simulate
+from tests.difusor.registro_cortes import RegistroPublicado
 from tests.harness.corte_data import day_after
 from tests.harness.corte_data import image_bytes
 from tests.harness.corte_data import image_sha256
@@ -32,7 +33,7 @@ HUELLA = KEY.public.fingerprint()
 class Publicacion:
     """The central's ``publicacion/`` directory, a corte at a time."""
 
-    def __init__(self, base: Path, key: SigningKey = KEY) -> None:
+    def __init__(self, base: Path, key: SigningKey = KEY, registro: bool = False) -> None:
         self.path = base / "publicacion"
         self.blobs = base / "blobs"
         self.key = key
@@ -41,6 +42,8 @@ class Publicacion:
         self.estado = simulate(self.catalog, 3, self.hora, pendientes=0.1).estado
         self.version = 0
         self.ultimo: Path | None = None
+        #: ``registro``: the log of cortes (transparencia/) too, as centrals since 67.
+        self.registro = RegistroPublicado(self.path, key) if registro else None
 
     def corte(self, nuevas: int = 3, ultimo: bool = False) -> Path:
         """Publish the next corte (five minutes later), where ``nuevas`` actas got a new
@@ -63,6 +66,9 @@ class Publicacion:
         snap = Snapshot(self.hora, 1, self.catalog, estado, (), imagenes)
         self.ultimo = publish(self.path, snap, self.key, blobs=self.blobs,
                               anterior=self.ultimo, ultimo_corte=ultimo).path
+        if self.registro is not None:  # before the index moves, as the central does
+            self.registro.agregar(self.ultimo.name, self.hora, hashlib.sha256(
+                (self.ultimo / MANIFEST).read_bytes()).hexdigest())
         actualizar_indice(self.path, self.key)
         return self.ultimo
 

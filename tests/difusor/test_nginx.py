@@ -79,6 +79,35 @@ def test_nginx_serves_published_cortes_with_the_shipped_configuration(
     assert status == 302 and headers["location"].endswith("/latest/sitio/")
 
 
+def test_nginx_serves_the_log_of_cortes(tmp_path: Path, identity: TlsIdentity) -> None:
+    """Issue 67: ``transparencia/`` beside the cortes (the shipped configuration answered
+    404 to anything but cortes and the index): the moving names with no cache, the
+    immutable ones for a year, no hidden file; a difusor behind it checks the log and
+    mirrors it."""
+    publicacion = Publicacion(tmp_path / "central", registro=True)
+    publicacion.corte()
+    publicacion.corte()
+    (publicacion.path / "transparencia" / ".checkpoint.tmp").write_text("no")
+    with nginx_serving(publicacion.path, identity, tmp_path / "nginx") as port:
+        log = publicacion.path / "transparencia"
+        for rel in ("checkpoint", "cofirmas/2", "llave"):
+            status, headers, body = _get(port, identity, f"/transparencia/{rel}")
+            assert status == 200 and body == (log / rel).read_bytes(), rel
+            assert headers["cache-control"] == "no-cache", rel
+        for rel in ("checkpoints/2", "entradas/1", "pruebas/inclusion/1",
+                    "pruebas/consistencia/2"):
+            status, headers, body = _get(port, identity, f"/transparencia/{rel}")
+            assert status == 200 and body == (log / rel).read_bytes(), rel
+            assert "immutable" in headers["cache-control"], rel
+            assert headers.get("strict-transport-security") == "max-age=31536000", rel
+        assert _get(port, identity, "/transparencia/.checkpoint.tmp")[0] == 404
+        config = config_para(tmp_path, identity, f"https://127.0.0.1:{port}/")
+        hecho = consultar(config, tmp_path / "datos")
+    assert hecho.ok, hecho.mensaje
+    assert (config.raiz / "transparencia" / "checkpoint").read_bytes() == \
+        (publicacion.path / "transparencia" / "checkpoint").read_bytes()
+
+
 def test_a_difusor_follows_an_nginx_origin_and_text_crosses_the_network_compressed(
         publicacion: Publicacion, identity: TlsIdentity, nginx: int, tmp_path: Path,
         datos: Path) -> None:
