@@ -42,6 +42,7 @@ from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from pathlib import PurePosixPath
 from typing import Any
@@ -60,6 +61,7 @@ from central.publication.staging import CorteError as CorteError
 from central.publication.staging import Staging
 from central.publication.zip_corte import ZipConHistorial
 from prep.cadena import Cabeza
+from prep.catalog.model import Catalog
 from prep.corte import simulacro
 from prep.corte.anexo import TimeFormatter
 from prep.corte.anexo import time_formatter
@@ -82,11 +84,10 @@ from prep.corte.insumos import contexto
 from prep.corte.insumos import fuentes
 from prep.corte.insumos import igual
 from prep.corte.insumos import valores_globales
-from prep.corte.leeme import leeme_text
 from prep.corte.memo import Mismo
 from prep.corte.memo import RenderMemo
+from prep.corte.nombres import SITIO as SITIO
 from prep.corte.package import DIFERENCIAS
-from prep.corte.package import LEEME
 from prep.corte.package import MANIFEST
 from prep.corte.package import PUBLIC_KEY
 from prep.corte.package import SIGNATURE
@@ -95,8 +96,6 @@ from prep.corte.package import corte_dirname
 from prep.corte.paquete_tramos import archivo_por_tramos
 from prep.corte.paquete_tramos import filas_catd
 from prep.corte.paquete_tramos import tabular
-from prep.corte.salud_catd import AVANCE_CATD
-from prep.corte.salud_catd import salud_csv
 from prep.corte.site import difusores_files
 from prep.corte.site import election_file
 from prep.corte.site import iter_site_files
@@ -116,7 +115,6 @@ from prep.durable import write_synced as _write_synced
 from prep.rules import DEFAULT_RULES
 from prep.rules import RuleSet
 
-SITIO = "sitio"
 LATEST = "latest"
 LATEST_TXT = "latest.txt"
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/tiff": "tif",
@@ -246,28 +244,43 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *,  # noqa: PLR0
         files, tablas = build_corte_files(snap.catalog, snap.estado, snap.fuera, snap.corte,
                                           rules, ultimo_corte, snap.simulacro,
                                           manifiesto=False, tablas=tablas,
-                                          memo=actas, entrega=entrega)
+                                          memo=actas, entrega=entrega, completo=False)
         entregados = entrega.nombres
-        salud = snap.salud is not None
-        # The files the registry makes (DIFUSORES.csv…), in its order.
+        # The files the registry makes (the candidaturas, AVANCE_CATD.csv, DIFUSORES.csv,
+        # LEEME.txt…), in its order; those that list the corte's files last.
+        hechos_por_registro = por_registro(registro)
+        listan = [a.nombre for a in hechos_por_registro if Global.ARCHIVOS in a.lee.corte]
+        fuente = _Fuente(snap, rules, ultimo_corte, key.public.fingerprint(), filas_salud,
+                         registro, lambda: [*sorted([
+                             *files, *listan, *entregados, HISTORIAL, zip_name,
+                             DIFERENCIAS, PUBLIC_KEY, MANIFEST, SIGNATURE]),
+                             f"{IMAGENES}/", f"{SITIO}/"])
+        # The engine's count of AVANCE_CATD's rows is that file's phase.
+        aparte = {"avance_catd": salud_seconds} if filas_salud is not None else {}
         valores = None
-        for archivo in por_registro(registro):
-            if archivo.hacer is not None:
-                data = archivo.hacer(snap)
-                if data is not None:
-                    files[archivo.nombre] = data
-                continue
-            valores = valores or fuentes(snap.estado, snap.historial, snap.imagenes,
-                                         digitalizadas, con_captura)
-            files[archivo.nombre] = archivo_por_tramos(archivo, snap, (name, snap.corte),
-                                                       valores, tramos)
-        top = sorted([*files, *entregados, HISTORIAL, *([AVANCE_CATD] if salud else []),
-                      zip_name, DIFERENCIAS, PUBLIC_KEY, MANIFEST, SIGNATURE])
-        files[LEEME] = _leeme(snap, top, key, rules, ultimo_corte).encode("utf-8")
-        clock.lap("csv", menos=salud_seconds + (sitio_hecho.seconds if sitio_hecho else 0.0))
-        if filas_salud is not None:
-            files[AVANCE_CATD] = salud_csv(filas_salud, snap.simulacro)
-            clock.lap("avance_catd", mas=salud_seconds)
+        for archivo in hechos_por_registro:
+            inicio = time.perf_counter()
+            if archivo.por_eleccion is not None:
+                for eleccion, nombre in zip(snap.catalog.elecciones,
+                                            archivo.en(snap.catalog), strict=True):
+                    files[nombre] = archivo.por_eleccion(fuente, eleccion)
+            elif archivo.hacer is not None:
+                data = archivo.hacer(fuente)
+                if data is None:
+                    continue
+                files[archivo.nombre] = data
+            else:
+                valores = valores or fuentes(snap.estado, snap.historial, snap.imagenes,
+                                             digitalizadas, con_captura)
+                files[archivo.nombre] = archivo_por_tramos(
+                    archivo, fuente, (name, snap.corte), valores, tramos)
+            if archivo.fase is not None:
+                aparte[archivo.fase] = aparte.get(archivo.fase, 0.0) \
+                    + time.perf_counter() - inicio
+        clock.lap("csv", menos=sum(aparte.values())
+                  + (sitio_hecho.seconds if sitio_hecho else 0.0))
+        for fase, segundos in aparte.items():
+            clock.lap(fase, mas=segundos)
         # Every other file of the zip is made: written now, beside the CSVs (the zip is
         # finished after them and may read them back: zip_corte.ZipConHistorial).
         for file_name in list(files):
@@ -518,6 +531,40 @@ def _historial_previo(tramos: Tramos, i: int, sitio: bool) -> dict[str, tuple[by
     return {c: (lineas[c], entradas[c]) for c in quedan if c in lineas}
 
 
+@dataclass(frozen=True)
+class _Fuente:
+    """What the files the registry makes read of this corte
+    (:class:`prep.corte.archivo.Fuente`): the snapshot and how ``publish`` makes it."""
+
+    snap: Snapshot
+    reglas: RuleSet
+    ultimo_corte: bool
+    huella_llave: str
+    filas_catd: Sequence[Sequence[str]] | None
+    registro: Sequence[ArchivoPublicado]
+    nombres: Callable[[], Sequence[str]]
+
+    @property
+    def corte(self) -> datetime:
+        return self.snap.corte
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.snap.catalog
+
+    @property
+    def simulacro(self) -> bool:
+        return self.snap.simulacro
+
+    @property
+    def difusores(self) -> tuple[tuple[str, str, str], ...]:
+        return self.snap.difusores
+
+    @property
+    def raiz(self) -> Sequence[str]:
+        return self.nombres()
+
+
 class _Sitio:
     """The public site's files, made as the corte goes: each election's right after its
     CSV (:meth:`eleccion`, while its rows are at hand), then the rest (:meth:`resto`);
@@ -631,26 +678,6 @@ def _public_pem(key: SigningKey) -> bytes:
     public = Ed25519PublicKey.from_public_bytes(key.public.raw())
     return public.public_bytes(serialization.Encoding.PEM,
                                serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
-def _leeme(snap: Snapshot, top: list[str], key: SigningKey, rules: RuleSet,
-           ultimo_corte: bool) -> str:
-    text = leeme_text(snap.catalog, snap.corte, [*top, f"{IMAGENES}/", f"{SITIO}/"],
-                      snap.simulacro, rules=rules, ultimo_corte=ultimo_corte)
-    return text + f"""
-Publicación firmada:
-- {MANIFEST} lista el SHA-256 de cada archivo del corte (incluidas las imágenes en
-  {IMAGENES}/<sha256>.<ext> y el sitio en {SITIO}/); {SIGNATURE} es la firma Ed25519
-  de ese manifiesto con la llave del nodo central ({PUBLIC_KEY}).
-- Huella SHA-256 de la llave pública del nodo central: {key.public.fingerprint()}
-  Compárela con la que publica el instituto.
-- Verificación completa: 'prep verify-corte <directorio>'; o bien
-  'openssl pkeyutl -verify -pubin -inkey {PUBLIC_KEY} -rawin -in {MANIFEST}
-  -sigfile {SIGNATURE}' y 'sha256sum -c {MANIFEST}'.
-- CODIGO_INTEGRIDAD de cada acta es el SHA-256 de su imagen: {IMAGENES}/<CODIGO_INTEGRIDAD>.<ext>.
-- {DIFERENCIAS} dice qué actas se agregaron, cuáles cambiaron y por qué, respecto del
-  corte anterior.
-"""
 
 
 def completar(publicacion: Path, name: str,

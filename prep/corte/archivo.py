@@ -7,11 +7,11 @@ paragraph, its ``prep verify-corte`` check and what counts as a change of it in
 ``diferencias.json``. The registry (:mod:`prep.corte.archivos`) lists them all; the
 LEEME, the site's downloads, verify-corte and the central's ``publish`` loop over it.
 
-A file whose text the registry makes gives :attr:`Archivo.hacer` (whole) or
-:attr:`Archivo.tramo` (per tramo: the engine reuses a tramo's text of the previous
-corte while the per-acta inputs it declared are equal, :mod:`prep.corte.tramos`); the
-others are still made by ``publish`` and the engine by name (their entries say so in
-:attr:`Archivo.hecho_por`).
+A file whose text the registry makes gives :attr:`Archivo.hacer` (whole; one per
+election: :attr:`Archivo.por_eleccion`) or :attr:`Archivo.tramo` (per tramo: the
+engine reuses a tramo's text of the previous corte while the per-acta inputs it
+declared are equal, :mod:`prep.corte.tramos`); the others are still made by
+``publish`` and the engine by name (their entries say so in :attr:`Archivo.hecho_por`).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from prep.corte.insumos import Insumo
 from prep.corte.insumos import Lee
 from prep.corte.insumos import Render
 from prep.corte.reader import CsvEleccion
+from prep.rules import RuleSet
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,22 @@ class Leido:
     tablas: Mapping[str, CsvEleccion]
 
 
+class ArchivoPublicado(Protocol):
+    """What the LEEME, the site and ``verify-corte`` read of a registered file (every
+    :class:`Archivo` is one)."""
+
+    @property
+    def nombre(self) -> str: ...
+    @property
+    def titulo(self) -> str | None: ...
+    def leeme(self, simulacro: bool) -> str | None: ...
+    def problemas(self, leido: Leido) -> list[str]: ...
+
+
 class Fuente(Protocol):
     """What a whole file made by the registry reads of the corte (the central's
-    ``Snapshot`` is one): only what its :class:`~prep.corte.insumos.Lee` declares."""
+    ``Snapshot`` and how ``publish`` makes it): only what its
+    :class:`~prep.corte.insumos.Lee` declares."""
 
     @property
     def corte(self) -> datetime: ...
@@ -59,6 +73,25 @@ class Fuente(Protocol):
     def simulacro(self) -> bool: ...
     @property
     def difusores(self) -> tuple[tuple[str, str, str], ...]: ...  # name, URL, witness key
+    @property
+    def reglas(self) -> RuleSet: ...
+    @property
+    def ultimo_corte(self) -> bool: ...
+    @property
+    def huella_llave(self) -> str:
+        """The SHA-256 fingerprint of the central's public key."""
+    @property
+    def filas_catd(self) -> Sequence[Sequence[str]] | None:
+        """AVANCE_CATD's rows, one per CATD, as the engine counted them per tramo
+        (:func:`prep.corte.paquete_tramos.filas_catd`; None: no CATD's reading)."""
+    @property
+    def registro(self) -> Sequence[ArchivoPublicado]:
+        """The registered files this corte is made with (:mod:`prep.corte.archivos`)."""
+    @property
+    def raiz(self) -> Sequence[str]:
+        """Every name at the corte's root, sorted, then ``imagenes/`` and ``sitio/``:
+        known once every other file is made (read it only declaring
+        :attr:`~prep.corte.insumos.Global.ARCHIVOS`)."""
 
 
 @dataclass(frozen=True)
@@ -116,8 +149,14 @@ class Archivo:
     #: What counts as a change of it in diferencias.json (None: it is not compared).
     cambio: Cambio | None = None
     #: The whole file's bytes (None: this corte has no such file), when the registry
-    #: makes it.
+    #: makes it (one file per election, :attr:`nombres`: :attr:`por_eleccion`). A file
+    #: that declares :attr:`~prep.corte.insumos.Global.ARCHIVOS` is made after the
+    #: others.
     hacer: Callable[[Fuente], bytes | None] | None = None
+    #: Each election's file's bytes, when the registry makes one per election.
+    por_eleccion: Callable[[Fuente, Eleccion], bytes] | None = None
+    #: The phase of the corte's clock its making is counted in (None: ``csv``).
+    fase: str | None = None
     #: A tramo's text, when the registry makes it per tramo; the file is
     #: :attr:`cabecera` then every election's tramos in catalog order.
     tramo: Callable[[Tramo], bytes] | None = None

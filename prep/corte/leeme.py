@@ -8,6 +8,7 @@ results, and the publication choices a reader needs to read the rows right (issu
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -22,12 +23,18 @@ from prep.corte.anexo import NO_APLICA
 from prep.corte.anexo import SIN_DATO
 from prep.corte.anexo import columnas_leeme
 from prep.corte.anexo import linea_corte
-from prep.corte.archivos import registrados
+from prep.corte.archivo import ArchivoPublicado
 from prep.corte.leeme_reglas import ULTIMO_CORTE
 from prep.corte.leeme_reglas import definiciones
 from prep.corte.leeme_reglas import descripcion
 from prep.corte.model import Digitalizacion
 from prep.corte.model import Origen
+from prep.corte.nombres import DIFERENCIAS
+from prep.corte.nombres import IMAGENES
+from prep.corte.nombres import MANIFEST
+from prep.corte.nombres import PUBLIC_KEY
+from prep.corte.nombres import SIGNATURE
+from prep.corte.nombres import SITIO
 from prep.corte.simulacro import AVISO
 from prep.corte.simulacro import LINEA_MANIFIESTO
 from prep.corte.simulacro import titulo as marca_simulacro
@@ -69,10 +76,12 @@ manifiesto."""
 
 
 def leeme_text(catalog: Catalog, corte: datetime, files: Sequence[str],
-               simulacro: bool = False, *, rules: RuleSet = DEFAULT_RULES,
-               ultimo_corte: bool = False) -> str:
+               simulacro: bool = False, *, archivos: Iterable[ArchivoPublicado],
+               rules: RuleSet = DEFAULT_RULES, ultimo_corte: bool = False) -> str:
     """The LEEME text: files, conventions, and every column of every CSV (a drill's
-    says SIMULACRO on line 1 and explains the stamp: :mod:`prep.corte.simulacro`)."""
+    says SIMULACRO on line 1 and explains the stamp: :mod:`prep.corte.simulacro`);
+    ``archivos``: the registered files (:func:`prep.corte.archivos.registrados`), each
+    of ``files`` described by its paragraph."""
     out = [marca_simulacro(f"PREP {catalog.entidad} — corte del "
                            f"{linea_corte(corte, ultimo_corte)}", simulacro), ""]
     if simulacro:
@@ -86,7 +95,7 @@ def leeme_text(catalog: Catalog, corte: datetime, files: Sequence[str],
     out += ["", "Columnas de las filas de actas (línea 7 y siguientes), en este orden:"]
     out += [f"  {c}: {d}" for c, d in columnas_leeme()]
     out += ["", *_valores(catalog, rules), "", *_CANDIDATURAS, "", _DECISIONES]
-    parrafos = (archivo.leeme(simulacro) for archivo in registrados()
+    parrafos = (archivo.leeme(simulacro) for archivo in archivos
                 if archivo.nombre in files)
     out += [s for parrafo in parrafos if parrafo is not None for s in ("", parrafo)]
     for e in catalog.elecciones:
@@ -218,3 +227,23 @@ def _observaciones(rules: RuleSet) -> list[str]:
     if no_identificada:
         labels.append(f"{rules.fuera_de_catalogo}{rules.separador}{no_identificada}")
     return [f"«{label}»" for label in labels]
+
+
+def firmado(huella_llave: str) -> str:
+    """What the LEEME of a corte published by the central ends with: how its files are
+    signed and checked (``huella_llave``: the SHA-256 fingerprint of the central's
+    public key)."""
+    return f"""
+Publicación firmada:
+- {MANIFEST} lista el SHA-256 de cada archivo del corte (incluidas las imágenes en
+  {IMAGENES}/<sha256>.<ext> y el sitio en {SITIO}/); {SIGNATURE} es la firma Ed25519
+  de ese manifiesto con la llave del nodo central ({PUBLIC_KEY}).
+- Huella SHA-256 de la llave pública del nodo central: {huella_llave}
+  Compárela con la que publica el instituto.
+- Verificación completa: 'prep verify-corte <directorio>'; o bien
+  'openssl pkeyutl -verify -pubin -inkey {PUBLIC_KEY} -rawin -in {MANIFEST}
+  -sigfile {SIGNATURE}' y 'sha256sum -c {MANIFEST}'.
+- CODIGO_INTEGRIDAD de cada acta es el SHA-256 de su imagen: {IMAGENES}/<CODIGO_INTEGRIDAD>.<ext>.
+- {DIFERENCIAS} dice qué actas se agregaron, cuáles cambiaron y por qué, respecto del
+  corte anterior.
+"""
