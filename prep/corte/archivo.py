@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Collection
 from collections.abc import Mapping
+from collections.abc import MutableMapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
@@ -34,6 +35,7 @@ from prep.corte.insumos import Insumo
 from prep.corte.insumos import Lee
 from prep.corte.insumos import Render
 from prep.corte.reader import CsvEleccion
+from prep.rules import DEFAULT_RULES
 from prep.rules import RuleSet
 
 
@@ -46,6 +48,13 @@ class Leido:
     archivos: Sequence[str]
     #: The election CSVs, parsed, by file name.
     tablas: Mapping[str, CsvEleccion]
+    #: The election CSVs that could not be read, by file name: why.
+    ilegibles: Mapping[str, str] = field(default_factory=dict)
+    #: The publication rules the summaries are recomputed with (``--reglas``).
+    reglas: RuleSet = DEFAULT_RULES
+    #: Per election CSV, what its check says of it (the report's line; filled by the
+    #: election CSVs' ``verifica``).
+    veredictos: MutableMapping[str, str] = field(default_factory=dict)
 
 
 class ArchivoPublicado(Protocol):

@@ -15,9 +15,9 @@ any file registered with ``hacer``, ``por_eleccion`` or ``tramo``. Made by ``pub
 and the engine by name, their entry saying where (``hecho_por``): the election CSVs,
 HISTORIAL.csv, the site, diferencias.json, the zip, the images, the key, the manifest
 and its signature. verify-corte runs the ``verifica`` of
-HISTORIAL.csv, AVANCE_CATD.csv, DIFUSORES.csv and the site from here; the other files'
-checks are still its own (prep.corte.verify: signature, hashes, images, election CSVs,
-zip).
+the election CSVs, HISTORIAL.csv, AVANCE_CATD.csv, DIFUSORES.csv and the site (which
+checks the candidaturas against its election data) from here; the other files' checks
+are still its own (prep.corte.verify: signature, hashes, images, zip).
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ from prep.corte.nombres import csv_name
 from prep.corte.salud_catd import AVANCE_CATD
 from prep.corte.salud_catd import leeme_salud
 from prep.corte.salud_catd import salud_csv
+from prep.corte.verify_elecciones import problemas_elecciones
 from prep.corte.verify_historial import problemas_historial
 from prep.corte.verify_salud_catd import problemas_salud
 from prep.corte.verify_sitio import problemas_sitio
@@ -73,6 +74,7 @@ ELECCIONES = Archivo(
                              _G.SIMULACRO, _G.CORTE, _G.FUERA),
     Render.POR_TRAMO,
     lee_tramo=Lee.de(_E.ESTADO, _G.CATALOGO, _G.REGLAS, _G.ULTIMO_CORTE),
+    verifica=problemas_elecciones,
     cambio=CAMBIO_ELECCIONES,
     hecho_por="prep.corte.package.build_corte_files (prep.corte.paquete_tramos por tramo)",
     nombres=lambda catalog: [csv_name(e) for e in catalog.elecciones])
