@@ -37,11 +37,11 @@ import os
 import secrets
 import time
 from collections.abc import Callable
-from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from pathlib import PurePosixPath
 from typing import Any
@@ -49,44 +49,36 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from central.publication.diferencias import Cambios
 from central.publication.diferencias import diferencias
+from central.publication.publicar_historial import cambios_conocidos
+from central.publication.publicar_historial import catalogo_memo
+from central.publication.publicar_historial import escribir_historial
+from central.publication.publicar_historial import trozos
 from central.publication.snapshot import Imagen
 from central.publication.snapshot import Imagenes
 from central.publication.snapshot import Snapshot
-from central.publication.staging import CHUNK
 from central.publication.staging import IMAGENES
 from central.publication.staging import CorteError as CorteError
 from central.publication.staging import Staging
 from central.publication.zip_corte import ZipConHistorial
 from prep.cadena import Cabeza
+from prep.catalog.model import Catalog
 from prep.corte import simulacro
-from prep.corte.anexo import TimeFormatter
-from prep.corte.anexo import time_formatter
 from prep.corte.archivos import ArchivoPublicado
 from prep.corte.archivos import lee_tramos
 from prep.corte.archivos import por_registro
 from prep.corte.archivos import por_tramo
 from prep.corte.archivos import registrados
-from prep.corte.carrete import texto
 from prep.corte.difusores import DIFUSORES
 from prep.corte.historial import HISTORIAL
-from prep.corte.historial import cuerpos_de
-from prep.corte.historial import encabezado_csv
-from prep.corte.historial import lineas_csv
-from prep.corte.historial import lineas_de_cuerpo
-from prep.corte.historial import lineas_por_acta
 from prep.corte.insumos import Global
 from prep.corte.insumos import Lee
 from prep.corte.insumos import contexto
 from prep.corte.insumos import fuentes
-from prep.corte.insumos import igual
 from prep.corte.insumos import valores_globales
-from prep.corte.leeme import leeme_text
-from prep.corte.memo import Mismo
 from prep.corte.memo import RenderMemo
+from prep.corte.nombres import SITIO as SITIO
 from prep.corte.package import DIFERENCIAS
-from prep.corte.package import LEEME
 from prep.corte.package import MANIFEST
 from prep.corte.package import PUBLIC_KEY
 from prep.corte.package import SIGNATURE
@@ -95,33 +87,23 @@ from prep.corte.package import corte_dirname
 from prep.corte.paquete_tramos import archivo_por_tramos
 from prep.corte.paquete_tramos import filas_catd
 from prep.corte.paquete_tramos import tabular
-from prep.corte.salud_catd import AVANCE_CATD
-from prep.corte.salud_catd import salud_csv
 from prep.corte.site import difusores_files
 from prep.corte.site import election_file
 from prep.corte.site import iter_site_files
-from prep.corte.site_historial import entradas_por_acta
-from prep.corte.site_historial import historial_acta
-from prep.corte.site_historial import historial_acta_de_cuerpo
-from prep.corte.site_historial import historial_archivos
-from prep.corte.site_historial import historial_archivos_en_orden
 from prep.corte.site_tramos import sitio_por_tramos
 from prep.corte.summary import Resumen
 from prep.corte.summary import TablaEleccion
 from prep.corte.tramos import Secciones
-from prep.corte.tramos import Tramos
 from prep.crypto import SigningKey
 from prep.durable import fsync_dir as _fsync_dir
 from prep.durable import write_synced as _write_synced
 from prep.rules import DEFAULT_RULES
 from prep.rules import RuleSet
 
-SITIO = "sitio"
 LATEST = "latest"
 LATEST_TXT = "latest.txt"
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/tiff": "tif",
               "image/webp": "webp", "application/pdf": "pdf"}
-_LINEAS = 2_000  # actas of HISTORIAL.csv per piece written
 
 
 @dataclass(frozen=True)
@@ -204,7 +186,7 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *,  # noqa: PLR0
             staging.images(images, blobs, anterior)
         # Files are written (and dropped) as soon as they are made, so a national corte
         # never holds its CSVs, zip and site in memory at once.
-        globales = valores_globales(_catalogo(snap), rules, ultimo_corte, snap.simulacro,
+        globales = valores_globales(catalogo_memo(snap), rules, ultimo_corte, snap.simulacro,
                                     blobs is not None, sitio)
         # Each acta's row is a function of its state, the catalog and the rules.
         actas = None if memo is None or not memo.filas else memo.store(
@@ -246,28 +228,43 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *,  # noqa: PLR0
         files, tablas = build_corte_files(snap.catalog, snap.estado, snap.fuera, snap.corte,
                                           rules, ultimo_corte, snap.simulacro,
                                           manifiesto=False, tablas=tablas,
-                                          memo=actas, entrega=entrega)
+                                          memo=actas, entrega=entrega, completo=False)
         entregados = entrega.nombres
-        salud = snap.salud is not None
-        # The files the registry makes (DIFUSORES.csv…), in its order.
+        # The files the registry makes (the candidaturas, AVANCE_CATD.csv, DIFUSORES.csv,
+        # LEEME.txt…), in its order; those that list the corte's files last.
+        hechos_por_registro = por_registro(registro)
+        listan = [a.nombre for a in hechos_por_registro if Global.ARCHIVOS in a.lee.corte]
+        fuente = _Fuente(snap, rules, ultimo_corte, key.public.fingerprint(), filas_salud,
+                         registro, lambda: [*sorted([
+                             *files, *listan, *entregados, HISTORIAL, zip_name,
+                             DIFERENCIAS, PUBLIC_KEY, MANIFEST, SIGNATURE]),
+                             f"{IMAGENES}/", f"{SITIO}/"])
+        # The engine's count of AVANCE_CATD's rows is that file's phase.
+        aparte = {"avance_catd": salud_seconds} if filas_salud is not None else {}
         valores = None
-        for archivo in por_registro(registro):
-            if archivo.hacer is not None:
-                data = archivo.hacer(snap)
-                if data is not None:
-                    files[archivo.nombre] = data
-                continue
-            valores = valores or fuentes(snap.estado, snap.historial, snap.imagenes,
-                                         digitalizadas, con_captura)
-            files[archivo.nombre] = archivo_por_tramos(archivo, snap, (name, snap.corte),
-                                                       valores, tramos)
-        top = sorted([*files, *entregados, HISTORIAL, *([AVANCE_CATD] if salud else []),
-                      zip_name, DIFERENCIAS, PUBLIC_KEY, MANIFEST, SIGNATURE])
-        files[LEEME] = _leeme(snap, top, key, rules, ultimo_corte).encode("utf-8")
-        clock.lap("csv", menos=salud_seconds + (sitio_hecho.seconds if sitio_hecho else 0.0))
-        if filas_salud is not None:
-            files[AVANCE_CATD] = salud_csv(filas_salud, snap.simulacro)
-            clock.lap("avance_catd", mas=salud_seconds)
+        for archivo in hechos_por_registro:
+            inicio = time.perf_counter()
+            if archivo.por_eleccion is not None:
+                for eleccion, nombre in zip(snap.catalog.elecciones,
+                                            archivo.en(snap.catalog), strict=True):
+                    files[nombre] = archivo.por_eleccion(fuente, eleccion)
+            elif archivo.hacer is not None:
+                data = archivo.hacer(fuente)
+                if data is None:
+                    continue
+                files[archivo.nombre] = data
+            else:
+                valores = valores or fuentes(snap.estado, snap.historial, snap.imagenes,
+                                             digitalizadas, con_captura)
+                files[archivo.nombre] = archivo_por_tramos(
+                    archivo, fuente, (name, snap.corte), valores, tramos)
+            if archivo.fase is not None:
+                aparte[archivo.fase] = aparte.get(archivo.fase, 0.0) \
+                    + time.perf_counter() - inicio
+        clock.lap("csv", menos=sum(aparte.values())
+                  + (sitio_hecho.seconds if sitio_hecho else 0.0))
+        for fase, segundos in aparte.items():
+            clock.lap(fase, mas=segundos)
         # Every other file of the zip is made: written now, beside the CSVs (the zip is
         # finished after them and may read them back: zip_corte.ZipConHistorial).
         for file_name in list(files):
@@ -275,13 +272,13 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *,  # noqa: PLR0
             zipped.agregar(file_name, data)
             staging.put(file_name, data)
         staging.run(zipped.start)
-        _historial(staging, snap, tablas, name, rules, sitio, zipped.write, memo,
+        escribir_historial(staging, snap, tablas, name, rules, sitio, zipped.write, memo,
                    tramos)
         clock.lap("historial")
         # diferencias.json compares the CSVs' lines that the tramos know changed; without
         # them (another catalog, a new process…), the files themselves, read back one at
         # a time once written; a first corte has nothing to compare with.
-        conocidos = _cambios(secciones, tramos, anterior)
+        conocidos = cambios_conocidos(secciones, tramos, anterior)
         if conocidos is None and anterior is not None:
             staging.wait()
         diff = json.dumps({
@@ -328,194 +325,38 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *,  # noqa: PLR0
                      len(staging.digests) + 2, len(images), files_summary(diff), clock.laps)
 
 
-def _historial(staging: Staging, snap: Snapshot, tablas: Sequence[TablaEleccion],
-               name: str, rules: RuleSet, sitio: bool, also: Callable[[bytes], None],
-               memo: RenderMemo | None = None,
-               tramos: Mapping[str, Tramos] | None = None) -> None:
-    """HISTORIAL.csv and, with ``sitio``, the site's history files (one per bloque of
-    secciones): each acta's rows are made once, written to both and dropped (a national
-    corte has three million of them), one election at a time. ``also``: given each piece
-    of HISTORIAL.csv after it is written (in the writing thread). ``memo``: each acta's
-    rows of earlier cortes, reused where made from the same objects; ``tramos``: per
-    election, its secciones' text of the previous corte, reused where none of their
-    actas changed (:mod:`prep.corte.tramos`; the per-acta memo is then not used)."""
-    fmt = time_formatter()
-    # Each acta's history is a function of its state, trajectory, publication and
-    # verification (the memo's key, prep.corte.historial.cuerpos_de) and of the rules.
-    store = None if memo is None or tramos is not None else memo.store(
-        "historial", contexto(Lee.de(Global.CATALOGO, Global.REGLAS),
-                              {Global.CATALOGO: _catalogo(snap), Global.REGLAS: rules}))
-    publicadas = 0
-    with staging.stream(HISTORIAL, also) as write:
-        write(encabezado_csv(snap.simulacro).encode("utf-8-sig"))
-        for tabla in tablas:
-            lineas: list[str] = []
-            por_seccion: dict[tuple[int, int], list[bytes]] = {}
-            if tramos is not None:
-                for trozo in _trozos(_historial_tramos(tabla, tramos[tabla.eleccion.codigo],
-                                                       snap, name, rules, fmt, sitio,
-                                                       staging.put)):
-                    write(trozo)
-            for fila, hecho in () if tramos is not None else cuerpos_de(
-                    tabla, snap.historial, name, snap.corte, rules, fmt, store):
-                publicadas += 1
-                clave = fila.acta.clave
-                if isinstance(hecho, str):
-                    lineas.append(lineas_de_cuerpo(clave, hecho))
-                    entrada = historial_acta_de_cuerpo(clave, hecho) if sitio else None
-                else:  # a value CSV or JSON escapes: from the rows, as they escape it
-                    lineas.append(lineas_csv(clave, hecho))
-                    entrada = historial_acta(clave, hecho) if sitio else None
-                if entrada is not None:
-                    casilla = fila.acta.casilla
-                    por_seccion.setdefault((casilla.distrito_id, casilla.seccion), []).append(
-                        entrada.encode())
-                if len(lineas) == _LINEAS:
-                    write("".join(lineas).encode("utf-8"))
-                    lineas.clear()
-            write("".join(lineas).encode("utf-8"))
-            if sitio and tramos is None:
-                for path, data in historial_archivos(snap.catalog, tabla.eleccion.codigo,
-                                                     por_seccion, name):
-                    staging.put(path, data)
-                del por_seccion
-    if store is not None and len(store) > publicadas:
-        # An acta no longer published (or no longer in the snapshot) would keep its old
-        # state and trajectory alive in the memo: forgotten.
-        for clave in [c for c, hecho in store.items() if not igual(hecho[0], snap.estado.get(c))]:
-            del store[clave]
+@dataclass(frozen=True)
+class _Fuente:
+    """What the files the registry makes read of this corte
+    (:class:`prep.corte.archivo.Fuente`): the snapshot and how ``publish`` makes it."""
 
+    snap: Snapshot
+    reglas: RuleSet
+    ultimo_corte: bool
+    huella_llave: str
+    filas_catd: Sequence[Sequence[str]] | None
+    registro: Sequence[ArchivoPublicado]
+    nombres: Callable[[], Sequence[str]]
 
-def _catalogo(snap: Snapshot) -> object:
-    """The catalog as the memo compares it: its SHA-256 (a national catalog is half a
-    million actas; its version's digest is what comparing it by value costs). A
-    snapshot made by hand has none: then the catalog object itself, by identity
-    (:class:`prep.corte.memo.Mismo`; a catalog is never changed in place, so the same
-    object is the same value, and another object only costs a corte made whole)."""
-    return snap.catalog_huella if snap.catalog_huella is not None else Mismo(snap.catalog)
+    @property
+    def corte(self) -> datetime:
+        return self.snap.corte
 
+    @property
+    def catalog(self) -> Catalog:
+        return self.snap.catalog
 
-def _trozos(piezas: Iterable[bytes], tamano: int = CHUNK) -> Iterator[bytes]:
-    """``piezas`` joined in runs of about ``tamano`` bytes: a national election's history
-    is a hundred megabytes, which joined whole would sit in memory twice (and a fresh
-    block that size is paid for page by page)."""
-    run: list[bytes] = []
-    size = 0
-    for pieza in piezas:
-        run.append(pieza)
-        size += len(pieza)
-        if size >= tamano:
-            yield b"".join(run)
-            run.clear()
-            size = 0
-    if run:
-        yield b"".join(run)
+    @property
+    def simulacro(self) -> bool:
+        return self.snap.simulacro
 
+    @property
+    def difusores(self) -> tuple[tuple[str, str, str], ...]:
+        return self.snap.difusores
 
-def _cambios(secciones: Secciones | None, tramos: Mapping[str, Tramos] | None,
-             anterior: Path | None) -> dict[str, Cambios] | None:
-    """Per election, the CSV lines that differ from ``anterior``'s, when ``anterior`` is
-    the corte the tramos' previous pieces were published in (otherwise the files are
-    compared)."""
-    if secciones is None or tramos is None or anterior is None \
-            or secciones.nombre != anterior.name:
-        return None
-    out: dict[str, Cambios] = {}
-    for codigo, t in tramos.items():
-        lineas = t.lineas_cambiadas()
-        if lineas is None or codigo not in secciones.fuera:
-            return None
-        out[codigo] = (*lineas, secciones.fuera[codigo])
-    return out
-
-
-def _historial_tramos(tabla: TablaEleccion, tramos: Tramos, snap: Snapshot, name: str,
-                      rules: RuleSet, fmt: TimeFormatter, sitio: bool,
-                      poner: Callable[[str, bytes], None]) -> Iterator[bytes]:
-    """``tabla``'s HISTORIAL.csv lines (UTF-8, returned) and, with ``sitio``, its site
-    history files (given to ``poner`` first, each bloque's as soon as its secciones are
-    read), tramo by tramo: a tramo's of the previous corte where none of its actas
-    changed, made again (and kept in its piece, then in the carrete:
-    ``Tramos.guardar``) otherwise."""
-    try:
-        piezas = tramos.hechas()
-    except ValueError as exc:
-        raise CorteError(str(exc)) from None
-    for i, pieza in enumerate(piezas):
-        if pieza.historial is None or (sitio and pieza.historial_sitio is None):
-            previos = _historial_previo(tramos, i, sitio)
-            hechos: dict[str, tuple[str, str]] = {}
-            for fila, hecho in cuerpos_de(
-                    tabla, snap.historial, name, snap.corte, rules, fmt, None,
-                    pieza.filas if not previos else
-                    [f for f in pieza.filas if f.acta.clave not in previos]):
-                clave = fila.acta.clave
-                if isinstance(hecho, str):
-                    hechos[clave] = (lineas_de_cuerpo(clave, hecho),
-                                     historial_acta_de_cuerpo(clave, hecho) if sitio else "")
-                else:  # a value CSV or JSON escapes: from the rows, as they escape it
-                    hechos[clave] = (lineas_csv(clave, hecho),
-                                     historial_acta(clave, hecho) if sitio else "")
-            if not previos:
-                pieza.historial = "".join(t for t, _ in hechos.values()).encode("utf-8")
-                pieza.historial_sitio = ",".join(
-                    e for _, e in hechos.values()).encode() if sitio else None
-                continue
-            textos: list[bytes] = []
-            entradas: list[bytes] = []
-            for fila in pieza.filas:  # in order: an unchanged acta's text as it was
-                clave = fila.acta.clave
-                previo = previos.get(clave)
-                if previo is not None:
-                    textos.append(previo[0])
-                    entradas.append(previo[1])
-                elif clave in hechos:
-                    suyas, entrada = hechos[clave]
-                    textos.append(suyas.encode("utf-8"))
-                    entradas.append(entrada.encode())
-            pieza.historial = b"".join(textos)
-            pieza.historial_sitio = b",".join(entradas) if sitio else None
-    if sitio:
-        # A sección's tramos are consecutive: read at once. The catalog lists them in
-        # order, and each bloque's file is made as soon as its secciones are read.
-        grupos = ((seccion, entradas_) for seccion, entradas_ in tramos.grupos(
-            "historial_sitio", tramos.rangos.secciones) if entradas_)
-        for path, data in historial_archivos_en_orden(
-                snap.catalog, tabla.eleccion.codigo, grupos, name):
-            poner(path, data)
-        tramos.guardar("historial_sitio")
-    lineas = tramos.partes("historial", CHUNK)
-    tramos.guardar("historial")
-    return lineas
-
-
-def _historial_previo(tramos: Tramos, i: int, sitio: bool) -> dict[str, tuple[bytes, bytes]]:
-    """Per acta of tramo ``i`` whose inputs did not change since the previous corte
-    (``Tramos.cambiadas``) and that had history there, its HISTORIAL.csv lines and (with
-    ``sitio``) its site entry of that corte, which are this corte's: a tramo is made
-    again for one changed acta, its other actas' history is taken as it was (two of a
-    tramo of three with one changed acta). Empty when the previous texts are not at
-    hand or cannot be cut per acta."""
-    antigua = tramos.antigua(i)
-    cambiadas = tramos.cambiadas
-    if antigua is None or cambiadas is None or antigua.historial is None \
-            or (sitio and antigua.historial_sitio is None):
-        return {}
-    inicio, fin = tramos.rangos.limites[i]
-    claves = tramos.rangos.claves[inicio:fin]
-    quedan = [c for k, c in enumerate(claves, inicio) if k not in cambiadas]
-    if not quedan:
-        return {}
-    lineas = lineas_por_acta(texto(antigua.historial, i), claves)
-    if lineas is None:
-        return {}
-    if not sitio:
-        return {c: (lineas[c], b"") for c in quedan if c in lineas}
-    assert antigua.historial_sitio is not None
-    entradas = entradas_por_acta(texto(antigua.historial_sitio, i), claves)
-    if entradas is None or entradas.keys() != lineas.keys():
-        return {}
-    return {c: (lineas[c], entradas[c]) for c in quedan if c in lineas}
+    @property
+    def raiz(self) -> Sequence[str]:
+        return self.nombres()
 
 
 class _Sitio:
@@ -584,7 +425,7 @@ class _Entrega:
     def csv(self, nombre: str, partes: Iterator[bytes]) -> None:
         """Write election CSV ``nombre`` and deflate it into the zip."""
         with self._staging.stream(nombre, self._zipped.abrir(nombre)) as write:
-            for trozo in _trozos(partes):
+            for trozo in trozos(partes):
                 write(trozo)
         self._staging.run(lambda: self._zipped.cerrar(nombre))
         self.nombres.append(nombre)
@@ -631,26 +472,6 @@ def _public_pem(key: SigningKey) -> bytes:
     public = Ed25519PublicKey.from_public_bytes(key.public.raw())
     return public.public_bytes(serialization.Encoding.PEM,
                                serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
-def _leeme(snap: Snapshot, top: list[str], key: SigningKey, rules: RuleSet,
-           ultimo_corte: bool) -> str:
-    text = leeme_text(snap.catalog, snap.corte, [*top, f"{IMAGENES}/", f"{SITIO}/"],
-                      snap.simulacro, rules=rules, ultimo_corte=ultimo_corte)
-    return text + f"""
-Publicación firmada:
-- {MANIFEST} lista el SHA-256 de cada archivo del corte (incluidas las imágenes en
-  {IMAGENES}/<sha256>.<ext> y el sitio en {SITIO}/); {SIGNATURE} es la firma Ed25519
-  de ese manifiesto con la llave del nodo central ({PUBLIC_KEY}).
-- Huella SHA-256 de la llave pública del nodo central: {key.public.fingerprint()}
-  Compárela con la que publica el instituto.
-- Verificación completa: 'prep verify-corte <directorio>'; o bien
-  'openssl pkeyutl -verify -pubin -inkey {PUBLIC_KEY} -rawin -in {MANIFEST}
-  -sigfile {SIGNATURE}' y 'sha256sum -c {MANIFEST}'.
-- CODIGO_INTEGRIDAD de cada acta es el SHA-256 de su imagen: {IMAGENES}/<CODIGO_INTEGRIDAD>.<ext>.
-- {DIFERENCIAS} dice qué actas se agregaron, cuáles cambiaron y por qué, respecto del
-  corte anterior.
-"""
 
 
 def completar(publicacion: Path, name: str,

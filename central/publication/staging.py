@@ -27,6 +27,7 @@ from pathlib import PurePosixPath
 from typing import BinaryIO
 
 from central.publication.escritor import Escritor
+from prep.corte.nombres import IMAGENES as IMAGENES
 from prep.durable import fsync_dir as _fsync_dir
 from prep.durable import soltar_archivo
 from prep.durable import start_writeback
@@ -35,7 +36,6 @@ from prep.filehash import sha256_file
 
 log = logging.getLogger(__name__)
 
-IMAGENES = "imagenes"
 CHUNK = 1024 * 1024
 #: Threads writing whole files at once.
 _FILE_WRITERS = 8

@@ -56,22 +56,100 @@ SIN_DATO = "-"
 NO_APLICA = "N/A"
 TIPO_DOCUMENTO = "Acta PREP"
 
-COLUMNS_BEFORE: tuple[str, ...] = (
-    "CLAVE_CASILLA", "CLAVE_ACTA", "ID_ENTIDAD", "ENTIDAD", "ID_DISTRITO_LOCAL",
-    "DISTRITO_LOCAL", "SECCION", "ID_CASILLA", "TIPO_CASILLA", "EXT_CONTIGUA",
-    "UBICACION_CASILLA", "TIPO_ACTA",
-)
+#: Every column of an election CSV's acta rows is declared once, here, with its
+#: description in LEEME.txt (prep.corte.leeme lists them from these, in order): a new
+#: column lands in one of these lists and its value in :func:`_row` and
+#: :func:`_fuera_row`
+#: (docs/publicacion.md, «Para quien desarrolla»). The key columns, in order:
+COLUMNAS_ANTES: dict[str, str] = {
+    "CLAVE_CASILLA": "Entidad (2), sección (4), tipo (1), número (2) y extensión contigua (2), "
+                     "entre comillas simples para conservar los ceros a la izquierda.",
+    "CLAVE_ACTA": "CLAVE_CASILLA seguida del código de elección (2), entre comillas simples.",
+    "ID_ENTIDAD": "Número de la entidad federativa.",
+    "ENTIDAD": "Nombre de la entidad federativa.",
+    "ID_DISTRITO_LOCAL": "Número del distrito electoral local.",
+    "DISTRITO_LOCAL": "Cabecera del distrito electoral local.",
+    "SECCION": "Sección electoral; N/A en las mesas de voto anticipado, prisión "
+               "preventiva y en el extranjero, que no pertenecen a ninguna sección.",
+    "ID_CASILLA": "Número de la casilla.",
+    "TIPO_CASILLA": "Tipo de casilla (valores abajo).",
+    "EXT_CONTIGUA": "Número de la casilla contigua a una extraordinaria (0 si no aplica).",
+    "UBICACION_CASILLA": "Ubicación de la casilla (valores abajo).",
+    "TIPO_ACTA": "Formato de acta de la elección que usa ese tipo de casilla (valores "
+                 "abajo): las casillas especiales, las de urna electrónica y las mesas de "
+                 "voto anticipado y en el extranjero usan otro formato.",
+}
 #: After DISTRITO_LOCAL in the CSV of an election of ámbito demarcación.
-COLUMNS_DEMARCACION: tuple[str, ...] = ("ID_DEMARCACION", "DEMARCACION")
+COLUMNAS_DEMARCACION: dict[str, str] = {
+    "ID_DEMARCACION": "Solo en las elecciones que se deciden por demarcación (alcaldías): "
+                      "número de la demarcación de la casilla, es decir, de la contienda "
+                      "en la que cuenta el acta.",
+    "DEMARCACION": "Solo en las elecciones que se deciden por demarcación: nombre de la "
+                   "demarcación (alcaldía).",
+}
+#: The captured fields every election has, in the order of
+#: ``Eleccion.campos_captura`` (the catalog declares them; each asociación's votes
+#: come before NO_REGISTRADAS and are described together: :data:`ASOCIACIONES`).
+CAMPOS: dict[str, str] = {
+    "TOTAL_BOLETAS_SOBRANTES": "Boletas sobrantes anotadas en el acta (N/A en las mesas de "
+                               "voto anticipado, prisión preventiva y en el extranjero, "
+                               "cuyos votos llegan en sobres).",
+    "TOTAL_PERSONAS_VOTARON": "Personas que votaron, anotadas en el acta.",
+    "TOTAL_REP_PARTIDO_CI_VOTARON": "Representantes de partidos y candidaturas independientes "
+                                    "que votaron sin estar en la lista nominal (N/A en las "
+                                    "mesas, donde no votan representantes).",
+    "TOTAL_VOTOS_SACADOS": "Votos sacados de la urna, anotados en el acta.",
+    "NO_REGISTRADAS": "Votos por candidaturas no registradas.",
+    "NULOS": "Votos nulos.",
+    "TOTAL_VOTOS_ASENTADO": "Total de votos anotado en el acta.",
+}
+#: The asociaciones' vote columns, one line of LEEME.txt for all of them.
+ASOCIACIONES: tuple[str, str] = (
+    "<asociaciones>", "votos de cada partido, combinación de coalición o candidatura "
+                      "independiente, según la elección (ver abajo).")
+#: After the captured fields, in order.
+COLUMNAS_DESPUES: dict[str, str] = {
+    "TOTAL_VOTOS_CALCULADO": "Suma de los votos por asociación, no registradas y nulos "
+                             "(Ilegible y Sin dato cuentan 0).",
+    "LISTA_NOMINAL": "Personas en la lista nominal de la casilla (0 en casillas especiales; "
+                     "en las mesas de voto anticipado y en el extranjero, las personas "
+                     "registradas para votar así).",
+    "REPRESENTANTES_PP_CI": "Representantes acreditados que pueden votar en la casilla "
+                            "(N/A en las mesas).",
+    "OBSERVACIONES": "Por qué el acta tiene algo que advertir o no se contabiliza (valores "
+                     "abajo); '-' si no tiene.",
+    "CONTABILIZADA": "1 si sus votos se suman a los resultados, 0 si no; '-' sin datos aún.",
+    "MECANISMOS_TRASLADO": "Cómo llegó el paquete electoral al centro de acopio (códigos "
+                           "abajo).",
+    "CODIGO_INTEGRIDAD": "SHA-256 de la imagen del acta publicada; cualquiera puede "
+                         "recalcularlo con la imagen descargada.",
+    "FECHA_HORA_ACOPIO": "Fecha y hora de acopio del acta (dd/mm/aaaa hh:mm:ss, hora del "
+                         "centro de México): la recepción del paquete en el CATD o, si "
+                         "el acta se publica de la foto del PREP Casilla (ORIGEN "
+                         "CASILLA), la hora de esa foto, aunque el paquete llegue "
+                         "después (HISTORIAL.csv tiene entonces su ACOPIO aparte).",
+    "FECHA_HORA_CAPTURA": "Fecha y hora de la captura con la que se publican los datos.",
+    "FECHA_HORA_VERIFICACION": "Fecha y hora en que los datos del acta quedaron validados "
+                               "para su publicación: cuando coincidieron dos capturas, o "
+                               "cuando el verificador decidió entre capturas distintas.",
+    "ORIGEN": "Dónde se digitalizó la imagen publicada (valores abajo).",
+    "DIGITALIZACION": "Con qué se digitalizó la imagen publicada (valores abajo).",
+    "TIPO_DOCUMENTO": "Documento del que se capturaron los datos (valores abajo).",
+    "COTEJADA": "1 si el acta ya se cotejó contra el papel: un cotejo confirmó sus datos, "
+                "o encontró una diferencia y la corrección que abrió quedó validada (sus "
+                "cifras vienen entonces del acta en papel); 0 si no, también mientras una "
+                "corrección está en curso.",
+}
+COLUMNS_BEFORE: tuple[str, ...] = tuple(COLUMNAS_ANTES)
+COLUMNS_DEMARCACION: tuple[str, ...] = tuple(COLUMNAS_DEMARCACION)
 #: Sin acta causes for which no paquete reached the CATD: MECANISMOS_TRASLADO is N/A.
 SIN_PAQUETE: frozenset[CausaSinActa] = frozenset({CausaSinActa.CASILLA_NO_INSTALADA,
                                                   CausaSinActa.PAQUETE_NO_ENTREGADO})
-COLUMNS_AFTER: tuple[str, ...] = (
-    "TOTAL_VOTOS_CALCULADO", "LISTA_NOMINAL", "REPRESENTANTES_PP_CI", "OBSERVACIONES",
-    "CONTABILIZADA", "MECANISMOS_TRASLADO", "CODIGO_INTEGRIDAD", "FECHA_HORA_ACOPIO",
-    "FECHA_HORA_CAPTURA", "FECHA_HORA_VERIFICACION", "ORIGEN", "DIGITALIZACION",
-    "TIPO_DOCUMENTO", "COTEJADA",
-)
+COLUMNS_AFTER: tuple[str, ...] = tuple(COLUMNAS_DESPUES)
+#: The LEEME.txt description of every column an acta row may have but the
+#: asociaciones'.
+DESCRIPCIONES: dict[str, str] = {**COLUMNAS_ANTES, **COLUMNAS_DEMARCACION, **CAMPOS,
+                                 **COLUMNAS_DESPUES}
 
 
 #: The key columns of an election decided per demarcación (:func:`columns_before`).
@@ -100,6 +178,16 @@ def columns_before(eleccion: Eleccion) -> tuple[str, ...]:
     when the election is decided per demarcación."""
     return COLUMNS_BEFORE_DEMARCACION if eleccion.ambito is Ambito.DEMARCACION \
         else COLUMNS_BEFORE
+
+
+def columnas_leeme() -> tuple[tuple[str, str], ...]:
+    """Every column an acta row may have, in order, with its description in LEEME.txt:
+    an election's :func:`columns` with the demarcación's (only some elections have them)
+    and the asociaciones' vote columns as one (:data:`ASOCIACIONES`)."""
+    campos = list(CAMPOS.items())
+    votos = list(CAMPOS).index("NO_REGISTRADAS")  # Eleccion.campos_voto: asociaciones first
+    return (*((c, DESCRIPCIONES[c]) for c in COLUMNS_BEFORE_DEMARCACION),
+            *campos[:votos], ASOCIACIONES, *campos[votos:], *COLUMNAS_DESPUES.items())
 
 
 #: What line 2 adds after the time in the último corte (:func:`linea_corte`).

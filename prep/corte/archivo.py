@@ -7,11 +7,11 @@ paragraph, its ``prep verify-corte`` check and what counts as a change of it in
 ``diferencias.json``. The registry (:mod:`prep.corte.archivos`) lists them all; the
 LEEME, the site's downloads, verify-corte and the central's ``publish`` loop over it.
 
-A file whose text the registry makes gives :attr:`Archivo.hacer` (whole) or
-:attr:`Archivo.tramo` (per tramo: the engine reuses a tramo's text of the previous
-corte while the per-acta inputs it declared are equal, :mod:`prep.corte.tramos`); the
-others are still made by ``publish`` and the engine by name (their entries say so in
-:attr:`Archivo.hecho_por`).
+A file whose text the registry makes gives :attr:`Archivo.hacer` (whole; one per
+election: :attr:`Archivo.por_eleccion`) or :attr:`Archivo.tramo` (per tramo: the
+engine reuses a tramo's text of the previous corte while the per-acta inputs it
+declared are equal, :mod:`prep.corte.tramos`); the others are still made by
+``publish`` and the engine by name (their entries say so in :attr:`Archivo.hecho_por`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Collection
 from collections.abc import Mapping
+from collections.abc import MutableMapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
@@ -34,6 +35,8 @@ from prep.corte.insumos import Insumo
 from prep.corte.insumos import Lee
 from prep.corte.insumos import Render
 from prep.corte.reader import CsvEleccion
+from prep.rules import DEFAULT_RULES
+from prep.rules import RuleSet
 
 
 @dataclass(frozen=True)
@@ -45,11 +48,31 @@ class Leido:
     archivos: Sequence[str]
     #: The election CSVs, parsed, by file name.
     tablas: Mapping[str, CsvEleccion]
+    #: The election CSVs that could not be read, by file name: why.
+    ilegibles: Mapping[str, str] = field(default_factory=dict)
+    #: The publication rules the summaries are recomputed with (``--reglas``).
+    reglas: RuleSet = DEFAULT_RULES
+    #: Per election CSV, what its check says of it (the report's line; filled by the
+    #: election CSVs' ``verifica``).
+    veredictos: MutableMapping[str, str] = field(default_factory=dict)
+
+
+class ArchivoPublicado(Protocol):
+    """What the LEEME, the site and ``verify-corte`` read of a registered file (every
+    :class:`Archivo` is one)."""
+
+    @property
+    def nombre(self) -> str: ...
+    @property
+    def titulo(self) -> str | None: ...
+    def leeme(self, simulacro: bool) -> str | None: ...
+    def problemas(self, leido: Leido) -> list[str]: ...
 
 
 class Fuente(Protocol):
     """What a whole file made by the registry reads of the corte (the central's
-    ``Snapshot`` is one): only what its :class:`~prep.corte.insumos.Lee` declares."""
+    ``Snapshot`` and how ``publish`` makes it): only what its
+    :class:`~prep.corte.insumos.Lee` declares."""
 
     @property
     def corte(self) -> datetime: ...
@@ -59,6 +82,25 @@ class Fuente(Protocol):
     def simulacro(self) -> bool: ...
     @property
     def difusores(self) -> tuple[tuple[str, str, str], ...]: ...  # name, URL, witness key
+    @property
+    def reglas(self) -> RuleSet: ...
+    @property
+    def ultimo_corte(self) -> bool: ...
+    @property
+    def huella_llave(self) -> str:
+        """The SHA-256 fingerprint of the central's public key."""
+    @property
+    def filas_catd(self) -> Sequence[Sequence[str]] | None:
+        """AVANCE_CATD's rows, one per CATD, as the engine counted them per tramo
+        (:func:`prep.corte.paquete_tramos.filas_catd`; None: no CATD's reading)."""
+    @property
+    def registro(self) -> Sequence[ArchivoPublicado]:
+        """The registered files this corte is made with (:mod:`prep.corte.archivos`)."""
+    @property
+    def raiz(self) -> Sequence[str]:
+        """Every name at the corte's root, sorted, then ``imagenes/`` and ``sitio/``:
+        known once every other file is made (read it only declaring
+        :attr:`~prep.corte.insumos.Global.ARCHIVOS`)."""
 
 
 @dataclass(frozen=True)
@@ -116,8 +158,14 @@ class Archivo:
     #: What counts as a change of it in diferencias.json (None: it is not compared).
     cambio: Cambio | None = None
     #: The whole file's bytes (None: this corte has no such file), when the registry
-    #: makes it.
+    #: makes it (one file per election, :attr:`nombres`: :attr:`por_eleccion`). A file
+    #: that declares :attr:`~prep.corte.insumos.Global.ARCHIVOS` is made after the
+    #: others.
     hacer: Callable[[Fuente], bytes | None] | None = None
+    #: Each election's file's bytes, when the registry makes one per election.
+    por_eleccion: Callable[[Fuente, Eleccion], bytes] | None = None
+    #: The phase of the corte's clock its making is counted in (None: ``csv``).
+    fase: str | None = None
     #: A tramo's text, when the registry makes it per tramo; the file is
     #: :attr:`cabecera` then every election's tramos in catalog order.
     tramo: Callable[[Tramo], bytes] | None = None

@@ -9,29 +9,31 @@ Each entry declares the snapshot inputs its text reads (:class:`~prep.corte.insu
 and how it is made (:class:`~prep.corte.insumos.Render`). What the incremental engine
 keeps between cortes is keyed by those declarations (:mod:`prep.corte.tramos`).
 
-Made through the registry (``publish`` loops over :func:`por_registro`): DIFUSORES.csv,
-and any file registered with ``hacer`` or ``tramo``. Made by ``publish`` and the engine
-by name, their entry saying where (``hecho_por``): the election CSVs, the candidaturas,
-HISTORIAL.csv, AVANCE_CATD.csv, LEEME.txt, the site, diferencias.json, the zip, the
-images, the key, the manifest and its signature. verify-corte runs the ``verifica`` of
-HISTORIAL.csv, AVANCE_CATD.csv, DIFUSORES.csv and the site from here; the other files'
-checks are still its own (prep.corte.verify: signature, hashes, images, election CSVs,
-zip).
+Made through the registry (``publish`` loops over :func:`por_registro`): the
+candidaturas, AVANCE_CATD.csv, DIFUSORES.csv, LEEME.txt (last: it lists the others) and
+any file registered with ``hacer``, ``por_eleccion`` or ``tramo``. Made by ``publish``
+and the engine by name, their entry saying where (``hecho_por``): the election CSVs,
+HISTORIAL.csv, the site, diferencias.json, the zip, the images, the key, the manifest
+and its signature. verify-corte runs the ``verifica`` of
+the election CSVs, HISTORIAL.csv, AVANCE_CATD.csv, DIFUSORES.csv and the site (which
+checks the candidaturas against its election data) from here; the other files' checks
+are still its own (prep.corte.verify: signature, hashes, images, zip).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from collections.abc import Sequence
-from typing import Protocol
 
 from prep.corte import difusores
 from prep.corte.anexo import COLUMNS_NO_CAPTURADAS
 from prep.corte.anexo import columns
 from prep.corte.archivo import Archivo
+from prep.corte.archivo import ArchivoPublicado as ArchivoPublicado
 from prep.corte.archivo import Cambio
 from prep.corte.archivo import Fuente
 from prep.corte.archivo import Leido as Leido
+from prep.corte.candidaturas import candidaturas_csv
 from prep.corte.historial import HISTORIAL
 from prep.corte.historial_leeme import leeme_historial
 from prep.corte.insumos import Global
@@ -39,6 +41,8 @@ from prep.corte.insumos import Insumo
 from prep.corte.insumos import Lee
 from prep.corte.insumos import Render
 from prep.corte.insumos import union
+from prep.corte.leeme import firmado
+from prep.corte.leeme import leeme_text
 from prep.corte.nombres import DIFERENCIAS
 from prep.corte.nombres import LEEME
 from prep.corte.nombres import MANIFEST
@@ -48,22 +52,11 @@ from prep.corte.nombres import candidaturas_csv_name
 from prep.corte.nombres import csv_name
 from prep.corte.salud_catd import AVANCE_CATD
 from prep.corte.salud_catd import leeme_salud
+from prep.corte.salud_catd import salud_csv
+from prep.corte.verify_elecciones import problemas_elecciones
 from prep.corte.verify_historial import problemas_historial
 from prep.corte.verify_salud_catd import problemas_salud
 from prep.corte.verify_sitio import problemas_sitio
-
-
-class ArchivoPublicado(Protocol):
-    """What the LEEME, the site and ``verify-corte`` read of a registered file (every
-    :class:`~prep.corte.archivo.Archivo` is one)."""
-
-    @property
-    def nombre(self) -> str: ...
-    @property
-    def titulo(self) -> str | None: ...
-    def leeme(self, simulacro: bool) -> str | None: ...
-    def problemas(self, leido: Leido) -> list[str]: ...
-
 
 _E, _G = Insumo, Global
 _PUBLICA = "central.publication.publicar.publish"
@@ -81,12 +74,14 @@ ELECCIONES = Archivo(
                              _G.SIMULACRO, _G.CORTE, _G.FUERA),
     Render.POR_TRAMO,
     lee_tramo=Lee.de(_E.ESTADO, _G.CATALOGO, _G.REGLAS, _G.ULTIMO_CORTE),
+    verifica=problemas_elecciones,
     cambio=CAMBIO_ELECCIONES,
     hecho_por="prep.corte.package.build_corte_files (prep.corte.paquete_tramos por tramo)",
     nombres=lambda catalog: [csv_name(e) for e in catalog.elecciones])
 CANDIDATURAS = Archivo(
     "<ELECCION>_CANDIDATURAS.csv", Lee.de(_G.CATALOGO, _G.SIMULACRO), Render.ENTERO,
-    hecho_por="prep.corte.package.build_corte_files",
+    por_eleccion=lambda fuente, e: candidaturas_csv(fuente.catalog, e,
+                                                    simulacro=fuente.simulacro),
     nombres=lambda catalog: [candidaturas_csv_name(e) for e in catalog.elecciones])
 HISTORIAL_CSV = Archivo(
     HISTORIAL, Lee.de(_E.ESTADO, _E.TRAYECTORIA, _E.PUBLICADA_EN, _E.VERIFICADA,
@@ -109,7 +104,11 @@ AVANCE = Archivo(
             "capturadas y publicadas, tiempo de publicación y conexión (CSV)"),
     parrafo=leeme_salud,
     verifica=lambda leido: problemas_salud(leido.directorio, leido.tablas),
-    hecho_por="prep.corte.salud_catd.salud_csv (prep.corte.paquete_tramos.filas_catd)")
+    # Its rows: counted per tramo by the engine (prep.corte.paquete_tramos.filas_catd),
+    # which the site's CATD page shows too.
+    hacer=lambda fuente: None if fuente.filas_catd is None
+    else salud_csv(fuente.filas_catd, fuente.simulacro),
+    fase="avance_catd")
 
 
 def _difusores(fuente: Fuente) -> bytes | None:
@@ -124,9 +123,20 @@ DIFUSORES = Archivo(
     parrafo=difusores.leeme_difusores,
     verifica=lambda leido: difusores.problemas(leido.directorio, leido.archivos),
     hacer=_difusores)
+
+
+def _leeme(fuente: Fuente) -> bytes:
+    return (leeme_text(fuente.catalog, fuente.corte, fuente.raiz, fuente.simulacro,
+                       archivos=fuente.registro, rules=fuente.reglas,
+                       ultimo_corte=fuente.ultimo_corte)
+            + firmado(fuente.huella_llave)).encode("utf-8")
+
+
+#: Made after the others: it lists them (each registered file's paragraph: ``parrafo``).
 LEEME_TXT = Archivo(
-    LEEME, Lee.de(_G.CATALOGO, _G.CORTE, _G.REGLAS, _G.ULTIMO_CORTE, _G.SIMULACRO),
-    Render.ENTERO, hecho_por="prep.corte.leeme.leeme_text (the paragraphs: this registry)")
+    LEEME, Lee.de(_G.CATALOGO, _G.CORTE, _G.REGLAS, _G.ULTIMO_CORTE, _G.SIMULACRO,
+                  _G.ARCHIVOS, _G.LLAVE),
+    Render.ENTERO, hacer=_leeme)
 SITIO = Archivo(
     "sitio/", Lee.de(_E.ESTADO, _E.TRAYECTORIA, _E.PUBLICADA_EN, _E.VERIFICADA,
                      _E.TIPO_IMAGEN, *Global),
@@ -149,7 +159,7 @@ IMAGENES = Archivo(
     "imagenes/", Lee.de(_E.ESTADO, _E.TIPO_IMAGEN, _G.CON_IMAGENES), Render.ENTERO,
     hecho_por="central.publication.staging.Staging.images; checked by prep.corte.verify")
 LLAVE = Archivo(
-    PUBLIC_KEY, Lee(), Render.ENTERO,
+    PUBLIC_KEY, Lee.de(_G.LLAVE), Render.ENTERO,
     titulo="Llave pública del instituto, para verificar la firma del manifiesto (PEM)",
     hecho_por=_PUBLICA)
 MANIFIESTO = Archivo(MANIFEST, Lee.de(*Insumo, *Global), Render.ENTERO,
@@ -179,10 +189,14 @@ def registrado(nombre: str) -> ArchivoPublicado | None:
 
 def por_registro(archivos: Iterable[ArchivoPublicado] | None = None
                  ) -> tuple[Archivo, ...]:
-    """The registered files whose text the registry makes (``hacer``: whole, ``tramo``:
-    per tramo), in order (``archivos``: another registry, e.g. a test's)."""
-    return tuple(a for a in (registrados() if archivos is None else archivos)
-                 if isinstance(a, Archivo) and (a.hacer is not None or a.tramo is not None))
+    """The registered files whose text the registry makes (``hacer``: whole,
+    ``por_eleccion``: one per election, ``tramo``: per tramo), in order (``archivos``:
+    another registry, e.g. a test's), those that list the corte's other files
+    (:attr:`~prep.corte.insumos.Global.ARCHIVOS`) last."""
+    hechos = [a for a in (registrados() if archivos is None else archivos)
+              if isinstance(a, Archivo) and (a.hacer is not None or a.tramo is not None
+                                             or a.por_eleccion is not None)]
+    return tuple(sorted(hechos, key=lambda a: Global.ARCHIVOS in a.lee.corte))
 
 
 def por_tramo(archivos: Iterable[ArchivoPublicado] | None = None) -> tuple[Archivo, ...]:

@@ -66,6 +66,10 @@ class Global(enum.Enum):
     SALUD = "salud"  # AVANCE_CATD's reading of the CATDs
     CON_IMAGENES = "blobs"  # whether the corte publishes images (benchmarks do not)
     CON_SITIO = "sitio"  # whether the corte has the public site
+    LLAVE = "llave"  # the central's signing key (its public half)
+    #: The names of the corte's other files (what the LEEME lists): known once they are
+    #: made, so what reads it is made last.
+    ARCHIVOS = "archivos"
 
 
 class Render(enum.Enum):

@@ -8,6 +8,7 @@ results, and the publication choices a reader needs to read the rows right (issu
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -18,113 +19,29 @@ from prep.catalog.model import TIPOS_SIN_TRASLADO
 from prep.catalog.model import Ambito
 from prep.catalog.model import Catalog
 from prep.catalog.model import Eleccion
-from prep.corte.anexo import COLUMNS_AFTER
-from prep.corte.anexo import COLUMNS_BEFORE_DEMARCACION
 from prep.corte.anexo import NO_APLICA
 from prep.corte.anexo import SIN_DATO
+from prep.corte.anexo import columnas_leeme
 from prep.corte.anexo import linea_corte
-from prep.corte.archivos import registrados
+from prep.corte.archivo import ArchivoPublicado
 from prep.corte.leeme_reglas import ULTIMO_CORTE
 from prep.corte.leeme_reglas import definiciones
 from prep.corte.leeme_reglas import descripcion
 from prep.corte.model import Digitalizacion
 from prep.corte.model import Origen
+from prep.corte.nombres import DIFERENCIAS
+from prep.corte.nombres import IMAGENES
+from prep.corte.nombres import MANIFEST
+from prep.corte.nombres import PUBLIC_KEY
+from prep.corte.nombres import SIGNATURE
+from prep.corte.nombres import SITIO
 from prep.corte.simulacro import AVISO
 from prep.corte.simulacro import LINEA_MANIFIESTO
 from prep.corte.simulacro import titulo as marca_simulacro
-from prep.corte.summary import RESUMEN_COLUMNS
+from prep.corte.summary import RESUMEN
 from prep.paquete import TipoDocumento
 from prep.rules import DEFAULT_RULES
 from prep.rules import RuleSet
-
-DESCRIPCIONES: dict[str, str] = {
-    "ACTAS_ESPERADAS": "Número de actas de las casillas aprobadas por el Consejo para esta "
-                       "elección.",
-    "ACTAS_REGISTRADAS": "Actas capturadas más actas fuera de catálogo.",
-    "ACTAS_FUERA_CATALOGO": "Actas recibidas cuyo código no corresponde a ninguna acta del "
-                            "catálogo; no se contabilizan.",
-    "ACTAS_CAPTURADAS": "Actas del catálogo con datos publicados (incluye las registradas "
-                        "Sin Acta).",
-    "PORCENTAJE_ACTAS_CAPTURADAS": "ACTAS_CAPTURADAS × 100 / ACTAS_ESPERADAS, truncado a "
-                                   "cuatro decimales (no redondeado).",
-    "ACTAS_CONTABILIZADAS": "Actas capturadas cuyos votos se suman a los resultados.",
-    "PORCENTAJE_ACTAS_CONTABILIZADAS": "ACTAS_CONTABILIZADAS × 100 / ACTAS_ESPERADAS, "
-                                       "truncado a cuatro decimales.",
-    "PORCENTAJE_ACTAS_INCONSISTENCIAS": "Actas con OBSERVACIONES × 100 / ACTAS_ESPERADAS, "
-                                        "truncado a cuatro decimales.",
-    "ACTAS_NO_CONTABILIZADAS": "ACTAS_CAPTURADAS − ACTAS_CONTABILIZADAS.",
-    "LISTA_NOMINAL_ACTAS_CONTABILIZADAS": "Suma de LISTA_NOMINAL de las actas contabilizadas.",
-    "TOTAL_VOTOS_C_CS": "Suma de TOTAL_VOTOS_CALCULADO de las actas contabilizadas, con "
-                        "casillas especiales.",
-    "TOTAL_VOTOS_S_CS": "Suma de TOTAL_VOTOS_CALCULADO de las actas contabilizadas, sin "
-                        "casillas especiales.",
-    "PORCENTAJE_PARTICIPACION_CIUDADANA": "TOTAL_VOTOS_S_CS × 100 / "
-                                          "LISTA_NOMINAL_ACTAS_CONTABILIZADAS (en el último "
-                                          "corte puede usarse TOTAL_VOTOS_C_CS), truncado a "
-                                          "cuatro decimales.",
-    "CLAVE_CASILLA": "Entidad (2), sección (4), tipo (1), número (2) y extensión contigua (2), "
-                     "entre comillas simples para conservar los ceros a la izquierda.",
-    "CLAVE_ACTA": "CLAVE_CASILLA seguida del código de elección (2), entre comillas simples.",
-    "ID_ENTIDAD": "Número de la entidad federativa.",
-    "ENTIDAD": "Nombre de la entidad federativa.",
-    "ID_DISTRITO_LOCAL": "Número del distrito electoral local.",
-    "DISTRITO_LOCAL": "Cabecera del distrito electoral local.",
-    "ID_DEMARCACION": "Solo en las elecciones que se deciden por demarcación (alcaldías): "
-                      "número de la demarcación de la casilla, es decir, de la contienda "
-                      "en la que cuenta el acta.",
-    "DEMARCACION": "Solo en las elecciones que se deciden por demarcación: nombre de la "
-                   "demarcación (alcaldía).",
-    "SECCION": "Sección electoral; N/A en las mesas de voto anticipado, prisión "
-               "preventiva y en el extranjero, que no pertenecen a ninguna sección.",
-    "ID_CASILLA": "Número de la casilla.",
-    "TIPO_CASILLA": "Tipo de casilla (valores abajo).",
-    "EXT_CONTIGUA": "Número de la casilla contigua a una extraordinaria (0 si no aplica).",
-    "UBICACION_CASILLA": "Ubicación de la casilla (valores abajo).",
-    "TIPO_ACTA": "Formato de acta de la elección que usa ese tipo de casilla (valores "
-                 "abajo): las casillas especiales, las de urna electrónica y las mesas de "
-                 "voto anticipado y en el extranjero usan otro formato.",
-    "TOTAL_BOLETAS_SOBRANTES": "Boletas sobrantes anotadas en el acta (N/A en las mesas de "
-                               "voto anticipado, prisión preventiva y en el extranjero, "
-                               "cuyos votos llegan en sobres).",
-    "TOTAL_PERSONAS_VOTARON": "Personas que votaron, anotadas en el acta.",
-    "TOTAL_REP_PARTIDO_CI_VOTARON": "Representantes de partidos y candidaturas independientes "
-                                    "que votaron sin estar en la lista nominal (N/A en las "
-                                    "mesas, donde no votan representantes).",
-    "TOTAL_VOTOS_SACADOS": "Votos sacados de la urna, anotados en el acta.",
-    "NO_REGISTRADAS": "Votos por candidaturas no registradas.",
-    "NULOS": "Votos nulos.",
-    "TOTAL_VOTOS_ASENTADO": "Total de votos anotado en el acta.",
-    "TOTAL_VOTOS_CALCULADO": "Suma de los votos por asociación, no registradas y nulos "
-                             "(Ilegible y Sin dato cuentan 0).",
-    "LISTA_NOMINAL": "Personas en la lista nominal de la casilla (0 en casillas especiales; "
-                     "en las mesas de voto anticipado y en el extranjero, las personas "
-                     "registradas para votar así).",
-    "REPRESENTANTES_PP_CI": "Representantes acreditados que pueden votar en la casilla "
-                            "(N/A en las mesas).",
-    "OBSERVACIONES": "Por qué el acta tiene algo que advertir o no se contabiliza (valores "
-                     "abajo); '-' si no tiene.",
-    "CONTABILIZADA": "1 si sus votos se suman a los resultados, 0 si no; '-' sin datos aún.",
-    "MECANISMOS_TRASLADO": "Cómo llegó el paquete electoral al centro de acopio (códigos "
-                           "abajo).",
-    "CODIGO_INTEGRIDAD": "SHA-256 de la imagen del acta publicada; cualquiera puede "
-                         "recalcularlo con la imagen descargada.",
-    "FECHA_HORA_ACOPIO": "Fecha y hora de acopio del acta (dd/mm/aaaa hh:mm:ss, hora del "
-                         "centro de México): la recepción del paquete en el CATD o, si "
-                         "el acta se publica de la foto del PREP Casilla (ORIGEN "
-                         "CASILLA), la hora de esa foto, aunque el paquete llegue "
-                         "después (HISTORIAL.csv tiene entonces su ACOPIO aparte).",
-    "FECHA_HORA_CAPTURA": "Fecha y hora de la captura con la que se publican los datos.",
-    "FECHA_HORA_VERIFICACION": "Fecha y hora en que los datos del acta quedaron validados "
-                               "para su publicación: cuando coincidieron dos capturas, o "
-                               "cuando el verificador decidió entre capturas distintas.",
-    "ORIGEN": "Dónde se digitalizó la imagen publicada (valores abajo).",
-    "DIGITALIZACION": "Con qué se digitalizó la imagen publicada (valores abajo).",
-    "TIPO_DOCUMENTO": "Documento del que se capturaron los datos (valores abajo).",
-    "COTEJADA": "1 si el acta ya se cotejó contra el papel: un cotejo confirmó sus datos, "
-                "o encontró una diferencia y la corrección que abrió quedó validada (sus "
-                "cifras vienen entonces del acta en papel); 0 si no, también mientras una "
-                "corrección está en curso.",
-}
 
 _CONVENCIONES = """\
 Convenciones:
@@ -159,10 +76,12 @@ manifiesto."""
 
 
 def leeme_text(catalog: Catalog, corte: datetime, files: Sequence[str],
-               simulacro: bool = False, *, rules: RuleSet = DEFAULT_RULES,
-               ultimo_corte: bool = False) -> str:
+               simulacro: bool = False, *, archivos: Iterable[ArchivoPublicado],
+               rules: RuleSet = DEFAULT_RULES, ultimo_corte: bool = False) -> str:
     """The LEEME text: files, conventions, and every column of every CSV (a drill's
-    says SIMULACRO on line 1 and explains the stamp: :mod:`prep.corte.simulacro`)."""
+    says SIMULACRO on line 1 and explains the stamp: :mod:`prep.corte.simulacro`);
+    ``archivos``: the registered files (:func:`prep.corte.archivos.registrados`), each
+    of ``files`` described by its paragraph."""
     out = [marca_simulacro(f"PREP {catalog.entidad} — corte del "
                            f"{linea_corte(corte, ultimo_corte)}", simulacro), ""]
     if simulacro:
@@ -172,18 +91,11 @@ def leeme_text(catalog: Catalog, corte: datetime, files: Sequence[str],
     out += ["Archivos de este corte:"]
     out += [f"- {name}" for name in files]
     out += ["", _CONVENCIONES, _LINEAS]
-    out += [f"  {c}: {descripcion(c, rules, ultimo_corte) or DESCRIPCIONES[c]}"
-            for c in RESUMEN_COLUMNS]
+    out += [f"  {c}: {descripcion(c, rules, ultimo_corte) or d}" for c, d in RESUMEN.items()]
     out += ["", "Columnas de las filas de actas (línea 7 y siguientes), en este orden:"]
-    for c in (*COLUMNS_BEFORE_DEMARCACION, "TOTAL_BOLETAS_SOBRANTES", "TOTAL_PERSONAS_VOTARON",
-              "TOTAL_REP_PARTIDO_CI_VOTARON", "TOTAL_VOTOS_SACADOS"):
-        out.append(f"  {c}: {DESCRIPCIONES[c]}")
-    out.append("  <asociaciones>: votos de cada partido, combinación de coalición o "
-               "candidatura independiente, según la elección (ver abajo).")
-    for c in ("NO_REGISTRADAS", "NULOS", "TOTAL_VOTOS_ASENTADO", *COLUMNS_AFTER):
-        out.append(f"  {c}: {DESCRIPCIONES[c]}")
+    out += [f"  {c}: {d}" for c, d in columnas_leeme()]
     out += ["", *_valores(catalog, rules), "", *_CANDIDATURAS, "", _DECISIONES]
-    parrafos = (archivo.leeme(simulacro) for archivo in registrados()
+    parrafos = (archivo.leeme(simulacro) for archivo in archivos
                 if archivo.nombre in files)
     out += [s for parrafo in parrafos if parrafo is not None for s in ("", parrafo)]
     for e in catalog.elecciones:
@@ -315,3 +227,23 @@ def _observaciones(rules: RuleSet) -> list[str]:
     if no_identificada:
         labels.append(f"{rules.fuera_de_catalogo}{rules.separador}{no_identificada}")
     return [f"«{label}»" for label in labels]
+
+
+def firmado(huella_llave: str) -> str:
+    """What the LEEME of a corte published by the central ends with: how its files are
+    signed and checked (``huella_llave``: the SHA-256 fingerprint of the central's
+    public key)."""
+    return f"""
+Publicación firmada:
+- {MANIFEST} lista el SHA-256 de cada archivo del corte (incluidas las imágenes en
+  {IMAGENES}/<sha256>.<ext> y el sitio en {SITIO}/); {SIGNATURE} es la firma Ed25519
+  de ese manifiesto con la llave del nodo central ({PUBLIC_KEY}).
+- Huella SHA-256 de la llave pública del nodo central: {huella_llave}
+  Compárela con la que publica el instituto.
+- Verificación completa: 'prep verify-corte <directorio>'; o bien
+  'openssl pkeyutl -verify -pubin -inkey {PUBLIC_KEY} -rawin -in {MANIFEST}
+  -sigfile {SIGNATURE}' y 'sha256sum -c {MANIFEST}'.
+- CODIGO_INTEGRIDAD de cada acta es el SHA-256 de su imagen: {IMAGENES}/<CODIGO_INTEGRIDAD>.<ext>.
+- {DIFERENCIAS} dice qué actas se agregaron, cuáles cambiaron y por qué, respecto del
+  corte anterior.
+"""

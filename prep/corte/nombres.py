@@ -19,6 +19,9 @@ PUBLIC_KEY = "llave_publica.pem"
 #: What changed since the previous corte (central.publication.diferencias).
 DIFERENCIAS = "diferencias.json"
 LEEME = "LEEME.txt"
+#: The corte's folders: its acta images (by their SHA-256) and its public site.
+IMAGENES = "imagenes"
+SITIO = "sitio"
 
 
 def slug(text: str) -> str:

@@ -26,6 +26,7 @@ from typing import Protocol
 from prep.catalog.model import Catalog
 from prep.corte.anexo import CasillaColumns
 from prep.corte.anexo import ClavesCsv
+from prep.corte.archivos import registrados
 from prep.corte.candidaturas import candidaturas_csv
 from prep.corte.leeme import leeme_text
 from prep.corte.model import ActaEnCorte
@@ -85,7 +86,7 @@ def build_corte_files(catalog: Catalog, estado: Mapping[str, ActaEnCorte],  # no
                       simulacro: bool = False, manifiesto: bool = True,
                       tablas: Sequence[TablaEleccion] | None = None,
                       memo: MutableMapping[str, Any] | None = None,
-                      entrega: Entrega | None = None,
+                      entrega: Entrega | None = None, completo: bool = True,
                       ) -> tuple[dict[str, bytes], tuple[TablaEleccion, ...]]:
     """The files of a corte package in memory (name → bytes), and the tables behind them.
 
@@ -97,7 +98,9 @@ def build_corte_files(catalog: Catalog, estado: Mapping[str, ActaEnCorte],  # no
     :func:`prep.corte.anexo.acta_textos` (the same bytes).
     ``entrega``: takes each election's CSV instead of returning it among the files, and
     is told when each table's CSV is made (:class:`Entrega`); the LEEME still lists the
-    CSVs. Not with ``manifiesto``.
+    CSVs. Not with ``manifiesto``. ``completo``: with the candidaturas and the LEEME
+    (False: the election CSVs alone; ``publish`` makes the others through the registry,
+    :mod:`prep.corte.archivos`).
     """
     if entrega is not None and manifiesto:
         raise ValueError("un paquete con manifiesto no entrega sus CSV aparte")
@@ -125,12 +128,15 @@ def build_corte_files(catalog: Catalog, estado: Mapping[str, ActaEnCorte],  # no
                                                  claves=claves)
             if pool is not None:
                 huellas[name] = pool.submit(_hexdigest, files[name])
-            files[candidaturas_csv_name(eleccion)] = candidaturas_csv(catalog, eleccion,
-                                                                      simulacro=simulacro)
+            if completo:
+                files[candidaturas_csv_name(eleccion)] = candidaturas_csv(
+                    catalog, eleccion, simulacro=simulacro)
             if entrega is not None:
                 entrega.hecha(tabla)
-        files[LEEME] = leeme_text(catalog, corte, sorted([*files, *entregados]), simulacro,
-                                  rules=rules, ultimo_corte=ultimo_corte).encode("utf-8")
+        if completo:
+            files[LEEME] = leeme_text(catalog, corte, sorted([*files, *entregados]),
+                                      simulacro, archivos=registrados(), rules=rules,
+                                      ultimo_corte=ultimo_corte).encode("utf-8")
         if manifiesto:
             files[MANIFEST] = manifest(files, simulacro,
                                        {n: h.result() for n, h in huellas.items()})

@@ -34,13 +34,36 @@ _SCALE = 10**DECIMALS
 #: hundred thousand percentages, and a lookup is cheaper than formatting each.
 DECIMALES: tuple[str, ...] = tuple(f"{n:0{DECIMALS}d}" for n in range(_SCALE))
 
-RESUMEN_COLUMNS: tuple[str, ...] = (
-    "ACTAS_ESPERADAS", "ACTAS_REGISTRADAS", "ACTAS_FUERA_CATALOGO", "ACTAS_CAPTURADAS",
-    "PORCENTAJE_ACTAS_CAPTURADAS", "ACTAS_CONTABILIZADAS", "PORCENTAJE_ACTAS_CONTABILIZADAS",
-    "PORCENTAJE_ACTAS_INCONSISTENCIAS", "ACTAS_NO_CONTABILIZADAS",
-    "LISTA_NOMINAL_ACTAS_CONTABILIZADAS", "TOTAL_VOTOS_C_CS", "TOTAL_VOTOS_S_CS",
-    "PORCENTAJE_PARTICIPACION_CIUDADANA",
-)
+#: The summary's columns (line 4 of an election CSV; line 5 their values, in this
+#: order: :meth:`Resumen.valores`), each with its description in LEEME.txt (where the
+#: Consejo's rules do not change it: prep.corte.leeme_reglas).
+RESUMEN: dict[str, str] = {
+    "ACTAS_ESPERADAS": "Número de actas de las casillas aprobadas por el Consejo para esta "
+                       "elección.",
+    "ACTAS_REGISTRADAS": "Actas capturadas más actas fuera de catálogo.",
+    "ACTAS_FUERA_CATALOGO": "Actas recibidas cuyo código no corresponde a ninguna acta del "
+                            "catálogo; no se contabilizan.",
+    "ACTAS_CAPTURADAS": "Actas del catálogo con datos publicados (incluye las registradas "
+                        "Sin Acta).",
+    "PORCENTAJE_ACTAS_CAPTURADAS": "ACTAS_CAPTURADAS × 100 / ACTAS_ESPERADAS, truncado a "
+                                   "cuatro decimales (no redondeado).",
+    "ACTAS_CONTABILIZADAS": "Actas capturadas cuyos votos se suman a los resultados.",
+    "PORCENTAJE_ACTAS_CONTABILIZADAS": "ACTAS_CONTABILIZADAS × 100 / ACTAS_ESPERADAS, "
+                                       "truncado a cuatro decimales.",
+    "PORCENTAJE_ACTAS_INCONSISTENCIAS": "Actas con OBSERVACIONES × 100 / ACTAS_ESPERADAS, "
+                                        "truncado a cuatro decimales.",
+    "ACTAS_NO_CONTABILIZADAS": "ACTAS_CAPTURADAS − ACTAS_CONTABILIZADAS.",
+    "LISTA_NOMINAL_ACTAS_CONTABILIZADAS": "Suma de LISTA_NOMINAL de las actas contabilizadas.",
+    "TOTAL_VOTOS_C_CS": "Suma de TOTAL_VOTOS_CALCULADO de las actas contabilizadas, con "
+                        "casillas especiales.",
+    "TOTAL_VOTOS_S_CS": "Suma de TOTAL_VOTOS_CALCULADO de las actas contabilizadas, sin "
+                        "casillas especiales.",
+    "PORCENTAJE_PARTICIPACION_CIUDADANA": "TOTAL_VOTOS_S_CS × 100 / "
+                                          "LISTA_NOMINAL_ACTAS_CONTABILIZADAS (en el último "
+                                          "corte puede usarse TOTAL_VOTOS_C_CS), truncado a "
+                                          "cuatro decimales.",
+}
+RESUMEN_COLUMNS: tuple[str, ...] = tuple(RESUMEN)
 
 
 def percentage(count: int, base: int) -> str:

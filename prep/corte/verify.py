@@ -11,7 +11,7 @@ Checks, in order, and reports every problem found (Spanish):
    CODIGO_INTEGRIDAD of the election CSVs has its image;
 4. each election CSV is well formed and its summary (line 5) is what its rows give; no
    participación over 100 % in it, in any territory its rows give, nor in the site
-   (:mod:`prep.corte.verify_participacion`);
+   (:mod:`prep.corte.verify_elecciones`: the election CSVs' registry entry's check);
 5. the zip holds exactly the CSVs and LEEME of the directory;
    HISTORIAL.csv, if there, lists only actas the CSVs publish with data, with their
    image and acopio time (:mod:`prep.corte.verify_historial`); AVANCE_CATD.csv, if
@@ -47,6 +47,7 @@ from prep.corte import simulacro as marca
 from prep.corte.archivos import Leido
 from prep.corte.archivos import registrado
 from prep.corte.archivos import registrados
+from prep.corte.nombres import IMAGENES
 from prep.corte.nombres import LEEME
 from prep.corte.nombres import MANIFEST
 from prep.corte.nombres import PUBLIC_KEY
@@ -54,22 +55,17 @@ from prep.corte.nombres import SIGNATURE
 from prep.corte.reader import CsvEleccion
 from prep.corte.reader import CsvFormatError
 from prep.corte.reader import read_eleccion_csv
-from prep.corte.reader import resumen_desde_filas
-from prep.corte.verify_mesas import problemas_mesas
-from prep.corte.verify_participacion import problemas_csv as problemas_participacion
+from prep.corte.verify_elecciones import stem
 from prep.crypto import SignatureError
 from prep.crypto import VerifyKey
 from prep.filehash import sha256_file
 from prep.rules import DEFAULT_RULES
-from prep.rules import Base
 from prep.rules import RuleSet
 
-IMAGENES = "imagenes"
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 MAX_KEY_BYTES = 4096
 MAX_ZIP_MEMBER = 2 * 2**30
 _LINE = re.compile(r"([0-9a-f]{64})  (\S.*)")
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 _MAX_REPORTED = 50
 
 
@@ -158,10 +154,13 @@ def verify_corte(directory: Path, llave: Path | None = None,
     listed = _parse_manifest(result, manifest)
     digests = _check_files(result, directory, listed, hashed)
     _check_images(result, digests)
-    _check_elecciones(result, directory, digests)
-    leido = Leido(directory, sorted(digests), result.tablas)
-    for archivo in registrados():  # HISTORIAL.csv, AVANCE_CATD.csv, sitio/… (archivos)
-        if archivo.nombre in digests or archivo.nombre.endswith("/"):  # a file, a folder
+    leido = Leido(directory, sorted(digests), result.tablas,
+                  _leer_elecciones(result, directory, digests), rules, result.elecciones)
+    # <ELECCION>.csv, HISTORIAL.csv, AVANCE_CATD.csv, sitio/… (prep.corte.archivos): a
+    # file, a folder or, named by a pattern in <>, the files it names.
+    for archivo in registrados():
+        if archivo.nombre in digests or archivo.nombre.endswith("/") \
+                or archivo.nombre.startswith("<"):
             result.problemas += archivo.problemas(leido)
     _check_zip(result, directory, digests)
     result.problemas += marca.problemas(directory, digests, result.simulacro)
@@ -296,67 +295,25 @@ def _check_images(result: Verificacion, digests: dict[str, str]) -> None:
         if folder != IMAGENES or not file or "/" in file:
             continue
         result.imagenes += 1
-        if digest != _stem(file):
+        if digest != stem(file):
             result.problemas.append(f"{name}: la imagen no coincide con su SHA-256 ({digest})")
 
 
-def _stem(file: str) -> str:
-    """A file name without its last suffix (as ``PurePosixPath.stem``; a string
-    operation: a corte names 40,000 images)."""
-    dot = file.rfind(".")
-    return file[:dot] if 0 < dot < len(file) - 1 else file
-
-
-def _check_elecciones(result: Verificacion, directory: Path, digests: dict[str, str]) -> None:
-    images = {_stem(n.rpartition("/")[2]) for n in digests
-              if n.partition("/")[0] == IMAGENES}
+def _leer_elecciones(result: Verificacion, directory: Path,
+                     digests: dict[str, str]) -> dict[str, str]:
+    """Read every election CSV into ``result.tablas`` (every check reads them); those
+    that cannot be read, by name: why (their registry entry reports it,
+    :func:`prep.corte.verify_elecciones.problemas_elecciones`)."""
+    ilegibles: dict[str, str] = {}
     for name in sorted(digests):
         if "/" in name or not name.endswith(".csv") or name.endswith("_CANDIDATURAS.csv") \
                 or registrado(name) is not None:
             continue
         try:
-            parsed = read_eleccion_csv((directory / name).read_bytes())
+            result.tablas[name] = read_eleccion_csv((directory / name).read_bytes())
         except CsvFormatError as exc:
-            result.problemas.append(f"{name}: {exc}")
-            continue
-        result.tablas[name] = parsed
-        verdict = _check_resumen(result, name, parsed)
-        result.problemas += problemas_participacion(name, parsed)
-        result.problemas += problemas_mesas(name, parsed)
-        faltan = 0
-        for fila in parsed.filas:
-            code = fila.get("CODIGO_INTEGRIDAD", "-")
-            if code in ("-", "N/A"):
-                continue
-            if not _SHA256.fullmatch(code):
-                result.problemas.append(f"{name}: {fila.get('CLAVE_ACTA')}: "
-                                        f"CODIGO_INTEGRIDAD inválido {code!r}")
-            elif code not in images:
-                faltan += 1
-                if faltan <= _MAX_REPORTED:
-                    result.problemas.append(f"{name}: {fila.get('CLAVE_ACTA')}: falta la "
-                                            f"imagen {IMAGENES}/{code}.* (o no coincide)")
-        if faltan > _MAX_REPORTED:
-            result.problemas.append(f"{name}: {faltan} actas sin su imagen en total")
-        result.elecciones[name] = f"{parsed.eleccion}, {len(parsed.filas)} filas; {verdict}"
-
-
-def _check_resumen(result: Verificacion, name: str, parsed: CsvEleccion) -> str:
-    try:
-        for base in (Base.SIN_ESPECIALES, Base.CON_ESPECIALES):
-            if resumen_desde_filas(parsed, base, result.reglas) == parsed.resumen:
-                return ("resumen recalculado de las filas: coincide" +
-                        ("" if base is Base.SIN_ESPECIALES
-                         else " (participación con casillas especiales)"))
-        expected = resumen_desde_filas(parsed, rules=result.reglas)
-    except (KeyError, ValueError) as exc:
-        result.problemas.append(f"{name}: no se pudo recalcular el resumen ({exc})")
-        return "resumen no verificable"
-    wrong = [c for c, v in expected.items() if parsed.resumen.get(c) != v]
-    result.problemas.append(f"{name}: el resumen no coincide con las filas en "
-                            + ", ".join(f"{c} (publicado {parsed.resumen.get(c)}, "
-                                        f"calculado {expected[c]})" for c in wrong))
-    return "resumen NO coincide"
+            ilegibles[name] = str(exc)
+    return ilegibles
 
 
 def _check_zip(result: Verificacion, directory: Path, digests: dict[str, str]) -> None:

@@ -68,9 +68,11 @@ def test_a_registered_file_is_in_the_leeme_the_site_and_verify_corte(
     files, tablas = build_corte_files(catalog, sim.estado, sim.fuera, corte,
                                       manifiesto=False)
     # The LEEME describes it when the corte has it, and only then.
-    leeme = leeme_text(catalog, corte, sorted([*files, NOMBRE]))
+    leeme = leeme_text(catalog, corte, sorted([*files, NOMBRE]),
+                       archivos=archivos.registrados())
     assert f"\n\n{NOMBRE}: un archivo de ejemplo.\n" in leeme
-    assert NOMBRE not in leeme_text(catalog, corte, sorted(files))
+    assert NOMBRE not in leeme_text(catalog, corte, sorted(files),
+                                    archivos=archivos.registrados())
     # The site offers it among the downloads with its title.
     sitio = dict(iter_site_files(catalog, {t.eleccion.codigo: t for t in tablas}, corte, {},
                                  descargas=(NOMBRE,)))
@@ -104,8 +106,10 @@ def test_the_registry_lists_every_file_a_corte_publishes(catalog: Catalog) -> No
     # read, which the engine keys what it keeps by.
     for archivo in archivos.registrados():
         assert isinstance(archivo, Archivo)
-        assert archivo.hacer is not None or archivo.tramo is not None or archivo.hecho_por
+        assert archivo.hacer is not None or archivo.tramo is not None \
+            or archivo.por_eleccion is not None or archivo.hecho_por
         if archivo.render is Render.POR_TRAMO:
             assert archivo.lee_tramo is not None and archivo.lee_tramo.actas
-    assert [a.nombre for a in archivos.por_registro()] == ["DIFUSORES.csv"]
+    assert [a.nombre for a in archivos.por_registro()] == [
+        "<ELECCION>_CANDIDATURAS.csv", AVANCE_CATD, "DIFUSORES.csv", LEEME]
     assert archivos.lee_tramos(archivos.por_tramo()).actas == frozenset(Insumo)

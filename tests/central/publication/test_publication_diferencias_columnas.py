@@ -21,7 +21,6 @@ from prep.catalog import Catalog
 from prep.catalog import generate_catalog
 from prep.catalog.model import CAMPOS_SIN_MESA
 from prep.corte import anexo
-from prep.corte.leeme import DESCRIPCIONES
 from prep.corte.package import build_corte_files
 from prep.corte.package import csv_name
 from prep.corte.site import DEMARCACION_COLUMN
@@ -141,6 +140,6 @@ def test_the_columns_other_modules_name_are_the_anexos() -> None:
     assert set(CAMPOS_SIN_MESA) <= declaradas
     # The LEEME describes every column but the asociaciones' (one paragraph for them).
     asociaciones = {a for e in catalog.elecciones for a in e.campos_captura
-                    if a not in DESCRIPCIONES}
-    assert declaradas - asociaciones <= DESCRIPCIONES.keys()
-    assert fijas <= DESCRIPCIONES.keys()
+                    if a not in anexo.DESCRIPCIONES}
+    assert declaradas - asociaciones <= anexo.DESCRIPCIONES.keys()
+    assert fijas <= anexo.DESCRIPCIONES.keys()
