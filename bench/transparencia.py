@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 
 from central.db import make_engine
 from central.db.migrate import upgrade
-from central.db.models import CorteRow
+from central.db.publicacion import CorteRow
 from central.db.transparencia import Cofirma
 from central.publication import transparencia
 from central.stations.difusores import alta

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QRadioButton
 from PySide6.QtWidgets import QSpinBox
 from PySide6.QtWidgets import QWidget
 
-from central.db.models import OPERATOR_ROLES
+from central.db.estaciones import OPERATOR_ROLES
 from central.stations.operators import OperatorError
 from central.stations.operators import check_role
 from central.stations.operators import clean_name

@@ -38,7 +38,7 @@ MUST_IMPORT = {
              "prep.station.sync", "prep.station.acopio", "prep.station.captura",
              "prep.station.digitalizacion", "prep.station.ledger"),
     "central": ("central.api.server", "central.pipeline.ingest", "central.commands.cli",
-                "central.db.models", "central.controlroom.overview",
+                "central.db.schema", "central.controlroom.overview",
                 "central.controlroom.actions", "central.controlroom.gate",
                 "central.controlroom.login", "central.commands.reports",
                 "central.controlroom.reports.ceros"),

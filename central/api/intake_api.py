@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from central.api.http_common import CENTRAL
 from central.api.http_common import signed_station
-from central.db.models import Station
+from central.db.estaciones import Station
 from central.node.errors import ApiError
 from central.pipeline.intake import ANOMALY
 from prep.records import format_time

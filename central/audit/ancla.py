@@ -42,10 +42,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import TEXT
 from sqlalchemy.orm import Session
 
-from central.db.models import CentralNodeRow
-from central.db.models import Difusor
-from central.db.models import Operator
-from central.db.models import Station
+from central.db.estaciones import CentralNodeRow
+from central.db.estaciones import Difusor
+from central.db.estaciones import Operator
+from central.db.estaciones import Station
 from prep.cadena import Cabeza
 from prep.cadena import Publicada
 from prep.records import format_time

@@ -19,8 +19,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from central.audit import audit
-from central.db.models import Anomaly
-from central.db.models import QuarantinedBatch
+from central.db.auditoria import Anomaly
+from central.db.lotes import QuarantinedBatch
 from central.node.errors import Refused
 from central.node.errors import bounded
 from prep.canonical import JsonValue

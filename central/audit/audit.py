@@ -25,7 +25,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central.db.models import AuditEntry
+from central.db.auditoria import AuditEntry
 from prep.canonical import JsonValue
 from prep.canonical import canonical_hash
 from prep.protocol import GENESIS

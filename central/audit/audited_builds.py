@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from central.audit import audit
 from central.audit.anomalies import add_anomaly
-from central.db.models import Anomaly
-from central.db.models import AuditedBuild
+from central.db.auditoria import Anomaly
+from central.db.auditoria import AuditedBuild
 from prep.build_info import LABEL
 from prep.build_info import LABEL_MAX
 from prep.records import format_time

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.audit import audit
-from central.db.models import AuditedBuild
+from central.db.auditoria import AuditedBuild
 from prep.build_info import BuildInfo
 
 AUDITADA = "auditada"

@@ -36,17 +36,17 @@ from sqlalchemy.orm import Session
 
 import prep
 from central.audit import audit
-from central.db.models import Anomaly
-from central.db.models import AuditedBuild
-from central.db.models import AuditEntry
-from central.db.models import CatalogVersion
-from central.db.models import CatdDistrito
-from central.db.models import CatdEstadoOculto
-from central.db.models import CorteRow
-from central.db.models import Installation
-from central.db.models import Publicacion
-from central.db.models import Station
-from central.db.models import StationHealth
+from central.db.auditoria import Anomaly
+from central.db.auditoria import AuditedBuild
+from central.db.auditoria import AuditEntry
+from central.db.catalogo import CatalogVersion
+from central.db.estaciones import CatdDistrito
+from central.db.estaciones import Station
+from central.db.estaciones import StationHealth
+from central.db.instalacion import Installation
+from central.db.publicacion import CatdEstadoOculto
+from central.db.publicacion import CorteRow
+from central.db.publicacion import Publicacion
 from central.node.config import DataDir
 from central.node.config import Identity
 from prep.auditoria import paquete as p

@@ -28,8 +28,8 @@ from sqlalchemy import exists
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central.db.models import ActaStateRow
-from central.db.models import StoredRecord
+from central.db.actas import ActaStateRow
+from central.db.lotes import StoredRecord
 from prep.catalog import Acta
 from prep.catalog import Catalog
 from prep.catalog import CatalogError

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from central.audit import audit
 from central.catalog import catalog_change
-from central.db.models import CatalogVersion
+from central.db.catalogo import CatalogVersion
 from prep.catalog import Catalog
 from prep.catalog import CatalogError
 from prep.catalog import catalog_files

@@ -27,7 +27,7 @@ from central.commands.common import open_engine
 from central.commands.common import refusing
 from central.commands.common import subcommand
 from central.commands.common import technician_actor
-from central.db.models import OPERATOR_ROLES
+from central.db.estaciones import OPERATOR_ROLES
 from central.node.config import DataDir
 from central.pipeline.rebuild import load_catalog
 from central.stations.coordinator_login import CoordinatorLoginError

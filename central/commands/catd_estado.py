@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from central.audit import audit
 from central.commands.common import database_errors
 from central.commands.common import open_engine
-from central.db.models import CatdEstadoOculto
+from central.db.publicacion import CatdEstadoOculto
 from central.node.config import DataDir
 from central.stations.coordinator_login import add_login_options
 from central.stations.coordinator_login import require_coordinator

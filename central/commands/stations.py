@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from central.commands.common import open_engine
 from central.commands.common import subcommand
-from central.db.models import Station
+from central.db.estaciones import Station
 from central.node.config import DataDir
 from central.stations.coordinator_login import CoordinatorLoginError
 from central.stations.coordinator_login import add_login_options

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from central.audit import audit
 from central.db import make_engine
-from central.db.models import Anomaly
+from central.db.auditoria import Anomaly
 from central.stations.enrollment import Site
 from central.stations.enrollment import create_code
 from central.stations.operators import OperatorInfo

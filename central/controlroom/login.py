@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from central.audit import audit
 from central.controlroom.actions import ActionError
 from central.db import make_engine
-from central.db.models import Operator
+from central.db.estaciones import Operator
 from central.db.privileges import COORDINATOR_ROLE
 from central.stations.operators import CENTRAL
 from prep.bundle import operator_name_key

@@ -1,6 +1,9 @@
-"""The declarative base every table of the central's schema shares (its naming convention
-and type map), apart from the tables so that the tables can live in modules by role
-(:mod:`central.db.models`, :mod:`central.db.coordinacion`) without importing each other.
+"""The declarative base every table of the central's schema shares (its naming convention,
+type map and the column types several tables use), apart from the tables so that they
+can live in modules by role (:mod:`central.db.estaciones`, :mod:`central.db.actas`…);
+:mod:`central.db.schema` gathers them all. A table whose foreign key names another
+module's table names its column (``ForeignKey(Station.id)``), so importing any table
+module brings the tables its foreign keys need.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ NAMING = {
 
 SHA256 = String(64)
 STATION_ID = String(64)
+CLAVE_ACTA = String(13)
 
 
 class Base(DeclarativeBase):

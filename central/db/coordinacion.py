@@ -1,6 +1,6 @@
 """The coordinators' tables (revision 0028): their dashboard logins, their failed
-attempts and the cortes they ask for. Part of the one schema :mod:`central.db.models`
-describes (it imports these, so the metadata holds them).
+attempts and the cortes they ask for (:mod:`central.controlroom`,
+:mod:`central.stations.coordinator_login`, :mod:`central.publication.peticiones`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
 from central.db.base import Base
+from central.db.estaciones import Operator
 
 
 class CoordinadorSesion(Base):
@@ -30,7 +31,7 @@ class CoordinadorSesion(Base):
     __tablename__ = "coordinador_sesiones"
 
     token_sha256: Mapped[bytes] = mapped_column(primary_key=True)
-    operator: Mapped[str] = mapped_column(String(64), ForeignKey("operators.id"))
+    operator: Mapped[str] = mapped_column(String(64), ForeignKey(Operator.id))
     abierta_at: Mapped[datetime] = mapped_column(server_default=func.now())
     expira_at: Mapped[datetime]
     cerrada_at: Mapped[datetime | None]
@@ -42,7 +43,7 @@ class CoordinadorIntento(Base):
 
     __tablename__ = "coordinador_intentos"
 
-    operator: Mapped[str] = mapped_column(String(64), ForeignKey("operators.id"),
+    operator: Mapped[str] = mapped_column(String(64), ForeignKey(Operator.id),
                                           primary_key=True)
     fallos: Mapped[int] = mapped_column(Integer)
     hasta: Mapped[datetime | None]

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from central.db.models import Installation
+from central.db.instalacion import Installation
 
 
 class SimulacroError(ValueError):

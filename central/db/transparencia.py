@@ -1,7 +1,6 @@
 """The public log of cortes' tables (revision 0029, issue 67): each published corte's
 leaf and the root after it, and the cosignatures the difusores (witnesses) reported.
-Part of the one schema :mod:`central.db.models` describes (it imports these, so the
-metadata holds them). The published files are :mod:`central.publication.transparencia`'s.
+The published files are :mod:`central.publication.transparencia`'s.
 """
 
 from __future__ import annotations
@@ -20,6 +19,8 @@ from sqlalchemy.orm import mapped_column
 
 from central.db.base import SHA256
 from central.db.base import Base
+from central.db.estaciones import Difusor
+from central.db.publicacion import CorteRow
 
 
 class RegistroCorte(Base):
@@ -35,7 +36,7 @@ class RegistroCorte(Base):
     )
 
     indice: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    corte: Mapped[str] = mapped_column(String(64), ForeignKey("cortes.directorio"),
+    corte: Mapped[str] = mapped_column(String(64), ForeignKey(CorteRow.directorio),
                                        unique=True)
     #: The entry's time exactly as its leaf carries it (``prep.transparencia.entrada``).
     hora: Mapped[str] = mapped_column(String(32))
@@ -56,7 +57,7 @@ class Cofirma(Base):
         CheckConstraint("length(linea) <= 400", name="linea"),
     )
 
-    difusor: Mapped[str] = mapped_column(String(32), ForeignKey("difusores.id"),
+    difusor: Mapped[str] = mapped_column(String(32), ForeignKey(Difusor.id),
                                          primary_key=True)
     tamano: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     linea: Mapped[str] = mapped_column(Text)

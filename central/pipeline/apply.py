@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from central.audit import audit
 from central.audit.anomalies import add_anomaly
 from central.catalog import catalog_store
-from central.db.models import PipelineJournal
+from central.db.actas import PipelineJournal
 from central.pipeline.authorize import CHECKED_KINDS
 from central.pipeline.authorize import Gate
 from central.pipeline.authorize import Sender

@@ -42,9 +42,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from central.audit.anomalies import add_anomaly
-from central.db.models import Lease
-from central.db.models import Operator
-from central.db.models import QuarantinedRecord
+from central.db.actas import Lease
+from central.db.estaciones import Operator
+from central.db.lotes import QuarantinedRecord
 from central.pipeline.state import EN_CAPTURA
 from central.pipeline.state import LEGIBLE_PENDIENTE
 from central.pipeline.state import ActaState

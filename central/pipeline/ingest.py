@@ -35,11 +35,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from central.audit.anomalies import add_anomaly
+from central.db.auditoria import Anomaly
 from central.db.blobs import BlobStore
-from central.db.models import Anomaly
-from central.db.models import Station
-from central.db.models import StoredBatch
-from central.db.models import StoredRecord
+from central.db.estaciones import Station
+from central.db.lotes import StoredBatch
+from central.db.lotes import StoredRecord
 from central.node.config import Identity
 from central.node.crash import crash_point
 from central.node.errors import Quarantine

@@ -45,9 +45,9 @@ from sqlalchemy.orm import Session
 
 from central.audit.anomalies import add_anomaly
 from central.catalog.catalog_store import current as current_catalog
+from central.db.actas import ActaImage
 from central.db.blobs import BlobStore
 from central.db.blobs import NotAnImage
-from central.db.models import ActaImage
 from central.node.config import DataDir
 from central.node.config import Identity
 from central.node.errors import Refused

@@ -67,11 +67,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from central.audit.anomalies import add_anomaly
-from central.db.models import ActaCapture
-from central.db.models import ActaImage
-from central.db.models import ActaStateRow
-from central.db.models import Anomaly
-from central.db.models import Lease
+from central.db.actas import ActaCapture
+from central.db.actas import ActaImage
+from central.db.actas import ActaStateRow
+from central.db.actas import Lease
+from central.db.auditoria import Anomaly
 from central.node.errors import ApiError
 from central.node.metrics import instruments as metrics
 from central.pipeline.apply import current_lookup

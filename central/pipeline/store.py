@@ -23,10 +23,10 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from central.db.models import ActaCapture
-from central.db.models import ActaImage
-from central.db.models import ActaStateRow
-from central.db.models import FueraDeCatalogoRow
+from central.db.actas import ActaCapture
+from central.db.actas import ActaImage
+from central.db.actas import ActaStateRow
+from central.db.actas import FueraDeCatalogoRow
 from central.pipeline.state import Acopio
 from central.pipeline.state import ActaInfo
 from central.pipeline.state import ActaState

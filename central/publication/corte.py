@@ -39,7 +39,7 @@ from central.audit import ancla
 from central.audit import audit
 from central.continuity import fencing
 from central.db import locks
-from central.db.models import CorteRow
+from central.db.publicacion import CorteRow
 from central.node.metrics import instruments as metrics
 from central.publication import feed
 from central.publication import snapshot_historial

@@ -27,7 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from central.db.models import CortePeticion
+from central.db.coordinacion import CortePeticion
 from central.publication.corte import A_PEDIDO
 from central.publication.corte import CorteSettings
 from central.publication.corte import make_corte

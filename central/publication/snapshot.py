@@ -50,7 +50,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.catalog import catalog_store
-from central.db.models import CatalogVersion
+from central.db.catalogo import CatalogVersion
 from central.publication import snapshot_historial as historial_db
 from central.publication import snapshot_salud_catd as salud_db
 from central.publication.memo_corte import CorteMemo

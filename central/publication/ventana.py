@@ -35,8 +35,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.audit import audit
-from central.db.models import CorteRow
-from central.db.models import Publicacion
+from central.db.publicacion import CorteRow
+from central.db.publicacion import Publicacion
 from central.publication.publicar import CorteError
 from prep.corte.anexo import TZ
 

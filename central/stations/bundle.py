@@ -21,8 +21,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from central.catalog import catalog_store
-from central.db.models import Operator
-from central.db.models import Station
+from central.db.estaciones import Operator
+from central.db.estaciones import Station
 from central.node.config import Identity
 from central.stations.health import note_bundle
 from central.stations.nodes import active_nodes

@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from central.audit import audit
-from central.db.models import CatdDistrito
+from central.db.estaciones import CatdDistrito
 from central.stations.enrollment import MAX_CATD
 
 #: distrito → the CATD that receives its actas, for the distritos not at their own CATD.

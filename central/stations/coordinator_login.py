@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central.db.models import Operator
+from central.db.estaciones import Operator
 from central.stations.operators import CENTRAL
 from prep.bundle import operator_name_key
 from prep.passwords import PasswordError

@@ -31,9 +31,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.audit import audit
-from central.db.models import CorteRow
-from central.db.models import Difusor
-from central.db.models import Station
+from central.db.estaciones import Difusor
+from central.db.estaciones import Station
+from central.db.publicacion import CorteRow
 from central.node.errors import ApiError
 from central.node.errors import Refused
 from central.node.errors import bounded

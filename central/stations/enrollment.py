@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.audit import audit
-from central.db.models import EnrollmentCode
-from central.db.models import Station
+from central.db.estaciones import EnrollmentCode
+from central.db.estaciones import Station
 from central.node.errors import ApiError
 from central.node.errors import Refused
 from prep.canonical import CanonicalError

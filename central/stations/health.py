@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 
 from central.audit.audited_builds import check_station_build
 from central.catalog import catalog_store
-from central.db.models import Station
-from central.db.models import StationHealth
+from central.db.estaciones import Station
+from central.db.estaciones import StationHealth
 from central.stations.operators import operators_version
 from prep.protocol import Batch
 from prep.records import Kind

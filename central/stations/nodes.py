@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.audit import audit
-from central.db.models import CentralNodeRow
+from central.db.estaciones import CentralNodeRow
 from prep.bundle import MAX_CERT_PEM
 from prep.bundle import MAX_NODE_URL
 from prep.bundle import MAX_NODES

@@ -33,8 +33,8 @@ from sqlalchemy.orm import Session
 
 from central.audit import audit
 from central.catalog import catalog_store
-from central.db.models import OPERATOR_ROLES
-from central.db.models import Operator
+from central.db.estaciones import OPERATOR_ROLES
+from central.db.estaciones import Operator
 from central.stations.enrollment import MAX_CATD
 from prep.bundle import operator_name_key
 from prep.catalog.cells import spreadsheet_safe

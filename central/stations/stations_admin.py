@@ -21,8 +21,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from central.audit import audit
-from central.db.models import Lease
-from central.db.models import Station
+from central.db.actas import Lease
+from central.db.estaciones import Station
 
 MAX_REASON = 500
 """Characters of a reason kept in the audit log (it is written by a person)."""

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from central.audit import audit
 from central.audit.anomalies import add_anomaly
 from central.catalog.catalog_store import current
-from central.db.models import Difusor
+from central.db.estaciones import Difusor
 from central.db.simulacro import is_simulacro
 from central.db.transparencia import Cofirma
 from central.db.transparencia import RegistroCorte

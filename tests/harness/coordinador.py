@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.db import make_engine
-from central.db.models import Operator
+from central.db.estaciones import Operator
 from central.stations.operators import add_operator
 
 NOMBRE = "Coordinadora de Pruebas"

@@ -48,9 +48,9 @@ from sqlalchemy.orm import Session
 from central.catalog import catalog_store
 from central.db import make_engine
 from central.db import upgrade
-from central.db.models import Station
-from central.db.models import StoredBatch
-from central.db.models import StoredRecord
+from central.db.estaciones import Station
+from central.db.lotes import StoredBatch
+from central.db.lotes import StoredRecord
 from central.pipeline.state import ActaState
 from central.pipeline.state import RecordEvent
 from central.pipeline.state import fold

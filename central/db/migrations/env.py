@@ -1,5 +1,6 @@
 """Alembic environment: migrations run on the connection :func:`central.db.migrate.upgrade`
-hands over, inside its transaction, with the models' metadata as the target."""
+hands over, inside its transaction, with the whole schema's metadata
+(:mod:`central.db.schema`) as the target."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import text
 
-from central.db.models import Base
+from central.db.schema import METADATA
 
-target_metadata = Base.metadata
+target_metadata = METADATA
 
 # Two processes starting at once (init and serve, or two API instances) must not both
 # migrate: the first takes this lock, the second waits and then finds nothing to do.

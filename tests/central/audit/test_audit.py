@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.audit import audit
-from central.db.models import AuditEntry
+from central.db.auditoria import AuditEntry
 from prep.canonical import canonical_hash
 from prep.protocol import GENESIS
 from prep.records import format_time

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from central.audit import ancla
 from central.audit import audit
 from central.db import make_engine
-from central.db.models import AuditEntry
+from central.db.auditoria import AuditEntry
 from prep import cadena
 from prep.corte.package import MANIFEST
 from prep.corte.verify import verify_corte

@@ -25,7 +25,7 @@ from central.db import head_revision
 from central.db import make_engine
 from central.db.engine import EMBEDDED_SETTINGS
 from central.db.engine import database_dsn
-from central.db.models import Base
+from central.db.schema import METADATA
 from prep.crypto import SigningKey
 from prep.crypto import cert_fingerprint
 from tests.harness.central import REPO
@@ -58,7 +58,7 @@ def test_init_makes_a_private_key_a_certificate_and_the_schema(tmp_path: Path,
     try:
         assert current_revision(engine) == head_revision()
         with engine.connect() as conn:  # the migrations build exactly the models' schema
-            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+            assert compare_metadata(MigrationContext.configure(conn), METADATA) == []
     finally:
         engine.dispose()
 

@@ -28,8 +28,8 @@ from central.controlroom.login import LoginError
 from central.controlroom.login import LoginThrottle
 from central.controlroom.login import authenticate
 from central.db import make_engine
+from central.db.auditoria import Anomaly
 from central.db.migrate import upgrade
-from central.db.models import Anomaly
 from central.db.privileges import COORDINADOR
 from central.db.privileges import COORDINATOR_ROLE
 from central.db.read_only import set_read_only_login

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.db import make_engine
-from central.db.models import CorteRow
+from central.db.publicacion import CorteRow
 from central.publication.corte import A_PEDIDO
 from central.publication.corte import CorteHecho
 from central.publication.corte import CorteSettings

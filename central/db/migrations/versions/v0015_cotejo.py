@@ -29,7 +29,7 @@ branch_labels: str | None = None
 depends_on: str | None = None
 
 TIME = sa.DateTime(timezone=True)
-#: The cotejo queue's partial index (central.db.models.COTEJO_QUEUE_SQL, spelled here so
+#: The cotejo queue's partial index (central.db.actas.COTEJO_QUEUE_SQL, spelled here so
 #: the revision never changes with the models).
 COTEJO_QUEUE_SQL = "estado = 'validada' AND cotejo_record IS NULL"
 _COLUMNS = (
