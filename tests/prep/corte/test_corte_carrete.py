@@ -30,7 +30,7 @@ from prep.corte.tramos import Pieza
 from tests.harness.descriptores import abiertos
 from tests.harness.tools import require_tool
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _textos(rng: random.Random, n: int) -> list[bytes]:

@@ -13,7 +13,7 @@ from prep.auditoria import paquete
 from prep.auditoria.verificar import verificar
 from prep.crypto import SigningKey
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _sign(directory: Path) -> SigningKey:

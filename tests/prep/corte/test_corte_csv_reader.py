@@ -14,12 +14,12 @@ from prep.corte.package import build_corte_files
 from prep.corte.reader import CsvFormatError
 from prep.corte.reader import read_eleccion_csv
 from prep.corte.reader import read_resumen
-from tests.prep.test_corte_csv import BOM
-from tests.prep.test_corte_csv import CATALOG
-from tests.prep.test_corte_csv import CORTE
-from tests.prep.test_corte_csv import ESTADO
-from tests.prep.test_corte_csv import FUERA
-from tests.prep.test_corte_csv import corte_dir
+from tests.prep.corte.test_corte_csv import BOM
+from tests.prep.corte.test_corte_csv import CATALOG
+from tests.prep.corte.test_corte_csv import CORTE
+from tests.prep.corte.test_corte_csv import ESTADO
+from tests.prep.corte.test_corte_csv import FUERA
+from tests.prep.corte.test_corte_csv import corte_dir
 
 pytestmark = pytest.mark.rapido
 

@@ -18,8 +18,8 @@ from prep.catalog import load_catalog
 from prep.catalog import write_catalog
 from prep.catalog.files import CASILLAS_COLS
 from prep.catalog.model import Casilla
-from tests.prep.catalog_edits import rows_of
-from tests.prep.catalog_edits import write_rows
+from tests.prep.catalog.catalog_edits import rows_of
+from tests.prep.catalog.catalog_edits import write_rows
 
 pytestmark = pytest.mark.rapido
 

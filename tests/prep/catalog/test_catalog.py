@@ -31,12 +31,12 @@ from prep.catalog import write_catalog
 from prep.catalog.model import CAMPOS_SIN_MESA
 from prep.catalog.model import clave_casilla
 from prep.catalog.model import tipo_rank
-from tests.prep.catalog_edits import rows_of
-from tests.prep.catalog_edits import set_cell
-from tests.prep.catalog_edits import sin_nombre_de_entidad
+from tests.prep.catalog.catalog_edits import rows_of
+from tests.prep.catalog.catalog_edits import set_cell
+from tests.prep.catalog.catalog_edits import sin_nombre_de_entidad
 from tests.prep.conftest import SMALL_SEED
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 FILES = ("catalogo.toml", "distritos.csv", "casillas.csv", "asociaciones.csv",
          "candidaturas.csv")
 PARTIDOS_2024 = ("PAN", "PRI", "PRD", "PVEM", "PT", "MC", "MORENA")

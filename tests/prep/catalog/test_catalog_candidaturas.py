@@ -18,11 +18,11 @@ from prep.catalog import TipoAsociacion
 from prep.catalog import generate_catalog
 from prep.catalog import load_catalog
 from prep.catalog import write_catalog
-from tests.prep.catalog_edits import rows_of
-from tests.prep.catalog_edits import set_cell
-from tests.prep.catalog_edits import write_rows
+from tests.prep.catalog.catalog_edits import rows_of
+from tests.prep.catalog.catalog_edits import set_cell
+from tests.prep.catalog.catalog_edits import write_rows
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 PROPIETARIA, SUPLENTE = 3, 4  # columns of candidaturas.csv as write_catalog writes it
 
 

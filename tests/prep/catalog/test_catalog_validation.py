@@ -17,10 +17,10 @@ from prep.catalog import generate_catalog
 from prep.catalog import load_catalog
 from prep.catalog import write_catalog
 from prep.catalog.cells import formula_start
-from tests.prep.catalog_edits import rows_of
-from tests.prep.catalog_edits import set_cell
-from tests.prep.catalog_edits import sin_nombre_de_entidad
-from tests.prep.catalog_edits import write_rows
+from tests.prep.catalog.catalog_edits import rows_of
+from tests.prep.catalog.catalog_edits import set_cell
+from tests.prep.catalog.catalog_edits import sin_nombre_de_entidad
+from tests.prep.catalog.catalog_edits import write_rows
 
 # ----------------------------------------------------------------------------- validation
 

@@ -33,13 +33,13 @@ from prep.rules import Base
 from prep.rules import RuleSet
 from prep.sintetico.capturas import simulate
 from tests.harness.corte_data import day_after
-from tests.prep.test_corte_csv import CATALOG
-from tests.prep.test_corte_csv import CORTE
-from tests.prep.test_corte_csv import ESTADO
-from tests.prep.test_corte_csv import FUERA
-from tests.prep.test_corte_csv import lines_of
+from tests.prep.corte.test_corte_csv import CATALOG
+from tests.prep.corte.test_corte_csv import CORTE
+from tests.prep.corte.test_corte_csv import ESTADO
+from tests.prep.corte.test_corte_csv import FUERA
+from tests.prep.corte.test_corte_csv import lines_of
 
-REGLAS = Path(__file__).resolve().parents[2] / "resources" / "reglas.toml"
+REGLAS = Path(__file__).resolve().parents[3] / "resources" / "reglas.toml"
 SIN_SIN_ACTA = ('"todos_ilegibles_o_sin_dato", "sin_acta"]', '"todos_ilegibles_o_sin_dato"]')
 
 
