@@ -118,3 +118,4 @@ def test_the_page_shows_and_checks_who_cosigned_its_corte(
         expect(linea).to_have_attribute("data-firmas", "1", timeout=60_000)
         expect(linea).to_contain_text("Verificado y firmado por 1 difusor: Diario de Prueba")
         expect(linea).to_contain_text("Firma no válida de Universidad de Prueba (no se cuenta)")
+        page.goto("about:blank")  # no request of the page left when the server stops

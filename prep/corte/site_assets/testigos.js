@@ -25,7 +25,7 @@
   var PREP = (window.PREP = window.PREP || {});
   var GUION = "\u2014 ";
   var ED25519 = 0x01, COFIRMA = 0x04;
-  var MAX_NOTA = 65536;
+  var MAX_NOTA = 65536, MAX_MANIFIESTO = 256 * 1024 * 1024;
 
   function fallo(mensaje) { var e = new Error(mensaje); e.registro = true; return e; }
 
@@ -66,12 +66,14 @@
       });
   }
 
-  function leer(url, cache) {
+  /* A file's bytes (null when it is not published); at most MAX_NOTA bytes, or
+     MAX_MANIFIESTO for the corte's manifest (one line per file of the corte). */
+  function leer(url, cache, maximo) {
     return fetch(url, { cache: cache || "no-cache" }).then(function (r) {
       if (r.status === 404) { return null; }
       if (!r.ok) { throw fallo("no se pudo leer " + url.split("/").slice(-2).join("/") + " (HTTP " + r.status + ")"); }
       return r.arrayBuffer().then(function (b) {
-        if (b.byteLength > MAX_NOTA) { throw fallo("un archivo del registro es demasiado grande"); }
+        if (b.byteLength > (maximo || MAX_NOTA)) { throw fallo("un archivo del registro es demasiado grande"); }
         return new Uint8Array(b);
       });
     });
@@ -215,7 +217,7 @@
     return leer(raiz + "checkpoint").then(function (crudo) {
       if (!crudo) { return { estado: "sin-registro" }; }
       cabeza = nota(crudo);
-      return Promise.all([leer(dir + "llave_publica.pem", "default"), leer(dir + "MANIFIESTO.sha256", "default"),
+      return Promise.all([leer(dir + "llave_publica.pem", "default"), leer(dir + "MANIFIESTO.sha256", "default", MAX_MANIFIESTO),
                           hayEd25519()]).then(function (r) {
         if (!r[0] || !r[1]) { throw fallo("no se pudieron leer los archivos firmados de este corte"); }
         llave = llavePem(r[0]);
