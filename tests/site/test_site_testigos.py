@@ -3,7 +3,8 @@ Chromium over a real night: a central publishes cortes with two registered difus
 whose cosignatures it stores as it stores a report's; the page of each corte reads the
 published log of cortes (``transparencia/``) when viewed, checks the corte's entry, its
 inclusion and each cosignature (Ed25519 in WebCrypto), names who cosigned, does not
-count a tampered cosignature and names it, and says when none has arrived yet."""
+count a tampered cosignature and names it, says when none has arrived yet, and in a
+browser without Ed25519 says the signatures are to be checked with verify-corte."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from playwright.sync_api import Page
 from playwright.sync_api import expect
 
 from difusor.registro import llave as llave_difusor
+from prep.corte.nombres import MANIFEST
 from prep.crypto import SigningKey
 from prep.transparencia import nota
 from tests.central.publication_night import corte as make_corte
@@ -118,4 +120,31 @@ def test_the_page_shows_and_checks_who_cosigned_its_corte(
         expect(linea).to_have_attribute("data-firmas", "1", timeout=60_000)
         expect(linea).to_contain_text("Verificado y firmado por 1 difusor: Diario de Prueba")
         expect(linea).to_contain_text("Firma no válida de Universidad de Prueba (no se cuenta)")
+        alterada = SCREENSHOT.with_name("sitio-testigos-alterada.png")
+        page.locator("header").screenshot(path=str(alterada))
+
+        # A corte replaced after publication (its manifest is not the one in the log).
+        manifiesto = segundo / MANIFEST
+        manifiesto.write_bytes(manifiesto.read_bytes() + b"0" * 64 + b"  otro.csv\n")
+        page.goto(f"{url}/{segundo.name}/sitio/index.html")
+        expect(linea).to_contain_text(
+            "Registro público de cortes: no confirma este corte (la entrada 1 del registro es "
+            "este corte con otro manifiesto: el corte fue reemplazado después de publicarse).",
+            timeout=60_000)
+
+        # A browser without Ed25519 in WebCrypto (an older one): the key ids are checked,
+        # not the signatures, and the page says so and how to check them.
+        page.add_init_script("""(() => {
+          if (!window.crypto || !crypto.subtle) { return; }
+          const importar = crypto.subtle.importKey.bind(crypto.subtle);
+          crypto.subtle.importKey = (f, k, alg, ...r) => alg && alg.name === "Ed25519"
+            ? Promise.reject(new DOMException("no", "NotSupportedError"))
+            : importar(f, k, alg, ...r);
+        })()""")
+        page.goto(f"{url}/{primero.name}/sitio/index.html")
+        expect(linea).to_have_attribute("data-firmas", "2", timeout=60_000)
+        expect(linea).to_contain_text("Firmado por 2 difusores:")
+        expect(linea).not_to_contain_text("Verificado")
+        expect(linea).to_contain_text("Este navegador no comprueba las firmas: compruébelas "
+                                      "con «prep verify-corte CARPETA --testigos».")
         page.goto("about:blank")  # no request of the page left when the server stops

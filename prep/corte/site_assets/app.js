@@ -1023,7 +1023,7 @@
                                               n + (n === 1 ? " difusor: " : " difusores: ") })
                       : h("strong", { texto: r.invalidos.length ? "Sin firmas válidas de difusores."
                                                                 : "Aún sin firmas de difusores:" }),
-                    n ? lista(nombres) : r.invalidos.length ? "" : " llegan con el siguiente corte."];
+                    n ? lista(nombres) + "." : r.invalidos.length ? "" : " llegan con el siguiente corte."];
       r.invalidos.forEach(function (d) {
         partes.push(h("span", { "class": "testigo-invalido", texto: " Firma no válida de " + d.nombre +
                                 " (no se cuenta)." }));
