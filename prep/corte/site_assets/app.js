@@ -1017,7 +1017,9 @@
       return PREP.testigos(publicacion.raiz, publicacion.nombre, c.difusores);
     }).then(function (r) {
       if (r.estado !== "ok") { return; } // no log beside this corte: nothing to say
-      var nombres = r.validos.map(function (d) { return d.nombre; });
+      var nombres = r.validos.map(function (d) { return d.nombre; }).sort(function (a, b) {
+        return a.localeCompare(b, "es");
+      });
       var n = nombres.length;
       var partes = [n ? h("strong", { texto: (r.verificadas ? "Verificado y firmado por " : "Firmado por ") +
                                               n + (n === 1 ? " difusor: " : " difusores: ") })
