@@ -94,7 +94,8 @@ from prep.corte.summary import TablaEleccion
 from prep.rules import Base
 
 FORMATO = 4
-ASSETS: tuple[str, ...] = ("estilo.css", "app.js", "votos.js", "sha256.js", "icono.svg")
+ASSETS: tuple[str, ...] = ("estilo.css", "app.js", "votos.js", "sha256.js", "testigos.js",
+                           "icono.svg")
 #: The Content Security Policy of the site (docs/sitio.md): only its own files (scripts,
 #: styles, images, data), no inline script or style, nothing from another host. In a
 #: ``<meta>`` of every page so it holds from ``file://`` and behind any difusor's server,

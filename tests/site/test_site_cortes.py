@@ -46,6 +46,7 @@ from tests.site.corte_sitio import build_corte_sitio
 from tests.site.corte_sitio import serve
 from tests.site.esperado import filas_de
 from tests.site.esperado import resumen
+from tests.site.registro import publicar_registro
 from tests.site.test_site_browser import assert_resumen_equals
 from tests.site.test_site_browser import fila_de
 from tests.site.test_site_browser import shown
@@ -109,6 +110,9 @@ def publicacion(cortes: DosCortes, tmp_path: Path) -> Path:
     pub.mkdir()
     for corte in (cortes.uno, cortes.dos):
         os.symlink(corte.sitio.root, pub / corte.nombre)
+    # The public log of cortes (issue 67) a real publication keeps beside them: the
+    # page reads it, and checks the corte it shows is in it.
+    publicar_registro(pub, [cortes.uno.nombre, cortes.dos.nombre])
     point_latest(pub, cortes.uno.nombre)
     return pub
 
@@ -130,6 +134,8 @@ class _NginxLikeHandler(QuietHandler):
         super().end_headers()
 
 
+# Tests ask for ``url`` before ``page``: the server outlives the page, whose last
+# requests (the log of cortes, read when a page is shown) may still be under way.
 @pytest.fixture
 def url(publicacion: Path) -> Iterator[str]:
     with serve(publicacion, _NginxLikeHandler) as base:
@@ -152,7 +158,7 @@ def test_every_data_file_names_its_corte(cortes: DosCortes) -> None:
 
 
 def test_a_reader_across_a_switch_sees_one_corte_then_the_notice(
-        page: Page, url: str, publicacion: Path, cortes: DosCortes) -> None:
+        url: str, page: Page, publicacion: Path, cortes: DosCortes) -> None:
     uno, dos, d, s = cortes.uno, cortes.dos, cortes.distrito, cortes.seccion
     assert resumen(filas_de(uno.csvs["02"], uno.sitio.catalog, distrito=d)) != \
         resumen(filas_de(dos.csvs["02"], dos.sitio.catalog, distrito=d))
@@ -195,7 +201,7 @@ def test_a_reader_across_a_switch_sees_one_corte_then_the_notice(
 
 
 def test_latest_moving_while_the_page_loads_gives_the_new_corte_whole(
-        page: Page, url: str, publicacion: Path, cortes: DosCortes) -> None:
+        url: str, page: Page, publicacion: Path, cortes: DosCortes) -> None:
     """index.html comes from corte 1, then latest moves: the page shows corte 2 only,
     its header too."""
     uno, dos, d = cortes.uno, cortes.dos, cortes.distrito
@@ -218,7 +224,7 @@ def test_latest_moving_while_the_page_loads_gives_the_new_corte_whole(
 
 
 def test_a_data_file_of_another_corte_is_never_shown(
-        page: Page, url: str, publicacion: Path, cortes: DosCortes) -> None:
+        url: str, page: Page, publicacion: Path, cortes: DosCortes) -> None:
     """Behind a moving link the page cannot pin (not named latest/, say a server's own
     alias), a file of another corte is refused and the notice reloads."""
     uno, dos, d = cortes.uno, cortes.dos, cortes.distrito
@@ -239,7 +245,7 @@ def test_a_data_file_of_another_corte_is_never_shown(
 
 
 def test_an_old_cortes_own_address_offers_the_newest_at_once(
-        page: Page, url: str, publicacion: Path, cortes: DosCortes) -> None:
+        url: str, page: Page, publicacion: Path, cortes: DosCortes) -> None:
     """A saved or shared link to corte 1, opened after corte 2 is out."""
     uno, dos = cortes.uno, cortes.dos
     point_latest(publicacion, dos.nombre)
@@ -282,6 +288,8 @@ def test_through_nginx_with_the_shipped_configuration(
         expect(page.locator("main h1")).to_have_text("Jefatura de Gobierno")
         expect(page).to_have_url(f"{base}/{uno.nombre}/sitio/#/e/01")
         expect(page.locator("#corte time")).to_have_text(uno.hora)
+        # The log of cortes beside them is served too: the page found this corte in it.
+        expect(page.locator("#testigos")).to_contain_text("Aún sin firmas de difusores")
         point_latest(publicacion, dos.nombre)
         page.evaluate(f"location.hash = '#/e/02/d/{d}'")
         assert_distrito(page, uno, "02", d)

@@ -894,7 +894,10 @@
             h("li", null, "macOS: ", h("code", { texto: "shasum -a 256 -c --ignore-missing MANIFIESTO.sha256" })),
             h("li", null, "Windows: ", h("code", { texto: "certutil -hashfile ARCHIVO SHA256" }), " y compare con su línea del manifiesto")),
           h("p", { texto: "El manifiesto está firmado por el instituto (MANIFIESTO.sha256.sig, con la llave pública llave_publica.pem del corte): con el corte completo, «prep verify-corte CARPETA --huella HUELLA» comprueba la firma, cada archivo y cada resumen; la huella de la llave la publica el instituto." }),
-          h("p", { texto: "El código de integridad de la imagen de cada acta está en la columna CODIGO_INTEGRIDAD y en la página del acta, donde un botón lo recalcula en su navegador." }))]
+          h("p", { texto: "El código de integridad de la imagen de cada acta está en la columna CODIGO_INTEGRIDAD y en la página del acta, donde un botón lo recalcula en su navegador." })),
+        h("section", { "class": "bloque", id: "registro" }, h("h2", { texto: "Registro público de cortes" }),
+          h("p", { texto: "Cada corte publicado queda en un registro público de solo agregar (carpeta transparencia/ junto a los cortes). Los difusores oficiales comprueban que cada corte nuevo extiende lo que ya vieron y lo firman como testigos: así nadie puede mostrar un corte distinto a cada quien ni cambiar un corte pasado sin que se note. Sus firmas llegan con el corte siguiente." }),
+          h("p", { texto: "Al abrir esta página, su navegador lee ese registro, comprueba que este corte (su nombre y el código de integridad de su manifiesto firmado) está en él y verifica la firma de cada difusor con la llave que publica DIFUSORES.csv; una firma que no verifica no se cuenta. La comprobación completa, con todas las cabezas posteriores: «prep verify-corte CARPETA --testigos»." }))]
     });
   }
 
@@ -997,6 +1000,50 @@
               "el instituto (ver Descargas)." }),
             h("p", null, h("a", { href: "../DIFUSORES.csv", download: "", texto: "Descargar DIFUSORES.csv" })))]
       };
+    });
+  }
+
+  /* ---- witnesses: the difusores that cosigned this corte (testigos.js) ------------ */
+
+  function lista(nombres) {
+    return nombres.length < 2 ? nombres.join("")
+      : nombres.slice(0, -1).join(", ") + " y " + nombres[nombres.length - 1];
+  }
+
+  function mostrarTestigos() {
+    var linea = document.getElementById("testigos");
+    if (!publicacion || !hayDifusores() || !PREP.testigos) { return; }
+    cargar("difusores").then(function (c) {
+      return PREP.testigos(publicacion.raiz, publicacion.nombre, c.difusores);
+    }).then(function (r) {
+      if (r.estado !== "ok") { return; } // no log beside this corte: nothing to say
+      var nombres = r.validos.map(function (d) { return d.nombre; }).sort(function (a, b) {
+        return a.localeCompare(b, "es");
+      });
+      var n = nombres.length;
+      var partes = [n ? h("strong", { texto: (r.verificadas ? "Verificado y firmado por " : "Firmado por ") +
+                                              n + (n === 1 ? " difusor: " : " difusores: ") })
+                      : h("strong", { texto: r.invalidos.length ? "Sin firmas válidas de difusores."
+                                                                : "Aún sin firmas de difusores:" }),
+                    n ? lista(nombres) + "." : r.invalidos.length ? "" : " llegan con el siguiente corte."];
+      r.invalidos.forEach(function (d) {
+        partes.push(h("span", { "class": "testigo-invalido", texto: " Firma no válida de " + d.nombre +
+                                " (no se cuenta)." }));
+      });
+      if (!r.verificadas) {
+        partes.push(h("span", { texto: " Este navegador no comprueba las firmas: compruébelas con " +
+                                "«prep verify-corte CARPETA --testigos»." }));
+      }
+      partes.push(" ", h("a", { href: "#/descargas", texto: "Qué significa" }));
+      agregar(linea, partes);
+      linea.setAttribute("data-firmas", String(n));
+      linea.hidden = false;
+    }).catch(function (err) {
+      if (!err.registro) { return; } // offline or no difusores.js: the next visit asks again
+      agregar(linea, [h("strong", { texto: "Registro público de cortes: " }),
+                      "no confirma este corte (" + err.message + ")."]);
+      linea.className = "testigos testigos-error";
+      linea.hidden = false;
     });
   }
 
@@ -1114,6 +1161,7 @@
     window.addEventListener("hashchange", mostrar);
     mostrar();
     vigilar();
+    mostrarTestigos();
   }
 
   document.addEventListener("DOMContentLoaded", function () {
