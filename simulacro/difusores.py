@@ -513,14 +513,17 @@ class Difusores:
         """Until every registered difusor's last report the central accepted carries its
         cosignature of the log's current head (issue 67: the next corte publishes it in
         ``transparencia/cofirmas/<n>``); the failures and the esperas agotadas."""
+        def tamano() -> int:  # read each round: a scheduled corte may come meanwhile
+            try:
+                return nota.checkpoint(nota.leer((self.publicacion / "transparencia"
+                                                  / "checkpoint").read_bytes())).tamano
+            except (OSError, NotaError):
+                return 0
+        if tamano() == 0:
+            return ["el registro público de cortes no tiene cabeza (transparencia/checkpoint)"], []
         try:
-            cabeza = nota.checkpoint(nota.leer(
-                (self.publicacion / "transparencia" / "checkpoint").read_bytes()))
-        except (OSError, NotaError) as exc:
-            return [f"el registro público de cortes no tiene cabeza: {exc}"], []
-        try:
-            self._esperar(lambda d, e: d.id is None or (e.reporte_cofirma or 0) >= cabeza.tamano,
-                          f"cofirma el checkpoint de {cabeza.tamano} cortes y el nodo central "
+            self._esperar(lambda d, e: d.id is None or (e.reporte_cofirma or 0) >= tamano(),
+                          "cofirma la última cabeza del registro de cortes y el nodo central "
                           "acepta su reporte")
         except IncidenteFallido as exc:
             return [str(exc)], []
