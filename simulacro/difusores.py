@@ -383,7 +383,9 @@ class Difusores:
                 f"{objetivo.nombre} la rechazó, su estado dice «{estado_linea[:160]}»"
                 + (", la reportó al nodo central" if objetivo.id else "")
                 + f" y siguió sirviendo {servido}"
-                + (f"; {', '.join(otros)} siguieron con la historia pública" if otros else ""))
+                + (f"; {', '.join(otros)} "
+                   f"{'siguieron' if len(otros) > 1 else 'siguió'} con la historia pública"
+                   if otros else ""))
 
     def _forjar(self, objetivo: Difusor, llave: SigningKey) -> Bifurcada:
         """Forge the history with the corte ``objetivo`` serves replaced, serve it to
