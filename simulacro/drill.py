@@ -202,6 +202,9 @@ class Drill:
                 self.difusores.preparar(nodo.huella, nodo)
             phase = self._lap("preparacion_nodo", phase)
             self.estaciones.set_up(plan, nodo, speed=self.options.speed, dpi=self.options.dpi)
+            # The difusores registered before the night's first corte, so every corte
+            # lists them as witnesses (DIFUSORES.csv); usually done long before this.
+            self.difusores.listos()
             self.reloj.t0 = self.estaciones.start_the_night()
             nodo.start_intake(self.out / "casilla")
             gui = self._gui(nodo)
