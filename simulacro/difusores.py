@@ -352,11 +352,13 @@ class Difusores:
         self._esperar(lambda d, _e: d.sirve() is not None and d.aceptado() > 0,
                       "sirve un corte y aceptó el registro de cortes", solo=[objetivo],
                       nuevo_corte=True)
-        forjada = self._forjar(objetivo, llave)
+        forjada = self._forjar(objetivo, llave, "bifurcado")
+        intento = 1
         while objetivo.aceptado() > forjada.tamano:
             # A poll under way as the forgery went up accepted a newer genuine checkpoint:
-            # forged again from there (every poll after it sees only the forgery).
-            forjada = self._forjar(objetivo, llave)
+            # forged again from there, elsewhere (what is served stays whole meanwhile).
+            intento += 1
+            forjada = self._forjar(objetivo, llave, f"bifurcado-{intento}")
         self.bifurcada = forjada
         status = subprocess.run([sys.executable, "-m", "prep", "difusor", "status",
                                  "--datos", str(objetivo.datos)], capture_output=True,
@@ -387,11 +389,12 @@ class Difusores:
                    f"{'siguieron' if len(otros) > 1 else 'siguió'} con la historia pública"
                    if otros else ""))
 
-    def _forjar(self, objetivo: Difusor, llave: SigningKey) -> Bifurcada:
-        """Forge the history with the corte ``objetivo`` serves replaced, serve it to
-        ``objetivo`` alone, until it refused it (or accepted a newer genuine head)."""
+    def _forjar(self, objetivo: Difusor, llave: SigningKey, nombre: str) -> Bifurcada:
+        """Forge (in ``alterado/<nombre>``) the history with the corte ``objetivo``
+        serves replaced, serve it to ``objetivo`` alone, until it refused it (or
+        accepted a newer genuine head)."""
         try:
-            forjada = forjar(self.publicacion, self.dir / "alterado" / "bifurcado", llave,
+            forjada = forjar(self.publicacion, self.dir / "alterado" / nombre, llave,
                              objetivo.sirve() or "")
         except (ForjaError, OSError, ValueError) as exc:
             raise IncidenteFallido(f"no se pudo forjar la historia bifurcada: {exc}") from None

@@ -152,7 +152,8 @@ def _bifurcacion(publicacion: Path, bifurcada: Bifurcada, objetivo: Objetivo,
             if otros:
                 failures.append(f"el nodo central levantó {ANOMALIA} por {', '.join(otros)}, "
                                 "a quien no se le sirvió ninguna bifurcación")
-    return {"difusor": objetivo.nombre, "corte": bifurcada.corte, "hoja": bifurcada.hoja,
+    return {"difusor": objetivo.nombre, "corte": bifurcada.corte,
+            "directorio": str(forjado), "hoja": bifurcada.hoja,
             "tamano": bifurcada.tamano, "raiz": bifurcada.raiz_b64,
             "verify_corte": conflictos[:2], "anomalia": anomalia,
             "cofirmaron_la_genuina": sorted(set(ids) - set(sin_cofirma))}, failures

@@ -367,7 +367,9 @@ def test_the_log_of_cortes_carries_the_cosignatures_and_the_fork_was_caught(
     assert checked.returncode == 0, checked.stdout
     assert "verificado y firmado por 1 difusores: Difusor 1 del simulacro" in checked.stdout
     # The replaced corte against the public log: it fails, naming the conflict.
-    forjado = out / "difusores" / "alterado" / "bifurcado" / fork["corte"]
+    forjado = Path(fork["directorio"])
+    assert forjado.parent.parent == out / "difusores" / "alterado" and \
+        forjado.name == fork["corte"]
     checked = subprocess.run([sys.executable, "-m", "prep", "verify-corte", "--testigos",
                               "--registro", str(out / "publicacion"), str(forjado)],
                              capture_output=True, text=True, check=False)
