@@ -89,6 +89,7 @@ def command(args: argparse.Namespace) -> int:
         return _rapido(args, rules)
     from simulacro.drill import Drill
     from simulacro.drill import DrillOptions
+    from simulacro.testigos import lineas as lineas_registro
 
     if args.speed <= 0 or not 72 <= args.dpi <= 300:
         print("error: --speed debe ser mayor que 0 y --dpi de 72 a 300", file=sys.stderr)
@@ -137,6 +138,8 @@ def command(args: argparse.Namespace) -> int:
               f"{difusor['rechazos']} rechazos, "
               + ("sirvió un corte sin verificar" if difusor["sirvio_no_verificado"]
                  else "nunca sirvió un corte sin verificar"))
+    for linea in lineas_registro(report.metrics.get("registro", {})):
+        print(linea)
     for aviso in report.avisos:
         print(f"Aviso: {aviso}")
     if report.revision:
@@ -150,7 +153,9 @@ def command(args: argparse.Namespace) -> int:
                       "corrección por cotejo publicada con su historial, el estado de cada "
                       "acta se deriva de sus registros, prep verify-corte aprueba cada "
                       "corte, la revisión del último corte aprueba, cada difusor sirve el "
-                      "último corte idéntico y nunca uno sin verificar",
+                      "último corte idéntico y nunca uno sin verificar y, con difusores, cada "
+                      "corte en el registro público con sus testigos y la bifurcación "
+                      "rechazada",
                       esperas=report.esperas_agotadas)
 
 

@@ -34,6 +34,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from difusor import testigo as testigos
 from difusor.estado import Estado
 from difusor.estado import cargar
 from difusor.indice import orden
@@ -43,10 +44,16 @@ from prep.corte.verify import verify_corte
 from prep.crypto import SigningKey
 from prep.rules import DEFAULT_RULES
 from prep.rules import RuleSet
+from prep.transparencia import nota
+from prep.transparencia.nota import NotaError
+from simulacro.bifurcacion import Bifurcada
+from simulacro.bifurcacion import ForjaError
+from simulacro.bifurcacion import forjar
 from simulacro.espera import EsperaAgotada
 from simulacro.espera import esperar
 from simulacro.espera import ritmo
 from simulacro.informe import Incidente
+from simulacro.nodo import Nodo
 from simulacro.nodo import NodoError
 from simulacro.nodo import _terminate
 from simulacro.origen import INDICE
@@ -79,6 +86,8 @@ class Difusor:
     nombre: str
     base: Path
     process: subprocess.Popen[bytes] | None = None
+    #: Its id at the central once registered (``difusor-…``; None: not registered).
+    id: str | None = None
 
     @property
     def datos(self) -> Path:
@@ -98,6 +107,12 @@ class Difusor:
         except OSError:
             return None
         return nombre if (self.raiz / nombre / MANIFEST).is_file() else None
+
+    def aceptado(self) -> int:
+        """The size of the log checkpoint it accepted last (0: none yet)."""
+        testigo = testigos.cargar(self.datos)
+        registro = testigo.registros.get(testigo.actual or "")
+        return registro.tamano if registro is not None else 0
 
 
 class Difusores:
@@ -120,7 +135,8 @@ class Difusores:
                 (460, "origen_restablecido", self._origen_restablecido),
                 (540, "corte_alterado", self._byte_volteado),
                 (620, "indice_otra_llave", self._otra_llave),
-                (700, "indice_revertido", self._reversion))
+                (700, "indice_revertido", self._reversion),
+                (780, "registro_bifurcado", self._bifurcacion))
         self.incidentes: list[tuple[Incidente, Callable[[], str]]] = [
             (Incidente(nombre, minuto), accion) for minuto, nombre, accion in plan] \
             if self.lista else []
@@ -133,16 +149,22 @@ class Difusores:
         #: :meth:`~simulacro.noche.Cortes.trabajo_s`): part of what a wait allows.
         self.corte_s: Callable[[], float] = lambda: 0.0
         self._archivos: tuple[str, int] = ("", 0)  # the origin's newest corte, its files
+        #: The central the difusores register with (their cosignatures, issue 67).
+        self.nodo: Nodo | None = None
+        #: The forged history served to difusor1 (the fork incident), for the verdict.
+        self.bifurcada: Bifurcada | None = None
 
     # processes ------------------------------------------------------------------------
 
-    def preparar(self, huella: str) -> None:
-        """Start the origin, then ``init`` and ``run`` each difusor, in a thread of
-        their own while the stations are set up (a few interpreters' start-up);
-        :meth:`listos` waits for it."""
+    def preparar(self, huella: str, nodo: Nodo | None = None) -> None:
+        """Start the origin, then ``init``, register with ``nodo`` (``prep central
+        difusor alta``, ``prep difusor registrar``: each cosigns the log of cortes) and
+        ``run`` each difusor, in a thread of their own while the stations are set up (a
+        few interpreters' start-up); :meth:`listos` waits for it."""
         if not self.lista:
             return
         self.huella = huella
+        self.nodo = nodo
         self._arranque = threading.Thread(target=self._arrancar, name="difusores-arranque",
                                           daemon=True)
         self._arranque.start()
@@ -150,12 +172,19 @@ class Difusores:
     def _arrancar(self) -> None:
         try:
             self.origen.start()
-            for difusor in self.lista:
-                _prep("init", "--datos", str(difusor.datos), "--origen", self.origen.url,
+            for i, difusor in enumerate(self.lista, start=1):
+                _prep("init", "--datos", str(difusor.datos), "--origen",
+                      self.origen.url_de(difusor.nombre),
                       "--huella", self.huella, "--raiz", str(difusor.raiz), "--intervalo",
                       str(INTERVALO), "--conservar", str(CONSERVAR), "--ca",
                       str(self.origen.cert),
                       *(["--reglas", str(self.reglas.resolve())] if self.reglas else []))
+                if self.nodo is not None:
+                    difusor.id, codigo = self.nodo.difusor_alta(
+                        f"Difusor {i} del simulacro", f"https://{difusor.nombre}.simulacro.invalid/")
+                    _prep("registrar", "--datos", str(difusor.datos), "--central",
+                          self.nodo.url, "--codigo", codigo, "--cert-sha256",
+                          self.nodo.cert_sha256)
                 if self.detener_noche.is_set():
                     return
                 with (self.logs / f"{difusor.nombre}.log").open("ab") as err:
@@ -311,6 +340,70 @@ class Difusores:
         return self._alterado("el primer índice firmado de la noche, repetido (reversión)",
                               indice=self._revertido)
 
+    def _bifurcacion(self) -> str:
+        """A split view (issue 67): difusor1 alone is served a forged history (the corte
+        it serves replaced and signed again with the institute's key, the log rebuilt
+        and signed), until it refused it, its status says so and, registered, the central
+        took its report of the fork; the others and the public see the genuine one."""
+        objetivo = self.lista[0]
+        if self.nodo is None:
+            raise IncidenteFallido("la bifurcación necesita la llave del nodo central")
+        llave = SigningKey.load(self.nodo.llave)
+        self._esperar(lambda d, _e: d.sirve() is not None and d.aceptado() > 0,
+                      "sirve un corte y aceptó el registro de cortes", solo=[objetivo],
+                      nuevo_corte=True)
+        forjada = self._forjar(objetivo, llave, "bifurcado")
+        intento = 1
+        while objetivo.aceptado() > forjada.tamano:
+            # A poll under way as the forgery went up accepted a newer genuine checkpoint:
+            # forged again from there, elsewhere (what is served stays whole meanwhile).
+            intento += 1
+            forjada = self._forjar(objetivo, llave, f"bifurcado-{intento}")
+        self.bifurcada = forjada
+        status = subprocess.run([sys.executable, "-m", "prep", "difusor", "status",
+                                 "--datos", str(objetivo.datos)], capture_output=True,
+                                text=True, timeout=ritmo().limite(ARRANQUE_S), check=False)
+        estado_linea = next((ln for ln in status.stdout.splitlines()
+                             if ln.startswith("Estado:")), "")
+        if status.returncode != 1 or "BIFURCACIÓN" not in estado_linea:
+            raise IncidenteFallido(f"{objetivo.nombre} rechazó la bifurcación, pero «prep "
+                                   f"difusor status» no lo dice (salida {status.returncode}: "
+                                   f"{estado_linea or status.stdout[-300:]})")
+        if objetivo.id is not None:  # registered: the central took its report of the fork
+            self._esperar(lambda _d, e: "BIFURCACIÓN" in (e.reporte_error or ""),
+                          "reporta la bifurcación al nodo central", solo=[objetivo])
+        servido = objetivo.sirve()
+        if servido is None or (objetivo.raiz / servido / MANIFEST).read_bytes() != \
+                (self.publicacion / servido / MANIFEST).read_bytes():
+            raise IncidenteFallido(f"{objetivo.nombre} no siguió sirviendo el corte genuino "
+                                   f"({servido})")
+        otros = [d.nombre for d in self.lista[1:]]
+        return (f"el origen sirvió solo a {objetivo.nombre} una historia de cortes "
+                f"bifurcada (el corte {forjada.corte}, hoja {forjada.hoja}, reemplazado y "
+                f"firmado de nuevo con la llave del instituto; el registro rehecho de "
+                f"{forjada.tamano} cortes, raíz {forjada.raiz_b64[:16]}…): "
+                f"{objetivo.nombre} la rechazó, su estado dice «{estado_linea[:160]}»"
+                + (", la reportó al nodo central" if objetivo.id else "")
+                + f" y siguió sirviendo {servido}"
+                + (f"; {', '.join(otros)} "
+                   f"{'siguieron' if len(otros) > 1 else 'siguió'} con la historia pública"
+                   if otros else ""))
+
+    def _forjar(self, objetivo: Difusor, llave: SigningKey, nombre: str) -> Bifurcada:
+        """Forge (in ``alterado/<nombre>``) the history with the corte ``objetivo``
+        serves replaced, serve it to ``objetivo`` alone, until it refused it (or
+        accepted a newer genuine head)."""
+        try:
+            forjada = forjar(self.publicacion, self.dir / "alterado" / nombre, llave,
+                             objetivo.sirve() or "")
+        except (ForjaError, OSError, ValueError) as exc:
+            raise IncidenteFallido(f"no se pudo forjar la historia bifurcada: {exc}") from None
+        self.origen.alterar(bifurcacion=(objetivo.nombre, forjada.dir))
+        self._esperar(lambda d, _e: _rechazo(d, forjada) or d.aceptado() > forjada.tamano,
+                      "rechaza la historia de cortes bifurcada que el origen le sirve",
+                      desde=time.time(), solo=[objetivo])
+        return forjada
+
     def _alterado(self, que: str, voltear: bool = False, indice: Path | None = None) -> str:
         """Serve ``que`` until every difusor refused it; what each did."""
         antes = {d.nombre: (d.estado().rechazos, d.sirve()) for d in self.lista}
@@ -328,8 +421,9 @@ class Difusores:
         return f"el origen sirvió {que}: " + "; ".join(partes)
 
     def _esperar(self, listo: Callable[[Difusor, Estado], bool], evento: str,
-                 desde: float | None = None, nuevo_corte: bool = False) -> None:
-        """Until every difusor shows ``evento`` (``listo``).
+                 desde: float | None = None, nuevo_corte: bool = False,
+                 solo: list[Difusor] | None = None) -> None:
+        """Until every difusor (of ``solo``, if given) shows ``evento`` (``listo``).
 
         ``desde`` (``time.time()``): when the origin began answering what each must
         notice on its next poll: a difusor whose poll began after it and ended without
@@ -337,7 +431,8 @@ class Difusores:
         machine. The wait is bounded by what is left to do (:meth:`_trabajo`);
         :class:`~simulacro.espera.EsperaAgotada` if that runs out, naming the difusores
         and the event."""
-        pendientes = list(self.lista)
+        cuales = list(self.lista if solo is None else solo)
+        pendientes = list(cuales)
 
         def llego() -> bool:
             nonlocal pendientes
@@ -359,7 +454,7 @@ class Difusores:
                         f"terminó sin hacerlo ({estado.error or 'sin error'})")
 
         try:
-            esperar(llego, f"{', '.join(d.nombre for d in self.lista)}: {evento}",
+            esperar(llego, f"{', '.join(d.nombre for d in cuales)}: {evento}",
                     lambda: max((self._trabajo(d, nuevo_corte) for d in pendientes),
                                 default=0.0),
                     detener=self.detener_noche, revisar=revisar,
@@ -414,8 +509,34 @@ class Difusores:
             failures.append(str(exc))
         except EsperaAgotada as exc:
             esperas.append(str(exc))
+        else:
+            failures, esperas = self.cofirmado()
         self._statuses = [_status(d) for d in self.lista]
         return failures, esperas
+
+    def cofirmado(self) -> tuple[list[str], list[str]]:
+        """Until every registered difusor's last report the central accepted carries its
+        cosignature of the log's current head (issue 67: the next corte publishes it in
+        ``transparencia/cofirmas/<n>``); the failures and the esperas agotadas."""
+        if self.listos() is not None:
+            return [], []  # alcanzar() says why they are not there
+        def tamano() -> int:  # read each round: a scheduled corte may come meanwhile
+            try:
+                return nota.checkpoint(nota.leer((self.publicacion / "transparencia"
+                                                  / "checkpoint").read_bytes())).tamano
+            except (OSError, NotaError):
+                return 0
+        if tamano() == 0:
+            return ["el registro público de cortes no tiene cabeza (transparencia/checkpoint)"], []
+        try:
+            self._esperar(lambda d, e: d.id is None or (e.reporte_cofirma or 0) >= tamano(),
+                          "cofirma la última cabeza del registro de cortes y el nodo central "
+                          "acepta su reporte")
+        except IncidenteFallido as exc:
+            return [str(exc)], []
+        except EsperaAgotada as exc:
+            return [], [str(exc)]
+        return [], []
 
     def veredicto(self, hashed: HashCache) -> tuple[list[dict[str, Any]], list[str]]:
         """Each difusor's row for ``simulacro.json`` and the failures found."""
@@ -460,6 +581,14 @@ class Difusores:
             return False
         return same and verify_corte(directory, huella=self.huella, hashed=hashed,
                                      rules=self.rules).ok
+
+
+def _rechazo(difusor: Difusor, forjada: Bifurcada) -> bool:
+    """Whether ``difusor`` noted the forged history as a fork (its ``testigo.json``)."""
+    visto = testigos.cargar(difusor.datos).bifurcacion
+    recibido = visto.get("recibido", {}) if visto else {}
+    return recibido.get("tamano") == forjada.tamano and \
+        recibido.get("raiz") == forjada.raiz_b64
 
 
 def _prep(*args: str) -> str:

@@ -47,6 +47,7 @@ from prep.rules import RuleSet
 from prep.sintetico.plan import COTEJO_RATE
 from prep.sintetico.plan import Plan
 from prep.sintetico.plan import make_plan
+from simulacro import testigos
 from simulacro.calibracion import python_loop_ms
 from simulacro.dictamen import Dictamen
 from simulacro.difusores import Difusores
@@ -135,6 +136,8 @@ class Drill:
         self.postgres_cpu: float | None = None  # the embedded server's CPU, read at the end
         self.difusores = Difusores(self.out, options.difusores, self.out / "bitacoras",
                                    reglas=options.reglas, rules=rules)
+        #: The central's ``registro_bifurcado`` anomalies, read before it stops.
+        self.anomalias: list[dict[str, Any]] | None = None
 
     def run(self) -> DrillReport:
         self.report.calibration["inicio"] = python_loop_ms()  # before anything of ours runs
@@ -196,9 +199,12 @@ class Drill:
             if self.difusores.lista:
                 self.say(f"Difusores: {len(self.difusores.lista)} prep difusor siguiendo "
                          "la publicación por HTTPS")
-                self.difusores.preparar(nodo.huella)
+                self.difusores.preparar(nodo.huella, nodo)
             phase = self._lap("preparacion_nodo", phase)
             self.estaciones.set_up(plan, nodo, speed=self.options.speed, dpi=self.options.dpi)
+            # The difusores registered before the night's first corte, so every corte
+            # lists them as witnesses (DIFUSORES.csv); usually done long before this.
+            self.difusores.listos()
             self.reloj.t0 = self.estaciones.start_the_night()
             nodo.start_intake(self.out / "casilla")
             gui = self._gui(nodo)
@@ -221,15 +227,19 @@ class Drill:
             self.report.failures += self.estaciones.stop()
             self.report.esperas_agotadas += self.estaciones.esperas_agotadas
             self.report.metrics["casilla"] = nodo.intake_counts()
+            if self.difusores.lista:
+                # Each head up to here cosigned, reported and so published with the
+                # último corte: every corte but the último carries its witnesses.
+                self.say("Difusores: cofirman la última cabeza del registro de cortes")
+                self._difusores_al_dia(self.difusores.cofirmado())
             self.say("Último corte y reporte final (PDF)")
             self.cortes.now(ultimo=True)
             nodo.report_final(self.out / "reporte_final.pdf")
             ultimos = cortes_in(self.out / "publicacion")
             if self.difusores.lista and ultimos:
                 self.say("Difusores: hasta que sirvan el último corte")
-                failures, esperas = self.difusores.alcanzar(ultimos[-1].name)
-                self.report.failures += failures
-                self.report.esperas_agotadas += esperas
+                self._difusores_al_dia(self.difusores.alcanzar(ultimos[-1].name))
+                self.anomalias = self._anomalias(nodo)
             self._check_audit(nodo)
             self._check_estado(nodo)
             self._lap("ultimo_corte_y_reporte", phase)
@@ -251,6 +261,8 @@ class Drill:
         filas, failures = self.difusores.veredicto(self.hashed)
         self.report.metrics["difusores"] = filas
         self.report.failures += failures
+        if self.difusores.lista:
+            self._registro()
         self._lap("veredicto", phase)
         self.report.wall_seconds = round(time.perf_counter() - started, 2)
         self.report.calibration["fin"] = python_loop_ms()  # everything stopped: quiet again
@@ -268,6 +280,34 @@ class Drill:
         return Noche(plan=plan, catalog=catalog, nodo=nodo, estaciones=self.estaciones,
                      cortes=cortes, reloj=self.reloj, report=self.report, ajustes=ajustes,
                      say=self.say, line=self._line)
+
+    def _difusores_al_dia(self, found: tuple[list[str], list[str]]) -> None:
+        failures, esperas = found
+        self.report.failures += failures
+        self.report.esperas_agotadas += esperas
+
+    def _anomalias(self, nodo: Nodo) -> list[dict[str, Any]] | None:
+        """The ``registro_bifurcado`` anomalies, read as the dashboard reads them (a
+        read-only login of its own); None when they could not be read."""
+        try:
+            return testigos.anomalias(nodo.read_only_dsn("verificador_simulacro"))
+        except (NodoError, EsperaAgotada, OSError, ValueError) as exc:
+            log.error("no se pudieron leer las anomalías: %s", exc)
+            return None
+        except Exception as exc:  # psycopg's errors: the verdict says it could not read
+            log.exception("no se pudieron leer las anomalías: %r", exc)
+            return None
+
+    def _registro(self) -> None:
+        """The public log of cortes and its witnesses (:mod:`.testigos`)."""
+        bifurcada = self.difusores.bifurcada
+        objetivo = self.difusores.lista[0]
+        ids = {d.nombre: d.id for d in self.difusores.lista if d.id is not None}
+        registro, failures = testigos.veredicto(
+            self.out / "publicacion", ids, bifurcada,
+            testigos.Objetivo(objetivo.nombre, objetivo.id), self.anomalias)
+        self.report.metrics["registro"] = registro
+        self.report.failures += failures
 
     def _check_audit(self, nodo: Nodo) -> None:
         """The audit chain verifies end to end (``prep central verify-audit``): across a

@@ -193,11 +193,24 @@ class Nodo:
     def report_final(self, out: Path) -> None:
         self.cli("report", "final", "--out", str(out))
 
-    def read_only_dsn(self) -> str:
+    def read_only_dsn(self, usuario: str = "tablero_simulacro") -> str:
         """A DSN for ``prep dashboard``: a read-only login on the central's PostgreSQL
         (``prep central read-only-user``, as a technician makes it: only ``prep_lectura``,
         bounded statements and connections)."""
-        return self.cli("read-only-user", "tablero_simulacro").strip().splitlines()[-1]
+        return self.cli("read-only-user", usuario).strip().splitlines()[-1]
+
+    def difusor_alta(self, nombre: str, url: str) -> tuple[str, str]:
+        """``prep central difusor alta``: a difusor's id and one-time registration code,
+        as the institute hands them to it (issue 30; its cosignatures: issue 67)."""
+        out = json.loads(self.cli("difusor", "alta", "--nombre", nombre, "--url", url)
+                         .strip().splitlines()[0])
+        return str(out["difusor"]), str(out["codigo"])
+
+    @property
+    def llave(self) -> Path:
+        """The central's signing key (its data directory's ``central.key``): the drill
+        plays someone who holds it (the forged history of issue 67)."""
+        return self.data_dir / "central.key"
 
     # long-running children ---------------------------------------------------------
 

@@ -10,7 +10,12 @@ from a small control file at each request (:meth:`Origen.alterar`):
 - ``voltear``: one byte of every CSV of a corte flipped on the way out (the index and the
   manifests stay the institute's, signed);
 - ``indice``: ``indice.json`` and its signature served from another directory (an index
-  signed by another key, or an old genuine one replayed).
+  signed by another key, or an old genuine one replayed);
+- ``bifurcacion``: to one difusor only, a forged history of cortes (issue 67,
+  :mod:`simulacro.bifurcacion`): each difusor follows the site at a path of its own
+  (:meth:`Origen.url_de`, ``/vista/<difusor>/publicacion/``), as a site that tells its
+  clients apart would; the forged directory's files (and anything under a top-level
+  name it has) replace the genuine ones for that difusor alone.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from simulacro.nodo import _terminate
 INDICE = "indice.json"
 INDICE_FIRMA = "indice.json.sig"
 _CSV_DE_CORTE = re.compile(r"[0-9]{8}_[0-9]{4}(?:_[0-9]+)?/[^/]+\.csv")
+_VISTA = re.compile(r"/vista/([a-z0-9]{1,32})(/.*)")
 
 
 class Origen:
@@ -59,6 +65,11 @@ class Origen:
     @property
     def url(self) -> str:
         return f"https://127.0.0.1:{self.port}/{self.publicacion.name}/"
+
+    def url_de(self, vista: str) -> str:
+        """The same site at a path of ``vista``'s own (a difusor's name): what a split
+        view serves it may differ (``bifurcacion``)."""
+        return f"https://127.0.0.1:{self.port}/vista/{vista}/{self.publicacion.name}/"
 
     def start(self) -> None:
         """Serve (the previous port on a restart); wait until it listens."""
@@ -81,9 +92,13 @@ class Origen:
         """Down: the port refuses connections until :meth:`start`."""
         _terminate(self.process, timeout=10.0)
 
-    def alterar(self, voltear: bool = False, indice: Path | None = None) -> None:
-        """What the origin serves from its next request on (nothing altered by default)."""
-        data = json.dumps({"voltear": voltear, "indice": str(indice) if indice else None})
+    def alterar(self, voltear: bool = False, indice: Path | None = None,
+                bifurcacion: tuple[str, Path] | None = None) -> None:
+        """What the origin serves from its next request on (nothing altered by default);
+        ``bifurcacion``: (vista, forged publication) served to that vista alone."""
+        data = json.dumps({"voltear": voltear, "indice": str(indice) if indice else None,
+                           "bifurcacion": [bifurcacion[0], str(bifurcacion[1])]
+                           if bifurcacion else None})
         tmp = self.control.with_name(f".{self.control.name}.tmp")
         tmp.write_text(data, encoding="utf-8")
         os.replace(tmp, self.control)
@@ -130,12 +145,24 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = unquote(urlsplit(self.path).path)
+        vista = None
+        if (match := _VISTA.fullmatch(path)) is not None:
+            vista, path = match.group(1), match.group(2)
+            self.path = path  # the genuine file, unless the vista is served another
         rel = path[len(self.base):] if path.startswith(self.base) else None
         try:
             control = json.loads(self.control.read_bytes())
         except (OSError, ValueError):
             control = {}
-        if rel in (INDICE, INDICE_FIRMA) and control.get("indice"):
+        bifurcacion = control.get("bifurcacion")
+        forjado = Path(bifurcacion[1]) if bifurcacion and vista == bifurcacion[0] else None
+        if rel and forjado is not None and (forjado / rel.split("/", 1)[0]).exists():
+            file = (forjado / rel).resolve()
+            if file.is_relative_to(forjado.resolve()):
+                self._send(file)
+            else:
+                self.send_error(404)
+        elif rel in (INDICE, INDICE_FIRMA) and control.get("indice"):
             self._send(Path(control["indice"]) / rel)
         elif rel is not None and control.get("voltear") and _CSV_DE_CORTE.fullmatch(rel):
             self._send(Path(self.translate_path(self.path)), voltear=True)

@@ -307,16 +307,18 @@ def test_the_difusor_followed_the_origin_and_refused_what_was_altered(
     ultimo = cortes_in(out / "publicacion")[-1]
     assert difusor["ultimo_corte"] == ultimo.name
     assert difusor["identico"] is True and difusor["sirvio_no_verificado"] is False
-    assert difusor["rechazos"] >= 3  # one per altered answer
+    assert difusor["rechazos"] >= 4  # one per altered answer, the fork included
     incidentes = {i["nombre"]: i for i in metrics["incidentes"]}
     for nombre in ("origen_caido", "origen_restablecido", "corte_alterado",
-                   "indice_otra_llave", "indice_revertido"):
+                   "indice_otra_llave", "indice_revertido", "registro_bifurcado"):
         assert incidentes[nombre]["hecho"], incidentes[nombre]
     assert "siguió sirviendo 20" in incidentes["origen_caido"]["detalle"]
     assert "SHA-256 no es el del manifiesto" in incidentes["corte_alterado"]["detalle"]
     assert "firmado con otra llave" in incidentes["indice_otra_llave"]["detalle"]
     assert "reversión" in incidentes["indice_revertido"]["detalle"]
     assert "Difusor difusor1: sirve" in done.stdout
+    assert "difusor1 la rechazó" in incidentes["registro_bifurcado"]["detalle"]
+    assert "BIFURCACIÓN" in incidentes["registro_bifurcado"]["detalle"]
     # What a reader of the difusor's site gets is the institute's último corte, as the
     # public command checks it with the institute's key fingerprint.
     www = out / "difusores" / "difusor1" / "www"
@@ -335,6 +337,43 @@ def test_the_difusor_followed_the_origin_and_refused_what_was_altered(
                               huella.group(0), str(www / "latest")],
                              capture_output=True, text=True, check=False)
     assert checked.returncode == 0, checked.stdout
+
+
+def test_the_log_of_cortes_carries_the_cosignatures_and_the_fork_was_caught(
+        drill: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    """Issue 67: the drill's difusor, registered, cosigned the log of cortes; every corte
+    is in the log with a witness (the último's would come with a next corte); the fork
+    served to it was refused, the central raised registro_bifurcado, and verify-corte
+    --testigos names the replaced corte's conflict."""
+    out, done = drill
+    metrics = json.loads((out / "simulacro.json").read_text(encoding="utf-8"))
+    cortes = cortes_in(out / "publicacion")
+    registro = metrics["registro"]
+    assert registro["tamano"] == len(cortes) and registro["origen"].endswith("-simulacro")
+    assert [c["corte"] for c in registro["cortes"]] == [c.name for c in cortes]
+    assert all(c["problemas"] == [] for c in registro["cortes"])
+    assert all(c["testigos"] >= 1 for c in registro["cortes"][:-1]), registro["cortes"]
+    assert registro["cabezas_cofirmadas_publicadas"] >= 1
+    fork = registro["bifurcacion"]
+    assert fork["difusor"] == "difusor1" and fork["anomalia"] is True
+    assert fork["cofirmaron_la_genuina"] == ["difusor1"]
+    assert any("reemplazado después de publicarse" in c for c in fork["verify_corte"])
+    assert any("CONFLICTO en el tamaño" in c for c in fork["verify_corte"])
+    assert "Registro público de cortes" in done.stdout and "Bifurcación: a difusor1" in \
+        done.stdout
+    # The public command on a corte of the good night: in the log, and witnessed.
+    checked = subprocess.run([sys.executable, "-m", "prep", "verify-corte", "--testigos",
+                              str(cortes[-2])], capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stdout
+    assert "verificado y firmado por 1 difusores: Difusor 1 del simulacro" in checked.stdout
+    # The replaced corte against the public log: it fails, naming the conflict.
+    forjado = Path(fork["directorio"])
+    assert forjado.parent.parent == out / "difusores" / "alterado" and \
+        forjado.name == fork["corte"]
+    checked = subprocess.run([sys.executable, "-m", "prep", "verify-corte", "--testigos",
+                              "--registro", str(out / "publicacion"), str(forjado)],
+                             capture_output=True, text=True, check=False)
+    assert checked.returncode == 1 and "reemplazado después de publicarse" in checked.stdout
 
 
 def test_mistakes_never_agree() -> None:
