@@ -153,6 +153,11 @@ class Difusores:
         self.nodo: Nodo | None = None
         #: The forged history served to difusor1 (the fork incident), for the verdict.
         self.bifurcada: Bifurcada | None = None
+        #: The log's size when :meth:`cofirmado` last began waiting and then saw every
+        #: registered difusor cosign a head at least that large (0: never): the cortes
+        #: up to it carry published witnesses; one made during or after that wait (a
+        #: scheduled corte, the último) may not yet, whatever the machine's speed.
+        self.cubierto = 0
 
     # processes ------------------------------------------------------------------------
 
@@ -526,7 +531,8 @@ class Difusores:
                                                   / "checkpoint").read_bytes())).tamano
             except (OSError, NotaError):
                 return 0
-        if tamano() == 0:
+        antes = tamano()
+        if antes == 0:
             return ["el registro público de cortes no tiene cabeza (transparencia/checkpoint)"], []
         try:
             self._esperar(lambda d, e: d.id is None or (e.reporte_cofirma or 0) >= tamano(),
@@ -536,6 +542,7 @@ class Difusores:
             return [str(exc)], []
         except EsperaAgotada as exc:
             return [], [str(exc)]
+        self.cubierto = max(self.cubierto, antes)
         return [], []
 
     def veredicto(self, hashed: HashCache) -> tuple[list[dict[str, Any]], list[str]]:

@@ -305,7 +305,8 @@ class Drill:
         ids = {d.nombre: d.id for d in self.difusores.lista if d.id is not None}
         registro, failures = testigos.veredicto(
             self.out / "publicacion", ids, bifurcada,
-            testigos.Objetivo(objetivo.nombre, objetivo.id), self.anomalias)
+            testigos.Objetivo(objetivo.nombre, objetivo.id), self.anomalias,
+            self.difusores.cubierto)
         self.report.metrics["registro"] = registro
         self.report.failures += failures
 

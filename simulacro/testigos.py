@@ -59,16 +59,20 @@ class Objetivo:
 
 
 def veredicto(publicacion: Path, ids: dict[str, str], bifurcada: Bifurcada | None,
-              objetivo: Objetivo | None, vistas: list[dict[str, Any]] | None
-              ) -> tuple[dict[str, Any], list[str]]:
+              objetivo: Objetivo | None, vistas: list[dict[str, Any]] | None,
+              cubierto: int = 0) -> tuple[dict[str, Any], list[str]]:
     """``simulacro.json``'s ``registro`` and the failures. ``ids``: each registered
     difusor's name → central id; ``vistas``: the ``registro_bifurcado`` anomalies read
-    (None: they could not be read)."""
+    (None: they could not be read); ``cubierto``: the log's size every difusor was seen
+    to cosign before the último corte (:attr:`simulacro.difusores.Difusores.cubierto`).
+    Each corte up to it must carry a published witness; a corte made after it (a
+    scheduled one that came during that wait, and the último) is not judged on it, since
+    its cosignatures are published only with a corte that follows."""
     failures: list[str] = []
     cortes = cortes_in(publicacion)
     filas: list[dict[str, Any]] = []
     for i, directory in enumerate(cortes):
-        ultimo = i == len(cortes) - 1
+        juzgado = i < cubierto and i != len(cortes) - 1  # its size (i + 1) ≤ cubierto
         result = Verificacion(directory)
         verificar_testigos(result, directory)
         firmado = next((m for ln in result.testigos if (m := _FIRMADO.search(ln))), None)
@@ -79,7 +83,7 @@ def veredicto(publicacion: Path, ids: dict[str, str], bifurcada: Bifurcada | Non
         if result.problemas:
             failures.append(f"prep verify-corte {directory.name} --testigos: "
                             f"{result.problemas[0]}")
-        elif testigos == 0 and ids and not ultimo:
+        elif testigos == 0 and ids and juzgado:
             failures.append(f"registro público de cortes: ningún difusor cofirmó un "
                             f"checkpoint que incluye el corte {directory.name} (verify-corte "
                             "--testigos: verificado y firmado por 0 difusores)")

@@ -165,3 +165,19 @@ def test_the_verdict_requires_the_anomaly_for_that_difusor_alone(
     otra = {**anomalia, "difusor": "difusor-bbb222"}
     _, failures = veredicto(publicacion.path, {}, forjada, objetivo, [anomalia, otra])
     assert any("difusor-bbb222" in f for f in failures), failures
+
+
+def test_a_corte_is_judged_on_its_witnesses_only_up_to_the_head_seen_cosigned(
+        publicacion: Publicacion) -> None:
+    """Three cortes and no cosignature published: with the difusores seen cosigning a
+    head of 2, the first two lack witnesses (named); a corte made after that wait (a
+    scheduled one, here the third, which is also the último) is not judged, so a corte
+    landing during the wait cannot flip the verdict, however fast the machine."""
+    for _ in range(3):
+        publicacion.corte()
+    ids = {"difusor1": "difusor-aaa111"}
+    _, failures = veredicto(publicacion.path, ids, None, None, [], cubierto=2)
+    sin = [f for f in failures if "ningún difusor cofirmó" in f]
+    assert len(sin) == 2, failures
+    _, failures = veredicto(publicacion.path, ids, None, None, [], cubierto=0)
+    assert not [f for f in failures if "ningún difusor cofirmó" in f], failures
