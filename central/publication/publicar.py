@@ -85,6 +85,7 @@ from prep.corte.package import SIGNATURE
 from prep.corte.package import build_corte_files
 from prep.corte.package import corte_dirname
 from prep.corte.paquete_tramos import archivo_por_tramos
+from prep.corte.paquete_tramos import declarados_pieza
 from prep.corte.paquete_tramos import filas_catd
 from prep.corte.paquete_tramos import tabular
 from prep.corte.site import difusores_files
@@ -204,7 +205,7 @@ def publish(publicacion: Path, snap: Snapshot, key: SigningKey, *,  # noqa: PLR0
                                    ).setdefault("secciones", Secciones(memo.carrete))
         tramos = None if secciones is None else secciones.preparar(
             snap.catalog, snap.estado, snap.historial, snap.imagenes, digitalizadas,
-            con_captura, cambios=snap.cambios, pieza=lee_tramos(hechos).actas,
+            con_captura, cambios=snap.cambios, pieza=declarados_pieza(hechos),
             textos={a.nombre: (a.lee_tramo or a.lee).actas for a in por_tramo_
                     if a.tramo is not None})
         tablas = tabular(snap.catalog, snap.estado, snap.fuera, rules, ultimo_corte, actas,

@@ -160,7 +160,11 @@ def historial_tramos(tabla: TablaEleccion, tramos: Tramos, snap: Snapshot, name:
     except ValueError as exc:
         raise CorteError(str(exc)) from None
     for i, pieza in enumerate(piezas):
-        if pieza.historial is None or (sitio and pieza.historial_sitio is None):
+        # Each text is made again only where the inputs its own file declares changed
+        # (HISTORIAL.csv's, the site's): the other, made along, is not put in its place.
+        hacer_csv = pieza.historial is None
+        hacer_sitio = sitio and pieza.historial_sitio is None
+        if hacer_csv or hacer_sitio:
             previos = historial_previo(tramos, i, sitio)
             hechos: dict[str, tuple[str, str]] = {}
             for fila, hecho in cuerpos_de(
@@ -175,9 +179,10 @@ def historial_tramos(tabla: TablaEleccion, tramos: Tramos, snap: Snapshot, name:
                     hechos[clave] = (lineas_csv(clave, hecho),
                                      historial_acta(clave, hecho) if sitio else "")
             if not previos:
-                pieza.historial = "".join(t for t, _ in hechos.values()).encode("utf-8")
-                pieza.historial_sitio = ",".join(
-                    e for _, e in hechos.values()).encode() if sitio else None
+                if hacer_csv:
+                    pieza.historial = "".join(t for t, _ in hechos.values()).encode("utf-8")
+                if hacer_sitio:
+                    pieza.historial_sitio = ",".join(e for _, e in hechos.values()).encode()
                 continue
             textos: list[bytes] = []
             entradas: list[bytes] = []
@@ -191,8 +196,10 @@ def historial_tramos(tabla: TablaEleccion, tramos: Tramos, snap: Snapshot, name:
                     suyas, entrada = hechos[clave]
                     textos.append(suyas.encode("utf-8"))
                     entradas.append(entrada.encode())
-            pieza.historial = b"".join(textos)
-            pieza.historial_sitio = b",".join(entradas) if sitio else None
+            if hacer_csv:
+                pieza.historial = b"".join(textos)
+            if hacer_sitio:
+                pieza.historial_sitio = b",".join(entradas)
     if sitio:
         # A sección's tramos are consecutive: read at once. The catalog lists them in
         # order, and each bloque's file is made as soon as its secciones are read.
@@ -215,7 +222,8 @@ def historial_previo(tramos: Tramos, i: int, sitio: bool) -> dict[str, tuple[byt
     tramo of three with one changed acta). Empty when the previous texts are not at
     hand or cannot be cut per acta."""
     antigua = tramos.antigua(i)
-    cambiadas = tramos.cambiadas
+    cambiadas = tramos.cambiadas_en(*(("historial", "historial_sitio") if sitio
+                                      else ("historial",)))
     if antigua is None or cambiadas is None or antigua.historial is None \
             or (sitio and antigua.historial_sitio is None):
         return {}

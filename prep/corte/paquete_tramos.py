@@ -33,9 +33,11 @@ from prep.corte.anexo import ClavesCsv
 from prep.corte.archivo import Archivo
 from prep.corte.archivo import Fuente
 from prep.corte.archivo import Tramo
+from prep.corte.historial import HISTORIAL
 from prep.corte.insumos import Insumo
 from prep.corte.model import ActaEnCorte
 from prep.corte.model import FueraDeCatalogo
+from prep.corte.salud_catd import AVANCE_CATD
 from prep.corte.salud_catd import Avance
 from prep.corte.salud_catd import LecturaCatd
 from prep.corte.summary import Fila
@@ -45,6 +47,27 @@ from prep.corte.tramos import Tramos
 from prep.corte.tramos import rangos
 from prep.rules import DEFAULT_RULES
 from prep.rules import RuleSet
+
+#: Per file the engine makes by name (its registry entry's ``nombre``), the outputs of
+#: the tramos' :class:`~prep.corte.tramos.Pieza` that are its text (``tramos.CAMPOS``):
+#: each kept and made again by that file's own declaration.
+SALIDAS: dict[str, tuple[str, ...]] = {
+    "<ELECCION>.csv": ("filas",),
+    HISTORIAL: ("historial",),
+    AVANCE_CATD: ("avance",),
+    "sitio/": ("historial_sitio", "sitio"),
+}
+
+
+def declarados_pieza(hechos: Sequence[Archivo]) -> dict[str, frozenset[Insumo]]:
+    """Per output of the piece, the per-acta inputs its file (among ``hechos``, the
+    files the engine makes by name) declares its tramos read: what
+    :meth:`prep.corte.tramos.Secciones.preparar` keys it by."""
+    out: dict[str, frozenset[Insumo]] = {}
+    for archivo in hechos:
+        for campo in SALIDAS.get(archivo.nombre, ()):
+            out[campo] = (archivo.lee_tramo or archivo.lee).actas
+    return out
 
 
 def tabulate(eleccion: Eleccion, actas: Sequence[Acta], estado: Mapping[str, ActaEnCorte],

@@ -15,10 +15,12 @@ What an acta's rows are made from is what the registered files declare they read
 a verificador decided it, its image's media type, AVANCE_CATD's digitalized and
 captured), compared with the previous corte's by value (:func:`distinto`); what the
 tramos' texts read of the whole corte (catalog, rules…) is the key of the memo's store
-that keeps them (:func:`prep.corte.insumos.contexto`). The :class:`Pieza` (the summary's
-rows and counts, the CSV lines, HISTORIAL, AVANCE_CATD and the site's texts) is reused
-when every input its files declare is equal; a text the registry makes per tramo
-(:attr:`Tramos.textos`) when the inputs its own file declares are.
+that keeps them (:func:`prep.corte.insumos.contexto`). Each output of the
+:class:`Pieza` (the summary's rows and counts with the CSV lines, HISTORIAL, AVANCE_CATD
+and the site's texts: :data:`CAMPOS`) is reused when every input its own file declares
+is equal, and made again alone otherwise (so an output reading an input only another
+file declares is reused stale, which the differential catches); a text the registry
+makes per tramo (:attr:`Tramos.textos`) likewise by its own file's declaration.
 An acta published for the first time has its history made with the corte being made
 as its publication: that is the input kept for the next corte to compare with what it
 reads from the database.
@@ -33,6 +35,7 @@ from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime
 from itertools import compress
 from itertools import pairwise
@@ -162,6 +165,20 @@ class Posiciones:
         return default
 
 
+#: The outputs a :class:`Pieza` keeps per tramo, each keyed by its own file's declared
+#: inputs (``Secciones.preparar``'s ``pieza``), and the fields holding it. ``filas`` is
+#: the summary's rows and counts with the election CSV's lines (what the CSV declares):
+#: a tramo whose ``filas`` inputs changed is made again whole; another output whose
+#: inputs changed has only its own fields made again, the rest of the piece reused.
+CAMPOS: dict[str, tuple[str, ...]] = {
+    "filas": ("filas", "cuentas", "csv"),
+    "historial": ("historial",),
+    "historial_sitio": ("historial_sitio",),
+    "avance": ("avance",),
+    "sitio": ("sitio", "hojas", "textos"),
+}
+
+
 #: What goes between two tramos' texts of each field of :class:`Pieza` when they are
 #: read together: the site's texts are lists joined by commas.
 SEPARADORES = {"csv": b"", "historial": b"", "historial_sitio": b",", "sitio": b","}
@@ -263,6 +280,9 @@ class Tramos:
         #: from ``antiguas``' corte (None: not known). A tramo made again takes each
         #: other acta's text from its previous piece where it can (:meth:`antigua`).
         self.cambiadas = cambiadas
+        #: Per output of the piece (:data:`CAMPOS`), the actas with an input that output
+        #: declares changed (None: not known).
+        self.cambiadas_por: Mapping[str, Collection[int]] | None = None
         self.nuevas: list[Pieza | None] = list(previas)
         #: The site's areas of a sección (and demarcación) cut in several tramos.
         self.combinadas: dict[tuple[int, int, int], Combinada] = {}
@@ -327,6 +347,15 @@ class Tramos:
         return None if self._antiguas is None or self.cambiadas is None \
             else self._antiguas[i]
 
+    def cambiadas_en(self, *campos: str) -> Collection[int] | None:
+        """The actas with an input that one of the outputs ``campos`` (:data:`CAMPOS`)
+        declares changed since :meth:`antigua`'s corte (None: not known)."""
+        if self.cambiadas_por is None:
+            return self.cambiadas
+        if any(c not in self.cambiadas_por for c in campos):
+            return None
+        return set().union(*(self.cambiadas_por[c] for c in campos))
+
     def poner(self, i: int, pieza: Pieza) -> None:
         self.nuevas[i] = pieza
 
@@ -368,6 +397,33 @@ class Tramos:
         return sum(p is not None for p in self._previas)
 
 
+def _sin_lo_cambiado(previas: list[Pieza | None], por_campo: Mapping[str, Collection[int]],
+                     tramo_de: Sequence[int]) -> None:
+    """``previas`` (the previous corte's pieces, changed in place) without what this
+    corte makes again: per output (:data:`CAMPOS`), the tramos of the actas whose inputs
+    it declares changed (``por_campo``; an output absent: every tramo). A piece whose rows
+    are made again is dropped; one with another output to make again is copied, that
+    output's fields None in the copy (the previous corte's piece stays as it was, for
+    :meth:`Tramos.antigua`)."""
+    for i in por_campo.get("filas", ()):
+        previas[tramo_de[i]] = None
+    copiadas: set[int] = set()
+    for campo, campos in CAMPOS.items():
+        if campo == "filas":
+            continue
+        suyas = por_campo.get(campo)
+        tramos_ = range(len(previas)) if suyas is None else {tramo_de[i] for i in suyas}
+        for k in tramos_:
+            previa = previas[k]
+            if previa is None:
+                continue
+            if k not in copiadas:
+                previa = previas[k] = replace(previa)
+                copiadas.add(k)
+            for nombre in campos:
+                setattr(previa, nombre, None)
+
+
 class Secciones:
     """What a process keeps of its cortes per election (in a
     :class:`prep.corte.memo.RenderMemo` store, whose context holds the catalog, rules and
@@ -392,6 +448,7 @@ class Secciones:
         #: The per-acta inputs the kept ones are (``preparar``'s declarations), and per
         #: file the registry makes per tramo, per election its tramos' texts.
         self._lee: frozenset[Insumo] = frozenset()
+        self._declarados: object = None
         self._textos: dict[str, dict[str, list[bytes | None]]] = {}
         self._pendiente: object | None = None
         #: A corte was prepared and not published (it failed): the kept inputs may have
@@ -401,15 +458,18 @@ class Secciones:
     def preparar(self, catalog: Catalog, estado: Mapping[str, Any], historial: Historial,
                  imagenes: Mapping[str, Any], digitalizadas: Collection[str] = frozenset(),
                  con_captura: Collection[str] = frozenset(),
-                 cambios: Cambios | None = None, pieza: Collection[Insumo] = tuple(Insumo),
+                 cambios: Cambios | None = None,
+                 pieza: Mapping[str, Collection[Insumo]] | None = None,
                  textos: Mapping[str, Collection[Insumo]] | None = None
                  ) -> dict[str, Tramos]:
         """Per election code, its :class:`Tramos` for this corte.
 
-        ``pieza``: the per-acta inputs the :class:`Pieza`'s texts declare they read (the
-        registry's files the engine makes by name, :func:`prep.corte.archivos.
-        lee_tramos`): a tramo takes its previous piece when each of them is equal, by
-        value, for every acta of it. ``textos``: per file the registry makes per tramo,
+        ``pieza``: per output of the :class:`Pieza` (:data:`CAMPOS`), the per-acta inputs
+        the file it is of declares (the registry's files the engine makes by name; None:
+        every output reads every input): a tramo takes its previous piece's output when
+        each of them is equal, by value, for every acta of it; its rows (``filas``)
+        made again, the whole piece is; an output with no declaration is made every
+        corte. ``textos``: per file the registry makes per tramo,
         the per-acta inputs it declares: its previous text of a tramo is reused when
         those are equal (:meth:`Tramos.texto_previo`). ``digitalizadas``,
         ``con_captura``: AVANCE_CATD's sets of actas.
@@ -421,8 +481,12 @@ class Secciones:
         if self.carrete is not None:
             self.carrete.esperar()  # the previous corte's texts are in their generaciones
         textos = {} if textos is None else textos
-        lee = frozenset(pieza).union(*textos.values())
-        if self._a_medias or lee != self._lee or textos.keys() != self._textos.keys():
+        if pieza is None:
+            pieza = dict.fromkeys(CAMPOS, tuple(Insumo))
+        lee = frozenset().union(*pieza.values(), *textos.values())
+        declaraciones = ({k: frozenset(v) for k, v in pieza.items()},
+                         {k: frozenset(v) for k, v in textos.items()})
+        if self._a_medias or lee != self._lee or declaraciones != self._declarados:
             # A failed corte may have changed the kept inputs in place; other
             # declarations were kept of other inputs: nothing kept is used.
             self._insumos.clear()
@@ -432,6 +496,7 @@ class Secciones:
             self._textos = {nombre: {} for nombre in textos}
             self._ficha = None
         self._lee = lee
+        self._declarados = declaraciones
         self._a_medias = True
         out: dict[str, Tramos] = {}
         de = {k: f for k, f in fuentes(estado, historial, imagenes, digitalizadas,
@@ -481,13 +546,17 @@ class Secciones:
                     for k, ahora in insumos.items():
                         difieren[k].update(distintas(ahora, antes[k]))
             tramo_de = r.tramo_de
-            cambiadas: set[int] = set().union(*(difieren[k] for k in pieza if k in difieren))
+            por_campo: dict[str, set[int]] = {
+                campo: set().union(*(difieren[k] for k in declarados_ if k in difieren))
+                for campo, declarados_ in pieza.items()}
+            cambiadas: set[int] = set().union(*por_campo.values())
             previas: list[Pieza | None] = [None] * len(r.limites) if piezas is None \
-                or not hay_antes else list(piezas)
-            for i in cambiadas:
-                previas[tramo_de[i]] = None
+                or not hay_antes or "filas" not in por_campo else list(piezas)
+            _sin_lo_cambiado(previas, por_campo, tramo_de)
             out[codigo] = t = Tramos(eleccion, r, insumos, previas, piezas, self.carrete,
                                      cambiadas if hay_antes else None)
+            if hay_antes:
+                t.cambiadas_por = por_campo
             for nombre, declarados in textos.items():
                 kept = self._textos[nombre].get(codigo)
                 previos: list[bytes | None] = [None] * len(r.limites) if kept is None \

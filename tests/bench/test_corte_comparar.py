@@ -46,3 +46,29 @@ def test_a_manifest_line_other_than_the_head_counts(tmp_path: Path) -> None:
     manifiesto.write_text(manifiesto.read_text(encoding="utf-8").replace(_SUMA, "1" * 64),
                           encoding="utf-8")
     assert comparar(a, b)["primeros"] == ["corte1/MANIFIESTO.sha256"]
+
+
+def _transparencia(raiz: Path, manifiesto: str, nombre: str, cabeza: str) -> Path:
+    log = raiz / "publicacion" / "transparencia"
+    (log / "entradas").mkdir(parents=True)
+    (log / "entradas" / "0").write_text(
+        f"prep-corte/v1\nnombre {nombre}\nmanifiesto {manifiesto}\n", encoding="utf-8")
+    (log / "checkpoint").write_text(f"prep\n1\n{cabeza}\n", encoding="utf-8")
+    return raiz
+
+
+def test_the_transparency_log_is_compared_by_its_structure(tmp_path: Path) -> None:
+    """The log's hashes follow the manifest's clock line; its files, their sizes and
+    each entry's other lines still count."""
+    a = _transparencia(tmp_path / "a", "a" * 64, "20270607_0800", "x" * 44)
+    b = _transparencia(tmp_path / "b", "b" * 64, "20270607_0800", "y" * 44)
+    assert comparar(a, b)["distintos"] == 0
+
+    c = _transparencia(tmp_path / "c", "a" * 64, "20270607_0805", "x" * 44)
+    assert comparar(a, c)["primeros"] == ["publicacion/transparencia/entradas/0"]
+
+    d = _transparencia(tmp_path / "d", "a" * 64, "20270607_0800", "x" * 45)
+    assert comparar(a, d)["primeros"] == ["publicacion/transparencia/checkpoint"]
+
+    (b / "publicacion" / "transparencia" / "llave").write_text("k", encoding="utf-8")
+    assert comparar(a, b)["primeros"] == ["publicacion/transparencia/llave"]

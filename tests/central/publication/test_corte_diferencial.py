@@ -12,6 +12,7 @@ declared inputs), and the differential says where (seed, corte, file, line)."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 from prep.corte import archivos
@@ -98,3 +99,25 @@ def test_the_same_file_declaring_what_it_reads_publishes_the_same_bytes(
         resultado = comparar(pg_dsn, semilla, tmp_path / f"noche-{semilla}",
                              archivos=(*archivos.registrados(), bien_declarado))
         assert resultado.diferencia is None, str(resultado.diferencia)
+
+
+def test_the_differential_catches_the_site_reading_what_only_the_history_declares(
+        pg_dsn: str, tmp_path: Path) -> None:
+    # The engine keeps each output of a tramo by its own file's declaration: the site's
+    # history of an acta read from its trajectory, with the site declaring only the
+    # acta's state, is kept stale when a capture changes the trajectory alone, even
+    # though HISTORIAL.csv, which declares the trajectory, is made again.
+    sitio = archivos.SITIO
+    assert sitio.lee_tramo is not None
+    solo_estado = replace(sitio, lee_tramo=Lee(frozenset({Insumo.ESTADO}),
+                                               sitio.lee_tramo.corte))
+    registro = tuple(solo_estado if a is sitio else a for a in archivos.registrados())
+    for semilla in range(1, 9):
+        diferencia = comparar(pg_dsn, semilla, tmp_path / f"noche-{semilla}",
+                              archivos=registro).diferencia
+        if diferencia is not None:
+            break
+    assert diferencia is not None, "ocho noches sin que el diferencial viera el valor viejo"
+    assert diferencia.archivo.startswith("sitio/"), str(diferencia)  # the file, named
+    assert diferencia.corte > 1
+    assert f"seed {diferencia.semilla}, corte {diferencia.corte}" in str(diferencia)
