@@ -37,7 +37,7 @@ def test_the_message_is_escaped_but_a_traceback_keeps_its_lines() -> None:
                                    sys.exc_info())
     text = EscapingFormatter("%(levelname)s %(name)s: %(message)s").format(record)
     first, *rest = text.splitlines()
-    assert first == "WARNING central.pipeline.intake: archivo x\\n2027 INFO falso rechazado"
+    assert first == "WARNING central.intake: archivo x\\n2027 INFO falso rechazado"
     assert rest[0] == "Traceback (most recent call last):"
 
 
