@@ -106,10 +106,8 @@ class Registro:
             return self._raices[k]
         raiz: bytes | None = None
         try:
-            crudo = self.fuente.leer(f"{CHECKPOINTS}/{k}", MAX_CHECKPOINT)
-            if crudo is None:
-                raise nota.NotaError("falta")
-            cp = firmado(crudo, self.llave, self.origen)
+            cp = firmado(self._requerido(f"{CHECKPOINTS}/{k}", MAX_CHECKPOINT), self.llave,
+                         self.origen)
             if cp.tamano != k:
                 raise nota.NotaError(f"dice {cp.tamano} cortes")
             raiz = cp.raiz
@@ -148,10 +146,7 @@ class Registro:
     def entrada(self, i: int) -> Entrada | None:
         """Leaf ``i``'s entry (None, with its problem, when it cannot be read)."""
         try:
-            crudo = self.fuente.leer(f"{ENTRADAS}/{i}", MAX_ENTRADA)
-            if crudo is None:
-                raise nota.NotaError("falta")
-            return leer_entrada(crudo)
+            return leer_entrada(self._requerido(f"{ENTRADAS}/{i}", MAX_ENTRADA))
         except nota.NotaError as exc:
             self.problemas.append(f"{ENTRADAS}/{i}: {exc}")
             return None
@@ -247,12 +242,16 @@ class Registro:
                     validas[firma.nombre] = max(validas.get(firma.nombre, 0), k)
         return validas, otros
 
+    def _requerido(self, ruta: str, limite: int) -> bytes:
+        """The published file ``ruta`` (at most ``limite`` bytes); NotaError if missing."""
+        crudo = self.fuente.leer(ruta, limite)
+        if crudo is None:
+            raise nota.NotaError("falta")
+        return crudo
+
     def _prueba(self, ruta: str) -> list[bytes] | None:
         try:
-            crudo = self.fuente.leer(ruta, MAX_PRUEBA)
-            if crudo is None:
-                raise nota.NotaError("falta")
-            return leer_prueba(crudo)
+            return leer_prueba(self._requerido(ruta, MAX_PRUEBA))
         except nota.NotaError as exc:
             self.problemas.append(f"{ruta}: {exc}")
             return None
