@@ -10,7 +10,12 @@ and its rows of HISTORIAL.csv. The corte records them with the correction
 corte publishes the very same rows (:mod:`central.publication.snapshot_historial`).
 
 Corrections are few (a share of the actas cotejadas), so each is looked up in the
-previous corte's files by its key (memory-mapped, no parse of the whole file).
+previous corte's files by its key (memory-mapped, no parse of the whole file), in the
+order the files list the actas (each election's actas in catalog order): each search
+starts where the previous one matched, so the keys cost one pass over a file, not one
+each (a national corte's HISTORIAL.csv is hundreds of MB; 205 corrections searched from
+its start took 8.7 s). A key not found after the previous one is searched again from the
+start, so the order only makes it fast, never changes what is found.
 """
 
 from __future__ import annotations
@@ -43,9 +48,10 @@ def con_antes(snap: Snapshot, anterior: Path | None) -> Snapshot:
     pendientes = snap.historial.pendientes
     if not pendientes or anterior is None:
         return snap
-    previas = _lineas(anterior / HISTORIAL, pendientes, todas=True)
+    orden = _en_orden(snap, pendientes)
+    previas = _lineas(anterior / HISTORIAL, orden, todas=True)
     por_eleccion: dict[str, list[str]] = {}
-    for clave in pendientes:
+    for clave in orden:
         acta = snap.catalog.actas_por_clave.get(clave)
         if acta is not None:
             por_eleccion.setdefault(csv_name(acta.eleccion), []).append(clave)
@@ -57,6 +63,20 @@ def con_antes(snap: Snapshot, anterior: Path | None) -> Snapshot:
         completas[clave] = (cotejo, campos, motivo, _cambios(snap, clave, filas.get(clave)),
                             tuple(tuple(r[1:]) for r in previas.get(clave, ())))
     return replace(snap, historial=replace(snap.historial, pendientes=completas))
+
+
+def _en_orden(snap: Snapshot, claves: Iterable[str]) -> list[str]:
+    """``claves`` in the order the corte's files list them: election, then the acta's
+    casilla in catalog order (keys outside the catalog last)."""
+    elecciones = {e.codigo: i for i, e in enumerate(snap.catalog.elecciones)}
+    por_clave = snap.catalog.actas_por_clave
+    fin = (len(elecciones), (0, 0, 0, 0, 0))
+
+    def lugar(clave: str) -> tuple[int, tuple[int, int, int, int, int]]:
+        acta = por_clave.get(clave)
+        return fin if acta is None else (elecciones.get(acta.eleccion.codigo, fin[0]),
+                                         acta.casilla.sort_key())
+    return sorted(claves, key=lambda clave: (lugar(clave), clave))
 
 
 def _cambios(snap: Snapshot, clave: str, antes: Mapping[str, str] | None
@@ -94,16 +114,22 @@ def _lineas(path: Path, claves: Iterable[str], campo: int = 0, todas: bool = Fal
             ) -> dict[str, list[list[str]]]:
     """Per key, the CSV lines of ``path`` whose field ``campo`` is ``'<key>'`` (the
     first one, or with ``todas`` every one of the consecutive run: an acta's history
-    rows follow each other)."""
+    rows follow each other). Give ``claves`` in the file's order (:func:`_en_orden`):
+    each search starts at the previous key's match, and from the file's start only
+    when that finds nothing."""
     out: dict[str, list[list[str]]] = {}
     try:
         with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            desde = 0
             for clave in claves:
                 marca = f"'{clave}',".encode()
                 aguja = (b"\n" if campo == 0 else b",") + marca
-                i = m.find(aguja)
+                i = m.find(aguja, desde)
+                if i < 0 and desde > 0:
+                    i = m.find(aguja, 0, desde + len(aguja))
                 if i < 0:
                     continue
+                desde = i
                 inicio = m.rfind(b"\n", 0, i + 1) + 1
                 filas: list[list[str]] = []
                 while inicio < len(m):
