@@ -9,18 +9,23 @@ from pathlib import Path
 #: The drill's metrics file; its presence marks a directory as a drill's output.
 MARKER = "simulacro.json"
 SPACE_FIXED = 300 * 10**6  # bytes: the central's PostgreSQL, logs, catalog
-SPACE_PER_ACTA = 500 * 10**3  # bytes at 100 dpi (measured: 18 GB / 39,672 actas)
-#: A difusor keeps a copy of every corte (its images linked across them): about what
-#: the publication takes (measured at 100 dpi: 56 MB for 427 actas and 6 cortes).
+#: Bytes per acta at 100 dpi, a difusor's aside. Measured on the full-scale drill of
+#: 2026-11-29 (bench/RESULTS.md, fortieth session): 31.9 GB for 39,747 actas and 13
+#: cortes (the central 15 GB, the stations 15 GB), ≈800 kB an acta; 850 kB leaves room
+#: for a night with more cortes. (It was 500 kB, measured when a drill left 18 GB: the
+#: drill of 2026-11-29 asked for 26.1 GB and took 36–37 GB.)
+SPACE_PER_ACTA = 850 * 10**3
+#: A difusor keeps a copy of every corte (its images linked across them): 5.2 GB for
+#: 39,747 actas and 13 cortes at 100 dpi (≈130 kB an acta).
 SPACE_PER_ACTA_DIFUSOR = 150 * 10**3
 
 
 def space_needed(actas: int, dpi: int, difusores: int = 0) -> int:
     """Bytes a drill of ``actas`` leaves in its output directory, roughly: the full-scale
-    drill at 100 dpi left 18 GB for 39,672 actas (each image kept by its station, the
-    central and the stations that captured it, plus every corte published), and the
-    central's database and logs are a few hundred MB at any size; each difusor, about
-    the publication again."""
+    drill at 100 dpi left 37 GB for 39,747 actas with one difusor (each image kept by its
+    station, the central and the stations that captured it, plus every corte published),
+    and the central's database and logs are a few hundred MB at any size; each difusor,
+    about the publication again."""
     per_acta = SPACE_PER_ACTA + difusores * SPACE_PER_ACTA_DIFUSOR
     return SPACE_FIXED + int(per_acta * actas * (dpi / 100) ** 2)
 
