@@ -67,16 +67,17 @@ def con_antes(snap: Snapshot, anterior: Path | None) -> Snapshot:
 
 def _en_orden(snap: Snapshot, claves: Iterable[str]) -> list[str]:
     """``claves`` in the order the corte's files list them: election, then the acta's
-    casilla in catalog order (keys outside the catalog last)."""
+    casilla in catalog order (``Catalog.casillas_ordenadas``); keys outside the catalog
+    last."""
     elecciones = {e.codigo: i for i, e in enumerate(snap.catalog.elecciones)}
     por_clave = snap.catalog.actas_por_clave
-    fin = (len(elecciones), (0, 0, 0, 0, 0))
 
-    def lugar(clave: str) -> tuple[int, tuple[int, int, int, int, int]]:
+    def lugar(clave: str) -> tuple[int, tuple[int, ...], str]:
         acta = por_clave.get(clave)
-        return fin if acta is None else (elecciones.get(acta.eleccion.codigo, fin[0]),
-                                         acta.casilla.sort_key())
-    return sorted(claves, key=lambda clave: (lugar(clave), clave))
+        if acta is None:
+            return len(elecciones), (), clave
+        return elecciones[acta.eleccion.codigo], acta.casilla.sort_key(), clave
+    return sorted(claves, key=lugar)
 
 
 def _cambios(snap: Snapshot, clave: str, antes: Mapping[str, str] | None
